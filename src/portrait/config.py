@@ -1,0 +1,86 @@
+"""Parameters: study-wide settings and one YAML file per notebook, all under ``config/``.
+
+``config/study.yaml`` holds what every stage shares (the seed, the departments, the data source).
+``config/<notebook stem>.yaml`` holds one notebook's parameters and overrides the study file.
+The runner passes a notebook only the keys its ``parameters`` cell declares.
+"""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import yaml
+
+from . import paths
+from .errors import ParameterError
+
+STUDY_FILE = "study.yaml"
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping; a clear error if the file is missing or is not a mapping."""
+    path = paths.resolve(path)
+    if not path.exists():
+        raise ParameterError(f"parameter file {paths.relative(path)} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ParameterError(f"parameter file {paths.relative(path)} is not valid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ParameterError(f"parameter file {paths.relative(path)} must hold a mapping of "
+                             f"name: value, not a {type(data).__name__}")
+    return data
+
+
+def study() -> dict[str, Any]:
+    """Study-wide settings from ``config/study.yaml``."""
+    return read_yaml(paths.CONFIG / STUDY_FILE)
+
+
+def notebook_parameters(notebook: str | Path) -> dict[str, Any]:
+    """Parameters for ``notebook``: study-wide settings overridden by ``config/<stem>.yaml``."""
+    params = study()
+    own = paths.CONFIG / f"{Path(notebook).stem}.yaml"
+    if own.exists():
+        params.update(read_yaml(own))
+    return params
+
+
+def rng(seed: int, stream: str) -> np.random.Generator:
+    """An independent random generator for one named stream of the study.
+
+    The same ``seed`` and ``stream`` always give the same generator; different streams (e.g.
+    ``"resident-frame"`` and ``"visitor-frame"``) are statistically independent even with the same
+    seed, so adding a stage never changes the draws of another.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ParameterError(f"seed must be a non-negative integer, got {seed!r}")
+    key = zlib.crc32(stream.encode("utf-8"))
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(int(seed), spawn_key=(key,))))
+
+
+def require(params: Mapping[str, Any], name: str, kind: type | tuple[type, ...], *,
+            minimum: float | None = None, maximum: float | None = None, where: str = "") -> Any:
+    """Return ``params[name]`` after checking its type and range; a ``ParameterError`` naming it otherwise."""
+    label = f"parameter {name!r}" + (f" ({where})" if where else "")
+    if name not in params:
+        raise ParameterError(f"{label} is missing")
+    value = params[name]
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    ok = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
+    if not ok and float in kinds and isinstance(value, int) and not isinstance(value, bool):
+        value, ok = float(value), True
+    if not ok:
+        names = " or ".join(k.__name__ for k in kinds)
+        raise ParameterError(f"{label} must be {names}, got {value!r} ({type(value).__name__}); "
+                             "in YAML write floats as 0.001, not 1e-3")
+    if minimum is not None and value < minimum:
+        raise ParameterError(f"{label} must be at least {minimum}, got {value!r}")
+    if maximum is not None and value > maximum:
+        raise ParameterError(f"{label} must be at most {maximum}, got {value!r}")
+    return value

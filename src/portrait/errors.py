@@ -1,0 +1,38 @@
+"""Typed errors whose messages a survey analyst can act on.
+
+Each message names what is wrong (file, row, column, value, parameter, stratum, margin) and,
+where possible, what to do. The runner prints these messages as they are.
+"""
+
+from __future__ import annotations
+
+
+class PortraitError(Exception):
+    """Base class of the project's errors."""
+
+
+class ParameterError(PortraitError, ValueError):
+    """A parameter (from ``config/`` or a papermill ``-p``) is missing, mistyped or inconsistent."""
+
+
+class InputError(PortraitError, ValueError):
+    """An input file is unreadable or breaks a rule; the message names file, row, column and value."""
+
+    def __init__(self, message: str, *, file: str | None = None, row: int | None = None,
+                 column: str | None = None, value: object = None):
+        parts = []
+        if file is not None:
+            parts.append(f"file {file}")
+        if row is not None:
+            parts.append(f"row {row}")
+        if column is not None:
+            parts.append(f"column {column!r}")
+        if value is not None:
+            parts.append(f"value {value!r}")
+        where = ", ".join(parts)
+        super().__init__(f"{where}: {message}" if where else message)
+        self.file, self.row, self.column, self.value = file, row, column, value
+
+
+class SamplingError(PortraitError, ValueError):
+    """A sample cannot be drawn as specified (e.g. more units requested than the stratum holds)."""
