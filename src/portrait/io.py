@@ -15,11 +15,16 @@ from typing import Iterator
 
 import pandas as pd
 
+from . import paths
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds."""
-    dest = Path(path)
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds.
+
+    Relative paths are taken from the repository root, whatever the current directory.
+    """
+    dest = paths.resolve(path)
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=suffix or dest.suffix + ".partial",
                                dir=dest.parent)
@@ -38,7 +43,7 @@ def write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> P
     """Write ``text`` to ``path`` atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding=encoding)
-    return Path(path)
+    return paths.resolve(path)
 
 
 def write_parquet(df: pd.DataFrame, path: str | os.PathLike) -> Path:
@@ -54,7 +59,7 @@ def write_parquet(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp, compression="zstd", write_statistics=False,
                        store_schema=True)
-    return Path(path)
+    return paths.resolve(path)
 
 
 def write_csv(df: pd.DataFrame, path: str | os.PathLike, *, french: bool = False) -> Path:
@@ -69,13 +74,13 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike, *, french: bool = False
                       lineterminator="\n")
         else:
             df.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n")
-    return Path(path)
+    return paths.resolve(path)
 
 
 def sha256(path: str | os.PathLike) -> str:
     """Hex SHA-256 of a file's bytes."""
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open(paths.resolve(path), "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()

@@ -315,3 +315,19 @@ def draw_resident_sample(frame: pd.DataFrame, design: ResidentDesign,
                    "pi_within", "pi_overall", "design_weight"]].reset_index(drop=True)
     communes = allc.drop(columns=["psu_drawn"]).reset_index(drop=True)
     return ResidentSample(strata=st, communes=communes, slots=slots, design=design)
+
+
+STRATA_LABELS_FR = {
+    "stratum": "Strate", "departement": "Département", "size_class": "Taille de commune",
+    "communes": "Communes", "population": "Population légale", "pop15": "Population 15 ans ou plus (est.)",
+    "hits": "Tirages alloués", "certainty_communes": "Communes certaines", "psu_drawn": "Communes tirées PPS",
+    "selected_communes": "Communes retenues", "invitations": "Invitations",
+    "sampling_rate": "Taux de sondage (‰)",
+}
+
+
+def strata_table_fr(strata: pd.DataFrame) -> pd.DataFrame:
+    """The strata table of a resident sample with French column names, for the reports."""
+    t = strata[list(STRATA_LABELS_FR)].copy()
+    t["sampling_rate"] = (t["sampling_rate"] * 1000).round(3)
+    return t.rename(columns=STRATA_LABELS_FR)

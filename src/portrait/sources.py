@@ -43,11 +43,13 @@ def read_communes(path: str | Path | None = None) -> pd.DataFrame:
     for col in ("code", "nom", "departement", "population"):
         if col not in df.columns:
             raise InputError("required column is missing", file=paths.relative(path), column=col)
-    bad = df.index[pd.to_numeric(df["population"], errors="coerce").isna() | (df["population"] < 0)]
+    pop = pd.to_numeric(df["population"], errors="coerce")
+    bad = df.index[pop.isna() | (pop < 0) | (pop != pop.round())]
     if len(bad):
         i = int(bad[0])
         raise InputError("population must be a non-negative integer", file=paths.relative(path),
                          row=i + 2, column="population", value=df.loc[i, "population"])
+    df["population"] = pop.astype("int64")
     dup = df.index[df["code"].duplicated()]
     if len(dup):
         i = int(dup[0])
@@ -89,7 +91,7 @@ def pop15_share(year: int = 2017) -> pd.Series:
 
 def _raw_files() -> list[Path]:
     return sorted(p for p in paths.RAW.rglob("*")
-                  if p.is_file() and p.name not in (MANIFEST, ".gitkeep")
+                  if p.is_file() and p.name not in (MANIFEST, ".gitkeep") and p.suffix != ".md"
                   and "partners" not in p.relative_to(paths.RAW).parts
                   and "survey" not in p.relative_to(paths.RAW).parts)
 

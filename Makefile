@@ -1,0 +1,105 @@
+# portrait — the whole study is a graph of files; `make` rebuilds what is out of date.
+# `make help` lists the targets.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := all
+MAKEFLAGS += --no-builtin-rules --no-print-directory
+.SUFFIXES:
+
+PYTHON_SYS ?= python3
+VENV := .venv
+# `make PYTHON=/path/to/python` runs with an existing environment (conda users, tests) and skips
+# creating .venv.
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(VENV)/bin/python
+ENV := $(VENV)/.installed
+else
+ENV :=
+endif
+
+export PORTRAIT_ROOT := $(CURDIR)
+export PYTHONPATH := $(CURDIR)/src
+export PYTHONHASHSEED := 0
+export MPLBACKEND := Agg
+
+RUN := $(PYTHON) -m portrait.run
+RENDER := $(PYTHON) -m portrait.render
+EXEC := build/executed
+P := data/processed
+PKG := $(sort $(wildcard src/portrait/*.py)) pyproject.toml
+STUDY := config/study.yaml
+RAW_OK := build/raw.ok
+
+# The chain, in order. Each notebook NN_name has config/NN_name.yaml and reports/NN_name.html.
+NOTEBOOKS := 01_resident_frame
+REPORTS := $(NOTEBOOKS:%=reports/%.html)
+
+.PHONY: all help test lab clean distclean lock refresh-raw
+
+all: reports/index.html ## Run the whole chain and render the reports (creates .venv first if needed)
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_.-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | \
+	  awk -F'\t' '{printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}'
+
+# ------------------------------------------------------------------------------- environment
+$(VENV)/.installed: pyproject.toml constraints.txt
+	@$(PYTHON_SYS) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else \
+	  "portrait needs Python 3.11 or newer; found " + sys.version.split()[0] + \
+	  " (set PYTHON_SYS=python3.11)")'
+	@test -x $(VENV)/bin/python || { echo "creating $(VENV) with $$($(PYTHON_SYS) --version)"; \
+	  $(PYTHON_SYS) -m venv $(VENV); }
+	@echo "installing pinned dependencies into $(VENV) (constraints.txt)"
+	@$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+	@$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]' \
+	  2> >(grep -v -e "^WARNING: Location" -e "BuildBackendWarning" >&2)
+	@touch $@
+
+# ------------------------------------------------------------------------------- raw inputs
+$(RAW_OK): data/raw/SHA256SUMS $(filter-out data/raw/SHA256SUMS data/raw/%.md,$(wildcard data/raw/*)) $(ENV)
+	@$(PYTHON) -m portrait.sources verify
+	@mkdir -p $(@D) && touch $@
+
+# ------------------------------------------------------------------------------- the chain
+# A notebook's targets: its data files and its executed notebook (written last, on success).
+$(EXEC)/01_resident_frame.ipynb \
+$(P)/resident_frame.parquet $(P)/resident_strata.csv $(P)/resident_communes.parquet $(P)/resident_slots.parquet &: \
+  notebooks/01_resident_frame.ipynb config/01_resident_frame.yaml $(STUDY) $(RAW_OK) $(PKG) $(ENV)
+	@$(RUN) $<
+
+# ------------------------------------------------------------------------------- reports
+reports/%.html: $(EXEC)/%.ipynb src/portrait/render.py $(ENV)
+	@$(RENDER) $< $@
+
+reports/index.html: $(REPORTS) $(STUDY) src/portrait/report.py $(ENV)
+	@$(PYTHON) -m portrait.report index $(NOTEBOOKS:%=$(EXEC)/%.ipynb)
+
+# ------------------------------------------------------------------------------- other targets
+test: $(ENV) ## Run the test suite (unit, R agreement, notebooks, whole-chain determinism)
+	@$(PYTHON) -m pytest
+
+lab: $(ENV) ## Open JupyterLab on the project's environment and kernel
+	@$(PYTHON) -c 'import jupyterlab' 2>/dev/null || \
+	  $(PYTHON) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,lab]'
+	$(PYTHON) -m jupyter lab --notebook-dir=$(CURDIR)
+
+refresh-raw: $(ENV) ## Rebuild data/raw/communes_hdf.csv from the pinned npm package (needs npm)
+	$(PYTHON) -m portrait.sources refresh-communes
+	$(PYTHON) -m portrait.sources verify
+
+lock: ## Re-resolve dependencies in a scratch venv and rewrite constraints.txt
+	rm -rf build/lock-venv && $(PYTHON_SYS) -m venv build/lock-venv
+	build/lock-venv/bin/python -m pip install --quiet --upgrade pip
+	build/lock-venv/bin/python -m pip install --quiet -e '.[dev,lab]'
+	{ echo "# Exact versions for a reproducible environment (used by make as pip -c constraints.txt)."; \
+	  echo "# Regenerate with: make lock"; \
+	  build/lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^portrait'; } > constraints.txt
+	rm -rf build/lock-venv
+
+clean: ## Remove generated files (executed notebooks, processed data, reports); keeps .venv
+	rm -rf build
+	find $(P) reports -mindepth 1 ! -name .gitkeep -delete
+
+distclean: clean ## Also remove the virtual environment
+	rm -rf $(VENV)

@@ -1,0 +1,171 @@
+"""Execute a notebook of the chain with papermill: ``python -m portrait.run NOTEBOOK``.
+
+- parameters: ``config/study.yaml`` then ``config/<stem>.yaml``, restricted to the names the
+  notebook's ``parameters`` cell declares (a key of the notebook's own file that the notebook does
+  not declare is an error: it is almost always a typo), then ``-p name value`` overrides;
+- kernel ``python3`` started from this interpreter, working directory = repository root,
+  ``PYTHONHASHSEED=0``;
+- output to ``build/executed/<name>.ipynb``, written first as ``<name>.partial.ipynb`` and renamed
+  only on success, after removing what changes between runs (timings, random cell ids);
+- on failure, a short message (notebook, code cell, exception, the package frame that raised, path
+  of the failed executed notebook) and exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import config, paths
+from .errors import ParameterError, PortraitError
+
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def declared_parameters(notebook: Path) -> dict[str, Any]:
+    """Names (and inferred defaults) declared in the notebook's ``parameters`` cell."""
+    import papermill
+
+    return papermill.inspect_notebook(str(notebook))
+
+
+def resolve_parameters(notebook: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The parameters the runner injects into ``notebook``."""
+    declared = declared_parameters(notebook)
+    if not declared:
+        raise ParameterError(f"{paths.relative(notebook)} has no cell tagged 'parameters'")
+    own_file = paths.CONFIG / f"{notebook.stem}.yaml"
+    own = config.read_yaml(own_file) if own_file.exists() else {}
+    typos = sorted(set(own) - set(declared))
+    if typos:
+        raise ParameterError(f"{paths.relative(own_file)} sets {typos}, which "
+                             f"{paths.relative(notebook)} does not declare in its parameters cell "
+                             f"(declared: {sorted(declared)})")
+    merged = {k: v for k, v in config.study().items() if k in declared}
+    merged.update(own)
+    for k, v in (overrides or {}).items():
+        if k not in declared:
+            raise ParameterError(f"-p {k}: {paths.relative(notebook)} declares no parameter {k!r}")
+        merged[k] = v
+    return merged
+
+
+def normalise(nb, output_path: str) -> None:
+    """Remove what differs between two runs with the same inputs (timings, random ids)."""
+    meta = nb.metadata.get("papermill", {})
+    for key in ("start_time", "end_time", "duration", "exception"):
+        meta.pop(key, None)
+    meta["output_path"] = output_path
+    meta.pop("environment_variables", None)
+    for i, cell in enumerate(nb.cells):
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell["id"] = "injected-parameters"
+        elif not cell.get("id"):
+            cell["id"] = f"cell-{i}"
+
+
+def _short_failure(notebook: Path, exc, partial: Path) -> str:
+    """A few lines an analyst can act on, instead of papermill's long trace."""
+    import nbformat
+
+    src = nbformat.read(notebook, as_version=4)
+    code_cells = [c.source for c in src.cells if c.cell_type == "code"]
+    where = "the injected parameters"
+    if exc.source in code_cells:
+        n = code_cells.index(exc.source) + 1
+        first = exc.source.strip().splitlines()[0] if exc.source.strip() else ""
+        where = f"code cell {n} ({first[:70]!r})"
+    frame = ""
+    tb = [ANSI.sub("", line) for line in (exc.traceback or [])]
+    pkg_frames = [m for line in tb for m in re.findall(r"(src/portrait/[\w/]+\.py):(\d+)", line)]
+    if not pkg_frames:
+        pkg_frames = [m for line in tb for m in re.findall(r"File [^\n]*?(portrait/[\w/]+\.py):(\d+)", line)]
+    if pkg_frames:
+        frame = f"\n  raised in {pkg_frames[-1][0]}:{pkg_frames[-1][1]}"
+    evalue = ANSI.sub("", str(exc.evalue))
+    return (f"✗ {paths.relative(notebook)} failed in {where}\n"
+            f"  {exc.ename}: {evalue}{frame}\n"
+            f"  executed notebook with the error: {paths.relative(partial)}")
+
+
+def run(notebook: str | Path, output: str | Path | None = None, overrides: dict[str, Any] | None = None,
+        timeout: int = 1200) -> Path:
+    """Execute ``notebook`` with its parameters; return the path of the executed notebook."""
+    import nbformat
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    from .io import write_text
+
+    nb_path = paths.resolve(notebook)
+    if not nb_path.exists():
+        raise ParameterError(f"notebook {notebook} does not exist")
+    out = paths.resolve(output) if output else paths.EXECUTED / nb_path.name
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.stem + ".partial.ipynb")
+    params = resolve_parameters(nb_path, overrides)
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    os.environ["PORTRAIT_ROOT"] = str(paths.ROOT)
+    src_dir = str(paths.ROOT / "src")
+    if src_dir not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+        os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (src_dir, os.environ.get("PYTHONPATH")) if p)
+    try:
+        nb = papermill.execute_notebook(
+            str(nb_path.relative_to(paths.ROOT)) if nb_path.is_relative_to(paths.ROOT) else str(nb_path),
+            str(partial), parameters=params, kernel_name="python3", cwd=str(paths.ROOT),
+            progress_bar=False, log_output=False, execution_timeout=timeout,
+            extra_arguments=["--IPKernelApp.log_level=ERROR"])
+    except PapermillExecutionError as exc:
+        raise NotebookFailed(_short_failure(nb_path, exc, partial)) from None
+    normalise(nb, paths.relative(out))
+    write_text(out, nbformat.writes(nb) + "\n")
+    partial.unlink(missing_ok=True)
+    return out
+
+
+class NotebookFailed(PortraitError):
+    """A cell of the notebook raised; the message is the short failure report."""
+
+
+def _parse_value(text: str) -> Any:
+    return yaml.safe_load(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m portrait.run", description=__doc__.split("\n")[0])
+    parser.add_argument("notebook")
+    parser.add_argument("-o", "--output", help="executed notebook (default build/executed/<name>.ipynb)")
+    parser.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                        help="override one parameter (VALUE is read as YAML)")
+    parser.add_argument("--timeout", type=int, default=1200, help="seconds allowed per cell")
+    args = parser.parse_args(argv)
+    overrides = {k: _parse_value(v) for k, v in args.param}
+    try:
+        out = run(args.notebook, args.output, overrides, args.timeout)
+    except NotebookFailed as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except PortraitError as exc:
+        print(f"✗ {args.notebook}: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # kernel death, timeouts, missing kernel: one line and the remedy
+        name = type(exc).__name__
+        hint = {"DeadKernelError": "the kernel died (out of memory?)",
+                "CellTimeoutError": "a cell ran past --timeout; raise it if the work is legitimately long",
+                "NoSuchKernel": "no 'python3' kernel for this interpreter; run `make` to (re)install the environment"}
+        print(f"✗ {args.notebook}: {name}: {exc}\n  {hint.get(name, '')}".rstrip(), file=sys.stderr)
+        return 1
+    print(f"✓ {paths.relative(out)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

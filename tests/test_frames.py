@@ -1,0 +1,74 @@
+"""Raw inputs and the resident frame."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from portrait import frames, paths, sources
+from portrait.errors import InputError, ParameterError
+
+from .conftest import DEFAULT
+
+
+def test_raw_checksums_hold():
+    """Every raw file matches data/raw/SHA256SUMS and every raw file is listed there."""
+    assert sources.verify() == []
+
+
+def test_checksum_detects_an_edited_raw_file(tmp_path, monkeypatch):
+    """Editing a raw file by hand makes verify() report it by name."""
+    shutil.copytree(paths.RAW, tmp_path / "raw")
+    monkeypatch.setattr(paths, "RAW", tmp_path / "raw")
+    f = tmp_path / "raw" / sources.COMMUNES_FILE
+    f.write_bytes(f.read_bytes().replace(b";518\n", b";519\n", 1))
+    assert sources.verify() == [f"data/raw/{sources.COMMUNES_FILE}: checksum differs from SHA256SUMS; "
+                                "raw files are never edited"]
+
+
+def test_commune_file_is_the_documented_extract():
+    """The commune file holds the 3,782 communes and 5,992,194 inhabitants of version 6.0.0 (STUDY §2)."""
+    c = sources.read_communes()
+    assert len(c) == 3782
+    assert c["population"].sum() == 5_992_194
+    assert c.groupby("departement").size().to_dict() == {"02": 797, "59": 647, "60": 680, "62": 887, "80": 771}
+
+
+def test_frame_strata_and_pop15(resident_frame):
+    """The frame has 22 department × size-class strata and 15+ populations from each department's INSEE share."""
+    f = resident_frame
+    assert f["stratum"].nunique() == 22
+    share = sources.pop15_share(2017)
+    assert 0.78 < share.min() and share.max() < 0.84
+    for dep, d in f.groupby("departement"):
+        assert d["pop15"].sum() == pytest.approx(d["population"].sum() * share[dep], abs=len(d))
+    big = f.loc[f["population"] >= 100_000, "nom"].tolist()
+    assert sorted(big) == ["Amiens", "Lille"]
+
+
+def test_unknown_department_is_named():
+    """An unknown department code in the parameters raises ParameterError naming it."""
+    with pytest.raises(ParameterError, match=r"unknown department code\(s\) \['99'\]"):
+        frames.resident_frame_from_params({**DEFAULT, "departments": ["59", "99"]})
+
+
+def test_bad_size_breaks_are_refused():
+    """Size breaks that are not strictly increasing are refused with the parameter's name."""
+    with pytest.raises(ParameterError, match="'size_breaks' must be strictly increasing"):
+        frames.resident_frame_from_params({**DEFAULT, "size_breaks": [5000, 1000]})
+
+
+def test_unknown_population_year_is_named():
+    """A population year absent from the INSEE file raises InputError naming the file and the year."""
+    with pytest.raises(InputError, match=r"insee_elp.*column 'year', value 2031: no figures for year 2031"):
+        frames.resident_frame_from_params({**DEFAULT, "population_year": 2031})
+
+
+def test_corrupt_commune_file_names_row_and_column(tmp_path):
+    """A non-numeric population in the commune file is reported with file, row and column."""
+    f = tmp_path / "communes.csv"
+    f.write_text("\ufeffcode;nom;departement;population\n02001;A;02;518\n02002;B;02;beaucoup\n",
+                 encoding="utf-8")
+    with pytest.raises(InputError, match=r"row 3, column 'population', value 'beaucoup'"):
+        sources.read_communes(f)

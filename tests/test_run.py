@@ -1,0 +1,76 @@
+"""The papermill runner: parameters from config/, short failure messages, atomic normalised output."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from portrait import paths, run
+from portrait.errors import ParameterError
+
+
+def _notebook(tmp_path, body: str, name: str = "99_probe.ipynb"):
+    params = new_code_cell("seed = 1\ndepartments = ['59']\nlabel = 'x'", metadata={"tags": ["parameters"]})
+    nb = new_notebook(cells=[new_markdown_cell("# Sonde"), params, new_code_cell(body)],
+                      metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    path = tmp_path / name
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture
+def config_dir(tmp_path, monkeypatch):
+    d = tmp_path / "config"
+    d.mkdir()
+    (d / "study.yaml").write_text("seed: 42\ndepartments: ['02', '59']\nsource: simulated\n")
+    monkeypatch.setattr(paths, "CONFIG", d)
+    return d
+
+
+def test_parameters_merge_study_then_notebook_then_overrides(tmp_path, config_dir):
+    """Study settings reach the notebooks that declare them, the notebook's file overrides, -p overrides both."""
+    nb = _notebook(tmp_path, "pass")
+    (config_dir / "99_probe.yaml").write_text("label: from-file\n")
+    params = run.resolve_parameters(nb, {"seed": 7})
+    assert params == {"seed": 7, "departments": ["02", "59"], "label": "from-file"}
+
+
+def test_typo_in_a_notebook_parameter_file_is_an_error(tmp_path, config_dir):
+    """A key of config/<notebook>.yaml the notebook does not declare is reported, with the declared names."""
+    nb = _notebook(tmp_path, "pass")
+    (config_dir / "99_probe.yaml").write_text("lable: oops\n")
+    with pytest.raises(ParameterError, match=r"sets \['lable'\], which .* does not declare"):
+        run.resolve_parameters(nb)
+
+
+def test_failure_message_is_short_and_names_cell_exception_and_package_frame(tmp_path, config_dir, capsys):
+    """A failing cell gives a few lines: notebook, code cell, exception, package frame, partial notebook."""
+    nb = _notebook(tmp_path, "from portrait import frames\n"
+                             "frames.resident_frame_from_params(dict(population_year=2017, departments=['99'],"
+                             " size_breaks=[1000]))")
+    out = tmp_path / "out" / "99_probe.ipynb"
+    status = run.main([str(nb), "-o", str(out)])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert "failed in code cell 2 ('from portrait import frames')" in err
+    assert "ParameterError: parameter 'departments' holds unknown department code(s) ['99']" in err
+    assert "raised in src/portrait/frames.py:" in err or "raised in portrait/frames.py:" in err
+    assert "99_probe.partial.ipynb" in err
+    assert len(err.strip().splitlines()) <= 5
+    assert not out.exists()
+    assert (out.parent / "99_probe.partial.ipynb").exists()
+
+
+def test_success_output_is_normalised(tmp_path, config_dir):
+    """The executed notebook carries its parameters but no timings and a fixed id for the injected cell."""
+    nb = _notebook(tmp_path, "print(seed * 2)")
+    out = run.run(nb, tmp_path / "out.ipynb")
+    ex = nbformat.read(out, as_version=4)
+    assert ex.metadata.papermill.parameters["seed"] == 42
+    assert "start_time" not in ex.metadata.papermill and "duration" not in ex.metadata.papermill
+    injected = [c for c in ex.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert injected and injected[0].id == "injected-parameters"
+    assert all("papermill" not in c.metadata and "execution" not in c.metadata for c in ex.cells)
+    assert ex.cells[-1].outputs[0].text == "84\n"
+    assert not (tmp_path / "out.partial.ipynb").exists()
