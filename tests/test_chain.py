@@ -30,7 +30,7 @@ def _checkout(dest: Path) -> Path:
 
 
 def _make(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("PORTRAIT_ROOT", "PYTHONPATH", "MAKEFLAGS", "MFLAGS")}
+    env = {k: v for k, v in os.environ.items() if k not in ("PORTRAIT_ROOT", "PYTHONPATH", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     env["PORTRAIT_PSEUDO_KEY"] = "test-key-for-determinism"
     return subprocess.run(["make", f"PYTHON={sys.executable}", *args], cwd=root, env=env,
                           capture_output=True, text=True, check=check, timeout=1800)
