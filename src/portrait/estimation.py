@@ -1,0 +1,161 @@
+"""Estimators used everywhere: totals, means, proportions, by domain, with SE, CI and design effect.
+
+Each function returns a tidy ``DataFrame`` (one row per estimate: statistic, variable, domain,
+level, estimate, se, ci_low, ci_high, df, deff, n, variance method). Many estimates are computed
+together: one pass for the influence values, one residualisation on the calibration auxiliaries,
+one ultimate-cluster sum — or one product with the replicate weights.
+
+Domains are handled as R ``survey`` does after subsetting a design: units outside the domain (or
+with a missing value) keep their place in the design with a zero influence value, so the
+variance reflects the random size of the domain. Confidence intervals use Student's t with the
+design degrees of freedom (PSUs − strata); R's ``confint`` uses the normal quantile by default.
+
+References
+----------
+Särndal, C.-E., Swensson, B. and Wretman, J. (1992). *Model Assisted Survey Sampling*. Springer.
+Kish, L. (1965). *Survey Sampling*. (design effect)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .design import Design
+from .errors import ParameterError
+from .variance import linearised_variance, replicate_variance, residualise
+
+COLUMNS = ["statistic", "variable", "domain", "level", "estimate", "se", "ci_low", "ci_high", "df",
+           "deff", "n", "variance"]
+
+
+@dataclass(frozen=True)
+class _Spec:
+    statistic: str            # "total" or "mean" (proportions are means of indicators)
+    variable: str
+    y: np.ndarray             # values (NaN = missing)
+    domain: str
+    mask: np.ndarray          # domain membership
+    level: str = ""
+
+
+def _domains(design: Design, by: str | Sequence[str] | None) -> list[tuple[str, np.ndarray]]:
+    n = len(design.weights)
+    if by is None:
+        return [("", np.ones(n, dtype=bool))]
+    cols = [by] if isinstance(by, str) else list(by)
+    key = design.data[cols].astype("string").fillna("<NA>").agg(" × ".join, axis=1) if len(cols) > 1 \
+        else design.column(cols[0]).astype("string").fillna("<NA>")
+    name = " × ".join(cols)
+    levels = [lv for lv in pd.unique(key) if lv != "<NA>"]
+    if isinstance(design.column(cols[0]).dtype, pd.CategoricalDtype) and len(cols) == 1:
+        levels = [str(c) for c in design.column(cols[0]).cat.categories if str(c) in set(levels)]
+    else:
+        levels = sorted(levels)
+    return [(f"{name}={lv}", (key == lv).to_numpy()) for lv in levels]
+
+
+def _numeric(design: Design, variable: str) -> np.ndarray:
+    col = design.column(variable)
+    if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+        if pd.api.types.is_bool_dtype(col):
+            return col.astype(float).to_numpy()
+        raise ParameterError(f"variable {variable!r} is not numeric; use proportion() for categories")
+    return col.to_numpy(dtype=float, na_value=np.nan)
+
+
+def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
+             deff: bool = True) -> pd.DataFrame:
+    w = design.weights
+    n_units = len(w)
+    q = len(specs)
+    Y = np.zeros((n_units, q))
+    M = np.zeros((n_units, q), dtype=bool)
+    for j, s in enumerate(specs):
+        ok = s.mask & ~np.isnan(s.y) & (w > 0)
+        M[:, j] = ok
+        Y[:, j] = np.where(ok, s.y, 0.0)
+    is_mean = np.array([s.statistic == "mean" for s in specs])
+    Wd = (w[:, None] * M).sum(axis=0)
+    tot = (w[:, None] * Y).sum(axis=0)
+    theta = np.where(is_mean, np.divide(tot, Wd, out=np.full(q, np.nan), where=Wd > 0), tot)
+    n_used = M.sum(axis=0)
+
+    if variance == "linearisation":
+        U = np.where(is_mean, M * (Y - theta) / np.where(Wd > 0, Wd, 1.0), Y)
+        Z = residualise(design, U)
+        V = np.diag(linearised_variance(design, Z))
+        df = design.degf
+    else:
+        if not design.has_replicates:
+            raise ParameterError("variance='replicates' needs a design with replicate weights "
+                                 "(portrait.variance.with_replicates)")
+        R = design.replicate_weights()
+        totals_r = R.T @ Y                                     # R × q
+        Wd_r = R.T @ M.astype(float)
+        thetas = np.where(is_mean, np.divide(totals_r, Wd_r, out=np.full_like(totals_r, np.nan),
+                                             where=Wd_r > 0), totals_r)
+        V = np.diag(replicate_variance(theta, thetas, design.replicate_scale,
+                                       design.replicate_rscales, design.replicate_mse))
+        df = design.degf
+    se = np.sqrt(V)
+    t = stats.t.ppf(0.5 + level / 2, df) if df > 0 else np.nan
+    out = pd.DataFrame({
+        "statistic": [s.statistic if s.level == "" else "proportion" for s in specs],
+        "variable": [s.variable for s in specs], "domain": [s.domain for s in specs],
+        "level": [s.level for s in specs], "estimate": theta, "se": se,
+        "ci_low": theta - t * se, "ci_high": theta + t * se, "df": df, "n": n_used,
+        "variance": variance if variance == "linearisation" else design.replicate_method or "replicates"})
+    if deff:
+        # R survey: deff = V / V_srs, V_srs(mean) = s²_w (N̂ - n)/(N̂ n), s²_w with divisor n - 1
+        var_w = np.array([np.sum(w * M[:, j] * (Y[:, j] - (theta[j] if is_mean[j] else tot[j] / Wd[j])) ** 2)
+                          / Wd[j] * n_used[j] / (n_used[j] - 1) if n_used[j] > 1 and Wd[j] > 0 else np.nan
+                          for j in range(q)])
+        vsrs = var_w * (Wd - n_used) / (Wd * n_used)
+        vsrs = np.where(is_mean, vsrs, vsrs * Wd ** 2)
+        out["deff"] = np.divide(V, vsrs, out=np.full(q, np.nan), where=vsrs > 0)
+    else:
+        out["deff"] = np.nan
+    return out[COLUMNS]
+
+
+def total(design: Design, variables: str | Sequence[str], by: str | Sequence[str] | None = None,
+          variance: str = "linearisation", level: float = 0.95) -> pd.DataFrame:
+    """Weighted totals of numeric variables (by domain)."""
+    vs = [variables] if isinstance(variables, str) else list(variables)
+    specs = [_Spec("total", v, _numeric(design, v), dom, mask) for v in vs for dom, mask in _domains(design, by)]
+    return _compute(design, specs, variance, level)
+
+
+def mean(design: Design, variables: str | Sequence[str], by: str | Sequence[str] | None = None,
+         variance: str = "linearisation", level: float = 0.95) -> pd.DataFrame:
+    """Weighted means of numeric variables (by domain); missing values are left out."""
+    vs = [variables] if isinstance(variables, str) else list(variables)
+    specs = [_Spec("mean", v, _numeric(design, v), dom, mask) for v in vs for dom, mask in _domains(design, by)]
+    return _compute(design, specs, variance, level)
+
+
+def proportion(design: Design, variables: str | Sequence[str], by: str | Sequence[str] | None = None,
+               variance: str = "linearisation", level: float = 0.95,
+               levels: Sequence[str] | None = None) -> pd.DataFrame:
+    """Weighted shares of each level of categorical variables (by domain); missing values are left out."""
+    vs = [variables] if isinstance(variables, str) else list(variables)
+    specs = []
+    for v in vs:
+        col = design.column(v)
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            lvls = [str(c) for c in col.cat.categories]
+        else:
+            lvls = sorted(str(x) for x in col.dropna().unique())
+        if levels is not None:
+            lvls = [str(x) for x in levels]
+        s = col.astype("string")
+        for lv in lvls:
+            y = np.where(s.isna().to_numpy(), np.nan, (s == lv).fillna(False).to_numpy(dtype=float))
+            for dom, mask in _domains(design, by):
+                specs.append(_Spec("mean", v, y, dom, mask, level=lv))
+    return _compute(design, specs, variance, level)

@@ -1,0 +1,177 @@
+"""Variance estimation: Taylor linearisation with calibration residuals, and replicate weights.
+
+Linearisation. An estimator's influence values ``z_k = w_k u_k`` are replaced, for each
+calibration step of the design's history, by ``w_k e_k`` where ``e_k`` is the residual of ``u_k``
+on that step's auxiliaries ``x_k`` in a regression weighted by the step's input weights ``d_k``
+(Deville & Särndal 1992; R ``survey::svyrecvar``). Then the ultimate-cluster estimator:
+
+    V = Σ_h (1 − f_h) n_h / (n_h − 1) Σ_i (Z_hi − Z̄_h)²,   Z_hi = Σ_{k ∈ PSU i} z_k.
+
+Non-response adjustments are treated as fixed by linearisation; replicate weights, which re-run
+the whole recipe in every replicate, account for them.
+
+Replicates. Rao–Wu rescaled bootstrap (default; ``m_h = n_h − 1`` PSUs drawn with replacement
+in each stratum, factor ``1 − λ + λ (n_h/m_h) r_hi`` with ``λ = sqrt(m_h (1 − f_h)/(n_h − 1))``,
+which is R's ``subbootstrap`` when ``f_h = 0``), delete-one-PSU jackknife JK1 (unstratified) and
+JKn (stratified). Variance ``scale Σ_r rscale_r (θ_r − θ̄)²`` as in R ``svrVar``.
+
+References
+----------
+Rao, J. N. K., Wu, C. F. J. and Yue, K. (1992). Some recent work on resampling methods for
+complex surveys. *Survey Methodology* 18, 209–217.
+Wolter, K. M. (2007). *Introduction to Variance Estimation*, 2nd ed. Springer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from .design import Design
+from .errors import ParameterError
+
+LONELY = ("fail", "certainty", "adjust")
+
+
+def residualise(design: Design, u: np.ndarray) -> np.ndarray:
+    """Influence values ``w u`` with ``u`` replaced by its residuals on every calibration step."""
+    u = np.asarray(u, dtype=float)
+    if u.ndim == 1:
+        u = u[:, None]
+    e = u.copy()
+    for step in design.steps:
+        if step.kind != "calibration" or step.X is None:
+            continue
+        active = step.d > 0
+        sd = np.sqrt(step.d[active])
+        Xa = step.X[active] * sd[:, None]
+        beta = np.linalg.lstsq(Xa, e[active] * sd[:, None], rcond=None)[0]
+        e[active] = e[active] - step.X[active] @ beta
+    return design.weights[:, None] * e
+
+
+def linearised_variance(design: Design, z: np.ndarray, lonely: str = "fail") -> np.ndarray:
+    """Ultimate-cluster variance (matrix, q × q) of the totals of influence values ``z`` (n × q)."""
+    if lonely not in LONELY:
+        raise ParameterError(f"lonely must be one of {LONELY}")
+    z = np.asarray(z, dtype=float)
+    if z.ndim == 1:
+        z = z[:, None]
+    psu_codes, psu_idx = np.unique(design.psu, return_inverse=True)
+    q = z.shape[1]
+    Z = np.zeros((len(psu_codes), q))
+    np.add.at(Z, psu_idx, z)
+    psu_stratum = np.zeros(len(psu_codes), dtype=int)
+    psu_stratum[psu_idx] = design.strata
+    psu_f = np.zeros(len(psu_codes))
+    psu_f[psu_idx] = design.fpc
+    V = np.zeros((q, q))
+    grand = Z.mean(axis=0)
+    for h in np.unique(psu_stratum):
+        sel = psu_stratum == h
+        nh = int(sel.sum())
+        Zh = Z[sel]
+        f = psu_f[sel][0]
+        if nh == 1:
+            if f >= 1 or lonely == "certainty":
+                continue
+            if lonely == "fail":
+                label = design.strata_labels[h] if design.strata_labels is not None else h
+                raise ParameterError(f"stratum {label!r} has a single PSU: its variance cannot be "
+                                     "estimated; merge it with a similar stratum or use lonely='adjust'")
+            D = Zh - grand
+            V += (1 - f) * D.T @ D
+            continue
+        D = Zh - Zh.mean(axis=0)
+        V += (1 - f) * nh / (nh - 1) * D.T @ D
+    return V
+
+
+# ============================================================================ replicates
+
+
+def replicate_factors(design: Design, method: str = "bootstrap", replicates: int = 500,
+                      rng: np.random.Generator | None = None) -> tuple[np.ndarray, float, np.ndarray]:
+    """Design-stage replicate factors ``n × R`` with the variance ``scale`` and ``rscales``.
+
+    Methods: ``bootstrap`` (Rao–Wu rescaled, ``m_h = n_h − 1``), ``jk1`` (delete one PSU, one
+    stratum), ``jkn`` (delete one PSU within its stratum).
+    """
+    psu_codes, psu_idx = np.unique(design.psu, return_inverse=True)
+    P = len(psu_codes)
+    psu_stratum = np.zeros(P, dtype=int)
+    psu_stratum[psu_idx] = design.strata
+    psu_f = np.zeros(P)
+    psu_f[psu_idx] = design.fpc
+    strata = np.unique(psu_stratum)
+    if method == "bootstrap":
+        if rng is None:
+            raise ParameterError("the bootstrap needs a random generator (portrait.config.rng)")
+        F = np.ones((P, replicates))
+        for h in strata:
+            idx = np.flatnonzero(psu_stratum == h)
+            nh = len(idx)
+            if nh < 2:
+                continue   # certainty or lonely PSU: no first-stage variance
+            m = nh - 1
+            lam = np.sqrt(m * (1 - psu_f[idx[0]]) / (nh - 1))
+            counts = rng.multinomial(m, np.full(nh, 1.0 / nh), size=replicates).T   # nh × R
+            F[idx] = 1 - lam + lam * (nh / m) * counts
+        return F[psu_idx], 1.0 / (replicates - 1), np.ones(replicates)
+    if method == "jk1":
+        if len(strata) > 1:
+            raise ParameterError("JK1 is for unstratified designs; use method='jkn'")
+        F = np.full((P, P), P / (P - 1.0))
+        np.fill_diagonal(F, 0.0)
+        f = psu_f[0]
+        return F[psu_idx], (P - 1) / P * (1 - f), np.ones(P)
+    if method == "jkn":
+        F = np.ones((P, P))
+        rscales = np.ones(P)
+        for r in range(P):
+            h = psu_stratum[r]
+            idx = np.flatnonzero(psu_stratum == h)
+            nh = len(idx)
+            if nh < 2:
+                rscales[r] = 0.0
+                continue
+            F[idx, r] = nh / (nh - 1.0)
+            F[r, r] = 0.0
+            rscales[r] = (nh - 1) / nh * (1 - psu_f[r])
+        return F[psu_idx], 1.0, rscales
+    raise ParameterError(f"replicate method must be bootstrap, jk1 or jkn, got {method!r}")
+
+
+def with_replicates(design: Design, method: str = "bootstrap", replicates: int = 500,
+                    rng: np.random.Generator | None = None, *, factors: np.ndarray | None = None,
+                    scale: float | None = None, rscales: np.ndarray | None = None,
+                    mse: bool = False) -> Design:
+    """Attach replicate factors to a design (before or after weighting: the recipe is re-run).
+
+    ``factors`` (``n × R``) with ``scale``/``rscales`` may be given directly, e.g. to reproduce
+    replicate weights exported from R.
+    """
+    if factors is None:
+        factors, scale, rscales = replicate_factors(design, method, replicates, rng)
+    else:
+        factors = np.asarray(factors, dtype=float)
+        if factors.shape[0] != len(design.weights):
+            raise ParameterError("replicate factors need one row per unit")
+        if scale is None:
+            raise ParameterError("give the variance scale of the replicate factors")
+        rscales = np.ones(factors.shape[1]) if rscales is None else np.asarray(rscales, dtype=float)
+    return replace(design, replicate_factors=factors, replicate_scale=float(scale),
+                   replicate_rscales=rscales, replicate_mse=mse, replicate_method=method)
+
+
+def replicate_variance(theta: np.ndarray, thetas: np.ndarray, scale: float, rscales: np.ndarray,
+                       mse: bool = False) -> np.ndarray:
+    """``scale Σ_r rscale_r (θ_r − c)(θ_r − c)'`` with ``c`` the replicates' mean (or θ if ``mse``)."""
+    thetas = np.asarray(thetas, dtype=float)
+    if thetas.ndim == 1:
+        thetas = thetas[:, None]
+    rscales = np.asarray(rscales, dtype=float)
+    centre = np.asarray(theta, dtype=float) if mse else thetas[rscales > 0].mean(axis=0)
+    D = (thetas - centre) * np.sqrt(rscales)[:, None]
+    return scale * D.T @ D

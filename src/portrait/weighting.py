@@ -1,0 +1,633 @@
+"""Weighting: non-response adjustment, calibration (linear, raking, bounded logit, truncated
+linear), trimming with re-calibration, and weight diagnostics.
+
+Calibration solves Deville & Särndal's (1992) equations ``Σ d_k F(x_k'λ) x_k = T`` for the
+Lagrange multipliers λ by Newton's method, with ``g_k = w_k / d_k = F(x_k'λ)``:
+
+============  ==================================================  ===================
+method        F(u)                                                g range
+============  ==================================================  ===================
+linear        1 + u                                               unbounded
+raking        exp(u)                                              (0, ∞)
+logit         (L(U−1) + U(1−L)e^{Au}) / (U−1 + (1−L)e^{Au}),      (L, U)
+              A = (U−L) / ((1−L)(U−1))
+truncated     min(max(1 + u, L), U)                               [L, U]
+============  ==================================================  ===================
+
+With categorical margins only, ``x_k`` and therefore ``g_k`` depend only on the unit's cell, so
+the solve works on the table of cells (one aggregation pass, the Newton iterations on the
+cells, one pass to map back): the cost of an iteration is the number of cells, not of units.
+
+Before solving, margins are checked (equal grand totals, levels present on both sides, no missing
+values, no redundant or contradictory constraints) and a :class:`~portrait.errors.CalibrationError`
+names the margin and level at fault; after solving, the achieved margins are always verified.
+When bounds make the problem infeasible, a linear program names the margin that cannot be
+reached and gives the tightest feasible bounds.
+
+References
+----------
+Deville, J.-C. and Särndal, C.-E. (1992). Calibration estimators in survey sampling. *JASA* 87,
+376–382.
+Deville, J.-C., Särndal, C.-E. and Sautory, O. (1993). Generalized raking procedures in survey
+sampling. *JASA* 88, 1013–1020.
+Lumley, T. R package ``survey``: ``calibrate``, ``grake``, ``cal.logit``, ``trimWeights``.
+Kish, L. (1965). *Survey Sampling*. Wiley. (design effect due to weighting, effective sample size)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .design import Design, Step
+from .errors import CalibrationError, ParameterError
+
+METHODS = ("linear", "raking", "logit", "truncated")
+JOINT = " × "
+
+
+# ============================================================================ margins
+
+
+@dataclass(frozen=True)
+class Margin:
+    """Population totals of one categorical variable, or of a crossing of several (joint margin).
+
+    ``totals`` maps each level (a tuple of levels for a joint margin) to its population total.
+    """
+
+    variables: tuple[str, ...]
+    totals: Mapping[Any, float]
+
+    @classmethod
+    def of(cls, variables: str | Sequence[str], totals: Mapping[Any, float] | pd.Series) -> "Margin":
+        v = (variables,) if isinstance(variables, str) else tuple(variables)
+        t = dict(totals.items()) if isinstance(totals, pd.Series) else dict(totals)
+        norm = {}
+        for k, val in t.items():
+            key = tuple(str(x) for x in k) if isinstance(k, tuple) else (str(k),)
+            if len(key) != len(v):
+                raise CalibrationError(f"margin {JOINT.join(v)}: level {k!r} does not name one level "
+                                       f"of each of {len(v)} variables")
+            norm[key] = float(val)
+        return cls(variables=v, totals=norm)
+
+    @property
+    def name(self) -> str:
+        return JOINT.join(self.variables)
+
+    @property
+    def grand_total(self) -> float:
+        return float(sum(self.totals.values()))
+
+
+@dataclass(frozen=True)
+class NumericTotal:
+    """Population total of a numeric auxiliary variable (e.g. ``api99``)."""
+
+    variable: str
+    total: float
+
+    @property
+    def name(self) -> str:
+        return self.variable
+
+
+def margins_from_long(df: pd.DataFrame) -> list[Margin]:
+    """Margins from a long table with columns ``margin``, ``level`` and ``total``.
+
+    A joint margin is written ``sex × age`` with levels ``F × 15-29``.
+    """
+    need = {"margin", "level", "total"}
+    if not need <= set(df.columns):
+        raise CalibrationError(f"margins table needs columns {sorted(need)}, has {list(df.columns)}")
+    out = []
+    for name, d in df.groupby("margin", sort=False):
+        variables = tuple(v.strip() for v in str(name).split("×"))
+        totals = {tuple(x.strip() for x in str(level).split("×")): float(t)
+                  for level, t in zip(d["level"], d["total"])}
+        out.append(Margin(variables=variables, totals=totals))
+    return out
+
+
+# ============================================================================ distances
+
+
+def _F(method: str, u: np.ndarray, L: float, U: float) -> tuple[np.ndarray, np.ndarray]:
+    """g = F(u) and dF/du for a calibration distance."""
+    if method == "linear":
+        return 1.0 + u, np.ones_like(u)
+    if method == "raking":
+        e = np.exp(np.clip(u, -700, 700))
+        return e, e
+    if method == "truncated":
+        g = 1.0 + u
+        inside = (g > L) & (g < U)
+        return np.clip(g, L, U), inside.astype(float)
+    if method == "logit":
+        A = (U - L) / ((1 - L) * (U - 1))
+        z = np.clip(A * u, -700, 700)
+        # g = (L(U-1) + U(1-L)e^z) / (U-1 + (1-L)e^z), evaluated stably on both signs of z
+        pos = z > 0
+        ez = np.exp(np.where(pos, -z, z))
+        num = np.where(pos, L * (U - 1) * ez + U * (1 - L), L * (U - 1) + U * (1 - L) * ez)
+        den = np.where(pos, (U - 1) * ez + (1 - L), (U - 1) + (1 - L) * ez)
+        g = num / den
+        # dg/du = A (g - L)(U - g) / (U - L)
+        return g, A * (g - L) * (U - g) / (U - L)
+    raise ParameterError(f"calibration method must be one of {METHODS}, got {method!r}")
+
+
+# ============================================================================ result
+
+
+@dataclass(frozen=True)
+class CalibrationResult:
+    """What a calibration did: method, convergence, multipliers, achieved margins, g range."""
+
+    method: str
+    bounds: tuple[float, float] | None
+    converged: bool
+    iterations: int
+    max_rel_misfit: float
+    lambdas: np.ndarray = field(repr=False)
+    g_min: float
+    g_max: float
+    achieved: pd.DataFrame = field(repr=False)
+
+
+# ============================================================================ model matrix
+
+
+@dataclass(frozen=True)
+class _Problem:
+    names: list[tuple[str, str]]      # (margin, level) per column
+    X: np.ndarray                     # cells × p (or units × p)
+    T: np.ndarray
+    cell_of: np.ndarray               # unit -> cell (only for active units)
+    active: np.ndarray                # indices of units with positive weight
+    margin_of_col: list[str]
+
+
+def _unique_codes(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(key, return_inverse=True)`` for small non-negative integer keys, by counting."""
+    if len(key) and key.min() >= 0 and key.max() < 4 * len(key) + 1024:
+        present = np.flatnonzero(np.bincount(key))
+        remap = np.zeros(int(key.max()) + 1, dtype=np.int64)
+        remap[present] = np.arange(len(present))
+        return present, remap[key]
+    return np.unique(key, return_inverse=True)
+
+
+def _build(design: Design, margins: Sequence[Margin | NumericTotal]) -> _Problem:
+    """Check margins against the sample and build the (cell-aggregated) auxiliary matrix."""
+    if not margins:
+        raise CalibrationError("no margin to calibrate on")
+    active = np.flatnonzero(design.weights > 0)
+    if len(active) == 0:
+        raise CalibrationError("no unit has a positive weight")
+    cats = [m for m in margins if isinstance(m, Margin)]
+    nums = [m for m in margins if isinstance(m, NumericTotal)]
+    needed = list(dict.fromkeys(v for m in margins for v in
+                                (m.variables if isinstance(m, Margin) else (m.variable,))))
+    absent = [v for v in needed if v not in design.data.columns]
+    if absent:
+        raise CalibrationError(f"calibration variable {absent[0]!r} is not in the survey data")
+    data = design.data[needed].iloc[active]
+
+    # missing values and grand totals
+    for m in margins:
+        for v in (m.variables if isinstance(m, Margin) else (m.variable,)):
+            if v not in data.columns:
+                raise CalibrationError(f"calibration variable {v!r} is not in the survey data")
+            k = int(data[v].isna().sum())
+            if k:
+                raise CalibrationError(f"calibration variable {v!r} has {k} missing value(s) among the "
+                                       f"{len(data)} units being weighted; impute or drop them first")
+    if cats:
+        gts = {m.name: m.grand_total for m in cats}
+        ref = next(iter(gts.values()))
+        if any(abs(t - ref) > 1e-9 * max(1.0, abs(ref)) for t in gts.values()):
+            listed = ", ".join(f"{k!r} {v:,.0f}" for k, v in gts.items())
+            raise CalibrationError(f"margins have different grand totals: {listed}; they must describe "
+                                   "the same population")
+
+    # levels on both sides: each unit's level index in every margin (integer codes, no strings)
+    level_idx = []
+    for m in cats:
+        levels = sorted(m.totals)
+        combined = np.zeros(len(data), dtype=np.int64)
+        uniques_per_var = []
+        for v in m.variables:
+            codes, uniq = pd.factorize(data[v], sort=False)
+            combined = combined * (len(uniq) + 1) + codes
+            uniques_per_var.append([str(u) for u in uniq])
+        ucodes, inverse = _unique_codes(combined)
+        # decode each combined code back into a tuple of level strings
+        sizes = [len(u) + 1 for u in uniques_per_var]
+        tuples = []
+        for c in ucodes:
+            parts = []
+            for size, uniq in zip(reversed(sizes), reversed(uniques_per_var)):
+                parts.append(uniq[c % size])
+                c //= size
+            tuples.append(tuple(reversed(parts)))
+        position = {lv: i for i, lv in enumerate(levels)}
+        lookup = np.array([position.get(t, -1) for t in tuples])
+        idx = lookup[inverse]
+        present = set(tuples)
+        missing = [lv for lv in levels if lv not in present]
+        if missing:
+            raise CalibrationError(f"margin {m.name!r}: level {JOINT.join(missing[0])!r} has a population "
+                                   f"total of {m.totals[missing[0]]:,.0f} but no unit in the sample; merge it "
+                                   "with a neighbouring level")
+        if (lookup < 0).any():
+            i = int(np.flatnonzero(lookup < 0)[0])
+            cnt = int(np.count_nonzero(inverse == i))
+            raise CalibrationError(f"margin {m.name!r}: level {JOINT.join(tuples[i])!r} occurs in the sample "
+                                   f"({cnt} units) but has no population total in the margin")
+        level_idx.append((idx, len(levels)))
+
+    # cells: unique combinations of the margins' levels (every unit its own cell with numeric totals)
+    if nums:
+        cell_of = np.arange(len(active))
+        first = np.arange(len(active))
+    else:
+        key = np.zeros(len(data), dtype=np.int64)
+        for idx, size in level_idx:
+            key = key * size + idx
+        ucells, cell_of = _unique_codes(key)
+        first = np.zeros(len(ucells), dtype=np.int64)
+        first[cell_of[::-1]] = np.arange(len(cell_of))[::-1]
+
+    cols, T, names, margin_of_col = [], [], [], []
+    for j, (m, (idx, _)) in enumerate(zip(cats, level_idx)):
+        levels = sorted(m.totals)
+        cell_level = idx[first]
+        for i, lv in enumerate(levels):
+            if j > 0 and i == 0:
+                continue   # implied by the equal grand totals
+            cols.append((cell_level == i).astype(float))
+            T.append(m.totals[lv])
+            names.append((m.name, JOINT.join(lv)))
+            margin_of_col.append(m.name)
+    for m in nums:
+        x = data[m.variable].to_numpy(dtype=float)
+        cols.append(x[first])
+        T.append(m.total)
+        names.append((m.name, "total"))
+        margin_of_col.append(m.name)
+    if not cats:
+        # numeric totals only: the weights' sum is left free, as in R calibrate(~0 + x)
+        pass
+    X = np.column_stack(cols)
+
+    # redundancy and contradictions
+    rank = np.linalg.matrix_rank(X)
+    if rank < X.shape[1]:
+        culprits = []
+        for name in dict.fromkeys(margin_of_col):
+            keep = [c for c, mm in enumerate(margin_of_col) if mm != name]
+            if keep and np.linalg.matrix_rank(X[:, keep]) + sum(mm == name for mm in margin_of_col) > rank:
+                culprits.append(name)
+        sol, *_ = np.linalg.lstsq(X.T, np.asarray(T), rcond=None)
+        consistent = np.allclose(X.T @ sol, T, rtol=1e-9, atol=1e-6)
+        what = "redundant" if consistent else "contradictory"
+        raise CalibrationError(
+            f"calibration constraints are {what}: margin(s) {culprits} are implied by the others"
+            + ("" if consistent else " with different totals")
+            + "; calibrate on the joint margin alone (or on the one-way margins alone)")
+    return _Problem(names=names, X=X, T=np.asarray(T, dtype=float), cell_of=cell_of, active=active,
+                    margin_of_col=margin_of_col)
+
+
+# ============================================================================ solver
+
+
+def _newton(X: np.ndarray, d: np.ndarray, T: np.ndarray, method: str, L: float, U: float,
+            maxit: int, tol: float) -> tuple[np.ndarray, np.ndarray, int, float]:
+    """Solve Σ d F(Xλ) x = T; return (g, λ, iterations, max relative misfit)."""
+    lam = np.zeros(X.shape[1])
+    scale = 1.0 + np.abs(T)
+
+    def misfit_of(l):
+        g, dg = _F(method, X @ l, L, U)
+        return g, dg, T - X.T @ (d * g)
+
+    g, dg, mis = misfit_of(lam)
+    rel = float(np.max(np.abs(mis) / scale))
+    it = 0
+    while rel >= tol and it < maxit:
+        it += 1
+        J = X.T @ (X * (d * dg)[:, None])
+        step = np.linalg.lstsq(J, mis, rcond=None)[0]
+        t = 1.0
+        for _ in range(40):
+            g_new, dg_new, mis_new = misfit_of(lam + t * step)
+            rel_new = float(np.max(np.abs(mis_new) / scale))
+            if np.all(np.isfinite(g_new)) and (rel_new < rel or method in ("linear",)):
+                break
+            t /= 2
+        lam = lam + t * step
+        g, dg, mis, rel = g_new, dg_new, mis_new, rel_new
+    return g, lam, it, rel
+
+
+def _diagnose_infeasible(problem: _Problem, dc: np.ndarray, L: float, U: float) -> str:
+    """Name the unreachable margin(s) and the tightest feasible bounds (linear programs)."""
+    from scipy.optimize import linprog
+
+    A = (problem.X * dc[:, None]).T
+    T = problem.T
+    p, k = A.shape
+    lo = L if np.isfinite(L) else 0.0
+    hi = U if np.isfinite(U) else None
+    w = 1.0 / (1.0 + np.abs(T))
+    # phase 1: least weighted absolute misfit within the bounds
+    c = np.concatenate([np.zeros(k), w, w])
+    A_eq = np.hstack([A, np.eye(p), -np.eye(p)])
+    res = linprog(c, A_eq=A_eq, b_eq=T, bounds=[(lo, hi)] * k + [(0, None)] * (2 * p), method="highs")
+    parts = []
+    if res.status == 0:
+        s = res.x[k:k + p] - res.x[k + p:]
+        bad = np.flatnonzero(np.abs(s) > 1e-7 * (1 + np.abs(T)))
+        for i in bad[:5]:
+            margin, level = problem.names[i]
+            reach = T[i] - s[i]
+            parts.append(f"margin {margin!r} level {level!r}: target {T[i]:,.1f}, at best {reach:,.1f} "
+                         f"within g in [{L:g}, {U:g}]")
+    # tightest bounds: variables g (k), l and u with l <= g <= u and A g = T
+    def bounds_lp(objective: np.ndarray) -> tuple[float, float] | None:
+        c2 = np.concatenate([np.zeros(k), objective])
+        A_ub = np.vstack([np.hstack([np.eye(k), np.zeros((k, 1)), -np.ones((k, 1))]),   # g - u <= 0
+                          np.hstack([-np.eye(k), np.ones((k, 1)), np.zeros((k, 1))])])  # l - g <= 0
+        r = linprog(c2, A_ub=A_ub, b_ub=np.zeros(2 * k), A_eq=np.hstack([A, np.zeros((p, 2))]), b_eq=T,
+                    bounds=[(0, None)] * (k + 2), method="highs")
+        return (float(r.x[-2]), float(r.x[-1])) if r.status == 0 else None
+
+    u_min = bounds_lp(np.array([0.0, 1.0]))
+    l_max = bounds_lp(np.array([-1.0, 0.0]))
+    width = bounds_lp(np.array([-1.0, 1.0]))
+    if width is None:
+        return (("; ".join(parts) + ". ") if parts else "") + \
+            "No bounds make it feasible: a margin level needs units the sample lacks"
+    tight = [f"the upper bound must be at least {u_min[1]:.4g}" if u_min else "",
+             f"the lower bound must be at most {l_max[0]:.4g}" if l_max else "",
+             f"the narrowest feasible bounds are [{width[0] + 0.0:.4g}, {width[1]:.4g}] (widen them slightly for "
+             "logit, whose g stays strictly inside)"]
+    return ("; ".join(parts) or "no g within the bounds reproduces every margin") + \
+        ". Tightest feasible bounds: " + "; ".join(t for t in tight if t)
+
+
+def calibrate(design: Design, margins: Sequence[Margin | NumericTotal], *, method: str = "raking",
+              bounds: tuple[float, float] | None = None, maxit: int = 100, tol: float = 1e-10,
+              label: str | None = None) -> Design:
+    """Calibrate the design's weights to population margins; returns a new design.
+
+    Parameters
+    ----------
+    design : the design whose current weights are the calibration's starting weights ``d``.
+    margins : categorical :class:`Margin` (one-way or joint) and :class:`NumericTotal`.
+    method : ``linear``, ``raking``, ``logit`` (needs ``bounds``) or ``truncated`` (needs ``bounds``).
+    bounds : ``(L, U)`` bounds on ``g = w/d`` (``L < 1 < U``).
+    tol : stopping rule on the largest relative misfit ``|T - Σ w x| / (1 + |T|)``.
+
+    Raises
+    ------
+    CalibrationError
+        Bad margins (named), non-convergence, or infeasible bounds (with the unreachable margin
+        and the tightest feasible bounds).
+    """
+    if method not in METHODS:
+        raise ParameterError(f"calibration method must be one of {METHODS}, got {method!r}")
+    if method in ("logit", "truncated"):
+        if bounds is None:
+            raise ParameterError(f"method {method!r} needs bounds=(L, U) on g = w/d")
+        L, U = map(float, bounds)
+        if not L < 1 < U:
+            raise ParameterError(f"bounds must satisfy L < 1 < U, got {bounds}")
+    else:
+        L, U = (float(bounds[0]), float(bounds[1])) if bounds else (-np.inf, np.inf)
+        if bounds is not None:
+            raise ParameterError(f"method {method!r} takes no bounds; use 'logit' or 'truncated'")
+    problem = _build(design, margins)
+    margins = tuple(margins)
+
+    def solve(d_all: np.ndarray) -> tuple[np.ndarray, CalibrationResult]:
+        d_act = d_all[problem.active]
+        dc = np.bincount(problem.cell_of, weights=d_act, minlength=problem.X.shape[0])
+        g_c, lam, it, rel = _newton(problem.X, dc, problem.T, method, L, U, maxit, tol)
+        g = g_c[problem.cell_of]
+        achieved = problem.X.T @ (dc * g_c)
+        rel = float(np.max(np.abs(achieved - problem.T) / (1 + np.abs(problem.T))))
+        if rel >= max(tol, 1e-9) * 10 or not np.all(np.isfinite(g)):
+            if method in ("logit", "truncated"):
+                raise CalibrationError("calibration is infeasible within the bounds: "
+                                       + _diagnose_infeasible(problem, dc, L, U))
+            raise CalibrationError(f"calibration ({method}) did not converge in {maxit} iterations: "
+                                   f"largest relative misfit {rel:.3g}")
+        w = np.zeros_like(d_all)
+        w[problem.active] = d_act * g
+        table = pd.DataFrame({"margin": [m for m, _ in problem.names], "level": [lv for _, lv in problem.names],
+                              "target": problem.T, "achieved": achieved})
+        table["rel_diff"] = (table["achieved"] - table["target"]) / table["target"].abs().clip(lower=1)
+        res = CalibrationResult(method=method, bounds=(L, U) if bounds else None, converged=True,
+                                iterations=it, max_rel_misfit=rel, lambdas=lam,
+                                g_min=float(g.min()), g_max=float(g.max()), achieved=table)
+        return w, res
+
+    w, res = solve(design.weights)
+    X_units = np.zeros((len(design.weights), problem.X.shape[1]))
+    X_units[problem.active] = problem.X[problem.cell_of]
+    step = Step(kind="calibration", label=label or f"calage ({method})",
+                apply=lambda des: solve(des.weights), info=res, X=X_units, d=design.weights.copy())
+    return design.with_weights(w, step)
+
+
+# ============================================================================ non-response
+
+
+@dataclass(frozen=True)
+class NonresponseResult:
+    """Response homogeneity groups (or propensity classes) with their response rates and factors."""
+
+    method: str
+    groups: pd.DataFrame
+    model: Any = None
+
+
+def adjust_nonresponse(design: Design, responded: str, *, groups: Sequence[str] | None = None,
+                       propensity: Sequence[str] | None = None, n_classes: int = 5,
+                       min_respondents: int = 20, label: str | None = None) -> Design:
+    """Non-response adjustment by response homogeneity groups or by a propensity model.
+
+    With ``groups``, respondents' weights are multiplied within each group by
+    ``Σ_sample d / Σ_respondents d`` (the inverse weighted response rate); non-respondents get 0.
+    With ``propensity``, a logistic model (statsmodels GLM, design-weighted) of response on the
+    frame variables gives scores; units are grouped in ``n_classes`` classes of equal size by
+    score, and the class adjustment above is applied (more stable than 1/p̂).
+
+    Raises ``ParameterError`` when a group has fewer than ``min_respondents`` respondents.
+    """
+    if (groups is None) == (propensity is None):
+        raise ParameterError("give exactly one of groups= or propensity=")
+    resp = design.column(responded).astype(bool).to_numpy()
+    data = design.data
+    model = None
+    if groups is not None:
+        for g in groups:
+            k = int(data[g].isna().sum())
+            if k:
+                raise ParameterError(f"non-response group variable {g!r} has {k} missing values")
+        key = data[list(groups)].astype(str).agg(JOINT.join, axis=1).to_numpy()
+        method = "groupes de réponse homogène"
+    else:
+        import statsmodels.api as sm
+
+        X = pd.get_dummies(data[list(propensity)].astype(str), drop_first=True, dtype=float)
+        X = sm.add_constant(X, has_constant="add")
+        fit = sm.GLM(resp.astype(float), X, family=sm.families.Binomial(),
+                     var_weights=design.weights / design.weights.mean()).fit()
+        score = fit.predict(X)
+        ranks = pd.Series(score).rank(method="first").to_numpy()
+        cls = np.minimum((ranks - 1) * n_classes // len(ranks), n_classes - 1).astype(int)
+        key = np.array([f"classe {c + 1}" for c in cls])
+        model = fit
+        method = f"score de propension ({n_classes} classes)"
+    labels, code = np.unique(key, return_inverse=True)
+
+    def solve(des: Design) -> tuple[np.ndarray, NonresponseResult]:
+        d = des.weights
+        tot = np.bincount(code, weights=d, minlength=len(labels))
+        rsp = np.bincount(code, weights=d * resp, minlength=len(labels))
+        nresp = np.bincount(code, weights=resp.astype(float), minlength=len(labels))
+        if np.any(nresp < min_respondents) and des is design:
+            i = int(np.argmin(nresp))
+            raise ParameterError(f"non-response group {labels[i]!r} has {int(nresp[i])} respondents, fewer "
+                                 f"than {min_respondents}; merge groups")
+        factor = np.divide(tot, rsp, out=np.zeros_like(tot), where=rsp > 0)
+        w = np.where(resp, d * factor[code], 0.0)
+        table = pd.DataFrame({"groupe": labels, "échantillon": np.bincount(code, minlength=len(labels)),
+                              "répondants": nresp.astype(int),
+                              "taux de réponse pondéré": np.divide(rsp, tot, out=np.zeros_like(tot), where=tot > 0),
+                              "facteur": factor})
+        return w, NonresponseResult(method=method, groups=table, model=model)
+
+    w, res = solve(design)
+    step = Step(kind="nonresponse", label=label or f"non-réponse ({method})", apply=solve, info=res)
+    return design.with_weights(w, step)
+
+
+# ============================================================================ trimming
+
+
+def trim(design: Design, margins: Sequence[Margin | NumericTotal], *, lower: float | None = None,
+         upper: float | None = None, method: str = "linear", max_cycles: int = 50,
+         tol: float = 1e-8, label: str | None = None) -> Design:
+    """Trim weights to ``[lower, upper]`` and re-calibrate, alternately, until both hold.
+
+    Each cycle caps the weights at the bounds, then re-calibrates the units strictly inside the
+    bounds (the capped ones are held fixed) so that the margins hold again. Prefer bounded
+    calibration (``method='logit'``), which satisfies bounds and margins at once; this routine is
+    for fixed bounds on the weights themselves.
+
+    Raises ``CalibrationError`` if bounds and margins cannot both hold after ``max_cycles``.
+    """
+    if lower is None and upper is None:
+        raise ParameterError("give lower= and/or upper= bounds on the weights")
+    lo = -np.inf if lower is None else float(lower)
+    hi = np.inf if upper is None else float(upper)
+    problem = _build(design, margins)
+
+    def solve(des: Design) -> tuple[np.ndarray, dict]:
+        w = des.weights.copy()
+        act = problem.active
+        Xu = problem.X[problem.cell_of]
+        for cycle in range(1, max_cycles + 1):
+            wa = np.clip(w[act], lo, hi)
+            fixed = (wa <= lo) | (wa >= hi)
+            target = problem.T - Xu[fixed].T @ wa[fixed]
+            free = ~fixed
+            if not free.any():
+                break
+            g, _, _, rel = _newton(Xu[free], wa[free], target, method, -np.inf, np.inf, 100, tol)
+            wa[free] = wa[free] * g
+            w[act] = wa
+            ok_bounds = np.all((wa >= lo - 1e-9 * abs(lo)) & (wa <= hi + 1e-9 * abs(hi)))
+            if ok_bounds and rel < tol * 10:
+                return w, {"cycles": cycle, "trimmed": int(fixed.sum())}
+        raise CalibrationError(f"trimming to [{lower}, {upper}] and re-calibration did not both hold after "
+                               f"{max_cycles} cycles; widen the bounds or use bounded calibration "
+                               "(method='logit')")
+
+    w, info = solve(design)
+    step = Step(kind="trimming", label=label or "écrêtage et recalage", apply=solve, info=info)
+    return design.with_weights(w, step)
+
+
+# ============================================================================ diagnostics
+
+G_QUANTILES = (0, 0.01, 0.10, 0.25, 0.50, 0.75, 0.90, 0.99, 1)
+
+
+def kish_deff(w: np.ndarray) -> float:
+    """Kish's design effect due to unequal weights: n Σw² / (Σw)²."""
+    w = np.asarray(w, dtype=float)
+    w = w[w > 0]
+    return float(len(w) * np.sum(w ** 2) / np.sum(w) ** 2)
+
+
+def diagnostics(design: Design, before: Design | None = None) -> pd.Series:
+    """Kish design effect, effective sample size, CV, range of the weights and quantiles of g.
+
+    ``g`` is taken relative to ``before`` (default: the design weights) on units weighted in both.
+    """
+    w = design.weights[design.weights > 0]
+    deff = kish_deff(w)
+    out = {"n": len(w), "somme des poids": w.sum(), "deff de Kish": deff, "taille effective": len(w) / deff,
+           "CV des poids": w.std() / w.mean(), "poids min": w.min(), "poids max": w.max(),
+           "rapport max/min": w.max() / w.min()}
+    ref = (before.weights if before is not None else design.base_weights)
+    if ref is not None:
+        both = (design.weights > 0) & (ref > 0)
+        g = design.weights[both] / ref[both]
+        for q in G_QUANTILES:
+            out[f"g {int(q * 100)} %"] = float(np.quantile(g, q))
+    return pd.Series(out)
+
+
+def margin_table(design: Design, margins: Sequence[Margin], before: Design | None = None) -> pd.DataFrame:
+    """Weighted totals by margin level, before and after, against the population targets."""
+    rows = []
+    for m in margins:
+        key = design.data[list(m.variables)].astype(str).agg(JOINT.join, axis=1)
+        for lv, target in m.totals.items():
+            mask = (key == JOINT.join(lv)).to_numpy()
+            row = {"marge": m.name, "modalité": JOINT.join(lv), "cible": target,
+                   "après": float(design.weights[mask].sum())}
+            if before is not None:
+                row["avant"] = float(before.weights[mask].sum())
+            rows.append(row)
+    t = pd.DataFrame(rows)
+    t["écart après (%)"] = (t["après"] / t["cible"] - 1) * 100
+    if before is not None:
+        t["écart avant (%)"] = (t["avant"] / t["cible"] - 1) * 100
+    return t
+
+
+def standardised_differences(design: Design, margins: Sequence[Margin], before: Design) -> pd.DataFrame:
+    """Standardised differences of each level's share, sample vs population, before and after.
+
+    For a share p̂ against the population share p: (p̂ − p) / sqrt(p (1 − p)).
+    """
+    t = margin_table(design, margins, before)
+    out = []
+    for name, d in t.groupby("marge", sort=False):
+        p = d["cible"] / d["cible"].sum()
+        sd = np.sqrt(p * (1 - p)).replace(0, np.nan)
+        out.append(d.assign(**{"diff. std. avant": (d["avant"] / d["avant"].sum() - p) / sd,
+                               "diff. std. après": (d["après"] / d["après"].sum() - p) / sd}))
+    return pd.concat(out, ignore_index=True)[["marge", "modalité", "diff. std. avant", "diff. std. après"]]

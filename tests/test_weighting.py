@@ -1,0 +1,229 @@
+"""Weighting engine beyond the R oracle: properties, identities, and every error case."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose
+
+from portrait import config, estimation, variance, weighting
+from portrait.design import Design
+from portrait.errors import CalibrationError, ParameterError
+from portrait.weighting import Margin, NumericTotal
+
+
+def _sample(seed: int, n: int = 400):
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({
+        "sex": rng.choice(["F", "H"], n, p=[0.55, 0.45]),
+        "age": rng.choice(["15-29", "30-44", "45-59", "60+"], n, p=[0.15, 0.2, 0.3, 0.35]),
+        "dep": rng.choice(["02", "59", "60"], n, p=[0.2, 0.5, 0.3]),
+        "y": rng.normal(50, 10, n),
+        "stratum": rng.choice(["a", "b"], n),
+        "resp": rng.random(n) < 0.7,
+    })
+    df["w"] = rng.uniform(50, 150, n)
+    return df
+
+
+POP = {"sex": {"F": 26_000, "H": 24_000},
+       "age": {"15-29": 11_000, "30-44": 12_000, "45-59": 13_000, "60+": 14_000},
+       "dep": {"02": 10_000, "59": 25_000, "60": 15_000}}
+MARGINS = [Margin.of(k, v) for k, v in POP.items()]
+
+
+def _design(seed=0, n=400):
+    return Design.from_frame(_sample(seed, n), weights="w", strata="stratum")
+
+
+def _weighted_totals(design, margin):
+    key = design.data[list(margin.variables)].astype(str).agg(" × ".join, axis=1)
+    return {lv: design.weights[(key == " × ".join(lv)).to_numpy()].sum() for lv in margin.totals}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), method=st.sampled_from(["linear", "raking", "logit", "truncated"]))
+def test_calibrated_weights_reproduce_every_margin(seed, method):
+    """Whatever the sample, calibrated weights reproduce every margin (relative error < 1e-8)."""
+    bounds = (0.2, 5.0) if method in ("logit", "truncated") else None
+    cal = weighting.calibrate(_design(seed), MARGINS, method=method, bounds=bounds)
+    for m in MARGINS:
+        got = _weighted_totals(cal, m)
+        for lv, target in m.totals.items():
+            assert got[lv] == pytest.approx(target, rel=1e-8)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), L=st.floats(0.3, 0.8), U=st.floats(1.3, 3.0))
+def test_bounded_logit_keeps_g_within_bounds(seed, L, U):
+    """Bounded logit keeps every g = w/d strictly within [L, U] (or raises a named CalibrationError)."""
+    d = _design(seed)
+    try:
+        cal = weighting.calibrate(d, MARGINS, method="logit", bounds=(L, U))
+    except CalibrationError as exc:
+        assert "infeasible" in str(exc)
+        return
+    g = cal.weights / d.weights
+    assert g.min() >= L - 1e-12 and g.max() <= U + 1e-12
+
+
+def test_raking_equals_iterated_post_stratification():
+    """Newton raking gives the same weights as iterated proportional fitting (IPF) run to convergence."""
+    d = _design(3)
+    cal = weighting.calibrate(d, MARGINS, method="raking")
+    w = d.weights.copy()
+    for _ in range(500):
+        for m in MARGINS:
+            key = d.data[m.variables[0]].astype(str).to_numpy()
+            for (lv,), target in m.totals.items():
+                sel = key == lv
+                w[sel] *= target / w[sel].sum()
+    assert_allclose(cal.weights, w, rtol=1e-9)
+
+
+def test_joint_margin_is_post_stratification():
+    """Calibrating on a joint sex × age margin gives every cell its population total (post-stratification)."""
+    d = _design(5)
+    cells = {(s, a): 5_000 + 100 * i for i, (s, a) in enumerate(
+        [(s, a) for s in ("F", "H") for a in ("15-29", "30-44", "45-59", "60+")])}
+    cal = weighting.calibrate(d, [Margin.of(("sex", "age"), cells)], method="linear")
+    m = Margin.of(("sex", "age"), cells)
+    got = _weighted_totals(cal, m)
+    for lv, t in m.totals.items():
+        assert got[lv] == pytest.approx(t, rel=1e-10)
+    g = cal.weights / d.weights
+    key = d.data["sex"] + d.data["age"]
+    assert (pd.Series(np.round(g, 10)).groupby(key.to_numpy()).nunique() == 1).all()
+
+
+class TestCalibrationErrors:
+    def test_different_grand_totals(self):
+        """Margins with different grand totals are refused, with both totals named."""
+        bad = [MARGINS[0], Margin.of("dep", {"02": 10_000, "59": 25_000, "60": 16_000})]
+        with pytest.raises(CalibrationError, match=r"different grand totals: 'sex' 50,000, 'dep' 51,000"):
+            weighting.calibrate(_design(), bad)
+
+    def test_margin_level_absent_from_sample(self):
+        """A margin level with no unit in the sample is named with its total."""
+        m = Margin.of("dep", {"02": 10_000, "59": 20_000, "60": 15_000, "80": 5_000})
+        with pytest.raises(CalibrationError, match=r"margin 'dep': level '80' has a population total of 5,000 "
+                                                   "but no unit"):
+            weighting.calibrate(_design(), [MARGINS[0], m])
+
+    def test_sample_level_absent_from_margin(self):
+        """A sample level missing from the margin is named with its count."""
+        m = Margin.of("dep", {"02": 10_000, "59": 40_000})
+        with pytest.raises(CalibrationError, match=r"level '60' occurs in the sample \(\d+ units\) but has no"):
+            weighting.calibrate(_design(), [MARGINS[0], m])
+
+    def test_missing_values_are_counted(self):
+        """Missing values in a calibration variable are counted, not silently recycled (R's pitfall)."""
+        df = _sample(1)
+        df.loc[[3, 7, 11], "age"] = None
+        d = Design.from_frame(df, weights="w")
+        with pytest.raises(CalibrationError, match=r"variable 'age' has 3 missing value\(s\)"):
+            weighting.calibrate(d, MARGINS)
+
+    def test_redundant_and_contradictory_constraints(self):
+        """A joint sex × age margin plus a one-way sex margin is redundant; with other totals, contradictory."""
+        cells = {(s, a): 6_250 for s in ("F", "H") for a in ("15-29", "30-44", "45-59", "60+")}
+        joint = Margin.of(("sex", "age"), cells)
+        with pytest.raises(CalibrationError, match="redundant"):
+            weighting.calibrate(_design(), [joint, Margin.of("sex", {"F": 25_000, "H": 25_000})])
+        with pytest.raises(CalibrationError, match="contradictory"):
+            weighting.calibrate(_design(), [joint, Margin.of("sex", {"F": 26_000, "H": 24_000})])
+
+    def test_infeasible_bounds_name_margin_and_tightest_bounds(self):
+        """Infeasible bounds name the unreachable margin and give the tightest feasible bounds (LP)."""
+        d = _design(2)
+        skewed = [Margin.of("sex", {"F": 45_000, "H": 5_000}), MARGINS[1]]
+        with pytest.raises(CalibrationError) as exc:
+            weighting.calibrate(d, skewed, method="logit", bounds=(0.8, 1.25))
+        msg = str(exc.value)
+        assert "infeasible within the bounds" in msg and "margin 'sex'" in msg
+        assert "upper bound must be at least" in msg and "lower bound must be at most" in msg
+        lo, hi = map(float, msg.split("narrowest feasible bounds are [")[1].split("]")[0].split(", "))
+        assert lo < 0.8
+        ok = weighting.calibrate(d, skewed, method="logit", bounds=(lo * 0.98, hi * 1.02))
+        g = ok.weights / d.weights
+        assert g.min() >= lo * 0.98 - 1e-9 and g.max() <= hi * 1.02 + 1e-9
+        with pytest.raises(CalibrationError):
+            weighting.calibrate(d, skewed, method="logit", bounds=(lo * 1.05, hi * 0.95))
+
+    def test_bad_method_and_bounds(self):
+        """Unknown methods and bounds that do not bracket 1 are parameter errors."""
+        with pytest.raises(ParameterError, match="must be one of"):
+            weighting.calibrate(_design(), MARGINS, method="ranking")
+        with pytest.raises(ParameterError, match="L < 1 < U"):
+            weighting.calibrate(_design(), MARGINS, method="logit", bounds=(1.2, 3))
+
+
+def test_nonresponse_groups_restore_the_sample_totals():
+    """Response-group adjustment: respondents' weights sum, in each group, to the whole sample's."""
+    d = _design(4)
+    nr = weighting.adjust_nonresponse(d, "resp", groups=["dep"])
+    resp = d.data["resp"].to_numpy()
+    assert (nr.weights[~resp] == 0).all()
+    for dep in ("02", "59", "60"):
+        sel = (d.data["dep"] == dep).to_numpy()
+        assert nr.weights[sel].sum() == pytest.approx(d.weights[sel].sum())
+    table = nr.steps[-1].info.groups
+    assert set(table["groupe"]) == {"02", "59", "60"}
+
+
+def test_nonresponse_then_calibration_then_replicates_rerun_everything():
+    """Replicate weights re-run non-response adjustment and calibration: each replicate meets the margins."""
+    d = variance.with_replicates(_design(6), "bootstrap", 20, config.rng(1, "test"))
+    nr = weighting.adjust_nonresponse(d, "resp", groups=["sex"])
+    cal = weighting.calibrate(nr, MARGINS, method="raking")
+    R = cal.replicate_weights()
+    key = cal.data["dep"].to_numpy()
+    for r in range(R.shape[1]):
+        assert R[key == "59", r].sum() == pytest.approx(25_000, rel=1e-8)
+        assert (R[~cal.data["resp"].to_numpy(), r] == 0).all()
+    se = estimation.mean(cal, "y", variance="replicates")["se"].iloc[0]
+    assert 0 < se < 5
+
+
+def test_trimming_holds_bounds_and_margins():
+    """Trim-and-recalibrate ends with every weight within the bounds and every margin met."""
+    d = _design(8)
+    cal = weighting.calibrate(d, MARGINS, method="linear")
+    lo, hi = np.quantile(cal.weights, [0.05, 0.95])
+    tr = weighting.trim(cal, MARGINS, lower=lo, upper=hi)
+    assert tr.weights.min() >= lo - 1e-6 and tr.weights.max() <= hi + 1e-6
+    for m in MARGINS:
+        for lv, t in _weighted_totals(tr, m).items():
+            assert t == pytest.approx(m.totals[lv], rel=1e-7)
+
+
+def test_trimming_impossible_fails_explicitly():
+    """Bounds no weights can meet together with the margins give an explicit CalibrationError."""
+    d = weighting.calibrate(_design(8), MARGINS, method="linear")
+    with pytest.raises(CalibrationError, match="did not both hold"):
+        weighting.trim(d, MARGINS, lower=120, upper=121, max_cycles=10)
+
+
+def test_diagnostics_kish():
+    """Kish deff is 1 for equal weights and n Σw²/(Σw)² otherwise; n_eff = n / deff."""
+    assert weighting.kish_deff(np.ones(10)) == pytest.approx(1)
+    w = np.array([1.0, 1, 2, 4])
+    assert weighting.kish_deff(w) == pytest.approx(4 * 22 / 64)
+    diag = weighting.diagnostics(weighting.calibrate(_design(), MARGINS))
+    assert diag["taille effective"] == pytest.approx(diag["n"] / diag["deff de Kish"])
+    assert diag["g 0 %"] <= diag["g 50 %"] <= diag["g 100 %"]
+
+
+def test_calibration_lowers_se_of_a_correlated_variable():
+    """Linearised SE after calibration on an auxiliary correlated with y is smaller than with weights fixed."""
+    df = _sample(9, 800)
+    df["y"] = np.where(df["age"] == "60+", 80, 20) + np.random.default_rng(0).normal(0, 5, len(df))
+    d = Design.from_frame(df, weights="w")
+    cal = weighting.calibrate(d, MARGINS, method="raking")
+    se_cal = estimation.mean(cal, "y")["se"].iloc[0]
+    fixed = Design.from_frame(df.assign(w=cal.weights), weights="w")
+    se_fixed = estimation.mean(fixed, "y")["se"].iloc[0]
+    assert se_cal < 0.5 * se_fixed
