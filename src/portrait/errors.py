@@ -36,3 +36,23 @@ class InputError(PortraitError, ValueError):
 
 class SamplingError(PortraitError, ValueError):
     """A sample cannot be drawn as specified (e.g. more units requested than the stratum holds)."""
+
+
+class CodebookError(PortraitError, ValueError):
+    """The codebook (``config/codebook.yaml``) is inconsistent: duplicate codes, missing labels…"""
+
+
+class SurveyValidationError(InputError):
+    """A survey export breaks the codebook's rules; ``problems`` lists every one of them.
+
+    Raised by :mod:`portrait.ingest` after checking every file, so the message lists all the
+    problems at once (the first 50, then a count); nothing is written when it is raised.
+    """
+
+    def __init__(self, message: str, problems: list | None = None):
+        super().__init__(message)
+        self.problems = list(problems or [])
+
+
+class CalibrationError(PortraitError, ValueError):
+    """Calibration cannot be done as asked; the message names the margin and level at fault."""
