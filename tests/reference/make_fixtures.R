@@ -156,3 +156,82 @@ for (name in names(reps)) {
 write.csv(do.call(rbind, wrows), file.path(out, "survey_weights.csv"), row.names = FALSE)
 write.csv(do.call(rbind, erows), file.path(out, "survey_estimates.csv"), row.names = FALSE)
 cat("wrote survey fixtures\n")
+
+# ---------------------------------------------------------------------------------------------
+# 3. Comparison of groups: differences of domain means, Rao-Scott tests, rank tests,
+#    proportional-odds and linear regression, on the api data.
+crows <- list()
+cmp <- function(name, quantity, value, call) {
+  data.frame(fixture = name, quantity = quantity, value = sprintf("%.17g", value), r_call = call)
+}
+# two independent samples: the E and H strata of apistrat
+dEH <- subset(dstrat, stype %in% c("E", "H"))
+b <- svyby(~api00, ~stype, dEH, svymean, covmat = TRUE)
+ct <- svycontrast(b, c(E = 1, H = -1))
+tt <- svyttest(api00 ~ stype, dEH)
+rk <- svyranktest(api00 ~ stype, dEH)
+rkm <- svyranktest(api00 ~ stype, dEH, test = "median")
+rkv <- svyranktest(api00 ~ stype, dEH, test = "vanderWaerden")
+crows[[length(crows) + 1]] <- rbind(
+  cmp("EH", "diff_estimate", coef(ct), "svycontrast(svyby(~api00, ~stype, subset(dstrat, stype %in% c('E','H')), svymean, covmat=TRUE), c(E=1, H=-1))"),
+  cmp("EH", "diff_se", SE(ct), "SE(same)"),
+  cmp("EH", "ttest_t", tt$statistic, "svyttest(api00~stype, dEH)$statistic"),
+  cmp("EH", "ttest_df", tt$parameter, "svyttest(api00~stype, dEH)$parameter"),
+  cmp("EH", "ttest_p", tt$p.value, "svyttest(api00~stype, dEH)$p.value"),
+  cmp("EH", "rank_wilcoxon_t", rk$statistic, "svyranktest(api00~stype, dEH)$statistic"),
+  cmp("EH", "rank_wilcoxon_df", rk$parameter, "svyranktest(api00~stype, dEH)$parameter"),
+  cmp("EH", "rank_wilcoxon_p", rk$p.value, "svyranktest(api00~stype, dEH)$p.value"),
+  cmp("EH", "rank_wilcoxon_estimate", rk$estimate, "svyranktest(api00~stype, dEH)$estimate"),
+  cmp("EH", "rank_median_p", rkm$p.value, "svyranktest(api00~stype, dEH, test='median')$p.value"),
+  cmp("EH", "rank_vdw_t", rkv$statistic, "svyranktest(api00~stype, dEH, test='vanderWaerden')$statistic"))
+
+# Rao-Scott second-order F and first-order chi-square
+chi <- list(
+  list(name = "chisq_clus1", d = dclus1, f = ~sch.wide + stype, call = "svychisq(~sch.wide+stype, dclus1"),
+  list(name = "chisq_strat", d = dstrat, f = ~sch.wide + stype, call = "svychisq(~sch.wide+stype, dstrat"),
+  list(name = "chisq_clus1_cal", d = cals$raking_stype_schwide$design, f = ~comp.imp + stype,
+       call = "svychisq(~comp.imp+stype, calibrate(dclus1, ~stype+sch.wide, pop, calfun='raking')"),
+  list(name = "chisq_EH_awards", d = {x <- dEH; x$variables$stype <- droplevels(x$variables$stype); x},
+       f = ~awards + stype, call = "svychisq(~awards+stype, droplevels(dEH)"))
+for (cc in chi) {
+  f <- svychisq(cc$f, cc$d, statistic = "F")
+  x <- svychisq(cc$f, cc$d, statistic = "Chisq")
+  crows[[length(crows) + 1]] <- rbind(
+    cmp(cc$name, "F", f$statistic, paste0(cc$call, ", statistic='F')$statistic")),
+    cmp(cc$name, "ndf", f$parameter[1], paste0(cc$call, ", statistic='F')$parameter[1]")),
+    cmp(cc$name, "ddf", f$parameter[2], paste0(cc$call, ", statistic='F')$parameter[2]")),
+    cmp(cc$name, "p_F", f$p.value, paste0(cc$call, ", statistic='F')$p.value")),
+    cmp(cc$name, "X2", x$statistic, paste0(cc$call, ", statistic='Chisq')$statistic")),
+    cmp(cc$name, "p_Chisq", x$p.value, paste0(cc$call, ", statistic='Chisq')$p.value")))
+}
+
+# survey-weighted linear regression (linearised) and a Wald test of a factor
+g1 <- svyglm(api00 ~ ell + meals + mobility, dstrat)
+g2 <- svyglm(api00 ~ stype + ell, dstrat)
+rt <- regTermTest(g2, ~stype)
+crows[[length(crows) + 1]] <- rbind(
+  cmp("glm1", paste0("coef_", names(coef(g1))), coef(g1), "coef(svyglm(api00 ~ ell + meals + mobility, dstrat))"),
+  cmp("glm1", paste0("se_", names(coef(g1))), SE(g1), "SE(svyglm(api00 ~ ell + meals + mobility, dstrat))"),
+  cmp("glm2", paste0("coef_", names(coef(g2))), coef(g2), "coef(svyglm(api00 ~ stype + ell, dstrat))"),
+  cmp("glm2", paste0("se_", names(coef(g2))), SE(g2), "SE(svyglm(api00 ~ stype + ell, dstrat))"),
+  cmp("glm2", "wald_F", rt$Ftest, "regTermTest(svyglm(api00~stype+ell, dstrat), ~stype)$Ftest"),
+  cmp("glm2", "wald_df", rt$df, "regTermTest(...)$df"),
+  cmp("glm2", "wald_ddf", rt$ddf, "regTermTest(...)$ddf"),
+  cmp("glm2", "wald_p", rt$p, "regTermTest(...)$p"))
+# the same regression with JK1 replicate weights
+gr <- svyglm(api00 ~ stype + ell, as.svrepdesign(dclus1, type = "JK1"))
+crows[[length(crows) + 1]] <- rbind(
+  cmp("glm_jk1", paste0("coef_", names(coef(gr))), coef(gr), "coef(svyglm(api00 ~ stype + ell, as.svrepdesign(dclus1, type='JK1')))"),
+  cmp("glm_jk1", paste0("se_", names(coef(gr))), SE(gr), "SE(same)"))
+
+# proportional-odds model, linearised and with JK1 replicate weights
+dclus1o <- update(dclus1, mealcat = cut(meals, c(0, 25, 50, 75, 100)))
+o1 <- svyolr(mealcat ~ avg.ed + mobility + stype, dclus1o)
+o2 <- svyolr(mealcat ~ avg.ed + mobility + stype, as.svrepdesign(dclus1o, type = "JK1"))
+crows[[length(crows) + 1]] <- rbind(
+  cmp("olr", paste0("coef_", names(coef(o1))), coef(o1), "coef(svyolr(mealcat ~ avg.ed + mobility + stype, dclus1))"),
+  cmp("olr", paste0("se_", names(coef(o1))), SE(o1), "SE(svyolr(mealcat ~ avg.ed + mobility + stype, dclus1))"),
+  cmp("olr_jk1", paste0("coef_", names(coef(o2))), coef(o2), "coef(svyolr(..., as.svrepdesign(dclus1, type='JK1')))"),
+  cmp("olr_jk1", paste0("se_", names(coef(o2))), SE(o2), "SE(svyolr(..., as.svrepdesign(dclus1, type='JK1')))"))
+write.csv(do.call(rbind, crows), file.path(out, "compare.csv"), row.names = FALSE)
+cat("wrote comparison fixtures\n")
