@@ -1,0 +1,140 @@
+"""Comparison methods agree with R survey on the api data (fixtures by tests/reference/make_fixtures.R).
+
+Closed-form quantities at rtol 1e-6. Proportional-odds fits are iterative: R's optim (BFGS,
+reltol 1e-8, numerical Hessian) stops earlier than our fit, so they are compared at rtol 1e-4
+(coefficients) and 1e-3 (SEs).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+
+from portrait import models, paths, variance, weighting
+from portrait.design import Design
+from portrait.weighting import Margin
+
+FIX = paths.TESTS / "reference" / "fixtures"
+CMP = pd.read_csv(FIX / "compare.csv")
+
+
+def r(fixture, quantity):
+    v = CMP.loc[(CMP.fixture == fixture) & (CMP.quantity == quantity), "value"]
+    assert len(v) == 1, (fixture, quantity)
+    return float(v.iloc[0])
+
+
+@pytest.fixture(scope="module")
+def strat():
+    return pd.read_csv(FIX / "apistrat.csv")
+
+
+@pytest.fixture(scope="module")
+def clus1():
+    return pd.read_csv(FIX / "apiclus1.csv")
+
+
+@pytest.fixture(scope="module")
+def dEH(strat):
+    d = strat.loc[strat.stype.isin(["E", "H"])]
+    return Design.from_frame(d, weights="pw", strata="stype", fpc="fpc")
+
+
+def test_difference_of_two_independent_means(dEH):
+    """E − H difference of mean api00, its SE and Welch-free t test equal svycontrast/svyttest."""
+    d = models.mean_difference(dEH, "api00", "stype", "E", "H")
+    assert_allclose([d.difference, d.se], [r("EH", "diff_estimate"), r("EH", "diff_se")], rtol=1e-6)
+    assert d.df == r("EH", "ttest_df")
+    assert_allclose(-d.t, r("EH", "ttest_t"), rtol=1e-6)
+    assert_allclose(d.p, r("EH", "ttest_p"), rtol=1e-6)
+
+
+def test_difference_from_two_stacked_surveys(strat):
+    """Stacking two separately built designs gives the same difference and SE (variances add)."""
+    e = Design.from_frame(strat.loc[strat.stype == "E"], weights="pw", strata="stype", fpc="fpc")
+    h = Design.from_frame(strat.loc[strat.stype == "H"], weights="pw", strata="stype", fpc="fpc")
+    s = models.stack({"E": e, "H": h}, group="survey")
+    d = models.mean_difference(s, "api00", "survey", "E", "H")
+    assert_allclose([d.difference, d.se], [r("EH", "diff_estimate"), r("EH", "diff_se")], rtol=1e-6)
+
+
+@pytest.mark.parametrize("test,quantity", [("wilcoxon", "rank_wilcoxon_t"), ("vanderWaerden", "rank_vdw_t")])
+def test_rank_tests(dEH, test, quantity):
+    """Design-based rank tests equal svyranktest (statistic, df, p, estimate)."""
+    rt = models.rank_test(dEH, "api00", "stype", test=test)
+    assert_allclose(rt.t, r("EH", quantity), rtol=1e-6)
+    if test == "wilcoxon":
+        assert rt.df == r("EH", "rank_wilcoxon_df")
+        assert_allclose([rt.p, rt.estimate], [r("EH", "rank_wilcoxon_p"), r("EH", "rank_wilcoxon_estimate")], rtol=1e-6)
+
+
+def test_median_test(dEH):
+    """The design-based median test's p-value equals svyranktest(test='median')."""
+    assert_allclose(models.rank_test(dEH, "api00", "stype", "median").p, r("EH", "rank_median_p"), rtol=1e-6)
+
+
+@pytest.mark.parametrize("fixture", ["chisq_clus1", "chisq_strat", "chisq_clus1_cal", "chisq_EH_awards"])
+def test_rao_scott(fixture, strat, clus1, dEH):
+    """Rao–Scott second-order F (with ndf, ddf, p) and first-order chi-square equal svychisq."""
+    if fixture == "chisq_clus1":
+        res = models.rao_scott(Design.from_frame(clus1, weights="pw", psu="dnum", fpc="fpc"), "sch.wide", "stype")
+    elif fixture == "chisq_strat":
+        res = models.rao_scott(Design.from_frame(strat, weights="pw", strata="stype", fpc="fpc"), "sch.wide", "stype")
+    elif fixture == "chisq_clus1_cal":
+        d = Design.from_frame(clus1, weights="pw", psu="dnum", fpc="fpc")
+        d = weighting.calibrate(d, [Margin.of("stype", {"E": 4421, "H": 755, "M": 1018}),
+                                    Margin.of("sch.wide", {"No": 1072, "Yes": 5122})], method="raking")
+        res = models.rao_scott(d, "comp.imp", "stype")
+    else:
+        res = models.rao_scott(dEH, "awards", "stype")
+    assert_allclose([res.F, res.ndf, res.ddf, res.p_F], [r(fixture, "F"), r(fixture, "ndf"), r(fixture, "ddf"),
+                                                         r(fixture, "p_F")], rtol=1e-6)
+    assert_allclose([res.X2, res.p_chisq], [r(fixture, "X2"), r(fixture, "p_Chisq")], rtol=1e-6)
+
+
+def test_rao_scott_drops_empty_levels(dEH):
+    """A level of the grouping factor absent from the data is dropped (R would return F = NaN)."""
+    d = dEH.data.assign(stype=pd.Categorical(dEH.data["stype"], categories=["E", "H", "M"]))
+    res = models.rao_scott(Design.from_frame(d, weights="pw", strata="stype", fpc="fpc"), "awards", "stype")
+    assert np.isfinite(res.F) and res.F == pytest.approx(r("chisq_EH_awards", "F"), rel=1e-6)
+
+
+@pytest.mark.parametrize("fixture,terms", [("glm1", ["ell", "meals", "mobility"]), ("glm2", ["stype", "ell"])])
+def test_svyglm_linearised(strat, fixture, terms):
+    """Survey-weighted regression coefficients and linearised SEs equal svyglm's."""
+    fit = models.svyglm(Design.from_frame(strat, weights="pw", strata="stype", fpc="fpc"), "api00", terms)
+    for name, b, se in zip(fit.names, fit.coef, fit.se):
+        assert_allclose([b, se], [r(fixture, f"coef_{name}"), r(fixture, f"se_{name}")], rtol=1e-6)
+    if fixture == "glm2":
+        F, q, ddf, p = fit.wald("stype")
+        assert_allclose([F, q, ddf, p], [r("glm2", "wald_F"), r("glm2", "wald_df"), r("glm2", "wald_ddf"),
+                                         r("glm2", "wald_p")], rtol=1e-6)
+
+
+def test_svyglm_jk1(clus1):
+    """With JK1 replicate weights, coefficients and replicate SEs equal svyglm on as.svrepdesign."""
+    d = variance.with_replicates(Design.from_frame(clus1, weights="pw", psu="dnum", fpc="fpc"), "jk1")
+    fit = models.svyglm(d, "api00", ["stype", "ell"], variance="replicates")
+    for name, b, se in zip(fit.names, fit.coef, fit.se):
+        assert_allclose([b, se], [r("glm_jk1", f"coef_{name}"), r("glm_jk1", f"se_{name}")], rtol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def mealcat(clus1):
+    cat = pd.cut(clus1["meals"], [0, 25, 50, 75, 100])
+    labels = {iv: f"({int(iv.left)},{int(iv.right)}]" for iv in cat.cat.categories}
+    return clus1.assign(mealcat=pd.Categorical(cat.map(labels), categories=list(labels.values()), ordered=True))
+
+
+@pytest.mark.parametrize("fixture,kind", [("olr", "linearisation"), ("olr_jk1", "replicates")])
+def test_svyolr(mealcat, fixture, kind):
+    """Proportional-odds coefficients and SEs (linearised; JK1 refits) equal svyolr's (iterative-fit tolerance)."""
+    d = Design.from_frame(mealcat, weights="pw", psu="dnum", fpc="fpc")
+    if kind == "replicates":
+        d = variance.with_replicates(d, "jk1")
+    fit = models.svyolr(d, "mealcat", ["avg.ed", "mobility", "stype"], variance=kind)
+    for name, b, se in zip(fit.names, fit.coef, fit.se):
+        assert_allclose(b, r(fixture, f"coef_{name}"), rtol=1e-4, err_msg=name)
+        assert_allclose(se, r(fixture, f"se_{name}"), rtol=1e-3, err_msg=name)
