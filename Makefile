@@ -69,7 +69,7 @@ $(P)/resident_frame.parquet $(P)/resident_strata.csv $(P)/resident_communes.parq
 	@$(RUN) $<
 
 # ------------------------------------------------------------------------------- reports
-reports/%.html: $(EXEC)/%.ipynb src/portrait/render.py $(ENV)
+reports/%.html: $(EXEC)/%.ipynb src/portrait/render.py $(wildcard src/portrait/templates/portrait/*) $(ENV)
 	@$(RENDER) $< $@
 
 reports/index.html: $(REPORTS) $(STUDY) src/portrait/report.py $(ENV)

@@ -22,6 +22,22 @@ def use_style() -> None:
                          "svg.hashsalt": "portrait", "figure.max_open_warning": 0})
 
 
+def show(fig: plt.Figure, alt: str, width: int | None = None):
+    """Display a figure as a PNG with alternative text (for screen readers and the reports).
+
+    The PNG carries no software or date metadata, so it is byte-identical between runs; the
+    figure is closed so the inline backend does not show it a second time.
+    """
+    import io
+
+    from IPython.display import Image
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=96, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return Image(data=buf.getvalue(), format="png", alt=alt, width=width)
+
+
 def fr_number(x: float, decimals: int = 0) -> str:
     """A number written the French way: thin space for thousands, decimal comma."""
     s = f"{x:,.{decimals}f}"

@@ -1,20 +1,31 @@
 """Render an executed notebook to HTML: ``python -m portrait.render EXECUTED.ipynb OUT.html``.
 
-Analyst reports keep the code (``--no-input`` hides it for reviewers). The HTML depends only on the
-notebook's content: the title comes from the notebook's first heading, not from a file name or a
-clock, so two runs of the chain give byte-identical reports.
+Analyst reports keep the code; ``--no-input`` hides it (reviewer reports). Every report is
+self-contained (figures embedded, no script from a CDN), in French, with a table of contents, the
+« données simulées » banner when the notebook ran on simulated answers, and a run-information
+block (git commit, parameters, checksum of the raw-data manifest) — no wall-clock time, so two
+runs of the chain give byte-identical reports.
 """
 
 from __future__ import annotations
 
 import argparse
+import html
+import re
+import subprocess
 import sys
 from pathlib import Path
 
 import nbformat
 
-from . import paths
-from .io import write_text
+from . import __version__, paths
+from .io import sha256, write_text
+
+TEMPLATES = Path(__file__).parent / "templates"
+SIMULATED_BANNER = ("Données simulées : les réponses de ce rapport viennent du simulateur documenté "
+                    "du projet, pas d'une enquête réelle.")
+HEADING = re.compile(r'<h([23]) id="([^"]+)">(.*?)<a class="anchor-link"', re.S)
+TAG = re.compile(r"<[^>]+>")
 
 
 def notebook_title(nb) -> str:
@@ -37,17 +48,55 @@ def notebook_summary(nb) -> str:
     return ""
 
 
-def render(executed: str | Path, html: str | Path, *, exclude_input: bool = False) -> Path:
+def is_simulated(nb) -> bool:
+    """Whether the notebook ran on simulated survey answers (its ``source`` parameter)."""
+    params = nb.metadata.get("papermill", {}).get("parameters", {})
+    return params.get("source") == "simulated"
+
+
+def git_commit() -> str:
+    """The commit of the checkout, with ``+modifications`` when tracked files differ from it."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=paths.ROOT, capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=paths.ROOT,
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return head + (" +modifications" if dirty else "")
+    except (subprocess.CalledProcessError, FileNotFoundError):
+        return "inconnu (pas un dépôt git)"
+
+
+def run_information(nb) -> list[tuple[str, str]]:
+    """Key facts of the run: commit, package version, parameters, raw-data manifest checksum."""
+    params = nb.metadata.get("papermill", {}).get("parameters", {})
+    manifest = paths.RAW / "SHA256SUMS"
+    rows = [("commit", git_commit()), ("version de portrait", __version__),
+            ("empreinte de data/raw/SHA256SUMS", sha256(manifest)[:16] if manifest.exists() else "absent")]
+    rows += [(f"paramètre {k}", repr(v)) for k, v in sorted(params.items())]
+    return rows
+
+
+def _toc(body: str) -> list[tuple[int, str, str]]:
+    return [(int(level), anchor, html.unescape(TAG.sub("", text)).strip())
+            for level, anchor, text in HEADING.findall(body)]
+
+
+def render(executed: str | Path, out: str | Path, *, exclude_input: bool = False) -> Path:
     """Write the HTML report of an executed notebook (atomically)."""
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(paths.resolve(executed), as_version=4)
-    nb.cells.insert(0, nbformat.v4.new_markdown_cell("[← Index des rapports](index.html)",
-                                                     id="nav-index"))
-    exporter = HTMLExporter(template_name="lab", exclude_input=exclude_input,
-                            exclude_input_prompt=exclude_input, exclude_output_prompt=exclude_input)
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": notebook_title(nb)}})
-    return write_text(paths.resolve(html), body)
+    exporter = HTMLExporter(template_name="portrait", extra_template_basedirs=[str(TEMPLATES)],
+                            exclude_input=exclude_input, exclude_input_prompt=exclude_input,
+                            exclude_output_prompt=exclude_input)
+    exporter.log.setLevel("ERROR")
+    resources = {"metadata": {"name": notebook_title(nb)}, "language_code": "fr",
+                 "portrait": {"banner": SIMULATED_BANNER if is_simulated(nb) else "",
+                              "toc": [], "run": run_information(nb)}}
+    body, _ = exporter.from_notebook_node(nb, resources=dict(resources))
+    resources["portrait"]["toc"] = _toc(body)
+    body, _ = exporter.from_notebook_node(nb, resources=dict(resources))
+    return write_text(paths.resolve(out), body)
 
 
 def main(argv: list[str] | None = None) -> int:
