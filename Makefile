@@ -32,10 +32,10 @@ STUDY := config/study.yaml
 RAW_OK := build/raw.ok
 
 # The chain, in order. Each notebook NN_name has config/NN_name.yaml and reports/NN_name.html.
-NOTEBOOKS := 01_resident_frame
+NOTEBOOKS := 01_resident_frame 02_visitor_frame
 REPORTS := $(NOTEBOOKS:%=reports/%.html)
 
-.PHONY: all help test lab clean distclean lock refresh-raw
+.PHONY: all help test bench lab clean distclean lock refresh-raw
 
 all: reports/index.html ## Run the whole chain and render the reports (creates .venv first if needed)
 
@@ -68,6 +68,13 @@ $(P)/resident_frame.parquet $(P)/resident_strata.csv $(P)/resident_communes.parq
   notebooks/01_resident_frame.ipynb config/01_resident_frame.yaml $(STUDY) $(RAW_OK) $(PKG) $(ENV)
 	@$(RUN) $<
 
+$(EXEC)/02_visitor_frame.ipynb data/synthetic/partners \
+$(P)/visitor_frame.parquet $(P)/visitor_sample.parquet $(P)/visitor_ledger.parquet \
+$(P)/visitor_overlap.parquet $(P)/visitor_strata.csv &: \
+  notebooks/02_visitor_frame.ipynb config/02_visitor_frame.yaml config/partner_layouts.yaml $(STUDY) \
+  $(wildcard data/raw/partners/*) $(PKG) $(ENV)
+	@$(RUN) $<
+
 # ------------------------------------------------------------------------------- reports
 reports/%.html: $(EXEC)/%.ipynb src/portrait/render.py $(wildcard src/portrait/templates/portrait/*) $(ENV)
 	@$(RENDER) $< $@
@@ -78,6 +85,13 @@ reports/index.html: $(REPORTS) $(STUDY) src/portrait/report.py $(ENV)
 # ------------------------------------------------------------------------------- other targets
 test: $(ENV) ## Run the test suite (unit, R agreement, notebooks, whole-chain determinism)
 	@$(PYTHON) -m pytest
+
+bench: $(ENV) ## Time the weighting engine against its targets and svy (not part of `make test`)
+	@$(PYTHON) -c 'import svy' 2>/dev/null || \
+	  $(PYTHON) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
+	@mkdir -p build/bench
+	@$(PYTHON) -m pytest benchmarks --benchmark-only --benchmark-min-rounds=15 --benchmark-columns=median,iqr,rounds \
+	  --benchmark-sort=name --benchmark-json=build/bench/benchmarks.json
 
 lab: $(ENV) ## Open JupyterLab on the project's environment and kernel
 	@$(PYTHON) -c 'import jupyterlab' 2>/dev/null || \

@@ -64,7 +64,7 @@ class TestHygiene:
         outs = {v["default"].strip("\"'") for k, v in declared.items() if k.startswith("out_")}
         assert outs, "a notebook of the chain writes its outputs through out_* parameters"
         makefile = (paths.ROOT / "Makefile").read_text()
-        rule = re.search(rf"^\$\(EXEC\)/{path.stem}\.ipynb\s*\\\n(.*?)&:", makefile, re.M | re.S)
+        rule = re.search(rf"^\$\(EXEC\)/{path.stem}\.ipynb(.*?)&:", makefile, re.M | re.S)
         assert rule, f"no rule for {path.stem} in the Makefile"
         targets = set(rule.group(1).replace("$(P)", "data/processed").replace("\\", " ").split())
         assert outs == targets

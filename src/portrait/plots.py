@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from . import visitors
 from .sources import DEPARTMENTS
 
 PALETTE = {"tirée (certaine)": "#b3261e", "tirée": "#0b5cad", "non tirée": "#c9ced6"}
@@ -79,3 +80,131 @@ def allocation_vs_population(strata: pd.DataFrame) -> plt.Figure:
            title="Invitations par strate : proche de la proportionnelle")
     ax.legend(fontsize=7, ncols=2, loc="upper left")
     return fig
+
+
+def overlap_heatmap(overlap: pd.DataFrame, files: pd.DataFrame):
+    """Heatmap: share (%) of the persons of the row file who are also in the column file."""
+    ids = overlap["file_id"].tolist()
+    counts = overlap.set_index("file_id")[ids].to_numpy(dtype=float)
+    diag = np.diag(counts).copy()
+    share = np.divide(counts, diag[:, None], out=np.zeros_like(counts), where=diag[:, None] > 0) * 100
+    np.fill_diagonal(share, np.nan)
+    short = {"office_tourisme": "OT", "hebergement": "héb.", "site_culturel_loisir": "site",
+             "congres_salon": "congrès", "groupe_senior": "seniors"}
+    kind = files.set_index("file_id")["source_type"].map(short)
+    labels = [f"{i} {kind.get(i, '')}" for i in ids]
+    fig, ax = plt.subplots(figsize=(11, 9.5))
+    sns.heatmap(pd.DataFrame(share, index=labels, columns=labels), cmap="rocket_r", vmin=0,
+                square=True, linewidths=0.2, linecolor="white", ax=ax,
+                cbar_kws={"label": "% des personnes du fichier en ligne", "shrink": 0.7})
+    ax.set(xlabel="… présentes aussi dans le fichier en colonne",
+           ylabel="Fichier partenaire (personnes retenues)",
+           title="Recouvrement des fichiers partenaires (après exclusions)")
+    ax.tick_params(labelsize=7)
+    return fig
+
+
+def multiplicity_plot(frame: pd.DataFrame):
+    """Bar chart: number of persons by number of partner files holding them."""
+    t = visitors.multiplicity_table(frame)
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    sns.barplot(data=t, x="multiplicity", y="persons", color="#0b5cad", ax=ax)
+    for i, (n, sh) in enumerate(zip(t["persons"], t["share"])):
+        ax.annotate(f"{sh * 100:.1f} %".replace(".", ","), (i, n), ha="center", va="bottom", fontsize=8)
+    ax.set(xlabel="Nombre de fichiers partenaires où figure la personne",
+           ylabel="Personnes", title="Multiplicité : la plupart des personnes ne figurent que dans un fichier")
+    return fig
+
+
+def allocation_plot(strata: pd.DataFrame):
+    """Inclusion probability per stratum (bars) against the stratum size (labels)."""
+    d = pd.DataFrame({"strate": strata["zone"].map(visitors.ZONE_LABELS) + " × "
+                      + strata["source_type"].map(visitors.SOURCE_LABELS),
+                      "pi": strata["pi"], "N_h": strata["N_h"],
+                      "Zone visitée": strata["zone"].map(visitors.ZONE_LABELS)})
+    fig, ax = plt.subplots(figsize=(8, 0.38 * len(d) + 1.2))
+    sns.barplot(data=d, y="strate", x="pi", hue="Zone visitée", dodge=False, legend=False, ax=ax)
+    overall = strata["n_h"].sum() / strata["N_h"].sum()
+    ax.axvline(overall, color="#52606d", lw=1, ls="--")
+    for i, (p, n) in enumerate(zip(d["pi"], d["N_h"])):
+        ax.annotate(f"N = {n:,}".replace(",", "\u202f"), (p, i), xytext=(3, 0),
+                    textcoords="offset points", va="center", fontsize=7)
+    ax.set(xlabel="Probabilité d'inclusion π = n_h / N_h (tirets : taux moyen)", ylabel="",
+           title="Allocation des invitations : proportionnelle, avec un minimum par strate")
+    ax.set_xlim(0, min(1.0, d["pi"].max() * 1.25))
+    return fig
+
+
+# ------------------------------------------------------------------ fieldwork (notebook 03)
+
+SURVEY_LABELS = {"residents": "Habitants", "visitors": "Clients du territoire"}
+
+
+def _suffix(label: str) -> str:
+    return f" — {label}" if label else ""
+
+
+def response_rates(rates: pd.DataFrame, by: str, title: str, label: str = "",
+                   order: dict[str, list] | None = None) -> plt.Figure:
+    """Response rate (%) by the categories of ``by``, one panel per survey (horizontal bars).
+
+    ``rates`` has columns ``survey``, ``by``, ``rate`` and ``in_scope`` (units not excluded); the
+    bar label gives the number of units behind each rate.
+    """
+    surveys = [s for s in SURVEY_LABELS if s in set(rates["survey"])]
+    heights = [max(1.6, 0.32 * rates.loc[rates["survey"] == s, by].nunique() + 0.8) for s in surveys]
+    fig, axes = plt.subplots(len(surveys), 1, figsize=(7.5, sum(heights)), squeeze=False,
+                             gridspec_kw={"height_ratios": heights})
+    for ax, s in zip(axes[:, 0], surveys):
+        d = rates.loc[rates["survey"] == s].copy()
+        d["cat"] = d[by].astype(str)
+        cats = [str(c) for c in (order or {}).get(s, d["cat"].tolist())]
+        d["pct"] = d["rate"] * 100
+        sns.barplot(data=d, y="cat", x="pct", order=cats, hue="survey", legend=False,
+                    palette={s: "#0b5cad" if s == "residents" else "#b35c00"}, ax=ax)
+        for i, c in enumerate(cats):
+            row = d.loc[d["cat"] == c]
+            if len(row):
+                ax.text(float(row["pct"].iloc[0]) + 0.4, i, f"{fr_number(row['pct'].iloc[0], 1)} % "
+                        f"(n = {fr_number(row['in_scope'].iloc[0])})", va="center", fontsize=8)
+        ax.set(xlabel="Taux de réponse (%)", ylabel="", title=SURVEY_LABELS[s],
+               xlim=(0, max(5.0, d["pct"].max() * 1.45)))
+    fig.suptitle(title + _suffix(label))
+    fig.tight_layout()
+    return fig
+
+
+def item_nonresponse(table: pd.DataFrame, label: str = "") -> plt.Figure:
+    """Share of respondents who left each question blank or answered « Ne sait pas », per survey."""
+    d = table.melt(id_vars=["survey", "variable"], value_vars=["blank_rate", "dont_know_rate"],
+                   var_name="kind", value_name="rate")
+    d["kind"] = d["kind"].map({"blank_rate": "Sans réponse", "dont_know_rate": "« Ne sait pas »"})
+    d["pct"] = d["rate"] * 100
+    d["Enquête"] = d["survey"].map(SURVEY_LABELS)
+    g = sns.catplot(data=d, kind="bar", y="variable", x="pct", hue="kind", col="Enquête",
+                    palette={"Sans réponse": "#52606d", "« Ne sait pas »": "#e0a100"},
+                    height=7, aspect=0.62, sharey=False, legend_out=False)
+    g.set_axis_labels("Part des répondants (%)", "")
+    g.set_titles("{col_name}")
+    g.legend.set_title("")
+    g.figure.suptitle("Non-réponse partielle et « Ne sait pas » par question" + _suffix(label), y=1.02)
+    return g.figure
+
+
+def profile_comparison(table: pd.DataFrame, label: str = "") -> plt.Figure:
+    """Shares of each profile category among respondents and in the population, per survey.
+
+    ``table`` columns: ``survey``, ``category`` (French label), ``group`` (« Répondants » or
+    « Population »), ``share``.
+    """
+    d = table.assign(pct=table["share"] * 100, Enquête=table["survey"].map(SURVEY_LABELS))
+    g = sns.catplot(data=d, kind="bar", x="category", y="pct", hue="group", col="Enquête",
+                    palette={"Répondants": "#0b5cad", "Population": "#c9ced6"}, height=3.6, aspect=1.3,
+                    legend_out=False)
+    g.set_axis_labels("", "Part (%)")
+    g.set_titles("{col_name}")
+    g.legend.set_title("")
+    for ax in g.axes.flat:
+        ax.tick_params(axis="x", rotation=30)
+    g.figure.suptitle("Âge des répondants et de la population (15 ans ou plus)" + _suffix(label), y=1.04)
+    return g.figure

@@ -1,0 +1,733 @@
+"""Visitor frame and sample from partner client files (STUDY §3): ingest, pseudonymise, de-duplicate, draw.
+
+The workflow, in the order the functions run:
+
+1. **Read** every file of the partner folder as the layouts mapping declares it
+   (:func:`read_partner_file`); a file without a mapping entry, an unreadable encoding, a missing
+   e-mail (or other mapped) column, an empty file: an :class:`~portrait.errors.InputError` naming
+   the file, and the row or column where relevant. Only the columns the study needs are read:
+   name columns are checked for presence but never loaded. Values read from partner files are
+   never echoed in messages (a mis-declared column could hold personal data).
+2. **Normalise** e-mails (:func:`normalise_emails`), **validate** them, **pseudonymise** them with
+   a keyed hash (:func:`pseudonymise`) and drop them at once: from there on a person is a
+   pseudonym. Countries become ISO codes; postcodes are reduced to the French department (and
+   region) of residence and dropped, foreign postcodes are dropped.
+3. **Account** for every record in a ledger: kept, or excluded with the first reason that applies,
+   in this order: ``missing_email``, ``invalid_email``, ``no_consent``, ``out_of_scope`` (last
+   visit more than ``scope_months`` before the reference date, after it, missing or unreadable;
+   zone visited unknown), ``duplicate_within_file``, ``duplicate_across_files``. Record checks
+   come first and de-duplication last, so a duplicate is always a duplicate of an eligible
+   record; per file, records in = kept + excluded.
+4. **Frame**: one row per person holding at least one eligible record, with the person's
+   multiplicity (number of files with an eligible record of theirs) and the file × file overlap.
+5. **Stratify** by zone visited × source type, **allocate** the invitations proportionally with a
+   minimum per stratum, **draw** a stratified simple random sample without replacement,
+   π = n_h / N_h.
+
+E-mail normalisation
+--------------------
+Leading and trailing whitespace (non-breaking spaces included) and a ``mailto:`` prefix are
+removed and the address is lower-cased. The local part is case-sensitive in RFC 5321, but no
+mainstream provider treats it so and partners' files are full of case variants: treating
+``Jean.Dupont@`` and ``jean.dupont@`` as one mailbox is the accepted practice. Dots and a
+``+tag`` in the local part are removed **only** for the domains of ``dot_insensitive_domains``,
+providers that document those forms as the same mailbox (Gmail: ``gmail.com``, with
+``googlemail.com`` as an alias); elsewhere ``jean.dupont@`` and ``jeandupont@`` may be two
+people and stay two. The synthetic partner files use ``example.com`` as a simulated Gmail-like
+webmail, hence its place in the study's ``dot_insensitive_domains`` parameter.
+
+Pseudonymisation key
+--------------------
+A person's pseudonym is ``HMAC-SHA256(key, normalised e-mail)``, as 32 hexadecimal digits
+(128 bits). The key comes from the environment variable ``PORTRAIT_PSEUDO_KEY`` when it is
+set (at least 16 characters; use a random one such as the 64 hex digits of
+``python -c "import secrets; print(secrets.token_hex(32))"``), otherwise from the file
+``.portrait-key`` at the repository root, which is created on first run with 32 random bytes
+from :mod:`secrets` (64 hex digits, mode 600) and is git-ignored. Keep the key outside git and with the raw partner files: it is what links a
+pseudonym back to an address when invitations are sent, and what makes the pseudonyms of two
+runs comparable. Another key gives other pseudonyms, and exactly the same frame, strata and
+selected records: the frame is ordered by each person's first record (file order, then row),
+not by pseudonym, before the draw.
+
+Stratum of a person found in several files
+------------------------------------------
+Zone visited: the union of the zones of the person's eligible records — ``npdc`` (Nord-Pas de
+Calais), ``picardie``, or ``both`` when records show both (or a record says both). Source type:
+fixed priority order ``source_priority``, by default congres_salon > groupe_senior >
+hebergement > site_culturel_loisir > office_tourisme, from the most specific (and smallest)
+frame to the broadest: a person on a congress list and in a tourist-office newsletter file is a
+congress visitor. The record of the priority source type is the one kept (ties: file order,
+then row); the person's other eligible records are ``duplicate_across_files``. Country and
+department of residence are taken from the first record giving them in that same order;
+purpose is the union of the purposes recorded (leisure, business, or both); last visit the most
+recent.
+
+References
+----------
+Krawczyk, H., Bellare, M. and Canetti, R. (1997). HMAC: Keyed-Hashing for Message
+Authentication. RFC 2104.
+Mecatti, F. (2007). A single frame multiplicity estimator for multiple frame surveys. *Survey
+Methodology* 33(2), 151–157. (multiplicity, kept for the analysis)
+Lohr, S. L. (2011). Alternative survey sample designs: sampling with multiple overlapping
+frames. *Survey Methodology* 37(2), 197–213.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hmac
+import io as _io
+import os
+import re
+import secrets
+import tempfile
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import paths
+from .config import require
+from .errors import InputError, ParameterError, SamplingError
+from .partners import DEFAULT_LAYOUTS, SOURCE_TYPES, ZONES, PartnerFile, read_layouts
+from .sampling import allocate, stratified_srswor
+
+KEY_ENV = "PORTRAIT_PSEUDO_KEY"
+KEY_FILE = ".portrait-key"
+KEY_MIN_CHARS = 16
+PSEUDONYM_HEX = 32
+SOURCE_PRIORITY = ("congres_salon", "groupe_senior", "hebergement", "site_culturel_loisir",
+                   "office_tourisme")
+DOT_INSENSITIVE_DOMAINS = ("gmail.com", "googlemail.com")
+DOMAIN_ALIASES = {"googlemail.com": "gmail.com"}
+REASONS = ("missing_email", "invalid_email", "no_consent", "out_of_scope",
+           "duplicate_within_file", "duplicate_across_files")
+STATUSES = ("kept",) + REASONS
+
+ZONE_LABELS = {"npdc": "Nord-Pas de Calais", "picardie": "Picardie", "both": "Les deux"}
+SOURCE_LABELS = {"office_tourisme": "Offices de tourisme", "hebergement": "Hébergement",
+                 "site_culturel_loisir": "Sites culturels et de loisirs",
+                 "congres_salon": "Congrès et salons", "groupe_senior": "Groupes seniors"}
+STATUS_LABELS = {"kept": "retenus", "missing_email": "sans e-mail",
+                 "invalid_email": "e-mail invalide", "no_consent": "sans consentement",
+                 "out_of_scope": "hors champ", "duplicate_within_file": "doublon dans le fichier",
+                 "duplicate_across_files": "doublon entre fichiers"}
+
+_ATOM = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+"
+EMAIL_PATTERN = (rf"{_ATOM}(?:\.{_ATOM})*@(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.)+"
+                 r"[a-z]{2,63}")
+
+# Country spellings partners use → ISO 3166-1 alpha-2 (compared without accents, case, punctuation).
+_COUNTRIES = {
+    "FR": ("france", "fr", "fra", "f", "republique francaise"),
+    "BE": ("belgique", "belgium", "belgie", "belgien", "be", "bel", "b"),
+    "GB": ("royaume uni", "royaumeuni", "united kingdom", "uk", "gb", "gbr", "grande bretagne",
+           "great britain", "angleterre", "england", "ecosse", "scotland", "pays de galles",
+           "wales"),
+    "NL": ("pays bas", "paysbas", "netherlands", "the netherlands", "nederland", "holland",
+           "hollande", "nl", "nld"),
+    "DE": ("allemagne", "germany", "deutschland", "de", "deu", "d"),
+    "LU": ("luxembourg", "lu", "lux", "l"),
+    "CH": ("suisse", "switzerland", "schweiz", "ch", "che"),
+    "IT": ("italie", "italy", "italia", "it", "ita"),
+    "ES": ("espagne", "spain", "espana", "es", "esp"),
+    "US": ("etats unis", "usa", "us", "united states", "united states of america"),
+    "IE": ("irlande", "ireland", "ie"),
+    "DK": ("danemark", "denmark", "dk"),
+    "SE": ("suede", "sweden", "se"),
+    "PL": ("pologne", "poland", "pl"),
+    "CN": ("chine", "china", "cn"),
+    "JP": ("japon", "japan", "jp"),
+    "CA": ("canada", "ca"),
+}
+COUNTRY_SYNONYMS = {name: iso for iso, names in _COUNTRIES.items() for name in names}
+UNKNOWN_COUNTRY = "ZZ"
+
+# Department of residence → region (2016 regions). Postcodes give the department of the post
+# office, which is the commune's department except for a few border communes: good enough
+# for a region of residence.
+_REGIONS = {
+    "Auvergne-Rhône-Alpes": "01 03 07 15 26 38 42 43 63 69 73 74",
+    "Bourgogne-Franche-Comté": "21 25 39 58 70 71 89 90",
+    "Bretagne": "22 29 35 56",
+    "Centre-Val de Loire": "18 28 36 37 41 45",
+    "Corse": "20",
+    "Grand Est": "08 10 51 52 54 55 57 67 68 88",
+    "Hauts-de-France": "02 59 60 62 80",
+    "Île-de-France": "75 77 78 91 92 93 94 95",
+    "Normandie": "14 27 50 61 76",
+    "Nouvelle-Aquitaine": "16 17 19 23 24 33 40 47 64 79 86 87",
+    "Occitanie": "09 11 12 30 31 32 34 46 48 65 66 81 82",
+    "Pays de la Loire": "44 49 53 72 85",
+    "Provence-Alpes-Côte d'Azur": "04 05 06 13 83 84",
+    "Outre-mer": "971 972 973 974 975 976 977 978 984 986 987 988",
+}
+DEPARTMENT_REGION = {d: region for region, ds in _REGIONS.items() for d in ds.split()}
+ABROAD = "Étranger"
+UNKNOWN_REGION = "Inconnue"
+
+
+# ------------------------------------------------------------------------------ e-mails, key
+
+
+def normalise_emails(raw: pd.Series, dot_insensitive_domains: Sequence[str] = DOT_INSENSITIVE_DOMAINS
+                     ) -> tuple[pd.Series, pd.Series]:
+    """Normalised e-mails and their validity.
+
+    Returns ``(canonical, state)``: ``canonical`` is the mailbox identity used for the
+    pseudonym (missing where the address is missing or invalid); ``state`` is ``ok``,
+    ``missing`` or ``invalid``. See the module docstring for the rule.
+    """
+    s = pd.Series(raw, dtype="str").str.strip()
+    s = s.str.replace(r"^mailto:", "", regex=True, case=False).str.lower()
+    missing = s.isna() | (s == "")
+    valid = ~missing & s.str.fullmatch(EMAIL_PATTERN).fillna(False).astype(bool) & (s.str.len() <= 254)
+    state = pd.Series(np.where(missing, "missing", np.where(valid, "ok", "invalid")), index=s.index)
+    s = s.where(valid)
+    parts = s.str.rsplit("@", n=1)
+    local, domain = parts.str[0], parts.str[1].replace(DOMAIN_ALIASES)
+    insensitive = domain.isin([d.lower() for d in dot_insensitive_domains])
+    squeezed = local.str.replace(r"\+.*$", "", regex=True).str.replace(".", "", regex=False)
+    canonical = (local.where(~insensitive, squeezed) + "@" + domain).where(valid)
+    return canonical, state
+
+
+def pseudonymise(canonical: pd.Series, key: bytes) -> pd.Series:
+    """``HMAC-SHA256(key, address)`` as 32 hex digits per normalised address (missing stays missing)."""
+    if not isinstance(key, (bytes, bytearray)) or len(key) < KEY_MIN_CHARS:
+        raise ParameterError(f"the pseudonymisation key must be at least {KEY_MIN_CHARS} bytes")
+    codes, uniques = pd.factorize(canonical)
+    ids = np.array([hmac.digest(key, u.encode("utf-8"), "sha256").hex()[:PSEUDONYM_HEX]
+                    for u in uniques] + [None], dtype=object)
+    return pd.Series(ids[codes], index=canonical.index, dtype="str")
+
+
+def pseudonymisation_key(key_file: str | Path = KEY_FILE) -> bytes:
+    """The pseudonymisation key: ``$PORTRAIT_PSEUDO_KEY``, else ``key_file`` (created if absent).
+
+    The key file (repo-relative by default: ``.portrait-key`` at the root, git-ignored) is
+    created on first use with ``secrets.token_hex(32)``, readable by its owner only, and
+    written completely before it appears under its name. A key shorter than 16 characters is
+    refused.
+    """
+    env = os.environ.get(KEY_ENV)
+    if env is not None and env.strip():
+        key = env.strip()
+        if len(key) < KEY_MIN_CHARS:
+            raise ParameterError(f"environment variable {KEY_ENV} must hold at least "
+                                 f"{KEY_MIN_CHARS} characters; make one with "
+                                 "python -c 'import secrets; print(secrets.token_hex(32))'")
+        return key.encode("utf-8")
+    path = paths.resolve(key_file)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as fh:
+                fh.write(secrets.token_hex(32) + "\n")
+            os.chmod(tmp, 0o600)
+            try:
+                os.link(tmp, path)  # never overwrites a key another run created meanwhile
+            except FileExistsError:
+                pass
+        finally:
+            os.unlink(tmp)
+    key = path.read_text(encoding="ascii").strip()
+    if len(key) < KEY_MIN_CHARS:
+        raise ParameterError(f"the key file {paths.relative(path)} must hold at least "
+                             f"{KEY_MIN_CHARS} characters; delete it to have a new one created "
+                             "(pseudonyms will change) or restore the study's key")
+    return key.encode("utf-8")
+
+
+# ------------------------------------------------------------------------------ reading
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _decode(raw: bytes, encoding: str, where: str) -> str:
+    """Decode a CSV file strictly; an error naming the line when the declared encoding is wrong."""
+    enc = encoding.lower().replace("_", "-")
+    try:
+        if enc in ("utf-8", "utf8"):
+            return raw.decode("utf-8-sig")
+        text = raw.decode(encoding)
+    except LookupError as exc:
+        raise InputError(f"unknown encoding {encoding!r} declared in the layouts mapping",
+                         file=where) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"unreadable encoding: byte {exc.start} cannot be decoded as {encoding}; "
+                         "declare the file's real encoding (e.g. utf-8 or cp1252) in the layouts "
+                         "mapping", file=where, row=raw.count(b"\n", 0, exc.start) + 1) from exc
+    high = re.search(rb"[\x80-\xff]", raw)
+    if high is not None and _is_utf8(raw):
+        raise InputError(f"unreadable encoding: the file is UTF-8 but the layouts mapping declares "
+                         f"{encoding}; declare encoding: utf-8", file=where,
+                         row=raw.count(b"\n", 0, high.start()) + 1)
+    return text
+
+
+def read_partner_file(folder: str | Path, pf: PartnerFile) -> pd.DataFrame:
+    """Read the columns the study needs from one partner file, as strings.
+
+    Returns a frame with one column per read role present in the layout (``email``,
+    ``consent``, ``last_visit``, ``zone``, ``purpose``, ``country``, ``postcode``) and ``row``,
+    the row number in the file (header = row 1). Direct identifiers are not read.
+
+    Raises
+    ------
+    InputError
+        Naming the file (and row or column) when the file is empty, cannot be decoded or parsed,
+        or lacks a column the mapping declares (the e-mail column first).
+    """
+    path = Path(folder) / pf.file
+    where = paths.relative(path)
+    wanted = {h.strip(): role for role, h in pf.columns.items()}
+    read = {h.strip() for role, h in pf.columns.items()
+            if role in ("email", "consent", "last_visit", "zone", "purpose", "country", "postcode")}
+    seen: dict[str, None] = {}
+
+    def pick(col: object) -> bool:
+        name = str(col).strip()
+        seen[name] = None
+        return name in read
+
+    if pf.format == "csv":
+        raw = path.read_bytes()
+        if not raw.strip():
+            raise InputError("the file is empty (no header, no record)", file=where)
+        text = _decode(raw, pf.encoding, where)
+        try:
+            df = pd.read_csv(_io.StringIO(text), sep=pf.separator, dtype=str, keep_default_na=False,
+                             na_filter=False, skip_blank_lines=False, usecols=pick)
+        except pd.errors.ParserError as exc:
+            raise InputError(f"cannot be parsed as CSV with separator {pf.separator!r}: "
+                             f"{str(exc).splitlines()[-1]}", file=where) from exc
+    else:
+        try:
+            df = pd.read_excel(path, sheet_name=pf.sheet, dtype=str, engine="openpyxl",
+                               keep_default_na=False, na_filter=False, usecols=pick)
+        except ValueError as exc:
+            if "not found" in str(exc):
+                raise InputError(f"the workbook has no sheet {pf.sheet!r}; declare the right "
+                                 "'sheet' in the layouts mapping", file=where) from exc
+            raise InputError("is not a readable XLSX workbook", file=where) from exc
+        except (zipfile.BadZipFile, OSError, KeyError) as exc:
+            raise InputError("is not a readable XLSX workbook (declare format: csv if it is a "
+                             "CSV file)", file=where) from exc
+        if not seen:
+            raise InputError("the file is empty (no header, no record)", file=where)
+    df.columns = [str(c).strip() for c in df.columns]
+    headers = list(seen)
+    order = sorted(pf.columns.items(), key=lambda kv: (kv[0] != "email", kv[0]))
+    for role, header in order:
+        if header.strip() not in seen:
+            hint = ""
+            if len(headers) == 1 and pf.format == "csv":
+                hint = f"; the header was read as a single column: check separator {pf.separator!r}"
+            else:
+                close = difflib.get_close_matches(header.strip(), headers, n=1, cutoff=0.75)
+                if close:
+                    hint = f"; the file has a column {close[0]!r}: correct the layouts mapping"
+            what = "no e-mail column" if role == "email" else f"mapped column ({role}) absent"
+            raise InputError(f"{what}: the file has no column {header!r} that the layouts mapping "
+                             f"declares for layout {pf.layout!r} ({len(headers)} columns found){hint}",
+                             file=where, column=header)
+    if len(df) == 0:
+        raise InputError("the file has a header but no record", file=where)
+    out = pd.DataFrame({wanted[c]: df[c].to_numpy() for c in df.columns if c in wanted})
+    out["row"] = np.arange(len(df)) + 2
+    return out
+
+
+def _codes(values: pd.Series, mapping: dict[str, str], default: str | None, pf: PartnerFile,
+           role: str, rows: np.ndarray, where: str) -> pd.Series:
+    """Partner values → codes; blank → file default; an undeclared value stops the ingest."""
+    folded = values.str.strip().str.casefold()
+    blank = folded == ""
+    coded = folded.map(mapping)
+    bad = ~blank & coded.isna()
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(f"{int(bad.sum())} value(s) not declared under {role}_values of layout "
+                         f"{pf.layout!r} (declared: {', '.join(sorted(mapping))}); add them to the "
+                         "layouts mapping (values are not echoed here, they could be personal data)",
+                         file=where, row=int(rows[i]), column=pf.columns[role])
+    return coded.where(~blank, default)
+
+
+def _standardise(pf: PartnerFile, df: pd.DataFrame, where: str) -> pd.DataFrame:
+    """Consent, last visit, zone and purpose of one file's records in the study's codes."""
+    n = len(df)
+    rows = df["row"].to_numpy()
+    out = pd.DataFrame({"row": rows})
+    folded = df["consent"].str.strip().str.casefold()
+    listed = folded.isin(pf.consent_values).to_numpy()
+    out["consent"] = listed if pf.consent_meaning == "opt_in" else ~listed
+    raw = df["last_visit"].str.strip()
+    if pf.date_format == "excel":
+        date = pd.to_datetime(raw, format="ISO8601", errors="coerce")
+    else:
+        date = pd.to_datetime(raw, format=pf.date_format, errors="coerce")
+    out["last_visit"] = date.to_numpy()
+    out["date_state"] = np.where(raw == "", "missing", np.where(date.isna(), "unreadable", "ok"))
+    if "zone" in df:
+        out["zone"] = _codes(df["zone"], dict(pf.zone_values), pf.zone, pf, "zone", rows, where).to_numpy()
+    else:
+        out["zone"] = pf.zone
+    if "purpose" in df:
+        out["purpose"] = _codes(df["purpose"], dict(pf.purpose_values), pf.purpose, pf, "purpose",
+                                rows, where).to_numpy()
+    else:
+        out["purpose"] = pf.purpose
+    for role in ("email", "country", "postcode"):
+        out[role] = df[role].to_numpy() if role in df else np.full(n, "", dtype=object)
+    return out
+
+
+def normalise_countries(raw: pd.Series) -> pd.Series:
+    """ISO 3166-1 alpha-2 codes from partners' spellings; blank → missing, unknown → ``ZZ``."""
+    s = pd.Series(raw, dtype="str")
+    uniq = pd.unique(s.dropna())
+    folded = {}
+    for v in uniq:
+        key = unicodedata.normalize("NFKD", v).encode("ascii", "ignore").decode().casefold()
+        key = re.sub(r"[^a-z]+", " ", key).strip()
+        folded[v] = None if key == "" else COUNTRY_SYNONYMS.get(key, UNKNOWN_COUNTRY)
+    return s.map(folded)
+
+
+def residence_department(postcode: pd.Series, country: pd.Series) -> pd.Series:
+    """French department of residence from the postcode (French residents only), else missing.
+
+    Spreadsheets drop the leading zero of postcodes such as 02100: four digits are padded for
+    French residents. Overseas postcodes (97x, 98x) give three-digit departments; 20xxx gives
+    ``20`` (Corsica). The postcode itself is not kept.
+    """
+    pc = pd.Series(postcode, dtype="str").str.replace(r"\s+", "", regex=True)
+    fr = (country == "FR").to_numpy()
+    pc = pc.where(~pc.str.fullmatch(r"\d{4}").fillna(False).astype(bool), "0" + pc)
+    ok = pc.str.fullmatch(r"\d{5}").fillna(False).astype(bool).to_numpy() & fr
+    dept = pc.str[:2].where(~pc.str[:2].isin(["97", "98"]), pc.str[:3])
+    dept = dept.where(ok & dept.isin(DEPARTMENT_REGION).to_numpy())
+    return dept
+
+
+# ------------------------------------------------------------------------------ ingest
+
+
+@dataclass(frozen=True)
+class VisitorIngest:
+    """Result of :func:`ingest_partner_files` (pseudonymised: no e-mail, no name, no postcode).
+
+    Attributes
+    ----------
+    frame : one row per person (see :func:`ingest_partner_files`).
+    ledger : one row per input record: ``file_id, row`` (row in the file, header = 1),
+        ``status`` (``kept`` or the exclusion reason), ``detail`` (for ``out_of_scope``), and
+        ``person_id`` for the records of frame members only (kept and duplicates): people
+        excluded for consent, scope or address leave a count, not a pseudonym.
+    overlap : persons in both files, file × file (``file_id`` column, then one column per file;
+        the diagonal is the number of persons in the file).
+    files : the files read: ``file_id, file, source_type, format, records``.
+    missing_files : files of the mapping absent from the folder (ids).
+    """
+
+    frame: pd.DataFrame
+    ledger: pd.DataFrame
+    overlap: pd.DataFrame
+    files: pd.DataFrame
+    missing_files: tuple[str, ...]
+
+
+def _check_priority(source_priority: Sequence[str]) -> tuple[str, ...]:
+    prio = tuple(source_priority)
+    if sorted(prio) != sorted(SOURCE_TYPES):
+        raise ParameterError(f"parameter 'source_priority' must list each source type once: "
+                             f"{', '.join(SOURCE_TYPES)}; got {list(prio)}")
+    return prio
+
+
+def ingest_partner_files(folder: str | Path, *, layouts: str | Path = DEFAULT_LAYOUTS,
+                         key: bytes | None = None, reference_date: str = "2017-03-01",
+                         scope_months: int = 24,
+                         source_priority: Sequence[str] = SOURCE_PRIORITY,
+                         dot_insensitive_domains: Sequence[str] = DOT_INSENSITIVE_DOMAINS,
+                         ) -> VisitorIngest:
+    """Read, pseudonymise and de-duplicate the partner files of ``folder`` into a visitor frame.
+
+    Parameters
+    ----------
+    folder : the partner folder; every non-hidden file in it must be declared in ``layouts``.
+    layouts : the partner layouts mapping.
+    key : pseudonymisation key (default: :func:`pseudonymisation_key`).
+    reference_date : the survey's date; a last visit must fall in the ``scope_months`` before it.
+    source_priority : order of source types for people in several files (first wins).
+    dot_insensitive_domains : domains whose local part ignores dots and ``+tags``.
+
+    Returns
+    -------
+    VisitorIngest
+        ``frame`` columns: ``person_id, stratum, zone, source_type, multiplicity, files``
+        (``;``-joined file ids), ``country`` (ISO alpha-2, ``ZZ`` unknown),
+        ``residence_department`` (French residents), ``residence_region`` (French region,
+        « Étranger » or « Inconnue »), ``purpose`` (leisure, business, both, unknown),
+        ``last_visit`` (``YYYY-MM``), ``first_file_id, first_row`` (the person's first record);
+        rows in first-record order, which does not depend on the key.
+    """
+    scope_months = require({"scope_months": scope_months}, "scope_months", int, minimum=1)
+    prio = _check_priority(source_priority)
+    try:
+        reference = pd.Timestamp(reference_date)
+    except (ValueError, TypeError) as exc:
+        raise ParameterError(f"parameter 'reference_date' must be a date such as 2017-03-01, "
+                             f"got {reference_date!r}") from exc
+    folder = paths.resolve(folder)
+    if not folder.is_dir():
+        raise InputError("the partner folder does not exist", file=paths.relative(folder))
+    mapping = read_layouts(layouts)
+    by_name = {pf.file: pf for pf in mapping}
+    present = sorted(p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    unmapped = [name for name in present if name not in by_name]
+    if unmapped:
+        raise InputError(f"unmapped layout: {len(unmapped)} file(s) of the partner folder have no "
+                         f"entry in {paths.relative(paths.resolve(layouts))} "
+                         f"({', '.join(unmapped)}); declare each file's layout there",
+                         file=paths.relative(folder / unmapped[0]))
+    todo = [pf for pf in mapping if pf.file in present]
+    if not todo:
+        raise InputError("no partner file declared in the layouts mapping is in the folder",
+                         file=paths.relative(folder))
+    missing_files = tuple(pf.id for pf in mapping if pf.file not in present)
+
+    parts, file_rows = [], []
+    for pf in todo:
+        where = paths.relative(folder / pf.file)
+        std = _standardise(pf, read_partner_file(folder, pf), where)
+        std.insert(0, "file_id", pf.id)
+        std.insert(1, "file_order", pf.order)
+        std["source_type"] = pf.source_type
+        parts.append(std)
+        file_rows.append({"file_id": pf.id, "file": pf.file, "source_type": pf.source_type,
+                          "format": pf.format, "records": len(std)})
+    rec = pd.concat(parts, ignore_index=True)
+    del parts
+
+    # pseudonymise at once and drop the addresses and postcodes
+    canonical, email_state = normalise_emails(rec.pop("email"), dot_insensitive_domains)
+    rec["person_id"] = pseudonymise(canonical, key if key is not None else pseudonymisation_key())
+    del canonical
+    rec["country"] = normalise_countries(rec["country"])
+    rec["residence_department"] = residence_department(rec.pop("postcode"), rec["country"])
+
+    # ledger: first reason that applies
+    cutoff = reference - pd.DateOffset(months=scope_months)
+    lv = rec["last_visit"]
+    detail = np.select(
+        [rec["date_state"] == "missing", rec["date_state"] == "unreadable", lv < cutoff,
+         lv > reference, rec["zone"].isna()],
+        ["last_visit_missing", "last_visit_unreadable", f"last_visit_before_{cutoff.date()}",
+         "last_visit_after_reference", "zone_unknown"], default="")
+    status = np.select([email_state == "missing", email_state == "invalid", ~rec["consent"],
+                        detail != ""],
+                       ["missing_email", "invalid_email", "no_consent", "out_of_scope"],
+                       default="").astype(object)
+    detail = np.where(status == "out_of_scope", detail, "")
+    eligible = status == ""
+    within = np.zeros(len(rec), dtype=bool)
+    within[eligible] = rec.loc[eligible].duplicated(["file_id", "person_id"]).to_numpy()
+    status[within] = "duplicate_within_file"
+    rank = rec["source_type"].map({s: i for i, s in enumerate(prio)}).to_numpy()
+    rec["rank"] = rank
+    first_per_file = eligible & ~within
+    cand = rec.loc[first_per_file].sort_values(["rank", "file_order", "row"], kind="stable")
+    kept = np.zeros(len(rec), dtype=bool)
+    kept[cand.drop_duplicates("person_id").index.to_numpy()] = True
+    status[first_per_file & ~kept] = "duplicate_across_files"
+    status[kept] = "kept"
+    # data minimisation: only records of frame members keep a pseudonym (to audit duplicates)
+    member = np.isin(status, ("kept", "duplicate_within_file", "duplicate_across_files"))
+    ledger = pd.DataFrame({"file_id": rec["file_id"], "row": rec["row"].astype("int64"),
+                           "status": status, "detail": detail,
+                           "person_id": rec["person_id"].where(member)})
+
+    frame = _person_frame(rec.loc[eligible], rec.loc[first_per_file])
+    overlap = _overlap(rec.loc[first_per_file], [pf.id for pf in todo])
+    return VisitorIngest(frame=frame, ledger=ledger, overlap=overlap,
+                         files=pd.DataFrame(file_rows), missing_files=missing_files)
+
+
+def _person_frame(elig: pd.DataFrame, per_file: pd.DataFrame) -> pd.DataFrame:
+    """One row per person from their eligible records (see the module docstring for the rules)."""
+    e = elig.sort_values(["rank", "file_order", "row"], kind="stable")
+    e = e.assign(country=e["country"].where(e["country"] != UNKNOWN_COUNTRY))  # a known one first
+    g = e.groupby("person_id", sort=True)
+    zone = e["zone"]
+    purpose = e["purpose"]
+    flags = pd.DataFrame({
+        "person_id": e["person_id"],
+        "npdc": zone.isin(["npdc", "both"]), "picardie": zone.isin(["picardie", "both"]),
+        "leisure": purpose.isin(["leisure", "both"]), "business": purpose.isin(["business", "both"]),
+    }).groupby("person_id", sort=True).any()
+    first = g.agg(source_type=("source_type", "first"), country=("country", "first"),
+                  residence_department=("residence_department", "first"),
+                  last_visit=("last_visit", "max"))
+    order = (elig.sort_values(["file_order", "row"], kind="stable")
+             .drop_duplicates("person_id").set_index("person_id")
+             [["file_id", "file_order", "row"]]
+             .rename(columns={"file_id": "first_file_id", "row": "first_row"}))
+    files = (per_file.sort_values("file_order", kind="stable").groupby("person_id", sort=True)
+             ["file_id"].agg(multiplicity="size", files=";".join))
+    f = first.join(flags).join(files).join(order)
+    f["zone"] = np.select([f["npdc"] & f["picardie"], f["npdc"]], ["both", "npdc"], default="picardie")
+    f["purpose"] = np.select([f["leisure"] & f["business"], f["leisure"], f["business"]],
+                             ["both", "leisure", "business"], default="unknown")
+    f["country"] = f["country"].fillna(UNKNOWN_COUNTRY)
+    region = f["residence_department"].map(DEPARTMENT_REGION)
+    f["residence_region"] = np.where(f["country"] == "FR", region.fillna(UNKNOWN_REGION),
+                                     np.where(f["country"] == UNKNOWN_COUNTRY, UNKNOWN_REGION, ABROAD))
+    f["stratum"] = f["zone"] + "|" + f["source_type"]
+    f["last_visit"] = f["last_visit"].dt.strftime("%Y-%m")
+    f = f.reset_index().sort_values(["file_order", "first_row"], kind="stable")
+    cols = ["person_id", "stratum", "zone", "source_type", "multiplicity", "files", "country",
+            "residence_department", "residence_region", "purpose", "last_visit", "first_file_id",
+            "first_row"]
+    f = f[cols].reset_index(drop=True)
+    f["multiplicity"] = f["multiplicity"].astype("int64")
+    f["first_row"] = f["first_row"].astype("int64")
+    return f
+
+
+def _overlap(per_file: pd.DataFrame, file_ids: list[str]) -> pd.DataFrame:
+    """Number of persons in both files, for every pair of files (diagonal: persons in the file)."""
+    from scipy import sparse
+
+    pcode, _ = pd.factorize(per_file["person_id"])
+    fcode = pd.Categorical(per_file["file_id"], categories=file_ids).codes
+    m = sparse.csr_matrix((np.ones(len(per_file), dtype=np.int64), (pcode, fcode)),
+                          shape=(int(pcode.max()) + 1 if len(pcode) else 0, len(file_ids)))
+    counts = (m.T @ m).toarray().astype("int64")
+    out = pd.DataFrame(counts, columns=file_ids)
+    out.insert(0, "file_id", file_ids)
+    return out
+
+
+def ledger_summary(ledger: pd.DataFrame, files: pd.DataFrame) -> pd.DataFrame:
+    """Records per file and status, with records in (read from the file), kept, excluded, balance.
+
+    ``balanced`` is true when records in = kept + excluded; the last row holds the totals.
+    """
+    counts = pd.crosstab(ledger["file_id"], ledger["status"]).reindex(columns=list(STATUSES),
+                                                                       fill_value=0)
+    t = files.set_index("file_id")[["source_type", "records"]].join(counts).fillna(0)
+    for c in STATUSES:
+        t[c] = t[c].astype("int64")
+    t["excluded"] = t[list(REASONS)].sum(axis=1)
+    t["balanced"] = t["records"] == t["kept"] + t["excluded"]
+    t = t.reset_index(names="file_id")
+    total = t.drop(columns=["file_id", "source_type", "balanced"]).sum().to_frame().T
+    total.insert(0, "file_id", "total")
+    total.insert(1, "source_type", "total")
+    total["balanced"] = bool(t["balanced"].all())
+    return pd.concat([t, total[t.columns]], ignore_index=True)
+
+
+def multiplicity_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Number and share of persons by number of files holding them."""
+    t = frame["multiplicity"].value_counts().sort_index().rename("persons").to_frame()
+    t["share"] = t["persons"] / t["persons"].sum()
+    return t.reset_index()
+
+
+# ------------------------------------------------------------------------------ design
+
+
+@dataclass(frozen=True)
+class VisitorDesign:
+    """The visitor design: ``invitations`` shared proportionally over the strata, at least
+    ``min_per_stratum`` per stratum (all of it where the stratum is smaller)."""
+
+    invitations: int = 18_000
+    min_per_stratum: int = 150
+
+    def __post_init__(self) -> None:
+        require({"invitations": self.invitations}, "invitations", int, minimum=1)
+        require({"min_per_stratum": self.min_per_stratum}, "min_per_stratum", int, minimum=1)
+
+
+def allocate_invitations(frame: pd.DataFrame, design: VisitorDesign) -> pd.DataFrame:
+    """Strata (zone × source type) with their size ``N_h``, allocation ``n_h``, π and weight.
+
+    Proportional to ``N_h`` with at least ``min(min_per_stratum, N_h)`` per stratum and at
+    most ``N_h`` (:func:`portrait.sampling.allocate`, largest remainder): Σ n_h = invitations.
+    """
+    zone_rank = {z: i for i, z in enumerate(ZONES)}
+    src_rank = {s: i for i, s in enumerate(SOURCE_TYPES)}
+    st = (frame.groupby("stratum", sort=True)
+          .agg(zone=("zone", "first"), source_type=("source_type", "first"), N_h=("person_id", "size"))
+          .reset_index())
+    st = st.assign(_z=st["zone"].map(zone_rank), _s=st["source_type"].map(src_rank))
+    st = st.sort_values(["_z", "_s"]).drop(columns=["_z", "_s"]).reset_index(drop=True)
+    size = st["N_h"].to_numpy()
+    if design.invitations > size.sum():
+        raise SamplingError(f"{design.invitations} invitations requested but the visitor frame "
+                            f"holds only {int(size.sum())} persons; lower 'invitations'")
+    st["n_h"] = allocate(size.astype(float), design.invitations,
+                         minimum=np.minimum(design.min_per_stratum, size), capacity=size)
+    st["pi"] = st["n_h"] / st["N_h"]
+    st["design_weight"] = st["N_h"] / st["n_h"]
+    return st
+
+
+def draw_visitor_sample(frame: pd.DataFrame, strata: pd.DataFrame,
+                        rng: np.random.Generator) -> pd.DataFrame:
+    """Stratified SRSWOR of ``n_h`` persons per stratum, in frame order (key-independent).
+
+    Returns the selected persons with ``person_id, stratum, zone, source_type, multiplicity,
+    country, residence_region, purpose, pi, design_weight, N_h, n_h``, in frame order.
+    """
+    sizes = dict(zip(strata["stratum"], strata["n_h"].astype(int)))
+    mask = stratified_srswor(frame["stratum"].to_numpy(), sizes, rng)
+    s = frame.loc[mask, ["person_id", "stratum", "zone", "source_type", "multiplicity", "country",
+                         "residence_region", "purpose"]]
+    s = s.merge(strata[["stratum", "pi", "design_weight", "N_h", "n_h"]], on="stratum", how="left")
+    for c in ("N_h", "n_h"):
+        s[c] = s[c].astype("int64")
+    return s.reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------ tables and figures (French)
+
+
+def ledger_table_fr(summary: pd.DataFrame) -> pd.DataFrame:
+    """:func:`ledger_summary` with French headers, for the reports."""
+    t = summary.copy()
+    t["source_type"] = t["source_type"].map(SOURCE_LABELS).fillna("Total")
+    t["balanced"] = np.where(t["balanced"].astype(bool), "oui", "NON")
+    names = {"file_id": "Fichier", "source_type": "Type de partenaire", "records": "Enregistrements",
+             **{k: v.capitalize() for k, v in STATUS_LABELS.items()}, "excluded": "Exclus",
+             "balanced": "Entrées = retenus + exclus"}
+    return t.rename(columns=names)[list(names.values())]
+
+
+def strata_table_fr(strata: pd.DataFrame) -> pd.DataFrame:
+    """Strata with their size, allocation, inclusion probability and weight, French headers."""
+    t = pd.DataFrame({"Zone visitée": strata["zone"].map(ZONE_LABELS),
+                      "Type de partenaire": strata["source_type"].map(SOURCE_LABELS),
+                      "Personnes (N_h)": strata["N_h"], "Invitations (n_h)": strata["n_h"],
+                      "Probabilité π": strata["pi"].round(4),
+                      "Poids 1/π": strata["design_weight"].round(3)})
+    total = {"Zone visitée": "Total", "Type de partenaire": "", "Personnes (N_h)": strata["N_h"].sum(),
+             "Invitations (n_h)": strata["n_h"].sum(),
+             "Probabilité π": round(strata["n_h"].sum() / strata["N_h"].sum(), 4), "Poids 1/π": np.nan}
+    return pd.concat([t, pd.DataFrame([total])], ignore_index=True)

@@ -1,0 +1,144 @@
+"""No e-mail address and no synthetic person's name in any output: data/processed/, reports/, build/.
+
+The scan reads text files as text, Parquet files cell by cell (their pages are compressed, so a
+byte scan would miss everything), and the XML inside XLSX/ZIP files. Names are looked for as
+"first name + surname" pairs from the generator's lists (adjacent words, either order, case
+ignored), which French prose and commune names do not produce; a column whose values are
+mostly single names from the lists is flagged too. Virtual environments are skipped.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from portrait import config, io, partners, paths, visitors
+
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+TAG = re.compile(r"<[^<>]{0,200}>")
+WORD = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*")
+FIRST = {n.casefold() for names in partners.FIRST_NAMES.values() for n in names}
+LAST = {n.casefold() for names in partners.LAST_NAMES.values() for n in names}
+TEXT_SUFFIXES = {".csv", ".tsv", ".txt", ".md", ".html", ".htm", ".json", ".ipynb", ".yaml", ".yml",
+                 ".log", ".tex", ".svg", ".xml", ".js", ".css"}
+
+
+def _name_pairs(text: str) -> list[str]:
+    words = [w.casefold() for w in WORD.findall(text)]
+    return [f"{a} {b}" for a, b in zip(words, words[1:])
+            if (a in FIRST and b in LAST) or (a in LAST and b in FIRST)]
+
+
+def _scan_text(text: str, where: str) -> list[str]:
+    found = [f"{where}: e-mail address" for _ in EMAIL.findall(text)][:1]
+    pairs = _name_pairs(TAG.sub(" ", text))  # HTML cells side by side are words side by side
+    if pairs:
+        found.append(f"{where}: {len(pairs)} first-name/surname pair(s)")
+    return found
+
+
+def _scan_parquet(path: Path, where: str) -> list[str]:
+    table = pq.read_table(path)
+    found = _scan_text(" ".join(table.column_names) + " " + str(table.schema.metadata or ""), where)
+    for name in table.column_names:
+        col = table.column(name)
+        if not (col.type == "string" or col.type == "large_string"):
+            continue
+        values = {v for v in col.to_pylist() if v}
+        for v in values:
+            hits = _scan_text(v, f"{where} column {name!r}")
+            if hits:
+                found += hits
+                break
+        single = [v for v in values if v.casefold() in FIRST | LAST]
+        if len(single) >= 5 and len(single) > 0.2 * len(values):
+            found.append(f"{where} column {name!r}: {len(single)} values are first names or surnames")
+    return found
+
+
+def scan(roots: list[Path]) -> list[str]:
+    """Every finding (file and kind, never the value found) under ``roots``."""
+    found: list[str] = []
+    for root in roots:
+        if not root.exists():
+            continue
+        venvs = {p.parent for p in root.rglob("pyvenv.cfg")}
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            if any(v in path.parents for v in venvs):
+                continue
+            where = paths.relative(path)
+            suffix = path.suffix.lower()
+            if suffix == ".parquet":
+                found += _scan_parquet(path, where)
+            elif suffix in (".xlsx", ".zip", ".docx"):
+                with zipfile.ZipFile(path) as z:
+                    for member in z.namelist():
+                        found += _scan_text(z.read(member).decode("utf-8", "replace"), f"{where}!{member}")
+            elif suffix in TEXT_SUFFIXES:
+                found += _scan_text(path.read_bytes().decode("utf-8", "replace"), where)
+            else:  # binary: only what is readable as bytes
+                found += [f"{where}: e-mail address"
+                          for _ in EMAIL.findall(path.read_bytes().decode("latin-1"))][:1]
+    return found
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    """The visitor stage on 2,000 synthetic records, its outputs written into a temporary folder."""
+    tmp = tmp_path_factory.mktemp("privacy")
+    gen = partners.generate_partner_files(tmp / "partners", n_records=2000, seed=3)
+    res = visitors.ingest_partner_files(gen.folder, key=b"k" * 32, reference_date="2017-03-01",
+                                        dot_insensitive_domains=["gmail.com", "example.com"])
+    strata = visitors.allocate_invitations(res.frame, visitors.VisitorDesign(invitations=300, min_per_stratum=10))
+    sample = visitors.draw_visitor_sample(res.frame, strata, config.rng(3, "visitor-sample"))
+    out = tmp / "processed"
+    io.write_parquet(res.frame, out / "visitor_frame.parquet")
+    io.write_parquet(sample, out / "visitor_sample.parquet")
+    io.write_parquet(res.ledger, out / "visitor_ledger.parquet")
+    io.write_parquet(res.overlap, out / "visitor_overlap.parquet")
+    io.write_csv(strata, out / "visitor_strata.csv", french=True)
+    io.write_csv(visitors.ledger_summary(res.ledger, res.files), out / "ledger_summary.csv")
+    return gen.folder, out
+
+
+def test_repository_outputs_hold_no_email_and_no_name():
+    """Nothing under data/processed/, reports/ or build/ holds an e-mail address or a synthetic full name."""
+    found = scan([paths.PROCESSED, paths.REPORTS, paths.BUILD])
+    assert found == [], "\n".join(found)
+
+
+def test_visitor_stage_outputs_hold_no_email_and_no_name(small_run):
+    """The ingest's outputs on generated partner files hold no e-mail address and no name."""
+    _, out = small_run
+    assert len(list(out.iterdir())) == 6
+    found = scan([out])
+    assert found == [], "\n".join(found)
+
+
+def test_the_scan_finds_what_it_looks_for(small_run, tmp_path):
+    """The scan flags the partner files themselves and planted leaks in Parquet, CSV and HTML."""
+    partner_dir, _ = small_run
+    assert any("e-mail" in f for f in scan([partner_dir]))
+    assert any("pair" in f for f in scan([partner_dir]))
+    import pandas as pd
+
+    io.write_parquet(pd.DataFrame({"a": ["x", "jean.dupont@example.org"]}), tmp_path / "a.parquet")
+    io.write_parquet(pd.DataFrame({"nom": ["Dupont", "Martin", "Leroy", "Caron", "Simon", "Lemaire"]}),
+                     tmp_path / "b.parquet")
+    (tmp_path / "c.csv").write_text("id;qui\n1;DUPONT Jean\n", encoding="utf-8")
+    (tmp_path / "d.html").write_text("<td>Hélène</td><td>Lefèvre</td>", encoding="utf-8")
+    found = scan([tmp_path])
+    assert {f.split(":")[0].split(" column")[0].rsplit("/", 1)[-1] for f in found} == \
+        {"a.parquet", "b.parquet", "c.csv", "d.html"}
+
+
+def test_the_scan_does_not_flag_french_prose_or_commune_names(tmp_path):
+    """Ordinary report text, commune names and library URLs give no finding."""
+    (tmp_path / "r.html").write_text(
+        "<p>Saint-Martin-Boulogne, Villeneuve-d'Ascq, Marie de Lille ; intervalle de Wilson ; "
+        "https://cdn.jsdelivr.net/npm/mathjax@2.7.7/MathJax.js ; Thomas Lumley, survey.</p>", encoding="utf-8")
+    assert scan([tmp_path]) == []

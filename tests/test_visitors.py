@@ -1,0 +1,393 @@
+"""Visitor ingest, frame and sample: pseudonyms, ledger, de-duplication, allocation, SRSWOR, bad inputs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from portrait import config, io, partners, visitors
+from portrait.errors import InputError, ParameterError, SamplingError
+
+KEY_A = b"a" * 64
+KEY_B = b"b" * 64
+DOTLESS = ["gmail.com", "googlemail.com", "example.com"]
+REFERENCE = "2017-03-01"
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    """About 2,000 synthetic records in the 40 files of the committed mapping."""
+    return partners.generate_partner_files(tmp_path_factory.mktemp("partners") / "p",
+                                           n_records=2000, seed=5)
+
+
+def _ingest(folder, key=KEY_A, **kw):
+    return visitors.ingest_partner_files(folder, key=key, reference_date=REFERENCE,
+                                         dot_insensitive_domains=DOTLESS, **kw)
+
+
+@pytest.fixture(scope="module")
+def ingested(generated):
+    return _ingest(generated.folder)
+
+
+@pytest.fixture
+def folder(generated, tmp_path):
+    """A private copy of the generated files, to damage."""
+    return shutil.copytree(generated.folder, tmp_path / "partners")
+
+
+# ------------------------------------------------------------------------------ e-mails and keys
+
+
+def test_email_variants_of_one_person_give_one_pseudonym():
+    """Case, whitespace, dots and +tags on a dot-insensitive domain: one mailbox, one pseudonym."""
+    raw = pd.Series(["Jean.Dupont@Example.com ", " jeandupont@example.com", "JEAN.DUPONT@EXAMPLE.COM\u00a0",
+                     "jean.dupont+promo@example.com", "mailto:jean.du.pont@example.com"])
+    canonical, state = visitors.normalise_emails(raw, DOTLESS)
+    assert (state == "ok").all()
+    ids = visitors.pseudonymise(canonical, KEY_A)
+    assert ids.nunique() == 1 and len(ids.iloc[0]) == visitors.PSEUDONYM_HEX
+
+
+def test_dots_matter_where_the_provider_does_not_document_otherwise():
+    """On other domains jean.dupont@ and jeandupont@ stay two people; googlemail.com is gmail.com."""
+    raw = pd.Series(["jean.dupont@example.org", "jeandupont@example.org",
+                     "Jean.Dupont@googlemail.com", "jeandupont@gmail.com"])
+    canonical, _ = visitors.normalise_emails(raw, DOTLESS)
+    ids = visitors.pseudonymise(canonical, KEY_A)
+    assert ids[0] != ids[1] and ids[2] == ids[3]
+
+
+def test_missing_and_invalid_emails_are_told_apart():
+    """Blank and whitespace-only are missing; malformed addresses are invalid and get no pseudonym."""
+    raw = pd.Series(["", "   ", None, "jean.dupont@", "jean dupont@example.org", "jean@@example.org",
+                     "jean@example", "jean..dupont@example.org", "jean.dupont@example,org", "a@b.fr"])
+    canonical, state = visitors.normalise_emails(raw, DOTLESS)
+    assert state.tolist() == ["missing"] * 3 + ["invalid"] * 6 + ["ok"]
+    assert canonical.isna().sum() == 9
+
+
+def test_another_key_gives_other_pseudonyms():
+    """HMAC with another key: every pseudonym changes."""
+    canonical, _ = visitors.normalise_emails(pd.Series(["a@example.org", "b@example.org"]), DOTLESS)
+    a, b = visitors.pseudonymise(canonical, KEY_A), visitors.pseudonymise(canonical, KEY_B)
+    assert not set(a) & set(b)
+
+
+def test_key_from_environment_then_from_a_private_file(tmp_path, monkeypatch):
+    """PORTRAIT_PSEUDO_KEY wins; otherwise the key file is created once (mode 600) and reused; short keys are refused."""
+    monkeypatch.setenv(visitors.KEY_ENV, "k" * 40)
+    assert visitors.pseudonymisation_key(tmp_path / "key") == b"k" * 40
+    assert not (tmp_path / "key").exists()
+    monkeypatch.delenv(visitors.KEY_ENV)
+    first = visitors.pseudonymisation_key(tmp_path / "key")
+    assert len(first) == 64 and visitors.pseudonymisation_key(tmp_path / "key") == first
+    assert stat.S_IMODE(os.stat(tmp_path / "key").st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["key"]       # no temporary file left
+    monkeypatch.setenv(visitors.KEY_ENV, "short")
+    with pytest.raises(ParameterError, match="PORTRAIT_PSEUDO_KEY must hold at least"):
+        visitors.pseudonymisation_key(tmp_path / "key")
+
+
+def test_countries_and_departments_of_residence():
+    """Country spellings map to ISO codes; French postcodes give the department, lost leading zeros restored."""
+    c = visitors.normalise_countries(pd.Series(["France", "BELGIQUE", "United Kingdom", "Pays-Bas", "uk",
+                                                "", "Atlantide"]))
+    assert c.tolist()[:5] == ["FR", "BE", "GB", "NL", "GB"] and pd.isna(c[5]) and c[6] == "ZZ"
+    d = visitors.residence_department(pd.Series(["2100", "59000", "97411", "20000", "1000", "750"]),
+                                      pd.Series(["FR", "FR", "FR", "FR", "BE", "FR"]))
+    assert d.tolist()[:4] == ["02", "59", "974", "20"] and d[4:].isna().all()
+
+
+# ------------------------------------------------------------------------------ ledger and frame
+
+
+def _expected_status(truth: pd.DataFrame, scope_months: int = 24) -> pd.Series:
+    """The ledger statuses the simulation truth implies (true identities instead of pseudonyms)."""
+    mapping = {pf.id: pf for pf in partners.read_layouts()}
+    prio = {s: i for i, s in enumerate(visitors.SOURCE_PRIORITY)}
+    t = truth.assign(order=truth["file_id"].map(lambda f: mapping[f].order),
+                     rank=truth["file_id"].map(lambda f: prio[mapping[f].source_type]))
+    t = t.sort_values(["order", "row"]).reset_index(drop=True)
+    ref = pd.Timestamp(REFERENCE)
+    cutoff = ref - pd.DateOffset(months=scope_months)
+    lv = pd.to_datetime(t["last_visit"])
+    status = np.select([t["email_state"] == "missing", t["email_state"] == "invalid", ~t["consent"],
+                        (lv < cutoff) | (lv > ref) | t["zone"].isna()],
+                       ["missing_email", "invalid_email", "no_consent", "out_of_scope"], "").astype(object)
+    ok = status == ""
+    within = np.zeros(len(t), bool)
+    within[ok] = t.loc[ok].duplicated(["file_id", "person"]).to_numpy()
+    status[within] = "duplicate_within_file"
+    first = ok & ~within
+    kept_idx = t.loc[first].sort_values(["rank", "order", "row"]).drop_duplicates("person").index
+    status[first] = "duplicate_across_files"
+    status[kept_idx] = "kept"
+    return pd.Series(status, index=pd.MultiIndex.from_frame(t[["file_id", "row"]]))
+
+
+def test_ledger_balances_per_file(generated, ingested):
+    """Per file, records in (counted in the file) = kept + excluded, and each record appears once."""
+    summary = visitors.ledger_summary(ingested.ledger, ingested.files)
+    per_file = summary.set_index("file_id").drop(index="total")
+    counted = generated.truth.groupby("file_id").size()
+    assert per_file["records"].to_dict() == counted.to_dict()
+    assert (per_file["kept"] + per_file["excluded"] == counted.reindex(per_file.index)).all()
+    assert per_file["balanced"].all() and summary.iloc[-1]["balanced"]
+    assert not ingested.ledger.duplicated(["file_id", "row"]).any()
+    assert set(ingested.ledger["status"]) <= set(visitors.STATUSES)
+
+
+def test_excluded_people_leave_no_pseudonym(ingested):
+    """Only records of frame members (kept, duplicates) carry a pseudonym in the ledger."""
+    member = ingested.ledger["status"].isin(["kept", "duplicate_within_file", "duplicate_across_files"])
+    assert ingested.ledger.loc[member, "person_id"].notna().all()
+    assert ingested.ledger.loc[~member, "person_id"].isna().all() and (~member).any()
+    assert set(ingested.ledger.loc[member, "person_id"]) == set(ingested.frame["person_id"])
+
+
+def test_ledger_reasons_match_the_simulation_truth(generated, ingested):
+    """Every record gets the status the simulated truth implies: normalisation and de-duplication find the true people."""
+    got = ingested.ledger.set_index(["file_id", "row"])["status"]
+    expected = _expected_status(generated.truth).reindex(got.index)
+    assert (got == expected).all(), pd.crosstab(got, expected)
+    assert set(got) == set(visitors.STATUSES)          # every reason occurs in the small set
+
+
+def test_frame_has_one_row_per_true_person_with_multiplicity_and_priority(generated, ingested):
+    """One row per kept person; multiplicity = number of files; stratum from the priority rule and zone union."""
+    frame, truth = ingested.frame, generated.truth
+    assert frame["person_id"].is_unique and len(frame) == (ingested.ledger["status"] == "kept").sum()
+    who = truth.set_index(["file_id", "row"])["person"]
+    person = who.reindex(pd.MultiIndex.from_frame(frame[["first_file_id", "first_row"]])).to_numpy()
+    led = ingested.ledger.assign(person=who.reindex(pd.MultiIndex.from_frame(
+        ingested.ledger[["file_id", "row"]])).to_numpy())
+    valid = led.loc[led["status"].isin(["kept", "duplicate_within_file", "duplicate_across_files"])]
+    files = valid.groupby("person")["file_id"].nunique()
+    assert (frame["multiplicity"].to_numpy() == files.reindex(person).to_numpy()).all()
+    types = {pf.id: pf.source_type for pf in partners.read_layouts()}
+    rank = valid.assign(r=valid["file_id"].map(types).map(visitors.SOURCE_PRIORITY.index))
+    best = rank.groupby("person")["r"].min().reindex(person).map(lambda i: visitors.SOURCE_PRIORITY[i])
+    assert (frame["source_type"].to_numpy() == best.to_numpy()).all()
+    zones = valid.assign(z=truth.set_index(["file_id", "row"])["zone"].reindex(
+        pd.MultiIndex.from_frame(valid[["file_id", "row"]])).to_numpy())
+    union = zones.groupby("person")["z"].agg(lambda z: "both" if ("both" in set(z) or {"npdc", "picardie"} <= set(z))
+                                             else z.iloc[0])
+    assert (frame["zone"].to_numpy() == union.reindex(person).to_numpy()).all()
+    assert (frame["stratum"] == frame["zone"] + "|" + frame["source_type"]).all()
+    assert not frame.columns.str.contains("mail|name|nom|postcode|postal", case=False).any()
+
+
+def test_overlap_matrix_counts_people_in_both_files(ingested):
+    """The overlap matrix is symmetric, its diagonal counts each file's people, its total matches multiplicities."""
+    ids = ingested.overlap["file_id"].tolist()
+    m = ingested.overlap.set_index("file_id")[ids].to_numpy()
+    assert (m == m.T).all()
+    mult = ingested.frame["multiplicity"]
+    assert np.trace(m) == mult.sum()
+    assert (m.sum() - np.trace(m)) == (mult * (mult - 1)).sum()
+
+
+def test_out_of_scope_follows_the_reference_date(generated):
+    """A longer scope keeps more records: the 24-month rule is a parameter, not a constant."""
+    short = _ingest(generated.folder, scope_months=24).ledger["status"].eq("out_of_scope").sum()
+    longer = _ingest(generated.folder, scope_months=48).ledger["status"].eq("out_of_scope").sum()
+    assert longer < short
+
+
+# ------------------------------------------------------------------------------ design
+
+
+def test_allocation_and_pi_sum_to_the_invitations_per_stratum(ingested):
+    """Σ n_h = invitations, n_h ≥ min(minimum, N_h), and Σ π over each stratum's frame units = n_h."""
+    design = visitors.VisitorDesign(invitations=500, min_per_stratum=20)
+    strata = visitors.allocate_invitations(ingested.frame, design)
+    assert strata["n_h"].sum() == 500
+    assert (strata["n_h"] >= np.minimum(20, strata["N_h"])).all() and (strata["n_h"] <= strata["N_h"]).all()
+    pi = ingested.frame["stratum"].map(strata.set_index("stratum")["pi"])
+    assert np.allclose(pi.groupby(ingested.frame["stratum"]).sum().reindex(strata["stratum"]), strata["n_h"])
+    sample = visitors.draw_visitor_sample(ingested.frame, strata, config.rng(1, "visitor-sample"))
+    assert sample.groupby("stratum").size().reindex(strata["stratum"]).tolist() == strata["n_h"].tolist()
+    assert sample["design_weight"].sum() == pytest.approx(len(ingested.frame))
+    assert list(sample.columns) == ["person_id", "stratum", "zone", "source_type", "multiplicity", "country",
+                                    "residence_region", "purpose", "pi", "design_weight", "N_h", "n_h"]
+
+
+def test_too_many_invitations_is_a_sampling_error(ingested):
+    """Asking for more invitations than persons in the frame names both numbers."""
+    with pytest.raises(SamplingError, match=f"holds only {len(ingested.frame)} persons"):
+        visitors.allocate_invitations(ingested.frame, visitors.VisitorDesign(invitations=10**6))
+
+
+def test_stratified_srswor_realises_its_inclusion_probabilities():
+    """Over 3,000 seeded draws every unit's selection frequency is within 4.5 binomial SEs of π = n_h/N_h."""
+    frame = pd.DataFrame({"person_id": [f"p{i}" for i in range(90)],
+                          "stratum": ["a"] * 15 + ["b"] * 30 + ["c"] * 45})
+    frame["zone"], frame["source_type"] = "npdc", "hebergement"
+    strata = pd.DataFrame({"stratum": ["a", "b", "c"], "N_h": [15, 30, 45], "n_h": [3, 12, 9]})
+    strata["pi"] = strata["n_h"] / strata["N_h"]
+    sizes = dict(zip(strata["stratum"], strata["n_h"]))
+    rng = config.rng(2017, "srswor-check")
+    reps = 3000
+    hits = np.zeros(len(frame))
+    s = frame["stratum"].to_numpy()
+    for _ in range(reps):
+        hits += visitors.stratified_srswor(s, sizes, rng)
+    pi = frame["stratum"].map(strata.set_index("stratum")["pi"]).to_numpy()
+    se = np.sqrt(pi * (1 - pi) / reps)
+    assert np.all(np.abs(hits / reps - pi) <= 4.5 * se)
+
+
+def test_another_key_selects_the_same_records(generated, ingested):
+    """Same seed, another key: other pseudonyms, but the same frame order, strata and selected records."""
+    other = _ingest(generated.folder, key=KEY_B)
+    assert not set(other.frame["person_id"]) & set(ingested.frame["person_id"])
+    cols = ["stratum", "multiplicity", "files", "country", "residence_region", "purpose", "first_file_id",
+            "first_row"]
+    pd.testing.assert_frame_equal(other.frame[cols], ingested.frame[cols])
+    assert (other.ledger["status"] == ingested.ledger["status"]).all()
+    design = visitors.VisitorDesign(invitations=400, min_per_stratum=10)
+    picks = []
+    for res in (ingested, other):
+        strata = visitors.allocate_invitations(res.frame, design)
+        sample = visitors.draw_visitor_sample(res.frame, strata, config.rng(9, "visitor-sample"))
+        where = res.frame.set_index("person_id").loc[sample["person_id"], ["first_file_id", "first_row"]]
+        picks.append(where.reset_index(drop=True))
+    pd.testing.assert_frame_equal(picks[0], picks[1])
+
+
+def test_ingest_twice_gives_identical_parquet_bytes(generated, ingested, tmp_path):
+    """Same files, key and seed: the frame, sample, ledger and overlap files are byte-identical."""
+    again = _ingest(generated.folder)
+    design = visitors.VisitorDesign(invitations=300, min_per_stratum=10)
+    digests = []
+    for k, res in enumerate((ingested, again)):
+        strata = visitors.allocate_invitations(res.frame, design)
+        sample = visitors.draw_visitor_sample(res.frame, strata, config.rng(3, "visitor-sample"))
+        out = tmp_path / str(k)
+        for name, df in (("frame", res.frame), ("sample", sample), ("ledger", res.ledger),
+                         ("overlap", res.overlap)):
+            io.write_parquet(df, out / f"{name}.parquet")
+        digests.append({p.name: io.sha256(p) for p in sorted(out.iterdir())})
+    assert digests[0] == digests[1]
+
+
+def test_priority_order_must_name_each_source_type_once(generated):
+    """A priority list that misses or repeats a source type is refused."""
+    with pytest.raises(ParameterError, match="source_priority"):
+        _ingest(generated.folder, source_priority=["congres_salon", "congres_salon"])
+
+
+# ------------------------------------------------------------------------------ bad inputs
+
+
+def _no_personal_data(exc: Exception) -> None:
+    assert "@" not in str(exc)
+
+
+def test_unmapped_file_is_named(folder):
+    """A file in the partner folder with no entry in the mapping stops the ingest, naming it."""
+    (folder / "nouveau_partenaire.csv").write_text("Mail;Nom\nx@example.org;X\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"nouveau_partenaire\.csv.*unmapped layout") as e:
+        _ingest(folder)
+    _no_personal_data(e.value)
+
+
+def test_utf8_file_declared_cp1252_is_an_encoding_error(folder):
+    """A UTF-8 file where the mapping declares cp1252: the file and the first line with accents are named."""
+    p = folder / "ot_arras_contacts.csv"
+    p.write_bytes(p.read_bytes().decode("cp1252").encode("utf-8"))
+    with pytest.raises(InputError, match=r"ot_arras_contacts\.csv, row 1: unreadable encoding.*declare encoding: utf-8"):
+        _ingest(folder)
+
+
+def test_cp1252_file_declared_utf8_is_an_encoding_error(folder):
+    """A cp1252 file where the mapping declares UTF-8: the file and the row of the undecodable byte are named."""
+    p = folder / "residence_le_touquet_clients.csv"
+    p.write_bytes(p.read_bytes().decode("utf-8").encode("cp1252", errors="replace"))
+    with pytest.raises(InputError, match=r"residence_le_touquet_clients\.csv, row 1: unreadable encoding"):
+        _ingest(folder)
+
+
+def test_missing_email_column_is_named(folder):
+    """A file whose e-mail column is missing: 'no e-mail column', the file and the expected column."""
+    p = folder / "hotel_amiens_clients.csv"
+    text = p.read_bytes().decode("cp1252").replace(";Email;", ";Adresse;", 1)
+    p.write_bytes(text.encode("cp1252"))
+    with pytest.raises(InputError, match=r"hotel_amiens_clients\.csv, column 'Email': no e-mail column") as e:
+        _ingest(folder)
+    _no_personal_data(e.value)
+
+
+def test_missing_mapped_column_suggests_the_close_header(folder):
+    """A mapped column absent (a renamed header): the file, the column, and the close header found."""
+    p = folder / "ot_dunkerque_contacts.csv"
+    text = p.read_bytes().decode("cp1252").replace("Accepte newsletter", "Accepte newsletters", 1)
+    p.write_bytes(text.encode("cp1252"))
+    with pytest.raises(InputError, match=r"ot_dunkerque_contacts\.csv, column 'Accepte newsletter': mapped "
+                                         r"column \(consent\) absent.*'Accepte newsletters'"):
+        _ingest(folder)
+
+
+def test_wrong_separator_is_pointed_out(folder):
+    """A CSV exported with another separator reads as one column; the message says to check the separator."""
+    p = folder / "ot_boulogne_contacts.csv"
+    p.write_bytes(p.read_bytes().replace(b";", b"|"))
+    with pytest.raises(InputError, match=r"ot_boulogne_contacts\.csv.*check separator ';'") as e:
+        _ingest(folder)
+    _no_personal_data(e.value)
+
+
+@pytest.mark.parametrize("content, message", [(b"", "the file is empty"),
+                                              (b"   \r\n", "the file is empty"),
+                                              (None, "the file has a header but no record")])
+def test_empty_file_is_named(folder, content, message):
+    """An empty file, or a header without records, stops the ingest naming the file."""
+    p = folder / "hotel_calais_clients.csv"
+    header = p.read_bytes().split(b"\r\n")[0] + b"\r\n"
+    p.write_bytes(header if content is None else content)
+    with pytest.raises(InputError, match=rf"hotel_calais_clients\.csv: {message}"):
+        _ingest(folder)
+
+
+def test_empty_workbook_is_named(folder):
+    """An XLSX workbook with an empty sheet stops the ingest naming the file."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "Contacts"
+    wb.save(folder / "ot_laon.xlsx")
+    with pytest.raises(InputError, match=r"ot_laon\.xlsx: the file is empty"):
+        _ingest(folder)
+
+
+def test_corrupt_workbook_is_named(folder):
+    """A file declared XLSX that is not a workbook stops the ingest naming the file."""
+    (folder / "ot_laon.xlsx").write_bytes(b"NOM;Courriel\n")
+    with pytest.raises(InputError, match=r"ot_laon\.xlsx: is not a readable XLSX workbook"):
+        _ingest(folder)
+
+
+def test_undeclared_zone_value_names_row_and_column_without_echoing_it(folder):
+    """A zone value the layout does not declare: file, row and column named; the value itself is not shown."""
+    p = folder / "voyages_seniors_nord.csv"
+    lines = p.read_bytes().decode("cp1252").split("\r\n")
+    cells = lines[3].split(";")
+    cells[5] = "Atlantide"
+    lines[3] = ";".join(cells)
+    p.write_bytes("\r\n".join(lines).encode("cp1252"))
+    with pytest.raises(InputError, match=r"voyages_seniors_nord\.csv, row 4, column 'Destination': 1 value") as e:
+        _ingest(folder)
+    assert "Atlantide" not in str(e.value)
+
+
+def test_missing_partner_folder_is_named(tmp_path):
+    """A partner folder that does not exist is named."""
+    with pytest.raises(InputError, match="does not exist"):
+        _ingest(tmp_path / "nowhere")
