@@ -87,8 +87,7 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
 
     if variance == "linearisation":
         U = np.where(is_mean, M * (Y - theta) / np.where(Wd > 0, Wd, 1.0), Y)
-        Z = residualise(design, U)
-        V = np.diag(linearised_variance(design, Z))
+        V = linearised_variance(design, residualise(design, U), diagonal=True)
         df = design.degf
     else:
         if not design.has_replicates:
@@ -112,9 +111,10 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
         "variance": variance if variance == "linearisation" else design.replicate_method or "replicates"})
     if deff:
         # R survey: deff = V / V_srs, V_srs(mean) = s²_w (N̂ - n)/(N̂ n), s²_w with divisor n - 1
-        var_w = np.array([np.sum(w * M[:, j] * (Y[:, j] - (theta[j] if is_mean[j] else tot[j] / Wd[j])) ** 2)
-                          / Wd[j] * n_used[j] / (n_used[j] - 1) if n_used[j] > 1 and Wd[j] > 0 else np.nan
-                          for j in range(q)])
+        centre = np.divide(tot, Wd, out=np.zeros(q), where=Wd > 0)
+        ss = np.einsum("i,ij->j", w, M * (Y - centre) ** 2)
+        ok = (n_used > 1) & (Wd > 0)
+        var_w = np.divide(ss * n_used, Wd * (n_used - 1), out=np.full(q, np.nan), where=ok)
         vsrs = var_w * (Wd - n_used) / (Wd * n_used)
         vsrs = np.where(is_mean, vsrs, vsrs * Wd ** 2)
         out["deff"] = np.divide(V, vsrs, out=np.full(q, np.nan), where=vsrs > 0)

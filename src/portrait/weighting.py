@@ -170,6 +170,9 @@ class _Problem:
     cell_of: np.ndarray               # unit -> cell (only for active units)
     active: np.ndarray                # indices of units with positive weight
     margin_of_col: list[str]
+    X_all: np.ndarray                 # every level of every margin, to verify the achieved totals
+    T_all: np.ndarray
+    names_all: list[tuple[str, str]]
 
 
 def _unique_codes(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -264,13 +267,18 @@ def _build(design: Design, margins: Sequence[Margin | NumericTotal]) -> _Problem
         first[cell_of[::-1]] = np.arange(len(cell_of))[::-1]
 
     cols, T, names, margin_of_col = [], [], [], []
+    all_cols, all_T, all_names = [], [], []
     for j, (m, (idx, _)) in enumerate(zip(cats, level_idx)):
         levels = sorted(m.totals)
         cell_level = idx[first]
         for i, lv in enumerate(levels):
+            col = (cell_level == i).astype(float)
+            all_cols.append(col)
+            all_T.append(m.totals[lv])
+            all_names.append((m.name, JOINT.join(lv)))
             if j > 0 and i == 0:
                 continue   # implied by the equal grand totals
-            cols.append((cell_level == i).astype(float))
+            cols.append(col)
             T.append(m.totals[lv])
             names.append((m.name, JOINT.join(lv)))
             margin_of_col.append(m.name)
@@ -280,6 +288,9 @@ def _build(design: Design, margins: Sequence[Margin | NumericTotal]) -> _Problem
         T.append(m.total)
         names.append((m.name, "total"))
         margin_of_col.append(m.name)
+        all_cols.append(x[first])
+        all_T.append(m.total)
+        all_names.append((m.name, "total"))
     if not cats:
         # numeric totals only: the weights' sum is left free, as in R calibrate(~0 + x)
         pass
@@ -301,24 +312,30 @@ def _build(design: Design, margins: Sequence[Margin | NumericTotal]) -> _Problem
             + ("" if consistent else " with different totals")
             + "; calibrate on the joint margin alone (or on the one-way margins alone)")
     return _Problem(names=names, X=X, T=np.asarray(T, dtype=float), cell_of=cell_of, active=active,
-                    margin_of_col=margin_of_col)
+                    margin_of_col=margin_of_col, X_all=np.column_stack(all_cols),
+                    T_all=np.asarray(all_T, dtype=float), names_all=all_names)
 
 
 # ============================================================================ solver
 
 
 def _newton(X: np.ndarray, d: np.ndarray, T: np.ndarray, method: str, L: float, U: float,
-            maxit: int, tol: float) -> tuple[np.ndarray, np.ndarray, int, float]:
-    """Solve Σ d F(Xλ) x = T; return (g, λ, iterations, max relative misfit)."""
+            maxit: int, tol: float, X_check: np.ndarray | None = None,
+            T_check: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, int, float]:
+    """Solve Σ d F(Xλ) x = T; return (g, λ, iterations, max relative misfit).
+
+    The stopping rule is checked on ``X_check``/``T_check`` when given (every margin level,
+    including those implied by the grand total), otherwise on the constraints solved.
+    """
     lam = np.zeros(X.shape[1])
-    scale = 1.0 + np.abs(T)
+    Xc, Tc = (X, T) if X_check is None else (X_check, T_check)
+    scale = 1.0 + np.abs(Tc)
 
     def misfit_of(l):
         g, dg = _F(method, X @ l, L, U)
-        return g, dg, T - X.T @ (d * g)
+        return g, dg, T - X.T @ (d * g), float(np.max(np.abs(Tc - Xc.T @ (d * g)) / scale))
 
-    g, dg, mis = misfit_of(lam)
-    rel = float(np.max(np.abs(mis) / scale))
+    g, dg, mis, rel = misfit_of(lam)
     it = 0
     while rel >= tol and it < maxit:
         it += 1
@@ -326,8 +343,7 @@ def _newton(X: np.ndarray, d: np.ndarray, T: np.ndarray, method: str, L: float, 
         step = np.linalg.lstsq(J, mis, rcond=None)[0]
         t = 1.0
         for _ in range(40):
-            g_new, dg_new, mis_new = misfit_of(lam + t * step)
-            rel_new = float(np.max(np.abs(mis_new) / scale))
+            g_new, dg_new, mis_new, rel_new = misfit_of(lam + t * step)
             if np.all(np.isfinite(g_new)) and (rel_new < rel or method in ("linear",)):
                 break
             t /= 2
@@ -416,23 +432,28 @@ def calibrate(design: Design, margins: Sequence[Margin | NumericTotal], *, metho
     problem = _build(design, margins)
     margins = tuple(margins)
 
-    def solve(d_all: np.ndarray) -> tuple[np.ndarray, CalibrationResult]:
+    def solve(d_all: np.ndarray, report: bool = True) -> tuple[np.ndarray, CalibrationResult | None]:
         d_act = d_all[problem.active]
         dc = np.bincount(problem.cell_of, weights=d_act, minlength=problem.X.shape[0])
-        g_c, lam, it, rel = _newton(problem.X, dc, problem.T, method, L, U, maxit, tol)
-        g = g_c[problem.cell_of]
-        achieved = problem.X.T @ (dc * g_c)
-        rel = float(np.max(np.abs(achieved - problem.T) / (1 + np.abs(problem.T))))
-        if rel >= max(tol, 1e-9) * 10 or not np.all(np.isfinite(g)):
+        g_c, lam, it, _ = _newton(problem.X, dc, problem.T, method, L, U, maxit, tol,
+                                  problem.X_all, problem.T_all)
+        # verify every level of every margin, including those implied by the grand total
+        achieved = problem.X_all.T @ (dc * g_c)
+        rel = float(np.max(np.abs(achieved - problem.T_all) / (1 + np.abs(problem.T_all))))
+        if not rel < 10 * tol or not np.all(np.isfinite(g_c)):
             if method in ("logit", "truncated"):
                 raise CalibrationError("calibration is infeasible within the bounds: "
                                        + _diagnose_infeasible(problem, dc, L, U))
             raise CalibrationError(f"calibration ({method}) did not converge in {maxit} iterations: "
                                    f"largest relative misfit {rel:.3g}")
+        g = g_c[problem.cell_of]
         w = np.zeros_like(d_all)
         w[problem.active] = d_act * g
-        table = pd.DataFrame({"margin": [m for m, _ in problem.names], "level": [lv for _, lv in problem.names],
-                              "target": problem.T, "achieved": achieved})
+        if not report:
+            return w, None
+        table = pd.DataFrame({"margin": [m for m, _ in problem.names_all],
+                              "level": [lv for _, lv in problem.names_all],
+                              "target": problem.T_all, "achieved": achieved})
         table["rel_diff"] = (table["achieved"] - table["target"]) / table["target"].abs().clip(lower=1)
         res = CalibrationResult(method=method, bounds=(L, U) if bounds else None, converged=True,
                                 iterations=it, max_rel_misfit=rel, lambdas=lam,
@@ -443,7 +464,8 @@ def calibrate(design: Design, margins: Sequence[Margin | NumericTotal], *, metho
     X_units = np.zeros((len(design.weights), problem.X.shape[1]))
     X_units[problem.active] = problem.X[problem.cell_of]
     step = Step(kind="calibration", label=label or f"calage ({method})",
-                apply=lambda des: solve(des.weights), info=res, X=X_units, d=design.weights.copy())
+                apply=lambda des: solve(des.weights, report=False), info=res, X=X_units,
+                d=design.weights.copy())
     return design.with_weights(w, step)
 
 
