@@ -32,7 +32,7 @@ STUDY := config/study.yaml
 RAW_OK := build/raw.ok
 
 # The chain, in order. Each notebook NN_name has config/NN_name.yaml and reports/NN_name.html.
-NOTEBOOKS := 01_resident_frame 02_visitor_frame
+NOTEBOOKS := 01_resident_frame 02_visitor_frame 03_fieldwork
 REPORTS := $(NOTEBOOKS:%=reports/%.html)
 
 .PHONY: all help test bench lab clean distclean lock refresh-raw
@@ -75,6 +75,13 @@ $(P)/visitor_overlap.parquet $(P)/visitor_strata.csv &: \
   $(wildcard data/raw/partners/*) $(PKG) $(ENV)
 	@$(RUN) $<
 
+$(EXEC)/03_fieldwork.ipynb \
+$(P)/truth.csv $(P)/resident_responses.parquet $(P)/visitor_responses.parquet $(P)/fieldwork_ledger.csv &: \
+  notebooks/03_fieldwork.ipynb config/03_fieldwork.yaml config/codebook.yaml config/fieldwork_model.yaml \
+  $(STUDY) $(RAW_OK) $(P)/resident_slots.parquet $(P)/resident_frame.parquet \
+  $(P)/visitor_sample.parquet $(P)/visitor_frame.parquet $(wildcard data/raw/survey/*) $(PKG) $(ENV)
+	@$(RUN) $<
+
 # ------------------------------------------------------------------------------- reports
 reports/%.html: $(EXEC)/%.ipynb src/portrait/render.py $(wildcard src/portrait/templates/portrait/*) $(ENV)
 	@$(RENDER) $< $@
@@ -105,7 +112,7 @@ refresh-raw: $(ENV) ## Rebuild data/raw/communes_hdf.csv from the pinned npm pac
 lock: ## Re-resolve dependencies in a scratch venv and rewrite constraints.txt
 	rm -rf build/lock-venv && $(PYTHON_SYS) -m venv build/lock-venv
 	build/lock-venv/bin/python -m pip install --quiet --upgrade pip
-	build/lock-venv/bin/python -m pip install --quiet -e '.[dev,lab]'
+	build/lock-venv/bin/python -m pip install --quiet -e '.[dev,lab,bench]'
 	{ echo "# Exact versions for a reproducible environment (used by make as pip -c constraints.txt)."; \
 	  echo "# Regenerate with: make lock"; \
 	  build/lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^portrait'; } > constraints.txt

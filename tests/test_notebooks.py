@@ -70,18 +70,43 @@ class TestHygiene:
         assert outs == targets
 
 
-def _prepared(path, tmp_path):
-    """The notebook with small parameters injected and outputs redirected to ``tmp_path``."""
+GENERATED = ("data/processed/", "data/synthetic/")
+
+
+@pytest.fixture(scope="session")
+def chain_dir(tmp_path_factory):
+    """One temporary folder for the whole small chain: each notebook reads what the previous wrote."""
+    return {"dir": tmp_path_factory.mktemp("small-chain"), "done": set()}
+
+
+def _parameters(path, where):
+    """Small parameters of a notebook, every generated path (data/processed, data/synthetic) moved to ``where``."""
     params = yaml.safe_load((EXPECTED / f"{path.stem}.yaml").read_text()) or {}
-    declared = papermill.inspect_notebook(str(path))
-    for name, spec in declared.items():
-        if name.startswith("out_"):
-            default = spec["default"].strip("\"'")
-            params[name] = str(tmp_path / default.split("/")[-1])
+    for name, spec in papermill.inspect_notebook(str(path)).items():
+        default = spec["default"].strip("\"'")
+        if name not in params and default.startswith(GENERATED):
+            params[name] = str(where / default.split("/", 2)[2])
+    return params
+
+
+def _run_upstream(path, chain):
+    """Execute the notebooks before ``path`` (small parameters) unless this session already did."""
+    for up in NOTEBOOKS:
+        if up == path:
+            break
+        if up.stem not in chain["done"]:
+            papermill.execute_notebook(str(up), str(chain["dir"] / f"upstream-{up.name}"),
+                                       parameters=_parameters(up, chain["dir"]), kernel_name="python3",
+                                       progress_bar=False, cwd=str(paths.ROOT))
+            chain["done"].add(up.stem)
+
+
+def _prepared(path, chain, tmp_path):
+    """The notebook with small parameters injected, reading and writing in the chain folder."""
     out = tmp_path / path.name
-    nb = papermill.execute_notebook(str(path), str(out), parameters=params, prepare_only=True,
-                                    progress_bar=False, kernel_name="python3")
-    for i, cell in enumerate(nb.cells):
+    nb = papermill.execute_notebook(str(path), str(out), parameters=_parameters(path, chain["dir"]),
+                                    prepare_only=True, progress_bar=False, kernel_name="python3")
+    for cell in nb.cells:
         cell.metadata.pop("papermill", None)
         if "injected-parameters" in cell.metadata.get("tags", []):
             cell["id"] = "injected-parameters"
@@ -89,11 +114,12 @@ def _prepared(path, tmp_path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_notebook_regression(path, tmp_path):
+def test_notebook_regression(path, tmp_path, chain_dir):
     """The notebook runs with small parameters and its text outputs match the stored ones."""
     from pytest_notebook.nb_regression import NBRegressionFixture
 
-    nb, prepared = _prepared(path, tmp_path)
+    _run_upstream(path, chain_dir)
+    nb, prepared = _prepared(path, chain_dir, tmp_path)
     expected_file = EXPECTED / f"{path.stem}.outputs.json"
     regen = os.environ.get("PORTRAIT_REGEN_NOTEBOOKS") == "1"
     if expected_file.exists() and not regen:
@@ -107,9 +133,10 @@ def test_notebook_regression(path, tmp_path):
         diff_ignore=("/metadata", "/cells/*/metadata", "/cells/*/execution_count",
                      "/cells/*/outputs/*/execution_count", "/cells/*/outputs/*/data/image/png",
                      "/cells/*/outputs/*/traceback"),
-        diff_replace=(("/cells/*/outputs", re.escape(str(tmp_path)), "<TMP>"),),
+        diff_replace=(("/cells/*/outputs", re.escape(str(chain_dir["dir"])), "<TMP>"),),
         diff_use_color=False)
     result = fixture.check(str(prepared), raise_errors=not regen)
+    chain_dir["done"].add(path.stem)
     if regen:
         if result.process_resources is not None:
             pass
@@ -118,7 +145,7 @@ def test_notebook_regression(path, tmp_path):
         for cell in code_cells(executed):
             kept = []
             for o in cell.outputs:
-                o = json.loads(json.dumps(o).replace(str(tmp_path), "<TMP>"))
+                o = json.loads(json.dumps(o).replace(str(chain_dir["dir"]), "<TMP>"))
                 o.pop("execution_count", None)
                 if "data" in o and "image/png" in o["data"]:
                     o["data"]["image/png"] = ""

@@ -1,0 +1,294 @@
+"""Simulated fieldwork: the model's exact truth, planted differences, non-response bias, determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from portrait import codebook, config, exports, fieldwork, io, sampling, sources, testing
+from portrait.errors import InputError, ParameterError
+
+SEED = 20170301
+
+
+@pytest.fixture(scope="module")
+def cb():
+    return codebook.load()
+
+
+@pytest.fixture(scope="module")
+def model(cb):
+    return fieldwork.FieldworkModel.load(cb)
+
+
+@pytest.fixture(scope="module")
+def population():
+    return sources.read_population(2017)
+
+
+@pytest.fixture(scope="module")
+def visitor_frame():
+    return testing.example_visitor_frame(3000, seed=2)
+
+
+@pytest.fixture(scope="module")
+def small(resident_frame, visitor_frame, population, model):
+    """A small fieldwork: 600 resident invitations and 800 visitors."""
+    design = sampling.ResidentDesign(invitations=600, take=10)
+    slots = sampling.draw_resident_sample(resident_frame, design, config.rng(SEED, "resident-sample")).slots
+    visitors = testing.example_visitor_sample(visitor_frame, 800, seed=2)
+    sim = fieldwork.simulate(model, resident_slots=slots, resident_frame=resident_frame, population=population,
+                             visitor_sample=visitors, visitor_frame=visitor_frame, seed=SEED)
+    return slots, visitors, sim
+
+
+def _census_slots(frame: pd.DataFrame, per: int) -> pd.DataFrame:
+    """One invitation per ``per`` residents aged 15+ in every commune, with its design weight."""
+    take = np.maximum(1, np.round(frame["pop15"] / per)).astype(int)
+    slots = frame.loc[frame.index.repeat(take), ["code", "departement"]].reset_index(drop=True)
+    slots["slot_id"] = slots["code"] + "-" + (slots.groupby("code").cumcount() + 1).astype(str).str.zfill(4)
+    slots["design_weight"] = np.repeat((frame["pop15"] / take).to_numpy(), take)
+    return slots
+
+
+@pytest.fixture(scope="module")
+def large(resident_frame, population, model):
+    """About 16,000 residents (one per 300 aged 15+ in every commune) and a 10,000-person visitor census."""
+    slots = _census_slots(resident_frame, 300)
+    vframe = testing.example_visitor_frame(10000, seed=7)
+    vsample = vframe.assign(design_weight=1.0)
+    kw = dict(resident_slots=slots, resident_frame=resident_frame, population=population,
+              visitor_sample=vsample, visitor_frame=vframe, seed=11)
+    return slots, vsample, fieldwork.simulate(model.complete_response(), **kw), fieldwork.simulate(model, **kw)
+
+
+def _weighted(sim, samples, cb, survey, weight="design_weight"):
+    id_col = cb.id_column(survey)
+    table = sim.exports[survey].merge(samples[survey][[id_col, weight]].astype({id_col: "string"}), on=id_col)
+    return fieldwork.point_estimates(table, cb, survey, weight=weight)
+
+
+# ----------------------------------------------------------------------------- the truth
+
+
+def test_null_items_have_the_same_population_distribution_in_both_groups(small, model):
+    """Items with group_shift 0 have exactly equal resident and visitor truths (every share and the mean)."""
+    t = small[2].truth
+    planted = model.planted()
+    nulls = planted.loc[(planted["level"] == "") & (planted["group_shift"] == 0), "item"].tolist()
+    assert len(nulls) >= 5
+    diff = t.loc[(t["survey"] == "visitors - residents") & t["item"].isin(nulls)
+                 & t["statistic"].isin(["share", "mean", "accord", "nps", "nps_score"])]
+    assert len(diff) > 50
+    assert diff["value"].abs().max() < 1e-9
+
+
+def test_planted_differences_go_the_declared_way(small, model):
+    """Each planted ordinal difference moves the visitors' mean in the direction of its group_shift."""
+    t = small[2].truth
+    means = t.loc[(t["survey"] == "visitors - residents") & (t["statistic"] == "mean")].set_index("item")["value"]
+    planted = model.planted()
+    shifted = planted.loc[(planted["level"] == "") & (planted["group_shift"] != 0)]
+    assert len(shifted) >= 5
+    for r in shifted.itertuples():
+        assert np.sign(means[r.item]) == np.sign(r.group_shift)
+        assert abs(means[r.item]) > 0.1
+
+
+def test_truth_shares_are_distributions(small, cb, model):
+    """Code shares sum to 1 per item; option shares sum to the expected number of choices."""
+    t = small[2].truth
+    t = t.loc[t["survey"] != "visitors - residents"]
+    single = t.loc[(t["statistic"] == "share") & t["item"].isin(
+        [v.name for v in cb.variables if v.type in ("single", "likert_1_5", "score_0_10")])]
+    sums = single.groupby(["survey", "item"])["value"].sum()
+    np.testing.assert_allclose(sums.to_numpy(), 1.0, atol=1e-9)
+    for survey in ("residents", "visitors"):
+        n = np.asarray(model.params["multi_items"]["forces"]["n_choices"][survey])
+        got = t.loc[(t["survey"] == survey) & (t["item"] == "forces") & (t["statistic"] == "share"), "value"].sum()
+        assert got == pytest.approx(float(n @ [1, 2, 3]), abs=1e-9)
+
+
+def test_pick_probabilities_match_full_enumeration():
+    """Plackett–Luce pick probabilities equal the brute-force sum over ordered picks."""
+    rng = np.random.default_rng(0)
+    p = rng.random(6)
+    p /= p.sum()
+    brute = np.zeros((3, 6))
+    for i in range(6):
+        for j in range(6):
+            for k in range(6):
+                if len({i, j, k}) < 3:
+                    continue
+                prob = p[i] * p[j] / (1 - p[i]) * p[k] / (1 - p[i] - p[j])
+                brute[0, i] += prob
+                brute[1, j] += prob
+                brute[2, k] += prob
+    np.testing.assert_allclose(fieldwork.pick_probabilities(p), brute / [[1], [1], [1]], rtol=1e-12)
+
+
+def test_large_complete_sample_recovers_the_truth(large, cb):
+    """With full response, design-weighted estimates from ~16,000 residents and 10,000 visitors are within
+    about four standard errors of the saved truth: shares ± 0.02, means ± 0.05 (1-5) and ± 0.10 (0-10)."""
+    slots, vsample, complete, _ = large
+    samples = {"residents": slots, "visitors": vsample}
+    for survey in ("residents", "visitors"):
+        c = fieldwork.compare_with_truth(_weighted(complete, samples, cb, survey), complete.truth)
+        assert len(c) > 150
+        score = c["item"].isin(["image_globale", "recommandation"]) & (c["statistic"] == "mean")
+        other_mean = (c["statistic"] == "mean") & ~score
+        shares = c["statistic"] != "mean"
+        assert c.loc[score, "bias"].abs().max() < 0.10
+        assert c.loc[other_mean, "bias"].abs().max() < 0.05
+        assert c.loc[shares & (c["statistic"] != "nps_score"), "bias"].abs().max() < 0.02
+        assert c.loc[c["statistic"] == "nps_score", "bias"].abs().max() < 0.03
+
+
+def test_unweighted_respondents_are_biased_towards_older_people(large, cb, model):
+    """Under the response model the respondents' expected make-up over-represents older people, so the
+    unweighted mean overall image is too high (exact expectation); a large sample shows the age imbalance."""
+    slots, vsample, _, sim = large
+    expected = fieldwork.truth(model, fieldwork.expected_respondents(model, sim.population, sim.calibration),
+                               sim.calibration)
+    bias = fieldwork.compare_with_truth(expected, sim.truth).set_index(["survey", "item", "statistic", "level"])["bias"]
+    for survey in ("residents", "visitors"):
+        assert bias[(survey, "image_globale", "mean", "")] > 0.05      # older people rate the region higher
+        assert bias[(survey, "recommandation", "mean", "")] > 0.05
+        assert bias[(survey, "age", "share", "1")] < -0.04               # 15-29 year-olds answer less
+        assert bias[(survey, "img_innovante", "mean", "")] < 0           # …and the young find it more innovative
+    samples = {"residents": slots, "visitors": vsample}
+    for survey in ("residents", "visitors"):
+        c = fieldwork.compare_with_truth(_weighted(sim, samples, cb, survey), sim.truth).set_index(
+            ["item", "statistic", "level"])
+        assert c.loc[("age", "share", "1"), "bias"] < -0.03           # about 6 standard errors
+        assert c.loc[("age", "share", "4"), "bias"] > 0.03
+
+
+# ----------------------------------------------------------------------------- the simulated answers
+
+
+def test_fieldwork_outcomes_match_exports_and_dispositions(small, cb):
+    """Every sampled unit is either in the export, in the contact-status file, or silent; never two."""
+    slots, visitors, sim = small
+    for survey, sample in (("residents", slots), ("visitors", visitors)):
+        id_col = cb.id_column(survey)
+        exported = set(sim.exports[survey][id_col])
+        disp = set(sim.dispositions[survey][id_col])
+        assert not exported & disp
+        assert exported | disp <= set(sample[id_col].astype(str))
+        p = sim.persons[survey]
+        assert set(p.loc[p["outcome"].isin(["complet", "interrompu"]), "id"]) == exported
+        assert (sim.exports[survey]["complet"] == 0).sum() == (p["outcome"] == "interrompu").sum()
+
+
+def test_answers_respect_the_codebook(small, cb):
+    """Simulated answers use codebook codes, ≤ 3 options, 3 distinct words, and the region filter."""
+    sim = small[2]
+    for survey in ("residents", "visitors"):
+        e = sim.exports[survey]
+        assert list(e.columns) == cb.columns(survey)
+        for v in cb.variables_for(survey):
+            if v.type in ("single", "likert_1_5", "score_0_10") and not v.text_codes:
+                assert set(e[v.name].dropna().astype(int)) <= set(cb.codes(v.name))
+        for name in ("forces", "faiblesses"):
+            chosen = e[cb.variable(name).columns].sum(axis=1)
+            assert chosen.max() <= 3
+        words = e[["mots_1", "mots_2", "mots_3"]]
+        canon = words.map(lambda w: cb.canonical_word("mots", w) if isinstance(w, str) else None)
+        full = canon.dropna()
+        assert (full.nunique(axis=1) == 3).all()
+        assert (canon.notna() | words.isna()).all().all()         # every word written maps to its canonical word
+        assert e["img_sure"].isna().any() and (e["img_dynamique"] == 99).any()
+    v = sim.exports["visitors"]
+    assert v.loc[v["pays"] != 1, "region_residence"].isna().all()
+    assert v.loc[v["pays"] == 1, "region_residence"].notna().mean() > 0.8
+
+
+def test_same_seed_gives_byte_identical_files(resident_frame, visitor_frame, population, model, cb, tmp_path):
+    """Two runs with the same parameters write byte-identical exports (CSV, XLSX, SPSS) and truth."""
+    design = sampling.ResidentDesign(invitations=250, take=5)
+    slots = sampling.draw_resident_sample(resident_frame, design, config.rng(SEED, "resident-sample")).slots
+    visitors = testing.example_visitor_sample(visitor_frame, 300, seed=3)
+    digests = []
+    for run in ("a", "b"):
+        sim = fieldwork.simulate(model, resident_slots=slots, resident_frame=resident_frame,
+                                 population=population, visitor_sample=visitors, visitor_frame=visitor_frame,
+                                 seed=SEED)
+        files = exports.write_survey_folder(sim.exports, sim.dispositions, tmp_path / run, cb)
+        files.append(io.write_csv(fieldwork.truth_table(sim), tmp_path / run / "truth.csv"))
+        digests.append({f.name: io.sha256(f) for f in files})
+    assert len(digests[0]) == 9
+    assert digests[0] == digests[1]
+
+
+def test_another_seed_gives_other_answers(resident_frame, visitor_frame, population, model, small):
+    """A different seed changes the answers but not the truth."""
+    slots, visitors, sim = small
+    other = fieldwork.simulate(model, resident_slots=slots, resident_frame=resident_frame, population=population,
+                               visitor_sample=visitors, visitor_frame=visitor_frame, seed=SEED + 1)
+    assert not sim.exports["residents"]["slot_id"].equals(other.exports["residents"]["slot_id"])
+    pd.testing.assert_frame_equal(sim.truth, other.truth)
+
+
+# ----------------------------------------------------------------------------- parameters and inputs
+
+
+def test_model_problems_are_listed_together(model, cb):
+    """A bad model file lists every problem: unknown covariate, shares not summing to 1, unmodelled item."""
+    params = {k: v for k, v in model.params.items()}
+    params["propensity"] = {**params["propensity"], "residents": {
+        "target_rate": 0.3, "effects": {"agee": {"75+": 1.0}}}}
+    params["multi_items"] = {**params["multi_items"],
+                             "forces": {**params["multi_items"]["forces"],
+                                        "n_choices": {"residents": [0.5, 0.5, 0.5], "visitors": [0.2, 0.3, 0.5]}}}
+    params["ordinal_items"] = {k: v for k, v in params["ordinal_items"].items() if k != "img_sure"}
+    with pytest.raises(ParameterError) as exc:
+        fieldwork.FieldworkModel.from_params(params, cb)
+    msg = str(exc.value)
+    assert "unknown covariate 'agee'" in msg
+    assert "multi_items.forces.n_choices.residents must be 3 probabilities summing to 1" in msg
+    assert "codebook variable 'img_sure' has no simulation rule" in msg
+
+
+def test_with_changes_validates_and_copies(model):
+    """Changing a section gives a new validated model and leaves the original untouched."""
+    other = model.with_changes(propensity={**model.params["propensity"], "nmar_loading": 0.5})
+    assert other.params["propensity"]["nmar_loading"] == 0.5
+    assert model.params["propensity"]["nmar_loading"] == 0.0
+    with pytest.raises(ParameterError, match="target_rate"):
+        model.with_changes(propensity={**model.params["propensity"],
+                                       "visitors": {"target_rate": 1.5, "effects": {}}})
+
+
+def test_frame_labels_are_mapped_and_unknown_ones_reported(model):
+    """Frame labels map to the model's keys; unrecorded values are drawn, unmatched ones reported."""
+    units = pd.DataFrame({"person_id": ["a", "b", "c"], "zone": ["npdc", "Picardie", "both"],
+                          "source_type": ["groupe_senior", "congres_salon", "hebergement"],
+                          "multiplicity": [1, 2, 7], "country": ["FR", "ZZ", "Mars"],
+                          "residence_region": ["Île-de-France", "Inconnue", "Étranger"],
+                          "purpose": ["leisure", "unknown", "business"]})
+    cov, report = fieldwork.map_visitor_attributes(model, units)
+    assert cov["zone"].tolist() == ["npdc", "picardie", "les_deux"]
+    assert cov["multiplicity"].tolist() == [0.0, 1.0, 3.0]
+    assert cov["purpose"].tolist() == ["loisirs", "unknown", "affaires"]
+    assert cov["country"].tolist() == ["FR", "unknown", "MONDE"]
+    assert report.loc[report["frame_value"] == "Mars", "matched"].item() is False
+    resolved = fieldwork.resolve_unknown(model, cov, np.random.default_rng(0))
+    assert resolved["purpose"].iloc[1] in {"loisirs", "affaires", "les_deux"}
+    assert resolved["region"].iloc[0] == "11" and pd.isna(resolved["region"].iloc[2])
+
+
+def test_missing_frame_column_is_named(model):
+    """A visitor sample without a column the model needs raises InputError naming it."""
+    units = pd.DataFrame({"person_id": ["a"], "zone": ["npdc"]})
+    with pytest.raises(InputError, match="column 'source_type'"):
+        fieldwork.map_visitor_attributes(model, units)
+
+
+def test_source_label():
+    """The label « données simulées » marks simulated results; an unknown source is refused."""
+    assert fieldwork.source_label("simulated") == "données simulées"
+    assert fieldwork.source_label("real") == ""
+    with pytest.raises(ParameterError, match="'simulated' or 'real'"):
+        fieldwork.source_label("fake")

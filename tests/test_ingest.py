@@ -1,0 +1,406 @@
+"""Ingest of survey exports: lossless round trips, a matrix of bad inputs, status and ledger."""
+
+from __future__ import annotations
+
+import csv
+import io as _io
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from portrait import codebook, config, exports, fieldwork, ingest, sampling, sources, testing
+from portrait.errors import ParameterError, SurveyValidationError
+
+SEED = 20170301
+
+
+@pytest.fixture(scope="module")
+def cb():
+    return codebook.load()
+
+
+@pytest.fixture(scope="module")
+def sim_data(resident_frame, cb):
+    """A small simulated fieldwork (500 resident invitations, 600 visitors) and its samples."""
+    model = fieldwork.FieldworkModel.load(cb)
+    design = sampling.ResidentDesign(invitations=500, take=10)
+    slots = sampling.draw_resident_sample(resident_frame, design, config.rng(SEED, "resident-sample")).slots
+    vframe = testing.example_visitor_frame(2500, seed=4)
+    vsample = testing.example_visitor_sample(vframe, 600, seed=4)
+    sim = fieldwork.simulate(model, resident_slots=slots, resident_frame=resident_frame,
+                             population=sources.read_population(2017), visitor_sample=vsample,
+                             visitor_frame=vframe, seed=SEED)
+    return sim, {"residents": slots, "visitors": vsample}
+
+
+@pytest.fixture(scope="module")
+def clean(sim_data, cb, tmp_path_factory):
+    """A survey folder with every format (CSV in cp1252)."""
+    folder = tmp_path_factory.mktemp("survey")
+    exports.write_survey_folder(sim_data[0].exports, sim_data[0].dispositions, folder, cb)
+    return folder
+
+
+def _rows(path, encoding="cp1252"):
+    text = path.read_bytes().decode(encoding)
+    return list(csv.reader(_io.StringIO(text, newline=""), delimiter=";"))
+
+
+def _write(path, rows, encoding="cp1252", sep=";"):
+    buf = _io.StringIO()
+    csv.writer(buf, delimiter=sep, lineterminator="\r\n").writerows(rows)
+    path.write_bytes(buf.getvalue().encode(encoding))
+
+
+def _copy(clean, tmp_path):
+    folder = tmp_path / "survey"
+    shutil.copytree(clean, folder)
+    return folder
+
+
+def _problems(folder, samples, cb, **kw):
+    with pytest.raises(SurveyValidationError) as exc:
+        ingest.ingest(folder, samples, cb, **kw)
+    return exc.value
+
+
+def _answers_only(result, survey, cb):
+    r = result.surveys[survey].responses
+    got = r.loc[r["source_row"].notna(), cb.columns(survey)]
+    return got.sort_values(cb.id_column(survey)).reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------- round trips
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "sav"])
+def test_round_trip_is_lossless(fmt, clean, sim_data, cb):
+    """Export → ingest gives back exactly the simulated answers (codes, blanks, 99, texts) in every format."""
+    sim, samples = sim_data
+    result = ingest.ingest(clean, samples, cb, fmt=fmt)
+    for survey in ("residents", "visitors"):
+        pd.testing.assert_frame_equal(_answers_only(result, survey, cb), sim.exports[survey].reset_index(drop=True))
+
+
+def test_round_trip_utf8_with_bom(sim_data, cb, tmp_path):
+    """A CSV written in UTF-8 with a byte-order mark is read back losslessly with the default settings."""
+    sim, samples = sim_data
+    exports.write_survey_folder(sim.exports, sim.dispositions, tmp_path, cb, formats=["csv"], encoding="utf-8-sig")
+    assert (tmp_path / "residents.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    result = ingest.ingest(tmp_path, samples, cb)
+    for survey in ("residents", "visitors"):
+        pd.testing.assert_frame_equal(_answers_only(result, survey, cb), sim.exports[survey].reset_index(drop=True))
+
+
+def test_every_sampled_unit_has_a_status_and_the_ledger_balances(clean, sim_data, cb):
+    """One row per sampled unit with its status; sampled = respondents + non-respondents + excluded."""
+    sim, samples = sim_data
+    result = ingest.ingest(clean, samples, cb)
+    for survey, sample in samples.items():
+        table = result.surveys[survey].responses
+        assert len(table) == len(sample)
+        assert table[cb.id_column(survey)].tolist() == sample[cb.id_column(survey)].astype(str).tolist()
+        led = result.surveys[survey].ledger
+        assert led["n"].sum() == len(sample)
+        by_status = led.groupby("status")["n"].sum()
+        assert by_status.sum() == by_status["respondent"] + by_status["non_respondent"] + by_status["excluded"]
+        outcome = sim.persons[survey].set_index("id")["outcome"]
+        reason = table.set_index(cb.id_column(survey))["reason"]
+        pairs = pd.crosstab(outcome, reason.reindex(outcome.index))
+        assert pairs.loc["complet", "complet"] == (outcome == "complet").sum()
+        assert pairs.loc["hors_champ", "hors_champ"] == (outcome == "hors_champ").sum()
+        assert pairs.loc["non_distribuee", "non_distribuee"] == (outcome == "non_distribuee").sum()
+        assert set(reason[outcome == "interrompu"]) <= {"partiel", "abandon"}
+        answered = table.loc[table["status"] != "respondent", "image_globale"].notna().sum()
+        assert answered <= (outcome == "interrompu").sum()          # only break-offs hold answers
+
+
+def test_break_off_rule_counts_common_core_answers(clean, sim_data, cb, tmp_path):
+    """An unfinished questionnaire is a response with ≥ min_core_answered core items, a break-off below."""
+    samples = sim_data[1]
+    folder = _copy(clean, tmp_path)
+    rows = _rows(folder / "residents.csv")
+    h = rows[0]
+    core = [c for v in cb.common_core("opinion") for c in v.columns]
+    for k, keep in ((1, 8), (2, 7)):
+        rows[k][h.index("complet")] = "0"
+        kept = 0
+        for v in cb.common_core("opinion"):
+            for c in v.columns:
+                if c in core and kept >= keep:
+                    rows[k][h.index(c)] = ""
+            kept += 1
+    _write(folder / "residents.csv", rows)
+    table = ingest.ingest(folder, samples, cb, min_core_answered=8).surveys["residents"].responses
+    reasons = table.set_index("slot_id")["reason"]
+    assert reasons[rows[1][0]] == "partiel"
+    assert reasons[rows[2][0]] == "abandon"
+
+
+def test_leading_zeros_and_emails(clean, sim_data, cb, tmp_path):
+    """Department and commune codes that lost their leading zero are restored; e-mails in texts are removed."""
+    folder = _copy(clean, tmp_path)
+    rows = _rows(folder / "residents.csv")
+    h = rows[0]
+    k = next(i for i, r in enumerate(rows) if r[h.index("dep_residence")] == "02")
+    rows[k][h.index("dep_residence")] = "2"
+    rows[k][h.index("commune_residence")] = rows[k][h.index("commune_residence")].lstrip("0")
+    rows[1][h.index("mots_1")] = "écrivez-moi à jean.dupont@example.org"
+    _write(folder / "residents.csv", rows)
+    r = ingest.ingest(folder, sim_data[1], cb).surveys["residents"]
+    t = r.responses.set_index("slot_id")
+    assert t.loc[rows[k][0], "dep_residence"] == "02"
+    assert len(t.loc[rows[k][0], "commune_residence"]) == 5
+    assert t.loc[rows[1][0], "mots_1"] == "écrivez-moi à [courriel supprimé]"
+    assert r.emails_removed == 1
+
+
+# ----------------------------------------------------------------------------- the bad-input matrix
+
+
+def _set(survey, row, column, value):
+    def f(rows):
+        rows[row - 1][rows[0].index(column)] = value
+    return survey, f
+
+
+def _forces_four(rows):
+    h = rows[0]
+    for i in range(1, 13):
+        rows[1][h.index(f"forces_{i:02d}")] = "1" if i <= 4 else "0"
+
+
+def _duplicate(rows):
+    rows[2][0] = rows[1][0]
+
+
+def _drop_column(rows):
+    j = rows[0].index("img_acces")
+    for r in rows:
+        del r[j]
+
+
+def _extra_column(rows):
+    rows[0].append("commentaire")
+    for r in rows[1:]:
+        r.append("RAS")
+
+
+def _extra_field(rows):
+    rows[2].append("en trop")
+
+
+def _incomplete_multi(rows):
+    h = rows[0]
+    for i in range(1, 13):
+        rows[1][h.index(f"forces_{i:02d}")] = "0"
+    rows[1][h.index("forces_01")] = "1"
+    rows[1][h.index("forces_05")] = ""
+
+
+def _filtered_region(rows):
+    h = rows[0]
+    rows[1][h.index("pays")] = "2"
+    rows[1][h.index("region_residence")] = "11"
+
+
+ROW_EDITS = {
+    "decimal_comma": (*_set("residents", 2, "image_globale", "7,5"), "decimal_comma", 2, "image_globale"),
+    "unknown_code": (*_set("residents", 3, "img_sure", "6"), "unknown_code", 3, "img_sure"),
+    "out_of_range": (*_set("residents", 4, "image_globale", "11"), "out_of_range", 4, "image_globale"),
+    "not_integer": (*_set("residents", 2, "recommandation", "dix"), "not_integer", 2, "recommandation"),
+    "four_choices": ("residents", _forces_four, "too_many_choices", 2, "forces"),
+    "duplicate_id": ("residents", _duplicate, "duplicate_id", 3, "slot_id"),
+    "not_in_sample": (*_set("residents", 5, "slot_id", "99999-9999"), "not_in_sample", 5, "slot_id"),
+    "missing_column": ("residents", _drop_column, "missing_column", 1, "img_acces"),
+    "extra_column": ("residents", _extra_column, "extra_column", 1, "commentaire"),
+    "extra_field": ("residents", _extra_field, "field_count", 3, None),
+    "incomplete_multiselect": ("residents", _incomplete_multi, "incomplete_multiselect", 2, "forces"),
+    "missing_value": (*_set("visitors", 2, "complet", ""), "missing_value", 2, "complet"),
+    "filter": ("visitors", _filtered_region, "filter", 2, "region_residence"),
+    "bad_format": (*_set("residents", 2, "commune_residence", "5935A"), "bad_format", 2, "commune_residence"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ROW_EDITS))
+def test_bad_cell_gives_its_rule_row_and_column(case, clean, sim_data, cb, tmp_path):
+    """Each defective cell or row is reported with its own rule, spreadsheet row and column, and nothing else."""
+    survey, edit, rule, row, column = ROW_EDITS[case]
+    folder = _copy(clean, tmp_path)
+    rows = _rows(folder / f"{survey}.csv")
+    edit(rows)
+    _write(folder / f"{survey}.csv", rows)
+    err = _problems(folder, sim_data[1], cb)
+    assert [(p.rule, p.row, p.column) for p in err.problems] == [(rule, row, column)]
+    p = err.problems[0]
+    assert f"[{rule}]" in str(err) and f"{survey}.csv" in p.file
+    assert str(p) in str(err)
+
+
+def _cut_mid_row(data: bytes) -> bytes:
+    body = data.rstrip(b"\r\n")
+    return body[:body.rfind(b";", 0, len(body) - 20)]
+
+
+def _with_accent(data: bytes) -> bytes:
+    """The file with « fière » as first word of the first respondent (so that it holds an accent)."""
+    rows = list(csv.reader(_io.StringIO(data.decode("cp1252"), newline=""), delimiter=";"))
+    rows[1][rows[0].index("mots_1")] = "fière"
+    buf = _io.StringIO()
+    csv.writer(buf, delimiter=";", lineterminator="\r\n").writerows(rows)
+    return buf.getvalue().encode("cp1252")
+
+
+def _utf8(data: bytes) -> bytes:
+    return _with_accent(data).decode("cp1252").encode("utf-8")
+
+
+def _comma(data: bytes) -> bytes:
+    rows = list(csv.reader(_io.StringIO(data.decode("cp1252"), newline=""), delimiter=";"))
+    buf = _io.StringIO()
+    csv.writer(buf, delimiter=",", lineterminator="\r\n").writerows(rows)
+    return buf.getvalue().encode("cp1252")
+
+
+def _open_quote(data: bytes) -> bytes:
+    return data.rstrip(b"\r\n") + b'\r\n"unterminated;text'
+
+
+BYTE_EDITS = {
+    "empty_file": (lambda d: b"", {}, "empty_file", None),
+    "header_only": (lambda d: d.split(b"\r\n")[0] + b"\r\n", {}, "empty_file", None),
+    "truncated": (_cut_mid_row, {}, "truncated", "last"),
+    "open_quote": (_open_quote, {}, "truncated", "last+1"),
+    "comma_separator": (_comma, {}, "separator", 1),
+    "utf8_without_bom": (_utf8, {}, "encoding", 2),
+    "cp1252_read_as_utf8": (_with_accent, {"encoding": "utf-8"}, "encoding", 2),
+    "utf16": (lambda d: d.decode("cp1252").encode("utf-16"), {}, "encoding", None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BYTE_EDITS))
+def test_bad_file_gives_its_rule(case, clean, sim_data, cb, tmp_path):
+    """Empty, truncated, comma-separated and wrongly encoded files are each reported with their rule (and row)."""
+    edit, kw, rule, row = BYTE_EDITS[case]
+    folder = _copy(clean, tmp_path)
+    path = folder / "residents.csv"
+    data = path.read_bytes()
+    n_lines = data.rstrip(b"\r\n").count(b"\r\n") + 1
+    path.write_bytes(edit(data))
+    err = _problems(folder, sim_data[1], cb, **kw)
+    mine = [p for p in err.problems if p.file.endswith("residents.csv")]
+    assert [p.rule for p in mine] == [rule]
+    expected_row = {"last": n_lines, "last+1": n_lines + 1}.get(row, row)
+    assert mine[0].row == expected_row
+    if case == "cp1252_read_as_utf8":
+        assert mine[0].column == "mots_1"
+    assert f"[{rule}]" in str(err)
+
+
+def test_unreadable_workbook_and_spss_file(clean, sim_data, cb, tmp_path):
+    """A truncated XLSX or SPSS file is reported as unreadable, not as a Python traceback."""
+    folder = _copy(clean, tmp_path)
+    for fmt in ("xlsx", "sav"):
+        path = folder / f"residents.{fmt}"
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+        err = _problems(folder, sim_data[1], cb, fmt=fmt)
+        assert [(p.rule, p.file.endswith(f"residents.{fmt}")) for p in err.problems] == [("unreadable", True)]
+
+
+def test_contact_status_problems(clean, sim_data, cb, tmp_path):
+    """An unknown contact-status code and a not-delivered unit that answered are both reported."""
+    folder = _copy(clean, tmp_path)
+    rows = _rows(folder / "residents_dispositions.csv")
+    answered = _rows(folder / "residents.csv")[1][0]
+    rows[1][1] = "7"
+    rows.append([answered, "1"])
+    _write(folder / "residents_dispositions.csv", rows)
+    err = _problems(folder, sim_data[1], cb)
+    got = {(p.rule, p.row, p.column) for p in err.problems}
+    assert got == {("unknown_disposition", 2, "statut_contact"), ("disposition_conflict", len(rows), "slot_id")}
+
+
+def test_missing_real_export_is_reported(sim_data, cb, tmp_path):
+    """With the real source and no export in the folder, the missing files are reported by name."""
+    err = _problems(tmp_path, sim_data[1], cb)
+    assert sorted((p.rule, p.file.split("/")[-1]) for p in err.problems) == [
+        ("missing_file", "residents.csv"), ("missing_file", "visitors.csv")]
+
+
+# ----------------------------------------------------------------------------- all problems, nothing written
+
+
+def test_several_defects_are_all_listed_and_nothing_is_written(clean, sim_data, cb, tmp_path):
+    """Defects in both files are listed together, and no output file is written."""
+    folder = _copy(clean, tmp_path)
+    rows = _rows(folder / "residents.csv")
+    h = rows[0]
+    rows[1][h.index("image_globale")] = "7,5"
+    rows[2][h.index("img_sure")] = "6"
+    rows[3][0] = rows[2][0]
+    _write(folder / "residents.csv", rows)
+    vrows = _rows(folder / "visitors.csv")
+    _drop = vrows[0].index("motif")
+    for r in vrows:
+        del r[_drop]
+    _write(folder / "visitors.csv", vrows)
+    out = tmp_path / "out"
+    with pytest.raises(SurveyValidationError) as exc:
+        ingest.ingest_to_files(folder, sim_data[1], cb, out_ledger=out / "ledger.csv",
+                               out_responses={"residents": out / "r.parquet", "visitors": out / "v.parquet"})
+    got = sorted((p.rule, p.row, p.column) for p in exc.value.problems)
+    assert got == [("decimal_comma", 2, "image_globale"), ("duplicate_id", 4, "slot_id"),
+                   ("missing_column", 1, "motif"), ("unknown_code", 3, "img_sure")]
+    assert str(exc.value).startswith("4 problem(s)")
+    assert "nothing was written" in str(exc.value)
+    assert not out.exists()
+
+
+def test_long_lists_are_capped_with_a_count(clean, sim_data, cb, tmp_path):
+    """More than 50 problems: the message lists 50 and counts the others; all are kept on the exception."""
+    folder = _copy(clean, tmp_path)
+    rows = _rows(folder / "residents.csv")
+    h = rows[0]
+    for k in range(1, 31):
+        rows[k][h.index("img_sure")] = "8"
+        rows[k][h.index("img_acces")] = "0"
+    _write(folder / "residents.csv", rows)
+    err = _problems(folder, sim_data[1], cb)
+    assert len(err.problems) == 60
+    assert "… and 10 more problem(s)" in str(err)
+    assert str(err).count("\n  - ") == 50
+    assert len(ingest.problems_table(err.problems)) == 60
+
+
+def test_outputs_are_written_after_a_clean_ingest(clean, sim_data, cb, tmp_path):
+    """A clean ingest writes both Parquet tables and the ledger, which balances per survey."""
+    out = {"residents": tmp_path / "r.parquet", "visitors": tmp_path / "v.parquet"}
+    ingest.ingest_to_files(clean, sim_data[1], cb, out_responses=out, out_ledger=tmp_path / "ledger.csv")
+    led = pd.read_csv(tmp_path / "ledger.csv")
+    for survey, sample in sim_data[1].items():
+        assert led.loc[led["survey"] == survey, "n"].sum() == len(sample)
+        back = pd.read_parquet(out[survey])
+        assert len(back) == len(sample)
+        assert str(back["img_sure" if survey == "residents" else "intention_retour"].dtype) == "Int16"
+
+
+def test_bad_parameters_are_named(clean, sim_data, cb):
+    """An unknown encoding or an impossible break-off threshold raises a ParameterError naming it."""
+    with pytest.raises(ParameterError, match="csv_encoding"):
+        ingest.ingest(clean, sim_data[1], cb, encoding="latin-9")
+    with pytest.raises(ParameterError, match="min_core_answered"):
+        ingest.ingest(clean, sim_data[1], cb, min_core_answered=40)
+
+
+def test_item_nonresponse_and_response_rates(clean, sim_data, cb):
+    """Item non-response shares are between 0 and 1 and the filter's unasked units are not counted."""
+    result = ingest.ingest(clean, sim_data[1], cb)
+    v = result.surveys["visitors"].responses
+    inr = ingest.item_nonresponse(v, cb, "visitors").set_index("variable")
+    assert inr["blank_rate"].between(0, 1).all()
+    assert inr.loc["region_residence", "asked"] == int(((v["status"] == "respondent") & (v["pays"] == 1)).sum())
+    rates = ingest.response_rates(v, "stratum")
+    assert rates["respondents"].sum() == (v["status"] == "respondent").sum()
+    assert np.allclose(rates["rate"], rates["respondents"] / rates["in_scope"])
