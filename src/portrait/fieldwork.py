@@ -39,9 +39,11 @@ trick); the probability that a person cites an option is computed exactly by sum
 ordered picks.
 
 **Who answers.** Each sampled unit is out of scope (excluded), or its invitation is not
-delivered, or it responds with a logistic propensity depending on covariates (older people,
-small communes, senior groups, multi-file clients answer more; young, foreign and business
-visitors less), whose intercept is solved so that the population mean equals the target rate.
+delivered, or it responds with a logistic propensity depending on covariates — for residents
+age, sex, department and commune size (older people and small communes answer more); for
+visitors only what the partner files record (senior groups and multi-file clients answer more,
+congress, foreign and business visitors less) — whose intercept is solved so that the population
+mean equals the target rate.
 Non-respondents may refuse explicitly; respondents may break off (every later question blank,
 ``complet = 0``). Respondents skip questions (item non-response) with logit rates by item and
 age. Because the propensity depends on covariates that drive the answers, the unweighted mean of
