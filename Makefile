@@ -32,7 +32,7 @@ STUDY := config/study.yaml
 RAW_OK := build/raw.ok
 
 # The chain, in order. Each notebook NN_name has config/NN_name.yaml and reports/NN_name.html.
-NOTEBOOKS := 01_resident_frame 02_visitor_frame 03_fieldwork
+NOTEBOOKS := 01_resident_frame 02_visitor_frame 03_fieldwork 04_resident_weighting 05_visitor_weighting
 REPORTS := $(NOTEBOOKS:%=reports/%.html)
 
 .PHONY: all help test bench lab clean distclean lock refresh-raw
@@ -80,6 +80,19 @@ $(P)/truth.csv $(P)/resident_responses.parquet $(P)/visitor_responses.parquet $(
   notebooks/03_fieldwork.ipynb config/03_fieldwork.yaml config/codebook.yaml config/fieldwork_model.yaml \
   $(STUDY) $(RAW_OK) $(P)/resident_slots.parquet $(P)/resident_frame.parquet \
   $(P)/visitor_sample.parquet $(P)/visitor_frame.parquet $(wildcard data/raw/survey/*) $(PKG) $(ENV)
+	@$(RUN) $<
+
+# 04 and 05 do not depend on each other: `make -j2` runs them side by side.
+$(EXEC)/04_resident_weighting.ipynb \
+$(P)/resident_weights.parquet $(P)/resident_margins.csv $(P)/resident_stage_estimates.csv &: \
+  notebooks/04_resident_weighting.ipynb config/04_resident_weighting.yaml config/codebook.yaml $(STUDY) $(RAW_OK) \
+  $(P)/resident_responses.parquet $(P)/resident_frame.parquet $(P)/truth.csv $(PKG) $(ENV)
+	@$(RUN) $<
+
+$(EXEC)/05_visitor_weighting.ipynb \
+$(P)/visitor_weights.parquet $(P)/visitor_margins.csv $(P)/visitor_stage_estimates.csv &: \
+  notebooks/05_visitor_weighting.ipynb config/05_visitor_weighting.yaml config/codebook.yaml $(STUDY) $(RAW_OK) \
+  $(P)/visitor_responses.parquet $(P)/visitor_frame.parquet $(P)/truth.csv $(PKG) $(ENV)
 	@$(RUN) $<
 
 # ------------------------------------------------------------------------------- reports

@@ -39,6 +39,11 @@ def show(fig: plt.Figure, alt: str, width: int | None = None):
     return Image(data=buf.getvalue(), format="png", alt=alt, width=width)
 
 
+def fr_numbers(values: pd.Series, decimals: int = 3) -> pd.Series:
+    """A series of numbers written the French way (for tables shown to reviewers)."""
+    return values.map(lambda v: fr_number(v, decimals))
+
+
 def fr_number(x: float, decimals: int = 0) -> str:
     """A number written the French way: thin space for thousands, decimal comma."""
     s = f"{x:,.{decimals}f}"
@@ -208,3 +213,68 @@ def profile_comparison(table: pd.DataFrame, label: str = "") -> plt.Figure:
         ax.tick_params(axis="x", rotation=30)
     g.figure.suptitle("Âge des répondants et de la population (15 ans ou plus)" + _suffix(label), y=1.04)
     return g.figure
+
+
+STAGE_LABELS = {"unweighted": "Non pondéré", "design": "Poids de sondage", "nonresponse": "Après non-réponse",
+                "calibrated": "Après calage"}
+
+
+def weight_distributions(stages: dict, title: str) -> plt.Figure:
+    """Histograms of the respondents' weights at each weighting stage."""
+    rows = [pd.DataFrame({"poids": d.weights[d.weights > 0], "étape": STAGE_LABELS.get(k, k)})
+            for k, d in stages.items()]
+    data = pd.concat(rows, ignore_index=True)
+    g = sns.displot(data=data, x="poids", col="étape", bins=40, height=2.8, aspect=1.2,
+                    facet_kws={"sharex": False, "sharey": False}, color="#0b5cad")
+    g.set_titles("{col_name}")
+    g.set_axis_labels("Poids", "Répondants")
+    g.figure.suptitle(title, y=1.04)
+    return g.figure
+
+
+def g_distribution(before, after, title: str) -> plt.Figure:
+    """Histogram of the calibration factors g = w / d, with their quantiles marked."""
+    both = (before.weights > 0) & (after.weights > 0)
+    g = after.weights[both] / before.weights[both]
+    fig, ax = plt.subplots(figsize=(6.5, 3.5))
+    sns.histplot(g, bins=40, color="#0b5cad", ax=ax)
+    for q, ls in ((0.01, ":"), (0.5, "--"), (0.99, ":")):
+        ax.axvline(np.quantile(g, q), color="#b3261e", ls=ls, lw=1)
+    ax.set(xlabel="Facteur de calage g = poids après / poids avant (tirets : médiane ; pointillés : 1 % et 99 %)",
+           ylabel="Répondants", title=title)
+    return fig
+
+
+def standardised_differences(table: pd.DataFrame, title: str) -> plt.Figure:
+    """Dot plot of standardised differences sample − population, before and after calibration."""
+    d = table.assign(ligne=table["marge"] + " : " + table["modalité"]).melt(
+        id_vars="ligne", value_vars=["diff. std. avant", "diff. std. après"], var_name="quand", value_name="diff")
+    d["quand"] = d["quand"].map({"diff. std. avant": "avant calage", "diff. std. après": "après calage"})
+    fig, ax = plt.subplots(figsize=(7, 0.28 * table.shape[0] + 1.2))
+    sns.scatterplot(data=d, x="diff", y="ligne", hue="quand", style="quand", s=50,
+                    palette={"avant calage": "#b3261e", "après calage": "#0b5cad"}, ax=ax)
+    ax.axvline(0, color="#52606d", lw=1)
+    for v in (-0.1, 0.1):
+        ax.axvline(v, color="#c9ced6", lw=1, ls="--")
+    ax.set(xlabel="Différence standardisée (part dans l'échantillon pondéré − part dans la population)",
+           ylabel="", title=title)
+    ax.legend(title="")
+    return fig
+
+
+def stage_estimates(est: pd.DataFrame, title: str) -> plt.Figure:
+    """Key estimates at each weighting stage, as gaps to the true value (simulated data) or to the final estimate."""
+    has_truth = "truth" in est and est["truth"].notna().all()
+    final = est.loc[est["stage"] == "calibrated"].set_index("column")["estimate"]
+    ref = est["truth"] if has_truth else est["column"].map(final)
+    d = est.assign(étape=est["stage"].map(STAGE_LABELS), question=est["item"] + " (" + est["statistic"] + ")",
+                   écart=est["estimate"] - ref)
+    order = list(dict.fromkeys(d["question"]))
+    fig, ax = plt.subplots(figsize=(7.5, 0.42 * len(order) + 1.5))
+    sns.pointplot(data=d, y="question", x="écart", hue="étape", order=order, dodge=0.55, linestyle="none",
+                  errorbar=None, markers="o", ax=ax, palette="viridis")
+    ax.axvline(0, color="#b3261e", lw=1.2)
+    ax.set(xlabel=("Écart à la valeur vraie (données simulées)" if has_truth else "Écart à l'estimation après calage"),
+           ylabel="", title=title)
+    ax.legend(fontsize=8, loc="best")
+    return fig

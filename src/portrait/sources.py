@@ -77,6 +77,24 @@ def read_population(year: int = 2017, path: str | Path | None = None) -> pd.Data
               [["departement", "sex", "age_group", "population"]].reset_index(drop=True))
 
 
+NIGHTS_FILE = "insee_nuitees_saison_dep_type_hdf_2017_2019.csv"
+NPDC = ("59", "62")
+
+
+def npdc_share_of_nights(year: int = 2017, path: str | Path | None = None) -> float:
+    """Share of the Nord-Pas de Calais departments in the region's April–September nights (INSEE)."""
+    path = paths.resolve(path or paths.RAW / NIGHTS_FILE)
+    if not path.exists():
+        raise InputError("file not found", file=paths.relative(path))
+    df = pd.read_csv(path, dtype={"geo_code": str})
+    d = df.loc[(df["season_year"] == year) & (df["accommodation_type"] == "total") & df["geo_code"].isin(DEPARTMENTS)]
+    if len(d) != len(DEPARTMENTS):
+        raise InputError(f"no complete department totals for season {year}", file=paths.relative(path),
+                         column="season_year", value=year)
+    nights = d.set_index("geo_code")["nights_thousands"].astype(float)
+    return float(nights[list(NPDC)].sum() / nights.sum())
+
+
 def pop15_share(year: int = 2017) -> pd.Series:
     """Share of residents aged 15+ in each department's population (INSEE estimates of ``year``)."""
     p = read_population(year)

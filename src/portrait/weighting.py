@@ -481,13 +481,57 @@ class NonresponseResult:
     model: Any = None
 
 
+def collapse_groups(keys: pd.DataFrame, responded: np.ndarray, min_respondents: int) -> np.ndarray:
+    """Group labels where groups with too few respondents are merged with a neighbour.
+
+    Working from the last classifying variable to the first, a group with fewer than
+    ``min_respondents`` respondents joins the largest sufficient group that shares its levels of
+    the preceding variables; if there is none, it loses the variable (shown as ``*``) and merges
+    with the other small groups of the same prefix. Returns one label per unit.
+    """
+    parts = keys.astype(str).to_numpy().astype(object)
+    k = parts.shape[1]
+    resp = pd.Series(np.asarray(responded, dtype=int))
+
+    def labels() -> np.ndarray:
+        return np.array([" × ".join(r) for r in parts])
+
+    for depth in range(k, 0, -1):
+        lab = labels()
+        counts = resp.groupby(lab).sum()
+        small = set(counts.index[counts < min_respondents])
+        if not small:
+            break
+        prefix = np.array([" × ".join(r[:depth - 1]) for r in parts])
+        for g in sorted(small):
+            rows = lab == g
+            pre = prefix[rows][0]
+            siblings = [x for x in counts.index if x not in small and
+                        " × ".join(x.split(" × ")[:depth - 1]) == pre]
+            if siblings:
+                target = max(siblings, key=lambda x: (counts[x], x))
+                parts[rows] = np.array(target.split(" × "), dtype=object)
+            else:
+                parts[rows, depth - 1] = "*"
+    lab = labels()
+    counts = resp.groupby(lab).sum()
+    if (counts < min_respondents).any() and len(counts) > 1:
+        big = max(counts.index, key=lambda x: (counts[x], x))
+        for g in counts.index[counts < min_respondents]:
+            lab[lab == g] = big
+    return lab
+
+
 def adjust_nonresponse(design: Design, responded: str, *, groups: Sequence[str] | None = None,
                        propensity: Sequence[str] | None = None, n_classes: int = 5,
-                       min_respondents: int = 20, label: str | None = None) -> Design:
+                       min_respondents: int = 20, collapse: bool = True,
+                       label: str | None = None) -> Design:
     """Non-response adjustment by response homogeneity groups or by a propensity model.
 
     With ``groups``, respondents' weights are multiplied within each group by
     ``Σ_sample d / Σ_respondents d`` (the inverse weighted response rate); non-respondents get 0.
+    Groups with fewer than ``min_respondents`` respondents are merged with their neighbours
+    (:func:`collapse_groups`) when ``collapse`` is true, and refused otherwise.
     With ``propensity``, a logistic model (statsmodels GLM, design-weighted) of response on the
     frame variables gives scores; units are grouped in ``n_classes`` classes of equal size by
     score, and the class adjustment above is applied (more stable than 1/p̂).
@@ -504,7 +548,10 @@ def adjust_nonresponse(design: Design, responded: str, *, groups: Sequence[str] 
             k = int(data[g].isna().sum())
             if k:
                 raise ParameterError(f"non-response group variable {g!r} has {k} missing values")
-        key = data[list(groups)].astype(str).agg(JOINT.join, axis=1).to_numpy()
+        if collapse:
+            key = collapse_groups(data[list(groups)], resp, min_respondents)
+        else:
+            key = data[list(groups)].astype(str).agg(JOINT.join, axis=1).to_numpy()
         method = "groupes de réponse homogène"
     else:
         import statsmodels.api as sm
@@ -516,9 +563,24 @@ def adjust_nonresponse(design: Design, responded: str, *, groups: Sequence[str] 
         score = fit.predict(X)
         ranks = pd.Series(score).rank(method="first").to_numpy()
         cls = np.minimum((ranks - 1) * n_classes // len(ranks), n_classes - 1).astype(int)
-        key = np.array([f"classe {c + 1}" for c in cls])
+        # merge a class with too few respondents into its neighbour with fewer respondents
+        while True:
+            counts = np.bincount(cls, weights=resp.astype(float))
+            present = np.flatnonzero(np.bincount(cls) > 0)
+            small = [c for c in present if counts[c] < min_respondents]
+            if not small or len(present) == 1:
+                break
+            c = min(small, key=lambda x: counts[x])
+            i = int(np.flatnonzero(present == c)[0])
+            neighbours = [present[j] for j in (i - 1, i + 1) if 0 <= j < len(present)]
+            target = min(neighbours, key=lambda x: counts[x])
+            cls[cls == c] = target
+        _, cls = np.unique(cls, return_inverse=True)
+        k = int(cls.max()) + 1
+        width = len(str(k))
+        key = np.array([f"classe {c + 1:0{width}d}" for c in cls])
         model = fit
-        method = f"score de propension ({n_classes} classes)"
+        method = f"score de propension ({k} classes)"
     labels, code = np.unique(key, return_inverse=True)
 
     def solve(des: Design) -> tuple[np.ndarray, NonresponseResult]:
@@ -528,7 +590,7 @@ def adjust_nonresponse(design: Design, responded: str, *, groups: Sequence[str] 
         nresp = np.bincount(code, weights=resp.astype(float), minlength=len(labels))
         if np.any(nresp < min_respondents) and des is design:
             i = int(np.argmin(nresp))
-            raise ParameterError(f"non-response group {labels[i]!r} has {int(nresp[i])} respondents, fewer "
+            raise ParameterError(f"non-response group {str(labels[i])!r} has {int(nresp[i])} respondents, fewer "
                                  f"than {min_respondents}; merge groups")
         factor = np.divide(tot, rsp, out=np.zeros_like(tot), where=rsp > 0)
         w = np.where(resp, d * factor[code], 0.0)
@@ -621,14 +683,21 @@ def diagnostics(design: Design, before: Design | None = None) -> pd.Series:
     return pd.Series(out)
 
 
-def margin_table(design: Design, margins: Sequence[Margin], before: Design | None = None) -> pd.DataFrame:
-    """Weighted totals by margin level, before and after, against the population targets."""
+def margin_table(design: Design, margins: Sequence[Margin], before: Design | None = None,
+                 labels: Mapping[str, Mapping[str, str]] | None = None,
+                 names: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Weighted totals by margin level, before and after, against the population targets.
+
+    ``labels`` maps a variable to {level: French label}; ``names`` a variable to its French name.
+    """
+    labels, names = labels or {}, names or {}
     rows = []
     for m in margins:
-        key = design.data[list(m.variables)].astype(str).agg(JOINT.join, axis=1)
+        key = design.data[list(m.variables)].astype("string").fillna("").agg(JOINT.join, axis=1)
         for lv, target in m.totals.items():
             mask = (key == JOINT.join(lv)).to_numpy()
-            row = {"marge": m.name, "modalité": JOINT.join(lv), "cible": target,
+            shown = JOINT.join(str(labels.get(v, {}).get(x, x)) for v, x in zip(m.variables, lv))
+            row = {"marge": JOINT.join(names.get(v, v) for v in m.variables), "modalité": shown, "cible": target,
                    "après": float(design.weights[mask].sum())}
             if before is not None:
                 row["avant"] = float(before.weights[mask].sum())
@@ -640,12 +709,14 @@ def margin_table(design: Design, margins: Sequence[Margin], before: Design | Non
     return t
 
 
-def standardised_differences(design: Design, margins: Sequence[Margin], before: Design) -> pd.DataFrame:
+def standardised_differences(design: Design, margins: Sequence[Margin], before: Design,
+                             labels: Mapping[str, Mapping[str, str]] | None = None,
+                             names: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Standardised differences of each level's share, sample vs population, before and after.
 
     For a share p̂ against the population share p: (p̂ − p) / sqrt(p (1 − p)).
     """
-    t = margin_table(design, margins, before)
+    t = margin_table(design, margins, before, labels, names)
     out = []
     for name, d in t.groupby("marge", sort=False):
         p = d["cible"] / d["cible"].sum()

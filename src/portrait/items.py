@@ -1,0 +1,94 @@
+"""Common-core statistics as numeric variables, so every estimate is a weighted mean.
+
+Each statistic of the comparison is the mean of a derived variable over the respondents for whom
+it is defined (NaN elsewhere), which puts all of them — means, shares, top-2-box, NPS, « Ne sait
+pas » — through the same estimator, variance and domain machinery:
+
+========================  ===================================================  ==================
+statistic, level          derived variable                                     defined for
+========================  ===================================================  ==================
+``mean``                  the score or agreement (1–5, 0–10)                   substantive answers
+``share``, code           1 if the answer is that code, else 0                 substantive answers
+``accord``, top2/bottom2  1 if the answer is in the grouping's codes           substantive answers
+``nps``, group            1 if the score is in the NPS group                   substantive answers
+``nps_score``             +1 promoter, −1 detractor, 0 passive                 substantive answers
+``share_dk``, 99          1 if « Ne sait pas »                                 item respondents
+``share``, option         1 if the option (strength, weakness) is cited        who answered it
+``share``, word           1 if the canonical word is among the three           who answered it
+========================  ===================================================  ==================
+
+Names and levels are those of the simulator's truth file, so estimates and truths merge directly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .codebook import Codebook, normalise_text, word_lookup
+
+SPEC_COLUMNS = ["column", "item", "statistic", "level", "label", "item_label", "type"]
+
+
+def derived(table: pd.DataFrame, cb: Codebook, survey: str, *, common_core: bool = True,
+            words: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Derived numeric variables of the (common-core) opinion items and their specification.
+
+    Returns ``(values, spec)``: ``values`` has one column per statistic (NaN where undefined), in
+    the row order of ``table``; ``spec`` describes each column (item, statistic, level, labels).
+    """
+    dk = cb.dont_know_code
+    cols: dict[str, np.ndarray] = {}
+    spec = []
+
+    def add(item, statistic, level, label, item_label, vtype, values):
+        name = f"{item}|{statistic}|{level}"
+        cols[name] = values
+        spec.append((name, item, statistic, str(level), label, item_label, vtype))
+
+    for v in cb.variables_for(survey):
+        if v.role != "opinion" or (common_core and not v.common_core):
+            continue
+        if not all(c in table.columns for c in v.columns):
+            continue
+        if v.type in ("likert_1_5", "score_0_10") or (v.type == "single" and v.ordered):
+            x = table[v.name].to_numpy(dtype=float, na_value=np.nan)
+            answered = ~np.isnan(x)
+            valid = answered & (x != dk)
+            xv = np.where(valid, x, np.nan)
+            labels = cb.labels(v.name, dont_know=False)
+            add(v.name, "mean", "", "moyenne", v.label, v.type, xv)
+            for c in v.code_values:
+                add(v.name, "share", c, labels.get(c, str(c)), v.label, v.type,
+                    np.where(valid, (x == c).astype(float), np.nan))
+            for g in cb.groupings_for(v.name):
+                for key, glabel, gcodes in g.groups:
+                    add(v.name, g.name, key, glabel, v.label, v.type,
+                        np.where(valid, np.isin(x, gcodes).astype(float), np.nan))
+                if g.difference:
+                    dname, dlabel, plus, minus = g.difference
+                    codes = {key: gcodes for key, _, gcodes in g.groups}
+                    score = np.isin(x, codes[plus]).astype(float) - np.isin(x, codes[minus]).astype(float)
+                    add(v.name, dname, "", dlabel, v.label, v.type, np.where(valid, score, np.nan))
+            if v.dont_know:
+                add(v.name, "share_dk", dk, "Ne sait pas", v.label, v.type,
+                    np.where(answered, (x == dk).astype(float), np.nan))
+        elif v.type == "multi":
+            m = table[v.columns].to_numpy(dtype=float, na_value=np.nan)
+            answered = np.nansum(m, axis=1) > 0
+            labels = cb.labels(v.name, dont_know=False)
+            for j, c in enumerate(v.code_values):
+                add(v.name, "share", c, labels.get(c, str(c)), v.label, v.type,
+                    np.where(answered, (m[:, j] == 1).astype(float), np.nan))
+        elif v.type == "open_words" and words:
+            lookup = word_lookup(cb.vocabulary(v.name))
+            canon = np.column_stack([np.array([lookup.get(normalise_text(t), "") if isinstance(t, str) else ""
+                                               for t in table[c].astype(object)], dtype=object)
+                                     for c in v.columns])
+            answered = table[v.columns[0]].notna().to_numpy()
+            for word in cb.vocabulary(v.name):
+                cited = (canon == word).any(axis=1)
+                add(v.name, "share", word, word, v.label, v.type,
+                    np.where(answered, cited.astype(float), np.nan))
+    values = pd.DataFrame(cols, index=table.index)
+    return values, pd.DataFrame(spec, columns=SPEC_COLUMNS)

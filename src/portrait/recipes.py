@@ -1,0 +1,378 @@
+"""The weighting recipes of the two surveys (STUDY §6), from the ingested responses to final weights.
+
+Residents
+    Design: strata = department × size class; PSU = commune (ultimate-cluster approximation, fpc
+    from the number of communes of the stratum). A self-representing commune (π = 1) is a stratum
+    of its own whose units are the invited persons (fpc: invitations / estimated 15+ population).
+    Design weight 1/π (commune × person). Non-response: response-probability classes from a
+    logistic model on frame variables (department, size class). Calibration (raking by default)
+    to INSEE 15+ margins: sex × age (joint), department, and size class (the frame's 15+ shares
+    of each class applied to the INSEE total — an assumption, stated in the margins table).
+
+Visitors
+    Design: stratified SRSWOR (strata = zone visited × partner type, fpc n_h/N_h). Non-response:
+    response-propensity classes from a logistic model on frame variables (partner type, zone,
+    country group, number of files, purpose). The survey's population is the persons of the
+    partners' files (STUDY §3), whose frame totals are known exactly: the default calibration is
+    to frame totals (zone visited, partner type, country of residence in three groups, number of
+    files). Age, which drives response in the simulator, is not known for the frame: the part of
+    non-response it explains beyond these variables cannot be corrected. Calibration
+    to tourism figures (INSEE nights, CRT foreign share) is offered as a scenario: it targets
+    another population (tourists of the region) under assumptions stated in the margins table.
+
+Replicate weights (Rao–Wu bootstrap by default) are attached to the design before any step, so
+the whole recipe — non-response adjustment and calibration — is re-run in every replicate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from . import sources, variance, weighting
+from .codebook import Codebook
+from .config import require
+from .design import Design
+from .errors import ParameterError
+from .weighting import Margin
+
+STAGES = {"design": "Poids de sondage (1/π)", "nonresponse": "Après correction de la non-réponse",
+          "calibrated": "Après calage"}
+
+
+@dataclass(frozen=True)
+class Weighted:
+    """A survey weighted step by step: the design at each stage, the margins and their sources."""
+
+    survey: str
+    id_column: str
+    stages: dict[str, Design]
+    margins: list[Margin]
+    margins_sources: pd.DataFrame
+    nonresponse: Any = None
+    calibration: Any = None
+    labels: dict = field(default_factory=dict)
+    names: dict = field(default_factory=dict)
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def final(self) -> Design:
+        return self.stages["calibrated"]
+
+
+def _recipe_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    method = require(params, "calibration_method", str)
+    if method not in weighting.METHODS:
+        raise ParameterError(f"parameter 'calibration_method' must be one of {weighting.METHODS}, got {method!r}")
+    bounds = params.get("calibration_bounds")
+    if method in ("logit", "truncated"):
+        if not (isinstance(bounds, list) and len(bounds) == 2):
+            raise ParameterError(f"parameter 'calibration_bounds' must be [L, U] for method {method!r}")
+        bounds = (float(bounds[0]), float(bounds[1]))
+    else:
+        bounds = None
+    rep_method = require(params, "replicate_method", str)
+    if rep_method not in ("bootstrap", "jkn"):
+        raise ParameterError("parameter 'replicate_method' must be bootstrap or jkn")
+    return {"method": method, "bounds": bounds, "replicates": require(params, "replicates", int, minimum=2),
+            "replicate_method": rep_method}
+
+
+def _respondents_only(design: Design) -> Design:
+    """Design weights of the respondents (non-respondents at 0): the "design-weighted" stage."""
+    return design.with_weights(np.where(design.data["respondent"], design.weights, 0.0))
+
+
+def _attach_replicates(design: Design, p: dict, rng: np.random.Generator) -> Design:
+    return variance.with_replicates(design, p["replicate_method"], p["replicates"], rng)
+
+
+# ============================================================================ residents
+
+
+def resident_design(responses: pd.DataFrame, communes: pd.DataFrame) -> Design:
+    """The resident design from the ingested responses (every sampled slot) and the commune frame."""
+    need = {"slot_id", "code", "stratum", "pi", "pi_overall", "status"}
+    if not need <= set(responses.columns):
+        raise ParameterError(f"resident responses lack columns {sorted(need - set(responses.columns))}")
+    counts = communes.groupby("stratum").size()
+    pop15 = communes.set_index("code")["pop15"]
+    certain = responses["pi"].to_numpy() >= 1 - 1e-12
+    d = responses.copy()
+    d["var_stratum"] = np.where(certain, "AR-" + d["code"].astype(str), d["stratum"].astype(str))
+    d["var_psu"] = np.where(certain, d["slot_id"].astype(str), d["code"].astype(str))
+    take = d.groupby("code")["slot_id"].transform("size")
+    d["var_fpc"] = np.where(certain, take / d["code"].map(pop15).to_numpy(),
+                            d["stratum"].map(counts).to_numpy(dtype=float))
+    d["respondent"] = d["status"].eq("respondent")
+    d["in_scope"] = ~d["status"].eq("excluded")
+    d = d.loc[d["in_scope"]].reset_index(drop=True)
+    return Design.from_frame(d, prob="pi_overall", strata="var_stratum", psu="var_psu", fpc="var_fpc")
+
+
+def resident_margins(communes: pd.DataFrame, cb: Codebook, year: int) -> tuple[list[Margin], pd.DataFrame]:
+    """INSEE 15+ margins (sex × age, department) and the size-class margin, with their sources."""
+    pop = sources.read_population(year)
+    sex_code = {v: k for k, v in cb.variable("sexe").key_of().items()}       # hommes -> 1
+    age_code = {v: k for k, v in cb.variable("age").key_of().items()}        # "15-29" -> 1
+    p = pop.loc[pop["sex"].isin(sex_code) & pop["age_group"].isin(age_code)]
+    sa = p.groupby(["sex", "age_group"])["population"].sum()
+    sex_age = {(str(sex_code[s]), str(age_code[a])): float(v) for (s, a), v in sa.items()}
+    total = float(sum(sex_age.values()))
+    dep = pop.loc[(pop["sex"] == "ensemble") & (pop["age_group"] == "15+")].set_index("departement")["population"]
+    frame_share = communes.groupby("size_class", observed=True)["pop15"].sum()
+    frame_share = frame_share / frame_share.sum()
+    size = {str(k): float(v * total) for k, v in frame_share.items()}
+    margins = [Margin.of(("cal_sexe", "cal_age"), sex_age),
+               Margin.of("departement", {str(k): float(v) for k, v in dep.items()}),
+               Margin.of("size_class", size)]
+    src = pd.DataFrame([
+        {"marge": "sexe × âge (15 ans ou plus)", "source": f"Insee, estimations de population au 1er janvier {year} "
+         "(data/raw/insee_elp_dep_sexe_survey_age_groups_2017_2019_2022.csv)", "hypothèse": "aucune (chiffres publiés)"},
+        {"marge": "département (15 ans ou plus)", "source": f"Insee, estimations de population au 1er janvier {year}",
+         "hypothèse": "aucune (chiffres publiés)"},
+        {"marge": "taille de commune (15 ans ou plus)", "source": "base de sondage (populations légales, Etalab) et Insee",
+         "hypothèse": "parts des classes de taille dans la population de 15 ans ou plus estimée de la base, appliquées "
+                      f"au total Insee {year} : la répartition par taille n'est pas publiée pour les 15 ans ou plus"},
+    ])
+    return margins, src
+
+
+def weight_residents(responses: pd.DataFrame, communes: pd.DataFrame, cb: Codebook, params: Mapping[str, Any],
+                     rng: np.random.Generator) -> Weighted:
+    """Design weights → non-response classes → calibration, with replicate weights re-running it all."""
+    p = _recipe_params(params)
+    year = require(params, "population_year", int)
+    n_classes = require(params, "nonresponse_classes", int, minimum=1)
+    base = _attach_replicates(resident_design(responses, communes), p, rng)
+    data = base.data
+    sex = cb.variable("sexe").key_of()
+    age = cb.variable("age").key_of()
+    data = data.assign(cal_sexe=data["sexe"].astype("Int64").astype("string"),
+                       cal_age=data["age"].astype("Int64").astype("string"),
+                       size_class=data["size_class"].astype(str))
+    missing = data.loc[data["respondent"], ["cal_sexe", "cal_age"]].isna().sum()
+    if missing.any():
+        raise ParameterError(f"{int(missing.max())} resident respondents lack sex or age, needed for calibration; "
+                             "impute them (e.g. hot deck within commune size class) before weighting")
+    base = Design(**{**base.__dict__, "data": data})
+    nr = weighting.adjust_nonresponse(base, "respondent", propensity=["departement", "size_class"],
+                                      n_classes=n_classes, label="non-réponse (classes de propension)")
+    margins, src = resident_margins(communes, cb, year)
+    nr, margins, notes = merge_sparse_levels(nr, margins, require(params, "min_respondents_per_level", int, minimum=1))
+    cal = weighting.calibrate(nr, margins, method=p["method"], bounds=p["bounds"],
+                              label=f"calage ({p['method']})")
+    labels = {"cal_sexe": {str(c.value): c.label for c in cb.variable("sexe").codes},
+              "cal_age": {str(c.value): c.label for c in cb.variable("age").codes},
+              "departement": dict(sources.DEPARTMENTS)}
+    names = {"cal_sexe": "sexe", "cal_age": "âge", "departement": "département", "size_class": "taille de commune"}
+    return Weighted(survey="residents", id_column="slot_id",
+                    stages={"design": _respondents_only(base), "nonresponse": nr, "calibrated": cal},
+                    margins=margins, margins_sources=src, nonresponse=nr.steps[-1].info,
+                    calibration=cal.steps[-1].info, labels=labels, names=names, notes=tuple(notes))
+
+
+# ============================================================================ visitors
+
+VISITOR_RESPONSE_MODEL = ("source_type", "zone", "country_group", "multiplicity_group", "purpose")
+
+
+def country_group(country: pd.Series) -> pd.Series:
+    """France, abroad, or unknown (the partner did not record it)."""
+    c = country.astype("string")
+    return pd.Series(np.where(c.isna() | c.isin(["ZZ", ""]), "inconnu", np.where(c == "FR", "France", "étranger")),
+                     index=country.index)
+
+
+def multiplicity_group(multiplicity: pd.Series) -> pd.Series:
+    """Number of partner files holding the person: 1, 2, or 3 or more."""
+    m = multiplicity.astype(int).clip(upper=3)
+    return m.map({1: "1 fichier", 2: "2 fichiers", 3: "3 fichiers ou plus"})
+
+
+def visitor_design(responses: pd.DataFrame) -> Design:
+    """Stratified SRSWOR of the visitor sample (every sampled person, excluded ones removed)."""
+    need = {"person_id", "stratum", "pi", "N_h", "status"}
+    if not need <= set(responses.columns):
+        raise ParameterError(f"visitor responses lack columns {sorted(need - set(responses.columns))}")
+    d = responses.loc[~responses["status"].eq("excluded")].reset_index(drop=True)
+    d = d.assign(respondent=d["status"].eq("respondent"), country_group=country_group(d["country"]),
+                 multiplicity_group=multiplicity_group(d["multiplicity"]), var_fpc=d["N_h"].astype(float))
+    return Design.from_frame(d, prob="pi", strata="stratum", fpc="var_fpc")
+
+
+def visitor_frame_margins(frame: pd.DataFrame) -> tuple[list[Margin], pd.DataFrame]:
+    """Frame totals of zone, partner type and country group: exact for the survey's population."""
+    f = frame.assign(country_group=country_group(frame["country"]),
+                     multiplicity_group=multiplicity_group(frame["multiplicity"]))
+    margins = [Margin.of(v, f.groupby(v).size().astype(float).to_dict())
+               for v in ("zone", "source_type", "country_group", "multiplicity_group")]
+    src = pd.DataFrame([{"marge": m, "source": "base de sondage des visiteurs (fichiers partenaires dédoublonnés)",
+                         "hypothèse": "aucune : totaux exacts de la population de l'enquête"}
+                        for m in ("zone visitée", "type de partenaire", "pays de résidence (France, étranger, inconnu)",
+                                  "nombre de fichiers où figure la personne")])
+    return margins, src
+
+
+def visitor_tourism_margins(frame: pd.DataFrame, spec: Mapping[str, Any]) -> tuple[list[Margin], pd.DataFrame]:
+    """Scenario margins from tourism figures, scaled to the frame size; every assumption stated.
+
+    ``spec`` (``tourism_margins`` in ``config/05_visitor_weighting.yaml``): ``nights_year``, the
+    season whose INSEE nights give the Nord-Pas de Calais share of visitors, and
+    ``foreign_share`` with its ``source``. Persons recorded as visiting both zones keep their frame
+    share; persons whose country is unknown are counted as French.
+    """
+    year = require(spec, "nights_year", int, where="tourism_margins")
+    foreign = require(spec, "foreign_share", float, minimum=0.0, maximum=1.0, where="tourism_margins")
+    foreign_source = require(spec, "foreign_share_source", str, where="tourism_margins")
+    npdc = sources.npdc_share_of_nights(year)
+    N = float(len(frame))
+    both = float((frame["zone"] == "both").sum())
+    zone = {"both": both, "npdc": (N - both) * npdc, "picardie": (N - both) * (1 - npdc)}
+    origin = {"France": N * (1 - foreign), "étranger": N * foreign}
+    margins = [Margin.of("zone", zone), Margin.of("country_group_t", origin)]
+    src = pd.DataFrame([
+        {"marge": "zone visitée",
+         "source": f"Insee, nuitées d'avril à septembre {year} par département (data/raw/{sources.NIGHTS_FILE}) : "
+                   f"Nord et Pas-de-Calais = {npdc:.1%} des nuitées de la région".replace(".", ","),
+         "hypothèse": "la part des nuitées sert de part des visiteurs ; les personnes venues dans les deux zones "
+                      "gardent leur part de la base"},
+        {"marge": "pays de résidence (France, étranger)", "source": foreign_source,
+         "hypothèse": f"{foreign * 100:.0f} % de visiteurs étrangers (base non définie par la source) ; un pays inconnu "
+                      "compte comme la France"},
+    ])
+    return margins, src
+
+
+def merge_sparse_levels(design: Design, margins: list[Margin], min_respondents: int
+                        ) -> tuple[Design, list[Margin], list[str]]:
+    """Merge the levels of one-way margins that too few respondents hold into the margin's largest level.
+
+    A level with fewer than ``min_respondents`` respondents makes calibration fragile (and
+    impossible in a replicate that happens to drop them all): its respondents and its population
+    total go to the largest level. Returns the design with the recoded variables, the merged
+    margins and one French note per merge.
+    """
+    data = design.data.copy()
+    resp = design.weights > 0
+    out, notes = [], []
+    for m in margins:
+        if len(m.variables) != 1:
+            out.append(m)
+            continue
+        v = m.variables[0]
+        counts = data.loc[resp, v].astype(str).value_counts()
+        totals = {k[0]: t for k, t in m.totals.items()}
+        small = sorted(lv for lv in totals if counts.get(lv, 0) < min_respondents)
+        if not small or len(small) == len(totals):
+            out.append(m)
+            continue
+        big = max((lv for lv in totals if lv not in small), key=lambda lv: (counts.get(lv, 0), lv))
+        merged = {lv: t for lv, t in totals.items() if lv not in small}
+        merged[big] += sum(totals[lv] for lv in small)
+        data[v] = data[v].astype(str).where(~data[v].astype(str).isin(small), big)
+        out.append(Margin.of(v, merged))
+        notes.append(f"{v} : {', '.join(small)} regroupé(s) avec {big} (moins de {min_respondents} répondants)")
+    return Design(**{**design.__dict__, "data": data}), out, notes
+
+
+def weight_visitors(responses: pd.DataFrame, frame: pd.DataFrame, params: Mapping[str, Any],
+                    rng: np.random.Generator, *, target: str | None = None) -> Weighted:
+    """Design weights → response homogeneity groups → calibration (frame totals, or tourism scenario)."""
+    p = _recipe_params(params)
+    target = target or require(params, "calibration_target", str)
+    n_classes = require(params, "nonresponse_classes", int, minimum=1)
+    base = _attach_replicates(visitor_design(responses), p, rng)
+    nr = weighting.adjust_nonresponse(base, "respondent", propensity=list(VISITOR_RESPONSE_MODEL),
+                                      n_classes=n_classes, label="non-réponse (classes de propension)")
+    if target == "frame":
+        margins, src = visitor_frame_margins(frame)
+    elif target == "tourism":
+        margins, src = visitor_tourism_margins(frame, require(params, "tourism_margins", dict))
+        nr = Design(**{**nr.__dict__, "data": nr.data.assign(
+            country_group_t=nr.data["country_group"].replace({"inconnu": "France"}))})
+    else:
+        raise ParameterError(f"parameter 'calibration_target' must be frame or tourism, got {target!r}")
+    nr, margins, notes = merge_sparse_levels(nr, margins, require(params, "min_respondents_per_level", int, minimum=1))
+    cal = weighting.calibrate(nr, margins, method=p["method"], bounds=p["bounds"],
+                              label=f"calage ({p['method']}, {'base' if target == 'frame' else 'tourisme'})")
+    from .visitors import SOURCE_LABELS, ZONE_LABELS
+
+    labels = {"zone": dict(ZONE_LABELS), "source_type": dict(SOURCE_LABELS)}
+    names = {"zone": "zone visitée", "source_type": "type de partenaire", "country_group": "pays de résidence",
+             "country_group_t": "pays de résidence", "multiplicity_group": "nombre de fichiers"}
+    return Weighted(survey="visitors", id_column="person_id",
+                    stages={"design": _respondents_only(base), "nonresponse": nr, "calibrated": cal},
+                    margins=margins, margins_sources=src, nonresponse=nr.steps[-1].info,
+                    calibration=cal.steps[-1].info, labels=labels, names=names, notes=tuple(notes))
+
+
+# ============================================================================ outputs
+
+
+def stage_estimates(w: Weighted, cb: Codebook, statistics: pd.DataFrame | None = None,
+                    truth: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Key estimates unweighted, design-weighted, after non-response and after calibration.
+
+    ``statistics`` (columns item, statistic, level) selects the statistics (default: every
+    common-core mean and NPS score); ``truth`` (the simulator's truth file) adds the true value.
+    """
+    from . import estimation, items
+
+    final = w.final
+    values, spec = items.derived(final.data, cb, w.survey)
+    if statistics is None:
+        statistics = spec.loc[spec["statistic"].isin(["mean", "nps_score"]), ["item", "statistic", "level"]]
+    sel = spec.merge(statistics[["item", "statistic", "level"]], on=["item", "statistic", "level"])
+    data = final.data.drop(columns=[c for c in values.columns if c in final.data.columns])
+    data = pd.concat([data, values[sel["column"]]], axis=1)
+    unweighted = _respondents_only(Design(**{**final.__dict__, "data": data, "steps": (),
+                                            "weights": np.ones(len(data))}))
+    rows = []
+    for stage, d in [("unweighted", unweighted)] + list(w.stages.items()):
+        dd = Design(**{**d.__dict__, "data": data})
+        e = estimation.mean(dd, list(sel["column"])).drop(columns=["statistic", "variable", "level", "domain"])
+        rows.append(e.assign(stage=stage, column=sel["column"].to_numpy()))
+    out = pd.concat(rows, ignore_index=True).merge(sel, on="column")
+    if truth is not None and len(truth):
+        t = truth.loc[truth["survey"] == w.survey, ["item", "statistic", "level", "value"]]
+        t = t.assign(level=t["level"].fillna("").astype(str))
+        out = out.merge(t.rename(columns={"value": "truth"}), on=["item", "statistic", "level"], how="left")
+    return out
+
+
+
+def weights_table(w: Weighted) -> pd.DataFrame:
+    """Respondents with their weights at each stage and the replicate weights of the final recipe."""
+    final = w.final
+    keep = final.weights > 0
+    out = pd.DataFrame({w.id_column: final.data[w.id_column].to_numpy()[keep],
+                        "w_design": w.stages["design"].weights[keep],
+                        "w_nonresponse": w.stages["nonresponse"].weights[keep],
+                        "w_final": final.weights[keep],
+                        "var_stratum": np.asarray(final.strata_labels)[final.strata[keep]],
+                        "var_psu": final.psu[keep]})
+    if final.has_replicates:
+        R = final.replicate_weights()[keep]
+        reps = pd.DataFrame(R, columns=[f"rw_{i:03d}" for i in range(1, R.shape[1] + 1)])
+        out = pd.concat([out, reps], axis=1)
+    return out
+
+
+def steps_table(w: Weighted) -> pd.DataFrame:
+    """One line per weighting step: what it did, in French, with the weights' diagnostics."""
+    rows = []
+    labels = {"design": "Poids de sondage 1/π (répondants)", "nonresponse": w.final.steps[0].label
+              if w.final.steps else "non-réponse", "calibrated": w.final.steps[-1].label if w.final.steps else "calage"}
+    prev = None
+    for stage, d in w.stages.items():
+        diag = weighting.diagnostics(d, prev)
+        rows.append({"étape": labels[stage], "répondants pondérés": int(diag["n"]),
+                     "somme des poids": diag["somme des poids"], "deff de Kish": diag["deff de Kish"],
+                     "taille effective": diag["taille effective"], "CV des poids": diag["CV des poids"],
+                     "poids min": diag["poids min"], "poids max": diag["poids max"]})
+        prev = d
+    return pd.DataFrame(rows)

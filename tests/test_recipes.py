@@ -1,0 +1,131 @@
+"""The weighting recipes of the two surveys: design structure, margins met, replicates re-run, scenarios."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from portrait import codebook, config, recipes, sampling, sources, testing
+from portrait.weighting import Margin
+
+RESIDENT = dict(population_year=2017, calibration_method="raking", calibration_bounds=[0.3, 3.0],
+                min_respondents_per_level=20, nonresponse_classes=5, replicate_method="bootstrap", replicates=20)
+VISITOR = dict(nonresponse_classes=5, calibration_target="frame", calibration_method="raking",
+               calibration_bounds=[0.3, 3.0], min_respondents_per_level=20, replicate_method="bootstrap",
+               replicates=20, tourism_margins={"nights_year": 2017, "foreign_share": 0.25,
+                                               "foreign_share_source": "CRT (test)"})
+
+
+@pytest.fixture(scope="module")
+def cb():
+    return codebook.load()
+
+
+@pytest.fixture(scope="module")
+def resident_responses(resident_frame):
+    """The real resident sample with simulated statuses, sex and age (about 30 % respond)."""
+    s = sampling.draw_resident_sample(resident_frame, sampling.ResidentDesign(), config.rng(1, "test-sample"))
+    rng = np.random.default_rng(3)
+    r = s.slots.merge(s.communes[["code", "pi"]].drop_duplicates(), on=["code", "pi"])
+    status = rng.choice(["respondent", "non_respondent", "excluded"], len(r), p=[0.3, 0.68, 0.02])
+    resp = status == "respondent"
+    return r.assign(status=status,
+                    sexe=pd.array(np.where(resp, rng.integers(1, 3, len(r)), 0), dtype="Int16"),
+                    age=pd.array(np.where(resp, rng.integers(1, 6, len(r)), 0), dtype="Int16")).replace(
+        {"sexe": {0: pd.NA}, "age": {0: pd.NA}})
+
+
+def _totals(design, variables):
+    key = design.data[list(variables)].astype(str).agg(" × ".join, axis=1)
+    return pd.Series(design.weights).groupby(key.to_numpy()).sum()
+
+
+def test_resident_design_puts_self_representing_communes_in_their_own_strata(resident_responses, resident_frame):
+    """A certain commune is a stratum whose PSUs are persons; other communes are PSUs of their stratum."""
+    d = recipes.resident_design(resident_responses, resident_frame)
+    data = d.data
+    certain = data["pi"] >= 1
+    assert data.loc[certain, "var_stratum"].str.startswith("AR-").all()
+    assert (data.loc[certain, "var_psu"] == data.loc[certain, "slot_id"]).all()
+    assert (data.loc[~certain, "var_psu"] == data.loc[~certain, "code"]).all()
+    assert not data["status"].eq("excluded").any()
+    assert d.degf > 100
+
+
+def test_resident_weights_meet_insee_margins_in_every_replicate(resident_responses, resident_frame, cb):
+    """Calibrated weights (and each replicate's) reproduce the INSEE 15+ sex × age and department totals."""
+    w = recipes.weight_residents(resident_responses, resident_frame, cb, RESIDENT, config.rng(1, "t"))
+    pop = sources.read_population(2017)
+    total = pop.loc[(pop["sex"] == "ensemble") & (pop["age_group"] == "15+"), "population"].sum()
+    final = w.final
+    assert final.weights.sum() == pytest.approx(total, rel=1e-9)
+    assert (final.weights[~final.data["respondent"].to_numpy()] == 0).all()
+    dep = pop.loc[(pop["sex"] == "ensemble") & (pop["age_group"] == "15+")].set_index("departement")["population"]
+    got = _totals(final, ["departement"])
+    for k, v in dep.items():
+        assert got[k] == pytest.approx(v, rel=1e-9)
+    R = final.replicate_weights()
+    assert R.shape[1] == 20
+    key = final.data["departement"].to_numpy()
+    for r in range(R.shape[1]):
+        assert R[key == "59", r].sum() == pytest.approx(dep["59"], rel=1e-8)
+    assert recipes.weights_table(w)[["w_design", "w_final"]].gt(0).all().all()
+
+
+def test_size_class_margin_is_frame_share_times_insee_total(resident_frame, cb):
+    """The size-class margin applies the frame's 15+ shares to the INSEE total (the stated assumption)."""
+    margins, src = recipes.resident_margins(resident_frame, cb, 2017)
+    size = [m for m in margins if m.variables == ("size_class",)][0]
+    sex_age = [m for m in margins if len(m.variables) == 2][0]
+    assert size.grand_total == pytest.approx(sex_age.grand_total)
+    share = resident_frame.groupby("size_class", observed=True)["pop15"].sum() / resident_frame["pop15"].sum()
+    smallest = share.index[0]
+    assert size.totals[(str(smallest),)] == pytest.approx(share[smallest] * sex_age.grand_total)
+    assert "hypothèse" in src.columns and src["hypothèse"].str.contains("n'est pas publiée").any()
+
+
+@pytest.fixture(scope="module")
+def visitor_inputs():
+    frame = testing.example_visitor_frame(6000, seed=4)
+    sample = testing.example_visitor_sample(frame, 3000, seed=5)
+    rng = np.random.default_rng(8)
+    status = rng.choice(["respondent", "non_respondent", "excluded"], len(sample), p=[0.25, 0.73, 0.02])
+    return frame, sample.assign(status=status)
+
+
+def test_visitor_frame_calibration_meets_frame_totals(visitor_inputs):
+    """Visitor weights reproduce the frame's exact totals of zone, partner type, country group, multiplicity."""
+    frame, responses = visitor_inputs
+    w = recipes.weight_visitors(responses, frame, VISITOR, config.rng(1, "t"))
+    assert w.final.weights.sum() == pytest.approx(len(frame), rel=1e-9)
+    got = _totals(w.final, ["source_type"])
+    for k, v in frame.groupby("source_type").size().items():
+        assert got[k] == pytest.approx(v, rel=1e-9)
+
+
+def test_visitor_tourism_scenario_uses_the_nights_share(visitor_inputs):
+    """The tourism scenario splits non-'both' visitors by the INSEE nights share and sets 25 % foreign."""
+    frame, responses = visitor_inputs
+    w = recipes.weight_visitors(responses, frame, VISITOR, config.rng(1, "t"), target="tourism")
+    share = sources.npdc_share_of_nights(2017)
+    assert share == pytest.approx((2534 + 2520) / (1162 + 2534 + 780 + 2520 + 1843), rel=1e-12)
+    zone = _totals(w.final, ["zone"])
+    assert zone["npdc"] / (zone["npdc"] + zone["picardie"]) == pytest.approx(share, rel=1e-9)
+    origin = _totals(w.final, ["country_group_t"])
+    assert origin["étranger"] / origin.sum() == pytest.approx(0.25, rel=1e-9)
+    assert w.margins_sources["hypothèse"].str.contains("part des nuitées sert de part des visiteurs").any()
+
+
+def test_sparse_margin_levels_are_merged(visitor_inputs):
+    """A margin level held by too few respondents is merged into the largest level, totals summed."""
+    frame, responses = visitor_inputs
+    d = recipes.visitor_design(responses)
+    d = d.with_weights(np.where(d.data["respondent"], d.weights, 0.0))
+    m = Margin.of("source_type", frame.groupby("source_type").size().astype(float).to_dict())
+    counts = d.data.loc[d.data["respondent"], "source_type"].value_counts()
+    threshold = int(counts.min()) + 1
+    d2, (m2,), notes = recipes.merge_sparse_levels(d, [m], threshold)
+    assert len(m2.totals) == len(m.totals) - 1
+    assert m2.grand_total == pytest.approx(m.grand_total)
+    assert notes and counts.idxmin() in notes[0]
