@@ -32,7 +32,8 @@ STUDY := config/study.yaml
 RAW_OK := build/raw.ok
 
 # The chain, in order. Each notebook NN_name has config/NN_name.yaml and reports/NN_name.html.
-NOTEBOOKS := 01_resident_frame 02_visitor_frame 03_fieldwork 04_resident_weighting 05_visitor_weighting
+NOTEBOOKS := 01_resident_frame 02_visitor_frame 03_fieldwork 04_resident_weighting 05_visitor_weighting \
+             06_comparison
 REPORTS := $(NOTEBOOKS:%=reports/%.html)
 
 .PHONY: all help test bench lab clean distclean lock refresh-raw
@@ -93,6 +94,16 @@ $(EXEC)/05_visitor_weighting.ipynb \
 $(P)/visitor_weights.parquet $(P)/visitor_margins.csv $(P)/visitor_stage_estimates.csv &: \
   notebooks/05_visitor_weighting.ipynb config/05_visitor_weighting.yaml config/codebook.yaml $(STUDY) $(RAW_OK) \
   $(P)/visitor_responses.parquet $(P)/visitor_frame.parquet $(P)/truth.csv $(PKG) $(ENV)
+	@$(RUN) $<
+
+$(EXEC)/06_comparison.ipynb \
+$(P)/comparison_estimates.csv $(P)/comparison_differences.csv $(P)/comparison_distributions.csv \
+$(P)/comparison_adjusted.csv $(P)/comparison_rankings.csv $(P)/comparison_map.csv $(P)/comparison_words.csv \
+$(P)/comparison_sensitivity.csv &: \
+  notebooks/06_comparison.ipynb config/06_comparison.yaml config/04_resident_weighting.yaml \
+  config/05_visitor_weighting.yaml config/codebook.yaml $(STUDY) $(RAW_OK) \
+  $(P)/resident_responses.parquet $(P)/resident_frame.parquet $(P)/visitor_responses.parquet \
+  $(P)/visitor_frame.parquet $(P)/truth.csv $(PKG) $(ENV)
 	@$(RUN) $<
 
 # ------------------------------------------------------------------------------- reports

@@ -138,3 +138,19 @@ def test_svyolr(mealcat, fixture, kind):
     for name, b, se in zip(fit.names, fit.coef, fit.se):
         assert_allclose(b, r(fixture, f"coef_{name}"), rtol=1e-4, err_msg=name)
         assert_allclose(se, r(fixture, f"se_{name}"), rtol=1e-3, err_msg=name)
+
+
+def test_stacked_replicates_add_the_surveys_variances(strat):
+    """Stacking two surveys with their own replicate weights: the replicate SE of the difference is
+    the square root of the sum of the two surveys' replicate variances."""
+    from portrait import config, estimation
+
+    e = variance.with_replicates(Design.from_frame(strat.loc[strat.stype == "E"], weights="pw", strata="stype",
+                                                   fpc="fpc"), "bootstrap", 60, config.rng(1, "e"))
+    h = variance.with_replicates(Design.from_frame(strat.loc[strat.stype == "H"], weights="pw", strata="stype",
+                                                   fpc="fpc"), "bootstrap", 40, config.rng(1, "h"))
+    s = models.stack({"E": e, "H": h}, group="survey")
+    d = models.mean_difference(s, "api00", "survey", "E", "H", variance="replicates")
+    se_e = estimation.mean(e, "api00", variance="replicates")["se"].iloc[0]
+    se_h = estimation.mean(h, "api00", variance="replicates")["se"].iloc[0]
+    assert d.se == pytest.approx(np.hypot(se_e, se_h), rel=1e-12)

@@ -74,6 +74,8 @@ class Design:
     replicate_mse: bool = False
     replicate_method: str = ""
     strata_labels: np.ndarray | None = field(default=None, repr=False)
+    replicate_matrix: np.ndarray | None = field(default=None, repr=False)
+    replicate_blocks: np.ndarray | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -137,8 +139,9 @@ class Design:
 
     @property
     def degf(self) -> int:
-        """Design degrees of freedom: number of PSUs minus number of strata (R ``degf``)."""
-        return int(len(np.unique(self.psu)) - len(np.unique(self.strata)))
+        """Design degrees of freedom: PSUs minus strata, counting units with a positive weight (R ``degf``)."""
+        pos = self.weights > 0
+        return int(len(np.unique(self.psu[pos])) - len(np.unique(self.strata[pos])))
 
     def with_weights(self, weights: np.ndarray, step: Step | None = None) -> "Design":
         """A new design with other weights (and, if given, one more step in the history)."""
@@ -160,10 +163,12 @@ class Design:
 
     @property
     def has_replicates(self) -> bool:
-        return self.replicate_factors is not None
+        return self.replicate_factors is not None or self.replicate_matrix is not None
 
     def replicate_weights(self) -> np.ndarray:
         """The ``n × R`` replicate weights: the whole recipe re-run on every replicate."""
+        if self.replicate_matrix is not None:
+            return self.replicate_matrix
         if self.replicate_factors is None:
             raise ParameterError("this design has no replicate weights; call "
                                  "portrait.variance.with_replicates first")

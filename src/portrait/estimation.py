@@ -99,7 +99,7 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
         thetas = np.where(is_mean, np.divide(totals_r, Wd_r, out=np.full_like(totals_r, np.nan),
                                              where=Wd_r > 0), totals_r)
         V = np.diag(replicate_variance(theta, thetas, design.replicate_scale,
-                                       design.replicate_rscales, design.replicate_mse))
+                                       design.replicate_rscales, design.replicate_mse, design.replicate_blocks))
         df = design.degf
     se = np.sqrt(V)
     t = stats.t.ppf(0.5 + level / 2, df) if df > 0 else np.nan

@@ -91,9 +91,30 @@ def stack(designs: Mapping[str, Design], group: str = "groupe") -> Design:
                                   info=step.info, X=X, d=dd))
         start += n
     data = pd.concat(parts, ignore_index=True)
-    return Design(data=data, weights=np.concatenate(w), strata=np.concatenate(st), psu=np.concatenate(cl),
+    weights = np.concatenate(w)
+    rep = dict(replicate_matrix=None, replicate_blocks=None, replicate_rscales=None, replicate_scale=1.0)
+    if all(d.has_replicates for d in designs.values()):
+        # survey k's replicates with the other surveys at their full-sample weights; each block is
+        # centred on its own mean, so replicate variances add up like the surveys' variances
+        cols, rscales, blocks = [], [], []
+        start = 0
+        for k, name in enumerate(names):
+            d = designs[name]
+            R = d.replicate_weights()
+            n = len(d.weights)
+            block = np.repeat(weights[:, None], R.shape[1], axis=1)
+            block[start:start + n] = R
+            cols.append(block)
+            rs = d.replicate_rscales if d.replicate_rscales is not None else np.ones(R.shape[1])
+            rscales.append(d.replicate_scale * rs)
+            blocks.append(np.full(R.shape[1], k))
+            start += n
+        rep = dict(replicate_matrix=np.hstack(cols), replicate_rscales=np.concatenate(rscales),
+                   replicate_blocks=np.concatenate(blocks), replicate_scale=1.0,
+                   replicate_mse=any(d.replicate_mse for d in designs.values()))
+    return Design(data=data, weights=weights, strata=np.concatenate(st), psu=np.concatenate(cl),
                   fpc=np.concatenate(f), steps=tuple(steps), base_weights=None,
-                  strata_labels=np.array(labels))
+                  strata_labels=np.array(labels), replicate_method="replicates", **rep)
 
 
 def subset(design: Design, mask: np.ndarray) -> Design:
@@ -157,7 +178,7 @@ def mean_difference(design: Design, y: str | np.ndarray, group: str, a: str, b: 
         th = (R * (y0 * ma)[:, None]).sum(0) / (R * ma[:, None]).sum(0) - \
             (R * (y0 * mb)[:, None]).sum(0) / (R * mb[:, None]).sum(0)
         v = float(replicate_variance(ta - tb, th, design.replicate_scale, design.replicate_rscales,
-                                     design.replicate_mse)[0, 0])
+                                     design.replicate_mse, design.replicate_blocks)[0, 0])
     se = np.sqrt(v)
     df = domain_degf(design, ma | mb) - 1
     t = (ta - tb) / se if se > 0 else np.nan
@@ -201,7 +222,7 @@ def rao_scott(design: Design, row: str, col: str) -> RaoScott:
     if nr < 2 or nc < 2:
         raise ParameterError(f"{row} × {col}: a test of independence needs at least two levels on each side")
     # cells in R's interaction order: rows vary fastest
-    rv, cv = r.to_numpy(), c.to_numpy()
+    rv, cv = r.fillna("\x00").to_numpy(dtype=object), c.fillna("\x00").to_numpy(dtype=object)
     M = np.zeros((len(data), nr * nc))
     for j, cc in enumerate(cl):
         for i, rr in enumerate(rl):
@@ -259,17 +280,19 @@ def rank_test(design: Design, y: str, group: str, test: str = "wilcoxon") -> Ran
     yv = design.column(y).to_numpy(dtype=float)
     g = design.column(group).astype("string")
     keep = ~np.isnan(yv) & ~g.isna().to_numpy() & (design.weights > 0)
-    d = subset(design, keep)
-    yv = yv[keep]
+    # units left out keep their place in the design with weight 0 (R's subset of a design)
+    d = design.with_weights(np.where(keep, design.weights, 0.0))
     levels = sorted(pd.unique(g[keep].astype(str)))
     if len(levels) != 2:
         raise ParameterError(f"rank_test compares two groups; {group!r} has {len(levels)}: {levels}")
-    gg = (d.column(group).astype(str).to_numpy() == levels[1]).astype(float)
+    gg = (g.fillna("").astype(str).to_numpy() == levels[1]).astype(float)
     w = d.weights
     N = w.sum()
-    order = np.argsort(yv, kind="mergesort")
+    yk = np.where(keep, yv, np.inf)
+    order = np.argsort(yk, kind="mergesort")
+    order = order[keep[order]]
     cum = np.cumsum(w[order]) - w[order] / 2
-    rank = np.empty_like(yv)
+    rank = np.zeros_like(yv)
     ys = yv[order]
     # average the mid-ranks over ties, as R's ave() does
     _, start, counts = np.unique(ys, return_index=True, return_counts=True)
@@ -279,17 +302,17 @@ def rank_test(design: Design, y: str, group: str, test: str = "wilcoxon") -> Ran
              "median": lambda r: (r > N / 2).astype(float)}
     if test not in score:
         raise ParameterError(f"test must be one of {list(score)}")
-    s = score[test](rank)
-    X = np.column_stack([np.ones_like(gg), gg])
+    s = np.where(keep, score[test](np.where(keep, rank, N / 2)), 0.0)
+    X = np.column_stack([np.ones_like(gg), gg]) * keep[:, None]
     XtW = X.T * w
     A = np.linalg.inv(XtW @ X)
     beta = A @ (XtW @ s)
-    resid = s - X @ beta
+    resid = (s - X @ beta) * keep
     inf = (X * resid[:, None]) @ A
     V = _vcov(d, inf)
     se = np.sqrt(V[1, 1])
     t = beta[1] / se
-    df = d.degf - 1
+    df = domain_degf(d, keep) - 1
     return RankTest(estimate=float(beta[1]), t=float(t), df=df, p=float(2 * stats.t.sf(abs(t), df)), test=test)
 
 
@@ -361,7 +384,7 @@ def svyglm(design: Design, y: str, terms: Sequence[str], variance: str = "linear
     else:
         R = design.replicate_weights()
         th = np.array([fit(R[:, r])[0] for r in range(R.shape[1])])
-        V = replicate_variance(beta, th, design.replicate_scale, design.replicate_rscales, design.replicate_mse)
+        V = replicate_variance(beta, th, design.replicate_scale, design.replicate_rscales, design.replicate_mse, design.replicate_blocks)
         df = domain_degf(design, ok) + 1 - p
     return Fit(names=names, coef=beta, vcov=V, df=df, variance=variance)
 
@@ -384,8 +407,13 @@ def svyolr(design: Design, y: str, terms: Sequence[str], variance: str = "linear
     if K < 3:
         raise ParameterError(f"{y!r} needs at least 3 ordered levels for a proportional-odds model")
     Xdf = model_matrix(design.data, terms, intercept=False)
-    X = np.where(ok[:, None], Xdf.to_numpy(), 0.0)
-    yk = np.where(ok, code, 0)
+    # work on the units that enter the likelihood only (weights of the others are zero in every
+    # replicate too); influence values are put back in place for the variance
+    sel = np.flatnonzero(ok)
+    n_all = len(ok)
+    X = Xdf.to_numpy()[sel]
+    yk = code[sel]
+    ok = np.ones(len(sel), dtype=bool)
     p, q = X.shape[1], K - 1
 
     def unpack(par):
@@ -451,36 +479,76 @@ def svyolr(design: Design, y: str, terms: Sequence[str], variance: str = "linear
         gam = -b[0] + spacing - spacing[mid - 1]
         return np.concatenate([b[1:], [gam[0]], np.log(np.diff(gam))])
 
-    def fit(w, start=None):
-        x0 = start_values(w) if start is None else start
-        res = optimize.minimize(negll, x0, args=(w,), jac=True, method="BFGS",
-                                options={"gtol": 1e-9 * max(1.0, w[ok].sum()), "maxiter": 1000})
-        return res.x
+    rows = np.arange(len(yk))
+    in_a = ok & (yk < q)           # the upper cut ζ_y exists
+    in_b = ok & (yk > 0)           # the lower cut ζ_{y-1} exists
 
-    par = fit(design.weights)
-    beta, zeta = unpack(par)
-    est = np.concatenate([beta, zeta])
+    def derivs(est, w):
+        """Weighted log-likelihood, gradient and Hessian in (β, ζ), analytically."""
+        beta, zeta = est[:p], est[p:]
+        eta = X @ beta
+        z = cuts(zeta)
+        a, b = z[yk + 1] - eta, z[yk] - eta
+        Fa, Fb = stats.logistic.cdf(a), stats.logistic.cdf(b)
+        pr = np.where(ok, Fa - Fb, 1.0)
+        if np.any(pr <= 0):
+            return -np.inf, None, None
+        fa, fb = Fa * (1 - Fa), Fb * (1 - Fb)
+        dfa, dfb = fa * (1 - 2 * Fa), fb * (1 - 2 * Fb)
+        ga, gb = fa / pr, -fb / pr                                  # d log pr / da, / db
+        haa = dfa / pr - ga ** 2
+        hbb = -dfb / pr - gb ** 2
+        hab = fa * fb / pr ** 2
+        A = np.zeros((len(yk), p + q))
+        B = np.zeros((len(yk), p + q))
+        A[:, :p] = -X
+        B[:, :p] = -X
+        A[rows[in_a], p + yk[in_a]] = 1.0
+        B[rows[in_b], p + yk[in_b] - 1] = 1.0
+        wa, wb = w * ok * in_a, w * ok * in_b
+        ll = float(np.sum(w * ok * np.log(pr)))
+        g = A.T @ (wa * ga) + B.T @ (wb * gb)
+        H = (A.T * (wa * haa)) @ A + (B.T * (wb * hbb)) @ B + (A.T * (w * ok * in_a * in_b * hab)) @ B
+        H = H + (B.T * (w * ok * in_a * in_b * hab)) @ A
+        return ll, g, H
+
+    def newton(w, est, tol=1e-10, maxit=50):
+        ll, g, H = derivs(est, w)
+        for _ in range(maxit):
+            step = np.linalg.solve(H, g)
+            t = 1.0
+            while True:
+                new = est - t * step
+                ok_order = np.all(np.diff(new[p:]) > 0)
+                ll_new = derivs(new, w)[0] if ok_order else -np.inf
+                if ll_new >= ll - 1e-12 * abs(ll) or t < 1e-8:
+                    break
+                t /= 2
+            est = new
+            ll, g, H = derivs(est, w)
+            if np.max(np.abs(t * step)) < tol * (1 + np.max(np.abs(est))):
+                break
+        return est, H
+
+    def fit(w, start=None):
+        if start is None:
+            x0 = start_values(w)
+            res = optimize.minimize(negll, x0, args=(w,), jac=True, method="BFGS",
+                                    options={"gtol": 1e-6 * max(1.0, w[ok].sum()), "maxiter": 1000})
+            b0, z0 = unpack(res.x)
+            start = np.concatenate([b0, z0])
+        return newton(w, start)
+
+    est, H_full = fit(design.weights[sel])
     names = list(Xdf.columns) + [f"{levels[k]}|{levels[k + 1]}" for k in range(q)]
     if variance == "linearisation":
-        S = unit_scores(beta, zeta)
-        # Hessian of −Σ w log L in (β, ζ), by central differences of the analytic weighted score
-        h = 1e-6 * np.maximum(1.0, np.abs(est))
-        H = np.zeros((p + q, p + q))
-        w = design.weights
-        for j in range(p + q):
-            e = np.zeros(p + q)
-            e[j] = h[j]
-            Sp = unit_scores((est + e)[:p], (est + e)[p:])
-            Sm = unit_scores((est - e)[:p], (est - e)[p:])
-            H[:, j] = ((Sp - Sm) * w[:, None]).sum(0) / (2 * h[j])
-        H = (H + H.T) / 2
-        V = _vcov(design, S @ np.linalg.inv(H))
+        S = np.zeros((n_all, p + q))
+        S[sel] = unit_scores(est[:p], est[p:])
+        V = _vcov(design, S @ np.linalg.inv(-H_full))
     else:
-        R = design.replicate_weights()
-        th = []
-        for r in range(R.shape[1]):
-            b_r, z_r = unpack(fit(R[:, r], start=par))
-            th.append(np.concatenate([b_r, z_r]))
-        V = replicate_variance(est, np.array(th), design.replicate_scale, design.replicate_rscales,
-                               design.replicate_mse)
-    return Fit(names=names, coef=est, vcov=V, df=domain_degf(design, ok) - p, variance=variance)
+        R = design.replicate_weights()[sel]
+        th = np.array([fit(R[:, r], start=est)[0] for r in range(R.shape[1])])
+        V = replicate_variance(est, th, design.replicate_scale, design.replicate_rscales,
+                               design.replicate_mse, design.replicate_blocks)
+    return Fit(names=names, coef=est, vcov=V, df=domain_degf(design, np.isin(np.arange(n_all), sel)) - p,
+               variance=variance)

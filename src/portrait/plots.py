@@ -278,3 +278,91 @@ def stage_estimates(est: pd.DataFrame, title: str) -> plt.Figure:
            ylabel="", title=title)
     ax.legend(fontsize=8, loc="best")
     return fig
+
+
+GROUP_COLORS = {"Habitants": "#0b5cad", "Clients du territoire": "#d17a00"}
+
+
+def differences_plot(diff: pd.DataFrame, title: str, xlabel: str, scale: float = 1.0) -> plt.Figure:
+    """Dot-and-whisker plot of visitors − residents differences with their CIs, ordered by size.
+
+    Filled points are significant after multiple-testing adjustment (``p_adj`` < 0.05).
+    """
+    d = diff.sort_values("estimate").reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(7.5, 0.34 * len(d) + 1.4))
+    y = np.arange(len(d))
+    sig = d["p_adj"] < 0.05
+    ax.hlines(y, d["ci_low"] * scale, d["ci_high"] * scale, color="#52606d", lw=1.2)
+    ax.scatter(d.loc[sig, "estimate"] * scale, y[sig], color="#b3261e", zorder=3, label="différence significative")
+    ax.scatter(d.loc[~sig, "estimate"] * scale, y[~sig], facecolor="white", edgecolor="#52606d", zorder=3,
+               label="non significative")
+    ax.axvline(0, color="#1f2933", lw=1)
+    ax.set_yticks(y, d["display"])
+    ax.set(xlabel=xlabel, title=title)
+    ax.legend(fontsize=8, loc="lower right")
+    return fig
+
+
+def likert_diverging(shares: pd.DataFrame, labels: dict, title: str) -> plt.Figure:
+    """Diverging stacked bars of the 1–5 agreement items by group, centred on the neutral answer.
+
+    ``shares``: columns item_label, group (French), level (1..5) and estimate (share among the
+    substantive answers).
+    """
+    colors = {"1": "#b3261e", "2": "#e8a29c", "3": "#d9dde3", "4": "#9cc1e8", "5": "#0b5cad"}
+    d = shares.pivot_table(index=["item_label", "group"], columns="level", values="estimate", sort=False).fillna(0)
+    rows = list(d.index)
+    fig, ax = plt.subplots(figsize=(9, 0.36 * len(rows) + 1.6))
+    for i, key in enumerate(rows):
+        v = d.loc[key] * 100
+        left = -(v.get("1", 0) + v.get("2", 0) + v.get("3", 0) / 2)
+        for lv in ("1", "2", "3", "4", "5"):
+            width = v.get(lv, 0)
+            ax.barh(i, width, left=left, color=colors[lv], edgecolor="white", lw=0.5,
+                    label=labels.get(lv, lv) if i == 0 else None)
+            left += width
+    ax.set_yticks(range(len(rows)), [f"{item} — {group}" for item, group in rows], fontsize=7)
+    ax.invert_yaxis()
+    ax.axvline(0, color="#1f2933", lw=1)
+    ax.set(xlabel="Part des réponses (%) : désaccord à gauche, accord à droite", title=title)
+    ax.legend(ncols=5, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.08 - 1.5 / (len(rows) + 4)))
+    return fig
+
+
+def perceptual_map(rows: pd.DataFrame, cols: pd.DataFrame, inertia: np.ndarray, title: str) -> plt.Figure:
+    """Correspondence-analysis map: attributes (grey) and groups (coloured) on the first two dimensions."""
+    fig, ax = plt.subplots(figsize=(9, 7))
+    ax.scatter(rows["dim1"], rows["dim2"], color="#8a94a6", s=18)
+    for name, r in rows.iterrows():
+        ax.annotate(str(name), (r["dim1"], r["dim2"]), fontsize=7, color="#52606d", xytext=(3, 2),
+                    textcoords="offset points")
+    for name, c in cols.iterrows():
+        color = GROUP_COLORS["Habitants"] if str(name).startswith("Habitants") else GROUP_COLORS["Clients du territoire"]
+        ax.scatter(c["dim1"], c["dim2"], color=color, s=70, marker="D")
+        ax.annotate(str(name), (c["dim1"], c["dim2"]), fontsize=8, color=color, weight="bold", xytext=(4, -10),
+                    textcoords="offset points")
+    ax.axhline(0, color="#d9dde3", lw=1)
+    ax.axvline(0, color="#d9dde3", lw=1)
+    ax.set(xlabel=f"Dimension 1 ({inertia[0] * 100:.0f} % de l'inertie)".replace(".", ","),
+           ylabel=f"Dimension 2 ({inertia[1] * 100:.0f} % de l'inertie)".replace(".", ","), title=title)
+    return fig
+
+
+def strengths_weaknesses(est: pd.DataFrame, title: str) -> plt.Figure:
+    """Shares citing each strength and each weakness, residents and visitors side by side."""
+    import textwrap
+
+    d = est.assign(groupe=est["group"].map({"residents": "Habitants", "visitors": "Clients du territoire"}),
+                   part=est["estimate"] * 100,
+                   option=est["label"].map(lambda t: "\n".join(textwrap.wrap(str(t), 38))))
+    panels = list(dict.fromkeys(d["item_label"]))
+    fig, axes = plt.subplots(1, len(panels), figsize=(13, 7), layout="constrained")
+    for ax, panel in zip(np.atleast_1d(axes), panels):
+        sub = d.loc[d["item_label"] == panel]
+        order = sub.loc[sub["group"] == "residents"].sort_values("part", ascending=False)["option"]
+        sns.barplot(data=sub, y="option", x="part", hue="groupe", order=order, palette=GROUP_COLORS, ax=ax)
+        ax.set(title=panel, xlabel="Part des répondants qui citent (%)", ylabel="")
+        ax.tick_params(axis="y", labelsize=8)
+        ax.legend(fontsize=8, title="")
+    fig.suptitle(title)
+    return fig

@@ -184,12 +184,25 @@ def with_replicates(design: Design, method: str = "bootstrap", replicates: int =
 
 
 def replicate_variance(theta: np.ndarray, thetas: np.ndarray, scale: float, rscales: np.ndarray,
-                       mse: bool = False) -> np.ndarray:
-    """``scale Σ_r rscale_r (θ_r − c)(θ_r − c)'`` with ``c`` the replicates' mean (or θ if ``mse``)."""
+                       mse: bool = False, blocks: np.ndarray | None = None) -> np.ndarray:
+    """``scale Σ_r rscale_r (θ_r − c)(θ_r − c)'`` with ``c`` the replicates' mean (or θ if ``mse``).
+
+    ``blocks`` labels the replicates of independent surveys stacked together: each block is
+    centred on its own mean, so the variance is the sum of the surveys' variances.
+    """
     thetas = np.asarray(thetas, dtype=float)
     if thetas.ndim == 1:
         thetas = thetas[:, None]
     rscales = np.asarray(rscales, dtype=float)
-    centre = np.asarray(theta, dtype=float) if mse else thetas[rscales > 0].mean(axis=0)
+    if mse:
+        centre = np.broadcast_to(np.asarray(theta, dtype=float), thetas.shape)
+    elif blocks is None:
+        centre = np.broadcast_to(thetas[rscales > 0].mean(axis=0), thetas.shape)
+    else:
+        blocks = np.asarray(blocks)
+        centre = np.empty_like(thetas)
+        for b in np.unique(blocks):
+            sel = blocks == b
+            centre[sel] = thetas[sel & (rscales > 0)].mean(axis=0)
     D = (thetas - centre) * np.sqrt(rscales)[:, None]
     return scale * D.T @ D

@@ -1,0 +1,408 @@
+"""Residents versus visitors (STUDY §7): where the identity residents feel and the image visitors hold
+agree or differ, item by item, with design-based inference.
+
+The two surveys are independent samples. Every common-core statistic (means of scores, shares of
+each answer, top-2-box, NPS groups and score, « Ne sait pas », strengths, weaknesses, words) is a
+weighted mean of a derived variable (:mod:`portrait.items`) estimated in each survey with its
+linearised variance (calibration residuals included); the difference visitors − residents has
+variance V_r + V_v and a Wald test on df_r + df_v degrees of freedom. Distributions are compared by
+the Rao–Scott second-order F test and a design-based rank test on the stacked design; the adjusted
+comparisons are survey-weighted regressions (scores) and proportional-odds models (agreement items)
+on group + sex + age with replicate-weight SEs. p-values are adjusted across the battery by
+Benjamini–Hochberg (or Holm).
+
+References
+----------
+Benjamini, Y. and Hochberg, Y. (1995). Controlling the false discovery rate. *JRSS B* 57, 289–300.
+Rao, J. N. K. and Scott, A. J. (1984). *Annals of Statistics* 12, 46–60.
+Lumley, T. and Scott, A. J. (2013). *Biometrika* 100, 831–842.
+Greenacre, M. (2007). *Correspondence Analysis in Practice*, 2nd ed. Chapman & Hall.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from . import estimation, items, models
+from .codebook import Codebook
+from .design import Design
+from .errors import ParameterError
+
+GROUPS = ("residents", "visitors")
+GROUP_LABELS = {"residents": "Habitants", "visitors": "Clients du territoire"}
+DIFFERENCE = "visitors - residents"
+
+
+def with_items(design: Design, cb: Codebook, survey: str, **kw) -> tuple[Design, pd.DataFrame]:
+    """The design with the derived common-core variables added to its data, and their specification."""
+    values, spec = items.derived(design.data, cb, survey, **kw)
+    data = pd.concat([design.data.drop(columns=[c for c in values.columns if c in design.data.columns]),
+                      values], axis=1)
+    return replace(design, data=data), spec
+
+
+def group_estimates(designs: Mapping[str, Design], cb: Codebook, variance: str = "linearisation",
+                    level: float = 0.95) -> pd.DataFrame:
+    """Every common-core statistic in each group: estimate, SE, CI, design effect, respondents."""
+    rows = []
+    for group in GROUPS:
+        d, spec = with_items(designs[group], cb, group)
+        e = estimation.mean(d, list(spec["column"]), variance=variance, level=level)
+        e = e.drop(columns=["statistic", "variable", "level", "domain"]).assign(column=spec["column"].to_numpy())
+        rows.append(spec.merge(e, on="column").assign(group=group))
+    out = pd.concat(rows, ignore_index=True)
+    return out[["item", "statistic", "level", "group", "estimate", "se", "ci_low", "ci_high", "df", "deff", "n",
+                "label", "item_label", "type", "column", "variance"]]
+
+
+def adjust_pvalues(p: Sequence[float], method: str = "fdr_bh") -> np.ndarray:
+    """Benjamini–Hochberg (``fdr_bh``, default) or Holm (``holm``) adjusted p-values (statsmodels)."""
+    from statsmodels.stats.multitest import multipletests
+
+    p = np.asarray(p, dtype=float)
+    out = np.full_like(p, np.nan)
+    ok = ~np.isnan(p)
+    if ok.any():
+        out[ok] = multipletests(p[ok], method=method)[1]
+    return out
+
+
+def differences(estimates: pd.DataFrame, level: float = 0.95, adjust: str = "fdr_bh",
+                battery: pd.Series | None = None) -> pd.DataFrame:
+    """Visitors − residents for every statistic: difference, SE, CI, Wald t and p, adjusted p.
+
+    ``battery`` (boolean, aligned with the result) selects the statistics adjusted together;
+    by default the item means, the top-2 boxes, the NPS score and the strengths and weaknesses.
+    """
+    key = ["item", "statistic", "level"]
+    r = estimates.loc[estimates["group"] == "residents"].set_index(key)
+    v = estimates.loc[estimates["group"] == "visitors"].set_index(key)
+    both = r.index.intersection(v.index, sort=False)
+    r, v = r.loc[both], v.loc[both]
+    diff = v["estimate"] - r["estimate"]
+    se = np.sqrt(v["se"] ** 2 + r["se"] ** 2)
+    df = v["df"] + r["df"]
+    t = diff / se.where(se > 0)
+    p = 2 * stats.t.sf(np.abs(t), df)
+    q = stats.t.ppf(0.5 + level / 2, df)
+    out = pd.DataFrame({"item": [k[0] for k in both], "statistic": [k[1] for k in both],
+                        "level": [k[2] for k in both], "group": DIFFERENCE,
+                        "estimate_residents": r["estimate"].to_numpy(), "estimate_visitors": v["estimate"].to_numpy(),
+                        "estimate": diff.to_numpy(), "se": se.to_numpy(), "ci_low": (diff - q * se).to_numpy(),
+                        "ci_high": (diff + q * se).to_numpy(), "df": df.to_numpy(), "t": t.to_numpy(),
+                        "p": p, "n_residents": r["n"].to_numpy(), "n_visitors": v["n"].to_numpy(),
+                        "label": r["label"].to_numpy(), "item_label": r["item_label"].to_numpy(),
+                        "type": r["type"].to_numpy()})
+    if battery is None:
+        battery = default_battery(out)
+    out["in_battery"] = np.asarray(battery, dtype=bool)
+    out["p_adj"] = np.nan
+    out.loc[out["in_battery"], "p_adj"] = adjust_pvalues(out.loc[out["in_battery"], "p"], adjust)
+    out["adjustment"] = adjust
+    return out
+
+
+def default_battery(diff: pd.DataFrame) -> np.ndarray:
+    """The statistics tested as one family: item means, top-2 boxes, NPS score, strengths, weaknesses."""
+    return ((diff["statistic"].isin(["mean", "nps_score"]))
+            | ((diff["statistic"] == "accord") & (diff["level"] == "top2"))
+            | ((diff["statistic"] == "share") & diff["type"].eq("multi"))).to_numpy()
+
+
+def effect_sizes(designs: Mapping[str, Design], cb: Codebook, diff: pd.DataFrame) -> pd.DataFrame:
+    """Standardised mean difference for means (difference / pooled weighted SD), points for shares."""
+    sd = {}
+    for group in GROUPS:
+        d, spec = with_items(designs[group], cb, group)
+        w = d.weights
+        for col, item in zip(spec.loc[spec["statistic"] == "mean", "column"], spec.loc[spec["statistic"] == "mean", "item"]):
+            x = d.data[col].to_numpy(dtype=float)
+            ok = ~np.isnan(x) & (w > 0)
+            m = np.average(x[ok], weights=w[ok])
+            sd[(group, item)] = np.sqrt(np.average((x[ok] - m) ** 2, weights=w[ok]))
+    out = diff.copy()
+    pooled = np.array([np.sqrt((sd.get(("residents", i), np.nan) ** 2 + sd.get(("visitors", i), np.nan) ** 2) / 2)
+                       for i in out["item"]])
+    out["smd"] = np.where(out["statistic"] == "mean", out["estimate"] / pooled, np.nan)
+    out["points"] = np.where(out["statistic"] != "mean", out["estimate"] * 100, np.nan)
+    return out
+
+
+# ============================================================================ distributions
+
+
+def stacked(designs: Mapping[str, Design], cb: Codebook) -> Design:
+    """Both surveys in one design (group column ``groupe``), with the derived variables and the answers."""
+    parts = {}
+    for group in GROUPS:
+        d, _ = with_items(designs[group], cb, group)
+        parts[group] = d
+    common = set.intersection(*(set(p.data.columns) for p in parts.values()))
+    parts = {g: replace(p, data=p.data[[c for c in p.data.columns if c in common]]) for g, p in parts.items()}
+    return models.stack(parts, group="groupe")
+
+
+def distribution_tests(stack: Design, cb: Codebook) -> pd.DataFrame:
+    """Rao–Scott F and design-based Wilcoxon rank test of each ordinal common-core item by group.
+
+    « Ne sait pas » and missing answers are left out (reported separately as shares).
+    """
+    rows = []
+    dk = cb.dont_know_code
+    for v in cb.common_core():
+        if v.type not in ("likert_1_5", "score_0_10") or v.name not in stack.data.columns:
+            continue
+        x = stack.data[v.name].astype("Float64")
+        clean = x.where(x != dk)
+        d = replace(stack, data=stack.data.assign(**{f"_{v.name}": clean.astype("string").str.replace(".0", "", regex=False),
+                                                     f"_{v.name}_num": clean.astype(float)}))
+        rs = models.rao_scott(d, f"_{v.name}", "groupe")
+        rk = models.rank_test(d, f"_{v.name}_num", "groupe")
+        rows.append({"item": v.name, "item_label": v.label, "type": v.type, "rao_scott_F": rs.F, "ndf": rs.ndf,
+                     "ddf": rs.ddf, "p_rao_scott": rs.p_F, "levels_dropped": ", ".join(rs.levels_dropped),
+                     "rank_estimate": rk.estimate, "rank_t": rk.t, "p_rank": rk.p})
+    out = pd.DataFrame(rows)
+    if len(out):
+        out["p_rao_scott_adj"] = adjust_pvalues(out["p_rao_scott"])
+        out["p_rank_adj"] = adjust_pvalues(out["p_rank"])
+    return out
+
+
+# ============================================================================ adjusted comparisons
+
+
+def adjusted_models(stack: Design, cb: Codebook, variance: str = "replicates") -> pd.DataFrame:
+    """Group effect adjusted for sex and age: linear models of the scores, proportional-odds models of
+    the agreement items (coefficient of ``visitors`` against residents, with its SE and p)."""
+    dk = cb.dont_know_code
+    data = stack.data.assign(
+        groupe_v=pd.Categorical(stack.data["groupe"], categories=list(GROUPS)),
+        sexe_c=pd.Categorical(stack.data["sexe"].astype("Int64").astype("string")),
+        age_c=pd.Categorical(stack.data["age"].astype("Int64").astype("string")))
+    d = replace(stack, data=data)
+    rows = []
+    for v in cb.common_core():
+        if v.type not in ("likert_1_5", "score_0_10") or v.name not in data.columns:
+            continue
+        y = data[v.name].astype("Float64")
+        yy = y.where(y != dk).astype(float)
+        dd = replace(d, data=d.data.assign(_y=yy))
+        if v.type == "score_0_10":
+            fit = models.svyglm(dd, "_y", ["groupe_v", "sexe_c", "age_c"], variance=variance)
+            model = "régression linéaire"
+        else:
+            levels = sorted(pd.unique(yy.dropna()))
+            dd = replace(dd, data=dd.data.assign(_y=pd.Categorical(yy, categories=levels, ordered=True)))
+            fit = models.svyolr(dd, "_y", ["groupe_v", "sexe_c", "age_c"], variance=variance, levels=levels)
+            model = "logit cumulatif (cotes proportionnelles)"
+        t = fit.table()
+        g = t.loc[t["term"] == "groupe_vvisitors"].iloc[0]
+        rows.append({"item": v.name, "item_label": v.label, "model": model, "estimate": g["estimate"],
+                     "se": g["se"], "ci_low": g["ci_low"], "ci_high": g["ci_high"], "p": g["p"], "df": fit.df,
+                     "variance": fit.variance})
+    out = pd.DataFrame(rows)
+    if len(out):
+        out["p_adj"] = adjust_pvalues(out["p"])
+    return out
+
+
+# ============================================================================ strengths, weaknesses
+
+
+def rankings(estimates: pd.DataFrame, item: str) -> pd.DataFrame:
+    """Options of a multi-select item ranked by their weighted share in each group."""
+    e = estimates.loc[(estimates["item"] == item) & (estimates["statistic"] == "share")]
+    wide = e.pivot_table(index=["level", "label"], columns="group", values="estimate").reset_index()
+    for g in GROUPS:
+        wide[f"rank_{g}"] = wide[g].rank(ascending=False, method="min").astype(int)
+    return wide.sort_values("residents", ascending=False).reset_index(drop=True)
+
+
+def rank_agreement(designs: Mapping[str, Design], cb: Codebook, item: str, level: float = 0.95) -> dict:
+    """Spearman correlation between the groups' rankings of an item's options, with a replicate CI.
+
+    The correlation is recomputed on every pair of replicates (one per survey; the surveys are
+    independent); the CI is built on Fisher's z with the replicate standard error.
+    """
+    shares, reps = {}, {}
+    for group in GROUPS:
+        d, spec = with_items(designs[group], cb, group)
+        cols = list(spec.loc[(spec["item"] == item) & (spec["statistic"] == "share"), "column"])
+        if not cols:
+            raise ParameterError(f"{item!r} is not a multi-select common-core item")
+        Y = d.data[cols].to_numpy(dtype=float)
+        M = ~np.isnan(Y)
+        Y0 = np.where(M, Y, 0.0)
+        w = d.weights
+        shares[group] = (w @ Y0) / (w @ M)
+        R = d.replicate_weights()
+        reps[group] = (R.T @ Y0) / (R.T @ M)
+    rho = stats.spearmanr(shares["residents"], shares["visitors"]).statistic
+    n = min(reps["residents"].shape[0], reps["visitors"].shape[0])
+    rr = np.array([stats.spearmanr(reps["residents"][i], reps["visitors"][i]).statistic for i in range(n)])
+    z = np.arctanh(np.clip(rr, -0.999999, 0.999999))
+    se_z = z.std(ddof=1)
+    q = stats.norm.ppf(0.5 + level / 2)
+    z0 = np.arctanh(np.clip(rho, -0.999999, 0.999999))
+    return {"item": item, "spearman": float(rho), "ci_low": float(np.tanh(z0 - q * se_z)),
+            "ci_high": float(np.tanh(z0 + q * se_z)), "replicates": int(n)}
+
+
+# ============================================================================ perceptual map
+
+
+def correspondence_analysis(table: pd.DataFrame, dims: int = 2) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """Correspondence analysis of a non-negative table (rows × columns).
+
+    Returns principal coordinates of rows and columns (``dims`` dimensions) and the share of
+    inertia of every dimension. SVD of the standardised residuals (Greenacre 2007, ch. 4).
+    """
+    N = table.to_numpy(dtype=float)
+    if (N < 0).any() or N.sum() <= 0:
+        raise ParameterError("correspondence analysis needs a non-negative table with a positive total")
+    P = N / N.sum()
+    r, c = P.sum(1), P.sum(0)
+    S = (P - np.outer(r, c)) / np.sqrt(np.outer(r, c))
+    U, sv, Vt = np.linalg.svd(S, full_matrices=False)
+    # fix the signs so that the largest row coordinate of each dimension is positive (determinism)
+    for k in range(len(sv)):
+        if U[np.argmax(np.abs(U[:, k])), k] < 0:
+            U[:, k] *= -1
+            Vt[k] *= -1
+    F = (U * sv) / np.sqrt(r)[:, None]
+    G = (Vt.T * sv) / np.sqrt(c)[:, None]
+    inertia = sv ** 2 / np.sum(sv ** 2)
+    k = min(dims, len(sv))
+    rows = pd.DataFrame(F[:, :k], index=table.index, columns=[f"dim{i + 1}" for i in range(k)])
+    cols = pd.DataFrame(G[:, :k], index=table.columns, columns=[f"dim{i + 1}" for i in range(k)])
+    return rows, cols, inertia
+
+
+def attribute_table(designs: Mapping[str, Design], cb: Codebook, by: Mapping[str, str],
+                    names: Mapping[str, Mapping[str, str]] | None = None) -> pd.DataFrame:
+    """Weighted shares agreeing with each image attribute (top-2 box) and citing each strength, in
+    subgroups of each survey (``by``: survey → column, e.g. residents by department, visitors by
+    zone; ``names``: survey → {level: label})."""
+    names = names or {}
+    cols = {}
+    labels = None
+    for group in GROUPS:
+        d, spec = with_items(designs[group], cb, group)
+        sel = spec.loc[((spec["statistic"] == "accord") & (spec["level"] == "top2") & spec["item"].str.startswith("img_"))
+                       | ((spec["item"] == "forces") & (spec["statistic"] == "share"))]
+        labels = np.where(sel["item"] == "forces", "force : " + sel["label"], sel["item_label"])
+        col = by[group]
+        e = estimation.mean(d, list(sel["column"]), by=col)
+        for dom, sub in e.groupby("domain", sort=False):
+            level = dom.split("=", 1)[1]
+            name = f"{GROUP_LABELS[group]} — {names.get(group, {}).get(level, level)}"
+            cols[name] = sub["estimate"].to_numpy()
+    return pd.DataFrame(cols, index=labels)
+
+
+# ============================================================================ words, sensitivity
+
+
+def word_table(estimates: pd.DataFrame, diff: pd.DataFrame, top: int = 10) -> pd.DataFrame:
+    """Open words: weighted share of persons citing each canonical word, per group, and the words
+    most specific to each group (largest difference in points, BH-adjusted within the words)."""
+    w = diff.loc[diff["item"] == "mots"].copy()
+    w["p_adj_words"] = adjust_pvalues(w["p"])
+    w["specific_to"] = np.where(w["estimate"] > 0, "visitors", "residents")
+    w["rank_residents"] = w["estimate_residents"].rank(ascending=False, method="min").astype(int)
+    w["rank_visitors"] = w["estimate_visitors"].rank(ascending=False, method="min").astype(int)
+    return w.sort_values("estimate").reset_index(drop=True)
+
+
+SENSITIVITY_STATISTICS = pd.DataFrame([
+    ("image_globale", "mean", ""), ("recommandation", "mean", ""), ("recommandation", "nps_score", ""),
+    ("img_conviviale", "accord", "top2"), ("img_dynamique", "accord", "top2"), ("img_sure", "accord", "top2"),
+], columns=["item", "statistic", "level"])
+
+
+def sensitivity(scenarios: Mapping[str, Mapping[str, Design]], cb: Codebook,
+                statistics: pd.DataFrame = SENSITIVITY_STATISTICS) -> pd.DataFrame:
+    """Key estimates and differences under several weightings (scenario → {residents, visitors} designs)."""
+    rows = []
+    for name, designs in scenarios.items():
+        est = group_estimates(designs, cb)
+        est = est.merge(statistics, on=["item", "statistic", "level"])
+        diff = differences(est, battery=np.ones(len(statistics), dtype=bool))
+        for _, r in est.iterrows():
+            rows.append({"scenario": name, "item": r["item"], "statistic": r["statistic"], "level": r["level"],
+                         "group": r["group"], "estimate": r["estimate"], "se": r["se"]})
+        for _, r in diff.iterrows():
+            rows.append({"scenario": name, "item": r["item"], "statistic": r["statistic"], "level": r["level"],
+                         "group": DIFFERENCE, "estimate": r["estimate"], "se": r["se"]})
+    return pd.DataFrame(rows)
+
+
+def unweighted(design: Design) -> Design:
+    """The respondents with equal weights (for the sensitivity table): no design, no weighting."""
+    w = np.where(design.weights > 0, 1.0, 0.0)
+    return replace(design, weights=w, steps=(), base_weights=w, replicate_factors=None, replicate_matrix=None)
+
+
+def design_weighted(w) -> Design:
+    """The respondents with their design weights only."""
+    return replace(w.stages["design"], steps=())
+
+
+def short_label(item_label: str) -> str:
+    """A short French label of an item for figures (« Les Hauts-de-France sont une région sûre » → « sûre »)."""
+    import re
+
+    s = re.sub(r"^Les Hauts-de-France (sont|ont|offrent|se trouvent)( une région)?\s*", "", item_label)
+    s = re.sub(r"^Globalement, quelle image avez-vous des Hauts-de-France\s*\?", "Image globale (0-10)", s)
+    s = re.sub(r"^Recommanderiez-vous les Hauts-de-France.*", "Recommandation (0-10)", s)
+    s = re.sub(r"^Quelles sont, selon vous, les principales forces.*", "Forces", s)
+    s = re.sub(r"^Quelles sont, selon vous, les principales faiblesses.*", "Faiblesses", s)
+    return s[:1].upper() + s[1:] if s else item_label
+
+
+def recovery(diff: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
+    """Each difference beside the simulator's true difference: covered by the CI, planted, detected."""
+    t = truth.loc[truth["survey"] == DIFFERENCE, ["item", "statistic", "level", "value", "group_shift"]]
+    t = t.assign(level=t["level"].fillna("").astype(str))
+    out = diff.merge(t.rename(columns={"value": "truth"}), on=["item", "statistic", "level"], how="inner")
+    out["covered"] = (out["ci_low"] <= out["truth"]) & (out["truth"] <= out["ci_high"])
+    out["planted"] = out["truth"].abs() > 1e-9
+    out["significant"] = out["in_battery"] & (out["p_adj"] < 0.05)
+    out["detected"] = out["significant"] & out["planted"]
+    return out
+
+
+def recovery_summary(check: pd.DataFrame) -> pd.DataFrame:
+    """Coverage and test decisions by kind of statistic, planted or not (French table)."""
+    b = check.loc[check["in_battery"]]
+    g = b.groupby("planted").agg(statistiques=("item", "size"), significatives=("significant", "sum"),
+                                 couverture=("covered", "mean"))
+    g.index = g.index.map({True: "différence plantée", False: "pas de différence"})
+    g["couverture"] = (g["couverture"] * 100).round(1)
+    return g
+
+
+def findings_sentence(diff: pd.DataFrame) -> str:
+    """The key findings in French: attributes where visitors or residents agree more, and where no
+    difference is established (top-2 boxes of the agreement items and the two scores' means;
+    significant means after multiple-testing adjustment)."""
+    d = diff.loc[diff["in_battery"] & (((diff["statistic"] == "accord") & (diff["level"] == "top2"))
+                                      | ((diff["statistic"] == "mean") & (diff["type"] == "score_0_10")))]
+    d = d.assign(display=d["item_label"].map(short_label))
+    sig = d["p_adj"] < 0.05
+
+    def listing(rows: pd.DataFrame) -> str:
+        return ", ".join(f"{r.display} ({'+' if r.estimate > 0 else '−'}{abs(r.estimate) * (100 if r.statistic != 'mean' else 1):.1f}"
+                         f"{' pt' if r.statistic != 'mean' else ''})".replace(".", ",")
+                         for r in rows.sort_values("estimate", key=abs, ascending=False).itertuples()) or "aucun"
+
+    return (f"**Les clients du territoire sont plus d'accord** que les habitants pour : {listing(d.loc[sig & (d['estimate'] > 0)])}. "
+            f"**Les habitants sont plus d'accord** pour : {listing(d.loc[sig & (d['estimate'] < 0)])}. "
+            f"**Pas de différence établie** pour : {', '.join(d.loc[~sig, 'display']) or 'aucun'}. "
+            "(Écarts de part d'accord en points ; notes 0 à 10 en points de note ; différences significatives après "
+            "correction de Benjamini-Hochberg.)")
