@@ -5,6 +5,10 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := all
 MAKEFLAGS += --no-builtin-rules --no-print-directory
+# independent notebooks (01 and 02, 04 and 05) run side by side on the 2 cores; `make -j1` to serialise
+ifeq ($(filter -j% --jobs%,$(MAKEFLAGS)),)
+MAKEFLAGS += -j2
+endif
 .SUFFIXES:
 
 PYTHON_SYS ?= python3
@@ -33,7 +37,7 @@ RAW_OK := build/raw.ok
 
 # The chain, in order. Each notebook NN_name has config/NN_name.yaml and reports/NN_name.html.
 NOTEBOOKS := 01_resident_frame 02_visitor_frame 03_fieldwork 04_resident_weighting 05_visitor_weighting \
-             06_comparison
+             06_comparison 07_synthesis
 REPORTS := $(NOTEBOOKS:%=reports/%.html)
 
 .PHONY: all help test bench lab clean distclean lock refresh-raw
@@ -106,12 +110,25 @@ $(P)/comparison_sensitivity.csv &: \
   $(P)/visitor_frame.parquet $(P)/truth.csv $(PKG) $(ENV)
 	@$(RUN) $<
 
+$(EXEC)/07_synthesis.ipynb &: \
+  notebooks/07_synthesis.ipynb config/07_synthesis.yaml config/04_resident_weighting.yaml \
+  config/05_visitor_weighting.yaml config/codebook.yaml $(STUDY) $(RAW_OK) \
+  $(P)/resident_frame.parquet $(P)/resident_communes.parquet $(P)/resident_slots.parquet \
+  $(P)/visitor_frame.parquet $(P)/visitor_sample.parquet $(P)/resident_responses.parquet \
+  $(P)/visitor_responses.parquet $(P)/fieldwork_ledger.csv $(P)/comparison_estimates.csv \
+  $(P)/comparison_differences.csv $(P)/comparison_rankings.csv $(P)/comparison_sensitivity.csv $(PKG) $(ENV)
+	@$(RUN) $<
+
 # ------------------------------------------------------------------------------- reports
 reports/%.html: $(EXEC)/%.ipynb src/portrait/render.py $(wildcard src/portrait/templates/portrait/*) $(ENV)
 	@$(RENDER) $< $@
 
+# the reviewers' synthesis is rendered without code
+reports/07_synthesis.html: $(EXEC)/07_synthesis.ipynb src/portrait/render.py $(wildcard src/portrait/templates/portrait/*) $(ENV)
+	@$(RENDER) --no-input $< $@
+
 reports/index.html: $(REPORTS) $(STUDY) src/portrait/report.py $(ENV)
-	@$(PYTHON) -m portrait.report index $(NOTEBOOKS:%=$(EXEC)/%.ipynb)
+	@$(PYTHON) -m portrait.report index $(EXEC)/07_synthesis.ipynb $(filter-out %07_synthesis.ipynb,$(NOTEBOOKS:%=$(EXEC)/%.ipynb))
 
 # ------------------------------------------------------------------------------- other targets
 test: $(ENV) ## Run the test suite (unit, R agreement, notebooks, whole-chain determinism)

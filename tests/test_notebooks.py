@@ -62,7 +62,6 @@ class TestHygiene:
         """Every out_* path a notebook declares is a target of its Makefile rule, so Make knows the graph."""
         declared = papermill.inspect_notebook(str(path))
         outs = {v["default"].strip("\"'") for k, v in declared.items() if k.startswith("out_")}
-        assert outs, "a notebook of the chain writes its outputs through out_* parameters"
         makefile = (paths.ROOT / "Makefile").read_text()
         rule = re.search(rf"^\$\(EXEC\)/{path.stem}\.ipynb(.*?)&:", makefile, re.M | re.S)
         assert rule, f"no rule for {path.stem} in the Makefile"

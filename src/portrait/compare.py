@@ -406,3 +406,17 @@ def findings_sentence(diff: pd.DataFrame) -> str:
             f"**Pas de différence établie** pour : {', '.join(d.loc[~sig, 'display']) or 'aucun'}. "
             "(Écarts de part d'accord en points ; notes 0 à 10 en points de note ; différences significatives après "
             "correction de Benjamini-Hochberg.)")
+
+
+def with_columns(design: Design, **columns) -> Design:
+    """The design with extra (derived) columns in its data."""
+    return replace(design, data=design.data.assign(**columns))
+
+
+STATISTIC_LABELS = {"mean": "moyenne", "accord": "part d'accord", "nps_score": "score NPS", "nps": "groupe NPS",
+                    "share": "part", "share_dk": "part de « Ne sait pas »"}
+
+
+def item_short_labels(cb: Codebook) -> dict[str, str]:
+    """Variable name → short French label, for every variable of the codebook."""
+    return {v.name: short_label(v.label) for v in cb.variables}

@@ -84,3 +84,11 @@ def sha256(path: str | os.PathLike) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def read_csv(path: str | os.PathLike, *, french: bool = False) -> pd.DataFrame:
+    """Read a CSV written by :func:`write_csv` (``french=True``: ``;``, decimal comma, UTF-8 with BOM)."""
+    if french:
+        return pd.read_csv(paths.resolve(path), sep=";", decimal=",", encoding="utf-8-sig", keep_default_na=False,
+                           na_values=[""])
+    return pd.read_csv(paths.resolve(path), keep_default_na=False, na_values=[""])

@@ -39,15 +39,18 @@ def show(fig: plt.Figure, alt: str, width: int | None = None):
     return Image(data=buf.getvalue(), format="png", alt=alt, width=width)
 
 
-def fr_numbers(values: pd.Series, decimals: int = 3) -> pd.Series:
-    """A series of numbers written the French way (for tables shown to reviewers)."""
+def fr_numbers(values: pd.Series | pd.DataFrame, decimals: int = 3) -> pd.Series | pd.DataFrame:
+    """Numbers written the French way (for tables shown to reviewers); a table is converted cell by cell."""
+    if isinstance(values, pd.DataFrame):
+        return values.map(lambda v: fr_number(v, decimals))
     return values.map(lambda v: fr_number(v, decimals))
 
 
 def fr_number(x: float, decimals: int = 0) -> str:
     """A number written the French way: thin space for thousands, decimal comma."""
     s = f"{x:,.{decimals}f}"
-    return s.replace(",", "\u202f").replace(".", ",")
+    s = s.replace(",", "\u202f").replace(".", ",")
+    return "\u2212" + s[1:] if s.startswith("-") else s
 
 
 def resident_selection(communes: pd.DataFrame) -> plt.Figure:
