@@ -10,7 +10,10 @@ Modules follow the workflow:
   survey-tool exports and their validated ingest;
 - ``design``, ``weighting``, ``variance``, ``estimation``: the design object, calibration and
   non-response adjustment, linearised and replicate variances, estimators;
-- ``models``: differences, Rao–Scott, rank tests, survey regressions;
+- ``recipes``: the weighting recipes of the two surveys;
+- ``items``, ``compare``, ``models``: common-core statistics, the resident/visitor comparison,
+  differences, Rao–Scott, rank tests, survey regressions;
+- ``synthesis``: sentences and disclosure control of the reviewers' report;
 - ``plots``, ``run``, ``render``, ``report``: figures, papermill runner, HTML, index.
 """
 
