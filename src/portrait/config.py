@@ -84,3 +84,13 @@ def require(params: Mapping[str, Any], name: str, kind: type | tuple[type, ...],
     if maximum is not None and value > maximum:
         raise ParameterError(f"{label} must be at most {maximum}, got {value!r}")
     return value
+
+
+def date(value: Any, name: str):
+    """Parameter ``name`` read as a date (``pandas.Timestamp``); a ``ParameterError`` naming it otherwise."""
+    import pandas as pd
+
+    try:
+        return pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise ParameterError(f"parameter {name!r} must be a date such as 2017-03-01, got {value!r}") from exc

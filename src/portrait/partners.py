@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from . import paths
-from .config import read_yaml, require, rng as named_rng
+from .config import date as config_date, read_yaml, require, rng as named_rng
 from .errors import InputError, ParameterError
 from .io import atomic_path
 
@@ -649,11 +649,7 @@ def generate_partner_files(folder: str | Path = SYNTHETIC_DIR, *,
         n_files = len(all_files)
     n_files = require({"n_files": n_files}, "n_files", int, minimum=1, maximum=len(all_files))
     files = all_files[:n_files]
-    try:
-        reference = pd.Timestamp(reference_date)
-    except (ValueError, TypeError) as exc:
-        raise ParameterError(f"parameter 'reference_date' must be a date such as 2017-03-01, "
-                             f"got {reference_date!r}") from exc
+    reference = config_date(reference_date, "reference_date")
     folder = paths.resolve(folder)
     g = named_rng(seed, "partners-synthetic")
 

@@ -91,7 +91,7 @@ import numpy as np
 import pandas as pd
 
 from . import paths
-from .config import require
+from .config import date as config_date, require
 from .errors import InputError, ParameterError, SamplingError
 from .partners import DEFAULT_LAYOUTS, SOURCE_TYPES, ZONES, PartnerFile, read_layouts
 from .sampling import allocate, stratified_srswor
@@ -487,11 +487,7 @@ def ingest_partner_files(folder: str | Path, *, layouts: str | Path = DEFAULT_LA
     """
     scope_months = require({"scope_months": scope_months}, "scope_months", int, minimum=1)
     prio = _check_priority(source_priority)
-    try:
-        reference = pd.Timestamp(reference_date)
-    except (ValueError, TypeError) as exc:
-        raise ParameterError(f"parameter 'reference_date' must be a date such as 2017-03-01, "
-                             f"got {reference_date!r}") from exc
+    reference = config_date(reference_date, "reference_date")
     folder = paths.resolve(folder)
     if not folder.is_dir():
         raise InputError("the partner folder does not exist", file=paths.relative(folder))
