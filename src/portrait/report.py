@@ -30,6 +30,15 @@ h1{font-size:1.6rem}li{margin:0 0 1.2rem}a{color:#0b5cad}
 """
 
 
+def data_source(params: dict) -> str:
+    """What a report's numbers rest on, from its parameters: simulated answers or partner files, or real data."""
+    if params.get("source") == "simulated" or params.get("partners_source") == "synthetic":
+        return "données simulées"
+    if params.get("source") == "real" or params.get("partners_source") == "real":
+        return "données réelles"
+    return "données publiques (Insee, Etalab)"
+
+
 def index_html(executed: list[Path]) -> str:
     """HTML of the index for the given executed notebooks (in chain order)."""
     study = config.study()
@@ -40,9 +49,14 @@ def index_html(executed: list[Path]) -> str:
         params = nb.metadata.get("papermill", {}).get("parameters", {})
         shown = ", ".join(f"{k}={v!r}" for k, v in sorted(params.items())
                           if not (isinstance(v, str) and ("/" in v)))
+        summary = notebook_summary(nb)
+        first = summary.split(". ")[0].rstrip(".")
+        if len(first) > 220:
+            first = first[:220].rsplit(" ", 1)[0] + " …"
         items.append(
-            f'<li><a href="{html.escape(path.stem)}.html">{html.escape(notebook_title(nb))}</a><br>'
-            f"{html.escape(notebook_summary(nb))}<br>"
+            f'<li><a href="{html.escape(path.stem)}.html">{html.escape(notebook_title(nb))}</a> '
+            f'<span class="source">{html.escape(data_source(params))}</span><br>'
+            f"{html.escape(first if first.endswith('…') else first + '.')}<br>"
             f'<span class="params">{html.escape(shown)}</span></li>')
     return (
         "<!DOCTYPE html>\n<html lang=\"fr\">\n<head>\n<meta charset=\"utf-8\">\n"
