@@ -149,3 +149,40 @@ class TestReplicatesMatchR:
         t = estimation.total(d, "enroll", variance="replicates").iloc[0]
         assert_allclose([m.estimate, m.se], _r(name, "mean", "api00"), rtol=1e-6)
         assert_allclose([t.estimate, t.se], _r(name, "total", "enroll"), rtol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------
+# Our own simulated survey (« données simulées »): resident respondents calibrated with R
+
+SIM_EST = pd.read_csv(FIX / "simulated_estimates.csv", keep_default_na=False)
+SIM_WTS = pd.read_csv(FIX / "simulated_weights.csv", dtype={"id": str})
+
+
+@pytest.fixture(scope="module")
+def simulated():
+    d = pd.read_csv(FIX / "simulated_residents.csv", dtype={"id": str, "psu": str, "stratum": str, "cell": str,
+                                                            "departement": str, "size_class": str, "age": str})
+    d["w"] = np.where(d["respondent"], d["w_nr"], 0.0)
+    design = Design.from_frame(d, weights="w", strata="stratum", psu="psu", fpc="fpc")
+    m = pd.read_csv(FIX / "simulated_residents_margins.csv", dtype={"level": str})
+    margins = [Margin.of(v, dict(zip(g["level"], g["total"]))) for v, g in m.groupby("margin", sort=False)]
+    return design, margins
+
+
+@pytest.mark.parametrize("method,bounds", [("linear", None), ("raking", None), ("logit", (0.3, 3.0))])
+def test_simulated_survey_matches_r(simulated, method, bounds):
+    """On the simulated resident survey, calibrated weights (rtol 1e-8), means, totals, domain means and their
+    linearised SEs (rtol 1e-6) equal R survey's, the non-respondents staying in the design as R's subset keeps them."""
+    design, margins = simulated
+    cal = weighting.calibrate(design, margins, method=method, bounds=bounds)
+    name = f"sim_{method}"
+    ref = SIM_WTS.loc[SIM_WTS.fixture == name].set_index("id")["weight"]
+    ours = pd.Series(cal.weights, index=cal.data["id"]).loc[ref.index]
+    assert_allclose(ours.to_numpy(), ref.to_numpy(), rtol=1e-8)
+    rows = SIM_EST.loc[SIM_EST.fixture == name]
+    for r in rows.itertuples():
+        fn = estimation.mean if r.statistic == "mean" else estimation.total
+        got = fn(cal, r.variable, by="age" if r.domain else None)
+        got = got.loc[got["domain"] == r.domain].iloc[0]
+        assert_allclose([got["estimate"], got["se"]], [float(r.estimate), float(r.se)], rtol=1e-6,
+                        err_msg=f"{name} {r.statistic} {r.variable} {r.domain}")

@@ -235,3 +235,53 @@ crows[[length(crows) + 1]] <- rbind(
   cmp("olr_jk1", paste0("se_", names(coef(o2))), SE(o2), "SE(svyolr(..., as.svrepdesign(dclus1, type='JK1')))"))
 write.csv(do.call(rbind, crows), file.path(out, "compare.csv"), row.names = FALSE)
 cat("wrote comparison fixtures\n")
+
+# ---------------------------------------------------------------------------------------------
+# 4. Our own simulated survey (« données simulées »): the resident respondents with their
+#    non-response-adjusted weights, calibrated with R to the INSEE/frame margins
+#    (fixture written by tests/reference/export_simulated_fixture.py after `make`).
+sim <- read.csv(file.path(out, "simulated_residents.csv"), colClasses = c(id = "character", psu = "character",
+                stratum = "character", cell = "character", departement = "character", size_class = "character",
+                age = "character"))
+mar <- read.csv(file.path(out, "simulated_residents_margins.csv"), colClasses = c(level = "character"))
+sim$respondent <- sim$respondent == "True"
+sim$cell[!sim$respondent] <- NA
+sim$cell <- factor(sim$cell, levels = sort(unique(na.omit(sim$cell))))
+sim$departement <- factor(sim$departement, levels = sort(unique(sim$departement)))
+sim$size_class <- factor(sim$size_class, levels = sort(unique(sim$size_class)))
+# the design of every sampled unit, then the respondents: R keeps the full PSU structure for the variance
+dsim <- subset(svydesign(id = ~psu, strata = ~stratum, fpc = ~fpc, weights = ~w_nr, data = sim), respondent)
+pop_of <- function(var) {
+  m <- mar[mar$margin == var, ]
+  m <- m[order(m$level), ]
+  setNames(m$total[-1], paste0(var, m$level[-1]))
+}
+total <- sum(mar$total[mar$margin == "cell"])
+pop_sim <- c(`(Intercept)` = total, pop_of("cell"), pop_of("departement"), pop_of("size_class"))
+scal <- list(
+  sim_linear = calibrate(dsim, ~cell + departement + size_class, pop_sim, calfun = "linear"),
+  sim_raking = calibrate(dsim, ~cell + departement + size_class, pop_sim, calfun = "raking", epsilon = eps, maxit = 200),
+  sim_logit = calibrate(dsim, ~cell + departement + size_class, pop_sim, calfun = "logit", bounds = c(0.3, 3),
+                        epsilon = eps, maxit = 200))
+srows <- list(); swts <- list()
+for (name in names(scal)) {
+  d <- scal[[name]]
+  call <- sprintf("calibrate(svydesign(id=~psu, strata=~stratum, fpc=~fpc, weights=~w_nr, data=sim), ~cell+departement+size_class, pop, calfun='%s')",
+                  sub("sim_", "", name))
+  swts[[name]] <- data.frame(fixture = name, id = d$variables$id, weight = sprintf("%.17g", weights(d)))
+  m <- svymean(~image_globale, d, na.rm = TRUE)
+  r <- svymean(~recommandation, d, na.rm = TRUE)
+  p <- svymean(~conviviale_top2, d, na.rm = TRUE)
+  t <- svytotal(~conviviale_top2, d, na.rm = TRUE)
+  b <- svyby(~image_globale, ~age, d, svymean, na.rm = TRUE)
+  srows[[length(srows) + 1]] <- rbind(
+    est(name, "mean", "image_globale", "", coef(m), SE(m), paste0("svymean(~image_globale, ", call, ", na.rm=TRUE)")),
+    est(name, "mean", "recommandation", "", coef(r), SE(r), paste0("svymean(~recommandation, ", call, ", na.rm=TRUE)")),
+    est(name, "mean", "conviviale_top2", "", coef(p), SE(p), paste0("svymean(~conviviale_top2, ", call, ", na.rm=TRUE)")),
+    est(name, "total", "conviviale_top2", "", coef(t), SE(t), paste0("svytotal(~conviviale_top2, ", call, ", na.rm=TRUE)")),
+    est(name, "mean", "image_globale", paste0("age=", b$age), b$image_globale, b$se,
+        paste0("svyby(~image_globale, ~age, ", call, ", svymean, na.rm=TRUE)")))
+}
+write.csv(do.call(rbind, swts), file.path(out, "simulated_weights.csv"), row.names = FALSE)
+write.csv(do.call(rbind, srows), file.path(out, "simulated_estimates.csv"), row.names = FALSE)
+cat("wrote simulated-survey fixtures\n")
