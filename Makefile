@@ -38,9 +38,12 @@ RAW_OK := build/raw.ok
 # The chain, in order. Each notebook NN_name has config/NN_name.yaml and reports/NN_name.html.
 NOTEBOOKS := 01_resident_frame 02_visitor_frame 03_fieldwork 04_resident_weighting 05_visitor_weighting \
              06_comparison 07_synthesis
+# the validation study (Monte Carlo replications of the chain): a short run here, `make validate` publishes
+NOTEBOOKS += 08_validation
 REPORTS := $(NOTEBOOKS:%=reports/%.html)
 
 .PHONY: all help test bench lab clean distclean lock refresh-raw
+.PHONY: validate
 
 all: reports/index.html ## Run the whole chain and render the reports (creates .venv first if needed)
 
@@ -119,6 +122,13 @@ $(EXEC)/07_synthesis.ipynb &: \
   $(P)/comparison_differences.csv $(P)/comparison_rankings.csv $(P)/comparison_sensitivity.csv $(PKG) $(ENV)
 	@$(RUN) $<
 
+# A short validation run (config/08_validation.yaml); `make validate` runs the published one.
+$(EXEC)/08_validation.ipynb $(P)/validation_results.parquet $(P)/validation_summary.csv &: \
+  notebooks/08_validation.ipynb config/08_validation.yaml config/01_resident_frame.yaml config/02_visitor_frame.yaml \
+  config/03_fieldwork.yaml config/04_resident_weighting.yaml config/05_visitor_weighting.yaml config/codebook.yaml \
+  config/fieldwork_model.yaml $(STUDY) $(RAW_OK) $(P)/resident_frame.parquet $(P)/visitor_frame.parquet $(PKG) $(ENV)
+	@$(RUN) $<
+
 # ------------------------------------------------------------------------------- reports
 reports/%.html: $(EXEC)/%.ipynb src/portrait/render.py $(wildcard src/portrait/templates/portrait/*) $(ENV)
 	@$(RENDER) $< $@
@@ -131,6 +141,13 @@ reports/index.html: $(REPORTS) $(STUDY) src/portrait/report.py $(ENV)
 	@$(PYTHON) -m portrait.report index $(EXEC)/07_synthesis.ipynb $(filter-out %07_synthesis.ipynb,$(NOTEBOOKS:%=$(EXEC)/%.ipynb))
 
 # ------------------------------------------------------------------------------- other targets
+# The whole chain is brought up to date first, so that no later `make` finds the published run out of date.
+validate: reports/index.html $(ENV) ## Validation study as published: 1,000 replications (bootstrap on 200), its report and the index
+	@$(RUN) notebooks/08_validation.ipynb --timeout 3600 -p replications 1000 -p bootstrap_replications 200 \
+	  -p bootstrap_replicates 100
+	@$(RENDER) $(EXEC)/08_validation.ipynb reports/08_validation.html
+	@$(PYTHON) -m portrait.report index $(EXEC)/07_synthesis.ipynb $(filter-out %07_synthesis.ipynb,$(NOTEBOOKS:%=$(EXEC)/%.ipynb))
+
 test: $(ENV) ## Run the test suite (unit, R agreement, notebooks, whole-chain determinism)
 	@$(PYTHON) -m pytest
 

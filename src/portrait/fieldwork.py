@@ -451,11 +451,14 @@ def resolve_unknown(model: FieldworkModel, cov: pd.DataFrame, rng: np.random.Gen
         u = rng.random(len(cov))
         rows = np.flatnonzero((cov[attr] == UNKNOWN).to_numpy())
         values = cov[attr].to_numpy(object).copy()
-        for i in rows:
-            shares = _unknown_shares(model, attr, cov["source_type"].iloc[i])
+        source = cov["source_type"].to_numpy(object)
+        for t in sorted(set(source[rows])):          # the same rule as row by row, one source type at a time
+            sel = rows[source[rows] == t]
+            shares = _unknown_shares(model, attr, t)
             keys = list(shares)
             cum = np.cumsum([shares[k] for k in keys])
-            values[i] = keys[min(int(np.searchsorted(cum, u[i] * cum[-1], side="right")), len(keys) - 1)]
+            idx = np.minimum(np.searchsorted(cum, u[sel] * cum[-1], side="right"), len(keys) - 1)
+            values[sel] = np.asarray(keys, dtype=object)[idx]
         cov[attr] = values
     return _finish_visitor_covariates(cov)
 
@@ -494,18 +497,27 @@ def visitor_population(model: FieldworkModel, frame: pd.DataFrame) -> tuple[pd.D
     return as_categories(cells.sort_values(keys + ["sexe", "age", "diplome"]).reset_index(drop=True)), report
 
 
-def _visitor_sex_age(model: FieldworkModel, base: pd.DataFrame) -> pd.DataFrame:
-    """Expand visitor units or cells with P(sex | source) × P(age | source, purpose) in column ``p``."""
+def _visitor_sex_age_probabilities(model: FieldworkModel, base: pd.DataFrame) -> np.ndarray:
+    """P(sex | source) × P(age | source, purpose) per row of ``base``: one column per (sex, age) of
+    ``SEX_KEYS`` × ``AGE_KEYS``, in that order."""
     vp = model.params["visitors"]
     fem = base["source_type"].map(vp["female_share"]).fillna(vp["female_share"]["default"]).astype(float)
     ages = vp["age_by_source"]
-    rows = []
+    cols = []
     for sexe in SEX_KEYS:
         ps = fem if sexe == "femmes" else 1 - fem
         for a in AGE_KEYS:
             pa = base["source_type"].map({t: d[a] for t, d in ages.items()}).fillna(ages["default"][a])
             pa = pa.where(base["purpose"] != "affaires", vp["age_business"][a]).astype(float)
-            rows.append(base.assign(sexe=sexe, age=a, p=(ps * pa).to_numpy(float)))
+            cols.append((ps * pa).to_numpy(float))
+    return np.column_stack(cols) if cols else np.zeros((len(base), 0))
+
+
+def _visitor_sex_age(model: FieldworkModel, base: pd.DataFrame) -> pd.DataFrame:
+    """Expand visitor units or cells with P(sex | source) × P(age | source, purpose) in column ``p``."""
+    probs = _visitor_sex_age_probabilities(model, base)
+    combos = [(s, a) for s in SEX_KEYS for a in AGE_KEYS]
+    rows = [base.assign(sexe=sexe, age=a, p=probs[:, j]) for j, (sexe, a) in enumerate(combos)]
     return pd.concat(rows, ignore_index=True)
 
 
@@ -909,25 +921,19 @@ def _draw_profile(model: FieldworkModel, group: str, units: pd.DataFrame, popula
         if missing:
             raise InputError(f"no INSEE sex × age figures for department(s) {missing}")
         probs = table.loc[out["departement"]].to_numpy(float)
-        idx = _categorical_draw(probs, u[:, 0])
-        out["sexe"] = [combos[i][0] for i in idx]
-        out["age"] = [combos[i][1] for i in idx]
     else:
-        expanded = _visitor_sex_age(model, out.assign(_row=np.arange(n)))
         combos = [(s, a) for s in SEX_KEYS for a in AGE_KEYS]
-        probs = np.zeros((n, len(combos)))
-        for j, (s, a) in enumerate(combos):
-            sel = expanded.loc[(expanded["sexe"] == s) & (expanded["age"] == a)]
-            probs[sel["_row"].to_numpy(), j] = sel["p"].to_numpy(float)
-        idx = _categorical_draw(probs, u[:, 0])
-        out["sexe"] = [combos[i][0] for i in idx]
-        out["age"] = [combos[i][1] for i in idx]
+        probs = _visitor_sex_age_probabilities(model, out)
+    idx = _categorical_draw(probs, u[:, 0])
+    out["sexe"] = np.asarray([c[0] for c in combos], dtype=object)[idx]
+    age_idx = np.asarray([AGE_KEYS.index(c[1]) for c in combos])[idx]
+    out["age"] = np.asarray(AGE_KEYS, dtype=object)[age_idx]
     edu = model.params[group]["education_by_age"]
     keys = list(model.codebook.variable("diplome").keys())
-    probs = np.asarray([[edu[a][k] for k in keys] for a in out["age"]], dtype=float)
-    out["diplome"] = [keys[i] for i in _categorical_draw(probs, u[:, 1])]
-    lo = out["age"].map(lambda a: AGE_SPAN[a][0]).to_numpy(int)
-    hi = out["age"].map(lambda a: AGE_SPAN[a][1]).to_numpy(int)
+    edu_table = np.asarray([[edu[a][k] for k in keys] for a in AGE_KEYS], dtype=float)
+    out["diplome"] = np.asarray(keys, dtype=object)[_categorical_draw(edu_table[age_idx], u[:, 1])]
+    lo = np.asarray([AGE_SPAN[a][0] for a in AGE_KEYS])[age_idx]
+    hi = np.asarray([AGE_SPAN[a][1] for a in AGE_KEYS])[age_idx]
     out["age_years"] = lo + np.floor(u[:, 2] * (hi - lo + 1)).astype(int)
     return out
 

@@ -626,7 +626,7 @@ def _status(survey: str, sample: pd.DataFrame, answers: pd.DataFrame | None, dis
     if "hors_champ" in by_reason:
         reason[(dcode == by_reason["hors_champ"]).to_numpy()] = "hors_champ"
     out["reason"] = reason.to_numpy()
-    out["status"] = [cb.reason_status(r) for r in out["reason"]]
+    out["status"] = out["reason"].map({r: cb.reason_status(r) for r in pd.unique(out["reason"])})
     return out
 
 
@@ -641,6 +641,36 @@ def _ledger(survey: str, status: pd.DataFrame, codebook: Codebook) -> pd.DataFra
     if led["n"].sum() != len(status):  # pragma: no cover - every unit gets exactly one reason
         raise AssertionError("ledger does not balance")
     return led
+
+
+def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.DataFrame, codebook: Codebook,
+             min_core_answered: int = 8) -> SurveyResult:
+    """One survey's table of every sampled unit (status, reason, typed answers) and its ledger.
+
+    ``answers`` is the validated export (identifier, ``source_row`` and the codebook columns, typed),
+    ``disp`` the validated contact statuses (identifier and ``statut_contact``). This is the last
+    step of :func:`ingest`, separate so that the validation study
+    (:mod:`portrait.validation`) can build the same table from simulated answers held in memory.
+    """
+    id_col = codebook.id_column(survey)
+    st = _status(survey, sample, answers, disp, codebook, min_core_answered)
+    table = sample.reset_index(drop=True).copy()
+    table[id_col] = table[id_col].astype(str).astype("string")
+    table["status"] = st["status"].to_numpy()
+    table["reason"] = st["reason"].to_numpy()
+    emails = 0
+    cols = [c for c in codebook.columns(survey) if c != id_col]
+    ans = answers.set_index(id_col)[["source_row"] + cols]
+    for v in codebook.variables_for(survey):
+        if v.type == "open_words":
+            for c in v.columns:
+                found = ans[c].str.contains(EMAIL, regex=True, na=False)
+                emails += int(found.sum())
+                ans[c] = ans[c].str.replace(EMAIL, EMAIL_REPLACEMENT, regex=True)
+    merged = table.merge(ans, how="left", left_on=id_col, right_index=True, validate="one_to_one")
+    for c in ["source_row"] + cols:
+        merged[c] = merged[c].astype(ans[c].dtype)
+    return SurveyResult(survey, merged, _ledger(survey, st, codebook), emails)
 
 
 def ingest(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Codebook, *,
@@ -699,27 +729,8 @@ def ingest(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Co
         parsed[survey] = (sample, answers, disp)
     raise_if_problems(problems)
 
-    results = {}
-    for survey, (sample, answers, disp) in parsed.items():
-        id_col = codebook.id_column(survey)
-        st = _status(survey, sample, answers, disp, codebook, min_core_answered)
-        table = sample.reset_index(drop=True).copy()
-        table[id_col] = table[id_col].astype(str).astype("string")
-        table["status"] = st["status"].to_numpy()
-        table["reason"] = st["reason"].to_numpy()
-        emails = 0
-        cols = [c for c in codebook.columns(survey) if c != id_col]
-        ans = answers.set_index(id_col)[["source_row"] + cols]
-        for v in codebook.variables_for(survey):
-            if v.type == "open_words":
-                for c in v.columns:
-                    found = ans[c].str.contains(EMAIL, regex=True, na=False)
-                    emails += int(found.sum())
-                    ans[c] = ans[c].str.replace(EMAIL, EMAIL_REPLACEMENT, regex=True)
-        merged = table.merge(ans, how="left", left_on=id_col, right_index=True, validate="one_to_one")
-        for c in ["source_row"] + cols:
-            merged[c] = merged[c].astype(ans[c].dtype)
-        results[survey] = SurveyResult(survey, merged, _ledger(survey, st, codebook), emails)
+    results = {survey: assemble(survey, sample, answers, disp, codebook, min_core_answered)
+               for survey, (sample, answers, disp) in parsed.items()}
     return IngestResult(results)
 
 

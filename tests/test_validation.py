@@ -1,0 +1,209 @@
+"""The validation study: deterministic replications, scheduling-independent runs, Monte Carlo arithmetic."""
+
+from __future__ import annotations
+
+import builtins
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from portrait import compare, config, fieldwork, testing, validation
+
+RESIDENT_DESIGN = dict(invitations=1000, take_per_commune=10, allocation="proportional", min_psu_per_stratum=2)
+VISITOR_DESIGN = dict(invitations=1500, min_per_stratum=30)
+RESIDENT_WEIGHTING = dict(calibration_method="raking", calibration_bounds=[0.3, 3.0], min_respondents_per_level=20,
+                          nonresponse_classes=5, replicate_method="bootstrap", replicates=500)
+VISITOR_WEIGHTING = dict(nonresponse_classes=5, calibration_target="frame", calibration_method="raking",
+                         calibration_bounds=[0.3, 3.0], min_respondents_per_level=20, replicate_method="bootstrap",
+                         replicates=500)
+
+
+@pytest.fixture(scope="module")
+def setup(resident_frame):
+    return validation.Validation.build(
+        seed=2017, codebook_file="config/codebook.yaml", model_file="config/fieldwork_model.yaml",
+        resident_frame=resident_frame, visitor_frame=testing.example_visitor_frame(6000, seed=4),
+        population_year=2017, resident_design=RESIDENT_DESIGN, visitor_design=VISITOR_DESIGN,
+        resident_weighting=RESIDENT_WEIGHTING, visitor_weighting=VISITOR_WEIGHTING)
+
+
+@pytest.fixture(scope="module")
+def seeds(setup):
+    return np.random.SeedSequence(setup.seed).spawn(4)
+
+
+@pytest.fixture(scope="module")
+def first(setup, seeds):
+    return validation.replicate(setup, seeds[0])
+
+
+def test_replication_is_deterministic_given_its_seed(setup, seeds, first):
+    """The same child seed gives the same table; another child gives other estimates."""
+    again = validation.replicate(setup, np.random.SeedSequence(setup.seed).spawn(1)[0])
+    pd.testing.assert_frame_equal(first, again)
+    other = validation.replicate(setup, seeds[1])
+    assert (other["replication"] == 1).all() and (first["replication"] == 0).all()
+    ok = first["estimate"].notna() & other["estimate"].notna()
+    assert (first.loc[ok, "estimate"].to_numpy() != other.loc[ok, "estimate"].to_numpy()).mean() > 0.9
+
+
+def test_replication_covers_every_statistic_estimator_and_survey(setup, first):
+    """One row per survey × key statistic × estimator (linearised), with CIs around the estimates."""
+    n_stats = len(validation.KEY_STATISTICS)
+    assert len(first) == 3 * n_stats * len(validation.ESTIMATORS)
+    assert set(first["variance"]) == {"linearisation"}
+    ok = first["estimate"].notna()
+    assert ok.mean() > 0.9
+    f = first.loc[ok]
+    assert ((f["ci_low"] < f["estimate"]) & (f["estimate"] < f["ci_high"]) & (f["se"] > 0)).all()
+    diff = f.loc[f["survey"] == compare.DIFFERENCE]
+    assert diff["p"].between(0, 1).all() and f.loc[f["survey"] != compare.DIFFERENCE, "p"].isna().all()
+
+
+def test_differences_follow_compare_differences(setup, seeds):
+    """The vectorised visitors − residents differences equal portrait.compare.differences."""
+    est = pd.DataFrame({
+        "item": ["a", "b", "a", "b"], "statistic": "mean", "level": "", "group": ["residents"] * 2 + ["visitors"] * 2,
+        "estimate": [1.0, 2.0, 1.5, 1.0], "se": [0.1, 0.2, 0.3, 0.1], "df": [40.0, 40.0, 100.0, 100.0],
+        "n": [50, 60, 70, 80], "label": "", "item_label": "", "type": "", "error": ""})
+    ours = validation.differences(est.assign(estimator="raking", variance="linearisation"))
+    ref = compare.differences(est, battery=np.ones(2, dtype=bool))
+    for col in ("estimate", "se", "ci_low", "ci_high", "df", "p"):
+        np.testing.assert_allclose(ours[col].to_numpy(), ref[col].to_numpy(), rtol=1e-12)
+
+
+def test_same_results_with_one_or_two_workers(setup):
+    """Results do not depend on the number of processes (sorted by replication)."""
+    one = validation.run(setup, 3, workers=1, progress=False)
+    two = validation.run(setup, 3, workers=2, progress=False)
+    pd.testing.assert_frame_equal(one, two)
+    assert list(pd.unique(one["replication"])) == [0, 1, 2]
+
+
+def test_bootstrap_rows_only_where_asked(setup):
+    """bootstrap_replications=1 adds bootstrap variances to replication 0 only, with the same estimates."""
+    r = validation.run(setup, 2, workers=1, bootstrap=True, bootstrap_replications=1, replicates=5, progress=False)
+    boot = r.loc[r["variance"] == "bootstrap"]
+    assert set(boot["replication"]) == {0}
+    lin = r.loc[(r["variance"] == "linearisation") & (r["replication"] == 0)]
+    key = ["survey", "item", "statistic", "level", "estimator"]
+    both = lin.merge(boot, on=key, suffixes=("_l", "_b"))
+    ok = both["estimate_b"].notna()
+    np.testing.assert_allclose(both.loc[ok, "estimate_l"], both.loc[ok, "estimate_b"], rtol=1e-12)
+    assert (both.loc[ok, "se_l"] != both.loc[ok, "se_b"]).all()
+
+
+def test_no_file_is_read_during_a_replication(setup, seeds, first, monkeypatch):
+    """A replication reads nothing: pandas readers, YAML and open() raise if called."""
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"file read during a replication: {args[:1]}")
+
+    for name in ("read_parquet", "read_csv", "read_excel", "read_spss"):
+        monkeypatch.setattr(pd, name, refuse)
+    monkeypatch.setattr(config, "read_yaml", refuse)
+    monkeypatch.setattr(builtins, "open", refuse)
+    monkeypatch.setattr(io, "open", refuse)
+    out = validation.replicate(setup, seeds[2])
+    assert len(out) == len(first)
+
+
+def test_unweighted_residents_are_biased_the_way_nonresponse_was_built(setup, seeds, first):
+    """Older residents answer more and like the region more: unweighted image means exceed calibrated ones."""
+    nr = fieldwork.expected_respondents(setup.model, _population(setup), setup.calibration)
+    limit = fieldwork.truth(setup.model, nr, setup.calibration)
+    true = setup.truth
+    sel = (limit["survey"] == "residents") & (limit["item"] == "image_globale") & (limit["statistic"] == "mean")
+    planned = float(limit.loc[sel, "value"].iloc[0]) - float(true.loc[(true["survey"] == "residents")
+                                                                      & (true["item"] == "image_globale")
+                                                                      & (true["statistic"] == "mean"), "value"].iloc[0])
+    assert planned > 0.05
+    runs = pd.concat([first, validation.replicate(setup, seeds[3])])
+    img = runs.loc[(runs["survey"] == "residents") & (runs["item"] == "image_globale") & (runs["statistic"] == "mean")]
+    gap = img.pivot_table(index="replication", columns="estimator", values="estimate")
+    assert ((gap["unweighted"] - gap["raking"]) > 0).all()
+    assert (gap["unweighted"] - gap["raking"]).mean() == pytest.approx(planned, rel=0.6)
+
+
+def _population(setup):
+    res = fieldwork.resident_population(setup.model, setup.resident_frame, setup.population)
+    vis, mapping = fieldwork.visitor_population(setup.model, setup.visitor_frame)
+    return fieldwork.Population(res, vis, mapping)
+
+
+# ------------------------------------------------------------------------------- summary arithmetic
+
+
+def _synthetic() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Four replications of one statistic in one survey and of one difference, with known answers."""
+    rows = []
+    for i, (est, covered, p) in enumerate([(1.0, True, 0.01), (2.0, True, 0.2), (3.0, True, 0.03), (4.0, False, 0.5)]):
+        half = 2.5 if covered else 0.5
+        for survey in ("residents", compare.DIFFERENCE):
+            rows.append({"replication": i, "survey": survey, "item": "x", "statistic": "mean", "level": "",
+                         "estimator": "raking", "variance": "linearisation", "estimate": est, "se": 1.0,
+                         "ci_low": est - half, "ci_high": est + half, "df": 100.0, "n": 10.0,
+                         "p": p if survey == compare.DIFFERENCE else np.nan, "error": ""})
+    rows.append({**rows[0], "replication": 4, "estimate": np.nan, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+                 "error": "calibration failed"})
+    truth = pd.DataFrame({"survey": ["residents", compare.DIFFERENCE], "item": "x", "statistic": "mean", "level": "",
+                          "value": [2.0, 2.0], "planted": [True, True]})
+    return pd.DataFrame(rows), truth
+
+
+def test_summary_arithmetic_on_a_known_table():
+    """Bias, RMSE, coverage with its Wilson interval, SE ratio, rejection and failures on hand-made numbers."""
+    results, truth = _synthetic()
+    s = validation.summary(results, truth).set_index("survey")
+    r = s.loc["residents"]
+    assert r["replications"] == 4 and r["failures"] == 1
+    assert r["bias"] == pytest.approx(0.5)
+    assert r["rel_bias"] == pytest.approx(0.25)
+    assert r["rmse"] == pytest.approx(np.sqrt((1 + 0 + 1 + 4) / 4))
+    sd = np.std([1, 2, 3, 4], ddof=1)
+    assert r["sd"] == pytest.approx(sd) and r["se_ratio"] == pytest.approx(1 / sd)
+    assert r["bias_sd"] == pytest.approx(0.5 / sd) and r["bias_mcse"] == pytest.approx(sd / 2)
+    assert r["coverage"] == pytest.approx(0.75)
+    z = 1.959963984540054
+    centre = (0.75 + z ** 2 / 8) / (1 + z ** 2 / 4)
+    half = z * np.sqrt(0.75 * 0.25 / 4 + z ** 2 / 64) / (1 + z ** 2 / 4)
+    assert (r["coverage_low"], r["coverage_high"]) == pytest.approx((centre - half, centre + half))
+    assert np.isnan(r["rejection"])
+    d = s.loc[compare.DIFFERENCE]
+    assert d["rejection"] == pytest.approx(0.5) and d["planted"]
+    pooled = validation.by_estimator(validation.summary(results, truth)).set_index("survey")
+    assert pooled.loc[compare.DIFFERENCE, "power"] == pytest.approx(0.5)
+    assert np.isnan(pooled.loc[compare.DIFFERENCE, "rejection"])
+
+
+def test_expected_outside_is_about_five_percent_for_many_replications():
+    """With many replications, a true 95 % coverage leaves the Monte Carlo interval about 5 % of the time."""
+    assert validation.expected_outside(1000) == pytest.approx(0.05, abs=0.015)
+    assert 0 < validation.expected_outside(10) < 0.2
+
+
+def test_bad_parameters_are_named(setup):
+    """Wrong numbers of replications or workers raise a ParameterError naming them."""
+    from portrait.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="n_replications"):
+        validation.run(setup, 0)
+    with pytest.raises(ParameterError, match="workers"):
+        validation.run(setup, 1, workers=0)
+
+
+def test_a_survey_that_cannot_be_calibrated_gives_nan_rows_with_its_error(setup, seeds, first, monkeypatch):
+    """A CalibrationError in one survey's recipe leaves that survey and the differences NaN, named, and the rest."""
+    from portrait import recipes
+    from portrait.errors import CalibrationError
+
+    def infeasible(*args, **kwargs):
+        raise CalibrationError("margin 'zone' level 'both': no respondent")
+
+    monkeypatch.setattr(recipes, "weight_visitors", infeasible)
+    out = validation.replicate(setup, seeds[0])
+    assert len(out) == len(first)
+    bad = out["survey"] != "residents"
+    assert out.loc[bad, "estimate"].isna().all() and out.loc[bad, "error"].str.contains("zone").all()
+    pd.testing.assert_frame_equal(out.loc[~bad].reset_index(drop=True), first.loc[~bad].reset_index(drop=True))
