@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from . import formatting as fmt
 from . import visitors
 from .sources import DEPARTMENTS
 
@@ -37,20 +38,6 @@ def show(fig: plt.Figure, alt: str, width: int | None = None):
     fig.savefig(buf, format="png", dpi=96, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
     return Image(data=buf.getvalue(), format="png", alt=alt, width=width)
-
-
-def fr_numbers(values: pd.Series | pd.DataFrame, decimals: int = 3) -> pd.Series | pd.DataFrame:
-    """Numbers written the French way (for tables shown to reviewers); a table is converted cell by cell."""
-    if isinstance(values, pd.DataFrame):
-        return values.map(lambda v: fr_number(v, decimals))
-    return values.map(lambda v: fr_number(v, decimals))
-
-
-def fr_number(x: float, decimals: int = 0) -> str:
-    """A number written the French way: thin space for thousands, decimal comma."""
-    s = f"{x:,.{decimals}f}"
-    s = s.replace(",", "\u202f").replace(".", ",")
-    return "\u2212" + s[1:] if s.startswith("-") else s
 
 
 def resident_selection(communes: pd.DataFrame) -> plt.Figure:
@@ -118,7 +105,7 @@ def multiplicity_plot(frame: pd.DataFrame):
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
     sns.barplot(data=t, x="multiplicity", y="persons", color="#0b5cad", ax=ax)
     for i, (n, sh) in enumerate(zip(t["persons"], t["share"])):
-        ax.annotate(f"{sh * 100:.1f} %".replace(".", ","), (i, n), ha="center", va="bottom", fontsize=8)
+        ax.annotate(fmt.percent(sh, 1), (i, n), ha="center", va="bottom", fontsize=8)
     ax.set(xlabel="Nombre de fichiers partenaires où figure la personne",
            ylabel="Personnes", title="Multiplicité : la plupart des personnes ne figurent que dans un fichier")
     return fig
@@ -135,7 +122,7 @@ def allocation_plot(strata: pd.DataFrame):
     overall = strata["n_h"].sum() / strata["N_h"].sum()
     ax.axvline(overall, color="#52606d", lw=1, ls="--")
     for i, (p, n) in enumerate(zip(d["pi"], d["N_h"])):
-        ax.annotate(f"N = {n:,}".replace(",", "\u202f"), (p, i), xytext=(3, 0),
+        ax.annotate(f"N = {fmt.number(n)}", (p, i), xytext=(3, 0),
                     textcoords="offset points", va="center", fontsize=7)
     ax.set(xlabel="Probabilité d'inclusion π = n_h / N_h (tirets : taux moyen)", ylabel="",
            title="Allocation des invitations : proportionnelle, avec un minimum par strate")
@@ -173,8 +160,8 @@ def response_rates(rates: pd.DataFrame, by: str, title: str, label: str = "",
         for i, c in enumerate(cats):
             row = d.loc[d["cat"] == c]
             if len(row):
-                ax.text(float(row["pct"].iloc[0]) + 0.4, i, f"{fr_number(row['pct'].iloc[0], 1)} % "
-                        f"(n = {fr_number(row['in_scope'].iloc[0])})", va="center", fontsize=8)
+                ax.text(float(row["pct"].iloc[0]) + 0.4, i, f"{fmt.number(row['pct'].iloc[0], 1)} % "
+                        f"(n = {fmt.number(row['in_scope'].iloc[0])})", va="center", fontsize=8)
         ax.set(xlabel="Taux de réponse (%)", ylabel="", title=SURVEY_LABELS[s],
                xlim=(0, max(5.0, d["pct"].max() * 1.45)))
     fig.suptitle(title + _suffix(label))
@@ -346,8 +333,8 @@ def perceptual_map(rows: pd.DataFrame, cols: pd.DataFrame, inertia: np.ndarray, 
                     textcoords="offset points")
     ax.axhline(0, color="#d9dde3", lw=1)
     ax.axvline(0, color="#d9dde3", lw=1)
-    ax.set(xlabel=f"Dimension 1 ({inertia[0] * 100:.0f} % de l'inertie)".replace(".", ","),
-           ylabel=f"Dimension 2 ({inertia[1] * 100:.0f} % de l'inertie)".replace(".", ","), title=title)
+    ax.set(xlabel=f"Dimension 1 ({fmt.percent(inertia[0], 0)} de l'inertie)",
+           ylabel=f"Dimension 2 ({fmt.percent(inertia[1], 0)} de l'inertie)", title=title)
     return fig
 
 

@@ -53,6 +53,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from . import formatting as fmt
 from . import sources, variance, weighting
 from .codebook import Codebook
 from .config import require
@@ -267,7 +268,7 @@ def visitor_tourism_margins(frame: pd.DataFrame, spec: Mapping[str, Any]) -> tup
     src = pd.DataFrame([
         {"marge": "zone visitée",
          "source": f"Insee, nuitées d'avril à septembre {year} par département (data/raw/{sources.NIGHTS_FILE}) : "
-                   f"Nord et Pas-de-Calais = {npdc:.1%} des nuitées de la région".replace(".", ","),
+                   f"Nord et Pas-de-Calais = {fmt.number(npdc * 100, 1)} % des nuitées de la région",
          "hypothèse": "la part des nuitées sert de part des visiteurs ; les personnes venues dans les deux zones "
                       "gardent leur part de la base"},
         {"marge": "pays de résidence (France, étranger)", "source": foreign_source,

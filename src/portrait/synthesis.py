@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from . import compare, estimation
+from . import formatting as fmt
 from .design import Design
-from .plots import fr_number
 
 SUPPRESSED = "secret (effectif < seuil)"
 SIMULATED = "*Données simulées : les réponses viennent du simulateur du projet, pas d'une enquête réelle.*"
@@ -40,16 +40,16 @@ def suppress(table: pd.DataFrame, n_column: str, value_columns: Sequence[str], t
     out = table.copy()
     small = out[n_column].to_numpy() < threshold
     for c in value_columns:
-        out[c] = [SUPPRESSED if s else fr_number(v, decimals) for v, s in zip(out[c], small)]
-    out[n_column] = [f"moins de {threshold}" if s else fr_number(v) for v, s in zip(table[n_column], small)]
+        out[c] = [SUPPRESSED if s else fmt.number(v, decimals) for v, s in zip(out[c], small)]
+    out[n_column] = [f"moins de {threshold}" if s else fmt.number(v) for v, s in zip(table[n_column], small)]
     return out
 
 
 def ci_text(estimate: float, low: float, high: float, scale: float = 1.0, decimals: int = 1, unit: str = "") -> str:
     """« 6,8 [6,7 ; 6,9] » with a unit (points, %)."""
     u = f" {unit}" if unit else ""
-    return (f"{fr_number(estimate * scale, decimals)}{u} (IC à 95 % : {fr_number(low * scale, decimals)} ; "
-            f"{fr_number(high * scale, decimals)})")
+    return (f"{fmt.number(estimate * scale, decimals)}{u} (IC à 95 % : {fmt.number(low * scale, decimals)} ; "
+            f"{fmt.number(high * scale, decimals)})")
 
 
 def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapping[str, pd.Series]) -> str:
@@ -64,24 +64,24 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
         resp = led.get((survey, "respondent"), np.nan)
         excl = led.get((survey, "excluded"), 0)
         total = led.loc[survey].sum()
-        return fr_number(resp / (total - excl) * 100, 1) + " %"
+        return fmt.number(resp / (total - excl) * 100, 1) + " %"
 
     return "\n\n".join([
         f"**Deux enquêtes indépendantes.** Les habitants de 15 ans ou plus ont été tirés en deux degrés : "
-        f"{fr_number(counts['communes_drawn'])} communes parmi les {fr_number(counts['communes'])} de la région, tirées avec "
+        f"{fmt.number(counts['communes_drawn'])} communes parmi les {fmt.number(counts['communes'])} de la région, tirées avec "
         f"une probabilité proportionnelle à leur population dans chaque département et classe de taille, puis "
-        f"{fr_number(counts['resident_invitations'])} invitations. Les clients du territoire ont été tirés au hasard, par "
-        f"zone visitée et type de partenaire, parmi les {fr_number(counts['frame_persons'])} personnes des fichiers de "
+        f"{fmt.number(counts['resident_invitations'])} invitations. Les clients du territoire ont été tirés au hasard, par "
+        f"zone visitée et type de partenaire, parmi les {fmt.number(counts['frame_persons'])} personnes des fichiers de "
         f"partenaires (une fois dédoublonnés, et seulement celles qui acceptent d'être recontactées) : "
-        f"{fr_number(counts['visitor_invitations'])} invitations.",
+        f"{fmt.number(counts['visitor_invitations'])} invitations.",
         f"**Réponse.** Taux de réponse : {rate('residents')} chez les habitants, {rate('visitors')} chez les clients. "
         "Ceux qui répondent ne ressemblent pas exactement à ceux qui ne répondent pas (par exemple les plus âgés "
         "répondent davantage) : la pondération corrige ces écarts.",
         f"**Pondération.** Chaque répondant reçoit un poids : l'inverse de sa probabilité d'être invité, corrigé de la "
         f"non-réponse, puis calé pour que l'échantillon reproduise exactement des effectifs connus — pour les habitants, "
         f"la population de l'Insee par sexe et âge, département et taille de commune ; pour les clients, les totaux "
-        f"des fichiers de partenaires. Effet de plan dû aux poids (Kish) : {fr_number(diag['residents']['deff de Kish'], 2)} "
-        f"chez les habitants, {fr_number(diag['visitors']['deff de Kish'], 2)} chez les clients.",
+        f"des fichiers de partenaires. Effet de plan dû aux poids (Kish) : {fmt.number(diag['residents']['deff de Kish'], 2)} "
+        f"chez les habitants, {fmt.number(diag['visitors']['deff de Kish'], 2)} chez les clients.",
         "**Ce que veut dire un intervalle de confiance.** Chaque chiffre est une estimation tirée d'un échantillon. "
         "L'intervalle de confiance à 95 % donne la fourchette de valeurs compatibles avec les réponses recueillies : "
         "avec cette méthode, 95 fois sur 100 la fourchette contient la vraie valeur de la population. Une différence "
@@ -102,17 +102,17 @@ def findings(diff: pd.DataFrame, limit: int = 8) -> list[str]:
         who, other = ("les clients du territoire", "les habitants") if r.estimate > 0 else \
             ("les habitants", "les clients du territoire")
         out.append(f"« {r.display} » : {who} sont plus nombreux que {other} à être d'accord, "
-                   f"{fr_number(max(r.estimate_visitors, r.estimate_residents) * 100, 0)} % contre "
-                   f"{fr_number(min(r.estimate_visitors, r.estimate_residents) * 100, 0)} %, soit un écart de "
+                   f"{fmt.number(max(r.estimate_visitors, r.estimate_residents) * 100, 0)} % contre "
+                   f"{fmt.number(min(r.estimate_visitors, r.estimate_residents) * 100, 0)} %, soit un écart de "
                    f"{ci_text(abs(r.estimate), *sorted((abs(r.ci_low), abs(r.ci_high))), scale=100, unit='points')}.")
     for r in d.loc[d["statistic"].isin(["mean"]) & d["type"].eq("score_0_10")].itertuples():
         if r.p_adj < 0.05:
-            out.append(f"{r.display} : note moyenne de {fr_number(r.estimate_visitors, 2)} chez les clients contre "
-                       f"{fr_number(r.estimate_residents, 2)} chez les habitants, écart "
+            out.append(f"{r.display} : note moyenne de {fmt.number(r.estimate_visitors, 2)} chez les clients contre "
+                       f"{fmt.number(r.estimate_residents, 2)} chez les habitants, écart "
                        f"{ci_text(r.estimate, r.ci_low, r.ci_high, decimals=2)} sur 10.")
         else:
-            out.append(f"{r.display} : pas de différence établie entre clients ({fr_number(r.estimate_visitors, 2)}) et "
-                       f"habitants ({fr_number(r.estimate_residents, 2)}) ; écart "
+            out.append(f"{r.display} : pas de différence établie entre clients ({fmt.number(r.estimate_visitors, 2)}) et "
+                       f"habitants ({fmt.number(r.estimate_residents, 2)}) ; écart "
                        f"{ci_text(r.estimate, r.ci_low, r.ci_high, decimals=2)} sur 10.")
     same = agree.loc[agree["p_adj"] >= 0.05, "display"].tolist()
     if same:

@@ -58,6 +58,7 @@ import pandas as pd
 from scipy import stats
 
 from . import codebook as codebook_mod
+from . import formatting as fmt
 from . import compare, config, estimation, fieldwork, ingest, items, paths, recipes, sampling, sources, visitors, weighting
 from .codebook import Codebook
 from .design import Design
@@ -627,15 +628,15 @@ def overview_table_fr(pooled: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "Enquête": t["survey"].map(SURVEY_LABELS), "Estimateur": t["estimator"].map(ESTIMATOR_LABELS),
         "Variance": t["variance"].map(VARIANCE_LABELS), "Réplications": t["replications"],
-        "|Biais relatif| moyen (%)": (t["mean_abs_rel_bias"] * 100).round(2),
-        "|Biais relatif| max (%)": (t["max_abs_rel_bias"] * 100).round(2),
-        "|Biais| max (en écarts-types)": t["max_abs_bias_sd"].round(2),
-        "Erreur type moyenne / écart-type": t["mean_se_ratio"].round(3),
-        "Couverture à 95 % (%)": (t["coverage"] * 100).round(1),
-        "Intervalle Monte-Carlo (%)": [f"{lo * 100:.1f} – {hi * 100:.1f}".replace(".", ",")
+        "|Biais relatif| moyen (%)": fmt.round(t["mean_abs_rel_bias"] * 100, 2),
+        "|Biais relatif| max (%)": fmt.round(t["max_abs_rel_bias"] * 100, 2),
+        "|Biais| max (en écarts-types)": fmt.round(t["max_abs_bias_sd"], 2),
+        "Erreur type moyenne / écart-type": fmt.round(t["mean_se_ratio"], 3),
+        "Couverture à 95 % (%)": fmt.round(t["coverage"] * 100, 1),
+        "Intervalle Monte-Carlo (%)": [f"{fmt.number(lo * 100, 1)} – {fmt.number(hi * 100, 1)}"
                                        for lo, hi in zip(t["coverage_low"], t["coverage_high"])],
-        "Rejet à tort à 5 % (%)": (t["rejection"] * 100).round(1),
-        "Puissance (%)": (t["power"] * 100).round(1),
+        "Rejet à tort à 5 % (%)": fmt.round(t["rejection"] * 100, 1),
+        "Puissance (%)": fmt.round(t["power"] * 100, 1),
     })
 
 
@@ -650,10 +651,10 @@ def detail_table_fr(summ: pd.DataFrame, cb: Codebook, variance: str = "linearisa
     s["Statistique"] = [labels.get((i, st, lv), i) for i, st, lv in zip(s["item"], s["statistic"], s["level"])]
     s["Enquête"] = s["survey"].map(SURVEY_LABELS)
     s["Estimateur"] = s["estimator"].map(ESTIMATOR_LABELS)
-    s["biais relatif (%)"] = (s["rel_bias"] * 100).round(2)
-    s["biais (écarts-types)"] = s["bias_sd"].round(2)
-    s["RMSE"] = s["rmse"].round(4)
-    s["couverture (%)"] = (s["coverage"] * 100).round(1)
+    s["biais relatif (%)"] = fmt.round(s["rel_bias"] * 100, 2)
+    s["biais (écarts-types)"] = fmt.round(s["bias_sd"], 2)
+    s["RMSE"] = fmt.round(s["rmse"], 4)
+    s["couverture (%)"] = fmt.round(s["coverage"] * 100, 1)
     wide = s.pivot_table(index=["Enquête", "Statistique"], columns="Estimateur", sort=False,
                          values=["biais relatif (%)", "biais (écarts-types)", "RMSE", "couverture (%)"])
     wide = wide.swaplevel(0, 1, axis=1)
@@ -661,16 +662,21 @@ def detail_table_fr(summ: pd.DataFrame, cb: Codebook, variance: str = "linearisa
     metrics = ["biais relatif (%)", "biais (écarts-types)", "RMSE", "couverture (%)"]
     wide = wide.reindex(columns=pd.MultiIndex.from_product([order, metrics]))
     truth = s.drop_duplicates(["Enquête", "Statistique"]).set_index(["Enquête", "Statistique"])["truth"]
-    wide.insert(0, ("", "valeur vraie"), truth.reindex(wide.index).round(4))
+    wide.insert(0, ("", "valeur vraie"), fmt.round(truth.reindex(wide.index), 4))
     return wide
 
 
 def _int(n: int) -> str:
-    return f"{int(n):,}".replace(",", "\u202f")
+    return fmt.number(int(n))
+
+
+def _signed(x: float, decimals: int) -> str:
+    s = fmt.number(x, decimals)
+    return "+" + s if fmt.rounded(x, decimals) > 0 else s
 
 
 def _pct(x: float, decimals: int = 1) -> str:
-    return f"{x * 100:.{decimals}f}".replace(".", ",") + " %"
+    return fmt.number(x * 100, decimals) + " %"
 
 
 def expected_outside(replications: int, level: float = 0.95, nominal: float = 0.95) -> float:
@@ -774,8 +780,8 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
              "simulé, pondération, estimation), les estimateurs calés (raking et logit borné) ont un biais relatif "
              f"d'au plus **{_pct(a['max_abs_rel_bias'], 2)}** de la valeur vraie pour les statistiques de chaque "
              f"enquête ; toutes statistiques et différences confondues, leur biais ne dépasse pas "
-             f"**{a['max_abs_bias_sd']:.2f} écart-type** de l'estimateur".replace(".", ",")
-             + f" (erreur Monte-Carlo comprise, le seuil est de {a['bias_tolerance']:.2f})".replace(".", ",") + "."]
+             f"**{fmt.number(a['max_abs_bias_sd'], 2)} écart-type** de l'estimateur"
+             f" (erreur Monte-Carlo comprise, le seuil est de {fmt.number(a['bias_tolerance'], 2)})."]
     ok = bool(a["bias_ok"])
     for variance, name in (("linearisation", "linéarisés"), ("bootstrap", "bootstrap")):
         c = a.get(variance)
@@ -790,12 +796,12 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
                 f"**{_pct(c['coverage'])}** du temps (de {_pct(c['coverage_min'])} à {_pct(c['coverage_max'])} selon "
                 f"la statistique) ; sur les {c['statistics']} statistiques, l'intervalle Monte-Carlo de la couverture "
                 f"exclut 95 % pour {counts}, quand le hasard seul en ferait sortir "
-                + f"{expected:.1f}".replace(".", ","))
+                + fmt.number(expected, 1))
         text += " : c'est compatible." if c["ok"] else " : c'est plus que le hasard."
         if "paired_linearised_coverage" in c:
             text += (f" Sur ces mêmes réplications, les intervalles linéarisés couvrent "
                      f"{_pct(c['paired_linearised_coverage'])} du temps et les erreurs types bootstrap valent en moyenne "
-                     + f"{c['se_ratio_to_linearised']:.3f}".replace(".", ",") + " fois les linéarisées"
+                     + fmt.number(c['se_ratio_to_linearised'], 3) + " fois les linéarisées"
                      + (" : le bootstrap donne la même précision que la linéarisation, les écarts tiennent aux "
                         "réplications tirées." if c["same_as_linearised"] else "."))
         ok &= bool(c["ok"] or (variance == "bootstrap" and c.get("same_as_linearised", False)))
@@ -805,14 +811,13 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
                      f"**{_pct(a['rejection'])}** du temps (5 % attendus, avant correction pour tests multiples) ; "
                      f"les différences introduites sont détectées **{_pct(a['power'])}** du temps en moyenne"
                      + (f" ; la plus petite ({labels.get(a['power_min_statistic'], '')}, écart vrai "
-                        + f"{a['power_min_truth'] * (100 if a['power_min_statistic'][1] != 'mean' else 1):+.1f}".replace(
-                            ".", ",").replace("-", "−")
+                        + _signed(a['power_min_truth'] * (100 if a['power_min_statistic'][1] != 'mean' else 1), 1)
                         + (" point" if a["power_min_statistic"][1] != "mean" else "")
                         + f") ne l'est que {_pct(a['power_min'])} du temps." if a["power_min"] < 0.8 else "."))
     if a["unweighted_worst"] is not None:
         survey, item, statistic, level = a["unweighted_worst"]
         parts.append(f"Sans pondération, le biais voulu par la non-réponse simulée apparaît : jusqu'à "
-                     f"**{abs(a['unweighted_max_abs_bias_sd']):.1f} écarts-types**".replace(".", ",")
+                     f"**{fmt.number(abs(a['unweighted_max_abs_bias_sd']), 1)} écarts-types**"
                      + f" ({labels.get((item, statistic, level), item)}, {SURVEY_LABELS[survey].lower()}), un biais "
                      f"relatif jusqu'à {_pct(a['unweighted_max_abs_rel_bias'])} et une couverture de "
                      f"{_pct(a['unweighted_coverage'])} seulement.")

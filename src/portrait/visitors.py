@@ -90,6 +90,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from . import formatting as fmt
 from . import paths
 from .config import date as config_date, require
 from .errors import InputError, ParameterError, SamplingError
@@ -721,8 +722,8 @@ def strata_table_fr(strata: pd.DataFrame) -> pd.DataFrame:
     t = pd.DataFrame({"Zone visitée": strata["zone"].map(ZONE_LABELS),
                       "Type de partenaire": strata["source_type"].map(SOURCE_LABELS),
                       "Personnes (N_h)": strata["N_h"], "Invitations (n_h)": strata["n_h"],
-                      "Probabilité π": strata["pi"].round(4),
-                      "Poids 1/π": strata["design_weight"].round(3)})
+                      "Probabilité π": fmt.round(strata["pi"], 4),
+                      "Poids 1/π": fmt.round(strata["design_weight"], 3)})
     total = {"Zone visitée": "Total", "Type de partenaire": "", "Personnes (N_h)": strata["N_h"].sum(),
              "Invitations (n_h)": strata["n_h"].sum(),
              "Probabilité π": round(strata["n_h"].sum() / strata["N_h"].sum(), 4), "Poids 1/π": np.nan}

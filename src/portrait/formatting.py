@@ -1,0 +1,118 @@
+"""Numbers as readers see them: French conventions, rounded to their display precision.
+
+Every number shown in a notebook table, a report sentence or a figure label goes through this
+module, so that what is printed depends only on the rounded value and never on the last bits of
+a floating-point result (which differ between CPUs and BLAS builds): a value that rounds to zero
+is printed « 0 », never « −0 » or « -0.0 ».
+
+French conventions: decimal comma, narrow no-break space (U+202F) between thousands, the minus
+sign U+2212, « % » after a space, p-values below the smallest printed one as « < 0,0001 ».
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+THOUSANDS = "\u202f"
+MINUS = "\u2212"
+MISSING = "–"
+
+
+def _missing(x) -> bool:
+    return x is None or x is pd.NA or x is pd.NaT or (isinstance(x, (float, np.floating)) and math.isnan(x))
+
+
+def rounded(x: float, decimals: int = 0) -> float:
+    """``x`` rounded half-even to ``decimals`` places, with a negative zero made positive."""
+    return float(np.round(float(x), decimals)) + 0.0  # + 0.0: −0.0 becomes 0.0
+
+
+def number(x: float, decimals: int = 0, missing: str = MISSING) -> str:
+    """A number written the French way: ``number(-1234.5, 1)`` → « −1 234,5 »; never a signed zero."""
+    if _missing(x):
+        return missing
+    v = rounded(x, decimals)
+    if math.isinf(v):
+        return ("" if v > 0 else MINUS) + "∞"
+    s = f"{abs(v):,.{decimals}f}".replace(",", THOUSANDS).replace(".", ",")
+    return (MINUS + s) if v < 0 else s
+
+
+def percent(share: float, decimals: int = 1, missing: str = MISSING) -> str:
+    """A share in [0, 1] written as a French percentage: ``percent(0.1234)`` → « 12,3 % »."""
+    if _missing(share):
+        return missing
+    return number(share * 100, decimals) + "\u00a0%"
+
+
+def points(difference: float, decimals: int = 1, missing: str = MISSING) -> str:
+    """A difference of shares in percentage points, signed: ``points(-0.051)`` → « −5,1 pt »."""
+    if _missing(difference):
+        return missing
+    s = number(difference * 100, decimals)
+    return ("+" + s if not s.startswith(MINUS) and rounded(difference * 100, decimals) > 0 else s) + "\u00a0pt"
+
+
+def pvalue(p: float, smallest: float = 1e-4, missing: str = MISSING) -> str:
+    """A p-value with four decimals, or « < 0,0001 » below that."""
+    if _missing(p):
+        return missing
+    if p < smallest:
+        return "<\u00a0" + number(smallest, 4)
+    return number(p, 4)
+
+
+def interval(low: float, high: float, decimals: int = 1, scale: float = 1.0, unit: str = "") -> str:
+    """A confidence interval « [a ; b] » with its unit."""
+    u = f"\u00a0{unit}" if unit else ""
+    return f"[{number(low * scale, decimals)} ; {number(high * scale, decimals)}]{u}"
+
+
+def table(df: pd.DataFrame | pd.Series, decimals: int | Mapping[str, int] = 3,
+          pvalues: Iterable[str] = (), percents: Mapping[str, int] | None = None) -> pd.DataFrame:
+    """A table for display: every numeric cell written by :func:`number` (strings and labels kept).
+
+    ``decimals`` is one precision for every numeric column or a mapping column → precision
+    (integer columns default to 0); columns in ``pvalues`` go through :func:`pvalue`, columns in
+    ``percents`` (column → decimals) through :func:`percent`.
+    """
+    frame = df.to_frame() if isinstance(df, pd.Series) else df
+    pvalues, percents = set(pvalues), dict(percents or {})
+    out = {}
+    for col in frame.columns:
+        s = frame[col]
+        if col in pvalues:
+            out[col] = s.map(pvalue)
+        elif col in percents:
+            out[col] = s.map(lambda v, d=percents[col]: percent(v, d))
+        elif pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
+            out[col] = s.map(lambda v: v if not isinstance(v, (float, np.floating)) else number(v, _default(decimals, col)))
+        else:
+            d = decimals.get(col, 0 if pd.api.types.is_integer_dtype(s) else 3) if isinstance(decimals, Mapping) \
+                else (0 if pd.api.types.is_integer_dtype(s) else decimals)
+            out[col] = s.map(lambda v, d=d: number(v, d))
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _default(decimals: int | Mapping[str, int], col) -> int:
+    return decimals.get(col, 3) if isinstance(decimals, Mapping) else decimals
+
+
+def round(values, decimals: int = 0):
+    """Numbers of a table or series rounded for display, numeric still, with negative zeros made positive.
+
+    Non-numeric columns of a table are kept as they are.
+    """
+    if isinstance(values, pd.DataFrame):
+        out = values.copy()
+        for col in out.columns:
+            if pd.api.types.is_numeric_dtype(out[col]) and not pd.api.types.is_bool_dtype(out[col]):
+                out[col] = out[col].round(decimals) + 0.0
+        return out
+    if isinstance(values, pd.Series):
+        return values.round(decimals) + 0.0
+    return rounded(values, decimals)

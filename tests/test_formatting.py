@@ -1,0 +1,61 @@
+"""The one French formatter: display precision, French conventions, and never a signed zero.
+
+Oracle: the French typographic conventions written out by hand (decimal comma, U+202F between
+thousands, U+2212 for minus, « < 0,0001 » for small p-values).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from portrait import formatting as fmt
+
+
+@pytest.mark.parametrize("x,decimals,expected", [
+    (1234567.891, 2, "1\u202f234\u202f567,89"),
+    (-1234.5, 1, "\u22121\u202f234,5"),
+    (0.5, 0, "0"),                       # half-even, as numpy rounds
+    (1.5, 0, "2"),
+    (42, 0, "42"),
+    (-0.0, 1, "0,0"),
+    (-1e-17, 3, "0,000"),                # rounds to zero: no « −0,000 »
+    (-0.00049, 3, "0,000"),
+    (-0.0005001, 3, "\u22120,001"),
+    (float("nan"), 2, "–"),
+    (None, 2, "–"),
+])
+def test_number(x, decimals, expected):
+    """Numbers are rounded to their precision and written the French way; a rounded zero has no sign."""
+    assert fmt.number(x, decimals) == expected
+
+
+def test_percent_points_pvalue_interval():
+    """Percentages, signed percentage points, p-values and intervals, by hand."""
+    assert fmt.percent(0.1234) == "12,3\u00a0%"
+    assert fmt.percent(-0.00001, 1) == "0,0\u00a0%"
+    assert fmt.points(0.051) == "+5,1\u00a0pt" and fmt.points(-0.051) == "\u22125,1\u00a0pt"
+    assert fmt.points(-0.0001) == "0,0\u00a0pt"
+    assert fmt.pvalue(0.00009) == "<\u00a00,0001" and fmt.pvalue(0.03456) == "0,0346"
+    assert fmt.interval(0.1234, 0.5678, 1, scale=100, unit="%") == "[12,3 ; 56,8]\u00a0%"
+
+
+def test_round_keeps_numbers_and_drops_negative_zero():
+    """fmt.round rounds numeric columns only and turns −0.0 into 0.0 (pandas would print « -0.0 »)."""
+    df = pd.DataFrame({"a": [-1e-15, 1.23456, -2.5e-7], "b": ["x", "y", "z"], "n": [1, 2, 3]})
+    out = fmt.round(df, 2)
+    assert not np.signbit(out["a"]).any()
+    assert out["a"].tolist() == [0.0, 1.23, 0.0]
+    assert out["b"].tolist() == ["x", "y", "z"] and out["n"].tolist() == [1, 2, 3]
+    assert "-0.0" not in out.to_string() and "-0.0" not in out.to_html()
+    assert not np.signbit(fmt.round(pd.Series([-1e-12]), 3)).any()
+    assert not np.signbit(fmt.round(-1e-12, 3))
+
+
+def test_table_writes_every_numeric_cell():
+    """fmt.table: integers without decimals, floats at the asked precision, p-values and percentages."""
+    df = pd.DataFrame({"n": [1200, 3], "m": [-0.0001, 2.5], "p": [1e-9, 0.2], "s": [0.5, 0.25], "t": ["a", "b"]})
+    out = fmt.table(df, {"m": 2}, pvalues=["p"], percents={"s": 0})
+    assert out.to_dict("list") == {"n": ["1\u202f200", "3"], "m": ["0,00", "2,50"], "p": ["<\u00a00,0001", "0,2000"],
+                                   "s": ["50\u00a0%", "25\u00a0%"], "t": ["a", "b"]}
