@@ -175,17 +175,29 @@ def test_nonresponse_groups_restore_the_sample_totals():
 
 
 def test_nonresponse_then_calibration_then_replicates_rerun_everything():
-    """Replicate weights re-run non-response adjustment and calibration: each replicate meets the margins."""
-    d = variance.with_replicates(_design(6), "bootstrap", 20, config.rng(1, "test"))
+    """Replicate weights re-run non-response adjustment and calibration: each replicate meets the margins, and the
+    replicate SE equals a brute-force bootstrap in which each replicate's design weights go through the whole
+    recipe on their own (a plain design per replicate, no replicate machinery; rtol 1e-9)."""
+    base = _design(6)
+    d = variance.with_replicates(base, "bootstrap", 20, config.rng(1, "test"))
     nr = weighting.adjust_nonresponse(d, "resp", groups=["sex"])
     cal = weighting.calibrate(nr, MARGINS, method="raking")
     R = cal.replicate_weights()
     key = cal.data["dep"].to_numpy()
+    resp = cal.data["resp"].to_numpy()
     for r in range(R.shape[1]):
         assert R[key == "59", r].sum() == pytest.approx(25_000, rel=1e-8)
-        assert (R[~cal.data["resp"].to_numpy(), r] == 0).all()
+        assert (R[~resp, r] == 0).all()
+    thetas = []
+    for r in range(R.shape[1]):
+        rep = Design.from_frame(base.data.assign(w=base.weights * d.replicate_factors[:, r]), weights="w",
+                                strata="stratum")
+        rep = weighting.calibrate(weighting.adjust_nonresponse(rep, "resp", groups=["sex"]), MARGINS, method="raking")
+        thetas.append(np.sum(rep.weights * rep.data["y"]) / np.sum(rep.weights))
+    thetas = np.array(thetas)
+    brute = np.sqrt(np.sum((thetas - thetas.mean()) ** 2) / (len(thetas) - 1))   # R svrVar, bootstrap, mse=FALSE
     se = estimation.mean(cal, "y", variance="replicates")["se"].iloc[0]
-    assert 0 < se < 5
+    assert se == pytest.approx(brute, rel=1e-9)
 
 
 def test_trimming_holds_bounds_and_margins():
@@ -208,13 +220,20 @@ def test_trimming_impossible_fails_explicitly():
 
 
 def test_diagnostics_kish():
-    """Kish deff is 1 for equal weights and n Σw²/(Σw)² otherwise; n_eff = n / deff."""
-    assert weighting.kish_deff(np.ones(10)) == pytest.approx(1)
-    w = np.array([1.0, 1, 2, 4])
-    assert weighting.kish_deff(w) == pytest.approx(4 * 22 / 64)
-    diag = weighting.diagnostics(weighting.calibrate(_design(), MARGINS))
-    assert diag["taille effective"] == pytest.approx(diag["n"] / diag["deff de Kish"])
-    assert diag["g 0 %"] <= diag["g 50 %"] <= diag["g 100 %"]
+    """Kish's deff equals 1 + CV² of the weights (population CV: Kish 1965, an identity independent of the
+    n Σw²/(Σw)² the code uses), and the effective size of weights (1, 1, 2, 4) is 64/22 by hand."""
+    rng = np.random.default_rng(0)
+    for w in (np.ones(10), rng.uniform(1, 9, 50), rng.lognormal(0, 1, 500)):
+        cv = np.std(w) / np.mean(w)
+        assert weighting.kish_deff(w) == pytest.approx(1 + cv ** 2, rel=1e-12)
+    cal = weighting.calibrate(_design(), MARGINS)
+    diag = weighting.diagnostics(cal)
+    w = cal.weights[cal.weights > 0]
+    assert diag["n"] == len(w)
+    assert diag["deff de Kish"] == pytest.approx(1 + (np.std(w) / np.mean(w)) ** 2, rel=1e-12)
+    assert diag["taille effective"] == pytest.approx(w.sum() ** 2 / (w ** 2).sum(), rel=1e-12)
+    four = weighting.diagnostics(Design.from_frame(pd.DataFrame({"w": [1.0, 1, 2, 4]}), weights="w"))
+    assert four["taille effective"] == pytest.approx(64 / 22, rel=1e-12)
 
 
 def test_calibration_lowers_se_of_a_correlated_variable():

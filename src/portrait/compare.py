@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import estimation, items, models
+from . import estimation, items, models, variance
+from . import formatting as fmt
 from .codebook import Codebook
 from .design import Design
 from .errors import ParameterError
@@ -226,10 +227,12 @@ def rankings(estimates: pd.DataFrame, item: str) -> pd.DataFrame:
 def rank_agreement(designs: Mapping[str, Design], cb: Codebook, item: str, level: float = 0.95) -> dict:
     """Spearman correlation between the groups' rankings of an item's options, with a replicate CI.
 
-    The correlation is recomputed on every pair of replicates (one per survey; the surveys are
-    independent); the CI is built on Fisher's z with the replicate standard error.
+    The surveys are independent, so the variance of Fisher's z is the sum of two replicate
+    variances: the correlation is recomputed on each survey's replicates with the other survey at
+    its full-sample shares, and each set is combined with its own replicate scale (bootstrap, JK1
+    or JKn, as R ``svrVar``). The CI is :func:`fisher_z_interval`.
     """
-    shares, reps = {}, {}
+    shares, reps, designs_used = {}, {}, {}
     for group in GROUPS:
         d, spec = with_items(designs[group], cb, group)
         cols = list(spec.loc[(spec["item"] == item) & (spec["statistic"] == "share"), "column"])
@@ -242,15 +245,30 @@ def rank_agreement(designs: Mapping[str, Design], cb: Codebook, item: str, level
         shares[group] = (w @ Y0) / (w @ M)
         R = d.replicate_weights()
         reps[group] = (R.T @ Y0) / (R.T @ M)
+        designs_used[group] = d
     rho = stats.spearmanr(shares["residents"], shares["visitors"]).statistic
-    n = min(reps["residents"].shape[0], reps["visitors"].shape[0])
-    rr = np.array([stats.spearmanr(reps["residents"][i], reps["visitors"][i]).statistic for i in range(n)])
-    z = np.arctanh(np.clip(rr, -0.999999, 0.999999))
-    se_z = z.std(ddof=1)
-    q = stats.norm.ppf(0.5 + level / 2)
     z0 = np.arctanh(np.clip(rho, -0.999999, 0.999999))
-    return {"item": item, "spearman": float(rho), "ci_low": float(np.tanh(z0 - q * se_z)),
-            "ci_high": float(np.tanh(z0 + q * se_z)), "replicates": int(n)}
+    var_z = 0.0
+    for group, other in (("residents", "visitors"), ("visitors", "residents")):
+        rr = np.array([stats.spearmanr(row, shares[other]).statistic for row in reps[group]])
+        z = np.arctanh(np.clip(rr, -0.999999, 0.999999))
+        d = designs_used[group]
+        var_z += float(variance.replicate_variance(z0, z, d.replicate_scale, d.replicate_rscales,
+                                                   mse=d.replicate_mse)[0, 0])
+    low, high = fisher_z_interval(rho, var_z, level)
+    return {"item": item, "spearman": float(rho), "ci_low": low, "ci_high": high,
+            "replicates": int(min(len(reps["residents"]), len(reps["visitors"])))}
+
+
+def fisher_z_interval(r: float, var_z: float, level: float = 0.95) -> tuple[float, float]:
+    """Confidence interval of a correlation from the variance of its Fisher z, ``atanh(r)``.
+
+    With ``var_z = 1 / (n − 3)`` this is the interval of R ``cor.test`` for Pearson's r.
+    """
+    q = stats.norm.ppf(0.5 + level / 2)
+    z0 = np.arctanh(np.clip(r, -0.999999, 0.999999))
+    half = q * np.sqrt(var_z)
+    return float(np.tanh(z0 - half)), float(np.tanh(z0 + half))
 
 
 # ============================================================================ perceptual map
@@ -383,7 +401,7 @@ def recovery_summary(check: pd.DataFrame) -> pd.DataFrame:
     g = b.groupby("planted").agg(statistiques=("item", "size"), significatives=("significant", "sum"),
                                  couverture=("covered", "mean"))
     g.index = g.index.map({True: "différence plantée", False: "pas de différence"})
-    g["couverture"] = (g["couverture"] * 100).round(1)
+    g["couverture"] = fmt.round(g["couverture"] * 100, 1)
     return g
 
 
@@ -397,8 +415,8 @@ def findings_sentence(diff: pd.DataFrame) -> str:
     sig = d["p_adj"] < 0.05
 
     def listing(rows: pd.DataFrame) -> str:
-        return ", ".join(f"{r.display} ({'+' if r.estimate > 0 else '−'}{abs(r.estimate) * (100 if r.statistic != 'mean' else 1):.1f}"
-                         f"{' pt' if r.statistic != 'mean' else ''})".replace(".", ",")
+        return ", ".join(f"{r.display} ({'+' if r.estimate > 0 else '−'}{fmt.number(abs(r.estimate) * (100 if r.statistic != 'mean' else 1), 1)}"
+                         f"{' pt' if r.statistic != 'mean' else ''})"
                          for r in rows.sort_values("estimate", key=abs, ascending=False).itertuples()) or "aucun"
 
     return (f"**Les clients du territoire sont plus d'accord** que les habitants pour : {listing(d.loc[sig & (d['estimate'] > 0)])}. "

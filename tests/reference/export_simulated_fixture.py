@@ -1,13 +1,18 @@
 """Write the simulated-survey fixture that tests/reference/make_fixtures.R calibrates with R survey.
 
-Run after `make` (it reads data/processed/): `.venv/bin/python tests/reference/export_simulated_fixture.py`.
-The fixture holds every in-scope sampled resident of the simulated survey with the design variables,
+Run after `make`, on a clean work tree (it reads data/processed/):
+`.venv/bin/python tests/reference/export_simulated_fixture.py`. The design is the chain's own
+(:func:`portrait.recipes.resident_design`): first-stage fpc only for the self-representing communes,
+none for the communes drawn PPS. ``simulated_PROVENANCE.txt`` records the commit of the chain that
+produced the input, so the fixture can be traced and regenerated. The fixture holds every in-scope sampled resident of the simulated survey with the design variables,
 a respondent flag, the respondents' non-response-adjusted weights (calibration's starting weights; the
 design weight for non-respondents, whom R's subset keeps in the design as its variance needs), the calibration variables, a few
 outcomes (« données simulées »), and the INSEE/frame margins in a long table.
 """
 
 from __future__ import annotations
+
+import subprocess
 
 import numpy as np
 import pandas as pd
@@ -27,12 +32,9 @@ def main() -> None:
     nr = w.stages["nonresponse"]
     keep = np.ones(len(nr.weights), dtype=bool)      # every in-scope sampled unit: R subsets the design
     d = nr.data.loc[keep]
-    pop15 = com.set_index("code")["pop15"]
     rank = com.drop_duplicates("size_class").set_index(com.drop_duplicates("size_class")["size_class"].astype(str))[
         "size_class_rank"]
-    certain = d["var_stratum"].str.startswith("AR-").to_numpy()
-    n_communes = com.groupby("stratum").size()
-    fpc = np.where(certain, d["code"].map(pop15).to_numpy(float), d["stratum"].map(n_communes).to_numpy(float))
+    fpc = d["var_fpc"].to_numpy(float)      # sampling fractions, as R reads an fpc whose values are all <= 1
     y = d["image_globale"].astype("Float64")
     rec = d["recommandation"].astype("Float64")
     conv = d["img_conviviale"].astype("Float64")
@@ -61,6 +63,14 @@ def main() -> None:
                 lv = "d" + lv
             rows.append({"margin": name, "level": lv, "total": total})
     pd.DataFrame(rows).to_csv(OUT / "simulated_residents_margins.csv", index=False, float_format="%.17g")
+    git = ["git", "-C", str(paths.ROOT)]
+    commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    dirty = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True,
+                           check=True).stdout.strip()
+    (OUT / "simulated_PROVENANCE.txt").write_text(
+        f"chain_commit: {commit}{' (work tree modified)' if dirty else ''}\n"
+        "input: data/processed/resident_responses.parquet and resident_frame.parquet written by `make` at that commit\n"
+        "design: portrait.recipes.resident_design (fpc only for self-representing communes)\n", encoding="utf-8")
     print(f"wrote {int(out['respondent'].sum())} respondents of {len(out)} units and {len(rows)} margin totals")
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env Rscript
 # Reference values for portrait's tests, computed with the reference implementations in R.
 # Run by hand from the repository root (the tests only read the CSV fixtures it writes):
-#   apt-get install r-base-core r-cran-survey r-cran-sampling
+#   apt-get install r-base-core r-cran-survey r-cran-sampling r-cran-mass
+#   make && .venv/bin/python tests/reference/export_simulated_fixture.py   # section 4's input
 #   Rscript tests/reference/make_fixtures.R
 # Versions used for the committed fixtures are written to tests/reference/fixtures/VERSIONS.txt.
 suppressPackageStartupMessages({
@@ -285,3 +286,51 @@ for (name in names(scal)) {
 write.csv(do.call(rbind, swts), file.path(out, "simulated_weights.csv"), row.names = FALSE)
 write.csv(do.call(rbind, srows), file.path(out, "simulated_estimates.csv"), row.names = FALSE)
 cat("wrote simulated-survey fixtures\n")
+
+# ---------------------------------------------------------------------------------------------
+# 5. Replicate generator and correspondence analysis.
+#    JKn (deterministic) on the stratified apistrat design, with its fpc: replicate weights, scale and
+#    rscales as R's as.svrepdesign builds them.
+rjkn <- as.svrepdesign(dstrat, type = "JKn")
+write.csv(data.frame(snum = apistrat$snum, full(weights(rjkn, "analysis"))),
+          file.path(out, "apistrat_jkn_repweights.csv"), row.names = FALSE)
+mj <- svymean(~api00, rjkn)
+write.csv(data.frame(statistic = c("scale", "mean", "se"),
+                     value = sprintf("%.17g", c(rjkn$scale, coef(mj), SE(mj))),
+                     r_call = c("as.svrepdesign(dstrat, type='JKn')$scale",
+                                "svymean(~api00, as.svrepdesign(dstrat, type='JKn'))",
+                                "SE(svymean(~api00, as.svrepdesign(dstrat, type='JKn')))")),
+          file.path(out, "apistrat_jkn_estimates.csv"), row.names = FALSE)
+write.csv(data.frame(replicate = seq_along(rjkn$rscales), rscale = sprintf("%.17g", rjkn$rscales)),
+          file.path(out, "apistrat_jkn_rscales.csv"), row.names = FALSE)
+
+#    Correspondence analysis of a 5 x 4 table with MASS::corresp (3 dimensions): canonical
+#    correlations (singular values) and standard row and column scores.
+suppressPackageStartupMessages(library(MASS))
+write(paste("MASS", packageVersion("MASS")), file.path(out, "VERSIONS.txt"), append = TRUE)
+tab <- matrix(c(30, 10, 5, 8, 10, 30, 10, 12, 5, 10, 40, 9, 20, 20, 20, 25, 7, 15, 3, 30), nrow = 5, byrow = TRUE,
+              dimnames = list(paste0("r", 1:5), paste0("c", 1:4)))
+ca <- corresp(tab, nf = 3)
+carows <- rbind(
+  data.frame(kind = "table", name = rep(rownames(tab), 4), dim = rep(colnames(tab), each = 5), value = c(tab)),
+  data.frame(kind = "cor", name = "", dim = paste0("dim", 1:3), value = sprintf("%.17g", ca$cor)),
+  data.frame(kind = "rscore", name = rep(rownames(tab), 3), dim = rep(paste0("dim", 1:3), each = 5),
+             value = sprintf("%.17g", c(ca$rscore))),
+  data.frame(kind = "cscore", name = rep(colnames(tab), 3), dim = rep(paste0("dim", 1:3), each = 4),
+             value = sprintf("%.17g", c(ca$cscore))))
+carows$r_call <- "MASS::corresp(tab, nf = 3)"
+write.csv(carows, file.path(out, "corresp.csv"), row.names = FALSE)
+cat("wrote JKn and correspondence-analysis fixtures\n")
+
+#    Fisher-z confidence interval of a correlation: cor.test (Pearson) on the api data.
+ct <- cor.test(apistrat$api00, apistrat$api99)
+ct2 <- cor.test(apiclus1$api00[1:20], apiclus1$meals[1:20], conf.level = 0.9)
+write.csv(data.frame(case = c("apistrat api00~api99", "apiclus1[1:20] api00~meals"),
+                     r = sprintf("%.17g", c(ct$estimate, ct2$estimate)), n = c(nrow(apistrat), 20),
+                     level = c(0.95, 0.9),
+                     low = sprintf("%.17g", c(ct$conf.int[1], ct2$conf.int[1])),
+                     high = sprintf("%.17g", c(ct$conf.int[2], ct2$conf.int[2])),
+                     r_call = c("cor.test(apistrat$api00, apistrat$api99)",
+                                "cor.test(apiclus1$api00[1:20], apiclus1$meals[1:20], conf.level = 0.9)")),
+          file.path(out, "cor_test.csv"), row.names = FALSE)
+cat("wrote cor.test fixture\n")
