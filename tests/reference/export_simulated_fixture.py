@@ -23,6 +23,10 @@ OUT = paths.TESTS / "reference" / "fixtures"
 
 
 def main() -> None:
+    git = ["git", "-C", str(paths.ROOT)]
+    commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    dirty = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True,
+                           check=True).stdout.strip()
     cb = codebook.load()
     res = pd.read_parquet(paths.PROCESSED / "resident_responses.parquet")
     com = pd.read_parquet(paths.PROCESSED / "resident_frame.parquet")
@@ -63,10 +67,6 @@ def main() -> None:
                 lv = "d" + lv
             rows.append({"margin": name, "level": lv, "total": total})
     pd.DataFrame(rows).to_csv(OUT / "simulated_residents_margins.csv", index=False, float_format="%.17g")
-    git = ["git", "-C", str(paths.ROOT)]
-    commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-    dirty = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True,
-                           check=True).stdout.strip()
     (OUT / "simulated_PROVENANCE.txt").write_text(
         f"chain_commit: {commit}{' (work tree modified)' if dirty else ''}\n"
         "input: data/processed/resident_responses.parquet and resident_frame.parquet written by `make` at that commit\n"
