@@ -15,3 +15,11 @@ DEFAULT = dict(population_year=2017, departments=["02", "59", "60", "62", "80"],
 def resident_frame():
     """The resident frame built from the committed raw files with the default parameters."""
     return frames.resident_frame_from_params(DEFAULT)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One closing line when the browser tests were skipped, with the command that installs chromium."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if any("chromium" in str(getattr(r, "longrepr", "")) for r in skipped):
+        terminalreporter.write_line("browser tests skipped: chromium is not installed; install it with "
+                                    "`sudo apt-get install chromium` and run `make test` again", yellow=True)

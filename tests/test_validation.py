@@ -119,11 +119,14 @@ def test_unweighted_residents_are_biased_the_way_nonresponse_was_built(setup, se
                                                                       & (true["item"] == "image_globale")
                                                                       & (true["statistic"] == "mean"), "value"].iloc[0])
     assert planned > 0.05
-    runs = pd.concat([first, validation.replicate(setup, seeds[3])])
+    more = [validation.replicate(setup, s) for s in np.random.SeedSequence(setup.seed).spawn(10)[4:]]
+    runs = pd.concat([first, validation.replicate(setup, seeds[3]), *more])
     img = runs.loc[(runs["survey"] == "residents") & (runs["item"] == "image_globale") & (runs["statistic"] == "mean")]
     gap = img.pivot_table(index="replication", columns="estimator", values="estimate")
-    assert ((gap["unweighted"] - gap["raking"]) > 0).all()
-    assert (gap["unweighted"] - gap["raking"]).mean() == pytest.approx(planned, rel=0.6)
+    d = (gap["unweighted"] - gap["raking"]).to_numpy()
+    assert len(d) == 8 and (d > 0).all()
+    # Monte Carlo: the mean gap of 8 replications is within 4 of its standard errors of the planned bias
+    assert abs(d.mean() - planned) < 4 * d.std(ddof=1) / np.sqrt(len(d))
 
 
 def _population(setup):

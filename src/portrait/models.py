@@ -24,7 +24,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 
 from .design import Design, Step
 from .errors import ParameterError
@@ -429,7 +429,7 @@ def svyolr(design: Design, y: str, terms: Sequence[str], variance: str = "linear
         eta = X @ beta
         z = cuts(zeta)
         up, lo = z[yk + 1] - eta, z[yk] - eta
-        pr = stats.logistic.cdf(up) - stats.logistic.cdf(lo)
+        pr = special.expit(up) - special.expit(lo)
         pr = np.where(ok, pr, 1.0)
         if np.any(pr <= 0):          # a step too far for the line search: reject it, as R does
             return np.inf, np.zeros_like(par)
@@ -451,7 +451,7 @@ def svyolr(design: Design, y: str, terms: Sequence[str], variance: str = "linear
         eta = X @ beta
         z = cuts(zeta)
         up, lo = z[yk + 1] - eta, z[yk] - eta
-        pr = np.where(ok, stats.logistic.cdf(up) - stats.logistic.cdf(lo), 1.0)
+        pr = np.where(ok, special.expit(up) - special.expit(lo), 1.0)
         f1, f2 = stats.logistic.pdf(up), stats.logistic.pdf(lo)
         S = np.zeros((len(yk), p + q))
         S[:, :p] = X * ((f1 - f2) / pr)[:, None]
@@ -469,7 +469,7 @@ def svyolr(design: Design, y: str, terms: Sequence[str], variance: str = "linear
         Xi = np.column_stack([np.ones(len(yk)), X])
         b = np.zeros(p + 1)
         for _ in range(50):
-            mu = stats.logistic.cdf(Xi @ b)
+            mu = special.expit(Xi @ b)
             H = (Xi.T * (w * ok * mu * (1 - mu))) @ Xi
             step = np.linalg.solve(H + 1e-10 * np.eye(p + 1), Xi.T @ (w * ok * (yy - mu)))
             b += step
@@ -489,7 +489,7 @@ def svyolr(design: Design, y: str, terms: Sequence[str], variance: str = "linear
         eta = X @ beta
         z = cuts(zeta)
         a, b = z[yk + 1] - eta, z[yk] - eta
-        Fa, Fb = stats.logistic.cdf(a), stats.logistic.cdf(b)
+        Fa, Fb = special.expit(a), special.expit(b)
         pr = np.where(ok, Fa - Fb, 1.0)
         if np.any(pr <= 0):
             return -np.inf, None, None
