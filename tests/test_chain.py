@@ -19,16 +19,15 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
-from portrait import partners, paths, visitors
+from portrait import partners, paths
+
+from . import chainrun
 
 pytestmark = pytest.mark.slow
 
@@ -36,68 +35,13 @@ SUMMARY = paths.TESTS / "golden" / "processed_summary.json"
 SUMMARY_RTOL = 1e-9
 
 
-def _checkout(dest: Path) -> Path:
-    """Copy the files git would hold (tracked and untracked-but-not-ignored) into ``dest``."""
-    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                           cwd=paths.ROOT, capture_output=True, check=True).stdout.split(b"\0")
-    for f in filter(None, files):
-        src = paths.ROOT / f.decode()
-        if src.is_file():
-            (dest / f.decode()).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / f.decode())
-    return dest
-
-
-def _reduce(root: Path) -> Path:
-    """Give a checkout the reduced parameters of the notebook regression test (merged into config/)."""
-    for small in sorted((root / "tests" / "notebooks").glob("*.yaml")):
-        cfg = root / "config" / small.name
-        params = yaml.safe_load(cfg.read_text(encoding="utf-8")) or {}
-        params.update(yaml.safe_load(small.read_text(encoding="utf-8")) or {})
-        cfg.write_text(yaml.safe_dump(params, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return root
-
-
-def _make(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("PORTRAIT_ROOT", "PYTHONPATH", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
-    env["PORTRAIT_PSEUDO_KEY"] = "test-key-for-determinism"
-    return subprocess.run(["make", f"PYTHON={sys.executable}", *args], cwd=root, env=env,
-                          capture_output=True, text=True, check=check, timeout=1800)
-
-
-def _outputs(root: Path) -> list[str]:
-    return sorted(p.relative_to(root).as_posix() for d in ("data/processed", "reports", "build/executed")
-                  for p in (root / d).rglob("*") if p.is_file() and p.name != ".gitkeep")
-
-
-@pytest.fixture(scope="module")
-def full_run(tmp_path_factory):
-    """The whole chain with the study's parameters, from a clean checkout."""
-    a = _checkout(tmp_path_factory.mktemp("full"))
-    r = _make(a, check=False)
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    return a
-
-
-@pytest.fixture(scope="module")
-def reduced_runs(tmp_path_factory):
-    """Two clean checkouts with the reduced parameters, each built by make."""
-    runs = []
-    for name in ("reduced-a", "reduced-b"):
-        root = _reduce(_checkout(tmp_path_factory.mktemp(name)))
-        r = _make(root, check=False)
-        assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-        runs.append(root)
-    return runs
-
-
-def test_two_clean_runs_give_byte_identical_outputs(reduced_runs):
+def test_two_clean_runs_give_byte_identicalchainrun.outputs(reduced_runs):
     """Processed data, executed notebooks and HTML reports are byte-identical across two clean checkouts
     (same machine, same parameters and seed)."""
     a, b = reduced_runs
-    files = _outputs(a)
+    files = chainrun.outputs(a)
     assert "reports/index.html" in files and "data/processed/resident_slots.parquet" in files
-    assert files == _outputs(b)
+    assert files == chainrun.outputs(b)
     match, mismatch, errors = filecmp.cmpfiles(a, b, files, shallow=False)
     assert mismatch == [] and errors == []
 
@@ -106,7 +50,7 @@ def test_parameter_change_reruns_only_its_dependants(reduced_runs):
     """Touching the resident-frame parameters re-runs it and what reads its outputs, not the visitor frame."""
     a = reduced_runs[1]
     os.utime(a / "config" / "01_resident_frame.yaml")
-    done = _make(a).stdout.splitlines()
+    done = chainrun.make(a).stdout.splitlines()
     assert done[0] == "✓ build/executed/01_resident_frame.ipynb" and done[-1] == "✓ reports/index.html"
     assert "✓ build/executed/03_fieldwork.ipynb" in done                  # reads the resident sample
     assert "✓ build/executed/02_visitor_frame.ipynb" not in done           # does not
@@ -126,9 +70,9 @@ def test_index_links_every_report(full_run):
 
 def test_second_make_does_nothing(full_run):
     """Re-running make with nothing changed rebuilds nothing."""
-    r = _make(full_run)
+    r = chainrun.make(full_run)
     assert "Nothing to be done" in r.stdout, r.stdout
-    assert _make(full_run, "-q", check=False).returncode == 0
+    assert chainrun.make(full_run, "-q", check=False).returncode == 0
 
 
 # ------------------------------------------------------------------------------- signed zeros
@@ -172,8 +116,13 @@ def planted_identifiers(folder: Path) -> dict[str, set[str]]:
     for pf in partners.read_layouts(folder.parents[2] / "config" / "partner_layouts.yaml"):
         if not (folder / pf.file).exists():
             continue
-        df = visitors.read_partner_file(folder, pf).astype("string")
-        cols = pf.columns
+        if pf.format == "csv":
+            df = pd.read_csv(folder / pf.file, sep=pf.separator, encoding=pf.encoding, dtype="string",
+                             keep_default_na=False)
+        else:
+            df = pd.read_excel(folder / pf.file, sheet_name=pf.sheet, dtype="string", keep_default_na=False)
+        df.columns = [str(c).strip() for c in df.columns]
+        cols = {role: h.strip() for role, h in pf.columns.items()}
         if "email" in cols:
             out["email"] |= {e.strip().casefold() for e in df[cols["email"]].dropna() if "@" in e}
         if "first_name" in cols and "last_name" in cols:

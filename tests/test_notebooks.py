@@ -1,8 +1,9 @@
 """Notebooks: hygiene (stripped, one parameters cell, no definitions) and regression runs.
 
-The regression test executes each notebook of the chain with small parameters
-(``tests/notebooks/<stem>.yaml``) and compares its text outputs (tables, generated sentences,
-warnings, errors) with the stored ones (``tests/notebooks/<stem>.outputs.json``).
+The regression test reads each notebook as ``make`` executed it in a clean checkout with small
+parameters (``tests/notebooks/<stem>.yaml`` merged into ``config/``: the reduced run that the
+determinism test also uses) and compares its text outputs (tables, generated sentences, warnings,
+errors) with the stored ones (``tests/notebooks/<stem>.outputs.json``).
 
 The stored outputs are **golden outputs: change detectors, not an oracle**. They record what the
 notebooks printed when they were last regenerated; they say nothing about whether those numbers
@@ -12,7 +13,7 @@ After a deliberate change, regenerate them and review the diff:
     PORTRAIT_REGEN_NOTEBOOKS=1 .venv/bin/python -m pytest tests/test_notebooks.py -k regression
 
 Comparison: images, timings, execution counts and metadata are ignored; text is compared after
-masking the temporary folder and file checksums (which depend on the machine's pseudonymisation
+masking the checkout's folder and file checksums (which depend on the machine's pseudonymisation
 key); every number is compared with a tolerance — relative 1e-6, or one unit of the last digit
 printed, whichever is larger — because floating-point results differ in their last bits between
 CPUs and BLAS builds, and a value on a rounding boundary may print one digit apart. The words
@@ -31,7 +32,6 @@ import sys
 import nbformat
 import papermill
 import pytest
-import yaml
 
 from portrait import paths
 
@@ -81,41 +81,9 @@ class TestHygiene:
         assert outs == targets
 
 
-GENERATED = ("data/processed/", "data/synthetic/")
 NUMBER = re.compile(r"[-\u2212]?\d+(?:[\u202f\u00a0]\d{3})*(?:[.,]\d+)?(?:[eE][-+]?\d+)?")
 MASKS = ((re.compile(r"\b[0-9a-f]{16}\b"), "<SHA256>"),)
 REL_TOL = 1e-6
-
-
-@pytest.fixture(scope="session")
-def chain_dir(tmp_path_factory):
-    """One temporary folder for the whole small chain: each notebook reads what the previous wrote."""
-    return {"dir": tmp_path_factory.mktemp("small-chain"), "done": set()}
-
-
-def _parameters(path, where):
-    """Small parameters of a notebook, every generated path (data/processed, data/synthetic) moved to ``where``."""
-    params = yaml.safe_load((EXPECTED / f"{path.stem}.yaml").read_text()) or {}
-    for name, spec in papermill.inspect_notebook(str(path)).items():
-        default = spec["default"].strip("\"'")
-        if name not in params and default.startswith(GENERATED):
-            params[name] = str(where / default.split("/", 2)[2])
-    return params
-
-
-def _execute(path, chain, out):
-    return papermill.execute_notebook(str(path), str(out), parameters=_parameters(path, chain["dir"]),
-                                      kernel_name="python3", progress_bar=False, cwd=str(paths.ROOT))
-
-
-def _run_upstream(path, chain):
-    """Execute the notebooks before ``path`` (small parameters) unless this session already did."""
-    for up in NOTEBOOKS:
-        if up == path:
-            break
-        if up.stem not in chain["done"]:
-            _execute(up, chain, chain["dir"] / f"upstream-{up.name}")
-            chain["done"].add(up.stem)
 
 
 def _texts(output: dict, tmp: str) -> list[tuple[str, str]]:
@@ -190,13 +158,11 @@ def test_comparison_tolerates_last_digits_but_not_changes():
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_notebook_regression(path, tmp_path, chain_dir):
-    """The notebook runs with small parameters and its text outputs match the stored ones (change detector)."""
-    _run_upstream(path, chain_dir)
-    executed = _execute(path, chain_dir, tmp_path / path.name)
-    chain_dir["done"].add(path.stem)
-    executed = nbformat.from_dict(executed)
-    tmp = str(chain_dir["dir"])
+def test_notebook_regression(path, reduced_runs):
+    """The notebook as make ran it with small parameters: its text outputs match the stored ones (change detector)."""
+    root = reduced_runs[0]
+    executed = nbformat.read(root / "build" / "executed" / path.name, as_version=4)
+    tmp = str(root)
     expected_file = EXPECTED / f"{path.stem}.outputs.json"
     if os.environ.get("PORTRAIT_REGEN_NOTEBOOKS") == "1":
         outputs = {}

@@ -175,12 +175,13 @@ def test_nonresponse_groups_restore_the_sample_totals():
 
 
 def test_nonresponse_then_calibration_then_replicates_rerun_everything():
-    """Replicate weights re-run non-response adjustment and calibration: each replicate meets the margins, and the
+    """Replicate weights re-run non-response adjustment (by a variable the calibration does not use, so that
+    calibration cannot absorb it) and calibration: each replicate meets the margins, and the
     replicate SE equals a brute-force bootstrap in which each replicate's design weights go through the whole
     recipe on their own (a plain design per replicate, no replicate machinery; rtol 1e-9)."""
     base = _design(6)
     d = variance.with_replicates(base, "bootstrap", 20, config.rng(1, "test"))
-    nr = weighting.adjust_nonresponse(d, "resp", groups=["sex"])
+    nr = weighting.adjust_nonresponse(d, "resp", groups=["stratum"])
     cal = weighting.calibrate(nr, MARGINS, method="raking")
     R = cal.replicate_weights()
     key = cal.data["dep"].to_numpy()
@@ -192,7 +193,7 @@ def test_nonresponse_then_calibration_then_replicates_rerun_everything():
     for r in range(R.shape[1]):
         rep = Design.from_frame(base.data.assign(w=base.weights * d.replicate_factors[:, r]), weights="w",
                                 strata="stratum")
-        rep = weighting.calibrate(weighting.adjust_nonresponse(rep, "resp", groups=["sex"]), MARGINS, method="raking")
+        rep = weighting.calibrate(weighting.adjust_nonresponse(rep, "resp", groups=["stratum"]), MARGINS, method="raking")
         thetas.append(np.sum(rep.weights * rep.data["y"]) / np.sum(rep.weights))
     thetas = np.array(thetas)
     brute = np.sqrt(np.sum((thetas - thetas.mean()) ** 2) / (len(thetas) - 1))   # R svrVar, bootstrap, mse=FALSE

@@ -1,0 +1,51 @@
+"""Runs of the whole chain with Make in clean checkouts, shared by the tests that read them.
+
+Test helpers only (not part of the package). ``full`` uses the study's parameters; ``reduced``
+merges the small parameters of ``tests/notebooks/*.yaml`` into ``config/``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from portrait import paths
+
+
+def checkout(dest: Path) -> Path:
+    """Copy the files git would hold (tracked and untracked-but-not-ignored) into ``dest``."""
+    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                           cwd=paths.ROOT, capture_output=True, check=True).stdout.split(b"\0")
+    for f in filter(None, files):
+        src = paths.ROOT / f.decode()
+        if src.is_file():
+            (dest / f.decode()).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / f.decode())
+    return dest
+
+
+def reduce(root: Path) -> Path:
+    """Give a checkout the reduced parameters of the notebook regression test (merged into config/)."""
+    for small in sorted((root / "tests" / "notebooks").glob("*.yaml")):
+        cfg = root / "config" / small.name
+        params = yaml.safe_load(cfg.read_text(encoding="utf-8")) or {}
+        params.update(yaml.safe_load(small.read_text(encoding="utf-8")) or {})
+        cfg.write_text(yaml.safe_dump(params, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return root
+
+
+def make(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("PORTRAIT_ROOT", "PYTHONPATH", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    env["PORTRAIT_PSEUDO_KEY"] = "test-key-for-determinism"
+    return subprocess.run(["make", f"PYTHON={sys.executable}", *args], cwd=root, env=env,
+                          capture_output=True, text=True, check=check, timeout=1800)
+
+
+def outputs(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for d in ("data/processed", "reports", "build/executed")
+                  for p in (root / d).rglob("*") if p.is_file() and p.name != ".gitkeep")
