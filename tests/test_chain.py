@@ -35,7 +35,7 @@ SUMMARY = paths.TESTS / "golden" / "processed_summary.json"
 SUMMARY_RTOL = 1e-9
 
 
-def test_two_clean_runs_give_byte_identicalchainrun.outputs(reduced_runs):
+def test_two_clean_runs_give_byte_identical_outputs(reduced_runs):
     """Processed data, executed notebooks and HTML reports are byte-identical across two clean checkouts
     (same machine, same parameters and seed)."""
     a, b = reduced_runs
