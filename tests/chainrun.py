@@ -40,12 +40,34 @@ def reduce(root: Path) -> Path:
 
 
 def make(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("PORTRAIT_ROOT", "PYTHONPATH", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
-    env["PORTRAIT_PSEUDO_KEY"] = "test-key-for-determinism"
-    return subprocess.run(["make", f"PYTHON={sys.executable}", *args], cwd=root, env=env,
+    return subprocess.run(["make", f"PYTHON={sys.executable}", *args], cwd=root, env=_env(),
                           capture_output=True, text=True, check=check, timeout=1800)
 
 
 def outputs(root: Path) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for d in ("data/processed", "reports", "build/executed")
                   for p in (root / d).rglob("*") if p.is_file() and p.name != ".gitkeep")
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PORTRAIT_ROOT", "PYTHONPATH", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    env["PORTRAIT_PSEUDO_KEY"] = "test-key-for-determinism"
+    return env
+
+
+class Build:
+    """A make run started in the background in a fresh checkout; :meth:`wait` returns its folder."""
+
+    def __init__(self, root: Path, reduced: bool, jobs: int):
+        self.root = reduce(checkout(root)) if reduced else checkout(root)
+        self.log = root.parent / f"{root.name}.make.log"
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(["make", f"-j{jobs}", f"PYTHON={sys.executable}"], cwd=self.root,
+                                         env=_env(), stdout=log, stderr=subprocess.STDOUT)
+
+    def wait(self) -> Path:
+        code = self.proc.wait(timeout=1800)
+        if code != 0:
+            tail = self.log.read_text(encoding="utf-8", errors="replace")[-3000:]
+            raise AssertionError(f"make failed in {self.root} (exit {code}):\n{tail}")
+        return self.root

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import pytest
 
 from portrait import frames
@@ -27,22 +31,37 @@ def pytest_terminal_summary(terminalreporter):
                                     "`sudo apt-get install chromium` and run `make test` again", yellow=True)
 
 
+CHAIN_FIXTURES = {"full_run", "reduced_runs"}
+_BUILDS: dict[str, chainrun.Build] = {}
+
+
+@pytest.hookimpl(trylast=True)            # after -k and -m have deselected what will not run
+def pytest_collection_modifyitems(session, config, items):
+    """Tests that read a chain run go last, and the runs start now, in the background: the three makes
+    (the full study, two reduced checkouts for the determinism test) overlap with the unit tests, which
+    fill the cores while a make waits on a single notebook."""
+    chain = [i for i in items if CHAIN_FIXTURES & set(getattr(i, "fixturenames", ()))]
+    if not chain:
+        return
+    items[:] = [i for i in items if i not in chain] + chain
+    base = Path(tempfile.mkdtemp(prefix="portrait-chain-"))
+    config.add_cleanup(lambda: shutil.rmtree(base, ignore_errors=True))
+    needed = set().union(*(CHAIN_FIXTURES & set(i.fixturenames) for i in chain))
+    if "full_run" in needed:
+        _BUILDS["full"] = chainrun.Build(base / "full", reduced=False, jobs=2)
+    if "reduced_runs" in needed:
+        _BUILDS["reduced-a"] = chainrun.Build(base / "reduced-a", reduced=True, jobs=1)
+        _BUILDS["reduced-b"] = chainrun.Build(base / "reduced-b", reduced=True, jobs=1)
+    config.add_cleanup(lambda: [b.proc.kill() for b in _BUILDS.values() if b.proc.poll() is None])
+
+
 @pytest.fixture(scope="session")
-def full_run(tmp_path_factory):
+def full_run():
     """The whole chain with the study's parameters, built by make from a clean checkout (once per session)."""
-    root = chainrun.checkout(tmp_path_factory.mktemp("full"))
-    r = chainrun.make(root, check=False)
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    return root
+    return _BUILDS["full"].wait()
 
 
 @pytest.fixture(scope="session")
-def reduced_runs(tmp_path_factory):
+def reduced_runs():
     """Two clean checkouts with the reduced parameters, each built by make (once per session)."""
-    runs = []
-    for name in ("reduced-a", "reduced-b"):
-        root = chainrun.reduce(chainrun.checkout(tmp_path_factory.mktemp(name)))
-        r = chainrun.make(root, check=False)
-        assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-        runs.append(root)
-    return runs
+    return [_BUILDS["reduced-a"].wait(), _BUILDS["reduced-b"].wait()]

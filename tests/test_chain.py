@@ -47,15 +47,14 @@ def test_two_clean_runs_give_byte_identical_outputs(reduced_runs):
 
 
 def test_parameter_change_reruns_only_its_dependants(reduced_runs):
-    """Touching the resident-frame parameters re-runs it and what reads its outputs, not the visitor frame."""
+    """Touching the resident-weighting parameters re-runs it and what reads its outputs or its parameters
+    (comparison, synthesis, validation), not the frames, the fieldwork or the visitor weighting."""
     a = reduced_runs[1]
-    os.utime(a / "config" / "01_resident_frame.yaml")
+    os.utime(a / "config" / "04_resident_weighting.yaml")
     done = chainrun.make(a).stdout.splitlines()
-    assert done[0] == "✓ build/executed/01_resident_frame.ipynb" and done[-1] == "✓ reports/index.html"
-    assert "✓ build/executed/03_fieldwork.ipynb" in done                  # reads the resident sample
-    assert "✓ build/executed/02_visitor_frame.ipynb" not in done           # does not
-    assert "✓ reports/02_visitor_frame.html" not in done
+    assert done[0] == "✓ build/executed/04_resident_weighting.ipynb" and done[-1] == "✓ reports/index.html"
     executed = {line.split("/")[-1].removesuffix(".ipynb") for line in done if "build/executed/" in line}
+    assert executed == {"04_resident_weighting", "06_comparison", "07_synthesis", "08_validation"}
     reports = {line.split("/")[-1].removesuffix(".html") for line in done if line.startswith("✓ reports/")}
     assert reports == executed | {"index"}
 
@@ -136,20 +135,23 @@ def planted_identifiers(folder: Path) -> dict[str, set[str]]:
     return out
 
 
-def _texts_of(path: Path) -> list[tuple[str, list[str]]]:
-    """(where, text values) of an output file: Parquet column by column (decoded), text files whole."""
+def _texts_of(path: Path) -> list[tuple[str, list[str], bool]]:
+    """(where, text values, whether a string column) of an output file: Parquet column by column (decoded),
+    text files whole."""
     if path.suffix == ".parquet":
         df = pd.read_parquet(path)
-        return [(f"{path.name}:{c}", [str(v) for v in df[c].dropna().unique()]) for c in df.columns] + \
-            [(f"{path.name}:columns", [" ".join(map(str, df.columns))])]
+        return [(f"{path.name}:{c}", [str(v) for v in df[c].dropna().unique()],
+                 pd.api.types.is_string_dtype(df[c]) or df[c].dtype == object) for c in df.columns] + \
+            [(f"{path.name} column names", [" ".join(map(str, df.columns))], False)]
     if path.suffix in (".csv", ".html", ".ipynb", ".json", ".log", ".txt", ".md"):
-        return [(path.name, [path.read_text(encoding="utf-8", errors="replace")])]
-    return [(path.name, [path.read_bytes().decode("latin-1")])]
+        return [(path.name, [path.read_text(encoding="utf-8", errors="replace")], False)]
+    return [(path.name, [path.read_bytes().decode("latin-1")], False)]
 
 
 def test_chain_outputs_hold_no_planted_identifier(full_run):
     """Nothing the chain builds — processed data (Parquet decoded), CSV, executed notebooks, HTML reports,
-    logs — holds an e-mail, a full name or a postcode column of the synthetic partner files it read."""
+    logs — holds an e-mail or a full name of the synthetic partner files it read, nor a visitor-side column
+    of their postcodes."""
     planted = planted_identifiers(full_run / "data" / "synthetic" / "partners")
     assert len(planted["email"]) > 10_000 and len(planted["name"]) > 1_000 and len(planted["postcode"]) > 1_000
     names = planted["name"]
@@ -158,7 +160,7 @@ def test_chain_outputs_hold_no_planted_identifier(full_run):
                if p.is_file() and p.name != ".gitkeep"]
     assert len(outputs) > 20
     for path in outputs:
-        for where, values in _texts_of(path):
+        for where, values, is_string in _texts_of(path):
             for v in values:
                 low = re.sub(r"<[^<>]{0,200}>", " ", v.casefold())      # HTML cells side by side are words side by side
                 if any(e.casefold() in planted["email"] for e in EMAIL.findall(v)):
@@ -166,10 +168,13 @@ def test_chain_outputs_hold_no_planted_identifier(full_run):
                 words = WORD.findall(low)
                 if any(f"{a} {b}" in names for a, b in zip(words, words[1:])):
                     found.append(f"{where}: planted full name")
-            codes = {v.strip().zfill(5) for v in values if v.strip().isdigit() and len(v.strip()) in (4, 5)}
-            if path.suffix == ".parquet" and len(codes) >= 20 and len(codes & planted["postcode"]) > 0.5 * len(codes):
-                found.append(f"{where}: a column of planted postcodes")
-    assert sorted(set(found)) == []
+            # postcodes: a string column of a visitor-side file made mostly of planted postcodes (resident files
+            # hold public INSEE commune codes by design, which share the postcodes' five digits)
+            if is_string and not path.name.startswith("resident_"):
+                codes = {v.strip().zfill(5) for v in values if v.strip().isdigit() and len(v.strip()) in (4, 5)}
+                if len(codes) >= 20 and len(codes & planted["postcode"]) > 0.5 * len(codes):
+                    found.append(f"{where}: a column of planted postcodes")
+    assert sorted(set(found)) == [], "\n".join(sorted(set(found)))
 
 
 # ------------------------------------------------------------------------------- cross-machine summary
