@@ -23,12 +23,18 @@ def resident_frame():
     return frames.resident_frame_from_params(DEFAULT)
 
 
-def pytest_terminal_summary(terminalreporter):
-    """One closing line when the browser tests were skipped, with the command that installs chromium."""
-    skipped = terminalreporter.stats.get("skipped", [])
+BROWSER_HINT = ("browser tests skipped: chromium is not installed; install it with "
+                "`sudo apt-get install chromium` and run `make test` again")
+
+
+def pytest_unconfigure(config):
+    """The very last line of the run, when the browser tests were skipped: the command that installs chromium."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return
+    skipped = reporter.stats.get("skipped", [])
     if any("chromium" in str(getattr(r, "longrepr", "")) for r in skipped):
-        terminalreporter.write_line("browser tests skipped: chromium is not installed; install it with "
-                                    "`sudo apt-get install chromium` and run `make test` again", yellow=True)
+        reporter.write_line(BROWSER_HINT, yellow=True)
 
 
 CHAIN_FIXTURES = {"full_run", "reduced_runs"}
