@@ -482,6 +482,13 @@ def svyolr(design: Design, y: str, terms: Sequence[str], variance: str = "linear
     rows = np.arange(len(yk))
     in_a = ok & (yk < q)           # the upper cut ζ_y exists
     in_b = ok & (yk > 0)           # the lower cut ζ_{y-1} exists
+    # d(cut − η)/d(β, ζ) for the upper (A) and lower (B) cut of each unit: constant, built once
+    A = np.zeros((len(yk), p + q))
+    B = np.zeros((len(yk), p + q))
+    A[:, :p] = -X
+    B[:, :p] = -X
+    A[rows[in_a], p + yk[in_a]] = 1.0
+    B[rows[in_b], p + yk[in_b] - 1] = 1.0
 
     def derivs(est, w):
         """Weighted log-likelihood, gradient and Hessian in (β, ζ), analytically."""
@@ -499,12 +506,6 @@ def svyolr(design: Design, y: str, terms: Sequence[str], variance: str = "linear
         haa = dfa / pr - ga ** 2
         hbb = -dfb / pr - gb ** 2
         hab = fa * fb / pr ** 2
-        A = np.zeros((len(yk), p + q))
-        B = np.zeros((len(yk), p + q))
-        A[:, :p] = -X
-        B[:, :p] = -X
-        A[rows[in_a], p + yk[in_a]] = 1.0
-        B[rows[in_b], p + yk[in_b] - 1] = 1.0
         wa, wb = w * ok * in_a, w * ok * in_b
         ll = float(np.sum(w * ok * np.log(pr)))
         g = A.T @ (wa * ga) + B.T @ (wb * gb)
