@@ -210,3 +210,14 @@ def test_a_survey_that_cannot_be_calibrated_gives_nan_rows_with_its_error(setup,
     bad = out["survey"] != "residents"
     assert out.loc[bad, "estimate"].isna().all() and out.loc[bad, "error"].str.contains("zone").all()
     pd.testing.assert_frame_equal(out.loc[~bad].reset_index(drop=True), first.loc[~bad].reset_index(drop=True))
+
+
+def test_single_threaded_blas_limits_and_restores_the_blas_threads():
+    """Inside the context every BLAS pool threadpoolctl sees runs one thread; the setting is restored after."""
+    from threadpoolctl import threadpool_info
+
+    before = [(i["filepath"], i["num_threads"]) for i in threadpool_info() if i["user_api"] == "blas"]
+    assert before, "numpy's BLAS is not visible to threadpoolctl"
+    with validation.single_threaded_blas():
+        assert all(i["num_threads"] == 1 for i in threadpool_info() if i["user_api"] == "blas")
+    assert [(i["filepath"], i["num_threads"]) for i in threadpool_info() if i["user_api"] == "blas"] == before

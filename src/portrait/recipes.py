@@ -47,7 +47,7 @@ Särndal, C.-E. and Lundström, S. (2005). *Estimation in Surveys with Nonrespon
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 import numpy as np
@@ -185,7 +185,7 @@ def weight_residents(responses: pd.DataFrame, communes: pd.DataFrame, cb: Codebo
     if missing.any():
         raise ParameterError(f"{int(missing.max())} resident respondents lack sex or age, needed for calibration; "
                              "impute them (e.g. hot deck within commune size class) before weighting")
-    base = Design(**{**base.__dict__, "data": data})
+    base = replace(base, data=data)
     nr = weighting.adjust_nonresponse(base, "respondent", propensity=["departement", "size_class"],
                                       n_classes=n_classes, label="non-réponse (classes de propension)")
     margins, src = resident_margins(communes, cb, year) if margins is None else margins
@@ -307,7 +307,7 @@ def merge_sparse_levels(design: Design, margins: list[Margin], min_respondents: 
         data[v] = data[v].astype(str).where(~data[v].astype(str).isin(small), big)
         out.append(Margin.of(v, merged))
         notes.append(f"{v} : {', '.join(small)} regroupé(s) avec {big} (moins de {min_respondents} répondants)")
-    return Design(**{**design.__dict__, "data": data}), out, notes
+    return replace(design, data=data), out, notes
 
 
 def weight_visitors(responses: pd.DataFrame, frame: pd.DataFrame, params: Mapping[str, Any],
@@ -330,8 +330,8 @@ def weight_visitors(responses: pd.DataFrame, frame: pd.DataFrame, params: Mappin
         margins, src = visitor_frame_margins(frame) if margins is None else margins
     elif target == "tourism":
         margins, src = visitor_tourism_margins(frame, require(params, "tourism_margins", dict))
-        nr = Design(**{**nr.__dict__, "data": nr.data.assign(
-            country_group_t=nr.data["country_group"].replace({"inconnu": "France"}))})
+        nr = replace(nr, data=nr.data.assign(
+            country_group_t=nr.data["country_group"].replace({"inconnu": "France"})))
     else:
         raise ParameterError(f"parameter 'calibration_target' must be frame or tourism, got {target!r}")
     nr, margins, notes = merge_sparse_levels(nr, margins, require(params, "min_respondents_per_level", int, minimum=1))
@@ -367,11 +367,11 @@ def stage_estimates(w: Weighted, cb: Codebook, statistics: pd.DataFrame | None =
     sel = spec.merge(statistics[["item", "statistic", "level"]], on=["item", "statistic", "level"])
     data = final.data.drop(columns=[c for c in values.columns if c in final.data.columns])
     data = pd.concat([data, values[sel["column"]]], axis=1)
-    unweighted = _respondents_only(Design(**{**final.__dict__, "data": data, "steps": (),
-                                            "weights": np.ones(len(data))}))
+    unweighted = _respondents_only(replace(final, data=data, steps=(),
+                                             weights=np.ones(len(data))))
     rows = []
     for stage, d in [("unweighted", unweighted)] + list(w.stages.items()):
-        dd = Design(**{**d.__dict__, "data": data})
+        dd = replace(d, data=data)
         e = estimation.mean(dd, list(sel["column"])).drop(columns=["statistic", "variable", "level", "domain"])
         rows.append(e.assign(stage=stage, column=sel["column"].to_numpy()))
     out = pd.concat(rows, ignore_index=True).merge(sel, on="column")

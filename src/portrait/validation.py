@@ -392,56 +392,16 @@ def _ordered(results: pd.DataFrame) -> pd.DataFrame:
 
 # ============================================================================ many replications
 
-_BLAS_THREAD_FUNCTIONS = (("openblas_set_num_threads", "openblas_get_num_threads"),
-                          ("openblas_set_num_threads64_", "openblas_get_num_threads64_"),
-                          ("scipy_openblas_set_num_threads64_", "scipy_openblas_get_num_threads64_"),
-                          ("scipy_openblas_set_num_threads", "scipy_openblas_get_num_threads"))
-
-
-def _openblas_controls() -> list[tuple[Any, Any]]:
-    """(set, get) thread functions of every OpenBLAS loaded in this process (numpy's, scipy's).
-
-    Found through ``/proc/self/maps`` (Linux); elsewhere, or for another BLAS, an empty list.
-    """
-    import ctypes
-
-    try:
-        maps = Path("/proc/self/maps").read_text()
-    except OSError:
-        return []
-    libs = sorted({line.split()[-1] for line in maps.splitlines()
-                   if "openblas" in line.lower() and line.split()[-1].startswith("/")})
-    out = []
-    for lib in libs:
-        try:
-            handle = ctypes.CDLL(lib)
-        except OSError:
-            continue
-        for set_name, get_name in _BLAS_THREAD_FUNCTIONS:
-            if hasattr(handle, set_name) and hasattr(handle, get_name):
-                out.append((getattr(handle, set_name), getattr(handle, get_name)))
-                break
-    return out
-
-
-class single_threaded_blas:
-    """Context manager: OpenBLAS uses one thread inside, its previous setting is restored after.
+def single_threaded_blas():
+    """Context manager (threadpoolctl): BLAS uses one thread inside, its previous setting is restored after.
 
     Each replication is small (a few thousand rows): BLAS threads of parallel workers only compete
     for the cores. Measured on the 2-core machine with other jobs running: a replication took
     about 3 s with OpenBLAS's default threads and 1.2 s with one thread (``BENCHMARKS.md``).
     """
+    from threadpoolctl import threadpool_limits
 
-    def __enter__(self) -> "single_threaded_blas":
-        self._controls = _openblas_controls()
-        self._previous = [int(get()) for _, get in self._controls]
-        for set_threads, _ in self._controls:
-            set_threads(1)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for (set_threads, _), n in zip(self._controls, self._previous):
-            set_threads(max(int(n), 1))
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 _SETUP: Validation | None = None      # inherited by forked workers (set before the pool starts)
