@@ -91,12 +91,25 @@ def render(executed: str | Path, out: str | Path, *, exclude_input: bool = False
                             exclude_output_prompt=exclude_input)
     exporter.log.setLevel("ERROR")
     resources = {"metadata": {"name": notebook_title(nb)}, "language_code": "fr",
-                 "portrait": {"banner": SIMULATED_BANNER if is_simulated(nb) else "",
-                              "toc": [], "run": run_information(nb)}}
+                 "portrait": {"banner": SIMULATED_BANNER if is_simulated(nb) else "", "run": run_information(nb)}}
     body, _ = exporter.from_notebook_node(nb, resources=dict(resources))
-    resources["portrait"]["toc"] = _toc(body)
-    body, _ = exporter.from_notebook_node(nb, resources=dict(resources))
-    return write_text(paths.resolve(out), body)
+    return write_text(paths.resolve(out), body.replace(TOC_MARKER, toc_html(_toc(body)), 1))
+
+
+def toc_html(toc: list[tuple[int, str, str]]) -> str:
+    """The table of contents of a report, from its h2 and h3 headings (the template leaves a marker for it)."""
+    if not toc:
+        return ""
+    items = "".join(f'\n<li class="h{level}"><a href="#{_attr(anchor)}">{html.escape(text, quote=False)}</a></li>'
+                    for level, anchor, text in toc)
+    return f'\n<nav class="portrait-toc" aria-label="Sommaire"><strong>Sommaire</strong><ol>{items}\n</ol></nav>'
+
+
+TOC_MARKER = "<!--portrait-toc-->"
+
+
+def _attr(value: str) -> str:
+    return html.escape(value, quote=False).replace('"', "&quot;")
 
 
 def main(argv: list[str] | None = None) -> int:
