@@ -97,19 +97,18 @@ def render(executed: str | Path, out: str | Path, *, exclude_input: bool = False
 
 
 def toc_html(toc: list[tuple[int, str, str]]) -> str:
-    """The table of contents of a report, from its h2 and h3 headings (the template leaves a marker for it)."""
+    """The table of contents of a report, from its h2 and h3 headings (the template leaves a marker for it).
+
+    Anchors are taken as written in the page's ``id`` attributes; heading texts are re-escaped."""
     if not toc:
         return ""
-    items = "".join(f'\n<li class="h{level}"><a href="#{_attr(anchor)}">{html.escape(text, quote=False)}</a></li>'
+    items = "".join(f'\n<li class="h{level}"><a href="#{anchor}">{html.escape(text, quote=False)}</a></li>'
                     for level, anchor, text in toc)
     return f'\n<nav class="portrait-toc" aria-label="Sommaire"><strong>Sommaire</strong><ol>{items}\n</ol></nav>'
 
 
 TOC_MARKER = "<!--portrait-toc-->"
 
-
-def _attr(value: str) -> str:
-    return html.escape(value, quote=False).replace('"', "&quot;")
 
 
 def main(argv: list[str] | None = None) -> int:
