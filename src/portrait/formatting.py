@@ -49,12 +49,19 @@ def percent(share: float, decimals: int = 1, missing: str = MISSING) -> str:
     return number(share * 100, decimals) + "\u00a0%"
 
 
+def signed(x: float, decimals: int = 0, missing: str = MISSING) -> str:
+    """A number with its sign always written: ``signed(1.25, 1)`` → « +1,2 », ``signed(-0.01, 1)`` → « 0,0 »."""
+    if _missing(x):
+        return missing
+    s = number(x, decimals)
+    return "+" + s if rounded(x, decimals) > 0 else s
+
+
 def points(difference: float, decimals: int = 1, missing: str = MISSING) -> str:
     """A difference of shares in percentage points, signed: ``points(-0.051)`` → « −5,1 pt »."""
     if _missing(difference):
         return missing
-    s = number(difference * 100, decimals)
-    return ("+" + s if not s.startswith(MINUS) and rounded(difference * 100, decimals) > 0 else s) + "\u00a0pt"
+    return signed(difference * 100, decimals) + "\u00a0pt"
 
 
 def pvalue(p: float, smallest: float = 1e-4, missing: str = MISSING) -> str:
@@ -89,17 +96,12 @@ def table(df: pd.DataFrame | pd.Series, decimals: int | Mapping[str, int] = 3,
             out[col] = s.map(pvalue)
         elif col in percents:
             out[col] = s.map(lambda v, d=percents[col]: percent(v, d))
-        elif pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
-            out[col] = s.map(lambda v: v if not isinstance(v, (float, np.floating)) else number(v, _default(decimals, col)))
         else:
-            d = decimals.get(col, 0 if pd.api.types.is_integer_dtype(s) else 3) if isinstance(decimals, Mapping) \
-                else (0 if pd.api.types.is_integer_dtype(s) else decimals)
-            out[col] = s.map(lambda v, d=d: number(v, d))
+            integer = pd.api.types.is_integer_dtype(s) and not pd.api.types.is_bool_dtype(s)
+            d = decimals.get(col, 0 if integer else 3) if isinstance(decimals, Mapping) else (0 if integer else decimals)
+            out[col] = s.map(lambda v, d=d: number(v, d) if isinstance(v, (int, float, np.number))
+                             and not isinstance(v, (bool, np.bool_)) else v)
     return pd.DataFrame(out, index=frame.index)
-
-
-def _default(decimals: int | Mapping[str, int], col) -> int:
-    return decimals.get(col, 3) if isinstance(decimals, Mapping) else decimals
 
 
 def round(values, decimals: int = 0):

@@ -630,11 +630,6 @@ def _int(n: int) -> str:
     return fmt.number(int(n))
 
 
-def _signed(x: float, decimals: int) -> str:
-    s = fmt.number(x, decimals)
-    return "+" + s if fmt.rounded(x, decimals) > 0 else s
-
-
 def _pct(x: float, decimals: int = 1) -> str:
     return fmt.number(x * 100, decimals) + " %"
 
@@ -771,7 +766,7 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
                      f"**{_pct(a['rejection'])}** du temps (5 % attendus, avant correction pour tests multiples) ; "
                      f"les différences introduites sont détectées **{_pct(a['power'])}** du temps en moyenne"
                      + (f" ; la plus petite ({labels.get(a['power_min_statistic'], '')}, écart vrai "
-                        + _signed(a['power_min_truth'] * (100 if a['power_min_statistic'][1] != 'mean' else 1), 1)
+                        + fmt.signed(a['power_min_truth'] * (100 if a['power_min_statistic'][1] != 'mean' else 1), 1)
                         + (" point" if a["power_min_statistic"][1] != "mean" else "")
                         + f") ne l'est que {_pct(a['power_min'])} du temps." if a["power_min"] < 0.8 else "."))
     if a["unweighted_worst"] is not None:
