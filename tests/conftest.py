@@ -46,13 +46,13 @@ def pytest_collection_modifyitems(session, config, items):
     """Tests that read a chain run go last, and the runs start now, in the background: the three makes
     (the full study, two reduced checkouts for the determinism test) overlap with the unit tests, which
     fill the cores while a make waits on a single notebook."""
-    chain = [i for i in items if CHAIN_FIXTURES & set(getattr(i, "fixturenames", ()))]
-    if not chain:
+    uses = [CHAIN_FIXTURES & set(getattr(i, "fixturenames", ())) for i in items]
+    needed = set().union(*uses)
+    if not needed:
         return
-    items[:] = [i for i in items if i not in chain] + chain
+    items[:] = [i for i, u in zip(items, uses) if not u] + [i for i, u in zip(items, uses) if u]
     base = Path(tempfile.mkdtemp(prefix="portrait-chain-"))
     config.add_cleanup(lambda: shutil.rmtree(base, ignore_errors=True))
-    needed = set().union(*(CHAIN_FIXTURES & set(i.fixturenames) for i in chain))
     if "full_run" in needed:
         _BUILDS["full"] = chainrun.Build(base / "full", reduced=False, jobs=2)
     if "reduced_runs" in needed:
