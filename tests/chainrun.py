@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -63,7 +64,8 @@ class Build:
         self.log = root.parent / f"{root.name}.make.log"
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(["make", f"-j{jobs}", f"PYTHON={sys.executable}"], cwd=self.root,
-                                         env=_env(), stdout=log, stderr=subprocess.STDOUT)
+                                         env=_env(), stdout=log, stderr=subprocess.STDOUT,
+                                         start_new_session=True)      # its own process group: stop() ends it all
 
     def wait(self) -> Path:
         code = self.proc.wait(timeout=1800)
@@ -71,3 +73,10 @@ class Build:
             tail = self.log.read_text(encoding="utf-8", errors="replace")[-3000:]
             raise AssertionError(f"make failed in {self.root} (exit {code}):\n{tail}")
         return self.root
+
+
+def stop(build: Build) -> None:
+    """End a build still running (an interrupted session) and reap its process."""
+    if build.proc.poll() is None:
+        os.killpg(build.proc.pid, signal.SIGKILL)
+    build.proc.wait()

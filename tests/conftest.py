@@ -48,7 +48,7 @@ def pytest_collection_modifyitems(session, config, items):
     fill the cores while a make waits on a single notebook."""
     uses = [CHAIN_FIXTURES & set(getattr(i, "fixturenames", ())) for i in items]
     needed = set().union(*uses)
-    if not needed:
+    if not needed or config.option.collectonly:
         return
     items[:] = [i for i, u in zip(items, uses) if not u] + [i for i, u in zip(items, uses) if u]
     base = Path(tempfile.mkdtemp(prefix="portrait-chain-"))
@@ -58,7 +58,7 @@ def pytest_collection_modifyitems(session, config, items):
     if "reduced_runs" in needed:
         _BUILDS["reduced-a"] = chainrun.Build(base / "reduced-a", reduced=True, jobs=1)
         _BUILDS["reduced-b"] = chainrun.Build(base / "reduced-b", reduced=True, jobs=1)
-    config.add_cleanup(lambda: [b.proc.kill() for b in _BUILDS.values() if b.proc.poll() is None])
+    config.add_cleanup(lambda: [chainrun.stop(b) for b in _BUILDS.values()])
 
 
 @pytest.fixture(scope="session")
