@@ -27,11 +27,11 @@ export PYTHONPATH := $(CURDIR)/src
 export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
 
-RUN := $(PYTHON) -m portrait.run
-RENDER := $(PYTHON) -m portrait.render
+RUN := $(PYTHON) -m portrait.pipeline.run
+RENDER := $(PYTHON) -m portrait.reporting.render
 EXEC := build/executed
 P := data/processed
-PKG := $(sort $(wildcard src/portrait/*.py)) pyproject.toml
+PKG := $(sort $(wildcard src/portrait/*.py src/portrait/*/*.py)) pyproject.toml
 STUDY := config/study.yaml
 RAW_OK := build/raw.ok
 
@@ -66,7 +66,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 # ------------------------------------------------------------------------------- raw inputs
 $(RAW_OK): data/raw/SHA256SUMS $(filter-out data/raw/SHA256SUMS data/raw/%.md,$(wildcard data/raw/*)) $(ENV)
-	@$(PYTHON) -m portrait.sources verify
+	@$(PYTHON) -m portrait.pipeline.sources verify
 	@mkdir -p $(@D) && touch $@
 
 # ------------------------------------------------------------------------------- the chain
@@ -107,38 +107,36 @@ $(EXEC)/06_comparison.ipynb \
 $(P)/comparison_estimates.csv $(P)/comparison_differences.csv $(P)/comparison_distributions.csv \
 $(P)/comparison_adjusted.csv $(P)/comparison_rankings.csv $(P)/comparison_map.csv $(P)/comparison_words.csv \
 $(P)/comparison_sensitivity.csv &: \
-  notebooks/06_comparison.ipynb config/06_comparison.yaml config/04_resident_weighting.yaml \
-  config/05_visitor_weighting.yaml config/codebook.yaml $(STUDY) $(RAW_OK) \
-  $(P)/resident_responses.parquet $(P)/resident_frame.parquet $(P)/visitor_responses.parquet \
-  $(P)/visitor_frame.parquet $(P)/truth.csv $(PKG) $(ENV)
+  notebooks/06_comparison.ipynb config/06_comparison.yaml config/codebook.yaml $(STUDY) \
+  $(P)/resident_weights.parquet $(P)/visitor_weights.parquet $(P)/truth.csv $(PKG) $(ENV)
 	@$(RUN) $<
 
 $(EXEC)/07_synthesis.ipynb &: \
-  notebooks/07_synthesis.ipynb config/07_synthesis.yaml config/04_resident_weighting.yaml \
-  config/05_visitor_weighting.yaml config/codebook.yaml $(STUDY) $(RAW_OK) \
+  notebooks/07_synthesis.ipynb config/07_synthesis.yaml config/codebook.yaml $(STUDY) \
   $(P)/resident_frame.parquet $(P)/resident_communes.parquet $(P)/resident_slots.parquet \
-  $(P)/visitor_frame.parquet $(P)/visitor_sample.parquet $(P)/resident_responses.parquet \
-  $(P)/visitor_responses.parquet $(P)/fieldwork_ledger.csv $(P)/comparison_estimates.csv \
+  $(P)/visitor_frame.parquet $(P)/visitor_sample.parquet $(P)/resident_weights.parquet \
+  $(P)/visitor_weights.parquet $(P)/fieldwork_ledger.csv $(P)/comparison_estimates.csv \
   $(P)/comparison_differences.csv $(P)/comparison_rankings.csv $(P)/comparison_sensitivity.csv $(PKG) $(ENV)
 	@$(RUN) $<
 
 # A short validation run (config/08_validation.yaml); `make validate` runs the published one.
 $(EXEC)/08_validation.ipynb $(P)/validation_results.parquet $(P)/validation_summary.csv &: \
   notebooks/08_validation.ipynb config/08_validation.yaml config/01_resident_frame.yaml config/02_visitor_frame.yaml \
-  config/03_fieldwork.yaml config/04_resident_weighting.yaml config/05_visitor_weighting.yaml config/codebook.yaml \
-  config/fieldwork_model.yaml $(STUDY) $(RAW_OK) $(P)/resident_frame.parquet $(P)/visitor_frame.parquet $(PKG) $(ENV)
+  config/03_fieldwork.yaml config/codebook.yaml config/fieldwork_model.yaml $(STUDY) $(RAW_OK) \
+  $(P)/resident_frame.parquet $(P)/visitor_frame.parquet $(P)/resident_weights.parquet $(P)/visitor_weights.parquet \
+  $(PKG) $(ENV)
 	@$(RUN) $<
 
 # ------------------------------------------------------------------------------- reports
-reports/%.html: $(EXEC)/%.ipynb src/portrait/render.py $(wildcard src/portrait/templates/portrait/*) $(ENV)
+reports/%.html: $(EXEC)/%.ipynb src/portrait/reporting/render.py $(wildcard src/portrait/reporting/templates/portrait/*) $(ENV)
 	@$(RENDER) $< $@
 
 # the reviewers' synthesis is rendered without code
-reports/07_synthesis.html: $(EXEC)/07_synthesis.ipynb src/portrait/render.py $(wildcard src/portrait/templates/portrait/*) $(ENV)
+reports/07_synthesis.html: $(EXEC)/07_synthesis.ipynb src/portrait/reporting/render.py $(wildcard src/portrait/reporting/templates/portrait/*) $(ENV)
 	@$(RENDER) --no-input $< $@
 
-reports/index.html: $(REPORTS) $(STUDY) src/portrait/report.py $(ENV)
-	@$(PYTHON) -m portrait.report index $(EXEC)/07_synthesis.ipynb $(filter-out %07_synthesis.ipynb,$(NOTEBOOKS:%=$(EXEC)/%.ipynb))
+reports/index.html: $(REPORTS) $(STUDY) src/portrait/reporting/report.py $(ENV)
+	@$(PYTHON) -m portrait.reporting.report index $(EXEC)/07_synthesis.ipynb $(filter-out %07_synthesis.ipynb,$(NOTEBOOKS:%=$(EXEC)/%.ipynb))
 
 # ------------------------------------------------------------------------------- other targets
 # The whole chain is brought up to date first, so that no later `make` finds the published run out of date.
@@ -146,7 +144,7 @@ validate: reports/index.html $(ENV) ## Validation study as published: 1,000 repl
 	@$(RUN) notebooks/08_validation.ipynb --timeout 3600 -p replications 1000 -p bootstrap_replications 200 \
 	  -p bootstrap_replicates 100
 	@$(RENDER) $(EXEC)/08_validation.ipynb reports/08_validation.html
-	@$(PYTHON) -m portrait.report index $(EXEC)/07_synthesis.ipynb $(filter-out %07_synthesis.ipynb,$(NOTEBOOKS:%=$(EXEC)/%.ipynb))
+	@$(PYTHON) -m portrait.reporting.report index $(EXEC)/07_synthesis.ipynb $(filter-out %07_synthesis.ipynb,$(NOTEBOOKS:%=$(EXEC)/%.ipynb))
 
 test: $(ENV) ## Run the test suite (unit, R agreement, notebooks, whole-chain determinism)
 	@$(PYTHON) -m pytest
@@ -164,8 +162,8 @@ lab: $(ENV) ## Open JupyterLab on the project's environment and kernel
 	$(PYTHON) -m jupyter lab --notebook-dir=$(CURDIR)
 
 refresh-raw: $(ENV) ## Rebuild data/raw/communes_hdf.csv from the pinned npm package (needs npm)
-	$(PYTHON) -m portrait.sources refresh-communes
-	$(PYTHON) -m portrait.sources verify
+	$(PYTHON) -m portrait.pipeline.sources refresh-communes
+	$(PYTHON) -m portrait.pipeline.sources verify
 
 lock: ## Re-resolve dependencies in a scratch venv and rewrite constraints.txt
 	rm -rf build/lock-venv && $(PYTHON_SYS) -m venv build/lock-venv

@@ -13,7 +13,7 @@ from importlib import metadata
 
 import pytest
 
-from portrait import io, paths
+from portrait.pipeline import io, paths
 
 SUMMARY = paths.BUILD / "bench" / "summary.md"
 _failed: set[str] = set()

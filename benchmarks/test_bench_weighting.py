@@ -1,7 +1,7 @@
 """Benchmarks of the weighting engine (``make bench``; not part of ``make test``).
 
 Synthetic data with the study's margins, sex (2) × age (6) × department (5) × size class (4):
-deterministic (:func:`portrait.config.rng`), unequal design weights, and population margins
+deterministic (:func:`portrait.pipeline.config.rng`), unequal design weights, and population margins
 close to, but not equal to, the weighted sample distribution (every share moved by up to ±8 %),
 all summing to one grand total. Every case checks its answer after timing (margins reproduced to
 1e-9 relative, linearised SEs equal to a direct computation, svy's weights equal to ours), so a
@@ -23,9 +23,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from portrait import config, estimation, variance, weighting
-from portrait.design import Design
-from portrait.weighting import Margin
+from portrait.pipeline import config
+from portrait import survey
+from portrait.survey import Design
+from portrait.survey import Margin
 
 SEED = 2017
 POPULATION = 4_800_000.0          # grand total of every margin
@@ -174,7 +175,7 @@ def test_ours_raking(benchmark, n, case):
     """Raking to the four one-way margins reproduces every margin."""
     tag(benchmark, case, "ours")
     d, margins = design(n), margins_of(n)
-    cal = benchmark(weighting.calibrate, d, margins, method="raking")
+    cal = benchmark(survey.calibrate, d, margins, method="raking")
     check_margins(d.data, cal.weights, margins)
     assert not np.allclose(cal.weights, d.weights, rtol=1e-3), "the calibration did no work"
 
@@ -184,7 +185,7 @@ def test_ours_linear(benchmark, n, case):
     """Linear calibration (GREG) reproduces every margin."""
     tag(benchmark, case, "ours")
     d, margins = design(n), margins_of(n)
-    cal = benchmark(weighting.calibrate, d, margins, method="linear")
+    cal = benchmark(survey.calibrate, d, margins, method="linear")
     check_margins(d.data, cal.weights, margins)
 
 
@@ -192,7 +193,7 @@ def test_ours_logit(benchmark):
     """Bounded logit calibration in [0.3, 3] reproduces every margin with every g inside the bounds."""
     tag(benchmark, "logit 20k", "ours")
     d, margins = design(20_000), margins_of(20_000)
-    cal = benchmark(weighting.calibrate, d, margins, method="logit", bounds=(0.3, 3.0))
+    cal = benchmark(survey.calibrate, d, margins, method="logit", bounds=(0.3, 3.0))
     check_margins(d.data, cal.weights, margins)
     g = cal.weights / d.weights
     assert 0.3 < g.min() and g.max() < 3.0
@@ -204,10 +205,10 @@ def test_ours_linearised_se(benchmark):
     tag(benchmark, "SE of 100 means 20k", "ours")
     base = design(20_000, with_outcomes=True)
     margins = margins_of(20_000)
-    cal = weighting.calibrate(base, margins, method="raking")
+    cal = survey.calibrate(base, margins, method="raking")
     check_margins(base.data, cal.weights, margins)
     names = list(outcomes(20_000).columns)
-    table = benchmark(estimation.mean, cal, names, variance="linearisation")
+    table = benchmark(survey.mean, cal, names, variance="linearisation")
     assert len(table) == N_ESTIMATES and table["se"].gt(0).all()
     for j in (0, 42, N_ESTIMATES - 1):
         est, se = direct_mean_se(base, cal, base.data[names[j]].to_numpy())
@@ -220,12 +221,12 @@ def test_ours_bootstrap(benchmark):
     tag(benchmark, "bootstrap 500 × 5k", "ours")
     n = 5_000
     margins = margins_of(n)
-    rep = variance.with_replicates(design(n), "bootstrap", BOOTSTRAP_REPLICATES,
+    rep = survey.with_replicates(design(n), "bootstrap", BOOTSTRAP_REPLICATES,
                                    config.rng(SEED, "benchmark-bootstrap"))
 
     def fresh():
         # replicate_weights() caches on the design: time it on a new calibrated design each round
-        return (weighting.calibrate(rep, margins, method="raking"),), {}
+        return (survey.calibrate(rep, margins, method="raking"),), {}
 
     R = benchmark.pedantic(lambda cal: cal.replicate_weights(), setup=fresh, rounds=7, iterations=1)
     assert R.shape == (n, BOOTSTRAP_REPLICATES)
@@ -255,11 +256,11 @@ def test_svy_rake(benchmark, svy, n, case):
     """svy's rake (IPF, tol 1e-9) on the same data gives our raking weights."""
     tag(benchmark, case, "svy")
     s, controls = svy_sample(svy, n), svy_controls(n)
-    out = benchmark(s.weighting.rake, controls=controls, tol=SVY_TOL, max_iter=1000)
+    out = benchmark(s.survey.rake, controls=controls, tol=SVY_TOL, max_iter=1000)
     w = out.data["rk_wgt"].to_numpy()
     data, margins = sample(n)
     check_margins(data, w, margins)
-    ours = weighting.calibrate(design(n), margins, method="raking", tol=1e-12).weights
+    ours = survey.calibrate(design(n), margins, method="raking", tol=1e-12).weights
     np.testing.assert_allclose(w, ours, rtol=SVY_RAKE_RTOL)
     benchmark.extra_info["max_rel_diff_vs_ours"] = float(np.max(np.abs(w / ours - 1)))
 
@@ -270,10 +271,10 @@ def test_svy_greg(benchmark, svy, n, case):
     tag(benchmark, case, "svy")
     s = svy_sample(svy, n)
     controls = {svy.Cat(v): totals for v, totals in svy_controls(n).items()}
-    out = benchmark(s.weighting.calibrate, controls=controls)
+    out = benchmark(s.survey.calibrate, controls=controls)
     w = out.data["calib_wgt"].to_numpy()
     data, margins = sample(n)
     check_margins(data, w, margins)
-    ours = weighting.calibrate(design(n), margins, method="linear").weights
+    ours = survey.calibrate(design(n), margins, method="linear").weights
     np.testing.assert_allclose(w, ours, rtol=SVY_GREG_RTOL)
     benchmark.extra_info["max_rel_diff_vs_ours"] = float(np.max(np.abs(w / ours - 1)))

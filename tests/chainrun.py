@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from portrait import paths
+from portrait.pipeline import paths
 
 
 def checkout(dest: Path) -> Path:

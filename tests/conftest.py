@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from portrait import frames
+from portrait.study import frames
 
 from . import chainrun
 

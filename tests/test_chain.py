@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from portrait import partners, paths
+from portrait.study import partners
+from portrait.pipeline import paths
 
 from . import chainrun
 from .test_privacy import EMAIL, TAG, WORD
@@ -58,6 +59,32 @@ def test_parameter_change_reruns_only_its_dependants(reduced_runs):
     assert executed == {"04_resident_weighting", "06_comparison", "07_synthesis", "08_validation"}
     reports = {line.split("/")[-1].removesuffix(".html") for line in done if line.startswith("✓ reports/")}
     assert reports == executed | {"index"}
+
+
+def test_a_weight_changed_by_hand_reaches_the_comparison(reduced_runs):
+    """Stages talk through their files: doubling one resident's weight in resident_weights.parquet (as a user
+    who plugs in weights computed elsewhere) makes `make` re-run the comparison, not the weighting, and moves
+    the residents' estimates while the visitors' stay as they were."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    a = reduced_runs[1]
+    chainrun.make(a)                                     # up to date, whatever ran before
+    wfile = a / "data" / "processed" / "resident_weights.parquet"
+    est_file = a / "data" / "processed" / "comparison_estimates.csv"
+    before = pd.read_csv(est_file, sep=";", decimal=",", encoding="utf-8-sig")
+    table = pq.read_table(wfile)
+    w = table.column("w_final").to_numpy().copy()
+    w[int(np.flatnonzero(w > 0)[0])] *= 2
+    table = table.set_column(table.schema.get_field_index("w_final"), "w_final", pa.array(w))
+    pq.write_table(table, wfile)                         # the schema keeps the file's description
+    done = chainrun.make(a).stdout.splitlines()
+    executed = {line.split("/")[-1].removesuffix(".ipynb") for line in done if "build/executed/" in line}
+    assert "04_resident_weighting" not in executed and {"06_comparison", "07_synthesis"} <= executed
+    after = pd.read_csv(est_file, sep=";", decimal=",", encoding="utf-8-sig")
+    res = before["group"].eq("residents").to_numpy()
+    assert not np.allclose(after.loc[res, "estimate"], before.loc[res, "estimate"], rtol=1e-9, equal_nan=True)
+    np.testing.assert_array_equal(after.loc[~res, "estimate"], before.loc[~res, "estimate"])
 
 
 def test_index_links_every_report(full_run):

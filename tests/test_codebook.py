@@ -7,8 +7,9 @@ import copy
 import pytest
 import yaml
 
-from portrait import codebook, paths
-from portrait.errors import CodebookError
+from portrait.study import codebook
+from portrait.pipeline import paths
+from portrait.pipeline.errors import CodebookError
 
 IMAGE_ITEMS = ["img_accueillante", "img_conviviale", "img_patrimoine", "img_nature", "img_littoral",
                "img_gastronomie", "img_dynamique", "img_innovante", "img_acces", "img_sure",

@@ -8,10 +8,12 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from portrait import codebook, compare, config, fieldwork, ingest, models, recipes, sampling, sources, testing
-from portrait.design import Design
+from portrait.study import codebook, compare, fieldwork, ingest, recipes, frames
+from portrait.pipeline import config, sources
+from portrait import survey
+from tests import helpers
+from portrait.survey import Design
 
-from .conftest import DEFAULT
 
 
 def _two_samples(rng, n, shift=0.0, scale=1.0):
@@ -31,9 +33,9 @@ def test_no_difference_gives_uniform_p_values():
     p = {"wald": [], "rao_scott": [], "rank": []}
     for _ in range(200):
         d = _two_samples(rng, 300)
-        p["wald"].append(models.mean_difference(d, "y", "g", "b", "a").p)
-        p["rao_scott"].append(models.rao_scott(d.with_weights(d.weights), "y", "g").p_F)
-        p["rank"].append(models.rank_test(d, "y", "g").p)
+        p["wald"].append(survey.mean_difference(d, "y", "g", "b", "a").p)
+        p["rao_scott"].append(survey.rao_scott(d.with_weights(d.weights), "y", "g").p_F)
+        p["rank"].append(survey.rank_test(d, "y", "g").p)
     for name, values in p.items():
         values = np.array(values)
         assert stats.kstest(values, "uniform").pvalue > 0.01, name
@@ -43,9 +45,9 @@ def test_no_difference_gives_uniform_p_values():
 def test_planted_difference_is_detected():
     """A shift of 0.3 SD between groups of 1,000 is detected by every test (p < 0.001)."""
     d = _two_samples(np.random.default_rng(7), 1000, shift=0.3)
-    assert models.mean_difference(d, "y", "g", "b", "a").p < 1e-3
-    assert models.rao_scott(d, "y", "g").p_F < 1e-3
-    assert models.rank_test(d, "y", "g").p < 1e-3
+    assert survey.mean_difference(d, "y", "g", "b", "a").p < 1e-3
+    assert survey.rao_scott(d, "y", "g").p_F < 1e-3
+    assert survey.rank_test(d, "y", "g").p < 1e-3
 
 
 @pytest.mark.parametrize("method,expected", [
@@ -91,7 +93,7 @@ def test_fisher_z_interval_is_r_cor_test():
 
 
 def sources_fixture(name: str):
-    from portrait import paths
+    from portrait.pipeline import paths
 
     return paths.TESTS / "reference" / "fixtures" / name
 
@@ -102,9 +104,9 @@ def mid_chain(resident_frame, tmp_path_factory):
     fieldwork written as CSV, ingested, weighted (linearised SEs; 20 replicates)."""
     cb = codebook.load()
     model = fieldwork.FieldworkModel.load(cb)
-    rs = sampling.draw_resident_sample(resident_frame, sampling.ResidentDesign(), config.rng(5, "resident-sample"))
-    vframe = testing.example_visitor_frame(12000, seed=3)
-    vsample = testing.example_visitor_sample(vframe, 6000, seed=4)
+    rs = frames.draw_resident_sample(resident_frame, frames.ResidentDesign(), config.rng(5, "resident-sample"))
+    vframe = helpers.example_visitor_frame(12000, seed=3)
+    vsample = helpers.example_visitor_sample(vframe, 6000, seed=4)
     folder, sim = fieldwork.prepare_survey_folder(
         "simulated", simulated_dir=tmp_path_factory.mktemp("survey"), real_dir="unused", model=model,
         resident_slots=rs.slots, resident_frame=resident_frame, population=sources.read_population(2017),
@@ -142,7 +144,7 @@ def test_group_estimates_match_the_stacked_difference(mid_chain):
     cb, designs, est, diff, _ = mid_chain
     stack = compare.stacked(designs, cb)
     row = diff.loc[(diff["item"] == "image_globale") & (diff["statistic"] == "mean")].iloc[0]
-    d = models.mean_difference(stack, "image_globale|mean|", "groupe", "visitors", "residents")
+    d = survey.mean_difference(stack, "image_globale|mean|", "groupe", "visitors", "residents")
     assert d.difference == pytest.approx(row["estimate"], rel=1e-12)
     assert d.se == pytest.approx(row["se"], rel=1e-9)
 

@@ -6,8 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from portrait import codebook, config, exports, fieldwork, io, sampling, sources, testing
-from portrait.errors import InputError, ParameterError
+from portrait.study import codebook, exports, fieldwork, frames
+from portrait.pipeline import config, io, sources
+from tests import helpers
+from portrait.pipeline.errors import InputError, ParameterError
 
 SEED = 20170301
 
@@ -29,15 +31,15 @@ def population():
 
 @pytest.fixture(scope="module")
 def visitor_frame():
-    return testing.example_visitor_frame(3000, seed=2)
+    return helpers.example_visitor_frame(3000, seed=2)
 
 
 @pytest.fixture(scope="module")
 def small(resident_frame, visitor_frame, population, model):
     """A small fieldwork: 600 resident invitations and 800 visitors."""
-    design = sampling.ResidentDesign(invitations=600, take=10)
-    slots = sampling.draw_resident_sample(resident_frame, design, config.rng(SEED, "resident-sample")).slots
-    visitors = testing.example_visitor_sample(visitor_frame, 800, seed=2)
+    design = frames.ResidentDesign(invitations=600, take=10)
+    slots = frames.draw_resident_sample(resident_frame, design, config.rng(SEED, "resident-sample")).slots
+    visitors = helpers.example_visitor_sample(visitor_frame, 800, seed=2)
     sim = fieldwork.simulate(model, resident_slots=slots, resident_frame=resident_frame, population=population,
                              visitor_sample=visitors, visitor_frame=visitor_frame, seed=SEED)
     return slots, visitors, sim
@@ -56,7 +58,7 @@ def _census_slots(frame: pd.DataFrame, per: int) -> pd.DataFrame:
 def large(resident_frame, population, model):
     """About 16,000 residents (one per 300 aged 15+ in every commune) and a 10,000-person visitor census."""
     slots = _census_slots(resident_frame, 300)
-    vframe = testing.example_visitor_frame(10000, seed=7)
+    vframe = helpers.example_visitor_frame(10000, seed=7)
     vsample = vframe.assign(design_weight=1.0)
     kw = dict(resident_slots=slots, resident_frame=resident_frame, population=population,
               visitor_sample=vsample, visitor_frame=vframe, seed=11)
@@ -209,9 +211,9 @@ def test_answers_respect_the_codebook(small, cb):
 
 def test_same_seed_gives_byte_identical_files(resident_frame, visitor_frame, population, model, cb, tmp_path):
     """Two runs with the same parameters write byte-identical exports (CSV, XLSX, SPSS) and truth."""
-    design = sampling.ResidentDesign(invitations=250, take=5)
-    slots = sampling.draw_resident_sample(resident_frame, design, config.rng(SEED, "resident-sample")).slots
-    visitors = testing.example_visitor_sample(visitor_frame, 300, seed=3)
+    design = frames.ResidentDesign(invitations=250, take=5)
+    slots = frames.draw_resident_sample(resident_frame, design, config.rng(SEED, "resident-sample")).slots
+    visitors = helpers.example_visitor_sample(visitor_frame, 300, seed=3)
     digests = []
     for run in ("a", "b"):
         sim = fieldwork.simulate(model, resident_slots=slots, resident_frame=resident_frame,

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from portrait import formatting as fmt
+from portrait.reporting import formatting as fmt
 
 
 @pytest.mark.parametrize("x,decimals,expected", [

@@ -6,8 +6,9 @@ import shutil
 
 import pytest
 
-from portrait import frames, paths, sources
-from portrait.errors import InputError, ParameterError
+from portrait.study import frames
+from portrait.pipeline import paths, sources
+from portrait.pipeline.errors import InputError, ParameterError
 
 from .conftest import DEFAULT
 

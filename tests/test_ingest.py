@@ -10,8 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from portrait import codebook, config, exports, fieldwork, ingest, sampling, sources, testing
-from portrait.errors import ParameterError, SurveyValidationError
+from portrait.study import codebook, exports, fieldwork, ingest, frames
+from portrait.pipeline import config, sources
+from tests import helpers
+from portrait.pipeline.errors import ParameterError, SurveyValidationError
 
 SEED = 20170301
 
@@ -25,10 +27,10 @@ def cb():
 def sim_data(resident_frame, cb):
     """A small simulated fieldwork (500 resident invitations, 600 visitors) and its samples."""
     model = fieldwork.FieldworkModel.load(cb)
-    design = sampling.ResidentDesign(invitations=500, take=10)
-    slots = sampling.draw_resident_sample(resident_frame, design, config.rng(SEED, "resident-sample")).slots
-    vframe = testing.example_visitor_frame(2500, seed=4)
-    vsample = testing.example_visitor_sample(vframe, 600, seed=4)
+    design = frames.ResidentDesign(invitations=500, take=10)
+    slots = frames.draw_resident_sample(resident_frame, design, config.rng(SEED, "resident-sample")).slots
+    vframe = helpers.example_visitor_frame(2500, seed=4)
+    vsample = helpers.example_visitor_sample(vframe, 600, seed=4)
     sim = fieldwork.simulate(model, resident_slots=slots, resident_frame=resident_frame,
                              population=sources.read_population(2017), visitor_sample=vsample,
                              visitor_frame=vframe, seed=SEED)

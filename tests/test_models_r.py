@@ -12,9 +12,10 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from portrait import models, paths, variance, weighting
-from portrait.design import Design
-from portrait.weighting import Margin
+from portrait import survey
+from portrait.pipeline import paths
+from portrait.survey import Design
+from portrait.survey import Margin
 
 FIX = paths.TESTS / "reference" / "fixtures"
 CMP = pd.read_csv(FIX / "compare.csv")
@@ -44,7 +45,7 @@ def dEH(strat):
 
 def test_difference_of_two_independent_means(dEH):
     """E − H difference of mean api00, its SE and Welch-free t test equal svycontrast/svyttest."""
-    d = models.mean_difference(dEH, "api00", "stype", "E", "H")
+    d = survey.mean_difference(dEH, "api00", "stype", "E", "H")
     assert_allclose([d.difference, d.se], [r("EH", "diff_estimate"), r("EH", "diff_se")], rtol=1e-6)
     assert d.df == r("EH", "ttest_df")
     assert_allclose(-d.t, r("EH", "ttest_t"), rtol=1e-6)
@@ -55,15 +56,15 @@ def test_difference_from_two_stacked_surveys(strat):
     """Stacking two separately built designs gives the same difference and SE (variances add)."""
     e = Design.from_frame(strat.loc[strat.stype == "E"], weights="pw", strata="stype", fpc="fpc")
     h = Design.from_frame(strat.loc[strat.stype == "H"], weights="pw", strata="stype", fpc="fpc")
-    s = models.stack({"E": e, "H": h}, group="survey")
-    d = models.mean_difference(s, "api00", "survey", "E", "H")
+    s = survey.stack({"E": e, "H": h}, group="survey")
+    d = survey.mean_difference(s, "api00", "survey", "E", "H")
     assert_allclose([d.difference, d.se], [r("EH", "diff_estimate"), r("EH", "diff_se")], rtol=1e-6)
 
 
 @pytest.mark.parametrize("test,quantity", [("wilcoxon", "rank_wilcoxon_t"), ("vanderWaerden", "rank_vdw_t")])
 def test_rank_tests(dEH, test, quantity):
     """Design-based rank tests equal svyranktest (statistic, df, p, estimate)."""
-    rt = models.rank_test(dEH, "api00", "stype", test=test)
+    rt = survey.rank_test(dEH, "api00", "stype", test=test)
     assert_allclose(rt.t, r("EH", quantity), rtol=1e-6)
     if test == "wilcoxon":
         assert rt.df == r("EH", "rank_wilcoxon_df")
@@ -72,23 +73,23 @@ def test_rank_tests(dEH, test, quantity):
 
 def test_median_test(dEH):
     """The design-based median test's p-value equals svyranktest(test='median')."""
-    assert_allclose(models.rank_test(dEH, "api00", "stype", "median").p, r("EH", "rank_median_p"), rtol=1e-6)
+    assert_allclose(survey.rank_test(dEH, "api00", "stype", "median").p, r("EH", "rank_median_p"), rtol=1e-6)
 
 
 @pytest.mark.parametrize("fixture", ["chisq_clus1", "chisq_strat", "chisq_clus1_cal", "chisq_EH_awards"])
 def test_rao_scott(fixture, strat, clus1, dEH):
     """Rao–Scott second-order F (with ndf, ddf, p) and first-order chi-square equal svychisq."""
     if fixture == "chisq_clus1":
-        res = models.rao_scott(Design.from_frame(clus1, weights="pw", psu="dnum", fpc="fpc"), "sch.wide", "stype")
+        res = survey.rao_scott(Design.from_frame(clus1, weights="pw", psu="dnum", fpc="fpc"), "sch.wide", "stype")
     elif fixture == "chisq_strat":
-        res = models.rao_scott(Design.from_frame(strat, weights="pw", strata="stype", fpc="fpc"), "sch.wide", "stype")
+        res = survey.rao_scott(Design.from_frame(strat, weights="pw", strata="stype", fpc="fpc"), "sch.wide", "stype")
     elif fixture == "chisq_clus1_cal":
         d = Design.from_frame(clus1, weights="pw", psu="dnum", fpc="fpc")
-        d = weighting.calibrate(d, [Margin.of("stype", {"E": 4421, "H": 755, "M": 1018}),
+        d = survey.calibrate(d, [Margin.of("stype", {"E": 4421, "H": 755, "M": 1018}),
                                     Margin.of("sch.wide", {"No": 1072, "Yes": 5122})], method="raking")
-        res = models.rao_scott(d, "comp.imp", "stype")
+        res = survey.rao_scott(d, "comp.imp", "stype")
     else:
-        res = models.rao_scott(dEH, "awards", "stype")
+        res = survey.rao_scott(dEH, "awards", "stype")
     assert_allclose([res.F, res.ndf, res.ddf, res.p_F], [r(fixture, "F"), r(fixture, "ndf"), r(fixture, "ddf"),
                                                          r(fixture, "p_F")], rtol=1e-6)
     assert_allclose([res.X2, res.p_chisq], [r(fixture, "X2"), r(fixture, "p_Chisq")], rtol=1e-6)
@@ -97,14 +98,14 @@ def test_rao_scott(fixture, strat, clus1, dEH):
 def test_rao_scott_drops_empty_levels(dEH):
     """A level of the grouping factor absent from the data is dropped (R would return F = NaN)."""
     d = dEH.data.assign(stype=pd.Categorical(dEH.data["stype"], categories=["E", "H", "M"]))
-    res = models.rao_scott(Design.from_frame(d, weights="pw", strata="stype", fpc="fpc"), "awards", "stype")
+    res = survey.rao_scott(Design.from_frame(d, weights="pw", strata="stype", fpc="fpc"), "awards", "stype")
     assert np.isfinite(res.F) and res.F == pytest.approx(r("chisq_EH_awards", "F"), rel=1e-6)
 
 
 @pytest.mark.parametrize("fixture,terms", [("glm1", ["ell", "meals", "mobility"]), ("glm2", ["stype", "ell"])])
 def test_svyglm_linearised(strat, fixture, terms):
     """Survey-weighted regression coefficients and linearised SEs equal svyglm's."""
-    fit = models.svyglm(Design.from_frame(strat, weights="pw", strata="stype", fpc="fpc"), "api00", terms)
+    fit = survey.svyglm(Design.from_frame(strat, weights="pw", strata="stype", fpc="fpc"), "api00", terms)
     for name, b, se in zip(fit.names, fit.coef, fit.se):
         assert_allclose([b, se], [r(fixture, f"coef_{name}"), r(fixture, f"se_{name}")], rtol=1e-6)
     if fixture == "glm2":
@@ -115,8 +116,8 @@ def test_svyglm_linearised(strat, fixture, terms):
 
 def test_svyglm_jk1(clus1):
     """With JK1 replicate weights, coefficients and replicate SEs equal svyglm on as.svrepdesign."""
-    d = variance.with_replicates(Design.from_frame(clus1, weights="pw", psu="dnum", fpc="fpc"), "jk1")
-    fit = models.svyglm(d, "api00", ["stype", "ell"], variance="replicates")
+    d = survey.with_replicates(Design.from_frame(clus1, weights="pw", psu="dnum", fpc="fpc"), "jk1")
+    fit = survey.svyglm(d, "api00", ["stype", "ell"], variance="replicates")
     for name, b, se in zip(fit.names, fit.coef, fit.se):
         assert_allclose([b, se], [r("glm_jk1", f"coef_{name}"), r("glm_jk1", f"se_{name}")], rtol=1e-6)
 
@@ -133,8 +134,8 @@ def test_svyolr(mealcat, fixture, kind):
     """Proportional-odds coefficients and SEs (linearised; JK1 refits) equal svyolr's (iterative-fit tolerance)."""
     d = Design.from_frame(mealcat, weights="pw", psu="dnum", fpc="fpc")
     if kind == "replicates":
-        d = variance.with_replicates(d, "jk1")
-    fit = models.svyolr(d, "mealcat", ["avg.ed", "mobility", "stype"], variance=kind)
+        d = survey.with_replicates(d, "jk1")
+    fit = survey.svyolr(d, "mealcat", ["avg.ed", "mobility", "stype"], variance=kind)
     for name, b, se in zip(fit.names, fit.coef, fit.se):
         assert_allclose(b, r(fixture, f"coef_{name}"), rtol=1e-4, err_msg=name)
         assert_allclose(se, r(fixture, f"se_{name}"), rtol=1e-3, err_msg=name)
@@ -143,14 +144,15 @@ def test_svyolr(mealcat, fixture, kind):
 def test_stacked_replicates_add_the_surveys_variances(strat):
     """Stacking two surveys with their own replicate weights: the replicate SE of the difference is
     the square root of the sum of the two surveys' replicate variances."""
-    from portrait import config, estimation
+    from portrait.pipeline import config
+    from portrait import survey
 
-    e = variance.with_replicates(Design.from_frame(strat.loc[strat.stype == "E"], weights="pw", strata="stype",
+    e = survey.with_replicates(Design.from_frame(strat.loc[strat.stype == "E"], weights="pw", strata="stype",
                                                    fpc="fpc"), "bootstrap", 60, config.rng(1, "e"))
-    h = variance.with_replicates(Design.from_frame(strat.loc[strat.stype == "H"], weights="pw", strata="stype",
+    h = survey.with_replicates(Design.from_frame(strat.loc[strat.stype == "H"], weights="pw", strata="stype",
                                                    fpc="fpc"), "bootstrap", 40, config.rng(1, "h"))
-    s = models.stack({"E": e, "H": h}, group="survey")
-    d = models.mean_difference(s, "api00", "survey", "E", "H", variance="replicates")
-    se_e = estimation.mean(e, "api00", variance="replicates")["se"].iloc[0]
-    se_h = estimation.mean(h, "api00", variance="replicates")["se"].iloc[0]
+    s = survey.stack({"E": e, "H": h}, group="survey")
+    d = survey.mean_difference(s, "api00", "survey", "E", "H", variance="replicates")
+    se_e = survey.mean(e, "api00", variance="replicates")["se"].iloc[0]
+    se_h = survey.mean(h, "api00", variance="replicates")["se"].iloc[0]
     assert d.se == pytest.approx(np.hypot(se_e, se_h), rel=1e-12)

@@ -33,7 +33,7 @@ import nbformat
 import papermill
 import pytest
 
-from portrait import paths
+from portrait.pipeline import paths
 
 NOTEBOOKS = sorted(paths.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 IDS = [p.stem for p in NOTEBOOKS]

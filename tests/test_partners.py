@@ -9,8 +9,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from portrait import partners, visitors
-from portrait.errors import InputError
+from portrait.study import partners, visitors
+from portrait.pipeline.errors import InputError
 
 SMALL = 2000
 

@@ -19,7 +19,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from portrait import config, io, partners, paths, visitors
+from portrait.pipeline import config, io, paths
+from portrait.study import partners, visitors
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 TAG = re.compile(r"<[^<>]{0,200}>")

@@ -6,8 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from portrait import codebook, config, recipes, sampling, sources, testing
-from portrait.weighting import Margin
+from portrait.study import codebook, recipes, frames
+from portrait.pipeline import config, sources
+from tests import helpers
+from portrait.survey import Margin
 
 RESIDENT = dict(population_year=2017, calibration_method="raking", calibration_bounds=[0.3, 3.0],
                 min_respondents_per_level=20, nonresponse_classes=5, replicate_method="bootstrap", replicates=20)
@@ -25,7 +27,7 @@ def cb():
 @pytest.fixture(scope="module")
 def resident_responses(resident_frame):
     """The real resident sample with simulated statuses, sex and age (about 30 % respond)."""
-    s = sampling.draw_resident_sample(resident_frame, sampling.ResidentDesign(), config.rng(1, "test-sample"))
+    s = frames.draw_resident_sample(resident_frame, frames.ResidentDesign(), config.rng(1, "test-sample"))
     rng = np.random.default_rng(3)
     r = s.slots.merge(s.communes[["code", "pi"]].drop_duplicates(), on=["code", "pi"])
     status = rng.choice(["respondent", "non_respondent", "excluded"], len(r), p=[0.3, 0.68, 0.02])
@@ -70,7 +72,50 @@ def test_resident_weights_meet_insee_margins_in_every_replicate(resident_respons
     key = final.data["departement"].to_numpy()
     for r in range(R.shape[1]):
         assert R[key == "59", r].sum() == pytest.approx(dep["59"], rel=1e-8)
-    assert recipes.weights_table(w)[["w_design", "w_final"]].gt(0).all().all()
+    assert (w.stages["design"].weights[final.weights > 0] > 0).all()
+
+
+def test_weighted_file_rebuilds_the_recipe_design(resident_responses, resident_frame, cb, tmp_path):
+    """What 04 writes and 06 reads: the same estimates and SEs (linearised with calibration residuals, and
+    replicates) as the in-memory design, rtol 1e-12; the variants and the recipe come back."""
+    from portrait import survey
+
+    recipe = recipes.ResidentRecipe.from_params(RESIDENT)
+    w = recipes.weight_residents(resident_responses, resident_frame, cb, recipe, config.rng(1, "t"))
+    variants = recipes.calibration_variants(w, recipe)
+    path = tmp_path / "resident_weights.parquet"
+    recipes.write_weights(w, str(path), recipe, variants=variants)
+    d, attrs = recipes.read_weights(str(path))
+    for variance in ("linearisation", "replicates"):
+        a = survey.mean(w.final, ["sexe", "age"], by="departement", variance=variance)
+        b = survey.mean(d, ["sexe", "age"], by="departement", variance=variance)
+        for c in ("estimate", "se", "ci_low", "ci_high"):
+            np.testing.assert_allclose(b[c], a[c], rtol=1e-12)
+    logit = recipes.read_weights(str(path), "calibration_logit")[0]
+    np.testing.assert_allclose(survey.mean(logit, "age")["se"], survey.mean(variants["calibration_logit"], "age")["se"],
+                               rtol=1e-12)
+    np.testing.assert_array_equal(recipes.read_weights(str(path), "design")[0].weights, w.stages["design"].weights)
+    assert recipes.ResidentRecipe.from_params(attrs["recipe"]) == recipe
+    assert recipes.read_recipe(str(path)) == attrs["recipe"]
+    assert recipes.margin_sources(attrs).equals(w.margins_sources.astype(str))
+
+
+def test_recipe_parameters_are_checked_once_with_named_errors():
+    """Typed at the boundary: each wrong parameter is named before any weighting starts."""
+    from portrait.pipeline.errors import ParameterError
+
+    for bad, match in (({"calibration_method": "ridge"}, "calibration_method"),
+                       ({"calibration_bounds": [2, 3]}, "calibration_bounds"),
+                       ({"replicates": 1}, "replicates"),
+                       ({"replicate_method": "jk1"}, "replicate_method"),
+                       ({"sensitivity_methods": ["linear", "cubic"]}, "sensitivity_methods"),
+                       ({"nonresponse_classes": "5"}, "nonresponse_classes")):
+        with pytest.raises(ParameterError, match=match):
+            recipes.ResidentRecipe.from_params({**RESIDENT, **bad})
+    with pytest.raises(ParameterError, match="tourism_margins"):
+        recipes.VisitorRecipe.from_params({**VISITOR, "calibration_target": "tourism", "tourism_margins": None})
+    r = recipes.VisitorRecipe.from_params(VISITOR)
+    assert r.bounds is None and r.other_target == "tourism" and r.sensitivity_methods == ("linear", "raking", "logit")
 
 
 def test_size_class_margin_is_frame_share_times_insee_total(resident_frame, cb):
@@ -87,8 +132,8 @@ def test_size_class_margin_is_frame_share_times_insee_total(resident_frame, cb):
 
 @pytest.fixture(scope="module")
 def visitor_inputs():
-    frame = testing.example_visitor_frame(6000, seed=4)
-    sample = testing.example_visitor_sample(frame, 3000, seed=5)
+    frame = helpers.example_visitor_frame(6000, seed=4)
+    sample = helpers.example_visitor_sample(frame, 3000, seed=5)
     rng = np.random.default_rng(8)
     status = rng.choice(["respondent", "non_respondent", "excluded"], len(sample), p=[0.25, 0.73, 0.02])
     return frame, sample.assign(status=status)

@@ -14,8 +14,9 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from portrait import config, estimation, paths, variance
-from portrait.design import Design
+from portrait.pipeline import config, paths
+from portrait import survey
+from portrait.survey import Design
 
 FIX = paths.TESTS / "reference" / "fixtures"
 
@@ -28,7 +29,7 @@ def dstrat():
 def test_jkn_replicate_weights_equal_r(dstrat):
     """JKn replicate weights equal R as.svrepdesign(dstrat, type='JKn') (rtol 1e-12), replicate by replicate
     (matched by the deleted unit), with the same rscales (n_h − 1)/n_h (1 − f_h) and scale 1."""
-    ours = variance.with_replicates(dstrat, "jkn")
+    ours = survey.with_replicates(dstrat, "jkn")
     W = ours.replicate_weights()
     ref = pd.read_csv(FIX / "apistrat_jkn_repweights.csv").set_index("snum").loc[dstrat.data["snum"]].to_numpy()
     rsc = pd.read_csv(FIX / "apistrat_jkn_rscales.csv")["rscale"].to_numpy(float)
@@ -42,7 +43,7 @@ def test_jkn_replicate_weights_equal_r(dstrat):
     assert_allclose(ours.replicate_rscales[order], rsc[ref_order], rtol=1e-12)
     est = pd.read_csv(FIX / "apistrat_jkn_estimates.csv").set_index("statistic")["value"]
     assert ours.replicate_scale == pytest.approx(est["scale"], rel=1e-12)
-    m = estimation.mean(ours, "api00", variance="replicates").iloc[0]
+    m = survey.mean(ours, "api00", variance="replicates").iloc[0]
     assert_allclose([m["estimate"], m["se"]], [est["mean"], est["se"]], rtol=1e-10)
 
 
@@ -61,7 +62,7 @@ def test_rao_wu_factors_have_mean_one_and_the_rao_wu_variance():
     r ~ Binomial(m, 1/n), so E = 1 and Var = λ² (n − 1)/m = 1 − f with λ² = m (1 − f)/(n − 1).
     Monte Carlo over 20,000 replicates: variance within 5 % of 1 − f (about 7 MC SEs in the smallest stratum)."""
     d = _stratified(1)
-    F, scale, rscales = variance.replicate_factors(d, "bootstrap", 20_000, config.rng(7, "rao-wu"))
+    F, scale, rscales = survey.replicate_factors(d, "bootstrap", 20_000, config.rng(7, "rao-wu"))
     assert scale == pytest.approx(1 / 19_999) and (rscales == 1).all()
     for h, f in zip(("s0", "s1", "s2", "s3"), (0.0, 0.1, 0.0, 0.3)):
         sel = (d.data["h"] == h).to_numpy()
@@ -77,7 +78,7 @@ def test_rao_wu_bootstrap_variance_of_a_total_approaches_the_linearised_variance
     tolerance 6 %, about 4 Monte Carlo SEs (relative SE of a variance from R replicates ≈ sqrt(2/R) ≈ 2.2 %,
     inflated by the kurtosis of the small strata)."""
     d = _stratified(2)
-    lin = estimation.total(d, "y").iloc[0]["se"] ** 2
-    rep = variance.with_replicates(d, "bootstrap", 4000, config.rng(11, "rao-wu-mc"))
-    boot = estimation.total(rep, "y", variance="replicates").iloc[0]["se"] ** 2
+    lin = survey.total(d, "y").iloc[0]["se"] ** 2
+    rep = survey.with_replicates(d, "bootstrap", 4000, config.rng(11, "rao-wu-mc"))
+    boot = survey.total(rep, "y", variance="replicates").iloc[0]["se"] ** 2
     assert boot == pytest.approx(lin, rel=0.06)

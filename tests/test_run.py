@@ -6,8 +6,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from portrait import paths, run
-from portrait.errors import ParameterError
+from portrait.pipeline import paths, run
+from portrait.pipeline.errors import ParameterError
 
 
 def _notebook(tmp_path, body: str, name: str = "99_probe.ipynb"):
@@ -46,16 +46,16 @@ def test_typo_in_a_notebook_parameter_file_is_an_error(tmp_path, config_dir):
 
 def test_failure_message_is_short_and_names_cell_exception_and_package_frame(tmp_path, config_dir, capsys):
     """A failing cell gives a few lines: notebook, code cell, exception, package frame, partial notebook."""
-    nb = _notebook(tmp_path, "from portrait import frames\n"
+    nb = _notebook(tmp_path, "from portrait.study import frames\n"
                              "frames.resident_frame_from_params(dict(population_year=2017, departments=['99'],"
                              " size_breaks=[1000]))")
     out = tmp_path / "out" / "99_probe.ipynb"
     status = run.main([str(nb), "-o", str(out)])
     err = capsys.readouterr().err
     assert status == 1
-    assert "failed in code cell 2 ('from portrait import frames')" in err
+    assert "failed in code cell 2 ('from portrait.study import frames')" in err
     assert "ParameterError: parameter 'departments' holds unknown department code(s) ['99']" in err
-    assert "raised in src/portrait/frames.py:" in err or "raised in portrait/frames.py:" in err
+    assert "raised in src/portrait/study/frames.py:" in err or "raised in portrait/study/frames.py:" in err
     assert "99_probe.partial.ipynb" in err
     assert len(err.strip().splitlines()) <= 5
     assert not out.exists()

@@ -7,8 +7,10 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from portrait import config, paths, sampling
-from portrait.errors import ParameterError, SamplingError
+from portrait.pipeline import config, paths
+from portrait import survey
+from portrait.study import frames
+from portrait.pipeline.errors import ParameterError, SamplingError
 
 from .conftest import DEFAULT
 
@@ -21,14 +23,14 @@ class TestInclusionProbabilities:
         ref = pd.read_csv(FIXTURES / "inclusionprobabilities.csv", dtype={"code": str})
         assert ref["case"].nunique() > 60
         for case, d in ref.groupby("case", sort=False):
-            ours = sampling.inclusion_probabilities(d["population"].to_numpy(), int(d["n"].iloc[0]))
+            ours = survey.inclusion_probabilities(d["population"].to_numpy(), int(d["n"].iloc[0]))
             assert_allclose(ours, d["pik"].to_numpy(), rtol=1e-12, atol=1e-15, err_msg=case)
 
     def test_sum_to_n_and_capping(self):
         """π sum to n, lie in [0, 1], and the non-certain units stay proportional to size."""
         rng = np.random.default_rng(1)
         size = np.concatenate([rng.lognormal(6, 1.5, 200), [1e6, 5e5]])
-        pik = sampling.inclusion_probabilities(size, 30)
+        pik = survey.inclusion_probabilities(size, 30)
         assert pik.sum() == pytest.approx(30)
         assert np.all((pik >= 0) & (pik <= 1))
         certain = pik >= 1
@@ -41,42 +43,42 @@ class TestInclusionProbabilities:
     def test_refuses_impossible_sizes(self):
         """Asking more units than have a positive size, or a negative size, raises SamplingError."""
         with pytest.raises(SamplingError, match="cannot select 4 units among 3"):
-            sampling.inclusion_probabilities([1, 2, 3, 0], 4)
+            survey.inclusion_probabilities([1, 2, 3, 0], 4)
         with pytest.raises(SamplingError, match="non-negative"):
-            sampling.inclusion_probabilities([1, -2, 3], 1)
+            survey.inclusion_probabilities([1, -2, 3], 1)
 
 
 class TestAllocate:
     def test_exact_total_and_proportional(self):
         """Allocation sums to the total and stays within one unit of the exact proportional share."""
         w = np.array([10.0, 20, 30, 40, 7])
-        out = sampling.allocate(w, 101)
+        out = survey.allocate(w, 101)
         assert out.sum() == 101
         assert np.all(np.abs(out - 101 * w / w.sum()) < 1)
 
     def test_minimum_and_capacity_bind(self):
         """Strata below the minimum are raised to it, strata above capacity are capped, the rest share what is left."""
-        out = sampling.allocate([1.0, 1, 1000, 1000], 100, minimum=5, capacity=[50, 50, 40, 1000])
+        out = survey.allocate([1.0, 1, 1000, 1000], 100, minimum=5, capacity=[50, 50, 40, 1000])
         assert out.tolist() == [5, 5, 40, 50]
 
     def test_impossible_bounds_raise(self):
         """Minimums above the total, or capacities below it, raise SamplingError with the numbers."""
         with pytest.raises(SamplingError, match="needs 15 units"):
-            sampling.allocate([1, 1, 1], 10, minimum=5)
+            survey.allocate([1, 1, 1], 10, minimum=5)
         with pytest.raises(SamplingError, match="fewer than the 10 requested"):
-            sampling.allocate([1, 1], 10, capacity=[3, 3])
+            survey.allocate([1, 1], 10, capacity=[3, 3])
 
 
 class TestSystematicPPS:
     def test_realises_its_inclusion_probabilities(self):
         """Over 20,000 seeded draws every unit's selection frequency is within 4.5 binomial SE of its π."""
         size = np.array([5, 80, 12, 300, 45, 7, 150, 2000, 60, 33, 90, 14, 500, 25, 70.0])
-        pik = sampling.inclusion_probabilities(size, 6)
+        pik = survey.inclusion_probabilities(size, 6)
         rng = np.random.default_rng(20170301)
         reps = 20_000
         counts = np.zeros(len(size))
         for _ in range(reps):
-            sel = sampling.systematic_pps(pik, rng)
+            sel = survey.systematic_pps(pik, rng)
             assert sel.sum() == 6
             counts += sel
         freq = counts / reps
@@ -92,7 +94,7 @@ class TestSystematicPPS:
         reps = 10_000
         counts = np.zeros(len(strata))
         for _ in range(reps):
-            m = sampling.stratified_srswor(strata, sizes, rng)
+            m = survey.stratified_srswor(strata, sizes, rng)
             assert [m[strata == h].sum() for h in "abc"] == [3, 5, 5]
             counts += m
         pi = np.array([sizes[h] / (strata == h).sum() for h in strata])
@@ -103,7 +105,7 @@ class TestSystematicPPS:
 @pytest.fixture(scope="module")
 def sample(resident_frame):
     """The default resident sample drawn with the study seed."""
-    return sampling.draw_resident_sample(resident_frame, sampling.ResidentDesign(),
+    return frames.draw_resident_sample(resident_frame, frames.ResidentDesign(),
                                          config.rng(20170301, "resident-sample"))
 
 
@@ -142,31 +144,31 @@ class TestResidentDesign:
 
     def test_same_seed_same_sample_other_seed_other_sample(self, resident_frame):
         """The same seed gives the same communes; another seed gives another selection."""
-        d = sampling.ResidentDesign()
-        a = sampling.draw_resident_sample(resident_frame, d, config.rng(1, "resident-sample"))
-        b = sampling.draw_resident_sample(resident_frame, d, config.rng(1, "resident-sample"))
-        c = sampling.draw_resident_sample(resident_frame, d, config.rng(2, "resident-sample"))
+        d = frames.ResidentDesign()
+        a = frames.draw_resident_sample(resident_frame, d, config.rng(1, "resident-sample"))
+        b = frames.draw_resident_sample(resident_frame, d, config.rng(1, "resident-sample"))
+        c = frames.draw_resident_sample(resident_frame, d, config.rng(2, "resident-sample"))
         pd.testing.assert_frame_equal(a.slots, b.slots)
         assert set(a.slots["code"]) != set(c.slots["code"])
 
     def test_too_many_psus_for_a_stratum_is_named(self, resident_frame):
         """A minimum of communes per stratum larger than a stratum holds raises an error naming that stratum."""
-        d = sampling.ResidentDesign(min_psu=10)
+        d = frames.ResidentDesign(min_psu=10)
         with pytest.raises(SamplingError, match=r"stratum 0[0-9]-\d: \d communes left .*min_psu_per_stratum=10"):
-            sampling.draw_resident_sample(resident_frame, d, config.rng(1, "x"))
+            frames.draw_resident_sample(resident_frame, d, config.rng(1, "x"))
 
     def test_sample_larger_than_frame(self, resident_frame):
         """More invitations than residents aged 15+ in the frame is refused."""
         small = resident_frame.loc[resident_frame["stratum"].isin(["80-4"])]
         with pytest.raises(SamplingError, match="invitations requested but the frame holds only"):
-            sampling.draw_resident_sample(small, sampling.ResidentDesign(invitations=100_000),
+            frames.draw_resident_sample(small, frames.ResidentDesign(invitations=100_000),
                                           config.rng(1, "x"))
 
     def test_bad_parameters_are_named(self):
         """An unknown allocation rule or invitations not a multiple of the take raise ParameterError naming the parameter."""
         with pytest.raises(ParameterError, match="'allocation' must be one of"):
-            sampling.ResidentDesign.from_params({**DEFAULT, "allocation": "neyman"})
+            frames.ResidentDesign.from_params({**DEFAULT, "allocation": "neyman"})
         with pytest.raises(ParameterError, match="multiple of 'take_per_commune'"):
-            sampling.ResidentDesign.from_params({**DEFAULT, "invitations": 5001})
+            frames.ResidentDesign.from_params({**DEFAULT, "invitations": 5001})
         with pytest.raises(ParameterError, match="'take_per_commune' must be int"):
-            sampling.ResidentDesign.from_params({**DEFAULT, "take_per_commune": "20"})
+            frames.ResidentDesign.from_params({**DEFAULT, "take_per_commune": "20"})

@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from portrait import compare, config, fieldwork, testing, validation
+from portrait.study import compare, fieldwork, validation
+from portrait.pipeline import config
+from tests import helpers
 
 RESIDENT_DESIGN = dict(invitations=1000, take_per_commune=10, allocation="proportional", min_psu_per_stratum=2)
 VISITOR_DESIGN = dict(invitations=1500, min_per_stratum=30)
@@ -24,7 +26,7 @@ VISITOR_WEIGHTING = dict(nonresponse_classes=5, calibration_target="frame", cali
 def setup(resident_frame):
     return validation.Validation.build(
         seed=2017, codebook_file="config/codebook.yaml", model_file="config/fieldwork_model.yaml",
-        resident_frame=resident_frame, visitor_frame=testing.example_visitor_frame(6000, seed=4),
+        resident_frame=resident_frame, visitor_frame=helpers.example_visitor_frame(6000, seed=4),
         population_year=2017, resident_design=RESIDENT_DESIGN, visitor_design=VISITOR_DESIGN,
         resident_weighting=RESIDENT_WEIGHTING, visitor_weighting=VISITOR_WEIGHTING)
 
@@ -63,7 +65,7 @@ def test_replication_covers_every_statistic_estimator_and_survey(setup, first):
 
 
 def test_differences_follow_compare_differences(setup, seeds):
-    """The vectorised visitors − residents differences equal portrait.compare.differences."""
+    """The vectorised visitors − residents differences equal portrait.study.compare.differences."""
     est = pd.DataFrame({
         "item": ["a", "b", "a", "b"], "statistic": "mean", "level": "", "group": ["residents"] * 2 + ["visitors"] * 2,
         "estimate": [1.0, 2.0, 1.5, 1.0], "se": [0.1, 0.2, 0.3, 0.1], "df": [40.0, 40.0, 100.0, 100.0],
@@ -188,7 +190,7 @@ def test_expected_outside_is_about_five_percent_for_many_replications():
 
 def test_bad_parameters_are_named(setup):
     """Wrong numbers of replications or workers raise a ParameterError naming them."""
-    from portrait.errors import ParameterError
+    from portrait.pipeline.errors import ParameterError
 
     with pytest.raises(ParameterError, match="n_replications"):
         validation.run(setup, 0)
@@ -198,8 +200,8 @@ def test_bad_parameters_are_named(setup):
 
 def test_a_survey_that_cannot_be_calibrated_gives_nan_rows_with_its_error(setup, seeds, first, monkeypatch):
     """A CalibrationError in one survey's recipe leaves that survey and the differences NaN, named, and the rest."""
-    from portrait import recipes
-    from portrait.errors import CalibrationError
+    from portrait.study import recipes
+    from portrait.pipeline.errors import CalibrationError
 
     def infeasible(*args, **kwargs):
         raise CalibrationError("margin 'zone' level 'both': no respondent")

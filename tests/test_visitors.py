@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from portrait import config, io, partners, visitors
-from portrait.errors import InputError, ParameterError, SamplingError
+from portrait.pipeline import config, io
+from portrait.study import partners, visitors
+from portrait.pipeline.errors import InputError, ParameterError, SamplingError
 
 KEY_A = b"a" * 64
 KEY_B = b"b" * 64

@@ -9,10 +9,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
-from portrait import config, estimation, variance, weighting
-from portrait.design import Design
-from portrait.errors import CalibrationError, ParameterError
-from portrait.weighting import Margin, NumericTotal
+from portrait.pipeline import config
+from portrait import survey
+from portrait.survey import Design
+from portrait.pipeline.errors import CalibrationError, ParameterError
+from portrait.survey import Margin
 
 
 def _sample(seed: int, n: int = 400):
@@ -49,7 +50,7 @@ def _weighted_totals(design, margin):
 def test_calibrated_weights_reproduce_every_margin(seed, method):
     """Whatever the sample, calibrated weights reproduce every margin (relative error < 1e-8)."""
     bounds = (0.2, 5.0) if method in ("logit", "truncated") else None
-    cal = weighting.calibrate(_design(seed), MARGINS, method=method, bounds=bounds)
+    cal = survey.calibrate(_design(seed), MARGINS, method=method, bounds=bounds)
     for m in MARGINS:
         got = _weighted_totals(cal, m)
         for lv, target in m.totals.items():
@@ -62,7 +63,7 @@ def test_bounded_logit_keeps_g_within_bounds(seed, L, U):
     """Bounded logit keeps every g = w/d strictly within [L, U] (or raises a named CalibrationError)."""
     d = _design(seed)
     try:
-        cal = weighting.calibrate(d, MARGINS, method="logit", bounds=(L, U))
+        cal = survey.calibrate(d, MARGINS, method="logit", bounds=(L, U))
     except CalibrationError as exc:
         assert "infeasible" in str(exc)
         return
@@ -73,7 +74,7 @@ def test_bounded_logit_keeps_g_within_bounds(seed, L, U):
 def test_raking_equals_iterated_post_stratification():
     """Newton raking gives the same weights as iterated proportional fitting (IPF) run to convergence."""
     d = _design(3)
-    cal = weighting.calibrate(d, MARGINS, method="raking")
+    cal = survey.calibrate(d, MARGINS, method="raking")
     w = d.weights.copy()
     for _ in range(500):
         for m in MARGINS:
@@ -89,7 +90,7 @@ def test_joint_margin_is_post_stratification():
     d = _design(5)
     cells = {(s, a): 5_000 + 100 * i for i, (s, a) in enumerate(
         [(s, a) for s in ("F", "H") for a in ("15-29", "30-44", "45-59", "60+")])}
-    cal = weighting.calibrate(d, [Margin.of(("sex", "age"), cells)], method="linear")
+    cal = survey.calibrate(d, [Margin.of(("sex", "age"), cells)], method="linear")
     m = Margin.of(("sex", "age"), cells)
     got = _weighted_totals(cal, m)
     for lv, t in m.totals.items():
@@ -104,20 +105,20 @@ class TestCalibrationErrors:
         """Margins with different grand totals are refused, with both totals named."""
         bad = [MARGINS[0], Margin.of("dep", {"02": 10_000, "59": 25_000, "60": 16_000})]
         with pytest.raises(CalibrationError, match=r"different grand totals: 'sex' 50,000, 'dep' 51,000"):
-            weighting.calibrate(_design(), bad)
+            survey.calibrate(_design(), bad)
 
     def test_margin_level_absent_from_sample(self):
         """A margin level with no unit in the sample is named with its total."""
         m = Margin.of("dep", {"02": 10_000, "59": 20_000, "60": 15_000, "80": 5_000})
         with pytest.raises(CalibrationError, match=r"margin 'dep': level '80' has a population total of 5,000 "
                                                    "but no unit"):
-            weighting.calibrate(_design(), [MARGINS[0], m])
+            survey.calibrate(_design(), [MARGINS[0], m])
 
     def test_sample_level_absent_from_margin(self):
         """A sample level missing from the margin is named with its count."""
         m = Margin.of("dep", {"02": 10_000, "59": 40_000})
         with pytest.raises(CalibrationError, match=r"level '60' occurs in the sample \(\d+ units\) but has no"):
-            weighting.calibrate(_design(), [MARGINS[0], m])
+            survey.calibrate(_design(), [MARGINS[0], m])
 
     def test_missing_values_are_counted(self):
         """Missing values in a calibration variable are counted, not silently recycled (R's pitfall)."""
@@ -125,46 +126,46 @@ class TestCalibrationErrors:
         df.loc[[3, 7, 11], "age"] = None
         d = Design.from_frame(df, weights="w")
         with pytest.raises(CalibrationError, match=r"variable 'age' has 3 missing value\(s\)"):
-            weighting.calibrate(d, MARGINS)
+            survey.calibrate(d, MARGINS)
 
     def test_redundant_and_contradictory_constraints(self):
         """A joint sex × age margin plus a one-way sex margin is redundant; with other totals, contradictory."""
         cells = {(s, a): 6_250 for s in ("F", "H") for a in ("15-29", "30-44", "45-59", "60+")}
         joint = Margin.of(("sex", "age"), cells)
         with pytest.raises(CalibrationError, match="redundant"):
-            weighting.calibrate(_design(), [joint, Margin.of("sex", {"F": 25_000, "H": 25_000})])
+            survey.calibrate(_design(), [joint, Margin.of("sex", {"F": 25_000, "H": 25_000})])
         with pytest.raises(CalibrationError, match="contradictory"):
-            weighting.calibrate(_design(), [joint, Margin.of("sex", {"F": 26_000, "H": 24_000})])
+            survey.calibrate(_design(), [joint, Margin.of("sex", {"F": 26_000, "H": 24_000})])
 
     def test_infeasible_bounds_name_margin_and_tightest_bounds(self):
         """Infeasible bounds name the unreachable margin and give the tightest feasible bounds (LP)."""
         d = _design(2)
         skewed = [Margin.of("sex", {"F": 45_000, "H": 5_000}), MARGINS[1]]
         with pytest.raises(CalibrationError) as exc:
-            weighting.calibrate(d, skewed, method="logit", bounds=(0.8, 1.25))
+            survey.calibrate(d, skewed, method="logit", bounds=(0.8, 1.25))
         msg = str(exc.value)
         assert "infeasible within the bounds" in msg and "margin 'sex'" in msg
         assert "upper bound must be at least" in msg and "lower bound must be at most" in msg
         lo, hi = map(float, msg.split("narrowest feasible bounds are [")[1].split("]")[0].split(", "))
         assert lo < 0.8
-        ok = weighting.calibrate(d, skewed, method="logit", bounds=(lo * 0.98, hi * 1.02))
+        ok = survey.calibrate(d, skewed, method="logit", bounds=(lo * 0.98, hi * 1.02))
         g = ok.weights / d.weights
         assert g.min() >= lo * 0.98 - 1e-9 and g.max() <= hi * 1.02 + 1e-9
         with pytest.raises(CalibrationError):
-            weighting.calibrate(d, skewed, method="logit", bounds=(lo * 1.05, hi * 0.95))
+            survey.calibrate(d, skewed, method="logit", bounds=(lo * 1.05, hi * 0.95))
 
     def test_bad_method_and_bounds(self):
         """Unknown methods and bounds that do not bracket 1 are parameter errors."""
         with pytest.raises(ParameterError, match="must be one of"):
-            weighting.calibrate(_design(), MARGINS, method="ranking")
+            survey.calibrate(_design(), MARGINS, method="ranking")
         with pytest.raises(ParameterError, match="L < 1 < U"):
-            weighting.calibrate(_design(), MARGINS, method="logit", bounds=(1.2, 3))
+            survey.calibrate(_design(), MARGINS, method="logit", bounds=(1.2, 3))
 
 
 def test_nonresponse_groups_restore_the_sample_totals():
     """Response-group adjustment: respondents' weights sum, in each group, to the whole sample's."""
     d = _design(4)
-    nr = weighting.adjust_nonresponse(d, "resp", groups=["dep"])
+    nr = survey.adjust_nonresponse(d, "resp", groups=["dep"])
     resp = d.data["resp"].to_numpy()
     assert (nr.weights[~resp] == 0).all()
     for dep in ("02", "59", "60"):
@@ -180,9 +181,9 @@ def test_nonresponse_then_calibration_then_replicates_rerun_everything():
     replicate SE equals a brute-force bootstrap in which each replicate's design weights go through the whole
     recipe on their own (a plain design per replicate, no replicate machinery; rtol 1e-9)."""
     base = _design(6)
-    d = variance.with_replicates(base, "bootstrap", 20, config.rng(1, "test"))
-    nr = weighting.adjust_nonresponse(d, "resp", groups=["stratum"])
-    cal = weighting.calibrate(nr, MARGINS, method="raking")
+    d = survey.with_replicates(base, "bootstrap", 20, config.rng(1, "test"))
+    nr = survey.adjust_nonresponse(d, "resp", groups=["stratum"])
+    cal = survey.calibrate(nr, MARGINS, method="raking")
     R = cal.replicate_weights()
     key = cal.data["dep"].to_numpy()
     resp = cal.data["resp"].to_numpy()
@@ -193,20 +194,20 @@ def test_nonresponse_then_calibration_then_replicates_rerun_everything():
     for r in range(R.shape[1]):
         rep = Design.from_frame(base.data.assign(w=base.weights * d.replicate_factors[:, r]), weights="w",
                                 strata="stratum")
-        rep = weighting.calibrate(weighting.adjust_nonresponse(rep, "resp", groups=["stratum"]), MARGINS, method="raking")
+        rep = survey.calibrate(survey.adjust_nonresponse(rep, "resp", groups=["stratum"]), MARGINS, method="raking")
         thetas.append(np.sum(rep.weights * rep.data["y"]) / np.sum(rep.weights))
     thetas = np.array(thetas)
     brute = np.sqrt(np.sum((thetas - thetas.mean()) ** 2) / (len(thetas) - 1))   # R svrVar, bootstrap, mse=FALSE
-    se = estimation.mean(cal, "y", variance="replicates")["se"].iloc[0]
+    se = survey.mean(cal, "y", variance="replicates")["se"].iloc[0]
     assert se == pytest.approx(brute, rel=1e-9)
 
 
 def test_trimming_holds_bounds_and_margins():
     """Trim-and-recalibrate ends with every weight within the bounds and every margin met."""
     d = _design(8)
-    cal = weighting.calibrate(d, MARGINS, method="linear")
+    cal = survey.calibrate(d, MARGINS, method="linear")
     lo, hi = np.quantile(cal.weights, [0.05, 0.95])
-    tr = weighting.trim(cal, MARGINS, lower=lo, upper=hi)
+    tr = survey.trim(cal, MARGINS, lower=lo, upper=hi)
     assert tr.weights.min() >= lo - 1e-6 and tr.weights.max() <= hi + 1e-6
     for m in MARGINS:
         for lv, t in _weighted_totals(tr, m).items():
@@ -215,9 +216,9 @@ def test_trimming_holds_bounds_and_margins():
 
 def test_trimming_impossible_fails_explicitly():
     """Bounds no weights can meet together with the margins give an explicit CalibrationError."""
-    d = weighting.calibrate(_design(8), MARGINS, method="linear")
+    d = survey.calibrate(_design(8), MARGINS, method="linear")
     with pytest.raises(CalibrationError, match="did not both hold"):
-        weighting.trim(d, MARGINS, lower=120, upper=121, max_cycles=10)
+        survey.trim(d, MARGINS, lower=120, upper=121, max_cycles=10)
 
 
 def test_diagnostics_kish():
@@ -226,14 +227,14 @@ def test_diagnostics_kish():
     rng = np.random.default_rng(0)
     for w in (np.ones(10), rng.uniform(1, 9, 50), rng.lognormal(0, 1, 500)):
         cv = np.std(w) / np.mean(w)
-        assert weighting.kish_deff(w) == pytest.approx(1 + cv ** 2, rel=1e-12)
-    cal = weighting.calibrate(_design(), MARGINS)
-    diag = weighting.diagnostics(cal)
+        assert survey.kish_deff(w) == pytest.approx(1 + cv ** 2, rel=1e-12)
+    cal = survey.calibrate(_design(), MARGINS)
+    diag = survey.weight_diagnostics(cal)
     w = cal.weights[cal.weights > 0]
     assert diag["n"] == len(w)
     assert diag["deff de Kish"] == pytest.approx(1 + (np.std(w) / np.mean(w)) ** 2, rel=1e-12)
     assert diag["taille effective"] == pytest.approx(w.sum() ** 2 / (w ** 2).sum(), rel=1e-12)
-    four = weighting.diagnostics(Design.from_frame(pd.DataFrame({"w": [1.0, 1, 2, 4]}), weights="w"))
+    four = survey.weight_diagnostics(Design.from_frame(pd.DataFrame({"w": [1.0, 1, 2, 4]}), weights="w"))
     assert four["taille effective"] == pytest.approx(64 / 22, rel=1e-12)
 
 
@@ -242,8 +243,8 @@ def test_calibration_lowers_se_of_a_correlated_variable():
     df = _sample(9, 800)
     df["y"] = np.where(df["age"] == "60+", 80, 20) + np.random.default_rng(0).normal(0, 5, len(df))
     d = Design.from_frame(df, weights="w")
-    cal = weighting.calibrate(d, MARGINS, method="raking")
-    se_cal = estimation.mean(cal, "y")["se"].iloc[0]
+    cal = survey.calibrate(d, MARGINS, method="raking")
+    se_cal = survey.mean(cal, "y")["se"].iloc[0]
     fixed = Design.from_frame(df.assign(w=cal.weights), weights="w")
-    se_fixed = estimation.mean(fixed, "y")["se"].iloc[0]
+    se_fixed = survey.mean(fixed, "y")["se"].iloc[0]
     assert se_cal < 0.5 * se_fixed

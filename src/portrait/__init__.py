@@ -1,20 +1,20 @@
 """portrait: reproducible quantitative phase of the Portrait identitaire des Hauts-de-France.
 
-Modules follow the workflow:
+Four parts, each allowed to import only those before it (``tests/test_architecture.py`` checks it):
 
-- ``paths``, ``config``, ``io``, ``errors``: where things are, parameters, atomic outputs, typed errors;
-- ``sources``: raw inputs and their checksums;
-- ``frames``, ``sampling``: the resident frame and the two-stage PPS draw;
-- ``partners``, ``visitors``: partner client files (synthetic generator) and the visitor frame;
-- ``codebook``, ``fieldwork``, ``exports``, ``ingest``: questionnaires, the response simulator,
-  survey-tool exports and their validated ingest;
-- ``design``, ``weighting``, ``variance``, ``estimation``: the design object, calibration and
-  non-response adjustment, linearised and replicate variances, estimators;
-- ``recipes``: the weighting recipes of the two surveys;
-- ``items``, ``compare``, ``models``: common-core statistics, the resident/visitor comparison,
-  differences, Rao–Scott, rank tests, survey regressions;
-- ``synthesis``: sentences and disclosure control of the reviewers' report;
-- ``plots``, ``run``, ``render``, ``report``: figures, papermill runner, HTML, index.
+- :mod:`portrait.survey` — the survey engine, study-agnostic, with its public API in its
+  ``__init__``: design object, calibration, non-response, diagnostics, linearisation,
+  replicates, estimators, tests and models, sampling. Imports nothing else of portrait.
+- :mod:`portrait.pipeline` — paths, configuration, atomic I/O, raw sources, errors and the
+  notebook runner. Imports only the engine's errors.
+- :mod:`portrait.study` — this study: frames and the resident draw, partner files and visitors,
+  the questionnaire (codebook), the fieldwork simulator, survey-tool exports and their ingest,
+  weighting recipes, comparison, validation. Imports the engine, the pipeline and the French
+  formatter :mod:`portrait.reporting.formatting` (a leaf module).
+- :mod:`portrait.reporting` — figures, French formatting, the reviewers' text, rendering and the
+  index. May import everything above.
+
+See ``ARCHITECTURE.md`` for the files each stage reads and writes.
 """
 
 __version__ = "0.1.0"

@@ -2,7 +2,7 @@
 
 Run after `make`, on a clean work tree (it reads data/processed/):
 `.venv/bin/python tests/reference/export_simulated_fixture.py`. The design is the chain's own
-(:func:`portrait.recipes.resident_design`): first-stage fpc only for the self-representing communes,
+(:func:`portrait.study.recipes.resident_design`): first-stage fpc only for the self-representing communes,
 none for the communes drawn PPS. ``simulated_PROVENANCE.txt`` records the commit of the chain that
 produced the input, so the fixture can be traced and regenerated. The fixture holds every in-scope sampled resident of the simulated survey with the design variables,
 a respondent flag, the respondents' non-response-adjusted weights (calibration's starting weights; the
@@ -17,7 +17,8 @@ import subprocess
 import numpy as np
 import pandas as pd
 
-from portrait import codebook, config, paths, recipes
+from portrait.study import codebook, recipes
+from portrait.pipeline import config, paths
 
 OUT = paths.TESTS / "reference" / "fixtures"
 
@@ -70,7 +71,7 @@ def main() -> None:
     (OUT / "simulated_PROVENANCE.txt").write_text(
         f"chain_commit: {commit}{' (work tree modified)' if dirty else ''}\n"
         "input: data/processed/resident_responses.parquet and resident_frame.parquet written by `make` at that commit\n"
-        "design: portrait.recipes.resident_design (fpc only for self-representing communes)\n", encoding="utf-8")
+        "design: portrait.study.recipes.resident_design (fpc only for self-representing communes)\n", encoding="utf-8")
     print(f"wrote {int(out['respondent'].sum())} respondents of {len(out)} units and {len(rows)} margin totals")
 
 

@@ -12,14 +12,15 @@ Hundepool, A. et al. (2012). *Statistical Disclosure Control*. Wiley. (threshold
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from . import compare, estimation
+from ..study import compare
+from .. import survey
 from . import formatting as fmt
-from .design import Design
+from ..survey import Design
 
 SUPPRESSED = "secret (effectif < seuil)"
 SIMULATED = "*Données simulées : les réponses viennent du simulateur du projet, pas d'une enquête réelle.*"
@@ -127,7 +128,7 @@ def domain_table(designs: Mapping[str, Design], cb, item: str, by: Mapping[str, 
     for group, col in by.items():
         d, spec = compare.with_items(designs[group], cb, group)
         column = spec.loc[(spec["item"] == item) & (spec["statistic"] == "mean"), "column"].iloc[0]
-        e = estimation.mean(d, column, by=col)
+        e = survey.mean(d, column, by=col)
         for r in e.itertuples():
             level = r.domain.split("=", 1)[1]
             rows.append({"groupe": compare.GROUP_LABELS[group],
@@ -137,8 +138,12 @@ def domain_table(designs: Mapping[str, Design], cb, item: str, by: Mapping[str, 
     return suppress(t, "répondants", ["moyenne", "IC bas", "IC haut"], threshold)
 
 
-def limits(source: str, w_res, w_vis) -> str:
-    """The limits of the results, in French: simulated answers, assumptions of the margins, coverage."""
+def limits(source: str, margin_sources: Iterable[pd.DataFrame]) -> str:
+    """The limits of the results, in French: simulated answers, assumptions of the margins, coverage.
+
+    ``margin_sources``: each survey's table of calibration margins (columns ``marge``, ``source``,
+    ``hypothèse``), as the weighted files' attributes hold them.
+    """
     parts = []
     if source == "simulated":
         parts.append("**Données simulées.** Les réponses de 2017 ne sont pas publiques : ce rapport est produit sur "
@@ -146,7 +151,7 @@ def limits(source: str, w_res, w_vis) -> str:
                      "vrais chiffres de l'Insee. Les résultats illustrent la méthode ; ils ne décrivent pas l'opinion "
                      "réelle des habitants et des clients. Avec les exports réels de l'outil d'enquête, la même chaîne "
                      "produit le même rapport.")
-    assumed = [r for t in (w_res.margins_sources, w_vis.margins_sources) for r in t.itertuples()
+    assumed = [r for t in margin_sources for r in t.itertuples()
                if not str(r.hypothèse).startswith("aucune")]
     if assumed:
         parts.append("**Hypothèses des marges de calage.** " + " ".join(
@@ -163,8 +168,8 @@ def limits(source: str, w_res, w_vis) -> str:
 
 def checksums(files: Sequence[str]) -> pd.DataFrame:
     """SHA-256 (first 16 hex digits) of the files the synthesis reads, for the run information."""
-    from . import paths
-    from .io import sha256
+    from ..pipeline import paths
+    from ..pipeline.io import sha256
 
     return pd.DataFrame({"fichier": list(files), "empreinte SHA-256": [sha256(paths.resolve(f))[:16] for f in files]})
 

@@ -25,8 +25,8 @@ from typing import Any, Iterable
 import pandas as pd
 import yaml
 
-from . import paths
-from .errors import CodebookError
+from ..pipeline import paths
+from ..pipeline.errors import CodebookError
 
 CODEBOOK_FILE = "codebook.yaml"
 TYPES = ("id", "single", "likert_1_5", "score_0_10", "integer", "multi", "open_words", "geo_code")

@@ -4,7 +4,7 @@ The workflow, in the order the functions run:
 
 1. **Read** every file of the partner folder as the layouts mapping declares it
    (:func:`read_partner_file`); a file without a mapping entry, an unreadable encoding, a missing
-   e-mail (or other mapped) column, an empty file: an :class:`~portrait.errors.InputError` naming
+   e-mail (or other mapped) column, an empty file: an :class:`~portrait.pipeline.errors.InputError` naming
    the file, and the row or column where relevant. Only the columns the study needs are read:
    name columns are checked for presence but never loaded. Values read from partner files are
    never echoed in messages (a mis-declared column could hold personal data).
@@ -90,12 +90,12 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from . import formatting as fmt
-from . import paths
-from .config import date as config_date, require
-from .errors import InputError, ParameterError, SamplingError
+from ..reporting import formatting as fmt
+from ..pipeline import paths
+from ..pipeline.config import date as config_date, require
+from ..pipeline.errors import InputError, ParameterError, SamplingError
 from .partners import DEFAULT_LAYOUTS, SOURCE_TYPES, ZONES, PartnerFile, read_layouts
-from .sampling import allocate, stratified_srswor
+from ..survey import allocate, stratified_srswor
 
 KEY_ENV = "PORTRAIT_PSEUDO_KEY"
 KEY_FILE = ".portrait-key"
@@ -666,7 +666,7 @@ def allocate_invitations(frame: pd.DataFrame, design: VisitorDesign) -> pd.DataF
     """Strata (zone × source type) with their size ``N_h``, allocation ``n_h``, π and weight.
 
     Proportional to ``N_h`` with at least ``min(min_per_stratum, N_h)`` per stratum and at
-    most ``N_h`` (:func:`portrait.sampling.allocate`, largest remainder): Σ n_h = invitations.
+    most ``N_h`` (:func:`portrait.survey.allocate`, largest remainder): Σ n_h = invitations.
     """
     zone_rank = {z: i for i, z in enumerate(ZONES)}
     src_rank = {s: i for i, s in enumerate(SOURCE_TYPES)}

@@ -1,7 +1,7 @@
 """Design-based tests and models: differences of means, Rao–Scott tests, rank tests, survey-weighted
 linear regression and proportional-odds regression, with linearised or replicate-weight variances.
 
-Every function takes a :class:`~portrait.design.Design` (the two surveys stacked by
+Every function takes a :class:`~portrait.survey.Design` (the two surveys stacked by
 :func:`stack` when groups come from independent samples) and returns plain numbers or small
 tables, checked against R ``survey`` (``svycontrast``, ``svyttest``, ``svychisq``,
 ``svyranktest``, ``svyglm``, ``regTermTest``, ``svyolr``) in ``tests/test_models_r.py``.
@@ -24,11 +24,12 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special, stats
+from scipy import stats
 
 from .design import Design, Step
 from .errors import ParameterError
-from .variance import linearised_variance, replicate_variance, residualise
+from .linearisation import linearised_variance, residualise
+from .replicates import replicate_variance
 
 
 # ============================================================================ helpers
@@ -125,7 +126,8 @@ def subset(design: Design, mask: np.ndarray) -> Design:
     return replace(design, data=design.data.loc[mask].reset_index(drop=True), weights=design.weights[mask],
                    strata=design.strata[mask], psu=design.psu[mask], fpc=design.fpc[mask], steps=steps,
                    base_weights=None if design.base_weights is None else design.base_weights[mask],
-                   replicate_factors=None if design.replicate_factors is None else design.replicate_factors[mask])
+                   replicate_factors=None if design.replicate_factors is None else design.replicate_factors[mask],
+                   replicate_matrix=None if design.replicate_matrix is None else design.replicate_matrix[mask])
 
 
 def domain_degf(design: Design, mask: np.ndarray | None = None) -> int:
@@ -316,240 +318,3 @@ def rank_test(design: Design, y: str, group: str, test: str = "wilcoxon") -> Ran
     return RankTest(estimate=float(beta[1]), t=float(t), df=df, p=float(2 * stats.t.sf(abs(t), df)), test=test)
 
 
-# ============================================================================ regression
-
-
-@dataclass(frozen=True)
-class Fit:
-    """Coefficients of a survey-weighted model with their covariance and residual df."""
-
-    names: list[str]
-    coef: np.ndarray
-    vcov: np.ndarray
-    df: int
-    variance: str
-
-    @property
-    def se(self) -> np.ndarray:
-        return np.sqrt(np.diag(self.vcov))
-
-    def table(self, level: float = 0.95) -> pd.DataFrame:
-        t = self.coef / self.se
-        q = stats.t.ppf(0.5 + level / 2, self.df)
-        return pd.DataFrame({"term": self.names, "estimate": self.coef, "se": self.se, "t": t,
-                             "p": 2 * stats.t.sf(np.abs(t), self.df),
-                             "ci_low": self.coef - q * self.se, "ci_high": self.coef + q * self.se})
-
-    def wald(self, prefix: str) -> tuple[float, int, int, float]:
-        """Wald F test that every coefficient whose name starts with ``prefix`` is 0 (R ``regTermTest``)."""
-        idx = [i for i, n in enumerate(self.names) if n.startswith(prefix)]
-        if not idx:
-            raise ParameterError(f"no coefficient named {prefix}…")
-        b = self.coef[idx]
-        Vs = self.vcov[np.ix_(idx, idx)]
-        q = len(idx)
-        F = float(b @ np.linalg.solve(Vs, b) / q)
-        return F, q, self.df, float(stats.f.sf(F, q, self.df))
-
-
-def _complete(design: Design, cols: Sequence[str]) -> np.ndarray:
-    ok = design.weights > 0
-    for c in cols:
-        ok &= ~design.data[c].isna().to_numpy()
-    return ok
-
-
-def svyglm(design: Design, y: str, terms: Sequence[str], variance: str = "linearisation") -> Fit:
-    """Survey-weighted linear regression of ``y`` on ``terms`` (R ``svyglm``, gaussian).
-
-    Rows with a missing value are dropped as a domain (their influence is zero).
-    """
-    ok = _complete(design, [y, *terms])
-    X = model_matrix(design.data, terms).to_numpy()
-    yv = design.data[y].to_numpy(dtype=float)
-    X0, y0 = np.where(ok[:, None], X, 0.0), np.where(ok, yv, 0.0)
-
-    def fit(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        wx = X0.T * (w * ok)
-        A = np.linalg.inv(wx @ X0)
-        return A @ (wx @ y0), A
-
-    beta, A = fit(design.weights)
-    names = list(model_matrix(design.data, terms).columns)
-    p = len(beta)
-    if variance == "linearisation":
-        resid = (y0 - X0 @ beta) * ok
-        V = _vcov(design, (X0 * resid[:, None]) @ A)
-        df = domain_degf(design, ok) + 1 - p
-    else:
-        R = design.replicate_weights()
-        th = np.array([fit(R[:, r])[0] for r in range(R.shape[1])])
-        V = replicate_variance(beta, th, design.replicate_scale, design.replicate_rscales, design.replicate_mse, design.replicate_blocks)
-        df = domain_degf(design, ok) + 1 - p
-    return Fit(names=names, coef=beta, vcov=V, df=df, variance=variance)
-
-
-def svyolr(design: Design, y: str, terms: Sequence[str], variance: str = "linearisation",
-           levels: Sequence | None = None) -> Fit:
-    """Proportional-odds (cumulative logit) model: ``logit P(Y ≤ k) = ζ_k − x'β`` (R ``svyolr``).
-
-    Fitted by maximising the weighted log-likelihood (pseudo-likelihood); linearised variance from
-    the per-unit scores and the Hessian (Binder 1983), or by refitting on every replicate.
-    Coefficients are named like R's (terms, then ``a|b`` thresholds).
-    """
-    ok = _complete(design, [y, *terms])
-    col = design.data[y]
-    if levels is None:
-        levels = list(col.cat.categories) if isinstance(col.dtype, pd.CategoricalDtype) else sorted(col.dropna().unique())
-    code = pd.Categorical(col, categories=levels).codes.astype(int)   # 0..K-1, -1 missing
-    ok &= code >= 0
-    K = len(levels)
-    if K < 3:
-        raise ParameterError(f"{y!r} needs at least 3 ordered levels for a proportional-odds model")
-    Xdf = model_matrix(design.data, terms, intercept=False)
-    # work on the units that enter the likelihood only (weights of the others are zero in every
-    # replicate too); influence values are put back in place for the variance
-    sel = np.flatnonzero(ok)
-    n_all = len(ok)
-    X = Xdf.to_numpy()[sel]
-    yk = code[sel]
-    ok = np.ones(len(sel), dtype=bool)
-    p, q = X.shape[1], K - 1
-
-    def unpack(par):
-        beta, theta = par[:p], par[p:]
-        zeta = np.cumsum(np.concatenate([[theta[0]], np.exp(theta[1:])]))
-        return beta, zeta
-
-    def cuts(zeta):
-        return np.concatenate([[-np.inf], zeta, [np.inf]])
-
-    def negll(par, w):
-        beta, zeta = unpack(par)
-        eta = X @ beta
-        z = cuts(zeta)
-        up, lo = z[yk + 1] - eta, z[yk] - eta
-        pr = special.expit(up) - special.expit(lo)
-        pr = np.where(ok, pr, 1.0)
-        if np.any(pr <= 0):          # a step too far for the line search: reject it, as R does
-            return np.inf, np.zeros_like(par)
-        f1, f2 = stats.logistic.pdf(up), stats.logistic.pdf(lo)
-        g_beta = X.T @ (w * ok * (f1 - f2) / pr)
-        # gradient with respect to zeta, then chain rule to theta
-        g_zeta = np.zeros(q)
-        a = w * ok / pr
-        np.add.at(g_zeta, np.clip(yk, 0, q - 1), -(a * f1) * (yk < q))
-        np.add.at(g_zeta, np.clip(yk - 1, 0, q - 1), (a * f2) * (yk > 0))
-        J = np.zeros((q, q))
-        J[:, 0] = 1.0
-        for i in range(1, q):
-            J[i:, i] = np.exp(par[p + i])
-        return -np.sum(w * ok * np.log(pr)), np.concatenate([g_beta, J.T @ g_zeta])
-
-    def unit_scores(beta, zeta):
-        """Per-unit gradient of −log-likelihood with respect to (β, ζ), unweighted."""
-        eta = X @ beta
-        z = cuts(zeta)
-        up, lo = z[yk + 1] - eta, z[yk] - eta
-        pr = np.where(ok, special.expit(up) - special.expit(lo), 1.0)
-        f1, f2 = stats.logistic.pdf(up), stats.logistic.pdf(lo)
-        S = np.zeros((len(yk), p + q))
-        S[:, :p] = X * ((f1 - f2) / pr)[:, None]
-        rows = np.arange(len(yk))
-        m1 = yk < q
-        S[rows[m1], p + yk[m1]] -= f1[m1] / pr[m1]
-        m2 = yk > 0
-        S[rows[m2], p + yk[m2] - 1] += f2[m2] / pr[m2]
-        return S * ok[:, None]
-
-    def start_values(w):
-        # as R: a logistic regression of (Y above the middle) on X gives the slopes' start
-        mid = K // 2
-        yy = (yk >= mid).astype(float)
-        Xi = np.column_stack([np.ones(len(yk)), X])
-        b = np.zeros(p + 1)
-        for _ in range(50):
-            mu = special.expit(Xi @ b)
-            H = (Xi.T * (w * ok * mu * (1 - mu))) @ Xi
-            step = np.linalg.solve(H + 1e-10 * np.eye(p + 1), Xi.T @ (w * ok * (yy - mu)))
-            b += step
-            if np.max(np.abs(step)) < 1e-10:
-                break
-        spacing = np.log((np.arange(1, q + 1) / (q + 1)) / (1 - np.arange(1, q + 1) / (q + 1)))
-        gam = -b[0] + spacing - spacing[mid - 1]
-        return np.concatenate([b[1:], [gam[0]], np.log(np.diff(gam))])
-
-    rows = np.arange(len(yk))
-    in_a = ok & (yk < q)           # the upper cut ζ_y exists
-    in_b = ok & (yk > 0)           # the lower cut ζ_{y-1} exists
-    # d(cut − η)/d(β, ζ) for the upper (A) and lower (B) cut of each unit: constant, built once
-    A = np.zeros((len(yk), p + q))
-    B = np.zeros((len(yk), p + q))
-    A[:, :p] = -X
-    B[:, :p] = -X
-    A[rows[in_a], p + yk[in_a]] = 1.0
-    B[rows[in_b], p + yk[in_b] - 1] = 1.0
-
-    def derivs(est, w):
-        """Weighted log-likelihood, gradient and Hessian in (β, ζ), analytically."""
-        beta, zeta = est[:p], est[p:]
-        eta = X @ beta
-        z = cuts(zeta)
-        a, b = z[yk + 1] - eta, z[yk] - eta
-        Fa, Fb = special.expit(a), special.expit(b)
-        pr = np.where(ok, Fa - Fb, 1.0)
-        if np.any(pr <= 0):
-            return -np.inf, None, None
-        fa, fb = Fa * (1 - Fa), Fb * (1 - Fb)
-        dfa, dfb = fa * (1 - 2 * Fa), fb * (1 - 2 * Fb)
-        ga, gb = fa / pr, -fb / pr                                  # d log pr / da, / db
-        haa = dfa / pr - ga ** 2
-        hbb = -dfb / pr - gb ** 2
-        hab = fa * fb / pr ** 2
-        wa, wb = w * ok * in_a, w * ok * in_b
-        ll = float(np.sum(w * ok * np.log(pr)))
-        g = A.T @ (wa * ga) + B.T @ (wb * gb)
-        H = (A.T * (wa * haa)) @ A + (B.T * (wb * hbb)) @ B + (A.T * (w * ok * in_a * in_b * hab)) @ B
-        H = H + (B.T * (w * ok * in_a * in_b * hab)) @ A
-        return ll, g, H
-
-    def newton(w, est, tol=1e-10, maxit=50):
-        ll, g, H = derivs(est, w)
-        for _ in range(maxit):
-            step = np.linalg.solve(H, g)
-            t = 1.0
-            while True:
-                new = est - t * step
-                ok_order = np.all(np.diff(new[p:]) > 0)
-                ll_new = derivs(new, w)[0] if ok_order else -np.inf
-                if ll_new >= ll - 1e-12 * abs(ll) or t < 1e-8:
-                    break
-                t /= 2
-            est = new
-            ll, g, H = derivs(est, w)
-            if np.max(np.abs(t * step)) < tol * (1 + np.max(np.abs(est))):
-                break
-        return est, H
-
-    def fit(w, start=None):
-        if start is None:
-            x0 = start_values(w)
-            res = optimize.minimize(negll, x0, args=(w,), jac=True, method="BFGS",
-                                    options={"gtol": 1e-6 * max(1.0, w[ok].sum()), "maxiter": 1000})
-            b0, z0 = unpack(res.x)
-            start = np.concatenate([b0, z0])
-        return newton(w, start)
-
-    est, H_full = fit(design.weights[sel])
-    names = list(Xdf.columns) + [f"{levels[k]}|{levels[k + 1]}" for k in range(q)]
-    if variance == "linearisation":
-        S = np.zeros((n_all, p + q))
-        S[sel] = unit_scores(est[:p], est[p:])
-        V = _vcov(design, S @ np.linalg.inv(-H_full))
-    else:
-        R = design.replicate_weights()[sel]
-        th = np.array([fit(R[:, r], start=est)[0] for r in range(R.shape[1])])
-        V = replicate_variance(est, th, design.replicate_scale, design.replicate_rscales,
-                               design.replicate_mse, design.replicate_blocks)
-    return Fit(names=names, coef=est, vcov=V, df=domain_degf(design, np.isin(np.arange(n_all), sel)) - p,
-               variance=variance)

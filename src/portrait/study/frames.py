@@ -1,14 +1,9 @@
-"""Sample selection: allocation, inclusion probabilities, systematic PPS and stratified SRSWOR.
+"""Sampling frames and the resident draw.
 
-The algorithms are generic (arrays in, arrays out); ``draw_resident_sample`` applies them to the
-resident frame (STUDY §3): communes drawn with probability proportional to size within
-department × size-class strata, then a fixed take of invitations per selected commune.
-
-References
-----------
-Tillé, Y. (2006). *Sampling Algorithms*. Springer. (inclusion probabilities, systematic PPS)
-Kish, L. (1965). *Survey Sampling*, §7.5: self-representing (certainty) units in PPS designs.
-Tillé, Y. and Matei, A. R package ``sampling``: ``inclusionprobabilities``, ``UPsystematic``.
+Residents (STUDY §3): the current communes of the five departments with their legal population,
+classified by size and stratified by department × size class. The population aged 15+ of each
+commune, which the commune file does not give, is estimated with its department's 15+ share from
+the INSEE estimates of the study year.
 """
 
 from __future__ import annotations
@@ -19,145 +14,64 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import ParameterError, SamplingError
+from ..pipeline import sources
+from ..pipeline.config import require
+from ..pipeline.errors import ParameterError, SamplingError
+from ..survey import ALLOCATION_RULES, allocate, inclusion_probabilities, systematic_pps
 
-ALLOCATION_RULES = ("proportional", "sqrt", "equal")
+
+def size_class_labels(breaks: Sequence[int]) -> list[str]:
+    """French labels of the size classes defined by increasing ``breaks`` (e.g. « 1 000 à 4 999 »)."""
+    def fmt(x: int) -> str:
+        return f"{x:,}".replace(",", "\u202f")
+
+    labels = [f"moins de {fmt(breaks[0])}"]
+    labels += [f"{fmt(a)} à {fmt(b - 1)}" for a, b in zip(breaks[:-1], breaks[1:])]
+    labels.append(f"{fmt(breaks[-1])} et plus")
+    return labels
 
 
-def inclusion_probabilities(size: Sequence[float] | np.ndarray, n: float) -> np.ndarray:
-    """First-order inclusion probabilities proportional to ``size`` for a sample of ``n`` units.
-
-    Units whose probability would exceed 1 are taken with certainty (π = 1) and the remaining
-    ``n - #certain`` are spread over the other units in proportion to size, repeatedly, until
-    every π ≤ 1. Units of size 0 get π = 0.
+def resident_frame(communes: pd.DataFrame, *, departments: Sequence[str], size_breaks: Sequence[int],
+                   pop15_share: Mapping[str, float]) -> pd.DataFrame:
+    """The resident frame: one row per commune, with size class, stratum and estimated 15+ population.
 
     Parameters
     ----------
-    size : array of non-negative measures of size.
-    n : expected sample size, ``0 <= n <= number of units with positive size``.
-
-    Returns
-    -------
-    numpy.ndarray of π, summing to ``n``.
-
-    Notes
-    -----
-    Same algorithm and results as R ``sampling::inclusionprobabilities(a, n)`` (checked against
-    a fixture in ``tests/reference/``), except that negative sizes raise instead of being
-    shifted to zero.
+    communes : output of :func:`portrait.pipeline.sources.read_communes`.
+    departments : department codes in scope; an unknown code raises ``ParameterError``.
+    size_breaks : increasing class breaks (default 1,000, 5,000, 20,000, 100,000).
+    pop15_share : share of residents aged 15+ per department.
     """
-    a = np.asarray(size, dtype=float)
-    if a.ndim != 1:
-        raise ValueError("size must be one-dimensional")
-    if np.any(~np.isfinite(a)) or np.any(a < 0):
-        bad = int(np.flatnonzero(~np.isfinite(a) | (a < 0))[0])
-        raise SamplingError(f"measure of size must be finite and non-negative; unit {bad} has {a[bad]!r}")
-    positive = a > 0
-    if n < 0 or n > positive.sum():
-        raise SamplingError(f"cannot select {n} units among {int(positive.sum())} with a positive size")
-    pik = np.zeros_like(a)
-    if n == 0:
-        return pik
-    pik[positive] = n * a[positive] / a[positive].sum()
-    certain = pik >= 1
-    while True:
-        rest = positive & ~certain
-        pik[certain] = 1.0
-        if rest.any():
-            pik[rest] = (n - certain.sum()) * a[rest] / a[rest].sum()
-        newly = rest & (pik >= 1)
-        if not newly.any():
-            break
-        certain |= newly
-    return pik
+    departments = [str(d) for d in departments]
+    unknown = sorted(set(departments) - set(communes["departement"]))
+    if unknown:
+        raise ParameterError(f"parameter 'departments' holds unknown department code(s) {unknown}; "
+                             f"the commune file has {sorted(communes['departement'].unique())}")
+    breaks = [int(b) for b in size_breaks]
+    if not breaks or any(b <= 0 for b in breaks) or breaks != sorted(set(breaks)):
+        raise ParameterError(f"parameter 'size_breaks' must be strictly increasing positive "
+                             f"integers, got {list(size_breaks)}")
+    missing = sorted(set(departments) - set(pop15_share))
+    if missing:
+        raise ParameterError(f"no 15+ population share for department(s) {missing}")
+    frame = communes.loc[communes["departement"].isin(departments)].copy()
+    labels = size_class_labels(breaks)
+    idx = np.searchsorted(np.asarray(breaks), frame["population"].to_numpy(), side="right")
+    frame["size_class"] = pd.Categorical.from_codes(idx, categories=labels, ordered=True)
+    frame["size_class_rank"] = idx + 1
+    frame["stratum"] = frame["departement"] + "-" + frame["size_class_rank"].astype(str)
+    share = frame["departement"].map(dict(pop15_share)).to_numpy(float)
+    frame["pop15"] = np.floor(frame["population"].to_numpy(float) * share + 0.5).astype(int)
+    return frame.sort_values(["stratum", "code"]).reset_index(drop=True)
 
 
-def allocate(weight: Sequence[float] | np.ndarray, total: int, *, minimum: int | Sequence[int] = 0,
-             capacity: Sequence[float] | np.ndarray | None = None) -> np.ndarray:
-    """Integer allocation of ``total`` proportional to ``weight``, within [minimum, capacity].
-
-    Strata whose proportional share falls below their minimum (or above their capacity) are fixed
-    there and the rest is shared again among the others, until all bounds hold; the shares are then
-    rounded by largest remainder (ties broken by order), so the result sums exactly to ``total``.
-
-    Raises
-    ------
-    SamplingError
-        If the minimums exceed ``total`` or the capacities cannot absorb it.
-    """
-    w = np.asarray(weight, dtype=float)
-    k = len(w)
-    lo = np.broadcast_to(np.asarray(minimum, dtype=float), (k,)).copy()
-    hi = np.full(k, np.inf) if capacity is None else np.asarray(capacity, dtype=float).copy()
-    if np.any(w < 0) or not np.all(np.isfinite(w)):
-        raise SamplingError("allocation weights must be finite and non-negative")
-    lo = np.minimum(lo, hi)
-    if lo.sum() > total:
-        raise SamplingError(f"the minimum per stratum needs {int(lo.sum())} units in all, more than "
-                            f"the {total} to allocate")
-    if hi.sum() < total:
-        raise SamplingError(f"only {hi.sum():g} units can be allocated in all strata together, "
-                            f"fewer than the {total} requested")
-    fixed = np.zeros(k, dtype=bool)
-    share = np.zeros(k)
-    while True:
-        free = ~fixed
-        remaining = total - share[fixed].sum()
-        wf = w[free]
-        share[free] = remaining * wf / wf.sum() if wf.sum() > 0 else remaining / free.sum()
-        below = free & (share < lo)
-        above = free & (share > hi)
-        if not below.any() and not above.any():
-            break
-        share[below] = lo[below]
-        share[above] = hi[above]
-        fixed |= below | above
-    out = np.floor(share + 1e-9).astype(int)
-    short = int(round(total - out.sum()))
-    if short > 0:
-        room = out + 1 <= hi + 1e-9
-        rema = np.where(room, share - out, -np.inf)
-        order = np.lexsort((np.arange(k), -rema))
-        out[order[:short]] += 1
-    return out
-
-
-def systematic_pps(pik: Sequence[float] | np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Systematic πps selection in the given order; returns a boolean mask of selected units.
-
-    One uniform start ``u`` in [0, 1); unit ``i`` is selected when an integer lies in the interval
-    ``(C_{i-1} - u, C_i - u]`` of the cumulated probabilities. Every unit is selected with
-    probability exactly π_i; units with π = 1 always are. The sample size is ``sum(pik)`` when that
-    sum is an integer. Sorting the list beforehand (here by commune code) adds implicit
-    geographic stratification.
-    """
-    p = np.asarray(pik, dtype=float)
-    if np.any((p < 0) | (p > 1 + 1e-12)):
-        raise SamplingError("inclusion probabilities must lie in [0, 1]")
-    u = rng.uniform()
-    cum = np.concatenate([[0.0], np.cumsum(p)])
-    hits = np.floor(cum[1:] - u + 1e-12) - np.floor(cum[:-1] - u + 1e-12)
-    return hits >= 1
-
-
-def stratified_srswor(strata: Sequence[Any] | np.ndarray, sizes: Mapping[Any, int],
-                      rng: np.random.Generator) -> np.ndarray:
-    """Stratified simple random sampling without replacement; returns a boolean mask.
-
-    ``sizes`` maps each stratum to its sample size; strata are processed in sorted order so the
-    draw depends only on the data, the sizes and the generator.
-    """
-    s = np.asarray(strata)
-    mask = np.zeros(len(s), dtype=bool)
-    for h in sorted(sizes):
-        idx = np.flatnonzero(s == h)
-        n_h = int(sizes[h])
-        if n_h > len(idx):
-            raise SamplingError(f"stratum {h!r}: cannot draw {n_h} units from {len(idx)}")
-        if n_h < 0:
-            raise SamplingError(f"stratum {h!r}: sample size {n_h} is negative")
-        mask[rng.choice(idx, size=n_h, replace=False)] = True
-    return mask
+def resident_frame_from_params(params: Mapping[str, Any]) -> pd.DataFrame:
+    """Build the resident frame from ``data/raw`` with the notebook's parameters."""
+    year = require(params, "population_year", int)
+    departments = require(params, "departments", list)
+    breaks = require(params, "size_breaks", list)
+    return resident_frame(sources.read_communes(), departments=departments, size_breaks=breaks,
+                          pop15_share=sources.pop15_share(year).to_dict())
 
 
 # --------------------------------------------------------------------------------------------
@@ -184,7 +98,7 @@ class ResidentDesign:
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> "ResidentDesign":
-        from .config import require
+        from ..pipeline.config import require
 
         d = cls(
             invitations=require(params, "invitations", int, minimum=1),
@@ -252,7 +166,7 @@ def _stratum_probabilities(size: np.ndarray, hits: int, take: int, min_psu: int,
 
 def draw_resident_sample(frame: pd.DataFrame, design: ResidentDesign,
                          rng: np.random.Generator) -> ResidentSample:
-    """Draw the resident sample from a commune frame (see :func:`portrait.frames.resident_frame`).
+    """Draw the resident sample from a commune frame (see :func:`portrait.study.frames.resident_frame`).
 
     Stage 1: PSU hits are allocated to strata (rule ``design.allocation``, at least
     ``design.min_psu`` per stratum), communes are drawn by systematic πps in commune-code order

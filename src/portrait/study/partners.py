@@ -37,10 +37,10 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from . import paths
-from .config import date as config_date, read_yaml, require, rng as named_rng
-from .errors import InputError, ParameterError
-from .io import atomic_path
+from ..pipeline import paths
+from ..pipeline.config import date as config_date, read_yaml, require, rng as named_rng
+from ..pipeline.errors import InputError, ParameterError
+from ..pipeline.io import atomic_path
 
 SOURCE_TYPES = ("office_tourisme", "hebergement", "site_culturel_loisir", "congres_salon",
                 "groupe_senior")

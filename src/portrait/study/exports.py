@@ -12,7 +12,7 @@ File names in a survey folder (simulated: ``data/synthetic/survey/``; real expor
 ``<survey>_dispositions.csv`` for the contact statuses (identifier ; statut_contact), where
 ``<survey>`` is ``residents`` or ``visitors``.
 
-Every file is written through :func:`portrait.io.atomic_path` and is byte-identical for identical
+Every file is written through :func:`portrait.pipeline.io.atomic_path` and is byte-identical for identical
 data (XLSX: fixed document dates and zip timestamps; SPSS: fixed creation date in the header).
 """
 
@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 
 from .codebook import Codebook
-from .errors import InputError, ParameterError
-from .io import atomic_path
+from ..pipeline.errors import InputError, ParameterError
+from ..pipeline.io import atomic_path
 
 FORMATS = ("csv", "xlsx", "sav")
 CSV_ENCODINGS = ("cp1252", "utf-8-sig")

@@ -1,5 +1,4 @@
-"""Weighting: non-response adjustment, calibration (linear, raking, bounded logit, truncated
-linear), trimming with re-calibration, and weight diagnostics.
+"""Calibration (linear, raking, bounded logit, truncated linear) and trimming with re-calibration.
 
 Calibration solves Deville & Särndal's (1992) equations ``Σ d_k F(x_k'λ) x_k = T`` for the
 Lagrange multipliers λ by Newton's method, with ``g_k = w_k / d_k = F(x_k'λ)``:
@@ -19,7 +18,7 @@ the solve works on the table of cells (one aggregation pass, the Newton iteratio
 cells, one pass to map back): the cost of an iteration is the number of cells, not of units.
 
 Before solving, margins are checked (equal grand totals, levels present on both sides, no missing
-values, no redundant or contradictory constraints) and a :class:`~portrait.errors.CalibrationError`
+values, no redundant or contradictory constraints) and a :class:`~portrait.survey.errors.CalibrationError`
 names the margin and level at fault; after solving, the achieved margins are always verified.
 When bounds make the problem infeasible, a linear program names the margin that cannot be
 reached and gives the tightest feasible bounds.
@@ -469,142 +468,6 @@ def calibrate(design: Design, margins: Sequence[Margin | NumericTotal], *, metho
     return design.with_weights(w, step)
 
 
-# ============================================================================ non-response
-
-
-@dataclass(frozen=True)
-class NonresponseResult:
-    """Response homogeneity groups (or propensity classes) with their response rates and factors."""
-
-    method: str
-    groups: pd.DataFrame
-    model: Any = None
-
-
-def collapse_groups(keys: pd.DataFrame, responded: np.ndarray, min_respondents: int) -> np.ndarray:
-    """Group labels where groups with too few respondents are merged with a neighbour.
-
-    Working from the last classifying variable to the first, a group with fewer than
-    ``min_respondents`` respondents joins the largest sufficient group that shares its levels of
-    the preceding variables; if there is none, it loses the variable (shown as ``*``) and merges
-    with the other small groups of the same prefix. Returns one label per unit.
-    """
-    parts = keys.astype(str).to_numpy().astype(object)
-    k = parts.shape[1]
-    resp = pd.Series(np.asarray(responded, dtype=int))
-
-    def labels() -> np.ndarray:
-        return np.array([" × ".join(r) for r in parts])
-
-    for depth in range(k, 0, -1):
-        lab = labels()
-        counts = resp.groupby(lab).sum()
-        small = set(counts.index[counts < min_respondents])
-        if not small:
-            break
-        prefix = np.array([" × ".join(r[:depth - 1]) for r in parts])
-        for g in sorted(small):
-            rows = lab == g
-            pre = prefix[rows][0]
-            siblings = [x for x in counts.index if x not in small and
-                        " × ".join(x.split(" × ")[:depth - 1]) == pre]
-            if siblings:
-                target = max(siblings, key=lambda x: (counts[x], x))
-                parts[rows] = np.array(target.split(" × "), dtype=object)
-            else:
-                parts[rows, depth - 1] = "*"
-    lab = labels()
-    counts = resp.groupby(lab).sum()
-    if (counts < min_respondents).any() and len(counts) > 1:
-        big = max(counts.index, key=lambda x: (counts[x], x))
-        for g in counts.index[counts < min_respondents]:
-            lab[lab == g] = big
-    return lab
-
-
-def adjust_nonresponse(design: Design, responded: str, *, groups: Sequence[str] | None = None,
-                       propensity: Sequence[str] | None = None, n_classes: int = 5,
-                       min_respondents: int = 20, collapse: bool = True,
-                       label: str | None = None) -> Design:
-    """Non-response adjustment by response homogeneity groups or by a propensity model.
-
-    With ``groups``, respondents' weights are multiplied within each group by
-    ``Σ_sample d / Σ_respondents d`` (the inverse weighted response rate); non-respondents get 0.
-    Groups with fewer than ``min_respondents`` respondents are merged with their neighbours
-    (:func:`collapse_groups`) when ``collapse`` is true, and refused otherwise.
-    With ``propensity``, a logistic model (statsmodels GLM, design-weighted) of response on the
-    frame variables gives scores; units are grouped in ``n_classes`` classes of equal size by
-    score, and the class adjustment above is applied (more stable than 1/p̂).
-
-    Raises ``ParameterError`` when a group has fewer than ``min_respondents`` respondents.
-    """
-    if (groups is None) == (propensity is None):
-        raise ParameterError("give exactly one of groups= or propensity=")
-    resp = design.column(responded).astype(bool).to_numpy()
-    data = design.data
-    model = None
-    if groups is not None:
-        for g in groups:
-            k = int(data[g].isna().sum())
-            if k:
-                raise ParameterError(f"non-response group variable {g!r} has {k} missing values")
-        if collapse:
-            key = collapse_groups(data[list(groups)], resp, min_respondents)
-        else:
-            key = data[list(groups)].astype(str).agg(JOINT.join, axis=1).to_numpy()
-        method = "groupes de réponse homogène"
-    else:
-        import statsmodels.api as sm
-
-        X = pd.get_dummies(data[list(propensity)].astype(str), drop_first=True, dtype=float)
-        X = sm.add_constant(X, has_constant="add")
-        fit = sm.GLM(resp.astype(float), X, family=sm.families.Binomial(),
-                     var_weights=design.weights / design.weights.mean()).fit()
-        score = fit.predict(X)
-        ranks = pd.Series(score).rank(method="first").to_numpy()
-        cls = np.minimum((ranks - 1) * n_classes // len(ranks), n_classes - 1).astype(int)
-        # merge a class with too few respondents into its neighbour with fewer respondents
-        while True:
-            counts = np.bincount(cls, weights=resp.astype(float))
-            present = np.flatnonzero(np.bincount(cls) > 0)
-            small = [c for c in present if counts[c] < min_respondents]
-            if not small or len(present) == 1:
-                break
-            c = min(small, key=lambda x: counts[x])
-            i = int(np.flatnonzero(present == c)[0])
-            neighbours = [present[j] for j in (i - 1, i + 1) if 0 <= j < len(present)]
-            target = min(neighbours, key=lambda x: counts[x])
-            cls[cls == c] = target
-        _, cls = np.unique(cls, return_inverse=True)
-        k = int(cls.max()) + 1
-        width = len(str(k))
-        key = np.array([f"classe {c + 1:0{width}d}" for c in cls])
-        model = fit
-        method = f"score de propension ({k} classes)"
-    labels, code = np.unique(key, return_inverse=True)
-
-    def solve(des: Design) -> tuple[np.ndarray, NonresponseResult]:
-        d = des.weights
-        tot = np.bincount(code, weights=d, minlength=len(labels))
-        rsp = np.bincount(code, weights=d * resp, minlength=len(labels))
-        nresp = np.bincount(code, weights=resp.astype(float), minlength=len(labels))
-        if np.any(nresp < min_respondents) and des is design:
-            i = int(np.argmin(nresp))
-            raise ParameterError(f"non-response group {str(labels[i])!r} has {int(nresp[i])} respondents, fewer "
-                                 f"than {min_respondents}; merge groups")
-        factor = np.divide(tot, rsp, out=np.zeros_like(tot), where=rsp > 0)
-        w = np.where(resp, d * factor[code], 0.0)
-        table = pd.DataFrame({"groupe": labels, "échantillon": np.bincount(code, minlength=len(labels)),
-                              "répondants": nresp.astype(int),
-                              "taux de réponse pondéré": np.divide(rsp, tot, out=np.zeros_like(tot), where=tot > 0),
-                              "facteur": factor})
-        return w, NonresponseResult(method=method, groups=table, model=model)
-
-    w, res = solve(design)
-    step = Step(kind="nonresponse", label=label or f"non-réponse ({method})", apply=solve, info=res)
-    return design.with_weights(w, step)
-
-
 # ============================================================================ trimming
 
 
@@ -652,75 +515,3 @@ def trim(design: Design, margins: Sequence[Margin | NumericTotal], *, lower: flo
     return design.with_weights(w, step)
 
 
-# ============================================================================ diagnostics
-
-G_QUANTILES = (0, 0.01, 0.10, 0.25, 0.50, 0.75, 0.90, 0.99, 1)
-
-
-def kish_deff(w: np.ndarray) -> float:
-    """Kish's design effect due to unequal weights: n Σw² / (Σw)²."""
-    w = np.asarray(w, dtype=float)
-    w = w[w > 0]
-    return float(len(w) * np.sum(w ** 2) / np.sum(w) ** 2)
-
-
-def diagnostics(design: Design, before: Design | None = None) -> pd.Series:
-    """Kish design effect, effective sample size, CV, range of the weights and quantiles of g.
-
-    ``g`` is taken relative to ``before`` (default: the design weights) on units weighted in both.
-    """
-    w = design.weights[design.weights > 0]
-    deff = kish_deff(w)
-    out = {"n": len(w), "somme des poids": w.sum(), "deff de Kish": deff, "taille effective": len(w) / deff,
-           "CV des poids": w.std() / w.mean(), "poids min": w.min(), "poids max": w.max(),
-           "rapport max/min": w.max() / w.min()}
-    ref = (before.weights if before is not None else design.base_weights)
-    if ref is not None:
-        both = (design.weights > 0) & (ref > 0)
-        g = design.weights[both] / ref[both]
-        for q in G_QUANTILES:
-            out[f"g {int(q * 100)} %"] = float(np.quantile(g, q))
-    return pd.Series(out)
-
-
-def margin_table(design: Design, margins: Sequence[Margin], before: Design | None = None,
-                 labels: Mapping[str, Mapping[str, str]] | None = None,
-                 names: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """Weighted totals by margin level, before and after, against the population targets.
-
-    ``labels`` maps a variable to {level: French label}; ``names`` a variable to its French name.
-    """
-    labels, names = labels or {}, names or {}
-    rows = []
-    for m in margins:
-        key = design.data[list(m.variables)].astype("string").fillna("").agg(JOINT.join, axis=1)
-        for lv, target in m.totals.items():
-            mask = (key == JOINT.join(lv)).to_numpy()
-            shown = JOINT.join(str(labels.get(v, {}).get(x, x)) for v, x in zip(m.variables, lv))
-            row = {"marge": JOINT.join(names.get(v, v) for v in m.variables), "modalité": shown, "cible": target,
-                   "après": float(design.weights[mask].sum())}
-            if before is not None:
-                row["avant"] = float(before.weights[mask].sum())
-            rows.append(row)
-    t = pd.DataFrame(rows)
-    t["écart après (%)"] = (t["après"] / t["cible"] - 1) * 100
-    if before is not None:
-        t["écart avant (%)"] = (t["avant"] / t["cible"] - 1) * 100
-    return t
-
-
-def standardised_differences(design: Design, margins: Sequence[Margin], before: Design,
-                             labels: Mapping[str, Mapping[str, str]] | None = None,
-                             names: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """Standardised differences of each level's share, sample vs population, before and after.
-
-    For a share p̂ against the population share p: (p̂ − p) / sqrt(p (1 − p)).
-    """
-    t = margin_table(design, margins, before, labels, names)
-    out = []
-    for name, d in t.groupby("marge", sort=False):
-        p = d["cible"] / d["cible"].sum()
-        sd = np.sqrt(p * (1 - p)).replace(0, np.nan)
-        out.append(d.assign(**{"diff. std. avant": (d["avant"] / d["avant"].sum() - p) / sd,
-                               "diff. std. après": (d["après"] / d["après"].sum() - p) / sd}))
-    return pd.concat(out, ignore_index=True)[["marge", "modalité", "diff. std. avant", "diff. std. après"]]

@@ -1,15 +1,15 @@
 """Validation study (STUDY §8): Monte Carlo bias, RMSE and confidence-interval coverage of the chain.
 
-The simulator's population truth is known (:func:`portrait.fieldwork.truth`), so the whole chain
+The simulator's population truth is known (:func:`portrait.study.fieldwork.truth`), so the whole chain
 can be checked by repetition. One replication draws
 
-1. the resident sample (two-stage PPS, :func:`portrait.sampling.draw_resident_sample`) and the
-   visitor sample (stratified SRSWOR, :func:`portrait.visitors.draw_visitor_sample`) from the
+1. the resident sample (two-stage PPS, :func:`portrait.study.frames.draw_resident_sample`) and the
+   visitor sample (stratified SRSWOR, :func:`portrait.study.visitors.draw_visitor_sample`) from the
    frames with the study designs;
-2. the fieldwork of both surveys with the simulator (:func:`portrait.fieldwork._simulate_group`,
-   the same function :func:`portrait.fieldwork.simulate` calls);
+2. the fieldwork of both surveys with the simulator (:func:`portrait.study.fieldwork._simulate_group`,
+   the same function :func:`portrait.study.fieldwork.simulate` calls);
 3. the table of every sampled unit with its status and typed answers, built by
-   :func:`portrait.ingest.assemble` exactly as the ingest builds it — but from the simulated
+   :func:`portrait.study.ingest.assemble` exactly as the ingest builds it — but from the simulated
    answers held in memory: nothing is written or read. The round trip simulated answers → export
    files (CSV, XLSX, SAV) → ingest is tested elsewhere (``tests/test_ingest.py``,
    ``tests/test_fieldwork.py``), so skipping it here changes no number;
@@ -19,7 +19,7 @@ can be checked by repetition. One replication draws
    estimate, linearised standard error (calibration residuals included) and 95 % confidence
    interval (Student's t on the design degrees of freedom), and the visitors − residents
    differences with their Wald test (:func:`differences`, the formulas of
-   :func:`portrait.compare.differences`);
+   :func:`portrait.study.compare.differences`);
 5. optionally (``bootstrap=True``, costlier) the same with Rao–Wu bootstrap variances, the whole
    recipe — non-response adjustment and calibration — re-run in every replicate.
 
@@ -58,11 +58,13 @@ import pandas as pd
 from scipy import stats
 
 from . import codebook as codebook_mod
-from . import formatting as fmt
-from . import compare, config, estimation, fieldwork, ingest, items, paths, recipes, sampling, sources, visitors, weighting
+from ..reporting import formatting as fmt
+from . import compare, fieldwork, ingest, items, recipes, frames, visitors
+from ..pipeline import config, paths, sources
+from .. import survey
 from .codebook import Codebook
-from .design import Design
-from .errors import CalibrationError, ParameterError, PortraitError
+from ..survey import Design
+from ..pipeline.errors import CalibrationError, ParameterError, PortraitError, SurveyError
 
 ESTIMATORS = ("unweighted", "design", "nonresponse", "raking", "logit")
 ESTIMATOR_LABELS = {"unweighted": "Non pondéré", "design": "Poids de sondage (1/π)",
@@ -106,7 +108,7 @@ class Validation:
     seed : study seed; replication ``i`` uses child ``i`` of ``SeedSequence(seed)``.
     codebook, model : the questionnaire and the fieldwork model.
     calibration : the model's quantities solved on the population (propensity intercepts, visitor
-        thresholds) — :func:`portrait.fieldwork.calibrate`, computed once.
+        thresholds) — :func:`portrait.study.fieldwork.calibrate`, computed once.
     population : INSEE population by department × sex × age (the residents' profile draws).
     resident_frame, visitor_frame : the frames the samples are drawn from.
     resident_design : the resident two-stage design; ``visitor_strata`` the visitor allocation
@@ -126,10 +128,10 @@ class Validation:
     population: pd.DataFrame
     resident_frame: pd.DataFrame
     visitor_frame: pd.DataFrame
-    resident_design: sampling.ResidentDesign
+    resident_design: frames.ResidentDesign
     visitor_strata: pd.DataFrame
-    resident_weighting: dict
-    visitor_weighting: dict
+    resident_weighting: "recipes.ResidentRecipe"
+    visitor_weighting: "recipes.VisitorRecipe"
     resident_margins: tuple
     visitor_margins: tuple
     statistics: pd.DataFrame
@@ -162,7 +164,7 @@ class Validation:
         rframe = resident_frame if isinstance(resident_frame, pd.DataFrame) else pd.read_parquet(paths.resolve(resident_frame))
         vframe = visitor_frame if isinstance(visitor_frame, pd.DataFrame) else pd.read_parquet(paths.resolve(visitor_frame))
         population = sources.read_population(population_year)
-        rdesign = sampling.ResidentDesign.from_params(resident_design)
+        rdesign = frames.ResidentDesign.from_params(resident_design)
         vdesign = visitors.VisitorDesign(invitations=config.require(visitor_design, "invitations", int, minimum=1),
                                          min_per_stratum=config.require(visitor_design, "min_per_stratum", int, minimum=1))
         vstrata = visitors.allocate_invitations(vframe, vdesign)
@@ -171,10 +173,9 @@ class Validation:
         pop = fieldwork.Population(res_cells, vis_cells, mapping)
         cal = fieldwork.calibrate(model, pop)
         truth = key_truth(fieldwork.truth(model, pop, cal), statistics)
-        rw = {**dict(resident_weighting), "population_year": population_year}
-        vw = dict(visitor_weighting)
-        for params in (rw, vw):     # wrong recipe parameters fail here, not in every replication
-            recipes._recipe_params({**params, "calibration_method": "raking", "replicates": 2})
+        # wrong recipe parameters fail here, not in every replication
+        rw = recipes.ResidentRecipe.from_params({**dict(resident_weighting), "population_year": population_year})
+        vw = recipes.VisitorRecipe.from_params(visitor_weighting)
         return cls(seed=seed, codebook=cb, model=model, calibration=cal, population=population,
                    resident_frame=rframe, visitor_frame=vframe, resident_design=rdesign, visitor_strata=vstrata,
                    resident_weighting=rw, visitor_weighting=vw,
@@ -215,9 +216,9 @@ def simulate_responses(setup: Validation, resident_slots: pd.DataFrame, visitor_
                        seed: int) -> dict[str, pd.DataFrame]:
     """Simulated fieldwork of both samples → the ingest's table of every sampled unit, in memory.
 
-    Same draws as :func:`portrait.fieldwork.simulate` with this ``seed`` (the population quantities
+    Same draws as :func:`portrait.study.fieldwork.simulate` with this ``seed`` (the population quantities
     come from the setup instead of being solved again), and the same table as
-    :func:`portrait.ingest.ingest` would build from the exports (:func:`portrait.ingest.assemble`).
+    :func:`portrait.study.ingest.ingest` would build from the exports (:func:`portrait.study.ingest.assemble`).
     """
     cb, model = setup.codebook, setup.model
     units = {"residents": fieldwork.resident_units(resident_slots, setup.resident_frame),
@@ -245,7 +246,7 @@ def _estimator_designs(w: recipes.Weighted, bounds: tuple[float, float]) -> dict
     out: dict[str, Design | Exception] = {"unweighted": _unweighted(w.stages["design"]),
                                           "design": w.stages["design"], "nonresponse": nr, "raking": w.final}
     try:
-        out["logit"] = weighting.calibrate(nr, w.margins, method="logit", bounds=bounds, label="calage (logit)")
+        out["logit"] = survey.calibrate(nr, w.margins, method="logit", bounds=bounds, label="calage (logit)")
     except CalibrationError as exc:
         out["logit"] = exc
     return out
@@ -273,7 +274,7 @@ def _survey_estimates(setup: Validation, w: recipes.Weighted, variances: Sequenc
             else:
                 dd = replace(d, data=data)
                 try:
-                    e = estimation.mean(dd, cols, variance="linearisation" if variance == "linearisation"
+                    e = survey.mean(dd, cols, variance="linearisation" if variance == "linearisation"
                                         else "replicates", level=setup.level)
                 except CalibrationError as exc:   # a bootstrap replicate the recipe cannot calibrate
                     e = failed(exc, f"{w.survey}, bootstrap replicate")
@@ -323,16 +324,16 @@ def replicate(setup: Validation, seq: np.random.SeedSequence, *, bootstrap: bool
     res_rng = np.random.Generator(np.random.PCG64(_child(seq, 0)))
     vis_rng = np.random.Generator(np.random.PCG64(_child(seq, 1)))
     fw_seed = int(_child(seq, 2).generate_state(1, np.uint64)[0])
-    slots = sampling.draw_resident_sample(setup.resident_frame, setup.resident_design, res_rng).slots
+    slots = frames.draw_resident_sample(setup.resident_frame, setup.resident_design, res_rng).slots
     vsample = visitors.draw_visitor_sample(setup.visitor_frame, setup.visitor_strata, vis_rng)
     responses = simulate_responses(setup, slots, vsample, fw_seed)
 
     n_rep = replicates if bootstrap else 2     # linearised only: the replicate factors are never used
-    rw = {**setup.resident_weighting, "calibration_method": "raking", "calibration_bounds": None, "replicates": n_rep}
-    vw = {**setup.visitor_weighting, "calibration_method": "raking", "calibration_bounds": None, "replicates": n_rep}
+    rw = replace(setup.resident_weighting, calibration_method="raking", replicates=n_rep)
+    vw = replace(setup.visitor_weighting, calibration_method="raking", replicates=n_rep)
     variances = VARIANCES if bootstrap else VARIANCES[:1]
     parts = []
-    for survey, weigh in (
+    for group, weigh in (
             ("residents", lambda: recipes.weight_residents(
                 responses["residents"], setup.resident_frame, setup.codebook, rw,
                 np.random.Generator(np.random.PCG64(_child(seq, 3))), margins=setup.resident_margins)),
@@ -342,7 +343,7 @@ def replicate(setup: Validation, seq: np.random.SeedSequence, *, bootstrap: bool
         try:
             w = weigh()
         except CalibrationError as exc:     # the sample drawn cannot be calibrated: every estimator fails
-            parts.append(_failed_survey(setup, survey, variances, exc))
+            parts.append(_failed_survey(setup, group, variances, exc))
         else:
             parts.append(_survey_estimates(setup, w, variances))
     est = pd.concat(parts, ignore_index=True)
@@ -358,7 +359,7 @@ def replicate(setup: Validation, seq: np.random.SeedSequence, *, bootstrap: bool
 def differences(estimates: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     """Visitors − residents for every statistic × estimator × variance method, with the Wald test.
 
-    The formulas of :func:`portrait.compare.differences` (independent samples: V_r + V_v, Student's
+    The formulas of :func:`portrait.study.compare.differences` (independent samples: V_r + V_v, Student's
     t on df_r + df_v), vectorised over estimators and variance methods; a failed estimate (NaN)
     gives a NaN difference and carries its error.
     """
@@ -413,7 +414,7 @@ def _task(args: tuple[np.random.SeedSequence, bool, int]) -> pd.DataFrame:
         raise RuntimeError("the validation setup is not initialised in this worker")
     try:
         return replicate(_SETUP, seq, bootstrap=boot, replicates=replicates)
-    except PortraitError as exc:
+    except (PortraitError, SurveyError) as exc:
         raise type(exc)(f"replication {replication_index(seq)}: {exc}") from exc
 
 

@@ -1,26 +1,21 @@
-"""Variance estimation: Taylor linearisation with calibration residuals, and replicate weights.
+"""Replicate weights: Rao–Wu rescaled bootstrap, JK1 and JKn jackknives, and the replicate variance.
 
-Linearisation. An estimator's influence values ``z_k = w_k u_k`` are replaced, for each
-calibration step of the design's history, by ``w_k e_k`` where ``e_k`` is the residual of ``u_k``
-on that step's auxiliaries ``x_k`` in a regression weighted by the step's input weights ``d_k``
-(Deville & Särndal 1992; R ``survey::svyrecvar``). Then the ultimate-cluster estimator:
-
-    V = Σ_h (1 − f_h) n_h / (n_h − 1) Σ_i (Z_hi − Z̄_h)²,   Z_hi = Σ_{k ∈ PSU i} z_k.
-
-Non-response adjustments are treated as fixed by linearisation; replicate weights, which re-run
-the whole recipe in every replicate, account for them.
-
-Replicates. Rao–Wu rescaled bootstrap (default; ``m_h = n_h − 1`` PSUs drawn with replacement
-in each stratum, factor ``1 − λ + λ (n_h/m_h) r_hi`` with ``λ = sqrt(m_h (1 − f_h)/(n_h − 1))``,
-which is R's ``subbootstrap`` when ``f_h = 0``), delete-one-PSU jackknife JK1 (unstratified) and
-JKn (stratified). Variance ``scale Σ_r rscale_r (θ_r − θ̄)²`` as in R ``svrVar``.
+Rao–Wu rescaled bootstrap (default; ``m_h = n_h − 1`` PSUs drawn with replacement in each stratum,
+factor ``1 − λ + λ (n_h/m_h) r_hi`` with ``λ = sqrt(m_h (1 − f_h)/(n_h − 1))``, which is R's
+``subbootstrap`` when ``f_h = 0``), delete-one-PSU jackknife JK1 (unstratified) and JKn
+(stratified). Variance ``scale Σ_r rscale_r (θ_r − θ̄)²`` as in R ``svrVar``. The design keeps the
+design-stage factors; :meth:`~portrait.survey.Design.replicate_weights` re-runs the whole
+weighting recipe on each replicate.
 
 References
 ----------
+Rao, J. N. K. and Wu, C. F. J. (1988). Resampling inference with complex survey data. *JASA* 83,
+231–241.
 Rao, J. N. K., Wu, C. F. J. and Yue, K. (1992). Some recent work on resampling methods for
 complex surveys. *Survey Methodology* 18, 209–217.
 Wolter, K. M. (2007). *Introduction to Variance Estimation*, 2nd ed. Springer.
 """
+
 
 from __future__ import annotations
 
@@ -30,81 +25,6 @@ import numpy as np
 
 from .design import Design
 from .errors import ParameterError
-
-LONELY = ("fail", "certainty", "adjust")
-
-
-def residualise(design: Design, u: np.ndarray) -> np.ndarray:
-    """Influence values ``w u`` with ``u`` replaced by its residuals on every calibration step."""
-    u = np.asarray(u, dtype=float)
-    if u.ndim == 1:
-        u = u[:, None]
-    e = u.copy()
-    for step in design.steps:
-        if step.kind != "calibration" or step.X is None:
-            continue
-        active = step.d > 0
-        Xa = step.X[active]
-        XtD = Xa.T * step.d[active]
-        # the p × p normal equations (p = number of calibration constraints, full rank by
-        # construction) instead of a QR of the n × p matrix: same residuals, a fraction of the time
-        beta = np.linalg.solve(XtD @ Xa, XtD @ e[active])
-        e[active] = e[active] - Xa @ beta
-    return design.weights[:, None] * e
-
-
-def psu_totals(design: Design, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Totals of ``z`` (n × q) per PSU, with each PSU's stratum and sampling fraction."""
-    psu_codes, psu_idx = np.unique(design.psu, return_inverse=True)
-    P = len(psu_codes)
-    if P == len(psu_idx):
-        Z = np.empty_like(z)
-        Z[psu_idx] = z
-    else:
-        Z = np.column_stack([np.bincount(psu_idx, weights=z[:, j], minlength=P) for j in range(z.shape[1])])
-    psu_stratum = np.zeros(P, dtype=int)
-    psu_stratum[psu_idx] = design.strata
-    psu_f = np.zeros(P)
-    psu_f[psu_idx] = design.fpc
-    return Z, psu_stratum, psu_f
-
-
-def linearised_variance(design: Design, z: np.ndarray, lonely: str = "fail",
-                        diagonal: bool = False) -> np.ndarray:
-    """Ultimate-cluster variance (matrix, q × q) of the totals of influence values ``z`` (n × q).
-
-    With ``diagonal=True`` only the variances are computed (a vector of length q).
-    """
-    if lonely not in LONELY:
-        raise ParameterError(f"lonely must be one of {LONELY}")
-    z = np.asarray(z, dtype=float)
-    if z.ndim == 1:
-        z = z[:, None]
-    q = z.shape[1]
-    Z, psu_stratum, psu_f = psu_totals(design, z)
-    V = np.zeros(q) if diagonal else np.zeros((q, q))
-    grand = Z.mean(axis=0)
-
-    def cross(D: np.ndarray) -> np.ndarray:
-        return np.einsum("ij,ij->j", D, D) if diagonal else D.T @ D
-
-    for h in np.unique(psu_stratum):
-        sel = psu_stratum == h
-        nh = int(sel.sum())
-        Zh = Z[sel]
-        f = psu_f[sel][0]
-        if nh == 1:
-            if f >= 1 or lonely == "certainty":
-                continue
-            if lonely == "fail":
-                label = design.strata_labels[h] if design.strata_labels is not None else h
-                raise ParameterError(f"stratum {label!r} has a single PSU: its variance cannot be "
-                                     "estimated; merge it with a similar stratum or use lonely='adjust'")
-            V += (1 - f) * cross(Zh - grand)
-            continue
-        V += (1 - f) * nh / (nh - 1) * cross(Zh - Zh.mean(axis=0))
-    return V
-
 
 # ============================================================================ replicates
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import config
-from .sampling import allocate, stratified_srswor
+from portrait.pipeline import config
+from portrait.survey import allocate, stratified_srswor
 
 # Codes as notebook 02 writes them (zone, source type, ISO country, region name, purpose).
 ZONES = {"npdc": 0.55, "picardie": 0.35, "both": 0.10}

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import nbformat
 
-from . import __version__, paths
-from .io import sha256, write_text
+from .. import __version__
+from ..pipeline import paths
+from ..pipeline.io import sha256, write_text
 
 TEMPLATES = Path(__file__).parent / "templates"
 SIMULATED_BANNER = ("Données simulées : les réponses de ce rapport viennent du simulateur documenté "

@@ -1,8 +1,8 @@
 """The survey design object: data, weights, strata, PSUs, fpc, and the history of weighting steps.
 
 A :class:`Design` is built once and never modified: every weighting step
-(:func:`portrait.weighting.adjust_nonresponse`, :func:`portrait.weighting.calibrate`,
-:func:`portrait.weighting.trim`) returns a new design with the step appended to its history, so
+(:func:`portrait.survey.adjust_nonresponse`, :func:`portrait.survey.calibrate`,
+:func:`portrait.survey.trim`) returns a new design with the step appended to its history, so
 that replicate weights can re-run the whole recipe and the linearised variance can use the
 calibration residuals (as R ``survey`` does).
 
@@ -171,7 +171,7 @@ class Design:
             return self.replicate_matrix
         if self.replicate_factors is None:
             raise ParameterError("this design has no replicate weights; call "
-                                 "portrait.variance.with_replicates first")
+                                 "portrait.survey.with_replicates first")
         base = self.base_weights if self.base_weights is not None else self.weights
         cache = getattr(self, "_rep_cache", None)
         if cache is not None and cache[0] is self.weights:

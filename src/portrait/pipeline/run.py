@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from . import config, paths
-from .errors import ParameterError, PortraitError
+from .errors import ParameterError, PortraitError, SurveyError
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     except NotebookFailed as exc:
         print(exc, file=sys.stderr)
         return 1
-    except PortraitError as exc:
+    except (PortraitError, SurveyError) as exc:
         print(f"✗ {args.notebook}: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:  # kernel death, timeouts, missing kernel: one line and the remedy

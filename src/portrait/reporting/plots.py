@@ -11,8 +11,8 @@ import pandas as pd
 import seaborn as sns
 
 from . import formatting as fmt
-from . import visitors
-from .sources import DEPARTMENTS
+from ..study import visitors
+from ..pipeline.sources import DEPARTMENTS
 
 PALETTE = {"tirée (certaine)": "#b3261e", "tirée": "#0b5cad", "non tirée": "#c9ced6"}
 
@@ -364,7 +364,7 @@ VARIANCE_COLORS = {"linéarisation": "#0b5cad", "bootstrap": "#d17a00"}
 
 
 def _validation_frame(summ: pd.DataFrame) -> pd.DataFrame:
-    from . import validation
+    from ..study import validation
 
     return summ.assign(Estimateur=summ["estimator"].map(validation.ESTIMATOR_LABELS),
                        Variance=summ["variance"].map(validation.VARIANCE_LABELS),
@@ -386,7 +386,7 @@ def validation_coverage(summ: pd.DataFrame, title: str) -> plt.Figure:
     statistics pooled, with the Wilson interval of the pooled rate. Grey band: 95 % ± the Monte Carlo
     error of one statistic's coverage with the linearised replications.
     """
-    from . import validation
+    from ..study import validation
 
     d = _validation_frame(summ)
     surveys = [validation.SURVEY_LABELS[s] for s in validation.SURVEYS if s in set(summ["survey"])]
@@ -431,7 +431,7 @@ def validation_bias(summ: pd.DataFrame, title: str) -> plt.Figure:
 
     Grey band: ± 1.96 / √R, the Monte Carlo error of a standardised bias with R replications.
     """
-    from . import validation
+    from ..study import validation
 
     d = _validation_frame(summ.loc[summ["variance"] == "linearisation"])
     surveys = [validation.SURVEY_LABELS[s] for s in validation.SURVEYS if s in set(summ["survey"])]
@@ -458,7 +458,7 @@ def validation_bias(summ: pd.DataFrame, title: str) -> plt.Figure:
 def validation_tests(summ: pd.DataFrame, labels: dict, title: str) -> plt.Figure:
     """Rejection rate at 5 % of the visitors − residents tests, per statistic and estimator (linearised):
     size where no difference was introduced (5 % expected), power where one was; Wilson intervals."""
-    from . import validation
+    from ..study import validation
 
     import textwrap
 

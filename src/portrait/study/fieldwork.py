@@ -51,7 +51,7 @@ the respondents is biased; design weights and calibration on the covariates corr
 default propensity depends on nothing else; ``nmar_loading > 0`` makes it depend on the opinion
 itself).
 
-Everything is drawn from named streams of :func:`portrait.config.rng` (one per purpose), so the
+Everything is drawn from named streams of :func:`portrait.pipeline.config.rng` (one per purpose), so the
 same parameters give byte-identical outputs, and changing one part leaves the others' draws
 unchanged.
 
@@ -77,9 +77,9 @@ import pandas as pd
 from scipy.optimize import brentq
 from scipy.special import expit, logit, ndtr
 
-from . import config, paths
+from ..pipeline import config, paths
 from .codebook import Codebook, Variable, normalise_text, option_column, word_lookup
-from .errors import InputError, ParameterError
+from ..pipeline.errors import InputError, ParameterError
 
 MODEL_FILE = "fieldwork_model.yaml"
 GROUPS = ("residents", "visitors")
@@ -351,7 +351,7 @@ def resident_population(model: FieldworkModel, frame: pd.DataFrame, population: 
     """Resident cells department × size class × sex × age × education with their 15+ population.
 
     ``frame`` is the resident frame (``pop15``, ``departement``, ``size_class_rank``);
-    ``population`` is :func:`portrait.sources.read_population` for the study year.
+    ``population`` is :func:`portrait.pipeline.sources.read_population` for the study year.
     """
     need = {"departement", "size_class_rank", "pop15"}
     if need - set(frame.columns):
@@ -1139,7 +1139,7 @@ def simulate(model: FieldworkModel, *, resident_slots: pd.DataFrame, resident_fr
     model : the fieldwork model (``FieldworkModel.load``).
     resident_slots : resident sample, one row per invitation slot (``slot_id, code, departement``).
     resident_frame : resident frame (``code, departement, size_class_rank, pop15``).
-    population : INSEE population by department × sex × age group (:func:`portrait.sources.read_population`).
+    population : INSEE population by department × sex × age group (:func:`portrait.pipeline.sources.read_population`).
     visitor_sample : visitor sample (``person_id`` and the frame attributes of ``visitors.attributes``).
     visitor_frame : visitor frame (the visitor population; same attributes).
     seed : study seed; every draw comes from a named stream of it.
@@ -1198,7 +1198,7 @@ def prepare_survey_folder(source: str, *, simulated_dir: str | Path, real_dir: s
     """The folder the ingest reads, and the simulation when ``source == "simulated"``.
 
     Simulated: the fieldwork is simulated and written into ``simulated_dir`` in every format of
-    ``formats`` (:func:`portrait.exports.write_survey_folder`). Real: ``real_dir`` is returned
+    ``formats`` (:func:`portrait.study.exports.write_survey_folder`). Real: ``real_dir`` is returned
     as it is (the survey tool's exports were put there) and there is no simulation.
     """
     from .exports import write_survey_folder

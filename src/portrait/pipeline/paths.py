@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-ROOT = Path(os.environ.get("PORTRAIT_ROOT", Path(__file__).resolve().parents[2])).resolve()
+ROOT = Path(os.environ.get("PORTRAIT_ROOT", Path(__file__).resolve().parents[3])).resolve()
 
 CONFIG = ROOT / "config"
 DATA = ROOT / "data"

@@ -28,11 +28,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import estimation, items, models, variance
-from . import formatting as fmt
+from .. import survey
+from . import items
+from ..reporting import formatting as fmt
 from .codebook import Codebook
-from .design import Design
-from .errors import ParameterError
+from ..survey import Design
+from ..pipeline import paths
+from ..pipeline.errors import ParameterError
 
 GROUPS = ("residents", "visitors")
 GROUP_LABELS = {"residents": "Habitants", "visitors": "Clients du territoire"}
@@ -53,7 +55,7 @@ def group_estimates(designs: Mapping[str, Design], cb: Codebook, variance: str =
     rows = []
     for group in GROUPS:
         d, spec = with_items(designs[group], cb, group)
-        e = estimation.mean(d, list(spec["column"]), variance=variance, level=level)
+        e = survey.mean(d, list(spec["column"]), variance=variance, level=level)
         e = e.drop(columns=["statistic", "variable", "level", "domain"]).assign(column=spec["column"].to_numpy())
         rows.append(spec.merge(e, on="column").assign(group=group))
     out = pd.concat(rows, ignore_index=True)
@@ -145,7 +147,7 @@ def stacked(designs: Mapping[str, Design], cb: Codebook) -> Design:
         parts[group] = d
     common = set.intersection(*(set(p.data.columns) for p in parts.values()))
     parts = {g: replace(p, data=p.data[[c for c in p.data.columns if c in common]]) for g, p in parts.items()}
-    return models.stack(parts, group="groupe")
+    return survey.stack(parts, group="groupe")
 
 
 def distribution_tests(stack: Design, cb: Codebook) -> pd.DataFrame:
@@ -162,8 +164,8 @@ def distribution_tests(stack: Design, cb: Codebook) -> pd.DataFrame:
         clean = x.where(x != dk)
         d = replace(stack, data=stack.data.assign(**{f"_{v.name}": clean.astype("string").str.replace(".0", "", regex=False),
                                                      f"_{v.name}_num": clean.astype(float)}))
-        rs = models.rao_scott(d, f"_{v.name}", "groupe")
-        rk = models.rank_test(d, f"_{v.name}_num", "groupe")
+        rs = survey.rao_scott(d, f"_{v.name}", "groupe")
+        rk = survey.rank_test(d, f"_{v.name}_num", "groupe")
         rows.append({"item": v.name, "item_label": v.label, "type": v.type, "rao_scott_F": rs.F, "ndf": rs.ndf,
                      "ddf": rs.ddf, "p_rao_scott": rs.p_F, "levels_dropped": ", ".join(rs.levels_dropped),
                      "rank_estimate": rk.estimate, "rank_t": rk.t, "p_rank": rk.p})
@@ -194,12 +196,12 @@ def adjusted_models(stack: Design, cb: Codebook, variance: str = "replicates") -
         yy = y.where(y != dk).astype(float)
         dd = replace(d, data=d.data.assign(_y=yy))
         if v.type == "score_0_10":
-            fit = models.svyglm(dd, "_y", ["groupe_v", "sexe_c", "age_c"], variance=variance)
+            fit = survey.svyglm(dd, "_y", ["groupe_v", "sexe_c", "age_c"], variance=variance)
             model = "régression linéaire"
         else:
             levels = sorted(pd.unique(yy.dropna()))
             dd = replace(dd, data=dd.data.assign(_y=pd.Categorical(yy, categories=levels, ordered=True)))
-            fit = models.svyolr(dd, "_y", ["groupe_v", "sexe_c", "age_c"], variance=variance, levels=levels)
+            fit = survey.svyolr(dd, "_y", ["groupe_v", "sexe_c", "age_c"], variance=variance, levels=levels)
             model = "logit cumulatif (cotes proportionnelles)"
         t = fit.table()
         g = t.loc[t["term"] == "groupe_vvisitors"].iloc[0]
@@ -253,7 +255,7 @@ def rank_agreement(designs: Mapping[str, Design], cb: Codebook, item: str, level
         rr = np.array([stats.spearmanr(row, shares[other]).statistic for row in reps[group]])
         z = np.arctanh(np.clip(rr, -0.999999, 0.999999))
         d = designs_used[group]
-        var_z += float(variance.replicate_variance(z0, z, d.replicate_scale, d.replicate_rscales,
+        var_z += float(survey.replicate_variance(z0, z, d.replicate_scale, d.replicate_rscales,
                                                    mse=d.replicate_mse)[0, 0])
     low, high = fisher_z_interval(rho, var_z, level)
     return {"item": item, "spearman": float(rho), "ci_low": low, "ci_high": high,
@@ -315,7 +317,7 @@ def attribute_table(designs: Mapping[str, Design], cb: Codebook, by: Mapping[str
                        | ((spec["item"] == "forces") & (spec["statistic"] == "share"))]
         labels = np.where(sel["item"] == "forces", "force : " + sel["label"], sel["item_label"])
         col = by[group]
-        e = estimation.mean(d, list(sel["column"]), by=col)
+        e = survey.mean(d, list(sel["column"]), by=col)
         for dom, sub in e.groupby("domain", sort=False):
             level = dom.split("=", 1)[1]
             name = f"{GROUP_LABELS[group]} — {names.get(group, {}).get(level, level)}"
@@ -366,9 +368,27 @@ def unweighted(design: Design) -> Design:
     return replace(design, weights=w, steps=(), base_weights=w, replicate_factors=None, replicate_matrix=None)
 
 
-def design_weighted(w) -> Design:
-    """The respondents with their design weights only."""
-    return replace(w.stages["design"], steps=())
+TARGET_LABELS = {"tourism": "clients calés sur le tourisme", "frame": "clients calés sur la base"}
+
+
+def sensitivity_scenarios(files: Mapping[str, str], designs: Mapping[str, Design]) -> dict[str, dict[str, Design]]:
+    """The weightings compared in the sensitivity table, read from the weighted files' variants.
+
+    ``files`` and ``designs`` map each group to its weighted file and final design. Scenarios:
+    unweighted, design weights, each calibration method both files hold (``calibration_<m>``),
+    and the visitors' other calibration target (``target_<t>``) with the residents' final weights.
+    """
+    variants = {g: list((survey.read_metadata(paths.resolve(p)) or {}).get("variants", {})) for g, p in files.items()}
+    read = {g: (lambda v, p=p: survey.read_design(paths.resolve(p), v)) for g, p in files.items()}
+    out = {"non pondéré": {g: unweighted(d) for g, d in designs.items()},
+           "poids de sondage": {g: read[g]("design") for g in GROUPS}}
+    for v in variants["residents"]:
+        if v.startswith("calibration_") and v in variants["visitors"]:
+            out[f"calage {v.removeprefix('calibration_')}"] = {g: read[g](v) for g in GROUPS}
+    for v in variants["visitors"]:
+        if v.startswith("target_"):
+            out[TARGET_LABELS[v.removeprefix("target_")]] = {"residents": designs["residents"], "visitors": read["visitors"](v)}
+    return out
 
 
 def short_label(item_label: str) -> str:

@@ -47,19 +47,21 @@ Särndal, C.-E. and Lundström, S. (2005). *Estimation in Surveys with Nonrespon
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
-from . import formatting as fmt
-from . import sources, variance, weighting
+from ..reporting import formatting as fmt
+from ..pipeline import paths, sources
+from .. import survey
 from .codebook import Codebook
-from .config import require
-from .design import Design
-from .errors import ParameterError
-from .weighting import Margin
+from ..pipeline.config import require
+from ..survey import Design
+from ..pipeline.errors import ParameterError
+from ..survey import Margin
 
 STAGES = {"design": "Poids de sondage (1/π)", "nonresponse": "Après correction de la non-réponse",
           "calibrated": "Après calage"}
@@ -85,22 +87,128 @@ class Weighted:
         return self.stages["calibrated"]
 
 
-def _recipe_params(params: Mapping[str, Any]) -> dict[str, Any]:
-    method = require(params, "calibration_method", str)
-    if method not in weighting.METHODS:
-        raise ParameterError(f"parameter 'calibration_method' must be one of {weighting.METHODS}, got {method!r}")
+SENSITIVITY_METHODS = ("linear", "raking", "logit")
+
+
+def _method_and_bounds(params: Mapping[str, Any], name: str = "calibration_method"
+                       ) -> tuple[str, tuple[float, float] | None]:
+    method = require(params, name, str)
+    if method not in survey.CALIBRATION_METHODS:
+        raise ParameterError(f"parameter {name!r} must be one of {survey.CALIBRATION_METHODS}, got {method!r}")
     bounds = params.get("calibration_bounds")
-    if method in ("logit", "truncated"):
-        if not (isinstance(bounds, list) and len(bounds) == 2):
+    if bounds is None:
+        return method, None
+    if not (isinstance(bounds, (list, tuple)) and len(bounds) == 2
+            and all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bounds)
+            and 0 <= bounds[0] < 1 < bounds[1]):
+        raise ParameterError(f"parameter 'calibration_bounds' must be [L, U] with 0 ≤ L < 1 < U, got {bounds!r}")
+    return method, (float(bounds[0]), float(bounds[1]))
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Parameters shared by both weighting recipes, checked once (:meth:`from_params`).
+
+    Attributes
+    ----------
+    calibration_method : ``linear``, ``raking``, ``logit`` or ``truncated``.
+    calibration_bounds : ``(L, U)`` bounds on the calibration factors, used by ``logit`` and
+        ``truncated`` (and by the ``logit`` sensitivity variant); ``None`` if not given.
+    min_respondents_per_level : a margin level held by fewer respondents is merged.
+    nonresponse_classes : number of response-propensity classes.
+    replicate_method, replicates : ``bootstrap`` (Rao–Wu) or ``jkn``, and the number of replicates.
+    sensitivity_methods : calibration methods also written as variants of the weighted file.
+    """
+
+    calibration_method: str = "raking"
+    calibration_bounds: tuple[float, float] | None = (0.3, 3.0)
+    min_respondents_per_level: int = 20
+    nonresponse_classes: int = 5
+    replicate_method: str = "bootstrap"
+    replicates: int = 500
+    sensitivity_methods: tuple[str, ...] = SENSITIVITY_METHODS
+
+    @classmethod
+    def _common(cls, params: Mapping[str, Any]) -> dict[str, Any]:
+        method, bounds = _method_and_bounds(params)
+        if method in ("logit", "truncated") and bounds is None:
             raise ParameterError(f"parameter 'calibration_bounds' must be [L, U] for method {method!r}")
-        bounds = (float(bounds[0]), float(bounds[1]))
-    else:
-        bounds = None
-    rep_method = require(params, "replicate_method", str)
-    if rep_method not in ("bootstrap", "jkn"):
-        raise ParameterError("parameter 'replicate_method' must be bootstrap or jkn")
-    return {"method": method, "bounds": bounds, "replicates": require(params, "replicates", int, minimum=2),
-            "replicate_method": rep_method}
+        rep = require(params, "replicate_method", str)
+        if rep not in ("bootstrap", "jkn"):
+            raise ParameterError(f"parameter 'replicate_method' must be bootstrap or jkn, got {rep!r}")
+        sens = tuple(params.get("sensitivity_methods", SENSITIVITY_METHODS))
+        bad = [m for m in sens if m not in survey.CALIBRATION_METHODS]
+        if bad:
+            raise ParameterError(f"parameter 'sensitivity_methods' holds unknown methods {bad}; "
+                                 f"use {survey.CALIBRATION_METHODS}")
+        if any(m in ("logit", "truncated") for m in sens) and bounds is None:
+            raise ParameterError("parameter 'calibration_bounds' is needed by the bounded sensitivity methods")
+        return dict(calibration_method=method, calibration_bounds=bounds,
+                    min_respondents_per_level=require(params, "min_respondents_per_level", int, minimum=1),
+                    nonresponse_classes=require(params, "nonresponse_classes", int, minimum=1),
+                    replicate_method=rep, replicates=require(params, "replicates", int, minimum=2),
+                    sensitivity_methods=sens)
+
+    @property
+    def bounds(self) -> tuple[float, float] | None:
+        """The bounds the calibration method uses (``None`` for linear and raking)."""
+        return self.calibration_bounds if self.calibration_method in ("logit", "truncated") else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain types, for the weighted file's attributes (and back through :meth:`from_params`)."""
+        out = asdict(self)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
+
+
+@dataclass(frozen=True)
+class ResidentRecipe(Recipe):
+    """The resident recipe's parameters (``config/04_resident_weighting.yaml`` + ``population_year``)."""
+
+    population_year: int = 2017
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> "ResidentRecipe":
+        if isinstance(params, cls):
+            return params
+        return cls(**cls._common(params), population_year=require(params, "population_year", int))
+
+
+@dataclass(frozen=True)
+class VisitorRecipe(Recipe):
+    """The visitor recipe's parameters (``config/05_visitor_weighting.yaml``).
+
+    ``tourism_margins`` (``nights_year``, ``foreign_share``, ``foreign_share_source``) define the
+    tourism calibration target; they are needed when it is the target or the variant.
+    """
+
+    nonresponse_classes: int = 10
+    calibration_target: str = "frame"
+    tourism_margins: Mapping[str, Any] | None = None
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> "VisitorRecipe":
+        if isinstance(params, cls):
+            return params
+        target = require(params, "calibration_target", str)
+        if target not in TARGETS:
+            raise ParameterError(f"parameter 'calibration_target' must be frame or tourism, got {target!r}")
+        tm = params.get("tourism_margins")
+        if tm is not None:
+            tm = require(params, "tourism_margins", dict)
+            tm = {"nights_year": require(tm, "nights_year", int, where="tourism_margins"),
+                  "foreign_share": require(tm, "foreign_share", float, minimum=0.0, maximum=1.0,
+                                           where="tourism_margins"),
+                  "foreign_share_source": require(tm, "foreign_share_source", str, where="tourism_margins")}
+        elif target == "tourism":
+            raise ParameterError("parameter 'tourism_margins' is missing: calibration_target tourism needs it")
+        return cls(**cls._common(params), calibration_target=target, tourism_margins=tm)
+
+    @property
+    def other_target(self) -> str:
+        return "tourism" if self.calibration_target == "frame" else "frame"
+
+
+TARGETS = ("frame", "tourism")
 
 
 def _respondents_only(design: Design) -> Design:
@@ -108,8 +216,8 @@ def _respondents_only(design: Design) -> Design:
     return design.with_weights(np.where(design.data["respondent"], design.weights, 0.0))
 
 
-def _attach_replicates(design: Design, p: dict, rng: np.random.Generator) -> Design:
-    return variance.with_replicates(design, p["replicate_method"], p["replicates"], rng)
+def _attach_replicates(design: Design, recipe: Recipe, rng: np.random.Generator) -> Design:
+    return survey.with_replicates(design, recipe.replicate_method, recipe.replicates, rng)
 
 
 # ============================================================================ residents
@@ -162,22 +270,18 @@ def resident_margins(communes: pd.DataFrame, cb: Codebook, year: int) -> tuple[l
     return margins, src
 
 
-def weight_residents(responses: pd.DataFrame, communes: pd.DataFrame, cb: Codebook, params: Mapping[str, Any],
-                     rng: np.random.Generator, *,
+def weight_residents(responses: pd.DataFrame, communes: pd.DataFrame, cb: Codebook,
+                     recipe: ResidentRecipe | Mapping[str, Any], rng: np.random.Generator, *,
                      margins: tuple[list[Margin], pd.DataFrame] | None = None) -> Weighted:
     """Design weights → non-response classes → calibration, with replicate weights re-running it all.
 
     ``margins`` (the result of :func:`resident_margins`) saves reading the INSEE file again when
     the recipe is run many times (the validation study); by default they are read for
-    ``population_year``.
+    ``population_year``. ``recipe`` may be a plain mapping of the parameters: it is checked first.
     """
-    p = _recipe_params(params)
-    year = require(params, "population_year", int)
-    n_classes = require(params, "nonresponse_classes", int, minimum=1)
-    base = _attach_replicates(resident_design(responses, communes), p, rng)
+    recipe = ResidentRecipe.from_params(recipe)
+    base = _attach_replicates(resident_design(responses, communes), recipe, rng)
     data = base.data
-    sex = cb.variable("sexe").key_of()
-    age = cb.variable("age").key_of()
     data = data.assign(cal_sexe=data["sexe"].astype("Int64").astype("string"),
                        cal_age=data["age"].astype("Int64").astype("string"),
                        size_class=data["size_class"].astype(str))
@@ -186,12 +290,12 @@ def weight_residents(responses: pd.DataFrame, communes: pd.DataFrame, cb: Codebo
         raise ParameterError(f"{int(missing.max())} resident respondents lack sex or age, needed for calibration; "
                              "impute them (e.g. hot deck within commune size class) before weighting")
     base = replace(base, data=data)
-    nr = weighting.adjust_nonresponse(base, "respondent", propensity=["departement", "size_class"],
-                                      n_classes=n_classes, label="non-réponse (classes de propension)")
-    margins, src = resident_margins(communes, cb, year) if margins is None else margins
-    nr, margins, notes = merge_sparse_levels(nr, margins, require(params, "min_respondents_per_level", int, minimum=1))
-    cal = weighting.calibrate(nr, margins, method=p["method"], bounds=p["bounds"],
-                              label=f"calage ({p['method']})")
+    nr = survey.adjust_nonresponse(base, "respondent", propensity=["departement", "size_class"],
+                                   n_classes=recipe.nonresponse_classes, label="non-réponse (classes de propension)")
+    margins, src = resident_margins(communes, cb, recipe.population_year) if margins is None else margins
+    nr, margins, notes = merge_sparse_levels(nr, margins, recipe.min_respondents_per_level)
+    method = recipe.calibration_method
+    cal = survey.calibrate(nr, margins, method=method, bounds=recipe.bounds, label=f"calage ({method})")
     labels = {"cal_sexe": {str(c.value): c.label for c in cb.variable("sexe").codes},
               "cal_age": {str(c.value): c.label for c in cb.variable("age").codes},
               "departement": dict(sources.DEPARTMENTS)}
@@ -310,33 +414,36 @@ def merge_sparse_levels(design: Design, margins: list[Margin], min_respondents: 
     return replace(design, data=data), out, notes
 
 
-def weight_visitors(responses: pd.DataFrame, frame: pd.DataFrame, params: Mapping[str, Any],
+def weight_visitors(responses: pd.DataFrame, frame: pd.DataFrame, recipe: VisitorRecipe | Mapping[str, Any],
                     rng: np.random.Generator, *, target: str | None = None,
                     margins: tuple[list[Margin], pd.DataFrame] | None = None) -> Weighted:
     """Design weights → response homogeneity groups → calibration (frame totals, or tourism scenario).
 
     ``margins`` (the result of :func:`visitor_frame_margins`, target ``frame`` only) saves
     recomputing the frame totals when the recipe is run many times (the validation study).
+    ``target`` overrides the recipe's ``calibration_target``.
     """
-    p = _recipe_params(params)
-    target = target or require(params, "calibration_target", str)
-    n_classes = require(params, "nonresponse_classes", int, minimum=1)
-    base = _attach_replicates(visitor_design(responses), p, rng)
-    nr = weighting.adjust_nonresponse(base, "respondent", propensity=list(VISITOR_RESPONSE_MODEL),
-                                      n_classes=n_classes, label="non-réponse (classes de propension)")
+    recipe = VisitorRecipe.from_params(recipe)
+    target = target or recipe.calibration_target
+    base = _attach_replicates(visitor_design(responses), recipe, rng)
+    nr = survey.adjust_nonresponse(base, "respondent", propensity=list(VISITOR_RESPONSE_MODEL),
+                                   n_classes=recipe.nonresponse_classes, label="non-réponse (classes de propension)")
     if margins is not None and target != "frame":
         raise ParameterError("precomputed margins are the frame totals: they need calibration_target frame")
     if target == "frame":
         margins, src = visitor_frame_margins(frame) if margins is None else margins
     elif target == "tourism":
-        margins, src = visitor_tourism_margins(frame, require(params, "tourism_margins", dict))
+        if recipe.tourism_margins is None:
+            raise ParameterError("parameter 'tourism_margins' is missing: the tourism target needs it")
+        margins, src = visitor_tourism_margins(frame, recipe.tourism_margins)
         nr = replace(nr, data=nr.data.assign(
             country_group_t=nr.data["country_group"].replace({"inconnu": "France"})))
     else:
         raise ParameterError(f"parameter 'calibration_target' must be frame or tourism, got {target!r}")
-    nr, margins, notes = merge_sparse_levels(nr, margins, require(params, "min_respondents_per_level", int, minimum=1))
-    cal = weighting.calibrate(nr, margins, method=p["method"], bounds=p["bounds"],
-                              label=f"calage ({p['method']}, {'base' if target == 'frame' else 'tourisme'})")
+    nr, margins, notes = merge_sparse_levels(nr, margins, recipe.min_respondents_per_level)
+    method = recipe.calibration_method
+    cal = survey.calibrate(nr, margins, method=method, bounds=recipe.bounds,
+                           label=f"calage ({method}, {'base' if target == 'frame' else 'tourisme'})")
     from .visitors import SOURCE_LABELS, ZONE_LABELS
 
     labels = {"zone": dict(ZONE_LABELS), "source_type": dict(SOURCE_LABELS)}
@@ -358,7 +465,8 @@ def stage_estimates(w: Weighted, cb: Codebook, statistics: pd.DataFrame | None =
     ``statistics`` (columns item, statistic, level) selects the statistics (default: every
     common-core mean and NPS score); ``truth`` (the simulator's truth file) adds the true value.
     """
-    from . import estimation, items
+    from .. import survey
+    from . import items
 
     final = w.final
     values, spec = items.derived(final.data, cb, w.survey)
@@ -372,7 +480,7 @@ def stage_estimates(w: Weighted, cb: Codebook, statistics: pd.DataFrame | None =
     rows = []
     for stage, d in [("unweighted", unweighted)] + list(w.stages.items()):
         dd = replace(d, data=data)
-        e = estimation.mean(dd, list(sel["column"])).drop(columns=["statistic", "variable", "level", "domain"])
+        e = survey.mean(dd, list(sel["column"])).drop(columns=["statistic", "variable", "level", "domain"])
         rows.append(e.assign(stage=stage, column=sel["column"].to_numpy()))
     out = pd.concat(rows, ignore_index=True).merge(sel, on="column")
     if truth is not None and len(truth):
@@ -383,21 +491,52 @@ def stage_estimates(w: Weighted, cb: Codebook, statistics: pd.DataFrame | None =
 
 
 
-def weights_table(w: Weighted) -> pd.DataFrame:
-    """Respondents with their weights at each stage and the replicate weights of the final recipe."""
-    final = w.final
-    keep = final.weights > 0
-    out = pd.DataFrame({w.id_column: final.data[w.id_column].to_numpy()[keep],
-                        "w_design": w.stages["design"].weights[keep],
-                        "w_nonresponse": w.stages["nonresponse"].weights[keep],
-                        "w_final": final.weights[keep],
-                        "var_stratum": np.asarray(final.strata_labels)[final.strata[keep]],
-                        "var_psu": final.psu[keep]})
-    if final.has_replicates:
-        R = final.replicate_weights()[keep]
-        reps = pd.DataFrame(R, columns=[f"rw_{i:03d}" for i in range(1, R.shape[1] + 1)])
-        out = pd.concat([out, reps], axis=1)
+def calibration_variants(w: Weighted, recipe: Recipe) -> dict[str, Design]:
+    """The recipe's non-response stage calibrated by each of ``recipe.sensitivity_methods`` (same margins)."""
+    out = {}
+    for m in recipe.sensitivity_methods:
+        bounds = recipe.calibration_bounds if m in ("logit", "truncated") else None
+        out[f"calibration_{m}"] = survey.calibrate(w.stages["nonresponse"], w.margins, method=m, bounds=bounds,
+                                                   label=f"calage ({m})")
     return out
+
+
+def write_weights(w: Weighted, path: str, recipe: Recipe, *, variants: Mapping[str, Design] | None = None,
+                  source: str = "simulated") -> Path:
+    """Write the weighted survey as a weighted-design file (:mod:`portrait.survey.files`).
+
+    The final design with its replicate weights and calibration auxiliaries; the variants
+    ``design`` (design weights of the respondents), ``nonresponse`` and any others given; and, as
+    attributes, the survey, its identifier column, the recipe's parameters, the margins' sources
+    and the notes of merged levels — what the later stages need, so that they read this file only.
+    """
+    attrs = {"survey": w.survey, "id_column": w.id_column, "source": source, "recipe": recipe.to_dict(),
+             "margin_sources": w.margins_sources.astype(str).to_dict("split", index=False), "notes": list(w.notes)}
+    return survey.write_design(w.final, paths.resolve(path),
+                               variants={"design": w.stages["design"], "nonresponse": w.stages["nonresponse"],
+                                         **(variants or {})}, attrs=attrs)
+
+
+def margin_sources(attrs: Mapping[str, Any]) -> pd.DataFrame:
+    """The margins' sources table held in a weighted file's attributes (empty if it has none)."""
+    ms = attrs.get("margin_sources") or {"columns": ["marge", "source", "hypothèse"], "data": []}
+    return pd.DataFrame(ms["data"], columns=ms["columns"])
+
+
+def read_recipe(path: str) -> dict[str, Any]:
+    """The recipe parameters a weighted file was produced with (its ``recipe`` attribute)."""
+    p = paths.resolve(path)
+    meta = survey.read_metadata(p) if p.exists() else None
+    if meta is None or "recipe" not in meta.get("attrs", {}):
+        raise ParameterError(f"{path} holds no recipe parameters: it was not written by the weighting notebooks")
+    return meta["attrs"]["recipe"]
+
+
+def read_weights(path: str, variant: str | None = None) -> tuple[Design, dict[str, Any]]:
+    """A weighted survey written by :func:`write_weights` (or any weighted-design file): design and attributes."""
+    p = paths.resolve(path)
+    meta = survey.read_metadata(p) if p.exists() else None
+    return survey.read_design(p, variant), (meta or {}).get("attrs", {})
 
 
 def steps_table(w: Weighted) -> pd.DataFrame:
@@ -407,7 +546,7 @@ def steps_table(w: Weighted) -> pd.DataFrame:
               if w.final.steps else "non-réponse", "calibrated": w.final.steps[-1].label if w.final.steps else "calage"}
     prev = None
     for stage, d in w.stages.items():
-        diag = weighting.diagnostics(d, prev)
+        diag = survey.weight_diagnostics(d, prev)
         rows.append({"étape": labels[stage], "répondants pondérés": int(diag["n"]),
                      "somme des poids": diag["somme des poids"], "deff de Kish": diag["deff de Kish"],
                      "taille effective": diag["taille effective"], "CV des poids": diag["CV des poids"],

@@ -7,7 +7,7 @@ answers (``.csv``, ``.xlsx`` or ``.sav``) and optionally the contact statuses
 
 Validation (vectorised checks, equivalent to a pandera schema but with the messages below)
 collects **every** problem of every file before stopping, each with its file, row, column, value
-and rule, then raises one :class:`~portrait.errors.SurveyValidationError` listing them (the first
+and rule, then raises one :class:`~portrait.pipeline.errors.SurveyValidationError` listing them (the first
 50, then a count) and writes nothing. Rows are numbered as a spreadsheet shows them: the header
 is row 1 and the first respondent row 2 (CSV and XLSX); in SPSS files the row is the case number
 (first case = 1).
@@ -61,11 +61,11 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from . import paths
+from ..pipeline import paths
 from .codebook import Codebook, Variable
-from .errors import InputError, ParameterError, SurveyValidationError
+from ..pipeline.errors import InputError, ParameterError, SurveyValidationError
 from .exports import DISPOSITION_COLUMN, FORMATS, dispositions_path, export_path
-from .io import write_csv, write_parquet
+from ..pipeline.io import write_csv, write_parquet
 
 MAX_LISTED = 50
 ENCODINGS = ("cp1252", "utf-8")
@@ -424,7 +424,7 @@ def _column_checks(v: Variable, col: str, s: pd.Series, rows: np.ndarray, file: 
     if v.type == "multi":
         allowed = set(cb.option_labels)
         report(ok & ~values.isin(list(allowed)), "unknown_code",
-               f"an option column holds 1 (chosen) or 0 (not chosen), or is empty")
+               "an option column holds 1 (chosen) or 0 (not chosen), or is empty")
     elif v.type in ("score_0_10", "integer"):
         lo, hi = (0, 10) if v.type == "score_0_10" else (v.minimum, v.maximum)
         inside = values.between(lo, hi) | (values == cb.dont_know_code if v.dont_know else False)

@@ -1,18 +1,21 @@
 """Typed errors whose messages a survey analyst can act on.
 
 Each message names what is wrong (file, row, column, value, parameter, stratum, margin) and,
-where possible, what to do. The runner prints these messages as they are.
+where possible, what to do. The runner prints these messages as they are. The engine's errors
+(:mod:`portrait.survey.errors`: ``ParameterError``, ``SamplingError``, ``CalibrationError``) are
+re-exported here for the study's code.
 """
 
 from __future__ import annotations
 
+from ..survey.errors import CalibrationError, ParameterError, SamplingError, SurveyError
+
+__all__ = ["PortraitError", "InputError", "CodebookError", "SurveyValidationError", "ParameterError",
+           "SamplingError", "CalibrationError", "SurveyError"]
+
 
 class PortraitError(Exception):
     """Base class of the project's errors."""
-
-
-class ParameterError(PortraitError, ValueError):
-    """A parameter (from ``config/`` or a papermill ``-p``) is missing, mistyped or inconsistent."""
 
 
 class InputError(PortraitError, ValueError):
@@ -34,10 +37,6 @@ class InputError(PortraitError, ValueError):
         self.file, self.row, self.column, self.value = file, row, column, value
 
 
-class SamplingError(PortraitError, ValueError):
-    """A sample cannot be drawn as specified (e.g. more units requested than the stratum holds)."""
-
-
 class CodebookError(PortraitError, ValueError):
     """The codebook (``config/codebook.yaml``) is inconsistent: duplicate codes, missing labels…"""
 
@@ -45,14 +44,10 @@ class CodebookError(PortraitError, ValueError):
 class SurveyValidationError(InputError):
     """A survey export breaks the codebook's rules; ``problems`` lists every one of them.
 
-    Raised by :mod:`portrait.ingest` after checking every file, so the message lists all the
+    Raised by :mod:`portrait.study.ingest` after checking every file, so the message lists all the
     problems at once (the first 50, then a count); nothing is written when it is raised.
     """
 
     def __init__(self, message: str, problems: list | None = None):
         super().__init__(message)
         self.problems = list(problems or [])
-
-
-class CalibrationError(PortraitError, ValueError):
-    """Calibration cannot be done as asked; the message names the margin and level at fault."""

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import nbformat
 
-from . import config, paths
-from .io import write_text
+from ..pipeline import config, paths
+from ..pipeline.io import write_text
 from .render import notebook_summary, notebook_title
 
 SOURCE_LABEL = {"simulated": "données simulées (simulateur documenté, vérité connue)",

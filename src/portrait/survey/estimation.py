@@ -27,7 +27,8 @@ from scipy import stats
 
 from .design import Design
 from .errors import ParameterError
-from .variance import linearised_variance, replicate_variance, residualise
+from .linearisation import linearised_variance, residualise
+from .replicates import replicate_variance
 
 COLUMNS = ["statistic", "variable", "domain", "level", "estimate", "se", "ci_low", "ci_high", "df",
            "deff", "n", "variance"]
@@ -92,7 +93,7 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
     else:
         if not design.has_replicates:
             raise ParameterError("variance='replicates' needs a design with replicate weights "
-                                 "(portrait.variance.with_replicates)")
+                                 "(portrait.survey.with_replicates)")
         R = design.replicate_weights()
         totals_r = R.T @ Y                                     # R × q
         Wd_r = R.T @ M.astype(float)

@@ -1,0 +1,1 @@
+"""portrait.reporting — figures, French formatting and text, HTML rendering and the reports' index."""

@@ -1,0 +1,73 @@
+"""portrait.survey — design-based survey analysis: the engine, independent of any study.
+
+A :class:`Design` holds a probability sample (data, weights, strata, PSUs, fpc) and the history of
+its weighting steps; every step returns a new design. Estimators take a design and return a
+table with estimates, standard errors and confidence intervals, by Taylor linearisation (with
+calibration residuals) or by replicate weights that re-run the whole weighting recipe.
+
+======================  ==========================================================  ==================
+module                  what                                                        R ``survey``
+======================  ==========================================================  ==================
+``design``              :class:`Design`                                              ``svydesign``
+``files``               :func:`write_design`, :func:`read_design` (weighted file)    ``svrepdesign``
+``calibration``         :func:`calibrate` (linear, raking, logit, truncated),        ``calibrate``,
+                        :func:`trim`, :class:`Margin`                                ``rake``, ``trimWeights``
+``nonresponse``         :func:`adjust_nonresponse` (classes, propensity)            (``postStratify``)
+``diagnostics``         :func:`weight_diagnostics`, :func:`kish_deff`,              ``weights``
+                        :func:`margin_table`
+``linearisation``       :func:`linearised_variance`, :func:`residualise`            ``svyrecvar``
+``replicates``          :func:`with_replicates` (Rao–Wu bootstrap, JK1, JKn)        ``as.svrepdesign``
+``estimation``          :func:`total`, :func:`mean`, :func:`proportion`             ``svytotal``, ``svymean``
+``inference``           :func:`mean_difference`, :func:`rao_scott`,                  ``svyttest``,
+                        :func:`rank_test`, :func:`stack`, :func:`subset`            ``svychisq``, ``svyranktest``
+``regression``          :func:`svyglm`, :func:`svyolr`                              ``svyglm``, ``svyolr``
+``sampling``            :func:`inclusion_probabilities`, :func:`systematic_pps`,    (``sampling``)
+                        :func:`stratified_srswor`, :func:`allocate`
+======================  ==========================================================  ==================
+
+The engine imports nothing of the study (``portrait.study``), of the reports or of the pipeline;
+a test checks it. Every estimator is checked against R ``survey`` on committed fixtures.
+
+Examples
+--------
+>>> from portrait import survey
+>>> d = survey.Design.from_frame(df, weights="w", strata="stratum")
+>>> d = survey.calibrate(d, [survey.Margin.of("sex", {"F": 520, "M": 480})], method="raking")
+>>> d = survey.with_replicates(d, "bootstrap", 500, rng)
+>>> survey.mean(d, "age", variance="replicates")
+
+References
+----------
+Deville, J.-C. and Särndal, C.-E. (1992). Calibration estimators in survey sampling. *JASA* 87, 376–382.
+Rao, J. N. K. and Wu, C. F. J. (1988). Resampling inference with complex survey data. *JASA* 83, 231–241.
+Rao, J. N. K. and Scott, A. J. (1984). On chi-squared tests for multiway contingency tables with cell
+proportions estimated from survey data. *Annals of Statistics* 12, 46–60.
+Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley.
+"""
+
+from .calibration import METHODS as CALIBRATION_METHODS
+from .calibration import CalibrationResult, Margin, NumericTotal, calibrate, margins_from_long, trim
+from .design import Design, Step
+from .diagnostics import kish_deff, margin_table, standardised_differences, weight_diagnostics
+from .errors import CalibrationError, ParameterError, SamplingError, SurveyError
+from .estimation import mean, proportion, total
+from .files import design_table, first_replicates, read_design, read_metadata, with_replicate_weights, write_design
+from .inference import (Difference, RankTest, RaoScott, domain_degf, mean_difference, model_matrix, rank_test,
+                        rao_scott, stack, subset)
+from .linearisation import LONELY, linearised_variance, psu_totals, residualise
+from .nonresponse import NonresponseResult, adjust_nonresponse, collapse_groups
+from .regression import Fit, svyglm, svyolr
+from .replicates import replicate_factors, replicate_variance, with_replicates
+from .sampling import ALLOCATION_RULES, allocate, inclusion_probabilities, stratified_srswor, systematic_pps
+
+__all__ = [
+    "CALIBRATION_METHODS", "CalibrationResult", "Margin", "NumericTotal", "calibrate", "margins_from_long", "trim",
+    "Design", "Step", "kish_deff", "margin_table", "standardised_differences", "weight_diagnostics",
+    "CalibrationError", "ParameterError", "SamplingError", "SurveyError", "mean", "proportion", "total",
+    "design_table", "first_replicates", "read_design", "read_metadata", "with_replicate_weights", "write_design",
+    "Difference", "RankTest", "RaoScott", "domain_degf", "mean_difference", "model_matrix", "rank_test",
+    "rao_scott", "stack", "subset", "LONELY", "linearised_variance", "psu_totals", "residualise",
+    "NonresponseResult", "adjust_nonresponse", "collapse_groups", "Fit", "svyglm", "svyolr",
+    "replicate_factors", "replicate_variance", "with_replicates", "ALLOCATION_RULES", "allocate",
+    "inclusion_probabilities", "stratified_srswor", "systematic_pps",
+]

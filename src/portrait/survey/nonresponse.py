@@ -1,0 +1,163 @@
+"""Non-response adjustment: response homogeneity groups and propensity classes.
+
+Respondents' weights are divided by the (weighted) response rate of their group; non-respondents
+keep weight 0 and stay in the design for the variance. Groups too small are collapsed with their
+nearest neighbour. As every weighting step, the adjustment is recorded on the design so that
+replicate weights re-run it.
+
+References
+----------
+Little, R. J. A. (1986). Survey nonresponse adjustments for estimates of means. *International
+Statistical Review* 54, 139–157.
+Haziza, D. and Beaumont, J.-F. (2017). Construction of weights in surveys: a review. *Statistical
+Science* 32, 206–226.
+Lumley, T. (2010). *Complex Surveys*, §7 (weight adjustments).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .design import Design, Step
+from .calibration import JOINT
+from .errors import ParameterError
+# ============================================================================ non-response
+
+
+@dataclass(frozen=True)
+class NonresponseResult:
+    """Response homogeneity groups (or propensity classes) with their response rates and factors."""
+
+    method: str
+    groups: pd.DataFrame
+    model: Any = None
+
+
+def collapse_groups(keys: pd.DataFrame, responded: np.ndarray, min_respondents: int) -> np.ndarray:
+    """Group labels where groups with too few respondents are merged with a neighbour.
+
+    Working from the last classifying variable to the first, a group with fewer than
+    ``min_respondents`` respondents joins the largest sufficient group that shares its levels of
+    the preceding variables; if there is none, it loses the variable (shown as ``*``) and merges
+    with the other small groups of the same prefix. Returns one label per unit.
+    """
+    parts = keys.astype(str).to_numpy().astype(object)
+    k = parts.shape[1]
+    resp = pd.Series(np.asarray(responded, dtype=int))
+
+    def labels() -> np.ndarray:
+        return np.array([" × ".join(r) for r in parts])
+
+    for depth in range(k, 0, -1):
+        lab = labels()
+        counts = resp.groupby(lab).sum()
+        small = set(counts.index[counts < min_respondents])
+        if not small:
+            break
+        prefix = np.array([" × ".join(r[:depth - 1]) for r in parts])
+        for g in sorted(small):
+            rows = lab == g
+            pre = prefix[rows][0]
+            siblings = [x for x in counts.index if x not in small and
+                        " × ".join(x.split(" × ")[:depth - 1]) == pre]
+            if siblings:
+                target = max(siblings, key=lambda x: (counts[x], x))
+                parts[rows] = np.array(target.split(" × "), dtype=object)
+            else:
+                parts[rows, depth - 1] = "*"
+    lab = labels()
+    counts = resp.groupby(lab).sum()
+    if (counts < min_respondents).any() and len(counts) > 1:
+        big = max(counts.index, key=lambda x: (counts[x], x))
+        for g in counts.index[counts < min_respondents]:
+            lab[lab == g] = big
+    return lab
+
+
+def adjust_nonresponse(design: Design, responded: str, *, groups: Sequence[str] | None = None,
+                       propensity: Sequence[str] | None = None, n_classes: int = 5,
+                       min_respondents: int = 20, collapse: bool = True,
+                       label: str | None = None) -> Design:
+    """Non-response adjustment by response homogeneity groups or by a propensity model.
+
+    With ``groups``, respondents' weights are multiplied within each group by
+    ``Σ_sample d / Σ_respondents d`` (the inverse weighted response rate); non-respondents get 0.
+    Groups with fewer than ``min_respondents`` respondents are merged with their neighbours
+    (:func:`collapse_groups`) when ``collapse`` is true, and refused otherwise.
+    With ``propensity``, a logistic model (statsmodels GLM, design-weighted) of response on the
+    frame variables gives scores; units are grouped in ``n_classes`` classes of equal size by
+    score, and the class adjustment above is applied (more stable than 1/p̂).
+
+    Raises ``ParameterError`` when a group has fewer than ``min_respondents`` respondents.
+    """
+    if (groups is None) == (propensity is None):
+        raise ParameterError("give exactly one of groups= or propensity=")
+    resp = design.column(responded).astype(bool).to_numpy()
+    data = design.data
+    model = None
+    if groups is not None:
+        for g in groups:
+            k = int(data[g].isna().sum())
+            if k:
+                raise ParameterError(f"non-response group variable {g!r} has {k} missing values")
+        if collapse:
+            key = collapse_groups(data[list(groups)], resp, min_respondents)
+        else:
+            key = data[list(groups)].astype(str).agg(JOINT.join, axis=1).to_numpy()
+        method = "groupes de réponse homogène"
+    else:
+        import statsmodels.api as sm
+
+        X = pd.get_dummies(data[list(propensity)].astype(str), drop_first=True, dtype=float)
+        X = sm.add_constant(X, has_constant="add")
+        fit = sm.GLM(resp.astype(float), X, family=sm.families.Binomial(),
+                     var_weights=design.weights / design.weights.mean()).fit()
+        score = fit.predict(X)
+        ranks = pd.Series(score).rank(method="first").to_numpy()
+        cls = np.minimum((ranks - 1) * n_classes // len(ranks), n_classes - 1).astype(int)
+        # merge a class with too few respondents into its neighbour with fewer respondents
+        while True:
+            counts = np.bincount(cls, weights=resp.astype(float))
+            present = np.flatnonzero(np.bincount(cls) > 0)
+            small = [c for c in present if counts[c] < min_respondents]
+            if not small or len(present) == 1:
+                break
+            c = min(small, key=lambda x: counts[x])
+            i = int(np.flatnonzero(present == c)[0])
+            neighbours = [present[j] for j in (i - 1, i + 1) if 0 <= j < len(present)]
+            target = min(neighbours, key=lambda x: counts[x])
+            cls[cls == c] = target
+        _, cls = np.unique(cls, return_inverse=True)
+        k = int(cls.max()) + 1
+        width = len(str(k))
+        key = np.array([f"classe {c + 1:0{width}d}" for c in cls])
+        model = fit
+        method = f"score de propension ({k} classes)"
+    labels, code = np.unique(key, return_inverse=True)
+
+    def solve(des: Design) -> tuple[np.ndarray, NonresponseResult]:
+        d = des.weights
+        tot = np.bincount(code, weights=d, minlength=len(labels))
+        rsp = np.bincount(code, weights=d * resp, minlength=len(labels))
+        nresp = np.bincount(code, weights=resp.astype(float), minlength=len(labels))
+        if np.any(nresp < min_respondents) and des is design:
+            i = int(np.argmin(nresp))
+            raise ParameterError(f"non-response group {str(labels[i])!r} has {int(nresp[i])} respondents, fewer "
+                                 f"than {min_respondents}; merge groups")
+        factor = np.divide(tot, rsp, out=np.zeros_like(tot), where=rsp > 0)
+        w = np.where(resp, d * factor[code], 0.0)
+        table = pd.DataFrame({"groupe": labels, "échantillon": np.bincount(code, minlength=len(labels)),
+                              "répondants": nresp.astype(int),
+                              "taux de réponse pondéré": np.divide(rsp, tot, out=np.zeros_like(tot), where=tot > 0),
+                              "facteur": factor})
+        return w, NonresponseResult(method=method, groups=table, model=model)
+
+    w, res = solve(design)
+    step = Step(kind="nonresponse", label=label or f"non-réponse ({method})", apply=solve, info=res)
+    return design.with_weights(w, step)
+
+

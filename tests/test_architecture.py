@@ -1,0 +1,79 @@
+"""The four parts of the package import only what ARCHITECTURE.md allows.
+
+The oracle is the rule table below, read from the source with ``ast`` (no import is executed): a new
+``from ..study import …`` in the engine fails here, whatever it would do at run time.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "portrait"
+PARTS = ("survey", "pipeline", "study", "reporting")
+# what each part may import from portrait (besides itself and the top-level ``portrait.__version__``)
+ALLOWED = {
+    "survey": set(),
+    "pipeline": {"survey.errors"},
+    "study": {"survey", "pipeline", "reporting.formatting"},
+    "reporting": {"survey", "pipeline", "study"},
+}
+
+
+def _imports(path: Path, src: Path = SRC) -> list[tuple[int, str]]:
+    """Dotted names below ``portrait`` that a module imports, with their line.
+
+    ``from ..survey import Design`` gives ``survey.Design``; ``from ..pipeline.errors import X`` gives
+    ``pipeline.errors``; ``from . import design`` (in the engine) gives ``survey.design``.
+    """
+    package = ["portrait", *path.relative_to(src).parts[:-1]]
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            base = package[:len(package) - node.level + 1] if node.level else []
+            mod = ".".join(base + ([node.module] if node.module else []))
+            if mod.count(".") <= 1:          # portrait or a part: the names are submodules or API names
+                out += [(node.lineno, f"{mod}.{a.name}") for a in node.names]
+            else:
+                out.append((node.lineno, mod))
+        elif isinstance(node, ast.Import):
+            out += [(node.lineno, a.name) for a in node.names]
+    return [(line, t.removeprefix("portrait.")) for line, t in out if t.startswith("portrait.")]
+
+
+def _rule_allows(part: str, target: str) -> bool:
+    if target == "__version__" or target.split(".")[0] == part:
+        return True
+    return any(target == a or target.startswith(a + ".") for a in ALLOWED[part])
+
+
+@pytest.mark.parametrize("part", PARTS)
+def test_each_part_imports_only_what_it_may(part):
+    bad = [f"{p.relative_to(SRC)}:{line} imports portrait.{t}"
+           for p in sorted((SRC / part).rglob("*.py")) for line, t in _imports(p) if not _rule_allows(part, t)]
+    assert not bad, "\n".join(bad)
+
+
+def test_rule_checker_catches_a_forbidden_import(tmp_path):
+    """The checker itself: an engine module that imports the study or the pipeline is flagged."""
+    probe = tmp_path / "portrait" / "survey" / "_probe.py"
+    probe.parent.mkdir(parents=True)
+    probe.write_text("from ..study import recipes\nfrom . import design\nfrom ..pipeline.errors import InputError\n"
+                     "import portrait.reporting.plots\n", encoding="utf-8")
+    found = [t for _, t in _imports(probe, tmp_path / "portrait")]
+    assert found == ["study.recipes", "survey.design", "pipeline.errors", "reporting.plots"]
+    assert [t for t in found if not _rule_allows("survey", t)] == ["study.recipes", "pipeline.errors", "reporting.plots"]
+
+
+def test_engine_imports_alone():
+    """``import portrait.survey`` loads no module of the study, the pipeline or the reports."""
+    code = ("import sys, portrait.survey\n"
+            "bad = sorted(m for m in sys.modules if m.startswith('portrait.') and not m.startswith('portrait.survey'))\n"
+            "print(','.join(bad))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(SRC.parent), "PATH": ""})
+    assert out.stdout.strip() == ""
