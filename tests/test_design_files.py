@@ -34,6 +34,7 @@ def _weighted(seed: int, n_psu: int = 60, per_psu: int = 8) -> Design:
         "sex": rng.choice(["F", "H"], n), "age": rng.choice(["jeune", "moyen", "âgé"], n),
         "y": rng.normal(5, 2, n).round(0), "z": rng.integers(1, 6, n).astype(float),
         "cat": pd.Categorical(rng.choice(["a", "b", "c"], n)), "resp": rng.uniform(size=n) < 0.7,
+        "code": pd.array(np.where(rng.uniform(size=n) < 0.1, pd.NA, rng.integers(1, 6, n)), dtype="Int16"),
     })
     df.loc[rng.uniform(size=n) < 0.05, "y"] = np.nan
     d = Design.from_frame(df, weights="w", strata="stratum", psu="psu", fpc="N_psu")
@@ -76,6 +77,7 @@ def test_read_design_gives_the_same_estimates_and_standard_errors(written, varia
                 lambda x: survey.mean(x, "z", by="sex", variance=variance)):
         _compare(est(d), est(r))
     assert r.degf == d.degf and r.n == d.n
+    pd.testing.assert_frame_equal(r.data, d.data)       # values and dtypes (nullable, categorical) come back
 
 
 def test_tests_and_models_on_stacked_designs_agree(written):
@@ -126,6 +128,9 @@ def test_weights_from_elsewhere_are_read_by_naming_their_columns(written, tmp_pa
         survey.read_design(foreign)
     with pytest.raises(ParameterError, match="variance scale"):
         survey.read_design(foreign, weights="poids", replicates="^rw_")
+    with pytest.raises(ParameterError, match=r"\['var_psu'\] have names the file reserves"):
+        survey.write_design(replace(d, data=d.data.assign(var_psu=1)), tmp_path / "clash.parquet")
+    assert not (tmp_path / "clash.parquet").exists()
     with pytest.raises(ParameterError, match="does not exist"):
         survey.read_design(tmp_path / "absent.parquet")
 

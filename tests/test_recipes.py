@@ -86,6 +86,7 @@ def test_weighted_file_rebuilds_the_recipe_design(resident_responses, resident_f
     path = tmp_path / "resident_weights.parquet"
     recipes.write_weights(w, str(path), recipe, variants=variants)
     d, attrs = recipes.read_weights(str(path))
+    pd.testing.assert_frame_equal(d.data, w.final.data.drop(columns=list(recipes.DESIGN_COLUMNS)))
     for variance in ("linearisation", "replicates"):
         a = survey.mean(w.final, ["sexe", "age"], by="departement", variance=variance)
         b = survey.mean(d, ["sexe", "age"], by="departement", variance=variance)

@@ -501,6 +501,9 @@ def calibration_variants(w: Weighted, recipe: Recipe) -> dict[str, Design]:
     return out
 
 
+DESIGN_COLUMNS = ("var_stratum", "var_psu", "var_fpc")   # built by the design functions; the file has its own
+
+
 def write_weights(w: Weighted, path: str, recipe: Recipe, *, variants: Mapping[str, Design] | None = None,
                   source: str = "simulated") -> Path:
     """Write the weighted survey as a weighted-design file (:mod:`portrait.survey.files`).
@@ -512,7 +515,8 @@ def write_weights(w: Weighted, path: str, recipe: Recipe, *, variants: Mapping[s
     """
     attrs = {"survey": w.survey, "id_column": w.id_column, "source": source, "recipe": recipe.to_dict(),
              "margin_sources": w.margins_sources.astype(str).to_dict("split", index=False), "notes": list(w.notes)}
-    return survey.write_design(w.final, paths.resolve(path),
+    keep = [c for c in w.final.data.columns if c not in DESIGN_COLUMNS]
+    return survey.write_design(w.final, paths.resolve(path), keep=keep,
                                variants={"design": w.stages["design"], "nonresponse": w.stages["nonresponse"],
                                          **(variants or {})}, attrs=attrs)
 

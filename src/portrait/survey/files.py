@@ -71,7 +71,7 @@ def design_table(design: Design, *, variants: Mapping[str, Design] | None = None
     design : the weighted design; its replicate weights are computed if it has replicates.
     variants : other weightings of the same units (same rows, e.g. the design weights, another
         calibration method), written as ``w_<name>`` with their calibration steps.
-    keep : data columns to write (default: all but the role columns).
+    keep : data columns to write (default: all; a column named like a role column is an error).
     attrs : JSON-serialisable attributes of the producer (recipe parameters, sources…).
     """
     import pyarrow as pa
@@ -85,12 +85,15 @@ def design_table(design: Design, *, variants: Mapping[str, Design] | None = None
             raise ParameterError(f"variant {name!r} has {len(v.weights)} units, the design {n}")
     cols = list(design.data.columns) if keep is None else list(keep)
     clash = [c for c in cols if c in ROLE_COLUMNS or _DERIVED.match(str(c))]
-    if keep is not None and clash:
-        raise ParameterError(f"data columns {clash} have names reserved for the design's roles")
-    out: dict[str, Any] = {c: design.data[c].to_numpy() if c in design.data else None for c in cols if c not in clash}
-    missing = [c for c, v in out.items() if v is None]
+    if clash:
+        raise ParameterError(f"data columns {clash} have names the file reserves for the design's roles "
+                             "(w_*, var_stratum, var_psu, var_fpc, rw_*, cal*_d, cal*_x*): rename them, or leave "
+                             "them out with keep=")
+    missing = [c for c in cols if c not in design.data.columns]
     if missing:
         raise ParameterError(f"columns {missing} are not in the design's data")
+    data = design.data[cols].reset_index(drop=True)          # dtypes kept (nullable, categorical)
+    out: dict[str, Any] = {}
     labels = design.strata_labels if design.strata_labels is not None else np.unique(design.strata).astype(str)
     out.update({"w_final": design.weights, "var_stratum": np.asarray(labels).astype(str)[design.strata],
                 "var_psu": design.psu.astype(np.int64), "var_fpc": design.fpc})
@@ -113,7 +116,7 @@ def design_table(design: Design, *, variants: Mapping[str, Design] | None = None
     meta: dict[str, Any] = {"format": FORMAT, "version": VERSION, "units": n, "weights": "w_final",
                             "strata": "var_stratum", "psu": "var_psu", "fpc": "var_fpc",
                             "calibration": steps_of(design), "variants": {}, "replicates": None,
-                            "data": [c for c in cols if c not in clash], "attrs": dict(attrs or {})}
+                            "data": cols, "attrs": dict(attrs or {})}
     for name, v in variants.items():
         col = "w_final" if np.array_equal(v.weights, design.weights) else f"w_{name}"
         if col != "w_final":
@@ -135,7 +138,7 @@ def design_table(design: Design, *, variants: Mapping[str, Design] | None = None
                               "scale": float(design.replicate_scale),
                               "rscales": None if rs is None else [float(x) for x in rs],
                               "mse": bool(design.replicate_mse)}
-    frame = pd.DataFrame(out)
+    frame = pd.concat([data, pd.DataFrame(out)], axis=1)
     table = pa.Table.from_pandas(frame, preserve_index=False)
     schema_meta = dict(table.schema.metadata or {})
     schema_meta[META_KEY] = json.dumps(meta, sort_keys=True, ensure_ascii=False, allow_nan=False).encode("utf-8")
