@@ -405,22 +405,25 @@ def single_threaded_blas():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-_SETUP: Validation | None = None      # inherited by forked workers (set before the pool starts)
+_WORKER_SETUP: Validation | None = None     # set in each worker process by _init_worker, never in the parent
 
 
-def _task(args: tuple[np.random.SeedSequence, bool, int]) -> pd.DataFrame:
+def _init_worker(setup: Validation) -> None:
+    """Worker initializer: keep the setup for the worker's tasks; its BLAS runs on one thread."""
+    global _WORKER_SETUP
+    _WORKER_SETUP = setup
+    single_threaded_blas().__enter__()
+
+
+def _task(setup: Validation | None, args: tuple[np.random.SeedSequence, bool, int]) -> pd.DataFrame:
     seq, boot, replicates = args
-    if _SETUP is None:   # pragma: no cover - the pool always sets it
+    setup = setup if setup is not None else _WORKER_SETUP
+    if setup is None:   # pragma: no cover - the executor's initializer always sets it
         raise RuntimeError("the validation setup is not initialised in this worker")
     try:
-        return replicate(_SETUP, seq, bootstrap=boot, replicates=replicates)
+        return replicate(setup, seq, bootstrap=boot, replicates=replicates)
     except (PortraitError, SurveyError) as exc:
         raise type(exc)(f"replication {replication_index(seq)}: {exc}") from exc
-
-
-def _init_worker() -> None:
-    """Pool initializer: the worker inherited the setup by fork; its BLAS runs on one thread."""
-    single_threaded_blas().__enter__()
 
 
 def run(setup: Validation, n_replications: int, workers: int = 2, bootstrap: bool = False, progress: bool = True,
@@ -429,13 +432,12 @@ def run(setup: Validation, n_replications: int, workers: int = 2, bootstrap: boo
 
     Parameters
     ----------
-    workers : processes (fork start method: each inherits the setup, nothing is pickled but the
-        seeds and the results); 1 runs in this process.
+    workers : worker processes (:class:`concurrent.futures.ProcessPoolExecutor`; the setup goes
+        to each worker once, by its initializer); 1 runs in this process. Results do not depend on it.
     bootstrap : add bootstrap variances (``replicates`` replicates per survey) to the first
         ``bootstrap_replications`` replications (all of them when None).
     progress : a tqdm progress bar on standard error, shown only when it is a terminal.
     """
-    global _SETUP
     config.require({"n_replications": n_replications}, "n_replications", int, minimum=1)
     config.require({"workers": workers}, "workers", int, minimum=1)
     n_boot = (n_replications if bootstrap_replications is None else bootstrap_replications) if bootstrap else 0
@@ -444,26 +446,30 @@ def run(setup: Validation, n_replications: int, workers: int = 2, bootstrap: boo
     tasks = [(seq, i < n_boot, replicates) for i, seq in enumerate(children)]
     # bootstrap replications first: the longest tasks start early and the workers finish together
     tasks.sort(key=lambda t: not t[1])
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
     from tqdm import tqdm
 
     bar = tqdm(total=n_replications, desc="réplications", unit="rép",
                disable=not (progress and sys.stderr.isatty()), file=sys.stderr)
     parts = []
-    previous, _SETUP = _SETUP, setup
     try:
         if workers == 1 or n_replications == 1:
             with single_threaded_blas():
                 for t in tasks:
-                    parts.append(_task(t))
+                    parts.append(_task(setup, t))
                     bar.update()
         else:
-            with multiprocessing.get_context("fork").Pool(min(workers, n_replications),
-                                                          initializer=_init_worker) as pool:
-                for part in pool.imap_unordered(_task, tasks, chunksize=1):
-                    parts.append(part)
+            # fork where the platform has it (the setup is inherited, nothing is copied); spawn elsewhere
+            methods = multiprocessing.get_all_start_methods()
+            ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+            with ProcessPoolExecutor(min(workers, n_replications), mp_context=ctx, initializer=_init_worker,
+                                     initargs=(setup,)) as pool:
+                futures = [pool.submit(_task, None, t) for t in tasks]
+                for done in as_completed(futures):
+                    parts.append(done.result())
                     bar.update()
     finally:
-        _SETUP = previous
         bar.close()
     return _ordered(pd.concat(parts, ignore_index=True))
 
