@@ -289,6 +289,28 @@ def test_processed_numbers_equal_the_committed_summary(full_run):
     assert problems == [], "\n".join(problems[:30])
 
 
+def test_synthesis_suppressed_cells_cannot_be_recovered(full_run):
+    """The partner type × age table of the synthesis, as rendered: the intruder's linear programs (visible
+    cells, every row and column total) pin down no suppressed cell and cannot tell one is small; a
+    combination with no respondent is shown (suppressed), not left out."""
+    from portrait.reporting import disclosure, synthesis
+    from portrait.study import codebook, recipes, visitors
+
+    html = (full_run / "reports" / "07_synthesis.html").read_text(encoding="utf-8")
+    tables = pd.read_html(html.replace("\u202f", ""), thousands=None)
+    cross = next(t for t in tables if "type de partenaire" in t.columns)
+    types, ages = list(visitors.SOURCE_LABELS.values()), list(cross["âge"].drop_duplicates())
+    assert len(cross) == len(types) * len(ages)
+    mask = cross["répondants"].astype(str).eq(synthesis.SUPPRESSED).to_numpy().reshape(len(types), len(ages))
+    design, _ = recipes.read_weights(str(full_run / "data" / "processed" / "visitor_weights.parquet"))
+    cb = codebook.load(full_run / "config" / "codebook.yaml")
+    truth = synthesis.cross_table(design, cb, "visitors", "image_globale", ("source_type", visitors.SOURCE_LABELS),
+                                  ("age", {str(c.value): c.label for c in cb.variable("age").codes}), 0)
+    counts = truth["répondants"].str.replace("\u202f", "").astype(int).to_numpy().reshape(mask.shape)
+    assert mask[counts < 10].all() and mask.sum() > (counts < 10).sum()
+    assert disclosure.unprotected(counts, mask, 10).empty
+
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SIMULATED_LABEL = "données simulées"
 
@@ -345,6 +367,7 @@ def test_synthesis_reads_as_reviewers_need(full_run, browser):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto((a / "reports" / "07_synthesis.html").as_uri())
     assert page.locator(".jp-CodeCell .jp-InputArea").count() == 0, "code is shown to reviewers"
+    assert page.evaluate("document.documentElement.lang") == "fr"
     sections = page.evaluate("""() => {
         const out = []; let cur = null;
         for (const el of document.querySelectorAll('main *')) {
@@ -368,7 +391,7 @@ def test_synthesis_reads_as_reviewers_need(full_run, browser):
                 const data = Array.from(row.children).filter(c => c.tagName === 'TD').map(c => c.innerText.trim());
                 const n = parseInt(cells[col].replace(/\\s/g, ''), 10);
                 if (!isNaN(n) && n < t) bad.push(cells.join(' | '));
-                if (cells[col].startsWith('moins de') && data.some(c => /^[\\d−-]/.test(c))) bad.push(cells.join(' | '));
+                if ((cells[col].startsWith('secret') || cells[col].startsWith('moins de')) && data.some(c => /^[\\d−-]/.test(c))) bad.push(cells.join(' | '));
             }
         }
         return bad; }""", threshold)

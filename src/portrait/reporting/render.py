@@ -89,9 +89,9 @@ def render(executed: str | Path, out: str | Path, *, exclude_input: bool = False
     nb = nbformat.read(paths.resolve(executed), as_version=4)
     exporter = HTMLExporter(template_name="portrait", extra_template_basedirs=[str(TEMPLATES)],
                             exclude_input=exclude_input, exclude_input_prompt=exclude_input,
-                            exclude_output_prompt=exclude_input)
+                            exclude_output_prompt=exclude_input, language_code="fr")
     exporter.log.setLevel("ERROR")
-    resources = {"metadata": {"name": notebook_title(nb)}, "language_code": "fr",
+    resources = {"metadata": {"name": notebook_title(nb)},
                  "portrait": {"banner": SIMULATED_BANNER if is_simulated(nb) else "", "run": run_information(nb)}}
     body, _ = exporter.from_notebook_node(nb, resources=dict(resources))
     return write_text(paths.resolve(out), body.replace(TOC_MARKER, toc_html(_toc(body)), 1))

@@ -2,8 +2,9 @@
 
 Everything a reviewer reads is computed here from the chain's outputs; nothing is typed by hand.
 Statistical disclosure control: any cell computed on fewer respondents than a threshold (a
-parameter, 10 by default) is suppressed — its value replaced by :data:`SUPPRESSED` and its
-count by « moins de N » — in tables and figures.
+parameter, 10 by default) is suppressed — its values and its count replaced by :data:`SUPPRESSED`
+— with complementary suppression where totals would let a reader derive it
+(:mod:`portrait.reporting.disclosure`).
 
 References
 ----------
@@ -19,6 +20,7 @@ import pandas as pd
 
 from ..study import compare
 from .. import survey
+from . import disclosure
 from . import formatting as fmt
 from ..survey import Design
 
@@ -121,21 +123,60 @@ def findings(diff: pd.DataFrame, limit: int = 8) -> list[str]:
     return out
 
 
+def _means_by(design: Design, cb, group: str, item: str, col: str) -> pd.DataFrame:
+    d, spec = compare.with_items(design, cb, group)
+    column = spec.loc[(spec["item"] == item) & (spec["statistic"] == "mean"), "column"].iloc[0]
+    e = survey.mean(d, column, by=col)
+    return e.assign(level=e["domain"].str.split("=", n=1).str[1])
+
+
+def _display(rows: pd.DataFrame, suppressed: np.ndarray) -> pd.DataFrame:
+    out = rows.copy()
+    for c in ("moyenne", "IC bas", "IC haut"):
+        out[c] = [SUPPRESSED if s else fmt.number(v, 2) for v, s in zip(rows[c], suppressed)]
+    out["répondants"] = [SUPPRESSED if s else fmt.number(v) for v, s in zip(rows["répondants"], suppressed)]
+    return out
+
+
 def domain_table(designs: Mapping[str, Design], cb, item: str, by: Mapping[str, str],
                  labels: Mapping[str, Mapping[str, str]], threshold: int) -> pd.DataFrame:
-    """Mean of a score by a profile variable in each group, with CI and count, small cells suppressed."""
-    rows = []
+    """Mean of a score by a profile variable in each group, with CI and count; every level of the
+    variable is shown, and cells are suppressed so that none can be derived from the group's total
+    (:func:`portrait.reporting.disclosure.suppression`)."""
+    parts = []
     for group, col in by.items():
-        d, spec = compare.with_items(designs[group], cb, group)
-        column = spec.loc[(spec["item"] == item) & (spec["statistic"] == "mean"), "column"].iloc[0]
-        e = survey.mean(d, column, by=col)
-        for r in e.itertuples():
-            level = r.domain.split("=", 1)[1]
-            rows.append({"groupe": compare.GROUP_LABELS[group],
-                         "profil": labels.get(group, {}).get(level, level), "moyenne": r.estimate,
-                         "IC bas": r.ci_low, "IC haut": r.ci_high, "répondants": int(r.n)})
-    t = pd.DataFrame(rows)
-    return suppress(t, "répondants", ["moyenne", "IC bas", "IC haut"], threshold)
+        e = _means_by(designs[group], cb, group, item, col).set_index("level")
+        levels = list(labels.get(group, {})) or list(e.index)
+        e = e.reindex(levels)
+        rows = pd.DataFrame({"groupe": compare.GROUP_LABELS[group],
+                             "profil": [labels.get(group, {}).get(lv, lv) for lv in levels],
+                             "moyenne": e["estimate"].to_numpy(), "IC bas": e["ci_low"].to_numpy(),
+                             "IC haut": e["ci_high"].to_numpy(), "répondants": e["n"].fillna(0).to_numpy()})
+        parts.append(_display(rows, disclosure.suppression(rows["répondants"].to_numpy(), threshold)))
+    return pd.concat(parts, ignore_index=True)
+
+
+def cross_table(design: Design, cb, group: str, item: str, rows: tuple[str, Mapping[str, str]],
+                cols: tuple[str, Mapping[str, str]], threshold: int) -> pd.DataFrame:
+    """Mean of a score in each cell of a two-way profile (e.g. partner type × age), every cell shown.
+
+    Row and column totals are taken as public (the one-way tables give them): cells are suppressed
+    so that none can be derived from them (:func:`portrait.reporting.disclosure.suppression`).
+    """
+    (rcol, rlab), (ccol, clab) = rows, cols
+    key = (design.data[rcol].astype("string") + "\x1f" + design.data[ccol].astype("Int64").astype("string")
+           if not pd.api.types.is_string_dtype(design.data[ccol]) else
+           design.data[rcol].astype("string") + "\x1f" + design.data[ccol].astype("string"))
+    e = _means_by(compare.with_columns(design, _cell=key), cb, group, item, "_cell").set_index("level")
+    grid = [(r, c) for r in rlab for c in clab]
+    e = e.reindex([f"{r}\x1f{c}" for r, c in grid])
+    table = pd.DataFrame({"groupe": compare.GROUP_LABELS[group], rcol: [rlab[r] for r, _ in grid],
+                          ccol: [clab[c] for _, c in grid], "moyenne": e["estimate"].to_numpy(),
+                          "IC bas": e["ci_low"].to_numpy(), "IC haut": e["ci_high"].to_numpy(),
+                          "répondants": e["n"].fillna(0).to_numpy()})
+    counts = table["répondants"].to_numpy().reshape(len(rlab), len(clab))
+    s = disclosure.suppression(counts, threshold).ravel()
+    return _display(table, s)
 
 
 def limits(source: str, margin_sources: Iterable[pd.DataFrame]) -> str:
