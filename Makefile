@@ -116,7 +116,8 @@ $(EXEC)/07_synthesis.ipynb &: \
   $(P)/resident_frame.parquet $(P)/resident_communes.parquet $(P)/resident_slots.parquet \
   $(P)/visitor_frame.parquet $(P)/visitor_sample.parquet $(P)/resident_weights.parquet \
   $(P)/visitor_weights.parquet $(P)/fieldwork_ledger.csv $(P)/comparison_estimates.csv \
-  $(P)/comparison_differences.csv $(P)/comparison_rankings.csv $(P)/comparison_sensitivity.csv $(PKG) $(ENV)
+  $(P)/comparison_differences.csv $(P)/comparison_rankings.csv $(P)/comparison_sensitivity.csv \
+  $(P)/comparison_words.csv $(PKG) $(ENV)
 	@$(RUN) $<
 
 # A short validation run (config/08_validation.yaml); `make validate` runs the published one.

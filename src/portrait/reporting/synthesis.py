@@ -25,14 +25,6 @@ from . import formatting as fmt
 from ..survey import Design
 
 SUPPRESSED = "secret (effectif < seuil)"
-SIMULATED = "*Données simulées : les réponses viennent du simulateur du projet, pas d'une enquête réelle.*"
-
-
-def section_label(source: str) -> str:
-    """The « données simulées » line that opens every section of the synthesis when answers are simulated."""
-    return SIMULATED if source == "simulated" else ""
-
-
 def suppress(table: pd.DataFrame, n_column: str, value_columns: Sequence[str], threshold: int,
              decimals: int = 2) -> pd.DataFrame:
     """A display copy of ``table`` with small cells suppressed and numbers written the French way.

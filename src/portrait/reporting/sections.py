@@ -1,0 +1,276 @@
+"""Sections of the reviewers' synthesis that answer the study's own aims, in French, from the estimates.
+
+Each function turns the tables of :mod:`portrait.study.aims` or of notebook 06 into sentences and
+display tables; every figure comes with its 95 % confidence interval, shares exclude « Ne sait
+pas », and counts go through :mod:`portrait.reporting.disclosure` before they are shown.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from . import disclosure
+from . import formatting as fmt
+
+SUPPRESSED = "secret (effectif < seuil)"
+IN_DEPARTMENT = {"Aisne": "dans l'Aisne", "Nord": "dans le Nord", "Oise": "dans l'Oise",
+                 "Pas-de-Calais": "dans le Pas-de-Calais", "Somme": "dans la Somme"}
+
+
+def pct(x: float, decimals: int = 0) -> str:
+    return fmt.number(x * 100, decimals) + " %"
+
+
+def pct_ci(e: float, lo: float, hi: float) -> str:
+    """« 65 % (IC 62 à 67 %) »."""
+    return f"{pct(e)} (IC à 95 % : {fmt.number(lo * 100, 0)} à {fmt.number(hi * 100, 0)} %)"
+
+
+def _cells(t: pd.DataFrame, threshold: int, decimals: int = 0) -> tuple[pd.Series, np.ndarray]:
+    """« 65 % [62 ; 67] » per row, or the suppression mark; counts protected along the table."""
+    s = disclosure.suppression(t["n"].to_numpy(), threshold)
+    return pd.Series([SUPPRESSED if hide else f"{fmt.number(r.estimate * 100, decimals)} % "
+                      f"[{fmt.number(r.ci_low * 100, decimals)} ; {fmt.number(r.ci_high * 100, decimals)}]"
+                      for r, hide in zip(t.itertuples(), s)], index=t.index), s
+
+
+# ------------------------------------------------------------------------------------------- pride
+
+
+def pride_sentences(p: Mapping[str, pd.DataFrame]) -> str:
+    o = p["overall"].set_index("variable")
+    t = p["tests"].set_index(["variable", "selon"])
+    att = p["attachment"].iloc[0]
+    hdf = p["attachment"].loc[p["attachment"]["variable"] == "attachement__4"].iloc[0]
+
+    def test(var: str, by: str) -> str:
+        r = t.loc[(var, by)]
+        return (f"les écarts entre {'départements' if by == 'département' else 'âges'} sont établis (test de Wald, "
+                f"p = {fmt.pvalue(r.p)})" if r.p < 0.05 else
+                f"pas d'écart établi entre {'départements' if by == 'département' else 'âges'} (p = {fmt.pvalue(r.p)})")
+
+    f, a = o.loc["fierte__oui"], o.loc["ambassadeur__oui"]
+    return "\n\n".join([
+        f"**Fierté.** {pct_ci(f.estimate, f.ci_low, f.ci_high)} des habitants se disent fiers d'appartenir aux "
+        f"Hauts-de-France (« plutôt » ou « tout à fait » d'accord) ; {test('fierte__oui', 'département')}, "
+        f"{test('fierte__oui', 'âge')}.",
+        f"**Ambassadeurs.** {pct_ci(a.estimate, a.ci_low, a.ci_high)} seraient prêts à devenir ambassadeurs de la "
+        f"région (« oui, probablement » ou « certainement ») ; {test('ambassadeur__oui', 'département')}, "
+        f"{test('ambassadeur__oui', 'âge')}.",
+        f"**Attachement.** Le territoire dont les habitants se sentent le plus proches est « {att.domaine} » : "
+        f"{pct_ci(att.estimate, att.ci_low, att.ci_high)} ; les Hauts-de-France sont cités par "
+        f"{pct_ci(hdf.estimate, hdf.ci_low, hdf.ci_high)} : la nouvelle région reste à faire exister comme "
+        "territoire d'appartenance.",
+    ])
+
+
+def pride_table(p: Mapping[str, pd.DataFrame], threshold: int) -> pd.DataFrame:
+    """Pride and ambassadors by department and by age: shares with CIs, counts protected per line."""
+    rows = []
+    for label, key in (("département", "by_department"), ("âge", "by_age")):
+        t = p[key]
+        cells = {}
+        for var in ("fierte__oui", "ambassadeur__oui"):
+            part = t.loc[t["variable"] == var].reset_index(drop=True)
+            cells[var], hide = _cells(part, threshold)
+            cells[var + "_n"] = [SUPPRESSED if h else fmt.number(n) for n, h in zip(part["n"], hide)]
+            dom = part["domaine"]
+        rows.append(pd.DataFrame({"selon": label, "profil": dom, "fiers d'appartenir": cells["fierte__oui"],
+                                  "répondants (fierté)": cells["fierte__oui_n"],
+                                  "prêts à être ambassadeurs": cells["ambassadeur__oui"],
+                                  "répondants (ambassadeurs)": cells["ambassadeur__oui_n"]}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def attachment_table(p: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    a = p["attachment"]
+    return pd.DataFrame({"territoire le plus proche": a["domaine"],
+                         "part des habitants": [f"{pct(r.estimate)} [{fmt.number(r.ci_low * 100, 0)} ; "
+                                                f"{fmt.number(r.ci_high * 100, 0)}]" for r in a.itertuples()]})
+
+
+# ------------------------------------------------------------------------------------------- mosaic
+
+
+def mosaic_table(m: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """Attributes × departments: share agreeing with CI (suppressed below the threshold), the
+    homogeneity test's adjusted p-value and the reading (« partagé », « local »)."""
+    m = m.copy()
+    m["cell"] = [SUPPRESSED if n < threshold else f"{fmt.number(e * 100, 0)} % [{fmt.number(lo * 100, 0)} ; "
+                 f"{fmt.number(hi * 100, 0)}]" for e, lo, hi, n in zip(m["estimate"], m["ci_low"], m["ci_high"], m["n"])]
+    wide = m.pivot_table(index="attribut", columns="département", values="cell", aggfunc="first", sort=False)
+    tests = m.drop_duplicates("attribut").set_index("attribut")
+    wide["p ajusté (homogénéité)"] = tests["p_adj"].map(fmt.pvalue)
+    wide["lecture"] = tests["lecture"]
+    return wide.reset_index()
+
+
+def mosaic_sentences(m: pd.DataFrame) -> str:
+    t = m.drop_duplicates("item")
+    shared = t.loc[t["lecture"] == "partagé", "attribut"].tolist()
+    local = t.loc[t["lecture"] == "local"]
+    parts = []
+    if shared:
+        parts.append("**Ce qui rassemble.** Dans chacun des cinq départements, au moins la moitié des habitants "
+                     "reconnaissent à la région ces attributs, sans écart établi entre départements : "
+                     + ", ".join(f"« {s} »" for s in shared) + ".")
+    for r in local.itertuples():
+        g = m.loc[m["item"] == r.item].sort_values("estimate")
+        lo, hi = g.iloc[0], g.iloc[-1]
+        parts.append(f"**Spécificité locale : « {r.attribut} ».** De {pct(lo.estimate)} d'accord "
+                     f"{IN_DEPARTMENT.get(lo['département'], lo['département'])} à {pct(hi.estimate)} "
+                     f"{IN_DEPARTMENT.get(hi['département'], hi['département'])} (écarts établis entre "
+                     f"départements, p ajusté = {fmt.pvalue(r.p_adj)}).")
+    if not len(local):
+        parts.append("Aucun attribut ne distingue nettement un département des autres.")
+    parts.append("Les parts par département reposent sur de petits effectifs dans l'Aisne et la Somme : leurs "
+                 "intervalles de confiance sont larges, et une case calculée sur trop peu de répondants est masquée.")
+    return "\n\n".join(parts)
+
+
+# ------------------------------------------------------------------------------------------- regions
+
+
+QUESTION_LABELS = {"image_globale": "image globale (0 à 10)", "recommandation": "recommandation (0 à 10)"}
+
+
+def regions_table(f: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    out = f.copy()
+    out["question"] = out["question"].map(QUESTION_LABELS)
+    hide = out["n"] < threshold
+    out["moyenne"] = [SUPPRESSED if h else f"{fmt.number(e, 2)} [{fmt.number(lo, 2)} ; {fmt.number(hi, 2)}]"
+                      for e, lo, hi, h in zip(out["estimate"], out["ci_low"], out["ci_high"], hide)]
+    out["répondants"] = [SUPPRESSED if h else fmt.number(n) for n, h in zip(out["n"], hide)]
+    return out[["groupe", "question", "domaine", "moyenne", "répondants"]].rename(columns={"domaine": "zone"})
+
+
+def regions_sentences(f: pd.DataFrame) -> str:
+    out = []
+    for (group, q), g in f.groupby(["groupe", "question"], sort=False):
+        r = g.iloc[0]
+        who = "les habitants du Nord-Pas de Calais et ceux de Picardie" if group == "Habitants" else \
+            "les clients venus dans le Nord-Pas de Calais et ceux venus en Picardie"
+        gap = (f"écart {fmt.number(r['écart NPdC − Picardie'], 2)} point (IC à 95 % : {fmt.number(r['écart bas'], 2)} à "
+               f"{fmt.number(r['écart haut'], 2)}, p = {fmt.pvalue(r['p'])})")
+        verdict = "différence établie" if r["p"] < 0.05 else "pas de différence établie"
+        out.append(f"- {QUESTION_LABELS[q].capitalize()}, {who} : {verdict} ; {gap}.")
+    return "\n".join(out)
+
+
+# ------------------------------------------------------------------------------------------- words
+
+
+def words_table(est: pd.DataFrame, top: int = 10) -> pd.DataFrame:
+    """The most cited words in each group, share of respondents with CI."""
+    w = est.loc[(est["item"] == "mots") & (est["statistic"] == "share")]
+    parts = []
+    for group, label in (("residents", "habitants"), ("visitors", "clients")):
+        g = w.loc[w["group"] == group].sort_values(["estimate", "level"], ascending=[False, True]).head(top)
+        parts.append(pd.DataFrame({"rang": range(1, len(g) + 1), f"mot ({label})": g["level"].to_numpy(),
+                                   f"part des {label}": [f"{pct(r.estimate, 1)} [{fmt.number(r.ci_low * 100, 1)} ; "
+                                                         f"{fmt.number(r.ci_high * 100, 1)}]" for r in g.itertuples()]}))
+    return parts[0].merge(parts[1], on="rang")
+
+
+def words_sentence(words: pd.DataFrame) -> str:
+    sig = words.loc[words["p_adj_words"] < 0.05].copy()
+    if not len(sig):
+        return "Aucun mot n'est cité nettement plus souvent par un groupe que par l'autre."
+    out = []
+    for who, label in (("residents", "les habitants"), ("visitors", "les clients")):
+        s = sig.loc[sig["specific_to"] == who].sort_values("points", key=abs, ascending=False)
+        if len(s):
+            out.append(f"Mots plus souvent cités par {label} : " + ", ".join(
+                f"« {r.level} » ({pct(r.estimate_residents, 1)} des habitants, {pct(r.estimate_visitors, 1)} des clients)"
+                for r in s.itertuples()) + ".")
+    return " ".join(out) + (" Les mots sont regroupés sans tenir compte des majuscules, des accents ni du pluriel, "
+                            "selon le vocabulaire du questionnaire.")
+
+
+# ------------------------------------------------------------------------------------------- takeaways
+
+
+def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride: Mapping[str, pd.DataFrame],
+              short: Mapping[str, str]) -> list[str]:
+    """What to retain for a regional brand, by rules stated in the text:
+
+    - strengths to build on: attributes that at least half of both groups agree with (the lower
+      bound of both 95 % CIs at 50 % or more);
+    - gaps to close: attributes on which visitors agree significantly less than residents
+      (difference established after the multiple-testing adjustment);
+    - weak points: attributes that fewer than half of both groups agree with (upper bounds below
+      50 %), and the most cited weaknesses;
+    - the recommendation score (NPS) of each group, and pride.
+    """
+    acc = est.loc[(est["statistic"] == "accord") & (est["level"].astype(str) == "top2")]
+    wide = acc.pivot_table(index="item", columns="group", values=["ci_low", "ci_high", "estimate"], aggfunc="first")
+    strong = [i for i in wide.index if wide.loc[i, ("ci_low", "residents")] >= 0.5
+              and wide.loc[i, ("ci_low", "visitors")] >= 0.5]
+    weak = [i for i in wide.index if wide.loc[i, ("ci_high", "residents")] < 0.5
+            and wide.loc[i, ("ci_high", "visitors")] < 0.5]
+    d = diff.loc[(diff["statistic"] == "accord") & (diff["level"].astype(str) == "top2") & diff["in_battery"]]
+    gaps = d.loc[(d["p_adj"] < 0.05) & (d["estimate"] < 0)].sort_values("estimate")
+    out = []
+    if strong:
+        out.append("**Des atouts partagés, sur lesquels bâtir la marque** (au moins la moitié des habitants et des "
+                   "clients d'accord, intervalles compris) : " + ", ".join(
+                       f"« {short[i]} » ({pct(wide.loc[i, ('estimate', 'residents')])} des habitants, "
+                       f"{pct(wide.loc[i, ('estimate', 'visitors')])} des clients)"
+                       for i in sorted(strong, key=lambda i: -wide.loc[i, ("estimate", "visitors")])) + ".")
+    if len(gaps):
+        out.append("**Des écarts à combler** (les clients sont nettement moins d'accord que les habitants) : " + ", ".join(
+            f"« {short[r.item]} » ({fmt.signed(r.estimate * 100, 0)} points)" for r in gaps.itertuples()) + ".")
+    if weak:
+        out.append("**Des points faibles pour tous** (moins de la moitié d'accord dans les deux groupes) : "
+                   + ", ".join(f"« {short[i]} »" for i in weak) + ".")
+    fw = est.loc[(est["item"] == "faiblesses") & (est["statistic"] == "share")]
+    for group, label in (("residents", "habitants"), ("visitors", "clients")):
+        top = fw.loc[fw["group"] == group].sort_values("estimate", ascending=False).head(3)
+        out.append(f"Faiblesses les plus citées par les {label} : " + ", ".join(
+            f"« {r.label} » ({pct(r.estimate)})" for r in top.itertuples()) + ".")
+    fd = diff.loc[(diff["item"] == "faiblesses") & (diff["statistic"] == "share")].copy()
+    if len(fd):
+        from ..study.compare import adjust_pvalues
+
+        fd["q"] = adjust_pvalues(fd["p"])
+        for sign, who, other in ((-1, "habitants", "clients"), (1, "clients", "habitants")):
+            s = fd.loc[(fd["q"] < 0.05) & (np.sign(fd["estimate"]) == sign)].sort_values("estimate", key=abs,
+                                                                                         ascending=False)
+            if len(s):
+                out.append(f"Faiblesses nettement plus citées par les {who} que par les {other} : " + ", ".join(
+                    f"« {r.label} » ({pct(r.estimate_residents if sign < 0 else r.estimate_visitors)} contre "
+                    f"{pct(r.estimate_visitors if sign < 0 else r.estimate_residents)})" for r in s.itertuples()) + ".")
+    nps = est.loc[est["statistic"] == "nps_score"].set_index("group")
+    parts = []
+    for group, label in (("residents", "habitants"), ("visitors", "clients")):
+        r = nps.loc[group]
+        parts.append(f"{fmt.signed(r.estimate * 100, 0)} chez les {label} (IC à 95 % : {fmt.signed(r.ci_low * 100, 0)} "
+                     f"à {fmt.signed(r.ci_high * 100, 0)})")
+    negative = all(nps.loc[g, "ci_high"] < 0 for g in ("residents", "visitors"))
+    worse = "habitants" if nps.loc["residents", "estimate"] < nps.loc["visitors", "estimate"] else "clients"
+    other = "clients" if worse == "habitants" else "habitants"
+    out.append("**Recommandation.** Score net de recommandation (part de promoteurs moins part de détracteurs, en "
+               "points) : " + " ; ".join(parts) + (f". Les deux sont négatifs : il y a plus de détracteurs que de "
+                                                  f"promoteurs, chez les {worse} plus encore que chez les {other}."
+                                                  if negative else "."))
+    f = pride["overall"].set_index("variable").loc["fierte__oui"]
+    a = pride["overall"].set_index("variable").loc["ambassadeur__oui"]
+    out.append(f"**Les habitants, premiers relais.** {pct(f.estimate)} se disent fiers d'appartenir à la région et "
+               f"{pct(a.estimate)} seraient prêts à en être ambassadeurs : une base pour associer les habitants à la "
+               "stratégie d'attractivité.")
+    shared = mosaic.drop_duplicates("item").query("lecture == 'partagé'")["attribut"].tolist()
+    if shared:
+        out.append("**Ce qui rassemble les départements** : " + ", ".join(f"« {s} »" for s in shared) + ".")
+    return out
+
+
+def scope_sentence(n: Mapping[str, int]) -> str:
+    """Respondents per group, the base of percentages and the scope of each survey."""
+    return (f"**Qui a répondu.** {fmt.number(n['residents'])} habitants et {fmt.number(n['visitors'])} clients du "
+            "territoire. Les pourcentages portent sur les répondants qui ont donné un avis : les « Ne sait pas » et "
+            "les questions sans réponse sont exclus de la base. En 2017, les « acteurs-habitants » étaient des "
+            "habitants engagés dans la vie de la région ; ici la base de sondage couvre tous les habitants de 15 ans "
+            "ou plus : les résultats portent sur l'ensemble des habitants.")

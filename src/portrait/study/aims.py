@@ -1,0 +1,147 @@
+"""The study's own questions (``../shared/seed/``), each answered with design-based estimates and tests.
+
+- **Pride, attachment, ambassadors** (residents): share proud to belong (agree 4–5), territory felt
+  closest, share ready to be an ambassador (« oui, probablement » or « certainement »), by
+  department and age.
+- **The mosaic**: the image attributes in each department, a test of homogeneity across
+  departments, and what is shared everywhere versus local.
+- **Nord-Pas de Calais and Picardie**: residents by former region, visitors by zone visited.
+
+Every share excludes « Ne sait pas » and non-response from its base. Homogeneity across domains is
+the design-based Wald F test of a survey-weighted regression on the domain factor (R
+``regTermTest(svyglm(y ~ domain))``), with Benjamini–Hochberg across the attributes tested.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from .. import survey
+from ..pipeline.sources import DEPARTMENTS
+from ..survey import Design
+from .codebook import Codebook
+from .compare import GROUP_LABELS, adjust_pvalues, short_label
+
+FORMER_REGIONS = {"59": "Nord-Pas de Calais", "62": "Nord-Pas de Calais",
+                  "02": "Picardie", "60": "Picardie", "80": "Picardie"}
+AGREE = (4, 5)
+AMBASSADOR_YES = (3, 4)
+SHARED_MIN = 0.5            # « shared »: at least half agree in every department …
+COLUMNS = ["domaine", "valeur", "estimate", "se", "ci_low", "ci_high", "n"]
+
+
+def _substantive(x: pd.Series, dk: int) -> np.ndarray:
+    v = x.to_numpy(dtype=float, na_value=np.nan)
+    return np.where(v == dk, np.nan, v)
+
+
+def indicators(design: Design, cb: Codebook) -> Design:
+    """The design with the indicators the aims use (NaN outside each one's base)."""
+    dk = cb.dont_know_code
+    data = design.data
+    new: dict[str, np.ndarray] = {}
+    for v in cb.variables:
+        if v.name.startswith("img_") and v.name in data:
+            x = _substantive(data[v.name], dk)
+            new[f"{v.name}__accord"] = np.where(np.isnan(x), np.nan, np.isin(x, AGREE).astype(float))
+    for name, codes in (("fierte", AGREE), ("ambassadeur", AMBASSADOR_YES)):
+        if name in data:
+            x = _substantive(data[name], dk)
+            new[f"{name}__oui"] = np.where(np.isnan(x), np.nan, np.isin(x, codes).astype(float))
+    if "attachement" in data:
+        x = _substantive(data["attachement"], dk)
+        for code in cb.variable("attachement").code_values:
+            new[f"attachement__{code}"] = np.where(np.isnan(x), np.nan, (x == code).astype(float))
+    for name in ("image_globale", "recommandation"):
+        if name in data:
+            new[f"{name}__score"] = _substantive(data[name], dk)
+    extra = pd.DataFrame(new, index=data.index)
+    if "departement" in data:
+        extra["ancienne_region"] = data["departement"].astype(str).map(FORMER_REGIONS)
+    return replace(design, data=pd.concat([data, extra], axis=1))
+
+
+def _by(design: Design, columns: list[str], by: str | None, labels: Mapping[str, str] | None = None) -> pd.DataFrame:
+    e = survey.mean(design, columns, by=by)
+    dom = e["domain"].str.split("=", n=1).str[1] if by else pd.Series("ensemble", index=e.index)
+    return pd.DataFrame({"variable": e["variable"], "domaine": dom.map(labels) if labels else dom,
+                         "estimate": e["estimate"], "se": e["se"], "ci_low": e["ci_low"],
+                         "ci_high": e["ci_high"], "n": e["n"]})
+
+
+def homogeneity(design: Design, y: str, by: str) -> tuple[float, int, int, float]:
+    """Wald F test that the mean of ``y`` is the same in every level of ``by`` (F, ndf, ddf, p)."""
+    d = replace(design, data=design.data.assign(_dom=pd.Categorical(design.data[by].astype("string"))))
+    return survey.svyglm(d, y, ["_dom"]).wald("_dom")
+
+
+def pride(residents: Design, cb: Codebook, age_labels: Mapping[str, str]) -> dict[str, pd.DataFrame]:
+    """Pride, ambassadors and attachment of residents: overall, by department and by age, with tests."""
+    d = indicators(residents, cb)
+    cols = ["fierte__oui", "ambassadeur__oui"]
+    d = replace(d, data=d.data.assign(age_c=d.data["age"].astype("Int64").astype("string")))
+    overall = _by(d, cols, None)
+    by_dep = _by(d, cols, "departement", dict(DEPARTMENTS))
+    by_age = _by(d, cols, "age_c", dict(age_labels))
+    tests = pd.DataFrame([(c, b, *homogeneity(d, c, col)) for c in cols for b, col in
+                          (("département", "departement"), ("âge", "age_c"))],
+                         columns=["variable", "selon", "F", "ndf", "ddf", "p"])
+    codes = cb.variable("attachement").code_values
+    labels = cb.labels("attachement", dont_know=False)
+    att = _by(d, [f"attachement__{c}" for c in codes], None).assign(
+        domaine=[labels[c] for c in codes]).sort_values("estimate", ascending=False, kind="stable")
+    return {"overall": overall, "by_department": by_dep, "by_age": by_age, "tests": tests, "attachment": att}
+
+
+def mosaic(residents: Design, cb: Codebook, min_respondents: int) -> pd.DataFrame:
+    """Each image attribute's share of agreement in each department, the homogeneity test across
+    departments (BH-adjusted over the attributes) and the attribute's reading:
+
+    « partagé » — no established difference between departments and at least half agree in each;
+    « local » — an established difference (adjusted p < 0.05); « ni l'un ni l'autre » otherwise.
+    Shares on fewer than ``min_respondents`` are flagged (``small``) for the caller to suppress.
+    """
+    d = indicators(residents, cb)
+    attrs = [v for v in cb.variables if v.name.startswith("img_") and f"{v.name}__accord" in d.data]
+    rows = []
+    for v in attrs:
+        col = f"{v.name}__accord"
+        e = _by(d, [col], "departement")
+        F, ndf, ddf, p = homogeneity(d, col, "departement")
+        for r in e.itertuples():
+            rows.append({"item": v.name, "attribut": short_label(v.label), "departement": r.domaine,
+                         "département": DEPARTMENTS.get(r.domaine, r.domaine), "estimate": r.estimate,
+                         "ci_low": r.ci_low, "ci_high": r.ci_high, "cv": r.se / r.estimate if r.estimate else np.nan,
+                         "n": int(r.n), "F": F, "p": p})
+    out = pd.DataFrame(rows)
+    tests = out.drop_duplicates("item")[["item", "p"]]
+    out = out.merge(tests.assign(p_adj=adjust_pvalues(tests["p"]))[["item", "p_adj"]], on="item")
+    low = out.groupby("item")["estimate"].transform("min")
+    out["lecture"] = np.where(out["p_adj"] < 0.05, "local",
+                              np.where(low >= SHARED_MIN, "partagé", "ni l'un ni l'autre"))
+    out["small"] = out["n"] < min_respondents
+    return out
+
+
+def former_regions(designs: Mapping[str, Design], cb: Codebook) -> pd.DataFrame:
+    """Overall image and recommendation: residents by former region, visitors by zone visited (Nord-Pas
+    de Calais, Picardie, both), and the Nord-Pas de Calais − Picardie difference in each group."""
+    rows = []
+    for group, by in (("residents", "ancienne_region"), ("visitors", "zone")):
+        d = indicators(designs[group], cb)
+        if group == "visitors":
+            d = replace(d, data=d.data.assign(zone=d.data["zone"].map(
+                {"npdc": "Nord-Pas de Calais", "picardie": "Picardie", "both": "Les deux"})))
+        for y in ("image_globale__score", "recommandation__score"):
+            e = _by(d, [y], by)
+            diff = survey.mean_difference(d, y, by, "Nord-Pas de Calais", "Picardie")
+            for r in e.itertuples():
+                rows.append({"groupe": GROUP_LABELS[group], "question": y.split("__")[0], "domaine": r.domaine,
+                             "estimate": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high, "n": int(r.n),
+                             "écart NPdC − Picardie": diff.difference, "écart bas": diff.ci_low,
+                             "écart haut": diff.ci_high, "p": diff.p})
+    return pd.DataFrame(rows)
