@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import filecmp
 import html as _html
+import io
 import json
 import os
 import re
@@ -297,11 +298,11 @@ def test_synthesis_suppressed_cells_cannot_be_recovered(full_run):
     from portrait.study import codebook, recipes, visitors
 
     html = (full_run / "reports" / "07_synthesis.html").read_text(encoding="utf-8")
-    tables = pd.read_html(html.replace("\u202f", ""), thousands=None)
-    cross = next(t for t in tables if "type de partenaire" in t.columns)
-    types, ages = list(visitors.SOURCE_LABELS.values()), list(cross["âge"].drop_duplicates())
-    assert len(cross) == len(types) * len(ages)
-    mask = cross["répondants"].astype(str).eq(synthesis.SUPPRESSED).to_numpy().reshape(len(types), len(ages))
+    tables = pd.read_html(io.StringIO(html.replace("\u202f", "")), thousands=None)
+    cross = next(t for t in tables if "type de partenaire" in t.columns).set_index("type de partenaire")
+    types = list(visitors.SOURCE_LABELS.values())
+    assert list(cross.index) == types and cross.shape[1] == 5                  # the whole grid, no row left out
+    mask = cross.astype(str).eq(synthesis.SUPPRESSED).to_numpy()
     design, _ = recipes.read_weights(str(full_run / "data" / "processed" / "visitor_weights.parquet"))
     cb = codebook.load(full_run / "config" / "codebook.yaml")
     truth = synthesis.cross_table(design, cb, "visitors", "image_globale", ("source_type", visitors.SOURCE_LABELS),
@@ -409,3 +410,28 @@ def test_synthesis_reads_as_reviewers_need(full_run, browser):
     page.screenshot(path=str(shot), full_page=False)
     assert shot.stat().st_size > 10_000
     page.close()
+
+
+def test_reports_fit_a_phone_and_the_synthesis_prints_on_ten_pages(full_run, browser):
+    """At 390 px no report scrolls sideways (wide tables scroll in their own box); printed on A4, the
+    synthesis takes at most 10 pages and no table is wider than the printable width."""
+    overflow = {}
+    for html in sorted((full_run / "reports").glob("*.html")):
+        page = browser.new_page(viewport={"width": 390, "height": 800})
+        page.goto(html.as_uri())
+        sw, cw = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        if sw > cw:
+            overflow[html.name] = (sw, cw)
+        page.close()
+    assert overflow == {}
+    page = browser.new_page(viewport={"width": 703, "height": 1000})       # A4 minus the margins, at 96 dpi
+    page.goto((full_run / "reports" / "07_synthesis.html").as_uri())
+    pdf = page.pdf(format="A4", prefer_css_page_size=True)
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+    assert 1 <= pages <= 10, pages
+    page.emulate_media(media="print")
+    clipped = page.evaluate("""() => Array.from(document.querySelectorAll('table'))
+        .filter(t => t.scrollWidth > t.parentElement.clientWidth + 1).map(t => t.innerText.slice(0, 60))""")
+    assert clipped == []
+    page.close()
+

@@ -171,6 +171,14 @@ def cross_table(design: Design, cb, group: str, item: str, rows: tuple[str, Mapp
     return _display(table, s)
 
 
+def widen(cross: pd.DataFrame, rows: str, cols: str) -> pd.DataFrame:
+    """A :func:`cross_table` as rows × columns, each cell « mean [CI] (n = …) » or the suppression mark."""
+    cell = [SUPPRESSED if m == SUPPRESSED else f"{m} [{lo} ; {hi}] (n = {n})"
+            for m, lo, hi, n in zip(cross["moyenne"], cross["IC bas"], cross["IC haut"], cross["répondants"])]
+    wide = cross.assign(_cell=cell).pivot_table(index=rows, columns=cols, values="_cell", aggfunc="first", sort=False)
+    return wide.reset_index().rename_axis(columns=None)
+
+
 def limits(source: str, margin_sources: Iterable[pd.DataFrame]) -> str:
     """The limits of the results, in French: simulated answers, assumptions of the margins, coverage.
 

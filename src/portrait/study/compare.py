@@ -368,6 +368,7 @@ def unweighted(design: Design) -> Design:
     return replace(design, weights=w, steps=(), base_weights=w, replicate_factors=None, replicate_matrix=None)
 
 
+METHOD_LABELS = {"linear": "linéaire", "raking": "raking", "logit": "logit borné", "truncated": "linéaire tronqué"}
 TARGET_LABELS = {"tourism": "clients calés sur le tourisme", "frame": "clients calés sur la base"}
 
 
@@ -384,7 +385,8 @@ def sensitivity_scenarios(files: Mapping[str, str], designs: Mapping[str, Design
            "poids de sondage": {g: read[g]("design") for g in GROUPS}}
     for v in variants["residents"]:
         if v.startswith("calibration_") and v in variants["visitors"]:
-            out[f"calage {v.removeprefix('calibration_')}"] = {g: read[g](v) for g in GROUPS}
+            method = v.removeprefix("calibration_")
+            out[f"calage {METHOD_LABELS.get(method, method)}"] = {g: read[g](v) for g in GROUPS}
     for v in variants["visitors"]:
         if v.startswith("target_"):
             out[TARGET_LABELS[v.removeprefix("target_")]] = {"residents": designs["residents"], "visitors": read["visitors"](v)}
