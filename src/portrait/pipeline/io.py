@@ -11,7 +11,7 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import pandas as pd
 
@@ -86,9 +86,15 @@ def sha256(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def read_csv(path: str | os.PathLike, *, french: bool = False) -> pd.DataFrame:
-    """Read a CSV written by :func:`write_csv` (``french=True``: ``;``, decimal comma, UTF-8 with BOM)."""
-    if french:
-        return pd.read_csv(paths.resolve(path), sep=";", decimal=",", encoding="utf-8-sig", keep_default_na=False,
-                           na_values=[""])
-    return pd.read_csv(paths.resolve(path), keep_default_na=False, na_values=[""])
+def read_csv(path: str | os.PathLike, *, french: bool = False, text: Sequence[str] = ()) -> pd.DataFrame:
+    """Read a CSV written by :func:`write_csv` (``french=True``: ``;``, decimal comma, UTF-8 with BOM).
+
+    Empty cells are missing values, except in the ``text`` columns, read as strings with "" kept (codes
+    such as a statistic's level, « 1 » or empty, must not turn into numbers).
+    """
+    kw = dict(sep=";", decimal=",", encoding="utf-8-sig") if french else {}
+    df = pd.read_csv(paths.resolve(path), keep_default_na=False, na_values=[""], dtype={c: str for c in text} or None,
+                     **kw)
+    for c in text:
+        df[c] = df[c].fillna("")
+    return df
