@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from portrait.study import codebook, exports, fieldwork, ingest, frames
-from portrait.pipeline import config, sources
+from portrait.pipeline import config, io, sources
 from tests import helpers
 from portrait.pipeline.errors import ParameterError, SurveyValidationError
 
@@ -380,7 +380,7 @@ def test_outputs_are_written_after_a_clean_ingest(clean, sim_data, cb, tmp_path)
     """A clean ingest writes both Parquet tables and the ledger, which balances per survey."""
     out = {"residents": tmp_path / "r.parquet", "visitors": tmp_path / "v.parquet"}
     ingest.ingest_to_files(clean, sim_data[1], cb, out_responses=out, out_ledger=tmp_path / "ledger.csv")
-    led = pd.read_csv(tmp_path / "ledger.csv")
+    led = io.read_csv(tmp_path / "ledger.csv", french=True)
     for survey, sample in sim_data[1].items():
         assert led.loc[led["survey"] == survey, "n"].sum() == len(sample)
         back = pd.read_parquet(out[survey])

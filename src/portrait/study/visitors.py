@@ -3,11 +3,12 @@
 The workflow, in the order the functions run:
 
 1. **Read** every file of the partner folder as the layouts mapping declares it
-   (:func:`read_partner_file`); a file without a mapping entry, an unreadable encoding, a missing
-   e-mail (or other mapped) column, an empty file: an :class:`~portrait.pipeline.errors.InputError` naming
-   the file, and the row or column where relevant. Only the columns the study needs are read:
-   name columns are checked for presence but never loaded. Values read from partner files are
-   never echoed in messages (a mis-declared column could hold personal data).
+   (:func:`read_partner_file`, in :mod:`portrait.study.partner_records`); a file without a mapping
+   entry, an unreadable encoding, a missing e-mail (or other mapped) column, an empty file: an
+   :class:`~portrait.pipeline.errors.InputError` naming the file, and the row or column where
+   relevant. Only the columns the study needs are read: name columns are checked for presence but
+   never loaded. Values read from partner files are never echoed in messages (a mis-declared
+   column could hold personal data).
 2. **Normalise** e-mails (:func:`normalise_emails`), **validate** them, **pseudonymise** them with
    a keyed hash (:func:`pseudonymise`) and drop them at once: from there on a person is a
    pseudonym. Countries become ISO codes; postcodes are reduced to the French department (and
@@ -74,15 +75,10 @@ frames. *Survey Methodology* 37(2), 197–213.
 
 from __future__ import annotations
 
-import difflib
 import hmac
-import io as _io
 import os
-import re
 import secrets
 import tempfile
-import unicodedata
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -90,12 +86,21 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ..reporting import formatting as fmt
 from ..pipeline import paths
 from ..pipeline.config import date as config_date, require
 from ..pipeline.errors import InputError, ParameterError, SamplingError
-from .partners import DEFAULT_LAYOUTS, SOURCE_TYPES, ZONES, PartnerFile, read_layouts
+from ..reporting import formatting as fmt
 from ..survey import allocate, stratified_srswor
+from .partner_layouts import DEFAULT_LAYOUTS, SOURCE_TYPES, ZONES, PartnerFile, read_layouts
+from .partner_records import (ABROAD, COUNTRY_SYNONYMS, DEPARTMENT_REGION, UNKNOWN_COUNTRY, UNKNOWN_REGION,
+                              _standardise, normalise_countries, read_partner_file, residence_department)
+
+__all__ = ["KEY_ENV", "KEY_FILE", "KEY_MIN_CHARS", "PSEUDONYM_HEX", "SOURCE_PRIORITY", "DOT_INSENSITIVE_DOMAINS",
+           "DOMAIN_ALIASES", "REASONS", "STATUSES", "ZONE_LABELS", "SOURCE_LABELS", "STATUS_LABELS", "EMAIL_PATTERN",
+           "COUNTRY_SYNONYMS", "UNKNOWN_COUNTRY", "DEPARTMENT_REGION", "ABROAD", "UNKNOWN_REGION",
+           "normalise_emails", "pseudonymise", "pseudonymisation_key", "read_partner_file", "normalise_countries",
+           "residence_department", "VisitorIngest", "ingest_partner_files", "ledger_summary", "multiplicity_table",
+           "VisitorDesign", "allocate_invitations", "draw_visitor_sample", "ledger_table_fr", "strata_table_fr"]
 
 KEY_ENV = "PORTRAIT_PSEUDO_KEY"
 KEY_FILE = ".portrait-key"
@@ -121,55 +126,6 @@ STATUS_LABELS = {"kept": "retenus", "missing_email": "sans e-mail",
 _ATOM = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+"
 EMAIL_PATTERN = (rf"{_ATOM}(?:\.{_ATOM})*@(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.)+"
                  r"[a-z]{2,63}")
-
-# Country spellings partners use → ISO 3166-1 alpha-2 (compared without accents, case, punctuation).
-_COUNTRIES = {
-    "FR": ("france", "fr", "fra", "f", "republique francaise"),
-    "BE": ("belgique", "belgium", "belgie", "belgien", "be", "bel", "b"),
-    "GB": ("royaume uni", "royaumeuni", "united kingdom", "uk", "gb", "gbr", "grande bretagne",
-           "great britain", "angleterre", "england", "ecosse", "scotland", "pays de galles",
-           "wales"),
-    "NL": ("pays bas", "paysbas", "netherlands", "the netherlands", "nederland", "holland",
-           "hollande", "nl", "nld"),
-    "DE": ("allemagne", "germany", "deutschland", "de", "deu", "d"),
-    "LU": ("luxembourg", "lu", "lux", "l"),
-    "CH": ("suisse", "switzerland", "schweiz", "ch", "che"),
-    "IT": ("italie", "italy", "italia", "it", "ita"),
-    "ES": ("espagne", "spain", "espana", "es", "esp"),
-    "US": ("etats unis", "usa", "us", "united states", "united states of america"),
-    "IE": ("irlande", "ireland", "ie"),
-    "DK": ("danemark", "denmark", "dk"),
-    "SE": ("suede", "sweden", "se"),
-    "PL": ("pologne", "poland", "pl"),
-    "CN": ("chine", "china", "cn"),
-    "JP": ("japon", "japan", "jp"),
-    "CA": ("canada", "ca"),
-}
-COUNTRY_SYNONYMS = {name: iso for iso, names in _COUNTRIES.items() for name in names}
-UNKNOWN_COUNTRY = "ZZ"
-
-# Department of residence → region (2016 regions). Postcodes give the department of the post
-# office, which is the commune's department except for a few border communes: good enough
-# for a region of residence.
-_REGIONS = {
-    "Auvergne-Rhône-Alpes": "01 03 07 15 26 38 42 43 63 69 73 74",
-    "Bourgogne-Franche-Comté": "21 25 39 58 70 71 89 90",
-    "Bretagne": "22 29 35 56",
-    "Centre-Val de Loire": "18 28 36 37 41 45",
-    "Corse": "20",
-    "Grand Est": "08 10 51 52 54 55 57 67 68 88",
-    "Hauts-de-France": "02 59 60 62 80",
-    "Île-de-France": "75 77 78 91 92 93 94 95",
-    "Normandie": "14 27 50 61 76",
-    "Nouvelle-Aquitaine": "16 17 19 23 24 33 40 47 64 79 86 87",
-    "Occitanie": "09 11 12 30 31 32 34 46 48 65 66 81 82",
-    "Pays de la Loire": "44 49 53 72 85",
-    "Provence-Alpes-Côte d'Azur": "04 05 06 13 83 84",
-    "Outre-mer": "971 972 973 974 975 976 977 978 984 986 987 988",
-}
-DEPARTMENT_REGION = {d: region for region, ds in _REGIONS.items() for d in ds.split()}
-ABROAD = "Étranger"
-UNKNOWN_REGION = "Inconnue"
 
 
 # ------------------------------------------------------------------------------ e-mails, key
@@ -245,185 +201,6 @@ def pseudonymisation_key(key_file: str | Path = KEY_FILE) -> bytes:
     return key.encode("utf-8")
 
 
-# ------------------------------------------------------------------------------ reading
-
-
-def _is_utf8(raw: bytes) -> bool:
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _decode(raw: bytes, encoding: str, where: str) -> str:
-    """Decode a CSV file strictly; an error naming the line when the declared encoding is wrong."""
-    enc = encoding.lower().replace("_", "-")
-    try:
-        if enc in ("utf-8", "utf8"):
-            return raw.decode("utf-8-sig")
-        text = raw.decode(encoding)
-    except LookupError as exc:
-        raise InputError(f"unknown encoding {encoding!r} declared in the layouts mapping",
-                         file=where) from exc
-    except UnicodeDecodeError as exc:
-        raise InputError(f"unreadable encoding: byte {exc.start} cannot be decoded as {encoding}; "
-                         "declare the file's real encoding (e.g. utf-8 or cp1252) in the layouts "
-                         "mapping", file=where, row=raw.count(b"\n", 0, exc.start) + 1) from exc
-    high = re.search(rb"[\x80-\xff]", raw)
-    if high is not None and _is_utf8(raw):
-        raise InputError(f"unreadable encoding: the file is UTF-8 but the layouts mapping declares "
-                         f"{encoding}; declare encoding: utf-8", file=where,
-                         row=raw.count(b"\n", 0, high.start()) + 1)
-    return text
-
-
-def read_partner_file(folder: str | Path, pf: PartnerFile) -> pd.DataFrame:
-    """Read the columns the study needs from one partner file, as strings.
-
-    Returns a frame with one column per read role present in the layout (``email``,
-    ``consent``, ``last_visit``, ``zone``, ``purpose``, ``country``, ``postcode``) and ``row``,
-    the row number in the file (header = row 1). Direct identifiers are not read.
-
-    Raises
-    ------
-    InputError
-        Naming the file (and row or column) when the file is empty, cannot be decoded or parsed,
-        or lacks a column the mapping declares (the e-mail column first).
-    """
-    path = Path(folder) / pf.file
-    where = paths.relative(path)
-    wanted = {h.strip(): role for role, h in pf.columns.items()}
-    read = {h.strip() for role, h in pf.columns.items()
-            if role in ("email", "consent", "last_visit", "zone", "purpose", "country", "postcode")}
-    seen: dict[str, None] = {}
-
-    def pick(col: object) -> bool:
-        name = str(col).strip()
-        seen[name] = None
-        return name in read
-
-    if pf.format == "csv":
-        raw = path.read_bytes()
-        if not raw.strip():
-            raise InputError("the file is empty (no header, no record)", file=where)
-        text = _decode(raw, pf.encoding, where)
-        try:
-            df = pd.read_csv(_io.StringIO(text), sep=pf.separator, dtype=str, keep_default_na=False,
-                             na_filter=False, skip_blank_lines=False, usecols=pick)
-        except pd.errors.ParserError as exc:
-            raise InputError(f"cannot be parsed as CSV with separator {pf.separator!r}: "
-                             f"{str(exc).splitlines()[-1]}", file=where) from exc
-    else:
-        try:
-            df = pd.read_excel(path, sheet_name=pf.sheet, dtype=str, engine="openpyxl",
-                               keep_default_na=False, na_filter=False, usecols=pick)
-        except ValueError as exc:
-            if "not found" in str(exc):
-                raise InputError(f"the workbook has no sheet {pf.sheet!r}; declare the right "
-                                 "'sheet' in the layouts mapping", file=where) from exc
-            raise InputError("is not a readable XLSX workbook", file=where) from exc
-        except (zipfile.BadZipFile, OSError, KeyError) as exc:
-            raise InputError("is not a readable XLSX workbook (declare format: csv if it is a "
-                             "CSV file)", file=where) from exc
-        if not seen:
-            raise InputError("the file is empty (no header, no record)", file=where)
-    df.columns = [str(c).strip() for c in df.columns]
-    headers = list(seen)
-    order = sorted(pf.columns.items(), key=lambda kv: (kv[0] != "email", kv[0]))
-    for role, header in order:
-        if header.strip() not in seen:
-            hint = ""
-            if len(headers) == 1 and pf.format == "csv":
-                hint = f"; the header was read as a single column: check separator {pf.separator!r}"
-            else:
-                close = difflib.get_close_matches(header.strip(), headers, n=1, cutoff=0.75)
-                if close:
-                    hint = f"; the file has a column {close[0]!r}: correct the layouts mapping"
-            what = "no e-mail column" if role == "email" else f"mapped column ({role}) absent"
-            raise InputError(f"{what}: the file has no column {header!r} that the layouts mapping "
-                             f"declares for layout {pf.layout!r} ({len(headers)} columns found){hint}",
-                             file=where, column=header)
-    if len(df) == 0:
-        raise InputError("the file has a header but no record", file=where)
-    out = pd.DataFrame({wanted[c]: df[c].to_numpy() for c in df.columns if c in wanted})
-    out["row"] = np.arange(len(df)) + 2
-    return out
-
-
-def _codes(values: pd.Series, mapping: dict[str, str], default: str | None, pf: PartnerFile,
-           role: str, rows: np.ndarray, where: str) -> pd.Series:
-    """Partner values → codes; blank → file default; an undeclared value stops the ingest."""
-    folded = values.str.strip().str.casefold()
-    blank = folded == ""
-    coded = folded.map(mapping)
-    bad = ~blank & coded.isna()
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(f"{int(bad.sum())} value(s) not declared under {role}_values of layout "
-                         f"{pf.layout!r} (declared: {', '.join(sorted(mapping))}); add them to the "
-                         "layouts mapping (values are not echoed here, they could be personal data)",
-                         file=where, row=int(rows[i]), column=pf.columns[role])
-    return coded.where(~blank, default)
-
-
-def _standardise(pf: PartnerFile, df: pd.DataFrame, where: str) -> pd.DataFrame:
-    """Consent, last visit, zone and purpose of one file's records in the study's codes."""
-    n = len(df)
-    rows = df["row"].to_numpy()
-    out = pd.DataFrame({"row": rows})
-    folded = df["consent"].str.strip().str.casefold()
-    listed = folded.isin(pf.consent_values).to_numpy()
-    out["consent"] = listed if pf.consent_meaning == "opt_in" else ~listed
-    raw = df["last_visit"].str.strip()
-    if pf.date_format == "excel":
-        date = pd.to_datetime(raw, format="ISO8601", errors="coerce")
-    else:
-        date = pd.to_datetime(raw, format=pf.date_format, errors="coerce")
-    out["last_visit"] = date.to_numpy()
-    out["date_state"] = np.where(raw == "", "missing", np.where(date.isna(), "unreadable", "ok"))
-    if "zone" in df:
-        out["zone"] = _codes(df["zone"], dict(pf.zone_values), pf.zone, pf, "zone", rows, where).to_numpy()
-    else:
-        out["zone"] = pf.zone
-    if "purpose" in df:
-        out["purpose"] = _codes(df["purpose"], dict(pf.purpose_values), pf.purpose, pf, "purpose",
-                                rows, where).to_numpy()
-    else:
-        out["purpose"] = pf.purpose
-    for role in ("email", "country", "postcode"):
-        out[role] = df[role].to_numpy() if role in df else np.full(n, "", dtype=object)
-    return out
-
-
-def normalise_countries(raw: pd.Series) -> pd.Series:
-    """ISO 3166-1 alpha-2 codes from partners' spellings; blank → missing, unknown → ``ZZ``."""
-    s = pd.Series(raw, dtype="str")
-    uniq = pd.unique(s.dropna())
-    folded = {}
-    for v in uniq:
-        key = unicodedata.normalize("NFKD", v).encode("ascii", "ignore").decode().casefold()
-        key = re.sub(r"[^a-z]+", " ", key).strip()
-        folded[v] = None if key == "" else COUNTRY_SYNONYMS.get(key, UNKNOWN_COUNTRY)
-    return s.map(folded)
-
-
-def residence_department(postcode: pd.Series, country: pd.Series) -> pd.Series:
-    """French department of residence from the postcode (French residents only), else missing.
-
-    Spreadsheets drop the leading zero of postcodes such as 02100: four digits are padded for
-    French residents. Overseas postcodes (97x, 98x) give three-digit departments; 20xxx gives
-    ``20`` (Corsica). The postcode itself is not kept.
-    """
-    pc = pd.Series(postcode, dtype="str").str.replace(r"\s+", "", regex=True)
-    fr = (country == "FR").to_numpy()
-    pc = pc.where(~pc.str.fullmatch(r"\d{4}").fillna(False).astype(bool), "0" + pc)
-    ok = pc.str.fullmatch(r"\d{5}").fillna(False).astype(bool).to_numpy() & fr
-    dept = pc.str[:2].where(~pc.str[:2].isin(["97", "98"]), pc.str[:3])
-    dept = dept.where(ok & dept.isin(DEPARTMENT_REGION).to_numpy())
-    return dept
-
-
 # ------------------------------------------------------------------------------ ingest
 
 
@@ -490,6 +267,31 @@ def ingest_partner_files(folder: str | Path, *, layouts: str | Path = DEFAULT_LA
     prio = _check_priority(source_priority)
     reference = config_date(reference_date, "reference_date")
     folder = paths.resolve(folder)
+    todo, missing_files = _files_to_read(folder, layouts)
+    rec, file_rows = _read_records(folder, todo)
+
+    # pseudonymise at once and drop the addresses and postcodes
+    canonical, email_state = normalise_emails(rec.pop("email"), dot_insensitive_domains)
+    rec["person_id"] = pseudonymise(canonical, key if key is not None else pseudonymisation_key())
+    del canonical
+    rec["country"] = normalise_countries(rec["country"])
+    rec["residence_department"] = residence_department(rec.pop("postcode"), rec["country"])
+
+    status, detail, eligible, first_per_file = _record_status(rec, email_state, reference, scope_months, prio)
+    # data minimisation: only records of frame members keep a pseudonym (to audit duplicates)
+    member = np.isin(status, ("kept", "duplicate_within_file", "duplicate_across_files"))
+    ledger = pd.DataFrame({"file_id": rec["file_id"], "row": rec["row"].astype("int64"),
+                           "status": status, "detail": detail,
+                           "person_id": rec["person_id"].where(member)})
+
+    frame = _person_frame(rec.loc[eligible], rec.loc[first_per_file])
+    overlap = _overlap(rec.loc[first_per_file], [pf.id for pf in todo])
+    return VisitorIngest(frame=frame, ledger=ledger, overlap=overlap,
+                         files=pd.DataFrame(file_rows), missing_files=missing_files)
+
+
+def _files_to_read(folder: Path, layouts: str | Path) -> tuple[list[PartnerFile], tuple[str, ...]]:
+    """The mapped files present in ``folder`` (an error for an unmapped one), and the ids of those absent."""
     if not folder.is_dir():
         raise InputError("the partner folder does not exist", file=paths.relative(folder))
     mapping = read_layouts(layouts)
@@ -506,7 +308,11 @@ def ingest_partner_files(folder: str | Path, *, layouts: str | Path = DEFAULT_LA
         raise InputError("no partner file declared in the layouts mapping is in the folder",
                          file=paths.relative(folder))
     missing_files = tuple(pf.id for pf in mapping if pf.file not in present)
+    return todo, missing_files
 
+
+def _read_records(folder: Path, todo: list[PartnerFile]) -> tuple[pd.DataFrame, list[dict]]:
+    """Every record of the files, standardised, with its file (id, order, source type); one row per file read."""
     parts, file_rows = [], []
     for pf in todo:
         where = paths.relative(folder / pf.file)
@@ -517,17 +323,13 @@ def ingest_partner_files(folder: str | Path, *, layouts: str | Path = DEFAULT_LA
         parts.append(std)
         file_rows.append({"file_id": pf.id, "file": pf.file, "source_type": pf.source_type,
                           "format": pf.format, "records": len(std)})
-    rec = pd.concat(parts, ignore_index=True)
-    del parts
+    return pd.concat(parts, ignore_index=True), file_rows
 
-    # pseudonymise at once and drop the addresses and postcodes
-    canonical, email_state = normalise_emails(rec.pop("email"), dot_insensitive_domains)
-    rec["person_id"] = pseudonymise(canonical, key if key is not None else pseudonymisation_key())
-    del canonical
-    rec["country"] = normalise_countries(rec["country"])
-    rec["residence_department"] = residence_department(rec.pop("postcode"), rec["country"])
 
-    # ledger: first reason that applies
+def _record_status(rec: pd.DataFrame, email_state: pd.Series, reference: pd.Timestamp, scope_months: int,
+                   prio: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each record's ledger status (first reason that applies) and detail; masks of the eligible records and of
+    the first eligible record of each person in each file. Adds the source type's priority ``rank`` to ``rec``."""
     cutoff = reference - pd.DateOffset(months=scope_months)
     lv = rec["last_visit"]
     detail = np.select(
@@ -552,16 +354,7 @@ def ingest_partner_files(folder: str | Path, *, layouts: str | Path = DEFAULT_LA
     kept[cand.drop_duplicates("person_id").index.to_numpy()] = True
     status[first_per_file & ~kept] = "duplicate_across_files"
     status[kept] = "kept"
-    # data minimisation: only records of frame members keep a pseudonym (to audit duplicates)
-    member = np.isin(status, ("kept", "duplicate_within_file", "duplicate_across_files"))
-    ledger = pd.DataFrame({"file_id": rec["file_id"], "row": rec["row"].astype("int64"),
-                           "status": status, "detail": detail,
-                           "person_id": rec["person_id"].where(member)})
-
-    frame = _person_frame(rec.loc[eligible], rec.loc[first_per_file])
-    overlap = _overlap(rec.loc[first_per_file], [pf.id for pf in todo])
-    return VisitorIngest(frame=frame, ledger=ledger, overlap=overlap,
-                         files=pd.DataFrame(file_rows), missing_files=missing_files)
+    return status, detail, eligible, first_per_file
 
 
 def _person_frame(elig: pd.DataFrame, per_file: pd.DataFrame) -> pd.DataFrame:

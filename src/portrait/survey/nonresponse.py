@@ -97,45 +97,12 @@ def adjust_nonresponse(design: Design, responded: str, *, groups: Sequence[str] 
     if (groups is None) == (propensity is None):
         raise ParameterError("give exactly one of groups= or propensity=")
     resp = design.column(responded).astype(bool).to_numpy()
-    data = design.data
     model = None
     if groups is not None:
-        for g in groups:
-            k = int(data[g].isna().sum())
-            if k:
-                raise ParameterError(f"non-response group variable {g!r} has {k} missing values")
-        if collapse:
-            key = collapse_groups(data[list(groups)], resp, min_respondents)
-        else:
-            key = data[list(groups)].astype(str).agg(JOINT.join, axis=1).to_numpy()
+        key = _group_keys(design.data, groups, resp, collapse, min_respondents)
         method = "groupes de réponse homogène"
     else:
-        import statsmodels.api as sm
-
-        X = pd.get_dummies(data[list(propensity)].astype(str), drop_first=True, dtype=float)
-        X = sm.add_constant(X, has_constant="add")
-        fit = sm.GLM(resp.astype(float), X, family=sm.families.Binomial(),
-                     var_weights=design.weights / design.weights.mean()).fit()
-        score = fit.predict(X)
-        ranks = pd.Series(score).rank(method="first").to_numpy()
-        cls = np.minimum((ranks - 1) * n_classes // len(ranks), n_classes - 1).astype(int)
-        # merge a class with too few respondents into its neighbour with fewer respondents
-        while True:
-            counts = np.bincount(cls, weights=resp.astype(float))
-            present = np.flatnonzero(np.bincount(cls) > 0)
-            small = [c for c in present if counts[c] < min_respondents]
-            if not small or len(present) == 1:
-                break
-            c = min(small, key=lambda x: counts[x])
-            i = int(np.flatnonzero(present == c)[0])
-            neighbours = [present[j] for j in (i - 1, i + 1) if 0 <= j < len(present)]
-            target = min(neighbours, key=lambda x: counts[x])
-            cls[cls == c] = target
-        _, cls = np.unique(cls, return_inverse=True)
-        k = int(cls.max()) + 1
-        width = len(str(k))
-        key = np.array([f"classe {c + 1:0{width}d}" for c in cls])
-        model = fit
+        key, model, k = _propensity_classes(design, propensity, resp, n_classes, min_respondents)
         method = f"score de propension ({k} classes)"
     labels, code = np.unique(key, return_inverse=True)
 
@@ -161,3 +128,48 @@ def adjust_nonresponse(design: Design, responded: str, *, groups: Sequence[str] 
     return design.with_weights(w, step)
 
 
+def _group_keys(data: pd.DataFrame, groups: Sequence[str], resp: np.ndarray, collapse: bool,
+                min_respondents: int) -> np.ndarray:
+    """Each unit's response homogeneity group (groups too small merged when ``collapse``)."""
+    for g in groups:
+        k = int(data[g].isna().sum())
+        if k:
+            raise ParameterError(f"non-response group variable {g!r} has {k} missing values")
+    if collapse:
+        return collapse_groups(data[list(groups)], resp, min_respondents)
+    return data[list(groups)].astype(str).agg(JOINT.join, axis=1).to_numpy()
+
+
+def _propensity_classes(design: Design, propensity: Sequence[str], resp: np.ndarray, n_classes: int,
+                        min_respondents: int):
+    """Each unit's class of estimated response propensity (logistic GLM, design-weighted), the fit, the classes.
+
+    Classes of equal size by score; a class with too few respondents is merged into its neighbour
+    with fewer respondents.
+    """
+    import statsmodels.api as sm
+
+    data = design.data
+    X = pd.get_dummies(data[list(propensity)].astype(str), drop_first=True, dtype=float)
+    X = sm.add_constant(X, has_constant="add")
+    fit = sm.GLM(resp.astype(float), X, family=sm.families.Binomial(),
+                 var_weights=design.weights / design.weights.mean()).fit()
+    score = fit.predict(X)
+    ranks = pd.Series(score).rank(method="first").to_numpy()
+    cls = np.minimum((ranks - 1) * n_classes // len(ranks), n_classes - 1).astype(int)
+    # merge a class with too few respondents into its neighbour with fewer respondents
+    while True:
+        counts = np.bincount(cls, weights=resp.astype(float))
+        present = np.flatnonzero(np.bincount(cls) > 0)
+        small = [c for c in present if counts[c] < min_respondents]
+        if not small or len(present) == 1:
+            break
+        c = min(small, key=lambda x: counts[x])
+        i = int(np.flatnonzero(present == c)[0])
+        neighbours = [present[j] for j in (i - 1, i + 1) if 0 <= j < len(present)]
+        target = min(neighbours, key=lambda x: counts[x])
+        cls[cls == c] = target
+    _, cls = np.unique(cls, return_inverse=True)
+    k = int(cls.max()) + 1
+    width = len(str(k))
+    return np.array([f"classe {c + 1:0{width}d}" for c in cls]), fit, k

@@ -108,6 +108,7 @@ def svyolr(design: Design, y: str, terms: Sequence[str], variance: str = "linear
     the per-unit scores and the Hessian (Binder 1983), or by refitting on every replicate.
     Coefficients are named like R's (terms, then ``a|b`` thresholds).
     """
+    # Long on purpose: one fit whose likelihood, scores, start values, Hessian and Newton solve share the units' data.
     ok = _complete(design, [y, *terms])
     col = design.data[y]
     if levels is None:

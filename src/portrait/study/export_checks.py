@@ -1,0 +1,241 @@
+"""The checks of a survey-tool export read as text against the codebook and the sample.
+
+Each broken rule (the rules are listed in :mod:`portrait.study.ingest`) becomes a
+:class:`~portrait.study.export_readers.Problem`; the checks return the typed table, with the invalid
+cells as NA.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from .codebook import Codebook, Variable
+from .export_readers import Problem, RawTable
+from .exports import DISPOSITION_COLUMN
+
+
+# ============================================================================ validation
+
+
+INT_RE = r"[+-]?\d+"
+DECIMAL_COMMA_RE = r"[+-]?\d*,\d+"
+
+
+def _code_text(v: Variable, cb: Codebook) -> str:
+    labels = cb.labels(v.name)
+    if v.type == "likert_1_5" or (v.codes and len(labels) > 8):
+        shown = f"{min(v.code_values)}–{max(v.code_values)}"
+    else:
+        shown = ", ".join(f"{k} = {lab}" for k, lab in list(labels.items()) if k != cb.dont_know_code)
+    if v.dont_know:
+        shown += f", {cb.dont_know_code} = {cb.dont_know_label}"
+    return shown
+
+
+def _column_checks(v: Variable, col: str, s: pd.Series, rows: np.ndarray, file: str, cb: Codebook,
+                   problems: list[Problem]) -> pd.Series:
+    """Check one column (text values, ``""`` = empty); return its typed values (NA where invalid)."""
+    empty = s == ""
+    present = ~empty
+
+    def report(mask: pd.Series | np.ndarray, rule: str, message: str) -> None:
+        for i in np.flatnonzero(np.asarray(mask)):
+            problems.append(Problem(file, int(rows[i]), col, s.iloc[i], rule, message))
+
+    if v.required and v.type != "id":
+        report(empty, "missing_value", "this column must be filled on every row")
+    if v.type in ("id", "open_words") or (v.type == "single" and v.text_codes) or v.type == "geo_code":
+        if v.type == "open_words":
+            limit = v.max_length or 200
+            report(present & (s.str.len() > limit), "too_long", f"open answers are at most {limit} characters")
+            return s.mask(empty).astype("string")
+        if v.type == "geo_code":
+            fixed = s.where(~s.str.fullmatch(r"\d{4}"), "0" + s)         # Excel drops the leading zero
+            report(present & ~fixed.str.fullmatch(v.pattern.strip("^$")), "bad_format",
+                   f"not an INSEE code ({v.pattern})")
+            return fixed.mask(empty).astype("string")
+        if v.type == "single":
+            width = max(len(str(c)) for c in v.code_values)
+            fixed = s.where(~s.str.fullmatch(r"\d+"), s.str.zfill(width))
+            allowed = [str(c) for c in v.code_values]
+            report(present & ~fixed.isin(allowed), "unknown_code",
+                   f"not a code of {v.name!r} ({_code_text(v, cb)})")
+            return fixed.mask(empty | ~fixed.isin(allowed)).astype("string")
+        return s.mask(empty).astype("string")
+    # whole-number columns
+    is_int = s.str.fullmatch(INT_RE)
+    comma = present & s.str.fullmatch(DECIMAL_COMMA_RE)
+    report(comma, "decimal_comma", "decimal comma in a numeric column: this column holds whole numbers (codes)")
+    report(present & ~is_int & ~comma, "not_integer", "not a whole number (this column holds codes)")
+    values = pd.to_numeric(s.where(is_int), errors="coerce")
+    ok = values.notna()
+    if v.type == "multi":
+        allowed = set(cb.option_labels)
+        report(ok & ~values.isin(list(allowed)), "unknown_code",
+               "an option column holds 1 (chosen) or 0 (not chosen), or is empty")
+    elif v.type in ("score_0_10", "integer"):
+        lo, hi = (0, 10) if v.type == "score_0_10" else (v.minimum, v.maximum)
+        inside = values.between(lo, hi) | (values == cb.dont_know_code if v.dont_know else False)
+        report(ok & ~inside, "out_of_range", f"outside the range {lo}–{hi} of {v.name!r}"
+               + (f" (or {cb.dont_know_code} = {cb.dont_know_label})" if v.dont_know else ""))
+        allowed = None
+    else:
+        allowed = set(cb.codes(v.name))
+        report(ok & ~values.isin(list(allowed)), "unknown_code", f"not a code of {v.name!r} ({_code_text(v, cb)})")
+    valid = ok & (values.isin(list(allowed)) if allowed is not None else inside)
+    return pd.array(values.where(valid).to_numpy(dtype=float), dtype="Float64").astype("Int16")
+
+
+def validate_export(raw: RawTable, survey: str, codebook: Codebook, sample_ids: Iterable[str],
+                    problems: list[Problem]) -> pd.DataFrame | None:
+    """Validate an export against the codebook and the sample; return its typed table.
+
+    Problems go to ``problems``; the typed table keeps invalid cells as NA (it is only used when
+    there is no problem at all). Adds ``source_row`` (the row number of each record).
+    """
+    cb = codebook
+    file = raw.file
+    expected = cb.columns(survey)
+    cvars = cb.column_variables(survey)
+    seen = _header_checks(raw, survey, expected, cvars, problems)
+    rows = raw.rows
+    typed: dict[str, object] = {}
+    for name in expected:
+        if name not in seen:
+            continue
+        s = raw.cells[seen[name]].astype(str)
+        typed[name] = _column_checks(cvars[name], name, s.reset_index(drop=True), rows, file, cb, problems)
+    table = pd.DataFrame(typed)
+    id_col = cb.id_column(survey)
+    if id_col in table.columns:
+        _id_checks(table[id_col], id_col, rows, file, survey, sample_ids, problems)
+    for v in cb.variables_for(survey):
+        if v.type == "multi" and all(c in table.columns for c in v.columns):
+            _multi_checks(v, raw, seen, problems)
+        if v.asked_if is not None and v.name in table.columns and v.asked_if[0] in table.columns:
+            _filter_checks(v, table, raw, seen, problems)
+    table["source_row"] = pd.array(rows, dtype="Int32")
+    return table
+
+
+def _header_checks(raw: RawTable, survey: str, expected: list[str], cvars: dict[str, Variable],
+                   problems: list[Problem]) -> dict[str, int]:
+    """Duplicate, missing and extra columns; returns column name → its first position."""
+    file = raw.file
+    seen: dict[str, int] = {}
+    for j, name in enumerate(raw.header):
+        if name in seen:
+            problems.append(Problem(file, 1, name, None, "duplicate_column",
+                                    f"column name appears twice (positions {seen[name] + 1} and {j + 1})"))
+        else:
+            seen[name] = j
+    for name in expected:
+        if name not in seen:
+            problems.append(Problem(file, 1, name, None, "missing_column",
+                                    f"required column is missing from the {survey} export"))
+    for name in raw.header:
+        if name not in cvars:
+            problems.append(Problem(file, 1, name or "(empty)", None, "extra_column",
+                                    f"column is not in the codebook of the {survey} survey "
+                                    "(remove it, or add it to config/codebook.yaml)"))
+    return seen
+
+
+def _id_checks(ids: pd.Series, id_col: str, rows: np.ndarray, file: str, survey: str, sample_ids: Iterable[str],
+               problems: list[Problem]) -> None:
+    """Empty, duplicated and unsampled respondent identifiers."""
+    for i in np.flatnonzero(ids.isna().to_numpy()):
+        problems.append(Problem(file, int(rows[i]), id_col, "", "missing_id",
+                                "the respondent identifier is empty"))
+    dup = ids.notna() & ids.duplicated(keep=False)
+    if dup.any():
+        first = {}
+        for i in np.flatnonzero(dup.to_numpy()):
+            key = ids.iloc[i]
+            if key in first:
+                problems.append(Problem(file, int(rows[i]), id_col, key, "duplicate_id",
+                                        f"the identifier already appears at row {first[key]}"))
+            else:
+                first[key] = int(rows[i])
+    known = set(map(str, sample_ids))
+    outside = ids.notna() & ~ids.isin(known)
+    for i in np.flatnonzero(outside.to_numpy()):
+        problems.append(Problem(file, int(rows[i]), id_col, ids.iloc[i], "not_in_sample",
+                                f"no sampled unit of the {survey} survey has this identifier"))
+
+
+def _multi_checks(v: Variable, raw: RawTable, seen: dict[str, int], problems: list[Problem]) -> None:
+    """A multi-select item: partly blank options, more options chosen than allowed."""
+    file, rows = raw.file, raw.rows
+    m = pd.DataFrame({c: raw.cells[seen[c]].astype(str).reset_index(drop=True) for c in v.columns})
+    blank = (m == "").sum(axis=1)
+    chosen = (m == "1").sum(axis=1)
+    part = (blank > 0) & (blank < len(v.columns))
+    for i in np.flatnonzero(part.to_numpy()):
+        problems.append(Problem(file, int(rows[i]), v.name, None, "incomplete_multiselect",
+                                f"some option columns of {v.name!r} are empty and others are filled: "
+                                "an answered question has 0 or 1 in every option"))
+    over = chosen > int(v.max_choices)
+    for i in np.flatnonzero(over.to_numpy()):
+        codes = [str(c) for c, col in zip(v.code_values, v.columns) if m[col].iloc[i] == "1"]
+        problems.append(Problem(file, int(rows[i]), v.name, ", ".join(codes), "too_many_choices",
+                                f"{int(chosen.iloc[i])} options chosen in {v.name!r}, which allows "
+                                f"{v.max_choices} at most"))
+
+
+def _filter_checks(v: Variable, table: pd.DataFrame, raw: RawTable, seen: dict[str, int],
+                   problems: list[Problem]) -> None:
+    """Answers to a question its filter does not ask."""
+    file, rows = raw.file, raw.rows
+    ref, codes = v.asked_if
+    refv = table[ref]
+    not_asked = refv.notna() & ~refv.isin(list(codes))
+    answered = table[v.name].notna() | (raw.cells[seen[v.name]].astype(str).reset_index(drop=True) != "")
+    for i in np.flatnonzero((not_asked & answered).to_numpy()):
+        problems.append(Problem(file, int(rows[i]), v.name, raw.cells[seen[v.name]].iloc[i], "filter",
+                                f"answered although {v.name!r} is only asked when {ref!r} is "
+                                f"{', '.join(map(str, codes))} (here {refv.iloc[i]})"))
+
+
+def validate_dispositions(raw: RawTable, survey: str, codebook: Codebook, sample_ids: Iterable[str],
+                          problems: list[Problem]) -> pd.DataFrame:
+    """Validate a contact-status file; return identifier and ``statut_contact`` (valid rows)."""
+    cb = codebook
+    id_col = cb.id_column(survey)
+    file = raw.file
+    expected = [id_col, DISPOSITION_COLUMN]
+    for name in expected:
+        if name not in raw.header:
+            problems.append(Problem(file, 1, name, None, "missing_column",
+                                    f"the contact-status file needs the columns {expected}"))
+    for name in raw.header:
+        if name not in expected:
+            problems.append(Problem(file, 1, name, None, "extra_column",
+                                    f"the contact-status file holds only the columns {expected}"))
+    if any(n not in raw.header for n in expected):
+        return pd.DataFrame(columns=[id_col, DISPOSITION_COLUMN])
+    ids = raw.cells[raw.header.index(id_col)].astype(str).reset_index(drop=True)
+    code = raw.cells[raw.header.index(DISPOSITION_COLUMN)].astype(str).reset_index(drop=True)
+    known = {str(c) for c in cb.dispositions}
+    labels = "; ".join(f"{c} = {d['label']}" for c, d in cb.dispositions.items())
+    sampled = set(map(str, sample_ids))
+    for i in range(len(ids)):
+        if ids.iloc[i] == "":
+            problems.append(Problem(file, int(raw.rows[i]), id_col, "", "missing_id", "the identifier is empty"))
+        elif ids.iloc[i] not in sampled:
+            problems.append(Problem(file, int(raw.rows[i]), id_col, ids.iloc[i], "not_in_sample",
+                                    f"no sampled unit of the {survey} survey has this identifier"))
+        if code.iloc[i] not in known:
+            problems.append(Problem(file, int(raw.rows[i]), DISPOSITION_COLUMN, code.iloc[i], "unknown_disposition",
+                                    f"not a contact-status code ({labels})"))
+    dup = (ids != "") & ids.duplicated(keep="first")
+    for i in np.flatnonzero(dup.to_numpy()):
+        problems.append(Problem(file, int(raw.rows[i]), id_col, ids.iloc[i], "duplicate_id",
+                                "the identifier appears twice in the contact-status file"))
+    out = pd.DataFrame({id_col: ids,
+                        DISPOSITION_COLUMN: pd.to_numeric(code.where(code.isin(known)), errors="coerce")})
+    out["source_row"] = raw.rows
+    return out.dropna().astype({DISPOSITION_COLUMN: int})

@@ -1,0 +1,323 @@
+"""Survey-tool exports read as text (CSV, XLSX, SPSS), and the problems found in them.
+
+A file-level problem (missing, unreadable, empty, wrong encoding or separator, a row cut or with the
+wrong number of fields) becomes a :class:`Problem`; every problem of every file is collected before
+:func:`raise_if_problems` stops the ingest (:mod:`portrait.study.ingest`). The checks of the cells
+against the codebook and the sample are in :mod:`portrait.study.export_checks`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io as _io
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from ..pipeline import paths
+from ..pipeline.errors import ParameterError, SurveyValidationError
+from .exports import FORMATS
+
+
+MAX_LISTED = 50
+ENCODINGS = ("cp1252", "utf-8")
+BOM = b"\xef\xbb\xbf"
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+EMAIL_REPLACEMENT = "[courriel supprimé]"
+ROW_CONVENTION = ("rows are numbered as in a spreadsheet (header = row 1, first respondent = row 2); "
+                  "SPSS files: case number")
+
+
+# ============================================================================ problems
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One broken rule: where (file, row, column), what (value) and which rule."""
+
+    file: str
+    row: int | None
+    column: str | None
+    value: object
+    rule: str
+    message: str
+
+    def __post_init__(self) -> None:
+        # no e-mail address may reach a message or a log (open answers can hold one)
+        if isinstance(self.value, str) and EMAIL.search(self.value):
+            object.__setattr__(self, "value", EMAIL.sub(EMAIL_REPLACEMENT, self.value))
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column {self.column!r}")
+        if self.value is not None and self.value != "":
+            where.append(f"value {self.value!r}")
+        return f"{', '.join(where)}: [{self.rule}] {self.message}"
+
+
+def problems_table(problems: Iterable[Problem]) -> pd.DataFrame:
+    """Problems as a table (file, row, column, value, rule, message)."""
+    return pd.DataFrame([p.__dict__ for p in problems],
+                        columns=["file", "row", "column", "value", "rule", "message"])
+
+
+def raise_if_problems(problems: list[Problem]) -> None:
+    """Raise one ``SurveyValidationError`` listing ``problems`` (first 50 and a count), if any."""
+    if not problems:
+        return
+    first_seen = {}
+    for p in problems:
+        first_seen.setdefault(p.file, len(first_seen))
+    problems = sorted(problems, key=lambda p: (first_seen[p.file], p.row if p.row is not None else 0))
+    files = list(first_seen)
+    lines = [f"  - {p}" for p in problems[:MAX_LISTED]]
+    if len(problems) > MAX_LISTED:
+        lines.append(f"  … and {len(problems) - MAX_LISTED} more problem(s) (see the exception's "
+                     "`problems` attribute for the full list)")
+    rules = pd.Series([p.rule for p in problems]).value_counts().sort_index()
+    summary = ", ".join(f"{r}: {n}" for r, n in rules.items())
+    raise SurveyValidationError(
+        f"{len(problems)} problem(s) in the survey export(s) {', '.join(files)} ({summary}); "
+        f"nothing was written. Fix the export (or the sample) and run again; {ROW_CONVENTION}.\n"
+        + "\n".join(lines), problems)
+
+
+# ============================================================================ reading
+
+
+@dataclass
+class RawTable:
+    """An export read as text: header, cells (``""`` = empty) and the row number of each record."""
+
+    file: str
+    fmt: str
+    header: list[str]
+    cells: pd.DataFrame            # one column per header position, str values
+    rows: np.ndarray               # user-visible row number of each record
+
+
+def _line_of(data: bytes, pos: int) -> int:
+    return data[:pos].count(b"\n") + 1
+
+
+def _decode(data: bytes, encoding: str, file: str, problems: list[Problem]) -> str | None:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        problems.append(Problem(file, None, None, None, "encoding",
+                                "the file is UTF-16 (Excel « Texte Unicode »); export it as CSV with ';' "
+                                "in cp1252 (Windows-1252) or UTF-8 with BOM"))
+        return None
+    if data.startswith(BOM):
+        body, codec = data[len(BOM):], "utf-8"
+    else:
+        body, codec = data, encoding
+        if encoding == "cp1252" and not data.isascii():
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+            else:
+                i = next(i for i, b in enumerate(data) if b >= 0x80)
+                snippet = data[max(0, i - 10):i + 10].decode("utf-8", "replace")
+                problems.append(Problem(file, _line_of(data, i), None, snippet, "encoding",
+                                        "the file is UTF-8 without BOM but cp1252 (Windows-1252) was expected; "
+                                        "accents would be garbled: export it in cp1252 or UTF-8 with BOM, "
+                                        "or set the parameter csv_encoding to 'utf-8'"))
+                return None
+    try:
+        return body.decode(codec)
+    except UnicodeDecodeError as exc:
+        offset = exc.start + (len(BOM) if codec == "utf-8" and data.startswith(BOM) else 0)
+        line = _line_of(data, offset)
+        start = data.rfind(b"\n", 0, offset) + 1
+        column_index = data[start:offset].count(b";")
+        hint = ("the file looks like cp1252 (Windows-1252): set the parameter csv_encoding to 'cp1252'"
+                if codec == "utf-8" else "the file is not cp1252: export it in cp1252 or UTF-8 with BOM")
+        first_line = data.split(b"\n", 1)[0].lstrip(BOM).decode(codec, "replace").strip().split(";")
+        column = first_line[column_index] if line > 1 and column_index < len(first_line) else f"field {column_index + 1}"
+        problems.append(Problem(file, line, column, repr(body[exc.start:exc.start + 1]),
+                                "encoding", f"byte {data[offset:offset + 1]!r} is not valid {codec}; {hint}"))
+        return None
+
+
+def read_csv_export(path: Path, encoding: str, problems: list[Problem], file: str) -> RawTable | None:
+    """Read a ``;`` CSV export as text; file-level problems go to ``problems`` (None if unusable)."""
+    data = path.read_bytes()
+    if not data.strip().strip(BOM).strip():
+        problems.append(Problem(file, None, None, None, "empty_file", "the file is empty"))
+        return None
+    text = _decode(data, encoding, file, problems)
+    if text is None:
+        return None
+    records: list[tuple[int, list[str]]] = []
+    reader = csv.reader(_io.StringIO(text, newline=""), delimiter=";", strict=True)
+    try:
+        for rec in reader:
+            records.append((reader.line_num, rec))
+    except csv.Error as exc:
+        problems.append(Problem(file, reader.line_num, None, None, "truncated",
+                                f"the file ends inside a quoted text ({exc}); the export was cut: export it again"))
+        return None
+    if not records:
+        problems.append(Problem(file, None, None, None, "empty_file", "the file is empty"))
+        return None
+    header = [h.strip() for h in records[0][1]]
+    if len(header) == 1:
+        raw = header[0]
+        for sep, name in ((",", "','"), ("\t", "tabs")):
+            if raw.count(sep) >= 1:
+                problems.append(Problem(file, 1, None, raw[:60] + ("…" if len(raw) > 60 else ""), "separator",
+                                        f"the header is separated by {name}, not ';': export the CSV with ';' "
+                                        "as separator (French Excel's « CSV (séparateur : point-virgule) »)"))
+                return None
+    body = [(ln, rec) for ln, rec in records[1:] if any(x.strip() for x in rec)]
+    if not body:
+        problems.append(Problem(file, None, None, None, "empty_file",
+                                "the file has a header but no data row: the export is empty or was cut"))
+        return None
+    ends_with_newline = text.endswith(("\n", "\r"))
+    keep, rows = [], []
+    for k, (ln, rec) in enumerate(body):
+        row = ln  # csv line number of the record's last physical line; header is line 1
+        if len(rec) == len(header):
+            keep.append(rec)
+            rows.append(row)
+            continue
+        last = k == len(body) - 1
+        if len(rec) < len(header) and last and not ends_with_newline:
+            problems.append(Problem(file, row, header[len(rec) - 1] if rec else None, None, "truncated",
+                                    f"the file ends in the middle of row {row} ({len(rec)} of {len(header)} "
+                                    "fields): the export was cut; export it again"))
+        elif len(rec) < len(header):
+            problems.append(Problem(file, row, None, None, "field_count",
+                                    f"row has {len(rec)} fields but the header has {len(header)} "
+                                    "(a broken line or a missing ';')"))
+        else:
+            problems.append(Problem(file, row, None, None, "field_count",
+                                    f"row has {len(rec)} fields but the header has {len(header)} "
+                                    "(a ';' inside an unquoted text?)"))
+    cells = pd.DataFrame(keep, columns=range(len(header)), dtype=object) if keep else \
+        pd.DataFrame(columns=range(len(header)), dtype=object)
+    return RawTable(file, "csv", header, cells.map(str.strip) if len(cells) else cells, np.asarray(rows, dtype=int))
+
+
+def _xlsx_text(x: object) -> str:
+    if x is None:
+        return ""
+    if isinstance(x, bool):
+        return str(int(x))
+    if isinstance(x, (int, np.integer)):
+        return str(int(x))
+    if isinstance(x, float):
+        if np.isnan(x):
+            return ""
+        return str(int(x)) if x.is_integer() else repr(x)
+    if hasattr(x, "isoformat"):
+        return x.isoformat()
+    return str(x).strip()
+
+
+def read_xlsx_export(path: Path, problems: list[Problem], file: str) -> RawTable | None:
+    """Read the first sheet of an XLSX export as text."""
+    from openpyxl import load_workbook
+
+    if path.stat().st_size == 0:
+        problems.append(Problem(file, None, None, None, "empty_file", "the file is empty"))
+        return None
+    try:
+        with warnings.catch_warnings():      # e.g. « Workbook contains no default style » from some tools
+            warnings.simplefilter("ignore", UserWarning)
+            wb = load_workbook(path, read_only=True, data_only=True)
+            ws = wb.worksheets[0]
+            values = [list(r) for r in ws.iter_rows(values_only=True)]
+            wb.close()
+    except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException…
+        problems.append(Problem(file, None, None, None, "unreadable",
+                                f"the workbook cannot be opened ({type(exc).__name__}: {exc}); the file is "
+                                "corrupt or was cut: export it again"))
+        return None
+    numbered = [(i + 1, r) for i, r in enumerate(values) if any(_xlsx_text(x) for x in r)]
+    if not numbered:
+        problems.append(Problem(file, None, None, None, "empty_file", "the workbook's first sheet is empty"))
+        return None
+    hrow, hvals = numbered[0]
+    while hvals and _xlsx_text(hvals[-1]) == "":
+        hvals = hvals[:-1]
+    header = [_xlsx_text(x) for x in hvals]
+    width = len(header)
+    keep, rows = [], []
+    for rn, r in numbered[1:]:
+        cells = [_xlsx_text(x) for x in r]
+        extra = [c for c in cells[width:] if c]
+        if extra:
+            problems.append(Problem(file, rn, None, extra[0], "field_count",
+                                    "a value lies beyond the last column of the header"))
+            continue
+        keep.append((cells + [""] * width)[:width])
+        rows.append(rn)
+    if not keep:
+        problems.append(Problem(file, None, None, None, "empty_file",
+                                "the workbook has a header but no data row"))
+        return None
+    return RawTable(file, "xlsx", header, pd.DataFrame(keep, columns=range(width), dtype=object),
+                    np.asarray(rows, dtype=int))
+
+
+def read_sav_export(path: Path, problems: list[Problem], file: str) -> RawTable | None:
+    """Read an SPSS export as text (99 kept: user-missing values are read as values)."""
+    import pyreadstat
+
+    if path.stat().st_size == 0:
+        problems.append(Problem(file, None, None, None, "empty_file", "the file is empty"))
+        return None
+    try:
+        df, _ = pyreadstat.read_sav(str(path), user_missing=True)
+    except Exception as exc:
+        problems.append(Problem(file, None, None, None, "unreadable",
+                                f"the SPSS file cannot be read ({type(exc).__name__}: {exc}); it is corrupt or "
+                                "was cut: export it again"))
+        return None
+    if len(df) == 0:
+        problems.append(Problem(file, None, None, None, "empty_file", "the SPSS file has no case"))
+        return None
+    cells = pd.DataFrame({i: [_xlsx_text(x) for x in df[c].astype(object)] for i, c in enumerate(df.columns)},
+                         dtype=object)
+    return RawTable(file, "sav", [str(c) for c in df.columns], cells, np.arange(1, len(df) + 1))
+
+
+def read_export(path: str | Path, *, encoding: str = "cp1252",
+                problems: list[Problem] | None = None) -> RawTable | None:
+    """Read one export (format from the suffix) as text; problems are appended to ``problems``.
+
+    Raises ``SurveyValidationError`` if ``problems`` is not given and the file is unusable.
+    """
+    own = problems is None
+    problems = [] if own else problems
+    path = paths.resolve(path)
+    file = paths.relative(path)
+    if encoding not in ENCODINGS:
+        raise ParameterError(f"parameter 'csv_encoding' must be one of {', '.join(ENCODINGS)}, got {encoding!r}")
+    fmt = path.suffix.lstrip(".").lower()
+    if fmt not in FORMATS:
+        raise ParameterError(f"{file}: export format must be one of {', '.join(FORMATS)}")
+    if not path.exists():
+        problems.append(Problem(file, None, None, None, "missing_file",
+                                "the export file does not exist; put the survey tool's export there or "
+                                "choose source: simulated"))
+        table = None
+    elif fmt == "csv":
+        table = read_csv_export(path, encoding, problems, file)
+    elif fmt == "xlsx":
+        table = read_xlsx_export(path, problems, file)
+    else:
+        table = read_sav_export(path, problems, file)
+    if own:
+        raise_if_problems(problems)
+    return table

@@ -1,0 +1,325 @@
+"""The fieldwork model: ``config/fieldwork_model.yaml`` read and checked against the codebook, and
+the linear predictors (covariate effects) the rest of the simulator builds on.
+
+The model itself is described in :mod:`portrait.study.fieldwork`.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from ...pipeline import config, paths
+from ...pipeline.errors import ParameterError
+from ..codebook import Codebook
+
+
+MODEL_FILE = "fieldwork_model.yaml"
+GROUPS = ("residents", "visitors")
+AGE_KEYS = ("15-29", "30-44", "45-59", "60-74", "75+")
+AGE_SPAN = {"15-29": (15, 29), "30-44": (30, 44), "45-59": (45, 59), "60-74": (60, 74), "75+": (75, 95)}
+SEX_KEYS = ("hommes", "femmes")
+SOURCE_LABEL = "données simulées"
+COVARIATES = {
+    "residents": ("age", "sexe", "diplome", "departement", "size_rank"),
+    "visitors": ("age", "sexe", "diplome", "zone", "source_type", "purpose", "country", "foreign",
+                 "multiplicity"),
+}
+NUMERIC_COVARIATES = ("foreign", "multiplicity")
+VISITOR_ATTRIBUTES = ("zone", "source_type", "purpose", "country", "multiplicity")
+CONTEXT = {"residents": ("dep_residence", "commune_residence", "annees_residence"),
+           "visitors": ("pays", "region_residence", "motif", "zone_visitee", "nb_sejours")}
+PROFILE = ("sexe", "age", "diplome")
+REQUIRED_SECTIONS = ("residents", "visitors", "fieldwork", "propensity", "item_nonresponse", "thresholds",
+                     "ordinal_items")
+
+
+# ============================================================================ the model
+
+
+@dataclass(frozen=True)
+class FieldworkModel:
+    """The simulation parameters (``config/fieldwork_model.yaml``) checked against the codebook.
+
+    ``complete=True`` switches off every loss: no unit out of scope, every invitation delivered,
+    every unit responds, no break-off, no item non-response (answers and « Ne sait pas » are
+    unchanged). Used to check the simulator against its own truth.
+    """
+
+    params: dict[str, Any]
+    codebook: Codebook
+    complete: bool = False
+
+    @classmethod
+    def load(cls, codebook: Codebook, path: str | Path | None = None) -> "FieldworkModel":
+        """Read and validate the model file (default ``config/fieldwork_model.yaml``)."""
+        params = config.read_yaml(path or paths.CONFIG / MODEL_FILE)
+        return cls.from_params(params, codebook)
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any], codebook: Codebook) -> "FieldworkModel":
+        """Build the model from a parameter mapping; a ``ParameterError`` lists every problem."""
+        model = cls(copy.deepcopy(dict(params)), codebook)
+        problems = model._problems()
+        if problems:
+            lines = "\n".join(f"  - {p}" for p in problems)
+            raise ParameterError(f"the fieldwork model has {len(problems)} problem(s):\n{lines}")
+        return model
+
+    def complete_response(self) -> "FieldworkModel":
+        """The same model with full response and no item non-response (see the class docstring)."""
+        return replace(self, complete=True)
+
+    def with_changes(self, **sections: Any) -> "FieldworkModel":
+        """A copy with some top-level sections replaced (validated again)."""
+        params = copy.deepcopy(self.params)
+        params.update(copy.deepcopy(sections))
+        return replace(FieldworkModel.from_params(params, self.codebook), complete=self.complete)
+
+    # ---- specifications of each item
+
+    def ordinal(self, name: str) -> dict[str, Any]:
+        """Merged specification of an ordinal item (defaults overridden by the item's own)."""
+        d = self.params.get("ordinal_defaults", {})
+        it = self.params["ordinal_items"][name]
+        effects = dict(d.get("effects", {}))
+        effects.update(it.get("effects", {}))
+        dk = copy.deepcopy(d.get("dont_know", {}))
+        dk.update(it.get("dont_know", {}))
+        v = self.codebook.variable(name)
+        tname = it.get("thresholds", v.type)
+        return {"location": float(it.get("location", 0.0)),
+                "loading": float(it.get("loading", d.get("loading", 0.0))),
+                "thresholds": np.asarray(self.params["thresholds"][tname], dtype=float),
+                "group_shift": float(it.get("group_shift", 0.0)),
+                "effects": effects, "dont_know": dk}
+
+    def planted(self) -> pd.DataFrame:
+        """The declared resident–visitor differences of the common core, one row per item or option.
+
+        ``group_shift`` is on the latent scale (ordinal items: standard deviations of the item's
+        noise; multi-select options and words: log-weight of the option). 0 means no difference.
+        """
+        rows = []
+        for v in self.codebook.common_core("opinion"):
+            if v.name in self.params.get("ordinal_items", {}):
+                rows.append({"item": v.name, "level": "", "group_shift": self.ordinal(v.name)["group_shift"]})
+            elif v.name in self.params.get("multi_items", {}):
+                shift = self.params["multi_items"][v.name].get("group_shift", {})
+                rows += [{"item": v.name, "level": str(c), "group_shift": float(shift.get(c, 0.0))}
+                         for c in v.code_values]
+            elif v.name in self.params.get("words", {}):
+                shift = self.params["words"][v.name].get("group_shift", {})
+                rows += [{"item": v.name, "level": w, "group_shift": float(shift.get(w, 0.0))}
+                         for w in self.codebook.vocabulary(v.name)]
+        return pd.DataFrame(rows)
+
+    # ---- validation
+
+    def _problems(self) -> list[str]:
+        p = self.params
+        out = [f"section {section!r} is missing" for section in REQUIRED_SECTIONS if section not in p]
+        if out:
+            return out
+        return (_response_problems(p) + _profile_problems(p, self.codebook) + _ordinal_problems(p, self.codebook)
+                + _choice_problems(p, self.codebook) + _unmodelled_problems(p, self.codebook))
+
+
+def _response_problems(p: Mapping[str, Any]) -> list[str]:
+    """Fieldwork losses and response propensities of both groups."""
+    out: list[str] = []
+    for group in GROUPS:
+        for name in ("out_of_scope", "undeliverable", "refusal", "breakoff"):
+            x = p["fieldwork"].get(group, {}).get(name)
+            if not isinstance(x, (int, float)) or not 0 <= x < 1:
+                out.append(f"fieldwork.{group}.{name} must be a probability in [0, 1), got {x!r}")
+        prop = p["propensity"].get(group, {})
+        t = prop.get("target_rate")
+        if not isinstance(t, (int, float)) or not 0 < t < 1:
+            out.append(f"propensity.{group}.target_rate must lie in (0, 1), got {t!r}")
+        out += _check_effects(prop.get("effects", {}), group, f"propensity.{group}.effects")
+    return out
+
+
+def _profile_problems(p: Mapping[str, Any], cb: Codebook) -> list[str]:
+    """Education tables, the visitors' unrecorded-attribute shares and their age tables."""
+    out: list[str] = []
+    for group in GROUPS:
+        table = p[group].get("education_by_age", {})
+        out += _check_distribution_table(table, f"{group}.education_by_age", AGE_KEYS,
+                                         cb.variable("diplome").keys())
+    for attr, spec in p["visitors"].get("attributes", {}).items():
+        if "unknown" in spec:
+            var = {"purpose": "motif", "country": "pays", "zone": "zone_visitee"}.get(attr)
+            keys = set(cb.variable(var).keys()) if var else None
+            if "default" not in spec["unknown"]:
+                out.append(f"visitors.attributes.{attr}.unknown needs a default row")
+            for row, shares in spec["unknown"].items():
+                if keys is not None and set(shares) - keys:
+                    out.append(f"visitors.attributes.{attr}.unknown.{row}: keys {sorted(set(shares) - keys)} "
+                               f"are not keys of the codebook variable {var!r}")
+                if abs(sum(shares.values()) - 1) > 1e-6 or min(shares.values()) < 0:
+                    out.append(f"visitors.attributes.{attr}.unknown.{row}: shares must sum to 1")
+    for name, table in p["visitors"].get("age_by_source", {}).items():
+        out += _check_distribution_table({name: table}, "visitors.age_by_source", [name], AGE_KEYS)
+    out += _check_distribution_table({"affaires": p["visitors"].get("age_business", {})},
+                                     "visitors.age_business", ["affaires"], AGE_KEYS)
+    return out
+
+
+def _ordinal_problems(p: Mapping[str, Any], cb: Codebook) -> list[str]:
+    """Threshold sets, then each ordinal item against its codebook variable."""
+    out: list[str] = []
+    for tname, tau in p["thresholds"].items():
+        if not isinstance(tau, list) or np.any(np.diff(np.asarray(tau, dtype=float)) <= 0):
+            out.append(f"thresholds.{tname} must be an increasing list")
+    for name, spec in p.get("ordinal_items", {}).items():
+        try:
+            v = cb.variable(name)
+        except Exception:
+            out.append(f"ordinal_items.{name}: not a codebook variable")
+            continue
+        if v.type not in ("score_0_10", "likert_1_5", "single"):
+            out.append(f"ordinal_items.{name}: codebook type {v.type} is not ordinal")
+            continue
+        tname = spec.get("thresholds", v.type)
+        tau = p["thresholds"].get(tname)
+        if tau is None:
+            out.append(f"ordinal_items.{name}: no threshold set {tname!r}")
+        elif len(tau) != len(v.code_values) - 1:
+            out.append(f"ordinal_items.{name}: {len(tau)} thresholds for {len(v.code_values)} codes")
+        if spec.get("group_shift", 0) and not v.common_core:
+            out.append(f"ordinal_items.{name}: group_shift only makes sense for a common-core item")
+        for group in v.surveys:
+            out += _check_effects(spec.get("effects", {}), group, f"ordinal_items.{name}.effects")
+    return out
+
+
+def _choice_problems(p: Mapping[str, Any], cb: Codebook) -> list[str]:
+    """Nominal items, multi-select items and open words against the codebook."""
+    out: list[str] = []
+    for name, spec in p.get("categorical_items", {}).items():
+        v = cb.variable(name)
+        keys = set(v.keys())
+        if set(spec.get("base", {})) != keys:
+            out.append(f"categorical_items.{name}.base must give every key of {sorted(keys)}")
+    for name, spec in p.get("multi_items", {}).items():
+        v = cb.variable(name)
+        codes = set(v.code_values)
+        if set(spec.get("weights", {})) != codes:
+            out.append(f"multi_items.{name}.weights must give every option code {sorted(codes)}")
+        if set(spec.get("group_shift", {})) - codes:
+            out.append(f"multi_items.{name}.group_shift names unknown options")
+        for group in v.surveys:
+            probs = spec.get("n_choices", {}).get(group)
+            if not isinstance(probs, list) or len(probs) != v.max_choices \
+                    or abs(sum(probs) - 1) > 1e-9 or min(probs) < 0:
+                out.append(f"multi_items.{name}.n_choices.{group} must be {v.max_choices} "
+                           "probabilities summing to 1")
+    for name, spec in p.get("words", {}).items():
+        vocab = set(cb.vocabulary(name))
+        if set(spec.get("weights", {})) != vocab:
+            missing = sorted(vocab - set(spec.get("weights", {})))
+            extra = sorted(set(spec.get("weights", {})) - vocab)
+            out.append(f"words.{name}.weights must cover the codebook vocabulary exactly "
+                       f"(missing {missing}, not in the codebook {extra})")
+        if set(spec.get("group_shift", {})) - vocab:
+            out.append(f"words.{name}.group_shift names words outside the vocabulary")
+        sp = spec.get("spelling", {})
+        if sorted(sp) != ["canonical", "capitalised", "variant"] or abs(sum(sp.values()) - 1) > 1e-9:
+            out.append(f"words.{name}.spelling needs canonical, capitalised and variant summing to 1")
+    return out
+
+
+def _unmodelled_problems(p: Mapping[str, Any], cb: Codebook) -> list[str]:
+    """Codebook variables (other than technical, profile and context ones) without a simulation rule."""
+    modelled = {name for section in ("ordinal_items", "categorical_items", "multi_items", "words")
+                for name in p.get(section, {})}
+    context = {name for g in GROUPS for name in CONTEXT[g]}
+    return [f"codebook variable {v.name!r} has no simulation rule in the model" for v in cb.variables
+            if v.role not in ("technical", "profile") and v.name not in context and v.name not in modelled]
+
+
+def _check_effects(effects: Mapping[str, Any], group: str, where: str) -> list[str]:
+    known = set(COVARIATES["residents"]) | set(COVARIATES["visitors"])
+    out = []
+    for cov, eff in effects.items():
+        if cov not in known:
+            out.append(f"{where}: unknown covariate {cov!r}; covariates are {sorted(known)}")
+        elif cov in NUMERIC_COVARIATES and not isinstance(eff, (int, float)):
+            out.append(f"{where}: {cov} is numeric and takes a slope, got {eff!r}")
+        elif cov not in NUMERIC_COVARIATES and not isinstance(eff, dict):
+            out.append(f"{where}: {cov} is categorical and takes {{level: effect}}, got {eff!r}")
+    return out
+
+
+def _check_distribution_table(table: Mapping[str, Any], where: str, rows, columns) -> list[str]:
+    out = []
+    for r in rows:
+        row = table.get(r)
+        if not isinstance(row, dict):
+            out.append(f"{where}: row {r!r} is missing")
+            continue
+        if set(row) != set(columns):
+            out.append(f"{where}.{r}: needs exactly the keys {sorted(columns)}")
+        elif abs(sum(row.values()) - 1) > 1e-6 or min(row.values()) < 0:
+            out.append(f"{where}.{r}: shares must be non-negative and sum to 1")
+    return out
+
+
+# ============================================================================ linear predictors
+
+
+CATEGORICAL_COVARIATES = ("age", "sexe", "diplome", "departement", "size_rank", "zone", "source_type",
+                          "purpose", "country")
+
+
+def as_categories(data: pd.DataFrame) -> pd.DataFrame:
+    """The same table with its categorical covariates stored as pandas categories (fast effects)."""
+    data = data.copy()
+    for c in CATEGORICAL_COVARIATES:
+        if c in data.columns and not isinstance(data[c].dtype, pd.CategoricalDtype):
+            data[c] = pd.Categorical(data[c].astype(object))
+    return data
+
+
+def effects(spec: Mapping[str, Any], data: pd.DataFrame) -> np.ndarray:
+    """Sum of covariate effects for each row of ``data`` (covariates the data lack contribute 0)."""
+    out = np.zeros(len(data))
+    for cov, eff in spec.items():
+        if cov not in data.columns:
+            continue
+        if isinstance(eff, dict):
+            col = data[cov]
+            if isinstance(col.dtype, pd.CategoricalDtype):
+                per_cat = np.append([float(eff.get(c, 0.0)) for c in col.cat.categories], 0.0)
+                out += per_cat[col.cat.codes.to_numpy()]
+                continue
+            idx = pd.Index(list(eff), dtype=object).get_indexer(col.to_numpy(object))
+            out += np.append(np.asarray(list(eff.values()), dtype=float), 0.0)[idx]
+        else:
+            out += float(eff) * data[cov].to_numpy(float)
+    return out
+
+
+def option_effects(spec: Mapping[str, Any], data: pd.DataFrame, options: list) -> np.ndarray:
+    """Log-weight effects per row and option from ``{covariate: {level: {option: effect}}}``."""
+    index = {o: j for j, o in enumerate(options)}
+    out = np.zeros((len(data), len(options)))
+    for cov, levels in spec.items():
+        if cov not in data.columns:
+            continue
+        col = np.asarray(data[cov].astype(object).to_numpy())
+        for level, eff in levels.items():
+            rows = col == level
+            if rows.any():
+                vec = np.zeros(len(options))
+                for o, e in eff.items():
+                    vec[index[o]] = e
+                out[rows] += vec
+    return out

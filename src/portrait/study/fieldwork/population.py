@@ -1,0 +1,222 @@
+"""The populations of the fieldwork model: resident and visitor cells (covariates and counts), and the
+mapping of the visitor frame's labels to the model's keys (unrecorded attributes drawn or split).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ...pipeline.errors import InputError
+from ..codebook import normalise_text
+from .model import AGE_KEYS, FieldworkModel, MODEL_FILE, SEX_KEYS, VISITOR_ATTRIBUTES, as_categories
+
+
+# ============================================================================ populations
+
+
+@dataclass(frozen=True)
+class Population:
+    """Population cells of both groups: covariates and a count ``n`` (persons in the cell)."""
+
+    residents: pd.DataFrame
+    visitors: pd.DataFrame
+    mapping: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def cells(self, group: str) -> pd.DataFrame:
+        return self.residents if group == "residents" else self.visitors
+
+
+def _sex_age_by_department(population: pd.DataFrame) -> pd.DataFrame:
+    """P(sex, age | department) from the INSEE table (15+ age groups, men and women)."""
+    need = {"departement", "sex", "age_group", "population"}
+    if need - set(population.columns):
+        raise InputError(f"the INSEE population table lacks columns {sorted(need - set(population.columns))}")
+    p = population.loc[population["sex"].isin(SEX_KEYS) & population["age_group"].isin(AGE_KEYS),
+                       ["departement", "sex", "age_group", "population"]].copy()
+    p = p.rename(columns={"sex": "sexe", "age_group": "age"})
+    p["p"] = p["population"] / p.groupby("departement")["population"].transform("sum")
+    return p[["departement", "sexe", "age", "p"]]
+
+
+def _education(model: FieldworkModel, group: str) -> pd.DataFrame:
+    table = model.params[group]["education_by_age"]
+    rows = [{"age": a, "diplome": k, "p_edu": float(v)} for a in AGE_KEYS for k, v in table[a].items()]
+    return pd.DataFrame(rows)
+
+
+def resident_population(model: FieldworkModel, frame: pd.DataFrame, population: pd.DataFrame) -> pd.DataFrame:
+    """Resident cells department × size class × sex × age × education with their 15+ population.
+
+    ``frame`` is the resident frame (``pop15``, ``departement``, ``size_class_rank``);
+    ``population`` is :func:`portrait.pipeline.sources.read_population` for the study year.
+    """
+    need = {"departement", "size_class_rank", "pop15"}
+    if need - set(frame.columns):
+        raise InputError(f"the resident frame lacks columns {sorted(need - set(frame.columns))}")
+    ds = (frame.groupby(["departement", "size_class_rank"], observed=True)["pop15"].sum()
+               .reset_index().rename(columns={"size_class_rank": "size_rank", "pop15": "n_ds"}))
+    sa = _sex_age_by_department(population)
+    missing = sorted(set(ds["departement"]) - set(sa["departement"]))
+    if missing:
+        raise InputError(f"no INSEE sex × age figures for department(s) {missing}")
+    cells = ds.merge(sa, on="departement").merge(_education(model, "residents"), on="age")
+    cells["n"] = cells["n_ds"] * cells["p"] * cells["p_edu"]
+    cells = cells.loc[cells["n"] > 0, ["departement", "size_rank", "sexe", "age", "diplome", "n"]]
+    cells["size_rank"] = cells["size_rank"].astype(int)
+    return as_categories(cells.sort_values(["departement", "size_rank", "sexe", "age", "diplome"])
+                         .reset_index(drop=True))
+
+
+UNKNOWN = "unknown"
+
+
+def map_visitor_attributes(model: FieldworkModel, units: pd.DataFrame,
+                           source: str = "visitor sample") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Model covariates of visitor units from their frame attributes, and the mapping report.
+
+    Frame labels are matched (lower case, no accents) against the patterns of
+    ``visitors.attributes`` in the model file. Returns the covariates (zone, source_type,
+    purpose, country, multiplicity, region; ``unknown`` where the partner recorded nothing, see
+    :func:`resolve_unknown`) and a table of every distinct frame value with the key it was mapped
+    to (``matched = False`` where the default was used).
+    """
+    spec = model.params["visitors"]["attributes"]
+    out = pd.DataFrame(index=units.index)
+    report = []
+    for attr in VISITOR_ATTRIBUTES:
+        col = spec[attr]["column"]
+        if col not in units.columns:
+            raise InputError(f"the {source} has no column {col!r}, which the simulator needs for the "
+                             f"visitors' {attr}; see visitors.attributes in config/{MODEL_FILE}",
+                             column=col)
+        if attr == "multiplicity":
+            m = pd.to_numeric(units[col], errors="coerce")
+            if m.isna().any() or (m < 1).any():
+                i = int(np.flatnonzero((m.isna() | (m < 1)).to_numpy())[0])
+                raise InputError(f"multiplicity must be an integer ≥ 1 in the {source}", row=i + 1,
+                                 column=col, value=units[col].iloc[i])
+            out["multiplicity"] = (np.minimum(m.to_numpy(int), int(spec[attr]["cap"])) - 1).astype(float)
+            continue
+        values = units[col].astype("string").fillna("")
+        mapping = {}
+        for val in sorted(values.unique()):
+            norm_val = normalise_text(val)
+            key = next((k for k, pat in spec[attr]["patterns"].items() if re.search(pat, norm_val)), None)
+            mapping[val] = key if key is not None else spec[attr]["default"]
+            report.append({"attribute": attr, "frame_value": val, "key": mapping[val], "matched": key is not None,
+                           "n": int((values == val).sum())})
+        out[attr] = values.map(mapping).astype(str).to_numpy()
+    # region of residence: only for residents of France
+    rspec = spec.get("residence_region", {})
+    rcol = rspec.get("column", "residence_region")
+    region_var = model.codebook.variable("region_residence")
+    lookup = {normalise_text(c.label): c.key for c in region_var.codes}
+    lookup.update({normalise_text(str(c.value)): c.key for c in region_var.codes})
+    lookup.update({normalise_text(k): str(v) for k, v in (rspec.get("aliases") or {}).items()})
+    if rcol in units.columns:
+        vals = units[rcol].astype("string").fillna("")
+        found = {x: lookup.get(normalise_text(x)) for x in vals.unique()}
+        out["region"] = vals.map(found).astype(object).to_numpy()
+        for val in sorted(vals.unique()):
+            report.append({"attribute": "residence_region", "frame_value": val,
+                           "key": lookup.get(normalise_text(val)), "matched": normalise_text(val) in lookup,
+                           "n": int((vals == val).sum())})
+    else:
+        out["region"] = None
+    rep = pd.DataFrame(report, columns=["attribute", "frame_value", "key", "matched", "n"])
+    return out, rep
+
+
+def _unknown_shares(model: FieldworkModel, attr: str, source_type: str) -> dict[str, float]:
+    u = model.params["visitors"]["attributes"][attr].get("unknown", {})
+    return u.get(source_type, u["default"])
+
+
+def _finish_visitor_covariates(cov: pd.DataFrame) -> pd.DataFrame:
+    cov = cov.copy()
+    cov["foreign"] = (cov["country"] != "FR").astype(float)
+    cov["region"] = cov["region"].where(cov["country"] == "FR")
+    return cov
+
+
+def resolve_unknown(model: FieldworkModel, cov: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Draw the attributes the partner did not record (``unknown``) from the model's shares."""
+    cov = cov.copy()
+    for attr, spec in model.params["visitors"]["attributes"].items():
+        if "unknown" not in spec or attr not in cov.columns:
+            continue
+        u = rng.random(len(cov))
+        rows = np.flatnonzero((cov[attr] == UNKNOWN).to_numpy())
+        values = cov[attr].to_numpy(object).copy()
+        source = cov["source_type"].to_numpy(object)
+        for t in sorted(set(source[rows])):          # the same rule as row by row, one source type at a time
+            sel = rows[source[rows] == t]
+            shares = _unknown_shares(model, attr, t)
+            keys = list(shares)
+            cum = np.cumsum([shares[k] for k in keys])
+            idx = np.minimum(np.searchsorted(cum, u[sel] * cum[-1], side="right"), len(keys) - 1)
+            values[sel] = np.asarray(keys, dtype=object)[idx]
+        cov[attr] = values
+    return _finish_visitor_covariates(cov)
+
+
+def _expand_unknown(model: FieldworkModel, base: pd.DataFrame) -> pd.DataFrame:
+    """Split population cells whose attribute is ``unknown`` in the model's shares (count ``n_frame``)."""
+    for attr, spec in model.params["visitors"]["attributes"].items():
+        if "unknown" not in spec or attr not in base.columns:
+            continue
+        known = base.loc[base[attr] != UNKNOWN]
+        unk = base.loc[base[attr] == UNKNOWN]
+        parts = [known]
+        for key in sorted({k for d in spec["unknown"].values() for k in d}):
+            shares = {t: _unknown_shares(model, attr, t).get(key, 0.0) for t in unk["source_type"].unique()}
+            p = unk["source_type"].map(shares).astype(float)
+            parts.append(unk.assign(**{attr: key, "n_frame": unk["n_frame"] * p}))
+        base = pd.concat(parts, ignore_index=True)
+        base = base.loc[base["n_frame"] > 0]
+        keys = [c for c in base.columns if c != "n_frame"]
+        base = base.groupby(keys, sort=True, dropna=False)["n_frame"].sum().reset_index()
+    return base
+
+
+def visitor_population(model: FieldworkModel, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Visitor cells (frame attributes × sex × age × education) with their counts, and the mapping report."""
+    cov, report = map_visitor_attributes(model, frame, "visitor frame")
+    keys = ["zone", "source_type", "purpose", "country", "multiplicity"]
+    base = cov.groupby(keys, sort=True).size().rename("n_frame").reset_index()
+    base = _expand_unknown(model, base)
+    base["foreign"] = (base["country"] != "FR").astype(float)
+    keys = keys + ["foreign"]
+    sa = _visitor_sex_age(model, base)
+    cells = sa.merge(_education(model, "visitors"), on="age")
+    cells["n"] = cells["n_frame"] * cells["p"] * cells["p_edu"]
+    cells = cells.loc[cells["n"] > 0, keys + ["sexe", "age", "diplome", "n"]]
+    return as_categories(cells.sort_values(keys + ["sexe", "age", "diplome"]).reset_index(drop=True)), report
+
+
+def _visitor_sex_age_probabilities(model: FieldworkModel, base: pd.DataFrame) -> np.ndarray:
+    """P(sex | source) × P(age | source, purpose) per row of ``base``: one column per (sex, age) of
+    ``SEX_KEYS`` × ``AGE_KEYS``, in that order."""
+    vp = model.params["visitors"]
+    fem = base["source_type"].map(vp["female_share"]).fillna(vp["female_share"]["default"]).astype(float)
+    ages = vp["age_by_source"]
+    cols = []
+    for sexe in SEX_KEYS:
+        ps = fem if sexe == "femmes" else 1 - fem
+        for a in AGE_KEYS:
+            pa = base["source_type"].map({t: d[a] for t, d in ages.items()}).fillna(ages["default"][a])
+            pa = pa.where(base["purpose"] != "affaires", vp["age_business"][a]).astype(float)
+            cols.append((ps * pa).to_numpy(float))
+    return np.column_stack(cols) if cols else np.zeros((len(base), 0))
+
+
+def _visitor_sex_age(model: FieldworkModel, base: pd.DataFrame) -> pd.DataFrame:
+    """Expand visitor units or cells with P(sex | source) × P(age | source, purpose) in column ``p``."""
+    probs = _visitor_sex_age_probabilities(model, base)
+    combos = [(s, a) for s in SEX_KEYS for a in AGE_KEYS]
+    rows = [base.assign(sexe=sexe, age=a, p=probs[:, j]) for j, (sexe, a) in enumerate(combos)]
+    return pd.concat(rows, ignore_index=True)

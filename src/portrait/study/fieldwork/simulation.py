@@ -1,0 +1,375 @@
+"""Drawing the fieldwork: profiles, answers, item and unit non-response, break-off, and the exports and
+contact statuses a survey tool would give; :func:`simulate` runs both surveys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit, logit
+
+from ...pipeline import config
+from ...pipeline.errors import InputError, ParameterError
+from ..codebook import Variable, option_column
+from .model import AGE_KEYS, AGE_SPAN, CONTEXT, FieldworkModel, GROUPS, SEX_KEYS, SOURCE_LABEL, as_categories, effects
+from .population import (Population, _sex_age_by_department, _visitor_sex_age_probabilities, map_visitor_attributes,
+                         resident_population, resolve_unknown, visitor_population)
+from .true_values import (Calibration, _dont_know_prob, _option_log_weights, _propensity_linear, calibrate,
+                          categorical_probabilities, truth)
+
+
+# ============================================================================ simulation
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """The simulated fieldwork.
+
+    Attributes
+    ----------
+    exports : survey → the table a survey tool would export (one row per person who started the
+        questionnaire, codebook columns, codes).
+    dispositions : survey → contact statuses (identifier, ``statut_contact``) of the units whose
+        invitation was not delivered, who refused, or who are out of scope.
+    persons : survey → every sampled unit with its simulated covariates, response propensity and
+        fieldwork outcome (the simulator's own knowledge: not available with real data).
+    truth : population values (see :func:`truth`).
+    mapping : how the visitor frame's labels were mapped to the model's keys.
+    population, calibration : the population cells and the solved quantities behind the truth.
+    """
+
+    exports: dict[str, pd.DataFrame]
+    dispositions: dict[str, pd.DataFrame]
+    persons: dict[str, pd.DataFrame]
+    truth: pd.DataFrame
+    mapping: pd.DataFrame
+    population: Population | None = None
+    calibration: Calibration | None = None
+
+
+def resident_units(slots: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+    """Resident invitation slots with the covariates the model needs (department, size rank)."""
+    for col in ("slot_id", "code", "departement"):
+        if col not in slots.columns:
+            raise InputError(f"the resident sample has no column {col!r}", column=col)
+    dup = slots["slot_id"].duplicated()
+    if dup.any():
+        i = int(np.flatnonzero(dup.to_numpy())[0])
+        raise InputError("slot_id appears twice in the resident sample", row=i + 1, column="slot_id",
+                         value=slots["slot_id"].iloc[i])
+    rank = frame.set_index("code")["size_class_rank"]
+    units = pd.DataFrame({"id": slots["slot_id"].astype(str).to_numpy(),
+                          "commune": slots["code"].astype(str).to_numpy(),
+                          "departement": slots["departement"].astype(str).to_numpy()})
+    units["size_rank"] = units["commune"].map(rank)
+    if units["size_rank"].isna().any():
+        i = int(np.flatnonzero(units["size_rank"].isna().to_numpy())[0])
+        raise InputError("commune of the resident sample is not in the resident frame", row=i + 1,
+                         column="code", value=units["commune"].iloc[i])
+    units["size_rank"] = units["size_rank"].astype(int)
+    return units
+
+
+def visitor_units(model: FieldworkModel, sample: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Visitor sample persons with the model covariates mapped from their frame attributes.
+
+    Attributes the partner did not record are drawn with ``rng`` (:func:`resolve_unknown`).
+    """
+    if "person_id" not in sample.columns:
+        raise InputError("the visitor sample has no column 'person_id'", column="person_id")
+    dup = sample["person_id"].duplicated()
+    if dup.any():
+        i = int(np.flatnonzero(dup.to_numpy())[0])
+        raise InputError("person_id appears twice in the visitor sample", row=i + 1, column="person_id",
+                         value=sample["person_id"].iloc[i])
+    cov, _ = map_visitor_attributes(model, sample)
+    cov = resolve_unknown(model, cov.reset_index(drop=True), rng)
+    cov.insert(0, "id", sample["person_id"].astype(str).to_numpy())
+    return cov
+
+
+def _categorical_draw(probs: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Index drawn from each row of ``probs`` with the uniforms ``u`` (inverse CDF)."""
+    cum = np.cumsum(probs, axis=1)
+    cum[:, -1] = 1.0
+    return (u[:, None] > cum).sum(axis=1)
+
+
+def _draw_profile(model: FieldworkModel, group: str, units: pd.DataFrame, population: pd.DataFrame | None,
+                  rng: np.random.Generator) -> pd.DataFrame:
+    out = units.copy()
+    n = len(out)
+    u = rng.random((n, 3))
+    if group == "residents":
+        sa = _sex_age_by_department(population)
+        combos = [(s, a) for s in SEX_KEYS for a in AGE_KEYS]
+        table = sa.pivot_table(index="departement", columns=["sexe", "age"], values="p").reindex(
+            columns=pd.MultiIndex.from_tuples(combos)).fillna(0.0)
+        missing = sorted(set(out["departement"]) - set(table.index))
+        if missing:
+            raise InputError(f"no INSEE sex × age figures for department(s) {missing}")
+        probs = table.loc[out["departement"]].to_numpy(float)
+    else:
+        combos = [(s, a) for s in SEX_KEYS for a in AGE_KEYS]
+        probs = _visitor_sex_age_probabilities(model, out)
+    idx = _categorical_draw(probs, u[:, 0])
+    out["sexe"] = np.asarray([c[0] for c in combos], dtype=object)[idx]
+    age_idx = np.asarray([AGE_KEYS.index(c[1]) for c in combos])[idx]
+    out["age"] = np.asarray(AGE_KEYS, dtype=object)[age_idx]
+    edu = model.params[group]["education_by_age"]
+    keys = list(model.codebook.variable("diplome").keys())
+    edu_table = np.asarray([[edu[a][k] for k in keys] for a in AGE_KEYS], dtype=float)
+    out["diplome"] = np.asarray(keys, dtype=object)[_categorical_draw(edu_table[age_idx], u[:, 1])]
+    lo = np.asarray([AGE_SPAN[a][0] for a in AGE_KEYS])[age_idx]
+    hi = np.asarray([AGE_SPAN[a][1] for a in AGE_KEYS])[age_idx]
+    out["age_years"] = lo + np.floor(u[:, 2] * (hi - lo + 1)).astype(int)
+    return out
+
+
+def _skip(model: FieldworkModel, v: Variable, persons: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+    """Item non-response mask for variable ``v``."""
+    u = rng.random(len(persons))
+    if model.complete:
+        return np.zeros(len(persons), dtype=bool)
+    rates = model.params["item_nonresponse"]["rates"]
+    default = {"score_0_10": "default_score", "likert_1_5": "default_likert", "single": "default_single"}
+    rate = rates.get(v.name, rates.get(default.get(v.type, ""), 0.0) if v.role == "opinion" else 0.0)
+    if rate <= 0:
+        return np.zeros(len(persons), dtype=bool)
+    p = expit(logit(rate) + effects(model.params["item_nonresponse"].get("effects", {}), persons))
+    return u < p
+
+
+def _answers(model: FieldworkModel, cal: Calibration, group: str, persons: pd.DataFrame,
+             seed: int) -> dict[str, pd.Series]:
+    """Every answer of every person (before unit non-response and break-off), as export columns."""
+    cb = model.codebook
+    n = len(persons)
+    cols: dict[str, Any] = {}
+    u_fav = persons["favourability"].to_numpy(float)
+    for v in cb.variables_for(group):
+        stream = config.rng(seed, f"fieldwork/{group}/answer/{v.name}")
+        if v.role == "technical":
+            continue
+        if v.role == "profile":
+            codes = v.keys()
+            cols[v.name] = pd.array(persons[v.name].map(codes).to_numpy(), dtype="Int16")
+        elif v.name in CONTEXT[group]:
+            cols.update(_context(model, group, v, persons, stream))
+        elif v.name in model.params["ordinal_items"]:
+            spec = model.ordinal(v.name)
+            eta = spec["location"] + effects(spec["effects"], persons)
+            ystar = eta + spec["loading"] * u_fav + stream.standard_normal(n)
+            idx = np.searchsorted(cal.thresholds[(group, v.name)], ystar)
+            codes = np.asarray(v.code_values)[idx]
+            dk = stream.random(n) < _dont_know_prob(model, v.name, group, persons)
+            cols[v.name] = pd.array(np.where(dk, cb.dont_know_code, codes), dtype="Int16")
+        elif v.name in model.params.get("categorical_items", {}):
+            probs = categorical_probabilities(model, v.name, persons)
+            codes = np.asarray(v.code_values)[_categorical_draw(probs, stream.random(n))]
+            dk = stream.random(n) < _dont_know_prob(model, v.name, group, persons)
+            cols[v.name] = pd.array(np.where(dk, cb.dont_know_code, codes), dtype="Int16")
+        elif v.type == "multi":
+            lw = _option_log_weights(model, "multi_items", v.name, group, persons, v.code_values)
+            nprob = np.asarray(model.params["multi_items"][v.name]["n_choices"][group], dtype=float)
+            n_pick = 1 + _categorical_draw(np.tile(nprob, (n, 1)), stream.random(n))
+            order = np.argsort(-(lw + stream.gumbel(size=lw.shape)), axis=1, kind="stable")
+            chosen = np.zeros(lw.shape, dtype=np.int16)
+            for r in range(v.max_choices):
+                rows = np.flatnonzero(n_pick > r)
+                chosen[rows, order[rows, r]] = 1
+            for j, c in enumerate(v.code_values):
+                cols[option_column(v.name, c)] = pd.array(chosen[:, j], dtype="Int16")
+        elif v.type == "open_words":
+            cols.update(_words(model, group, v, persons, stream))
+        else:  # pragma: no cover - the model validation refuses unmodelled variables
+            raise ParameterError(f"no simulation rule for {v.name!r}")
+    return cols
+
+
+def _context(model: FieldworkModel, group: str, v: Variable, persons: pd.DataFrame,
+             rng: np.random.Generator) -> dict[str, Any]:
+    n = len(persons)
+    if v.name == "dep_residence":
+        return {v.name: pd.array(persons["departement"].to_numpy(), dtype="string")}
+    if v.name == "commune_residence":
+        return {v.name: pd.array(persons["commune"].to_numpy(), dtype="string")}
+    if v.name == "annees_residence":
+        age = persons["age_years"].to_numpy(int)
+        always = rng.random(n) < float(model.params["residents"]["always_lived_here"])
+        years = np.where(always, age, np.floor(rng.random(n) * (age + 1)).astype(int))
+        return {v.name: pd.array(np.clip(years, v.minimum, v.maximum), dtype="Int16")}
+    if v.name in ("pays", "motif", "zone_visitee"):
+        source = {"pays": "country", "motif": "purpose", "zone_visitee": "zone"}[v.name]
+        codes = persons[source].map(v.keys())
+        return {v.name: pd.array(codes.to_numpy(), dtype="Int16")}
+    if v.name == "region_residence":
+        codes = persons["region"].map(v.keys())
+        return {v.name: pd.array(codes.to_numpy(), dtype="Int16")}
+    if v.name == "nb_sejours":
+        st = model.params["visitors"]["stays"]
+        mean = persons["country"].map(lambda c: st["mean"].get(c, st["mean"]["default"])).to_numpy(float)
+        lam = mean * (1 + float(st["per_extra_file"]) * persons["multiplicity"].to_numpy(float))
+        stays = 1 + rng.poisson(lam)
+        return {v.name: pd.array(np.clip(stays, v.minimum, v.maximum), dtype="Int16")}
+    raise ParameterError(f"no simulation rule for context variable {v.name!r}")  # pragma: no cover
+
+
+def _words(model: FieldworkModel, group: str, v: Variable, persons: pd.DataFrame,
+           rng: np.random.Generator) -> dict[str, Any]:
+    spec = model.params["words"][v.name]
+    vocab = model.codebook.vocabulary(v.name)
+    words = list(vocab)
+    n = len(persons)
+    lw = _option_log_weights(model, "words", v.name, group, persons, words)
+    order = np.argsort(-(lw + rng.gumbel(size=lw.shape)), axis=1, kind="stable")[:, :3]
+    u = rng.random((n, 2))
+    blank2 = u[:, 0] < float(spec["blank_second"])
+    blank3 = blank2 | (u[:, 1] < float(spec["blank_third"]))
+    sp = spec["spelling"]
+    form_u = rng.random((n, 3))
+    pick_u = rng.random((n, 3))
+    canonical = np.asarray(words, dtype=object)
+    capital = np.asarray([w[:1].upper() + w[1:] for w in words], dtype=object)
+    n_var = np.asarray([len(vocab[w]) for w in words])
+    offset = np.concatenate([[0], np.cumsum(n_var)[:-1]])
+    flat = np.asarray([x for w in words for x in vocab[w]] or [""], dtype=object)
+    cols = {}
+    for r in range(3):
+        k = order[:, r]
+        f = form_u[:, r]
+        variant = (f >= sp["canonical"] + sp["capitalised"]) & (n_var[k] > 0)
+        vi = offset[k] + np.minimum(np.floor(pick_u[:, r] * n_var[k]).astype(int), np.maximum(n_var[k] - 1, 0))
+        out = np.where(f < sp["canonical"], canonical[k], np.where(variant, flat[np.minimum(vi, len(flat) - 1)],
+                                                                   capital[k]))
+        col = pd.array(out, dtype="string")
+        if r == 1:
+            col[blank2] = pd.NA
+        if r == 2:
+            col[blank3] = pd.NA
+        cols[v.columns[r]] = col
+    return cols
+
+
+def _simulate_group(model: FieldworkModel, cal: Calibration, group: str, units: pd.DataFrame,
+                    population: pd.DataFrame | None, seed: int):
+    cb = model.codebook
+    fw = model.params["fieldwork"][group]
+    persons = as_categories(_draw_profile(model, group, units, population,
+                                          config.rng(seed, f"fieldwork/{group}/profile")))
+    n = len(persons)
+    persons["favourability"] = config.rng(seed, f"fieldwork/{group}/favourability").standard_normal(n)
+    nmar = float(model.params["propensity"].get("nmar_loading", 0.0))
+    persons["propensity"] = expit(cal.intercepts[group] + _propensity_linear(model, group, persons)
+                                  + nmar * persons["favourability"].to_numpy(float))
+    u = config.rng(seed, f"fieldwork/{group}/disposition").random((n, 6))
+    if model.complete:
+        oos = undeliv = refusal = breakoff = np.zeros(n, dtype=bool)
+        respond = np.ones(n, dtype=bool)
+    else:
+        oos = u[:, 0] < fw["out_of_scope"]
+        undeliv = ~oos & (u[:, 1] < fw["undeliverable"])
+        respond = ~oos & ~undeliv & (u[:, 2] < persons["propensity"].to_numpy(float))
+        refusal = ~oos & ~undeliv & ~respond & (u[:, 3] < fw["refusal"])
+        breakoff = respond & (u[:, 4] < fw["breakoff"])
+    outcome = np.select([oos, undeliv, refusal, respond & breakoff, respond],
+                        ["hors_champ", "non_distribuee", "refus", "interrompu", "complet"],
+                        "sans_reponse")
+    persons["outcome"] = outcome
+
+    answers = _answers(model, cal, group, persons, seed)
+    skip_rng = {v.name: config.rng(seed, f"fieldwork/{group}/skip/{v.name}") for v in cb.variables_for(group)}
+    for v in cb.variables_for(group):
+        if v.role == "technical":
+            continue
+        skip = _skip(model, v, persons, skip_rng[v.name])
+        for col in v.columns:
+            if skip.any():
+                answers[col] = answers[col].copy()
+                answers[col][skip] = pd.NA
+    # filter: questions not asked
+    for v in cb.variables_for(group):
+        if v.asked_if is not None:
+            ref, codes = v.asked_if
+            asked = answers[ref].isin(list(codes)).to_numpy(dtype=bool, na_value=False)
+            for col in v.columns:
+                answers[col] = answers[col].copy()
+                answers[col][~asked] = pd.NA
+    # break-off: every opinion question from a random position on is blank
+    opinion = [v for v in cb.variables_for(group) if v.role == "opinion"]
+    stop = np.floor(u[:, 5] * len(opinion)).astype(int)
+    for k, v in enumerate(opinion):
+        cut = breakoff & (stop <= k)
+        for col in v.columns:
+            answers[col] = answers[col].copy()
+            answers[col][cut] = pd.NA
+    table = pd.DataFrame(answers)
+    table.insert(0, "complet", pd.array(np.where(breakoff, 0, 1), dtype="Int16"))
+    table.insert(0, cb.id_column(group), pd.array(persons["id"].to_numpy(), dtype="string"))
+    table = table[cb.columns(group)]
+    export = table.loc[respond].sort_values(cb.id_column(group)).reset_index(drop=True)
+    disp_code = {spec["reason"]: code for code, spec in cb.dispositions.items()}
+    has_disp = oos | undeliv | refusal
+    dispositions = pd.DataFrame({
+        cb.id_column(group): pd.array(persons["id"].to_numpy()[has_disp], dtype="string"),
+        "statut_contact": pd.array([disp_code[o] for o in outcome[has_disp]], dtype="Int16")})
+    dispositions = dispositions.sort_values(cb.id_column(group)).reset_index(drop=True)
+    return persons, export, dispositions
+
+
+def simulate(model: FieldworkModel, *, resident_slots: pd.DataFrame, resident_frame: pd.DataFrame,
+             population: pd.DataFrame, visitor_sample: pd.DataFrame, visitor_frame: pd.DataFrame,
+             seed: int) -> Simulation:
+    """Simulate both surveys' fieldwork and compute the population truth.
+
+    Parameters
+    ----------
+    model : the fieldwork model (``FieldworkModel.load``).
+    resident_slots : resident sample, one row per invitation slot (``slot_id, code, departement``).
+    resident_frame : resident frame (``code, departement, size_class_rank, pop15``).
+    population : INSEE population by department × sex × age group (:func:`portrait.pipeline.sources.read_population`).
+    visitor_sample : visitor sample (``person_id`` and the frame attributes of ``visitors.attributes``).
+    visitor_frame : visitor frame (the visitor population; same attributes).
+    seed : study seed; every draw comes from a named stream of it.
+    """
+    res_cells = resident_population(model, resident_frame, population)
+    vis_cells, mapping = visitor_population(model, visitor_frame)
+    pop = Population(res_cells, vis_cells, mapping)
+    cal = calibrate(model, pop)
+    units = {"residents": resident_units(resident_slots, resident_frame),
+             "visitors": visitor_units(model, visitor_sample, config.rng(seed, "fieldwork/visitors/attributes"))}
+    _, sample_mapping = map_visitor_attributes(model, visitor_sample)
+    exports, dispositions, persons = {}, {}, {}
+    for group in GROUPS:
+        persons[group], exports[group], dispositions[group] = _simulate_group(
+            model, cal, group, units[group], population if group == "residents" else None, seed)
+    return Simulation(exports=exports, dispositions=dispositions, persons=persons,
+                      truth=truth(model, pop, cal), mapping=sample_mapping, population=pop, calibration=cal)
+
+
+def expected_respondents(model: FieldworkModel, population: Population, cal: Calibration) -> Population:
+    """The population cells reweighted by their response propensity: the respondents' expected make-up.
+
+    ``truth(model, expected_respondents(...), cal)`` gives the limit of the unweighted respondent
+    estimates (exact when ``nmar_loading`` is 0: the other fieldwork losses do not depend on the
+    covariates); its difference from the truth is the non-response bias weighting must remove.
+    """
+    nmar = float(model.params["propensity"].get("nmar_loading", 0.0))
+    if nmar:
+        raise ParameterError("expected_respondents is exact only without opinion-dependent response (nmar_loading 0)")
+    cells = {}
+    for group in GROUPS:
+        c = population.cells(group)
+        p = expit(cal.intercepts[group] + _propensity_linear(model, group, c))
+        cells[group] = c.assign(n=c["n"].to_numpy(float) * p)
+    return Population(cells["residents"], cells["visitors"], population.mapping)
+
+
+def source_label(source: str) -> str:
+    """« données simulées » when the answers come from the simulator, else an empty string."""
+    if source not in ("simulated", "real"):
+        raise ParameterError(f"parameter 'source' must be 'simulated' or 'real', got {source!r}")
+    return SOURCE_LABEL if source == "simulated" else ""

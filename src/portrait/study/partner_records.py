@@ -1,0 +1,252 @@
+"""One partner file read as its layout declares it, and its records in the study's codes.
+
+Step 1 of :mod:`portrait.study.visitors`: :func:`read_partner_file` reads only the columns the study
+needs (names are never loaded, values never echoed in messages), then the consent, last visit, zone
+and purpose become codes, countries ISO codes (:func:`normalise_countries`) and postcodes a French
+department of residence (:func:`residence_department`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import io as _io
+import re
+import unicodedata
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..pipeline import paths
+from ..pipeline.errors import InputError
+from .partner_layouts import PartnerFile
+
+
+# Country spellings partners use → ISO 3166-1 alpha-2 (compared without accents, case, punctuation).
+_COUNTRIES = {
+    "FR": ("france", "fr", "fra", "f", "republique francaise"),
+    "BE": ("belgique", "belgium", "belgie", "belgien", "be", "bel", "b"),
+    "GB": ("royaume uni", "royaumeuni", "united kingdom", "uk", "gb", "gbr", "grande bretagne",
+           "great britain", "angleterre", "england", "ecosse", "scotland", "pays de galles",
+           "wales"),
+    "NL": ("pays bas", "paysbas", "netherlands", "the netherlands", "nederland", "holland",
+           "hollande", "nl", "nld"),
+    "DE": ("allemagne", "germany", "deutschland", "de", "deu", "d"),
+    "LU": ("luxembourg", "lu", "lux", "l"),
+    "CH": ("suisse", "switzerland", "schweiz", "ch", "che"),
+    "IT": ("italie", "italy", "italia", "it", "ita"),
+    "ES": ("espagne", "spain", "espana", "es", "esp"),
+    "US": ("etats unis", "usa", "us", "united states", "united states of america"),
+    "IE": ("irlande", "ireland", "ie"),
+    "DK": ("danemark", "denmark", "dk"),
+    "SE": ("suede", "sweden", "se"),
+    "PL": ("pologne", "poland", "pl"),
+    "CN": ("chine", "china", "cn"),
+    "JP": ("japon", "japan", "jp"),
+    "CA": ("canada", "ca"),
+}
+COUNTRY_SYNONYMS = {name: iso for iso, names in _COUNTRIES.items() for name in names}
+UNKNOWN_COUNTRY = "ZZ"
+
+# Department of residence → region (2016 regions). Postcodes give the department of the post
+# office, which is the commune's department except for a few border communes: good enough
+# for a region of residence.
+_REGIONS = {
+    "Auvergne-Rhône-Alpes": "01 03 07 15 26 38 42 43 63 69 73 74",
+    "Bourgogne-Franche-Comté": "21 25 39 58 70 71 89 90",
+    "Bretagne": "22 29 35 56",
+    "Centre-Val de Loire": "18 28 36 37 41 45",
+    "Corse": "20",
+    "Grand Est": "08 10 51 52 54 55 57 67 68 88",
+    "Hauts-de-France": "02 59 60 62 80",
+    "Île-de-France": "75 77 78 91 92 93 94 95",
+    "Normandie": "14 27 50 61 76",
+    "Nouvelle-Aquitaine": "16 17 19 23 24 33 40 47 64 79 86 87",
+    "Occitanie": "09 11 12 30 31 32 34 46 48 65 66 81 82",
+    "Pays de la Loire": "44 49 53 72 85",
+    "Provence-Alpes-Côte d'Azur": "04 05 06 13 83 84",
+    "Outre-mer": "971 972 973 974 975 976 977 978 984 986 987 988",
+}
+DEPARTMENT_REGION = {d: region for region, ds in _REGIONS.items() for d in ds.split()}
+ABROAD = "Étranger"
+UNKNOWN_REGION = "Inconnue"
+
+
+# ------------------------------------------------------------------------------ reading
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _decode(raw: bytes, encoding: str, where: str) -> str:
+    """Decode a CSV file strictly; an error naming the line when the declared encoding is wrong."""
+    enc = encoding.lower().replace("_", "-")
+    try:
+        if enc in ("utf-8", "utf8"):
+            return raw.decode("utf-8-sig")
+        text = raw.decode(encoding)
+    except LookupError as exc:
+        raise InputError(f"unknown encoding {encoding!r} declared in the layouts mapping",
+                         file=where) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"unreadable encoding: byte {exc.start} cannot be decoded as {encoding}; "
+                         "declare the file's real encoding (e.g. utf-8 or cp1252) in the layouts "
+                         "mapping", file=where, row=raw.count(b"\n", 0, exc.start) + 1) from exc
+    high = re.search(rb"[\x80-\xff]", raw)
+    if high is not None and _is_utf8(raw):
+        raise InputError(f"unreadable encoding: the file is UTF-8 but the layouts mapping declares "
+                         f"{encoding}; declare encoding: utf-8", file=where,
+                         row=raw.count(b"\n", 0, high.start()) + 1)
+    return text
+
+
+def read_partner_file(folder: str | Path, pf: PartnerFile) -> pd.DataFrame:
+    """Read the columns the study needs from one partner file, as strings.
+
+    Returns a frame with one column per read role present in the layout (``email``,
+    ``consent``, ``last_visit``, ``zone``, ``purpose``, ``country``, ``postcode``) and ``row``,
+    the row number in the file (header = row 1). Direct identifiers are not read.
+
+    Raises
+    ------
+    InputError
+        Naming the file (and row or column) when the file is empty, cannot be decoded or parsed,
+        or lacks a column the mapping declares (the e-mail column first).
+    """
+    path = Path(folder) / pf.file
+    where = paths.relative(path)
+    wanted = {h.strip(): role for role, h in pf.columns.items()}
+    read = {h.strip() for role, h in pf.columns.items()
+            if role in ("email", "consent", "last_visit", "zone", "purpose", "country", "postcode")}
+    seen: dict[str, None] = {}
+
+    def pick(col: object) -> bool:
+        name = str(col).strip()
+        seen[name] = None
+        return name in read
+
+    if pf.format == "csv":
+        raw = path.read_bytes()
+        if not raw.strip():
+            raise InputError("the file is empty (no header, no record)", file=where)
+        text = _decode(raw, pf.encoding, where)
+        try:
+            df = pd.read_csv(_io.StringIO(text), sep=pf.separator, dtype=str, keep_default_na=False,
+                             na_filter=False, skip_blank_lines=False, usecols=pick)
+        except pd.errors.ParserError as exc:
+            raise InputError(f"cannot be parsed as CSV with separator {pf.separator!r}: "
+                             f"{str(exc).splitlines()[-1]}", file=where) from exc
+    else:
+        try:
+            df = pd.read_excel(path, sheet_name=pf.sheet, dtype=str, engine="openpyxl",
+                               keep_default_na=False, na_filter=False, usecols=pick)
+        except ValueError as exc:
+            if "not found" in str(exc):
+                raise InputError(f"the workbook has no sheet {pf.sheet!r}; declare the right "
+                                 "'sheet' in the layouts mapping", file=where) from exc
+            raise InputError("is not a readable XLSX workbook", file=where) from exc
+        except (zipfile.BadZipFile, OSError, KeyError) as exc:
+            raise InputError("is not a readable XLSX workbook (declare format: csv if it is a "
+                             "CSV file)", file=where) from exc
+        if not seen:
+            raise InputError("the file is empty (no header, no record)", file=where)
+    df.columns = [str(c).strip() for c in df.columns]
+    headers = list(seen)
+    order = sorted(pf.columns.items(), key=lambda kv: (kv[0] != "email", kv[0]))
+    for role, header in order:
+        if header.strip() not in seen:
+            hint = ""
+            if len(headers) == 1 and pf.format == "csv":
+                hint = f"; the header was read as a single column: check separator {pf.separator!r}"
+            else:
+                close = difflib.get_close_matches(header.strip(), headers, n=1, cutoff=0.75)
+                if close:
+                    hint = f"; the file has a column {close[0]!r}: correct the layouts mapping"
+            what = "no e-mail column" if role == "email" else f"mapped column ({role}) absent"
+            raise InputError(f"{what}: the file has no column {header!r} that the layouts mapping "
+                             f"declares for layout {pf.layout!r} ({len(headers)} columns found){hint}",
+                             file=where, column=header)
+    if len(df) == 0:
+        raise InputError("the file has a header but no record", file=where)
+    out = pd.DataFrame({wanted[c]: df[c].to_numpy() for c in df.columns if c in wanted})
+    out["row"] = np.arange(len(df)) + 2
+    return out
+
+
+def _codes(values: pd.Series, mapping: dict[str, str], default: str | None, pf: PartnerFile,
+           role: str, rows: np.ndarray, where: str) -> pd.Series:
+    """Partner values → codes; blank → file default; an undeclared value stops the ingest."""
+    folded = values.str.strip().str.casefold()
+    blank = folded == ""
+    coded = folded.map(mapping)
+    bad = ~blank & coded.isna()
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(f"{int(bad.sum())} value(s) not declared under {role}_values of layout "
+                         f"{pf.layout!r} (declared: {', '.join(sorted(mapping))}); add them to the "
+                         "layouts mapping (values are not echoed here, they could be personal data)",
+                         file=where, row=int(rows[i]), column=pf.columns[role])
+    return coded.where(~blank, default)
+
+
+def _standardise(pf: PartnerFile, df: pd.DataFrame, where: str) -> pd.DataFrame:
+    """Consent, last visit, zone and purpose of one file's records in the study's codes."""
+    n = len(df)
+    rows = df["row"].to_numpy()
+    out = pd.DataFrame({"row": rows})
+    folded = df["consent"].str.strip().str.casefold()
+    listed = folded.isin(pf.consent_values).to_numpy()
+    out["consent"] = listed if pf.consent_meaning == "opt_in" else ~listed
+    raw = df["last_visit"].str.strip()
+    if pf.date_format == "excel":
+        date = pd.to_datetime(raw, format="ISO8601", errors="coerce")
+    else:
+        date = pd.to_datetime(raw, format=pf.date_format, errors="coerce")
+    out["last_visit"] = date.to_numpy()
+    out["date_state"] = np.where(raw == "", "missing", np.where(date.isna(), "unreadable", "ok"))
+    if "zone" in df:
+        out["zone"] = _codes(df["zone"], dict(pf.zone_values), pf.zone, pf, "zone", rows, where).to_numpy()
+    else:
+        out["zone"] = pf.zone
+    if "purpose" in df:
+        out["purpose"] = _codes(df["purpose"], dict(pf.purpose_values), pf.purpose, pf, "purpose",
+                                rows, where).to_numpy()
+    else:
+        out["purpose"] = pf.purpose
+    for role in ("email", "country", "postcode"):
+        out[role] = df[role].to_numpy() if role in df else np.full(n, "", dtype=object)
+    return out
+
+
+def normalise_countries(raw: pd.Series) -> pd.Series:
+    """ISO 3166-1 alpha-2 codes from partners' spellings; blank → missing, unknown → ``ZZ``."""
+    s = pd.Series(raw, dtype="str")
+    uniq = pd.unique(s.dropna())
+    folded = {}
+    for v in uniq:
+        key = unicodedata.normalize("NFKD", v).encode("ascii", "ignore").decode().casefold()
+        key = re.sub(r"[^a-z]+", " ", key).strip()
+        folded[v] = None if key == "" else COUNTRY_SYNONYMS.get(key, UNKNOWN_COUNTRY)
+    return s.map(folded)
+
+
+def residence_department(postcode: pd.Series, country: pd.Series) -> pd.Series:
+    """French department of residence from the postcode (French residents only), else missing.
+
+    Spreadsheets drop the leading zero of postcodes such as 02100: four digits are padded for
+    French residents. Overseas postcodes (97x, 98x) give three-digit departments; 20xxx gives
+    ``20`` (Corsica). The postcode itself is not kept.
+    """
+    pc = pd.Series(postcode, dtype="str").str.replace(r"\s+", "", regex=True)
+    fr = (country == "FR").to_numpy()
+    pc = pc.where(~pc.str.fullmatch(r"\d{4}").fillna(False).astype(bool), "0" + pc)
+    ok = pc.str.fullmatch(r"\d{5}").fillna(False).astype(bool).to_numpy() & fr
+    dept = pc.str[:2].where(~pc.str[:2].isin(["97", "98"]), pc.str[:3])
+    dept = dept.where(ok & dept.isin(DEPARTMENT_REGION).to_numpy())
+    return dept

@@ -1,0 +1,165 @@
+"""What the validation study (:mod:`portrait.study.validation`) fixes before any replication.
+
+The estimators, variance methods and key statistics it follows, with their French labels, and
+:class:`Validation`: frames, codebook, fieldwork model, population cells and the quantities solved on
+them, the truth of the key statistics and the calibration margins, computed once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import pandas as pd
+
+from ..pipeline import config, paths, sources
+from ..pipeline.errors import ParameterError
+from . import codebook as codebook_mod
+from . import compare, fieldwork, frames, recipes, visitors
+from .codebook import Codebook
+
+
+ESTIMATORS = ("unweighted", "design", "nonresponse", "raking", "logit")
+ESTIMATOR_LABELS = {"unweighted": "Non pondéré", "design": "Poids de sondage (1/π)",
+                    "nonresponse": "Après non-réponse", "raking": "Calage (raking)",
+                    "logit": "Calage (logit borné)"}
+WEAK_LABELS = {"unweighted": "non pondérées", "design": "avec les seuls poids de sondage",
+               "nonresponse": "seulement corrigées de la non-réponse"}
+VARIANCES = ("linearisation", "bootstrap")
+VARIANCE_LABELS = {"linearisation": "linéarisation", "bootstrap": "bootstrap"}
+DIFFERENCE_NAME = compare.DIFFERENCE
+SURVEYS = ("residents", "visitors", compare.DIFFERENCE)
+SURVEY_LABELS = {"residents": "Habitants", "visitors": "Clients du territoire",
+                 compare.DIFFERENCE: "Différence clients − habitants"}
+CALIBRATED = ("raking", "logit")
+
+#: The key statistics of the study followed by the validation: both scores, the NPS, the top-2 box
+#: of six image items (three with a planted resident–visitor difference, three without) and two
+#: strengths (the littoral, whose weight the model shifts for visitors, and the heritage, whose share
+#: differs only slightly, through the shift of the other options). Level names are those of
+#: :mod:`portrait.items` and of the truth file.
+KEY_STATISTICS = pd.DataFrame([
+    ("image_globale", "mean", ""), ("recommandation", "mean", ""), ("recommandation", "nps_score", ""),
+    ("img_conviviale", "accord", "top2"), ("img_dynamique", "accord", "top2"), ("img_nature", "accord", "top2"),
+    ("img_accueillante", "accord", "top2"), ("img_sure", "accord", "top2"), ("img_innovante", "accord", "top2"),
+    ("forces", "share", "5"), ("forces", "share", "3"),
+], columns=["item", "statistic", "level"])
+
+RESULT_COLUMNS = ["replication", "survey", "item", "statistic", "level", "estimator", "variance", "estimate",
+                  "se", "ci_low", "ci_high", "df", "n", "p", "error"]
+
+
+# ============================================================================ setup
+
+
+@dataclass(frozen=True)
+class Validation:
+    """Everything a replication needs, built once per process (:meth:`build`).
+
+    Attributes
+    ----------
+    seed : study seed; replication ``i`` uses child ``i`` of ``SeedSequence(seed)``.
+    codebook, model : the questionnaire and the fieldwork model.
+    calibration : the model's quantities solved on the population (propensity intercepts, visitor
+        thresholds) — :func:`portrait.study.fieldwork.calibrate`, computed once.
+    population : INSEE population by department × sex × age (the residents' profile draws).
+    resident_frame, visitor_frame : the frames the samples are drawn from.
+    resident_design : the resident two-stage design; ``visitor_strata`` the visitor allocation
+        (fixed: only the draw within strata is random).
+    resident_weighting, visitor_weighting : recipe parameters (``config/04_*.yaml``, ``05``).
+    resident_margins, visitor_margins : calibration margins with their sources, computed once.
+    statistics : the key statistics (item, statistic, level).
+    truth : their population values (surveys and ``visitors - residents``) and ``planted``
+        (true difference not zero).
+    logit_bounds : bounds on g of the bounded-logit estimator.
+    """
+
+    seed: int
+    codebook: Codebook
+    model: fieldwork.FieldworkModel
+    calibration: fieldwork.Calibration
+    population: pd.DataFrame
+    resident_frame: pd.DataFrame
+    visitor_frame: pd.DataFrame
+    resident_design: frames.ResidentDesign
+    visitor_strata: pd.DataFrame
+    resident_weighting: "recipes.ResidentRecipe"
+    visitor_weighting: "recipes.VisitorRecipe"
+    resident_margins: tuple
+    visitor_margins: tuple
+    statistics: pd.DataFrame
+    truth: pd.DataFrame
+    logit_bounds: tuple[float, float] = (0.3, 3.0)
+    min_core_answered: int = 8
+    level: float = 0.95
+
+    @classmethod
+    def build(cls, *, seed: int, codebook_file: str | Path, model_file: str | Path,
+              resident_frame: str | Path | pd.DataFrame, visitor_frame: str | Path | pd.DataFrame,
+              population_year: int, resident_design: Mapping[str, Any], visitor_design: Mapping[str, Any],
+              resident_weighting: Mapping[str, Any], visitor_weighting: Mapping[str, Any],
+              statistics: pd.DataFrame = KEY_STATISTICS, logit_bounds: Sequence[float] = (0.3, 3.0),
+              min_core_answered: int = 8, level: float = 0.95) -> "Validation":
+        """Read the inputs and compute everything fixed (population cells, calibration, truth, margins).
+
+        ``resident_design`` and ``visitor_design`` are the parameters of notebooks 01 and 02
+        (``invitations``, ``take_per_commune``, ``allocation``, ``min_psu_per_stratum``;
+        ``invitations``, ``min_per_stratum``); ``resident_weighting`` and ``visitor_weighting``
+        those of notebooks 04 and 05. The calibration method of the recipes is set by each
+        estimator (raking, bounded logit with ``logit_bounds``).
+        """
+        config.require({"seed": seed}, "seed", int, minimum=0)
+        bounds = tuple(float(b) for b in logit_bounds)
+        if len(bounds) != 2 or not bounds[0] < 1 < bounds[1]:
+            raise ParameterError(f"parameter 'logit_bounds' must be [L, U] with L < 1 < U, got {list(logit_bounds)}")
+        cb = codebook_mod.load(codebook_file)
+        model = fieldwork.FieldworkModel.load(cb, model_file)
+        rframe = resident_frame if isinstance(resident_frame, pd.DataFrame) else pd.read_parquet(paths.resolve(resident_frame))
+        vframe = visitor_frame if isinstance(visitor_frame, pd.DataFrame) else pd.read_parquet(paths.resolve(visitor_frame))
+        population = sources.read_population(population_year)
+        rdesign = frames.ResidentDesign.from_params(resident_design)
+        vdesign = visitors.VisitorDesign(invitations=config.require(visitor_design, "invitations", int, minimum=1),
+                                         min_per_stratum=config.require(visitor_design, "min_per_stratum", int, minimum=1))
+        vstrata = visitors.allocate_invitations(vframe, vdesign)
+        res_cells = fieldwork.resident_population(model, rframe, population)
+        vis_cells, mapping = fieldwork.visitor_population(model, vframe)
+        pop = fieldwork.Population(res_cells, vis_cells, mapping)
+        cal = fieldwork.calibrate(model, pop)
+        truth = key_truth(fieldwork.truth(model, pop, cal), statistics)
+        # wrong recipe parameters fail here, not in every replication
+        rw = recipes.ResidentRecipe.from_params({**dict(resident_weighting), "population_year": population_year})
+        vw = recipes.VisitorRecipe.from_params(visitor_weighting)
+        return cls(seed=seed, codebook=cb, model=model, calibration=cal, population=population,
+                   resident_frame=rframe, visitor_frame=vframe, resident_design=rdesign, visitor_strata=vstrata,
+                   resident_weighting=rw, visitor_weighting=vw,
+                   resident_margins=recipes.resident_margins(rframe, cb, population_year),
+                   visitor_margins=recipes.visitor_frame_margins(vframe),
+                   statistics=statistics[["item", "statistic", "level"]].reset_index(drop=True),
+                   truth=truth, logit_bounds=bounds, min_core_answered=min_core_answered, level=level)
+
+
+def key_truth(truth: pd.DataFrame, statistics: pd.DataFrame = KEY_STATISTICS) -> pd.DataFrame:
+    """The true values of ``statistics`` in both surveys and of their differences, with ``planted``."""
+    t = truth.assign(level=truth["level"].fillna("").astype(str))
+    t = t.merge(statistics[["item", "statistic", "level"]], on=["item", "statistic", "level"], how="inner")
+    missing = len(statistics) * len(SURVEYS) - len(t)
+    if missing:
+        raise ParameterError(f"{missing} key statistic(s) have no true value; the statistics must be rows of the "
+                             "simulator's truth (item, statistic, level)")
+    diff = t.loc[t["survey"] == compare.DIFFERENCE, ["item", "statistic", "level", "value"]]
+    planted = {(r.item, r.statistic, r.level): abs(r.value) > 1e-9 for r in diff.itertuples()}
+    t["planted"] = [planted[(i, s, lv)] for i, s, lv in zip(t["item"], t["statistic"], t["level"])]
+    return t[["survey", "item", "statistic", "level", "value", "planted"]].reset_index(drop=True)
+
+
+def _ordered(results: pd.DataFrame) -> pd.DataFrame:
+    """Rows in a fixed order: replication, survey, statistic (key order), estimator, variance."""
+    key = {(r.item, r.statistic, r.level): i for i, r in enumerate(KEY_STATISTICS.itertuples())}
+    r = results.assign(
+        _s=results["survey"].map({s: i for i, s in enumerate(SURVEYS)}),
+        _k=[key.get((i, s, lv), len(key)) for i, s, lv in zip(results["item"], results["statistic"], results["level"])],
+        _e=results["estimator"].map({e: i for i, e in enumerate(ESTIMATORS)}),
+        _v=results["variance"].map({v: i for i, v in enumerate(VARIANCES)}))
+    r = r.sort_values(["replication", "_s", "_k", "item", "statistic", "level", "_e", "_v"], kind="stable")
+    return r.drop(columns=["_s", "_k", "_e", "_v"]).reset_index(drop=True)

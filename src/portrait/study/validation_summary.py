@@ -1,0 +1,370 @@
+"""Monte Carlo summary of the validation study's replications, and the French tables and conclusion.
+
+:func:`summary` gives, per statistic × estimator × variance method, the bias, RMSE, coverage (with
+its Wilson interval) and rejection rates of the replications :func:`portrait.study.validation.run`
+produced; :func:`acceptance` the numbers a reviewer's conclusion (:func:`conclusion_fr`) rests on.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..reporting import formatting as fmt
+from . import compare
+from .codebook import Codebook
+from .validation_setup import (CALIBRATED, ESTIMATOR_LABELS, ESTIMATORS, KEY_STATISTICS, SURVEY_LABELS,
+                               VARIANCE_LABELS, VARIANCES, WEAK_LABELS, _ordered)
+
+
+# ============================================================================ summary
+
+
+def wilson(successes: np.ndarray | float, n: np.ndarray | float, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of a proportion ``successes / n`` (the Monte Carlo interval of a rate)."""
+    k = np.asarray(successes, dtype=float)
+    n = np.asarray(n, dtype=float)
+    z = stats.norm.ppf(0.5 + level / 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / n
+        centre = (p + z ** 2 / (2 * n)) / (1 + z ** 2 / n)
+        half = z * np.sqrt(p * (1 - p) / n + z ** 2 / (4 * n ** 2)) / (1 + z ** 2 / n)
+    return centre - half, centre + half
+
+
+SUMMARY_KEYS = ["survey", "item", "statistic", "level", "estimator", "variance"]
+
+
+def summary(results: pd.DataFrame, truth: pd.DataFrame, alpha: float = 0.05, level: float = 0.95) -> pd.DataFrame:
+    """Monte Carlo performance of every statistic × estimator × variance method.
+
+    Columns: ``replications`` (with an estimate), ``failures``, ``truth``, ``mean``, ``bias``
+    (mean − truth) with its Monte Carlo SE ``bias_mcse`` (SD/√R), ``rel_bias`` (bias / |truth|;
+    NaN when the truth is 0), ``bias_sd`` (bias / empirical SD), ``rmse``, ``sd`` (empirical SD of
+    the estimates), ``mean_se``, ``se_ratio`` (mean SE / SD), ``coverage`` of the intervals with
+    its Wilson interval ``coverage_low``, ``coverage_high``, and for the differences
+    ``rejection`` (share of p < ``alpha``) with its Wilson interval; ``planted`` tells whether the
+    true difference is non-zero (rejection = power) or zero (rejection = size of the test).
+    """
+    t = truth.assign(level=truth["level"].fillna("").astype(str))
+    r = results.merge(t[["survey", "item", "statistic", "level", "value", "planted"]].rename(columns={"value": "truth"}),
+                      on=["survey", "item", "statistic", "level"], how="inner")
+    ok = r["estimate"].notna()
+    r = r.assign(_ok=ok, _err2=(r["estimate"] - r["truth"]) ** 2,
+                 _cov=((r["ci_low"] <= r["truth"]) & (r["truth"] <= r["ci_high"])).where(ok).astype(float),
+                 _rej=(r["p"] < alpha).where(r["p"].notna()).astype(float))
+    g = r.groupby(SUMMARY_KEYS, sort=False)
+    out = g.agg(replications=("_ok", "sum"), rows=("_ok", "size"), truth=("truth", "first"),
+                planted=("planted", "first"), mean=("estimate", "mean"), sd=("estimate", "std"),
+                mse=("_err2", "mean"), mean_se=("se", "mean"), covered=("_cov", "sum"),
+                rejected=("_rej", "sum"), tested=("_rej", "count")).reset_index()
+    out["failures"] = (out["rows"] - out["replications"]).astype(int)
+    out["replications"] = out["replications"].astype(int)
+    out["bias"] = out["mean"] - out["truth"]
+    out["bias_mcse"] = out["sd"] / np.sqrt(out["replications"])
+    out["rel_bias"] = np.where(out["truth"].abs() > 1e-9, out["bias"] / out["truth"].abs(), np.nan)
+    out["bias_sd"] = out["bias"] / out["sd"]
+    out["rmse"] = np.sqrt(out["mse"])
+    out["se_ratio"] = out["mean_se"] / out["sd"]
+    out["coverage"] = out["covered"] / out["replications"]
+    out["coverage_low"], out["coverage_high"] = wilson(out["covered"], out["replications"], level)
+    is_diff = out["survey"] == compare.DIFFERENCE
+    out["rejection"] = np.where(is_diff & (out["tested"] > 0), out["rejected"] / out["tested"].where(out["tested"] > 0),
+                                np.nan)
+    lo, hi = wilson(out["rejected"], out["tested"], level)
+    out["rejection_low"] = np.where(is_diff, lo, np.nan)
+    out["rejection_high"] = np.where(is_diff, hi, np.nan)
+    out["planted"] = out["planted"].astype(bool)
+    cols = SUMMARY_KEYS + ["planted", "replications", "failures", "truth", "mean", "bias", "bias_mcse", "rel_bias",
+                           "bias_sd", "sd", "rmse", "mean_se", "se_ratio", "coverage", "coverage_low",
+                           "coverage_high", "rejection", "rejection_low", "rejection_high"]
+    return _ordered(out.assign(replication=0))[cols]
+
+
+def by_estimator(summ: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """Performance pooled over the key statistics, per survey × estimator × variance method.
+
+    Coverage is the share of all intervals (statistics × replications) that contain the truth,
+    with a Wilson interval; the statistics are correlated, so this interval is only indicative.
+    ``max_abs_rel_bias`` and ``max_abs_bias_sd`` are the worst statistic's; ``rejection`` pools
+    the differences without a planted difference, ``power`` those with one.
+    """
+    s = summ.assign(_cov=summ["coverage"] * summ["replications"],
+                    _rej0=np.where(~summ["planted"], summ["rejection"] * summ["replications"], np.nan),
+                    _n0=np.where(~summ["planted"] & summ["rejection"].notna(), summ["replications"], np.nan),
+                    _rej1=np.where(summ["planted"], summ["rejection"] * summ["replications"], np.nan),
+                    _n1=np.where(summ["planted"] & summ["rejection"].notna(), summ["replications"], np.nan),
+                    _arb=summ["rel_bias"].abs(), _abs=summ["bias_sd"].abs())
+    g = s.groupby(["survey", "estimator", "variance"], sort=False)
+    out = g.agg(statistics=("item", "size"), replications=("replications", "max"), covered=("_cov", "sum"),
+                intervals=("replications", "sum"), max_abs_rel_bias=("_arb", "max"),
+                mean_abs_rel_bias=("_arb", "mean"), max_abs_bias_sd=("_abs", "max"),
+                mean_se_ratio=("se_ratio", "mean"), rej0=("_rej0", "sum"), n0=("_n0", "sum"),
+                rej1=("_rej1", "sum"), n1=("_n1", "sum")).reset_index()
+    out["coverage"] = out["covered"] / out["intervals"]
+    out["coverage_low"], out["coverage_high"] = wilson(out["covered"], out["intervals"], level)
+    is_diff = out["survey"] == compare.DIFFERENCE
+    out["rejection"] = np.where(is_diff & (out["n0"] > 0), out["rej0"] / out["n0"].where(out["n0"] > 0), np.nan)
+    out["power"] = np.where(is_diff & (out["n1"] > 0), out["rej1"] / out["n1"].where(out["n1"] > 0), np.nan)
+    return out.drop(columns=["covered", "rej0", "n0", "rej1", "n1"])
+
+
+# ============================================================================ French tables and sentence
+
+
+def statistic_labels(cb: Codebook, statistics: pd.DataFrame = KEY_STATISTICS) -> dict[tuple[str, str, str], str]:
+    """(item, statistic, level) → a short French label, e.g. « Accueillante : part d'accord (4 ou 5) »."""
+    out = {}
+    for r in statistics.itertuples():
+        item = compare.short_label(cb.variable(r.item).label)
+        if r.statistic == "mean":
+            text = f"{item} : moyenne"
+        elif r.statistic == "nps_score":
+            text = f"{item} : score NPS"
+        elif r.statistic == "accord" and r.level == "top2":
+            text = f"{item} : part d'accord (4 ou 5)"
+        elif r.statistic == "share" and cb.variable(r.item).type == "multi":
+            option = cb.labels(r.item, dont_know=False).get(int(r.level), r.level)
+            text = f"{'Force' if r.item == 'forces' else item} citée : {option}"
+        else:
+            text = f"{item} : {compare.STATISTIC_LABELS.get(r.statistic, r.statistic)} {r.level}".strip()
+        out[(r.item, r.statistic, r.level)] = text
+    return out
+
+
+def overview_table_fr(pooled: pd.DataFrame) -> pd.DataFrame:
+    """:func:`by_estimator` with French headers, percentages, one row per survey × estimator × variance."""
+    t = pooled
+    return pd.DataFrame({
+        "Enquête": t["survey"].map(SURVEY_LABELS), "Estimateur": t["estimator"].map(ESTIMATOR_LABELS),
+        "Variance": t["variance"].map(VARIANCE_LABELS), "Réplications": t["replications"],
+        "|Biais relatif| moyen (%)": fmt.round(t["mean_abs_rel_bias"] * 100, 2),
+        "|Biais relatif| max (%)": fmt.round(t["max_abs_rel_bias"] * 100, 2),
+        "|Biais| max (en écarts-types)": fmt.round(t["max_abs_bias_sd"], 2),
+        "Erreur type moyenne / écart-type": fmt.round(t["mean_se_ratio"], 3),
+        "Couverture à 95 % (%)": fmt.round(t["coverage"] * 100, 1),
+        "Intervalle Monte-Carlo (%)": [f"{fmt.number(lo * 100, 1)} – {fmt.number(hi * 100, 1)}"
+                                       for lo, hi in zip(t["coverage_low"], t["coverage_high"])],
+        "Rejet à tort à 5 % (%)": fmt.round(t["rejection"] * 100, 1),
+        "Puissance (%)": fmt.round(t["power"] * 100, 1),
+    })
+
+
+def detail_table_fr(summ: pd.DataFrame, cb: Codebook, variance: str = "linearisation") -> pd.DataFrame:
+    """Per statistic: true value, then relative bias (%), RMSE and coverage (%) of each estimator.
+
+    For a difference whose true value is 0, the relative bias is not defined: the bias is shown in
+    units of the estimator's standard deviation instead (column « biais (écarts-types) »).
+    """
+    labels = statistic_labels(cb)
+    s = summ.loc[summ["variance"] == variance].copy()
+    s["Statistique"] = [labels.get((i, st, lv), i) for i, st, lv in zip(s["item"], s["statistic"], s["level"])]
+    s["Enquête"] = s["survey"].map(SURVEY_LABELS)
+    s["Estimateur"] = s["estimator"].map(ESTIMATOR_LABELS)
+    s["biais relatif (%)"] = fmt.round(s["rel_bias"] * 100, 2)
+    s["biais (écarts-types)"] = fmt.round(s["bias_sd"], 2)
+    s["RMSE"] = fmt.round(s["rmse"], 4)
+    s["couverture (%)"] = fmt.round(s["coverage"] * 100, 1)
+    wide = s.pivot_table(index=["Enquête", "Statistique"], columns="Estimateur", sort=False,
+                         values=["biais relatif (%)", "biais (écarts-types)", "RMSE", "couverture (%)"])
+    wide = wide.swaplevel(0, 1, axis=1)
+    order = [ESTIMATOR_LABELS[e] for e in ESTIMATORS if ESTIMATOR_LABELS[e] in wide.columns.get_level_values(0)]
+    metrics = ["biais relatif (%)", "biais (écarts-types)", "RMSE", "couverture (%)"]
+    wide = wide.reindex(columns=pd.MultiIndex.from_product([order, metrics]))
+    truth = s.drop_duplicates(["Enquête", "Statistique"]).set_index(["Enquête", "Statistique"])["truth"]
+    wide.insert(0, ("", "valeur vraie"), fmt.round(truth.reindex(wide.index), 4))
+    return wide
+
+
+def _int(n: int) -> str:
+    return fmt.number(int(n))
+
+
+def _pct(x: float, decimals: int = 1) -> str:
+    return fmt.number(x * 100, decimals) + " %"
+
+
+def expected_outside(replications: int, level: float = 0.95, nominal: float = 0.95) -> float:
+    """Probability that the Wilson interval of a coverage estimated from ``replications`` replications
+    excludes ``nominal`` although the true coverage is ``nominal`` (binomial, exact)."""
+    k = np.arange(replications + 1)
+    lo, hi = wilson(k, replications, level)
+    return float(stats.binom.pmf(k, replications, nominal)[(lo > nominal) | (hi < nominal)].sum())
+
+
+def acceptance(summ: pd.DataFrame, estimators: Sequence[str] = CALIBRATED,
+               results: pd.DataFrame | None = None, truth: pd.DataFrame | None = None) -> dict[str, Any]:
+    """The numbers behind the conclusion, for the calibrated estimators.
+
+    Bias: ``max_abs_rel_bias`` is the worst relative bias over both surveys' statistics (the
+    differences, some of whose true values are 0 or close to it, are judged by their bias in
+    standard deviations); ``max_abs_bias_sd`` the worst bias in SDs over every statistic, differences
+    included; it passes below ``bias_tolerance`` = 0.1 SD + 3/√R (3/√R: the Monte Carlo error of the
+    worst of many standardised biases).
+
+    Coverage, per variance method and per calibrated estimator: the number of key statistics whose
+    Monte Carlo (Wilson) interval excludes 95 % passes if it is at most the 95th percentile of its
+    distribution when every true coverage is 95 % (binomial, :func:`expected_outside`) plus one for the
+    correlation between statistics of a replication. With ``results`` and ``truth``, the bootstrap is
+    also compared with the linearisation on the same replications (pooled coverage and mean ratio of
+    the standard errors), which separates what the method does from the luck of the replications drawn.
+
+    Then the size and power of the difference tests, and the unweighted estimator's bias and coverage.
+    """
+    cal = summ.loc[summ["estimator"].isin(estimators)]
+    lin = cal.loc[cal["variance"] == "linearisation"]
+    r = int(lin["replications"].max()) if len(lin) else 0
+    surveys = lin.loc[lin["survey"] != compare.DIFFERENCE]
+    out: dict[str, Any] = {
+        "replications": r,
+        "max_abs_rel_bias": float(surveys["rel_bias"].abs().max()),
+        "max_abs_bias_sd": float(lin["bias_sd"].abs().max()),
+        "bias_tolerance": float(0.1 + 3 / np.sqrt(max(r, 1))),
+        "failures": int(cal["failures"].sum()),
+    }
+    out["bias_ok"] = bool(out["max_abs_bias_sd"] <= out["bias_tolerance"])
+    for variance in VARIANCES:
+        v = cal.loc[(cal["variance"] == variance) & (cal["replications"] > 0)]
+        if len(v):
+            out[variance] = _coverage(v)
+    if results is not None and truth is not None and "bootstrap" in out:
+        _bootstrap_against_linearised(out["bootstrap"], results, truth, estimators)
+    out.update(_difference_tests(lin.loc[lin["survey"] == compare.DIFFERENCE]))
+    out.update(_unweighted_performance(summ))
+    return out
+
+
+def _coverage(v: pd.DataFrame) -> dict[str, Any]:
+    """Coverage of one variance method's intervals, pooled and per calibrated estimator, with the acceptance test."""
+    per = {}
+    for est, e in v.groupby("estimator", sort=False):
+        outside = int(((e["coverage_low"] > 0.95) | (e["coverage_high"] < 0.95)).sum())
+        p_out = float(np.mean([expected_outside(int(n)) for n in e["replications"]]))
+        limit = int(stats.binom.ppf(0.95, len(e), p_out)) + 1
+        per[est] = {"outside": outside, "expected": p_out * len(e), "limit": limit, "ok": outside <= limit}
+    return {"replications": int(v["replications"].max()),
+            "coverage": float((v["coverage"] * v["replications"]).sum() / v["replications"].sum()),
+            "coverage_min": float(v["coverage"].min()), "coverage_max": float(v["coverage"].max()),
+            "statistics": int(v.groupby("estimator").size().max()), "per_estimator": per,
+            "ok": all(x["ok"] for x in per.values()), "se_ratio": float(v["se_ratio"].mean())}
+
+
+def _bootstrap_against_linearised(boot: dict[str, Any], results: pd.DataFrame, truth: pd.DataFrame,
+                                  estimators: Sequence[str]) -> None:
+    """Add to ``boot`` the linearised coverage and the SE ratio on the replications that have bootstrap SEs."""
+    cal_rows = results.loc[results["estimator"].isin(estimators)]
+    reps = set(cal_rows.loc[cal_rows["variance"] == "bootstrap", "replication"])
+    same = cal_rows.loc[cal_rows["replication"].isin(reps)]
+    paired = summary(same, truth)
+    pl = paired.loc[paired["variance"] == "linearisation"]
+    key = ["replication", "survey", "item", "statistic", "level", "estimator"]
+    se = same.pivot_table(index=key, columns="variance", values="se").dropna()
+    boot["paired_linearised_coverage"] = float(
+        (pl["coverage"] * pl["replications"]).sum() / pl["replications"].sum())
+    boot["se_ratio_to_linearised"] = float((se["bootstrap"] / se["linearisation"]).mean())
+    boot["same_as_linearised"] = bool(
+        abs(boot["paired_linearised_coverage"] - boot["coverage"]) < 0.01
+        and abs(boot["se_ratio_to_linearised"] - 1) < 0.03)
+
+
+def _difference_tests(d: pd.DataFrame) -> dict[str, Any]:
+    """Size (no planted difference) and power (planted ones) of the visitors − residents tests."""
+    out: dict[str, Any] = {}
+    null, alt = d.loc[~d["planted"]], d.loc[d["planted"]]
+    out["rejection"] = float((null["rejection"] * null["replications"]).sum() / null["replications"].sum()) \
+        if len(null) else np.nan
+    out["power"] = float((alt["rejection"] * alt["replications"]).sum() / alt["replications"].sum()) \
+        if len(alt) else np.nan
+    out["power_min"] = float(alt["rejection"].min()) if len(alt) else np.nan
+    if len(alt):
+        weakest = alt.loc[alt["rejection"].idxmin()]
+        out["power_min_statistic"] = (weakest["item"], weakest["statistic"], weakest["level"])
+        out["power_min_truth"] = float(weakest["truth"])
+    return out
+
+
+def _unweighted_performance(summ: pd.DataFrame) -> dict[str, Any]:
+    """The unweighted estimator's worst bias and its coverage (linearised, both surveys)."""
+    out: dict[str, Any] = {}
+    un = summ.loc[(summ["estimator"] == "unweighted") & (summ["variance"] == "linearisation")
+                  & (summ["survey"] != compare.DIFFERENCE)]
+    worst = un.loc[un["bias_sd"].abs().idxmax()] if len(un) else None
+    out["unweighted_max_abs_bias_sd"] = float(worst["bias_sd"]) if worst is not None else np.nan
+    out["unweighted_max_abs_rel_bias"] = float(un["rel_bias"].abs().max()) if len(un) else np.nan
+    out["unweighted_worst"] = (worst["survey"], worst["item"], worst["statistic"], worst["level"]) \
+        if worst is not None else None
+    out["unweighted_coverage"] = float((un["coverage"] * un["replications"]).sum() / un["replications"].sum()) \
+        if len(un) else np.nan
+    return out
+
+
+def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = None,
+                  results: pd.DataFrame | None = None, truth: pd.DataFrame | None = None) -> str:
+    """What a reviewer should conclude, in French, generated from the Monte Carlo results
+    (:func:`acceptance`; ``results`` and ``truth`` add the bootstrap's comparison with the linearisation)."""
+    a = acceptance(summ, results=results, truth=truth)
+    labels = statistic_labels(cb)
+    parts = [f"Sur **{_int(a['replications'])} réplications** de toute la chaîne (tirage des deux échantillons, terrain "
+             "simulé, pondération, estimation), les estimateurs calés (raking et logit borné) ont un biais relatif "
+             f"d'au plus **{_pct(a['max_abs_rel_bias'], 2)}** de la valeur vraie pour les statistiques de chaque "
+             f"enquête ; toutes statistiques et différences confondues, leur biais ne dépasse pas "
+             f"**{fmt.number(a['max_abs_bias_sd'], 2)} écart-type** de l'estimateur"
+             f" (erreur Monte-Carlo comprise, le seuil est de {fmt.number(a['bias_tolerance'], 2)})."]
+    ok = bool(a["bias_ok"])
+    for variance, name in (("linearisation", "linéarisés"), ("bootstrap", "bootstrap")):
+        c = a.get(variance)
+        if c is None:
+            continue
+        extra = f", {replicates} répliques par enquête" if variance == "bootstrap" and replicates else ""
+        reps = f"{_int(c['replications'])} réplication{'s' if c['replications'] > 1 else ''}"
+        counts = " et ".join(f"{x['outside']} ({ESTIMATOR_LABELS[e].split('(')[-1].rstrip(')')})"
+                             for e, x in c["per_estimator"].items())
+        expected = max(x["expected"] for x in c["per_estimator"].values())
+        text = (f"Leurs intervalles à 95 % ({name}, {reps}{extra}) contiennent la vraie valeur "
+                f"**{_pct(c['coverage'])}** du temps (de {_pct(c['coverage_min'])} à {_pct(c['coverage_max'])} selon "
+                f"la statistique) ; sur les {c['statistics']} statistiques, l'intervalle Monte-Carlo de la couverture "
+                f"exclut 95 % pour {counts}, quand le hasard seul en ferait sortir "
+                + fmt.number(expected, 1))
+        text += " : c'est compatible." if c["ok"] else " : c'est plus que le hasard."
+        if "paired_linearised_coverage" in c:
+            text += (f" Sur ces mêmes réplications, les intervalles linéarisés couvrent "
+                     f"{_pct(c['paired_linearised_coverage'])} du temps et les erreurs types bootstrap valent en moyenne "
+                     + fmt.number(c['se_ratio_to_linearised'], 3) + " fois les linéarisées"
+                     + (" : le bootstrap donne la même précision que la linéarisation, les écarts tiennent aux "
+                        "réplications tirées." if c["same_as_linearised"] else "."))
+        ok &= bool(c["ok"] or (variance == "bootstrap" and c.get("same_as_linearised", False)))
+        parts.append(text)
+    if np.isfinite(a["rejection"]):
+        parts.append(f"Là où aucune différence n'a été introduite, le test clients − habitants la déclare à tort "
+                     f"**{_pct(a['rejection'])}** du temps (5 % attendus, avant correction pour tests multiples) ; "
+                     f"les différences introduites sont détectées **{_pct(a['power'])}** du temps en moyenne"
+                     + (f" ; la plus petite ({labels.get(a['power_min_statistic'], '')}, écart vrai "
+                        + fmt.signed(a['power_min_truth'] * (100 if a['power_min_statistic'][1] != 'mean' else 1), 1)
+                        + (" point" if a["power_min_statistic"][1] != "mean" else "")
+                        + f") ne l'est que {_pct(a['power_min'])} du temps." if a["power_min"] < 0.8 else "."))
+    if a["unweighted_worst"] is not None:
+        survey, item, statistic, level = a["unweighted_worst"]
+        parts.append(f"Sans pondération, le biais voulu par la non-réponse simulée apparaît : jusqu'à "
+                     f"**{fmt.number(abs(a['unweighted_max_abs_bias_sd']), 1)} écarts-types**"
+                     + f" ({labels.get((item, statistic, level), item)}, {SURVEY_LABELS[survey].lower()}), un biais "
+                     f"relatif jusqu'à {_pct(a['unweighted_max_abs_rel_bias'])} et une couverture de "
+                     f"{_pct(a['unweighted_coverage'])} seulement.")
+    lin = summ.loc[summ["variance"] == "linearisation"]
+    pooled = lin.assign(_c=lin["coverage"] * lin["replications"]).groupby("estimator")[["_c", "replications"]].sum()
+    weak = [WEAK_LABELS[e] for e in ESTIMATORS if e not in CALIBRATED and e in pooled.index
+            and pooled.loc[e, "_c"] / pooled.loc[e, "replications"] < 0.90]
+    if ok:
+        parts.append("**Un relecteur peut se fier aux estimations calées et à leurs intervalles de confiance**"
+                     + (f" ; pas aux estimations {' ni '.join(', '.join(weak).rsplit(', ', 1))}, dont les intervalles "
+                        "couvrent moins de 90 % du temps, toutes statistiques confondues." if weak else "."))
+    else:
+        parts.append("**Les intervalles de confiance des estimations calées ne sont pas fiables à 95 %** : voir le "
+                     "tableau détaillé pour les statistiques en cause avant de publier.")
+    if a["replications"] < 200:
+        parts.append(f"Avec {a['replications']} réplications seulement, l'erreur Monte-Carlo d'une couverture est de "
+                     f"± {_pct(1.96 * np.sqrt(0.95 * 0.05 / max(a['replications'], 1)))} : c'est une version courte ; "
+                     "`make validate` produit la version publiée (1 000 réplications).")
+    return " ".join(parts)
