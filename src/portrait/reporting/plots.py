@@ -351,7 +351,15 @@ def strengths_weaknesses(est: pd.DataFrame, title: str) -> plt.Figure:
         sub = d.loc[d["item_label"] == panel]
         order = sub.loc[sub["group"] == "residents"].sort_values("part", ascending=False)["option"]
         sns.barplot(data=sub, y="option", x="part", hue="groupe", order=order, palette=GROUP_COLORS, ax=ax)
-        ax.set(title=panel, xlabel="Part des répondants qui citent (%)", ylabel="")
+        if {"ci_low", "ci_high"} <= set(sub.columns):
+            # 95 % confidence intervals of the design-based estimates, on the bars seaborn placed
+            for container, (groupe, g) in zip(ax.containers, sub.groupby("groupe", sort=False)):
+                g = g.set_index("option").reindex(order)
+                y = [bar.get_y() + bar.get_height() / 2 for bar in container]
+                ax.errorbar(g["part"].to_numpy(), y, xerr=[(g["part"] - g["ci_low"] * 100).to_numpy(),
+                                                           (g["ci_high"] * 100 - g["part"]).to_numpy()],
+                            fmt="none", ecolor="#333333", elinewidth=.8, capsize=2)
+        ax.set(title=panel, xlabel="Part des répondants qui citent (%), avec IC à 95 %", ylabel="")
         ax.tick_params(axis="y", labelsize=8)
         ax.legend(fontsize=8, title="")
     fig.suptitle(title)

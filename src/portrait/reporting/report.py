@@ -53,8 +53,11 @@ def index_html(executed: list[Path]) -> str:
         first = summary.split(". ")[0].rstrip(".")
         if len(first) > 220:
             first = first[:220].rsplit(" ", 1)[0] + " …"
+        reps = params.get("replications")
+        short = (f' <span class="source">version courte : {int(reps)} réplications (publiée : <code>make validate</code>, '
+                 f'1 000)</span>' if isinstance(reps, int) and reps < 1000 else "")
         items.append(
-            f'<li><a href="{html.escape(path.stem)}.html">{html.escape(notebook_title(nb))}</a> '
+            f'<li><a href="{html.escape(path.stem)}.html">{html.escape(notebook_title(nb))}</a>{short} '
             f'<span class="source">{html.escape(data_source(params))}</span><br>'
             f"{html.escape(first if first.endswith('…') else first + '.')}<br>"
             f'<span class="params">{html.escape(shown)}</span></li>')
@@ -69,6 +72,9 @@ def index_html(executed: list[Path]) -> str:
         "<code>data/raw/</code> et des paramètres de <code>config/</code>.</p>\n"
         f"<p>Source des réponses : <span class=\"source\">{html.escape(SOURCE_LABEL.get(source, source))}"
         f"</span> — graine aléatoire : {html.escape(str(study.get('seed')))}</p>\n"
+        "<p><strong>Par où commencer.</strong> Les relecteurs lisent d'abord la synthèse (premier rapport, sans "
+        "code, en français) ; les analystes suivent les rapports numérotés dans l'ordre de la chaîne, chacun avec "
+        "son code, ses tableaux et ses fichiers produits.</p>\n"
         "<ol>\n" + "\n".join(items) + "\n</ol>\n</body>\n</html>\n")
 
 
