@@ -59,3 +59,19 @@ def test_table_writes_every_numeric_cell():
     out = fmt.table(df, {"m": 2}, pvalues=["p"], percents={"s": 0})
     assert out.to_dict("list") == {"n": ["1\u202f200", "3"], "m": ["0,00", "2,50"], "p": ["<\u00a00,0001", "0,2000"],
                                    "s": ["50\u00a0%", "25\u00a0%"], "t": ["a", "b"]}
+
+
+def test_notebook_tables_are_french_complete_and_without_row_numbers():
+    """The HTML any notebook table gets: decimal commas with the column's own precision, no « -0 », no
+    row numbers for a plain RangeIndex, booleans in French, and all 100 rows (no « … » truncation)."""
+    import pandas as pd
+
+    from portrait.reporting import tables
+
+    df = pd.DataFrame({"part": [0.25, -0.0, 1.5] + [0.0] * 97, "n": range(100), "ok": [True, False] * 50})
+    html = tables.french_html(df)
+    assert "0,25" in html and "1,50" in html and "-0" not in html and "−0" not in html
+    assert "<th></th>" not in html and html.count("<tr") == 101 and "…" not in html
+    assert ">oui<" in html and ">non<" in html
+    indexed = tables.french_html(df.head(3).set_index(pd.Index(["a", "b", "c"], name="clé")))
+    assert "<th>clé</th>" in indexed and "<th>a</th>" in indexed

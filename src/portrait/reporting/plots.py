@@ -18,10 +18,14 @@ PALETTE = {"tirée (certaine)": "#b3261e", "tirée": "#0b5cad", "non tirée": "#
 
 
 def use_style() -> None:
-    """The common look of the reports: seaborn whitegrid, readable sizes, French decimal comma."""
+    """The common look of the reports: seaborn whitegrid, readable sizes, French decimal comma, and tables
+    shown the French way (:func:`portrait.reporting.tables.use_french_tables`)."""
     sns.set_theme(style="whitegrid", context="notebook")
     plt.rcParams.update({"figure.dpi": 96, "savefig.dpi": 96, "axes.formatter.use_locale": False,
                          "svg.hashsalt": "portrait", "figure.max_open_warning": 0})
+    from .tables import use_french_tables
+
+    use_french_tables()
 
 
 def show(fig: plt.Figure, alt: str, width: int | None = None):

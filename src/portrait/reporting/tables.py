@@ -49,3 +49,41 @@ class Captions:
 
         self.figures += 1
         return Markdown(f"*Figure {self.figures} — {finding}*")
+
+
+def _decimals(s: pd.Series, most: int = 4) -> int:
+    """The fewest decimals (at most ``most``) that show every value of a column as it was rounded."""
+    v = pd.to_numeric(s, errors="coerce").dropna().to_numpy(dtype=float)
+    for d in range(most + 1):
+        if (abs(v * 10 ** d - (v * 10 ** d).round()) < 1e-6).all():
+            return d
+    return most
+
+
+def french_html(df: pd.DataFrame) -> str:
+    """Any table a notebook leaves as its last expression, as readers expect it: numbers the French way
+    (each column with the decimals it was rounded to), no row numbers, every row and the full labels."""
+    frame = df.copy()
+    show_index = not isinstance(frame.index, pd.RangeIndex)
+    for col in frame.columns:
+        s = frame[col]
+        if pd.api.types.is_bool_dtype(s):
+            frame[col] = s.map({True: "oui", False: "non"})
+        elif pd.api.types.is_numeric_dtype(s):
+            d = 0 if pd.api.types.is_integer_dtype(s) else _decimals(s)
+            frame[col] = s.map(lambda v, d=d: fmt.number(v, d))
+    return frame.to_html(index=show_index, border=0, classes="dataframe portrait-table", na_rep="—", escape=True)
+
+
+def use_french_tables() -> None:
+    """Register :func:`french_html` for DataFrames in this IPython kernel (no-op outside IPython)."""
+    pd.set_option("display.max_rows", None)
+    pd.set_option("display.max_columns", None)
+    pd.set_option("display.max_colwidth", None)
+    try:
+        from IPython import get_ipython
+    except ImportError:          # pragma: no cover - IPython is a dependency
+        return
+    ip = get_ipython()
+    if ip is not None:
+        ip.display_formatter.formatters["text/html"].for_type(pd.DataFrame, french_html)
