@@ -150,8 +150,8 @@ validate: reports/index.html $(ENV) ## Validation study as published: 1,000 repl
 test: $(ENV) ## Run the test suite (unit, R agreement, notebooks, whole-chain determinism)
 	@$(PYTHON) -m pytest
 
-bench: $(ENV) ## Time the weighting engine against its targets and svy (not part of `make test`)
-	@$(PYTHON) -c 'import svy' 2>/dev/null || \
+bench: $(ENV) ## Time the weighting engine against its targets, svy and weightipy (not part of `make test`)
+	@$(PYTHON) -c 'import svy, weightipy' 2>/dev/null || \
 	  $(PYTHON) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
 	@mkdir -p build/bench
 	@$(PYTHON) -m pytest benchmarks --benchmark-only --benchmark-min-rounds=15 --benchmark-columns=median,iqr,rounds \

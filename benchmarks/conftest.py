@@ -1,4 +1,4 @@
-"""After the benchmarks: medians of ours and svy per case, the ratio ours/svy, the issue's targets.
+"""After the benchmarks: medians of ours and the peers (svy, weightipy) per case, the ratios, the targets.
 
 The table is printed at the end of the run and written, with the machine and the date, to
 ``build/bench/summary.md`` (the figures of ``BENCHMARKS.md`` come from there).
@@ -48,40 +48,63 @@ def _ms(x: float | None) -> str:
     return "—" if x is None else f"{x * 1000:,.1f}"
 
 
+PEERS = ("svy", "weightipy")
+TITLES = {"engine": "Engine calls (from a `Design`)",
+          "user path": "User path (from the DataFrame and the margins dict to the weight vector)"}
+
+
 def summary_table(benchmarks) -> list[str]:
-    """Markdown rows: case, ours, svy, ours/svy, target, met (one row per case, in run order)."""
-    cases: dict[str, dict] = {}
+    """Markdown tables, one per group of cases (``extra_info["table"]``, default « engine »): case,
+    ours, each peer present, ours/peer, target, met (one row per case, in run order)."""
+    tables: dict[str, dict[str, dict]] = {}
     for b in benchmarks:
         info = b.extra_info
         if "case" not in info or b.stats is None:
             continue
-        row = cases.setdefault(info["case"], {})
+        row = tables.setdefault(info.get("table", "engine"), {}).setdefault(info["case"], {})
         row[info["impl"]] = b.stats.median
         row[info["impl"] + "_failed"] = b.fullname in _failed
         if info.get("target_ms") is not None:
             row["target_ms"] = info["target_ms"]
         if "max_rel_diff_vs_ours" in info:
-            row["svy_diff"] = info["max_rel_diff_vs_ours"]
-    lines = ["| case | ours median (ms) | svy median (ms) | ours/svy | target (ms) | target met |",
-             "|---|---:|---:|---:|---:|:---|"]
-    for case, row in cases.items():
-        ours, svy = row.get("ours"), row.get("svy")
-        ratio = f"{ours / svy:.2f}" if ours is not None and svy is not None else "—"
-        target = row.get("target_ms")
-        if row.get("ours_failed"):
-            met = "**check failed**"
-        elif target is None or ours is None:
-            met = "—"
-        else:
-            met = "yes" if ours * 1000 <= target else "**NO**"
-        svy_cell = _ms(svy) + (" (check failed)" if row.get("svy_failed") else "")
-        lines.append(f"| {case} | {_ms(ours)} | {svy_cell} | {ratio} | "
-                     f"{'—' if target is None else f'≤ {target:,}'} | {met} |")
-    diffs = [(case, row["svy_diff"]) for case, row in cases.items() if "svy_diff" in row]
-    if diffs:
-        lines.append("")
-        lines.append("svy's weights against ours, largest relative difference: "
-                     + "; ".join(f"{case} {d:.1e}" for case, d in diffs) + ".")
+            row[info["impl"] + "_diff"] = info["max_rel_diff_vs_ours"]
+        if "sweeps" in info:
+            row[info["impl"] + "_sweeps"] = (info["sweeps"], info.get("sweeps_own_rule"))
+    lines: list[str] = []
+    for table, cases in tables.items():
+        peers = [p for p in PEERS if any(p in row for row in cases.values())]
+        if lines:
+            lines.append("")
+        lines += [f"**{TITLES.get(table, table)}**", "",
+                  "| case | ours median (ms) | " + "".join(f"{p} median (ms) | " for p in peers)
+                  + "".join(f"ours/{p} | " for p in peers) + "target (ms) | target met |",
+                  "|---|---:|" + "---:|" * (2 * len(peers)) + "---:|:---|"]
+        for case, row in cases.items():
+            ours = row.get("ours")
+            target = row.get("target_ms")
+            if row.get("ours_failed"):
+                met = "**check failed**"
+            elif target is None or ours is None:
+                met = "—"
+            else:
+                met = "yes" if ours * 1000 <= target else "**NO**"
+            peer_cells = [_ms(row.get(p)) + (" (check failed)" if row.get(p + "_failed") else "") for p in peers]
+            ratios = [f"{ours / row[p]:.2f}" if ours is not None and row.get(p) is not None else "—"
+                      for p in peers]
+            lines.append(f"| {case} | {_ms(ours)} | " + "".join(c + " | " for c in peer_cells)
+                         + "".join(r + " | " for r in ratios)
+                         + f"{'—' if target is None else f'≤ {target:,}'} | {met} |")
+        for p in peers:
+            diffs = [(case, row[p + "_diff"]) for case, row in cases.items() if p + "_diff" in row]
+            if diffs:
+                lines.append("")
+                lines.append(f"{p}'s weights against ours, largest relative difference: "
+                             + "; ".join(f"{case} {d:.1e}" for case, d in diffs) + ".")
+            sweeps = [(case, row[p + "_sweeps"]) for case, row in cases.items() if p + "_sweeps" in row]
+            if sweeps:
+                lines.append("")
+                lines.append(f"{p}'s sweeps (fewest reaching 1e-9 on every margin level; its own stopping rule): "
+                             + "; ".join(f"{case} {k} ({own})" for case, (k, own) in sweeps) + ".")
     return lines
 
 
@@ -94,7 +117,8 @@ def machine() -> list[str]:
         f"- load average (1 min) at start / end of the run: {_load_start[0]:.2f} / {load_end[0]:.2f}",
         f"- Python {platform.python_version()}; numpy {_version('numpy')}, scipy {_version('scipy')}, "
         f"pandas {_version('pandas')}, pytest-benchmark {_version('pytest-benchmark')}; "
-        f"svy {_version('svy')} (polars {_version('polars')}, svy-rs {_version('svy-rs')})",
+        f"svy {_version('svy')} (polars {_version('polars')}, svy-rs {_version('svy-rs')}), "
+        f"weightipy {_version('weightipy')}, pyarrow {_version('pyarrow')}",
     ]
 
 
@@ -105,10 +129,10 @@ def pytest_terminal_summary(terminalreporter, config):
     if session is None or session.disabled or not session.benchmarks:
         return
     rows = summary_table(session.benchmarks)
-    if len(rows) <= 2:
+    if not rows:
         return
     text = "\n".join(["Medians of the weighting benchmarks (`make bench`)", ""] + machine() + [""] + rows) + "\n"
-    terminalreporter.write_sep("=", "weighting benchmarks: ours vs svy, and the targets")
+    terminalreporter.write_sep("=", "weighting benchmarks: ours vs svy and weightipy, and the targets")
     terminalreporter.write_line(text)
     io.write_text(SUMMARY, text)
     terminalreporter.write_line(f"written to {paths.relative(SUMMARY)}")

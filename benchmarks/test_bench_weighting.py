@@ -64,13 +64,14 @@ TARGET_MS = {"raking 20k": 10, "raking 200k": 40, "logit 20k": 15, "linear 20k":
 
 @lru_cache(maxsize=None)
 def sample(n: int) -> tuple[pd.DataFrame, tuple[Margin, ...]]:
-    """``n`` respondents with the four margin variables, a stratum and a design weight ``w``."""
+    """``n`` respondents with the four margin variables, a stratum, a PSU and a design weight ``w``."""
     rng = config.rng(SEED, f"benchmark-sample-{n}")
     cols = {v: np.asarray(LEVELS[v])[rng.choice(len(LEVELS[v]), n, p=SAMPLE_SHARES[v])] for v in LEVELS}
     df = pd.DataFrame(cols)
     df["stratum"] = df["department"] + " " + df["size_class"]          # 20 strata
     factor = (df["department"].map(DEPARTMENT_FACTOR) * df["size_class"].map(SIZE_FACTOR)).to_numpy()
     df["w"] = POPULATION / n * factor * rng.uniform(0.6, 1.4, n)
+    df["psu"] = np.arange(1, n + 1)                                    # every unit its own PSU
     margins = []
     for v, levels in LEVELS.items():
         weighted = df.groupby(v)["w"].sum().reindex(levels).to_numpy()
@@ -256,7 +257,7 @@ def test_svy_rake(benchmark, svy, n, case):
     """svy's rake (IPF, tol 1e-9) on the same data gives our raking weights."""
     tag(benchmark, case, "svy")
     s, controls = svy_sample(svy, n), svy_controls(n)
-    out = benchmark(s.survey.rake, controls=controls, tol=SVY_TOL, max_iter=1000)
+    out = benchmark(s.weighting.rake, controls=controls, tol=SVY_TOL, max_iter=1000)
     w = out.data["rk_wgt"].to_numpy()
     data, margins = sample(n)
     check_margins(data, w, margins)
@@ -271,7 +272,7 @@ def test_svy_greg(benchmark, svy, n, case):
     tag(benchmark, case, "svy")
     s = svy_sample(svy, n)
     controls = {svy.Cat(v): totals for v, totals in svy_controls(n).items()}
-    out = benchmark(s.survey.calibrate, controls=controls)
+    out = benchmark(s.weighting.calibrate, controls=controls)
     w = out.data["calib_wgt"].to_numpy()
     data, margins = sample(n)
     check_margins(data, w, margins)

@@ -35,13 +35,16 @@ Kish, L. (1965). *Survey Sampling*. Wiley. (design effect due to weighting, effe
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from .design import Design, Step
+from . import design as _design
+from .design import Deferred, Deferring, Design, Step, _arrow_text, _missing_count
 from .errors import CalibrationError, ParameterError
 
 METHODS = ("linear", "raking", "logit", "truncated")
@@ -144,8 +147,11 @@ def _F(method: str, u: np.ndarray, L: float, U: float) -> tuple[np.ndarray, np.n
 
 
 @dataclass(frozen=True)
-class CalibrationResult:
-    """What a calibration did: method, convergence, multipliers, achieved margins, g range."""
+class CalibrationResult(Deferring):
+    """What a calibration did: method, convergence, multipliers, achieved margins, g range.
+
+    ``achieved`` (target and achieved total of every margin level) is built when first read.
+    """
 
     method: str
     bounds: tuple[float, float] | None
@@ -184,6 +190,39 @@ def _unique_codes(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.unique(key, return_inverse=True)
 
 
+def _map(fn, items: list, parallel: bool) -> list:
+    """``[fn(x) for x in items]``, in two threads when ``parallel`` (and there are two cores).
+
+    The threads live only for the call: no pool survives it (a process forked later, as the
+    validation study's workers are, inherits none).
+    """
+    if not parallel or len(items) < 2 or (os.cpu_count() or 1) < 2:
+        return [fn(x) for x in items]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(fn, items))
+
+
+def _arrow_level_codes(values: pd.Series, levels: list[str]) -> np.ndarray | None:
+    """Each value's index in ``levels``, for a text column stored by pyarrow (pandas' default
+    strings) whose every value is one of the margin's levels; ``None`` otherwise.
+
+    One look-up per unit in the small table of the levels (``pyarrow.compute.index_in``) costs about
+    half of hashing the units into a table of their own (``pd.factorize``); categorical columns give
+    their codes, and any other case (other dtypes, a missing value, a value without a level) goes
+    through ``pd.factorize``.
+    """
+    arr = _arrow_text(values)
+    if arr is None:
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    idx = pc.index_in(arr, value_set=pa.array(levels, type=arr.type))
+    if idx.null_count:
+        return None
+    return idx.to_numpy().astype(np.int64, copy=False)
+
+
 def _build(design: Design, margins: Sequence[Margin | NumericTotal]) -> _Problem:
     """Check margins against the sample and build the (cell-aggregated) auxiliary matrix."""
     if not margins:
@@ -198,17 +237,18 @@ def _build(design: Design, margins: Sequence[Margin | NumericTotal]) -> _Problem
     absent = [v for v in needed if v not in design.data.columns]
     if absent:
         raise CalibrationError(f"calibration variable {absent[0]!r} is not in the survey data")
-    data = design.data[needed].iloc[active]
+    every = len(active) == len(design.weights)
+    data = {v: design.data[v] for v in needed}
 
     # missing values and grand totals
     for m in margins:
         for v in (m.variables if isinstance(m, Margin) else (m.variable,)):
-            if v not in data.columns:
-                raise CalibrationError(f"calibration variable {v!r} is not in the survey data")
-            k = int(data[v].isna().sum())
+            k = _missing_count(data[v])
+            if k and not every:
+                k = int(np.count_nonzero(data[v].isna().to_numpy()[active]))
             if k:
                 raise CalibrationError(f"calibration variable {v!r} has {k} missing value(s) among the "
-                                       f"{len(data)} units being weighted; impute or drop them first")
+                                       f"{len(active)} units being weighted; impute or drop them first")
     if cats:
         gts = {m.name: m.grand_total for m in cats}
         ref = next(iter(gts.values()))
@@ -217,16 +257,59 @@ def _build(design: Design, margins: Sequence[Margin | NumericTotal]) -> _Problem
             raise CalibrationError(f"margins have different grand totals: {listed}; they must describe "
                                    "the same population")
 
-    # levels on both sides: each unit's level index in every margin (integer codes, no strings)
-    level_idx = []
-    for m in cats:
+    # levels on both sides: each unit's level index in every margin (integer codes: each variable
+    # read once, over all units, then restricted to the units being weighted; only the distinct
+    # values are turned into strings)
+    def code(v: str) -> tuple[np.ndarray, list[str]]:
+        """The units' codes and the levels they index (the margins' levels, or the values met)."""
+        levels_v = sorted({lv[j] for m in cats for j, var in enumerate(m.variables) if var == v for lv in m.totals})
+        codes = _arrow_level_codes(data[v], levels_v)
+        if codes is not None:
+            uniq = levels_v
+        elif isinstance(data[v].dtype, pd.CategoricalDtype):
+            # the categories' codes (-1 for missing values, excluded above among the units weighted)
+            codes = data[v].cat.codes.to_numpy().astype(np.int64)
+            uniq = [str(c) for c in data[v].cat.categories]
+        else:
+            codes, uniq_values = pd.factorize(data[v], sort=False)
+            uniq = [str(u) for u in uniq_values]
+        return (codes if every else codes[active], uniq)
+
+    # one pass over the units per variable; on large samples, the variables side by side (the
+    # look-ups run in pyarrow, outside Python's lock)
+    cat_vars = list(dict.fromkeys(v for m in cats for v in m.variables))
+    factorized = dict(zip(cat_vars, _map(code, cat_vars, parallel=len(active) >= _design.PARALLEL_UNITS)))
+
+    def check_present(m: Margin, level_of: np.ndarray) -> None:
+        """Every level of a margin has units (``level_of``: level index of units or of cells)."""
         levels = sorted(m.totals)
-        combined = np.zeros(len(data), dtype=np.int64)
+        counts = np.bincount(level_of, minlength=len(levels))
+        missing = [lv for lv, c in zip(levels, counts) if c == 0]
+        if missing:
+            raise CalibrationError(f"margin {m.name!r}: level {JOINT.join(missing[0])!r} has a population "
+                                   f"total of {m.totals[missing[0]]:,.0f} but no unit in the sample; merge "
+                                   "it with a neighbouring level")
+
+    # a one-way margin whose codes already index its sorted levels needs no decoding; when every
+    # margin is such, their levels' presence is checked on the cells, not on the units
+    direct = [len(m.variables) == 1 and factorized[m.variables[0]][1] == [lv[0] for lv in sorted(m.totals)]
+              for m in cats]
+    on_cells = not nums and all(direct)
+    level_idx = []
+    for m, is_direct in zip(cats, direct):
+        levels = sorted(m.totals)
+        if is_direct:
+            idx = factorized[m.variables[0]][0]
+            if not on_cells:
+                check_present(m, idx)
+            level_idx.append((idx, len(levels)))
+            continue
+        combined = np.zeros(len(active), dtype=np.int64)
         uniques_per_var = []
         for v in m.variables:
-            codes, uniq = pd.factorize(data[v], sort=False)
+            codes, uniq = factorized[v]
             combined = combined * (len(uniq) + 1) + codes
-            uniques_per_var.append([str(u) for u in uniq])
+            uniques_per_var.append(uniq)
         ucodes, inverse = _unique_codes(combined)
         # decode each combined code back into a tuple of level strings
         sizes = [len(u) + 1 for u in uniques_per_var]
@@ -256,20 +339,28 @@ def _build(design: Design, margins: Sequence[Margin | NumericTotal]) -> _Problem
     # cells: unique combinations of the margins' levels (every unit its own cell with numeric totals)
     if nums:
         cell_of = np.arange(len(active))
-        first = np.arange(len(active))
+        cell_levels = [idx for idx, _ in level_idx]
     else:
-        key = np.zeros(len(data), dtype=np.int64)
+        key = np.zeros(len(active), dtype=np.int64)
         for idx, size in level_idx:
-            key = key * size + idx
+            key *= size
+            key += idx
         ucells, cell_of = _unique_codes(key)
-        first = np.zeros(len(ucells), dtype=np.int64)
-        first[cell_of[::-1]] = np.arange(len(cell_of))[::-1]
+        # each cell's level in every margin, decoded from its key (no pass over the units)
+        cell_levels = []
+        rest = np.asarray(ucells, dtype=np.int64)
+        for _, size in reversed(level_idx):
+            cell_levels.append(rest % size)
+            rest = rest // size
+        cell_levels.reverse()
+        if on_cells:
+            for m, cell_level in zip(cats, cell_levels):
+                check_present(m, cell_level)
 
     cols, T, names, margin_of_col = [], [], [], []
     all_cols, all_T, all_names = [], [], []
-    for j, (m, (idx, _)) in enumerate(zip(cats, level_idx)):
+    for j, (m, cell_level) in enumerate(zip(cats, cell_levels)):
         levels = sorted(m.totals)
-        cell_level = idx[first]
         for i, lv in enumerate(levels):
             col = (cell_level == i).astype(float)
             all_cols.append(col)
@@ -282,12 +373,13 @@ def _build(design: Design, margins: Sequence[Margin | NumericTotal]) -> _Problem
             names.append((m.name, JOINT.join(lv)))
             margin_of_col.append(m.name)
     for m in nums:
-        x = data[m.variable].to_numpy(dtype=float)
-        cols.append(x[first])
+        x = data[m.variable].to_numpy(dtype=float, na_value=np.nan)
+        x = x if every else x[active]
+        cols.append(x)
         T.append(m.total)
         names.append((m.name, "total"))
         margin_of_col.append(m.name)
-        all_cols.append(x[first])
+        all_cols.append(x)
         all_T.append(m.total)
         all_names.append((m.name, "total"))
     if not cats:
@@ -432,7 +524,8 @@ def calibrate(design: Design, margins: Sequence[Margin | NumericTotal], *, metho
     margins = tuple(margins)
 
     def solve(d_all: np.ndarray, report: bool = True) -> tuple[np.ndarray, CalibrationResult | None]:
-        d_act = d_all[problem.active]
+        every = len(problem.active) == len(d_all)
+        d_act = d_all if every else d_all[problem.active]
         dc = np.bincount(problem.cell_of, weights=d_act, minlength=problem.X.shape[0])
         g_c, lam, it, _ = _newton(problem.X, dc, problem.T, method, L, U, maxit, tol,
                                   problem.X_all, problem.T_all)
@@ -445,25 +538,39 @@ def calibrate(design: Design, margins: Sequence[Margin | NumericTotal], *, metho
                                        + _diagnose_infeasible(problem, dc, L, U))
             raise CalibrationError(f"calibration ({method}) did not converge in {maxit} iterations: "
                                    f"largest relative misfit {rel:.3g}")
-        g = g_c[problem.cell_of]
-        w = np.zeros_like(d_all)
-        w[problem.active] = d_act * g
+        if every:
+            w = d_act * g_c[problem.cell_of]
+        else:
+            w = np.zeros_like(d_all)
+            w[problem.active] = d_act * g_c[problem.cell_of]
         if not report:
             return w, None
-        table = pd.DataFrame({"margin": [m for m, _ in problem.names_all],
-                              "level": [lv for _, lv in problem.names_all],
-                              "target": problem.T_all, "achieved": achieved})
-        table["rel_diff"] = (table["achieved"] - table["target"]) / table["target"].abs().clip(lower=1)
+
+        def table() -> pd.DataFrame:
+            return pd.DataFrame({"margin": [m for m, _ in problem.names_all],
+                                 "level": [lv for _, lv in problem.names_all],
+                                 "target": problem.T_all, "achieved": achieved,
+                                 "rel_diff": (achieved - problem.T_all) / np.maximum(np.abs(problem.T_all), 1)})
+
+        # every cell holds at least one unit being weighted: the cells' g range is the units'
         res = CalibrationResult(method=method, bounds=(L, U) if bounds else None, converged=True,
                                 iterations=it, max_rel_misfit=rel, lambdas=lam,
-                                g_min=float(g.min()), g_max=float(g.max()), achieved=table)
+                                g_min=float(g_c.min()), g_max=float(g_c.max()), achieved=Deferred(table))
         return w, res
 
     w, res = solve(design.weights)
-    X_units = np.zeros((len(design.weights), problem.X.shape[1]))
-    X_units[problem.active] = problem.X[problem.cell_of]
+    n = len(design.weights)
+
+    def units_x() -> np.ndarray:
+        """The auxiliaries of every unit (units × constraints; zero for units of weight 0)."""
+        if len(problem.active) == n:
+            return problem.X[problem.cell_of]
+        X_units = np.zeros((n, problem.X.shape[1]))
+        X_units[problem.active] = problem.X[problem.cell_of]
+        return X_units
+
     step = Step(kind="calibration", label=label or f"calage ({method})",
-                apply=lambda des: solve(des.weights, report=False), info=res, X=X_units,
+                apply=lambda des: solve(des.weights, report=False), info=res, X=Deferred(units_x),
                 d=design.weights.copy())
     return design.with_weights(w, step)
 

@@ -1,0 +1,183 @@
+"""The fast paths of ``Design.from_frame`` and ``calibrate`` give what the plain code gave.
+
+Strata are numbered in the sorted order of their labels' strings and PSUs in the order of (string of
+the stratum's number, string of the PSU label) — what ``np.unique`` of every unit's strings gave —
+because bootstrap draws are assigned to PSUs in that order. ``from_frame`` now looks up, hashes or
+counts the units and converts only the distinct labels; calibration codes pyarrow text columns by a
+look-up in the margins' levels and categorical columns by their codes. Oracle: the strings sorted by
+``np.unique``, and calibration on the same data stored as Python objects (which takes
+``pd.factorize``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from portrait import survey
+from portrait.survey import CalibrationError, Design, Margin
+
+
+def _reference_codes(df: pd.DataFrame, strata: str | None, psu: str | None):
+    """Strata labels, strata codes and PSU codes as ``np.unique`` of the strings gives them."""
+    n = len(df)
+    if strata is None:
+        labels, st = np.array(["all"]), np.zeros(n, dtype=int)
+    else:
+        labels, st = np.unique(df[strata].astype(str).to_numpy(), return_inverse=True)
+    if psu is None:
+        return labels, st, np.arange(n)
+    key = pd.Series(st).astype(str) + "\x1f" + df[psu].astype(str)
+    return labels, st, np.unique(key.to_numpy(), return_inverse=True)[1]
+
+
+def _labels(rng, kind: str, n: int):
+    h = rng.integers(0, 23, n)
+    return {
+        "text": np.array([f"S{x}" for x in range(23)])[h],
+        "arrow": pd.array(np.array([f"s{x:02d}" for x in range(23)])[h], dtype=pd.ArrowDtype(pa.string())),
+        "int": h * 7 + 1,
+        "float": h / 4,
+        "category": pd.Categorical(np.array([f"c{x}" for x in range(23)])[h], categories=[f"c{x}" for x in range(30)]),
+        "mixed": np.array([x if x % 2 else str(x) for x in range(23)], dtype=object)[h],
+        "bool": h % 2 == 0,
+    }[kind]
+
+
+def _psu(rng, kind: str, n: int, strata: np.ndarray):
+    return {
+        "own, in order": np.arange(1, n + 1),
+        "own, shuffled": rng.permutation(n) + 98,
+        "nested": np.unique(np.asarray(strata).astype(str), return_inverse=True)[1] * 1000 + rng.integers(0, 40, n),
+        "shared across strata": rng.integers(0, 12, n),
+        "sparse": rng.integers(0, 10**15, n) // 10 ** rng.integers(0, 15, n),
+        "huge": rng.integers(0, 2**62, n),
+        "negative": rng.integers(-60, 60, n),
+        "text": np.array([f"p{x}" for x in range(70)])[rng.integers(0, 70, n)],
+        "nullable": pd.array(rng.integers(0, 300, n), dtype="Int64"),
+        "unsigned": rng.integers(0, 500, n).astype(np.uint32),
+        "float": rng.integers(0, 30, n) / 4,
+        "category": pd.Categorical(rng.integers(0, 40, n)),
+    }[kind]
+
+
+@pytest.mark.parametrize("psu_kind", ["own, in order", "own, shuffled", "nested", "shared across strata", "sparse",
+                                      "huge", "negative", "text", "nullable", "unsigned", "float", "category", None])
+@pytest.mark.parametrize("strata_kind", ["text", "arrow", "int", "float", "category", "mixed", "bool", None])
+def test_strata_and_psu_codes_are_those_of_the_sorted_strings(strata_kind, psu_kind):
+    rng = np.random.default_rng(abs(hash((strata_kind, psu_kind))) % 2**32)
+    for n in (1, 9, 2_000):
+        df = pd.DataFrame({"w": rng.uniform(1, 2, n)})
+        if strata_kind is not None:
+            df["s"] = _labels(rng, strata_kind, n)
+        if psu_kind is not None:
+            df["p"] = _psu(rng, psu_kind, n, df["s"] if strata_kind else np.zeros(n))
+        strata, psu = ("s" if strata_kind else None), ("p" if psu_kind else None)
+        d = Design.from_frame(df, weights="w", strata=strata, psu=psu)
+        labels, st, cl = _reference_codes(df, strata, psu)
+        assert d.strata_labels.dtype == labels.dtype and list(d.strata_labels) == list(labels)
+        np.testing.assert_array_equal(d.strata, st)
+        np.testing.assert_array_equal(d.psu, cl)
+
+
+def test_text_strata_missed_by_the_sample_of_rows_are_found():
+    """Sorted strata, one of them in the last row only (the labels are first read from ~1,000 rows);
+    50,000 units: strata and PSUs coded side by side."""
+    n = 50_000
+    h = np.sort(np.random.default_rng(1).integers(0, 40, n))
+    h[-1] = 99
+    df = pd.DataFrame({"s": np.array([f"S{x}" for x in range(100)])[h], "w": 1.0, "p": np.arange(n)})
+    d = Design.from_frame(df, weights="w", strata="s", psu="p")
+    labels, st, cl = _reference_codes(df, "s", "p")
+    assert list(d.strata_labels) == list(labels) and "S99" in labels
+    np.testing.assert_array_equal(d.strata, st)
+    np.testing.assert_array_equal(d.psu, cl)
+
+
+def test_missing_strata_and_psu_are_counted():
+    df = pd.DataFrame({"s": ["a", None, "b", None], "p": [1, 2, None, 4], "w": 1.0})
+    with pytest.raises(survey.ParameterError, match="has 2 missing values"):
+        Design.from_frame(df, weights="w", strata="s")
+    with pytest.raises(survey.ParameterError, match="PSU variable 'p' has missing values"):
+        Design.from_frame(df.fillna({"s": "c"}), weights="w", strata="s", psu="p")
+
+
+def _frame(seed: int, n: int = 3_000) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"sex": rng.choice(["F", "H"], n), "age": rng.choice(["15-29", "30-59", "60+"], n),
+                         "dep": rng.choice(["02", "59", "60", "62"], n), "w": rng.uniform(50, 150, n)})
+
+
+def _margins(total: float) -> list[Margin]:
+    """A one-way margin (sex) and a joint one (age × department)."""
+    cells = [(a, d) for a in ("15-29", "30-59", "60+") for d in ("02", "59", "60", "62")]
+    shares = np.array([4, 9, 5, 7, 8, 16, 9, 12, 5, 11, 6, 8], dtype=float)
+    return [Margin.of("sex", {"F": 0.52 * total, "H": 0.48 * total}),
+            Margin.of(("age", "dep"), dict(zip(cells, total * shares / shares.sum())))]
+
+
+@pytest.mark.parametrize("method, bounds", [("raking", None), ("linear", None), ("logit", (0.3, 3.0))])
+@pytest.mark.parametrize("zeros", [False, True])
+def test_calibration_is_the_same_whatever_the_storage_of_the_text(method, bounds, zeros):
+    """pyarrow strings (looked up in the levels), Python objects and categoricals (factorized): the
+    same weights to the last bit, the same multipliers, the same auxiliaries of the linearisation."""
+    df = _frame(3)
+    if zeros:
+        df.loc[:199, "w"] = 0.0                     # units out of the weighting, with a level no margin has
+        df.loc[:199, "age"] = "unknown"
+    total = float(df["w"].sum())
+    results = []
+    for storage in ("str", object, "category"):
+        d = Design.from_frame(df.astype({"sex": storage, "age": storage, "dep": storage}), weights="w")
+        results.append(survey.calibrate(d, _margins(total), method=method, bounds=bounds))
+    for other in results[1:]:
+        np.testing.assert_array_equal(other.weights, results[0].weights)
+        np.testing.assert_array_equal(other.steps[0].info.lambdas, results[0].steps[0].info.lambdas)
+        np.testing.assert_array_equal(other.steps[0].X, results[0].steps[0].X)
+        pd.testing.assert_frame_equal(other.steps[0].info.achieved, results[0].steps[0].info.achieved)
+    X = results[0].steps[0].X                       # built on first read: units × constraints
+    assert X.shape == (len(df), 2 + 11) and (X[:200] == 0).all() == zeros
+
+
+def _one_way(total: float) -> list[Margin]:
+    return [Margin.of("sex", {"F": 0.52 * total, "H": 0.48 * total}),
+            Margin.of("age", {"15-29": 0.25 * total, "30-59": 0.45 * total, "60+": 0.30 * total}),
+            Margin.of("dep", {"02": 0.1 * total, "59": 0.4 * total, "60": 0.2 * total, "62": 0.3 * total})]
+
+
+@pytest.mark.parametrize("joint", [False, True])
+@pytest.mark.parametrize("storage", ["str", object, "category"])
+def test_level_errors_name_the_margin_whatever_the_storage(storage, joint):
+    df = _frame(4)
+    total = float(df["w"].sum())
+    margins = _margins(total) if joint else _one_way(total)
+    name = "age × dep" if joint else "age"
+    unknown = df.assign(age=df["age"].where(df.index >= 3, "90+")).astype({"age": storage})
+    with pytest.raises(CalibrationError, match=rf"margin '{name}': level '90\+( × \d\d)?' occurs in the sample"):
+        survey.calibrate(Design.from_frame(unknown, weights="w"), margins)
+    absent = df.assign(age=df["age"].where(df["age"] != "60+", "30-59")).astype({"age": storage})
+    with pytest.raises(CalibrationError, match=rf"margin '{name}': level '60\+( × 02)?' has a population total"):
+        survey.calibrate(Design.from_frame(absent, weights="w"), margins)
+    missing = df.assign(age=df["age"].where(df.index != 5, None)).astype({"age": storage})
+    with pytest.raises(CalibrationError, match="'age' has 1 missing value"):
+        survey.calibrate(Design.from_frame(missing, weights="w"), margins)
+    if not joint:                                   # the same results as with object columns
+        ok = survey.calibrate(Design.from_frame(df.astype({"age": storage}), weights="w"), margins)
+        ref = survey.calibrate(Design.from_frame(df.astype({"age": object}), weights="w"), margins)
+        np.testing.assert_array_equal(ok.weights, ref.weights)
+
+
+def test_large_samples_code_the_margins_side_by_side():
+    """From ``PARALLEL_UNITS`` units the variables are coded in two threads: same weights."""
+    from portrait.survey import design
+
+    df = _frame(5, n=60_000)
+    d = Design.from_frame(df, weights="w")
+    total = float(df["w"].sum())
+    assert len(df) >= design.PARALLEL_UNITS
+    threaded = survey.calibrate(d, _margins(total))
+    serial = survey.calibrate(Design.from_frame(df.astype({"sex": object, "age": object, "dep": object}),
+                                                weights="w"), _margins(total))
+    np.testing.assert_array_equal(threaded.weights, serial.weights)
