@@ -107,11 +107,20 @@ def audit(counts: pd.DataFrame | np.ndarray, suppressed: np.ndarray) -> pd.DataF
 
 def unprotected(counts: pd.DataFrame | np.ndarray, suppressed: np.ndarray, threshold: int) -> pd.DataFrame:
     """The suppressed cells an intruder could pin down or tell small: the audit's rows whose feasible
-    range is narrower than ``threshold`` or lies entirely below it. Empty when the table is safe."""
+    range is narrower than the protection the table can give, or lies entirely below the threshold.
+
+    The protection a cell can get is ``threshold``, or less when a public total of its row or column is
+    itself smaller (a total of 3 tells every cell of its line is at most 3: no suppression in this table
+    can hide that). Empty when the table is safe.
+    """
     a = audit(counts, suppressed)
     if a.empty:
         return a
-    return a.loc[(a["high"] - a["low"] < threshold) | (a["high"] < threshold)]
+    n = np.atleast_2d(np.asarray(counts, dtype=float))
+    rows, cols = n.sum(axis=1), n.sum(axis=0)
+    line = np.array([min(rows[r], cols[c]) if n.shape[0] > 1 else rows[r] for r, c in zip(a["row"], a["col"])])
+    cap = np.minimum(threshold, line)
+    return a.loc[(a["high"] - a["low"] < cap) | ((a["high"] < threshold) & (line >= threshold))]
 
 
 def suppression(counts: pd.DataFrame | np.ndarray, threshold: int) -> np.ndarray:
