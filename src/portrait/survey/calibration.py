@@ -223,8 +223,11 @@ def _arrow_level_codes(values: pd.Series, levels: list[str]) -> np.ndarray | Non
     return idx.to_numpy().astype(np.int64, copy=False)
 
 
-def _build(design: Design, margins: Sequence[Margin | NumericTotal]) -> _Problem:
-    """Check margins against the sample and build the (cell-aggregated) auxiliary matrix."""
+def _check_inputs(design: Design, margins: Sequence[Margin | NumericTotal]
+                  ) -> tuple[np.ndarray, list[Margin], list[NumericTotal], dict[str, pd.Series], bool]:
+    """Margins present, variables in the data without missing values among the units weighted, equal
+    grand totals. Returns the units weighted, the categorical and numeric margins, the variables' data
+    and whether every unit is weighted."""
     if not margins:
         raise CalibrationError("no margin to calibrate on")
     active = np.flatnonzero(design.weights > 0)
@@ -239,8 +242,6 @@ def _build(design: Design, margins: Sequence[Margin | NumericTotal]) -> _Problem
         raise CalibrationError(f"calibration variable {absent[0]!r} is not in the survey data")
     every = len(active) == len(design.weights)
     data = {v: design.data[v] for v in needed}
-
-    # missing values and grand totals
     for m in margins:
         for v in (m.variables if isinstance(m, Margin) else (m.variable,)):
             k = _missing_count(data[v])
@@ -256,12 +257,18 @@ def _build(design: Design, margins: Sequence[Margin | NumericTotal]) -> _Problem
             listed = ", ".join(f"{k!r} {v:,.0f}" for k, v in gts.items())
             raise CalibrationError(f"margins have different grand totals: {listed}; they must describe "
                                    "the same population")
+    return active, cats, nums, data, every
 
-    # levels on both sides: each unit's level index in every margin (integer codes: each variable
-    # read once, over all units, then restricted to the units being weighted; only the distinct
-    # values are turned into strings)
+
+def _variable_codes(cats: list[Margin], data: dict[str, pd.Series], active: np.ndarray, every: bool
+                    ) -> dict[str, tuple[np.ndarray, list[str]]]:
+    """Each categorical variable's codes over the units weighted and the levels they index.
+
+    Each variable is read once, over all units, then restricted to the units weighted; only the
+    distinct values become strings. On large samples the variables are coded side by side (the
+    look-ups run in pyarrow, outside Python's lock).
+    """
     def code(v: str) -> tuple[np.ndarray, list[str]]:
-        """The units' codes and the levels they index (the margins' levels, or the values met)."""
         levels_v = sorted({lv[j] for m in cats for j, var in enumerate(m.variables) if var == v for lv in m.totals})
         codes = _arrow_level_codes(data[v], levels_v)
         if codes is not None:
@@ -275,20 +282,79 @@ def _build(design: Design, margins: Sequence[Margin | NumericTotal]) -> _Problem
             uniq = [str(u) for u in uniq_values]
         return (codes if every else codes[active], uniq)
 
-    # one pass over the units per variable; on large samples, the variables side by side (the
-    # look-ups run in pyarrow, outside Python's lock)
     cat_vars = list(dict.fromkeys(v for m in cats for v in m.variables))
-    factorized = dict(zip(cat_vars, _map(code, cat_vars, parallel=len(active) >= _design.PARALLEL_UNITS)))
+    return dict(zip(cat_vars, _map(code, cat_vars, parallel=len(active) >= _design.PARALLEL_UNITS)))
 
-    def check_present(m: Margin, level_of: np.ndarray) -> None:
-        """Every level of a margin has units (``level_of``: level index of units or of cells)."""
-        levels = sorted(m.totals)
-        counts = np.bincount(level_of, minlength=len(levels))
-        missing = [lv for lv, c in zip(levels, counts) if c == 0]
-        if missing:
-            raise CalibrationError(f"margin {m.name!r}: level {JOINT.join(missing[0])!r} has a population "
-                                   f"total of {m.totals[missing[0]]:,.0f} but no unit in the sample; merge "
-                                   "it with a neighbouring level")
+
+def _check_present(m: Margin, level_of: np.ndarray) -> None:
+    """Every level of a margin has units (``level_of``: level index of units or of cells)."""
+    levels = sorted(m.totals)
+    counts = np.bincount(level_of, minlength=len(levels))
+    missing = [lv for lv, c in zip(levels, counts) if c == 0]
+    if missing:
+        raise CalibrationError(f"margin {m.name!r}: level {JOINT.join(missing[0])!r} has a population "
+                               f"total of {m.totals[missing[0]]:,.0f} but no unit in the sample; merge "
+                               "it with a neighbouring level")
+
+
+def _joint_level_index(m: Margin, factorized: dict[str, tuple[np.ndarray, list[str]]], n: int) -> np.ndarray:
+    """Each unit's level in a margin whose codes do not index its levels directly (a joint margin, or
+    levels other than the values met): variables' codes combined, decoded once per distinct code."""
+    levels = sorted(m.totals)
+    combined = np.zeros(n, dtype=np.int64)
+    uniques_per_var = []
+    for v in m.variables:
+        codes, uniq = factorized[v]
+        combined = combined * (len(uniq) + 1) + codes
+        uniques_per_var.append(uniq)
+    ucodes, inverse = _unique_codes(combined)
+    sizes = [len(u) + 1 for u in uniques_per_var]
+    tuples = []
+    for c in ucodes:
+        parts = []
+        for size, uniq in zip(reversed(sizes), reversed(uniques_per_var)):
+            parts.append(uniq[c % size])
+            c //= size
+        tuples.append(tuple(reversed(parts)))
+    position = {lv: i for i, lv in enumerate(levels)}
+    lookup = np.array([position.get(t, -1) for t in tuples])
+    present = set(tuples)
+    missing = [lv for lv in levels if lv not in present]
+    if missing:
+        raise CalibrationError(f"margin {m.name!r}: level {JOINT.join(missing[0])!r} has a population "
+                               f"total of {m.totals[missing[0]]:,.0f} but no unit in the sample; merge it "
+                               "with a neighbouring level")
+    if (lookup < 0).any():
+        i = int(np.flatnonzero(lookup < 0)[0])
+        cnt = int(np.count_nonzero(inverse == i))
+        raise CalibrationError(f"margin {m.name!r}: level {JOINT.join(tuples[i])!r} occurs in the sample "
+                               f"({cnt} units) but has no population total in the margin")
+    return lookup[inverse]
+
+
+def _check_rank(X: np.ndarray, T: list[float], margin_of_col: list[str]) -> None:
+    """Redundant or contradictory constraints: name the margins implied by the others."""
+    rank = np.linalg.matrix_rank(X)
+    if rank == X.shape[1]:
+        return
+    culprits = []
+    for name in dict.fromkeys(margin_of_col):
+        keep = [c for c, mm in enumerate(margin_of_col) if mm != name]
+        if keep and np.linalg.matrix_rank(X[:, keep]) + sum(mm == name for mm in margin_of_col) > rank:
+            culprits.append(name)
+    sol, *_ = np.linalg.lstsq(X.T, np.asarray(T), rcond=None)
+    consistent = np.allclose(X.T @ sol, T, rtol=1e-9, atol=1e-6)
+    what = "redundant" if consistent else "contradictory"
+    raise CalibrationError(
+        f"calibration constraints are {what}: margin(s) {culprits} are implied by the others"
+        + ("" if consistent else " with different totals")
+        + "; calibrate on the joint margin alone (or on the one-way margins alone)")
+
+
+def _build(design: Design, margins: Sequence[Margin | NumericTotal]) -> _Problem:
+    """Check margins against the sample and build the (cell-aggregated) auxiliary matrix."""
+    active, cats, nums, data, every = _check_inputs(design, margins)
+    factorized = _variable_codes(cats, data, active, every)
 
     # a one-way margin whose codes already index its sorted levels needs no decoding; when every
     # margin is such, their levels' presence is checked on the cells, not on the units
@@ -297,44 +363,13 @@ def _build(design: Design, margins: Sequence[Margin | NumericTotal]) -> _Problem
     on_cells = not nums and all(direct)
     level_idx = []
     for m, is_direct in zip(cats, direct):
-        levels = sorted(m.totals)
         if is_direct:
             idx = factorized[m.variables[0]][0]
             if not on_cells:
-                check_present(m, idx)
-            level_idx.append((idx, len(levels)))
-            continue
-        combined = np.zeros(len(active), dtype=np.int64)
-        uniques_per_var = []
-        for v in m.variables:
-            codes, uniq = factorized[v]
-            combined = combined * (len(uniq) + 1) + codes
-            uniques_per_var.append(uniq)
-        ucodes, inverse = _unique_codes(combined)
-        # decode each combined code back into a tuple of level strings
-        sizes = [len(u) + 1 for u in uniques_per_var]
-        tuples = []
-        for c in ucodes:
-            parts = []
-            for size, uniq in zip(reversed(sizes), reversed(uniques_per_var)):
-                parts.append(uniq[c % size])
-                c //= size
-            tuples.append(tuple(reversed(parts)))
-        position = {lv: i for i, lv in enumerate(levels)}
-        lookup = np.array([position.get(t, -1) for t in tuples])
-        idx = lookup[inverse]
-        present = set(tuples)
-        missing = [lv for lv in levels if lv not in present]
-        if missing:
-            raise CalibrationError(f"margin {m.name!r}: level {JOINT.join(missing[0])!r} has a population "
-                                   f"total of {m.totals[missing[0]]:,.0f} but no unit in the sample; merge it "
-                                   "with a neighbouring level")
-        if (lookup < 0).any():
-            i = int(np.flatnonzero(lookup < 0)[0])
-            cnt = int(np.count_nonzero(inverse == i))
-            raise CalibrationError(f"margin {m.name!r}: level {JOINT.join(tuples[i])!r} occurs in the sample "
-                                   f"({cnt} units) but has no population total in the margin")
-        level_idx.append((idx, len(levels)))
+                _check_present(m, idx)
+        else:
+            idx = _joint_level_index(m, factorized, len(active))
+        level_idx.append((idx, len(m.totals)))
 
     # cells: unique combinations of the margins' levels (every unit its own cell with numeric totals)
     if nums:
@@ -355,19 +390,21 @@ def _build(design: Design, margins: Sequence[Margin | NumericTotal]) -> _Problem
         cell_levels.reverse()
         if on_cells:
             for m, cell_level in zip(cats, cell_levels):
-                check_present(m, cell_level)
+                _check_present(m, cell_level)
 
+    # one column per level (the first level of every margin but the first is implied by the equal
+    # grand totals), then the numeric totals; with numeric totals only, the weights' sum is left free,
+    # as in R calibrate(~0 + x)
     cols, T, names, margin_of_col = [], [], [], []
     all_cols, all_T, all_names = [], [], []
     for j, (m, cell_level) in enumerate(zip(cats, cell_levels)):
-        levels = sorted(m.totals)
-        for i, lv in enumerate(levels):
+        for i, lv in enumerate(sorted(m.totals)):
             col = (cell_level == i).astype(float)
             all_cols.append(col)
             all_T.append(m.totals[lv])
             all_names.append((m.name, JOINT.join(lv)))
             if j > 0 and i == 0:
-                continue   # implied by the equal grand totals
+                continue
             cols.append(col)
             T.append(m.totals[lv])
             names.append((m.name, JOINT.join(lv)))
@@ -382,26 +419,8 @@ def _build(design: Design, margins: Sequence[Margin | NumericTotal]) -> _Problem
         all_cols.append(x)
         all_T.append(m.total)
         all_names.append((m.name, "total"))
-    if not cats:
-        # numeric totals only: the weights' sum is left free, as in R calibrate(~0 + x)
-        pass
     X = np.column_stack(cols)
-
-    # redundancy and contradictions
-    rank = np.linalg.matrix_rank(X)
-    if rank < X.shape[1]:
-        culprits = []
-        for name in dict.fromkeys(margin_of_col):
-            keep = [c for c, mm in enumerate(margin_of_col) if mm != name]
-            if keep and np.linalg.matrix_rank(X[:, keep]) + sum(mm == name for mm in margin_of_col) > rank:
-                culprits.append(name)
-        sol, *_ = np.linalg.lstsq(X.T, np.asarray(T), rcond=None)
-        consistent = np.allclose(X.T @ sol, T, rtol=1e-9, atol=1e-6)
-        what = "redundant" if consistent else "contradictory"
-        raise CalibrationError(
-            f"calibration constraints are {what}: margin(s) {culprits} are implied by the others"
-            + ("" if consistent else " with different totals")
-            + "; calibrate on the joint margin alone (or on the one-way margins alone)")
+    _check_rank(X, T, margin_of_col)
     return _Problem(names=names, X=X, T=np.asarray(T, dtype=float), cell_of=cell_of, active=active,
                     margin_of_col=margin_of_col, X_all=np.column_stack(all_cols),
                     T_all=np.asarray(all_T, dtype=float), names_all=all_names)
