@@ -289,6 +289,20 @@ def test_processed_numbers_equal_the_committed_summary(full_run):
     assert problems == [], "\n".join(problems[:30])
 
 
+def test_every_captioned_figure_is_in_its_report(full_run):
+    """A « Figure N — … » caption follows its image: each report has at least as many images as figure
+    captions (a figure displayed in a cell that goes on would otherwise vanish from the report)."""
+    missing = {}
+    for html in sorted((full_run / "reports").glob("*.html")):
+        text = html.read_text(encoding="utf-8")
+        captions = len(re.findall(r"<em>Figure \d+ — ", text))
+        images = text.count("data:image/png;base64")
+        if images < captions:
+            missing[html.name] = (captions, images)
+    assert missing == {}
+    assert (full_run / "reports" / "07_synthesis.html").read_text(encoding="utf-8").count("data:image/png;base64") >= 3
+
+
 def test_synthesis_suppressed_cells_cannot_be_recovered(full_run):
     """The partner type × age table of the synthesis, as rendered: the intruder's linear programs (visible
     cells, every row and column total) pin down no suppressed cell and cannot tell one is small; a
@@ -400,12 +414,12 @@ def test_synthesis_reads_as_reviewers_need(full_run, browser):
                 const data = Array.from(row.children).filter(c => c.tagName === 'TD').map(c => c.innerText.trim());
                 const n = parseInt(cells[col].replace(/\\s/g, ''), 10);
                 if (!isNaN(n) && n < t) bad.push(cells.join(' | '));
-                if ((cells[col].startsWith('secret') || cells[col].startsWith('moins de')) && data.some(c => /^[\\d−-]/.test(c))) bad.push(cells.join(' | '));
+                if ((cells[col].startsWith('masqué') || cells[col].startsWith('moins de')) && data.some(c => /^[\\d−-]/.test(c))) bad.push(cells.join(' | '));
             }
         }
         return bad; }""", threshold)
     assert shown_small == []
-    assert page.locator("text=secret (effectif < seuil)").count() > 0      # the rule did suppress something
+    assert page.locator("text=masqué (confidentialité)").count() > 0      # the rule did suppress something
     shot = paths.BUILD / "synthesis.png"
     shot.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shot), full_page=False)

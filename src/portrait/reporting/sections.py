@@ -15,7 +15,7 @@ import pandas as pd
 from . import disclosure
 from . import formatting as fmt
 
-SUPPRESSED = "secret (effectif < seuil)"
+SUPPRESSED = "masqué (confidentialité)"
 IN_DEPARTMENT = {"Aisne": "dans l'Aisne", "Nord": "dans le Nord", "Oise": "dans l'Oise",
                  "Pas-de-Calais": "dans le Pas-de-Calais", "Somme": "dans la Somme"}
 
@@ -48,9 +48,9 @@ def pride_sentences(p: Mapping[str, pd.DataFrame]) -> str:
 
     def test(var: str, by: str) -> str:
         r = t.loc[(var, by)]
-        return (f"les écarts entre {'départements' if by == 'département' else 'âges'} sont établis (test de Wald, "
-                f"p = {fmt.pvalue(r.p)})" if r.p < 0.05 else
-                f"pas d'écart établi entre {'départements' if by == 'département' else 'âges'} (p = {fmt.pvalue(r.p)})")
+        what = "départements" if by == "département" else "âges"
+        return (f"les écarts entre {what} sont établis (test de Wald, p ajusté = {fmt.pvalue(r.p_adj)})"
+                if r.p_adj < 0.05 else f"pas d'écart établi entre {what} (p ajusté = {fmt.pvalue(r.p_adj)})")
 
     f, a = o.loc["fierte__oui"], o.loc["ambassadeur__oui"]
     return "\n\n".join([
@@ -115,7 +115,8 @@ def mosaic_sentences(m: pd.DataFrame) -> str:
     parts = []
     if shared:
         parts.append("**Ce qui rassemble.** Dans chacun des cinq départements, au moins la moitié des habitants "
-                     "reconnaissent à la région ces attributs, sans écart établi entre départements : "
+                     "(estimation ponctuelle) reconnaissent à la région ces attributs, sans écart établi entre "
+                     "départements : "
                      + ", ".join(f"« {s} »" for s in shared) + ".")
     for r in local.itertuples():
         g = m.loc[m["item"] == r.item].sort_values("estimate")
@@ -154,8 +155,8 @@ def regions_sentences(f: pd.DataFrame) -> str:
         who = "les habitants du Nord-Pas de Calais et ceux de Picardie" if group == "Habitants" else \
             "les clients venus dans le Nord-Pas de Calais et ceux venus en Picardie"
         gap = (f"écart {fmt.number(r['écart NPdC − Picardie'], 2)} point (IC à 95 % : {fmt.number(r['écart bas'], 2)} à "
-               f"{fmt.number(r['écart haut'], 2)}, p = {fmt.pvalue(r['p'])})")
-        verdict = "différence établie" if r["p"] < 0.05 else "pas de différence établie"
+               f"{fmt.number(r['écart haut'], 2)}, p ajusté = {fmt.pvalue(r['p_adj'])})")
+        verdict = "différence établie" if r["p_adj"] < 0.05 else "pas de différence établie"
         out.append(f"- {QUESTION_LABELS[q].capitalize()}, {who} : {verdict} ; {gap}.")
     return "\n".join(out)
 
@@ -216,7 +217,8 @@ def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride
     out = []
     if strong:
         out.append("**Des atouts partagés, sur lesquels bâtir la marque** (au moins la moitié des habitants et des "
-                   "clients d'accord, intervalles compris) : " + ", ".join(
+                   "clients d'accord : borne basse de l'intervalle de confiance à 50 % ou plus dans les deux groupes) : "
+                   + ", ".join(
                        f"« {short[i]} » ({pct(wide.loc[i, ('estimate', 'residents')])} des habitants, "
                        f"{pct(wide.loc[i, ('estimate', 'visitors')])} des clients)"
                        for i in sorted(strong, key=lambda i: -wide.loc[i, ("estimate", "visitors")])) + ".")

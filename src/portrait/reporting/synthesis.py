@@ -24,7 +24,7 @@ from . import disclosure
 from . import formatting as fmt
 from ..survey import Design
 
-SUPPRESSED = "secret (effectif < seuil)"
+SUPPRESSED = "masqué (confidentialité)"
 def suppress(table: pd.DataFrame, n_column: str, value_columns: Sequence[str], threshold: int,
              decimals: int = 2) -> pd.DataFrame:
     """A display copy of ``table`` with small cells suppressed and numbers written the French way.

@@ -9,7 +9,9 @@
 
 Every share excludes « Ne sait pas » and non-response from its base. Homogeneity across domains is
 the design-based Wald F test of a survey-weighted regression on the domain factor (R
-``regTermTest(svyglm(y ~ domain))``), with Benjamini–Hochberg across the attributes tested.
+``regTermTest(svyglm(y ~ domain))``); p-values are adjusted by Benjamini–Hochberg within each
+section (the attributes of the mosaic, the four pride tests, the four regional differences), so that
+« établi » means what the synthesis says it means: significant after correction.
 """
 
 from __future__ import annotations
@@ -90,6 +92,7 @@ def pride(residents: Design, cb: Codebook, age_labels: Mapping[str, str]) -> dic
     tests = pd.DataFrame([(c, b, *homogeneity(d, c, col)) for c in cols for b, col in
                           (("département", "departement"), ("âge", "age_c"))],
                          columns=["variable", "selon", "F", "ndf", "ddf", "p"])
+    tests["p_adj"] = adjust_pvalues(tests["p"])          # BH across the section's tests
     codes = cb.variable("attachement").code_values
     labels = cb.labels("attachement", dont_know=False)
     att = _by(d, [f"attachement__{c}" for c in codes], None).assign(
@@ -144,4 +147,8 @@ def former_regions(designs: Mapping[str, Design], cb: Codebook) -> pd.DataFrame:
                              "estimate": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high, "n": int(r.n),
                              "écart NPdC − Picardie": diff.difference, "écart bas": diff.ci_low,
                              "écart haut": diff.ci_high, "p": diff.p})
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    tests = out.drop_duplicates(["groupe", "question"])[["groupe", "question", "p"]]
+    tests["p_adj"] = adjust_pvalues(tests["p"])         # BH across the section's four differences
+    return out.merge(tests[["groupe", "question", "p_adj"]], on=["groupe", "question"])
+

@@ -333,7 +333,8 @@ def word_table(estimates: pd.DataFrame, diff: pd.DataFrame, top: int = 10) -> pd
     most specific to each group (largest difference in points, BH-adjusted within the words)."""
     w = diff.loc[diff["item"] == "mots"].copy()
     w["p_adj_words"] = adjust_pvalues(w["p"])
-    w["specific_to"] = np.where(w["estimate"] > 0, "visitors", "residents")
+    # a word is specific to a group only when the difference is established (BH within the words)
+    w["specific_to"] = np.where(w["p_adj_words"] >= 0.05, "", np.where(w["estimate"] > 0, "visitors", "residents"))
     w["rank_residents"] = w["estimate_residents"].rank(ascending=False, method="min").astype(int)
     w["rank_visitors"] = w["estimate_visitors"].rank(ascending=False, method="min").astype(int)
     return w.sort_values("estimate").reset_index(drop=True)
