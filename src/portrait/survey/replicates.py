@@ -45,7 +45,7 @@ def replicate_factors(design: Design, method: str = "bootstrap", replicates: int
     strata = np.unique(psu_stratum)
     if method == "bootstrap":
         if rng is None:
-            raise ParameterError("the bootstrap needs a random generator (portrait.config.rng)")
+            raise ParameterError("the bootstrap needs a random generator (numpy.random.Generator)")
         F = np.ones((P, replicates))
         for h in strata:
             idx = np.flatnonzero(psu_stratum == h)
