@@ -75,6 +75,18 @@ def adjust_pvalues(p: Sequence[float], method: str = "fdr_bh") -> np.ndarray:
     return out
 
 
+def independent_difference(r: pd.DataFrame, v: pd.DataFrame, level: float = 0.95) -> dict[str, np.ndarray]:
+    """Visitors − residents from two aligned tables of estimates (columns estimate, se, df) of independent
+    samples: variance V_r + V_v, Student's t on df_r + df_v; estimate, se, ci_low, ci_high, df, t and p."""
+    diff = (v["estimate"] - r["estimate"]).to_numpy(dtype=float)
+    se = np.sqrt(v["se"].to_numpy(dtype=float) ** 2 + r["se"].to_numpy(dtype=float) ** 2)
+    df = (v["df"] + r["df"]).to_numpy()
+    t = diff / np.where(se > 0, se, np.nan)
+    q = stats.t.ppf(0.5 + level / 2, df)
+    return {"estimate": diff, "se": se, "ci_low": diff - q * se, "ci_high": diff + q * se, "df": df, "t": t,
+            "p": np.asarray(2 * stats.t.sf(np.abs(t), df), dtype=float)}
+
+
 def differences(estimates: pd.DataFrame, level: float = 0.95, adjust: str = "fdr_bh",
                 battery: pd.Series | None = None) -> pd.DataFrame:
     """Visitors − residents for every statistic: difference, SE, CI, Wald t and p, adjusted p.
@@ -87,18 +99,12 @@ def differences(estimates: pd.DataFrame, level: float = 0.95, adjust: str = "fdr
     v = estimates.loc[estimates["group"] == "visitors"].set_index(key)
     both = r.index.intersection(v.index, sort=False)
     r, v = r.loc[both], v.loc[both]
-    diff = v["estimate"] - r["estimate"]
-    se = np.sqrt(v["se"] ** 2 + r["se"] ** 2)
-    df = v["df"] + r["df"]
-    t = diff / se.where(se > 0)
-    p = 2 * stats.t.sf(np.abs(t), df)
-    q = stats.t.ppf(0.5 + level / 2, df)
+    d = independent_difference(r, v, level)
     out = pd.DataFrame({"item": [k[0] for k in both], "statistic": [k[1] for k in both],
                         "level": [k[2] for k in both], "group": DIFFERENCE,
                         "estimate_residents": r["estimate"].to_numpy(), "estimate_visitors": v["estimate"].to_numpy(),
-                        "estimate": diff.to_numpy(), "se": se.to_numpy(), "ci_low": (diff - q * se).to_numpy(),
-                        "ci_high": (diff + q * se).to_numpy(), "df": df.to_numpy(), "t": t.to_numpy(),
-                        "p": p, "n_residents": r["n"].to_numpy(), "n_visitors": v["n"].to_numpy(),
+                        **{k: d[k] for k in ("estimate", "se", "ci_low", "ci_high", "df", "t", "p")},
+                        "n_residents": r["n"].to_numpy(), "n_visitors": v["n"].to_numpy(),
                         "label": r["label"].to_numpy(), "item_label": r["item_label"].to_numpy(),
                         "type": r["type"].to_numpy()})
     if battery is None:

@@ -58,7 +58,6 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .. import survey
 from ..pipeline import config
@@ -238,24 +237,17 @@ def replicate(setup: Validation, seq: np.random.SeedSequence, *, bootstrap: bool
 def differences(estimates: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     """Visitors − residents for every statistic × estimator × variance method, with the Wald test.
 
-    The formulas of :func:`portrait.study.compare.differences` (independent samples: V_r + V_v, Student's
+    :func:`portrait.study.compare.independent_difference` (independent samples: V_r + V_v, Student's
     t on df_r + df_v), vectorised over estimators and variance methods; a failed estimate (NaN)
     gives a NaN difference and carries its error.
     """
     key = ["estimator", "variance", "item", "statistic", "level"]
     r = estimates.loc[estimates["group"] == "residents"].set_index(key)
     v = estimates.loc[estimates["group"] == "visitors"].set_index(key).reindex(r.index)
-    diff = v["estimate"] - r["estimate"]
-    se = np.sqrt(v["se"] ** 2 + r["se"] ** 2)
-    df = v["df"] + r["df"]
-    t = diff / se.where(se > 0)
-    p = 2 * stats.t.sf(np.abs(t), df)
-    q = stats.t.ppf(0.5 + level / 2, df)
+    d = compare.independent_difference(r, v, level)
     errors = [("; ".join(x for x in (a, b) if isinstance(x, str) and x)) for a, b in zip(r["error"], v["error"])]
-    return pd.DataFrame({"survey": compare.DIFFERENCE, "estimate": diff.to_numpy(), "se": se.to_numpy(),
-                         "ci_low": (diff - q * se).to_numpy(), "ci_high": (diff + q * se).to_numpy(),
-                         "df": df.to_numpy(), "n": (r["n"] + v["n"]).to_numpy(), "p": np.asarray(p, dtype=float),
-                         "error": errors}, index=r.index).reset_index()
+    return pd.DataFrame({"survey": compare.DIFFERENCE, **{k: d[k] for k in ("estimate", "se", "ci_low", "ci_high", "df")},
+                         "n": (r["n"] + v["n"]).to_numpy(), "p": d["p"], "error": errors}, index=r.index).reset_index()
 
 
 # ============================================================================ many replications
