@@ -14,8 +14,8 @@ import pandas as pd
 
 from . import disclosure
 from . import formatting as fmt
+from .synthesis import SUPPRESSED
 
-SUPPRESSED = "masqué (confidentialité)"
 IN_DEPARTMENT = {"Aisne": "dans l'Aisne", "Nord": "dans le Nord", "Oise": "dans l'Oise",
                  "Pas-de-Calais": "dans le Pas-de-Calais", "Somme": "dans la Somme"}
 
@@ -276,3 +276,26 @@ def scope_sentence(n: Mapping[str, int]) -> str:
             "les questions sans réponse sont exclus de la base. En 2017, les « acteurs-habitants » étaient des "
             "habitants engagés dans la vie de la région ; ici la base de sondage couvre tous les habitants de 15 ans "
             "ou plus : les résultats portent sur l'ensemble des habitants.")
+
+
+# ------------------------------------------------------------------------------------------- figures
+
+
+def strengths_finding(sw: pd.DataFrame) -> str:
+    """What the strengths and weaknesses figure shows: the strength each group cites most."""
+    best = {g: sw.loc[(sw["group"] == g) & (sw["item"] == "forces")].sort_values("estimate").iloc[-1]
+            for g in ("residents", "visitors")}
+    return (f"force la plus citée par les habitants : « {best['residents']['label']} » "
+            f"({fmt.percent(best['residents']['estimate'], 0)}), par les clients : « {best['visitors']['label']} » "
+            f"({fmt.percent(best['visitors']['estimate'], 0)}).")
+
+
+def map_finding(rows: pd.DataFrame, cols: pd.DataFrame, inertia) -> str:
+    """A plain reading of the perceptual map: what the first dimension opposes, and where each group stands."""
+    lo, hi = rows["dim1"].idxmin(), rows["dim1"].idxmax()
+    side = {who: (lo if cols.loc[[g for g in cols.index if str(g).startswith(who)], "dim1"].mean() < 0 else hi)
+            for who in ("Habitants", "Clients")}
+    return (f"la première dimension ({fmt.percent(inertia[0], 0)} de l'inertie) oppose « {lo} » à « {hi} » ; "
+            f"les habitants se placent en moyenne du côté de « {side['Habitants']} », les clients du côté de "
+            f"« {side['Clients']} ».")
+
