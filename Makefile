@@ -42,7 +42,7 @@ NOTEBOOKS := 01_resident_frame 02_visitor_frame 03_fieldwork 04_resident_weighti
 NOTEBOOKS += 08_validation
 REPORTS := $(NOTEBOOKS:%=reports/%.html)
 
-.PHONY: all help test bench lab clean distclean lock refresh-raw
+.PHONY: all help test bench lab params scenario clean distclean lock refresh-raw
 .PHONY: validate
 
 all: reports/index.html ## Run the whole chain and render the reports (creates .venv first if needed)
@@ -161,6 +161,9 @@ lab: $(ENV) ## Open JupyterLab on the project's environment and kernel
 	@$(PYTHON) -c 'import jupyterlab' 2>/dev/null || \
 	  $(PYTHON) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,lab]'
 	$(PYTHON) -m jupyter lab --notebook-dir=$(CURDIR)
+
+params: $(ENV) ## Rewrite the notebooks' parameters cells from config/ (so that JupyterLab runs what make runs)
+	@$(PYTHON) -m portrait.pipeline.parameters sync
 
 refresh-raw: $(ENV) ## Rebuild data/raw/communes_hdf.csv from the pinned npm package (needs npm)
 	$(PYTHON) -m portrait.pipeline.sources refresh-communes

@@ -6,7 +6,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from portrait.pipeline import paths, run
+from portrait.pipeline import parameters, paths, run
 from portrait.pipeline.errors import ParameterError
 
 
@@ -74,3 +74,41 @@ def test_success_output_is_normalised(tmp_path, config_dir):
     assert all("papermill" not in c.metadata and "execution" not in c.metadata for c in ex.cells)
     assert ex.cells[-1].outputs[0].text == "84\n"
     assert not (tmp_path / "out.partial.ipynb").exists()
+
+
+# --------------------------------------------------------------------- JupyterLab gives what make gives
+@pytest.mark.parametrize("path", parameters.chain(), ids=[p.stem for p in parameters.chain()])
+def test_parameters_cell_defaults_are_what_make_injects(path):
+    """Run cell by cell in JupyterLab, a notebook takes its parameters cell's defaults; they must equal
+    what the runner injects from config/ (`make params` rewrites them)."""
+    assert parameters.drift(path) == {}, f"run `make params`: {parameters.drift(path)}"
+
+
+def test_a_config_edit_is_drift_until_synced(tmp_path, config_dir):
+    """Changing a YAML value makes the check fail; `sync` rewrites only the configured defaults."""
+    nb = _notebook(tmp_path, "pass")
+    (config_dir / "99_probe.yaml").write_text("label: from-file\n")
+    assert parameters.drift(nb) == {"seed": (1, 42), "departments": (["59"], ["02", "59"]),
+                                    "label": ("x", "from-file")}
+    assert parameters.sync(nb) is True
+    assert parameters.drift(nb) == {}
+    assert parameters.cell_defaults(nb) == {"seed": 42, "departments": ["02", "59"], "label": "from-file"}
+    assert parameters.sync(nb) is False
+
+
+def test_a_default_of_another_type_is_drift(tmp_path, config_dir):
+    """1 and 1.0, or True and 1, are different parameters to a notebook: the check sees it."""
+    nb = _notebook(tmp_path, "pass")
+    (config_dir / "99_probe.yaml").write_text("label: x\n")
+    (config_dir / "study.yaml").write_text("seed: 1.0\ndepartments: ['59']\n")
+    assert parameters.drift(nb) == {"seed": (1, 1.0)}
+
+
+@pytest.mark.parametrize("value", [0, -3, 2.5, 1e-300, True, None, "", "l'été « 59 » \\ \"x\"", [1, "a", [2.0]],
+                                   {"a": {"b": [1, 2]}, "c": None}, {}])
+def test_literal_reads_back_as_the_same_value(value):
+    """The generated source is read back by Python's own parser to the YAML value (the oracle is ast)."""
+    import ast
+
+    assert ast.literal_eval(parameters.literal(value)) == value
+    assert type(ast.literal_eval(parameters.literal(value))) is type(value)

@@ -1,0 +1,127 @@
+"""The notebooks' ``parameters`` cells, kept equal to the configuration ``make`` injects.
+
+An analyst who runs a notebook cell by cell in JupyterLab gets the defaults of its ``parameters``
+cell; ``make`` injects ``config/study.yaml`` + ``config/<stem>.yaml`` (see :mod:`.run`). So that
+both give the same numbers, every default that the configuration also sets is *generated* from it:
+
+    python -m portrait.pipeline.parameters sync     # rewrite the cells from config/ (make params)
+    python -m portrait.pipeline.parameters check    # exit 1 and list the drift (make test does it too)
+
+Defaults that no YAML file sets (the stage's input and output paths) belong to the notebook and are
+left as written; ``make`` uses them too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from . import paths
+from .errors import ParameterError
+from .io import write_text
+
+HEADER = ("# defaults = config/study.yaml + config/{stem}.yaml, written by `make params`: "
+          "running this notebook in JupyterLab gives what `make` gives")
+
+
+def chain() -> list[Path]:
+    """The chain's notebooks, in order (``notebooks/NN_*.ipynb``)."""
+    return sorted(paths.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+
+def _cell(nb) -> nbformat.NotebookNode:
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    if len(tagged) != 1:
+        raise ParameterError(f"a notebook needs exactly one cell tagged 'parameters', found {len(tagged)}")
+    return tagged[0]
+
+
+def cell_defaults(notebook: str | Path) -> dict[str, Any]:
+    """The values assigned in the notebook's ``parameters`` cell (literals only)."""
+    nb = nbformat.read(paths.resolve(notebook), as_version=4)
+    out = {}
+    for node in ast.parse(_cell(nb).source).body:
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+            raise ParameterError(f"{paths.relative(notebook)}: the parameters cell must hold only "
+                                 f"'name = literal' lines (line {node.lineno})")
+        out[node.targets[0].id] = ast.literal_eval(node.value)
+    return out
+
+
+def configured(notebook: str | Path) -> dict[str, Any]:
+    """The values ``make`` injects that come from ``config/`` (not the notebook's own path defaults)."""
+    from .run import resolve_parameters
+
+    return resolve_parameters(paths.resolve(notebook))
+
+
+def drift(notebook: str | Path) -> dict[str, tuple[Any, Any]]:
+    """``{name: (notebook default, configured value)}`` for every default that differs from the configuration."""
+    defaults, conf = cell_defaults(notebook), configured(notebook)
+    return {k: (defaults.get(k), v) for k, v in conf.items() if k not in defaults or not _same(defaults[k], v)}
+
+
+def _same(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and a == b if not isinstance(a, (list, dict)) else \
+        json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def literal(value: Any) -> str:
+    """Python source for a YAML value (strings in double quotes, as the notebooks write them)."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{literal(str(k))}: {literal(v)}" for k, v in value.items()) + "}"
+    raise ParameterError(f"a parameter value must be a YAML scalar, list or mapping, got {type(value).__name__}")
+
+
+def sync(notebook: str | Path) -> bool:
+    """Rewrite the ``parameters`` cell from the configuration; return whether it changed."""
+    path = paths.resolve(notebook)
+    nb = nbformat.read(path, as_version=4)
+    cell = _cell(nb)
+    conf = configured(path)
+    defaults = cell_defaults(path)
+    lines = [HEADER.format(stem=path.stem)]
+    for name, value in defaults.items():
+        lines.append(f"{name} = {literal(conf[name]) if name in conf else literal(value)}")
+    lines += [f"{name} = {literal(value)}" for name, value in conf.items() if name not in defaults]
+    source = "\n".join(lines)
+    if source == cell.source:
+        return False
+    cell.source = source
+    write_text(path, nbformat.writes(nb) + "\n")
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m portrait.pipeline.parameters",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("command", choices=["check", "sync"])
+    parser.add_argument("notebooks", nargs="*", help="default: every notebook of the chain")
+    args = parser.parse_args(argv)
+    notebooks = [paths.resolve(n) for n in args.notebooks] or chain()
+    status = 0
+    for nb in notebooks:
+        if args.command == "sync":
+            print(f"{'✓ rewrote' if sync(nb) else '  unchanged'} {paths.relative(nb)}")
+            continue
+        for name, (default, value) in drift(nb).items():
+            print(f"✗ {paths.relative(nb)}: {name} = {default!r} in the parameters cell, "
+                  f"{value!r} in config/ (run `make params`)", file=sys.stderr)
+            status = 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
