@@ -157,10 +157,13 @@ bench: $(ENV) ## Time the weighting engine against its targets, svy and weightip
 	@$(PYTHON) -m pytest benchmarks --benchmark-only --benchmark-min-rounds=15 --benchmark-columns=median,iqr,rounds \
 	  --benchmark-sort=name --benchmark-json=build/bench/benchmarks.json
 
-lab: $(ENV) ## Open JupyterLab on the project's environment and kernel
-	@$(PYTHON) -c 'import jupyterlab' 2>/dev/null || \
-	  $(PYTHON) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,lab]'
-	$(PYTHON) -m jupyter lab --notebook-dir=$(CURDIR)
+LAB_PORT ?= 8888
+LAB_IP ?= 127.0.0.1
+lab: $(ENV) ## JupyterLab on the project's kernel, outputs kept out of git (LAB_PORT=8888 LAB_IP=127.0.0.1)
+	@$(PYTHON) -c 'import jupyterlab' 2>/dev/null || { echo "installing JupyterLab (constraints.txt)"; \
+	  $(PYTHON) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,lab]' \
+	  2> >(grep -v -e "^WARNING: Location" -e "BuildBackendWarning" >&2); }
+	@$(PYTHON) -m portrait.pipeline.lab --port $(LAB_PORT) --ip $(LAB_IP)
 
 params: $(ENV) ## Rewrite the notebooks' parameters cells from config/ (so that JupyterLab runs what make runs)
 	@$(PYTHON) -m portrait.pipeline.parameters sync

@@ -53,13 +53,13 @@ class TestHygiene:
         assert r.returncode == 0, r.stdout + r.stderr
 
     def test_one_parameters_cell_of_plain_assignments(self, path):
-        """Exactly one cell is tagged 'parameters', it holds only assignments, and the kernel is python3."""
+        """Exactly one cell is tagged 'parameters', it holds only assignments, and the kernel is the project's."""
         nb = nbformat.read(path, as_version=4)
         tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
         assert len(tagged) == 1
         tree = ast.parse(tagged[0].source)
         assert all(isinstance(n, ast.Assign) for n in tree.body)
-        assert nb.metadata.kernelspec.name == "python3"
+        assert nb.metadata.kernelspec.name == "portrait"     # the kernel `make lab` installs
         assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
 
     def test_no_function_or_class_definitions(self, path):

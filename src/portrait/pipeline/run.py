@@ -3,7 +3,7 @@
 - parameters: ``config/study.yaml`` then ``config/<stem>.yaml``, restricted to the names the
   notebook's ``parameters`` cell declares (a key of the notebook's own file that the notebook does
   not declare is an error: it is almost always a typo), then ``-p name value`` overrides;
-- kernel ``python3`` started from this interpreter, working directory = repository root,
+- kernel ``python3`` started from this interpreter (whatever kernel the notebook names for JupyterLab), working directory = repository root,
   ``PYTHONHASHSEED=0``;
 - output to ``build/executed/<name>.ipynb``, written first as ``<name>.partial.ipynb`` and renamed
   only on success, after removing what changes between runs (timings, random cell ids);
