@@ -83,7 +83,7 @@ $(P)/visitor_overlap.parquet $(P)/visitor_strata.csv &: \
   $(wildcard data/raw/partners/*) $(PKG) $(ENV)
 	@$(RUN) $<
 
-$(EXEC)/03_fieldwork.ipynb \
+$(EXEC)/03_fieldwork.ipynb data/synthetic/survey \
 $(P)/truth.csv $(P)/resident_responses.parquet $(P)/visitor_responses.parquet $(P)/fieldwork_ledger.csv &: \
   notebooks/03_fieldwork.ipynb config/03_fieldwork.yaml config/codebook.yaml config/fieldwork_model.yaml \
   $(STUDY) $(RAW_OK) $(P)/resident_slots.parquet $(P)/resident_frame.parquet \
