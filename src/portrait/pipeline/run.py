@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from . import config, paths
+from . import config, paths, progress
 from .errors import ParameterError, PortraitError, SurveyError
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -113,6 +113,8 @@ def run(notebook: str | Path, output: str | Path | None = None, overrides: dict[
     partial = out.with_name(out.stem + ".partial.ipynb")
     params = resolve_parameters(nb_path, overrides)
     os.environ.setdefault("PYTHONHASHSEED", "0")
+    watch = progress.terminal()
+    os.environ[progress.ENV] = watch
     os.environ["PORTRAIT_ROOT"] = str(paths.ROOT)
     src_dir = str(paths.ROOT / "src")
     if src_dir not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
@@ -121,7 +123,7 @@ def run(notebook: str | Path, output: str | Path | None = None, overrides: dict[
         nb = papermill.execute_notebook(
             str(nb_path.relative_to(paths.ROOT)) if nb_path.is_relative_to(paths.ROOT) else str(nb_path),
             str(partial), parameters=params, kernel_name="python3", cwd=str(paths.ROOT),
-            progress_bar=False, log_output=False, execution_timeout=timeout,
+            progress_bar={"desc": nb_path.stem, "leave": False} if watch != "off" else False, log_output=False, execution_timeout=timeout,
             extra_arguments=["--IPKernelApp.log_level=ERROR"])
     except PapermillExecutionError as exc:
         raise NotebookFailed(_short_failure(nb_path, exc, partial)) from None

@@ -52,7 +52,6 @@ complex surveys. *Survey Methodology* 18, 209–217.
 from __future__ import annotations
 
 import multiprocessing
-import sys
 from dataclasses import replace
 from typing import Sequence
 
@@ -295,7 +294,7 @@ def run(setup: Validation, n_replications: int, workers: int = 2, bootstrap: boo
         to each worker once, by its initializer); 1 runs in this process. Results do not depend on it.
     bootstrap : add bootstrap variances (``replicates`` replicates per survey) to the first
         ``bootstrap_replications`` replications (all of them when None).
-    progress : a tqdm progress bar on standard error, shown only when it is a terminal.
+    progress : a progress bar where someone watches (:func:`portrait.pipeline.progress.bar`).
     """
     config.require({"n_replications": n_replications}, "n_replications", int, minimum=1)
     config.require({"workers": workers}, "workers", int, minimum=1)
@@ -307,10 +306,10 @@ def run(setup: Validation, n_replications: int, workers: int = 2, bootstrap: boo
     tasks.sort(key=lambda t: not t[1])
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
+    from ..pipeline.progress import bar as progress_bar
     from tqdm import tqdm
 
-    bar = tqdm(total=n_replications, desc="réplications", unit="rép",
-               disable=not (progress and sys.stderr.isatty()), file=sys.stderr)
+    bar = progress_bar(n_replications, "réplications", "rép") if progress else tqdm(disable=True)
     parts = []
     try:
         if workers == 1 or n_replications == 1:
