@@ -29,6 +29,7 @@ export MPLBACKEND := Agg
 
 RUN := $(PYTHON) -m portrait.pipeline.run
 RENDER := $(PYTHON) -m portrait.reporting.render
+INDEX = $(PYTHON) -m portrait.reporting.report index $(EXEC)/07_synthesis.ipynb $(filter-out %07_synthesis.ipynb,$(NOTEBOOKS:%=$(EXEC)/%.ipynb))
 EXEC := build/executed
 P := data/processed
 PKG := $(sort $(wildcard src/portrait/*.py src/portrait/*/*.py)) pyproject.toml
@@ -136,8 +137,9 @@ reports/%.html: $(EXEC)/%.ipynb src/portrait/reporting/render.py $(wildcard src/
 reports/07_synthesis.html: $(EXEC)/07_synthesis.ipynb src/portrait/reporting/render.py $(wildcard src/portrait/reporting/templates/portrait/*) $(ENV)
 	@$(RENDER) --no-input $< $@
 
-reports/index.html: $(REPORTS) $(STUDY) src/portrait/reporting/report.py $(ENV)
-	@$(PYTHON) -m portrait.reporting.report index $(EXEC)/07_synthesis.ipynb $(filter-out %07_synthesis.ipynb,$(NOTEBOOKS:%=$(EXEC)/%.ipynb))
+reports/index.html: $(REPORTS) $(STUDY) src/portrait/reporting/report.py src/portrait/reporting/scenarios.py \
+  $(wildcard scenarios/*/scenario.json) $(ENV)
+	@$(INDEX)
 
 # ------------------------------------------------------------------------------- other targets
 # The whole chain is brought up to date first, so that no later `make` finds the published run out of date.
@@ -145,7 +147,7 @@ validate: reports/index.html $(ENV) ## Validation study as published: 1,000 repl
 	@$(RUN) notebooks/08_validation.ipynb --timeout 3600 -p replications 1000 -p bootstrap_replications 200 \
 	  -p bootstrap_replicates 100
 	@$(RENDER) $(EXEC)/08_validation.ipynb reports/08_validation.html
-	@$(PYTHON) -m portrait.reporting.report index $(EXEC)/07_synthesis.ipynb $(filter-out %07_synthesis.ipynb,$(NOTEBOOKS:%=$(EXEC)/%.ipynb))
+	@$(INDEX)
 
 test: $(ENV) ## Run the test suite (unit, R agreement, notebooks, whole-chain determinism)
 	@$(PYTHON) -m pytest
@@ -156,6 +158,13 @@ bench: $(ENV) ## Time the weighting engine against its targets, svy and weightip
 	@mkdir -p build/bench
 	@$(PYTHON) -m pytest benchmarks --benchmark-only --benchmark-min-rounds=15 --benchmark-columns=median,iqr,rounds \
 	  --benchmark-sort=name --benchmark-json=build/bench/benchmarks.json
+
+# A scenario reuses the study's outputs: the study is brought up to date first. The index then lists it.
+scenario: reports/index.html ## Run the chain with changed parameters into scenarios/NAME/ (NAME=pop2019, or NAME=x SET="NN_stage.name=value …")
+	@test -n "$(NAME)" || { echo 'usage: make scenario NAME=name [SET="04_resident_weighting.calibration_method=logit …"]'; \
+	  echo 'shipped scenarios (config/scenarios/):'; $(PYTHON) -m portrait.pipeline.scenario list; exit 2; }
+	@$(PYTHON) -m portrait.pipeline.scenario run $(NAME) --set "$(SET)"
+	@$(INDEX)
 
 LAB_PORT ?= 8888
 LAB_IP ?= 127.0.0.1
@@ -181,8 +190,8 @@ lock: ## Re-resolve dependencies in a scratch venv and rewrite constraints.txt
 	  build/lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^portrait'; } > constraints.txt
 	rm -rf build/lock-venv
 
-clean: ## Remove generated files (executed notebooks, processed data, reports); keeps .venv
-	rm -rf build
+clean: ## Remove generated files (executed notebooks, processed data, reports, scenarios); keeps .venv
+	rm -rf build scenarios
 	find $(P) reports -mindepth 1 ! -name .gitkeep -delete
 
 distclean: clean ## Also remove the virtual environment

@@ -37,6 +37,7 @@ from portrait.pipeline import paths
 
 NOTEBOOKS = sorted(paths.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 IDS = [p.stem for p in NOTEBOOKS]
+ALL = sorted(paths.NOTEBOOKS.glob("*.ipynb"))            # the chain and the scenario report
 EXPECTED = paths.TESTS / "notebooks"
 
 
@@ -44,7 +45,7 @@ def code_cells(nb):
     return [c for c in nb.cells if c.cell_type == "code"]
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+@pytest.mark.parametrize("path", ALL, ids=[p.stem for p in ALL])
 class TestHygiene:
     def test_committed_without_outputs(self, path):
         """nbstripout would not change the notebook: no outputs, no execution counts."""
@@ -70,6 +71,9 @@ class TestHygiene:
                 assert not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)), \
                     f"definition in cell: {cell.source[:80]!r}"
 
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+class TestMakeGraph:
     def test_outputs_are_make_targets(self, path):
         """Every out_* path a notebook declares is a target of its Makefile rule, so Make knows the graph."""
         declared = papermill.inspect_notebook(str(path))

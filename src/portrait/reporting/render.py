@@ -55,6 +55,29 @@ def is_simulated(nb) -> bool:
     return params.get("source") == "simulated"
 
 
+def scenario_name(nb) -> str:
+    """The scenario an executed notebook belongs to (``scenarios/NAME/…``), or "" for the study's."""
+    out = str(nb.metadata.get("papermill", {}).get("output_path", ""))
+    parts = out.split("/")
+    return parts[1] if len(parts) > 2 and parts[0] == "scenarios" else ""
+
+
+def banner(nb) -> str:
+    """The warnings above a report: simulated answers; a scenario's report, not the study's."""
+    name = scenario_name(nb)
+    scenario = (f"Scénario « {name} » : ce rapport vient d'une variante de la chaîne (scenarios/{name}/), "
+                "pas des résultats publiés de l'étude." if name else "")
+    return " ".join(b for b in (scenario, SIMULATED_BANNER if is_simulated(nb) else "") if b)
+
+
+def back_link(nb) -> tuple[str, str]:
+    """Where « ← Index » leads: the reports beside it, or from a scenario's own page, the study's index."""
+    out = str(nb.metadata.get("papermill", {}).get("output_path", ""))
+    if scenario_name(nb) and out.endswith("/scenario.ipynb"):
+        return "../../../reports/index.html", "← Index des rapports de l'étude et des scénarios"
+    return "index.html", "← Index des rapports"
+
+
 def git_commit() -> str:
     """The commit of the checkout, with ``+modifications`` when tracked files differ from it."""
     try:
@@ -92,7 +115,7 @@ def render(executed: str | Path, out: str | Path, *, exclude_input: bool = False
                             exclude_output_prompt=exclude_input, language_code="fr")
     exporter.log.setLevel("ERROR")
     resources = {"metadata": {"name": notebook_title(nb)},
-                 "portrait": {"banner": SIMULATED_BANNER if is_simulated(nb) else "", "run": run_information(nb)}}
+                 "portrait": {"banner": banner(nb), "run": run_information(nb), "back": back_link(nb)}}
     body, _ = exporter.from_notebook_node(nb, resources=dict(resources))
     return write_text(paths.resolve(out), body.replace(TOC_MARKER, toc_html(_toc(body)), 1))
 

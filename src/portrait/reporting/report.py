@@ -14,8 +14,9 @@ from pathlib import Path
 
 import nbformat
 
-from ..pipeline import config, paths
+from ..pipeline import config, paths, scenario
 from ..pipeline.io import write_text
+from . import scenarios
 from .render import notebook_summary, notebook_title
 
 SOURCE_LABEL = {"simulated": "données simulées (simulateur documenté, vérité connue)",
@@ -75,7 +76,8 @@ def index_html(executed: list[Path]) -> str:
         "<p><strong>Par où commencer.</strong> Les relecteurs lisent d'abord la synthèse (premier rapport, sans "
         "code, en français) ; les analystes suivent les rapports numérotés dans l'ordre de la chaîne, chacun avec "
         "son code, ses tableaux et ses fichiers produits.</p>\n"
-        "<ol>\n" + "\n".join(items) + "\n</ol>\n</body>\n</html>\n")
+        "<ol>\n" + "\n".join(items) + "\n</ol>\n" + scenarios.index_items(scenario.manifests())
+        + "</body>\n</html>\n")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,193 @@
+"""Scenarios: « what if » runs into scenarios/NAME/ that reuse the study's unchanged stages and never
+write the study's files.
+
+The expected plans are derived by hand from the stage table of ARCHITECTURE.md (which stage reads
+which file), not from the planner; the end-to-end test runs `make scenario` twice in a copy of a
+built (reduced) study and compares every study file, byte for byte, before and after.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from portrait.pipeline import paths, scenario
+from portrait.pipeline.errors import ParameterError
+from portrait.reporting import scenarios as report
+
+from . import chainrun
+
+CHAIN = ["01_resident_frame", "02_visitor_frame", "03_fieldwork", "04_resident_weighting",
+         "05_visitor_weighting", "06_comparison", "07_synthesis"]
+
+
+def _rerun(scn):
+    return [s.stem for s in scenario.plan(scn) if s.rerun]
+
+
+# ------------------------------------------------------------------------------------------ settings
+def test_settings_read_stage_name_and_yaml_value():
+    assert scenario.parse_set("04_resident_weighting.calibration_bounds=[0.5, 2.0]") == \
+        ("04_resident_weighting", "calibration_bounds", [0.5, 2.0])
+    assert scenario.parse_set("seed=7") == ("study", "seed", 7)
+    with pytest.raises(ParameterError, match="NN_stage.name=value"):
+        scenario.parse_set("calibration_method")
+
+
+@pytest.mark.parametrize("name, sets, message", [
+    ("Bad Name", ["seed=1"], "lower-case letters"),
+    ("x", [], "changes no parameter"),
+    ("x", ["09_nothing.seed=1"], "is not a stage of a scenario"),
+    ("x", ["08_validation.replications=3"], "is not a stage of a scenario"),
+    ("x", ["04_resident_weighting.calibration_methd=logit"], "declares no parameter 'calibration_methd'"),
+    ("x", ["no_such_parameter=1"], "no stage declares a parameter 'no_such_parameter'"),
+    ("x", ["04_resident_weighting.out_weights=elsewhere.parquet"], "is an output path"),
+])
+def test_a_bad_scenario_is_refused_with_the_setting_named(name, sets, message):
+    with pytest.raises(ParameterError, match=message):
+        scenario.load(name, sets)
+
+
+def test_shipped_scenarios_load():
+    shipped = sorted(p.stem for p in scenario.DEFINITIONS.glob("*.yaml"))
+    assert shipped == ["pop2019", "tourisme"]
+    for name in shipped:
+        scn = scenario.load(name)
+        assert scn.title and scn.description
+
+
+# ------------------------------------------------------------------------------------------ the plan
+@pytest.mark.parametrize("name, sets, expected", [
+    # 04 reads the population year; 06 reads resident_weights; 07 reads 06's files and the weights
+    ("pop2019", [], ["04_resident_weighting", "06_comparison", "07_synthesis"]),
+    ("tourisme", [], ["05_visitor_weighting", "06_comparison", "07_synthesis"]),
+    ("x", ["07_synthesis.small_cell_threshold=5"], ["07_synthesis"]),
+    ("x", ["06_comparison.adjust=bonferroni"], ["06_comparison", "07_synthesis"]),
+    # the seed is study-wide: every stage that declares it, and all that read their files
+    ("x", ["seed=1"], CHAIN),
+    # setting a parameter to the study's own value changes nothing
+    ("x", ["04_resident_weighting.calibration_method=raking"], []),
+])
+def test_the_plan_reruns_changed_stages_and_those_reading_their_files(name, sets, expected):
+    assert _rerun(scenario.load(name, sets)) == expected
+
+
+def test_rerun_stages_write_into_the_scenario_and_read_unchanged_files_from_the_study():
+    stages = {s.stem: s for s in scenario.plan(scenario.load("pop2019"))}
+    w = stages["04_resident_weighting"].params
+    assert w["population_year"] == 2019
+    assert w["out_weights"] == "scenarios/pop2019/data/processed/resident_weights.parquet"
+    assert w["responses"] == "data/processed/resident_responses.parquet"          # the study's answers
+    c = stages["06_comparison"].params
+    assert c["resident_weights"] == "scenarios/pop2019/data/processed/resident_weights.parquet"
+    assert c["visitor_weights"] == "data/processed/visitor_weights.parquet"
+    assert stages["06_comparison"].remade_inputs == ["resident_weights"]
+    assert stages["01_resident_frame"].params == {}
+    for stage in stages.values():                # nothing a scenario runs writes outside its folder
+        assert all(v.startswith("scenarios/pop2019/") for k, v in stage.params.items() if k.startswith("out_"))
+
+
+def test_a_scenario_needs_the_built_study(monkeypatch, tmp_path):
+    monkeypatch.setattr(paths, "EXECUTED", tmp_path / "none")
+    with pytest.raises(ParameterError, match="run `make` first"):
+        scenario.run(scenario.load("pop2019"), say=lambda s: None)
+
+
+# ------------------------------------------------------------------------------------------ the report
+def _battery(shift: float = 0.0, p_scenario: float = 0.01) -> tuple[pd.DataFrame, pd.DataFrame]:
+    base = pd.DataFrame({
+        "item": ["a", "b", "c"], "statistic": ["mean", "share", "nps_score"], "level": ["", "1", ""],
+        "display": ["A", "B", "C"], "label": ["moyenne", "option 1", "NPS"],
+        "estimate_residents": [3.0, 0.30, -0.20], "estimate_visitors": [3.5, 0.25, -0.10],
+        "estimate": [0.5, -0.05, 0.10], "se": [0.1, 0.02, 0.04], "p_adj": [0.001, 0.03, 0.02],
+        "in_battery": [True, True, True]})
+    other = base.assign(estimate=base["estimate"] + shift, p_adj=[0.001, p_scenario, 0.02])
+    extra = base.iloc[:1].assign(item="z", in_battery=False)        # not in the battery: ignored
+    return pd.concat([base, extra]), other
+
+
+def test_side_by_side_measures_shifts_in_study_standard_errors():
+    study, scen = _battery(shift=0.01, p_scenario=0.2)
+    m = report.side_by_side(study, scen)
+    assert list(m["item"]) == ["a", "b", "c"]
+    assert m["shift_se"].tolist() == pytest.approx([0.1, 0.5, 0.25])
+    assert m["significant_study"].tolist() == [True, True, True]
+    assert m["significant_scenario"].tolist() == [True, False, True]
+    sentence = report.changes_sentence(m)
+    assert "1 change de conclusion" in sentence and "n’est plus significatif" in sentence
+    assert "0,50 fois son erreur-type" in sentence and "B : option 1" in sentence
+
+
+def test_a_scenario_equal_to_the_study_says_nothing_changes():
+    study, scen = _battery()
+    assert report.changes_sentence(report.side_by_side(study, scen)).startswith("Le scénario ne change aucune des 3")
+
+
+def test_batteries_with_different_rows_are_an_error():
+    study, scen = _battery()
+    with pytest.raises(ValueError, match="must be the same rows"):
+        report.side_by_side(study, scen.iloc[:2])
+
+
+# ------------------------------------------------------------------------------------------ end to end
+def _digests(root):
+    out = {}
+    for d in ("data", "build", "reports"):
+        for p in sorted((root / d).rglob("*")):
+            if p.is_file() and p.relative_to(root).as_posix() != "reports/index.html":
+                out[p.relative_to(root).as_posix()] = (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+    return out
+
+
+def _make(root, *args):
+    return subprocess.run(["make", f"PYTHON={sys.executable}", *args], cwd=root, env=chainrun._env(),
+                          capture_output=True, text=True, timeout=1200)
+
+
+def test_scenarios_run_beside_the_study_and_never_touch_it(reduced_runs, tmp_path):
+    """In a copy of a built study: two scenarios side by side; every study file byte-identical and not
+    rewritten (same mtime); the reused stages not run; a second run of a scenario runs nothing."""
+    root = tmp_path / "study"
+    shutil.copytree(reduced_runs[1], root, symlinks=True)        # copy2: mtimes kept, make sees it up to date
+    before = _digests(root)
+
+    r = _make(root, "scenario", "NAME=tourisme")
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "build/executed" not in r.stdout.split("scenario tourisme")[0], "make rebuilt the study first"
+    for stem in ("01_resident_frame", "02_visitor_frame", "03_fieldwork", "04_resident_weighting"):
+        assert f"= {stem}: reused" in r.stdout
+    r2 = _make(root, "scenario", "NAME=seuil5", "SET=07_synthesis.small_cell_threshold=5")
+    assert r2.returncode == 0, r2.stdout[-3000:] + r2.stderr[-3000:]
+    assert _digests(root) == before
+
+    tour, seuil = root / "scenarios" / "tourisme", root / "scenarios" / "seuil5"
+    assert sorted(p.name for p in (tour / "build" / "executed").iterdir()) == \
+        ["05_visitor_weighting.ipynb", "06_comparison.ipynb", "07_synthesis.ipynb", "scenario.ipynb"]
+    assert sorted(p.name for p in (seuil / "build" / "executed").iterdir()) == ["07_synthesis.ipynb", "scenario.ipynb"]
+    assert not (seuil / "data").exists()
+    manifest = json.loads((tour / "scenario.json").read_text(encoding="utf-8"))
+    assert [s["stage"] for s in manifest["stages"] if s["rerun"]] == \
+        ["05_visitor_weighting", "06_comparison", "07_synthesis"]
+
+    # the scenario computed something else: the visitors' final weights moved, the residents' are the study's
+    w_study = pd.read_parquet(root / "data/processed/visitor_weights.parquet", columns=["w_final"])
+    w_scen = pd.read_parquet(tour / "data/processed/visitor_weights.parquet", columns=["w_final"])
+    assert len(w_study) == len(w_scen) and not (w_study["w_final"].to_numpy() == w_scen["w_final"].to_numpy()).all()
+
+    index = (root / "reports" / "index.html").read_text(encoding="utf-8")
+    assert 'href="../scenarios/tourisme/reports/index.html"' in index
+    assert 'href="../scenarios/seuil5/reports/index.html"' in index
+    page = (tour / "reports" / "index.html").read_text(encoding="utf-8")
+    assert "Visiteurs calés sur les chiffres du tourisme" in page and "Scénario « tourisme »" in page
+    assert "Scénario « tourisme »" in (tour / "reports" / "05_visitor_weighting.html").read_text(encoding="utf-8")
+
+    again = _make(root, "scenario", "NAME=tourisme")
+    assert again.returncode == 0
+    assert "▶" not in again.stdout and again.stdout.count(": up to date") == 3
+    assert _digests(root) == before
