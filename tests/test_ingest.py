@@ -425,3 +425,54 @@ def test_item_nonresponse_and_response_rates(clean, sim_data, cb):
         responded = int((out == "complet").sum() + (reason.loc[ids] == "partiel").sum())
         assert rates.loc[h, "in_scope"] == in_scope and rates.loc[h, "respondents"] == responded
         assert rates.loc[h, "rate"] == pytest.approx(responded / in_scope, rel=1e-12)
+
+
+# ----------------------------------------------------------------------------- digits and privacy
+OTHER_DIGITS = {
+    "fullwidth_score": ("residents", "image_globale", "\uff17"),                 # ７
+    "arabic_indic_score": ("residents", "recommandation", "\u0661\u0660"),       # ١٠
+    "fullwidth_required": ("visitors", "complet", "\uff11"),                     # １ in a required column
+    "devanagari_code": ("residents", "img_sure", "\u0969"),                      # ३
+}
+
+
+@pytest.mark.parametrize("case", sorted(OTHER_DIGITS))
+def test_digits_of_other_scripts_are_refused_not_read_as_missing(case, sim_data, cb, tmp_path):
+    """Python's \\d matches ７ or ١٠, which pandas cannot convert: such a cell used to become a missing
+    answer without a word. Now it is its own rule, at its row and column (UTF-8 file: cp1252 cannot hold it)."""
+    survey, column, value = OTHER_DIGITS[case]
+    sim, samples = sim_data
+    exports.write_survey_folder(sim.exports, sim.dispositions, tmp_path, cb, formats=["csv"], encoding="utf-8-sig")
+    path = tmp_path / f"{survey}.csv"
+    rows = list(csv.reader(_io.StringIO(path.read_bytes().decode("utf-8-sig"), newline=""), delimiter=";"))
+    rows[2][rows[0].index(column)] = value
+    buf = _io.StringIO()
+    csv.writer(buf, delimiter=";", lineterminator="\r\n").writerows(rows)
+    path.write_bytes(("\ufeff" + buf.getvalue()).encode("utf-8"))
+    err = _problems(tmp_path, samples, cb)
+    assert [(p.rule, p.row, p.column) for p in err.problems] == [("non_ascii_digit", 3, column)]
+
+
+def test_messages_never_repeat_what_a_respondent_wrote(clean, sim_data, cb, tmp_path):
+    """An over-long open answer holding a name and a phone number: the error gives file, row, column, rule
+    and length, and neither the name nor the number (in the message, the problems table or str())."""
+    folder = _copy(clean, tmp_path)
+    rows = _rows(folder / "residents.csv")
+    secret = "Je suis Jeanne Martin-Dufresne, appelez-moi au 06 12 34 56 78, j'adore la baie de Somme " * 2
+    rows[3][rows[0].index("mots_1")] = secret
+    rows[4][rows[0].index("img_sure")] = "Martin"                    # a name typed in a code column
+    _write(folder / "residents.csv", rows)
+    err = _problems(folder, sim_data[1], cb)
+    assert sorted((p.rule, p.row, p.column) for p in err.problems) == \
+        [("not_integer", 5, "img_sure"), ("too_long", 4, "mots_1")]
+    shown = str(err) + err.problems[0].__repr__() + err.problems[1].__repr__() + \
+        ingest_table(err).to_csv()
+    for leaked in ("Jeanne", "Martin", "06 12 34 56 78", "Somme"):
+        assert leaked not in shown
+    assert f"a text of {len(secret.strip())} characters" in str(err), [str(p) for p in err.problems]
+
+
+def ingest_table(err):
+    from portrait.study.export_readers import problems_table
+
+    return problems_table(err.problems)

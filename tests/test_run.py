@@ -112,3 +112,11 @@ def test_literal_reads_back_as_the_same_value(value):
 
     assert ast.literal_eval(parameters.literal(value)) == value
     assert type(ast.literal_eval(parameters.literal(value))) is type(value)
+
+
+def test_a_typo_in_the_study_file_is_an_error(tmp_path, config_dir):
+    """`sourse: real` in config/study.yaml used to be ignored, and the simulator ran: now it names the key."""
+    nb = _notebook(tmp_path, "pass")
+    (config_dir / "study.yaml").write_text("seed: 42\nsourse: real\n")
+    with pytest.raises(ParameterError, match=r"study.yaml sets \['sourse'\], which no notebook of the chain declares"):
+        run.resolve_parameters(nb)

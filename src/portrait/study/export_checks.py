@@ -20,8 +20,11 @@ from .exports import DISPOSITION_COLUMN
 # ============================================================================ validation
 
 
-INT_RE = r"[+-]?\d+"
-DECIMAL_COMMA_RE = r"[+-]?\d*,\d+"
+# ASCII digits only: Python's \d also matches fullwidth (３) and other scripts' digits (١), which
+# pandas cannot convert, and a code typed with them would silently become a missing answer.
+INT_RE = r"[+-]?[0-9]+"
+DECIMAL_COMMA_RE = r"[+-]?[0-9]*,[0-9]+"
+OTHER_DIGIT = r"(?![0-9])\d"
 
 
 def _code_text(v: Variable, cb: Codebook) -> str:
@@ -47,19 +50,23 @@ def _column_checks(v: Variable, col: str, s: pd.Series, rows: np.ndarray, file: 
 
     if v.required and v.type != "id":
         report(empty, "missing_value", "this column must be filled on every row")
-    if v.type in ("id", "open_words") or (v.type == "single" and v.text_codes) or v.type == "geo_code":
-        if v.type == "open_words":
-            limit = v.max_length or 200
-            report(present & (s.str.len() > limit), "too_long", f"open answers are at most {limit} characters")
-            return s.mask(empty).astype("string")
+    if v.type == "open_words":
+        limit = v.max_length or 200
+        report(present & (s.str.len() > limit), "too_long", f"open answers are at most {limit} characters")
+        return s.mask(empty).astype("string")
+    other_digit = present & s.str.contains(OTHER_DIGIT)
+    report(other_digit, "non_ascii_digit", "digits must be ASCII 0–9: this cell holds a fullwidth or another "
+           "script's digit (as some keyboards and spreadsheets type them); retype it")
+    present = present & ~other_digit
+    if v.type == "id" or (v.type == "single" and v.text_codes) or v.type == "geo_code":
         if v.type == "geo_code":
-            fixed = s.where(~s.str.fullmatch(r"\d{4}"), "0" + s)         # Excel drops the leading zero
+            fixed = s.where(~s.str.fullmatch(r"[0-9]{4}"), "0" + s)         # Excel drops the leading zero
             report(present & ~fixed.str.fullmatch(v.pattern.strip("^$")), "bad_format",
                    f"not an INSEE code ({v.pattern})")
             return fixed.mask(empty).astype("string")
         if v.type == "single":
             width = max(len(str(c)) for c in v.code_values)
-            fixed = s.where(~s.str.fullmatch(r"\d+"), s.str.zfill(width))
+            fixed = s.where(~s.str.fullmatch(r"[0-9]+"), s.str.zfill(width))
             allowed = [str(c) for c in v.code_values]
             report(present & ~fixed.isin(allowed), "unknown_code",
                    f"not a code of {v.name!r} ({_code_text(v, cb)})")

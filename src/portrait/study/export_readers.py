@@ -29,6 +29,7 @@ ENCODINGS = ("cp1252", "utf-8")
 BOM = b"\xef\xbb\xbf"
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 EMAIL_REPLACEMENT = "[courriel supprimé]"
+SHOWN_VALUE = re.compile(r"[+-]?[0-9][0-9.,:/ -]{0,19}|[A-Za-z0-9]{1,3}")
 ROW_CONVENTION = ("rows are numbered as in a spreadsheet (header = row 1, first respondent = row 2); "
                   "SPSS files: case number")
 
@@ -46,11 +47,15 @@ class Problem:
     value: object
     rule: str
     message: str
+    length: int | None = None
 
     def __post_init__(self) -> None:
-        # no e-mail address may reach a message or a log (open answers can hold one)
-        if isinstance(self.value, str) and EMAIL.search(self.value):
-            object.__setattr__(self, "value", EMAIL.sub(EMAIL_REPLACEMENT, self.value))
+        # A value is shown only when it cannot be something a person wrote (a number, a date, a code
+        # of at most 3 characters); any other text — an open answer, a name, an address — is replaced
+        # by its length, so that no message, log or notebook output repeats it.
+        if isinstance(self.value, str) and self.value and not SHOWN_VALUE.fullmatch(self.value):
+            object.__setattr__(self, "length", len(self.value))
+            object.__setattr__(self, "value", None)
 
     def __str__(self) -> str:
         where = [self.file]
@@ -60,13 +65,15 @@ class Problem:
             where.append(f"column {self.column!r}")
         if self.value is not None and self.value != "":
             where.append(f"value {self.value!r}")
+        elif self.length is not None:
+            where.append(f"a text of {self.length} characters (not repeated here)")
         return f"{', '.join(where)}: [{self.rule}] {self.message}"
 
 
 def problems_table(problems: Iterable[Problem]) -> pd.DataFrame:
-    """Problems as a table (file, row, column, value, rule, message)."""
+    """Problems as a table (file, row, column, value or length of a text not shown, rule, message)."""
     return pd.DataFrame([p.__dict__ for p in problems],
-                        columns=["file", "row", "column", "value", "rule", "message"])
+                        columns=["file", "row", "column", "value", "length", "rule", "message"])
 
 
 def raise_if_problems(problems: list[Problem]) -> None:

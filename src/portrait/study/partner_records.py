@@ -245,8 +245,8 @@ def residence_department(postcode: pd.Series, country: pd.Series) -> pd.Series:
     """
     pc = pd.Series(postcode, dtype="str").str.replace(r"\s+", "", regex=True)
     fr = (country == "FR").to_numpy()
-    pc = pc.where(~pc.str.fullmatch(r"\d{4}").fillna(False).astype(bool), "0" + pc)
-    ok = pc.str.fullmatch(r"\d{5}").fillna(False).astype(bool).to_numpy() & fr
+    pc = pc.where(~pc.str.fullmatch(r"[0-9]{4}").fillna(False).astype(bool), "0" + pc)
+    ok = pc.str.fullmatch(r"[0-9]{5}").fillna(False).astype(bool).to_numpy() & fr
     dept = pc.str[:2].where(~pc.str[:2].isin(["97", "98"]), pc.str[:3])
     dept = dept.where(ok & dept.isin(DEPARTMENT_REGION).to_numpy())
     return dept
