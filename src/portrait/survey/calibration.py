@@ -35,6 +35,7 @@ Kish, L. (1965). *Survey Sampling*. Wiley. (design effect due to weighting, effe
 
 from __future__ import annotations
 
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -77,6 +78,18 @@ class Margin:
             norm[key] = float(val)
         return cls(variables=v, totals=norm)
 
+    def __post_init__(self) -> None:
+        bad = {k: v for k, v in self.totals.items() if not (math.isfinite(v) and v > 0)}
+        if bad:
+            shown = ", ".join(f"{JOINT.join(map(str, k)) if isinstance(k, tuple) else k} = {v!r}"
+                              for k, v in list(bad.items())[:5])
+            zero = any(v == 0 for v in bad.values())
+            raise CalibrationError(
+                f"margin {JOINT.join(self.variables)}: every population total must be finite and positive; "
+                f"{len(bad)} level(s) are not ({shown})"
+                + ("; a level with no population cannot be a calibration target: remove it from the margin and "
+                   "exclude, and report, the respondents it holds, or merge it with a neighbouring level" if zero else ""))
+
     @property
     def name(self) -> str:
         return JOINT.join(self.variables)
@@ -92,6 +105,10 @@ class NumericTotal:
 
     variable: str
     total: float
+
+    def __post_init__(self) -> None:
+        if not math.isfinite(float(self.total)):
+            raise CalibrationError(f"total of {self.variable!r} must be a finite number, got {self.total!r}")
 
     @property
     def name(self) -> str:
@@ -508,9 +525,23 @@ def _diagnose_infeasible(problem: _Problem, dc: np.ndarray, L: float, U: float) 
         ". Tightest feasible bounds: " + "; ".join(t for t in tight if t)
 
 
+def _negative_weights(problem: _Problem, g: np.ndarray) -> str:
+    """Which cells linear calibration gave negative weights, named by their margin levels."""
+    cells = np.flatnonzero(g < 0)
+    units = int(np.bincount(problem.cell_of, minlength=len(g))[cells].sum())
+    named = []
+    for c in cells[np.argsort(g[cells])][:5]:
+        levels = [f"{m}={lv}" for (m, lv), x in zip(problem.names_all, problem.X_all[c]) if x == 1]
+        named.append(f"{' × '.join(levels) or f'cell {c}'} (g = {g[c]:.3g})")
+    return (f"linear calibration gives negative weights to {units} unit(s) in {len(cells)} cell(s): "
+            + "; ".join(named) + ("; …" if len(cells) > 5 else "")
+            + ". Use raking, or bounded calibration (method='logit' or 'truncated' with bounds=(L, U)), "
+              "or collapse the sparse levels; allow_negative=True keeps them, as R's survey does")
+
+
 def calibrate(design: Design, margins: Sequence[Margin | NumericTotal], *, method: str = "raking",
               bounds: tuple[float, float] | None = None, maxit: int = 100, tol: float = 1e-10,
-              label: str | None = None) -> Design:
+              label: str | None = None, allow_negative: bool = False) -> Design:
     """Calibrate the design's weights to population margins; returns a new design.
 
     Parameters
@@ -520,6 +551,8 @@ def calibrate(design: Design, margins: Sequence[Margin | NumericTotal], *, metho
     method : ``linear``, ``raking``, ``logit`` (needs ``bounds``) or ``truncated`` (needs ``bounds``).
     bounds : ``(L, U)`` bounds on ``g = w/d`` (``L < 1 < U``).
     tol : stopping rule on the largest relative misfit ``|T - Σ w x| / (1 + |T|)``.
+    allow_negative : linear calibration can give negative weights (R ``survey`` allows them); here
+        that is an error naming the cells, unless this is True. Replicates are not checked.
 
     Raises
     ------
@@ -557,6 +590,8 @@ def calibrate(design: Design, margins: Sequence[Margin | NumericTotal], *, metho
                                        + _diagnose_infeasible(problem, dc, L, U))
             raise CalibrationError(f"calibration ({method}) did not converge in {maxit} iterations: "
                                    f"largest relative misfit {rel:.3g}")
+        if report and not allow_negative and np.any(g_c < 0):
+            raise CalibrationError(_negative_weights(problem, g_c))
         if every:
             w = d_act * g_c[problem.cell_of]
         else:
