@@ -223,6 +223,11 @@ ROW_EDITS = {
     "missing_value": (*_set("visitors", 2, "complet", ""), "missing_value", 2, "complet"),
     "filter": ("visitors", _filtered_region, "filter", 2, "region_residence"),
     "bad_format": (*_set("residents", 2, "commune_residence", "5935A"), "bad_format", 2, "commune_residence"),
+    "paris": (*_set("residents", 3, "commune_residence", "75056"), "unknown_commune", 3, "commune_residence"),
+    "no_such_commune": (*_set("residents", 4, "commune_residence", "99999"), "unknown_commune", 4,
+                        "commune_residence"),
+    "aisne_code_not_current": (*_set("residents", 2, "commune_residence", "02077"), "unknown_commune", 2,
+                       "commune_residence"),
 }
 
 

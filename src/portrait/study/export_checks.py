@@ -7,11 +7,13 @@ cells as NA.
 
 from __future__ import annotations
 
+import functools
 from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
+from ..pipeline import sources
 from .codebook import Codebook, Variable
 from .export_readers import Problem, RawTable
 from .exports import DISPOSITION_COLUMN
@@ -25,6 +27,12 @@ from .exports import DISPOSITION_COLUMN
 INT_RE = r"[+-]?[0-9]+"
 DECIMAL_COMMA_RE = r"[+-]?[0-9]*,[0-9]+"
 OTHER_DIGIT = r"(?![0-9])\d"
+
+
+@functools.lru_cache(maxsize=1)
+def region_communes() -> frozenset[str]:
+    """INSEE codes of the region's current communes (``data/raw/communes_hdf.csv``)."""
+    return frozenset(sources.read_communes()["code"])
 
 
 def _code_text(v: Variable, cb: Codebook) -> str:
@@ -61,8 +69,11 @@ def _column_checks(v: Variable, col: str, s: pd.Series, rows: np.ndarray, file: 
     if v.type == "id" or (v.type == "single" and v.text_codes) or v.type == "geo_code":
         if v.type == "geo_code":
             fixed = s.where(~s.str.fullmatch(r"[0-9]{4}"), "0" + s)         # Excel drops the leading zero
-            report(present & ~fixed.str.fullmatch(v.pattern.strip("^$")), "bad_format",
-                   f"not an INSEE code ({v.pattern})")
+            well_formed = fixed.str.fullmatch(v.pattern.strip("^$"))
+            report(present & ~well_formed, "bad_format", f"not an INSEE code ({v.pattern})")
+            report(present & well_formed & ~fixed.isin(region_communes()), "unknown_commune",
+                   f"not a current commune of the region ({sources.COMMUNES_FILE}); a respondent living "
+                   "elsewhere is out of scope: empty the cell and record why")
             return fixed.mask(empty).astype("string")
         if v.type == "single":
             width = max(len(str(c)) for c in v.code_values)

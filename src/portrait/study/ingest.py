@@ -8,7 +8,8 @@ checked and typed by :mod:`portrait.study.export_checks`; this module accounts f
 
 Validation (vectorised checks, equivalent to a pandera schema but with the messages below)
 collects **every** problem of every file before stopping, each with its file, row, column, value
-and rule, then raises one :class:`~portrait.pipeline.errors.SurveyValidationError` listing them (the first
+(only numbers, dates and short codes are repeated; any other text is given by its length, so that no
+message repeats what a respondent wrote) and rule, then raises one :class:`~portrait.pipeline.errors.SurveyValidationError` listing them (the first
 50, then a count) and writes nothing. Rows are numbered as a spreadsheet shows them: the header
 is row 1 and the first respondent row 2 (CSV and XLSX); in SPSS files the row is the case number
 (first case = 1).
@@ -33,9 +34,13 @@ Rules (the ``rule`` field of each problem):
 ``missing_value``             empty cell in a required column (``complet``)
 ``decimal_comma``             a decimal comma in a numeric column (``7,5``)
 ``not_integer``               not a whole number in a numeric column
+``non_ascii_digit``           a digit of another script (fullwidth ``７``, Arabic-Indic ``١``) in a code,
+                              number or identifier column (open answers may hold them)
 ``unknown_code``              a code that the codebook does not define for the variable
 ``out_of_range``              a score or number outside its range (e.g. 11 on a 0-10 scale)
 ``bad_format``                an INSEE code that does not match its pattern
+``unknown_commune``           a well-formed INSEE code that is not a current commune of the region
+                              (``75056``, ``99999``)
 ``too_long``                  an open answer longer than the codebook allows
 ``too_many_choices``          more options chosen than the item allows (e.g. 4 of « 3 au plus »)
 ``incomplete_multiselect``    some options of a multi-select item blank and others filled
