@@ -481,3 +481,20 @@ def ingest_table(err):
     from portrait.study.export_readers import problems_table
 
     return problems_table(err.problems)
+
+
+def test_an_export_without_any_respondent_stops_the_ingest(clean, sim_data, cb, tmp_path):
+    """Every row a break-off: the ingest used to pass and notebook 05 failed later on its non-response
+    classes. Now the ingest names the file and the rule."""
+    folder = _copy(clean, tmp_path)
+    rows = _rows(folder / "visitors.csv")
+    h = rows[0]
+    core = [c for v in cb.common_core("opinion") for c in v.columns if c in h]
+    for r in rows[1:]:
+        r[h.index("complet")] = "0"
+        for c in core:
+            r[h.index(c)] = ""
+    _write(folder / "visitors.csv", rows)
+    err = _problems(folder, sim_data[1], cb)
+    assert [(p.rule, p.file.endswith("visitors.csv")) for p in err.problems] == [("no_respondent", True)]
+    assert f"{len(rows) - 1} row(s) read" in str(err)

@@ -42,6 +42,8 @@ Rules (the ``rule`` field of each problem):
 ``unknown_commune``           a well-formed INSEE code that is not a current commune of the region
                               (``75056``, ``99999``)
 ``too_long``                  an open answer longer than the codebook allows
+``no_respondent``             a survey whose export holds no respondent at all (header only is
+                              ``empty_file``; rows that are all break-offs are this rule)
 ``too_many_choices``          more options chosen than the item allows (e.g. 4 of « 3 au plus »)
 ``incomplete_multiselect``    some options of a multi-select item blank and others filled
 ``filter``                    an answer to a question that the filter does not ask
@@ -245,6 +247,15 @@ def ingest(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Co
 
     results = {survey: assemble(survey, sample, answers, disp, codebook, min_core_answered)
                for survey, (sample, answers, disp) in parsed.items()}
+    for survey, r in sorted(results.items()):
+        if not (r.responses["status"] == "respondent").any():
+            rows = int(r.responses["source_row"].notna().sum())
+            problems.append(Problem(paths.relative(export_path(paths.resolve(folder), survey, fmt)), None, None, None,
+                                    "no_respondent",
+                                    f"no respondent: {rows} row(s) read, none a complete or sufficiently answered "
+                                    f"questionnaire (at least {min_core_answered} common-core items); nothing can be "
+                                    "weighted — is this the right export (e.g. a test or partial download)?"))
+    raise_if_problems(problems)
     return IngestResult(results)
 
 
