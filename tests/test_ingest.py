@@ -223,6 +223,8 @@ ROW_EDITS = {
     "missing_value": (*_set("visitors", 2, "complet", ""), "missing_value", 2, "complet"),
     "filter": ("visitors", _filtered_region, "filter", 2, "region_residence"),
     "bad_format": (*_set("residents", 2, "commune_residence", "5935A"), "bad_format", 2, "commune_residence"),
+    "upper_case_names": ("residents", lambda rows: rows.__setitem__(0, [h.upper() for h in rows[0]]),
+                         "column_case", 1, None),
     "paris": (*_set("residents", 3, "commune_residence", "75056"), "unknown_commune", 3, "commune_residence"),
     "no_such_commune": (*_set("residents", 4, "commune_residence", "99999"), "unknown_commune", 4,
                         "commune_residence"),
@@ -284,6 +286,7 @@ BYTE_EDITS = {
     "utf8_without_bom": (_utf8, {}, "encoding", 2),
     "cp1252_read_as_utf8": (_with_accent, {"encoding": "utf-8"}, "encoding", 2),
     "utf16": (lambda d: d.decode("cp1252").encode("utf-16"), {}, "encoding", None),
+    "utf16_without_bom": (lambda d: d.decode("cp1252").encode("utf-16-le"), {}, "encoding", None),
 }
 
 

@@ -120,3 +120,26 @@ def test_a_typo_in_the_study_file_is_an_error(tmp_path, config_dir):
     (config_dir / "study.yaml").write_text("seed: 42\nsourse: real\n")
     with pytest.raises(ParameterError, match=r"study.yaml sets \['sourse'\], which no notebook of the chain declares"):
         run.resolve_parameters(nb)
+
+
+def test_a_kernel_that_does_not_start_is_replaced(tmp_path, config_dir, monkeypatch, capsys):
+    """make -j2 can give two kernels the same port; the one that loses dies at start. The runner starts
+    another (nothing of the notebook has run), and says so; a failure inside a cell is never retried."""
+    import papermill
+
+    real, calls = papermill.execute_notebook, []
+
+    def flaky(*args, **kw):
+        calls.append(kw["start_timeout"])
+        if len(calls) == 1:
+            raise RuntimeError("Kernel didn't respond in 45 seconds")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(papermill, "execute_notebook", flaky)
+    out = run.run(_notebook(tmp_path, "x = 1"), tmp_path / "out.ipynb")
+    assert out.exists() and len(calls) == 2
+    assert "the kernel did not start (attempt 1)" in capsys.readouterr().err
+    calls.clear()
+    with pytest.raises(run.NotebookFailed):
+        run.run(_notebook(tmp_path, "1 / 0", name="98_fails.ipynb"), tmp_path / "fails.ipynb")
+    assert len(calls) == 2        # the first attempt raised before the kernel; the second ran the cell: no third

@@ -395,3 +395,43 @@ def test_missing_partner_folder_is_named(tmp_path):
     """A partner folder that does not exist is named."""
     with pytest.raises(InputError, match="does not exist"):
         _ingest(tmp_path / "nowhere")
+
+
+# ------------------------------------------------------------------------------ files that contribute nothing
+def _rewrite_column(path, column, fn):
+    import csv
+    import io as _io
+
+    rows = list(csv.reader(_io.StringIO(path.read_bytes().decode("cp1252"), newline=""), delimiter=";"))
+    j = rows[0].index(column)
+    for r in rows[1:]:
+        r[j] = fn(r[j])
+    buf = _io.StringIO()
+    csv.writer(buf, delimiter=";", lineterminator="\r\n").writerows(rows)
+    path.write_bytes(buf.getvalue().encode("cp1252"))
+    return len(rows) - 1
+
+
+def test_consent_written_in_another_language_stops_the_ingest(folder):
+    """« Yes »/« No » where the layout declares « oui »: every record read as no consent. That used to leave
+    the file out of the frame with only the ledger to show it; now the ingest stops and says what to check."""
+    n = _rewrite_column(folder / "ot_dunkerque_contacts.csv", "Accepte newsletter",
+                        lambda v: {"oui": "Yes", "non": "No"}.get(v.strip().lower(), v))
+    with pytest.raises(InputError, match=rf"ot_dunkerque_contacts\.csv \(P04\): all {n} records excluded, "
+                                         r"\d+ for no_consent — are the consent column's values") as e:
+        _ingest(folder)
+    _no_personal_data(e.value)
+
+
+def test_dates_in_another_format_stop_the_ingest_unless_the_file_is_accepted(folder):
+    """Dates written 2016-11-05 where the layout declares %d/%m/%Y: the file is named with its dominant
+    reason; accept_fully_excluded lets a file that truly holds no eligible record through (counted in the ledger)."""
+    _rewrite_column(folder / "ot_dunkerque_contacts.csv", "Date dernier contact",
+                    lambda v: "-".join(reversed(v.split("/"))) if v.count("/") == 2 else v)
+    with pytest.raises(InputError, match=r"P04\): all \d+ records excluded, \d+ for last_visit_unreadable"):
+        _ingest(folder)
+    result = _ingest(folder, accept_fully_excluded=["P04"])
+    mine = result.ledger[result.ledger["file_id"] == "P04"]
+    assert len(mine) and (mine["status"] != "kept").all()
+    with pytest.raises(ParameterError, match=r"accept_fully_excluded' names \['P99'\]"):
+        _ingest(folder, accept_fully_excluded=["P99"])

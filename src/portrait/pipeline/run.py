@@ -26,6 +26,8 @@ from . import config, paths, progress
 from .errors import ParameterError, PortraitError, SurveyError
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+KERNEL_START_TIMEOUT = 45          # seconds; a kernel starts in a few seconds even on a busy machine
+KERNEL_START_ATTEMPTS = 3
 
 
 def declared_parameters(notebook: Path) -> dict[str, Any]:
@@ -140,14 +142,25 @@ def run(notebook: str | Path, output: str | Path | None = None, overrides: dict[
     src_dir = str(paths.ROOT / "src")
     if src_dir not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
         os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (src_dir, os.environ.get("PYTHONPATH")) if p)
-    try:
-        nb = papermill.execute_notebook(
-            str(nb_path.relative_to(paths.ROOT)) if nb_path.is_relative_to(paths.ROOT) else str(nb_path),
-            str(partial), parameters=params, kernel_name="python3", cwd=str(paths.ROOT),
-            progress_bar={"desc": nb_path.stem, "leave": False} if watch != "off" else False, log_output=False, execution_timeout=timeout,
-            extra_arguments=["--IPKernelApp.log_level=ERROR"])
-    except PapermillExecutionError as exc:
-        raise NotebookFailed(_short_failure(nb_path, exc, partial)) from None
+    for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+        try:
+            nb = papermill.execute_notebook(
+                str(nb_path.relative_to(paths.ROOT)) if nb_path.is_relative_to(paths.ROOT) else str(nb_path),
+                str(partial), parameters=params, kernel_name="python3", cwd=str(paths.ROOT),
+                progress_bar={"desc": nb_path.stem, "leave": False} if watch != "off" else False,
+                log_output=False, execution_timeout=timeout, start_timeout=KERNEL_START_TIMEOUT,
+                extra_arguments=["--IPKernelApp.log_level=ERROR"])
+            break
+        except PapermillExecutionError as exc:
+            raise NotebookFailed(_short_failure(nb_path, exc, partial)) from None
+        except RuntimeError as exc:
+            # Two runners started together (make -j2) can hand their kernels the same free TCP port
+            # (jupyter_client picks ports before the kernel binds them): that kernel dies at start.
+            # Nothing of the notebook has run yet, so starting a new kernel is safe.
+            if "Kernel didn't respond" not in str(exc) or attempt == KERNEL_START_ATTEMPTS:
+                raise
+            print(f"  {paths.relative(nb_path)}: the kernel did not start (attempt {attempt}); starting another",
+                  file=sys.stderr)
     normalise(nb, paths.relative(out))
     write_text(out, nbformat.writes(nb) + "\n")
     partial.unlink(missing_ok=True)

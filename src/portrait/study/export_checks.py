@@ -150,12 +150,21 @@ def _header_checks(raw: RawTable, survey: str, expected: list[str], cvars: dict[
                                     f"column name appears twice (positions {seen[name] + 1} and {j + 1})"))
         else:
             seen[name] = j
+    folded = {name.casefold(): name for name in raw.header if name not in cvars}
+    case_only = {name: folded[name.casefold()] for name in expected
+                 if name not in seen and name.casefold() in folded}
+    if case_only:
+        first = next(iter(case_only))
+        problems.append(Problem(file, 1, None, None, "column_case",
+                                f"{len(case_only)} column(s) match the codebook only when case is ignored "
+                                f"(e.g. {case_only[first]!r} for {first!r}; SPSS and some tools write names in "
+                                "upper case): rename them as the codebook writes them"))
     for name in expected:
-        if name not in seen:
+        if name not in seen and name not in case_only:
             problems.append(Problem(file, 1, name, None, "missing_column",
                                     f"required column is missing from the {survey} export"))
     for name in raw.header:
-        if name not in cvars:
+        if name not in cvars and name not in case_only.values():
             problems.append(Problem(file, 1, name or "(empty)", None, "extra_column",
                                     f"column is not in the codebook of the {survey} survey "
                                     "(remove it, or add it to config/codebook.yaml)"))

@@ -121,6 +121,12 @@ def _decode(data: bytes, encoding: str, file: str, problems: list[Problem]) -> s
                                 "the file is UTF-16 (Excel « Texte Unicode »); export it as CSV with ';' "
                                 "in cp1252 (Windows-1252) or UTF-8 with BOM"))
         return None
+    head = data[:4000]
+    if len(head) >= 4 and head.count(0) >= len(head) // 4:
+        problems.append(Problem(file, None, None, None, "encoding",
+                                "the file looks like UTF-16 without a byte-order mark (one byte in two is zero): "
+                                "export it as CSV with ';' in cp1252 (Windows-1252) or UTF-8 with BOM"))
+        return None
     if data.startswith(BOM):
         body, codec = data[len(BOM):], "utf-8"
     else:
@@ -132,8 +138,7 @@ def _decode(data: bytes, encoding: str, file: str, problems: list[Problem]) -> s
                 pass
             else:
                 i = next(i for i, b in enumerate(data) if b >= 0x80)
-                snippet = data[max(0, i - 10):i + 10].decode("utf-8", "replace")
-                problems.append(Problem(file, _line_of(data, i), None, snippet, "encoding",
+                problems.append(Problem(file, _line_of(data, i), _column_at(data, i, "utf-8"), None, "encoding",
                                         "the file is UTF-8 without BOM but cp1252 (Windows-1252) was expected; "
                                         "accents would be garbled: export it in cp1252 or UTF-8 with BOM, "
                                         "or set the parameter csv_encoding to 'utf-8'"))
@@ -143,15 +148,20 @@ def _decode(data: bytes, encoding: str, file: str, problems: list[Problem]) -> s
     except UnicodeDecodeError as exc:
         offset = exc.start + (len(BOM) if codec == "utf-8" and data.startswith(BOM) else 0)
         line = _line_of(data, offset)
-        start = data.rfind(b"\n", 0, offset) + 1
-        column_index = data[start:offset].count(b";")
         hint = ("the file looks like cp1252 (Windows-1252): set the parameter csv_encoding to 'cp1252'"
                 if codec == "utf-8" else "the file is not cp1252: export it in cp1252 or UTF-8 with BOM")
-        first_line = data.split(b"\n", 1)[0].lstrip(BOM).decode(codec, "replace").strip().split(";")
-        column = first_line[column_index] if line > 1 and column_index < len(first_line) else f"field {column_index + 1}"
-        problems.append(Problem(file, line, column, repr(body[exc.start:exc.start + 1]),
-                                "encoding", f"byte {data[offset:offset + 1]!r} is not valid {codec}; {hint}"))
+        problems.append(Problem(file, line, _column_at(data, offset, codec), None,
+                                "encoding", f"byte 0x{data[offset]:02X} is not valid {codec}; {hint}"))
         return None
+
+
+def _column_at(data: bytes, offset: int, codec: str) -> str:
+    """The header name of the field holding byte ``offset`` (``field N`` on the header line itself)."""
+    start = data.rfind(b"\n", 0, offset) + 1
+    column_index = data[start:offset].count(b";")
+    first_line = data.split(b"\n", 1)[0].lstrip(BOM).decode(codec, "replace").strip().split(";")
+    on_header = start == 0
+    return first_line[column_index] if not on_header and column_index < len(first_line) else f"field {column_index + 1}"
 
 
 def read_csv_export(path: Path, encoding: str, problems: list[Problem], file: str) -> RawTable | None:

@@ -21,13 +21,16 @@ Rules (the ``rule`` field of each problem):
 ``unreadable``                the file cannot be opened (corrupt or truncated XLSX/SPSS file)
 ``empty_file``                the file is empty, or has a header but no data row
 ``encoding``                  bytes that are not valid in the expected encoding (e.g. a UTF-8 file
-                              without BOM read as cp1252, or cp1252 accents read as UTF-8)
+                              without BOM read as cp1252, or cp1252 accents read as UTF-8), or UTF-16
+                              with or without a byte-order mark
 ``separator``                 the header is not separated by ``;`` (e.g. ``,`` or tabs)
 ``truncated``                 the file ends inside a row (fewer fields, or an open quote)
 ``field_count``               a row has more or fewer fields than the header
 ``missing_column``            a codebook column is absent
 ``extra_column``              a column is not in the codebook of this survey
 ``duplicate_column``          a column name appears twice
+``column_case``               columns that match the codebook only when case is ignored (SPSS upper
+                              case): one problem for all of them, instead of each as missing and extra
 ``missing_id``                empty respondent identifier
 ``duplicate_id``              the same identifier on two rows
 ``not_in_sample``             an identifier that is not a sampled unit of this survey

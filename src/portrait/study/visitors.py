@@ -241,6 +241,7 @@ def ingest_partner_files(folder: str | Path, *, layouts: str | Path = DEFAULT_LA
                          scope_months: int = 24,
                          source_priority: Sequence[str] = SOURCE_PRIORITY,
                          dot_insensitive_domains: Sequence[str] = DOT_INSENSITIVE_DOMAINS,
+                         accept_fully_excluded: Sequence[str] = (),
                          ) -> VisitorIngest:
     """Read, pseudonymise and de-duplicate the partner files of ``folder`` into a visitor frame.
 
@@ -252,6 +253,9 @@ def ingest_partner_files(folder: str | Path, *, layouts: str | Path = DEFAULT_LA
     reference_date : the survey's date; a last visit must fall in the ``scope_months`` before it.
     source_priority : order of source types for people in several files (first wins).
     dot_insensitive_domains : domains whose local part ignores dots and ``+tags``.
+    accept_fully_excluded : ids of files allowed to contribute no record at all. Any other file
+        whose every record is excluded stops the ingest: that is almost always a misread file (a
+        consent written « Yes »/« No », dates in another format, the wrong e-mail column).
 
     Returns
     -------
@@ -268,6 +272,11 @@ def ingest_partner_files(folder: str | Path, *, layouts: str | Path = DEFAULT_LA
     reference = config_date(reference_date, "reference_date")
     folder = paths.resolve(folder)
     todo, missing_files = _files_to_read(folder, layouts)
+    declared = sorted(pf.id for pf in read_layouts(layouts))
+    unknown = sorted(set(accept_fully_excluded) - set(declared))
+    if unknown:
+        raise ParameterError(f"parameter 'accept_fully_excluded' names {unknown}, which no partner layout declares "
+                             f"(ids in {paths.relative(paths.resolve(layouts))}: {', '.join(declared)})")
     rec, file_rows = _read_records(folder, todo)
 
     # pseudonymise at once and drop the addresses and postcodes
@@ -280,6 +289,7 @@ def ingest_partner_files(folder: str | Path, *, layouts: str | Path = DEFAULT_LA
     status, detail, eligible, first_per_file = _record_status(rec, email_state, reference, scope_months, prio)
     # data minimisation: only records of frame members keep a pseudonym (to audit duplicates)
     member = np.isin(status, ("kept", "duplicate_within_file", "duplicate_across_files"))
+    _check_files_contribute(folder, todo, rec["file_id"].to_numpy(), status, detail, member, accept_fully_excluded)
     ledger = pd.DataFrame({"file_id": rec["file_id"], "row": rec["row"].astype("int64"),
                            "status": status, "detail": detail,
                            "person_id": rec["person_id"].where(member)})
@@ -288,6 +298,33 @@ def ingest_partner_files(folder: str | Path, *, layouts: str | Path = DEFAULT_LA
     overlap = _overlap(rec.loc[first_per_file], [pf.id for pf in todo])
     return VisitorIngest(frame=frame, ledger=ledger, overlap=overlap,
                          files=pd.DataFrame(file_rows), missing_files=missing_files)
+
+
+HINTS = {"no_consent": "are the consent column's values those the layout declares (consent: values)?",
+         "missing_email": "is the e-mail column the one the layout names?",
+         "invalid_email": "is the e-mail column the one the layout names, and its encoding right?",
+         "last_visit_unreadable": "are the dates written in the format the layout declares (date_format)?",
+         "zone_unknown": "are the zone values those the layout maps?"}
+
+
+def _check_files_contribute(folder: Path, todo: list[PartnerFile], file_id: np.ndarray, status: np.ndarray,
+                            detail: np.ndarray, member: np.ndarray, accepted: Sequence[str]) -> None:
+    """Stop when a file's records are all excluded, unless the file is in ``accepted`` (say why and what to check)."""
+    reasons = np.where(status == "out_of_scope", detail, status)
+    bad = []
+    for pf in todo:
+        mine = file_id == pf.id
+        if mine.any() and not member[mine].any() and pf.id not in accepted:
+            counts = pd.Series(reasons[mine]).value_counts()
+            top = str(counts.index[0])
+            bad.append((pf, int(mine.sum()), top, int(counts.iloc[0])))
+    if bad:
+        lines = [f"{pf.file} ({pf.id}): all {n} records excluded, {k} for {reason}"
+                 + (f" — {HINTS[reason]}" if reason in HINTS else "") for pf, n, reason, k in bad]
+        raise InputError(f"{len(bad)} partner file(s) contribute no record to the frame: " + "; ".join(lines)
+                         + ". Fix the file or its layout (config/partner_layouts.yaml); if the file really holds "
+                           "no eligible record, add its id to accept_fully_excluded in config/02_visitor_frame.yaml",
+                         file=paths.relative(folder / bad[0][0].file))
 
 
 def _files_to_read(folder: Path, layouts: str | Path) -> tuple[list[PartnerFile], tuple[str, ...]]:
