@@ -66,7 +66,9 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	@touch $@
 
 # ------------------------------------------------------------------------------- raw inputs
-$(RAW_OK): data/raw/SHA256SUMS $(filter-out data/raw/SHA256SUMS data/raw/%.md,$(wildcard data/raw/*)) $(ENV)
+# the files the manifest lists, not the folder: a file dropped in data/raw/survey/ or partners/ concerns
+# only the stages that read those folders (02, 03), not the frames
+$(RAW_OK): data/raw/SHA256SUMS $(wildcard $(addprefix data/raw/,$(shell awk '{print $$2}' data/raw/SHA256SUMS))) $(ENV)
 	@$(PYTHON) -m portrait.pipeline.sources verify
 	@mkdir -p $(@D) && touch $@
 

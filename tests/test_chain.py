@@ -61,6 +61,24 @@ def test_parameter_change_reruns_only_its_dependants(reduced_runs):
     assert reports == executed | {"index"}
 
 
+def test_a_file_dropped_in_the_survey_folder_concerns_only_the_fieldwork_and_after(reduced_runs):
+    """data/raw/survey/ is read by 03 only: a file dropped there makes `make` plan 03 and what follows, not
+    the frames (the raw-data check used to depend on the folder, so every stage from 01 re-ran)."""
+    a = reduced_runs[1]
+    chainrun.make(a)                                     # up to date, whatever ran before
+    dropped = a / "data" / "raw" / "survey" / "lisez-moi.txt"
+    dropped.parent.mkdir(parents=True, exist_ok=True)
+    dropped.write_text("exports à venir\n", encoding="utf-8")
+    try:
+        planned = chainrun.make(a, "-n").stdout
+        assert "notebooks/03_fieldwork.ipynb" in planned
+        assert "notebooks/01_resident_frame.ipynb" not in planned and "notebooks/02_visitor_frame.ipynb" not in planned
+        assert "portrait.pipeline.sources verify" not in planned
+    finally:
+        dropped.unlink()
+    assert "portrait.pipeline.run" not in chainrun.make(a, "-n").stdout      # removed again: nothing to do
+
+
 def test_a_weight_changed_by_hand_reaches_the_comparison(reduced_runs):
     """Stages talk through their files: doubling one resident's weight in resident_weights.parquet (as a user
     who plugs in weights computed elsewhere) makes `make` re-run the comparison, not the weighting, and moves
