@@ -501,3 +501,37 @@ def test_an_export_without_any_respondent_stops_the_ingest(clean, sim_data, cb, 
     err = _problems(folder, sim_data[1], cb)
     assert [(p.rule, p.file.endswith("visitors.csv")) for p in err.problems] == [("no_respondent", True)]
     assert f"{len(rows) - 1} row(s) read" in str(err)
+
+
+def test_title_rows_above_the_header_of_a_workbook(clean, sim_data, cb, tmp_path):
+    """Two title rows above the column names (as a person formats a sheet) used to read as « no data row »;
+    now the rows are named and the fix is said."""
+    from openpyxl import load_workbook
+
+    folder = _copy(clean, tmp_path)
+    path = folder / "residents.xlsx"
+    wb = load_workbook(path)
+    ws = wb.worksheets[0]
+    ws.insert_rows(1, 3)
+    ws["A1"] = "Enquête acteurs-habitants 2017"
+    ws["A2"] = "Export du 15 mars"
+    wb.save(path)
+    err = _problems(folder, sim_data[1], cb, fmt="xlsx")
+    assert [(p.rule, p.row) for p in err.problems] == [("title_rows", 1)]
+    assert "row(s) 1–2 above the header" in str(err)
+
+
+def test_formula_without_a_cached_value_is_not_read_as_empty(clean, sim_data, cb, tmp_path):
+    """A formula written by a program that does not compute it has no value in the file: it used to read as a
+    blank answer; now its row and column are named."""
+    from openpyxl import load_workbook
+
+    folder = _copy(clean, tmp_path)
+    path = folder / "residents.xlsx"
+    wb = load_workbook(path)
+    ws = wb.worksheets[0]
+    header = [c.value for c in ws[1]]
+    ws.cell(row=4, column=header.index("image_globale") + 1, value="=3+4")
+    wb.save(path)
+    err = _problems(folder, sim_data[1], cb, fmt="xlsx")
+    assert [(p.rule, p.row, p.column) for p in err.problems] == [("formula_without_value", 4, "image_globale")]

@@ -27,6 +27,7 @@ body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:
 padding:0 1rem;color:#1f2933;line-height:1.5}
 h1{font-size:1.6rem}li{margin:0 0 1.2rem}a{color:#0b5cad}
 .params{font-family:ui-monospace,monospace;font-size:.8rem;color:#52606d}
+code{overflow-wrap:anywhere}
 .source{display:inline-block;padding:.1rem .5rem;border-radius:.3rem;background:#fff3c4;color:#8d6400}
 """
 

@@ -255,6 +255,7 @@ def read_xlsx_export(path: Path, problems: list[Problem], file: str) -> RawTable
             ws = wb.worksheets[0]
             values = [list(r) for r in ws.iter_rows(values_only=True)]
             wb.close()
+            formulas = _formulas_without_value(path, values)
     except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException…
         problems.append(Problem(file, None, None, None, "unreadable",
                                 f"the workbook cannot be opened ({type(exc).__name__}: {exc}); the file is "
@@ -264,11 +265,26 @@ def read_xlsx_export(path: Path, problems: list[Problem], file: str) -> RawTable
     if not numbered:
         problems.append(Problem(file, None, None, None, "empty_file", "the workbook's first sheet is empty"))
         return None
+    filled = [sum(bool(_xlsx_text(x)) for x in r) for _, r in numbered]
+    titles = 0
+    while titles < min(len(numbered) - 1, 10) and filled[titles] == 1 and max(filled[titles + 1:]) > 1:
+        titles += 1
+    if titles:
+        first, last = numbered[0][0], numbered[titles - 1][0]
+        problems.append(Problem(file, first, None, None, "title_rows",
+                                f"row(s) {first}–{last} above the header hold a single cell each (titles?): "
+                                "delete them so that the column names are on the first row"))
+        return None
     hrow, hvals = numbered[0]
     while hvals and _xlsx_text(hvals[-1]) == "":
         hvals = hvals[:-1]
     header = [_xlsx_text(x) for x in hvals]
     width = len(header)
+    for rn, j in formulas:
+        problems.append(Problem(file, rn, header[j] if j < width else f"column {j + 1}", None,
+                                "formula_without_value",
+                                "a formula whose result the file does not hold (written by a program that does not "
+                                "compute formulas): open and save it in a spreadsheet, or export values only"))
     keep, rows = [], []
     for rn, r in numbered[1:]:
         cells = [_xlsx_text(x) for x in r]
@@ -285,6 +301,21 @@ def read_xlsx_export(path: Path, problems: list[Problem], file: str) -> RawTable
         return None
     return RawTable(file, "xlsx", header, pd.DataFrame(keep, columns=range(width), dtype=object),
                     np.asarray(rows, dtype=int))
+
+
+def _formulas_without_value(path: Path, values: list[list]) -> list[tuple[int, int]]:
+    """(row, column index) of the cells that hold a formula but no cached result (read as empty otherwise)."""
+    from openpyxl import load_workbook
+
+    empty = {(i, j) for i, r in enumerate(values) for j, x in enumerate(r) if x is None}
+    if not empty:
+        return []
+    wb = load_workbook(path, read_only=True, data_only=False)
+    try:
+        return [(i + 1, j) for i, r in enumerate(wb.worksheets[0].iter_rows(values_only=True))
+                for j, x in enumerate(r) if (i, j) in empty and isinstance(x, str) and x.startswith("=")]
+    finally:
+        wb.close()
 
 
 def read_sav_export(path: Path, problems: list[Problem], file: str) -> RawTable | None:

@@ -20,6 +20,9 @@ Rules (the ``rule`` field of each problem):
 ``missing_file``              the export file does not exist
 ``unreadable``                the file cannot be opened (corrupt or truncated XLSX/SPSS file)
 ``empty_file``                the file is empty, or has a header but no data row
+``title_rows``                rows of a single cell above a workbook's header (titles): delete them
+``formula_without_value``     a workbook cell holding a formula but no computed result (it would read
+                              as a blank answer)
 ``encoding``                  bytes that are not valid in the expected encoding (e.g. a UTF-8 file
                               without BOM read as cp1252, or cp1252 accents read as UTF-8), or UTF-16
                               with or without a byte-order mark
