@@ -535,3 +535,29 @@ def test_formula_without_a_cached_value_is_not_read_as_empty(clean, sim_data, cb
     wb.save(path)
     err = _problems(folder, sim_data[1], cb, fmt="xlsx")
     assert [(p.rule, p.row, p.column) for p in err.problems] == [("formula_without_value", 4, "image_globale")]
+
+
+def test_rows_are_numbered_as_a_spreadsheet_shows_them_after_a_line_break_in_a_text(clean, sim_data, cb, tmp_path):
+    """An open answer with a line break (quoted, legal CSV) spans two physical lines; the bad code two
+    records later is reported at the row a spreadsheet shows (4), not at its physical line (5)."""
+    folder = _copy(clean, tmp_path)
+    rows = _rows(folder / "residents.csv")
+    rows[1][rows[0].index("mots_1")] = "mer\nciel"
+    rows[3][rows[0].index("img_sure")] = "6"
+    _write(folder / "residents.csv", rows)
+    err = _problems(folder, sim_data[1], cb)
+    assert [(p.rule, p.row, p.column) for p in err.problems] == [("unknown_code", 4, "img_sure")]
+
+
+def test_an_open_quote_that_swallows_the_file_is_named(clean, sim_data, cb, tmp_path):
+    """A quote left open makes the rest of the file one field, beyond the CSV reader's size limit: that used
+    to be reported as a cut file. Now the rule says what it is, at the row where the quote opens."""
+    folder = _copy(clean, tmp_path)
+    path = folder / "residents.csv"
+    lines = path.read_bytes().decode("cp1252").split("\r\n")
+    lines[2] = lines[2].replace(";", ';"', 1)
+    filler = ["sans guillemets " * 8] * 1200
+    path.write_bytes("\r\n".join(lines[:3] + filler).encode("cp1252"))
+    err = _problems(folder, sim_data[1], cb)
+    mine = [p for p in err.problems if p.file.endswith("residents.csv")]
+    assert [(p.rule, p.row) for p in mine] == [("field_too_long", 3)]

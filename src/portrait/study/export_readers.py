@@ -175,12 +175,19 @@ def read_csv_export(path: Path, encoding: str, problems: list[Problem], file: st
         return None
     records: list[tuple[int, list[str]]] = []
     reader = csv.reader(_io.StringIO(text, newline=""), delimiter=";", strict=True)
+    # rows are numbered as a spreadsheet shows them: one per record, even when a quoted text holds a
+    # line break (the physical line number would then run ahead)
     try:
         for rec in reader:
-            records.append((reader.line_num, rec))
+            records.append((len(records) + 1, rec))
     except csv.Error as exc:
-        problems.append(Problem(file, reader.line_num, None, None, "truncated",
-                                f"the file ends inside a quoted text ({exc}); the export was cut: export it again"))
+        if "field limit" in str(exc):
+            problems.append(Problem(file, len(records) + 1, None, None, "field_too_long",
+                                    f"a field is longer than {csv.field_size_limit():,} characters: a quote is "
+                                    "probably left open, so the rest of the file reads as one text"))
+        else:
+            problems.append(Problem(file, len(records) + 1, None, None, "truncated",
+                                    f"the file ends inside a quoted text ({exc}); the export was cut: export it again"))
         return None
     if not records:
         problems.append(Problem(file, None, None, None, "empty_file", "the file is empty"))
@@ -202,7 +209,7 @@ def read_csv_export(path: Path, encoding: str, problems: list[Problem], file: st
     ends_with_newline = text.endswith(("\n", "\r"))
     keep, rows = [], []
     for k, (ln, rec) in enumerate(body):
-        row = ln  # csv line number of the record's last physical line; header is line 1
+        row = ln  # the record's row as a spreadsheet shows it; the header is row 1
         if len(rec) == len(header):
             keep.append(rec)
             rows.append(row)

@@ -28,6 +28,7 @@ Rules (the ``rule`` field of each problem):
                               with or without a byte-order mark
 ``separator``                 the header is not separated by ``;`` (e.g. ``,`` or tabs)
 ``truncated``                 the file ends inside a row (fewer fields, or an open quote)
+``field_too_long``            a field beyond the CSV reader's limit: a quote left open swallows the file
 ``field_count``               a row has more or fewer fields than the header
 ``missing_column``            a codebook column is absent
 ``extra_column``              a column is not in the codebook of this survey
