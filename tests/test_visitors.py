@@ -435,3 +435,15 @@ def test_dates_in_another_format_stop_the_ingest_unless_the_file_is_accepted(fol
     assert len(mine) and (mine["status"] != "kept").all()
     with pytest.raises(ParameterError, match=r"accept_fully_excluded' names \['P99'\]"):
         _ingest(folder, accept_fully_excluded=["P99"])
+
+
+def test_two_columns_with_the_e_mail_header_are_ambiguous(folder):
+    """A partner export with two « E-mail » columns (e.g. personal and work): the first used to be read
+    silently; now the ingest names the column and says it is ambiguous, without echoing any address."""
+    p = folder / "ot_dunkerque_contacts.csv"
+    lines = p.read_bytes().decode("cp1252").split("\r\n")
+    lines = [line + (";E-mail" if i == 0 else ";autre@example.org") if line else line for i, line in enumerate(lines)]
+    p.write_bytes("\r\n".join(lines).encode("cp1252"))
+    with pytest.raises(InputError, match=r"ot_dunkerque_contacts\.csv, column 'E-mail'.*appears twice") as e:
+        _ingest(folder)
+    _no_personal_data(e.value)

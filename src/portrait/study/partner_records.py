@@ -125,9 +125,13 @@ def read_partner_file(folder: str | Path, pf: PartnerFile) -> pd.DataFrame:
     read = {h.strip() for role, h in pf.columns.items()
             if role in ("email", "consent", "last_visit", "zone", "purpose", "country", "postcode")}
     seen: dict[str, None] = {}
+    twice: list[str] = []
 
     def pick(col: object) -> bool:
         name = str(col).strip()
+        base = re.fullmatch(r"(.*)\.[0-9]+", name)        # pandas renames a repeated header « X.1 »
+        if base and base.group(1) in read and base.group(1) in seen:
+            twice.append(base.group(1))
         seen[name] = None
         return name in read
 
@@ -156,6 +160,10 @@ def read_partner_file(folder: str | Path, pf: PartnerFile) -> pd.DataFrame:
                              "CSV file)", file=where) from exc
         if not seen:
             raise InputError("the file is empty (no header, no record)", file=where)
+    if twice:
+        raise InputError(f"the column {twice[0]!r}, which the layouts mapping reads "
+                         f"({wanted.get(twice[0], '?')}), appears twice in the header: which one holds the data is "
+                         "ambiguous; rename or remove the other", file=where, column=twice[0])
     df.columns = [str(c).strip() for c in df.columns]
     headers = list(seen)
     order = sorted(pf.columns.items(), key=lambda kv: (kv[0] != "email", kv[0]))
