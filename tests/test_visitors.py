@@ -447,3 +447,14 @@ def test_two_columns_with_the_e_mail_header_are_ambiguous(folder):
     with pytest.raises(InputError, match=r"ot_dunkerque_contacts\.csv, column 'E-mail'.*appears twice") as e:
         _ingest(folder)
     _no_personal_data(e.value)
+
+
+def test_internationalised_addresses_are_valid_and_one_mailbox_in_both_spellings():
+    """`jean@café.fr` used to be rejected while `jean@xn--caf-dma.fr` (its ASCII spelling, by the IDNA
+    standard) was kept: one mailbox, two statuses. Oracle: Python's idna codec and RFC 6531's local parts."""
+    canonical, state = visitors.normalise_emails(pd.Series(["Jean@Café.fr", "jean@xn--caf-dma.fr",
+                                                            "élodie@exemple.fr", "jean@ca fé.fr"]))
+    assert state.tolist() == ["ok", "ok", "ok", "invalid"]
+    assert canonical[0] == canonical[1] == "jean@" + "café.fr".encode("idna").decode()
+    p = visitors.pseudonymise(canonical, KEY_A)
+    assert p[0] == p[1] and p[0] != p[2]

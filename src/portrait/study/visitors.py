@@ -35,7 +35,9 @@ mainstream provider treats it so and partners' files are full of case variants: 
 providers that document those forms as the same mailbox (Gmail: ``gmail.com``, with
 ``googlemail.com`` as an alias); elsewhere ``jean.dupont@`` and ``jeandupont@`` may be two
 people and stay two. The synthetic partner files use ``example.com`` as a simulated Gmail-like
-webmail, hence its place in the study's ``dot_insensitive_domains`` parameter.
+webmail, hence its place in the study's ``dot_insensitive_domains`` parameter. Internationalised
+addresses are valid (RFC 6531): a domain such as ``café.fr`` is written in its ASCII form
+(``xn--caf-dma.fr``, IDNA), so that both spellings are one mailbox; a local part may hold accents.
 
 Pseudonymisation key
 --------------------
@@ -123,7 +125,7 @@ STATUS_LABELS = {"kept": "retenus", "missing_email": "sans e-mail",
                  "out_of_scope": "hors champ", "duplicate_within_file": "doublon dans le fichier",
                  "duplicate_across_files": "doublon entre fichiers"}
 
-_ATOM = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_ATOM = r"(?:[a-z0-9!#$%&'*+/=?^_`{|}~-]|[^\x00-\x7f])+"      # non-ASCII: internationalised local parts (RFC 6531)
 EMAIL_PATTERN = (rf"{_ATOM}(?:\.{_ATOM})*@(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.)+"
                  r"[a-z]{2,63}")
 
@@ -141,6 +143,7 @@ def normalise_emails(raw: pd.Series, dot_insensitive_domains: Sequence[str] = DO
     """
     s = pd.Series(raw, dtype="str").str.strip()
     s = s.str.replace(r"^mailto:", "", regex=True, case=False).str.lower()
+    s = s.map(_ascii_domain, na_action="ignore")
     missing = s.isna() | (s == "")
     valid = ~missing & s.str.fullmatch(EMAIL_PATTERN).fillna(False).astype(bool) & (s.str.len() <= 254)
     state = pd.Series(np.where(missing, "missing", np.where(valid, "ok", "invalid")), index=s.index)
@@ -151,6 +154,19 @@ def normalise_emails(raw: pd.Series, dot_insensitive_domains: Sequence[str] = DO
     squeezed = local.str.replace(r"\+.*$", "", regex=True).str.replace(".", "", regex=False)
     canonical = (local.where(~insensitive, squeezed) + "@" + domain).where(valid)
     return canonical, state
+
+
+def _ascii_domain(address: str) -> str:
+    """An internationalised domain (``café.fr``) in its ASCII form (``xn--caf-dma.fr``), so that both
+    spellings of one mailbox are one person; an address whose domain cannot be encoded is left as it is
+    (and found invalid)."""
+    local, at, domain = address.rpartition("@")
+    if not at or domain.isascii():
+        return address
+    try:
+        return f"{local}@{domain.encode('idna').decode('ascii')}"
+    except UnicodeError:
+        return address
 
 
 def pseudonymise(canonical: pd.Series, key: bytes) -> pd.Series:
