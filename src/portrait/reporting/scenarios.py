@@ -160,7 +160,8 @@ def _redirect(before: Any, after: Any) -> bool:
 def shift_figure(m: pd.DataFrame, title: str) -> plt.Figure:
     """Each battery difference's t statistic (difference / SE): the study's across, the scenario's up.
 
-    Points off the diagonal moved; points that cross a dashed line changed side of ±1,96.
+    Points off the diagonal moved; the dashed lines mark ±1.96 (5 %, unadjusted); red diamonds are the
+    comparisons whose conclusion changes with the multiplicity-adjusted p-values.
     """
     t_study = m["estimate_study"] / m["se_study"]
     t_scen = m["estimate_scenario"] / m["se_scenario"]
@@ -177,7 +178,7 @@ def shift_figure(m: pd.DataFrame, title: str) -> plt.Figure:
     ax.set_xlim(-lim, lim)
     ax.set_ylim(-lim, lim)
     ax.set_xlabel("Écart visiteurs − habitants / erreur-type : étude")
-    ax.set_ylabel("… : scénario")
+    ax.set_ylabel("Écart visiteurs − habitants / erreur-type : scénario")
     ax.set_title(title, loc="left")
     ax.legend(loc="upper left", frameon=True)
     return fig
