@@ -184,10 +184,25 @@ def test_scenarios_run_beside_the_study_and_never_touch_it(reduced_runs, tmp_pat
     assert 'href="../scenarios/tourisme/reports/index.html"' in index
     assert 'href="../scenarios/seuil5/reports/index.html"' in index
     page = (tour / "reports" / "index.html").read_text(encoding="utf-8")
-    assert "Visiteurs calés sur les chiffres du tourisme" in page and "Scénario « tourisme »" in page
+    assert "Clients calés sur les chiffres du tourisme" in page and "Scénario « tourisme »" in page
     assert "Scénario « tourisme »" in (tour / "reports" / "05_visitor_weighting.html").read_text(encoding="utf-8")
 
     again = _make(root, "scenario", "NAME=tourisme")
     assert again.returncode == 0
     assert "▶" not in again.stdout and again.stdout.count(": up to date") == 3
     assert _digests(root) == before
+
+
+def test_a_stage_no_longer_rerun_leaves_nothing_stale(monkeypatch, tmp_path):
+    """Re-running a scenario with other settings: what it had written for a stage now reused from the study
+    (executed notebook, report, stamp, data files) is removed, so that no old result is shown or read."""
+    monkeypatch.setattr(scenario, "ROOT", tmp_path)
+    base = tmp_path / "essai"
+    left = [base / "build/executed/04_resident_weighting.ipynb", base / "reports/04_resident_weighting.html",
+            base / "build/stamps/04_resident_weighting.sha256", base / "data/processed/resident_weights.parquet"]
+    kept = [base / "reports/07_synthesis.html", base / "data/processed/comparison_estimates.csv"]
+    for p in left + kept:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text("old")
+    scenario._forget("essai", "04_resident_weighting")
+    assert [p.exists() for p in left] == [False] * 4 and all(p.exists() for p in kept)

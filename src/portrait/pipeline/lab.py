@@ -4,7 +4,8 @@
    with ``PORTRAIT_ROOT`` and ``PYTHONHASHSEED=0`` as ``make`` sets them, so that a notebook run in
    Lab computes what ``make`` computes;
 2. installs the nbstripout git filter in the repository, so that ``git add`` never stages outputs;
-3. starts JupyterLab in the repository, headless (it prints the URL to open), and as root too
+3. starts JupyterLab in the repository and prints the URL to open; it opens a browser only when a
+   display is available (``DISPLAY`` or ``WAYLAND_DISPLAY``, or ``--browser``), and runs as root too
    (``--allow-root``: containers usually run as root).
 """
 

@@ -1,4 +1,4 @@
-"""Execute a notebook of the chain with papermill: ``python -m portrait.run NOTEBOOK``.
+"""Execute a notebook of the chain with papermill: ``python -m portrait.pipeline.run NOTEBOOK``.
 
 - parameters: ``config/study.yaml`` then ``config/<stem>.yaml``, restricted to the names the
   notebook's ``parameters`` cell declares (a key of the notebook's own file that the notebook does
@@ -176,7 +176,7 @@ def _parse_value(text: str) -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m portrait.run", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m portrait.pipeline.run", description=__doc__.split("\n")[0])
     parser.add_argument("notebook")
     parser.add_argument("-o", "--output", help="executed notebook (default build/executed/<name>.ipynb)")
     parser.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),

@@ -228,6 +228,7 @@ def run(scn: Scenario, say: Callable[[str], None] = print) -> Path:
     for stage in stage_list:
         nb = paths.NOTEBOOKS / f"{stage.stem}.ipynb"
         if not stage.rerun:
+            _forget(scn.name, stage.stem)
             say(f"  = {stage.stem}: reused from the study (same parameters and inputs)")
             continue
         why = ", ".join(f"{k} {a!r} → {b!r}" for k, (a, b) in stage.changes.items()) or \
@@ -256,6 +257,28 @@ def run(scn: Scenario, say: Callable[[str], None] = print) -> Path:
         write_text(stamp_file, key + "\n")
     say(f"✓ {paths.relative(html)} (manifest {paths.relative(manifest)})")
     return html
+
+
+def _forget(name: str, stem: str) -> None:
+    """Remove what an earlier run of this scenario (with other settings) left for a stage now reused:
+    its executed notebook, report, stamp and output files, so that nothing stale is read or shown."""
+    from .parameters import cell_defaults
+
+    base = folder(name)
+    for p in (base / "build" / "executed" / f"{stem}.ipynb", base / "reports" / f"{stem}.html",
+              base / "build" / "stamps" / f"{stem}.sha256"):
+        p.unlink(missing_ok=True)
+    for key, value in cell_defaults(paths.NOTEBOOKS / f"{stem}.ipynb").items():
+        if _is_output(key) and isinstance(value, str):
+            target = base / value
+            if not target.resolve().is_relative_to(base.resolve()):
+                continue
+            if target.is_file():
+                target.unlink()
+            elif target.is_dir():
+                import shutil
+
+                shutil.rmtree(target)
 
 
 def write_manifest(scn: Scenario, stage_list: list[Stage]) -> Path:

@@ -66,7 +66,7 @@ def banner(nb) -> str:
     """The warnings above a report: simulated answers; a scenario's report, not the study's."""
     name = scenario_name(nb)
     scenario = (f"Scénario « {name} » : ce rapport vient d'une variante de la chaîne (scenarios/{name}/), "
-                "pas des résultats publiés de l'étude." if name else "")
+                "pas des résultats de référence de l'étude." if name else "")
     return " ".join(b for b in (scenario, SIMULATED_BANNER if is_simulated(nb) else "") if b)
 
 
@@ -114,7 +114,10 @@ def render(executed: str | Path, out: str | Path, *, exclude_input: bool = False
                             exclude_input=exclude_input, exclude_input_prompt=exclude_input,
                             exclude_output_prompt=exclude_input, language_code="fr")
     exporter.log.setLevel("ERROR")
-    resources = {"metadata": {"name": notebook_title(nb)},
+    title = notebook_title(nb)
+    if scenario_name(nb) and back_link(nb)[0] != "index.html":
+        title = f"Scénario « {scenario_name(nb)} » — {title}"
+    resources = {"metadata": {"name": title},
                  "portrait": {"banner": banner(nb), "run": run_information(nb), "back": back_link(nb)}}
     body, _ = exporter.from_notebook_node(nb, resources=dict(resources))
     return write_text(paths.resolve(out), body.replace(TOC_MARKER, toc_html(_toc(body)), 1))

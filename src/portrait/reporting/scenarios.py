@@ -72,7 +72,7 @@ def _indicator(row) -> str:
         label = "d'accord (4 ou 5)" if row["statistic"] == "accord" else row["label"]
         return f"{row['display']} : {label}"
     if row["statistic"] == "nps_score":
-        return f"{row['display']} : score NPS (× 100)"
+        return f"{row['display']} : score net de recommandation (× 100)"
     return f"{row['display']} : moyenne"
 
 
@@ -85,12 +85,12 @@ def key_table(m: pd.DataFrame) -> pd.DataFrame:
             "Indicateur": _indicator(r),
             "Habitants : étude": _value(r["estimate_residents_study"], st),
             "Habitants : scénario": _value(r["estimate_residents_scenario"], st),
-            "Visiteurs : étude": _value(r["estimate_visitors_study"], st),
-            "Visiteurs : scénario": _value(r["estimate_visitors_scenario"], st),
-            "Écart V − H : étude": _value(r["estimate_study"], st, True) + (" *" if r["significant_study"] else ""),
-            "Écart V − H : scénario": _value(r["estimate_scenario"], st, True)
+            "Clients : étude": _value(r["estimate_visitors_study"], st),
+            "Clients : scénario": _value(r["estimate_visitors_scenario"], st),
+            "Écart clients − habitants : étude": _value(r["estimate_study"], st, True) + (" *" if r["significant_study"] else ""),
+            "Écart clients − habitants : scénario": _value(r["estimate_scenario"], st, True)
             + (" *" if r["significant_scenario"] else ""),
-            "Déplacement de l'écart (erreurs-types)": fmt.signed(r["shift_se"], 2)})
+            "Déplacement de l'écart (scénario − étude, en erreurs-types de l'étude)": fmt.signed(r["shift_se"], 2)})
     return pd.DataFrame(rows)
 
 
@@ -103,10 +103,10 @@ def changes_sentence(m: pd.DataFrame, alpha: float = 0.05) -> str:
     if fmt.rounded(largest, 2) == 0:
         return (f"Le scénario ne change aucune des {n} comparaisons de la batterie : aucun écart ne bouge de "
                 "plus de 0,005 fois son erreur-type.")
-    first = (f"Sur les {n} comparaisons habitants / visiteurs de la batterie, "
+    first = (f"Sur les {n} comparaisons clients / habitants de la batterie, "
              + ("aucune ne change de conclusion" if flips.empty else
                 f"{len(flips)} change{'nt' if len(flips) > 1 else ''} de conclusion")
-             + f" au seuil de {fmt.number(alpha * 100, 0)} % (p-values corrigées pour comparaisons multiples)")
+             + f" au seuil de {fmt.number(alpha * 100, 0)} % (valeurs p corrigées pour tests multiples)")
     if not flips.empty:
         names = [f"{_indicator(r)} ({'devient significatif' if r['significant_scenario'] else 'n’est plus significatif'})"
                  for _, r in flips.iterrows()]
@@ -114,7 +114,7 @@ def changes_sentence(m: pd.DataFrame, alpha: float = 0.05) -> str:
     first += "."
     size = fmt.number(abs(biggest["shift_se"]), 2)
     second = (f" Le plus grand déplacement d'un écart vaut {size} fois son erreur-type dans l'étude "
-              f"({_indicator(biggest)}) ; la moitié des écarts bougent de moins de "
+              f"({_indicator(biggest)}) ; la moitié des écarts se déplacent de moins de "
               f"{fmt.number(float(m['shift_se'].abs().median()), 2)} fois leur erreur-type.")
     return first + second
 
@@ -177,8 +177,8 @@ def shift_figure(m: pd.DataFrame, title: str) -> plt.Figure:
         ax.scatter(t_study[flipped], t_scen[flipped], s=46, color="#b3261e", marker="D", label="conclusion changée")
     ax.set_xlim(-lim, lim)
     ax.set_ylim(-lim, lim)
-    ax.set_xlabel("Écart visiteurs − habitants / erreur-type : étude")
-    ax.set_ylabel("Écart visiteurs − habitants / erreur-type : scénario")
+    ax.set_xlabel("Écart clients − habitants / erreur-type : étude")
+    ax.set_ylabel("Écart clients − habitants / erreur-type : scénario")
     ax.set_title(title, loc="left")
     ax.legend(loc="upper left", frameon=True)
     return fig
@@ -192,14 +192,19 @@ def index_items(manifests: list[dict[str, Any]]) -> str:
                 "<code>make scenario NAME=mon-essai SET=\"04_resident_weighting.calibration_method=logit\"</code> : "
                 "la chaîne refaite dans <code>scenarios/NAME/</code>, sans toucher aux résultats de l'étude.</p>\n")
     items = []
+    badge = ' <span class="source">données simulées</span>' if is_simulated() else ""
     for mf in manifests:
         rerun = [s["stage"][:2] for s in mf["stages"] if s["rerun"]]
+        changed = "; ".join(f"{s['stage'][:2]} {k} = {_param(b)} (étude : {_param(a)})"
+                            for s in mf["stages"] for k, (a, b) in s["changes"].items() if not _redirect(a, b))
         items.append(f'<li><a href="../scenarios/{html.escape(mf["name"])}/reports/index.html">'
-                     f'{html.escape(mf["title"])}</a> — étapes refaites : {html.escape(", ".join(rerun))}'
-                     + (f'<br>{html.escape(mf["description"])}' if mf.get("description") else "") + "</li>")
+                     f'{html.escape(mf["title"])}</a>{badge} — <code>make scenario NAME={html.escape(mf["name"])}</code>'
+                     + (f'<br>{html.escape(mf["description"])}' if mf.get("description") else "")
+                     + f'<br><span class="params">{html.escape(changed)} ; étapes refaites : '
+                       f'{html.escape(", ".join(rerun))}</span></li>')
     return ("<h2>Scénarios</h2>\n<p>Variantes de la chaîne (<code>make scenario</code>) : chacune a ses données, "
-            "ses rapports et met ses estimations clés à côté de celles de l'étude.</p>\n<ul>\n"
-            + "\n".join(items) + "\n</ul>\n")
+            "ses rapports et met ses estimations clés à côté de celles de l'étude. Un scénario est refait par la "
+            "même commande après un changement de l'étude.</p>\n<ul>\n" + "\n".join(items) + "\n</ul>\n")
 
 
 def is_simulated() -> bool:

@@ -179,11 +179,12 @@ def widen(cross: pd.DataFrame, rows: str, cols: str) -> pd.DataFrame:
     return wide.reset_index().rename_axis(columns=None)
 
 
-def limits(source: str, margin_sources: Iterable[pd.DataFrame]) -> str:
+def limits(source: str, margin_sources: Iterable[pd.DataFrame], visitor_target: str = "frame") -> str:
     """The limits of the results, in French: simulated answers, assumptions of the margins, coverage.
 
     ``margin_sources``: each survey's table of calibration margins (columns ``marge``, ``source``,
-    ``hypothèse``), as the weighted files' attributes hold them.
+    ``hypothèse``), as the weighted files' attributes hold them. ``visitor_target``: the clients'
+    calibration target of this run (``frame`` or ``tourism``, the recipe's ``calibration_target``).
     """
     parts = []
     if source == "simulated":
@@ -197,14 +198,23 @@ def limits(source: str, margin_sources: Iterable[pd.DataFrame]) -> str:
     if assumed:
         parts.append("**Hypothèses des marges de calage.** " + " ".join(
             f"{r.marge} : {r.hypothèse}." for r in assumed))
-    parts.append("**Champ des clients.** L'enquête auprès des clients représente les personnes des fichiers de "
-                 "partenaires qui acceptent d'être recontactées, pas l'ensemble des visiteurs de la région ; le calage "
-                 "sur les chiffres du tourisme (tableau de sensibilité) montre ce que changerait une autre cible, au "
-                 "prix d'hypothèses.")
+    parts.append(target_sentence(visitor_target, "**Champ des clients.** "))
     parts.append("**Non-réponse.** La pondération corrige les écarts de réponse liés aux variables connues pour tous "
                  "(âge et lieu pour les habitants, informations des fichiers pour les clients) ; elle ne corrige pas "
                  "une non-réponse liée à l'opinion elle-même.")
     return "\n\n".join(parts)
+
+
+def target_sentence(target: str, lead: str = "") -> str:
+    """What the clients' weights represent under this run's calibration target, and what the other target shows."""
+    if target == "tourism":
+        return (lead + "Dans cette version, les clients sont calés sur les chiffres du tourisme : leurs poids visent les "
+                "touristes de la région, au prix des hypothèses de ces marges, plutôt que les personnes des fichiers "
+                "de partenaires. Le calage sur les totaux exacts des fichiers, la cible de l'étude, est l'autre "
+                "variante (tableau de sensibilité).")
+    return (lead + "L'enquête auprès des clients représente les personnes des fichiers de partenaires qui acceptent "
+            "d'être recontactées, pas l'ensemble des visiteurs de la région ; le calage sur les chiffres du tourisme "
+            "(tableau de sensibilité) montre ce que changerait une autre cible, au prix d'hypothèses.")
 
 
 def checksums(files: Sequence[str]) -> pd.DataFrame:
