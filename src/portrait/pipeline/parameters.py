@@ -35,18 +35,22 @@ def chain() -> list[Path]:
     return sorted(paths.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
 
-def _cell(nb) -> nbformat.NotebookNode:
-    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+def _cell(nb: dict) -> dict:
+    tagged = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
     if len(tagged) != 1:
         raise ParameterError(f"a notebook needs exactly one cell tagged 'parameters', found {len(tagged)}")
     return tagged[0]
 
 
 def cell_defaults(notebook: str | Path) -> dict[str, Any]:
-    """The values assigned in the notebook's ``parameters`` cell (literals only)."""
-    nb = nbformat.read(paths.resolve(notebook), as_version=4)
+    """The values assigned in the notebook's ``parameters`` cell (literals only).
+
+    The notebook is read as plain JSON (no schema validation): this runs for every notebook each time
+    the runner resolves parameters."""
+    nb = json.loads(paths.resolve(notebook).read_text(encoding="utf-8"))
+    source = _cell(nb)["source"]
     out = {}
-    for node in ast.parse(_cell(nb).source).body:
+    for node in ast.parse("".join(source) if isinstance(source, list) else source).body:
         if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
             raise ParameterError(f"{paths.relative(notebook)}: the parameters cell must hold only "
                                  f"'name = literal' lines (line {node.lineno})")

@@ -50,10 +50,11 @@ def resolve_parameters(notebook: Path, overrides: dict[str, Any] | None = None) 
                              f"{paths.relative(notebook)} does not declare in its parameters cell "
                              f"(declared: {sorted(declared)})")
     study = config.study()
-    unknown = sorted(set(study) - study_names())
+    known = study_names()
+    unknown = sorted(set(study) - known)
     if unknown:
         raise ParameterError(f"config/{config.STUDY_FILE} sets {unknown}, which no notebook of the chain declares "
-                             f"(declared: {sorted(study_names())}); a typo there would silently keep the default")
+                             f"(declared: {sorted(known)}); a typo there would silently keep the default")
     merged = {k: v for k, v in study.items() if k in declared}
     merged.update(own)
     for k, v in (overrides or {}).items():
@@ -65,18 +66,9 @@ def resolve_parameters(notebook: Path, overrides: dict[str, Any] | None = None) 
 
 def study_names() -> set[str]:
     """Every parameter name some notebook of the chain declares: what ``config/study.yaml`` may set."""
-    import ast
-    import json
+    from .parameters import cell_defaults, chain
 
-    names: set[str] = set()
-    for nb in paths.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"):
-        cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
-        for cell in cells:
-            if "parameters" in cell.get("metadata", {}).get("tags", []):
-                source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-                names |= {t.id for node in ast.parse(source).body if isinstance(node, ast.Assign)
-                          for t in node.targets if isinstance(t, ast.Name)}
-    return names
+    return {name for nb in chain() for name in cell_defaults(nb)}
 
 
 def normalise(nb, output_path: str) -> None:
