@@ -26,6 +26,7 @@ import hashlib
 import json
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -218,44 +219,45 @@ def _study_built() -> None:
 
 def run(scn: Scenario, say: Callable[[str], None] = print) -> Path:
     """Run the scenario into ``scenarios/NAME/``; return the path of its report."""
-    from . import run as runner
-
     _study_built()
     base = folder(scn.name)
-    executed, reports, stamps = base / "build" / "executed", base / "reports", base / "build" / "stamps"
     stage_list = plan(scn)
     say(f"scenario {scn.name}: {scn.title}")
     for stage in stage_list:
-        nb = paths.NOTEBOOKS / f"{stage.stem}.ipynb"
         if not stage.rerun:
             _forget(scn.name, stage.stem)
             say(f"  = {stage.stem}: reused from the study (same parameters and inputs)")
             continue
         why = ", ".join(f"{k} {a!r} → {b!r}" for k, (a, b) in stage.changes.items()) or \
             "reads " + ", ".join(stage.remade_inputs) + " re-made by the scenario"
-        out = executed / nb.name
-        html = reports / f"{stage.stem}.html"
-        key = stamp(stage)
-        stamp_file = stamps / f"{stage.stem}.sha256"
-        if out.exists() and html.exists() and stamp_file.exists() and stamp_file.read_text().strip() == key:
-            say(f"  ✓ {stage.stem}: up to date ({why})")
-            continue
-        say(f"  ▶ {stage.stem}: re-run ({why})")
-        stamp_file.unlink(missing_ok=True)
-        runner.run(nb, out, stage.params)
-        _render(out, html, stage.stem in REVIEWER_REPORTS)
-        write_text(stamp_file, key + "\n")
+        _run_stage(stage, base, stage.stem, why, stage.stem in REVIEWER_REPORTS,
+                   f"{stage.stem}.html", say)
     manifest = write_manifest(scn, stage_list)
     report = Stage(REPORT_NOTEBOOK.stem, True, params=report_parameters(scn, stage_list))
-    out, html = executed / REPORT_NOTEBOOK.name, reports / "index.html"
-    key, stamp_file = stamp(report), stamps / f"{REPORT_NOTEBOOK.stem}.sha256"
-    if not (out.exists() and html.exists() and stamp_file.exists() and stamp_file.read_text().strip() == key):
-        say("  ▶ the scenario's report")
-        stamp_file.unlink(missing_ok=True)
-        runner.run(REPORT_NOTEBOOK, out, report.params)
-        _render(out, html, True)
-        write_text(stamp_file, key + "\n")
+    html = _run_stage(report, base, "the scenario's report", "", True, "index.html", say, quiet_if_current=True)
     say(f"✓ {paths.relative(html)} (manifest {paths.relative(manifest)})")
+    return html
+
+
+def _run_stage(stage: Stage, base: Path, label: str, why: str, no_input: bool, html_name: str,
+               say: Callable[[str], None], quiet_if_current: bool = False) -> Path:
+    """Execute and render one notebook into the scenario's folder, unless its stamp says it is up to date."""
+    from . import run as runner
+
+    nb = paths.NOTEBOOKS / f"{stage.stem}.ipynb"
+    out, html = base / "build" / "executed" / nb.name, base / "reports" / html_name
+    stamp_file = base / "build" / "stamps" / f"{stage.stem}.sha256"
+    key = stamp(stage)
+    detail = f" ({why})" if why else ""
+    if out.exists() and html.exists() and stamp_file.exists() and stamp_file.read_text().strip() == key:
+        if not quiet_if_current:
+            say(f"  ✓ {label}: up to date{detail}")
+        return html
+    say(f"  ▶ {label}: re-run{detail}")
+    stamp_file.unlink(missing_ok=True)
+    runner.run(nb, out, stage.params)
+    _render(out, html, no_input)
+    write_text(stamp_file, key + "\n")
     return html
 
 
@@ -276,8 +278,6 @@ def _forget(name: str, stem: str) -> None:
             if target.is_file():
                 target.unlink()
             elif target.is_dir():
-                import shutil
-
                 shutil.rmtree(target)
 
 
@@ -296,16 +296,12 @@ def report_parameters(scn: Scenario, stage_list: list[Stage]) -> dict[str, Any]:
     """Parameters of the scenario report: the study's and the scenario's comparison files."""
     by = {s.stem: s for s in stage_list}
     comparison = by.get("06_comparison")
-    study = {**_defaults("06_comparison")}
+    from .parameters import cell_defaults
+
+    study = cell_defaults(paths.NOTEBOOKS / "06_comparison.ipynb")
     scen = comparison.params if comparison and comparison.rerun else study
     return {"name": scn.name, "manifest": f"scenarios/{scn.name}/scenario.json",
             "study_differences": study["out_differences"], "scenario_differences": scen["out_differences"]}
-
-
-def _defaults(stem: str) -> dict[str, Any]:
-    from .parameters import cell_defaults
-
-    return cell_defaults(paths.NOTEBOOKS / f"{stem}.ipynb")
 
 
 def manifests() -> list[dict[str, Any]]:

@@ -70,10 +70,15 @@ def banner(nb) -> str:
     return " ".join(b for b in (scenario, SIMULATED_BANNER if is_simulated(nb) else "") if b)
 
 
+def is_scenario_page(nb) -> bool:
+    """Whether the executed notebook is a scenario's own report (``scenarios/NAME/…/scenario.ipynb``)."""
+    out = str(nb.metadata.get("papermill", {}).get("output_path", ""))
+    return bool(scenario_name(nb)) and out.endswith("/scenario.ipynb")
+
+
 def back_link(nb) -> tuple[str, str]:
     """Where « ← Index » leads: the reports beside it, or from a scenario's own page, the study's index."""
-    out = str(nb.metadata.get("papermill", {}).get("output_path", ""))
-    if scenario_name(nb) and out.endswith("/scenario.ipynb"):
+    if is_scenario_page(nb):
         return "../../../reports/index.html", "← Index des rapports de l'étude et des scénarios"
     return "index.html", "← Index des rapports"
 
@@ -115,7 +120,7 @@ def render(executed: str | Path, out: str | Path, *, exclude_input: bool = False
                             exclude_output_prompt=exclude_input, language_code="fr")
     exporter.log.setLevel("ERROR")
     title = notebook_title(nb)
-    if scenario_name(nb) and back_link(nb)[0] != "index.html":
+    if is_scenario_page(nb):
         title = f"Scénario « {scenario_name(nb)} » — {title}"
     resources = {"metadata": {"name": title},
                  "portrait": {"banner": banner(nb), "run": run_information(nb), "back": back_link(nb)}}

@@ -124,8 +124,8 @@ def settings_table(manifest: dict[str, Any]) -> pd.DataFrame:
     rows = []
     for s in manifest["stages"]:
         for name, (before, after) in s["changes"].items():
-            if isinstance(before, str) and isinstance(after, str) and after.endswith(before) and "/" in before:
-                continue                    # an output redirected to the scenario's folder
+            if _redirect(before, after):
+                continue                    # a path redirected to the scenario's folder
             rows.append({"Étape": STAGE_NAMES.get(s["stage"], s["stage"]), "Paramètre": name,
                          "Étude": _param(before), "Scénario": _param(after)})
     return pd.DataFrame(rows, columns=["Étape", "Paramètre", "Étude", "Scénario"])
