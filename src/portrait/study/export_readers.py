@@ -315,7 +315,7 @@ def _formulas_without_value(path: Path, values: list[list]) -> list[tuple[int, i
     from openpyxl import load_workbook
 
     empty = {(i, j) for i, r in enumerate(values) for j, x in enumerate(r) if x is None}
-    if not empty:
+    if not empty or not _has_formulas(path):
         return []
     wb = load_workbook(path, read_only=True, data_only=False)
     try:
@@ -323,6 +323,17 @@ def _formulas_without_value(path: Path, values: list[list]) -> list[tuple[int, i
                 for j, x in enumerate(r) if (i, j) in empty and isinstance(x, str) and x.startswith("=")]
     finally:
         wb.close()
+
+
+def _has_formulas(path: Path) -> bool:
+    """Whether any worksheet of the workbook holds a formula element (``<f>``), read from its XML without
+    parsing it: most exports hold none, and then the workbook need not be read a second time."""
+    import zipfile
+
+    pattern = re.compile(rb"<(?:\w+:)?f[ >/]")
+    with zipfile.ZipFile(path) as z:
+        return any(pattern.search(z.read(name)) for name in z.namelist()
+                   if name.startswith("xl/worksheets/") and name.endswith(".xml"))
 
 
 def read_sav_export(path: Path, problems: list[Problem], file: str) -> RawTable | None:
