@@ -115,7 +115,7 @@ def _line_of(data: bytes, pos: int) -> int:
     return data[:pos].count(b"\n") + 1
 
 
-def _decode(data: bytes, encoding: str, file: str, problems: list[Problem]) -> str | None:
+def _decode(data: bytes, encoding: str, file: str, problems: list[Problem], sep: str = ";") -> str | None:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         problems.append(Problem(file, None, None, None, "encoding",
                                 "the file is UTF-16 (Excel « Texte Unicode »); export it as CSV with ';' "
@@ -138,7 +138,7 @@ def _decode(data: bytes, encoding: str, file: str, problems: list[Problem]) -> s
                 pass
             else:
                 i = next(i for i, b in enumerate(data) if b >= 0x80)
-                problems.append(Problem(file, _line_of(data, i), _column_at(data, i, "utf-8"), None, "encoding",
+                problems.append(Problem(file, _line_of(data, i), _column_at(data, i, "utf-8", sep), None, "encoding",
                                         "the file is UTF-8 without BOM but cp1252 (Windows-1252) was expected; "
                                         "accents would be garbled: export it in cp1252 or UTF-8 with BOM, "
                                         "or set the parameter csv_encoding to 'utf-8'"))
@@ -150,31 +150,37 @@ def _decode(data: bytes, encoding: str, file: str, problems: list[Problem]) -> s
         line = _line_of(data, offset)
         hint = ("the file looks like cp1252 (Windows-1252): set the parameter csv_encoding to 'cp1252'"
                 if codec == "utf-8" else "the file is not cp1252: export it in cp1252 or UTF-8 with BOM")
-        problems.append(Problem(file, line, _column_at(data, offset, codec), None,
+        problems.append(Problem(file, line, _column_at(data, offset, codec, sep), None,
                                 "encoding", f"byte 0x{data[offset]:02X} is not valid {codec}; {hint}"))
         return None
 
 
-def _column_at(data: bytes, offset: int, codec: str) -> str:
+def _column_at(data: bytes, offset: int, codec: str, sep: str = ";") -> str:
     """The header name of the field holding byte ``offset`` (``field N`` on the header line itself)."""
     start = data.rfind(b"\n", 0, offset) + 1
-    column_index = data[start:offset].count(b";")
-    first_line = data.split(b"\n", 1)[0].lstrip(BOM).decode(codec, "replace").strip().split(";")
+    column_index = data[start:offset].count(sep.encode())
+    first_line = data.split(b"\n", 1)[0].lstrip(BOM).decode(codec, "replace").strip().split(sep)
     on_header = start == 0
     return first_line[column_index] if not on_header and column_index < len(first_line) else f"field {column_index + 1}"
 
 
-def read_csv_export(path: Path, encoding: str, problems: list[Problem], file: str) -> RawTable | None:
-    """Read a ``;`` CSV export as text; file-level problems go to ``problems`` (None if unusable)."""
+def read_csv_export(path: Path, encoding: str, problems: list[Problem], file: str, *, delimiter: str = ";",
+                    header_rows: int = 1) -> RawTable | None:
+    """Read a CSV export as text; file-level problems go to ``problems`` (None if unusable).
+
+    ``delimiter`` separates the fields (``;`` in the native layout, ``,`` in LimeSurvey and Qualtrics
+    exports); ``header_rows`` rows come before the first respondent (Qualtrics writes three: names,
+    question texts, import ids), of which the first holds the column names.
+    """
     data = path.read_bytes()
     if not data.strip().strip(BOM).strip():
         problems.append(Problem(file, None, None, None, "empty_file", "the file is empty"))
         return None
-    text = _decode(data, encoding, file, problems)
+    text = _decode(data, encoding, file, problems, delimiter)
     if text is None:
         return None
     records: list[tuple[int, list[str]]] = []
-    reader = csv.reader(_io.StringIO(text, newline=""), delimiter=";", strict=True)
+    reader = csv.reader(_io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     # rows are numbered as a spreadsheet shows them: one per record, even when a quoted text holds a
     # line break (the physical line number would then run ahead)
     try:
@@ -195,13 +201,15 @@ def read_csv_export(path: Path, encoding: str, problems: list[Problem], file: st
     header = [h.strip() for h in records[0][1]]
     if len(header) == 1:
         raw = header[0]
-        for sep, name in ((",", "','"), ("\t", "tabs")):
-            if raw.count(sep) >= 1:
+        for sep, name in ((";", "';'"), (",", "','"), ("\t", "tabs")):
+            if sep != delimiter and raw.count(sep) >= 1:
+                hint = ("export the CSV with ';' as separator (French Excel's « CSV (séparateur : point-virgule) »)"
+                        if delimiter == ";" else f"export the CSV with {delimiter!r} as separator, as the survey "
+                        "tool does by default, or choose the survey_tool parameter that matches the file")
                 problems.append(Problem(file, 1, None, raw[:60] + ("…" if len(raw) > 60 else ""), "separator",
-                                        f"the header is separated by {name}, not ';': export the CSV with ';' "
-                                        "as separator (French Excel's « CSV (séparateur : point-virgule) »)"))
+                                        f"the header is separated by {name}, not {delimiter!r}: {hint}"))
                 return None
-    body = [(ln, rec) for ln, rec in records[1:] if any(x.strip() for x in rec)]
+    body = [(ln, rec) for ln, rec in records[header_rows:] if any(x.strip() for x in rec)]
     if not body:
         problems.append(Problem(file, None, None, None, "empty_file",
                                 "the file has a header but no data row: the export is empty or was cut"))
@@ -358,8 +366,8 @@ def read_sav_export(path: Path, problems: list[Problem], file: str) -> RawTable 
     return RawTable(file, "sav", [str(c) for c in df.columns], cells, np.arange(1, len(df) + 1))
 
 
-def read_export(path: str | Path, *, encoding: str = "cp1252",
-                problems: list[Problem] | None = None) -> RawTable | None:
+def read_export(path: str | Path, *, encoding: str = "cp1252", problems: list[Problem] | None = None,
+                delimiter: str = ";", header_rows: int = 1) -> RawTable | None:
     """Read one export (format from the suffix) as text; problems are appended to ``problems``.
 
     Raises ``SurveyValidationError`` if ``problems`` is not given and the file is unusable.
@@ -379,7 +387,7 @@ def read_export(path: str | Path, *, encoding: str = "cp1252",
                                 "choose source: simulated"))
         table = None
     elif fmt == "csv":
-        table = read_csv_export(path, encoding, problems, file)
+        table = read_csv_export(path, encoding, problems, file, delimiter=delimiter, header_rows=header_rows)
     elif fmt == "xlsx":
         table = read_xlsx_export(path, problems, file)
     else:

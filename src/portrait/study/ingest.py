@@ -80,6 +80,8 @@ from .export_checks import validate_dispositions, validate_export
 from .export_readers import (EMAIL, EMAIL_REPLACEMENT, Problem, RawTable, problems_table, raise_if_problems,
                              read_csv_export, read_export, read_sav_export, read_xlsx_export)
 from .exports import DISPOSITION_COLUMN, dispositions_path, export_path
+from . import survey_tools
+from .survey_tools import DEFAULT_FILE as TOOLS_FILE, NATIVE, ReadNote
 
 __all__ = ["Problem", "problems_table", "raise_if_problems", "RawTable", "read_export", "read_csv_export",
            "read_xlsx_export", "read_sav_export", "validate_export", "validate_dispositions", "answered_core",
@@ -116,9 +118,10 @@ class SurveyResult:
 
 @dataclass(frozen=True)
 class IngestResult:
-    """Both surveys' ingest (see :func:`ingest`)."""
+    """Both surveys' ingest (see :func:`ingest`); ``notes``: what was read from each survey tool's file."""
 
     surveys: dict[str, SurveyResult] = field(default_factory=dict)
+    notes: list[ReadNote] = field(default_factory=list)
 
     @property
     def ledger(self) -> pd.DataFrame:
@@ -197,7 +200,8 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
 
 
 def ingest(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Codebook, *,
-           fmt: str = "csv", encoding: str = "cp1252", min_core_answered: int = 8) -> IngestResult:
+           fmt: str = "csv", encoding: str = "cp1252", min_core_answered: int = 8, tool: str = NATIVE,
+           tools_file: str | Path = TOOLS_FILE, key: bytes | None = None) -> IngestResult:
     """Read, validate and type both surveys' exports from ``folder``; account for every sampled unit.
 
     Parameters
@@ -211,6 +215,11 @@ def ingest(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Co
     min_core_answered : a questionnaire not validated to the end (``complet = 0``) counts as a
         response if at least this many common-core opinion items are answered, else as a
         break-off (non-respondent).
+    tool : layout of the exports: ``native`` (the codebook's, :mod:`portrait.study.exports`) or a
+        survey tool of ``tools_file`` (``limesurvey``, ``qualtrics``; :mod:`portrait.study.survey_tools`),
+        whose CSV dialect then replaces ``encoding``.
+    key : the study's key, to recompute the invitation tokens of a tool's export (needed unless
+        ``tool`` is native).
 
     Raises
     ------
@@ -223,8 +232,17 @@ def ingest(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Co
     if min_core_answered > n_core:
         raise ParameterError(f"parameter 'min_core_answered' ({min_core_answered}) exceeds the "
                              f"{n_core} common-core opinion items")
+    lay = survey_tools.layout(tool, codebook, tools_file)
+    if lay is not None:
+        if fmt not in lay.formats:
+            raise ParameterError(f"{lay.label} exports are read as {' or '.join(lay.formats)}, not {fmt!r} "
+                                 "(parameter ingest_format)")
+        if key is None:
+            raise ParameterError(f"reading {lay.label} exports needs the study's key (tokens)")
     problems: list[Problem] = []
+    notes: list[ReadNote] = []
     parsed = {}
+    folder_path = paths.resolve(folder)
     for survey in sorted(samples):
         sample = samples[survey]
         id_col = codebook.id_column(survey)
@@ -234,19 +252,16 @@ def ingest(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Co
         if ids.duplicated().any():
             raise InputError(f"the {survey} sample holds an identifier twice", column=id_col,
                              value=ids[ids.duplicated()].iloc[0])
-        raw = read_export(export_path(paths.resolve(folder), survey, fmt), encoding=encoding, problems=problems)
-        answers = validate_export(raw, survey, codebook, ids, problems) if raw is not None else None
-        dpath = dispositions_path(paths.resolve(folder), survey)
-        disp = pd.DataFrame(columns=[id_col, DISPOSITION_COLUMN, "source_row"])
-        if dpath.exists():
-            draw = read_export(dpath, encoding=encoding, problems=problems)
-            if draw is not None:
-                disp = validate_dispositions(draw, survey, codebook, ids, problems)
+        answers, disp = _read_survey(folder_path, survey, sample, codebook, fmt, encoding, lay, key,
+                                     problems, notes)
         if answers is not None and len(disp) and id_col in answers.columns:
             undelivered = [c for c, d in codebook.dispositions.items() if d["reason"] == "non_distribuee"]
             bad = disp.loc[disp[DISPOSITION_COLUMN].isin(undelivered) & disp[id_col].isin(answers[id_col])]
+            dpath = (folder_path / lay.dispositions.file.format(survey=survey) if lay is not None
+                     else dispositions_path(folder_path, survey))
             for r in bad.itertuples():
-                problems.append(Problem(paths.relative(dpath), int(r.source_row), id_col, getattr(r, id_col),
+                problems.append(Problem(paths.relative(dpath), int(r.source_row),
+                                        id_col if lay is None else lay.dispositions.id, getattr(r, id_col),
                                         "disposition_conflict",
                                         "the invitation is recorded as not delivered but the unit answered"))
         parsed[survey] = (sample, answers, disp)
@@ -263,7 +278,45 @@ def ingest(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Co
                                     f"questionnaire (at least {min_core_answered} common-core items); nothing can be "
                                     "weighted — is this the right export (e.g. a test or partial download)?"))
     raise_if_problems(problems)
-    return IngestResult(results)
+    return IngestResult(results, notes)
+
+
+def _read_survey(folder: Path, survey: str, sample: pd.DataFrame, codebook: Codebook, fmt: str, encoding: str,
+                 lay: survey_tools.ToolLayout | None, key: bytes | None, problems: list[Problem],
+                 notes: list[ReadNote]) -> tuple[pd.DataFrame | None, pd.DataFrame]:
+    """One survey's answers and contact statuses, read in the native or a tool's layout and checked."""
+    id_col = codebook.id_column(survey)
+    ids = sample[id_col].astype(str)
+    disp = pd.DataFrame(columns=[id_col, DISPOSITION_COLUMN, "source_row"])
+    if lay is None:
+        raw = read_export(export_path(folder, survey, fmt), encoding=encoding, problems=problems)
+        answers = validate_export(raw, survey, codebook, ids, problems) if raw is not None else None
+        dpath = dispositions_path(folder, survey)
+        if dpath.exists():
+            draw = read_export(dpath, encoding=encoding, problems=problems)
+            if draw is not None:
+                disp = validate_dispositions(draw, survey, codebook, ids, problems)
+        return answers, disp
+    back = survey_tools.token_map(ids, survey, key)
+    raw = read_export(export_path(folder, survey, fmt), encoding=lay.encoding, problems=problems,
+                      delimiter=lay.delimiter, header_rows=lay.header_rows)
+    answers = None
+    if raw is not None:
+        native, note, cmap = survey_tools.from_tool(raw, survey, codebook, lay, back, problems)
+        notes.append(note)
+        start = len(problems)
+        answers = validate_export(native, survey, codebook, ids, problems)
+        survey_tools.tool_problems(problems, start, raw.file, cmap)
+    dpath = folder / lay.dispositions.file.format(survey=survey)
+    if dpath.exists():
+        draw = read_export(dpath, encoding=lay.encoding, problems=problems, delimiter=lay.delimiter)
+        if draw is not None:
+            native, note = survey_tools.dispositions_from_tool(draw, survey, codebook, lay, back, problems)
+            notes.append(note)
+            start = len(problems)
+            disp = validate_dispositions(native, survey, codebook, ids, problems)
+            survey_tools.tool_problems(problems, start, draw.file, {id_col: lay.dispositions.id})
+    return answers, disp
 
 
 def response_rates(responses: pd.DataFrame, by: str | list[str]) -> pd.DataFrame:
@@ -317,9 +370,11 @@ def item_nonresponse(responses: pd.DataFrame, codebook: Codebook, survey: str) -
 
 def ingest_to_files(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Codebook, *,
                     out_responses: Mapping[str, str | Path], out_ledger: str | Path, fmt: str = "csv",
-                    encoding: str = "cp1252", min_core_answered: int = 8) -> IngestResult:
+                    encoding: str = "cp1252", min_core_answered: int = 8, tool: str = NATIVE,
+                    tools_file: str | Path = TOOLS_FILE, key: bytes | None = None) -> IngestResult:
     """:func:`ingest`, then :func:`write_outputs`: the outputs are written only if no problem was found."""
-    result = ingest(folder, samples, codebook, fmt=fmt, encoding=encoding, min_core_answered=min_core_answered)
+    result = ingest(folder, samples, codebook, fmt=fmt, encoding=encoding, min_core_answered=min_core_answered,
+                    tool=tool, tools_file=tools_file, key=key)
     write_outputs(result, out_responses, out_ledger)
     return result
 

@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 
 from ...pipeline import paths
+from ...pipeline.errors import ParameterError
+from .. import survey_tools
 from ..codebook import Codebook, normalise_text, word_lookup
 from .model import AGE_KEYS, FieldworkModel, GROUPS
 from .simulation import Simulation, simulate, source_label
@@ -26,11 +28,14 @@ def prepare_survey_folder(source: str, *, simulated_dir: str | Path, real_dir: s
                           model: FieldworkModel, resident_slots: pd.DataFrame, resident_frame: pd.DataFrame,
                           population: pd.DataFrame, visitor_sample: pd.DataFrame, visitor_frame: pd.DataFrame,
                           seed: int, formats: list[str] | tuple[str, ...] = ("csv", "xlsx", "sav"),
-                          encoding: str = "cp1252") -> tuple[Path, Simulation | None]:
+                          encoding: str = "cp1252", tool: str = "native", key: bytes | None = None,
+                          tools_file: str | Path = "config/survey_tools.yaml") -> tuple[Path, Simulation | None]:
     """The folder the ingest reads, and the simulation when ``source == "simulated"``.
 
     Simulated: the fieldwork is simulated and written into ``simulated_dir`` in every format of
-    ``formats`` (:func:`portrait.study.exports.write_survey_folder`). Real: ``real_dir`` is returned
+    ``formats`` (:func:`portrait.study.exports.write_survey_folder`), or as survey tool ``tool`` exports
+    them (:func:`portrait.study.survey_tools.write_tool_folder`: the formats of ``formats`` the tool
+    has, with invitation tokens computed with ``key``). Real: ``real_dir`` is returned
     as it is (the survey tool's exports were put there) and there is no simulation.
     """
     from ..exports import write_survey_folder
@@ -41,7 +46,16 @@ def prepare_survey_folder(source: str, *, simulated_dir: str | Path, real_dir: s
     sim = simulate(model, resident_slots=resident_slots, resident_frame=resident_frame, population=population,
                    visitor_sample=visitor_sample, visitor_frame=visitor_frame, seed=seed)
     folder = paths.resolve(simulated_dir)
-    write_survey_folder(sim.exports, sim.dispositions, folder, model.codebook, formats=formats, encoding=encoding)
+    lay = survey_tools.layout(tool, model.codebook, tools_file)
+    if lay is None:
+        write_survey_folder(sim.exports, sim.dispositions, folder, model.codebook, formats=formats, encoding=encoding)
+    else:
+        if key is None:
+            raise ParameterError(f"writing {lay.label} exports needs the study's key (tokens)")
+        ids = {"residents": resident_slots[model.codebook.id_column("residents")].astype(str),
+               "visitors": visitor_sample[model.codebook.id_column("visitors")].astype(str)}
+        survey_tools.write_tool_folder(sim.exports, sim.dispositions, ids, folder, model.codebook, lay, key, seed,
+                                       formats=formats)
     return folder, sim
 
 

@@ -1,0 +1,520 @@
+"""Survey-tool layouts (``config/survey_tools.yaml``): LimeSurvey and Qualtrics exports to and from the codebook.
+
+A tool writes its own column names (``IMG[SQ003]``, ``Q13_3``), its own answer codes (``A3``), its
+own completion flag (``submitdate``, ``Finished``), technical columns and personal data (IP
+address, recipient's e-mail and name, location). :func:`from_tool` turns an export read as text
+(:class:`~portrait.study.export_readers.RawTable`) into the codebook's native layout, so that the
+checks of :mod:`portrait.study.export_checks` and everything after them are the same for every tool;
+:func:`to_tool` does the reverse for the simulator.
+
+- **Personal columns are dropped at read time**: their cells are never kept, and only their names
+  and the number of rows are reported (:class:`ReadNote`).
+- **Tokens**: a sampled unit is invited with a token, ``HMAC-SHA256(key, "<survey>:<unit id>")`` in
+  base32 (15 characters, as LimeSurvey's default token length), with the study's pseudonymisation key
+  (:func:`portrait.study.visitors.pseudonymisation_key`). The token comes back in the export and is
+  mapped to its unit by recomputing the tokens of the sample: no table linking tokens to units
+  needs to be stored.
+- **Rows set aside**: previews, tests and spam (Qualtrics ``Status``) are counted and never read.
+- Problems are reported with the tool's column names, as the file shows them.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hmac
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from ..pipeline import paths
+from ..pipeline.config import read_yaml
+from ..pipeline.errors import ParameterError
+from .codebook import Codebook, Variable
+from .export_readers import Problem, RawTable
+from .exports import DISPOSITION_COLUMN
+
+NATIVE = "native"
+DEFAULT_FILE = "config/survey_tools.yaml"
+TOKEN_CHARS = 15
+CODED_TYPES = ("single", "likert_1_5", "score_0_10")
+_KEYS = {"label", "sources", "formats", "csv", "id", "complete", "keep_rows", "codes", "multi", "questions",
+         "technical", "personal", "dispositions", "invitations"}
+
+
+@dataclass(frozen=True)
+class Dispositions:
+    """A tool's contact-status export (participants or distribution history)."""
+
+    file: str
+    id: str
+    read: tuple[str, ...]
+    personal: tuple[str, ...]
+    technical: tuple[str, ...]
+    values: dict[str, tuple[str, ...]]
+    rules: tuple[tuple[str, str, int], ...]
+
+
+@dataclass(frozen=True)
+class ToolLayout:
+    """One survey tool's export layout (see the header of ``config/survey_tools.yaml``)."""
+
+    name: str
+    label: str
+    sources: dict[str, str]
+    formats: tuple[str, ...]
+    delimiter: str
+    header_rows: int
+    encoding: str
+    id: str
+    complete_column: str
+    complete_values: tuple[str, ...] | None      # None: any non-blank value
+    keep_rows: tuple[str, tuple[str, ...]] | None
+    codes: str
+    chosen: str
+    not_chosen: str
+    questions: dict[str, str]
+    technical: tuple[str, ...]
+    personal: tuple[str, ...]
+    dispositions: Dispositions
+    invitation_columns: tuple[str, ...]
+
+    # ---- codes
+
+    def code(self, value: int | str) -> str:
+        """How the tool writes the codebook code ``value``."""
+        return self.codes.format(code=value)
+
+    def columns(self, v: Variable) -> dict[str, str]:
+        """Native column → tool column, for every column of variable ``v``."""
+        pattern = self.questions[v.name]
+        if v.type == "multi":
+            return {c: pattern.format(code=int(code)) for c, code in zip(v.columns, v.code_values)}
+        if v.type == "open_words":
+            return {c: pattern.format(n=k + 1) for k, c in enumerate(v.columns)}
+        return {v.name: pattern}
+
+    def column_map(self, codebook: Codebook, survey: str) -> dict[str, str]:
+        """Native column → tool column for every column of ``survey`` (identifier and ``complet`` too)."""
+        out = {codebook.id_column(survey): self.id, "complet": self.complete_column}
+        for v in codebook.variables_for(survey):
+            if v.name in self.questions:
+                out.update(self.columns(v))
+        return out
+
+
+def load(path: str | Path = DEFAULT_FILE) -> dict[str, ToolLayout]:
+    """Read and check the layouts file; tool name → :class:`ToolLayout`."""
+    raw = read_yaml(path)
+    where = paths.relative(paths.resolve(path))
+    return {name: _parse(name, spec, where) for name, spec in raw.items()}
+
+
+def layout(name: str, codebook: Codebook, path: str | Path = DEFAULT_FILE) -> ToolLayout | None:
+    """The layout of tool ``name`` checked against ``codebook`` (``None`` for the native layout)."""
+    if name == NATIVE:
+        return None
+    tools = load(path)
+    if name not in tools:
+        raise ParameterError(f"parameter 'survey_tool' must be one of {', '.join([NATIVE, *tools])}, got {name!r}")
+    lay = tools[name]
+    missing = [v.name for v in codebook.variables if v.type != "id" and v.name != "complet"
+               and v.name not in lay.questions]
+    unknown = [q for q in lay.questions if q not in {v.name for v in codebook.variables}]
+    if missing or unknown:
+        raise ParameterError(f"{paths.relative(paths.resolve(path))}: tool {name!r} "
+                             + (f"maps no column for the codebook variables {missing}" if missing else "")
+                             + ("; " if missing and unknown else "")
+                             + (f"maps variables that are not in the codebook: {unknown}" if unknown else ""))
+    return lay
+
+
+def _parse(name: str, spec: Any, where: str) -> ToolLayout:
+    def need(d: Mapping, key: str, what: str) -> Any:
+        if key not in d:
+            raise ParameterError(f"{where}: tool {name!r} needs {what} ({key!r})")
+        return d[key]
+
+    if not isinstance(spec, dict):
+        raise ParameterError(f"{where}: tool {name!r} must be a mapping")
+    extra = sorted(set(spec) - _KEYS)
+    if extra:
+        raise ParameterError(f"{where}: tool {name!r} has unknown keys {extra} (allowed: {sorted(_KEYS)})")
+    csv_spec = need(spec, "csv", "its CSV dialect")
+    complete = need(spec, "complete", "its completion column")
+    values = complete.get("values")
+    keep = spec.get("keep_rows")
+    multi = need(spec, "multi", "its multi-select encoding")
+    d = need(spec, "dispositions", "its contact-status export")
+    rules = tuple((str(r["column"]), str(r["equals"]), int(r["code"])) for r in need(d, "rules", "rules"))
+    formats = tuple(spec.get("formats", ("csv",)))
+    if not set(formats) <= {"csv", "sav"}:
+        raise ParameterError(f"{where}: tool {name!r}: formats must be among csv, sav")
+    return ToolLayout(
+        name=name, label=str(spec.get("label", name)), sources=dict(spec.get("sources", {})), formats=formats,
+        delimiter=str(need(csv_spec, "delimiter", "a CSV delimiter")), header_rows=int(csv_spec.get("header_rows", 1)),
+        encoding=str(csv_spec.get("encoding", "utf-8")), id=str(need(spec, "id", "its token column")),
+        complete_column=str(complete["column"]),
+        complete_values=None if values == "not_empty" else tuple(str(x) for x in values),
+        keep_rows=(str(keep["column"]), tuple(str(x) for x in keep["values"])) if keep else None,
+        codes=str(spec.get("codes", "{code}")), chosen=str(multi["chosen"]), not_chosen=str(multi["not_chosen"]),
+        questions={str(k): str(v) for k, v in need(spec, "questions", "its question map").items()},
+        technical=tuple(map(str, spec.get("technical", ()))), personal=tuple(map(str, spec.get("personal", ()))),
+        dispositions=Dispositions(
+            file=str(need(d, "file", "a file name")), id=str(need(d, "id", "a token column")),
+            read=tuple(map(str, d.get("read", ()))), personal=tuple(map(str, d.get("personal", ()))),
+            technical=tuple(map(str, d.get("technical", ()))),
+            values={str(k): tuple("" if x is None else str(x) for x in v) for k, v in d.get("values", {}).items()},
+            rules=rules),
+        invitation_columns=tuple(map(str, spec.get("invitations", {}).get("columns", ()))))
+
+
+# ============================================================================ tokens
+
+
+def tokens(ids: Iterable[str], survey: str, key: bytes) -> np.ndarray:
+    """The invitation token of each unit: base32 of ``HMAC-SHA256(key, "<survey>:<id>")``, 15 characters."""
+    return np.array([base64.b32encode(hmac.digest(key, f"{survey}:{i}".encode("utf-8"), "sha256"))
+                     .decode("ascii")[:TOKEN_CHARS] for i in ids], dtype=object)
+
+
+def token_map(ids: Iterable[str], survey: str, key: bytes) -> dict[str, str]:
+    """Token → unit id for a sample."""
+    ids = [str(i) for i in ids]
+    return dict(zip(tokens(ids, survey, key), ids))
+
+
+# ============================================================================ reading
+
+
+@dataclass
+class ReadNote:
+    """What the translation of one tool file did: rows read and set aside, columns dropped."""
+
+    file: str
+    tool: str
+    rows: int = 0
+    set_aside: dict[str, int] = field(default_factory=dict)
+    personal: list[str] = field(default_factory=list)
+    technical: list[str] = field(default_factory=list)
+
+
+def _text(raw: RawTable, j: int) -> pd.Series:
+    return raw.cells[j].astype(str).reset_index(drop=True)
+
+
+def from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: ToolLayout, tokens_to_ids: Mapping[str, str],
+              problems: list[Problem]) -> tuple[RawTable, ReadNote, dict[str, str]]:
+    """A tool export as the native layout; returns the table, what was done, and native → tool column names.
+
+    Cells of personal and technical columns are not copied. A code the tool does not write for the
+    question is an ``unknown_code`` problem (named by the tool column); the cell then reads as blank
+    so that the native checks do not report it a second time. Columns neither mapped, technical nor
+    personal are kept under their own name: the native checks report them as ``extra_column``.
+    """
+    note = ReadNote(raw.file, lay.name)
+    cmap = lay.column_map(codebook, survey)
+    to_native = {t: n for n, t in cmap.items()}
+    pos = {}
+    for j, h in enumerate(raw.header):
+        pos.setdefault(h, j)
+    keep = np.ones(len(raw.cells), dtype=bool)
+    if lay.keep_rows is not None and lay.keep_rows[0] in pos:
+        status = _text(raw, pos[lay.keep_rows[0]])
+        genuine = status.isin(lay.keep_rows[1]).to_numpy()
+        for value, n in status[~genuine].value_counts().sort_index().items():
+            note.set_aside[f"{lay.keep_rows[0]} = {value}"] = int(n)
+        keep = genuine
+    rows = raw.rows[keep]
+    cells = raw.cells.loc[keep].reset_index(drop=True)
+    note.rows = int(keep.sum())
+    cvars = codebook.column_variables(survey)
+    header, columns = [], []
+    for j, h in enumerate(raw.header):
+        if h in lay.personal or h in lay.dispositions.personal:
+            note.personal.append(h)
+            continue
+        s = cells[j].astype(str)
+        if h == lay.id:
+            header.append(codebook.id_column(survey))
+            columns.append(s.map(lambda t: tokens_to_ids.get(t, t)))
+            continue
+        if h == lay.complete_column:
+            done = (s != "") if lay.complete_values is None else s.isin(lay.complete_values)
+            header.append("complet")
+            columns.append(pd.Series(np.where(done, "1", "0"), dtype=object))
+            continue
+        if h in lay.technical or (lay.keep_rows is not None and h == lay.keep_rows[0]):
+            note.technical.append(h)
+            continue
+        native = to_native.get(h)
+        if native is None:
+            header.append(h)
+            columns.append(s)
+            continue
+        v = cvars[native]
+        header.append(native)
+        columns.append(_translate(v, native, h, s, rows, raw.file, codebook, lay, problems))
+    for v in codebook.variables_for(survey):
+        if v.type == "multi":
+            _multi_blank(v, header, columns)
+    table = pd.DataFrame({k: c.to_numpy(dtype=object) for k, c in enumerate(columns)}, dtype=object) \
+        if columns else pd.DataFrame(dtype=object)
+    return RawTable(raw.file, raw.fmt, header, table, rows), note, cmap
+
+
+def _translate(v: Variable, native: str, tool_col: str, s: pd.Series, rows: np.ndarray, file: str,
+               codebook: Codebook, lay: ToolLayout, problems: list[Problem]) -> pd.Series:
+    if v.type in CODED_TYPES:
+        codes = codebook.codes(v.name, dont_know=v.dont_know)
+        back = {lay.code(c): str(c) for c in codes}
+        # numeric recode values lose leading zeros (Qualtrics, SPSS): "2" is the department "02"
+        back.update({str(int(t)): n for t, n in list(back.items()) if t.isdigit() and str(int(t)) not in back})
+        what = f"the tool's codes for this question are {', '.join(list(back)[:6])}{' …' if len(back) > 6 else ''}"
+    elif v.type == "multi":
+        back = {lay.chosen: "1", lay.not_chosen: "0"}
+        what = f"a multiple-choice option is {lay.chosen!r} when chosen" + (
+            ", empty otherwise" if lay.not_chosen == "" else f", {lay.not_chosen!r} otherwise")
+    else:
+        return s
+    bad = (s != "") & ~s.isin(list(back))
+    for i in np.flatnonzero(bad.to_numpy()):
+        problems.append(Problem(file, int(rows[i]), tool_col, s.iloc[i], "unknown_code",
+                                f"not a code of {v.name!r} in the {lay.label} layout ({what})"))
+    out = s.map(back).where(~bad, "")
+    return out.where(s != "", "") if v.type != "multi" else out.fillna("")
+
+
+def _multi_blank(v: Variable, header: list[str], columns: list[pd.Series]) -> None:
+    """A multi-select item with no option chosen is blank (item non-response), as in the native layout."""
+    idx = [header.index(c) for c in v.columns if c in header]
+    if not idx:
+        return
+    chosen = np.zeros(len(columns[idx[0]]), dtype=bool)
+    for k in idx:
+        chosen |= (columns[k] == "1").to_numpy()
+    for k in idx:
+        columns[k] = columns[k].where(chosen, "")
+
+
+def tool_problems(problems: list[Problem], start: int, file: str, native_to_tool: Mapping[str, str]) -> None:
+    """Rename, in the problems of ``file`` from index ``start``, native column names to the tool's."""
+    for k in range(start, len(problems)):
+        p = problems[k]
+        if p.file == file and p.column in native_to_tool:
+            problems[k] = dataclasses.replace(p, column=native_to_tool[p.column])
+
+
+def dispositions_from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: ToolLayout,
+                           tokens_to_ids: Mapping[str, str], problems: list[Problem]) -> tuple[RawTable, ReadNote]:
+    """A tool's participants / distribution export as the native contact-status table (id ; statut_contact).
+
+    Only the token and the ``read`` columns are looked at; personal columns are dropped unread. A
+    participant matched by no rule was invited normally and gets no row.
+    """
+    d = lay.dispositions
+    note = ReadNote(raw.file, lay.name, rows=len(raw.cells))
+    pos = {h: j for j, h in reversed(list(enumerate(raw.header)))}
+    note.personal = [h for h in raw.header if h in d.personal or h in lay.personal]
+    note.technical = [h for h in raw.header if h in d.technical]
+    id_col = codebook.id_column(survey)
+    for need in (d.id, *d.read):
+        if need not in pos:
+            problems.append(Problem(raw.file, lay.header_rows, need, None, "missing_column",
+                                    f"the {lay.label} contact-status export needs the columns {[d.id, *d.read]}"))
+    known = set(d.read) | set(d.personal) | set(d.technical) | {d.id} | set(lay.personal)
+    for h in raw.header:
+        if h not in known:
+            problems.append(Problem(raw.file, lay.header_rows, h or "(empty)", None, "extra_column",
+                                    f"column is not part of the {lay.label} contact-status layout "
+                                    "(config/survey_tools.yaml)"))
+    if d.id not in pos:
+        return RawTable(raw.file, raw.fmt, [id_col, DISPOSITION_COLUMN], pd.DataFrame(columns=[0, 1]),
+                        np.zeros(0, dtype=int)), note
+    read = {c: _text(raw, pos[c]) for c in d.read if c in pos}
+    for c, s in read.items():
+        allowed = d.values.get(c)
+        if allowed is None:
+            continue
+        for i in np.flatnonzero((~s.isin(allowed)).to_numpy()):
+            problems.append(Problem(raw.file, int(raw.rows[i]), c, s.iloc[i], "unknown_disposition",
+                                    f"not a value of {c!r} in the {lay.label} layout "
+                                    f"({', '.join(repr(x) for x in allowed)})"))
+    code = pd.Series("", index=range(len(raw.cells)), dtype=object)
+    for column, equals, c in reversed(d.rules):          # first matching rule wins
+        if column in read:
+            code[(read[column] == equals).to_numpy()] = str(c)
+    ids = _text(raw, pos[d.id]).map(lambda t: tokens_to_ids.get(t, t))
+    has = (code != "").to_numpy()
+    cells = pd.DataFrame({0: ids[has].to_numpy(dtype=object), 1: code[has].to_numpy(dtype=object)}, dtype=object)
+    return RawTable(raw.file, raw.fmt, [id_col, DISPOSITION_COLUMN], cells, raw.rows[has]), note
+
+
+# ============================================================================ writing (simulator)
+
+
+def to_tool(table: pd.DataFrame, survey: str, codebook: Codebook, lay: ToolLayout, key: bytes,
+            seed: int) -> pd.DataFrame:
+    """A native export table (codebook columns) as the tool would export it: text cells, tool columns.
+
+    Technical and personal columns are filled with plausible simulated values (documentation IP
+    range 192.0.2.0/24, e-mail addresses at ``example.org``), so that tests can check that none of
+    them goes further than the read.
+    """
+    rng = np.random.default_rng([seed, 0x700C5])
+    n = len(table)
+    id_col = codebook.id_column(survey)
+    tok = tokens(table[id_col].astype(str), survey, key)
+    done = (table["complet"].astype("Int64") == 1).fillna(False).to_numpy(dtype=bool)
+    start = pd.Timestamp("2017-03-06 08:00:00") + pd.to_timedelta(rng.integers(0, 50 * 86400, n), unit="s")
+    seconds = rng.integers(240, 1500, n)
+    end = start + pd.to_timedelta(seconds, unit="s")
+    fmt_dt = (lambda ts: ts.strftime("%Y-%m-%d %H:%M:%S"))
+    out: dict[str, list | np.ndarray] = {}
+    if lay.name == "limesurvey":
+        out.update({"id": [str(k + 1) for k in range(n)],
+                    "submitdate": np.where(done, end.map(fmt_dt), ""),
+                    "lastpage": np.where(done, "6", rng.integers(1, 6, n).astype(str)),
+                    "startlanguage": ["fr"] * n, "seed": rng.integers(10**8, 10**9, n).astype(str),
+                    "token": tok, "startdate": start.map(fmt_dt), "datestamp": end.map(fmt_dt),
+                    "ipaddr": [f"192.0.2.{1 + k % 254}" for k in range(n)]})
+    else:
+        out.update({"StartDate": start.map(fmt_dt), "EndDate": end.map(fmt_dt), "Status": ["0"] * n,
+                    "IPAddress": [f"192.0.2.{1 + k % 254}" for k in range(n)],
+                    "Progress": np.where(done, "100", rng.integers(10, 95, n).astype(str)),
+                    "Duration (in seconds)": seconds.astype(str), "Finished": np.where(done, "1", "0"),
+                    "RecordedDate": end.map(fmt_dt), "ResponseId": [f"R_{t[:15].lower()}" for t in tok],
+                    "RecipientLastName": [f"Nom{t[:6]}" for t in tok],
+                    "RecipientFirstName": [f"Prenom{t[6:12]}" for t in tok],
+                    "RecipientEmail": [f"{t.lower()}@example.org" for t in tok], "ExternalReference": tok,
+                    "LocationLatitude": [f"{50.1 + 0.9 * x:.6f}" for x in rng.random(n)],
+                    "LocationLongitude": [f"{1.6 + 2.3 * x:.6f}" for x in rng.random(n)],
+                    "DistributionChannel": ["email"] * n, "UserLanguage": ["FR"] * n})
+    for v in codebook.variables_for(survey):
+        if v.type == "id" or v.name == "complet":
+            continue
+        for native, col in lay.columns(v).items():
+            values = table[native].astype(object).to_numpy()
+            if v.type in CODED_TYPES:
+                out[col] = ["" if _missing(x) else lay.code(x) for x in values]
+            elif v.type == "multi":
+                out[col] = ["" if _missing(x) else lay.chosen if int(x) == 1 else lay.not_chosen for x in values]
+            else:
+                out[col] = ["" if _missing(x) else str(int(x)) if isinstance(x, (int, np.integer)) else str(x)
+                            for x in values]
+    return pd.DataFrame(out, dtype=object)
+
+
+def _missing(x: object) -> bool:
+    return x is None or x is pd.NA or (isinstance(x, float) and np.isnan(x))
+
+
+def dispositions_to_tool(sample_ids: Iterable[str], dispositions: pd.DataFrame, answers: pd.DataFrame, survey: str,
+                         codebook: Codebook, lay: ToolLayout, key: bytes) -> pd.DataFrame:
+    """Every invited unit's row of the tool's participants / distribution export (simulated)."""
+    id_col = codebook.id_column(survey)
+    ids = pd.Series([str(i) for i in sample_ids], dtype=object)
+    tok = tokens(ids, survey, key)
+    code = ids.map(dict(zip(dispositions[id_col].astype(str), dispositions[DISPOSITION_COLUMN].astype(int))))
+    started = ids.isin(set(answers[id_col].astype(str)))
+    complete = ids.map(dict(zip(answers[id_col].astype(str), answers["complet"].astype("Int64") == 1))).fillna(False)
+    if lay.name == "limesurvey":
+        status = np.select([code == 1, code == 2], ["bounced", "OptOut"], "OK")
+        return pd.DataFrame({
+            "tid": [str(k + 1) for k in range(len(ids))], "firstname": [f"Prenom{t[6:12]}" for t in tok],
+            "lastname": [f"Nom{t[:6]}" for t in tok], "email": [f"{t.lower()}@example.org" for t in tok],
+            "emailstatus": status, "token": tok, "language": "fr", "blacklisted": np.where(code == 2, "Y", "N"),
+            "sent": np.where(code == 1, "N", "2017-03-06 09:00"), "remindersent": "N", "remindercount": "0",
+            "completed": np.where(complete, "2017-04-15 10:00", "N"), "usesleft": np.where(complete, "0", "1"),
+            "validfrom": "", "validuntil": "", "mpid": "",
+            "attribute_1": np.where(code == 3, "hors_champ", "")}, dtype=object)
+    status = np.select([code == 1, code == 2, complete.to_numpy(dtype=bool), started.to_numpy()],
+                       ["Email Hard Bounce", "Email Opted Out", "Survey Finished", "Survey Partially Finished"],
+                       "Email Sent")
+    return pd.DataFrame({
+        "Last Name": [f"Nom{t[:6]}" for t in tok], "First Name": [f"Prenom{t[6:12]}" for t in tok],
+        "Email": [f"{t.lower()}@example.org" for t in tok], "External Data Reference": tok, "Status": status,
+        "hors_champ": np.where(code == 3, "1", ""), "Response Id": "", "Link": ""}, dtype=object)
+
+
+def write_tool_csv(table: pd.DataFrame, path: str | Path, lay: ToolLayout, codebook: Codebook | None = None,
+                   survey: str | None = None) -> Path:
+    """Write a tool table as that tool's CSV (delimiter, all fields quoted, header rows, UTF-8 with BOM)."""
+    import csv
+    import io as _io
+
+    from ..pipeline.io import atomic_path
+
+    buf = _io.StringIO()
+    w = csv.writer(buf, delimiter=lay.delimiter, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
+    w.writerow(list(table.columns))
+    if lay.header_rows == 3 and codebook is not None and survey is not None:
+        labels = _tool_labels(table.columns, codebook, survey, lay)
+        w.writerow([labels.get(c, c) for c in table.columns])
+        w.writerow([json.dumps({"ImportId": _import_id(c)}) for c in table.columns])
+    cols = [table[c].to_numpy(dtype=object) for c in table.columns]
+    for i in range(len(table)):
+        w.writerow([col[i] for col in cols])
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(b"\xef\xbb\xbf" + buf.getvalue().encode("utf-8"))
+    return Path(path)
+
+
+def _import_id(column: str) -> str:
+    if column[:1] == "Q" and column[1:2].isdigit():
+        return "QID" + column[1:]
+    return column[:1].lower() + column[1:].replace(" ", "")
+
+
+def _tool_labels(columns: Iterable[str], codebook: Codebook, survey: str, lay: ToolLayout) -> dict[str, str]:
+    native = {t: n for n, t in lay.column_map(codebook, survey).items()}
+    labels = codebook.column_labels(survey)
+    return {c: labels.get(native.get(c, ""), c) for c in columns}
+
+
+def write_tool_sav(table: pd.DataFrame, path: str | Path, lay: ToolLayout, codebook: Codebook, survey: str) -> Path:
+    """Write a tool table as the tool's SPSS export (numbers where every value is a number)."""
+    import pyreadstat
+
+    from ..pipeline.io import atomic_path
+    from .exports import FIXED_TIME
+
+    df = pd.DataFrame(index=range(len(table)))
+    for c in table.columns:
+        name = c.replace(" ", "_").replace("(", "_").replace(")", "_")
+        s = table[c].astype(str)
+        num = pd.to_numeric(s.where(s != ""), errors="coerce")
+        df[name] = num.to_numpy(dtype=float) if bool((num.notna() | (s == "")).all()) and c != lay.id else s.to_numpy()
+    labels = _tool_labels(table.columns, codebook, survey, lay)
+    with atomic_path(path) as tmp:
+        pyreadstat.write_sav(df, str(tmp), column_labels={n: labels.get(c, c)[:250] for n, c in
+                                                          zip(df.columns, table.columns)})
+        data = bytearray(tmp.read_bytes())
+        if data[:4] == b"$FL2":
+            data[92:109] = FIXED_TIME.strftime("%d %b %y").encode("ascii") + FIXED_TIME.strftime("%H:%M:%S").encode()
+        tmp.write_bytes(bytes(data))
+    return Path(path)
+
+
+def write_tool_folder(exports: Mapping[str, pd.DataFrame], dispositions: Mapping[str, pd.DataFrame],
+                      sample_ids: Mapping[str, Iterable[str]], directory: str | Path, codebook: Codebook,
+                      lay: ToolLayout, key: bytes, seed: int, formats: Iterable[str] = ("csv", "sav")) -> list[Path]:
+    """Write every survey's answers as ``lay``'s exports (the formats the tool has), and its contact statuses."""
+    from .exports import export_path
+
+    directory = Path(directory)
+    out = []
+    for survey in sorted(exports):
+        table = to_tool(exports[survey], survey, codebook, lay, key, seed)
+        for fmt in [f for f in formats if f in lay.formats]:
+            path = export_path(directory, survey, fmt)
+            out.append(write_tool_csv(table, path, lay, codebook, survey) if fmt == "csv"
+                       else write_tool_sav(table, path, lay, codebook, survey))
+        part = dispositions_to_tool(sample_ids[survey], dispositions[survey], exports[survey], survey, codebook, lay, key)
+        one_header = dataclasses.replace(lay, header_rows=1)
+        out.append(write_tool_csv(part, directory / lay.dispositions.file.format(survey=survey), one_header))
+    return out
