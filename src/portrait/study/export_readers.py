@@ -179,6 +179,9 @@ def read_csv_export(path: Path, encoding: str, problems: list[Problem], file: st
     text = _decode(data, encoding, file, problems, delimiter)
     if text is None:
         return None
+    first = text.split("\n", 1)[0]
+    if delimiter not in first and _wrong_separator(first.strip(), delimiter, file, problems):
+        return None
     records: list[tuple[int, list[str]]] = []
     reader = csv.reader(_io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     # rows are numbered as a spreadsheet shows them: one per record, even when a quoted text holds a
@@ -199,16 +202,8 @@ def read_csv_export(path: Path, encoding: str, problems: list[Problem], file: st
         problems.append(Problem(file, None, None, None, "empty_file", "the file is empty"))
         return None
     header = [h.strip() for h in records[0][1]]
-    if len(header) == 1:
-        raw = header[0]
-        for sep, name in ((";", "';'"), (",", "','"), ("\t", "tabs")):
-            if sep != delimiter and raw.count(sep) >= 1:
-                hint = ("export the CSV with ';' as separator (French Excel's « CSV (séparateur : point-virgule) »)"
-                        if delimiter == ";" else f"export the CSV with {delimiter!r} as separator, as the survey "
-                        "tool does by default, or choose the survey_tool parameter that matches the file")
-                problems.append(Problem(file, 1, None, raw[:60] + ("…" if len(raw) > 60 else ""), "separator",
-                                        f"the header is separated by {name}, not {delimiter!r}: {hint}"))
-                return None
+    if len(header) == 1 and _wrong_separator(header[0], delimiter, file, problems):
+        return None
     body = [(ln, rec) for ln, rec in records[header_rows:] if any(x.strip() for x in rec)]
     if not body:
         problems.append(Problem(file, None, None, None, "empty_file",
@@ -238,6 +233,19 @@ def read_csv_export(path: Path, encoding: str, problems: list[Problem], file: st
     cells = pd.DataFrame(keep, columns=range(len(header)), dtype=object) if keep else \
         pd.DataFrame(columns=range(len(header)), dtype=object)
     return RawTable(file, "csv", header, cells.map(str.strip) if len(cells) else cells, np.asarray(rows, dtype=int))
+
+
+def _wrong_separator(header: str, delimiter: str, file: str, problems: list[Problem]) -> bool:
+    """A header line separated by another character than ``delimiter``: one problem, and True."""
+    for sep, name in ((";", "';'"), (",", "','"), ("\t", "tabs")):
+        if sep != delimiter and header.count(sep) >= 1:
+            hint = ("export the CSV with ';' as separator (French Excel's « CSV (séparateur : point-virgule) »)"
+                    if delimiter == ";" else f"export the CSV with {delimiter!r} as separator, as the survey "
+                    "tool does by default, or choose the survey_tool parameter that matches the file")
+            problems.append(Problem(file, 1, None, header[:60] + ("…" if len(header) > 60 else ""), "separator",
+                                    f"the header is separated by {name}, not {delimiter!r}: {hint}"))
+            return True
+    return False
 
 
 def _xlsx_text(x: object) -> str:

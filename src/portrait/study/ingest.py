@@ -389,3 +389,33 @@ def write_outputs(result: IngestResult, out_responses: Mapping[str, str | Path],
         written.append(write_parquet(r.responses, paths.resolve(out_responses[survey])))
     written.append(write_csv(result.ledger, paths.resolve(out_ledger), french=True))
     return written
+
+
+#: the ledger's reasons as AAPOR final disposition groups (AAPOR, *Standard Definitions*, 9th ed. 2016,
+#: internet surveys of specifically named persons): I complete (1.1), P partial (1.2), R refusal and
+#: break-off (2.1), UO unknown eligibility — invitation returned undelivered (3.3) or nothing ever
+#: returned (3.19) —, NE not eligible (4.x).
+AAPOR_GROUPS = {"complet": "I", "partiel": "P", "refus": "R", "abandon": "R", "non_distribuee": "UO",
+                "sans_reponse": "UO", "hors_champ": "NE"}
+
+
+def aapor_rates(responses: pd.DataFrame, by: str | list[str]) -> pd.DataFrame:
+    """AAPOR response rates RR1 and RR2 by groups of a table of every sampled unit.
+
+    ``RR1 = I / (I + P + R + NC + O + UH + UO)`` and ``RR2 = (I + P) / (same)``: every unit of unknown
+    eligibility counts as eligible (the most conservative rates); not-eligible units (NE) are left
+    out. NC (non-contact) and O (other) are zero here: an e-mail invitation that nothing answered
+    is « nothing ever returned » (UO). RR2 equals :func:`response_rates`' ``rate``.
+    """
+    by = [by] if isinstance(by, str) else list(by)
+    unknown = sorted(set(responses["reason"]) - set(AAPOR_GROUPS))
+    if unknown:
+        raise ParameterError(f"reasons without an AAPOR disposition: {unknown}")
+    d = responses[by].copy()
+    for g in ("I", "P", "R", "UO", "NE"):
+        d[g] = (responses["reason"].map(AAPOR_GROUPS) == g).astype(int)
+    out = d.groupby(by, sort=True, observed=True)[["I", "P", "R", "UO", "NE"]].sum().reset_index()
+    eligible = out[["I", "P", "R", "UO"]].sum(axis=1)
+    out["RR1"] = out["I"] / eligible
+    out["RR2"] = (out["I"] + out["P"]) / eligible
+    return out

@@ -1,0 +1,53 @@
+"""French text of the fieldwork report (notebook 03) and of the survey check: what was read from the
+survey tool's files, and the AAPOR response rates."""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+from typing import Iterable
+
+import pandas as pd
+
+from . import formatting as fmt
+from ..study.survey_tools import ReadNote
+
+SURVEYS = {"residents": "Habitants", "visitors": "Clients du territoire"}
+AAPOR_DEFINITION = (
+    "Taux de réponse au sens de l'AAPOR (*Standard Definitions*, 9ᵉ éd., 2016) : "
+    "**RR1** = questionnaires complets / unités éligibles ou d'éligibilité inconnue ; "
+    "**RR2** = questionnaires complets et partiels / même dénominateur. Les invitations restées sans "
+    "réponse ou non distribuées comptent comme éligibles (taux les plus prudents) ; les unités hors champ "
+    "sont retirées. RR2 est le taux de réponse utilisé pour la correction de non-réponse.")
+
+
+def read_notes(notes: Iterable[ReadNote]) -> str:
+    """What was read from each survey-tool file: rows, rows set aside, columns dropped (names only)."""
+    notes = list(notes)
+    if not notes:
+        return ("Exports au format natif du codebook : pas de colonne d'outil d'enquête à écarter "
+                "(aucune donnée personnelle attendue).")
+    lines = []
+    for n in notes:
+        parts = [f"{fmt.number(n.rows)} ligne(s) lue(s)"]
+        if n.set_aside:
+            parts.append("écartées : " + ", ".join(f"{fmt.number(k)} avec {rule}" for rule, k in n.set_aside.items())
+                         + " (aperçus, tests ou spam de l'outil)")
+        if n.personal:
+            parts.append(f"{len(n.personal)} colonne(s) de données personnelles supprimée(s) sans être lue(s) : "
+                         + ", ".join(f"`{c}`" for c in n.personal))
+        if n.technical:
+            parts.append(f"{len(n.technical)} colonne(s) techniques ignorée(s)")
+        lines.append(f"- `{PurePath(n.file).name}` : " + " ; ".join(parts) + ".")
+    return "Fichiers de l'outil d'enquête :\n\n" + "\n".join(lines)
+
+
+def aapor_table(rates: pd.DataFrame, by: str, by_label: str) -> pd.DataFrame:
+    """AAPOR counts and rates (:func:`portrait.study.ingest.aapor_rates`) for reviewers, in French."""
+    t = rates.copy()
+    return pd.DataFrame({
+        "Enquête": t["survey"].map(SURVEYS), by_label: t[by].astype(str),
+        "Complets (I)": t["I"].map(fmt.number), "Partiels (P)": t["P"].map(fmt.number),
+        "Refus et abandons (R)": t["R"].map(fmt.number), "Éligibilité inconnue (UO)": t["UO"].map(fmt.number),
+        "Hors champ (NE)": t["NE"].map(fmt.number),
+        "RR1 (%)": (t["RR1"] * 100).map(lambda x: fmt.number(x, 1)),
+        "RR2 (%)": (t["RR2"] * 100).map(lambda x: fmt.number(x, 1))})

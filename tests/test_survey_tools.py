@@ -1,0 +1,202 @@
+"""Survey-tool layouts: hand-made LimeSurvey and Qualtrics exports, simulated round trips, privacy.
+
+Oracles: the hand-made exports of ``tests/fixtures/survey_tools/`` (written from the tools' public
+documentation, not by the project's writer) and their expected ingest (``expected.csv``); the
+native layout's ingest of the same simulated fieldwork.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from portrait.pipeline import config, sources
+from portrait.pipeline.errors import ParameterError, SurveyValidationError
+from portrait.study import codebook, exports, fieldwork, frames, ingest, survey_tools
+from tests import helpers
+
+FIXTURES = Path(__file__).parent / "fixtures" / "survey_tools"
+KEY = b"fixture-key-not-secret-0123456789"
+SLOTS = [f"02049-{k:04d}" for k in range(1, 7)]
+TOOLS = {"limesurvey": "csv", "qualtrics": "csv"}
+SEED = 20170301
+
+
+@pytest.fixture(scope="module")
+def cb():
+    return codebook.load()
+
+
+def _sample() -> pd.DataFrame:
+    return pd.DataFrame({"slot_id": SLOTS, "stratum": "02-1", "code": "02049"})
+
+
+def _personal_values() -> list[str]:
+    """Every value of a personal column in the hand-made files (what must never go further)."""
+    values = []
+    for tool in TOOLS:
+        lay = survey_tools.layout(tool, codebook.load())
+        for name in ("residents.csv", lay.dispositions.file.format(survey="residents")):
+            path = FIXTURES / tool / name
+            skip = 1 if name != "residents.csv" else lay.header_rows
+            head = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", nrows=0).columns
+            table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", header=None,
+                                skiprows=skip, names=head)
+            for c in table.columns:
+                if c in lay.personal or c in lay.dispositions.personal:
+                    values += [v for v in table[c] if len(v) > 3]
+    return sorted(set(values))
+
+
+def _tool_folder(tool: str, tmp_path: Path) -> Path:
+    folder = tmp_path / tool
+    shutil.copytree(FIXTURES / tool, folder)
+    return folder
+
+
+@pytest.mark.parametrize("tool", sorted(TOOLS))
+def test_hand_made_export_ingests_to_its_expected_table(tool, cb, tmp_path):
+    result = ingest.ingest(_tool_folder(tool, tmp_path), {"residents": _sample()}, cb, fmt=TOOLS[tool],
+                           tool=tool, key=KEY)
+    expected = pd.read_csv(FIXTURES / "expected.csv", sep=";", dtype=str, keep_default_na=False)
+    got = result.surveys["residents"].responses[expected.columns].astype(object)
+    got = got.where(got.notna(), "").astype(str)
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), expected)
+    notes = {Path(n.file).name: n for n in result.notes}
+    if tool == "qualtrics":
+        assert notes["residents.csv"].set_aside == {"Status = 1": 1}      # the survey preview
+        assert notes["residents.csv"].rows == 2
+
+
+@pytest.mark.parametrize("tool", sorted(TOOLS))
+def test_personal_columns_are_dropped_unread(tool, cb, tmp_path):
+    result = ingest.ingest(_tool_folder(tool, tmp_path), {"residents": _sample()}, cb, fmt=TOOLS[tool],
+                           tool=tool, key=KEY)
+    lay = survey_tools.layout(tool, cb)
+    dropped = {c for n in result.notes for c in n.personal}
+    assert dropped == {c for c in lay.personal if c != "refurl"} | set(lay.dispositions.personal)
+    out = tmp_path / "out"
+    ingest.write_outputs(result, {"residents": out / "r.parquet"}, out / "ledger.csv")
+    personal = _personal_values()
+    assert len(personal) >= 12
+    table = pd.read_parquet(out / "r.parquet")
+    text = table.astype(str).to_csv() + (out / "ledger.csv").read_text(encoding="utf-8")
+    assert not [v for v in personal if v in text]
+    assert not [v for v in personal if v.encode() in (out / "r.parquet").read_bytes()]
+
+
+def test_problems_name_the_tools_columns_and_never_repeat_personal_data(cb, tmp_path):
+    folder = _tool_folder("limesurvey", tmp_path)
+    path = folder / "residents.csv"
+    text = path.read_text(encoding="utf-8")
+    text = text.replace('"A2","A3","A4","A02","02049","12"', '"A7","A3","A4","A02","02049","212"', 1)
+    text = text.replace('"A1","A5","A2"', '"camille.fixture@example.org","A5","A2"', 1)
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SurveyValidationError) as exc:
+        ingest.ingest(folder, {"residents": _sample()}, cb, fmt="csv", tool="limesurvey", key=KEY)
+    found = {(p.row, p.column, p.rule) for p in exc.value.problems}
+    assert (2, "SEXE", "unknown_code") in found
+    assert (2, "ANNEES", "out_of_range") in found            # a native rule, named by the tool's column
+    assert (3, "SEXE", "unknown_code") in found
+    assert "example.org" not in str(exc.value)
+
+
+def test_a_token_not_in_the_sample_is_reported(cb, tmp_path):
+    folder = _tool_folder("qualtrics", tmp_path)
+    path = folder / "residents.csv"
+    path.write_text(path.read_text(encoding="utf-8-sig").replace("ZX3MFNKABIMGZT3", "ZZZZZZZZZZZZZZZ"),
+                    encoding="utf-8-sig")
+    with pytest.raises(SurveyValidationError) as exc:
+        ingest.ingest(folder, {"residents": _sample()}, cb, fmt="csv", tool="qualtrics", key=KEY)
+    rules = {(p.column, p.rule) for p in exc.value.problems}
+    assert rules == {("ExternalReference", "not_in_sample")}
+
+
+def test_another_key_matches_no_token(cb, tmp_path):
+    with pytest.raises(SurveyValidationError) as exc:
+        ingest.ingest(_tool_folder("limesurvey", tmp_path), {"residents": _sample()}, cb, fmt="csv",
+                      tool="limesurvey", key=b"another-key-0123456789abcdef")
+    assert {p.rule for p in exc.value.problems} == {"not_in_sample"}
+
+
+def test_unknown_disposition_value_and_wrong_separator(cb, tmp_path):
+    folder = _tool_folder("limesurvey", tmp_path)
+    part = folder / "residents_participants.csv"
+    part.write_text(part.read_text(encoding="utf-8").replace('"bounced"', '"rebond"'), encoding="utf-8")
+    answers = folder / "residents.csv"
+    answers.write_text(answers.read_text(encoding="utf-8").replace('","', '";"'), encoding="utf-8")
+    with pytest.raises(SurveyValidationError) as exc:
+        ingest.ingest(folder, {"residents": _sample()}, cb, fmt="csv", tool="limesurvey", key=KEY)
+    rules = {(p.column, p.rule) for p in exc.value.problems}
+    assert ("emailstatus", "unknown_disposition") in rules
+    assert (None, "separator") in rules
+
+
+def test_bad_tool_parameters_are_named(cb, tmp_path):
+    with pytest.raises(ParameterError, match="survey_tool"):
+        ingest.ingest(tmp_path, {"residents": _sample()}, cb, tool="surveymonkey", key=KEY)
+    with pytest.raises(ParameterError, match="xlsx"):
+        ingest.ingest(tmp_path, {"residents": _sample()}, cb, fmt="xlsx", tool="limesurvey", key=KEY)
+    with pytest.raises(ParameterError, match="key"):
+        ingest.ingest(tmp_path, {"residents": _sample()}, cb, tool="qualtrics")
+
+
+def test_tokens_are_keyed_and_distinct():
+    ids = [f"02049-{k:04d}" for k in range(2000)]
+    a = survey_tools.tokens(ids, "residents", KEY)
+    assert len(set(a)) == len(ids) and all(len(t) == 15 and t.isalnum() for t in a)
+    assert not set(a) & set(survey_tools.tokens(ids, "residents", b"another-key-0123456789abcdef"))
+    assert not set(a) & set(survey_tools.tokens(ids, "visitors", KEY))
+
+
+# ----------------------------------------------------------------------------- simulated round trips
+
+
+@pytest.fixture(scope="module")
+def simulated(resident_frame, cb, tmp_path_factory):
+    model = fieldwork.FieldworkModel.load(cb)
+    design = frames.ResidentDesign(invitations=500, take=10)
+    slots = frames.draw_resident_sample(resident_frame, design, config.rng(SEED, "resident-sample")).slots
+    vframe = helpers.example_visitor_frame(2000, seed=5)
+    vsample = helpers.example_visitor_sample(vframe, 500, seed=5)
+    sim = fieldwork.simulate(model, resident_slots=slots, resident_frame=resident_frame,
+                             population=sources.read_population(2017), visitor_sample=vsample,
+                             visitor_frame=vframe, seed=SEED)
+    samples = {"residents": slots, "visitors": vsample}
+    native = tmp_path_factory.mktemp("native")
+    exports.write_survey_folder(sim.exports, sim.dispositions, native, cb, formats=("csv",))
+    return sim, samples, ingest.ingest(native, samples, cb)
+
+
+@pytest.mark.parametrize("tool,fmt", [("limesurvey", "csv"), ("qualtrics", "csv"), ("qualtrics", "sav")])
+def test_each_layout_gives_the_native_tables(tool, fmt, simulated, cb, tmp_path):
+    """The simulator writes the tool's layout; its ingest equals the native one (row numbers aside)."""
+    sim, samples, native = simulated
+    lay = survey_tools.layout(tool, cb)
+    ids = {s: samples[s][cb.id_column(s)].astype(str) for s in samples}
+    written = survey_tools.write_tool_folder(sim.exports, sim.dispositions, ids, tmp_path, cb, lay, KEY, SEED,
+                                             formats=(fmt,))
+    assert {p.name for p in written} == {f"residents.{fmt}", f"visitors.{fmt}",
+                                         lay.dispositions.file.format(survey="residents"),
+                                         lay.dispositions.file.format(survey="visitors")}
+    got = ingest.ingest(tmp_path, samples, cb, fmt=fmt, tool=tool, key=KEY)
+    for s in samples:
+        pd.testing.assert_frame_equal(got.surveys[s].responses.drop(columns="source_row"),
+                                      native.surveys[s].responses.drop(columns="source_row"))
+        pd.testing.assert_frame_equal(got.surveys[s].ledger, native.surveys[s].ledger)
+    header = (tmp_path / f"residents.{fmt}").read_bytes()[:4000]
+    assert (b"IMG[SQ001]" if tool == "limesurvey" else b"Q13_1") in header
+
+
+def test_aapor_rates_match_their_definition(cb, tmp_path):
+    result = ingest.ingest(_tool_folder("limesurvey", tmp_path), {"residents": _sample()}, cb, fmt="csv",
+                           tool="limesurvey", key=KEY)
+    r = ingest.aapor_rates(result.surveys["residents"].responses, "stratum").iloc[0]
+    # 1 complete, 1 partial, 1 refusal, 2 of unknown eligibility (bounced, no answer), 1 out of scope
+    assert (r["I"], r["P"], r["R"], r["UO"], r["NE"]) == (1, 1, 1, 2, 1)
+    assert r["RR1"] == pytest.approx(1 / 5) and r["RR2"] == pytest.approx(2 / 5)
+    rate = ingest.response_rates(result.surveys["residents"].responses, "stratum")["rate"].iloc[0]
+    assert rate == pytest.approx(r["RR2"])
