@@ -29,6 +29,7 @@ export MPLBACKEND := Agg
 
 RUN := $(PYTHON) -m portrait.pipeline.run
 RENDER := $(PYTHON) -m portrait.reporting.render
+CHECK_SURVEY := $(PYTHON) -m portrait.reporting.check_survey
 INDEX = $(PYTHON) -m portrait.reporting.report index $(EXEC)/07_synthesis.ipynb $(filter-out %07_synthesis.ipynb,$(NOTEBOOKS:%=$(EXEC)/%.ipynb))
 EXEC := build/executed
 P := data/processed
@@ -43,7 +44,7 @@ NOTEBOOKS := 01_resident_frame 02_visitor_frame 03_fieldwork 04_resident_weighti
 NOTEBOOKS += 08_validation
 REPORTS := $(NOTEBOOKS:%=reports/%.html)
 
-.PHONY: all help test bench lab params scenario clean distclean lock refresh-raw
+.PHONY: all help test bench lab params scenario check-survey invitations clean distclean lock refresh-raw
 .PHONY: validate
 
 all: reports/index.html ## Run the whole chain and render the reports (creates .venv first if needed)
@@ -90,7 +91,9 @@ $(EXEC)/03_fieldwork.ipynb data/synthetic/survey \
 $(P)/truth.csv $(P)/resident_responses.parquet $(P)/visitor_responses.parquet $(P)/fieldwork_ledger.csv &: \
   notebooks/03_fieldwork.ipynb config/03_fieldwork.yaml config/codebook.yaml config/fieldwork_model.yaml \
   $(STUDY) $(RAW_OK) $(P)/resident_slots.parquet $(P)/resident_frame.parquet \
-  $(P)/visitor_sample.parquet $(P)/visitor_frame.parquet $(wildcard data/raw/survey/*) $(PKG) $(ENV)
+  $(P)/visitor_sample.parquet $(P)/visitor_frame.parquet $(wildcard data/raw/survey/*) config/survey_tools.yaml \
+  $(PKG) $(ENV)
+	@$(CHECK_SURVEY) --if-real
 	@$(RUN) $<
 
 # 04 and 05 do not depend on each other: `make -j2` runs them side by side.
@@ -167,6 +170,14 @@ scenario: $(if $(NAME),reports/index.html) ## Run the chain with changed paramet
 	  echo 'shipped scenarios (config/scenarios/):'; $(PYTHON) -m portrait.pipeline.scenario list; exit 2; }
 	@$(PYTHON) -m portrait.pipeline.scenario run $(NAME) --set "$(SET)"
 	@$(INDEX)
+
+# Real exports: check them alone (nothing else runs); `make` runs the same check before stage 03 when source is real.
+check-survey: $(ENV) | $(P)/resident_slots.parquet $(P)/visitor_sample.parquet ## Check the survey exports (data/raw/survey/ when source is real) and write reports/check_survey.html
+	@$(CHECK_SURVEY)
+
+# Personal data: written only under private/ (git-ignored); the samples are not re-drawn.
+invitations: $(ENV) | $(P)/resident_slots.parquet $(P)/visitor_sample.parquet $(P)/visitor_frame.parquet ## Invitation files for the survey tool (private/invitations/, git-ignored): tokens, e-mails re-linked from the partner files
+	@$(PYTHON) -m portrait.study.invitations
 
 LAB_PORT ?= 8888
 LAB_IP ?= 127.0.0.1

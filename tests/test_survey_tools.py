@@ -200,3 +200,56 @@ def test_aapor_rates_match_their_definition(cb, tmp_path):
     assert r["RR1"] == pytest.approx(1 / 5) and r["RR2"] == pytest.approx(2 / 5)
     rate = ingest.response_rates(result.surveys["residents"].responses, "stratum")["rate"].iloc[0]
     assert rate == pytest.approx(r["RR2"])
+
+
+# ----------------------------------------------------------------------------- make check-survey
+
+
+def _check_html(found, tmp_path, source="real"):
+    import nbformat
+
+    from portrait.reporting import check_survey, render
+
+    nb = check_survey.notebook(found, {"source": source, "folder": "data/raw/survey", "tool": "LimeSurvey",
+                                       "format": "csv"})
+    path = tmp_path / "check.ipynb"
+    nbformat.write(nb, path)
+    return render.render(path, tmp_path / "check.html", exclude_input=True).read_text(encoding="utf-8")
+
+
+def test_check_report_lists_problems_in_french_without_personal_data(cb, tmp_path):
+    folder = _tool_folder("limesurvey", tmp_path)
+    path = folder / "residents.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace('"A2","A3","A4"', '"camille.fixture@example.org","A3","A9"', 1),
+                    encoding="utf-8")
+    found = ingest.check(folder, {"residents": _sample()}, cb, tool="limesurvey", key=KEY)
+    assert found.result is None and len(found.problems) == 2
+    page = _check_html(found, tmp_path)
+    assert '<html lang="fr"' in page
+    assert "2 problème(s)" in page and "code de réponse inconnu" in page
+    assert "texte de 27 caractères" in page and ">A9<" in page and "DIPLOME" in page
+    assert not [v for v in _personal_values() if v in page]
+    assert "ipaddr" in page and "firstname" in page        # the names of the columns dropped, not their content
+
+
+def test_check_report_of_clean_exports_shows_the_ledger(cb, tmp_path):
+    found = ingest.check(_tool_folder("qualtrics", tmp_path), {"residents": _sample()}, cb, tool="qualtrics", key=KEY)
+    assert not found.problems and found.result is not None
+    page = _check_html(found, tmp_path)
+    assert "Aucun problème" in page and "Hors champ" in page and "Status = 1" in page
+    assert not [v for v in _personal_values() if v in page]
+
+
+def test_check_survey_exit_status(monkeypatch, cb, tmp_path):
+    from portrait.reporting import check_survey
+
+    folder = _tool_folder("limesurvey", tmp_path)
+    settings = {"source": "real", "folder": "x", "tool": "LimeSurvey", "format": "csv"}
+    clean = ingest.check(folder, {"residents": _sample()}, cb, tool="limesurvey", key=KEY)
+    monkeypatch.setattr(check_survey, "run", lambda folder=None: (clean, settings))
+    assert check_survey.main(["--out", str(tmp_path / "ok.html")]) == 0
+    (folder / "residents.csv").write_text("", encoding="utf-8")
+    broken = ingest.check(folder, {"residents": _sample()}, cb, tool="limesurvey", key=KEY)
+    monkeypatch.setattr(check_survey, "run", lambda folder=None: (broken, settings))
+    assert check_survey.main(["--out", str(tmp_path / "bad.html")]) == 1
+    assert "fichier vide" in (tmp_path / "bad.html").read_text(encoding="utf-8")

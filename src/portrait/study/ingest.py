@@ -85,8 +85,8 @@ from .survey_tools import DEFAULT_FILE as TOOLS_FILE, NATIVE, ReadNote
 
 __all__ = ["Problem", "problems_table", "raise_if_problems", "RawTable", "read_export", "read_csv_export",
            "read_xlsx_export", "read_sav_export", "validate_export", "validate_dispositions", "answered_core",
-           "SurveyResult", "IngestResult", "assemble", "ingest", "response_rates", "item_nonresponse",
-           "ingest_to_files", "write_outputs"]
+           "SurveyResult", "IngestResult", "CheckResult", "assemble", "ingest", "check", "aapor_rates",
+           "response_rates", "item_nonresponse", "ingest_to_files", "write_outputs"]
 
 
 # ============================================================================ status and ledger
@@ -199,6 +199,15 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
     return SurveyResult(survey, merged, _ledger(survey, st, codebook), emails)
 
 
+@dataclass(frozen=True)
+class CheckResult:
+    """What :func:`check` found: every problem, what was read from each tool file, and the ingest when clean."""
+
+    problems: list[Problem]
+    notes: list[ReadNote]
+    result: IngestResult | None
+
+
 def ingest(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Codebook, *,
            fmt: str = "csv", encoding: str = "cp1252", min_core_answered: int = 8, tool: str = NATIVE,
            tools_file: str | Path = TOOLS_FILE, key: bytes | None = None) -> IngestResult:
@@ -226,6 +235,18 @@ def ingest(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Co
     SurveyValidationError
         Listing every problem of every file (nothing is written by this function in any case).
     """
+    found = check(folder, samples, codebook, fmt=fmt, encoding=encoding, min_core_answered=min_core_answered,
+                  tool=tool, tools_file=tools_file, key=key)
+    raise_if_problems(found.problems)
+    assert found.result is not None
+    return found.result
+
+
+def check(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Codebook, *,
+          fmt: str = "csv", encoding: str = "cp1252", min_core_answered: int = 8, tool: str = NATIVE,
+          tools_file: str | Path = TOOLS_FILE, key: bytes | None = None) -> CheckResult:
+    """:func:`ingest` without raising: every problem found, the notes of each tool file, and the result
+    when there is no problem (``make check-survey`` reports them; parameter errors still raise)."""
     if not isinstance(min_core_answered, int) or min_core_answered < 1:
         raise ParameterError(f"parameter 'min_core_answered' must be a positive integer, got {min_core_answered!r}")
     n_core = len(codebook.common_core("opinion"))
@@ -265,7 +286,8 @@ def ingest(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Co
                                         "disposition_conflict",
                                         "the invitation is recorded as not delivered but the unit answered"))
         parsed[survey] = (sample, answers, disp)
-    raise_if_problems(problems)
+    if problems:
+        return CheckResult(problems, notes, None)
 
     results = {survey: assemble(survey, sample, answers, disp, codebook, min_core_answered)
                for survey, (sample, answers, disp) in parsed.items()}
@@ -277,8 +299,7 @@ def ingest(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Co
                                     f"no respondent: {rows} row(s) read, none a complete or sufficiently answered "
                                     f"questionnaire (at least {min_core_answered} common-core items); nothing can be "
                                     "weighted — is this the right export (e.g. a test or partial download)?"))
-    raise_if_problems(problems)
-    return IngestResult(results, notes)
+    return CheckResult(problems, notes, None if problems else IngestResult(results, notes))
 
 
 def _read_survey(folder: Path, survey: str, sample: pd.DataFrame, codebook: Codebook, fmt: str, encoding: str,

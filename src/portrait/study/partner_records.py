@@ -258,3 +258,33 @@ def residence_department(postcode: pd.Series, country: pd.Series) -> pd.Series:
     dept = pc.str[:2].where(~pc.str[:2].isin(["97", "98"]), pc.str[:3])
     dept = dept.where(ok & dept.isin(DEPARTMENT_REGION).to_numpy())
     return dept
+
+
+def read_identities(folder: str | Path, pf: PartnerFile, rows: np.ndarray) -> pd.DataFrame:
+    """E-mail and name columns of the records at ``rows`` (header = row 1) of one partner file, as strings.
+
+    Used only to write the invitation files (:mod:`portrait.study.invitations`), never by the frame:
+    columns ``row``, ``email``, ``first_name``, ``last_name``, ``full_name`` ("" where the layout has
+    no such column).
+    """
+    path = Path(folder) / pf.file
+    roles = {h.strip(): role for role, h in pf.columns.items() if role in ("email",) + IDENTITY_ROLES}
+    if pf.format == "csv":
+        text = _decode(path.read_bytes(), pf.encoding, paths.relative(path))
+        df = pd.read_csv(_io.StringIO(text), sep=pf.separator, dtype=str, keep_default_na=False, na_filter=False,
+                         skip_blank_lines=False, usecols=lambda c: str(c).strip() in roles)
+    else:
+        df = pd.read_excel(path, sheet_name=pf.sheet, dtype=str, engine="openpyxl", keep_default_na=False,
+                           na_filter=False, usecols=lambda c: str(c).strip() in roles)
+    df.columns = [roles[str(c).strip()] for c in df.columns]
+    idx = np.asarray(rows, dtype=int) - 2
+    if len(idx) and (idx.min() < 0 or idx.max() >= len(df)):
+        raise InputError("the file has fewer rows than when the visitor frame was built: it changed since; "
+                         "run the chain again before writing invitations", file=paths.relative(path))
+    out = pd.DataFrame({"row": np.asarray(rows, dtype=int)})
+    for role in ("email",) + IDENTITY_ROLES:
+        out[role] = df[role].iloc[idx].str.strip().to_numpy() if role in df else ""
+    return out
+
+
+IDENTITY_ROLES = ("first_name", "last_name", "full_name")

@@ -81,7 +81,7 @@ class ToolLayout:
     technical: tuple[str, ...]
     personal: tuple[str, ...]
     dispositions: Dispositions
-    invitation_columns: tuple[str, ...]
+    invitation_columns: dict[str, str]
 
     # ---- codes
 
@@ -170,7 +170,7 @@ def _parse(name: str, spec: Any, where: str) -> ToolLayout:
             technical=tuple(map(str, d.get("technical", ()))),
             values={str(k): tuple("" if x is None else str(x) for x in v) for k, v in d.get("values", {}).items()},
             rules=rules),
-        invitation_columns=tuple(map(str, spec.get("invitations", {}).get("columns", ()))))
+        invitation_columns={str(k): str(v) for k, v in spec.get("invitations", {}).get("columns", {}).items()})
 
 
 # ============================================================================ tokens

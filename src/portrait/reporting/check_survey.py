@@ -1,0 +1,181 @@
+"""``make check-survey``: check the survey exports before the chain runs, and say what was found, in French.
+
+Reads the exports of the survey folder with the configured layout (``config/study.yaml`` and
+``config/03_fieldwork.yaml``: ``source``, ``survey_tool``, ``ingest_format`` …) against the codebook and
+the samples of stages 01 and 02, writes ``reports/check_survey.html`` and nothing else, and exits
+with status 1 when there is a problem. The report lists what was read (rows, rows set aside,
+personal columns dropped unread: names only), the count of each rule broken and every problem with
+its file, row, column, rule and value when the value is a code (never a text a respondent wrote).
+``--if-real`` does nothing when ``source`` is ``simulated`` (``make`` runs the check before stage 03).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+
+from ..pipeline import config, paths
+from ..pipeline.errors import PortraitError
+from ..study import codebook as codebook_mod
+from ..study import ingest, survey_tools
+from ..study.export_readers import problems_table
+from ..study.visitors import pseudonymisation_key
+from . import fieldwork_text
+from . import formatting as fmt
+
+NOTEBOOK = "notebooks/03_fieldwork.ipynb"
+OUT = "reports/check_survey.html"
+LISTED = 500
+
+RULES_FR = {
+    "missing_file": "fichier d'export absent",
+    "unreadable": "fichier illisible (corrompu ou coupé)",
+    "empty_file": "fichier vide, ou en-tête sans ligne de données",
+    "title_rows": "lignes de titre au-dessus de l'en-tête d'un classeur",
+    "formula_without_value": "formule de classeur sans valeur calculée",
+    "encoding": "encodage inattendu (UTF-16, UTF-8 sans BOM, cp1252…)",
+    "separator": "séparateur de colonnes inattendu",
+    "truncated": "fichier coupé au milieu d'une ligne",
+    "field_too_long": "champ démesuré (guillemet resté ouvert)",
+    "field_count": "nombre de champs différent de l'en-tête",
+    "missing_column": "colonne attendue absente",
+    "extra_column": "colonne inconnue du dictionnaire ou de la correspondance de l'outil",
+    "duplicate_column": "nom de colonne en double",
+    "column_case": "noms de colonnes en majuscules ou minuscules différentes",
+    "missing_id": "identifiant (jeton) vide",
+    "duplicate_id": "identifiant (jeton) en double",
+    "not_in_sample": "identifiant (jeton) qui n'est pas une unité tirée",
+    "missing_value": "cellule obligatoire vide",
+    "decimal_comma": "virgule décimale dans une colonne numérique",
+    "not_integer": "valeur non entière dans une colonne numérique",
+    "non_ascii_digit": "chiffre d'une autre écriture (pleine chasse, arabe…)",
+    "unknown_code": "code de réponse inconnu",
+    "out_of_range": "valeur hors des bornes",
+    "bad_format": "code INSEE mal formé",
+    "unknown_commune": "commune inconnue de la région",
+    "too_long": "réponse ouverte trop longue",
+    "no_respondent": "aucun répondant dans l'export",
+    "too_many_choices": "trop d'options cochées",
+    "incomplete_multiselect": "question à choix multiple remplie en partie",
+    "filter": "réponse à une question que le filtre ne pose pas",
+    "unknown_disposition": "statut de contact inconnu",
+    "disposition_conflict": "invitation non distribuée mais réponse reçue",
+}
+
+
+def run(folder: str | Path | None = None) -> tuple[ingest.CheckResult, dict]:
+    """Check the survey folder with the parameters of stage 03; returns the check and the settings used."""
+    p = config.notebook_parameters(NOTEBOOK)
+    source = p.get("source", "simulated")
+    folder = paths.resolve(folder or (p["real_survey_dir"] if source == "real" else p["out_simulated_survey"]))
+    cb = codebook_mod.load(p.get("codebook_file", "config/codebook.yaml"))
+    tool = p.get("survey_tool", survey_tools.NATIVE)
+    lay = survey_tools.layout(tool, cb, p.get("tools_file", survey_tools.DEFAULT_FILE))
+    samples = {}
+    for survey, name in (("residents", "resident_slots"), ("visitors", "visitor_sample")):
+        path = paths.resolve(p[name])
+        if not path.exists():
+            raise PortraitError(f"{paths.relative(path)} does not exist: run `make` up to the sampling stages "
+                                "(01 and 02) first; the check needs the samples to recognise the tokens")
+        samples[survey] = pd.read_parquet(path)
+    key = pseudonymisation_key(p.get("pseudo_key_file", ".portrait-key")) if lay is not None else None
+    found = ingest.check(folder, samples, cb, fmt=p.get("ingest_format", "csv"), encoding=p.get("csv_encoding", "cp1252"),
+                         min_core_answered=p.get("min_core_answered", 8), tool=tool,
+                         tools_file=p.get("tools_file", survey_tools.DEFAULT_FILE), key=key)
+    settings = {"source": source, "folder": paths.relative(folder), "tool": lay.label if lay else "format natif du codebook",
+                "format": p.get("ingest_format", "csv")}
+    return found, settings
+
+
+def _md(text: str) -> nbformat.NotebookNode:
+    return nbformat.v4.new_markdown_cell(text)
+
+
+def _table(df: pd.DataFrame) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell("")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": df.to_html(index=False, escape=True,
+                                                                                        na_rep="")})]
+    return cell
+
+
+def notebook(found: ingest.CheckResult, settings: dict) -> nbformat.NotebookNode:
+    """The check as a notebook of Markdown and tables, rendered like every report."""
+    n = len(found.problems)
+    cells = [_md("# Contrôle des exports de l'enquête\n\n"
+                 "Ce contrôle lit les exports de l'outil d'enquête avec la correspondance configurée, les vérifie "
+                 "contre le dictionnaire des variables et les échantillons tirés, et n'écrit rien d'autre que ce "
+                 "rapport. Les valeurs ne sont citées que lorsqu'elles sont des codes, des nombres ou des dates : "
+                 "un texte écrit par un répondant ou un partenaire n'est donné que par sa longueur."),
+             _md(f"- Dossier lu : `{settings['folder']}` (source : {settings['source']})\n"
+                 f"- Format des exports : {settings['tool']}, fichiers `{settings['format']}`")]
+    if n == 0:
+        cells.append(_md("## Verdict\n\n**Aucun problème** : la chaîne peut tourner sur ces exports (`make`)."))
+    else:
+        cells.append(_md(f"## Verdict\n\n**{fmt.number(n)} problème(s)** : corrigez les exports (ou la correspondance "
+                         "`config/survey_tools.yaml`) avant de lancer `make`, qui s'arrêtera sinon au même endroit. "
+                         "Les lignes sont numérotées comme dans un tableur (en-tête = ligne 1 ; exports Qualtrics : "
+                         "première réponse en ligne 4) ; fichiers SPSS : numéro d'observation."))
+    cells.append(_md("## Ce qui a été lu\n\n" + fieldwork_text.read_notes(found.notes)))
+    if found.result is not None:
+        led = found.result.ledger
+        t = led.pivot_table(index=["status_label", "reason_label"], columns="survey", values="n", sort=False,
+                            aggfunc="sum").reset_index()
+        t = t.rename(columns={"status_label": "Statut", "reason_label": "Motif", **fieldwork_text.SURVEYS})
+        for c in fieldwork_text.SURVEYS.values():
+            if c in t.columns:
+                t[c] = t[c].map(fmt.number)
+        cells += [_md("Bilan provisoire du terrain (chaque unité tirée a un statut) :"), _table(t)]
+    if n:
+        pt = problems_table(found.problems)
+        counts = pt["rule"].value_counts().rename_axis("rule").reset_index(name="n").sort_values(["n", "rule"],
+                                                                                                ascending=[False, True])
+        cells += [_md("## Problèmes par règle"),
+                  _table(pd.DataFrame({"Règle": counts["rule"], "Signification": counts["rule"].map(RULES_FR).fillna(""),
+                                       "Nombre": counts["n"].map(fmt.number)}))]
+        shown = pt.head(LISTED)
+        listing = pd.DataFrame({
+            "Fichier": shown["file"].map(lambda f: Path(str(f)).name),
+            "Ligne": shown["row"].map(lambda r: "" if pd.isna(r) else fmt.number(r)),
+            "Colonne": shown["column"].fillna(""),
+            "Valeur": [("" if pd.isna(v) or v == "" else str(v)) if pd.isna(ln) else f"texte de {int(ln)} caractères"
+                       for v, ln in zip(shown["value"], shown["length"])],
+            "Règle": shown["rule"], "Détail": shown["message"]})
+        more = f" (les {fmt.number(LISTED)} premiers sur {fmt.number(n)})" if n > LISTED else ""
+        cells += [_md(f"## Liste des problèmes{more}"), _table(listing)]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["papermill"] = {"parameters": {"source": settings["source"], "survey_folder": settings["folder"],
+                                               "survey_tool": settings["tool"], "ingest_format": settings["format"]}}
+    return nb
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m portrait.reporting.check_survey", description=__doc__.split("\n")[0])
+    parser.add_argument("--folder", help="survey folder to check (default: from the parameters of stage 03)")
+    parser.add_argument("--out", default=OUT)
+    parser.add_argument("--if-real", action="store_true", help="do nothing unless source is real")
+    args = parser.parse_args(argv)
+    if args.if_real and config.notebook_parameters(NOTEBOOK).get("source", "simulated") != "real":
+        return 0
+    from .render import render
+
+    found, settings = run(args.folder)
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = Path(scratch) / "check_survey.ipynb"
+        nbformat.write(notebook(found, settings), tmp)
+        out = render(tmp, paths.resolve(args.out), exclude_input=True)
+    rules = pd.Series([p.rule for p in found.problems]).value_counts().sort_index()
+    if found.problems:
+        print(f"✗ {len(found.problems)} problem(s) in the survey exports of {settings['folder']} ("
+              + ", ".join(f"{r}: {k}" for r, k in rules.items()) + f"); see {paths.relative(out)}", file=sys.stderr)
+        return 1
+    print(f"✓ survey exports of {settings['folder']} ({settings['tool']}): no problem; {paths.relative(out)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
