@@ -189,6 +189,32 @@ def test_each_layout_gives_the_native_tables(tool, fmt, simulated, cb, tmp_path)
         pd.testing.assert_frame_equal(got.surveys[s].ledger, native.surveys[s].ledger)
     header = (tmp_path / f"residents.{fmt}").read_bytes()[:4000]
     assert (b"IMG[SQ001]" if tool == "limesurvey" else b"Q13_1") in header
+    # the planted personal data (e-mails, names, IP addresses, coordinates) reach none of the outputs
+    out = tmp_path / "out"
+    ingest.write_outputs(got, {s: out / f"{s}.parquet" for s in samples}, out / "ledger.csv")
+    planted = {v for s in samples for v in _planted(tmp_path, s, lay)}
+    assert len(planted) > 1000
+    for path in out.iterdir():
+        text = (pd.read_parquet(path).astype(str).to_csv() if path.suffix == ".parquet"
+                else path.read_text(encoding="utf-8"))
+        assert "@" not in text and "192.0.2." not in text
+        assert not [v for v in planted if v in text]
+
+
+def _planted(folder: Path, survey: str, lay) -> set[str]:
+    """Values of the personal columns the simulator wrote in a tool's CSV files."""
+    values = set()
+    for name, rows in ((f"{survey}.csv", lay.header_rows), (lay.dispositions.file.format(survey=survey), 1)):
+        path = folder / name
+        if not path.exists():
+            continue
+        head = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", nrows=0).columns
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", header=None,
+                            skiprows=rows, names=head)
+        for c in table.columns:
+            if c in lay.personal or c in lay.dispositions.personal:
+                values |= {v for v in table[c] if len(v) > 3}
+    return values
 
 
 def test_aapor_rates_match_their_definition(cb, tmp_path):
