@@ -156,3 +156,95 @@ def test_stacked_replicates_add_the_surveys_variances(strat):
     se_e = survey.mean(e, "api00", variance="replicates")["se"].iloc[0]
     se_h = survey.mean(h, "api00", variance="replicates")["se"].iloc[0]
     assert d.se == pytest.approx(np.hypot(se_e, se_h), rel=1e-12)
+
+
+# ----------------------------------------------------------------------------- GLM families and quantiles
+# fixtures by tests/reference/make_fixtures_models.R (R survey 4.1.1, glm epsilon 1e-13)
+
+MODELS = pd.read_csv(FIX / "models.csv")
+
+
+def rm(fixture, quantity):
+    v = MODELS.loc[(MODELS.fixture == fixture) & (MODELS.quantity == quantity), "value"]
+    assert len(v) == 1, (fixture, quantity)
+    return float(v.iloc[0])
+
+
+def _r_names(fit):
+    return ["(Intercept)" if n == "Intercept" else n.replace("[", "").replace("]", "").replace("T.", "")
+            for n in fit.names]
+
+
+@pytest.mark.parametrize("fixture,data,outcome,terms,family", [
+    ("logit_strat", "strat", ("sch.wide", "Yes"), ["ell", "meals", "stype"], "quasibinomial"),
+    ("logit_binomial", "strat", ("sch.wide", "Yes"), ["ell", "meals", "stype"], "binomial"),
+    ("logit_clus1", "clus1", ("comp.imp", "Yes"), ["api99", "stype"], "quasibinomial"),
+    ("poisson_strat", "strat", ("enroll", None), ["stype", "meals"], "quasipoisson"),
+    ("logit_jk1", "clus1", ("sch.wide", "Yes"), ["ell", "stype"], "quasibinomial"),
+])
+def test_svyglm_families(fixture, data, outcome, terms, family, strat, clus1):
+    """Logistic and Poisson survey GLMs: coefficients, SEs and residual df equal R's svyglm (rtol 1e-6)."""
+    df = (strat if data == "strat" else clus1).copy()
+    y, level = outcome
+    if level is not None:
+        df["_y"] = (df[y] == level).astype(float)
+        y = "_y"
+    if data == "strat":
+        d = Design.from_frame(df, weights="pw", strata="stype", fpc="fpc")
+    else:
+        d = Design.from_frame(df, weights="pw", psu="dnum", fpc="fpc")
+    variance = "linearisation"
+    if fixture == "logit_jk1":
+        d = survey.with_replicates(d, "jk1")
+        variance = "replicates"
+    fit = survey.svyglm(d, y, terms, variance=variance, family=family)
+    names = _r_names(fit)
+    assert_allclose(fit.coef, [rm(fixture, f"coef_{n}") for n in names], rtol=1e-6)
+    assert_allclose(fit.se, [rm(fixture, f"se_{n}") for n in names], rtol=1e-6)
+    assert fit.df == rm(fixture, "df_residual")
+    if fixture in ("logit_strat", "poisson_strat"):
+        F, q, ddf, p = fit.wald("stype")
+        assert_allclose([F, q, ddf, p], [rm(fixture, "wald_F"), rm(fixture, "wald_df"), rm(fixture, "wald_ddf"),
+                                         rm(fixture, "wald_p")], rtol=1e-6)
+
+
+def test_svyglm_refuses_outcomes_outside_its_family(strat):
+    d = Design.from_frame(strat, weights="pw", strata="stype", fpc="fpc")
+    with pytest.raises(survey.ParameterError, match="0/1"):
+        survey.svyglm(d, "api00", ["ell"], family="binomial")
+    with pytest.raises(survey.ParameterError, match="family"):
+        survey.svyglm(d, "api00", ["ell"], family="gamma")
+
+
+@pytest.mark.parametrize("fixture,data,variable,ps,qrule,level", [
+    ("q_strat_math", "strat", "api00", [0.1, 0.25, 0.5, 0.75, 0.9], "math", 0.95),
+    ("q_clus1_math", "clus1", "ell", [0.25, 0.5, 0.9], "math", 0.95),
+    ("q_clus1_hf7", "clus1", "api00", [0.25, 0.5], "hf7", 0.95),
+    ("q_strat_school", "strat", "meals", [0.5, 0.8], "school", 0.9),
+    ("q_equal_math", "equal", "api00", [0.25, 0.5], "math", 0.95),
+    ("q_equal_school", "equal", "api00", [0.25, 0.5], "school", 0.95),
+])
+def test_quantiles_with_woodruff_intervals(fixture, data, variable, ps, qrule, level, strat, clus1):
+    """Quantiles, Woodruff confidence bounds and the SE R derives from them equal svyquantile's."""
+    if data == "equal":
+        d = Design.from_frame(strat.head(40).assign(one=1.0), weights="one")
+    elif data == "strat":
+        d = Design.from_frame(strat, weights="pw", strata="stype", fpc="fpc")
+    else:
+        d = Design.from_frame(clus1, weights="pw", psu="dnum", fpc="fpc")
+    got = survey.quantile(d, variable, ps, qrule=qrule, level=level)
+    for row in got.itertuples():
+        p = f"{row.p:g}"
+        assert_allclose([row.estimate, row.ci_low, row.ci_high, row.se],
+                        [rm(fixture, f"{k}_{p}") for k in ("quantile", "low", "high", "se")], rtol=1e-6)
+
+
+def test_weighted_median_by_brute_force():
+    """With equal weights the math rule is the lower median; doubling a weight equals duplicating the unit."""
+    from portrait.survey.quantiles import weighted_quantile
+
+    x = np.array([5.0, 1.0, 3.0, 4.0, 2.0, 6.0])
+    assert weighted_quantile(x, np.ones(6), 0.5) == 3.0
+    assert weighted_quantile(x, np.ones(6), 0.5, "school") == 3.5
+    assert weighted_quantile(x, np.array([1, 1, 1, 1, 1, 2.0]), 0.5) == weighted_quantile(
+        np.append(x, 6.0), np.ones(7), 0.5) == 4.0

@@ -20,7 +20,8 @@ module                  what                                                    
 ``estimation``          :func:`total`, :func:`mean`, :func:`proportion`             ``svytotal``, ``svymean``
 ``inference``           :func:`mean_difference`, :func:`rao_scott`,                  ``svyttest``,
                         :func:`rank_test`, :func:`stack`, :func:`subset`            ``svychisq``, ``svyranktest``
-``regression``          :func:`svyglm`, :func:`svyolr`                              ``svyglm``, ``svyolr``
+``quantiles``           :func:`quantile` (Woodruff intervals)                       ``svyquantile``
+``regression``          :func:`svyglm` (gaussian, logistic, Poisson), :func:`svyolr` ``svyglm``, ``svyolr``
 ``sampling``            :func:`inclusion_probabilities`, :func:`systematic_pps`,    (``sampling``)
                         :func:`stratified_srswor`, :func:`allocate`
 ======================  ==========================================================  ==================
@@ -49,13 +50,14 @@ from .calibration import METHODS as CALIBRATION_METHODS
 from .calibration import CalibrationResult, Margin, NumericTotal, calibrate, margins_from_long, trim
 from .design import Design, Step
 from .diagnostics import kish_deff, margin_table, standardised_differences, weight_diagnostics
-from .errors import CalibrationError, ParameterError, SamplingError, SurveyError
+from .errors import CalibrationError, ConvergenceError, ParameterError, SamplingError, SurveyError
 from .estimation import mean, proportion, total
 from .files import design_table, first_replicates, read_design, read_metadata, with_replicate_weights, write_design
 from .inference import (Difference, RankTest, RaoScott, domain_degf, mean_difference, model_matrix, rank_test,
                         rao_scott, stack, subset)
 from .linearisation import LONELY, linearised_variance, psu_totals, residualise
 from .nonresponse import NonresponseResult, adjust_nonresponse, collapse_groups
+from .quantiles import quantile
 from .regression import Fit, svyglm, svyolr
 from .replicates import replicate_factors, replicate_variance, with_replicates
 from .sampling import ALLOCATION_RULES, allocate, inclusion_probabilities, stratified_srswor, systematic_pps
@@ -63,11 +65,11 @@ from .sampling import ALLOCATION_RULES, allocate, inclusion_probabilities, strat
 __all__ = [
     "CALIBRATION_METHODS", "CalibrationResult", "Margin", "NumericTotal", "calibrate", "margins_from_long", "trim",
     "Design", "Step", "kish_deff", "margin_table", "standardised_differences", "weight_diagnostics",
-    "CalibrationError", "ParameterError", "SamplingError", "SurveyError", "mean", "proportion", "total",
+    "CalibrationError", "ConvergenceError", "ParameterError", "SamplingError", "SurveyError", "mean", "proportion", "total",
     "design_table", "first_replicates", "read_design", "read_metadata", "with_replicate_weights", "write_design",
     "Difference", "RankTest", "RaoScott", "domain_degf", "mean_difference", "model_matrix", "rank_test",
     "rao_scott", "stack", "subset", "LONELY", "linearised_variance", "psu_totals", "residualise",
-    "NonresponseResult", "adjust_nonresponse", "collapse_groups", "Fit", "svyglm", "svyolr",
+    "NonresponseResult", "adjust_nonresponse", "collapse_groups", "Fit", "svyglm", "svyolr", "quantile",
     "replicate_factors", "replicate_variance", "with_replicates", "ALLOCATION_RULES", "allocate",
     "inclusion_probabilities", "stratified_srswor", "systematic_pps",
 ]

@@ -17,3 +17,7 @@ class SamplingError(SurveyError):
 
 class CalibrationError(SurveyError):
     """Calibration cannot be done as asked; the message names the margin and level at fault."""
+
+
+class ConvergenceError(SurveyError):
+    """An iterative fit did not converge; the message says which model and what usually causes it."""

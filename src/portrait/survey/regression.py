@@ -1,4 +1,4 @@
-"""Survey-weighted regression: linear models (``svyglm``) and proportional-odds models (``svyolr``).
+"""Survey-weighted regression: generalised linear models (``svyglm``) and proportional-odds models (``svyolr``).
 
 Coefficients solve the weighted estimating equations; their variance is the sandwich with the
 design's linearised variance of the scores (Binder 1983) or the replicate variance of the refitted
@@ -22,7 +22,7 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from .design import Design
-from .errors import ParameterError
+from .errors import ConvergenceError, ParameterError
 from .inference import _vcov, domain_degf, model_matrix
 from .replicates import replicate_variance
 
@@ -70,33 +70,83 @@ def _complete(design: Design, cols: Sequence[str]) -> np.ndarray:
     return ok
 
 
-def svyglm(design: Design, y: str, terms: Sequence[str], variance: str = "linearisation") -> Fit:
-    """Survey-weighted linear regression of ``y`` on ``terms`` (R ``svyglm``, gaussian).
+#: family → (inverse link μ(η), variance function dμ/dη for the canonical link); quasi-families have the
+#: same estimating equations and, in a survey, the same sandwich variance (the dispersion is not used)
+FAMILIES = {
+    "gaussian": (lambda eta: eta, lambda mu: np.ones_like(mu)),
+    "binomial": (special.expit, lambda mu: mu * (1 - mu)),
+    "quasibinomial": (special.expit, lambda mu: mu * (1 - mu)),
+    "poisson": (np.exp, lambda mu: mu),
+    "quasipoisson": (np.exp, lambda mu: mu),
+}
 
-    Rows with a missing value are dropped as a domain (their influence is zero).
+
+def _glm_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family: str, start: np.ndarray | None = None,
+             tol: float = 1e-12, max_iter: int = 100) -> tuple[np.ndarray, np.ndarray]:
+    """Solve ``Σ w x (y − μ) = 0`` by Newton's method (canonical links); returns β and (X'WVX)⁻¹."""
+    inv_link, var = FAMILIES[family]
+    if family == "gaussian":
+        wx = X.T * w
+        A = np.linalg.inv(wx @ X)
+        return A @ (wx @ y), A
+    beta = np.zeros(X.shape[1]) if start is None else start.copy()
+    if start is None:
+        ybar = float(np.sum(w * y) / np.sum(w))
+        j = np.flatnonzero(np.all(X == 1, axis=0))
+        if len(j):
+            beta[j[0]] = special.logit(ybar) if family.endswith("binomial") else np.log(ybar)
+    for _ in range(max_iter):
+        mu = inv_link(X @ beta)
+        info = (X.T * (w * var(mu))) @ X
+        step = np.linalg.solve(info, X.T @ (w * (y - mu)))
+        beta = beta + step
+        if np.max(np.abs(step)) <= tol * (1 + np.max(np.abs(beta))):
+            break
+    else:
+        raise ConvergenceError(f"the {family} model did not converge in {max_iter} Newton steps "
+                               "(separation, or a level without any event?)")
+    mu = inv_link(X @ beta)
+    return beta, np.linalg.inv((X.T * (w * var(mu))) @ X)
+
+
+def svyglm(design: Design, y: str, terms: Sequence[str], variance: str = "linearisation",
+           family: str = "gaussian") -> Fit:
+    """Survey-weighted generalised linear model of ``y`` on ``terms`` (R ``svyglm``).
+
+    Parameters
+    ----------
+    family : ``gaussian`` (identity link), ``binomial`` or ``quasibinomial`` (logit link; ``y`` is 0/1
+        or a proportion), ``poisson`` or ``quasipoisson`` (log link). A quasi-family gives the same
+        coefficients and, in a survey, the same sandwich covariance as its family (R likewise).
+    variance : ``linearisation`` (sandwich: ``A⁻¹ V(Σ w x (y − μ)) A⁻¹``, Binder 1983) or
+        ``replicates`` (the model refitted on every replicate's weights).
+
+    Rows with a missing value are dropped as a domain (their influence is zero). Residual degrees
+    of freedom: the design's (of the rows used) + 1 − number of coefficients, as R's ``df.residual``.
     """
+    if family not in FAMILIES:
+        raise ParameterError(f"family must be one of {', '.join(FAMILIES)}, got {family!r}")
     ok = _complete(design, [y, *terms])
-    X = model_matrix(design.data, terms).to_numpy()
+    Xdf = model_matrix(design.data, terms)
+    X = Xdf.to_numpy()
     yv = design.data[y].to_numpy(dtype=float)
     X0, y0 = np.where(ok[:, None], X, 0.0), np.where(ok, yv, 0.0)
-
-    def fit(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        wx = X0.T * (w * ok)
-        A = np.linalg.inv(wx @ X0)
-        return A @ (wx @ y0), A
-
-    beta, A = fit(design.weights)
-    names = list(model_matrix(design.data, terms).columns)
+    if family.endswith("binomial") and ((y0[ok] < 0) | (y0[ok] > 1)).any():
+        raise ParameterError(f"{y!r} must be 0/1 or a proportion for a {family} model")
+    if family.endswith("poisson") and (y0[ok] < 0).any():
+        raise ParameterError(f"{y!r} must be a non-negative count for a {family} model")
+    beta, A = _glm_fit(X0, y0, design.weights * ok, family)
+    names = list(Xdf.columns)
     p = len(beta)
+    df = domain_degf(design, ok) + 1 - p
     if variance == "linearisation":
-        resid = (y0 - X0 @ beta) * ok
+        resid = (y0 - FAMILIES[family][0](X0 @ beta)) * ok
         V = _vcov(design, (X0 * resid[:, None]) @ A)
-        df = domain_degf(design, ok) + 1 - p
     else:
         R = design.replicate_weights()
-        th = np.array([fit(R[:, r])[0] for r in range(R.shape[1])])
-        V = replicate_variance(beta, th, design.replicate_scale, design.replicate_rscales, design.replicate_mse, design.replicate_blocks)
-        df = domain_degf(design, ok) + 1 - p
+        th = np.array([_glm_fit(X0, y0, R[:, r] * ok, family, start=beta)[0] for r in range(R.shape[1])])
+        V = replicate_variance(beta, th, design.replicate_scale, design.replicate_rscales, design.replicate_mse,
+                               design.replicate_blocks)
     return Fit(names=names, coef=beta, vcov=V, df=df, variance=variance)
 
 

@@ -1,0 +1,70 @@
+#!/usr/bin/env Rscript
+# Reference values for the engine's generalised linear models and quantiles (R survey), on the api
+# data as tests/reference/fixtures/apistrat.csv and apiclus1.csv hold them.
+# Run by hand from the repository root (the tests only read the CSV this writes):
+#   apt-get install r-base-core r-cran-survey
+#   Rscript tests/reference/make_fixtures_models.R
+suppressPackageStartupMessages(library(survey))
+out <- "tests/reference/fixtures"
+data(api)
+write(paste0("make_fixtures_models.R: ", R.version.string, "; survey ", packageVersion("survey")),
+      file.path(out, "models_PROVENANCE.txt"))
+dstrat <- svydesign(id = ~1, strata = ~stype, weights = ~pw, data = apistrat, fpc = ~fpc)
+dclus1 <- svydesign(id = ~dnum, weights = ~pw, data = apiclus1, fpc = ~fpc)
+rclus1 <- as.svrepdesign(dclus1, type = "JK1")
+ctl <- glm.control(epsilon = 1e-13, maxit = 100)   # converge far beyond glm's default 1e-8
+cmp <- function(fixture, quantity, value, call)
+  data.frame(fixture = fixture, quantity = quantity, value = sprintf("%.17g", value), r_call = call)
+rows <- list()
+fits <- list(
+  logit_strat = list(svyglm(I(sch.wide == "Yes") ~ ell + meals + stype, dstrat, family = quasibinomial(), control = ctl),
+                     "svyglm(I(sch.wide=='Yes') ~ ell + meals + stype, dstrat, family=quasibinomial())"),
+  logit_binomial = list(suppressWarnings(svyglm(I(sch.wide == "Yes") ~ ell + meals + stype, dstrat, family = binomial(),
+                                                control = ctl)),
+                        "svyglm(I(sch.wide=='Yes') ~ ell + meals + stype, dstrat, family=binomial())"),
+  logit_clus1 = list(svyglm(I(comp.imp == "Yes") ~ api99 + stype, dclus1, family = quasibinomial(), control = ctl),
+                     "svyglm(I(comp.imp=='Yes') ~ api99 + stype, dclus1, family=quasibinomial())"),
+  poisson_strat = list(svyglm(enroll ~ stype + meals, dstrat, family = quasipoisson(), control = ctl),
+                       "svyglm(enroll ~ stype + meals, dstrat, family=quasipoisson())"),
+  logit_jk1 = list(svyglm(I(sch.wide == "Yes") ~ ell + stype, rclus1, family = quasibinomial(), control = ctl),
+                   "svyglm(I(sch.wide=='Yes') ~ ell + stype, as.svrepdesign(dclus1, type='JK1'), family=quasibinomial())"))
+for (name in names(fits)) {
+  g <- fits[[name]][[1]]
+  call <- fits[[name]][[2]]
+  rows[[length(rows) + 1]] <- rbind(
+    cmp(name, paste0("coef_", names(coef(g))), coef(g), paste0("coef(", call, ")")),
+    cmp(name, paste0("se_", names(coef(g))), SE(g), paste0("SE(", call, ")")),
+    cmp(name, "df_residual", g$df.residual, paste0(call, "$df.residual")))
+}
+for (name in c("logit_strat", "poisson_strat")) {
+  rt <- regTermTest(fits[[name]][[1]], ~stype)
+  call <- paste0("regTermTest(", fits[[name]][[2]], ", ~stype)")
+  rows[[length(rows) + 1]] <- rbind(cmp(name, "wald_F", rt$Ftest, paste0(call, "$Ftest")),
+                                    cmp(name, "wald_df", rt$df, paste0(call, "$df")),
+                                    cmp(name, "wald_ddf", rt$ddf, paste0(call, "$ddf")),
+                                    cmp(name, "wald_p", rt$p, paste0(call, "$p")))
+}
+
+# quantiles with Woodruff (« mean ») confidence intervals, three quantile rules
+qs <- list(
+  list("q_strat_math", svyquantile(~api00, dstrat, c(0.1, 0.25, 0.5, 0.75, 0.9)), "svyquantile(~api00, dstrat, c(0.1,0.25,0.5,0.75,0.9))"),
+  list("q_clus1_math", svyquantile(~ell, dclus1, c(0.25, 0.5, 0.9)), "svyquantile(~ell, dclus1, c(0.25,0.5,0.9))"),
+  list("q_clus1_hf7", svyquantile(~api00, dclus1, c(0.25, 0.5), qrule = "hf7"), "svyquantile(~api00, dclus1, c(0.25,0.5), qrule='hf7')"),
+  list("q_strat_school", svyquantile(~meals, dstrat, c(0.5, 0.8), qrule = "school", alpha = 0.1),
+       "svyquantile(~meals, dstrat, c(0.5,0.8), qrule='school', alpha=0.1)"),
+  # equal weights: p·Σw falls exactly on a step, where the math and school rules differ
+  list("q_equal_math", svyquantile(~api00, deq <- svydesign(id = ~1, weights = ~one, data = transform(apistrat[1:40, ], one = 1)),
+                                   c(0.25, 0.5)), "svyquantile(~api00, svydesign(id=~1, weights=~1, data=apistrat[1:40,]), c(0.25,0.5))"),
+  list("q_equal_school", svyquantile(~api00, deq, c(0.25, 0.5), qrule = "school"),
+       "svyquantile(~api00, svydesign(id=~1, weights=~1, data=apistrat[1:40,]), c(0.25,0.5), qrule='school')"))
+for (q in qs) {
+  m <- q[[2]][[1]]
+  for (i in seq_len(nrow(m))) {
+    p <- rownames(m)[i]
+    rows[[length(rows) + 1]] <- rbind(
+      cmp(q[[1]], paste0("quantile_", p), m[i, 1], q[[3]]), cmp(q[[1]], paste0("low_", p), m[i, 2], q[[3]]),
+      cmp(q[[1]], paste0("high_", p), m[i, 3], q[[3]]), cmp(q[[1]], paste0("se_", p), m[i, 4], q[[3]]))
+  }
+}
+write.csv(do.call(rbind, rows), file.path(out, "models.csv"), row.names = FALSE)
+cat("wrote", file.path(out, "models.csv"), "\n")
