@@ -279,3 +279,16 @@ def test_check_survey_exit_status(monkeypatch, cb, tmp_path):
     monkeypatch.setattr(check_survey, "run", lambda folder=None: (broken, settings))
     assert check_survey.main(["--out", str(tmp_path / "bad.html")]) == 1
     assert "fichier vide" in (tmp_path / "bad.html").read_text(encoding="utf-8")
+
+
+def test_make_runs_the_check_before_stage_03_only_with_real_exports(monkeypatch, tmp_path):
+    """`--if-real` (what the Makefile runs before stage 03) does nothing when the answers are simulated."""
+    from portrait.reporting import check_survey
+
+    monkeypatch.setattr(check_survey.config, "notebook_parameters", lambda nb: {"source": "simulated"})
+    monkeypatch.setattr(check_survey, "run", lambda folder=None: pytest.fail("the check ran on simulated answers"))
+    assert check_survey.main(["--if-real", "--out", str(tmp_path / "c.html")]) == 0
+    assert not (tmp_path / "c.html").exists()
+    makefile = (Path(__file__).parents[1] / "Makefile").read_text(encoding="utf-8")
+    recipe = makefile.split("$(EXEC)/03_fieldwork.ipynb data/synthetic/survey", 1)[1].split("\n\n", 1)[0]
+    assert "$(CHECK_SURVEY) --if-real" in recipe
