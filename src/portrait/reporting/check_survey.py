@@ -25,7 +25,7 @@ from ..study import codebook as codebook_mod
 from ..study import ingest, survey_tools
 from ..study.export_readers import problems_table
 from ..study.visitors import pseudonymisation_key
-from . import fieldwork_text
+from . import fieldwork_text, tables
 from . import formatting as fmt
 
 NOTEBOOK = "notebooks/03_fieldwork.ipynb"
@@ -98,8 +98,7 @@ def _md(text: str) -> nbformat.NotebookNode:
 
 def _table(df: pd.DataFrame) -> nbformat.NotebookNode:
     cell = nbformat.v4.new_code_cell("")
-    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": df.to_html(index=False, escape=True,
-                                                                                        na_rep="")})]
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": tables.french_html(df)})]
     return cell
 
 
@@ -111,7 +110,8 @@ def notebook(found: ingest.CheckResult, settings: dict) -> nbformat.NotebookNode
                  "contre le dictionnaire des variables et les échantillons tirés, et n'écrit rien d'autre que ce "
                  "rapport. Les valeurs ne sont citées que lorsqu'elles sont des codes, des nombres ou des dates : "
                  "un texte écrit par un répondant ou un partenaire n'est donné que par sa longueur."),
-             _md(f"- Dossier lu : `{settings['folder']}` (source : {settings['source']})\n"
+             _md(f"- Dossier lu : `{settings['folder']}` ("
+                 + ("exports réels" if settings["source"] == "real" else "exports du simulateur, données simulées") + ")\n"
                  f"- Format des exports : {settings['tool']}, fichiers `{settings['format']}`")]
     if n == 0:
         cells.append(_md("## Verdict\n\n**Aucun problème** : la chaîne peut tourner sur ces exports (`make`)."))
@@ -133,7 +133,7 @@ def notebook(found: ingest.CheckResult, settings: dict) -> nbformat.NotebookNode
     if n:
         pt = problems_table(found.problems)
         counts = pt["rule"].value_counts().rename_axis("rule").reset_index(name="n").sort_values(["n", "rule"],
-                                                                                                ascending=[False, True])
+                                                                                                ascending=[False, True]).reset_index(drop=True)
         cells += [_md("## Problèmes par règle"),
                   _table(pd.DataFrame({"Règle": counts["rule"], "Signification": counts["rule"].map(RULES_FR).fillna(""),
                                        "Nombre": counts["n"].map(fmt.number)}))]
@@ -144,7 +144,7 @@ def notebook(found: ingest.CheckResult, settings: dict) -> nbformat.NotebookNode
             "Colonne": shown["column"].fillna(""),
             "Valeur": [("" if pd.isna(v) or v == "" else str(v)) if pd.isna(ln) else f"texte de {int(ln)} caractères"
                        for v, ln in zip(shown["value"], shown["length"])],
-            "Règle": shown["rule"], "Détail": shown["message"]})
+            "Règle": shown["rule"], "Détail (message du contrôle, en anglais)": shown["message"]})
         more = f" (les {fmt.number(LISTED)} premiers sur {fmt.number(n)})" if n > LISTED else ""
         cells += [_md(f"## Liste des problèmes{more}"), _table(listing)]
     nb = nbformat.v4.new_notebook(cells=cells)
