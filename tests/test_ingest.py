@@ -561,3 +561,42 @@ def test_an_open_quote_that_swallows_the_file_is_named(clean, sim_data, cb, tmp_
     err = _problems(folder, sim_data[1], cb)
     mine = [p for p in err.problems if p.file.endswith("residents.csv")]
     assert [(p.rule, p.row) for p in mine] == [("field_too_long", 3)]
+
+
+def test_commune_outside_the_declared_department(clean, sim_data, cb, tmp_path):
+    folder = _copy(clean, tmp_path)
+    rows = _rows(folder / "residents.csv")
+    h = rows[0]
+    i = next(k for k, r in enumerate(rows[1:], start=1) if r[h.index("commune_residence")] and r[h.index("dep_residence")] == "59")
+    rows[i][h.index("commune_residence")] = "80021"                     # Amiens, in the Somme
+    _write(folder / "residents.csv", rows)
+    found = {(p.row, p.column, p.rule) for p in _problems(folder, sim_data[1], cb).problems}
+    assert found == {(i + 1, "commune_residence", "department_mismatch")}
+
+
+def test_control_characters_are_refused(clean, sim_data, cb, tmp_path):
+    folder = _copy(clean, tmp_path)
+    rows = _rows(folder / "visitors.csv")
+    rows[3][rows[0].index("mots_1")] = "mer\x00"
+    _write(folder / "visitors.csv", rows)
+    found = {(p.row, p.column, p.rule) for p in _problems(folder, sim_data[1], cb).problems}
+    assert found == {(4, "mots_1", "control_character")}
+
+
+def test_spss_labels_that_reverse_a_scale_are_refused(clean, sim_data, cb, tmp_path):
+    import pyreadstat
+
+    folder = _copy(clean, tmp_path)
+    df, meta = pyreadstat.read_sav(str(folder / "visitors.sav"), user_missing=True)
+    labels = dict(meta.variable_value_labels)
+    accord = labels["img_accueillante"]
+    labels["img_accueillante"] = {k: accord[6 - k] if 1 <= k <= 5 else lab for k, lab in accord.items()}
+    pyreadstat.write_sav(df, str(folder / "visitors.sav"), column_labels=meta.column_names_to_labels,
+                         variable_value_labels=labels)
+    found = {(p.column, p.value, p.rule) for p in _problems(folder, sim_data[1], cb, fmt="sav").problems}
+    assert found == {("img_accueillante", c, "value_labels") for c in ("1", "2", "4", "5")}
+    # other wording, same meaning: accepted
+    labels["img_accueillante"] = {k: f"Réponse {int(k)}" for k in accord}
+    pyreadstat.write_sav(df, str(folder / "visitors.sav"), column_labels=meta.column_names_to_labels,
+                         variable_value_labels=labels)
+    ingest.ingest(folder, sim_data[1], cb, fmt="sav")

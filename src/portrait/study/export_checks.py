@@ -8,6 +8,8 @@ cells as NA.
 from __future__ import annotations
 
 import functools
+import re
+import unicodedata
 from typing import Iterable
 
 import numpy as np
@@ -27,6 +29,7 @@ from .exports import DISPOSITION_COLUMN
 INT_RE = r"[+-]?[0-9]+"
 DECIMAL_COMMA_RE = r"[+-]?[0-9]*,[0-9]+"
 OTHER_DIGIT = r"(?![0-9])\d"
+CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"     # tab, line feed and carriage return are text
 
 
 @functools.lru_cache(maxsize=1)
@@ -56,6 +59,10 @@ def _column_checks(v: Variable, col: str, s: pd.Series, rows: np.ndarray, file: 
         for i in np.flatnonzero(np.asarray(mask)):
             problems.append(Problem(file, int(rows[i]), col, s.iloc[i], rule, message))
 
+    control = present & s.str.contains(CONTROL)
+    report(control, "control_character", "a control character (NUL, escape…) inside the cell: the file is damaged "
+           "or was saved in a binary format; export it again")
+    present = present & ~control
     if v.required and v.type != "id":
         report(empty, "missing_value", "this column must be filled on every row")
     if v.type == "open_words":
@@ -130,6 +137,8 @@ def validate_export(raw: RawTable, survey: str, codebook: Codebook, sample_ids: 
     id_col = cb.id_column(survey)
     if id_col in table.columns:
         _id_checks(table[id_col], id_col, rows, file, survey, sample_ids, problems)
+    _department_checks(table, rows, file, problems)
+    _label_checks(raw, cvars, cb, problems)
     for v in cb.variables_for(survey):
         if v.type == "multi" and all(c in table.columns for c in v.columns):
             _multi_checks(v, raw, seen, problems)
@@ -137,6 +146,51 @@ def validate_export(raw: RawTable, survey: str, codebook: Codebook, sample_ids: 
             _filter_checks(v, table, raw, seen, problems)
     table["source_row"] = pd.array(rows, dtype="Int32")
     return table
+
+
+def _department_checks(table: pd.DataFrame, rows: np.ndarray, file: str, problems: list[Problem]) -> None:
+    """A commune of residence must lie in the department of residence the respondent declared."""
+    if not {"commune_residence", "dep_residence"} <= set(table.columns):
+        return
+    commune, dep = table["commune_residence"], table["dep_residence"]
+    known = commune.isin(region_communes())          # others are reported as bad_format or unknown_commune
+    bad = (known & dep.notna() & (commune.str[:2] != dep)).fillna(False).to_numpy(dtype=bool)
+    for i in np.flatnonzero(bad):
+        problems.append(Problem(file, int(rows[i]), "commune_residence", commune.iloc[i], "department_mismatch",
+                                f"the commune is not in the department declared in 'dep_residence' ({dep.iloc[i]})"))
+
+
+def _folded(text: str) -> str:
+    plain = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode().casefold()
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", plain).split())
+
+
+def _label_checks(raw: RawTable, cvars: dict[str, Variable], cb: Codebook, problems: list[Problem]) -> None:
+    """Value labels a file carries (SPSS) must not say that a code means what the codebook calls another code.
+
+    Wording may differ (a tool's own phrasing is accepted); a label equal to the codebook's label of
+    another code of the same question — codes shifted, a scale reversed — is an error.
+    """
+    for column, labels in raw.value_labels.items():
+        v = cvars.get(column)
+        if v is None or v.type not in ("single", "likert_1_5", "score_0_10"):
+            continue
+        book = {str(k): _folded(lab) for k, lab in cb.labels(v.name).items()}
+        owner = {}
+        for k, lab in book.items():
+            owner.setdefault(lab, k)
+        for code, label in labels.items():
+            code = str(code)
+            other = owner.get(_folded(label))
+            if other is not None and other != code and book.get(code) != _folded(label):
+                problems.append(Problem(raw.file, 1, column, code, "value_labels",
+                                        f"the file labels code {code} as the codebook labels code {other} "
+                                        f"({cb.labels(v.name)[_code_key(v, other)]!r}): the codes of this export are "
+                                        "not the codebook's (a scale reversed or shifted?); recode it"))
+
+
+def _code_key(v: Variable, code: str) -> int | str:
+    return code if v.text_codes else int(code)
 
 
 def _header_checks(raw: RawTable, survey: str, expected: list[str], cvars: dict[str, Variable],

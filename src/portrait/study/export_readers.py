@@ -12,7 +12,7 @@ import csv
 import io as _io
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
@@ -109,6 +109,7 @@ class RawTable:
     header: list[str]
     cells: pd.DataFrame            # one column per header position, str values
     rows: np.ndarray               # user-visible row number of each record
+    value_labels: dict[str, dict[str, str]] = field(default_factory=dict)   # SPSS: column → code → label
 
 
 def _line_of(data: bytes, pos: int) -> int:
@@ -360,7 +361,7 @@ def read_sav_export(path: Path, problems: list[Problem], file: str) -> RawTable 
         problems.append(Problem(file, None, None, None, "empty_file", "the file is empty"))
         return None
     try:
-        df, _ = pyreadstat.read_sav(str(path), user_missing=True)
+        df, meta = pyreadstat.read_sav(str(path), user_missing=True)
     except Exception as exc:
         problems.append(Problem(file, None, None, None, "unreadable",
                                 f"the SPSS file cannot be read ({type(exc).__name__}: {exc}); it is corrupt or "
@@ -371,7 +372,9 @@ def read_sav_export(path: Path, problems: list[Problem], file: str) -> RawTable 
         return None
     cells = pd.DataFrame({i: [_xlsx_text(x) for x in df[c].astype(object)] for i, c in enumerate(df.columns)},
                          dtype=object)
-    return RawTable(file, "sav", [str(c) for c in df.columns], cells, np.arange(1, len(df) + 1))
+    labels = {str(c): {_xlsx_text(k): str(lab) for k, lab in vl.items()}
+              for c, vl in (meta.variable_value_labels or {}).items()}
+    return RawTable(file, "sav", [str(c) for c in df.columns], cells, np.arange(1, len(df) + 1), labels)
 
 
 def read_export(path: str | Path, *, encoding: str = "cp1252", problems: list[Problem] | None = None,

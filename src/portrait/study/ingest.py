@@ -48,6 +48,10 @@ Rules (the ``rule`` field of each problem):
 ``bad_format``                an INSEE code that does not match its pattern
 ``unknown_commune``           a well-formed INSEE code that is not a current commune of the region
                               (``75056``, ``99999``)
+``department_mismatch``       a commune of residence outside the department of residence declared
+``control_character``         a control character (NUL, escape…) in a cell: a damaged or binary file
+``value_labels``              an SPSS value label saying a code means what the codebook calls another
+                              code (a scale reversed or shifted)
 ``too_long``                  an open answer longer than the codebook allows
 ``no_respondent``             a survey whose export holds no respondent at all (header only is
                               ``empty_file``; rows that are all break-offs are this rule)

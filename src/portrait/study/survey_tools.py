@@ -264,7 +264,14 @@ def from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: ToolLayout, t
             _multi_blank(v, header, columns)
     table = pd.DataFrame({k: c.to_numpy(dtype=object) for k, c in enumerate(columns)}, dtype=object) \
         if columns else pd.DataFrame(dtype=object)
-    return RawTable(raw.file, raw.fmt, header, table, rows), note, cmap
+    labels = {}
+    for h, codes in raw.value_labels.items():
+        native = to_native.get(h)
+        if native in cvars and cvars[native].type in CODED_TYPES:
+            back = {lay.code(c): str(c) for c in codebook.codes(native, dont_know=cvars[native].dont_know)}
+            back.update({str(int(t)): n for t, n in list(back.items()) if t.isdigit()})
+            labels[native] = {back[k]: lab for k, lab in codes.items() if k in back}
+    return RawTable(raw.file, raw.fmt, header, table, rows, labels), note, cmap
 
 
 def _translate(v: Variable, native: str, tool_col: str, s: pd.Series, rows: np.ndarray, file: str,
