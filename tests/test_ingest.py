@@ -600,3 +600,23 @@ def test_spss_labels_that_reverse_a_scale_are_refused(clean, sim_data, cb, tmp_p
     pyreadstat.write_sav(df, str(folder / "visitors.sav"), column_labels=meta.column_names_to_labels,
                          variable_value_labels=labels)
     ingest.ingest(folder, sim_data[1], cb, fmt="sav")
+
+
+@pytest.mark.parametrize("case", ["utf8_seen_as_cp1252", "mac_roman"])
+def test_garbled_accents_are_an_encoding_problem(case, clean, sim_data, cb, tmp_path):
+    """Text that decodes without error but whose accents are visibly wrong is refused, with its cell."""
+    folder = _copy(clean, tmp_path)
+    rows = _rows(folder / "visitors.csv")
+    col = rows[0].index("mots_1")
+    if case == "utf8_seen_as_cp1252":
+        rows[5][col] = "dorée".encode("utf-8").decode("cp1252")              # « dorÃ©e »
+        _write(folder / "visitors.csv", rows)
+    else:
+        rows[5][col] = "dorée"
+        text = "\r\n".join(";".join(r) for r in rows) + "\r\n"
+        (folder / "visitors.csv").write_bytes(text.encode("mac_roman"))      # read as cp1252: « dorŽe »
+    err = _problems(folder, sim_data[1], cb)
+    (p,) = err.problems                          # the first garbled cell (Mac Roman: every accent is)
+    assert p.rule == "encoding" and p.column.startswith("mots_") and p.row <= 6
+    assert (p.row, p.column) == (6, "mots_1") or case == "mac_roman"
+    assert "dor" not in str(err)

@@ -145,7 +145,7 @@ def _decode(data: bytes, encoding: str, file: str, problems: list[Problem], sep:
                                         "or set the parameter csv_encoding to 'utf-8'"))
                 return None
     try:
-        return body.decode(codec)
+        text = body.decode(codec)
     except UnicodeDecodeError as exc:
         offset = exc.start + (len(BOM) if codec == "utf-8" and data.startswith(BOM) else 0)
         line = _line_of(data, offset)
@@ -154,6 +154,32 @@ def _decode(data: bytes, encoding: str, file: str, problems: list[Problem], sep:
         problems.append(Problem(file, line, _column_at(data, offset, codec, sep), None,
                                 "encoding", f"byte 0x{data[offset]:02X} is not valid {codec}; {hint}"))
         return None
+    return _garbled(text, data, codec, file, problems, sep)
+
+
+# UTF-8 read as cp1252 and saved again (« Ã© » for « é », « â€™ » for « ’ »), and letters of another 8-bit
+# code page read as cp1252 (Mac Roman « é » → « Ž », « à » → « ˆ »): both decode without error
+MOJIBAKE = re.compile("[ÃÂ][\u00a0-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc"
+                      "\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]|â€")
+OTHER_PAGE = re.compile("[A-Za-z][ŽˆƒŠ‹šžŸ‚„†‡‰›¦¨´¸¤]|[ŽˆƒŠ‹šžŸ‚„†‡‰›¦¨´¸¤][a-z]")
+
+
+def _garbled(text: str, data: bytes, codec: str, file: str, problems: list[Problem], sep: str) -> str | None:
+    """The decoded text, or None with an ``encoding`` problem when its accents are visibly garbled."""
+    for pattern, what in ((MOJIBAKE, "accents garbled by an earlier conversion (« Ã© » for « é »: UTF-8 text "
+                           "opened as Windows-1252 and saved again); export the file again from the survey tool"),
+                          (OTHER_PAGE, f"letters that {codec} reads as symbols (« Ž » for « é »): the file is in "
+                           "another code page (Mac Roman, DOS); export it in cp1252 or UTF-8 with BOM")):
+        m = pattern.search(text)
+        if m:
+            line = text[:m.start()].count("\n") + 1
+            start = text.rfind("\n", 0, m.start()) + 1
+            header = text.split("\n", 1)[0].lstrip("\ufeff").split(sep)
+            k = text[start:m.start()].count(sep)
+            column = header[k].strip() if line > 1 and k < len(header) else None
+            problems.append(Problem(file, line, column, None, "encoding", what))
+            return None
+    return text
 
 
 def _column_at(data: bytes, offset: int, codec: str, sep: str = ";") -> str:

@@ -24,8 +24,9 @@ Rules (the ``rule`` field of each problem):
 ``formula_without_value``     a workbook cell holding a formula but no computed result (it would read
                               as a blank answer)
 ``encoding``                  bytes that are not valid in the expected encoding (e.g. a UTF-8 file
-                              without BOM read as cp1252, or cp1252 accents read as UTF-8), or UTF-16
-                              with or without a byte-order mark
+                              without BOM read as cp1252, or cp1252 accents read as UTF-8), UTF-16
+                              with or without a byte-order mark, or accents visibly garbled although
+                              the bytes decode (« Ã© »: UTF-8 once opened as cp1252; « Ž »: Mac Roman)
 ``separator``                 the header is not separated by ``;`` (e.g. ``,`` or tabs)
 ``truncated``                 the file ends inside a row (fewer fields, or an open quote)
 ``field_too_long``            a field beyond the CSV reader's limit: a quote left open swallows the file
