@@ -459,3 +459,52 @@ def test_internationalised_addresses_are_valid_and_one_mailbox_in_both_spellings
     assert canonical[0] == canonical[1] == "jean@" + "café.example".encode("idna").decode()
     p = visitors.pseudonymise(canonical, KEY_A)
     assert p[0] == p[1] and p[0] != p[2]
+
+
+def test_dates_written_month_first_are_named(folder):
+    """Month-first dates in a file declared %d/%m/%Y: those with a day ≤ 12 used to be read with day and
+    month exchanged and the others dropped as unreadable; now the ingest names the file and the format."""
+    _rewrite_column(folder / "ot_dunkerque_contacts.csv", "Date dernier contact",
+                    lambda v: "/".join([v.split("/")[1], v.split("/")[0], v.split("/")[2]]) if v.count("/") == 2 else v)
+    with pytest.raises(InputError, match=r"ot_dunkerque_contacts\.csv, row \d+, column 'Date dernier contact'.*"
+                                         r"'%m/%d/%Y', not '%d/%m/%Y'"):
+        _ingest(folder)
+
+
+def test_an_unbalanced_quote_is_named(folder):
+    """Two stray quotes make the CSV reader merge the records between them into one cell, silently: the
+    file, row and column are now named. One stray quote runs to the end of the file: said as such."""
+    p = folder / "ot_dunkerque_contacts.csv"
+    original = p.read_bytes()
+    lines = original.decode("cp1252").split("\r\n")
+    for k in (5, 8):
+        cells = lines[k].split(";")
+        cells[1] = cells[1] + '"' if k == 8 else '"' + cells[1]
+        lines[k] = ";".join(cells)
+    p.write_bytes("\r\n".join(lines).encode("cp1252"))
+    with pytest.raises(InputError, match=r"ot_dunkerque_contacts\.csv, row 6, column .*quote left open") as e:
+        _ingest(folder)
+    _no_personal_data(e.value)
+    lines = original.decode("cp1252").split("\r\n")
+    cells = lines[5].split(";")
+    cells[1] = '"' + cells[1]
+    lines[5] = ";".join(cells)
+    p.write_bytes("\r\n".join(lines).encode("cp1252"))
+    with pytest.raises(InputError, match=r"quote left open .* runs to the end of the file"):
+        _ingest(folder)
+
+
+def test_a_damaged_sheet_inside_a_workbook_is_named(folder):
+    """A workbook whose zip is fine but whose sheet XML is cut: a clear error, not a raw parser exception."""
+    import zipfile
+
+    path = folder / "ot_laon.xlsx"
+    with zipfile.ZipFile(path) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    sheet = next(n for n in members if n.startswith("xl/worksheets/"))
+    members[sheet] = members[sheet][: len(members[sheet]) // 2]
+    with zipfile.ZipFile(path, "w") as z:
+        for n, data in members.items():
+            z.writestr(n, data)
+    with pytest.raises(InputError, match=r"ot_laon\.xlsx: the workbook opens but a sheet cannot be read"):
+        _ingest(folder)

@@ -144,8 +144,10 @@ def read_partner_file(folder: str | Path, pf: PartnerFile) -> pd.DataFrame:
             df = pd.read_csv(_io.StringIO(text), sep=pf.separator, dtype=str, keep_default_na=False,
                              na_filter=False, skip_blank_lines=False, usecols=pick)
         except pd.errors.ParserError as exc:
+            hint = ("; a quote left open (an unbalanced \") runs to the end of the file"
+                    if "EOF inside string" in str(exc) else "")
             raise InputError(f"cannot be parsed as CSV with separator {pf.separator!r}: "
-                             f"{str(exc).splitlines()[-1]}", file=where) from exc
+                             f"{str(exc).splitlines()[-1]}{hint}", file=where) from exc
     else:
         try:
             df = pd.read_excel(path, sheet_name=pf.sheet, dtype=str, engine="openpyxl",
@@ -158,6 +160,9 @@ def read_partner_file(folder: str | Path, pf: PartnerFile) -> pd.DataFrame:
         except (zipfile.BadZipFile, OSError, KeyError) as exc:
             raise InputError("is not a readable XLSX workbook (declare format: csv if it is a "
                              "CSV file)", file=where) from exc
+        except Exception as exc:  # a damaged sheet inside a valid zip: XML errors, bad CRC, …
+            raise InputError(f"the workbook opens but a sheet cannot be read ({type(exc).__name__}); the file is "
+                             "damaged: export it again from the partner's software", file=where) from exc
         if not seen:
             raise InputError("the file is empty (no header, no record)", file=where)
     if twice:
@@ -182,9 +187,27 @@ def read_partner_file(folder: str | Path, pf: PartnerFile) -> pd.DataFrame:
                              file=where, column=header)
     if len(df) == 0:
         raise InputError("the file has a header but no record", file=where)
+    if pf.format == "csv" and '"' in text:
+        _check_swallowed_records(text, pf.separator, where)
     out = pd.DataFrame({wanted[c]: df[c].to_numpy() for c in df.columns if c in wanted})
     out["row"] = np.arange(len(df)) + 2
     return out
+
+
+def _check_swallowed_records(text: str, sep: str, where: str) -> None:
+    """Stop on a cell that runs over a line break and holds separators: records swallowed by a stray quote.
+
+    (A quoted text with a line break alone, such as a postal address, is valid CSV and passes.)
+    """
+    import csv
+
+    for k, rec in enumerate(csv.reader(_io.StringIO(text, newline=""), delimiter=sep)):
+        for j, cell in enumerate(rec):
+            if ("\n" in cell or "\r" in cell) and sep in cell:
+                header = next(csv.reader(_io.StringIO(text.split("\n", 1)[0]), delimiter=sep))
+                raise InputError("a quote left open: this cell runs over line breaks and swallows the next "
+                                 "record(s) (an unbalanced \" in the file); fix the quote or export again",
+                                 file=where, row=k + 1, column=header[j].strip() if j < len(header) else None)
 
 
 def _codes(values: pd.Series, mapping: dict[str, str], default: str | None, pf: PartnerFile,
@@ -216,6 +239,7 @@ def _standardise(pf: PartnerFile, df: pd.DataFrame, where: str) -> pd.DataFrame:
         date = pd.to_datetime(raw, format="ISO8601", errors="coerce")
     else:
         date = pd.to_datetime(raw, format=pf.date_format, errors="coerce")
+        _check_day_month(pf, raw, date, rows, where)
     out["last_visit"] = date.to_numpy()
     out["date_state"] = np.where(raw == "", "missing", np.where(date.isna(), "unreadable", "ok"))
     if "zone" in df:
@@ -230,6 +254,30 @@ def _standardise(pf: PartnerFile, df: pd.DataFrame, where: str) -> pd.DataFrame:
     for role in ("email", "country", "postcode"):
         out[role] = df[role].to_numpy() if role in df else np.full(n, "", dtype=object)
     return out
+
+
+def _check_day_month(pf: PartnerFile, raw: pd.Series, date: pd.Series, rows: np.ndarray, where: str) -> None:
+    """Stop when the dates are written month first although the layout declares day first (or the reverse).
+
+    Dates such as 03/25/2016 do not parse; those with a day of 12 or less would parse with day and month
+    exchanged, silently. When some dates fail with the declared format and every date parses with the
+    two exchanged, the file is read with the wrong format.
+    """
+    fmt = pf.date_format
+    if "%d" not in fmt or "%m" not in fmt:
+        return
+    filled = raw != ""
+    failed = filled & date.isna()
+    if not failed.any():
+        return
+    swapped_fmt = fmt.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
+    swapped = pd.to_datetime(raw.where(filled), format=swapped_fmt, errors="coerce")
+    if swapped[filled].notna().all():
+        i = int(np.flatnonzero(failed.to_numpy())[0])
+        raise InputError(f"the dates are written {swapped_fmt!r}, not {fmt!r} as layout {pf.layout!r} declares "
+                         f"({int(failed.sum())} do not read with {fmt!r}, all read with the day and month exchanged, "
+                         "and those with a day of 12 or less would be read wrong): correct date_format",
+                         file=where, row=int(rows[i]), column=pf.columns["last_visit"])
 
 
 def normalise_countries(raw: pd.Series) -> pd.Series:
