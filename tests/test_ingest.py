@@ -574,13 +574,21 @@ def test_commune_outside_the_declared_department(clean, sim_data, cb, tmp_path):
     assert found == {(i + 1, "commune_residence", "department_mismatch")}
 
 
-def test_control_characters_are_refused(clean, sim_data, cb, tmp_path):
+def test_control_characters_are_refused_in_codes_and_removed_from_open_answers(clean, sim_data, cb, tmp_path):
     folder = _copy(clean, tmp_path)
     rows = _rows(folder / "visitors.csv")
     rows[3][rows[0].index("mots_1")] = "mer\x00"
+    rows[4][rows[0].index("mots_2")] = "\x1bplage"
+    _write(folder / "visitors.csv", rows)
+    result = ingest.ingest(folder, sim_data[1], cb)
+    vis = result.surveys["visitors"]
+    assert vis.controls_removed == 2
+    got = vis.responses.set_index("person_id").loc[[rows[3][0], rows[4][0]], ["mots_1", "mots_2"]]
+    assert got.iloc[0, 0] == "mer" and got.iloc[1, 1] == "plage"
+    rows[5][rows[0].index("sexe")] = "1\x00"
     _write(folder / "visitors.csv", rows)
     found = {(p.row, p.column, p.rule) for p in _problems(folder, sim_data[1], cb).problems}
-    assert found == {(4, "mots_1", "control_character")}
+    assert found == {(6, "sexe", "control_character")}
 
 
 def test_spss_labels_that_reverse_a_scale_are_refused(clean, sim_data, cb, tmp_path):

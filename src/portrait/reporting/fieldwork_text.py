@@ -41,6 +41,14 @@ def read_notes(notes: Iterable[ReadNote]) -> str:
     return "Fichiers de l'outil d'enquête :\n\n" + "\n".join(lines)
 
 
+def cleaning_sentence(surveys) -> str:
+    """What the ingest removed from open answers: e-mail addresses and control characters, counted."""
+    emails = sum(r.emails_removed for r in surveys.values())
+    controls = sum(r.controls_removed for r in surveys.values())
+    return (f"Réponses ouvertes : {fmt.number(emails)} adresse(s) électronique(s) remplacée(s) par « [courriel "
+            f"supprimé] » et {fmt.number(controls)} réponse(s) débarrassée(s) de caractères de contrôle (NUL…).")
+
+
 def aapor_table(rates: pd.DataFrame, by: str, by_label: str) -> pd.DataFrame:
     """AAPOR counts and rates (:func:`portrait.study.ingest.aapor_rates`) for reviewers, in French."""
     t = rates.copy()

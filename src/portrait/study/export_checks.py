@@ -59,16 +59,16 @@ def _column_checks(v: Variable, col: str, s: pd.Series, rows: np.ndarray, file: 
         for i in np.flatnonzero(np.asarray(mask)):
             problems.append(Problem(file, int(rows[i]), col, s.iloc[i], rule, message))
 
-    control = present & s.str.contains(CONTROL)
-    report(control, "control_character", "a control character (NUL, escape…) inside the cell: the file is damaged "
-           "or was saved in a binary format; export it again")
-    present = present & ~control
     if v.required and v.type != "id":
         report(empty, "missing_value", "this column must be filled on every row")
-    if v.type == "open_words":
+    if v.type == "open_words":       # control characters in open answers are removed and counted by the ingest
         limit = v.max_length or 200
         report(present & (s.str.len() > limit), "too_long", f"open answers are at most {limit} characters")
         return s.mask(empty).astype("string")
+    control = present & s.str.contains(CONTROL)
+    report(control, "control_character", "a control character (NUL, escape…) inside a code, number or identifier: "
+           "the file is damaged or was saved in a binary format; export it again")
+    present = present & ~control
     other_digit = present & s.str.contains(OTHER_DIGIT)
     report(other_digit, "non_ascii_digit", "digits must be ASCII 0–9: this cell holds a fullwidth or another "
            "script's digit (as some keyboards and spreadsheets type them); retype it")

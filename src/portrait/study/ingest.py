@@ -50,7 +50,8 @@ Rules (the ``rule`` field of each problem):
 ``unknown_commune``           a well-formed INSEE code that is not a current commune of the region
                               (``75056``, ``99999``)
 ``department_mismatch``       a commune of residence outside the department of residence declared
-``control_character``         a control character (NUL, escape…) in a cell: a damaged or binary file
+``control_character``         a control character (NUL, escape…) in a code, number or identifier: a
+                              damaged or binary file (in open answers they are removed and counted)
 ``value_labels``              an SPSS value label saying a code means what the codebook calls another
                               code (a scale reversed or shifted)
 ``too_long``                  an open answer longer than the codebook allows
@@ -81,7 +82,7 @@ from ..pipeline import paths
 from ..pipeline.errors import InputError, ParameterError
 from ..pipeline.io import write_csv, write_parquet
 from .codebook import Codebook
-from .export_checks import validate_dispositions, validate_export
+from .export_checks import CONTROL, validate_dispositions, validate_export
 from .export_readers import (EMAIL, EMAIL_REPLACEMENT, Problem, RawTable, problems_table, raise_if_problems,
                              read_csv_export, read_export, read_sav_export, read_xlsx_export)
 from .exports import DISPOSITION_COLUMN, dispositions_path, export_path
@@ -119,6 +120,7 @@ class SurveyResult:
     responses: pd.DataFrame
     ledger: pd.DataFrame
     emails_removed: int = 0
+    controls_removed: int = 0
 
 
 @dataclass(frozen=True)
@@ -192,16 +194,20 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
     emails = 0
     cols = [c for c in codebook.columns(survey) if c != id_col]
     ans = answers.set_index(id_col)[["source_row"] + cols]
+    controls = 0
     for v in codebook.variables_for(survey):
         if v.type == "open_words":
             for c in v.columns:
                 found = ans[c].str.contains(EMAIL, regex=True, na=False)
                 emails += int(found.sum())
                 ans[c] = ans[c].str.replace(EMAIL, EMAIL_REPLACEMENT, regex=True)
+                bad = ans[c].str.contains(CONTROL, regex=True, na=False)
+                controls += int(bad.sum())
+                ans[c] = ans[c].str.replace(CONTROL, "", regex=True)
     merged = table.merge(ans, how="left", left_on=id_col, right_index=True, validate="one_to_one")
     for c in ["source_row"] + cols:
         merged[c] = merged[c].astype(ans[c].dtype)
-    return SurveyResult(survey, merged, _ledger(survey, st, codebook), emails)
+    return SurveyResult(survey, merged, _ledger(survey, st, codebook), emails, controls)
 
 
 @dataclass(frozen=True)
