@@ -44,7 +44,7 @@ NOTEBOOKS := 01_resident_frame 02_visitor_frame 03_fieldwork 04_resident_weighti
 NOTEBOOKS += 08_validation
 REPORTS := $(NOTEBOOKS:%=reports/%.html)
 
-.PHONY: all help test bench lab params scenario check-survey invitations clean distclean lock refresh-raw
+.PHONY: all help test bench lab params scenario check-survey invitations accept clean distclean lock refresh-raw
 .PHONY: validate
 
 all: reports/index.html ## Run the whole chain and render the reports (creates .venv first if needed)
@@ -178,6 +178,12 @@ check-survey: $(ENV) | $(P)/resident_slots.parquet $(P)/visitor_sample.parquet #
 # Personal data: written only under private/ (git-ignored); the samples are not re-drawn.
 invitations: $(ENV) | $(P)/resident_slots.parquet $(P)/visitor_sample.parquet $(P)/visitor_frame.parquet ## Invitation files for the survey tool (private/invitations/, git-ignored): tokens, e-mails re-linked from the partner files
 	@$(PYTHON) -m portrait.study.invitations
+
+# A file of data/processed/ replaced on purpose (weights from elsewhere): record its checksum so that the
+# stages that read it accept it (each stage checks the checksums of what it reads).
+accept: $(ENV) ## Accept a file of data/processed/ replaced on purpose, e.g. FILE=data/processed/resident_weights.parquet
+	@test -n "$(FILE)" || { echo 'usage: make accept FILE=data/processed/resident_weights.parquet'; exit 2; }
+	@$(PYTHON) -m portrait.pipeline.manifest accept $(FILE)
 
 LAB_PORT ?= 8888
 LAB_IP ?= 127.0.0.1

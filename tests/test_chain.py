@@ -81,8 +81,8 @@ def test_a_file_dropped_in_the_survey_folder_concerns_only_the_fieldwork_and_aft
 
 def test_a_weight_changed_by_hand_reaches_the_comparison(reduced_runs):
     """Stages talk through their files: doubling one resident's weight in resident_weights.parquet (as a user
-    who plugs in weights computed elsewhere) makes `make` re-run the comparison, not the weighting, and moves
-    the residents' estimates while the visitors' stay as they were."""
+    who plugs in weights computed elsewhere) is refused until `make accept` records it; then `make` re-runs the
+    comparison, not the weighting, and moves the residents' estimates while the visitors' stay as they were."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -96,6 +96,10 @@ def test_a_weight_changed_by_hand_reaches_the_comparison(reduced_runs):
     w[int(np.flatnonzero(w > 0)[0])] *= 2
     table = table.set_column(table.schema.get_field_index("w_final"), "w_final", pa.array(w))
     pq.write_table(table, wfile)                         # the schema keeps the file's description
+    refused = chainrun.make(a, check=False)              # a changed file is not read unless accepted
+    assert refused.returncode != 0
+    assert "resident_weights.parquet: changed since it was written by stage 04_resident_weighting" in refused.stderr
+    chainrun.make(a, "accept", "FILE=data/processed/resident_weights.parquet")
     done = chainrun.make(a).stdout.splitlines()
     executed = {line.split("/")[-1].removesuffix(".ipynb") for line in done if "build/executed/" in line}
     assert "04_resident_weighting" not in executed and {"06_comparison", "07_synthesis"} <= executed

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from . import config, paths, progress
+from . import config, manifest, paths, progress
 from .errors import ParameterError, PortraitError, SurveyError
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -62,6 +62,20 @@ def resolve_parameters(notebook: Path, overrides: dict[str, Any] | None = None) 
             raise ParameterError(f"-p {k}: {paths.relative(notebook)} declares no parameter {k!r}")
         merged[k] = v
     return merged
+
+
+def effective_parameters(notebook: Path, params: dict[str, Any]) -> dict[str, Any]:
+    """Every parameter the notebook will see: its own defaults (paths of what it reads and writes) and ``params``."""
+    import ast
+
+    values = {}
+    for name, spec in declared_parameters(notebook).items():
+        try:
+            values[name] = ast.literal_eval(spec["default"])
+        except (ValueError, SyntaxError, KeyError, TypeError):
+            continue
+    values.update(params)
+    return values
 
 
 def study_names() -> set[str]:
@@ -127,6 +141,8 @@ def run(notebook: str | Path, output: str | Path | None = None, overrides: dict[
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.stem + ".partial.ipynb")
     params = resolve_parameters(nb_path, overrides)
+    seen = effective_parameters(nb_path, params)
+    manifest.verify(nb_path.stem, seen)        # the files it reads are those their stages wrote
     os.environ.setdefault("PYTHONHASHSEED", "0")
     watch = progress.terminal()
     os.environ[progress.ENV] = watch
@@ -153,6 +169,7 @@ def run(notebook: str | Path, output: str | Path | None = None, overrides: dict[
                 raise
             print(f"  {paths.relative(nb_path)}: the kernel did not start (attempt {attempt}); starting another",
                   file=sys.stderr)
+    manifest.record(nb_path.stem, seen)
     normalise(nb, paths.relative(out))
     write_text(out, nbformat.writes(nb) + "\n")
     partial.unlink(missing_ok=True)
