@@ -248,3 +248,28 @@ def test_weighted_median_by_brute_force():
     assert weighted_quantile(x, np.ones(6), 0.5, "school") == 3.5
     assert weighted_quantile(x, np.array([1, 1, 1, 1, 1, 2.0]), 0.5) == weighted_quantile(
         np.append(x, 6.0), np.ones(7), 0.5) == 4.0
+
+
+def test_welch_satterthwaite_df_equals_r_t_test_on_simple_random_samples(strat, clus1):
+    """Two independent equal-weight samples: the difference's df, t, p and CI equal R t.test(var.equal = FALSE)
+    (R 4.2.2: t.test(apiclus1$api00, apistrat$api00[apistrat$stype == 'E']))."""
+    from portrait.study import compare
+
+    x = strat.loc[strat.stype == "E", "api00"].to_numpy(dtype=float)
+    y = clus1["api00"].to_numpy(dtype=float)
+    rows = []
+    for group, values in (("residents", x), ("visitors", y)):
+        d = Design.from_frame(pd.DataFrame({"v": values, "w": 1.0}), weights="w")
+        m = survey.mean(d, "v").iloc[0]
+        rows.append({"item": "v", "statistic": "mean", "level": "", "group": group, "estimate": m["estimate"],
+                     "se": m["se"], "df": m["df"], "n": m["n"], "label": "", "item_label": "", "type": ""})
+    d = compare.differences(pd.DataFrame(rows), battery=np.ones(1, dtype=bool)).iloc[0]
+    assert_allclose([d["estimate"], d["t"], d["df"], d["p"], d["ci_low"], d["ci_high"]],
+                    [rm("welch", "difference"), rm("welch", "t"), rm("welch", "df"), rm("welch", "p"),
+                     rm("welch", "ci_low"), rm("welch", "ci_high")], rtol=1e-9)
+
+
+def test_welch_df_lies_between_the_smaller_df_and_the_sum():
+    nu = survey.welch_df([np.array([1.0, 4.0, 0.0]), np.array([1.0, 0.5, 2.0])], [np.array([10.0, 10, 10]), np.array([30.0, 30, 30])])
+    assert ((nu >= 10) & (nu <= 40)).all() and nu[2] == 30
+    assert_allclose(nu[0], 4 / (1 / 10 + 1 / 30))

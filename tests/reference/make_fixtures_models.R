@@ -66,5 +66,14 @@ for (q in qs) {
       cmp(q[[1]], paste0("high_", p), m[i, 3], q[[3]]), cmp(q[[1]], paste0("se_", p), m[i, 4], q[[3]]))
   }
 }
+# Welch–Satterthwaite: the difference of two independent equal-weight samples is R's Welch t test
+xw <- apistrat$api00[apistrat$stype == "E"]; yw <- apiclus1$api00
+tw <- t.test(yw, xw, var.equal = FALSE)
+wcall <- "t.test(apiclus1$api00, apistrat$api00[apistrat$stype == 'E'], var.equal = FALSE)"
+rows[[length(rows) + 1]] <- rbind(
+  cmp("welch", "difference", mean(yw) - mean(xw), paste0("mean difference of ", wcall)),
+  cmp("welch", "t", tw$statistic, paste0(wcall, "$statistic")), cmp("welch", "df", tw$parameter, paste0(wcall, "$parameter")),
+  cmp("welch", "p", tw$p.value, paste0(wcall, "$p.value")), cmp("welch", "ci_low", tw$conf.int[1], paste0(wcall, "$conf.int[1]")),
+  cmp("welch", "ci_high", tw$conf.int[2], paste0(wcall, "$conf.int[2]")))
 write.csv(do.call(rbind, rows), file.path(out, "models.csv"), row.names = FALSE)
 cat("wrote", file.path(out, "models.csv"), "\n")

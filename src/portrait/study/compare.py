@@ -5,7 +5,7 @@ The two surveys are independent samples. Every common-core statistic (means of s
 each answer, top-2-box, NPS groups and score, « Ne sait pas », strengths, weaknesses, words) is a
 weighted mean of a derived variable (:mod:`portrait.items`) estimated in each survey with its
 linearised variance (calibration residuals included); the difference visitors − residents has
-variance V_r + V_v and a Wald test on df_r + df_v degrees of freedom. Distributions are compared by
+variance V_r + V_v and a Wald test on the Welch–Satterthwaite degrees of freedom of V_r and V_v. Distributions are compared by
 the Rao–Scott second-order F test and a design-based rank test on the stacked design; the adjusted
 comparisons are survey-weighted regressions (scores) and proportional-odds models (agreement items)
 on group + sex + age with replicate-weight SEs. p-values are adjusted across the battery by
@@ -77,10 +77,12 @@ def adjust_pvalues(p: Sequence[float], method: str = "fdr_bh") -> np.ndarray:
 
 def independent_difference(r: pd.DataFrame, v: pd.DataFrame, level: float = 0.95) -> dict[str, np.ndarray]:
     """Visitors − residents from two aligned tables of estimates (columns estimate, se, df) of independent
-    samples: variance V_r + V_v, Student's t on df_r + df_v; estimate, se, ci_low, ci_high, df, t and p."""
+    samples: variance V_r + V_v, Student's t on the Welch–Satterthwaite degrees of freedom
+    (:func:`portrait.survey.welch_df`); estimate, se, ci_low, ci_high, df, t and p."""
     diff = (v["estimate"] - r["estimate"]).to_numpy(dtype=float)
     se = np.sqrt(v["se"].to_numpy(dtype=float) ** 2 + r["se"].to_numpy(dtype=float) ** 2)
-    df = (v["df"] + r["df"]).to_numpy()
+    df = survey.welch_df([r["se"].to_numpy(dtype=float) ** 2, v["se"].to_numpy(dtype=float) ** 2],
+                         [r["df"].to_numpy(dtype=float), v["df"].to_numpy(dtype=float)])
     t = diff / np.where(se > 0, se, np.nan)
     q = stats.t.ppf(0.5 + level / 2, df)
     return {"estimate": diff, "se": se, "ci_low": diff - q * se, "ci_high": diff + q * se, "df": df, "t": t,

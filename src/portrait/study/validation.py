@@ -237,7 +237,7 @@ def differences(estimates: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     """Visitors − residents for every statistic × estimator × variance method, with the Wald test.
 
     :func:`portrait.study.compare.independent_difference` (independent samples: V_r + V_v, Student's
-    t on df_r + df_v), vectorised over estimators and variance methods; a failed estimate (NaN)
+    t on the Welch–Satterthwaite degrees of freedom), vectorised over estimators and variance methods; a failed estimate (NaN)
     gives a NaN difference and carries its error.
     """
     key = ["estimator", "variance", "item", "statistic", "level"]

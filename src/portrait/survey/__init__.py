@@ -53,7 +53,7 @@ from .diagnostics import kish_deff, margin_table, standardised_differences, weig
 from .errors import CalibrationError, ConvergenceError, ParameterError, SamplingError, SurveyError
 from .estimation import mean, proportion, total
 from .files import design_table, first_replicates, read_design, read_metadata, with_replicate_weights, write_design
-from .inference import (Difference, RankTest, RaoScott, domain_degf, mean_difference, model_matrix, rank_test,
+from .inference import (Difference, RankTest, RaoScott, domain_degf, welch_df, mean_difference, model_matrix, rank_test,
                         rao_scott, stack, subset)
 from .linearisation import LONELY, linearised_variance, psu_totals, residualise
 from .nonresponse import NonresponseResult, adjust_nonresponse, collapse_groups
@@ -67,7 +67,7 @@ __all__ = [
     "Design", "Step", "kish_deff", "margin_table", "standardised_differences", "weight_diagnostics",
     "CalibrationError", "ConvergenceError", "ParameterError", "SamplingError", "SurveyError", "mean", "proportion", "total",
     "design_table", "first_replicates", "read_design", "read_metadata", "with_replicate_weights", "write_design",
-    "Difference", "RankTest", "RaoScott", "domain_degf", "mean_difference", "model_matrix", "rank_test",
+    "Difference", "RankTest", "RaoScott", "domain_degf", "welch_df", "mean_difference", "model_matrix", "rank_test",
     "rao_scott", "stack", "subset", "LONELY", "linearised_variance", "psu_totals", "residualise",
     "NonresponseResult", "adjust_nonresponse", "collapse_groups", "Fit", "svyglm", "svyolr", "quantile",
     "replicate_factors", "replicate_variance", "with_replicates", "ALLOCATION_RULES", "allocate",

@@ -139,6 +139,21 @@ def domain_degf(design: Design, mask: np.ndarray | None = None) -> int:
 # ============================================================================ differences
 
 
+def welch_df(variances: Sequence[np.ndarray | float], dfs: Sequence[np.ndarray | float]) -> np.ndarray:
+    """Welch–Satterthwaite degrees of freedom of a sum of independent variance estimates.
+
+    ``ν = (Σ V_i)² / Σ (V_i² / ν_i)``, each ``V_i`` estimated on ``ν_i`` degrees of freedom
+    (Satterthwaite 1946; Welch 1947). For the difference of the means of two simple random samples
+    it is the df of R ``t.test(var.equal = FALSE)``. It lies between the smaller ``ν_i`` and their
+    sum, and leans to the survey whose variance dominates; NaN when every variance is zero.
+    """
+    V = [np.asarray(v, dtype=float) for v in variances]
+    nu = [np.asarray(d, dtype=float) for d in dfs]
+    num = sum(V) ** 2
+    den = sum(np.divide(v ** 2, d, out=np.full(np.broadcast(v, d).shape, np.inf), where=d > 0) for v, d in zip(V, nu))
+    return np.divide(num, den, out=np.full(np.shape(num), np.nan), where=den > 0)
+
+
 @dataclass(frozen=True)
 class Difference:
     """A difference between two domain means (``a − b``) with its design-based inference."""
