@@ -82,3 +82,23 @@ def test_rao_wu_bootstrap_variance_of_a_total_approaches_the_linearised_variance
     rep = survey.with_replicates(d, "bootstrap", 4000, config.rng(11, "rao-wu-mc"))
     boot = survey.total(rep, "y", variance="replicates").iloc[0]["se"] ** 2
     assert boot == pytest.approx(lin, rel=0.06)
+
+
+def test_a_group_without_respondents_in_a_replicate_hands_its_weight_to_a_neighbour():
+    """Non-response groups: a group whose only responding PSU is out of a jackknife replicate used to get the
+    factor 0, so the replicate lost the group's weight. Now every replicate keeps the sample's weight total
+    (Σ respondents' adjusted weights = Σ sample design weights, the adjustment's defining property)."""
+    rng = np.random.default_rng(3)
+    n = 60
+    df = pd.DataFrame({"psu": np.repeat(np.arange(12), 5), "w": rng.uniform(5, 15, n),
+                       "g": np.repeat(["a", "b", "c"], 20)})
+    df["r"] = rng.random(n) < 0.6
+    df.loc[df["g"] == "c", "r"] = False
+    df.loc[df.index[(df["g"] == "c") & (df["psu"] == 10)], "r"] = True      # group c answers in PSU 10 only
+    d = survey.with_replicates(survey.Design.from_frame(df, weights="w", psu="psu"), "jk1")
+    adj = survey.adjust_nonresponse(d, "r", groups=["g"], min_respondents=1, collapse=False)
+    R = adj.replicate_weights()
+    base = d.replicate_weights()
+    np.testing.assert_allclose(R.sum(axis=0), base.sum(axis=0), rtol=1e-12)
+    dropped = int(d.psu[(df["psu"] == 10).to_numpy()][0])        # JK1: replicate k leaves out PSU code k
+    assert R[(df["g"] == "c").to_numpy(), dropped].sum() == 0

@@ -92,6 +92,10 @@ def adjust_nonresponse(design: Design, responded: str, *, groups: Sequence[str] 
     frame variables gives scores; units are grouped in ``n_classes`` classes of equal size by
     score, and the class adjustment above is applied (more stable than 1/p̂).
 
+    In a replicate, a group can lose all its respondents (their PSUs are out of the replicate) while
+    keeping non-respondents: its sample weight total then goes to the nearest group with respondents
+    (:func:`_merge_empty_groups`), so that every replicate keeps the sample's weight total.
+
     Raises ``ParameterError`` when a group has fewer than ``min_respondents`` respondents.
     """
     if (groups is None) == (propensity is None):
@@ -115,6 +119,8 @@ def adjust_nonresponse(design: Design, responded: str, *, groups: Sequence[str] 
             i = int(np.argmin(nresp))
             raise ParameterError(f"non-response group {str(labels[i])!r} has {int(nresp[i])} respondents, fewer "
                                  f"than {min_respondents}; merge groups")
+        if des is not design:
+            tot = _merge_empty_groups(tot, rsp)
         factor = np.divide(tot, rsp, out=np.zeros_like(tot), where=rsp > 0)
         w = np.where(resp, d * factor[code], 0.0)
         table = pd.DataFrame({"groupe": labels, "échantillon": np.bincount(code, minlength=len(labels)),
@@ -126,6 +132,25 @@ def adjust_nonresponse(design: Design, responded: str, *, groups: Sequence[str] 
     w, res = solve(design)
     step = Step(kind="nonresponse", label=label or f"non-réponse ({method})", apply=solve, info=res)
     return design.with_weights(w, step)
+
+
+def _merge_empty_groups(tot: np.ndarray, rsp: np.ndarray) -> np.ndarray:
+    """Sample weight totals where a group without respondents (in a replicate) hands its total to the nearest
+    group with respondents in label order (the next one on a tie): propensity classes are ordered by score,
+    and groups sharing their first classifying variables sort side by side. The replicate then keeps the
+    sample's weight total instead of losing the group's share."""
+    empty = np.flatnonzero((rsp <= 0) & (tot > 0))
+    if not len(empty):
+        return tot
+    have = np.flatnonzero(rsp > 0)
+    if not len(have):
+        raise ParameterError("a replicate has no respondent at all: the replicate weights cannot be computed")
+    tot = tot.copy()
+    for g in empty:
+        n = have[np.argmin(2 * np.abs(have - g) - (have > g))]
+        tot[n] += tot[g]
+        tot[g] = 0.0
+    return tot
 
 
 def _group_keys(data: pd.DataFrame, groups: Sequence[str], resp: np.ndarray, collapse: bool,
