@@ -273,3 +273,35 @@ def test_welch_df_lies_between_the_smaller_df_and_the_sum():
     nu = survey.welch_df([np.array([1.0, 4.0, 0.0]), np.array([1.0, 0.5, 2.0])], [np.array([10.0, 10, 10]), np.array([30.0, 30, 30])])
     assert ((nu >= 10) & (nu <= 40)).all() and nu[2] == 30
     assert_allclose(nu[0], 4 / (1 / 10 + 1 / 30))
+
+
+@pytest.fixture(scope="module")
+def lonely_data(strat):
+    d = strat.copy()
+    d["st"] = d["stype"].astype(str)
+    d.loc[d["snum"] == d["snum"].iloc[0], "st"] = "X"            # a stratum with a single PSU
+    d["N"] = np.where(d["st"] == "X", 10, d["fpc"])
+    return d
+
+
+@pytest.mark.parametrize("option", ["certainty", "remove", "adjust", "average"])
+def test_lonely_psu_options_match_r(option, lonely_data):
+    """Each of R's survey.lonely.psu choices: linearised SEs of a mean and a total, and JKn replicate SEs."""
+    d = Design.from_frame(lonely_data, weights="pw", strata="st", fpc="N", lonely_psu=option)
+    assert_allclose(survey.mean(d, "api00").iloc[0]["se"], rm(f"lonely_{option}", "mean_se"), rtol=1e-9)
+    assert_allclose(survey.total(d, "enroll").iloc[0]["se"], rm(f"lonely_{option}", "total_se"), rtol=1e-9)
+    j = survey.with_replicates(d, "jkn")
+    assert_allclose(survey.mean(j, "api00", variance="replicates").iloc[0]["se"], rm(f"lonely_{option}", "jkn_mean_se"),
+                    rtol=1e-9)
+
+
+def test_lonely_psu_fails_by_default_in_linearisation_and_replicates(lonely_data):
+    d = Design.from_frame(lonely_data, weights="pw", strata="st", fpc="N")
+    with pytest.raises(survey.ParameterError, match="single PSU"):
+        survey.mean(d, "api00")
+    for method in ("jkn", "bootstrap"):
+        with pytest.raises(survey.ParameterError, match="single PSU"):
+            survey.with_replicates(d, method, 10, np.random.default_rng(1))
+    with pytest.raises(survey.ParameterError, match="not defined for the bootstrap"):
+        survey.with_replicates(Design.from_frame(lonely_data, weights="pw", strata="st", fpc="N", lonely_psu="adjust"),
+                               "bootstrap", 10, np.random.default_rng(1))

@@ -75,5 +75,22 @@ rows[[length(rows) + 1]] <- rbind(
   cmp("welch", "t", tw$statistic, paste0(wcall, "$statistic")), cmp("welch", "df", tw$parameter, paste0(wcall, "$parameter")),
   cmp("welch", "p", tw$p.value, paste0(wcall, "$p.value")), cmp("welch", "ci_low", tw$conf.int[1], paste0(wcall, "$conf.int[1]")),
   cmp("welch", "ci_high", tw$conf.int[2], paste0(wcall, "$conf.int[2]")))
+# lonely PSUs: apistrat with one school moved to a stratum of its own (population 10), every option of
+# survey.lonely.psu, linearised and with JKn replicate weights
+dl <- apistrat
+dl$st <- as.character(dl$stype)
+dl$st[dl$snum == dl$snum[1]] <- "X"
+dl$N <- ifelse(dl$st == "X", 10, dl$fpc)
+for (opt in c("certainty", "remove", "adjust", "average")) {
+  options(survey.lonely.psu = opt)
+  des <- svydesign(id = ~1, strata = ~st, weights = ~pw, data = dl, fpc = ~N)
+  m <- svymean(~api00, des); t <- svytotal(~enroll, des); mj <- svymean(~api00, as.svrepdesign(des, type = "JKn"))
+  lcall <- paste0("options(survey.lonely.psu='", opt, "'); svydesign(id=~1, strata=~st, weights=~pw, data=dl, fpc=~N)")
+  rows[[length(rows) + 1]] <- rbind(
+    cmp(paste0("lonely_", opt), "mean_se", SE(m), paste0("SE(svymean(~api00, ...)) after ", lcall)),
+    cmp(paste0("lonely_", opt), "total_se", SE(t), paste0("SE(svytotal(~enroll, ...)) after ", lcall)),
+    cmp(paste0("lonely_", opt), "jkn_mean_se", SE(mj), paste0("SE(svymean(~api00, as.svrepdesign(..., type='JKn'))) after ", lcall)))
+}
+options(survey.lonely.psu = "fail")
 write.csv(do.call(rbind, rows), file.path(out, "models.csv"), row.names = FALSE)
 cat("wrote", file.path(out, "models.csv"), "\n")

@@ -107,17 +107,23 @@ class Design:
     strata_labels: np.ndarray | None = field(default=None, repr=False)
     replicate_matrix: np.ndarray | None = field(default=None, repr=False)
     replicate_blocks: np.ndarray | None = field(default=None, repr=False)
+    lonely_psu: str = "fail"
 
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_frame(cls, data: pd.DataFrame, *, weights: str | Sequence[float] | None = None,
                    prob: str | Sequence[float] | None = None, strata: str | None = None,
-                   psu: str | None = None, fpc: str | None = None) -> "Design":
+                   psu: str | None = None, fpc: str | None = None, lonely_psu: str = "fail") -> "Design":
         """Build a design like R ``svydesign(id=~psu, strata=~strata, weights=~w, fpc=~fpc)``.
 
         ``fpc`` is, per unit, either the population number of PSUs in its stratum (> 1) or the
-        sampling fraction (≤ 1), as in R; it must be constant within a stratum.
+        sampling fraction (≤ 1), as in R; it must be constant within a stratum. ``lonely_psu`` is what
+        a stratum with a single PSU contributes to variances, as R's ``options(survey.lonely.psu)``:
+        ``fail`` (default), ``certainty``, ``remove``, ``adjust`` or ``average``
+        (:data:`portrait.survey.linearisation.LONELY`; replicates: :func:`~portrait.survey.replicate_factors`).
         """
+        if lonely_psu not in ("fail", "certainty", "remove", "adjust", "average"):
+            raise ParameterError(f"lonely_psu must be fail, certainty, remove, adjust or average, got {lonely_psu!r}")
         data = data.reset_index(drop=True)
         n = len(data)
         if (weights is None) == (prob is None):
@@ -170,7 +176,7 @@ class Design:
                                          f"of {v:g}")
                 f[st == h] = frac
         return cls(data=data, weights=w, strata=st, psu=cl, fpc=f, base_weights=w,
-                   strata_labels=labels)
+                   strata_labels=labels, lonely_psu=lonely_psu)
 
     # ------------------------------------------------------------------ derived
     @property

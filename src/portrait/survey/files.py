@@ -116,7 +116,7 @@ def design_table(design: Design, *, variants: Mapping[str, Design] | None = None
     meta: dict[str, Any] = {"format": FORMAT, "version": VERSION, "units": n, "weights": "w_final",
                             "strata": "var_stratum", "psu": "var_psu", "fpc": "var_fpc",
                             "calibration": steps_of(design), "variants": {}, "replicates": None,
-                            "data": cols, "attrs": dict(attrs or {})}
+                            "data": cols, "attrs": dict(attrs or {}), "lonely_psu": design.lonely_psu}
     for name, v in variants.items():
         col = "w_final" if np.array_equal(v.weights, design.weights) else f"w_{name}"
         if col != "w_final":
@@ -241,7 +241,7 @@ def read_design(path: str | os.PathLike, variant: str | None = None, *, weights:
     data = table.select(meta["data"]).to_pandas()
     d = Design(data=data, weights=column(w).astype(float), strata=st.astype(int),
                psu=column(meta["psu"]).astype(np.int64).astype(int), fpc=column(meta["fpc"]).astype(float),
-               steps=steps(refs), strata_labels=labels)
+               steps=steps(refs), strata_labels=labels, lonely_psu=meta.get("lonely_psu", "fail"))
     if rep is not None:
         d = with_replicate_weights(d, numbers(rep["columns"]), scale=rep["scale"],
                                    rscales=rep["rscales"], mse=rep["mse"], method=rep["method"])

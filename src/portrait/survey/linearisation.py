@@ -25,7 +25,11 @@ import numpy as np
 from .design import Design
 from .errors import ParameterError
 
-LONELY = ("fail", "certainty", "adjust")
+#: R's ``options(survey.lonely.psu = …)``: what a stratum with a single PSU (not sampled with certainty)
+#: contributes — ``fail``: an error; ``certainty`` and ``remove``: nothing; ``adjust``: its PSU total's
+#: square, i.e. deviation from zero, as R computes it; ``average``: the other strata's total scaled by
+#: (strata / strata that are not lonely)
+LONELY = ("fail", "certainty", "remove", "adjust", "average")
 
 
 def residualise(design: Design, u: np.ndarray) -> np.ndarray:
@@ -63,38 +67,47 @@ def psu_totals(design: Design, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
     return Z, psu_stratum, psu_f
 
 
-def linearised_variance(design: Design, z: np.ndarray, lonely: str = "fail",
+def linearised_variance(design: Design, z: np.ndarray, lonely: str | None = None,
                         diagonal: bool = False) -> np.ndarray:
     """Ultimate-cluster variance (matrix, q × q) of the totals of influence values ``z`` (n × q).
 
-    With ``diagonal=True`` only the variances are computed (a vector of length q).
+    ``lonely`` (default: the design's ``lonely_psu``) says what a stratum with one PSU contributes,
+    as R's ``survey.lonely.psu`` option (:data:`LONELY`). With ``diagonal=True`` only the variances
+    are computed (a vector of length q).
     """
+    lonely = design.lonely_psu if lonely is None else lonely
     if lonely not in LONELY:
-        raise ParameterError(f"lonely must be one of {LONELY}")
+        raise ParameterError(f"lonely_psu must be one of {LONELY}, got {lonely!r}")
     z = np.asarray(z, dtype=float)
     if z.ndim == 1:
         z = z[:, None]
     q = z.shape[1]
     Z, psu_stratum, psu_f = psu_totals(design, z)
     V = np.zeros(q) if diagonal else np.zeros((q, q))
-    grand = Z.mean(axis=0)
 
     def cross(D: np.ndarray) -> np.ndarray:
         return np.einsum("ij,ij->j", D, D) if diagonal else D.T @ D
 
-    for h in np.unique(psu_stratum):
+    strata = np.unique(psu_stratum)
+    n_lonely = 0
+    for h in strata:
         sel = psu_stratum == h
         nh = int(sel.sum())
         Zh = Z[sel]
         f = psu_f[sel][0]
+        if f >= 1:
+            continue
         if nh == 1:
-            if f >= 1 or lonely == "certainty":
-                continue
             if lonely == "fail":
                 label = design.strata_labels[h] if design.strata_labels is not None else h
-                raise ParameterError(f"stratum {label!r} has a single PSU: its variance cannot be "
-                                     "estimated; merge it with a similar stratum or use lonely='adjust'")
-            V += (1 - f) * cross(Zh - grand)
+                raise ParameterError(f"stratum {label!r} has a single PSU: its variance cannot be estimated; "
+                                     "merge it with a similar stratum or choose lonely_psu "
+                                     "('certainty', 'remove', 'adjust' or 'average', as R survey.lonely.psu)")
+            n_lonely += 1
+            if lonely == "adjust":
+                V += (1 - f) * cross(Zh)
             continue
         V += (1 - f) * nh / (nh - 1) * cross(Zh - Zh.mean(axis=0))
+    if lonely == "average" and n_lonely:
+        V *= len(strata) / (len(strata) - n_lonely)
     return V

@@ -43,7 +43,16 @@ def replicate_factors(design: Design, method: str = "bootstrap", replicates: int
     psu_f = np.zeros(P)
     psu_f[psu_idx] = design.fpc
     strata = np.unique(psu_stratum)
+    lonely = design.lonely_psu
+    singles = [h for h in strata if np.sum(psu_stratum == h) == 1 and psu_f[psu_stratum == h][0] < 1]
+    if singles and lonely == "fail":
+        label = design.strata_labels[singles[0]] if design.strata_labels is not None else singles[0]
+        raise ParameterError(f"stratum {label!r} has a single PSU: replicates cannot estimate its variance; merge "
+                             "it with a similar stratum or choose the design's lonely_psu")
     if method == "bootstrap":
+        if singles and lonely in ("adjust", "average"):
+            raise ParameterError(f"lonely_psu={lonely!r} is not defined for the bootstrap (nor in R): use "
+                                 "'certainty' or 'remove', or the jkn jackknife, or linearisation")
         if rng is None:
             raise ParameterError("the bootstrap needs a random generator (numpy.random.Generator)")
         F = np.ones((P, replicates))
@@ -51,7 +60,7 @@ def replicate_factors(design: Design, method: str = "bootstrap", replicates: int
             idx = np.flatnonzero(psu_stratum == h)
             nh = len(idx)
             if nh < 2:
-                continue   # certainty or lonely PSU: no first-stage variance
+                continue   # certainty PSU, or lonely PSU treated as certainty / removed: no first-stage variance
             m = nh - 1
             lam = np.sqrt(m * (1 - psu_f[idx[0]]) / (nh - 1))
             counts = rng.multinomial(m, np.full(nh, 1.0 / nh), size=replicates).T   # nh × R
@@ -67,17 +76,23 @@ def replicate_factors(design: Design, method: str = "bootstrap", replicates: int
     if method == "jkn":
         F = np.ones((P, P))
         rscales = np.ones(P)
+        H = len(strata)
         for r in range(P):
             h = psu_stratum[r]
             idx = np.flatnonzero(psu_stratum == h)
             nh = len(idx)
             if nh < 2:
                 rscales[r] = 0.0
+                if h in singles and lonely == "adjust":      # R jknweights: one replicate drops it, the rest × H/(H−1)
+                    F[:, r] = H / (H - 1.0)
+                    F[r, r] = 0.0
+                    rscales[r] = (H - 1) / H
                 continue
             F[idx, r] = nh / (nh - 1.0)
             F[r, r] = 0.0
             rscales[r] = (nh - 1) / nh * (1 - psu_f[r])
-        return F[psu_idx], 1.0, rscales
+        scale = P / (P - len(singles)) if lonely == "average" and singles else 1.0
+        return F[psu_idx], scale, rscales
     raise ParameterError(f"replicate method must be bootstrap, jk1 or jkn, got {method!r}")
 
 
