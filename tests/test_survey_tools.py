@@ -272,11 +272,11 @@ def test_check_survey_exit_status(monkeypatch, cb, tmp_path):
     folder = _tool_folder("limesurvey", tmp_path)
     settings = {"source": "real", "folder": "x", "tool": "LimeSurvey", "format": "csv"}
     clean = ingest.check(folder, {"residents": _sample()}, cb, tool="limesurvey", key=KEY)
-    monkeypatch.setattr(check_survey, "run", lambda folder=None: (clean, settings))
+    monkeypatch.setattr(check_survey, "run", lambda folder=None, simulated=False: (clean, settings))
     assert check_survey.main(["--out", str(tmp_path / "ok.html")]) == 0
     (folder / "residents.csv").write_text("", encoding="utf-8")
     broken = ingest.check(folder, {"residents": _sample()}, cb, tool="limesurvey", key=KEY)
-    monkeypatch.setattr(check_survey, "run", lambda folder=None: (broken, settings))
+    monkeypatch.setattr(check_survey, "run", lambda folder=None, simulated=False: (broken, settings))
     assert check_survey.main(["--out", str(tmp_path / "bad.html")]) == 1
     assert "fichier vide" in (tmp_path / "bad.html").read_text(encoding="utf-8")
 
@@ -286,9 +286,17 @@ def test_make_runs_the_check_before_stage_03_only_with_real_exports(monkeypatch,
     from portrait.reporting import check_survey
 
     monkeypatch.setattr(check_survey.config, "notebook_parameters", lambda nb: {"source": "simulated"})
-    monkeypatch.setattr(check_survey, "run", lambda folder=None: pytest.fail("the check ran on simulated answers"))
+    monkeypatch.setattr(check_survey, "run", lambda folder=None, simulated=False: pytest.fail("the check ran"))
     assert check_survey.main(["--if-real", "--out", str(tmp_path / "c.html")]) == 0
     assert not (tmp_path / "c.html").exists()
     makefile = (Path(__file__).parents[1] / "Makefile").read_text(encoding="utf-8")
     recipe = makefile.split("$(EXEC)/03_fieldwork.ipynb data/synthetic/survey", 1)[1].split("\n\n", 1)[0]
     assert "$(CHECK_SURVEY) --if-real" in recipe
+
+
+def test_a_missing_contact_status_export_is_a_problem_with_a_tool(cb, tmp_path):
+    """Without it, bounces, opt-outs and out-of-scope units would silently count as invited without answer."""
+    folder = _tool_folder("qualtrics", tmp_path)
+    (folder / "residents_distribution.csv").unlink()
+    found = ingest.check(folder, {"residents": _sample()}, cb, tool="qualtrics", key=KEY)
+    assert [(Path(p.file).name, p.rule) for p in found.problems] == [("residents_distribution.csv", "missing_file")]

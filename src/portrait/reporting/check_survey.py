@@ -1,6 +1,7 @@
 """``make check-survey``: check the survey exports before the chain runs, and say what was found, in French.
 
-Reads the exports of the survey folder with the configured layout (``config/study.yaml`` and
+Reads the real exports (``data/raw/survey/``, whatever ``source`` says: they are checked before the
+study is switched to them; ``--simulated`` checks the simulator's) with the configured layout (``config/study.yaml`` and
 ``config/03_fieldwork.yaml``: ``source``, ``survey_tool``, ``ingest_format`` …) against the codebook and
 the samples of stages 01 and 02, writes ``reports/check_survey.html`` and nothing else, and exits
 with status 1 when there is a problem. The report lists what was read (rows, rows set aside,
@@ -71,11 +72,15 @@ RULES_FR = {
 }
 
 
-def run(folder: str | Path | None = None) -> tuple[ingest.CheckResult, dict]:
-    """Check the survey folder with the parameters of stage 03; returns the check and the settings used."""
+def run(folder: str | Path | None = None, simulated: bool = False) -> tuple[ingest.CheckResult, dict]:
+    """Check a survey folder with the parameters of stage 03; returns the check and the settings used.
+
+    The folder is the real exports' (``real_survey_dir``) whatever ``source`` says, so that exports can
+    be checked before switching the study to them; ``simulated=True`` checks the simulator's instead.
+    """
     p = config.notebook_parameters(NOTEBOOK)
-    source = p.get("source", "simulated")
-    folder = paths.resolve(folder or (p["real_survey_dir"] if source == "real" else p["out_simulated_survey"]))
+    source = "simulated" if simulated else "real"
+    folder = paths.resolve(folder or (p["out_simulated_survey"] if simulated else p["real_survey_dir"]))
     cb = codebook_mod.load(p.get("codebook_file", "config/codebook.yaml"))
     tool = p.get("survey_tool", survey_tools.NATIVE)
     lay = survey_tools.layout(tool, cb, p.get("tools_file", survey_tools.DEFAULT_FILE))
@@ -86,11 +91,12 @@ def run(folder: str | Path | None = None) -> tuple[ingest.CheckResult, dict]:
             raise PortraitError(f"{paths.relative(path)} does not exist: run `make` up to the sampling stages "
                                 "(01 and 02) first; the check needs the samples to recognise the tokens")
         samples[survey] = pd.read_parquet(path)
-    key = pseudonymisation_key(p.get("pseudo_key_file", ".portrait-key")) if lay is not None else None
+    key = pseudonymisation_key(p.get("pseudo_key_file", ".portrait-key"), create=False) if lay is not None else None
     found = ingest.check(folder, samples, cb, fmt=p.get("ingest_format", "csv"), encoding=p.get("csv_encoding", "cp1252"),
                          min_core_answered=p.get("min_core_answered", 8), tool=tool,
                          tools_file=p.get("tools_file", survey_tools.DEFAULT_FILE), key=key)
-    settings = {"source": source, "folder": paths.relative(folder), "tool": lay.label if lay else "format natif du codebook",
+    settings = {"source": source, "folder": paths.relative(folder), "survey_tool": tool,
+                "tool": lay.label if lay else "format natif du dictionnaire des variables",
                 "format": p.get("ingest_format", "csv")}
     return found, settings
 
@@ -128,6 +134,10 @@ def notebook(found: ingest.CheckResult, settings: dict) -> nbformat.NotebookNode
         led = found.result.ledger
         t = led.pivot_table(index=["status_label", "reason_label"], columns="survey", values="n", sort=False,
                             aggfunc="sum").reset_index()
+        t.columns.name = None
+        total = {"status_label": "Total", "reason_label": "Unités tirées",
+                 **{sv: int(t[sv].sum()) for sv in fieldwork_text.SURVEYS if sv in t.columns}}
+        t = pd.concat([t, pd.DataFrame([total])], ignore_index=True)
         t = t.rename(columns={"status_label": "Statut", "reason_label": "Motif", **fieldwork_text.SURVEYS})
         for c in fieldwork_text.SURVEYS.values():
             if c in t.columns:
@@ -152,7 +162,8 @@ def notebook(found: ingest.CheckResult, settings: dict) -> nbformat.NotebookNode
         cells += [_md(f"## Liste des problèmes{more}"), _table(listing)]
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata["papermill"] = {"parameters": {"source": settings["source"], "survey_folder": settings["folder"],
-                                               "survey_tool": settings["tool"], "ingest_format": settings["format"]}}
+                                               "survey_tool": settings.get("survey_tool", settings["tool"]),
+                                               "ingest_format": settings["format"]}}
     return nb
 
 
@@ -161,12 +172,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folder", help="survey folder to check (default: from the parameters of stage 03)")
     parser.add_argument("--out", default=OUT)
     parser.add_argument("--if-real", action="store_true", help="do nothing unless source is real")
+    parser.add_argument("--simulated", action="store_true", help="check the simulator's exports instead of the real ones")
     args = parser.parse_args(argv)
     if args.if_real and config.notebook_parameters(NOTEBOOK).get("source", "simulated") != "real":
         return 0
     from .render import render
 
-    found, settings = run(args.folder)
+    found, settings = run(args.folder, simulated=args.simulated)
     with tempfile.TemporaryDirectory() as scratch:
         tmp = Path(scratch) / "check_survey.ipynb"
         nbformat.write(notebook(found, settings), tmp)

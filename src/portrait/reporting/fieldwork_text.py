@@ -16,27 +16,28 @@ AAPOR_DEFINITION = (
     "Taux de réponse au sens de l'AAPOR (*Standard Definitions*, 9ᵉ éd., 2016) : "
     "**RR1** = questionnaires complets / unités éligibles ou d'éligibilité inconnue ; "
     "**RR2** = questionnaires complets et partiels / même dénominateur. Les invitations restées sans "
-    "réponse ou non distribuées comptent comme éligibles (taux les plus prudents) ; les unités hors champ "
-    "sont retirées. RR2 est le taux de réponse utilisé pour la correction de non-réponse.")
+    "réponse ou non distribuées, d'éligibilité inconnue (UO), sont comptées au dénominateur comme si elles "
+    "étaient éligibles (e = 1 : les taux les plus prudents) ; les unités hors champ (NE) en sont retirées. "
+    "RR2 est le taux de réponse utilisé pour la correction de non-réponse.")
 
 
 def read_notes(notes: Iterable[ReadNote]) -> str:
     """What was read from each survey-tool file: rows, rows set aside, columns dropped (names only)."""
     notes = list(notes)
     if not notes:
-        return ("Exports au format natif du codebook : pas de colonne d'outil d'enquête à écarter "
+        return ("Exports au format natif du dictionnaire des variables : pas de colonne d'outil d'enquête à écarter "
                 "(aucune donnée personnelle attendue).")
     lines = []
     for n in notes:
         parts = [f"{fmt.number(n.rows)} ligne(s) lue(s)"]
         if n.set_aside:
-            parts.append("écartées : " + ", ".join(f"{fmt.number(k)} avec {rule}" for rule, k in n.set_aside.items())
-                         + " (aperçus, tests ou spam de l'outil)")
+            parts.append(" ; ".join(f"{fmt.number(k)} ligne(s) écartée(s) ({rule} : aperçu, test ou spam de l'outil)"
+                                    for rule, k in n.set_aside.items()))
         if n.personal:
             parts.append(f"{len(n.personal)} colonne(s) de données personnelles supprimée(s) sans être lue(s) : "
                          + ", ".join(f"`{c}`" for c in n.personal))
         if n.technical:
-            parts.append(f"{len(n.technical)} colonne(s) techniques ignorée(s)")
+            parts.append(f"{len(n.technical)} colonne(s) technique(s) ignorée(s)")
         lines.append(f"- `{PurePath(n.file).name}` : " + " ; ".join(parts) + ".")
     return "Fichiers de l'outil d'enquête :\n\n" + "\n".join(lines)
 
@@ -45,8 +46,14 @@ def cleaning_sentence(surveys) -> str:
     """What the ingest removed from open answers: e-mail addresses and control characters, counted."""
     emails = sum(r.emails_removed for r in surveys.values())
     controls = sum(r.controls_removed for r in surveys.values())
-    return (f"Réponses ouvertes : {fmt.number(emails)} adresse(s) électronique(s) remplacée(s) par « [courriel "
-            f"supprimé] » et {fmt.number(controls)} réponse(s) débarrassée(s) de caractères de contrôle (NUL…).")
+
+    def count(n: int, none: str, some: str) -> str:
+        return none if n == 0 else f"{fmt.number(n)} {some}"
+
+    return ("Réponses ouvertes : " + count(emails, "aucune adresse électronique à effacer",
+                                           "adresse(s) électronique(s) remplacée(s) par « [courriel supprimé] »")
+            + " ; " + count(controls, "aucun caractère de contrôle (NUL…) à retirer",
+                            "réponse(s) débarrassée(s) de caractères de contrôle (NUL…)") + ".")
 
 
 def aapor_table(rates: pd.DataFrame, by: str, by_label: str) -> pd.DataFrame:

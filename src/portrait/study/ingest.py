@@ -340,7 +340,11 @@ def _read_survey(folder: Path, survey: str, sample: pd.DataFrame, codebook: Code
         answers = validate_export(native, survey, codebook, ids, problems)
         survey_tools.tool_problems(problems, start, raw.file, cmap)
     dpath = folder / lay.dispositions.file.format(survey=survey)
-    if dpath.exists():
+    if not dpath.exists():       # without it, bounces, opt-outs and out-of-scope units would pass for silence
+        problems.append(Problem(paths.relative(dpath), None, None, None, "missing_file",
+                                f"the {lay.label} contact-status export is missing: export it from the tool and "
+                                f"save it under this name (see README, « A real survey round »)"))
+    else:
         draw = read_export(dpath, encoding=lay.encoding, problems=problems, delimiter=lay.delimiter)
         if draw is not None:
             native, note = survey_tools.dispositions_from_tool(draw, survey, codebook, lay, back, problems)

@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     p3 = config.notebook_parameters("notebooks/03_fieldwork.ipynb")
     cb = codebook_mod.load(p3.get("codebook_file", "config/codebook.yaml"))
     lay = layout(args.tool or p3.get("survey_tool", "native"), cb, p3.get("tools_file", "config/survey_tools.yaml"))
-    key = pseudonymisation_key(p2.get("pseudo_key_file", ".portrait-key"))
+    key = pseudonymisation_key(p2.get("pseudo_key_file", ".portrait-key"), create=False)
     partners = p2["real_partners_dir"] if p2.get("partners_source") == "real" else p2["out_synthetic_partners"]
     slots = pd.read_parquet(paths.resolve(p3["resident_slots"]))
     sample = pd.read_parquet(paths.resolve(p3["visitor_sample"]))

@@ -24,6 +24,7 @@ import base64
 import dataclasses
 import hmac
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -53,6 +54,7 @@ class Dispositions:
     file: str
     id: str
     read: tuple[str, ...]
+    optional: tuple[str, ...]
     personal: tuple[str, ...]
     technical: tuple[str, ...]
     values: dict[str, tuple[str, ...]]
@@ -166,7 +168,8 @@ def _parse(name: str, spec: Any, where: str) -> ToolLayout:
         technical=tuple(map(str, spec.get("technical", ()))), personal=tuple(map(str, spec.get("personal", ()))),
         dispositions=Dispositions(
             file=str(need(d, "file", "a file name")), id=str(need(d, "id", "a token column")),
-            read=tuple(map(str, d.get("read", ()))), personal=tuple(map(str, d.get("personal", ()))),
+            read=tuple(map(str, d.get("read", ()))), optional=tuple(map(str, d.get("optional", ()))),
+            personal=tuple(map(str, d.get("personal", ()))),
             technical=tuple(map(str, d.get("technical", ()))),
             values={str(k): tuple("" if x is None else str(x) for x in v) for k, v in d.get("values", {}).items()},
             rules=rules),
@@ -325,12 +328,14 @@ def dispositions_from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: 
     """
     d = lay.dispositions
     note = ReadNote(raw.file, lay.name, rows=len(raw.cells))
+    # LimeSurvey writes attribute columns as « attribute_1 <description> »: the description is not the name
+    raw = dataclasses.replace(raw, header=[re.sub(r"\s*<[^<>]*>\s*$", "", h) for h in raw.header])
     pos = {h: j for j, h in reversed(list(enumerate(raw.header)))}
     note.personal = [h for h in raw.header if h in d.personal or h in lay.personal]
     note.technical = [h for h in raw.header if h in d.technical]
     id_col = codebook.id_column(survey)
     for need in (d.id, *d.read):
-        if need not in pos:
+        if need not in pos and need not in d.optional:
             problems.append(Problem(raw.file, lay.header_rows, need, None, "missing_column",
                                     f"the {lay.label} contact-status export needs the columns {[d.id, *d.read]}"))
     known = set(d.read) | set(d.personal) | set(d.technical) | {d.id} | set(lay.personal)
@@ -429,16 +434,16 @@ def dispositions_to_tool(sample_ids: Iterable[str], dispositions: pd.DataFrame, 
     code = ids.map(dict(zip(dispositions[id_col].astype(str), dispositions[DISPOSITION_COLUMN].astype(int))))
     started = ids.isin(set(answers[id_col].astype(str)))
     complete = ids.map(dict(zip(answers[id_col].astype(str), answers["complet"].astype("Int64") == 1))).fillna(False)
-    if lay.name == "limesurvey":
+    if lay.name == "limesurvey":      # the columns and order of LimeSurvey's participants export
         status = np.select([code == 1, code == 2], ["bounced", "OptOut"], "OK")
         return pd.DataFrame({
             "tid": [str(k + 1) for k in range(len(ids))], "firstname": [f"Prenom{t[6:12]}" for t in tok],
             "lastname": [f"Nom{t[:6]}" for t in tok], "email": [f"{t.lower()}@example.org" for t in tok],
-            "emailstatus": status, "token": tok, "language": "fr", "blacklisted": np.where(code == 2, "Y", "N"),
-            "sent": np.where(code == 1, "N", "2017-03-06 09:00"), "remindersent": "N", "remindercount": "0",
+            "emailstatus": status, "token": tok, "language": "fr", "validfrom": "", "validuntil": "",
+            "invited": np.where(code == 1, "N", "2017-03-06 09:00"), "reminded": "N", "remindercount": "0",
             "completed": np.where(complete, "2017-04-15 10:00", "N"), "usesleft": np.where(complete, "0", "1"),
-            "validfrom": "", "validuntil": "", "mpid": "",
-            "attribute_1": np.where(code == 3, "hors_champ", "")}, dtype=object)
+            "attribute_1 <statut terrain>": np.where(code == 3, "hors_champ", ""),
+            "attribute_2 <lieu>": ""}, dtype=object)
     status = np.select([code == 1, code == 2, complete.to_numpy(dtype=bool), started.to_numpy()],
                        ["Email Hard Bounce", "Email Opted Out", "Survey Finished", "Survey Partially Finished"],
                        "Email Sent")

@@ -179,8 +179,11 @@ def pseudonymise(canonical: pd.Series, key: bytes) -> pd.Series:
     return pd.Series(ids[codes], index=canonical.index, dtype="str")
 
 
-def pseudonymisation_key(key_file: str | Path = KEY_FILE) -> bytes:
+def pseudonymisation_key(key_file: str | Path = KEY_FILE, *, create: bool = True) -> bytes:
     """The pseudonymisation key: ``$PORTRAIT_PSEUDO_KEY``, else ``key_file`` (created if absent).
+
+    With ``create=False`` (reading tokens or re-linking invitations: the key must be the one the
+    samples were drawn with) a missing key file is an error instead of a new key.
 
     The key file (repo-relative by default: ``.portrait-key`` at the root, git-ignored) is
     created on first use with ``secrets.token_hex(32)``, readable by its owner only, and
@@ -196,6 +199,10 @@ def pseudonymisation_key(key_file: str | Path = KEY_FILE) -> bytes:
                                  "python -c 'import secrets; print(secrets.token_hex(32))'")
         return key.encode("utf-8")
     path = paths.resolve(key_file)
+    if not path.exists() and not create:
+        raise ParameterError(f"no key: neither {KEY_ENV} nor {paths.relative(path)} is there, so the tokens and "
+                             "pseudonyms of this study cannot be recomputed; restore the key the samples were drawn "
+                             "with (a new key would match no token)")
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
