@@ -171,12 +171,13 @@ scenario: $(if $(NAME),reports/index.html) ## Run the chain with changed paramet
 	@$(PYTHON) -m portrait.pipeline.scenario run $(NAME) --set "$(SET)"
 	@$(INDEX)
 
-# Real exports: check them alone (nothing else runs); `make` runs the same check before stage 03 when source is real.
-check-survey: $(ENV) | $(P)/resident_slots.parquet $(P)/visitor_sample.parquet ## Check the survey exports (data/raw/survey/ when source is real) and write reports/check_survey.html
+# Real exports: check them alone against the samples already drawn (nothing else runs, nothing is rebuilt);
+# `make` runs the same check before stage 03 when source is real.
+check-survey: $(ENV) ## Check the real survey exports (data/raw/survey/) against the samples drawn; writes reports/check_survey.html, rebuilds nothing
 	@$(CHECK_SURVEY)
 
-# Personal data: written only under private/ (git-ignored); the samples are not re-drawn.
-invitations: $(ENV) | $(P)/resident_slots.parquet $(P)/visitor_sample.parquet $(P)/visitor_frame.parquet ## Invitation files for the survey tool (private/invitations/, git-ignored): tokens, e-mails re-linked from the partner files
+# Personal data: written only under private/ (git-ignored), from the samples already drawn (never re-drawn here).
+invitations: $(ENV) ## Invitation files for the survey tool (private/invitations/, git-ignored): tokens, e-mails re-linked from the partner files
 	@$(PYTHON) -m portrait.study.invitations
 
 # A file of data/processed/ replaced on purpose (weights from elsewhere): record its checksum so that the

@@ -292,6 +292,9 @@ def test_make_runs_the_check_before_stage_03_only_with_real_exports(monkeypatch,
     makefile = (Path(__file__).parents[1] / "Makefile").read_text(encoding="utf-8")
     recipe = makefile.split("$(EXEC)/03_fieldwork.ipynb data/synthetic/survey", 1)[1].split("\n\n", 1)[0]
     assert "$(CHECK_SURVEY) --if-real" in recipe
+    for target in ("check-survey", "invitations"):      # they read the samples drawn; they never rebuild them
+        rule = next(line for line in makefile.splitlines() if line.startswith(f"{target}:"))
+        assert rule.split("##")[0].split(":", 1)[1].split() == ["$(ENV)"], rule
 
 
 def test_a_missing_contact_status_export_is_a_problem_with_a_tool(cb, tmp_path):
