@@ -62,3 +62,20 @@ def example_visitor_sample(frame: pd.DataFrame, n: int = 1500, seed: int = 1) ->
     s["pi"] = s["n_h"] / s["N_h"]
     s["design_weight"] = 1 / s["pi"]
     return s.reset_index(drop=True)
+
+
+def small_fieldwork(resident_frame: pd.DataFrame, codebook, *, frame_size: int, visitors: int, visitor_seed: int,
+                    invitations: int = 500, seed: int = 20170301):
+    """A small simulated fieldwork on a real resident draw and an example visitor sample: (simulation, samples)."""
+    from portrait.pipeline import sources
+    from portrait.study import fieldwork, frames
+
+    model = fieldwork.FieldworkModel.load(codebook)
+    design = frames.ResidentDesign(invitations=invitations, take=10)
+    slots = frames.draw_resident_sample(resident_frame, design, config.rng(seed, "resident-sample")).slots
+    vframe = example_visitor_frame(frame_size, seed=visitor_seed)
+    vsample = example_visitor_sample(vframe, visitors, seed=visitor_seed)
+    sim = fieldwork.simulate(model, resident_slots=slots, resident_frame=resident_frame,
+                             population=sources.read_population(2017), visitor_sample=vsample,
+                             visitor_frame=vframe, seed=seed)
+    return sim, {"residents": slots, "visitors": vsample}

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from portrait.study import codebook, exports, fieldwork, ingest, frames
-from portrait.pipeline import config, io, sources
+from portrait.study import codebook, exports, ingest
+from portrait.pipeline import io
 from tests import helpers
 from portrait.pipeline.errors import ParameterError, SurveyValidationError
 
@@ -26,15 +26,7 @@ def cb():
 @pytest.fixture(scope="module")
 def sim_data(resident_frame, cb):
     """A small simulated fieldwork (500 resident invitations, 600 visitors) and its samples."""
-    model = fieldwork.FieldworkModel.load(cb)
-    design = frames.ResidentDesign(invitations=500, take=10)
-    slots = frames.draw_resident_sample(resident_frame, design, config.rng(SEED, "resident-sample")).slots
-    vframe = helpers.example_visitor_frame(2500, seed=4)
-    vsample = helpers.example_visitor_sample(vframe, 600, seed=4)
-    sim = fieldwork.simulate(model, resident_slots=slots, resident_frame=resident_frame,
-                             population=sources.read_population(2017), visitor_sample=vsample,
-                             visitor_frame=vframe, seed=SEED)
-    return sim, {"residents": slots, "visitors": vsample}
+    return helpers.small_fieldwork(resident_frame, cb, frame_size=2500, visitors=600, visitor_seed=4, seed=SEED)
 
 
 @pytest.fixture(scope="module")

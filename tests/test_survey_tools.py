@@ -13,9 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from portrait.pipeline import config, sources
 from portrait.pipeline.errors import ParameterError, SurveyValidationError
-from portrait.study import codebook, exports, fieldwork, frames, ingest, survey_tools
+from portrait.study import codebook, exports, ingest, survey_tools
 from tests import helpers
 
 FIXTURES = Path(__file__).parent / "fixtures" / "survey_tools"
@@ -157,15 +156,7 @@ def test_tokens_are_keyed_and_distinct():
 
 @pytest.fixture(scope="module")
 def simulated(resident_frame, cb, tmp_path_factory):
-    model = fieldwork.FieldworkModel.load(cb)
-    design = frames.ResidentDesign(invitations=500, take=10)
-    slots = frames.draw_resident_sample(resident_frame, design, config.rng(SEED, "resident-sample")).slots
-    vframe = helpers.example_visitor_frame(2000, seed=5)
-    vsample = helpers.example_visitor_sample(vframe, 500, seed=5)
-    sim = fieldwork.simulate(model, resident_slots=slots, resident_frame=resident_frame,
-                             population=sources.read_population(2017), visitor_sample=vsample,
-                             visitor_frame=vframe, seed=SEED)
-    samples = {"residents": slots, "visitors": vsample}
+    sim, samples = helpers.small_fieldwork(resident_frame, cb, frame_size=2000, visitors=500, visitor_seed=5, seed=SEED)
     native = tmp_path_factory.mktemp("native")
     exports.write_survey_folder(sim.exports, sim.dispositions, native, cb, formats=("csv",))
     return sim, samples, ingest.ingest(native, samples, cb)

@@ -91,6 +91,13 @@ class ToolLayout:
         """How the tool writes the codebook code ``value``."""
         return self.codes.format(code=value)
 
+    def code_map(self, v: Variable, codebook: Codebook) -> dict[str, str]:
+        """Tool answer code → codebook code, for a coded question. Numeric recode values lose leading
+        zeros (Qualtrics, SPSS), so "2" reads as the department "02" too."""
+        back = {self.code(c): str(c) for c in codebook.codes(v.name, dont_know=v.dont_know)}
+        back.update({str(int(t)): n for t, n in list(back.items()) if t.isdigit() and str(int(t)) not in back})
+        return back
+
     def columns(self, v: Variable) -> dict[str, str]:
         """Native column → tool column, for every column of variable ``v``."""
         pattern = self.questions[v.name]
@@ -271,8 +278,7 @@ def from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: ToolLayout, t
     for h, codes in raw.value_labels.items():
         native = to_native.get(h)
         if native in cvars and cvars[native].type in CODED_TYPES:
-            back = {lay.code(c): str(c) for c in codebook.codes(native, dont_know=cvars[native].dont_know)}
-            back.update({str(int(t)): n for t, n in list(back.items()) if t.isdigit()})
+            back = lay.code_map(cvars[native], codebook)
             labels[native] = {back[k]: lab for k, lab in codes.items() if k in back}
     return RawTable(raw.file, raw.fmt, header, table, rows, labels), note, cmap
 
@@ -280,10 +286,7 @@ def from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: ToolLayout, t
 def _translate(v: Variable, native: str, tool_col: str, s: pd.Series, rows: np.ndarray, file: str,
                codebook: Codebook, lay: ToolLayout, problems: list[Problem]) -> pd.Series:
     if v.type in CODED_TYPES:
-        codes = codebook.codes(v.name, dont_know=v.dont_know)
-        back = {lay.code(c): str(c) for c in codes}
-        # numeric recode values lose leading zeros (Qualtrics, SPSS): "2" is the department "02"
-        back.update({str(int(t)): n for t, n in list(back.items()) if t.isdigit() and str(int(t)) not in back})
+        back = lay.code_map(v, codebook)
         what = f"the tool's codes for this question are {', '.join(list(back)[:6])}{' …' if len(back) > 6 else ''}"
     elif v.type == "multi":
         back = {lay.chosen: "1", lay.not_chosen: "0"}
