@@ -75,8 +75,10 @@ def expected(file: Path) -> tuple[str, str] | None:
     if not folder.is_dir():
         return None
     accepted = folder / f"{ACCEPTED}.json"
-    if accepted.exists() and file.name in _manifest(accepted)["files"]:
-        return ACCEPTED, _manifest(accepted)["files"][file.name]["sha256"]
+    if accepted.exists():
+        entry = _manifest(accepted)["files"].get(file.name)
+        if entry is not None:
+            return ACCEPTED, entry["sha256"]
     for m in sorted(folder.glob("*.json")):
         if m.stem != ACCEPTED:
             files = _manifest(m)["files"]

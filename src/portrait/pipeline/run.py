@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import re
 import sys
@@ -32,9 +33,14 @@ KERNEL_START_ATTEMPTS = 3
 
 def declared_parameters(notebook: Path) -> dict[str, Any]:
     """Names (and inferred defaults) declared in the notebook's ``parameters`` cell."""
+    return _inspect(str(notebook), Path(notebook).stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=32)
+def _inspect(notebook: str, mtime_ns: int) -> dict[str, Any]:
     import papermill
 
-    return papermill.inspect_notebook(str(notebook))
+    return papermill.inspect_notebook(notebook)    # read once per run: resolving and the checksums both need it
 
 
 def resolve_parameters(notebook: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:

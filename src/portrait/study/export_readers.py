@@ -154,7 +154,7 @@ def _decode(data: bytes, encoding: str, file: str, problems: list[Problem], sep:
         problems.append(Problem(file, line, _column_at(data, offset, codec, sep), None,
                                 "encoding", f"byte 0x{data[offset]:02X} is not valid {codec}; {hint}"))
         return None
-    return _garbled(text, data, codec, file, problems, sep)
+    return _garbled(text, codec, file, problems, sep)
 
 
 # UTF-8 read as cp1252 and saved again (« Ã© » for « é », « â€™ » for « ’ »), and letters of another 8-bit
@@ -164,7 +164,7 @@ MOJIBAKE = re.compile("[ÃÂ][\u00a0-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\
 OTHER_PAGE = re.compile("[A-Za-z][ŽˆƒŠ‹šžŸ‚„†‡‰›¦¨´¸¤]|[ŽˆƒŠ‹šžŸ‚„†‡‰›¦¨´¸¤][a-z]")
 
 
-def _garbled(text: str, data: bytes, codec: str, file: str, problems: list[Problem], sep: str) -> str | None:
+def _garbled(text: str, codec: str, file: str, problems: list[Problem], sep: str) -> str | None:
     """The decoded text, or None with an ``encoding`` problem when its accents are visibly garbled."""
     for pattern, what in ((MOJIBAKE, "accents garbled by an earlier conversion (« Ã© » for « é »: UTF-8 text "
                            "opened as Windows-1252 and saved again); export the file again from the survey tool"),
