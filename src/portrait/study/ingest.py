@@ -286,16 +286,6 @@ def check(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Cod
                              value=ids[ids.duplicated()].iloc[0])
         answers, disp = _read_survey(folder_path, survey, sample, codebook, fmt, encoding, lay, key,
                                      problems, notes)
-        if answers is not None and len(disp) and id_col in answers.columns:
-            undelivered = [c for c, d in codebook.dispositions.items() if d["reason"] == "non_distribuee"]
-            bad = disp.loc[disp[DISPOSITION_COLUMN].isin(undelivered) & disp[id_col].isin(answers[id_col])]
-            dpath = (folder_path / lay.dispositions.file.format(survey=survey) if lay is not None
-                     else dispositions_path(folder_path, survey))
-            for r in bad.itertuples():
-                problems.append(Problem(paths.relative(dpath), int(r.source_row),
-                                        id_col if lay is None else lay.dispositions.id, getattr(r, id_col),
-                                        "disposition_conflict",
-                                        "the invitation is recorded as not delivered but the unit answered"))
         parsed[survey] = (sample, answers, disp)
     if problems:
         return CheckResult(problems, notes, None)
@@ -313,6 +303,19 @@ def check(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Cod
     return CheckResult(problems, notes, None if problems else IngestResult(results, notes))
 
 
+def _disposition_conflicts(answers: pd.DataFrame | None, disp: pd.DataFrame, codebook: Codebook, id_col: str,
+                           dpath: Path, column: str, problems: list[Problem]) -> None:
+    """Units that answered although their invitation is recorded as not delivered."""
+    if answers is None or not len(disp) or id_col not in answers.columns:
+        return
+    undelivered = [c for c, d in codebook.dispositions.items() if d["reason"] == "non_distribuee"]
+    bad = disp.loc[disp[DISPOSITION_COLUMN].isin(undelivered) & disp[id_col].isin(answers[id_col])]
+    for r in bad.itertuples():
+        problems.append(Problem(paths.relative(dpath), int(r.source_row), column, getattr(r, id_col),
+                                "disposition_conflict",
+                                "the invitation is recorded as not delivered but the unit answered"))
+
+
 def _read_survey(folder: Path, survey: str, sample: pd.DataFrame, codebook: Codebook, fmt: str, encoding: str,
                  lay: survey_tools.ToolLayout | None, key: bytes | None, problems: list[Problem],
                  notes: list[ReadNote]) -> tuple[pd.DataFrame | None, pd.DataFrame]:
@@ -328,6 +331,7 @@ def _read_survey(folder: Path, survey: str, sample: pd.DataFrame, codebook: Code
             draw = read_export(dpath, encoding=encoding, problems=problems)
             if draw is not None:
                 disp = validate_dispositions(draw, survey, codebook, ids, problems)
+        _disposition_conflicts(answers, disp, codebook, id_col, dpath, id_col, problems)
         return answers, disp
     back = survey_tools.token_map(ids, survey, key)
     raw = read_export(export_path(folder, survey, fmt), encoding=lay.encoding, problems=problems,
@@ -352,6 +356,7 @@ def _read_survey(folder: Path, survey: str, sample: pd.DataFrame, codebook: Code
             start = len(problems)
             disp = validate_dispositions(native, survey, codebook, ids, problems)
             survey_tools.tool_problems(problems, start, draw.file, {id_col: lay.dispositions.id})
+    _disposition_conflicts(answers, disp, codebook, id_col, dpath, lay.dispositions.id, problems)
     return answers, disp
 
 
