@@ -244,6 +244,7 @@ def svyolr(design: Design, y: str, terms: Sequence[str], variance: str = "linear
     rows = np.arange(len(yk))
     in_a = ok & (yk < q)           # the upper cut ζ_y exists
     in_b = ok & (yk > 0)           # the lower cut ζ_{y-1} exists
+    in_ab = in_a & in_b
     # d(cut − η)/d(β, ζ) for the upper (A) and lower (B) cut of each unit: constant, built once
     A = np.zeros((len(yk), p + q))
     B = np.zeros((len(yk), p + q))
@@ -251,6 +252,7 @@ def svyolr(design: Design, y: str, terms: Sequence[str], variance: str = "linear
     B[:, :p] = -X
     A[rows[in_a], p + yk[in_a]] = 1.0
     B[rows[in_b], p + yk[in_b] - 1] = 1.0
+    At, Bt = np.ascontiguousarray(A.T), np.ascontiguousarray(B.T)      # row-major transposes: faster products
 
     def derivs(est, w):
         """Weighted log-likelihood, gradient and Hessian in (β, ζ), analytically."""
@@ -259,36 +261,34 @@ def svyolr(design: Design, y: str, terms: Sequence[str], variance: str = "linear
         z = cuts(zeta)
         a, b = z[yk + 1] - eta, z[yk] - eta
         Fa, Fb = special.expit(a), special.expit(b)
-        pr = np.where(ok, Fa - Fb, 1.0)
+        pr = Fa - Fb                                                # every unit here enters the likelihood
         if np.any(pr <= 0):
             return -np.inf, None, None
         fa, fb = Fa * (1 - Fa), Fb * (1 - Fb)
-        dfa, dfb = fa * (1 - 2 * Fa), fb * (1 - 2 * Fb)
         ga, gb = fa / pr, -fb / pr                                  # d log pr / da, / db
-        haa = dfa / pr - ga ** 2
-        hbb = -dfb / pr - gb ** 2
-        hab = fa * fb / pr ** 2
-        wa, wb = w * ok * in_a, w * ok * in_b
-        ll = float(np.sum(w * ok * np.log(pr)))
-        g = A.T @ (wa * ga) + B.T @ (wb * gb)
-        H = (A.T * (wa * haa)) @ A + (B.T * (wb * hbb)) @ B + (A.T * (w * ok * in_a * in_b * hab)) @ B
-        H = H + (B.T * (w * ok * in_a * in_b * hab)) @ A
-        return ll, g, H
+        wa, wb = w * in_a, w * in_b
+        haa = wa * (fa * (1 - 2 * Fa) / pr - ga ** 2)
+        hbb = wb * (-fb * (1 - 2 * Fb) / pr - gb ** 2)
+        hab = w * in_ab * (fa * fb / pr ** 2)
+        ll = float(w @ np.log(pr))
+        g = At @ (wa * ga) + Bt @ (wb * gb)
+        H = (At * haa) @ A + (Bt * hbb) @ B
+        cross = (At * hab) @ B
+        return ll, g, H + cross + cross.T
 
     def newton(w, est, tol=1e-10, maxit=50):
         ll, g, H = derivs(est, w)
         for _ in range(maxit):
             step = np.linalg.solve(H, g)
             t = 1.0
-            while True:
+            while True:                                             # halve the step until the likelihood does not fall
                 new = est - t * step
-                ok_order = np.all(np.diff(new[p:]) > 0)
-                ll_new = derivs(new, w)[0] if ok_order else -np.inf
-                if ll_new >= ll - 1e-12 * abs(ll) or t < 1e-8:
+                cand = derivs(new, w) if np.all(np.diff(new[p:]) > 0) else (-np.inf, None, None)
+                if cand[0] >= ll - 1e-12 * abs(ll) or t < 1e-8:
                     break
                 t /= 2
             est = new
-            ll, g, H = derivs(est, w)
+            ll, g, H = cand if cand[1] is not None else derivs(est, w)
             if np.max(np.abs(t * step)) < tol * (1 + np.max(np.abs(est))):
                 break
         return est, H
