@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from . import config, manifest, paths, progress
+from . import config, manifest, paths, progress, skip_iri_grammar
 from .errors import ParameterError, PortraitError, SurveyError
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -198,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="override one parameter (VALUE is read as YAML)")
     parser.add_argument("--timeout", type=int, default=1200, help="seconds allowed per cell")
     args = parser.parse_args(argv)
+    skip_iri_grammar()
     overrides = {k: _parse_value(v) for k, v in args.param}
     try:
         out = run(args.notebook, args.output, overrides, args.timeout)

@@ -16,10 +16,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nbformat
 
 from .. import __version__
-from ..pipeline import paths
+from ..pipeline import paths, skip_iri_grammar
 from ..pipeline.io import sha256, write_text
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -112,6 +111,7 @@ def _toc(body: str) -> list[tuple[int, str, str]]:
 
 def render(executed: str | Path, out: str | Path, *, exclude_input: bool = False) -> Path:
     """Write the HTML report of an executed notebook (atomically)."""
+    import nbformat
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(paths.resolve(executed), as_version=4)
@@ -149,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("html")
     parser.add_argument("--no-input", action="store_true", help="hide code cells (reviewer report)")
     args = parser.parse_args(argv)
+    skip_iri_grammar()
     out = render(args.executed, args.html, exclude_input=args.no_input)
     print(f"✓ {paths.relative(out)}")
     return 0

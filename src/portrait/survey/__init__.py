@@ -46,21 +46,87 @@ proportions estimated from survey data. *Annals of Statistics* 12, 46–60.
 Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley.
 """
 
-from .calibration import METHODS as CALIBRATION_METHODS
-from .calibration import CalibrationResult, Margin, NumericTotal, calibrate, margins_from_long, trim
-from .design import Design, Step
-from .diagnostics import kish_deff, margin_table, standardised_differences, weight_diagnostics
-from .errors import CalibrationError, ConvergenceError, ParameterError, SamplingError, SurveyError
-from .estimation import mean, proportion, total
-from .files import design_table, first_replicates, read_design, read_metadata, with_replicate_weights, write_design
-from .inference import (Difference, RankTest, RaoScott, domain_degf, welch_df, mean_difference, model_matrix, rank_test,
-                        rao_scott, stack, subset)
-from .linearisation import LONELY, linearised_variance, psu_totals, residualise
-from .nonresponse import NonresponseResult, adjust_nonresponse, collapse_groups
-from .quantiles import quantile
-from .regression import Fit, svyglm, svyolr
-from .replicates import replicate_factors, replicate_variance, with_replicates
-from .sampling import ALLOCATION_RULES, allocate, inclusion_probabilities, stratified_srswor, systematic_pps
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:                     # for type checkers and IDEs; at run time names load on first use
+    from .calibration import METHODS as CALIBRATION_METHODS
+    from .calibration import CalibrationResult, Margin, NumericTotal, calibrate, margins_from_long, trim
+    from .design import Design, Step
+    from .diagnostics import kish_deff, margin_table, standardised_differences, weight_diagnostics
+    from .errors import CalibrationError, ConvergenceError, ParameterError, SamplingError, SurveyError
+    from .estimation import mean, proportion, total
+    from .files import design_table, first_replicates, read_design, read_metadata, with_replicate_weights, write_design
+    from .inference import (Difference, RankTest, RaoScott, domain_degf, welch_df, mean_difference, model_matrix, rank_test,
+                            rao_scott, stack, subset)
+    from .linearisation import LONELY, linearised_variance, psu_totals, residualise
+    from .nonresponse import NonresponseResult, adjust_nonresponse, collapse_groups
+    from .quantiles import quantile
+    from .regression import Fit, svyglm, svyolr
+    from .replicates import replicate_factors, replicate_variance, with_replicates
+    from .sampling import ALLOCATION_RULES, allocate, inclusion_probabilities, stratified_srswor, systematic_pps
+
+# public name -> (module, name in it): a submodule is imported the first time one of its names is used,
+# so that importing one part of the engine (e.g. its errors) does not import scipy and the estimators
+_EXPORTS = {
+    "CALIBRATION_METHODS": ("calibration", "METHODS"),
+    "CalibrationResult": ("calibration", "CalibrationResult"),
+    "Margin": ("calibration", "Margin"),
+    "NumericTotal": ("calibration", "NumericTotal"),
+    "calibrate": ("calibration", "calibrate"),
+    "margins_from_long": ("calibration", "margins_from_long"),
+    "trim": ("calibration", "trim"),
+    "Design": ("design", "Design"),
+    "Step": ("design", "Step"),
+    "kish_deff": ("diagnostics", "kish_deff"),
+    "margin_table": ("diagnostics", "margin_table"),
+    "standardised_differences": ("diagnostics", "standardised_differences"),
+    "weight_diagnostics": ("diagnostics", "weight_diagnostics"),
+    "CalibrationError": ("errors", "CalibrationError"),
+    "ConvergenceError": ("errors", "ConvergenceError"),
+    "ParameterError": ("errors", "ParameterError"),
+    "SamplingError": ("errors", "SamplingError"),
+    "SurveyError": ("errors", "SurveyError"),
+    "mean": ("estimation", "mean"),
+    "proportion": ("estimation", "proportion"),
+    "total": ("estimation", "total"),
+    "design_table": ("files", "design_table"),
+    "first_replicates": ("files", "first_replicates"),
+    "read_design": ("files", "read_design"),
+    "read_metadata": ("files", "read_metadata"),
+    "with_replicate_weights": ("files", "with_replicate_weights"),
+    "write_design": ("files", "write_design"),
+    "Difference": ("inference", "Difference"),
+    "RankTest": ("inference", "RankTest"),
+    "RaoScott": ("inference", "RaoScott"),
+    "domain_degf": ("inference", "domain_degf"),
+    "welch_df": ("inference", "welch_df"),
+    "mean_difference": ("inference", "mean_difference"),
+    "model_matrix": ("inference", "model_matrix"),
+    "rank_test": ("inference", "rank_test"),
+    "rao_scott": ("inference", "rao_scott"),
+    "stack": ("inference", "stack"),
+    "subset": ("inference", "subset"),
+    "LONELY": ("linearisation", "LONELY"),
+    "linearised_variance": ("linearisation", "linearised_variance"),
+    "psu_totals": ("linearisation", "psu_totals"),
+    "residualise": ("linearisation", "residualise"),
+    "NonresponseResult": ("nonresponse", "NonresponseResult"),
+    "adjust_nonresponse": ("nonresponse", "adjust_nonresponse"),
+    "collapse_groups": ("nonresponse", "collapse_groups"),
+    "Fit": ("regression", "Fit"),
+    "svyglm": ("regression", "svyglm"),
+    "svyolr": ("regression", "svyolr"),
+    "quantile": ("quantiles", "quantile"),
+    "replicate_factors": ("replicates", "replicate_factors"),
+    "replicate_variance": ("replicates", "replicate_variance"),
+    "with_replicates": ("replicates", "with_replicates"),
+    "ALLOCATION_RULES": ("sampling", "ALLOCATION_RULES"),
+    "allocate": ("sampling", "allocate"),
+    "inclusion_probabilities": ("sampling", "inclusion_probabilities"),
+    "stratified_srswor": ("sampling", "stratified_srswor"),
+    "systematic_pps": ("sampling", "systematic_pps"),
+}
 
 __all__ = [
     "CALIBRATION_METHODS", "CalibrationResult", "Margin", "NumericTotal", "calibrate", "margins_from_long", "trim",
@@ -73,3 +139,17 @@ __all__ = [
     "replicate_factors", "replicate_variance", "with_replicates", "ALLOCATION_RULES", "allocate",
     "inclusion_probabilities", "stratified_srswor", "systematic_pps",
 ]
+
+
+def __getattr__(name: str):
+    try:
+        module, attr = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(f".{module}", __name__), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
