@@ -39,6 +39,7 @@ def test_percent_points_pvalue_interval():
     assert fmt.points(-0.0001) == "0,0\u00a0pt"
     assert fmt.pvalue(0.00009) == "<\u00a00,0001" and fmt.pvalue(0.03456) == "0,0346"
     assert fmt.interval(0.1234, 0.5678, 1, scale=100, unit="%") == "[12,3 ; 56,8]\u00a0%"
+    assert fmt.bounds(0.3, 3.0) == "[0,3 ; 3]" and fmt.bounds(0.62, 1.9) == "[0,62 ; 1,9]"
 
 
 def test_round_keeps_numbers_and_drops_negative_zero():

@@ -69,7 +69,7 @@ def test_differences_follow_compare_differences(setup, seeds):
     est = pd.DataFrame({
         "item": ["a", "b", "a", "b"], "statistic": "mean", "level": "", "group": ["residents"] * 2 + ["visitors"] * 2,
         "estimate": [1.0, 2.0, 1.5, 1.0], "se": [0.1, 0.2, 0.3, 0.1], "df": [40.0, 40.0, 100.0, 100.0],
-        "n": [50, 60, 70, 80], "label": "", "item_label": "", "type": "", "error": ""})
+        "n": [50, 60, 70, 80], "label": "", "item_label": "", "type": "", "adjusted": 0.0, "error": ""})
     ours = validation.differences(est.assign(estimator="raking", variance="linearisation"))
     ref = compare.differences(est, battery=np.ones(2, dtype=bool))
     for col in ("estimate", "se", "ci_low", "ci_high", "df", "p"):
@@ -95,6 +95,11 @@ def test_bootstrap_rows_only_where_asked(setup):
     ok = both["estimate_b"].notna()
     np.testing.assert_allclose(both.loc[ok, "estimate_l"], both.loc[ok, "estimate_b"], rtol=1e-12)
     assert (both.loc[ok, "se_l"] != both.loc[ok, "se_b"]).all()
+    # replicates whose bounded calibration widened its bounds are counted, never dropped
+    assert (lin["adjusted"] == 0).all()
+    counted = boot.loc[boot["error"] == "", "adjusted"]
+    assert counted.notna().all() and counted.between(0, 2 * 5).all() and (counted % 1 == 0).all()
+    assert not boot["error"].str.contains("bootstrap replicate").any()
 
 
 def test_no_file_is_read_during_a_replication(setup, seeds, first, monkeypatch):
@@ -149,7 +154,7 @@ def _synthetic() -> tuple[pd.DataFrame, pd.DataFrame]:
             rows.append({"replication": i, "survey": survey, "item": "x", "statistic": "mean", "level": "",
                          "estimator": "raking", "variance": "linearisation", "estimate": est, "se": 1.0,
                          "ci_low": est - half, "ci_high": est + half, "df": 100.0, "n": 10.0,
-                         "p": p if survey == compare.DIFFERENCE else np.nan, "error": ""})
+                         "p": p if survey == compare.DIFFERENCE else np.nan, "adjusted": 0.0, "error": ""})
     rows.append({**rows[0], "replication": 4, "estimate": np.nan, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan,
                  "error": "calibration failed"})
     truth = pd.DataFrame({"survey": ["residents", compare.DIFFERENCE], "item": "x", "statistic": "mean", "level": "",
@@ -223,3 +228,22 @@ def test_single_threaded_blas_limits_and_restores_the_blas_threads():
     with validation.single_threaded_blas():
         assert all(i["num_threads"] == 1 for i in threadpool_info() if i["user_api"] == "blas")
     assert [(i["filepath"], i["num_threads"]) for i in threadpool_info() if i["user_api"] == "blas"] == before
+
+
+def test_widening_is_counted_once_per_replicate_and_survey():
+    """Counts by hand: two bootstrap replications; the logit estimator widened 3 replicates of the
+    residents in the first, 1 of the visitors in the second; items repeat the count, differences are
+    not counted again."""
+    rows = []
+    for rep, res, vis in ((0, 3, 0), (1, 0, 1)):
+        for survey, k in (("residents", res), ("visitors", vis), (compare.DIFFERENCE, res + vis)):
+            for item in ("a", "b"):
+                rows.append({"replication": rep, "survey": survey, "item": item, "estimator": "logit",
+                             "variance": "bootstrap", "adjusted": float(k), "error": ""})
+    results = pd.DataFrame(rows)
+    w = validation.widened_replicates(results)
+    assert w["widened"].tolist() == [3, 1] and w["replications"].tolist() == [2, 2]
+    text = validation.widening_sentence_fr(results, 50, (0.3, 3.0))
+    assert "**4 des 200 répliques** (habitants : 3 ; clients du territoire : 1)" in text and "[0,3 ; 3]" in text
+    none = validation.widening_sentence_fr(results.assign(adjusted=0.0), 50, (0.3, 3.0))
+    assert "tenues dans chacune des 200 répliques" in none

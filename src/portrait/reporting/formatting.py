@@ -42,6 +42,15 @@ def number(x: float, decimals: int = 0, missing: str = MISSING) -> str:
     return (MINUS + s) if v < 0 else s
 
 
+def bounds(low: float, high: float) -> str:
+    """Bounds given as parameters, « [a ; b] », each with the decimals it needs (at most 4):
+    ``bounds(0.3, 3.0)`` → « [0,3 ; 3] », ``bounds(0.62, 1.9)`` → « [0,62 ; 1,9] »."""
+    def exact(x: float) -> str:
+        return number(x, next((d for d in range(4) if abs(x * 10 ** d - round(x * 10 ** d)) < 1e-9), 4))
+
+    return f"[{exact(low)} ; {exact(high)}]"
+
+
 def percent(share: float, decimals: int = 1, missing: str = MISSING) -> str:
     """A share in [0, 1] written as a French percentage: ``percent(0.1234)`` → « 12,3 % »."""
     if _missing(share):

@@ -67,13 +67,15 @@ from .validation_setup import (CALIBRATED, DIFFERENCE_NAME, ESTIMATOR_LABELS, ES
                                RESULT_COLUMNS, SURVEY_LABELS, SURVEYS, VARIANCE_LABELS, VARIANCES, WEAK_LABELS,
                                Validation, _ordered, key_truth)
 from .validation_summary import (SUMMARY_KEYS, acceptance, by_estimator, conclusion_fr, detail_table_fr,
-                                 expected_outside, overview_table_fr, statistic_labels, summary, wilson)
+                                 expected_outside, overview_table_fr, statistic_labels, summary, widened_replicates,
+                                 widening_sentence_fr, wilson)
 
 __all__ = ["ESTIMATORS", "ESTIMATOR_LABELS", "WEAK_LABELS", "VARIANCES", "VARIANCE_LABELS", "DIFFERENCE_NAME",
            "SURVEYS", "SURVEY_LABELS", "CALIBRATED", "KEY_STATISTICS", "RESULT_COLUMNS", "Validation", "key_truth",
            "replication_index", "simulate_responses", "replicate", "differences", "single_threaded_blas", "run",
            "wilson", "SUMMARY_KEYS", "summary", "by_estimator", "statistic_labels", "overview_table_fr",
-           "detail_table_fr", "expected_outside", "acceptance", "conclusion_fr"]
+           "detail_table_fr", "expected_outside", "acceptance", "conclusion_fr", "widened_replicates",
+           "widening_sentence_fr"]
 
 
 # ============================================================================ one replication
@@ -142,7 +144,8 @@ def _survey_estimates(setup: Validation, w: recipes.Weighted, variances: Sequenc
 
     def failed(exc: Exception, where: str) -> pd.DataFrame:
         return pd.DataFrame({"column": cols, "estimate": np.nan, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan,
-                             "df": np.nan, "n": np.nan, "error": f"{where}: {str(exc).splitlines()[0]}"})
+                             "df": np.nan, "n": np.nan, "adjusted": np.nan,
+                             "error": f"{where}: {str(exc).splitlines()[0]}"})
 
     for name, d in _estimator_designs(w, setup.logit_bounds).items():
         for variance in variances:
@@ -156,7 +159,9 @@ def _survey_estimates(setup: Validation, w: recipes.Weighted, variances: Sequenc
                 except CalibrationError as exc:   # a bootstrap replicate the recipe cannot calibrate
                     e = failed(exc, f"{w.survey}, bootstrap replicate")
                 else:
-                    e = e[["estimate", "se", "ci_low", "ci_high", "df", "n"]].assign(column=cols, error="")
+                    widened = len(dd.replicate_adjustments()) if variance != "linearisation" else 0
+                    e = e[["estimate", "se", "ci_low", "ci_high", "df", "n"]].assign(
+                        column=cols, adjusted=float(widened), error="")
             rows.append(e.assign(estimator=name, variance=variance))
     out = pd.concat(rows, ignore_index=True).merge(sel, on="column")
     return out.assign(group=w.survey)
@@ -168,7 +173,7 @@ def _failed_survey(setup: Validation, survey: str, variances: Sequence[str], exc
     grid = setup.statistics.merge(pd.DataFrame({"estimator": list(ESTIMATORS)}), how="cross").merge(
         pd.DataFrame({"variance": list(variances)}), how="cross")
     return grid.assign(group=survey, estimate=np.nan, se=np.nan, ci_low=np.nan, ci_high=np.nan, df=np.nan, n=np.nan,
-                       error=f"{survey}: {str(exc).splitlines()[0]}", **labels)
+                       adjusted=np.nan, error=f"{survey}: {str(exc).splitlines()[0]}", **labels)
 
 
 def replicate(setup: Validation, seq: np.random.SeedSequence, *, bootstrap: bool = False,
@@ -229,7 +234,7 @@ def replicate(setup: Validation, seq: np.random.SeedSequence, *, bootstrap: bool
     out = pd.concat([est.rename(columns={"group": "survey"}).assign(p=np.nan)[RESULT_COLUMNS[1:]],
                      diff[RESULT_COLUMNS[1:]]], ignore_index=True)
     out.insert(0, "replication", index)
-    out[["df", "n"]] = out[["df", "n"]].astype(float)
+    out[["df", "n", "adjusted"]] = out[["df", "n", "adjusted"]].astype(float)
     return _ordered(out)
 
 
@@ -246,7 +251,8 @@ def differences(estimates: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     d = compare.independent_difference(r, v, level)
     errors = [("; ".join(x for x in (a, b) if isinstance(x, str) and x)) for a, b in zip(r["error"], v["error"])]
     return pd.DataFrame({"survey": compare.DIFFERENCE, **{k: d[k] for k in ("estimate", "se", "ci_low", "ci_high", "df")},
-                         "n": (r["n"] + v["n"]).to_numpy(), "p": d["p"], "error": errors}, index=r.index).reset_index()
+                         "n": (r["n"] + v["n"]).to_numpy(), "p": d["p"],
+                         "adjusted": (r["adjusted"] + v["adjusted"]).to_numpy(), "error": errors}, index=r.index).reset_index()
 
 
 # ============================================================================ many replications

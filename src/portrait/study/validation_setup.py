@@ -47,7 +47,7 @@ KEY_STATISTICS = pd.DataFrame([
 ], columns=["item", "statistic", "level"])
 
 RESULT_COLUMNS = ["replication", "survey", "item", "statistic", "level", "estimator", "variance", "estimate",
-                  "se", "ci_low", "ci_high", "df", "n", "p", "error"]
+                  "se", "ci_low", "ci_high", "df", "n", "p", "adjusted", "error"]
 
 
 # ============================================================================ setup

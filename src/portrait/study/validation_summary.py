@@ -368,3 +368,33 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
                      f"± {_pct(1.96 * np.sqrt(0.95 * 0.05 / max(a['replications'], 1)))} : c'est une version courte ; "
                      "`make validate` produit la version publiée (1 000 réplications).")
     return " ".join(parts)
+
+
+def widened_replicates(results: pd.DataFrame) -> pd.DataFrame:
+    """For each calibrated estimator and survey, the bootstrap replicates computed and those in which
+    the bounded calibration widened its bounds (:func:`portrait.survey.calibrate`, replicate rule):
+    ``estimator, survey, replications, widened``."""
+    boot = results.loc[(results["variance"] == "bootstrap") & results["survey"].isin(("residents", "visitors"))
+                       & (results["error"] == "")]
+    per = boot.groupby(["estimator", "survey", "replication"], sort=True)["adjusted"].first().reset_index()
+    return per.groupby(["estimator", "survey"], sort=True).agg(
+        replications=("replication", "nunique"), widened=("adjusted", "sum")).reset_index()
+
+
+def widening_sentence_fr(results: pd.DataFrame, replicates: int, bounds: Sequence[float]) -> str:
+    """How often the bounded-logit estimator's replicates needed the widening rule, in French."""
+    w = widened_replicates(results)
+    w = w.loc[w["estimator"] == "logit"]
+    if w.empty:
+        return ""
+    total = int(w["replications"].sum()) * replicates
+    widened = int(w["widened"].sum())
+    span = fmt.bounds(*bounds)
+    if widened == 0:
+        return (f"Calage logit borné dans les répliques bootstrap : les bornes {span} ont été tenues dans chacune "
+                f"des {_int(total)} répliques ; aucune réplique n'est exclue.")
+    per = " ; ".join(f"{SURVEY_LABELS[s].lower()} : {_int(int(x))}" for s, x in zip(w["survey"], w["widened"]))
+    return (f"Calage logit borné dans les répliques bootstrap : les bornes {span} n'ont pu être tenues dans "
+            f"**{_int(widened)} des {_int(total)} répliques** ({per}) ; dans celles-ci, elles ont été élargies par "
+            "la règle documentée (les bornes faisables les plus étroites qui les contiennent, repoussées de 10 % "
+            "de leur écart à 1). Aucune réplique n'est exclue.")

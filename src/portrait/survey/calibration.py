@@ -21,7 +21,11 @@ Before solving, margins are checked (equal grand totals, levels present on both 
 values, no redundant or contradictory constraints) and a :class:`~portrait.survey.errors.CalibrationError`
 names the margin and level at fault; after solving, the achieved margins are always verified.
 When bounds make the problem infeasible, a linear program names the margin that cannot be
-reached and gives the tightest feasible bounds.
+reached and gives the tightest feasible bounds. In a replicate (the step re-run on replicate
+weights), bounds that cannot hold are widened by a stated rule rather than the replicate dropped:
+the narrowest bounds containing ``[L, U]`` that a linear program finds feasible, each side that
+moved pushed a further 10 % of its distance to 1; :meth:`Design.replicate_adjustments` lists the
+replicates where this happened.
 
 References
 ----------
@@ -525,6 +529,32 @@ def _diagnose_infeasible(problem: _Problem, dc: np.ndarray, L: float, U: float) 
         ". Tightest feasible bounds: " + "; ".join(t for t in tight if t)
 
 
+WIDEN_MARGIN = 0.1
+
+
+def _widened_bounds(problem: _Problem, dc: np.ndarray, L: float, U: float) -> tuple[float, float] | None:
+    """Bounds for a replicate that cannot be calibrated within ``[L, U]``: the narrowest ``[l, u] ⊇ [L, U]``
+    (``l ≥ 0``) within which some ``g`` reproduces every margin (a linear program), each side that had
+    to move pushed a further ``WIDEN_MARGIN`` of its distance to 1, so that a bounded-logit ``g``, which
+    stays strictly inside its bounds, can reach it. ``None`` when no bounds do (a margin level without
+    units in the replicate)."""
+    from scipy.optimize import linprog
+
+    A = (problem.X * dc[:, None]).T
+    p, k = A.shape
+    c = np.concatenate([np.zeros(k), [-1.0, 1.0]])                           # minimise u − l
+    A_ub = np.vstack([np.hstack([np.eye(k), np.zeros((k, 1)), -np.ones((k, 1))]),   # g − u ≤ 0
+                      np.hstack([-np.eye(k), np.ones((k, 1)), np.zeros((k, 1))])])  # l − g ≤ 0
+    res = linprog(c, A_ub=A_ub, b_ub=np.zeros(2 * k), A_eq=np.hstack([A, np.zeros((p, 2))]), b_eq=problem.T,
+                  bounds=[(0, None)] * k + [(0, max(L, 0.0)), (U, None)], method="highs")
+    if res.status != 0:
+        return None
+    lo, hi = float(res.x[-2]), float(res.x[-1])
+    lo = L if lo >= L - 1e-9 else max(0.0, lo - WIDEN_MARGIN * (1 - lo))
+    hi = U if hi <= U + 1e-9 else hi + WIDEN_MARGIN * (hi - 1)
+    return lo, hi
+
+
 def _negative_weights(problem: _Problem, g: np.ndarray) -> str:
     """Which cells linear calibration gave negative weights, named by their margin levels."""
     cells = np.flatnonzero(g < 0)
@@ -559,6 +589,14 @@ def calibrate(design: Design, margins: Sequence[Margin | NumericTotal], *, metho
     CalibrationError
         Bad margins (named), non-convergence, or infeasible bounds (with the unreachable margin
         and the tightest feasible bounds).
+
+    Notes
+    -----
+    Replicates re-run this step. With ``logit`` or ``truncated``, a replicate that cannot be
+    calibrated within ``(L, U)`` uses the narrowest feasible bounds containing them, each moved side
+    pushed a further ``WIDEN_MARGIN`` (10 %) of its distance to 1 (a bounded-logit ``g`` stays strictly
+    inside its bounds); :meth:`~portrait.survey.Design.replicate_adjustments` lists those replicates.
+    A replicate that no bounds can calibrate (a margin level left without units) raises.
     """
     if method not in METHODS:
         raise ParameterError(f"calibration method must be one of {METHODS}, got {method!r}")
@@ -575,7 +613,8 @@ def calibrate(design: Design, margins: Sequence[Margin | NumericTotal], *, metho
     problem = _build(design, margins)
     margins = tuple(margins)
 
-    def solve(d_all: np.ndarray, report: bool = True) -> tuple[np.ndarray, CalibrationResult | None]:
+    def solve(d_all: np.ndarray, report: bool = True, L: float = L, U: float = U
+              ) -> tuple[np.ndarray, CalibrationResult | None]:
         every = len(problem.active) == len(d_all)
         d_act = d_all if every else d_all[problem.active]
         dc = np.bincount(problem.cell_of, weights=d_act, minlength=problem.X.shape[0])
@@ -623,9 +662,24 @@ def calibrate(design: Design, margins: Sequence[Margin | NumericTotal], *, metho
         X_units[problem.active] = problem.X[problem.cell_of]
         return X_units
 
-    step = Step(kind="calibration", label=label or f"calage ({method})",
-                apply=lambda des: solve(des.weights, report=False), info=res, X=Deferred(units_x),
-                d=design.weights.copy())
+    def replicate(des: Design) -> tuple[np.ndarray, dict | None]:
+        """The step re-run on a replicate; bounds that this replicate cannot hold are widened by the
+        documented rule (:func:`_widened_bounds`) and reported, never a replicate dropped."""
+        try:
+            return solve(des.weights, report=False)
+        except CalibrationError:
+            if method not in ("logit", "truncated"):
+                raise
+            d_act = des.weights if len(problem.active) == len(des.weights) else des.weights[problem.active]
+            dc = np.bincount(problem.cell_of, weights=d_act, minlength=problem.X.shape[0])
+            wider = _widened_bounds(problem, dc, L, U)
+            if wider is None:
+                raise CalibrationError(f"a replicate cannot be calibrated within any bounds ({method}): "
+                                       + _diagnose_infeasible(problem, dc, L, U)) from None
+            return solve(des.weights, report=False, L=wider[0], U=wider[1])[0], {"widened_bounds": wider}
+
+    step = Step(kind="calibration", label=label or f"calage ({method})", apply=replicate, info=res,
+                X=Deferred(units_x), d=design.weights.copy())
     return design.with_weights(w, step)
 
 

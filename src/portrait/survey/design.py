@@ -90,6 +90,8 @@ class Design:
     steps : the weighting steps applied so far, in order.
     replicate_factors : optional ``n × R`` matrix of design-stage replicate factors, with
         ``replicate_scale``, ``replicate_rscales`` and ``replicate_mse`` for the variance.
+    replicate_notes : for replicate weights read from a file, the replicates in which a bounded
+        calibration widened its bounds (see :meth:`replicate_adjustments`).
     """
 
     data: pd.DataFrame
@@ -108,6 +110,7 @@ class Design:
     replicate_matrix: np.ndarray | None = field(default=None, repr=False)
     replicate_blocks: np.ndarray | None = field(default=None, repr=False)
     lonely_psu: str = "fail"
+    replicate_notes: tuple[tuple[int, str, float, float], ...] = field(default=(), repr=False)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -202,11 +205,17 @@ class Design:
 
     def replay(self, base: np.ndarray) -> np.ndarray:
         """Re-run the weighting recipe from other starting weights (for a replicate)."""
+        return self._replay(base)[0]
+
+    def _replay(self, base: np.ndarray) -> tuple[np.ndarray, list[tuple[str, float, float]]]:
         d = replace(self, weights=np.asarray(base, dtype=float), steps=())
+        notes = []
         for step in self.steps:
-            w, _ = step.apply(d)
+            w, info = step.apply(d)
+            if isinstance(info, dict) and "widened_bounds" in info:
+                notes.append((step.label, *info["widened_bounds"]))
             d = replace(d, weights=w)
-        return d.weights
+        return d.weights, notes
 
     @property
     def has_replicates(self) -> bool:
@@ -214,20 +223,33 @@ class Design:
 
     def replicate_weights(self) -> np.ndarray:
         """The ``n × R`` replicate weights: the whole recipe re-run on every replicate."""
+        return self._replicates()[0]
+
+    def replicate_adjustments(self) -> pd.DataFrame:
+        """Replicates in which a bounded calibration could not hold its bounds and widened them
+        (:func:`~portrait.survey.calibrate`): one row per replicate and step, with ``replicate``
+        (1-based), ``step`` (its label), ``lower`` and ``upper`` (the bounds used). Empty when the rule
+        never acted; no replicate is ever dropped."""
+        notes = self.replicate_notes if self.replicate_matrix is not None else self._replicates()[1]
+        return pd.DataFrame(list(notes), columns=["replicate", "step", "lower", "upper"])
+
+    def _replicates(self) -> tuple[np.ndarray, tuple]:
         if self.replicate_matrix is not None:
-            return self.replicate_matrix
+            return self.replicate_matrix, self.replicate_notes
         if self.replicate_factors is None:
             raise ParameterError("this design has no replicate weights; call "
                                  "portrait.survey.with_replicates first")
         base = self.base_weights if self.base_weights is not None else self.weights
         cache = getattr(self, "_rep_cache", None)
         if cache is not None and cache[0] is self.weights:
-            return cache[1]
+            return cache[1], cache[2]
         reps = np.empty_like(self.replicate_factors)
+        notes = []
         for r in range(self.replicate_factors.shape[1]):
-            reps[:, r] = self.replay(base * self.replicate_factors[:, r])
-        object.__setattr__(self, "_rep_cache", (self.weights, reps))
-        return reps
+            reps[:, r], found = self._replay(base * self.replicate_factors[:, r])
+            notes += [(r + 1, *note) for note in found]
+        object.__setattr__(self, "_rep_cache", (self.weights, reps, tuple(notes)))
+        return reps, tuple(notes)
 
 
 # ============================================================================ codes of strata and PSUs

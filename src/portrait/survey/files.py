@@ -18,7 +18,8 @@ non-response adjustment, stay: they hold their PSU's place in the variance). Col
 
 The Parquet schema carries a JSON description under the key ``portrait.survey.design``: which
 column plays which role, the replicate method with its ``scale`` and ``rscales`` (variance
-``scale Σ_r rscale_r (θ_r − θ̄)²``, as R ``svrepdesign``), the calibration steps of the weights
+``scale Σ_r rscale_r (θ_r − θ̄)²``, as R ``svrepdesign``) and the replicates in which a bounded
+calibration widened its bounds (``adjusted``), the calibration steps of the weights
 and of each variant (pointing to blocks, stored once when several share them), and free
 attributes (``attrs``) of the producer. Linearised variances use the residuals of the influence
 values on each calibration block's auxiliaries weighted by its input weights (Deville & Särndal
@@ -137,7 +138,9 @@ def design_table(design: Design, *, variants: Mapping[str, Design] | None = None
         meta["replicates"] = {"columns": rcols, "method": design.replicate_method or "replicates",
                               "scale": float(design.replicate_scale),
                               "rscales": None if rs is None else [float(x) for x in rs],
-                              "mse": bool(design.replicate_mse)}
+                              "mse": bool(design.replicate_mse),
+                              "adjusted": [[int(r), str(step), float(lo), float(hi)]
+                                           for r, step, lo, hi in design.replicate_adjustments().itertuples(index=False)]}
     frame = pd.concat([data, pd.DataFrame(out)], axis=1)
     table = pa.Table.from_pandas(frame, preserve_index=False)
     schema_meta = dict(table.schema.metadata or {})
@@ -245,6 +248,7 @@ def read_design(path: str | os.PathLike, variant: str | None = None, *, weights:
     if rep is not None:
         d = with_replicate_weights(d, numbers(rep["columns"]), scale=rep["scale"],
                                    rscales=rep["rscales"], mse=rep["mse"], method=rep["method"])
+        d = replace(d, replicate_notes=tuple(tuple(a) for a in rep.get("adjusted", [])))
     return d
 
 
@@ -283,7 +287,7 @@ def with_replicate_weights(design: Design, replicate_weights: np.ndarray, *, sca
     if rs.shape != (R.shape[1],):
         raise ParameterError(f"rscales needs one value per replicate ({R.shape[1]}), got {rs.shape[0]}")
     return replace(design, replicate_matrix=R, replicate_factors=None, replicate_scale=float(scale),
-                   replicate_rscales=rs, replicate_mse=bool(mse), replicate_method=method)
+                   replicate_rscales=rs, replicate_mse=bool(mse), replicate_method=method, replicate_notes=())
 
 
 def first_replicates(design: Design, count: int) -> Design:
@@ -302,5 +306,7 @@ def first_replicates(design: Design, count: int) -> Design:
         raise ParameterError(f"count must lie in [2, {R.shape[1]}], got {count}")
     scale = design.replicate_scale * (R.shape[1] - 1) / (count - 1)
     rs = None if design.replicate_rscales is None else design.replicate_rscales[:count]
-    return with_replicate_weights(design, R[:, :count], scale=scale, rscales=rs, mse=design.replicate_mse,
-                                  method="bootstrap")
+    notes = design.replicate_adjustments()
+    kept = tuple(tuple(a) for a in notes.loc[notes["replicate"] <= count].itertuples(index=False))
+    return replace(with_replicate_weights(design, R[:, :count], scale=scale, rscales=rs, mse=design.replicate_mse,
+                                          method="bootstrap"), replicate_notes=kept)
