@@ -311,6 +311,25 @@ def test_processed_numbers_equal_the_committed_summary(full_run):
     assert problems == [], "\n".join(problems[:30])
 
 
+def test_every_table_and_figure_of_every_report_is_numbered(full_run):
+    """In each numbered report, every data table has a « Tableau N — … » caption and every figure a
+    « Figure N — … » caption, numbered 1, 2, 3… in order."""
+    from bs4 import BeautifulSoup
+
+    problems = {}
+    for html in sorted((full_run / "reports").glob("0*.html")):
+        soup = BeautifulSoup(html.read_text(encoding="utf-8"), "html.parser")
+        tables = soup.find_all("table")
+        heads = [t.caption.get_text(" ", strip=True) if t.caption else "" for t in tables]
+        numbers = [int(m.group(1)) if (m := re.match(r"Tableau (\d+) — \S", h)) else None for h in heads]
+        figures = [int(n) for n in re.findall(r"<em>Figure (\d+) — ", str(soup))]
+        images = len(soup.find_all("img"))
+        if numbers != list(range(1, len(tables) + 1)) or figures != list(range(1, len(figures) + 1)) \
+                or len(figures) != images:
+            problems[html.name] = (heads, figures, images)
+    assert problems == {}
+
+
 def test_every_captioned_figure_is_in_its_report(full_run):
     """A « Figure N — … » caption follows its image: each report has at least as many images as figure
     captions (a figure displayed in a cell that goes on would otherwise vanish from the report)."""
@@ -461,6 +480,15 @@ def test_reports_fit_a_phone_and_the_synthesis_prints_on_ten_pages(full_run, bro
             overflow[html.name] = (sw, cw)
         page.close()
     assert overflow == {}
+    # the synthesis' first table, scrolled to its last column, still shows what each row is
+    page = browser.new_page(viewport={"width": 390, "height": 800})
+    page.goto((full_run / "reports" / "07_synthesis.html").as_uri())
+    first, last = page.evaluate("""() => { const t = document.querySelector('table'); t.scrollLeft = t.scrollWidth;
+        const row = t.querySelector('tbody tr'); const r = el => el.getBoundingClientRect();
+        return [[r(row.cells[0]).left, r(row.cells[0]).right], [r(row.cells[row.cells.length - 1]).left,
+                r(row.cells[row.cells.length - 1]).right]]; }""")
+    assert 0 <= first[0] and first[1] <= 390 and last[1] <= 390 + 1, (first, last)
+    page.close()
     page = browser.new_page(viewport={"width": 703, "height": 1000})       # A4 minus the margins, at 96 dpi
     page.goto((full_run / "reports" / "07_synthesis.html").as_uri())
     pdf = page.pdf(format="A4", prefer_css_page_size=True)

@@ -43,6 +43,15 @@ class Captions:
         head = f"<caption>Tableau {self.tables} — {_html.escape(caption)}</caption>"
         return HTML(body.replace("<thead>", f"{head}\n  <thead>", 1))
 
+    def frame(self, df: pd.DataFrame, caption: str):
+        """« Tableau N — caption » above ``df`` shown as :func:`french_html` shows any table (each numeric
+        column with the decimals it was rounded to, labels in full): for tables already laid out for readers."""
+        from IPython.display import HTML
+
+        self.tables += 1
+        head = f"<caption>Tableau {self.tables} — {_html.escape(caption)}</caption>"
+        return HTML(french_html(df).replace("<thead>", f"{head}\n  <thead>", 1))
+
     def figure(self, finding: str):
         """« Figure N — finding » under a figure: the caption states what the figure shows."""
         from IPython.display import Markdown
