@@ -143,3 +143,21 @@ def test_a_kernel_that_does_not_start_is_replaced(tmp_path, config_dir, monkeypa
     with pytest.raises(run.NotebookFailed):
         run.run(_notebook(tmp_path, "1 / 0", name="98_fails.ipynb"), tmp_path / "fails.ipynb")
     assert len(calls) == 2        # the first attempt raised before the kernel; the second ran the cell: no third
+
+
+def test_run_information_shows_parameters_as_written_in_config():
+    """The reports' run-information block writes parameters the way config/*.yaml does, and the value
+    read back with YAML is the parameter itself (no Python repr: quotes, True/None)."""
+    import nbformat
+    import yaml
+
+    from portrait.reporting import render
+
+    params = {"calibration_method": "raking", "calibration_bounds": [0.3, 3.0], "check": True, "none": None,
+              "methods": ["linear", "raking"], "date": "2017-01-01", "overrides": {"residents": {"invitations": 1000}}}
+    nb = nbformat.v4.new_notebook(metadata={"papermill": {"parameters": params}})
+    shown = dict(render.run_information(nb))
+    assert shown["paramètre calibration_method"] == "raking"
+    assert shown["paramètre methods"] == "[linear, raking]" and shown["paramètre check"] == "true"
+    for k, v in params.items():
+        assert yaml.safe_load(shown[f"paramètre {k}"]) == v

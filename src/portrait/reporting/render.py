@@ -100,8 +100,19 @@ def run_information(nb) -> list[tuple[str, str]]:
     manifest = paths.RAW / "SHA256SUMS"
     rows = [("commit", git_commit()), ("version de portrait", __version__),
             ("empreinte de data/raw/SHA256SUMS", sha256(manifest)[:16] if manifest.exists() else "absent")]
-    rows += [(f"paramètre {k}", repr(v)) for k, v in sorted(params.items())]
+    rows += [(f"paramètre {k}", _as_yaml(v)) for k, v in sorted(params.items())]
     return rows
+
+
+def _as_yaml(value) -> str:
+    """A parameter as it is written in config/*.yaml (``raking``, ``[0.3, 3.0]``), not as a Python repr."""
+    import json
+
+    import yaml
+
+    plain = json.loads(json.dumps(value))           # notebook metadata nodes become plain dicts and lists
+    text = yaml.safe_dump(plain, default_flow_style=True, allow_unicode=True, width=10_000).strip()
+    return text.removesuffix("...").strip()
 
 
 def _toc(body: str) -> list[tuple[int, str, str]]:

@@ -69,9 +69,10 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
         f"zone visitée et type de partenaire, parmi les {fmt.number(counts['frame_persons'])} personnes des fichiers de "
         f"partenaires (une fois dédoublonnés, et seulement celles qui acceptent d'être recontactées) : "
         f"{fmt.number(counts['visitor_invitations'])} invitations.",
-        f"**Réponse.** Taux de réponse : {rate('residents')} chez les habitants, {rate('visitors')} chez les clients. "
-        "Ceux qui répondent ne ressemblent pas exactement à ceux qui ne répondent pas (par exemple les plus âgés "
-        "répondent davantage) : la pondération corrige ces écarts.",
+        f"**Réponse.** Taux de réponse (répondants parmi les personnes invitées, hors celles qui se sont révélées hors "
+        f"du champ) : {rate('residents')} chez les habitants, {rate('visitors')} chez les clients. "
+        "Ceux qui répondent ne ressemblent pas exactement à ceux qui ne répondent pas : la pondération corrige "
+        "ces écarts.",
         f"**Pondération.** Chaque répondant reçoit un poids : l'inverse de sa probabilité d'être invité, corrigé de la "
         f"non-réponse, puis calé pour que l'échantillon reproduise exactement des effectifs connus — pour les habitants, "
         f"la population de l'Insee par sexe et âge, département et taille de commune ; pour les clients, les totaux "
