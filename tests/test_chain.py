@@ -368,6 +368,42 @@ def test_synthesis_suppressed_cells_cannot_be_recovered(full_run):
     assert disclosure.unprotected(counts, mask, 10).empty
 
 
+# Tables whose small counts are not a disclosure risk, with the reason: they count sampled units by
+# design stratum and fieldwork outcome, and show no answer of anyone.
+OPERATIONAL_TABLES = {
+    "Dispositions finales (AAPOR) et taux de réponse RR1 par strate": "issues de terrain par strate de tirage",
+    "Statut final des unités tirées, par enquête": "issues de terrain",
+}
+COUNT_HEADER = re.compile(r"répondant|personnes|effectif|complets", re.I)
+
+
+def test_no_report_shows_a_small_cell_of_respondents(full_run):
+    """Every table of every report (analysts' and reviewers'): a count of respondents or persons below the
+    small-cell threshold is shown only as suppressed, except in the operational tables listed above
+    (sample units by stratum and fieldwork outcome, no answer shown). Suppression that holds against
+    subtraction is checked on the synthesis by the intruder's linear programs (test above)."""
+    import yaml
+    from bs4 import BeautifulSoup
+
+    threshold = yaml.safe_load((full_run / "config" / "07_synthesis.yaml").read_text(encoding="utf-8"))["small_cell_threshold"]
+    found = []
+    for html in sorted((full_run / "reports").glob("0*.html")):
+        soup = BeautifulSoup(html.read_text(encoding="utf-8"), "html.parser")
+        for table in soup.find_all("table"):
+            caption = re.sub(r"^Tableau \d+ — ", "", table.caption.get_text(" ", strip=True)) if table.caption else ""
+            if caption in OPERATIONAL_TABLES or table.thead is None:
+                continue
+            heads = [th.get_text(" ", strip=True) for th in table.thead.find_all("th")]
+            counted = [i for i, h in enumerate(heads) if COUNT_HEADER.search(h)]
+            for tr in table.tbody.find_all("tr"):
+                cells = [c.get_text(strip=True) for c in tr.find_all(["td", "th"])]
+                for i in counted:
+                    value = cells[i].replace("\u202f", "").replace("\u00a0", "") if i < len(cells) else ""
+                    if value.isdigit() and 0 < int(value) < threshold:
+                        found.append((html.name, caption, heads[i], cells[0], value))
+    assert found == []
+
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SIMULATED_LABEL = "données simulées"
 AIMS = ("Les principaux résultats", "Identité ressentie et image perçue", "Fierté, attachement, ambassadeurs",
