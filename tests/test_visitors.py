@@ -14,6 +14,8 @@ from portrait.pipeline import config, io
 from portrait.study import partners, visitors
 from portrait.pipeline.errors import InputError, ParameterError, SamplingError
 
+from . import bad_inputs
+
 KEY_A = b"a" * 64
 KEY_B = b"b" * 64
 DOTLESS = ["gmail.com", "googlemail.com", "example.com"]
@@ -297,7 +299,7 @@ def _no_personal_data(exc: Exception) -> None:
 
 def test_unmapped_file_is_named(folder):
     """A file in the partner folder with no entry in the mapping stops the ingest, naming it."""
-    (folder / "nouveau_partenaire.csv").write_text("Mail;Nom\nx@example.org;X\n", encoding="utf-8")
+    bad_inputs.unmapped_file(folder)
     with pytest.raises(InputError, match=r"nouveau_partenaire\.csv.*unmapped layout") as e:
         _ingest(folder)
     _no_personal_data(e.value)
@@ -380,12 +382,7 @@ def test_corrupt_workbook_is_named(folder):
 
 def test_undeclared_zone_value_names_row_and_column_without_echoing_it(folder):
     """A zone value the layout does not declare: file, row and column named; the value itself is not shown."""
-    p = folder / "voyages_seniors_nord.csv"
-    lines = p.read_bytes().decode("cp1252").split("\r\n")
-    cells = lines[3].split(";")
-    cells[5] = "Atlantide"
-    lines[3] = ";".join(cells)
-    p.write_bytes("\r\n".join(lines).encode("cp1252"))
+    bad_inputs.undeclared_zone(folder)
     with pytest.raises(InputError, match=r"voyages_seniors_nord\.csv, row 4, column 'Destination': 1 value") as e:
         _ingest(folder)
     assert "Atlantide" not in str(e.value)
@@ -398,18 +395,7 @@ def test_missing_partner_folder_is_named(tmp_path):
 
 
 # ------------------------------------------------------------------------------ files that contribute nothing
-def _rewrite_column(path, column, fn):
-    import csv
-    import io as _io
-
-    rows = list(csv.reader(_io.StringIO(path.read_bytes().decode("cp1252"), newline=""), delimiter=";"))
-    j = rows[0].index(column)
-    for r in rows[1:]:
-        r[j] = fn(r[j])
-    buf = _io.StringIO()
-    csv.writer(buf, delimiter=";", lineterminator="\r\n").writerows(rows)
-    path.write_bytes(buf.getvalue().encode("cp1252"))
-    return len(rows) - 1
+_rewrite_column = bad_inputs._rewrite_column
 
 
 def test_consent_written_in_another_language_stops_the_ingest(folder):
@@ -440,10 +426,7 @@ def test_dates_in_another_format_stop_the_ingest_unless_the_file_is_accepted(fol
 def test_two_columns_with_the_e_mail_header_are_ambiguous(folder):
     """A partner export with two « E-mail » columns (e.g. personal and work): the first used to be read
     silently; now the ingest names the column and says it is ambiguous, without echoing any address."""
-    p = folder / "ot_dunkerque_contacts.csv"
-    lines = p.read_bytes().decode("cp1252").split("\r\n")
-    lines = [line + (";E-mail" if i == 0 else ";autre@example.org") if line else line for i, line in enumerate(lines)]
-    p.write_bytes("\r\n".join(lines).encode("cp1252"))
+    bad_inputs.two_email_columns(folder)
     with pytest.raises(InputError, match=r"ot_dunkerque_contacts\.csv, column 'E-mail'.*appears twice") as e:
         _ingest(folder)
     _no_personal_data(e.value)
@@ -496,15 +479,6 @@ def test_an_unbalanced_quote_is_named(folder):
 
 def test_a_damaged_sheet_inside_a_workbook_is_named(folder):
     """A workbook whose zip is fine but whose sheet XML is cut: a clear error, not a raw parser exception."""
-    import zipfile
-
-    path = folder / "ot_laon.xlsx"
-    with zipfile.ZipFile(path) as z:
-        members = {n: z.read(n) for n in z.namelist()}
-    sheet = next(n for n in members if n.startswith("xl/worksheets/"))
-    members[sheet] = members[sheet][: len(members[sheet]) // 2]
-    with zipfile.ZipFile(path, "w") as z:
-        for n, data in members.items():
-            z.writestr(n, data)
+    bad_inputs.damaged_sheet(folder)
     with pytest.raises(InputError, match=r"ot_laon\.xlsx: the workbook opens but a sheet cannot be read"):
         _ingest(folder)

@@ -176,12 +176,20 @@ def write_design(design: Design, path: str | os.PathLike, *, variants: Mapping[s
 
 def read_metadata(path: str | os.PathLike) -> dict | None:
     """The description of a weighted-design file (``None`` if the file has none)."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    raw = (pq.read_schema(path).metadata or {}).get(META_KEY)
+    try:
+        raw = (pq.read_schema(path).metadata or {}).get(META_KEY)
+    except (pa.ArrowException, OSError) as exc:
+        raise ParameterError(f"{path}: not a readable Parquet file ({type(exc).__name__}); "
+                             "was it cut short or written by another program? Re-run the stage that writes it") from None
     if raw is None:
         return None
-    meta = json.loads(raw.decode("utf-8"))
+    try:
+        meta = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ParameterError(f"{path}: its weighted-design description is not valid JSON") from None
     if meta.get("format") != FORMAT or meta.get("version") != VERSION:
         raise ParameterError(f"{path}: weighted-design format {meta.get('format')!r} version {meta.get('version')!r} "
                              f"is not {FORMAT!r} version {VERSION}")
