@@ -184,6 +184,22 @@ def distribution_tests(stack: Design, cb: Codebook) -> pd.DataFrame:
     return out
 
 
+def profile_tests(stack: Design, cb: Codebook, items: Sequence[str] = ("forces", "faiblesses")) -> pd.DataFrame:
+    """Do residents and visitors choose the options of each multiple-response item alike, as a whole?
+
+    :func:`portrait.survey.multiple_response_test` (Bilder & Loughin 2004, Rao–Scott second order) on
+    the stacked design, visitors − residents; a respondent who left the question blank is left out.
+    """
+    rows = []
+    for item in items:
+        v = cb.variable(item)
+        cols = [c for c in v.columns if c in stack.data.columns]
+        t = survey.multiple_response_test(stack, cols, "groupe", "residents", "visitors")
+        rows.append({"item": item, "profile_X2": t.X2, "profile_df": t.df_chisq, "profile_p": t.p_chisq,
+                     "profile_n_residents": t.n_a, "profile_n_visitors": t.n_b})
+    return pd.DataFrame(rows)
+
+
 # ============================================================================ adjusted comparisons
 
 

@@ -20,6 +20,8 @@ module                  what                                                    
 ``estimation``          :func:`total`, :func:`mean`, :func:`proportion`             ``svytotal``, ``svymean``
 ``inference``           :func:`mean_difference`, :func:`rao_scott`,                  ``svyttest``,
                         :func:`rank_test`, :func:`stack`, :func:`subset`            ``svychisq``, ``svyranktest``
+``multiresponse``       :func:`multiple_response_test` (Bilder–Loughin, Rao–Scott    (``MRCV``)
+                        second order) for « pick any » questions
 ``quantiles``           :func:`quantile` (Woodruff intervals)                       ``svyquantile``
 ``regression``          :func:`svyglm` (gaussian, logistic, Poisson), :func:`svyolr` ``svyglm``, ``svyolr``
 ``sampling``            :func:`inclusion_probabilities`, :func:`systematic_pps`,    (``sampling``)
@@ -44,6 +46,8 @@ Rao, J. N. K. and Wu, C. F. J. (1988). Resampling inference with complex survey 
 Rao, J. N. K. and Scott, A. J. (1984). On chi-squared tests for multiway contingency tables with cell
 proportions estimated from survey data. *Annals of Statistics* 12, 46–60.
 Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley.
+Bilder, C. R. and Loughin, T. M. (2004). Testing for marginal independence between two categorical variables
+with multiple responses. *Biometrics* 60, 241–248.
 """
 
 import importlib
@@ -61,6 +65,7 @@ if TYPE_CHECKING:                     # for type checkers and IDEs; at run time 
                             rao_scott, stack, subset)
     from .linearisation import LONELY, linearised_variance, psu_totals, residualise
     from .nonresponse import NonresponseResult, adjust_nonresponse, collapse_groups
+    from .multiresponse import MultipleResponseTest, multiple_response_test
     from .quantiles import quantile
     from .regression import Fit, svyglm, svyolr
     from .replicates import replicate_factors, replicate_variance, with_replicates
@@ -118,6 +123,8 @@ _EXPORTS = {
     "svyglm": ("regression", "svyglm"),
     "svyolr": ("regression", "svyolr"),
     "quantile": ("quantiles", "quantile"),
+    "MultipleResponseTest": ("multiresponse", "MultipleResponseTest"),
+    "multiple_response_test": ("multiresponse", "multiple_response_test"),
     "replicate_factors": ("replicates", "replicate_factors"),
     "replicate_variance": ("replicates", "replicate_variance"),
     "with_replicates": ("replicates", "with_replicates"),
@@ -136,6 +143,7 @@ __all__ = [
     "Difference", "RankTest", "RaoScott", "domain_degf", "welch_df", "mean_difference", "model_matrix", "rank_test",
     "rao_scott", "stack", "subset", "LONELY", "linearised_variance", "psu_totals", "residualise",
     "NonresponseResult", "adjust_nonresponse", "collapse_groups", "Fit", "svyglm", "svyolr", "quantile",
+    "MultipleResponseTest", "multiple_response_test",
     "replicate_factors", "replicate_variance", "with_replicates", "ALLOCATION_RULES", "allocate",
     "inclusion_probabilities", "stratified_srswor", "systematic_pps",
 ]

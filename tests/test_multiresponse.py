@@ -1,0 +1,81 @@
+"""The Bilder–Loughin test for multiple-response items (portrait.survey.multiple_response_test).
+
+Oracles: (1) with one option the test is the design-based Wald test of the difference, so its F
+equals the square of the t of :func:`~portrait.survey.mean_difference` (checked against R ``survey``
+elsewhere), by linearisation and by replicate weights; (2) by Monte Carlo on a clustered design with correlated options, the
+second-order test holds its size (5 %, within 3 Monte Carlo standard errors) where the uncorrected
+sum of Pearson statistics referred to χ²_J does not, and has power against a shift in one option.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from portrait import survey
+
+OPTIONS = [f"o{j}" for j in range(1, 7)]
+ALPHA = np.array([-0.3, -0.8, -1.2, -1.6, 0.2, -2.0])
+
+
+def _sample(rng, shift=0.0, clusters=30, size=10):
+    """Two independent clustered samples (each its own stratum), options correlated within a person
+    (a shared latent trait) and within a cluster; ``shift`` raises option 1 in group b only."""
+    parts = []
+    for g in ("a", "b"):
+        cl = np.repeat(np.arange(clusters), size)
+        u = rng.normal(0, 0.8, clusters)[cl]
+        e = rng.normal(0, 1.0, len(cl))
+        eta = ALPHA + u[:, None] + 0.9 * e[:, None] + rng.logistic(size=(len(cl), len(OPTIONS)))
+        if g == "b":
+            eta[:, 0] += shift
+        parts.append(pd.DataFrame((eta > 0).astype(float), columns=OPTIONS).assign(
+            g=g, cl=[f"{g}{c}" for c in cl], w=rng.uniform(1, 3, len(cl))))
+    df = pd.concat(parts, ignore_index=True)
+    return survey.Design.from_frame(df, weights="w", strata="g", psu="cl")
+
+
+def test_one_option_is_the_wald_test_of_the_difference():
+    d = _sample(np.random.default_rng(1), shift=0.4)
+    mr = survey.multiple_response_test(d, ["o1"], "g", "a", "b")
+    diff = survey.mean_difference(d, "o1", "g", "b", "a")
+    np.testing.assert_allclose(mr.options["difference"].iloc[0], diff.difference, rtol=1e-12)
+    np.testing.assert_allclose(mr.F, diff.t ** 2, rtol=1e-10)
+    np.testing.assert_allclose(mr.options["se"].iloc[0], diff.se, rtol=1e-10)
+    assert mr.df_chisq == pytest.approx(1.0) and mr.p_chisq == pytest.approx(stats.chi2.sf(diff.t ** 2, 1), rel=1e-10)
+
+
+def test_one_option_with_replicate_weights_is_the_replicate_wald_test():
+    d = survey.with_replicates(_sample(np.random.default_rng(2), shift=0.4), "bootstrap", 60, np.random.default_rng(3))
+    mr = survey.multiple_response_test(d, ["o1"], "g", "a", "b", variance="replicates")
+    diff = survey.mean_difference(d, "o1", "g", "b", "a", variance="replicates")
+    np.testing.assert_allclose(mr.F, diff.t ** 2, rtol=1e-10)
+
+
+def test_size_and_power_by_monte_carlo():
+    """400 samples under SPMI: the second-order test rejects 5 % ± 3 MC standard errors (± 3.3 points)
+    of the time; the uncorrected sum of Pearson statistics (χ² with 6 df) rejects far more often. With
+    option 1 shifted by 1.5 on the logit scale in group b, the test rejects in at least 80 % of 100 samples."""
+    rng = np.random.default_rng(20170301)
+    p2, naive = [], []
+    for _ in range(400):
+        t = survey.multiple_response_test(_sample(rng), OPTIONS, "g", "a", "b")
+        p2.append(t.p_chisq)
+        naive.append(stats.chi2.sf(t.X2, len(OPTIONS)))
+    size = np.mean(np.array(p2) < 0.05)
+    mc_se = np.sqrt(0.05 * 0.95 / 400)
+    assert abs(size - 0.05) < 3 * mc_se, size
+    assert np.mean(np.array(naive) < 0.05) > 0.15
+    power = np.mean([survey.multiple_response_test(_sample(rng, shift=1.5), OPTIONS, "g", "a", "b").p_chisq < 0.05
+                     for _ in range(100)])
+    assert power >= 0.8, power
+
+
+def test_bad_columns_are_named():
+    d = _sample(np.random.default_rng(4))
+    with pytest.raises(survey.ParameterError, match="0 or 1"):
+        survey.multiple_response_test(survey.Design.from_frame(d.data.assign(o1=2.0), weights="w"), OPTIONS, "g", "a", "b")
+    with pytest.raises(survey.ParameterError, match="no respondent"):
+        survey.multiple_response_test(d, OPTIONS, "g", "a", "c")
