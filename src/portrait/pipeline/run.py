@@ -27,6 +27,7 @@ from . import config, manifest, paths, progress, skip_iri_grammar
 from .errors import ParameterError, PortraitError, SurveyError
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+KERNEL_START_FAILURES = ("Kernel didn't respond", "Kernel died before replying to kernel_info")
 KERNEL_START_TIMEOUT = 45          # seconds; a kernel starts in a few seconds even on a busy machine
 KERNEL_START_ATTEMPTS = 3
 
@@ -169,9 +170,9 @@ def run(notebook: str | Path, output: str | Path | None = None, overrides: dict[
             raise NotebookFailed(_short_failure(nb_path, exc, partial)) from None
         except RuntimeError as exc:
             # Two runners started together (make -j2) can hand their kernels the same free TCP port
-            # (jupyter_client picks ports before the kernel binds them): that kernel dies at start.
-            # Nothing of the notebook has run yet, so starting a new kernel is safe.
-            if "Kernel didn't respond" not in str(exc) or attempt == KERNEL_START_ATTEMPTS:
+            # (jupyter_client picks ports before the kernel binds them): that kernel dies at start, or
+            # never answers. Nothing of the notebook has run yet, so starting a new kernel is safe.
+            if not any(m in str(exc) for m in KERNEL_START_FAILURES) or attempt == KERNEL_START_ATTEMPTS:
                 raise
             print(f"  {paths.relative(nb_path)}: the kernel did not start (attempt {attempt}); starting another",
                   file=sys.stderr)
