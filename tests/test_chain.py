@@ -110,11 +110,13 @@ def test_a_weight_changed_by_hand_reaches_the_comparison(reduced_runs):
 
 
 def test_index_links_every_report(full_run):
-    """reports/index.html links the rendered report of every notebook of the chain."""
+    """reports/index.html links the rendered report of every notebook of the chain, and shows each stage's
+    parameters as config/*.yaml writes them (``source: simulated``), not as Python reprs."""
     index = (full_run / "reports" / "index.html").read_text(encoding="utf-8")
     for nb in sorted((full_run / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         assert f'href="{nb.stem}.html"' in index
         assert (full_run / "reports" / f"{nb.stem}.html").exists()
+    assert "source: simulated" in index and "source=&#x27;" not in index and "source='" not in index
 
 
 def test_second_make_does_nothing(full_run):

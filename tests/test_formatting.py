@@ -76,3 +76,24 @@ def test_notebook_tables_are_french_complete_and_without_row_numbers():
     assert ">oui<" in html and ">non<" in html
     indexed = tables.french_html(df.head(3).set_index(pd.Index(["a", "b", "c"], name="clé")))
     assert "<th>clé</th>" in indexed and "<th>a</th>" in indexed
+
+
+def test_figure_findings_are_computed_from_the_numbers_drawn():
+    """Captions of the fieldwork and weighting figures, by hand on small tables."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from portrait.reporting import weighting_text as wt
+
+    rates = pd.DataFrame({"stratum": ["59-1", "59-2", "npdc|hotel"], "rate": [0.30, 0.215, 0.4],
+                          "survey": ["residents", "residents", "visitors"]})
+    assert wt.rates_finding(rates, "stratum", {"residents": "Habitants", "visitors": "Clients"}) == \
+        "Habitants : de 21,5\u00a0% (strate 59-2) à 30,0\u00a0% (strate 59-1) ; Clients : de 40,0\u00a0% (strate npdc|hotel) " \
+        "à 40,0\u00a0% (strate npdc|hotel)"
+    before, after = SimpleNamespace(weights=np.array([10.0, 10, 10, 0])), SimpleNamespace(weights=np.array([4.0, 10, 30, 0]))
+    assert wt.g_finding(before, after) == "g va de 0,40 à 3,00, médiane 1,00 ; 66,7\u00a0% des répondants ont un g hors de [0,5 ; 2]"
+    std = pd.DataFrame({"marge": ["âge", "âge"], "modalité": ["15-29", "75+"], "diff. std. avant": [-0.31, 0.12],
+                        "diff. std. après": [0.0, -0.001]})
+    assert wt.standardised_difference_finding(std) == ("avant calage, l'écart le plus grand est de 0,31 écart-type "
+                                                       "(âge : 15-29) ; après calage, il est au plus de 0,00")

@@ -100,11 +100,11 @@ def run_information(nb) -> list[tuple[str, str]]:
     manifest = paths.RAW / "SHA256SUMS"
     rows = [("commit", git_commit()), ("version de portrait", __version__),
             ("empreinte de data/raw/SHA256SUMS", sha256(manifest)[:16] if manifest.exists() else "absent")]
-    rows += [(f"paramètre {k}", _as_yaml(v)) for k, v in sorted(params.items())]
+    rows += [(f"paramètre {k}", as_yaml(v)) for k, v in sorted(params.items())]
     return rows
 
 
-def _as_yaml(value) -> str:
+def as_yaml(value) -> str:
     """A parameter as it is written in config/*.yaml (``raking``, ``[0.3, 3.0]``), not as a Python repr."""
     import json
 

@@ -17,7 +17,7 @@ import nbformat
 from ..pipeline import config, paths, scenario
 from ..pipeline.io import write_text
 from . import scenarios
-from .render import notebook_summary, notebook_title
+from .render import as_yaml, notebook_summary, notebook_title
 
 SOURCE_LABEL = {"simulated": "données simulées (simulateur documenté, vérité connue)",
                 "real": "exports réels de l'outil d'enquête"}
@@ -49,7 +49,7 @@ def index_html(executed: list[Path]) -> str:
     for path in executed:
         nb = nbformat.read(path, as_version=4)
         params = nb.metadata.get("papermill", {}).get("parameters", {})
-        shown = ", ".join(f"{k}={v!r}" for k, v in sorted(params.items())
+        shown = " ; ".join(f"{k}: {as_yaml(v)}" for k, v in sorted(params.items())
                           if not (isinstance(v, str) and ("/" in v)))
         summary = notebook_summary(nb)
         first = summary.split(". ")[0].rstrip(".")

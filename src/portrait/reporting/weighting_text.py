@@ -1,0 +1,58 @@
+"""What the figures of the fieldwork and weighting reports show, in French, from the numbers drawn.
+
+Each function returns the finding a caption and an alt text state (« les poids vont de 12 à 3 400 »),
+computed from the same tables the figure draws, so that it stays true on other data.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from . import formatting as fmt
+
+
+def _spread(x: np.ndarray) -> str:
+    d = 0 if x.min() >= 10 else 2                   # weights in the thousands need no decimals
+    return (f"de {fmt.number(x.min(), d)} à {fmt.number(x.max(), d)} "
+            f"(rapport {fmt.number(x.max() / x.min(), 1)}, CV {fmt.number(x.std() / x.mean(), 2)})")
+
+
+def weights_finding(stages: Mapping) -> str:
+    """The spread of the respondents' weights at the first and last step."""
+    names = list(stages)
+    first, last = (np.asarray(stages[k].weights, dtype=float) for k in (names[0], names[-1]))
+    first, last = first[first > 0], last[last > 0]
+    return f"poids de sondage {_spread(first)} ; après calage, {_spread(last)}"
+
+
+def g_finding(before, after) -> str:
+    """The range and median of the calibration factors g = w_after / w_before of the respondents."""
+    b, a = np.asarray(before.weights, dtype=float), np.asarray(after.weights, dtype=float)
+    g = a[b > 0] / b[b > 0]
+    return (f"g va de {fmt.number(g.min(), 2)} à {fmt.number(g.max(), 2)}, médiane {fmt.number(np.median(g), 2)} ; "
+            f"{fmt.percent(np.mean((g < 0.5) | (g > 2)))} des répondants ont un g hors de [0,5 ; 2]")
+
+
+def standardised_difference_finding(std: pd.DataFrame) -> str:
+    """The largest standardised difference to the population before calibration, and after."""
+    before = std["diff. std. avant"].abs()
+    worst = std.loc[before.idxmax()]
+    return (f"avant calage, l'écart le plus grand est de {fmt.number(before.max(), 2)} écart-type "
+            f"({worst['marge']} : {worst['modalité']}) ; après calage, il est au plus de "
+            f"{fmt.number(std['diff. std. après'].abs().max(), 2)}")
+
+
+def rates_finding(rates: pd.DataFrame, by: str, groups: Mapping[str, str], name: str = "strate") -> str:
+    """The lowest and highest response rate of each survey, with the category (``name`` code) where each occurs."""
+    parts = []
+    for survey, label in groups.items():
+        r = rates.loc[(rates["survey"] == survey) & rates["rate"].notna()]
+        if r.empty:
+            continue
+        lo, hi = r.loc[r["rate"].idxmin()], r.loc[r["rate"].idxmax()]
+        parts.append(f"{label} : de {fmt.percent(lo['rate'])} ({name} {lo[by]}) à {fmt.percent(hi['rate'])} "
+                     f"({name} {hi[by]})")
+    return " ; ".join(parts)
