@@ -102,3 +102,39 @@ def test_a_group_without_respondents_in_a_replicate_hands_its_weight_to_a_neighb
     np.testing.assert_allclose(R.sum(axis=0), base.sum(axis=0), rtol=1e-12)
     dropped = int(d.psu[(df["psu"] == 10).to_numpy()][0])        # JK1: replicate k leaves out PSU code k
     assert R[(df["g"] == "c").to_numpy(), dropped].sum() == 0
+
+
+def test_each_replicate_refits_the_propensity_model_and_cuts_its_classes_again():
+    """Oracle, for each bootstrap replicate: statsmodels' weighted logistic GLM fitted on the replicate's
+    weights, units ranked by its scores among those in the replicate, cut in equal classes, each
+    respondent's weight divided by its class's weighted response rate. The engine (its own IRLS started
+    from the full-sample fit) must give the same replicate weights; a replicate of all ones gives the
+    full-sample weights."""
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(11)
+    n = 400
+    df = pd.DataFrame({"psu": np.repeat(np.arange(40), 10), "w": rng.uniform(5, 15, n),
+                       "dep": rng.choice(list("ABCD"), n), "size": rng.choice(list("123"), n)})
+    eta = -0.4 + 0.5 * (df["dep"] == "B") - 0.6 * (df["size"] == "3") + rng.normal(0, 0.3, 40)[df["psu"]]
+    df["r"] = rng.random(n) < 1 / (1 + np.exp(-eta))
+    d = survey.with_replicates(survey.Design.from_frame(df, weights="w", psu="psu"), "bootstrap", 8,
+                               np.random.default_rng(5))
+    adj = survey.adjust_nonresponse(d, "r", propensity=["dep", "size"], n_classes=4, min_respondents=5)
+    R = adj.replicate_weights()
+    X = sm.add_constant(pd.get_dummies(df[["dep", "size"]].astype(str), drop_first=True, dtype=float))
+    resp = df["r"].to_numpy()
+    for r in range(R.shape[1]):
+        w = d.weights * d.replicate_factors[:, r]
+        on = w > 0
+        fit = sm.GLM(resp[on].astype(float), X[on], family=sm.families.Binomial(), var_weights=w[on] / w[on].mean()).fit()
+        rank = pd.Series(np.asarray(fit.predict(X[on]))).rank(method="first").to_numpy()
+        cls = np.minimum((rank - 1) * 4 // on.sum(), 3).astype(int)
+        counts = np.bincount(cls, weights=resp[on].astype(float), minlength=4)
+        assert counts.min() >= 5                     # no merging in these replicates: the oracle stays simple
+        tot = np.bincount(cls, weights=w[on], minlength=4)
+        rsp = np.bincount(cls, weights=w[on] * resp[on], minlength=4)
+        expected = np.where(resp[on], w[on] * (tot / rsp)[cls], 0.0)
+        assert_allclose(R[on, r], expected, rtol=1e-9)
+        assert (R[~on, r] == 0).all()
+    assert_allclose(adj.replay(d.weights), adj.weights, rtol=1e-10)      # a replicate of all ones: the sample

@@ -92,8 +92,12 @@ def adjust_nonresponse(design: Design, responded: str, *, groups: Sequence[str] 
     frame variables gives scores; units are grouped in ``n_classes`` classes of equal size by
     score, and the class adjustment above is applied (more stable than 1/p̂).
 
-    In a replicate, a group can lose all its respondents (their PSUs are out of the replicate) while
-    keeping non-respondents: its sample weight total then goes to the nearest group with respondents
+    In a replicate, the whole step is re-run on the replicate's weights: with ``propensity``, the
+    logistic model is refitted (iteratively reweighted least squares started from the full-sample
+    fit) and the classes are cut again, by rank of the new scores among the replicate's units, with
+    the same merging of small classes. Response homogeneity groups are fixed by their variables. A
+    group can lose all its respondents in a replicate (their PSUs are out of it) while keeping
+    non-respondents: its sample weight total then goes to the nearest group with respondents
     (:func:`_merge_empty_groups`), so that every replicate keeps the sample's weight total.
 
     Raises ``ParameterError`` when a group has fewer than ``min_respondents`` respondents.
@@ -109,9 +113,14 @@ def adjust_nonresponse(design: Design, responded: str, *, groups: Sequence[str] 
         key, model, k = _propensity_classes(design, propensity, resp, n_classes, min_respondents)
         method = f"score de propension ({k} classes)"
     labels, code = np.unique(key, return_inverse=True)
+    full_code, full_labels = code, labels
 
     def solve(des: Design) -> tuple[np.ndarray, NonresponseResult]:
         d = des.weights
+        code, labels = full_code, full_labels
+        if model is not None and des is not design:
+            key_r = _replicate_classes(model, d, resp, n_classes, min_respondents)
+            labels, code = np.unique(key_r, return_inverse=True)
         tot = np.bincount(code, weights=d, minlength=len(labels))
         rsp = np.bincount(code, weights=d * resp, minlength=len(labels))
         nresp = np.bincount(code, weights=resp.astype(float), minlength=len(labels))
@@ -165,13 +174,18 @@ def _group_keys(data: pd.DataFrame, groups: Sequence[str], resp: np.ndarray, col
     return data[list(groups)].astype(str).agg(JOINT.join, axis=1).to_numpy()
 
 
+@dataclass(frozen=True)
+class PropensityModel:
+    """The full-sample response model: the design matrix, statsmodels' fit, its coefficients."""
+
+    X: np.ndarray
+    fit: Any
+    coef: np.ndarray
+
+
 def _propensity_classes(design: Design, propensity: Sequence[str], resp: np.ndarray, n_classes: int,
                         min_respondents: int):
-    """Each unit's class of estimated response propensity (logistic GLM, design-weighted), the fit, the classes.
-
-    Classes of equal size by score; a class with too few respondents is merged into its neighbour
-    with fewer respondents.
-    """
+    """Each unit's class of estimated response propensity (logistic GLM, design-weighted), the model, the classes."""
     import statsmodels.api as sm
 
     data = design.data
@@ -179,13 +193,42 @@ def _propensity_classes(design: Design, propensity: Sequence[str], resp: np.ndar
     X = sm.add_constant(X, has_constant="add")
     fit = sm.GLM(resp.astype(float), X, family=sm.families.Binomial(),
                  var_weights=design.weights / design.weights.mean()).fit()
-    score = fit.predict(X)
-    ranks = pd.Series(score).rank(method="first").to_numpy()
-    cls = np.minimum((ranks - 1) * n_classes // len(ranks), n_classes - 1).astype(int)
+    model = PropensityModel(X=X.to_numpy(dtype=float), fit=fit, coef=np.asarray(fit.params, dtype=float))
+    key, k = _classes(np.asarray(fit.predict(X), dtype=float), design.weights > 0, resp, n_classes, min_respondents)
+    return key, model, k
+
+
+def _replicate_classes(model: PropensityModel, w: np.ndarray, resp: np.ndarray, n_classes: int,
+                       min_respondents: int) -> np.ndarray:
+    """The classes of a replicate: the response model refitted on its weights, the classes cut again."""
+    X, beta = model.X, model.coef.copy()
+    y = resp.astype(float)
+    ww = w / w[w > 0].mean()
+    for _ in range(50):                      # Newton (IRLS) from the full-sample fit: a few steps
+        mu = 1.0 / (1.0 + np.exp(-(X @ beta)))
+        H = (X.T * (ww * mu * (1 - mu))) @ X
+        step = np.linalg.lstsq(H, X.T @ (ww * (y - mu)), rcond=None)[0]
+        beta = beta + step
+        if np.max(np.abs(step)) < 1e-10 * (1 + np.max(np.abs(beta))):
+            break
+    score = 1.0 / (1.0 + np.exp(-(X @ beta)))
+    return _classes(score, w > 0, resp, n_classes, min_respondents)[0]
+
+
+def _classes(score: np.ndarray, active: np.ndarray, resp: np.ndarray, n_classes: int, min_respondents: int):
+    """Classes of equal size by score among the ``active`` units (the others join by score); a class with
+    too few active respondents is merged into its neighbour with fewer respondents."""
+    ranks = pd.Series(np.where(active, score, np.nan)).rank(method="first").to_numpy()
+    n = int(active.sum())
+    cls = np.minimum((np.nan_to_num(ranks, nan=1.0) - 1) * n_classes // n, n_classes - 1).astype(int)
+    if not active.all():                     # units out of a replicate: the class of the nearest active score
+        order = np.sort(score[active])
+        cut = [order[min(int(np.ceil(c * n / n_classes)), n - 1)] for c in range(1, n_classes)]
+        cls[~active] = np.searchsorted(cut, score[~active], side="right")
     # merge a class with too few respondents into its neighbour with fewer respondents
     while True:
-        counts = np.bincount(cls, weights=resp.astype(float))
-        present = np.flatnonzero(np.bincount(cls) > 0)
+        counts = np.bincount(cls, weights=(resp & active).astype(float))
+        present = np.flatnonzero(np.bincount(cls, weights=active.astype(float)) > 0)
         small = [c for c in present if counts[c] < min_respondents]
         if not small or len(present) == 1:
             break
@@ -197,4 +240,4 @@ def _propensity_classes(design: Design, propensity: Sequence[str], resp: np.ndar
     _, cls = np.unique(cls, return_inverse=True)
     k = int(cls.max()) + 1
     width = len(str(k))
-    return np.array([f"classe {c + 1:0{width}d}" for c in cls]), fit, k
+    return np.array([f"classe {c + 1:0{width}d}" for c in cls]), k
