@@ -11,6 +11,7 @@ import pytest
 
 from portrait.study import compare, fieldwork, validation
 from portrait.pipeline import config
+from portrait.pipeline.errors import ParameterError
 from tests import helpers
 
 RESIDENT_DESIGN = dict(invitations=1000, take_per_commune=10, allocation="proportional", min_psu_per_stratum=2)
@@ -76,12 +77,25 @@ def test_differences_follow_compare_differences(setup, seeds):
         np.testing.assert_allclose(ours[col].to_numpy(), ref[col].to_numpy(), rtol=1e-12)
 
 
-def test_same_results_with_one_or_two_workers(setup):
-    """Results do not depend on the number of processes (sorted by replication)."""
+def test_same_results_with_one_or_two_workers_or_a_dask_cluster(setup):
+    """Results do not depend on the number of processes nor on the executor (sorted by replication): one
+    process, two local processes, and a dask.distributed LocalCluster of two worker processes reached
+    by its scheduler's address, as a cluster would be."""
+    from distributed import LocalCluster
+
     one = validation.run(setup, 3, workers=1, progress=False)
     two = validation.run(setup, 3, workers=2, progress=False)
     pd.testing.assert_frame_equal(one, two)
     assert list(pd.unique(one["replication"])) == [0, 1, 2]
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        on_dask = validation.run(setup, 3, progress=False, scheduler=cluster.scheduler_address)
+    pd.testing.assert_frame_equal(one, on_dask)
+
+
+def test_an_unreachable_scheduler_is_named(setup, monkeypatch):
+    monkeypatch.setattr(validation, "SCHEDULER_TIMEOUT", 2)
+    with pytest.raises(ParameterError, match="cannot reach the Dask scheduler 'tcp://127.0.0.1:9'"):
+        validation.run(setup, 2, progress=False, scheduler="tcp://127.0.0.1:9")
 
 
 def test_bootstrap_rows_only_where_asked(setup):

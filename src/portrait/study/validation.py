@@ -60,7 +60,7 @@ import pandas as pd
 
 from .. import survey
 from ..pipeline import config
-from ..pipeline.errors import CalibrationError, PortraitError, SurveyError
+from ..pipeline.errors import CalibrationError, ParameterError, PortraitError, SurveyError
 from ..survey import Design
 from . import compare, fieldwork, frames, ingest, items, recipes, visitors
 from .validation_setup import (CALIBRATED, DIFFERENCE_NAME, ESTIMATOR_LABELS, ESTIMATORS, KEY_STATISTICS,
@@ -290,14 +290,26 @@ def _task(setup: Validation | None, args: tuple[np.random.SeedSequence, bool, in
         raise type(exc)(f"replication {replication_index(seq)}: {exc}") from exc
 
 
+SCHEDULER_TIMEOUT = 30          # seconds to reach a Dask scheduler before saying it cannot be reached
+
+
+def _dask_task(setup: Validation, args: tuple[np.random.SeedSequence, bool, int]) -> pd.DataFrame:
+    """A replication on a Dask worker: BLAS on one thread, as in the local worker processes."""
+    with single_threaded_blas():
+        return _task(setup, args)
+
+
 def run(setup: Validation, n_replications: int, workers: int = 2, bootstrap: bool = False, progress: bool = True,
-        *, bootstrap_replications: int | None = None, replicates: int = 50) -> pd.DataFrame:
+        *, bootstrap_replications: int | None = None, replicates: int = 50, scheduler: str = "") -> pd.DataFrame:
     """Run ``n_replications`` replications in parallel; results sorted by replication (deterministic).
 
     Parameters
     ----------
     workers : worker processes (:class:`concurrent.futures.ProcessPoolExecutor`; the setup goes
         to each worker once, by its initializer); 1 runs in this process. Results do not depend on it.
+    scheduler : address of a Dask scheduler (``tcp://host:8786``): the replications run on that
+        cluster's workers instead (``dask.distributed``; the setup is sent to each worker once), with
+        the same results for the same seed. Empty: local processes.
     bootstrap : add bootstrap variances (``replicates`` replicates per survey) to the first
         ``bootstrap_replications`` replications (all of them when None).
     progress : a progress bar where someone watches (:func:`portrait.pipeline.progress.bar`).
@@ -318,7 +330,9 @@ def run(setup: Validation, n_replications: int, workers: int = 2, bootstrap: boo
     bar = progress_bar(n_replications, "réplications", "rép") if progress else tqdm(disable=True)
     parts = []
     try:
-        if workers == 1 or n_replications == 1:
+        if scheduler:
+            parts = _run_on_dask(scheduler, setup, tasks, bar)
+        elif workers == 1 or n_replications == 1:
             with single_threaded_blas():
                 for t in tasks:
                     parts.append(_task(setup, t))
@@ -336,5 +350,25 @@ def run(setup: Validation, n_replications: int, workers: int = 2, bootstrap: boo
     finally:
         bar.close()
     return _ordered(pd.concat(parts, ignore_index=True))
+
+
+def _run_on_dask(scheduler: str, setup: Validation, tasks: list, bar) -> list[pd.DataFrame]:
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ParameterError("a Dask scheduler was given but dask.distributed is not installed: "
+                             "pip install 'portrait[cluster]' (or `make` installs it with the dev tools)") from None
+    try:
+        client = Client(scheduler, set_as_default=False, timeout=SCHEDULER_TIMEOUT)
+    except OSError as exc:
+        raise ParameterError(f"cannot reach the Dask scheduler {scheduler!r}: {exc}") from None
+    parts = []
+    with client:
+        remote = client.scatter(setup, broadcast=True, hash=False)
+        futures = [client.submit(_dask_task, remote, t, pure=False) for t in tasks]
+        for future in futures:                 # in submission order: the bar moves as the first ones finish
+            parts.append(future.result())
+            bar.update()
+    return parts
 
 
