@@ -11,7 +11,9 @@ module                  what                                                    
 ``design``              :class:`Design`                                              ``svydesign``
 ``files``               :func:`write_design`, :func:`read_design` (weighted file)    ``svrepdesign``
 ``calibration``         :func:`calibrate` (linear, raking, logit, truncated),        ``calibrate``,
-                        :func:`trim`, :class:`Margin`                                ``rake``, ``trimWeights``
+                        :class:`Margin`                                              ``rake``
+``feasibility``         infeasible bounds named, bounds widened in a replicate
+``trimming``            :func:`trim` (cap, then re-calibrate)                       ``trimWeights``
 ``nonresponse``         :func:`adjust_nonresponse` (classes, propensity)            (``postStratify``)
 ``diagnostics``         :func:`weight_diagnostics`, :func:`kish_deff`,              ``weights``
                         :func:`margin_table`
@@ -55,7 +57,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:                     # for type checkers and IDEs; at run time names load on first use
     from .calibration import METHODS as CALIBRATION_METHODS
-    from .calibration import CalibrationResult, Margin, NumericTotal, calibrate, margins_from_long, trim
+    from .calibration import CalibrationResult, Margin, NumericTotal, calibrate, margins_from_long
     from .design import Design, Step
     from .diagnostics import kish_deff, margin_table, standardised_differences, weight_diagnostics
     from .errors import CalibrationError, ConvergenceError, ParameterError, SamplingError, SurveyError
@@ -67,6 +69,7 @@ if TYPE_CHECKING:                     # for type checkers and IDEs; at run time 
     from .nonresponse import NonresponseResult, adjust_nonresponse, collapse_groups
     from .multiresponse import MultipleResponseTest, multiple_response_test
     from .quantiles import quantile
+    from .trimming import trim
     from .regression import Fit, svyglm, svyolr
     from .replicates import replicate_factors, replicate_variance, with_replicates
     from .sampling import ALLOCATION_RULES, allocate, inclusion_probabilities, stratified_srswor, systematic_pps
@@ -80,7 +83,7 @@ _EXPORTS = {
     "NumericTotal": ("calibration", "NumericTotal"),
     "calibrate": ("calibration", "calibrate"),
     "margins_from_long": ("calibration", "margins_from_long"),
-    "trim": ("calibration", "trim"),
+    "trim": ("trimming", "trim"),
     "Design": ("design", "Design"),
     "Step": ("design", "Step"),
     "kish_deff": ("diagnostics", "kish_deff"),

@@ -1,4 +1,4 @@
-"""Calibration (linear, raking, bounded logit, truncated linear) and trimming with re-calibration.
+"""Calibration (linear, raking, bounded logit, truncated linear) to categorical and numeric margins.
 
 Calibration solves Deville & Särndal's (1992) equations ``Σ d_k F(x_k'λ) x_k = T`` for the
 Lagrange multipliers λ by Newton's method, with ``g_k = w_k / d_k = F(x_k'λ)``:
@@ -51,6 +51,7 @@ import pandas as pd
 from . import design as _design
 from .design import Deferred, Deferring, Design, Step, _arrow_text, _missing_count
 from .errors import CalibrationError, ParameterError
+from .feasibility import diagnose_infeasible, negative_weights, widened_bounds
 
 METHODS = ("linear", "raking", "logit", "truncated")
 JOINT = " × "
@@ -483,92 +484,6 @@ def _newton(X: np.ndarray, d: np.ndarray, T: np.ndarray, method: str, L: float, 
     return g, lam, it, rel
 
 
-def _diagnose_infeasible(problem: _Problem, dc: np.ndarray, L: float, U: float) -> str:
-    """Name the unreachable margin(s) and the tightest feasible bounds (linear programs)."""
-    from scipy.optimize import linprog
-
-    A = (problem.X * dc[:, None]).T
-    T = problem.T
-    p, k = A.shape
-    lo = L if np.isfinite(L) else 0.0
-    hi = U if np.isfinite(U) else None
-    w = 1.0 / (1.0 + np.abs(T))
-    # phase 1: least weighted absolute misfit within the bounds
-    c = np.concatenate([np.zeros(k), w, w])
-    A_eq = np.hstack([A, np.eye(p), -np.eye(p)])
-    res = linprog(c, A_eq=A_eq, b_eq=T, bounds=[(lo, hi)] * k + [(0, None)] * (2 * p), method="highs")
-    parts = []
-    if res.status == 0:
-        s = res.x[k:k + p] - res.x[k + p:]
-        bad = np.flatnonzero(np.abs(s) > 1e-7 * (1 + np.abs(T)))
-        for i in bad[:5]:
-            margin, level = problem.names[i]
-            reach = T[i] - s[i]
-            parts.append(f"margin {margin!r} level {level!r}: target {T[i]:,.1f}, at best {reach:,.1f} "
-                         f"within g in [{L:g}, {U:g}]")
-    # tightest bounds: variables g (k), l and u with l <= g <= u and A g = T
-    def bounds_lp(objective: np.ndarray) -> tuple[float, float] | None:
-        c2 = np.concatenate([np.zeros(k), objective])
-        A_ub = np.vstack([np.hstack([np.eye(k), np.zeros((k, 1)), -np.ones((k, 1))]),   # g - u <= 0
-                          np.hstack([-np.eye(k), np.ones((k, 1)), np.zeros((k, 1))])])  # l - g <= 0
-        r = linprog(c2, A_ub=A_ub, b_ub=np.zeros(2 * k), A_eq=np.hstack([A, np.zeros((p, 2))]), b_eq=T,
-                    bounds=[(0, None)] * (k + 2), method="highs")
-        return (float(r.x[-2]), float(r.x[-1])) if r.status == 0 else None
-
-    u_min = bounds_lp(np.array([0.0, 1.0]))
-    l_max = bounds_lp(np.array([-1.0, 0.0]))
-    width = bounds_lp(np.array([-1.0, 1.0]))
-    if width is None:
-        return (("; ".join(parts) + ". ") if parts else "") + \
-            "No bounds make it feasible: a margin level needs units the sample lacks"
-    tight = [f"the upper bound must be at least {u_min[1]:.4g}" if u_min else "",
-             f"the lower bound must be at most {l_max[0]:.4g}" if l_max else "",
-             f"the narrowest feasible bounds are [{width[0] + 0.0:.4g}, {width[1]:.4g}] (widen them slightly for "
-             "logit, whose g stays strictly inside)"]
-    return ("; ".join(parts) or "no g within the bounds reproduces every margin") + \
-        ". Tightest feasible bounds: " + "; ".join(t for t in tight if t)
-
-
-WIDEN_MARGIN = 0.1
-
-
-def _widened_bounds(problem: _Problem, dc: np.ndarray, L: float, U: float) -> tuple[float, float] | None:
-    """Bounds for a replicate that cannot be calibrated within ``[L, U]``: the narrowest ``[l, u] ⊇ [L, U]``
-    (``l ≥ 0``) within which some ``g`` reproduces every margin (a linear program), each side that had
-    to move pushed a further ``WIDEN_MARGIN`` of its distance to 1, so that a bounded-logit ``g``, which
-    stays strictly inside its bounds, can reach it. ``None`` when no bounds do (a margin level without
-    units in the replicate)."""
-    from scipy.optimize import linprog
-
-    A = (problem.X * dc[:, None]).T
-    p, k = A.shape
-    c = np.concatenate([np.zeros(k), [-1.0, 1.0]])                           # minimise u − l
-    A_ub = np.vstack([np.hstack([np.eye(k), np.zeros((k, 1)), -np.ones((k, 1))]),   # g − u ≤ 0
-                      np.hstack([-np.eye(k), np.ones((k, 1)), np.zeros((k, 1))])])  # l − g ≤ 0
-    res = linprog(c, A_ub=A_ub, b_ub=np.zeros(2 * k), A_eq=np.hstack([A, np.zeros((p, 2))]), b_eq=problem.T,
-                  bounds=[(0, None)] * k + [(0, max(L, 0.0)), (U, None)], method="highs")
-    if res.status != 0:
-        return None
-    lo, hi = float(res.x[-2]), float(res.x[-1])
-    lo = L if lo >= L - 1e-9 else max(0.0, lo - WIDEN_MARGIN * (1 - lo))
-    hi = U if hi <= U + 1e-9 else hi + WIDEN_MARGIN * (hi - 1)
-    return lo, hi
-
-
-def _negative_weights(problem: _Problem, g: np.ndarray) -> str:
-    """Which cells linear calibration gave negative weights, named by their margin levels."""
-    cells = np.flatnonzero(g < 0)
-    units = int(np.bincount(problem.cell_of, minlength=len(g))[cells].sum())
-    named = []
-    for c in cells[np.argsort(g[cells])][:5]:
-        levels = [f"{m}={lv}" for (m, lv), x in zip(problem.names_all, problem.X_all[c]) if x == 1]
-        named.append(f"{' × '.join(levels) or f'cell {c}'} (g = {g[c]:.3g})")
-    return (f"linear calibration gives negative weights to {units} unit(s) in {len(cells)} cell(s): "
-            + "; ".join(named) + ("; …" if len(cells) > 5 else "")
-            + ". Use raking, or bounded calibration (method='logit' or 'truncated' with bounds=(L, U)), "
-              "or collapse the sparse levels; allow_negative=True keeps them, as R's survey does")
-
-
 def calibrate(design: Design, margins: Sequence[Margin | NumericTotal], *, method: str = "raking",
               bounds: tuple[float, float] | None = None, maxit: int = 100, tol: float = 1e-10,
               label: str | None = None, allow_negative: bool = False) -> Design:
@@ -626,11 +541,11 @@ def calibrate(design: Design, margins: Sequence[Margin | NumericTotal], *, metho
         if not rel < 10 * tol or not np.all(np.isfinite(g_c)):
             if method in ("logit", "truncated"):
                 raise CalibrationError("calibration is infeasible within the bounds: "
-                                       + _diagnose_infeasible(problem, dc, L, U))
+                                       + diagnose_infeasible(problem, dc, L, U))
             raise CalibrationError(f"calibration ({method}) did not converge in {maxit} iterations: "
                                    f"largest relative misfit {rel:.3g}")
         if report and not allow_negative and np.any(g_c < 0):
-            raise CalibrationError(_negative_weights(problem, g_c))
+            raise CalibrationError(negative_weights(problem, g_c))
         if every:
             w = d_act * g_c[problem.cell_of]
         else:
@@ -664,7 +579,7 @@ def calibrate(design: Design, margins: Sequence[Margin | NumericTotal], *, metho
 
     def replicate(des: Design) -> tuple[np.ndarray, dict | None]:
         """The step re-run on a replicate; bounds that this replicate cannot hold are widened by the
-        documented rule (:func:`_widened_bounds`) and reported, never a replicate dropped."""
+        documented rule (:func:`~portrait.survey.feasibility.widened_bounds`) and reported, never a replicate dropped."""
         try:
             return solve(des.weights, report=False)
         except CalibrationError:
@@ -672,61 +587,12 @@ def calibrate(design: Design, margins: Sequence[Margin | NumericTotal], *, metho
                 raise
             d_act = des.weights if len(problem.active) == len(des.weights) else des.weights[problem.active]
             dc = np.bincount(problem.cell_of, weights=d_act, minlength=problem.X.shape[0])
-            wider = _widened_bounds(problem, dc, L, U)
+            wider = widened_bounds(problem, dc, L, U)
             if wider is None:
                 raise CalibrationError(f"a replicate cannot be calibrated within any bounds ({method}): "
-                                       + _diagnose_infeasible(problem, dc, L, U)) from None
+                                       + diagnose_infeasible(problem, dc, L, U)) from None
             return solve(des.weights, report=False, L=wider[0], U=wider[1])[0], {"widened_bounds": wider}
 
     step = Step(kind="calibration", label=label or f"calage ({method})", apply=replicate, info=res,
                 X=Deferred(units_x), d=design.weights.copy())
     return design.with_weights(w, step)
-
-
-# ============================================================================ trimming
-
-
-def trim(design: Design, margins: Sequence[Margin | NumericTotal], *, lower: float | None = None,
-         upper: float | None = None, method: str = "linear", max_cycles: int = 50,
-         tol: float = 1e-8, label: str | None = None) -> Design:
-    """Trim weights to ``[lower, upper]`` and re-calibrate, alternately, until both hold.
-
-    Each cycle caps the weights at the bounds, then re-calibrates the units strictly inside the
-    bounds (the capped ones are held fixed) so that the margins hold again. Prefer bounded
-    calibration (``method='logit'``), which satisfies bounds and margins at once; this routine is
-    for fixed bounds on the weights themselves.
-
-    Raises ``CalibrationError`` if bounds and margins cannot both hold after ``max_cycles``.
-    """
-    if lower is None and upper is None:
-        raise ParameterError("give lower= and/or upper= bounds on the weights")
-    lo = -np.inf if lower is None else float(lower)
-    hi = np.inf if upper is None else float(upper)
-    problem = _build(design, margins)
-
-    def solve(des: Design) -> tuple[np.ndarray, dict]:
-        w = des.weights.copy()
-        act = problem.active
-        Xu = problem.X[problem.cell_of]
-        for cycle in range(1, max_cycles + 1):
-            wa = np.clip(w[act], lo, hi)
-            fixed = (wa <= lo) | (wa >= hi)
-            target = problem.T - Xu[fixed].T @ wa[fixed]
-            free = ~fixed
-            if not free.any():
-                break
-            g, _, _, rel = _newton(Xu[free], wa[free], target, method, -np.inf, np.inf, 100, tol)
-            wa[free] = wa[free] * g
-            w[act] = wa
-            ok_bounds = np.all((wa >= lo - 1e-9 * abs(lo)) & (wa <= hi + 1e-9 * abs(hi)))
-            if ok_bounds and rel < tol * 10:
-                return w, {"cycles": cycle, "trimmed": int(fixed.sum())}
-        raise CalibrationError(f"trimming to [{lower}, {upper}] and re-calibration did not both hold after "
-                               f"{max_cycles} cycles; widen the bounds or use bounded calibration "
-                               "(method='logit')")
-
-    w, info = solve(design)
-    step = Step(kind="trimming", label=label or "écrêtage et recalage", apply=solve, info=info)
-    return design.with_weights(w, step)
-
-
