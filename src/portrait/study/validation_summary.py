@@ -365,7 +365,7 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
                      "tableau détaillé pour les statistiques en cause avant de publier.")
     if a["replications"] < 200:
         parts.append(f"Avec {a['replications']} réplications seulement, l'erreur Monte-Carlo d'une couverture est de "
-                     f"± {_pct(1.96 * np.sqrt(0.95 * 0.05 / max(a['replications'], 1)))} : c'est une version courte ; "
+                     f"± {fmt.number(100 * 1.96 * np.sqrt(0.95 * 0.05 / max(a['replications'], 1)), 1)} points : c'est une version courte ; "
                      "`make validate` produit la version publiée (1 000 réplications).")
     return " ".join(parts)
 
@@ -391,10 +391,13 @@ def widening_sentence_fr(results: pd.DataFrame, replicates: int, bounds: Sequenc
     widened = int(w["widened"].sum())
     span = fmt.bounds(*bounds)
     if widened == 0:
-        return (f"Calage logit borné dans les répliques bootstrap : les bornes {span} ont été tenues dans chacune "
+        return (f"Calage logit borné dans les répliques bootstrap ({_int(int(w['replications'].max()))} réplication{'s' if w['replications'].max() > 1 else ''} "
+                f"× {_int(replicates)} répliques × {len(w)} enquêtes) : les bornes {span} ont été tenues dans chacune "
                 f"des {_int(total)} répliques ; aucune réplique n'est exclue.")
     per = " ; ".join(f"{SURVEY_LABELS[s].lower()} : {_int(int(x))}" for s, x in zip(w["survey"], w["widened"]))
-    return (f"Calage logit borné dans les répliques bootstrap : les bornes {span} n'ont pu être tenues dans "
-            f"**{_int(widened)} des {_int(total)} répliques** ({per}) ; dans celles-ci, elles ont été élargies par "
-            "la règle documentée (les bornes faisables les plus étroites qui les contiennent, repoussées de 10 % "
-            "de leur écart à 1). Aucune réplique n'est exclue.")
+    which = "celle-ci, elles ont été élargies" if widened == 1 else "celles-ci, elles ont été élargies"
+    return (f"Calage logit borné dans les répliques bootstrap ({_int(int(w['replications'].max()))} réplication{'s' if w['replications'].max() > 1 else ''} "
+            f"× {_int(replicates)} répliques × {len(w)} enquêtes) : les bornes {span} n'ont pu être tenues que dans "
+            f"**{_int(widened)} des {_int(total)} répliques** ({per}) ; dans {which} par la règle documentée "
+            "(les bornes faisables les plus étroites qui les contiennent, repoussées de 10 % de leur écart à 1). "
+            "Aucune réplique n'est exclue.")
