@@ -97,3 +97,21 @@ def test_figure_findings_are_computed_from_the_numbers_drawn():
                         "diff. std. après": [0.0, -0.001]})
     assert wt.standardised_difference_finding(std) == ("avant calage, l'écart le plus grand est de 0,31 écart-type "
                                                        "(âge : 15-29) ; après calage, il est au plus de 0,00")
+
+
+def test_figure_ticks_use_a_decimal_comma():
+    """Figures follow the tables: « −0,05 », not « -0.05 » (matplotlib's default format, comma and minus sign)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from portrait.reporting import plots
+
+    fig, ax = plt.subplots()
+    ax.plot([-0.1, 0.2], [1.5, 3.0])
+    plots.french_ticks(fig)
+    fig.canvas.draw()
+    xs = [t.get_text() for t in ax.get_xticklabels()]
+    plt.close(fig)
+    assert "\u22120,10" in xs and "0,05" in xs and not any("." in x or "-" in x for x in xs)

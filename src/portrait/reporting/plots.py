@@ -6,6 +6,7 @@ Every function returns the matplotlib ``Figure`` so the notebook shows it; none 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import ScalarFormatter
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -28,6 +29,26 @@ def use_style() -> None:
     use_french_tables()
 
 
+class _CommaFormatter(ScalarFormatter):
+    """Matplotlib's default tick labels with a decimal comma and a true minus sign (no locale needed)."""
+
+    def __call__(self, x, pos=None):
+        return super().__call__(x, pos).replace(".", ",").replace("-", "\u2212")
+
+    def get_offset(self):
+        return super().get_offset().replace(".", ",")
+
+
+def french_ticks(fig: plt.Figure) -> None:
+    """Give every axis that uses matplotlib's default number format a decimal comma (« 0,05 », not « 0.05 »)."""
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            current = axis.get_major_formatter()
+            if type(current) is ScalarFormatter:
+                axis.set_major_formatter(_CommaFormatter(useOffset=current.get_useOffset(),
+                                                         useMathText=current.get_useMathText()))
+
+
 def show(fig: plt.Figure, alt: str, width: int | None = None):
     """Display a figure as a PNG with alternative text (for screen readers and the reports).
 
@@ -38,6 +59,7 @@ def show(fig: plt.Figure, alt: str, width: int | None = None):
 
     from IPython.display import Image
 
+    french_ticks(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=96, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
