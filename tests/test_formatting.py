@@ -115,3 +115,12 @@ def test_figure_ticks_use_a_decimal_comma():
     xs = [t.get_text() for t in ax.get_xticklabels()]
     plt.close(fig)
     assert "\u22120,10" in xs and "0,05" in xs and not any("." in x or "-" in x for x in xs)
+
+
+def test_weight_diagnostics_are_shown_with_the_decimals_each_deserves():
+    from portrait.reporting import weighting_text as wt
+
+    diag = pd.Series({"n": 1397.0, "somme des poids": 4961234.56, "deff de Kish": 1.2534, "taille effective": 1114.6,
+                      "CV des poids": 0.5061, "poids min": 917.9, "poids max": 42017.7, "g 50 %": 0.8123})
+    shown = wt.diagnostics_table(diag)["valeur"].tolist()
+    assert shown == ["1\u202f397", "4\u202f961\u202f235", "1,253", "1\u202f115", "0,506", "918", "42\u202f018", "0,81"]

@@ -46,7 +46,7 @@ def bounds(low: float, high: float) -> str:
     """Bounds given as parameters, « [a ; b] », each with the decimals it needs (at most 4):
     ``bounds(0.3, 3.0)`` → « [0,3 ; 3] », ``bounds(0.62, 1.9)`` → « [0,62 ; 1,9] »."""
     def exact(x: float) -> str:
-        return number(x, next((d for d in range(4) if abs(x * 10 ** d - round(x * 10 ** d)) < 1e-9), 4))
+        return number(x, next((d for d in range(4) if abs(x * 10 ** d - np.round(x * 10 ** d)) < 1e-9), 4))
 
     return f"[{exact(low)} ; {exact(high)}]"
 

@@ -46,13 +46,38 @@ def standardised_difference_finding(std: pd.DataFrame) -> str:
 
 
 def rates_finding(rates: pd.DataFrame, by: str, groups: Mapping[str, str], name: str = "strate") -> str:
-    """The lowest and highest response rate of each survey, with the category (``name`` code) where each occurs."""
+    """The lowest and highest response rate of each survey, with the category where each occurs (after ``name``)."""
     parts = []
     for survey, label in groups.items():
         r = rates.loc[(rates["survey"] == survey) & rates["rate"].notna()]
         if r.empty:
             continue
         lo, hi = r.loc[r["rate"].idxmin()], r.loc[r["rate"].idxmax()]
-        parts.append(f"{label} : de {fmt.percent(lo['rate'])} ({name} {lo[by]}) à {fmt.percent(hi['rate'])} "
-                     f"({name} {hi[by]})")
+        pre = f"{name} " if name else ""
+        parts.append(f"{label} : de {fmt.percent(lo['rate'])} ({pre}{lo[by]}) à {fmt.percent(hi['rate'])} "
+                     f"({pre}{hi[by]})")
     return " ; ".join(parts)
+
+
+def diagnostics_table(diag: pd.Series) -> pd.DataFrame:
+    """The weight diagnostics as a French table, each row with the decimals its quantity deserves
+    (counts and totals as integers, ratios to two or three decimals)."""
+    def decimals(name: str) -> int:
+        if name in ("n", "somme des poids", "taille effective"):
+            return 0
+        if name in ("poids min", "poids max"):
+            return 0 if diag["poids min"] >= 10 else 2
+        return 3 if name in ("deff de Kish", "CV des poids") else 2
+
+    return pd.DataFrame({"valeur": [fmt.number(v, decimals(k)) for k, v in diag.items()]}, index=diag.index)
+
+
+def nonresponse_finding(inr: pd.DataFrame, groups: Mapping[str, str]) -> str:
+    """The question most often left blank in each survey, with its share."""
+    parts = []
+    for survey, label in groups.items():
+        r = inr.loc[(inr["survey"] == survey) & inr["blank_rate"].notna()]
+        if len(r):
+            top = r.loc[r["blank_rate"].idxmax()]
+            parts.append(f"{label} : {top['variable']} ({fmt.percent(top['blank_rate'])} sans réponse)")
+    return "la question la plus souvent laissée sans réponse — " + " ; ".join(parts)
