@@ -65,7 +65,8 @@ if TYPE_CHECKING:                     # for type checkers and IDEs; at run time 
     from .files import design_table, first_replicates, read_design, read_metadata, with_replicate_weights, write_design
     from .inference import (Difference, RankTest, RaoScott, domain_degf, welch_df, mean_difference, model_matrix, rank_test,
                             rao_scott, stack, subset)
-    from .linearisation import LONELY, linearised_variance, psu_totals, residualise
+    from .design import LONELY
+    from .linearisation import linearised_variance, psu_totals, residualise
     from .nonresponse import NonresponseResult, adjust_nonresponse, collapse_groups
     from .multiresponse import MultipleResponseTest, multiple_response_test
     from .quantiles import quantile
@@ -115,7 +116,7 @@ _EXPORTS = {
     "rao_scott": ("inference", "rao_scott"),
     "stack": ("inference", "stack"),
     "subset": ("inference", "subset"),
-    "LONELY": ("linearisation", "LONELY"),
+    "LONELY": ("design", "LONELY"),
     "linearised_variance": ("linearisation", "linearised_variance"),
     "psu_totals": ("linearisation", "psu_totals"),
     "residualise": ("linearisation", "residualise"),

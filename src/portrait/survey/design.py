@@ -75,6 +75,13 @@ class Step(Deferring):
     d: np.ndarray | None = field(default=None, repr=False)
 
 
+#: R's ``options(survey.lonely.psu = …)``: what a stratum with a single PSU (not sampled with certainty)
+#: contributes — ``fail``: an error; ``certainty`` and ``remove``: nothing; ``adjust``: its PSU total's
+#: square, i.e. deviation from zero, as R computes it; ``average``: the other strata's total scaled by
+#: (strata / strata that are not lonely)
+LONELY = ("fail", "certainty", "remove", "adjust", "average")
+
+
 @dataclass(frozen=True)
 class Design:
     """A probability sample with its weights and structure.
@@ -123,10 +130,10 @@ class Design:
         sampling fraction (≤ 1), as in R; it must be constant within a stratum. ``lonely_psu`` is what
         a stratum with a single PSU contributes to variances, as R's ``options(survey.lonely.psu)``:
         ``fail`` (default), ``certainty``, ``remove``, ``adjust`` or ``average``
-        (:data:`portrait.survey.linearisation.LONELY`; replicates: :func:`~portrait.survey.replicate_factors`).
+        (:data:`LONELY`; replicates: :func:`~portrait.survey.replicate_factors`).
         """
-        if lonely_psu not in ("fail", "certainty", "remove", "adjust", "average"):
-            raise ParameterError(f"lonely_psu must be fail, certainty, remove, adjust or average, got {lonely_psu!r}")
+        if lonely_psu not in LONELY:
+            raise ParameterError(f"lonely_psu must be one of {LONELY}, got {lonely_psu!r}")
         data = data.reset_index(drop=True)
         n = len(data)
         if (weights is None) == (prob is None):

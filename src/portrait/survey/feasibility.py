@@ -13,6 +13,21 @@ from __future__ import annotations
 import numpy as np
 
 
+def _bounds_lp(A: np.ndarray, T: np.ndarray, objective, l_range=(0, None), u_range=(0, None)
+               ) -> tuple[float, float] | None:
+    """Bounds ``(l, u)`` minimising ``objective · (l, u)`` over the ``g ≥ 0`` with ``l ≤ g ≤ u`` and ``A g = T``
+    (a linear program; ``l`` and ``u`` kept within ``l_range`` and ``u_range``); ``None`` if none exists."""
+    from scipy.optimize import linprog
+
+    p, k = A.shape
+    c = np.concatenate([np.zeros(k), objective])
+    A_ub = np.vstack([np.hstack([np.eye(k), np.zeros((k, 1)), -np.ones((k, 1))]),   # g − u ≤ 0
+                      np.hstack([-np.eye(k), np.ones((k, 1)), np.zeros((k, 1))])])  # l − g ≤ 0
+    r = linprog(c, A_ub=A_ub, b_ub=np.zeros(2 * k), A_eq=np.hstack([A, np.zeros((p, 2))]), b_eq=T,
+                bounds=[(0, None)] * k + [l_range, u_range], method="highs")
+    return (float(r.x[-2]), float(r.x[-1])) if r.status == 0 else None
+
+
 def diagnose_infeasible(problem, dc: np.ndarray, L: float, U: float) -> str:
     """Name the unreachable margin(s) and the tightest feasible bounds (linear programs)."""
     from scipy.optimize import linprog
@@ -36,18 +51,9 @@ def diagnose_infeasible(problem, dc: np.ndarray, L: float, U: float) -> str:
             reach = T[i] - s[i]
             parts.append(f"margin {margin!r} level {level!r}: target {T[i]:,.1f}, at best {reach:,.1f} "
                          f"within g in [{L:g}, {U:g}]")
-    # tightest bounds: variables g (k), l and u with l <= g <= u and A g = T
-    def bounds_lp(objective: np.ndarray) -> tuple[float, float] | None:
-        c2 = np.concatenate([np.zeros(k), objective])
-        A_ub = np.vstack([np.hstack([np.eye(k), np.zeros((k, 1)), -np.ones((k, 1))]),   # g - u <= 0
-                          np.hstack([-np.eye(k), np.ones((k, 1)), np.zeros((k, 1))])])  # l - g <= 0
-        r = linprog(c2, A_ub=A_ub, b_ub=np.zeros(2 * k), A_eq=np.hstack([A, np.zeros((p, 2))]), b_eq=T,
-                    bounds=[(0, None)] * (k + 2), method="highs")
-        return (float(r.x[-2]), float(r.x[-1])) if r.status == 0 else None
-
-    u_min = bounds_lp(np.array([0.0, 1.0]))
-    l_max = bounds_lp(np.array([-1.0, 0.0]))
-    width = bounds_lp(np.array([-1.0, 1.0]))
+    u_min = _bounds_lp(A, T, [0.0, 1.0])
+    l_max = _bounds_lp(A, T, [-1.0, 0.0])
+    width = _bounds_lp(A, T, [-1.0, 1.0])
     if width is None:
         return (("; ".join(parts) + ". ") if parts else "") + \
             "No bounds make it feasible: a margin level needs units the sample lacks"
@@ -68,18 +74,11 @@ def widened_bounds(problem, dc: np.ndarray, L: float, U: float) -> tuple[float, 
     to move pushed a further ``WIDEN_MARGIN`` of its distance to 1, so that a bounded-logit ``g``, which
     stays strictly inside its bounds, can reach it. ``None`` when no bounds do (a margin level without
     units in the replicate)."""
-    from scipy.optimize import linprog
-
-    A = (problem.X * dc[:, None]).T
-    p, k = A.shape
-    c = np.concatenate([np.zeros(k), [-1.0, 1.0]])                           # minimise u − l
-    A_ub = np.vstack([np.hstack([np.eye(k), np.zeros((k, 1)), -np.ones((k, 1))]),   # g − u ≤ 0
-                      np.hstack([-np.eye(k), np.ones((k, 1)), np.zeros((k, 1))])])  # l − g ≤ 0
-    res = linprog(c, A_ub=A_ub, b_ub=np.zeros(2 * k), A_eq=np.hstack([A, np.zeros((p, 2))]), b_eq=problem.T,
-                  bounds=[(0, None)] * k + [(0, max(L, 0.0)), (U, None)], method="highs")
-    if res.status != 0:
+    found = _bounds_lp((problem.X * dc[:, None]).T, problem.T, [-1.0, 1.0], l_range=(0, max(L, 0.0)),
+                       u_range=(U, None))
+    if found is None:
         return None
-    lo, hi = float(res.x[-2]), float(res.x[-1])
+    lo, hi = found
     lo = L if lo >= L - 1e-9 else max(0.0, lo - WIDEN_MARGIN * (1 - lo))
     hi = U if hi <= U + 1e-9 else hi + WIDEN_MARGIN * (hi - 1)
     return lo, hi

@@ -22,14 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .design import Design
+from .design import LONELY, Design
 from .errors import ParameterError
 
-#: R's ``options(survey.lonely.psu = …)``: what a stratum with a single PSU (not sampled with certainty)
-#: contributes — ``fail``: an error; ``certainty`` and ``remove``: nothing; ``adjust``: its PSU total's
-#: square, i.e. deviation from zero, as R computes it; ``average``: the other strata's total scaled by
-#: (strata / strata that are not lonely)
-LONELY = ("fail", "certainty", "remove", "adjust", "average")
 
 
 def residualise(design: Design, u: np.ndarray) -> np.ndarray:
