@@ -77,5 +77,7 @@ def test_bad_columns_are_named():
     d = _sample(np.random.default_rng(4))
     with pytest.raises(survey.ParameterError, match="0 or 1"):
         survey.multiple_response_test(survey.Design.from_frame(d.data.assign(o1=2.0), weights="w"), OPTIONS, "g", "a", "b")
+    with pytest.raises(survey.ParameterError, match="0 or 1"):         # text is not read as « not answered »
+        survey.multiple_response_test(survey.Design.from_frame(d.data.assign(o1="oui"), weights="w"), OPTIONS, "g", "a", "b")
     with pytest.raises(survey.ParameterError, match="no respondent"):
         survey.multiple_response_test(d, OPTIONS, "g", "a", "c")

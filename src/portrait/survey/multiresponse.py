@@ -94,11 +94,12 @@ def multiple_response_test(design: Design, items: Sequence[str], group: str, a: 
     missing = [c for c in [*items, group] if c not in data.columns]
     if missing:
         raise ParameterError(f"columns {missing} are not in the survey data")
-    Y = data[list(items)].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    raw = data[list(items)]
+    Y = raw.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
     answered = ~np.isnan(Y).any(axis=1)
-    if np.any((Y[answered] != 0) & (Y[answered] != 1)):
-        raise ParameterError(f"option columns {list(items)} must hold 0 or 1")
-    g = data[group].astype("string").to_numpy(dtype=object)
+    if np.any(np.isnan(Y) & raw.notna().to_numpy()) or np.any((Y[answered] != 0) & (Y[answered] != 1)):
+        raise ParameterError(f"option columns {list(items)} must hold 0 or 1 (or be missing)")
+    g = data[group].astype("string").fillna("").to_numpy(dtype=object)
     in_a = answered & (g == str(a)) & (design.weights > 0)
     in_b = answered & (g == str(b)) & (design.weights > 0)
     n_a, n_b = int(in_a.sum()), int(in_b.sum())
