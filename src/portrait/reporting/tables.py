@@ -30,27 +30,26 @@ class Captions:
         ``columns`` renames (and orders, when given) the columns shown; ``values`` maps codes to labels
         column by column (e.g. ``{"statistic": {"nps_score": "score NPS"}}``).
         """
-        from IPython.display import HTML
-
-        self.tables += 1
         frame = df.reset_index(drop=True)
         for col, mapping in (values or {}).items():
             frame[col] = frame[col].map(lambda v, m=mapping: m.get(v, v))
         shown = fmt.table(frame, decimals, pvalues=pvalues, percents=percents)
         if columns:
             shown = shown[[c for c in columns if c in shown.columns]].rename(columns=dict(columns))
-        body = shown.to_html(index=False, border=0, classes="dataframe portrait-table", na_rep="—", escape=True)
-        head = f"<caption>Tableau {self.tables} — {_html.escape(caption)}</caption>"
-        return HTML(body.replace("<thead>", f"{head}\n  <thead>", 1))
+        return self._captioned(shown.to_html(index=False, border=0, classes="dataframe portrait-table", na_rep="—",
+                                             escape=True), caption)
 
     def frame(self, df: pd.DataFrame, caption: str):
         """« Tableau N — caption » above ``df`` shown as :func:`french_html` shows any table (each numeric
         column with the decimals it was rounded to, labels in full): for tables already laid out for readers."""
+        return self._captioned(french_html(df), caption)
+
+    def _captioned(self, body: str, caption: str):
         from IPython.display import HTML
 
         self.tables += 1
         head = f"<caption>Tableau {self.tables} — {_html.escape(caption)}</caption>"
-        return HTML(french_html(df).replace("<thead>", f"{head}\n  <thead>", 1))
+        return HTML(body.replace("<thead>", f"{head}\n  <thead>", 1))
 
     def figure(self, finding: str):
         """« Figure N — finding » under a figure: the caption states what the figure shows."""
