@@ -160,3 +160,25 @@ def test_adjusted_models_and_distribution_tests_run_on_the_stack(mid_chain):
     assert adj.loc["img_dynamique", "estimate"] > 0 and adj.loc["img_dynamique", "p_adj"] < 0.01
     assert dist.loc["img_conviviale", "p_rao_scott_adj"] < 0.01
     assert dist["p_rao_scott_adj"].ge(dist["p_rao_scott"]).all()
+
+
+def test_nps_is_shown_in_points_and_only_the_nps():
+    df = pd.DataFrame({"statistic": ["mean", "nps_score"], "estimate": [6.8, -0.237], "se": [0.05, 0.02],
+                       "deff": [1.2, 1.3]})
+    out = compare.nps_in_points(df, ["estimate", "se", "ci_low"])
+    assert out["estimate"].tolist() == pytest.approx([6.8, -23.7]) and out["se"].tolist() == pytest.approx([0.05, 2.0])
+    assert out["deff"].tolist() == [1.2, 1.3] and df["estimate"].iloc[1] == -0.237      # input untouched
+
+
+def test_findings_sentence_does_not_call_a_score_agreement():
+    diff = pd.DataFrame({"in_battery": True, "statistic": ["accord", "mean", "accord"], "level": ["top2", "", "top2"],
+                         "type": ["likert5", "score_0_10", "likert5"], "estimate": [0.12, 0.46, -0.01],
+                         "p_adj": [0.001, 0.001, 0.8],
+                         "item_label": ["Les Hauts-de-France sont une région dynamique économiquement",
+                                        "Recommanderiez-vous les Hauts-de-France ?",
+                                        "Les Hauts-de-France sont une région sûre"]})
+    s = compare.findings_sentence(diff)
+    agree = s.split("**Les habitants sont plus d'accord**")[0]
+    assert "Dynamique économiquement (+12,0 pt)" in agree and "Recommandation" not in agree
+    assert "**Les clients du territoire donnent une note plus haute** (sur 10) : Recommandation (0-10) (+0,5)" in s
+    assert "**Pas de différence établie** pour : Sûre" in s

@@ -124,3 +124,51 @@ def test_weight_diagnostics_are_shown_with_the_decimals_each_deserves():
                       "CV des poids": 0.5061, "poids min": 917.9, "poids max": 42017.7, "g 50 %": 0.8123})
     shown = wt.diagnostics_table(diag)["valeur"].tolist()
     assert shown == ["1\u202f397", "4\u202f961\u202f235", "1,253", "1\u202f115", "0,506", "918", "42\u202f018", "0,81"]
+
+
+def test_counts_agree_in_number():
+    """French: singular below 2 (« 0 fausse alerte », « 1 fausse alerte »), plural from 2."""
+    assert fmt.count(0, "fausse alerte", "fausses alertes") == "0 fausse alerte"
+    assert fmt.count(1, "ligne lue", "lignes lues") == "1 ligne lue"
+    assert fmt.count(2, "ligne lue", "lignes lues") == "2 lignes lues"
+    assert fmt.count(1500, "colonne") == "1\u202f500 colonnes"
+
+
+def test_profile_and_stage_findings_by_hand():
+    """Captions of the age-profile and weighting-stage figures, checked on tables small enough to read."""
+    from portrait.reporting import weighting_text as wt
+
+    profile = pd.DataFrame({"survey": ["residents"] * 4, "category": ["15-29 ans", "15-29 ans", "60+ ans", "60+ ans"],
+                            "group": ["Répondants", "Population", "Répondants", "Population"],
+                            "share": [0.12, 0.25, 0.88, 0.75]})
+    assert wt.profile_finding(profile, {"residents": "Habitants"}) == (
+        "groupe d'âge le plus sous-représenté — Habitants : les 15-29 ans sont 12\u00a0% des répondants contre "
+        "25\u00a0% de la population")
+    est = pd.DataFrame({"column": ["a", "a", "b", "b", "c", "c"], "stage": ["unweighted", "calibrated"] * 3,
+                        "estimate": [5.0, 5.4, 1.0, 1.3, 3.0, 2.0], "truth": [5.5, 5.5, 1.1, 1.1, 3.0, 3.0]})
+    # a: 0.5 → 0.1 closer; b: 0.1 → 0.2 and c: 0 → 1 farther
+    assert wt.stage_finding(est) == "après calage, 1 des 3 estimations clés sont plus proches de la valeur vraie que sans pondération"
+    assert wt.stage_finding(est.drop(columns="truth")) == ("le calage déplace les estimations clés d'au plus 1,000 par "
+                                                          "rapport à l'échantillon brut")
+
+
+def test_verdict_never_contradicts_the_interval_beside_it():
+    from portrait.reporting.synthesis import verdict
+
+    assert verdict(0.01, 0.1, 0.5) == "différence établie"
+    assert verdict(0.30, -0.1, 0.5) == "pas de différence établie"
+    v = verdict(0.08, 0.05, 0.63)          # unadjusted CI excludes 0, adjusted p does not hold
+    assert v.startswith("pas de différence établie") and "exclut 0" in v and "corrigé" in v
+
+
+def test_attribute_mapping_says_when_the_default_category_was_used():
+    from portrait.reporting.fieldwork_text import attribute_mapping
+
+    m = pd.DataFrame({"attribute": ["country", "country", "zone", "residence_region"],
+                      "frame_value": ["US", "FR", "Inconnue", "Inconnue"], "key": ["MONDE", "FR", "unknown", None],
+                      "matched": [False, True, True, False], "n": [99, 12513, 40, 1003]})
+    t = attribute_mapping(m)
+    assert list(t["Lecture"]) == ["non reconnue : catégorie par défaut", "reconnue", "reconnue",
+                                  "non reconnue : sans région"]
+    assert list(t["Attribut"]) == ["Pays de résidence", "Pays de résidence", "Zone visitée", "Région de résidence (France)"]
+    assert t["Catégorie du modèle"].iloc[2].startswith("inconnu") and t["Catégorie du modèle"].iloc[3] == "—"

@@ -157,7 +157,8 @@ def notebook(found: ingest.CheckResult, settings: dict) -> nbformat.NotebookNode
             "Colonne": shown["column"].fillna(""),
             "Valeur": [("" if pd.isna(v) or v == "" else str(v)) if pd.isna(ln) else f"texte de {int(ln)} caractères"
                        for v, ln in zip(shown["value"], shown["length"])],
-            "Règle": shown["rule"], "Détail (message du contrôle, en anglais)": shown["message"]})
+            "Règle": shown["rule"], "Signification": shown["rule"].map(RULES_FR).fillna(""),
+            "Détail technique (message du contrôle, en anglais)": shown["message"]})
         more = f" (les {fmt.number(LISTED)} premiers sur {fmt.number(n)})" if n > LISTED else ""
         cells += [_md(f"## Liste des problèmes{more}"), _table(listing)]
     nb = nbformat.v4.new_notebook(cells=cells)

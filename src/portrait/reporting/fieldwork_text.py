@@ -29,15 +29,16 @@ def read_notes(notes: Iterable[ReadNote]) -> str:
                 "(aucune donnée personnelle attendue).")
     lines = []
     for n in notes:
-        parts = [f"{fmt.number(n.rows)} ligne(s) lue(s)"]
+        parts = [f"{fmt.count(n.rows, 'ligne lue', 'lignes lues')}"]
         if n.set_aside:
-            parts.append(" ; ".join(f"{fmt.number(k)} ligne(s) écartée(s) ({rule} : aperçu, test ou spam de l'outil)"
+            parts.append(" ; ".join(f"{fmt.count(k, 'ligne écartée', 'lignes écartées')} ({rule} : aperçu, test ou spam de l'outil)"
                                     for rule, k in n.set_aside.items()))
         if n.personal:
-            parts.append(f"{len(n.personal)} colonne(s) de données personnelles supprimée(s) sans être lue(s) : "
+            parts.append(f"{fmt.count(len(n.personal), 'colonne', 'colonnes')} de données personnelles "
+                         f"{'supprimées sans être lues' if len(n.personal) > 1 else 'supprimée sans être lue'} : "
                          + ", ".join(f"`{c}`" for c in n.personal))
         if n.technical:
-            parts.append(f"{len(n.technical)} colonne(s) technique(s) ignorée(s)")
+            parts.append(fmt.count(len(n.technical), "colonne technique ignorée", "colonnes techniques ignorées"))
         lines.append(f"- `{PurePath(n.file).name}` : " + " ; ".join(parts) + ".")
     return "Fichiers de l'outil d'enquête :\n\n" + "\n".join(lines)
 
@@ -66,3 +67,31 @@ def aapor_table(rates: pd.DataFrame, by: str, by_label: str) -> pd.DataFrame:
         "Hors champ (NE)": t["NE"].map(fmt.number),
         "RR1 (%)": (t["RR1"] * 100).map(lambda x: fmt.number(x, 1)),
         "RR2 (%)": (t["RR2"] * 100).map(lambda x: fmt.number(x, 1))})
+
+
+ATTRIBUTES = {"zone": "Zone visitée", "source_type": "Type de partenaire", "purpose": "Motif du séjour",
+              "country": "Pays de résidence", "residence_region": "Région de résidence (France)"}
+
+
+def attribute_mapping(mapping: pd.DataFrame) -> pd.DataFrame:
+    """The simulator's reading of the visitor frame's attributes (:func:`portrait.study.fieldwork.map_visitor_attributes`),
+    for readers: each value of the base, the model category it counts as, and how it got there.
+
+    A value that matches none of the model's patterns is counted as the attribute's default category:
+    « catégorie par défaut » says so, instead of a bare « non » beside a category that looks recognised.
+    « inconnu » is a value the partner did not record; the simulator draws it from the model's shares.
+    """
+    def how(r) -> str:
+        if r.matched:
+            return "reconnue"
+        if r.key is None or pd.isna(r.key):
+            return "non reconnue : sans région"
+        return "non reconnue : catégorie par défaut"
+
+    key = mapping["key"].map(lambda k: "—" if k is None or pd.isna(k) else
+                             "inconnu (tiré selon les parts du modèle)" if k == "unknown" else str(k))
+    return pd.DataFrame({"Attribut": mapping["attribute"].map(ATTRIBUTES).fillna(mapping["attribute"]),
+                         "Valeur dans la base": mapping["frame_value"].astype(str),
+                         "Catégorie du modèle": key,
+                         "Lecture": [how(r) for r in mapping.itertuples()],
+                         "Personnes": mapping["n"].astype(int)})

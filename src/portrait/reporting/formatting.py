@@ -73,6 +73,12 @@ def points(difference: float, decimals: int = 1, missing: str = MISSING) -> str:
     return signed(difference * 100, decimals) + "\u00a0pt"
 
 
+def count(n: int, singular: str, plural: str | None = None) -> str:
+    """« 1 fausse alerte », « 0 fausse alerte », « 3 fausses alertes » (French: singular below 2)."""
+    n = int(n)
+    return f"{number(n)} {singular if abs(n) < 2 else (plural or singular + 's')}"
+
+
 def pvalue(p: float, smallest: float = 1e-4, missing: str = MISSING) -> str:
     """A p-value with four decimals, or « < 0,0001 » below that."""
     if _missing(p):

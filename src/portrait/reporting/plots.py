@@ -279,12 +279,15 @@ def standardised_differences(table: pd.DataFrame, title: str) -> plt.Figure:
 
 
 def stage_estimates(est: pd.DataFrame, title: str) -> plt.Figure:
-    """Key estimates at each weighting stage, as gaps to the true value (simulated data) or to the final estimate."""
+    """Key estimates at each weighting stage, as gaps to the true value (simulated data) or to the final estimate.
+
+    The axis shows ``est["question"]`` (a reader's label) when the table has it, else item and statistic.
+    """
     has_truth = "truth" in est and est["truth"].notna().all()
     final = est.loc[est["stage"] == "calibrated"].set_index("column")["estimate"]
     ref = est["truth"] if has_truth else est["column"].map(final)
-    d = est.assign(étape=est["stage"].map(STAGE_LABELS), question=est["item"] + " (" + est["statistic"] + ")",
-                   écart=est["estimate"] - ref)
+    question = est["question"] if "question" in est else est["item"] + " (" + est["statistic"] + ")"
+    d = est.assign(étape=est["stage"].map(STAGE_LABELS), question=question, écart=est["estimate"] - ref)
     order = list(dict.fromkeys(d["question"]))
     fig, ax = plt.subplots(figsize=(7.5, 0.42 * len(order) + 1.5))
     sns.pointplot(data=d, y="question", x="écart", hue="étape", order=order, dodge=0.55, linestyle="none",

@@ -14,7 +14,7 @@ import pandas as pd
 
 from . import disclosure
 from . import formatting as fmt
-from .synthesis import SUPPRESSED
+from .synthesis import SUPPRESSED, verdict
 
 IN_DEPARTMENT = {"Aisne": "dans l'Aisne", "Nord": "dans le Nord", "Oise": "dans l'Oise",
                  "Pas-de-Calais": "dans le Pas-de-Calais", "Somme": "dans la Somme"}
@@ -156,8 +156,8 @@ def regions_sentences(f: pd.DataFrame) -> str:
             "les clients venus dans le Nord-Pas de Calais et ceux venus en Picardie"
         gap = (f"écart {fmt.number(r['écart NPdC − Picardie'], 2)} point (IC à 95 % : {fmt.number(r['écart bas'], 2)} à "
                f"{fmt.number(r['écart haut'], 2)}, p ajusté = {fmt.pvalue(r['p_adj'])})")
-        verdict = "différence établie" if r["p_adj"] < 0.05 else "pas de différence établie"
-        out.append(f"- {QUESTION_LABELS[q].capitalize()}, {who} : {verdict} ; {gap}.")
+        out.append(f"- {QUESTION_LABELS[q].capitalize()}, {who} : {verdict(r['p_adj'], r['écart bas'], r['écart haut'])} ; "
+                   f"{gap}.")
     return "\n".join(out)
 
 

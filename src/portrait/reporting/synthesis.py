@@ -47,6 +47,17 @@ def ci_text(estimate: float, low: float, high: float, scale: float = 1.0, decima
             f"{fmt.number(high * scale, decimals)})")
 
 
+def verdict(p_adj: float, ci_low: float, ci_high: float) -> str:
+    """« différence établie » or not, saying so when the unadjusted 95 % CI excludes 0 but the adjusted
+    p-value does not hold: the interval and the verdict shown side by side must not seem to disagree."""
+    if p_adj < 0.05:
+        return "différence établie"
+    if ci_low > 0 or ci_high < 0:
+        return ("pas de différence établie : l'intervalle de confiance, qui n'est pas corrigé, exclut 0, mais "
+                "l'écart n'est plus significatif une fois corrigé pour le nombre de comparaisons")
+    return "pas de différence établie"
+
+
 def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapping[str, pd.Series]) -> str:
     """The method in plain French, with the chain's own numbers.
 
@@ -107,12 +118,17 @@ def findings(diff: pd.DataFrame, limit: int = 8) -> list[str]:
                        f"{fmt.number(r.estimate_residents, 2)} chez les habitants, écart "
                        f"{ci_text(r.estimate, r.ci_low, r.ci_high, decimals=2)} sur 10.")
         else:
-            out.append(f"{r.display} : pas de différence établie entre clients ({fmt.number(r.estimate_visitors, 2)}) et "
-                       f"habitants ({fmt.number(r.estimate_residents, 2)}) ; écart "
+            out.append(f"{r.display} : clients {fmt.number(r.estimate_visitors, 2)}, habitants "
+                       f"{fmt.number(r.estimate_residents, 2)} ; {verdict(r.p_adj, r.ci_low, r.ci_high)} ; écart "
                        f"{ci_text(r.estimate, r.ci_low, r.ci_high, decimals=2)} sur 10.")
-    same = agree.loc[agree["p_adj"] >= 0.05, "display"].tolist()
-    if same:
-        out.append("Pas de différence établie sur : " + ", ".join(f"« {s} »" for s in same) + ".")
+    same = agree.loc[agree["p_adj"] >= 0.05]
+    if len(same):
+        out.append("Pas de différence établie sur : " + ", ".join(f"« {s} »" for s in same["display"]) + ".")
+        edge = same.loc[same["p"] < 0.05, "display"].tolist()
+        if edge:
+            out.append("Parmi eux, " + ", ".join(f"« {s} »" for s in edge) + (" a" if len(edge) == 1 else " ont")
+                       + " un écart significatif avant correction pour le nombre de comparaisons, mais plus après : "
+                       "à confirmer.")
     return out
 
 

@@ -81,3 +81,37 @@ def nonresponse_finding(inr: pd.DataFrame, groups: Mapping[str, str]) -> str:
             top = r.loc[r["blank_rate"].idxmax()]
             parts.append(f"{label} : {top['variable']} ({fmt.percent(top['blank_rate'])} sans réponse)")
     return "la question la plus souvent laissée sans réponse — " + " ; ".join(parts)
+
+
+def profile_finding(profile: pd.DataFrame, groups: Mapping[str, str]) -> str:
+    """The age group most under-represented among each survey's respondents, against the population.
+
+    ``profile``: :func:`portrait.study.fieldwork.age_profile` (``survey, category, group, share``, group
+    « Répondants » or « Population »).
+    """
+    parts = []
+    for survey, label in groups.items():
+        w = profile.loc[profile["survey"] == survey].pivot_table(index="category", columns="group", values="share",
+                                                                 observed=True, sort=False)
+        if w.empty or not {"Répondants", "Population"} <= set(w.columns):
+            continue
+        gap = (w["Répondants"] - w["Population"]).dropna()
+        if gap.empty:
+            continue
+        c = gap.idxmin()
+        parts.append(f"{label} : les {c} sont {fmt.percent(w.loc[c, 'Répondants'], 0)} des répondants contre "
+                     f"{fmt.percent(w.loc[c, 'Population'], 0)} de la population")
+    return "groupe d'âge le plus sous-représenté — " + " ; ".join(parts) if parts else "pas de population de référence"
+
+
+def stage_finding(est: pd.DataFrame) -> str:
+    """How many key estimates calibration brings closer to the truth (simulated data) than no weighting does,
+    or, without a truth, the largest move of an estimate between no weighting and calibration."""
+    wide = est.pivot_table(index="column", columns="stage", values="estimate", sort=False)
+    if "truth" in est and est["truth"].notna().all():
+        truth = est.groupby("column", sort=False)["truth"].first().reindex(wide.index)
+        closer = int(((wide["calibrated"] - truth).abs() < (wide["unweighted"] - truth).abs()).sum())
+        return (f"après calage, {closer} des {len(wide)} estimations clés sont plus proches de la valeur vraie que "
+                "sans pondération")
+    move = (wide["calibrated"] - wide["unweighted"]).abs()
+    return f"le calage déplace les estimations clés d'au plus {fmt.number(move.max(), 3)} par rapport à l'échantillon brut"

@@ -63,6 +63,9 @@ def group_estimates(designs: Mapping[str, Design], cb: Codebook, variance: str =
                 "label", "item_label", "type", "column", "variance"]]
 
 
+ADJUST_LABELS = {"fdr_bh": "méthode de Benjamini-Hochberg", "holm": "méthode de Holm"}
+
+
 def adjust_pvalues(p: Sequence[float], method: str = "fdr_bh") -> np.ndarray:
     """Benjamini–Hochberg (``fdr_bh``, default) or Holm (``holm``) adjusted p-values (statsmodels)."""
     from statsmodels.stats.multitest import multipletests
@@ -427,6 +430,12 @@ def short_label(item_label: str) -> str:
     s = re.sub(r"^Recommanderiez-vous les Hauts-de-France.*", "Recommandation (0-10)", s)
     s = re.sub(r"^Quelles sont, selon vous, les principales forces.*", "Forces", s)
     s = re.sub(r"^Quelles sont, selon vous, les principales faiblesses.*", "Faiblesses", s)
+    s = re.sub(r"^Quels sont les trois mots.*", "Trois mots", s)
+    s = re.sub(r"^Combien de séjours.*", "Séjours (24 derniers mois)", s)
+    s = re.sub(r"^Je suis fier\(ère\) d'appartenir.*", "Fierté d'appartenance", s)
+    s = re.sub(r"^De quel territoire vous sentez-vous le plus proche.*", "Territoire le plus proche", s)
+    s = re.sub(r"^Seriez-vous prêt\(e\) à devenir ambassadeur.*", "Prêt(e) à être ambassadeur", s)
+    s = re.sub(r"^J'ai l'intention de revenir.*", "Intention de revenir", s)
     return s[:1].upper() + s[1:] if s else item_label
 
 
@@ -453,24 +462,31 @@ def recovery_summary(check: pd.DataFrame) -> pd.DataFrame:
 
 
 def findings_sentence(diff: pd.DataFrame) -> str:
-    """The key findings in French: attributes where visitors or residents agree more, and where no
-    difference is established (top-2 boxes of the agreement items and the two scores' means;
-    significant means after multiple-testing adjustment)."""
+    """The key findings in French: attributes where visitors or residents agree more, scores (0 to 10)
+    where one group rates the region higher, and where no difference is established (top-2 boxes of the
+    agreement items and the two scores' means; significant after the multiple-testing adjustment)."""
     d = diff.loc[diff["in_battery"] & (((diff["statistic"] == "accord") & (diff["level"] == "top2"))
                                       | ((diff["statistic"] == "mean") & (diff["type"] == "score_0_10")))]
     d = d.assign(display=d["item_label"].map(short_label))
     sig = d["p_adj"] < 0.05
+    score = d["statistic"] == "mean"
 
     def listing(rows: pd.DataFrame) -> str:
         return ", ".join(f"{r.display} ({'+' if r.estimate > 0 else '−'}{fmt.number(abs(r.estimate) * (100 if r.statistic != 'mean' else 1), 1)}"
                          f"{' pt' if r.statistic != 'mean' else ''})"
                          for r in rows.sort_values("estimate", key=abs, ascending=False).itertuples()) or "aucun"
 
-    return (f"**Les clients du territoire sont plus d'accord** que les habitants pour : {listing(d.loc[sig & (d['estimate'] > 0)])}. "
-            f"**Les habitants sont plus d'accord** pour : {listing(d.loc[sig & (d['estimate'] < 0)])}. "
-            f"**Pas de différence établie** pour : {', '.join(d.loc[~sig, 'display']) or 'aucun'}. "
-            "(Écarts de part d'accord en points ; notes 0 à 10 en points de note ; différences significatives après "
-            "correction de Benjamini-Hochberg.)")
+    out = [f"**Les clients du territoire sont plus d'accord** que les habitants pour : "
+           f"{listing(d.loc[sig & ~score & (d['estimate'] > 0)])}.",
+           f"**Les habitants sont plus d'accord** pour : {listing(d.loc[sig & ~score & (d['estimate'] < 0)])}."]
+    for sign, who in ((1, "Les clients du territoire"), (-1, "Les habitants")):
+        rows = d.loc[sig & score & (np.sign(d["estimate"]) == sign)]
+        if len(rows):
+            out.append(f"**{who} donnent une note plus haute** (sur 10) : {listing(rows)}.")
+    out.append(f"**Pas de différence établie** pour : {', '.join(d.loc[~sig, 'display']) or 'aucun'}.")
+    out.append("(Écarts de part d'accord en points de pourcentage ; notes de 0 à 10 en points de note ; "
+               "différences significatives après correction de Benjamini-Hochberg.)")
+    return " ".join(out)
 
 
 def with_columns(design: Design, **columns) -> Design:
@@ -478,8 +494,24 @@ def with_columns(design: Design, **columns) -> Design:
     return replace(design, data=design.data.assign(**columns))
 
 
-STATISTIC_LABELS = {"mean": "moyenne", "accord": "part d'accord", "nps_score": "score NPS", "nps": "groupe NPS",
-                    "share": "part", "share_dk": "part de « Ne sait pas »"}
+STATISTIC_LABELS = {"mean": "moyenne", "accord": "part d'accord", "nps_score": "score NPS (points)",
+                    "nps": "groupe NPS", "share": "part", "share_dk": "part de « Ne sait pas »"}
+
+
+def nps_in_points(df: pd.DataFrame, columns: Sequence[str], statistic: str = "statistic") -> pd.DataFrame:
+    """The net promoter score rows of ``df`` in points (−100 to +100), as reports write it.
+
+    Files keep the score on the scale of its definition (share of promoters minus share of
+    detractors, −1 to +1); every table shown to a reader multiplies it, its standard error and its
+    bounds by 100, so that one number reads the same in every report. Columns absent from ``df`` are
+    ignored.
+    """
+    rows = df[statistic].eq("nps_score").to_numpy()
+    cols = [c for c in columns if c in df.columns]
+    out = df.copy()
+    if rows.any() and cols:
+        out.loc[rows, cols] = out.loc[rows, cols].astype(float) * 100
+    return out
 
 
 def item_short_labels(cb: Codebook) -> dict[str, str]:

@@ -123,7 +123,7 @@ def statistic_labels(cb: Codebook, statistics: pd.DataFrame = KEY_STATISTICS) ->
         if r.statistic == "mean":
             text = f"{item} : moyenne"
         elif r.statistic == "nps_score":
-            text = f"{item} : score NPS"
+            text = f"{item} : score NPS (points)"
         elif r.statistic == "accord" and r.level == "top2":
             text = f"{item} : part d'accord (4 ou 5)"
         elif r.statistic == "share" and cb.variable(r.item).type == "multi":
@@ -160,7 +160,7 @@ def detail_table_fr(summ: pd.DataFrame, cb: Codebook, variance: str = "linearisa
     units of the estimator's standard deviation instead (column « biais (écarts-types) »).
     """
     labels = statistic_labels(cb)
-    s = summ.loc[summ["variance"] == variance].copy()
+    s = compare.nps_in_points(summ.loc[summ["variance"] == variance], ["truth", "rmse"])
     s["Statistique"] = [labels.get((i, st, lv), i) for i, st, lv in zip(s["item"], s["statistic"], s["level"])]
     s["Enquête"] = s["survey"].map(SURVEY_LABELS)
     s["Estimateur"] = s["estimator"].map(ESTIMATOR_LABELS)
