@@ -5,6 +5,8 @@ Every function returns the matplotlib ``Figure`` so the notebook shows it; none 
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.pyplot as plt
 from matplotlib.ticker import ScalarFormatter
 import numpy as np
@@ -202,6 +204,7 @@ def item_nonresponse(table: pd.DataFrame, label: str = "") -> plt.Figure:
     d["kind"] = d["kind"].map({"blank_rate": "Sans réponse", "dont_know_rate": "« Ne sait pas »"})
     d["pct"] = d["rate"] * 100
     d["Enquête"] = d["survey"].map(SURVEY_LABELS)
+    d["variable"] = d["variable"].map(lambda s: textwrap.fill(str(s), 32))     # question labels, not codes
     g = sns.catplot(data=d, kind="bar", y="variable", x="pct", hue="kind", col="Enquête",
                     palette={"Sans réponse": "#52606d", "« Ne sait pas »": "#e0a100"},
                     height=7, aspect=0.62, sharey=False, legend_out=False)
