@@ -343,6 +343,29 @@ def _config_kinds() -> list[Kind]:
             return run.resolve_parameters(notebook)
         return damage
 
+    def stage(notebook_stem, build, **bad):
+        """A stage's typed settings, built as its notebook builds them, from the notebook's defaults + ``bad``."""
+        def damage(config_dir, notebook):
+            from portrait.pipeline import parameters
+
+            return build({**parameters.cell_defaults(f"notebooks/{notebook_stem}.ipynb"), **bad})
+        return damage
+
+    def fieldwork_settings(params):
+        from portrait.study import codebook, fieldwork
+
+        return fieldwork.FieldworkSettings.from_params(params, codebook.load("config/codebook.yaml"))
+
+    def comparison_settings(params):
+        from portrait.study import compare
+
+        return compare.ComparisonSettings.from_params(params)
+
+    def synthesis_settings(params):
+        from portrait.reporting import synthesis
+
+        return synthesis.SynthesisSettings.from_params(params)
+
     def scenario(name, *sets):
         def damage(config_dir, notebook):
             from portrait.pipeline import scenario as scn
@@ -360,6 +383,24 @@ def _config_kinds() -> list[Kind]:
         Kind("config", "unknown_replicate_method", "'replicate_method' must be", recipe(replicate_method="jackknife")),
         Kind("config", "no_nonresponse_class", "'nonresponse_classes' must be at least 1", recipe(nonresponse_classes=0)),
         Kind("config", "unknown_sensitivity_method", "holds unknown methods", recipe(sensitivity_methods=["magic"])),
+        Kind("config", "unknown_export_format", "'export_formats' must list distinct formats",
+             stage("03_fieldwork", fieldwork_settings, export_formats=["csv", "json"])),
+        Kind("config", "ingest_format_not_written", "the simulator writes only those",
+             stage("03_fieldwork", fieldwork_settings, export_formats=["csv"], ingest_format="sav")),
+        Kind("config", "unknown_encoding", "'csv_encoding' must be a text encoding",
+             stage("03_fieldwork", fieldwork_settings, csv_encoding="latin-42")),
+        Kind("config", "break_off_rule_above_the_core", "'min_core_answered' must be at most",
+             stage("03_fieldwork", fieldwork_settings, min_core_answered=40)),
+        Kind("config", "confidence_level_as_percent", "'confidence_level' must be at most 0.999",
+             stage("06_comparison", comparison_settings, confidence_level=95)),
+        Kind("config", "unknown_adjustment", "'adjust' must be one of fdr_bh, holm",
+             stage("06_comparison", comparison_settings, adjust="bonferroni")),
+        Kind("config", "one_model_replicate", "'model_replicates' must be at least 2",
+             stage("06_comparison", comparison_settings, model_replicates=1)),
+        Kind("config", "no_small_cell_threshold", "'small_cell_threshold' must be at least 1",
+             stage("07_synthesis", synthesis_settings, small_cell_threshold=0)),
+        Kind("config", "unknown_source", "'source' must be 'simulated' or 'real'",
+             stage("07_synthesis", synthesis_settings, source="simulation")),
         Kind("config", "scenario_bad_name", "lower-case letters", scenario("Bad Name", "seed=1")),
         Kind("config", "scenario_unknown_parameter", "declares no parameter",
              scenario("x", "04_resident_weighting.calibration_methd=logit")),

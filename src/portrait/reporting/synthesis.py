@@ -13,11 +13,14 @@ Hundepool, A. et al. (2012). *Statistical Disclosure Control*. Wiley. (threshold
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+from ..pipeline.config import require
+from ..pipeline.errors import ParameterError
 from ..study import compare
 from .. import survey
 from . import disclosure
@@ -25,6 +28,29 @@ from . import formatting as fmt
 from ..survey import Design
 
 SUPPRESSED = "masqué (confidentialité)"
+@dataclass(frozen=True)
+class SynthesisSettings:
+    """The synthesis's parameters (``config/07_synthesis.yaml``), checked once when notebook 07 starts.
+
+    Attributes
+    ----------
+    simulated : the answers come from the simulator (``source: simulated``), so every page says so.
+    small_cell_threshold : fewest respondents behind a number shown to reviewers (at least 1); smaller
+        cells are suppressed, with complementary suppression (:mod:`portrait.reporting.disclosure`).
+    """
+
+    simulated: bool
+    small_cell_threshold: int
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> "SynthesisSettings":
+        source = require(params, "source", str)
+        if source not in ("simulated", "real"):
+            raise ParameterError(f"parameter 'source' must be 'simulated' or 'real', got {source!r}")
+        return cls(simulated=source == "simulated",
+                   small_cell_threshold=require(params, "small_cell_threshold", int, minimum=1))
+
+
 def suppress(table: pd.DataFrame, n_column: str, value_columns: Sequence[str], threshold: int,
              decimals: int = 2) -> pd.DataFrame:
     """A display copy of ``table`` with small cells suppressed and numbers written the French way.

@@ -21,8 +21,8 @@ Greenacre, M. (2007). *Correspondence Analysis in Practice*, 2nd ed. Chapman & H
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -34,6 +34,7 @@ from ..reporting import formatting as fmt
 from .codebook import Codebook
 from ..survey import Design
 from ..pipeline import paths
+from ..pipeline.config import require
 from ..pipeline.errors import ParameterError
 
 GROUPS = ("residents", "visitors")
@@ -64,6 +65,30 @@ def group_estimates(designs: Mapping[str, Design], cb: Codebook, variance: str =
 
 
 ADJUST_LABELS = {"fdr_bh": "méthode de Benjamini-Hochberg", "holm": "méthode de Holm"}
+
+
+@dataclass(frozen=True)
+class ComparisonSettings:
+    """The comparison's parameters (``config/06_comparison.yaml``), checked once when notebook 06 starts.
+
+    Attributes
+    ----------
+    level : confidence level of every interval, in [0.5, 0.999].
+    adjust : multiple-testing adjustment of the battery, ``fdr_bh`` (Benjamini–Hochberg) or ``holm``.
+    model_replicates : bootstrap replicates per survey for the adjusted models (at least 2).
+    """
+
+    level: float = 0.95
+    adjust: str = "fdr_bh"
+    model_replicates: int = 200
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> "ComparisonSettings":
+        adjust = require(params, "adjust", str)
+        if adjust not in ADJUST_LABELS:
+            raise ParameterError(f"parameter 'adjust' must be one of {', '.join(ADJUST_LABELS)}, got {adjust!r}")
+        return cls(level=require(params, "confidence_level", float, minimum=0.5, maximum=0.999), adjust=adjust,
+                   model_replicates=require(params, "model_replicates", int, minimum=2))
 
 
 def adjust_pvalues(p: Sequence[float], method: str = "fdr_bh") -> np.ndarray:

@@ -86,7 +86,7 @@ from .true_values import (Calibration, calibrate, ordinal_probabilities, categor
                           pick_probabilities, multi_mention_probabilities, word_mention_probabilities, truth)
 from .simulation import (Simulation, resident_units, visitor_units, simulate, expected_respondents, source_label,
                          _simulate_group)
-from .stage import (TRUTH_COLUMNS, prepare_survey_folder, truth_table, point_estimates, compare_with_truth,
+from .stage import (TRUTH_COLUMNS, FieldworkSettings, prepare_survey_folder, truth_table, point_estimates, compare_with_truth,
                     true_response_rates, age_profile)
 
 __all__ = ["MODEL_FILE", "GROUPS", "AGE_KEYS", "AGE_SPAN", "SEX_KEYS", "SOURCE_LABEL", "COVARIATES",
@@ -95,6 +95,6 @@ __all__ = ["MODEL_FILE", "GROUPS", "AGE_KEYS", "AGE_SPAN", "SEX_KEYS", "SOURCE_L
            "resident_population", "UNKNOWN", "map_visitor_attributes", "resolve_unknown", "visitor_population",
            "Calibration", "calibrate", "ordinal_probabilities", "categorical_probabilities", "pick_probabilities",
            "multi_mention_probabilities", "word_mention_probabilities", "truth", "Simulation", "resident_units",
-           "visitor_units", "simulate", "expected_respondents", "source_label", "TRUTH_COLUMNS",
+           "visitor_units", "simulate", "expected_respondents", "source_label", "TRUTH_COLUMNS", "FieldworkSettings",
            "prepare_survey_folder", "truth_table", "point_estimates", "compare_with_truth", "true_response_rates",
            "age_profile", "_simulate_group"]          # private, but portrait.study.validation draws with it

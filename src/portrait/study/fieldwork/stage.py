@@ -4,15 +4,19 @@ the truth table, point estimates beside the truth, response rates by profile and
 
 from __future__ import annotations
 
+import codecs
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
 from ...pipeline import paths
+from ...pipeline.config import require
 from ...pipeline.errors import ParameterError
 from .. import survey_tools
+from ..exports import FORMATS
 from ..codebook import Codebook, normalise_text, word_lookup
 from .model import AGE_KEYS, FieldworkModel, GROUPS
 from .simulation import Simulation, simulate, source_label
@@ -22,6 +26,58 @@ from .simulation import Simulation, simulate, source_label
 
 
 TRUTH_COLUMNS = ["survey", "item", "statistic", "level", "value", "group_shift", "source"]
+
+
+@dataclass(frozen=True)
+class FieldworkSettings:
+    """The fieldwork stage's parameters (``config/03_fieldwork.yaml``), checked once when notebook 03 starts,
+    before the simulation or the reading of any export.
+
+    Attributes
+    ----------
+    source : ``simulated`` (the simulator writes the exports) or ``real`` (the survey tool's exports).
+    export_formats : formats the simulator writes (``csv``, ``xlsx``, ``sav``).
+    export_encoding : encoding of the simulated CSV exports (a Python codec name).
+    ingest_format : the format read back; with simulated answers, one of ``export_formats``.
+    csv_encoding : encoding of the CSV exports read.
+    min_core_answered : common-core opinion items a questionnaire needs to count as partial (1 to the
+        number of such items in the codebook).
+    """
+
+    source: str
+    export_formats: tuple[str, ...]
+    export_encoding: str
+    ingest_format: str
+    csv_encoding: str
+    min_core_answered: int
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any], codebook: Codebook) -> "FieldworkSettings":
+        source = require(params, "source", str)
+        source_label(source)
+        formats = require(params, "export_formats", list)
+        bad = [f for f in formats if f not in FORMATS]
+        if not formats or bad or len(set(formats)) < len(formats):
+            raise ParameterError(f"parameter 'export_formats' must list distinct formats among {', '.join(FORMATS)}, "
+                                 f"got {formats!r}")
+        ingest_format = require(params, "ingest_format", str)
+        if ingest_format not in FORMATS:
+            raise ParameterError(f"parameter 'ingest_format' must be one of {', '.join(FORMATS)}, got {ingest_format!r}")
+        if source == "simulated" and ingest_format not in formats:
+            raise ParameterError(f"parameter 'ingest_format' ({ingest_format}) must be one of 'export_formats' "
+                                 f"({', '.join(formats)}): the simulator writes only those")
+        encodings = {}
+        for name in ("export_encoding", "csv_encoding"):
+            encodings[name] = require(params, name, str)
+            try:
+                codecs.lookup(encodings[name])
+            except LookupError:
+                raise ParameterError(f"parameter {name!r} must be a text encoding such as utf-8 or cp1252, "
+                                     f"got {encodings[name]!r}") from None
+        n_core = len(codebook.common_core("opinion"))
+        return cls(source=source, export_formats=tuple(formats), ingest_format=ingest_format,
+                   min_core_answered=require(params, "min_core_answered", int, minimum=1, maximum=n_core),
+                   **encodings)
 
 
 def prepare_survey_folder(source: str, *, simulated_dir: str | Path, real_dir: str | Path,
