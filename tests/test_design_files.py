@@ -157,3 +157,14 @@ def test_first_replicates_is_a_smaller_bootstrap(written):
     jk = survey.with_replicate_weights(d, R, scale=1.0, method="jkn")
     with pytest.raises(ParameterError, match="only bootstrap"):
         survey.first_replicates(jk, 5)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf, -1e-9])
+def test_replicate_weights_must_be_finite_and_non_negative(written, bad):
+    """One bad value anywhere in the replicate matrix is refused, whichever it is (NaN included)."""
+    d = survey.read_design(written[2])
+    R = d.replicate_weights().copy()
+    R[len(R) // 2, R.shape[1] - 1] = bad
+    with pytest.raises(ParameterError, match="finite and non-negative"):
+        survey.with_replicate_weights(d, R, scale=d.replicate_scale)
+    survey.with_replicate_weights(d, np.abs(np.nan_to_num(R, posinf=1.0, neginf=1.0)), scale=d.replicate_scale)

@@ -48,7 +48,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .design import Design, Step
+from .design import Design, Step, _string_codes
 from .errors import ParameterError
 
 FORMAT = "portrait.survey weighted design"
@@ -234,7 +234,11 @@ def read_design(path: str | os.PathLike, variant: str | None = None, *, weights:
         raise ParameterError(f"{path}: {table.num_rows} rows, its description says {meta['units']}")
 
     def numbers(columns: list[str]) -> np.ndarray:
-        return table.select(columns).to_pandas().to_numpy(dtype=float)
+        # column by column into a Fortran-ordered matrix: no pandas frame of hundreds of columns
+        out = np.empty((table.num_rows, len(columns)), order="F")
+        for j, name in enumerate(columns):
+            out[:, j] = table.column(name).to_numpy()
+        return out
 
     def column(name: str) -> np.ndarray:
         return table.column(name).to_numpy()
@@ -247,8 +251,7 @@ def read_design(path: str | os.PathLike, variant: str | None = None, *, weights:
                             X=numbers(b["x"]), d=column(b["d"]).astype(float)))
         return tuple(out)
 
-    strata_col = table.column(meta["strata"]).to_pandas().astype(str).to_numpy()
-    labels, st = np.unique(strata_col, return_inverse=True)
+    labels, st = _string_codes(table.column(meta["strata"]).to_pandas())
     data = table.select(meta["data"]).to_pandas()
     d = Design(data=data, weights=column(w).astype(float), strata=st.astype(int),
                psu=column(meta["psu"]).astype(np.int64).astype(int), fpc=column(meta["fpc"]).astype(float),
@@ -289,7 +292,7 @@ def with_replicate_weights(design: Design, replicate_weights: np.ndarray, *, sca
     if R.ndim != 2 or R.shape[0] != len(design.weights):
         raise ParameterError(f"replicate weights must be a matrix with one row per unit ({len(design.weights)}), "
                              f"got shape {R.shape}")
-    if not np.all(np.isfinite(R)) or np.any(R < 0):
+    if R.size and not (R.min() >= 0 and np.isfinite(R.max())):      # a NaN fails the first test
         raise ParameterError("replicate weights must be finite and non-negative")
     rs = np.ones(R.shape[1]) if rscales is None else np.asarray(rscales, dtype=float)
     if rs.shape != (R.shape[1],):
