@@ -204,6 +204,9 @@ def _ordered(results: pd.DataFrame) -> pd.DataFrame:
         _k=[key.get((i, s, lv), len(key)) for i, s, lv in zip(results["item"], results["statistic"], results["level"])],
         _e=results["estimator"].map({e: i for i, e in enumerate(ESTIMATORS)}),
         _v=results["variance"].map({v: i for i, v in enumerate(VARIANCES)}))
-    first = ["target"] if "target" in r.columns else []
+    first = []
+    if "target" in r.columns:                  # in the order of TARGETS
+        r["_t"] = r["target"].map({t: i for i, t in enumerate(TARGETS)})
+        first = ["_t"]
     r = r.sort_values(first + ["replication", "_s", "_k", "item", "statistic", "level", "_e", "_v"], kind="stable")
-    return r.drop(columns=["_s", "_k", "_e", "_v"]).reset_index(drop=True)
+    return r.drop(columns=["_s", "_k", "_e", "_v"] + first).reset_index(drop=True)
