@@ -110,7 +110,8 @@ def targets_table_fr(summaries: Mapping[str, pd.DataFrame], variance: str = "lin
         parts.append(g.assign(target=target))
     t = pd.concat(parts, ignore_index=True)
     t["_s"] = t["survey"].map({s: i for i, s in enumerate(SURVEYS)})
-    t = t.sort_values(["_s", "estimator"], kind="stable")
+    t["_e"] = t["estimator"].map({e: i for i, e in enumerate(CALIBRATED)})
+    t = t.sort_values(["_s", "_e"], kind="stable")
     wide = t.pivot_table(index=["survey", "estimator"], columns="target",
                          values=["coverage", "se_ratio", "max_bias"], sort=False)
     out = pd.DataFrame(index=wide.index)
