@@ -63,15 +63,16 @@ from ..pipeline import config
 from ..pipeline.errors import CalibrationError, ParameterError, PortraitError, SurveyError
 from ..survey import Design
 from . import compare, fieldwork, frames, ingest, items, recipes, visitors
+from .fieldwork import finite
 from .validation_setup import (CALIBRATED, DIFFERENCE_NAME, ESTIMATOR_LABELS, ESTIMATORS, KEY_STATISTICS,
-                               RESULT_COLUMNS, SURVEY_LABELS, SURVEYS, VARIANCE_LABELS, VARIANCES, WEAK_LABELS,
-                               Validation, _ordered, key_truth)
+                               RESULT_COLUMNS, SURVEY_LABELS, SURVEYS, TARGET_LABELS, TARGETS, VARIANCE_LABELS,
+                               VARIANCES, WEAK_LABELS, Validation, _ordered, key_truth)
 from .validation_summary import (SUMMARY_KEYS, acceptance, by_estimator, conclusion_fr, detail_table_fr,
                                  expected_outside, overview_table_fr, statistic_labels, summary, widened_replicates,
                                  widening_sentence_fr, wilson)
 
 __all__ = ["ESTIMATORS", "ESTIMATOR_LABELS", "WEAK_LABELS", "VARIANCES", "VARIANCE_LABELS", "DIFFERENCE_NAME",
-           "SURVEYS", "SURVEY_LABELS", "CALIBRATED", "KEY_STATISTICS", "RESULT_COLUMNS", "Validation", "key_truth",
+           "SURVEYS", "SURVEY_LABELS", "TARGETS", "TARGET_LABELS", "CALIBRATED", "KEY_STATISTICS", "RESULT_COLUMNS", "Validation", "key_truth",
            "replication_index", "simulate_responses", "replicate", "differences", "single_threaded_blas", "run",
            "wilson", "SUMMARY_KEYS", "summary", "by_estimator", "statistic_labels", "overview_table_fr",
            "detail_table_fr", "expected_outside", "acceptance", "conclusion_fr", "widened_replicates",
@@ -92,22 +93,30 @@ def replication_index(seq: np.random.SeedSequence) -> int:
 
 
 def simulate_responses(setup: Validation, resident_slots: pd.DataFrame, visitor_sample: pd.DataFrame,
-                       seed: int) -> dict[str, pd.DataFrame]:
+                       seed: int, keys: dict[str, np.ndarray] | None = None) -> dict[str, pd.DataFrame]:
     """Simulated fieldwork of both samples → the ingest's table of every sampled unit, in memory.
 
     Same draws as :func:`portrait.study.fieldwork.simulate` with this ``seed`` (the population quantities
     come from the setup instead of being solved again), and the same table as
     :func:`portrait.study.ingest.ingest` would build from the exports (:func:`portrait.study.ingest.assemble`).
+    With ``keys`` (survey → the finite-population key of each sampled unit, in sample order), the
+    profiles, favourability and answers are the fixed finite population's
+    (:mod:`portrait.study.fieldwork.finite`, keyed by ``setup.seed``) and only the response phase
+    comes from ``seed``.
     """
     cb, model = setup.codebook, setup.model
-    units = {"residents": fieldwork.resident_units(resident_slots, setup.resident_frame),
-             "visitors": fieldwork.visitor_units(model, visitor_sample,
-                                                 config.rng(seed, "fieldwork/visitors/attributes"))}
+    if keys is None:
+        visitor_units = fieldwork.visitor_units(model, visitor_sample, config.rng(seed, "fieldwork/visitors/attributes"))
+    else:
+        visitor_units = finite.fixed_visitor_units(model, visitor_sample, setup.seed)
+    units = {"residents": fieldwork.resident_units(resident_slots, setup.resident_frame), "visitors": visitor_units}
     samples = {"residents": resident_slots, "visitors": visitor_sample}
     out = {}
     for group in fieldwork.GROUPS:
+        draws = None if keys is None else finite.unit_draws(setup.seed, keys[group])
         _, export, disp = fieldwork._simulate_group(model, setup.calibration, group, units[group],
-                                                     setup.population if group == "residents" else None, seed)
+                                                     setup.population if group == "residents" else None, seed,
+                                                     unit_draws=draws)
         answers = export.assign(source_row=pd.array(np.arange(2, len(export) + 2), dtype="Int32"))
         out[group] = ingest.assemble(group, samples[group], answers, disp, cb, setup.min_core_answered).responses
     return out
@@ -184,14 +193,16 @@ def replicate(setup: Validation, seq: np.random.SeedSequence, *, bootstrap: bool
     ----------
     setup : the study's :class:`Validation`.
     seq : this replication's seed sequence (a child of ``SeedSequence(setup.seed)``); every draw —
-        both samples, the fieldwork, the bootstrap replicates — comes from it.
+        both samples, the fieldwork, the bootstrap replicates — comes from it. With the finite target
+        (``setup.target``), the persons of the sampled communes are drawn from it too, and the sampled
+        units' answers are the fixed population's (:func:`simulate_responses`).
     bootstrap : also compute bootstrap variances (``replicates`` Rao–Wu replicates per survey,
         the whole recipe re-run in each); otherwise only the linearised ones.
 
     Returns
     -------
     pandas.DataFrame
-        One row per survey (``residents``, ``visitors``, ``visitors - residents``) × key statistic ×
+        The ``target`` and, per survey (``residents``, ``visitors``, ``visitors - residents``) × key statistic ×
         estimator × variance method: ``estimate, se, ci_low, ci_high, df, n`` and, for the
         differences, the Wald ``p``; ``error`` names a calibration that failed (its row is NaN).
 
@@ -208,7 +219,12 @@ def replicate(setup: Validation, seq: np.random.SeedSequence, *, bootstrap: bool
     fw_seed = int(_child(seq, 2).generate_state(1, np.uint64)[0])
     slots = frames.draw_resident_sample(setup.resident_frame, setup.resident_design, res_rng).slots
     vsample = visitors.draw_visitor_sample(setup.visitor_frame, setup.visitor_strata, vis_rng)
-    responses = simulate_responses(setup, slots, vsample, fw_seed)
+    keys = None
+    if setup.target == "finite":    # the persons behind the slots: SRSWOR of the take in each commune
+        person_rng = np.random.Generator(np.random.PCG64(_child(seq, 5)))
+        keys = {"residents": finite.resident_slot_keys(slots, setup.resident_frame, person_rng),
+                "visitors": finite.visitor_keys(vsample)}
+    responses = simulate_responses(setup, slots, vsample, fw_seed, keys)
 
     n_rep = replicates if bootstrap else 2     # linearised only: the replicate factors are never used
     rw = replace(setup.resident_weighting, calibration_method="raking", replicates=n_rep)
@@ -231,9 +247,10 @@ def replicate(setup: Validation, seq: np.random.SeedSequence, *, bootstrap: bool
     est = pd.concat(parts, ignore_index=True)
 
     diff = differences(est, setup.level)
-    out = pd.concat([est.rename(columns={"group": "survey"}).assign(p=np.nan)[RESULT_COLUMNS[1:]],
-                     diff[RESULT_COLUMNS[1:]]], ignore_index=True)
+    out = pd.concat([est.rename(columns={"group": "survey"}).assign(p=np.nan)[RESULT_COLUMNS[2:]],
+                     diff[RESULT_COLUMNS[2:]]], ignore_index=True)
     out.insert(0, "replication", index)
+    out.insert(0, "target", setup.target)
     out[["df", "n", "adjusted"]] = out[["df", "n", "adjusted"]].astype(float)
     return _ordered(out)
 

@@ -7,7 +7,7 @@ them, the truth of the key statistics and the calibration margins, computed once
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -17,6 +17,7 @@ from ..pipeline import config, paths, sources
 from ..pipeline.errors import ParameterError
 from . import codebook as codebook_mod
 from . import compare, fieldwork, frames, recipes, visitors
+from .fieldwork import finite
 from .codebook import Codebook
 
 
@@ -33,6 +34,13 @@ SURVEYS = ("residents", "visitors", compare.DIFFERENCE)
 SURVEY_LABELS = {"residents": "Habitants", "visitors": "Clients du territoire",
                  compare.DIFFERENCE: "Différence clients − habitants"}
 CALIBRATED = ("raking", "logit")
+#: What the estimates are compared with: the super-population model's expectation (the simulator
+#: draws every sampled unit's profile and answers afresh in each replication) or the exact values of
+#: one fixed finite population (:mod:`portrait.study.fieldwork.finite`: every frame unit's answers
+#: fixed once, samples and response redrawn in each replication).
+TARGETS = ("superpopulation", "finite")
+TARGET_LABELS = {"superpopulation": "Super-population (espérance du modèle)",
+                 "finite": "Population finie fixée"}
 
 #: The key statistics of the study followed by the validation: both scores, the NPS, the top-2 box
 #: of six image items (three with a planted resident–visitor difference, three without) and two
@@ -46,7 +54,7 @@ KEY_STATISTICS = pd.DataFrame([
     ("forces", "share", "5"), ("forces", "share", "3"),
 ], columns=["item", "statistic", "level"])
 
-RESULT_COLUMNS = ["replication", "survey", "item", "statistic", "level", "estimator", "variance", "estimate",
+RESULT_COLUMNS = ["target", "replication", "survey", "item", "statistic", "level", "estimator", "variance", "estimate",
                   "se", "ci_low", "ci_high", "df", "n", "p", "adjusted", "error"]
 
 
@@ -70,8 +78,13 @@ class Validation:
     resident_weighting, visitor_weighting : recipe parameters (``config/04_*.yaml``, ``05``).
     resident_margins, visitor_margins : calibration margins with their sources, computed once.
     statistics : the key statistics (item, statistic, level).
-    truth : their population values (surveys and ``visitors - residents``) and ``planted``
-        (true difference not zero).
+    truth : their true values for ``target`` (surveys and ``visitors - residents``) and ``planted``
+        (a difference planted in the model: true super-population difference not zero).
+    target : ``superpopulation`` (truth = the model's expectation, :func:`portrait.study.fieldwork.truth`)
+        or ``finite`` (truth = the exact values of the fixed finite population,
+        :func:`portrait.study.fieldwork.finite.finite_truth`; a replication then draws the persons of
+        the sampled communes and reads every sampled unit's fixed answers). See :data:`TARGETS`.
+    model_truth : the super-population truth of the key statistics, whatever the target.
     logit_bounds : bounds on g of the bounded-logit estimator.
     """
 
@@ -93,6 +106,8 @@ class Validation:
     logit_bounds: tuple[float, float] = (0.3, 3.0)
     min_core_answered: int = 8
     level: float = 0.95
+    target: str = "superpopulation"
+    model_truth: pd.DataFrame | None = None
 
     @classmethod
     def build(cls, *, seed: int, codebook_file: str | Path, model_file: str | Path,
@@ -100,16 +115,18 @@ class Validation:
               population_year: int, resident_design: Mapping[str, Any], visitor_design: Mapping[str, Any],
               resident_weighting: Mapping[str, Any], visitor_weighting: Mapping[str, Any],
               statistics: pd.DataFrame = KEY_STATISTICS, logit_bounds: Sequence[float] = (0.3, 3.0),
-              min_core_answered: int = 8, level: float = 0.95) -> "Validation":
+              min_core_answered: int = 8, level: float = 0.95, target: str = "superpopulation") -> "Validation":
         """Read the inputs and compute everything fixed (population cells, calibration, truth, margins).
 
         ``resident_design`` and ``visitor_design`` are the parameters of notebooks 01 and 02
         (``invitations``, ``take_per_commune``, ``allocation``, ``min_psu_per_stratum``;
         ``invitations``, ``min_per_stratum``); ``resident_weighting`` and ``visitor_weighting``
         those of notebooks 04 and 05. The calibration method of the recipes is set by each
-        estimator (raking, bounded logit with ``logit_bounds``).
+        estimator (raking, bounded logit with ``logit_bounds``). ``target`` is one of :data:`TARGETS`
+        (the finite population's truth takes some seconds: :meth:`for_target`).
         """
         config.require({"seed": seed}, "seed", int, minimum=0)
+        _check_target(target)
         bounds = tuple(float(b) for b in logit_bounds)
         if len(bounds) != 2 or not bounds[0] < 1 < bounds[1]:
             raise ParameterError(f"parameter 'logit_bounds' must be [L, U] with L < 1 < U, got {list(logit_bounds)}")
@@ -130,13 +147,39 @@ class Validation:
         # wrong recipe parameters fail here, not in every replication
         rw = recipes.ResidentRecipe.from_params({**dict(resident_weighting), "population_year": population_year})
         vw = recipes.VisitorRecipe.from_params(visitor_weighting)
-        return cls(seed=seed, codebook=cb, model=model, calibration=cal, population=population,
-                   resident_frame=rframe, visitor_frame=vframe, resident_design=rdesign, visitor_strata=vstrata,
-                   resident_weighting=rw, visitor_weighting=vw,
-                   resident_margins=recipes.resident_margins(rframe, cb, population_year),
-                   visitor_margins=recipes.visitor_frame_margins(vframe),
-                   statistics=statistics[["item", "statistic", "level"]].reset_index(drop=True),
-                   truth=truth, logit_bounds=bounds, min_core_answered=min_core_answered, level=level)
+        setup = cls(seed=seed, codebook=cb, model=model, calibration=cal, population=population,
+                    resident_frame=rframe, visitor_frame=vframe, resident_design=rdesign, visitor_strata=vstrata,
+                    resident_weighting=rw, visitor_weighting=vw,
+                    resident_margins=recipes.resident_margins(rframe, cb, population_year),
+                    visitor_margins=recipes.visitor_frame_margins(vframe),
+                    statistics=statistics[["item", "statistic", "level"]].reset_index(drop=True),
+                    truth=truth, logit_bounds=bounds, min_core_answered=min_core_answered, level=level,
+                    model_truth=truth)
+        return setup.for_target(target)
+
+    def for_target(self, target: str) -> "Validation":
+        """The same setup with another target and its truth (the finite one computed here, once).
+
+        The finite population's truth streams through every resident of the frame and every person
+        of the visitor frame (:func:`portrait.study.fieldwork.finite.finite_truth`): some seconds.
+        """
+        _check_target(target)
+        if target == self.target:
+            return self
+        model_truth = self.model_truth if self.model_truth is not None else self.truth
+        if target == "superpopulation":
+            return replace(self, target=target, truth=model_truth)
+        values = finite.finite_truth(self.model, self.calibration, resident_frame=self.resident_frame,
+                                     population=self.population, visitor_frame=self.visitor_frame, seed=self.seed,
+                                     statistics=self.statistics)
+        truth = model_truth.drop(columns="value").merge(values, on=["survey", "item", "statistic", "level"],
+                                                        how="left")
+        return replace(self, target=target, truth=truth[model_truth.columns], model_truth=model_truth)
+
+
+def _check_target(target: str) -> None:
+    if target not in TARGETS:
+        raise ParameterError(f"parameter 'target' must be one of {', '.join(TARGETS)}, got {target!r}")
 
 
 def key_truth(truth: pd.DataFrame, statistics: pd.DataFrame = KEY_STATISTICS) -> pd.DataFrame:
@@ -154,12 +197,16 @@ def key_truth(truth: pd.DataFrame, statistics: pd.DataFrame = KEY_STATISTICS) ->
 
 
 def _ordered(results: pd.DataFrame) -> pd.DataFrame:
-    """Rows in a fixed order: replication, survey, statistic (key order), estimator, variance."""
+    """Rows in a fixed order: target (when there is one), replication, survey, statistic (key order), estimator, variance."""
     key = {(r.item, r.statistic, r.level): i for i, r in enumerate(KEY_STATISTICS.itertuples())}
     r = results.assign(
         _s=results["survey"].map({s: i for i, s in enumerate(SURVEYS)}),
         _k=[key.get((i, s, lv), len(key)) for i, s, lv in zip(results["item"], results["statistic"], results["level"])],
         _e=results["estimator"].map({e: i for i, e in enumerate(ESTIMATORS)}),
         _v=results["variance"].map({v: i for i, v in enumerate(VARIANCES)}))
-    r = r.sort_values(["replication", "_s", "_k", "item", "statistic", "level", "_e", "_v"], kind="stable")
-    return r.drop(columns=["_s", "_k", "_e", "_v"]).reset_index(drop=True)
+    first = []
+    if "target" in r.columns:                  # in the order of TARGETS
+        r["_t"] = r["target"].map({t: i for i, t in enumerate(TARGETS)})
+        first = ["_t"]
+    r = r.sort_values(first + ["replication", "_s", "_k", "item", "statistic", "level", "_e", "_v"], kind="stable")
+    return r.drop(columns=["_s", "_k", "_e", "_v"] + first).reset_index(drop=True)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..pipeline.errors import ParameterError
 from ..reporting import formatting as fmt
 from . import compare
 from .codebook import Codebook
@@ -48,15 +49,23 @@ def summary(results: pd.DataFrame, truth: pd.DataFrame, alpha: float = 0.05, lev
     its Wilson interval ``coverage_low``, ``coverage_high``, and for the differences
     ``rejection`` (share of p < ``alpha``) with its Wilson interval; ``planted`` tells whether the
     true difference is non-zero (rejection = power) or zero (rejection = size of the test).
+    Results with a ``target`` column are summarised per target (the first column), each against its
+    own truth when ``truth`` has a ``target`` column too.
     """
     t = truth.assign(level=truth["level"].fillna("").astype(str))
-    r = results.merge(t[["survey", "item", "statistic", "level", "value", "planted"]].rename(columns={"value": "truth"}),
-                      on=["survey", "item", "statistic", "level"], how="inner")
+    on = ["survey", "item", "statistic", "level"]
+    if "target" in results.columns and "target" in t.columns:
+        on = ["target"] + on              # several targets, each with its own truth
+    elif "target" in results.columns and results["target"].nunique() > 1:
+        raise ParameterError("the results hold several targets: the truth needs a 'target' column giving each "
+                             "target's values (pd.concat of each setup's truth with target=setup.target)")
+    keys = (["target"] if "target" in results.columns else []) + SUMMARY_KEYS
+    r = results.merge(t[on + ["value", "planted"]].rename(columns={"value": "truth"}), on=on, how="inner")
     ok = r["estimate"].notna()
     r = r.assign(_ok=ok, _err2=(r["estimate"] - r["truth"]) ** 2,
                  _cov=((r["ci_low"] <= r["truth"]) & (r["truth"] <= r["ci_high"])).where(ok).astype(float),
                  _rej=(r["p"] < alpha).where(r["p"].notna()).astype(float))
-    g = r.groupby(SUMMARY_KEYS, sort=False)
+    g = r.groupby(keys, sort=False)
     out = g.agg(replications=("_ok", "sum"), rows=("_ok", "size"), truth=("truth", "first"),
                 planted=("planted", "first"), mean=("estimate", "mean"), sd=("estimate", "std"),
                 mse=("_err2", "mean"), mean_se=("se", "mean"), covered=("_cov", "sum"),
@@ -78,7 +87,7 @@ def summary(results: pd.DataFrame, truth: pd.DataFrame, alpha: float = 0.05, lev
     out["rejection_low"] = np.where(is_diff, lo, np.nan)
     out["rejection_high"] = np.where(is_diff, hi, np.nan)
     out["planted"] = out["planted"].astype(bool)
-    cols = SUMMARY_KEYS + ["planted", "replications", "failures", "truth", "mean", "bias", "bias_mcse", "rel_bias",
+    cols = keys + ["planted", "replications", "failures", "truth", "mean", "bias", "bias_mcse", "rel_bias",
                            "bias_sd", "sd", "rmse", "mean_se", "se_ratio", "coverage", "coverage_low",
                            "coverage_high", "rejection", "rejection_low", "rejection_high"]
     return _ordered(out.assign(replication=0))[cols]
@@ -90,7 +99,8 @@ def by_estimator(summ: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     Coverage is the share of all intervals (statistics × replications) that contain the truth,
     with a Wilson interval; the statistics are correlated, so this interval is only indicative.
     ``max_abs_rel_bias`` and ``max_abs_bias_sd`` are the worst statistic's; ``rejection`` pools
-    the differences without a planted difference, ``power`` those with one.
+    the differences without a planted difference, ``power`` those with one. Per target when the
+    summary has a ``target`` column.
     """
     s = summ.assign(_cov=summ["coverage"] * summ["replications"],
                     _rej0=np.where(~summ["planted"], summ["rejection"] * summ["replications"], np.nan),
@@ -98,7 +108,7 @@ def by_estimator(summ: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
                     _rej1=np.where(summ["planted"], summ["rejection"] * summ["replications"], np.nan),
                     _n1=np.where(summ["planted"] & summ["rejection"].notna(), summ["replications"], np.nan),
                     _arb=summ["rel_bias"].abs(), _abs=summ["bias_sd"].abs())
-    g = s.groupby(["survey", "estimator", "variance"], sort=False)
+    g = s.groupby((["target"] if "target" in s.columns else []) + ["survey", "estimator", "variance"], sort=False)
     out = g.agg(statistics=("item", "size"), replications=("replications", "max"), covered=("_cov", "sum"),
                 intervals=("replications", "sum"), max_abs_rel_bias=("_arb", "max"),
                 mean_abs_rel_bias=("_arb", "mean"), max_abs_bias_sd=("_abs", "max"),

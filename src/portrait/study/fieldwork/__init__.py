@@ -64,7 +64,10 @@ and the other names below are used from this package:
 - :mod:`.true_values` — solved intercepts and thresholds, exact answer probabilities, :func:`truth`;
 - :mod:`.simulation` — profiles, answers, response and break-off drawn; :func:`simulate`;
 - :mod:`.stage` — what notebook 03 does around it (survey folder, truth table, estimates beside
-  the truth, response rates, age profile).
+  the truth, response rates, age profile);
+- :mod:`.finite` — a fixed finite population (every frame unit's profile and answers drawn once
+  from a counter-based generator keyed by the unit) and its exact values, the validation study's
+  second target; used as ``fieldwork.finite``.
 
 References
 ----------
@@ -86,8 +89,9 @@ from .true_values import (Calibration, calibrate, ordinal_probabilities, categor
                           pick_probabilities, multi_mention_probabilities, word_mention_probabilities, truth)
 from .simulation import (Simulation, resident_units, visitor_units, simulate, expected_respondents, source_label,
                          _simulate_group)
-from .stage import (TRUTH_COLUMNS, FieldworkSettings, prepare_survey_folder, truth_table, point_estimates, compare_with_truth,
-                    true_response_rates, age_profile)
+from . import finite
+from .stage import (TRUTH_COLUMNS, FieldworkSettings, prepare_survey_folder, truth_table, point_estimates,
+                    compare_with_truth, true_response_rates, age_profile)
 
 __all__ = ["MODEL_FILE", "GROUPS", "AGE_KEYS", "AGE_SPAN", "SEX_KEYS", "SOURCE_LABEL", "COVARIATES",
            "NUMERIC_COVARIATES", "VISITOR_ATTRIBUTES", "CONTEXT", "PROFILE", "REQUIRED_SECTIONS", "FieldworkModel",
@@ -97,4 +101,4 @@ __all__ = ["MODEL_FILE", "GROUPS", "AGE_KEYS", "AGE_SPAN", "SEX_KEYS", "SOURCE_L
            "multi_mention_probabilities", "word_mention_probabilities", "truth", "Simulation", "resident_units",
            "visitor_units", "simulate", "expected_respondents", "source_label", "TRUTH_COLUMNS", "FieldworkSettings",
            "prepare_survey_folder", "truth_table", "point_estimates", "compare_with_truth", "true_response_rates",
-           "age_profile", "_simulate_group"]          # private, but portrait.study.validation draws with it
+           "age_profile", "finite", "_simulate_group"]          # private, but portrait.study.validation draws with it

@@ -5,7 +5,8 @@ contact statuses a survey tool would give; :func:`simulate` runs both surveys.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, Callable, Collection
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,11 @@ from .true_values import (Calibration, _dont_know_prob, _option_log_weights, _pr
 
 
 # ============================================================================ simulation
+
+#: A source of random streams by purpose: ``draws("fieldwork/residents/profile")`` returns an object with
+#: the :class:`numpy.random.Generator` methods the simulator uses (``random``, ``standard_normal``,
+#: ``gumbel``, ``poisson``), one row per unit.
+Draws = Callable[[str], Any]
 
 
 @dataclass(frozen=True)
@@ -144,14 +150,21 @@ def _skip(model: FieldworkModel, v: Variable, persons: pd.DataFrame, rng: np.ran
 
 
 def _answers(model: FieldworkModel, cal: Calibration, group: str, persons: pd.DataFrame,
-             seed: int) -> dict[str, pd.Series]:
-    """Every answer of every person (before unit non-response and break-off), as export columns."""
+             draws: Draws, only: Collection[str] | None = None) -> dict[str, pd.Series]:
+    """Every answer of every person (before unit non-response and break-off), as export columns.
+
+    ``draws(purpose)`` gives the random stream of one purpose (one stream per variable); ``only``
+    restricts the answers to these variables (every variable's stream is its own, so the answers
+    to a variable do not depend on which others are drawn).
+    """
     cb = model.codebook
     n = len(persons)
     cols: dict[str, Any] = {}
     u_fav = persons["favourability"].to_numpy(float)
     for v in cb.variables_for(group):
-        stream = config.rng(seed, f"fieldwork/{group}/answer/{v.name}")
+        if only is not None and v.name not in only:
+            continue
+        stream = draws(f"fieldwork/{group}/answer/{v.name}")
         if v.role == "technical":
             continue
         if v.role == "profile":
@@ -254,17 +267,31 @@ def _words(model: FieldworkModel, group: str, v: Variable, persons: pd.DataFrame
     return cols
 
 
-def _simulate_group(model: FieldworkModel, cal: Calibration, group: str, units: pd.DataFrame,
-                    population: pd.DataFrame | None, seed: int):
-    cb = model.codebook
-    fw = model.params["fieldwork"][group]
-    persons = as_categories(_draw_profile(model, group, units, population,
-                                          config.rng(seed, f"fieldwork/{group}/profile")))
-    n = len(persons)
-    persons["favourability"] = config.rng(seed, f"fieldwork/{group}/favourability").standard_normal(n)
+def _persons(model: FieldworkModel, cal: Calibration, group: str, units: pd.DataFrame,
+             population: pd.DataFrame | None, draws: Draws) -> pd.DataFrame:
+    """The units with their drawn profile, favourability and the response propensity these imply."""
+    persons = as_categories(_draw_profile(model, group, units, population, draws(f"fieldwork/{group}/profile")))
+    persons["favourability"] = draws(f"fieldwork/{group}/favourability").standard_normal(len(persons))
     nmar = float(model.params["propensity"].get("nmar_loading", 0.0))
     persons["propensity"] = expit(cal.intercepts[group] + _propensity_linear(model, group, persons)
                                   + nmar * persons["favourability"].to_numpy(float))
+    return persons
+
+
+def _simulate_group(model: FieldworkModel, cal: Calibration, group: str, units: pd.DataFrame,
+                    population: pd.DataFrame | None, seed: int, unit_draws: Draws | None = None):
+    """One survey's fieldwork: persons, the export of the respondents and the contact statuses.
+
+    Profile, favourability and answers come from ``unit_draws`` (a finite population: every unit's
+    own counter-based stream, :mod:`.finite`) or, when None, from the named streams of ``seed``
+    (a super-population draw). The response phase — disposition, item non-response, break-off —
+    always comes from ``seed``.
+    """
+    cb = model.codebook
+    fw = model.params["fieldwork"][group]
+    draws = unit_draws if unit_draws is not None else partial(config.rng, seed)
+    persons = _persons(model, cal, group, units, population, draws)
+    n = len(persons)
     u = config.rng(seed, f"fieldwork/{group}/disposition").random((n, 6))
     if model.complete:
         oos = undeliv = refusal = breakoff = np.zeros(n, dtype=bool)
@@ -280,7 +307,7 @@ def _simulate_group(model: FieldworkModel, cal: Calibration, group: str, units: 
                         "sans_reponse")
     persons["outcome"] = outcome
 
-    answers = _answers(model, cal, group, persons, seed)
+    answers = _answers(model, cal, group, persons, draws)
     skip_rng = {v.name: config.rng(seed, f"fieldwork/{group}/skip/{v.name}") for v in cb.variables_for(group)}
     for v in cb.variables_for(group):
         if v.role == "technical":

@@ -1,0 +1,296 @@
+"""A fixed finite population for the simulator: every frame unit's profile and answers drawn once.
+
+The super-population simulator (:func:`portrait.study.fieldwork.simulate`) draws each *sampled* unit's
+profile and answers afresh, so its target is the model's expectation. Here every unit of the frames —
+each resident aged 15+ (commune ``c``, person index ``k`` in ``0 … pop15_c − 1``) and each person of the
+visitor frame (``person_id``) — has a profile (sex, age, education; for visitors also the attributes the
+partner did not record), a favourability and answers that are fixed once by a **counter-based random
+number generator keyed by the unit**: draw ``j`` of call ``c`` of purpose ``p`` for unit ``u`` is
+
+    ``SplitMix64(base(u, p) + (c · 2³² + j + 1) · γ)``, with ``base(u, p) = SplitMix64(key(u) ⊕ key(seed, p))``,
+
+``key`` being a 64-bit BLAKE2b digest of the unit identifier and of (study seed, purpose), and ``γ`` the
+golden-ratio increment of SplitMix64 (Steele, Lea and Flood 2014). A unit's draws therefore do not
+depend on which other units are drawn with it, nor on the replication: a sampled unit answers the same
+in every replication, and nothing of population size needs storing — any unit's answers are recomputed
+from its identifier. The answer model is the simulator's own (:func:`.simulation._answers`, fed with
+:class:`UnitStream` instead of :func:`portrait.pipeline.config.rng`), so both targets share the same
+distributions. The response phase — disposition, item non-response, break-off — stays random in each
+replication (drawn from the replication's seed), with each unit's fixed propensity: the response
+propensity depends on the unit's profile and favourability, which are fixed unit attributes.
+
+:func:`finite_truth` streams through the whole frames in chunks and returns the exact finite-population
+values of the key statistics; :func:`person_indices` draws the residents' second stage as a simple random
+sample without replacement of person indices in each sampled commune.
+
+References
+----------
+Steele, G. L., Lea, D. and Flood, C. H. (2014). Fast splittable pseudorandom number generators.
+*OOPSLA '14*, 453–472. (SplitMix64)
+Salmon, J. K., Moraes, M. A., Dror, R. O. and Shaw, D. E. (2011). Parallel random numbers: as easy
+as 1, 2, 3. *SC '11*. (counter-based generators)
+Särndal, C.-E., Swensson, B. and Wretman, J. (1992). *Model Assisted Survey Sampling*. Springer.
+(finite population and super-population targets, §1.3 and ch. 14)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from scipy.special import ndtri
+
+from ...pipeline.errors import ParameterError
+from ..codebook import Codebook, option_column
+from .model import FieldworkModel
+from .simulation import Draws, _answers, _persons, visitor_units
+from .true_values import Calibration
+
+GAMMA = 0x9E3779B97F4A7C15            # SplitMix64's increment (2^64 / golden ratio)
+_M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+DIFFERENCE = "visitors - residents"
+
+
+def mix64(z: np.ndarray) -> np.ndarray:
+    """The SplitMix64 finaliser (Stafford's Mix13) of an array of uint64, element-wise (wraps mod 2⁶⁴)."""
+    z = np.asarray(z, dtype=np.uint64)
+    z = (z ^ (z >> np.uint64(30))) * _M1
+    z = (z ^ (z >> np.uint64(27))) * _M2
+    return z ^ (z >> np.uint64(31))
+
+
+def _digest(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8, person=b"portrait-unit").digest(),
+                          "little")
+
+
+def string_keys(ids: Iterable[str]) -> np.ndarray:
+    """64-bit keys of unit identifiers (BLAKE2b digests): equal identifiers, equal keys."""
+    ids = [str(x) for x in ids]
+    return np.fromiter((_digest(x) for x in ids), dtype=np.uint64, count=len(ids))
+
+
+def resident_keys(codes: Sequence[str] | np.ndarray, persons: np.ndarray) -> np.ndarray:
+    """Keys of residents given their commune code and person index ``k`` within the commune."""
+    codes = np.asarray(codes, dtype=object).astype(str)
+    k = np.asarray(persons)
+    if k.shape != codes.shape:
+        raise ParameterError("parameter 'persons' must give one person index per commune code")
+    if len(k) and (not np.issubdtype(k.dtype, np.integer) or k.min() < 0):
+        raise ParameterError("parameter 'persons' must hold non-negative integer person indices")
+    uniq, inverse = np.unique(codes, return_inverse=True)
+    return _person_keys(string_keys(uniq)[inverse], k)
+
+
+def _person_keys(commune_keys: np.ndarray, k: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return mix64(commune_keys ^ mix64(k.astype(np.uint64) + np.uint64(GAMMA)))
+
+
+class UnitStream:
+    """The random stream of one purpose for given units, with the ``numpy.random.Generator`` methods the
+    simulator uses. Row ``i`` of every draw belongs to unit ``keys[i]``.
+
+    Every call advances a call counter, so successive calls give independent draws, in the same order
+    for every unit whatever the other units are. Uniforms have 53 bits (``random``: ``[0, 1)`` as numpy;
+    the others use the open interval, so that the inverse CDFs stay finite).
+    """
+
+    def __init__(self, seed: int, purpose: str, keys: np.ndarray):
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ParameterError(f"parameter 'seed' must be a non-negative integer, got {seed!r}")
+        self._base = mix64(np.asarray(keys, dtype=np.uint64) ^ np.uint64(_digest(f"{int(seed)}/{purpose}")))
+        self._calls = 0
+
+    def _bits(self, size) -> np.ndarray:
+        shape = (int(size),) if np.ndim(size) == 0 else tuple(int(s) for s in size)
+        if not shape or shape[0] != len(self._base):
+            raise ParameterError(f"a unit stream draws one row per unit ({len(self._base)}), got size {size!r}")
+        width = int(np.prod(shape[1:], dtype=np.int64))
+        counter = np.uint64(self._calls << 32) + np.arange(1, width + 1, dtype=np.uint64)
+        self._calls += 1
+        with np.errstate(over="ignore"):
+            h = mix64(self._base[:, None] + counter[None, :] * np.uint64(GAMMA))
+        return h.reshape(shape)
+
+    def random(self, size) -> np.ndarray:
+        return (self._bits(size) >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
+
+    def _open(self, size) -> np.ndarray:
+        return ((self._bits(size) >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0 ** -53
+
+    def standard_normal(self, size) -> np.ndarray:
+        return ndtri(self._open(size))
+
+    def gumbel(self, loc: float = 0.0, scale: float = 1.0, size=None) -> np.ndarray:
+        return loc - scale * np.log(-np.log(self._open(size)))
+
+    def poisson(self, lam) -> np.ndarray:
+        lam = np.asarray(lam, dtype=float)
+        return stats.poisson.ppf(self._open(lam.shape), lam).astype(np.int64)
+
+
+def unit_draws(seed: int, keys: np.ndarray) -> Draws:
+    """The stream source of units ``keys`` (for :func:`.simulation._simulate_group`'s ``unit_draws``)."""
+    keys = np.asarray(keys, dtype=np.uint64)
+    return lambda purpose: UnitStream(seed, purpose, keys)
+
+
+# ============================================================================ the residents' second stage
+
+
+def person_indices(slots: pd.DataFrame, frame: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+    """Person index of each resident slot: SRSWOR of the commune's slots among its ``pop15`` persons.
+
+    ``slots`` are :func:`portrait.study.frames.draw_resident_sample`'s invitation slots (``take`` rows per
+    selected commune, ``pi_within = take / pop15``); the slots of a commune get distinct indices in
+    ``0 … pop15 − 1``, drawn with ``rng`` commune by commune in order of first appearance.
+    """
+    pop15 = frame.set_index("code")["pop15"]
+    codes = slots["code"].astype(str).to_numpy()
+    out = np.empty(len(slots), dtype=np.int64)
+    for code in pd.unique(codes):
+        rows = np.flatnonzero(codes == code)
+        n_c = int(pop15.get(code, 0))
+        if len(rows) > n_c:
+            raise ParameterError(f"commune {code}: {len(rows)} slots for {n_c} persons aged 15+ in the frame")
+        out[rows] = rng.choice(n_c, size=len(rows), replace=False)
+    return out
+
+
+def resident_slot_keys(slots: pd.DataFrame, frame: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+    """The finite-population keys of the persons behind the resident slots (:func:`person_indices`)."""
+    return resident_keys(slots["code"].astype(str).to_numpy(), person_indices(slots, frame, rng))
+
+
+def visitor_keys(sample: pd.DataFrame) -> np.ndarray:
+    """The finite-population keys of visitor frame units (their ``person_id``)."""
+    return string_keys(sample["person_id"].astype(str))
+
+
+def fixed_visitor_units(model: FieldworkModel, sample: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Visitor units whose unrecorded attributes are the population's fixed ones (keyed by ``person_id``)."""
+    return visitor_units(model, sample, UnitStream(seed, "fieldwork/visitors/attributes", visitor_keys(sample)))
+
+
+# ============================================================================ the finite-population truth
+
+
+def _as_float(values) -> np.ndarray:
+    return pd.array(values).to_numpy(dtype=float, na_value=np.nan)
+
+
+def statistic_parts(answers: Mapping[str, Any], cb: Codebook, item: str, statistic: str,
+                    level: str) -> tuple[float, float]:
+    """Numerator and denominator of one key statistic over a table of answers (export columns).
+
+    The definitions of :func:`.true_values.truth` and :func:`.stage.point_estimates`: codes among the
+    substantive answers (« Ne sait pas » and blanks excluded) for ``mean``, ``share``, a grouping's
+    groups and its difference (``nps_score``); options among the persons who cited at least one for a
+    multi-select ``share``. Sums of the parts over chunks of a population give its exact ratio.
+    """
+    v = cb.variable(item)
+    if v.type == "multi":
+        levels = [str(c) for c in v.code_values]
+        if statistic != "share" or level not in levels:
+            raise ParameterError(f"key statistic ({item}, {statistic}, {level}): a multi-select item has "
+                                 f"only option shares, levels {levels}")
+        m = np.column_stack([_as_float(answers[option_column(item, c)]) for c in v.code_values])
+        return float((m[:, levels.index(level)] == 1).sum()), float((np.nansum(m, axis=1) > 0).sum())
+    x = _as_float(answers[item])
+    x = x[~np.isnan(x) & (x != cb.dont_know_code)]
+    if statistic == "mean":
+        return float(x.sum()), float(len(x))
+    if statistic == "share":
+        return float((x == float(level)).sum()), float(len(x))
+    for g in cb.groupings_for(item):
+        groups = {key: list(codes) for key, _, codes in g.groups}
+        if g.name == statistic and level in groups:
+            return float(np.isin(x, groups[level]).sum()), float(len(x))
+        if g.difference and g.difference[0] == statistic:
+            _, _, plus, minus = g.difference
+            return float(np.isin(x, groups[plus]).sum() - np.isin(x, groups[minus]).sum()), float(len(x))
+    raise ParameterError(f"key statistic ({item}, {statistic}, {level!r}) has no finite-population rule: "
+                         "statistics are mean, share, a grouping's level or its difference")
+
+
+def _sums(answers: Mapping[str, Any], cb: Codebook, statistics: pd.DataFrame) -> np.ndarray:
+    return np.asarray([statistic_parts(answers, cb, r.item, r.statistic, r.level)
+                       for r in statistics.itertuples()], dtype=float).reshape(-1, 2)
+
+
+def _resident_chunks(frame: pd.DataFrame, chunk_size: int):
+    """Consecutive communes holding about ``chunk_size`` persons: (commune rows, person rows, k)."""
+    pop = frame["pop15"].to_numpy(np.int64)
+    ends = np.cumsum(pop)
+    start = 0
+    while start < len(frame):
+        stop = max(int(np.searchsorted(ends, (ends[start - 1] if start else 0) + chunk_size, side="right")),
+                   start + 1)
+        idx = np.arange(start, min(stop, len(frame)))
+        rep = np.repeat(idx, pop[idx])
+        first = np.repeat(np.cumsum(pop[idx]) - pop[idx], pop[idx])
+        yield idx, rep, np.arange(len(rep), dtype=np.int64) - first
+        start = stop
+
+
+def resident_truth_sums(model: FieldworkModel, cal: Calibration, frame: pd.DataFrame, population: pd.DataFrame,
+                        seed: int, statistics: pd.DataFrame, chunk_size: int = 400_000) -> np.ndarray:
+    """Sums (numerator, denominator) of the key statistics over every resident aged 15+ of the frame."""
+    items = set(statistics["item"])
+    commune_keys = string_keys(frame["code"].astype(str))
+    departments = pd.Categorical(frame["departement"].astype(str).to_numpy(object))
+    ranks = frame["size_class_rank"].to_numpy(int)
+    total = np.zeros((len(statistics), 2))
+    for _, rep, k in _resident_chunks(frame, chunk_size):
+        # categorical department: the profile and effects read it per category, not per person
+        units = pd.DataFrame({"departement": departments[rep], "size_rank": ranks[rep]})
+        draws = unit_draws(seed, _person_keys(commune_keys[rep], k))
+        persons = _persons(model, cal, "residents", units, population, draws)
+        total += _sums(_answers(model, cal, "residents", persons, draws, only=items), model.codebook, statistics)
+    return total
+
+
+def visitor_truth_sums(model: FieldworkModel, cal: Calibration, frame: pd.DataFrame, seed: int,
+                       statistics: pd.DataFrame) -> np.ndarray:
+    """Sums (numerator, denominator) of the key statistics over every person of the visitor frame."""
+    draws = unit_draws(seed, visitor_keys(frame))
+    persons = _persons(model, cal, "visitors", fixed_visitor_units(model, frame, seed), None, draws)
+    return _sums(_answers(model, cal, "visitors", persons, draws, only=set(statistics["item"])),
+                 model.codebook, statistics)
+
+
+def finite_truth(model: FieldworkModel, cal: Calibration, *, resident_frame: pd.DataFrame,
+                 population: pd.DataFrame, visitor_frame: pd.DataFrame, seed: int,
+                 statistics: pd.DataFrame, chunk_size: int = 400_000) -> pd.DataFrame:
+    """Exact finite-population values of ``statistics`` in both surveys and their differences.
+
+    Parameters
+    ----------
+    model, cal : the fieldwork model and its solved quantities (the answer model of both targets).
+    resident_frame : communes with ``code, departement, size_class_rank, pop15``: the residents are
+        the ``pop15`` persons of each commune.
+    population : INSEE population by department × sex × age (the residents' profile draws).
+    visitor_frame : the visitor frame, one row per person (``person_id`` and the frame attributes).
+    seed : study seed: the population is fixed by it.
+    statistics : key statistics (``item, statistic, level``; see :func:`statistic_parts`).
+    chunk_size : residents handled at once (memory, not results: the values do not depend on it).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``survey, item, statistic, level, value`` for ``residents``, ``visitors`` and
+        ``visitors - residents``, in the order of ``statistics``.
+    """
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
+        raise ParameterError(f"parameter 'chunk_size' must be a positive integer, got {chunk_size!r}")
+    st = statistics[["item", "statistic", "level"]].reset_index(drop=True)
+    sums = {"residents": resident_truth_sums(model, cal, resident_frame, population, seed, st, chunk_size),
+            "visitors": visitor_truth_sums(model, cal, visitor_frame, seed, st)}
+    values = {g: s[:, 0] / s[:, 1] for g, s in sums.items()}
+    values[DIFFERENCE] = values["visitors"] - values["residents"]
+    return pd.concat([st.assign(survey=g, value=v) for g, v in values.items()],
+                     ignore_index=True)[["survey", "item", "statistic", "level", "value"]]

@@ -1,0 +1,169 @@
+"""The two targets of the validation study side by side, and the variance estimator each calls for.
+
+**Super-population target** (the model's expectation): the estimator's error combines the drawing of the
+population by the model, the sample and the response. The with-replacement (ultimate-cluster) variance
+estimator of the chain, without first-stage finite population correction, estimates the variance
+around it without bias to first order: the model variance of the finite population values compensates
+the fpc the estimator omits (Särndal, Swensson and Wretman 1992, §14.4).
+
+**Finite-population target** (one fixed population): the population is fixed, and the variance is the
+two-phase variance ``V = V_SAM + V_NR`` of Särndal and Lundström (2005, ch. 11): the sampling phase
+with its finite population corrections (first stage ``1 − f₁ₕ`` on the communes; visitors' strata
+``1 − nₕ/Nₕ``) plus the response phase (response given the sample, modelled as Poisson sampling with
+the unit's propensity). The chain's with-replacement approximation omits the first-stage fpc: it is
+conservative, and overstates the sampling-phase variance by at most the first-stage sampling fraction
+``f₁`` (all variance between communes). Under the simulator, communes of a stratum differ only by chance
+(no commune effect), so the between-commune part of the variance of a commune's respondents' total is
+about ``take × φ / N̄ₕ`` of the within part (``φ`` the response rate, ``N̄ₕ`` the mean 15+ population of
+the stratum's communes) and the expected overstatement is ``Σₕ Wₕ f₁ₕ · take φ / N̄ₕ``, a few tenths of a
+per cent. For the visitors (stratified SRSWOR, then response), the whole two-phase variance is close to
+``S²(1/m − 1/N)`` with ``m`` the respondents: the estimator without fpc, ``S²/m``, overstates it by
+``m/N ÷ (1 − m/N)``.
+
+:func:`sampling_fractions` computes these sizes from the designs; :func:`targets_table_fr` and
+:func:`targets_text_fr` give the report's side-by-side table and its French explanation.
+
+References
+----------
+Särndal, C.-E. and Lundström, S. (2005). *Estimation in Surveys with Nonresponse*. Wiley. (ch. 11:
+variance of the calibration estimator under nonresponse, V_SAM + V_NR)
+Särndal, C.-E., Swensson, B. and Wretman, J. (1992). *Model Assisted Survey Sampling*. Springer.
+(§4.6 with-replacement variance estimation of two-stage designs; §14.4 super-population variance)
+Wolter, K. M. (2007). *Introduction to Variance Estimation*, 2nd ed. Springer. (§2.4.5: the
+with-replacement approximation is conservative for without-replacement first stages)
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from ..pipeline import config
+from ..pipeline.errors import ParameterError
+from ..reporting import formatting as fmt
+from . import frames
+from .validation_setup import (CALIBRATED, ESTIMATOR_LABELS, SURVEY_LABELS, SURVEYS, TARGET_LABELS, TARGETS,
+                               Validation)
+
+
+def sampling_fractions(setup: Validation) -> dict[str, float]:
+    """Sampling fractions of both designs and the expected overstatement of the variance without fpc.
+
+    The resident strata come from one draw of the design (their allocation does not depend on the
+    draw). Response rates ``φ`` are the model's (target rate among delivered units in scope).
+
+    Returns
+    -------
+    dict
+        ``f1`` (first-stage fraction of the communes not taken with certainty, weighted by the
+        strata's 15+ population), ``f1_max``, ``certainty_share`` (share of the 15+ population in
+        self-representing communes), ``residents_invited`` and ``residents_respondents`` (fractions
+        of persons), ``residents_overstatement`` (expected relative overstatement of the variance
+        without fpc, see the module docstring); ``visitors_invited``, ``visitors_respondents``,
+        ``visitors_overstatement``.
+    """
+    rng = config.rng(setup.seed, "validation/sampling-fractions")
+    sample = frames.draw_resident_sample(setup.resident_frame, setup.resident_design, rng)
+    c = sample.communes
+    fw, prop = setup.model.params["fieldwork"], setup.model.params["propensity"]
+    phi = {g: (1 - fw[g]["out_of_scope"]) * (1 - fw[g]["undeliverable"]) * float(prop[g]["target_rate"])
+           for g in ("residents", "visitors")}
+    rest = c.loc[~c["certainty"]]
+    by = rest.groupby("stratum").agg(k=("pi", "sum"), communes=("pi", "size"), pop15=("pop15", "sum"),
+                                     mean_pop=("pop15", "mean"), take=("take", "median"))
+    by["f1"] = by["k"] / by["communes"]
+    w = by["pop15"] / by["pop15"].sum()
+    between = by["take"] * phi["residents"] / by["mean_pop"]
+    n_pop = float(c["pop15"].sum())
+    invited_r = float(sample.slots.shape[0]) / n_pop
+    n_v = float(setup.visitor_strata["N_h"].sum())
+    invited_v = float(setup.visitor_strata["n_h"].sum()) / n_v
+    resp_v = invited_v * phi["visitors"]
+    return {"f1": float((w * by["f1"]).sum()), "f1_max": float(by["f1"].max()),
+            "certainty_share": float(c.loc[c["certainty"], "pop15"].sum() / n_pop),
+            "residents_invited": invited_r, "residents_respondents": invited_r * phi["residents"],
+            "residents_overstatement": float((w * by["f1"] * between / (1 + between)).sum()
+                                             * (1 - c.loc[c["certainty"], "pop15"].sum() / n_pop)),
+            "visitors_invited": invited_v, "visitors_respondents": resp_v,
+            "visitors_overstatement": resp_v / (1 - resp_v)}
+
+
+def targets_table_fr(summaries: Mapping[str, pd.DataFrame], variance: str = "linearisation") -> pd.DataFrame:
+    """Coverage, SE / SD and |bias| / SD of the calibrated estimators, pooled over the key statistics,
+    for each target side by side (French headers).
+
+    ``summaries`` maps each target (:data:`TARGETS`) to its :func:`portrait.study.validation.summary`.
+    """
+    unknown = sorted(set(summaries) - set(TARGETS))
+    if unknown:
+        raise ParameterError(f"parameter 'summaries' has unknown target(s) {unknown}; targets are {list(TARGETS)}")
+    parts = []
+    for target, summ in summaries.items():
+        s = summ.loc[summ["estimator"].isin(CALIBRATED) & (summ["variance"] == variance)]
+        s = s.assign(_cov=s["coverage"] * s["replications"], _abs=s["bias_sd"].abs())
+        g = s.groupby(["survey", "estimator"], sort=False).agg(
+            covered=("_cov", "sum"), intervals=("replications", "sum"), se_ratio=("se_ratio", "mean"),
+            max_bias=("_abs", "max"), replications=("replications", "max")).reset_index()
+        g["coverage"] = g["covered"] / g["intervals"]
+        parts.append(g.assign(target=target))
+    t = pd.concat(parts, ignore_index=True)
+    t["_s"] = t["survey"].map({s: i for i, s in enumerate(SURVEYS)})
+    t["_e"] = t["estimator"].map({e: i for i, e in enumerate(CALIBRATED)})
+    t = t.sort_values(["_s", "_e"], kind="stable")
+    wide = t.pivot_table(index=["survey", "estimator"], columns="target",
+                         values=["coverage", "se_ratio", "max_bias"], sort=False)
+    out = pd.DataFrame(index=wide.index)
+    for target in [x for x in TARGETS if x in summaries]:
+        label = TARGET_LABELS[target]
+        out[(label, "couverture")] = [fmt.percent(x, 1) for x in wide[("coverage", target)]]
+        out[(label, "ET / écart-type")] = fmt.round(wide[("se_ratio", target)], 2)
+        out[(label, "pire |biais| / écart-type")] = fmt.round(wide[("max_bias", target)], 2)
+    out.columns = pd.MultiIndex.from_tuples(out.columns)
+    out.index = pd.MultiIndex.from_tuples([(SURVEY_LABELS[s], ESTIMATOR_LABELS[e]) for s, e in out.index],
+                                          names=["Enquête", "Estimateur"])
+    return out
+
+
+def targets_text_fr(fractions: Mapping[str, float]) -> str:
+    """The French paragraph stating the variance estimator each target calls for, with the actual sizes."""
+    f = fractions
+
+    def pct(x: float, d: int = 1) -> str:
+        return fmt.percent(x, d)
+
+    return (
+        "**Deux cibles, deux variances.** *Super-population* : la valeur vraie est l'espérance du modèle ; "
+        "l'erreur d'une estimation cumule le tirage de la population par le modèle, celui de l'échantillon et "
+        "la non-réponse. L'estimateur de variance de la chaîne — tirage avec remise des communes, sans "
+        "correction de population finie au premier degré — l'estime sans biais au premier ordre : la variance "
+        "du modèle compense la correction omise. *Population finie* : la population est tirée une fois pour "
+        "toutes (chaque personne garde son profil et ses réponses d'une réplication à l'autre) ; la théorie "
+        "demande la variance à deux phases de Särndal et Lundström (2005, chap. 11) : phase d'échantillonnage, "
+        "avec sa correction de population finie au premier degré (1 − f₁ par strate) et celle des strates de "
+        "clients (1 − n/N), plus phase de réponse. L'approximation de la chaîne omet la correction du premier "
+        f"degré : elle est prudente. Les communes tirées hors communes certaines représentent {pct(f['f1'])} "
+        f"des communes de leur strate en moyenne (jusqu'à {pct(f['f1_max'])}) : c'est le plafond de la "
+        "surestimation de la variance d'échantillonnage, atteint si toute la variance était entre communes. "
+        "Dans le simulateur, les communes d'une strate ne diffèrent que par le hasard : la part entre communes "
+        "est faible et la surestimation attendue n'est que d'environ "
+        f"{pct(f['residents_overstatement'], 2)} de la variance pour les habitants "
+        f"({pct(f['residents_invited'], 2)} des habitants de 15 ans ou plus invités, "
+        f"{pct(f['certainty_share'])} de la population dans des communes certaines, dont la variance "
+        "utilise déjà la fraction de sondage des personnes). Pour les clients, "
+        f"{pct(f['visitors_invited'])} du fichier est invité mais environ {pct(f['visitors_respondents'])} "
+        "répond : sans correction, la variance est surestimée d'environ "
+        f"{pct(f['visitors_overstatement'])} (erreur type d'environ {pct(np.sqrt(1 + f['visitors_overstatement']) - 1)}), "
+        "ce qu'une étude de 1 000 réplications distingue à peine de l'erreur Monte-Carlo.")
+
+
+def summaries(results: pd.DataFrame, setups: Mapping[str, Validation]) -> dict[str, pd.DataFrame]:
+    """:func:`portrait.study.validation.summary` of each target's results against that target's truth."""
+    missing = sorted(set(results["target"]) - set(setups))
+    if missing:
+        raise ParameterError(f"the results hold target(s) {missing} with no setup in parameter 'setups'")
+    from .validation_summary import summary
+
+    return {t: summary(results.loc[results["target"] == t], s.truth) for t, s in setups.items()
+            if (results["target"] == t).any()}

@@ -1,0 +1,242 @@
+"""The fixed finite population of the validation study: keyed draws, exact truth, design unbiasedness."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from portrait.pipeline import config, sources
+from portrait.pipeline.errors import ParameterError
+from portrait.study import codebook, fieldwork, frames, visitors
+from portrait.study.fieldwork import finite
+from portrait.study.fieldwork.simulation import _answers, _persons
+from portrait.study.fieldwork.stage import point_estimates
+from portrait.study.validation_setup import KEY_STATISTICS
+from tests import helpers
+
+SEED = 2017
+ITEMS = set(KEY_STATISTICS["item"])
+
+
+@pytest.fixture(scope="module")
+def model():
+    cb = codebook.load("config/codebook.yaml")
+    return fieldwork.FieldworkModel.load(cb, "config/fieldwork_model.yaml")
+
+
+@pytest.fixture(scope="module")
+def insee():
+    return sources.read_population(2017)
+
+
+@pytest.fixture(scope="module")
+def small(resident_frame, model, insee):
+    """A small finite population: three small communes of two departments (some 450 persons), 150 visitors."""
+    frame = resident_frame.loc[resident_frame["pop15"].between(100, 200)]
+    frame = pd.concat([frame.loc[frame["departement"] == "02"].head(2),
+                       frame.loc[frame["departement"] == "59"].head(1)], ignore_index=True)
+    vframe = helpers.example_visitor_frame(150, seed=9)
+    pop = fieldwork.Population(fieldwork.resident_population(model, resident_frame, insee),
+                               *fieldwork.visitor_population(model, helpers.example_visitor_frame(6000, seed=4)))
+    return frame, vframe, fieldwork.calibrate(model, pop)
+
+
+# ------------------------------------------------------------------------------- (a) the keyed generator
+
+
+def test_unit_draws_are_deterministic_keyed_and_independent_of_the_batch():
+    """A unit's draws depend on (seed, purpose, unit, call) only: not on the other units drawn with it."""
+    keys = finite.string_keys([f"unit-{i}" for i in range(1000)])
+    a = finite.UnitStream(SEED, "p", keys)
+    first, second = a.random((1000, 3)), a.standard_normal(1000)
+    b = finite.UnitStream(SEED, "p", keys)
+    np.testing.assert_array_equal(first, b.random((1000, 3)))
+    np.testing.assert_array_equal(second, b.standard_normal(1000))
+    sub = np.arange(999, -1, -7)                       # another batch: a subset, in another order
+    c = finite.UnitStream(SEED, "p", keys[sub])
+    np.testing.assert_array_equal(first[sub], c.random((len(sub), 3)))
+    np.testing.assert_array_equal(second[sub], c.standard_normal(len(sub)))
+    for other in (finite.UnitStream(SEED, "q", keys), finite.UnitStream(SEED + 1, "p", keys)):
+        assert (other.random((1000, 3)) != first).all()
+    assert finite.string_keys(["x"])[0] == finite.string_keys(["x"])[0] != finite.string_keys(["y"])[0]
+    with pytest.raises(ParameterError, match="one row per unit"):
+        finite.UnitStream(SEED, "p", keys).random(10)
+    with pytest.raises(ParameterError, match="'seed'"):
+        finite.UnitStream(-1, "p", keys)
+
+
+def test_unit_draws_are_uniform_and_uncorrelated():
+    """On 1e5 consecutive resident keys: KS p-values > 0.001 for the uniforms, normals and Gumbels; the
+    correlation between neighbouring units and between successive calls within |r| < 4/√n."""
+    n = 100_000
+    keys = finite.resident_keys(np.repeat(["59350", "02001"], n // 2), np.tile(np.arange(n // 2), 2))
+    s = finite.UnitStream(SEED, "fieldwork/residents/favourability", keys)
+    u, z, g = s.random((n, 2)), s.standard_normal(n), s.gumbel(size=n)
+    assert stats.kstest(u[:, 0], "uniform").pvalue > 1e-3
+    assert stats.kstest(u[:, 1], "uniform").pvalue > 1e-3
+    assert stats.kstest(z, "norm").pvalue > 1e-3
+    assert stats.kstest(g, "gumbel_r").pvalue > 1e-3
+    bound = 4 / np.sqrt(n)
+    assert abs(np.corrcoef(u[:-1, 0], u[1:, 0])[0, 1]) < bound       # unit k and unit k + 1
+    assert abs(np.corrcoef(u[:, 0], u[:, 1])[0, 1]) < bound          # two columns of one call
+    assert abs(np.corrcoef(u[:, 0], z)[0, 1]) < bound                # two calls
+    lam = np.full(n, 2.5)
+    x = s.poisson(lam)
+    assert abs(x.mean() - 2.5) < 4 * np.sqrt(2.5 / n) and abs(x.var() - 2.5) < 0.05
+
+
+def test_a_sampled_unit_answers_the_same_in_every_replication(model, small, resident_frame, insee):
+    """The same persons, in two replications (other seeds) and two different samples: same profile and
+    answers; the response phase alone changes with the replication's seed."""
+    frame, vframe, cal = small
+    codes = np.repeat(frame["code"].to_numpy(), 30)
+    k = np.tile(np.arange(0, 90, 3), len(frame))
+    slots = pd.DataFrame({"slot_id": [f"{c}-{i}" for c, i in zip(codes, k)], "code": codes,
+                          "departement": np.repeat(frame["departement"].to_numpy(), 30)})
+    units = fieldwork.resident_units(slots, resident_frame)
+    keys = finite.resident_keys(codes, k)
+    full = model.complete_response()
+    rows_a, rows_b = np.arange(len(units)), np.arange(len(units))[::-2]      # two samples sharing persons
+    a, b = (fieldwork._simulate_group(full, cal, "residents", units.iloc[rows].reset_index(drop=True), insee, seed,
+                                      unit_draws=finite.unit_draws(SEED, keys[rows]))[1].set_index("slot_id")
+            for rows, seed in ((rows_a, 1), (rows_b, 2)))
+    assert len(b) == len(rows_b)
+    pd.testing.assert_frame_equal(a.loc[b.index], b)
+    # with non-response, the respondents change with the replication's seed, not their answers
+    part = [fieldwork._simulate_group(model, cal, "residents", units, insee, seed,
+                                      unit_draws=finite.unit_draws(SEED, keys))[1].set_index("slot_id")
+            for seed in (1, 2)]
+    assert set(part[0].index) != set(part[1].index)
+    both = part[0].index.intersection(part[1].index)
+    opinions = ["image_globale", "recommandation", "img_nature"]
+    x, y = part[0].loc[both, opinions], part[1].loc[both, opinions]
+    answered = x.notna() & y.notna()
+    assert answered.to_numpy().sum() > 10 and (x[answered] == y[answered]).to_numpy()[answered.to_numpy()].all()
+
+
+# ------------------------------------------------------------------------------- (b) the exact truth
+
+
+def _brute_force(model, cal, frame, vframe, insee) -> pd.DataFrame:
+    """Every person generated alone (one unit per call), then the statistics of portrait's point_estimates."""
+    tables = {"residents": [], "visitors": []}
+    for row in frame.itertuples():
+        for k in range(int(row.pop15)):
+            unit = pd.DataFrame({"departement": [row.departement], "size_rank": [int(row.size_class_rank)]})
+            draws = finite.unit_draws(SEED, finite.resident_keys([row.code], np.array([k])))
+            p = _persons(model, cal, "residents", unit, insee, draws)
+            tables["residents"].append(pd.DataFrame(_answers(model, cal, "residents", p, draws, only=ITEMS)))
+    for i in range(len(vframe)):
+        one = vframe.iloc[[i]].reset_index(drop=True)
+        draws = finite.unit_draws(SEED, finite.visitor_keys(one))
+        p = _persons(model, cal, "visitors", finite.fixed_visitor_units(model, one, SEED), None, draws)
+        tables["visitors"].append(pd.DataFrame(_answers(model, cal, "visitors", p, draws, only=ITEMS)))
+    est = pd.concat([point_estimates(pd.concat(t, ignore_index=True), model.codebook, g)
+                     for g, t in tables.items()], ignore_index=True)
+    return est.merge(KEY_STATISTICS, on=["item", "statistic", "level"])
+
+
+def test_finite_truth_equals_a_brute_force_count(model, small, insee):
+    """finite_truth (chunks of 100 persons, vectorised) equals the statistics of the population generated unit
+    by unit and counted by point_estimates, to rounding; the differences are visitors − residents."""
+    frame, vframe, cal = small
+    truth = finite.finite_truth(model, cal, resident_frame=frame, population=insee, visitor_frame=vframe,
+                                seed=SEED, statistics=KEY_STATISTICS, chunk_size=100)
+    brute = _brute_force(model, cal, frame, vframe, insee)
+    both = truth.merge(brute, on=["survey", "item", "statistic", "level"], suffixes=("", "_brute"))
+    assert len(both) == 2 * len(KEY_STATISTICS)
+    np.testing.assert_allclose(both["value"], both["value_brute"], rtol=0, atol=1e-12)
+    wide = truth.pivot_table(index=["item", "statistic", "level"], columns="survey", values="value")
+    np.testing.assert_allclose(wide["visitors - residents"], wide["visitors"] - wide["residents"], atol=1e-15)
+    again = finite.finite_truth(model, cal, resident_frame=frame, population=insee, visitor_frame=vframe,
+                                seed=SEED, statistics=KEY_STATISTICS, chunk_size=10_000)
+    np.testing.assert_allclose(again["value"], truth["value"], rtol=0, atol=1e-12)
+    with pytest.raises(ParameterError, match="'chunk_size'"):
+        finite.finite_truth(model, cal, resident_frame=frame, population=insee, visitor_frame=vframe,
+                            seed=SEED, statistics=KEY_STATISTICS, chunk_size=0)
+
+
+def test_person_indices_are_a_srswor_within_each_commune(resident_frame):
+    """The slots of a commune get distinct persons; each person is drawn with probability take / pop15."""
+    frame = resident_frame.loc[resident_frame["pop15"].between(40, 60)].head(2)
+    slots = pd.DataFrame({"code": np.repeat(frame["code"].to_numpy(), 10)})
+    rng = np.random.default_rng(3)
+    counts = np.zeros((2, 60))
+    for _ in range(2000):
+        k = finite.person_indices(slots, frame, rng)
+        for j in range(2):
+            kk = k[j * 10:(j + 1) * 10]
+            assert len(set(kk)) == 10 and kk.max() < frame["pop15"].iloc[j]
+            counts[j, kk] += 1
+    for j in range(2):
+        n_c = int(frame["pop15"].iloc[j])
+        p = counts[j, :n_c] / 2000
+        assert np.abs(p - 10 / n_c).max() < 4 * np.sqrt(10 / n_c / 2000)     # 4 binomial SEs
+    with pytest.raises(ParameterError, match="slots for"):
+        finite.person_indices(pd.DataFrame({"code": [frame["code"].iloc[0]] * 100}), frame, rng)
+
+
+# ------------------------------------------------------------------------------- (c) design unbiasedness
+
+
+def _ht_mean(export: pd.DataFrame, weights: np.ndarray, item: str) -> float:
+    x = export[item].to_numpy(dtype=float, na_value=np.nan)
+    ok = ~np.isnan(x) & (x != 99)
+    return float(np.sum(weights[ok] * x[ok]) / np.sum(weights[ok]))
+
+
+def test_ht_estimates_average_to_the_finite_truth_over_repeated_samples(model, small, insee, resident_frame):
+    """Full response, 200 repeated samples of the small population (two-stage resident design drawing 100 of
+    its some 450 persons, stratified SRSWOR of 60 of the 150 visitors): the mean of the Hájek estimates of
+    « image globale » lies within 4 Monte Carlo SEs of the finite truth (its bias O(1/n) is far smaller)."""
+    frame, vframe, cal = small
+    full = model.complete_response()
+    truth = finite.finite_truth(model, cal, resident_frame=frame, population=insee, visitor_frame=vframe,
+                                seed=SEED, statistics=KEY_STATISTICS.iloc[:1])
+    design = frames.ResidentDesign(invitations=100, take=50, allocation="proportional", min_psu=1)
+    vstrata = visitors.allocate_invitations(vframe, visitors.VisitorDesign(invitations=60, min_per_stratum=2))
+    sub = frame.assign(nom=frame["code"], stratum="s", size_class="x")
+    rng = np.random.default_rng(5)
+    est = {"residents": [], "visitors": []}
+    for r in range(200):
+        slots = frames.draw_resident_sample(sub, design, rng).slots
+        keys = finite.resident_slot_keys(slots, frame, rng)
+        _, export, _ = fieldwork._simulate_group(full, cal, "residents", fieldwork.resident_units(slots, frame), insee,
+                                                 r, unit_draws=finite.unit_draws(SEED, keys))
+        w = slots.set_index("slot_id")["design_weight"].reindex(export["slot_id"].astype(str)).to_numpy()
+        est["residents"].append(_ht_mean(export, w, "image_globale"))
+        vs = visitors.draw_visitor_sample(vframe, vstrata, rng)
+        _, export, _ = fieldwork._simulate_group(full, cal, "visitors", finite.fixed_visitor_units(full, vs, SEED),
+                                                 None, r, unit_draws=finite.unit_draws(SEED, finite.visitor_keys(vs)))
+        w = vs.set_index("person_id")["design_weight"].reindex(export["person_id"].astype(str)).to_numpy()
+        est["visitors"].append(_ht_mean(export, w, "image_globale"))
+    for group, e in est.items():
+        e = np.asarray(e)
+        true = truth.loc[truth["survey"] == group, "value"].item()
+        assert np.std(e) > 0
+        assert abs(e.mean() - true) < 4 * e.std(ddof=1) / np.sqrt(len(e)), (group, e.mean(), true)
+
+
+# ------------------------------------------------------------------------------- (d) the super-population path
+
+
+def test_the_super_population_simulation_is_unchanged(model, resident_frame, insee):
+    """fieldwork.simulate gives byte-identical exports and statuses to the code before the finite population
+    (fingerprints computed with commit 4f850ab on the same inputs)."""
+    frame = resident_frame
+    codes = frame["code"].iloc[:40].to_numpy()
+    slots = pd.DataFrame({"slot_id": [f"{c}-{i:04d}" for c in codes for i in range(1, 6)],
+                          "code": np.repeat(codes, 5), "departement": np.repeat(frame["departement"].iloc[:40], 5)})
+    vframe = helpers.example_visitor_frame(300, seed=4)
+    sim = fieldwork.simulate(model, resident_slots=slots, resident_frame=frame, population=insee,
+                             visitor_sample=vframe, visitor_frame=vframe, seed=11)
+    expected = {"residents": "095a05ba7278a9ebee7c6b2ce4526572503778b8cc2f85d7bb01ab49f498d1ca",
+                "visitors": "2183511dc07774ffa42bdf22138848f4966f874fc3b951f459af1505695fc1b2"}
+    for g, digest in expected.items():
+        h = hashlib.sha256(sim.exports[g].to_csv(index=False).encode() + sim.dispositions[g].to_csv(index=False).encode())
+        assert h.hexdigest() == digest, g
+    assert config.rng(11, "x").random() == config.rng(11, "x").random()
