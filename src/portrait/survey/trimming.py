@@ -68,7 +68,7 @@ def trim(design: Design, margins: Sequence[Margin | NumericTotal], *, lower: flo
     Potter, F. J. (1990). A study of procedures to identify and trim extreme sampling weights.
     *Proceedings of the Section on Survey Research Methods*, American Statistical Association, 225–230.
     Valliant, R., Dever, J. A. and Kreuter, F. (2018). *Practical Tools for Designing and Weighting
-    Survey Samples*, 2nd ed. Springer. (chapter 14, weight trimming)
+    Survey Samples*, 2nd ed. Springer. (weight trimming)
     """
     if lower is None and upper is None:
         raise ParameterError("give lower= and/or upper= bounds on the weights")
