@@ -62,9 +62,40 @@ JOINT = " × "
 
 @dataclass(frozen=True)
 class Margin:
-    """Population totals of one categorical variable, or of a crossing of several (joint margin).
+    """Hold the population totals of one categorical variable, or of a crossing of several (joint margin).
 
-    ``totals`` maps each level (a tuple of levels for a joint margin) to its population total.
+    ``totals`` maps each level (a tuple of levels for a joint margin) to its population total. Build one
+    with :meth:`Margin.of`, which accepts plain levels and a ``pandas.Series``, or read a table of margins
+    with :func:`margins_from_long`. Levels are compared with the data as strings.
+
+    Attributes
+    ----------
+    variables : tuple of str
+        The calibration variable, or the crossed variables of a joint margin.
+    totals : mapping
+        Population total (finite, positive) of each level, keyed by a tuple of level strings with one
+        entry per variable.
+    name : str
+        The variables joined by ``" × "`` (a property), as margins are named in messages and tables.
+    grand_total : float
+        Sum of the totals (a property); every categorical margin of a calibration must have the same.
+
+    Raises
+    ------
+    CalibrationError
+        If a total is not finite and positive (a level with no population cannot be a target), or, in
+        :meth:`Margin.of`, if a level does not name one level of each variable.
+
+    See Also
+    --------
+    calibrate : Calibrate a design's weights to margins.
+    margins_from_long : Read margins from a long table.
+
+    Examples
+    --------
+    >>> Margin.of("sex", {"F": 520, "M": 480})  # doctest: +SKIP
+    >>> Margin.of(["sex", "age"], {("F", "15-29"): 120, ("F", "30+"): 400,
+    ...                            ("M", "15-29"): 110, ("M", "30+"): 370})  # doctest: +SKIP
     """
 
     variables: tuple[str, ...]
@@ -106,7 +137,25 @@ class Margin:
 
 @dataclass(frozen=True)
 class NumericTotal:
-    """Population total of a numeric auxiliary variable (e.g. ``api99``)."""
+    """Hold the population total of a numeric auxiliary variable (e.g. ``api99``).
+
+    Calibrating on it makes the weighted total of the variable equal to ``total``; with numeric totals
+    only, the weights' sum is left free, as in R ``calibrate(~0 + x)``.
+
+    Attributes
+    ----------
+    variable : str
+        Name of the numeric column of the survey data.
+    total : float
+        Its population total (finite).
+    name : str
+        The variable's name (a property), as margins are named in messages and tables.
+
+    Raises
+    ------
+    CalibrationError
+        If ``total`` is not a finite number.
+    """
 
     variable: str
     total: float
@@ -121,9 +170,26 @@ class NumericTotal:
 
 
 def margins_from_long(df: pd.DataFrame) -> list[Margin]:
-    """Margins from a long table with columns ``margin``, ``level`` and ``total``.
+    """Read calibration margins from a long table with columns ``margin``, ``level`` and ``total``.
 
-    A joint margin is written ``sex × age`` with levels ``F × 15-29``.
+    A joint margin is written ``sex × age`` with levels ``F × 15-29``; rows of one margin need not be
+    consecutive, and margins keep the order of their first row.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        One row per margin level, with at least the columns ``margin`` (name, variables joined by
+        ``×``), ``level`` (level, joined by ``×`` for a joint margin) and ``total`` (population total).
+
+    Returns
+    -------
+    list of Margin
+        One :class:`Margin` per distinct ``margin`` value.
+
+    Raises
+    ------
+    CalibrationError
+        If a column is missing, or a total is not finite and positive.
     """
     need = {"margin", "level", "total"}
     if not need <= set(df.columns):
@@ -170,9 +236,34 @@ def _F(method: str, u: np.ndarray, L: float, U: float) -> tuple[np.ndarray, np.n
 
 @dataclass(frozen=True)
 class CalibrationResult(Deferring):
-    """What a calibration did: method, convergence, multipliers, achieved margins, g range.
+    """Record what a calibration did: method, convergence, multipliers, achieved margins, g range.
 
-    ``achieved`` (target and achieved total of every margin level) is built when first read.
+    Kept as the ``info`` of the calibration :class:`Step`. ``achieved`` (target and achieved total of
+    every margin level) is built when first read.
+
+    Attributes
+    ----------
+    method : str
+        The distance used, one of :data:`CALIBRATION_METHODS`.
+    bounds : tuple of float or None
+        The bounds ``(L, U)`` on ``g = w/d`` of a ``logit`` or ``truncated`` calibration, ``None``
+        otherwise.
+    converged : bool
+        Always ``True`` (a calibration that does not converge raises :class:`CalibrationError`).
+    iterations : int
+        Newton iterations used.
+    max_rel_misfit : float
+        Largest relative misfit ``|T − Σ w x| / (1 + |T|)`` over every level of every margin.
+    lambdas : numpy.ndarray
+        Lagrange multipliers λ, one per constraint solved (the first level of every margin but the
+        first is implied by the equal grand totals).
+    g_min : float
+        Smallest calibration factor ``g = w/d`` among the units weighted.
+    g_max : float
+        Largest calibration factor ``g = w/d`` among the units weighted.
+    achieved : pandas.DataFrame
+        One row per margin level with ``margin``, ``level``, ``target``, ``achieved`` and ``rel_diff``
+        (``(achieved − target) / max(|target|, 1)``).
     """
 
     method: str
@@ -487,23 +578,55 @@ def _newton(X: np.ndarray, d: np.ndarray, T: np.ndarray, method: str, L: float, 
 def calibrate(design: Design, margins: Sequence[Margin | NumericTotal], *, method: str = "raking",
               bounds: tuple[float, float] | None = None, maxit: int = 100, tol: float = 1e-10,
               label: str | None = None, allow_negative: bool = False) -> Design:
-    """Calibrate the design's weights to population margins; returns a new design.
+    """Calibrate the design's weights to population margins; return a new design.
+
+    Solves Deville & Särndal's (1992) calibration equations ``Σ d_k F(x_k'λ) x_k = T`` by Newton's
+    method, ``d`` being the design's current weights, and records the step so that replicate weights
+    re-run it and linearised variances use the residuals on its auxiliaries. Units of weight 0 keep
+    weight 0. Mirrors R ``survey::calibrate`` (``calfun = "linear"``, ``"raking"``, ``"logit"``) and
+    ``rake``; ``truncated`` is the linear distance with ``g`` clipped to its bounds.
 
     Parameters
     ----------
-    design : the design whose current weights are the calibration's starting weights ``d``.
-    margins : categorical :class:`Margin` (one-way or joint) and :class:`NumericTotal`.
-    method : ``linear``, ``raking``, ``logit`` (needs ``bounds``) or ``truncated`` (needs ``bounds``).
-    bounds : ``(L, U)`` bounds on ``g = w/d`` (``L < 1 < U``).
-    tol : stopping rule on the largest relative misfit ``|T - Σ w x| / (1 + |T|)``.
-    allow_negative : linear calibration can give negative weights (R ``survey`` allows them); here
-        that is an error naming the cells, unless this is True. Replicates are not checked.
+    design : Design
+        The design whose current weights are the calibration's starting weights ``d``.
+    margins : sequence of Margin or NumericTotal
+        Categorical :class:`Margin` (one-way or joint) and :class:`NumericTotal`; categorical
+        margins must share one grand total.
+    method : {"raking", "linear", "logit", "truncated"}, default "raking"
+        Calibration distance (:data:`CALIBRATION_METHODS`); ``logit`` and ``truncated`` need
+        ``bounds``, the others take none.
+    bounds : tuple of float, optional
+        ``(L, U)`` bounds on ``g = w/d`` with ``L < 1 < U``.
+    maxit : int, default 100
+        Largest number of Newton iterations.
+    tol : float, default 1e-10
+        Stopping rule on the largest relative misfit ``|T − Σ w x| / (1 + |T|)``; the achieved
+        margins must be within ``10 * tol`` after solving.
+    label : str, optional
+        Label of the step in the design's history (default ``"calage (<method>)"``).
+    allow_negative : bool, default False
+        Linear calibration can give negative weights (R ``survey`` allows them); here that is an
+        error naming the cells, unless this is True. Replicates are not checked.
+
+    Returns
+    -------
+    Design
+        A new design with the calibrated weights and one more :class:`Step` (kind ``"calibration"``,
+        ``info`` a :class:`CalibrationResult`).
 
     Raises
     ------
+    ParameterError
+        If ``method`` is unknown, or ``bounds`` are missing, misplaced or not ``L < 1 < U``.
     CalibrationError
-        Bad margins (named), non-convergence, or infeasible bounds (with the unreachable margin
-        and the tightest feasible bounds).
+        Bad margins (named), non-convergence, negative weights, or infeasible bounds (with the
+        unreachable margin and the tightest feasible bounds).
+
+    See Also
+    --------
+    trim : Cap the weights themselves and re-calibrate.
+    Design.replicate_adjustments : Replicates whose bounds were widened.
 
     Notes
     -----
@@ -512,6 +635,21 @@ def calibrate(design: Design, margins: Sequence[Margin | NumericTotal], *, metho
     pushed a further ``WIDEN_MARGIN`` (10 %) of its distance to 1 (a bounded-logit ``g`` stays strictly
     inside its bounds); :meth:`~portrait.survey.Design.replicate_adjustments` lists those replicates.
     A replicate that no bounds can calibrate (a margin level left without units) raises.
+
+    References
+    ----------
+    Deville, J.-C. and Särndal, C.-E. (1992). Calibration estimators in survey sampling. *Journal of
+    the American Statistical Association* 87, 376–382.
+    Deville, J.-C., Särndal, C.-E. and Sautory, O. (1993). Generalized raking procedures in survey
+    sampling. *Journal of the American Statistical Association* 88, 1013–1020.
+    Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley. (chapter 7, ``calibrate``)
+
+    Examples
+    --------
+    >>> m = [Margin.of("sex", {"F": 520, "M": 480}), Margin.of("age", {"15-29": 230, "30+": 770})]
+    >>> d2 = calibrate(d, m, method="logit", bounds=(0.5, 2.0))  # doctest: +SKIP
+    >>> d2.steps[-1].info.g_max <= 2.0  # doctest: +SKIP
+    True
     """
     if method not in METHODS:
         raise ParameterError(f"calibration method must be one of {METHODS}, got {method!r}")

@@ -59,12 +59,32 @@ class Deferring:
 
 @dataclass(frozen=True)
 class Step(Deferring):
-    """One weighting step of the recipe.
+    """One weighting step of the recipe, as recorded in :attr:`Design.steps`.
 
     ``apply(design_with_input_weights) -> (output_weights, info)`` re-runs the step on other
     input weights (a replicate); ``X`` and ``d`` (input weights) are kept for calibration steps so
     the linearised variance can take residuals on ``X`` with weights ``d``. ``X`` may be given as a
     :class:`Deferred`; reading it always gives the array.
+
+    Attributes
+    ----------
+    kind : str
+        What the step does: ``"calibration"``, ``"trimming"`` or ``"nonresponse"``; only
+        ``"calibration"`` steps enter the linearised variance (through ``X`` and ``d``).
+    label : str
+        Human-readable name of the step (shown in reports and in :meth:`Design.replicate_adjustments`).
+    apply : callable
+        ``apply(design) -> (weights, info)``: the step re-run on the weights of ``design`` (its input
+        weights), returning the output weights (length ``n``) and the step's information.
+    info : object, optional
+        What the full-sample step reported (e.g. a :class:`CalibrationResult`, a
+        :class:`NonresponseResult`, or a dict of trimming cycles); ``None`` by default.
+    X : numpy.ndarray or None
+        Calibration steps: the ``n × p`` auxiliaries of every unit (one column per constraint, zero for
+        units of weight 0), built when first read. ``None`` for other steps.
+    d : numpy.ndarray or None
+        Calibration steps: the input weights (length ``n``) from which the step started. ``None`` for
+        other steps.
     """
 
     kind: str
@@ -84,21 +104,73 @@ LONELY = ("fail", "certainty", "remove", "adjust", "average")
 
 @dataclass(frozen=True)
 class Design:
-    """A probability sample with its weights and structure.
+    """A probability sample with its weights and structure (the engine's ``svydesign`` object).
+
+    A design is immutable: every weighting step (:func:`adjust_nonresponse`, :func:`calibrate`,
+    :func:`trim`) returns a new design with one more :class:`Step` in ``steps``. Build one with
+    :meth:`from_frame` (or read one with :func:`read_design`) rather than by calling the class.
 
     Attributes
     ----------
-    data : the sampled units (respondents and, before or after a non-response adjustment,
-        non-respondents with weight 0).
-    weights : current weights (the design weights 1/π before any step).
-    strata, psu : integer codes; every unit is its own PSU for element sampling.
-    fpc : first-stage sampling fraction of each unit's stratum (0 when sampling with replacement
-        or when no fpc is given).
-    steps : the weighting steps applied so far, in order.
-    replicate_factors : optional ``n × R`` matrix of design-stage replicate factors, with
-        ``replicate_scale``, ``replicate_rscales`` and ``replicate_mse`` for the variance.
-    replicate_notes : for replicate weights read from a file, the replicates in which a bounded
-        calibration widened its bounds (see :meth:`replicate_adjustments`).
+    data : pandas.DataFrame
+        The sampled units (respondents and, before or after a non-response adjustment,
+        non-respondents with weight 0), with a fresh ``0..n-1`` index.
+    weights : numpy.ndarray
+        Current weights, one per unit (the design weights 1/π before any step).
+    strata : numpy.ndarray
+        Integer stratum code of each unit (0 for all units of an unstratified design).
+    psu : numpy.ndarray
+        Integer PSU code of each unit, unique across strata; every unit is its own PSU for element
+        sampling.
+    fpc : numpy.ndarray
+        First-stage sampling fraction of each unit's stratum (0 when sampling with replacement or
+        when no fpc is given).
+    steps : tuple of Step
+        The weighting steps applied so far, in order.
+    base_weights : numpy.ndarray or None
+        The design weights before any step, from which replicates re-run the recipe; ``None`` for a
+        stack or a design read from a file.
+    replicate_factors : numpy.ndarray or None
+        Optional ``n × R`` matrix of design-stage replicate factors (:func:`with_replicates`); the
+        replicate weights are the recipe re-run on ``base_weights × factors``.
+    replicate_scale : float
+        Overall multiplier of the replicate variance (R ``scale``); 1.0 by default.
+    replicate_rscales : numpy.ndarray or None
+        Per-replicate multipliers of the replicate variance (R ``rscales``), length ``R``.
+    replicate_mse : bool
+        Whether replicate deviations are taken around the full-sample estimate (R ``mse=TRUE``)
+        rather than around the replicates' mean.
+    replicate_method : str
+        Name of the replication method (``"bootstrap"``, ``"jk1"``, ``"jkn"``, ``"replicates"``); empty
+        when there are no replicates.
+    strata_labels : numpy.ndarray or None
+        Label of each stratum code (``strata_labels[strata]`` gives the units' labels).
+    replicate_matrix : numpy.ndarray or None
+        Ready-made ``n × R`` replicate weights (:func:`with_replicate_weights`, :func:`read_design`,
+        :func:`stack`), used as given instead of re-running the recipe.
+    replicate_blocks : numpy.ndarray or None
+        For a :func:`stack` of independent surveys, the survey (block) of each replicate; each block is
+        centred on its own mean.
+    lonely_psu : str
+        What a stratum with a single PSU contributes to variances, one of :data:`LONELY`
+        (R ``options(survey.lonely.psu)``); ``"fail"`` by default.
+    replicate_notes : tuple of tuple
+        For replicate weights read from a file, ``(replicate, step, lower, upper)`` for each replicate
+        in which a bounded calibration widened its bounds (see :meth:`replicate_adjustments`).
+
+    See Also
+    --------
+    Design.from_frame : Build a design from a data frame.
+    read_design : Rebuild a design from a weighted-design file.
+
+    References
+    ----------
+    Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley. (``svydesign``)
+
+    Examples
+    --------
+    >>> d = Design.from_frame(df, weights="w", strata="stratum", psu="commune")  # doctest: +SKIP
+    >>> d.n, d.degf  # doctest: +SKIP
     """
 
     data: pd.DataFrame
@@ -131,6 +203,39 @@ class Design:
         a stratum with a single PSU contributes to variances, as R's ``options(survey.lonely.psu)``:
         ``fail`` (default), ``certainty``, ``remove``, ``adjust`` or ``average``
         (:data:`LONELY`; replicates: :func:`~portrait.survey.replicate_factors`).
+
+        Parameters
+        ----------
+        data : pandas.DataFrame
+            One row per sampled unit; its index is reset.
+        weights : str or sequence of float, optional
+            Column name or values of the design weights (finite, non-negative). Give exactly one of
+            ``weights`` and ``prob``.
+        prob : str or sequence of float, optional
+            Column name or values of the inclusion probabilities, in (0, 1]; the weights are ``1/prob``.
+        strata : str, optional
+            Stratum column (no missing value); strata are coded in the sorted order of their labels'
+            strings. Default: one stratum.
+        psu : str, optional
+            PSU (cluster) column, nested in strata; default: every unit is its own PSU.
+        fpc : str, optional
+            Finite-population correction column: population number of PSUs in the stratum (> 1) or
+            sampling fraction (≤ 1). Default: sampling with replacement (fraction 0).
+        lonely_psu : {"fail", "certainty", "remove", "adjust", "average"}, default "fail"
+            Treatment of strata with a single PSU in variances.
+
+        Returns
+        -------
+        Design
+            The design, with ``base_weights`` equal to its weights and no weighting step.
+
+        Raises
+        ------
+        ParameterError
+            If ``lonely_psu`` is unknown, if not exactly one of ``weights``/``prob`` is given, if
+            probabilities are outside (0, 1] or weights not finite and non-negative, if the stratum or
+            PSU variable has missing values, or if the fpc varies within a stratum or is smaller than the
+            number of PSUs sampled.
         """
         if lonely_psu not in LONELY:
             raise ParameterError(f"lonely_psu must be one of {LONELY}, got {lonely_psu!r}")

@@ -21,16 +21,60 @@ G_QUANTILES = (0, 0.01, 0.10, 0.25, 0.50, 0.75, 0.90, 0.99, 1)
 
 
 def kish_deff(w: np.ndarray) -> float:
-    """Kish's design effect due to unequal weights: n Σw² / (Σw)²."""
+    """Compute Kish's design effect due to unequal weights, ``n Σw² / (Σw)²``.
+
+    Only positive weights count (units of weight 0 are left out of ``n`` and the sums). The
+    effective sample size is ``n / deff``.
+
+    Parameters
+    ----------
+    w : array_like
+        The weights (any shape is flattened by the sums; zeros and negative values are ignored).
+
+    Returns
+    -------
+    float
+        The design effect, ≥ 1 (1 for equal weights).
+
+    References
+    ----------
+    Kish, L. (1965). *Survey Sampling*. Wiley.
+    Kish, L. (1992). Weighting for unequal Pi. *Journal of Official Statistics* 8, 183–200.
+
+    Examples
+    --------
+    >>> kish_deff([1.0, 1.0, 2.0, 2.0])
+    1.1111111111111112
+    """
     w = np.asarray(w, dtype=float)
     w = w[w > 0]
     return float(len(w) * np.sum(w ** 2) / np.sum(w) ** 2)
 
 
 def weight_diagnostics(design: Design, before: Design | None = None) -> pd.Series:
-    """Kish design effect, effective sample size, CV, range of the weights and quantiles of g.
+    """Summarise the weights: Kish design effect, effective size, CV, range and quantiles of g.
 
     ``g`` is taken relative to ``before`` (default: the design weights) on units weighted in both.
+    Only units with a positive weight count.
+
+    Parameters
+    ----------
+    design : Design
+        The weighted design.
+    before : Design, optional
+        The design whose weights ``g = w / w_before`` is taken against; default: the design's
+        ``base_weights`` (no ``g`` quantiles when it has none).
+
+    Returns
+    -------
+    pandas.Series
+        Indexed by French labels: ``n``, ``somme des poids``, ``deff de Kish``, ``taille effective``
+        (``n / deff``), ``CV des poids`` (population standard deviation over mean), ``poids min``,
+        ``poids max``, ``rapport max/min``, then ``g 0 %``, ``g 1 %`` … ``g 100 %`` (quantiles of ``g``).
+
+    References
+    ----------
+    Kish, L. (1965). *Survey Sampling*. Wiley.
     """
     w = design.weights[design.weights > 0]
     deff = kish_deff(w)
@@ -49,9 +93,29 @@ def weight_diagnostics(design: Design, before: Design | None = None) -> pd.Serie
 def margin_table(design: Design, margins: Sequence[Margin], before: Design | None = None,
                  labels: Mapping[str, Mapping[str, str]] | None = None,
                  names: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """Weighted totals by margin level, before and after, against the population targets.
+    """Tabulate weighted totals by margin level, before and after, against the population targets.
 
     ``labels`` maps a variable to {level: French label}; ``names`` a variable to its French name.
+
+    Parameters
+    ----------
+    design : Design
+        The weighted design (the "after" weights).
+    margins : sequence of Margin
+        The categorical margins to tabulate.
+    before : Design, optional
+        The design before weighting (same units); adds ``avant`` and ``écart avant (%)``.
+    labels : mapping, optional
+        ``{variable: {level: label}}`` used to show levels.
+    names : mapping, optional
+        ``{variable: name}`` used to show margins.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per margin level: ``marge``, ``modalité``, ``cible`` (target), ``après`` (weighted
+        total), ``écart après (%)`` (``100 (après / cible − 1)``) and, with ``before``, ``avant`` and
+        ``écart avant (%)``.
     """
     labels, names = labels or {}, names or {}
     rows = []
@@ -75,9 +139,28 @@ def margin_table(design: Design, margins: Sequence[Margin], before: Design | Non
 def standardised_differences(design: Design, margins: Sequence[Margin], before: Design,
                              labels: Mapping[str, Mapping[str, str]] | None = None,
                              names: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """Standardised differences of each level's share, sample vs population, before and after.
+    """Compute standardised differences of each level's share, sample vs population, before and after.
 
-    For a share p̂ against the population share p: (p̂ − p) / sqrt(p (1 − p)).
+    For a share p̂ against the population share p: ``(p̂ − p) / sqrt(p (1 − p))`` (NaN when p is 0
+    or 1). Shares are taken within each margin.
+
+    Parameters
+    ----------
+    design : Design
+        The weighted design (the "after" weights).
+    margins : sequence of Margin
+        The categorical margins.
+    before : Design
+        The design before weighting (same units).
+    labels : mapping, optional
+        ``{variable: {level: label}}`` used to show levels.
+    names : mapping, optional
+        ``{variable: name}`` used to show margins.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per margin level: ``marge``, ``modalité``, ``diff. std. avant``, ``diff. std. après``.
     """
     t = margin_table(design, margins, before, labels, names)
     out = []

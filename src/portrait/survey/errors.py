@@ -4,20 +4,49 @@ from __future__ import annotations
 
 
 class SurveyError(ValueError):
-    """Base class of the survey engine's errors."""
+    """Base class of the survey engine's errors.
+
+    Every error the engine raises on purpose derives from it, and it derives from ``ValueError``: a
+    caller can catch all of them with ``except SurveyError`` (or ``except ValueError``). The message
+    names the parameter, stratum, margin or level at fault.
+    """
 
 
 class ParameterError(SurveyError):
-    """An argument is missing, mistyped or inconsistent with the data."""
+    """An argument is missing, mistyped or inconsistent with the data.
+
+    Raised, for instance, by :meth:`Design.from_frame` (weights not finite, a stratum or PSU variable
+    with missing values, an fpc that varies within a stratum), by the estimators when a variable is not
+    in the data or not numeric, when ``variance="replicates"`` is asked of a design without replicate
+    weights, when a stratum has a single PSU and ``lonely_psu="fail"``, and by the weighted-design file
+    functions when a file or its description is unreadable.
+    """
 
 
 class SamplingError(SurveyError):
-    """A sample cannot be drawn as specified (e.g. more units requested than the stratum holds)."""
+    """A sample cannot be drawn as specified (e.g. more units requested than the stratum holds).
+
+    Raised by :func:`inclusion_probabilities`, :func:`allocate`, :func:`systematic_pps` and
+    :func:`stratified_srswor` for negative or non-finite sizes, probabilities outside [0, 1], sample
+    sizes larger than the frame or stratum, or minimums and capacities that cannot hold the total.
+    """
 
 
 class CalibrationError(SurveyError):
-    """Calibration cannot be done as asked; the message names the margin and level at fault."""
+    """Calibration cannot be done as asked; the message names the margin and level at fault.
+
+    Raised by :func:`calibrate`, :func:`trim`, :class:`Margin`, :class:`NumericTotal` and
+    :func:`margins_from_long`: a population total that is not finite and positive, margins with different
+    grand totals, a level present on one side only, missing values in a calibration variable, redundant or
+    contradictory constraints, negative weights from linear calibration, non-convergence, or bounds that
+    cannot be met (with the unreachable margin and the tightest feasible bounds).
+    """
 
 
 class ConvergenceError(SurveyError):
-    """An iterative fit did not converge; the message says which model and what usually causes it."""
+    """An iterative fit did not converge; the message says which model and what usually causes it.
+
+    Raised by :func:`svyglm` when the Newton iterations of a binomial or Poisson model (or their
+    quasi-families) do not converge, typically because of complete separation or a level without any
+    event.
+    """

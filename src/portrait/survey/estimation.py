@@ -126,7 +126,55 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
 
 def total(design: Design, variables: str | Sequence[str], by: str | Sequence[str] | None = None,
           variance: str = "linearisation", level: float = 0.95) -> pd.DataFrame:
-    """Weighted totals of numeric variables (by domain)."""
+    """Estimate weighted totals of numeric variables (by domain), like R ``svytotal``.
+
+    Missing values count as zero-contributions (the unit stays in the design). Boolean columns are
+    read as 0/1.
+
+    Parameters
+    ----------
+    design : Design
+        The design (linearised variances use its calibration steps and PSUs; replicate variances its
+        replicate weights).
+    variables : str or sequence of str
+        One or several column names.
+    by : str or sequence of str, optional
+        Domain variable(s); several are crossed (``a × b``). Units with a missing domain value
+        belong to no domain. Default: the whole sample.
+    variance : {"linearisation", "replicates"}, default "linearisation"
+        Taylor linearisation with calibration residuals and the ultimate-cluster estimator, or the
+        replicate weights (the whole recipe re-run).
+    level : float, default 0.95
+        Confidence level of the intervals.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per variable and domain, with columns ``statistic``, ``variable``, ``domain``
+        (``""`` or ``"var=level"``), ``level``, ``estimate``, ``se``, ``ci_low``, ``ci_high`` (Student's
+        t with ``df``), ``df`` (design degrees of freedom), ``deff`` (R ``survey``'s design effect
+        against simple random sampling), ``n`` (units used) and ``variance`` (method).
+
+    Raises
+    ------
+    ParameterError
+        If a variable is not in the data or not numeric, or ``variance="replicates"`` is asked of a design
+        without replicate weights.
+
+    See Also
+    --------
+    mean, proportion
+
+    References
+    ----------
+    Särndal, C.-E., Swensson, B. and Wretman, J. (1992). *Model Assisted Survey Sampling*. Springer.
+    Kish, L. (1965). *Survey Sampling*. Wiley. (design effect)
+    Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley.
+
+    Examples
+    --------
+    >>> total(d, "income", by="region")  # doctest: +SKIP
+    """
     vs = [variables] if isinstance(variables, str) else list(variables)
     specs = [_Spec("total", v, _numeric(design, v), dom, mask) for v in vs for dom, mask in _domains(design, by)]
     return _compute(design, specs, variance, level)
@@ -134,7 +182,56 @@ def total(design: Design, variables: str | Sequence[str], by: str | Sequence[str
 
 def mean(design: Design, variables: str | Sequence[str], by: str | Sequence[str] | None = None,
          variance: str = "linearisation", level: float = 0.95) -> pd.DataFrame:
-    """Weighted means of numeric variables (by domain); missing values are left out."""
+    """Estimate weighted means of numeric variables (by domain), like R ``svymean``; missing values are left out.
+
+    A mean is the ratio of two totals; its influence values are ``(y − ȳ) / N̂`` on the units used,
+    and units outside the domain keep their place in the design with zero influence (the domain's
+    random size is reflected, as R's ``subset`` of a design). Boolean columns are read as 0/1.
+
+    Parameters
+    ----------
+    design : Design
+        The design (linearised variances use its calibration steps and PSUs; replicate variances its
+        replicate weights).
+    variables : str or sequence of str
+        One or several column names.
+    by : str or sequence of str, optional
+        Domain variable(s); several are crossed (``a × b``). Units with a missing domain value
+        belong to no domain. Default: the whole sample.
+    variance : {"linearisation", "replicates"}, default "linearisation"
+        Taylor linearisation with calibration residuals and the ultimate-cluster estimator, or the
+        replicate weights (the whole recipe re-run).
+    level : float, default 0.95
+        Confidence level of the intervals.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per variable and domain, with columns ``statistic``, ``variable``, ``domain``
+        (``""`` or ``"var=level"``), ``level``, ``estimate``, ``se``, ``ci_low``, ``ci_high`` (Student's
+        t with ``df``), ``df`` (design degrees of freedom), ``deff`` (R ``survey``'s design effect
+        against simple random sampling), ``n`` (units used) and ``variance`` (method).
+
+    Raises
+    ------
+    ParameterError
+        If a variable is not in the data or not numeric, or ``variance="replicates"`` is asked of a design
+        without replicate weights.
+
+    See Also
+    --------
+    total, proportion, quantile
+
+    References
+    ----------
+    Särndal, C.-E., Swensson, B. and Wretman, J. (1992). *Model Assisted Survey Sampling*. Springer.
+    Kish, L. (1965). *Survey Sampling*. Wiley. (design effect)
+    Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley.
+
+    Examples
+    --------
+    >>> mean(d, ["age", "income"], by="sex", variance="replicates")  # doctest: +SKIP
+    """
     vs = [variables] if isinstance(variables, str) else list(variables)
     specs = [_Spec("mean", v, _numeric(design, v), dom, mask) for v in vs for dom, mask in _domains(design, by)]
     return _compute(design, specs, variance, level)
@@ -143,7 +240,53 @@ def mean(design: Design, variables: str | Sequence[str], by: str | Sequence[str]
 def proportion(design: Design, variables: str | Sequence[str], by: str | Sequence[str] | None = None,
                variance: str = "linearisation", level: float = 0.95,
                levels: Sequence[str] | None = None) -> pd.DataFrame:
-    """Weighted shares of each level of categorical variables (by domain); missing values are left out."""
+    """Estimate weighted shares of each level of categorical variables (by domain); missing values are left out.
+
+    A share is the mean of the level's indicator (R ``svymean`` of a factor); the levels are a
+    categorical column's categories, otherwise the sorted distinct values, compared as strings.
+
+    Parameters
+    ----------
+    design : Design
+        The design (linearised variances use its calibration steps and PSUs; replicate variances its
+        replicate weights).
+    variables : str or sequence of str
+        One or several column names.
+    by : str or sequence of str, optional
+        Domain variable(s); several are crossed (``a × b``). Units with a missing domain value
+        belong to no domain. Default: the whole sample.
+    variance : {"linearisation", "replicates"}, default "linearisation"
+        Taylor linearisation with calibration residuals and the ultimate-cluster estimator, or the
+        replicate weights (the whole recipe re-run).
+    level : float, default 0.95
+        Confidence level of the intervals.
+    levels : sequence of str, optional
+        The levels to estimate (default: every level of each variable).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per variable, level and domain, with columns ``statistic``, ``variable``, ``domain``
+        (``""`` or ``"var=level"``), ``level``, ``estimate``, ``se``, ``ci_low``, ``ci_high`` (Student's
+        t with ``df``), ``df`` (design degrees of freedom), ``deff`` (R ``survey``'s design effect
+        against simple random sampling), ``n`` (units used) and ``variance`` (method).
+
+    Raises
+    ------
+    ParameterError
+        If a variable is not in the data, or ``variance="replicates"`` is asked of a design
+        without replicate weights.
+
+    See Also
+    --------
+    mean, rao_scott
+
+    References
+    ----------
+    Särndal, C.-E., Swensson, B. and Wretman, J. (1992). *Model Assisted Survey Sampling*. Springer.
+    Kish, L. (1965). *Survey Sampling*. Wiley. (design effect)
+    Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley.
+    """
     vs = [variables] if isinstance(variables, str) else list(variables)
     specs = []
     for v in vs:

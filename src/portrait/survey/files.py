@@ -65,15 +65,37 @@ def _not_rerunnable(design: Design):
 
 def design_table(design: Design, *, variants: Mapping[str, Design] | None = None,
                  keep: Sequence[str] | None = None, attrs: Mapping[str, Any] | None = None):
-    """The weighted-design file's table (a ``pyarrow.Table`` with its description in the schema).
+    """Build the weighted-design file's table (a ``pyarrow.Table`` with its description in the schema).
+
+    The columns and the JSON description (under the schema key ``portrait.survey.design``) are those
+    described in the module docstring; replicate weights are computed (the recipe re-run) if the
+    design has replicates.
 
     Parameters
     ----------
-    design : the weighted design; its replicate weights are computed if it has replicates.
-    variants : other weightings of the same units (same rows, e.g. the design weights, another
-        calibration method), written as ``w_<name>`` with their calibration steps.
-    keep : data columns to write (default: all; a column named like a role column is an error).
-    attrs : JSON-serialisable attributes of the producer (recipe parameters, sources…).
+    design : Design
+        The weighted design.
+    variants : mapping of str to Design, optional
+        Other weightings of the same units (same rows, e.g. the design weights, another
+        calibration method), written as ``w_<name>`` with their calibration steps; names use
+        letters, digits and ``_``.
+    keep : sequence of str, optional
+        Data columns to write (default: all; a column named like a role column is an error).
+    attrs : mapping, optional
+        JSON-serialisable attributes of the producer (recipe parameters, sources…).
+
+    Returns
+    -------
+    pyarrow.Table
+        One row per unit of the design: its data, ``w_final``, ``var_stratum``, ``var_psu``,
+        ``var_fpc``, the variants' weights, calibration blocks ``cal<k>_d``/``cal<k>_x<j>`` and
+        replicate weights ``rw_<r>``.
+
+    Raises
+    ------
+    ParameterError
+        If a variant name is not made of letters, digits and ``_``, a variant has another number of
+        units, or a data column is absent or has a name reserved for the design's roles.
     """
     import pyarrow as pa
 
@@ -150,8 +172,41 @@ def design_table(design: Design, *, variants: Mapping[str, Design] | None = None
 
 def write_design(design: Design, path: str | os.PathLike, *, variants: Mapping[str, Design] | None = None,
                  keep: Sequence[str] | None = None, attrs: Mapping[str, Any] | None = None) -> Path:
-    """Write a weighted-design file (see the module docstring), atomically and byte-identically
-    for identical input: the file appears complete or not at all."""
+    """Write a weighted-design file (see the module docstring) atomically and byte-identically.
+
+    The same input gives the same bytes, and the file appears complete or not at all (written to a
+    temporary file in the same directory, then renamed). Parquet with lz4 compression; parent
+    directories are created.
+
+    Parameters
+    ----------
+    design : Design
+        The weighted design.
+    path : str or os.PathLike
+        Destination file.
+    variants : mapping of str to Design, optional
+        Other weightings of the same units (same rows, e.g. the design weights, another
+        calibration method), written as ``w_<name>`` with their calibration steps; names use
+        letters, digits and ``_``.
+    keep : sequence of str, optional
+        Data columns to write (default: all; a column named like a role column is an error).
+    attrs : mapping, optional
+        JSON-serialisable attributes of the producer (recipe parameters, sources…).
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    ParameterError
+        As :func:`design_table`.
+
+    See Also
+    --------
+    read_design : Rebuild the design from the file.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -175,7 +230,25 @@ def write_design(design: Design, path: str | os.PathLike, *, variants: Mapping[s
 
 
 def read_metadata(path: str | os.PathLike) -> dict | None:
-    """The description of a weighted-design file (``None`` if the file has none)."""
+    """Read the description of a weighted-design file (``None`` if the file has none).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A Parquet file.
+
+    Returns
+    -------
+    dict or None
+        The JSON description written by :func:`write_design`, or ``None`` for a Parquet file
+        without one (e.g. weights from another producer).
+
+    Raises
+    ------
+    ParameterError
+        If the file is not readable Parquet, its description is not valid JSON, or it is of another
+        format or version.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -200,13 +273,57 @@ def read_design(path: str | os.PathLike, variant: str | None = None, *, weights:
                 strata: str | None = None, psu: str | None = None, fpc: str | None = None,
                 replicates: str | Sequence[str] | None = None, replicate_method: str = "bootstrap",
                 scale: float | None = None, rscales: Sequence[float] | None = None, mse: bool = False) -> Design:
-    """Rebuild a design from a weighted-design file.
+    """Rebuild a design from a weighted-design file (R ``svydesign``/``svrepdesign`` on a file).
 
     With the file's description (written by :func:`write_design`), nothing else is needed:
     ``variant`` picks one of its named variants (which has no replicate weights). Without it, name
     the columns as in R ``svydesign``/``svrepdesign``: ``weights``, optional ``strata``, ``psu``,
     ``fpc``, and ``replicates`` (a list of columns or a regular expression) with the variance
-    ``scale`` and optional ``rscales``.
+    ``scale`` and optional ``rscales``. A design read from a file cannot re-run its weighting steps;
+    its calibration blocks still serve linearised variances, so estimates and standard errors equal
+    those of the design written.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The weighted-design file (Parquet).
+    variant : str, optional
+        A named variant of a described file (default: the final weights, with replicates).
+    weights : str, optional
+        Undescribed files: the weights column (required for them).
+    strata : str, optional
+        Undescribed files: the stratum column.
+    psu : str, optional
+        Undescribed files: the PSU column.
+    fpc : str, optional
+        Undescribed files: the fpc column (population PSUs or sampling fraction).
+    replicates : str or sequence of str, optional
+        Undescribed files: the replicate-weight columns, or a regular expression matching them.
+    replicate_method : str, default "bootstrap"
+        Undescribed files: the replicates' method name.
+    scale : float, optional
+        Undescribed files: the replicate variance scale (required with ``replicates``), e.g.
+        ``1/(R − 1)`` for a bootstrap, ``(R − 1)/R`` for JK1.
+    rscales : sequence of float, optional
+        Undescribed files: per-replicate scales (default 1).
+    mse : bool, default False
+        Undescribed files: centre replicate deviations on the full-sample estimate.
+
+    Returns
+    -------
+    Design
+        The design, with its calibration steps (not re-runnable) and replicate weights.
+
+    Raises
+    ------
+    ParameterError
+        If the file does not exist or is unreadable, a described file is given column names, the
+        variant is unknown, the row count differs from the description, or an undescribed file lacks
+        ``weights``, matching replicate columns or ``scale``.
+
+    References
+    ----------
+    Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley. (``svrepdesign``)
     """
     import pyarrow.parquet as pq
 
@@ -287,6 +404,33 @@ def with_replicate_weights(design: Design, replicate_weights: np.ndarray, *, sca
     """Attach ready-made replicate weights (``n × R``), as R ``svrepdesign(repweights=, scale=, rscales=)``.
 
     Unlike :func:`~portrait.survey.with_replicates`, nothing is re-run: the weights are used as given.
+    The replicate variance is ``scale Σ_r rscale_r (θ_r − θ̄)²`` (or around θ with ``mse``).
+
+    Parameters
+    ----------
+    design : Design
+        The design the replicate weights belong to.
+    replicate_weights : array_like
+        ``n × R`` matrix, finite and non-negative, one row per unit.
+    scale : float
+        Overall variance multiplier.
+    rscales : sequence of float, optional
+        Per-replicate multipliers (default 1).
+    mse : bool, default False
+        Centre deviations on the full-sample estimate instead of the replicates' mean.
+    method : str, default "replicates"
+        Name of the method, shown in the estimators' ``variance`` column.
+
+    Returns
+    -------
+    Design
+        The design with ``replicate_matrix`` set (and any replicate factors removed).
+
+    Raises
+    ------
+    ParameterError
+        If the matrix has the wrong shape, values that are negative or not finite, or ``rscales`` of
+        the wrong length.
     """
     R = np.asarray(replicate_weights, dtype=float)
     if R.ndim != 2 or R.shape[0] != len(design.weights):
@@ -302,11 +446,29 @@ def with_replicate_weights(design: Design, replicate_weights: np.ndarray, *, sca
 
 
 def first_replicates(design: Design, count: int) -> Design:
-    """The design with only its first ``count`` bootstrap replicates (a bootstrap with fewer replicates).
+    """Keep only the design's first ``count`` bootstrap replicates (a bootstrap with fewer replicates).
 
     Bootstrap replicates are independent draws, so any ``count`` of them form a bootstrap whose
     variance scale is ``1/(count − 1)`` in place of ``1/(R − 1)``. Jackknife replicates are not
     exchangeable: for them this raises.
+
+    Parameters
+    ----------
+    design : Design
+        A design with bootstrap replicates.
+    count : int
+        Number of replicates kept, in ``[2, R]``.
+
+    Returns
+    -------
+    Design
+        The design with ``count`` replicate weights (as a ready-made matrix) and the rescaled scale;
+        the widened-bounds notes of the replicates kept are kept.
+
+    Raises
+    ------
+    ParameterError
+        If the design has no replicates, they are not bootstrap replicates, or ``count`` is out of range.
     """
     if not design.has_replicates:
         raise ParameterError("the design has no replicate weights")

@@ -36,7 +36,26 @@ from .replicates import replicate_variance
 
 
 def model_matrix(data: pd.DataFrame, terms: Sequence[str], intercept: bool = True) -> pd.DataFrame:
-    """Treatment-coded model matrix (reference = first level), column names as R writes them."""
+    """Build a treatment-coded model matrix (reference = first level), column names as R writes them.
+
+    Numeric (non-boolean, non-categorical) terms enter as they are; other terms get one indicator per
+    level but the first (a categorical column's categories, otherwise the sorted distinct values),
+    named ``<term><level>`` as R's ``model.matrix``. Missing values give zero indicators or NaN.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The data.
+    terms : sequence of str
+        Column names, in order (no interactions).
+    intercept : bool, default True
+        Put an ``(Intercept)`` column of ones first.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The model matrix, with the index of ``data``.
+    """
     cols = {}
     if intercept:
         cols["(Intercept)"] = np.ones(len(data))
@@ -63,7 +82,22 @@ def stack(designs: Mapping[str, Design], group: str = "groupe") -> Design:
     The result has the data of all surveys with a ``group`` column; strata and PSUs are
     renumbered so that no two surveys share one; calibration steps are kept per survey (their
     auxiliaries padded with zeros elsewhere), so linearised variances of anything computed on the
-    stack are the sums of the surveys' variances, as independence requires.
+    stack are the sums of the surveys' variances, as independence requires. When every survey has
+    replicate weights, survey ``k``'s replicates are written with the other surveys at their
+    full-sample weights, one block per survey, each centred on its own mean.
+
+    Parameters
+    ----------
+    designs : mapping of str to Design
+        The surveys, by name (the names become the values of ``group``).
+    group : str, default "groupe"
+        Name of the column identifying each unit's survey.
+
+    Returns
+    -------
+    Design
+        The stacked design (strata labelled ``<name>:<stratum>``); its weighting steps cannot be
+        re-run and it has no base weights.
     """
     names = list(designs)
     parts, w, st, cl, f, labels, steps = [], [], [], [], [], [], []
@@ -119,7 +153,24 @@ def stack(designs: Mapping[str, Design], group: str = "groupe") -> Design:
 
 
 def subset(design: Design, mask: np.ndarray) -> Design:
-    """Keep only the units in ``mask`` (a new design, like R ``subset`` followed by re-indexing)."""
+    """Keep only the units in ``mask`` (a new design, like R ``subset`` followed by re-indexing).
+
+    Unlike the estimators' domains, the units left out are removed, PSUs and strata included: use it
+    for a sub-population that is a design of its own, not for domain estimates.
+
+    Parameters
+    ----------
+    design : Design
+        The design.
+    mask : array_like of bool
+        One value per unit; ``True`` keeps the unit.
+
+    Returns
+    -------
+    Design
+        The design restricted to the units kept (data, weights, structure, calibration steps and
+        replicate factors or weights).
+    """
     mask = np.asarray(mask, dtype=bool)
     steps = tuple(replace(s, X=s.X[mask] if s.X is not None else None,
                           d=s.d[mask] if s.d is not None else None) for s in design.steps)
@@ -131,7 +182,20 @@ def subset(design: Design, mask: np.ndarray) -> Design:
 
 
 def domain_degf(design: Design, mask: np.ndarray | None = None) -> int:
-    """Degrees of freedom counted on the units in ``mask`` with a positive weight (PSUs − strata)."""
+    """Count degrees of freedom on the units in ``mask`` with a positive weight (PSUs − strata).
+
+    Parameters
+    ----------
+    design : Design
+        The design.
+    mask : array_like of bool, optional
+        The domain (default: every unit).
+
+    Returns
+    -------
+    int
+        Number of PSUs minus number of strata among those units (R ``degf`` of the subset design).
+    """
     m = design.weights > 0 if mask is None else (np.asarray(mask) & (design.weights > 0))
     return int(len(np.unique(design.psu[m])) - len(np.unique(design.strata[m])))
 
@@ -140,12 +204,36 @@ def domain_degf(design: Design, mask: np.ndarray | None = None) -> int:
 
 
 def welch_df(variances: Sequence[np.ndarray | float], dfs: Sequence[np.ndarray | float]) -> np.ndarray:
-    """Welch–Satterthwaite degrees of freedom of a sum of independent variance estimates.
+    """Compute Welch–Satterthwaite degrees of freedom of a sum of independent variance estimates.
 
     ``ν = (Σ V_i)² / Σ (V_i² / ν_i)``, each ``V_i`` estimated on ``ν_i`` degrees of freedom
     (Satterthwaite 1946; Welch 1947). For the difference of the means of two simple random samples
     it is the df of R ``t.test(var.equal = FALSE)``. It lies between the smaller ``ν_i`` and their
     sum, and leans to the survey whose variance dominates; NaN when every variance is zero.
+
+    Parameters
+    ----------
+    variances : sequence of array_like or float
+        The variance estimates ``V_i`` (arrays broadcast together).
+    dfs : sequence of array_like or float
+        Their degrees of freedom ``ν_i``; a term with ``ν_i ≤ 0`` makes the result 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        The degrees of freedom (a 0-d array for scalars).
+
+    References
+    ----------
+    Satterthwaite, F. E. (1946). An approximate distribution of estimates of variance components.
+    *Biometrics Bulletin* 2, 110–114.
+    Welch, B. L. (1947). The generalization of "Student's" problem when several different population
+    variances are involved. *Biometrika* 34, 28–35.
+
+    Examples
+    --------
+    >>> float(welch_df([1.0, 1.0], [10, 10]))
+    20.0
     """
     V = [np.asarray(v, dtype=float) for v in variances]
     nu = [np.asarray(d, dtype=float) for d in dfs]
@@ -156,7 +244,29 @@ def welch_df(variances: Sequence[np.ndarray | float], dfs: Sequence[np.ndarray |
 
 @dataclass(frozen=True)
 class Difference:
-    """A difference between two domain means (``a − b``) with its design-based inference."""
+    """Hold a difference between two domain means (``a − b``) with its design-based inference.
+
+    Attributes
+    ----------
+    estimate_a : float
+        Mean of domain ``a``.
+    estimate_b : float
+        Mean of domain ``b``.
+    difference : float
+        ``estimate_a − estimate_b``.
+    se : float
+        Its standard error.
+    t : float
+        ``difference / se`` (NaN when ``se`` is 0).
+    df : int
+        Degrees of freedom: PSUs − strata of the two domains' units, minus 1 (R ``svyttest``).
+    p : float
+        Two-sided p-value from Student's t with ``df``.
+    ci_low : float
+        Lower confidence bound of the difference.
+    ci_high : float
+        Upper confidence bound of the difference.
+    """
 
     estimate_a: float
     estimate_b: float
@@ -171,11 +281,43 @@ class Difference:
 
 def mean_difference(design: Design, y: str | np.ndarray, group: str, a: str, b: str,
                     level: float = 0.95, variance: str = "linearisation") -> Difference:
-    """Difference of the means of ``y`` between domains ``group == a`` and ``group == b``.
+    """Estimate the difference of the means of ``y`` between domains ``group == a`` and ``group == b``.
 
     Linearised: the influence values of the two domain means are subtracted, so their covariance
     is taken into account (zero between independent surveys stacked by :func:`stack`); replicate:
-    the difference is recomputed on every replicate.
+    the difference is recomputed on every replicate. The t test is R ``svyttest``'s (``svycontrast``
+    of two ``svyby`` means); units with a missing ``y`` are left out as a domain.
+
+    Parameters
+    ----------
+    design : Design
+        One design holding both domains (for independent surveys, :func:`stack`).
+    y : str or array_like
+        The variable's column name, or its values (one per unit).
+    group : str
+        Column defining the domains (compared as strings).
+    a : str
+        Level of ``group`` of the first domain.
+    b : str
+        Level of ``group`` of the second domain.
+    level : float, default 0.95
+        Confidence level.
+    variance : {"linearisation", "replicates"}, default "linearisation"
+        Variance method.
+
+    Returns
+    -------
+    Difference
+        Means, difference ``a − b``, standard error, t, df, p and confidence interval.
+
+    Raises
+    ------
+    ParameterError
+        If a domain has no respondent with a value of ``y``, or a column is not in the data.
+
+    References
+    ----------
+    Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley. (``svyttest``)
     """
     yv = design.column(y).to_numpy(dtype=float) if isinstance(y, str) else np.asarray(y, dtype=float)
     g = design.column(group).astype(str).to_numpy()
@@ -209,7 +351,26 @@ def mean_difference(design: Design, y: str | np.ndarray, group: str, a: str, b: 
 
 @dataclass(frozen=True)
 class RaoScott:
-    """Pearson X² of a two-way table with the Rao–Scott first- and second-order corrections."""
+    """Hold Pearson's X² of a two-way table with the Rao–Scott first- and second-order corrections.
+
+    Attributes
+    ----------
+    X2 : float
+        Pearson's statistic of the estimated table (scaled to the number of units used).
+    F : float
+        Second-order corrected statistic ``X2 / tr(Δ)``, referred to ``F(ndf, ddf)`` (R ``"F"``).
+    ndf : float
+        Numerator degrees of freedom ``tr(Δ)² / tr(Δ²)``.
+    ddf : float
+        Denominator degrees of freedom ``ndf × degf`` (the design's PSUs − strata).
+    p_F : float
+        p-value of ``F``.
+    p_chisq : float
+        p-value of the first-order correction ``X2 / mean(eigenvalues of Δ)`` against χ² with
+        ``(r − 1)(c − 1)`` df (R ``"Chisq"``).
+    levels_dropped : tuple of str
+        Levels without any respondent, dropped before the test (``"var=level"``).
+    """
 
     X2: float
     F: float
@@ -221,10 +382,36 @@ class RaoScott:
 
 
 def rao_scott(design: Design, row: str, col: str) -> RaoScott:
-    """Rao–Scott test of independence of ``row`` and ``col`` (R ``svychisq``, ``"F"`` and ``"Chisq"``).
+    """Test the independence of ``row`` and ``col`` by Rao–Scott (R ``svychisq``, ``"F"`` and ``"Chisq"``).
 
     Levels with no respondent are dropped first (R returns ``F = NaN`` otherwise). Missing values
-    are left out as a domain.
+    are left out as a domain. The design effect matrix Δ uses the linearised covariance of the cell
+    proportions (with calibration residuals).
+
+    Parameters
+    ----------
+    design : Design
+        The design.
+    row : str
+        Row variable (compared as strings).
+    col : str
+        Column variable (compared as strings).
+
+    Returns
+    -------
+    RaoScott
+        The statistic, its corrections and p-values.
+
+    Raises
+    ------
+    ParameterError
+        If either variable has fewer than two levels with respondents.
+
+    References
+    ----------
+    Rao, J. N. K. and Scott, A. J. (1984). On chi-squared tests for multiway contingency tables with
+    cell proportions estimated from survey data. *Annals of Statistics* 12, 46–60.
+    Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley. (``svychisq``)
     """
     data = design.data
     r = data[row].astype("string")
@@ -279,7 +466,21 @@ def rao_scott(design: Design, row: str, col: str) -> RaoScott:
 
 @dataclass(frozen=True)
 class RankTest:
-    """Design-based two-sample rank test (Lumley & Scott 2013)."""
+    """Hold a design-based two-sample rank test (Lumley & Scott 2013).
+
+    Attributes
+    ----------
+    estimate : float
+        Difference in mean rank score between the second and first group (sorted levels).
+    t : float
+        Its t statistic.
+    df : int
+        Degrees of freedom: PSUs − strata of the units used, minus 1.
+    p : float
+        Two-sided p-value.
+    test : str
+        The score used (``wilcoxon``, ``vanderWaerden`` or ``median``).
+    """
 
     estimate: float
     t: float
@@ -289,10 +490,37 @@ class RankTest:
 
 
 def rank_test(design: Design, y: str, group: str, test: str = "wilcoxon") -> RankTest:
-    """Two-sample rank test of ``y`` between the two levels of ``group`` (R ``svyranktest``).
+    """Test ``y`` between the two levels of ``group`` by a design-based rank test (R ``svyranktest``).
 
     Ranks are estimated population mid-ranks from the weighted ECDF; the test is the t statistic
-    of the group coefficient in a weighted regression of the rank scores, with a design-based SE.
+    of the group coefficient in a weighted regression of the rank scores, with a design-based SE
+    (linearised). Units with a missing ``y`` or ``group`` keep their place with weight 0.
+
+    Parameters
+    ----------
+    design : Design
+        The design.
+    y : str
+        Numeric variable.
+    group : str
+        Grouping variable with exactly two levels among the units used.
+    test : {"wilcoxon", "vanderWaerden", "median"}, default "wilcoxon"
+        Rank score: ``r/N``, ``Φ⁻¹(r/N)`` or ``1{r > N/2}``.
+
+    Returns
+    -------
+    RankTest
+        Estimate, t, df, p and the score used.
+
+    Raises
+    ------
+    ParameterError
+        If ``group`` has not exactly two levels, or ``test`` is unknown.
+
+    References
+    ----------
+    Lumley, T. and Scott, A. J. (2013). Two-sample rank tests under complex sampling. *Biometrika*
+    100, 831–842.
     """
     yv = design.column(y).to_numpy(dtype=float)
     g = design.column(group).astype("string")

@@ -28,7 +28,32 @@ from .errors import ParameterError
 
 
 def residualise(design: Design, u: np.ndarray) -> np.ndarray:
-    """Influence values ``w u`` with ``u`` replaced by its residuals on every calibration step."""
+    """Compute influence values ``w u`` with ``u`` replaced by its residuals on every calibration step.
+
+    For each calibration step of the design's history, in order, ``u`` is replaced by its residuals
+    in the regression on the step's auxiliaries ``X`` weighted by the step's input weights ``d``
+    (units with ``d > 0``); the result is multiplied by the current weights. This is what R
+    ``survey::svyrecvar`` does with a calibrated design's ``postStrata``.
+
+    Parameters
+    ----------
+    design : Design
+        The design; only its calibration steps with an auxiliary matrix count.
+    u : array_like
+        Per-unit values (length ``n``) or ``n × q`` matrix of an estimator's linearised variable(s),
+        such that the estimator's error is ``Σ w u``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The ``n × q`` influence values (``q = 1`` for a vector ``u``).
+
+    References
+    ----------
+    Deville, J.-C. and Särndal, C.-E. (1992). Calibration estimators in survey sampling. *Journal of
+    the American Statistical Association* 87, 376–382.
+    Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley. (``svyrecvar``)
+    """
     u = np.asarray(u, dtype=float)
     if u.ndim == 1:
         u = u[:, None]
@@ -47,7 +72,24 @@ def residualise(design: Design, u: np.ndarray) -> np.ndarray:
 
 
 def psu_totals(design: Design, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Totals of ``z`` (n × q) per PSU, with each PSU's stratum and sampling fraction."""
+    """Sum ``z`` (n × q) per PSU, with each PSU's stratum and sampling fraction.
+
+    Parameters
+    ----------
+    design : Design
+        The design (its ``psu``, ``strata`` and ``fpc`` codes).
+    z : numpy.ndarray
+        ``n × q`` per-unit values (a 2-D array).
+
+    Returns
+    -------
+    Z : numpy.ndarray
+        ``P × q`` PSU totals, PSUs in the order of their codes.
+    psu_stratum : numpy.ndarray
+        Stratum code of each PSU (length ``P``).
+    psu_f : numpy.ndarray
+        Sampling fraction of each PSU's stratum (length ``P``).
+    """
     psu_codes, psu_idx = np.unique(design.psu, return_inverse=True)
     P = len(psu_codes)
     if P == len(psu_idx):
@@ -64,11 +106,38 @@ def psu_totals(design: Design, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
 
 def linearised_variance(design: Design, z: np.ndarray, lonely: str | None = None,
                         diagonal: bool = False) -> np.ndarray:
-    """Ultimate-cluster variance (matrix, q × q) of the totals of influence values ``z`` (n × q).
+    """Compute the ultimate-cluster variance (matrix, q × q) of the totals of influence values ``z`` (n × q).
 
-    ``lonely`` (default: the design's ``lonely_psu``) says what a stratum with one PSU contributes,
-    as R's ``survey.lonely.psu`` option (:data:`LONELY`). With ``diagonal=True`` only the variances
-    are computed (a vector of length q).
+    ``V = Σ_h (1 − f_h) n_h / (n_h − 1) Σ_i (Z_hi − Z̄_h)(Z_hi − Z̄_h)'`` with ``Z_hi`` the PSU totals,
+    as R ``svyrecvar`` for a one-stage (ultimate-cluster) design. ``lonely`` (default: the design's
+    ``lonely_psu``) says what a stratum with one PSU contributes, as R's ``survey.lonely.psu`` option
+    (:data:`LONELY`). Strata sampled with certainty (``f_h ≥ 1``) contribute nothing.
+
+    Parameters
+    ----------
+    design : Design
+        The design (PSUs, strata, fpc, ``lonely_psu``).
+    z : array_like
+        Influence values, length ``n`` or ``n × q`` (usually from :func:`residualise`).
+    lonely : {"fail", "certainty", "remove", "adjust", "average"}, optional
+        Treatment of single-PSU strata; default: ``design.lonely_psu``.
+    diagonal : bool, default False
+        Compute only the variances (a vector of length ``q``) instead of the matrix.
+
+    Returns
+    -------
+    numpy.ndarray
+        The ``q × q`` covariance matrix, or its diagonal (length ``q``) when ``diagonal``.
+
+    Raises
+    ------
+    ParameterError
+        If ``lonely`` is unknown, or a stratum has a single PSU and ``lonely`` is ``"fail"``.
+
+    References
+    ----------
+    Wolter, K. M. (2007). *Introduction to Variance Estimation*, 2nd ed. Springer. (ultimate clusters)
+    Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley. (``svyrecvar``)
     """
     lonely = design.lonely_psu if lonely is None else lonely
     if lonely not in LONELY:

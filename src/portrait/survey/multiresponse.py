@@ -42,12 +42,35 @@ from .replicates import replicate_variance
 
 @dataclass(frozen=True)
 class MultipleResponseTest:
-    """Bilder–Loughin SPMI test of a multiple-response item between two groups.
+    """Hold a Bilder–Loughin SPMI test of a multiple-response item between two groups.
 
-    ``options`` table: per option, the two groups' proportions, their difference ``b − a``, its
-    standard error and the option's Pearson statistic ``X2``. ``X2`` (= Σ options), ``trace`` and
-    ``trace_sq`` (``tr(Δ)``, ``tr(Δ²)``), ``df_chisq`` (ν), ``p_chisq`` (second-order χ²), ``F``,
-    ``ndf``/``ddf`` and ``p_F``; ``n_a``, ``n_b`` respondents.
+    Attributes
+    ----------
+    options : pandas.DataFrame
+        Per option: ``option``, the two groups' proportions ``share_a`` and ``share_b``, their
+        ``difference`` (``b − a``), its standard error ``se`` and the option's Pearson statistic ``X2``.
+    X2 : float
+        The statistic ``X²_S``, sum of the options' ``X2``.
+    trace : float
+        ``tr(Δ)``.
+    trace_sq : float
+        ``tr(Δ²)``.
+    df_chisq : float
+        ``ν = tr(Δ)² / tr(Δ²)``, degrees of freedom of the second-order χ².
+    p_chisq : float
+        Second-order p-value: ``X²_S / c`` against χ²(ν), ``c = tr(Δ²) / tr(Δ)``; the one to report.
+    F : float
+        ``X²_S / tr(Δ)``.
+    ndf : float
+        Numerator degrees of freedom of ``F`` (ν).
+    ddf : float
+        Denominator degrees of freedom of ``F`` (ν times the domain's PSUs − strata).
+    p_F : float
+        p-value of ``F``.
+    n_a : int
+        Respondents to the question in group ``a``.
+    n_b : int
+        Respondents to the question in group ``b``.
     """
 
     options: pd.DataFrame
@@ -68,23 +91,48 @@ def multiple_response_test(design: Design, items: Sequence[str], group: str, a: 
                            variance: str = "linearisation") -> MultipleResponseTest:
     """Test that groups ``a`` and ``b`` of ``group`` choose the options ``items`` (0/1 columns) alike.
 
+    The Bilder–Loughin statistic with its Rao–Scott second-order design-based correction (see the
+    module docstring); with one option it is the Wald test of the difference (R ``svychisq``'s ``"F"``).
+
     Parameters
     ----------
-    design : one design holding both groups (for independent surveys, :func:`~portrait.survey.stack`).
-    items : the options' indicator columns (1 chosen, 0 not); a respondent with any of them missing
+    design : Design
+        One design holding both groups (for independent surveys, :func:`~portrait.survey.stack`).
+    items : sequence of str
+        The options' indicator columns (1 chosen, 0 not); a respondent with any of them missing
         did not answer the question and is left out, as a domain.
-    group, a, b : the grouping column and the two groups compared (differences are ``b − a``).
-    variance : ``linearisation`` (with calibration residuals) or ``replicates``.
+    group : str
+        The grouping column (compared as strings).
+    a : str
+        The first group; differences are ``b − a``.
+    b : str
+        The second group.
+    variance : {"linearisation", "replicates"}, default "linearisation"
+        Linearisation (with calibration residuals) or replicate weights.
 
     Returns
     -------
     MultipleResponseTest
+        Per-option table, statistic, traces, second-order χ² and F tests, group sizes.
+
+    Raises
+    ------
+    ParameterError
+        If no option is given, ``variance`` is unknown, a column is missing, an option holds values
+        other than 0/1, or a group has no respondent to the question.
 
     Notes
     -----
     The second-order p-value is the one to report (Bilder & Loughin 2004 found the first-order one
     liberal when options are correlated). An option nobody chose in either group contributes nothing
     and is left out of ``Δ``.
+
+    References
+    ----------
+    Bilder, C. R. and Loughin, T. M. (2004). Testing for marginal independence between two categorical
+    variables with multiple responses. *Biometrics* 60, 241–248.
+    Rao, J. N. K. and Scott, A. J. (1984). On chi-squared tests for multiway contingency tables with cell
+    proportions estimated from survey data. *Annals of Statistics* 12, 46–60.
     """
     if len(items) < 1:
         raise ParameterError("give at least one option column")

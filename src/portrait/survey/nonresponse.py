@@ -30,7 +30,21 @@ from .errors import ParameterError
 
 @dataclass(frozen=True)
 class NonresponseResult:
-    """Response homogeneity groups (or propensity classes) with their response rates and factors."""
+    """Record the response homogeneity groups (or propensity classes) with their response rates and factors.
+
+    Kept as the ``info`` of the non-response :class:`Step`.
+
+    Attributes
+    ----------
+    method : str
+        The method, in French: ``"groupes de réponse homogène"`` or ``"score de propension (<k> classes)"``.
+    groups : pandas.DataFrame
+        One row per group: ``groupe``, ``échantillon`` (units), ``répondants``, ``taux de réponse
+        pondéré`` (weighted response rate) and ``facteur`` (adjustment factor of its respondents).
+    model : object, optional
+        With ``propensity``, the full-sample response model (its design matrix, statsmodels' fit and
+        coefficients); ``None`` otherwise.
+    """
 
     method: str
     groups: pd.DataFrame
@@ -38,12 +52,27 @@ class NonresponseResult:
 
 
 def collapse_groups(keys: pd.DataFrame, responded: np.ndarray, min_respondents: int) -> np.ndarray:
-    """Group labels where groups with too few respondents are merged with a neighbour.
+    """Label groups, merging those with too few respondents with a neighbour.
 
     Working from the last classifying variable to the first, a group with fewer than
     ``min_respondents`` respondents joins the largest sufficient group that shares its levels of
     the preceding variables; if there is none, it loses the variable (shown as ``*``) and merges
-    with the other small groups of the same prefix. Returns one label per unit.
+    with the other small groups of the same prefix. Groups still too small at the end join the
+    largest group.
+
+    Parameters
+    ----------
+    keys : pandas.DataFrame
+        The classifying variables, one column per variable, one row per unit (compared as strings).
+    responded : array_like of bool
+        Whether each unit responded.
+    min_respondents : int
+        Smallest number of respondents a group may hold.
+
+    Returns
+    -------
+    numpy.ndarray
+        One label per unit: the levels of its (merged) group joined by ``" × "``.
     """
     parts = keys.astype(str).to_numpy().astype(object)
     k = parts.shape[1]
@@ -82,7 +111,7 @@ def adjust_nonresponse(design: Design, responded: str, *, groups: Sequence[str] 
                        propensity: Sequence[str] | None = None, n_classes: int = 5,
                        min_respondents: int = 20, collapse: bool = True,
                        label: str | None = None) -> Design:
-    """Non-response adjustment by response homogeneity groups or by a propensity model.
+    """Adjust the weights for non-response by response homogeneity groups or by a propensity model.
 
     With ``groups``, respondents' weights are multiplied within each group by
     ``Σ_sample d / Σ_respondents d`` (the inverse weighted response rate); non-respondents get 0.
@@ -100,7 +129,46 @@ def adjust_nonresponse(design: Design, responded: str, *, groups: Sequence[str] 
     non-respondents: its sample weight total then goes to the nearest group with respondents
     (:func:`_merge_empty_groups`), so that every replicate keeps the sample's weight total.
 
-    Raises ``ParameterError`` when a group has fewer than ``min_respondents`` respondents.
+    Parameters
+    ----------
+    design : Design
+        The design, respondents and non-respondents, with its current weights ``d``.
+    responded : str
+        Column telling whether each unit responded (read as booleans).
+    groups : sequence of str, optional
+        Variables defining response homogeneity groups (no missing value). Give exactly one of
+        ``groups`` and ``propensity``.
+    propensity : sequence of str, optional
+        Variables of the response model (read as categories).
+    n_classes : int, default 5
+        Number of propensity classes.
+    min_respondents : int, default 20
+        Smallest number of respondents a group or class may hold.
+    collapse : bool, default True
+        Merge groups that are too small (otherwise they raise).
+    label : str, optional
+        Label of the step in the design's history.
+
+    Returns
+    -------
+    Design
+        A new design with adjusted weights (0 for non-respondents, who stay in it) and one more
+        :class:`Step` (kind ``"nonresponse"``, ``info`` a :class:`NonresponseResult`).
+
+    Raises
+    ------
+    ParameterError
+        If not exactly one of ``groups`` and ``propensity`` is given, a group variable has missing
+        values, or a group has fewer than ``min_respondents`` respondents.
+
+    References
+    ----------
+    Little, R. J. A. (1986). Survey nonresponse adjustments for estimates of means. *International
+    Statistical Review* 54, 139–157.
+    Haziza, D. and Beaumont, J.-F. (2017). Construction of weights in surveys: a review. *Statistical
+    Science* 32, 206–226.
+    Valliant, R., Dever, J. A. and Kreuter, F. (2018). *Practical Tools for Designing and Weighting
+    Survey Samples*, 2nd ed. Springer.
     """
     if (groups is None) == (propensity is None):
         raise ParameterError("give exactly one of groups= or propensity=")

@@ -60,22 +60,53 @@ def weighted_quantile(x: np.ndarray, w: np.ndarray, p: float, qrule: str = "math
 def quantile(design: Design, variable: str, quantiles: float | Sequence[float] = 0.5, *, level: float = 0.95,
              qrule: str = "math", variance: str = "linearisation", df: float | None = None,
              na_rm: bool = False) -> pd.DataFrame:
-    """Quantiles of ``variable`` with Woodruff confidence intervals (R ``svyquantile(…, ci = TRUE)``).
+    """Estimate quantiles of ``variable`` with Woodruff confidence intervals (R ``svyquantile(…, ci = TRUE)``).
+
+    The point estimate inverts the weighted distribution function by ``qrule``; the interval is
+    Woodruff's: ``F̂(q̂) ± t·SE`` for the share of units at or below ``q̂``, carried back through the
+    same rule.
 
     Parameters
     ----------
-    quantiles : one or several probabilities in [0, 1].
-    level : confidence level (R: ``1 - alpha``).
-    qrule : ``math`` (R's default), ``school`` or ``hf7``.
-    variance : ``linearisation`` or ``replicates`` for the share below the quantile.
-    df : degrees of freedom of the t quantile (default: the design's, R ``degf``; ``inf``: normal).
-    na_rm : leave out units with a missing value (as a domain); otherwise a missing value is an error.
+    design : Design
+        The design.
+    variable : str
+        Numeric column (values that are not numbers count as missing).
+    quantiles : float or sequence of float, default 0.5
+        One or several probabilities in [0, 1].
+    level : float, default 0.95
+        Confidence level (R: ``1 - alpha``).
+    qrule : {"math", "school", "hf7"}, default "math"
+        Quantile rule, with R's names (``math`` is R's default).
+    variance : {"linearisation", "replicates"}, default "linearisation"
+        Variance method for the share below the quantile.
+    df : float, optional
+        Degrees of freedom of the t quantile (default: the design's, R ``degf``; ``inf``: normal).
+    na_rm : bool, default False
+        Leave out units with a missing value (as a domain); otherwise a missing value is an error.
 
     Returns
     -------
-    DataFrame
-        One row per probability: ``p``, ``estimate``, ``ci_low``, ``ci_high``, ``se`` (width / 2t),
-        ``df``. A bound is NaN when the interval for the distribution function leaves [0, 1].
+    pandas.DataFrame
+        One row per probability: ``variable``, ``p``, ``estimate``, ``ci_low``, ``ci_high``, ``se``
+        (width / 2t) and ``df``. A bound is NaN when the interval for the distribution function
+        leaves [0, 1].
+
+    Raises
+    ------
+    ParameterError
+        If ``qrule`` is unknown, a probability is outside [0, 1], or ``variable`` has missing values
+        and ``na_rm`` is false.
+
+    References
+    ----------
+    Woodruff, R. S. (1952). Confidence intervals for medians and other position measures. *Journal of
+    the American Statistical Association* 47, 635–646.
+    Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley. (section 2.4)
+
+    Examples
+    --------
+    >>> quantile(d, "income", [0.25, 0.5, 0.75], na_rm=True)  # doctest: +SKIP
     """
     if qrule not in QRULES:
         raise ParameterError(f"qrule must be one of {', '.join(QRULES)}, got {qrule!r}")

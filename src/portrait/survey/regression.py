@@ -32,7 +32,27 @@ from .replicates import replicate_variance
 
 @dataclass(frozen=True)
 class Fit:
-    """Coefficients of a survey-weighted model with their covariance and residual df."""
+    """Hold the coefficients of a survey-weighted model with their covariance and residual df.
+
+    Returned by :func:`svyglm` and :func:`svyolr`. ``table(level)`` gives the coefficient table
+    (estimate, se, t, p, confidence interval); ``wald(prefix)`` the Wald F test that every
+    coefficient whose name starts with ``prefix`` is 0 (R ``regTermTest``).
+
+    Attributes
+    ----------
+    names : list of str
+        Coefficient names, as R writes them (``(Intercept)``, ``<term><level>``, ``a|b`` thresholds).
+    coef : numpy.ndarray
+        The coefficients.
+    vcov : numpy.ndarray
+        Their covariance matrix (sandwich or replicate).
+    df : int
+        Residual degrees of freedom used for t and F tests.
+    variance : str
+        ``"linearisation"`` or ``"replicates"``.
+    se : numpy.ndarray
+        Standard errors, the square roots of the diagonal of ``vcov`` (a property).
+    """
 
     names: list[str]
     coef: np.ndarray
@@ -111,18 +131,51 @@ def _glm_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family: str, start: np
 
 def svyglm(design: Design, y: str, terms: Sequence[str], variance: str = "linearisation",
            family: str = "gaussian") -> Fit:
-    """Survey-weighted generalised linear model of ``y`` on ``terms`` (R ``svyglm``).
+    """Fit a survey-weighted generalised linear model of ``y`` on ``terms`` (R ``svyglm``).
+
+    Coefficients solve ``Σ w x (y − μ) = 0`` by Newton's method (canonical links). Rows with a missing
+    value are dropped as a domain (their influence is zero). Residual degrees of freedom: the design's
+    (of the rows used) + 1 − number of coefficients, as R's ``df.residual``.
 
     Parameters
     ----------
-    family : ``gaussian`` (identity link), ``binomial`` or ``quasibinomial`` (logit link; ``y`` is 0/1
+    design : Design
+        The design.
+    y : str
+        Response column.
+    terms : sequence of str
+        Explanatory columns (treatment-coded by :func:`model_matrix`, with an intercept).
+    variance : {"linearisation", "replicates"}, default "linearisation"
+        ``linearisation`` (sandwich: ``A⁻¹ V(Σ w x (y − μ)) A⁻¹``, Binder 1983) or ``replicates``
+        (the model refitted on every replicate's weights).
+    family : {"gaussian", "binomial", "quasibinomial", "poisson", "quasipoisson"}, default "gaussian"
+        ``gaussian`` (identity link), ``binomial`` or ``quasibinomial`` (logit link; ``y`` is 0/1
         or a proportion), ``poisson`` or ``quasipoisson`` (log link). A quasi-family gives the same
         coefficients and, in a survey, the same sandwich covariance as its family (R likewise).
-    variance : ``linearisation`` (sandwich: ``A⁻¹ V(Σ w x (y − μ)) A⁻¹``, Binder 1983) or
-        ``replicates`` (the model refitted on every replicate's weights).
 
-    Rows with a missing value are dropped as a domain (their influence is zero). Residual degrees
-    of freedom: the design's (of the rows used) + 1 − number of coefficients, as R's ``df.residual``.
+    Returns
+    -------
+    Fit
+        Coefficients, covariance, residual df and variance method.
+
+    Raises
+    ------
+    ParameterError
+        If ``family`` is unknown, or ``y`` is out of range for it.
+    ConvergenceError
+        If the Newton iterations of a non-gaussian family do not converge (separation, or a level
+        without any event).
+
+    References
+    ----------
+    Binder, D. A. (1983). On the variances of asymptotically normal estimators from complex surveys.
+    *International Statistical Review* 51, 279–292.
+    Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley. (chapters 5 and 6)
+
+    Examples
+    --------
+    >>> fit = svyglm(d, "voted", ["age", "sex"], family="quasibinomial")  # doctest: +SKIP
+    >>> fit.table()  # doctest: +SKIP
     """
     if family not in FAMILIES:
         raise ParameterError(f"family must be one of {', '.join(FAMILIES)}, got {family!r}")
@@ -152,11 +205,45 @@ def svyglm(design: Design, y: str, terms: Sequence[str], variance: str = "linear
 
 def svyolr(design: Design, y: str, terms: Sequence[str], variance: str = "linearisation",
            levels: Sequence | None = None) -> Fit:
-    """Proportional-odds (cumulative logit) model: ``logit P(Y ≤ k) = ζ_k − x'β`` (R ``svyolr``).
+    """Fit a proportional-odds (cumulative logit) model ``logit P(Y ≤ k) = ζ_k − x'β`` (R ``svyolr``).
 
     Fitted by maximising the weighted log-likelihood (pseudo-likelihood); linearised variance from
     the per-unit scores and the Hessian (Binder 1983), or by refitting on every replicate.
-    Coefficients are named like R's (terms, then ``a|b`` thresholds).
+    Coefficients are named like R's (terms, then ``a|b`` thresholds). Rows with a missing value, or a
+    response outside ``levels``, are left out as a domain.
+
+    Parameters
+    ----------
+    design : Design
+        The design.
+    y : str
+        Ordered response column.
+    terms : sequence of str
+        Explanatory columns (treatment-coded by :func:`model_matrix`, without intercept).
+    variance : {"linearisation", "replicates"}, default "linearisation"
+        Variance method.
+    levels : sequence, optional
+        The response levels in order (default: a categorical column's categories, otherwise the sorted
+        distinct values); at least 3.
+
+    Returns
+    -------
+    Fit
+        Slopes then thresholds, covariance, df (PSUs − strata of the rows used − number of slopes)
+        and variance method.
+
+    Raises
+    ------
+    ParameterError
+        If the response has fewer than 3 levels.
+
+    References
+    ----------
+    McCullagh, P. (1980). Regression models for ordinal data. *Journal of the Royal Statistical
+    Society B* 42, 109–142.
+    Binder, D. A. (1983). On the variances of asymptotically normal estimators from complex surveys.
+    *International Statistical Review* 51, 279–292.
+    Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley. (``svyolr``)
     """
     # Long on purpose: one fit whose likelihood, scores, start values, Hessian and Newton solve share the units' data.
     ok = _complete(design, [y, *terms])

@@ -31,10 +31,46 @@ from .errors import ParameterError
 
 def replicate_factors(design: Design, method: str = "bootstrap", replicates: int = 500,
                       rng: np.random.Generator | None = None) -> tuple[np.ndarray, float, np.ndarray]:
-    """Design-stage replicate factors ``n × R`` with the variance ``scale`` and ``rscales``.
+    """Compute design-stage replicate factors ``n × R`` with the variance ``scale`` and ``rscales``.
 
-    Methods: ``bootstrap`` (Rao–Wu rescaled, ``m_h = n_h − 1``), ``jk1`` (delete one PSU, one
-    stratum), ``jkn`` (delete one PSU within its stratum).
+    Methods: ``bootstrap`` (Rao–Wu rescaled, ``m_h = n_h − 1`` PSUs drawn with replacement per stratum,
+    factor ``1 − λ + λ (n_h/m_h) r_hi`` with ``λ = sqrt(m_h (1 − f_h)/(n_h − 1))``: R
+    ``as.svrepdesign(type = "subbootstrap")`` when ``f_h = 0``), ``jk1`` (delete one PSU, one stratum:
+    R ``type = "JK1"``), ``jkn`` (delete one PSU within its stratum: R ``type = "JKn"``). Single-PSU strata
+    follow the design's ``lonely_psu`` as R's ``jknweights`` does.
+
+    Parameters
+    ----------
+    design : Design
+        The design (PSUs, strata, fpc, ``lonely_psu``).
+    method : {"bootstrap", "jk1", "jkn"}, default "bootstrap"
+        Replication method.
+    replicates : int, default 500
+        Number of bootstrap replicates (the jackknives have one per PSU).
+    rng : numpy.random.Generator, optional
+        Random generator; required for the bootstrap.
+
+    Returns
+    -------
+    factors : numpy.ndarray
+        ``n × R`` factors multiplying the design weights.
+    scale : float
+        Overall variance multiplier (``1/(R − 1)`` for the bootstrap, ``(P − 1)/P (1 − f)`` for JK1).
+    rscales : numpy.ndarray
+        Per-replicate multipliers (``(n_h − 1)/n_h (1 − f_h)`` for JKn, ones otherwise).
+
+    Raises
+    ------
+    ParameterError
+        If a stratum has a single PSU and ``lonely_psu`` is ``"fail"`` (or ``"adjust"``/``"average"``
+        with the bootstrap), the bootstrap has no ``rng``, JK1 is asked of a stratified design, or the
+        method is unknown.
+
+    References
+    ----------
+    Rao, J. N. K. and Wu, C. F. J. (1988). Resampling inference with complex survey data. *Journal of
+    the American Statistical Association* 83, 231–241.
+    Wolter, K. M. (2007). *Introduction to Variance Estimation*, 2nd ed. Springer.
     """
     psu_codes, psu_idx = np.unique(design.psu, return_inverse=True)
     P = len(psu_codes)
@@ -102,8 +138,51 @@ def with_replicates(design: Design, method: str = "bootstrap", replicates: int =
                     mse: bool = False) -> Design:
     """Attach replicate factors to a design (before or after weighting: the recipe is re-run).
 
+    Like R ``as.svrepdesign``, except that replicate weights are never frozen: each replicate's weights
+    are the design's whole weighting recipe (non-response adjustment, calibration, trimming) re-run
+    from ``base_weights × factors``, whether the steps come before or after this call.
     ``factors`` (``n × R``) with ``scale``/``rscales`` may be given directly, e.g. to reproduce
     replicate weights exported from R.
+
+    Parameters
+    ----------
+    design : Design
+        The design.
+    method : {"bootstrap", "jk1", "jkn"}, default "bootstrap"
+        Replication method (see :func:`replicate_factors`); with ``factors``, only a label.
+    replicates : int, default 500
+        Number of bootstrap replicates.
+    rng : numpy.random.Generator, optional
+        Random generator; required for the bootstrap unless ``factors`` is given.
+    factors : array_like, optional
+        Ready-made ``n × R`` design-stage factors.
+    scale : float, optional
+        Variance scale of ``factors`` (required with them).
+    rscales : array_like, optional
+        Per-replicate scales of ``factors`` (default 1).
+    mse : bool, default False
+        Centre replicate deviations on the full-sample estimate.
+
+    Returns
+    -------
+    Design
+        The design with ``replicate_factors`` and the variance scales set.
+
+    Raises
+    ------
+    ParameterError
+        If ``factors`` has not one row per unit or comes without ``scale``, or as
+        :func:`replicate_factors`.
+
+    References
+    ----------
+    Rao, J. N. K. and Wu, C. F. J. (1988). Resampling inference with complex survey data. *Journal of
+    the American Statistical Association* 83, 231–241.
+    Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley. (``as.svrepdesign``)
+
+    Examples
+    --------
+    >>> d = with_replicates(d, "bootstrap", 500, np.random.default_rng(1))  # doctest: +SKIP
     """
     if factors is None:
         factors, scale, rscales = replicate_factors(design, method, replicates, rng)
@@ -120,10 +199,35 @@ def with_replicates(design: Design, method: str = "bootstrap", replicates: int =
 
 def replicate_variance(theta: np.ndarray, thetas: np.ndarray, scale: float, rscales: np.ndarray,
                        mse: bool = False, blocks: np.ndarray | None = None) -> np.ndarray:
-    """``scale Σ_r rscale_r (θ_r − c)(θ_r − c)'`` with ``c`` the replicates' mean (or θ if ``mse``).
+    """Compute ``scale Σ_r rscale_r (θ_r − c)(θ_r − c)'`` with ``c`` the replicates' mean (or θ if ``mse``).
 
-    ``blocks`` labels the replicates of independent surveys stacked together: each block is
-    centred on its own mean, so the variance is the sum of the surveys' variances.
+    The mean ``c`` is taken over replicates with a positive ``rscale``, as R ``svrVar``. ``blocks``
+    labels the replicates of independent surveys stacked together: each block is centred on its own
+    mean, so the variance is the sum of the surveys' variances.
+
+    Parameters
+    ----------
+    theta : array_like
+        Full-sample estimate(s), length ``q`` (used only with ``mse``).
+    thetas : array_like
+        Replicate estimates, ``R × q`` (or length ``R`` for one estimate).
+    scale : float
+        Overall variance multiplier.
+    rscales : array_like
+        Per-replicate multipliers, length ``R``.
+    mse : bool, default False
+        Centre on ``theta`` instead of the replicates' mean.
+    blocks : array_like, optional
+        Block label of each replicate (length ``R``).
+
+    Returns
+    -------
+    numpy.ndarray
+        The ``q × q`` covariance matrix.
+
+    References
+    ----------
+    Wolter, K. M. (2007). *Introduction to Variance Estimation*, 2nd ed. Springer.
     """
     thetas = np.asarray(thetas, dtype=float)
     if thetas.ndim == 1:

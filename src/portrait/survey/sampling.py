@@ -23,7 +23,7 @@ ALLOCATION_RULES = ("proportional", "sqrt", "equal")
 
 
 def inclusion_probabilities(size: Sequence[float] | np.ndarray, n: float) -> np.ndarray:
-    """First-order inclusion probabilities proportional to ``size`` for a sample of ``n`` units.
+    """Compute first-order inclusion probabilities proportional to ``size`` for a sample of ``n`` units.
 
     Units whose probability would exceed 1 are taken with certainty (π = 1) and the remaining
     ``n - #certain`` are spread over the other units in proportion to size, repeatedly, until
@@ -31,18 +31,37 @@ def inclusion_probabilities(size: Sequence[float] | np.ndarray, n: float) -> np.
 
     Parameters
     ----------
-    size : array of non-negative measures of size.
-    n : expected sample size, ``0 <= n <= number of units with positive size``.
+    size : array_like
+        One-dimensional, non-negative measures of size.
+    n : float
+        Expected sample size, ``0 <= n <= number of units with positive size``.
 
     Returns
     -------
-    numpy.ndarray of π, summing to ``n``.
+    numpy.ndarray
+        The inclusion probabilities π, one per unit, summing to ``n``.
+
+    Raises
+    ------
+    ValueError
+        If ``size`` is not one-dimensional.
+    SamplingError
+        If a size is negative or not finite, or ``n`` is out of range.
 
     Notes
     -----
     Same algorithm and results as R ``sampling::inclusionprobabilities(a, n)`` (checked against
     a fixture in ``tests/reference/``), except that negative sizes raise instead of being
     shifted to zero.
+
+    References
+    ----------
+    Tillé, Y. (2006). *Sampling Algorithms*. Springer.
+
+    Examples
+    --------
+    >>> inclusion_probabilities([1, 1, 8], 2).tolist()
+    [0.5, 0.5, 1.0]
     """
     a = np.asarray(size, dtype=float)
     if a.ndim != 1:
@@ -72,16 +91,38 @@ def inclusion_probabilities(size: Sequence[float] | np.ndarray, n: float) -> np.
 
 def allocate(weight: Sequence[float] | np.ndarray, total: int, *, minimum: int | Sequence[int] = 0,
              capacity: Sequence[float] | np.ndarray | None = None) -> np.ndarray:
-    """Integer allocation of ``total`` proportional to ``weight``, within [minimum, capacity].
+    """Allocate ``total`` integer units proportionally to ``weight``, within [minimum, capacity].
 
     Strata whose proportional share falls below their minimum (or above their capacity) are fixed
     there and the rest is shared again among the others, until all bounds hold; the shares are then
     rounded by largest remainder (ties broken by order), so the result sums exactly to ``total``.
 
+    Parameters
+    ----------
+    weight : array_like
+        Non-negative allocation weight of each stratum (its size, or square root of size…).
+    total : int
+        Units to allocate.
+    minimum : int or sequence of int, default 0
+        Smallest allocation of each stratum (capped by its capacity).
+    capacity : array_like, optional
+        Largest allocation of each stratum (default: unbounded).
+
+    Returns
+    -------
+    numpy.ndarray
+        Integer allocation per stratum, summing to ``total``.
+
     Raises
     ------
     SamplingError
-        If the minimums exceed ``total`` or the capacities cannot absorb it.
+        If weights are negative or not finite, the minimums exceed ``total`` or the capacities cannot
+        absorb it.
+
+    Examples
+    --------
+    >>> allocate([1, 1, 2], 8).tolist()
+    [2, 2, 4]
     """
     w = np.asarray(weight, dtype=float)
     k = len(w)
@@ -121,13 +162,34 @@ def allocate(weight: Sequence[float] | np.ndarray, total: int, *, minimum: int |
 
 
 def systematic_pps(pik: Sequence[float] | np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Systematic πps selection in the given order; returns a boolean mask of selected units.
+    """Select units by systematic πps sampling in the given order; return a boolean mask.
 
     One uniform start ``u`` in [0, 1); unit ``i`` is selected when an integer lies in the interval
     ``(C_{i-1} - u, C_i - u]`` of the cumulated probabilities. Every unit is selected with
     probability exactly π_i; units with π = 1 always are. The sample size is ``sum(pik)`` when that
     sum is an integer. Sorting the list beforehand (here by commune code) adds implicit
-    geographic stratification.
+    geographic stratification. Same design as R ``sampling::UPsystematic``.
+
+    Parameters
+    ----------
+    pik : array_like
+        Inclusion probabilities in [0, 1], in the order of the list.
+    rng : numpy.random.Generator
+        Random generator (one uniform draw).
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean mask of the selected units.
+
+    Raises
+    ------
+    SamplingError
+        If a probability lies outside [0, 1].
+
+    References
+    ----------
+    Tillé, Y. (2006). *Sampling Algorithms*. Springer.
     """
     p = np.asarray(pik, dtype=float)
     if np.any((p < 0) | (p > 1 + 1e-12)):
@@ -140,10 +202,30 @@ def systematic_pps(pik: Sequence[float] | np.ndarray, rng: np.random.Generator) 
 
 def stratified_srswor(strata: Sequence[Any] | np.ndarray, sizes: Mapping[Any, int],
                       rng: np.random.Generator) -> np.ndarray:
-    """Stratified simple random sampling without replacement; returns a boolean mask.
+    """Draw a stratified simple random sample without replacement; return a boolean mask.
 
     ``sizes`` maps each stratum to its sample size; strata are processed in sorted order so the
-    draw depends only on the data, the sizes and the generator.
+    draw depends only on the data, the sizes and the generator. Strata absent from ``sizes`` are not
+    sampled.
+
+    Parameters
+    ----------
+    strata : array_like
+        Stratum of each unit of the frame.
+    sizes : mapping
+        Sample size of each stratum.
+    rng : numpy.random.Generator
+        Random generator.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean mask of the selected units.
+
+    Raises
+    ------
+    SamplingError
+        If a size is negative or larger than its stratum.
     """
     s = np.asarray(strata)
     mask = np.zeros(len(s), dtype=bool)

@@ -24,9 +24,51 @@ def trim(design: Design, margins: Sequence[Margin | NumericTotal], *, lower: flo
     Each cycle caps the weights at the bounds, then re-calibrates the units strictly inside the
     bounds (the capped ones are held fixed) so that the margins hold again. Prefer bounded
     calibration (``method='logit'``), which satisfies bounds and margins at once; this routine is
-    for fixed bounds on the weights themselves.
+    for fixed bounds on the weights themselves. R ``survey::trimWeights`` caps and redistributes
+    without re-calibrating. The step is recorded, so replicate weights re-run it.
 
-    Raises ``CalibrationError`` if bounds and margins cannot both hold after ``max_cycles``.
+    Parameters
+    ----------
+    design : Design
+        The design whose current weights are trimmed (usually already calibrated on ``margins``).
+    margins : sequence of Margin or NumericTotal
+        The margins that must still hold after trimming.
+    lower : float, optional
+        Smallest weight allowed (not a factor: a weight). At least one of ``lower`` and ``upper``.
+    upper : float, optional
+        Largest weight allowed.
+    method : {"linear", "raking"}, default "linear"
+        Distance of the re-calibration of the units inside the bounds (unbounded distances).
+    max_cycles : int, default 50
+        Largest number of cap-then-re-calibrate cycles.
+    tol : float, default 1e-8
+        Stopping rule on the re-calibration's largest relative misfit.
+    label : str, optional
+        Label of the step in the design's history (default ``"écrêtage et recalage"``).
+
+    Returns
+    -------
+    Design
+        A new design with the trimmed weights and one more :class:`Step` (kind ``"trimming"``, ``info``
+        a dict with the ``cycles`` used and the number of units ``trimmed``).
+
+    Raises
+    ------
+    ParameterError
+        If neither ``lower`` nor ``upper`` is given.
+    CalibrationError
+        If bounds and margins cannot both hold after ``max_cycles``, or the margins are bad.
+
+    See Also
+    --------
+    calibrate : Bounded calibration (``logit``) bounds ``g = w/d`` and meets the margins at once.
+
+    References
+    ----------
+    Potter, F. J. (1990). A study of procedures to identify and trim extreme sampling weights.
+    *Proceedings of the Section on Survey Research Methods*, American Statistical Association, 225–230.
+    Valliant, R., Dever, J. A. and Kreuter, F. (2018). *Practical Tools for Designing and Weighting
+    Survey Samples*, 2nd ed. Springer. (weight trimming)
     """
     if lower is None and upper is None:
         raise ParameterError("give lower= and/or upper= bounds on the weights")
