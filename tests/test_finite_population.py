@@ -155,6 +155,9 @@ def test_finite_truth_equals_a_brute_force_count(model, small, insee):
     again = finite.finite_truth(model, cal, resident_frame=frame, population=insee, visitor_frame=vframe,
                                 seed=SEED, statistics=KEY_STATISTICS, chunk_size=10_000)
     np.testing.assert_allclose(again["value"], truth["value"], rtol=0, atol=1e-12)
+    forked = finite.finite_truth(model, cal, resident_frame=frame, population=insee, visitor_frame=vframe,
+                                 seed=SEED, statistics=KEY_STATISTICS, chunk_size=100, workers=2)
+    np.testing.assert_array_equal(forked["value"], truth["value"])          # same chunks, same order of the sums
     with pytest.raises(ParameterError, match="'chunk_size'"):
         finite.finite_truth(model, cal, resident_frame=frame, population=insee, visitor_frame=vframe,
                             seed=SEED, statistics=KEY_STATISTICS, chunk_size=0)

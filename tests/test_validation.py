@@ -303,3 +303,21 @@ def test_widening_is_counted_once_per_replicate_and_survey():
     assert "**4 des 200 répliques** (habitants : 3 ; clients du territoire : 1)" in text and "[0,3 ; 3]" in text
     none = validation.widening_sentence_fr(results.assign(adjusted=0.0), 50, (0.3, 3.0))
     assert "tenues dans chacune des 200 répliques" in none
+
+
+def test_figure_findings_of_the_validation_by_hand():
+    """The captions of the validation figures state the numbers of a small pooled table, read by hand."""
+    pooled = pd.DataFrame({
+        "survey": ["residents", "residents", "visitors", "visitors - residents", "residents"],
+        "estimator": ["raking", "unweighted", "logit", "raking", "raking"],
+        "variance": ["linearisation", "linearisation", "linearisation", "linearisation", "bootstrap"],
+        "coverage": [0.94, 0.61, 0.952, 0.948, 0.10], "max_abs_bias_sd": [0.12, 2.31, 0.08, 0.05, 9.0],
+        "rejection": [np.nan, np.nan, np.nan, 0.046, np.nan], "power": [np.nan, np.nan, np.nan, 0.871, np.nan]})
+    assert validation.coverage_finding(pooled) == (
+        "en variance linéarisée, les estimateurs calés couvrent de 94,0 % à 95,2 % du temps selon l'enquête ; sans "
+        "calage, la couverture descend jusqu'à 61,0 % (non pondéré, habitants)")
+    assert validation.bias_finding(pooled) == ("le pire biais d'un estimateur calé est de 0,12 écart-type ; sans calage, "
+                                               "il atteint 2,3 écarts-types (non pondéré, habitants)")
+    assert validation.tests_finding(pooled) == (
+        "avec le calage (raking), le test conclut à tort 4,6 % du temps là où aucune différence n'a été introduite "
+        "(5 % attendus) et détecte les différences introduites 87,1 % du temps")

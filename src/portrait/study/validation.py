@@ -67,7 +67,8 @@ from .fieldwork import finite
 from .validation_setup import (CALIBRATED, DIFFERENCE_NAME, ESTIMATOR_LABELS, ESTIMATORS, KEY_STATISTICS,
                                RESULT_COLUMNS, SURVEY_LABELS, SURVEYS, TARGET_LABELS, TARGETS, VARIANCE_LABELS,
                                VARIANCES, WEAK_LABELS, Validation, _ordered, key_truth)
-from .validation_summary import (SUMMARY_KEYS, acceptance, by_estimator, conclusion_fr, detail_table_fr,
+from .validation_summary import (SUMMARY_KEYS, acceptance, bias_finding, by_estimator, conclusion_fr,
+                                 coverage_finding, tests_finding, detail_table_fr,
                                  expected_outside, overview_table_fr, statistic_labels, summary, widened_replicates,
                                  widening_sentence_fr, wilson)
 
@@ -76,7 +77,7 @@ __all__ = ["ESTIMATORS", "ESTIMATOR_LABELS", "WEAK_LABELS", "VARIANCES", "VARIAN
            "replication_index", "simulate_responses", "replicate", "differences", "single_threaded_blas", "run",
            "wilson", "SUMMARY_KEYS", "summary", "by_estimator", "statistic_labels", "overview_table_fr",
            "detail_table_fr", "expected_outside", "acceptance", "conclusion_fr", "widened_replicates",
-           "widening_sentence_fr"]
+           "widening_sentence_fr", "coverage_finding", "bias_finding", "tests_finding"]
 
 
 # ============================================================================ one replication

@@ -157,11 +157,12 @@ class Validation:
                     model_truth=truth)
         return setup.for_target(target)
 
-    def for_target(self, target: str) -> "Validation":
+    def for_target(self, target: str, workers: int = 1) -> "Validation":
         """The same setup with another target and its truth (the finite one computed here, once).
 
         The finite population's truth streams through every resident of the frame and every person
-        of the visitor frame (:func:`portrait.study.fieldwork.finite.finite_truth`): some seconds.
+        of the visitor frame (:func:`portrait.study.fieldwork.finite.finite_truth`, in ``workers``
+        processes): some seconds.
         """
         _check_target(target)
         if target == self.target:
@@ -171,7 +172,7 @@ class Validation:
             return replace(self, target=target, truth=model_truth)
         values = finite.finite_truth(self.model, self.calibration, resident_frame=self.resident_frame,
                                      population=self.population, visitor_frame=self.visitor_frame, seed=self.seed,
-                                     statistics=self.statistics)
+                                     statistics=self.statistics, workers=workers)
         truth = model_truth.drop(columns="value").merge(values, on=["survey", "item", "statistic", "level"],
                                                         how="left")
         return replace(self, target=target, truth=truth[model_truth.columns], model_truth=model_truth)

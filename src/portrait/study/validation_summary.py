@@ -364,12 +364,15 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
                      f"{_pct(a['unweighted_coverage'])} seulement.")
     lin = summ.loc[summ["variance"] == "linearisation"]
     pooled = lin.assign(_c=lin["coverage"] * lin["replications"]).groupby("estimator")[["_c", "replications"]].sum()
-    weak = [WEAK_LABELS[e] for e in ESTIMATORS if e not in CALIBRATED and e in pooled.index
-            and pooled.loc[e, "_c"] / pooled.loc[e, "replications"] < 0.90]
+    cover = {e: pooled.loc[e, "_c"] / pooled.loc[e, "replications"] for e in ESTIMATORS if e in pooled.index}
+    weak = [f"{WEAK_LABELS[e]} ({_pct(cover[e], 0)})" for e in ESTIMATORS
+            if e not in CALIBRATED and e in cover and cover[e] < 0.90]
     if ok:
         parts.append("**Un relecteur peut se fier aux estimations calées et à leurs intervalles de confiance**"
-                     + (f" ; pas aux estimations {' ni '.join(', '.join(weak).rsplit(', ', 1))}, dont les intervalles "
-                        "couvrent moins de 90 % du temps, toutes statistiques confondues." if weak else "."))
+                     + (f" ; moins aux estimations {' et '.join(', '.join(weak).rsplit(', ', 1))} : entre parenthèses, "
+                        "la part de leurs intervalles qui contiennent la vraie valeur, en moyenne sur les statistiques "
+                        "clés (95 % attendus) ; certaines statistiques s'en sortent mieux, d'autres moins bien (tableau "
+                        "détaillé)." if weak else "."))
     else:
         parts.append("**Les intervalles de confiance des estimations calées ne sont pas fiables à 95 %** : voir le "
                      "tableau détaillé pour les statistiques en cause avant de publier.")
@@ -411,3 +414,47 @@ def widening_sentence_fr(results: pd.DataFrame, replicates: int, bounds: Sequenc
             f"**{_int(widened)} des {_int(total)} répliques** ({per}) ; dans {which} par la règle documentée "
             "(les bornes faisables les plus étroites qui les contiennent, repoussées de 10 % de leur écart à 1). "
             "Aucune réplique n'est exclue.")
+
+
+# ============================================================================ what the figures show
+
+
+def _lin(pooled: pd.DataFrame) -> pd.DataFrame:
+    return pooled.loc[pooled["variance"] == "linearisation"]
+
+
+def coverage_finding(pooled: pd.DataFrame) -> str:
+    """The pooled coverage of the calibrated estimators (range over the surveys and the difference), and the
+    lowest coverage of an estimator without calibration, with where it occurs (:func:`by_estimator`)."""
+    lin = _lin(pooled)
+    cal, other = lin.loc[lin["estimator"].isin(CALIBRATED)], lin.loc[~lin["estimator"].isin(CALIBRATED)]
+    text = (f"en variance linéarisée, les estimateurs calés couvrent de {_pct(cal['coverage'].min())} à "
+            f"{_pct(cal['coverage'].max())} du temps selon l'enquête")
+    if len(other):
+        w = other.loc[other["coverage"].idxmin()]
+        text += (f" ; sans calage, la couverture descend jusqu'à {_pct(w['coverage'])} "
+                 f"({ESTIMATOR_LABELS[w['estimator']].lower()}, {SURVEY_LABELS[w['survey']].lower()})")
+    return text
+
+
+def bias_finding(pooled: pd.DataFrame) -> str:
+    """The worst bias (in standard deviations of the estimator) of the calibrated estimators and of the others."""
+    lin = _lin(pooled)
+    cal, other = lin.loc[lin["estimator"].isin(CALIBRATED)], lin.loc[~lin["estimator"].isin(CALIBRATED)]
+    text = f"le pire biais d'un estimateur calé est de {fmt.number(cal['max_abs_bias_sd'].max(), 2)} écart-type"
+    if len(other):
+        w = other.loc[other["max_abs_bias_sd"].idxmax()]
+        text += (f" ; sans calage, il atteint {fmt.number(w['max_abs_bias_sd'], 1)} écarts-types "
+                 f"({ESTIMATOR_LABELS[w['estimator']].lower()}, {SURVEY_LABELS[w['survey']].lower()})")
+    return text
+
+
+def tests_finding(pooled: pd.DataFrame, estimator: str = "raking") -> str:
+    """Size and power of the visitors − residents test for one estimator (linearised variance)."""
+    r = _lin(pooled).loc[lambda t: (t["survey"] == compare.DIFFERENCE) & (t["estimator"] == estimator)]
+    if r.empty:
+        return "aucun test de différence"
+    r = r.iloc[0]
+    return (f"avec le {ESTIMATOR_LABELS[estimator].lower()}, le test conclut à tort {_pct(r['rejection'])} du temps "
+            f"là où aucune différence n'a été introduite (5 % attendus) et détecte les différences introduites "
+            f"{_pct(r['power'])} du temps")

@@ -36,6 +36,7 @@ Särndal, C.-E., Swensson, B. and Wretman, J. (1992). *Model Assisted Survey Sam
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -237,20 +238,41 @@ def _resident_chunks(frame: pd.DataFrame, chunk_size: int):
         start = stop
 
 
+def _chunk_sums(model: FieldworkModel, cal: Calibration, population: pd.DataFrame, seed: int,
+                statistics: pd.DataFrame, departments: pd.Categorical, ranks: np.ndarray, commune_keys: np.ndarray,
+                rep: np.ndarray, k: np.ndarray) -> np.ndarray:
+    # categorical department: the profile and effects read it per category, not per person
+    units = pd.DataFrame({"departement": departments[rep], "size_rank": ranks[rep]})
+    draws = unit_draws(seed, _person_keys(commune_keys[rep], k))
+    persons = _persons(model, cal, "residents", units, population, draws)
+    return _sums(_answers(model, cal, "residents", persons, draws, only=set(statistics["item"])), model.codebook,
+                 statistics)
+
+
 def resident_truth_sums(model: FieldworkModel, cal: Calibration, frame: pd.DataFrame, population: pd.DataFrame,
-                        seed: int, statistics: pd.DataFrame, chunk_size: int = 400_000) -> np.ndarray:
-    """Sums (numerator, denominator) of the key statistics over every resident aged 15+ of the frame."""
-    items = set(statistics["item"])
-    commune_keys = string_keys(frame["code"].astype(str))
-    departments = pd.Categorical(frame["departement"].astype(str).to_numpy(object))
-    ranks = frame["size_class_rank"].to_numpy(int)
+                        seed: int, statistics: pd.DataFrame, chunk_size: int = 400_000,
+                        workers: int = 1) -> np.ndarray:
+    """Sums (numerator, denominator) of the key statistics over every resident aged 15+ of the frame.
+
+    With ``workers`` > 1 the chunks are computed in that many forked processes; their sums are added
+    in chunk order, so the result does not depend on ``workers``.
+    """
+    from functools import partial
+
+    work = partial(_chunk_sums, model, cal, population, seed, statistics,
+                   pd.Categorical(frame["departement"].astype(str).to_numpy(object)),
+                   frame["size_class_rank"].to_numpy(int), string_keys(frame["code"].astype(str)))
+    chunks = [(rep, k) for _, rep, k in _resident_chunks(frame, chunk_size)]
+    if workers > 1 and len(chunks) > 1 and "fork" in multiprocessing.get_all_start_methods():
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            parts = list(pool.map(work, *zip(*chunks)))
+    else:
+        parts = [work(rep, k) for rep, k in chunks]
     total = np.zeros((len(statistics), 2))
-    for _, rep, k in _resident_chunks(frame, chunk_size):
-        # categorical department: the profile and effects read it per category, not per person
-        units = pd.DataFrame({"departement": departments[rep], "size_rank": ranks[rep]})
-        draws = unit_draws(seed, _person_keys(commune_keys[rep], k))
-        persons = _persons(model, cal, "residents", units, population, draws)
-        total += _sums(_answers(model, cal, "residents", persons, draws, only=items), model.codebook, statistics)
+    for part in parts:
+        total += part
     return total
 
 
@@ -265,7 +287,7 @@ def visitor_truth_sums(model: FieldworkModel, cal: Calibration, frame: pd.DataFr
 
 def finite_truth(model: FieldworkModel, cal: Calibration, *, resident_frame: pd.DataFrame,
                  population: pd.DataFrame, visitor_frame: pd.DataFrame, seed: int,
-                 statistics: pd.DataFrame, chunk_size: int = 400_000) -> pd.DataFrame:
+                 statistics: pd.DataFrame, chunk_size: int = 400_000, workers: int = 1) -> pd.DataFrame:
     """Exact finite-population values of ``statistics`` in both surveys and their differences.
 
     Parameters
@@ -278,6 +300,7 @@ def finite_truth(model: FieldworkModel, cal: Calibration, *, resident_frame: pd.
     seed : study seed: the population is fixed by it.
     statistics : key statistics (``item, statistic, level``; see :func:`statistic_parts`).
     chunk_size : residents handled at once (memory, not results: the values do not depend on it).
+    workers : processes computing the residents' chunks (the values do not depend on it).
 
     Returns
     -------
@@ -288,7 +311,7 @@ def finite_truth(model: FieldworkModel, cal: Calibration, *, resident_frame: pd.
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
         raise ParameterError(f"parameter 'chunk_size' must be a positive integer, got {chunk_size!r}")
     st = statistics[["item", "statistic", "level"]].reset_index(drop=True)
-    sums = {"residents": resident_truth_sums(model, cal, resident_frame, population, seed, st, chunk_size),
+    sums = {"residents": resident_truth_sums(model, cal, resident_frame, population, seed, st, chunk_size, workers),
             "visitors": visitor_truth_sums(model, cal, visitor_frame, seed, st)}
     values = {g: s[:, 0] / s[:, 1] for g, s in sums.items()}
     values[DIFFERENCE] = values["visitors"] - values["residents"]
