@@ -182,3 +182,9 @@ def test_findings_sentence_does_not_call_a_score_agreement():
     assert "Dynamique économiquement (+12,0 pt)" in agree and "Recommandation" not in agree
     assert "**Les clients du territoire donnent une note plus haute** (sur 10) : Recommandation (0-10) (+0,5)" in s
     assert "**Pas de différence établie** pour : Sûre" in s
+
+
+def test_shares_are_shown_in_percent_and_scores_as_they_are():
+    df = pd.DataFrame({"statistic": ["accord", "mean", "nps_score", "share"], "estimate": [0.789, 6.8, -0.237, 0.1]})
+    out = compare.shares_in_percent(df, ["estimate"])
+    assert out["estimate"].tolist() == pytest.approx([78.9, 6.8, -23.7, 10.0])

@@ -172,3 +172,13 @@ def test_attribute_mapping_says_when_the_default_category_was_used():
                                   "non reconnue : sans région"]
     assert list(t["Attribut"]) == ["Pays de résidence", "Pays de résidence", "Zone visitée", "Région de résidence (France)"]
     assert t["Catégorie du modèle"].iloc[2].startswith("inconnu") and t["Catégorie du modèle"].iloc[3] == "—"
+
+
+def test_row_decimals_writes_each_row_to_its_own_precision():
+    from portrait.reporting import tables
+
+    df = pd.DataFrame({"question": ["Image — moyenne", "Sûre — part d'accord (points)"], "a": [-0.1234, -12.26],
+                       "b": [6.835, 0.04]})
+    out = tables.row_decimals(df, [2, 1])
+    assert out["a"].tolist() == ["\u22120,12", "\u221212,3"] and out["b"].tolist() == ["6,84", "0,0"]
+    assert out["question"].tolist() == df["question"].tolist()

@@ -315,7 +315,7 @@ def test_figure_findings_of_the_validation_by_hand():
         "rejection": [np.nan, np.nan, np.nan, 0.046, np.nan], "power": [np.nan, np.nan, np.nan, 0.871, np.nan]})
     assert validation.coverage_finding(pooled) == (
         "en variance linéarisée, les estimateurs calés couvrent de 94,0 % à 95,2 % du temps selon l'enquête ; sans "
-        "calage, la couverture descend jusqu'à 61,0 % (non pondéré, habitants)")
+        "calage, la couverture d'une enquête descend jusqu'à 61,0 % (non pondéré, habitants)")
     assert validation.bias_finding(pooled) == ("le pire biais d'un estimateur calé est de 0,12 écart-type ; sans calage, "
                                                "il atteint 2,3 écarts-types (non pondéré, habitants)")
     assert validation.tests_finding(pooled) == (

@@ -482,3 +482,9 @@ def test_a_damaged_sheet_inside_a_workbook_is_named(folder):
     bad_inputs.damaged_sheet(folder)
     with pytest.raises(InputError, match=r"ot_laon\.xlsx: the workbook opens but a sheet cannot be read"):
         _ingest(folder)
+
+
+def test_stratum_labels_are_read_in_french():
+    assert visitors.stratum_label("npdc|congres_salon") == "Nord-Pas de Calais × Congrès et salons"
+    assert visitors.stratum_label("both|groupe_senior").startswith("Les deux × ")
+    assert visitors.stratum_label("60-4") == "60-4"           # a resident stratum is left as it is

@@ -49,8 +49,13 @@ def pride_sentences(p: Mapping[str, pd.DataFrame]) -> str:
     def test(var: str, by: str) -> str:
         r = t.loc[(var, by)]
         what = "départements" if by == "département" else "âges"
-        return (f"les écarts entre {what} sont établis (test de Wald, p ajusté = {fmt.pvalue(r.p_adj)})"
-                if r.p_adj < 0.05 else f"pas d'écart établi entre {what} (p ajusté = {fmt.pvalue(r.p_adj)})")
+        if r.p_adj < 0.05:
+            return f"les écarts entre {what} sont établis (test de Wald, p ajusté = {fmt.pvalue(r.p_adj)})"
+        if r.p < 0.05:
+            return (f"pas d'écart établi entre {what} : le test est significatif avant correction pour le nombre "
+                    f"de tests (p = {fmt.pvalue(r.p)}), plus après (p ajusté = {fmt.pvalue(r.p_adj)}) ; les "
+                    "intervalles du tableau, non corrigés, peuvent donc ne pas se chevaucher : écart à confirmer")
+        return f"pas d'écart établi entre {what} (p ajusté = {fmt.pvalue(r.p_adj)})"
 
     f, a = o.loc["fierte__oui"], o.loc["ambassadeur__oui"]
     return "\n\n".join([
@@ -224,7 +229,7 @@ def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride
                        for i in sorted(strong, key=lambda i: -wide.loc[i, ("estimate", "visitors")])) + ".")
     if len(gaps):
         out.append("**Des écarts à combler** (les clients sont nettement moins d'accord que les habitants) : " + ", ".join(
-            f"« {short[r.item]} » ({fmt.signed(r.estimate * 100, 0)} points)" for r in gaps.itertuples()) + ".")
+            f"« {short[r.item]} » ({fmt.signed(r.estimate * 100, 1)} points)" for r in gaps.itertuples()) + ".")
     if weak:
         out.append("**Des points faibles pour tous** (moins de la moitié d'accord dans les deux groupes) : "
                    + ", ".join(f"« {short[i]} »" for i in weak) + ".")
@@ -265,7 +270,9 @@ def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride
                "stratégie d'attractivité.")
     shared = mosaic.drop_duplicates("item").query("lecture == 'partagé'")["attribut"].tolist()
     if shared:
-        out.append("**Ce qui rassemble les départements** : " + ", ".join(f"« {s} »" for s in shared) + ".")
+        out.append("**Ce qui rassemble les départements** (au moins la moitié d'accord dans chaque département, en "
+                   "estimation ponctuelle, sans écart établi entre départements : la règle de « La mosaïque ») : "
+                   + ", ".join(f"« {s} »" for s in shared) + ".")
     return out
 
 

@@ -67,9 +67,9 @@ def suppress(table: pd.DataFrame, n_column: str, value_columns: Sequence[str], t
 
 
 def ci_text(estimate: float, low: float, high: float, scale: float = 1.0, decimals: int = 1, unit: str = "") -> str:
-    """« 6,8 [6,7 ; 6,9] » with a unit (points, %)."""
+    """« 6,8 (IC à 95 % : 6,7 à 6,9) » with a unit (points, %), as every sentence of the reports writes it."""
     u = f" {unit}" if unit else ""
-    return (f"{fmt.number(estimate * scale, decimals)}{u} (IC à 95 % : {fmt.number(low * scale, decimals)} ; "
+    return (f"{fmt.number(estimate * scale, decimals)}{u} (IC à 95 % : {fmt.number(low * scale, decimals)} à "
             f"{fmt.number(high * scale, decimals)})")
 
 

@@ -95,3 +95,14 @@ def use_french_tables() -> None:
     ip = get_ipython()
     if ip is not None:
         ip.display_formatter.formatters["text/html"].for_type(pd.DataFrame, french_html)
+
+
+def row_decimals(df: pd.DataFrame, decimals: Iterable[int]) -> pd.DataFrame:
+    """Every numeric cell of each row written the French way with that row's decimals (``decimals``: one per
+    row), for tables that mix scales — means on 10 beside shares in % — where one precision per column fits
+    neither."""
+    out = df.rename_axis(columns=None)                  # a pivot's column name is not a header to show
+    numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])]
+    for col in numeric:
+        out[col] = [fmt.number(v, d) for v, d in zip(df[col], decimals)]
+    return out

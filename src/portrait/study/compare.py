@@ -523,6 +523,20 @@ STATISTIC_LABELS = {"mean": "moyenne", "accord": "part d'accord", "nps_score": "
                     "nps": "groupe NPS", "share": "part", "share_dk": "part de « Ne sait pas »"}
 
 
+SHARES = ("accord", "share", "share_dk", "nps")
+
+
+def shares_in_percent(df: pd.DataFrame, columns: Sequence[str], statistic: str = "statistic") -> pd.DataFrame:
+    """Shares (agreement, options, « Ne sait pas », NPS groups) in % — their differences in points — and the
+    net promoter score in points (:func:`nps_in_points`): one scale for every number a table shows."""
+    rows = df[statistic].isin(SHARES).to_numpy()
+    cols = [c for c in columns if c in df.columns]
+    out = nps_in_points(df, columns, statistic)
+    if rows.any() and cols:
+        out.loc[rows, cols] = out.loc[rows, cols].astype(float) * 100
+    return out
+
+
 def nps_in_points(df: pd.DataFrame, columns: Sequence[str], statistic: str = "statistic") -> pd.DataFrame:
     """The net promoter score rows of ``df`` in points (−100 to +100), as reports write it.
 

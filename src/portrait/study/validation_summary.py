@@ -304,6 +304,9 @@ def _unweighted_performance(summ: pd.DataFrame) -> dict[str, Any]:
     worst = un.loc[un["bias_sd"].abs().idxmax()] if len(un) else None
     out["unweighted_max_abs_bias_sd"] = float(worst["bias_sd"]) if worst is not None else np.nan
     out["unweighted_max_abs_rel_bias"] = float(un["rel_bias"].abs().max()) if len(un) else np.nan
+    rel = un.loc[un["rel_bias"].abs().idxmax()] if len(un) and un["rel_bias"].notna().any() else None
+    out["unweighted_rel_worst"] = (rel["survey"], rel["item"], rel["statistic"], rel["level"]) \
+        if rel is not None else None
     out["unweighted_worst"] = (worst["survey"], worst["item"], worst["statistic"], worst["level"]) \
         if worst is not None else None
     out["unweighted_coverage"] = float((un["coverage"] * un["replications"]).sum() / un["replications"].sum()) \
@@ -360,9 +363,12 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
         parts.append(f"Sans pondération, le biais voulu par la non-réponse simulée apparaît : jusqu'à "
                      f"**{fmt.number(abs(a['unweighted_max_abs_bias_sd']), 1)} écarts-types**"
                      + f" ({labels.get((item, statistic, level), item)}, {SURVEY_LABELS[survey].lower()}), un biais "
-                     f"relatif jusqu'à {_pct(a['unweighted_max_abs_rel_bias'])} et une couverture de "
-                     f"{_pct(a['unweighted_coverage'])} seulement.")
-    lin = summ.loc[summ["variance"] == "linearisation"]
+                     f"relatif jusqu'à {_pct(a['unweighted_max_abs_rel_bias'])}"
+                     + (f" ({labels.get(a['unweighted_rel_worst'][1:], a['unweighted_rel_worst'][1])}, "
+                        f"{SURVEY_LABELS[a['unweighted_rel_worst'][0]].lower()})" if a.get("unweighted_rel_worst") else "")
+                     + f" et une couverture de {_pct(a['unweighted_coverage'])} seulement (habitants et clients, "
+                     "toutes statistiques clés).")
+    lin = summ.loc[(summ["variance"] == "linearisation") & (summ["survey"] != compare.DIFFERENCE)]
     pooled = lin.assign(_c=lin["coverage"] * lin["replications"]).groupby("estimator")[["_c", "replications"]].sum()
     cover = {e: pooled.loc[e, "_c"] / pooled.loc[e, "replications"] for e in ESTIMATORS if e in pooled.index}
     weak = [f"{WEAK_LABELS[e]} ({_pct(cover[e], 0)})" for e in ESTIMATORS
@@ -370,8 +376,8 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
     if ok:
         parts.append("**Un relecteur peut se fier aux estimations calées et à leurs intervalles de confiance**"
                      + (f" ; moins aux estimations {' et '.join(', '.join(weak).rsplit(', ', 1))} : entre parenthèses, "
-                        "la part de leurs intervalles qui contiennent la vraie valeur, en moyenne sur les statistiques "
-                        "clés (95 % attendus) ; certaines statistiques s'en sortent mieux, d'autres moins bien (tableau "
+                        "la part de leurs intervalles qui contiennent la vraie valeur, sur les statistiques clés des "
+                        "habitants et des clients (95 % attendus) ; certaines statistiques s'en sortent mieux, d'autres moins bien (tableau "
                         "détaillé)." if weak else "."))
     else:
         parts.append("**Les intervalles de confiance des estimations calées ne sont pas fiables à 95 %** : voir le "
@@ -432,7 +438,7 @@ def coverage_finding(pooled: pd.DataFrame) -> str:
             f"{_pct(cal['coverage'].max())} du temps selon l'enquête")
     if len(other):
         w = other.loc[other["coverage"].idxmin()]
-        text += (f" ; sans calage, la couverture descend jusqu'à {_pct(w['coverage'])} "
+        text += (f" ; sans calage, la couverture d'une enquête descend jusqu'à {_pct(w['coverage'])} "
                  f"({ESTIMATOR_LABELS[w['estimator']].lower()}, {SURVEY_LABELS[w['survey']].lower()})")
     return text
 

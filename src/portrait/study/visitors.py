@@ -120,6 +120,14 @@ ZONE_LABELS = {"npdc": "Nord-Pas de Calais", "picardie": "Picardie", "both": "Le
 SOURCE_LABELS = {"office_tourisme": "Offices de tourisme", "hebergement": "Hébergement",
                  "site_culturel_loisir": "Sites culturels et de loisirs",
                  "congres_salon": "Congrès et salons", "groupe_senior": "Groupes seniors"}
+
+
+def stratum_label(stratum: str) -> str:
+    """« Nord-Pas de Calais × Hébergement » for the visitor stratum ``npdc|hebergement`` (other labels unchanged)."""
+    zone, _, source = str(stratum).partition("|")
+    if not source:
+        return str(stratum)
+    return f"{ZONE_LABELS.get(zone, zone)} × {SOURCE_LABELS.get(source, source)}"
 STATUS_LABELS = {"kept": "retenus", "missing_email": "sans e-mail",
                  "invalid_email": "e-mail invalide", "no_consent": "sans consentement",
                  "out_of_scope": "hors champ", "duplicate_within_file": "doublon dans le fichier",
