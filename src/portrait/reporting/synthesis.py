@@ -144,8 +144,8 @@ def findings(diff: pd.DataFrame, limit: int = 8) -> list[str]:
                        f"{fmt.number(r.estimate_residents, 2)} chez les habitants, écart "
                        f"{ci_text(r.estimate, r.ci_low, r.ci_high, decimals=2)} sur 10.")
         else:
-            out.append(f"{r.display} : clients {fmt.number(r.estimate_visitors, 2)}, habitants "
-                       f"{fmt.number(r.estimate_residents, 2)} ; {verdict(r.p_adj, r.ci_low, r.ci_high)} ; écart "
+            out.append(f"{r.display} : habitants {fmt.number(r.estimate_residents, 2)}, clients "
+                       f"{fmt.number(r.estimate_visitors, 2)} ; {verdict(r.p_adj, r.ci_low, r.ci_high)} ; écart "
                        f"{ci_text(r.estimate, r.ci_low, r.ci_high, decimals=2)} sur 10.")
     same = agree.loc[agree["p_adj"] >= 0.05]
     if len(same):

@@ -461,6 +461,7 @@ def short_label(item_label: str) -> str:
     s = re.sub(r"^De quel territoire vous sentez-vous le plus proche.*", "Territoire le plus proche", s)
     s = re.sub(r"^Seriez-vous prêt\(e\) à devenir ambassadeur.*", "Prêt(e) à être ambassadeur", s)
     s = re.sub(r"^J'ai l'intention de revenir.*", "Intention de revenir", s)
+    s = s.replace("(0-10)", "(0 à 10)")           # as the sentences write the scale
     return s[:1].upper() + s[1:] if s else item_label
 
 
