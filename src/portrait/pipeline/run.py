@@ -115,20 +115,27 @@ def _short_failure(notebook: Path, exc, partial: Path) -> str:
     src = nbformat.read(notebook, as_version=4)
     code_cells = [c.source for c in src.cells if c.cell_type == "code"]
     where = "the injected parameters"
+    tb = [ANSI.sub("", line) for line in (exc.traceback or [])]
     if exc.source in code_cells:
         n = code_cells.index(exc.source) + 1
-        first = exc.source.strip().splitlines()[0] if exc.source.strip() else ""
-        where = f"code cell {n} ({first[:70]!r})"
+        lines = exc.source.splitlines()
+        at = [int(m) for line in tb for m in re.findall(r"Cell In\[\d+\], line (\d+)", line)]
+        k = at[0] if at and 1 <= at[0] <= len(lines) else next((i + 1 for i, t in enumerate(lines) if t.strip()), 1)
+        text = lines[k - 1].strip() if lines else ""
+        where = f"code cell {n}, line {k} ({text[:70]!r})"
     frame = ""
-    tb = [ANSI.sub("", line) for line in (exc.traceback or [])]
     pkg_frames = [m for line in tb for m in re.findall(r"(src/portrait/[\w/]+\.py):(\d+)", line)]
     if not pkg_frames:
         pkg_frames = [m for line in tb for m in re.findall(r"File [^\n]*?(portrait/[\w/]+\.py):(\d+)", line)]
     if pkg_frames:
         frame = f"\n  raised in {pkg_frames[-1][0]}:{pkg_frames[-1][1]}"
     evalue = ANSI.sub("", str(exc.evalue))
+    hint = ""
+    if exc.ename == "ParameterError":
+        hint = (f"\n  parameters: config/{config.STUDY_FILE} and config/{Path(notebook).stem}.yaml (or `-p name value`; "
+                "the notebook's parameters cell when run in JupyterLab)")
     return (f"✗ {paths.relative(notebook)} failed in {where}\n"
-            f"  {exc.ename}: {evalue}{frame}\n"
+            f"  {exc.ename}: {evalue}{frame}{hint}\n"
             f"  executed notebook with the error: {paths.relative(partial)}")
 
 
