@@ -20,7 +20,6 @@ import numpy as np
 import pandas as pd
 
 from ..pipeline.config import require
-from ..pipeline.errors import ParameterError
 from ..study import compare
 from .. import survey
 from . import disclosure
@@ -44,9 +43,10 @@ class SynthesisSettings:
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> "SynthesisSettings":
+        from ..study.fieldwork import source_label
+
         source = require(params, "source", str)
-        if source not in ("simulated", "real"):
-            raise ParameterError(f"parameter 'source' must be 'simulated' or 'real', got {source!r}")
+        source_label(source)                # the one rule for « simulated » or « real »
         return cls(simulated=source == "simulated",
                    small_cell_threshold=require(params, "small_cell_threshold", int, minimum=1))
 

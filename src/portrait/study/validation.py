@@ -73,7 +73,8 @@ from .validation_summary import (SUMMARY_KEYS, acceptance, bias_finding, by_esti
                                  widening_sentence_fr, wilson)
 
 __all__ = ["ESTIMATORS", "ESTIMATOR_LABELS", "WEAK_LABELS", "VARIANCES", "VARIANCE_LABELS", "DIFFERENCE_NAME",
-           "SURVEYS", "SURVEY_LABELS", "TARGETS", "TARGET_LABELS", "CALIBRATED", "KEY_STATISTICS", "RESULT_COLUMNS", "Validation", "key_truth",
+           "SURVEYS", "SURVEY_LABELS", "TARGETS", "TARGET_LABELS", "CALIBRATED", "KEY_STATISTICS", "RESULT_COLUMNS",
+           "Validation", "key_truth",
            "replication_index", "simulate_responses", "replicate", "differences", "single_threaded_blas", "run",
            "wilson", "SUMMARY_KEYS", "summary", "by_estimator", "statistic_labels", "overview_table_fr",
            "detail_table_fr", "expected_outside", "acceptance", "conclusion_fr", "widened_replicates",
