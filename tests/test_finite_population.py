@@ -35,11 +35,11 @@ def insee():
 
 @pytest.fixture(scope="module")
 def small(resident_frame, model, insee):
-    """A small finite population: three small communes of two departments (some 450 persons), 150 visitors."""
-    frame = resident_frame.loc[resident_frame["pop15"].between(100, 200)]
+    """A small finite population: three small communes of two departments (some 130 persons), 60 visitors."""
+    frame = resident_frame.loc[resident_frame["pop15"].between(30, 60)]
     frame = pd.concat([frame.loc[frame["departement"] == "02"].head(2),
                        frame.loc[frame["departement"] == "59"].head(1)], ignore_index=True)
-    vframe = helpers.example_visitor_frame(150, seed=9)
+    vframe = helpers.example_visitor_frame(60, seed=9)
     pop = fieldwork.Population(fieldwork.resident_population(model, resident_frame, insee),
                                *fieldwork.visitor_population(model, helpers.example_visitor_frame(6000, seed=4)))
     return frame, vframe, fieldwork.calibrate(model, pop)
@@ -141,11 +141,11 @@ def _brute_force(model, cal, frame, vframe, insee) -> pd.DataFrame:
 
 
 def test_finite_truth_equals_a_brute_force_count(model, small, insee):
-    """finite_truth (chunks of 100 persons, vectorised) equals the statistics of the population generated unit
+    """finite_truth (chunks of 40 persons, vectorised) equals the statistics of the population generated unit
     by unit and counted by point_estimates, to rounding; the differences are visitors − residents."""
     frame, vframe, cal = small
     truth = finite.finite_truth(model, cal, resident_frame=frame, population=insee, visitor_frame=vframe,
-                                seed=SEED, statistics=KEY_STATISTICS, chunk_size=100)
+                                seed=SEED, statistics=KEY_STATISTICS, chunk_size=40)
     brute = _brute_force(model, cal, frame, vframe, insee)
     both = truth.merge(brute, on=["survey", "item", "statistic", "level"], suffixes=("", "_brute"))
     assert len(both) == 2 * len(KEY_STATISTICS)
@@ -156,7 +156,7 @@ def test_finite_truth_equals_a_brute_force_count(model, small, insee):
                                 seed=SEED, statistics=KEY_STATISTICS, chunk_size=10_000)
     np.testing.assert_allclose(again["value"], truth["value"], rtol=0, atol=1e-12)
     forked = finite.finite_truth(model, cal, resident_frame=frame, population=insee, visitor_frame=vframe,
-                                 seed=SEED, statistics=KEY_STATISTICS, chunk_size=100, workers=2)
+                                 seed=SEED, statistics=KEY_STATISTICS, chunk_size=40, workers=2)
     np.testing.assert_array_equal(forked["value"], truth["value"])          # same chunks, same order of the sums
     with pytest.raises(ParameterError, match="'chunk_size'"):
         finite.finite_truth(model, cal, resident_frame=frame, population=insee, visitor_frame=vframe,
@@ -186,41 +186,50 @@ def test_person_indices_are_a_srswor_within_each_commune(resident_frame):
 # ------------------------------------------------------------------------------- (c) design unbiasedness
 
 
-def _ht_mean(export: pd.DataFrame, weights: np.ndarray, item: str) -> float:
-    x = export[item].to_numpy(dtype=float, na_value=np.nan)
-    ok = ~np.isnan(x) & (x != 99)
-    return float(np.sum(weights[ok] * x[ok]) / np.sum(weights[ok]))
-
-
 def test_ht_estimates_average_to_the_finite_truth_over_repeated_samples(model, small, insee, resident_frame):
-    """Full response, 200 repeated samples of the small population (two-stage resident design drawing 100 of
-    its some 450 persons, stratified SRSWOR of 60 of the 150 visitors): the mean of the Hájek estimates of
-    « image globale » lies within 4 Monte Carlo SEs of the finite truth (its bias O(1/n) is far smaller)."""
+    """Full response, 200 repeated samples of the small population (two-stage resident design drawing 40 of
+    its some 130 persons, stratified SRSWOR of 24 of the 60 visitors): the mean of the Hájek estimates of
+    « image globale » lies within 4 Monte Carlo SEs of the finite truth (its bias O(1/n) is far smaller).
+
+    Every person's answer is generated once, through the simulator with the persons' keys (a unit answers
+    the same in every sample: test above); each replication draws the samples, the persons behind the
+    resident slots (:func:`finite.resident_slot_keys`) and reads their answers by key."""
     frame, vframe, cal = small
     full = model.complete_response()
     truth = finite.finite_truth(model, cal, resident_frame=frame, population=insee, visitor_frame=vframe,
                                 seed=SEED, statistics=KEY_STATISTICS.iloc[:1])
-    design = frames.ResidentDesign(invitations=100, take=50, allocation="proportional", min_psu=1)
-    vstrata = visitors.allocate_invitations(vframe, visitors.VisitorDesign(invitations=60, min_per_stratum=2))
+    codes = np.repeat(frame["code"].to_numpy(), frame["pop15"].astype(int))
+    k = np.concatenate([np.arange(int(n)) for n in frame["pop15"]])
+    everyone = pd.DataFrame({"slot_id": [f"{c}-{i}" for c, i in zip(codes, k)], "code": codes,
+                             "departement": np.repeat(frame["departement"].to_numpy(), frame["pop15"].astype(int))})
+    keys = finite.resident_keys(codes, k)
+    _, export, _ = fieldwork._simulate_group(full, cal, "residents", fieldwork.resident_units(everyone, frame), insee,
+                                             0, unit_draws=finite.unit_draws(SEED, keys))
+    y_res = pd.Series(export.set_index("slot_id").loc[everyone["slot_id"], "image_globale"].to_numpy(float), index=keys)
+    _, export, _ = fieldwork._simulate_group(full, cal, "visitors", finite.fixed_visitor_units(full, vframe, SEED),
+                                             None, 0, unit_draws=finite.unit_draws(SEED, finite.visitor_keys(vframe)))
+    y_vis = export.set_index("person_id")["image_globale"].astype(float)
+    design = frames.ResidentDesign(invitations=40, take=20, allocation="proportional", min_psu=1)
+    vstrata = visitors.allocate_invitations(vframe, visitors.VisitorDesign(invitations=24, min_per_stratum=2))
     sub = frame.assign(nom=frame["code"], stratum="s", size_class="x")
     rng = np.random.default_rng(5)
     est = {"residents": [], "visitors": []}
-    for r in range(200):
+
+    def hajek(y: np.ndarray, w: np.ndarray) -> float:
+        ok = ~np.isnan(y) & (y != 99)
+        return float(np.sum(w[ok] * y[ok]) / np.sum(w[ok]))
+
+    for _ in range(200):
         slots = frames.draw_resident_sample(sub, design, rng).slots
-        keys = finite.resident_slot_keys(slots, frame, rng)
-        _, export, _ = fieldwork._simulate_group(full, cal, "residents", fieldwork.resident_units(slots, frame), insee,
-                                                 r, unit_draws=finite.unit_draws(SEED, keys))
-        w = slots.set_index("slot_id")["design_weight"].reindex(export["slot_id"].astype(str)).to_numpy()
-        est["residents"].append(_ht_mean(export, w, "image_globale"))
+        y = y_res.reindex(finite.resident_slot_keys(slots, frame, rng)).to_numpy()
+        est["residents"].append(hajek(y, slots["design_weight"].to_numpy(float)))
         vs = visitors.draw_visitor_sample(vframe, vstrata, rng)
-        _, export, _ = fieldwork._simulate_group(full, cal, "visitors", finite.fixed_visitor_units(full, vs, SEED),
-                                                 None, r, unit_draws=finite.unit_draws(SEED, finite.visitor_keys(vs)))
-        w = vs.set_index("person_id")["design_weight"].reindex(export["person_id"].astype(str)).to_numpy()
-        est["visitors"].append(_ht_mean(export, w, "image_globale"))
+        est["visitors"].append(hajek(y_vis.reindex(vs["person_id"].astype(str)).to_numpy(),
+                                     vs["design_weight"].to_numpy(float)))
     for group, e in est.items():
         e = np.asarray(e)
         true = truth.loc[truth["survey"] == group, "value"].item()
-        assert np.std(e) > 0
+        assert np.std(e) > 0 and not np.isnan(e).any()
         assert abs(e.mean() - true) < 4 * e.std(ddof=1) / np.sqrt(len(e)), (group, e.mean(), true)
 
 

@@ -55,8 +55,10 @@ def test_replication_is_deterministic_given_its_seed(setup, seeds, first):
 def test_replication_covers_every_statistic_estimator_and_survey(setup, first):
     """One row per survey × key statistic × estimator (linearised), with CIs around the estimates."""
     n_stats = len(validation.KEY_STATISTICS)
-    assert len(first) == 3 * n_stats * len(validation.ESTIMATORS)
+    profiles = first["statistic"].isin(validation.PROFILE_STATISTICS)
+    assert (~profiles).sum() == 3 * n_stats * len(validation.ESTIMATORS)
     assert set(first["variance"]) == {"linearisation"}
+    first = first.loc[~profiles]
     ok = first["estimate"].notna()
     assert ok.mean() > 0.9
     f = first.loc[ok]
@@ -321,3 +323,48 @@ def test_figure_findings_of_the_validation_by_hand():
     assert validation.tests_finding(pooled) == (
         "avec le calage (raking), le test conclut à tort 4,6 % du temps là où aucune différence n'a été introduite "
         "(5 % attendus) et détecte les différences introduites 87,1 % du temps")
+
+
+def test_profile_tests_of_a_replication(setup, first):
+    """Each multiple-response item is tested three times per replication: between two random halves of each
+    survey (every respondent to the question in one half or the other) and between the two surveys."""
+    p = first.loc[first["statistic"].isin(validation.PROFILE_STATISTICS)]
+    assert len(p) == 3 * len(validation.PROFILE_ITEMS) and (p["error"] == "").all()
+    assert p["p"].between(0, 1).all() and (p["estimate"] > 0).all()
+    # ν is at most the number of options and at least 1 (tr(Δ)² ≤ k tr(Δ²))
+    assert (p["df"] >= 1).all() and (p["df"] <= 12).all()
+    key = first.loc[first["statistic"] == "share"]
+    for item in validation.PROFILE_ITEMS:
+        q = p.loc[p["item"] == item].set_index("survey")
+        assert q.loc["residents", "n"] + q.loc["visitors", "n"] == q.loc[compare.DIFFERENCE, "n"]
+        assert q.loc[compare.DIFFERENCE, "statistic"] == "profile"
+    # the respondents to "forces" in each survey are the n of its share estimates
+    n_forces = key.loc[(key["item"] == "forces") & (key["estimator"] == "raking")].groupby("survey")["n"].first()
+    halves = p.loc[(p["item"] == "forces") & (p["statistic"] == "profile_halves")].set_index("survey")["n"]
+    assert halves["residents"] == n_forces["residents"] and halves["visitors"] == n_forces["visitors"]
+
+
+def test_profile_summary_arithmetic_on_a_known_table():
+    """Rejection rates counted by hand, Wilson intervals from statsmodels, failures counted, planted flags."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    results = pd.DataFrame({
+        "target": "superpopulation",
+        "survey": ["residents"] * 4 + ["visitors - residents"] * 4,
+        "item": "forces", "statistic": ["profile_halves"] * 4 + ["profile"] * 4,
+        "p": [0.01, 0.5, 0.049, np.nan, 1e-6, 0.2, 0.001, 0.03], "df": [10.0, 11.0, 12.0, np.nan, 9, 9, 9, 9]})
+    s = validation.profile_summary(results).set_index("statistic")
+    assert s.loc["profile_halves", "replications"] == 3 and s.loc["profile_halves", "failures"] == 1
+    assert s.loc["profile_halves", "rejection"] == pytest.approx(2 / 3)
+    assert s.loc["profile", "rejection"] == pytest.approx(3 / 4)
+    assert s.loc["profile_halves", "mean_df"] == pytest.approx(11.0)
+    low, high = proportion_confint(2, 3, alpha=0.05, method="wilson")
+    assert (s.loc["profile_halves", "rejection_low"], s.loc["profile_halves", "rejection_high"]) == \
+        pytest.approx((low, high), rel=1e-12)
+    assert not s.loc["profile_halves", "planted"] and s.loc["profile", "planted"]
+    a = validation.profile_acceptance(s.reset_index())
+    assert a["tests"] == 3 and a["size"] == pytest.approx(2 / 3) and not a["size_ok"] and a["power_min"] == 0.75
+    assert validation.profile_finding(s.reset_index()).replace("\u00a0", " ") == (
+        "entre deux moitiés tirées au hasard, le test des profils conclut à tort 66,7 % du temps (3 tests, intervalle "
+        "Monte-Carlo de 20,8 % à 93,9 % ; 5 % attendus, nettement plus) ; il détecte la différence de profil entre "
+        "habitants et clients 75,0 % du temps pour les forces")

@@ -20,7 +20,9 @@ can be checked by repetition. One replication draws
    interval (Student's t on the design degrees of freedom), and the visitors − residents
    differences with their Wald test (:func:`differences`, the formulas of
    :func:`portrait.study.compare.differences`);
-5. optionally (``bootstrap=True``, costlier) the same with Rao–Wu bootstrap variances, the whole
+5. the whole-profile test of the multiple-response items (:mod:`portrait.study.validation_profiles`):
+   visitors against residents (power) and two random halves of each survey (size);
+6. optionally (``bootstrap=True``, costlier) the same with Rao–Wu bootstrap variances, the whole
    recipe — non-response adjustment and calibration — re-run in every replicate.
 
 :func:`summary` then gives, per statistic × estimator × variance method, the bias, relative bias,
@@ -65,8 +67,11 @@ from ..survey import Design
 from . import compare, fieldwork, frames, ingest, items, recipes, visitors
 from .fieldwork import finite
 from .validation_setup import (CALIBRATED, DIFFERENCE_NAME, ESTIMATOR_LABELS, ESTIMATORS, KEY_STATISTICS,
-                               RESULT_COLUMNS, SURVEY_LABELS, SURVEYS, TARGET_LABELS, TARGETS, VARIANCE_LABELS,
-                               VARIANCES, WEAK_LABELS, Validation, _ordered, key_truth)
+                               PROFILE, PROFILE_HALVES, PROFILE_ITEMS, PROFILE_STATISTICS, RESULT_COLUMNS,
+                               SURVEY_LABELS, SURVEYS, TARGET_LABELS, TARGETS, VARIANCE_LABELS, VARIANCES, WEAK_LABELS,
+                               Validation, _ordered, key_truth)
+from .validation_profiles import (COMPARISON_LABELS, profile_acceptance, profile_finding, profile_summary,
+                                  profile_table_fr, profile_tests)
 from .validation_summary import (SUMMARY_KEYS, acceptance, bias_finding, by_estimator, conclusion_fr,
                                  coverage_finding, tests_finding, detail_table_fr,
                                  expected_outside, overview_table_fr, statistic_labels, summary, widened_replicates,
@@ -74,6 +79,8 @@ from .validation_summary import (SUMMARY_KEYS, acceptance, bias_finding, by_esti
 
 __all__ = ["ESTIMATORS", "ESTIMATOR_LABELS", "WEAK_LABELS", "VARIANCES", "VARIANCE_LABELS", "DIFFERENCE_NAME",
            "SURVEYS", "SURVEY_LABELS", "TARGETS", "TARGET_LABELS", "CALIBRATED", "KEY_STATISTICS", "RESULT_COLUMNS",
+           "PROFILE_ITEMS", "PROFILE", "PROFILE_HALVES", "PROFILE_STATISTICS", "COMPARISON_LABELS", "profile_tests",
+           "profile_summary", "profile_acceptance", "profile_table_fr", "profile_finding",
            "Validation", "key_truth",
            "replication_index", "simulate_responses", "replicate", "differences", "single_threaded_blas", "run",
            "wilson", "SUMMARY_KEYS", "summary", "by_estimator", "statistic_labels", "overview_table_fr",
@@ -233,6 +240,7 @@ def replicate(setup: Validation, seq: np.random.SeedSequence, *, bootstrap: bool
     vw = replace(setup.visitor_weighting, calibration_method="raking", replicates=n_rep)
     variances = VARIANCES if bootstrap else VARIANCES[:1]
     parts = []
+    final: dict[str, Design | Exception] = {}
     for group, weigh in (
             ("residents", lambda: recipes.weight_residents(
                 responses["residents"], setup.resident_frame, setup.codebook, rw,
@@ -244,13 +252,17 @@ def replicate(setup: Validation, seq: np.random.SeedSequence, *, bootstrap: bool
             w = weigh()
         except CalibrationError as exc:     # the sample drawn cannot be calibrated: every estimator fails
             parts.append(_failed_survey(setup, group, variances, exc))
+            final[group] = exc
         else:
             parts.append(_survey_estimates(setup, w, variances))
+            final[group] = w.final
     est = pd.concat(parts, ignore_index=True)
 
     diff = differences(est, setup.level)
+    coins = {g: np.random.Generator(np.random.PCG64(_child(seq, 6 + i))) for i, g in enumerate(fieldwork.GROUPS)}
     out = pd.concat([est.rename(columns={"group": "survey"}).assign(p=np.nan)[RESULT_COLUMNS[2:]],
-                     diff[RESULT_COLUMNS[2:]]], ignore_index=True)
+                     diff[RESULT_COLUMNS[2:]], profile_tests(setup.codebook, final, coins)[RESULT_COLUMNS[2:]]],
+                    ignore_index=True)
     out.insert(0, "replication", index)
     out.insert(0, "target", setup.target)
     out[["df", "n", "adjusted"]] = out[["df", "n", "adjusted"]].astype(float)

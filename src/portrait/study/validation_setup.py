@@ -34,6 +34,15 @@ SURVEYS = ("residents", "visitors", compare.DIFFERENCE)
 SURVEY_LABELS = {"residents": "Habitants", "visitors": "Clients du territoire",
                  compare.DIFFERENCE: "Différence clients − habitants"}
 CALIBRATED = ("raking", "logit")
+#: The multiple-response items whose whole profile of chosen options is tested in every replication
+#: (:func:`portrait.survey.multiple_response_test`: Bilder & Loughin 2004, Rao–Scott second order, raking
+#: weights, linearised variance): visitors against residents (statistic ``profile``; the model plants
+#: differences, so the rejection rate is the power) and, in each survey, two halves of the respondents
+#: split by a fair coin (``profile_halves``; the same profile by construction, so the rejection rate
+#: is the size of the test).
+PROFILE_ITEMS = ("forces", "faiblesses")
+PROFILE, PROFILE_HALVES = "profile", "profile_halves"
+PROFILE_STATISTICS = (PROFILE, PROFILE_HALVES)
 #: What the estimates are compared with: the super-population model's expectation (the simulator
 #: draws every sampled unit's profile and answers afresh in each replication) or the exact values of
 #: one fixed finite population (:mod:`portrait.study.fieldwork.finite`: every frame unit's answers

@@ -17,8 +17,8 @@ from ..pipeline.errors import ParameterError
 from ..reporting import formatting as fmt
 from . import compare
 from .codebook import Codebook
-from .validation_setup import (CALIBRATED, ESTIMATOR_LABELS, ESTIMATORS, KEY_STATISTICS, SURVEY_LABELS,
-                               VARIANCE_LABELS, VARIANCES, WEAK_LABELS, _ordered)
+from .validation_setup import (CALIBRATED, ESTIMATOR_LABELS, ESTIMATORS, KEY_STATISTICS, PROFILE_STATISTICS,
+                               SURVEY_LABELS, VARIANCE_LABELS, VARIANCES, WEAK_LABELS, _ordered)
 
 
 # ============================================================================ summary
@@ -358,6 +358,11 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
                         + fmt.signed(a['power_min_truth'] * (100 if a['power_min_statistic'][1] != 'mean' else 1), 1)
                         + (" point" if a["power_min_statistic"][1] != "mean" else "")
                         + f") ne l'est que {_pct(a['power_min'])} du temps." if a["power_min"] < 0.8 else "."))
+    if results is not None and results["statistic"].isin(PROFILE_STATISTICS).any():
+        from .validation_profiles import profile_finding, profile_summary   # that module builds on this one
+
+        parts.append("Pour les questions à réponses multiples (forces et faiblesses), "
+                     + profile_finding(profile_summary(results)) + ".")
     if a["unweighted_worst"] is not None:
         survey, item, statistic, level = a["unweighted_worst"]
         parts.append(f"Sans pondération, le biais voulu par la non-réponse simulée apparaît : jusqu'à "

@@ -1,0 +1,151 @@
+"""Multiple-response profiles in the validation study: the size and power of the whole-profile test.
+
+Every replication (:func:`portrait.study.validation.replicate`) tests, for each item of
+:data:`PROFILE_ITEMS`, whether two groups choose its options alike, with
+:func:`portrait.survey.multiple_response_test` (Bilder & Loughin 2004, Rao–Scott second-order
+correction; raking weights, linearised variance with the calibration residuals):
+
+- visitors against residents on the stacked design (statistic ``profile``): the fieldwork model
+  shifts the weights of several options for visitors, so the rejection rate is the test's power;
+- in each survey, two halves of the sampled units split by a fair coin (``profile_halves``): both
+  halves share one profile by construction, so the rejection rate is the test's size. The halves
+  are domains of one design (respondents of a commune fall in both), which the test must and does
+  account for.
+
+:func:`profile_summary` gives the rejection rates with their Monte Carlo (Wilson) intervals,
+:func:`profile_table_fr` and :func:`profile_finding` the French table and sentence of report 08.
+
+References
+----------
+Bilder, C. R. and Loughin, T. M. (2004). Testing for marginal independence between two categorical
+variables with multiple responses. *Biometrics* 60, 241–248.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from .. import survey
+from ..reporting import formatting as fmt
+from ..survey import Design
+from . import compare, fieldwork
+from .codebook import Codebook
+from .validation_setup import PROFILE, PROFILE_HALVES, PROFILE_ITEMS, PROFILE_STATISTICS, TARGET_LABELS
+from .validation_summary import wilson
+
+COMPARISON_LABELS = {
+    ("residents", PROFILE_HALVES): "Deux moitiés des habitants tirées au hasard (même profil)",
+    ("visitors", PROFILE_HALVES): "Deux moitiés des clients tirées au hasard (même profil)",
+    (compare.DIFFERENCE, PROFILE): "Clients − habitants (profils différents dans le modèle)",
+}
+
+
+def profile_tests(codebook: Codebook, final: Mapping[str, Design | Exception],
+                  coins: Mapping[str, np.random.Generator]) -> pd.DataFrame:
+    """The multiple-response tests of one replication, on the raking weights with linearised variance.
+
+    For each item of :data:`PROFILE_ITEMS`: visitors against residents on the stacked design (survey
+    ``visitors - residents``, statistic ``profile``) and, in each survey of ``final`` (its calibrated
+    design, or the exception its weighting raised), two halves of its sampled units split by a fair coin
+    from ``coins[survey]`` (statistic ``profile_halves``). ``estimate`` is ``X²_S``, ``df`` the
+    second-order degrees of freedom ν, ``p`` the second-order p-value, ``n`` the respondents to the
+    question; a survey whose weighting failed gives NaN rows carrying its error.
+    """
+    designs: dict[str, Design] = {}
+    for group, d in final.items():
+        if isinstance(d, Design):    # the coin is tossed for every sampled unit, whatever the items
+            halves = coins[group].integers(1, 3, size=len(d.weights)).astype(str)
+            designs[group] = replace(d, data=d.data.assign(_moitie=halves))
+    failed = "; ".join(f"{g}: {str(e).splitlines()[0]}" for g, e in final.items() if not isinstance(e, Design))
+    options = {item: list(codebook.variable(item).columns) for item in PROFILE_ITEMS}
+    kept = [c for cols in options.values() for c in cols]
+    # the options only, and no replicates: stacking designs with replicates would re-run both recipes
+    stacked = None if failed else survey.stack({
+        g: replace(final[g], data=final[g].data[kept], replicate_factors=None, replicate_matrix=None)
+        for g in fieldwork.GROUPS})
+    rows = []
+    for item, columns in options.items():
+        tests = [(g, PROFILE_HALVES, designs.get(g), "_moitie", "1", "2") for g in fieldwork.GROUPS]
+        tests.append((compare.DIFFERENCE, PROFILE, stacked, "groupe", "residents", "visitors"))
+        for name, statistic, d, by, a, b in tests:
+            row = {"survey": name, "item": item, "statistic": statistic, "level": "", "estimator": "raking",
+                   "variance": "linearisation", "se": np.nan, "ci_low": np.nan, "ci_high": np.nan}
+            if d is None:
+                rows.append({**row, "estimate": np.nan, "df": np.nan, "n": np.nan, "p": np.nan,
+                             "adjusted": np.nan, "error": failed})
+                continue
+            t = survey.multiple_response_test(d, columns, by, a, b)
+            rows.append({**row, "estimate": t.X2, "df": t.df_chisq, "n": float(t.n_a + t.n_b), "p": t.p_chisq,
+                         "adjusted": 0.0, "error": ""})
+    return pd.DataFrame(rows)
+
+
+def profile_summary(results: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """Rejection rates of the multiple-response tests, per target (when given), comparison and item.
+
+    Columns: ``survey``, ``item``, ``statistic``, ``replications`` (tests with a p-value), ``failures``,
+    ``rejection`` (share of p < ``alpha``) with its Wilson interval ``rejection_low``, ``rejection_high``,
+    ``mean_df`` (mean ν) and ``planted`` (``profile``: the model's profiles differ, the rate is the power;
+    ``profile_halves``: they do not, the rate is the size).
+    """
+    r = results.loc[results["statistic"].isin(PROFILE_STATISTICS)]
+    keys = (["target"] if "target" in r.columns else []) + ["survey", "item", "statistic"]
+    r = r.assign(_rej=(r["p"] < alpha).where(r["p"].notna()).astype(float))
+    g = r.groupby(keys, sort=False)
+    out = g.agg(replications=("_rej", "count"), rows=("_rej", "size"), rejected=("_rej", "sum"),
+                mean_df=("df", "mean")).reset_index()
+    out["failures"] = out.pop("rows") - out["replications"]
+    out["rejection"] = out["rejected"] / out["replications"].where(out["replications"] > 0)
+    out["rejection_low"], out["rejection_high"] = wilson(out["rejected"], out["replications"])
+    out["planted"] = out["statistic"] == PROFILE
+    return out.drop(columns="rejected")
+
+
+def profile_acceptance(psumm: pd.DataFrame) -> dict[str, Any]:
+    """Pooled size (every ``profile_halves`` test) with its Wilson interval, and the smallest power."""
+    null, alt = psumm.loc[~psumm["planted"]], psumm.loc[psumm["planted"]]
+    n = int(null["replications"].sum())
+    k = float((null["rejection"] * null["replications"]).sum())
+    low, high = wilson(k, n)
+    return {"tests": n, "size": k / n if n else np.nan, "size_low": float(low), "size_high": float(high),
+            "size_ok": bool(n and 0.04 <= k / n <= 0.06),
+            "power_min": float(alt["rejection"].min()) if len(alt) else np.nan}
+
+
+def profile_table_fr(psumm: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
+    """French table: per target, comparison and question, the share of tests at 5 % that conclude."""
+    t = psumm
+    out = pd.DataFrame({
+        **({"Cible": t["target"].map(TARGET_LABELS)} if "target" in t.columns and t["target"].nunique() > 1 else {}),
+        "Comparaison": [COMPARISON_LABELS[(s, st)] for s, st in zip(t["survey"], t["statistic"])],
+        "Question": [compare.short_label(cb.variable(i).label) for i in t["item"]],
+        "Réplications": t["replications"].map(fmt.number),
+        "Tests concluant à 5 %": t["rejection"].map(fmt.percent),
+        "Intervalle Monte-Carlo": [fmt.interval(lo, hi, 1, 100, "%") for lo, hi in zip(t["rejection_low"],
+                                                                                     t["rejection_high"])],
+        "Degrés de liberté (ν) moyens": t["mean_df"].map(lambda x: fmt.number(x, 1)),
+    })
+    return out.reset_index(drop=True)
+
+
+def profile_finding(psumm: pd.DataFrame) -> str:
+    """One French sentence: the pooled size against 5 % and the power (for the conclusion and the caption)."""
+    a = profile_acceptance(psumm)
+    if not a["tests"]:
+        return "aucun test de profil"
+    size = (f"entre deux moitiés tirées au hasard, le test des profils conclut à tort {fmt.percent(a['size'])} "
+            f"du temps ({fmt.count(a['tests'], 'test')}, intervalle Monte-Carlo de {fmt.percent(a['size_low'])} "
+            f"à {fmt.percent(a['size_high'])} ; 5 % attendus, "
+            + ("ce qui est compatible" if a["size_low"] <= 0.05 <= a["size_high"]
+               else "nettement plus" if a["size_low"] > 0.05 else "nettement moins") + ")")
+    alt = psumm.loc[psumm["planted"] & (psumm["replications"] > 0)]
+    if len(alt):
+        powers = alt.groupby("item", sort=False)["rejection"].first()
+        size += (" ; il détecte la différence de profil entre habitants et clients "
+                 + ("à chaque réplication" if (powers == 1).all() else
+                    " et ".join(f"{fmt.percent(p)} du temps pour les {item}" for item, p in powers.items())))
+    return size
