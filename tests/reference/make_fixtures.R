@@ -234,6 +234,14 @@ crows[[length(crows) + 1]] <- rbind(
   cmp("olr", paste0("se_", names(coef(o1))), SE(o1), "SE(svyolr(mealcat ~ avg.ed + mobility + stype, dclus1))"),
   cmp("olr_jk1", paste0("coef_", names(coef(o2))), coef(o2), "coef(svyolr(..., as.svrepdesign(dclus1, type='JK1')))"),
   cmp("olr_jk1", paste0("se_", names(coef(o2))), SE(o2), "SE(svyolr(..., as.svrepdesign(dclus1, type='JK1')))"))
+# categorical covariates only: few distinct (covariates, response) patterns, which the fit aggregates
+o3 <- svyolr(mealcat ~ stype + awards, dclus1o)
+o4 <- svyolr(mealcat ~ stype + awards, as.svrepdesign(dclus1o, type = "JK1"))
+crows[[length(crows) + 1]] <- rbind(
+  cmp("olr_cat", paste0("coef_", names(coef(o3))), coef(o3), "coef(svyolr(mealcat ~ stype + awards, dclus1))"),
+  cmp("olr_cat", paste0("se_", names(coef(o3))), SE(o3), "SE(svyolr(mealcat ~ stype + awards, dclus1))"),
+  cmp("olr_cat_jk1", paste0("coef_", names(coef(o4))), coef(o4), "coef(svyolr(..., as.svrepdesign(dclus1, type='JK1')))"),
+  cmp("olr_cat_jk1", paste0("se_", names(coef(o4))), SE(o4), "SE(svyolr(..., as.svrepdesign(dclus1, type='JK1')))"))
 write.csv(do.call(rbind, crows), file.path(out, "compare.csv"), row.names = FALSE)
 cat("wrote comparison fixtures\n")
 
