@@ -386,6 +386,14 @@ def _arrow_text(values: pd.Series):
     return values.array.__arrow_array__()
 
 
+def _joined_text(data: pd.DataFrame, columns: Sequence[str], sep: str, na: str, dtype: str = "string") -> pd.Series:
+    """Each row's values of ``columns`` as text joined by ``sep`` (a missing value written ``na``);
+    ``data[columns].astype(dtype).agg(sep.join, axis=1)``, column-wise rather than row by row."""
+    cols = [data[c].astype(dtype) for c in columns]
+    cols = [c.fillna(na) if dtype == "string" else c for c in cols]
+    return cols[0].str.cat(cols[1:], sep=sep) if len(cols) > 1 else cols[0]
+
+
 def _missing_count(values: pd.Series) -> int:
     """``values.isna().sum()``, read from the storage when it knows (pyarrow's null count, NumPy
     integers and booleans that cannot be missing)."""

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .calibration import JOINT, Margin
-from .design import Design
+from .design import Design, _joined_text
 # ============================================================================ diagnostics
 
 G_QUANTILES = (0, 0.01, 0.10, 0.25, 0.50, 0.75, 0.90, 0.99, 1)
@@ -120,7 +120,7 @@ def margin_table(design: Design, margins: Sequence[Margin], before: Design | Non
     labels, names = labels or {}, names or {}
     rows = []
     for m in margins:
-        key = design.data[list(m.variables)].astype("string").fillna("").agg(JOINT.join, axis=1)
+        key = _joined_text(design.data, m.variables, JOINT, "")
         for lv, target in m.totals.items():
             mask = (key == JOINT.join(lv)).to_numpy()
             shown = JOINT.join(str(labels.get(v, {}).get(x, x)) for v, x in zip(m.variables, lv))

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .design import Design
+from .design import Design, _joined_text
 from .errors import ParameterError
 from .linearisation import linearised_variance, residualise
 from .replicates import replicate_variance
@@ -49,7 +49,7 @@ def _domains(design: Design, by: str | Sequence[str] | None) -> list[tuple[str, 
     if by is None:
         return [("", np.ones(n, dtype=bool))]
     cols = [by] if isinstance(by, str) else list(by)
-    key = design.data[cols].astype("string").fillna("<NA>").agg(" × ".join, axis=1) if len(cols) > 1 \
+    key = _joined_text(design.data, cols, " × ", "<NA>") if len(cols) > 1 \
         else design.column(cols[0]).astype("string").fillna("<NA>")
     name = " × ".join(cols)
     levels = [lv for lv in pd.unique(key) if lv != "<NA>"]

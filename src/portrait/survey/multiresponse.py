@@ -143,7 +143,10 @@ def multiple_response_test(design: Design, items: Sequence[str], group: str, a: 
     if missing:
         raise ParameterError(f"columns {missing} are not in the survey data")
     raw = data[list(items)]
-    Y = raw.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    if all(pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for t in raw.dtypes):
+        Y = raw.to_numpy(dtype=float, na_value=np.nan)
+    else:
+        Y = raw.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
     answered = ~np.isnan(Y).any(axis=1)
     if np.any(np.isnan(Y) & raw.notna().to_numpy()) or np.any((Y[answered] != 0) & (Y[answered] != 1)):
         raise ParameterError(f"option columns {list(items)} must hold 0 or 1 (or be missing)")

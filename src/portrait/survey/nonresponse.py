@@ -22,7 +22,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from .design import Design, Step
+from .design import Design, Step, _joined_text
 from .calibration import JOINT
 from .errors import ParameterError
 # ============================================================================ non-response
@@ -183,12 +183,11 @@ def adjust_nonresponse(design: Design, responded: str, *, groups: Sequence[str] 
     labels, code = np.unique(key, return_inverse=True)
     full_code, full_labels = code, labels
 
-    def solve(des: Design) -> tuple[np.ndarray, NonresponseResult]:
+    def solve(des: Design) -> tuple[np.ndarray, NonresponseResult | None]:
         d = des.weights
         code, labels = full_code, full_labels
         if model is not None and des is not design:
-            key_r = _replicate_classes(model, d, resp, n_classes, min_respondents)
-            labels, code = np.unique(key_r, return_inverse=True)
+            code, labels = _replicate_classes(model, d, resp, n_classes, min_respondents)
         tot = np.bincount(code, weights=d, minlength=len(labels))
         rsp = np.bincount(code, weights=d * resp, minlength=len(labels))
         nresp = np.bincount(code, weights=resp.astype(float), minlength=len(labels))
@@ -200,6 +199,8 @@ def adjust_nonresponse(design: Design, responded: str, *, groups: Sequence[str] 
             tot = _merge_empty_groups(tot, rsp)
         factor = np.divide(tot, rsp, out=np.zeros_like(tot), where=rsp > 0)
         w = np.where(resp, d * factor[code], 0.0)
+        if des is not design:            # a replicate: its weights only
+            return w, None
         table = pd.DataFrame({"groupe": labels, "échantillon": np.bincount(code, minlength=len(labels)),
                               "répondants": nresp.astype(int),
                               "taux de réponse pondéré": np.divide(rsp, tot, out=np.zeros_like(tot), where=tot > 0),
@@ -239,7 +240,7 @@ def _group_keys(data: pd.DataFrame, groups: Sequence[str], resp: np.ndarray, col
             raise ParameterError(f"non-response group variable {g!r} has {k} missing values")
     if collapse:
         return collapse_groups(data[list(groups)], resp, min_respondents)
-    return data[list(groups)].astype(str).agg(JOINT.join, axis=1).to_numpy()
+    return _joined_text(data, groups, JOINT, "", dtype=str).to_numpy(dtype=object)
 
 
 @dataclass(frozen=True)
@@ -249,6 +250,8 @@ class PropensityModel:
     X: np.ndarray
     fit: Any
     coef: np.ndarray
+    patterns: np.ndarray | None = None       # the distinct rows of X ...
+    pattern_of: np.ndarray | None = None     # ... and each unit's
 
 
 def _propensity_classes(design: Design, propensity: Sequence[str], resp: np.ndarray, n_classes: int,
@@ -261,34 +264,50 @@ def _propensity_classes(design: Design, propensity: Sequence[str], resp: np.ndar
     X = sm.add_constant(X, has_constant="add")
     fit = sm.GLM(resp.astype(float), X, family=sm.families.Binomial(),
                  var_weights=design.weights / design.weights.mean()).fit()
-    model = PropensityModel(X=X.to_numpy(dtype=float), fit=fit, coef=np.asarray(fit.params, dtype=float))
+    Xn = X.to_numpy(dtype=float)
+    patterns, pattern_of = np.unique(Xn, axis=0, return_inverse=True)
+    model = PropensityModel(X=Xn, fit=fit, coef=np.asarray(fit.params, dtype=float), patterns=patterns,
+                            pattern_of=pattern_of.ravel())
     key, k = _classes(np.asarray(fit.predict(X), dtype=float), design.weights > 0, resp, n_classes, min_respondents)
     return key, model, k
 
 
 def _replicate_classes(model: PropensityModel, w: np.ndarray, resp: np.ndarray, n_classes: int,
-                       min_respondents: int) -> np.ndarray:
-    """The classes of a replicate: the response model refitted on its weights, the classes cut again."""
-    X, beta = model.X, model.coef.copy()
-    y = resp.astype(float)
+                       min_respondents: int) -> tuple[np.ndarray, np.ndarray]:
+    """The classes of a replicate: the response model refitted on its weights, the classes cut again
+    (each unit's class code and the classes' labels)."""
+    # the likelihood depends on a unit through its row of X only: Newton on the distinct rows, with the
+    # weights and weighted responses summed over each row's units (exact)
+    X, of, beta = model.patterns, model.pattern_of, model.coef.copy()
     ww = w / w[w > 0].mean()
+    W = np.bincount(of, weights=ww, minlength=len(X))
+    Wy = np.bincount(of, weights=ww * resp, minlength=len(X))
     for _ in range(50):                      # Newton (IRLS) from the full-sample fit: a few steps
         mu = 1.0 / (1.0 + np.exp(-(X @ beta)))
-        H = (X.T * (ww * mu * (1 - mu))) @ X
-        step = np.linalg.lstsq(H, X.T @ (ww * (y - mu)), rcond=None)[0]
+        H = (X.T * (W * mu * (1 - mu))) @ X
+        step = np.linalg.lstsq(H, X.T @ (Wy - W * mu), rcond=None)[0]
         beta = beta + step
         if np.max(np.abs(step)) < 1e-10 * (1 + np.max(np.abs(beta))):
             break
-    score = 1.0 / (1.0 + np.exp(-(X @ beta)))
-    return _classes(score, w > 0, resp, n_classes, min_respondents)[0]
+    score = (1.0 / (1.0 + np.exp(-(X @ beta))))[of]
+    return _class_codes(score, w > 0, resp, n_classes, min_respondents)
 
 
 def _classes(score: np.ndarray, active: np.ndarray, resp: np.ndarray, n_classes: int, min_respondents: int):
+    """Each unit's class label (« classe 01 », …) and the number of classes (:func:`_class_codes`)."""
+    cls, labels = _class_codes(score, active, resp, n_classes, min_respondents)
+    return labels[cls], len(labels)
+
+
+def _class_codes(score: np.ndarray, active: np.ndarray, resp: np.ndarray, n_classes: int,
+                 min_respondents: int) -> tuple[np.ndarray, np.ndarray]:
     """Classes of equal size by score among the ``active`` units (the others join by score); a class with
-    too few active respondents is merged into its neighbour with fewer respondents."""
-    ranks = pd.Series(np.where(active, score, np.nan)).rank(method="first").to_numpy()
+    too few active respondents is merged into its neighbour with fewer respondents. Returns each unit's
+    class code (0, 1, …, in score order) and the classes' labels, whose sorted order is the codes'."""
     n = int(active.sum())
-    cls = np.minimum((np.nan_to_num(ranks, nan=1.0) - 1) * n_classes // n, n_classes - 1).astype(int)
+    ranks = np.ones(len(score))               # ranks among the active units, ties in order of appearance
+    ranks[np.flatnonzero(active)[np.argsort(score[active], kind="stable")]] = np.arange(1, n + 1)
+    cls = np.minimum((ranks - 1) * n_classes // n, n_classes - 1).astype(int)
     if not active.all():                     # units out of a replicate: the class of the nearest active score
         order = np.sort(score[active])
         cut = [order[min(int(np.ceil(c * n / n_classes)), n - 1)] for c in range(1, n_classes)]
@@ -308,4 +327,4 @@ def _classes(score: np.ndarray, active: np.ndarray, resp: np.ndarray, n_classes:
     _, cls = np.unique(cls, return_inverse=True)
     k = int(cls.max()) + 1
     width = len(str(k))
-    return np.array([f"classe {c + 1:0{width}d}" for c in cls]), k
+    return cls.ravel(), np.array([f"classe {c + 1:0{width}d}" for c in range(k)])
