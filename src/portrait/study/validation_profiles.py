@@ -44,7 +44,7 @@ from .validation_summary import wilson
 COMPARISON_LABELS = {
     ("residents", PROFILE_HALVES): "Deux moitiés des habitants tirées au hasard (même profil)",
     ("visitors", PROFILE_HALVES): "Deux moitiés des clients tirées au hasard (même profil)",
-    (compare.DIFFERENCE, PROFILE): "Clients − habitants (profils différents dans le modèle)",
+    (compare.DIFFERENCE, PROFILE): "Clients et habitants (profils différents dans le modèle)",
 }
 
 
@@ -128,9 +128,9 @@ def profile_table_fr(psumm: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
         "Comparaison": [COMPARISON_LABELS[(s, st)] for s, st in zip(t["survey"], t["statistic"])],
         "Question": [compare.short_label(cb.variable(i).label) for i in t["item"]],
         "Réplications": t["replications"].map(fmt.number),
-        "Tests concluant à 5 %": t["rejection"].map(fmt.percent),
-        "Intervalle Monte-Carlo": [fmt.interval(lo, hi, 1, 100, "%") for lo, hi in zip(t["rejection_low"],
-                                                                                     t["rejection_high"])],
+        "Tests concluant à une différence (seuil de 5 %)": t["rejection"].map(fmt.percent),
+        "Intervalle Monte-Carlo": [f"{fmt.percent(lo)} à {fmt.percent(hi)}" for lo, hi in zip(t["rejection_low"],
+                                                                                            t["rejection_high"])],
         "Degrés de liberté (ν) moyens": t["mean_df"].map(lambda x: fmt.number(x, 1)),
     })
     return out.reset_index(drop=True)

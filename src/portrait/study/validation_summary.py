@@ -18,7 +18,7 @@ from ..reporting import formatting as fmt
 from . import compare
 from .codebook import Codebook
 from .validation_setup import (CALIBRATED, ESTIMATOR_LABELS, ESTIMATORS, KEY_STATISTICS, PROFILE_STATISTICS,
-                               SURVEY_LABELS, VARIANCE_LABELS, VARIANCES, WEAK_LABELS, _ordered)
+                               SURVEY_LABELS, TARGET_LABELS, VARIANCE_LABELS, VARIANCES, WEAK_LABELS, _ordered)
 
 
 # ============================================================================ summary
@@ -361,7 +361,9 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
     if results is not None and results["statistic"].isin(PROFILE_STATISTICS).any():
         from .validation_profiles import profile_finding, profile_summary   # that module builds on this one
 
-        parts.append("Pour les questions à réponses multiples (forces et faiblesses), "
+        target = (f" (cible : {TARGET_LABELS[results['target'].iloc[0]].lower()})"
+                  if "target" in results.columns and results["target"].nunique() == 1 else "")
+        parts.append(f"Pour les questions à réponses multiples (forces et faiblesses){target}, "
                      + profile_finding(profile_summary(results)) + ".")
     if a["unweighted_worst"] is not None:
         survey, item, statistic, level = a["unweighted_worst"]
@@ -421,7 +423,7 @@ def widening_sentence_fr(results: pd.DataFrame, replicates: int, bounds: Sequenc
     per = " ; ".join(f"{SURVEY_LABELS[s].lower()} : {_int(int(x))}" for s, x in zip(w["survey"], w["widened"]))
     which = "celle-ci, elles ont été élargies" if widened == 1 else "celles-ci, elles ont été élargies"
     return (f"Calage logit borné dans les répliques bootstrap ({_int(int(w['replications'].max()))} réplication{'s' if w['replications'].max() > 1 else ''} "
-            f"× {_int(replicates)} répliques × {len(w)} enquêtes) : les bornes {span} n'ont pu être tenues que dans "
+            f"× {_int(replicates)} répliques × {len(w)} enquêtes) : les bornes {span} n'ont pas pu être tenues dans "
             f"**{_int(widened)} des {_int(total)} répliques** ({per}) ; dans {which} par la règle documentée "
             "(les bornes faisables les plus étroites qui les contiennent, repoussées de 10 % de leur écart à 1). "
             "Aucune réplique n'est exclue.")
