@@ -59,18 +59,17 @@ def profile_tests(codebook: Codebook, final: Mapping[str, Design | Exception],
     second-order degrees of freedom ν, ``p`` the second-order p-value, ``n`` the respondents to the
     question; a survey whose weighting failed gives NaN rows carrying its error.
     """
+    options = {item: list(codebook.variable(item).columns) for item in PROFILE_ITEMS}
+    kept = [c for cols in options.values() for c in cols]
     designs: dict[str, Design] = {}
     for group, d in final.items():
         if isinstance(d, Design):    # the coin is tossed for every sampled unit, whatever the items
             halves = coins[group].integers(1, 3, size=len(d.weights)).astype(str)
-            designs[group] = replace(d, data=d.data.assign(_moitie=halves))
+            designs[group] = replace(d, data=d.data[kept].assign(_moitie=halves))
     failed = "; ".join(f"{g}: {str(e).splitlines()[0]}" for g, e in final.items() if not isinstance(e, Design))
-    options = {item: list(codebook.variable(item).columns) for item in PROFILE_ITEMS}
-    kept = [c for cols in options.values() for c in cols]
     # the options only, and no replicates: stacking designs with replicates would re-run both recipes
     stacked = None if failed else survey.stack({
-        g: replace(final[g], data=final[g].data[kept], replicate_factors=None, replicate_matrix=None)
-        for g in fieldwork.GROUPS})
+        g: replace(designs[g], replicate_factors=None, replicate_matrix=None) for g in fieldwork.GROUPS})
     rows = []
     for item, columns in options.items():
         tests = [(g, PROFILE_HALVES, designs.get(g), "_moitie", "1", "2") for g in fieldwork.GROUPS]

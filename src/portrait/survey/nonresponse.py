@@ -250,8 +250,8 @@ class PropensityModel:
     X: np.ndarray
     fit: Any
     coef: np.ndarray
-    patterns: np.ndarray | None = None       # the distinct rows of X ...
-    pattern_of: np.ndarray | None = None     # ... and each unit's
+    patterns: np.ndarray                     # the distinct rows of X ...
+    pattern_of: np.ndarray                   # ... and each unit's
 
 
 def _propensity_classes(design: Design, propensity: Sequence[str], resp: np.ndarray, n_classes: int,
