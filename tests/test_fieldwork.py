@@ -296,3 +296,16 @@ def test_source_label():
     assert fieldwork.source_label("real") == ""
     with pytest.raises(ParameterError, match="'simulated' or 'real'"):
         fieldwork.source_label("fake")
+
+
+def test_top_choices_equal_a_full_stable_sort():
+    """The simulator's top-k of each row (multi-select options, cited words) equals a full stable sort,
+    ties and impossible options (-inf) included: brute force on random small tables."""
+    from portrait.study.fieldwork.simulation import _top_stable
+
+    rng = np.random.default_rng(7)
+    for trial in range(400):
+        n, m, k = int(rng.integers(1, 40)), int(rng.integers(1, 12)), int(rng.integers(1, 5))
+        x = rng.random((n, m)) if trial % 2 else rng.integers(0, 3, size=(n, m)).astype(float)
+        x[rng.random((n, m)) < 0.2] = -np.inf
+        np.testing.assert_array_equal(_top_stable(x, k), np.argsort(-x, axis=1, kind="stable")[:, :k])

@@ -151,6 +151,16 @@ class TestResidentDesign:
         pd.testing.assert_frame_equal(a.slots, b.slots)
         assert set(a.slots["code"]) != set(c.slots["code"])
 
+    def test_a_plan_computed_once_gives_the_same_draws(self, resident_frame):
+        """Repeated draws from one :func:`frames.resident_plan` equal draws that compute it each time."""
+        d = frames.ResidentDesign()
+        plan = frames.resident_plan(resident_frame, d)
+        for seed in (1, 2):
+            a = frames.draw_resident_sample(resident_frame, d, config.rng(seed, "resident-sample"))
+            b = frames.draw_resident_sample(resident_frame, d, config.rng(seed, "resident-sample"), plan=plan)
+            for x, y in ((a.slots, b.slots), (a.communes, b.communes), (a.strata, b.strata)):
+                pd.testing.assert_frame_equal(x, y, check_exact=True)
+
     def test_too_many_psus_for_a_stratum_is_named(self, resident_frame):
         """A minimum of communes per stratum larger than a stratum holds raises an error naming that stratum."""
         d = frames.ResidentDesign(min_psu=10)

@@ -164,16 +164,19 @@ def _stratum_probabilities(size: np.ndarray, hits: int, take: int, min_psu: int,
     return pi, takes, k if n_rest else 0
 
 
-def draw_resident_sample(frame: pd.DataFrame, design: ResidentDesign,
-                         rng: np.random.Generator) -> ResidentSample:
-    """Draw the resident sample from a commune frame (see :func:`portrait.study.frames.resident_frame`).
+@dataclass(frozen=True)
+class ResidentPlan:
+    """What the resident draw fixes before any random number: the strata with their allocated hits,
+    and every commune (stratum by stratum, in commune-code order) with π, certainty and take.
+    ``bounds[h]:bounds[h + 1]`` are the rows of stratum ``h`` in ``communes``."""
 
-    Stage 1: PSU hits are allocated to strata (rule ``design.allocation``, at least
-    ``design.min_psu`` per stratum), communes are drawn by systematic πps in commune-code order
-    within each stratum, self-representing communes being found iteratively.
-    Stage 2: ``design.take`` invitation slots per selected commune (``take * e_i`` for
-    self-representing ones), capped at the commune's estimated population aged 15+.
-    """
+    strata: pd.DataFrame
+    communes: pd.DataFrame
+    bounds: np.ndarray
+
+
+def resident_plan(frame: pd.DataFrame, design: ResidentDesign) -> ResidentPlan:
+    """The deterministic part of :func:`draw_resident_sample` (allocation, π, takes), to reuse across draws."""
     need = {"code", "nom", "departement", "population", "pop15", "size_class", "stratum"}
     missing = need - set(frame.columns)
     if missing:
@@ -204,20 +207,42 @@ def draw_resident_sample(frame: pd.DataFrame, design: ResidentDesign,
         c["certainty"] = pi >= 1 - 1e-12
         c["take"] = np.minimum(takes, c["pop15"].to_numpy())
         c["psu_drawn"] = k
-        c["selected"] = systematic_pps(pi, rng)
         parts.append(c)
-    allc = pd.concat(parts, ignore_index=True)
-    st = st.merge(allc.groupby("stratum").agg(
+    bounds = np.concatenate([[0], np.cumsum([len(c) for c in parts])])
+    return ResidentPlan(st, pd.concat(parts, ignore_index=True), bounds)
+
+
+def draw_resident_sample(frame: pd.DataFrame, design: ResidentDesign,
+                         rng: np.random.Generator, plan: ResidentPlan | None = None) -> ResidentSample:
+    """Draw the resident sample from a commune frame (see :func:`portrait.study.frames.resident_frame`).
+
+    Stage 1: PSU hits are allocated to strata (rule ``design.allocation``, at least
+    ``design.min_psu`` per stratum), communes are drawn by systematic πps in commune-code order
+    within each stratum, self-representing communes being found iteratively.
+    Stage 2: ``design.take`` invitation slots per selected commune (``take * e_i`` for
+    self-representing ones), capped at the commune's estimated population aged 15+.
+    ``plan`` is :func:`resident_plan` of the same frame and design, when already computed (repeated
+    draws); the draw is the same with or without it.
+    """
+    if plan is None:
+        plan = resident_plan(frame, design)
+    pi = plan.communes["pi"].to_numpy(float)
+    selected = np.zeros(len(pi), dtype=bool)
+    for a, b in zip(plan.bounds[:-1], plan.bounds[1:]):
+        selected[a:b] = systematic_pps(pi[a:b], rng)
+    allc = plan.communes.assign(selected=selected)
+    take = allc["take"].to_numpy()
+    st = plan.strata.merge(allc.assign(invitations=np.where(selected, take, 0)).groupby("stratum").agg(
         certainty_communes=("certainty", "sum"),
         psu_drawn=("psu_drawn", "first"),
         pi_sum=("pi", "sum"),
         selected_communes=("selected", "sum"),
-        invitations=("take", lambda t: int(t[allc.loc[t.index, "selected"]].sum())),
+        invitations=("invitations", "sum"),
     ).reset_index(), on="stratum")
-    st["expected_invitations"] = allc.assign(x=allc["pi"] * allc["take"]).groupby("stratum")["x"].sum().to_numpy()
+    st["expected_invitations"] = allc.assign(x=pi * take).groupby("stratum")["x"].sum().to_numpy()
     st["sampling_rate"] = st["invitations"] / st["pop15"]
 
-    sel = allc.loc[allc["selected"]].copy()
+    sel = allc.loc[selected].copy()
     sel["pi_within"] = sel["take"] / sel["pop15"]
     sel["pi_overall"] = sel["pi"] * sel["pi_within"]
     sel["design_weight"] = 1.0 / sel["pi_overall"]

@@ -100,16 +100,16 @@ __all__ = ["Problem", "problems_table", "raise_if_problems", "RawTable", "read_e
 
 def answered_core(table: pd.DataFrame, codebook: Codebook) -> pd.Series:
     """Number of common-core opinion items answered (« Ne sait pas » counts; all-0 multi-select does not)."""
-    n = pd.Series(0, index=table.index)
+    n = np.zeros(len(table), dtype=np.int64)
     for v in codebook.common_core("opinion"):
         cols = [c for c in v.columns if c in table.columns]
         if not cols:
             continue
         if v.type == "multi":
-            n += (table[cols].fillna(0).astype(int).sum(axis=1) > 0).astype(int)
+            n += sum(table[c].fillna(0).astype(int).to_numpy() for c in cols) > 0
         else:
-            n += table[cols].notna().any(axis=1).astype(int)
-    return n
+            n += np.logical_or.reduce([table[c].notna().to_numpy() for c in cols])
+    return pd.Series(n, index=table.index)
 
 
 @dataclass(frozen=True)
@@ -135,29 +135,36 @@ class IngestResult:
         return pd.concat([r.ledger for r in self.surveys.values()], ignore_index=True)
 
 
+def _positions(keys: pd.Series, ids: np.ndarray) -> np.ndarray:
+    """Row of ``keys`` (unique) holding each of ``ids``, -1 where none does."""
+    return pd.Index(keys.astype(str).to_numpy(dtype=object)).get_indexer(ids)
+
+
 def _status(survey: str, sample: pd.DataFrame, answers: pd.DataFrame | None, disp: pd.DataFrame,
             codebook: Codebook, min_core_answered: int) -> pd.DataFrame:
     cb = codebook
     id_col = cb.id_column(survey)
-    ids = sample[id_col].astype(str)
-    out = pd.DataFrame({id_col: ids.to_numpy()})
+    ids = sample[id_col].astype(str).to_numpy(dtype=object)
+    out = pd.DataFrame({id_col: ids})
     reason = pd.Series("sans_reponse", index=out.index, dtype=object)
     by_reason = {spec["reason"]: code for code, spec in cb.dispositions.items()}
-    dcode = (ids.map(dict(zip(disp[id_col], disp[DISPOSITION_COLUMN]))) if len(disp)
-             else pd.Series(np.nan, index=ids.index))
+    dcode = np.full(len(ids), np.nan)
+    if len(disp):
+        d = disp.drop_duplicates(id_col, keep="last")
+        pos = _positions(d[id_col], ids)
+        dcode[pos >= 0] = d[DISPOSITION_COLUMN].to_numpy(dtype=float, na_value=np.nan)[pos[pos >= 0]]
     for r in ("non_distribuee", "refus"):
         if r in by_reason:
-            reason[(dcode == by_reason[r]).to_numpy()] = r
+            reason[dcode == by_reason[r]] = r
     if answers is not None and len(answers):
-        a = answers.set_index(id_col)
-        has = ids.isin(a.index).to_numpy()
-        sub = a.loc[ids[has]]
-        n_core = answered_core(sub, cb).to_numpy()
-        complete = (sub["complet"] == 1).fillna(False).to_numpy(dtype=bool)
+        pos = _positions(answers[id_col], ids)     # identifiers are unique in a validated export
+        has = pos >= 0
+        n_core = answered_core(answers, cb).to_numpy()[pos[has]]
+        complete = (answers["complet"] == 1).fillna(False).to_numpy(dtype=bool)[pos[has]]
         reason[np.flatnonzero(has)] = np.where(complete, "complet",
                                                np.where(n_core >= min_core_answered, "partiel", "abandon"))
     if "hors_champ" in by_reason:
-        reason[(dcode == by_reason["hors_champ"]).to_numpy()] = "hors_champ"
+        reason[dcode == by_reason["hors_champ"]] = "hors_champ"
     out["reason"] = reason.to_numpy()
     out["status"] = out["reason"].map({r: cb.reason_status(r) for r in pd.unique(out["reason"])})
     return out
@@ -193,20 +200,23 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
     table["reason"] = st["reason"].to_numpy()
     emails = 0
     cols = [c for c in codebook.columns(survey) if c != id_col]
-    ans = answers.set_index(id_col)[["source_row"] + cols]
+    ans = answers[["source_row"] + cols].copy()
     controls = 0
     for v in codebook.variables_for(survey):
         if v.type == "open_words":
             for c in v.columns:
                 found = ans[c].str.contains(EMAIL, regex=True, na=False)
                 emails += int(found.sum())
-                ans[c] = ans[c].str.replace(EMAIL, EMAIL_REPLACEMENT, regex=True)
+                if found.any():
+                    ans[c] = ans[c].str.replace(EMAIL, EMAIL_REPLACEMENT, regex=True)
                 bad = ans[c].str.contains(CONTROL, regex=True, na=False)
                 controls += int(bad.sum())
-                ans[c] = ans[c].str.replace(CONTROL, "", regex=True)
-    merged = table.merge(ans, how="left", left_on=id_col, right_index=True, validate="one_to_one")
-    for c in ["source_row"] + cols:
-        merged[c] = merged[c].astype(ans[c].dtype)
+                if bad.any():
+                    ans[c] = ans[c].str.replace(CONTROL, "", regex=True)
+    pos = _positions(answers[id_col], table[id_col].to_numpy(dtype=object))
+    rows = ans.reset_index(drop=True).reindex(pos).reset_index(drop=True)      # -1: no answer, missing
+    changed = {c: t for c, t in ans.dtypes.items() if rows[c].dtype != t}
+    merged = pd.concat([table, rows.astype(changed) if changed else rows], axis=1)
     return SurveyResult(survey, merged, _ledger(survey, st, codebook), emails, controls)
 
 

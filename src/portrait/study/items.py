@@ -22,6 +22,8 @@ Names and levels are those of the simulator's truth file, so estimates and truth
 
 from __future__ import annotations
 
+from typing import Collection
+
 import numpy as np
 import pandas as pd
 
@@ -31,11 +33,12 @@ SPEC_COLUMNS = ["column", "item", "statistic", "level", "label", "item_label", "
 
 
 def derived(table: pd.DataFrame, cb: Codebook, survey: str, *, common_core: bool = True,
-            words: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+            words: bool = True, only: Collection[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Derived numeric variables of the (common-core) opinion items and their specification.
 
     Returns ``(values, spec)``: ``values`` has one column per statistic (NaN where undefined), in
     the row order of ``table``; ``spec`` describes each column (item, statistic, level, labels).
+    ``only`` restricts them to these items.
     """
     dk = cb.dont_know_code
     cols: dict[str, np.ndarray] = {}
@@ -47,7 +50,7 @@ def derived(table: pd.DataFrame, cb: Codebook, survey: str, *, common_core: bool
         spec.append((name, item, statistic, str(level), label, item_label, vtype))
 
     for v in cb.variables_for(survey):
-        if v.role != "opinion" or (common_core and not v.common_core):
+        if v.role != "opinion" or (common_core and not v.common_core) or (only is not None and v.name not in only):
             continue
         if not all(c in table.columns for c in v.columns):
             continue

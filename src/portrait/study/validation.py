@@ -153,7 +153,7 @@ def _survey_estimates(setup: Validation, w: recipes.Weighted, variances: Sequenc
     """Estimates of the key statistics in one survey, for every estimator and variance method."""
     cb = setup.codebook
     final = w.final
-    values, spec = items.derived(final.data, cb, w.survey, words=False)
+    values, spec = items.derived(final.data, cb, w.survey, words=False, only=set(setup.statistics["item"]))
     sel = spec.merge(setup.statistics, on=["item", "statistic", "level"])
     data = pd.concat([final.data.drop(columns=[c for c in values.columns if c in final.data.columns]),
                       values[sel["column"]]], axis=1)
@@ -226,7 +226,8 @@ def replicate(setup: Validation, seq: np.random.SeedSequence, *, bootstrap: bool
     res_rng = np.random.Generator(np.random.PCG64(_child(seq, 0)))
     vis_rng = np.random.Generator(np.random.PCG64(_child(seq, 1)))
     fw_seed = int(_child(seq, 2).generate_state(1, np.uint64)[0])
-    slots = frames.draw_resident_sample(setup.resident_frame, setup.resident_design, res_rng).slots
+    slots = frames.draw_resident_sample(setup.resident_frame, setup.resident_design, res_rng,
+                                          plan=setup.resident_plan).slots
     vsample = visitors.draw_visitor_sample(setup.visitor_frame, setup.visitor_strata, vis_rng)
     keys = None
     if setup.target == "finite":    # the persons behind the slots: SRSWOR of the take in each commune

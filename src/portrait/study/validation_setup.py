@@ -95,6 +95,8 @@ class Validation:
         the sampled communes and reads every sampled unit's fixed answers). See :data:`TARGETS`.
     model_truth : the super-population truth of the key statistics, whatever the target.
     logit_bounds : bounds on g of the bounded-logit estimator.
+    resident_plan : the resident draw's allocation and inclusion probabilities
+        (:func:`portrait.study.frames.resident_plan`), computed once.
     """
 
     seed: int
@@ -117,6 +119,7 @@ class Validation:
     level: float = 0.95
     target: str = "superpopulation"
     model_truth: pd.DataFrame | None = None
+    resident_plan: frames.ResidentPlan | None = None
 
     @classmethod
     def build(cls, *, seed: int, codebook_file: str | Path, model_file: str | Path,
@@ -163,7 +166,7 @@ class Validation:
                     visitor_margins=recipes.visitor_frame_margins(vframe),
                     statistics=statistics[["item", "statistic", "level"]].reset_index(drop=True),
                     truth=truth, logit_bounds=bounds, min_core_answered=min_core_answered, level=level,
-                    model_truth=truth)
+                    model_truth=truth, resident_plan=frames.resident_plan(rframe, rdesign))
         return setup.for_target(target)
 
     def for_target(self, target: str, workers: int = 1) -> "Validation":

@@ -65,7 +65,7 @@ def sampling_fractions(setup: Validation) -> dict[str, float]:
         ``visitors_overstatement``.
     """
     rng = config.rng(setup.seed, "validation/sampling-fractions")
-    sample = frames.draw_resident_sample(setup.resident_frame, setup.resident_design, rng)
+    sample = frames.draw_resident_sample(setup.resident_frame, setup.resident_design, rng, plan=setup.resident_plan)
     c = sample.communes
     fw, prop = setup.model.params["fieldwork"], setup.model.params["propensity"]
     phi = {g: (1 - fw[g]["out_of_scope"]) * (1 - fw[g]["undeliverable"]) * float(prop[g]["target_rate"])

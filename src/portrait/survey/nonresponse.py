@@ -265,7 +265,15 @@ def _propensity_classes(design: Design, propensity: Sequence[str], resp: np.ndar
     fit = sm.GLM(resp.astype(float), X, family=sm.families.Binomial(),
                  var_weights=design.weights / design.weights.mean()).fit()
     Xn = X.to_numpy(dtype=float)
-    patterns, pattern_of = np.unique(Xn, axis=0, return_inverse=True)
+    # X's row is a function of the unit's values: the distinct rows are found among the distinct values
+    # (a sort of the unit rows themselves is slow), then sorted as np.unique(Xn, axis=0) sorts them
+    codes = np.zeros(len(data), dtype=np.int64)
+    for c in propensity:
+        col, uniq = pd.factorize(data[c].astype(str))
+        codes = pd.factorize(codes * len(uniq) + col)[0].astype(np.int64)    # stays below the number of units
+    _, first, unit_of = np.unique(codes, return_index=True, return_inverse=True)
+    patterns, of_first = np.unique(Xn[first], axis=0, return_inverse=True)
+    pattern_of = of_first.ravel()[unit_of.ravel()]
     model = PropensityModel(X=Xn, fit=fit, coef=np.asarray(fit.params, dtype=float), patterns=patterns,
                             pattern_of=pattern_of.ravel())
     key, k = _classes(np.asarray(fit.predict(X), dtype=float), design.weights > 0, resp, n_classes, min_respondents)

@@ -101,15 +101,16 @@ def map_visitor_attributes(model: FieldworkModel, units: pd.DataFrame,
                                  column=col, value=units[col].iloc[i])
             out["multiplicity"] = (np.minimum(m.to_numpy(int), int(spec[attr]["cap"])) - 1).astype(float)
             continue
-        values = units[col].astype("string").fillna("")
+        codes, distinct = pd.factorize(units[col].astype("string").fillna(""))   # each distinct value once
+        counts = dict(zip(distinct, np.bincount(codes, minlength=len(distinct))))
         mapping = {}
-        for val in sorted(values.unique()):
+        for val in sorted(distinct):
             norm_val = normalise_text(val)
             key = next((k for k, pat in spec[attr]["patterns"].items() if re.search(pat, norm_val)), None)
             mapping[val] = key if key is not None else spec[attr]["default"]
             report.append({"attribute": attr, "frame_value": val, "key": mapping[val], "matched": key is not None,
-                           "n": int((values == val).sum())})
-        out[attr] = values.map(mapping).astype(str).to_numpy()
+                           "n": int(counts[val])})
+        out[attr] = pd.Series(distinct, dtype="string").map(mapping).astype(str).to_numpy()[codes]
     # region of residence: only for residents of France
     rspec = spec.get("residence_region", {})
     rcol = rspec.get("column", "residence_region")
@@ -118,13 +119,14 @@ def map_visitor_attributes(model: FieldworkModel, units: pd.DataFrame,
     lookup.update({normalise_text(str(c.value)): c.key for c in region_var.codes})
     lookup.update({normalise_text(k): str(v) for k, v in (rspec.get("aliases") or {}).items()})
     if rcol in units.columns:
-        vals = units[rcol].astype("string").fillna("")
-        found = {x: lookup.get(normalise_text(x)) for x in vals.unique()}
-        out["region"] = vals.map(found).astype(object).to_numpy()
-        for val in sorted(vals.unique()):
+        codes, distinct = pd.factorize(units[rcol].astype("string").fillna(""))
+        counts = dict(zip(distinct, np.bincount(codes, minlength=len(distinct))))
+        found = {x: lookup.get(normalise_text(x)) for x in distinct}
+        out["region"] = pd.Series(distinct, dtype="string").map(found).astype(object).to_numpy()[codes]
+        for val in sorted(distinct):
             report.append({"attribute": "residence_region", "frame_value": val,
                            "key": lookup.get(normalise_text(val)), "matched": normalise_text(val) in lookup,
-                           "n": int((vals == val).sum())})
+                           "n": int(counts[val])})
     else:
         out["region"] = None
     rep = pd.DataFrame(report, columns=["attribute", "frame_value", "key", "matched", "n"])
@@ -198,19 +200,35 @@ def visitor_population(model: FieldworkModel, frame: pd.DataFrame) -> tuple[pd.D
     return as_categories(cells.sort_values(keys + ["sexe", "age", "diplome"]).reset_index(drop=True)), report
 
 
+def _share(table: dict, key: object, age: str | None = None) -> float:
+    """``table[key]`` (its ``age`` entry when given), the ``default`` entry's where the key or value is missing."""
+    def pick(entry: object) -> object:
+        return entry[age] if age is not None else entry
+
+    v = pick(table[key]) if isinstance(key, str) and key in table else None
+    return float(pick(table["default"]) if v is None or v != v else v)
+
+
 def _visitor_sex_age_probabilities(model: FieldworkModel, base: pd.DataFrame) -> np.ndarray:
     """P(sex | source) × P(age | source, purpose) per row of ``base``: one column per (sex, age) of
     ``SEX_KEYS`` × ``AGE_KEYS``, in that order."""
     vp = model.params["visitors"]
-    fem = base["source_type"].map(vp["female_share"]).fillna(vp["female_share"]["default"]).astype(float)
+    # the probabilities depend on the (source, purpose) pair only: computed once per distinct pair
+    s_code, s_key = pd.factorize(base["source_type"], use_na_sentinel=False)
+    p_code, p_key = pd.factorize(base["purpose"], use_na_sentinel=False)
+    _, first, codes = np.unique(s_code * len(p_key) + p_code, return_index=True, return_inverse=True)
+    codes = codes.ravel()
+    sources = [s_key[i] for i in s_code[first]]
+    business = [p_key[i] == "affaires" for i in p_code[first]]
+    fem = np.array([_share(vp["female_share"], t) for t in sources], dtype=float)
     ages = vp["age_by_source"]
     cols = []
     for sexe in SEX_KEYS:
         ps = fem if sexe == "femmes" else 1 - fem
         for a in AGE_KEYS:
-            pa = base["source_type"].map({t: d[a] for t, d in ages.items()}).fillna(ages["default"][a])
-            pa = pa.where(base["purpose"] != "affaires", vp["age_business"][a]).astype(float)
-            cols.append((ps * pa).to_numpy(float))
+            pa = np.array([float(vp["age_business"][a]) if b else _share(ages, t, a)
+                           for t, b in zip(sources, business)], dtype=float)
+            cols.append((ps * pa)[codes])
     return np.column_stack(cols) if cols else np.zeros((len(base), 0))
 
 

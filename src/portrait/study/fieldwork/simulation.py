@@ -104,6 +104,24 @@ def _categorical_draw(probs: np.ndarray, u: np.ndarray) -> np.ndarray:
     return (u[:, None] > cum).sum(axis=1)
 
 
+def _top_stable(scores: np.ndarray, k: int) -> np.ndarray:
+    """``np.argsort(-scores, axis=1, kind="stable")[:, :k]`` without sorting whole rows: the ``k`` best
+    columns of each row, best first, ties in column order (rows with a tie at the ``k``-th place are
+    sorted in full)."""
+    neg = -scores
+    if neg.shape[1] <= k:
+        return np.argsort(neg, axis=1, kind="stable")[:, :k]
+    part = np.sort(np.argpartition(neg, k - 1, axis=1)[:, :k], axis=1)
+    vals = np.take_along_axis(neg, part, axis=1)
+    order = np.argsort(vals, axis=1, kind="stable")
+    top = np.take_along_axis(part, order, axis=1)
+    kth = np.take_along_axis(vals, order[:, -1:], axis=1)
+    tied = (neg <= kth).sum(axis=1) > k
+    if tied.any():
+        top[tied] = np.argsort(neg[tied], axis=1, kind="stable")[:, :k]
+    return top
+
+
 def _draw_profile(model: FieldworkModel, group: str, units: pd.DataFrame, population: pd.DataFrame | None,
                   rng: np.random.Generator) -> pd.DataFrame:
     out = units.copy()
@@ -189,7 +207,7 @@ def _answers(model: FieldworkModel, cal: Calibration, group: str, persons: pd.Da
             lw = _option_log_weights(model, "multi_items", v.name, group, persons, v.code_values)
             nprob = np.asarray(model.params["multi_items"][v.name]["n_choices"][group], dtype=float)
             n_pick = 1 + _categorical_draw(np.tile(nprob, (n, 1)), stream.random(n))
-            order = np.argsort(-(lw + stream.gumbel(size=lw.shape)), axis=1, kind="stable")
+            order = _top_stable(lw + stream.gumbel(size=lw.shape), v.max_choices)
             chosen = np.zeros(lw.shape, dtype=np.int16)
             for r in range(v.max_choices):
                 rows = np.flatnonzero(n_pick > r)
@@ -238,7 +256,7 @@ def _words(model: FieldworkModel, group: str, v: Variable, persons: pd.DataFrame
     words = list(vocab)
     n = len(persons)
     lw = _option_log_weights(model, "words", v.name, group, persons, words)
-    order = np.argsort(-(lw + rng.gumbel(size=lw.shape)), axis=1, kind="stable")[:, :3]
+    order = _top_stable(lw + rng.gumbel(size=lw.shape), 3)
     u = rng.random((n, 2))
     blank2 = u[:, 0] < float(spec["blank_second"])
     blank3 = blank2 | (u[:, 1] < float(spec["blank_third"]))
