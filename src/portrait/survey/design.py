@@ -355,13 +355,33 @@ class Design:
         cache = getattr(self, "_rep_cache", None)
         if cache is not None and cache[0] is self.weights:
             return cache[1], cache[2]
-        reps = np.empty_like(self.replicate_factors)
-        notes = []
-        for r in range(self.replicate_factors.shape[1]):
-            reps[:, r], found = self._replay(base * self.replicate_factors[:, r])
-            notes += [(r + 1, *note) for note in found]
-        object.__setattr__(self, "_rep_cache", (self.weights, reps, tuple(notes)))
-        return reps, tuple(notes)
+        factors = self.replicate_factors
+        # replicate-major rows; each step's output is kept on the step, so that designs sharing the first
+        # steps of their recipe (non-response, then one calibration or another) re-run only the rest
+        rows = np.array([base * factors[:, r] for r in range(factors.shape[1])]).reshape(factors.shape[1], -1)
+        found: list[list[tuple]] = [[] for _ in range(factors.shape[1])]
+        start = 0
+        for k in range(len(self.steps), 0, -1):
+            kept = getattr(self.steps[k - 1], "_replicate_rows", None)
+            if (kept is not None and len(kept[0]) == k and all(a is b for a, b in zip(kept[0], self.steps))
+                    and kept[1] is factors and kept[2] is base and kept[3] is self.data):
+                start, rows, found = k, kept[4], [list(f) for f in kept[5]]
+                break
+        for k in range(start, len(self.steps)):
+            step = self.steps[k]
+            out = np.empty_like(rows)
+            for r in range(len(rows)):
+                out[r], info = step.apply(replace(self, weights=rows[r].copy(), steps=()))
+                if isinstance(info, dict) and "widened_bounds" in info:
+                    found[r].append((step.label, *info["widened_bounds"]))
+            rows = out
+            object.__setattr__(step, "_replicate_rows", (self.steps[:k + 1], factors, base, self.data, rows,
+                                                         tuple(tuple(f) for f in found)))
+        reps = np.empty_like(factors)
+        reps[...] = rows.T
+        notes = tuple((r + 1, *note) for r, f in enumerate(found) for note in f)
+        object.__setattr__(self, "_rep_cache", (self.weights, reps, notes))
+        return reps, notes
 
 
 # ============================================================================ codes of strata and PSUs
