@@ -128,8 +128,8 @@ def profile_table_fr(psumm: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
         "Question": [compare.short_label(cb.variable(i).label) for i in t["item"]],
         "Réplications": t["replications"].map(fmt.number),
         "Tests concluant à une différence (seuil de 5 %)": t["rejection"].map(fmt.percent),
-        "Intervalle Monte-Carlo": [f"{fmt.percent(lo)} à {fmt.percent(hi)}" for lo, hi in zip(t["rejection_low"],
-                                                                                            t["rejection_high"])],
+        "Intervalle Monte-Carlo": [fmt.interval(lo, hi, 1, scale=100, unit="%")
+                                   for lo, hi in zip(t["rejection_low"], t["rejection_high"])],
         "Degrés de liberté (ν) moyens": t["mean_df"].map(lambda x: fmt.number(x, 1)),
     })
     return out.reset_index(drop=True)

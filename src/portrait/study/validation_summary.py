@@ -156,7 +156,7 @@ def overview_table_fr(pooled: pd.DataFrame) -> pd.DataFrame:
         "|Biais| max (en écarts-types)": fmt.round(t["max_abs_bias_sd"], 2),
         "Erreur type moyenne / écart-type": fmt.round(t["mean_se_ratio"], 3),
         "Couverture à 95 % (%)": fmt.round(t["coverage"] * 100, 1),
-        "Intervalle Monte-Carlo (%)": [f"{fmt.number(lo * 100, 1)} – {fmt.number(hi * 100, 1)}"
+        "Intervalle Monte-Carlo (%)": [fmt.interval(lo, hi, 1, scale=100)
                                        for lo, hi in zip(t["coverage_low"], t["coverage_high"])],
         "Rejet à tort à 5 % (%)": fmt.round(t["rejection"] * 100, 1),
         "Puissance (%)": fmt.round(t["power"] * 100, 1),
@@ -341,13 +341,16 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
                 f"la statistique) ; sur les {c['statistics']} statistiques, l'intervalle Monte-Carlo de la couverture "
                 f"exclut 95 % pour {counts}, quand le hasard seul en ferait sortir "
                 + fmt.number(expected, 1))
-        text += " : c'est compatible." if c["ok"] else " : c'est plus que le hasard."
+        text += " : c'est compatible." if c["ok"] else " : c'est plus que le hasard seul n'en ferait sortir."
         if "paired_linearised_coverage" in c:
-            text += (f" Sur ces mêmes réplications, les intervalles linéarisés couvrent "
-                     f"{_pct(c['paired_linearised_coverage'])} du temps et les erreurs types bootstrap valent en moyenne "
-                     + fmt.number(c['se_ratio_to_linearised'], 3) + " fois les linéarisées"
-                     + (" : le bootstrap donne la même précision que la linéarisation, les écarts tiennent aux "
-                        "réplications tirées." if c["same_as_linearised"] else "."))
+            same = c["same_as_linearised"]
+            text += ((" Mais" if same and not c["ok"] else "")
+                     + f" {'s' if same and not c['ok'] else 'S'}ur ces mêmes réplications, les intervalles linéarisés "
+                     f"couvrent {_pct(c['paired_linearised_coverage'])} du temps et les erreurs types bootstrap valent "
+                     "en moyenne " + fmt.number(c['se_ratio_to_linearised'], 3) + " fois les linéarisées"
+                     + ((" : le bootstrap a la même précision que la linéarisation ; les sorties de 95 % tiennent aux "
+                         "échantillons tirés dans ces réplications, pas à la méthode." if not c["ok"] else
+                         " : le bootstrap a la même précision que la linéarisation.") if same else "."))
         ok &= bool(c["ok"] or (variance == "bootstrap" and c.get("same_as_linearised", False)))
         parts.append(text)
     if np.isfinite(a["rejection"]):
