@@ -309,3 +309,14 @@ def test_top_choices_equal_a_full_stable_sort():
         x = rng.random((n, m)) if trial % 2 else rng.integers(0, 3, size=(n, m)).astype(float)
         x[rng.random((n, m)) < 0.2] = -np.inf
         np.testing.assert_array_equal(_top_stable(x, k), np.argsort(-x, axis=1, kind="stable")[:, :k])
+
+
+def test_a_department_without_insee_figures_is_named(resident_frame, population, model, visitor_frame):
+    """Residents of a department the INSEE table lacks: the error names the department, not a KeyError."""
+    slots = frames.draw_resident_sample(resident_frame, frames.ResidentDesign(invitations=600, take=10),
+                                        config.rng(SEED, "resident-sample")).slots
+    with pytest.raises(InputError, match=r"no INSEE sex × age figures for department\(s\) \['59'\]"):
+        fieldwork.simulate(model, resident_slots=slots, resident_frame=resident_frame,
+                           population=population.loc[population["departement"] != "59"],
+                           visitor_sample=helpers.example_visitor_sample(visitor_frame, 100, seed=2),
+                           visitor_frame=visitor_frame, seed=SEED)

@@ -276,6 +276,9 @@ def test_welch_df_lies_between_the_smaller_df_and_the_sum():
     nu = survey.welch_df([np.array([1.0, 4.0, 0.0]), np.array([1.0, 0.5, 2.0])], [np.array([10.0, 10, 10]), np.array([30.0, 30, 30])])
     assert ((nu >= 10) & (nu <= 40)).all() and nu[2] == 30
     assert_allclose(nu[0], 4 / (1 / 10 + 1 / 30))
+    # no degrees of freedom behind a positive variance: undefined, never 0; a zero variance adds nothing
+    nu = survey.welch_df([np.array([1.0, 0.0, 0.0]), np.array([1.0, 2.0, 0.0])], [np.array([0.0, 0, 5]), np.array([30.0, 30, 30])])
+    assert np.isnan(nu[0]) and nu[1] == 30 and np.isnan(nu[2])
 
 
 @pytest.fixture(scope="module")

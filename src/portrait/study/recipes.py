@@ -296,7 +296,8 @@ def weight_residents(responses: pd.DataFrame, communes: pd.DataFrame, cb: Codebo
     nr, margins, notes = merge_sparse_levels(nr, margins, recipe.min_respondents_per_level)
     method = recipe.calibration_method
     cal = survey.calibrate(nr, margins, method=method, bounds=recipe.bounds, label=f"calage ({method})")
-    labels = {"cal_sexe": {str(c.value): c.label for c in cb.variable("sexe").codes},
+    # a margin is a population group (« Hommes »), not the questionnaire's answer (« Un homme »)
+    labels = {"cal_sexe": {str(c.value): (c.key or c.label).capitalize() for c in cb.variable("sexe").codes},
               "cal_age": {str(c.value): c.label for c in cb.variable("age").codes},
               "departement": dict(sources.DEPARTMENTS)}
     names = {"cal_sexe": "sexe", "cal_age": "âge", "departement": "département", "size_class": "taille de commune"}

@@ -216,7 +216,9 @@ def welch_df(variances: Sequence[np.ndarray | float], dfs: Sequence[np.ndarray |
     variances : sequence of array_like or float
         The variance estimates ``V_i`` (arrays broadcast together).
     dfs : sequence of array_like or float
-        Their degrees of freedom ``ν_i``; a term with ``ν_i ≤ 0`` makes the result 0.
+        Their degrees of freedom ``ν_i``. A zero variance adds nothing whatever its ``ν_i``; a positive
+        variance on ``ν_i ≤ 0`` degrees of freedom carries no information on its own precision and
+        makes the result NaN (no t quantile).
 
     Returns
     -------
@@ -238,7 +240,8 @@ def welch_df(variances: Sequence[np.ndarray | float], dfs: Sequence[np.ndarray |
     V = [np.asarray(v, dtype=float) for v in variances]
     nu = [np.asarray(d, dtype=float) for d in dfs]
     num = sum(V) ** 2
-    den = sum(np.divide(v ** 2, d, out=np.full(np.broadcast(v, d).shape, np.inf), where=d > 0) for v, d in zip(V, nu))
+    den = sum(np.where(v == 0, 0.0, np.divide(v ** 2, d, out=np.full(np.broadcast(v, d).shape, np.nan), where=d > 0))
+              for v, d in zip(V, nu))
     return np.divide(num, den, out=np.full(np.shape(num), np.nan), where=den > 0)
 
 

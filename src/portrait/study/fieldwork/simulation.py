@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Callable, Collection
+from typing import Any, Callable, Collection, Sequence
 
 import numpy as np
 import pandas as pd
@@ -122,6 +122,17 @@ def _top_stable(scores: np.ndarray, k: int) -> np.ndarray:
     return top
 
 
+def _drawn_categories(keys: Sequence[str], idx: np.ndarray) -> pd.Categorical:
+    """``pd.Categorical`` of ``keys[idx]`` built from the drawn indices: the categories are the keys drawn,
+    sorted, as pandas infers them from the values (without writing one string per person)."""
+    keys = np.asarray(keys, dtype=object)
+    present = np.unique(idx)
+    order = present[np.argsort(keys[present], kind="stable")]
+    code = np.zeros(len(keys), dtype=np.int64)
+    code[order] = np.arange(len(order))
+    return pd.Categorical.from_codes(code[idx], categories=pd.Index(keys[order], dtype=object))
+
+
 def _draw_profile(model: FieldworkModel, group: str, units: pd.DataFrame, population: pd.DataFrame | None,
                   rng: np.random.Generator) -> pd.DataFrame:
     out = units.copy()
@@ -132,21 +143,22 @@ def _draw_profile(model: FieldworkModel, group: str, units: pd.DataFrame, popula
         combos = [(s, a) for s in SEX_KEYS for a in AGE_KEYS]
         table = sa.pivot_table(index="departement", columns=["sexe", "age"], values="p").reindex(
             columns=pd.MultiIndex.from_tuples(combos)).fillna(0.0)
-        missing = sorted(set(out["departement"]) - set(table.index))
-        if missing:
+        row = table.index.get_indexer(out["departement"])
+        if (row < 0).any():
+            missing = sorted(set(pd.unique(out["departement"][row < 0])))
             raise InputError(f"no INSEE sex × age figures for department(s) {missing}")
-        probs = table.loc[out["departement"]].to_numpy(float)
+        probs = table.to_numpy(float)[row]
     else:
         combos = [(s, a) for s in SEX_KEYS for a in AGE_KEYS]
         probs = _visitor_sex_age_probabilities(model, out)
     idx = _categorical_draw(probs, u[:, 0])
-    out["sexe"] = np.asarray([c[0] for c in combos], dtype=object)[idx]
+    out["sexe"] = _drawn_categories(SEX_KEYS, np.asarray([SEX_KEYS.index(c[0]) for c in combos])[idx])
     age_idx = np.asarray([AGE_KEYS.index(c[1]) for c in combos])[idx]
-    out["age"] = np.asarray(AGE_KEYS, dtype=object)[age_idx]
+    out["age"] = _drawn_categories(AGE_KEYS, age_idx)
     edu = model.params[group]["education_by_age"]
     keys = list(model.codebook.variable("diplome").keys())
     edu_table = np.asarray([[edu[a][k] for k in keys] for a in AGE_KEYS], dtype=float)
-    out["diplome"] = np.asarray(keys, dtype=object)[_categorical_draw(edu_table[age_idx], u[:, 1])]
+    out["diplome"] = _drawn_categories(keys, _categorical_draw(edu_table[age_idx], u[:, 1]))
     lo = np.asarray([AGE_SPAN[a][0] for a in AGE_KEYS])[age_idx]
     hi = np.asarray([AGE_SPAN[a][1] for a in AGE_KEYS])[age_idx]
     out["age_years"] = lo + np.floor(u[:, 2] * (hi - lo + 1)).astype(int)
