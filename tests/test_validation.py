@@ -369,3 +369,22 @@ def test_profile_summary_arithmetic_on_a_known_table():
         "entre deux moitiés tirées au hasard, le test des profils conclut à tort 66,7 % du temps (3 tests, intervalle "
         "Monte-Carlo de 20,8 % à 93,9 % ; 5 % attendus, nettement plus) ; il détecte la différence de profil entre "
         "habitants et clients 75,0 % du temps pour les forces")
+
+
+def test_profile_finding_names_the_groups_of_null_tests_whose_interval_excludes_five_percent():
+    """Two groups of tests between halves: 40 tests with 2 rejections (compatible) and 40 with 12 (interval above
+    5 %): the sentence says 1 of 2 and how many chance alone would put outside (binomial sum over the Wilson
+    intervals of statsmodels, computed here)."""
+    from scipy import stats
+    from statsmodels.stats.proportion import proportion_confint
+
+    rows = []
+    for item, k in (("forces", 2), ("faiblesses", 12)):
+        rows += [{"survey": "residents", "item": item, "statistic": "profile_halves", "p": 0.01 if i < k else 0.5,
+                  "df": 9.0} for i in range(40)]
+    s = validation.profile_summary(pd.DataFrame(rows))
+    lo, hi = proportion_confint(np.arange(41), 40, alpha=0.05, method="wilson")
+    chance = 2 * stats.binom.pmf(np.arange(41), 40, 0.05)[(lo > 0.05) | (hi < 0.05)].sum()
+    text = validation.profile_finding(s).replace("\u00a0", " ")
+    assert ("pris un par un, 1 des 2 groupes de tests entre moitiés (par enquête et question) ont un intervalle "
+            f"Monte-Carlo qui exclut 5 %, quand le hasard seul en ferait sortir {chance:.1f}".replace(".", ",")) in text

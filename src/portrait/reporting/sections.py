@@ -53,7 +53,7 @@ def pride_sentences(p: Mapping[str, pd.DataFrame]) -> str:
             return f"les écarts entre {what} sont établis (test de Wald, p ajusté = {fmt.pvalue(r.p_adj)})"
         if r.p < 0.05:
             return (f"pas d'écart établi entre {what} : le test est significatif avant correction pour le nombre "
-                    f"de tests (p = {fmt.pvalue(r.p)}), plus après (p ajusté = {fmt.pvalue(r.p_adj)}) ; les "
+                    f"de tests (p = {fmt.pvalue(r.p)}), mais ne l'est plus après (p ajusté = {fmt.pvalue(r.p_adj)}) ; les "
                     "intervalles du tableau, non corrigés, peuvent donc ne pas se chevaucher : écart à confirmer")
         return f"pas d'écart établi entre {what} (p ajusté = {fmt.pvalue(r.p_adj)})"
 

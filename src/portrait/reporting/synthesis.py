@@ -153,8 +153,8 @@ def findings(diff: pd.DataFrame, limit: int = 8) -> list[str]:
         edge = same.loc[same["p"] < 0.05, "display"].tolist()
         if edge:
             out.append("Parmi eux, " + ", ".join(f"« {s} »" for s in edge) + (" a" if len(edge) == 1 else " ont")
-                       + " un écart significatif avant correction pour le nombre de comparaisons, mais plus après : "
-                       "à confirmer.")
+                       + " un écart significatif avant correction pour le nombre de comparaisons, qui ne l'est plus "
+                       "après : à confirmer.")
     return out
 
 

@@ -39,7 +39,7 @@ from ..survey import Design
 from . import compare, fieldwork
 from .codebook import Codebook
 from .validation_setup import PROFILE, PROFILE_HALVES, PROFILE_ITEMS, PROFILE_STATISTICS, TARGET_LABELS
-from .validation_summary import wilson
+from .validation_summary import expected_outside, wilson
 
 COMPARISON_LABELS = {
     ("residents", PROFILE_HALVES): "Deux moitiés des habitants tirées au hasard (même profil)",
@@ -145,6 +145,14 @@ def profile_finding(psumm: pd.DataFrame) -> str:
             f"à {fmt.percent(a['size_high'])} ; 5 % attendus, "
             + ("ce qui est compatible" if a["size_low"] <= 0.05 <= a["size_high"]
                else "nettement plus" if a["size_low"] > 0.05 else "nettement moins") + ")")
+    null = psumm.loc[~psumm["planted"] & (psumm["replications"] > 0)]
+    off = null.loc[(null["rejection_low"] > 0.05) | (null["rejection_high"] < 0.05)]
+    if len(off) and len(null) > 1:
+        expected = sum(expected_outside(int(n), 0.95, 0.05) for n in null["replications"])
+        size += (f" ; pris un par un, {len(off)} des {len(null)} groupes de tests entre moitiés (par enquête et "
+                 "question" + (" et cible" if "target" in null.columns and null["target"].nunique() > 1 else "")
+                 + ") ont un intervalle Monte-Carlo qui exclut 5 %, quand le hasard seul en ferait sortir "
+                 + fmt.number(expected, 1))
     alt = psumm.loc[psumm["planted"] & (psumm["replications"] > 0)]
     if len(alt):
         powers = alt.groupby("item", sort=False)["rejection"].first()

@@ -348,9 +348,9 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
                      + f" {'s' if same and not c['ok'] else 'S'}ur ces mêmes réplications, les intervalles linéarisés "
                      f"couvrent {_pct(c['paired_linearised_coverage'])} du temps et les erreurs types bootstrap valent "
                      "en moyenne " + fmt.number(c['se_ratio_to_linearised'], 3) + " fois les linéarisées"
-                     + ((" : le bootstrap a la même précision que la linéarisation ; les sorties de 95 % tiennent aux "
+                     + ((" : le bootstrap donne les mêmes erreurs types que la linéarisation ; les sorties de 95 % tiennent aux "
                          "échantillons tirés dans ces réplications, pas à la méthode." if not c["ok"] else
-                         " : le bootstrap a la même précision que la linéarisation.") if same else "."))
+                         " : le bootstrap donne les mêmes erreurs types que la linéarisation.") if same else "."))
         ok &= bool(c["ok"] or (variance == "bootstrap" and c.get("same_as_linearised", False)))
         parts.append(text)
     if np.isfinite(a["rejection"]):
@@ -364,7 +364,7 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
     if results is not None and results["statistic"].isin(PROFILE_STATISTICS).any():
         from .validation_profiles import profile_finding, profile_summary   # that module builds on this one
 
-        target = (f" (cible : {TARGET_LABELS[results['target'].iloc[0]].lower()})"
+        target = (f", avec pour cible la {TARGET_LABELS[results['target'].iloc[0]].lower()}"
                   if "target" in results.columns and results["target"].nunique() == 1 else "")
         parts.append(f"Pour les questions à réponses multiples (forces et faiblesses){target}, "
                      + profile_finding(profile_summary(results)) + ".")
