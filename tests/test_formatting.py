@@ -76,6 +76,7 @@ def test_notebook_tables_are_french_complete_and_without_row_numbers():
     assert ">oui<" in html and ">non<" in html
     indexed = tables.french_html(df.head(3).set_index(pd.Index(["a", "b", "c"], name="clé")))
     assert "<th>clé</th>" in indexed and "<th>a</th>" in indexed
+    assert indexed.split("</thead>")[0].count("<tr") == 1       # the index's name heads its column: one header row
 
 
 def test_figure_findings_are_computed_from_the_numbers_drawn():

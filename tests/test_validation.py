@@ -388,3 +388,22 @@ def test_profile_finding_names_the_groups_of_null_tests_whose_interval_excludes_
     text = validation.profile_finding(s).replace("\u00a0", " ")
     assert ("pris un par un, 1 des 2 groupes de tests entre moitiés (par enquête et question) ont un intervalle "
             f"Monte-Carlo qui exclut 5 %, quand le hasard seul en ferait sortir {chance:.1f}".replace(".", ",")) in text
+
+
+def test_truth_table_shows_shares_in_percent_nps_in_points_and_means_as_they_are():
+    """Hand-made truths: a share of 0.345 reads 34,50 with « (%) » in its label, an NPS of −0.2525 reads
+    −25,25 (its label already says points), a mean of 6.84 stays 6,84."""
+    truth = pd.DataFrame({
+        "survey": ["residents", "visitors", validation.DIFFERENCE_NAME] * 3,
+        "item": ["forces"] * 3 + ["recommandation"] * 3 + ["image_globale"] * 3,
+        "statistic": ["share"] * 3 + ["nps_score"] * 3 + ["mean"] * 3,
+        "level": ["5"] * 3 + [""] * 6,
+        "value": [0.345, 0.36, 0.015, -0.2525, -0.1, 0.1525, 6.84, 6.71, -0.13],
+        "planted": [True] * 3 + [True] * 3 + [False] * 3})
+    labels = {("forces", "share", "5"): "Force citée : la mer", ("recommandation", "nps_score", ""): "NPS (points)",
+              ("image_globale", "mean", ""): "Image (0 à 10)"}
+    t = validation.truth_table_fr(truth, labels)
+    assert list(t.index) == ["Force citée : la mer (%)", "NPS (points)", "Image (0 à 10)"]
+    np.testing.assert_allclose(t.iloc[:, :3].to_numpy(float), [[34.5, 36.0, 1.5], [-25.25, -10.0, 15.25],
+                                                                [6.84, 6.71, -0.13]], rtol=1e-12)
+    assert list(t["Différence introduite"]) == ["oui", "oui", "non"]

@@ -73,7 +73,7 @@ from .validation_setup import (CALIBRATED, DIFFERENCE_NAME, ESTIMATOR_LABELS, ES
 from .validation_profiles import (COMPARISON_LABELS, profile_acceptance, profile_finding, profile_summary,
                                   profile_table_fr, profile_tests)
 from .validation_summary import (SUMMARY_KEYS, acceptance, bias_finding, by_estimator, conclusion_fr,
-                                 coverage_finding, tests_finding, detail_table_fr,
+                                 coverage_finding, tests_finding, detail_table_fr, truth_table_fr,
                                  expected_outside, overview_table_fr, statistic_labels, summary, widened_replicates,
                                  widening_sentence_fr, wilson)
 
@@ -84,7 +84,7 @@ __all__ = ["ESTIMATORS", "ESTIMATOR_LABELS", "WEAK_LABELS", "VARIANCES", "VARIAN
            "Validation", "key_truth",
            "replication_index", "simulate_responses", "replicate", "differences", "single_threaded_blas", "run",
            "wilson", "SUMMARY_KEYS", "summary", "by_estimator", "statistic_labels", "overview_table_fr",
-           "detail_table_fr", "expected_outside", "acceptance", "conclusion_fr", "widened_replicates",
+           "detail_table_fr", "truth_table_fr", "expected_outside", "acceptance", "conclusion_fr", "widened_replicates",
            "widening_sentence_fr", "coverage_finding", "bias_finding", "tests_finding"]
 
 

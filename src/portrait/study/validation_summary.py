@@ -7,7 +7,7 @@ produced; :func:`acceptance` the numbers a reviewer's conclusion (:func:`conclus
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -18,7 +18,7 @@ from ..reporting import formatting as fmt
 from . import compare
 from .codebook import Codebook
 from .validation_setup import (CALIBRATED, ESTIMATOR_LABELS, ESTIMATORS, KEY_STATISTICS, PROFILE_STATISTICS,
-                               SURVEY_LABELS, TARGET_LABELS, VARIANCE_LABELS, VARIANCES, WEAK_LABELS, _ordered)
+                               SURVEY_LABELS, SURVEYS, TARGET_LABELS, VARIANCE_LABELS, VARIANCES, WEAK_LABELS, _ordered)
 
 
 # ============================================================================ summary
@@ -163,6 +163,35 @@ def overview_table_fr(pooled: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+def in_points(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """Shares (0 to 1) in %, and the net promoter score in points, as the conclusion writes them: every
+    statistic but a mean is multiplied by 100 in ``columns`` (the files keep the 0–1 scale)."""
+    out = df.copy()
+    rows = (df["statistic"] != "mean").to_numpy()
+    cols = [c for c in columns if c in df.columns]
+    if rows.any() and cols:
+        out.loc[rows, cols] = out.loc[rows, cols].astype(float) * 100
+    return out
+
+
+def points_label(label: str, statistic: str) -> str:
+    """A statistic's label with its unit once :func:`in_points` has scaled it (« (%) » for a share)."""
+    return label if statistic in ("mean", "nps_score") else f"{label} (%)"
+
+
+def truth_table_fr(truth: pd.DataFrame, labels: Mapping[tuple, str]) -> pd.DataFrame:
+    """The true values of the key statistics per survey and their difference (shares in %, NPS in points),
+    with whether a difference was planted."""
+    key = in_points(truth, ["value"])
+    key = key.assign(statistique=[points_label(labels[(i, s, lv)], s)
+                                  for i, s, lv in zip(key["item"], key["statistic"], key["level"])])
+    shown = key.pivot_table(index="statistique", columns="survey", values="value", sort=False)[list(SURVEYS)]
+    shown = fmt.round(shown.rename(columns=SURVEY_LABELS), 2).rename_axis(index="Statistique", columns=None)
+    shown["Différence introduite"] = key.drop_duplicates("statistique").set_index("statistique")["planted"].map(
+        {True: "oui", False: "non"})
+    return shown
+
+
 def detail_table_fr(summ: pd.DataFrame, cb: Codebook, variance: str = "linearisation") -> pd.DataFrame:
     """Per statistic: true value, then relative bias (%), RMSE and coverage (%) of each estimator.
 
@@ -170,13 +199,14 @@ def detail_table_fr(summ: pd.DataFrame, cb: Codebook, variance: str = "linearisa
     units of the estimator's standard deviation instead (column « biais (écarts-types) »).
     """
     labels = statistic_labels(cb)
-    s = compare.nps_in_points(summ.loc[summ["variance"] == variance], ["truth", "rmse"])
-    s["Statistique"] = [labels.get((i, st, lv), i) for i, st, lv in zip(s["item"], s["statistic"], s["level"])]
+    s = in_points(summ.loc[summ["variance"] == variance], ["truth", "rmse"])
+    s["Statistique"] = [points_label(labels.get((i, st, lv), i), st)
+                        for i, st, lv in zip(s["item"], s["statistic"], s["level"])]
     s["Enquête"] = s["survey"].map(SURVEY_LABELS)
     s["Estimateur"] = s["estimator"].map(ESTIMATOR_LABELS)
     s["biais relatif (%)"] = fmt.round(s["rel_bias"] * 100, 2)
     s["biais (écarts-types)"] = fmt.round(s["bias_sd"], 2)
-    s["RMSE"] = fmt.round(s["rmse"], 4)
+    s["RMSE"] = fmt.round(s["rmse"], 2)
     s["couverture (%)"] = fmt.round(s["coverage"] * 100, 1)
     wide = s.pivot_table(index=["Enquête", "Statistique"], columns="Estimateur", sort=False,
                          values=["biais relatif (%)", "biais (écarts-types)", "RMSE", "couverture (%)"])
@@ -185,7 +215,7 @@ def detail_table_fr(summ: pd.DataFrame, cb: Codebook, variance: str = "linearisa
     metrics = ["biais relatif (%)", "biais (écarts-types)", "RMSE", "couverture (%)"]
     wide = wide.reindex(columns=pd.MultiIndex.from_product([order, metrics]))
     truth = s.drop_duplicates(["Enquête", "Statistique"]).set_index(["Enquête", "Statistique"])["truth"]
-    wide.insert(0, ("", "valeur vraie"), fmt.round(truth.reindex(wide.index), 4))
+    wide.insert(0, ("", "valeur vraie"), fmt.round(truth.reindex(wide.index), 2))
     return wide
 
 
