@@ -160,6 +160,7 @@ def test_verdict_never_contradicts_the_interval_beside_it():
     assert verdict(0.30, -0.1, 0.5) == "pas de différence établie"
     v = verdict(0.08, 0.05, 0.63)          # unadjusted CI excludes 0, adjusted p does not hold
     assert v.startswith("pas de différence établie") and "exclut 0" in v and "corrigé" in v
+    assert ":" not in v                     # it follows « Question, groupes : » in the synthesis
 
 
 def test_attribute_mapping_says_when_the_default_category_was_used():

@@ -79,8 +79,8 @@ def verdict(p_adj: float, ci_low: float, ci_high: float) -> str:
     if p_adj < 0.05:
         return "différence établie"
     if ci_low > 0 or ci_high < 0:
-        return ("pas de différence établie : l'intervalle de confiance, qui n'est pas corrigé, exclut 0, mais "
-                "l'écart n'est plus significatif une fois corrigé pour le nombre de comparaisons")
+        return ("pas de différence établie (l'intervalle de confiance, qui n'est pas corrigé, exclut 0, mais "
+                "l'écart n'est plus significatif une fois corrigé pour le nombre de comparaisons)")
     return "pas de différence établie"
 
 
