@@ -163,26 +163,16 @@ def overview_table_fr(pooled: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def in_points(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
-    """Shares (0 to 1) in %, and the net promoter score in points, as the conclusion writes them: every
-    statistic but a mean is multiplied by 100 in ``columns`` (the files keep the 0–1 scale)."""
-    out = df.copy()
-    rows = (df["statistic"] != "mean").to_numpy()
-    cols = [c for c in columns if c in df.columns]
-    if rows.any() and cols:
-        out.loc[rows, cols] = out.loc[rows, cols].astype(float) * 100
-    return out
-
-
 def points_label(label: str, statistic: str) -> str:
-    """A statistic's label with its unit once :func:`in_points` has scaled it (« (%) » for a share)."""
-    return label if statistic in ("mean", "nps_score") else f"{label} (%)"
+    """A statistic's label with its unit once :func:`portrait.study.compare.shares_in_percent` has scaled it
+    (« (%) » for a share; the NPS label already says points)."""
+    return f"{label} (%)" if statistic in compare.SHARES else label
 
 
 def truth_table_fr(truth: pd.DataFrame, labels: Mapping[tuple, str]) -> pd.DataFrame:
     """The true values of the key statistics per survey and their difference (shares in %, NPS in points),
     with whether a difference was planted."""
-    key = in_points(truth, ["value"])
+    key = compare.shares_in_percent(truth, ["value"])
     key = key.assign(statistique=[points_label(labels[(i, s, lv)], s)
                                   for i, s, lv in zip(key["item"], key["statistic"], key["level"])])
     shown = key.pivot_table(index="statistique", columns="survey", values="value", sort=False)[list(SURVEYS)]
@@ -199,7 +189,7 @@ def detail_table_fr(summ: pd.DataFrame, cb: Codebook, variance: str = "linearisa
     units of the estimator's standard deviation instead (column « biais (écarts-types) »).
     """
     labels = statistic_labels(cb)
-    s = in_points(summ.loc[summ["variance"] == variance], ["truth", "rmse"])
+    s = compare.shares_in_percent(summ.loc[summ["variance"] == variance], ["truth", "rmse"])
     s["Statistique"] = [points_label(labels.get((i, st, lv), i), st)
                         for i, st, lv in zip(s["item"], s["statistic"], s["level"])]
     s["Enquête"] = s["survey"].map(SURVEY_LABELS)

@@ -358,7 +358,7 @@ class Design:
         factors = self.replicate_factors
         # replicate-major rows; each step's output is kept on the step, so that designs sharing the first
         # steps of their recipe (non-response, then one calibration or another) re-run only the rest
-        rows = np.array([base * factors[:, r] for r in range(factors.shape[1])]).reshape(factors.shape[1], -1)
+        rows = np.ascontiguousarray((base[:, None] * factors).T)
         found: list[list[tuple]] = [[] for _ in range(factors.shape[1])]
         start = 0
         for k in range(len(self.steps), 0, -1):
