@@ -127,6 +127,24 @@ def test_weight_diagnostics_are_shown_with_the_decimals_each_deserves():
     assert shown == ["1\u202f397", "4\u202f961\u202f235", "1,253", "1\u202f115", "0,506", "918", "42\u202f018", "0,81"]
 
 
+def test_nonresponse_groups_show_the_rate_in_percent_and_the_margins_read_before_then_after():
+    from portrait import survey
+    from portrait.reporting import weighting_text as wt
+
+    groups = pd.DataFrame({"groupe": ["classe 1"], "échantillon": [985], "répondants": [246],
+                           "taux de réponse pondéré": [0.24926], "facteur": [4.01187]})
+    shown = wt.nonresponse_groups_table(groups)
+    assert list(shown.columns) == ["groupe", "échantillon", "répondants", "taux de réponse pondéré (%)", "facteur"]
+    assert shown.iloc[0].tolist() == ["classe 1", 985, 246, 24.9, 4.012]       # 246/985-like rate: 24,9 %, not 0,249
+
+    data = pd.DataFrame({"sexe": ["1", "2", "2"], "p": [0.5, 0.5, 0.5]})
+    before = survey.Design.from_frame(data, prob="p")
+    after = survey.calibrate(before, [survey.Margin.of("sexe", {"1": 3.0, "2": 3.0})], method="linear")
+    t = survey.margin_table(after, [survey.Margin.of("sexe", {"1": 3.0, "2": 3.0})], before)
+    assert list(t.columns) == ["marge", "modalité", "cible", "avant", "après", "écart avant (%)", "écart après (%)"]
+    assert t["avant"].tolist() == [2.0, 4.0] and t["écart avant (%)"].round(6).tolist() == [-33.333333, 33.333333]
+
+
 def test_counts_agree_in_number():
     """French: singular below 2 (« 0 fausse alerte », « 1 fausse alerte »), plural from 2."""
     assert fmt.count(0, "fausse alerte", "fausses alertes") == "0 fausse alerte"

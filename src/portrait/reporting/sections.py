@@ -283,7 +283,9 @@ def scope_sentence(n: Mapping[str, int]) -> str:
             "les questions sans réponse sont exclus de la base. En 2017, les « acteurs-habitants » étaient des "
             "habitants engagés dans la vie de la région ; ici la base de sondage couvre tous les habitants de 15 ans "
             "ou plus : les résultats portent sur l'ensemble des habitants. Les chiffres sont arrondis à la précision "
-            "affichée : une somme de pourcentages arrondis peut s'écarter légèrement de 100.")
+            "affichée : une somme de pourcentages arrondis peut s'écarter légèrement de 100, et un écart, calculé sur "
+            "les valeurs exactes, peut différer d'une unité du dernier chiffre de la différence des deux valeurs "
+            "arrondies.")
 
 
 # ------------------------------------------------------------------------------------------- figures

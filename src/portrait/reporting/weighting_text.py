@@ -72,6 +72,16 @@ def diagnostics_table(diag: pd.Series) -> pd.DataFrame:
     return pd.DataFrame({"valeur": [fmt.number(v, decimals(k)) for k, v in diag.items()]}, index=diag.index)
 
 
+def nonresponse_groups_table(groups: pd.DataFrame) -> pd.DataFrame:
+    """The non-response groups as a reader sees them: the weighted response rate in % (one decimal),
+    the adjustment factor to three decimals, counts as they are."""
+    rate = "taux de réponse pondéré"
+    out = groups.rename(columns={rate: f"{rate} (%)"})
+    out[f"{rate} (%)"] = (groups[rate] * 100).round(1)
+    out["facteur"] = groups["facteur"].round(3)
+    return out
+
+
 def nonresponse_finding(inr: pd.DataFrame, groups: Mapping[str, str]) -> str:
     """The question most often left blank in each survey, with its share."""
     parts = []

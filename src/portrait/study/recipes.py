@@ -258,11 +258,11 @@ def resident_margins(communes: pd.DataFrame, cb: Codebook, year: int) -> tuple[l
     margins = [Margin.of(("cal_sexe", "cal_age"), sex_age),
                Margin.of("departement", {str(k): float(v) for k, v in dep.items()}),
                Margin.of("size_class", size)]
+    elp = (f"Insee, estimations de population au 1er janvier {year} "
+           f"(data/raw/{sources.POPULATION_FILE})")
     src = pd.DataFrame([
-        {"marge": "sexe × âge (15 ans ou plus)", "source": f"Insee, estimations de population au 1er janvier {year} "
-         "(data/raw/insee_elp_dep_sexe_survey_age_groups_2017_2019_2022.csv)", "hypothèse": "aucune (chiffres publiés)"},
-        {"marge": "département (15 ans ou plus)", "source": f"Insee, estimations de population au 1er janvier {year}",
-         "hypothèse": "aucune (chiffres publiés)"},
+        {"marge": "sexe × âge (15 ans ou plus)", "source": elp, "hypothèse": "aucune (chiffres publiés)"},
+        {"marge": "département (15 ans ou plus)", "source": elp, "hypothèse": "aucune (chiffres publiés)"},
         {"marge": "taille de commune (15 ans ou plus)", "source": "base de sondage (populations légales, Etalab) et Insee",
          "hypothèse": "parts des classes de taille dans la population de 15 ans ou plus estimée de la base, appliquées "
                       f"au total Insee {year} : la répartition par taille n'est pas publiée pour les 15 ans ou plus"},

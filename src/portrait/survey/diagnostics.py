@@ -115,7 +115,7 @@ def margin_table(design: Design, margins: Sequence[Margin], before: Design | Non
     pandas.DataFrame
         One row per margin level: ``marge``, ``modalité``, ``cible`` (target), ``après`` (weighted
         total), ``écart après (%)`` (``100 (après / cible − 1)``) and, with ``before``, ``avant`` and
-        ``écart avant (%)``.
+        ``écart avant (%)`` (then in reading order: cible, avant, après, écart avant, écart après).
     """
     labels, names = labels or {}, names or {}
     rows = []
@@ -131,9 +131,10 @@ def margin_table(design: Design, margins: Sequence[Margin], before: Design | Non
             rows.append(row)
     t = pd.DataFrame(rows)
     t["écart après (%)"] = (t["après"] / t["cible"] - 1) * 100
-    if before is not None:
-        t["écart avant (%)"] = (t["avant"] / t["cible"] - 1) * 100
-    return t
+    if before is None:
+        return t
+    t["écart avant (%)"] = (t["avant"] / t["cible"] - 1) * 100
+    return t[["marge", "modalité", "cible", "avant", "après", "écart avant (%)", "écart après (%)"]]
 
 
 def standardised_differences(design: Design, margins: Sequence[Margin], before: Design,
