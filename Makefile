@@ -126,12 +126,19 @@ $(EXEC)/07_synthesis.ipynb &: \
   $(P)/comparison_words.csv $(PKG) $(ENV)
 	@$(RUN) $<
 
+# The validation's fixed finite population, streamed once through the frames (4.8 million residents):
+# it depends on what fixes the population, not on the weighting, so it runs beside 03 and a weighting
+# change does not redo it.
+$(P)/finite_truth.parquet: config/03_fieldwork.yaml config/codebook.yaml config/fieldwork_model.yaml $(STUDY) \
+  $(RAW_OK) $(P)/resident_frame.parquet $(P)/visitor_frame.parquet $(PKG) $(ENV)
+	@$(PYTHON) -m portrait.study.validation_targets $@
+
 # A short validation run (config/08_validation.yaml); `make validate` runs the published one.
 $(EXEC)/08_validation.ipynb $(P)/validation_results.parquet $(P)/validation_summary.csv &: \
   notebooks/08_validation.ipynb config/08_validation.yaml config/01_resident_frame.yaml config/02_visitor_frame.yaml \
   config/03_fieldwork.yaml config/codebook.yaml config/fieldwork_model.yaml $(STUDY) $(RAW_OK) \
   $(P)/resident_frame.parquet $(P)/visitor_frame.parquet $(P)/resident_weights.parquet $(P)/visitor_weights.parquet \
-  $(PKG) $(ENV)
+  $(P)/finite_truth.parquet $(PKG) $(ENV)
 	@$(RUN) $<
 
 # ------------------------------------------------------------------------------- reports

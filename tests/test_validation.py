@@ -240,6 +240,21 @@ def test_the_finite_target_has_its_own_truth_and_keeps_the_planted_flags(setup, 
     assert (gap < 0.12).all() and (gap > 0).all()
 
 
+def test_the_finite_truth_computed_once_is_read_back_checked(setup, finite_setup):
+    """08 reads the truth `make` wrote once (data/processed/finite_truth.parquet) instead of streaming the
+    frames again: the same table gives the same setup; another seed or a missing statistic is refused, naming
+    the file (the chain's full run checks the file's values through the committed processed summary)."""
+    table = finite_setup.truth[["survey", "item", "statistic", "level", "value"]].assign(seed=setup.seed)
+    table = table[validation.FINITE_COLUMNS]
+    again = setup.for_target("finite", finite_values=table, source="data/processed/finite_truth.parquet")
+    pd.testing.assert_frame_equal(again.truth, finite_setup.truth, check_exact=True)
+    with pytest.raises(ParameterError, match=r"finite_truth.parquet: the finite population was fixed with seed \[5\], "
+                                             r"the validation runs with seed 2017"):
+        setup.for_target("finite", finite_values=table.assign(seed=5), source="data/processed/finite_truth.parquet")
+    with pytest.raises(ParameterError, match=r"finite_truth.parquet: no finite-population value for 1 key statistic"):
+        setup.for_target("finite", finite_values=table.iloc[1:], source="data/processed/finite_truth.parquet")
+
+
 def test_a_finite_replication_reads_fixed_answers_and_redraws_the_samples(setup, finite_setup, seeds):
     """Finite-target replications are deterministic, carry their target, and differ from the super-population
     replication with the same seed only through the population (same samples, same response draws)."""

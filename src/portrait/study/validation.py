@@ -69,7 +69,7 @@ from .fieldwork import finite
 from .validation_setup import (CALIBRATED, DIFFERENCE_NAME, ESTIMATOR_LABELS, ESTIMATORS, KEY_STATISTICS,
                                PROFILE, PROFILE_HALVES, PROFILE_ITEMS, PROFILE_STATISTICS, RESULT_COLUMNS,
                                SURVEY_LABELS, SURVEYS, TARGET_LABELS, TARGETS, VARIANCE_LABELS, VARIANCES, WEAK_LABELS,
-                               Validation, _ordered, key_truth)
+                               FINITE_COLUMNS, Validation, _ordered, finite_population_truth, key_truth)
 from .validation_profiles import (COMPARISON_LABELS, profile_acceptance, profile_finding, profile_summary,
                                   profile_table_fr, profile_tests)
 from .validation_summary import (SUMMARY_KEYS, acceptance, bias_finding, by_estimator, conclusion_fr,
@@ -81,7 +81,7 @@ __all__ = ["ESTIMATORS", "ESTIMATOR_LABELS", "WEAK_LABELS", "VARIANCES", "VARIAN
            "SURVEYS", "SURVEY_LABELS", "TARGETS", "TARGET_LABELS", "CALIBRATED", "KEY_STATISTICS", "RESULT_COLUMNS",
            "PROFILE_ITEMS", "PROFILE", "PROFILE_HALVES", "PROFILE_STATISTICS", "COMPARISON_LABELS", "profile_tests",
            "profile_summary", "profile_acceptance", "profile_table_fr", "profile_finding",
-           "Validation", "key_truth",
+           "Validation", "key_truth", "FINITE_COLUMNS", "finite_population_truth",
            "replication_index", "simulate_responses", "replicate", "differences", "single_threaded_blas", "run",
            "wilson", "SUMMARY_KEYS", "summary", "by_estimator", "statistic_labels", "overview_table_fr",
            "detail_table_fr", "truth_table_fr", "expected_outside", "acceptance", "conclusion_fr", "widened_replicates",

@@ -169,12 +169,15 @@ class Validation:
                     model_truth=truth, resident_plan=frames.resident_plan(rframe, rdesign))
         return setup.for_target(target)
 
-    def for_target(self, target: str, workers: int = 1) -> "Validation":
-        """The same setup with another target and its truth (the finite one computed here, once).
+    def for_target(self, target: str, workers: int = 1, finite_values: pd.DataFrame | None = None,
+                   source: str = "finite_values") -> "Validation":
+        """The same setup with another target and its truth.
 
         The finite population's truth streams through every resident of the frame and every person
         of the visitor frame (:func:`portrait.study.fieldwork.finite.finite_truth`, in ``workers``
-        processes): some seconds.
+        processes): some seconds. ``finite_values`` is that truth computed once before (the table of
+        :func:`finite_population_truth`, as `make` writes it to ``data/processed/finite_truth.parquet``,
+        named ``source`` in errors); it must hold this setup's seed and every key statistic.
         """
         _check_target(target)
         if target == self.target:
@@ -182,12 +185,64 @@ class Validation:
         model_truth = self.model_truth if self.model_truth is not None else self.truth
         if target == "superpopulation":
             return replace(self, target=target, truth=model_truth)
-        values = finite.finite_truth(self.model, self.calibration, resident_frame=self.resident_frame,
-                                     population=self.population, visitor_frame=self.visitor_frame, seed=self.seed,
-                                     statistics=self.statistics, workers=workers)
+        if finite_values is None:
+            values = finite.finite_truth(self.model, self.calibration, resident_frame=self.resident_frame,
+                                         population=self.population, visitor_frame=self.visitor_frame,
+                                         seed=self.seed, statistics=self.statistics, workers=workers)
+        else:
+            values = _checked_finite_values(finite_values, self.seed, model_truth, source)
         truth = model_truth.drop(columns="value").merge(values, on=["survey", "item", "statistic", "level"],
                                                         how="left")
         return replace(self, target=target, truth=truth[model_truth.columns], model_truth=model_truth)
+
+
+FINITE_COLUMNS = ["seed", "survey", "item", "statistic", "level", "value"]
+
+
+def finite_population_truth(*, seed: int, codebook_file: str | Path, model_file: str | Path,
+                            resident_frame: str | Path | pd.DataFrame, visitor_frame: str | Path | pd.DataFrame,
+                            population_year: int, statistics: pd.DataFrame = KEY_STATISTICS,
+                            workers: int = 1) -> pd.DataFrame:
+    """The fixed finite population's exact values of the key statistics, with the seed that fixes it.
+
+    What :meth:`Validation.for_target` computes for the ``finite`` target, from the inputs that fix
+    the population only (seed, model, frames, INSEE population): neither the designs nor the weighting
+    recipes. `make` writes it once to ``data/processed/finite_truth.parquet`` beside the fieldwork, so
+    that re-running the validation after a weighting change does not stream the 4.8 million residents
+    again. Columns :data:`FINITE_COLUMNS`.
+    """
+    config.require({"seed": seed}, "seed", int, minimum=0)
+    cb = codebook_mod.load(codebook_file)
+    model = fieldwork.FieldworkModel.load(cb, model_file)
+    rframe = resident_frame if isinstance(resident_frame, pd.DataFrame) else pd.read_parquet(paths.resolve(resident_frame))
+    vframe = visitor_frame if isinstance(visitor_frame, pd.DataFrame) else pd.read_parquet(paths.resolve(visitor_frame))
+    population = sources.read_population(population_year)
+    vis_cells, mapping = fieldwork.visitor_population(model, vframe)
+    pop = fieldwork.Population(fieldwork.resident_population(model, rframe, population), vis_cells, mapping)
+    values = finite.finite_truth(model, fieldwork.calibrate(model, pop), resident_frame=rframe, population=population,
+                                 visitor_frame=vframe, seed=seed, workers=workers,
+                                 statistics=statistics[["item", "statistic", "level"]].reset_index(drop=True))
+    return values.assign(seed=int(seed))[FINITE_COLUMNS]
+
+
+def _checked_finite_values(values: pd.DataFrame, seed: int, model_truth: pd.DataFrame, source: str) -> pd.DataFrame:
+    missing = [c for c in FINITE_COLUMNS if c not in values.columns]
+    if missing:
+        raise ParameterError(f"{source}: columns {missing} missing; it is written by "
+                             "`python -m portrait.study.validation_targets` (make does it)")
+    seeds = sorted(set(values["seed"].astype(int)))
+    if seeds != [int(seed)]:
+        raise ParameterError(f"{source}: the finite population was fixed with seed {seeds}, the validation runs "
+                             f"with seed {seed}; run `make` to rebuild it, or give the parameter finite_truth "
+                             "as \"\" to compute it in the notebook")
+    keys = ["survey", "item", "statistic", "level"]
+    v = values.assign(level=values["level"].fillna("").astype(str))
+    found = model_truth[keys].merge(v[keys], on=keys, how="left", indicator=True)["_merge"].eq("both")
+    if not found.all():
+        first = model_truth.loc[~found.to_numpy(), keys].iloc[0]
+        raise ParameterError(f"{source}: no finite-population value for {int((~found).sum())} key statistic(s), "
+                             f"e.g. ({', '.join(map(str, first))}); run `make` to rebuild it")
+    return v[keys + ["value"]]
 
 
 def _check_target(target: str) -> None:

@@ -35,17 +35,19 @@ with-replacement approximation is conservative for without-replacement first sta
 
 from __future__ import annotations
 
+import argparse
+import sys
 from typing import Mapping
 
 import numpy as np
 import pandas as pd
 
-from ..pipeline import config
-from ..pipeline.errors import ParameterError
+from ..pipeline import config, io, manifest, paths
+from ..pipeline.errors import ParameterError, PortraitError
 from ..reporting import formatting as fmt
 from . import frames
 from .validation_setup import (CALIBRATED, ESTIMATOR_LABELS, SURVEY_LABELS, SURVEYS, TARGET_LABELS, TARGETS,
-                               Validation)
+                               Validation, finite_population_truth)
 
 
 def sampling_fractions(setup: Validation) -> dict[str, float]:
@@ -167,3 +169,37 @@ def summaries(results: pd.DataFrame, setups: Mapping[str, Validation]) -> dict[s
 
     return {t: summary(results.loc[results["target"] == t], s.truth) for t, s in setups.items()
             if (results["target"] == t).any()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m portrait.study.validation_targets OUT``: write the finite population's truth for notebook 08.
+
+    The inputs are the study's (``config/study.yaml``: seed, population year) and the fieldwork's
+    (``config/03_fieldwork.yaml``: codebook, model, frames): what fixes the population, nothing of
+    the designs or the weighting, so `make` re-runs it only when one of those changes.
+    """
+    parser = argparse.ArgumentParser(prog="python -m portrait.study.validation_targets",
+                                     description="Write the exact key statistics of the validation's fixed finite "
+                                                 "population (read by notebooks/08_validation.ipynb).")
+    parser.add_argument("out", help="Parquet file to write, e.g. data/processed/finite_truth.parquet")
+    parser.add_argument("--workers", type=int, default=2, help="processes streaming the residents (same result)")
+    args = parser.parse_args(argv)
+    p = config.notebook_parameters("03_fieldwork")
+    try:
+        table = finite_population_truth(seed=p.get("seed"), codebook_file=p["codebook_file"],
+                                        model_file=p["model_file"], resident_frame=p["resident_frame"],
+                                        visitor_frame=p["visitor_frame"], population_year=p["population_year"],
+                                        workers=args.workers)
+    except (PortraitError, KeyError, FileNotFoundError) as exc:
+        print(f"✗ {args.out}: {type(exc).__name__}: {exc} (parameters: config/{config.STUDY_FILE} and "
+              "config/03_fieldwork.yaml)", file=sys.stderr)
+        return 1
+    io.write_parquet(table, args.out)
+    manifest.record("finite_truth", {"out_finite_truth": args.out})
+    print(f"✓ {paths.relative(paths.resolve(args.out))}: the validation's fixed finite population "
+          f"(seed {int(table['seed'].iloc[0])}, {len(table)} values)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
