@@ -6,11 +6,13 @@ merges the small parameters of ``tests/notebooks/*.yaml`` into ``config/``.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import yaml
@@ -80,3 +82,62 @@ def stop(build: Build) -> None:
     if build.proc.poll() is None:
         os.killpg(build.proc.pid, signal.SIGKILL)
     build.proc.wait()
+
+
+def digests(root: Path) -> dict[str, tuple[str, int]]:
+    """SHA-256 and mtime of every file under data/, build/ and reports/ (the index aside, which links scenarios)."""
+    out = {}
+    for d in ("data", "build", "reports"):
+        for p in sorted((root / d).rglob("*")):
+            if p.is_file() and p.relative_to(root).as_posix() != "reports/index.html":
+                out[p.relative_to(root).as_posix()] = (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+    return out
+
+
+SCENARIO_RUNS = {"tourisme": ("NAME=tourisme",),
+                 "seuil5": ("NAME=seuil5", "SET=07_synthesis.small_cell_threshold=5"),
+                 "again": ("NAME=tourisme",)}
+
+
+class Scenarios:
+    """`make scenario` three times in a copy of a built reduced study, in a thread, with the study's digests
+    before and after each run (read by tests/test_scenario.py).
+
+    The copy is made at once (the tests after it may re-run stages of the study it copies); the runs go on
+    beside the other tests that read the chain runs, which execute one notebook at a time: the second
+    core is free for them.
+    """
+
+    def __init__(self, study: Path, dest: Path):
+        shutil.copytree(study, dest, symlinks=True)        # copy2: mtimes kept, make sees it up to date
+        self.root = dest
+        self.before = digests(dest)
+        self.runs: dict[str, subprocess.CompletedProcess] = {}
+        self.after: dict[str, dict] = {}
+        self.error: BaseException | None = None
+        self.proc: subprocess.Popen | None = None
+        self.thread = threading.Thread(target=self._work, daemon=True)
+        self.thread.start()
+
+    def _work(self) -> None:
+        try:
+            for name, args in SCENARIO_RUNS.items():
+                self.proc = subprocess.Popen(["make", f"PYTHON={sys.executable}", "scenario", *args], cwd=self.root,
+                                             env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                             start_new_session=True)
+                out, err = self.proc.communicate(timeout=1200)
+                self.runs[name] = subprocess.CompletedProcess(self.proc.args, self.proc.returncode, out, err)
+                self.after[name] = digests(self.root)
+        except BaseException as exc:                       # re-raised in the test that waits
+            self.error = exc
+
+    def wait(self) -> "Scenarios":
+        self.thread.join(timeout=3600)
+        if self.error is not None:
+            raise self.error
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()

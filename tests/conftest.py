@@ -37,8 +37,9 @@ def pytest_unconfigure(config):
         reporter.write_line(BROWSER_HINT, yellow=True)
 
 
-CHAIN_FIXTURES = {"full_run", "reduced_runs"}
+CHAIN_FIXTURES = {"full_run", "reduced_runs", "scenario_runs"}
 _BUILDS: dict[str, chainrun.Build] = {}
+_SCENARIOS: dict[str, object] = {}
 
 
 @pytest.hookimpl(trylast=True)            # after -k and -m have deselected what will not run
@@ -55,10 +56,13 @@ def pytest_collection_modifyitems(session, config, items):
     config.add_cleanup(lambda: shutil.rmtree(base, ignore_errors=True))
     if "full_run" in needed:
         _BUILDS["full"] = chainrun.Build(base / "full", reduced=False, jobs=2)
-    if "reduced_runs" in needed:
+    if needed & {"reduced_runs", "scenario_runs"}:
         _BUILDS["reduced-a"] = chainrun.Build(base / "reduced-a", reduced=True, jobs=1)
         _BUILDS["reduced-b"] = chainrun.Build(base / "reduced-b", reduced=True, jobs=1)
+    if "scenario_runs" in needed:
+        _SCENARIOS["folder"] = base / "scenario-study"
     config.add_cleanup(lambda: [chainrun.stop(b) for b in _BUILDS.values()])
+    config.add_cleanup(lambda: [s.stop() for s in _SCENARIOS.values() if isinstance(s, chainrun.Scenarios)])
 
 
 @pytest.fixture(scope="session")
@@ -69,5 +73,18 @@ def full_run():
 
 @pytest.fixture(scope="session")
 def reduced_runs():
-    """Two clean checkouts with the reduced parameters, each built by make (once per session)."""
-    return [_BUILDS["reduced-a"].wait(), _BUILDS["reduced-b"].wait()]
+    """Two clean checkouts with the reduced parameters, each built by make (once per session).
+
+    When the scenario test is selected, its runs start here, in a copy of the second checkout made
+    before any test re-runs stages in it (see :class:`tests.chainrun.Scenarios`).
+    """
+    runs = [_BUILDS["reduced-a"].wait(), _BUILDS["reduced-b"].wait()]
+    if "folder" in _SCENARIOS and "runs" not in _SCENARIOS:
+        _SCENARIOS["runs"] = chainrun.Scenarios(runs[1], _SCENARIOS["folder"])
+    return runs
+
+
+@pytest.fixture(scope="session")
+def scenario_runs(reduced_runs):
+    """`make scenario` run three times in a copy of a built reduced study (started with :func:`reduced_runs`)."""
+    return _SCENARIOS["runs"].wait()

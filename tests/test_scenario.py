@@ -8,11 +8,7 @@ built (reduced) study and compares every study file, byte for byte, before and a
 
 from __future__ import annotations
 
-import hashlib
 import json
-import shutil
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
@@ -20,8 +16,6 @@ import pytest
 from portrait.pipeline import paths, scenario
 from portrait.pipeline.errors import ParameterError
 from portrait.reporting import scenarios as report
-
-from . import chainrun
 
 CHAIN = ["01_resident_frame", "02_visitor_frame", "03_fieldwork", "04_resident_weighting",
          "05_visitor_weighting", "06_comparison", "07_synthesis"]
@@ -136,35 +130,20 @@ def test_batteries_with_different_rows_are_an_error():
 
 
 # ------------------------------------------------------------------------------------------ end to end
-def _digests(root):
-    out = {}
-    for d in ("data", "build", "reports"):
-        for p in sorted((root / d).rglob("*")):
-            if p.is_file() and p.relative_to(root).as_posix() != "reports/index.html":
-                out[p.relative_to(root).as_posix()] = (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
-    return out
-
-
-def _make(root, *args):
-    return subprocess.run(["make", f"PYTHON={sys.executable}", *args], cwd=root, env=chainrun._env(),
-                          capture_output=True, text=True, timeout=1200)
-
-
-def test_scenarios_run_beside_the_study_and_never_touch_it(reduced_runs, tmp_path):
+def test_scenarios_run_beside_the_study_and_never_touch_it(scenario_runs):
     """In a copy of a built study: two scenarios side by side; every study file byte-identical and not
-    rewritten (same mtime); the reused stages not run; a second run of a scenario runs nothing."""
-    root = tmp_path / "study"
-    shutil.copytree(reduced_runs[1], root, symlinks=True)        # copy2: mtimes kept, make sees it up to date
-    before = _digests(root)
+    rewritten (same mtime); the reused stages not run; a second run of a scenario runs nothing.
 
-    r = _make(root, "scenario", "NAME=tourisme")
+    The three `make scenario` runs go on in the background while the other chain tests run
+    (:class:`tests.chainrun.Scenarios`); this test reads what they printed and the digests taken after each."""
+    root, before = scenario_runs.root, scenario_runs.before
+    r, r2, again = (scenario_runs.runs[k] for k in ("tourisme", "seuil5", "again"))
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "build/executed" not in r.stdout.split("scenario tourisme")[0], "make rebuilt the study first"
     for stem in ("01_resident_frame", "02_visitor_frame", "03_fieldwork", "04_resident_weighting"):
         assert f"= {stem}: reused" in r.stdout
-    r2 = _make(root, "scenario", "NAME=seuil5", "SET=07_synthesis.small_cell_threshold=5")
     assert r2.returncode == 0, r2.stdout[-3000:] + r2.stderr[-3000:]
-    assert _digests(root) == before
+    assert scenario_runs.after["tourisme"] == before and scenario_runs.after["seuil5"] == before
 
     tour, seuil = root / "scenarios" / "tourisme", root / "scenarios" / "seuil5"
     assert sorted(p.name for p in (tour / "build" / "executed").iterdir()) == \
@@ -187,10 +166,9 @@ def test_scenarios_run_beside_the_study_and_never_touch_it(reduced_runs, tmp_pat
     assert "Clients calés sur les chiffres du tourisme" in page and "Scénario « tourisme »" in page
     assert "Scénario « tourisme »" in (tour / "reports" / "05_visitor_weighting.html").read_text(encoding="utf-8")
 
-    again = _make(root, "scenario", "NAME=tourisme")
     assert again.returncode == 0
     assert "▶" not in again.stdout and again.stdout.count(": up to date") == 3
-    assert _digests(root) == before
+    assert scenario_runs.after["again"] == before
 
 
 def test_a_stage_no_longer_rerun_leaves_nothing_stale(monkeypatch, tmp_path):
