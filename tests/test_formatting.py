@@ -77,6 +77,13 @@ def test_notebook_tables_are_french_complete_and_without_row_numbers():
     indexed = tables.french_html(df.head(3).set_index(pd.Index(["a", "b", "c"], name="clé")))
     assert "<th>clé</th>" in indexed and "<th>a</th>" in indexed
     assert indexed.split("</thead>")[0].count("<tr") == 1       # the index's name heads its column: one header row
+    two = df.head(2).assign(g=["x", "y"]).set_index(["ok", "g"]).rename_axis(["accord", "groupe"])
+    head = tables.french_html(two).split("</thead>")[0]
+    assert head.count("<tr") == 1 and "<th>accord</th>" in head and "<th>groupe</th>" in head
+    two.columns = pd.MultiIndex.from_product([["mesures"], ["part", "n"]])
+    head = tables.french_html(two).split("</thead>")[0]            # grouped columns: names in the columns' row
+    assert head.count("<tr") == 2 and head.split("<tr")[2].count("<th>accord</th>") == 1
+    assert '<th colspan="2" halign="left">mesures</th>' in head
 
 
 def test_figure_findings_are_computed_from_the_numbers_drawn():

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import html as _html
+import re
 from typing import Iterable, Mapping
 
 import pandas as pd
@@ -84,7 +85,31 @@ def french_html(df: pd.DataFrame) -> str:
         elif pd.api.types.is_numeric_dtype(s):
             d = 0 if pd.api.types.is_integer_dtype(s) else _decimals(s)
             frame[col] = s.map(lambda v, d=d: fmt.number(v, d))
-    return frame.to_html(index=show_index, border=0, classes="dataframe portrait-table", na_rep="—", escape=True)
+    html = frame.to_html(index=show_index, border=0, classes="dataframe portrait-table", na_rep="—", escape=True)
+    return _index_names_in_header(html, frame.index.nlevels) if show_index else html
+
+
+_HEADER_ROW = re.compile(r"\s*<tr[^>]*>.*?</tr>", re.S)
+_CELL = re.compile(r"<th[^>]*>(.*?)</th>", re.S)
+
+
+def _index_names_in_header(html: str, nlevels: int) -> str:
+    """Move the index names pandas writes in a last header row of their own (row labels named, the rest of
+    the row empty) into the empty corner cells of the row above: one header row less, nothing lost."""
+    start, end = html.find("<thead>"), html.find("</thead>")
+    rows = _HEADER_ROW.findall(html[start + len("<thead>"):end])
+    if len(rows) < 2:
+        return html
+    names = _CELL.findall(rows[-1])
+    above = _CELL.findall(rows[-2])
+    if (len(names) <= nlevels or any(c.strip() for c in names[nlevels:]) or not any(n.strip() for n in names[:nlevels])
+            or len(above) < nlevels or any(c.strip() for c in above[:nlevels])):
+        return html
+    merged = rows[-2]
+    for name in names[:nlevels]:
+        merged = merged.replace("<th></th>", f"<th>{name}</th>", 1)
+    body = "".join(rows[:-2]) + merged
+    return html[:start + len("<thead>")] + body + "\n  " + html[end:]
 
 
 def use_french_tables() -> None:
