@@ -57,10 +57,24 @@ def test_failure_message_is_short_and_names_cell_exception_and_package_frame(tmp
     assert "ParameterError: parameter 'departments' holds unknown department code(s) ['99']" in err
     assert "raised in src/portrait/study/frames.py:" in err or "raised in portrait/study/frames.py:" in err
     assert "99_probe.partial.ipynb" in err
-    assert "parameters: config/study.yaml and config/99_probe.yaml" in err       # where to fix it
+    assert f"parameter 'departments' is set in {config_dir / 'study.yaml'}" in err       # where to fix it
     assert len(err.strip().splitlines()) <= 5
     assert not out.exists()
     assert (out.parent / "99_probe.partial.ipynb").exists()
+
+
+def test_a_parameter_error_names_the_file_that_set_the_value(tmp_path, config_dir, capsys):
+    """A ParameterError naming a parameter says where its value came from: the stage's file, the study's, or -p."""
+    nb = _notebook(tmp_path, "from portrait.pipeline import config\nconfig.require({'seed': seed}, 'seed', int, minimum=100)")
+    out = tmp_path / "out" / "99_probe.ipynb"
+    assert run.main([str(nb), "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "parameter 'seed' must be at least 100" in err and f"parameter 'seed' is set in {config_dir / 'study.yaml'}" in err
+    (config_dir / "99_probe.yaml").write_text("seed: 50\n")
+    assert run.main([str(nb), "-o", str(out)]) == 1
+    assert f"parameter 'seed' is set in {config_dir / '99_probe.yaml'}" in capsys.readouterr().err
+    assert run.main([str(nb), "-o", str(out), "-p", "seed", "7"]) == 1
+    assert "parameter 'seed' is set in the command line (`-p seed …`)" in capsys.readouterr().err
 
 
 def test_success_output_is_normalised(tmp_path, config_dir):

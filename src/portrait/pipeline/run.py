@@ -108,7 +108,20 @@ def normalise(nb, output_path: str) -> None:
             cell["id"] = f"cell-{i}"
 
 
-def _short_failure(notebook: Path, exc, partial: Path) -> str:
+def _set_in(name: str, stem: str, overrides: dict[str, Any] | None) -> str | None:
+    """Where the value of parameter ``name`` came from: the command line, the stage's or the study's YAML file."""
+    if overrides and name in overrides:
+        return f"the command line (`-p {name} …`)"
+    for file in (paths.CONFIG / f"{stem}.yaml", paths.CONFIG / config.STUDY_FILE):
+        try:
+            if file.exists() and name in (config.read_yaml(file) or {}):
+                return paths.relative(file)
+        except PortraitError:
+            return None
+    return None
+
+
+def _short_failure(notebook: Path, exc, partial: Path, overrides: dict[str, Any] | None = None) -> str:
     """A few lines an analyst can act on, instead of papermill's long trace."""
     import nbformat
 
@@ -133,7 +146,10 @@ def _short_failure(notebook: Path, exc, partial: Path) -> str:
     evalue = ANSI.sub("", str(exc.evalue))
     hint = ""
     if exc.ename == "ParameterError":
-        hint = (f"\n  parameters: config/{config.STUDY_FILE} and config/{Path(notebook).stem}.yaml (or `-p name value`; "
+        named = re.search(r"parameter '(\w+)'", evalue)
+        source = _set_in(named.group(1), Path(notebook).stem, overrides) if named else None
+        hint = (f"\n  parameter '{named.group(1)}' is set in {source}" if source else
+                f"\n  parameters: config/{config.STUDY_FILE} and config/{Path(notebook).stem}.yaml (or `-p name value`; "
                 "the notebook's parameters cell when run in JupyterLab)")
     return (f"✗ {paths.relative(notebook)} failed in {where}\n"
             f"  {exc.ename}: {evalue}{frame}{hint}\n"
@@ -175,7 +191,7 @@ def run(notebook: str | Path, output: str | Path | None = None, overrides: dict[
                 extra_arguments=["--IPKernelApp.log_level=ERROR"])
             break
         except PapermillExecutionError as exc:
-            raise NotebookFailed(_short_failure(nb_path, exc, partial)) from None
+            raise NotebookFailed(_short_failure(nb_path, exc, partial, overrides)) from None
         except RuntimeError as exc:
             # Two runners started together (make -j2) can hand their kernels the same free TCP port
             # (jupyter_client picks ports before the kernel binds them): that kernel dies at start, or
