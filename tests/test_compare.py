@@ -188,3 +188,14 @@ def test_shares_are_shown_in_percent_and_scores_as_they_are():
     df = pd.DataFrame({"statistic": ["accord", "mean", "nps_score", "share"], "estimate": [0.789, 6.8, -0.237, 0.1]})
     out = compare.shares_in_percent(df, ["estimate"])
     assert out["estimate"].tolist() == pytest.approx([78.9, 6.8, -23.7, 10.0])
+
+
+def test_sensitivity_columns_put_the_retained_weighting_after_the_design_weights():
+    names = ["non pondéré", "poids de sondage", "calage linéaire", "calage raking", "calage logit borné",
+             "clients calés sur le tourisme"]
+    order, headers = compare.sensitivity_columns(names, {"recipe": {"calibration_method": "raking"}})
+    assert order == ["non pondéré", "poids de sondage", "calage raking", "calage linéaire", "calage logit borné",
+                     "clients calés sur le tourisme"]
+    assert headers == {"calage raking": "calage raking (méthode retenue)"}
+    assert compare.sensitivity_columns(names, {}) == (names, {})               # weights computed elsewhere
+    assert compare.sensitivity_columns(names[:2], {"recipe": {"calibration_method": "logit"}}) == (names[:2], {})

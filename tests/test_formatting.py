@@ -104,7 +104,9 @@ def test_figure_findings_are_computed_from_the_numbers_drawn():
     std = pd.DataFrame({"marge": ["âge", "âge"], "modalité": ["15-29", "75+"], "diff. std. avant": [-0.31, 0.12],
                         "diff. std. après": [0.0, -0.001]})
     assert wt.standardised_difference_finding(std) == ("avant calage, l'écart le plus grand est de 0,31 écart-type "
-                                                       "(âge : 15-29) ; après calage, il est au plus de 0,00")
+                                                       "(âge : 15-29) ; après calage, il est nul à cette précision")
+    std["diff. std. après"] = [0.0, -0.012]
+    assert wt.standardised_difference_finding(std).endswith("après calage, il est au plus de 0,01")
 
 
 def test_figure_ticks_use_a_decimal_comma():
@@ -209,3 +211,20 @@ def test_row_decimals_writes_each_row_to_its_own_precision():
     out = tables.row_decimals(df, [2, 1])
     assert out["a"].tolist() == ["\u22120,12", "\u221212,3"] and out["b"].tolist() == ["6,84", "0,0"]
     assert out["question"].tolist() == df["question"].tolist()
+
+
+def test_the_method_says_how_the_visitors_were_calibrated():
+    """The synthesis' method paragraph follows the visitors' calibration target: exact partner-file totals,
+    or tourism figures, which are assumptions (a scenario's report said « effectifs connus » of them)."""
+    from portrait.reporting import synthesis
+
+    counts = dict(communes_drawn=215, communes=3782, resident_invitations=5004, frame_persons=53995,
+                  visitor_invitations=18000)
+    ledger = pd.DataFrame({"survey": ["residents", "residents", "visitors", "visitors"],
+                           "status": ["respondent", "nonrespondent", "respondent", "nonrespondent"], "n": [1, 3, 1, 9]})
+    diag = {g: pd.Series({"deff de Kish": 1.1}) for g in ("residents", "visitors")}
+    frame = synthesis.method_sentences(counts, ledger, diag)
+    tourism = synthesis.method_sentences(counts, ledger, diag, "tourism")
+    assert "pour les clients, les totaux exacts des fichiers de partenaires." in frame and "tourisme" not in frame
+    assert "chiffres du tourisme" in tourism and "des hypothèses, pas des effectifs connus" in tourism
+    assert "25,0 % chez les habitants, 10,0 % chez les clients" in frame

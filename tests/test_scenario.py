@@ -115,7 +115,7 @@ def test_side_by_side_measures_shifts_in_study_standard_errors():
     assert m["significant_scenario"].tolist() == [True, False, True]
     sentence = report.changes_sentence(m)
     assert "1 change de conclusion" in sentence and "n’est plus significatif" in sentence
-    assert "0,50 fois son erreur-type" in sentence and "B : option 1" in sentence
+    assert "0,50 fois son erreur type" in sentence and "B : option 1" in sentence
 
 
 def test_a_scenario_equal_to_the_study_says_nothing_changes():

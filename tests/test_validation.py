@@ -401,7 +401,7 @@ def test_profile_finding_names_the_groups_of_null_tests_whose_interval_excludes_
     lo, hi = proportion_confint(np.arange(41), 40, alpha=0.05, method="wilson")
     chance = 2 * stats.binom.pmf(np.arange(41), 40, 0.05)[(lo > 0.05) | (hi < 0.05)].sum()
     text = validation.profile_finding(s).replace("\u00a0", " ")
-    assert ("pris un par un, 1 des 2 groupes de tests entre moitiés (par enquête et question) ont un intervalle "
+    assert ("pris un par un, 1 des 2 groupes de tests entre moitiés (par enquête et question) a un intervalle "
             f"Monte-Carlo qui exclut 5 %, quand le hasard seul en ferait sortir {chance:.1f}".replace(".", ",")) in text
 
 

@@ -132,7 +132,7 @@ def render(executed: str | Path, out: str | Path, *, exclude_input: bool = False
     exporter.log.setLevel("ERROR")
     title = notebook_title(nb)
     if is_scenario_page(nb):
-        title = f"Scénario « {scenario_name(nb)} » — {title}"
+        title = f"Scénario « {scenario_name(nb)} » — {title.removeprefix('Scénario : ')}"
     resources = {"metadata": {"name": title},
                  "portrait": {"banner": banner(nb), "run": run_information(nb), "back": back_link(nb)}}
     body, _ = exporter.from_notebook_node(nb, resources=dict(resources))

@@ -62,7 +62,8 @@ def index_html(executed: list[Path]) -> str:
             f'<li><a href="{html.escape(path.stem)}.html">{html.escape(notebook_title(nb))}</a>{short} '
             f'<span class="source">{html.escape(data_source(params))}</span><br>'
             f"{html.escape(first if first.endswith('…') else first + '.')}<br>"
-            f'<span class="params">{html.escape(shown)}</span></li>')
+            + (f'<span class="params">paramètres, tels qu\'écrits dans config/ (noms anglais) : {html.escape(shown)}</span>'
+               if shown else "") + "</li>")
     return (
         "<!DOCTYPE html>\n<html lang=\"fr\">\n<head>\n<meta charset=\"utf-8\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"

@@ -72,7 +72,7 @@ def _indicator(row) -> str:
         label = "d'accord (4 ou 5)" if row["statistic"] == "accord" else row["label"]
         return f"{row['display']} : {label}"
     if row["statistic"] == "nps_score":
-        return f"{row['display']} : score net de recommandation (× 100)"
+        return f"{row['display']} : score net de recommandation (points)"
     return f"{row['display']} : moyenne"
 
 
@@ -102,7 +102,7 @@ def changes_sentence(m: pd.DataFrame, alpha: float = 0.05) -> str:
     largest = float(m["shift_se"].abs().max()) if n else 0.0
     if fmt.rounded(largest, 2) == 0:
         return (f"Le scénario ne change aucune des {n} comparaisons de la batterie : aucun écart ne bouge de "
-                "plus de 0,005 fois son erreur-type.")
+                "plus de 0,005 fois son erreur type.")
     first = (f"Sur les {n} comparaisons clients / habitants de la batterie, "
              + ("aucune ne change de conclusion" if flips.empty else
                 f"{len(flips)} change{'nt' if len(flips) > 1 else ''} de conclusion")
@@ -113,9 +113,9 @@ def changes_sentence(m: pd.DataFrame, alpha: float = 0.05) -> str:
         first += " : " + " ; ".join(names)
     first += "."
     size = fmt.number(abs(biggest["shift_se"]), 2)
-    second = (f" Le plus grand déplacement d'un écart vaut {size} fois son erreur-type dans l'étude "
+    second = (f" Le plus grand déplacement d'un écart vaut {size} fois son erreur type dans l'étude "
               f"({_indicator(biggest)}) ; la moitié des écarts se déplacent de moins de "
-              f"{fmt.number(float(m['shift_se'].abs().median()), 2)} fois leur erreur-type.")
+              f"{fmt.number(float(m['shift_se'].abs().median()), 2)} fois leur erreur type.")
     return first + second
 
 
@@ -131,7 +131,16 @@ def settings_table(manifest: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["Étape", "Paramètre", "Étude", "Scénario"])
 
 
+#: French glosses of parameter values a scenario typically changes (the value itself is kept: it is what -p takes)
+VALUE_LABELS = {"frame": "fichiers de partenaires", "tourism": "chiffres du tourisme", "linear": "calage linéaire",
+                "raking": "calage raking", "logit": "calage logit borné", "truncated": "calage linéaire tronqué",
+                "simulated": "réponses simulées", "real": "réponses réelles", "bootstrap": "bootstrap de Rao–Wu",
+                "jk1": "jackknife JK1", "jkn": "jackknife JKn"}
+
+
 def _param(v: Any) -> str:
+    if isinstance(v, str) and v in VALUE_LABELS:
+        return f"{v} ({VALUE_LABELS[v]})"
     if isinstance(v, float):
         return fmt.number(v, 3).rstrip("0").rstrip(",")
     return json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else str(v)
@@ -177,8 +186,8 @@ def shift_figure(m: pd.DataFrame, title: str) -> plt.Figure:
         ax.scatter(t_study[flipped], t_scen[flipped], s=46, color="#b3261e", marker="D", label="conclusion changée")
     ax.set_xlim(-lim, lim)
     ax.set_ylim(-lim, lim)
-    ax.set_xlabel("Écart clients − habitants / erreur-type : étude")
-    ax.set_ylabel("Écart clients − habitants / erreur-type : scénario")
+    ax.set_xlabel("Écart clients − habitants / erreur type : étude")
+    ax.set_ylabel("Écart clients − habitants / erreur type : scénario")
     ax.set_title(title, loc="left")
     ax.legend(loc="upper left", frameon=True)
     return fig

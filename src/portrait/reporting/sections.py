@@ -63,7 +63,7 @@ def pride_sentences(p: Mapping[str, pd.DataFrame]) -> str:
         f"Hauts-de-France (« plutôt » ou « tout à fait » d'accord) ; {test('fierte__oui', 'département')}, "
         f"{test('fierte__oui', 'âge')}.",
         f"**Ambassadeurs.** {pct_ci(a.estimate, a.ci_low, a.ci_high)} seraient prêts à devenir ambassadeurs de la "
-        f"région (« oui, probablement » ou « certainement ») ; {test('ambassadeur__oui', 'département')}, "
+        f"région (« Oui, probablement » ou « Oui, certainement ») ; {test('ambassadeur__oui', 'département')}, "
         f"{test('ambassadeur__oui', 'âge')}.",
         f"**Attachement.** Le territoire dont les habitants se sentent le plus proches est « {att.domaine} » : "
         f"{pct_ci(att.estimate, att.ci_low, att.ci_high)} ; les Hauts-de-France sont cités par "

@@ -84,11 +84,14 @@ def verdict(p_adj: float, ci_low: float, ci_high: float) -> str:
     return "pas de différence établie"
 
 
-def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapping[str, pd.Series]) -> str:
+def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapping[str, pd.Series],
+                     visitor_target: str = "frame") -> str:
     """The method in plain French, with the chain's own numbers.
 
     ``counts``: communes, residents aged 15+, frame persons, invitations of each survey;
-    ``ledger``: the fieldwork ledger; ``diag``: weight diagnostics of each survey.
+    ``ledger``: the fieldwork ledger; ``diag``: weight diagnostics of each survey; ``visitor_target``:
+    the visitors' calibration target (``frame``: the partner files' exact totals; ``tourism``: totals
+    derived from tourism figures, which are assumptions).
     """
     led = ledger.groupby(["survey", "status"])["n"].sum()
 
@@ -110,10 +113,13 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
         f"du champ) : {rate('residents')} chez les habitants, {rate('visitors')} chez les clients. "
         "Ceux qui répondent ne ressemblent pas exactement à ceux qui ne répondent pas : la pondération corrige "
         "ces écarts.",
-        f"**Pondération.** Chaque répondant reçoit un poids : l'inverse de sa probabilité d'être invité, corrigé de la "
-        f"non-réponse, puis calé pour que l'échantillon reproduise exactement des effectifs connus — pour les habitants, "
-        f"la population de l'Insee par sexe et âge, département et taille de commune ; pour les clients, les totaux "
-        f"des fichiers de partenaires. Effet de plan dû aux poids (Kish) : {fmt.number(diag['residents']['deff de Kish'], 2)} "
+        "**Pondération.** Chaque répondant reçoit un poids : l'inverse de sa probabilité d'être invité, corrigé de la "
+        "non-réponse, puis calé pour que l'échantillon reproduise exactement des effectifs de référence — pour les "
+        "habitants, la population de l'Insee par sexe et âge, département et taille de commune ; pour les clients, "
+        + ("les totaux exacts des fichiers de partenaires. " if visitor_target == "frame" else
+           "des totaux déduits des chiffres du tourisme (nuitées, part de clients étrangers) et appliqués à l'effectif "
+           "des fichiers de partenaires : des hypothèses, pas des effectifs connus (voir « Limites »). ")
+        + f"Effet de plan dû aux poids (Kish) : {fmt.number(diag['residents']['deff de Kish'], 2)} "
         f"chez les habitants, {fmt.number(diag['visitors']['deff de Kish'], 2)} chez les clients.",
         "**Ce que veut dire un intervalle de confiance.** Chaque chiffre est une estimation tirée d'un échantillon. "
         "L'intervalle de confiance à 95 % donne la fourchette de valeurs compatibles avec les réponses recueillies : "
@@ -240,7 +246,7 @@ def limits(source: str, margin_sources: Iterable[pd.DataFrame], visitor_target: 
                if not str(r.hypothèse).startswith("aucune")]
     if assumed:
         parts.append("**Hypothèses des marges de calage.** " + " ".join(
-            f"{r.marge} : {r.hypothèse}." for r in assumed))
+            f"{str(r.marge)[:1].upper()}{str(r.marge)[1:]} : {r.hypothèse}." for r in assumed))
     parts.append(target_sentence(visitor_target, "**Champ des clients.** "))
     parts.append("**Non-réponse.** La pondération corrige les écarts de réponse liés aux variables connues pour tous "
                  "(âge et lieu pour les habitants, informations des fichiers pour les clients) ; elle ne corrige pas "

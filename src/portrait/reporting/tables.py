@@ -25,16 +25,24 @@ class Captions:
 
     def table(self, df: pd.DataFrame, caption: str, *, columns: Mapping[str, str] | None = None,
               decimals: int | Mapping[str, int] = 3, pvalues: Iterable[str] = (),
-              percents: Mapping[str, int] | None = None, values: Mapping[str, Mapping] | None = None):
+              percents: Mapping[str, int] | None = None, values: Mapping[str, Mapping] | None = None,
+              row_decimals: Mapping[str, Iterable[int]] | None = None):
         """« Tableau N — caption » above ``df`` with numbers written the French way, without the index.
 
         ``columns`` renames (and orders, when given) the columns shown; ``values`` maps codes to labels
-        column by column (e.g. ``{"statistic": {"nps_score": "score NPS"}}``).
+        column by column (e.g. ``{"statistic": {"nps_score": "score NPS"}}``); ``row_decimals`` gives a
+        column one precision per row (``{column: decimals of each row}``), for a column that mixes scales
+        (means on 10 beside the NPS in points).
         """
         frame = df.reset_index(drop=True)
         for col, mapping in (values or {}).items():
             frame[col] = frame[col].map(lambda v, m=mapping: m.get(v, v))
         shown = fmt.table(frame, decimals, pvalues=pvalues, percents=percents)
+        for col, decs in (row_decimals or {}).items():
+            decs = list(decs)
+            if len(decs) != len(frame):
+                raise ValueError(f"row_decimals[{col!r}] has {len(decs)} values for {len(frame)} rows")
+            shown[col] = [fmt.number(v, d) for v, d in zip(frame[col], decs)]
         if columns:
             shown = shown[[c for c in columns if c in shown.columns]].rename(columns=dict(columns))
         return self._captioned(shown.to_html(index=False, border=0, classes="dataframe portrait-table", na_rep="—",

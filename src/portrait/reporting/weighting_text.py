@@ -40,9 +40,10 @@ def standardised_difference_finding(std: pd.DataFrame) -> str:
     """The largest standardised difference to the population before calibration, and after."""
     before = std["diff. std. avant"].abs()
     worst = std.loc[before.idxmax()]
+    after = fmt.number(std["diff. std. après"].abs().max(), 2)
     return (f"avant calage, l'écart le plus grand est de {fmt.number(before.max(), 2)} écart-type "
-            f"({worst['marge']} : {worst['modalité']}) ; après calage, il est au plus de "
-            f"{fmt.number(std['diff. std. après'].abs().max(), 2)}")
+            f"({worst['marge']} : {worst['modalité']}) ; après calage, "
+            + ("il est nul à cette précision" if after == "0,00" else f"il est au plus de {after}"))
 
 
 def rates_finding(rates: pd.DataFrame, by: str, groups: Mapping[str, str], name: str = "strate") -> str:

@@ -22,7 +22,7 @@ Greenacre, M. (2007). *Correspondence Analysis in Practice*, 2nd ed. Chapman & H
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -422,7 +422,7 @@ def unweighted(design: Design) -> Design:
 
 
 METHOD_LABELS = {"linear": "linéaire", "raking": "raking", "logit": "logit borné", "truncated": "linéaire tronqué"}
-TARGET_LABELS = {"tourism": "clients calés sur le tourisme", "frame": "clients calés sur la base"}
+TARGET_LABELS = {"tourism": "clients calés sur le tourisme", "frame": "clients calés sur les fichiers de partenaires"}
 
 
 def sensitivity_scenarios(files: Mapping[str, str], designs: Mapping[str, Design]) -> dict[str, dict[str, Design]]:
@@ -444,6 +444,26 @@ def sensitivity_scenarios(files: Mapping[str, str], designs: Mapping[str, Design
         if v.startswith("target_"):
             out[TARGET_LABELS[v.removeprefix("target_")]] = {"residents": designs["residents"], "visitors": read["visitors"](v)}
     return out
+
+
+RETAINED = " (méthode retenue)"
+
+
+def sensitivity_columns(scenarios: Iterable[str], attrs: Mapping[str, Any]) -> tuple[list[str], dict[str, str]]:
+    """The sensitivity table's columns in reading order, and their headers.
+
+    Unweighted and design weights first, then the calibration the study retained (from the residents'
+    weighted-file attributes, ``attrs["recipe"]["calibration_method"]``), marked « (méthode retenue) »,
+    then the other variants. A file without a recipe (weights computed elsewhere) keeps the order.
+    """
+    names = list(dict.fromkeys(scenarios))
+    method = (attrs.get("recipe") or {}).get("calibration_method")
+    retained = f"calage {METHOD_LABELS.get(method, method)}" if method else None
+    if retained not in names:
+        return names, {}
+    order = [s for s in names if s != retained]
+    order.insert(order.index("poids de sondage") + 1 if "poids de sondage" in order else 0, retained)
+    return order, {retained: retained + RETAINED}
 
 
 def short_label(item_label: str) -> str:

@@ -264,7 +264,7 @@ def resident_margins(communes: pd.DataFrame, cb: Codebook, year: int) -> tuple[l
         {"marge": "sexe × âge (15 ans ou plus)", "source": elp, "hypothèse": "aucune (chiffres publiés)"},
         {"marge": "département (15 ans ou plus)", "source": elp, "hypothèse": "aucune (chiffres publiés)"},
         {"marge": "taille de commune (15 ans ou plus)", "source": "base de sondage (populations légales, Etalab) et Insee",
-         "hypothèse": "parts des classes de taille dans la population de 15 ans ou plus estimée de la base, appliquées "
+         "hypothèse": "parts des classes de taille dans la population de 15 ans ou plus estimée à partir de la base de sondage, appliquées "
                       f"au total Insee {year} : la répartition par taille n'est pas publiée pour les 15 ans ou plus"},
     ])
     return margins, src
@@ -552,7 +552,7 @@ def steps_table(w: Weighted) -> pd.DataFrame:
     prev = None
     for stage, d in w.stages.items():
         diag = survey.weight_diagnostics(d, prev)
-        rows.append({"étape": labels[stage], "répondants pondérés": int(diag["n"]),
+        rows.append({"étape": labels[stage][:1].upper() + labels[stage][1:], "répondants pondérés": int(diag["n"]),
                      "somme des poids": diag["somme des poids"], "deff de Kish": diag["deff de Kish"],
                      "taille effective": diag["taille effective"], "CV des poids": diag["CV des poids"],
                      "poids min": diag["poids min"], "poids max": diag["poids max"]})

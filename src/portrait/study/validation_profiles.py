@@ -151,7 +151,7 @@ def profile_finding(psumm: pd.DataFrame) -> str:
         expected = sum(expected_outside(int(n), 0.95, 0.05) for n in null["replications"])
         size += (f" ; pris un par un, {len(off)} des {len(null)} groupes de tests entre moitiés (par enquête et "
                  "question" + (" et cible" if "target" in null.columns and null["target"].nunique() > 1 else "")
-                 + ") ont un intervalle Monte-Carlo qui exclut 5 %, quand le hasard seul en ferait sortir "
+                 + (") a" if len(off) == 1 else ") ont") + " un intervalle Monte-Carlo qui exclut 5 %, quand le hasard seul en ferait sortir "
                  + fmt.number(expected, 1))
     alt = psumm.loc[psumm["planted"] & (psumm["replications"] > 0)]
     if len(alt):
