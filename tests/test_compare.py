@@ -199,3 +199,12 @@ def test_sensitivity_columns_put_the_retained_weighting_after_the_design_weights
     assert headers == {"calage raking": "calage raking (méthode retenue)"}
     assert compare.sensitivity_columns(names, {}) == (names, {})               # weights computed elsewhere
     assert compare.sensitivity_columns(names[:2], {"recipe": {"calibration_method": "logit"}}) == (names[:2], {})
+
+
+def test_question_labels_write_the_scale_of_a_one_to_five_mean():
+    cb = codebook.load()
+    df = pd.DataFrame({"item": ["img_accueillante", "img_accueillante", "image_globale", "recommandation"],
+                       "statistic": ["mean", "accord", "mean", "nps_score"]})
+    assert compare.question_labels(df, cb, nps="score net de recommandation").tolist() == [
+        "Accueillante — moyenne (1 à 5)", "Accueillante — part d'accord", "Image globale (0 à 10) — moyenne",
+        "Recommandation (0 à 10) — score net de recommandation"]

@@ -574,6 +574,15 @@ def nps_in_points(df: pd.DataFrame, columns: Sequence[str], statistic: str = "st
     return out
 
 
+def question_labels(df: pd.DataFrame, cb: Codebook, nps: str = STATISTIC_LABELS["nps_score"]) -> pd.Series:
+    """« item — statistic » for each row of ``df`` (columns ``item``, ``statistic``), the scale of a 1–5
+    item's mean written out (« Accueillante — moyenne (1 à 5) »; 0–10 items carry theirs in the label)."""
+    likert = {v.name for v in cb.variables if v.type == "likert_1_5"}
+    scale = (df["item"].isin(likert) & df["statistic"].eq("mean")).map({True: " (1 à 5)", False: ""})
+    return (df["item"].map(item_short_labels(cb)) + " — "
+            + df["statistic"].map({**STATISTIC_LABELS, "nps_score": nps}) + scale)
+
+
 def item_short_labels(cb: Codebook) -> dict[str, str]:
     """Variable name → short French label, for every variable of the codebook."""
     return {v.name: short_label(v.label) for v in cb.variables}

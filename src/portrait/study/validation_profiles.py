@@ -128,7 +128,7 @@ def profile_table_fr(psumm: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
         "Question": [compare.short_label(cb.variable(i).label) for i in t["item"]],
         "Réplications": t["replications"].map(fmt.number),
         "Tests concluant à une différence (seuil de 5 %)": t["rejection"].map(fmt.percent),
-        "Intervalle Monte-Carlo": [fmt.interval(lo, hi, 1, scale=100, unit="%")
+        "Intervalle Monte-Carlo (%)": [fmt.interval(lo, hi, 1, scale=100)
                                    for lo, hi in zip(t["rejection_low"], t["rejection_high"])],
         "Degrés de liberté (ν) moyens": t["mean_df"].map(lambda x: fmt.number(x, 1)),
     })
