@@ -255,6 +255,21 @@ def test_the_finite_truth_computed_once_is_read_back_checked(setup, finite_setup
         setup.for_target("finite", finite_values=table.iloc[1:], source="data/processed/finite_truth.parquet")
 
 
+def test_the_finite_truth_command_names_what_is_missing_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    """`python -m portrait.study.validation_targets OUT` without its configuration: exit 1, the missing file or
+    parameter named, no output written."""
+    from portrait.pipeline import paths
+    from portrait.study import validation_targets
+
+    monkeypatch.setattr(paths, "CONFIG", tmp_path)
+    out = tmp_path / "finite_truth.parquet"
+    assert validation_targets.main([str(out)]) == 1
+    assert "study.yaml does not exist" in capsys.readouterr().err and not out.exists()
+    (tmp_path / "study.yaml").write_text("seed: 1\npopulation_year: 2017\n", encoding="utf-8")
+    assert validation_targets.main([str(out)]) == 1
+    assert "parameter 'codebook_file' is missing" in capsys.readouterr().err and not out.exists()
+
+
 def test_a_finite_replication_reads_fixed_answers_and_redraws_the_samples(setup, finite_setup, seeds):
     """Finite-target replications are deterministic, carry their target, and differ from the super-population
     replication with the same seed only through the population (same samples, same response draws)."""

@@ -116,7 +116,7 @@ def _set_in(name: str, stem: str, overrides: dict[str, Any] | None) -> str | Non
         try:
             if file.exists() and name in (config.read_yaml(file) or {}):
                 return paths.relative(file)
-        except PortraitError:
+        except (PortraitError, SurveyError):
             return None
     return None
 

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from ..pipeline import config, io, manifest, paths
-from ..pipeline.errors import ParameterError, PortraitError
+from ..pipeline.errors import ParameterError, PortraitError, SurveyError
 from ..reporting import formatting as fmt
 from . import frames
 from .validation_setup import (CALIBRATED, ESTIMATOR_LABELS, SURVEY_LABELS, SURVEYS, TARGET_LABELS, TARGETS,
@@ -184,15 +184,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", help="Parquet file to write, e.g. data/processed/finite_truth.parquet")
     parser.add_argument("--workers", type=int, default=2, help="processes streaming the residents (same result)")
     args = parser.parse_args(argv)
-    p = config.notebook_parameters("03_fieldwork")
     try:
+        p = config.notebook_parameters("03_fieldwork")
         table = finite_population_truth(seed=p.get("seed"), codebook_file=p["codebook_file"],
                                         model_file=p["model_file"], resident_frame=p["resident_frame"],
                                         visitor_frame=p["visitor_frame"], population_year=p["population_year"],
                                         workers=args.workers)
-    except (PortraitError, KeyError, FileNotFoundError) as exc:
-        print(f"✗ {args.out}: {type(exc).__name__}: {exc} (parameters: config/{config.STUDY_FILE} and "
-              "config/03_fieldwork.yaml)", file=sys.stderr)
+    except (PortraitError, SurveyError, KeyError, FileNotFoundError) as exc:
+        what = f"parameter {exc} is missing" if isinstance(exc, KeyError) else f"{type(exc).__name__}: {exc}"
+        print(f"✗ {args.out}: {what} (parameters: config/{config.STUDY_FILE} and config/03_fieldwork.yaml)",
+              file=sys.stderr)
         return 1
     io.write_parquet(table, args.out)
     manifest.record("finite_truth", {"out_finite_truth": args.out})
