@@ -129,7 +129,8 @@ $(EXEC)/07_synthesis.ipynb &: \
 # The validation's fixed finite population, streamed once through the frames (4.8 million residents):
 # it depends on what fixes the population, not on the weighting, so it runs beside 03 and a weighting
 # change does not redo it.
-$(P)/finite_truth.parquet: config/03_fieldwork.yaml config/codebook.yaml config/fieldwork_model.yaml $(STUDY) \
+$(P)/finite_truth.parquet: config/08_validation.yaml config/03_fieldwork.yaml config/codebook.yaml \
+  config/fieldwork_model.yaml $(STUDY) \
   $(RAW_OK) $(P)/resident_frame.parquet $(P)/visitor_frame.parquet $(PKG) $(ENV)
 	@$(PYTHON) -m portrait.study.validation_targets $@
 

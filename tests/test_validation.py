@@ -265,8 +265,12 @@ def test_the_finite_truth_command_names_what_is_missing_and_writes_nothing(tmp_p
     out = tmp_path / "finite_truth.parquet"
     assert validation_targets.main([str(out)]) == 1
     assert "study.yaml does not exist" in capsys.readouterr().err and not out.exists()
-    (tmp_path / "study.yaml").write_text("seed: 1\npopulation_year: 2017\n", encoding="utf-8")
+    (tmp_path / "study.yaml").write_text("seed: 1\n", encoding="utf-8")
+    (tmp_path / "08_validation.yaml").write_text("fieldwork_settings: config/nowhere.yaml\n", encoding="utf-8")
     assert validation_targets.main([str(out)]) == 1
+    assert "config/nowhere.yaml does not exist" in capsys.readouterr().err and not out.exists()
+    (tmp_path / "08_validation.yaml").write_text("fieldwork_settings: config/study.yaml\n", encoding="utf-8")
+    assert validation_targets.main([str(out)]) == 1                    # a settings file without the codebook
     assert "parameter 'codebook_file' is missing" in capsys.readouterr().err and not out.exists()
 
 

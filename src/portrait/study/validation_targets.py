@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from ..pipeline import config, io, manifest, paths
+from ..pipeline import run as runner
 from ..pipeline.errors import ParameterError, PortraitError, SurveyError
 from ..reporting import formatting as fmt
 from . import frames
@@ -174,9 +175,9 @@ def summaries(results: pd.DataFrame, setups: Mapping[str, Validation]) -> dict[s
 def main(argv: list[str] | None = None) -> int:
     """``python -m portrait.study.validation_targets OUT``: write the finite population's truth for notebook 08.
 
-    The inputs are the study's (``config/study.yaml``: seed, population year) and the fieldwork's
-    (``config/03_fieldwork.yaml``: codebook, model, frames): what fixes the population, nothing of
-    the designs or the weighting, so `make` re-runs it only when one of those changes.
+    The inputs are notebook 08's own parameters, resolved as the runner resolves them (seed, population
+    year, frames; codebook and model from its ``fieldwork_settings``): what fixes the population,
+    nothing of the designs or the weighting, so `make` re-runs it only when one of those changes.
     """
     parser = argparse.ArgumentParser(prog="python -m portrait.study.validation_targets",
                                      description="Write the exact key statistics of the validation's fixed finite "
@@ -185,15 +186,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="processes streaming the residents (same result)")
     args = parser.parse_args(argv)
     try:
-        p = config.notebook_parameters("03_fieldwork")
-        table = finite_population_truth(seed=p.get("seed"), codebook_file=p["codebook_file"],
-                                        model_file=p["model_file"], resident_frame=p["resident_frame"],
+        notebook = paths.NOTEBOOKS / "08_validation.ipynb"
+        p = runner.effective_parameters(notebook, runner.resolve_parameters(notebook))
+        fw = config.read_yaml(p["fieldwork_settings"])
+        table = finite_population_truth(seed=p.get("seed"), codebook_file=fw["codebook_file"],
+                                        model_file=fw["model_file"], resident_frame=p["resident_frame"],
                                         visitor_frame=p["visitor_frame"], population_year=p["population_year"],
                                         workers=args.workers)
     except (PortraitError, SurveyError, KeyError, FileNotFoundError) as exc:
         what = f"parameter {exc} is missing" if isinstance(exc, KeyError) else f"{type(exc).__name__}: {exc}"
-        print(f"✗ {args.out}: {what} (parameters: config/{config.STUDY_FILE} and config/03_fieldwork.yaml)",
-              file=sys.stderr)
+        print(f"✗ {args.out}: {what} (parameters: config/{config.STUDY_FILE}, config/08_validation.yaml and the "
+              "fieldwork settings it names)", file=sys.stderr)
         return 1
     io.write_parquet(table, args.out)
     manifest.record("finite_truth", {"out_finite_truth": args.out})
