@@ -31,6 +31,11 @@ def rounded(x: float, decimals: int = 0) -> float:
     return float(np.round(float(x), decimals)) + 0.0  # + 0.0: −0.0 becomes 0.0
 
 
+def capitalised(text: str) -> str:
+    """``text`` with its first letter in upper case, the rest as written (« taille de commune » → « Taille de commune »)."""
+    return text[:1].upper() + text[1:]
+
+
 def number(x: float, decimals: int = 0, missing: str = MISSING) -> str:
     """A number written the French way: ``number(-1234.5, 1)`` → « −1 234,5 »; never a signed zero."""
     if _missing(x):

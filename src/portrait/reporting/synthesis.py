@@ -246,7 +246,7 @@ def limits(source: str, margin_sources: Iterable[pd.DataFrame], visitor_target: 
                if not str(r.hypothèse).startswith("aucune")]
     if assumed:
         parts.append("**Hypothèses des marges de calage.** " + " ".join(
-            f"{str(r.marge)[:1].upper()}{str(r.marge)[1:]} : {r.hypothèse}." for r in assumed))
+            f"{fmt.capitalised(str(r.marge))} : {r.hypothèse}." for r in assumed))
     parts.append(target_sentence(visitor_target, "**Champ des clients.** "))
     parts.append("**Non-réponse.** La pondération corrige les écarts de réponse liés aux variables connues pour tous "
                  "(âge et lieu pour les habitants, informations des fichiers pour les clients) ; elle ne corrige pas "

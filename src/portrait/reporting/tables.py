@@ -82,10 +82,6 @@ def french_html(df: pd.DataFrame) -> str:
     (each column with the decimals it was rounded to), no row numbers, every row and the full labels."""
     frame = df.copy()
     show_index = not isinstance(frame.index, pd.RangeIndex)
-    if (show_index and frame.index.nlevels == 1 and frame.columns.nlevels == 1 and frame.index.name is not None
-            and frame.columns.name is None):
-        # the index's name in the header row itself, not in a second, otherwise empty, header row
-        frame.columns.name, frame.index.name = frame.index.name, None
     for col in frame.columns:
         s = frame[col]
         if pd.api.types.is_bool_dtype(s):

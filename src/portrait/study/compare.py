@@ -438,8 +438,7 @@ def sensitivity_scenarios(files: Mapping[str, str], designs: Mapping[str, Design
            "poids de sondage": {g: read[g]("design") for g in GROUPS}}
     for v in variants["residents"]:
         if v.startswith("calibration_") and v in variants["visitors"]:
-            method = v.removeprefix("calibration_")
-            out[f"calage {METHOD_LABELS.get(method, method)}"] = {g: read[g](v) for g in GROUPS}
+            out[_method_column(v.removeprefix("calibration_"))] = {g: read[g](v) for g in GROUPS}
     for v in variants["visitors"]:
         if v.startswith("target_"):
             out[TARGET_LABELS[v.removeprefix("target_")]] = {"residents": designs["residents"], "visitors": read["visitors"](v)}
@@ -447,6 +446,10 @@ def sensitivity_scenarios(files: Mapping[str, str], designs: Mapping[str, Design
 
 
 RETAINED = " (méthode retenue)"
+
+
+def _method_column(method: str) -> str:
+    return f"calage {METHOD_LABELS.get(method, method)}"
 
 
 def sensitivity_columns(scenarios: Iterable[str], attrs: Mapping[str, Any]) -> tuple[list[str], dict[str, str]]:
@@ -458,7 +461,7 @@ def sensitivity_columns(scenarios: Iterable[str], attrs: Mapping[str, Any]) -> t
     """
     names = list(dict.fromkeys(scenarios))
     method = (attrs.get("recipe") or {}).get("calibration_method")
-    retained = f"calage {METHOD_LABELS.get(method, method)}" if method else None
+    retained = _method_column(method) if method else None
     if retained not in names:
         return names, {}
     order = [s for s in names if s != retained]
@@ -482,7 +485,7 @@ def short_label(item_label: str) -> str:
     s = re.sub(r"^Seriez-vous prêt\(e\) à devenir ambassadeur.*", "Prêt(e) à être ambassadeur", s)
     s = re.sub(r"^J'ai l'intention de revenir.*", "Intention de revenir", s)
     s = s.replace("(0-10)", "(0 à 10)")           # as the sentences write the scale
-    return s[:1].upper() + s[1:] if s else item_label
+    return fmt.capitalised(s) if s else item_label
 
 
 def recovery(diff: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:

@@ -552,7 +552,7 @@ def steps_table(w: Weighted) -> pd.DataFrame:
     prev = None
     for stage, d in w.stages.items():
         diag = survey.weight_diagnostics(d, prev)
-        rows.append({"étape": labels[stage][:1].upper() + labels[stage][1:], "répondants pondérés": int(diag["n"]),
+        rows.append({"étape": fmt.capitalised(labels[stage]), "répondants pondérés": int(diag["n"]),
                      "somme des poids": diag["somme des poids"], "deff de Kish": diag["deff de Kish"],
                      "taille effective": diag["taille effective"], "CV des poids": diag["CV des poids"],
                      "poids min": diag["poids min"], "poids max": diag["poids max"]})

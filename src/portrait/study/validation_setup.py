@@ -142,19 +142,12 @@ class Validation:
         bounds = tuple(float(b) for b in logit_bounds)
         if len(bounds) != 2 or not bounds[0] < 1 < bounds[1]:
             raise ParameterError(f"parameter 'logit_bounds' must be [L, U] with L < 1 < U, got {list(logit_bounds)}")
-        cb = codebook_mod.load(codebook_file)
-        model = fieldwork.FieldworkModel.load(cb, model_file)
-        rframe = resident_frame if isinstance(resident_frame, pd.DataFrame) else pd.read_parquet(paths.resolve(resident_frame))
-        vframe = visitor_frame if isinstance(visitor_frame, pd.DataFrame) else pd.read_parquet(paths.resolve(visitor_frame))
-        population = sources.read_population(population_year)
+        cb, model, rframe, vframe, population, pop, cal = _simulated_population(
+            codebook_file, model_file, resident_frame, visitor_frame, population_year)
         rdesign = frames.ResidentDesign.from_params(resident_design)
         vdesign = visitors.VisitorDesign(invitations=config.require(visitor_design, "invitations", int, minimum=1),
                                          min_per_stratum=config.require(visitor_design, "min_per_stratum", int, minimum=1))
         vstrata = visitors.allocate_invitations(vframe, vdesign)
-        res_cells = fieldwork.resident_population(model, rframe, population)
-        vis_cells, mapping = fieldwork.visitor_population(model, vframe)
-        pop = fieldwork.Population(res_cells, vis_cells, mapping)
-        cal = fieldwork.calibrate(model, pop)
         truth = key_truth(fieldwork.truth(model, pop, cal), statistics)
         # wrong recipe parameters fail here, not in every replication
         rw = recipes.ResidentRecipe.from_params({**dict(resident_weighting), "population_year": population_year})
@@ -212,6 +205,16 @@ def finite_population_truth(*, seed: int, codebook_file: str | Path, model_file:
     again. Columns :data:`FINITE_COLUMNS`.
     """
     config.require({"seed": seed}, "seed", int, minimum=0)
+    _, model, rframe, vframe, population, _, cal = _simulated_population(
+        codebook_file, model_file, resident_frame, visitor_frame, population_year)
+    values = finite.finite_truth(model, cal, resident_frame=rframe, population=population, visitor_frame=vframe,
+                                 seed=seed, workers=workers,
+                                 statistics=statistics[["item", "statistic", "level"]].reset_index(drop=True))
+    return values.assign(seed=int(seed))[FINITE_COLUMNS]
+
+
+def _simulated_population(codebook_file, model_file, resident_frame, visitor_frame, population_year):
+    """What fixes the simulated population: codebook, model, frames, INSEE population, cells and calibration."""
     cb = codebook_mod.load(codebook_file)
     model = fieldwork.FieldworkModel.load(cb, model_file)
     rframe = resident_frame if isinstance(resident_frame, pd.DataFrame) else pd.read_parquet(paths.resolve(resident_frame))
@@ -219,10 +222,7 @@ def finite_population_truth(*, seed: int, codebook_file: str | Path, model_file:
     population = sources.read_population(population_year)
     vis_cells, mapping = fieldwork.visitor_population(model, vframe)
     pop = fieldwork.Population(fieldwork.resident_population(model, rframe, population), vis_cells, mapping)
-    values = finite.finite_truth(model, fieldwork.calibrate(model, pop), resident_frame=rframe, population=population,
-                                 visitor_frame=vframe, seed=seed, workers=workers,
-                                 statistics=statistics[["item", "statistic", "level"]].reset_index(drop=True))
-    return values.assign(seed=int(seed))[FINITE_COLUMNS]
+    return cb, model, rframe, vframe, population, pop, fieldwork.calibrate(model, pop)
 
 
 def _checked_finite_values(values: pd.DataFrame, seed: int, model_truth: pd.DataFrame, source: str) -> pd.DataFrame:
