@@ -30,7 +30,10 @@ export MPLBACKEND := Agg
 RUN := $(PYTHON) -m portrait.pipeline.run
 RENDER := $(PYTHON) -m portrait.reporting.render
 CHECK_SURVEY := $(PYTHON) -m portrait.reporting.check_survey
-INDEX = $(PYTHON) -m portrait.reporting.report index $(EXEC)/07_synthesis.ipynb $(filter-out %07_synthesis.ipynb,$(NOTEBOOKS:%=$(EXEC)/%.ipynb))
+INDEXED = $(EXEC)/07_synthesis.ipynb $(filter-out %07_synthesis.ipynb,$(NOTEBOOKS:%=$(EXEC)/%.ipynb))
+INDEX = $(PYTHON) -m portrait.reporting.report index $(INDEXED)
+# after a stage failed: the reports it leaves out of date say so, and so does the index; make still stops
+STALE = { $(PYTHON) -m portrait.reporting.report stale $(1) $(INDEXED); exit 1; }
 EXEC := build/executed
 P := data/processed
 PKG := $(sort $(wildcard src/portrait/*.py src/portrait/*/*.py)) pyproject.toml
@@ -78,14 +81,14 @@ $(RAW_OK): data/raw/SHA256SUMS $(wildcard $(addprefix data/raw/,$(shell awk '{pr
 $(EXEC)/01_resident_frame.ipynb \
 $(P)/resident_frame.parquet $(P)/resident_strata.csv $(P)/resident_communes.parquet $(P)/resident_slots.parquet &: \
   notebooks/01_resident_frame.ipynb config/01_resident_frame.yaml $(STUDY) $(RAW_OK) $(PKG) $(ENV)
-	@$(RUN) $<
+	@$(RUN) $< || $(call STALE,$<)
 
 $(EXEC)/02_visitor_frame.ipynb data/synthetic/partners \
 $(P)/visitor_frame.parquet $(P)/visitor_sample.parquet $(P)/visitor_ledger.parquet \
 $(P)/visitor_overlap.parquet $(P)/visitor_strata.csv &: \
   notebooks/02_visitor_frame.ipynb config/02_visitor_frame.yaml config/partner_layouts.yaml $(STUDY) \
   $(wildcard data/raw/partners/*) $(PKG) $(ENV)
-	@$(RUN) $<
+	@$(RUN) $< || $(call STALE,$<)
 
 $(EXEC)/03_fieldwork.ipynb data/synthetic/survey \
 $(P)/truth.csv $(P)/resident_responses.parquet $(P)/visitor_responses.parquet $(P)/fieldwork_ledger.csv &: \
@@ -93,21 +96,21 @@ $(P)/truth.csv $(P)/resident_responses.parquet $(P)/visitor_responses.parquet $(
   $(STUDY) $(RAW_OK) $(P)/resident_slots.parquet $(P)/resident_frame.parquet \
   $(P)/visitor_sample.parquet $(P)/visitor_frame.parquet $(wildcard data/raw/survey/*) config/survey_tools.yaml \
   $(PKG) $(ENV)
-	@$(CHECK_SURVEY) --if-real
-	@$(RUN) $<
+	@$(CHECK_SURVEY) --if-real || $(call STALE,$<)
+	@$(RUN) $< || $(call STALE,$<)
 
 # 04 and 05 do not depend on each other: `make -j2` runs them side by side.
 $(EXEC)/04_resident_weighting.ipynb \
 $(P)/resident_weights.parquet $(P)/resident_margins.csv $(P)/resident_stage_estimates.csv &: \
   notebooks/04_resident_weighting.ipynb config/04_resident_weighting.yaml config/codebook.yaml $(STUDY) $(RAW_OK) \
   $(P)/resident_responses.parquet $(P)/resident_frame.parquet $(P)/truth.csv $(PKG) $(ENV)
-	@$(RUN) $<
+	@$(RUN) $< || $(call STALE,$<)
 
 $(EXEC)/05_visitor_weighting.ipynb \
 $(P)/visitor_weights.parquet $(P)/visitor_margins.csv $(P)/visitor_stage_estimates.csv &: \
   notebooks/05_visitor_weighting.ipynb config/05_visitor_weighting.yaml config/codebook.yaml $(STUDY) $(RAW_OK) \
   $(P)/visitor_responses.parquet $(P)/visitor_frame.parquet $(P)/truth.csv $(PKG) $(ENV)
-	@$(RUN) $<
+	@$(RUN) $< || $(call STALE,$<)
 
 $(EXEC)/06_comparison.ipynb \
 $(P)/comparison_estimates.csv $(P)/comparison_differences.csv $(P)/comparison_distributions.csv \
@@ -115,7 +118,7 @@ $(P)/comparison_adjusted.csv $(P)/comparison_rankings.csv $(P)/comparison_map.cs
 $(P)/comparison_sensitivity.csv &: \
   notebooks/06_comparison.ipynb config/06_comparison.yaml config/codebook.yaml $(STUDY) \
   $(P)/resident_weights.parquet $(P)/visitor_weights.parquet $(P)/truth.csv $(PKG) $(ENV)
-	@$(RUN) $<
+	@$(RUN) $< || $(call STALE,$<)
 
 $(EXEC)/07_synthesis.ipynb &: \
   notebooks/07_synthesis.ipynb config/07_synthesis.yaml config/codebook.yaml $(STUDY) \
@@ -124,7 +127,7 @@ $(EXEC)/07_synthesis.ipynb &: \
   $(P)/visitor_weights.parquet $(P)/fieldwork_ledger.csv $(P)/comparison_estimates.csv \
   $(P)/comparison_differences.csv $(P)/comparison_rankings.csv $(P)/comparison_sensitivity.csv \
   $(P)/comparison_words.csv $(PKG) $(ENV)
-	@$(RUN) $<
+	@$(RUN) $< || $(call STALE,$<)
 
 # The validation's fixed finite population, streamed once through the frames (4.8 million residents):
 # it depends on what fixes the population, not on the weighting, so it runs beside 03 and a weighting
@@ -132,7 +135,7 @@ $(EXEC)/07_synthesis.ipynb &: \
 $(P)/finite_truth.parquet: config/08_validation.yaml config/03_fieldwork.yaml config/codebook.yaml \
   config/fieldwork_model.yaml $(STUDY) \
   $(RAW_OK) $(P)/resident_frame.parquet $(P)/visitor_frame.parquet $(PKG) $(ENV)
-	@$(PYTHON) -m portrait.study.validation_targets $@
+	@$(PYTHON) -m portrait.study.validation_targets $@ || $(call STALE,notebooks/08_validation.ipynb)
 
 # A short validation run (config/08_validation.yaml); `make validate` runs the published one.
 $(EXEC)/08_validation.ipynb $(P)/validation_results.parquet $(P)/validation_summary.csv &: \
@@ -140,7 +143,7 @@ $(EXEC)/08_validation.ipynb $(P)/validation_results.parquet $(P)/validation_summ
   config/03_fieldwork.yaml config/codebook.yaml config/fieldwork_model.yaml $(STUDY) $(RAW_OK) \
   $(P)/resident_frame.parquet $(P)/visitor_frame.parquet $(P)/resident_weights.parquet $(P)/visitor_weights.parquet \
   $(P)/finite_truth.parquet $(PKG) $(ENV)
-	@$(RUN) $<
+	@$(RUN) $< || $(call STALE,$<)
 
 # ------------------------------------------------------------------------------- reports
 reports/%.html: $(EXEC)/%.ipynb src/portrait/reporting/render.py $(wildcard src/portrait/reporting/templates/portrait/*) $(ENV)
@@ -158,7 +161,7 @@ reports/index.html: $(REPORTS) $(STUDY) src/portrait/reporting/report.py src/por
 # The whole chain is brought up to date first, so that no later `make` finds the published run out of date.
 validate: reports/index.html $(ENV) ## Validation study as published: 1,000 replications (bootstrap on 200), its report and the index (SCHEDULER=tcp://host:8786: on a Dask cluster)
 	@$(RUN) notebooks/08_validation.ipynb --timeout 3600 -p replications 1000 -p bootstrap_replications 200 \
-	  -p bootstrap_replicates 100 $(if $(SCHEDULER),-p scheduler $(SCHEDULER))
+	  -p bootstrap_replicates 100 $(if $(SCHEDULER),-p scheduler $(SCHEDULER)) || $(call STALE,notebooks/08_validation.ipynb)
 	@$(RENDER) $(EXEC)/08_validation.ipynb reports/08_validation.html
 	@$(INDEX)
 

@@ -99,8 +99,16 @@ def test_a_weight_changed_by_hand_reaches_the_comparison(reduced_runs):
     refused = chainrun.make(a, check=False)              # a changed file is not read unless accepted
     assert refused.returncode != 0
     assert "resident_weights.parquet: changed since it was written by stage 04_resident_weighting" in refused.stderr
+    # the reports left from before say they are out of date, and so does the index
+    assert "reports now out of date (« périmé » in reports/index.html): 07_synthesis, 06_comparison" in refused.stderr
+    banners = {p.stem for p in (a / "reports").glob("*.html") if 'class="portrait-banner portrait-stale"' in p.read_text()}
+    assert {"06_comparison", "07_synthesis"} <= banners and not banners & {"04_resident_weighting", "05_visitor_weighting"}
+    index = (a / "reports" / "index.html").read_text()
+    assert "Le dernier <code>make</code> a échoué à l'étape" in index and index.count("périmé : antérieur") >= 2
     chainrun.make(a, "accept", "FILE=data/processed/resident_weights.parquet")
     done = chainrun.make(a).stdout.splitlines()
+    assert not [p.stem for p in (a / "reports").glob("*.html") if "portrait-stale" in p.read_text()]
+    assert "périmé" not in (a / "reports" / "index.html").read_text()
     executed = {line.split("/")[-1].removesuffix(".ipynb") for line in done if "build/executed/" in line}
     assert "04_resident_weighting" not in executed and {"06_comparison", "07_synthesis"} <= executed
     after = pd.read_csv(est_file, sep=";", decimal=",", encoding="utf-8-sig")

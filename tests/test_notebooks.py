@@ -94,6 +94,36 @@ class TestMakeGraph:
         assert outs == targets
 
 
+def _makefile_rules() -> list[tuple[set[str], set[str]]]:
+    """(targets, prerequisites) of every rule of the Makefile, ``$(P)`` and ``$(EXEC)`` expanded."""
+    def files(words: str) -> set[str]:
+        return set(words.replace("$(P)", "data/processed").replace("$(EXEC)", "build/executed").split())
+
+    text = (paths.ROOT / "Makefile").read_text().replace("\\\n", " ")
+    return [(files(m.group(1)), files(m.group(2))) for m in re.finditer(r"^([^\s#][^=\n]*?)\s*&?:(?!=)(.*)$", text, re.M)]
+
+
+def test_stages_after_a_stage_are_those_make_rebuilds():
+    """The stages after a stage, read from the notebooks' path parameters (what the index marks out of date
+    when a stage fails), are those the Makefile's hand-written prerequisites rebuild when its files change."""
+    from portrait.pipeline import parameters
+    from portrait.pipeline.errors import ParameterError
+
+    rules = _makefile_rules()
+    stages = [p.stem for p in parameters.chain()]
+    for stem in stages:
+        reached = frontier = next(t for t, _ in rules if f"build/executed/{stem}.ipynb" in t)
+        while frontier:
+            frontier = set().union(*(t for t, pre in rules if pre & frontier)) - reached
+            reached = reached | frontier
+        expected = [s for s in stages if f"build/executed/{s}.ipynb" in reached]
+        assert parameters.downstream([stem]) == expected, stem
+    assert parameters.downstream(["04_resident_weighting"]) == [
+        "04_resident_weighting", "06_comparison", "07_synthesis", "08_validation"]
+    with pytest.raises(ParameterError, match="not a stage"):
+        parameters.downstream(["09_nothing"])
+
+
 NUMBER = re.compile(r"[-\u2212]?\d+(?:[\u202f\u00a0]\d{3})*(?:[.,]\d+)?(?:[eE][-+]?\d+)?")
 MASKS = ((re.compile(r"\b[0-9a-f]{16}\b"), "<SHA256>"),)
 REL_TOL = 1e-6

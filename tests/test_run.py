@@ -179,3 +179,20 @@ def test_run_information_shows_parameters_as_written_in_config():
     assert shown["paramètre methods"] == "[linear, raking]" and shown["paramètre check"] == "true"
     for k, v in params.items():
         assert yaml.safe_load(shown[f"paramètre {k}"]) == v
+
+
+def test_a_stale_banner_goes_at_the_top_and_replaces_an_earlier_one(tmp_path):
+    """After a failure, a report left from an earlier run gets one banner (a second failure replaces it)."""
+    from portrait.reporting import report
+
+    r = tmp_path / "06_x.html"
+    r.write_text('<html><head></head><body class="jp-Notebook">\n<main>\n<p>Rapport</p></main></body></html>\n')
+    assert report.mark_stale(r, report.stale_banner("Pondération A", own=False))
+    assert report.mark_stale(r, report.stale_banner("Pondération B", own=True))
+    text = r.read_text()
+    assert text.count("portrait-stale") == 1 and "Cette étape a échoué" in text and "Pondération A" not in text
+    assert text.index("<main>") < text.index("portrait-stale") < text.index("<p>Rapport")
+    assert not report.mark_stale(tmp_path / "absent.html", "banner")
+    (tmp_path / "other.html").write_text("not a report")
+    with pytest.raises(ValueError, match="no <body>"):
+        report.mark_stale(tmp_path / "other.html", "banner")

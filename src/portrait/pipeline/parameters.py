@@ -18,7 +18,7 @@ import ast
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import nbformat
 
@@ -33,6 +33,37 @@ HEADER = ("# defaults = config/study.yaml + config/{stem}.yaml, written by `make
 def chain() -> list[Path]:
     """The chain's notebooks, in order (``notebooks/NN_*.ipynb``)."""
     return sorted(paths.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+
+def _files(defaults: dict[str, Any]) -> tuple[set[Path], set[Path]]:
+    """(files read, files written) named by a notebook's path parameters (``out_*`` are written)."""
+    read, written = set(), set()
+    for name, value in defaults.items():
+        if isinstance(value, str) and "/" in value:
+            (written if name.startswith("out_") else read).add(paths.resolve(value))
+    return read, written
+
+
+def stage_files() -> dict[str, tuple[set[Path], set[Path]]]:
+    """Stage → (files it reads, files it writes), in chain order, from the path parameters of the
+    notebooks' ``parameters`` cells (``out_*`` are written)."""
+    return {nb.stem: _files(cell_defaults(nb)) for nb in chain()}
+
+
+def downstream(stems: Iterable[str]) -> list[str]:
+    """The stages ``stems`` and every stage that reads, directly or through other stages, a file
+    one of them writes, in chain order."""
+    files = stage_files()
+    reached = set(stems)
+    unknown = sorted(reached - set(files))
+    if unknown:
+        raise ParameterError(f"{unknown[0]!r} is not a stage of the chain (notebooks/NN_*.ipynb)")
+    produced: set[Path] = set()
+    for stem, (read, written) in files.items():       # chain order: a stage reads only what earlier ones wrote
+        if stem in reached or read & produced:
+            reached.add(stem)
+            produced |= written
+    return [s for s in files if s in reached]
 
 
 def _cell(nb: dict) -> dict:

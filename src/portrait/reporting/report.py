@@ -1,20 +1,26 @@
-"""The index of reports: ``python -m portrait.report index EXECUTED.ipynb ...``.
+"""The index of reports: ``python -m portrait.reporting.report index EXECUTED.ipynb ...``.
 
 ``reports/index.html`` lists every rendered report in chain order with its one-line summary, the
 parameters it ran with and the data source (real or simulated). It is rebuilt from the executed
 notebooks, so it carries no date and changes only when a report does.
+
+When a stage fails, ``make`` calls ``python -m portrait.reporting.report stale NOTEBOOK EXECUTED.ipynb ...``:
+the reports left from an earlier run that no longer match the configuration and data (see
+:func:`out_of_date`) get a banner saying so, and the index lists them as out of date. The next
+successful ``make`` renders them again, without the banner.
 """
 
 from __future__ import annotations
 
 import argparse
 import html
+import re
 import sys
 from pathlib import Path
 
 import nbformat
 
-from ..pipeline import config, paths, scenario
+from ..pipeline import config, parameters, paths, scenario
 from ..pipeline.io import write_text
 from . import scenarios
 from .render import as_yaml, notebook_summary, notebook_title
@@ -29,7 +35,11 @@ h1{font-size:1.6rem}li{margin:0 0 1.2rem}a{color:#0b5cad}
 .params{font-family:ui-monospace,monospace;font-size:.8rem;color:#52606d}
 code{overflow-wrap:anywhere}
 .source{display:inline-block;padding:.1rem .5rem;border-radius:.3rem;background:#fff3c4;color:#8d6400}
+.stale{display:inline-block;padding:.1rem .5rem;border-radius:.3rem;background:#fde2e1;color:#8a1c1c;font-weight:600}
+p.stale{display:block;padding:.5rem 1rem}
 """
+STALE_CLASS = "portrait-stale"
+STALE_STYLE = "background:#fde2e1;color:#8a1c1c"
 
 
 def data_source(params: dict) -> str:
@@ -41,13 +51,18 @@ def data_source(params: dict) -> str:
     return "données publiques (Insee, Etalab)"
 
 
-def index_html(executed: list[Path]) -> str:
-    """HTML of the index for the given executed notebooks (in chain order)."""
+def index_html(executed: list[Path], stale: tuple[str, set[str]] | None = None) -> str:
+    """HTML of the index for the given executed notebooks (in chain order).
+
+    ``stale``: (title of the stage that failed, stems of the reports out of date), after a failure.
+    """
     study = config.study()
     source = study.get("source", "simulated")
     items = []
     for path in executed:
         nb = nbformat.read(path, as_version=4)
+        old = (' <span class="stale">périmé : antérieur à l\'échec</span>'
+               if stale is not None and path.stem in stale[1] else "")
         params = nb.metadata.get("papermill", {}).get("parameters", {})
         shown = " ; ".join(f"{k}: {as_yaml(v)}" for k, v in sorted(params.items())
                           if not (isinstance(v, str) and ("/" in v)))
@@ -59,7 +74,7 @@ def index_html(executed: list[Path]) -> str:
         short = (f' <span class="source">version courte : {int(reps)} réplications (publiée : <code>make validate</code>, '
                  f'1 000)</span>' if isinstance(reps, int) and reps < 1000 else "")
         items.append(
-            f'<li><a href="{html.escape(path.stem)}.html">{html.escape(notebook_title(nb))}</a>{short} '
+            f'<li><a href="{html.escape(path.stem)}.html">{html.escape(notebook_title(nb))}</a>{old}{short} '
             f'<span class="source">{html.escape(data_source(params))}</span><br>'
             f"{html.escape(first if first.endswith('…') else first + '.')}<br>"
             + (f'<span class="params">paramètres, tels qu\'écrits dans config/ (noms anglais) : {html.escape(shown)}</span>'
@@ -70,6 +85,10 @@ def index_html(executed: list[Path]) -> str:
         "<title>Portrait identitaire des Hauts-de-France — rapports</title>\n"
         f"<style>{STYLE}</style>\n</head>\n<body>\n"
         "<h1>Portrait identitaire des Hauts-de-France — rapports</h1>\n"
+        + (f'<p class="stale" role="alert">Le dernier <code>make</code> a échoué à l\'étape « {html.escape(stale[0])} ». '
+           "Les rapports marqués « périmé » viennent d'une exécution antérieure et ne correspondent plus à la "
+           "configuration ni aux données actuelles ; le prochain <code>make</code> réussi les régénère.</p>\n"
+           if stale is not None else "") +
         "<p>Phase quantitative reproduite : bases de sondage, terrain, pondération, comparaison "
         "habitants / visiteurs. Chaque rapport est régénéré par <code>make</code> à partir de "
         "<code>data/raw/</code> et des paramètres de <code>config/</code>.</p>\n"
@@ -82,13 +101,94 @@ def index_html(executed: list[Path]) -> str:
         + "</body>\n</html>\n")
 
 
+def _newest_mtime(path: Path) -> float:
+    if path.is_dir():
+        return max((f.stat().st_mtime for f in path.iterdir() if f.is_file()), default=path.stat().st_mtime)
+    return path.stat().st_mtime if path.exists() else 0.0       # an optional input (data/raw/survey) may be absent
+
+
+def out_of_date(failed: str) -> list[str]:
+    """The reports that no longer describe the configuration and data after the stage ``failed`` failed.
+
+    The failed stage; every stage whose executed notebook is missing or older than its notebook, its
+    parameter files (``config/study.yaml``, ``config/<stage>.yaml``) or a file it reads (the stages
+    ``make`` had still to run, or is running beside the failed one); and every stage that reads,
+    directly or not, a file one of these writes.
+    """
+    changed = {failed}
+    for stem, (read, _) in parameters.stage_files().items():
+        executed = paths.EXECUTED / f"{stem}.ipynb"
+        if not executed.exists():
+            changed.add(stem)
+            continue
+        sources = {paths.NOTEBOOKS / f"{stem}.ipynb", paths.CONFIG / config.STUDY_FILE, *read}
+        own = paths.CONFIG / f"{stem}.yaml"
+        if own.exists():
+            sources.add(own)
+        ran = executed.stat().st_mtime
+        if any(_newest_mtime(f) > ran for f in sources):
+            changed.add(stem)
+    return parameters.downstream(changed)
+
+
+def stale_banner(failed_title: str, own: bool) -> str:
+    """The banner of a report left from an earlier run (French, for reviewers)."""
+    what = ("Cette étape a échoué lors du dernier <code>make</code>" if own else
+            f"L'étape « {html.escape(failed_title)} » a échoué lors du dernier <code>make</code>, avant que ce rapport "
+            "ne soit refait")
+    return (f'<div class="portrait-banner {STALE_CLASS}" role="alert" style="{STALE_STYLE}">Rapport périmé. {what} : '
+            "ce rapport vient d'une exécution antérieure et ne correspond plus à la configuration ni aux données "
+            "actuelles. Le prochain <code>make</code> réussi le régénère.</div>")
+
+
+def mark_stale(report: Path, banner: str) -> bool:
+    """Put ``banner`` at the top of a rendered report (replacing an earlier one); False if there is no report."""
+    if not report.exists():
+        return False
+    text = re.sub(rf'<div class="portrait-banner {STALE_CLASS}"[^>]*>.*?</div>\n', "",
+                  report.read_text(encoding="utf-8"), flags=re.S)
+    text, found = re.subn(r"(<body[^>]*>\s*(?:<main>\s*)?)", lambda m: m.group(1) + banner + "\n", text, count=1)
+    if not found:
+        raise ValueError(f"{paths.relative(report)} has no <body>: not a rendered report")
+    write_text(report, text)
+    return True
+
+
+def mark_failure(notebook: Path, executed: list[Path], output: Path) -> list[str]:
+    """After ``notebook`` failed: the index lists every report out of date (:func:`out_of_date`), and
+    the reports of the failed stage and of the stages after it carry a banner. Returns the stems
+    marked in the index.
+
+    Other reports out of date are flagged in the index only: with ``make -j2`` their stage may be
+    running beside the failed one, and would render its new report while the banner is written.
+    """
+    title = notebook_title(nbformat.read(notebook, as_version=4))
+    stale = out_of_date(notebook.stem)
+    for s in parameters.downstream([notebook.stem]):
+        mark_stale(output.parent / f"{s}.html", stale_banner(title, own=s == notebook.stem))
+    present = [p for p in executed if p.exists()]
+    write_text(output, index_html(present, (title, set(stale))))
+    return [p.stem for p in present if p.stem in stale]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m portrait.report", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
     idx = sub.add_parser("index", help="write reports/index.html")
     idx.add_argument("executed", nargs="+", help="executed notebooks, in chain order")
     idx.add_argument("-o", "--output", default=str(paths.REPORTS / "index.html"))
+    st = sub.add_parser("stale", help="after a stage failed: mark the reports out of date and rewrite the index")
+    st.add_argument("notebook", help="the notebook that failed")
+    st.add_argument("executed", nargs="+", help="executed notebooks, in chain order (as for index)")
+    st.add_argument("-o", "--output", default=str(paths.REPORTS / "index.html"))
     args = parser.parse_args(argv)
+    if args.cmd == "stale":
+        out = paths.resolve(args.output)
+        marked = mark_failure(paths.resolve(args.notebook), [paths.resolve(p) for p in args.executed], out)
+        if marked:
+            print(f"  reports now out of date (« périmé » in {paths.relative(out)}): " + ", ".join(marked),
+                  file=sys.stderr)
+        return 0
     out = write_text(paths.resolve(args.output), index_html([paths.resolve(p) for p in args.executed]))
     print(f"✓ {paths.relative(out)}")
     return 0
