@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from portrait.pipeline import paths, scenario
-from portrait.pipeline.errors import ParameterError
+from portrait.pipeline.errors import ParameterError, PortraitError
 from portrait.reporting import scenarios as report
 
 CHAIN = ["01_resident_frame", "02_visitor_frame", "03_fieldwork", "04_resident_weighting",
@@ -184,3 +184,33 @@ def test_a_stage_no_longer_rerun_leaves_nothing_stale(monkeypatch, tmp_path):
         p.write_text("old")
     scenario._forget("essai", "04_resident_weighting")
     assert [p.exists() for p in left] == [False] * 4 and all(p.exists() for p in kept)
+
+
+def test_a_failed_scenario_withdraws_its_old_reports(monkeypatch, tmp_path):
+    """A stage failing in a scenario: the reports an earlier run left for it and the stages after it, the
+    scenario's report and its manifest (which the index reads) are removed; the stages done before stay."""
+    monkeypatch.setattr(scenario, "ROOT", tmp_path)
+    base = tmp_path / "essai"
+    names = ["04_resident_weighting", "06_comparison", "07_synthesis"]
+    old = {n: base / "reports" / f"{n}.html" for n in [*names, "index"]} | {"manifest": base / "scenario.json"}
+    for p in old.values():
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text("old")
+    stages = [scenario.Stage("01_resident_frame", False)] + [scenario.Stage(n, True) for n in names]
+    monkeypatch.setattr(scenario, "_study_built", lambda: None)
+    monkeypatch.setattr(scenario, "plan", lambda scn: stages)
+    monkeypatch.setattr(scenario, "_forget", lambda name, stem: None)
+
+    def run_stage(stage, base, label, why, no_input, html_name, say, quiet_if_current=False):
+        if stage.stem == "06_comparison":
+            raise PortraitError("06 failed")
+        (base / "reports" / html_name).write_text("new")
+
+    monkeypatch.setattr(scenario, "_run_stage", run_stage)
+    said = []
+    scn = scenario.Scenario(name="essai", title="Essai", description="", settings={})
+    with pytest.raises(PortraitError, match="06 failed"):
+        scenario.run(scn, say=said.append)
+    assert old["04_resident_weighting"].read_text() == "new"
+    assert not any(old[k].exists() for k in ("06_comparison", "07_synthesis", "index", "manifest"))
+    assert "withdrawn" in said[-1]

@@ -223,18 +223,24 @@ def run(scn: Scenario, say: Callable[[str], None] = print) -> Path:
     base = folder(scn.name)
     stage_list = plan(scn)
     say(f"scenario {scn.name}: {scn.title}")
-    for stage in stage_list:
-        if not stage.rerun:
-            _forget(scn.name, stage.stem)
-            say(f"  = {stage.stem}: reused from the study (same parameters and inputs)")
-            continue
-        why = ", ".join(f"{k} {a!r} → {b!r}" for k, (a, b) in stage.changes.items()) or \
-            "reads " + ", ".join(stage.remade_inputs) + " re-made by the scenario"
-        _run_stage(stage, base, stage.stem, why, stage.stem in REVIEWER_REPORTS,
-                   f"{stage.stem}.html", say)
-    manifest = write_manifest(scn, stage_list)
-    report = Stage(REPORT_NOTEBOOK.stem, True, params=report_parameters(scn, stage_list))
-    html = _run_stage(report, base, "the scenario's report", "", True, "index.html", say, quiet_if_current=True)
+    pending = [s.stem for s in stage_list if s.rerun]
+    try:
+        for stage in stage_list:
+            if not stage.rerun:
+                _forget(scn.name, stage.stem)
+                say(f"  = {stage.stem}: reused from the study (same parameters and inputs)")
+                continue
+            why = ", ".join(f"{k} {a!r} → {b!r}" for k, (a, b) in stage.changes.items()) or \
+                "reads " + ", ".join(stage.remade_inputs) + " re-made by the scenario"
+            _run_stage(stage, base, stage.stem, why, stage.stem in REVIEWER_REPORTS,
+                       f"{stage.stem}.html", say)
+            pending.remove(stage.stem)
+        manifest = write_manifest(scn, stage_list)
+        report = Stage(REPORT_NOTEBOOK.stem, True, params=report_parameters(scn, stage_list))
+        html = _run_stage(report, base, "the scenario's report", "", True, "index.html", say, quiet_if_current=True)
+    except Exception:
+        _withdraw(scn.name, pending, say)
+        raise
     say(f"✓ {paths.relative(html)} (manifest {paths.relative(manifest)})")
     return html
 
@@ -259,6 +265,18 @@ def _run_stage(stage: Stage, base: Path, label: str, why: str, no_input: bool, h
     _render(out, html, no_input)
     write_text(stamp_file, key + "\n")
     return html
+
+
+def _withdraw(name: str, stems: list[str], say: Callable[[str], None]) -> None:
+    """After a failure: remove the reports an earlier run of the scenario left for the stages not re-made
+    (``stems``), its report and its manifest, so that neither its folder nor the index shows an old result."""
+    base = folder(name)
+    gone = [p for p in [base / "reports" / f"{s}.html" for s in stems] + [base / "reports" / "index.html",
+                                                                          base / "scenario.json"] if p.exists()]
+    for p in gone:
+        p.unlink()
+    if gone:
+        say(f"  reports of the scenario withdrawn until it runs again: {', '.join(paths.relative(p) for p in gone)}")
 
 
 def _forget(name: str, stem: str) -> None:
