@@ -228,3 +228,31 @@ def test_the_method_says_how_the_visitors_were_calibrated():
     assert "pour les clients, les totaux exacts des fichiers de partenaires." in frame and "tourisme" not in frame
     assert "chiffres du tourisme" in tourism and "des hypothèses, pas des effectifs connus" in tourism
     assert "25,0 % chez les habitants, 10,0 % chez les clients" in frame
+
+
+def test_perceptual_map_labels_overlap_neither_each_other_nor_the_points():
+    """Every label of the correspondence-analysis map (numbered attributes, named groups) is drawn clear of
+    the other labels and of every point, on a crowded map like the study's (checked on the drawn boxes)."""
+    import matplotlib.pyplot as plt
+
+    from portrait.reporting import plots
+
+    rng = np.random.default_rng(3)
+    rows = pd.DataFrame(rng.normal(0, 0.05, (24, 2)), columns=["dim1", "dim2"], index=[f"Attribut {k}" for k in range(24)])
+    rows.iloc[:6] = rng.normal(0, 0.01, (6, 2))                            # a tight cluster near the origin
+    names = ["Habitants — Nord", "Habitants — Pas-de-Calais", "Habitants — Somme", "Habitants — Aisne",
+             "Habitants — Oise", "Clients du territoire — Picardie", "Clients du territoire — Les deux"]
+    cols = pd.DataFrame(rng.normal(0, 0.04, (7, 2)), columns=["dim1", "dim2"], index=names)
+    plots.use_style()
+    fig = plots.perceptual_map(rows, cols, np.array([0.6, 0.2]), "Carte")
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in ax.texts]
+    assert len(boxes) == len(rows) + len(cols)
+    overlaps = [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:] if a.overlaps(b)]
+    pts = ax.transData.transform(pd.concat([rows, cols])[["dim1", "dim2"]].to_numpy())
+    covered = [(k, i) for k, box in enumerate(boxes) for i, (x, y) in enumerate(pts)
+               if box.x0 + 1 < x < box.x1 - 1 and box.y0 + 1 < y < box.y1 - 1]
+    plt.close(fig)
+    assert not overlaps and not covered

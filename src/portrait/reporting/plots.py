@@ -353,24 +353,25 @@ def likert_diverging(shares: pd.DataFrame, labels: dict, title: str) -> plt.Figu
 
 def perceptual_map(rows: pd.DataFrame, cols: pd.DataFrame, inertia: np.ndarray, title: str) -> plt.Figure:
     """Correspondence-analysis map: attributes (grey, numbered, with their key beside the map) and groups
-    (coloured, named; their labels kept apart by adjustText) on the first two dimensions."""
+    (coloured, named) on the first two dimensions; every label kept off the other labels and the points
+    by adjustText."""
     import textwrap
 
     from adjustText import adjust_text
 
     fig, (ax, key) = plt.subplots(1, 2, figsize=(13, 7), width_ratios=(2.2, 1), layout="constrained")
     ax.scatter(rows["dim1"], rows["dim2"], color="#8a94a6", s=18)
-    for k, (name, r) in enumerate(rows.iterrows(), start=1):
-        ax.annotate(str(k), (r["dim1"], r["dim2"]), fontsize=7, color="#52606d", xytext=(2, 2),
-                    textcoords="offset points")
-    texts = []
+    texts = [ax.text(r["dim1"], r["dim2"], str(k), fontsize=7, color="#52606d")
+             for k, (name, r) in enumerate(rows.iterrows(), start=1)]
     for name, c in cols.iterrows():
         color = GROUP_COLORS["Habitants"] if str(name).startswith("Habitants") else GROUP_COLORS["Clients du territoire"]
         ax.scatter(c["dim1"], c["dim2"], color=color, s=70, marker="D")
         texts.append(ax.text(c["dim1"], c["dim2"], str(name), fontsize=8, color=color, weight="bold"))
-    # group labels pushed apart (adjustText: seeded shifts and a count of iterations, not its default time
-    # limit, so the figure is the same from run to run)
-    adjust_text(texts, ax=ax, iter_lim=200, arrowprops=dict(arrowstyle="-", color="#9aa5b1", lw=0.5))
+    # every label pushed off the others and off every point (adjustText: a count of iterations, not its
+    # default time limit, so the figure is the same from run to run); a thin line joins a moved label to its point
+    points = pd.concat([rows[["dim1", "dim2"]], cols[["dim1", "dim2"]]])
+    adjust_text(texts, x=points["dim1"].to_numpy(), y=points["dim2"].to_numpy(), ax=ax, iter_lim=300,
+                min_arrow_len=8, arrowprops=dict(arrowstyle="-", color="#9aa5b1", lw=0.5))
     ax.axhline(0, color="#d9dde3", lw=1)
     ax.axvline(0, color="#d9dde3", lw=1)
     ax.set(xlabel=f"Dimension 1 ({fmt.percent(inertia[0], 0)} de l'inertie)",
