@@ -180,7 +180,7 @@ def test_findings_sentence_does_not_call_a_score_agreement():
     s = compare.findings_sentence(diff)
     agree = s.split("**Les habitants sont plus d'accord**")[0]
     assert "Dynamique économiquement (+12,0 pt)" in agree and "Recommandation" not in agree
-    assert "**Les clients du territoire donnent une note plus haute** (sur 10) : Recommandation (0 à 10) (+0,5)" in s
+    assert "**Les clients du territoire donnent une note plus haute** (sur 10) : Recommandation (0 à 10) (+0,46 point)" in s
     assert "**Pas de différence établie** pour : Sûre" in s
 
 

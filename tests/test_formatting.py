@@ -74,6 +74,8 @@ def test_notebook_tables_are_french_complete_and_without_row_numbers():
     assert "0,25" in html and "1,50" in html and "-0" not in html and "−0" not in html
     assert "<th></th>" not in html and html.count("<tr") == 101 and "…" not in html
     assert ">oui<" in html and ">non<" in html
+    filtered = tables.french_html(df.loc[df["n"] % 7 == 3])       # the old row numbers of a filtered frame
+    assert "<th></th>" not in filtered and "<th>3</th>" not in filtered
     indexed = tables.french_html(df.head(3).set_index(pd.Index(["a", "b", "c"], name="clé")))
     assert "<th>clé</th>" in indexed and "<th>a</th>" in indexed
     assert indexed.split("</thead>")[0].count("<tr") == 1       # the index's name heads its column: one header row
@@ -100,7 +102,9 @@ def test_figure_findings_are_computed_from_the_numbers_drawn():
         "Habitants : de 21,5\u00a0% (strate 59-2) à 30,0\u00a0% (strate 59-1) ; Clients : de 40,0\u00a0% (strate npdc|hotel) " \
         "à 40,0\u00a0% (strate npdc|hotel)"
     before, after = SimpleNamespace(weights=np.array([10.0, 10, 10, 0])), SimpleNamespace(weights=np.array([4.0, 10, 30, 0]))
-    assert wt.g_finding(before, after) == "g va de 0,40 à 3,00, médiane 1,00 ; 66,7\u00a0% des répondants ont un g hors de [0,5 ; 2]"
+    assert wt.g_finding(before, after) == "g va de 0,40 à 3,00, médiane 1,00 ; 66,7\u00a0% des répondants (2) ont un g hors de [0,5 ; 2]"
+    assert wt.g_finding(before, SimpleNamespace(weights=np.array([4.0, 10, 10, 0]))).endswith("; un seul répondant a un g hors de [0,5 ; 2]")
+    assert wt.g_finding(before, before).endswith("; aucun répondant n'a un g hors de [0,5 ; 2]")
     std = pd.DataFrame({"marge": ["âge", "âge"], "modalité": ["15-29", "75+"], "diff. std. avant": [-0.31, 0.12],
                         "diff. std. après": [0.0, -0.001]})
     assert wt.standardised_difference_finding(std) == ("avant calage, l'écart le plus grand est de 0,31 écart-type "

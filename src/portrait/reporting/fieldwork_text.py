@@ -58,10 +58,13 @@ def cleaning_sentence(surveys) -> str:
 
 
 def aapor_table(rates: pd.DataFrame, by: str, by_label: str) -> pd.DataFrame:
-    """AAPOR counts and rates (:func:`portrait.study.ingest.aapor_rates`) for reviewers, in French."""
+    """AAPOR counts and rates (:func:`portrait.study.ingest.aapor_rates`) for reviewers, in French (visitor
+    strata by name: « Picardie × Hébergement »)."""
+    from ..study.visitors import stratum_label
+
     t = rates.copy()
     return pd.DataFrame({
-        "Enquête": t["survey"].map(SURVEYS), by_label: t[by].astype(str),
+        "Enquête": t["survey"].map(SURVEYS), by_label: t[by].astype(str).map(stratum_label),
         "Complets (I)": t["I"].map(fmt.number), "Partiels (P)": t["P"].map(fmt.number),
         "Refus et abandons (R)": t["R"].map(fmt.number), "Éligibilité inconnue (UO)": t["UO"].map(fmt.number),
         "Hors champ (NE)": t["NE"].map(fmt.number),

@@ -12,7 +12,7 @@ sign U+2212, « % » after a space, p-values below the smallest printed one as �
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -82,6 +82,12 @@ def count(n: int, singular: str, plural: str | None = None) -> str:
     """« 1 fausse alerte », « 0 fausse alerte », « 3 fausses alertes » (French: singular below 2)."""
     n = int(n)
     return f"{number(n)} {singular if abs(n) < 2 else (plural or singular + 's')}"
+
+
+def enumeration(items: Sequence[str]) -> str:
+    """« a », « a et b », « a, b et c » (French: no comma before « et »)."""
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " et " + items[-1] if items else ""
 
 
 def pvalue(p: float, smallest: float = 1e-4, missing: str = MISSING) -> str:

@@ -6,6 +6,7 @@ Every function returns the matplotlib ``Figure`` so the notebook shows it; none 
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 from matplotlib.ticker import ScalarFormatter
@@ -351,35 +352,90 @@ def likert_diverging(shares: pd.DataFrame, labels: dict, title: str) -> plt.Figu
     return fig
 
 
+# label positions tried around a point, in order: beside it (right, left), above, below, the diagonals;
+# then the same twice as far
+_AROUND = [(1, 0, "left", "center"), (-1, 0, "right", "center"), (0, 1, "center", "bottom"),
+           (0, -1, "center", "top"), (1, 1, "left", "bottom"), (-1, 1, "right", "bottom"),
+           (1, -1, "left", "top"), (-1, -1, "right", "top")]
+
+
+def place_labels(ax: plt.Axes, x: np.ndarray, y: np.ndarray, labels: Sequence[str], radius: Sequence[float],
+                 styles: Sequence[dict]) -> list:
+    """Label each point (data coordinates ``x``, ``y``; marker radius in points) where its label overlaps no
+    label placed before it and no point: the first free position of :data:`_AROUND` (two distances), else
+    the one with the least overlap. Deterministic; the figure's layout must be final (draw it first).
+    Returns the annotations, in the order of ``labels``."""
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    to_px = fig.dpi / 72
+    centres = ax.transData.transform(np.column_stack([x, y]))
+    obstacles = [(cx - r * to_px, cy - r * to_px, cx + r * to_px, cy + r * to_px)
+                 for (cx, cy), r in zip(centres, radius)]
+    frame = ax.get_window_extent(renderer)
+    placed: list[tuple[float, float, float, float]] = []
+    out = []
+
+    def overlap(a, b) -> float:
+        w = min(a[2], b[2]) - max(a[0], b[0])
+        h = min(a[3], b[3]) - max(a[1], b[1])
+        return w * h if w > 0 and h > 0 else 0.0
+
+    for i, (text, r, style) in enumerate(zip(labels, radius, styles)):
+        best, best_cost = None, np.inf
+        for scale in (1.0, 2.5):
+            for dx, dy, ha, va in _AROUND:
+                d = (r + 2) * scale
+                ann = ax.annotate(text, (x[i], y[i]), xytext=(dx * d, dy * d), textcoords="offset points",
+                                  ha=ha, va=va, **style)
+                e = ann.get_window_extent(renderer)
+                box = (e.x0 - 1, e.y0 - 1, e.x1 + 1, e.y1 + 1)
+                cost = sum(overlap(box, b) for b in placed) + sum(overlap(box, o) for o in obstacles)
+                outside = (box[0] < frame.x0) or (box[2] > frame.x1) or (box[1] < frame.y0) or (box[3] > frame.y1)
+                cost += 1e6 if outside else 0.0
+                if cost < best_cost:
+                    if best is not None:
+                        best[0].remove()
+                    best, best_cost = (ann, box), cost
+                else:
+                    ann.remove()
+                if best_cost == 0:
+                    break
+            if best_cost == 0:
+                break
+        placed.append(best[1])
+        out.append(best[0])
+    return out
+
+
 def perceptual_map(rows: pd.DataFrame, cols: pd.DataFrame, inertia: np.ndarray, title: str) -> plt.Figure:
     """Correspondence-analysis map: attributes (grey, numbered, with their key beside the map) and groups
-    (coloured, named) on the first two dimensions; every label kept off the other labels and the points
-    by adjustText."""
+    (coloured, named) on the first two dimensions, one unit as long on both; every label placed off the
+    other labels and the points (:func:`place_labels`)."""
     import textwrap
-
-    from adjustText import adjust_text
 
     fig, (ax, key) = plt.subplots(1, 2, figsize=(13, 7), width_ratios=(2.2, 1), layout="constrained")
     ax.scatter(rows["dim1"], rows["dim2"], color="#8a94a6", s=18)
-    texts = [ax.text(r["dim1"], r["dim2"], str(k), fontsize=7, color="#52606d")
-             for k, (name, r) in enumerate(rows.iterrows(), start=1)]
-    for name, c in cols.iterrows():
-        color = GROUP_COLORS["Habitants"] if str(name).startswith("Habitants") else GROUP_COLORS["Clients du territoire"]
-        ax.scatter(c["dim1"], c["dim2"], color=color, s=70, marker="D")
-        texts.append(ax.text(c["dim1"], c["dim2"], str(name), fontsize=8, color=color, weight="bold"))
-    # every label pushed off the others and off every point (adjustText: a count of iterations, not its
-    # default time limit, so the figure is the same from run to run); a thin line joins a moved label to its point
-    points = pd.concat([rows[["dim1", "dim2"]], cols[["dim1", "dim2"]]])
-    adjust_text(texts, x=points["dim1"].to_numpy(), y=points["dim2"].to_numpy(), ax=ax, iter_lim=300,
-                min_arrow_len=8, arrowprops=dict(arrowstyle="-", color="#9aa5b1", lw=0.5))
+    colors = [GROUP_COLORS["Habitants"] if str(name).startswith("Habitants") else GROUP_COLORS["Clients du territoire"]
+              for name in cols.index]
+    ax.scatter(cols["dim1"], cols["dim2"], color=colors, s=70, marker="D")
     ax.axhline(0, color="#d9dde3", lw=1)
     ax.axvline(0, color="#d9dde3", lw=1)
     ax.set(xlabel=f"Dimension 1 ({fmt.percent(inertia[0], 0)} de l'inertie)",
            ylabel=f"Dimension 2 ({fmt.percent(inertia[1], 0)} de l'inertie)", title=title)
+    ax.set_aspect("equal", adjustable="datalim")     # a correspondence-analysis map reads angles and distances
+    ax.margins(0.08)
     key.axis("off")
     lines = [f"{k:>2}  " + "\n     ".join(textwrap.wrap(str(name), 48)) for k, name in enumerate(rows.index, start=1)]
-    key.text(0, 1, "\n".join(lines), va="top", ha="left", fontsize=7, color="#333333", family="monospace",
+    key.text(0, 1, "\n".join(lines), va="top", ha="left", fontsize=8, color="#333333", family="monospace",
              transform=key.transAxes)
+    fig.canvas.draw()                                 # layout and limits final before the labels are placed
+    # the groups' names first (the points of the map), then the attributes' numbers
+    points = pd.concat([cols[["dim1", "dim2"]], rows[["dim1", "dim2"]]])
+    labels = [str(n) for n in cols.index] + [str(k) for k in range(1, len(rows) + 1)]
+    styles = ([dict(fontsize=8, color=c, weight="bold") for c in colors]
+              + [dict(fontsize=7, color="#52606d")] * len(rows))
+    place_labels(ax, points["dim1"].to_numpy(), points["dim2"].to_numpy(), labels,
+                 [6.0] * len(cols) + [3.0] * len(rows), styles)
     return fig
 
 

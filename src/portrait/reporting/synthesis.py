@@ -115,7 +115,8 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
         "ces écarts.",
         "**Pondération.** Chaque répondant reçoit un poids : l'inverse de sa probabilité d'être invité, corrigé de la "
         "non-réponse, puis calé pour que l'échantillon reproduise exactement des effectifs de référence — pour les "
-        "habitants, la population de l'Insee par sexe et âge, département et taille de commune ; pour les clients, "
+        "habitants, la population de l'Insee par sexe et âge et par département, et sa répartition par taille de "
+        "commune estimée à partir de la base de sondage ; pour les clients, "
         + ("les totaux exacts des fichiers de partenaires. " if visitor_target == "frame" else
            "des totaux déduits des chiffres du tourisme (nuitées, part de clients étrangers) et appliqués à l'effectif "
            "des fichiers de partenaires : des hypothèses, pas des effectifs connus (voir « Limites »). ")
@@ -141,8 +142,8 @@ def findings(diff: pd.DataFrame, limit: int = 8) -> list[str]:
         who, other = ("les clients du territoire", "les habitants") if r.estimate > 0 else \
             ("les habitants", "les clients du territoire")
         out.append(f"« {r.display} » : {who} sont plus nombreux que {other} à être d'accord, "
-                   f"{fmt.number(max(r.estimate_visitors, r.estimate_residents) * 100, 0)} % contre "
-                   f"{fmt.number(min(r.estimate_visitors, r.estimate_residents) * 100, 0)} %, soit un écart de "
+                   f"{fmt.number(max(r.estimate_visitors, r.estimate_residents) * 100, 1)} % contre "
+                   f"{fmt.number(min(r.estimate_visitors, r.estimate_residents) * 100, 1)} %, soit un écart de "
                    f"{ci_text(abs(r.estimate), *sorted((abs(r.ci_low), abs(r.ci_high))), scale=100, unit='points')}.")
     for r in d.loc[d["statistic"].isin(["mean"]) & d["type"].eq("score_0_10")].itertuples():
         if r.p_adj < 0.05:
@@ -238,7 +239,7 @@ def limits(source: str, margin_sources: Iterable[pd.DataFrame], visitor_target: 
     parts = []
     if source == "simulated":
         parts.append("**Données simulées.** Les réponses de 2017 ne sont pas publiques : ce rapport est produit sur "
-                     "des réponses simulées par un modèle documenté (étape 03), avec de vraies bases de sondage et de "
+                     "des réponses simulées par un modèle documenté (le simulateur du projet), avec de vraies bases de sondage et de "
                      "vrais chiffres de l'Insee. Les résultats illustrent la méthode ; ils ne décrivent pas l'opinion "
                      "réelle des habitants et des clients. Avec les exports réels de l'outil d'enquête, la même chaîne "
                      "produit le même rapport.")
@@ -248,22 +249,35 @@ def limits(source: str, margin_sources: Iterable[pd.DataFrame], visitor_target: 
         parts.append("**Hypothèses des marges de calage.** " + " ".join(
             f"{fmt.capitalised(str(r.marge))} : {r.hypothèse}." for r in assumed))
     parts.append(target_sentence(visitor_target, "**Champ des clients.** "))
-    parts.append("**Non-réponse.** La pondération corrige les écarts de réponse liés aux variables connues pour tous "
-                 "(âge et lieu pour les habitants, informations des fichiers pour les clients) ; elle ne corrige pas "
-                 "une non-réponse liée à l'opinion elle-même.")
+    parts.append(nonresponse_sentence())
     return "\n\n".join(parts)
 
 
-def target_sentence(target: str, lead: str = "") -> str:
-    """What the clients' weights represent under this run's calibration target, and what the other target shows."""
+def nonresponse_sentence() -> str:
+    """What the weighting corrects of the non-response, from the recipes' response models (French)."""
+    from ..study import recipes
+
+    def named(variables: Iterable[str]) -> str:
+        return fmt.enumeration([recipes.RESPONSE_VARIABLE_LABELS[v] for v in variables])
+
+    return ("**Non-réponse.** La pondération corrige les écarts de réponse liés à des variables connues pour toutes "
+            f"les personnes invitées ou dans la population : pour les habitants, {named(recipes.RESIDENT_RESPONSE_MODEL)} "
+            "(modèle de réponse et calage), sexe et âge (calage seulement) ; pour les clients, informations des "
+            f"fichiers de partenaires ({named(recipes.VISITOR_RESPONSE_MODEL)}). Elle "
+            "ne corrige pas une non-réponse liée à l'opinion elle-même.")
+
+
+def target_sentence(target: str, lead: str = "", where: str = "section « Sensibilité à la pondération »") -> str:
+    """What the clients' weights represent under this run's calibration target, and what the other target shows
+    (``where``: where the report shows the other target)."""
     if target == "tourism":
         return (lead + "Dans cette version, les clients sont calés sur les chiffres du tourisme : leurs poids visent les "
                 "touristes de la région, au prix des hypothèses de ces marges, plutôt que les personnes des fichiers "
                 "de partenaires. Le calage sur les totaux exacts des fichiers, la cible de l'étude, est l'autre "
-                "variante (tableau de sensibilité).")
+                f"variante ({where}).")
     return (lead + "L'enquête auprès des clients représente les personnes des fichiers de partenaires qui acceptent "
             "d'être recontactées, pas l'ensemble des visiteurs de la région ; le calage sur les chiffres du tourisme "
-            "(tableau de sensibilité) montre ce que changerait une autre cible, au prix d'hypothèses.")
+            f"({where}) montre ce que changerait une autre cible, au prix d'hypothèses.")
 
 
 def checksums(files: Sequence[str]) -> pd.DataFrame:

@@ -81,7 +81,9 @@ def french_html(df: pd.DataFrame) -> str:
     """Any table a notebook leaves as its last expression, as readers expect it: numbers the French way
     (each column with the decimals it was rounded to), no row numbers, every row and the full labels."""
     frame = df.copy()
-    show_index = not isinstance(frame.index, pd.RangeIndex)
+    # an unnamed integer index is row numbers (a filtered frame keeps its old ones): not shown
+    show_index = not (isinstance(frame.index, pd.RangeIndex) or (frame.index.nlevels == 1 and frame.index.name is None
+                                                                 and pd.api.types.is_integer_dtype(frame.index)))
     for col in frame.columns:
         s = frame[col]
         if pd.api.types.is_bool_dtype(s):

@@ -32,8 +32,11 @@ def g_finding(before, after) -> str:
     """The range and median of the calibration factors g = w_after / w_before of the respondents."""
     b, a = np.asarray(before.weights, dtype=float), np.asarray(after.weights, dtype=float)
     g = a[b > 0] / b[b > 0]
+    outside = int(np.count_nonzero((g < 0.5) | (g > 2)))
+    share = (f"{fmt.percent(outside / len(g))} des répondants ({fmt.number(outside)}) ont" if outside > 1 else
+             "un seul répondant a" if outside == 1 else "aucun répondant n'a")
     return (f"g va de {fmt.number(g.min(), 2)} à {fmt.number(g.max(), 2)}, médiane {fmt.number(np.median(g), 2)} ; "
-            f"{fmt.percent(np.mean((g < 0.5) | (g > 2)))} des répondants ont un g hors de [0,5 ; 2]")
+            f"{share} un g hors de [0,5 ; 2]")
 
 
 def standardised_difference_finding(std: pd.DataFrame) -> str:

@@ -521,8 +521,10 @@ def findings_sentence(diff: pd.DataFrame) -> str:
     score = d["statistic"] == "mean"
 
     def listing(rows: pd.DataFrame) -> str:
-        return ", ".join(f"{r.display} ({'+' if r.estimate > 0 else '−'}{fmt.number(abs(r.estimate) * (100 if r.statistic != 'mean' else 1), 1)}"
-                         f"{' pt' if r.statistic != 'mean' else ''})"
+        # shares in points of percentage to one decimal, as the tables; scores to two decimals, as the tables
+        return ", ".join(f"{r.display} ({'+' if r.estimate > 0 else '−'}"
+                         + (f"{fmt.number(abs(r.estimate) * 100, 1)} pt" if r.statistic != "mean" else
+                            f"{fmt.number(abs(r.estimate), 2)} point{'s' if abs(r.estimate) >= 2 else ''}") + ")"
                          for r in rows.sort_values("estimate", key=abs, ascending=False).itertuples()) or "aucun"
 
     out = [f"**Les clients du territoire sont plus d'accord** que les habitants pour : "

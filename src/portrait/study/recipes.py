@@ -290,7 +290,7 @@ def weight_residents(responses: pd.DataFrame, communes: pd.DataFrame, cb: Codebo
         raise ParameterError(f"{int(missing.max())} resident respondents lack sex or age, needed for calibration; "
                              "impute them (e.g. hot deck within commune size class) before weighting")
     base = replace(base, data=data)
-    nr = survey.adjust_nonresponse(base, "respondent", propensity=["departement", "size_class"],
+    nr = survey.adjust_nonresponse(base, "respondent", propensity=list(RESIDENT_RESPONSE_MODEL),
                                    n_classes=recipe.nonresponse_classes, label="non-réponse (classes de propension)")
     margins, src = resident_margins(communes, cb, recipe.population_year) if margins is None else margins
     nr, margins, notes = merge_sparse_levels(nr, margins, recipe.min_respondents_per_level)
@@ -310,6 +310,12 @@ def weight_residents(responses: pd.DataFrame, communes: pd.DataFrame, cb: Codebo
 # ============================================================================ visitors
 
 VISITOR_RESPONSE_MODEL = ("source_type", "zone", "country_group", "multiplicity_group", "purpose")
+RESIDENT_RESPONSE_MODEL = ("departement", "size_class")
+# the response models' variables, as the reports name them
+RESPONSE_VARIABLE_LABELS = {"departement": "département", "size_class": "taille de commune",
+                            "source_type": "type de partenaire", "zone": "zone visitée",
+                            "country_group": "pays de résidence", "multiplicity_group": "nombre de fichiers",
+                            "purpose": "motif du séjour"}
 
 
 def country_group(country: pd.Series) -> pd.Series:
