@@ -129,6 +129,35 @@ def test_figure_ticks_use_a_decimal_comma():
     xs = [t.get_text() for t in ax.get_xticklabels()]
     plt.close(fig)
     assert "\u22120,10" in xs and "0,05" in xs and not any("." in x or "-" in x for x in xs)
+    fig, ax = plt.subplots()
+    ax.plot([-2000, 60000], [0.5, 0.75])             # thousands as in the tables: « 40 000 », « −2 000 »
+    plots.french_ticks(fig)
+    fig.canvas.draw()
+    xs, ys = [t.get_text() for t in ax.get_xticklabels()], [t.get_text() for t in ax.get_yticklabels()]
+    plt.close(fig)
+    assert "40\u202f000" in xs and "\u221210\u202f000" in xs and "0" in xs
+    assert "0,60" in ys and not any("\u202f" in y for y in ys)
+
+
+def test_the_allocation_and_the_stage_figure_say_what_they_draw():
+    """The allocation caption's largest gap, and the stage figure's gaps in final standard errors, by hand."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from portrait.reporting import fieldwork_text, plots
+
+    strata = pd.DataFrame({"pop15": [600, 300, 100], "invitations": [120, 60, 40]})   # 60/30/10 % v. 54.5/27.3/18.2 %
+    assert fieldwork_text.allocation_finding(strata).endswith("à 8,2 point au plus")
+    est = pd.DataFrame({"stage": ["unweighted", "calibrated"] * 2, "column": ["a", "a", "b", "b"],
+                        "estimate": [4.2, 4.05, -0.30, -0.22], "se": [0.02, 0.05, 0.01, 0.04],
+                        "truth": [4.0, 4.0, -0.20, -0.20], "question": ["A", "A", "B", "B"]})
+    fig = plots.stage_estimates(est, "t")
+    drawn = sorted(round(float(x), 9) for line in fig.axes[0].lines if line.get_marker() not in (None, "None", "")
+                   for x in line.get_xdata() if np.isfinite(x))
+    plt.close(fig)
+    assert drawn == sorted([4.0, 1.0, -2.5, -0.5])    # (estimate − truth) / SE after calibration
 
 
 def test_weight_diagnostics_are_shown_with_the_decimals_each_deserves():
@@ -260,3 +289,20 @@ def test_perceptual_map_labels_overlap_neither_each_other_nor_the_points():
                if box.x0 + 1 < x < box.x1 - 1 and box.y0 + 1 < y < box.y1 - 1]
     plt.close(fig)
     assert not overlaps and not covered
+
+
+def test_the_nonresponse_limit_names_the_recipes_response_models(monkeypatch):
+    """07's « Limites » names the variables the recipes' response models use (age is calibrated, not modelled)."""
+    from portrait.reporting import synthesis
+    from portrait.study import recipes
+
+    text = synthesis.nonresponse_sentence()
+    assert "pour les habitants, département et taille de commune (modèle de réponse et calage), sexe et âge " \
+           "(calage seulement)" in text
+    assert "(type de partenaire, zone visitée, pays de résidence, nombre de fichiers et motif du séjour)" in text
+    monkeypatch.setattr(recipes, "RESIDENT_RESPONSE_MODEL", ("size_class",))
+    assert "pour les habitants, taille de commune (modèle" in synthesis.nonresponse_sentence()
+
+
+def test_enumeration_is_french():
+    assert [fmt.enumeration(x) for x in ([], ["a"], ["a", "b"], ["a", "b", "c"])] == ["", "a", "a et b", "a, b et c"]

@@ -57,6 +57,16 @@ def cleaning_sentence(surveys) -> str:
                             "réponse(s) débarrassée(s) de caractères de contrôle (NUL…)") + ".")
 
 
+def allocation_finding(strata: pd.DataFrame) -> str:
+    """How far the strata's shares of the invitations are from their shares of the population aged 15+ (the
+    diagonal of proportional allocation): invitations go by whole communes, so equality holds to rounding."""
+    pop = strata["pop15"] / strata["pop15"].sum()
+    inv = strata["invitations"] / strata["invitations"].sum()
+    gap = (inv - pop).abs().max() * 100
+    return (f"les strates sont sur la diagonale de l'allocation proportionnelle à l'arrondi près (les invitations "
+            f"vont par commune tirée), à {fmt.number(gap, 1)} point au plus")
+
+
 def aapor_table(rates: pd.DataFrame, by: str, by_label: str) -> pd.DataFrame:
     """AAPOR counts and rates (:func:`portrait.study.ingest.aapor_rates`) for reviewers, in French (visitor
     strata by name: « Picardie × Hébergement »)."""

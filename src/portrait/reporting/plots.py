@@ -5,11 +5,12 @@ Every function returns the matplotlib ``Figure`` so the notebook shows it; none 
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
-from matplotlib.ticker import ScalarFormatter
+from matplotlib.ticker import FuncFormatter, ScalarFormatter
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -33,10 +34,14 @@ def use_style() -> None:
 
 
 class _CommaFormatter(ScalarFormatter):
-    """Matplotlib's default tick labels with a decimal comma and a true minus sign (no locale needed)."""
+    """Matplotlib's default tick labels the French way: decimal comma, true minus sign, and thousands
+    separated by a narrow no-break space as in the tables (« 40 000 »; no locale needed)."""
 
     def __call__(self, x, pos=None):
-        return super().__call__(x, pos).replace(".", ",").replace("-", "\u2212")
+        text = super().__call__(x, pos)
+        text = re.sub(r"(?<![\d.])(\d{1,3})((?:\d{3})+)(?![\d])",
+                      lambda m: m.group(1) + re.sub(r"(\d{3})", "\u202f\\1", m.group(2)), text)
+        return text.replace(".", ",").replace("-", "\u2212")
 
     def get_offset(self):
         return super().get_offset().replace(".", ",")
@@ -100,9 +105,11 @@ def allocation_vs_population(strata: pd.DataFrame) -> plt.Figure:
     lim = max(d["part_pop"].max(), d["part_inv"].max()) * 1.08
     ax.plot([0, lim], [0, lim], color="#52606d", lw=1, ls="--", label="proportionnel")
     ax.set(xlim=(0, lim), ylim=(0, lim), xlabel="Part de la population de 15 ans ou plus (%)",
-           ylabel="Part des invitations (%)",
-           title="Invitations par strate : proche de la proportionnelle")
-    ax.legend(fontsize=7, ncols=2, loc="upper left")
+           ylabel="Part des invitations (%)", title="Invitations par strate et allocation proportionnelle")
+    legend = ax.legend(fontsize=8, ncols=2, loc="upper left")
+    for text in legend.get_texts():          # seaborn writes the two variables' names as entries: headings
+        if text.get_text() in ("Taille de commune", "Département"):
+            text.set_fontweight("bold")
     return fig
 
 
@@ -205,13 +212,15 @@ def item_nonresponse(table: pd.DataFrame, label: str = "") -> plt.Figure:
     d["kind"] = d["kind"].map({"blank_rate": "Sans réponse", "dont_know_rate": "« Ne sait pas »"})
     d["pct"] = d["rate"] * 100
     d["Enquête"] = d["survey"].map(SURVEY_LABELS)
-    d["variable"] = d["variable"].map(lambda s: textwrap.fill(str(s), 32))     # question labels, not codes
+    d["variable"] = d["variable"].map(lambda s: textwrap.fill(str(s), 48))     # question labels, not codes
+    rows = int(d.groupby("Enquête")["variable"].nunique().max())
+    height = max(4.0, 0.36 * rows)                    # room for a two-line label on every bar
     g = sns.catplot(data=d, kind="bar", y="variable", x="pct", hue="kind", col="Enquête",
                     palette={"Sans réponse": "#52606d", "« Ne sait pas »": "#e0a100"},
-                    height=7, aspect=0.62, sharey=False, legend_out=False)
+                    height=height, aspect=5.5 / height, sharey=False, legend_out=False)
     g.set_axis_labels("Part des répondants (%)", "")
     g.set_titles("{col_name}")
-    g.legend.set_title("")
+    sns.move_legend(g, "upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, title="", frameon=False)
     g.figure.suptitle("Non-réponse partielle et « Ne sait pas » par question" + _suffix(label), y=1.02)
     return g.figure
 
@@ -270,35 +279,43 @@ def standardised_differences(table: pd.DataFrame, title: str) -> plt.Figure:
     d = table.assign(ligne=table["marge"] + " : " + table["modalité"]).melt(
         id_vars="ligne", value_vars=["diff. std. avant", "diff. std. après"], var_name="quand", value_name="diff")
     d["quand"] = d["quand"].map({"diff. std. avant": "avant calage", "diff. std. après": "après calage"})
-    fig, ax = plt.subplots(figsize=(7, 0.28 * table.shape[0] + 1.2))
+    from matplotlib.ticker import MaxNLocator
+
+    fig, ax = plt.subplots(figsize=(8, 0.28 * table.shape[0] + 1.4), layout="constrained")
     sns.scatterplot(data=d, x="diff", y="ligne", hue="quand", style="quand", s=50,
                     palette={"avant calage": "#b3261e", "après calage": "#0b5cad"}, ax=ax)
     ax.axvline(0, color="#52606d", lw=1)
     for v in (-0.1, 0.1):
         ax.axvline(v, color="#c9ced6", lw=1, ls="--")
-    ax.set(xlabel="Différence standardisée (part dans l'échantillon pondéré − part dans la population)",
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+    ax.set(xlabel="Différence standardisée\n(échantillon pondéré − population, en écarts-types)",
            ylabel="", title=title)
     ax.legend(title="")
     return fig
 
 
 def stage_estimates(est: pd.DataFrame, title: str) -> plt.Figure:
-    """Key estimates at each weighting stage, as gaps to the true value (simulated data) or to the final estimate.
+    """Key estimates at each weighting stage, as gaps to the true value (simulated data) or to the final
+    estimate, in standard errors of the final estimate: means on 0–10 and 1–5 and a score on −1…+1 read on
+    one axis, and a gap within ±2 is within the final estimate's sampling noise.
 
     The axis shows ``est["question"]`` (a reader's label) when the table has it, else item and statistic.
     """
     has_truth = "truth" in est and est["truth"].notna().all()
-    final = est.loc[est["stage"] == "calibrated"].set_index("column")["estimate"]
-    ref = est["truth"] if has_truth else est["column"].map(final)
+    final = est.loc[est["stage"] == "calibrated"].set_index("column")
+    ref = est["truth"] if has_truth else est["column"].map(final["estimate"])
     question = est["question"] if "question" in est else est["item"] + " (" + est["statistic"] + ")"
-    d = est.assign(étape=est["stage"].map(STAGE_LABELS), question=question, écart=est["estimate"] - ref)
+    gap = (est["estimate"] - ref) / est["column"].map(final["se"])
+    d = est.assign(étape=est["stage"].map(STAGE_LABELS), question=question, écart=gap)
     order = list(dict.fromkeys(d["question"]))
     fig, ax = plt.subplots(figsize=(7.5, 0.42 * len(order) + 1.5))
+    for v in (-2, 2):
+        ax.axvline(v, color="#c9ced6", lw=1, ls="--")
     sns.pointplot(data=d, y="question", x="écart", hue="étape", order=order, dodge=0.55, linestyle="none",
                   errorbar=None, markers="o", ax=ax, palette="viridis")
     ax.axvline(0, color="#b3261e", lw=1.2)
-    ax.set(xlabel=("Écart à la valeur vraie (données simulées)" if has_truth else "Écart à l'estimation après calage"),
-           ylabel="", title=title)
+    ax.set(xlabel=("Écart à la valeur vraie (données simulées)" if has_truth else "Écart à l'estimation après calage")
+           + ",\nen erreurs types de l'estimation après calage", ylabel="", title=title)
     ax.legend(fontsize=8, loc="best")
     return fig
 
@@ -344,11 +361,15 @@ def likert_diverging(shares: pd.DataFrame, labels: dict, title: str) -> plt.Figu
             ax.barh(i, width, left=left, color=colors[lv], edgecolor="white", lw=0.5,
                     label=labels.get(lv, lv) if i == 0 else None)
             left += width
-    ax.set_yticks(range(len(rows)), [f"{item} — {group}" for item, group in rows], fontsize=7)
+    ax.set_yticks(range(len(rows)), [f"{item} — {group}" for item, group in rows], fontsize=8)
     ax.invert_yaxis()
     ax.axvline(0, color="#1f2933", lw=1)
+    # shares on both sides are positive: the axis reads « 40 » to the left as to the right
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: fmt.number(abs(x))))
     ax.set(xlabel="Part des réponses (%) : désaccord à gauche, accord à droite", title=title)
-    ax.legend(ncols=5, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.08 - 1.5 / (len(rows) + 4)))
+    ax.legend(ncols=5, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.6 / (0.36 * len(rows) + 1.6)),
+              frameon=False)
+    fig.set_layout_engine("constrained")
     return fig
 
 
@@ -507,7 +528,7 @@ def validation_coverage(summ: pd.DataFrame, title: str) -> plt.Figure:
                  + _spread(d, 0.22))
     r = int(summ.loc[summ["variance"] == "linearisation", "replications"].max())
     half = 196 * np.sqrt(0.95 * 0.05 / max(r, 1))
-    fig, axes = plt.subplots(1, len(surveys), figsize=(4.2 * len(surveys), 3.8), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(surveys), figsize=(4.2 * len(surveys), 3.8), sharex=True, sharey=True, squeeze=False)
     for ax, survey in zip(axes[0], surveys):
         sub = d.loc[d["Enquête"] == survey]
         ax.axvspan(95 - half, 95 + half, color="#e4e7eb", zorder=0)

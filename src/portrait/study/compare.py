@@ -484,6 +484,17 @@ def short_label(item_label: str) -> str:
     s = re.sub(r"^De quel territoire vous sentez-vous le plus proche.*", "Territoire le plus proche", s)
     s = re.sub(r"^Seriez-vous prêt\(e\) à devenir ambassadeur.*", "Prêt(e) à être ambassadeur", s)
     s = re.sub(r"^J'ai l'intention de revenir.*", "Intention de revenir", s)
+    for question, short in (("Vous êtes…", "Sexe"), ("Quel est votre âge ?", "Âge"),
+                            ("Quel est votre plus haut diplôme obtenu ?", "Diplôme"),
+                            ("Dans quel département habitez-vous ?", "Département"),
+                            ("Dans quelle commune habitez-vous ? (code INSEE)", "Commune"),
+                            ("Depuis combien d'années habitez-vous dans la région ?", "Années dans la région"),
+                            ("Dans quel pays résidez-vous ?", "Pays de résidence"),
+                            ("Dans quelle région résidez-vous ?", "Région de résidence"),
+                            ("Votre dernier séjour dans la région était-il…", "Motif du dernier séjour"),
+                            ("Quelle partie de la région avez-vous visitée ?", "Zone visitée")):
+        if s == question:
+            s = short
     s = s.replace("(0-10)", "(0 à 10)")           # as the sentences write the scale
     return fmt.capitalised(s) if s else item_label
 

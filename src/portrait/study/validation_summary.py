@@ -403,19 +403,24 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
     cover = {e: pooled.loc[e, "_c"] / pooled.loc[e, "replications"] for e in ESTIMATORS if e in pooled.index}
     weak = [f"{WEAK_LABELS[e]} ({_pct(cover[e], 0)})" for e in ESTIMATORS
             if e not in CALIBRATED and e in cover and cover[e] < 0.90]
+    short = a["replications"] < 200
     if ok:
-        parts.append("**Un relecteur peut se fier aux estimations calées et à leurs intervalles de confiance**"
-                     + (f" ; moins aux estimations {' et '.join(', '.join(weak).rsplit(', ', 1))} : entre parenthèses, "
+        parts.append(("**Cette version courte ne contredit pas la fiabilité des estimations calées et de leurs "
+                      "intervalles de confiance**, sans suffire à l'établir" if short else
+                      "**Un relecteur peut se fier aux estimations calées et à leurs intervalles de confiance**")
+                     + ((" ; les estimations " if short else " ; moins aux estimations ")
+                        + " et ".join(", ".join(weak).rsplit(", ", 1))
+                        + (" couvrent nettement moins" if short else "") + " : entre parenthèses, "
                         "la part de leurs intervalles qui contiennent la vraie valeur, sur les statistiques clés des "
                         "habitants et des clients (95 % attendus) ; certaines statistiques s'en sortent mieux, d'autres moins bien (tableau "
                         "détaillé)." if weak else "."))
     else:
         parts.append("**Les intervalles de confiance des estimations calées ne sont pas fiables à 95 %** : voir le "
                      "tableau détaillé pour les statistiques en cause avant de publier.")
-    if a["replications"] < 200:
+    if short:
         parts.append(f"Avec {a['replications']} réplications seulement, l'erreur Monte-Carlo d'une couverture est de "
-                     f"± {fmt.number(100 * 1.96 * np.sqrt(0.95 * 0.05 / max(a['replications'], 1)), 1)} points : c'est une version courte ; "
-                     "`make validate` produit la version publiée (1 000 réplications).")
+                     f"± {fmt.number(100 * 1.96 * np.sqrt(0.95 * 0.05 / max(a['replications'], 1)), 1)} points : c'est une "
+                     "version courte ; seule la version publiée (`make validate`, 1 000 réplications) permet de conclure.")
     return " ".join(parts)
 
 
