@@ -352,7 +352,7 @@ def likert_diverging(shares: pd.DataFrame, labels: dict, title: str) -> plt.Figu
     colors = {"1": "#b3261e", "2": "#e8a29c", "3": "#d9dde3", "4": "#9cc1e8", "5": "#0b5cad"}
     d = shares.pivot_table(index=["item_label", "group"], columns="level", values="estimate", sort=False).fillna(0)
     rows = list(d.index)
-    fig, ax = plt.subplots(figsize=(9, 0.36 * len(rows) + 1.6))
+    fig, ax = plt.subplots(figsize=(10, 0.36 * len(rows) + 1.6), layout="constrained")
     for i, key in enumerate(rows):
         v = d.loc[key] * 100
         left = -(v.get("1", 0) + v.get("2", 0) + v.get("3", 0) / 2)
@@ -367,9 +367,7 @@ def likert_diverging(shares: pd.DataFrame, labels: dict, title: str) -> plt.Figu
     # shares on both sides are positive: the axis reads « 40 » to the left as to the right
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: fmt.number(abs(x))))
     ax.set(xlabel="Part des réponses (%) : désaccord à gauche, accord à droite", title=title)
-    ax.legend(ncols=5, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.6 / (0.36 * len(rows) + 1.6)),
-              frameon=False)
-    fig.set_layout_engine("constrained")
+    fig.legend(ncols=5, fontsize=8, loc="outside lower center", frameon=False)
     return fig
 
 
