@@ -196,3 +196,19 @@ def test_a_stale_banner_goes_at_the_top_and_replaces_an_earlier_one(tmp_path):
     (tmp_path / "other.html").write_text("not a report")
     with pytest.raises(ValueError, match="no <body>"):
         report.mark_stale(tmp_path / "other.html", "banner")
+
+
+def test_a_folder_changes_for_the_stale_check_when_its_files_do(tmp_path):
+    """As the Makefile's wildcards: a file added to then removed from data/raw/survey/ leaves stage 03 as it was."""
+    import os
+
+    from portrait.reporting import report
+
+    folder = tmp_path / "survey"
+    folder.mkdir()
+    assert report._newest_mtime(folder) == 0.0
+    (folder / "export.csv").write_text("x")
+    os.utime(folder / "export.csv", (1_000_000, 1_000_000))
+    assert report._newest_mtime(folder) == 1_000_000
+    (folder / "export.csv").unlink()
+    assert report._newest_mtime(folder) == 0.0 and report._newest_mtime(tmp_path / "absent.csv") == 0.0

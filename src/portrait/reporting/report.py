@@ -102,8 +102,9 @@ def index_html(executed: list[Path], stale: tuple[str, set[str]] | None = None) 
 
 
 def _newest_mtime(path: Path) -> float:
+    """When ``path`` last changed for ``make``: a folder by its files (as the Makefile's wildcards), not its own time."""
     if path.is_dir():
-        return max((f.stat().st_mtime for f in path.iterdir() if f.is_file()), default=path.stat().st_mtime)
+        return max((f.stat().st_mtime for f in path.iterdir() if f.is_file()), default=0.0)
     return path.stat().st_mtime if path.exists() else 0.0       # an optional input (data/raw/survey) may be absent
 
 
