@@ -507,12 +507,13 @@ def _spread(d: pd.DataFrame, width: float) -> np.ndarray:
     return np.asarray([(order[k] / n - 0.5) * width for k in key])
 
 
-def validation_coverage(summ: pd.DataFrame, title: str) -> plt.Figure:
+def validation_coverage(summ: pd.DataFrame, title: str, pooled: pd.DataFrame | None = None) -> plt.Figure:
     """Coverage of the 95 % intervals per estimator and variance method, one panel per survey.
 
     Small points: each key statistic (spread vertically in a fixed order); large points with bars: all
-    statistics pooled, with the Wilson interval of the pooled rate. Grey band: 95 % ± the Monte Carlo
-    error of one statistic's coverage with the linearised replications.
+    statistics pooled, with the Monte Carlo interval of ``pooled`` (:func:`portrait.study.validation.by_estimator`,
+    replications as the independent units) when given, else the Wilson interval of the pooled rate. Grey
+    band: 95 % ± the Monte Carlo error of one statistic's coverage with the linearised replications.
     """
     from ..study import validation
 
@@ -533,13 +534,19 @@ def validation_coverage(summ: pd.DataFrame, title: str) -> plt.Figure:
         ax.axvline(95, color="#52606d", lw=1, zorder=1)
         sns.scatterplot(data=sub, x="couverture", y="y", hue="Variance", hue_order=hues, palette=VARIANCE_COLORS,
                         s=10, alpha=0.5, linewidth=0, ax=ax, legend=False)
-        pooled = sub.assign(_c=sub["coverage"] * sub["replications"]).groupby(["Estimateur", "Variance"])[
+        rates = sub.assign(_c=sub["coverage"] * sub["replications"]).groupby(["Estimateur", "Variance"])[
             ["_c", "replications"]].sum()
-        for (est, var), row in pooled.iterrows():
+        for (est, var), row in rates.iterrows():
             if row["replications"] == 0:
                 continue
             lo, hi = validation.wilson(row["_c"], row["replications"])
             c = row["_c"] / row["replications"]
+            if pooled is not None:
+                key = {v: k for k, v in validation.SURVEY_LABELS.items()}[survey], \
+                    {v: k for k, v in validation.ESTIMATOR_LABELS.items()}[est], \
+                    {v: k for k, v in validation.VARIANCE_LABELS.items()}[var]
+                match = pooled.set_index(["survey", "estimator", "variance"]).loc[key]
+                lo, hi = match["coverage_low"], match["coverage_high"]
             ax.errorbar(c * 100, order.index(est) + offset[var], xerr=[[max(c - lo, 0) * 100], [max(hi - c, 0) * 100]],
                         fmt="o", color=VARIANCE_COLORS[var], ms=6, capsize=3, lw=1.4, zorder=3, label=var)
         ax.set_yticks(range(len(order)), order)

@@ -74,8 +74,8 @@ from .validation_profiles import (COMPARISON_LABELS, profile_acceptance, profile
                                   profile_table_fr, profile_tests)
 from .validation_summary import (SUMMARY_KEYS, acceptance, bias_finding, by_estimator, conclusion_fr,
                                  coverage_finding, tests_finding, detail_table_fr, truth_table_fr,
-                                 expected_outside, overview_table_fr, statistic_labels, summary, widened_replicates,
-                                 widening_sentence_fr, wilson)
+                                 expected_outside, overview_table_fr, replication_coverage, statistic_labels, summary,
+                                 widened_replicates, widening_sentence_fr, wilson)
 
 __all__ = ["ESTIMATORS", "ESTIMATOR_LABELS", "WEAK_LABELS", "VARIANCES", "VARIANCE_LABELS", "DIFFERENCE_NAME",
            "SURVEYS", "SURVEY_LABELS", "TARGETS", "TARGET_LABELS", "CALIBRATED", "KEY_STATISTICS", "RESULT_COLUMNS",
@@ -83,7 +83,7 @@ __all__ = ["ESTIMATORS", "ESTIMATOR_LABELS", "WEAK_LABELS", "VARIANCES", "VARIAN
            "profile_summary", "profile_acceptance", "profile_table_fr", "profile_finding",
            "Validation", "key_truth", "FINITE_COLUMNS", "finite_population_truth",
            "replication_index", "simulate_responses", "replicate", "differences", "single_threaded_blas", "run",
-           "wilson", "SUMMARY_KEYS", "summary", "by_estimator", "statistic_labels", "overview_table_fr",
+           "wilson", "SUMMARY_KEYS", "summary", "replication_coverage", "by_estimator", "statistic_labels", "overview_table_fr",
            "detail_table_fr", "truth_table_fr", "expected_outside", "acceptance", "conclusion_fr", "widened_replicates",
            "widening_sentence_fr", "coverage_finding", "bias_finding", "tests_finding"]
 

@@ -39,6 +39,61 @@ def wilson(successes: np.ndarray | float, n: np.ndarray | float, level: float = 
 SUMMARY_KEYS = ["survey", "item", "statistic", "level", "estimator", "variance"]
 
 
+def _against_truth(results: pd.DataFrame, truth: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """The results with their truth, and per row: an estimate (``_ok``), its squared error, whether its
+    interval covers the truth (``_cov``) and whether its test rejects at ``alpha`` (``_rej``)."""
+    t = truth.assign(level=truth["level"].fillna("").astype(str))
+    on = ["survey", "item", "statistic", "level"]
+    if "target" in results.columns and "target" in t.columns:
+        on = ["target"] + on              # several targets, each with its own truth
+    elif "target" in results.columns and results["target"].nunique() > 1:
+        raise ParameterError("the results hold several targets: the truth needs a 'target' column giving each "
+                             "target's values (pd.concat of each setup's truth with target=setup.target)")
+    r = results.merge(t[on + ["value", "planted"]].rename(columns={"value": "truth"}), on=on, how="inner")
+    ok = r["estimate"].notna()
+    return r.assign(_ok=ok, _err2=(r["estimate"] - r["truth"]) ** 2,
+                    _cov=((r["ci_low"] <= r["truth"]) & (r["truth"] <= r["ci_high"])).where(ok).astype(float),
+                    _rej=(r["p"] < alpha).where(r["p"].notna()).astype(float))
+
+
+POOLED_KEYS = ["survey", "estimator", "variance"]
+
+
+def replication_coverage(results: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
+    """Per replication and survey × estimator × variance: intervals computed (``intervals``) and those
+    covering the truth (``covered``), over the key statistics. The replications are independent, the
+    statistics of one replication are not: this is what :func:`by_estimator` needs for an honest
+    Monte Carlo interval of a pooled coverage."""
+    r = _against_truth(results, truth)
+    keys = (["target"] if "target" in r.columns else []) + POOLED_KEYS + ["replication"]
+    return r.groupby(keys, sort=True).agg(covered=("_cov", "sum"), intervals=("_cov", "count")).reset_index()
+
+
+def clustered_wilson(per_replication: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """Wilson interval of a coverage pooled over statistics, with replications as independent clusters.
+
+    The pooled coverage ĉ = Σ covered / Σ intervals is a ratio over replications; its variance
+    v = R/(R−1) Σ_r (covered_r − ĉ intervals_r)² / (Σ intervals)² gives the design effect
+    d = v / (ĉ(1−ĉ)/Σ intervals), taken at least 1, and the Wilson interval is computed on the effective
+    number of intervals Σ intervals / d, scaled by (z / t_{R−1})² for the R − 1 degrees of freedom of v
+    (Korn and Graubard 1998's effective sample size).
+    """
+    keys = [k for k in per_replication.columns if k not in ("replication", "covered", "intervals")]
+    rows = []
+    for key, g in per_replication.groupby(keys, sort=False):
+        k, n = g["covered"].to_numpy(float), g["intervals"].to_numpy(float)
+        total, reps = n.sum(), len(g)
+        c = k.sum() / total if total else np.nan
+        v = reps / (reps - 1) * np.sum((k - c * n) ** 2) / total ** 2 if reps > 1 and total else np.nan
+        deff = v / (c * (1 - c) / total) if np.isfinite(v) and 0 < c < 1 else 1.0
+        z, t = stats.norm.ppf(0.5 + level / 2), stats.t.ppf(0.5 + level / 2, max(reps - 1, 1))
+        n_eff = total / max(deff, 1.0) * (z / t) ** 2
+        lo, hi = wilson(c * n_eff, n_eff, level)
+        rows.append(dict(zip(keys, key if isinstance(key, tuple) else (key,)), coverage_low=float(lo),
+                         coverage_high=float(hi), deff=max(deff, 1.0)))
+    return pd.DataFrame(rows)
+
+
 def summary(results: pd.DataFrame, truth: pd.DataFrame, alpha: float = 0.05, level: float = 0.95) -> pd.DataFrame:
     """Monte Carlo performance of every statistic × estimator × variance method.
 
@@ -52,19 +107,8 @@ def summary(results: pd.DataFrame, truth: pd.DataFrame, alpha: float = 0.05, lev
     Results with a ``target`` column are summarised per target (the first column), each against its
     own truth when ``truth`` has a ``target`` column too.
     """
-    t = truth.assign(level=truth["level"].fillna("").astype(str))
-    on = ["survey", "item", "statistic", "level"]
-    if "target" in results.columns and "target" in t.columns:
-        on = ["target"] + on              # several targets, each with its own truth
-    elif "target" in results.columns and results["target"].nunique() > 1:
-        raise ParameterError("the results hold several targets: the truth needs a 'target' column giving each "
-                             "target's values (pd.concat of each setup's truth with target=setup.target)")
     keys = (["target"] if "target" in results.columns else []) + SUMMARY_KEYS
-    r = results.merge(t[on + ["value", "planted"]].rename(columns={"value": "truth"}), on=on, how="inner")
-    ok = r["estimate"].notna()
-    r = r.assign(_ok=ok, _err2=(r["estimate"] - r["truth"]) ** 2,
-                 _cov=((r["ci_low"] <= r["truth"]) & (r["truth"] <= r["ci_high"])).where(ok).astype(float),
-                 _rej=(r["p"] < alpha).where(r["p"].notna()).astype(float))
+    r = _against_truth(results, truth, alpha)
     g = r.groupby(keys, sort=False)
     out = g.agg(replications=("_ok", "sum"), rows=("_ok", "size"), truth=("truth", "first"),
                 planted=("planted", "first"), mean=("estimate", "mean"), sd=("estimate", "std"),
@@ -93,11 +137,14 @@ def summary(results: pd.DataFrame, truth: pd.DataFrame, alpha: float = 0.05, lev
     return _ordered(out.assign(replication=0))[cols]
 
 
-def by_estimator(summ: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+def by_estimator(summ: pd.DataFrame, level: float = 0.95, per_replication: pd.DataFrame | None = None) -> pd.DataFrame:
     """Performance pooled over the key statistics, per survey × estimator × variance method.
 
-    Coverage is the share of all intervals (statistics × replications) that contain the truth,
-    with a Wilson interval; the statistics are correlated, so this interval is only indicative.
+    Coverage is the share of all intervals (statistics × replications) that contain the truth. Its
+    Monte Carlo interval is :func:`clustered_wilson` when ``per_replication``
+    (:func:`replication_coverage`) is given: the replications are the independent units. Without it, a
+    Wilson interval that treats every interval as independent, too narrow since the statistics of a
+    replication are correlated.
     ``max_abs_rel_bias`` and ``max_abs_bias_sd`` are the worst statistic's; ``rejection`` pools
     the differences without a planted difference, ``power`` those with one. Per target when the
     summary has a ``target`` column.
@@ -116,6 +163,12 @@ def by_estimator(summ: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
                 rej1=("_rej1", "sum"), n1=("_n1", "sum")).reset_index()
     out["coverage"] = out["covered"] / out["intervals"]
     out["coverage_low"], out["coverage_high"] = wilson(out["covered"], out["intervals"], level)
+    if per_replication is not None:
+        keys = [k for k in per_replication.columns if k not in ("replication", "covered", "intervals")]
+        clustered = clustered_wilson(per_replication, level).set_index(keys)
+        at = pd.MultiIndex.from_frame(out[keys]) if len(keys) > 1 else pd.Index(out[keys[0]])
+        out["coverage_low"] = clustered["coverage_low"].reindex(at).to_numpy()
+        out["coverage_high"] = clustered["coverage_high"].reindex(at).to_numpy()
     is_diff = out["survey"] == compare.DIFFERENCE
     out["rejection"] = np.where(is_diff & (out["n0"] > 0), out["rej0"] / out["n0"].where(out["n0"] > 0), np.nan)
     out["power"] = np.where(is_diff & (out["n1"] > 0), out["rej1"] / out["n1"].where(out["n1"] > 0), np.nan)
