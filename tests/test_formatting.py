@@ -297,11 +297,11 @@ def test_the_nonresponse_limit_names_the_recipes_response_models(monkeypatch):
     from portrait.study import recipes
 
     text = synthesis.nonresponse_sentence()
-    assert "pour les habitants, département et taille de commune (modèle de réponse et calage), sexe et âge " \
-           "(calage seulement)" in text
-    assert "(type de partenaire, zone visitée, pays de résidence, nombre de fichiers et motif du séjour)" in text
+    assert "chez les habitants, à leur département et la taille de leur commune (modèle de réponse et calage) et " \
+           "au sexe et à l'âge (calage)" in text
+    assert "(type de partenaire, zone visitée, pays, nombre de fichiers et motif)" in text
     monkeypatch.setattr(recipes, "RESIDENT_RESPONSE_MODEL", ("size_class",))
-    assert "pour les habitants, taille de commune (modèle" in synthesis.nonresponse_sentence()
+    assert "chez les habitants, à la taille de leur commune (modèle" in synthesis.nonresponse_sentence()
 
 
 def test_enumeration_is_french():

@@ -260,11 +260,10 @@ def nonresponse_sentence() -> str:
     def named(variables: Iterable[str]) -> str:
         return fmt.enumeration([recipes.RESPONSE_VARIABLE_LABELS[v] for v in variables])
 
-    return ("**Non-réponse.** La pondération corrige les écarts de réponse liés à des variables connues pour toutes "
-            f"les personnes invitées ou dans la population : pour les habitants, {named(recipes.RESIDENT_RESPONSE_MODEL)} "
-            "(modèle de réponse et calage), sexe et âge (calage seulement) ; pour les clients, informations des "
-            f"fichiers de partenaires ({named(recipes.VISITOR_RESPONSE_MODEL)}). Elle "
-            "ne corrige pas une non-réponse liée à l'opinion elle-même.")
+    return ("**Non-réponse.** La pondération corrige les écarts de réponse liés, chez les habitants, à "
+            f"{named(recipes.RESIDENT_RESPONSE_MODEL)} (modèle de réponse et calage) et au sexe et à l'âge (calage), "
+            f"chez les clients aux informations des fichiers ({named(recipes.VISITOR_RESPONSE_MODEL)}) ; elle ne "
+            "corrige pas une non-réponse liée à l'opinion elle-même.")
 
 
 def target_sentence(target: str, lead: str = "", where: str = "section « Sensibilité à la pondération »") -> str:

@@ -312,10 +312,10 @@ def weight_residents(responses: pd.DataFrame, communes: pd.DataFrame, cb: Codebo
 VISITOR_RESPONSE_MODEL = ("source_type", "zone", "country_group", "multiplicity_group", "purpose")
 RESIDENT_RESPONSE_MODEL = ("departement", "size_class")
 # the response models' variables, as the reports name them
-RESPONSE_VARIABLE_LABELS = {"departement": "département", "size_class": "taille de commune",
+RESPONSE_VARIABLE_LABELS = {"departement": "leur département", "size_class": "la taille de leur commune",
                             "source_type": "type de partenaire", "zone": "zone visitée",
-                            "country_group": "pays de résidence", "multiplicity_group": "nombre de fichiers",
-                            "purpose": "motif du séjour"}
+                            "country_group": "pays", "multiplicity_group": "nombre de fichiers",
+                            "purpose": "motif"}
 
 
 def country_group(country: pd.Series) -> pd.Series:
