@@ -297,7 +297,7 @@ def test_the_nonresponse_limit_names_the_recipes_response_models(monkeypatch):
     from portrait.study import recipes
 
     text = synthesis.nonresponse_sentence()
-    assert "chez les habitants, à leur département et la taille de leur commune (modèle de réponse et calage) et " \
+    assert "chez les habitants, à leur département et à la taille de leur commune (modèle de réponse et calage) et " \
            "au sexe et à l'âge (calage)" in text
     assert "(type de partenaire, zone visitée, pays, nombre de fichiers et motif)" in text
     monkeypatch.setattr(recipes, "RESIDENT_RESPONSE_MODEL", ("size_class",))
@@ -306,3 +306,26 @@ def test_the_nonresponse_limit_names_the_recipes_response_models(monkeypatch):
 
 def test_enumeration_is_french():
     assert [fmt.enumeration(x) for x in ([], ["a"], ["a", "b"], ["a", "b", "c"])] == ["", "a", "a et b", "a, b et c"]
+
+
+def test_synthesis_findings_name_the_difference_its_sign_and_its_unit():
+    """07's key findings, by hand: shares to one decimal beside a gap to one decimal; a score's gap is
+    « clients − habitants », in points, with its verdict whether or not it is established."""
+    from portrait.reporting import synthesis
+
+    diff = pd.DataFrame({
+        "in_battery": True, "statistic": ["accord", "mean", "mean"], "level": ["top2", "", ""],
+        "type": ["likert_1_5", "score_0_10", "score_0_10"],
+        "item_label": ["Les Hauts-de-France ont un cadre de vie agréable", "Recommanderiez-vous les Hauts-de-France ?",
+                       "Globalement, quelle image avez-vous des Hauts-de-France ?"],
+        "estimate": [-0.1349, 0.4612, -0.12], "ci_low": [-0.17, 0.30, -0.25], "ci_high": [-0.10, 0.62, 0.01],
+        "p": [1e-6, 1e-5, 0.07], "p_adj": [1e-5, 1e-4, 0.09],
+        "estimate_residents": [0.6372, 6.10, 6.90], "estimate_visitors": [0.5023, 6.5612, 6.78]})
+    out = synthesis.findings(diff)
+    assert out[0] == ("« Un cadre de vie agréable » : les habitants sont plus nombreux que les clients du territoire "
+                      "à être d'accord, 63,7 % contre 50,2 %, soit un écart de 13,5 points (IC à 95 % : 10,0 à 17,0).")
+    assert out[1] == ("Recommandation (0 à 10) : note moyenne de 6,10 chez les habitants et de 6,56 chez les clients ; "
+                      "différence établie ; écart clients − habitants 0,46 point (IC à 95 % : 0,30 à 0,62).")
+    assert out[2].startswith("Image globale (0 à 10) : note moyenne de 6,90 chez les habitants et de 6,78 chez les "
+                             "clients ; pas de différence établie") and out[2].endswith(
+        "écart clients − habitants −0,12 point (IC à 95 % : −0,25 à 0,01).")

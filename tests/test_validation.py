@@ -422,6 +422,8 @@ def test_profile_finding_names_the_groups_of_null_tests_whose_interval_excludes_
     text = validation.profile_finding(s).replace("\u00a0", " ")
     assert ("pris un par un, 1 des 2 groupes de tests entre moitiés (par enquête et question) a un intervalle "
             f"Monte-Carlo qui exclut 5 %, quand le hasard seul en ferait sortir {chance:.1f}".replace(".", ",")) in text
+    # the verdict: one group or more outside arrives by chance with probability 1 − e^(−chance) (Poisson)
+    assert f" : autant ou plus arrive par hasard {100 * (1 - np.exp(-chance)):.0f} % du temps" in text
 
 
 def test_truth_table_shows_shares_in_percent_nps_in_points_and_means_as_they_are():

@@ -404,8 +404,11 @@ def place_labels(ax: plt.Axes, x: np.ndarray, y: np.ndarray, labels: Sequence[st
         for scale in (1.0, 2.5):
             for dx, dy, ha, va in _AROUND:
                 d = (r + 2) * scale
+                # a label set further off is tied to its point by a thin line
+                lead = dict(arrowprops=dict(arrowstyle="-", color="#9aa5b1", lw=0.5, shrinkA=0, shrinkB=r)) \
+                    if scale > 1 else {}
                 ann = ax.annotate(text, (x[i], y[i]), xytext=(dx * d, dy * d), textcoords="offset points",
-                                  ha=ha, va=va, **style)
+                                  ha=ha, va=va, **lead, **style)
                 e = ann.get_window_extent(renderer)
                 box = (e.x0 - 1, e.y0 - 1, e.x1 + 1, e.y1 + 1)
                 cost = sum(overlap(box, b) for b in placed) + sum(overlap(box, o) for o in obstacles)
@@ -452,7 +455,7 @@ def perceptual_map(rows: pd.DataFrame, cols: pd.DataFrame, inertia: np.ndarray, 
     points = pd.concat([cols[["dim1", "dim2"]], rows[["dim1", "dim2"]]])
     labels = [str(n) for n in cols.index] + [str(k) for k in range(1, len(rows) + 1)]
     styles = ([dict(fontsize=8, color=c, weight="bold") for c in colors]
-              + [dict(fontsize=7, color="#52606d")] * len(rows))
+              + [dict(fontsize=7.5, color="#52606d")] * len(rows))
     place_labels(ax, points["dim1"].to_numpy(), points["dim2"].to_numpy(), labels,
                  [6.0] * len(cols) + [3.0] * len(rows), styles)
     return fig

@@ -247,7 +247,7 @@ def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride
             s = fd.loc[(fd["q"] < 0.05) & (np.sign(fd["estimate"]) == sign)].sort_values("estimate", key=abs,
                                                                                          ascending=False)
             if len(s):
-                out.append(f"Faiblesses nettement plus citées par les {who} que par les {other} : " + ", ".join(
+                out.append(f"Faiblesses plus citées par les {who} que par les {other} (écart établi après correction) : " + ", ".join(
                     f"« {r.label} » ({pct(r.estimate_residents if sign < 0 else r.estimate_visitors)} contre "
                     f"{pct(r.estimate_visitors if sign < 0 else r.estimate_residents)})" for r in s.itertuples()) + ".")
     nps = est.loc[est["statistic"] == "nps_score"].set_index("group")

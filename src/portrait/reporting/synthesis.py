@@ -112,7 +112,7 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
         f"**Réponse.** Taux de réponse (répondants parmi les personnes invitées, hors celles qui se sont révélées hors "
         f"du champ) : {rate('residents')} chez les habitants, {rate('visitors')} chez les clients. "
         "Ceux qui répondent ne ressemblent pas exactement à ceux qui ne répondent pas : la pondération corrige "
-        "ces écarts.",
+        "ces écarts pour les caractéristiques connues (voir « Limites »).",
         "**Pondération.** Chaque répondant reçoit un poids : l'inverse de sa probabilité d'être invité, corrigé de la "
         "non-réponse, puis calé pour que l'échantillon reproduise exactement des effectifs de référence — pour les "
         "habitants, la population de l'Insee par sexe et âge et par département, et sa répartition par taille de "
@@ -147,13 +147,13 @@ def findings(diff: pd.DataFrame, limit: int = 8) -> list[str]:
                    f"{ci_text(abs(r.estimate), *sorted((abs(r.ci_low), abs(r.ci_high))), scale=100, unit='points')}.")
     for r in d.loc[d["statistic"].isin(["mean"]) & d["type"].eq("score_0_10")].itertuples():
         if r.p_adj < 0.05:
-            out.append(f"{r.display} : note moyenne de {fmt.number(r.estimate_visitors, 2)} chez les clients contre "
-                       f"{fmt.number(r.estimate_residents, 2)} chez les habitants, écart "
-                       f"{ci_text(r.estimate, r.ci_low, r.ci_high, decimals=2)} sur 10.")
+            out.append(f"{r.display} : note moyenne de {fmt.number(r.estimate_residents, 2)} chez les habitants et de "
+                       f"{fmt.number(r.estimate_visitors, 2)} chez les clients ; différence établie ; écart clients − "
+                       f"habitants {ci_text(r.estimate, r.ci_low, r.ci_high, decimals=2, unit='point')}.")
         else:
-            out.append(f"{r.display} : habitants {fmt.number(r.estimate_residents, 2)}, clients "
-                       f"{fmt.number(r.estimate_visitors, 2)} ; {verdict(r.p_adj, r.ci_low, r.ci_high)} ; écart "
-                       f"{ci_text(r.estimate, r.ci_low, r.ci_high, decimals=2)} sur 10.")
+            out.append(f"{r.display} : note moyenne de {fmt.number(r.estimate_residents, 2)} chez les habitants et de "
+                       f"{fmt.number(r.estimate_visitors, 2)} chez les clients ; {verdict(r.p_adj, r.ci_low, r.ci_high)} ; "
+                       f"écart clients − habitants {ci_text(r.estimate, r.ci_low, r.ci_high, decimals=2, unit='point')}.")
     same = agree.loc[agree["p_adj"] >= 0.05]
     if len(same):
         out.append("Pas de différence établie sur : " + ", ".join(f"« {s} »" for s in same["display"]) + ".")
@@ -257,11 +257,11 @@ def nonresponse_sentence() -> str:
     """What the weighting corrects of the non-response, from the recipes' response models (French)."""
     from ..study import recipes
 
-    def named(variables: Iterable[str]) -> str:
-        return fmt.enumeration([recipes.RESPONSE_VARIABLE_LABELS[v] for v in variables])
+    def named(variables: Iterable[str], lead: str = "") -> str:
+        return fmt.enumeration([lead + recipes.RESPONSE_VARIABLE_LABELS[v] for v in variables])
 
-    return ("**Non-réponse.** La pondération corrige les écarts de réponse liés, chez les habitants, à "
-            f"{named(recipes.RESIDENT_RESPONSE_MODEL)} (modèle de réponse et calage) et au sexe et à l'âge (calage), "
+    return ("**Non-réponse.** La pondération corrige les écarts de réponse liés, chez les habitants, "
+            f"{named(recipes.RESIDENT_RESPONSE_MODEL, 'à ')} (modèle de réponse et calage) et au sexe et à l'âge (calage), "
             f"chez les clients aux informations des fichiers ({named(recipes.VISITOR_RESPONSE_MODEL)}) ; elle ne "
             "corrige pas une non-réponse liée à l'opinion elle-même.")
 
