@@ -282,10 +282,9 @@ def scope_sentence(n: Mapping[str, int]) -> str:
             "territoire. Les pourcentages portent sur les répondants qui ont donné un avis : les « Ne sait pas » et "
             "les questions sans réponse sont exclus de la base. En 2017, les « acteurs-habitants » étaient des "
             "habitants engagés dans la vie de la région ; ici la base de sondage couvre tous les habitants de 15 ans "
-            "ou plus : les résultats portent sur l'ensemble des habitants. Les chiffres sont arrondis à la précision "
-            "affichée : une somme de pourcentages arrondis peut s'écarter légèrement de 100, et un écart, calculé sur "
-            "les valeurs exactes, peut différer d'une unité du dernier chiffre de la différence des deux valeurs "
-            "arrondies.")
+            "ou plus : les résultats portent sur l'ensemble des habitants. Les chiffres sont arrondis : une somme de "
+            "pourcentages peut s'écarter un peu de 100, un écart (calculé sur les valeurs exactes) différer d'une "
+            "unité du dernier chiffre.")
 
 
 # ------------------------------------------------------------------------------------------- figures
