@@ -87,7 +87,9 @@ def count(n: int, singular: str, plural: str | None = None) -> str:
 def enumeration(items: Sequence[str]) -> str:
     """« a », « a et b », « a, b et c » (French: no comma before « et »)."""
     items = list(items)
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " et " + items[-1] if items else ""
+    if len(items) < 2:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " et " + items[-1]
 
 
 def pvalue(p: float, smallest: float = 1e-4, missing: str = MISSING) -> str:

@@ -530,6 +530,8 @@ def validation_coverage(summ: pd.DataFrame, title: str, pooled: pd.DataFrame | N
                  + _spread(d, 0.22))
     r = int(summ.loc[summ["variance"] == "linearisation", "replications"].max())
     half = 196 * np.sqrt(0.95 * 0.05 / max(r, 1))
+    intervals = None if pooled is None else _validation_frame(pooled).set_index(
+        ["Enquête", "Estimateur", "Variance"])[["coverage_low", "coverage_high"]]
     fig, axes = plt.subplots(1, len(surveys), figsize=(4.2 * len(surveys), 3.8), sharex=True, sharey=True, squeeze=False)
     for ax, survey in zip(axes[0], surveys):
         sub = d.loc[d["Enquête"] == survey]
@@ -544,12 +546,8 @@ def validation_coverage(summ: pd.DataFrame, title: str, pooled: pd.DataFrame | N
                 continue
             lo, hi = validation.wilson(row["_c"], row["replications"])
             c = row["_c"] / row["replications"]
-            if pooled is not None:
-                key = {v: k for k, v in validation.SURVEY_LABELS.items()}[survey], \
-                    {v: k for k, v in validation.ESTIMATOR_LABELS.items()}[est], \
-                    {v: k for k, v in validation.VARIANCE_LABELS.items()}[var]
-                match = pooled.set_index(["survey", "estimator", "variance"]).loc[key]
-                lo, hi = match["coverage_low"], match["coverage_high"]
+            if intervals is not None:
+                lo, hi = intervals.loc[(survey, est, var)]
             ax.errorbar(c * 100, order.index(est) + offset[var], xerr=[[max(c - lo, 0) * 100], [max(hi - c, 0) * 100]],
                         fmt="o", color=VARIANCE_COLORS[var], ms=6, capsize=3, lw=1.4, zorder=3, label=var)
         ax.set_yticks(range(len(order)), order)

@@ -163,5 +163,5 @@ def profile_finding(psumm: pd.DataFrame) -> str:
         powers = alt.groupby("item", sort=False)["rejection"].first()
         size += (" ; il détecte la différence de profil entre habitants et clients "
                  + ("à chaque réplication" if (powers == 1).all() else
-                    " et ".join(f"{fmt.percent(p)} du temps pour les {item}" for item, p in powers.items())))
+                    fmt.enumeration([f"{fmt.percent(p)} du temps pour les {item}" for item, p in powers.items()])))
     return size

@@ -79,6 +79,7 @@ def clustered_wilson(per_replication: pd.DataFrame, level: float = 0.95) -> pd.D
     (Korn and Graubard 1998's effective sample size).
     """
     keys = [k for k in per_replication.columns if k not in ("replication", "covered", "intervals")]
+    z = stats.norm.ppf(0.5 + level / 2)
     rows = []
     for key, g in per_replication.groupby(keys, sort=False):
         k, n = g["covered"].to_numpy(float), g["intervals"].to_numpy(float)
@@ -86,8 +87,7 @@ def clustered_wilson(per_replication: pd.DataFrame, level: float = 0.95) -> pd.D
         c = k.sum() / total if total else np.nan
         v = reps / (reps - 1) * np.sum((k - c * n) ** 2) / total ** 2 if reps > 1 and total else np.nan
         deff = v / (c * (1 - c) / total) if np.isfinite(v) and 0 < c < 1 else 1.0
-        z, t = stats.norm.ppf(0.5 + level / 2), stats.t.ppf(0.5 + level / 2, max(reps - 1, 1))
-        n_eff = total / max(deff, 1.0) * (z / t) ** 2
+        n_eff = total / max(deff, 1.0) * (z / stats.t.ppf(0.5 + level / 2, max(reps - 1, 1))) ** 2
         lo, hi = wilson(c * n_eff, n_eff, level)
         rows.append(dict(zip(keys, key if isinstance(key, tuple) else (key,)), coverage_low=float(lo),
                          coverage_high=float(hi), deff=max(deff, 1.0)))
@@ -406,8 +406,8 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
             continue
         extra = f", {replicates} répliques par enquête" if variance == "bootstrap" and replicates else ""
         reps = f"{_int(c['replications'])} réplication{'s' if c['replications'] > 1 else ''}"
-        counts = " et ".join(f"{x['outside']} ({ESTIMATOR_LABELS[e].split('(')[-1].rstrip(')')})"
-                             for e, x in c["per_estimator"].items())
+        counts = fmt.enumeration([f"{x['outside']} ({ESTIMATOR_LABELS[e].split('(')[-1].rstrip(')')})"
+                                  for e, x in c["per_estimator"].items()])
         expected = max(x["expected"] for x in c["per_estimator"].values())
         text = (f"Leurs intervalles à 95 % ({name}, {reps}{extra}) contiennent la vraie valeur "
                 f"**{_pct(c['coverage'])}** du temps (de {_pct(c['coverage_min'])} à {_pct(c['coverage_max'])} selon "
@@ -462,7 +462,7 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
                       "intervalles de confiance**, sans suffire à l'établir" if short else
                       "**Un relecteur peut se fier aux estimations calées et à leurs intervalles de confiance**")
                      + ((" ; les estimations " if short else " ; moins aux estimations ")
-                        + " et ".join(", ".join(weak).rsplit(", ", 1))
+                        + fmt.enumeration(weak)
                         + (" couvrent nettement moins" if short else "") + " : entre parenthèses, "
                         "la part de leurs intervalles qui contiennent la vraie valeur, sur les statistiques clés des "
                         "habitants et des clients (95 % attendus) ; certaines statistiques s'en sortent mieux, d'autres moins bien (tableau "
