@@ -180,7 +180,8 @@ def planted_identifiers(folder: Path) -> dict[str, set[str]]:
             df = pd.read_csv(folder / pf.file, sep=pf.separator, encoding=pf.encoding, dtype="string",
                              keep_default_na=False)
         else:
-            df = pd.read_excel(folder / pf.file, sheet_name=pf.sheet, dtype="string", keep_default_na=False)
+            df = pd.read_excel(folder / pf.file, sheet_name=pf.sheet, dtype="string", keep_default_na=False,
+                               engine="openpyxl")
         df.columns = [str(c).strip() for c in df.columns]
         cols = {role: h.strip() for role, h in pf.columns.items()}
         if "email" in cols:

@@ -48,12 +48,39 @@ def test_xlsx_files_have_fixed_timestamps_and_a_dimension(small):
     """Workbooks carry fixed document dates and ZIP entry times, and a sheet dimension like Excel's."""
     path = next(p for p in small.files if p.suffix == ".xlsx")
     with zipfile.ZipFile(path) as z:
-        assert {i.date_time for i in z.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+        stamps = {i.date_time for i in z.infolist()}
+        assert len(stamps) == 1 and next(iter(stamps))[0] == 1980
         core = z.read("docProps/core.xml").decode()
     assert "2017-01-01T00:00:00Z" in core and re.search(r"20[2-9]\d-", core) is None
     ws = openpyxl.load_workbook(path, read_only=True).worksheets[0]
     assert ws.max_row == 1 + (small.truth["file_id"] == next(
         f.id for f in partners.read_layouts() if f.file == path.name)).sum()
+
+
+def test_workbook_cells_read_as_openpyxl_reads_them(tmp_path):
+    """The partner-file reader (calamine) gives the strings pandas' openpyxl reader gives, cell type by cell type.
+
+    The oracle is openpyxl, an independent XLSX parser: texts, integers, decimals, dates with and without a
+    time, booleans, empty cells, a formula's cached value is not compared (openpyxl keeps none when it writes).
+    """
+    import datetime as dt
+
+    from portrait.study import partner_records
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Contacts"
+    ws.append(["Courriel", "Code postal", "Montant", "Dernière visite", "Consentement", "Vide", "Note"])
+    ws.append(["a@example.org", 59000, 12.5, dt.datetime(2016, 5, 3), True, None, "é à ç"])
+    ws.append(["b@example.org", 2100, 3.0, dt.datetime(2016, 12, 31, 14, 30), False, None, ""])
+    ws.append([None, "02100", -0.25, dt.date(2015, 1, 9), None, None, "  espaces  "])
+    path = tmp_path / "typed.xlsx"
+    wb.save(path)
+    ours = partner_records._read_sheet(path, "Contacts", lambda c: True)
+    oracle = pd.read_excel(path, sheet_name="Contacts", dtype=str, engine="openpyxl", keep_default_na=False,
+                           na_filter=False)
+    pd.testing.assert_frame_equal(ours, oracle)
+    assert ours.loc[0, "Code postal"] == "59000" and ours.loc[1, "Dernière visite"] == "2016-12-31 14:30:00"
 
 
 def test_files_follow_the_mapping_and_hold_the_declared_defects(small):

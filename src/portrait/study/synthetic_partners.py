@@ -8,10 +8,7 @@ with its own column names, codes, encoding and format, byte-identically for the 
 from __future__ import annotations
 
 import datetime as dt
-import io as _io
-import re
 import unicodedata
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -383,41 +380,24 @@ def _file_table(pf: PartnerFile, rec: pd.DataFrame, people: pd.DataFrame,
 
 
 def _write_xlsx(df: pd.DataFrame, path: Path, sheet: str | int) -> None:
-    """Write ``df`` as a one-sheet workbook with openpyxl, byte-identically from run to run.
+    """Write ``df`` as a one-sheet workbook with XlsxWriter, byte-identically from run to run.
 
-    openpyxl stamps the document properties with the current time and ``zipfile`` stamps each
-    entry: both are fixed here (properties to 2017-01-01, entries to 1980-01-01). The
-    write-only mode leaves out the sheet's ``<dimension>`` element, which Excel always writes
-    and without which readers scan the whole sheet twice: it is added.
+    XlsxWriter stamps its ZIP entries with one fixed date; the document properties are fixed here
+    (2017-01-01). Texts stay texts (no number, formula or link is inferred from them), dates are
+    date cells, empty texts empty cells.
     """
-    import openpyxl
-    from openpyxl.utils import get_column_letter
+    import xlsxwriter
 
-    wb = openpyxl.Workbook(write_only=True)
-    ws = wb.create_sheet(sheet if isinstance(sheet, str) else "Feuil1")
-    fixed = dt.datetime(2017, 1, 1)
-    wb.properties.created = fixed
-    wb.properties.creator = "portrait synthetic partners"
-    ws.append(list(df.columns))
-    for row in df.itertuples(index=False, name=None):
-        ws.append([None if (isinstance(v, str) and v == "") else v for v in row])
-    buf = _io.BytesIO()
-    wb.save(buf)
-    buf.seek(0)
-    with zipfile.ZipFile(buf) as zin, atomic_path(path) as tmp:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zout:
-            dim = f'<dimension ref="A1:{get_column_letter(df.shape[1])}{len(df) + 1}"/>'.encode()
-            for info in zin.infolist():
-                data = zin.read(info.filename)
-                if info.filename.startswith("xl/worksheets/sheet") and b"<dimension" not in data:
-                    data = data.replace(b"</sheetPr>", b"</sheetPr>" + dim, 1)
-                if info.filename == "docProps/core.xml":  # openpyxl sets 'modified' when saving
-                    data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
-                                  rb"\g<1>2017-01-01T00:00:00Z\g<2>", data)
-                zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
-                zi.compress_type = zipfile.ZIP_DEFLATED
-                zi.external_attr = 0o644 << 16
-                zout.writestr(zi, data)
+    with atomic_path(path) as tmp:
+        wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": True, "strings_to_numbers": False,
+                                            "strings_to_formulas": False, "strings_to_urls": False,
+                                            "default_date_format": "yyyy-mm-dd hh:mm:ss"})
+        wb.set_properties({"created": dt.datetime(2017, 1, 1), "author": "portrait synthetic partners"})
+        ws = wb.add_worksheet(sheet if isinstance(sheet, str) else "Feuil1")
+        ws.write_row(0, 0, list(df.columns))
+        for r, row in enumerate(df.itertuples(index=False, name=None), start=1):
+            ws.write_row(r, 0, row)
+        wb.close()
 
 
 def _write_csv(df: pd.DataFrame, path: Path, pf: PartnerFile) -> None:
