@@ -444,8 +444,7 @@ def _person_frame(elig: pd.DataFrame, per_file: pd.DataFrame) -> pd.DataFrame:
              .drop_duplicates("person_id").set_index("person_id")
              [["file_id", "file_order", "row"]]
              .rename(columns={"file_id": "first_file_id", "row": "first_row"}))
-    files = (per_file.sort_values("file_order", kind="stable").groupby("person_id", sort=True)
-             ["file_id"].agg(multiplicity="size", files=";".join))
+    files = _files_of_each_person(per_file)
     f = first.join(flags).join(files).join(order)
     f["zone"] = np.select([f["npdc"] & f["picardie"], f["npdc"]], ["both", "npdc"], default="picardie")
     f["purpose"] = np.select([f["leisure"] & f["business"], f["leisure"], f["business"]],
@@ -464,6 +463,18 @@ def _person_frame(elig: pd.DataFrame, per_file: pd.DataFrame) -> pd.DataFrame:
     f["multiplicity"] = f["multiplicity"].astype("int64")
     f["first_row"] = f["first_row"].astype("int64")
     return f
+
+
+def _files_of_each_person(per_file: pd.DataFrame) -> pd.DataFrame:
+    """Per person (sorted ids): how many files hold them, and those files' ids in file order joined by « ; »."""
+    pf = per_file.sort_values(["person_id", "file_order"], kind="stable")
+    ids = pf["person_id"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else np.array([], dtype=int)
+    names = pf["file_id"].to_numpy(dtype=object) + ";"
+    joined = np.add.reduceat(names, starts) if len(starts) else names
+    return pd.DataFrame({"multiplicity": np.diff(np.r_[starts, len(ids)]),
+                         "files": [s[:-1] for s in joined]},
+                        index=pd.Index(ids[starts], name="person_id"))
 
 
 def _overlap(per_file: pd.DataFrame, file_ids: list[str]) -> pd.DataFrame:
