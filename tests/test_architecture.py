@@ -77,3 +77,16 @@ def test_engine_imports_alone():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={"PYTHONPATH": str(SRC.parent), "PATH": ""})
     assert out.stdout.strip() == ""
+
+
+def test_runner_and_renderer_start_without_the_data_libraries():
+    """The processes every stage starts twice (``portrait.pipeline.run``, ``portrait.reporting.render``) do not
+    import pandas or scipy: half a second each, for nothing, in every stage (a speed guard, not a proof)."""
+    code = ("import sys\n"
+            "from portrait.pipeline import skip_iri_grammar\n"
+            "skip_iri_grammar()\n"
+            "import portrait.pipeline.run, portrait.reporting.render, papermill, nbconvert\n"
+            "print(','.join(sorted(m for m in ('pandas', 'scipy', 'matplotlib') if m in sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(SRC.parent), "PATH": ""})
+    assert out.stdout.strip() == ""

@@ -11,11 +11,12 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Iterator, Sequence
-
-import pandas as pd
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 from . import paths
+
+if TYPE_CHECKING:       # pandas is imported where a frame is read: the runner and the renderer need none
+    import pandas as pd
 
 
 @contextlib.contextmanager
@@ -92,6 +93,8 @@ def read_csv(path: str | os.PathLike, *, french: bool = False, text: Sequence[st
     Empty cells are missing values, except in the ``text`` columns, read as strings with "" kept (codes
     such as a statistic's level, « 1 » or empty, must not turn into numbers).
     """
+    import pandas as pd
+
     kw = dict(sep=";", decimal=",", encoding="utf-8-sig") if french else {}
     df = pd.read_csv(paths.resolve(path), keep_default_na=False, na_values=[""], dtype={c: str for c in text} or None,
                      **kw)
