@@ -53,6 +53,7 @@ complex surveys. *Survey Methodology* 18, 209–217.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 from dataclasses import replace
 from typing import Sequence
@@ -305,9 +306,15 @@ _WORKER_SETUP: Validation | None = None     # set in each worker process by _ini
 
 
 def _init_worker(setup: Validation) -> None:
-    """Worker initializer: keep the setup for the worker's tasks; its BLAS runs on one thread."""
+    """Worker initializer: keep the setup for the worker's tasks; its BLAS runs on one thread.
+
+    What the worker inherited (the setup, the notebook's objects) is moved out of the garbage
+    collector's reach (``gc.freeze``): collections then scan only a replication's own objects, and
+    the inherited pages are not copied by the collector touching them.
+    """
     global _WORKER_SETUP
     _WORKER_SETUP = setup
+    gc.freeze()
     single_threaded_blas().__enter__()
 
 
