@@ -76,11 +76,15 @@ def test_workbook_cells_read_as_openpyxl_reads_them(tmp_path):
     ws.append([None, "02100", -0.25, dt.date(2015, 1, 9), None, None, "  espaces  "])
     path = tmp_path / "typed.xlsx"
     wb.save(path)
-    ours = partner_records._read_sheet(path, "Contacts", lambda c: True)
-    oracle = pd.read_excel(path, sheet_name="Contacts", dtype=str, engine="openpyxl", keep_default_na=False,
-                           na_filter=False)
-    pd.testing.assert_frame_equal(ours, oracle)
+    ws.append(["c@example.org", "#N/A", 1, None, None, None, "#DIV/0!"])    # error cells (calamine reads them as "")
+    wb.save(tmp_path / "errors.xlsx")
+    for file in ("typed.xlsx", "errors.xlsx"):
+        ours = partner_records._read_sheet(tmp_path / file, "Contacts", lambda c: True)
+        oracle = pd.read_excel(tmp_path / file, sheet_name="Contacts", dtype=str, engine="openpyxl",
+                               keep_default_na=False, na_filter=False)
+        pd.testing.assert_frame_equal(ours, oracle)
     assert ours.loc[0, "Code postal"] == "59000" and ours.loc[1, "Dernière visite"] == "2016-12-31 14:30:00"
+    assert pd.isna(ours.loc[3, "Code postal"]) and not partner_records._has_error_cells(path)
 
 
 def test_files_follow_the_mapping_and_hold_the_declared_defects(small):

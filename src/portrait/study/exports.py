@@ -3,7 +3,7 @@
 - CSV: ``;`` separator, codes (not labels), empty cell for item non-response, Windows line ends,
   ``cp1252`` by default (what French Excel expects) or ``utf-8-sig`` (UTF-8 with a byte-order
   mark);
-- XLSX (openpyxl): one sheet ``reponses``, header row, codes as numbers, texts as text;
+- XLSX (XlsxWriter): one sheet ``reponses``, header row, codes as numbers, texts as text;
 - SPSS ``.sav`` (pyreadstat): variable labels, value labels from the codebook, 99 « Ne sait pas »
   declared user-missing, system-missing for item non-response.
 
@@ -21,8 +21,6 @@ from __future__ import annotations
 import csv
 import datetime
 import io as _io
-import re
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -87,30 +85,14 @@ def write_csv(table: pd.DataFrame, path: str | Path, *, encoding: str = "cp1252"
     return Path(path)
 
 
-def _normalise_zip(src: Path, dst: Path) -> None:
-    """Rewrite a zip (XLSX) with fixed timestamps and fixed document dates."""
-    stamp = FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ")
-    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
-        for info in zin.infolist():
-            data = zin.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                data = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)",
-                              rb"\g<1>" + stamp.encode() + rb"\g<3>", data)
-            zi = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME.timetuple()[:6])
-            zi.compress_type = zipfile.ZIP_DEFLATED
-            zi.external_attr = 0o644 << 16
-            zout.writestr(zi, data)
-
-
 def write_xlsx(table: pd.DataFrame, path: str | Path) -> Path:
-    """Write ``table`` as an XLSX workbook (one sheet, header row, codes as numbers)."""
-    from openpyxl import Workbook
+    """Write ``table`` as an XLSX workbook (one sheet, header row, codes as numbers, texts as texts).
 
-    wb = Workbook(write_only=True)
-    wb.properties.creator = "portrait"
-    wb.properties.created = FIXED_TIME
-    ws = wb.create_sheet(SHEET)
-    ws.append(list(table.columns))
+    XlsxWriter stamps the ZIP entries with one fixed date; the document dates are :data:`FIXED_TIME`.
+    No number, formula or link is inferred from a text (an open answer « =1+1 » stays a text).
+    """
+    import xlsxwriter
+
     cols = []
     for c in table.columns:
         s = table[c]
@@ -118,15 +100,15 @@ def write_xlsx(table: pd.DataFrame, path: str | Path) -> Path:
             cols.append([None if x is pd.NA else int(x) for x in s.astype(object)])
         else:
             cols.append([None if (x is pd.NA or x is None or x == "") else str(x) for x in s.astype(object)])
-    for i in range(len(table)):
-        ws.append([col[i] for col in cols])
     with atomic_path(path) as tmp:
-        raw = tmp.with_name(tmp.name + ".raw")
-        try:
-            wb.save(raw)
-            _normalise_zip(raw, tmp)
-        finally:
-            raw.unlink(missing_ok=True)
+        wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": True, "strings_to_numbers": False,
+                                            "strings_to_formulas": False, "strings_to_urls": False})
+        wb.set_properties({"created": FIXED_TIME, "author": "portrait"})
+        ws = wb.add_worksheet(SHEET)
+        ws.write_row(0, 0, list(table.columns))
+        for i, row in enumerate(zip(*cols), start=1):
+            ws.write_row(i, 0, row)
+        wb.close()
     return Path(path)
 
 
