@@ -35,6 +35,7 @@ Särndal, C.-E., Swensson, B. and Wretman, J. (1992). *Model Assisted Survey Sam
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import multiprocessing
 from typing import Any, Iterable, Mapping, Sequence
@@ -63,6 +64,7 @@ def mix64(z: np.ndarray) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
+@functools.lru_cache(maxsize=1 << 18)     # a validation worker keys the same visitor frame in every replication
 def _digest(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8, person=b"portrait-unit").digest(),
                           "little")
