@@ -36,7 +36,8 @@ INDEX = $(PYTHON) -m portrait.reporting.report index $(INDEXED)
 STALE = { $(PYTHON) -m portrait.reporting.report stale $(1) $(INDEXED); exit 1; }
 EXEC := build/executed
 P := data/processed
-PKG := $(sort $(wildcard src/portrait/*.py src/portrait/*/*.py)) pyproject.toml
+# every module of the package, at any depth (the fieldwork simulator is src/portrait/study/fieldwork/)
+PKG := $(sort $(shell find src/portrait -name '*.py' -not -path '*/__pycache__/*')) pyproject.toml
 STUDY := config/study.yaml
 RAW_OK := build/raw.ok
 

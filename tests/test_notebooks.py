@@ -103,6 +103,21 @@ def _makefile_rules() -> list[tuple[set[str], set[str]]]:
     return [(files(m.group(1)), files(m.group(2))) for m in re.finditer(r"^([^\s#][^=\n]*?)\s*&?:(?!=)(.*)$", text, re.M)]
 
 
+def test_every_module_of_the_package_makes_the_stages_out_of_date():
+    """Make's list of the package's files (``PKG``, a prerequisite of every stage) holds every module, at any
+    depth: a change to the fieldwork simulator (three folders down) re-runs the chain."""
+    db = subprocess.run(["make", "-pnq", "help", f"PYTHON={sys.executable}"], cwd=paths.ROOT, capture_output=True,
+                        text=True, env={k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL")})
+    line = next(x for x in db.stdout.splitlines() if x.startswith("PKG :="))
+    listed = set(line.removeprefix("PKG :=").split())
+    modules = {p.relative_to(paths.ROOT).as_posix() for p in (paths.ROOT / "src" / "portrait").rglob("*.py")
+               if "__pycache__" not in p.parts}
+    assert "src/portrait/study/fieldwork/simulation.py" in modules
+    assert modules <= listed and "pyproject.toml" in listed
+    rule = next(pre for targets, pre in _makefile_rules() if "build/executed/03_fieldwork.ipynb" in targets)
+    assert "$(PKG)" in rule
+
+
 def test_stages_after_a_stage_are_those_make_rebuilds():
     """The stages after a stage, read from the notebooks' path parameters (what the index marks out of date
     when a stage fails), are those the Makefile's hand-written prerequisites rebuild when its files change."""

@@ -212,3 +212,27 @@ def test_a_folder_changes_for_the_stale_check_when_its_files_do(tmp_path):
     assert report._newest_mtime(folder) == 1_000_000
     (folder / "export.csv").unlink()
     assert report._newest_mtime(folder) == 0.0 and report._newest_mtime(tmp_path / "absent.csv") == 0.0
+
+
+def test_after_a_change_to_the_package_every_stage_not_yet_rerun_is_out_of_date(tmp_path, monkeypatch):
+    """A stage fails after the package changed: the stages make had still to re-run (every one whose executed
+    notebook is older than the package, as the Makefile's PKG prerequisite says) are out of date too, not only
+    those after the failed stage."""
+    import os
+    import time
+
+    from portrait.pipeline import parameters, paths
+    from portrait.reporting import report
+
+    stages = sorted(parameters.stage_files())
+    later = time.time() + 1000                       # newer than any source of the checkout
+    for stem in stages:
+        f = tmp_path / f"{stem}.ipynb"
+        f.write_text("{}")
+        os.utime(f, (later, later))
+    monkeypatch.setattr(paths, "EXECUTED", tmp_path)
+    monkeypatch.setattr(report, "_package_mtime", lambda: later - 10)
+    assert set(report.out_of_date("04_resident_weighting")) == {
+        "04_resident_weighting", "06_comparison", "07_synthesis", "08_validation"}
+    monkeypatch.setattr(report, "_package_mtime", lambda: later + 10)
+    assert set(report.out_of_date("04_resident_weighting")) == set(stages)

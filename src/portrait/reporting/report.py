@@ -108,15 +108,22 @@ def _newest_mtime(path: Path) -> float:
     return path.stat().st_mtime if path.exists() else 0.0       # an optional input (data/raw/survey) may be absent
 
 
+def _package_mtime() -> float:
+    """When the package last changed for ``make`` (its ``PKG``: every module, at any depth, and pyproject.toml)."""
+    files = [p for p in (paths.ROOT / "src" / "portrait").rglob("*.py") if "__pycache__" not in p.parts]
+    return max((_newest_mtime(f) for f in [*files, paths.ROOT / "pyproject.toml"]), default=0.0)
+
+
 def out_of_date(failed: str) -> list[str]:
     """The reports that no longer describe the configuration and data after the stage ``failed`` failed.
 
-    The failed stage; every stage whose executed notebook is missing or older than its notebook, its
-    parameter files (``config/study.yaml``, ``config/<stage>.yaml``) or a file it reads (the stages
-    ``make`` had still to run, or is running beside the failed one); and every stage that reads,
+    The failed stage; every stage whose executed notebook is missing or older than the package, its
+    notebook, its parameter files (``config/study.yaml``, ``config/<stage>.yaml``) or a file it reads (the
+    stages ``make`` had still to run, or is running beside the failed one); and every stage that reads,
     directly or not, a file one of these writes.
     """
     changed = {failed}
+    package = _package_mtime()
     for stem, (read, _) in parameters.stage_files().items():
         executed = paths.EXECUTED / f"{stem}.ipynb"
         if not executed.exists():
@@ -127,7 +134,7 @@ def out_of_date(failed: str) -> list[str]:
         if own.exists():
             sources.add(own)
         ran = executed.stat().st_mtime
-        if any(_newest_mtime(f) > ran for f in sources):
+        if package > ran or any(_newest_mtime(f) > ran for f in sources):
             changed.add(stem)
     return parameters.downstream(changed)
 
