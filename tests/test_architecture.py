@@ -90,3 +90,15 @@ def test_runner_and_renderer_start_without_the_data_libraries():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={"PYTHONPATH": str(SRC.parent), "PATH": ""})
     assert out.stdout.strip() == ""
+
+
+def test_index_and_survey_check_start_without_the_data_libraries():
+    """``make`` ends with the index and runs the survey check (``--if-real``: nothing to do on simulated answers)
+    before stage 03: neither module loads pandas, scipy, matplotlib or nbformat at import (2–3 s each, before;
+    a speed guard, not a proof)."""
+    code = ("import sys\n"
+            "import portrait.reporting.report, portrait.reporting.check_survey\n"
+            "print(','.join(sorted(m for m in ('pandas', 'scipy', 'matplotlib', 'nbformat') if m in sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(SRC.parent), "PATH": ""})
+    assert out.stdout.strip() == ""

@@ -20,8 +20,6 @@ import sys
 from pathlib import Path
 from typing import Any, Iterable
 
-import nbformat
-
 from . import paths
 from .errors import ParameterError
 from .io import write_text
@@ -122,6 +120,8 @@ def literal(value: Any) -> str:
 
 def sync(notebook: str | Path) -> bool:
     """Rewrite the ``parameters`` cell from the configuration; return whether it changed."""
+    import nbformat
+
     path = paths.resolve(notebook)
     nb = nbformat.read(path, as_version=4)
     cell = _cell(nb)

@@ -35,7 +35,7 @@ from typing import Any, Callable
 
 import yaml
 
-from . import config, paths
+from . import config, paths, skip_iri_grammar
 from .errors import ParameterError, PortraitError, SurveyError
 from .io import write_text
 
@@ -335,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--set", default="", help='"NN_stage.name=value name=value …" (values read as YAML)')
     sub.add_parser("list", help="the shipped and the built scenarios")
     args = parser.parse_args(argv)
+    skip_iri_grammar()                  # the scenario runs its stages' notebooks in this process
     try:
         if args.cmd == "list":
             for p in sorted(DEFINITIONS.glob("*.yaml")):

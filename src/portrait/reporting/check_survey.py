@@ -16,18 +16,19 @@ import argparse
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import nbformat
-import pandas as pd
-
-from ..pipeline import config, paths
+from ..pipeline import config, paths, skip_iri_grammar
 from ..pipeline.errors import PortraitError
-from ..study import codebook as codebook_mod
-from ..study import ingest, survey_tools
-from ..study.export_readers import problems_table
-from ..study.visitors import pseudonymisation_key
-from . import fieldwork_text, tables
-from . import formatting as fmt
+
+if TYPE_CHECKING:
+    import nbformat
+    import pandas as pd
+
+    from ..study import ingest
+
+# `make` runs this before stage 03 with --if-real, and it returns at once when the answers are simulated:
+# the libraries of the check itself (pandas, nbformat, the study's readers) are imported only where they serve.
 
 NOTEBOOK = "notebooks/03_fieldwork.ipynb"
 OUT = "reports/check_survey.html"
@@ -78,6 +79,12 @@ def run(folder: str | Path | None = None, simulated: bool = False) -> tuple[inge
     The folder is the real exports' (``real_survey_dir``) whatever ``source`` says, so that exports can
     be checked before switching the study to them; ``simulated=True`` checks the simulator's instead.
     """
+    import pandas as pd
+
+    from ..study import codebook as codebook_mod
+    from ..study import ingest, survey_tools
+    from ..study.visitors import pseudonymisation_key
+
     p = config.notebook_parameters(NOTEBOOK)
     source = "simulated" if simulated else "real"
     folder = paths.resolve(folder or (p["out_simulated_survey"] if simulated else p["real_survey_dir"]))
@@ -102,10 +109,16 @@ def run(folder: str | Path | None = None, simulated: bool = False) -> tuple[inge
 
 
 def _md(text: str) -> nbformat.NotebookNode:
+    import nbformat
+
     return nbformat.v4.new_markdown_cell(text)
 
 
 def _table(df: pd.DataFrame) -> nbformat.NotebookNode:
+    import nbformat
+
+    from . import tables
+
     cell = nbformat.v4.new_code_cell("")
     cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": tables.french_html(df)})]
     return cell
@@ -113,6 +126,13 @@ def _table(df: pd.DataFrame) -> nbformat.NotebookNode:
 
 def notebook(found: ingest.CheckResult, settings: dict) -> nbformat.NotebookNode:
     """The check as a notebook of Markdown and tables, rendered like every report."""
+    import nbformat
+    import pandas as pd
+
+    from ..study.export_readers import problems_table
+    from . import fieldwork_text
+    from . import formatting as fmt
+
     n = len(found.problems)
     cells = [_md("# Contrôle des exports de l'enquête\n\n"
                  "Ce contrôle lit les exports de l'outil d'enquête avec la correspondance configurée, les vérifie "
@@ -177,6 +197,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.if_real and config.notebook_parameters(NOTEBOOK).get("source", "simulated") != "real":
         return 0
+    skip_iri_grammar()
+    import nbformat
+    import pandas as pd
+
     from .render import render
 
     found, settings = run(args.folder, simulated=args.simulated)

@@ -18,11 +18,8 @@ import re
 import sys
 from pathlib import Path
 
-import nbformat
-
-from ..pipeline import config, parameters, paths, scenario
+from ..pipeline import config, parameters, paths, scenario, skip_iri_grammar
 from ..pipeline.io import write_text
-from . import scenarios
 from .render import as_yaml, notebook_summary, notebook_title
 
 SOURCE_LABEL = {"simulated": "données simulées (simulateur documenté, vérité connue)",
@@ -60,7 +57,7 @@ def index_html(executed: list[Path], stale: tuple[str, set[str]] | None = None) 
     source = study.get("source", "simulated")
     items = []
     for path in executed:
-        nb = nbformat.read(path, as_version=4)
+        nb = _read(path)
         old = (' <span class="stale">périmé : antérieur à l\'échec</span>'
                if stale is not None and path.stem in stale[1] else "")
         params = nb.metadata.get("papermill", {}).get("parameters", {})
@@ -97,7 +94,7 @@ def index_html(executed: list[Path], stale: tuple[str, set[str]] | None = None) 
         "<p><strong>Par où commencer.</strong> Les relecteurs lisent d'abord la synthèse (premier rapport, sans "
         "code, en français) ; les analystes suivent les rapports numérotés dans l'ordre de la chaîne, chacun avec "
         "son code, ses tableaux et ses fichiers produits.</p>\n"
-        "<ol>\n" + "\n".join(items) + "\n</ol>\n" + scenarios.index_items(scenario.manifests())
+        "<ol>\n" + "\n".join(items) + "\n</ol>\n" + _scenarios_section()
         + "</body>\n</html>\n")
 
 
@@ -170,7 +167,7 @@ def mark_failure(notebook: Path, executed: list[Path], output: Path) -> list[str
     Other reports out of date are flagged in the index only: with ``make -j2`` their stage may be
     running beside the failed one, and would render its new report while the banner is written.
     """
-    title = notebook_title(nbformat.read(notebook, as_version=4))
+    title = notebook_title(_read(notebook))
     stale = out_of_date(notebook.stem)
     for s in parameters.downstream([notebook.stem]):
         mark_stale(output.parent / f"{s}.html", stale_banner(title, own=s == notebook.stem))
@@ -179,7 +176,20 @@ def mark_failure(notebook: Path, executed: list[Path], output: Path) -> list[str
     return [p.stem for p in present if p.stem in stale]
 
 
+def _scenarios_section() -> str:
+    from . import scenarios        # pandas, for the scenarios' own pages: the index itself needs none
+
+    return scenarios.index_items(scenario.manifests())
+
+
+def _read(path: Path):
+    import nbformat
+
+    return nbformat.read(path, as_version=4)
+
+
 def main(argv: list[str] | None = None) -> int:
+    skip_iri_grammar()
     parser = argparse.ArgumentParser(prog="python -m portrait.report", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
     idx = sub.add_parser("index", help="write reports/index.html")

@@ -11,13 +11,15 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from . import formatting as fmt
+
+if TYPE_CHECKING:
+    import matplotlib.pyplot as plt
 from ..pipeline import config, paths
 
 KEYS = ["item", "statistic", "level"]
@@ -172,6 +174,8 @@ def shift_figure(m: pd.DataFrame, title: str) -> plt.Figure:
     Points off the diagonal moved; the dashed lines mark ±1.96 (5 %, unadjusted); red diamonds are the
     comparisons whose conclusion changes with the multiplicity-adjusted p-values.
     """
+    import matplotlib.pyplot as plt
+
     t_study = m["estimate_study"] / m["se_study"]
     t_scen = m["estimate_scenario"] / m["se_scenario"]
     fig, ax = plt.subplots(figsize=(6.4, 6.0))

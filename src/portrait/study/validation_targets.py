@@ -42,7 +42,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from ..pipeline import config, io, manifest, paths
+from ..pipeline import config, io, manifest, paths, skip_iri_grammar
 from ..pipeline import run as runner
 from ..pipeline.errors import ParameterError, PortraitError, SurveyError
 from ..reporting import formatting as fmt
@@ -185,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", help="Parquet file to write, e.g. data/processed/finite_truth.parquet")
     parser.add_argument("--workers", type=int, default=2, help="processes streaming the residents (same result)")
     args = parser.parse_args(argv)
+    skip_iri_grammar()               # nbformat is imported to read the notebook's parameters
     try:
         notebook = paths.NOTEBOOKS / "08_validation.ipynb"
         p = runner.effective_parameters(notebook, runner.resolve_parameters(notebook))
