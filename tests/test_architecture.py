@@ -69,36 +69,31 @@ def test_rule_checker_catches_a_forbidden_import(tmp_path):
     assert [t for t in found if not _rule_allows("survey", t)] == ["study.recipes", "pipeline.errors", "reporting.plots"]
 
 
-def test_engine_imports_alone():
-    """``import portrait.survey`` loads no module of the study, the pipeline or the reports."""
-    code = ("import sys, portrait.survey\n"
-            "bad = sorted(m for m in sys.modules if m.startswith('portrait.') and not m.startswith('portrait.survey'))\n"
-            "print(','.join(bad))")
+def _loaded(setup: str, wanted: str) -> str:
+    """In a fresh interpreter, run ``setup`` and print which modules of the expression ``wanted`` got loaded."""
+    code = f"import sys\n{setup}\nprint(','.join(sorted(m for m in {wanted} if m in sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={"PYTHONPATH": str(SRC.parent), "PATH": ""})
-    assert out.stdout.strip() == ""
+    return out.stdout.strip()
+
+
+def test_engine_imports_alone():
+    """``import portrait.survey`` loads no module of the study, the pipeline or the reports."""
+    assert _loaded("import portrait.survey",
+                   "[m for m in list(sys.modules) if m.startswith('portrait.') and not m.startswith('portrait.survey')]") == ""
 
 
 def test_runner_and_renderer_start_without_the_data_libraries():
     """The processes every stage starts twice (``portrait.pipeline.run``, ``portrait.reporting.render``) do not
     import pandas or scipy: half a second each, for nothing, in every stage (a speed guard, not a proof)."""
-    code = ("import sys\n"
-            "from portrait.pipeline import skip_iri_grammar\n"
-            "skip_iri_grammar()\n"
-            "import portrait.pipeline.run, portrait.reporting.render, papermill, nbconvert\n"
-            "print(','.join(sorted(m for m in ('pandas', 'scipy', 'matplotlib') if m in sys.modules)))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={"PYTHONPATH": str(SRC.parent), "PATH": ""})
-    assert out.stdout.strip() == ""
+    assert _loaded("from portrait.pipeline import skip_iri_grammar\nskip_iri_grammar()\n"
+                   "import portrait.pipeline.run, portrait.reporting.render, papermill, nbconvert",
+                   "('pandas', 'scipy', 'matplotlib')") == ""
 
 
 def test_index_and_survey_check_start_without_the_data_libraries():
     """``make`` ends with the index and runs the survey check (``--if-real``: nothing to do on simulated answers)
     before stage 03: neither module loads pandas, scipy, matplotlib or nbformat at import (2–3 s each, before;
     a speed guard, not a proof)."""
-    code = ("import sys\n"
-            "import portrait.reporting.report, portrait.reporting.check_survey\n"
-            "print(','.join(sorted(m for m in ('pandas', 'scipy', 'matplotlib', 'nbformat') if m in sys.modules)))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={"PYTHONPATH": str(SRC.parent), "PATH": ""})
-    assert out.stdout.strip() == ""
+    assert _loaded("import portrait.reporting.report, portrait.reporting.check_survey",
+                   "('pandas', 'scipy', 'matplotlib', 'nbformat')") == ""
