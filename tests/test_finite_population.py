@@ -219,8 +219,9 @@ def test_ht_estimates_average_to_the_finite_truth_over_repeated_samples(model, s
         ok = ~np.isnan(y) & (y != 99)
         return float(np.sum(w[ok] * y[ok]) / np.sum(w[ok]))
 
+    plan = frames.resident_plan(sub, design)       # the same draws as without it, computed once
     for _ in range(200):
-        slots = frames.draw_resident_sample(sub, design, rng).slots
+        slots = frames.draw_resident_sample(sub, design, rng, plan=plan).slots
         y = y_res.reindex(finite.resident_slot_keys(slots, frame, rng)).to_numpy()
         est["residents"].append(hajek(y, slots["design_weight"].to_numpy(float)))
         vs = visitors.draw_visitor_sample(vframe, vstrata, rng)
