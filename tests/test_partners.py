@@ -65,7 +65,7 @@ def test_workbook_cells_read_as_openpyxl_reads_them(tmp_path):
     """
     import datetime as dt
 
-    from portrait.study import partner_records
+    from portrait.study import exports, partner_records
 
     wb = openpyxl.Workbook()
     ws = wb.active
@@ -84,7 +84,7 @@ def test_workbook_cells_read_as_openpyxl_reads_them(tmp_path):
                                keep_default_na=False, na_filter=False)
         pd.testing.assert_frame_equal(ours, oracle)
     assert ours.loc[0, "Code postal"] == "59000" and ours.loc[1, "Dernière visite"] == "2016-12-31 14:30:00"
-    assert pd.isna(ours.loc[3, "Code postal"]) and not partner_records._has_error_cells(path)
+    assert pd.isna(ours.loc[3, "Code postal"]) and not exports.worksheets_hold(path, partner_records.ERROR_CELL)
 
 
 def test_files_follow_the_mapping_and_hold_the_declared_defects(small):

@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..pipeline import paths
 from ..pipeline.errors import ParameterError, SurveyValidationError
-from .exports import FORMATS
+from .exports import FORMATS, worksheets_hold
 
 
 MAX_LISTED = 50
@@ -371,12 +371,7 @@ def _formulas_without_value(path: Path, values: list[list]) -> list[tuple[int, i
 def _has_formulas(path: Path) -> bool:
     """Whether any worksheet of the workbook holds a formula element (``<f>``), read from its XML without
     parsing it: most exports hold none, and then the workbook need not be read a second time."""
-    import zipfile
-
-    pattern = re.compile(rb"<(?:\w+:)?f[ >/]")
-    with zipfile.ZipFile(path) as z:
-        return any(pattern.search(z.read(name)) for name in z.namelist()
-                   if name.startswith("xl/worksheets/") and name.endswith(".xml"))
+    return worksheets_hold(path, rb"<(?:\w+:)?f[ >/]")
 
 
 def read_sav_export(path: Path, problems: list[Problem], file: str) -> RawTable | None:

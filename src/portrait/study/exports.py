@@ -21,7 +21,10 @@ from __future__ import annotations
 import csv
 import datetime
 import io as _io
+import re
+import zipfile
 from pathlib import Path
+from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -86,13 +89,8 @@ def write_csv(table: pd.DataFrame, path: str | Path, *, encoding: str = "cp1252"
 
 
 def write_xlsx(table: pd.DataFrame, path: str | Path) -> Path:
-    """Write ``table`` as an XLSX workbook (one sheet, header row, codes as numbers, texts as texts).
-
-    XlsxWriter stamps the ZIP entries with one fixed date; the document dates are :data:`FIXED_TIME`.
-    No number, formula or link is inferred from a text (an open answer « =1+1 » stays a text).
-    """
-    import xlsxwriter
-
+    """Write ``table`` as an XLSX workbook (one sheet, header row, codes as numbers, texts as texts) with
+    :func:`write_workbook`, dated :data:`FIXED_TIME`: an open answer « =1+1 » stays a text."""
     cols = []
     for c in table.columns:
         s = table[c]
@@ -100,16 +98,39 @@ def write_xlsx(table: pd.DataFrame, path: str | Path) -> Path:
             cols.append([None if x is pd.NA else int(x) for x in s.astype(object)])
         else:
             cols.append([None if (x is pd.NA or x is None or x == "") else str(x) for x in s.astype(object)])
+    return write_workbook(path, list(table.columns), zip(*cols), sheet=SHEET, created=FIXED_TIME, author="portrait")
+
+
+def write_workbook(path: str | Path, header: list, rows: Iterable[Sequence], *, sheet: str,
+                   created: datetime.datetime, author: str) -> Path:
+    """Write a header and rows as a one-sheet XLSX workbook (XlsxWriter), atomically and byte-identically.
+
+    XlsxWriter stamps the ZIP entries with one fixed date; the document's dates are ``created``. Cells
+    keep their Python type: texts stay texts (no number, formula or link is inferred from them), dates
+    are date cells, ``None`` and "" empty cells.
+    """
+    import xlsxwriter
+
     with atomic_path(path) as tmp:
         wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": True, "strings_to_numbers": False,
-                                            "strings_to_formulas": False, "strings_to_urls": False})
-        wb.set_properties({"created": FIXED_TIME, "author": "portrait"})
-        ws = wb.add_worksheet(SHEET)
-        ws.write_row(0, 0, list(table.columns))
-        for i, row in enumerate(zip(*cols), start=1):
+                                            "strings_to_formulas": False, "strings_to_urls": False,
+                                            "default_date_format": "yyyy-mm-dd hh:mm:ss"})
+        wb.set_properties({"created": created, "author": author})
+        ws = wb.add_worksheet(sheet)
+        ws.write_row(0, 0, header)
+        for i, row in enumerate(rows, start=1):
             ws.write_row(i, 0, row)
         wb.close()
     return Path(path)
+
+
+def worksheets_hold(path: str | Path, pattern: bytes) -> bool:
+    """Whether the XML of any worksheet of the workbook matches ``pattern``, read without parsing it
+    (to find the rare workbooks a fast reader would misread: formulas, error cells)."""
+    found = re.compile(pattern)
+    with zipfile.ZipFile(path) as z:
+        return any(found.search(z.read(name)) for name in z.namelist()
+                   if name.startswith("xl/worksheets/") and name.endswith(".xml"))
 
 
 def write_sav(table: pd.DataFrame, path: str | Path, codebook: Codebook, survey: str) -> Path:

@@ -20,6 +20,7 @@ import pandas as pd
 
 from ..pipeline import paths
 from ..pipeline.errors import InputError
+from .exports import worksheets_hold
 from .partner_layouts import PartnerFile
 
 
@@ -203,17 +204,12 @@ def _read_sheet(path: Path, sheet: str | int, usecols) -> pd.DataFrame:
     ``datetime`` — about nine times faster on the partner files, except error cells (``#N/A``): calamine
     reads them as "", openpyxl as missing values; a workbook holding any is read by openpyxl, as before.
     """
-    engine = "openpyxl" if _has_error_cells(path) else "calamine"
+    engine = "openpyxl" if worksheets_hold(path, ERROR_CELL) else "calamine"
     return pd.read_excel(path, sheet_name=sheet, dtype=str, engine=engine, keep_default_na=False,
                          na_filter=False, usecols=usecols)
 
 
-def _has_error_cells(path: Path) -> bool:
-    """Whether a worksheet of the workbook holds an error cell (``t="e"``), read from its XML without parsing it."""
-    pattern = re.compile(rb'<(?:\w+:)?c\b[^>]*\bt="e"')
-    with zipfile.ZipFile(path) as z:
-        return any(pattern.search(z.read(name)) for name in z.namelist()
-                   if name.startswith("xl/worksheets/") and name.endswith(".xml"))
+ERROR_CELL = rb'<(?:\w+:)?c\b[^>]*\bt="e"'     # a worksheet cell of type error
 
 
 def _check_swallowed_records(text: str, sep: str, where: str) -> None:

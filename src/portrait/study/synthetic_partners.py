@@ -19,6 +19,7 @@ import pandas as pd
 from ..pipeline import paths
 from ..pipeline.config import date as config_date, require, rng as named_rng
 from ..pipeline.io import atomic_path
+from .exports import write_workbook
 from .partner_layouts import DEFAULT_LAYOUTS, PartnerFile, PURPOSES, SYNTHETIC_DIR, ZONES, read_layouts
 
 
@@ -379,27 +380,6 @@ def _file_table(pf: PartnerFile, rec: pd.DataFrame, people: pd.DataFrame,
     return pd.DataFrame(out)
 
 
-def _write_xlsx(df: pd.DataFrame, path: Path, sheet: str | int) -> None:
-    """Write ``df`` as a one-sheet workbook with XlsxWriter, byte-identically from run to run.
-
-    XlsxWriter stamps its ZIP entries with one fixed date; the document properties are fixed here
-    (2017-01-01). Texts stay texts (no number, formula or link is inferred from them), dates are
-    date cells, empty texts empty cells.
-    """
-    import xlsxwriter
-
-    with atomic_path(path) as tmp:
-        wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": True, "strings_to_numbers": False,
-                                            "strings_to_formulas": False, "strings_to_urls": False,
-                                            "default_date_format": "yyyy-mm-dd hh:mm:ss"})
-        wb.set_properties({"created": dt.datetime(2017, 1, 1), "author": "portrait synthetic partners"})
-        ws = wb.add_worksheet(sheet if isinstance(sheet, str) else "Feuil1")
-        ws.write_row(0, 0, list(df.columns))
-        for r, row in enumerate(df.itertuples(index=False, name=None), start=1):
-            ws.write_row(r, 0, row)
-        wb.close()
-
-
 def _write_csv(df: pd.DataFrame, path: Path, pf: PartnerFile) -> None:
     """Write ``df`` as the partner exports it (its separator, its encoding, CRLF for cp1252)."""
     crlf = pf.encoding.lower().replace("-", "") in ("cp1252", "windows1252", "latin1", "iso88591")
@@ -511,7 +491,9 @@ def _write_files(folder: Path, files: tuple[PartnerFile, ...], rec: pd.DataFrame
         if pf.format == "csv":
             _write_csv(table, dest, pf)
         else:
-            _write_xlsx(table, dest, pf.sheet)
+            write_workbook(dest, list(table.columns), table.itertuples(index=False, name=None),
+                           sheet=pf.sheet if isinstance(pf.sheet, str) else "Feuil1", created=dt.datetime(2017, 1, 1),
+                           author="portrait synthetic partners")
         written.append(dest)
         truths.append(pd.DataFrame({
             "file_id": pf.id, "row": np.arange(len(r)) + 2, "person": r["person"].to_numpy(),
