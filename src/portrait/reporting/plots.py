@@ -544,10 +544,9 @@ def validation_coverage(summ: pd.DataFrame, title: str, pooled: pd.DataFrame | N
         for (est, var), row in rates.iterrows():
             if row["replications"] == 0:
                 continue
-            lo, hi = validation.wilson(row["_c"], row["replications"])
             c = row["_c"] / row["replications"]
-            if intervals is not None:
-                lo, hi = intervals.loc[(survey, est, var)]
+            lo, hi = (validation.wilson(row["_c"], row["replications"]) if intervals is None
+                      else intervals.loc[(survey, est, var)])
             ax.errorbar(c * 100, order.index(est) + offset[var], xerr=[[max(c - lo, 0) * 100], [max(hi - c, 0) * 100]],
                         fmt="o", color=VARIANCE_COLORS[var], ms=6, capsize=3, lw=1.4, zorder=3, label=var)
         ax.set_yticks(range(len(order)), order)

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ..pipeline import config, paths
 from . import formatting as fmt
 
 if TYPE_CHECKING:
     import matplotlib.pyplot as plt
-from ..pipeline import config, paths
 
 KEYS = ["item", "statistic", "level"]
 # how each statistic is shown: factor, decimals, unit of the difference

@@ -146,14 +146,9 @@ def findings(diff: pd.DataFrame, limit: int = 8) -> list[str]:
                    f"{fmt.number(min(r.estimate_visitors, r.estimate_residents) * 100, 1)} %, soit un écart de "
                    f"{ci_text(abs(r.estimate), *sorted((abs(r.ci_low), abs(r.ci_high))), scale=100, unit='points')}.")
     for r in d.loc[d["statistic"].isin(["mean"]) & d["type"].eq("score_0_10")].itertuples():
-        if r.p_adj < 0.05:
-            out.append(f"{r.display} : note moyenne de {fmt.number(r.estimate_residents, 2)} chez les habitants et de "
-                       f"{fmt.number(r.estimate_visitors, 2)} chez les clients ; différence établie ; écart clients − "
-                       f"habitants {ci_text(r.estimate, r.ci_low, r.ci_high, decimals=2, unit='point')}.")
-        else:
-            out.append(f"{r.display} : note moyenne de {fmt.number(r.estimate_residents, 2)} chez les habitants et de "
-                       f"{fmt.number(r.estimate_visitors, 2)} chez les clients ; {verdict(r.p_adj, r.ci_low, r.ci_high)} ; "
-                       f"écart clients − habitants {ci_text(r.estimate, r.ci_low, r.ci_high, decimals=2, unit='point')}.")
+        out.append(f"{r.display} : note moyenne de {fmt.number(r.estimate_residents, 2)} chez les habitants et de "
+                   f"{fmt.number(r.estimate_visitors, 2)} chez les clients ; {verdict(r.p_adj, r.ci_low, r.ci_high)} ; "
+                   f"écart clients − habitants {ci_text(r.estimate, r.ci_low, r.ci_high, decimals=2, unit='point')}.")
     same = agree.loc[agree["p_adj"] >= 0.05]
     if len(same):
         out.append("Pas de différence établie sur : " + ", ".join(f"« {s} »" for s in same["display"]) + ".")

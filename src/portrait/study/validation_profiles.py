@@ -150,14 +150,13 @@ def profile_finding(psumm: pd.DataFrame) -> str:
     off = null.loc[(null["rejection_low"] > 0.05) | (null["rejection_high"] < 0.05)]
     if len(off) and len(null) > 1:
         expected = sum(expected_outside(int(n), 0.95, 0.05) for n in null["replications"])
+        chance = stats.poisson.sf(len(off) - 1, expected)   # as many or more outside by chance (few, rare events)
         size += (f" ; pris un par un, {len(off)} des {len(null)} groupes de tests entre moitiés (par enquête et "
                  "question" + (" et cible" if "target" in null.columns and null["target"].nunique() > 1 else "")
                  + (") a" if len(off) == 1 else ") ont") + " un intervalle Monte-Carlo qui exclut 5 %, quand le hasard seul en ferait sortir "
                  + fmt.number(expected, 1)
-                 # as many or more by chance: Poisson with that mean (few groups, each rarely outside)
                  + (" : plus que le hasard n'en ferait sortir (probabilité sous 5 %), à vérifier sur la version publiée"
-                    if stats.poisson.sf(len(off) - 1, expected) < 0.05 else
-                    f" : autant ou plus arrive par hasard {fmt.percent(stats.poisson.sf(len(off) - 1, expected), 0)} du temps"))
+                    if chance < 0.05 else f" : autant ou plus arrive par hasard {fmt.percent(chance, 0)} du temps"))
     alt = psumm.loc[psumm["planted"] & (psumm["replications"] > 0)]
     if len(alt):
         powers = alt.groupby("item", sort=False)["rejection"].first()
