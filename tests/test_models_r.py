@@ -301,6 +301,45 @@ def test_lonely_psu_options_match_r(option, lonely_data):
                     rtol=1e-9)
 
 
+def _ultimate_cluster_by_hand(strata, psu, f, z, lonely):
+    """The ultimate-cluster variance written stratum by stratum from its formula (the oracle)."""
+    V, labels, n_lonely = np.zeros((z.shape[1], z.shape[1])), np.unique(strata), 0
+    for h in labels:
+        ids = np.unique(psu[strata == h])
+        Z = np.array([z[psu == i].sum(axis=0) for i in ids])
+        fh = f[strata == h][0]
+        if fh >= 1:
+            continue
+        if len(ids) == 1:
+            n_lonely += 1
+            if lonely == "adjust":
+                V += (1 - fh) * np.outer(Z[0], Z[0])
+            continue
+        D = Z - Z.mean(axis=0)
+        V += (1 - fh) * len(ids) / (len(ids) - 1) * D.T @ D
+    return V * (len(labels) / (len(labels) - n_lonely) if lonely == "average" and n_lonely else 1)
+
+
+@pytest.mark.parametrize("option", ["certainty", "remove", "adjust", "average"])
+def test_many_strata_variance_equals_the_formula_stratum_by_stratum(option):
+    """300 strata of 1 to 5 PSUs (some with one PSU, some taken with certainty), several units per PSU:
+    the vectorised variance (matrix and diagonal) equals the formula computed stratum by stratum."""
+    rng = np.random.default_rng(7)
+    n_psu = rng.integers(1, 6, size=300)
+    f = np.where(rng.random(300) < 0.1, 1.0, rng.uniform(0, 0.5, size=300))
+    psu_stratum = np.repeat(np.arange(300), n_psu)
+    units = rng.integers(1, 4, size=len(psu_stratum))
+    unit_psu = np.repeat(np.arange(len(psu_stratum)), units)
+    strata = psu_stratum[unit_psu]
+    df = pd.DataFrame({"st": strata, "up": unit_psu, "f": f[strata], "w": rng.uniform(1, 5, size=len(strata))})
+    d = Design.from_frame(df, weights="w", strata="st", psu="up", fpc="f", lonely_psu=option)
+    z = rng.normal(size=(len(df), 3))
+    expected = _ultimate_cluster_by_hand(strata, unit_psu, f[strata], z, option)
+    assert_allclose(survey.linearised_variance(d, z), expected, rtol=1e-12, atol=0)
+    assert_allclose(survey.linearised_variance(d, z, diagonal=True), np.diag(expected), rtol=1e-12, atol=0)
+    assert ((n_psu == 1) & (f < 1)).sum() > 10 and ((n_psu > 1) & (f >= 1)).sum() > 5
+
+
 def test_lonely_psu_fails_by_default_in_linearisation_and_replicates(lonely_data):
     d = Design.from_frame(lonely_data, weights="pw", strata="st", fpc="N")
     with pytest.raises(survey.ParameterError, match="single PSU"):

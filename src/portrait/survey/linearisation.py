@@ -20,6 +20,8 @@ Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley. (``svy
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from .design import LONELY, Design
@@ -90,18 +92,46 @@ def psu_totals(design: Design, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
     psu_f : numpy.ndarray
         Sampling fraction of each PSU's stratum (length ``P``).
     """
-    psu_codes, psu_idx = np.unique(design.psu, return_inverse=True)
-    P = len(psu_codes)
+    s = _structure(design)
+    psu_idx, P = s.psu_idx, len(s.psu_stratum)
     if P == len(psu_idx):
         Z = np.empty_like(z)
         Z[psu_idx] = z
     else:
         Z = np.column_stack([np.bincount(psu_idx, weights=z[:, j], minlength=P) for j in range(z.shape[1])])
+    return Z, s.psu_stratum, s.psu_f
+
+
+class _Structure(NamedTuple):
+    psu_idx: np.ndarray        # unit -> PSU (PSUs in the order of their codes)
+    psu_stratum: np.ndarray    # PSU -> stratum code
+    psu_f: np.ndarray          # PSU -> sampling fraction
+    strata: np.ndarray         # the strata codes present, sorted
+    psu_h: np.ndarray          # PSU -> position in ``strata``
+    n_h: np.ndarray            # PSUs per stratum
+    f_h: np.ndarray            # sampling fraction of each stratum (its first PSU's)
+    order: np.ndarray          # PSUs sorted by stratum (stable)
+    starts: np.ndarray         # where each stratum starts in ``order``
+
+
+def _structure(design: Design) -> _Structure:
+    """The PSUs and strata of a design, computed once per set of ``psu``, ``strata`` and ``fpc`` arrays
+    (estimators call the variance many times on the same design)."""
+    cache = getattr(design, "_psu_structure", None)
+    if cache is not None and cache[0] is design.psu and cache[1] is design.strata and cache[2] is design.fpc:
+        return cache[3]
+    psu_codes, psu_idx = np.unique(design.psu, return_inverse=True)
+    P = len(psu_codes)
     psu_stratum = np.zeros(P, dtype=int)
     psu_stratum[psu_idx] = design.strata
     psu_f = np.zeros(P)
     psu_f[psu_idx] = design.fpc
-    return Z, psu_stratum, psu_f
+    strata, psu_h, n_h = np.unique(psu_stratum, return_inverse=True, return_counts=True)
+    order = np.argsort(psu_h, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(n_h)[:-1]]).astype(np.intp)
+    s = _Structure(psu_idx, psu_stratum, psu_f, strata, psu_h, n_h, psu_f[order[starts]], order, starts)
+    object.__setattr__(design, "_psu_structure", (design.psu, design.strata, design.fpc, s))
+    return s
 
 
 def linearised_variance(design: Design, z: np.ndarray, lonely: str | None = None,
@@ -145,33 +175,26 @@ def linearised_variance(design: Design, z: np.ndarray, lonely: str | None = None
     z = np.asarray(z, dtype=float)
     if z.ndim == 1:
         z = z[:, None]
-    q = z.shape[1]
-    Z, psu_stratum, psu_f = psu_totals(design, z)
-    V = np.zeros(q) if diagonal else np.zeros((q, q))
-
-    def cross(D: np.ndarray) -> np.ndarray:
-        return np.einsum("ij,ij->j", D, D) if diagonal else D.T @ D
-
-    strata = np.unique(psu_stratum)
-    n_lonely = 0
-    for h in strata:
-        sel = psu_stratum == h
-        nh = int(sel.sum())
-        Zh = Z[sel]
-        f = psu_f[sel][0]
-        if f >= 1:
-            continue
-        if nh == 1:
-            if lonely == "fail":
-                label = design.strata_labels[h] if design.strata_labels is not None else h
-                raise ParameterError(f"stratum {label!r} has a single PSU: its variance cannot be estimated; "
-                                     "merge it with a similar stratum or choose lonely_psu "
-                                     "('certainty', 'remove', 'adjust' or 'average', as R survey.lonely.psu)")
-            n_lonely += 1
-            if lonely == "adjust":
-                V += (1 - f) * cross(Zh)
-            continue
-        V += (1 - f) * nh / (nh - 1) * cross(Zh - Zh.mean(axis=0))
+    Z, _, _ = psu_totals(design, z)
+    s = _structure(design)
+    n_h, f_h = s.n_h, s.f_h
+    lone = (n_h == 1) & (f_h < 1)          # strata sampled with certainty (f ≥ 1) contribute nothing
+    if lonely == "fail" and lone.any():
+        h = s.strata[np.flatnonzero(lone)[0]]
+        label = design.strata_labels[h] if design.strata_labels is not None else h
+        raise ParameterError(f"stratum {label!r} has a single PSU: its variance cannot be estimated; "
+                             "merge it with a similar stratum or choose lonely_psu "
+                             "('certainty', 'remove', 'adjust' or 'average', as R survey.lonely.psu)")
+    # every stratum at once: Σ_h c_h Σ_i (Z_hi − Z̄_h)(Z_hi − Z̄_h)', with c_h = (1 − f_h) n_h / (n_h − 1);
+    # a lonely PSU is centred on 0 and counts (1 − f_h) with « adjust », nothing otherwise
+    means = np.add.reduceat(Z[s.order], s.starts, axis=0) / n_h[:, None]
+    means[n_h == 1] = 0.0
+    D = Z - means[s.psu_h]
+    c_h = np.where(n_h > 1, (1 - f_h) * n_h / np.maximum(n_h - 1, 1), (1 - f_h) * (lonely == "adjust"))
+    c_h[f_h >= 1] = 0.0
+    c = c_h[s.psu_h]
+    V = np.einsum("ij,ij,i->j", D, D, c) if diagonal else (D * c[:, None]).T @ D
+    n_lonely = int(lone.sum())
     if lonely == "average" and n_lonely:
-        V *= len(strata) / (len(strata) - n_lonely)
+        V *= len(s.strata) / (len(s.strata) - n_lonely)
     return V
