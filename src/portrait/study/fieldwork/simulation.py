@@ -179,15 +179,46 @@ def _skip(model: FieldworkModel, v: Variable, persons: pd.DataFrame, rng: np.ran
     return u < p
 
 
+class _Rows:
+    """A stream that draws for all ``n`` persons, as a simulation of all of them would, and returns the
+    draws of ``rows`` only: ``random(m)``, with ``m = len(rows)``, draws ``n`` values and keeps the rows'."""
+
+    def __init__(self, stream: Any, n: int, rows: np.ndarray):
+        self.stream, self.n, self.rows = stream, n, rows
+
+    def _all(self, size) -> tuple[int, ...]:
+        shape = (int(size),) if np.ndim(size) == 0 else tuple(int(s) for s in size)
+        if shape[0] != len(self.rows):     # pragma: no cover - the simulator draws one row per person
+            raise ParameterError(f"a draw for {len(self.rows)} persons got size {size!r}")
+        return (self.n, *shape[1:])
+
+    def random(self, size) -> np.ndarray:
+        return self.stream.random(self._all(size))[self.rows]
+
+    def standard_normal(self, size) -> np.ndarray:
+        return self.stream.standard_normal(self._all(size))[self.rows]
+
+    def gumbel(self, loc: float = 0.0, scale: float = 1.0, size=None) -> np.ndarray:
+        return self.stream.gumbel(loc, scale, size=self._all(size))[self.rows]
+
+
 def _answers(model: FieldworkModel, cal: Calibration, group: str, persons: pd.DataFrame,
-             draws: Draws, only: Collection[str] | None = None) -> dict[str, pd.Series]:
+             draws: Draws, only: Collection[str] | None = None,
+             rows: np.ndarray | None = None) -> dict[str, pd.Series]:
     """Every answer of every person (before unit non-response and break-off), as export columns.
 
     ``draws(purpose)`` gives the random stream of one purpose (one stream per variable); ``only``
     restricts the answers to these variables (every variable's stream is its own, so the answers
-    to a variable do not depend on which others are drawn).
+    to a variable do not depend on which others are drawn). ``rows`` (positions in ``persons``)
+    restricts them to these persons: every stream still draws for all persons, so each kept person
+    answers exactly as in the simulation of all of them.
     """
     cb = model.codebook
+    everyone = persons
+    if rows is not None:
+        persons = everyone.iloc[rows].reset_index(drop=True)
+        all_draws = draws
+        draws = lambda purpose: _Rows(all_draws(purpose), len(everyone), rows)  # noqa: E731
     n = len(persons)
     cols: dict[str, Any] = {}
     u_fav = persons["favourability"].to_numpy(float)
@@ -200,6 +231,8 @@ def _answers(model: FieldworkModel, cal: Calibration, group: str, persons: pd.Da
         if v.role == "profile":
             codes = v.keys()
             cols[v.name] = pd.array(persons[v.name].map(codes).to_numpy(), dtype="Int16")
+        elif v.name in CONTEXT[group] and rows is not None:   # a Poisson draw depends on each person's rate
+            cols.update({c: a[rows] for c, a in _context(model, group, v, everyone, stream.stream).items()})
         elif v.name in CONTEXT[group]:
             cols.update(_context(model, group, v, persons, stream))
         elif v.name in model.params["ordinal_items"]:
@@ -222,8 +255,8 @@ def _answers(model: FieldworkModel, cal: Calibration, group: str, persons: pd.Da
             order = _top_stable(lw + stream.gumbel(size=lw.shape), v.max_choices)
             chosen = np.zeros(lw.shape, dtype=np.int16)
             for r in range(v.max_choices):
-                rows = np.flatnonzero(n_pick > r)
-                chosen[rows, order[rows, r]] = 1
+                picking = np.flatnonzero(n_pick > r)
+                chosen[picking, order[picking, r]] = 1
             for j, c in enumerate(v.code_values):
                 cols[option_column(v.name, c)] = pd.array(chosen[:, j], dtype="Int16")
         elif v.type == "open_words":
@@ -337,12 +370,15 @@ def _simulate_group(model: FieldworkModel, cal: Calibration, group: str, units: 
                         "sans_reponse")
     persons["outcome"] = outcome
 
-    answers = _answers(model, cal, group, persons, draws)
+    # only the respondents are exported, so only their answers are computed (from the draws of everyone)
+    rows = np.flatnonzero(respond)
+    answers = _answers(model, cal, group, persons, draws, rows=rows)
+    kept = persons.iloc[rows].reset_index(drop=True)
     skip_rng = {v.name: config.rng(seed, f"fieldwork/{group}/skip/{v.name}") for v in cb.variables_for(group)}
     for v in cb.variables_for(group):
         if v.role == "technical":
             continue
-        skip = _skip(model, v, persons, skip_rng[v.name])
+        skip = _skip(model, v, kept, _Rows(skip_rng[v.name], n, rows))
         for col in v.columns:
             if skip.any():
                 answers[col] = answers[col].copy()
@@ -357,17 +393,16 @@ def _simulate_group(model: FieldworkModel, cal: Calibration, group: str, units: 
                 answers[col][~asked] = pd.NA
     # break-off: every opinion question from a random position on is blank
     opinion = [v for v in cb.variables_for(group) if v.role == "opinion"]
-    stop = np.floor(u[:, 5] * len(opinion)).astype(int)
+    stop = np.floor(u[rows, 5] * len(opinion)).astype(int)
     for k, v in enumerate(opinion):
-        cut = breakoff & (stop <= k)
+        cut = breakoff[rows] & (stop <= k)
         for col in v.columns:
             answers[col] = answers[col].copy()
             answers[col][cut] = pd.NA
     table = pd.DataFrame(answers)
-    table.insert(0, "complet", pd.array(np.where(breakoff, 0, 1), dtype="Int16"))
-    table.insert(0, cb.id_column(group), pd.array(persons["id"].to_numpy(), dtype="string"))
-    table = table[cb.columns(group)]
-    export = table.loc[respond].sort_values(cb.id_column(group)).reset_index(drop=True)
+    table.insert(0, "complet", pd.array(np.where(breakoff[rows], 0, 1), dtype="Int16"))
+    table.insert(0, cb.id_column(group), pd.array(persons["id"].to_numpy()[rows], dtype="string"))
+    export = table[cb.columns(group)].sort_values(cb.id_column(group)).reset_index(drop=True)
     disp_code = {spec["reason"]: code for code, spec in cb.dispositions.items()}
     has_disp = oos | undeliv | refusal
     dispositions = pd.DataFrame({
