@@ -106,7 +106,7 @@ def answered_core(table: pd.DataFrame, codebook: Codebook) -> pd.Series:
         if not cols:
             continue
         if v.type == "multi":
-            n += sum(table[c].fillna(0).astype(int).to_numpy() for c in cols) > 0
+            n += sum(table[c].to_numpy(dtype=np.int64, na_value=0) for c in cols) > 0
         else:
             n += np.logical_or.reduce([table[c].notna().to_numpy() for c in cols])
     return pd.Series(n, index=table.index)
@@ -136,12 +136,29 @@ class IngestResult:
 
 
 def _positions(keys: pd.Series, ids: np.ndarray) -> np.ndarray:
-    """Row of ``keys`` (unique) holding each of ``ids``, -1 where none does."""
-    return pd.Index(keys.astype(str).to_numpy(dtype=object)).get_indexer(ids)
+    """Row of ``keys`` (unique) holding each of ``ids``, -1 where none does (a hash look-up in Arrow)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    k = pa.array(keys.astype(str).to_numpy(dtype=object), type=pa.large_string())
+    if pc.count_distinct(k).as_py() != len(k):    # pragma: no cover - validated exports and dispositions are unique
+        raise ParameterError("identifiers must be unique to be matched with the sample")
+    found = pc.index_in(pa.array(ids, type=pa.large_string()), value_set=k)
+    return pc.fill_null(found, -1).to_numpy().astype(np.intp)
+
+
+def _emails(values: pd.Series) -> pd.Series:
+    """Which texts hold an e-mail address (:data:`EMAIL`), searched only in those holding an « @ »."""
+    found = pd.Series(False, index=values.index)
+    at = values.str.contains("@", regex=False, na=False).to_numpy(dtype=bool)
+    if at.any():
+        found[at] = values[at].str.contains(EMAIL, regex=True, na=False).to_numpy(dtype=bool)
+    return found
 
 
 def _status(survey: str, sample: pd.DataFrame, answers: pd.DataFrame | None, disp: pd.DataFrame,
-            codebook: Codebook, min_core_answered: int) -> pd.DataFrame:
+            codebook: Codebook, min_core_answered: int, answer_rows: np.ndarray) -> pd.DataFrame:
+    """Status and reason of every sampled unit; ``answer_rows``: each unit's row in ``answers`` (-1: none)."""
     cb = codebook
     id_col = cb.id_column(survey)
     ids = sample[id_col].astype(str).to_numpy(dtype=object)
@@ -157,7 +174,7 @@ def _status(survey: str, sample: pd.DataFrame, answers: pd.DataFrame | None, dis
         if r in by_reason:
             reason[dcode == by_reason[r]] = r
     if answers is not None and len(answers):
-        pos = _positions(answers[id_col], ids)     # identifiers are unique in a validated export
+        pos = answer_rows
         has = pos >= 0
         n_core = answered_core(answers, cb).to_numpy()[pos[has]]
         complete = (answers["complet"] == 1).fillna(False).to_numpy(dtype=bool)[pos[has]]
@@ -193,7 +210,8 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
     (:mod:`portrait.validation`) can build the same table from simulated answers held in memory.
     """
     id_col = codebook.id_column(survey)
-    st = _status(survey, sample, answers, disp, codebook, min_core_answered)
+    pos = _positions(answers[id_col], sample[id_col].astype(str).to_numpy(dtype=object))
+    st = _status(survey, sample, answers, disp, codebook, min_core_answered, answer_rows=pos)
     table = sample.reset_index(drop=True).copy()
     table[id_col] = table[id_col].astype(str).astype("string")
     table["status"] = st["status"].to_numpy()
@@ -205,7 +223,7 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
     for v in codebook.variables_for(survey):
         if v.type == "open_words":
             for c in v.columns:
-                found = ans[c].str.contains(EMAIL, regex=True, na=False)
+                found = _emails(ans[c])
                 emails += int(found.sum())
                 if found.any():
                     ans[c] = ans[c].str.replace(EMAIL, EMAIL_REPLACEMENT, regex=True)
@@ -213,7 +231,6 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
                 controls += int(bad.sum())
                 if bad.any():
                     ans[c] = ans[c].str.replace(CONTROL, "", regex=True)
-    pos = _positions(answers[id_col], table[id_col].to_numpy(dtype=object))
     rows = ans.reset_index(drop=True).reindex(pos).reset_index(drop=True)      # -1: no answer, missing
     changed = {c: t for c, t in ans.dtypes.items() if rows[c].dtype != t}
     merged = pd.concat([table, rows.astype(changed) if changed else rows], axis=1)
