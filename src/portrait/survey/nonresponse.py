@@ -297,8 +297,9 @@ def _replicate_classes(model: PropensityModel, w: np.ndarray, resp: np.ndarray, 
         beta = beta + step
         if np.max(np.abs(step)) < 1e-10 * (1 + np.max(np.abs(beta))):
             break
-    score = (1.0 / (1.0 + np.exp(-(X @ beta))))[of]
-    return _class_codes(score, w > 0, resp, n_classes, min_respondents)
+    values, key = np.unique(1.0 / (1.0 + np.exp(-(X @ beta))), return_inverse=True)     # the patterns' scores
+    return _class_codes(values[key.ravel()[of]], w > 0, resp, n_classes, min_respondents,
+                        levels=(values, key.ravel()[of]))
 
 
 def _classes(score: np.ndarray, active: np.ndarray, resp: np.ndarray, n_classes: int, min_respondents: int):
@@ -307,19 +308,29 @@ def _classes(score: np.ndarray, active: np.ndarray, resp: np.ndarray, n_classes:
     return labels[cls], len(labels)
 
 
-def _class_codes(score: np.ndarray, active: np.ndarray, resp: np.ndarray, n_classes: int,
-                 min_respondents: int) -> tuple[np.ndarray, np.ndarray]:
+def _class_codes(score: np.ndarray, active: np.ndarray, resp: np.ndarray, n_classes: int, min_respondents: int,
+                 levels: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Classes of equal size by score among the ``active`` units (the others join by score); a class with
     too few active respondents is merged into its neighbour with fewer respondents. Returns each unit's
-    class code (0, 1, …, in score order) and the classes' labels, whose sorted order is the codes'."""
+    class code (0, 1, …, in score order) and the classes' labels, whose sorted order is the codes'.
+
+    ``levels``: the scores' distinct values, increasing, and each unit's number among them (what
+    ``np.unique(score, return_inverse=True)`` gives), when the caller knows them.
+    """
     n = int(active.sum())
-    ranks = np.ones(len(score))               # ranks among the active units, ties in order of appearance
-    ranks[np.flatnonzero(active)[np.argsort(score[active], kind="stable")]] = np.arange(1, n + 1)
+    # scores take few distinct values (one per pattern of the model's covariates): units are ranked by
+    # their value's number, a stable sort of small integers (ties in order of appearance)
+    values, key = levels if levels is not None else np.unique(score, return_inverse=True)
+    key = key.ravel().astype(np.int16 if len(values) < 2 ** 15 else np.int64)
+    act = np.flatnonzero(active)
+    ranks = np.ones(len(score))               # ranks among the active units
+    ranks[act[np.argsort(key[act], kind="stable")]] = np.arange(1, n + 1)
     cls = np.minimum((ranks - 1) * n_classes // n, n_classes - 1).astype(int)
     if not active.all():                     # units out of a replicate: the class of the nearest active score
-        order = np.sort(score[active])
-        cut = [order[min(int(np.ceil(c * n / n_classes)), n - 1)] for c in range(1, n_classes)]
-        cls[~active] = np.searchsorted(cut, score[~active], side="right")
+        ends = np.cumsum(np.bincount(key[act], minlength=len(values)))    # the sorted active scores, by value
+        at = [min(int(np.ceil(c * n / n_classes)), n - 1) for c in range(1, n_classes)]
+        cut = values[np.searchsorted(ends, at, side="right")]
+        cls[~active] = np.searchsorted(cut, values, side="right")[key[~active]]
     # merge a class with too few respondents into its neighbour with fewer respondents
     while True:
         counts = np.bincount(cls, weights=(resp & active).astype(float))
@@ -332,7 +343,10 @@ def _class_codes(score: np.ndarray, active: np.ndarray, resp: np.ndarray, n_clas
         neighbours = [present[j] for j in (i - 1, i + 1) if 0 <= j < len(present)]
         target = min(neighbours, key=lambda x: counts[x])
         cls[cls == c] = target
-    _, cls = np.unique(cls, return_inverse=True)
-    k = int(cls.max()) + 1
+    present = np.flatnonzero(np.bincount(cls))    # the classes left, numbered 0, 1, … in order
+    renumber = np.zeros(present[-1] + 1, dtype=np.int64)
+    renumber[present] = np.arange(len(present))
+    cls = renumber[cls]
+    k = len(present)
     width = len(str(k))
     return cls.ravel(), np.array([f"classe {c + 1:0{width}d}" for c in range(k)])
