@@ -118,7 +118,7 @@ def simulate_responses(setup: Validation, resident_slots: pd.DataFrame, visitor_
     if keys is None:
         visitor_units = fieldwork.visitor_units(model, visitor_sample, config.rng(seed, "fieldwork/visitors/attributes"))
     else:
-        visitor_units = finite.fixed_visitor_units(model, visitor_sample, setup.seed)
+        visitor_units = finite.fixed_visitor_units(model, visitor_sample, setup.seed, keys["visitors"])
     units = {"residents": fieldwork.resident_units(resident_slots, setup.resident_frame), "visitors": visitor_units}
     samples = {"residents": resident_slots, "visitors": visitor_sample}
     out = {}

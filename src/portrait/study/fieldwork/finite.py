@@ -136,10 +136,26 @@ class UnitStream:
         return stats.poisson.ppf(self._open(lam.shape), lam).astype(np.int64)
 
 
+class UnitDraws:
+    """The stream source of units ``keys``: ``draws(purpose)`` is their :class:`UnitStream` of that purpose.
+
+    ``draws.rows(rows)`` is the source of the units at positions ``rows``: since a unit's draws depend
+    on nothing but its key, they are those it gets among all the units.
+    """
+
+    def __init__(self, seed: int, keys: np.ndarray):
+        self.seed, self.keys = seed, np.asarray(keys, dtype=np.uint64)
+
+    def __call__(self, purpose: str) -> UnitStream:
+        return UnitStream(self.seed, purpose, self.keys)
+
+    def rows(self, rows: np.ndarray) -> "UnitDraws":
+        return UnitDraws(self.seed, self.keys[rows])
+
+
 def unit_draws(seed: int, keys: np.ndarray) -> Draws:
     """The stream source of units ``keys`` (for :func:`.simulation._simulate_group`'s ``unit_draws``)."""
-    keys = np.asarray(keys, dtype=np.uint64)
-    return lambda purpose: UnitStream(seed, purpose, keys)
+    return UnitDraws(seed, keys)
 
 
 # ============================================================================ the residents' second stage
@@ -174,9 +190,12 @@ def visitor_keys(sample: pd.DataFrame) -> np.ndarray:
     return string_keys(sample["person_id"].astype(str))
 
 
-def fixed_visitor_units(model: FieldworkModel, sample: pd.DataFrame, seed: int) -> pd.DataFrame:
-    """Visitor units whose unrecorded attributes are the population's fixed ones (keyed by ``person_id``)."""
-    return visitor_units(model, sample, UnitStream(seed, "fieldwork/visitors/attributes", visitor_keys(sample)))
+def fixed_visitor_units(model: FieldworkModel, sample: pd.DataFrame, seed: int,
+                        keys: np.ndarray | None = None) -> pd.DataFrame:
+    """Visitor units whose unrecorded attributes are the population's fixed ones (keyed by ``person_id``;
+    ``keys``: :func:`visitor_keys` of ``sample`` when already computed)."""
+    keys = visitor_keys(sample) if keys is None else keys
+    return visitor_units(model, sample, UnitStream(seed, "fieldwork/visitors/attributes", keys))
 
 
 # ============================================================================ the finite-population truth

@@ -218,7 +218,10 @@ def _answers(model: FieldworkModel, cal: Calibration, group: str, persons: pd.Da
     if rows is not None:
         persons = everyone.iloc[rows].reset_index(drop=True)
         all_draws = draws
-        draws = lambda purpose: _Rows(all_draws(purpose), len(everyone), rows)  # noqa: E731
+        if hasattr(all_draws, "rows"):      # each unit's own streams (a finite population): draw for the rows only
+            draws = all_draws.rows(rows)
+        else:
+            draws = lambda purpose: _Rows(all_draws(purpose), len(everyone), rows)  # noqa: E731
     n = len(persons)
     cols: dict[str, Any] = {}
     u_fav = persons["favourability"].to_numpy(float)
@@ -231,7 +234,7 @@ def _answers(model: FieldworkModel, cal: Calibration, group: str, persons: pd.Da
         if v.role == "profile":
             codes = v.keys()
             cols[v.name] = pd.array(persons[v.name].map(codes).to_numpy(), dtype="Int16")
-        elif v.name in CONTEXT[group] and rows is not None:   # a Poisson draw depends on each person's rate
+        elif v.name in CONTEXT[group] and isinstance(stream, _Rows):   # a Poisson draw depends on each person's rate
             cols.update({c: a[rows] for c, a in _context(model, group, v, everyone, stream.stream).items()})
         elif v.name in CONTEXT[group]:
             cols.update(_context(model, group, v, persons, stream))
