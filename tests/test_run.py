@@ -91,6 +91,19 @@ def test_success_output_is_normalised(tmp_path, config_dir):
     assert not (tmp_path / "out.partial.ipynb").exists()
 
 
+def test_the_kernel_is_shut_down_without_an_interrupt_but_a_running_cell_can_still_be_interrupted():
+    """jupyter_client interrupts a kernel before shutting it down, which now and then printed « KeyboardInterrupt
+    caught in kernel » after a notebook that had run; the runner's manager skips that interrupt only."""
+    import asyncio
+
+    km = run.quiet_kernel_manager()(kernel_name="python3")
+    km.shutting_down = False
+    with pytest.raises(RuntimeError, match="No kernel is running"):      # an interrupt asked for: it is sent
+        asyncio.run(km._async_interrupt_kernel())
+    km.shutting_down = True
+    assert asyncio.run(km._async_interrupt_kernel()) is None            # on the way to shutdown: none
+
+
 # --------------------------------------------------------------------- JupyterLab gives what make gives
 @pytest.mark.parametrize("path", parameters.chain(), ids=[p.stem for p in parameters.chain()])
 def test_parameters_cell_defaults_are_what_make_injects(path):

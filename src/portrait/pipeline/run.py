@@ -156,6 +156,26 @@ def _short_failure(notebook: Path, exc, partial: Path, overrides: dict[str, Any]
             f"  executed notebook with the error: {paths.relative(partial)}")
 
 
+def quiet_kernel_manager() -> type:
+    """jupyter_client's kernel manager, without the interrupt (SIGINT) it sends before shutting a kernel down.
+
+    The notebook has run when papermill shuts its kernel down; the interrupt it gets first then
+    lands, now and then, while the kernel handles a last message, and the kernel writes
+    « [IPKernelApp] ERROR | KeyboardInterrupt caught in kernel. » to the terminal of `make`: an error
+    that is none. Without it, the kernel still gets the shutdown request, then SIGTERM and SIGKILL if
+    it does not stop in time; a cell that runs out of time is still interrupted by nbclient.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class QuietShutdownKernelManager(AsyncKernelManager):
+        async def _async_interrupt_kernel(self) -> None:
+            if self.shutting_down:
+                return
+            await super()._async_interrupt_kernel()
+
+    return QuietShutdownKernelManager
+
+
 def run(notebook: str | Path, output: str | Path | None = None, overrides: dict[str, Any] | None = None,
         timeout: int = 1200) -> Path:
     """Execute ``notebook`` with its parameters; return the path of the executed notebook."""
@@ -188,7 +208,7 @@ def run(notebook: str | Path, output: str | Path | None = None, overrides: dict[
                 str(partial), parameters=params, kernel_name="python3", cwd=str(paths.ROOT),
                 progress_bar={"desc": nb_path.stem, "leave": False} if watch != "off" else False,
                 log_output=False, execution_timeout=timeout, start_timeout=KERNEL_START_TIMEOUT,
-                extra_arguments=["--IPKernelApp.log_level=ERROR"])
+                extra_arguments=["--IPKernelApp.log_level=ERROR"], kernel_manager_class=quiet_kernel_manager())
             break
         except PapermillExecutionError as exc:
             raise NotebookFailed(_short_failure(nb_path, exc, partial, overrides)) from None
