@@ -564,9 +564,11 @@ def validation_coverage(summ: pd.DataFrame, title: str, pooled: pd.DataFrame | N
 def validation_bias(summ: pd.DataFrame, title: str) -> plt.Figure:
     """Bias of each key statistic in units of the estimator's standard deviation, per estimator and survey.
 
-    Grey band: ± 1.96 / √R, the Monte Carlo error of a standardised bias with R replications.
+    Grey band: ± 1.96 / √R, the Monte Carlo error of a standardised bias with R replications; dashed
+    lines: the tolerance the conclusion applies (:func:`~portrait.study.validation_summary.bias_tolerance`).
     """
     from ..study import validation
+    from ..study.validation_summary import bias_tolerance
 
     d = _validation_frame(summ.loc[summ["variance"] == "linearisation"])
     surveys = [validation.SURVEY_LABELS[s] for s in validation.SURVEYS if s in set(summ["survey"])]
@@ -580,6 +582,8 @@ def validation_bias(summ: pd.DataFrame, title: str) -> plt.Figure:
         sub = d.loc[d["Enquête"] == survey]
         ax.axvspan(-1.96 / np.sqrt(max(r, 1)), 1.96 / np.sqrt(max(r, 1)), color="#e4e7eb", zorder=0)
         ax.axvline(0, color="#52606d", lw=1)
+        for side in (-1, 1):
+            ax.axvline(side * bias_tolerance(r), color="#52606d", lw=0.8, ls="--")
         sns.scatterplot(data=sub, x="bias_sd", y="y", hue="Estimateur", hue_order=order, palette=colors, s=28,
                         linewidth=0, ax=ax, legend=False)
         ax.set_yticks(range(len(order)), order)

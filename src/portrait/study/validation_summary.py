@@ -278,6 +278,12 @@ def expected_outside(replications: int, level: float = 0.95, nominal: float = 0.
     return float(stats.binom.pmf(k, replications, nominal)[(lo > nominal) | (hi < nominal)].sum())
 
 
+def bias_tolerance(replications: int) -> float:
+    """The largest bias, in standard deviations of the estimator, that :func:`acceptance` lets pass with
+    ``replications`` replications: 0.1 plus 3/√R, the Monte Carlo error of the worst of many standardised biases."""
+    return float(0.1 + 3 / np.sqrt(max(replications, 1)))
+
+
 def acceptance(summ: pd.DataFrame, estimators: Sequence[str] = CALIBRATED,
                results: pd.DataFrame | None = None, truth: pd.DataFrame | None = None) -> dict[str, Any]:
     """The numbers behind the conclusion, for the calibrated estimators.
@@ -305,7 +311,7 @@ def acceptance(summ: pd.DataFrame, estimators: Sequence[str] = CALIBRATED,
         "replications": r,
         "max_abs_rel_bias": float(surveys["rel_bias"].abs().max()),
         "max_abs_bias_sd": float(lin["bias_sd"].abs().max()),
-        "bias_tolerance": float(0.1 + 3 / np.sqrt(max(r, 1))),
+        "bias_tolerance": bias_tolerance(r),
         "failures": int(cal["failures"].sum()),
     }
     out["bias_ok"] = bool(out["max_abs_bias_sd"] <= out["bias_tolerance"])
