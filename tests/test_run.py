@@ -249,3 +249,16 @@ def test_after_a_change_to_the_package_every_stage_not_yet_rerun_is_out_of_date(
         "04_resident_weighting", "06_comparison", "07_synthesis", "08_validation"}
     monkeypatch.setattr(report, "_package_mtime", lambda: later + 10)
     assert set(report.out_of_date("04_resident_weighting")) == set(stages)
+
+
+def test_the_index_cuts_a_long_first_sentence_at_a_clause_not_mid_phrase():
+    """A report's first sentence longer than the limit is cut at its last clause separator (keeping at least
+    the shortest length), else at a word, and ends with « … »; a short one is kept whole."""
+    from portrait.reporting.report import short_description
+
+    assert short_description("Une phrase courte. Une autre.") == "Une phrase courte"
+    long = "Les répondants reçoivent un poids : " + "poids de sondage, correction de la non-réponse, " * 8
+    cut = short_description(long, limit=120, shortest=30)
+    assert cut.endswith(" …") and len(cut) <= 122
+    assert long.startswith(cut[:-2]) and long[len(cut) - 2:].startswith((", ", " : ", " ; ", " — "))
+    assert short_description("x " * 200, limit=50) == ("x " * 25).strip() + " …"     # no clause: at a word

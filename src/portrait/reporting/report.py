@@ -48,6 +48,17 @@ def data_source(params: dict) -> str:
     return "données publiques (Insee, Etalab)"
 
 
+def short_description(summary: str, limit: int = 220, shortest: int = 80) -> str:
+    """The first sentence of a report's introduction, for the index; a longer one than ``limit`` characters
+    is cut at its last clause (« ; », « : », « , » or « — ») that leaves at least ``shortest``, else at a
+    word, and ends with « … »."""
+    first = summary.split(". ")[0].rstrip(".")
+    if len(first) <= limit:
+        return first
+    cuts = [m.start() for m in re.finditer(" ; | : |, | — ", first) if shortest <= m.start() <= limit]
+    return (first[:max(cuts)] if cuts else first[:limit].rsplit(" ", 1)[0]) + " …"
+
+
 def index_html(executed: list[Path], stale: tuple[str, set[str]] | None = None) -> str:
     """HTML of the index for the given executed notebooks (in chain order).
 
@@ -64,9 +75,7 @@ def index_html(executed: list[Path], stale: tuple[str, set[str]] | None = None) 
         shown = " ; ".join(f"{k}: {as_yaml(v)}" for k, v in sorted(params.items())
                           if not (isinstance(v, str) and ("/" in v)))
         summary = notebook_summary(nb)
-        first = summary.split(". ")[0].rstrip(".")
-        if len(first) > 220:
-            first = first[:220].rsplit(" ", 1)[0] + " …"
+        first = short_description(summary)
         reps = params.get("replications")
         short = (f' <span class="source">version courte : {int(reps)} réplications (publiée : <code>make validate</code>, '
                  f'1 000)</span>' if isinstance(reps, int) and reps < 1000 else "")
