@@ -199,14 +199,19 @@ def statistic_labels(cb: Codebook, statistics: pd.DataFrame = KEY_STATISTICS) ->
 
 
 def overview_table_fr(pooled: pd.DataFrame) -> pd.DataFrame:
-    """:func:`by_estimator` with French headers, percentages, one row per survey × estimator × variance."""
+    """:func:`by_estimator` with French headers, percentages, one row per survey × estimator × variance.
+
+    The bias is the estimator's, whatever the variance: it is shown once, on the linearisation's row,
+    which holds every replication (the bootstrap's rows hold only the first ones).
+    """
     t = pooled
+    lin = t["variance"] == "linearisation"
     return pd.DataFrame({
         "Enquête": t["survey"].map(SURVEY_LABELS), "Estimateur": t["estimator"].map(ESTIMATOR_LABELS),
         "Variance": t["variance"].map(VARIANCE_LABELS), "Réplications": t["replications"],
-        "|Biais relatif| moyen (%)": fmt.round(t["mean_abs_rel_bias"] * 100, 2),
-        "|Biais relatif| max (%)": fmt.round(t["max_abs_rel_bias"] * 100, 2),
-        "|Biais| max (en écarts-types)": fmt.round(t["max_abs_bias_sd"], 2),
+        "|Biais relatif| moyen (%)": fmt.round((t["mean_abs_rel_bias"] * 100).where(lin), 2),
+        "|Biais relatif| max (%)": fmt.round((t["max_abs_rel_bias"] * 100).where(lin), 2),
+        "|Biais| max (en écarts-types)": fmt.round(t["max_abs_bias_sd"].where(lin), 2),
         "Erreur type moyenne / écart-type": fmt.round(t["mean_se_ratio"], 3),
         "Couverture à 95 % (%)": fmt.round(t["coverage"] * 100, 1),
         "Intervalle Monte-Carlo (%)": [fmt.interval(lo, hi, 1, scale=100)
