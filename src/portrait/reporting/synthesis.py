@@ -105,7 +105,8 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
         f"**Deux enquêtes indépendantes.** Les habitants de 15 ans ou plus ont été tirés en deux degrés : "
         f"{fmt.number(counts['communes_drawn'])} communes parmi les {fmt.number(counts['communes'])} de la région, tirées avec "
         f"une probabilité proportionnelle à leur population dans chaque département et classe de taille, puis "
-        f"{fmt.number(counts['resident_invitations'])} invitations. Les clients du territoire ont été tirés au hasard, par "
+        f"{fmt.number(counts['resident_invitations'])} invitations : un même nombre par commune tirée, et davantage dans les "
+        f"plus grandes, retenues d'office, qui en reçoivent selon leur population. Les clients du territoire ont été tirés au hasard, par "
         f"zone visitée et type de partenaire, parmi les {fmt.number(counts['frame_persons'])} personnes des fichiers de "
         f"partenaires (une fois dédoublonnés, et seulement celles qui acceptent d'être recontactées) : "
         f"{fmt.number(counts['visitor_invitations'])} invitations.",
