@@ -156,12 +156,12 @@ def _emails(values: pd.Series) -> pd.Series:
     return found
 
 
-def _status(survey: str, sample: pd.DataFrame, answers: pd.DataFrame | None, disp: pd.DataFrame,
+def _status(survey: str, ids: np.ndarray, answers: pd.DataFrame | None, disp: pd.DataFrame,
             codebook: Codebook, min_core_answered: int, answer_rows: np.ndarray) -> pd.DataFrame:
-    """Status and reason of every sampled unit; ``answer_rows``: each unit's row in ``answers`` (-1: none)."""
+    """Status and reason of every sampled unit (identifiers ``ids``, as text); ``answer_rows``: each
+    unit's row in ``answers`` (-1: none)."""
     cb = codebook
     id_col = cb.id_column(survey)
-    ids = sample[id_col].astype(str).to_numpy(dtype=object)
     out = pd.DataFrame({id_col: ids})
     reason = pd.Series("sans_reponse", index=out.index, dtype=object)
     by_reason = {spec["reason"]: code for code, spec in cb.dispositions.items()}
@@ -210,8 +210,9 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
     (:mod:`portrait.validation`) can build the same table from simulated answers held in memory.
     """
     id_col = codebook.id_column(survey)
-    pos = _positions(answers[id_col], sample[id_col].astype(str).to_numpy(dtype=object))
-    st = _status(survey, sample, answers, disp, codebook, min_core_answered, answer_rows=pos)
+    ids = sample[id_col].astype(str).to_numpy(dtype=object)
+    pos = _positions(answers[id_col], ids)
+    st = _status(survey, ids, answers, disp, codebook, min_core_answered, answer_rows=pos)
     table = sample.reset_index(drop=True).copy()
     table[id_col] = table[id_col].astype(str).astype("string")
     table["status"] = st["status"].to_numpy()

@@ -298,8 +298,8 @@ def _replicate_classes(model: PropensityModel, w: np.ndarray, resp: np.ndarray, 
         if np.max(np.abs(step)) < 1e-10 * (1 + np.max(np.abs(beta))):
             break
     values, key = np.unique(1.0 / (1.0 + np.exp(-(X @ beta))), return_inverse=True)     # the patterns' scores
-    return _class_codes(values[key.ravel()[of]], w > 0, resp, n_classes, min_respondents,
-                        levels=(values, key.ravel()[of]))
+    unit_key = key.ravel()[of]
+    return _class_codes(values[unit_key], w > 0, resp, n_classes, min_respondents, levels=(values, unit_key))
 
 
 def _classes(score: np.ndarray, active: np.ndarray, resp: np.ndarray, n_classes: int, min_respondents: int):
