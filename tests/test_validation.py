@@ -274,6 +274,25 @@ def test_the_finite_truth_command_names_what_is_missing_and_writes_nothing(tmp_p
     assert "parameter 'codebook_file' is missing" in capsys.readouterr().err and not out.exists()
 
 
+def test_without_a_finite_target_the_finite_truth_is_not_computed(tmp_path, monkeypatch, capsys):
+    """Notebook 08 run on the super-population target only: the 4.8 million residents are not streamed; make
+    gets an empty table with the columns of the truth, and the message says why."""
+    from portrait.pipeline import paths
+    from portrait.study import validation_targets
+
+    monkeypatch.setattr(paths, "CONFIG", tmp_path)
+    monkeypatch.setattr(validation_targets, "finite_population_truth",
+                        lambda **kw: pytest.fail("the finite population was computed"))
+    (tmp_path / "study.yaml").write_text("seed: 1\n", encoding="utf-8")
+    (tmp_path / "08_validation.yaml").write_text("fieldwork_settings: config/nowhere.yaml\ntargets: [superpopulation]\n",
+                                                 encoding="utf-8")
+    out = tmp_path / "finite_truth.parquet"
+    assert validation_targets.main([str(out)]) == 0
+    assert "not computed, notebook 08's targets (superpopulation) have no finite population" in capsys.readouterr().out
+    table = pd.read_parquet(out)
+    assert table.empty and list(table.columns) == validation_targets.FINITE_COLUMNS
+
+
 def test_a_finite_replication_reads_fixed_answers_and_redraws_the_samples(setup, finite_setup, seeds):
     """Finite-target replications are deterministic, carry their target, and differ from the super-population
     replication with the same seed only through the population (same samples, same response draws)."""

@@ -48,7 +48,7 @@ from ..pipeline.errors import ParameterError, PortraitError, SurveyError
 from ..reporting import formatting as fmt
 from . import frames
 from .validation_setup import (CALIBRATED, ESTIMATOR_LABELS, SURVEY_LABELS, SURVEYS, TARGET_LABELS, TARGETS,
-                               Validation, finite_population_truth)
+                               FINITE_COLUMNS, Validation, finite_population_truth)
 
 
 def sampling_fractions(setup: Validation) -> dict[str, float]:
@@ -189,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         notebook = paths.NOTEBOOKS / "08_validation.ipynb"
         p = runner.effective_parameters(notebook, runner.resolve_parameters(notebook))
+        if "finite" not in (p.get("targets") or []):
+            return _not_needed(args.out, p.get("targets"))
         fw = config.read_yaml(p["fieldwork_settings"])
         table = finite_population_truth(seed=p.get("seed"), codebook_file=fw["codebook_file"],
                                         model_file=fw["model_file"], resident_frame=p["resident_frame"],
@@ -203,6 +205,17 @@ def main(argv: list[str] | None = None) -> int:
     manifest.record("finite_truth", {"out_finite_truth": args.out})
     print(f"✓ {paths.relative(paths.resolve(args.out))}: the validation's fixed finite population "
           f"(seed {int(table['seed'].iloc[0])}, {len(table)} values)")
+    return 0
+
+
+def _not_needed(out: str, targets) -> int:
+    """No finite target: an empty table (make needs its file; notebook 08 does not read it)."""
+    empty = pd.DataFrame({c: pd.Series(dtype="int64" if c == "seed" else "float64" if c == "value" else "string")
+                          for c in FINITE_COLUMNS})
+    io.write_parquet(empty, out)
+    manifest.record("finite_truth", {"out_finite_truth": out})
+    print(f"✓ {paths.relative(paths.resolve(out))}: not computed, notebook 08's targets ({', '.join(map(str, targets or []))}) "
+          "have no finite population")
     return 0
 
 
