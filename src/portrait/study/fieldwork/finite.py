@@ -271,7 +271,7 @@ def _chunk_sums(model: FieldworkModel, cal: Calibration, population: pd.DataFram
 
 
 def resident_truth_sums(model: FieldworkModel, cal: Calibration, frame: pd.DataFrame, population: pd.DataFrame,
-                        seed: int, statistics: pd.DataFrame, chunk_size: int = 400_000,
+                        seed: int, statistics: pd.DataFrame, chunk_size: int = 100_000,
                         workers: int = 1) -> np.ndarray:
     """Sums (numerator, denominator) of the key statistics over every resident aged 15+ of the frame.
 
@@ -308,7 +308,7 @@ def visitor_truth_sums(model: FieldworkModel, cal: Calibration, frame: pd.DataFr
 
 def finite_truth(model: FieldworkModel, cal: Calibration, *, resident_frame: pd.DataFrame,
                  population: pd.DataFrame, visitor_frame: pd.DataFrame, seed: int,
-                 statistics: pd.DataFrame, chunk_size: int = 400_000, workers: int = 1) -> pd.DataFrame:
+                 statistics: pd.DataFrame, chunk_size: int = 100_000, workers: int = 1) -> pd.DataFrame:
     """Exact finite-population values of ``statistics`` in both surveys and their differences.
 
     Parameters
@@ -320,7 +320,8 @@ def finite_truth(model: FieldworkModel, cal: Calibration, *, resident_frame: pd.
     visitor_frame : the visitor frame, one row per person (``person_id`` and the frame attributes).
     seed : study seed: the population is fixed by it.
     statistics : key statistics (``item, statistic, level``; see :func:`statistic_parts`).
-    chunk_size : residents handled at once (memory, not results: the values do not depend on it).
+    chunk_size : residents handled at once (memory, not results: the values do not depend on it). 100,000
+        spends less time than 400,000 on fresh memory (system time 2.2 → 0.9 s for the 4.8 million).
     workers : processes computing the residents' chunks (the values do not depend on it).
 
     Returns
