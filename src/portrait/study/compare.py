@@ -556,8 +556,8 @@ def with_columns(design: Design, **columns) -> Design:
     return replace(design, data=design.data.assign(**columns))
 
 
-STATISTIC_LABELS = {"mean": "moyenne", "accord": "part d'accord", "nps_score": "score NPS (points)",
-                    "nps": "groupe NPS", "share": "part", "share_dk": "part de « Ne sait pas »"}
+STATISTIC_LABELS = {"mean": "moyenne", "accord": "part d'accord", "nps_score": "score net de recommandation (points)",
+                    "nps": "groupe de recommandation", "share": "part", "share_dk": "part de « Ne sait pas »"}
 
 
 SHARES = ("accord", "share", "share_dk", "nps")

@@ -186,7 +186,7 @@ def statistic_labels(cb: Codebook, statistics: pd.DataFrame = KEY_STATISTICS) ->
         if r.statistic == "mean":
             text = f"{item} : moyenne"
         elif r.statistic == "nps_score":
-            text = f"{item} : score NPS (points)"
+            text = f"{item} : score net de recommandation (points)"
         elif r.statistic == "accord" and r.level == "top2":
             text = f"{item} : part d'accord (4 ou 5)"
         elif r.statistic == "share" and cb.variable(r.item).type == "multi":
