@@ -231,7 +231,8 @@ def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride
         out.append("**Des écarts à combler** (les clients sont nettement moins d'accord que les habitants) : " + ", ".join(
             f"« {short[r.item]} » ({fmt.signed(r.estimate * 100, 1)} points)" for r in gaps.itertuples()) + ".")
     if weak:
-        out.append("**Des points faibles pour tous** (moins de la moitié d'accord dans les deux groupes) : "
+        out.append("**Des points faibles pour tous** (moins de la moitié d'accord dans les deux groupes : borne haute de "
+                   "l'intervalle de confiance sous 50 % dans les deux groupes) : "
                    + ", ".join(f"« {short[i]} »" for i in weak) + ".")
     fw = est.loc[(est["item"] == "faiblesses") & (est["statistic"] == "share")]
     for group, label in (("residents", "habitants"), ("visitors", "clients")):
