@@ -252,7 +252,7 @@ def test_the_method_says_how_the_visitors_were_calibrated():
     from portrait.reporting import synthesis
 
     counts = dict(communes_drawn=215, communes=3782, resident_invitations=5004, frame_persons=53995,
-                  visitor_invitations=18000)
+                  visitor_invitations=18000, take=20, certain_communes=30, certain_min=17, certain_max=200)
     ledger = pd.DataFrame({"survey": ["residents", "residents", "visitors", "visitors"],
                            "status": ["respondent", "nonrespondent", "respondent", "nonrespondent"], "n": [1, 3, 1, 9]})
     diag = {g: pd.Series({"deff de Kish": 1.1}) for g in ("residents", "visitors")}
@@ -261,6 +261,12 @@ def test_the_method_says_how_the_visitors_were_calibrated():
     assert "pour les clients, les totaux exacts des fichiers de partenaires." in frame and "tourisme" not in frame
     assert "chiffres du tourisme" in tourism and "des hypothèses, pas des effectifs connus" in tourism
     assert "25,0 % chez les habitants, 10,0 % chez les clients" in frame
+    # the certainty communes get invitations by population, fewer than the fixed take for some (a reader read
+    # « davantage dans les plus grandes » against report 01, where three got 17 to 19)
+    assert "20 par commune tirée au hasard ; les 30 plus grandes, retenues d'office, en reçoivent selon leur " \
+           "population (de 17 à 200)" in frame
+    assert "5\u202f004 invitations : 20 par commune tirée." in synthesis.method_sentences(
+        {**counts, "certain_communes": 0}, ledger, diag)
 
 
 def test_perceptual_map_labels_overlap_neither_each_other_nor_the_points():

@@ -92,7 +92,7 @@ def key_table(m: pd.DataFrame) -> pd.DataFrame:
             "Écart clients − habitants : étude": _value(r["estimate_study"], st, True) + (" *" if r["significant_study"] else ""),
             "Écart clients − habitants : scénario": _value(r["estimate_scenario"], st, True)
             + (" *" if r["significant_scenario"] else ""),
-            "Déplacement de l'écart (scénario − étude, en erreurs-types de l'étude)": fmt.signed(r["shift_se"], 2)})
+            "Déplacement de l'écart (scénario − étude, en erreurs types de l'étude)": fmt.signed(r["shift_se"], 2)})
     return pd.DataFrame(rows)
 
 

@@ -84,6 +84,15 @@ def verdict(p_adj: float, ci_low: float, ci_high: float) -> str:
     return "pas de différence établie"
 
 
+def _takes(counts: Mapping[str, int]) -> str:
+    """Invitations per commune: the fixed take, and the range of the certainty communes' (proportional to population)."""
+    k = counts.get("certain_communes", 0)
+    if not k:
+        return f"{fmt.number(counts['take'])} par commune tirée"
+    return (f"{fmt.number(counts['take'])} par commune tirée au hasard ; les {fmt.number(k)} plus grandes, retenues d'office, "
+            f"en reçoivent selon leur population (de {fmt.number(counts['certain_min'])} à {fmt.number(counts['certain_max'])})")
+
+
 def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapping[str, pd.Series],
                      visitor_target: str = "frame") -> str:
     """The method in plain French, with the chain's own numbers.
@@ -105,8 +114,7 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
         f"**Deux enquêtes indépendantes.** Les habitants de 15 ans ou plus ont été tirés en deux degrés : "
         f"{fmt.number(counts['communes_drawn'])} communes parmi les {fmt.number(counts['communes'])} de la région, tirées avec "
         f"une probabilité proportionnelle à leur population dans chaque département et classe de taille, puis "
-        f"{fmt.number(counts['resident_invitations'])} invitations : un même nombre par commune tirée, et davantage dans les "
-        f"plus grandes, retenues d'office, qui en reçoivent selon leur population. Les clients du territoire ont été tirés au hasard, par "
+        f"{fmt.number(counts['resident_invitations'])} invitations : {_takes(counts)}. Les clients du territoire ont été tirés au hasard, par "
         f"zone visitée et type de partenaire, parmi les {fmt.number(counts['frame_persons'])} personnes des fichiers de "
         f"partenaires (une fois dédoublonnés, et seulement celles qui acceptent d'être recontactées) : "
         f"{fmt.number(counts['visitor_invitations'])} invitations.",

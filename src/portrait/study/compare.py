@@ -516,7 +516,7 @@ def recovery_summary(check: pd.DataFrame) -> pd.DataFrame:
     b = check.loc[check["in_battery"]]
     g = b.groupby("planted").agg(statistiques=("item", "size"), significatives=("significant", "sum"),
                                  couverture=("covered", "mean"))
-    g.index = g.index.map({True: "différence plantée", False: "pas de différence"})
+    g.index = g.index.map({True: "différence introduite", False: "pas de différence"})
     g["couverture"] = fmt.round(g["couverture"] * 100, 1)
     return g
 
