@@ -329,7 +329,8 @@ def test_synthesis_findings_name_the_difference_its_sign_and_its_unit():
         "estimate_residents": [0.6372, 6.10, 6.90], "estimate_visitors": [0.5023, 6.5612, 6.78]})
     out = synthesis.findings(diff)
     assert out[0] == ("« Un cadre de vie agréable » : les habitants sont plus nombreux que les clients du territoire "
-                      "à être d'accord, 63,7 % contre 50,2 %, soit un écart de 13,5 points (IC à 95 % : 10,0 à 17,0).")
+                      "à être d'accord, 63,7 % contre 50,2 %, soit un écart clients − habitants de \u221213,5 points "
+                      "(IC à 95 % : \u221217,0 à \u221210,0).")
     assert out[1] == ("Recommandation (0 à 10) : note moyenne de 6,10 chez les habitants et de 6,56 chez les clients ; "
                       "différence établie ; écart clients − habitants 0,46 point (IC à 95 % : 0,30 à 0,62).")
     assert out[2].startswith("Image globale (0 à 10) : note moyenne de 6,90 chez les habitants et de 6,78 chez les "

@@ -152,8 +152,8 @@ def findings(diff: pd.DataFrame, limit: int = 8) -> list[str]:
             ("les habitants", "les clients du territoire")
         out.append(f"« {r.display} » : {who} sont plus nombreux que {other} à être d'accord, "
                    f"{fmt.number(max(r.estimate_visitors, r.estimate_residents) * 100, 1)} % contre "
-                   f"{fmt.number(min(r.estimate_visitors, r.estimate_residents) * 100, 1)} %, soit un écart de "
-                   f"{ci_text(abs(r.estimate), *sorted((abs(r.ci_low), abs(r.ci_high))), scale=100, unit='points')}.")
+                   f"{fmt.number(min(r.estimate_visitors, r.estimate_residents) * 100, 1)} %, soit un écart clients − habitants de "
+                   f"{ci_text(r.estimate, r.ci_low, r.ci_high, scale=100, unit='points')}.")
     for r in d.loc[d["statistic"].isin(["mean"]) & d["type"].eq("score_0_10")].itertuples():
         out.append(f"{r.display} : note moyenne de {fmt.number(r.estimate_residents, 2)} chez les habitants et de "
                    f"{fmt.number(r.estimate_visitors, 2)} chez les clients ; {verdict(r.p_adj, r.ci_low, r.ci_high)} ; "
