@@ -267,6 +267,12 @@ def test_the_method_says_how_the_visitors_were_calibrated():
            "population (de 17 à 200)" in frame
     assert "5\u202f004 invitations : 20 par commune tirée." in synthesis.method_sentences(
         {**counts, "certain_communes": 0}, ledger, diag)
+    assert "5\u202f004 invitations : les 30 plus grandes, retenues d'office, en reçoivent selon leur population " \
+           "(de 17 à 200)." in synthesis.method_sentences({**counts, "take": 0}, ledger, diag)   # all drawn with certainty
+    communes = pd.DataFrame({"selected": [True, True, True, False, True], "certainty": [False, True, True, False, False],
+                             "take": [20, 17, 200, 20, 20]})
+    assert synthesis.commune_takes(communes) == dict(communes_drawn=4, take=20, certain_communes=2, certain_min=17,
+                                                     certain_max=200)
 
 
 def test_perceptual_map_labels_overlap_neither_each_other_nor_the_points():

@@ -84,13 +84,25 @@ def verdict(p_adj: float, ci_low: float, ci_high: float) -> str:
     return "pas de différence établie"
 
 
+def commune_takes(communes: pd.DataFrame) -> dict[str, int]:
+    """Of the communes drawn (``selected``), how many there are and their invitations (``take``): the fixed
+    take of those drawn at random, and the number and range of those retained with certainty."""
+    drawn = communes.loc[communes["selected"]]
+    fixed, certain = drawn.loc[~drawn["certainty"], "take"], drawn.loc[drawn["certainty"], "take"]
+    return {"communes_drawn": len(drawn), "take": int(fixed.max()) if len(fixed) else 0,
+            "certain_communes": len(certain), "certain_min": int(certain.min()) if len(certain) else 0,
+            "certain_max": int(certain.max()) if len(certain) else 0}
+
+
 def _takes(counts: Mapping[str, int]) -> str:
     """Invitations per commune: the fixed take, and the range of the certainty communes' (proportional to population)."""
     k = counts.get("certain_communes", 0)
+    fixed = f"{fmt.number(counts['take'])} par commune tirée"
     if not k:
-        return f"{fmt.number(counts['take'])} par commune tirée"
-    return (f"{fmt.number(counts['take'])} par commune tirée au hasard ; les {fmt.number(k)} plus grandes, retenues d'office, "
-            f"en reçoivent selon leur population (de {fmt.number(counts['certain_min'])} à {fmt.number(counts['certain_max'])})")
+        return fixed
+    certain = (f"les {fmt.number(k)} plus grandes, retenues d'office, en reçoivent selon leur population "
+               f"(de {fmt.number(counts['certain_min'])} à {fmt.number(counts['certain_max'])})")
+    return f"{fixed} au hasard ; {certain}" if counts["take"] else certain
 
 
 def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapping[str, pd.Series],

@@ -30,7 +30,7 @@ class Captions:
         """« Tableau N — caption » above ``df`` with numbers written the French way, without the index.
 
         ``columns`` renames (and orders, when given) the columns shown; ``values`` maps codes to labels
-        column by column (e.g. ``{"statistic": {"nps_score": "score net"}}``); ``row_decimals`` gives a
+        column by column (e.g. ``{"statistic": {"mean": "moyenne"}}``); ``row_decimals`` gives a
         column one precision per row (``{column: decimals of each row}``), for a column that mixes scales
         (means on 10 beside the NPS in points).
         """
