@@ -175,6 +175,35 @@ def test_nonresponse_groups_restore_the_sample_totals():
     assert set(table["groupe"]) == {"02", "59", "60"}
 
 
+def test_propensity_classes_are_statsmodels_scores_cut_in_equal_classes():
+    """Oracle: statsmodels' binomial GLM on the design matrix pandas builds (indicators but the first level,
+    design weights as variance weights); units ranked by its scores, cut in classes of equal size, each
+    respondent's weight divided by its class's weighted response rate. The engine fits the same model by its
+    own Newton iterations on the matrix's distinct rows: same coefficients (rtol 1e-6: statsmodels stops at a
+    deviance tolerance of 1e-8), same classes, same weights (rtol 1e-12). Levels are text and one variable has
+    a missing value, read as the level « nan », as pandas reads it."""
+    import statsmodels.api as sm
+
+    df = _sample(9, 600)
+    df["size"] = np.where(df["y"] > 55, "10", np.where(df["y"] > 45, "2", None))
+    d = Design.from_frame(df, weights="w", strata="stratum")
+    nr = survey.adjust_nonresponse(d, "resp", propensity=["dep", "size", "age"], n_classes=4, min_respondents=5)
+    X = sm.add_constant(pd.get_dummies(df[["dep", "size", "age"]].astype(str), drop_first=True, dtype=float))
+    resp = df["resp"].to_numpy()
+    fit = sm.GLM(resp.astype(float), X, family=sm.families.Binomial(), var_weights=df["w"] / df["w"].mean()).fit()
+    model = nr.steps[-1].info.model
+    assert_allclose(model.coef, fit.params.to_numpy(), rtol=1e-6)
+    assert list(model.names) == list(X.columns)
+    assert_allclose(model.X, X.to_numpy())
+    assert_allclose(model.fit.params.to_numpy(), fit.params.to_numpy(), rtol=1e-12)    # on demand, the same fit
+    rank = pd.Series(np.asarray(fit.predict(X))).rank(method="first").to_numpy()
+    cls = np.minimum((rank - 1) * 4 // len(df), 3).astype(int)
+    assert np.bincount(cls, weights=resp.astype(float)).min() >= 5      # no merging: the oracle stays simple
+    w = df["w"].to_numpy()
+    tot, rsp = np.bincount(cls, weights=w), np.bincount(cls, weights=w * resp)
+    assert_allclose(nr.weights, np.where(resp, w * (tot / rsp)[cls], 0.0), rtol=1e-12)
+
+
 def test_nonresponse_then_calibration_then_replicates_rerun_everything():
     """Replicate weights re-run non-response adjustment (by a variable the calibration does not use, so that
     calibration cannot absorb it) and calibration: each replicate meets the margins, and the

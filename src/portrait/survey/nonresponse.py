@@ -17,6 +17,7 @@ Lumley, T. (2010). *Complex Surveys*, §7 (weight adjustments).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Sequence
 
 import numpy as np
@@ -42,8 +43,8 @@ class NonresponseResult:
         One row per group: ``groupe``, ``échantillon`` (units), ``répondants``, ``taux de réponse
         pondéré`` (weighted response rate) and ``facteur`` (adjustment factor of its respondents).
     model : object, optional
-        With ``propensity``, the full-sample response model (its design matrix, statsmodels' fit and
-        coefficients); ``None`` otherwise.
+        With ``propensity``, the full-sample response model (:class:`PropensityModel`: its coefficients,
+        design matrix and, on demand, statsmodels' fit of the same model); ``None`` otherwise.
     """
 
     method: str
@@ -117,9 +118,10 @@ def adjust_nonresponse(design: Design, responded: str, *, groups: Sequence[str] 
     ``Σ_sample d / Σ_respondents d`` (the inverse weighted response rate); non-respondents get 0.
     Groups with fewer than ``min_respondents`` respondents are merged with their neighbours
     (:func:`collapse_groups`) when ``collapse`` is true, and refused otherwise.
-    With ``propensity``, a logistic model (statsmodels GLM, design-weighted) of response on the
-    frame variables gives scores; units are grouped in ``n_classes`` classes of equal size by
-    score, and the class adjustment above is applied (more stable than 1/p̂).
+    With ``propensity``, a logistic model of response on the frame variables (design-weighted maximum
+    likelihood, the fit of statsmodels' binomial GLM with these weights) gives scores; units are grouped
+    in ``n_classes`` classes of equal size by score, and the class adjustment above is applied (more
+    stable than 1/p̂).
 
     In a replicate, the whole step is re-run on the replicate's weights: with ``propensity``, the
     logistic model is refitted (iteratively reweighted least squares started from the full-sample
@@ -245,67 +247,101 @@ def _group_keys(data: pd.DataFrame, groups: Sequence[str], resp: np.ndarray, col
 
 @dataclass(frozen=True)
 class PropensityModel:
-    """The full-sample response model: the design matrix, statsmodels' fit, its coefficients."""
+    """The full-sample response model: its design matrix's distinct rows (``patterns``, each unit's row
+    number in ``pattern_of``), its coefficients, the columns' names and the unit weights and responses it
+    was fitted on. ``X`` (the unit rows) and ``fit`` (the same model fitted by statsmodels, with its
+    standard errors and summary) are built when asked for."""
 
-    X: np.ndarray
-    fit: Any
-    coef: np.ndarray
     patterns: np.ndarray                     # the distinct rows of X ...
     pattern_of: np.ndarray                   # ... and each unit's
+    coef: np.ndarray
+    names: tuple[str, ...]
+    weights: np.ndarray
+    responded: np.ndarray
+
+    @property
+    def X(self) -> np.ndarray:
+        return self.patterns[self.pattern_of]
+
+    @cached_property
+    def fit(self) -> Any:
+        import statsmodels.api as sm
+
+        X = pd.DataFrame(self.X, columns=list(self.names))
+        return sm.GLM(self.responded.astype(float), X, family=sm.families.Binomial(),
+                      var_weights=self.weights / self.weights.mean()).fit()
 
 
-def _propensity_classes(design: Design, propensity: Sequence[str], resp: np.ndarray, n_classes: int,
-                        min_respondents: int):
-    """Each unit's class of estimated response propensity (logistic GLM, design-weighted), the model, the classes."""
-    import statsmodels.api as sm
+def _design_patterns(data: pd.DataFrame, propensity: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The distinct rows of the model's design matrix (a constant, then each variable's indicators but
+    its first level's, levels read as text in sorted order, as ``pandas.get_dummies(drop_first=True)``
+    builds them), sorted as ``np.unique(axis=0)`` sorts them; each unit's row number; the columns' names.
 
-    data = design.data
-    X = pd.get_dummies(data[list(propensity)].astype(str), drop_first=True, dtype=float)
-    X = sm.add_constant(X, has_constant="add")
-    fit = sm.GLM(resp.astype(float), X, family=sm.families.Binomial(),
-                 var_weights=design.weights / design.weights.mean()).fit()
-    Xn = X.to_numpy(dtype=float)
-    # X's row is a function of the unit's values: the distinct rows are found among the distinct values
-    # (a sort of the unit rows themselves is slow), then sorted as np.unique(Xn, axis=0) sorts them
-    codes = np.zeros(len(data), dtype=np.int64)
+    A unit's row is a function of its values: the distinct rows are built from the distinct combinations
+    of values instead of from an n-row matrix."""
+    codes, levels = [], []
+    key = np.zeros(len(data), dtype=np.int64)
     for c in propensity:
-        col, uniq = pd.factorize(data[c].astype(str))
-        codes = pd.factorize(codes * len(uniq) + col)[0].astype(np.int64)    # stays below the number of units
-    _, first, unit_of = np.unique(codes, return_index=True, return_inverse=True)
-    patterns, of_first = np.unique(Xn[first], axis=0, return_inverse=True)
-    pattern_of = of_first.ravel()[unit_of.ravel()]
-    model = PropensityModel(X=Xn, fit=fit, coef=np.asarray(fit.params, dtype=float), patterns=patterns,
-                            pattern_of=pattern_of.ravel())
-    key, k = _classes(np.asarray(fit.predict(X), dtype=float), design.weights > 0, resp, n_classes, min_respondents)
-    return key, model, k
+        col, uniq = pd.factorize(data[c].astype(str), sort=True)       # a missing value: -1, no indicator
+        codes.append(col)
+        levels.append(uniq)
+        key = pd.factorize(key * (len(uniq) + 1) + col + 1)[0].astype(np.int64)    # below the number of units
+    _, first, unit_of = np.unique(key, return_index=True, return_inverse=True)
+    blocks = [np.ones((len(first), 1))]
+    names = ["const"]
+    for c, col, uniq in zip(propensity, codes, levels):
+        blocks.append((col[first][:, None] == np.arange(1, len(uniq))).astype(float))
+        names += [f"{c}_{u}" for u in uniq[1:]]
+    patterns, of_first = np.unique(np.hstack(blocks), axis=0, return_inverse=True)
+    return patterns, of_first.ravel()[unit_of.ravel()], names
 
 
-def _replicate_classes(model: PropensityModel, w: np.ndarray, resp: np.ndarray, n_classes: int,
-                       min_respondents: int) -> tuple[np.ndarray, np.ndarray]:
-    """The classes of a replicate: the response model refitted on its weights, the classes cut again
-    (each unit's class code and the classes' labels)."""
-    # the likelihood depends on a unit through its row of X only: Newton on the distinct rows, with the
-    # weights and weighted responses summed over each row's units (exact)
-    X, of, beta = model.patterns, model.pattern_of, model.coef.copy()
+def _logistic_newton(X: np.ndarray, of: np.ndarray, w: np.ndarray, resp: np.ndarray,
+                     beta: np.ndarray) -> np.ndarray:
+    """Maximum-likelihood coefficients of the weighted logistic model, by Newton's method (IRLS) from ``beta``.
+
+    The likelihood depends on a unit through its row of the design matrix only: the iterations run on the
+    distinct rows ``X``, with the weights (scaled to mean 1 over the units of positive weight, as the
+    full-sample fit scales them) and weighted responses summed over each row's units (exact)."""
     ww = w / w[w > 0].mean()
     W = np.bincount(of, weights=ww, minlength=len(X))
     Wy = np.bincount(of, weights=ww * resp, minlength=len(X))
-    for _ in range(50):                      # Newton (IRLS) from the full-sample fit: a few steps
+    for _ in range(50):
         mu = 1.0 / (1.0 + np.exp(-(X @ beta)))
         H = (X.T * (W * mu * (1 - mu))) @ X
         step = np.linalg.lstsq(H, X.T @ (Wy - W * mu), rcond=None)[0]
         beta = beta + step
         if np.max(np.abs(step)) < 1e-10 * (1 + np.max(np.abs(beta))):
             break
-    values, key = np.unique(1.0 / (1.0 + np.exp(-(X @ beta))), return_inverse=True)     # the patterns' scores
-    unit_key = key.ravel()[of]
+    return beta
+
+
+def _propensity_classes(design: Design, propensity: Sequence[str], resp: np.ndarray, n_classes: int,
+                        min_respondents: int):
+    """Each unit's class of estimated response propensity (logistic GLM, design-weighted), the model, the classes."""
+    patterns, pattern_of, names = _design_patterns(design.data, propensity)
+    w = design.weights
+    coef = _logistic_newton(patterns, pattern_of, w, resp, np.zeros(patterns.shape[1]))
+    model = PropensityModel(patterns=patterns, pattern_of=pattern_of, coef=coef, names=tuple(names),
+                            weights=w, responded=resp)
+    cls, labels = _pattern_classes(model, coef, w, resp, n_classes, min_respondents)
+    return labels[cls], model, len(labels)
+
+
+def _replicate_classes(model: PropensityModel, w: np.ndarray, resp: np.ndarray, n_classes: int,
+                       min_respondents: int) -> tuple[np.ndarray, np.ndarray]:
+    """The classes of a replicate: the response model refitted on its weights (from the full-sample fit),
+    the classes cut again (each unit's class code and the classes' labels)."""
+    beta = _logistic_newton(model.patterns, model.pattern_of, w, resp, model.coef.copy())
+    return _pattern_classes(model, beta, w, resp, n_classes, min_respondents)
+
+
+def _pattern_classes(model: PropensityModel, beta: np.ndarray, w: np.ndarray, resp: np.ndarray, n_classes: int,
+                     min_respondents: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each unit's class code and the classes' labels, for the scores of coefficients ``beta``."""
+    values, key = np.unique(1.0 / (1.0 + np.exp(-(model.patterns @ beta))), return_inverse=True)
+    unit_key = key.ravel()[model.pattern_of]
     return _class_codes(values[unit_key], w > 0, resp, n_classes, min_respondents, levels=(values, unit_key))
-
-
-def _classes(score: np.ndarray, active: np.ndarray, resp: np.ndarray, n_classes: int, min_respondents: int):
-    """Each unit's class label (« classe 01 », …) and the number of classes (:func:`_class_codes`)."""
-    cls, labels = _class_codes(score, active, resp, n_classes, min_respondents)
-    return labels[cls], len(labels)
 
 
 def _class_codes(score: np.ndarray, active: np.ndarray, resp: np.ndarray, n_classes: int, min_respondents: int,
