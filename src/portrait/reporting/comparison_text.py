@@ -1,0 +1,42 @@
+"""Tables and headers of the comparison of residents and visitors (reports 06 and 07), in French.
+
+Every number goes through :mod:`portrait.reporting.formatting`; the labels of the data files
+(``comparison_*.csv``) stay as they are and are mapped to what readers see here, at display time.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..study import compare
+from . import formatting as fmt
+
+
+def agreement_gaps(diff: pd.DataFrame) -> pd.DataFrame:
+    """The agreement gaps of the image attributes, residents against visitors, as a display table.
+
+    ``diff`` holds the differences of notebook 06 (``comparison_differences.csv``): the rows of the
+    « d'accord » share (``statistic`` ``accord``, ``level`` ``top2``), in the file's order, give the
+    attribute (``display``), the share agreeing in each group in %, the gap visitors − residents in
+    points with its sign, its 95 % confidence interval and the p-value adjusted across the battery
+    (``p_adj``, by the method named in the column ``adjustment``, see :func:`adjustment_label`).
+    """
+    top2 = diff.loc[(diff["statistic"] == "accord") & (diff["level"].astype(str) == "top2")]
+    return pd.DataFrame({
+        "attribut": top2["display"],
+        "habitants (%)": top2["estimate_residents"].map(lambda v: fmt.number(v * 100, 1)),
+        "clients (%)": top2["estimate_visitors"].map(lambda v: fmt.number(v * 100, 1)),
+        "écart clients − habitants (points)": top2["estimate"].map(lambda v: fmt.signed(v * 100, 1)),
+        "IC à 95 % (points)": [fmt.interval(lo, hi, 1, scale=100) for lo, hi in zip(top2["ci_low"], top2["ci_high"])],
+        "p ajusté": top2["p_adj"].map(fmt.pvalue),
+    }).reset_index(drop=True)
+
+
+def adjustment_label(diff: pd.DataFrame) -> str:
+    """The correction for multiple tests that gave the agreement gaps' adjusted p-values, in French
+    (« méthode de Benjamini-Hochberg »), from the ``adjustment`` column of the differences."""
+    top2 = diff.loc[(diff["statistic"] == "accord") & (diff["level"].astype(str) == "top2")]
+    methods = top2["adjustment"].dropna().unique()
+    if len(methods) != 1:
+        raise ValueError(f"the agreement gaps should share one adjustment, found {list(methods)}")
+    return compare.ADJUST_LABELS.get(methods[0], methods[0])

@@ -1,0 +1,47 @@
+"""The comparison's display tables in French: each cell checked against values written by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from portrait.reporting import comparison_text
+
+
+def _differences() -> pd.DataFrame:
+    """Four rows of comparison_differences.csv: three agreement gaps and a mean, which the table leaves out."""
+    return pd.DataFrame({
+        "item": ["img_sure", "image_globale", "img_accueillante", "img_innovante"],
+        "statistic": ["accord", "mean", "accord", "accord"], "level": ["top2", np.nan, "top2", "top2"],
+        "display": ["Sûre", "Image globale (0 à 10)", "Accueillante", "Innovante"],
+        "estimate_residents": [0.6372, 6.90, 0.41, 0.30], "estimate_visitors": [0.5023, 6.78, 0.40997, 0.3523],
+        "estimate": [-0.1349, -0.12, -0.00003, 0.0523], "ci_low": [-0.1702, -0.28, -0.031, 0.0101],
+        "ci_high": [-0.0996, 0.04, 0.0311, 0.0946], "p_adj": [0.00002, 0.2264, 0.98766, 0.0312],
+        "adjustment": ["fdr_bh"] * 4})
+
+
+def test_agreement_gaps_table_writes_shares_signed_gaps_intervals_and_adjusted_p_the_french_way():
+    """One row per « d'accord » gap, in the file's order: shares in %, the gap clients − habitants in points
+    with its sign (no signed zero), its interval and the adjusted p-value as the formatting module writes them."""
+    table = comparison_text.agreement_gaps(_differences())
+    assert list(table.columns) == ["attribut", "habitants (%)", "clients (%)", "écart clients − habitants (points)",
+                                   "IC à 95 % (points)", "p ajusté"]
+    assert table.to_dict("records") == [
+        {"attribut": "Sûre", "habitants (%)": "63,7", "clients (%)": "50,2",
+         "écart clients − habitants (points)": "\u221213,5", "IC à 95 % (points)": "[\u221217,0 ; \u221210,0]",
+         "p ajusté": "<\u00a00,0001"},
+        {"attribut": "Accueillante", "habitants (%)": "41,0", "clients (%)": "41,0",
+         "écart clients − habitants (points)": "0,0", "IC à 95 % (points)": "[\u22123,1 ; 3,1]",
+         "p ajusté": "0,9877"},
+        {"attribut": "Innovante", "habitants (%)": "30,0", "clients (%)": "35,2",
+         "écart clients − habitants (points)": "+5,2", "IC à 95 % (points)": "[1,0 ; 9,5]", "p ajusté": "0,0312"}]
+
+
+def test_the_adjustment_is_named_in_french_and_must_be_one():
+    """« méthode de Benjamini-Hochberg » for fdr_bh; two corrections in one battery are an error."""
+    diff = _differences()
+    assert comparison_text.adjustment_label(diff) == "méthode de Benjamini-Hochberg"
+    diff.loc[3, "adjustment"] = "holm"
+    with pytest.raises(ValueError, match="one adjustment"):
+        comparison_text.adjustment_label(diff)
