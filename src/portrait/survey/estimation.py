@@ -19,6 +19,7 @@ Kish, L. (1965). *Survey Sampling*. (design effect)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
@@ -103,13 +104,8 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
                                        design.replicate_rscales, design.replicate_mse, design.replicate_blocks))
         df = design.degf
     se = np.sqrt(V)
-    t = stats.t.ppf(0.5 + level / 2, df) if df > 0 else np.nan
-    out = pd.DataFrame({
-        "statistic": [s.statistic if s.level == "" else "proportion" for s in specs],
-        "variable": [s.variable for s in specs], "domain": [s.domain for s in specs],
-        "level": [s.level for s in specs], "estimate": theta, "se": se,
-        "ci_low": theta - t * se, "ci_high": theta + t * se, "df": df, "n": n_used,
-        "variance": variance if variance == "linearisation" else design.replicate_method or "replicates"})
+    t = _t_quantile(level, df)
+    design_effect = np.full(q, np.nan)
     if deff:
         # R survey: deff = V / V_srs, V_srs(mean) = s²_w (N̂ - n)/(N̂ n), s²_w with divisor n - 1
         centre = np.divide(tot, Wd, out=np.zeros(q), where=Wd > 0)
@@ -118,10 +114,20 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
         var_w = np.divide(ss * n_used, Wd * (n_used - 1), out=np.full(q, np.nan), where=ok)
         vsrs = var_w * (Wd - n_used) / (Wd * n_used)
         vsrs = np.where(is_mean, vsrs, vsrs * Wd ** 2)
-        out["deff"] = np.divide(V, vsrs, out=np.full(q, np.nan), where=vsrs > 0)
-    else:
-        out["deff"] = np.nan
-    return out[COLUMNS]
+        np.divide(V, vsrs, out=design_effect, where=vsrs > 0)
+    return pd.DataFrame({
+        "statistic": [s.statistic if s.level == "" else "proportion" for s in specs],
+        "variable": [s.variable for s in specs], "domain": [s.domain for s in specs],
+        "level": [s.level for s in specs], "estimate": theta, "se": se,
+        "ci_low": theta - t * se, "ci_high": theta + t * se, "df": np.full(q, df), "deff": design_effect,
+        "n": n_used, "variance": variance if variance == "linearisation" else design.replicate_method or "replicates"},
+        columns=COLUMNS)
+
+
+@lru_cache(maxsize=64)
+def _t_quantile(level: float, df: int) -> float:
+    """Student's quantile of a two-sided interval of confidence ``level`` (NaN without degrees of freedom)."""
+    return float(stats.t.ppf(0.5 + level / 2, df)) if df > 0 else np.nan
 
 
 def total(design: Design, variables: str | Sequence[str], by: str | Sequence[str] | None = None,
