@@ -96,8 +96,7 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
             raise ParameterError("variance='replicates' needs a design with replicate weights "
                                  "(portrait.survey.with_replicates)")
         R = design.replicate_weights()
-        totals_r = R.T @ Y                                     # R × q
-        Wd_r = R.T @ M.astype(float)
+        totals_r, Wd_r = np.hsplit(R.T @ np.hstack([Y, M]), [q])      # R × q each, in one product
         thetas = np.where(is_mean, np.divide(totals_r, Wd_r, out=np.full_like(totals_r, np.nan),
                                              where=Wd_r > 0), totals_r)
         V = np.diag(replicate_variance(theta, thetas, design.replicate_scale,
