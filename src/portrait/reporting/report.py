@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..pipeline import config, parameters, paths, scenario, skip_iri_grammar
 from ..pipeline.io import write_text
+from . import parameter_labels
 from .render import as_yaml, notebook_summary, notebook_title
 
 SOURCE_LABEL = {"simulated": "données simulées (simulateur documenté, vérité connue)",
@@ -72,8 +73,10 @@ def index_html(executed: list[Path], stale: tuple[str, set[str]] | None = None) 
         old = (' <span class="stale">périmé : antérieur à l\'échec</span>'
                if stale is not None and path.stem in stale[1] else "")
         params = nb.metadata.get("papermill", {}).get("parameters", {})
-        shown = " ; ".join(f"{k}: {as_yaml(v)}" for k, v in sorted(params.items())
-                          if not (isinstance(v, str) and ("/" in v)))
+        shown = " ; ".join(f'<span title="{html.escape(k)}">{html.escape(parameter_labels.label(k))}</span> : '
+                           f"{html.escape(as_yaml(v))}"
+                           for k, v in sorted(params.items(), key=lambda kv: parameter_labels.label(kv[0]))
+                           if parameter_labels.shown(k, v))
         summary = notebook_summary(nb)
         first = short_description(summary)
         reps = params.get("replications")
@@ -83,7 +86,7 @@ def index_html(executed: list[Path], stale: tuple[str, set[str]] | None = None) 
             f'<li><a href="{html.escape(path.stem)}.html">{html.escape(notebook_title(nb))}</a>{old}{short} '
             f'<span class="source">{html.escape(data_source(params))}</span><br>'
             f"{html.escape(first if first.endswith('…') else first + '.')}<br>"
-            + (f'<span class="params">paramètres, tels qu\'écrits dans config/ (noms anglais) : {html.escape(shown)}</span>'
+            + (f'<span class="params">paramètres (valeurs telles qu\'écrites dans config/, nom du paramètre au survol) : {shown}</span>'
                if shown else "") + "</li>")
     return (
         "<!DOCTYPE html>\n<html lang=\"fr\">\n<head>\n<meta charset=\"utf-8\">\n"

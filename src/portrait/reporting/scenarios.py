@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..pipeline import config, paths
 from . import formatting as fmt
+from . import parameter_labels
 
 if TYPE_CHECKING:
     import matplotlib.pyplot as plt
@@ -208,7 +209,7 @@ def index_items(manifests: list[dict[str, Any]]) -> str:
     badge = ' <span class="source">données simulées</span>' if is_simulated() else ""
     for mf in manifests:
         rerun = [s["stage"][:2] for s in mf["stages"] if s["rerun"]]
-        changed = "; ".join(f"{s['stage'][:2]} {k} = {_param(b)} (étude : {_param(a)})"
+        changed = "; ".join(f"{s['stage'][:2]} {parameter_labels.label(k)} = {_param(b)} (étude : {_param(a)})"
                             for s in mf["stages"] for k, (a, b) in s["changes"].items() if not _redirect(a, b))
         items.append(f'<li><a href="../scenarios/{html.escape(mf["name"])}/reports/index.html">'
                      f'{html.escape(mf["title"])}</a>{badge} — <code>make scenario NAME={html.escape(mf["name"])}</code>'
