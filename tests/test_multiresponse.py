@@ -81,3 +81,23 @@ def test_bad_columns_are_named():
         survey.multiple_response_test(survey.Design.from_frame(d.data.assign(o1="oui"), weights="w"), OPTIONS, "g", "a", "b")
     with pytest.raises(survey.ParameterError, match="no respondent"):
         survey.multiple_response_test(d, OPTIONS, "g", "a", "c")
+
+
+def test_groups_are_compared_as_text_whatever_the_column_type():
+    """The groups are the units whose value, read as text, is the group asked for: a column of integers
+    (with a missing value, in no group) gives the test of the same column written as text, integers asked
+    for as numbers or text alike; units outside both groups take no part."""
+    d = _sample(np.random.default_rng(6))
+    code = np.where(d.data["g"] == "a", 1, 2).astype(float)
+    code[[0, 5, 400]] = [np.nan, 3, np.nan]
+    text = pd.Series(code).map({1.0: "1", 2.0: "2", 3.0: "3"})                 # NaN stays missing
+    as_int = survey.Design.from_frame(d.data.assign(k=pd.array(code, dtype="Int16"), w=d.weights), weights="w",
+                                      strata="g", psu="cl")
+    as_text = survey.Design.from_frame(d.data.assign(k=text, w=d.weights), weights="w", strata="g", psu="cl")
+    ref = survey.multiple_response_test(as_text, OPTIONS, "k", "1", "2")
+    assert (ref.n_a, ref.n_b) == (int((code == 1).sum()), int((code == 2).sum()))
+    for got in (survey.multiple_response_test(as_int, OPTIONS, "k", 1, 2),
+                survey.multiple_response_test(as_int, OPTIONS, "k", "1", "2")):
+        assert (got.n_a, got.n_b) == (ref.n_a, ref.n_b)
+        assert got.X2 == pytest.approx(ref.X2, rel=1e-12)
+        assert got.p_chisq == pytest.approx(ref.p_chisq, rel=1e-12)

@@ -65,7 +65,7 @@ def profile_tests(codebook: Codebook, final: Mapping[str, Design | Exception],
     designs: dict[str, Design] = {}
     for group, d in final.items():
         if isinstance(d, Design):    # the coin is tossed for every sampled unit, whatever the items
-            halves = coins[group].integers(1, 3, size=len(d.weights)).astype(str)
+            halves = coins[group].integers(1, 3, size=len(d.weights))
             designs[group] = replace(d, data=d.data[kept].assign(_moitie=halves))
     failed = "; ".join(f"{g}: {str(e).splitlines()[0]}" for g, e in final.items() if not isinstance(e, Design))
     # the options only, and no replicates: stacking designs with replicates would re-run both recipes

@@ -40,6 +40,14 @@ from .inference import _vcov, domain_degf
 from .replicates import replicate_variance
 
 
+def _is_level(column: pd.Series, level: object) -> np.ndarray:
+    """Which units' value, read as text (a missing value as ``""``), is ``str(level)``: the distinct values
+    are compared, not every unit's text."""
+    code, uniques = pd.factorize(column)
+    match = np.array([str(u) == str(level) for u in uniques.astype("string")], dtype=bool)
+    return np.append(match, str(level) == "")[code]
+
+
 @dataclass(frozen=True)
 class MultipleResponseTest:
     """Hold a Bilder–Loughin SPMI test of a multiple-response item between two groups.
@@ -142,17 +150,19 @@ def multiple_response_test(design: Design, items: Sequence[str], group: str, a: 
     missing = [c for c in [*items, group] if c not in data.columns]
     if missing:
         raise ParameterError(f"columns {missing} are not in the survey data")
-    raw = data[list(items)]
-    if all(pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for t in raw.dtypes):
-        Y = raw.to_numpy(dtype=float, na_value=np.nan)
+    columns = [data[c] for c in items]
+    if all(pd.api.types.is_numeric_dtype(c) and not pd.api.types.is_bool_dtype(c) for c in columns):
+        Y = np.column_stack([c.to_numpy(dtype=float, na_value=np.nan) for c in columns])
+        coerced = False                       # a missing value is the only NaN
     else:
+        raw = data[list(items)]
         Y = raw.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+        coerced = np.any(np.isnan(Y) & raw.notna().to_numpy())
     answered = ~np.isnan(Y).any(axis=1)
-    if np.any(np.isnan(Y) & raw.notna().to_numpy()) or np.any((Y[answered] != 0) & (Y[answered] != 1)):
+    if coerced or np.any((Y[answered] != 0) & (Y[answered] != 1)):
         raise ParameterError(f"option columns {list(items)} must hold 0 or 1 (or be missing)")
-    g = data[group].astype("string").fillna("").to_numpy(dtype=object)
-    in_a = answered & (g == str(a)) & (design.weights > 0)
-    in_b = answered & (g == str(b)) & (design.weights > 0)
+    in_a = answered & _is_level(data[group], a) & (design.weights > 0)
+    in_b = answered & _is_level(data[group], b) & (design.weights > 0)
     n_a, n_b = int(in_a.sum()), int(in_b.sum())
     if n_a == 0 or n_b == 0:
         raise ParameterError(f"group {a if n_a == 0 else b!r} of {group!r} has no respondent to the question")
