@@ -1,0 +1,93 @@
+"""The validation study's conclusion, survey by survey, in French (report 08).
+
+:func:`portrait.study.validation.conclusion_fr` judges the estimators on the key statistics of both
+surveys pooled. Pooling hides what each weighting step does: in the simulated fieldwork, the
+non-response correction improves the visitors' intervals but not the residents', and it worsens the
+differences' (their biases partly cancelled before). :func:`conclusion_fr` says this survey by survey
+in place of the pooled clause, from the validation summary (``validation_summary.csv``).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from ..study import validation
+from . import formatting as fmt
+
+#: The weighting steps the sentence follows, in the order of the recipes.
+STEPS = ("design", "nonresponse", "raking")
+WHERE = {"residents": "chez les habitants", "visitors": "chez les clients du territoire",
+         validation.DIFFERENCE_NAME: "pour les différences clients − habitants"}
+#: What the non-response step does to the coverage, said first with its noun, then with a pronoun.
+VERBS = {1: ("améliore la couverture", "l'améliore"), 0: ("n'améliore pas la couverture", "ne l'améliore pas"),
+         -1: ("dégrade la couverture", "la dégrade")}
+#: The clause of the study's conclusion that judges the estimators on both surveys pooled (replaced here).
+POOLED_CLAUSE = re.compile(r" ; (?:les|moins aux) estimations .*?\(tableau détaillé\)\.", re.S)
+#: The closing caveat of a short run's conclusion, which the survey-by-survey sentence comes before.
+SHORT_RUN = re.compile(r" Avec \S+ réplications seulement")
+
+
+def coverage_by_survey(summary: pd.DataFrame) -> pd.DataFrame:
+    """Coverage of the linearised intervals of the key statistics, per survey (rows, difference last) and
+    estimator (columns): each statistic's coverage weighted by its number of replications, as the study's
+    pooled coverage is. ``summary`` has one target (the rows of one ``target`` of ``validation_summary.csv``)."""
+    if "target" in summary.columns and summary["target"].nunique() > 1:
+        raise ValueError("the summary holds several targets: pass the rows of one")
+    lin = summary.loc[summary["variance"] == "linearisation"]
+    sums = (lin.assign(_covered=lin["coverage"] * lin["replications"])
+            .groupby(["survey", "estimator"])[["_covered", "replications"]].sum())
+    cover = (sums["_covered"] / sums["replications"]).unstack("estimator")
+    return cover.reindex(index=[s for s in validation.SURVEYS if s in cover.index])
+
+
+def step_effect(before: float, after: float) -> int:
+    """+1 if a weighting step improves a coverage, −1 if it worsens it, 0 if not, read on the whole percentages
+    shown: a change of at most one point is no change.
+
+    Notes
+    -----
+    One point is about the Monte Carlo error of a coverage pooled over the key statistics at the published
+    1,000 replications (at most 1.96 × √(0.95 × 0.05 / 1000) ≈ 1.4 points, the replications being the independent
+    units); a short run is far less precise, which its conclusion says.
+    """
+    change = fmt.rounded(after * 100) - fmt.rounded(before * 100)
+    return 0 if abs(change) <= 1 else (1 if change > 0 else -1)
+
+
+def nonresponse_sentence(summary: pd.DataFrame) -> str:
+    """Survey by survey, what the non-response correction does to the coverage (with the design weights only,
+    then after it), and the coverage after raking, in French."""
+    cover = coverage_by_survey(summary)
+    surveys = [s for s in cover.index if cover.loc[s, list(STEPS)].notna().all()]
+    if not surveys:
+        return ""
+    effects = {s: step_effect(cover.loc[s, "design"], cover.loc[s, "nonresponse"]) for s in surveys}
+    groups = {e: [s for s in surveys if effects[s] == e] for e in dict.fromkeys(effects.values())}
+    clauses = [f"{VERBS[e][i > 0]} " + fmt.enumeration(
+        [f"{WHERE[s]} ({fmt.percent(cover.loc[s, 'design'], 0)} puis {fmt.percent(cover.loc[s, 'nonresponse'], 0)})"
+         for s in group]) for i, (e, group) in enumerate(groups.items())]
+    # « a et b, et c » when a clause already holds « et »: the comma shows where the verb changes
+    said = (", ".join(clauses[:-1]) + ", et " + clauses[-1]
+            if any(len(group) > 1 for group in list(groups.values())[:-1]) else fmt.enumeration(clauses))
+    after = fmt.enumeration([fmt.percent(cover.loc[s, "raking"], 0) for s in surveys])
+    return ("Enquête par enquête, sur les statistiques clés (intervalles linéarisés ; entre parenthèses, la part des "
+            "intervalles qui contiennent la vraie valeur avec les seuls poids de sondage, puis après la correction), "
+            f"la correction de la non-réponse {said} ; après calage par raking, la couverture est de "
+            + (f"{after} respectivement." if len(surveys) > 1 else f"{after}."))
+
+
+def conclusion_fr(text: str, summary: pd.DataFrame) -> str:
+    """The study's conclusion ``text`` (:func:`portrait.study.validation.conclusion_fr`) with its pooled judgement
+    of the uncalibrated estimators replaced by :func:`nonresponse_sentence`; a text without that judgement gets the
+    sentence before its short-run caveat, or at its end."""
+    sentence = nonresponse_sentence(summary)
+    if not sentence:
+        return text
+    replaced, found = POOLED_CLAUSE.subn(lambda _: ". " + sentence, text, count=1)
+    if found:
+        return replaced
+    short = SHORT_RUN.search(text)
+    cut = short.start() if short else len(text)
+    return f"{text[:cut]} {sentence}{text[cut:]}"

@@ -1,0 +1,106 @@
+"""The validation conclusion says, survey by survey, what the non-response correction does to the coverage."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from portrait.reporting import validation_text
+
+DIFF = "visitors - residents"
+NBSP = "\u00a0"
+
+
+def _summary(coverage: dict[tuple[str, str], tuple[float, float]]) -> pd.DataFrame:
+    """Two key statistics per survey and estimator: coverage of the first over 40 replications, of the second over
+    20 (so the pooled coverage is (40 a + 20 b) / 60), plus a bootstrap row that the linearised coverage ignores."""
+    rows = [{"target": "superpopulation", "survey": survey, "item": item, "estimator": estimator,
+             "variance": "linearisation", "replications": reps, "coverage": c}
+            for (survey, estimator), pair in coverage.items()
+            for item, reps, c in zip(("a", "b"), (40, 20), pair)]
+    rows.append({"target": "superpopulation", "survey": "residents", "item": "a", "estimator": "design",
+                 "variance": "bootstrap", "replications": 10, "coverage": 0.10})
+    return pd.DataFrame(rows)
+
+
+# hand-computed pooled coverages: residents design (32 + 14) / 60 = 76.7 %, non-response (32 + 15) / 60 = 78.3 %,
+# raking (38 + 18) / 60 = 93.3 %; visitors 85 %, (38 + 18) / 60 = 93.3 %, 95 %; differences 90 %,
+# (34 + 16) / 60 = 83.3 %, (38 + 18) / 60 = 93.3 %
+MIXED = {("residents", "design"): (0.80, 0.70), ("residents", "nonresponse"): (0.80, 0.75),
+         ("residents", "raking"): (0.95, 0.90),
+         ("visitors", "design"): (0.85, 0.85), ("visitors", "nonresponse"): (0.95, 0.90),
+         ("visitors", "raking"): (0.95, 0.95),
+         (DIFF, "design"): (0.90, 0.90), (DIFF, "nonresponse"): (0.85, 0.80), (DIFF, "raking"): (0.95, 0.90)}
+
+
+def test_coverage_is_pooled_per_survey_weighted_by_replications_on_linearised_intervals_only():
+    """Residents with design weights: (0.80 × 40 + 0.70 × 20) / 60, the bootstrap row left out."""
+    cover = validation_text.coverage_by_survey(_summary(MIXED))
+    assert list(cover.index) == ["residents", "visitors", DIFF]
+    assert cover.loc["residents", "design"] == pytest.approx(46 / 60)
+    assert cover.loc["visitors", "nonresponse"] == pytest.approx(56 / 60)
+    assert cover.loc[DIFF, "nonresponse"] == pytest.approx(50 / 60)
+
+
+def test_the_step_effect_reads_whole_percentages_and_a_one_point_change_is_none():
+    assert validation_text.step_effect(0.7667, 0.7833) == 0          # 77 % then 78 %
+    assert validation_text.step_effect(0.85, 0.9333) == 1            # 85 % then 93 %
+    assert validation_text.step_effect(0.90, 0.8833) == -1           # 90 % then 88 %
+
+
+def test_the_sentence_says_where_the_nonresponse_correction_helps_and_where_it_does_not():
+    """The hand-computed coverages above, in French: no gain for residents, a gain for visitors, a loss for differences."""
+    assert validation_text.nonresponse_sentence(_summary(MIXED)) == (
+        "Enquête par enquête, sur les statistiques clés (intervalles linéarisés ; entre parenthèses, la part des "
+        "intervalles qui contiennent la vraie valeur avec les seuls poids de sondage, puis après la correction), la "
+        f"correction de la non-réponse n'améliore pas la couverture chez les habitants (77{NBSP}% puis 78{NBSP}%), "
+        f"l'améliore chez les clients du territoire (85{NBSP}% puis 93{NBSP}%) et la dégrade pour les différences "
+        f"clients − habitants (90{NBSP}% puis 83{NBSP}%) ; après calage par raking, la couverture est de 93{NBSP}%, "
+        f"95{NBSP}% et 93{NBSP}% respectivement.")
+
+
+def test_surveys_with_the_same_effect_share_one_verb():
+    """Residents and visitors both gain (70 → 80 %, 85 → 93 %), the differences lose: one verb for the two gains."""
+    both = {**MIXED, ("residents", "design"): (0.70, 0.70), ("residents", "nonresponse"): (0.80, 0.80)}
+    sentence = validation_text.nonresponse_sentence(_summary(both))
+    assert (f"la correction de la non-réponse améliore la couverture chez les habitants (70{NBSP}% puis 80{NBSP}%) et "
+            f"chez les clients du territoire (85{NBSP}% puis 93{NBSP}%), et la dégrade pour les différences") in sentence
+    # the two losses last: no comma needed before the « et » between the verbs
+    last = {**MIXED, ("visitors", "nonresponse"): (0.80, 0.80)}
+    assert (f"n'améliore pas la couverture chez les habitants (77{NBSP}% puis 78{NBSP}%) et la dégrade chez les clients "
+            f"du territoire (85{NBSP}% puis 80{NBSP}%) et pour les différences") in validation_text.nonresponse_sentence(
+                _summary(last))
+
+
+STUDY_TEXT = ("Leurs intervalles couvrent bien. **Cette version courte ne contredit pas la fiabilité des estimations "
+              "calées et de leurs intervalles de confiance**, sans suffire à l'établir ; les estimations non pondérées "
+              "(82 %) et seulement corrigées de la non-réponse (87 %) couvrent nettement moins : entre parenthèses, la part "
+              "de leurs intervalles qui contiennent la vraie valeur, sur les statistiques clés des habitants et des "
+              "clients (95 % attendus) ; certaines statistiques s'en sortent mieux, d'autres moins bien (tableau détaillé)."
+              " Avec 40 réplications seulement, c'est une version courte.")
+
+
+def test_the_conclusion_replaces_the_pooled_clause_by_the_survey_by_survey_sentence():
+    """The study's pooled « (87 %) » clause goes; the rest of its conclusion stays word for word."""
+    out = validation_text.conclusion_fr(STUDY_TEXT, _summary(MIXED))
+    assert "87 %" not in out and "(tableau détaillé)" not in out
+    assert out == ("Leurs intervalles couvrent bien. **Cette version courte ne contredit pas la fiabilité des estimations "
+                   "calées et de leurs intervalles de confiance**, sans suffire à l'établir. "
+                   + validation_text.nonresponse_sentence(_summary(MIXED))
+                   + " Avec 40 réplications seulement, c'est une version courte.")
+    assert validation_text.conclusion_fr("Rien à remplacer.", _summary(MIXED)).startswith("Rien à remplacer. Enquête par")
+    unreliable = "**Pas fiables.** Avec 3 réplications seulement, c'est une version courte."
+    assert validation_text.conclusion_fr(unreliable, _summary(MIXED)) == (
+        "**Pas fiables.** " + validation_text.nonresponse_sentence(_summary(MIXED))
+        + " Avec 3 réplications seulement, c'est une version courte.")
+
+
+def test_the_study_conclusion_reads_survey_by_survey(full_run):
+    """In report 08 as make executed it with the study's parameters, the pooled clause of the study's text is gone:
+    a change of its wording upstream would leave it there, and fail here."""
+    import nbformat
+
+    nb = nbformat.read(full_run / "build" / "executed" / "08_validation.ipynb", as_version=4)
+    text = "".join(o.get("data", {}).get("text/markdown", "") for c in nb.cells if c.cell_type == "code"
+                   for o in c.outputs if "validation_text.conclusion_fr" in c.source)
+    assert "Enquête par enquête" in text and "seulement corrigées de la non-réponse (" not in text
