@@ -45,3 +45,15 @@ def test_the_adjustment_is_named_in_french_and_must_be_one():
     diff.loc[3, "adjustment"] = "holm"
     with pytest.raises(ValueError, match="one adjustment"):
         comparison_text.adjustment_label(diff)
+
+
+def test_the_sensitivity_headers_say_calage_par_raking_and_keep_the_retained_mark():
+    """The file's « calage raking » is shown « calage par raking » (written by hand), with « (méthode retenue) » kept;
+    other weightings keep the name the file gives them."""
+    order = ["non pondéré", "poids de sondage", "calage raking", "calage linéaire", "clients calés sur le tourisme"]
+    headers = {"calage raking": "calage raking (méthode retenue)"}
+    assert comparison_text.weighting_headers(order, headers) == {
+        "non pondéré": "non pondéré", "poids de sondage": "poids de sondage",
+        "calage raking": "calage par raking (méthode retenue)", "calage linéaire": "calage linéaire",
+        "clients calés sur le tourisme": "clients calés sur le tourisme"}
+    assert comparison_text.weighting_headers(["calage raking"], {}) == {"calage raking": "calage par raking"}

@@ -6,10 +6,17 @@ Every number goes through :mod:`portrait.reporting.formatting`; the labels of th
 
 from __future__ import annotations
 
+from typing import Iterable, Mapping
+
 import pandas as pd
 
 from ..study import compare
 from . import formatting as fmt
+
+#: The weightings of the sensitivity table as readers see them, keyed by the ``scenario`` value of
+#: ``comparison_sensitivity.csv`` (written by :func:`portrait.study.compare.sensitivity_scenarios`); a
+#: weighting not listed here is shown as the file names it.
+WEIGHTING_LABELS = {"calage raking": "calage par raking"}
 
 
 def agreement_gaps(diff: pd.DataFrame) -> pd.DataFrame:
@@ -40,3 +47,14 @@ def adjustment_label(diff: pd.DataFrame) -> str:
     if len(methods) != 1:
         raise ValueError(f"the agreement gaps should share one adjustment, found {list(methods)}")
     return compare.ADJUST_LABELS.get(methods[0], methods[0])
+
+
+def weighting_headers(order: Iterable[str], headers: Mapping[str, str]) -> dict[str, str]:
+    """The French header of each column of the sensitivity table: ``order`` and ``headers`` as
+    :func:`portrait.study.compare.sensitivity_columns` returns them, with :data:`WEIGHTING_LABELS` applied
+    (« calage raking (méthode retenue) » → « calage par raking (méthode retenue) »)."""
+    out = {}
+    for name in order:
+        header = headers.get(name, name)
+        out[name] = WEIGHTING_LABELS.get(name, name) + header[len(name):] if header.startswith(name) else header
+    return out

@@ -136,7 +136,7 @@ def settings_table(manifest: dict[str, Any]) -> pd.DataFrame:
 
 #: French glosses of parameter values a scenario typically changes (the value itself is kept: it is what -p takes)
 VALUE_LABELS = {"frame": "fichiers de partenaires", "tourism": "chiffres du tourisme", "linear": "calage linéaire",
-                "raking": "calage raking", "logit": "calage logit borné", "truncated": "calage linéaire tronqué",
+                "raking": "calage par raking", "logit": "calage logit borné", "truncated": "calage linéaire tronqué",
                 "simulated": "réponses simulées", "real": "réponses réelles", "bootstrap": "bootstrap de Rao–Wu",
                 "jk1": "jackknife JK1", "jkn": "jackknife JKn"}
 
