@@ -130,12 +130,13 @@ def test_a_weight_changed_by_hand_reaches_the_comparison(reduced_runs):
 
 def test_index_links_every_report(full_run):
     """reports/index.html links the rendered report of every notebook of the chain, and shows each stage's
-    parameters as config/*.yaml writes them (``source: simulated``), not as Python reprs."""
+    parameters' values as config/*.yaml writes them (``simulated``), not as Python reprs, beside their French names."""
     index = (full_run / "reports" / "index.html").read_text(encoding="utf-8")
     for nb in sorted((full_run / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         assert f'href="{nb.stem}.html"' in index
         assert (full_run / "reports" / f"{nb.stem}.html").exists()
-    assert "source: simulated" in index and "source=&#x27;" not in index and "source='" not in index
+    assert '<span title="source">source des réponses</span> : simulated' in index
+    assert "source=&#x27;" not in index and "source='" not in index and "pseudo_key_file" not in index
 
 
 def test_second_make_does_nothing(full_run):
