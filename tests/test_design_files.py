@@ -168,3 +168,30 @@ def test_replicate_weights_must_be_finite_and_non_negative(written, bad):
     with pytest.raises(ParameterError, match="finite and non-negative"):
         survey.with_replicate_weights(d, R, scale=d.replicate_scale)
     survey.with_replicate_weights(d, np.abs(np.nan_to_num(R, posinf=1.0, neginf=1.0)), scale=d.replicate_scale)
+
+
+@pytest.mark.parametrize("threads", [False, True])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -1e-9])
+def test_a_file_with_a_bad_replicate_weight_is_refused_naming_its_column(written, bad, threads, tmp_path,
+                                                                          monkeypatch):
+    """read_design checks the replicate weights as it copies them (in one thread, or two for large files): one
+    bad value in the last replicate column of the file is refused, with the file and the column named; the
+    good file read in two threads is the file read in one."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from portrait.survey import files
+
+    if threads:
+        one = survey.read_design(written[2]).replicate_weights()
+        monkeypatch.setattr(files, "PARALLEL_COPY", 0)
+        np.testing.assert_array_equal(survey.read_design(written[2]).replicate_weights(), one)
+
+    table = pq.read_table(written[2])
+    last = survey.read_metadata(written[2])["replicates"]["columns"][-1]
+    values = table.column(last).to_numpy().copy()
+    values[len(values) // 2] = bad
+    path = tmp_path / "bad.parquet"
+    pq.write_table(table.set_column(table.schema.get_field_index(last), last, pa.array(values)), path)
+    with pytest.raises(ParameterError, match=f"bad.parquet: replicate weights column '{last}' is not finite"):
+        survey.read_design(path)

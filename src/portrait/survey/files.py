@@ -279,6 +279,9 @@ def _description(path, schema_metadata: dict | None) -> dict | None:
     return meta
 
 
+PARALLEL_COPY = 2_000_000     # from this many numbers, a matrix is copied out of the file in two threads
+
+
 def read_design(path: str | os.PathLike, variant: str | None = None, *, weights: str | None = None,
                 strata: str | None = None, psu: str | None = None, fpc: str | None = None,
                 replicates: str | Sequence[str] | None = None, replicate_method: str = "bootstrap",
@@ -362,11 +365,28 @@ def read_design(path: str | os.PathLike, variant: str | None = None, *, weights:
     if table.num_rows != meta["units"]:
         raise ParameterError(f"{path}: {table.num_rows} rows, its description says {meta['units']}")
 
-    def numbers(columns: list[str]) -> np.ndarray:
-        # column by column into a Fortran-ordered matrix: no pandas frame of hundreds of columns
+    def numbers(columns: list[str], weights: bool = False) -> np.ndarray:
+        # column by column into a Fortran-ordered matrix: no pandas frame of hundreds of columns; replicate
+        # weights are checked column by column as they are copied, while each column is in the cache
         out = np.empty((table.num_rows, len(columns)), order="F")
-        for j, name in enumerate(columns):
-            out[:, j] = table.column(name).to_numpy()
+
+        def fill(js: range) -> None:
+            for j in js:
+                col = out[:, j]
+                col[:] = table.column(columns[j]).to_numpy()
+                if weights and len(col) and not (col.min() >= 0 and np.isfinite(col.max())):
+                    raise ParameterError(f"{path}: replicate weights column {columns[j]!r} is not finite and "
+                                         "non-negative")
+
+        if out.size < PARALLEL_COPY:
+            fill(range(len(columns)))
+        else:           # numpy copies and reduces without the GIL: two threads, half the columns each
+            from concurrent.futures import ThreadPoolExecutor
+
+            half = len(columns) // 2
+            with ThreadPoolExecutor(2) as pool:
+                for f in [pool.submit(fill, range(half)), pool.submit(fill, range(half, len(columns)))]:
+                    f.result()
         return out
 
     def column(name: str) -> np.ndarray:
@@ -386,8 +406,8 @@ def read_design(path: str | os.PathLike, variant: str | None = None, *, weights:
                psu=column(meta["psu"]).astype(np.int64).astype(int), fpc=column(meta["fpc"]).astype(float),
                steps=steps(refs), strata_labels=labels, lonely_psu=meta.get("lonely_psu", "fail"))
     if rep is not None:
-        d = with_replicate_weights(d, numbers(rep["columns"]), scale=rep["scale"],
-                                   rscales=rep["rscales"], mse=rep["mse"], method=rep["method"])
+        d = _attach_replicate_weights(d, numbers(rep["columns"], weights=True), scale=rep["scale"],
+                                      rscales=rep["rscales"], mse=rep["mse"], method=rep["method"])
         d = replace(d, replicate_notes=tuple(tuple(a) for a in rep.get("adjusted", [])))
     return d
 
@@ -450,6 +470,12 @@ def with_replicate_weights(design: Design, replicate_weights: np.ndarray, *, sca
                              f"got shape {R.shape}")
     if R.size and not (R.min() >= 0 and np.isfinite(R.max())):      # a NaN fails the first test
         raise ParameterError("replicate weights must be finite and non-negative")
+    return _attach_replicate_weights(design, R, scale=scale, rscales=rscales, mse=mse, method=method)
+
+
+def _attach_replicate_weights(design: Design, R: np.ndarray, *, scale: float, rscales: Sequence[float] | None,
+                              mse: bool, method: str) -> Design:
+    """:func:`with_replicate_weights` for a matrix already checked (finite, non-negative, one row per unit)."""
     rs = np.ones(R.shape[1]) if rscales is None else np.asarray(rscales, dtype=float)
     if rs.shape != (R.shape[1],):
         raise ParameterError(f"rscales needs one value per replicate ({R.shape[1]}), got {rs.shape[0]}")
