@@ -25,8 +25,6 @@ ESTIMATORS = ("unweighted", "design", "nonresponse", "raking", "logit")
 ESTIMATOR_LABELS = {"unweighted": "Non pondéré", "design": "Poids de sondage (1/π)",
                     "nonresponse": "Après non-réponse", "raking": "Calage (raking)",
                     "logit": "Calage (logit borné)"}
-WEAK_LABELS = {"unweighted": "non pondérées", "design": "avec les seuls poids de sondage",
-               "nonresponse": "seulement corrigées de la non-réponse"}
 VARIANCES = ("linearisation", "bootstrap")
 VARIANCE_LABELS = {"linearisation": "linéarisation", "bootstrap": "bootstrap"}
 DIFFERENCE_NAME = compare.DIFFERENCE

@@ -18,7 +18,8 @@ from ..reporting import formatting as fmt
 from . import compare
 from .codebook import Codebook
 from .validation_setup import (CALIBRATED, ESTIMATOR_LABELS, ESTIMATORS, KEY_STATISTICS, PROFILE_STATISTICS,
-                               SURVEY_LABELS, SURVEYS, TARGET_LABELS, VARIANCE_LABELS, VARIANCES, WEAK_LABELS, _ordered)
+                               SURVEY_LABELS, SURVEYS, TARGET_LABELS, VARIANCE_LABELS, VARIANCES, _ordered)
+from .validation_coverage import nonresponse_sentence
 
 
 # ============================================================================ summary
@@ -462,25 +463,17 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
                         f"{SURVEY_LABELS[a['unweighted_rel_worst'][0]].lower()})" if a.get("unweighted_rel_worst") else "")
                      + f" et une couverture de {_pct(a['unweighted_coverage'])} seulement (habitants et clients, "
                      "toutes statistiques clés).")
-    lin = summ.loc[(summ["variance"] == "linearisation") & (summ["survey"] != compare.DIFFERENCE)]
-    pooled = lin.assign(_c=lin["coverage"] * lin["replications"]).groupby("estimator")[["_c", "replications"]].sum()
-    cover = {e: pooled.loc[e, "_c"] / pooled.loc[e, "replications"] for e in ESTIMATORS if e in pooled.index}
-    weak = [f"{WEAK_LABELS[e]} ({_pct(cover[e], 0)})" for e in ESTIMATORS
-            if e not in CALIBRATED and e in cover and cover[e] < 0.90]
     short = a["replications"] < 200
     if ok:
         parts.append(("**Cette version courte ne contredit pas la fiabilité des estimations calées et de leurs "
-                      "intervalles de confiance**, sans suffire à l'établir" if short else
-                      "**Un relecteur peut se fier aux estimations calées et à leurs intervalles de confiance**")
-                     + ((" ; les estimations " if short else " ; moins aux estimations ")
-                        + fmt.enumeration(weak)
-                        + (" couvrent nettement moins" if short else "") + " : entre parenthèses, "
-                        "la part de leurs intervalles qui contiennent la vraie valeur, sur les statistiques clés des "
-                        "habitants et des clients (95 % attendus) ; certaines statistiques s'en sortent mieux, d'autres moins bien (tableau "
-                        "détaillé)." if weak else "."))
+                      "intervalles de confiance**, sans suffire à l'établir." if short else
+                      "**Un relecteur peut se fier aux estimations calées et à leurs intervalles de confiance**."))
     else:
         parts.append("**Les intervalles de confiance des estimations calées ne sont pas fiables à 95 %** : voir le "
                      "tableau détaillé pour les statistiques en cause avant de publier.")
+    steps = nonresponse_sentence(summ)      # the uncalibrated estimators, survey by survey
+    if steps:
+        parts.append(steps)
     if short:
         parts.append(f"Avec {a['replications']} réplications seulement, l'erreur Monte-Carlo d'une couverture est de "
                      f"± {fmt.number(100 * 1.96 * np.sqrt(0.95 * 0.05 / max(a['replications'], 1)), 1)} points : c'est une "

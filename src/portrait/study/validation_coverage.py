@@ -1,32 +1,25 @@
-"""The validation study's conclusion, survey by survey, in French (report 08).
+"""What each weighting step does to the coverage, survey by survey, for the validation's conclusion (report 08).
 
-:func:`portrait.study.validation.conclusion_fr` judges the estimators on the key statistics of both
-surveys pooled. Pooling hides what each weighting step does: in the simulated fieldwork, the
-non-response correction improves the visitors' intervals but not the residents', and it worsens the
-differences' (their biases partly cancelled before). :func:`conclusion_fr` says this survey by survey
-in place of the pooled clause, from the validation summary (``validation_summary.csv``).
+Pooling both surveys would hide what each step does: in the simulated fieldwork, the non-response
+correction improves the visitors' intervals but not the residents', and it worsens the differences'
+(their biases partly cancelled before). :func:`nonresponse_sentence` says it survey by survey, from the
+validation summary (``validation_summary.csv``); :func:`portrait.study.validation.conclusion_fr` uses it.
 """
 
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 
-from ..study import validation
-from . import formatting as fmt
+from ..reporting import formatting as fmt
+from .validation_setup import DIFFERENCE_NAME, SURVEYS
 
 #: The weighting steps the sentence follows, in the order of the recipes.
 STEPS = ("design", "nonresponse", "raking")
 WHERE = {"residents": "chez les habitants", "visitors": "chez les clients du territoire",
-         validation.DIFFERENCE_NAME: "pour les différences clients − habitants"}
+         DIFFERENCE_NAME: "pour les différences clients − habitants"}
 #: What the non-response step does to the coverage, said first with its noun, then with a pronoun.
 VERBS = {1: ("améliore la couverture", "l'améliore"), 0: ("n'améliore pas la couverture", "ne l'améliore pas"),
          -1: ("dégrade la couverture", "la dégrade")}
-#: The clause of the study's conclusion that judges the estimators on both surveys pooled (replaced here).
-POOLED_CLAUSE = re.compile(r" ; (?:les|moins aux) estimations .*?\(tableau détaillé\)\.", re.S)
-#: The closing caveat of a short run's conclusion, which the survey-by-survey sentence comes before.
-SHORT_RUN = re.compile(r" Avec \S+ réplications seulement")
 
 
 def coverage_by_survey(summary: pd.DataFrame) -> pd.DataFrame:
@@ -39,7 +32,7 @@ def coverage_by_survey(summary: pd.DataFrame) -> pd.DataFrame:
     sums = (lin.assign(_covered=lin["coverage"] * lin["replications"])
             .groupby(["survey", "estimator"])[["_covered", "replications"]].sum())
     cover = (sums["_covered"] / sums["replications"]).unstack("estimator")
-    return cover.reindex(index=[s for s in validation.SURVEYS if s in cover.index])
+    return cover.reindex(index=[s for s in SURVEYS if s in cover.index])
 
 
 def step_effect(before: float, after: float) -> int:
@@ -76,18 +69,3 @@ def nonresponse_sentence(summary: pd.DataFrame) -> str:
             "intervalles qui contiennent la vraie valeur avec les seuls poids de sondage, puis après la correction), "
             f"la correction de la non-réponse {said} ; après calage par raking, la couverture est de "
             + (f"{after} respectivement." if len(surveys) > 1 else f"{after}."))
-
-
-def conclusion_fr(text: str, summary: pd.DataFrame) -> str:
-    """The study's conclusion ``text`` (:func:`portrait.study.validation.conclusion_fr`) with its pooled judgement
-    of the uncalibrated estimators replaced by :func:`nonresponse_sentence`; a text without that judgement gets the
-    sentence before its short-run caveat, or at its end."""
-    sentence = nonresponse_sentence(summary)
-    if not sentence:
-        return text
-    replaced, found = POOLED_CLAUSE.subn(lambda _: ". " + sentence, text, count=1)
-    if found:
-        return replaced
-    short = SHORT_RUN.search(text)
-    cut = short.start() if short else len(text)
-    return f"{text[:cut]} {sentence}{text[cut:]}"

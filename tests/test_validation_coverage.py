@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from portrait.reporting import validation_text
+from portrait.study import validation_coverage
 
 DIFF = "visitors - residents"
 NBSP = "\u00a0"
@@ -35,7 +35,7 @@ MIXED = {("residents", "design"): (0.80, 0.70), ("residents", "nonresponse"): (0
 
 def test_coverage_is_pooled_per_survey_weighted_by_replications_on_linearised_intervals_only():
     """Residents with design weights: (0.80 × 40 + 0.70 × 20) / 60, the bootstrap row left out."""
-    cover = validation_text.coverage_by_survey(_summary(MIXED))
+    cover = validation_coverage.coverage_by_survey(_summary(MIXED))
     assert list(cover.index) == ["residents", "visitors", DIFF]
     assert cover.loc["residents", "design"] == pytest.approx(46 / 60)
     assert cover.loc["visitors", "nonresponse"] == pytest.approx(56 / 60)
@@ -43,14 +43,14 @@ def test_coverage_is_pooled_per_survey_weighted_by_replications_on_linearised_in
 
 
 def test_the_step_effect_reads_whole_percentages_and_a_one_point_change_is_none():
-    assert validation_text.step_effect(0.7667, 0.7833) == 0          # 77 % then 78 %
-    assert validation_text.step_effect(0.85, 0.9333) == 1            # 85 % then 93 %
-    assert validation_text.step_effect(0.90, 0.8833) == -1           # 90 % then 88 %
+    assert validation_coverage.step_effect(0.7667, 0.7833) == 0          # 77 % then 78 %
+    assert validation_coverage.step_effect(0.85, 0.9333) == 1            # 85 % then 93 %
+    assert validation_coverage.step_effect(0.90, 0.8833) == -1           # 90 % then 88 %
 
 
 def test_the_sentence_says_where_the_nonresponse_correction_helps_and_where_it_does_not():
     """The hand-computed coverages above, in French: no gain for residents, a gain for visitors, a loss for differences."""
-    assert validation_text.nonresponse_sentence(_summary(MIXED)) == (
+    assert validation_coverage.nonresponse_sentence(_summary(MIXED)) == (
         "Enquête par enquête, sur les statistiques clés (intervalles linéarisés ; entre parenthèses, la part des "
         "intervalles qui contiennent la vraie valeur avec les seuls poids de sondage, puis après la correction), la "
         f"correction de la non-réponse n'améliore pas la couverture chez les habitants (77{NBSP}% puis 78{NBSP}%), "
@@ -62,45 +62,22 @@ def test_the_sentence_says_where_the_nonresponse_correction_helps_and_where_it_d
 def test_surveys_with_the_same_effect_share_one_verb():
     """Residents and visitors both gain (70 → 80 %, 85 → 93 %), the differences lose: one verb for the two gains."""
     both = {**MIXED, ("residents", "design"): (0.70, 0.70), ("residents", "nonresponse"): (0.80, 0.80)}
-    sentence = validation_text.nonresponse_sentence(_summary(both))
+    sentence = validation_coverage.nonresponse_sentence(_summary(both))
     assert (f"la correction de la non-réponse améliore la couverture chez les habitants (70{NBSP}% puis 80{NBSP}%) et "
             f"chez les clients du territoire (85{NBSP}% puis 93{NBSP}%), et la dégrade pour les différences") in sentence
     # the two losses last: no comma needed before the « et » between the verbs
     last = {**MIXED, ("visitors", "nonresponse"): (0.80, 0.80)}
     assert (f"n'améliore pas la couverture chez les habitants (77{NBSP}% puis 78{NBSP}%) et la dégrade chez les clients "
-            f"du territoire (85{NBSP}% puis 80{NBSP}%) et pour les différences") in validation_text.nonresponse_sentence(
+            f"du territoire (85{NBSP}% puis 80{NBSP}%) et pour les différences") in validation_coverage.nonresponse_sentence(
                 _summary(last))
 
 
-STUDY_TEXT = ("Leurs intervalles couvrent bien. **Cette version courte ne contredit pas la fiabilité des estimations "
-              "calées et de leurs intervalles de confiance**, sans suffire à l'établir ; les estimations non pondérées "
-              "(82 %) et seulement corrigées de la non-réponse (87 %) couvrent nettement moins : entre parenthèses, la part "
-              "de leurs intervalles qui contiennent la vraie valeur, sur les statistiques clés des habitants et des "
-              "clients (95 % attendus) ; certaines statistiques s'en sortent mieux, d'autres moins bien (tableau détaillé)."
-              " Avec 40 réplications seulement, c'est une version courte.")
-
-
-def test_the_conclusion_replaces_the_pooled_clause_by_the_survey_by_survey_sentence():
-    """The study's pooled « (87 %) » clause goes; the rest of its conclusion stays word for word."""
-    out = validation_text.conclusion_fr(STUDY_TEXT, _summary(MIXED))
-    assert "87 %" not in out and "(tableau détaillé)" not in out
-    assert out == ("Leurs intervalles couvrent bien. **Cette version courte ne contredit pas la fiabilité des estimations "
-                   "calées et de leurs intervalles de confiance**, sans suffire à l'établir. "
-                   + validation_text.nonresponse_sentence(_summary(MIXED))
-                   + " Avec 40 réplications seulement, c'est une version courte.")
-    assert validation_text.conclusion_fr("Rien à remplacer.", _summary(MIXED)).startswith("Rien à remplacer. Enquête par")
-    unreliable = "**Pas fiables.** Avec 3 réplications seulement, c'est une version courte."
-    assert validation_text.conclusion_fr(unreliable, _summary(MIXED)) == (
-        "**Pas fiables.** " + validation_text.nonresponse_sentence(_summary(MIXED))
-        + " Avec 3 réplications seulement, c'est une version courte.")
-
-
 def test_the_study_conclusion_reads_survey_by_survey(full_run):
-    """In report 08 as make executed it with the study's parameters, the pooled clause of the study's text is gone:
-    a change of its wording upstream would leave it there, and fail here."""
+    """In report 08 as make executed it with the study's parameters, the conclusion judges the uncalibrated
+    estimators survey by survey, not on both surveys pooled."""
     import nbformat
 
     nb = nbformat.read(full_run / "build" / "executed" / "08_validation.ipynb", as_version=4)
     text = "".join(o.get("data", {}).get("text/markdown", "") for c in nb.cells if c.cell_type == "code"
-                   for o in c.outputs if "validation_text.conclusion_fr" in c.source)
+                   for o in c.outputs if "validation.conclusion_fr" in c.source)
     assert "Enquête par enquête" in text and "seulement corrigées de la non-réponse (" not in text
