@@ -47,6 +47,16 @@ def test_the_adjustment_is_named_in_french_and_must_be_one():
         comparison_text.adjustment_label(diff)
 
 
+def test_the_figure_text_names_the_adjustment_of_the_run():
+    """With ``adjust: holm`` (the ``adjustment`` column of the differences), the paragraph above the agreement-gap
+    figure says Holm, and Benjamini-Hochberg with fdr_bh: never a method the run did not use."""
+    diff = _differences()
+    assert ("Points pleins : différence significative après correction pour tests multiples (méthode de "
+            "Benjamini-Hochberg) ; points creux") in comparison_text.gaps_introduction(diff)
+    holm = comparison_text.gaps_introduction(diff.assign(adjustment="holm"))
+    assert "après correction pour tests multiples (méthode de Holm) ; points creux" in holm and "Benjamini" not in holm
+
+
 def test_the_sensitivity_headers_say_calage_par_raking_and_keep_the_retained_mark():
     """The file's « calage raking » is shown « calage par raking » (written by hand), with « (méthode retenue) » kept;
     other weightings keep the name the file gives them."""

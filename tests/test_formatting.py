@@ -256,8 +256,9 @@ def test_the_method_says_how_the_visitors_were_calibrated():
     ledger = pd.DataFrame({"survey": ["residents", "residents", "visitors", "visitors"],
                            "status": ["respondent", "nonrespondent", "respondent", "nonrespondent"], "n": [1, 3, 1, 9]})
     diag = {g: pd.Series({"deff de Kish": 1.1}) for g in ("residents", "visitors")}
-    frame = synthesis.method_sentences(counts, ledger, diag)
-    tourism = synthesis.method_sentences(counts, ledger, diag, "tourism")
+    bh = "méthode de Benjamini-Hochberg"
+    frame = synthesis.method_sentences(counts, ledger, diag, adjustment=bh)
+    tourism = synthesis.method_sentences(counts, ledger, diag, "tourism", adjustment=bh)
     assert "pour les clients, les totaux exacts des fichiers de partenaires." in frame and "tourisme" not in frame
     assert "chiffres du tourisme" in tourism and "des hypothèses, pas des effectifs connus" in tourism
     assert "25,0 % chez les habitants, 10,0 % chez les clients" in frame
@@ -266,9 +267,12 @@ def test_the_method_says_how_the_visitors_were_calibrated():
     assert "20 par commune tirée au hasard ; les 30 plus grandes, retenues d'office, en reçoivent selon leur " \
            "population (de 17 à 200)" in frame
     assert "5\u202f004 invitations : 20 par commune tirée." in synthesis.method_sentences(
-        {**counts, "certain_communes": 0}, ledger, diag)
+        {**counts, "certain_communes": 0}, ledger, diag, adjustment=bh)
     assert "5\u202f004 invitations : les 30 plus grandes, retenues d'office, en reçoivent selon leur population " \
-           "(de 17 à 200)." in synthesis.method_sentences({**counts, "take": 0}, ledger, diag)   # all drawn with certainty
+           "(de 17 à 200)." in synthesis.method_sentences({**counts, "take": 0}, ledger, diag, adjustment=bh)  # all certain
+    assert "une fois corrigée pour le grand nombre de questions comparées (méthode de Benjamini-Hochberg)." in frame
+    holm = synthesis.method_sentences(counts, ledger, diag, adjustment="méthode de Holm")
+    assert "questions comparées (méthode de Holm)." in holm and "Benjamini" not in holm
     communes = pd.DataFrame({"selected": [True, True, True, False, True], "certainty": [False, True, True, False, False],
                              "take": [20, 17, 200, 20, 20]})
     assert synthesis.commune_takes(communes) == dict(communes_drawn=4, take=20, certain_communes=2, certain_min=17,

@@ -28,7 +28,7 @@ def agreement_gaps(diff: pd.DataFrame) -> pd.DataFrame:
     points with its sign, its 95 % confidence interval and the p-value adjusted across the battery
     (``p_adj``, by the method named in the column ``adjustment``, see :func:`adjustment_label`).
     """
-    top2 = diff.loc[(diff["statistic"] == "accord") & (diff["level"].astype(str) == "top2")]
+    top2 = _top2(diff)
     return pd.DataFrame({
         "attribut": top2["display"],
         "habitants (%)": top2["estimate_residents"].map(lambda v: fmt.number(v * 100, 1)),
@@ -42,11 +42,22 @@ def agreement_gaps(diff: pd.DataFrame) -> pd.DataFrame:
 def adjustment_label(diff: pd.DataFrame) -> str:
     """The correction for multiple tests that gave the agreement gaps' adjusted p-values, in French
     (« méthode de Benjamini-Hochberg »), from the ``adjustment`` column of the differences."""
-    top2 = diff.loc[(diff["statistic"] == "accord") & (diff["level"].astype(str) == "top2")]
-    methods = top2["adjustment"].dropna().unique()
-    if len(methods) != 1:
-        raise ValueError(f"the agreement gaps should share one adjustment, found {list(methods)}")
-    return compare.ADJUST_LABELS.get(methods[0], methods[0])
+    return compare.adjustment_label(_top2(diff))
+
+
+def gaps_introduction(diff: pd.DataFrame) -> str:
+    """The paragraph above the agreement-gap figure of report 06, naming the correction for multiple tests
+    that decides which points are filled (:func:`adjustment_label`)."""
+    return ("Différence de la part d'accord (« plutôt » ou « tout à fait d'accord ») entre clients et habitants, en "
+            "points, avec son intervalle de confiance à 95 %. Points pleins : différence significative après "
+            f"correction pour tests multiples ({adjustment_label(diff)}) ; points creux : pas de différence établie. "
+            "Le tableau qui suit donne, pour chaque attribut, la part d'accord dans chaque groupe, l'écart, son "
+            "intervalle et la p-valeur ajustée.")
+
+
+def _top2(diff: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the « d'accord » share (``statistic`` ``accord``, ``level`` ``top2``)."""
+    return diff.loc[(diff["statistic"] == "accord") & (diff["level"].astype(str) == "top2")]
 
 
 def weighting_headers(order: Iterable[str], headers: Mapping[str, str]) -> dict[str, str]:

@@ -106,13 +106,14 @@ def _takes(counts: Mapping[str, int]) -> str:
 
 
 def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapping[str, pd.Series],
-                     visitor_target: str = "frame") -> str:
+                     visitor_target: str = "frame", *, adjustment: str) -> str:
     """The method in plain French, with the chain's own numbers.
 
     ``counts``: communes, residents aged 15+, frame persons, invitations of each survey;
     ``ledger``: the fieldwork ledger; ``diag``: weight diagnostics of each survey; ``visitor_target``:
     the visitors' calibration target (``frame``: the partner files' exact totals; ``tourism``: totals
-    derived from tourism figures, which are assumptions).
+    derived from tourism figures, which are assumptions); ``adjustment``: the correction for multiple tests
+    in French, as :func:`portrait.reporting.comparison_text.adjustment_label` names it (« méthode de Holm »).
     """
     led = ledger.groupby(["survey", "status"])["n"].sum()
 
@@ -147,7 +148,7 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
         "L'intervalle de confiance à 95 % donne la fourchette de valeurs compatibles avec les réponses recueillies : "
         "avec cette méthode, 95 fois sur 100 la fourchette contient la vraie valeur de la population. Une différence "
         "entre habitants et clients n'est dite « établie » que si elle reste significative une fois corrigée pour le "
-        "grand nombre de questions comparées (méthode de Benjamini-Hochberg).",
+        f"grand nombre de questions comparées ({adjustment}).",
     ])
 
 

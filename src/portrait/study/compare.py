@@ -67,6 +67,15 @@ def group_estimates(designs: Mapping[str, Design], cb: Codebook, variance: str =
 ADJUST_LABELS = {"fdr_bh": "méthode de Benjamini-Hochberg", "holm": "méthode de Holm"}
 
 
+def adjustment_label(rows: pd.DataFrame) -> str:
+    """The correction for multiple tests behind the adjusted p-values of ``rows`` (rows of
+    ``comparison_differences.csv``), in French (« méthode de Holm »), from their ``adjustment`` column."""
+    methods = rows["adjustment"].dropna().unique()
+    if len(methods) != 1:
+        raise ValueError(f"the rows should share one adjustment, found {list(methods)}")
+    return ADJUST_LABELS.get(methods[0], methods[0])
+
+
 @dataclass(frozen=True)
 class ComparisonSettings:
     """The comparison's parameters (``config/06_comparison.yaml``), checked once when notebook 06 starts.
@@ -524,7 +533,8 @@ def recovery_summary(check: pd.DataFrame) -> pd.DataFrame:
 def findings_sentence(diff: pd.DataFrame) -> str:
     """The key findings in French: attributes where visitors or residents agree more, scores (0 to 10)
     where one group rates the region higher, and where no difference is established (top-2 boxes of the
-    agreement items and the two scores' means; significant after the multiple-testing adjustment)."""
+    agreement items and the two scores' means; significant after the multiple-testing adjustment, named from the
+    ``adjustment`` column)."""
     d = diff.loc[diff["in_battery"] & (((diff["statistic"] == "accord") & (diff["level"] == "top2"))
                                       | ((diff["statistic"] == "mean") & (diff["type"] == "score_0_10")))]
     d = d.assign(display=d["item_label"].map(short_label))
@@ -547,7 +557,7 @@ def findings_sentence(diff: pd.DataFrame) -> str:
             out.append(f"**{who} donnent une note plus haute** (sur 10) : {listing(rows)}.")
     out.append(f"**Pas de différence établie** pour : {', '.join(d.loc[~sig, 'display']) or 'aucun'}.")
     out.append("(Écarts de part d'accord en points de pourcentage ; notes de 0 à 10 en points de note ; "
-               "différences significatives après correction de Benjamini-Hochberg.)")
+               f"différences significatives après correction pour tests multiples, {adjustment_label(d)}.)")
     return " ".join(out)
 
 
