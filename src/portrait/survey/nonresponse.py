@@ -359,9 +359,8 @@ def _class_codes(score: np.ndarray, active: np.ndarray, resp: np.ndarray, n_clas
     values, key = levels if levels is not None else np.unique(score, return_inverse=True)
     key = key.ravel().astype(np.int16 if len(values) < 2 ** 15 else np.int64)
     act = np.flatnonzero(active)
-    ranks = np.ones(len(score))               # ranks among the active units
-    ranks[act[np.argsort(key[act], kind="stable")]] = np.arange(1, n + 1)
-    cls = np.minimum((ranks - 1) * n_classes // n, n_classes - 1).astype(int)
+    cls = np.zeros(len(score), dtype=np.int64)   # the active units' classes by their rank; the others' below
+    cls[act[np.argsort(key[act], kind="stable")]] = np.minimum(np.arange(n) * n_classes // n, n_classes - 1)
     if not active.all():                     # units out of a replicate: the class of the nearest active score
         ends = np.cumsum(np.bincount(key[act], minlength=len(values)))    # the sorted active scores, by value
         at = [min(int(np.ceil(c * n / n_classes)), n - 1) for c in range(1, n_classes)]
