@@ -51,3 +51,36 @@ def test_the_index_shows_french_labels_hides_the_key_file_and_paths_and_falls_ba
     assert '<span title="brand_new_knob">brand_new_knob</span> : 3' in line
     assert ".portrait-key" not in page and "pseudo_key_file" not in page
     assert "codebook" not in line
+
+
+def test_no_dask_scheduler_reads_as_local_processes_and_other_values_as_config_writes_them():
+    """« ordonnanceur Dask : '' » said nothing to a reader: the empty scheduler is « aucun (processus locaux) »; a
+    scheduler address and other parameters' empty strings stay as config/ writes them."""
+    assert parameter_labels.value_text("scheduler", "") == "aucun (processus locaux)"
+    assert parameter_labels.value_text("scheduler", "tcp://host:8786") == "tcp://host:8786"
+    assert parameter_labels.value_text("csv_encoding", "") == "''"
+    assert parameter_labels.value_text("calibration_bounds", [0.3, 3.0]) == "[0.3, 3.0]"
+
+
+def test_a_scenario_table_names_a_parameter_in_french_with_its_raw_name_in_parentheses():
+    """The scenario page's « Paramètre » column: « méthode de calage (calibration_method) », the raw name being what
+    ``make scenario SET=…`` takes; a parameter without a label keeps its own name."""
+    from portrait.reporting import scenarios
+
+    manifest = {"stages": [{"stage": "04_resident_weighting", "rerun": True,
+                            "changes": {"calibration_method": ["raking", "logit"], "brand_new_knob": [1, 2],
+                                        "resident_frame": ["data/processed/x.parquet",
+                                                           "scenarios/s/data/processed/x.parquet"]}}]}
+    table = scenarios.settings_table(manifest)
+    assert table["Paramètre"].tolist() == ["méthode de calage (calibration_method)", "brand_new_knob"]
+    assert table["Étape"].tolist() == ["04 — pondération des habitants"] * 2
+
+
+def test_the_index_shows_no_scheduler_as_local_processes(tmp_path):
+    """The index read « ordonnanceur Dask : '' » when no scheduler was set."""
+    nb = new_notebook(cells=[new_markdown_cell("# Sonde\n\nUn rapport de test.")],
+                      metadata={"papermill": {"parameters": {"scheduler": "", "workers": 2}}})
+    nbformat.write(nb, tmp_path / "08_probe.ipynb")
+    page = report.index_html([tmp_path / "08_probe.ipynb"])
+    assert '<span title="scheduler">ordonnanceur Dask</span> : aucun (processus locaux)' in page
+    assert "ordonnanceur Dask</span> : &#x27;&#x27;" not in page and "Dask</span> : ''" not in page

@@ -1,12 +1,17 @@
-"""French names of the parameters of ``config/*.yaml``, for the reports' index (reviewers read French).
+"""French names of the parameters of ``config/*.yaml``, for the reports (reviewers read French).
 
 The parameter files keep their English names (they are what ``make scenario SET=…`` and the notebooks
-take); readers see :data:`LABELS`. A parameter without a label is shown by its own name, and
-``tests/test_run.py`` checks that every parameter of the study's files has one, so a new parameter
-cannot appear raw unnoticed. :data:`HIDDEN` parameters are not shown at all.
+take); readers see :data:`LABELS` — in the index, in each report's run-information block and in a scenario's
+table of settings — with the raw name in a tooltip (:func:`html_name`). A parameter without a label is shown by
+its own name, and ``tests/test_parameter_labels.py`` checks that every parameter of the study's files has one,
+so a new parameter cannot appear raw unnoticed. :data:`HIDDEN` parameters are not shown in the index.
 """
 
 from __future__ import annotations
+
+import html
+import json
+from typing import Any, Mapping
 
 #: Parameters never shown to readers: where the study's pseudonymisation key is kept says nothing about the
 #: results and is not for readers' eyes (paths are not shown either, see :func:`shown`).
@@ -86,6 +91,43 @@ def label(name: str) -> str:
     """The French name of parameter ``name`` (« seuil de confidentialité (répondants) »), or ``name`` itself
     when it has none."""
     return LABELS.get(name, name)
+
+
+def html_name(name: str) -> str:
+    """The French name of a parameter in HTML, its raw name (the one config/ and ``-p`` take) in a tooltip:
+    ``<span title="seed">graine aléatoire</span>``."""
+    return f'<span title="{html.escape(name)}">{html.escape(label(name))}</span>'
+
+
+def text_name(name: str) -> str:
+    """The French name of a parameter in plain text, its raw name in parentheses (for tables, where no tooltip
+    fits): « méthode de calage (calibration_method) »; a parameter without a label keeps its own name only."""
+    return f"{label(name)} ({name})" if name in LABELS else name
+
+
+def by_label(params: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """The parameters ordered by their French names, the order readers look them up in."""
+    return sorted(params.items(), key=lambda kv: label(kv[0]))
+
+
+#: Values that say nothing to a reader as config/ writes them, and what they mean (parameter → value → text).
+VALUE_TEXTS = {"scheduler": {"": "aucun (processus locaux)"}}
+
+
+def as_yaml(value) -> str:
+    """A parameter as it is written in config/*.yaml (``raking``, ``[0.3, 3.0]``), not as a Python repr."""
+    import yaml
+
+    plain = json.loads(json.dumps(value))           # notebook metadata nodes become plain dicts and lists
+    text = yaml.safe_dump(plain, default_flow_style=True, allow_unicode=True, width=10_000).strip()
+    return text.removesuffix("...").strip()
+
+
+def value_text(name: str, value) -> str:
+    """A parameter's value as readers see it: as config/*.yaml writes it, except the values of
+    :data:`VALUE_TEXTS` (no Dask scheduler, ``''``, is « aucun (processus locaux) »)."""
+    texts = VALUE_TEXTS.get(name, {})
+    return texts[value] if isinstance(value, str) and value in texts else as_yaml(value)
 
 
 def shown(name: str, value) -> bool:

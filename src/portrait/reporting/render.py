@@ -20,6 +20,7 @@ from pathlib import Path
 from .. import __version__
 from ..pipeline import paths, skip_iri_grammar
 from ..pipeline.io import sha256, write_text
+from . import parameter_labels
 
 TEMPLATES = Path(__file__).parent / "templates"
 SIMULATED_BANNER = ("Données simulées : les réponses de ce rapport viennent du simulateur documenté "
@@ -94,25 +95,16 @@ def git_commit() -> str:
         return "inconnu (pas un dépôt git)"
 
 
-def run_information(nb) -> list[tuple[str, str]]:
-    """Key facts of the run: commit, package version, parameters, raw-data manifest checksum."""
+def run_information(nb) -> list[tuple[str, str, str]]:
+    """Key facts of the run: commit, package version, raw-data manifest checksum, then every parameter by its
+    French name (:mod:`portrait.reporting.parameter_labels`). Rows (what readers see, the parameter's raw name or
+    "" for the facts that are not parameters, the value as config/*.yaml writes it)."""
     params = nb.metadata.get("papermill", {}).get("parameters", {})
     manifest = paths.RAW / "SHA256SUMS"
-    rows = [("commit", git_commit()), ("version de portrait", __version__),
-            ("empreinte de data/raw/SHA256SUMS", sha256(manifest)[:16] if manifest.exists() else "absent")]
-    rows += [(f"paramètre {k}", as_yaml(v)) for k, v in sorted(params.items())]
+    rows = [("commit", "", git_commit()), ("version de portrait", "", __version__),
+            ("empreinte de data/raw/SHA256SUMS", "", sha256(manifest)[:16] if manifest.exists() else "absent")]
+    rows += [(parameter_labels.label(k), k, parameter_labels.value_text(k, v)) for k, v in parameter_labels.by_label(params)]
     return rows
-
-
-def as_yaml(value) -> str:
-    """A parameter as it is written in config/*.yaml (``raking``, ``[0.3, 3.0]``), not as a Python repr."""
-    import json
-
-    import yaml
-
-    plain = json.loads(json.dumps(value))           # notebook metadata nodes become plain dicts and lists
-    text = yaml.safe_dump(plain, default_flow_style=True, allow_unicode=True, width=10_000).strip()
-    return text.removesuffix("...").strip()
 
 
 def _toc(body: str) -> list[tuple[int, str, str]]:

@@ -21,7 +21,7 @@ from pathlib import Path
 from ..pipeline import config, parameters, paths, scenario, skip_iri_grammar
 from ..pipeline.io import write_text
 from . import parameter_labels
-from .render import as_yaml, notebook_summary, notebook_title
+from .render import notebook_summary, notebook_title
 
 SOURCE_LABEL = {"simulated": "données simulées (simulateur documenté, vérité connue)",
                 "real": "exports réels de l'outil d'enquête"}
@@ -73,10 +73,8 @@ def index_html(executed: list[Path], stale: tuple[str, set[str]] | None = None) 
         old = (' <span class="stale">périmé : antérieur à l\'échec</span>'
                if stale is not None and path.stem in stale[1] else "")
         params = nb.metadata.get("papermill", {}).get("parameters", {})
-        shown = " ; ".join(f'<span title="{html.escape(k)}">{html.escape(parameter_labels.label(k))}</span> : '
-                           f"{html.escape(as_yaml(v))}"
-                           for k, v in sorted(params.items(), key=lambda kv: parameter_labels.label(kv[0]))
-                           if parameter_labels.shown(k, v))
+        shown = " ; ".join(f"{parameter_labels.html_name(k)} : {html.escape(parameter_labels.value_text(k, v))}"
+                           for k, v in parameter_labels.by_label(params) if parameter_labels.shown(k, v))
         summary = notebook_summary(nb)
         first = short_description(summary)
         reps = params.get("replications")

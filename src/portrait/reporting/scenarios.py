@@ -123,13 +123,14 @@ def changes_sentence(m: pd.DataFrame, alpha: float = 0.05) -> str:
 
 
 def settings_table(manifest: dict[str, Any]) -> pd.DataFrame:
-    """What the scenario changes: stage, parameter, the study's value, the scenario's."""
+    """What the scenario changes: stage, parameter (its French name, the raw one that ``SET=`` takes in parentheses),
+    the study's value, the scenario's."""
     rows = []
     for s in manifest["stages"]:
         for name, (before, after) in s["changes"].items():
             if _redirect(before, after):
                 continue                    # a path redirected to the scenario's folder
-            rows.append({"Étape": STAGE_NAMES.get(s["stage"], s["stage"]), "Paramètre": name,
+            rows.append({"Étape": STAGE_NAMES.get(s["stage"], s["stage"]), "Paramètre": parameter_labels.text_name(name),
                          "Étude": _param(before), "Scénario": _param(after)})
     return pd.DataFrame(rows, columns=["Étape", "Paramètre", "Étude", "Scénario"])
 
