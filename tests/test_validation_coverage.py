@@ -72,6 +72,28 @@ def test_surveys_with_the_same_effect_share_one_verb():
                 _summary(last))
 
 
+# hand-computed unweighted coverages: residents (0.80 × 40 + 0.65 × 20) / 60 = 45 / 60 = 75 %, visitors
+# (0.90 × 40 + 0.84 × 20) / 60 = 52.8 / 60 = 88 %, differences (0.95 × 40 + 0.80 × 20) / 60 = 54 / 60 = 90 %
+UNWEIGHTED = {("residents", "unweighted"): (0.80, 0.65), ("visitors", "unweighted"): (0.90, 0.84),
+              (DIFF, "unweighted"): (0.95, 0.80)}
+
+
+def test_the_unweighted_coverage_is_said_survey_by_survey_not_pooled():
+    """The hand-computed coverages above, one per survey and for the differences, each pooled over its own key
+    statistics only (both surveys pooled would be (45 + 52.8) / 120 = 81.5 %)."""
+    assert validation_coverage.unweighted_coverage(_summary({**MIXED, **UNWEIGHTED})) == (
+        f"une couverture de 75,0{NBSP}% chez les habitants, 88,0{NBSP}% chez les clients du territoire et 90,0{NBSP}% "
+        "pour les différences clients − habitants")
+
+
+def test_the_unweighted_coverage_names_only_the_surveys_the_summary_has():
+    """Without the differences' rows, two surveys; without an unweighted estimator, nothing to say."""
+    two = {k: v for k, v in UNWEIGHTED.items() if k[0] != DIFF}
+    assert validation_coverage.unweighted_coverage(_summary(two)) == (
+        f"une couverture de 75,0{NBSP}% chez les habitants et 88,0{NBSP}% chez les clients du territoire")
+    assert validation_coverage.unweighted_coverage(_summary(MIXED)) == ""
+
+
 def test_the_study_conclusion_reads_survey_by_survey(full_run):
     """In report 08 as make executed it with the study's parameters, the conclusion judges the uncalibrated
     estimators survey by survey, not on both surveys pooled."""
@@ -81,3 +103,4 @@ def test_the_study_conclusion_reads_survey_by_survey(full_run):
     text = "".join(o.get("data", {}).get("text/markdown", "") for c in nb.cells if c.cell_type == "code"
                    for o in c.outputs if "validation.conclusion_fr" in c.source)
     assert "Enquête par enquête" in text and "seulement corrigées de la non-réponse (" not in text
+    assert "Sans pondération" in text and "chez les habitants, " in text and "(habitants et clients, " not in text

@@ -3,7 +3,8 @@
 Pooling both surveys would hide what each step does: in the simulated fieldwork, the non-response
 correction improves the visitors' intervals but not the residents', and it worsens the differences'
 (their biases partly cancelled before). :func:`nonresponse_sentence` says it survey by survey, from the
-validation summary (``validation_summary.csv``); :func:`portrait.study.validation.conclusion_fr` uses it.
+validation summary (``validation_summary.csv``), and :func:`unweighted_coverage` gives the coverage without
+weights the same way; :func:`portrait.study.validation.conclusion_fr` uses both.
 """
 
 from __future__ import annotations
@@ -33,6 +34,17 @@ def coverage_by_survey(summary: pd.DataFrame) -> pd.DataFrame:
             .groupby(["survey", "estimator"])[["_covered", "replications"]].sum())
     cover = (sums["_covered"] / sums["replications"]).unstack("estimator")
     return cover.reindex(index=[s for s in SURVEYS if s in cover.index])
+
+
+def unweighted_coverage(summary: pd.DataFrame) -> str:
+    """The coverage of the unweighted estimator, survey by survey (:func:`coverage_by_survey`), in French:
+    « une couverture de 78,4 % chez les habitants, 86,1 % chez les clients du territoire et 89,1 % pour les
+    différences clients − habitants »; "" when the summary has no unweighted estimator."""
+    if "unweighted" not in (cover := coverage_by_survey(summary)).columns:
+        return ""
+    shown = cover["unweighted"].dropna()
+    return ("une couverture de " + fmt.enumeration([f"{fmt.percent(shown[s], 1)} {WHERE[s]}" for s in shown.index])
+            if len(shown) else "")
 
 
 def step_effect(before: float, after: float) -> int:

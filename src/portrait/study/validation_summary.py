@@ -19,7 +19,7 @@ from . import compare
 from .codebook import Codebook
 from .validation_setup import (CALIBRATED, ESTIMATOR_LABELS, ESTIMATORS, KEY_STATISTICS, PROFILE_STATISTICS,
                                SURVEY_LABELS, SURVEYS, TARGET_LABELS, VARIANCE_LABELS, VARIANCES, _ordered)
-from .validation_coverage import nonresponse_sentence
+from .validation_coverage import nonresponse_sentence, unweighted_coverage
 
 
 # ============================================================================ summary
@@ -382,7 +382,8 @@ def _difference_tests(d: pd.DataFrame) -> dict[str, Any]:
 
 
 def _unweighted_performance(summ: pd.DataFrame) -> dict[str, Any]:
-    """The unweighted estimator's worst bias and its coverage (linearised, both surveys)."""
+    """The unweighted estimator's worst bias, absolute and relative (linearised, both surveys; its coverage is
+    said survey by survey, :func:`portrait.study.validation_coverage.unweighted_coverage`)."""
     out: dict[str, Any] = {}
     un = summ.loc[(summ["estimator"] == "unweighted") & (summ["variance"] == "linearisation")
                   & (summ["survey"] != compare.DIFFERENCE)]
@@ -394,8 +395,6 @@ def _unweighted_performance(summ: pd.DataFrame) -> dict[str, Any]:
         if rel is not None else None
     out["unweighted_worst"] = (worst["survey"], worst["item"], worst["statistic"], worst["level"]) \
         if worst is not None else None
-    out["unweighted_coverage"] = float((un["coverage"] * un["replications"]).sum() / un["replications"].sum()) \
-        if len(un) else np.nan
     return out
 
 
@@ -461,8 +460,8 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
                      f"relatif jusqu'à {_pct(a['unweighted_max_abs_rel_bias'])}"
                      + (f" ({labels.get(a['unweighted_rel_worst'][1:], a['unweighted_rel_worst'][1])}, "
                         f"{SURVEY_LABELS[a['unweighted_rel_worst'][0]].lower()})" if a.get("unweighted_rel_worst") else "")
-                     + f" et une couverture de {_pct(a['unweighted_coverage'])} seulement (habitants et clients, "
-                     "toutes statistiques clés).")
+                     + (f" et {coverage} (intervalles linéarisés à 95 %, toutes statistiques clés)"
+                        if (coverage := unweighted_coverage(summ)) else "") + ".")
     short = a["replications"] < 200
     if ok:
         parts.append(("**Cette version courte ne contredit pas la fiabilité des estimations calées et de leurs "
