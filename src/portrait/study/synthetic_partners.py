@@ -11,7 +11,7 @@ import datetime as dt
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -240,37 +240,45 @@ def _render_email(base: pd.Series, dot_ok: np.ndarray, state: np.ndarray, dup: n
     """Write e-mails as partners hold them: case, whitespace, dot variants; invalid ones."""
     n = len(base)
     e = base.reset_index(drop=True).copy()
-    local = e.str.split("@").str[0]
-    domain = e.str.split("@").str[1]
+    # each change is written on the addresses it concerns only (a few percent of them)
+
+    def change(mask: np.ndarray, how: Callable[[pd.Series], pd.Series]) -> None:
+        if mask.any():
+            e[mask] = how(e[mask])
+
     # dot variants (only where the provider ignores dots): drop the dots, or add one
     dot = dot_ok & (g.random(n) < np.where(dup, 0.35, 0.06))
-    has_dot = local.str.contains(".", regex=False)
-    undotted = local.str.replace(".", "", regex=False)
-    dotted = local.str[:1] + "." + local.str[1:]
-    local = local.where(~dot, undotted.where(has_dot, dotted))
-    e = local + "@" + domain
+    change(dot, _dot_variant)
     # case
     u = g.random(n)
     case_p = np.where(dup, 0.45, 0.10)
-    e = e.where(~(u < case_p * 0.6), e.str.title())
-    e = e.where(~((u >= case_p * 0.6) & (u < case_p)), e.str.upper())
+    change(u < case_p * 0.6, lambda s: s.str.title())
+    change((u >= case_p * 0.6) & (u < case_p), lambda s: s.str.upper())
     # whitespace
     u = g.random(n)
     ws_p = np.where(dup, 0.25, 0.05)
-    e = e.where(~(u < ws_p * 0.4), " " + e)
-    e = e.where(~((u >= ws_p * 0.4) & (u < ws_p * 0.8)), e + " ")
-    e = e.where(~((u >= ws_p * 0.8) & (u < ws_p)), e + "\u00a0")
+    change(u < ws_p * 0.4, lambda s: " " + s)
+    change((u >= ws_p * 0.4) & (u < ws_p * 0.8), lambda s: s + " ")
+    change((u >= ws_p * 0.8) & (u < ws_p), lambda s: s + "\u00a0")
     # invalid and missing
     kind = g.integers(0, 5, n)
-    bad = np.select(
-        [kind == 0, kind == 1, kind == 2, kind == 3],
-        [e.str.replace("@", "", regex=False), e.str.replace("@", "@@", regex=False),
-         e.str.split("@").str[0] + "@", e.str.replace(r"\.(com|org|net)\s*$", "", regex=True,
-                                                      case=False)],
-        default=e.str.replace(r"\.(?=[^@]*$)", ",", regex=True))
-    e = pd.Series(np.where(state == "invalid", bad, e), dtype=object)
+    invalid = state == "invalid"
+    change(invalid & (kind == 0), lambda s: s.str.replace("@", "", regex=False))
+    change(invalid & (kind == 1), lambda s: s.str.replace("@", "@@", regex=False))
+    change(invalid & (kind == 2), lambda s: s.str.split("@").str[0] + "@")
+    change(invalid & (kind == 3), lambda s: s.str.replace(r"\.(com|org|net)\s*$", "", regex=True, case=False))
+    change(invalid & (kind == 4), lambda s: s.str.replace(r"\.(?=[^@]*$)", ",", regex=True))
+    e = e.astype(object)
     e[state == "missing"] = ""
     return e
+
+
+def _dot_variant(e: pd.Series) -> pd.Series:
+    """The addresses with the dots of their local part dropped, or one added after its first letter if it has none."""
+    local, domain = e.str.split("@").str[0], e.str.split("@").str[1]
+    changed = local.str.replace(".", "", regex=False).where(local.str.contains(".", regex=False),
+                                                            local.str[:1] + "." + local.str[1:])
+    return changed + "@" + domain
 
 
 def _dates(files: tuple[PartnerFile, ...], file_idx: np.ndarray, reference: pd.Timestamp,
