@@ -244,6 +244,25 @@ def test_row_decimals_writes_each_row_to_its_own_precision():
     out = tables.row_decimals(df, [2, 1])
     assert out["a"].tolist() == ["\u22120,12", "\u221212,3"] and out["b"].tolist() == ["6,84", "0,0"]
     assert out["question"].tolist() == df["question"].tolist()
+    # rows of gaps carry their sign, as report 06's table of agreement gaps writes them; a zero stays unsigned
+    gaps = tables.row_decimals(df, [2, 1], signed=True)
+    assert gaps["a"].tolist() == ["\u22120,12", "\u221212,3"] and gaps["b"].tolist() == ["+6,84", "0,0"]
+    mixed = tables.row_decimals(df, [2, 1], signed=[True, False])
+    assert mixed["b"].tolist() == ["+6,84", "0,0"] and tables.row_decimals(df, [2, 2], signed=[False, True])["b"].tolist() \
+        == ["6,84", "+0,04"]
+
+
+def test_a_table_writes_its_gap_columns_with_their_sign():
+    """Captions.table: a column named in ``signed`` gets « + » before a positive value, with its decimals or its
+    row's decimals; other columns as before."""
+    from portrait.reporting import tables
+
+    df = pd.DataFrame({"mot": ["fière", "grise"], "habitants": [0.097, 0.042], "points": [-7.5, 2.84],
+                       "diff": [0.46, -0.12]})
+    html = tables.Captions().table(df, "Essai", decimals={"points": 1}, percents={"habitants": 1}, signed=["points", "diff"],
+                                   row_decimals={"diff": [2, 3]}).data
+    cells = [c.split(">")[-1] for c in html.split("</td>")[:-1]]
+    assert cells == ["fière", "9,7\u00a0%", "\u22127,5", "+0,46", "grise", "4,2\u00a0%", "+2,8", "\u22120,120"]
 
 
 def test_the_method_says_how_the_visitors_were_calibrated():
@@ -342,7 +361,38 @@ def test_synthesis_findings_name_the_difference_its_sign_and_its_unit():
                       "à être d'accord, 63,7 % contre 50,2 %, soit un écart clients − habitants de \u221213,5 points "
                       "(IC à 95 % : \u221217,0 à \u221210,0).")
     assert out[1] == ("Recommandation (0 à 10) : note moyenne de 6,10 chez les habitants et de 6,56 chez les clients ; "
-                      "différence établie ; écart clients − habitants 0,46 point (IC à 95 % : 0,30 à 0,62).")
+                      "différence établie ; écart clients − habitants +0,46 point (IC à 95 % : 0,30 à 0,62).")
     assert out[2].startswith("Image globale (0 à 10) : note moyenne de 6,90 chez les habitants et de 6,78 chez les "
                              "clients ; pas de différence établie") and out[2].endswith(
         "écart clients − habitants −0,12 point (IC à 95 % : −0,25 à 0,01).")
+
+
+def test_synthesis_agreement_table_signs_the_gap_and_suppresses_small_cells():
+    """07's Tableau 1, by hand: shares and bounds to one decimal, the gap clients − habitants signed as in 06's
+    Tableau 3 (« +10,1 »), « oui » under 0,05; an attribute with 8 respondents in a group (threshold 10) suppressed."""
+    from portrait.reporting import synthesis
+
+    diff = pd.DataFrame({
+        "statistic": ["accord", "mean", "accord", "accord"], "level": ["top2", "", "top2", "top2"],
+        "display": ["Une nature et des paysages de qualité", "Image globale (0 à 10)", "Sûre", "Innovante"],
+        "estimate_residents": [0.5806, 6.9, 0.418, 0.372], "estimate_visitors": [0.6813, 6.8, 0.406, 0.393],
+        "estimate": [0.1007, -0.1, -0.012, 0.021], "ci_low": [0.068, -0.2, -0.048, -0.015],
+        "ci_high": [0.134, 0.0, 0.024, 0.058], "p_adj": [0.0001, 0.3, 0.6, 0.4],
+        "n_residents": [1340, 1380, 1309, 8], "n_visitors": [2400, 2450, 2300, 2200]})
+    table = synthesis.agreement_table(diff, threshold=10)
+    assert list(table.columns) == ["attribut", "habitants (%)", "clients (%)", "écart clients − habitants (points)",
+                                   "IC bas", "IC haut", "établi", "répondants (plus petit groupe)"]
+    assert table.iloc[0].tolist() == ["Une nature et des paysages de qualité", "58,1", "68,1", "+10,1", "6,8", "13,4",
+                                      "oui", "1\u202f340"]
+    assert table.iloc[1].tolist() == ["Sûre", "41,8", "40,6", "\u22121,2", "\u22124,8", "2,4", "non", "1\u202f309"]
+    assert table.iloc[2, 1:6].tolist() == [synthesis.SUPPRESSED] * 5 and table.iloc[2, 7] == "moins de 10"
+
+
+def test_the_regions_gap_is_signed_and_names_its_direction():
+    """« écart Nord-Pas de Calais − Picardie +0,34 point », as the other gaps of the reports carry their sign."""
+    from portrait.reporting import sections
+
+    f = pd.DataFrame({"groupe": ["Habitants"], "question": ["image_globale"], "écart NPdC − Picardie": [0.3412],
+                      "écart bas": [0.05], "écart haut": [0.63], "p_adj": [0.0837]})
+    assert sections.regions_sentences(f).endswith(
+        "écart Nord-Pas de Calais − Picardie +0,34 point (IC à 95 % : 0,05 à 0,63, p ajusté = 0,0837).")

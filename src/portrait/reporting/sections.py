@@ -159,8 +159,8 @@ def regions_sentences(f: pd.DataFrame) -> str:
         r = g.iloc[0]
         who = "les habitants du Nord-Pas de Calais et ceux de Picardie" if group == "Habitants" else \
             "les clients venus dans le Nord-Pas de Calais et ceux venus en Picardie"
-        gap = (f"écart {fmt.number(r['écart NPdC − Picardie'], 2)} point (IC à 95 % : {fmt.number(r['écart bas'], 2)} à "
-               f"{fmt.number(r['écart haut'], 2)}, p ajusté = {fmt.pvalue(r['p_adj'])})")
+        gap = (f"écart Nord-Pas de Calais − Picardie {fmt.signed(r['écart NPdC − Picardie'], 2)} point (IC à 95 % : "
+               f"{fmt.number(r['écart bas'], 2)} à {fmt.number(r['écart haut'], 2)}, p ajusté = {fmt.pvalue(r['p_adj'])})")
         out.append(f"- {QUESTION_LABELS[q].capitalize()}, {who} : {verdict(r['p_adj'], r['écart bas'], r['écart haut'])} ; "
                    f"{gap}.")
     return "\n".join(out)

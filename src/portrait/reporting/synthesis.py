@@ -52,24 +52,29 @@ class SynthesisSettings:
 
 
 def suppress(table: pd.DataFrame, n_column: str, value_columns: Sequence[str], threshold: int,
-             decimals: int = 2) -> pd.DataFrame:
+             decimals: int = 2, signed: Sequence[str] = ()) -> pd.DataFrame:
     """A display copy of ``table`` with small cells suppressed and numbers written the French way.
 
     Rows whose ``n_column`` is below ``threshold`` show :data:`SUPPRESSED` instead of their values
-    and « moins de <threshold> » instead of their count.
+    and « moins de <threshold> » instead of their count. Columns in ``signed`` (gaps) are written with
+    their sign (« +10,1 »).
     """
     out = table.copy()
     small = out[n_column].to_numpy() < threshold
     for c in value_columns:
-        out[c] = [SUPPRESSED if s else fmt.number(v, decimals) for v, s in zip(out[c], small)]
+        write = fmt.signed if c in signed else fmt.number
+        out[c] = [SUPPRESSED if s else write(v, decimals) for v, s in zip(out[c], small)]
     out[n_column] = [f"moins de {threshold}" if s else fmt.number(v) for v, s in zip(table[n_column], small)]
     return out
 
 
-def ci_text(estimate: float, low: float, high: float, scale: float = 1.0, decimals: int = 1, unit: str = "") -> str:
-    """« 6,8 (IC à 95 % : 6,7 à 6,9) » with a unit (points, %), as every sentence of the reports writes it."""
+def ci_text(estimate: float, low: float, high: float, scale: float = 1.0, decimals: int = 1, unit: str = "",
+            signed: bool = False) -> str:
+    """« 6,8 (IC à 95 % : 6,7 à 6,9) » with a unit (points, %), as every sentence of the reports writes it;
+    ``signed``: a gap, written with its sign (« +0,46 point (IC à 95 % : 0,30 à 0,62) »), as report 06 writes gaps."""
     u = f" {unit}" if unit else ""
-    return (f"{fmt.number(estimate * scale, decimals)}{u} (IC à 95 % : {fmt.number(low * scale, decimals)} à "
+    return (f"{(fmt.signed if signed else fmt.number)(estimate * scale, decimals)}{u} (IC à 95 % : "
+            f"{fmt.number(low * scale, decimals)} à "
             f"{fmt.number(high * scale, decimals)})")
 
 
@@ -166,11 +171,11 @@ def findings(diff: pd.DataFrame, limit: int = 8) -> list[str]:
         out.append(f"« {r.display} » : {who} sont plus nombreux que {other} à être d'accord, "
                    f"{fmt.number(max(r.estimate_visitors, r.estimate_residents) * 100, 1)} % contre "
                    f"{fmt.number(min(r.estimate_visitors, r.estimate_residents) * 100, 1)} %, soit un écart clients − habitants de "
-                   f"{ci_text(r.estimate, r.ci_low, r.ci_high, scale=100, unit='points')}.")
+                   f"{ci_text(r.estimate, r.ci_low, r.ci_high, scale=100, unit='points', signed=True)}.")
     for r in d.loc[d["statistic"].isin(["mean"]) & d["type"].eq("score_0_10")].itertuples():
         out.append(f"{r.display} : note moyenne de {fmt.number(r.estimate_residents, 2)} chez les habitants et de "
                    f"{fmt.number(r.estimate_visitors, 2)} chez les clients ; {verdict(r.p_adj, r.ci_low, r.ci_high)} ; "
-                   f"écart clients − habitants {ci_text(r.estimate, r.ci_low, r.ci_high, decimals=2, unit='point')}.")
+                   f"écart clients − habitants {ci_text(r.estimate, r.ci_low, r.ci_high, decimals=2, unit='point', signed=True)}.")
     same = agree.loc[agree["p_adj"] >= 0.05]
     if len(same):
         out.append("Pas de différence établie sur : " + ", ".join(f"« {s} »" for s in same["display"]) + ".")
@@ -180,6 +185,23 @@ def findings(diff: pd.DataFrame, limit: int = 8) -> list[str]:
                        + " un écart significatif avant correction pour le nombre de comparaisons, qui ne l'est plus "
                        "après : à confirmer.")
     return out
+
+
+def agreement_table(diff: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """Report 07's table of the agreement gaps: for each image attribute (the « d'accord » rows of the differences,
+    in the file's order), the share agreeing in each group in %, the gap clients − habitants in points with its
+    sign, its 95 % confidence bounds, whether it is established (adjusted p below 0.05) and the smaller group's
+    respondents; an attribute answered by fewer than ``threshold`` respondents in a group is suppressed."""
+    top2 = diff.loc[(diff["statistic"] == "accord") & (diff["level"].astype(str) == "top2")]
+    table = top2.assign(habitants=top2["estimate_residents"] * 100, clients=top2["estimate_visitors"] * 100,
+                        écart=top2["estimate"] * 100, bas=top2["ci_low"] * 100, haut=top2["ci_high"] * 100,
+                        effectif=top2[["n_residents", "n_visitors"]].min(axis=1),
+                        établi=top2["p_adj"].lt(0.05).map({True: "oui", False: "non"}))
+    shown = suppress(table, "effectif", ["habitants", "clients", "écart", "bas", "haut"], threshold, 1, signed=["écart"])
+    return shown[["display", "habitants", "clients", "écart", "bas", "haut", "établi", "effectif"]].rename(
+        columns={"display": "attribut", "habitants": "habitants (%)", "clients": "clients (%)",
+                 "écart": "écart clients − habitants (points)", "bas": "IC bas", "haut": "IC haut",
+                 "effectif": "répondants (plus petit groupe)"}).reset_index(drop=True)
 
 
 def _means_by(design: Design, cb, group: str, item: str, col: str) -> pd.DataFrame:

@@ -26,23 +26,29 @@ class Captions:
     def table(self, df: pd.DataFrame, caption: str, *, columns: Mapping[str, str] | None = None,
               decimals: int | Mapping[str, int] = 3, pvalues: Iterable[str] = (),
               percents: Mapping[str, int] | None = None, values: Mapping[str, Mapping] | None = None,
-              row_decimals: Mapping[str, Iterable[int]] | None = None):
+              row_decimals: Mapping[str, Iterable[int]] | None = None, signed: Iterable[str] = ()):
         """« Tableau N — caption » above ``df`` with numbers written the French way, without the index.
 
         ``columns`` renames (and orders, when given) the columns shown; ``values`` maps codes to labels
         column by column (e.g. ``{"statistic": {"mean": "moyenne"}}``); ``row_decimals`` gives a
         column one precision per row (``{column: decimals of each row}``), for a column that mixes scales
-        (means on 10 beside the NPS in points).
+        (means on 10 beside the NPS in points); the columns in ``signed`` (gaps clients − habitants) are
+        written with their sign, « +10,1 », as every gap of the reports.
         """
         frame = df.reset_index(drop=True)
         for col, mapping in (values or {}).items():
             frame[col] = frame[col].map(lambda v, m=mapping: m.get(v, v))
         shown = fmt.table(frame, decimals, pvalues=pvalues, percents=percents)
+        signed = set(signed)
+        for col in signed - set(row_decimals or {}):
+            d = decimals.get(col, 3) if isinstance(decimals, Mapping) else decimals
+            shown[col] = [fmt.signed(v, d) for v in frame[col]]
         for col, decs in (row_decimals or {}).items():
             decs = list(decs)
             if len(decs) != len(frame):
                 raise ValueError(f"row_decimals[{col!r}] has {len(decs)} values for {len(frame)} rows")
-            shown[col] = [fmt.number(v, d) for v, d in zip(frame[col], decs)]
+            write = fmt.signed if col in signed else fmt.number
+            shown[col] = [write(v, d) for v, d in zip(frame[col], decs)]
         if columns:
             shown = shown[[c for c in columns if c in shown.columns]].rename(columns=dict(columns))
         return self._captioned(shown.to_html(index=False, border=0, classes="dataframe portrait-table", na_rep="—",
@@ -132,12 +138,14 @@ def use_french_tables() -> None:
         ip.display_formatter.formatters["text/html"].for_type(pd.DataFrame, french_html)
 
 
-def row_decimals(df: pd.DataFrame, decimals: Iterable[int]) -> pd.DataFrame:
+def row_decimals(df: pd.DataFrame, decimals: Iterable[int], signed: bool | Iterable[bool] = False) -> pd.DataFrame:
     """Every numeric cell of each row written the French way with that row's decimals (``decimals``: one per
     row), for tables that mix scales — means on 10 beside shares in % — where one precision per column fits
-    neither."""
+    neither. ``signed`` (one flag, or one per row): rows of gaps, written with their sign (« +10,1 »)."""
     out = df.rename_axis(columns=None)                  # a pivot's column name is not a header to show
+    decimals = list(decimals)
+    signs = [signed] * len(df) if isinstance(signed, bool) else list(signed)
     numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])]
     for col in numeric:
-        out[col] = [fmt.number(v, d) for v, d in zip(df[col], decimals)]
+        out[col] = [(fmt.signed if sign else fmt.number)(v, d) for v, d, sign in zip(df[col], decimals, signs)]
     return out
