@@ -447,7 +447,7 @@ def test_profile_finding_names_the_groups_of_null_tests_whose_interval_excludes_
 
 def test_truth_table_shows_shares_in_percent_nps_in_points_and_means_as_they_are():
     """Hand-made truths: a share of 0.345 reads 34,50 with « (%) » in its label, an NPS of −0.2525 reads
-    −25,25 (its label already says points), a mean of 6.84 stays 6,84."""
+    −25,25 (its label already says points), a mean of 6.84 stays 6,84; a positive difference reads « +1,50 »."""
     truth = pd.DataFrame({
         "survey": ["residents", "visitors", validation.DIFFERENCE_NAME] * 3,
         "item": ["forces"] * 3 + ["recommandation"] * 3 + ["image_globale"] * 3,
@@ -459,9 +459,25 @@ def test_truth_table_shows_shares_in_percent_nps_in_points_and_means_as_they_are
               ("image_globale", "mean", ""): "Image (0 à 10)"}
     t = validation.truth_table_fr(truth, labels)
     assert list(t.index) == ["Force citée : la mer (%)", "NPS (points)", "Image (0 à 10)"]
-    np.testing.assert_allclose(t.iloc[:, :3].to_numpy(float), [[34.5, 36.0, 1.5], [-25.25, -10.0, 15.25],
-                                                                [6.84, 6.71, -0.13]], rtol=1e-12)
+    np.testing.assert_allclose(t.iloc[:, :2].to_numpy(float), [[34.5, 36.0], [-25.25, -10.0], [6.84, 6.71]], rtol=1e-12)
+    # the difference clients − habitants carries its sign, as every gap of the reports
+    assert list(t.iloc[:, 2]) == ["+1,50", "+15,25", "\u22120,13"]
     assert list(t["Différence introduite"]) == ["oui", "oui", "non"]
+
+
+def test_the_detail_table_signs_the_true_differences_only():
+    """Hand-made summary: the residents' true mean 6.757 reads 6,76, the true difference clients − habitants of the
+    same score 0.54 reads « +0,54 » (as in the truth table), a zero difference « 0,00 »."""
+    from portrait.study import codebook
+
+    cb = codebook.load("config/codebook.yaml")
+    rows = [("residents", "image_globale", 6.757), (validation.DIFFERENCE_NAME, "image_globale", 0.54),
+            (validation.DIFFERENCE_NAME, "recommandation", 0.0)]
+    summ = pd.DataFrame([{"survey": sv, "item": it, "statistic": "mean", "level": "", "estimator": "raking",
+                          "variance": "linearisation", "truth": t, "rmse": 0.1, "rel_bias": 0.001, "bias_sd": 0.02,
+                          "coverage": 0.95} for sv, it, t in rows])
+    t = validation.detail_table_fr(summ, cb)
+    assert list(t[("", "valeur vraie")]) == ["6,76", "+0,54", "0,00"]
 
 
 def test_pooled_coverage_interval_counts_replications_not_intervals():

@@ -17,8 +17,9 @@ from ..pipeline.errors import ParameterError
 from ..reporting import formatting as fmt
 from . import compare
 from .codebook import Codebook
-from .validation_setup import (CALIBRATED, ESTIMATOR_LABELS, ESTIMATORS, KEY_STATISTICS, PROFILE_STATISTICS,
-                               SURVEY_LABELS, SURVEYS, TARGET_LABELS, VARIANCE_LABELS, VARIANCES, _ordered)
+from .validation_setup import (CALIBRATED, DIFFERENCE_NAME, ESTIMATOR_LABELS, ESTIMATORS, KEY_STATISTICS,
+                               PROFILE_STATISTICS, SURVEY_LABELS, SURVEYS, TARGET_LABELS, VARIANCE_LABELS, VARIANCES,
+                               _ordered)
 from .validation_coverage import nonresponse_sentence, unweighted_coverage
 
 
@@ -230,12 +231,15 @@ def points_label(label: str, statistic: str) -> str:
 
 def truth_table_fr(truth: pd.DataFrame, labels: Mapping[tuple, str]) -> pd.DataFrame:
     """The true values of the key statistics per survey and their difference (shares in %, NPS in points),
-    with whether a difference was planted."""
+    with whether a difference was planted; the difference clients − habitants is written with its sign
+    (« +9,74 »), as the reports write every such gap."""
     key = compare.shares_in_percent(truth, ["value"])
     key = key.assign(statistique=[points_label(labels[(i, s, lv)], s)
                                   for i, s, lv in zip(key["item"], key["statistic"], key["level"])])
     shown = key.pivot_table(index="statistique", columns="survey", values="value", sort=False)[list(SURVEYS)]
     shown = fmt.round(shown.rename(columns=SURVEY_LABELS), 2).rename_axis(index="Statistique", columns=None)
+    gap = SURVEY_LABELS[DIFFERENCE_NAME]
+    shown[gap] = shown[gap].map(lambda v: fmt.signed(v, 2))
     shown["Différence introduite"] = key.drop_duplicates("statistique").set_index("statistique")["planted"].map(
         {True: "oui", False: "non"})
     return shown
@@ -245,7 +249,8 @@ def detail_table_fr(summ: pd.DataFrame, cb: Codebook, variance: str = "linearisa
     """Per statistic: true value, then relative bias (%), RMSE and coverage (%) of each estimator.
 
     For a difference whose true value is 0, the relative bias is not defined: the bias is shown in
-    units of the estimator's standard deviation instead (column « biais (écarts-types) »).
+    units of the estimator's standard deviation instead (column « biais (écarts-types) »). The true value of
+    a difference clients − habitants is written with its sign (« +0,54 »), as :func:`truth_table_fr` writes it.
     """
     labels = statistic_labels(cb)
     s = compare.shares_in_percent(summ.loc[summ["variance"] == variance], ["truth", "rmse"])
@@ -264,7 +269,9 @@ def detail_table_fr(summ: pd.DataFrame, cb: Codebook, variance: str = "linearisa
     metrics = ["biais relatif (%)", "biais (écarts-types)", "RMSE", "couverture (%)"]
     wide = wide.reindex(columns=pd.MultiIndex.from_product([order, metrics]))
     truth = s.drop_duplicates(["Enquête", "Statistique"]).set_index(["Enquête", "Statistique"])["truth"]
-    wide.insert(0, ("", "valeur vraie"), fmt.round(truth.reindex(wide.index), 2))
+    gap = wide.index.get_level_values("Enquête") == SURVEY_LABELS[DIFFERENCE_NAME]     # signed, as in the truth table
+    wide.insert(0, ("", "valeur vraie"), [(fmt.signed if g else fmt.number)(v, 2)
+                                          for v, g in zip(truth.reindex(wide.index), gap)])
     return wide
 
 
