@@ -462,6 +462,7 @@ def test_truth_table_shows_shares_in_percent_nps_in_points_and_means_as_they_are
     np.testing.assert_allclose(t.iloc[:, :2].to_numpy(float), [[34.5, 36.0], [-25.25, -10.0], [6.84, 6.71]], rtol=1e-12)
     # the difference clients − habitants carries its sign, as every gap of the reports
     assert list(t.iloc[:, 2]) == ["+1,50", "+15,25", "\u22120,13"]
+    assert t.columns[2] == "Différence clients − habitants (en points pour les parts)"    # a gap of shares is in points
     assert list(t["Différence introduite"]) == ["oui", "oui", "non"]
 
 
@@ -471,13 +472,16 @@ def test_the_detail_table_signs_the_true_differences_only():
     from portrait.study import codebook
 
     cb = codebook.load("config/codebook.yaml")
-    rows = [("residents", "image_globale", 6.757), (validation.DIFFERENCE_NAME, "image_globale", 0.54),
-            (validation.DIFFERENCE_NAME, "recommandation", 0.0)]
-    summ = pd.DataFrame([{"survey": sv, "item": it, "statistic": "mean", "level": "", "estimator": "raking",
+    rows = [("residents", "image_globale", "mean", "", 6.757), (validation.DIFFERENCE_NAME, "image_globale", "mean", "", 0.54),
+            (validation.DIFFERENCE_NAME, "recommandation", "mean", "", 0.0),
+            ("residents", "img_sure", "accord", "top2", 0.42), (validation.DIFFERENCE_NAME, "img_sure", "accord", "top2", 0.05)]
+    summ = pd.DataFrame([{"survey": sv, "item": it, "statistic": st, "level": lv, "estimator": "raking",
                           "variance": "linearisation", "truth": t, "rmse": 0.1, "rel_bias": 0.001, "bias_sd": 0.02,
-                          "coverage": 0.95} for sv, it, t in rows])
+                          "coverage": 0.95} for sv, it, st, lv, t in rows])
     t = validation.detail_table_fr(summ, cb)
-    assert list(t[("", "valeur vraie")]) == ["6,76", "+0,54", "0,00"]
+    assert list(t[("", "valeur vraie")]) == ["6,76", "42,00", "+0,54", "0,00", "+5,00"]      # residents first
+    # a share is in %, the difference of two shares in points
+    assert list(t.index)[1][1].endswith("(4 ou 5) (%)") and list(t.index)[4][1].endswith("(4 ou 5) (points)")
 
 
 def test_pooled_coverage_interval_counts_replications_not_intervals():

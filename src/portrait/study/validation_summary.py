@@ -223,10 +223,12 @@ def overview_table_fr(pooled: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def points_label(label: str, statistic: str) -> str:
+def points_label(label: str, statistic: str, difference: bool = False) -> str:
     """A statistic's label with its unit once :func:`portrait.study.compare.shares_in_percent` has scaled it
-    (« (%) » for a share; the NPS label already says points)."""
-    return f"{label} (%)" if statistic in compare.SHARES else label
+    (« (%) » for a share, « (points) » for a difference of shares; the NPS label already says points)."""
+    if statistic not in compare.SHARES:
+        return label
+    return f"{label} (points)" if difference else f"{label} (%)"
 
 
 def truth_table_fr(truth: pd.DataFrame, labels: Mapping[tuple, str]) -> pd.DataFrame:
@@ -240,6 +242,7 @@ def truth_table_fr(truth: pd.DataFrame, labels: Mapping[tuple, str]) -> pd.DataF
     shown = fmt.round(shown.rename(columns=SURVEY_LABELS), 2).rename_axis(index="Statistique", columns=None)
     gap = SURVEY_LABELS[DIFFERENCE_NAME]
     shown[gap] = shown[gap].map(lambda v: fmt.signed(v, 2))
+    shown = shown.rename(columns={gap: f"{gap} (en points pour les parts)"})
     shown["Différence introduite"] = key.drop_duplicates("statistique").set_index("statistique")["planted"].map(
         {True: "oui", False: "non"})
     return shown
@@ -254,8 +257,8 @@ def detail_table_fr(summ: pd.DataFrame, cb: Codebook, variance: str = "linearisa
     """
     labels = statistic_labels(cb)
     s = compare.shares_in_percent(summ.loc[summ["variance"] == variance], ["truth", "rmse"])
-    s["Statistique"] = [points_label(labels.get((i, st, lv), i), st)
-                        for i, st, lv in zip(s["item"], s["statistic"], s["level"])]
+    s["Statistique"] = [points_label(labels.get((i, st, lv), i), st, sv == DIFFERENCE_NAME)
+                        for sv, i, st, lv in zip(s["survey"], s["item"], s["statistic"], s["level"])]
     s["Enquête"] = s["survey"].map(SURVEY_LABELS)
     s["Estimateur"] = s["estimator"].map(ESTIMATOR_LABELS)
     s["biais relatif (%)"] = fmt.round(s["rel_bias"] * 100, 2)
