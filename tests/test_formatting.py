@@ -283,12 +283,12 @@ def test_the_method_says_how_the_visitors_were_calibrated():
     assert "25,0 % chez les habitants, 10,0 % chez les clients" in frame
     # the certainty communes get invitations by population, fewer than the fixed take for some (a reader read
     # « davantage dans les plus grandes » against report 01, where three got 17 to 19)
-    assert "20 par commune tirée au hasard ; les 30 plus grandes, retenues d'office, en reçoivent selon leur " \
-           "population (de 17 à 200)" in frame
+    assert "20 par commune tirée au hasard ; les 30 communes retenues d'office, les plus peuplées de leur strate, " \
+           "en reçoivent en proportion de leur population, au taux de leur strate (de 17 à 200)" in frame
     assert "5\u202f004 invitations : 20 par commune tirée." in synthesis.method_sentences(
         {**counts, "certain_communes": 0}, ledger, diag, adjustment=bh)
-    assert "5\u202f004 invitations : les 30 plus grandes, retenues d'office, en reçoivent selon leur population " \
-           "(de 17 à 200)." in synthesis.method_sentences({**counts, "take": 0}, ledger, diag, adjustment=bh)  # all certain
+    assert "5\u202f004 invitations : les 30 communes retenues d'office, les plus peuplées de leur strate, en " \
+           "reçoivent en proportion de leur population, au taux de leur strate (de 17 à 200)." in synthesis.method_sentences({**counts, "take": 0}, ledger, diag, adjustment=bh)  # all certain
     assert "une fois corrigée pour le grand nombre de questions comparées (méthode de Benjamini-Hochberg)." in frame
     holm = synthesis.method_sentences(counts, ledger, diag, adjustment="méthode de Holm")
     assert "questions comparées (méthode de Holm)." in holm and "Benjamini" not in holm
@@ -357,8 +357,8 @@ def test_synthesis_findings_name_the_difference_its_sign_and_its_unit():
         "p": [1e-6, 1e-5, 0.07], "p_adj": [1e-5, 1e-4, 0.09],
         "estimate_residents": [0.6372, 6.10, 6.90], "estimate_visitors": [0.5023, 6.5612, 6.78]})
     out = synthesis.findings(diff)
-    assert out[0] == ("« Un cadre de vie agréable » : les habitants sont plus nombreux que les clients du territoire "
-                      "à être d'accord, 63,7 % contre 50,2 %, soit un écart clients − habitants de \u221213,5 points "
+    assert out[0] == ("« Un cadre de vie agréable » : les habitants sont plus souvent d'accord que les clients du "
+                      "territoire, 63,7 % contre 50,2 %, soit un écart clients − habitants de \u221213,5 points "
                       "(IC à 95 % : \u221217,0 à \u221210,0).")
     assert out[1] == ("Recommandation (0 à 10) : note moyenne de 6,10 chez les habitants et de 6,56 chez les clients ; "
                       "différence établie ; écart clients − habitants +0,46 point (IC à 95 % : 0,30 à 0,62).")

@@ -517,3 +517,18 @@ def test_pooled_coverage_interval_counts_replications_not_intervals():
     naive_lo, naive_hi = vs.wilson(covered.sum(axis=1), reps * stats_)
     naive = ((naive_lo <= 0.95) & (0.95 <= naive_hi)).mean()
     assert abs(hits - 0.95) < 0.025 and naive < 0.91
+
+
+def test_the_overview_gives_no_relative_bias_for_differences():
+    """A difference clients − habitants can have a true value near 0, which makes its relative bias large and
+    meaningless: its row shows the bias in standard deviations only; a survey's row shows both (the relative bias
+    on the linearisation's row only, which holds every replication)."""
+    rows = [(s, v) for s in ("residents", validation.DIFFERENCE_NAME) for v in ("linearisation", "bootstrap")]
+    pooled = pd.DataFrame([{"survey": s, "estimator": "raking", "variance": v, "replications": 40,
+                            "mean_abs_rel_bias": 0.01, "max_abs_rel_bias": 0.2614, "max_abs_bias_sd": 0.25,
+                            "mean_se_ratio": 1.0, "coverage": 0.95, "coverage_low": 0.9, "coverage_high": 0.98,
+                            "rejection": np.nan, "power": np.nan} for s, v in rows])
+    t = validation.overview_table_fr(pooled)
+    assert list(t["|Biais relatif| max (%)"].isna()) == [False, True, True, True]
+    assert t["|Biais relatif| max (%)"].iloc[0] == pytest.approx(26.14)
+    assert list(t["|Biais| max (en écarts-types)"].isna()) == [False, True, False, True]

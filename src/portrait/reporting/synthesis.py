@@ -105,8 +105,9 @@ def _takes(counts: Mapping[str, int]) -> str:
     fixed = f"{fmt.number(counts['take'])} par commune tirée"
     if not k:
         return fixed
-    certain = (f"les {fmt.number(k)} plus grandes, retenues d'office, en reçoivent selon leur population "
-               f"(de {fmt.number(counts['certain_min'])} à {fmt.number(counts['certain_max'])})")
+    certain = (f"les {fmt.number(k)} communes retenues d'office, les plus peuplées de leur strate, en reçoivent en "
+               f"proportion de leur population, au taux de leur strate (de {fmt.number(counts['certain_min'])} à "
+               f"{fmt.number(counts['certain_max'])})")
     return f"{fixed} au hasard ; {certain}" if counts["take"] else certain
 
 
@@ -168,7 +169,7 @@ def findings(diff: pd.DataFrame, limit: int = 8) -> list[str]:
     for r in sig.head(limit).itertuples():
         who, other = ("les clients du territoire", "les habitants") if r.estimate > 0 else \
             ("les habitants", "les clients du territoire")
-        out.append(f"« {r.display} » : {who} sont plus nombreux que {other} à être d'accord, "
+        out.append(f"« {r.display} » : {who} sont plus souvent d'accord que {other}, "
                    f"{fmt.number(max(r.estimate_visitors, r.estimate_residents) * 100, 1)} % contre "
                    f"{fmt.number(min(r.estimate_visitors, r.estimate_residents) * 100, 1)} %, soit un écart clients − habitants de "
                    f"{ci_text(r.estimate, r.ci_low, r.ci_high, scale=100, unit='points', signed=True)}.")
