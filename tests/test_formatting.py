@@ -290,6 +290,7 @@ def test_the_method_says_how_the_visitors_were_calibrated():
     assert "5\u202f004 invitations : les 30 communes retenues d'office, les plus peuplées de leur strate, en " \
            "reçoivent en proportion de leur population, au taux de leur strate (de 17 à 200)." in synthesis.method_sentences({**counts, "take": 0}, ledger, diag, adjustment=bh)  # all certain
     assert "une fois corrigée pour le grand nombre de questions comparées (méthode de Benjamini-Hochberg)." in frame
+    assert "l'étude de validation (rapport 08)" in frame        # the reader learns the intervals were checked
     holm = synthesis.method_sentences(counts, ledger, diag, adjustment="méthode de Holm")
     assert "questions comparées (méthode de Holm)." in holm and "Benjamini" not in holm
     communes = pd.DataFrame({"selected": [True, True, True, False, True], "certainty": [False, True, True, False, False],

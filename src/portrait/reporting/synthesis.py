@@ -154,7 +154,10 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
         "L'intervalle de confiance à 95 % donne la fourchette de valeurs compatibles avec les réponses recueillies : "
         "avec cette méthode, 95 fois sur 100 la fourchette contient la vraie valeur de la population. Une différence "
         "entre habitants et clients n'est dite « établie » que si elle reste significative une fois corrigée pour le "
-        f"grand nombre de questions comparées ({adjustment}).",
+        f"grand nombre de questions comparées ({adjustment}). Que ces fourchettes tiennent leur promesse a été vérifié "
+        "par simulation : l'étude de validation (rapport 08) refait toute la chaîne — tirages, terrain, pondération, "
+        "estimation — sur une population simulée dont les vraies valeurs sont connues, et compte combien de fois les "
+        "intervalles les contiennent.",
     ])
 
 

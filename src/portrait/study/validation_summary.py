@@ -422,7 +422,8 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
              f"d'au plus **{_pct(a['max_abs_rel_bias'], 2)}** de la valeur vraie pour les statistiques de chaque "
              f"enquête ; toutes statistiques et différences confondues, leur biais ne dépasse pas "
              f"**{fmt.number(a['max_abs_bias_sd'], 2)} écart-type** de l'estimateur"
-             f" (erreur Monte-Carlo comprise, le seuil est de {fmt.number(a['bias_tolerance'], 2)})."]
+             f" ; le seuil, {fmt.number(a['bias_tolerance'], 2)} écart-type, est 0,1 écart-type plus trois erreurs "
+             f"Monte-Carlo du biais (3/√{_int(a['replications'])})."]
     ok = bool(a["bias_ok"])
     for variance, name in (("linearisation", "linéarisés"), ("bootstrap", "bootstrap")):
         c = a.get(variance)
