@@ -380,14 +380,16 @@ def test_synthesis_suppressed_cells_cannot_be_recovered(full_run):
     table = next(t for t in soup.find_all("table") if "type de partenaire" in t.thead.get_text())
     grid = [[td.get_text(strip=True) for td in tr.find_all(["td", "th"])] for tr in table.tbody.find_all("tr")]
     types = list(visitors.SOURCE_LABELS.values())
-    assert [r[0] for r in grid] == types and all(len(r) == 6 for r in grid)    # the whole grid, no row left out
-    mask = np.array([[cell == synthesis.SUPPRESSED for cell in r[1:]] for r in grid])
+    assert [r[0] for r in grid] == types and all(len(r) == 7 for r in grid)    # the whole grid, no row left out
+    mask = np.array([[cell == synthesis.SUPPRESSED for cell in r[1:6]] for r in grid])
     design, _ = recipes.read_weights(str(full_run / "data" / "processed" / "visitor_weights.parquet"))
     cb = codebook.load(full_run / "config" / "codebook.yaml")
     truth = synthesis.cross_table(design, cb, "visitors", "image_globale", ("source_type", visitors.SOURCE_LABELS),
                                   ("age", {str(c.value): c.label for c in cb.variable("age").codes}), 0)
     counts = truth["répondants"].str.replace("\u202f", "").astype(int).to_numpy().reshape(mask.shape)
     assert mask[counts < 10].all() and mask.sum() > (counts < 10).sum()
+    # each row's respondents, public, are shown last: a masked row is not an empty one
+    assert [int(r[6].replace("\u202f", "")) for r in grid] == counts.sum(axis=1).tolist()
     assert disclosure.unprotected(counts, mask, 10).empty
 
 

@@ -397,3 +397,19 @@ def test_the_regions_gap_is_signed_and_names_its_direction():
                       "écart bas": [0.05], "écart haut": [0.63], "p_adj": [0.0837]})
     assert sections.regions_sentences(f).endswith(
         "écart Nord-Pas de Calais − Picardie +0,34 point (IC à 95 % : 0,05 à 0,63, p ajusté = 0,0837).")
+
+
+def test_a_wide_cross_table_gives_each_rows_respondents_masked_cells_included():
+    """Two rows × two columns, one row wholly masked: its 1,234 respondents (public row total) still show, so a
+    reader does not take a masked row for an empty segment."""
+    from portrait.reporting import synthesis
+
+    m = synthesis.SUPPRESSED
+    cross = pd.DataFrame({"type": ["A", "A", "B", "B"], "âge": ["jeune", "vieux"] * 2,
+                          "moyenne": ["6,10", "7,20", m, m], "IC bas": ["5,90", "7,00", m, m],
+                          "IC haut": ["6,30", "7,40", m, m], "répondants": ["40", "60", m, m],
+                          synthesis.ROW_TOTAL: [100, 100, 1234, 1234]})
+    wide = synthesis.widen(cross, "type", "âge")
+    assert list(wide.columns) == ["type", "jeune", "vieux", synthesis.ROW_TOTAL]
+    assert list(wide[synthesis.ROW_TOTAL]) == ["100", "1\u202f234"]
+    assert wide.loc[0, "jeune"] == "6,10 [5,90 ; 6,30] (n = 40)" and wide.loc[1, "vieux"] == m

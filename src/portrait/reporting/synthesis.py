@@ -241,6 +241,10 @@ def domain_table(designs: Mapping[str, Design], cb, item: str, by: Mapping[str, 
     return pd.concat(parts, ignore_index=True)
 
 
+#: The column of a :func:`cross_table` holding the respondents of each row (all columns together).
+ROW_TOTAL = "répondants de la ligne"
+
+
 def cross_table(design: Design, cb, group: str, item: str, rows: tuple[str, Mapping[str, str]],
                 cols: tuple[str, Mapping[str, str]], threshold: int) -> pd.DataFrame:
     """Mean of a score in each cell of a two-way profile (e.g. partner type × age), every cell shown.
@@ -261,14 +265,19 @@ def cross_table(design: Design, cb, group: str, item: str, rows: tuple[str, Mapp
                           "répondants": e["n"].fillna(0).to_numpy()})
     counts = table["répondants"].to_numpy().reshape(len(rlab), len(clab))
     s = disclosure.suppression(counts, threshold).ravel()
-    return _display(table, s)
+    # the rows' totals are public (the suppression assumes it): shown, they tell a masked row from an empty one
+    return _display(table, s).assign(**{ROW_TOTAL: np.repeat(counts.sum(axis=1), len(clab)).astype(int)})
 
 
 def widen(cross: pd.DataFrame, rows: str, cols: str) -> pd.DataFrame:
-    """A :func:`cross_table` as rows × columns, each cell « mean [CI] (n = …) » or the suppression mark."""
+    """A :func:`cross_table` as rows × columns, each cell « mean [CI] (n = …) » or the suppression mark, and the
+    respondents of each row last."""
     cell = [SUPPRESSED if m == SUPPRESSED else f"{m} [{lo} ; {hi}] (n = {n})"
             for m, lo, hi, n in zip(cross["moyenne"], cross["IC bas"], cross["IC haut"], cross["répondants"])]
     wide = cross.assign(_cell=cell).pivot_table(index=rows, columns=cols, values="_cell", aggfunc="first", sort=False)
+    if ROW_TOTAL in cross.columns:
+        totals = cross.groupby(rows, sort=False)[ROW_TOTAL].first()
+        wide[ROW_TOTAL] = [fmt.number(totals[r]) for r in wide.index]
     return wide.reset_index().rename_axis(columns=None)
 
 
