@@ -413,3 +413,17 @@ def test_a_wide_cross_table_gives_each_rows_respondents_masked_cells_included():
     assert list(wide.columns) == ["type", "jeune", "vieux", synthesis.ROW_TOTAL]
     assert list(wide[synthesis.ROW_TOTAL]) == ["100", "1\u202f234"]
     assert wide.loc[0, "jeune"] == "6,10 [5,90 ; 6,30] (n = 40)" and wide.loc[1, "vieux"] == m
+
+
+def test_an_attribute_both_shared_strength_and_gap_is_reconciled():
+    """The takeaways' two rules can both hold (a majority in both groups, yet a difference established): the
+    attributes in both lists are named in one sentence; none, no sentence."""
+    from portrait.reporting import sections
+
+    short = {"a": "Conviviale", "b": "Gastronomie", "c": "Sûre"}
+    assert sections.both_lists(["a", "b"], ["c"], short) == ""
+    assert sections.both_lists(["a"], ["a", "c"], short) == (
+        " « Conviviale » figure dans les deux listes : une majorité de clients est d'accord, mais nettement moins que "
+        "les habitants.")
+    assert sections.both_lists(["a", "b"], ["b", "a"], short).startswith(
+        " « Gastronomie » et « Conviviale » figurent dans les deux listes")

@@ -199,6 +199,17 @@ def words_sentence(words: pd.DataFrame) -> str:
 # ------------------------------------------------------------------------------------------- takeaways
 
 
+def both_lists(strong: list[str], gaps: list[str], short: Mapping[str, str]) -> str:
+    """The sentence reconciling the attributes that are both shared strengths and gaps to close (« » if none): the
+    rules differ (a majority in both groups; a difference established between them), and both can hold."""
+    both = [i for i in gaps if i in set(strong)]
+    if not both:
+        return ""
+    names = fmt.enumeration([f"« {short[i]} »" for i in both])
+    return (f" {names} {'figurent' if len(both) > 1 else 'figure'} dans les deux listes : une majorité de clients "
+            "est d'accord, mais nettement moins que les habitants.")
+
+
 def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride: Mapping[str, pd.DataFrame],
               short: Mapping[str, str]) -> list[str]:
     """What to retain for a regional brand, by rules stated in the text:
@@ -229,7 +240,8 @@ def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride
                        for i in sorted(strong, key=lambda i: -wide.loc[i, ("estimate", "visitors")])) + ".")
     if len(gaps):
         out.append("**Des écarts à combler** (les clients sont nettement moins d'accord que les habitants) : " + ", ".join(
-            f"« {short[r.item]} » ({fmt.signed(r.estimate * 100, 1)} points)" for r in gaps.itertuples()) + ".")
+            f"« {short[r.item]} » ({fmt.signed(r.estimate * 100, 1)} points)" for r in gaps.itertuples())
+            + "." + both_lists(strong, list(gaps["item"]), short))
     if weak:
         out.append("**Des points faibles pour tous** (moins de la moitié d'accord dans les deux groupes : borne haute de "
                    "l'intervalle de confiance sous 50 % dans les deux groupes) : "
