@@ -28,7 +28,7 @@ def agreement_gaps(diff: pd.DataFrame) -> pd.DataFrame:
     points with its sign, its 95 % confidence interval and the p-value adjusted across the battery
     (``p_adj``, by the method named in the column ``adjustment``, see :func:`adjustment_label`).
     """
-    top2 = _top2(diff)
+    top2 = agreement_rows(diff)
     return pd.DataFrame({
         "attribut": top2["display"],
         "habitants (%)": top2["estimate_residents"].map(lambda v: fmt.number(v * 100, 1)),
@@ -42,7 +42,7 @@ def agreement_gaps(diff: pd.DataFrame) -> pd.DataFrame:
 def adjustment_label(diff: pd.DataFrame) -> str:
     """The correction for multiple tests that gave the agreement gaps' adjusted p-values, in French
     (« méthode de Benjamini-Hochberg »), from the ``adjustment`` column of the differences."""
-    return compare.adjustment_label(_top2(diff))
+    return compare.adjustment_label(agreement_rows(diff))
 
 
 def gaps_introduction(diff: pd.DataFrame) -> str:
@@ -55,8 +55,9 @@ def gaps_introduction(diff: pd.DataFrame) -> str:
             "intervalle et la p-valeur ajustée.")
 
 
-def _top2(diff: pd.DataFrame) -> pd.DataFrame:
-    """The rows of the « d'accord » share (``statistic`` ``accord``, ``level`` ``top2``)."""
+def agreement_rows(diff: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the « d'accord » share (``statistic`` ``accord``, ``level`` ``top2``) of the differences or
+    estimates of the comparison, in their order."""
     return diff.loc[(diff["statistic"] == "accord") & (diff["level"].astype(str) == "top2")]
 
 

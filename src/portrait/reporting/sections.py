@@ -12,7 +12,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from . import disclosure
+from . import comparison_text, disclosure
 from . import formatting as fmt
 from .synthesis import SUPPRESSED, verdict
 
@@ -228,7 +228,8 @@ def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride
               and wide.loc[i, ("ci_low", "visitors")] >= 0.5]
     weak = [i for i in wide.index if wide.loc[i, ("ci_high", "residents")] < 0.5
             and wide.loc[i, ("ci_high", "visitors")] < 0.5]
-    d = diff.loc[(diff["statistic"] == "accord") & (diff["level"].astype(str) == "top2") & diff["in_battery"]]
+    d = comparison_text.agreement_rows(diff)
+    d = d.loc[d["in_battery"]]
     gaps = d.loc[(d["p_adj"] < 0.05) & (d["estimate"] < 0)].sort_values("estimate")
     out = []
     if strong:

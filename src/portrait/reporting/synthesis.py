@@ -22,7 +22,7 @@ import pandas as pd
 from ..pipeline.config import require
 from ..study import compare
 from .. import survey
-from . import disclosure
+from . import comparison_text, disclosure
 from . import formatting as fmt
 from ..survey import Design
 
@@ -196,7 +196,7 @@ def agreement_table(diff: pd.DataFrame, threshold: int) -> pd.DataFrame:
     in the file's order), the share agreeing in each group in %, the gap clients − habitants in points with its
     sign, its 95 % confidence bounds, whether it is established (adjusted p below 0.05) and the smaller group's
     respondents; an attribute answered by fewer than ``threshold`` respondents in a group is suppressed."""
-    top2 = diff.loc[(diff["statistic"] == "accord") & (diff["level"].astype(str) == "top2")]
+    top2 = comparison_text.agreement_rows(diff)
     table = top2.assign(habitants=top2["estimate_residents"] * 100, clients=top2["estimate_visitors"] * 100,
                         écart=top2["estimate"] * 100, bas=top2["ci_low"] * 100, haut=top2["ci_high"] * 100,
                         effectif=top2[["n_residents", "n_visitors"]].min(axis=1),

@@ -365,7 +365,7 @@ def read_design(path: str | os.PathLike, variant: str | None = None, *, weights:
     if table.num_rows != meta["units"]:
         raise ParameterError(f"{path}: {table.num_rows} rows, its description says {meta['units']}")
 
-    def numbers(columns: list[str], weights: bool = False) -> np.ndarray:
+    def numbers(columns: list[str], replicate: bool = False) -> np.ndarray:
         # column by column into a Fortran-ordered matrix: no pandas frame of hundreds of columns; replicate
         # weights are checked column by column as they are copied, while each column is in the cache
         out = np.empty((table.num_rows, len(columns)), order="F")
@@ -374,7 +374,7 @@ def read_design(path: str | os.PathLike, variant: str | None = None, *, weights:
             for j in js:
                 col = out[:, j]
                 col[:] = table.column(columns[j]).to_numpy()
-                if weights and len(col) and not (col.min() >= 0 and np.isfinite(col.max())):
+                if replicate and len(col) and not (col.min() >= 0 and np.isfinite(col.max())):
                     raise ParameterError(f"{path}: replicate weights column {columns[j]!r} is not finite and "
                                          "non-negative")
 
@@ -406,7 +406,7 @@ def read_design(path: str | os.PathLike, variant: str | None = None, *, weights:
                psu=column(meta["psu"]).astype(np.int64).astype(int), fpc=column(meta["fpc"]).astype(float),
                steps=steps(refs), strata_labels=labels, lonely_psu=meta.get("lonely_psu", "fail"))
     if rep is not None:
-        d = _attach_replicate_weights(d, numbers(rep["columns"], weights=True), scale=rep["scale"],
+        d = _attach_replicate_weights(d, numbers(rep["columns"], replicate=True), scale=rep["scale"],
                                       rscales=rep["rscales"], mse=rep["mse"], method=rep["method"])
         d = replace(d, replicate_notes=tuple(tuple(a) for a in rep.get("adjusted", [])))
     return d
