@@ -149,6 +149,18 @@ def test_group_estimates_match_the_stacked_difference(mid_chain):
     assert d.se == pytest.approx(row["se"], rel=1e-9)
 
 
+def test_a_restricted_table_is_the_full_tables_rows(mid_chain):
+    """The sensitivity table estimates only its statistics (words among them): the same rows as the full
+    table's, to rounding (a narrower matrix product sums in another order)."""
+    cb, designs, est, _, _ = mid_chain
+    wanted = pd.concat([compare.SENSITIVITY_STATISTICS,
+                        est.loc[est["type"] == "open_words", ["item", "statistic", "level"]].drop_duplicates().head(2)])
+    part = compare.group_estimates(designs, cb, statistics=wanted)
+    full = est.merge(wanted, on=["item", "statistic", "level"])
+    assert len(part) == len(full) == 2 * len(wanted)
+    pd.testing.assert_frame_equal(part, full, check_exact=False, rtol=1e-12, atol=0)
+
+
 def test_adjusted_models_and_distribution_tests_run_on_the_stack(mid_chain):
     """Adjusted models (linearised here) and distribution tests give one row per ordinal item, with a
     significant group effect where a large difference was planted (img_dynamique) and adjusted p-values."""

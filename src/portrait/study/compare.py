@@ -51,11 +51,21 @@ def with_items(design: Design, cb: Codebook, survey: str, **kw) -> tuple[Design,
 
 
 def group_estimates(designs: Mapping[str, Design], cb: Codebook, variance: str = "linearisation",
-                    level: float = 0.95) -> pd.DataFrame:
-    """Every common-core statistic in each group: estimate, SE, CI, design effect, respondents."""
+                    level: float = 0.95, statistics: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every common-core statistic in each group: estimate, SE, CI, design effect, respondents.
+
+    ``statistics`` (columns item, statistic, level) restricts the table to these statistics: only their
+    items are derived and estimated.
+    """
     rows = []
     for group in GROUPS:
-        d, spec = with_items(designs[group], cb, group)
+        if statistics is None:
+            d, spec = with_items(designs[group], cb, group)
+        else:
+            wanted = set(statistics["item"])
+            d, spec = with_items(designs[group], cb, group, only=wanted,
+                                 words=any(cb.variable(i).type == "open_words" for i in wanted))
+            spec = spec.merge(statistics[["item", "statistic", "level"]], on=["item", "statistic", "level"])
         e = survey.mean(d, list(spec["column"]), variance=variance, level=level)
         e = e.drop(columns=["statistic", "variable", "level", "domain"]).assign(column=spec["column"].to_numpy())
         rows.append(spec.merge(e, on="column").assign(group=group))
@@ -412,8 +422,7 @@ def sensitivity(scenarios: Mapping[str, Mapping[str, Design]], cb: Codebook,
     """Key estimates and differences under several weightings (scenario → {residents, visitors} designs)."""
     rows = []
     for name, designs in scenarios.items():
-        est = group_estimates(designs, cb)
-        est = est.merge(statistics, on=["item", "statistic", "level"])
+        est = group_estimates(designs, cb, statistics=statistics).merge(statistics, on=["item", "statistic", "level"])
         diff = differences(est, battery=np.ones(len(statistics), dtype=bool))
         for _, r in est.iterrows():
             rows.append({"scenario": name, "item": r["item"], "statistic": r["statistic"], "level": r["level"],
