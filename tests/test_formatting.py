@@ -42,6 +42,13 @@ def test_percent_points_pvalue_interval():
     assert fmt.bounds(0.3, 3.0) == "[0,3 ; 3]" and fmt.bounds(0.62, 1.9) == "[0,62 ; 1,9]"
 
 
+def test_numbers_and_dates_given_as_parameters():
+    """A parameter's number with the decimals it needs, a share in % likewise, a date the French way, by hand."""
+    assert fmt.exact(3.0) == "3" and fmt.exact(0.125) == "0,125" and fmt.exact(12500) == "12\u202f500"
+    assert fmt.percent(0.95, None) == "95\u00a0%" and fmt.percent(0.975, None) == "97,5\u00a0%"
+    assert fmt.date("2017-03-01") == "1er mars 2017" and fmt.date("2016-12-15") == "15 décembre 2016"
+
+
 def test_round_keeps_numbers_and_drops_negative_zero():
     """fmt.round rounds numeric columns only and turns −0.0 into 0.0 (pandas would print « -0.0 »)."""
     df = pd.DataFrame({"a": [-1e-15, 1.23456, -2.5e-7], "b": ["x", "y", "z"], "n": [1, 2, 3]})

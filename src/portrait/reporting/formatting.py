@@ -6,16 +6,25 @@ a floating-point result (which differ between CPUs and BLAS builds): a value tha
 is printed « 0 », never « −0 » or « -0.0 ».
 
 French conventions: decimal comma, narrow no-break space (U+202F) between thousands, the minus
-sign U+2212, « % » after a space, p-values below the smallest printed one as « < 0,0001 ».
+sign U+2212, « % » after a space, p-values below the smallest printed one as « < 0,0001 », dates
+« 1er mars 2017 ».
+
+pandas is imported by the functions that take tables only: the reports' renderer and index write the parameters'
+values through this module and start without it (``tests/test_architecture.py``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+import sys
 from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 THOUSANDS = "\u202f"
 MINUS = "\u2212"
@@ -23,7 +32,9 @@ MISSING = "–"
 
 
 def _missing(x) -> bool:
-    return x is None or x is pd.NA or x is pd.NaT or (isinstance(x, (float, np.floating)) and math.isnan(x))
+    pd = sys.modules.get("pandas")          # pandas' missing values exist only once pandas is loaded
+    return (x is None or (pd is not None and (x is pd.NA or x is pd.NaT))
+            or (isinstance(x, (float, np.floating)) and math.isnan(x)))
 
 
 def rounded(x: float, decimals: int = 0) -> float:
@@ -47,20 +58,29 @@ def number(x: float, decimals: int = 0, missing: str = MISSING) -> str:
     return (MINUS + s) if v < 0 else s
 
 
+def _needed(x: float, most: int = 4) -> int:
+    """The decimals a number given as a parameter needs to be written exactly, at most ``most``."""
+    return next((d for d in range(most) if abs(x * 10 ** d - np.round(x * 10 ** d)) < 1e-9), most)
+
+
+def exact(x: float, most: int = 4) -> str:
+    """A number given as a parameter, with the decimals it needs (at most ``most``): ``exact(0.3)`` → « 0,3 »,
+    ``exact(3.0)`` → « 3 », ``exact(12500)`` → « 12 500 »."""
+    return number(x) if _missing(x) or math.isinf(x) else number(x, _needed(x, most))
+
+
 def bounds(low: float, high: float) -> str:
     """Bounds given as parameters, « [a ; b] », each with the decimals it needs (at most 4):
     ``bounds(0.3, 3.0)`` → « [0,3 ; 3] », ``bounds(0.62, 1.9)`` → « [0,62 ; 1,9] »."""
-    def exact(x: float) -> str:
-        return number(x, next((d for d in range(4) if abs(x * 10 ** d - np.round(x * 10 ** d)) < 1e-9), 4))
-
     return f"[{exact(low)} ; {exact(high)}]"
 
 
-def percent(share: float, decimals: int = 1, missing: str = MISSING) -> str:
-    """A share in [0, 1] written as a French percentage: ``percent(0.1234)`` → « 12,3 % »."""
+def percent(share: float, decimals: int | None = 1, missing: str = MISSING) -> str:
+    """A share in [0, 1] written as a French percentage: ``percent(0.1234)`` → « 12,3 % »; ``decimals=None``
+    gives the decimals a share given as a parameter needs: ``percent(0.95, None)`` → « 95 % »."""
     if _missing(share):
         return missing
-    return number(share * 100, decimals) + "\u00a0%"
+    return (exact(share * 100) if decimals is None else number(share * 100, decimals)) + "\u00a0%"
 
 
 def signed(x: float, decimals: int = 0, missing: str = MISSING) -> str:
@@ -82,6 +102,17 @@ def count(n: int, singular: str, plural: str | None = None) -> str:
     """« 1 fausse alerte », « 0 fausse alerte », « 3 fausses alertes » (French: singular below 2)."""
     n = int(n)
     return f"{number(n)} {singular if abs(n) < 2 else (plural or singular + 's')}"
+
+
+MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+          "novembre", "décembre")
+
+
+def date(day: dt.date | str) -> str:
+    """A date written the French way: ``date("2017-03-01")`` → « 1er mars 2017 », ``date("2016-09-15")`` →
+    « 15 septembre 2016 ». A string must be an ISO date (``YYYY-MM-DD``), else :class:`ValueError`."""
+    d = day if isinstance(day, dt.date) else dt.date.fromisoformat(day)
+    return f"{'1er' if d.day == 1 else d.day} {MONTHS[d.month - 1]} {d.year}"
 
 
 def enumeration(items: Sequence[str]) -> str:
@@ -115,6 +146,8 @@ def table(df: pd.DataFrame | pd.Series, decimals: int | Mapping[str, int] = 3,
     (integer columns default to 0); columns in ``pvalues`` go through :func:`pvalue`, columns in
     ``percents`` (column → decimals) through :func:`percent`.
     """
+    import pandas as pd
+
     frame = df.to_frame() if isinstance(df, pd.Series) else df
     pvalues, percents = set(pvalues), dict(percents or {})
     out = {}
@@ -137,6 +170,8 @@ def round(values, decimals: int = 0):
 
     Non-numeric columns of a table are kept as they are.
     """
+    import pandas as pd
+
     if isinstance(values, pd.DataFrame):
         out = values.copy()
         for col in out.columns:
