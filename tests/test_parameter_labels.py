@@ -1,4 +1,5 @@
-"""The reports' index names parameters in French, and no parameter of config/ can appear there unnamed."""
+"""The reports name parameters and write their values in French, and no parameter or code of config/ can appear
+there untranslated."""
 
 from __future__ import annotations
 
@@ -8,6 +9,11 @@ from nbformat.v4 import new_markdown_cell, new_notebook
 
 from portrait.pipeline import paths
 from portrait.reporting import parameter_labels, report
+
+#: Parameters whose strings a reader reads as written: names (department codes, web domains, partner file ids, a
+#: scheduler's address), a cited source, a date. Every other string of config/ is a code with a French text.
+AS_WRITTEN = frozenset({"departments", "dot_insensitive_domains", "accept_fully_excluded", "scheduler",
+                        "foreign_share_source", "reference_date"})
 
 
 def _parameter_files():
@@ -27,15 +33,108 @@ def test_every_parameter_of_config_has_a_french_label():
 
 def test_every_parameter_a_scenario_sets_has_a_french_label():
     """The scenarios' lines of the index name the parameters they change in French as well."""
-    missing = [f"{f.name}: {k}" for f in sorted((paths.CONFIG / "scenarios").glob("*.yaml"))
-               for stage in yaml.safe_load(f.read_text(encoding="utf-8")).get("set", {}).values()
-               for k in stage if k not in parameter_labels.LABELS]
+    missing = [f"{f.name}: {k}" for f, k, _ in _scenario_settings() if k not in parameter_labels.LABELS]
     assert missing == []
+
+
+def _scenario_settings():
+    """(file, parameter, value) of every parameter a scenario of config/scenarios/ sets."""
+    return [(f, k, v) for f in sorted((paths.CONFIG / "scenarios").glob("*.yaml"))
+            for stage in yaml.safe_load(f.read_text(encoding="utf-8")).get("set", {}).values()
+            for k, v in stage.items()]
+
+
+def _strings(name, value):
+    """(parameter, string) of every string a value holds: a list's items, a mapping's entries under their own names."""
+    if isinstance(value, str):
+        yield name, value
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(name, v)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _strings(k, v)
+
+
+def test_every_code_of_config_and_of_the_scenarios_has_a_french_text():
+    """A code written in config/*.yaml or set by a scenario (``fdr_bh``, ``superpopulation``, ``tourism``) without a
+    French text would be shown raw to readers: it fails here. Paths are not shown; names and dates are read as
+    written (:data:`AS_WRITTEN`)."""
+    settings = [(f, k, v) for f in _parameter_files()
+                for k, v in yaml.safe_load(f.read_text(encoding="utf-8")).items()] + _scenario_settings()
+    codes = [(f.name, name, s) for f, k, v in settings if parameter_labels.shown(k, v)
+             for name, s in _strings(k, v) if name not in AS_WRITTEN]
+    assert ("06_comparison.yaml", "adjust", "fdr_bh") in codes
+    assert ("tourisme.yaml", "calibration_target", "tourism") in codes            # the scenarios' codes are read too
+    assert [c for c in codes if c[2] not in parameter_labels.VALUE_TEXTS.get(c[1], {})] == []
+
+
+def test_every_code_the_chain_accepts_has_a_french_text():
+    """The values the stages validate (calibration methods, allocation rules, survey tools, formats, encodings,
+    targets, adjustments, partner types) all have a French text, not only those config/ uses today."""
+    from portrait import survey
+    from portrait.study import compare, export_readers, exports, recipes, survey_tools, validation_setup, visitors
+
+    accepted = {"calibration_method": survey.CALIBRATION_METHODS, "sensitivity_methods": survey.CALIBRATION_METHODS,
+                "allocation": survey.ALLOCATION_RULES, "replicate_method": ("bootstrap", "jk1", "jkn"),
+                "calibration_target": recipes.TARGETS, "targets": validation_setup.TARGETS,
+                "adjust": tuple(compare.ADJUST_LABELS), "source": ("simulated", "real"),
+                "partners_source": ("synthetic", "real"), "source_priority": tuple(visitors.SOURCE_LABELS),
+                "survey_tool": (survey_tools.NATIVE, *survey_tools.load(paths.CONFIG / "survey_tools.yaml")),
+                "export_formats": exports.FORMATS, "ingest_format": exports.FORMATS,
+                "export_encoding": exports.CSV_ENCODINGS, "csv_encoding": export_readers.ENCODINGS}
+    missing = [(k, v) for k, values in accepted.items() for v in values
+               if v not in parameter_labels.VALUE_TEXTS.get(k, {})]
+    assert missing == []
+
+
+def test_numbers_shares_dates_lists_and_flags_are_written_the_french_way():
+    """Expected texts written by hand (they are the specification): decimal comma, thousands separated by a
+    narrow no-break space but not in a seed or a year, « 95 % », « 1er mars 2017 », « a, b et c », « aucun »,
+    « oui »."""
+    v = parameter_labels.value_text
+    assert v("invitations", 18000) == "18\u202f000"
+    assert v("seed", 20170301) == "20170301" and v("population_year", 2017) == "2017"
+    assert v("logit_bounds", [0.3, 3.0]) == "[0,3 ; 3]"
+    assert v("some_float", 0.125) == "0,125" and v("some_float", -1.5) == "\u22121,5"
+    assert v("confidence_level", 0.95) == "95\u00a0%" and v("confidence_level", 0.975) == "97,5\u00a0%"
+    assert v("reference_date", "2017-03-01") == "1er mars 2017"
+    assert v("reference_date", "2016-09-15") == "15 septembre 2016"
+    assert v("reference_date", "2017-13-45") == "2017-13-45"                  # not a date: as written
+    assert v("departments", ["02", "59", "60"]) == "02, 59 et 60" and v("departments", ["59"]) == "59"
+    assert v("size_breaks", [1000, 5000]) == "1\u202f000 et 5\u202f000"
+    assert v("accept_fully_excluded", []) == "aucun"
+    assert v("check", True) == "oui" and v("check", False) == "non" and v("none", None) == "aucun"
+    assert v("tourism_margins", {"nights_year": 2017, "foreign_share": 0.25}) == \
+        "[millésime des nuitées Insee : 2017 ; part des clients étrangers : 25\u00a0%]"
+
+
+def test_codes_are_translated_and_unknown_codes_fall_back_to_the_raw_value():
+    """fdr_bh reads « Benjamini-Hochberg », a list of codes « linéaire, raking et logit borné », the partner
+    types' order « a > b »; a code without a text (a new method) is shown as config/ writes it, never an error."""
+    v = parameter_labels.value_text
+    assert v("adjust", "fdr_bh") == "Benjamini-Hochberg" and v("adjust", "holm") == "Holm"
+    assert v("sensitivity_methods", ["linear", "raking", "logit"]) == "linéaire, raking et logit borné"
+    assert v("targets", ["superpopulation", "finite"]) == "superpopulation (modèle) et population finie"
+    assert v("replicate_method", "bootstrap") == "bootstrap de Rao-Wu"
+    assert v("source_priority", ["hebergement", "congres_salon"]) == "hébergement > congrès et salons"
+    assert v("calibration_method", "brand_new") == "brand_new" and v("brand_new_knob", "x") == "x"
+    assert v("adjust", ["fdr_bh", "mystery"]) == "Benjamini-Hochberg et mystery"
+
+
+def test_the_raw_value_stays_in_a_tooltip_or_in_parentheses():
+    """HTML: the value as config/ writes it in a tooltip when the French text differs (nothing to add for « 10 »);
+    plain text (a scenario's table): in parentheses."""
+    assert parameter_labels.html_value("adjust", "fdr_bh") == '<span title="fdr_bh">Benjamini-Hochberg</span>'
+    assert parameter_labels.html_value("targets", ["finite"]) == '<span title="[finite]">population finie</span>'
+    assert parameter_labels.html_value("small_cell_threshold", 10) == "10"
+    assert parameter_labels.text_value("calibration_target", "tourism") == "chiffres du tourisme (tourism)"
+    assert parameter_labels.text_value("population_year", 2019) == "2019"
 
 
 def test_the_index_shows_french_labels_hides_the_key_file_and_paths_and_falls_back_to_the_raw_name(tmp_path):
     """Labels written by hand: « messageries dont … » for dot_insensitive_domains; the key file and a path are not
-    shown; a parameter unknown to the mapping keeps its own name; the raw name stays in a tooltip."""
+    shown; a parameter unknown to the mapping keeps its own name; the raw name and value stay in tooltips."""
     params = {"dot_insensitive_domains": ["gmail.com"], "pseudo_key_file": ".portrait-key",
               "codebook_file": "config/codebook.yaml", "brand_new_knob": 3, "small_cell_threshold": 10}
     nb = new_notebook(cells=[new_markdown_cell("# Sonde\n\nUn rapport de test.")],
@@ -46,20 +145,19 @@ def test_the_index_shows_french_labels_hides_the_key_file_and_paths_and_falls_ba
     line = page[page.index('<span class="params">'):]
     line = line[:line.index("</li>")]
     assert ('<span title="dot_insensitive_domains">messageries dont les adresses ignorent les points et les '
-            "« +étiquettes »</span> : [gmail.com]") in line
+            '« +étiquettes »</span> : <span title="[gmail.com]">gmail.com</span>') in line
     assert '<span title="small_cell_threshold">seuil de confidentialité (répondants)</span> : 10' in line
     assert '<span title="brand_new_knob">brand_new_knob</span> : 3' in line
     assert ".portrait-key" not in page and "pseudo_key_file" not in page
     assert "codebook" not in line
 
 
-def test_no_dask_scheduler_reads_as_local_processes_and_other_values_as_config_writes_them():
+def test_no_dask_scheduler_reads_as_local_processes_and_other_values_as_written():
     """« ordonnanceur Dask : '' » said nothing to a reader: the empty scheduler is « aucun (processus locaux) »; a
-    scheduler address and other parameters' empty strings stay as config/ writes them."""
+    scheduler address stays as config/ writes it, another parameter's empty string is « aucun »."""
     assert parameter_labels.value_text("scheduler", "") == "aucun (processus locaux)"
     assert parameter_labels.value_text("scheduler", "tcp://host:8786") == "tcp://host:8786"
-    assert parameter_labels.value_text("csv_encoding", "") == "''"
-    assert parameter_labels.value_text("calibration_bounds", [0.3, 3.0]) == "[0.3, 3.0]"
+    assert parameter_labels.value_text("csv_encoding", "") == "aucun"
 
 
 def test_a_scenario_table_names_a_parameter_in_french_with_its_raw_name_in_parentheses():
@@ -74,6 +172,22 @@ def test_a_scenario_table_names_a_parameter_in_french_with_its_raw_name_in_paren
     table = scenarios.settings_table(manifest)
     assert table["Paramètre"].tolist() == ["méthode de calage (calibration_method)", "brand_new_knob"]
     assert table["Étape"].tolist() == ["04 — pondération des habitants"] * 2
+    assert table["Étude"].tolist() == ["raking", "1"]
+    assert table["Scénario"].tolist() == ["logit borné (logit)", "2"]
+
+
+def test_the_scenarios_lines_of_the_index_give_french_values_with_the_raw_ones_on_hover():
+    """« cible de calage des clients = chiffres du tourisme (étude : totaux des fichiers de partenaires) », each
+    value's code (what ``SET=`` takes) in its tooltip."""
+    from portrait.reporting import scenarios
+
+    manifest = {"name": "tourisme", "title": "Clients calés sur les chiffres du tourisme",
+                "stages": [{"stage": "05_visitor_weighting", "rerun": True,
+                            "changes": {"calibration_target": ["frame", "tourism"]}}]}
+    assert ('05 <span title="calibration_target">cible de calage des clients</span> = '
+            '<span title="tourism">chiffres du tourisme</span> (étude : '
+            '<span title="frame">totaux des fichiers de partenaires</span>) ; étapes refaites : 05'
+            in scenarios.index_items([manifest]))
 
 
 def test_the_index_shows_no_scheduler_as_local_processes(tmp_path):
@@ -82,5 +196,6 @@ def test_the_index_shows_no_scheduler_as_local_processes(tmp_path):
                       metadata={"papermill": {"parameters": {"scheduler": "", "workers": 2}}})
     nbformat.write(nb, tmp_path / "08_probe.ipynb")
     page = report.index_html([tmp_path / "08_probe.ipynb"])
-    assert '<span title="scheduler">ordonnanceur Dask</span> : aucun (processus locaux)' in page
+    assert ('<span title="scheduler">ordonnanceur Dask</span> : <span title="&#x27;&#x27;">aucun (processus locaux)'
+            '</span>') in page
     assert "ordonnanceur Dask</span> : &#x27;&#x27;" not in page and "Dask</span> : ''" not in page

@@ -176,49 +176,59 @@ def test_a_kernel_that_does_not_start_is_replaced(failure, tmp_path, config_dir,
     assert len(calls) == 2        # the first attempt raised before the kernel; the second ran the cell: no third
 
 
-def test_run_information_lists_every_parameter_by_its_french_name_with_its_value_as_written_in_config():
+def test_run_information_lists_every_parameter_in_french_with_its_name_and_value_as_written_in_config():
     """The reports' run-information block lists every parameter, by its French name (« méthode de calage »,
-    written by hand from parameter_labels), its raw name kept beside it; the value is written the way
-    config/*.yaml does, and read back with YAML it is the parameter itself (no Python repr: quotes, True/None)."""
+    written by hand from parameter_labels) and French value (« linéaire et raking », « oui »), its raw name and
+    raw value kept beside them; the raw value is written the way config/*.yaml does, and read back with YAML it is
+    the parameter itself (no Python repr: quotes, True/None)."""
     import nbformat
     import yaml
 
     from portrait.reporting import render
 
     params = {"calibration_method": "raking", "calibration_bounds": [0.3, 3.0], "check": True, "none": None,
-              "methods": ["linear", "raking"], "date": "2017-01-01", "overrides": {"residents": {"invitations": 1000}}}
+              "sensitivity_methods": ["linear", "raking"], "date": "2017-01-01",
+              "overrides": {"residents": {"invitations": 1000}}}
     nb = nbformat.v4.new_notebook(metadata={"papermill": {"parameters": params}})
     rows = render.run_information(nb)
-    shown = {name: (text, value) for text, name, value in rows if name}
+    shown = {name: (text, value, raw) for text, name, value, raw in rows if name}
     assert set(shown) == set(params)                                   # every parameter, each once
     assert len(rows) == len(params) + 3                                # and commit, version, manifest checksum
-    assert shown["calibration_method"] == ("méthode de calage", "raking")
-    assert shown["calibration_bounds"] == ("bornes du rapport g = poids calé / poids initial", "[0.3, 3.0]")
-    assert shown["methods"] == ("methods", "[linear, raking]") and shown["check"] == ("check", "true")
+    assert shown["calibration_method"] == ("méthode de calage", "raking", "raking")
+    assert shown["calibration_bounds"] == ("bornes du rapport g = poids calé / poids initial", "[0,3 ; 3]",
+                                           "[0.3, 3.0]")
+    assert shown["sensitivity_methods"] == ("méthodes de calage comparées (sensibilité)", "linéaire et raking",
+                                            "[linear, raking]")
+    assert shown["check"] == ("check", "oui", "true") and shown["date"] == ("date", "1er janvier 2017", "'2017-01-01'")
     for k, v in params.items():
-        assert yaml.safe_load(shown[k][1]) == v
+        assert yaml.safe_load(shown[k][2]) == v
 
 
-def test_the_rendered_run_information_shows_the_french_name_with_the_raw_one_on_hover(tmp_path):
+def test_the_rendered_run_information_shows_french_names_and_values_with_the_raw_ones_on_hover(tmp_path):
     """In the HTML, « méthode de calage » is shown and « calibration_method » is findable in its tooltip, not in
-    the text; no Dask scheduler reads « aucun (processus locaux) », not « '' »."""
+    the text; « Benjamini-Hochberg » is shown, « fdr_bh » in its tooltip; no Dask scheduler reads « aucun
+    (processus locaux) », not « '' »."""
     import re
 
     import nbformat
 
     from portrait.reporting import render
 
-    params = {"calibration_method": "raking", "scheduler": "", "seed": 7}
+    params = {"calibration_method": "raking", "scheduler": "", "seed": 7, "adjust": "fdr_bh"}
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Sonde")],
                                   metadata={"papermill": {"parameters": params}})
     nbformat.write(nb, tmp_path / "probe.ipynb")
     page = render.render(tmp_path / "probe.ipynb", tmp_path / "probe.html").read_text(encoding="utf-8")
     footer = page[page.index("Informations d'exécution</strong>"):page.index("</footer>")]
-    assert '<span title="calibration_method">méthode de calage</span> : <code>raking</code>' in footer
-    assert '<span title="scheduler">ordonnanceur Dask</span> : <code>aucun (processus locaux)</code>' in footer
-    assert '<span title="seed">graine aléatoire</span> : <code>7</code>' in footer
+    assert '<span title="calibration_method">méthode de calage</span> : raking</li>' in footer
+    assert ('<span title="scheduler">ordonnanceur Dask</span> : <span title="\'\'">aucun (processus locaux)'
+            in footer)
+    assert '<span title="seed">graine aléatoire</span> : 7</li>' in footer
+    assert ('<span title="adjust">correction pour tests multiples</span> : <span title="fdr_bh">Benjamini-Hochberg'
+            in footer)
     text = re.sub(r"<[^>]+>", "", footer)
     assert "calibration_method" not in text and "paramètre seed" not in text and "''" not in text
+    assert "fdr_bh" not in text and "Benjamini-Hochberg" in text
 
 
 def test_a_stale_banner_goes_at_the_top_and_replaces_an_earlier_one(tmp_path):

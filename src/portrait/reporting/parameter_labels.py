@@ -1,17 +1,27 @@
-"""French names of the parameters of ``config/*.yaml``, for the reports (reviewers read French).
+"""French names and values of the parameters of ``config/*.yaml``, for the reports (reviewers read French).
 
-The parameter files keep their English names (they are what ``make scenario SET=…`` and the notebooks
+The parameter files keep their English names and values (they are what ``make scenario SET=…`` and the notebooks
 take); readers see :data:`LABELS` — in the index, in each report's run-information block and in a scenario's
 table of settings — with the raw name in a tooltip (:func:`html_name`). A parameter without a label is shown by
 its own name, and ``tests/test_parameter_labels.py`` checks that every parameter of the study's files has one,
 so a new parameter cannot appear raw unnoticed. :data:`HIDDEN` parameters are not shown in the index.
+
+Values are written the French way as well (:func:`value_text`): numbers, percentages and dates by
+:mod:`portrait.reporting.formatting`, lists as « a, b et c », « oui » / « non », and the codes of
+:data:`VALUE_TEXTS` (``fdr_bh`` is « Benjamini-Hochberg »), the value as config/ writes it kept in a tooltip
+(:func:`html_value`) or in parentheses (:func:`text_value`). The tests check that every code used in config/
+and config/scenarios/ has a French text.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
+import re
 from typing import Any, Mapping
+
+from . import formatting as fmt
 
 #: Parameters never shown to readers: where the study's pseudonymisation key is kept says nothing about the
 #: results and is not for readers' eyes (paths are not shown either, see :func:`shown`).
@@ -84,6 +94,10 @@ LABELS = {
     "logit_bounds": "bornes du calage logit borné",
     "targets": "cibles de la validation",
     "design_overrides": "plans de sondage modifiés",
+    # entries of 05's tourism_margins
+    "nights_year": "millésime des nuitées Insee",
+    "foreign_share": "part des clients étrangers",
+    "foreign_share_source": "source de cette part",
 }
 
 
@@ -110,24 +124,101 @@ def by_label(params: Mapping[str, Any]) -> list[tuple[str, Any]]:
     return sorted(params.items(), key=lambda kv: label(kv[0]))
 
 
-#: Values that say nothing to a reader as config/ writes them, and what they mean (parameter → value → text).
-VALUE_TEXTS = {"scheduler": {"": "aucun (processus locaux)"}}
+# codes shared by several parameters
+METHODS = {"linear": "linéaire", "raking": "raking", "logit": "logit borné", "truncated": "linéaire tronqué"}
+FORMATS = {"csv": "CSV", "xlsx": "Excel (.xlsx)", "sav": "SPSS (.sav)"}
+ENCODINGS = {"cp1252": "Windows-1252", "utf-8": "UTF-8", "utf-8-sig": "UTF-8 avec BOM"}
+
+#: The codes config/ writes and what they mean to a reader (parameter → code → text), for every value the code
+#: accepts; a list parameter's codes are its items'. A value without a text is shown as config/ writes it.
+VALUE_TEXTS = {
+    "source": {"simulated": "données simulées (simulateur documenté, vérité connue)",
+               "real": "exports réels de l'outil d'enquête"},
+    "partners_source": {"synthetic": "fichiers simulés (générateur documenté)", "real": "fichiers réels des partenaires"},
+    "allocation": {"proportional": "proportionnelle à la population", "equal": "égale",
+                   "sqrt": "proportionnelle à la racine carrée de la population"},
+    "source_priority": {"congres_salon": "congrès et salons", "groupe_senior": "groupes seniors",
+                        "hebergement": "hébergement", "site_culturel_loisir": "sites culturels et de loisirs",
+                        "office_tourisme": "offices de tourisme"},
+    "survey_tool": {"native": "format du projet (dictionnaire des variables)", "limesurvey": "LimeSurvey",
+                    "qualtrics": "Qualtrics"},
+    "export_formats": FORMATS,
+    "ingest_format": FORMATS,
+    "export_encoding": ENCODINGS,
+    "csv_encoding": ENCODINGS,
+    "calibration_method": METHODS,
+    "sensitivity_methods": METHODS,
+    "replicate_method": {"bootstrap": "bootstrap de Rao-Wu", "jk1": "jackknife JK1", "jkn": "jackknife JKn (stratifié)"},
+    "calibration_target": {"frame": "totaux des fichiers de partenaires", "tourism": "chiffres du tourisme"},
+    "adjust": {"fdr_bh": "Benjamini-Hochberg", "holm": "Holm"},
+    "targets": {"superpopulation": "superpopulation (modèle)", "finite": "population finie"},
+    "scheduler": {"": "aucun (processus locaux)"},
+}
+#: Shares written as percentages (0.95 is « 95 % »).
+SHARES = frozenset({"confidence_level", "foreign_share"})
+#: Pairs [L, U] written as bounds, « [0,3 ; 3] ».
+BOUNDS = frozenset({"calibration_bounds", "logit_bounds"})
+#: Lists whose order is the setting (the first partner type wins): « a > b > c ».
+ORDERED = frozenset({"source_priority"})
+NONE = "aucun"
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def as_yaml(value) -> str:
     """A parameter as it is written in config/*.yaml (``raking``, ``[0.3, 3.0]``), not as a Python repr."""
     import yaml
 
-    plain = json.loads(json.dumps(value))           # notebook metadata nodes become plain dicts and lists
+    plain = json.loads(json.dumps(value, default=str))   # notebook metadata nodes become plain dicts and lists
     text = yaml.safe_dump(plain, default_flow_style=True, allow_unicode=True, width=10_000).strip()
     return text.removesuffix("...").strip()
 
 
 def value_text(name: str, value) -> str:
-    """A parameter's value as readers see it: as config/*.yaml writes it, except the values of
-    :data:`VALUE_TEXTS` (no Dask scheduler, ``''``, is « aucun (processus locaux) »)."""
-    texts = VALUE_TEXTS.get(name, {})
-    return texts[value] if isinstance(value, str) and value in texts else as_yaml(value)
+    """A parameter's value as readers see it, in French: the text of a code (:data:`VALUE_TEXTS`: ``fdr_bh`` is
+    « Benjamini-Hochberg »), « oui » / « non », numbers with a decimal comma (a seed or a year without a
+    thousands separator), a share as « 95 % », a date as « 1er mars 2017 », a list as « a, b et c » (« aucun »
+    when empty), a mapping as « [nom : valeur ; …] ». What it does not know it shows as config/ writes it."""
+    if isinstance(value, str) and value in VALUE_TEXTS.get(name, {}):
+        return VALUE_TEXTS[name][value]
+    if value is None or (isinstance(value, (str, list, tuple, dict)) and not value):
+        return NONE
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, int) and (name == "seed" or name.endswith("year")):
+        return str(value)                               # a name, not a count: « 2017 », not « 2 017 »
+    if isinstance(value, (int, float)):
+        return fmt.percent(value, None) if name in SHARES else fmt.exact(value)
+    if isinstance(value, dt.date) or (isinstance(value, str) and ISO_DATE.fullmatch(value)):
+        try:
+            return fmt.date(value)
+        except ValueError:                              # « 2017-13-45 »: not a date, shown as written
+            return value
+    if isinstance(value, (list, tuple)) and name in BOUNDS and len(value) == 2 and all(_is_number(v) for v in value):
+        return fmt.bounds(*value)
+    if isinstance(value, (list, tuple)):
+        items = [value_text(name, v) for v in value]
+        return " > ".join(items) if name in ORDERED else fmt.enumeration(items)
+    if isinstance(value, dict):
+        return "[" + " ; ".join(f"{label(str(k))} : {value_text(str(k), v)}" for k, v in value.items()) + "]"
+    return value if isinstance(value, str) else as_yaml(value)
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def html_value(name: str, value) -> str:
+    """A parameter's value in HTML, in French (:func:`value_text`), as config/ writes it in a tooltip when that
+    differs: ``<span title="fdr_bh">Benjamini-Hochberg</span>``, ``10``."""
+    text, raw = value_text(name, value), as_yaml(value)
+    return html.escape(text) if text == raw else f'<span title="{html.escape(raw)}">{html.escape(text)}</span>'
+
+
+def text_value(name: str, value) -> str:
+    """A parameter's value in plain text, in French, as config/ writes it in parentheses when that differs
+    (tables, where no tooltip fits): « chiffres du tourisme (tourism) », « 2019 »."""
+    text, raw = value_text(name, value), as_yaml(value)
+    return text if text == raw else f"{text} ({raw})"
 
 
 def shown(name: str, value) -> bool:

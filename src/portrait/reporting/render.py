@@ -95,15 +95,17 @@ def git_commit() -> str:
         return "inconnu (pas un dépôt git)"
 
 
-def run_information(nb) -> list[tuple[str, str, str]]:
+def run_information(nb) -> list[tuple[str, str, str, str]]:
     """Key facts of the run: commit, package version, raw-data manifest checksum, then every parameter by its
-    French name (:mod:`portrait.reporting.parameter_labels`). Rows (what readers see, the parameter's raw name or
-    "" for the facts that are not parameters, the value as config/*.yaml writes it)."""
+    French name and French value (:mod:`portrait.reporting.parameter_labels`). Rows (what readers see, the
+    parameter's raw name, its value as readers see it, the value as config/*.yaml writes it); the facts that are
+    not parameters have "" for the raw name and the raw value."""
     params = nb.metadata.get("papermill", {}).get("parameters", {})
     manifest = paths.RAW / "SHA256SUMS"
-    rows = [("commit", "", git_commit()), ("version de portrait", "", __version__),
-            ("empreinte de data/raw/SHA256SUMS", "", sha256(manifest)[:16] if manifest.exists() else "absent")]
-    rows += [(parameter_labels.label(k), k, parameter_labels.value_text(k, v)) for k, v in parameter_labels.by_label(params)]
+    rows = [("commit", "", git_commit(), ""), ("version de portrait", "", __version__, ""),
+            ("empreinte de data/raw/SHA256SUMS", "", sha256(manifest)[:16] if manifest.exists() else "absent", "")]
+    rows += [(parameter_labels.label(k), k, parameter_labels.value_text(k, v), parameter_labels.as_yaml(v))
+             for k, v in parameter_labels.by_label(params)]
     return rows
 
 

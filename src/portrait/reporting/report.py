@@ -23,9 +23,6 @@ from ..pipeline.io import write_text
 from . import parameter_labels
 from .render import notebook_summary, notebook_title
 
-SOURCE_LABEL = {"simulated": "données simulées (simulateur documenté, vérité connue)",
-                "real": "exports réels de l'outil d'enquête"}
-
 STYLE = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:60rem;margin:2rem auto;
 padding:0 1rem;color:#1f2933;line-height:1.5}
@@ -73,7 +70,7 @@ def index_html(executed: list[Path], stale: tuple[str, set[str]] | None = None) 
         old = (' <span class="stale">périmé : antérieur à l\'échec</span>'
                if stale is not None and path.stem in stale[1] else "")
         params = nb.metadata.get("papermill", {}).get("parameters", {})
-        shown = " ; ".join(f"{parameter_labels.html_name(k)} : {html.escape(parameter_labels.value_text(k, v))}"
+        shown = " ; ".join(f"{parameter_labels.html_name(k)} : {parameter_labels.html_value(k, v)}"
                            for k, v in parameter_labels.by_label(params) if parameter_labels.shown(k, v))
         summary = notebook_summary(nb)
         first = short_description(summary)
@@ -84,7 +81,7 @@ def index_html(executed: list[Path], stale: tuple[str, set[str]] | None = None) 
             f'<li><a href="{html.escape(path.stem)}.html">{html.escape(notebook_title(nb))}</a>{old}{short} '
             f'<span class="source">{html.escape(data_source(params))}</span><br>'
             f"{html.escape(first if first.endswith('…') else first + '.')}<br>"
-            + (f'<span class="params">paramètres (valeurs telles qu\'écrites dans config/, nom du paramètre au survol) : {shown}</span>'
+            + (f'<span class="params">paramètres (nom et valeur du paramètre dans config/ au survol) : {shown}</span>'
                if shown else "") + "</li>")
     return (
         "<!DOCTYPE html>\n<html lang=\"fr\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -99,7 +96,7 @@ def index_html(executed: list[Path], stale: tuple[str, set[str]] | None = None) 
         "<p>Phase quantitative reproduite : bases de sondage, terrain, pondération, comparaison "
         "habitants / visiteurs. Chaque rapport est régénéré par <code>make</code> à partir de "
         "<code>data/raw/</code> et des paramètres de <code>config/</code>.</p>\n"
-        f"<p>Source des réponses : <span class=\"source\">{html.escape(SOURCE_LABEL.get(source, source))}"
+        f"<p>Source des réponses : <span class=\"source\">{html.escape(parameter_labels.value_text('source', source))}"
         f"</span> — graine aléatoire : {html.escape(str(study.get('seed')))}</p>\n"
         "<p><strong>Par où commencer.</strong> Les relecteurs lisent d'abord la synthèse (premier rapport, sans "
         "code, en français) ; les analystes suivent les rapports numérotés dans l'ordre de la chaîne, chacun avec "

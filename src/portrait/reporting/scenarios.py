@@ -124,30 +124,16 @@ def changes_sentence(m: pd.DataFrame, alpha: float = 0.05) -> str:
 
 def settings_table(manifest: dict[str, Any]) -> pd.DataFrame:
     """What the scenario changes: stage, parameter (its French name, the raw one that ``SET=`` takes in parentheses),
-    the study's value, the scenario's."""
+    the study's value, the scenario's (in French, as ``SET=`` takes them in parentheses)."""
     rows = []
     for s in manifest["stages"]:
         for name, (before, after) in s["changes"].items():
             if _redirect(before, after):
                 continue                    # a path redirected to the scenario's folder
             rows.append({"Étape": STAGE_NAMES.get(s["stage"], s["stage"]), "Paramètre": parameter_labels.text_name(name),
-                         "Étude": _param(before), "Scénario": _param(after)})
+                         "Étude": parameter_labels.text_value(name, before),
+                         "Scénario": parameter_labels.text_value(name, after)})
     return pd.DataFrame(rows, columns=["Étape", "Paramètre", "Étude", "Scénario"])
-
-
-#: French glosses of parameter values a scenario typically changes (the value itself is kept: it is what -p takes)
-VALUE_LABELS = {"frame": "fichiers de partenaires", "tourism": "chiffres du tourisme", "linear": "calage linéaire",
-                "raking": "calage par raking", "logit": "calage logit borné", "truncated": "calage linéaire tronqué",
-                "simulated": "réponses simulées", "real": "réponses réelles", "bootstrap": "bootstrap de Rao–Wu",
-                "jk1": "jackknife JK1", "jkn": "jackknife JKn"}
-
-
-def _param(v: Any) -> str:
-    if isinstance(v, str) and v in VALUE_LABELS:
-        return f"{v} ({VALUE_LABELS[v]})"
-    if isinstance(v, float):
-        return fmt.number(v, 3).rstrip("0").rstrip(",")
-    return json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else str(v)
 
 
 def stages_markdown(manifest: dict[str, Any]) -> str:
@@ -210,12 +196,13 @@ def index_items(manifests: list[dict[str, Any]]) -> str:
     badge = ' <span class="source">données simulées</span>' if is_simulated() else ""
     for mf in manifests:
         rerun = [s["stage"][:2] for s in mf["stages"] if s["rerun"]]
-        changed = "; ".join(f"{s['stage'][:2]} {parameter_labels.label(k)} = {_param(b)} (étude : {_param(a)})"
-                            for s in mf["stages"] for k, (a, b) in s["changes"].items() if not _redirect(a, b))
+        changed = " ; ".join(f"{s['stage'][:2]} {parameter_labels.html_name(k)} = {parameter_labels.html_value(k, b)} "
+                             f"(étude : {parameter_labels.html_value(k, a)})"
+                             for s in mf["stages"] for k, (a, b) in s["changes"].items() if not _redirect(a, b))
         items.append(f'<li><a href="../scenarios/{html.escape(mf["name"])}/reports/index.html">'
                      f'{html.escape(mf["title"])}</a>{badge} — <code>make scenario NAME={html.escape(mf["name"])}</code>'
                      + (f'<br>{html.escape(mf["description"])}' if mf.get("description") else "")
-                     + f'<br><span class="params">{html.escape(changed)} ; étapes refaites : '
+                     + f'<br><span class="params">{changed} ; étapes refaites : '
                        f'{html.escape(", ".join(rerun))}</span></li>')
     return ("<h2>Scénarios</h2>\n<p>Variantes de la chaîne (<code>make scenario</code>) : chacune a ses données, "
             "ses rapports et met ses estimations clés à côté de celles de l'étude. Un scénario est refait par la "
