@@ -110,7 +110,7 @@ def map_visitor_attributes(model: FieldworkModel, units: pd.DataFrame,
             mapping[val] = key if key is not None else spec[attr]["default"]
             report.append({"attribute": attr, "frame_value": val, "key": mapping[val], "matched": key is not None,
                            "n": int(counts[val])})
-        out[attr] = pd.Series(distinct, dtype="string").map(mapping).astype(str).to_numpy()[codes]
+        out[attr] = np.array([str(mapping[v]) for v in distinct], dtype=object)[codes]
     # region of residence: only for residents of France
     rspec = spec.get("residence_region", {})
     rcol = rspec.get("column", "residence_region")

@@ -4,6 +4,7 @@ contact statuses a survey tool would give; :func:`simulate` runs both surveys.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Callable, Collection, Sequence
@@ -133,21 +134,36 @@ def _drawn_categories(keys: Sequence[str], idx: np.ndarray) -> pd.Categorical:
     return pd.Categorical.from_codes(code[idx], categories=pd.Index(keys[order], dtype=object))
 
 
+_SEX_AGE_TABLES: dict[int, tuple[weakref.ref, pd.Index, np.ndarray]] = {}
+
+
+def _sex_age_table(population: pd.DataFrame) -> tuple[pd.Index, np.ndarray]:
+    """Departments and their P(sex × age) rows (columns: SEX_KEYS × AGE_KEYS), once per INSEE table: a
+    validation draws thousands of samples from the same (unchanged) table."""
+    hit = _SEX_AGE_TABLES.get(id(population))
+    if hit is not None and hit[0]() is population:
+        return hit[1], hit[2]
+    combos = [(s, a) for s in SEX_KEYS for a in AGE_KEYS]
+    table = _sex_age_by_department(population).pivot_table(index="departement", columns=["sexe", "age"], values="p")
+    table = table.reindex(columns=pd.MultiIndex.from_tuples(combos)).fillna(0.0)
+    _SEX_AGE_TABLES.clear()
+    _SEX_AGE_TABLES[id(population)] = (weakref.ref(population), table.index, table.to_numpy(float))
+    return table.index, _SEX_AGE_TABLES[id(population)][2]
+
+
 def _draw_profile(model: FieldworkModel, group: str, units: pd.DataFrame, population: pd.DataFrame | None,
                   rng: np.random.Generator) -> pd.DataFrame:
     out = units.copy()
     n = len(out)
     u = rng.random((n, 3))
     if group == "residents":
-        sa = _sex_age_by_department(population)
         combos = [(s, a) for s in SEX_KEYS for a in AGE_KEYS]
-        table = sa.pivot_table(index="departement", columns=["sexe", "age"], values="p").reindex(
-            columns=pd.MultiIndex.from_tuples(combos)).fillna(0.0)
-        row = table.index.get_indexer(out["departement"])
+        departments, p_sex_age = _sex_age_table(population)
+        row = departments.get_indexer(out["departement"])
         if (row < 0).any():
             missing = sorted(set(pd.unique(out["departement"][row < 0])))
             raise InputError(f"no INSEE sex × age figures for department(s) {missing}")
-        probs = table.to_numpy(float)[row]
+        probs = p_sex_age[row]
     else:
         combos = [(s, a) for s in SEX_KEYS for a in AGE_KEYS]
         probs = _visitor_sex_age_probabilities(model, out)
@@ -199,7 +215,14 @@ class _Rows:
         return self.stream.standard_normal(self._all(size))[self.rows]
 
     def gumbel(self, loc: float = 0.0, scale: float = 1.0, size=None) -> np.ndarray:
-        return self.stream.gumbel(loc, scale, size=self._all(size))[self.rows]
+        # numpy's Gumbel is loc − scale·log(−log(1 − U)) of one uniform U per value (redrawn when U = 0):
+        # the same uniforms, transformed for the rows only
+        state = self.stream.bit_generator.state
+        u = self.stream.random(self._all(size))
+        if not u.all():                    # pragma: no cover - a uniform exactly 0 (2⁻⁵³): numpy redraws it
+            self.stream.bit_generator.state = state
+            return self.stream.gumbel(loc, scale, size=self._all(size))[self.rows]
+        return loc - scale * np.log(-np.log(1.0 - u[self.rows]))
 
 
 def _answers(model: FieldworkModel, cal: Calibration, group: str, persons: pd.DataFrame,
