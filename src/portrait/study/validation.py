@@ -159,31 +159,35 @@ def _survey_estimates(setup: Validation, w: recipes.Weighted, variances: Sequenc
     data = pd.concat([final.data.drop(columns=[c for c in values.columns if c in final.data.columns]),
                       values[sel["column"]]], axis=1)
     cols = list(sel["column"])
-    rows = []
-
-    def failed(exc: Exception, where: str) -> pd.DataFrame:
-        return pd.DataFrame({"column": cols, "estimate": np.nan, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan,
-                             "df": np.nan, "n": np.nan, "adjusted": np.nan,
-                             "error": f"{where}: {str(exc).splitlines()[0]}"})
+    values = ["estimate", "se", "ci_low", "ci_high", "df", "n"]
+    nan = np.full(len(cols), np.nan)
+    blocks = []               # (estimator, variance, value columns, replicates widened, error) of each block of rows
 
     for name, d in _estimator_designs(w, setup.logit_bounds).items():
         for variance in variances:
             if isinstance(d, Exception):
-                e = failed(d, w.survey)
+                blocks.append((name, variance, dict.fromkeys(values, nan), np.nan,
+                               f"{w.survey}: {str(d).splitlines()[0]}"))
+                continue
+            dd = replace(d, data=data)
+            try:
+                e = survey.mean(dd, cols, variance="linearisation" if variance == "linearisation"
+                                    else "replicates", level=setup.level)
+            except CalibrationError as exc:   # a bootstrap replicate the recipe cannot calibrate
+                blocks.append((name, variance, dict.fromkeys(values, nan), np.nan,
+                               f"{w.survey}, bootstrap replicate: {str(exc).splitlines()[0]}"))
             else:
-                dd = replace(d, data=data)
-                try:
-                    e = survey.mean(dd, cols, variance="linearisation" if variance == "linearisation"
-                                        else "replicates", level=setup.level)
-                except CalibrationError as exc:   # a bootstrap replicate the recipe cannot calibrate
-                    e = failed(exc, f"{w.survey}, bootstrap replicate")
-                else:
-                    widened = len(dd.replicate_adjustments()) if variance != "linearisation" else 0
-                    e = e[["estimate", "se", "ci_low", "ci_high", "df", "n"]].assign(
-                        column=cols, adjusted=float(widened), error="")
-            rows.append(e.assign(estimator=name, variance=variance))
-    out = pd.concat(rows, ignore_index=True).merge(sel, on="column")
-    return out.assign(group=w.survey)
+                widened = len(dd.replicate_adjustments()) if variance != "linearisation" else 0
+                blocks.append((name, variance, {c: e[c].to_numpy() for c in values}, float(widened), ""))
+    k = len(cols)
+    out = pd.DataFrame({**{c: np.concatenate([b[2][c] for b in blocks]) for c in values},
+                        "column": np.tile(np.asarray(cols, dtype=object), len(blocks)),
+                        "adjusted": np.repeat([b[3] for b in blocks], k),
+                        "error": np.repeat(np.asarray([b[4] for b in blocks], dtype=object), k),
+                        "estimator": np.repeat(np.asarray([b[0] for b in blocks], dtype=object), k),
+                        "variance": np.repeat(np.asarray([b[1] for b in blocks], dtype=object), k)})
+    labels = sel.drop(columns="column").iloc[np.tile(np.arange(k), len(blocks))].reset_index(drop=True)
+    return pd.concat([out, labels], axis=1).assign(group=w.survey)
 
 
 def _failed_survey(setup: Validation, survey: str, variances: Sequence[str], exc: Exception) -> pd.DataFrame:
