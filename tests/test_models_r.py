@@ -144,6 +144,41 @@ def test_svyolr(mealcat, fixture, kind, terms):
         assert_allclose(se, r(fixture, f"se_{name}"), rtol=1e-3, err_msg=name)
 
 
+@pytest.mark.parametrize("terms", [["avg.ed", "mobility", "stype"], ["stype", "awards"]])
+def test_svyolr_replicate_refits_are_full_fits_of_each_replicate(mealcat, terms):
+    """The replicate refits, run all at once, are each replicate's own proportional-odds fit: brute force,
+    one whole svyolr (start values, BFGS, Newton) per replicate's weights, through the replicate variance."""
+    from dataclasses import replace
+
+    d = survey.with_replicates(Design.from_frame(mealcat, weights="pw", psu="dnum", fpc="fpc"), "bootstrap", 25,
+                               np.random.default_rng(3))
+    fit = survey.svyolr(d, "mealcat", terms, variance="replicates")
+    R = d.replicate_weights()
+    one_by_one = np.array([survey.svyolr(replace(d, weights=R[:, r]), "mealcat", terms).coef
+                           for r in range(R.shape[1])])
+    V = survey.replicate_variance(fit.coef, one_by_one, d.replicate_scale, d.replicate_rscales, d.replicate_mse,
+                                  d.replicate_blocks)
+    assert_allclose(fit.vcov, V, rtol=1e-7, atol=1e-12 * np.abs(V).max())
+
+
+@pytest.mark.parametrize("family", ["gaussian", "poisson"])
+def test_svyglm_replicate_refits_are_full_fits_of_each_replicate(clus1, family):
+    """Replicate refits of a survey GLM (the gaussian ones from the replicates' normal equations at once)
+    equal one whole svyglm per replicate's weights, through the replicate variance."""
+    from dataclasses import replace
+
+    d = survey.with_replicates(Design.from_frame(clus1.assign(api_k=clus1["api00"] // 100), weights="pw",
+                                                 psu="dnum", fpc="fpc"), "bootstrap", 25, np.random.default_rng(4))
+    y = "api00" if family == "gaussian" else "api_k"
+    fit = survey.svyglm(d, y, ["stype", "ell"], family=family, variance="replicates")
+    R = d.replicate_weights()
+    one_by_one = np.array([survey.svyglm(replace(d, weights=R[:, r]), y, ["stype", "ell"], family=family).coef
+                           for r in range(R.shape[1])])
+    V = survey.replicate_variance(fit.coef, one_by_one, d.replicate_scale, d.replicate_rscales, d.replicate_mse,
+                                  d.replicate_blocks)
+    assert_allclose(fit.vcov, V, rtol=1e-9, atol=1e-12 * np.abs(V).max())
+
+
 def test_stacked_replicates_add_the_surveys_variances(strat):
     """Stacking two surveys with their own replicate weights: the replicate SE of the difference is
     the square root of the sum of the two surveys' replicate variances."""

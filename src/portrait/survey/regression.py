@@ -196,11 +196,53 @@ def svyglm(design: Design, y: str, terms: Sequence[str], variance: str = "linear
         resid = (y0 - FAMILIES[family][0](X0 @ beta)) * ok
         V = _vcov(design, (X0 * resid[:, None]) @ A)
     else:
-        R = design.replicate_weights()
-        th = np.array([_glm_fit(X0, y0, R[:, r] * ok, family, start=beta)[0] for r in range(R.shape[1])])
+        R = design.replicate_weights() * ok[:, None]
+        if family == "gaussian":           # every replicate's normal equations from matrix products
+            # X'WX sums w x x' over the units: over the distinct rows of X with their summed weights
+            rows, cell_of = np.unique(X0, axis=0, return_inverse=True)
+            to_cells = sparse.csr_matrix((np.ones(len(X0)), (cell_of.ravel(), np.arange(len(X0)))),
+                                         shape=(len(rows), len(X0)))
+            outer = np.einsum("ni,nj->nij", rows, rows).reshape(len(rows), p * p)
+            XtWX = (outer.T @ (to_cells @ R)).T.reshape(-1, p, p)
+            th = np.linalg.solve(XtWX, ((X0 * y0[:, None]).T @ R).T[:, :, None])[:, :, 0]
+        else:
+            th = np.array([_glm_fit(X0, y0, R[:, r], family, start=beta)[0] for r in range(R.shape[1])])
         V = replicate_variance(beta, th, design.replicate_scale, design.replicate_rscales, design.replicate_mse,
                                design.replicate_blocks)
     return Fit(names=names, coef=beta, vcov=V, df=df, variance=variance)
+
+
+def _newton_batch(derivs_batch, W: np.ndarray, start: np.ndarray, p: int, tol: float = 1e-10,
+                  maxit: int = 50) -> tuple[np.ndarray, np.ndarray]:
+    """The Newton iteration of :func:`svyolr` (step halving until the likelihood does not fall), run
+    for every row of ``W`` at once from ``start``; returns the solutions and which rows met a point
+    outside the parameter space (those are better refitted one by one, as the single-fit path does)."""
+    E = np.tile(start, (len(W), 1))
+    ll, g, H, unsure = derivs_batch(E, W)
+    active = ~unsure
+    for _ in range(maxit):
+        rows = np.flatnonzero(active)
+        if not len(rows):
+            break
+        step = np.linalg.solve(H[rows], g[rows][:, :, None])[:, :, 0]
+        t = np.ones(len(rows))
+        base, floor = E[rows], ll[rows] - 1e-12 * np.abs(ll[rows])
+        pending = np.arange(len(rows))
+        while len(pending):
+            new = base[pending] - t[pending, None] * step[pending]
+            c_ll, c_g, c_H, c_bad = derivs_batch(new, W[rows[pending]])
+            valid = ~c_bad & np.all(np.diff(new[:, p:], axis=1) > 0, axis=1)
+            c_ll = np.where(valid, c_ll, -np.inf)
+            done = (c_ll >= floor[pending]) | (t[pending] < 1e-8)
+            at = rows[pending[done]]
+            E[at], ll[at], g[at], H[at] = new[done], c_ll[done], c_g[done], c_H[done]
+            unsure[at[~valid[done]]] = True
+            t[pending[~done]] /= 2
+            pending = pending[~done]
+        moved = np.max(np.abs(t[:, None] * step), axis=1)
+        active[rows[moved < tol * (1 + np.max(np.abs(E[rows]), axis=1))]] = False
+        active &= ~unsure
+    return E, unsure
 
 
 def svyolr(design: Design, y: str, terms: Sequence[str], variance: str = "linearisation",
@@ -369,6 +411,29 @@ def svyolr(design: Design, y: str, terms: Sequence[str], variance: str = "linear
         cross = (At * hab) @ B
         return ll, g, H + cross + cross.T
 
+    def derivs_batch(E, W):
+        """:func:`derivs` for many weight vectors (rows of ``W``) at once, each at its own point (rows of
+        ``E``); also which rows left the parameter space (some unit's probability not positive)."""
+        r = len(E)
+        eta = E[:, :p] @ X.T
+        z = np.concatenate([np.full((r, 1), -np.inf), E[:, p:], np.full((r, 1), np.inf)], axis=1)
+        a, b = z[:, yk + 1] - eta, z[:, yk] - eta
+        Fa, Fb = special.expit(a), special.expit(b)
+        pr = Fa - Fb
+        bad = np.any(pr <= 0, axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fa, fb = Fa * (1 - Fa), Fb * (1 - Fb)
+            ga, gb = fa / pr, -fb / pr
+            wa, wb = W * in_a, W * in_b
+            haa = wa * (fa * (1 - 2 * Fa) / pr - ga ** 2)
+            hbb = wb * (-fb * (1 - 2 * Fb) / pr - gb ** 2)
+            hab = W * in_ab * (fa * fb / pr ** 2)
+            ll = np.einsum("rm,rm->r", W, np.log(pr))
+        g = (wa * ga) @ A + (wb * gb) @ B
+        H = (At * haa[:, None, :]) @ A + (Bt * hbb[:, None, :]) @ B
+        cross = (At * hab[:, None, :]) @ B
+        return np.where(bad, -np.inf, ll), g, H + cross + cross.transpose(0, 2, 1), bad
+
     def newton(w, est, tol=1e-10, maxit=50):
         ll, g, H = derivs(est, w)
         for _ in range(maxit):
@@ -402,8 +467,10 @@ def svyolr(design: Design, y: str, terms: Sequence[str], variance: str = "linear
         S[sel] = unit_scores(est[:p], est[p:])[cell_of]
         V = _vcov(design, S @ np.linalg.inv(-H_full))
     else:
-        R = to_cells @ design.replicate_weights()[sel]
-        th = np.array([fit(np.ascontiguousarray(R[:, r]), start=est)[0] for r in range(R.shape[1])])
+        W = np.ascontiguousarray((to_cells @ design.replicate_weights()[sel]).T)
+        th, unsure = _newton_batch(derivs_batch, W, est, p)
+        for r in np.flatnonzero(unsure):       # a replicate whose steps left the parameter space: one by one
+            th[r] = fit(np.ascontiguousarray(W[r]), start=est)[0]
         V = replicate_variance(est, th, design.replicate_scale, design.replicate_rscales,
                                design.replicate_mse, design.replicate_blocks)
     return Fit(names=names, coef=est, vcov=V, df=domain_degf(design, np.isin(np.arange(n_all), sel)) - p,
