@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..pipeline import config, parameters, paths, scenario, skip_iri_grammar
 from ..pipeline.io import write_text
+from . import formatting as fmt
 from . import parameter_labels
 from .render import notebook_summary, notebook_title
 
@@ -76,7 +77,7 @@ def index_html(executed: list[Path], stale: tuple[str, set[str]] | None = None) 
         first = short_description(summary)
         reps = params.get("replications")
         short = (f' <span class="source">version courte : {int(reps)} réplications (publiée : <code>make validate</code>, '
-                 f'1 000)</span>' if isinstance(reps, int) and reps < 1000 else "")
+                 f'{fmt.number(1000)})</span>' if isinstance(reps, int) and reps < 1000 else "")
         items.append(
             f'<li><a href="{html.escape(path.stem)}.html">{html.escape(notebook_title(nb))}</a>{old}{short} '
             f'<span class="source">{html.escape(data_source(params))}</span><br>'

@@ -490,7 +490,7 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
     if short:
         parts.append(f"Avec {a['replications']} réplications seulement, l'erreur Monte-Carlo d'une couverture est de "
                      f"± {fmt.number(100 * 1.96 * np.sqrt(0.95 * 0.05 / max(a['replications'], 1)), 1)} points : c'est une "
-                     "version courte ; seule la version publiée (`make validate`, 1 000 réplications) permet de conclure.")
+                     f"version courte ; seule la version publiée (`make validate`, {fmt.number(1000)} réplications) permet de conclure.")
     return " ".join(parts)
 
 

@@ -158,7 +158,7 @@ def targets_text_fr(fractions: Mapping[str, float]) -> str:
         f"{pct(f['visitors_invited'])} du fichier est invité mais environ {pct(f['visitors_respondents'])} "
         "répond : sans correction, la variance est surestimée d'environ "
         f"{pct(f['visitors_overstatement'])} (erreur type surestimée d'environ {pct(np.sqrt(1 + f['visitors_overstatement']) - 1)}), "
-        "ce qu'une étude de 1 000 réplications distingue à peine de l'erreur Monte-Carlo.")
+        f"ce qu'une étude de {fmt.number(1000)} réplications distingue à peine de l'erreur Monte-Carlo.")
 
 
 def summaries(results: pd.DataFrame, setups: Mapping[str, Validation]) -> dict[str, pd.DataFrame]:
