@@ -108,7 +108,7 @@ def answered_core(table: pd.DataFrame, codebook: Codebook) -> pd.Series:
         if v.type == "multi":
             n += sum(table[c].to_numpy(dtype=np.int64, na_value=0) for c in cols) > 0
         else:
-            n += np.logical_or.reduce([table[c].notna().to_numpy() for c in cols])
+            n += np.logical_or.reduce([~np.asarray(table[c].array.isna(), dtype=bool) for c in cols])
     return pd.Series(n, index=table.index)
 
 
@@ -183,7 +183,8 @@ def _status(survey: str, ids: np.ndarray, answers: pd.DataFrame | None, disp: pd
     if "hors_champ" in by_reason:
         reason[dcode == by_reason["hors_champ"]] = "hors_champ"
     out["reason"] = reason.to_numpy()
-    out["status"] = out["reason"].map({r: cb.reason_status(r) for r in pd.unique(out["reason"])})
+    codes, reasons = pd.factorize(out["reason"])
+    out["status"] = np.array([cb.reason_status(r) for r in reasons], dtype=object)[codes]
     return out
 
 
