@@ -106,27 +106,28 @@ def test_numbers_shares_dates_lists_and_flags_are_written_the_french_way():
     assert v("accept_fully_excluded", []) == "aucun"
     assert v("check", True) == "oui" and v("check", False) == "non" and v("none", None) == "aucun"
     assert v("tourism_margins", {"nights_year": 2017, "foreign_share": 0.25}) == \
-        "[millésime des nuitées Insee : 2017 ; part des clients étrangers : 25\u00a0%]"
+        "nuitées Insee 2017 et part des clients étrangers 25\u00a0%"
 
 
 def test_codes_are_translated_and_unknown_codes_fall_back_to_the_raw_value():
-    """fdr_bh reads « Benjamini-Hochberg », a list of codes « linéaire, raking et logit borné », the partner
+    """fdr_bh reads « Benjamini–Hochberg », a list of codes « linéaire, raking (calage itératif sur les marges) et logit borné », the partner
     types' order « a > b »; a code without a text (a new method) is shown as config/ writes it, never an error."""
     v = parameter_labels.value_text
-    assert v("adjust", "fdr_bh") == "Benjamini-Hochberg" and v("adjust", "holm") == "Holm"
-    assert v("sensitivity_methods", ["linear", "raking", "logit"]) == "linéaire, raking et logit borné"
-    assert v("targets", ["superpopulation", "finite"]) == "superpopulation (modèle) et population finie"
-    assert v("replicate_method", "bootstrap") == "bootstrap de Rao-Wu"
+    assert v("adjust", "fdr_bh") == "Benjamini–Hochberg" and v("adjust", "holm") == "Holm"
+    assert v("sensitivity_methods", ["linear", "raking", "logit"]) == \
+        "linéaire, raking (calage itératif sur les marges) et logit borné"
+    assert v("targets", ["superpopulation", "finite"]) == "super-population (espérance du modèle) et population finie fixée"
+    assert v("replicate_method", "bootstrap") == "bootstrap de Rao–Wu"
     assert v("source_priority", ["hebergement", "congres_salon"]) == "hébergement > congrès et salons"
     assert v("calibration_method", "brand_new") == "brand_new" and v("brand_new_knob", "x") == "x"
-    assert v("adjust", ["fdr_bh", "mystery"]) == "Benjamini-Hochberg et mystery"
+    assert v("adjust", ["fdr_bh", "mystery"]) == "Benjamini–Hochberg et mystery"
 
 
 def test_the_raw_value_stays_in_a_tooltip_or_in_parentheses():
     """HTML: the value as config/ writes it in a tooltip when the French text differs (nothing to add for « 10 »);
     plain text (a scenario's table): in parentheses."""
-    assert parameter_labels.html_value("adjust", "fdr_bh") == '<span title="fdr_bh">Benjamini-Hochberg</span>'
-    assert parameter_labels.html_value("targets", ["finite"]) == '<span title="[finite]">population finie</span>'
+    assert parameter_labels.html_value("adjust", "fdr_bh") == '<span title="fdr_bh">Benjamini–Hochberg</span>'
+    assert parameter_labels.html_value("targets", ["finite"]) == '<span title="[finite]">population finie fixée</span>'
     assert parameter_labels.html_value("small_cell_threshold", 10) == "10"
     assert parameter_labels.text_value("calibration_target", "tourism") == "chiffres du tourisme (tourism)"
     assert parameter_labels.text_value("population_year", 2019) == "2019"
@@ -172,7 +173,7 @@ def test_a_scenario_table_names_a_parameter_in_french_with_its_raw_name_in_paren
     table = scenarios.settings_table(manifest)
     assert table["Paramètre"].tolist() == ["méthode de calage (calibration_method)", "brand_new_knob"]
     assert table["Étape"].tolist() == ["04 — pondération des habitants"] * 2
-    assert table["Étude"].tolist() == ["raking", "1"]
+    assert table["Étude"].tolist() == ["raking (calage itératif sur les marges)", "1"]   # the code is in the text
     assert table["Scénario"].tolist() == ["logit borné (logit)", "2"]
 
 
@@ -199,3 +200,58 @@ def test_the_index_shows_no_scheduler_as_local_processes(tmp_path):
     assert ('<span title="scheduler">ordonnanceur Dask</span> : <span title="&#x27;&#x27;">aucun (processus locaux)'
             '</span>') in page
     assert "ordonnanceur Dask</span> : &#x27;&#x27;" not in page and "Dask</span> : ''" not in page
+
+
+def test_the_scenario_page_run_information_names_every_parameter_in_french():
+    """A scenario's page listed « manifest : scenarios/pop2019/scenario.json », « name : pop2019 » … under the run
+    information: every parameter of its notebook (those the scenario runner gives it included) has a French label,
+    so no row of its run-information block shows a raw name."""
+    from nbformat.v4 import new_notebook as notebook
+
+    from portrait.pipeline.parameters import cell_defaults
+    from portrait.reporting import render
+
+    params = cell_defaults(paths.NOTEBOOKS / "scenario.ipynb")
+    assert {"name", "manifest", "study_differences", "scenario_differences"} <= set(params)
+    rows = render.run_information(notebook(metadata={"papermill": {"parameters": params}}))
+    assert [name for text, name, _, _ in rows if name and text == name] == []
+
+
+def test_tourism_margins_read_as_prose_with_the_raw_mapping_on_hover():
+    """The index read « marges du tourisme (variante) : [part des clients étrangers : 25 % ; source de cette part :
+    … ; millésime des nuitées Insee : 2017] »: now French prose, no bracket around it, the source's own
+    parentheses as brackets inside ours; the mapping as config/ writes it stays in the tooltip."""
+    margins = yaml.safe_load((paths.CONFIG / "05_visitor_weighting.yaml").read_text(encoding="utf-8"))["tourism_margins"]
+    text = parameter_labels.value_text("tourism_margins", margins)
+    assert text.startswith("nuitées Insee 2017 et part des clients étrangers 25\u00a0% (source : CRT Hauts-de-France")
+    assert text.endswith("confiance moyenne])") and " : 25" not in text and "millésime" not in text
+    html_value = parameter_labels.html_value("tourism_margins", margins)
+    assert html_value.startswith('<span title="{foreign_share: 0.25,') and ">nuitées Insee 2017 et" in html_value
+
+
+def test_replicates_and_replications_are_never_confused():
+    """« répliques » are replicate weights (one set per replicate, 04–06 and 08's bootstrap), « réplications » the
+    validation's repetitions of the whole chain (08): every label with the first says « poids de réplication »,
+    every label with the second says « chaîne » and never « poids »."""
+    for name, text in parameter_labels.LABELS.items():
+        if "réplique" in text:
+            assert "poids de réplication" in text, name
+        if "réplication" in text.replace("poids de réplication", ""):
+            assert "chaîne" in text and "poids" not in text, name
+    assert parameter_labels.label("bootstrap_replicates").startswith("répliques bootstrap (poids de réplication)")
+    assert parameter_labels.label("model_replicates").startswith("répliques bootstrap (poids de réplication)")
+
+
+def test_methods_and_targets_read_as_the_reports_name_them():
+    """The validation's targets are named as report 08 names them (« Super-population (espérance du modèle) »,
+    « Population finie fixée »); raking as the reports write it, with its French gloss; Benjamini–Hochberg and
+    Rao–Wu with an en dash between the two names, as « Rao–Scott » and « Bilder–Loughin »."""
+    from portrait.study.validation_setup import TARGET_LABELS
+
+    for code, text in parameter_labels.VALUE_TEXTS["targets"].items():
+        assert text == TARGET_LABELS[code][0].lower() + TARGET_LABELS[code][1:]
+    assert parameter_labels.value_text("calibration_method", "raking") == "raking (calage itératif sur les marges)"
+    assert parameter_labels.value_text("adjust", "fdr_bh") == "Benjamini\u2013Hochberg"
+    assert parameter_labels.value_text("replicate_method", "bootstrap") == "bootstrap de Rao\u2013Wu"
+    for name, text in parameter_labels.LABELS.items():
+        assert " au moins " not in f" {text} ", name           # « nombre minimal de … », not « … au moins »

@@ -194,10 +194,11 @@ def test_run_information_lists_every_parameter_in_french_with_its_name_and_value
     shown = {name: (text, value, raw) for text, name, value, raw in rows if name}
     assert set(shown) == set(params)                                   # every parameter, each once
     assert len(rows) == len(params) + 3                                # and commit, version, manifest checksum
-    assert shown["calibration_method"] == ("méthode de calage", "raking", "raking")
+    assert shown["calibration_method"] == ("méthode de calage", "raking (calage itératif sur les marges)", "raking")
     assert shown["calibration_bounds"] == ("bornes du rapport g = poids calé / poids initial", "[0,3 ; 3]",
                                            "[0.3, 3.0]")
-    assert shown["sensitivity_methods"] == ("méthodes de calage comparées (sensibilité)", "linéaire et raking",
+    assert shown["sensitivity_methods"] == ("méthodes de calage comparées (sensibilité)",
+                                            "linéaire et raking (calage itératif sur les marges)",
                                             "[linear, raking]")
     assert shown["check"] == ("check", "oui", "true") and shown["date"] == ("date", "1er janvier 2017", "'2017-01-01'")
     for k, v in params.items():
@@ -206,7 +207,7 @@ def test_run_information_lists_every_parameter_in_french_with_its_name_and_value
 
 def test_the_rendered_run_information_shows_french_names_and_values_with_the_raw_ones_on_hover(tmp_path):
     """In the HTML, « méthode de calage » is shown and « calibration_method » is findable in its tooltip, not in
-    the text; « Benjamini-Hochberg » is shown, « fdr_bh » in its tooltip; no Dask scheduler reads « aucun
+    the text; « Benjamini–Hochberg » is shown, « fdr_bh » in its tooltip; no Dask scheduler reads « aucun
     (processus locaux) », not « '' »."""
     import re
 
@@ -220,15 +221,16 @@ def test_the_rendered_run_information_shows_french_names_and_values_with_the_raw
     nbformat.write(nb, tmp_path / "probe.ipynb")
     page = render.render(tmp_path / "probe.ipynb", tmp_path / "probe.html").read_text(encoding="utf-8")
     footer = page[page.index("Informations d'exécution</strong>"):page.index("</footer>")]
-    assert '<span title="calibration_method">méthode de calage</span> : raking</li>' in footer
+    assert ('<span title="calibration_method">méthode de calage</span> : <span title="raking">raking (calage itératif '
+            'sur les marges)</span></li>') in footer
     assert ('<span title="scheduler">ordonnanceur Dask</span> : <span title="\'\'">aucun (processus locaux)'
             in footer)
     assert '<span title="seed">graine aléatoire</span> : 7</li>' in footer
-    assert ('<span title="adjust">correction pour tests multiples</span> : <span title="fdr_bh">Benjamini-Hochberg'
+    assert ('<span title="adjust">correction pour tests multiples</span> : <span title="fdr_bh">Benjamini–Hochberg'
             in footer)
     text = re.sub(r"<[^>]+>", "", footer)
     assert "calibration_method" not in text and "paramètre seed" not in text and "''" not in text
-    assert "fdr_bh" not in text and "Benjamini-Hochberg" in text
+    assert "fdr_bh" not in text and "Benjamini–Hochberg" in text
 
 
 def test_a_stale_banner_goes_at_the_top_and_replaces_an_earlier_one(tmp_path):

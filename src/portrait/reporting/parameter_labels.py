@@ -8,7 +8,7 @@ so a new parameter cannot appear raw unnoticed. :data:`HIDDEN` parameters are no
 
 Values are written the French way as well (:func:`value_text`): numbers, percentages and dates by
 :mod:`portrait.reporting.formatting`, lists as « a, b et c », « oui » / « non », and the codes of
-:data:`VALUE_TEXTS` (``fdr_bh`` is « Benjamini-Hochberg »), the value as config/ writes it kept in a tooltip
+:data:`VALUE_TEXTS` (``fdr_bh`` is « Benjamini–Hochberg »), the value as config/ writes it kept in a tooltip
 (:func:`html_value`) or in parentheses (:func:`text_value`). The tests check that every code used in config/
 and config/scenarios/ has a French text.
 """
@@ -39,7 +39,7 @@ LABELS = {
     "invitations": "invitations",
     "take_per_commune": "invitations par commune tirée",
     "allocation": "répartition des communes tirées entre strates",
-    "min_psu_per_stratum": "communes tirées au moins par strate",
+    "min_psu_per_stratum": "nombre minimal de communes tirées par strate",
     # 02 — visitor frame and sample
     "partners_source": "source des fichiers de partenaires",
     "partner_layouts": "formats des fichiers de partenaires",
@@ -52,7 +52,7 @@ LABELS = {
     "source_priority": "ordre des types de partenaires (strate d'une personne présente dans plusieurs fichiers)",
     "dot_insensitive_domains": "messageries dont les adresses ignorent les points et les « +étiquettes »",
     "accept_fully_excluded": "fichiers admis sans aucun enregistrement retenu",
-    "min_per_stratum": "invitations au moins par strate",
+    "min_per_stratum": "nombre minimal d'invitations par strate",
     # 03 — questionnaires and fieldwork
     "codebook_file": "dictionnaire des variables",
     "model_file": "modèle du simulateur",
@@ -68,32 +68,38 @@ LABELS = {
     "export_encoding": "encodage des CSV simulés",
     "ingest_format": "format lu à l'import",
     "csv_encoding": "encodage des CSV lus",
-    "min_core_answered": "questions du tronc commun répondues au moins (questionnaire retenu)",
+    "min_core_answered": "nombre minimal de questions du tronc commun répondues (questionnaire retenu)",
     # 04, 05 — weighting
     "calibration_method": "méthode de calage",
     "calibration_bounds": "bornes du rapport g = poids calé / poids initial",
-    "min_respondents_per_level": "répondants au moins par modalité d'une marge",
+    "min_respondents_per_level": "nombre minimal de répondants par modalité d'une marge",
     "nonresponse_classes": "classes de non-réponse",
     "replicate_method": "méthode des poids de réplication",
-    "replicates": "poids de réplication",
+    "replicates": "répliques (jeux de poids de réplication)",
     "sensitivity_methods": "méthodes de calage comparées (sensibilité)",
     "calibration_target": "cible de calage des clients",
     "tourism_margins": "marges du tourisme (variante)",
     # 06 — comparison
     "confidence_level": "niveau de confiance",
     "adjust": "correction pour tests multiples",
-    "model_replicates": "poids de réplication des modèles ajustés",
+    "model_replicates": "répliques bootstrap (poids de réplication) par enquête, pour les modèles ajustés",
     # 07 — synthesis
     "small_cell_threshold": "seuil de confidentialité (répondants)",
     # 08 — validation
-    "replications": "réplications",
-    "bootstrap_replications": "réplications avec variance bootstrap",
-    "bootstrap_replicates": "répliques bootstrap par enquête",
+    "replications": "réplications Monte-Carlo de toute la chaîne",
+    "bootstrap_replications": "réplications de la chaîne avec aussi la variance bootstrap",
+    "bootstrap_replicates": "répliques bootstrap (poids de réplication) par enquête",
     "workers": "processus en parallèle",
     "scheduler": "ordonnanceur Dask",
     "logit_bounds": "bornes du calage logit borné",
     "targets": "cibles de la validation",
     "design_overrides": "plans de sondage modifiés",
+    # the scenario's page (notebooks/scenario.ipynb, parameters given by portrait.pipeline.scenario)
+    "name": "nom du scénario",
+    "manifest": "ce que le scénario change (fichier)",
+    "study_differences": "écarts clients − habitants de l'étude (fichier)",
+    "scenario_differences": "écarts clients − habitants du scénario (fichier)",
+    "alpha": "seuil de signification des écarts",
     # entries of 05's tourism_margins
     "nights_year": "millésime des nuitées Insee",
     "foreign_share": "part des clients étrangers",
@@ -125,7 +131,7 @@ def by_label(params: Mapping[str, Any]) -> list[tuple[str, Any]]:
 
 
 # codes shared by several parameters
-METHODS = {"linear": "linéaire", "raking": "raking", "logit": "logit borné", "truncated": "linéaire tronqué"}
+METHODS = {"linear": "linéaire", "raking": "raking (calage itératif sur les marges)", "logit": "logit borné", "truncated": "linéaire tronqué"}
 FORMATS = {"csv": "CSV", "xlsx": "Excel (.xlsx)", "sav": "SPSS (.sav)"}
 ENCODINGS = {"cp1252": "Windows-1252", "utf-8": "UTF-8", "utf-8-sig": "UTF-8 avec BOM"}
 
@@ -148,10 +154,10 @@ VALUE_TEXTS = {
     "csv_encoding": ENCODINGS,
     "calibration_method": METHODS,
     "sensitivity_methods": METHODS,
-    "replicate_method": {"bootstrap": "bootstrap de Rao-Wu", "jk1": "jackknife JK1", "jkn": "jackknife JKn (stratifié)"},
+    "replicate_method": {"bootstrap": "bootstrap de Rao–Wu", "jk1": "jackknife JK1", "jkn": "jackknife JKn (stratifié)"},
     "calibration_target": {"frame": "totaux des fichiers de partenaires", "tourism": "chiffres du tourisme"},
-    "adjust": {"fdr_bh": "Benjamini-Hochberg", "holm": "Holm"},
-    "targets": {"superpopulation": "superpopulation (modèle)", "finite": "population finie"},
+    "adjust": {"fdr_bh": "Benjamini–Hochberg", "holm": "Holm"},
+    "targets": {"superpopulation": "super-population (espérance du modèle)", "finite": "population finie fixée"},
     "scheduler": {"": "aucun (processus locaux)"},
 }
 #: Shares written as percentages (0.95 is « 95 % »).
@@ -175,9 +181,9 @@ def as_yaml(value) -> str:
 
 def value_text(name: str, value) -> str:
     """A parameter's value as readers see it, in French: the text of a code (:data:`VALUE_TEXTS`: ``fdr_bh`` is
-    « Benjamini-Hochberg »), « oui » / « non », numbers with a decimal comma (a seed or a year without a
+    « Benjamini–Hochberg »), « oui » / « non », numbers with a decimal comma (a seed or a year without a
     thousands separator), a share as « 95 % », a date as « 1er mars 2017 », a list as « a, b et c » (« aucun »
-    when empty), a mapping as « [nom : valeur ; …] ». What it does not know it shows as config/ writes it."""
+    when empty), a mapping as prose (:func:`_mapping_text`). What it does not know it shows as config/ writes it."""
     if isinstance(value, str) and value in VALUE_TEXTS.get(name, {}):
         return VALUE_TEXTS[name][value]
     if value is None or (isinstance(value, (str, list, tuple, dict)) and not value):
@@ -199,8 +205,32 @@ def value_text(name: str, value) -> str:
         items = [value_text(name, v) for v in value]
         return " > ".join(items) if name in ORDERED else fmt.enumeration(items)
     if isinstance(value, dict):
-        return "[" + " ; ".join(f"{label(str(k))} : {value_text(str(k), v)}" for k, v in value.items()) + "]"
+        return _mapping_text(name, value)
     return value if isinstance(value, str) else as_yaml(value)
+
+
+def _mapping_text(name: str, value: Mapping) -> str:
+    """A mapping as French prose, not as « [nom : valeur ; …] »: 05's tourism margins read « nuitées Insee 2017 et
+    part des clients étrangers 25 % (source : CRT …, éditorial … [fichier, confiance]) » (the source's own
+    parentheses become brackets inside ours); any other mapping, and entries the tourism margins do not know,
+    « nom : valeur », as a list « a, b et c » (the index separates parameters by « ; »)."""
+    rest = dict(value)
+    parts = []
+    if name == "tourism_margins":
+        if "nights_year" in rest:
+            parts.append(f"nuitées Insee {value_text('nights_year', rest.pop('nights_year'))}")
+        if "foreign_share" in rest:
+            share = f"part des clients étrangers {value_text('foreign_share', rest.pop('foreign_share'))}"
+            source = rest.pop("foreign_share_source", None)
+            if source:
+                share += " (source : " + value_text("foreign_share_source", source).translate(NESTED) + ")"
+            parts.append(share)
+    parts += [f"{label(str(k))} : {value_text(str(k), v)}" for k, v in rest.items()]
+    return fmt.enumeration(parts)
+
+
+#: Parentheses inside parentheses are written as brackets (French typography).
+NESTED = str.maketrans("()", "[]")
 
 
 def _is_number(v) -> bool:
@@ -209,16 +239,17 @@ def _is_number(v) -> bool:
 
 def html_value(name: str, value) -> str:
     """A parameter's value in HTML, in French (:func:`value_text`), as config/ writes it in a tooltip when that
-    differs: ``<span title="fdr_bh">Benjamini-Hochberg</span>``, ``10``."""
+    differs: ``<span title="fdr_bh">Benjamini–Hochberg</span>``, ``10``."""
     text, raw = value_text(name, value), as_yaml(value)
     return html.escape(text) if text == raw else f'<span title="{html.escape(raw)}">{html.escape(text)}</span>'
 
 
 def text_value(name: str, value) -> str:
     """A parameter's value in plain text, in French, as config/ writes it in parentheses when that differs
-    (tables, where no tooltip fits): « chiffres du tourisme (tourism) », « 2019 »."""
+    (tables, where no tooltip fits): « chiffres du tourisme (tourism) », « 2019 »; not when the text already
+    starts with it (« raking (calage itératif sur les marges) »)."""
     text, raw = value_text(name, value), as_yaml(value)
-    return text if text == raw else f"{text} ({raw})"
+    return text if text == raw or text.startswith(raw + " (") else f"{text} ({raw})"
 
 
 def shown(name: str, value) -> bool:
