@@ -58,10 +58,16 @@ DIFFERENCE = "visitors - residents"
 
 def mix64(z: np.ndarray) -> np.ndarray:
     """The SplitMix64 finaliser (Stafford's Mix13) of an array of uint64, element-wise (wraps mod 2⁶⁴)."""
-    z = np.asarray(z, dtype=np.uint64)
-    z = (z ^ (z >> np.uint64(30))) * _M1
-    z = (z ^ (z >> np.uint64(27))) * _M2
-    return z ^ (z >> np.uint64(31))
+    z = np.array(z, dtype=np.uint64)          # a copy, updated in place below (no temporaries of the size of z)
+    t = z >> np.uint64(30)
+    z ^= t
+    z *= _M1
+    np.right_shift(z, np.uint64(27), out=t)
+    z ^= t
+    z *= _M2
+    np.right_shift(z, np.uint64(31), out=t)
+    z ^= t
+    return z
 
 
 @functools.lru_cache(maxsize=1 << 18)     # a validation worker keys the same visitor frame in every replication

@@ -314,12 +314,12 @@ def option_effects(spec: Mapping[str, Any], data: pd.DataFrame, options: list) -
     for cov, levels in spec.items():
         if cov not in data.columns:
             continue
-        col = np.asarray(data[cov].astype(object).to_numpy())
-        for level, eff in levels.items():
-            rows = col == level
-            if rows.any():
-                vec = np.zeros(len(options))
-                for o, e in eff.items():
-                    vec[index[o]] = e
-                out[rows] += vec
+        codes, values = pd.factorize(data[cov])            # each person's value, compared once per distinct value
+        per_value = np.zeros((len(values) + 1, len(options)))   # last row: a missing value, no effect
+        for j, value in enumerate(values):
+            for level, eff in levels.items():
+                if value == level:
+                    for o, e in eff.items():
+                        per_value[j, index[o]] += e
+        out += per_value[codes]
     return out
