@@ -301,3 +301,36 @@ def test_the_index_cuts_a_long_first_sentence_at_a_clause_not_mid_phrase():
     assert cut.endswith(" …") and len(cut) <= 122
     assert long.startswith(cut[:-2]) and long[len(cut) - 2:].startswith((", ", " : ", " ; ", " — "))
     assert short_description("x " * 200, limit=50) == ("x " * 25).strip() + " …"     # no clause: at a word
+
+
+def test_the_index_writes_the_summaries_markdown_as_html_never_as_backticks():
+    """Stage 03's summary read « dictionnaire des variables (`config/codebook.yaml`) » in the index: each stage's
+    summary comes from its notebook's markdown, and its inline code is shown as <code>, its bold, italics and
+    links as their text, for every notebook of the chain and the scenario page."""
+    import re
+
+    from portrait.reporting import report
+
+    page = report.index_html(sorted(paths.NOTEBOOKS.glob("*.ipynb")))
+    items = page[page.index("<ol>"):page.index("</ol>")]
+    assert "dictionnaire des variables (<code>config/codebook.yaml</code>)" in items
+    text = re.sub(r"<[^>]+>", "", items)
+    assert "`" not in text and "**" not in text and "](" not in text
+    assert report.summary_html("*Super-population* : `a<b>` et **gras**, [lien](x.html) `coupé") == \
+        "Super-population : <code>a&lt;b&gt;</code> et gras, lien coupé"
+
+
+def test_reviewer_facing_titles_call_the_second_population_clients_du_territoire():
+    """The reports call them « clients du territoire »; the index said « Base de sondage des visiteurs » and the
+    scenario page « 06 — comparaison habitants / visiteurs »: every notebook's title, every stage name of the
+    scenario page and the index's introduction now use the reports' words."""
+    import nbformat
+
+    from portrait.reporting import report, scenarios
+    from portrait.reporting.render import notebook_title
+
+    titles = [notebook_title(nbformat.read(p, as_version=4)) for p in sorted(paths.NOTEBOOKS.glob("*.ipynb"))]
+    assert "Base de sondage des clients du territoire et tirage de l'échantillon" in titles
+    page = report.index_html([])
+    for text in [*titles, *scenarios.STAGE_NAMES.values(), page[page.index("<p>Phase"):page.index("</p>")]]:
+        assert "visiteur" not in text.lower(), text

@@ -58,6 +58,28 @@ def short_description(summary: str, limit: int = 220, shortest: int = 80) -> str
     return (first[:max(cuts)] if cuts else first[:limit].rsplit(" ", 1)[0]) + " …"
 
 
+INLINE_CODE = re.compile(r"`([^`]+)`")
+LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
+STRONG = re.compile(r"\*\*(.+?)\*\*")
+EMPHASIS = re.compile(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])")
+
+
+def summary_html(summary: str) -> str:
+    """A report's one-line summary, written in markdown by its notebook, as the index's HTML: inline code in
+    ``<code>`` (« dictionnaire des variables (<code>config/codebook.yaml</code>) », not the backticks), links,
+    bold and italics as their text, everything else escaped; a backtick left alone (a pair cut by
+    :func:`short_description`) is dropped."""
+    def plain(text: str) -> str:
+        text = EMPHASIS.sub(r"\1", STRONG.sub(r"\1", LINK.sub(r"\1", text)))
+        return html.escape(text.replace("`", ""), quote=False)
+
+    out, last = [], 0
+    for m in INLINE_CODE.finditer(summary):
+        out += [plain(summary[last:m.start()]), f"<code>{html.escape(m.group(1), quote=False)}</code>"]
+        last = m.end()
+    return "".join(out) + plain(summary[last:])
+
+
 def index_html(executed: list[Path], stale: tuple[str, set[str]] | None = None) -> str:
     """HTML of the index for the given executed notebooks (in chain order).
 
@@ -81,7 +103,7 @@ def index_html(executed: list[Path], stale: tuple[str, set[str]] | None = None) 
         items.append(
             f'<li><a href="{html.escape(path.stem)}.html">{html.escape(notebook_title(nb))}</a>{old}{short} '
             f'<span class="source">{html.escape(data_source(params))}</span><br>'
-            f"{html.escape(first if first.endswith('…') else first + '.')}<br>"
+            f"{summary_html(first if first.endswith('…') else first + '.')}<br>"
             + (f'<span class="params">paramètres (nom et valeur du paramètre dans config/ au survol) : {shown}</span>'
                if shown else "") + "</li>")
     return (
@@ -95,7 +117,7 @@ def index_html(executed: list[Path], stale: tuple[str, set[str]] | None = None) 
            "configuration ni aux données actuelles ; le prochain <code>make</code> réussi les régénère.</p>\n"
            if stale is not None else "") +
         "<p>Phase quantitative reproduite : bases de sondage, terrain, pondération, comparaison "
-        "habitants / visiteurs. Chaque rapport est régénéré par <code>make</code> à partir de "
+        "habitants / clients du territoire. Chaque rapport est régénéré par <code>make</code> à partir de "
         "<code>data/raw/</code> et des paramètres de <code>config/</code>.</p>\n"
         f"<p>Source des réponses : <span class=\"source\">{html.escape(parameter_labels.value_text('source', source))}"
         f"</span> — graine aléatoire : {html.escape(str(study.get('seed')))}</p>\n"

@@ -27,10 +27,11 @@ KEYS = ["item", "statistic", "level"]
 # how each statistic is shown: factor, decimals, unit of the difference
 SHOWN = {"mean": (1.0, 2, ""), "accord": (100.0, 1, " pt"), "share": (100.0, 1, " pt"), "nps_score": (100.0, 1, " pt")}
 STAGE_NAMES = {"01_resident_frame": "01 — base de sondage des habitants",
-               "02_visitor_frame": "02 — base de sondage des visiteurs",
+               "02_visitor_frame": "02 — base de sondage des clients du territoire",
                "03_fieldwork": "03 — terrain", "04_resident_weighting": "04 — pondération des habitants",
-               "05_visitor_weighting": "05 — pondération des visiteurs",
-               "06_comparison": "06 — comparaison habitants / visiteurs", "07_synthesis": "07 — synthèse"}
+               "05_visitor_weighting": "05 — pondération des clients du territoire",
+               "06_comparison": "06 — comparaison habitants / clients du territoire",
+               "07_synthesis": "07 — synthèse"}
 
 
 def read_manifest(path: str | Path) -> dict[str, Any]:
