@@ -212,13 +212,15 @@ def _as_float(values) -> np.ndarray:
 
 
 def statistic_parts(answers: Mapping[str, Any], cb: Codebook, item: str, statistic: str,
-                    level: str) -> tuple[float, float]:
+                    level: str, options: dict | None = None) -> tuple[float, float]:
     """Numerator and denominator of one key statistic over a table of answers (export columns).
 
     The definitions of :func:`.true_values.truth` and :func:`.stage.point_estimates`: codes among the
     substantive answers (« Ne sait pas » and blanks excluded) for ``mean``, ``share``, a grouping's
     groups and its difference (``nps_score``); options among the persons who cited at least one for a
     multi-select ``share``. Sums of the parts over chunks of a population give its exact ratio.
+    ``options`` (a dict, empty at first) keeps each multi-select item's option matrix and respondents
+    between calls on the same answers.
     """
     v = cb.variable(item)
     if v.type == "multi":
@@ -226,8 +228,14 @@ def statistic_parts(answers: Mapping[str, Any], cb: Codebook, item: str, statist
         if statistic != "share" or level not in levels:
             raise ParameterError(f"key statistic ({item}, {statistic}, {level}): a multi-select item has "
                                  f"only option shares, levels {levels}")
-        m = np.column_stack([_as_float(answers[option_column(item, c)]) for c in v.code_values])
-        return float((m[:, levels.index(level)] == 1).sum()), float((np.nansum(m, axis=1) > 0).sum())
+        found = None if options is None else options.get(item)
+        if found is None:
+            m = np.column_stack([_as_float(answers[option_column(item, c)]) for c in v.code_values])
+            found = (m, float((np.nansum(m, axis=1) > 0).sum()))
+            if options is not None:
+                options[item] = found
+        m, answered = found
+        return float((m[:, levels.index(level)] == 1).sum()), answered
     x = _as_float(answers[item])
     x = x[~np.isnan(x) & (x != cb.dont_know_code)]
     if statistic == "mean":
@@ -246,7 +254,8 @@ def statistic_parts(answers: Mapping[str, Any], cb: Codebook, item: str, statist
 
 
 def _sums(answers: Mapping[str, Any], cb: Codebook, statistics: pd.DataFrame) -> np.ndarray:
-    return np.asarray([statistic_parts(answers, cb, r.item, r.statistic, r.level)
+    options: dict = {}
+    return np.asarray([statistic_parts(answers, cb, r.item, r.statistic, r.level, options)
                        for r in statistics.itertuples()], dtype=float).reshape(-1, 2)
 
 
