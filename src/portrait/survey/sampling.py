@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 
 from .errors import SamplingError
 
@@ -229,8 +230,13 @@ def stratified_srswor(strata: Sequence[Any] | np.ndarray, sizes: Mapping[Any, in
     """
     s = np.asarray(strata)
     mask = np.zeros(len(s), dtype=bool)
+    codes, found = pd.factorize(s)                 # the units of each stratum, in frame order, found once
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(found) + 1))
+    where = {h: k for k, h in enumerate(found)}
     for h in sorted(sizes):
-        idx = np.flatnonzero(s == h)
+        k = where.get(h)
+        idx = order[bounds[k]:bounds[k + 1]] if k is not None else np.zeros(0, dtype=np.intp)
         n_h = int(sizes[h])
         if n_h > len(idx):
             raise SamplingError(f"stratum {h!r}: cannot draw {n_h} units from {len(idx)}")
