@@ -442,7 +442,7 @@ def test_profile_finding_names_the_groups_of_null_tests_whose_interval_excludes_
     assert ("pris un par un, 1 des 2 groupes de tests entre moitiés (par enquête et question) a un intervalle "
             f"Monte-Carlo qui exclut 5 %, quand le hasard seul en ferait sortir {chance:.1f}".replace(".", ",")) in text
     # the verdict: one group or more outside arrives by chance with probability 1 − e^(−chance) (Poisson)
-    assert f" : autant ou plus arrive par hasard {100 * (1 - np.exp(-chance)):.0f} % du temps" in text
+    assert f" : le hasard seul en donne autant ou plus {100 * (1 - np.exp(-chance)):.0f} % du temps" in text
 
 
 def test_truth_table_shows_shares_in_percent_nps_in_points_and_means_as_they_are():
@@ -476,12 +476,34 @@ def test_the_detail_table_signs_the_true_differences_only():
             (validation.DIFFERENCE_NAME, "recommandation", "mean", "", 0.0),
             ("residents", "img_sure", "accord", "top2", 0.42), (validation.DIFFERENCE_NAME, "img_sure", "accord", "top2", 0.05)]
     summ = pd.DataFrame([{"survey": sv, "item": it, "statistic": st, "level": lv, "estimator": "raking",
-                          "variance": "linearisation", "truth": t, "rmse": 0.1, "rel_bias": 0.001, "bias_sd": 0.02,
+                          "variance": "linearisation", "truth": t, "rmse": 0.1, "bias": 0.001, "rel_bias": 0.001, "bias_sd": 0.02,
                           "coverage": 0.95} for sv, it, st, lv, t in rows])
     t = validation.detail_table_fr(summ, cb)
-    assert list(t[("", "valeur vraie")]) == ["6,76", "42,00", "+0,54", "0,00", "+5,00"]      # residents first
+    d = validation.detail_table_fr(summ, cb, differences=True)
+    assert list(t[("", "valeur vraie")]) == ["6,76", "42,00"] and list(d[("", "valeur vraie")]) == ["+0,54", "0,00", "+5,00"]
     # a share is in %, the difference of two shares in points
-    assert list(t.index)[1][1].endswith("(4 ou 5) (%)") and list(t.index)[4][1].endswith("(4 ou 5) (points)")
+    assert list(t.index)[1][1].endswith("(4 ou 5) (%)") and list(d.index)[2][1].endswith("(4 ou 5) (points)")
+
+
+def test_the_detail_table_gives_the_bias_of_a_difference_in_points_never_relative():
+    """A true gap of −1.65 points with a bias of −0.43 point made a « biais relatif » of 26 % in report 08, meaningless
+    for a difference near 0: the differences' table has a « biais (points) » column (the bias of a difference of
+    shares × 100, of a mean as it is) and no relative bias; the surveys' table keeps the relative bias, in %."""
+    from portrait.study import codebook
+
+    cb = codebook.load("config/codebook.yaml")
+    rows = [("residents", "img_sure", "accord", "top2", 0.42, 0.0021, 0.005),
+            (validation.DIFFERENCE_NAME, "img_sure", "accord", "top2", -0.0165, -0.0043, 0.2606),
+            (validation.DIFFERENCE_NAME, "image_globale", "mean", "", 0.54, 0.012, 0.0222)]
+    summ = pd.DataFrame([{"survey": sv, "item": it, "statistic": st, "level": lv, "estimator": "raking",
+                          "variance": "linearisation", "truth": t, "bias": b, "rel_bias": r, "rmse": 0.1,
+                          "bias_sd": 0.2, "coverage": 0.95} for sv, it, st, lv, t, b, r in rows])
+    surveys, gaps = validation.detail_table_fr(summ, cb), validation.detail_table_fr(summ, cb, differences=True)
+    metrics = set(gaps.columns.get_level_values(1))
+    assert "biais (points)" in metrics and not any("relatif" in m for m in metrics)
+    assert list(gaps[("Calage (raking)", "biais (points)")]) == pytest.approx([-0.43, 0.01])
+    assert list(surveys[("Calage (raking)", "biais relatif (%)")]) == pytest.approx([0.5])
+    assert set(surveys.index.get_level_values(0)) == {"Habitants"}
 
 
 def test_pooled_coverage_interval_counts_replications_not_intervals():
@@ -529,6 +551,25 @@ def test_the_overview_gives_no_relative_bias_for_differences():
                             "mean_se_ratio": 1.0, "coverage": 0.95, "coverage_low": 0.9, "coverage_high": 0.98,
                             "rejection": np.nan, "power": np.nan} for s, v in rows])
     t = validation.overview_table_fr(pooled)
-    assert list(t["|Biais relatif| max (%)"].isna()) == [False, True, True, True]
-    assert t["|Biais relatif| max (%)"].iloc[0] == pytest.approx(26.14)
-    assert list(t["|Biais| max (en écarts-types)"].isna()) == [False, True, False, True]
+    assert list(t["Biais relatif maximal, en valeur absolue (%)"].isna()) == [False, True, True, True]
+    assert t["Biais relatif maximal, en valeur absolue (%)"].iloc[0] == pytest.approx(26.14)
+    assert list(t["Biais maximal, en valeur absolue (écarts-types)"].isna()) == [False, True, False, True]
+
+
+def test_report_08_words_are_french_and_match_the_other_reports():
+    """Report 08 said « communes certaines » (report 07: « retenues d'office »), « pire |biais| / écart-type » and
+    « |Biais relatif| moyen » (maths bars for words): the targets' paragraph, the targets' table and the overview's
+    headers now use words, as the other reports do."""
+    from portrait.study import validation_targets
+
+    f = {"f1": 0.213, "f1_max": 0.9, "residents_overstatement": 0.0002, "residents_invited": 0.001,
+         "certainty_share": 0.262, "visitors_invited": 0.333, "visitors_respondents": 0.047,
+         "visitors_overstatement": 0.049}
+    text = validation_targets.targets_text_fr(f)
+    assert "certaines" not in text and text.count("retenues d'office") == 2
+    pooled = pd.DataFrame([{"survey": "residents", "estimator": "raking", "variance": "linearisation",
+                            "replications": 40, "mean_abs_rel_bias": 0.01, "max_abs_rel_bias": 0.02,
+                            "max_abs_bias_sd": 0.25, "mean_se_ratio": 1.0, "coverage": 0.95, "coverage_low": 0.9,
+                            "coverage_high": 0.98, "rejection": np.nan, "power": np.nan}])
+    headers = list(validation.overview_table_fr(pooled).columns)
+    assert not any("|" in h for h in headers) and "Biais relatif moyen, en valeur absolue (%)" in headers

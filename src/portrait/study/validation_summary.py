@@ -214,9 +214,9 @@ def overview_table_fr(pooled: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "Enquête": t["survey"].map(SURVEY_LABELS), "Estimateur": t["estimator"].map(ESTIMATOR_LABELS),
         "Variance": t["variance"].map(VARIANCE_LABELS), "Réplications": t["replications"],
-        "|Biais relatif| moyen (%)": fmt.round((t["mean_abs_rel_bias"] * 100).where(relative), 2),
-        "|Biais relatif| max (%)": fmt.round((t["max_abs_rel_bias"] * 100).where(relative), 2),
-        "|Biais| max (en écarts-types)": fmt.round(t["max_abs_bias_sd"].where(lin), 2),
+        "Biais relatif moyen, en valeur absolue (%)": fmt.round((t["mean_abs_rel_bias"] * 100).where(relative), 2),
+        "Biais relatif maximal, en valeur absolue (%)": fmt.round((t["max_abs_rel_bias"] * 100).where(relative), 2),
+        "Biais maximal, en valeur absolue (écarts-types)": fmt.round(t["max_abs_bias_sd"].where(lin), 2),
         "Erreur type moyenne / écart-type": fmt.round(t["mean_se_ratio"], 3),
         "Couverture à 95 % (%)": fmt.round(t["coverage"] * 100, 1),
         "Intervalle Monte-Carlo (%)": [fmt.interval(lo, hi, 1, scale=100)
@@ -251,33 +251,37 @@ def truth_table_fr(truth: pd.DataFrame, labels: Mapping[tuple, str]) -> pd.DataF
     return shown
 
 
-def detail_table_fr(summ: pd.DataFrame, cb: Codebook, variance: str = "linearisation") -> pd.DataFrame:
-    """Per statistic: true value, then relative bias (%), RMSE and coverage (%) of each estimator.
+def detail_table_fr(summ: pd.DataFrame, cb: Codebook, variance: str = "linearisation",
+                    differences: bool = False) -> pd.DataFrame:
+    """Per statistic: true value, then bias, bias in standard deviations, RMSE and coverage (%) of each estimator.
 
-    For a difference whose true value is 0, the relative bias is not defined: the bias is shown in
-    units of the estimator's standard deviation instead (column « biais (écarts-types) »). The true value of
-    a difference clients − habitants is written with its sign (« +0,54 »), as :func:`truth_table_fr` writes it.
+    ``differences=False``: both surveys' statistics, the bias relative to the true value (« biais relatif (%) »).
+    ``differences=True``: the differences clients − habitants, whose true value can be 0 or close to it (a true gap
+    of −1.65 points made a bias of 0.2 standard deviation read 26 %): their bias is given in points instead
+    (« biais (points) »: points of percentage for a share, of the score for a mean or the net promoter score), as
+    :func:`overview_table_fr` gives none relative. Their true value is written with its sign (« +0,54 »), as
+    :func:`truth_table_fr` writes it.
     """
     labels = statistic_labels(cb)
-    s = compare.shares_in_percent(summ.loc[summ["variance"] == variance], ["truth", "rmse"])
-    s["Statistique"] = [points_label(labels.get((i, st, lv), i), st, sv == DIFFERENCE_NAME)
-                        for sv, i, st, lv in zip(s["survey"], s["item"], s["statistic"], s["level"])]
+    rows = summ.loc[(summ["variance"] == variance) & ((summ["survey"] == DIFFERENCE_NAME) == differences)]
+    s = compare.shares_in_percent(rows, ["truth", "rmse", "bias"])
+    s["Statistique"] = [points_label(labels.get((i, st, lv), i), st, differences)
+                        for i, st, lv in zip(s["item"], s["statistic"], s["level"])]
     s["Enquête"] = s["survey"].map(SURVEY_LABELS)
     s["Estimateur"] = s["estimator"].map(ESTIMATOR_LABELS)
-    s["biais relatif (%)"] = fmt.round(s["rel_bias"] * 100, 2)
+    bias = "biais (points)" if differences else "biais relatif (%)"
+    s[bias] = fmt.round(s["bias"], 2) if differences else fmt.round(s["rel_bias"] * 100, 2)
     s["biais (écarts-types)"] = fmt.round(s["bias_sd"], 2)
     s["RMSE"] = fmt.round(s["rmse"], 2)
     s["couverture (%)"] = fmt.round(s["coverage"] * 100, 1)
-    wide = s.pivot_table(index=["Enquête", "Statistique"], columns="Estimateur", sort=False,
-                         values=["biais relatif (%)", "biais (écarts-types)", "RMSE", "couverture (%)"])
+    metrics = [bias, "biais (écarts-types)", "RMSE", "couverture (%)"]
+    wide = s.pivot_table(index=["Enquête", "Statistique"], columns="Estimateur", sort=False, values=metrics)
     wide = wide.swaplevel(0, 1, axis=1)
     order = [ESTIMATOR_LABELS[e] for e in ESTIMATORS if ESTIMATOR_LABELS[e] in wide.columns.get_level_values(0)]
-    metrics = ["biais relatif (%)", "biais (écarts-types)", "RMSE", "couverture (%)"]
     wide = wide.reindex(columns=pd.MultiIndex.from_product([order, metrics]))
     truth = s.drop_duplicates(["Enquête", "Statistique"]).set_index(["Enquête", "Statistique"])["truth"]
-    gap = wide.index.get_level_values("Enquête") == SURVEY_LABELS[DIFFERENCE_NAME]     # signed, as in the truth table
-    wide.insert(0, ("", "valeur vraie"), [(fmt.signed if g else fmt.number)(v, 2)
-                                          for v, g in zip(truth.reindex(wide.index), gap)])
+    wide.insert(0, ("", "valeur vraie"), [(fmt.signed if differences else fmt.number)(v, 2)
+                                          for v in truth.reindex(wide.index)])
     return wide
 
 
@@ -419,8 +423,10 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
     labels = statistic_labels(cb)
     parts = [f"Sur **{_int(a['replications'])} réplications** de toute la chaîne (tirage des deux échantillons, terrain "
              "simulé, pondération, estimation), les estimateurs calés (raking et logit borné) ont un biais relatif "
-             f"d'au plus **{_pct(a['max_abs_rel_bias'], 2)}** de la valeur vraie pour les statistiques de chaque "
-             f"enquête ; toutes statistiques et différences confondues, leur biais ne dépasse pas "
+             f"d'au plus **{_pct(a['max_abs_rel_bias'], 2)}** de la valeur vraie sur chacune des statistiques des "
+             "deux enquêtes (habitants et clients du territoire ; pour une différence clients − habitants, dont la "
+             "valeur vraie peut être proche de 0, un biais relatif n'a pas de sens) ; toutes statistiques et "
+             "différences confondues, leur biais ne dépasse pas "
              f"**{fmt.number(a['max_abs_bias_sd'], 2)} écart-type** de l'estimateur"
              f" ; le seuil, {fmt.number(a['bias_tolerance'], 2)} écart-type, est 0,1 écart-type plus trois erreurs "
              f"Monte-Carlo du biais (3/√{_int(a['replications'])})."]

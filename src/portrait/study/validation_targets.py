@@ -122,7 +122,7 @@ def targets_table_fr(summaries: Mapping[str, pd.DataFrame], variance: str = "lin
         label = TARGET_LABELS[target]
         out[(label, "couverture")] = [fmt.percent(x, 1) for x in wide[("coverage", target)]]
         out[(label, "erreur type moyenne / écart-type")] = fmt.round(wide[("se_ratio", target)], 2)
-        out[(label, "pire |biais| / écart-type")] = fmt.round(wide[("max_bias", target)], 2)
+        out[(label, "pire biais, en valeur absolue (écarts-types)")] = fmt.round(wide[("max_bias", target)], 2)
     out.columns = pd.MultiIndex.from_tuples(out.columns)
     out.index = pd.MultiIndex.from_tuples([(SURVEY_LABELS[s], ESTIMATOR_LABELS[e]) for s, e in out.index],
                                           names=["Enquête", "Estimateur"])
@@ -146,14 +146,14 @@ def targets_text_fr(fractions: Mapping[str, float]) -> str:
         "demande la variance à deux phases de Särndal et Lundström (2005, chap. 11) : phase d'échantillonnage, "
         "avec sa correction de population finie au premier degré (1 − f₁ par strate) et celle des strates de "
         "clients (1 − n/N), plus phase de réponse. L'approximation de la chaîne omet la correction du premier "
-        f"degré : elle est prudente. Les communes tirées hors communes certaines représentent {pct(f['f1'])} "
+        f"degré : elle est prudente. Hors communes retenues d'office, les communes tirées représentent {pct(f['f1'])} "
         f"des communes de leur strate en moyenne (jusqu'à {pct(f['f1_max'])}) : c'est le plafond de la "
         "surestimation de la variance d'échantillonnage, atteint si toute la variance était entre communes. "
         "Dans le simulateur, les communes d'une strate ne diffèrent que par le hasard : la part entre communes "
         "est faible et la surestimation attendue n'est que d'environ "
         f"{pct(f['residents_overstatement'], 2)} de la variance pour les habitants "
         f"({pct(f['residents_invited'], 2)} des habitants de 15 ans ou plus invités, "
-        f"{pct(f['certainty_share'])} de la population dans des communes certaines, dont la variance "
+        f"{pct(f['certainty_share'])} de la population dans des communes retenues d'office, dont la variance "
         "utilise déjà la fraction de sondage des personnes). Pour les clients, "
         f"{pct(f['visitors_invited'])} du fichier est invité mais environ {pct(f['visitors_respondents'])} "
         "répond : sans correction, la variance est surestimée d'environ "
