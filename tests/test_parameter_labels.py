@@ -202,19 +202,25 @@ def test_the_index_shows_no_scheduler_as_local_processes(tmp_path):
     assert "ordonnanceur Dask</span> : &#x27;&#x27;" not in page and "Dask</span> : ''" not in page
 
 
-def test_the_scenario_page_run_information_names_every_parameter_in_french():
-    """A scenario's page listed « manifest : scenarios/pop2019/scenario.json », « name : pop2019 » … under the run
-    information: every parameter of its notebook (those the scenario runner gives it included) has a French label,
-    so no row of its run-information block shows a raw name."""
+def test_no_run_information_block_shows_a_raw_name_or_a_path():
+    """A scenario's page listed « manifest : scenarios/pop2019/scenario.json », « name : pop2019 » … and its re-run
+    stages « out_weights : scenarios/pop2019/… » under the run information: for every notebook (the chain's and the
+    scenario page), with every parameter of its parameters cell, each row of the block has a French label, and no
+    file path nor hidden parameter is listed (an analyst finds them in the parameters cell)."""
     from nbformat.v4 import new_notebook as notebook
 
     from portrait.pipeline.parameters import cell_defaults
     from portrait.reporting import render
 
-    params = cell_defaults(paths.NOTEBOOKS / "scenario.ipynb")
-    assert {"name", "manifest", "study_differences", "scenario_differences"} <= set(params)
-    rows = render.run_information(notebook(metadata={"papermill": {"parameters": params}}))
-    assert [name for text, name, _, _ in rows if name and text == name] == []
+    checked = set()
+    for path in sorted(paths.NOTEBOOKS.glob("*.ipynb")):
+        params = {**cell_defaults(path), "pseudo_key_file": ".portrait-key"}
+        rows = render.run_information(notebook(metadata={"papermill": {"parameters": params}}))
+        assert [(path.stem, name) for _, name, _, _ in rows if name and name not in parameter_labels.LABELS] == []
+        listed = {name: params[name] for _, name, _, _ in rows if name}
+        assert [(path.stem, k) for k, v in listed.items() if isinstance(v, str) and ("/" in v or "portrait-key" in v)] == []
+        checked |= set(listed)
+    assert {"name", "alpha", "replications", "calibration_method"} <= checked
 
 
 def test_tourism_margins_read_as_prose_with_the_raw_mapping_on_hover():

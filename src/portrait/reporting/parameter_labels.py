@@ -4,7 +4,8 @@ The parameter files keep their English names and values (they are what ``make sc
 take); readers see :data:`LABELS` — in the index, in each report's run-information block and in a scenario's
 table of settings — with the raw name in a tooltip (:func:`html_name`). A parameter without a label is shown by
 its own name, and ``tests/test_parameter_labels.py`` checks that every parameter of the study's files has one,
-so a new parameter cannot appear raw unnoticed. :data:`HIDDEN` parameters are not shown in the index.
+so a new parameter cannot appear raw unnoticed. :data:`HIDDEN` parameters and file paths are shown neither in the
+index nor in the run-information blocks (:func:`shown`).
 
 Values are written the French way as well (:func:`value_text`): numbers, percentages and dates by
 :mod:`portrait.reporting.formatting`, lists as « a, b et c », « oui » / « non », and the codes of
@@ -96,9 +97,6 @@ LABELS = {
     "design_overrides": "plans de sondage modifiés",
     # the scenario's page (notebooks/scenario.ipynb, parameters given by portrait.pipeline.scenario)
     "name": "nom du scénario",
-    "manifest": "ce que le scénario change (fichier)",
-    "study_differences": "écarts clients − habitants de l'étude (fichier)",
-    "scenario_differences": "écarts clients − habitants du scénario (fichier)",
     "alpha": "seuil de signification des écarts",
     # entries of 05's tourism_margins
     "nights_year": "millésime des nuitées Insee",
@@ -253,5 +251,6 @@ def text_value(name: str, value) -> str:
 
 
 def shown(name: str, value) -> bool:
-    """Whether the index shows a parameter: not a hidden one, not a path (a value holding « / »)."""
+    """Whether readers see a parameter (the index, the run-information blocks): not a hidden one, not a path (a
+    value holding « / »)."""
     return name not in HIDDEN and not (isinstance(value, str) and "/" in value)

@@ -97,7 +97,10 @@ def git_commit() -> str:
 
 def run_information(nb) -> list[tuple[str, str, str, str]]:
     """Key facts of the run: commit, package version, raw-data manifest checksum, then every parameter by its
-    French name and French value (:mod:`portrait.reporting.parameter_labels`). Rows (what readers see, the
+    French name and French value (:mod:`portrait.reporting.parameter_labels`) — as in the index, not the file
+    paths nor the hidden parameters (:func:`~portrait.reporting.parameter_labels.shown`): a scenario's page listed
+    « manifest : scenarios/pop2019/scenario.json » and its re-run stages « out_weights : scenarios/… », which say
+    nothing to a reviewer (an analyst finds them in the report's parameters cell). Rows (what readers see, the
     parameter's raw name, its value as readers see it, the value as config/*.yaml writes it); the facts that are
     not parameters have "" for the raw name and the raw value."""
     params = nb.metadata.get("papermill", {}).get("parameters", {})
@@ -105,7 +108,7 @@ def run_information(nb) -> list[tuple[str, str, str, str]]:
     rows = [("commit", "", git_commit(), ""), ("version de portrait", "", __version__, ""),
             ("empreinte de data/raw/SHA256SUMS", "", sha256(manifest)[:16] if manifest.exists() else "absent", "")]
     rows += [(parameter_labels.label(k), k, parameter_labels.value_text(k, v), parameter_labels.as_yaml(v))
-             for k, v in parameter_labels.by_label(params)]
+             for k, v in parameter_labels.by_label(params) if parameter_labels.shown(k, v)]
     return rows
 
 
