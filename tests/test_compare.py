@@ -182,31 +182,6 @@ def test_nps_is_shown_in_points_and_only_the_nps():
     assert out["deff"].tolist() == [1.2, 1.3] and df["estimate"].iloc[1] == -0.237      # input untouched
 
 
-def test_findings_sentence_does_not_call_a_score_agreement():
-    diff = pd.DataFrame({"in_battery": True, "statistic": ["accord", "mean", "accord"], "level": ["top2", "", "top2"],
-                         "type": ["likert5", "score_0_10", "likert5"], "estimate": [0.12, 0.46, -0.01],
-                         "p_adj": [0.001, 0.001, 0.8],
-                         "item_label": ["Les Hauts-de-France sont une région dynamique économiquement",
-                                        "Recommanderiez-vous les Hauts-de-France ?",
-                                        "Les Hauts-de-France sont une région sûre"], "adjustment": "fdr_bh"})
-    s = compare.findings_sentence(diff)
-    agree = s.split("**Les habitants sont plus d'accord**")[0]
-    assert "Dynamique économiquement (+12,0 pt)" in agree and "Recommandation" not in agree
-    assert "**Les clients du territoire donnent une note plus haute** (sur 10) : Recommandation (0 à 10) (+0,46 point)" in s
-    assert "**Pas de différence établie** pour : Sûre" in s
-    assert s.endswith("différences significatives après correction pour tests multiples, méthode de "
-                      "Benjamini-Hochberg.)")
-
-
-def test_findings_sentence_names_the_adjustment_the_differences_were_made_with():
-    """With ``adjust: holm`` the differences' ``adjustment`` column says holm, and the sentence says Holm."""
-    diff = pd.DataFrame({"in_battery": True, "statistic": ["accord"], "level": ["top2"], "type": ["likert5"],
-                         "estimate": [0.12], "p_adj": [0.001], "adjustment": ["holm"],
-                         "item_label": ["Les Hauts-de-France sont une région sûre"]})
-    s = compare.findings_sentence(diff)
-    assert "après correction pour tests multiples, méthode de Holm.)" in s and "Benjamini" not in s
-
-
 def test_shares_are_shown_in_percent_and_scores_as_they_are():
     df = pd.DataFrame({"statistic": ["accord", "mean", "nps_score", "share"], "estimate": [0.789, 6.8, -0.237, 0.1]})
     out = compare.shares_in_percent(df, ["estimate"])

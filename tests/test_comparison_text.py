@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from portrait.reporting import comparison_text
+from portrait.reporting import formatting as fmt
 
 
 def _differences() -> pd.DataFrame:
@@ -25,17 +26,18 @@ def test_agreement_gaps_table_writes_shares_signed_gaps_intervals_and_adjusted_p
     """One row per « d'accord » gap, in the file's order: shares in %, the gap clients − habitants in points
     with its sign (no signed zero), its interval and the adjusted p-value as the formatting module writes them."""
     table = comparison_text.agreement_gaps(_differences())
+    IC = "IC à 95\u00a0% (points)"
     assert list(table.columns) == ["attribut", "habitants (%)", "clients (%)", "écart clients − habitants (points)",
-                                   "IC à 95 % (points)", "p ajusté"]
+                                   IC, "p ajusté"]
     assert table.to_dict("records") == [
         {"attribut": "Sûre", "habitants (%)": "63,7", "clients (%)": "50,2",
-         "écart clients − habitants (points)": "\u221213,5", "IC à 95 % (points)": "[\u221217,0 ; \u221210,0]",
+         "écart clients − habitants (points)": "\u221213,5", IC: "[\u221217,0\u00a0; \u221210,0]",
          "p ajusté": "<\u00a00,0001"},
         {"attribut": "Accueillante", "habitants (%)": "41,0", "clients (%)": "41,0",
-         "écart clients − habitants (points)": "0,0", "IC à 95 % (points)": "[\u22123,1 ; 3,1]",
+         "écart clients − habitants (points)": "0,0", IC: "[\u22123,1\u00a0; 3,1]",
          "p ajusté": "0,9877"},
         {"attribut": "Innovante", "habitants (%)": "30,0", "clients (%)": "35,2",
-         "écart clients − habitants (points)": "+5,2", "IC à 95 % (points)": "[1,0 ; 9,5]", "p ajusté": "0,0312"}]
+         "écart clients − habitants (points)": "+5,2", IC: "[1,0\u00a0; 9,5]", "p ajusté": "0,0312"}]
 
 
 def test_the_adjustment_is_named_in_french_and_must_be_one():
@@ -51,10 +53,10 @@ def test_the_figure_text_names_the_adjustment_of_the_run():
     """With ``adjust: holm`` (the ``adjustment`` column of the differences), the paragraph above the agreement-gap
     figure says Holm, and Benjamini-Hochberg with fdr_bh: never a method the run did not use."""
     diff = _differences()
-    assert ("Points pleins : différence significative après correction pour tests multiples (méthode de "
-            "Benjamini-Hochberg) ; points creux") in comparison_text.gaps_introduction(diff)
+    assert fmt.french("Points pleins : différence significative après correction pour tests multiples (méthode de "
+                      "Benjamini-Hochberg) ; points creux") in comparison_text.gaps_introduction(diff)
     holm = comparison_text.gaps_introduction(diff.assign(adjustment="holm"))
-    assert "après correction pour tests multiples (méthode de Holm) ; points creux" in holm and "Benjamini" not in holm
+    assert fmt.french("après correction pour tests multiples (méthode de Holm) ; points creux") in holm and "Benjamini" not in holm
 
 
 def test_the_sensitivity_headers_say_calage_par_raking_and_keep_the_retained_mark():
@@ -67,3 +69,32 @@ def test_the_sensitivity_headers_say_calage_par_raking_and_keep_the_retained_mar
         "calage raking": "calage par raking (méthode retenue)", "calage linéaire": "calage linéaire",
         "clients calés sur le tourisme": "clients calés sur le tourisme"}
     assert comparison_text.weighting_headers(["calage raking"], {}) == {"calage raking": "calage par raking"}
+
+
+def test_findings_sentence_does_not_call_a_score_agreement():
+    diff = pd.DataFrame({"in_battery": True, "statistic": ["accord", "mean", "accord"], "level": ["top2", "", "top2"],
+                         "type": ["likert5", "score_0_10", "likert5"], "estimate": [0.12, 0.46, -0.01],
+                         "p_adj": [0.001, 0.001, 0.8],
+                         "item_label": ["Les Hauts-de-France sont une région dynamique économiquement",
+                                        "Recommanderiez-vous les Hauts-de-France ?",
+                                        "Les Hauts-de-France sont une région sûre"], "adjustment": "fdr_bh"})
+    s = comparison_text.findings_sentence(diff)
+    agree = s.split("**Les habitants sont plus d'accord**")[0]
+    # items quoted, no parenthesis inside another, « point » spelled out, singular below 2 (a reader found
+    # « Recommandation (0 à 10) (+0,46 point) » beside « (+12,3 pt) »)
+    assert fmt.french("« Dynamique économiquement » (+12,0\u00a0points)") in agree and "Recommandation" not in agree
+    assert fmt.french("**Les clients du territoire donnent une note plus haute**, sur 10 : « Recommandation (0 à 10) » "
+                      "(+0,46\u00a0point)") in s
+    assert fmt.french("**Pas de différence établie** pour : « Sûre »") in s
+    assert " pt" not in s and "\u00a0pt" not in s
+    assert s.endswith("une différence est dite significative après correction pour tests multiples, méthode de "
+                      "Benjamini-Hochberg.")
+
+
+def test_findings_sentence_names_the_adjustment_the_differences_were_made_with():
+    """With ``adjust: holm`` the differences' ``adjustment`` column says holm, and the sentence says Holm."""
+    diff = pd.DataFrame({"in_battery": True, "statistic": ["accord"], "level": ["top2"], "type": ["likert5"],
+                         "estimate": [0.12], "p_adj": [0.001], "adjustment": ["holm"],
+                         "item_label": ["Les Hauts-de-France sont une région sûre"]})
+    s = comparison_text.findings_sentence(diff)
+    assert "après correction pour tests multiples, méthode de Holm." in s and "Benjamini" not in s

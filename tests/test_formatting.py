@@ -35,8 +35,9 @@ def test_percent_points_pvalue_interval():
     """Percentages, signed percentage points, p-values and intervals, by hand."""
     assert fmt.percent(0.1234) == "12,3\u00a0%"
     assert fmt.percent(-0.00001, 1) == "0,0\u00a0%"
-    assert fmt.points(0.051) == "+5,1\u00a0pt" and fmt.points(-0.051) == "\u22125,1\u00a0pt"
-    assert fmt.points(-0.0001) == "0,0\u00a0pt"
+    assert fmt.points(0.051) == "+5,1\u00a0points" and fmt.points(-0.051) == "\u22125,1\u00a0points"
+    assert fmt.points(-0.0001) == "0,0\u00a0point" and fmt.points(0.0199) == "+2,0\u00a0points"   # rounded, then plural
+    assert fmt.points(0.46, 2, scale=1) == "+0,46\u00a0point"
     assert fmt.pvalue(0.00009) == "<\u00a00,0001" and fmt.pvalue(0.03456) == "0,0346"
     assert fmt.interval(0.1234, 0.5678, 1, scale=100, unit="%") == "[12,3 ; 56,8]\u00a0%"
     assert fmt.bounds(0.3, 3.0) == "[0,3 ; 3]" and fmt.bounds(0.62, 1.9) == "[0,62 ; 1,9]"
@@ -287,15 +288,21 @@ def test_the_method_says_how_the_visitors_were_calibrated():
     tourism = synthesis.method_sentences(counts, ledger, diag, "tourism", adjustment=bh)
     assert "pour les clients, les totaux exacts des fichiers de partenaires." in frame and "tourisme" not in frame
     assert "chiffres du tourisme" in tourism and "des hypothèses, pas des effectifs connus" in tourism
-    assert "25,0 % chez les habitants, 10,0 % chez les clients" in frame
+    assert fmt.french("25,0 % chez les habitants, 10,0 % chez les clients") in frame
     # the certainty communes get invitations by population, fewer than the fixed take for some (a reader read
-    # « davantage dans les plus grandes » against report 01, where three got 17 to 19)
-    assert "20 par commune tirée au hasard ; les 30 communes retenues d'office, les plus peuplées de leur strate, " \
-           "en reçoivent en proportion de leur population, au taux de leur strate (de 17 à 200)" in frame
-    assert "5\u202f004 invitations : 20 par commune tirée." in synthesis.method_sentences(
-        {**counts, "certain_communes": 0}, ledger, diag, adjustment=bh)
-    assert "5\u202f004 invitations : les 30 communes retenues d'office, les plus peuplées de leur strate, en " \
-           "reçoivent en proportion de leur population, au taux de leur strate (de 17 à 200)." in synthesis.method_sentences({**counts, "take": 0}, ledger, diag, adjustment=bh)  # all certain
+    # « davantage dans les plus grandes » against report 01, where three got 17 to 19), and the rounding of their
+    # invitations is why the total is not the planned multiple of 20 (a reader compared 5 004 with the index's 5 000)
+    assert fmt.french("20 dans chacune des 185 communes tirées au hasard ; les 30 communes les plus peuplées de leur "
+                      "strate, retenues d'office, en reçoivent 20 par tirage que vaut leur population") in frame
+    assert fmt.french(": de 17 à 200 invitations par commune (moins de 20 quand la population d'une commune vaut "
+                      "moins d'un tirage). Ces invitations étant arrondies à l'unité, le total s'écarte de quelques "
+                      "unités du nombre d'invitations prévu (le paramètre « invitations », un multiple de 20).") in frame
+    assert "moins de 20" not in synthesis.method_sentences({**counts, "certain_min": 21}, ledger, diag, adjustment=bh)
+    assert fmt.french("5\u202f004 invitations : 20 dans chacune des 215 communes tirées au hasard.") in \
+        synthesis.method_sentences({**counts, "certain_communes": 0}, ledger, diag, adjustment=bh)
+    assert fmt.french("5\u202f004 invitations : les 30 communes retenues d'office en reçoivent en proportion de leur "
+                      "population, de 17 à 200 invitations par commune.") in \
+        synthesis.method_sentences({**counts, "take": 0}, ledger, diag, adjustment=bh)  # all certain
     assert "une fois corrigée pour le grand nombre de questions comparées (méthode de Benjamini-Hochberg)." in frame
     assert "l'étude de validation (rapport 08)" in frame        # the reader learns the intervals were checked
     holm = synthesis.method_sentences(counts, ledger, diag, adjustment="méthode de Holm")
@@ -365,14 +372,14 @@ def test_synthesis_findings_name_the_difference_its_sign_and_its_unit():
         "p": [1e-6, 1e-5, 0.07], "p_adj": [1e-5, 1e-4, 0.09],
         "estimate_residents": [0.6372, 6.10, 6.90], "estimate_visitors": [0.5023, 6.5612, 6.78]})
     out = synthesis.findings(diff)
-    assert out[0] == ("« Un cadre de vie agréable » : les habitants sont plus souvent d'accord que les clients du "
+    assert out[0] == fmt.french("« Un cadre de vie agréable » : les habitants sont plus souvent d'accord que les clients du "
                       "territoire, 63,7 % contre 50,2 %, soit un écart clients − habitants de \u221213,5 points "
                       "(IC à 95 % : \u221217,0 à \u221210,0).")
-    assert out[1] == ("Recommandation (0 à 10) : note moyenne de 6,10 chez les habitants et de 6,56 chez les clients ; "
+    assert out[1] == fmt.french("Recommandation (0 à 10) : note moyenne de 6,10 chez les habitants et de 6,56 chez les clients ; "
                       "différence établie ; écart clients − habitants +0,46 point (IC à 95 % : 0,30 à 0,62).")
-    assert out[2].startswith("Image globale (0 à 10) : note moyenne de 6,90 chez les habitants et de 6,78 chez les "
-                             "clients ; pas de différence établie") and out[2].endswith(
-        "écart clients − habitants −0,12 point (IC à 95 % : −0,25 à 0,01).")
+    assert out[2].startswith(fmt.french("Image globale (0 à 10) : note moyenne de 6,90 chez les habitants et de 6,78 chez les "
+                             "clients ; pas de différence établie")) and out[2].endswith(fmt.french(
+        "écart clients − habitants −0,12 point (IC à 95 % : −0,25 à 0,01)."))
 
 
 def test_synthesis_agreement_table_signs_the_gap_and_suppresses_small_cells():
@@ -402,8 +409,8 @@ def test_the_regions_gap_is_signed_and_names_its_direction():
 
     f = pd.DataFrame({"groupe": ["Habitants"], "question": ["image_globale"], "écart NPdC − Picardie": [0.3412],
                       "écart bas": [0.05], "écart haut": [0.63], "p_adj": [0.0837]})
-    assert sections.regions_sentences(f).endswith(
-        "écart Nord-Pas de Calais − Picardie +0,34 point (IC à 95 % : 0,05 à 0,63, p ajusté = 0,0837).")
+    assert sections.regions_sentences(f).endswith(fmt.french(
+        "écart Nord-Pas de Calais − Picardie +0,34 point (IC à 95 % : 0,05 à 0,63, p ajusté = 0,0837)."))
 
 
 def test_a_wide_cross_table_gives_each_rows_respondents_masked_cells_included():
@@ -419,7 +426,7 @@ def test_a_wide_cross_table_gives_each_rows_respondents_masked_cells_included():
     wide = synthesis.widen(cross, "type", "âge")
     assert list(wide.columns) == ["type", "jeune", "vieux", synthesis.ROW_TOTAL]
     assert list(wide[synthesis.ROW_TOTAL]) == ["100", "1\u202f234"]
-    assert wide.loc[0, "jeune"] == "6,10 [5,90 ; 6,30] (n = 40)" and wide.loc[1, "vieux"] == m
+    assert wide.loc[0, "jeune"] == fmt.french("6,10 [5,90 ; 6,30] (n = 40)") and wide.loc[1, "vieux"] == m
 
 
 def test_an_attribute_both_shared_strength_and_gap_is_reconciled():
@@ -429,8 +436,8 @@ def test_an_attribute_both_shared_strength_and_gap_is_reconciled():
 
     short = {"a": "Conviviale", "b": "Gastronomie", "c": "Sûre"}
     assert sections.both_lists(["a", "b"], ["c"], short) == ""
-    assert sections.both_lists(["a"], ["a", "c"], short) == (
+    assert sections.both_lists(["a"], ["a", "c"], short) == fmt.french(
         " « Conviviale » figure dans les deux listes : une majorité de clients est d'accord, mais nettement moins que "
         "les habitants.")
-    assert sections.both_lists(["a", "b"], ["b", "a"], short).startswith(
-        " « Gastronomie » et « Conviviale » figurent dans les deux listes")
+    assert sections.both_lists(["a", "b"], ["b", "a"], short).startswith(fmt.french(
+        " « Gastronomie » et « Conviviale » figurent dans les deux listes"))

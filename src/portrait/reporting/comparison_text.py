@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping
 
+import numpy as np
 import pandas as pd
 
 from ..study import compare
@@ -34,7 +35,8 @@ def agreement_gaps(diff: pd.DataFrame) -> pd.DataFrame:
         "habitants (%)": top2["estimate_residents"].map(lambda v: fmt.number(v * 100, 1)),
         "clients (%)": top2["estimate_visitors"].map(lambda v: fmt.number(v * 100, 1)),
         "écart clients − habitants (points)": top2["estimate"].map(lambda v: fmt.signed(v * 100, 1)),
-        "IC à 95 % (points)": [fmt.interval(lo, hi, 1, scale=100) for lo, hi in zip(top2["ci_low"], top2["ci_high"])],
+        fmt.french("IC à 95 % (points)"): [fmt.french(fmt.interval(lo, hi, 1, scale=100))
+                                           for lo, hi in zip(top2["ci_low"], top2["ci_high"])],
         "p ajusté": top2["p_adj"].map(fmt.pvalue),
     }).reset_index(drop=True)
 
@@ -48,11 +50,47 @@ def adjustment_label(diff: pd.DataFrame) -> str:
 def gaps_introduction(diff: pd.DataFrame) -> str:
     """The paragraph above the agreement-gap figure of report 06, naming the correction for multiple tests
     that decides which points are filled (:func:`adjustment_label`)."""
-    return ("Différence de la part d'accord (« plutôt » ou « tout à fait d'accord ») entre clients et habitants, en "
+    return fmt.french("Différence de la part d'accord (« plutôt » ou « tout à fait d'accord ») entre clients et habitants, en "
             "points, avec son intervalle de confiance à 95 %. Points pleins : différence significative après "
             f"correction pour tests multiples ({adjustment_label(diff)}) ; points creux : pas de différence établie. "
             "Le tableau qui suit donne, pour chaque attribut, la part d'accord dans chaque groupe, l'écart, son "
             "intervalle et la p-valeur ajustée.")
+
+
+def findings_sentence(diff: pd.DataFrame) -> str:
+    """Report 06's key findings in French: the attributes on which visitors or residents agree more, the scores
+    (0 to 10) one group rates higher, and where no difference is established.
+
+    ``diff`` holds the differences of notebook 06: the top-2 boxes of the agreement items and the two scores'
+    means of the battery; significant means after the multiple-testing adjustment, named from the ``adjustment``
+    column. Each item is quoted, « Un beau littoral » (+7,4 points), gaps of shares in points of percentage to one
+    decimal and gaps of scores in points of score to two, as the tables write them.
+    """
+    d = diff.loc[diff["in_battery"] & (((diff["statistic"] == "accord") & (diff["level"] == "top2"))
+                                      | ((diff["statistic"] == "mean") & (diff["type"] == "score_0_10")))]
+    d = d.assign(display=d["item_label"].map(compare.short_label))
+    sig = d["p_adj"] < 0.05
+    score = d["statistic"] == "mean"
+
+    def listing(rows: pd.DataFrame) -> str:
+        # shares' gaps in percentage points to one decimal, scores' in points of score to two, as the tables
+        gap = {True: lambda x: fmt.points(x, 2, scale=1), False: fmt.points}
+        return ", ".join(f"« {r.display} » ({gap[r.statistic == 'mean'](r.estimate)})"
+                         for r in rows.sort_values("estimate", key=abs, ascending=False).itertuples()) or "aucun"
+
+    out = [f"**Les clients du territoire sont plus d'accord** que les habitants pour : "
+           f"{listing(d.loc[sig & ~score & (d['estimate'] > 0)])}.",
+           f"**Les habitants sont plus d'accord** pour : {listing(d.loc[sig & ~score & (d['estimate'] < 0)])}."]
+    for sign, who in ((1, "Les clients du territoire"), (-1, "Les habitants")):
+        rows = d.loc[sig & score & (np.sign(d["estimate"]) == sign)]
+        if len(rows):
+            out.append(f"**{who} donnent une note plus haute**, sur 10 : {listing(rows)}.")
+    out.append("**Pas de différence établie** pour : "
+               f"{', '.join(f'« {x} »' for x in d.loc[~sig, 'display']) or 'aucun'}.")
+    out.append("Les écarts de part d'accord sont en points de pourcentage, ceux des notes de 0 à 10 en points de "
+               "note ; une différence est dite significative après correction pour tests multiples, "
+               f"{compare.adjustment_label(d)}.")
+    return fmt.french(" ".join(out))
 
 
 def agreement_rows(diff: pd.DataFrame) -> pd.DataFrame:

@@ -7,7 +7,8 @@ is printed « 0 », never « −0 » or « -0.0 ».
 
 French conventions: decimal comma, narrow no-break space (U+202F) between thousands, the minus
 sign U+2212, « % » after a space, p-values below the smallest printed one as « < 0,0001 », dates
-« 1er mars 2017 ».
+« 1er mars 2017 ». Sentences go through :func:`french`, which puts the no-break space (U+00A0) of French
+typography before « : ; ? ! % » » and after « « », so that a line never starts with a colon or a « % ».
 
 pandas is imported by the functions that take tables only: the reports' renderer and index write the parameters'
 values through this module and start without it (``tests/test_architecture.py``).
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 THOUSANDS = "\u202f"
+NBSP = "\u00a0"
 MINUS = "\u2212"
 MISSING = "–"
 
@@ -45,6 +48,17 @@ def rounded(x: float, decimals: int = 0) -> float:
 def capitalised(text: str) -> str:
     """``text`` with its first letter in upper case, the rest as written (« taille de commune » → « Taille de commune »)."""
     return text[:1].upper() + text[1:]
+
+
+_BREAKABLE = re.compile(r" (?=[:;?!%»])|(?<=«) ")
+
+
+def french(text: str) -> str:
+    """``text`` with the no-break spaces (U+00A0) of French typography: the ordinary space before « : »,
+    « ; », « ? », « ! », « % » and « » », and after « « », becomes :data:`NBSP`, so that a line never
+    breaks between a number and its « % » nor starts with a colon: ``french("28,4 % : « a »")`` →
+    « 28,4\u00a0%\u00a0: «\u00a0a\u00a0» ». Applying it twice changes nothing."""
+    return _BREAKABLE.sub(NBSP, text)
 
 
 def number(x: float, decimals: int = 0, missing: str = MISSING) -> str:
@@ -91,11 +105,14 @@ def signed(x: float, decimals: int = 0, missing: str = MISSING) -> str:
     return "+" + s if rounded(x, decimals) > 0 else s
 
 
-def points(difference: float, decimals: int = 1, missing: str = MISSING) -> str:
-    """A difference of shares in percentage points, signed: ``points(-0.051)`` → « −5,1 pt »."""
+def points(difference: float, decimals: int = 1, missing: str = MISSING, scale: float = 100.0) -> str:
+    """A difference in points, signed, « point » spelled out and singular below 2 as French writes it: a difference
+    of shares in percentage points, ``points(-0.051)`` → « −5,1 points », or of scores in points of score,
+    ``points(0.46, 2, scale=1)`` → « +0,46 point »."""
     if _missing(difference):
         return missing
-    return signed(difference * 100, decimals) + "\u00a0pt"
+    v = difference * scale
+    return f"{signed(v, decimals)}{NBSP}point{'s' if abs(rounded(v, decimals)) >= 2 else ''}"
 
 
 def count(n: int, singular: str, plural: str | None = None) -> str:

@@ -20,20 +20,30 @@ IN_DEPARTMENT = {"Aisne": "dans l'Aisne", "Nord": "dans le Nord", "Oise": "dans 
                  "Pas-de-Calais": "dans le Pas-de-Calais", "Somme": "dans la Somme"}
 
 
+#: How the mosaic's readings (:func:`portrait.study.aims.mosaic`, column ``lecture``) are written for readers:
+#: « shared » there means across departments, never between residents and clients.
+READINGS = {"partagé": "commun à tous les départements", "local": "variable selon le département"}
+
+
 def pct(x: float, decimals: int = 0) -> str:
-    return fmt.number(x * 100, decimals) + " %"
+    """« 65 % », the share written by :func:`portrait.reporting.formatting.percent`."""
+    return fmt.percent(x, decimals)
 
 
 def pct_ci(e: float, lo: float, hi: float) -> str:
-    """« 65 % (IC 62 à 67 %) »."""
-    return f"{pct(e)} (IC à 95 % : {fmt.number(lo * 100, 0)} à {fmt.number(hi * 100, 0)} %)"
+    """« 65 % (IC à 95 % : 62 à 67 %) »."""
+    return fmt.french(f"{pct(e)} (IC à 95 % : {fmt.number(lo * 100, 0)} à {fmt.number(hi * 100, 0)} %)")
+
+
+def _ci_cell(estimate: str, low: float, high: float, decimals: int, scale: float = 100.0) -> str:
+    """« 65 % [62 ; 67] »: an estimate already written, and its interval's bounds."""
+    return fmt.french(f"{estimate} [{fmt.number(low * scale, decimals)} ; {fmt.number(high * scale, decimals)}]")
 
 
 def _cells(t: pd.DataFrame, threshold: int, decimals: int = 0) -> tuple[pd.Series, np.ndarray]:
     """« 65 % [62 ; 67] » per row, or the suppression mark; counts protected along the table."""
     s = disclosure.suppression(t["n"].to_numpy(), threshold)
-    return pd.Series([SUPPRESSED if hide else f"{fmt.number(r.estimate * 100, decimals)} % "
-                      f"[{fmt.number(r.ci_low * 100, decimals)} ; {fmt.number(r.ci_high * 100, decimals)}]"
+    return pd.Series([SUPPRESSED if hide else _ci_cell(pct(r.estimate, decimals), r.ci_low, r.ci_high, decimals)
                       for r, hide in zip(t.itertuples(), s)], index=t.index), s
 
 
@@ -58,7 +68,7 @@ def pride_sentences(p: Mapping[str, pd.DataFrame]) -> str:
         return f"pas d'écart établi entre {what} (p ajusté = {fmt.pvalue(r.p_adj)})"
 
     f, a = o.loc["fierte__oui"], o.loc["ambassadeur__oui"]
-    return "\n\n".join([
+    return fmt.french("\n\n".join([
         f"**Fierté.** {pct_ci(f.estimate, f.ci_low, f.ci_high)} des habitants se disent fiers d'appartenir aux "
         f"Hauts-de-France (« plutôt » ou « tout à fait » d'accord) ; {test('fierte__oui', 'département')}, "
         f"{test('fierte__oui', 'âge')}.",
@@ -69,7 +79,7 @@ def pride_sentences(p: Mapping[str, pd.DataFrame]) -> str:
         f"{pct_ci(att.estimate, att.ci_low, att.ci_high)} ; les Hauts-de-France sont cités par "
         f"{pct_ci(hdf.estimate, hdf.ci_low, hdf.ci_high)} : la nouvelle région reste à faire exister comme "
         "territoire d'appartenance.",
-    ])
+    ]))
 
 
 def pride_table(p: Mapping[str, pd.DataFrame], threshold: int) -> pd.DataFrame:
@@ -93,8 +103,7 @@ def pride_table(p: Mapping[str, pd.DataFrame], threshold: int) -> pd.DataFrame:
 def attachment_table(p: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     a = p["attachment"]
     return pd.DataFrame({"territoire le plus proche": a["domaine"],
-                         "part des habitants": [f"{pct(r.estimate)} [{fmt.number(r.ci_low * 100, 0)} ; "
-                                                f"{fmt.number(r.ci_high * 100, 0)}]" for r in a.itertuples()]})
+                         "part des habitants": [_ci_cell(pct(r.estimate), r.ci_low, r.ci_high, 0) for r in a.itertuples()]})
 
 
 # ------------------------------------------------------------------------------------------- mosaic
@@ -102,14 +111,14 @@ def attachment_table(p: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
 
 def mosaic_table(m: pd.DataFrame, threshold: int) -> pd.DataFrame:
     """Attributes × departments: share agreeing with CI (suppressed below the threshold), the
-    homogeneity test's adjusted p-value and the reading (« partagé », « local »)."""
+    homogeneity test's adjusted p-value and the reading (:data:`READINGS`)."""
     m = m.copy()
-    m["cell"] = [SUPPRESSED if n < threshold else f"{fmt.number(e * 100, 0)} % [{fmt.number(lo * 100, 0)} ; "
-                 f"{fmt.number(hi * 100, 0)}]" for e, lo, hi, n in zip(m["estimate"], m["ci_low"], m["ci_high"], m["n"])]
+    m["cell"] = [SUPPRESSED if n < threshold else _ci_cell(pct(e), lo, hi, 0)
+                 for e, lo, hi, n in zip(m["estimate"], m["ci_low"], m["ci_high"], m["n"])]
     wide = m.pivot_table(index="attribut", columns="département", values="cell", aggfunc="first", sort=False)
     tests = m.drop_duplicates("attribut").set_index("attribut")
     wide["p ajusté (homogénéité)"] = tests["p_adj"].map(fmt.pvalue)
-    wide["lecture"] = tests["lecture"]
+    wide["lecture"] = tests["lecture"].map(lambda r: READINGS.get(r, r))
     return wide.reset_index()
 
 
@@ -119,14 +128,14 @@ def mosaic_sentences(m: pd.DataFrame) -> str:
     local = t.loc[t["lecture"] == "local"]
     parts = []
     if shared:
-        parts.append("**Ce qui rassemble.** Dans chacun des cinq départements, au moins la moitié des habitants "
-                     "(estimation ponctuelle) reconnaissent à la région ces attributs, sans écart établi entre "
+        parts.append("**Commun à tous les départements.** Dans chacun des cinq départements, au moins la moitié des "
+                     "habitants (estimation ponctuelle) reconnaissent à la région ces attributs, sans écart établi entre "
                      "départements : "
                      + ", ".join(f"« {s} »" for s in shared) + ".")
     for r in local.itertuples():
         g = m.loc[m["item"] == r.item].sort_values("estimate")
         lo, hi = g.iloc[0], g.iloc[-1]
-        parts.append(f"**Spécificité locale : « {r.attribut} ».** De {pct(lo.estimate)} d'accord "
+        parts.append(f"**Variable selon le département : « {r.attribut} ».** De {pct(lo.estimate)} d'accord "
                      f"{IN_DEPARTMENT.get(lo['département'], lo['département'])} à {pct(hi.estimate)} "
                      f"{IN_DEPARTMENT.get(hi['département'], hi['département'])} (écarts établis entre "
                      f"départements, p ajusté = {fmt.pvalue(r.p_adj)}).")
@@ -134,7 +143,7 @@ def mosaic_sentences(m: pd.DataFrame) -> str:
         parts.append("Aucun attribut ne distingue nettement un département des autres.")
     parts.append("Les parts par département reposent sur de petits effectifs dans l'Aisne et la Somme : leurs "
                  "intervalles de confiance sont larges, et une case calculée sur trop peu de répondants est masquée.")
-    return "\n\n".join(parts)
+    return fmt.french("\n\n".join(parts))
 
 
 # ------------------------------------------------------------------------------------------- regions
@@ -147,7 +156,7 @@ def regions_table(f: pd.DataFrame, threshold: int) -> pd.DataFrame:
     out = f.copy()
     out["question"] = out["question"].map(QUESTION_LABELS)
     hide = out["n"] < threshold
-    out["moyenne"] = [SUPPRESSED if h else f"{fmt.number(e, 2)} [{fmt.number(lo, 2)} ; {fmt.number(hi, 2)}]"
+    out["moyenne"] = [SUPPRESSED if h else _ci_cell(fmt.number(e, 2), lo, hi, 2, scale=1.0)
                       for e, lo, hi, h in zip(out["estimate"], out["ci_low"], out["ci_high"], hide)]
     out["répondants"] = [SUPPRESSED if h else fmt.number(n) for n, h in zip(out["n"], hide)]
     return out[["groupe", "question", "domaine", "moyenne", "répondants"]].rename(columns={"domaine": "zone"})
@@ -163,7 +172,7 @@ def regions_sentences(f: pd.DataFrame) -> str:
                f"{fmt.number(r['écart bas'], 2)} à {fmt.number(r['écart haut'], 2)}, p ajusté = {fmt.pvalue(r['p_adj'])})")
         out.append(f"- {QUESTION_LABELS[q].capitalize()}, {who} : {verdict(r['p_adj'], r['écart bas'], r['écart haut'])} ; "
                    f"{gap}.")
-    return "\n".join(out)
+    return fmt.french("\n".join(out))
 
 
 # ------------------------------------------------------------------------------------------- words
@@ -176,8 +185,8 @@ def words_table(est: pd.DataFrame, top: int = 10) -> pd.DataFrame:
     for group, label in (("residents", "habitants"), ("visitors", "clients")):
         g = w.loc[w["group"] == group].sort_values(["estimate", "level"], ascending=[False, True]).head(top)
         parts.append(pd.DataFrame({"rang": range(1, len(g) + 1), f"mot ({label})": g["level"].to_numpy(),
-                                   f"part des {label}": [f"{pct(r.estimate, 1)} [{fmt.number(r.ci_low * 100, 1)} ; "
-                                                         f"{fmt.number(r.ci_high * 100, 1)}]" for r in g.itertuples()]}))
+                                   f"part des {label}": [_ci_cell(pct(r.estimate, 1), r.ci_low, r.ci_high, 1)
+                                                         for r in g.itertuples()]}))
     return parts[0].merge(parts[1], on="rang")
 
 
@@ -192,8 +201,8 @@ def words_sentence(words: pd.DataFrame) -> str:
             out.append(f"Mots plus souvent cités par {label} : " + ", ".join(
                 f"« {r.level} » ({pct(r.estimate_residents, 1)} des habitants, {pct(r.estimate_visitors, 1)} des clients)"
                 for r in s.itertuples()) + ".")
-    return " ".join(out) + (" Les mots sont regroupés sans tenir compte des majuscules, des accents ni du pluriel, "
-                            "selon le vocabulaire du questionnaire.")
+    return fmt.french(" ".join(out) + (" Les mots sont regroupés sans tenir compte des majuscules, des accents ni du "
+                                       "pluriel, selon le vocabulaire du questionnaire."))
 
 
 # ------------------------------------------------------------------------------------------- takeaways
@@ -206,8 +215,8 @@ def both_lists(strong: list[str], gaps: list[str], short: Mapping[str, str]) -> 
     if not both:
         return ""
     names = fmt.enumeration([f"« {short[i]} »" for i in both])
-    return (f" {names} {'figurent' if len(both) > 1 else 'figure'} dans les deux listes : une majorité de clients "
-            "est d'accord, mais nettement moins que les habitants.")
+    return fmt.french(f" {names} {'figurent' if len(both) > 1 else 'figure'} dans les deux listes : une majorité de "
+                      "clients est d'accord, mais nettement moins que les habitants.")
 
 
 def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride: Mapping[str, pd.DataFrame],
@@ -231,17 +240,30 @@ def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride
     d = comparison_text.agreement_rows(diff)
     d = d.loc[d["in_battery"]]
     gaps = d.loc[(d["p_adj"] < 0.05) & (d["estimate"] < 0)].sort_values("estimate")
+    established = d.loc[d["p_adj"] < 0.05].set_index("item")["estimate"]
+    readings = mosaic.drop_duplicates("item").set_index("item")["lecture"]
+
+    def strength(i: str) -> str:
+        # what the other sections say of it: an established gap between the groups, a difference between departments
+        notes = [f"{pct(wide.loc[i, ('estimate', 'residents')])} des habitants",
+                 f"{pct(wide.loc[i, ('estimate', 'visitors')])} des clients"]
+        if i in established.index:
+            notes.append(f"écart clients − habitants établi de {fmt.points(established[i])}")
+        if readings.get(i) == "local":
+            notes.append("part d'accord " + READINGS["local"])
+        return f"« {short[i]} » ({', '.join(notes)})"
+
     out = []
     if strong:
-        out.append("**Des atouts partagés, sur lesquels bâtir la marque** (au moins la moitié des habitants et des "
-                   "clients d'accord : borne basse de l'intervalle de confiance à 50 % ou plus dans les deux groupes) : "
-                   + ", ".join(
-                       f"« {short[i]} » ({pct(wide.loc[i, ('estimate', 'residents')])} des habitants, "
-                       f"{pct(wide.loc[i, ('estimate', 'visitors')])} des clients)"
-                       for i in sorted(strong, key=lambda i: -wide.loc[i, ("estimate", "visitors")])) + ".")
+        out.append("**Des atouts reconnus par les habitants comme par les clients, sur lesquels bâtir la marque** (au "
+                   "moins la moitié d'accord dans chacun des deux groupes : borne basse de l'intervalle de confiance à "
+                   "50 % ou plus chez les habitants et chez les clients ; l'écart entre les deux groupes est "
+                   "indiqué quand il est établi) : "
+                   + ", ".join(strength(i) for i in sorted(strong, key=lambda i: -wide.loc[i, ("estimate", "visitors")]))
+                   + ".")
     if len(gaps):
         out.append("**Des écarts à combler** (les clients sont nettement moins d'accord que les habitants) : " + ", ".join(
-            f"« {short[r.item]} » ({fmt.signed(r.estimate * 100, 1)} points)" for r in gaps.itertuples())
+            f"« {short[r.item]} » ({fmt.points(r.estimate)})" for r in gaps.itertuples())
             + "." + both_lists(strong, list(gaps["item"]), short))
     if weak:
         out.append("**Des points faibles pour tous** (moins de la moitié d'accord dans les deux groupes : borne haute de "
@@ -284,21 +306,23 @@ def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride
                "stratégie d'attractivité.")
     shared = mosaic.drop_duplicates("item").query("lecture == 'partagé'")["attribut"].tolist()
     if shared:
-        out.append("**Ce qui rassemble les départements** (au moins la moitié d'accord dans chaque département, en "
-                   "estimation ponctuelle, sans écart établi entre départements : la règle de « La mosaïque ») : "
+        out.append("**Ce qui est commun à tous les départements** (chez les habitants : au moins la moitié d'accord "
+                   "dans chaque département, en estimation ponctuelle, sans écart établi entre départements, la règle "
+                   "de « La mosaïque des départements ») : "
                    + ", ".join(f"« {s} »" for s in shared) + ".")
-    return out
+    return [fmt.french(s) for s in out]
 
 
 def scope_sentence(n: Mapping[str, int]) -> str:
     """Respondents per group, the base of percentages and the scope of each survey."""
-    return (f"**Qui a répondu.** {fmt.number(n['residents'])} habitants et {fmt.number(n['visitors'])} clients du "
+    text = (f"**Qui a répondu.** {fmt.number(n['residents'])} habitants et {fmt.number(n['visitors'])} clients du "
             "territoire. Les pourcentages portent sur les répondants qui ont donné un avis : les « Ne sait pas » et "
             "les questions sans réponse sont exclus de la base. En 2017, les « acteurs-habitants » étaient des "
             "habitants engagés dans la vie de la région ; ici la base de sondage couvre tous les habitants de 15 ans "
             "ou plus : les résultats portent sur l'ensemble des habitants. Les chiffres sont arrondis : une somme de "
             "pourcentages peut s'écarter un peu de 100, un écart (calculé sur les valeurs exactes) différer d'une "
             "unité du dernier chiffre.")
+    return fmt.french(text)
 
 
 # ------------------------------------------------------------------------------------------- figures
@@ -308,9 +332,10 @@ def strengths_finding(sw: pd.DataFrame) -> str:
     """What the strengths and weaknesses figure shows: the strength each group cites most."""
     best = {g: sw.loc[(sw["group"] == g) & (sw["item"] == "forces")].sort_values("estimate").iloc[-1]
             for g in ("residents", "visitors")}
-    return (f"force la plus citée par les habitants : « {best['residents']['label']} » "
+    text = (f"force la plus citée par les habitants : « {best['residents']['label']} » "
             f"({fmt.percent(best['residents']['estimate'], 0)}), par les clients : « {best['visitors']['label']} » "
             f"({fmt.percent(best['visitors']['estimate'], 0)}).")
+    return fmt.french(text)
 
 
 def map_finding(rows: pd.DataFrame, cols: pd.DataFrame, inertia) -> str:
@@ -318,7 +343,8 @@ def map_finding(rows: pd.DataFrame, cols: pd.DataFrame, inertia) -> str:
     lo, hi = rows["dim1"].idxmin(), rows["dim1"].idxmax()
     side = {who: (lo if cols.loc[[g for g in cols.index if str(g).startswith(who)], "dim1"].mean() < 0 else hi)
             for who in ("Habitants", "Clients")}
-    return (f"la première dimension ({fmt.percent(inertia[0], 0)} de l'inertie) oppose « {lo} » à « {hi} » ; "
+    text = (f"la première dimension ({fmt.percent(inertia[0], 0)} de l'inertie) oppose « {lo} » à « {hi} » ; "
             f"les habitants se placent en moyenne du côté de « {side['Habitants']} », les clients du côté de "
             f"« {side['Clients']} ».")
+    return fmt.french(text)
 

@@ -73,9 +73,8 @@ def ci_text(estimate: float, low: float, high: float, scale: float = 1.0, decima
     """« 6,8 (IC à 95 % : 6,7 à 6,9) » with a unit (points, %), as every sentence of the reports writes it;
     ``signed``: a gap, written with its sign (« +0,46 point (IC à 95 % : 0,30 à 0,62) »), as report 06 writes gaps."""
     u = f" {unit}" if unit else ""
-    return (f"{(fmt.signed if signed else fmt.number)(estimate * scale, decimals)}{u} (IC à 95 % : "
-            f"{fmt.number(low * scale, decimals)} à "
-            f"{fmt.number(high * scale, decimals)})")
+    return fmt.french(f"{(fmt.signed if signed else fmt.number)(estimate * scale, decimals)}{u} (IC à 95 % : "
+                      f"{fmt.number(low * scale, decimals)} à {fmt.number(high * scale, decimals)})")
 
 
 def verdict(p_adj: float, ci_low: float, ci_high: float) -> str:
@@ -100,15 +99,26 @@ def commune_takes(communes: pd.DataFrame) -> dict[str, int]:
 
 
 def _takes(counts: Mapping[str, int]) -> str:
-    """Invitations per commune: the fixed take, and the range of the certainty communes' (proportional to population)."""
+    """Invitations per commune: the fixed take of the communes drawn at random, and those of the certainty
+    communes — the take for each draw their population is worth, rounded to whole invitations
+    (:func:`portrait.study.frames.resident_plan`), which is why the total is not exactly the planned one."""
     k = counts.get("certain_communes", 0)
-    fixed = f"{fmt.number(counts['take'])} par commune tirée"
+    take = fmt.number(counts["take"])
+    drawn = counts["communes_drawn"] - k
+    fixed = f"{take} dans chacune des {fmt.number(drawn)} communes tirées au hasard"
     if not k:
         return fixed
-    certain = (f"les {fmt.number(k)} communes retenues d'office, les plus peuplées de leur strate, en reçoivent en "
-               f"proportion de leur population, au taux de leur strate (de {fmt.number(counts['certain_min'])} à "
-               f"{fmt.number(counts['certain_max'])})")
-    return f"{fixed} au hasard ; {certain}" if counts["take"] else certain
+    low, high = fmt.number(counts["certain_min"]), fmt.number(counts["certain_max"])
+    if not counts["take"]:          # every commune drawn was retained with certainty
+        return (f"les {fmt.number(k)} communes retenues d'office en reçoivent en proportion de leur population, de "
+                f"{low} à {high} invitations par commune")
+    return (f"{fixed} ; les {fmt.number(k)} communes les plus peuplées de leur strate, retenues d'office, en "
+            f"reçoivent {take} par tirage que vaut leur population, pour que leurs habitants aient la même chance "
+            f"d'être invités que ceux du reste de la strate : de {low} à {high} invitations par commune"
+            + (f" (moins de {take} quand la population d'une commune vaut moins d'un tirage)"
+               if counts["certain_min"] < counts["take"] else "")
+            + ". Ces invitations étant arrondies à l'unité, le total s'écarte de quelques unités du nombre "
+            f"d'invitations prévu (le paramètre « invitations », un multiple de {take})")
 
 
 def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapping[str, pd.Series],
@@ -127,9 +137,9 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
         resp = led.get((survey, "respondent"), np.nan)
         excl = led.get((survey, "excluded"), 0)
         total = led.loc[survey].sum()
-        return fmt.number(resp / (total - excl) * 100, 1) + " %"
+        return fmt.percent(resp / (total - excl))
 
-    return "\n\n".join([
+    return fmt.french("\n\n".join([
         f"**Deux enquêtes indépendantes.** Les habitants de 15 ans ou plus ont été tirés en deux degrés : "
         f"{fmt.number(counts['communes_drawn'])} communes parmi les {fmt.number(counts['communes'])} de la région, tirées avec "
         f"une probabilité proportionnelle à leur population dans chaque département et classe de taille, puis "
@@ -158,7 +168,7 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
         "par simulation : l'étude de validation (rapport 08) refait toute la chaîne — tirages, terrain, pondération, "
         "estimation — sur une population simulée dont les vraies valeurs sont connues, et compte combien de fois les "
         "intervalles les contiennent.",
-    ])
+    ]))
 
 
 def findings(diff: pd.DataFrame, limit: int = 8) -> list[str]:
@@ -188,7 +198,7 @@ def findings(diff: pd.DataFrame, limit: int = 8) -> list[str]:
             out.append("Parmi eux, " + ", ".join(f"« {s} »" for s in edge) + (" a" if len(edge) == 1 else " ont")
                        + " un écart significatif avant correction pour le nombre de comparaisons, qui ne l'est plus "
                        "après : à confirmer.")
-    return out
+    return [fmt.french(s) for s in out]
 
 
 def agreement_table(diff: pd.DataFrame, threshold: int) -> pd.DataFrame:
@@ -272,7 +282,7 @@ def cross_table(design: Design, cb, group: str, item: str, rows: tuple[str, Mapp
 def widen(cross: pd.DataFrame, rows: str, cols: str) -> pd.DataFrame:
     """A :func:`cross_table` as rows × columns, each cell « mean [CI] (n = …) » or the suppression mark, and the
     respondents of each row last."""
-    cell = [SUPPRESSED if m == SUPPRESSED else f"{m} [{lo} ; {hi}] (n = {n})"
+    cell = [SUPPRESSED if m == SUPPRESSED else fmt.french(f"{m} [{lo} ; {hi}] (n = {n})")
             for m, lo, hi, n in zip(cross["moyenne"], cross["IC bas"], cross["IC haut"], cross["répondants"])]
     wide = cross.assign(_cell=cell).pivot_table(index=rows, columns=cols, values="_cell", aggfunc="first", sort=False)
     if ROW_TOTAL in cross.columns:
@@ -302,7 +312,16 @@ def limits(source: str, margin_sources: Iterable[pd.DataFrame], visitor_target: 
             f"{fmt.capitalised(str(r.marge))} : {r.hypothèse}." for r in assumed))
     parts.append(target_sentence(visitor_target, "**Champ des clients.** "))
     parts.append(nonresponse_sentence())
-    return "\n\n".join(parts)
+    return fmt.french("\n\n".join(parts))
+
+
+def margins_table(margin_sources: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """The calibration margins of both surveys for readers: survey, margin, source and assumption, the texts
+    written with French spacing. ``margin_sources``: each survey's table (columns ``marge``, ``source``,
+    ``hypothèse``), keyed ``residents`` and ``visitors``, as the weighted files' attributes hold them."""
+    label = {"residents": "habitants", "visitors": "clients"}
+    table = pd.concat([t.assign(enquête=label.get(g, g)) for g, t in margin_sources.items()])
+    return table[["enquête", "marge", "source", "hypothèse"]].map(lambda v: fmt.french(v) if isinstance(v, str) else v)
 
 
 def nonresponse_sentence() -> str:

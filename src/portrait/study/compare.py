@@ -539,37 +539,6 @@ def recovery_summary(check: pd.DataFrame) -> pd.DataFrame:
     return g
 
 
-def findings_sentence(diff: pd.DataFrame) -> str:
-    """The key findings in French: attributes where visitors or residents agree more, scores (0 to 10)
-    where one group rates the region higher, and where no difference is established (top-2 boxes of the
-    agreement items and the two scores' means; significant after the multiple-testing adjustment, named from the
-    ``adjustment`` column)."""
-    d = diff.loc[diff["in_battery"] & (((diff["statistic"] == "accord") & (diff["level"] == "top2"))
-                                      | ((diff["statistic"] == "mean") & (diff["type"] == "score_0_10")))]
-    d = d.assign(display=d["item_label"].map(short_label))
-    sig = d["p_adj"] < 0.05
-    score = d["statistic"] == "mean"
-
-    def listing(rows: pd.DataFrame) -> str:
-        # shares in points of percentage to one decimal, as the tables; scores to two decimals, as the tables
-        return ", ".join(f"{r.display} ({'+' if r.estimate > 0 else '−'}"
-                         + (f"{fmt.number(abs(r.estimate) * 100, 1)} pt" if r.statistic != "mean" else
-                            f"{fmt.number(abs(r.estimate), 2)} point{'s' if abs(r.estimate) >= 2 else ''}") + ")"
-                         for r in rows.sort_values("estimate", key=abs, ascending=False).itertuples()) or "aucun"
-
-    out = [f"**Les clients du territoire sont plus d'accord** que les habitants pour : "
-           f"{listing(d.loc[sig & ~score & (d['estimate'] > 0)])}.",
-           f"**Les habitants sont plus d'accord** pour : {listing(d.loc[sig & ~score & (d['estimate'] < 0)])}."]
-    for sign, who in ((1, "Les clients du territoire"), (-1, "Les habitants")):
-        rows = d.loc[sig & score & (np.sign(d["estimate"]) == sign)]
-        if len(rows):
-            out.append(f"**{who} donnent une note plus haute** (sur 10) : {listing(rows)}.")
-    out.append(f"**Pas de différence établie** pour : {', '.join(d.loc[~sig, 'display']) or 'aucun'}.")
-    out.append("(Écarts de part d'accord en points de pourcentage ; notes de 0 à 10 en points de note ; "
-               f"différences significatives après correction pour tests multiples, {adjustment_label(d)}.)")
-    return " ".join(out)
-
-
 def with_columns(design: Design, **columns) -> Design:
     """The design with extra (derived) columns in its data."""
     return replace(design, data=design.data.assign(**columns))

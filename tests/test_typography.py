@@ -1,0 +1,138 @@
+"""French typography of what reviewers read: no line may break between a number and its « % », before
+« : ; ? ! » » or after « « », nor inside a number (thousands separator).
+
+The oracle is the rule of French typography (Lexique des règles typographiques en usage à l'Imprimerie
+nationale): those spaces are no-break spaces. An ordinary space there let report 07 wrap « 28,4 » away from
+its « % » on a phone (218 such pairs) while report 06 used no-break spaces.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from portrait.reporting import comparison_text, sections, synthesis
+from portrait.reporting import formatting as fmt
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: An ordinary space where French typography wants a no-break one.
+BREAKABLE = re.compile(r"\d %|\S [:;?!»]|« |\b\d{1,3} \d{3}\b")
+
+
+def breakable_spaces(text: str) -> list[str]:
+    """Each place of ``text`` where a line could break against French typography, with some context."""
+    return [text[max(m.start() - 30, 0):m.end() + 10] for m in BREAKABLE.finditer(text)]
+
+
+class _Text(HTMLParser):
+    """The text a reader sees in an HTML output: scripts, styles and drawings left out."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.skip, self.parts = 0, []
+
+    def handle_starttag(self, tag, attrs):
+        self.skip += tag in ("script", "style", "svg")
+        self.parts.append(" ")
+
+    def handle_endtag(self, tag):
+        self.skip -= tag in ("script", "style", "svg")
+        self.parts.append(" ")
+
+    def handle_data(self, data):
+        if not self.skip:
+            self.parts.append(data)
+
+
+def seen(kind: str, text: str) -> str:
+    if kind != "text/html":
+        return text
+    parser = _Text()
+    parser.feed(text)
+    return "".join(parser.parts)
+
+
+def test_the_check_finds_each_breakable_space():
+    """The check flags each fault a reader reported, and passes the same text once :func:`french` wrote it."""
+    faulty = "Taux de réponse : 28,4 % chez les habitants ; « Sûre » ? non ! étude de 1 000 réplications"
+    assert len(breakable_spaces(faulty)) == 7
+    assert breakable_spaces(fmt.french(faulty).replace("1 000", fmt.number(1000))) == []
+
+
+def test_french_puts_no_break_spaces_where_french_typography_wants_them():
+    """Before « : ; ? ! % » » and after « « »; nowhere else, and twice is once."""
+    assert fmt.french("a : b ; « c » ? d ! 5 %") == "a\u00a0: b\u00a0; «\u00a0c\u00a0»\u00a0? d\u00a0! 5\u00a0%"
+    assert fmt.french("x − y, p < 0,05 (n = 3) http://a/b") == "x − y, p < 0,05 (n = 3) http://a/b"
+    once = fmt.french("« a » : 1 %")
+    assert fmt.french(once) == once
+
+
+def test_formatter_numbers_never_break():
+    """The formatter's thousands separator and unit spaces are no-break spaces (« 1 000 » wrapped in report 08)."""
+    for text in (fmt.number(1000), fmt.number(-1234567.5, 1), fmt.percent(0.284), fmt.points(0.123),
+                 fmt.pvalue(1e-6), fmt.count(1500, "colonne")):
+        assert breakable_spaces(text) == [], text
+
+
+def _differences() -> pd.DataFrame:
+    return pd.DataFrame({
+        "in_battery": True, "statistic": ["accord", "accord", "mean", "accord"],
+        "level": ["top2", "top2", "", "top2"], "type": ["likert5", "likert5", "score_0_10", "likert5"],
+        "item_label": ["Les Hauts-de-France sont une région dynamique économiquement",
+                       "Les Hauts-de-France offrent un cadre de vie agréable",
+                       "Recommanderiez-vous les Hauts-de-France ?", "Les Hauts-de-France sont une région sûre"],
+        "estimate_residents": [0.347, 0.637, 6.69, 0.418], "estimate_visitors": [0.470, 0.502, 7.15, 0.406],
+        "estimate": [0.123, -0.135, 0.46, -0.012], "ci_low": [0.086, -0.172, 0.30, -0.048],
+        "ci_high": [0.160, -0.098, 0.62, 0.024], "p": [0.0001, 0.0001, 0.0001, 0.5],
+        "p_adj": [0.001, 0.001, 0.001, 0.6], "adjustment": "fdr_bh"})
+
+
+def test_report_sentences_keep_numbers_with_their_units_and_punctuation():
+    """The sentences reports 06 and 07 build (method, findings, regions, words, takeaways' reconciliation, tables'
+    cells) have no breakable space before « % : ; ? ! » » or after « « »."""
+    counts = dict(communes_drawn=215, communes=3782, resident_invitations=5004, frame_persons=53995,
+                  visitor_invitations=18000, take=20, certain_communes=30, certain_min=17, certain_max=200)
+    ledger = pd.DataFrame({"survey": ["residents", "residents", "visitors", "visitors"],
+                           "status": ["respondent", "nonrespondent", "respondent", "nonrespondent"], "n": [1, 3, 1, 9]})
+    diag = {g: pd.Series({"deff de Kish": 1.1}) for g in ("residents", "visitors")}
+    regions = pd.DataFrame({"groupe": ["Habitants"], "question": ["image_globale"], "écart NPdC − Picardie": [0.34],
+                            "écart bas": [0.05], "écart haut": [0.63], "p_adj": [0.0837]})
+    words = pd.DataFrame({"level": ["fière", "grise"], "p_adj_words": [0.001, 0.01], "specific_to": ["residents", "visitors"],
+                          "points": [-0.075, 0.028], "estimate_residents": [0.097, 0.042],
+                          "estimate_visitors": [0.022, 0.070]})
+    texts = [synthesis.method_sentences(counts, ledger, diag, adjustment="méthode de Holm"),
+             *synthesis.findings(_differences()), comparison_text.findings_sentence(_differences()),
+             synthesis.limits("simulated", [pd.DataFrame({"marge": ["taille"], "source": ["x"], "hypothèse": ["parts : 1 %"]})]),
+             synthesis.ci_text(0.123, 0.086, 0.160, scale=100, unit="points", signed=True),
+             sections.regions_sentences(regions), sections.words_sentence(words),
+             sections.both_lists(["a"], ["a"], {"a": "Conviviale"}), sections.pct_ci(0.65, 0.62, 0.67),
+             sections.scope_sentence({"residents": 1397, "visitors": 2463}),
+             *synthesis.margins_table({"residents": pd.DataFrame({"marge": ["taille"], "source": ["Insee"],
+                                                                  "hypothèse": ["parts appliquées au total : 2017"]})}
+                                      ).to_numpy().ravel()]
+    faults = [f for t in texts for f in breakable_spaces(t)]
+    assert faults == []
+
+
+@pytest.mark.parametrize("stem", ["06_comparison", "07_synthesis"])
+def test_the_comparison_reports_as_rendered_have_no_breakable_space(stem):
+    """Every text reports 06 and 07 show — their markdown cells and the outputs of their code cells as the
+    regression run stored them (tests/notebooks/<stem>.outputs.json) — keeps French spacing."""
+    nb = nbformat.read(ROOT / "notebooks" / f"{stem}.ipynb", as_version=4)
+    texts = [("markdown", c.source) for c in nb.cells if c.cell_type == "markdown"]
+    stored = json.loads((ROOT / "tests" / "notebooks" / f"{stem}.outputs.json").read_text(encoding="utf-8"))
+    for outputs in stored.values():
+        for o in outputs:
+            for kind in ("text/markdown", "text/html"):
+                data = o.get("data", {}).get(kind)
+                if data:
+                    texts.append((kind, "".join(data) if isinstance(data, list) else data))
+    faults = [f for kind, t in texts for f in breakable_spaces(seen(kind, t))]
+    assert faults == [], f"{len(faults)} breakable spaces, e.g. {faults[:5]}"
