@@ -73,3 +73,17 @@ def test_corrupt_commune_file_names_row_and_column(tmp_path):
                  encoding="utf-8")
     with pytest.raises(InputError, match=r"row 3, column 'population', value 'beaucoup'"):
         sources.read_communes(f)
+
+
+def test_communes_taken_with_certainty_are_said_retenues_d_office_as_in_reports_07_and_08():
+    """« Communes certaines » is an anglicism (certainty units); the reports say « retenues d'office »: the strata
+    table's header, the selection figure's legend and title, and notebook 01's text."""
+    import inspect
+
+    from portrait.reporting import plots
+
+    assert frames.STRATA_LABELS_FR["certainty_communes"] == "Communes retenues d'office"
+    assert "retenue d'office" in plots.PALETTE
+    text = inspect.getsource(plots.resident_selection) + (paths.NOTEBOOKS / "01_resident_frame.ipynb").read_text(
+        encoding="utf-8")
+    assert "certaine" not in text and "à coup sûr" not in text

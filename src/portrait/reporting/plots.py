@@ -19,7 +19,7 @@ from . import formatting as fmt
 from ..study import visitors
 from ..pipeline.sources import DEPARTMENTS
 
-PALETTE = {"tirée (certaine)": "#b3261e", "tirée": "#0b5cad", "non tirée": "#c9ced6"}
+PALETTE = {"retenue d'office": "#b3261e", "tirée": "#0b5cad", "non tirée": "#c9ced6"}
 
 
 def use_style() -> None:
@@ -77,10 +77,10 @@ def show(fig: plt.Figure, alt: str, width: int | None = None):
 def resident_selection(communes: pd.DataFrame) -> plt.Figure:
     """Inclusion probability against commune population, one panel per department."""
     d = communes.assign(
-        statut=np.where(communes["selected"] & communes["certainty"], "tirée (certaine)",
+        statut=np.where(communes["selected"] & communes["certainty"], "retenue d'office",
                         np.where(communes["selected"], "tirée", "non tirée")),
         departement_nom=communes["departement"].map(DEPARTMENTS))
-    d = d.sort_values("statut", key=lambda s: s.map({"non tirée": 0, "tirée": 1, "tirée (certaine)": 2}))
+    d = d.sort_values("statut", key=lambda s: s.map({"non tirée": 0, "tirée": 1, "retenue d'office": 2}))
     g = sns.relplot(data=d, x="population", y="pi", hue="statut", palette=PALETTE, col="departement_nom",
                     col_order=[DEPARTMENTS[k] for k in sorted(DEPARTMENTS) if k in set(d["departement"])],
                     col_wrap=3, height=2.8, aspect=1.2, s=14, linewidth=0, legend="brief")
@@ -89,7 +89,7 @@ def resident_selection(communes: pd.DataFrame) -> plt.Figure:
     g.set_titles("{col_name}")
     g.legend.set_title("Commune")
     g.figure.suptitle("Tirage des communes : probabilité proportionnelle à la taille, grandes communes "
-                      "certaines", y=1.02)
+                      "retenues d'office", y=1.02)
     return g.figure
 
 

@@ -259,7 +259,7 @@ def draw_resident_sample(frame: pd.DataFrame, design: ResidentDesign,
 STRATA_LABELS_FR = {
     "stratum": "Strate", "departement": "Département", "size_class": "Taille de commune",
     "communes": "Communes", "population": "Population légale", "pop15": "Population 15 ans ou plus (est.)",
-    "hits": "Tirages alloués", "certainty_communes": "Communes certaines", "psu_drawn": "Communes tirées PPS",
+    "hits": "Tirages alloués", "certainty_communes": "Communes retenues d'office", "psu_drawn": "Communes tirées PPS",
     "selected_communes": "Communes retenues", "invitations": "Invitations",
     "sampling_rate": "Taux de sondage (‰)",
 }
