@@ -174,6 +174,30 @@ def test_adjusted_models_and_distribution_tests_run_on_the_stack(mid_chain):
     assert dist["p_rao_scott_adj"].ge(dist["p_rao_scott"]).all()
 
 
+def _holm_by_hand(p):
+    p = np.asarray(p, dtype=float)
+    order = np.argsort(p)
+    scaled = np.minimum(1.0, np.maximum.accumulate(p[order] * (len(p) - np.arange(len(p)))))
+    out = np.empty_like(p)
+    out[order] = scaled
+    return out
+
+
+def test_every_family_of_tests_uses_the_runs_correction(mid_chain):
+    """The run's correction (``adjust``) reaches every family, not the differences only: distribution tests
+    and adjusted models take it, and the words' table uses the one recorded with the differences."""
+    cb, designs, est, diff, _ = mid_chain
+    stack = compare.stacked(designs, cb)
+    dist = compare.distribution_tests(stack, cb, adjust="holm")
+    np.testing.assert_allclose(dist["p_rank_adj"], _holm_by_hand(dist["p_rank"]), rtol=1e-12)
+    adj = compare.adjusted_models(stack, cb, variance="linearisation", adjust="holm")
+    np.testing.assert_allclose(adj["p_adj"], _holm_by_hand(adj["p"]), rtol=1e-12)
+    holm = compare.differences(est, adjust="holm")
+    words = compare.word_table(est, holm)
+    assert compare.adjustment_method(holm) == "holm" and len(words) > 3
+    np.testing.assert_allclose(words["p_adj_words"], _holm_by_hand(words["p"]), rtol=1e-12)
+
+
 def test_nps_is_shown_in_points_and_only_the_nps():
     df = pd.DataFrame({"statistic": ["mean", "nps_score"], "estimate": [6.8, -0.237], "se": [0.05, 0.02],
                        "deff": [1.2, 1.3]})

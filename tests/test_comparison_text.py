@@ -41,9 +41,9 @@ def test_agreement_gaps_table_writes_shares_signed_gaps_intervals_and_adjusted_p
 
 
 def test_the_adjustment_is_named_in_french_and_must_be_one():
-    """« méthode de Benjamini-Hochberg » for fdr_bh; two corrections in one battery are an error."""
+    """« méthode de Benjamini–Hochberg » for fdr_bh; two corrections in one battery are an error."""
     diff = _differences()
-    assert comparison_text.adjustment_label(diff) == "méthode de Benjamini-Hochberg"
+    assert comparison_text.adjustment_label(diff) == "méthode de Benjamini–Hochberg"
     diff.loc[3, "adjustment"] = "holm"
     with pytest.raises(ValueError, match="one adjustment"):
         comparison_text.adjustment_label(diff)
@@ -51,10 +51,10 @@ def test_the_adjustment_is_named_in_french_and_must_be_one():
 
 def test_the_figure_text_names_the_adjustment_of_the_run():
     """With ``adjust: holm`` (the ``adjustment`` column of the differences), the paragraph above the agreement-gap
-    figure says Holm, and Benjamini-Hochberg with fdr_bh: never a method the run did not use."""
+    figure says Holm, and Benjamini–Hochberg with fdr_bh: never a method the run did not use."""
     diff = _differences()
     assert fmt.french("Points pleins : différence significative après correction pour tests multiples (méthode de "
-                      "Benjamini-Hochberg) ; points creux") in comparison_text.gaps_introduction(diff)
+                      "Benjamini–Hochberg) ; points creux") in comparison_text.gaps_introduction(diff)
     holm = comparison_text.gaps_introduction(diff.assign(adjustment="holm"))
     assert fmt.french("après correction pour tests multiples (méthode de Holm) ; points creux") in holm and "Benjamini" not in holm
 
@@ -88,7 +88,7 @@ def test_findings_sentence_does_not_call_a_score_agreement():
     assert fmt.french("**Pas de différence établie** pour : « Sûre »") in s
     assert " pt" not in s and "\u00a0pt" not in s
     assert s.endswith("une différence est dite significative après correction pour tests multiples, méthode de "
-                      "Benjamini-Hochberg.")
+                      "Benjamini–Hochberg.")
 
 
 def test_findings_sentence_names_the_adjustment_the_differences_were_made_with():

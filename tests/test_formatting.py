@@ -283,7 +283,7 @@ def test_the_method_says_how_the_visitors_were_calibrated():
     ledger = pd.DataFrame({"survey": ["residents", "residents", "visitors", "visitors"],
                            "status": ["respondent", "nonrespondent", "respondent", "nonrespondent"], "n": [1, 3, 1, 9]})
     diag = {g: pd.Series({"deff de Kish": 1.1}) for g in ("residents", "visitors")}
-    bh = "méthode de Benjamini-Hochberg"
+    bh = "méthode de Benjamini–Hochberg"
     frame = synthesis.method_sentences(counts, ledger, diag, adjustment=bh)
     tourism = synthesis.method_sentences(counts, ledger, diag, "tourism", adjustment=bh)
     assert "pour les clients, les totaux exacts des fichiers de partenaires." in frame and "tourisme" not in frame
@@ -303,7 +303,7 @@ def test_the_method_says_how_the_visitors_were_calibrated():
     assert fmt.french("5\u202f004 invitations : les 30 communes retenues d'office en reçoivent en proportion de leur "
                       "population, de 17 à 200 invitations par commune.") in \
         synthesis.method_sentences({**counts, "take": 0}, ledger, diag, adjustment=bh)  # all certain
-    assert "une fois corrigée pour le grand nombre de questions comparées (méthode de Benjamini-Hochberg)." in frame
+    assert "une fois corrigée pour le grand nombre de questions comparées (méthode de Benjamini–Hochberg)." in frame
     assert "l'étude de validation (rapport 08)" in frame        # the reader learns the intervals were checked
     holm = synthesis.method_sentences(counts, ledger, diag, adjustment="méthode de Holm")
     assert "questions comparées (méthode de Holm)." in holm and "Benjamini" not in holm

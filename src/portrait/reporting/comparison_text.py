@@ -43,7 +43,7 @@ def agreement_gaps(diff: pd.DataFrame) -> pd.DataFrame:
 
 def adjustment_label(diff: pd.DataFrame) -> str:
     """The correction for multiple tests that gave the agreement gaps' adjusted p-values, in French
-    (« méthode de Benjamini-Hochberg »), from the ``adjustment`` column of the differences."""
+    (« méthode de Benjamini–Hochberg »), from the ``adjustment`` column of the differences."""
     return compare.adjustment_label(agreement_rows(diff))
 
 

@@ -276,9 +276,9 @@ def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride
             f"« {r.label} » ({pct(r.estimate)})" for r in top.itertuples()) + ".")
     fd = diff.loc[(diff["item"] == "faiblesses") & (diff["statistic"] == "share")].copy()
     if len(fd):
-        from ..study.compare import adjust_pvalues
+        from ..study.compare import adjust_pvalues, adjustment_method
 
-        fd["q"] = adjust_pvalues(fd["p"])
+        fd["q"] = adjust_pvalues(fd["p"], adjustment_method(diff))
         for sign, who, other in ((-1, "habitants", "clients"), (1, "clients", "habitants")):
             s = fd.loc[(fd["q"] < 0.05) & (np.sign(fd["estimate"]) == sign)].sort_values("estimate", key=abs,
                                                                                          ascending=False)

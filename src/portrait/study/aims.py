@@ -81,7 +81,8 @@ def homogeneity(design: Design, y: str, by: str) -> tuple[float, int, int, float
     return survey.svyglm(d, y, ["_dom"]).wald("_dom")
 
 
-def pride(residents: Design, cb: Codebook, age_labels: Mapping[str, str]) -> dict[str, pd.DataFrame]:
+def pride(residents: Design, cb: Codebook, age_labels: Mapping[str, str],
+          adjust: str = "fdr_bh") -> dict[str, pd.DataFrame]:
     """Pride, ambassadors and attachment of residents: overall, by department and by age, with tests."""
     d = indicators(residents, cb)
     cols = ["fierte__oui", "ambassadeur__oui"]
@@ -92,7 +93,7 @@ def pride(residents: Design, cb: Codebook, age_labels: Mapping[str, str]) -> dic
     tests = pd.DataFrame([(c, b, *homogeneity(d, c, col)) for c in cols for b, col in
                           (("département", "departement"), ("âge", "age_c"))],
                          columns=["variable", "selon", "F", "ndf", "ddf", "p"])
-    tests["p_adj"] = adjust_pvalues(tests["p"])          # BH across the section's tests
+    tests["p_adj"] = adjust_pvalues(tests["p"], adjust)  # across the section's tests
     codes = cb.variable("attachement").code_values
     labels = cb.labels("attachement", dont_know=False)
     att = _by(d, [f"attachement__{c}" for c in codes], None).assign(
@@ -100,9 +101,9 @@ def pride(residents: Design, cb: Codebook, age_labels: Mapping[str, str]) -> dic
     return {"overall": overall, "by_department": by_dep, "by_age": by_age, "tests": tests, "attachment": att}
 
 
-def mosaic(residents: Design, cb: Codebook, min_respondents: int) -> pd.DataFrame:
+def mosaic(residents: Design, cb: Codebook, min_respondents: int, adjust: str = "fdr_bh") -> pd.DataFrame:
     """Each image attribute's share of agreement in each department, the homogeneity test across
-    departments (BH-adjusted over the attributes) and the attribute's reading:
+    departments (adjusted over the attributes by ``adjust``) and the attribute's reading:
 
     « partagé » — no established difference between departments and at least half agree in each;
     « local » — an established difference (adjusted p < 0.05); « ni l'un ni l'autre » otherwise.
@@ -122,7 +123,7 @@ def mosaic(residents: Design, cb: Codebook, min_respondents: int) -> pd.DataFram
                          "n": int(r.n), "F": F, "p": p})
     out = pd.DataFrame(rows)
     tests = out.drop_duplicates("item")[["item", "p"]]
-    out = out.merge(tests.assign(p_adj=adjust_pvalues(tests["p"]))[["item", "p_adj"]], on="item")
+    out = out.merge(tests.assign(p_adj=adjust_pvalues(tests["p"], adjust))[["item", "p_adj"]], on="item")
     low = out.groupby("item")["estimate"].transform("min")
     out["lecture"] = np.where(out["p_adj"] < 0.05, "local",
                               np.where(low >= SHARED_MIN, "partagé", "ni l'un ni l'autre"))
@@ -130,7 +131,7 @@ def mosaic(residents: Design, cb: Codebook, min_respondents: int) -> pd.DataFram
     return out
 
 
-def former_regions(designs: Mapping[str, Design], cb: Codebook) -> pd.DataFrame:
+def former_regions(designs: Mapping[str, Design], cb: Codebook, adjust: str = "fdr_bh") -> pd.DataFrame:
     """Overall image and recommendation: residents by former region, visitors by zone visited (Nord-Pas
     de Calais, Picardie, both), and the Nord-Pas de Calais − Picardie difference in each group."""
     rows = []
@@ -149,6 +150,6 @@ def former_regions(designs: Mapping[str, Design], cb: Codebook) -> pd.DataFrame:
                              "écart haut": diff.ci_high, "p": diff.p})
     out = pd.DataFrame(rows)
     tests = out.drop_duplicates(["groupe", "question"])[["groupe", "question", "p"]]
-    tests["p_adj"] = adjust_pvalues(tests["p"])         # BH across the section's four differences
+    tests["p_adj"] = adjust_pvalues(tests["p"], adjust)  # across the section's four differences
     return out.merge(tests[["groupe", "question", "p_adj"]], on=["groupe", "question"])
 

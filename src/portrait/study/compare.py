@@ -74,16 +74,22 @@ def group_estimates(designs: Mapping[str, Design], cb: Codebook, variance: str =
                 "label", "item_label", "type", "column", "variance"]]
 
 
-ADJUST_LABELS = {"fdr_bh": "méthode de Benjamini-Hochberg", "holm": "méthode de Holm"}
+ADJUST_LABELS = {"fdr_bh": "méthode de Benjamini–Hochberg", "holm": "méthode de Holm"}
 
 
-def adjustment_label(rows: pd.DataFrame) -> str:
+def adjustment_method(rows: pd.DataFrame) -> str:
     """The correction for multiple tests behind the adjusted p-values of ``rows`` (rows of
-    ``comparison_differences.csv``), in French (« méthode de Holm »), from their ``adjustment`` column."""
+    ``comparison_differences.csv``): the one method of their ``adjustment`` column (``fdr_bh``, ``holm``)."""
     methods = rows["adjustment"].dropna().unique()
     if len(methods) != 1:
         raise ValueError(f"the rows should share one adjustment, found {list(methods)}")
-    return ADJUST_LABELS.get(methods[0], methods[0])
+    return str(methods[0])
+
+
+def adjustment_label(rows: pd.DataFrame) -> str:
+    """:func:`adjustment_method` of ``rows`` in French (« méthode de Holm »)."""
+    method = adjustment_method(rows)
+    return ADJUST_LABELS.get(method, method)
 
 
 @dataclass(frozen=True)
@@ -205,10 +211,11 @@ def stacked(designs: Mapping[str, Design], cb: Codebook) -> Design:
     return survey.stack(parts, group="groupe")
 
 
-def distribution_tests(stack: Design, cb: Codebook) -> pd.DataFrame:
+def distribution_tests(stack: Design, cb: Codebook, adjust: str = "fdr_bh") -> pd.DataFrame:
     """Rao–Scott F and design-based Wilcoxon rank test of each ordinal common-core item by group.
 
-    « Ne sait pas » and missing answers are left out (reported separately as shares).
+    « Ne sait pas » and missing answers are left out (reported separately as shares). Each test's p-values
+    are adjusted across the items by ``adjust`` (:func:`adjust_pvalues`).
     """
     rows = []
     dk = cb.dont_know_code
@@ -226,8 +233,8 @@ def distribution_tests(stack: Design, cb: Codebook) -> pd.DataFrame:
                      "rank_estimate": rk.estimate, "rank_t": rk.t, "p_rank": rk.p})
     out = pd.DataFrame(rows)
     if len(out):
-        out["p_rao_scott_adj"] = adjust_pvalues(out["p_rao_scott"])
-        out["p_rank_adj"] = adjust_pvalues(out["p_rank"])
+        out["p_rao_scott_adj"] = adjust_pvalues(out["p_rao_scott"], adjust)
+        out["p_rank_adj"] = adjust_pvalues(out["p_rank"], adjust)
     return out
 
 
@@ -250,9 +257,10 @@ def profile_tests(stack: Design, cb: Codebook, items: Sequence[str] = ("forces",
 # ============================================================================ adjusted comparisons
 
 
-def adjusted_models(stack: Design, cb: Codebook, variance: str = "replicates") -> pd.DataFrame:
+def adjusted_models(stack: Design, cb: Codebook, variance: str = "replicates", adjust: str = "fdr_bh") -> pd.DataFrame:
     """Group effect adjusted for sex and age: linear models of the scores, proportional-odds models of
-    the agreement items (coefficient of ``visitors`` against residents, with its SE and p)."""
+    the agreement items (coefficient of ``visitors`` against residents, with its SE, p and p adjusted
+    across the items by ``adjust``)."""
     dk = cb.dont_know_code
     data = stack.data.assign(
         groupe_v=pd.Categorical(stack.data["groupe"], categories=list(GROUPS)),
@@ -281,7 +289,7 @@ def adjusted_models(stack: Design, cb: Codebook, variance: str = "replicates") -
                      "variance": fit.variance})
     out = pd.DataFrame(rows)
     if len(out):
-        out["p_adj"] = adjust_pvalues(out["p"])
+        out["p_adj"] = adjust_pvalues(out["p"], adjust)
     return out
 
 
@@ -401,10 +409,11 @@ def attribute_table(designs: Mapping[str, Design], cb: Codebook, by: Mapping[str
 
 def word_table(estimates: pd.DataFrame, diff: pd.DataFrame, top: int = 10) -> pd.DataFrame:
     """Open words: weighted share of persons citing each canonical word, per group, and the words
-    most specific to each group (largest difference in points, BH-adjusted within the words)."""
+    most specific to each group (largest difference in points, adjusted within the words by the
+    correction of the differences, :func:`adjustment_method`)."""
     w = diff.loc[diff["item"] == "mots"].copy()
-    w["p_adj_words"] = adjust_pvalues(w["p"])
-    # a word is specific to a group only when the difference is established (BH within the words)
+    w["p_adj_words"] = adjust_pvalues(w["p"], adjustment_method(diff)) if len(w) else w["p"]
+    # a word is specific to a group only when the difference is established (adjusted within the words)
     w["specific_to"] = np.where(w["p_adj_words"] >= 0.05, "", np.where(w["estimate"] > 0, "visitors", "residents"))
     w["rank_residents"] = w["estimate_residents"].rank(ascending=False, method="min").astype(int)
     w["rank_visitors"] = w["estimate_visitors"].rank(ascending=False, method="min").astype(int)
