@@ -352,7 +352,7 @@ def visitor_frame_margins(frame: pd.DataFrame) -> tuple[list[Margin], pd.DataFra
                      multiplicity_group=multiplicity_group(frame["multiplicity"]))
     margins = [Margin.of(v, f.groupby(v).size().astype(float).to_dict())
                for v in ("zone", "source_type", "country_group", "multiplicity_group")]
-    src = pd.DataFrame([{"marge": m, "source": "base de sondage des visiteurs (fichiers partenaires dédoublonnés)",
+    src = pd.DataFrame([{"marge": m, "source": "base de sondage des clients du territoire (fichiers partenaires dédoublonnés)",
                          "hypothèse": "aucune : totaux exacts de la population de l'enquête"}
                         for m in ("zone visitée", "type de partenaire", "pays de résidence (France, étranger, inconnu)",
                                   "nombre de fichiers où figure la personne")])
