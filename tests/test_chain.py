@@ -130,12 +130,14 @@ def test_a_weight_changed_by_hand_reaches_the_comparison(reduced_runs):
 
 def test_index_links_every_report(full_run):
     """reports/index.html links the rendered report of every notebook of the chain, and shows each stage's
-    parameters' values as config/*.yaml writes them (``simulated``), not as Python reprs, beside their French names."""
+    parameters in French, name and value, with the value config/*.yaml writes (``simulated``, not a Python
+    repr) on hover."""
     index = (full_run / "reports" / "index.html").read_text(encoding="utf-8")
     for nb in sorted((full_run / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         assert f'href="{nb.stem}.html"' in index
         assert (full_run / "reports" / f"{nb.stem}.html").exists()
-    assert '<span title="source">source des réponses</span> : simulated' in index
+    assert ('<span title="source">source des réponses</span> : <span title="simulated">données simulées'
+            in index)
     assert "source=&#x27;" not in index and "source='" not in index and "pseudo_key_file" not in index
 
 

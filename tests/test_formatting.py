@@ -295,8 +295,8 @@ def test_the_method_says_how_the_visitors_were_calibrated():
     assert fmt.french("20 dans chacune des 185 communes tirées au hasard ; les 30 communes les plus peuplées de leur "
                       "strate, retenues d'office, en reçoivent 20 par tirage que vaut leur population") in frame
     assert fmt.french(": de 17 à 200 invitations par commune (moins de 20 quand la population d'une commune vaut "
-                      "moins d'un tirage). Ces invitations étant arrondies à l'unité, le total s'écarte de quelques "
-                      "unités du nombre d'invitations prévu (le paramètre « invitations », un multiple de 20).") in frame
+                      "moins d'un tirage), arrondies à l'unité (d'où un total qui s'écarte de quelques unités du "
+                      "nombre prévu, un multiple de 20).") in frame
     assert "moins de 20" not in synthesis.method_sentences({**counts, "certain_min": 21}, ledger, diag, adjustment=bh)
     assert fmt.french("5\u202f004 invitations : 20 dans chacune des 215 communes tirées au hasard.") in \
         synthesis.method_sentences({**counts, "certain_communes": 0}, ledger, diag, adjustment=bh)
@@ -441,3 +441,19 @@ def test_an_attribute_both_shared_strength_and_gap_is_reconciled():
         "les habitants.")
     assert sections.both_lists(["a", "b"], ["b", "a"], short).startswith(fmt.french(
         " « Gastronomie » et « Conviviale » figurent dans les deux listes"))
+
+
+def test_margins_sharing_a_source_and_assumption_share_a_row():
+    """The synthesis' table of calibration margins gives one row per survey, source and assumption, the margins
+    joined in their order; the limits say which margins rest on an assumption without repeating it."""
+    from portrait.reporting import synthesis
+
+    visitors = pd.DataFrame({"marge": ["zone visitée", "type de partenaire", "pays"],
+                             "source": ["fichiers", "fichiers", "tourisme"],
+                             "hypothèse": ["aucune", "aucune", "part des étrangers estimée"]})
+    residents = pd.DataFrame({"marge": ["sexe × âge"], "source": ["Insee"], "hypothèse": ["aucune"]})
+    t = synthesis.margins_table({"residents": residents, "visitors": visitors})
+    assert t["marge"].tolist() == ["sexe × âge", fmt.french("zone visitée ; type de partenaire"), "pays"]
+    assert t["enquête"].tolist() == ["habitants", "clients", "clients"]
+    limits = synthesis.limits("simulated", [residents, visitors], "frame")
+    assert fmt.french("**Hypothèses des marges de calage.** Pays repose sur une hypothèse") in limits

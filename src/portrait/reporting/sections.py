@@ -248,17 +248,15 @@ def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride
         notes = [f"{pct(wide.loc[i, ('estimate', 'residents')])} des habitants",
                  f"{pct(wide.loc[i, ('estimate', 'visitors')])} des clients"]
         if i in established.index:
-            notes.append(f"écart clients − habitants établi de {fmt.points(established[i])}")
+            notes.append(f"écart établi de {fmt.points(established[i])}")
         if readings.get(i) == "local":
             notes.append("part d'accord " + READINGS["local"])
         return f"« {short[i]} » ({', '.join(notes)})"
 
     out = []
     if strong:
-        out.append("**Des atouts reconnus par les habitants comme par les clients, sur lesquels bâtir la marque** (au "
-                   "moins la moitié d'accord dans chacun des deux groupes : borne basse de l'intervalle de confiance à "
-                   "50 % ou plus chez les habitants et chez les clients ; l'écart entre les deux groupes est "
-                   "indiqué quand il est établi) : "
+        out.append("**Des atouts reconnus par les habitants comme par les clients, sur lesquels bâtir la marque** "
+                   "(l'écart clients − habitants est indiqué quand il est établi) : "
                    + ", ".join(strength(i) for i in sorted(strong, key=lambda i: -wide.loc[i, ("estimate", "visitors")]))
                    + ".")
     if len(gaps):
@@ -266,8 +264,7 @@ def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride
             f"« {short[r.item]} » ({fmt.points(r.estimate)})" for r in gaps.itertuples())
             + "." + both_lists(strong, list(gaps["item"]), short))
     if weak:
-        out.append("**Des points faibles pour tous** (moins de la moitié d'accord dans les deux groupes : borne haute de "
-                   "l'intervalle de confiance sous 50 % dans les deux groupes) : "
+        out.append("**Des points faibles pour tous** : "
                    + ", ".join(f"« {short[i]} »" for i in weak) + ".")
     fw = est.loc[(est["item"] == "faiblesses") & (est["statistic"] == "share")]
     for group, label in (("residents", "habitants"), ("visitors", "clients")):
@@ -306,9 +303,8 @@ def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride
                "stratégie d'attractivité.")
     shared = mosaic.drop_duplicates("item").query("lecture == 'partagé'")["attribut"].tolist()
     if shared:
-        out.append("**Ce qui est commun à tous les départements** (chez les habitants : au moins la moitié d'accord "
-                   "dans chaque département, en estimation ponctuelle, sans écart établi entre départements, la règle "
-                   "de « La mosaïque des départements ») : "
+        out.append("**Ce qui est commun à tous les départements** (chez les habitants, règle de « La mosaïque des "
+                   "départements ») : "
                    + ", ".join(f"« {s} »" for s in shared) + ".")
     return [fmt.french(s) for s in out]
 

@@ -117,8 +117,8 @@ def _takes(counts: Mapping[str, int]) -> str:
             f"d'être invités que ceux du reste de la strate : de {low} à {high} invitations par commune"
             + (f" (moins de {take} quand la population d'une commune vaut moins d'un tirage)"
                if counts["certain_min"] < counts["take"] else "")
-            + ". Ces invitations étant arrondies à l'unité, le total s'écarte de quelques unités du nombre "
-            f"d'invitations prévu (le paramètre « invitations », un multiple de {take})")
+            + f", arrondies à l'unité (d'où un total qui s'écarte de quelques unités du nombre prévu, un multiple "
+            f"de {take})")
 
 
 def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapping[str, pd.Series],
@@ -308,8 +308,9 @@ def limits(source: str, margin_sources: Iterable[pd.DataFrame], visitor_target: 
     assumed = [r for t in margin_sources for r in t.itertuples()
                if not str(r.hypothèse).startswith("aucune")]
     if assumed:
-        parts.append("**Hypothèses des marges de calage.** " + " ".join(
-            f"{fmt.capitalised(str(r.marge))} : {r.hypothèse}." for r in assumed))
+        parts.append("**Hypothèses des marges de calage.** " + fmt.capitalised(fmt.enumeration(
+            [str(r.marge) for r in assumed])) + (" repose" if len(assumed) == 1 else " reposent")
+            + " sur une hypothèse, donnée dans le tableau des marges ci-dessous.")
     parts.append(target_sentence(visitor_target, "**Champ des clients.** "))
     parts.append(nonresponse_sentence())
     return fmt.french("\n\n".join(parts))
@@ -318,9 +319,13 @@ def limits(source: str, margin_sources: Iterable[pd.DataFrame], visitor_target: 
 def margins_table(margin_sources: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """The calibration margins of both surveys for readers: survey, margin, source and assumption, the texts
     written with French spacing. ``margin_sources``: each survey's table (columns ``marge``, ``source``,
-    ``hypothèse``), keyed ``residents`` and ``visitors``, as the weighted files' attributes hold them."""
+    ``hypothèse``), keyed ``residents`` and ``visitors``, as the weighted files' attributes hold them.
+    Margins of one survey with the same source and assumption share one row (« zone visitée ; type de
+    partenaire »), in their order: the table is printed in the synthesis, where space counts."""
     label = {"residents": "habitants", "visitors": "clients"}
     table = pd.concat([t.assign(enquête=label.get(g, g)) for g, t in margin_sources.items()])
+    table = (table.groupby(["enquête", "source", "hypothèse"], sort=False)["marge"]
+             .agg(lambda m: " ; ".join(map(str, m))).reset_index())
     return table[["enquête", "marge", "source", "hypothèse"]].map(lambda v: fmt.french(v) if isinstance(v, str) else v)
 
 
@@ -356,6 +361,20 @@ def checksums(files: Sequence[str]) -> pd.DataFrame:
     from ..pipeline.io import sha256
 
     return pd.DataFrame({"fichier": list(files), "empreinte SHA-256": [sha256(paths.resolve(f))[:16] for f in files]})
+
+
+def checksums_sentence(files: Sequence[str]) -> str:
+    """The files the synthesis reads with the start of their SHA-256 (:func:`checksums`), as one French sentence
+    per folder: a table of them took a third of a printed page."""
+    from pathlib import PurePosixPath
+
+    t = checksums(files)
+    folders: dict[str, list[str]] = {}
+    for f, h in zip(t["fichier"], t["empreinte SHA-256"]):
+        p = PurePosixPath(f)
+        folders.setdefault(str(p.parent), []).append(f"{p.name} ({h})")
+    return fmt.french(" ".join(f"Fichiers lus dans `{folder}/`, avec le début de leur empreinte SHA-256 : "
+                               + fmt.enumeration(names) + "." for folder, names in folders.items()))
 
 
 def table(df: pd.DataFrame, caption: str | None = None):
