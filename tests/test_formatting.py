@@ -293,18 +293,16 @@ def test_the_method_says_how_the_visitors_were_calibrated():
     # « davantage dans les plus grandes » against report 01, where three got 17 to 19), and the rounding of their
     # invitations is why the total is not the planned multiple of 20 (a reader compared 5 004 with the index's 5 000)
     assert fmt.french("20 dans chacune des 185 communes tirées au hasard ; les 30 communes les plus peuplées de leur "
-                      "strate, retenues d'office, en reçoivent 20 par tirage que vaut leur population") in frame
-    assert fmt.french(": de 17 à 200 invitations par commune (moins de 20 quand la population d'une commune vaut "
-                      "moins d'un tirage), arrondies à l'unité (d'où un total qui s'écarte de quelques unités du "
-                      "nombre prévu, un multiple de 20).") in frame
-    assert "moins de 20" not in synthesis.method_sentences({**counts, "certain_min": 21}, ledger, diag, adjustment=bh)
+                      "strate, retenues d'office, en reçoivent en proportion de leur population") in frame
+    assert fmt.french(": de 17 à 200 invitations par commune, arrondies à l'unité (d'où un total qui s'écarte de "
+                      "quelques unités du nombre prévu, un multiple de 20).") in frame
     assert fmt.french("5\u202f004 invitations : 20 dans chacune des 215 communes tirées au hasard.") in \
         synthesis.method_sentences({**counts, "certain_communes": 0}, ledger, diag, adjustment=bh)
     assert fmt.french("5\u202f004 invitations : les 30 communes retenues d'office en reçoivent en proportion de leur "
                       "population, de 17 à 200 invitations par commune.") in \
         synthesis.method_sentences({**counts, "take": 0}, ledger, diag, adjustment=bh)  # all certain
     assert "une fois corrigée pour le grand nombre de questions comparées (méthode de Benjamini–Hochberg)." in frame
-    assert "l'étude de validation (rapport 08)" in frame        # the reader learns the intervals were checked
+    assert "L'étude de validation (rapport 08) mesure par simulation" in frame   # checked, not said to pass
     holm = synthesis.method_sentences(counts, ledger, diag, adjustment="méthode de Holm")
     assert "questions comparées (méthode de Holm)." in holm and "Benjamini" not in holm
     communes = pd.DataFrame({"selected": [True, True, True, False, True], "certainty": [False, True, True, False, False],
@@ -456,4 +454,4 @@ def test_margins_sharing_a_source_and_assumption_share_a_row():
     assert t["marge"].tolist() == ["sexe × âge", fmt.french("zone visitée ; type de partenaire"), "pays"]
     assert t["enquête"].tolist() == ["habitants", "clients", "clients"]
     limits = synthesis.limits("simulated", [residents, visitors], "frame")
-    assert fmt.french("**Hypothèses des marges de calage.** Pays repose sur une hypothèse") in limits
+    assert fmt.french("**Hypothèses des marges de calage.** La marge « pays » repose sur une hypothèse") in limits

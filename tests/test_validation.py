@@ -420,7 +420,7 @@ def test_profile_summary_arithmetic_on_a_known_table():
     assert a["tests"] == 3 and a["size"] == pytest.approx(2 / 3) and not a["size_ok"] and a["power_min"] == 0.75
     assert validation.profile_finding(s.reset_index()).replace("\u00a0", " ") == (
         "entre deux moitiés tirées au hasard, le test des profils conclut à tort 66,7 % du temps (3 tests, intervalle "
-        "Monte-Carlo de 20,8 % à 93,9 % ; 5 % attendus, nettement plus) ; il détecte la différence de profil entre "
+        "Monte-Carlo de 20,8 % à 93,9 % ; 5 % attendus, nettement plus) ; le test détecte la différence de profil entre "
         "habitants et clients 75,0 % du temps pour les forces")
 
 
@@ -442,7 +442,7 @@ def test_profile_finding_names_the_groups_of_null_tests_whose_interval_excludes_
     assert ("pris un par un, 1 des 2 groupes de tests entre moitiés (par enquête et question) a un intervalle "
             f"Monte-Carlo qui exclut 5 %, quand le hasard seul en ferait sortir {chance:.1f}".replace(".", ",")) in text
     # the verdict: one group or more outside arrives by chance with probability 1 − e^(−chance) (Poisson)
-    assert f" : le hasard seul en donne autant ou plus {100 * (1 - np.exp(-chance)):.0f} % du temps" in text
+    assert f" : un tel nombre arrive par hasard {100 * (1 - np.exp(-chance)):.0f} % du temps" in text
 
 
 def test_truth_table_shows_shares_in_percent_nps_in_points_and_means_as_they_are():

@@ -113,12 +113,9 @@ def _takes(counts: Mapping[str, int]) -> str:
         return (f"les {fmt.number(k)} communes retenues d'office en reçoivent en proportion de leur population, de "
                 f"{low} à {high} invitations par commune")
     return (f"{fixed} ; les {fmt.number(k)} communes les plus peuplées de leur strate, retenues d'office, en "
-            f"reçoivent {take} par tirage que vaut leur population, pour que leurs habitants aient la même chance "
-            f"d'être invités que ceux du reste de la strate : de {low} à {high} invitations par commune"
-            + (f" (moins de {take} quand la population d'une commune vaut moins d'un tirage)"
-               if counts["certain_min"] < counts["take"] else "")
-            + f", arrondies à l'unité (d'où un total qui s'écarte de quelques unités du nombre prévu, un multiple "
-            f"de {take})")
+            "reçoivent en proportion de leur population, pour que leurs habitants aient la même chance d'être invités "
+            f"que ceux du reste de la strate : de {low} à {high} invitations par commune, arrondies à l'unité (d'où un "
+            f"total qui s'écarte de quelques unités du nombre prévu, un multiple de {take})")
 
 
 def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapping[str, pd.Series],
@@ -162,10 +159,10 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
         f"chez les habitants, {fmt.number(diag['visitors']['deff de Kish'], 2)} chez les clients.",
         "**Ce que veut dire un intervalle de confiance.** Chaque chiffre est une estimation tirée d'un échantillon. "
         "L'intervalle de confiance à 95 % donne la fourchette de valeurs compatibles avec les réponses recueillies : "
-        "avec cette méthode, 95 fois sur 100 la fourchette contient la vraie valeur de la population. Une différence "
+        "la méthode vise à ce que, 95 fois sur 100, la fourchette contienne la vraie valeur de la population. Une différence "
         "entre habitants et clients n'est dite « établie » que si elle reste significative une fois corrigée pour le "
-        f"grand nombre de questions comparées ({adjustment}). Que ces fourchettes tiennent leur promesse a été vérifié "
-        "par simulation : l'étude de validation (rapport 08) refait toute la chaîne — tirages, terrain, pondération, "
+        f"grand nombre de questions comparées ({adjustment}). L'étude de validation (rapport 08) mesure par simulation "
+        "si ces fourchettes tiennent leur promesse : elle refait toute la chaîne — tirages, terrain, pondération, "
         "estimation — sur une population simulée dont les vraies valeurs sont connues, et compte combien de fois les "
         "intervalles les contiennent.",
     ]))
@@ -308,9 +305,10 @@ def limits(source: str, margin_sources: Iterable[pd.DataFrame], visitor_target: 
     assumed = [r for t in margin_sources for r in t.itertuples()
                if not str(r.hypothèse).startswith("aucune")]
     if assumed:
-        parts.append("**Hypothèses des marges de calage.** " + fmt.capitalised(fmt.enumeration(
-            [str(r.marge) for r in assumed])) + (" repose" if len(assumed) == 1 else " reposent")
-            + " sur une hypothèse, donnée dans le tableau des marges ci-dessous.")
+        parts.append("**Hypothèses des marges de calage.** " + ("La marge " if len(assumed) == 1 else "Les marges ")
+                     + fmt.enumeration([f"« {r.marge} »" for r in assumed])
+                     + (" repose" if len(assumed) == 1 else " reposent")
+                     + " sur une hypothèse, donnée dans le tableau des marges ci-dessous.")
     parts.append(target_sentence(visitor_target, "**Champ des clients.** "))
     parts.append(nonresponse_sentence())
     return fmt.french("\n\n".join(parts))

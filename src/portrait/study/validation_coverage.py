@@ -19,7 +19,7 @@ STEPS = ("design", "nonresponse", "raking")
 WHERE = {"residents": "chez les habitants", "visitors": "chez les clients du territoire",
          DIFFERENCE_NAME: "pour les différences clients − habitants"}
 #: What the non-response step does to the coverage, said first with its noun, then with a pronoun.
-VERBS = {1: ("améliore la couverture", "l'améliore"), 0: ("n'améliore pas la couverture", "ne l'améliore pas"),
+VERBS = {1: ("améliore la couverture", "l'améliore"), 0: ("change peu la couverture", "la change peu"),
          -1: ("dégrade la couverture", "la dégrade")}
 
 

@@ -156,11 +156,11 @@ def profile_finding(psumm: pd.DataFrame) -> str:
                  + (") a" if len(off) == 1 else ") ont") + " un intervalle Monte-Carlo qui exclut 5 %, quand le hasard seul en ferait sortir "
                  + fmt.number(expected, 1)
                  + (" : plus que le hasard n'en ferait sortir (probabilité sous 5 %), à vérifier sur la version publiée"
-                    if chance < 0.05 else f" : le hasard seul en donne autant ou plus {fmt.percent(chance, 0)} du temps"))
+                    if chance < 0.05 else f" : un tel nombre arrive par hasard {fmt.percent(chance, 0)} du temps"))
     alt = psumm.loc[psumm["planted"] & (psumm["replications"] > 0)]
     if len(alt):
         powers = alt.groupby("item", sort=False)["rejection"].first()
-        size += (" ; il détecte la différence de profil entre habitants et clients "
+        size += (" ; le test détecte la différence de profil entre habitants et clients "
                  + ("à chaque réplication" if (powers == 1).all() else
                     fmt.enumeration([f"{fmt.percent(p)} du temps pour les {item}" for item, p in powers.items()])))
     return size
