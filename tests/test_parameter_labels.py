@@ -106,7 +106,7 @@ def test_numbers_shares_dates_lists_and_flags_are_written_the_french_way():
     assert v("accept_fully_excluded", []) == "aucun"
     assert v("check", True) == "oui" and v("check", False) == "non" and v("none", None) == "aucun"
     assert v("tourism_margins", {"nights_year": 2017, "foreign_share": 0.25}) == \
-        "nuitées Insee 2017 et part des clients étrangers 25\u00a0%"
+        "nuitées Insee d'avril à septembre 2017 et part des clients étrangers 25\u00a0%"
 
 
 def test_codes_are_translated_and_unknown_codes_fall_back_to_the_raw_value():
@@ -229,10 +229,10 @@ def test_tourism_margins_read_as_prose_with_the_raw_mapping_on_hover():
     parentheses as brackets inside ours; the mapping as config/ writes it stays in the tooltip."""
     margins = yaml.safe_load((paths.CONFIG / "05_visitor_weighting.yaml").read_text(encoding="utf-8"))["tourism_margins"]
     text = parameter_labels.value_text("tourism_margins", margins)
-    assert text.startswith("nuitées Insee 2017 et part des clients étrangers 25\u00a0% (source : CRT Hauts-de-France")
+    assert text.startswith("nuitées Insee d'avril à septembre 2017 et part des clients étrangers 25\u00a0% (source : CRT Hauts-de-France")
     assert text.endswith("confiance moyenne])") and " : 25" not in text and "millésime" not in text
     html_value = parameter_labels.html_value("tourism_margins", margins)
-    assert html_value.startswith('<span title="{foreign_share: 0.25,') and ">nuitées Insee 2017 et" in html_value
+    assert html_value.startswith('<span title="{foreign_share: 0.25,') and ">nuitées Insee d&#x27;avril à septembre 2017 et" in html_value
 
 
 def test_replicates_and_replications_are_never_confused():

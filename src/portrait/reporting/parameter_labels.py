@@ -99,7 +99,7 @@ LABELS = {
     "name": "nom du scénario",
     "alpha": "seuil de signification des écarts",
     # entries of 05's tourism_margins
-    "nights_year": "millésime des nuitées Insee",
+    "nights_year": "millésime des nuitées Insee (avril à septembre)",
     "foreign_share": "part des clients étrangers",
     "foreign_share_source": "source de cette part",
 }
@@ -208,7 +208,7 @@ def value_text(name: str, value) -> str:
 
 
 def _mapping_text(name: str, value: Mapping) -> str:
-    """A mapping as French prose, not as « [nom : valeur ; …] »: 05's tourism margins read « nuitées Insee 2017 et
+    """A mapping as French prose, not as « [nom : valeur ; …] »: 05's tourism margins read « nuitées Insee d'avril à septembre 2017 et
     part des clients étrangers 25 % (source : CRT …, éditorial … [fichier, confiance]) » (the source's own
     parentheses become brackets inside ours); any other mapping, and entries the tourism margins do not know,
     « nom : valeur », as a list « a, b et c » (the index separates parameters by « ; »)."""
@@ -216,7 +216,7 @@ def _mapping_text(name: str, value: Mapping) -> str:
     parts = []
     if name == "tourism_margins":
         if "nights_year" in rest:
-            parts.append(f"nuitées Insee {value_text('nights_year', rest.pop('nights_year'))}")
+            parts.append(f"nuitées Insee d'avril à septembre {value_text('nights_year', rest.pop('nights_year'))}")
         if "foreign_share" in rest:
             share = f"part des clients étrangers {value_text('foreign_share', rest.pop('foreign_share'))}"
             source = rest.pop("foreign_share_source", None)
