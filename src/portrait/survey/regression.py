@@ -389,31 +389,10 @@ def svyolr(design: Design, y: str, terms: Sequence[str], variance: str = "linear
     B[rows[in_b], p + yk[in_b] - 1] = 1.0
     At, Bt = np.ascontiguousarray(A.T), np.ascontiguousarray(B.T)      # row-major transposes: faster products
 
-    def derivs(est, w):
-        """Weighted log-likelihood, gradient and Hessian in (β, ζ), analytically."""
-        beta, zeta = est[:p], est[p:]
-        eta = X @ beta
-        z = cuts(zeta)
-        a, b = z[yk + 1] - eta, z[yk] - eta
-        Fa, Fb = special.expit(a), special.expit(b)
-        pr = Fa - Fb                                                # every unit here enters the likelihood
-        if np.any(pr <= 0):
-            return -np.inf, None, None
-        fa, fb = Fa * (1 - Fa), Fb * (1 - Fb)
-        ga, gb = fa / pr, -fb / pr                                  # d log pr / da, / db
-        wa, wb = w * in_a, w * in_b
-        haa = wa * (fa * (1 - 2 * Fa) / pr - ga ** 2)
-        hbb = wb * (-fb * (1 - 2 * Fb) / pr - gb ** 2)
-        hab = w * in_ab * (fa * fb / pr ** 2)
-        ll = float(w @ np.log(pr))
-        g = At @ (wa * ga) + Bt @ (wb * gb)
-        H = (At * haa) @ A + (Bt * hbb) @ B
-        cross = (At * hab) @ B
-        return ll, g, H + cross + cross.T
-
     def derivs_batch(E, W):
-        """:func:`derivs` for many weight vectors (rows of ``W``) at once, each at its own point (rows of
-        ``E``); also which rows left the parameter space (some unit's probability not positive)."""
+        """Weighted log-likelihood, gradient and Hessian in (β, ζ), analytically, for many weight vectors (rows
+        of ``W``) at once, each at its own point (rows of ``E``); also which rows left the parameter space (some
+        unit's probability not positive)."""
         r = len(E)
         eta = E[:, :p] @ X.T
         z = np.concatenate([np.full((r, 1), -np.inf), E[:, p:], np.full((r, 1), np.inf)], axis=1)
@@ -433,6 +412,12 @@ def svyolr(design: Design, y: str, terms: Sequence[str], variance: str = "linear
         H = (At * haa[:, None, :]) @ A + (Bt * hbb[:, None, :]) @ B
         cross = (At * hab[:, None, :]) @ B
         return np.where(bad, -np.inf, ll), g, H + cross + cross.transpose(0, 2, 1), bad
+
+    def derivs(est, w):
+        """Weighted log-likelihood, gradient and Hessian in (β, ζ) at one point (:func:`derivs_batch` of one row);
+        (−∞, None, None) outside the parameter space."""
+        ll, g, H, bad = derivs_batch(est[None, :], w[None, :])
+        return (-np.inf, None, None) if bad[0] else (float(ll[0]), g[0], H[0])
 
     def newton(w, est, tol=1e-10, maxit=50):
         ll, g, H = derivs(est, w)
