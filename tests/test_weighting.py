@@ -277,3 +277,40 @@ def test_calibration_lowers_se_of_a_correlated_variable():
     fixed = Design.from_frame(df.assign(w=cal.weights), weights="w")
     se_fixed = survey.mean(fixed, "y")["se"].iloc[0]
     assert se_cal < 0.5 * se_fixed
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(min_value=-5, max_value=10**6), max_size=60))
+def test_distinct_codes_counts_as_numpy_unique(values):
+    from portrait.survey.design import _distinct
+    for dtype in (np.int64, np.float64):
+        codes = np.asarray(values, dtype=dtype)
+        assert _distinct(codes) == len(np.unique(codes))
+
+
+def test_degrees_of_freedom_and_psu_structure_follow_the_arrays_of_derived_designs():
+    """Designs derived with ``dataclasses.replace`` share the PSU structure of the arrays they keep and
+    recompute it for new arrays; degrees of freedom count PSUs and strata with a positive weight."""
+    from dataclasses import replace
+    from portrait.survey.linearisation import _structure
+    rng = np.random.default_rng(5)
+    n = 400
+    df = pd.DataFrame({"h": rng.integers(0, 6, n), "y": rng.normal(size=n)})
+    df["c"] = df["h"] * 100 + rng.integers(0, 8, n)
+    d = Design.from_frame(df, weights=rng.uniform(1, 3, n), strata="h", psu="c")
+    zero = np.where(df["h"].to_numpy() == 2, 0.0, d.weights)       # one stratum without weight
+    d2 = replace(d, weights=zero)
+    assert _structure(d2) is _structure(d)
+    for design in (d, d2):
+        pos = design.weights > 0
+        assert design.degf == len(np.unique(design.psu[pos])) - len(np.unique(design.strata[pos]))
+    moved = d.psu.copy()
+    moved[df["h"].to_numpy() == 1] = moved.max() + 1               # stratum 1 becomes one PSU
+    d3 = replace(d, psu=moved)
+    assert _structure(d3) is not _structure(d)
+    fresh = Design(data=d.data, weights=d.weights, strata=d.strata.copy(), psu=moved.copy(), fpc=d.fpc.copy(),
+                   lonely_psu="remove")
+    z = rng.normal(size=(n, 2))
+    assert_allclose(survey.linearised_variance(replace(d3, lonely_psu="remove"), z),
+                    survey.linearised_variance(fresh, z), rtol=1e-15)
+    assert d3.degf == len(np.unique(moved)) - len(np.unique(d.strata))

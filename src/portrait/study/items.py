@@ -77,7 +77,8 @@ def derived(table: pd.DataFrame, cb: Codebook, survey: str, *, common_core: bool
                 add(v.name, "share_dk", dk, "Ne sait pas", v.label, v.type,
                     np.where(answered, (x == dk).astype(float), np.nan))
         elif v.type == "multi":
-            m = table[v.columns].to_numpy(dtype=float, na_value=np.nan)
+            # column by column: a frame of nullable integers converts to one float matrix slowly
+            m = np.column_stack([table[c].to_numpy(dtype=float, na_value=np.nan) for c in v.columns])
             answered = np.nansum(m, axis=1) > 0
             labels = cb.labels(v.name, dont_know=False)
             for j, c in enumerate(v.code_values):
@@ -93,5 +94,6 @@ def derived(table: pd.DataFrame, cb: Codebook, survey: str, *, common_core: bool
                 cited = (canon == word).any(axis=1)
                 add(v.name, "share", word, word, v.label, v.type,
                     np.where(answered, cited.astype(float), np.nan))
-    values = pd.DataFrame(cols, index=table.index)
+    values = pd.DataFrame(np.vstack(list(cols.values())).T if cols else np.empty((len(table), 0)),
+                          columns=list(cols), index=table.index, copy=False)
     return values, pd.DataFrame(spec, columns=SPEC_COLUMNS)

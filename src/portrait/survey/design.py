@@ -303,7 +303,7 @@ class Design:
     def degf(self) -> int:
         """Design degrees of freedom: PSUs minus strata, counting units with a positive weight (R ``degf``)."""
         pos = self.weights > 0
-        return int(len(np.unique(self.psu[pos])) - len(np.unique(self.strata[pos])))
+        return _distinct(self.psu[pos]) - _distinct(self.strata[pos])
 
     def with_weights(self, weights: np.ndarray, step: Step | None = None) -> "Design":
         """A new design with other weights (and, if given, one more step in the history)."""
@@ -398,6 +398,13 @@ class Design:
 
 _INT_DIGITS = 17    # integer PSU labels below 10**17 are ordered as strings without converting them
 PARALLEL_UNITS = 50_000     # from this many units, columns are coded two at a time (two threads)
+
+
+def _distinct(codes: np.ndarray) -> int:
+    """``len(np.unique(codes))``; non-negative integer codes (strata, PSUs) are counted without sorting."""
+    if codes.dtype.kind in "iu" and len(codes) and codes.min() >= 0 and codes.max() < 4 * len(codes) + 1024:
+        return int(np.count_nonzero(np.bincount(codes)))
+    return len(np.unique(codes))
 
 
 def _arrow_text(values: pd.Series):

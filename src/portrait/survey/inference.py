@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .design import Design, Step
+from .design import Design, Step, _distinct
 from .errors import ParameterError
 from .linearisation import linearised_variance, residualise
 from .replicates import replicate_variance
@@ -197,7 +197,7 @@ def domain_degf(design: Design, mask: np.ndarray | None = None) -> int:
         Number of PSUs minus number of strata among those units (R ``degf`` of the subset design).
     """
     m = design.weights > 0 if mask is None else (np.asarray(mask) & (design.weights > 0))
-    return int(len(np.unique(design.psu[m])) - len(np.unique(design.strata[m])))
+    return _distinct(design.psu[m]) - _distinct(design.strata[m])
 
 
 # ============================================================================ differences

@@ -20,6 +20,7 @@ Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley. (``svy
 
 from __future__ import annotations
 
+import weakref
 from typing import NamedTuple
 
 import numpy as np
@@ -63,14 +64,26 @@ def residualise(design: Design, u: np.ndarray) -> np.ndarray:
     for step in design.steps:
         if step.kind != "calibration" or step.X is None:
             continue
-        active = step.d > 0
-        Xa = step.X[active]
-        XtD = Xa.T * step.d[active]
+        active, Xa, XtD, XtDX = _projection(step)
         # the p × p normal equations (p = number of calibration constraints, full rank by
         # construction) instead of a QR of the n × p matrix: same residuals, a fraction of the time
-        beta = np.linalg.solve(XtD @ Xa, XtD @ e[active])
+        beta = np.linalg.solve(XtDX, XtD @ e[active])
         e[active] = e[active] - Xa @ beta
     return design.weights[:, None] * e
+
+
+def _projection(step) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A calibration step's active units, auxiliaries ``X_a``, ``X_a' D`` and ``X_a' D X_a``, computed once per
+    step (a step is shared by every design derived from the calibrated one)."""
+    cache = getattr(step, "_projection", None)
+    if cache is not None and cache[0] is step.X and cache[1] is step.d:
+        return cache[2]
+    active = step.d > 0
+    Xa = step.X[active]
+    XtD = Xa.T * step.d[active]
+    out = (active, Xa, XtD, XtD @ Xa)
+    object.__setattr__(step, "_projection", (step.X, step.d, out))
+    return out
 
 
 def psu_totals(design: Design, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -114,12 +127,23 @@ class _Structure(NamedTuple):
     starts: np.ndarray         # where each stratum starts in ``order``
 
 
+# recent structures by the identity of their (psu, strata, fpc) arrays, which designs derived by
+# ``dataclasses.replace`` (new weights, steps or data) share
+_STRUCTURES: dict[tuple[int, int, int], tuple[weakref.ref, weakref.ref, weakref.ref, "_Structure"]] = {}
+
+
 def _structure(design: Design) -> _Structure:
     """The PSUs and strata of a design, computed once per set of ``psu``, ``strata`` and ``fpc`` arrays
-    (estimators call the variance many times on the same design)."""
+    (estimators call the variance many times on the same design, and on designs derived from it)."""
     cache = getattr(design, "_psu_structure", None)
     if cache is not None and cache[0] is design.psu and cache[1] is design.strata and cache[2] is design.fpc:
         return cache[3]
+    arrays = (design.psu, design.strata, design.fpc)
+    key = tuple(id(a) for a in arrays)
+    hit = _STRUCTURES.get(key)
+    if hit is not None and all(r() is a for r, a in zip(hit[:3], arrays)):
+        object.__setattr__(design, "_psu_structure", (*arrays, hit[3]))
+        return hit[3]
     psu_codes, psu_idx = np.unique(design.psu, return_inverse=True)
     P = len(psu_codes)
     psu_stratum = np.zeros(P, dtype=int)
@@ -131,6 +155,13 @@ def _structure(design: Design) -> _Structure:
     starts = np.concatenate([[0], np.cumsum(n_h)[:-1]]).astype(np.intp)
     s = _Structure(psu_idx, psu_stratum, psu_f, strata, psu_h, n_h, psu_f[order[starts]], order, starts)
     object.__setattr__(design, "_psu_structure", (design.psu, design.strata, design.fpc, s))
+    try:
+        refs = tuple(weakref.ref(a) for a in arrays)
+    except TypeError:                 # not weakly referenceable: cached on the design only
+        return s
+    while len(_STRUCTURES) >= 16:
+        _STRUCTURES.pop(next(iter(_STRUCTURES)))
+    _STRUCTURES[key] = (*refs, s)
     return s
 
 
