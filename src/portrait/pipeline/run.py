@@ -216,6 +216,9 @@ def run(notebook: str | Path, output: str | Path | None = None, overrides: dict[
                 str(partial), parameters=params, kernel_name="python3", cwd=str(paths.ROOT),
                 progress_bar={"desc": nb_path.stem, "leave": False} if watch != "off" else False,
                 log_output=False, execution_timeout=timeout, start_timeout=KERNEL_START_TIMEOUT,
+                # written once at the end (or at the failing cell), not after every cell: 40 writes and
+                # schema validations of a growing notebook cost a stage a quarter of a second
+                request_save_on_cell_execute=False,
                 extra_arguments=["--IPKernelApp.log_level=ERROR"], kernel_manager_class=quiet_kernel_manager())
             break
         except PapermillExecutionError as exc:
