@@ -320,3 +320,19 @@ def test_a_department_without_insee_figures_is_named(resident_frame, population,
                            population=population.loc[population["departement"] != "59"],
                            visitor_sample=helpers.example_visitor_sample(visitor_frame, 100, seed=2),
                            visitor_frame=visitor_frame, seed=SEED)
+
+
+@pytest.mark.parametrize("levels", [4, 3000])     # 3000: too many combinations to count, sorted instead
+def test_effects_over_coded_covariates_equal_the_row_by_row_sums(levels):
+    """The same additions in the same order per distinct combination: equal to the last bit."""
+    from portrait.study.fieldwork.model import Covariates, effects
+    rng = np.random.default_rng(3)
+    n = 5000
+    cats = {"a": [f"a{i}" for i in range(levels)], "b": ["x", "y", "z"], "c": [f"c{i}" for i in range(levels)]}
+    data = pd.DataFrame({k: pd.Categorical(rng.choice(v + [None], n), categories=v) for k, v in cats.items()})
+    data["num"] = rng.normal(size=n)
+    spec = {k: {lv: float(rng.normal()) for lv in v[: max(2, len(v) - 1)]} for k, v in cats.items()}
+    cov = Covariates(data)
+    for s in (spec, {"b": spec["b"], "a": spec["a"]}, {"c": spec["c"], "absent": {"q": 1.0}},
+              {**spec, "num": 0.3}):
+        assert np.array_equal(effects(s, data, cov), effects(s, data))

@@ -288,8 +288,67 @@ def as_categories(data: pd.DataFrame) -> pd.DataFrame:
     return data
 
 
-def effects(spec: Mapping[str, Any], data: pd.DataFrame) -> np.ndarray:
-    """Sum of covariate effects for each row of ``data`` (covariates the data lack contribute 0)."""
+class Covariates:
+    """The categorical covariates of one table, coded once for many :func:`effects` on it.
+
+    For a set of covariates, each row's combination of their values is found once; an effect sum is
+    then computed per distinct combination (the same additions, in the same order, as row by row)
+    and spread to the rows. The table must not change while this object is in use.
+    """
+
+    def __init__(self, data: pd.DataFrame):
+        self.data = data
+        self.categories: dict[str, list] = {}
+        self.codes: dict[str, np.ndarray] = {}
+        self._combos: dict[tuple[str, ...], tuple[np.ndarray, dict[str, np.ndarray]]] = {}
+
+    def categorical(self, name: str) -> bool:
+        if name not in self.codes:
+            col = self.data[name]
+            if not isinstance(col.dtype, pd.CategoricalDtype):
+                return False
+            self.categories[name] = list(col.cat.categories)
+            self.codes[name] = col.cat.codes.to_numpy()
+        return True
+
+    def combos(self, names: tuple[str, ...]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Each row's combination (its position among the distinct ones) and, per covariate, the code
+        of each distinct combination."""
+        if names not in self._combos:
+            radix = [len(self.categories[c]) + 1 for c in names]      # + 1: a missing value (code -1)
+            if np.prod(radix, dtype=float) <= 1 << 22:                # combinations counted, not sorted
+                key = np.zeros(len(self.data), dtype=np.int64)
+                for c, r in zip(names, radix):
+                    key = key * r + (self.codes[c] + 1)
+                used = np.zeros(int(np.prod(radix)), dtype=bool)
+                used[key] = True
+                inverse = (np.cumsum(used) - 1)[key]
+                rest, combo = np.flatnonzero(used), {}
+                for c, r in zip(reversed(names), reversed(radix)):
+                    rest, digit = np.divmod(rest, r)
+                    combo[c] = digit - 1
+            else:
+                codes = np.column_stack([self.codes[c] for c in names])
+                _, first, inverse = np.unique(codes, axis=0, return_index=True, return_inverse=True)
+                inverse, combo = inverse.ravel(), {c: self.codes[c][first] for c in names}
+            self._combos[names] = (inverse, combo)
+        return self._combos[names]
+
+
+def effects(spec: Mapping[str, Any], data: pd.DataFrame, covariates: Covariates | None = None) -> np.ndarray:
+    """Sum of covariate effects for each row of ``data`` (covariates the data lack contribute 0).
+
+    ``covariates`` (a :class:`Covariates` of ``data``) shares the coding of the categorical covariates
+    between calls; the result is the same.
+    """
+    if covariates is not None:
+        present = tuple(cov for cov in spec if cov in data.columns)
+        if present and all(isinstance(spec[c], dict) and covariates.categorical(c) for c in present):
+            inverse, combo = covariates.combos(present)
+            out = np.zeros(len(combo[present[0]]))
+            for cov in present:
+                out += np.append([float(spec[cov].get(c, 0.0)) for c in covariates.categories[cov]], 0.0)[combo[cov]]
+            return out[inverse]
     out = np.zeros(len(data))
     for cov, eff in spec.items():
         if cov not in data.columns:

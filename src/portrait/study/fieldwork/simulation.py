@@ -16,7 +16,7 @@ from scipy.special import expit, logit
 from ...pipeline import config
 from ...pipeline.errors import InputError, ParameterError
 from ..codebook import Variable, option_column
-from .model import AGE_KEYS, AGE_SPAN, CONTEXT, FieldworkModel, GROUPS, SEX_KEYS, SOURCE_LABEL, as_categories, effects
+from .model import AGE_KEYS, AGE_SPAN, CONTEXT, FieldworkModel, GROUPS, SEX_KEYS, SOURCE_LABEL, Covariates, as_categories, effects
 from .population import (Population, _sex_age_by_department, _visitor_sex_age_probabilities, map_visitor_attributes,
                          resident_population, resolve_unknown, visitor_population)
 from .true_values import (Calibration, _dont_know_prob, _option_log_weights, _propensity_linear, calibrate,
@@ -181,7 +181,8 @@ def _draw_profile(model: FieldworkModel, group: str, units: pd.DataFrame, popula
     return out
 
 
-def _skip(model: FieldworkModel, v: Variable, persons: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+def _skip(model: FieldworkModel, v: Variable, persons: pd.DataFrame, rng: np.random.Generator,
+          covariates: Covariates | None = None) -> np.ndarray:
     """Item non-response mask for variable ``v``."""
     u = rng.random(len(persons))
     if model.complete:
@@ -191,7 +192,7 @@ def _skip(model: FieldworkModel, v: Variable, persons: pd.DataFrame, rng: np.ran
     rate = rates.get(v.name, rates.get(default.get(v.type, ""), 0.0) if v.role == "opinion" else 0.0)
     if rate <= 0:
         return np.zeros(len(persons), dtype=bool)
-    p = expit(logit(rate) + effects(model.params["item_nonresponse"].get("effects", {}), persons))
+    p = expit(logit(rate) + effects(model.params["item_nonresponse"].get("effects", {}), persons, covariates))
     return u < p
 
 
@@ -249,6 +250,7 @@ def _answers(model: FieldworkModel, cal: Calibration, group: str, persons: pd.Da
     n = len(persons)
     cols: dict[str, Any] = {}
     u_fav = persons["favourability"].to_numpy(float)
+    covariates = Covariates(persons)
     for v in cb.variables_for(group):
         if only is not None and v.name not in only:
             continue
@@ -264,16 +266,16 @@ def _answers(model: FieldworkModel, cal: Calibration, group: str, persons: pd.Da
             cols.update(_context(model, group, v, persons, stream))
         elif v.name in model.params["ordinal_items"]:
             spec = model.ordinal(v.name)
-            eta = spec["location"] + effects(spec["effects"], persons)
+            eta = spec["location"] + effects(spec["effects"], persons, covariates)
             ystar = eta + spec["loading"] * u_fav + stream.standard_normal(n)
             idx = np.searchsorted(cal.thresholds[(group, v.name)], ystar)
             codes = np.asarray(v.code_values)[idx]
-            dk = stream.random(n) < _dont_know_prob(model, v.name, group, persons)
+            dk = stream.random(n) < _dont_know_prob(model, v.name, group, persons, covariates)
             cols[v.name] = pd.array(np.where(dk, cb.dont_know_code, codes), dtype="Int16")
         elif v.name in model.params.get("categorical_items", {}):
             probs = categorical_probabilities(model, v.name, persons)
             codes = np.asarray(v.code_values)[_categorical_draw(probs, stream.random(n))]
-            dk = stream.random(n) < _dont_know_prob(model, v.name, group, persons)
+            dk = stream.random(n) < _dont_know_prob(model, v.name, group, persons, covariates)
             cols[v.name] = pd.array(np.where(dk, cb.dont_know_code, codes), dtype="Int16")
         elif v.type == "multi":
             lw = _option_log_weights(model, "multi_items", v.name, group, persons, v.code_values)
@@ -402,10 +404,11 @@ def _simulate_group(model: FieldworkModel, cal: Calibration, group: str, units: 
     answers = _answers(model, cal, group, persons, draws, rows=rows)
     kept = persons.iloc[rows].reset_index(drop=True)
     skip_rng = {v.name: config.rng(seed, f"fieldwork/{group}/skip/{v.name}") for v in cb.variables_for(group)}
+    kept_covariates = Covariates(kept)
     for v in cb.variables_for(group):
         if v.role == "technical":
             continue
-        skip = _skip(model, v, kept, _Rows(skip_rng[v.name], n, rows))
+        skip = _skip(model, v, kept, _Rows(skip_rng[v.name], n, rows), kept_covariates)
         for col in v.columns:
             if skip.any():
                 answers[col] = answers[col].copy()

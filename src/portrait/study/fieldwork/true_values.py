@@ -12,7 +12,7 @@ from scipy.optimize import brentq
 from scipy.special import expit, logit, ndtr
 
 from ...pipeline.errors import ParameterError
-from .model import FieldworkModel, GROUPS, effects, option_effects
+from .model import Covariates, FieldworkModel, GROUPS, effects, option_effects
 from .population import Population
 
 
@@ -27,7 +27,8 @@ class Calibration:
     thresholds: dict[tuple[str, str], np.ndarray]
 
 
-def _dont_know_prob(model: FieldworkModel, name: str, group: str, data: pd.DataFrame) -> np.ndarray:
+def _dont_know_prob(model: FieldworkModel, name: str, group: str, data: pd.DataFrame,
+                    covariates: Covariates | None = None) -> np.ndarray:
     v = model.codebook.variable(name)
     if not v.dont_know:
         return np.zeros(len(data))
@@ -40,7 +41,7 @@ def _dont_know_prob(model: FieldworkModel, name: str, group: str, data: pd.DataF
     rate = dk.get("rate", {}).get(group, 0.0)
     if rate <= 0:
         return np.zeros(len(data))
-    return expit(logit(rate) + effects(dk_eff, data))
+    return expit(logit(rate) + effects(dk_eff, data, covariates))
 
 
 def _propensity_linear(model: FieldworkModel, group: str, data: pd.DataFrame) -> np.ndarray:
