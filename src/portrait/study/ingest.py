@@ -162,8 +162,7 @@ def _status(survey: str, ids: np.ndarray, answers: pd.DataFrame | None, disp: pd
     unit's row in ``answers`` (-1: none)."""
     cb = codebook
     id_col = cb.id_column(survey)
-    out = pd.DataFrame({id_col: ids})
-    reason = pd.Series("sans_reponse", index=out.index, dtype=object)
+    reason = np.full(len(ids), "sans_reponse", dtype=object)     # NumPy until the end: masked writes are cheap
     by_reason = {spec["reason"]: code for code, spec in cb.dispositions.items()}
     dcode = np.full(len(ids), np.nan)
     if len(disp):
@@ -182,10 +181,9 @@ def _status(survey: str, ids: np.ndarray, answers: pd.DataFrame | None, disp: pd
                                                np.where(n_core >= min_core_answered, "partiel", "abandon"))
     if "hors_champ" in by_reason:
         reason[dcode == by_reason["hors_champ"]] = "hors_champ"
-    out["reason"] = reason.to_numpy()
-    codes, reasons = pd.factorize(out["reason"])
-    out["status"] = np.array([cb.reason_status(r) for r in reasons], dtype=object)[codes]
-    return out
+    codes, reasons = pd.factorize(reason)
+    status = np.array([cb.reason_status(r) for r in reasons], dtype=object)[codes]
+    return pd.DataFrame({id_col: ids, "reason": reason, "status": status})
 
 
 def _ledger(survey: str, status: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
@@ -216,8 +214,8 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
     st = _status(survey, ids, answers, disp, codebook, min_core_answered, answer_rows=pos)
     table = sample.reset_index(drop=True).copy()
     table[id_col] = table[id_col].astype(str).astype("string")
-    table["status"] = st["status"].to_numpy()
-    table["reason"] = st["reason"].to_numpy()
+    table["status"] = st["status"].array       # text already: no second conversion
+    table["reason"] = st["reason"].array
     emails = 0
     cols = [c for c in codebook.columns(survey) if c != id_col]
     ans = answers[["source_row"] + cols].copy()
