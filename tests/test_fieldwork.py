@@ -336,3 +336,15 @@ def test_effects_over_coded_covariates_equal_the_row_by_row_sums(levels):
     for s in (spec, {"b": spec["b"], "a": spec["a"]}, {"c": spec["c"], "absent": {"q": 1.0}},
               {**spec, "num": 0.3}):
         assert np.array_equal(effects(s, data, cov), effects(s, data))
+
+
+def test_as_categories_equals_categoricals_of_the_values_as_objects():
+    from portrait.study.fieldwork.model import CATEGORICAL_COVARIATES, as_categories
+    values = ["Hauts-de-France", "Île-de-France", None, "Aisne", "zone b", "Épinal", "aisne", "Aisne"]
+    c1, c2 = CATEGORICAL_COVARIATES[:2]
+    data = pd.DataFrame({c1: pd.array(values, dtype="str"), c2: pd.Series(values[::-1], dtype=object)})
+    got = as_categories(data)
+    for c in (c1, c2):
+        expected = pd.Categorical(data[c].astype(object))
+        pd.testing.assert_extension_array_equal(got[c].array, expected)
+        assert got[c].cat.categories.dtype == expected.categories.dtype

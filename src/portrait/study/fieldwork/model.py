@@ -284,7 +284,10 @@ def as_categories(data: pd.DataFrame) -> pd.DataFrame:
     data = data.copy()
     for c in CATEGORICAL_COVARIATES:
         if c in data.columns and not isinstance(data[c].dtype, pd.CategoricalDtype):
-            data[c] = pd.Categorical(data[c].astype(object))
+            # what pd.Categorical(values as objects) gives, without converting every value to an object
+            codes, uniques = pd.factorize(data[c], sort=True)
+            data[c] = pd.Categorical.from_codes(codes, categories=pd.Index(np.asarray(uniques, dtype=object),
+                                                                          dtype=object))
     return data
 
 
