@@ -346,5 +346,5 @@ def test_as_categories_equals_categoricals_of_the_values_as_objects():
     got = as_categories(data)
     for c in (c1, c2):
         expected = pd.Categorical(data[c].astype(object))
-        pd.testing.assert_extension_array_equal(got[c].array, expected)
-        assert got[c].cat.categories.dtype == expected.categories.dtype
+        pd.testing.assert_index_equal(got[c].cat.categories, expected.categories, exact=True)
+        np.testing.assert_array_equal(got[c].cat.codes.to_numpy(), expected.codes)
