@@ -334,3 +334,40 @@ def test_reviewer_facing_titles_call_the_second_population_clients_du_territoire
     page = report.index_html([])
     for text in [*titles, *scenarios.STAGE_NAMES.values(), page[page.index("<p>Phase"):page.index("</p>")]]:
         assert "visiteur" not in text.lower(), text
+
+
+def test_a_report_has_the_page_nbconverts_exporter_makes_without_its_second_pass(tmp_path):
+    """Oracle: nbconvert's own HTMLExporter (its BeautifulSoup pass makes input and output areas focusable and
+    gives images without alternative text one). The rendered page has the same document tree, the default
+    alternative text being French."""
+    import base64
+
+    import nbformat
+    from bs4 import BeautifulSoup
+    from nbconvert import HTMLExporter
+
+    from portrait.reporting import render
+
+    png = base64.b64encode(bytes.fromhex(
+        "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002"
+        "00010005fe02fea70000000049454e44ae426082")).decode()
+    cells = [nbformat.v4.new_markdown_cell("# Sonde\n\nUn texte, 3,5 %."),
+             nbformat.v4.new_code_cell("x = 1\nx", execution_count=1, outputs=[
+                 nbformat.v4.new_output("execute_result", {"text/plain": "1", "text/html": "<b>1</b>"},
+                                        execution_count=1),
+                 nbformat.v4.new_output("display_data", {"image/png": png, "text/plain": "<Figure>"}),
+                 nbformat.v4.new_output("display_data", {"text/markdown": "**gras**", "text/plain": "gras"})])]
+    nb = nbformat.v4.new_notebook(cells=cells, metadata={"language_info": {"name": "python",
+                                                                           "pygments_lexer": "ipython3"}})
+    nbformat.write(nb, tmp_path / "probe.ipynb")
+    ours = render.render(tmp_path / "probe.ipynb", tmp_path / "probe.html").read_text(encoding="utf-8")
+    stock = HTMLExporter(template_name="portrait", extra_template_basedirs=[str(render.TEMPLATES)], language_code="fr")
+    resources = {"metadata": {"name": render.notebook_title(nb)},
+                 "portrait": {"banner": render.banner(nb), "run": render.run_information(nb),
+                              "back": render.back_link(nb)}}
+    theirs, _ = stock.from_notebook_node(nb, resources=resources)
+    theirs = theirs.replace(render.TOC_MARKER, render.toc_html(render._toc(theirs)), 1)
+    theirs = theirs.replace("No description has been provided for this image", "Image sans description")
+    tree = lambda page: str(BeautifulSoup(page, features="html.parser"))  # noqa: E731
+    assert ours.count('tabindex="0"') == 5 and "Image sans description" in ours
+    assert tree(ours) == tree(theirs)

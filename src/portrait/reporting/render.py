@@ -26,6 +26,8 @@ TEMPLATES = Path(__file__).parent / "templates"
 SIMULATED_BANNER = ("Données simulées : les réponses de ce rapport viennent du simulateur documenté "
                     "du projet, pas d'une enquête réelle.")
 HEADING = re.compile(r'<h([23]) id="([^"]+)">(.*?)<a class="anchor-link"', re.S)
+FOCUSABLE = re.compile(r'<div class="([^"]*\b(?:jp-Cell-inputWrapper|jp-OutputArea-output)\b[^"]*)"([^>]*)>')
+NO_ALT = re.compile(r'<img(?![^>]*\balt=)')
 TAG = re.compile(r"<[^>]+>")
 
 
@@ -120,10 +122,9 @@ def _toc(body: str) -> list[tuple[int, str, str]]:
 def render(executed: str | Path, out: str | Path, *, exclude_input: bool = False) -> Path:
     """Write the HTML report of an executed notebook (atomically)."""
     import nbformat
-    from nbconvert import HTMLExporter
 
     nb = nbformat.read(paths.resolve(executed), as_version=4)
-    exporter = HTMLExporter(template_name="portrait", extra_template_basedirs=[str(TEMPLATES)],
+    exporter = _exporter_class()(template_name="portrait", extra_template_basedirs=[str(TEMPLATES)],
                             exclude_input=exclude_input, exclude_input_prompt=exclude_input,
                             exclude_output_prompt=exclude_input, language_code="fr")
     exporter.log.setLevel("ERROR")
@@ -134,6 +135,40 @@ def render(executed: str | Path, out: str | Path, *, exclude_input: bool = False
                  "portrait": {"banner": banner(nb), "run": run_information(nb), "back": back_link(nb)}}
     body, _ = exporter.from_notebook_node(nb, resources=dict(resources))
     return write_text(paths.resolve(out), body.replace(TOC_MARKER, toc_html(_toc(body)), 1))
+
+
+def _exporter_class() -> type:
+    """nbconvert's HTML exporter without its last pass over the page through BeautifulSoup.
+
+    That pass (a third of a render: the page parsed, three CSS selectors compiled, the page written
+    again) only makes input and output areas focusable and gives images without a text alternative a
+    default one; :func:`accessible` makes the same edits on the page as written."""
+    from nbconvert import HTMLExporter
+    from nbconvert.exporters.templateexporter import TemplateExporter
+    from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+    class Exporter(HTMLExporter):
+        def from_notebook_node(self, nb, resources=None, **kw):
+            langinfo = nb.metadata.get("language_info", {})
+            lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
+            self.register_filter("highlight_code",
+                                 self.filters.get("highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+            resources = self._init_resources(resources)
+            self.register_filter("filter_data_type", WidgetsDataTypeFilter(
+                notebook_metadata=self._nb_metadata, parent=self, resources=resources))
+            page, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+            return accessible(page), resources
+
+    return Exporter
+
+
+def accessible(page: str) -> str:
+    """Input and output areas focusable (``tabindex="0"``) and a text alternative on every image, as
+    nbconvert's HTML exporter makes them."""
+    page = FOCUSABLE.sub(lambda m: m.group(0) if "tabindex=" in m.group(2)
+                         else f'<div class="{m.group(1)}"{m.group(2)} tabindex="0">', page)
+    return NO_ALT.sub('<img alt="Image sans description"', page)
 
 
 def toc_html(toc: list[tuple[int, str, str]]) -> str:
