@@ -39,8 +39,8 @@ def test_percent_points_pvalue_interval():
     assert fmt.points(-0.0001) == "0,0\u00a0point" and fmt.points(0.0199) == "+2,0\u00a0points"   # rounded, then plural
     assert fmt.points(0.46, 2, scale=1) == "+0,46\u00a0point"
     assert fmt.pvalue(0.00009) == "<\u00a00,0001" and fmt.pvalue(0.03456) == "0,0346"
-    assert fmt.interval(0.1234, 0.5678, 1, scale=100, unit="%") == "[12,3 ; 56,8]\u00a0%"
-    assert fmt.bounds(0.3, 3.0) == "[0,3 ; 3]" and fmt.bounds(0.62, 1.9) == "[0,62 ; 1,9]"
+    assert fmt.interval(0.1234, 0.5678, 1, scale=100, unit="%") == "[12,3\u00a0; 56,8]\u00a0%"
+    assert fmt.bounds(0.3, 3.0) == "[0,3\u00a0; 3]" and fmt.bounds(0.62, 1.9) == "[0,62\u00a0; 1,9]"
 
 
 def test_numbers_and_dates_given_as_parameters():

@@ -355,7 +355,7 @@ def test_widening_is_counted_once_per_replicate_and_survey():
     w = validation.widened_replicates(results)
     assert w["widened"].tolist() == [3, 1] and w["replications"].tolist() == [2, 2]
     text = validation.widening_sentence_fr(results, 50, (0.3, 3.0))
-    assert "**4 des 200 répliques** (habitants : 3 ; clients du territoire : 1)" in text and "[0,3 ; 3]" in text
+    assert "**4 des 200 répliques** (habitants : 3 ; clients du territoire : 1)" in text and "[0,3\u00a0; 3]" in text
     assert "n'ont pas pu être tenues dans **4 des 200" in text
     none = validation.widening_sentence_fr(results.assign(adjusted=0.0), 50, (0.3, 3.0))
     assert "tenues dans chacune des 200 répliques" in none

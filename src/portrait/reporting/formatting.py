@@ -85,8 +85,9 @@ def exact(x: float, most: int = 4) -> str:
 
 def bounds(low: float, high: float) -> str:
     """Bounds given as parameters, « [a ; b] », each with the decimals it needs (at most 4):
-    ``bounds(0.3, 3.0)`` → « [0,3 ; 3] », ``bounds(0.62, 1.9)`` → « [0,62 ; 1,9] »."""
-    return f"[{exact(low)} ; {exact(high)}]"
+    ``bounds(0.3, 3.0)`` → « [0,3 ; 3] », ``bounds(0.62, 1.9)`` → « [0,62 ; 1,9] » (a no-break space before
+    « ; »)."""
+    return f"[{exact(low)}{NBSP}; {exact(high)}]"
 
 
 def percent(share: float, decimals: int | None = 1, missing: str = MISSING) -> str:
@@ -150,9 +151,9 @@ def pvalue(p: float, smallest: float = 1e-4, missing: str = MISSING) -> str:
 
 
 def interval(low: float, high: float, decimals: int = 1, scale: float = 1.0, unit: str = "") -> str:
-    """A confidence interval « [a ; b] » with its unit."""
-    u = f"\u00a0{unit}" if unit else ""
-    return f"[{number(low * scale, decimals)} ; {number(high * scale, decimals)}]{u}"
+    """A confidence interval « [a ; b] » with its unit (a no-break space before « ; » and the unit)."""
+    u = f"{NBSP}{unit}" if unit else ""
+    return f"[{number(low * scale, decimals)}{NBSP}; {number(high * scale, decimals)}]{u}"
 
 
 def table(df: pd.DataFrame | pd.Series, decimals: int | Mapping[str, int] = 3,
