@@ -94,6 +94,5 @@ def derived(table: pd.DataFrame, cb: Codebook, survey: str, *, common_core: bool
                 cited = (canon == word).any(axis=1)
                 add(v.name, "share", word, word, v.label, v.type,
                     np.where(answered, cited.astype(float), np.nan))
-    values = pd.DataFrame(np.vstack(list(cols.values())).T if cols else np.empty((len(table), 0)),
-                          columns=list(cols), index=table.index, copy=False)
+    values = pd.DataFrame(cols, index=table.index)
     return values, pd.DataFrame(spec, columns=SPEC_COLUMNS)
