@@ -125,8 +125,8 @@ def render(executed: str | Path, out: str | Path, *, exclude_input: bool = False
 
     nb = nbformat.read(paths.resolve(executed), as_version=4)
     exporter = _exporter_class()(template_name="portrait", extra_template_basedirs=[str(TEMPLATES)],
-                            exclude_input=exclude_input, exclude_input_prompt=exclude_input,
-                            exclude_output_prompt=exclude_input, language_code="fr")
+                                 exclude_input=exclude_input, exclude_input_prompt=exclude_input,
+                                 exclude_output_prompt=exclude_input, language_code="fr")
     exporter.log.setLevel("ERROR")
     title = notebook_title(nb)
     if is_scenario_page(nb):
@@ -142,7 +142,9 @@ def _exporter_class() -> type:
 
     That pass (a third of a render: the page parsed, three CSS selectors compiled, the page written
     again) only makes input and output areas focusable and gives images without a text alternative a
-    default one; :func:`accessible` makes the same edits on the page as written."""
+    default one; :func:`accessible` makes the same edits on the page as written. The rest is
+    ``HTMLExporter.from_notebook_node`` of the pinned nbconvert (constraints.txt) up to that pass; the test
+    comparing the page with the stock exporter's fails if a new nbconvert changes it."""
     from nbconvert import HTMLExporter
     from nbconvert.exporters.templateexporter import TemplateExporter
     from nbconvert.filters.highlight import Highlight2HTML
