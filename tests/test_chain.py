@@ -115,7 +115,7 @@ def test_a_weight_changed_by_hand_reaches_the_comparison(reduced_runs):
     banners = {p.stem for p in (a / "reports").glob("*.html") if 'class="portrait-banner portrait-stale"' in p.read_text()}
     assert {"06_comparison", "07_synthesis"} <= banners and not banners & {"04_resident_weighting", "05_visitor_weighting"}
     index = (a / "reports" / "index.html").read_text()
-    assert "Le dernier <code>make</code> a échoué à l'étape" in index and index.count("périmé : antérieur") >= 2
+    assert "Le dernier <code>make</code> a échoué à l'étape" in index and index.count("périmé\u00a0: antérieur") >= 2
     chainrun.make(a, "accept", "FILE=data/processed/resident_weights.parquet")
     done = chainrun.make(a).stdout.splitlines()
     assert not [p.stem for p in (a / "reports").glob("*.html") if "portrait-stale" in p.read_text()]
@@ -132,7 +132,7 @@ def test_index_links_every_report(full_run):
     """reports/index.html links the rendered report of every notebook of the chain, and shows each stage's
     parameters in French, name and value, with the value config/*.yaml writes (``simulated``, not a Python
     repr) on hover."""
-    index = (full_run / "reports" / "index.html").read_text(encoding="utf-8")
+    index = (full_run / "reports" / "index.html").read_text(encoding="utf-8").replace("\u00a0", " ")  # spacing is test_typography's
     for nb in sorted((full_run / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         assert f'href="{nb.stem}.html"' in index
         assert (full_run / "reports" / f"{nb.stem}.html").exists()
@@ -175,6 +175,21 @@ def test_no_report_prints_a_signed_zero(full_run):
     """No rendered report shows -0.0, « −0,0 » or « −0,000 »: numbers are rounded before their sign is written."""
     found = {p.name: signed_zeros(p.read_text(encoding="utf-8")) for p in sorted((full_run / "reports").glob("*.html"))}
     assert {k: v[:3] for k, v in found.items() if v} == {}
+
+
+def prose(page: str) -> str:
+    """What a reader reads as prose in a page: its visible text without code (``pre``, ``code``)."""
+    return visible_text(re.sub(r"(?is)<(pre|code|svg|textarea)\b.*?</\1>", " ", page))
+
+
+def test_every_report_and_the_index_keep_french_spacing(full_run):
+    """No rendered page lets a line break before « : ; ? ! » » or a « % », after « « » or inside a number: the
+    render sets every markdown cell and output by French typography, not only the sentences 06 and 07 build."""
+    from .test_typography import breakable_spaces
+
+    found = {p.name: breakable_spaces(prose(p.read_text(encoding="utf-8")))
+             for p in sorted((full_run / "reports").glob("*.html"))}
+    assert len(found) == 9 and {k: v[:3] for k, v in found.items() if v} == {}
 
 
 # ------------------------------------------------------------------------------- privacy

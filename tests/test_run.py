@@ -223,12 +223,12 @@ def test_the_rendered_run_information_shows_french_names_and_values_with_the_raw
     page = render.render(tmp_path / "probe.ipynb", tmp_path / "probe.html").read_text(encoding="utf-8")
     # entities read as characters (the attribute « '' » may be written « &#39;&#39; »)
     footer = html.unescape(page[page.index("Informations d'exécution</strong>"):page.index("</footer>")])
-    assert ('<span title="calibration_method">méthode de calage</span> : <span title="raking">raking (calage itératif '
+    assert ('<span title="calibration_method">méthode de calage</span>\u00a0: <span title="raking">raking (calage itératif '
             'sur les marges)</span></li>') in footer
-    assert ('<span title="scheduler">ordonnanceur Dask</span> : <span title="\'\'">aucun (processus locaux)'
+    assert ('<span title="scheduler">ordonnanceur Dask</span>\u00a0: <span title="\'\'">aucun (processus locaux)'
             in footer)
-    assert '<span title="seed">graine aléatoire</span> : 7</li>' in footer
-    assert ('<span title="adjust">correction pour tests multiples</span> : <span title="fdr_bh">Benjamini–Hochberg'
+    assert '<span title="seed">graine aléatoire</span>\u00a0: 7</li>' in footer
+    assert ('<span title="adjust">correction pour tests multiples</span>\u00a0: <span title="fdr_bh">Benjamini–Hochberg'
             in footer)
     text = re.sub(r"<[^>]+>", "", footer)
     assert "calibration_method" not in text and "paramètre seed" not in text and "''" not in text
@@ -367,7 +367,7 @@ def test_a_report_has_the_page_nbconverts_exporter_makes_without_its_second_pass
     resources = {"metadata": {"name": render.notebook_title(nb)},
                  "portrait": {"banner": render.banner(nb), "run": render.run_information(nb),
                               "back": render.back_link(nb)}}
-    theirs, _ = stock.from_notebook_node(nb, resources=resources)
+    theirs, _ = stock.from_notebook_node(render.typeset(nb), resources=resources)
     theirs = theirs.replace(render.TOC_MARKER, render.toc_html(render._toc(theirs)), 1)
     theirs = theirs.replace("No description has been provided for this image", "Image sans description")
     tree = lambda page: str(BeautifulSoup(page, features="html.parser"))  # noqa: E731

@@ -136,3 +136,22 @@ def test_the_comparison_reports_as_rendered_have_no_breakable_space(stem):
                     texts.append((kind, "".join(data) if isinstance(data, list) else data))
     faults = [f for kind, t in texts for f in breakable_spaces(seen(kind, t))]
     assert faults == [], f"{len(faults)} breakable spaces, e.g. {faults[:5]}"
+
+
+def test_typeset_sets_prose_and_leaves_code_tags_and_table_rows_as_written():
+    """Reports render every markdown cell and output through :func:`typeset_markdown` or :func:`typeset_html`:
+    their prose then has no breakable space, while what a reader does not read as prose keeps its bytes (a code
+    span, a fenced block, a tag's attributes, a link target, a table's alignment row, a style sheet)."""
+    md = ("# Terrain : bilan\n\nLes 5 000 invitations ; « oui » ? 12,5 % et `a ; b`.\n\n| a | b |\n| :--- | ---: |\n"
+          "| x : y | 1 234 567 |\n\n```\nsi x : y\n```\n[le lien : ici](http://h/?q=a ;b) <span title=\"t : u\">v</span>")
+    out = fmt.typeset_markdown(md)
+    assert breakable_spaces(re.sub(r"`[^`]*`|```.*?```|<[^>]+>|\]\([^)]*\)|\| :--- \| ---: \|", "", out, flags=re.S)) == []
+    for kept in ("`a ; b`", "| :--- | ---: |", "```\nsi x : y\n```", "(http://h/?q=a ;b)", '<span title="t : u">'):
+        assert kept in out
+    assert "1\u202f234\u202f567" in out and "12,5\u00a0%" in out and "0,5 000" == fmt.typeset("0,5 000")
+    page = ('<style>a :hover { b : c }</style><table><tr><td title="x : y">Oui : 5 %</td><td><pre>p : q</pre>'
+            '<code>r ; s</code> fin ?</td></tr></table>')
+    out = fmt.typeset_html(page)
+    assert out == page.replace("Oui : 5 %", "Oui\u00a0: 5\u00a0%").replace(" fin ?", " fin\u00a0?")
+    assert fmt.typeset_markdown(fmt.typeset_markdown(md)) == fmt.typeset_markdown(md)
+    assert fmt.typeset_html(out) == out

@@ -61,6 +61,50 @@ def french(text: str) -> str:
     return _BREAKABLE.sub(NBSP, text)
 
 
+_GROUPED = re.compile(r"(?<![\d,.])(\d{1,3}) (?=\d{3}(?!\d))")
+
+
+def typeset(text: str) -> str:
+    """Prose as French typography sets it: :func:`french`, and thousands written by hand (« 5 000 ») joined by
+    the formatter's narrow no-break space (U+202F): ``typeset("les 5 000 invitations : 4 %")`` →
+    « les 5\u202f000 invitations\u00a0: 4\u00a0% ». Applying it twice changes nothing."""
+    return french(_GROUPED.sub(lambda m: m.group(1) + THOUSANDS, text))
+
+
+#: What markdown must keep as written: fenced code, inline code, tags, link targets, a table's alignment row.
+_MARKDOWN_KEPT = re.compile(r"(?ms)^ {0,3}(```|~~~).*?^ {0,3}\1[^\n]*$|(`+).*?\2|<[^>\n]+>|\]\([^)\n]*\)"
+                            r"|^[ \t]*\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$")
+
+
+def typeset_markdown(source: str) -> str:
+    """A markdown text with its prose set by :func:`typeset`; code (fenced or inline), tags, link targets and
+    the alignment row of a table (« | :--- | ---: | ») are left as written. Reports render every markdown cell
+    and output through it, so a sentence an analyst writes in a notebook keeps French spacing."""
+    out, end = [], 0
+    for m in _MARKDOWN_KEPT.finditer(source):
+        out += [typeset(source[end:m.start()]), m.group(0)]
+        end = m.end()
+    return "".join(out + [typeset(source[end:])])
+
+
+_HTML_TOKEN = re.compile(r"(<[^>]*>)")
+_HTML_VERBATIM = re.compile(r"<(/?)(script|style|pre|code|svg|math|textarea)\b", re.I)
+
+
+def typeset_html(fragment: str) -> str:
+    """An HTML fragment (a table, a paragraph) with the text between its tags set by :func:`typeset`; tags,
+    attributes and the content of script, style, pre, code, svg, math and textarea elements are left as written."""
+    parts, depth = _HTML_TOKEN.split(fragment), 0
+    for i, part in enumerate(parts):
+        if i % 2:
+            m = _HTML_VERBATIM.match(part)
+            if m and not part.endswith("/>"):
+                depth = max(depth + (-1 if m.group(1) else 1), 0)
+        elif depth == 0 and part:
+            parts[i] = typeset(part)
+    return "".join(parts)
+
+
 def number(x: float, decimals: int = 0, missing: str = MISSING) -> str:
     """A number written the French way: ``number(-1234.5, 1)`` → « −1 234,5 »; never a signed zero."""
     if _missing(x):
@@ -120,6 +164,13 @@ def count(n: int, singular: str, plural: str | None = None) -> str:
     """« 1 fausse alerte », « 0 fausse alerte », « 3 fausses alertes » (French: singular below 2)."""
     n = int(n)
     return f"{number(n)} {singular if abs(n) < 2 else (plural or singular + 's')}"
+
+
+def quantity(x: float, decimals: int, singular: str, plural: str | None = None) -> str:
+    """A decimal quantity with its unit agreed as French does (singular below 2, as the number is written):
+    ``quantity(1.99, 2, "écart-type", "écarts-types")`` → « 1,99 écart-type », ``quantity(2.2, 1, …)`` → « 2,2
+    écarts-types »."""
+    return f"{number(x, decimals)} {singular if abs(rounded(x, decimals)) < 2 else (plural or singular + 's')}"
 
 
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",

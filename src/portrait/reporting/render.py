@@ -20,6 +20,7 @@ from pathlib import Path
 from .. import __version__
 from ..pipeline import paths, skip_iri_grammar
 from ..pipeline.io import sha256, write_text
+from . import formatting as fmt
 from . import parameter_labels
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -69,7 +70,7 @@ def banner(nb) -> str:
     name = scenario_name(nb)
     scenario = (f"Scénario « {name} » : ce rapport vient d'une variante de la chaîne (scenarios/{name}/), "
                 "pas des résultats de référence de l'étude." if name else "")
-    return " ".join(b for b in (scenario, SIMULATED_BANNER if is_simulated(nb) else "") if b)
+    return fmt.french(" ".join(b for b in (scenario, SIMULATED_BANNER if is_simulated(nb) else "") if b))
 
 
 def is_scenario_page(nb) -> bool:
@@ -111,7 +112,7 @@ def run_information(nb) -> list[tuple[str, str, str, str]]:
             ("empreinte de data/raw/SHA256SUMS", "", sha256(manifest)[:16] if manifest.exists() else "absent", "")]
     rows += [(parameter_labels.label(k), k, parameter_labels.value_text(k, v), parameter_labels.as_yaml(v))
              for k, v in parameter_labels.by_label(params) if parameter_labels.shown(k, v)]
-    return rows
+    return [(fmt.typeset(text), name, fmt.typeset(value), raw) for text, name, value, raw in rows]
 
 
 def _toc(body: str) -> list[tuple[int, str, str]]:
@@ -123,7 +124,7 @@ def render(executed: str | Path, out: str | Path, *, exclude_input: bool = False
     """Write the HTML report of an executed notebook (atomically)."""
     import nbformat
 
-    nb = nbformat.read(paths.resolve(executed), as_version=4)
+    nb = typeset(nbformat.read(paths.resolve(executed), as_version=4))
     exporter = _exporter_class()(template_name="portrait", extra_template_basedirs=[str(TEMPLATES)],
                                  exclude_input=exclude_input, exclude_input_prompt=exclude_input,
                                  exclude_output_prompt=exclude_input, language_code="fr")
@@ -135,6 +136,21 @@ def render(executed: str | Path, out: str | Path, *, exclude_input: bool = False
                  "portrait": {"banner": banner(nb), "run": run_information(nb), "back": back_link(nb)}}
     body, _ = exporter.from_notebook_node(nb, resources=dict(resources))
     return write_text(paths.resolve(out), body.replace(TOC_MARKER, toc_html(_toc(body)), 1))
+
+
+def typeset(nb):
+    """The notebook with the prose it shows set by French typography (:func:`~portrait.reporting.formatting.typeset`):
+    markdown cells, and the markdown and HTML outputs of code cells. Code, and the executed notebook on disk, are
+    left as they are: a sentence an analyst writes in a notebook's markdown keeps French spacing in its report."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = fmt.typeset_markdown(cell.source)
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            data = out.get("data", {})
+            for kind, setter in (("text/markdown", fmt.typeset_markdown), ("text/html", fmt.typeset_html)):
+                if isinstance(data.get(kind), str):
+                    data[kind] = setter(data[kind])
+    return nb
 
 
 def _exporter_class() -> type:

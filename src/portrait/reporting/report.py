@@ -106,7 +106,7 @@ def index_html(executed: list[Path], stale: tuple[str, set[str]] | None = None) 
             f"{summary_html(first if first.endswith('…') else first + '.')}<br>"
             + (f'<span class="params">paramètres (nom et valeur du paramètre dans config/ au survol) : {shown}</span>'
                if shown else "") + "</li>")
-    return (
+    return fmt.typeset_html(
         "<!DOCTYPE html>\n<html lang=\"fr\">\n<head>\n<meta charset=\"utf-8\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
         "<title>Portrait identitaire des Hauts-de-France — rapports</title>\n"
@@ -171,7 +171,7 @@ def stale_banner(failed_title: str, own: bool) -> str:
     what = ("Cette étape a échoué lors du dernier <code>make</code>" if own else
             f"L'étape « {html.escape(failed_title)} » a échoué lors du dernier <code>make</code>, avant que ce rapport "
             "ne soit refait")
-    return (f'<div class="portrait-banner {STALE_CLASS}" role="alert" style="{STALE_STYLE}">Rapport périmé. {what} : '
+    return fmt.typeset_html(f'<div class="portrait-banner {STALE_CLASS}" role="alert" style="{STALE_STYLE}">Rapport périmé. {what} : '
             "ce rapport vient d'une exécution antérieure et ne correspond plus à la configuration ni aux données "
             "actuelles. Le prochain <code>make</code> réussi le régénère.</div>")
 
