@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from portrait.study import compare, fieldwork, validation
+from portrait.reporting import formatting as fmt
 from portrait.pipeline import config
 from portrait.pipeline.errors import ParameterError
 from tests import helpers
@@ -201,6 +202,51 @@ def test_summary_arithmetic_on_a_known_table():
     pooled = validation.by_estimator(validation.summary(results, truth)).set_index("survey")
     assert pooled.loc[compare.DIFFERENCE, "power"] == pytest.approx(0.5)
     assert np.isnan(pooled.loc[compare.DIFFERENCE, "rejection"])
+
+
+def test_a_signed_score_has_no_relative_bias():
+    """The net promoter score, like a difference, lives on a signed scale whose true value can be near 0: its bias is
+    judged in standard deviations, and a bias relative to it is not given (the same bias as a mean's)."""
+    results, truth = _synthetic()
+    nps = validation.summary(results.assign(statistic="nps_score"), truth.assign(statistic="nps_score"))
+    mean = validation.summary(results, truth)
+    assert nps["rel_bias"].isna().all() and mean["rel_bias"].notna().all()
+    assert nps["bias_sd"].to_numpy() == pytest.approx(mean["bias_sd"].to_numpy())
+
+
+def test_the_conclusion_says_when_weighting_without_calibration_biases_more_than_none():
+    """Report 08 gave the unweighted estimator's worst bias (2,0 standard deviations) in its conclusion and the
+    uncalibrated estimators' worst (2,2, after the non-response correction) under figure 2, without a word on why they
+    differ: the conclusion now says when the design weights or the non-response correction leave a larger bias than
+    no weighting at all, with that bias (hand-made summary: unweighted shifted by 0.3, after non-response by 0.9, the
+    SD of the estimates √(5/3)), and says nothing when they do not. Paragraphs: bias and coverage, tests,
+    unweighted, verdict."""
+    from portrait.study import codebook
+
+    results, truth = _synthetic()
+    cb = codebook.load("config/codebook.yaml")
+
+    def conclusion(nonresponse_shift: float) -> str:
+        shifts = {"unweighted": 0.3, "design": 0.0, "nonresponse": nonresponse_shift, "raking": 0.0, "logit": 0.0}
+        parts = [results.assign(estimator=e, estimate=results["estimate"] + s, ci_low=results["ci_low"] + s,
+                                ci_high=results["ci_high"] + s) for e, s in shifts.items()]
+        return validation.conclusion_fr(validation.summary(pd.concat(parts), truth), cb)
+
+    sd = np.std([1, 2, 3, 4], ddof=1)
+    worse = conclusion(0.9)
+    assert fmt.number((0.5 + 0.9) / sd, 1) == "1,1"
+    assert ("après la correction de la non-réponse, le pire biais atteint 1,1 écart-type (habitants), davantage que "
+            "sans pondération") in worse
+    assert f"jusqu'à **{fmt.number((0.5 + 0.3) / sd, 1)} écart-type**" in worse
+    assert "davantage que sans pondération" not in conclusion(0.1)
+    assert worse.count("\n\n") == 2 and worse.split("\n\n")[-1].startswith("**Cette version courte")
+
+
+def test_a_quantity_agrees_with_its_number_as_written():
+    """French: the unit is singular below 2, as the number is printed (1,99 → singular; 1,996 printed 2,00 → plural)."""
+    assert fmt.quantity(1.99, 2, "écart-type", "écarts-types") == "1,99 écart-type"
+    assert fmt.quantity(1.996, 2, "écart-type", "écarts-types") == "2,00 écarts-types"
+    assert fmt.quantity(-2.2, 1, "point") == "\u22122,2 points"
 
 
 def test_expected_outside_is_about_five_percent_for_many_replications():

@@ -39,6 +39,10 @@ def wilson(successes: np.ndarray | float, n: np.ndarray | float, level: float = 
 
 
 SUMMARY_KEYS = ["survey", "item", "statistic", "level", "estimator", "variance"]
+#: Statistics on a signed scale, whose true value can be 0 or close to it, as a difference's can: their bias is
+#: judged in standard deviations, never relative to the true value (the visitors' net promoter score, true value
+#: −7.3 points, made a bias of 2.7 points read « 37 % »).
+SIGNED_STATISTICS = ("nps_score",)
 
 
 def _against_truth(results: pd.DataFrame, truth: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
@@ -101,7 +105,7 @@ def summary(results: pd.DataFrame, truth: pd.DataFrame, alpha: float = 0.05, lev
 
     Columns: ``replications`` (with an estimate), ``failures``, ``truth``, ``mean``, ``bias``
     (mean − truth) with its Monte Carlo SE ``bias_mcse`` (SD/√R), ``rel_bias`` (bias / |truth|;
-    NaN when the truth is 0), ``bias_sd`` (bias / empirical SD), ``rmse``, ``sd`` (empirical SD of
+    NaN when the truth is 0 and for :data:`SIGNED_STATISTICS`), ``bias_sd`` (bias / empirical SD), ``rmse``, ``sd`` (empirical SD of
     the estimates), ``mean_se``, ``se_ratio`` (mean SE / SD), ``coverage`` of the intervals with
     its Wilson interval ``coverage_low``, ``coverage_high``, and for the differences
     ``rejection`` (share of p < ``alpha``) with its Wilson interval; ``planted`` tells whether the
@@ -120,7 +124,8 @@ def summary(results: pd.DataFrame, truth: pd.DataFrame, alpha: float = 0.05, lev
     out["replications"] = out["replications"].astype(int)
     out["bias"] = out["mean"] - out["truth"]
     out["bias_mcse"] = out["sd"] / np.sqrt(out["replications"])
-    out["rel_bias"] = np.where(out["truth"].abs() > 1e-9, out["bias"] / out["truth"].abs(), np.nan)
+    relative = (out["truth"].abs() > 1e-9) & ~out["statistic"].isin(SIGNED_STATISTICS)
+    out["rel_bias"] = np.where(relative, out["bias"] / out["truth"].abs(), np.nan)
     out["bias_sd"] = out["bias"] / out["sd"]
     out["rmse"] = np.sqrt(out["mse"])
     out["se_ratio"] = out["mean_se"] / out["sd"]
@@ -412,6 +417,10 @@ def _unweighted_performance(summ: pd.DataFrame) -> dict[str, Any]:
         if rel is not None else None
     out["unweighted_worst"] = (worst["survey"], worst["item"], worst["statistic"], worst["level"]) \
         if worst is not None else None
+    weighted = summ.loc[summ["estimator"].isin(("design", "nonresponse")) & (summ["variance"] == "linearisation")]
+    heavier = weighted.loc[weighted["bias_sd"].abs() > abs(out["unweighted_max_abs_bias_sd"])]
+    out["uncalibrated_worse"] = None if heavier.empty else \
+        heavier.loc[heavier["bias_sd"].abs().idxmax(), ["estimator", "survey", "bias_sd"]].to_dict()
     return out
 
 
@@ -424,11 +433,12 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
     parts = [f"Sur **{_int(a['replications'])} réplications** de toute la chaîne (tirage des deux échantillons, terrain "
              "simulé, pondération, estimation), les estimateurs calés (raking et logit borné) ont un biais relatif "
              f"d'au plus **{_pct(a['max_abs_rel_bias'], 2)}** de la valeur vraie sur chacune des statistiques des "
-             "deux enquêtes (habitants et clients du territoire ; pour une différence clients − habitants, dont la "
-             "valeur vraie peut être proche de 0, un biais relatif n'a pas de sens) ; toutes statistiques et "
+             "deux enquêtes (habitants et clients du territoire ; pour le score net de recommandation et pour une "
+             "différence clients − habitants, dont la valeur vraie peut être proche de 0, un biais relatif n'a pas de "
+             "sens) ; toutes statistiques et "
              "différences confondues, leur biais ne dépasse pas "
-             f"**{fmt.number(a['max_abs_bias_sd'], 2)} écart-type** de l'estimateur"
-             f" ; le seuil, {fmt.number(a['bias_tolerance'], 2)} écart-type, est 0,1 écart-type plus trois erreurs "
+             f"**{_sds(a['max_abs_bias_sd'], 2)}** de l'estimateur"
+             f" ; le seuil, {_sds(a['bias_tolerance'], 2)}, est 0,1 écart-type plus trois erreurs "
              f"Monte-Carlo du biais (3/√{_int(a['replications'])})."]
     ok = bool(a["bias_ok"])
     for variance, name in (("linearisation", "linéarisés"), ("bootstrap", "bootstrap")):
@@ -457,6 +467,7 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
                          " : le bootstrap donne les mêmes erreurs types que la linéarisation.") if same else "."))
         ok &= bool(c["ok"] or (variance == "bootstrap" and c.get("same_as_linearised", False)))
         parts.append(text)
+    paragraphs, parts = [parts], []                      # bias and coverage; then tests; unweighted; verdict
     if np.isfinite(a["rejection"]):
         parts.append(f"Là où aucune différence n'a été introduite, le test clients − habitants la déclare à tort "
                      f"**{_pct(a['rejection'])}** du temps (5 % attendus, avant correction pour tests multiples) ; "
@@ -472,16 +483,27 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
                   if "target" in results.columns and results["target"].nunique() == 1 else "")
         parts.append(f"Pour les questions à réponses multiples (forces et faiblesses){target}, "
                      + profile_finding(profile_summary(results)) + ".")
+    paragraphs, parts = paragraphs + [parts], []
     if a["unweighted_worst"] is not None:
         survey, item, statistic, level = a["unweighted_worst"]
         parts.append(f"Sans pondération, le biais voulu par la non-réponse simulée apparaît : jusqu'à "
-                     f"**{fmt.number(abs(a['unweighted_max_abs_bias_sd']), 1)} écarts-types**"
+                     f"**{_sds(abs(a['unweighted_max_abs_bias_sd']), 1)}**"
                      + f" ({labels.get((item, statistic, level), item)}, {SURVEY_LABELS[survey].lower()}), un biais "
                      f"relatif jusqu'à {_pct(a['unweighted_max_abs_rel_bias'])}"
                      + (f" ({labels.get(a['unweighted_rel_worst'][1:], a['unweighted_rel_worst'][1])}, "
                         f"{SURVEY_LABELS[a['unweighted_rel_worst'][0]].lower()})" if a.get("unweighted_rel_worst") else "")
                      + (f" et {coverage} (intervalles linéarisés à 95 %, toutes statistiques clés)"
-                        if (coverage := unweighted_coverage(summ)) else "") + ".")
+                        if (coverage := unweighted_coverage(summ)) else "") + "."
+                     + (" Sans calage, les poids de sondage et la correction de la non-réponse ne le retirent pas : "
+                        + {"design": "avec les seuls poids de sondage", "nonresponse": "après la correction de la "
+                           "non-réponse"}[w["estimator"]] + ", le pire biais atteint "
+                        f"{_sds(abs(w['bias_sd']), 1)} ({SURVEY_LABELS[w['survey']].lower()}), "
+                        "davantage que sans pondération."
+                        if (w := a.get("uncalibrated_worse")) else ""))
+    steps = nonresponse_sentence(summ)      # the uncalibrated estimators, survey by survey
+    if steps:
+        parts.append(steps)
+    paragraphs, parts = paragraphs + [parts], []
     short = a["replications"] < 200
     if ok:
         parts.append(("**Cette version courte ne contredit pas la fiabilité des estimations calées et de leurs "
@@ -490,14 +512,11 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
     else:
         parts.append("**Les intervalles de confiance des estimations calées ne sont pas fiables à 95 %** : voir le "
                      "tableau détaillé pour les statistiques en cause avant de publier.")
-    steps = nonresponse_sentence(summ)      # the uncalibrated estimators, survey by survey
-    if steps:
-        parts.append(steps)
     if short:
         parts.append(f"Avec {a['replications']} réplications seulement, l'erreur Monte-Carlo d'une couverture est de "
                      f"± {fmt.number(100 * 1.96 * np.sqrt(0.95 * 0.05 / max(a['replications'], 1)), 1)} points : c'est une "
                      f"version courte ; seule la version publiée (`make validate`, {fmt.number(1000)} réplications) permet de conclure.")
-    return " ".join(parts)
+    return "\n\n".join(" ".join(p) for p in paragraphs + [parts] if p)
 
 
 def widened_replicates(results: pd.DataFrame) -> pd.DataFrame:
@@ -536,6 +555,18 @@ def widening_sentence_fr(results: pd.DataFrame, replicates: int, bounds: Sequenc
 # ============================================================================ what the figures show
 
 
+def _sds(x: float, decimals: int) -> str:
+    """« 1,99 écart-type », « 2,2 écarts-types »."""
+    return fmt.quantity(x, decimals, "écart-type", "écarts-types")
+
+
+def _estimator_short(estimator: str) -> str:
+    """An estimator's label in lower case without its own parenthesis (« poids de sondage », not « poids de sondage
+    (1/π) »), to sit inside a parenthesis of a sentence."""
+    label = ESTIMATOR_LABELS[estimator]
+    return (label.replace(" (", " par ", 1).rstrip(")") if label.startswith("Calage") else label.split(" (")[0]).lower()
+
+
 def _lin(pooled: pd.DataFrame) -> pd.DataFrame:
     return pooled.loc[pooled["variance"] == "linearisation"]
 
@@ -550,7 +581,7 @@ def coverage_finding(pooled: pd.DataFrame) -> str:
     if len(other):
         w = other.loc[other["coverage"].idxmin()]
         text += (f" ; sans calage, la couverture d'une enquête descend jusqu'à {_pct(w['coverage'])} "
-                 f"({ESTIMATOR_LABELS[w['estimator']].lower()}, {SURVEY_LABELS[w['survey']].lower()})")
+                 f"({_estimator_short(w['estimator'])}, {SURVEY_LABELS[w['survey']].lower()})")
     return text
 
 
@@ -558,11 +589,11 @@ def bias_finding(pooled: pd.DataFrame) -> str:
     """The worst bias (in standard deviations of the estimator) of the calibrated estimators and of the others."""
     lin = _lin(pooled)
     cal, other = lin.loc[lin["estimator"].isin(CALIBRATED)], lin.loc[~lin["estimator"].isin(CALIBRATED)]
-    text = f"le pire biais d'un estimateur calé est de {fmt.number(cal['max_abs_bias_sd'].max(), 2)} écart-type"
+    text = f"le pire biais d'un estimateur calé est de {_sds(cal['max_abs_bias_sd'].max(), 2)}"
     if len(other):
         w = other.loc[other["max_abs_bias_sd"].idxmax()]
-        text += (f" ; sans calage, il atteint {fmt.number(w['max_abs_bias_sd'], 1)} écarts-types "
-                 f"({ESTIMATOR_LABELS[w['estimator']].lower()}, {SURVEY_LABELS[w['survey']].lower()})")
+        text += (f" ; sans calage, il atteint {_sds(w['max_abs_bias_sd'], 1)} "
+                 f"({_estimator_short(w['estimator'])}, {SURVEY_LABELS[w['survey']].lower()})")
     return text
 
 

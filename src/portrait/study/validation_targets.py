@@ -155,8 +155,9 @@ def targets_text_fr(fractions: Mapping[str, float]) -> str:
         f"({pct(f['residents_invited'], 2)} des habitants de 15 ans ou plus invités, "
         f"{pct(f['certainty_share'])} de la population dans des communes retenues d'office, dont la variance "
         "utilise déjà la fraction de sondage des personnes). Pour les clients, "
-        f"{pct(f['visitors_invited'])} du fichier est invité mais environ {pct(f['visitors_respondents'])} du "
-        "fichier répond : sans correction, la variance est surestimée d'environ "
+        f"{pct(f['visitors_invited'])} du fichier est invité mais, au taux de réponse attendu du modèle de terrain, "
+        f"environ {pct(f['visitors_respondents'])} du fichier répond (un tirage en fait répondre un peu plus ou un peu "
+        "moins) : sans correction, la variance est surestimée d'environ "
         f"{pct(f['visitors_overstatement'])} (erreur type surestimée d'environ {pct(np.sqrt(1 + f['visitors_overstatement']) - 1)}), "
         f"ce qu'une étude de {fmt.number(1000)} réplications distingue à peine de l'erreur Monte-Carlo.")
 
