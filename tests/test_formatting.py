@@ -292,10 +292,16 @@ def test_the_method_says_how_the_visitors_were_calibrated():
     # the certainty communes get invitations by population, fewer than the fixed take for some (a reader read
     # « davantage dans les plus grandes » against report 01, where three got 17 to 19), and the rounding of their
     # invitations is why the total is not the planned multiple of 20 (a reader compared 5 004 with the index's 5 000)
-    assert fmt.french("20 dans chacune des 185 communes tirées au hasard ; les 30 communes les plus peuplées de leur "
-                      "strate, retenues d'office, en reçoivent en proportion de leur population") in frame
-    assert fmt.french(": de 17 à 200 invitations par commune, arrondies à l'unité (d'où un total qui s'écarte de "
-                      "quelques unités du nombre prévu, un multiple de 20).") in frame
+    # and which communes are retained with certainty: not only « les plus peuplées de leur strate » (a reader then
+    # read 17 invitations beside « 20 dans chacune » as a contradiction), also the last commune of a stratum whose
+    # others are all retained (frames._stratum_probabilities)
+    assert fmt.french("20 dans chacune des 185 communes tirées au hasard ; les 30 communes retenues d'office (celles "
+                      "dont la population vaut à elle seule au moins un tirage, et la dernière commune d'une strate dont "
+                      "toutes les autres le sont) en reçoivent en proportion de leur population") in frame
+    assert fmt.french(": de 17 à 200 invitations par commune (moins de 20 pour une commune qui vaut moins d'un tirage), "
+                      "arrondies à l'unité (d'où un total qui s'écarte de quelques unités du nombre prévu, un multiple "
+                      "de 20).") in frame
+    assert "moins de 20 pour" not in synthesis.method_sentences({**counts, "certain_min": 20}, ledger, diag, adjustment=bh)
     assert fmt.french("5\u202f004 invitations : 20 dans chacune des 215 communes tirées au hasard.") in \
         synthesis.method_sentences({**counts, "certain_communes": 0}, ledger, diag, adjustment=bh)
     assert fmt.french("5\u202f004 invitations : les 30 communes retenues d'office en reçoivent en proportion de leur "

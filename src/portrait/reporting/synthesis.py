@@ -112,9 +112,12 @@ def _takes(counts: Mapping[str, int]) -> str:
     if not counts["take"]:          # every commune drawn was retained with certainty
         return (f"les {fmt.number(k)} communes retenues d'office en reçoivent en proportion de leur population, de "
                 f"{low} à {high} invitations par commune")
-    return (f"{fixed} ; les {fmt.number(k)} communes les plus peuplées de leur strate, retenues d'office, en "
-            "reçoivent en proportion de leur population, pour que leurs habitants aient la même chance d'être invités "
-            f"que ceux du reste de la strate : de {low} à {high} invitations par commune, arrondies à l'unité (d'où un "
+    fewer = (f" (moins de {take} pour une commune qui vaut moins d'un tirage)"
+             if counts["certain_min"] < counts["take"] else "")
+    return (f"{fixed} ; les {fmt.number(k)} communes retenues d'office (celles dont la population vaut à elle seule "
+            "au moins un tirage, et la dernière commune d'une strate dont toutes les autres le sont) en reçoivent en "
+            "proportion de leur population, pour que leurs habitants aient la même chance d'être invités que ceux du "
+            f"reste de la strate : de {low} à {high} invitations par commune{fewer}, arrondies à l'unité (d'où un "
             f"total qui s'écarte de quelques unités du nombre prévu, un multiple de {take})")
 
 
