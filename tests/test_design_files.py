@@ -174,9 +174,9 @@ def test_replicate_weights_must_be_finite_and_non_negative(written, bad):
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -1e-9])
 def test_a_file_with_a_bad_replicate_weight_is_refused_naming_its_column(written, bad, threads, tmp_path,
                                                                           monkeypatch):
-    """read_design checks the replicate weights as it copies them (in one thread, or two for large files): one
-    bad value in the last replicate column of the file is refused, with the file and the column named; the
-    good file read in two threads is the file read in one."""
+    """read_design checks the replicate weights as it copies them (in one thread, or two for large files, a few
+    columns at a time): one bad value in the last replicate column of the file is refused, with the file and the
+    column named; the good file read in two threads, two columns at a time, is the file read in one."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -185,6 +185,7 @@ def test_a_file_with_a_bad_replicate_weight_is_refused_naming_its_column(written
     if threads:
         one = survey.read_design(written[2]).replicate_weights()
         monkeypatch.setattr(files, "PARALLEL_COPY", 0)
+        monkeypatch.setattr(files, "BATCH", 2)
         np.testing.assert_array_equal(survey.read_design(written[2]).replicate_weights(), one)
 
     table = pq.read_table(written[2])

@@ -279,7 +279,42 @@ def _description(path, schema_metadata: dict | None) -> dict | None:
     return meta
 
 
-PARALLEL_COPY = 2_000_000     # from this many numbers, a matrix is copied out of the file in two threads
+PARALLEL_COPY = 2_000_000     # from this many numbers, a matrix is read out of the file in two threads
+BATCH = 25                    # replicate columns decoded at a time: their Arrow buffers stay small and are reused
+
+
+def _read_matrix(path: Path, columns: list[str], n: int, check: bool) -> np.ndarray:
+    """The ``n × len(columns)`` matrix (Fortran order) of the file's columns, ``check``: each finite and
+    non-negative (replicate weights).
+
+    Decoded ``BATCH`` columns at a time, each batch copied into the matrix and dropped: the whole table is never
+    held in Arrow beside the matrix (80 MB each for 20,000 × 500), so fewer fresh pages are touched. Large
+    matrices take two threads, each with its own reader (a Parquet reader is not shared between threads)."""
+    import pyarrow.parquet as pq
+
+    out = np.empty((n, len(columns)), order="F")
+    starts = list(range(0, len(columns), BATCH))
+
+    def fill(batches: list[int]) -> None:
+        pf = _opened(path, lambda p: pq.ParquetFile(p, memory_map=True))
+        for start in batches:
+            table = pf.read(columns=columns[start:start + BATCH], use_threads=False)
+            for k in range(table.num_columns):
+                col = out[:, start + k]
+                col[:] = table.column(k).to_numpy()
+                if check and n and not (col.min() >= 0 and np.isfinite(col.max())):
+                    raise ParameterError(f"{path}: replicate weights column {columns[start + k]!r} is not finite "
+                                         "and non-negative")
+
+    if out.size < PARALLEL_COPY:
+        fill(starts)
+    else:           # Arrow decodes and numpy copies without the GIL
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(2) as pool:
+            for f in [pool.submit(fill, starts[0::2]), pool.submit(fill, starts[1::2])]:
+                f.result()
+    return out
 
 
 def read_design(path: str | os.PathLike, variant: str | None = None, *, weights: str | None = None,
@@ -359,34 +394,15 @@ def read_design(path: str | os.PathLike, variant: str | None = None, *, weights:
             raise ParameterError(f"{path} has no variant {variant!r}; it has {sorted(meta['variants'])}")
         blocks = meta["blocks"]
         wanted = [*meta["data"], w, meta["strata"], meta["psu"], meta["fpc"],
-                  *(c for r in refs for c in (blocks[r["block"] - 1]["d"], *blocks[r["block"] - 1]["x"])),
-                  *(rep["columns"] if rep else [])]
-        table = pf.read(columns=list(dict.fromkeys(wanted)))      # only what this design needs
+                  *(c for r in refs for c in (blocks[r["block"] - 1]["d"], *blocks[r["block"] - 1]["x"]))]
+        table = pf.read(columns=list(dict.fromkeys(wanted)))      # only what this design needs; replicates below
     if table.num_rows != meta["units"]:
         raise ParameterError(f"{path}: {table.num_rows} rows, its description says {meta['units']}")
 
-    def numbers(columns: list[str], replicate: bool = False) -> np.ndarray:
-        # column by column into a Fortran-ordered matrix: no pandas frame of hundreds of columns; replicate
-        # weights are checked column by column as they are copied, while each column is in the cache
-        out = np.empty((table.num_rows, len(columns)), order="F")
-
-        def fill(js: range) -> None:
-            for j in js:
-                col = out[:, j]
-                col[:] = table.column(columns[j]).to_numpy()
-                if replicate and len(col) and not (col.min() >= 0 and np.isfinite(col.max())):
-                    raise ParameterError(f"{path}: replicate weights column {columns[j]!r} is not finite and "
-                                         "non-negative")
-
-        if out.size < PARALLEL_COPY:
-            fill(range(len(columns)))
-        else:           # numpy copies and reduces without the GIL: two threads, half the columns each
-            from concurrent.futures import ThreadPoolExecutor
-
-            half = len(columns) // 2
-            with ThreadPoolExecutor(2) as pool:
-                for f in [pool.submit(fill, range(half)), pool.submit(fill, range(half, len(columns)))]:
-                    f.result()
+    def numbers(columns: list[str]) -> np.ndarray:
+        out = np.empty((table.num_rows, len(columns)), order="F")   # no pandas frame for a calibration block
+        for j, name in enumerate(columns):
+            out[:, j] = table.column(name).to_numpy()
         return out
 
     def column(name: str) -> np.ndarray:
@@ -406,7 +422,7 @@ def read_design(path: str | os.PathLike, variant: str | None = None, *, weights:
                psu=column(meta["psu"]).astype(np.int64).astype(int), fpc=column(meta["fpc"]).astype(float),
                steps=steps(refs), strata_labels=labels, lonely_psu=meta.get("lonely_psu", "fail"))
     if rep is not None:
-        d = _attach_replicate_weights(d, numbers(rep["columns"], replicate=True), scale=rep["scale"],
+        d = _attach_replicate_weights(d, _read_matrix(path, rep["columns"], table.num_rows, check=True), scale=rep["scale"],
                                       rscales=rep["rscales"], mse=rep["mse"], method=rep["method"])
         d = replace(d, replicate_notes=tuple(tuple(a) for a in rep.get("adjusted", [])))
     return d
