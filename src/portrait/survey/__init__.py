@@ -10,8 +10,10 @@ module                  what                                                    
 ======================  ==========================================================  ==================
 ``design``              :class:`Design`                                              ``svydesign``
 ``files``               :func:`write_design`, :func:`read_design` (weighted file)    ``svrepdesign``
-``calibration``         :func:`calibrate` (linear, raking, logit, truncated),        ``calibrate``,
-                        :class:`Margin`                                              ``rake``
+``margins``             :class:`Margin`, :class:`NumericTotal`,                      (``population=``)
+                        :func:`margins_from_long`
+``calibration``         :func:`calibrate` (linear, raking, logit, truncated)         ``calibrate``,
+                                                                                     ``rake``
 ``feasibility``         infeasible bounds named, bounds widened in a replicate
 ``trimming``            :func:`trim` (cap, then re-calibrate)                       ``trimWeights``
 ``nonresponse``         :func:`adjust_nonresponse` (classes, propensity)            (``postStratify``)
@@ -57,7 +59,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:                     # for type checkers and IDEs; at run time names load on first use
     from .calibration import METHODS as CALIBRATION_METHODS
-    from .calibration import CalibrationResult, Margin, NumericTotal, calibrate, margins_from_long
+    from .calibration import CalibrationResult, calibrate
+    from .margins import Margin, NumericTotal, margins_from_long
     from .design import Design, Step
     from .diagnostics import kish_deff, margin_table, standardised_differences, weight_diagnostics
     from .errors import CalibrationError, ConvergenceError, ParameterError, SamplingError, SurveyError
@@ -80,10 +83,10 @@ if TYPE_CHECKING:                     # for type checkers and IDEs; at run time 
 _EXPORTS = {
     "CALIBRATION_METHODS": ("calibration", "METHODS"),
     "CalibrationResult": ("calibration", "CalibrationResult"),
-    "Margin": ("calibration", "Margin"),
-    "NumericTotal": ("calibration", "NumericTotal"),
+    "Margin": ("margins", "Margin"),
+    "NumericTotal": ("margins", "NumericTotal"),
     "calibrate": ("calibration", "calibrate"),
-    "margins_from_long": ("calibration", "margins_from_long"),
+    "margins_from_long": ("margins", "margins_from_long"),
     "trim": ("trimming", "trim"),
     "Design": ("design", "Design"),
     "Step": ("design", "Step"),

@@ -13,7 +13,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .calibration import JOINT, Margin
+from .margins import JOINT, Margin
 from .design import Design, _joined_text
 # ============================================================================ diagnostics
 

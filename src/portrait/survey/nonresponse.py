@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .design import Design, Step, _joined_text
-from .calibration import JOINT
+from .margins import JOINT
 from .errors import ParameterError
 # ============================================================================ non-response
 

@@ -11,7 +11,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .calibration import Margin, NumericTotal, _build, _newton
+from .calibration import _build, _newton
+from .margins import Margin, NumericTotal
 from .design import Design, Step
 from .errors import CalibrationError, ParameterError
 
