@@ -1,0 +1,156 @@
+"""Figures of the validation study (report 08): coverage, bias and tests of each estimator, from the Monte Carlo
+summary (:func:`portrait.study.validation.summary`). Like :mod:`portrait.reporting.plots`, every function returns the
+matplotlib ``Figure``; none writes files.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+VARIANCE_COLORS = {"linéarisation": "#0b5cad", "bootstrap": "#d17a00"}
+
+
+def _validation_frame(summ: pd.DataFrame) -> pd.DataFrame:
+    from ..study import validation
+
+    return summ.assign(Estimateur=summ["estimator"].map(validation.ESTIMATOR_LABELS),
+                       Variance=summ["variance"].map(validation.VARIANCE_LABELS),
+                       Enquête=summ["survey"].map(validation.SURVEY_LABELS))
+
+
+def _spread(d: pd.DataFrame, width: float) -> np.ndarray:
+    """Deterministic vertical offsets of the statistics within a row (a fixed jitter: no random draw)."""
+    key = d["item"] + "|" + d["statistic"] + "|" + d["level"].astype(str)
+    order = {k: i for i, k in enumerate(dict.fromkeys(key))}
+    n = max(len(order) - 1, 1)
+    return np.asarray([(order[k] / n - 0.5) * width for k in key])
+
+
+def coverage(summ: pd.DataFrame, title: str, pooled: pd.DataFrame | None = None) -> plt.Figure:
+    """Coverage of the 95 % intervals per estimator and variance method, one panel per survey.
+
+    Small points: each key statistic (spread vertically in a fixed order); large points with bars: all
+    statistics pooled, with the Monte Carlo interval of ``pooled`` (:func:`portrait.study.validation.by_estimator`,
+    replications as the independent units) when given, else the Wilson interval of the pooled rate. Grey
+    band: 95 % ± the Monte Carlo error of one statistic's coverage with the linearised replications.
+    """
+    from ..study import validation
+
+    d = _validation_frame(summ)
+    surveys = [validation.SURVEY_LABELS[s] for s in validation.SURVEYS if s in set(summ["survey"])]
+    order = [validation.ESTIMATOR_LABELS[e] for e in validation.ESTIMATORS if e in set(summ["estimator"])]
+    hues = [v for v in VARIANCE_COLORS if v in set(d["Variance"])]
+    offset = {v: (i - (len(hues) - 1) / 2) * 0.36 for i, v in enumerate(hues)}
+    d = d.assign(couverture=d["coverage"] * 100,
+                 y=d["Estimateur"].map({e: i for i, e in enumerate(order)}) + d["Variance"].map(offset)
+                 + _spread(d, 0.22))
+    r = int(summ.loc[summ["variance"] == "linearisation", "replications"].max())
+    half = 196 * np.sqrt(0.95 * 0.05 / max(r, 1))
+    intervals = None if pooled is None else _validation_frame(pooled).set_index(
+        ["Enquête", "Estimateur", "Variance"])[["coverage_low", "coverage_high"]]
+    fig, axes = plt.subplots(1, len(surveys), figsize=(4.2 * len(surveys), 3.8), sharex=True, sharey=True, squeeze=False)
+    for ax, survey in zip(axes[0], surveys):
+        sub = d.loc[d["Enquête"] == survey]
+        ax.axvspan(95 - half, 95 + half, color="#e4e7eb", zorder=0)
+        ax.axvline(95, color="#52606d", lw=1, zorder=1)
+        sns.scatterplot(data=sub, x="couverture", y="y", hue="Variance", hue_order=hues, palette=VARIANCE_COLORS,
+                        s=10, alpha=0.5, linewidth=0, ax=ax, legend=False)
+        rates = sub.assign(_c=sub["coverage"] * sub["replications"]).groupby(["Estimateur", "Variance"])[
+            ["_c", "replications"]].sum()
+        for (est, var), row in rates.iterrows():
+            if row["replications"] == 0:
+                continue
+            c = row["_c"] / row["replications"]
+            lo, hi = (validation.wilson(row["_c"], row["replications"]) if intervals is None
+                      else intervals.loc[(survey, est, var)])
+            ax.errorbar(c * 100, order.index(est) + offset[var], xerr=[[max(c - lo, 0) * 100], [max(hi - c, 0) * 100]],
+                        fmt="o", color=VARIANCE_COLORS[var], ms=6, capsize=3, lw=1.4, zorder=3, label=var)
+        ax.set_yticks(range(len(order)), order)
+        ax.set_ylim(len(order) - 0.5, -0.5)
+        ax.set(title=survey, xlabel="Couverture des intervalles à 95 % (%)", ylabel="")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    uniq = dict(zip(labels, handles))
+    fig.legend(uniq.values(), [f"variance : {k}" for k in uniq], loc="lower center", ncols=len(uniq),
+               bbox_to_anchor=(0.5, -0.08), frameon=False)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def bias(summ: pd.DataFrame, title: str) -> plt.Figure:
+    """Bias of each key statistic in units of the estimator's standard deviation, per estimator and survey.
+
+    Grey band: ± 1.96 / √R, the Monte Carlo error of a standardised bias with R replications; dashed
+    lines: the tolerance the conclusion applies (:func:`~portrait.study.validation_summary.bias_tolerance`).
+    """
+    from ..study import validation
+    from ..study.validation_summary import bias_tolerance
+
+    d = _validation_frame(summ.loc[summ["variance"] == "linearisation"])
+    surveys = [validation.SURVEY_LABELS[s] for s in validation.SURVEYS if s in set(summ["survey"])]
+    order = [validation.ESTIMATOR_LABELS[e] for e in validation.ESTIMATORS if e in set(summ["estimator"])]
+    d = d.assign(y=d["Estimateur"].map({e: i for i, e in enumerate(order)}) + _spread(d, 0.4))
+    r = int(d["replications"].max())
+    colors = dict(zip(order, sns.color_palette("viridis", len(order))))
+    fig, axes = plt.subplots(1, len(surveys), figsize=(4.2 * len(surveys), 3.4), sharey=True, sharex=True,
+                             squeeze=False)
+    for ax, survey in zip(axes[0], surveys):
+        sub = d.loc[d["Enquête"] == survey]
+        ax.axvspan(-1.96 / np.sqrt(max(r, 1)), 1.96 / np.sqrt(max(r, 1)), color="#e4e7eb", zorder=0)
+        ax.axvline(0, color="#52606d", lw=1)
+        for side in (-1, 1):
+            ax.axvline(side * bias_tolerance(r), color="#52606d", lw=0.8, ls="--")
+        sns.scatterplot(data=sub, x="bias_sd", y="y", hue="Estimateur", hue_order=order, palette=colors, s=28,
+                        linewidth=0, ax=ax, legend=False)
+        ax.set_yticks(range(len(order)), order)
+        ax.set_ylim(len(order) - 0.5, -0.5)
+        ax.set(title=survey, xlabel="Biais (en écarts-types de l'estimateur)", ylabel="")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def tests(summ: pd.DataFrame, labels: dict, title: str) -> plt.Figure:
+    """Rejection rate at 5 % of the visitors − residents tests, per statistic and estimator (linearised):
+    size where no difference was introduced (5 % expected), power where one was; Wilson intervals."""
+    from ..study import validation
+
+    import textwrap
+
+    d = _validation_frame(summ.loc[(summ["survey"] == validation.DIFFERENCE_NAME) & (summ["variance"] == "linearisation")])
+    d["Statistique"] = [textwrap.fill(labels.get((i, s, lv), i), 48)
+                        for i, s, lv in zip(d["item"], d["statistic"], d["level"])]
+    order = [validation.ESTIMATOR_LABELS[e] for e in validation.ESTIMATORS if e in set(summ["estimator"])]
+    colors = dict(zip(order, sns.color_palette("viridis", len(order))))
+    panels = [(False, "Sans différence introduite : rejet à tort (5 % attendus)"),
+              (True, "Différence introduite : puissance")]
+    heights = [max(1, int((d["planted"] == p).sum() / max(len(order), 1))) for p, _ in panels]
+    fig, axes = plt.subplots(2, 1, figsize=(10, 0.6 * sum(heights) + 3), squeeze=False,
+                             gridspec_kw={"height_ratios": [h + 1 for h in heights]})
+    for ax, (planted, name) in zip(axes[:, 0], panels):
+        sub = d.loc[d["planted"] == planted]
+        stats_order = list(dict.fromkeys(sub["Statistique"]))
+        for j, est in enumerate(order):
+            e = sub.loc[sub["Estimateur"] == est].set_index("Statistique").reindex(stats_order)
+            y = np.arange(len(stats_order)) + (j - (len(order) - 1) / 2) * 0.15
+            x = e["rejection"].to_numpy() * 100
+            lo = np.maximum(x - e["rejection_low"].to_numpy() * 100, 0)
+            hi = np.maximum(e["rejection_high"].to_numpy() * 100 - x, 0)
+            ax.errorbar(x, y, xerr=[lo, hi], fmt="o", ms=4, lw=1, color=colors[est], label=est)
+        if not planted:
+            ax.axvline(5, color="#b3261e", lw=1)
+            ax.set_xlim(0, max(20.0, float(np.nanmax(sub["rejection_high"].to_numpy(float), initial=0)) * 100 + 2))
+        else:
+            ax.set_xlim(-2, 102)
+        ax.set_yticks(range(len(stats_order)), stats_order, fontsize=8)
+        ax.invert_yaxis()
+        ax.set(title=name, xlabel="Part des réplications où p < 0,05 (%)", ylabel="")
+    handles, names = axes[0, 0].get_legend_handles_labels()
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.legend(handles, names, loc="upper center", ncols=len(order), fontsize=8, frameon=False,
+               bbox_to_anchor=(0.5, 0.0))
+    return fig
