@@ -97,3 +97,48 @@ def test_index_and_survey_check_start_without_the_data_libraries():
     a speed guard, not a proof)."""
     assert _loaded("import portrait.reporting.report, portrait.reporting.check_survey",
                    "('pandas', 'scipy', 'matplotlib', 'nbformat')") == ""
+
+
+# ------------------------------------------------------------------------------- sizes a reader can take in
+
+MODULE_LINES = 620          # « no module over ~600 lines »
+FUNCTION_LINES = 80         # « no function over ~80 lines without a reason stated in it »
+REASON = "Long on purpose"
+
+
+def _long_functions(path: Path) -> list[str]:
+    """Functions whose body (docstring left out) is longer than FUNCTION_LINES and states no reason."""
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    out = []
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body[1:] if ast.get_docstring(node) and len(node.body) > 1 else node.body
+            start = body[0].lineno
+            while start > 1 and lines[start - 2].lstrip().startswith("#"):     # comments above the first line
+                start -= 1
+            said = any(REASON in line for line in lines[start - 1:node.end_lineno])
+            if node.end_lineno - start + 1 > FUNCTION_LINES and not said:
+                where = path.relative_to(SRC) if path.is_relative_to(SRC) else path.name
+                out.append(f"{where}:{node.lineno} {node.name} ({node.end_lineno - start + 1} lines)")
+    return out
+
+
+def test_modules_and_functions_stay_short_enough_to_read():
+    """No module of the package is over ~600 lines, and no function's body over 80 lines unless it says why
+    (« Long on purpose: … »). Checked on a function written for the purpose (it fails, then passes once it says why)."""
+    files = sorted(SRC.rglob("*.py"))
+    assert [f"{p.relative_to(SRC)} ({n} lines)" for p in files
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > MODULE_LINES] == []
+    assert [f for p in files for f in _long_functions(p)] == []
+
+
+def test_the_length_check_finds_a_long_function_without_a_reason(tmp_path):
+    body = "\n".join(f"    x{i} = {i}" for i in range(FUNCTION_LINES + 1))
+    probe = tmp_path / "probe.py"
+    probe.write_text(f'def f():\n    """Doc."""\n{body}\n', encoding="utf-8")
+    assert [s.split(" ")[1] for s in _long_functions(probe)] == ["f"]
+    probe.write_text(f'def f():\n    """Doc."""\n    # {REASON}: a probe.\n{body}\n', encoding="utf-8")
+    assert _long_functions(probe) == []
+    probe.write_text(f'def f():\n    """Doc."""\n{body[:-len(body.splitlines()[-1]) - 1]}\n', encoding="utf-8")
+    assert _long_functions(probe) == []                             # exactly FUNCTION_LINES: allowed

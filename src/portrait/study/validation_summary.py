@@ -424,6 +424,51 @@ def _unweighted_performance(summ: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
+def _coverage_sentence(c: dict[str, Any], name: str, extra: str) -> str:
+    """What the intervals of one variance method (:func:`acceptance`'s entry ``c``) cover, in French."""
+    reps = f"{_int(c['replications'])} réplication{'s' if c['replications'] > 1 else ''}"
+    counts = fmt.enumeration([f"{x['outside']} ({ESTIMATOR_LABELS[e].split('(')[-1].rstrip(')')})"
+                              for e, x in c["per_estimator"].items()])
+    expected = max(x["expected"] for x in c["per_estimator"].values())
+    text = (f"Leurs intervalles à 95 % ({name}, {reps}{extra}) contiennent la vraie valeur "
+            f"**{_pct(c['coverage'])}** du temps (de {_pct(c['coverage_min'])} à {_pct(c['coverage_max'])} selon "
+            f"la statistique) ; sur les {c['statistics']} statistiques, l'intervalle Monte-Carlo de la couverture "
+            f"exclut 95 % pour {counts}, quand le hasard seul en ferait sortir " + fmt.number(expected, 1))
+    text += " : c'est compatible." if c["ok"] else " : c'est plus que le hasard seul n'en ferait sortir."
+    if "paired_linearised_coverage" in c:
+        same = c["same_as_linearised"]
+        text += ((" Mais" if same and not c["ok"] else "")
+                 + f" {'s' if same and not c['ok'] else 'S'}ur ces mêmes réplications, les intervalles linéarisés "
+                 f"couvrent {_pct(c['paired_linearised_coverage'])} du temps et les erreurs types bootstrap valent "
+                 "en moyenne " + fmt.number(c['se_ratio_to_linearised'], 3) + " fois les linéarisées"
+                 + ((" : le bootstrap donne les mêmes erreurs types que la linéarisation ; les sorties de 95 % tiennent aux "
+                     "échantillons tirés dans ces réplications, pas à la méthode." if not c["ok"] else
+                     " : le bootstrap donne les mêmes erreurs types que la linéarisation.") if same else "."))
+    return text
+
+
+def _unweighted_sentence(a: dict[str, Any], summ: pd.DataFrame, labels: Mapping) -> str:
+    """The bias and coverage of the estimator without weights, and of those weighted without calibration when
+    their bias is larger, in French (empty without an unweighted estimator)."""
+    if a["unweighted_worst"] is None:
+        return ""
+    survey, item, statistic, level = a["unweighted_worst"]
+    rel = a.get("unweighted_rel_worst")
+    text = (f"Sans pondération, le biais voulu par la non-réponse simulée apparaît : jusqu'à "
+            f"**{_sds(abs(a['unweighted_max_abs_bias_sd']), 1)}** ({labels.get((item, statistic, level), item)}, "
+            f"{SURVEY_LABELS[survey].lower()}), un biais relatif jusqu'à {_pct(a['unweighted_max_abs_rel_bias'])}"
+            + (f" ({labels.get(rel[1:], rel[1])}, {SURVEY_LABELS[rel[0]].lower()})" if rel else "")
+            + (f" et {coverage} (intervalles linéarisés à 95 %, toutes statistiques clés)"
+               if (coverage := unweighted_coverage(summ)) else "") + ".")
+    w = a.get("uncalibrated_worse")
+    if w:
+        step = {"design": "avec les seuls poids de sondage", "nonresponse": "après la correction de la non-réponse"}
+        text += (" Sans calage, les poids de sondage et la correction de la non-réponse ne le retirent pas : "
+                 f"{step[w['estimator']]}, le pire biais atteint {_sds(abs(w['bias_sd']), 1)} "
+                 f"({SURVEY_LABELS[w['survey']].lower()}), davantage que sans pondération.")
+    return text
+
+
 def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = None,
                   results: pd.DataFrame | None = None, truth: pd.DataFrame | None = None) -> str:
     """What a reviewer should conclude, in French, generated from the Monte Carlo results
@@ -446,27 +491,8 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
         if c is None:
             continue
         extra = f", {replicates} répliques par enquête" if variance == "bootstrap" and replicates else ""
-        reps = f"{_int(c['replications'])} réplication{'s' if c['replications'] > 1 else ''}"
-        counts = fmt.enumeration([f"{x['outside']} ({ESTIMATOR_LABELS[e].split('(')[-1].rstrip(')')})"
-                                  for e, x in c["per_estimator"].items()])
-        expected = max(x["expected"] for x in c["per_estimator"].values())
-        text = (f"Leurs intervalles à 95 % ({name}, {reps}{extra}) contiennent la vraie valeur "
-                f"**{_pct(c['coverage'])}** du temps (de {_pct(c['coverage_min'])} à {_pct(c['coverage_max'])} selon "
-                f"la statistique) ; sur les {c['statistics']} statistiques, l'intervalle Monte-Carlo de la couverture "
-                f"exclut 95 % pour {counts}, quand le hasard seul en ferait sortir "
-                + fmt.number(expected, 1))
-        text += " : c'est compatible." if c["ok"] else " : c'est plus que le hasard seul n'en ferait sortir."
-        if "paired_linearised_coverage" in c:
-            same = c["same_as_linearised"]
-            text += ((" Mais" if same and not c["ok"] else "")
-                     + f" {'s' if same and not c['ok'] else 'S'}ur ces mêmes réplications, les intervalles linéarisés "
-                     f"couvrent {_pct(c['paired_linearised_coverage'])} du temps et les erreurs types bootstrap valent "
-                     "en moyenne " + fmt.number(c['se_ratio_to_linearised'], 3) + " fois les linéarisées"
-                     + ((" : le bootstrap donne les mêmes erreurs types que la linéarisation ; les sorties de 95 % tiennent aux "
-                         "échantillons tirés dans ces réplications, pas à la méthode." if not c["ok"] else
-                         " : le bootstrap donne les mêmes erreurs types que la linéarisation.") if same else "."))
+        parts.append(_coverage_sentence(c, name, extra))
         ok &= bool(c["ok"] or (variance == "bootstrap" and c.get("same_as_linearised", False)))
-        parts.append(text)
     paragraphs, parts = [parts], []                      # bias and coverage; then tests; unweighted; verdict
     if np.isfinite(a["rejection"]):
         parts.append(f"Là où aucune différence n'a été introduite, le test clients − habitants la déclare à tort "
@@ -484,25 +510,7 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
         parts.append(f"Pour les questions à réponses multiples (forces et faiblesses){target}, "
                      + profile_finding(profile_summary(results)) + ".")
     paragraphs, parts = paragraphs + [parts], []
-    if a["unweighted_worst"] is not None:
-        survey, item, statistic, level = a["unweighted_worst"]
-        parts.append(f"Sans pondération, le biais voulu par la non-réponse simulée apparaît : jusqu'à "
-                     f"**{_sds(abs(a['unweighted_max_abs_bias_sd']), 1)}**"
-                     + f" ({labels.get((item, statistic, level), item)}, {SURVEY_LABELS[survey].lower()}), un biais "
-                     f"relatif jusqu'à {_pct(a['unweighted_max_abs_rel_bias'])}"
-                     + (f" ({labels.get(a['unweighted_rel_worst'][1:], a['unweighted_rel_worst'][1])}, "
-                        f"{SURVEY_LABELS[a['unweighted_rel_worst'][0]].lower()})" if a.get("unweighted_rel_worst") else "")
-                     + (f" et {coverage} (intervalles linéarisés à 95 %, toutes statistiques clés)"
-                        if (coverage := unweighted_coverage(summ)) else "") + "."
-                     + (" Sans calage, les poids de sondage et la correction de la non-réponse ne le retirent pas : "
-                        + {"design": "avec les seuls poids de sondage", "nonresponse": "après la correction de la "
-                           "non-réponse"}[w["estimator"]] + ", le pire biais atteint "
-                        f"{_sds(abs(w['bias_sd']), 1)} ({SURVEY_LABELS[w['survey']].lower()}), "
-                        "davantage que sans pondération."
-                        if (w := a.get("uncalibrated_worse")) else ""))
-    steps = nonresponse_sentence(summ)      # the uncalibrated estimators, survey by survey
-    if steps:
-        parts.append(steps)
+    parts += [t for t in (_unweighted_sentence(a, summ, labels), nonresponse_sentence(summ)) if t]
     paragraphs, parts = paragraphs + [parts], []
     short = a["replications"] < 200
     if ok:
