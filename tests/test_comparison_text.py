@@ -98,3 +98,14 @@ def test_findings_sentence_names_the_adjustment_the_differences_were_made_with()
                          "item_label": ["Les Hauts-de-France sont une région sûre"]})
     s = comparison_text.findings_sentence(diff)
     assert "après correction pour tests multiples, méthode de Holm." in s and "Benjamini" not in s
+
+
+def test_a_scenario_page_writes_differences_in_points_as_the_synthesis_does():
+    """A scenario's comparison table wrote « +12,3 pt » (an abbreviation, after an ordinary space) where the synthesis
+    writes « +12,3 points »: it now uses the same formatter, « point » spelled out, singular below 2, no-break space."""
+    from portrait.reporting import scenarios
+
+    assert scenarios._value(0.123, "accord", difference=True) == "+12,3\u00a0points"
+    assert scenarios._value(-0.015, "share", difference=True) == "\u22121,5\u00a0point"
+    assert scenarios._value(0.46, "mean", difference=True) == "+0,46\u00a0point"
+    assert scenarios._value(0.2844, "accord") == "28,4\u00a0%" and scenarios._value(6.757, "mean") == "6,76"

@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 
 KEYS = ["item", "statistic", "level"]
 # how each statistic is shown: factor, decimals, unit of the difference
-SHOWN = {"mean": (1.0, 2, ""), "accord": (100.0, 1, " pt"), "share": (100.0, 1, " pt"), "nps_score": (100.0, 1, " pt")}
+# statistic -> (factor to its unit, decimals); differences are in points (of percentage, of the score)
+SHOWN = {"mean": (1.0, 2), "accord": (100.0, 1), "share": (100.0, 1), "nps_score": (100.0, 1)}
 STAGE_NAMES = {"01_resident_frame": "01 — base de sondage des habitants",
                "02_visitor_frame": "02 — base de sondage des clients du territoire",
                "03_fieldwork": "03 — terrain", "04_resident_weighting": "04 — pondération des habitants",
@@ -63,11 +64,11 @@ def side_by_side(study: pd.DataFrame, scenario: pd.DataFrame, alpha: float = 0.0
 
 
 def _value(x: float, statistic: str, difference: bool = False) -> str:
-    factor, decimals, unit = SHOWN.get(statistic, (1.0, 3, ""))
+    factor, decimals = SHOWN.get(statistic, (1.0, 3))
     if difference:
-        return fmt.signed(x * factor, decimals) + unit
+        return fmt.points(x, decimals, scale=factor)
     if statistic in ("accord", "share"):
-        return fmt.number(x * factor, decimals) + "\u00a0%"
+        return fmt.percent(x, decimals)
     return fmt.number(x * factor, decimals)
 
 
