@@ -147,7 +147,7 @@ def targets_text_fr(fractions: Mapping[str, float]) -> str:
         "avec sa correction de population finie au premier degré (1 − f₁ par strate) et celle des strates de "
         "clients (1 − n/N), plus phase de réponse. L'approximation de la chaîne omet la correction du premier "
         f"degré : elle est prudente. Hors communes retenues d'office, les communes tirées représentent {pct(f['f1'])} "
-        f"des communes de leur strate en moyenne (jusqu'à {pct(f['f1_max'])}) : c'est le plafond de la "
+        f"des communes de leur strate en moyenne pondérée par la population (jusqu'à {pct(f['f1_max'])}) : c'est le plafond de la "
         "surestimation de la variance d'échantillonnage, atteint si toute la variance était entre communes. "
         "Dans le simulateur, les communes d'une strate ne diffèrent que par le hasard : la part entre communes "
         "est faible et la surestimation attendue n'est que d'environ "
