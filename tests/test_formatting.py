@@ -213,6 +213,13 @@ def test_profile_and_stage_findings_by_hand():
     assert wt.profile_finding(profile, {"residents": "Habitants"}) == (
         "groupe d'âge le plus sous-représenté — Habitants : les 15-29 ans sont 12\u00a0% des répondants contre "
         "25\u00a0% de la population")
+    # relative to its share, not in points: 29 % against 31 % (−2 points, 0.94 of its share) is less under-represented
+    # than 13.8 % against 15.6 % (−1.8 points, 0.88), as a reader of report 03 found
+    visitors = pd.DataFrame({"survey": "visitors", "category": ["15-29 ans", "30-44 ans", "45 ans ou plus"] * 2,
+                             "group": ["Répondants"] * 3 + ["Population"] * 3,
+                             "share": [0.138, 0.29, 0.572, 0.156, 0.31, 0.534]})
+    assert "les 15-29 ans sont 14\u00a0% des répondants contre 16\u00a0%" in wt.profile_finding(
+        visitors, {"visitors": "Clients"})
     est = pd.DataFrame({"column": ["a", "a", "b", "b", "c", "c"], "stage": ["unweighted", "calibrated"] * 3,
                         "estimate": [5.0, 5.4, 1.0, 1.3, 3.0, 2.0], "truth": [5.5, 5.5, 1.1, 1.1, 3.0, 3.0]})
     # a: 0.5 → 0.1 closer; b: 0.1 → 0.2 and c: 0 → 1 farther
