@@ -46,7 +46,7 @@ LABELS = {
     "partner_layouts": "formats des fichiers de partenaires",
     "real_partners_dir": "dossier des fichiers de partenaires réels",
     "out_synthetic_partners": "dossier des fichiers de partenaires simulés",
-    "n_records": "enregistrements simulés",
+    "n_records": "enregistrements simulés (nombre visé)",
     "n_files": "fichiers de partenaires simulés",
     "reference_date": "date de référence de l'enquête",
     "scope_months": "mois du champ (dernière visite avant la date de référence)",
