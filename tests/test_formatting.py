@@ -468,3 +468,19 @@ def test_margins_sharing_a_source_and_assumption_share_a_row():
     assert t["enquête"].tolist() == ["habitants", "clients", "clients"]
     limits = synthesis.limits("simulated", [residents, visitors], "frame")
     assert fmt.french("**Hypothèses des marges de calage.** La marge « pays » repose sur une hypothèse") in limits
+
+
+def test_the_mosaic_names_every_department_tied_at_the_printed_share_and_never_a_masked_one():
+    """Report 07 read « de 51 % d'accord dans le Nord à 66 % dans l'Aisne » while the Somme also showed 66 %: a tie at
+    the printed precision names both. A department whose cell is masked (fewer respondents than the threshold) is
+    not quoted, even at an end of the range."""
+    from portrait.reporting import sections
+
+    deps = ["Aisne", "Nord", "Oise", "Pas-de-Calais", "Somme"]
+    m = pd.DataFrame({"item": "img_nature", "attribut": "Une nature et des paysages de qualité", "lecture": "local",
+                      "p_adj": 0.0005, "département": deps, "estimate": [0.6612, 0.512, 0.58, 0.60, 0.6581],
+                      "n": [120, 400, 150, 300, 110]})
+    text = sections.mosaic_sentences(m, 10)
+    assert fmt.french("De 51 % d'accord dans le Nord à 66 % dans l'Aisne et dans la Somme (écarts établis") in text
+    masked = sections.mosaic_sentences(m.assign(n=[120, 400, 150, 300, 5]), 10)
+    assert fmt.french("à 66 % dans l'Aisne (écarts") in masked and "Somme (" not in masked

@@ -122,7 +122,17 @@ def mosaic_table(m: pd.DataFrame, threshold: int) -> pd.DataFrame:
     return wide.reset_index()
 
 
-def mosaic_sentences(m: pd.DataFrame) -> str:
+def _where(g: pd.DataFrame, shown: str) -> str:
+    """The departments of ``g`` whose share reads ``shown`` (« dans l'Aisne et dans la Somme »: a tie at the printed
+    precision names every department in it, in alphabetical order, not the first one sorted by the estimate)."""
+    tied = sorted(d for d, e in zip(g["département"], g["estimate"]) if pct(e) == shown)
+    return fmt.enumeration([IN_DEPARTMENT.get(d, d) for d in tied])
+
+
+def mosaic_sentences(m: pd.DataFrame, threshold: int = 0) -> str:
+    """What the mosaic of departments shows, in French: the attributes shared everywhere, and for each one that
+    varies, its lowest and highest department (cells of fewer than ``threshold`` respondents, masked in
+    :func:`mosaic_table`, are not quoted)."""
     t = m.drop_duplicates("item")
     shared = t.loc[t["lecture"] == "partagé", "attribut"].tolist()
     local = t.loc[t["lecture"] == "local"]
@@ -133,12 +143,12 @@ def mosaic_sentences(m: pd.DataFrame) -> str:
                      "départements : "
                      + ", ".join(f"« {s} »" for s in shared) + ".")
     for r in local.itertuples():
-        g = m.loc[m["item"] == r.item].sort_values("estimate")
-        lo, hi = g.iloc[0], g.iloc[-1]
-        parts.append(f"**Variable selon le département : « {r.attribut} ».** De {pct(lo.estimate)} d'accord "
-                     f"{IN_DEPARTMENT.get(lo['département'], lo['département'])} à {pct(hi.estimate)} "
-                     f"{IN_DEPARTMENT.get(hi['département'], hi['département'])} (écarts établis entre "
-                     f"départements, p ajusté = {fmt.pvalue(r.p_adj)}).")
+        g = m.loc[(m["item"] == r.item) & (m["n"] >= threshold)].sort_values("estimate")
+        if g.empty:
+            continue
+        low, high = pct(g["estimate"].iloc[0]), pct(g["estimate"].iloc[-1])
+        parts.append(f"**Variable selon le département : « {r.attribut} ».** De {low} d'accord {_where(g, low)} à "
+                     f"{high} {_where(g, high)} (écarts établis entre départements, p ajusté = {fmt.pvalue(r.p_adj)}).")
     if not len(local):
         parts.append("Aucun attribut ne distingue nettement un département des autres.")
     parts.append("Les parts par département reposent sur de petits effectifs dans l'Aisne et la Somme : leurs "
