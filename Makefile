@@ -54,8 +54,9 @@ REPORTS := $(NOTEBOOKS:%=reports/%.html)
 all: reports/index.html ## Run the whole chain and render the reports (creates .venv first if needed)
 
 help: ## List the targets
-	@grep -E '^[a-zA-Z_.-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | \
-	  awk -F'\t' '{printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}'
+	@if [ -t 1 ]; then b=$$'\033[1m'; e=$$'\033[0m'; else b=; e=; fi; \
+	  grep -E '^[a-zA-Z_.-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | \
+	  awk -F'\t' -v b="$$b" -v e="$$e" '{printf "  %s%-12s%s %s\n", b, $$1, e, $$2}'
 
 # ------------------------------------------------------------------------------- environment
 $(VENV)/.installed: pyproject.toml constraints.txt
