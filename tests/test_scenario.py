@@ -123,6 +123,15 @@ def test_a_scenario_equal_to_the_study_says_nothing_changes():
     assert report.changes_sentence(report.side_by_side(study, scen)).startswith("Le scénario ne change aucune des 3")
 
 
+def test_a_scenario_that_moves_only_the_p_values_lists_the_conclusions_it_changes():
+    """A scenario of the multiple-test correction (« adjust=holm ») moves no gap, only the adjusted p-values: its
+    page said « ne change aucune des 51 comparaisons » above a table where two lost their star. It now lists them."""
+    study, scen = _battery(shift=0.0, p_scenario=0.2)
+    sentence = report.changes_sentence(report.side_by_side(study, scen))
+    assert "ne change aucune" not in sentence and "1 change de conclusion" in sentence
+    assert "B : option 1 (n’est plus significatif)" in sentence and "seules les valeurs p corrigées changent" in sentence
+
+
 def test_batteries_with_different_rows_are_an_error():
     study, scen = _battery()
     with pytest.raises(ValueError, match="must be the same rows"):

@@ -105,7 +105,8 @@ def changes_sentence(m: pd.DataFrame, alpha: float = 0.05) -> str:
     flips = m[m["significant_study"] != m["significant_scenario"]]
     biggest = m.loc[m["shift_se"].abs().idxmax()] if n else None
     largest = float(m["shift_se"].abs().max()) if n else 0.0
-    if fmt.rounded(largest, 2) == 0:
+    still = fmt.rounded(largest, 2) == 0     # no gap moves (a scenario of the multiple-test correction, say)
+    if still and flips.empty:
         return (f"Le scénario ne change aucune des {n} comparaisons de la batterie : aucun écart ne bouge de "
                 "plus de 0,005 fois son erreur type.")
     first = (f"Sur les {n} comparaisons clients / habitants de la batterie, "
@@ -117,6 +118,9 @@ def changes_sentence(m: pd.DataFrame, alpha: float = 0.05) -> str:
                  for _, r in flips.iterrows()]
         first += " : " + " ; ".join(names)
     first += "."
+    if still:
+        return first + (" Les écarts eux-mêmes ne bougent pas de plus de 0,005 fois leur erreur type : seules les "
+                        "valeurs p corrigées changent.")
     size = fmt.number(abs(biggest["shift_se"]), 2)
     second = (f" Le plus grand déplacement d'un écart vaut {size} fois son erreur type dans l'étude "
               f"({_indicator(biggest)}) ; la moitié des écarts se déplacent de moins de "
