@@ -7,6 +7,7 @@ native layout's ingest of the same simulated fieldwork.
 
 from __future__ import annotations
 
+import html
 import shutil
 from pathlib import Path
 
@@ -222,13 +223,13 @@ def test_aapor_rates_match_their_definition(cb, tmp_path):
 # ----------------------------------------------------------------------------- make check-survey
 
 
-def _check_html(found, tmp_path, source="real"):
+def _check_html(found, tmp_path, source="real", study_source="real"):
     import nbformat
 
     from portrait.reporting import check_survey, render
 
-    nb = check_survey.notebook(found, {"source": source, "folder": "data/raw/survey", "tool": "LimeSurvey",
-                                       "format": "csv"})
+    nb = check_survey.notebook(found, {"source": source, "study_source": study_source, "folder": "data/raw/survey",
+                                       "tool": "LimeSurvey", "format": "csv"})
     path = tmp_path / "check.ipynb"
     nbformat.write(nb, path)
     return render.render(path, tmp_path / "check.html", exclude_input=True).read_text(encoding="utf-8")
@@ -255,6 +256,12 @@ def test_check_report_of_clean_exports_shows_the_ledger(cb, tmp_path):
     page = _check_html(found, tmp_path)
     assert "Aucun problème" in page and "Hors champ" in page and "Status = 1" in page
     assert not [v for v in _personal_values() if v in page]
+    # real exports checked while the chain still reads the simulator's: the verdict says what to switch, and the
+    # run information gives the chain's source (a board read « exports réels » and ran make on simulated answers)
+    assert "source: real" not in page
+    waiting = html.unescape(_check_html(found, tmp_path, study_source="simulated"))
+    assert "<code>source: real</code>" in waiting and "config/study.yaml" in waiting
+    assert "données simulées (simulateur documenté" in waiting
 
 
 def test_check_survey_exit_status(monkeypatch, cb, tmp_path):

@@ -102,7 +102,8 @@ def run(folder: str | Path | None = None, simulated: bool = False) -> tuple[inge
     found = ingest.check(folder, samples, cb, fmt=p.get("ingest_format", "csv"), encoding=p.get("csv_encoding", "cp1252"),
                          min_core_answered=p.get("min_core_answered", 8), tool=tool,
                          tools_file=p.get("tools_file", survey_tools.DEFAULT_FILE), key=key)
-    settings = {"source": source, "folder": paths.relative(folder), "survey_tool": tool,
+    settings = {"source": source, "study_source": p.get("source", "simulated"), "folder": paths.relative(folder),
+                "survey_tool": tool,
                 "tool": lay.label if lay else "format natif du dictionnaire des variables",
                 "format": p.get("ingest_format", "csv")}
     return found, settings
@@ -143,7 +144,10 @@ def notebook(found: ingest.CheckResult, settings: dict) -> nbformat.NotebookNode
                  + ("exports réels" if settings["source"] == "real" else "exports du simulateur, données simulées") + ")\n"
                  f"- Format des exports : {settings['tool']}, fichiers `{settings['format']}`")]
     if n == 0:
-        cells.append(_md("## Verdict\n\n**Aucun problème** : la chaîne peut tourner sur ces exports (`make`)."))
+        switch = (" La chaîne lit encore les réponses simulées : mettez `source: real` dans `config/study.yaml` pour "
+                  "qu'elle lise ces exports." if settings["source"] == "real"
+                  and settings.get("study_source", "real") != "real" else "")
+        cells.append(_md("## Verdict\n\n**Aucun problème** : la chaîne peut tourner sur ces exports (`make`)." + switch))
     else:
         cells.append(_md(f"## Verdict\n\n**{fmt.number(n)} problème(s)** : corrigez les exports (ou la correspondance "
                          "`config/survey_tools.yaml`) avant de lancer `make`, qui s'arrêtera sinon au même endroit. "
@@ -182,7 +186,9 @@ def notebook(found: ingest.CheckResult, settings: dict) -> nbformat.NotebookNode
         more = f" (les {fmt.number(LISTED)} premiers sur {fmt.number(n)})" if n > LISTED else ""
         cells += [_md(f"## Liste des problèmes{more}"), _table(listing)]
     nb = nbformat.v4.new_notebook(cells=cells)
-    nb.metadata["papermill"] = {"parameters": {"source": settings["source"], "survey_folder": settings["folder"],
+    # « source » is the chain's (config/study.yaml), as in every report; the folder read is said above
+    nb.metadata["papermill"] = {"parameters": {"source": settings.get("study_source", settings["source"]),
+                                               "survey_folder": settings["folder"],
                                                "survey_tool": settings.get("survey_tool", settings["tool"]),
                                                "ingest_format": settings["format"]}}
     return nb
