@@ -373,3 +373,37 @@ def test_a_report_has_the_page_nbconverts_exporter_makes_without_its_second_pass
     tree = lambda page: str(BeautifulSoup(page, features="html.parser"))  # noqa: E731
     assert ours.count('tabindex="0"') == 5 and "Image sans description" in ours
     assert tree(ours) == tree(theirs)
+
+
+@pytest.mark.parametrize("source", ["simulated", "real"])
+def test_the_simulators_own_sections_leave_the_reports_of_real_answers(tmp_path, source):
+    """A board that ran the chain on real exports found 03's empty « valeurs vraies » table and 06's « Retrouver les
+    différences du modèle (données simulées) » in its reports: cells tagged ``simulated-only`` are left out of a
+    report whose notebook ran on real answers, and kept otherwise."""
+    import nbformat
+
+    from portrait.reporting import render
+
+    only = nbformat.v4.new_markdown_cell("## Retrouver les différences du modèle")
+    only.metadata["tags"] = [render.SIMULATED_ONLY]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Sonde\n\nTexte commun."), only],
+                                  metadata={"papermill": {"parameters": {"source": source}}})
+    nbformat.write(nb, tmp_path / "probe.ipynb")
+    page = render.render(tmp_path / "probe.ipynb", tmp_path / "probe.html").read_text(encoding="utf-8")
+    assert "Texte commun" in page and ("Retrouver les différences" in page) == (source == "simulated")
+
+
+def test_the_chain_tags_the_simulators_sections_and_guards_their_tables():
+    """The notebooks' cells about the simulator carry the tag, and a tagged code cell shows its table only on
+    simulated answers (otherwise the report's tables would be numbered with a gap)."""
+    import nbformat
+
+    from portrait.pipeline import paths
+    from portrait.reporting import render
+
+    for stem, heading in (("03_fieldwork", "## Le modèle de simulation"), ("06_comparison", "## Retrouver les différences")):
+        nb = nbformat.read(paths.NOTEBOOKS / f"{stem}.ipynb", as_version=4)
+        tagged = [c for c in nb.cells if render.SIMULATED_ONLY in c.metadata.get("tags", [])]
+        assert any(c.source.startswith(heading) for c in tagged)
+        assert all(c.source.startswith(('if source == "simulated":', "if source == 'simulated':"))
+                   for c in tagged if c.cell_type == "code" and ("cap." in c.source or "display(" in c.source))

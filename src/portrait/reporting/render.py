@@ -124,7 +124,7 @@ def render(executed: str | Path, out: str | Path, *, exclude_input: bool = False
     """Write the HTML report of an executed notebook (atomically)."""
     import nbformat
 
-    nb = typeset(nbformat.read(paths.resolve(executed), as_version=4))
+    nb = typeset(without_simulation(nbformat.read(paths.resolve(executed), as_version=4)))
     exporter = _exporter_class()(template_name="portrait", extra_template_basedirs=[str(TEMPLATES)],
                                  exclude_input=exclude_input, exclude_input_prompt=exclude_input,
                                  exclude_output_prompt=exclude_input, language_code="fr")
@@ -136,6 +136,17 @@ def render(executed: str | Path, out: str | Path, *, exclude_input: bool = False
                  "portrait": {"banner": banner(nb), "run": run_information(nb), "back": back_link(nb)}}
     body, _ = exporter.from_notebook_node(nb, resources=dict(resources))
     return write_text(paths.resolve(out), body.replace(TOC_MARKER, toc_html(_toc(body)), 1))
+
+
+SIMULATED_ONLY = "simulated-only"
+
+
+def without_simulation(nb):
+    """The notebook without its cells tagged ``simulated-only`` (the simulator's model, true values) when it ran on
+    real answers; their code must then show nothing, so that tables and figures stay numbered without a gap."""
+    if not is_simulated(nb) and "source" in nb.metadata.get("papermill", {}).get("parameters", {}):
+        nb.cells = [c for c in nb.cells if SIMULATED_ONLY not in c.metadata.get("tags", [])]
+    return nb
 
 
 def typeset(nb):
