@@ -407,3 +407,23 @@ def test_the_chain_tags_the_simulators_sections_and_guards_their_tables():
         assert any(c.source.startswith(heading) for c in tagged)
         assert all(c.source.startswith(('if source == "simulated":', "if source == 'simulated':"))
                    for c in tagged if c.cell_type == "code" and ("cap." in c.source or "display(" in c.source))
+
+
+@pytest.mark.parametrize("source", ["real", "simulated"])
+def test_after_a_failed_check_of_real_exports_the_index_points_to_the_check(tmp_path, monkeypatch, source):
+    """A board whose real exports failed the check before stage 03 read in the index only « Le dernier make a échoué à
+    l'étape « Terrain… » »: the index now links the check's report (on real answers, when it exists)."""
+    import nbformat
+
+    from portrait.reporting import check_survey, report
+
+    check = tmp_path / "check_survey.html"
+    check.write_text("<html></html>", encoding="utf-8")
+    monkeypatch.setattr(check_survey, "OUT", str(check))
+    monkeypatch.setattr(report.config, "study", lambda: {"source": source, "seed": 1})
+    failed = tmp_path / "03_fieldwork.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Terrain des enquêtes")]), failed)
+    report.mark_failure(failed, [failed], tmp_path / "index.html")
+    page = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert "a échoué à l'étape" in page
+    assert ('<a href="check_survey.html">check_survey.html</a>' in page) == (source == "real")

@@ -80,10 +80,11 @@ def summary_html(summary: str) -> str:
     return "".join(out) + plain(summary[last:])
 
 
-def index_html(executed: list[Path], stale: tuple[str, set[str]] | None = None) -> str:
+def index_html(executed: list[Path], stale: tuple[str, set[str]] | None = None, note: str = "") -> str:
     """HTML of the index for the given executed notebooks (in chain order).
 
-    ``stale``: (title of the stage that failed, stems of the reports out of date), after a failure.
+    ``stale``: (title of the stage that failed, stems of the reports out of date), after a failure; ``note``:
+    HTML said after it (where to read what blocked).
     """
     study = config.study()
     source = study.get("source", "simulated")
@@ -114,7 +115,8 @@ def index_html(executed: list[Path], stale: tuple[str, set[str]] | None = None) 
         "<h1>Portrait identitaire des Hauts-de-France — rapports</h1>\n"
         + (f'<p class="stale" role="alert">Le dernier <code>make</code> a échoué à l\'étape « {html.escape(stale[0])} ». '
            "Les rapports marqués « périmé » viennent d'une exécution antérieure et ne correspondent plus à la "
-           "configuration ni aux données actuelles ; le prochain <code>make</code> réussi les régénère.</p>\n"
+           "configuration ni aux données actuelles ; le prochain <code>make</code> réussi les régénère."
+           + (f" {note}" if note else "") + "</p>\n"
            if stale is not None else "") +
         "<p>Phase quantitative reproduite : bases de sondage, terrain, pondération, comparaison "
         "habitants / clients du territoire. Chaque rapport est régénéré par <code>make</code> à partir de "
@@ -197,12 +199,20 @@ def mark_failure(notebook: Path, executed: list[Path], output: Path) -> list[str
     Other reports out of date are flagged in the index only: with ``make -j2`` their stage may be
     running beside the failed one, and would render its new report while the banner is written.
     """
+    from . import check_survey
+
     title = notebook_title(_read(notebook))
     stale = out_of_date(notebook.stem)
     for s in parameters.downstream([notebook.stem]):
         mark_stale(output.parent / f"{s}.html", stale_banner(title, own=s == notebook.stem))
     present = [p for p in executed if p.exists()]
-    write_text(output, index_html(present, (title, set(stale))))
+    check = paths.resolve(check_survey.OUT)
+    # the stage that reads the real exports runs their check first: its report says what blocked
+    note = (f'Le contrôle des exports de l\'enquête (<a href="{html.escape(check.name)}">{html.escape(check.name)}</a>) '
+            "dit ce qui bloque, fichier, ligne, colonne et règle."
+            if Path(check_survey.NOTEBOOK).stem == notebook.stem and config.study().get("source") == "real"
+            and check.exists() else "")
+    write_text(output, index_html(present, (title, set(stale)), note=note))
     return [p.stem for p in present if p.stem in stale]
 
 
