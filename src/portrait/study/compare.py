@@ -479,21 +479,29 @@ def _method_column(method: str) -> str:
     return f"calage {METHOD_LABELS.get(method, method)}"
 
 
-def sensitivity_columns(scenarios: Iterable[str], attrs: Mapping[str, Any]) -> tuple[list[str], dict[str, str]]:
+def sensitivity_columns(scenarios: Iterable[str], attrs: Mapping[str, Mapping[str, Any]]
+                        ) -> tuple[list[str], dict[str, str]]:
     """The sensitivity table's columns in reading order, and their headers.
 
-    Unweighted and design weights first, then the calibration the study retained (from the residents'
-    weighted-file attributes, ``attrs["recipe"]["calibration_method"]``), marked « (méthode retenue) »,
-    then the other variants. A file without a recipe (weights computed elsewhere) keeps the order.
+    Unweighted and design weights first, then the calibration the study retained (from each survey's
+    weighted-file attributes, ``attrs[group]["recipe"]["calibration_method"]``), marked « (méthode retenue) » —
+    or, when the two surveys retained different methods, each column marked for its survey (a column calibrates
+    both surveys by its method: it is the retained weighting of one of them only) — then the other variants.
+    A file without a recipe (weights computed elsewhere) keeps the order.
     """
     names = list(dict.fromkeys(scenarios))
-    method = (attrs.get("recipe") or {}).get("calibration_method")
-    retained = _method_column(method) if method else None
-    if retained not in names:
+    methods = {g: ((attrs.get(g) or {}).get("recipe") or {}).get("calibration_method") for g in GROUPS}
+    retained = [c for c in dict.fromkeys(_method_column(m) for m in methods.values() if m) if c in names]
+    if not retained:
         return names, {}
-    order = [s for s in names if s != retained]
-    order.insert(order.index("poids de sondage") + 1 if "poids de sondage" in order else 0, retained)
-    return order, {retained: retained + RETAINED}
+    order = [s for s in names if s not in retained]
+    at = order.index("poids de sondage") + 1 if "poids de sondage" in order else 0
+    order[at:at] = retained
+    if len(set(methods.values())) == 1:
+        return order, {retained[0]: retained[0] + RETAINED}
+    who = {"residents": "les habitants", "visitors": "les clients"}
+    return order, {c: c + f" (méthode retenue pour {' et '.join(who[g] for g, m in methods.items() if m and _method_column(m) == c)})"
+                   for c in retained}
 
 
 def short_label(item_label: str) -> str:
