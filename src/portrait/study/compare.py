@@ -500,8 +500,8 @@ def sensitivity_columns(scenarios: Iterable[str], attrs: Mapping[str, Mapping[st
     if len(set(methods.values())) == 1:
         return order, {retained[0]: retained[0] + RETAINED}
     who = {"residents": "les habitants", "visitors": "les clients"}
-    return order, {c: c + f" (méthode retenue pour {' et '.join(who[g] for g, m in methods.items() if m and _method_column(m) == c)})"
-                   for c in retained}
+    groups = {c: " et ".join(who[g] for g, m in methods.items() if m and _method_column(m) == c) for c in retained}
+    return order, {c: f"{c} (méthode retenue pour {groups[c]})" for c in retained}
 
 
 def short_label(item_label: str) -> str:

@@ -105,9 +105,9 @@ def summary(results: pd.DataFrame, truth: pd.DataFrame, alpha: float = 0.05, lev
 
     Columns: ``replications`` (with an estimate), ``failures``, ``truth``, ``mean``, ``bias``
     (mean − truth) with its Monte Carlo SE ``bias_mcse`` (SD/√R), ``rel_bias`` (bias / |truth|;
-    NaN when the truth is 0 and for :data:`SIGNED_STATISTICS`), ``bias_sd`` (bias / empirical SD), ``rmse``, ``sd`` (empirical SD of
-    the estimates), ``mean_se``, ``se_ratio`` (mean SE / SD), ``coverage`` of the intervals with
-    its Wilson interval ``coverage_low``, ``coverage_high``, and for the differences
+    NaN when the truth is 0 and for :data:`SIGNED_STATISTICS`), ``bias_sd`` (bias / empirical SD),
+    ``rmse``, ``sd`` (empirical SD of the estimates), ``mean_se``, ``se_ratio`` (mean SE / SD), ``coverage``
+    of the intervals with its Wilson interval ``coverage_low``, ``coverage_high``, and for the differences
     ``rejection`` (share of p < ``alpha``) with its Wilson interval; ``planted`` tells whether the
     true difference is non-zero (rejection = power) or zero (rejection = size of the test).
     Results with a ``target`` column are summarised per target (the first column), each against its
