@@ -427,3 +427,17 @@ def test_after_a_failed_check_of_real_exports_the_index_points_to_the_check(tmp_
     page = (tmp_path / "index.html").read_text(encoding="utf-8")
     assert "a échoué à l'étape" in page
     assert ('<a href="check_survey.html">check_survey.html</a>' in page) == (source == "real")
+
+
+def test_headings_keep_their_anchors_despite_the_no_break_spaces(tmp_path):
+    """The render's typesetting puts a no-break space before « : » in headings; their anchors stay those a plain space
+    gives (« Terrain-:-bilan », not « Terrain%C2%A0:-bilan »), and the table of contents links them."""
+    import nbformat
+
+    from portrait.reporting import render
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Sonde\n\n## Terrain : bilan\n\nTexte.")])
+    nbformat.write(nb, tmp_path / "probe.ipynb")
+    page = render.render(tmp_path / "probe.ipynb", tmp_path / "probe.html").read_text(encoding="utf-8")
+    assert 'id="Terrain-:-bilan"' in page and 'href="#Terrain-:-bilan"' in page and "%C2%A0" not in page
+    assert "Terrain\u00a0: bilan" in page or "Terrain&nbsp;: bilan" in page

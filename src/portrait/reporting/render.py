@@ -135,6 +135,7 @@ def render(executed: str | Path, out: str | Path, *, exclude_input: bool = False
     resources = {"metadata": {"name": title},
                  "portrait": {"banner": banner(nb), "run": run_information(nb), "back": back_link(nb)}}
     body, _ = exporter.from_notebook_node(nb, resources=dict(resources))
+    body = body.replace(ANCHOR_NBSP, "-")     # headings' anchors as without the typesetting (« Terrain-:-… »)
     return write_text(paths.resolve(out), body.replace(TOC_MARKER, toc_html(_toc(body)), 1))
 
 
@@ -212,6 +213,8 @@ def toc_html(toc: list[tuple[int, str, str]]) -> str:
 
 
 TOC_MARKER = "<!--portrait-toc-->"
+#: The no-break space of French typography as nbconvert writes it in a heading's anchor (``id``, ``href="#…"``).
+ANCHOR_NBSP = "%C2%A0"
 
 
 
