@@ -173,9 +173,10 @@ def stale_banner(failed_title: str, own: bool) -> str:
     what = ("Cette étape a échoué lors du dernier <code>make</code>" if own else
             f"L'étape « {html.escape(failed_title)} » a échoué lors du dernier <code>make</code>, avant que ce rapport "
             "ne soit refait")
-    return fmt.typeset_html(f'<div class="portrait-banner {STALE_CLASS}" role="alert" style="{STALE_STYLE}">Rapport périmé. {what} : '
-            "ce rapport vient d'une exécution antérieure et ne correspond plus à la configuration ni aux données "
-            "actuelles. Le prochain <code>make</code> réussi le régénère.</div>")
+    return fmt.typeset_html(
+        f'<div class="portrait-banner {STALE_CLASS}" role="alert" style="{STALE_STYLE}">Rapport périmé. {what} : '
+        "ce rapport vient d'une exécution antérieure et ne correspond plus à la configuration ni aux données "
+        "actuelles. Le prochain <code>make</code> réussi le régénère.</div>")
 
 
 def mark_stale(report: Path, banner: str) -> bool:

@@ -422,8 +422,9 @@ def read_design(path: str | os.PathLike, variant: str | None = None, *, weights:
                psu=column(meta["psu"]).astype(np.int64).astype(int), fpc=column(meta["fpc"]).astype(float),
                steps=steps(refs), strata_labels=labels, lonely_psu=meta.get("lonely_psu", "fail"))
     if rep is not None:
-        d = _attach_replicate_weights(d, _read_matrix(path, rep["columns"], table.num_rows, check=True), scale=rep["scale"],
-                                      rscales=rep["rscales"], mse=rep["mse"], method=rep["method"])
+        replicates = _read_matrix(path, rep["columns"], table.num_rows, check=True)
+        d = _attach_replicate_weights(d, replicates, scale=rep["scale"], rscales=rep["rscales"], mse=rep["mse"],
+                                      method=rep["method"])
         d = replace(d, replicate_notes=tuple(tuple(a) for a in rep.get("adjusted", [])))
     return d
 

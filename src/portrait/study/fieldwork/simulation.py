@@ -16,7 +16,8 @@ from scipy.special import expit, logit
 from ...pipeline import config
 from ...pipeline.errors import InputError, ParameterError
 from ..codebook import Variable, option_column
-from .model import AGE_KEYS, AGE_SPAN, CONTEXT, FieldworkModel, GROUPS, SEX_KEYS, SOURCE_LABEL, Covariates, as_categories, effects
+from .model import (AGE_KEYS, AGE_SPAN, CONTEXT, FieldworkModel, GROUPS, SEX_KEYS, SOURCE_LABEL, Covariates,
+                    as_categories, effects)
 from .population import (Population, _sex_age_by_department, _visitor_sex_age_probabilities, map_visitor_attributes,
                          resident_population, resolve_unknown, visitor_population)
 from .true_values import (Calibration, _dont_know_prob, _option_log_weights, _propensity_linear, calibrate,
