@@ -288,6 +288,24 @@ def test_weighted_median_by_brute_force():
         np.append(x, 6.0), np.ones(7), 0.5) == 4.0
 
 
+def test_math_rule_is_the_smallest_value_whose_distribution_function_reaches_p():
+    """Oracle: the definition, evaluated value by value on random discrete 0–10 data with ties and weights,
+    including p below the first step and p = 0 (R's ``qrule_math``: the first value there, not the second)."""
+    from portrait.survey.quantiles import weighted_quantile
+
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        n = int(rng.integers(1, 12))
+        x = rng.integers(0, 11, n).astype(float)
+        w = rng.integers(1, 9, n).astype(float)
+        values = np.unique(x)
+        F = np.array([w[x <= v].sum() for v in values]) / w.sum()
+        for p in [0.0, *rng.uniform(0, 1, 4), F[0] / 2]:
+            assert weighted_quantile(x, w, p) == values[np.flatnonzero(F >= p)[0]], (x, w, p)
+    assert weighted_quantile(np.array([1.0, 2.0, 3.0]), np.ones(3), 0.1) == 1.0
+    assert weighted_quantile(np.array([1.0, 2.0, 3.0]), np.ones(3), 0.1, "school") == 1.5     # R: (x₁ + x₂)/2
+
+
 def test_welch_satterthwaite_df_equals_r_t_test_on_simple_random_samples(strat, clus1):
     """Two independent equal-weight samples: the difference's df, t, p and CI equal R t.test(var.equal = FALSE)
     (R 4.2.2: t.test(apiclus1$api00, apistrat$api00[apistrat$stype == 'E']))."""

@@ -33,7 +33,9 @@ QRULES = ("math", "school", "hf7")
 
 
 def _steps(x: np.ndarray, w: np.ndarray, p: float) -> tuple[float, float, float]:
-    """Sorted-order statistics around ``p``: the values at and after the last step below ``p·Σw``, and the gap."""
+    """Sorted-order statistics around ``p``: the values at and after the last step at or below ``p·Σw``, and
+    the gap ``p − F`` at that step; when no step is (``p`` below the first), the first value, with a negative
+    gap (R ``qs``)."""
     order = np.argsort(x, kind="stable")
     xs, cw = x[order], np.cumsum(w[order])
     below = np.flatnonzero(cw <= p * cw[-1])
@@ -52,7 +54,7 @@ def weighted_quantile(x: np.ndarray, w: np.ndarray, p: float, qrule: str = "math
         pk = np.concatenate([[0.0], cw[:-1]]) / cw[-2]
         return float(np.interp(p, pk, xs))
     low, up, gap = _steps(x, w, p)
-    if gap == 0:
+    if gap <= 0:        # p on a step, or below the first one
         return low if qrule == "math" else (low + up) / 2
     return up
 
