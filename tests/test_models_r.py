@@ -196,6 +196,26 @@ def test_stacked_replicates_add_the_surveys_variances(strat):
     assert d.se == pytest.approx(np.hypot(se_e, se_h), rel=1e-12)
 
 
+def test_stack_keeps_the_surveys_lonely_psu_treatment(strat):
+    """Two surveys each with a single-PSU stratum, both « certainty »: the stack's variance is the sum of
+    theirs (oracle: the surveys' own variances) instead of an error; surveys that disagree are refused."""
+    from portrait.survey.errors import ParameterError
+
+    def one(stype, lonely):
+        d = strat.loc[strat.stype == stype].copy()
+        d.loc[d.index[0], "stype"] = "alone"          # a stratum with one PSU
+        return Design.from_frame(d, weights="pw", strata="stype", lonely_psu=lonely)
+
+    e, h = one("E", "certainty"), one("H", "certainty")
+    s = survey.stack({"E": e, "H": h}, group="survey")
+    assert s.lonely_psu == "certainty"
+    d = survey.mean_difference(s, "api00", "survey", "E", "H")
+    se = [survey.mean(x, "api00")["se"].iloc[0] for x in (e, h)]
+    assert d.se == pytest.approx(np.hypot(*se), rel=1e-12)
+    with pytest.raises(ParameterError, match="differ in lonely_psu"):
+        survey.stack({"E": e, "H": one("H", "remove")}, group="survey")
+
+
 # ----------------------------------------------------------------------------- GLM families and quantiles
 # fixtures by tests/reference/make_fixtures_models.R (R survey 4.1.1, glm epsilon 1e-13)
 

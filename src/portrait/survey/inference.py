@@ -97,9 +97,22 @@ def stack(designs: Mapping[str, Design], group: str = "groupe") -> Design:
     -------
     Design
         The stacked design (strata labelled ``<name>:<stratum>``); its weighting steps cannot be
-        re-run and it has no base weights.
+        re-run and it has no base weights. It keeps the surveys' treatment of lonely PSUs
+        (``lonely_psu``; with ``"average"`` the factor counts the strata of the whole stack, as R
+        does on one design) and their ``replicate_mse``.
+
+    Raises
+    ------
+    ParameterError
+        If the surveys differ in ``lonely_psu`` or, when all have replicate weights, in
+        ``replicate_mse``: one stacked design cannot treat its surveys differently.
     """
     names = list(designs)
+    for attr, needed in (("lonely_psu", True),
+                         ("replicate_mse", all(d.has_replicates for d in designs.values()))):
+        values = {name: getattr(d, attr) for name, d in designs.items()}
+        if needed and len(set(values.values())) > 1:
+            raise ParameterError(f"the surveys to stack differ in {attr} ({values}): give them the same one")
     parts, w, st, cl, f, labels, steps = [], [], [], [], [], [], []
     s_off = c_off = 0
     n_total = sum(len(d.weights) for d in designs.values())
@@ -146,10 +159,11 @@ def stack(designs: Mapping[str, Design], group: str = "groupe") -> Design:
             start += n
         rep = dict(replicate_matrix=np.hstack(cols), replicate_rscales=np.concatenate(rscales),
                    replicate_blocks=np.concatenate(blocks), replicate_scale=1.0,
-                   replicate_mse=any(d.replicate_mse for d in designs.values()))
+                   replicate_mse=designs[names[0]].replicate_mse)
     return Design(data=data, weights=weights, strata=np.concatenate(st), psu=np.concatenate(cl),
                   fpc=np.concatenate(f), steps=tuple(steps), base_weights=None,
-                  strata_labels=np.array(labels), replicate_method="replicates", **rep)
+                  strata_labels=np.array(labels), replicate_method="replicates",
+                  lonely_psu=designs[names[0]].lonely_psu, **rep)
 
 
 def subset(design: Design, mask: np.ndarray) -> Design:
