@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 from numpy.testing import assert_allclose
 
 from portrait import survey
@@ -194,6 +195,32 @@ def test_stacked_replicates_add_the_surveys_variances(strat):
     se_e = survey.mean(e, "api00", variance="replicates")["se"].iloc[0]
     se_h = survey.mean(h, "api00", variance="replicates")["se"].iloc[0]
     assert d.se == pytest.approx(np.hypot(se_e, se_h), rel=1e-12)
+
+
+@pytest.mark.parametrize("variance", ["linearisation", "replicates"])
+def test_difference_between_stacked_surveys_takes_welch_df(strat, clus1, variance):
+    """One df rule for differences between independent surveys: on a stack, mean_difference's and
+    rank_test's df are Welch–Satterthwaite on the two surveys' own variances and design df (oracle:
+    each survey estimated alone, combined by the formula by hand), not the stack's domain df."""
+    from portrait.pipeline import config
+
+    e = Design.from_frame(strat.loc[strat.stype == "E"], weights="pw", strata="stype", fpc="fpc")
+    c = Design.from_frame(clus1, weights="pw", psu="dnum", fpc="fpc")        # 15 PSUs: 14 df
+    if variance == "replicates":
+        e = survey.with_replicates(e, "bootstrap", 50, config.rng(2, "e"))
+        c = survey.with_replicates(c, "bootstrap", 40, config.rng(2, "c"))
+    s = survey.stack({"E": e, "C": c}, group="survey")
+    d = survey.mean_difference(s, "api00", "survey", "E", "C", variance=variance)
+    m = [survey.mean(x, "api00", variance=variance).iloc[0] for x in (e, c)]
+    v = [r.se ** 2 for r in m]
+    by_hand = sum(v) ** 2 / sum(vi ** 2 / r.df for vi, r in zip(v, m))
+    assert [r.df for r in m] == [e.degf, 14]
+    assert d.df == pytest.approx(by_hand, rel=1e-9)
+    assert 14 < d.df < 14 + e.degf                      # not the stack's 14 + 99 − 1
+    assert d.p == pytest.approx(2 * stats.t.sf(abs(d.t), by_hand), rel=1e-9)
+    if variance == "linearisation":
+        rt = survey.rank_test(s, "api00", "survey")
+        assert 14 <= rt.df < 14 + e.degf
 
 
 def test_stack_keeps_the_surveys_lonely_psu_treatment(strat):

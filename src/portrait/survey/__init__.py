@@ -23,7 +23,8 @@ module                  what                                                    
 ``replicates``          :func:`with_replicates` (Rao–Wu bootstrap, JK1, JKn)        ``as.svrepdesign``
 ``estimation``          :func:`total`, :func:`mean`, :func:`proportion`             ``svytotal``, ``svymean``
 ``inference``           :func:`mean_difference`, :func:`rao_scott`,                  ``svyttest``,
-                        :func:`rank_test`, :func:`stack`, :func:`subset`            ``svychisq``, ``svyranktest``
+                        :func:`stack`, :func:`subset`, :func:`welch_df`             ``svychisq``
+``ranks``               :func:`rank_test` (Wilcoxon, van der Waerden, median)       ``svyranktest``
 ``multiresponse``       :func:`multiple_response_test` (Bilder–Loughin, Rao–Scott    (``MRCV``)
                         second order) for « pick any » questions
 ``quantiles``           :func:`quantile` (Woodruff intervals)                       ``svyquantile``
@@ -66,8 +67,9 @@ if TYPE_CHECKING:                     # for type checkers and IDEs; at run time 
     from .errors import CalibrationError, ConvergenceError, ParameterError, SamplingError, SurveyError
     from .estimation import mean, proportion, total
     from .files import design_table, first_replicates, read_design, read_metadata, with_replicate_weights, write_design
-    from .inference import (Difference, RankTest, RaoScott, domain_degf, welch_df, mean_difference, model_matrix, rank_test,
+    from .inference import (Difference, RaoScott, domain_degf, welch_df, mean_difference, model_matrix,
                             rao_scott, stack, subset)
+    from .ranks import RankTest, rank_test
     from .design import LONELY
     from .linearisation import linearised_variance, psu_totals, residualise
     from .nonresponse import NonresponseResult, adjust_nonresponse, collapse_groups
@@ -109,13 +111,13 @@ _EXPORTS = {
     "with_replicate_weights": ("files", "with_replicate_weights"),
     "write_design": ("files", "write_design"),
     "Difference": ("inference", "Difference"),
-    "RankTest": ("inference", "RankTest"),
+    "RankTest": ("ranks", "RankTest"),
     "RaoScott": ("inference", "RaoScott"),
     "domain_degf": ("inference", "domain_degf"),
     "welch_df": ("inference", "welch_df"),
     "mean_difference": ("inference", "mean_difference"),
     "model_matrix": ("inference", "model_matrix"),
-    "rank_test": ("inference", "rank_test"),
+    "rank_test": ("ranks", "rank_test"),
     "rao_scott": ("inference", "rao_scott"),
     "stack": ("inference", "stack"),
     "subset": ("inference", "subset"),

@@ -154,6 +154,10 @@ class Design:
     lonely_psu : str
         What a stratum with a single PSU contributes to variances, one of :data:`LONELY`
         (R ``options(survey.lonely.psu)``); ``"fail"`` by default.
+    stacked : tuple or None
+        For a :func:`stack` of independent surveys, ``(group, names)``: the column naming each unit's
+        survey and the surveys in stacking (replicate block) order; a difference between two of them
+        takes Welch–Satterthwaite degrees of freedom.
     replicate_notes : tuple of tuple
         For replicate weights read from a file, ``(replicate, step, lower, upper)`` for each replicate
         in which a bounded calibration widened its bounds (see :meth:`replicate_adjustments`).
@@ -189,6 +193,7 @@ class Design:
     replicate_matrix: np.ndarray | None = field(default=None, repr=False)
     replicate_blocks: np.ndarray | None = field(default=None, repr=False)
     lonely_psu: str = "fail"
+    stacked: tuple[str, tuple[str, ...]] | None = None
     replicate_notes: tuple[tuple[int, str, float, float], ...] = field(default=(), repr=False)
 
     # ------------------------------------------------------------------ construction

@@ -1,20 +1,17 @@
-"""Design-based tests and models: differences of means, Rao–Scott tests, rank tests, survey-weighted
-linear regression and proportional-odds regression, with linearised or replicate-weight variances.
+"""Design-based tests: differences of means, Rao–Scott tests, stacking independent surveys, with linearised
+or replicate-weight variances (rank tests: :mod:`.ranks`; models: :mod:`.regression`).
 
 Every function takes a :class:`~portrait.survey.Design` (the two surveys stacked by
 :func:`stack` when groups come from independent samples) and returns plain numbers or small
-tables, checked against R ``survey`` (``svycontrast``, ``svyttest``, ``svychisq``,
-``svyranktest``, ``svyglm``, ``regTermTest``, ``svyolr``) in ``tests/test_models_r.py``.
+tables, checked against R ``survey`` (``svycontrast``, ``svyttest``, ``svychisq``) in
+``tests/test_models_r.py``.
 
 References
 ----------
 Rao, J. N. K. and Scott, A. J. (1984). On chi-squared tests for multiway contingency tables with
 cell proportions estimated from survey data. *Annals of Statistics* 12, 46–60.
-Lumley, T. and Scott, A. J. (2013). Two-sample rank tests under complex sampling. *Biometrika*
-100, 831–842.
 Binder, D. A. (1983). On the variances of asymptotically normal estimators from complex surveys.
 *International Statistical Review* 51, 279–292.
-McCullagh, P. (1980). Regression models for ordinal data. *JRSS B* 42, 109–142.
 """
 
 from __future__ import annotations
@@ -163,7 +160,7 @@ def stack(designs: Mapping[str, Design], group: str = "groupe") -> Design:
     return Design(data=data, weights=weights, strata=np.concatenate(st), psu=np.concatenate(cl),
                   fpc=np.concatenate(f), steps=tuple(steps), base_weights=None,
                   strata_labels=np.array(labels), replicate_method="replicates",
-                  lonely_psu=designs[names[0]].lonely_psu, **rep)
+                  lonely_psu=designs[names[0]].lonely_psu, stacked=(group, tuple(names)), **rep)
 
 
 def subset(design: Design, mask: np.ndarray) -> Design:
@@ -215,6 +212,41 @@ def domain_degf(design: Design, mask: np.ndarray | None = None) -> int:
 
 
 # ============================================================================ differences
+
+
+def _survey_parts(design: Design, group: str, a: str, b: str) -> list[np.ndarray] | None:
+    """Units of surveys ``a`` and ``b`` when ``group`` is the survey column of a :func:`stack`, else None."""
+    if design.stacked is None or design.stacked[0] != group:
+        return None
+    names = design.stacked[1]
+    if str(a) not in names or str(b) not in names:
+        return None
+    g = design.column(group).astype(str).to_numpy()
+    return [g == str(a), g == str(b)]
+
+
+def _stacked_df(design: Design, parts: list[np.ndarray], z: np.ndarray | None = None,
+                thetas: np.ndarray | None = None, theta: float = 0.0, on: Design | None = None) -> float:
+    """Welch–Satterthwaite df of a difference between two stacked independent surveys (:func:`welch_df`).
+
+    Each survey's share of the variance — of the influence values ``z`` restricted to its units
+    (linearised; its calibration steps act on its units only) or of its block of replicates
+    ``thetas`` — on its own design degrees of freedom (its PSUs − strata, as :func:`mean` gives),
+    the rule :func:`portrait.survey.welch_df` applies to two separately weighted surveys. ``on``: the
+    design whose weights the influence values are for (default ``design``).
+    """
+    if z is not None:
+        variances = np.diag(_vcov(on or design, np.column_stack([z * m for m in parts])))
+    else:
+        names = design.stacked[1]
+        rs = design.replicate_rscales if design.replicate_rscales is not None else np.ones(len(thetas))
+        g = design.column(design.stacked[0]).astype(str).to_numpy()
+        variances = []
+        for m in parts:
+            sel = design.replicate_blocks == names.index(str(g[np.flatnonzero(m)[0]]))
+            variances.append(float(replicate_variance(theta, thetas[sel], design.replicate_scale, rs[sel],
+                                                      design.replicate_mse)[0, 0]))
+    return float(welch_df(variances, [domain_degf(design, m) for m in parts]))
 
 
 def welch_df(variances: Sequence[np.ndarray | float], dfs: Sequence[np.ndarray | float]) -> np.ndarray:
@@ -275,8 +307,9 @@ class Difference:
         Its standard error.
     t : float
         ``difference / se`` (NaN when ``se`` is 0).
-    df : int
-        Degrees of freedom: PSUs − strata of the two domains' units, minus 1 (R ``svyttest``).
+    df : float
+        Degrees of freedom: PSUs − strata of the two domains' units, minus 1 (R ``svyttest``); between two
+        surveys of a :func:`stack`, Welch–Satterthwaite on their two variances (:func:`welch_df`).
     p : float
         Two-sided p-value from Student's t with ``df``.
     ci_low : float
@@ -290,7 +323,7 @@ class Difference:
     difference: float
     se: float
     t: float
-    df: int
+    df: float
     p: float
     ci_low: float
     ci_high: float
@@ -303,7 +336,9 @@ def mean_difference(design: Design, y: str | np.ndarray, group: str, a: str, b: 
     Linearised: the influence values of the two domain means are subtracted, so their covariance
     is taken into account (zero between independent surveys stacked by :func:`stack`); replicate:
     the difference is recomputed on every replicate. The t test is R ``svyttest``'s (``svycontrast``
-    of two ``svyby`` means); units with a missing ``y`` are left out as a domain.
+    of two ``svyby`` means) — except its degrees of freedom between two independent surveys of a
+    :func:`stack` (``group`` its survey column): Welch–Satterthwaite, the rule every difference between
+    the surveys follows (:func:`welch_df`). Units with a missing ``y`` are left out as a domain.
 
     Parameters
     ----------
@@ -356,7 +391,13 @@ def mean_difference(design: Design, y: str | np.ndarray, group: str, a: str, b: 
         v = float(replicate_variance(ta - tb, th, design.replicate_scale, design.replicate_rscales,
                                      design.replicate_mse, design.replicate_blocks)[0, 0])
     se = np.sqrt(v)
-    df = domain_degf(design, ma | mb) - 1
+    parts = _survey_parts(design, group, a, b)
+    if parts is None:
+        df = domain_degf(design, ma | mb) - 1
+    elif variance == "linearisation":
+        df = _stacked_df(design, parts, z=u)
+    else:
+        df = _stacked_df(design, parts, thetas=th, theta=ta - tb)
     t = (ta - tb) / se if se > 0 else np.nan
     p = float(2 * stats.t.sf(abs(t), df)) if se > 0 else np.nan
     q = stats.t.ppf(0.5 + level / 2, df)
@@ -476,105 +517,3 @@ def rao_scott(design: Design, row: str, col: str) -> RaoScott:
     p_F = float(stats.f.sf(F, d0, d0 * nu))
     p_chisq = float(stats.chi2.sf(X2 / np.mean(np.diag(Delta)), (nr - 1) * (nc - 1)))
     return RaoScott(X2=X2, F=F, ndf=d0, ddf=d0 * nu, p_F=p_F, p_chisq=p_chisq, levels_dropped=dropped)
-
-
-# ============================================================================ rank test
-
-
-@dataclass(frozen=True)
-class RankTest:
-    """Hold a design-based two-sample rank test (Lumley & Scott 2013).
-
-    Attributes
-    ----------
-    estimate : float
-        Difference in mean rank score between the second and first group (sorted levels).
-    t : float
-        Its t statistic.
-    df : int
-        Degrees of freedom: PSUs − strata of the units used, minus 1.
-    p : float
-        Two-sided p-value.
-    test : str
-        The score used (``wilcoxon``, ``vanderWaerden`` or ``median``).
-    """
-
-    estimate: float
-    t: float
-    df: int
-    p: float
-    test: str
-
-
-def rank_test(design: Design, y: str, group: str, test: str = "wilcoxon") -> RankTest:
-    """Test ``y`` between the two levels of ``group`` by a design-based rank test (R ``svyranktest``).
-
-    Ranks are estimated population mid-ranks from the weighted ECDF; the test is the t statistic
-    of the group coefficient in a weighted regression of the rank scores, with a design-based SE
-    (linearised). Units with a missing ``y`` or ``group`` keep their place with weight 0.
-
-    Parameters
-    ----------
-    design : Design
-        The design.
-    y : str
-        Numeric variable.
-    group : str
-        Grouping variable with exactly two levels among the units used.
-    test : {"wilcoxon", "vanderWaerden", "median"}, default "wilcoxon"
-        Rank score: ``r/N``, ``Φ⁻¹(r/N)`` or ``1{r > N/2}``.
-
-    Returns
-    -------
-    RankTest
-        Estimate, t, df, p and the score used.
-
-    Raises
-    ------
-    ParameterError
-        If ``group`` has not exactly two levels, or ``test`` is unknown.
-
-    References
-    ----------
-    Lumley, T. and Scott, A. J. (2013). Two-sample rank tests under complex sampling. *Biometrika*
-    100, 831–842.
-    """
-    yv = design.column(y).to_numpy(dtype=float)
-    g = design.column(group).astype("string")
-    keep = ~np.isnan(yv) & ~g.isna().to_numpy() & (design.weights > 0)
-    # units left out keep their place in the design with weight 0 (R's subset of a design)
-    d = design.with_weights(np.where(keep, design.weights, 0.0))
-    levels = sorted(pd.unique(g[keep].astype(str)))
-    if len(levels) != 2:
-        raise ParameterError(f"rank_test compares two groups; {group!r} has {len(levels)}: {levels}")
-    gg = (g.fillna("").astype(str).to_numpy() == levels[1]).astype(float)
-    w = d.weights
-    N = w.sum()
-    yk = np.where(keep, yv, np.inf)
-    order = np.argsort(yk, kind="mergesort")
-    order = order[keep[order]]
-    cum = np.cumsum(w[order]) - w[order] / 2
-    rank = np.zeros_like(yv)
-    ys = yv[order]
-    # average the mid-ranks over ties, as R's ave() does
-    _, start, counts = np.unique(ys, return_index=True, return_counts=True)
-    tie_mean = np.add.reduceat(cum, start) / counts
-    rank[order] = np.repeat(tie_mean, counts)
-    score = {"wilcoxon": lambda r: r / N, "vanderWaerden": lambda r: stats.norm.ppf(r / N),
-             "median": lambda r: (r > N / 2).astype(float)}
-    if test not in score:
-        raise ParameterError(f"test must be one of {list(score)}")
-    s = np.where(keep, score[test](np.where(keep, rank, N / 2)), 0.0)
-    X = np.column_stack([np.ones_like(gg), gg]) * keep[:, None]
-    XtW = X.T * w
-    A = np.linalg.inv(XtW @ X)
-    beta = A @ (XtW @ s)
-    resid = (s - X @ beta) * keep
-    inf = (X * resid[:, None]) @ A
-    V = _vcov(d, inf)
-    se = np.sqrt(V[1, 1])
-    t = beta[1] / se
-    df = domain_degf(d, keep) - 1
-    return RankTest(estimate=float(beta[1]), t=float(t), df=df, p=float(2 * stats.t.sf(abs(t), df)), test=test)
-
-
