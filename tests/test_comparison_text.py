@@ -109,3 +109,32 @@ def test_a_scenario_page_writes_differences_in_points_as_the_synthesis_does():
     assert scenarios._value(-0.015, "share", difference=True) == "\u22121,5\u00a0point"
     assert scenarios._value(0.46, "mean", difference=True) == "+0,46\u00a0point"
     assert scenarios._value(0.2844, "accord") == "28,4\u00a0%" and scenarios._value(6.757, "mean") == "6,76"
+
+
+def test_recovery_sentence_counts_zero_shifted_and_other_true_differences_by_hand():
+    """Six battery statistics and one outside: true differences zero (2, one significant: a false alarm),
+    shifted by the model (2) and non-zero without a shift (2, one significant with an interval missing the
+    truth, the « Force » case a reader caught counted as « introduite »)."""
+    from portrait.study import compare
+
+    diff = pd.DataFrame({
+        "item": list("abcdefg"), "statistic": ["mean"] * 7, "level": [""] * 7,
+        "in_battery": [True] * 6 + [False],
+        "estimate": [0.0, 0.5, 1.0, 0.9, -0.2, -0.033, 0.0],
+        "ci_low": [-0.1, 0.2, 0.8, 0.7, -0.4, -0.05, -0.1], "ci_high": [0.1, 0.8, 1.2, 1.1, 0.0, -0.016, 0.1],
+        "p_adj": [0.50, 0.01, 0.001, 0.002, 0.30, 0.018, 0.9]})
+    truth = pd.DataFrame({
+        "survey": compare.DIFFERENCE, "item": list("abcdefg"), "statistic": "mean", "level": "",
+        "value": [0.0, 0.0, 1.0, 1.0, -0.1, -0.003, 0.0], "group_shift": [0, 0, 1.0, 1.0, 0, 0, np.nan]})
+    check = compare.recovery(diff, truth)
+    assert check["nonzero"].tolist() == [False, False, True, True, True, True, False]
+    assert check["shifted"].tolist() == [False, False, True, True, False, False, False]
+    s = comparison_text.recovery_sentence(check)
+    assert "la vraie différence est nulle pour 2 statistiques\u00a0: 1 est déclarée significative à tort " \
+           "(1 fausse alerte)" in s
+    assert "Elle ne l'est pas pour 4\u00a0: 2 par un décalage introduit" in s
+    assert "2 sans décalage" in s
+    assert "3 de ces 4 sont déclarées significatives\u00a0; pour 1 d'entre elles, l'intervalle" in s
+    assert f"**{fmt.percent(5 / 7)}** des 7 statistiques" in s
+    table = comparison_text.recovery_summary(check)
+    assert table["statistiques"].tolist() == [2, 2, 2] and table["significatives"].tolist() == [2, 1, 1]

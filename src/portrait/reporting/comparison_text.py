@@ -108,3 +108,49 @@ def weighting_headers(order: Iterable[str], headers: Mapping[str, str]) -> dict[
         header = headers.get(name, name)
         out[name] = WEIGHTING_LABELS.get(name, name) + header[len(name):] if header.startswith(name) else header
     return out
+
+
+def recovery_sentence(check: pd.DataFrame) -> str:
+    """What the simulated run's tests and intervals recover of the true differences (report 06), from
+    :func:`portrait.study.compare.recovery`: coverage over every statistic; in the battery, the false alarms
+    among zero true differences, then the non-zero ones — shifted by the model or not — declared significant,
+    and how many of those have an interval that misses the truth."""
+    b = check.loc[check["in_battery"]]
+    zero, nonzero = b.loc[~b["nonzero"]], b.loc[b["nonzero"]]
+    false_alarms = int(zero["significant"].sum())
+    found = nonzero.loc[nonzero["significant"]]
+    missed = int((~found["covered"]).sum())
+    n_shifted = int(nonzero["shifted"].sum())
+    alarms = ("aucune n'est déclarée significative (aucune fausse alerte)" if false_alarms == 0 else
+              f"{fmt.number(false_alarms)} {'sont déclarées significatives' if false_alarms >= 2 else 'est déclarée significative'} "
+              f"à tort ({fmt.count(false_alarms, 'fausse alerte', 'fausses alertes')})")
+    found_text = (f"{fmt.number(len(found))} de ces {fmt.number(len(nonzero))} "
+                  f"{'sont déclarées significatives' if len(found) >= 2 else 'est déclarée significative'}")
+    if missed:
+        found_text += (f" ; pour {fmt.number(missed)} d'entre elles, l'intervalle de confiance ne contient pas la "
+                       "vraie différence")
+    return fmt.french(
+        f"L'intervalle de confiance contient la vraie différence pour **{fmt.percent(check['covered'].mean())}** des "
+        f"{fmt.count(len(check), 'statistique')}. Dans la batterie, la vraie différence est nulle pour "
+        f"{fmt.count(len(zero), 'statistique')} : {alarms}. Elle ne l'est pas pour {fmt.number(len(nonzero))} : "
+        f"{fmt.number(n_shifted)} par un décalage introduit dans le modèle entre clients et habitants (rapport 03), "
+        f"{fmt.number(len(nonzero) - n_shifted)} sans décalage, par les autres différences que le modèle donne aux "
+        f"deux populations (profil des personnes, « Ne sait pas ») ; {found_text}. Une seule réalisation de "
+        "l'échantillon : l'étude de validation (étape 08) mesure la couverture sur de nombreuses répétitions.")
+
+
+RECOVERY_KINDS = {"shifted": "décalage introduit dans le modèle", "other": "sans décalage, vraie différence non nulle",
+                  "zero": "vraie différence nulle"}
+
+
+def recovery_summary(check: pd.DataFrame) -> pd.DataFrame:
+    """Coverage and test decisions in the battery by kind of true difference (French table): shifted by the
+    model, non-zero without a shift, zero."""
+    b = check.loc[check["in_battery"]]
+    kind = np.where(b["shifted"], "shifted", np.where(b["nonzero"], "other", "zero"))
+    g = b.assign(kind=kind).groupby("kind").agg(statistiques=("item", "size"), significatives=("significant", "sum"),
+                                                 couverture=("covered", "mean"))
+    g = g.reindex([k for k in RECOVERY_KINDS if k in g.index])
+    g.index = g.index.map(RECOVERY_KINDS)
+    g["couverture"] = fmt.round(g["couverture"] * 100, 1)
+    return g

@@ -535,25 +535,23 @@ def short_label(item_label: str) -> str:
 
 
 def recovery(diff: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
-    """Each difference beside the simulator's true difference: covered by the CI, planted, detected."""
+    """Each difference beside the simulator's true difference.
+
+    ``covered``: the CI contains it; ``nonzero``: the true difference is not zero (what the test's null
+    denies); ``shifted``: the model adds a shift between the groups to the item (``group_shift``, report
+    03) — a true difference can be non-zero without one, through the groups' other differences in the
+    model (profiles, « Ne sait pas »); ``significant``: in the battery with adjusted p < 5 %;
+    ``detected``: significant where the true difference is not zero.
+    """
     t = truth.loc[truth["survey"] == DIFFERENCE, ["item", "statistic", "level", "value", "group_shift"]]
     t = t.assign(level=t["level"].fillna("").astype(str))
     out = diff.merge(t.rename(columns={"value": "truth"}), on=["item", "statistic", "level"], how="inner")
     out["covered"] = (out["ci_low"] <= out["truth"]) & (out["truth"] <= out["ci_high"])
-    out["planted"] = out["truth"].abs() > 1e-9
+    out["nonzero"] = out["truth"].abs() > 1e-9
+    out["shifted"] = pd.to_numeric(out["group_shift"], errors="coerce").fillna(0).to_numpy() != 0
     out["significant"] = out["in_battery"] & (out["p_adj"] < 0.05)
-    out["detected"] = out["significant"] & out["planted"]
+    out["detected"] = out["significant"] & out["nonzero"]
     return out
-
-
-def recovery_summary(check: pd.DataFrame) -> pd.DataFrame:
-    """Coverage and test decisions by kind of statistic, planted or not (French table)."""
-    b = check.loc[check["in_battery"]]
-    g = b.groupby("planted").agg(statistiques=("item", "size"), significatives=("significant", "sum"),
-                                 couverture=("covered", "mean"))
-    g.index = g.index.map({True: "différence introduite", False: "pas de différence"})
-    g["couverture"] = fmt.round(g["couverture"] * 100, 1)
-    return g
 
 
 def with_columns(design: Design, **columns) -> Design:
