@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import comparison_text, disclosure
+from ..study import compare
 from . import formatting as fmt
 from .synthesis import SUPPRESSED, verdict
 
@@ -281,16 +282,16 @@ def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride
         top = fw.loc[fw["group"] == group].sort_values("estimate", ascending=False).head(3)
         out.append(f"Faiblesses les plus citées par les {label} : " + ", ".join(
             f"« {r.label} » ({pct(r.estimate)})" for r in top.itertuples()) + ".")
-    fd = diff.loc[(diff["item"] == "faiblesses") & (diff["statistic"] == "share")].copy()
-    if len(fd):
-        from ..study.compare import adjust_pvalues, adjustment_method
-
-        fd["q"] = adjust_pvalues(fd["p"], adjustment_method(diff))
+    for item, name in (("forces", "Forces"), ("faiblesses", "Faiblesses")):
+        fd = diff.loc[(diff["item"] == item) & (diff["statistic"] == "share")].copy()
+        if not len(fd):
+            continue
+        fd["q"] = compare.adjust_pvalues(fd["p"], compare.adjustment_method(diff))
         for sign, who, other in ((-1, "habitants", "clients"), (1, "clients", "habitants")):
             s = fd.loc[(fd["q"] < 0.05) & (np.sign(fd["estimate"]) == sign)].sort_values("estimate", key=abs,
                                                                                          ascending=False)
             if len(s):
-                out.append(f"Faiblesses plus citées par les {who} que par les {other} (écart établi après correction) : " + ", ".join(
+                out.append(f"{name} plus citées par les {who} que par les {other} (écart établi après correction) : " + ", ".join(
                     f"« {r.label} » ({pct(r.estimate_residents if sign < 0 else r.estimate_visitors)} contre "
                     f"{pct(r.estimate_visitors if sign < 0 else r.estimate_residents)})" for r in s.itertuples()) + ".")
     nps = est.loc[est["statistic"] == "nps_score"].set_index("group")
@@ -319,11 +320,36 @@ def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride
     return [fmt.french(s) for s in out]
 
 
-def scope_sentence(n: Mapping[str, int]) -> str:
-    """Respondents per group, the base of percentages and the scope of each survey."""
+def scope_sentence(n: Mapping[str, int], living_here: pd.Series | None = None,
+                   estimates: pd.DataFrame | None = None, dont_know_above: float = 0.10) -> str:
+    """Respondents per group, the base of percentages and the scope of each survey.
+
+    ``living_here``: the share of clients living in the region (:func:`portrait.study.aims.visitors_living_here`);
+    ``estimates`` (``comparison_estimates.csv``): its « Ne sait pas » shares name the questions where more
+    than ``dont_know_above`` of a group answered so, since their percentages leave those out.
+    """
+    local = ""
+    if living_here is not None:
+        local = (f" D'après leurs réponses pondérées, {fmt.percent(living_here['estimate'], 0)} des clients du "
+                 f"territoire (IC à 95 % : {fmt.number(living_here['ci_low'] * 100)} à "
+                 f"{fmt.number(living_here['ci_high'] * 100)}) habitent eux-mêmes les Hauts-de-France : les fichiers des partenaires touchent aussi les habitants de la "
+                 "région qui y voyagent ou y sortent, si bien que l'image « des clients » n'est pas entièrement un "
+                 "regard extérieur.")
+    frequent = ""
+    if estimates is not None:
+        dk = estimates.loc[(estimates["statistic"] == "share_dk") & (estimates["estimate"] > dont_know_above)]
+        parts = []
+        for group, label in (("residents", "habitants"), ("visitors", "clients")):
+            g = dk.loc[dk["group"] == group].sort_values("estimate", ascending=False)
+            if len(g):
+                parts.append(f"chez les {label}, " + fmt.enumeration(
+                    [f"« {compare.short_label(r.item_label)} » ({fmt.percent(r.estimate, 0)})" for r in g.itertuples()]))
+        if parts:
+            frequent = (f" Ils dépassent {fmt.percent(dont_know_above, 0)} pour quelques questions — "
+                        + " ; ".join(parts) + " — dont les parts portent donc sur ceux qui ont un avis.")
     text = (f"**Qui a répondu.** {fmt.number(n['residents'])} habitants et {fmt.number(n['visitors'])} clients du "
-            "territoire. Les pourcentages portent sur les répondants qui ont donné un avis : les « Ne sait pas » et "
-            "les questions sans réponse sont exclus de la base. En 2017, les « acteurs-habitants » étaient des "
+            f"territoire.{local} Les pourcentages portent sur les répondants qui ont donné un avis : les « Ne sait pas » et "
+            f"les questions sans réponse sont exclus de la base.{frequent} En 2017, les « acteurs-habitants » étaient des "
             "habitants engagés dans la vie de la région ; ici la base de sondage couvre tous les habitants de 15 ans "
             "ou plus : les résultats portent sur l'ensemble des habitants. Les chiffres sont arrondis : une somme de "
             "pourcentages peut s'écarter un peu de 100, un écart (calculé sur les valeurs exactes) différer d'une "

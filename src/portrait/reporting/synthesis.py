@@ -167,7 +167,9 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
         f"grand nombre de questions comparées ({adjustment}). L'étude de validation (rapport 08) mesure par simulation "
         "si ces fourchettes tiennent leur promesse : elle refait toute la chaîne — tirages, terrain, pondération, "
         "estimation — sur une population simulée dont les vraies valeurs sont connues, et compte combien de fois les "
-        "intervalles les contiennent.",
+        "intervalles les contiennent. Sa version courte, celle que produit la chaîne par défaut, ne compte que "
+        "quelques dizaines de répétitions : elle montre la méthode sans permettre de conclure ; seule sa version "
+        "publiée, bien plus longue, le permet, et le rapport 08 dit laquelle il présente.",
     ]))
 
 

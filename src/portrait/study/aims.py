@@ -153,3 +153,23 @@ def former_regions(designs: Mapping[str, Design], cb: Codebook, adjust: str = "f
     tests["p_adj"] = adjust_pvalues(tests["p"], adjust)  # across the section's four differences
     return out.merge(tests[["groupe", "question", "p_adj"]], on=["groupe", "question"])
 
+
+
+#: the code of Hauts-de-France in the visitors' question on their region of residence (INSEE region code)
+HOME_REGION = 32
+
+
+def visitors_living_here(visitors: Design) -> pd.Series:
+    """Share of the visitors (clients) who live in Hauts-de-France themselves, with its 95 % interval.
+
+    A client lives here if the answer to ``region_residence`` (asked of those living in France) is
+    :data:`HOME_REGION`; one living abroad or in another region does not; one whose country, or French
+    region, is unknown is left out (as a domain). Returns ``estimate``, ``ci_low``, ``ci_high``, ``n``.
+    """
+    data = visitors.data
+    pays = pd.to_numeric(data["pays"], errors="coerce").to_numpy(dtype=float)
+    region = pd.to_numeric(data["region_residence"], errors="coerce").to_numpy(dtype=float)
+    here = np.where(region == HOME_REGION, 1.0,
+                    np.where((~np.isnan(pays) & (pays != 1)) | (~np.isnan(region)), 0.0, np.nan))
+    e = survey.mean(replace(visitors, data=data.assign(_lives_here=here)), "_lives_here")
+    return e.iloc[0][["estimate", "ci_low", "ci_high", "n"]]
