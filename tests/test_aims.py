@@ -78,3 +78,22 @@ def test_mosaic_reading_follows_its_rule(cb):
         expected = "local" if r.p_adj < 0.05 else ("partagé" if low >= aims.SHARED_MIN else "ni l'un ni l'autre")
         assert r.lecture == expected
     assert set(m["département"]) == {"Aisne", "Nord", "Oise", "Pas-de-Calais", "Somme"}
+
+
+def test_share_of_clients_living_in_the_region_by_hand():
+    """Six clients: two live in Hauts-de-France (region 32), one elsewhere in France, one abroad, one French
+    with no region and one with no country — the last two are left out: share = (w₁ + w₂) / (w₁ + … + w₄)."""
+    from portrait.reporting import sections
+
+    df = pd.DataFrame({"pays": pd.array([1, 1, 1, 2, 1, pd.NA], dtype="Int16"),
+                       "region_residence": pd.array([32, 32, 11, pd.NA, pd.NA, pd.NA], dtype="Int16"),
+                       "w": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]})
+    d = survey.Design.from_frame(df, weights="w")
+    got = aims.visitors_living_here(d)
+    assert got["estimate"] == pytest.approx(3 / 10, rel=1e-12) and got["n"] == 4
+    est = pd.DataFrame({"statistic": ["share_dk", "share_dk", "share_dk", "mean"], "group": ["visitors"] * 3 + ["residents"],
+                        "estimate": [0.13, 0.04, 0.11, 7.0],
+                        "item_label": ["Les Hauts-de-France sont une région innovante", "b", "c", "d"]})
+    text = sections.scope_sentence({"residents": 10, "visitors": 6}, got, est).replace("\u00a0", " ")
+    assert "30 % des clients du territoire" in text
+    assert "— chez les clients, « Innovante » (13 %) et « C » (11 %) —" in text and "chez les habitants" not in text
