@@ -173,6 +173,7 @@ def test_scenarios_run_beside_the_study_and_never_touch_it(scenario_runs):
     assert 'href="../scenarios/seuil5/reports/index.html"' in index
     page = (tour / "reports" / "index.html").read_text(encoding="utf-8").replace("\u00a0", " ")  # spacing is test_typography's
     assert "Clients calés sur les chiffres du tourisme" in page and "Scénario « tourisme »" in page
+    assert "<title>Scénario « tourisme » — une variante" in page             # not « — Scénario : une variante »
     assert "Scénario «\u00a0tourisme\u00a0»" in (tour / "reports" / "05_visitor_weighting.html").read_text(encoding="utf-8")
 
     assert again.returncode == 0

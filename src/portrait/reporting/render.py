@@ -131,7 +131,8 @@ def render(executed: str | Path, out: str | Path, *, exclude_input: bool = False
     exporter.log.setLevel("ERROR")
     title = notebook_title(nb)
     if is_scenario_page(nb):
-        title = f"Scénario « {scenario_name(nb)} » — {title.removeprefix('Scénario : ')}"
+        rest = re.sub(r"^Scénario\s*:\s*", "", title)      # the title is typeset: « Scénario\u00a0: … »
+        title = f"Scénario « {scenario_name(nb)} » — {rest}"
     resources = {"metadata": {"name": title},
                  "portrait": {"banner": banner(nb), "run": run_information(nb), "back": back_link(nb)}}
     body, _ = exporter.from_notebook_node(nb, resources=dict(resources))
