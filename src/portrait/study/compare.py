@@ -311,7 +311,8 @@ def rank_agreement(designs: Mapping[str, Design], cb: Codebook, item: str, level
     The surveys are independent, so the variance of Fisher's z is the sum of two replicate
     variances: the correlation is recomputed on each survey's replicates with the other survey at
     its full-sample shares, and each set is combined with its own replicate scale (bootstrap, JK1
-    or JKn, as R ``svrVar``). The CI is :func:`fisher_z_interval`.
+    or JKn, as R ``svrVar``). The CI is :func:`fisher_z_interval`. ``replicates_residents`` and
+    ``replicates_visitors``: each survey's number of replicates (the two sets are not paired).
     """
     shares, reps, designs_used = {}, {}, {}
     for group in GROUPS:
@@ -338,7 +339,7 @@ def rank_agreement(designs: Mapping[str, Design], cb: Codebook, item: str, level
                                                    mse=d.replicate_mse)[0, 0])
     low, high = fisher_z_interval(rho, var_z, level)
     return {"item": item, "spearman": float(rho), "ci_low": low, "ci_high": high,
-            "replicates": int(min(len(reps["residents"]), len(reps["visitors"])))}
+            **{f"replicates_{g}": int(len(reps[g])) for g in GROUPS}}
 
 
 def fisher_z_interval(r: float, var_z: float, level: float = 0.95) -> tuple[float, float]:
