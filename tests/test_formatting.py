@@ -470,6 +470,28 @@ def test_margins_sharing_a_source_and_assumption_share_a_row():
     assert fmt.french("**Hypothèses des marges de calage.** La marge « pays » repose sur une hypothèse") in limits
 
 
+def test_the_clients_variant_margins_reach_the_synthesis_table():
+    """The sensitivity table shows clients calibrated to the tourism figures: the weights file holds that
+    variant's margins (``variant_margin_sources``), and the synthesis lists them under the variant's name, beside
+    the study's; a file without them gives the two surveys' only."""
+    from portrait.reporting import synthesis
+
+    split = lambda t: t.to_dict("split", index=False)        # noqa: E731 - as write_weights stores them
+    frame = pd.DataFrame({"marge": ["zone visitée"], "source": ["fichiers"], "hypothèse": ["aucune"]})
+    tourism = pd.DataFrame({"marge": ["pays"], "source": ["CRT"], "hypothèse": ["25 % d'étrangers"]})
+    residents = pd.DataFrame({"marge": ["sexe × âge"], "source": ["Insee"], "hypothèse": ["aucune"]})
+    attrs = {"residents": {"margin_sources": split(residents)},
+             "visitors": {"margin_sources": split(frame), "recipe": {"calibration_target": "frame"},
+                          "variant_margin_sources": {"target_tourism": split(tourism)}}}
+    sources = synthesis.margin_sources(attrs)
+    assert list(sources) == ["residents", "visitors", "visitors_variant"]
+    t = synthesis.margins_table(sources, "frame")
+    assert t["enquête"].tolist() == ["habitants", "clients", "clients calés sur le tourisme (variante)"]
+    assert "« pays » repose sur une hypothèse" in synthesis.limits("simulated", sources.values()).replace("\u00a0", " ")
+    del attrs["visitors"]["variant_margin_sources"]
+    assert list(synthesis.margin_sources(attrs)) == ["residents", "visitors"]
+
+
 def test_the_mosaic_names_every_department_tied_at_the_printed_share_and_never_a_masked_one():
     """Report 07 read « de 51 % d'accord dans le Nord à 66 % dans l'Aisne » while the Somme also showed 66 %: a tie at
     the printed precision names both. A department whose cell is masked (fewer respondents than the threshold) is

@@ -84,8 +84,10 @@ def test_weighted_file_rebuilds_the_recipe_design(resident_responses, resident_f
     w = recipes.weight_residents(resident_responses, resident_frame, cb, recipe, config.rng(1, "t"))
     variants = recipes.calibration_variants(w, recipe)
     path = tmp_path / "resident_weights.parquet"
-    recipes.write_weights(w, str(path), recipe, variants=variants)
+    other = w.margins_sources.head(1).assign(hypothèse="une hypothèse")
+    recipes.write_weights(w, str(path), recipe, variants=variants, variant_sources={"target_other": other})
     d, attrs = recipes.read_weights(str(path))
+    assert recipes.margin_sources(attrs, "target_other").equals(other.astype(str))
     pd.testing.assert_frame_equal(d.data, w.final.data.drop(columns=list(recipes.DESIGN_COLUMNS)))
     for variance in ("linearisation", "replicates"):
         a = survey.mean(w.final, ["sexe", "age"], by="departement", variance=variance)

@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)
         return 0
     out = write_text(paths.resolve(args.output), index_html([paths.resolve(p) for p in args.executed]))
-    print(f"✓ {paths.relative(out)}")
+    print(f"✓ {paths.relative(out)} — open it in a browser: it links every report")
     return 0
 
 

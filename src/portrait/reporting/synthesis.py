@@ -319,13 +319,31 @@ def limits(source: str, margin_sources: Iterable[pd.DataFrame], visitor_target: 
     return fmt.french("\n\n".join(parts))
 
 
-def margins_table(margin_sources: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+def margin_sources(attrs: Mapping[str, Mapping]) -> dict[str, pd.DataFrame]:
+    """Each weighting's margins table from the weighted files' attributes (``attrs`` by survey): the residents',
+    the clients' and, when the file holds it, the clients' variant calibrated to the other target (key
+    ``visitors_variant``), whose assumptions the sensitivity table relies on."""
+    from ..study import recipes
+
+    out = {g: recipes.margin_sources(a) for g, a in attrs.items()}
+    target = (attrs.get("visitors", {}).get("recipe") or {}).get("calibration_target", "frame")
+    variant = recipes.margin_sources(attrs.get("visitors", {}), f"target_{'frame' if target == 'tourism' else 'tourism'}")
+    if len(variant):
+        out["visitors_variant"] = variant
+    return out
+
+
+def margins_table(margin_sources: Mapping[str, pd.DataFrame], visitor_target: str = "frame") -> pd.DataFrame:
     """The calibration margins of both surveys for readers: survey, margin, source and assumption, the texts
     written with French spacing. ``margin_sources``: each survey's table (columns ``marge``, ``source``,
     ``hypothèse``), keyed ``residents`` and ``visitors``, as the weighted files' attributes hold them.
     Margins of one survey with the same source and assumption share one row (« zone visitée ; type de
-    partenaire »), in their order: the table is printed in the synthesis, where space counts."""
-    label = {"residents": "habitants", "visitors": "clients"}
+    partenaire »), in their order: the table is printed in the synthesis, where space counts. The clients'
+    variant (``visitors_variant``, calibrated to the target other than ``visitor_target``) is named as the
+    sensitivity table's column is."""
+    other = "frame" if visitor_target == "tourism" else "tourism"
+    label = {"residents": "habitants", "visitors": "clients",
+             "visitors_variant": f"{compare.TARGET_LABELS[other]} (variante)"}
     table = pd.concat([t.assign(enquête=label.get(g, g)) for g, t in margin_sources.items()])
     table = (table.groupby(["enquête", "source", "hypothèse"], sort=False)["marge"]
              .agg(lambda m: " ; ".join(map(str, m))).reset_index())

@@ -512,25 +512,32 @@ DESIGN_COLUMNS = ("var_stratum", "var_psu", "var_fpc")   # built by the design f
 
 
 def write_weights(w: Weighted, path: str, recipe: Recipe, *, variants: Mapping[str, Design] | None = None,
-                  source: str = "simulated") -> Path:
+                  source: str = "simulated", variant_sources: Mapping[str, pd.DataFrame] | None = None) -> Path:
     """Write the weighted survey as a weighted-design file (:mod:`portrait.survey.files`).
 
     The final design with its replicate weights and calibration auxiliaries; the variants
     ``design`` (design weights of the respondents), ``nonresponse`` and any others given; and, as
     attributes, the survey, its identifier column, the recipe's parameters, the margins' sources
     and the notes of merged levels — what the later stages need, so that they read this file only.
+    ``variant_sources``: the margins' sources of variants calibrated to other margins, by variant name.
     """
     attrs = {"survey": w.survey, "id_column": w.id_column, "source": source, "recipe": recipe.to_dict(),
              "margin_sources": w.margins_sources.astype(str).to_dict("split", index=False), "notes": list(w.notes)}
+    if variant_sources:
+        attrs["variant_margin_sources"] = {k: t.astype(str).to_dict("split", index=False)
+                                           for k, t in variant_sources.items()}
     keep = [c for c in w.final.data.columns if c not in DESIGN_COLUMNS]
     return survey.write_design(w.final, paths.resolve(path), keep=keep,
                                variants={"design": w.stages["design"], "nonresponse": w.stages["nonresponse"],
                                          **(variants or {})}, attrs=attrs)
 
 
-def margin_sources(attrs: Mapping[str, Any]) -> pd.DataFrame:
-    """The margins' sources table held in a weighted file's attributes (empty if it has none)."""
-    ms = attrs.get("margin_sources") or {"columns": ["marge", "source", "hypothèse"], "data": []}
+def margin_sources(attrs: Mapping[str, Any], variant: str | None = None) -> pd.DataFrame:
+    """The margins' sources table held in a weighted file's attributes (empty if it has none); with
+    ``variant``, that of the variant calibrated to other margins (:func:`write_weights`)."""
+    empty = {"columns": ["marge", "source", "hypothèse"], "data": []}
+    ms = attrs.get("margin_sources") if variant is None else (attrs.get("variant_margin_sources") or {}).get(variant)
+    ms = ms or empty
     return pd.DataFrame(ms["data"], columns=ms["columns"])
 
 
