@@ -95,5 +95,52 @@ def test_share_of_clients_living_in_the_region_by_hand():
                         "estimate": [0.13, 0.04, 0.11, 7.0],
                         "item_label": ["Les Hauts-de-France sont une région innovante", "b", "c", "d"]})
     text = sections.scope_sentence({"residents": 10, "visitors": 6}, got, est).replace("\u00a0", " ")
-    assert "30 % des clients du territoire" in text
+    assert "pondérées, 30 % (IC à 95 % : " in text and "des clients du territoire habitent eux-mêmes" in text
     assert "— chez les clients, « Innovante » (13 %) et « C » (11 %) —" in text and "chez les habitants" not in text
+
+
+def test_clients_coming_back_by_origin_and_purpose_by_hand(cb):
+    """Intention to come back: « d'accord » (4, 5) over the substantive answers (« Ne sait pas » out), by origin
+    (Hauts-de-France, another French region, abroad; unknown origin in no domain) and by purpose — each share
+    Σ w x / Σ w written by hand; the sentence names the lowest and highest origins only when the test says they
+    differ, and never a group under the threshold."""
+    from portrait.reporting import sections
+
+    n = 400
+    rng = np.random.default_rng(11)
+    pays = rng.choice([1, 1, 2], n)
+    region = np.where(pays == 1, rng.choice([32, 11, -1], n), -1)      # -1: no answer (a French client of unknown region)
+    retour = rng.choice([1, 2, 3, 4, 5, 99], n)
+    df = pd.DataFrame({"pays": pd.array(pays, dtype="Int16"),
+                       "region_residence": pd.array(np.where(region < 0, pd.NA, region), dtype="Int16"),
+                       "motif": pd.array(rng.choice([1, 2, 3], n), dtype="Int16"),
+                       "intention_retour": pd.array(retour, dtype="Int16"), "w": rng.uniform(1, 3, n)})
+    df.loc[:4, "pays"] = pd.NA                                  # unknown origin: in no origin domain
+    r = aims.return_intention(survey.Design.from_frame(df, weights="w"), cb)
+    ok = retour != 99
+    agree = np.isin(retour, (4, 5)).astype(float)
+    share = lambda m: (df["w"][m & ok] * agree[m & ok]).sum() / df["w"][m & ok].sum()     # noqa: E731
+    known = df["pays"].notna().to_numpy()
+    origins = {"Hauts-de-France": known & (pays == 1) & (region == 32), "autre région de France":
+               known & (pays == 1) & (region == 11), "étranger": known & (pays == 2)}
+    got = r["by_origin"].set_index("domaine")
+    for label, m in origins.items():
+        assert got.loc[label, "estimate"] == pytest.approx(share(m), rel=1e-12)
+        assert got.loc[label, "n"] == (m & ok).sum()
+    assert r["overall"]["estimate"].iloc[0] == pytest.approx(share(np.ones(n, dtype=bool)), rel=1e-12)
+    motif = r["by_motif"].set_index("domaine")
+    assert motif.loc["Les deux", "estimate"] == pytest.approx(share(df["motif"].to_numpy() == 3), rel=1e-12)
+
+    r["tests"]["p_adj"] = [0.001, 0.5]
+    text = sections.return_sentences(r, 10).replace("\u00a0", " ")
+    lo, hi = got["estimate"].idxmin(), got["estimate"].idxmax()
+    assert f"cette part varie selon le lieu où ils habitent (test de Wald, p ajusté = 0,0010) : " \
+           f"{fmt_pct(got.loc[lo, 'estimate'])} chez ceux qui habitent {sections.ORIGIN_PHRASES[lo]}" in text
+    assert "pas d'écart établi selon le motif de leur dernier séjour (p ajusté = 0,5000)" in text
+    assert sections.ORIGIN_PHRASES[hi] not in sections.return_sentences(r, 1000)   # every group under the threshold
+
+
+def fmt_pct(x):
+    from portrait.reporting import formatting as fmt
+
+    return fmt.percent(x, 0).replace("\u00a0", " ")

@@ -48,6 +48,51 @@ def _cells(t: pd.DataFrame, threshold: int, decimals: int = 0) -> tuple[pd.Serie
                       for r, hide in zip(t.itertuples(), s)], index=t.index), s
 
 
+# ------------------------------------------------------------------------------------------- clients coming back
+
+
+ORIGIN_PHRASES = {"Hauts-de-France": "les Hauts-de-France", "autre région de France": "une autre région de France",
+                  "étranger": "à l'étranger"}
+
+
+def return_sentences(r: Mapping[str, pd.DataFrame], threshold: int) -> str:
+    """What :func:`portrait.study.aims.return_intention` found, in French: the share of clients intending to come
+    back with its CI, and whether it differs by origin and by purpose (adjusted Wald tests), naming the lowest and
+    highest groups when it does — never a group with fewer than ``threshold`` respondents."""
+    o = r["overall"].iloc[0]
+    t = r["tests"].set_index("selon")
+
+    def test(by: str, table: pd.DataFrame, what: str) -> str:
+        x = t.loc[by]
+        if x.p_adj >= 0.05:
+            return f"pas d'écart établi selon {what} (p ajusté = {fmt.pvalue(x.p_adj)})"
+        shown = table.loc[table["n"] >= threshold].sort_values("estimate")
+        span = ""
+        if len(shown) >= 2:
+            lo, hi = shown.iloc[0], shown.iloc[-1]
+            who = (lambda g: f"chez ceux qui habitent {ORIGIN_PHRASES.get(g, g)}") if by == "origine" else (
+                lambda g: "chez ceux venus " + (g[0].lower() + g[1:] if g.startswith("Pour ") else "pour l'un et l'autre"))
+            span = f" : {pct(lo.estimate)} {who(lo.domaine)} contre {pct(hi.estimate)} {who(hi.domaine)}"
+        return f"cette part varie selon {what} (test de Wald, p ajusté = {fmt.pvalue(x.p_adj)}){span}"
+
+    return fmt.french(
+        f"**Revenir.** {pct_ci(o.estimate, o.ci_low, o.ci_high)} des clients du territoire ont l'intention de revenir "
+        "dans les Hauts-de-France (« plutôt » ou « tout à fait » d'accord ; « Ne sait pas » exclus) ; "
+        f"{test('origine', r['by_origin'], 'le lieu où ils habitent')} ; "
+        f"{test('motif', r['by_motif'], 'le motif de leur dernier séjour')}.")
+
+
+def return_table(r: Mapping[str, pd.DataFrame], threshold: int) -> pd.DataFrame:
+    """Clients intending to come back by origin and by purpose: shares with CIs, counts protected per line."""
+    rows = []
+    for label, key in (("lieu de résidence", "by_origin"), ("motif du dernier séjour", "by_motif")):
+        part = r[key].reset_index(drop=True)
+        cells, hide = _cells(part, threshold)
+        rows.append(pd.DataFrame({"selon": label, "profil": part["domaine"], "ont l'intention de revenir": cells,
+                                  "répondants": [SUPPRESSED if h else fmt.number(n) for n, h in zip(part["n"], hide)]}))
+    return pd.concat(rows, ignore_index=True)
+
+
 # ------------------------------------------------------------------------------------------- pride
 
 
@@ -330,9 +375,9 @@ def scope_sentence(n: Mapping[str, int], living_here: pd.Series | None = None,
     """
     local = ""
     if living_here is not None:
-        local = (f" D'après leurs réponses pondérées, {fmt.percent(living_here['estimate'], 0)} des clients du "
-                 f"territoire (IC à 95 % : {fmt.number(living_here['ci_low'] * 100)} à "
-                 f"{fmt.number(living_here['ci_high'] * 100)}) habitent eux-mêmes les Hauts-de-France : les fichiers des partenaires touchent aussi les habitants de la "
+        local = (" D'après leurs réponses pondérées, " + pct_ci(living_here["estimate"], living_here["ci_low"],
+                                                              living_here["ci_high"])
+                 + " des clients du territoire habitent eux-mêmes les Hauts-de-France : les fichiers des partenaires touchent aussi les habitants de la "
                  "région qui y voyagent ou y sortent, si bien que l'image « des clients » n'est pas entièrement un "
                  "regard extérieur.")
     frequent = ""

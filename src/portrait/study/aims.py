@@ -173,3 +173,39 @@ def visitors_living_here(visitors: Design) -> pd.Series:
                     np.where((~np.isnan(pays) & (pays != 1)) | (~np.isnan(region)), 0.0, np.nan))
     e = survey.mean(replace(visitors, data=data.assign(_lives_here=here)), "_lives_here")
     return e.iloc[0][["estimate", "ci_low", "ci_high", "n"]]
+
+
+ORIGINS = {"here": "Hauts-de-France", "france": "autre région de France", "abroad": "étranger"}
+
+
+def origin(visitors: Design) -> np.ndarray:
+    """Each client's origin (a key of :data:`ORIGINS`; ``None`` when unknown): living in Hauts-de-France, in
+    another French region, or abroad, from ``pays`` and ``region_residence``."""
+    pays = pd.to_numeric(visitors.data["pays"], errors="coerce").to_numpy(dtype=float)
+    region = pd.to_numeric(visitors.data["region_residence"], errors="coerce").to_numpy(dtype=float)
+    out = np.full(len(pays), None, dtype=object)
+    out[(pays == 1) & (region == HOME_REGION)] = "here"
+    out[(pays == 1) & ~np.isnan(region) & (region != HOME_REGION)] = "france"
+    out[~np.isnan(pays) & (pays != 1)] = "abroad"
+    return out
+
+
+def return_intention(visitors: Design, cb: Codebook, adjust: str = "fdr_bh") -> dict[str, pd.DataFrame]:
+    """Clients intending to come back (« plutôt » or « tout à fait » d'accord with ``intention_retour``; « Ne
+    sait pas » left out): overall, by origin (:func:`origin`) and by the purpose of their last stay (``motif``),
+    with the Wald test that the share is the same across origins, and across purposes (p adjusted across the
+    two). Each table has ``domaine``, ``estimate``, ``se``, ``ci_low``, ``ci_high`` and ``n``."""
+    x = _substantive(visitors.data["intention_retour"], cb.dont_know_code)
+    motifs = {str(c.value): c.label for c in cb.variable("motif").codes}
+    motif = pd.to_numeric(visitors.data["motif"], errors="coerce").astype("Int64").astype("string")
+    d = replace(visitors, data=visitors.data.assign(
+        retour__oui=np.where(np.isnan(x), np.nan, np.isin(x, AGREE).astype(float)),
+        origine=pd.array(origin(visitors), dtype="string"), motif_c=motif))
+    cols = ["retour__oui"]
+    by_origin = _by(d, cols, "origine", ORIGINS).set_index("domaine").reindex(list(ORIGINS.values())).reset_index()
+    by_motif = _by(d, cols, "motif_c", motifs)
+    tests = pd.DataFrame([("retour__oui", b, *homogeneity(d, "retour__oui", col))
+                          for b, col in (("origine", "origine"), ("motif", "motif_c"))],
+                         columns=["variable", "selon", "F", "ndf", "ddf", "p"])
+    tests["p_adj"] = adjust_pvalues(tests["p"], adjust)
+    return {"overall": _by(d, cols, None), "by_origin": by_origin, "by_motif": by_motif, "tests": tests}
