@@ -305,9 +305,10 @@ def test_the_method_says_how_the_visitors_were_calibrated():
     assert fmt.french("20 dans chacune des 185 communes tirées au hasard ; les 30 communes retenues d'office (celles "
                       "dont la population vaut à elle seule au moins un tirage, et la dernière commune d'une strate dont "
                       "toutes les autres le sont) en reçoivent en proportion de leur population") in frame
-    assert fmt.french(": de 17 à 200 invitations par commune (moins de 20 pour une commune qui vaut moins d'un tirage), "
-                      "arrondies à l'unité (d'où un total qui s'écarte de quelques unités du nombre prévu, un multiple "
-                      "de 20).") in frame
+    assert fmt.french("en proportion de leur population, de 17 à 200 (moins de 20 pour une commune qui vaut moins d'un "
+                      "tirage), pour que leurs habitants aient la même chance d'être invités que ceux du reste de la "
+                      "strate ; arrondi à l'unité, le total s'écarte de quelques unités du nombre prévu, un multiple "
+                      "de 20.") in frame
     assert "moins de 20 pour" not in synthesis.method_sentences({**counts, "certain_min": 20}, ledger, diag, adjustment=bh)
     assert fmt.french("5\u202f004 invitations : 20 dans chacune des 215 communes tirées au hasard.") in \
         synthesis.method_sentences({**counts, "certain_communes": 0}, ledger, diag, adjustment=bh)
@@ -422,6 +423,24 @@ def test_the_regions_gap_is_signed_and_names_its_direction():
                       "écart bas": [0.05], "écart haut": [0.63], "p_adj": [0.0837]})
     assert sections.regions_sentences(f).endswith(fmt.french(
         "écart Nord-Pas de Calais − Picardie +0,34 point (IC à 95 % : 0,05 à 0,63, p ajusté = 0,0837)."))
+
+
+def test_the_regions_table_puts_both_questions_of_a_zone_on_one_row_and_masks_small_cells():
+    """Five rows, not ten (the synthesis must print on ten pages): each group and zone once, the two questions
+    side by side, each with its own respondents; a cell under the threshold is masked, not its neighbour; an
+    interval's bounds are never split across lines."""
+    from portrait.reporting import sections
+
+    f = pd.DataFrame({"groupe": ["Habitants"] * 4, "question": ["image_globale"] * 2 + ["recommandation"] * 2,
+                      "domaine": ["Nord-Pas de Calais", "Picardie"] * 2, "estimate": [6.951, 6.61, 6.78, 6.5],
+                      "ci_low": [6.79, 6.37, 6.64, 6.26], "ci_high": [7.1, 6.84, 6.93, 6.75], "n": [919, 464, 898, 8]})
+    t = sections.regions_table(f, threshold=10)
+    assert list(t.columns) == ["groupe", "zone", "image globale (0 à 10)", "répondants (image globale)",
+                               "recommandation (0 à 10)", "répondants (recommandation)"]
+    assert list(t["zone"]) == ["Nord-Pas de Calais", "Picardie"]
+    assert t.loc[0, "image globale (0 à 10)"] == "6,95 [6,79\u00a0;\u00a07,10]"
+    assert t.loc[1, "recommandation (0 à 10)"] == sections.SUPPRESSED == t.loc[1, "répondants (recommandation)"]
+    assert t.loc[1, "répondants (image globale)"] == "464"
 
 
 def test_a_wide_cross_table_gives_each_rows_respondents_masked_cells_included():

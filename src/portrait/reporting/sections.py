@@ -37,8 +37,8 @@ def pct_ci(e: float, lo: float, hi: float) -> str:
 
 
 def _ci_cell(estimate: str, low: float, high: float, decimals: int, scale: float = 100.0) -> str:
-    """« 65 % [62 ; 67] »: an estimate already written, and its interval's bounds."""
-    return fmt.french(f"{estimate} [{fmt.number(low * scale, decimals)} ; {fmt.number(high * scale, decimals)}]")
+    """« 65 % [62 ; 67] »: an estimate already written, and its interval's bounds, which a line never splits."""
+    return fmt.french(f"{estimate} [{fmt.number(low * scale, decimals)} ;\u00a0{fmt.number(high * scale, decimals)}]")
 
 
 def _cells(t: pd.DataFrame, threshold: int, decimals: int = 0) -> tuple[pd.Series, np.ndarray]:
@@ -76,8 +76,9 @@ def return_sentences(r: Mapping[str, pd.DataFrame], threshold: int) -> str:
         return f"cette part varie selon {what} (test de Wald, p ajusté = {fmt.pvalue(x.p_adj)}){span}"
 
     return fmt.french(
-        f"**Revenir.** {pct_ci(o.estimate, o.ci_low, o.ci_high)} des clients du territoire ont l'intention de revenir "
-        "dans les Hauts-de-France (« plutôt » ou « tout à fait » d'accord ; « Ne sait pas » exclus) ; "
+        f"**Revenir.** {pct_ci(o.estimate, o.ci_low, o.ci_high)} des clients du territoire (seuls interrogés sur ce "
+        "point) ont l'intention de revenir dans les Hauts-de-France (« plutôt » ou « tout à fait » d'accord ; « Ne sait "
+        "pas » exclus) ; "
         f"{test('origine', r['by_origin'], 'le lieu où ils habitent')} ; "
         f"{test('motif', r['by_motif'], 'le motif de leur dernier séjour')}.")
 
@@ -209,13 +210,19 @@ QUESTION_LABELS = {"image_globale": "image globale (0 à 10)", "recommandation":
 
 
 def regions_table(f: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """One row per group and zone, the mean of each question with its CI and respondents side by side."""
     out = f.copy()
-    out["question"] = out["question"].map(QUESTION_LABELS)
     hide = out["n"] < threshold
     out["moyenne"] = [SUPPRESSED if h else _ci_cell(fmt.number(e, 2), lo, hi, 2, scale=1.0)
                       for e, lo, hi, h in zip(out["estimate"], out["ci_low"], out["ci_high"], hide)]
     out["répondants"] = [SUPPRESSED if h else fmt.number(n) for n, h in zip(out["n"], hide)]
-    return out[["groupe", "question", "domaine", "moyenne", "répondants"]].rename(columns={"domaine": "zone"})
+    keys = out[["groupe", "domaine"]].drop_duplicates()
+    for q in out["question"].drop_duplicates():
+        label = QUESTION_LABELS[q]
+        part = out.loc[out["question"] == q, ["groupe", "domaine", "moyenne", "répondants"]].rename(
+            columns={"moyenne": label, "répondants": f"répondants ({label.split(' (')[0]})"})
+        keys = keys.merge(part, on=["groupe", "domaine"], how="left")
+    return keys.fillna("—").rename(columns={"domaine": "zone"})
 
 
 def regions_sentences(f: pd.DataFrame) -> str:
@@ -301,18 +308,18 @@ def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride
 
     def strength(i: str) -> str:
         # what the other sections say of it: an established gap between the groups, a difference between departments
-        notes = [f"{pct(wide.loc[i, ('estimate', 'residents')])} des habitants",
-                 f"{pct(wide.loc[i, ('estimate', 'visitors')])} des clients"]
+        notes = []
         if i in established.index:
             notes.append(f"écart établi de {fmt.points(established[i])}")
         if readings.get(i) == "local":
             notes.append("part d'accord " + READINGS["local"])
-        return f"« {short[i]} » ({', '.join(notes)})"
+        return f"« {short[i]} »" + (f" ({', '.join(notes)})" if notes else "")
 
     out = []
     if strong:
         out.append("**Des atouts reconnus par les habitants comme par les clients, sur lesquels bâtir la marque** "
-                   "(l'écart clients − habitants est indiqué quand il est établi) : "
+                   "(du plus au moins approuvé par les clients, parts dans « Identité ressentie et image perçue » ; "
+                   "l'écart clients − habitants est indiqué quand il est établi) : "
                    + ", ".join(strength(i) for i in sorted(strong, key=lambda i: -wide.loc[i, ("estimate", "visitors")]))
                    + ".")
     if len(gaps):
@@ -323,10 +330,11 @@ def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride
         out.append("**Des points faibles pour tous** : "
                    + ", ".join(f"« {short[i]} »" for i in weak) + ".")
     fw = est.loc[(est["item"] == "faiblesses") & (est["statistic"] == "share")]
+    tops = []
     for group, label in (("residents", "habitants"), ("visitors", "clients")):
         top = fw.loc[fw["group"] == group].sort_values("estimate", ascending=False).head(3)
-        out.append(f"Faiblesses les plus citées par les {label} : " + ", ".join(
-            f"« {r.label} » ({pct(r.estimate)})" for r in top.itertuples()) + ".")
+        tops.append(f"chez les {label}, " + ", ".join(f"« {r.label} » ({pct(r.estimate)})" for r in top.itertuples()))
+    out.append("Faiblesses les plus citées : " + " ; ".join(tops) + ".")
     for item, name in (("forces", "Forces"), ("faiblesses", "Faiblesses")):
         fd = diff.loc[(diff["item"] == item) & (diff["statistic"] == "share")].copy()
         if not len(fd):

@@ -116,9 +116,9 @@ def _takes(counts: Mapping[str, int]) -> str:
              if counts["certain_min"] < counts["take"] else "")
     return (f"{fixed} ; les {fmt.number(k)} communes retenues d'office (celles dont la population vaut à elle seule "
             "au moins un tirage, et la dernière commune d'une strate dont toutes les autres le sont) en reçoivent en "
-            "proportion de leur population, pour que leurs habitants aient la même chance d'être invités que ceux du "
-            f"reste de la strate : de {low} à {high} invitations par commune{fewer}, arrondies à l'unité (d'où un "
-            f"total qui s'écarte de quelques unités du nombre prévu, un multiple de {take})")
+            f"proportion de leur population, de {low} à {high}{fewer}, pour que leurs habitants aient la même chance "
+            "d'être invités que ceux du reste de la strate ; arrondi à l'unité, le total s'écarte de quelques unités "
+            f"du nombre prévu, un multiple de {take}")
 
 
 def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapping[str, pd.Series],
@@ -165,11 +165,10 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
         "la méthode vise à ce que, 95 fois sur 100, la fourchette contienne la vraie valeur de la population. Une différence "
         "entre habitants et clients n'est dite « établie » que si elle reste significative une fois corrigée pour le "
         f"grand nombre de questions comparées ({adjustment}). L'étude de validation (rapport 08) mesure par simulation "
-        "si ces fourchettes tiennent leur promesse : elle refait toute la chaîne — tirages, terrain, pondération, "
-        "estimation — sur une population simulée dont les vraies valeurs sont connues, et compte combien de fois les "
-        "intervalles les contiennent. Sa version courte, celle que produit la chaîne par défaut, ne compte que "
-        "quelques dizaines de répétitions : elle montre la méthode sans permettre de conclure ; seule sa version "
-        "publiée, bien plus longue, le permet, et le rapport 08 dit laquelle il présente.",
+        "si ces fourchettes tiennent leur promesse : elle refait toute la chaîne sur une population simulée dont les "
+        "vraies valeurs sont connues, et compte combien de fois les intervalles les contiennent. Sa version courte, "
+        "produite par défaut, montre la méthode sans permettre de conclure ; seule sa version publiée le permet "
+        "(le rapport 08 dit laquelle il présente).",
     ]))
 
 
