@@ -525,3 +525,17 @@ def test_the_mosaic_names_every_department_tied_at_the_printed_share_and_never_a
     assert fmt.french("De 51 % d'accord dans le Nord à 66 % dans l'Aisne et dans la Somme (écarts établis") in text
     masked = sections.mosaic_sentences(m.assign(n=[120, 400, 150, 300, 5]), 10)
     assert fmt.french("à 66 % dans l'Aisne (écarts") in masked and "Somme (" not in masked
+    assert "Ni l'un" not in text
+
+
+def test_the_mosaic_names_the_attributes_neither_shared_nor_variable_with_their_range():
+    """A reader of 07 found three attributes in Tableau 7 read « ni l'un ni l'autre » and no sentence about them:
+    they are named, with the range of their shares over the departments shown (a masked one is not quoted)."""
+    from portrait.reporting import sections
+
+    deps = ["Aisne", "Nord", "Oise", "Pas-de-Calais", "Somme"]
+    m = pd.DataFrame({"item": "img_sure", "attribut": "Sûre", "lecture": "ni l'un ni l'autre", "p_adj": 0.9,
+                      "département": deps, "estimate": [0.47, 0.42, 0.42, 0.40, 0.30], "n": [120, 400, 150, 300, 5]})
+    text = sections.mosaic_sentences(m, 10)
+    assert fmt.french("**Ni l'un ni l'autre.** Sans écart établi entre départements, mais approuvés par moins de la "
+                      "moitié des habitants dans au moins un département : « Sûre » (de 40 % à 47 %).") in text

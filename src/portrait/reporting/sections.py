@@ -198,6 +198,14 @@ def mosaic_sentences(m: pd.DataFrame, threshold: int = 0) -> str:
                      f"{high} {_where(g, high)} (écarts établis entre départements, p ajusté = {fmt.pvalue(r.p_adj)}).")
     if not len(local):
         parts.append("Aucun attribut ne distingue nettement un département des autres.")
+    neither = []
+    for r in t.loc[~t["lecture"].isin(["partagé", "local"])].itertuples():
+        g = m.loc[(m["item"] == r.item) & (m["n"] >= threshold), "estimate"]
+        span = f" (de {pct(g.min())} à {pct(g.max())})" if len(g) >= 2 and pct(g.min()) != pct(g.max()) else ""
+        neither.append(f"« {r.attribut} »{span}")
+    if neither:
+        parts.append("**Ni l'un ni l'autre.** Sans écart établi entre départements, mais approuvés par moins de la "
+                     "moitié des habitants dans au moins un département : " + ", ".join(neither) + ".")
     parts.append("Les parts par département reposent sur de petits effectifs dans l'Aisne et la Somme : leurs "
                  "intervalles de confiance sont larges, et une case calculée sur trop peu de répondants est masquée.")
     return fmt.french("\n\n".join(parts))
