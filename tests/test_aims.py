@@ -96,7 +96,8 @@ def test_share_of_clients_living_in_the_region_by_hand():
                         "item_label": ["Les Hauts-de-France sont une région innovante", "b", "c", "d"]})
     text = sections.scope_sentence({"residents": 10, "visitors": 6}, got, est).replace("\u00a0", " ")
     assert "pondérées, 30 % (IC à 95 % : " in text and "des clients du territoire habitent eux-mêmes" in text
-    assert "— chez les clients, « Innovante » (13 %) et « C » (11 %) —" in text and "chez les habitants" not in text
+    assert "dépassent 10 % pour quelques questions : chez les clients, « Innovante » (13 %) et « C » (11 %)." in text
+    assert "chez les habitants" not in text
 
 
 def test_clients_coming_back_by_origin_and_purpose_by_hand(cb):

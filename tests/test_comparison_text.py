@@ -134,7 +134,7 @@ def test_recovery_sentence_counts_zero_shifted_and_other_true_differences_by_han
            "(1 fausse alerte)" in s
     assert "Elle ne l'est pas pour 4\u00a0: 2 par un décalage introduit" in s
     assert "2 sans décalage" in s
-    assert "3 de ces 4 sont déclarées significatives\u00a0; pour 1 d'entre elles, l'intervalle" in s
+    assert "3 de ces 4 sont déclarées significatives\u00a0; parmi ces 3, l'intervalle de confiance de 1 ne" in s
     assert f"**{fmt.percent(5 / 7)}** des 7 statistiques" in s
     table = comparison_text.recovery_summary(check)
     assert table["statistiques"].tolist() == [2, 2, 2] and table["significatives"].tolist() == [2, 1, 1]

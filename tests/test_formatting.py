@@ -408,7 +408,7 @@ def test_synthesis_agreement_table_signs_the_gap_and_suppresses_small_cells():
         "n_residents": [1340, 1380, 1309, 8], "n_visitors": [2400, 2450, 2300, 2200]})
     table = synthesis.agreement_table(diff, threshold=10)
     assert list(table.columns) == ["attribut", "habitants (%)", "clients (%)", "écart clients − habitants (points)",
-                                   "IC bas", "IC haut", "établi", "répondants (plus petit groupe)"]
+                                   "écart\u00a0: IC bas", "écart\u00a0: IC haut", "établi", "répondants (plus petit groupe)"]
     assert table.iloc[0].tolist() == ["Une nature et des paysages de qualité", "58,1", "68,1", "+10,1", "6,8", "13,4",
                                       "oui", "1\u202f340"]
     assert table.iloc[1].tolist() == ["Sûre", "41,8", "40,6", "\u22121,2", "\u22124,8", "2,4", "non", "1\u202f309"]
@@ -438,9 +438,27 @@ def test_the_regions_table_puts_both_questions_of_a_zone_on_one_row_and_masks_sm
     assert list(t.columns) == ["groupe", "zone", "image globale (0 à 10)", "répondants (image globale)",
                                "recommandation (0 à 10)", "répondants (recommandation)"]
     assert list(t["zone"]) == ["Nord-Pas de Calais", "Picardie"]
+    both = pd.concat([f.loc[f["domaine"] == "Picardie"].assign(domaine="Les deux"), f])   # « Les deux » first, as domain estimates come sorted
+    assert list(sections.regions_table(both, 10)["zone"]) == ["Nord-Pas de Calais", "Picardie", "Les deux"]
     assert t.loc[0, "image globale (0 à 10)"] == "6,95 [6,79\u00a0;\u00a07,10]"
     assert t.loc[1, "recommandation (0 à 10)"] == sections.SUPPRESSED == t.loc[1, "répondants (recommandation)"]
     assert t.loc[1, "répondants (image globale)"] == "464"
+
+
+def test_the_age_table_gets_a_sentence_from_its_printed_ends_never_a_masked_one():
+    """« Selon le profil » showed Tableau 2 with no sentence: the first and last ages' means of each group are
+    quoted as printed; a group whose end cell is masked is left out."""
+    from portrait.reporting import synthesis
+
+    t = pd.DataFrame({"groupe": ["Habitants"] * 3 + ["Clients du territoire"] * 3,
+                      "âge": ["15 à 29 ans", "30 à 59 ans", "60 ans ou plus"] * 2,
+                      "moyenne": ["6,34", "6,90", "7,58", "6,00", synthesis.SUPPRESSED, "7,41"]})
+    assert synthesis.ends_sentence(t, "âge", "la note") == fmt.french(
+        "Des 15 à 29 ans aux 60 ans ou plus, la note passe de 6,34 à 7,58 chez les habitants et de 6,00 à 7,41 "
+        "chez les clients du territoire.")
+    t.loc[5, "moyenne"] = synthesis.SUPPRESSED
+    assert synthesis.ends_sentence(t, "âge", "la note").endswith("de 6,34 à 7,58 chez les habitants.")
+    assert synthesis.ends_sentence(t.assign(moyenne=synthesis.SUPPRESSED), "âge") == ""
 
 
 def test_a_wide_cross_table_gives_each_rows_respondents_masked_cells_included():
@@ -484,7 +502,7 @@ def test_margins_sharing_a_source_and_assumption_share_a_row():
     residents = pd.DataFrame({"marge": ["sexe × âge"], "source": ["Insee"], "hypothèse": ["aucune"]})
     t = synthesis.margins_table({"residents": residents, "visitors": visitors})
     assert t["marge"].tolist() == ["sexe × âge", fmt.french("zone visitée ; type de partenaire"), "pays"]
-    assert t["enquête"].tolist() == ["habitants", "clients", "clients"]
+    assert t["pondération"].tolist() == ["habitants", "clients", "clients"]
     limits = synthesis.limits("simulated", [residents, visitors], "frame")
     assert fmt.french("**Hypothèses des marges de calage.** La marge « pays » repose sur une hypothèse") in limits
 
@@ -505,7 +523,7 @@ def test_the_clients_variant_margins_reach_the_synthesis_table():
     sources = synthesis.margin_sources(attrs)
     assert list(sources) == ["residents", "visitors", "visitors_variant"]
     t = synthesis.margins_table(sources, "frame")
-    assert t["enquête"].tolist() == ["habitants", "clients", "clients calés sur le tourisme (variante)"]
+    assert t["pondération"].tolist() == ["habitants", "clients", "clients calés sur le tourisme (variante)"]
     assert "« pays » repose sur une hypothèse" in synthesis.limits("simulated", sources.values()).replace("\u00a0", " ")
     del attrs["visitors"]["variant_margin_sources"]
     assert list(synthesis.margin_sources(attrs)) == ["residents", "visitors"]

@@ -127,8 +127,8 @@ def recovery_sentence(check: pd.DataFrame) -> str:
     found_text = (f"{fmt.number(len(found))} de ces {fmt.number(len(nonzero))} "
                   f"{'sont déclarées significatives' if len(found) >= 2 else 'est déclarée significative'}")
     if missed:
-        found_text += (f" ; pour {fmt.number(missed)} d'entre elles, l'intervalle de confiance ne contient pas la "
-                       "vraie différence")
+        found_text += (f" ; parmi ces {fmt.number(len(found))}, l'intervalle de confiance de {fmt.number(missed)} ne "
+                       "contient pas la vraie différence")
     return fmt.french(
         f"L'intervalle de confiance contient la vraie différence pour **{fmt.percent(check['covered'].mean())}** des "
         f"{fmt.count(len(check), 'statistique')}. Dans la batterie, la vraie différence est nulle pour "

@@ -89,7 +89,7 @@ def return_table(r: Mapping[str, pd.DataFrame], threshold: int) -> pd.DataFrame:
     for label, key in (("lieu de résidence", "by_origin"), ("motif du dernier séjour", "by_motif")):
         part = r[key].reset_index(drop=True)
         cells, hide = _cells(part, threshold)
-        rows.append(pd.DataFrame({"selon": label, "profil": part["domaine"], "ont l'intention de revenir": cells,
+        rows.append(pd.DataFrame({"critère": label, "profil": part["domaine"], "ont l'intention de revenir": cells,
                                   "répondants": [SUPPRESSED if h else fmt.number(n) for n, h in zip(part["n"], hide)]}))
     return pd.concat(rows, ignore_index=True)
 
@@ -140,7 +140,7 @@ def pride_table(p: Mapping[str, pd.DataFrame], threshold: int) -> pd.DataFrame:
             cells[var], hide = _cells(part, threshold)
             cells[var + "_n"] = [SUPPRESSED if h else fmt.number(n) for n, h in zip(part["n"], hide)]
             dom = part["domaine"]
-        rows.append(pd.DataFrame({"selon": label, "profil": dom, "fiers d'appartenir": cells["fierte__oui"],
+        rows.append(pd.DataFrame({"critère": label, "profil": dom, "fiers d'appartenir": cells["fierte__oui"],
                                   "répondants (fierté)": cells["fierte__oui_n"],
                                   "prêts à être ambassadeurs": cells["ambassadeur__oui"],
                                   "répondants (ambassadeurs)": cells["ambassadeur__oui_n"]}))
@@ -225,6 +225,9 @@ def regions_table(f: pd.DataFrame, threshold: int) -> pd.DataFrame:
                       for e, lo, hi, h in zip(out["estimate"], out["ci_low"], out["ci_high"], hide)]
     out["répondants"] = [SUPPRESSED if h else fmt.number(n) for n, h in zip(out["n"], hide)]
     keys = out[["groupe", "domaine"]].drop_duplicates()
+    order = {"Nord-Pas de Calais": 0, "Picardie": 1, "Les deux": 2}       # the two regions first, then both
+    keys = keys.assign(_g=pd.factorize(keys["groupe"])[0], _z=keys["domaine"].map(order).fillna(len(order)))
+    keys = keys.sort_values(["_g", "_z"], kind="stable").drop(columns=["_g", "_z"])
     for q in out["question"].drop_duplicates():
         label = QUESTION_LABELS[q]
         part = out.loc[out["question"] == q, ["groupe", "domaine", "moyenne", "répondants"]].rename(
@@ -272,8 +275,9 @@ def words_sentence(words: pd.DataFrame) -> str:
             out.append(f"Mots plus souvent cités par {label} : " + ", ".join(
                 f"« {r.level} » ({pct(r.estimate_residents, 1)} des habitants, {pct(r.estimate_visitors, 1)} des clients)"
                 for r in s.itertuples()) + ".")
-    return fmt.french(" ".join(out) + (" Les mots sont regroupés sans tenir compte des majuscules, des accents ni du "
-                                       "pluriel, selon le vocabulaire du questionnaire."))
+    return fmt.french(" ".join(out) + (" Chaque mot compte avec ses variantes d'écriture (pluriel, orthographe) que "
+                                       "liste le dictionnaire des variables, sans tenir compte des majuscules ni des "
+                                       "accents ; un mot absent de cette liste n'est pas compté."))
 
 
 # ------------------------------------------------------------------------------------------- takeaways
@@ -406,8 +410,8 @@ def scope_sentence(n: Mapping[str, int], living_here: pd.Series | None = None,
                 parts.append(f"chez les {label}, " + fmt.enumeration(
                     [f"« {compare.short_label(r.item_label)} » ({fmt.percent(r.estimate, 0)})" for r in g.itertuples()]))
         if parts:
-            frequent = (f" Ils dépassent {fmt.percent(dont_know_above, 0)} pour quelques questions — "
-                        + " ; ".join(parts) + " — dont les parts portent donc sur ceux qui ont un avis.")
+            frequent = (f" Ces réponses exclues dépassent {fmt.percent(dont_know_above, 0)} pour quelques questions : "
+                        + " ; ".join(parts) + ".")
     text = (f"**Qui a répondu.** {fmt.number(n['residents'])} habitants et {fmt.number(n['visitors'])} clients du "
             f"territoire.{local} Les pourcentages portent sur les répondants qui ont donné un avis : les « Ne sait pas » et "
             f"les questions sans réponse sont exclus de la base.{frequent} En 2017, les « acteurs-habitants » étaient des "

@@ -166,9 +166,9 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
         "entre habitants et clients n'est dite « établie » que si elle reste significative une fois corrigée pour le "
         f"grand nombre de questions comparées ({adjustment}). L'étude de validation (rapport 08) mesure par simulation "
         "si ces fourchettes tiennent leur promesse : elle refait toute la chaîne sur une population simulée dont les "
-        "vraies valeurs sont connues, et compte combien de fois les intervalles les contiennent. Sa version courte, "
-        "produite par défaut, montre la méthode sans permettre de conclure ; seule sa version publiée le permet "
-        "(le rapport 08 dit laquelle il présente).",
+        "vraies valeurs sont connues, et compte combien de fois les intervalles les contiennent. Le rapport 08 dit en "
+        "tête sur combien de répétitions il repose : quelques dizaines dans sa version courte, produite par défaut, "
+        "qui montre la méthode sans permettre de conclure ; bien davantage dans sa version publiée, qui le permet.",
     ]))
 
 
@@ -215,8 +215,22 @@ def agreement_table(diff: pd.DataFrame, threshold: int) -> pd.DataFrame:
     shown = suppress(table, "effectif", ["habitants", "clients", "écart", "bas", "haut"], threshold, 1, signed=["écart"])
     return shown[["display", "habitants", "clients", "écart", "bas", "haut", "établi", "effectif"]].rename(
         columns={"display": "attribut", "habitants": "habitants (%)", "clients": "clients (%)",
-                 "écart": "écart clients − habitants (points)", "bas": "IC bas", "haut": "IC haut",
+                 "écart": "écart clients − habitants (points)", "bas": "écart\u00a0: IC bas", "haut": "écart\u00a0: IC haut",
                  "effectif": "répondants (plus petit groupe)"}).reset_index(drop=True)
+
+
+def ends_sentence(table: pd.DataFrame, level: str, what: str = "la note moyenne") -> str:
+    """What a :func:`domain_table` shows from its first level to its last in each group (« de 6,34 à 7,58 chez
+    les habitants »), read from the printed cells: a group whose first or last cell is masked is not quoted."""
+    parts = []
+    for group, g in table.groupby("groupe", sort=False):
+        first, last = g["moyenne"].iloc[0], g["moyenne"].iloc[-1]
+        if SUPPRESSED not in (first, last):
+            parts.append(f"de {first} à {last} chez les {group[0].lower() + group[1:]}")
+    if not parts or len(table) < 2:
+        return ""
+    first, last = table[level].iloc[0], table[level].iloc[-1]
+    return fmt.french(f"Des {first} aux {last}, {what} passe " + fmt.enumeration(parts) + ".")
 
 
 def _means_by(design: Design, cb, group: str, item: str, col: str) -> pd.DataFrame:
@@ -235,7 +249,7 @@ def _display(rows: pd.DataFrame, suppressed: np.ndarray) -> pd.DataFrame:
 
 
 def domain_table(designs: Mapping[str, Design], cb, item: str, by: Mapping[str, str],
-                 labels: Mapping[str, Mapping[str, str]], threshold: int) -> pd.DataFrame:
+                 labels: Mapping[str, Mapping[str, str]], threshold: int, level: str = "profil") -> pd.DataFrame:
     """Mean of a score by a profile variable in each group, with CI and count; every level of the
     variable is shown, and cells are suppressed so that none can be derived from the group's total
     (:func:`portrait.reporting.disclosure.suppression`)."""
@@ -245,7 +259,7 @@ def domain_table(designs: Mapping[str, Design], cb, item: str, by: Mapping[str, 
         levels = list(labels.get(group, {})) or list(e.index)
         e = e.reindex(levels)
         rows = pd.DataFrame({"groupe": compare.GROUP_LABELS[group],
-                             "profil": [labels.get(group, {}).get(lv, lv) for lv in levels],
+                             level: [labels.get(group, {}).get(lv, lv) for lv in levels],
                              "moyenne": e["estimate"].to_numpy(), "IC bas": e["ci_low"].to_numpy(),
                              "IC haut": e["ci_high"].to_numpy(), "répondants": e["n"].fillna(0).to_numpy()})
         parts.append(_display(rows, disclosure.suppression(rows["répondants"].to_numpy(), threshold)))
@@ -343,10 +357,10 @@ def margins_table(margin_sources: Mapping[str, pd.DataFrame], visitor_target: st
     other = "frame" if visitor_target == "tourism" else "tourism"
     label = {"residents": "habitants", "visitors": "clients",
              "visitors_variant": f"{compare.TARGET_LABELS[other]} (variante)"}
-    table = pd.concat([t.assign(enquête=label.get(g, g)) for g, t in margin_sources.items()])
-    table = (table.groupby(["enquête", "source", "hypothèse"], sort=False)["marge"]
+    table = pd.concat([t.assign(pondération=label.get(g, g)) for g, t in margin_sources.items()])
+    table = (table.groupby(["pondération", "source", "hypothèse"], sort=False)["marge"]
              .agg(lambda m: " ; ".join(map(str, m))).reset_index())
-    return table[["enquête", "marge", "source", "hypothèse"]].map(lambda v: fmt.french(v) if isinstance(v, str) else v)
+    return table[["pondération", "marge", "source", "hypothèse"]].map(lambda v: fmt.french(v) if isinstance(v, str) else v)
 
 
 def nonresponse_sentence() -> str:
