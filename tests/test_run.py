@@ -40,8 +40,12 @@ def test_typo_in_a_notebook_parameter_file_is_an_error(tmp_path, config_dir):
     """A key of config/<notebook>.yaml the notebook does not declare is reported, with the declared names."""
     nb = _notebook(tmp_path, "pass")
     (config_dir / "99_probe.yaml").write_text("lable: oops\n")
-    with pytest.raises(ParameterError, match=r"sets \['lable'\], which .* does not declare"):
+    with pytest.raises(ParameterError, match=r"sets \['lable'\], which .* does not declare .*did you mean 'label'\?"):
         run.resolve_parameters(nb)
+    (config_dir / "99_probe.yaml").write_text("zzz: oops\n")
+    with pytest.raises(ParameterError) as e:                  # nothing close: no guess
+        run.resolve_parameters(nb)
+    assert "did you mean" not in str(e.value)
 
 
 def test_failure_message_is_short_and_names_cell_exception_and_package_frame(tmp_path, config_dir, capsys):
@@ -146,7 +150,8 @@ def test_a_typo_in_the_study_file_is_an_error(tmp_path, config_dir):
     """`sourse: real` in config/study.yaml used to be ignored, and the simulator ran: now it names the key."""
     nb = _notebook(tmp_path, "pass")
     (config_dir / "study.yaml").write_text("seed: 42\nsourse: real\n")
-    with pytest.raises(ParameterError, match=r"study.yaml sets \['sourse'\], which no notebook of the chain declares"):
+    with pytest.raises(ParameterError, match=r"study.yaml sets \['sourse'\], which no notebook of the chain declares"
+                                             r" — did you mean 'source'\?"):
         run.resolve_parameters(nb)
 
 

@@ -94,3 +94,11 @@ def date(value: Any, name: str):
         return pd.Timestamp(value)
     except (ValueError, TypeError) as exc:
         raise ParameterError(f"parameter {name!r} must be a date such as 2017-03-01, got {value!r}") from exc
+
+
+def did_you_mean(names, candidates) -> str:
+    """« — did you mean 'label'? » for the names close to a candidate (a typo), else nothing."""
+    import difflib
+
+    hints = [repr(m[0]) for n in names if (m := difflib.get_close_matches(n, sorted(candidates), n=1, cutoff=0.75))]
+    return f" — did you mean {' or '.join(hints)}?" if hints else ""

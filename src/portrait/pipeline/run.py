@@ -54,19 +54,21 @@ def resolve_parameters(notebook: Path, overrides: dict[str, Any] | None = None) 
     typos = sorted(set(own) - set(declared))
     if typos:
         raise ParameterError(f"{paths.relative(own_file)} sets {typos}, which "
-                             f"{paths.relative(notebook)} does not declare in its parameters cell "
-                             f"(declared: {sorted(declared)})")
+                             f"{paths.relative(notebook)} does not declare in its parameters cell"
+                             f"{config.did_you_mean(typos, declared)} (declared: {sorted(declared)})")
     study = config.study()
     known = study_names()
     unknown = sorted(set(study) - known)
     if unknown:
-        raise ParameterError(f"config/{config.STUDY_FILE} sets {unknown}, which no notebook of the chain declares "
-                             f"(declared: {sorted(known)}); a typo there would silently keep the default")
+        raise ParameterError(f"config/{config.STUDY_FILE} sets {unknown}, which no notebook of the chain declares"
+                             f"{config.did_you_mean(unknown, known)} (declared: {sorted(known)}); a typo there would "
+                             "silently keep the default")
     merged = {k: v for k, v in study.items() if k in declared}
     merged.update(own)
     for k, v in (overrides or {}).items():
         if k not in declared:
-            raise ParameterError(f"-p {k}: {paths.relative(notebook)} declares no parameter {k!r}")
+            raise ParameterError(f"-p {k}: {paths.relative(notebook)} declares no parameter {k!r}"
+                                 f"{config.did_you_mean([k], declared)}")
         merged[k] = v
     return merged
 

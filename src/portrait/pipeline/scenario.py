@@ -128,8 +128,9 @@ def _check(scn: Scenario, file: Path | None) -> None:
 
     where = paths.relative(file) if file else "SET"
     if not any(scn.settings.values()):
+        shipped = ", ".join(sorted(p.stem for p in DEFINITIONS.glob("*.yaml"))) or "none"
         raise ParameterError(f"scenario {scn.name!r} changes no parameter: give SET=\"NN_stage.name=value\" "
-                             f"or write config/scenarios/{scn.name}.yaml")
+                             f"or write config/scenarios/{scn.name}.yaml (shipped scenarios: {shipped})")
     declared = {p.stem: set(cell_defaults(p)) for p in stages()}
     for stem, values in scn.settings.items():
         if stem != STUDY_WIDE and stem not in declared:
@@ -141,8 +142,10 @@ def _check(scn: Scenario, file: Path | None) -> None:
             owners = [s for s, names in declared.items() if key in names] if stem == STUDY_WIDE else \
                 ([stem] if key in declared[stem] else [])
             if not owners:
-                raise ParameterError(f"{where}: no stage declares a parameter {key!r}" if stem == STUDY_WIDE
-                                     else f"{where}: {stem} declares no parameter {key!r}")
+                hint = config.did_you_mean([key], set().union(*declared.values()) if stem == STUDY_WIDE
+                                           else declared[stem])
+                raise ParameterError((f"{where}: no stage declares a parameter {key!r}" if stem == STUDY_WIDE
+                                      else f"{where}: {stem} declares no parameter {key!r}") + hint)
 
 
 def plan(scn: Scenario) -> list[Stage]:
