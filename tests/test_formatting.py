@@ -173,8 +173,12 @@ def test_weight_diagnostics_are_shown_with_the_decimals_each_deserves():
 
     diag = pd.Series({"n": 1397.0, "somme des poids": 4961234.56, "deff de Kish": 1.2534, "taille effective": 1114.6,
                       "CV des poids": 0.5061, "poids min": 917.9, "poids max": 42017.7, "g 50 %": 0.8123})
-    shown = wt.diagnostics_table(diag)["valeur"].tolist()
-    assert shown == ["1\u202f397", "4\u202f961\u202f235", "1,253", "1\u202f115", "0,506", "918", "42\u202f018", "0,81"]
+    table = wt.diagnostics_table(diag)
+    assert table["valeur"].tolist() == ["1\u202f397", "4\u202f961\u202f235", "1,253", "1\u202f115", "0,506", "918",
+                                        "42\u202f018", "0,81"]
+    # a reader read « g 0 % » as a share: the g-ratio's quantiles are named
+    assert table["diagnostic"].iloc[-1] == "rapport g (poids calé / poids avant calage) : médiane"
+    assert table["diagnostic"].iloc[0] == "répondants"
 
 
 def test_nonresponse_groups_show_the_rate_in_percent_and_the_margins_read_before_then_after():

@@ -73,7 +73,23 @@ def diagnostics_table(diag: pd.Series) -> pd.DataFrame:
             return 0 if diag["poids min"] >= 10 else 2
         return 3 if name in ("deff de Kish", "CV des poids") else 2
 
-    return pd.DataFrame({"valeur": [fmt.number(v, decimals(k)) for k, v in diag.items()]}, index=diag.index)
+    return pd.DataFrame({"diagnostic": [_diagnostic_label(k) for k in diag.index],
+                         "valeur": [fmt.number(v, decimals(k)) for k, v in diag.items()]})
+
+
+#: the quantiles of the g-ratio as readers name them
+G_NAMES = {0: "minimum", 1: "1er centile", 10: "1er décile", 25: "1er quartile", 50: "médiane", 75: "3e quartile",
+           90: "9e décile", 99: "99e centile", 100: "maximum"}
+
+
+def _diagnostic_label(name: str) -> str:
+    """« g 50 % » → « rapport g (poids calé / poids avant calage) : médiane »; the engine's other labels kept,
+    spelled out where they were abbreviations."""
+    if name.startswith("g ") and name.endswith(" %"):
+        q = int(name[2:-2])
+        return f"rapport g (poids calé / poids avant calage) : {G_NAMES.get(q, f'quantile {q} %')}"
+    return {"n": "répondants", "deff de Kish": "effet de plan de Kish",
+            "CV des poids": "coefficient de variation des poids"}.get(name, name)
 
 
 def nonresponse_groups_table(groups: pd.DataFrame) -> pd.DataFrame:
