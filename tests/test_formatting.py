@@ -545,9 +545,26 @@ def test_the_mosaic_names_every_department_tied_at_the_printed_share_and_never_a
                       "n": [120, 400, 150, 300, 110]})
     text = sections.mosaic_sentences(m, 10)
     assert fmt.french("De 51 % d'accord dans le Nord à 66 % dans l'Aisne et dans la Somme (écarts établis") in text
+    # the departments with the fewest respondents are found, not assumed
+    assert "plus petits effectifs dans l'Aisne et dans la Somme" in text
+    assert "plus petits effectifs dans l'Oise et dans la Somme" in sections.mosaic_sentences(
+        m.assign(n=[500, 400, 150, 300, 110]), 10)
     masked = sections.mosaic_sentences(m.assign(n=[120, 400, 150, 300, 5]), 10)
-    assert fmt.french("à 66 % dans l'Aisne (écarts") in masked and "Somme (" not in masked
+    assert fmt.french("à 66 % dans l'Aisne (écarts") in masked and "Somme (écarts" not in masked
     assert "Ni l'un" not in text
+
+
+def test_the_mosaic_table_ends_with_each_departments_respondents():
+    """A reviewer asked why the Aisne's intervals are wide: the last row gives each department's respondents,
+    a range when the attributes' counts differ."""
+    from portrait.reporting import sections
+
+    m = pd.DataFrame({"item": ["a", "a", "b", "b"], "attribut": ["A", "A", "B", "B"], "lecture": "partagé",
+                      "p_adj": 0.5, "département": ["Aisne", "Nord"] * 2, "estimate": [0.6, 0.7, 0.55, 0.65],
+                      "ci_low": 0.5, "ci_high": 0.8, "n": [132, 568, 135, 568]})
+    t = sections.mosaic_table(m, 10)
+    assert t["attribut"].tolist() == ["A", "B", "répondants (selon l'attribut)"]
+    assert t.iloc[-1]["Aisne"] == "132 à 135" and t.iloc[-1]["Nord"] == "568"
 
 
 def test_the_mosaic_names_the_attributes_neither_shared_nor_variable_with_their_range():

@@ -158,7 +158,8 @@ def attachment_table(p: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
 
 def mosaic_table(m: pd.DataFrame, threshold: int) -> pd.DataFrame:
     """Attributes × departments: share agreeing with CI (suppressed below the threshold), the
-    homogeneity test's adjusted p-value and the reading (:data:`READINGS`)."""
+    homogeneity test's adjusted p-value and the reading (:data:`READINGS`); a last row gives each department's
+    respondents, from the fewest to the most over the attributes, so a reader sees why some intervals are wide."""
     m = m.copy()
     m["cell"] = [SUPPRESSED if n < threshold else _ci_cell(pct(e), lo, hi, 0)
                  for e, lo, hi, n in zip(m["estimate"], m["ci_low"], m["ci_high"], m["n"])]
@@ -166,7 +167,12 @@ def mosaic_table(m: pd.DataFrame, threshold: int) -> pd.DataFrame:
     tests = m.drop_duplicates("attribut").set_index("attribut")
     wide["p ajusté (homogénéité)"] = tests["p_adj"].map(fmt.pvalue)
     wide["lecture"] = tests["lecture"].map(lambda r: READINGS.get(r, r))
-    return wide.reset_index()
+    n = m.groupby("département", sort=False)["n"].agg(["min", "max"])
+    counts = {d: fmt.number(lo) if lo == hi else f"{fmt.number(lo)} à {fmt.number(hi)}"
+              for d, (lo, hi) in n.iterrows()}
+    last = pd.DataFrame([{"attribut": "répondants (selon l'attribut)", **counts, "p ajusté (homogénéité)": "",
+                          "lecture": ""}])
+    return pd.concat([wide.reset_index(), last], ignore_index=True)
 
 
 def _where(g: pd.DataFrame, shown: str) -> str:
@@ -206,8 +212,11 @@ def mosaic_sentences(m: pd.DataFrame, threshold: int = 0) -> str:
     if neither:
         parts.append("**Ni l'un ni l'autre.** Sans écart établi entre départements, mais approuvés par moins de la "
                      "moitié des habitants dans au moins un département : " + ", ".join(neither) + ".")
-    parts.append("Les parts par département reposent sur de petits effectifs dans l'Aisne et la Somme : leurs "
-                 "intervalles de confiance sont larges, et une case calculée sur trop peu de répondants est masquée.")
+    fewest = m.groupby("département")["n"].max().nsmallest(2).index
+    parts.append("Les parts par département reposent sur les plus petits effectifs "
+                 + fmt.enumeration([IN_DEPARTMENT.get(d, d) for d in sorted(fewest)])
+                 + " (dernière ligne du tableau) : leurs intervalles de confiance sont les plus larges, et une case "
+                 "calculée sur trop peu de répondants est masquée.")
     return fmt.french("\n\n".join(parts))
 
 
