@@ -75,8 +75,8 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
     w = design.weights
     n_units = len(w)
     q = len(specs)
-    Y = np.zeros((n_units, q))
-    M = np.zeros((n_units, q), dtype=bool)
+    Y = np.zeros((n_units, q), order="F")              # filled column by column
+    M = np.zeros((n_units, q), dtype=bool, order="F")
     for j, s in enumerate(specs):
         ok = s.mask & ~np.isnan(s.y) & (w > 0)
         M[:, j] = ok
