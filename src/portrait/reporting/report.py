@@ -33,6 +33,7 @@ code{overflow-wrap:anywhere}
 .source{display:inline-block;padding:.1rem .5rem;border-radius:.3rem;background:#fff3c4;color:#8d6400}
 .stale{display:inline-block;padding:.1rem .5rem;border-radius:.3rem;background:#fde2e1;color:#8a1c1c;font-weight:600}
 p.stale{display:block;padding:.5rem 1rem}
+@media (hover:none),print{.hover-hint{display:none}}
 """
 STALE_CLASS = "portrait-stale"
 STALE_STYLE = "background:#fde2e1;color:#8a1c1c"
@@ -105,8 +106,8 @@ def index_html(executed: list[Path], stale: tuple[str, set[str]] | None = None, 
             f'<li><a href="{html.escape(path.stem)}.html">{html.escape(notebook_title(nb))}</a>{old}{short} '
             f'<span class="source">{html.escape(data_source(params))}</span><br>'
             f"{summary_html(first if first.endswith('…') else first + '.')}<br>"
-            + (f'<span class="params">paramètres (nom et valeur du paramètre dans config/ au survol) : {shown}</span>'
-               if shown else "") + "</li>")
+            + (f'<span class="params">paramètres <span class="hover-hint">(nom et valeur du paramètre dans config/ au '
+               f'survol)</span> : {shown}</span>' if shown else "") + "</li>")
     return fmt.typeset_html(
         "<!DOCTYPE html>\n<html lang=\"fr\">\n<head>\n<meta charset=\"utf-8\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
