@@ -145,3 +145,68 @@ def fmt_pct(x):
     from portrait.reporting import formatting as fmt
 
     return fmt.percent(x, 0).replace("\u00a0", " ")
+
+
+def test_gaps_without_the_clients_living_here_by_hand(cb):
+    """The agreement gaps with only the clients living outside the region: the clients' « d'accord » share
+    Σ w x / Σ w over those living in another region or abroad (unknown origin and « Ne sait pas » out), minus the
+    residents' share; the variance the sum of the two; Welch–Satterthwaite df; the p-values adjusted by
+    Benjamini–Hochberg with the rest of the battery, written out by hand."""
+    from scipy import stats
+
+    n = 500
+    rng = np.random.default_rng(5)
+    pays = rng.choice([1, 1, 2], n)
+    region = np.where(pays == 1, rng.choice([32, 11], n), -1)
+    items = ["img_littoral", "img_nature"]
+    answers = {i: rng.choice([1, 2, 3, 4, 5, 99], n) for i in items}
+    df = pd.DataFrame({"pays": pd.array(pays, dtype="Int16"),
+                       "region_residence": pd.array(np.where(region < 0, pd.NA, region), dtype="Int16"),
+                       **{i: pd.array(a, dtype="Int16") for i, a in answers.items()}, "w": rng.uniform(1, 3, n)})
+    df.loc[:9, "pays"] = pd.NA
+    visitors = survey.Design.from_frame(df, weights="w")
+    est = pd.DataFrame({"item": items, "statistic": "accord", "level": "top2", "group": "residents",
+                        "estimate": [0.60, 0.55], "se": [0.02, 0.03], "df": [40.0, 40.0]})
+    diff = pd.DataFrame({"item": [*items, "image_globale"], "statistic": ["accord", "accord", "mean"],
+                         "level": ["top2", "top2", ""], "in_battery": True, "p": [0.5, 0.5, 0.001],
+                         "adjustment": "fdr_bh"})
+    g = aims.gaps_without_local_clients(visitors, cb, est, diff).set_index("item")
+
+    outside = df["pays"].notna().to_numpy() & ((pays == 2) | (region == 11))
+    w = df["w"].to_numpy()
+    p_all = [None, None, 0.001]
+    for k, i in enumerate(items):
+        ok = outside & (answers[i] != 99)
+        share = (w[ok] * np.isin(answers[i][ok], (4, 5))).sum() / w[ok].sum()
+        r = g.loc[i]
+        assert r["estimate_visitors"] == pytest.approx(share, rel=1e-12) and r["n_visitors"] == ok.sum()
+        assert r["estimate"] == pytest.approx(share - est["estimate"][k], rel=1e-12)
+        se_v2 = r["se"] ** 2 - est["se"][k] ** 2
+        assert 0 < se_v2 < 0.01
+        nu_v = visitors.degf
+        welch = r["se"] ** 4 / (est["se"][k] ** 4 / 40 + se_v2 ** 2 / nu_v)
+        assert r["df"] == pytest.approx(welch, rel=1e-10)
+        assert r["p"] == pytest.approx(2 * stats.t.sf(abs(r["estimate"]) / r["se"], welch), rel=1e-10)
+        p_all[k] = r["p"]
+    order = np.argsort(p_all)
+    bh = np.minimum.accumulate((np.array(p_all)[order] * 3 / np.arange(1, 4))[::-1])[::-1]
+    expected = np.empty(3)
+    expected[order] = np.minimum(bh, 1)
+    assert list(g["p_adj"]) == pytest.approx(list(expected[:2]), rel=1e-12)
+
+
+def test_the_local_clients_sentence_says_what_holds_and_what_changes():
+    """Same established gaps in the same direction; then one lost and one gained; then a sign reversed."""
+    from portrait.reporting import sections
+
+    short = {"a": "A", "b": "B", "c": "C"}
+    diff = pd.DataFrame({"item": ["a", "b", "c"], "statistic": "accord", "level": "top2", "in_battery": True,
+                         "estimate": [0.10, -0.08, 0.01], "p_adj": [0.001, 0.01, 0.6]})
+    gaps = pd.DataFrame({"item": ["a", "b", "c"], "estimate": [0.12, -0.05, 0.015], "p_adj": [0.001, 0.02, 0.7]})
+    text = sections.local_clients_sentence(gaps, diff, short).replace("\u00a0", " ")
+    assert "les mêmes 2 écarts d'accord sont établis, dans le même sens ; l'écart qui bouge le plus, « B », " \
+           "passe de −8,0 points à −5,0 points." in text
+    text = sections.local_clients_sentence(gaps.assign(p_adj=[0.001, 0.2, 0.01]), diff, short).replace("\u00a0", " ")
+    assert "1 des 2 écarts d'accord établis le reste ; « B » n'est plus établi ; « C » (+1,5 point) le devient" in text
+    text = sections.local_clients_sentence(gaps.assign(estimate=[-0.02, -0.05, 0.0]), diff, short)
+    assert "1 des 2 écarts d'accord établis le reste ; « A » (−2,0 points) change de sens ;" in text.replace("\u00a0", " ")

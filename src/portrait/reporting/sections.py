@@ -48,6 +48,55 @@ def _cells(t: pd.DataFrame, threshold: int, decimals: int = 0) -> tuple[pd.Serie
                       for r, hide in zip(t.itertuples(), s)], index=t.index), s
 
 
+# ------------------------------------------------------------------------------------------- clients from elsewhere
+
+
+def local_clients_sentence(gaps: pd.DataFrame, diff: pd.DataFrame, short: Mapping[str, str]) -> str:
+    """Whether the established agreement gaps hold with only the clients living outside the region
+    (:func:`portrait.study.aims.gaps_without_local_clients`): the same ones in the same direction, or which
+    are no longer established and which become so; and the gap that moves most."""
+    main = comparison_text.agreement_rows(diff)
+    main = main.loc[main["in_battery"]].set_index("item")
+    alt = gaps.set_index("item").loc[main.index]
+    was, now = main["p_adj"] < 0.05, alt["p_adj"] < 0.05
+    kept = was & now & (np.sign(main["estimate"]) == np.sign(alt["estimate"]))
+
+    def name(i: str) -> str:
+        return f"« {short.get(i, i)} »"
+
+    if kept.sum() == was.sum() == now.sum():
+        verdict = (f"les mêmes {fmt.count(int(kept.sum()), 'écart', 'écarts')} d'accord sont établis, dans le même "
+                   "sens" if kept.any() else "aucun écart d'accord n'est établi, comme avec tous les clients")
+    else:
+        parts = []
+        lost = [i for i in main.index if was[i] and not now[i]]
+        new = [i for i in main.index if now[i] and not was[i]]
+        flipped = [i for i in main.index if was[i] and now[i] and not kept[i]]
+        if lost:
+            parts.append(fmt.enumeration([name(i) for i in lost]) + (" ne sont plus établis" if len(lost) > 1
+                                                                       else " n'est plus établi"))
+        if new:
+            parts.append(fmt.enumeration([f"{name(i)} ({fmt.points(alt.loc[i, 'estimate'])})" for i in new])
+                         + (" le deviennent" if len(new) > 1 else " le devient"))
+        if flipped:
+            parts.append(fmt.enumeration([f"{name(i)} ({fmt.points(alt.loc[i, 'estimate'])})" for i in flipped])
+                         + (" changent de sens" if len(flipped) > 1 else " change de sens"))
+        k, n = int(kept.sum()), int(was.sum())
+        head = ("aucun écart d'accord n'était établi" if n == 0 else
+                f"aucun des {n} écarts d'accord établis ne le reste" if k == 0 and n > 1 else
+                "l'écart d'accord établi ne le reste pas" if k == 0 else
+                "l'écart d'accord établi le reste" if n == 1 else
+                f"{k} des {n} écarts d'accord établis le restent" if k > 1 else
+                f"1 des {n} écarts d'accord établis le reste")
+        verdict = head + " ; " + " ; ".join(parts)
+    move = (alt["estimate"] - main["estimate"]).abs()
+    i = move.idxmax()
+    return fmt.french(
+        "**Sans les clients qui habitent la région.** En ne comparant aux habitants que les clients qui habitent hors "
+        f"des Hauts-de-France, {verdict} ; l'écart qui bouge le plus, {name(i)}, passe de "
+        f"{fmt.points(main.loc[i, 'estimate'])} à {fmt.points(alt.loc[i, 'estimate'])}.")
+
+
 # ------------------------------------------------------------------------------------------- clients coming back
 
 

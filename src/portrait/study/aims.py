@@ -26,7 +26,8 @@ from .. import survey
 from ..pipeline.sources import DEPARTMENTS
 from ..survey import Design
 from .codebook import Codebook
-from .compare import GROUP_LABELS, adjust_pvalues, short_label
+from .compare import (GROUP_LABELS, adjust_pvalues, adjustment_method, independent_difference, short_label,
+                      with_items)
 
 FORMER_REGIONS = {"59": "Nord-Pas de Calais", "62": "Nord-Pas de Calais",
                   "02": "Picardie", "60": "Picardie", "80": "Picardie"}
@@ -188,6 +189,42 @@ def origin(visitors: Design) -> np.ndarray:
     out[(pays == 1) & ~np.isnan(region) & (region != HOME_REGION)] = "france"
     out[~np.isnan(pays) & (pays != 1)] = "abroad"
     return out
+
+
+def gaps_without_local_clients(visitors: Design, cb: Codebook, estimates: pd.DataFrame, diff: pd.DataFrame,
+                               level: float = 0.95) -> pd.DataFrame:
+    """The agreement gaps clients − habitants again, with only the clients who live outside Hauts-de-France.
+
+    The clients' « d'accord » shares are estimated on the domain of those living in another French region or
+    abroad (:func:`origin`; unknown origin left out), in their whole design (calibration residuals included);
+    the residents' come from ``estimates``. Differences of independent surveys on Welch–Satterthwaite
+    degrees of freedom; the p-values replace the attributes' own in the battery of ``diff`` and are adjusted
+    with the rest of it, by its method, so that « établi » means what it means in the main comparison.
+    Columns ``item``, ``estimate`` (the gap), ``se``, ``ci_low``, ``ci_high``, ``df``, ``p``, ``p_adj``,
+    ``estimate_visitors``, ``n_visitors``; one row per attribute of the battery, in ``diff``'s order.
+    """
+    key = ["item", "statistic", "level"]
+    rows = diff.loc[(diff["statistic"] == "accord") & (diff["level"].astype(str) == "top2") & diff["in_battery"]]
+    d, spec = with_items(visitors, cb, "visitors", only=set(rows["item"]), words=False)
+    spec = spec.loc[(spec["statistic"] == "accord") & (spec["level"].astype(str) == "top2")].set_index("item")
+    o = origin(visitors)
+    outside = pd.array(np.where(pd.isna(o), None, np.where(np.isin(o, ["france", "abroad"]), "oui", "non")),
+                       dtype="string")
+    e = survey.mean(replace(d, data=d.data.assign(_hors=outside)), list(spec.loc[rows["item"], "column"]),
+                    by="_hors", level=level)
+    e = e.loc[e["domain"] == "_hors=oui"].assign(item=list(rows["item"])).set_index("item")
+    r = estimates.loc[estimates["group"] == "residents"].set_index(key).loc[
+        [(i, "accord", "top2") for i in rows["item"]]]
+    g = independent_difference(r.reset_index(drop=True), e.reset_index(drop=True), level)
+    battery = diff.loc[diff["in_battery"]].reset_index(drop=True)
+    p = battery["p"].to_numpy(dtype=float).copy()
+    at = [int(np.flatnonzero((battery["item"] == i) & (battery["statistic"] == "accord")
+                             & (battery["level"].astype(str) == "top2"))[0]) for i in rows["item"]]
+    p[at] = g["p"]
+    return pd.DataFrame({"item": list(rows["item"]),
+                         **{k: g[k] for k in ("estimate", "se", "ci_low", "ci_high", "df", "p")},
+                         "p_adj": adjust_pvalues(p, adjustment_method(diff))[at],
+                         "estimate_visitors": e["estimate"].to_numpy(), "n_visitors": e["n"].to_numpy()})
 
 
 def return_intention(visitors: Design, cb: Codebook, adjust: str = "fdr_bh") -> dict[str, pd.DataFrame]:
