@@ -96,7 +96,8 @@ def test_share_of_clients_living_in_the_region_by_hand():
                         "item_label": ["Les Hauts-de-France sont une région innovante", "b", "c", "d"]})
     text = sections.scope_sentence({"residents": 10, "visitors": 6}, got, est).replace("\u00a0", " ")
     assert "pondérées, 30 % (IC à 95 % : " in text and "des clients du territoire habitent eux-mêmes" in text
-    assert "dépassent 10 % pour quelques questions : chez les clients, « Innovante » (13 %) et « C » (11 %)." in text
+    assert "Les « Ne sait pas » dépassent 10 % des réponses pour quelques questions : chez les clients, « Innovante » " \
+           "(13 %) et « C » (11 %)." in text
     assert "chez les habitants" not in text
 
 
@@ -139,6 +140,8 @@ def test_clients_coming_back_by_origin_and_purpose_by_hand(cb):
            f"{fmt_pct(got.loc[lo, 'estimate'])} chez ceux qui habitent {sections.ORIGIN_PHRASES[lo]}" in text
     assert "pas d'écart établi selon le motif de leur dernier séjour (p ajusté = 0,5000)" in text
     assert sections.ORIGIN_PHRASES[hi] not in sections.return_sentences(r, 1000)   # every group under the threshold
+    unknown = (ok & ~(origins["Hauts-de-France"] | origins["autre région de France"] | origins["étranger"])).sum()
+    assert unknown > 0 and f"{unknown} clients dont on ne sait pas où ils habitent ne comptent que dans l'ensemble" in text
 
 
 def fmt_pct(x):
@@ -205,7 +208,7 @@ def test_the_local_clients_sentence_says_what_holds_and_what_changes():
     gaps = pd.DataFrame({"item": ["a", "b", "c"], "estimate": [0.12, -0.05, 0.015], "p_adj": [0.001, 0.02, 0.7]})
     text = sections.local_clients_sentence(gaps, diff, short).replace("\u00a0", " ")
     assert "les mêmes 2 écarts d'accord sont établis, dans le même sens ; l'écart qui bouge le plus, « B », " \
-           "passe de −8,0 points à −5,0 points." in text
+           "passe de −8,0 points à −5,0 points, et reste établi." in text
     text = sections.local_clients_sentence(gaps.assign(p_adj=[0.001, 0.2, 0.01]), diff, short).replace("\u00a0", " ")
     assert "1 des 2 écarts d'accord établis le reste ; « B » n'est plus établi ; « C » (+1,5 point) le devient" in text
     text = sections.local_clients_sentence(gaps.assign(estimate=[-0.02, -0.05, 0.0]), diff, short)

@@ -529,6 +529,12 @@ def test_the_clients_variant_margins_reach_the_synthesis_table():
     t = synthesis.margins_table(sources, "frame")
     assert t["pondération"].tolist() == ["habitants", "clients", "clients calés sur le tourisme (variante)"]
     assert "« pays » repose sur une hypothèse" in synthesis.limits("simulated", sources.values()).replace("\u00a0", " ")
+    # keyed, the variant's margins are said to be the variant's: « zone visitée » is also a margin of the study
+    assert "Dans la variante des clients, la marge « pays » repose sur une hypothèse" in \
+        synthesis.limits("simulated", sources).replace("\u00a0", " ")
+    both = {**sources, "residents": residents.assign(marge="taille", hypothèse="parts")}
+    assert "Les marges « taille » et, dans la variante des clients, « pays » reposent" in \
+        synthesis.limits("simulated", both).replace("\u00a0", " ")
     del attrs["visitors"]["variant_margin_sources"]
     assert list(synthesis.margin_sources(attrs)) == ["residents", "visitors"]
 
@@ -546,9 +552,12 @@ def test_the_mosaic_names_every_department_tied_at_the_printed_share_and_never_a
     text = sections.mosaic_sentences(m, 10)
     assert fmt.french("De 51 % d'accord dans le Nord à 66 % dans l'Aisne et dans la Somme (écarts établis") in text
     # the departments with the fewest respondents are found, not assumed
-    assert "plus petits effectifs dans l'Aisne et dans la Somme" in text
-    assert "plus petits effectifs dans l'Oise et dans la Somme" in sections.mosaic_sentences(
-        m.assign(n=[500, 400, 150, 300, 110]), 10)
+    assert "C'est dans l'Aisne et dans la Somme que les parts par département reposent sur le moins" in text
+    assert "C'est dans l'Oise et dans la Somme que" in sections.mosaic_sentences(m.assign(n=[500, 400, 150, 300, 110]), 10)
+    # a masked cell is said to be masked only when there is one (a reviewer found none in a table said to have some)
+    assert "masquée" not in text
+    assert fmt.french("1 case calculée sur moins de 10 répondants est masquée.") in sections.mosaic_sentences(
+        m.assign(n=[120, 400, 150, 300, 5]), 10)
     masked = sections.mosaic_sentences(m.assign(n=[120, 400, 150, 300, 5]), 10)
     assert fmt.french("à 66 % dans l'Aisne (écarts") in masked and "Somme (écarts" not in masked
     assert "Ni l'un" not in text

@@ -91,10 +91,12 @@ def local_clients_sentence(gaps: pd.DataFrame, diff: pd.DataFrame, short: Mappin
         verdict = head + " ; " + " ; ".join(parts)
     move = (alt["estimate"] - main["estimate"]).abs()
     i = move.idxmax()
+    status = {(True, True): "et reste établi", (False, False): "sans être établi",
+              (True, False): "et n'est plus établi", (False, True): "et devient établi"}[(bool(was[i]), bool(now[i]))]
     return fmt.french(
         "**Sans les clients qui habitent la région.** En ne comparant aux habitants que les clients qui habitent hors "
         f"des Hauts-de-France, {verdict} ; l'écart qui bouge le plus, {name(i)}, passe de "
-        f"{fmt.points(main.loc[i, 'estimate'])} à {fmt.points(alt.loc[i, 'estimate'])}.")
+        f"{fmt.points(main.loc[i, 'estimate'])} à {fmt.points(alt.loc[i, 'estimate'])}, {status}.")
 
 
 # ------------------------------------------------------------------------------------------- clients coming back
@@ -124,12 +126,16 @@ def return_sentences(r: Mapping[str, pd.DataFrame], threshold: int) -> str:
             span = f" : {pct(lo.estimate)} {who(lo.domaine)} contre {pct(hi.estimate)} {who(hi.domaine)}"
         return f"cette part varie selon {what} (test de Wald, p ajusté = {fmt.pvalue(x.p_adj)}){span}"
 
+    unknown = int(o.n - r["by_origin"]["n"].sum())
     return fmt.french(
         f"**Revenir.** {pct_ci(o.estimate, o.ci_low, o.ci_high)} des clients du territoire (seuls interrogés sur ce "
         "point) ont l'intention de revenir dans les Hauts-de-France (« plutôt » ou « tout à fait » d'accord ; « Ne sait "
         "pas » exclus) ; "
         f"{test('origine', r['by_origin'], 'le lieu où ils habitent')} ; "
-        f"{test('motif', r['by_motif'], 'le motif de leur dernier séjour')}.")
+        f"{test('motif', r['by_motif'], 'le motif de leur dernier séjour')}."
+        + (f" {fmt.count(unknown, 'client', 'clients')} dont on ne sait pas où {'il habite' if unknown == 1 else 'ils habitent'} "
+           "ne {0} que dans l'ensemble et selon le motif.".format("compte" if unknown == 1 else "comptent")
+           if unknown > 0 else ""))
 
 
 def return_table(r: Mapping[str, pd.DataFrame], threshold: int) -> pd.DataFrame:
@@ -262,10 +268,12 @@ def mosaic_sentences(m: pd.DataFrame, threshold: int = 0) -> str:
         parts.append("**Ni l'un ni l'autre.** Sans écart établi entre départements, mais approuvés par moins de la "
                      "moitié des habitants dans au moins un département : " + ", ".join(neither) + ".")
     fewest = m.groupby("département")["n"].max().nsmallest(2).index
-    parts.append("Les parts par département reposent sur les plus petits effectifs "
-                 + fmt.enumeration([IN_DEPARTMENT.get(d, d) for d in sorted(fewest)])
-                 + " (dernière ligne du tableau) : leurs intervalles de confiance sont les plus larges, et une case "
-                 "calculée sur trop peu de répondants est masquée.")
+    masked = int((m["n"] < threshold).sum()) if threshold else 0
+    parts.append("C'est " + fmt.enumeration([IN_DEPARTMENT.get(d, d) for d in sorted(fewest)])
+                 + " que les parts par département reposent sur le moins de répondants (dernière ligne du tableau) : "
+                 "les intervalles de confiance y sont en général les plus larges"
+                 + (f" ; {fmt.count(masked, 'case calculée', 'cases calculées')} sur moins de {threshold} répondants "
+                    + ("est masquée" if masked == 1 else "sont masquées") if masked else "") + ".")
     return fmt.french("\n\n".join(parts))
 
 
@@ -333,9 +341,10 @@ def words_sentence(words: pd.DataFrame) -> str:
             out.append(f"Mots plus souvent cités par {label} : " + ", ".join(
                 f"« {r.level} » ({pct(r.estimate_residents, 1)} des habitants, {pct(r.estimate_visitors, 1)} des clients)"
                 for r in s.itertuples()) + ".")
-    return fmt.french(" ".join(out) + (" Chaque mot compte avec ses variantes d'écriture (pluriel, orthographe) que "
-                                       "liste le dictionnaire des variables, sans tenir compte des majuscules ni des "
-                                       "accents ; un mot absent de cette liste n'est pas compté."))
+    return fmt.french(" ".join(out) + (" Seuls les mots de la liste du dictionnaire des variables sont comptés, "
+                                       "chacun avec les réponses qui s'y rattachent (pluriel, orthographe, mot de "
+                                       "même famille ou de même sens), sans tenir compte des majuscules ni des "
+                                       "accents ; un autre mot n'est pas compté."))
 
 
 # ------------------------------------------------------------------------------------------- takeaways
@@ -382,7 +391,7 @@ def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride
         if i in established.index:
             notes.append(f"écart établi de {fmt.points(established[i])}")
         if readings.get(i) == "local":
-            notes.append("part d'accord " + READINGS["local"])
+            notes.append("part d'accord des habitants " + READINGS["local"])
         return f"« {short[i]} »" + (f" ({', '.join(notes)})" if notes else "")
 
     out = []
@@ -457,7 +466,7 @@ def scope_sentence(n: Mapping[str, int], living_here: pd.Series | None = None,
                                                               living_here["ci_high"])
                  + " des clients du territoire habitent eux-mêmes les Hauts-de-France : les fichiers des partenaires touchent aussi les habitants de la "
                  "région qui y voyagent ou y sortent, si bien que l'image « des clients » n'est pas entièrement un "
-                 "regard extérieur.")
+                 "regard extérieur (les écarts sans eux : « Identité ressentie et image perçue »).")
     frequent = ""
     if estimates is not None:
         dk = estimates.loc[(estimates["statistic"] == "share_dk") & (estimates["estimate"] > dont_know_above)]
@@ -468,7 +477,8 @@ def scope_sentence(n: Mapping[str, int], living_here: pd.Series | None = None,
                 parts.append(f"chez les {label}, " + fmt.enumeration(
                     [f"« {compare.short_label(r.item_label)} » ({fmt.percent(r.estimate, 0)})" for r in g.itertuples()]))
         if parts:
-            frequent = (f" Ces réponses exclues dépassent {fmt.percent(dont_know_above, 0)} pour quelques questions : "
+            frequent = (f" Les « Ne sait pas » dépassent {fmt.percent(dont_know_above, 0)} des réponses pour quelques "
+                        "questions : "
                         + " ; ".join(parts) + ".")
     text = (f"**Qui a répondu.** {fmt.number(n['residents'])} habitants et {fmt.number(n['visitors'])} clients du "
             f"territoire.{local} Les pourcentages portent sur les répondants qui ont donné un avis : les « Ne sait pas » et "

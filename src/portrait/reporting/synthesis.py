@@ -166,9 +166,10 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
         "entre habitants et clients n'est dite « établie » que si elle reste significative une fois corrigée pour le "
         f"grand nombre de questions comparées ({adjustment}). L'étude de validation (rapport 08) mesure par simulation "
         "si ces fourchettes tiennent leur promesse : elle refait toute la chaîne sur une population simulée dont les "
-        "vraies valeurs sont connues, et compte combien de fois les intervalles les contiennent. Le rapport 08 dit en "
-        "tête sur combien de répétitions il repose : quelques dizaines dans sa version courte, produite par défaut, "
-        "qui montre la méthode sans permettre de conclure ; bien davantage dans sa version publiée, qui le permet.",
+        "vraies valeurs sont connues, et compte combien de fois les intervalles les contiennent. Le rapport 08 dit sur "
+        "combien de répétitions (réplications) il repose : quelques dizaines dans sa version courte, produite par "
+        "défaut, qui montre la méthode sans permettre de conclure ; bien davantage dans sa version publiée, qui le "
+        "permet.",
     ]))
 
 
@@ -306,11 +307,13 @@ def widen(cross: pd.DataFrame, rows: str, cols: str) -> pd.DataFrame:
     return wide.reset_index().rename_axis(columns=None)
 
 
-def limits(source: str, margin_sources: Iterable[pd.DataFrame], visitor_target: str = "frame") -> str:
+def limits(source: str, margin_sources: Mapping[str, pd.DataFrame] | Iterable[pd.DataFrame],
+           visitor_target: str = "frame") -> str:
     """The limits of the results, in French: simulated answers, assumptions of the margins, coverage.
 
     ``margin_sources``: each survey's table of calibration margins (columns ``marge``, ``source``,
-    ``hypothèse``), as the weighted files' attributes hold them. ``visitor_target``: the clients'
+    ``hypothèse``), as the weighted files' attributes hold them, keyed as :func:`margin_sources` keys them (the
+    clients' variant, ``visitors_variant``, is then named as such) or in a plain sequence. ``visitor_target``: the clients'
     calibration target of this run (``frame`` or ``tourism``, the recipe's ``calibration_target``).
     """
     parts = []
@@ -320,13 +323,21 @@ def limits(source: str, margin_sources: Iterable[pd.DataFrame], visitor_target: 
                      "vrais chiffres de l'Insee. Les résultats illustrent la méthode ; ils ne décrivent pas l'opinion "
                      "réelle des habitants et des clients. Avec les exports réels de l'outil d'enquête, la même chaîne "
                      "produit le même rapport.")
-    assumed = [r for t in margin_sources for r in t.itertuples()
-               if not str(r.hypothèse).startswith("aucune")]
-    if assumed:
-        parts.append("**Hypothèses des marges de calage.** " + ("La marge " if len(assumed) == 1 else "Les marges ")
-                     + fmt.enumeration([f"« {r.marge} »" for r in assumed])
-                     + (" repose" if len(assumed) == 1 else " reposent")
-                     + " sur une hypothèse, donnée dans le tableau des marges ci-dessous.")
+    tables = margin_sources.items() if isinstance(margin_sources, Mapping) else [("", t) for t in margin_sources]
+    assumed = {False: [], True: []}         # the weightings of the study, the clients' variant
+    for key, t in tables:
+        assumed[key == "visitors_variant"] += [f"« {r.marge} »" for r in t.itertuples()
+                                               if not str(r.hypothèse).startswith("aucune")]
+    n = len(assumed[False]) + len(assumed[True])
+    if n:
+        study, variant = fmt.enumeration(assumed[False]), fmt.enumeration(assumed[True])
+        subject = ("la marge " if n == 1 else "les marges ") + (
+            f"{study} et, dans la variante des clients, {variant}" if study and variant else study or variant)
+        if not study:
+            subject = "dans la variante des clients, " + subject
+        parts.append("**Hypothèses des marges de calage.** " + subject[0].upper() + subject[1:]
+                     + (" repose" if n == 1 else " reposent") + " sur une hypothèse, donnée dans le tableau des "
+                     "marges ci-dessous.")
     parts.append(target_sentence(visitor_target, "**Champ des clients.** "))
     parts.append(nonresponse_sentence())
     return fmt.french("\n\n".join(parts))
