@@ -200,8 +200,8 @@ def test_run_information_lists_every_parameter_in_french_with_its_name_and_value
     assert set(shown) == set(params)                                   # every parameter, each once
     assert len(rows) == len(params) + 3                                # and commit, version, manifest checksum
     assert shown["calibration_method"] == ("méthode de calage", "raking (calage itératif sur les marges)", "raking")
-    assert shown["calibration_bounds"] == ("bornes du rapport g = poids calé / poids initial", "[0,3\u00a0; 3]",
-                                           "[0.3, 3.0]")
+    assert shown["calibration_bounds"] == ("bornes du rapport g = poids calé / poids initial (calage logit borné)",
+                                           "[0,3\u00a0; 3]", "[0.3, 3.0]")
     assert shown["sensitivity_methods"] == ("méthodes de calage comparées (sensibilité)",
                                             "linéaire et raking (calage itératif sur les marges)",
                                             "[linear, raking]")

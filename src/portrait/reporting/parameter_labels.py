@@ -72,7 +72,7 @@ LABELS = {
     "min_core_answered": "nombre minimal de questions du tronc commun répondues (questionnaire retenu)",
     # 04, 05 — weighting
     "calibration_method": "méthode de calage",
-    "calibration_bounds": "bornes du rapport g = poids calé / poids initial",
+    "calibration_bounds": "bornes du rapport g = poids calé / poids initial (calage logit borné)",
     "min_respondents_per_level": "nombre minimal de répondants par modalité d'une marge",
     "nonresponse_classes": "classes de non-réponse",
     "replicate_method": "méthode des poids de réplication",
