@@ -126,16 +126,18 @@ def return_sentences(r: Mapping[str, pd.DataFrame], threshold: int) -> str:
             span = f" : {pct(lo.estimate)} {who(lo.domaine)} contre {pct(hi.estimate)} {who(hi.domaine)}"
         return f"cette part varie selon {what} (test de Wald, p ajusté = {fmt.pvalue(x.p_adj)}){span}"
 
-    unknown = int(o.n - r["by_origin"]["n"].sum())
+    unknown = int(o.n - r["by_origin"]["n"].sum())       # no origin domain: in the whole and by purpose only
+    elsewhere = ""
+    if unknown > 0:
+        phrase = ("1 client dont on ne sait pas où il habite ne compte" if unknown == 1 else
+                  f"{fmt.number(unknown)} clients dont on ne sait pas où ils habitent ne comptent")
+        elsewhere = f" {phrase} que dans l'ensemble et selon le motif."
     return fmt.french(
         f"**Revenir.** {pct_ci(o.estimate, o.ci_low, o.ci_high)} des clients du territoire (seuls interrogés sur ce "
         "point) ont l'intention de revenir dans les Hauts-de-France (« plutôt » ou « tout à fait » d'accord ; « Ne sait "
         "pas » exclus) ; "
         f"{test('origine', r['by_origin'], 'le lieu où ils habitent')} ; "
-        f"{test('motif', r['by_motif'], 'le motif de leur dernier séjour')}."
-        + (f" {fmt.count(unknown, 'client', 'clients')} dont on ne sait pas où {'il habite' if unknown == 1 else 'ils habitent'} "
-           "ne {0} que dans l'ensemble et selon le motif.".format("compte" if unknown == 1 else "comptent")
-           if unknown > 0 else ""))
+        f"{test('motif', r['by_motif'], 'le motif de leur dernier séjour')}.{elsewhere}")
 
 
 def return_table(r: Mapping[str, pd.DataFrame], threshold: int) -> pd.DataFrame:
