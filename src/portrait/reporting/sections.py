@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import comparison_text, disclosure
-from ..study import compare
+from ..study import compare, visitors
 from . import formatting as fmt
 from .synthesis import SUPPRESSED, verdict
 
@@ -293,7 +293,7 @@ def regions_table(f: pd.DataFrame, threshold: int) -> pd.DataFrame:
                       for e, lo, hi, h in zip(out["estimate"], out["ci_low"], out["ci_high"], hide)]
     out["répondants"] = [SUPPRESSED if h else fmt.number(n) for n, h in zip(out["n"], hide)]
     keys = out[["groupe", "domaine"]].drop_duplicates()
-    order = {"Nord-Pas de Calais": 0, "Picardie": 1, "Les deux": 2}       # the two regions first, then both
+    order = {z: k for k, z in enumerate(visitors.ZONE_LABELS.values())}   # the two regions first, then both
     keys = keys.assign(_g=pd.factorize(keys["groupe"])[0], _z=keys["domaine"].map(order).fillna(len(order)))
     keys = keys.sort_values(["_g", "_z"], kind="stable").drop(columns=["_g", "_z"])
     for q in out["question"].drop_duplicates():

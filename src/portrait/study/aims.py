@@ -28,6 +28,7 @@ from ..survey import Design
 from .codebook import Codebook
 from .compare import (GROUP_LABELS, adjust_pvalues, adjustment_method, independent_difference, short_label,
                       with_items)
+from .visitors import ZONE_LABELS
 
 FORMER_REGIONS = {"59": "Nord-Pas de Calais", "62": "Nord-Pas de Calais",
                   "02": "Picardie", "60": "Picardie", "80": "Picardie"}
@@ -139,8 +140,7 @@ def former_regions(designs: Mapping[str, Design], cb: Codebook, adjust: str = "f
     for group, by in (("residents", "ancienne_region"), ("visitors", "zone")):
         d = indicators(designs[group], cb)
         if group == "visitors":
-            d = replace(d, data=d.data.assign(zone=d.data["zone"].map(
-                {"npdc": "Nord-Pas de Calais", "picardie": "Picardie", "both": "Les deux"})))
+            d = replace(d, data=d.data.assign(zone=d.data["zone"].map(ZONE_LABELS)))
         for y in ("image_globale__score", "recommandation__score"):
             e = _by(d, [y], by)
             diff = survey.mean_difference(d, y, by, "Nord-Pas de Calais", "Picardie")
@@ -204,7 +204,9 @@ def gaps_without_local_clients(visitors: Design, cb: Codebook, estimates: pd.Dat
     ``estimate_visitors``, ``n_visitors``; one row per attribute of the battery, in ``diff``'s order.
     """
     key = ["item", "statistic", "level"]
-    rows = diff.loc[(diff["statistic"] == "accord") & (diff["level"].astype(str) == "top2") & diff["in_battery"]]
+    battery = diff.loc[diff["in_battery"]].reset_index(drop=True)
+    at = np.flatnonzero((battery["statistic"] == "accord") & (battery["level"].astype(str) == "top2"))
+    rows = battery.iloc[at]
     d, spec = with_items(visitors, cb, "visitors", only=set(rows["item"]), words=False)
     spec = spec.loc[(spec["statistic"] == "accord") & (spec["level"].astype(str) == "top2")].set_index("item")
     o = origin(visitors)
@@ -216,10 +218,7 @@ def gaps_without_local_clients(visitors: Design, cb: Codebook, estimates: pd.Dat
     r = estimates.loc[estimates["group"] == "residents"].set_index(key).loc[
         [(i, "accord", "top2") for i in rows["item"]]]
     g = independent_difference(r.reset_index(drop=True), e.reset_index(drop=True), level)
-    battery = diff.loc[diff["in_battery"]].reset_index(drop=True)
     p = battery["p"].to_numpy(dtype=float).copy()
-    at = [int(np.flatnonzero((battery["item"] == i) & (battery["statistic"] == "accord")
-                             & (battery["level"].astype(str) == "top2"))[0]) for i in rows["item"]]
     p[at] = g["p"]
     return pd.DataFrame({"item": list(rows["item"]),
                          **{k: g[k] for k in ("estimate", "se", "ci_low", "ci_high", "df", "p")},
