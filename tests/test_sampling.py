@@ -160,6 +160,8 @@ class TestResidentDesign:
             b = frames.draw_resident_sample(resident_frame, d, config.rng(seed, "resident-sample"), plan=plan)
             for x, y in ((a.slots, b.slots), (a.communes, b.communes), (a.strata, b.strata)):
                 pd.testing.assert_frame_equal(x, y, check_exact=True)
+            slots = frames.draw_resident_slots(resident_frame, d, config.rng(seed, "resident-sample"), plan=plan)
+            pd.testing.assert_frame_equal(slots, a.slots, check_exact=True)      # the validation's draw: the same
 
     def test_too_many_psus_for_a_stratum_is_named(self, resident_frame):
         """A minimum of communes per stratum larger than a stratum holds raises an error naming that stratum."""

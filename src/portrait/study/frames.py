@@ -226,10 +226,8 @@ def draw_resident_sample(frame: pd.DataFrame, design: ResidentDesign,
     """
     if plan is None:
         plan = resident_plan(frame, design)
+    selected = _selected_communes(plan, rng)
     pi = plan.communes["pi"].to_numpy(float)
-    selected = np.zeros(len(pi), dtype=bool)
-    for a, b in zip(plan.bounds[:-1], plan.bounds[1:]):
-        selected[a:b] = systematic_pps(pi[a:b], rng)
     allc = plan.communes.assign(selected=selected)
     take = allc["take"].to_numpy()
     st = plan.strata.merge(allc.assign(invitations=np.where(selected, take, 0)).groupby("stratum").agg(
@@ -241,19 +239,40 @@ def draw_resident_sample(frame: pd.DataFrame, design: ResidentDesign,
     ).reset_index(), on="stratum")
     st["expected_invitations"] = allc.assign(x=pi * take).groupby("stratum")["x"].sum().to_numpy()
     st["sampling_rate"] = st["invitations"] / st["pop15"]
+    communes = allc.drop(columns=["psu_drawn"]).reset_index(drop=True)
+    return ResidentSample(strata=st, communes=communes, slots=_slots(allc.loc[selected]), design=design)
 
-    sel = allc.loc[selected].copy()
+
+def draw_resident_slots(frame: pd.DataFrame, design: ResidentDesign, rng: np.random.Generator,
+                        plan: ResidentPlan | None = None) -> pd.DataFrame:
+    """The invitation slots of :func:`draw_resident_sample` (the same draw), without its strata and communes
+    tables: what a validation replication needs."""
+    if plan is None:
+        plan = resident_plan(frame, design)
+    return _slots(plan.communes.loc[_selected_communes(plan, rng)])
+
+
+def _selected_communes(plan: ResidentPlan, rng: np.random.Generator) -> np.ndarray:
+    """Stage 1: which communes of the plan are drawn (systematic πps within each stratum)."""
+    pi = plan.communes["pi"].to_numpy(float)
+    selected = np.zeros(len(pi), dtype=bool)
+    for a, b in zip(plan.bounds[:-1], plan.bounds[1:]):
+        selected[a:b] = systematic_pps(pi[a:b], rng)
+    return selected
+
+
+def _slots(selected: pd.DataFrame) -> pd.DataFrame:
+    """Stage 2: ``take`` invitation slots per selected commune, with their inclusion probabilities."""
+    sel = selected.copy()
     sel["pi_within"] = sel["take"] / sel["pop15"]
     sel["pi_overall"] = sel["pi"] * sel["pi_within"]
     sel["design_weight"] = 1.0 / sel["pi_overall"]
-    sel = sel.drop(columns=["selected"]).reset_index(drop=True)
+    sel = sel.reset_index(drop=True)
     slots = sel.loc[sel.index.repeat(sel["take"])].copy()
     slots["slot"] = slots.groupby("code").cumcount() + 1
     slots["slot_id"] = slots["code"] + "-" + slots["slot"].astype(str).str.zfill(4)
-    slots = slots[["slot_id", "code", "nom", "departement", "size_class", "stratum", "pi",
-                   "pi_within", "pi_overall", "design_weight"]].reset_index(drop=True)
-    communes = allc.drop(columns=["psu_drawn"]).reset_index(drop=True)
-    return ResidentSample(strata=st, communes=communes, slots=slots, design=design)
+    return slots[["slot_id", "code", "nom", "departement", "size_class", "stratum", "pi",
+                  "pi_within", "pi_overall", "design_weight"]].reset_index(drop=True)
 
 
 STRATA_LABELS_FR = {

@@ -231,8 +231,7 @@ def replicate(setup: Validation, seq: np.random.SeedSequence, *, bootstrap: bool
     res_rng = np.random.Generator(np.random.PCG64(_child(seq, 0)))
     vis_rng = np.random.Generator(np.random.PCG64(_child(seq, 1)))
     fw_seed = int(_child(seq, 2).generate_state(1, np.uint64)[0])
-    slots = frames.draw_resident_sample(setup.resident_frame, setup.resident_design, res_rng,
-                                          plan=setup.resident_plan).slots
+    slots = frames.draw_resident_slots(setup.resident_frame, setup.resident_design, res_rng, plan=setup.resident_plan)
     vsample = visitors.draw_visitor_sample(setup.visitor_frame, setup.visitor_strata, vis_rng)
     keys = None
     if setup.target == "finite":    # the persons behind the slots: SRSWOR of the take in each commune

@@ -566,13 +566,13 @@ def draw_visitor_sample(frame: pd.DataFrame, strata: pd.DataFrame,
     country, residence_region, purpose, pi, design_weight, N_h, n_h``, in frame order.
     """
     sizes = dict(zip(strata["stratum"], strata["n_h"].astype(int)))
-    mask = stratified_srswor(frame["stratum"].to_numpy(), sizes, rng)
+    mask = stratified_srswor(frame["stratum"], sizes, rng)
     s = frame.loc[mask, ["person_id", "stratum", "zone", "source_type", "multiplicity", "country",
-                         "residence_region", "purpose"]]
-    s = s.merge(strata[["stratum", "pi", "design_weight", "N_h", "n_h"]], on="stratum", how="left")
-    for c in ("N_h", "n_h"):
-        s[c] = s[c].astype("int64")
-    return s.reset_index(drop=True)
+                         "residence_region", "purpose"]].reset_index(drop=True)
+    row = pd.Index(strata["stratum"]).get_indexer(s["stratum"])     # every drawn stratum is in ``strata``
+    for c in ("pi", "design_weight", "N_h", "n_h"):
+        s[c] = strata[c].to_numpy()[row].astype("int64" if c in ("N_h", "n_h") else float)
+    return s
 
 
 # ------------------------------------------------------------------------------ tables and figures (French)

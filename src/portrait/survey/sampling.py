@@ -228,7 +228,7 @@ def stratified_srswor(strata: Sequence[Any] | np.ndarray, sizes: Mapping[Any, in
     SamplingError
         If a size is negative or larger than its stratum.
     """
-    s = np.asarray(strata)
+    s = strata if isinstance(strata, pd.Series) else np.asarray(strata)   # a Series: no copy to Python objects
     mask = np.zeros(len(s), dtype=bool)
     codes, found = pd.factorize(s)                 # the units of each stratum, in frame order, found once
     order = np.argsort(codes, kind="stable")
