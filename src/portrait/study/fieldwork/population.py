@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -84,8 +85,17 @@ def map_visitor_attributes(model: FieldworkModel, units: pd.DataFrame,
     :func:`resolve_unknown`) and a table of every distinct frame value with the key it was mapped
     to (``matched = False`` where the default was used).
     """
+    cols, report = _mapped_attributes(model, units, source)
+    rep = pd.DataFrame(report, columns=["attribute", "frame_value", "key", "matched", "n"])
+    return pd.DataFrame(cols, index=units.index), rep
+
+
+def _mapped_attributes(model: FieldworkModel, units: pd.DataFrame,
+                       source: str) -> tuple[dict[str, np.ndarray], list[dict[str, Any]]]:
+    """:func:`map_visitor_attributes` as one array per covariate (objects, ``None`` for no region), and the
+    report's rows: the columns are made into a table once, by the caller."""
     spec = model.params["visitors"]["attributes"]
-    out = pd.DataFrame(index=units.index)
+    out: dict[str, np.ndarray] = {}
     report = []
     for attr in VISITOR_ATTRIBUTES:
         col = spec[attr]["column"]
@@ -122,15 +132,14 @@ def map_visitor_attributes(model: FieldworkModel, units: pd.DataFrame,
         codes, distinct = pd.factorize(units[rcol].astype("string").fillna(""))
         counts = dict(zip(distinct, np.bincount(codes, minlength=len(distinct))))
         found = {x: lookup.get(normalise_text(x)) for x in distinct}
-        out["region"] = pd.Series(distinct, dtype="string").map(found).astype(object).to_numpy()[codes]
+        out["region"] = np.array([found[x] for x in distinct], dtype=object)[codes]
         for val in sorted(distinct):
             report.append({"attribute": "residence_region", "frame_value": val,
                            "key": lookup.get(normalise_text(val)), "matched": normalise_text(val) in lookup,
                            "n": int(counts[val])})
     else:
-        out["region"] = None
-    rep = pd.DataFrame(report, columns=["attribute", "frame_value", "key", "matched", "n"])
-    return out, rep
+        out["region"] = np.full(len(units), None, dtype=object)
+    return out, report
 
 
 def _unknown_shares(model: FieldworkModel, attr: str, source_type: str) -> dict[str, float]:
@@ -138,23 +147,23 @@ def _unknown_shares(model: FieldworkModel, attr: str, source_type: str) -> dict[
     return u.get(source_type, u["default"])
 
 
-def _finish_visitor_covariates(cov: pd.DataFrame) -> pd.DataFrame:
-    cov = cov.copy()
-    cov["foreign"] = (cov["country"] != "FR").astype(float)
-    cov["region"] = cov["region"].where(cov["country"] == "FR")
-    return cov
-
-
 def resolve_unknown(model: FieldworkModel, cov: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     """Draw the attributes the partner did not record (``unknown``) from the model's shares."""
-    cov = cov.copy()
+    cols = {c: cov[c].to_numpy(object) if c != "multiplicity" else cov[c].to_numpy() for c in cov.columns}
+    return pd.DataFrame(_resolved(model, cols, rng), index=cov.index)
+
+
+def _resolved(model: FieldworkModel, cols: dict[str, np.ndarray], rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """:func:`resolve_unknown` on the covariates' arrays, with ``foreign``; the arrays given are not changed."""
+    cols = dict(cols)
+    n = len(cols["source_type"])
     for attr, spec in model.params["visitors"]["attributes"].items():
-        if "unknown" not in spec or attr not in cov.columns:
+        if "unknown" not in spec or attr not in cols:
             continue
-        u = rng.random(len(cov))
-        rows = np.flatnonzero((cov[attr] == UNKNOWN).to_numpy())
-        values = cov[attr].to_numpy(object).copy()
-        source = cov["source_type"].to_numpy(object)
+        u = rng.random(n)
+        values = cols[attr].copy()
+        rows = np.flatnonzero(values == UNKNOWN)
+        source = cols["source_type"]
         for t in sorted(set(source[rows])):          # the same rule as row by row, one source type at a time
             sel = rows[source[rows] == t]
             shares = _unknown_shares(model, attr, t)
@@ -162,8 +171,11 @@ def resolve_unknown(model: FieldworkModel, cov: pd.DataFrame, rng: np.random.Gen
             cum = np.cumsum([shares[k] for k in keys])
             idx = np.minimum(np.searchsorted(cum, u[sel] * cum[-1], side="right"), len(keys) - 1)
             values[sel] = np.asarray(keys, dtype=object)[idx]
-        cov[attr] = values
-    return _finish_visitor_covariates(cov)
+        cols[attr] = values
+    france = cols["country"] == "FR"
+    cols["foreign"] = (~france).astype(float)
+    cols["region"] = np.where(france, cols["region"], None)
+    return cols
 
 
 def _expand_unknown(model: FieldworkModel, base: pd.DataFrame) -> pd.DataFrame:

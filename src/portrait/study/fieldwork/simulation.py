@@ -18,8 +18,8 @@ from ...pipeline.errors import InputError, ParameterError
 from ..codebook import Variable, option_column
 from .model import (AGE_KEYS, AGE_SPAN, CONTEXT, FieldworkModel, GROUPS, SEX_KEYS, SOURCE_LABEL, Covariates,
                     as_categories, effects)
-from .population import (Population, _sex_age_by_department, _visitor_sex_age_probabilities, map_visitor_attributes,
-                         resident_population, resolve_unknown, visitor_population)
+from .population import (Population, _mapped_attributes, _resolved, _sex_age_by_department,
+                         _visitor_sex_age_probabilities, map_visitor_attributes, resident_population, visitor_population)
 from .true_values import (Calibration, _dont_know_prob, _option_log_weights, _propensity_linear, calibrate,
                           categorical_probabilities, truth)
 
@@ -93,10 +93,8 @@ def visitor_units(model: FieldworkModel, sample: pd.DataFrame, rng: np.random.Ge
         i = int(np.flatnonzero(dup.to_numpy())[0])
         raise InputError("person_id appears twice in the visitor sample", row=i + 1, column="person_id",
                          value=sample["person_id"].iloc[i])
-    cov, _ = map_visitor_attributes(model, sample)
-    cov = resolve_unknown(model, cov.reset_index(drop=True), rng)
-    cov.insert(0, "id", sample["person_id"].astype(str).to_numpy())
-    return cov
+    cols, _ = _mapped_attributes(model, sample, "visitor sample")
+    return pd.DataFrame({"id": sample["person_id"].astype(str).to_numpy(), **_resolved(model, cols, rng)})
 
 
 def _categorical_draw(probs: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -261,7 +259,7 @@ def _answers(model: FieldworkModel, cal: Calibration, group: str, persons: pd.Da
         if v.role == "profile":
             codes = v.keys()
             cols[v.name] = pd.array(persons[v.name].map(codes).to_numpy(), dtype="Int16")
-        elif v.name in CONTEXT[group] and isinstance(stream, _Rows):   # a Poisson draw depends on each person's rate
+        elif v.name in _RATE_DRAWS and isinstance(stream, _Rows):   # a Poisson draw depends on each person's rate
             cols.update({c: a[rows] for c, a in _context(model, group, v, everyone, stream.stream).items()})
         elif v.name in CONTEXT[group]:
             cols.update(_context(model, group, v, persons, stream))
@@ -294,6 +292,9 @@ def _answers(model: FieldworkModel, cal: Calibration, group: str, persons: pd.Da
         else:  # pragma: no cover - the model validation refuses unmodelled variables
             raise ParameterError(f"no simulation rule for {v.name!r}")
     return cols
+
+
+_RATE_DRAWS = {"nb_sejours"}     # context variables drawn with a rate per person: from the stream of everyone
 
 
 def _context(model: FieldworkModel, group: str, v: Variable, persons: pd.DataFrame,
