@@ -157,9 +157,9 @@ def _emails(values: pd.Series) -> pd.Series:
 
 
 def _status(survey: str, ids: np.ndarray, answers: pd.DataFrame | None, disp: pd.DataFrame,
-            codebook: Codebook, min_core_answered: int, answer_rows: np.ndarray) -> pd.DataFrame:
-    """Status and reason of every sampled unit (identifiers ``ids``, as text); ``answer_rows``: each
-    unit's row in ``answers`` (-1: none)."""
+            codebook: Codebook, min_core_answered: int, answer_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Reason and status of every sampled unit (identifiers ``ids``, as text), as arrays of text;
+    ``answer_rows``: each unit's row in ``answers`` (-1: none)."""
     cb = codebook
     id_col = cb.id_column(survey)
     reason = np.full(len(ids), "sans_reponse", dtype=object)     # NumPy until the end: masked writes are cheap
@@ -183,18 +183,18 @@ def _status(survey: str, ids: np.ndarray, answers: pd.DataFrame | None, disp: pd
         reason[dcode == by_reason["hors_champ"]] = "hors_champ"
     codes, reasons = pd.factorize(reason)
     status = np.array([cb.reason_status(r) for r in reasons], dtype=object)[codes]
-    return pd.DataFrame({id_col: ids, "reason": reason, "status": status})
+    return reason, status
 
 
-def _ledger(survey: str, status: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
+def _ledger(survey: str, reason: np.ndarray, codebook: Codebook) -> pd.DataFrame:
     rows = []
-    counts = status["reason"].value_counts()
+    counts = pd.Series(reason).value_counts()
     for st, spec in codebook.status.items():
         for r, label in spec["reasons"].items():
             rows.append({"survey": survey, "status": st, "status_label": spec["label"], "reason": r,
                          "reason_label": label, "n": int(counts.get(r, 0))})
     led = pd.DataFrame(rows)
-    if led["n"].sum() != len(status):  # pragma: no cover - every unit gets exactly one reason
+    if led["n"].sum() != len(reason):  # pragma: no cover - every unit gets exactly one reason
         raise AssertionError("ledger does not balance")
     return led
 
@@ -211,15 +211,14 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
     id_col = codebook.id_column(survey)
     ids = sample[id_col].astype(str).to_numpy(dtype=object)
     pos = _positions(answers[id_col], ids)
-    st = _status(survey, ids, answers, disp, codebook, min_core_answered, answer_rows=pos)
+    reason, status = _status(survey, ids, answers, disp, codebook, min_core_answered, answer_rows=pos)
     table = sample.reset_index(drop=True).copy()
     table[id_col] = table[id_col].astype(str).astype("string")
-    table["status"] = st["status"].array       # text already: no second conversion
-    table["reason"] = st["reason"].array
-    emails = 0
+    table["status"] = status
+    table["reason"] = reason
+    emails = controls = 0
     cols = [c for c in codebook.columns(survey) if c != id_col]
-    ans = answers[["source_row"] + cols].copy()
-    controls = 0
+    ans = {c: answers[c] for c in ["source_row"] + cols}
     for v in codebook.variables_for(survey):
         if v.type == "open_words":
             for c in v.columns:
@@ -231,10 +230,16 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
                 controls += int(bad.sum())
                 if bad.any():
                     ans[c] = ans[c].str.replace(CONTROL, "", regex=True)
-    rows = ans.reset_index(drop=True).reindex(pos).reset_index(drop=True)      # -1: no answer, missing
-    changed = {c: t for c, t in ans.dtypes.items() if rows[c].dtype != t}
-    merged = pd.concat([table, rows.astype(changed) if changed else rows], axis=1)
-    return SurveyResult(survey, merged, _ledger(survey, st, codebook), emails, controls)
+    rows = pd.DataFrame({c: _at(s, pos) for c, s in ans.items()})
+    return SurveyResult(survey, pd.concat([table, rows], axis=1), _ledger(survey, reason, codebook), emails, controls)
+
+
+def _at(values: pd.Series, pos: np.ndarray) -> pd.api.extensions.ExtensionArray | pd.Series:
+    """The values at positions ``pos`` (-1: missing), of the same type (validated exports hold nullable types)."""
+    if isinstance(values.dtype, pd.api.extensions.ExtensionDtype):
+        return values.array.take(pos, allow_fill=True)
+    out = values.reset_index(drop=True).reindex(pos).reset_index(drop=True)
+    return out if out.dtype == values.dtype else out.astype(values.dtype)
 
 
 @dataclass(frozen=True)
