@@ -620,3 +620,21 @@ def test_garbled_accents_are_an_encoding_problem(case, clean, sim_data, cb, tmp_
     assert p.rule == "encoding" and p.column.startswith("mots_") and p.row <= 6
     assert (p.row, p.column) == (6, "mots_1") or case == "mac_roman"
     assert "dor" not in str(err)
+
+
+def test_derived_statistics_chosen_are_the_full_derivations_columns(clean, sim_data, cb):
+    """``items.derived(statistics=…)`` (what a validation replication computes) gives exactly the columns and
+    rows of the specification that the full derivation gives for those statistics, in its order."""
+    from portrait.study import items
+
+    sim, samples = sim_data
+    table = ingest.ingest(clean, samples, cb).surveys["visitors"].responses
+    full_values, full_spec = items.derived(table, cb, "visitors", words=False)
+    wanted = [("image_globale", "mean", ""), ("forces", "share", "3"), ("img_sure", "accord", "top2"),
+              ("recommandation", "nps_score", "")]
+    assert set(wanted) <= set(full_spec[["item", "statistic", "level"]].itertuples(index=False, name=None))
+    values, spec = items.derived(table, cb, "visitors", words=False, statistics=wanted)
+    expected = full_spec.loc[[k in set(wanted) for k in full_spec[["item", "statistic", "level"]].itertuples(
+        index=False, name=None)]].reset_index(drop=True)
+    pd.testing.assert_frame_equal(spec, expected)
+    pd.testing.assert_frame_equal(values, full_values[expected["column"]])

@@ -33,20 +33,28 @@ SPEC_COLUMNS = ["column", "item", "statistic", "level", "label", "item_label", "
 
 
 def derived(table: pd.DataFrame, cb: Codebook, survey: str, *, common_core: bool = True,
-            words: bool = True, only: Collection[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+            words: bool = True, only: Collection[str] | None = None,
+            statistics: Collection[tuple[str, str, str]] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Derived numeric variables of the (common-core) opinion items and their specification.
 
     Returns ``(values, spec)``: ``values`` has one column per statistic (NaN where undefined), in
     the row order of ``table``; ``spec`` describes each column (item, statistic, level, labels).
-    ``only`` restricts them to these items.
+    ``only`` restricts them to these items, ``statistics`` to these ``(item, statistic, level)``
+    (``level`` as text, ``""`` for none).
     """
     dk = cb.dont_know_code
     cols: dict[str, np.ndarray] = {}
     spec = []
+    if statistics is not None:
+        statistics = {(i, s, str(lv)) for i, s, lv in statistics}
+        wanted = {i for i, _, _ in statistics}
+        only = wanted if only is None else wanted & set(only)
 
     def add(item, statistic, level, label, item_label, vtype, values):
+        if statistics is not None and (item, statistic, str(level)) not in statistics:
+            return
         name = f"{item}|{statistic}|{level}"
-        cols[name] = values
+        cols[name] = values() if callable(values) else values
         spec.append((name, item, statistic, str(level), label, item_label, vtype))
 
     for v in cb.variables_for(survey):
@@ -63,11 +71,11 @@ def derived(table: pd.DataFrame, cb: Codebook, survey: str, *, common_core: bool
             add(v.name, "mean", "", "moyenne", v.label, v.type, xv)
             for c in v.code_values:
                 add(v.name, "share", c, labels.get(c, str(c)), v.label, v.type,
-                    np.where(valid, (x == c).astype(float), np.nan))
+                    lambda: np.where(valid, (x == c).astype(float), np.nan))
             for g in cb.groupings_for(v.name):
                 for key, glabel, gcodes in g.groups:
                     add(v.name, g.name, key, glabel, v.label, v.type,
-                        np.where(valid, np.isin(x, gcodes).astype(float), np.nan))
+                        lambda: np.where(valid, np.isin(x, gcodes).astype(float), np.nan))
                 if g.difference:
                     dname, dlabel, plus, minus = g.difference
                     codes = {key: gcodes for key, _, gcodes in g.groups}
@@ -75,7 +83,7 @@ def derived(table: pd.DataFrame, cb: Codebook, survey: str, *, common_core: bool
                     add(v.name, dname, "", dlabel, v.label, v.type, np.where(valid, score, np.nan))
             if v.dont_know:
                 add(v.name, "share_dk", dk, "Ne sait pas", v.label, v.type,
-                    np.where(answered, (x == dk).astype(float), np.nan))
+                    lambda: np.where(answered, (x == dk).astype(float), np.nan))
         elif v.type == "multi":
             # column by column: a frame of nullable integers converts to one float matrix slowly
             m = np.column_stack([table[c].to_numpy(dtype=float, na_value=np.nan) for c in v.columns])
@@ -83,7 +91,7 @@ def derived(table: pd.DataFrame, cb: Codebook, survey: str, *, common_core: bool
             labels = cb.labels(v.name, dont_know=False)
             for j, c in enumerate(v.code_values):
                 add(v.name, "share", c, labels.get(c, str(c)), v.label, v.type,
-                    np.where(answered, (m[:, j] == 1).astype(float), np.nan))
+                    lambda: np.where(answered, (m[:, j] == 1).astype(float), np.nan))
         elif v.type == "open_words" and words:
             lookup = word_lookup(cb.vocabulary(v.name))
             canon = np.column_stack([np.array([lookup.get(normalise_text(t), "") if isinstance(t, str) else ""
@@ -93,6 +101,6 @@ def derived(table: pd.DataFrame, cb: Codebook, survey: str, *, common_core: bool
             for word in cb.vocabulary(v.name):
                 cited = (canon == word).any(axis=1)
                 add(v.name, "share", word, word, v.label, v.type,
-                    np.where(answered, cited.astype(float), np.nan))
+                    lambda: np.where(answered, cited.astype(float), np.nan))
     values = pd.DataFrame(cols, index=table.index)
     return values, pd.DataFrame(spec, columns=SPEC_COLUMNS)

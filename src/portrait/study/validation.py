@@ -154,8 +154,8 @@ def _survey_estimates(setup: Validation, w: recipes.Weighted, variances: Sequenc
     """Estimates of the key statistics in one survey, for every estimator and variance method."""
     cb = setup.codebook
     final = w.final
-    values, spec = items.derived(final.data, cb, w.survey, words=False, only=set(setup.statistics["item"]))
-    sel = spec.merge(setup.statistics, on=["item", "statistic", "level"])
+    values, sel = items.derived(final.data, cb, w.survey, words=False,
+                                statistics=setup.statistics[["item", "statistic", "level"]].itertuples(index=False))
     data = pd.concat([final.data.drop(columns=[c for c in values.columns if c in final.data.columns]),
                       values[sel["column"]]], axis=1)
     cols = list(sel["column"])
