@@ -161,8 +161,8 @@ reports/index.html: $(REPORTS) $(STUDY) src/portrait/reporting/report.py src/por
 
 # ------------------------------------------------------------------------------- other targets
 # The whole chain is brought up to date first, so that no later `make` finds the published run out of date.
-validate: reports/index.html $(ENV) ## Validation study as published: 1,000 replications (bootstrap on 200), its report and the index (SCHEDULER=tcp://host:8786: on a Dask cluster)
-	@$(RUN) notebooks/08_validation.ipynb --timeout 3600 -p replications 1000 -p bootstrap_replications 200 \
+validate: reports/index.html $(ENV) ## Validation study as published: 5,000 replications per target (bootstrap on 200), its report and the index (SCHEDULER=tcp://host:8786: on a Dask cluster)
+	@$(RUN) notebooks/08_validation.ipynb --timeout 10800 -p replications 5000 -p bootstrap_replications 200 \
 	  -p bootstrap_replicates 100 $(if $(SCHEDULER),-p scheduler $(SCHEDULER)) || $(call STALE,notebooks/08_validation.ipynb)
 	@$(RENDER) $(EXEC)/08_validation.ipynb reports/08_validation.html
 	@$(INDEX)

@@ -619,3 +619,18 @@ def test_report_08_words_are_french_and_match_the_other_reports():
                             "coverage_high": 0.98, "rejection": np.nan, "power": np.nan}])
     headers = list(validation.overview_table_fr(pooled).columns)
     assert not any("|" in h for h in headers) and "Biais relatif moyen, en valeur absolue (%)" in headers
+
+
+def test_make_validate_runs_the_published_sizes():
+    """The Makefile's ``validate`` target passes notebook 08 the sizes that report 08 and the index call the
+    published run's (``validation_published``)."""
+    import re
+    from pathlib import Path
+    from portrait.study import validation_published as published
+
+    recipe = re.search(r"^validate:.*?\n((?:\t.*\n)+)", (Path(__file__).parents[1] / "Makefile").read_text(),
+                       re.M).group(1)
+    passed = {k: int(v) for k, v in re.findall(r"-p (\w+) (\d+)", recipe)}
+    assert passed == {"replications": published.REPLICATIONS,
+                      "bootstrap_replications": published.BOOTSTRAP_REPLICATIONS,
+                      "bootstrap_replicates": published.BOOTSTRAP_REPLICATES}

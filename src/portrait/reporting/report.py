@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..pipeline import config, parameters, paths, scenario, skip_iri_grammar
 from ..pipeline.io import write_text
+from ..study import validation_published as published
 from . import formatting as fmt
 from . import parameter_labels
 from .render import notebook_summary, notebook_title
@@ -100,8 +101,9 @@ def index_html(executed: list[Path], stale: tuple[str, set[str]] | None = None, 
         summary = notebook_summary(nb)
         first = short_description(summary)
         reps = params.get("replications")
-        short = (f' <span class="source">version courte : {int(reps)} réplications (publiée : <code>make validate</code>, '
-                 f'{fmt.number(1000)})</span>' if isinstance(reps, int) and reps < 1000 else "")
+        short = (f' <span class="source">version courte : {fmt.number(int(reps))} réplications (publiée : '
+                 f'<code>make validate</code>, {fmt.number(published.REPLICATIONS)})</span>'
+                 if isinstance(reps, int) and reps < published.REPLICATIONS else "")
         items.append(
             f'<li><a href="{html.escape(path.stem)}.html">{html.escape(notebook_title(nb))}</a>{old}{short} '
             f'<span class="source">{html.escape(data_source(params))}</span><br>'

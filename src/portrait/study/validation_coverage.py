@@ -53,8 +53,8 @@ def step_effect(before: float, after: float) -> int:
 
     Notes
     -----
-    One point is about the Monte Carlo error of a coverage pooled over the key statistics at the published
-    1,000 replications (at most 1.96 × √(0.95 × 0.05 / 1000) ≈ 1.4 points, the replications being the independent
+    One point is more than the Monte Carlo error of a coverage pooled over the key statistics at the published
+    5,000 replications (at most 1.96 × √(0.95 × 0.05 / 5000) ≈ 0.6 points, the replications being the independent
     units); a short run is far less precise, which its conclusion says.
     """
     change = fmt.rounded(after * 100) - fmt.rounded(before * 100)

@@ -15,7 +15,7 @@ from scipy import stats
 
 from ..pipeline.errors import ParameterError
 from ..reporting import formatting as fmt
-from . import compare
+from . import compare, validation_published as published
 from .codebook import Codebook
 from .validation_setup import (CALIBRATED, DIFFERENCE_NAME, ESTIMATOR_LABELS, ESTIMATORS, KEY_STATISTICS,
                                PROFILE_STATISTICS, SURVEY_LABELS, SURVEYS, TARGET_LABELS, VARIANCE_LABELS, VARIANCES,
@@ -523,7 +523,8 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
     if short:
         parts.append(f"Avec {a['replications']} réplications seulement, l'erreur Monte-Carlo d'une couverture est de "
                      f"± {fmt.number(100 * 1.96 * np.sqrt(0.95 * 0.05 / max(a['replications'], 1)), 1)} points : c'est une "
-                     f"version courte ; seule la version publiée (`make validate`, {fmt.number(1000)} réplications) permet de conclure.")
+                     f"version courte ; seule la version publiée (`make validate`, {fmt.number(published.REPLICATIONS)} réplications) "
+                     "permet de conclure.")
     return "\n\n".join(" ".join(p) for p in paragraphs + [parts] if p)
 
 

@@ -46,7 +46,7 @@ from ..pipeline import config, io, manifest, paths, skip_iri_grammar
 from ..pipeline import run as runner
 from ..pipeline.errors import ParameterError, PortraitError, SurveyError
 from ..reporting import formatting as fmt
-from . import frames
+from . import frames, validation_published as published
 from .validation_setup import (CALIBRATED, ESTIMATOR_LABELS, SURVEY_LABELS, SURVEYS, TARGET_LABELS, TARGETS,
                                FINITE_COLUMNS, Validation, finite_population_truth)
 
@@ -160,7 +160,7 @@ def targets_text_fr(fractions: Mapping[str, float]) -> str:
         f"environ {pct(f['visitors_respondents'])} du fichier répond (un tirage en fait répondre un peu plus ou un peu "
         "moins) : sans correction, la variance est surestimée d'environ "
         f"{pct(f['visitors_overstatement'])} (erreur type surestimée d'environ {pct(np.sqrt(1 + f['visitors_overstatement']) - 1)}), "
-        f"ce qu'une étude de {fmt.number(1000)} réplications distingue à peine de l'erreur Monte-Carlo.")
+        f"ce qu'une étude de {fmt.number(published.REPLICATIONS)} réplications distingue à peine de l'erreur Monte-Carlo.")
 
 
 def summaries(results: pd.DataFrame, setups: Mapping[str, Validation]) -> dict[str, pd.DataFrame]:
