@@ -119,7 +119,7 @@ def test_another_key_matches_no_token(cb, tmp_path):
     with pytest.raises(SurveyValidationError) as exc:
         ingest.ingest(_tool_folder("limesurvey", tmp_path), {"residents": _sample()}, cb, fmt="csv",
                       tool="limesurvey", key=b"another-key-0123456789abcdef")
-    assert {p.rule for p in exc.value.problems} == {"not_in_sample"}
+    assert {p.rule for p in exc.value.problems} == {"not_in_sample", "missing_participant"}
 
 
 def test_unknown_disposition_value_and_wrong_separator(cb, tmp_path):
@@ -301,3 +301,20 @@ def test_a_missing_contact_status_export_is_a_problem_with_a_tool(cb, tmp_path):
     (folder / "residents_distribution.csv").unlink()
     found = ingest.check(folder, {"residents": _sample()}, cb, tool="qualtrics", key=KEY)
     assert [(Path(p.file).name, p.rule) for p in found.problems] == [("residents_distribution.csv", "missing_file")]
+
+
+@pytest.mark.parametrize("tool", sorted(TOOLS))
+def test_a_participants_export_without_every_sampled_unit_is_a_problem(tool, cb, tmp_path):
+    """A filtered contact-status export (one participant's row deleted) would make that unit's bounce or refusal
+    a silent non-response: the check names the file, the identifier column and the count, never the tokens."""
+    folder = _tool_folder(tool, tmp_path)
+    lay = survey_tools.layout(tool, cb)
+    path = folder / lay.dispositions.file.format(survey="residents")
+    lines = path.read_text(encoding="utf-8-sig").splitlines(keepends=True)
+    path.write_text("".join(lines[:-1]), encoding="utf-8")
+    found = ingest.check(folder, {"residents": _sample()}, cb, tool=tool, key=KEY)
+    assert [(Path(p.file).name, p.column, p.rule) for p in found.problems] == [
+        (path.name, lay.dispositions.id, "missing_participant")]
+    assert "1 of the 6 sampled units have no row" in found.problems[0].message
+    token = survey_tools.tokens([SLOTS[-1]], "residents", KEY)[0]
+    assert token not in str(found.problems[0])

@@ -70,6 +70,7 @@ RULES_FR = {
     "filter": "réponse à une question que le filtre ne pose pas",
     "unknown_disposition": "statut de contact inconnu",
     "disposition_conflict": "invitation non distribuée mais réponse reçue",
+    "missing_participant": "unités tirées absentes de l'export des participants",
 }
 
 

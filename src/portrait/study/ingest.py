@@ -62,6 +62,8 @@ Rules (the ``rule`` field of each problem):
 ``filter``                    an answer to a question that the filter does not ask
 ``unknown_disposition``       an unknown contact-status code
 ``disposition_conflict``      answers from a unit whose invitation was not delivered
+``missing_participant``       a survey tool's contact-status export without a row for every sampled
+                              unit (a filtered or partial export)
 ============================  ====================================================================
 
 Output: one typed table per survey with **every sampled unit** (sample columns, ``status``,

@@ -364,6 +364,12 @@ def dispositions_from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: 
         if column in read:
             code[(read[column] == equals).to_numpy()] = str(c)
     ids = _text(raw, pos[d.id]).map(lambda t: tokens_to_ids.get(t, t))
+    absent = len(set(tokens_to_ids.values()) - set(ids))
+    if absent:      # a unit without its row would count as invited normally, and silent
+        problems.append(Problem(raw.file, None, d.id, None, "missing_participant",
+                                f"{absent} of the {len(tokens_to_ids)} sampled units have no row: export every "
+                                f"participant of the survey from {lay.label}, with no filter (a unit without its "
+                                "row would count as invited normally and silent, its bounce or refusal lost)"))
     has = (code != "").to_numpy()
     cells = pd.DataFrame({0: ids[has].to_numpy(dtype=object), 1: code[has].to_numpy(dtype=object)}, dtype=object)
     return RawTable(raw.file, raw.fmt, [id_col, DISPOSITION_COLUMN], cells, raw.rows[has]), note
