@@ -264,7 +264,9 @@ def test_check_report_of_clean_exports_shows_the_ledger(cb, tmp_path):
     assert "données simulées (simulateur documenté" in waiting
 
 
-def test_check_survey_exit_status(monkeypatch, cb, tmp_path):
+def test_check_survey_exit_status(monkeypatch, capsys, cb, tmp_path):
+    """0 for clean exports, 1 otherwise, with the first problems on the terminal (file, row, column, rule: what
+    ``make`` shows) and the report listing them all."""
     from portrait.reporting import check_survey
 
     folder = _tool_folder("limesurvey", tmp_path)
@@ -277,6 +279,18 @@ def test_check_survey_exit_status(monkeypatch, cb, tmp_path):
     monkeypatch.setattr(check_survey, "run", lambda folder=None, simulated=False: (broken, settings))
     assert check_survey.main(["--out", str(tmp_path / "bad.html")]) == 1
     assert "fichier vide" in (tmp_path / "bad.html").read_text(encoding="utf-8")
+    assert "residents.csv: [empty_file]" in capsys.readouterr().err
+    answers = folder / "residents.csv"
+    shutil.copy(FIXTURES / "limesurvey" / "residents.csv", answers)
+    lines = answers.read_text(encoding="utf-8-sig").splitlines(keepends=True)
+    answers.write_text(lines[0] + "".join(lines[1:]) * 8, encoding="utf-8")     # every response eight times
+    many = ingest.check(folder, {"residents": _sample()}, cb, tool="limesurvey", key=KEY)
+    assert len(many.problems) > check_survey.SHOWN
+    monkeypatch.setattr(check_survey, "run", lambda folder=None, simulated=False: (many, settings))
+    assert check_survey.main(["--out", str(tmp_path / "many.html")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("[duplicate_id]") == check_survey.SHOWN
+    assert f"the other {len(many.problems) - check_survey.SHOWN} and what each rule means" in err
 
 
 def test_make_runs_the_check_before_stage_03_only_with_real_exports(monkeypatch, tmp_path):

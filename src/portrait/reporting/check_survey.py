@@ -195,6 +195,10 @@ def notebook(found: ingest.CheckResult, settings: dict) -> nbformat.NotebookNode
     return nb
 
 
+#: Problems printed on the terminal (file, row, column, rule), the report listing them all.
+SHOWN = 10
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m portrait.reporting.check_survey", description=__doc__.split("\n")[0])
     parser.add_argument("--folder", help="survey folder to check (default: from the parameters of stage 03)")
@@ -218,7 +222,11 @@ def main(argv: list[str] | None = None) -> int:
     rules = pd.Series([p.rule for p in found.problems]).value_counts().sort_index()
     if found.problems:
         print(f"✗ {len(found.problems)} problem(s) in the survey exports of {settings['folder']} ("
-              + ", ".join(f"{r}: {k}" for r, k in rules.items()) + f"); see {paths.relative(out)}", file=sys.stderr)
+              + ", ".join(f"{r}: {k}" for r, k in rules.items()) + "):", file=sys.stderr)
+        for p in found.problems[:SHOWN]:
+            print(f"  {p}", file=sys.stderr)
+        more = f"the other {len(found.problems) - SHOWN} and " if len(found.problems) > SHOWN else ""
+        print(f"  {more}what each rule means: {paths.relative(out)}", file=sys.stderr)
         return 1
     print(f"✓ survey exports of {settings['folder']} ({settings['tool']}): no problem; {paths.relative(out)}")
     return 0
