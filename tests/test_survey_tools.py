@@ -7,7 +7,9 @@ native layout's ingest of the same simulated fieldwork.
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import shutil
 from pathlib import Path
 
@@ -290,6 +292,15 @@ def test_check_survey_exit_status(monkeypatch, capsys, cb, tmp_path):
     assert check_survey.main(["--out", str(tmp_path / "many.html")]) == 1
     err = capsys.readouterr().err
     assert err.count("[duplicate_id]") == check_survey.SHOWN
+    (tmp_path / "stale.html").write_text("an earlier check", encoding="utf-8")
+
+    def refused(folder=None, simulated=False):
+        return ingest.check(folder, {"residents": _sample()}, cb, fmt="xlsx", tool="limesurvey", key=KEY)
+
+    monkeypatch.setattr(check_survey, "run", refused)
+    assert check_survey.main(["--out", str(tmp_path / "stale.html")]) == 1       # a message, not a traceback
+    assert "cannot be checked: LimeSurvey exports are read as csv" in capsys.readouterr().err
+    assert not (tmp_path / "stale.html").exists()
     assert f"the other {len(many.problems) - check_survey.SHOWN} and what each rule means" in err
 
 
@@ -332,3 +343,25 @@ def test_a_participants_export_without_every_sampled_unit_is_a_problem(tool, cb,
     assert "1 of the 6 sampled units have no row" in found.problems[0].message
     token = survey_tools.tokens([SLOTS[-1]], "residents", KEY)[0]
     assert token not in str(found.problems[0])
+
+
+def test_an_export_saved_again_by_excel_gets_the_tools_remedy(cb, tmp_path):
+    """LimeSurvey's CSV opened and saved by French Excel (cp1252, ';'): the remedy is the tool's own file, not a
+    parameter (csv_encoding does not apply to a tool's layout), and no column is named from a header that the
+    tool's separator does not split. An XLSX beside a missing CSV is pointed at."""
+    folder = _tool_folder("limesurvey", tmp_path)
+    answers = folder / "residents.csv"
+    rows = list(csv.reader(io.StringIO(answers.read_text(encoding="utf-8-sig"))))
+    rows[1][-1] = "Très accueillante"
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=";", lineterminator="\r\n").writerows(rows)
+    answers.write_bytes(buf.getvalue().encode("cp1252"))
+    found = ingest.check(folder, {"residents": _sample()}, cb, tool="limesurvey", key=KEY)
+    p = next(p for p in found.problems if p.rule == "encoding")
+    assert p.column is None and p.row == 2
+    assert "export it again from LimeSurvey (UTF-8, ',') and do not open and save it in Excel" in p.message
+    assert "separated by ';'" in p.message and "csv_encoding" not in p.message
+    answers.rename(folder / "residents.xlsx")
+    found = ingest.check(folder, {"residents": _sample()}, cb, tool="limesurvey", key=KEY)
+    assert [p.message.split("; ")[-1] for p in found.problems if p.rule == "missing_file"] == [
+        "residents.xlsx is there, but LimeSurvey exports are read as csv"]

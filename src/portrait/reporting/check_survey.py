@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..pipeline import config, paths, skip_iri_grammar
-from ..pipeline.errors import PortraitError
+from ..pipeline.errors import PortraitError, SurveyError
 
 if TYPE_CHECKING:
     import nbformat
@@ -214,7 +214,14 @@ def main(argv: list[str] | None = None) -> int:
 
     from .render import render
 
-    found, settings = run(args.folder, simulated=args.simulated)
+    try:
+        found, settings = run(args.folder, simulated=args.simulated)
+    except (PortraitError, SurveyError) as exc:      # a setting that cannot read the folder: no report to write
+        out = paths.resolve(args.out)
+        if out.exists():
+            out.unlink()                             # an earlier check's report would pass for this one's
+        print(f"✗ the survey exports cannot be checked: {exc}", file=sys.stderr)
+        return 1
     with tempfile.TemporaryDirectory() as scratch:
         tmp = Path(scratch) / "check_survey.ipynb"
         nbformat.write(notebook(found, settings), tmp)

@@ -116,17 +116,19 @@ def _line_of(data: bytes, pos: int) -> int:
     return data[:pos].count(b"\n") + 1
 
 
-def _decode(data: bytes, encoding: str, file: str, problems: list[Problem], sep: str = ";") -> str | None:
+def _decode(data: bytes, encoding: str, file: str, problems: list[Problem], sep: str = ";",
+            tool: str | None = None) -> str | None:
+    # a survey tool's export is UTF-8 with its separator: the remedy is the tool's file, untouched by Excel
+    again = (f"export it again from {tool} (UTF-8, {sep!r}) and do not open and save it in Excel" if tool else
+             "export it as CSV with ';' in cp1252 (Windows-1252) or UTF-8 with BOM")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         problems.append(Problem(file, None, None, None, "encoding",
-                                "the file is UTF-16 (Excel « Texte Unicode »); export it as CSV with ';' "
-                                "in cp1252 (Windows-1252) or UTF-8 with BOM"))
+                                f"the file is UTF-16 (Excel « Texte Unicode »); {again}"))
         return None
     head = data[:4000]
     if len(head) >= 4 and head.count(0) >= len(head) // 4:
         problems.append(Problem(file, None, None, None, "encoding",
-                                "the file looks like UTF-16 without a byte-order mark (one byte in two is zero): "
-                                "export it as CSV with ';' in cp1252 (Windows-1252) or UTF-8 with BOM"))
+                                f"the file looks like UTF-16 without a byte-order mark (one byte in two is zero): {again}"))
         return None
     if data.startswith(BOM):
         body, codec = data[len(BOM):], "utf-8"
@@ -149,8 +151,12 @@ def _decode(data: bytes, encoding: str, file: str, problems: list[Problem], sep:
     except UnicodeDecodeError as exc:
         offset = exc.start + (len(BOM) if codec == "utf-8" and data.startswith(BOM) else 0)
         line = _line_of(data, offset)
-        hint = ("the file looks like cp1252 (Windows-1252): set the parameter csv_encoding to 'cp1252'"
+        hint = ((f"the file looks like cp1252 (Windows-1252), as Excel saves a CSV; {again}" if tool else
+                 "the file looks like cp1252 (Windows-1252): set the parameter csv_encoding to 'cp1252'")
                 if codec == "utf-8" else "the file is not cp1252: export it in cp1252 or UTF-8 with BOM")
+        header = data.split(b"\n", 1)[0]
+        if tool and sep.encode() not in header and b";" in header:
+            hint += f"; its columns are separated by ';', not {sep!r}"
         problems.append(Problem(file, line, _column_at(data, offset, codec, sep), None,
                                 "encoding", f"byte 0x{data[offset]:02X} is not valid {codec}; {hint}"))
         return None
@@ -182,28 +188,32 @@ def _garbled(text: str, codec: str, file: str, problems: list[Problem], sep: str
     return text
 
 
-def _column_at(data: bytes, offset: int, codec: str, sep: str = ";") -> str:
-    """The header name of the field holding byte ``offset`` (``field N`` on the header line itself)."""
+def _column_at(data: bytes, offset: int, codec: str, sep: str = ";") -> str | None:
+    """The header name of the field holding byte ``offset`` (``field N`` on the header line itself; None when the
+    header is not split by ``sep``)."""
     start = data.rfind(b"\n", 0, offset) + 1
     column_index = data[start:offset].count(sep.encode())
     first_line = data.split(b"\n", 1)[0].lstrip(BOM).decode(codec, "replace").strip().split(sep)
+    if len(first_line) == 1 and start > 0:
+        return None                       # the header is not separated by ``sep``: no column can be named
     on_header = start == 0
     return first_line[column_index] if not on_header and column_index < len(first_line) else f"field {column_index + 1}"
 
 
 def read_csv_export(path: Path, encoding: str, problems: list[Problem], file: str, *, delimiter: str = ";",
-                    header_rows: int = 1) -> RawTable | None:
+                    header_rows: int = 1, tool: str | None = None) -> RawTable | None:
     """Read a CSV export as text; file-level problems go to ``problems`` (None if unusable).
 
     ``delimiter`` separates the fields (``;`` in the native layout, ``,`` in LimeSurvey and Qualtrics
     exports); ``header_rows`` rows come before the first respondent (Qualtrics writes three: names,
-    question texts, import ids), of which the first holds the column names.
+    question texts, import ids), of which the first holds the column names. ``tool`` names the survey
+    tool whose layout is read (its remedies differ from the native layout's).
     """
     data = path.read_bytes()
     if not data.strip().strip(BOM).strip():
         problems.append(Problem(file, None, None, None, "empty_file", "the file is empty"))
         return None
-    text = _decode(data, encoding, file, problems, delimiter)
+    text = _decode(data, encoding, file, problems, delimiter, tool)
     if text is None:
         return None
     first = text.split("\n", 1)[0]
@@ -399,8 +409,9 @@ def read_sav_export(path: Path, problems: list[Problem], file: str) -> RawTable 
 
 
 def read_export(path: str | Path, *, encoding: str = "cp1252", problems: list[Problem] | None = None,
-                delimiter: str = ";", header_rows: int = 1) -> RawTable | None:
-    """Read one export (format from the suffix) as text; problems are appended to ``problems``.
+                delimiter: str = ";", header_rows: int = 1, tool: str | None = None) -> RawTable | None:
+    """Read one export (format from the suffix) as text; problems are appended to ``problems``; ``tool``: the
+    survey tool whose layout is read, if any (for the remedies the problems suggest).
 
     Raises ``SurveyValidationError`` if ``problems`` is not given and the file is unusable.
     """
@@ -414,12 +425,16 @@ def read_export(path: str | Path, *, encoding: str = "cp1252", problems: list[Pr
     if fmt not in FORMATS:
         raise ParameterError(f"{file}: export format must be one of {', '.join(FORMATS)}")
     if not path.exists():
+        others = sorted(p.name for p in path.parent.glob(path.stem + ".*") if p.suffix.lstrip(".").lower() in FORMATS)
+        beside = (f"; {', '.join(others)} is there, but " + (f"{tool} exports are read as {fmt}" if tool else
+                  f"the parameter ingest_format is {fmt!r}") if others else "")
         problems.append(Problem(file, None, None, None, "missing_file",
                                 "the export file does not exist; put the survey tool's export there or "
-                                "choose source: simulated"))
+                                f"choose source: simulated{beside}"))
         table = None
     elif fmt == "csv":
-        table = read_csv_export(path, encoding, problems, file, delimiter=delimiter, header_rows=header_rows)
+        table = read_csv_export(path, encoding, problems, file, delimiter=delimiter, header_rows=header_rows,
+                                tool=tool)
     elif fmt == "xlsx":
         table = read_xlsx_export(path, problems, file)
     else:

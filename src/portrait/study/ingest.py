@@ -369,7 +369,7 @@ def _read_survey(folder: Path, survey: str, sample: pd.DataFrame, codebook: Code
         return answers, disp
     back = survey_tools.token_map(ids, survey, key)
     raw = read_export(export_path(folder, survey, fmt), encoding=lay.encoding, problems=problems,
-                      delimiter=lay.delimiter, header_rows=lay.header_rows)
+                      delimiter=lay.delimiter, header_rows=lay.header_rows, tool=lay.label)
     answers = None
     if raw is not None:
         native, note, cmap = survey_tools.from_tool(raw, survey, codebook, lay, back, problems)
@@ -383,7 +383,7 @@ def _read_survey(folder: Path, survey: str, sample: pd.DataFrame, codebook: Code
                                 f"the {lay.label} contact-status export is missing: export it from the tool and "
                                 f"save it under this name (see README, « A real survey round »)"))
     else:
-        draw = read_export(dpath, encoding=lay.encoding, problems=problems, delimiter=lay.delimiter)
+        draw = read_export(dpath, encoding=lay.encoding, problems=problems, delimiter=lay.delimiter, tool=lay.label)
         if draw is not None:
             native, note = survey_tools.dispositions_from_tool(draw, survey, codebook, lay, back, problems)
             notes.append(note)
