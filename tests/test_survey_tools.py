@@ -71,6 +71,24 @@ def test_hand_made_export_ingests_to_its_expected_table(tool, cb, tmp_path):
     if tool == "qualtrics":
         assert notes["residents.csv"].set_aside == {"Status = 1": 1}      # the survey preview
         assert notes["residents.csv"].rows == 2
+    assert notes["residents.csv"].unfinished == (expected["complet"] == "0").sum() == 1
+    assert notes[survey_tools.layout(tool, cb).dispositions.file.format(survey="residents")].unfinished is None
+
+
+def test_an_export_without_unfinished_questionnaires_is_questioned():
+    """A response file of 100 rows or more with no unfinished questionnaire was probably exported with completed
+    responses only (break-offs would then count as silence): the read notes ask; fewer rows, or some unfinished,
+    are just counted."""
+    from portrait.reporting import fieldwork_text
+
+    def text(rows, unfinished):
+        return fieldwork_text.read_notes([survey_tools.ReadNote("residents.csv", "limesurvey", rows=rows,
+                                                                unfinished=unfinished)])
+
+    assert "toutes les réponses" in text(fieldwork_text.UNFINISHED_EXPECTED, 0)
+    assert "toutes les réponses" not in text(fieldwork_text.UNFINISHED_EXPECTED - 1, 0)
+    assert "dont 3 questionnaires non terminés" in text(500, 3)
+    assert "non terminé" not in text(500, None)
 
 
 @pytest.mark.parametrize("tool", sorted(TOOLS))

@@ -21,6 +21,11 @@ AAPOR_DEFINITION = (
     "RR2 est le taux de réponse utilisé pour la correction de non-réponse.")
 
 
+#: Responses from which an export holding no unfinished questionnaire is worth a question: in a real round some
+#: respondents stop on the way (the simulator assumes 6–8 %), unless the export kept completed responses only.
+UNFINISHED_EXPECTED = 100
+
+
 def read_notes(notes: Iterable[ReadNote]) -> str:
     """What was read from each survey-tool file: rows, rows set aside, columns dropped (names only)."""
     notes = list(notes)
@@ -39,6 +44,12 @@ def read_notes(notes: Iterable[ReadNote]) -> str:
                          + ", ".join(f"`{c}`" for c in n.personal))
         if n.technical:
             parts.append(fmt.count(len(n.technical), "colonne technique ignorée", "colonnes techniques ignorées"))
+        if n.unfinished:
+            parts.append(f"dont {fmt.count(n.unfinished, 'questionnaire non terminé', 'questionnaires non terminés')}")
+        elif n.unfinished == 0 and n.rows >= UNFINISHED_EXPECTED:
+            parts.append("**aucun questionnaire non terminé** : l'export contient-il bien toutes les réponses "
+                         "(« All responses » dans LimeSurvey) ? Sinon les questionnaires interrompus compteraient "
+                         "comme des silences")
         lines.append(f"- `{PurePath(n.file).name}` : " + " ; ".join(parts) + ".")
     return "Fichiers de l'outil d'enquête :\n\n" + "\n".join(lines)
 

@@ -211,6 +211,7 @@ class ReadNote:
     set_aside: dict[str, int] = field(default_factory=dict)
     personal: list[str] = field(default_factory=list)
     technical: list[str] = field(default_factory=list)
+    unfinished: int | None = None          # responses the tool marks as not completed (None: not a response file)
 
 
 def _text(raw: RawTable, j: int) -> pd.Series:
@@ -255,6 +256,7 @@ def from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: ToolLayout, t
             continue
         if h == lay.complete_column:
             done = (s != "") if lay.complete_values is None else s.isin(lay.complete_values)
+            note.unfinished = int((~done).sum())
             header.append("complet")
             columns.append(pd.Series(np.where(done, "1", "0"), dtype=object))
             continue
