@@ -383,3 +383,27 @@ def test_an_export_saved_again_by_excel_gets_the_tools_remedy(cb, tmp_path):
     found = ingest.check(folder, {"residents": _sample()}, cb, tool="limesurvey", key=KEY)
     assert [p.message.split("; ")[-1] for p in found.problems if p.rule == "missing_file"] == [
         "residents.xlsx is there, but LimeSurvey exports are read as csv"]
+
+
+def test_a_whole_number_with_limesurveys_zero_decimals_is_that_number(cb, tmp_path):
+    """LimeSurvey stores numerical input as decimals and some versions export 12 as « 12.0000000000 » (its issue
+    #10208): read as 12; a true fraction is still a whole-number problem, worded for a count."""
+    folder = _tool_folder("limesurvey", tmp_path)
+    answers = folder / "residents.csv"
+    rows = list(csv.reader(io.StringIO(answers.read_text(encoding="utf-8-sig"))))
+    j = rows[0].index("ANNEES")
+    rows[1][j] += ".0000000000"
+    buf = io.StringIO()
+    csv.writer(buf, quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows(rows)
+    answers.write_text(buf.getvalue(), encoding="utf-8")
+    result = ingest.ingest(folder, {"residents": _sample()}, cb, fmt="csv", tool="limesurvey", key=KEY)
+    expected = pd.read_csv(FIXTURES / "expected.csv", sep=";", dtype=str, keep_default_na=False)
+    got = result.surveys["residents"].responses["annees_residence"].astype(object)
+    assert got.where(got.notna(), "").astype(str).tolist() == expected["annees_residence"].tolist()
+    rows[1][j] = "12.5"
+    buf = io.StringIO()
+    csv.writer(buf, quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows(rows)
+    answers.write_text(buf.getvalue(), encoding="utf-8")
+    found = ingest.check(folder, {"residents": _sample()}, cb, tool="limesurvey", key=KEY)
+    assert [(p.column, p.rule, p.message) for p in found.problems] == [
+        ("ANNEES", "not_integer", "not a whole number (this column holds counts)")]

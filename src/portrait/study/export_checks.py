@@ -93,8 +93,9 @@ def _column_checks(v: Variable, col: str, s: pd.Series, rows: np.ndarray, file: 
     # whole-number columns
     is_int = s.str.fullmatch(INT_RE)
     comma = present & s.str.fullmatch(DECIMAL_COMMA_RE)
-    report(comma, "decimal_comma", "decimal comma in a numeric column: this column holds whole numbers (codes)")
-    report(present & ~is_int & ~comma, "not_integer", "not a whole number (this column holds codes)")
+    holds = "counts" if v.type == "integer" else "codes"
+    report(comma, "decimal_comma", f"decimal comma in a numeric column: this column holds whole numbers ({holds})")
+    report(present & ~is_int & ~comma, "not_integer", f"not a whole number (this column holds {holds})")
     values = pd.to_numeric(s.where(is_int), errors="coerce")
     ok = values.notna()
     if v.type == "multi":

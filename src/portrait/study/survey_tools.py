@@ -294,6 +294,8 @@ def _translate(v: Variable, native: str, tool_col: str, s: pd.Series, rows: np.n
         back = {lay.chosen: "1", lay.not_chosen: "0"}
         what = f"a multiple-choice option is {lay.chosen!r} when chosen" + (
             ", empty otherwise" if lay.not_chosen == "" else f", {lay.not_chosen!r} otherwise")
+    elif v.type == "integer":      # a numerical input: LimeSurvey may write 54 as « 54.0000000000 »
+        return s.str.replace(r"^(-?[0-9]+)\.0+$", r"\1", regex=True)
     else:
         return s
     bad = (s != "") & ~s.isin(list(back))
