@@ -202,6 +202,28 @@ def test_the_index_shows_no_scheduler_as_local_processes(tmp_path):
     assert "ordonnanceur Dask</span> : &#x27;&#x27;" not in page and "Dask</span> : ''" not in page
 
 
+def test_the_index_badges_say_what_each_reports_numbers_rest_on(tmp_path):
+    """With real answers: the validation is simulated by design, and reports downstream of simulated partner files
+    (a rehearsal) are not « données réelles »; the resident frame rests on public data."""
+    import re
+
+    def probe(stem: str, **params) -> Path:
+        nb = new_notebook(cells=[new_markdown_cell("# Sonde\n\nUn rapport de test.")],
+                          metadata={"papermill": {"parameters": params}})
+        nbformat.write(nb, tmp_path / f"{stem}.ipynb")
+        return tmp_path / f"{stem}.ipynb"
+
+    def badges(partners: str) -> list[str]:
+        page = report.index_html([probe("01_resident_frame"), probe("02_visitor_frame", partners_source=partners),
+                                  probe("06_comparison", source="real"), probe("08_validation", source="real")])
+        return re.findall(r'<li><a href="0[^"]*">[^<]*</a> <span class="source">([^<]*)</span>', page)
+
+    assert badges("synthetic") == ["données publiques (Insee, Etalab)", "données simulées", "données simulées",
+                                   "données simulées"]
+    assert badges("real") == ["données publiques (Insee, Etalab)", "données réelles", "données réelles",
+                              "données simulées"]
+
+
 def test_no_run_information_block_shows_a_raw_name_or_a_path():
     """A scenario's page listed « manifest : scenarios/pop2019/scenario.json », « name : pop2019 » … and its re-run
     stages « out_weights : scenarios/pop2019/… » under the run information: for every notebook (the chain's and the

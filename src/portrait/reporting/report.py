@@ -40,9 +40,18 @@ STALE_CLASS = "portrait-stale"
 STALE_STYLE = "background:#fde2e1;color:#8a1c1c"
 
 
-def data_source(params: dict) -> str:
-    """What a report's numbers rest on, from its parameters: simulated answers or partner files, or real data."""
-    if params.get("source") == "simulated" or params.get("partners_source") == "synthetic":
+#: Reports whose numbers come from the simulator whatever the study's source (the validation study).
+SIMULATED_BY_DESIGN = {"08_validation"}
+
+
+def data_source(params: dict, partners_source: str | None = None) -> str:
+    """What a report's numbers rest on, from its parameters: simulated answers or partner files, or real data.
+
+    ``partners_source``: the partner files' source of stage 02, for a report downstream of it (its visitors
+    are those files' clients, whatever its own parameters say).
+    """
+    partners = params.get("partners_source", partners_source)
+    if params.get("source") == "simulated" or partners == "synthetic":
         return "données simulées"
     if params.get("source") == "real" or params.get("partners_source") == "real":
         return "données réelles"
@@ -91,11 +100,14 @@ def index_html(executed: list[Path], stale: tuple[str, set[str]] | None = None, 
     study = config.study()
     source = study.get("source", "simulated")
     items = []
+    partners = None
     for path in executed:
         nb = _read(path)
         old = (' <span class="stale">périmé : antérieur à l\'échec</span>'
                if stale is not None and path.stem in stale[1] else "")
         params = nb.metadata.get("papermill", {}).get("parameters", {})
+        badge = "données simulées" if path.stem in SIMULATED_BY_DESIGN else data_source(params, partners)
+        partners = params.get("partners_source", partners)
         shown = " ; ".join(f"{parameter_labels.html_name(k)} : {parameter_labels.html_value(k, v)}"
                            for k, v in parameter_labels.by_label(params) if parameter_labels.shown(k, v))
         summary = notebook_summary(nb)
@@ -106,7 +118,7 @@ def index_html(executed: list[Path], stale: tuple[str, set[str]] | None = None, 
                  if isinstance(reps, int) and reps < published.REPLICATIONS else "")
         items.append(
             f'<li><a href="{html.escape(path.stem)}.html">{html.escape(notebook_title(nb))}</a>{old}{short} '
-            f'<span class="source">{html.escape(data_source(params))}</span><br>'
+            f'<span class="source">{html.escape(badge)}</span><br>'
             f"{summary_html(first if first.endswith('…') else first + '.')}<br>"
             + (f'<span class="params">paramètres <span class="hover-hint">(nom et valeur du paramètre dans config/ au '
                f'survol)</span> : {shown}</span>' if shown else "") + "</li>")
