@@ -407,3 +407,16 @@ def test_a_whole_number_with_limesurveys_zero_decimals_is_that_number(cb, tmp_pa
     found = ingest.check(folder, {"residents": _sample()}, cb, tool="limesurvey", key=KEY)
     assert [(p.column, p.rule, p.message) for p in found.problems] == [
         ("ANNEES", "not_integer", "not a whole number (this column holds counts)")]
+
+
+def test_a_renamed_tool_column_is_pointed_at_the_missing_one(cb, tmp_path):
+    """« IMG[SQ003] » exported as « IMG_SQ003 »: the unknown column's problem names the missing column."""
+    folder = _tool_folder("limesurvey", tmp_path)
+    answers = folder / "residents.csv"
+    answers.write_text(answers.read_text(encoding="utf-8-sig").replace('"IMG[SQ003]"', '"IMG_SQ003"', 1),
+                       encoding="utf-8")
+    found = ingest.check(folder, {"residents": _sample()}, cb, tool="limesurvey", key=KEY)
+    got = {p.column: p for p in found.problems}
+    assert set(got) == {"IMG[SQ003]", "IMG_SQ003"}
+    assert got["IMG[SQ003]"].rule == "missing_column"
+    assert got["IMG_SQ003"].rule == "extra_column" and got["IMG_SQ003"].message.endswith("did you mean 'IMG[SQ003]'?")

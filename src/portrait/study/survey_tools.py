@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..pipeline import paths
-from ..pipeline.config import read_yaml
+from ..pipeline.config import did_you_mean, read_yaml
 from ..pipeline.errors import ParameterError
 from .codebook import Codebook, Variable
 from .export_readers import Problem, RawTable
@@ -319,11 +319,20 @@ def _multi_blank(v: Variable, header: list[str], columns: list[pd.Series]) -> No
 
 
 def tool_problems(problems: list[Problem], start: int, file: str, native_to_tool: Mapping[str, str]) -> None:
-    """Rename, in the problems of ``file`` from index ``start``, native column names to the tool's."""
+    """Rename, in the problems of ``file`` from index ``start``, native column names to the tool's; an unknown
+    column close to a missing one (« IMG_SQ003 » for « IMG[SQ003] ») is told which."""
     for k in range(start, len(problems)):
         p = problems[k]
         if p.file == file and p.column in native_to_tool:
             problems[k] = dataclasses.replace(p, column=native_to_tool[p.column])
+    mine = [k for k in range(start, len(problems)) if problems[k].file == file]
+    missing = {problems[k].column for k in mine if problems[k].rule == "missing_column"}
+    for k in mine:
+        p = problems[k]
+        if p.rule == "extra_column" and missing:
+            hint = did_you_mean([p.column], missing)
+            if hint:
+                problems[k] = dataclasses.replace(p, message=p.message + hint)
 
 
 def dispositions_from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: ToolLayout,
