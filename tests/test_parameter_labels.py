@@ -203,8 +203,9 @@ def test_the_index_shows_no_scheduler_as_local_processes(tmp_path):
 
 
 def test_the_index_badges_say_what_each_reports_numbers_rest_on(tmp_path):
-    """With real answers: the validation is simulated by design, and reports downstream of simulated partner files
-    (a rehearsal) are not « données réelles »; the resident frame rests on public data."""
+    """With real answers: the validation is simulated by design, and reports involving visitors drawn from simulated
+    partner files (a rehearsal) are not « données réelles », whatever their place in the index (07 comes first);
+    the residents' own reports are not concerned, and the resident frame rests on public data."""
     import re
 
     def probe(stem: str, **params) -> Path:
@@ -214,14 +215,15 @@ def test_the_index_badges_say_what_each_reports_numbers_rest_on(tmp_path):
         return tmp_path / f"{stem}.ipynb"
 
     def badges(partners: str) -> list[str]:
-        page = report.index_html([probe("01_resident_frame"), probe("02_visitor_frame", partners_source=partners),
-                                  probe("06_comparison", source="real"), probe("08_validation", source="real")])
+        page = report.index_html([probe("07_synthesis", source="real"), probe("01_resident_frame"),
+                                  probe("02_visitor_frame", partners_source=partners),
+                                  probe("04_resident_weighting", source="real"), probe("06_comparison", source="real"),
+                                  probe("08_validation", source="real")])
         return re.findall(r'<li><a href="0[^"]*">[^<]*</a> <span class="source">([^<]*)</span>', page)
 
-    assert badges("synthetic") == ["données publiques (Insee, Etalab)", "données simulées", "données simulées",
-                                   "données simulées"]
-    assert badges("real") == ["données publiques (Insee, Etalab)", "données réelles", "données réelles",
-                              "données simulées"]
+    public, simulated, real = "données publiques (Insee, Etalab)", "données simulées", "données réelles"
+    assert badges("synthetic") == [simulated, public, simulated, real, simulated, simulated]
+    assert badges("real") == [real, public, real, real, real, simulated]
 
 
 def test_no_run_information_block_shows_a_raw_name_or_a_path():

@@ -42,6 +42,8 @@ STALE_STYLE = "background:#fde2e1;color:#8a1c1c"
 
 #: Reports whose numbers come from the simulator whatever the study's source (the validation study).
 SIMULATED_BY_DESIGN = {"08_validation"}
+#: Reports that involve no visitor, so not the partner files either.
+RESIDENTS_ONLY = {"01_resident_frame", "04_resident_weighting"}
 
 
 def data_source(params: dict, partners_source: str | None = None) -> str:
@@ -100,14 +102,15 @@ def index_html(executed: list[Path], stale: tuple[str, set[str]] | None = None, 
     study = config.study()
     source = study.get("source", "simulated")
     items = []
-    partners = None
-    for path in executed:
-        nb = _read(path)
+    notebooks = [(path, _read(path)) for path in executed]
+    partners = next((p for _, nb in notebooks
+                     if (p := nb.metadata.get("papermill", {}).get("parameters", {}).get("partners_source"))), None)
+    for path, nb in notebooks:
         old = (' <span class="stale">périmé : antérieur à l\'échec</span>'
                if stale is not None and path.stem in stale[1] else "")
         params = nb.metadata.get("papermill", {}).get("parameters", {})
-        badge = "données simulées" if path.stem in SIMULATED_BY_DESIGN else data_source(params, partners)
-        partners = params.get("partners_source", partners)
+        badge = ("données simulées" if path.stem in SIMULATED_BY_DESIGN else
+                 data_source(params, None if path.stem in RESIDENTS_ONLY else partners))
         shown = " ; ".join(f"{parameter_labels.html_name(k)} : {parameter_labels.html_value(k, v)}"
                            for k, v in parameter_labels.by_label(params) if parameter_labels.shown(k, v))
         summary = notebook_summary(nb)
