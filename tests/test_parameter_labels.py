@@ -285,3 +285,10 @@ def test_methods_and_targets_read_as_the_reports_name_them():
     assert parameter_labels.value_text("replicate_method", "bootstrap") == "bootstrap de Rao\u2013Wu"
     for name, text in parameter_labels.LABELS.items():
         assert " au moins " not in f" {text} ", name           # « nombre minimal de … », not « … au moins »
+
+
+def test_the_native_layouts_encoding_is_not_shown_for_a_survey_tools_exports():
+    """A LimeSurvey run's information read « encodage des CSV lus : Windows-1252 », a parameter it never reads."""
+    native = dict(parameter_labels.by_label({"survey_tool": "native", "csv_encoding": "cp1252", "ingest_format": "csv"}))
+    tool = dict(parameter_labels.by_label({"survey_tool": "limesurvey", "csv_encoding": "cp1252", "ingest_format": "csv"}))
+    assert "csv_encoding" in native and "csv_encoding" not in tool and tool["ingest_format"] == "csv"

@@ -123,9 +123,16 @@ def text_name(name: str) -> str:
     return f"{label(name)} ({name})" if name in LABELS else name
 
 
+#: Parameters read by the native export layout only: a survey tool's CSV has the tool's encoding.
+NATIVE_LAYOUT_ONLY = {"csv_encoding"}
+
+
 def by_label(params: Mapping[str, Any]) -> list[tuple[str, Any]]:
-    """The parameters ordered by their French names, the order readers look them up in."""
-    return sorted(params.items(), key=lambda kv: label(kv[0]))
+    """The parameters ordered by their French names, the order readers look them up in; without those the run did
+    not read (the native layout's encoding, when the exports are a survey tool's)."""
+    tool = params.get("survey_tool", "native") not in ("native", "", None)
+    return sorted(((k, v) for k, v in params.items() if not (tool and k in NATIVE_LAYOUT_ONLY)),
+                  key=lambda kv: label(kv[0]))
 
 
 # codes shared by several parameters
