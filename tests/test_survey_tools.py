@@ -363,17 +363,26 @@ def test_a_participants_export_without_every_sampled_unit_is_a_problem(tool, cb,
     assert token not in str(found.problems[0])
 
 
+def _csv_rows(path: Path) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+
+
+def _write_csv(path: Path, rows: list[list[str]], encoding: str = "utf-8", **writer) -> None:
+    """Write ``rows`` as a survey tool would (LimeSurvey quotes every field), or as ``writer`` says."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n", **(writer or {"quoting": csv.QUOTE_ALL})).writerows(rows)
+    path.write_bytes(buf.getvalue().encode(encoding))
+
+
 def test_an_export_saved_again_by_excel_gets_the_tools_remedy(cb, tmp_path):
     """LimeSurvey's CSV opened and saved by French Excel (cp1252, ';'): the remedy is the tool's own file, not a
     parameter (csv_encoding does not apply to a tool's layout), and no column is named from a header that the
     tool's separator does not split. An XLSX beside a missing CSV is pointed at."""
     folder = _tool_folder("limesurvey", tmp_path)
     answers = folder / "residents.csv"
-    rows = list(csv.reader(io.StringIO(answers.read_text(encoding="utf-8-sig"))))
+    rows = _csv_rows(answers)
     rows[1][-1] = "Très accueillante"
-    buf = io.StringIO()
-    csv.writer(buf, delimiter=";", lineterminator="\r\n").writerows(rows)
-    answers.write_bytes(buf.getvalue().encode("cp1252"))
+    _write_csv(answers, rows, "cp1252", delimiter=";")
     found = ingest.check(folder, {"residents": _sample()}, cb, tool="limesurvey", key=KEY)
     p = next(p for p in found.problems if p.rule == "encoding")
     assert p.column is None and p.row == 2
@@ -390,20 +399,16 @@ def test_a_whole_number_with_limesurveys_zero_decimals_is_that_number(cb, tmp_pa
     #10208): read as 12; a true fraction is still a whole-number problem, worded for a count."""
     folder = _tool_folder("limesurvey", tmp_path)
     answers = folder / "residents.csv"
-    rows = list(csv.reader(io.StringIO(answers.read_text(encoding="utf-8-sig"))))
+    rows = _csv_rows(answers)
     j = rows[0].index("ANNEES")
     rows[1][j] += ".0000000000"
-    buf = io.StringIO()
-    csv.writer(buf, quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows(rows)
-    answers.write_text(buf.getvalue(), encoding="utf-8")
+    _write_csv(answers, rows)
     result = ingest.ingest(folder, {"residents": _sample()}, cb, fmt="csv", tool="limesurvey", key=KEY)
     expected = pd.read_csv(FIXTURES / "expected.csv", sep=";", dtype=str, keep_default_na=False)
     got = result.surveys["residents"].responses["annees_residence"].astype(object)
     assert got.where(got.notna(), "").astype(str).tolist() == expected["annees_residence"].tolist()
     rows[1][j] = "12.5"
-    buf = io.StringIO()
-    csv.writer(buf, quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows(rows)
-    answers.write_text(buf.getvalue(), encoding="utf-8")
+    _write_csv(answers, rows)
     found = ingest.check(folder, {"residents": _sample()}, cb, tool="limesurvey", key=KEY)
     assert [(p.column, p.rule, p.message) for p in found.problems] == [
         ("ANNEES", "not_integer", "not a whole number (this column holds counts)")]
