@@ -55,7 +55,7 @@ def data_source(params: dict, partners_source: str | None = None) -> str:
     partners = params.get("partners_source", partners_source)
     if params.get("source") == "simulated" or partners == "synthetic":
         return "données simulées"
-    if params.get("source") == "real" or params.get("partners_source") == "real":
+    if params.get("source") == "real" or partners == "real":
         return "données réelles"
     return "données publiques (Insee, Etalab)"
 
