@@ -42,7 +42,8 @@ ordered picks.
 delivered, or it responds with a logistic propensity depending on covariates — for residents
 age, sex, department and commune size (older people and small communes answer more); for
 visitors only what the partner files record (senior groups and multi-file clients answer more,
-congress, foreign and business visitors less) — whose intercept is solved so that the population
+congress, foreign and business visitors less; a purpose or country drawn because the partner did
+not record it plays no part, :func:`as_recorded`) — whose intercept is solved so that the population
 mean equals the target rate.
 Non-respondents may refuse explicitly; respondents may break off (every later question blank,
 ``complet = 0``). Respondents skip questions (item non-response) with logit rates by item and
@@ -83,8 +84,8 @@ from __future__ import annotations
 from .model import (MODEL_FILE, GROUPS, AGE_KEYS, AGE_SPAN, SEX_KEYS, SOURCE_LABEL, COVARIATES, NUMERIC_COVARIATES,
                     VISITOR_ATTRIBUTES, CONTEXT, PROFILE, REQUIRED_SECTIONS, FieldworkModel, CATEGORICAL_COVARIATES,
                     as_categories, effects, option_effects)
-from .population import (Population, resident_population, UNKNOWN, map_visitor_attributes, resolve_unknown,
-                         visitor_population)
+from .population import (Population, resident_population, UNKNOWN, as_recorded, map_visitor_attributes,
+                         resolve_unknown, visitor_population)
 from .true_values import (Calibration, calibrate, ordinal_probabilities, categorical_probabilities,
                           pick_probabilities, multi_mention_probabilities, word_mention_probabilities, truth)
 from .simulation import (Simulation, resident_units, visitor_units, simulate, expected_respondents, source_label,
@@ -96,7 +97,7 @@ from .stage import (TRUTH_COLUMNS, FieldworkSettings, prepare_survey_folder, tru
 __all__ = ["MODEL_FILE", "GROUPS", "AGE_KEYS", "AGE_SPAN", "SEX_KEYS", "SOURCE_LABEL", "COVARIATES",
            "NUMERIC_COVARIATES", "VISITOR_ATTRIBUTES", "CONTEXT", "PROFILE", "REQUIRED_SECTIONS", "FieldworkModel",
            "CATEGORICAL_COVARIATES", "as_categories", "effects", "option_effects", "Population",
-           "resident_population", "UNKNOWN", "map_visitor_attributes", "resolve_unknown", "visitor_population",
+           "resident_population", "UNKNOWN", "as_recorded", "map_visitor_attributes", "resolve_unknown", "visitor_population",
            "Calibration", "calibrate", "ordinal_probabilities", "categorical_probabilities", "pick_probabilities",
            "multi_mention_probabilities", "word_mention_probabilities", "truth", "Simulation", "resident_units",
            "visitor_units", "simulate", "expected_respondents", "source_label", "TRUTH_COLUMNS", "FieldworkSettings",

@@ -73,6 +73,29 @@ def resident_population(model: FieldworkModel, frame: pd.DataFrame, population: 
 
 
 UNKNOWN = "unknown"
+#: suffix of the flag column saying whether the partner recorded an attribute (False: it was drawn)
+RECORDED = "_recorded"
+
+
+def as_recorded(data: pd.DataFrame) -> pd.DataFrame:
+    """The visitor covariates as the partner files record them, for the response propensity.
+
+    An attribute drawn because the partner did not record it (flag column ``<attribute>_recorded``
+    False) is ``unknown`` again, and ``foreign`` is 0 where the country was not recorded: the
+    response then depends only on what the frame holds, so weighting on frame variables can remove
+    its bias (an attribute without a flag column counts as recorded).
+    """
+    flags = [c for c in data.columns if c.endswith(RECORDED) and c[:-len(RECORDED)] in data.columns]
+    if not flags:
+        return data
+    out = data.copy()
+    for flag in flags:
+        attr = flag[:-len(RECORDED)]
+        known = data[flag].to_numpy(bool)
+        out[attr] = np.where(known, data[attr].to_numpy(object), UNKNOWN)
+        if attr == "country" and "foreign" in data.columns:
+            out["foreign"] = np.where(known, data["foreign"].to_numpy(float), 0.0)
+    return out
 
 
 def map_visitor_attributes(model: FieldworkModel, units: pd.DataFrame,
@@ -163,6 +186,7 @@ def _resolved(model: FieldworkModel, cols: dict[str, np.ndarray], rng: np.random
         u = rng.random(n)
         values = cols[attr].copy()
         rows = np.flatnonzero(values == UNKNOWN)
+        cols[attr + RECORDED] = values != UNKNOWN
         source = cols["source_type"]
         for t in sorted(set(source[rows])):          # the same rule as row by row, one source type at a time
             sel = rows[source[rows] == t]
@@ -183,6 +207,7 @@ def _expand_unknown(model: FieldworkModel, base: pd.DataFrame) -> pd.DataFrame:
     for attr, spec in model.params["visitors"]["attributes"].items():
         if "unknown" not in spec or attr not in base.columns:
             continue
+        base = base.assign(**{attr + RECORDED: base[attr] != UNKNOWN})
         known = base.loc[base[attr] != UNKNOWN]
         unk = base.loc[base[attr] == UNKNOWN]
         parts = [known]
@@ -204,7 +229,7 @@ def visitor_population(model: FieldworkModel, frame: pd.DataFrame) -> tuple[pd.D
     base = cov.groupby(keys, sort=True).size().rename("n_frame").reset_index()
     base = _expand_unknown(model, base)
     base["foreign"] = (base["country"] != "FR").astype(float)
-    keys = keys + ["foreign"]
+    keys = keys + ["foreign"] + [c for c in base.columns if c.endswith(RECORDED)]
     sa = _visitor_sex_age(model, base)
     cells = sa.merge(_education(model, "visitors"), on="age")
     cells["n"] = cells["n_frame"] * cells["p"] * cells["p_edu"]

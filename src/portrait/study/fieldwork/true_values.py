@@ -13,7 +13,7 @@ from scipy.special import expit, logit, ndtr
 
 from ...pipeline.errors import ParameterError
 from .model import Covariates, FieldworkModel, GROUPS, effects, option_effects
-from .population import Population
+from .population import Population, as_recorded
 
 
 # ============================================================================ calibration
@@ -45,7 +45,10 @@ def _dont_know_prob(model: FieldworkModel, name: str, group: str, data: pd.DataF
 
 
 def _propensity_linear(model: FieldworkModel, group: str, data: pd.DataFrame) -> np.ndarray:
-    return effects(model.params["propensity"][group].get("effects", {}), data)
+    """The covariates' part of the response logit: visitors' on what the partner files record
+    (:func:`.population.as_recorded`)."""
+    spec = model.params["propensity"][group].get("effects", {})
+    return effects(spec, as_recorded(data) if group == "visitors" else data)
 
 
 _GH_NODES, _GH_WEIGHTS = np.polynomial.hermite_e.hermegauss(24)
