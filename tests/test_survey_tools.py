@@ -11,6 +11,7 @@ import csv
 import html
 import io
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -286,7 +287,8 @@ def test_check_report_of_clean_exports_shows_the_ledger(cb, tmp_path):
 
 def test_check_survey_exit_status(monkeypatch, capsys, cb, tmp_path):
     """0 for clean exports, 1 otherwise, with the first problems on the terminal (file, row, column, rule: what
-    ``make`` shows) and the report listing them all."""
+    ``make`` shows) and the report listing them all. Clean exports of 100 responses or more without one unfinished
+    questionnaire get the reports' question on the terminal too."""
     from portrait.reporting import check_survey
 
     folder = _tool_folder("limesurvey", tmp_path)
@@ -294,6 +296,11 @@ def test_check_survey_exit_status(monkeypatch, capsys, cb, tmp_path):
     clean = ingest.check(folder, {"residents": _sample()}, cb, tool="limesurvey", key=KEY)
     monkeypatch.setattr(check_survey, "run", lambda folder=None, simulated=False: (clean, settings))
     assert check_survey.main(["--out", str(tmp_path / "ok.html")]) == 0
+    assert "does the export hold all responses" not in capsys.readouterr().out     # a small file: nothing to ask
+    notes = [replace(n, rows=500, unfinished=0) if n.unfinished is not None else n for n in clean.notes]
+    monkeypatch.setattr(check_survey, "run", lambda folder=None, simulated=False: (replace(clean, notes=notes), settings))
+    assert check_survey.main(["--out", str(tmp_path / "ok.html")]) == 0
+    assert "? residents.csv: 500 responses and not one unfinished questionnaire" in capsys.readouterr().out
     (folder / "residents.csv").write_text("", encoding="utf-8")
     broken = ingest.check(folder, {"residents": _sample()}, cb, tool="limesurvey", key=KEY)
     monkeypatch.setattr(check_survey, "run", lambda folder=None, simulated=False: (broken, settings))

@@ -212,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     import nbformat
     import pandas as pd
 
+    from .fieldwork_text import completed_only
     from .render import render
 
     try:
@@ -236,6 +237,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {more}what each rule means: {paths.relative(out)}", file=sys.stderr)
         return 1
     print(f"✓ survey exports of {settings['folder']} ({settings['tool']}): no problem; {paths.relative(out)}")
+    for n in completed_only(found.notes):
+        print(f"  ? {Path(n.file).name}: {n.rows} responses and not one unfinished questionnaire: does the export "
+              "hold all responses (LimeSurvey: « All responses »)? Otherwise the break-offs count as silence")
     return 0
 
 

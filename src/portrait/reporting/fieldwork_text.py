@@ -26,6 +26,12 @@ AAPOR_DEFINITION = (
 UNFINISHED_EXPECTED = 100
 
 
+def completed_only(notes: Iterable[ReadNote]) -> list[ReadNote]:
+    """The response files of :data:`UNFINISHED_EXPECTED` rows or more holding no unfinished questionnaire:
+    exported with completed responses only, perhaps (break-offs would then count as silence)."""
+    return [n for n in notes if n.unfinished == 0 and n.rows >= UNFINISHED_EXPECTED]
+
+
 def read_notes(notes: Iterable[ReadNote]) -> str:
     """What was read from each survey-tool file: rows, rows set aside, columns dropped (names only)."""
     notes = list(notes)
@@ -46,7 +52,7 @@ def read_notes(notes: Iterable[ReadNote]) -> str:
             parts.append(fmt.count(len(n.technical), "colonne technique ignorée", "colonnes techniques ignorées"))
         if n.unfinished:
             parts.append(f"dont {fmt.count(n.unfinished, 'questionnaire non terminé', 'questionnaires non terminés')}")
-        elif n.unfinished == 0 and n.rows >= UNFINISHED_EXPECTED:
+        elif completed_only([n]):
             parts.append("**aucun questionnaire non terminé** : l'export contient-il bien toutes les réponses "
                          "(« All responses » dans LimeSurvey) ? Sinon les questionnaires interrompus compteraient "
                          "comme des silences")
