@@ -117,6 +117,12 @@ def test_recipe_parameters_are_checked_once_with_named_errors():
             recipes.ResidentRecipe.from_params({**RESIDENT, **bad})
     with pytest.raises(ParameterError, match="tourism_margins"):
         recipes.VisitorRecipe.from_params({**VISITOR, "calibration_target": "tourism", "tourism_margins": None})
+    with pytest.raises(ParameterError) as every:             # all at once, each named
+        recipes.ResidentRecipe.from_params({**RESIDENT, "calibration_method": "ridge", "replicates": 1,
+                                            "replicate_method": "jk1", "nonresponse_classes": "5"})
+    assert str(every.value).startswith("4 problems in the parameters:")
+    assert all(f"parameter '{p}'" in str(every.value)
+               for p in ("calibration_method", "replicates", "replicate_method", "nonresponse_classes"))
     r = recipes.VisitorRecipe.from_params(VISITOR)
     assert r.bounds is None and r.other_target == "tourism" and r.sensitivity_methods == ("linear", "raking", "logit")
 

@@ -81,6 +81,42 @@ def test_a_parameter_error_names_the_file_that_set_the_value(tmp_path, config_di
     assert "parameter 'seed' is set in the command line (`-p seed …`)" in capsys.readouterr().err
 
 
+def test_every_wrong_parameter_is_reported_at_once_with_where_each_was_set(tmp_path, config_dir, capsys):
+    """Within ``config.every_problem``, each wrong parameter is noted and the check goes on: one error lists
+    them all, and the runner says where each value came from. An error that follows from a value already
+    found wrong is not reported; one before any problem is, unchanged; outside, the first problem raises."""
+    from portrait.pipeline import config
+
+    body = ("from portrait.pipeline import config\nwith config.every_problem():\n"
+            "    config.require({'seed': seed}, 'seed', int, minimum=100)\n"
+            "    config.require({'label': label}, 'label', int)\n    config.problem('parameter \\'departments\\' is odd')")
+    nb = _notebook(tmp_path, body)
+    (config_dir / "99_probe.yaml").write_text("label: from-file\n")
+    assert run.main([str(nb), "-o", str(tmp_path / "out" / "99_probe.ipynb")]) == 1
+    err = capsys.readouterr().err
+    assert "3 problems in the parameters:" in err
+    assert "  - parameter 'seed' must be at least 100, got 42" in err and "  - parameter 'label' must be int" in err
+    assert f"parameter 'seed' is set in {config_dir / 'study.yaml'}" in err
+    assert f"parameter 'label' is set in {config_dir / '99_probe.yaml'}" in err
+    assert f"parameter 'departments' is set in {config_dir / 'study.yaml'}" in err
+
+    def consequence():
+        with config.every_problem():
+            n = config.require({"n": "3"}, "n", int)
+            return n + 1                                    # a TypeError: n was found wrong
+    with pytest.raises(ParameterError, match=r"^parameter 'n' must be int"):
+        consequence()
+    with pytest.raises(ZeroDivisionError), config.every_problem():
+        1 / 0
+    with pytest.raises(ParameterError, match="^parameter 'n' is missing$"):
+        config.require({}, "n", int)
+        config.problem("never reached")
+    with pytest.raises(ParameterError, match="^2 problems"), config.every_problem():
+        with config.every_problem():                        # nested: reported once, by the outermost
+            config.problem("parameter 'a' is wrong")
+        config.problem("parameter 'b' is wrong")
+
+
 def test_success_output_is_normalised(tmp_path, config_dir):
     """The executed notebook carries its parameters but no timings and a fixed id for the injected cell."""
     nb = _notebook(tmp_path, "print(seed * 2)")

@@ -8,8 +8,10 @@ The runner passes a notebook only the keys its ``parameters`` cell declares.
 from __future__ import annotations
 
 import zlib
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 import yaml
@@ -18,6 +20,8 @@ from . import paths
 from .errors import ParameterError
 
 STUDY_FILE = "study.yaml"
+
+_NOTED: ContextVar[list[str] | None] = ContextVar("portrait_parameter_problems", default=None)
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
@@ -64,12 +68,49 @@ def rng(seed: int, stream: str) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(int(seed), spawn_key=(key,))))
 
 
+@contextmanager
+def every_problem() -> Iterator[None]:
+    """Check a set of parameters and report every problem at once (also a decorator).
+
+    Within it, :func:`require` and :func:`problem` note a problem and carry on (``require`` then
+    returns ``None``) instead of raising; on leaving, one ``ParameterError`` lists every problem
+    noted. An exception raised after a problem was noted is taken for its consequence (a value found
+    wrong and used all the same) and is not reported. Nested uses report once, at the outermost.
+    """
+    if _NOTED.get() is not None:
+        yield
+        return
+    token = _NOTED.set([])
+    try:
+        try:
+            yield
+        except Exception:
+            if not _NOTED.get():
+                raise
+        noted = _NOTED.get()
+    finally:
+        _NOTED.reset(token)
+    if len(noted) == 1:
+        raise ParameterError(noted[0])
+    if noted:
+        raise ParameterError(f"{len(noted)} problems in the parameters:\n" + "\n".join(f"  - {m}" for m in noted))
+
+
+def problem(message: str) -> None:
+    """A parameter is wrong: a ``ParameterError`` now, or noted within :func:`every_problem`."""
+    noted = _NOTED.get()
+    if noted is None:
+        raise ParameterError(message)
+    noted.append(message)
+
+
 def require(params: Mapping[str, Any], name: str, kind: type | tuple[type, ...], *,
             minimum: float | None = None, maximum: float | None = None, where: str = "") -> Any:
-    """Return ``params[name]`` after checking its type and range; a ``ParameterError`` naming it otherwise."""
+    """Return ``params[name]`` after checking its type and range; a ``ParameterError`` naming it otherwise
+    (within :func:`every_problem`: the problem noted, and ``None``)."""
     label = f"parameter {name!r}" + (f" ({where})" if where else "")
     if name not in params:
-        raise ParameterError(f"{label} is missing")
+        return problem(f"{label} is missing")
     value = params[name]
     kinds = kind if isinstance(kind, tuple) else (kind,)
     ok = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
@@ -77,12 +118,12 @@ def require(params: Mapping[str, Any], name: str, kind: type | tuple[type, ...],
         value, ok = float(value), True
     if not ok:
         names = " or ".join(k.__name__ for k in kinds)
-        raise ParameterError(f"{label} must be {names}, got {value!r} ({type(value).__name__}); "
-                             "in YAML write floats as 0.001, not 1e-3")
+        return problem(f"{label} must be {names}, got {value!r} ({type(value).__name__}); "
+                       "in YAML write floats as 0.001, not 1e-3")
     if minimum is not None and value < minimum:
-        raise ParameterError(f"{label} must be at least {minimum}, got {value!r}")
+        return problem(f"{label} must be at least {minimum}, got {value!r}")
     if maximum is not None and value > maximum:
-        raise ParameterError(f"{label} must be at most {maximum}, got {value!r}")
+        return problem(f"{label} must be at most {maximum}, got {value!r}")
     return value
 
 

@@ -148,9 +148,9 @@ def _short_failure(notebook: Path, exc, partial: Path, overrides: dict[str, Any]
     evalue = ANSI.sub("", str(exc.evalue))
     hint = ""
     if exc.ename == "ParameterError":
-        named = re.search(r"parameter '(\w+)'", evalue)
-        source = _set_in(named.group(1), Path(notebook).stem, overrides) if named else None
-        hint = (f"\n  parameter '{named.group(1)}' is set in {source}" if source else
+        named = dict.fromkeys(re.findall(r"parameter '(\w+)'", evalue))      # every one, in order, once
+        sources = [(n, s) for n in named if (s := _set_in(n, Path(notebook).stem, overrides))]
+        hint = ("".join(f"\n  parameter '{n}' is set in {s}" for n, s in sources) if sources else
                 f"\n  parameters: config/{config.STUDY_FILE} and config/{Path(notebook).stem}.yaml (or `-p name value`; "
                 "the notebook's parameters cell when run in JupyterLab)")
     return (f"✗ {paths.relative(notebook)} failed in {where}\n"

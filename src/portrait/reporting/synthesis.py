@@ -19,7 +19,8 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..pipeline.config import require
+from ..pipeline.config import every_problem, problem, require
+from ..pipeline.errors import ParameterError
 from ..study import compare
 from .. import survey
 from . import comparison_text, disclosure
@@ -42,11 +43,15 @@ class SynthesisSettings:
     small_cell_threshold: int
 
     @classmethod
+    @every_problem()
     def from_params(cls, params: Mapping[str, Any]) -> "SynthesisSettings":
         from ..study.fieldwork import source_label
 
         source = require(params, "source", str)
-        source_label(source)                # the one rule for « simulated » or « real »
+        try:
+            source_label(source)            # the one rule for « simulated » or « real »
+        except ParameterError as exc:
+            problem(str(exc))
         return cls(simulated=source == "simulated",
                    small_cell_threshold=require(params, "small_cell_threshold", int, minimum=1))
 

@@ -34,7 +34,7 @@ from ..reporting import formatting as fmt
 from .codebook import Codebook
 from ..survey import Design
 from ..pipeline import paths
-from ..pipeline.config import require
+from ..pipeline.config import every_problem, problem, require
 from ..pipeline.errors import ParameterError
 
 GROUPS = ("residents", "visitors")
@@ -108,10 +108,11 @@ class ComparisonSettings:
     model_replicates: int = 200
 
     @classmethod
+    @every_problem()
     def from_params(cls, params: Mapping[str, Any]) -> "ComparisonSettings":
         adjust = require(params, "adjust", str)
-        if adjust not in ADJUST_LABELS:
-            raise ParameterError(f"parameter 'adjust' must be one of {', '.join(ADJUST_LABELS)}, got {adjust!r}")
+        if adjust is not None and adjust not in ADJUST_LABELS:
+            problem(f"parameter 'adjust' must be one of {', '.join(ADJUST_LABELS)}, got {adjust!r}")
         return cls(level=require(params, "confidence_level", float, minimum=0.5, maximum=0.999), adjust=adjust,
                    model_replicates=require(params, "model_replicates", int, minimum=2))
 

@@ -98,20 +98,20 @@ class ResidentDesign:
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> "ResidentDesign":
-        from ..pipeline.config import require
+        from ..pipeline.config import every_problem, problem, require
 
-        d = cls(
-            invitations=require(params, "invitations", int, minimum=1),
-            take=require(params, "take_per_commune", int, minimum=1),
-            allocation=require(params, "allocation", str),
-            min_psu=require(params, "min_psu_per_stratum", int, minimum=1),
-        )
-        if d.allocation not in ALLOCATION_RULES:
-            raise ParameterError(f"parameter 'allocation' must be one of {', '.join(ALLOCATION_RULES)}, "
-                                 f"got {d.allocation!r}")
-        if d.invitations % d.take:
-            raise ParameterError(f"parameter 'invitations' ({d.invitations}) must be a multiple of "
-                                 f"'take_per_commune' ({d.take}): the design allocates whole communes")
+        with every_problem():
+            d = cls(
+                invitations=require(params, "invitations", int, minimum=1),
+                take=require(params, "take_per_commune", int, minimum=1),
+                allocation=require(params, "allocation", str),
+                min_psu=require(params, "min_psu_per_stratum", int, minimum=1),
+            )
+            if d.allocation is not None and d.allocation not in ALLOCATION_RULES:
+                problem(f"parameter 'allocation' must be one of {', '.join(ALLOCATION_RULES)}, got {d.allocation!r}")
+            if d.invitations is not None and d.take is not None and d.invitations % d.take:
+                problem(f"parameter 'invitations' ({d.invitations}) must be a multiple of "
+                        f"'take_per_commune' ({d.take}): the design allocates whole communes")
         return d
 
 

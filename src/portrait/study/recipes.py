@@ -58,7 +58,7 @@ from ..reporting import formatting as fmt
 from ..pipeline import paths, sources
 from .. import survey
 from .codebook import Codebook
-from ..pipeline.config import require
+from ..pipeline.config import every_problem, problem, require
 from ..survey import Design
 from ..pipeline.errors import ParameterError
 from ..survey import Margin
@@ -94,14 +94,15 @@ def _method_and_bounds(params: Mapping[str, Any], name: str = "calibration_metho
                        ) -> tuple[str, tuple[float, float] | None]:
     method = require(params, name, str)
     if method not in survey.CALIBRATION_METHODS:
-        raise ParameterError(f"parameter {name!r} must be one of {survey.CALIBRATION_METHODS}, got {method!r}")
+        problem(f"parameter {name!r} must be one of {survey.CALIBRATION_METHODS}, got {method!r}")
     bounds = params.get("calibration_bounds")
     if bounds is None:
         return method, None
     if not (isinstance(bounds, (list, tuple)) and len(bounds) == 2
             and all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bounds)
             and 0 <= bounds[0] < 1 < bounds[1]):
-        raise ParameterError(f"parameter 'calibration_bounds' must be [L, U] with 0 ≤ L < 1 < U, got {bounds!r}")
+        problem(f"parameter 'calibration_bounds' must be [L, U] with 0 ≤ L < 1 < U, got {bounds!r}")
+        return method, None
     return method, (float(bounds[0]), float(bounds[1]))
 
 
@@ -131,18 +132,17 @@ class Recipe:
     @classmethod
     def _common(cls, params: Mapping[str, Any]) -> dict[str, Any]:
         method, bounds = _method_and_bounds(params)
-        if method in ("logit", "truncated") and bounds is None:
-            raise ParameterError(f"parameter 'calibration_bounds' must be [L, U] for method {method!r}")
+        if method in ("logit", "truncated") and bounds is None and params.get("calibration_bounds") is None:
+            problem(f"parameter 'calibration_bounds' must be [L, U] for method {method!r}")
         rep = require(params, "replicate_method", str)
-        if rep not in ("bootstrap", "jkn"):
-            raise ParameterError(f"parameter 'replicate_method' must be bootstrap or jkn, got {rep!r}")
+        if rep is not None and rep not in ("bootstrap", "jkn"):
+            problem(f"parameter 'replicate_method' must be bootstrap or jkn, got {rep!r}")
         sens = tuple(params.get("sensitivity_methods", SENSITIVITY_METHODS))
         bad = [m for m in sens if m not in survey.CALIBRATION_METHODS]
         if bad:
-            raise ParameterError(f"parameter 'sensitivity_methods' holds unknown methods {bad}; "
-                                 f"use {survey.CALIBRATION_METHODS}")
-        if any(m in ("logit", "truncated") for m in sens) and bounds is None:
-            raise ParameterError("parameter 'calibration_bounds' is needed by the bounded sensitivity methods")
+            problem(f"parameter 'sensitivity_methods' holds unknown methods {bad}; use {survey.CALIBRATION_METHODS}")
+        if any(m in ("logit", "truncated") for m in sens) and bounds is None and params.get("calibration_bounds") is None:
+            problem("parameter 'calibration_bounds' is needed by the bounded sensitivity methods")
         return dict(calibration_method=method, calibration_bounds=bounds,
                     min_respondents_per_level=require(params, "min_respondents_per_level", int, minimum=1),
                     nonresponse_classes=require(params, "nonresponse_classes", int, minimum=1),
@@ -167,6 +167,7 @@ class ResidentRecipe(Recipe):
     population_year: int = 2017
 
     @classmethod
+    @every_problem()
     def from_params(cls, params: Mapping[str, Any]) -> "ResidentRecipe":
         if isinstance(params, cls):
             return params
@@ -186,12 +187,13 @@ class VisitorRecipe(Recipe):
     tourism_margins: Mapping[str, Any] | None = None
 
     @classmethod
+    @every_problem()
     def from_params(cls, params: Mapping[str, Any]) -> "VisitorRecipe":
         if isinstance(params, cls):
             return params
         target = require(params, "calibration_target", str)
-        if target not in TARGETS:
-            raise ParameterError(f"parameter 'calibration_target' must be frame or tourism, got {target!r}")
+        if target is not None and target not in TARGETS:
+            problem(f"parameter 'calibration_target' must be frame or tourism, got {target!r}")
         tm = params.get("tourism_margins")
         if tm is not None:
             tm = require(params, "tourism_margins", dict)
@@ -200,7 +202,7 @@ class VisitorRecipe(Recipe):
                                            where="tourism_margins"),
                   "foreign_share_source": require(tm, "foreign_share_source", str, where="tourism_margins")}
         elif target == "tourism":
-            raise ParameterError("parameter 'tourism_margins' is missing: calibration_target tourism needs it")
+            problem("parameter 'tourism_margins' is missing: calibration_target tourism needs it")
         return cls(**cls._common(params), calibration_target=target, tourism_margins=tm)
 
     @property
