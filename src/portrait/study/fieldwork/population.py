@@ -85,14 +85,15 @@ def as_recorded(data: pd.DataFrame) -> pd.DataFrame:
     response then depends only on what the frame holds, so weighting on frame variables can remove
     its bias (an attribute without a flag column counts as recorded).
     """
-    flags = [c for c in data.columns if c.endswith(RECORDED) and c[:-len(RECORDED)] in data.columns]
+    flags = [c for c in data.columns if c.endswith(RECORDED)]
     if not flags:
         return data
     out = data.copy()
     for flag in flags:
         attr = flag[:-len(RECORDED)]
         known = data[flag].to_numpy(bool)
-        out[attr] = np.where(known, data[attr].to_numpy(object), UNKNOWN)
+        if attr in data.columns:
+            out[attr] = np.where(known, data[attr].to_numpy(object), UNKNOWN)
         if attr == "country" and "foreign" in data.columns:
             out["foreign"] = np.where(known, data["foreign"].to_numpy(float), 0.0)
     return out

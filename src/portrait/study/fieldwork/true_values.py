@@ -13,7 +13,7 @@ from scipy.special import expit, logit, ndtr
 
 from ...pipeline.errors import ParameterError
 from .model import Covariates, FieldworkModel, GROUPS, effects, option_effects
-from .population import Population, as_recorded
+from .population import RECORDED, Population, as_recorded
 
 
 # ============================================================================ calibration
@@ -48,7 +48,9 @@ def _propensity_linear(model: FieldworkModel, group: str, data: pd.DataFrame) ->
     """The covariates' part of the response logit: visitors' on what the partner files record
     (:func:`.population.as_recorded`)."""
     spec = model.params["propensity"][group].get("effects", {})
-    return effects(spec, as_recorded(data) if group == "visitors" else data)
+    if group == "visitors":
+        data = as_recorded(data[[c for c in data.columns if c in spec or c.endswith(RECORDED)]])
+    return effects(spec, data)
 
 
 _GH_NODES, _GH_WEIGHTS = np.polynomial.hermite_e.hermegauss(24)
