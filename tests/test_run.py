@@ -117,6 +117,54 @@ def test_every_wrong_parameter_is_reported_at_once_with_where_each_was_set(tmp_p
         config.problem("parameter 'b' is wrong")
 
 
+def _every_problem_cases():
+    from portrait.reporting import synthesis
+    from portrait.study import codebook, compare, frames, recipes
+    from portrait.study.fieldwork import stage
+
+    cb = codebook.load()
+    return {
+        "resident frame": (frames.resident_frame_from_params, {"population_year": "2017", "departments": "59"}, 3),
+        "resident design": (frames.ResidentDesign.from_params,
+                            {"invitations": 0, "take_per_commune": "x", "allocation": "z"}, 4),
+        "resident recipe": (recipes.ResidentRecipe.from_params,
+                            {"calibration_method": 3, "replicate_method": "jk1", "replicates": 1,
+                             "nonresponse_classes": 0, "min_respondents_per_level": 20, "population_year": 2017,
+                             "sensitivity_methods": "linear"}, 5),
+        "visitor recipe": (recipes.VisitorRecipe.from_params,
+                           {"calibration_target": "tourist", "tourism_margins": [1], "calibration_method": "logit",
+                            "calibration_bounds": None, "replicate_method": "bootstrap", "replicates": 10,
+                            "nonresponse_classes": 5}, 4),
+        "fieldwork": (lambda p: stage.FieldworkSettings.from_params(p, cb),
+                      {"source": "reel", "export_formats": "csv", "ingest_format": "doc", "export_encoding": "nope",
+                       "csv_encoding": "utf-8", "min_core_answered": 0}, 5),
+        "comparison": (compare.ComparisonSettings.from_params, {"adjust": "q", "confidence_level": 2}, 3),
+        "synthesis": (synthesis.SynthesisSettings.from_params, {"source": 5, "small_cell_threshold": 0}, 2),
+    }
+
+
+@pytest.mark.parametrize("case", ["resident frame", "resident design", "resident recipe", "visitor recipe",
+                                  "fieldwork", "comparison", "synthesis"])
+def test_each_stage_reports_every_wrong_setting_once(case):
+    """Every settings object of the chain reports all its wrong parameters together, each once (no second
+    message about a value already found wrong, such as « got None »), without the follow-on error's trace."""
+    check, params, count = _every_problem_cases()[case]
+    with pytest.raises(ParameterError) as err:
+        check(params)
+    text = str(err.value)
+    assert text.startswith(f"{count} problems in the parameters:"), text
+    assert text.count("\n  - ") == count and "got None" not in text
+    assert err.value.__suppress_context__
+
+
+def test_a_settings_error_names_the_stage_code_not_the_checker(tmp_path, config_dir, capsys):
+    """The runner's « raised in » line points at the settings' module, not at the problem collector."""
+    nb = _notebook(tmp_path, "from portrait.study import compare\ncompare.ComparisonSettings.from_params({'adjust': 'q'})")
+    assert run.main([str(nb), "-o", str(tmp_path / "out" / "99_probe.ipynb")]) == 1
+    err = capsys.readouterr().err
+    assert "3 problems in the parameters" in err and "raised in src/portrait/study/compare.py:" in err
+
+
 def test_success_output_is_normalised(tmp_path, config_dir):
     """The executed notebook carries its parameters but no timings and a fixed id for the injected cell."""
     nb = _notebook(tmp_path, "print(seed * 2)")

@@ -91,9 +91,10 @@ def every_problem() -> Iterator[None]:
     finally:
         _NOTED.reset(token)
     if len(noted) == 1:
-        raise ParameterError(noted[0])
+        raise ParameterError(noted[0]) from None
     if noted:
-        raise ParameterError(f"{len(noted)} problems in the parameters:\n" + "\n".join(f"  - {m}" for m in noted))
+        raise ParameterError(f"{len(noted)} problems in the parameters:\n"
+                             + "\n".join(f"  - {m}" for m in noted)) from None
 
 
 def problem(message: str) -> None:
@@ -118,8 +119,8 @@ def require(params: Mapping[str, Any], name: str, kind: type | tuple[type, ...],
         value, ok = float(value), True
     if not ok:
         names = " or ".join(k.__name__ for k in kinds)
-        return problem(f"{label} must be {names}, got {value!r} ({type(value).__name__}); "
-                       "in YAML write floats as 0.001, not 1e-3")
+        hint = "; in YAML write floats as 0.001, not 1e-3" if float in kinds and isinstance(value, str) else ""
+        return problem(f"{label} must be {names}, got {value!r} ({type(value).__name__}){hint}")
     if minimum is not None and value < minimum:
         return problem(f"{label} must be at least {minimum}, got {value!r}")
     if maximum is not None and value > maximum:

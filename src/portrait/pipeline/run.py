@@ -143,6 +143,9 @@ def _short_failure(notebook: Path, exc, partial: Path, overrides: dict[str, Any]
     pkg_frames = [m for line in tb for m in re.findall(r"(src/portrait/[\w/]+\.py):(\d+)", line)]
     if not pkg_frames:
         pkg_frames = [m for line in tb for m in re.findall(r"File [^\n]*?(portrait/[\w/]+\.py):(\d+)", line)]
+    checker = [f for f in pkg_frames if not f[0].endswith("pipeline/config.py")]
+    if checker and exc.ename == "ParameterError":      # raised by config.every_problem: name the stage's code
+        pkg_frames = checker
     if pkg_frames:
         frame = f"\n  raised in {pkg_frames[-1][0]}:{pkg_frames[-1][1]}"
     evalue = ANSI.sub("", str(exc.evalue))

@@ -43,17 +43,18 @@ class SynthesisSettings:
     small_cell_threshold: int
 
     @classmethod
-    @every_problem()
     def from_params(cls, params: Mapping[str, Any]) -> "SynthesisSettings":
-        from ..study.fieldwork import source_label
+        with every_problem():
+            from ..study.fieldwork import source_label
 
-        source = require(params, "source", str)
-        try:
-            source_label(source)            # the one rule for « simulated » or « real »
-        except ParameterError as exc:
-            problem(str(exc))
-        return cls(simulated=source == "simulated",
-                   small_cell_threshold=require(params, "small_cell_threshold", int, minimum=1))
+            source = require(params, "source", str)
+            try:
+                if source is not None:
+                    source_label(source)        # the one rule for « simulated » or « real »
+            except ParameterError as exc:
+                problem(str(exc))
+            return cls(simulated=source == "simulated",
+                       small_cell_threshold=require(params, "small_cell_threshold", int, minimum=1))
 
 
 def suppress(table: pd.DataFrame, n_column: str, value_columns: Sequence[str], threshold: int,

@@ -108,13 +108,13 @@ class ComparisonSettings:
     model_replicates: int = 200
 
     @classmethod
-    @every_problem()
     def from_params(cls, params: Mapping[str, Any]) -> "ComparisonSettings":
-        adjust = require(params, "adjust", str)
-        if adjust is not None and adjust not in ADJUST_LABELS:
-            problem(f"parameter 'adjust' must be one of {', '.join(ADJUST_LABELS)}, got {adjust!r}")
-        return cls(level=require(params, "confidence_level", float, minimum=0.5, maximum=0.999), adjust=adjust,
-                   model_replicates=require(params, "model_replicates", int, minimum=2))
+        with every_problem():
+            adjust = require(params, "adjust", str)
+            if adjust is not None and adjust not in ADJUST_LABELS:
+                problem(f"parameter 'adjust' must be one of {', '.join(ADJUST_LABELS)}, got {adjust!r}")
+            return cls(level=require(params, "confidence_level", float, minimum=0.5, maximum=0.999), adjust=adjust,
+                       model_replicates=require(params, "model_replicates", int, minimum=2))
 
 
 def adjust_pvalues(p: Sequence[float], method: str = "fdr_bh") -> np.ndarray:

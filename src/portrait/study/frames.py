@@ -66,10 +66,13 @@ def resident_frame(communes: pd.DataFrame, *, departments: Sequence[str], size_b
 
 
 def resident_frame_from_params(params: Mapping[str, Any]) -> pd.DataFrame:
-    """Build the resident frame from ``data/raw`` with the notebook's parameters."""
-    year = require(params, "population_year", int)
-    departments = require(params, "departments", list)
-    breaks = require(params, "size_breaks", list)
+    """Build the resident frame from ``data/raw`` with the notebook's parameters (every wrong one reported)."""
+    from ..pipeline.config import every_problem
+
+    with every_problem():
+        year = require(params, "population_year", int)
+        departments = require(params, "departments", list)
+        breaks = require(params, "size_breaks", list)
     return resident_frame(sources.read_communes(), departments=departments, size_breaks=breaks,
                           pop15_share=sources.pop15_share(year).to_dict())
 

@@ -93,7 +93,7 @@ SENSITIVITY_METHODS = ("linear", "raking", "logit")
 def _method_and_bounds(params: Mapping[str, Any], name: str = "calibration_method"
                        ) -> tuple[str, tuple[float, float] | None]:
     method = require(params, name, str)
-    if method not in survey.CALIBRATION_METHODS:
+    if method is not None and method not in survey.CALIBRATION_METHODS:
         problem(f"parameter {name!r} must be one of {survey.CALIBRATION_METHODS}, got {method!r}")
     bounds = params.get("calibration_bounds")
     if bounds is None:
@@ -132,17 +132,20 @@ class Recipe:
     @classmethod
     def _common(cls, params: Mapping[str, Any]) -> dict[str, Any]:
         method, bounds = _method_and_bounds(params)
-        if method in ("logit", "truncated") and bounds is None and params.get("calibration_bounds") is None:
-            problem(f"parameter 'calibration_bounds' must be [L, U] for method {method!r}")
         rep = require(params, "replicate_method", str)
         if rep is not None and rep not in ("bootstrap", "jkn"):
             problem(f"parameter 'replicate_method' must be bootstrap or jkn, got {rep!r}")
-        sens = tuple(params.get("sensitivity_methods", SENSITIVITY_METHODS))
+        sens = params.get("sensitivity_methods", list(SENSITIVITY_METHODS))
+        if not isinstance(sens, (list, tuple)):
+            problem(f"parameter 'sensitivity_methods' must be a list of calibration methods, got {sens!r}")
+            sens = ()
+        sens = tuple(sens)
         bad = [m for m in sens if m not in survey.CALIBRATION_METHODS]
         if bad:
             problem(f"parameter 'sensitivity_methods' holds unknown methods {bad}; use {survey.CALIBRATION_METHODS}")
-        if any(m in ("logit", "truncated") for m in sens) and bounds is None and params.get("calibration_bounds") is None:
-            problem("parameter 'calibration_bounds' is needed by the bounded sensitivity methods")
+        bounded = [m for m in (method, *sens) if m in ("logit", "truncated")]
+        if bounded and bounds is None and params.get("calibration_bounds") is None:     # else already reported
+            problem(f"parameter 'calibration_bounds' must be [L, U]: method(s) {sorted(set(bounded))} need it")
         return dict(calibration_method=method, calibration_bounds=bounds,
                     min_respondents_per_level=require(params, "min_respondents_per_level", int, minimum=1),
                     nonresponse_classes=require(params, "nonresponse_classes", int, minimum=1),
@@ -167,11 +170,11 @@ class ResidentRecipe(Recipe):
     population_year: int = 2017
 
     @classmethod
-    @every_problem()
     def from_params(cls, params: Mapping[str, Any]) -> "ResidentRecipe":
-        if isinstance(params, cls):
-            return params
-        return cls(**cls._common(params), population_year=require(params, "population_year", int))
+        with every_problem():
+            if isinstance(params, cls):
+                return params
+            return cls(**cls._common(params), population_year=require(params, "population_year", int))
 
 
 @dataclass(frozen=True)
@@ -187,23 +190,22 @@ class VisitorRecipe(Recipe):
     tourism_margins: Mapping[str, Any] | None = None
 
     @classmethod
-    @every_problem()
     def from_params(cls, params: Mapping[str, Any]) -> "VisitorRecipe":
-        if isinstance(params, cls):
-            return params
-        target = require(params, "calibration_target", str)
-        if target is not None and target not in TARGETS:
-            problem(f"parameter 'calibration_target' must be frame or tourism, got {target!r}")
-        tm = params.get("tourism_margins")
-        if tm is not None:
-            tm = require(params, "tourism_margins", dict)
-            tm = {"nights_year": require(tm, "nights_year", int, where="tourism_margins"),
-                  "foreign_share": require(tm, "foreign_share", float, minimum=0.0, maximum=1.0,
-                                           where="tourism_margins"),
-                  "foreign_share_source": require(tm, "foreign_share_source", str, where="tourism_margins")}
-        elif target == "tourism":
-            problem("parameter 'tourism_margins' is missing: calibration_target tourism needs it")
-        return cls(**cls._common(params), calibration_target=target, tourism_margins=tm)
+        with every_problem():
+            if isinstance(params, cls):
+                return params
+            target = require(params, "calibration_target", str)
+            if target is not None and target not in TARGETS:
+                problem(f"parameter 'calibration_target' must be frame or tourism, got {target!r}")
+            tm = params.get("tourism_margins")
+            if tm is not None and require(params, "tourism_margins", dict) is not None:
+                tm = {"nights_year": require(tm, "nights_year", int, where="tourism_margins"),
+                      "foreign_share": require(tm, "foreign_share", float, minimum=0.0, maximum=1.0,
+                                               where="tourism_margins"),
+                      "foreign_share_source": require(tm, "foreign_share_source", str, where="tourism_margins")}
+            elif tm is None and target == "tourism":
+                problem("parameter 'tourism_margins' is missing: calibration_target tourism needs it")
+            return cls(**cls._common(params), calibration_target=target, tourism_margins=tm)
 
     @property
     def other_target(self) -> str:

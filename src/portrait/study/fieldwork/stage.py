@@ -52,36 +52,36 @@ class FieldworkSettings:
     min_core_answered: int
 
     @classmethod
-    @every_problem()
     def from_params(cls, params: Mapping[str, Any], codebook: Codebook) -> "FieldworkSettings":
-        source = require(params, "source", str)
-        if source is not None:
-            try:
-                source_label(source)
-            except ParameterError as exc:
-                problem(str(exc))
-        formats = require(params, "export_formats", list)
-        bad = [f for f in formats or () if f not in FORMATS]
-        if formats is not None and (not formats or bad or len(set(formats)) < len(formats)):
-            problem(f"parameter 'export_formats' must list distinct formats among {', '.join(FORMATS)}, got {formats!r}")
-        ingest_format = require(params, "ingest_format", str)
-        if ingest_format is not None and ingest_format not in FORMATS:
-            problem(f"parameter 'ingest_format' must be one of {', '.join(FORMATS)}, got {ingest_format!r}")
-        elif source == "simulated" and formats and ingest_format and ingest_format not in formats:
-            problem(f"parameter 'ingest_format' ({ingest_format}) must be one of 'export_formats' "
-                    f"({', '.join(formats)}): the simulator writes only those")
-        encodings = {}
-        for name in ("export_encoding", "csv_encoding"):
-            encodings[name] = require(params, name, str)
-            try:
-                if encodings[name] is not None:
-                    codecs.lookup(encodings[name])
-            except LookupError:
-                problem(f"parameter {name!r} must be a text encoding such as utf-8 or cp1252, got {encodings[name]!r}")
-        n_core = len(codebook.common_core("opinion"))
-        return cls(source=source, export_formats=tuple(formats), ingest_format=ingest_format,
-                   min_core_answered=require(params, "min_core_answered", int, minimum=1, maximum=n_core),
-                   **encodings)
+        with every_problem():
+            source = require(params, "source", str)
+            if source is not None:
+                try:
+                    source_label(source)
+                except ParameterError as exc:
+                    problem(str(exc))
+            formats = require(params, "export_formats", list)
+            bad = [f for f in formats or () if f not in FORMATS]
+            if formats is not None and (not formats or bad or len(set(formats)) < len(formats)):
+                problem(f"parameter 'export_formats' must list distinct formats among {', '.join(FORMATS)}, got {formats!r}")
+            ingest_format = require(params, "ingest_format", str)
+            if ingest_format is not None and ingest_format not in FORMATS:
+                problem(f"parameter 'ingest_format' must be one of {', '.join(FORMATS)}, got {ingest_format!r}")
+            elif source == "simulated" and formats and ingest_format and ingest_format not in formats:
+                problem(f"parameter 'ingest_format' ({ingest_format}) must be one of 'export_formats' "
+                        f"({', '.join(formats)}): the simulator writes only those")
+            encodings = {}
+            for name in ("export_encoding", "csv_encoding"):
+                encodings[name] = require(params, name, str)
+                try:
+                    if encodings[name] is not None:
+                        codecs.lookup(encodings[name])
+                except LookupError:
+                    problem(f"parameter {name!r} must be a text encoding such as utf-8 or cp1252, got {encodings[name]!r}")
+            n_core = len(codebook.common_core("opinion"))
+            return cls(source=source, export_formats=tuple(formats or ()), ingest_format=ingest_format,
+                       min_core_answered=require(params, "min_core_answered", int, minimum=1, maximum=n_core),
+                       **encodings)
 
 
 def prepare_survey_folder(source: str, *, simulated_dir: str | Path, real_dir: str | Path,
