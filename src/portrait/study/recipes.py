@@ -94,7 +94,7 @@ def _method_and_bounds(params: Mapping[str, Any], name: str = "calibration_metho
                        ) -> tuple[str, tuple[float, float] | None]:
     method = require(params, name, str)
     if method is not None and method not in survey.CALIBRATION_METHODS:
-        problem(f"parameter {name!r} must be one of {survey.CALIBRATION_METHODS}, got {method!r}")
+        problem(f"parameter {name!r} must be one of {', '.join(survey.CALIBRATION_METHODS)}, got {method!r}")
     bounds = params.get("calibration_bounds")
     if bounds is None:
         return method, None
@@ -142,7 +142,7 @@ class Recipe:
         sens = tuple(sens)
         bad = [m for m in sens if m not in survey.CALIBRATION_METHODS]
         if bad:
-            problem(f"parameter 'sensitivity_methods' holds unknown methods {bad}; use {survey.CALIBRATION_METHODS}")
+            problem(f"parameter 'sensitivity_methods' holds unknown methods {bad}; use {', '.join(survey.CALIBRATION_METHODS)}")
         bounded = [m for m in (method, *sens) if m in ("logit", "truncated")]
         if bounded and bounds is None and params.get("calibration_bounds") is None:     # else already reported
             problem(f"parameter 'calibration_bounds' must be [L, U]: method(s) {sorted(set(bounded))} need it")

@@ -522,8 +522,8 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
                      "tableau détaillé pour les statistiques en cause avant de publier.")
     if short:
         parts.append(f"Avec {a['replications']} réplications seulement, l'erreur Monte-Carlo d'une couverture est de "
-                     f"± {fmt.number(100 * 1.96 * np.sqrt(0.95 * 0.05 / max(a['replications'], 1)), 1)} points : c'est une "
-                     f"version courte ; seule la version publiée (`make validate`, {fmt.number(published.REPLICATIONS)} réplications) "
+                     f"± {fmt.number(100 * 1.96 * np.sqrt(0.95 * 0.05 / max(a['replications'], 1)), 1)} points ; "
+                     f"seule la version publiée (`make validate`, {fmt.number(published.REPLICATIONS)} réplications) "
                      "permet de conclure.")
     return "\n\n".join(" ".join(p) for p in paragraphs + [parts] if p)
 
