@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -104,3 +106,5 @@ def test_the_study_conclusion_reads_survey_by_survey(full_run):
                    for o in c.outputs if "validation.conclusion_fr" in c.source)
     assert "Enquête par enquête" in text and "seulement corrigées de la non-réponse (" not in text
     assert "Sans pondération" in text and "chez les habitants, " in text and "(habitants et clients, " not in text
+    # « compatible » is a rule's verdict: the sentence gives the count the rule tolerates
+    assert re.search(r"en ferait sortir \d+,\d en moyenne \(la règle en tolère jusqu'à \d+, le 95ᵉ centile", text)

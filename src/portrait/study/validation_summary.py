@@ -430,10 +430,12 @@ def _coverage_sentence(c: dict[str, Any], name: str, extra: str) -> str:
     counts = fmt.enumeration([f"{x['outside']} ({ESTIMATOR_LABELS[e].split('(')[-1].rstrip(')')})"
                               for e, x in c["per_estimator"].items()])
     expected = max(x["expected"] for x in c["per_estimator"].values())
+    limit = max(x["limit"] for x in c["per_estimator"].values())
     text = (f"Leurs intervalles à 95 % ({name}, {reps}{extra}) contiennent la vraie valeur "
             f"**{_pct(c['coverage'])}** du temps (de {_pct(c['coverage_min'])} à {_pct(c['coverage_max'])} selon "
             f"la statistique) ; sur les {c['statistics']} statistiques, l'intervalle Monte-Carlo de la couverture "
-            f"exclut 95 % pour {counts}, quand le hasard seul en ferait sortir " + fmt.number(expected, 1))
+            f"exclut 95 % pour {counts}, quand le hasard seul en ferait sortir " + fmt.number(expected, 1)
+            + f" en moyenne (la règle en tolère jusqu'à {limit}, le 95ᵉ centile de la loi binomiale plus un)")
     text += " : c'est compatible." if c["ok"] else " : c'est plus que le hasard seul n'en ferait sortir."
     if "paired_linearised_coverage" in c:
         same = c["same_as_linearised"]
