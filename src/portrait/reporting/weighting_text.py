@@ -138,12 +138,20 @@ def profile_finding(profile: pd.DataFrame, groups: Mapping[str, str]) -> str:
 
 def stage_finding(est: pd.DataFrame) -> str:
     """How many key estimates calibration brings closer to the truth (simulated data) than no weighting does,
-    or, without a truth, the largest move of an estimate between no weighting and calibration."""
+    and, with their standard errors (``se``), how many calibrated ones lie within two of them of the truth (one
+    sample: the others are chance, not bias); without a truth, the largest move of an estimate between no
+    weighting and calibration."""
     wide = est.pivot_table(index="column", columns="stage", values="estimate", sort=False)
     if "truth" in est and est["truth"].notna().all():
         truth = est.groupby("column", sort=False)["truth"].first().reindex(wide.index)
         closer = int(((wide["calibrated"] - truth).abs() < (wide["unweighted"] - truth).abs()).sum())
-        return (f"après calage, {closer} des {len(wide)} estimations clés sont plus proches de la valeur vraie que "
+        text = (f"après calage, {closer} des {len(wide)} estimations clés sont plus proches de la valeur vraie que "
                 "sans pondération")
+        if "se" in est:
+            se = est.loc[est["stage"] == "calibrated"].set_index("column")["se"].reindex(wide.index)
+            near = int(((wide["calibrated"] - truth).abs() <= 2 * se).sum())
+            text += (f", et {near} des {len(wide)} sont à moins de deux erreurs types de la valeur vraie (environ 95 % attendus : "
+                     "sur un seul échantillon, un écart plus petit que cela tient au hasard du tirage, pas à un biais)")
+        return text
     move = (wide["calibrated"] - wide["unweighted"]).abs()
     return f"le calage déplace les estimations clés d'au plus {fmt.number(move.max(), 3)} par rapport à l'échantillon brut"
