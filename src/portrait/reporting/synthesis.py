@@ -19,8 +19,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..pipeline.config import every_problem, problem, require
-from ..pipeline.errors import ParameterError
+from ..pipeline.config import every_problem, require
 from ..study import compare
 from .. import survey
 from . import comparison_text, disclosure
@@ -48,11 +47,8 @@ class SynthesisSettings:
             from ..study.fieldwork import source_label
 
             source = require(params, "source", str)
-            try:
-                if source is not None:
-                    source_label(source)        # the one rule for « simulated » or « real »
-            except ParameterError as exc:
-                problem(str(exc))
+            if source is not None:
+                source_label(source)            # the one rule for « simulated » or « real »
             return cls(simulated=source == "simulated",
                        small_cell_threshold=require(params, "small_cell_threshold", int, minimum=1))
 

@@ -493,7 +493,8 @@ def expected_respondents(model: FieldworkModel, population: Population, cal: Cal
 
 
 def source_label(source: str) -> str:
-    """« données simulées » when the answers come from the simulator, else an empty string."""
+    """« données simulées » when the answers come from the simulator, else an empty string (a wrong
+    ``source`` is a ``ParameterError``, or noted within :func:`portrait.pipeline.config.every_problem`)."""
     if source not in ("simulated", "real"):
-        raise ParameterError(f"parameter 'source' must be 'simulated' or 'real', got {source!r}")
+        config.problem(f"parameter 'source' must be 'simulated' or 'real', got {source!r}")
     return SOURCE_LABEL if source == "simulated" else ""

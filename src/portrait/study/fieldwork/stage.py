@@ -56,10 +56,7 @@ class FieldworkSettings:
         with every_problem():
             source = require(params, "source", str)
             if source is not None:
-                try:
-                    source_label(source)
-                except ParameterError as exc:
-                    problem(str(exc))
+                source_label(source)
             formats = require(params, "export_formats", list)
             bad = [f for f in formats or () if f not in FORMATS]
             if formats is not None and (not formats or bad or len(set(formats)) < len(formats)):
