@@ -225,3 +225,19 @@ def test_a_failed_scenario_withdraws_its_old_reports(monkeypatch, tmp_path):
     assert old["04_resident_weighting"].read_text() == "new"
     assert not any(old[k].exists() for k in ("06_comparison", "07_synthesis", "index", "manifest"))
     assert "withdrawn" in said[-1]
+
+
+def test_every_target_that_runs_the_project_python_creates_the_environment_first(tmp_path):
+    """On a fresh clone, `make scenario` (or any target running `$(PYTHON)`) before any `make` must create
+    .venv instead of failing on a missing interpreter: `make -n` on an empty copy prints the venv's creation."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).parents[1]
+    for name in ("Makefile", "pyproject.toml", "constraints.txt"):
+        shutil.copy(root / name, tmp_path / name)
+    for target in ("scenario", "check-survey", "params", "accept", "bench", "test"):
+        plan = subprocess.run(["make", "-n", "-j1", target], cwd=tmp_path, capture_output=True, text=True,
+                              env={"PATH": "/usr/bin:/bin"})
+        assert "-m venv .venv" in plan.stdout, (target, plan.stdout[-500:], plan.stderr[-500:])
