@@ -149,6 +149,12 @@ def test_leading_zeros_and_emails(clean, sim_data, cb, tmp_path):
     assert len(t.loc[rows[k][0], "commune_residence"]) == 5
     assert t.loc[rows[1][0], "mots_1"] == "écrivez-moi à [courriel supprimé]"
     assert r.emails_removed == 1
+    assert r.codes_padded == {"dep_residence": 1, "commune_residence": 1}     # the two cells edited above
+    from portrait.reporting.fieldwork_text import cleaning_sentence
+    assert "2 codes dont un tableur avait retiré le zéro initial" in cleaning_sentence({"residents": r})
+    assert "`commune_residence` : 1" in cleaning_sentence({"residents": r})
+    assert ingest.ingest(clean, sim_data[1], cb).surveys["residents"].codes_padded == {}
+    assert "zéro initial" not in cleaning_sentence(ingest.ingest(clean, sim_data[1], cb).surveys)
 
 
 # ----------------------------------------------------------------------------- the bad-input matrix

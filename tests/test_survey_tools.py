@@ -276,6 +276,7 @@ def test_check_report_of_clean_exports_shows_the_ledger(cb, tmp_path):
     assert not found.problems and found.result is not None
     page = _check_html(found, tmp_path)
     assert "Aucun problème" in page and "Hors champ" in page and "Status = 1" in page
+    assert "aucune adresse électronique à effacer" in html.unescape(page)       # what the ingest cleaned
     assert not [v for v in _personal_values() if v in page]
     # real exports checked while the chain still reads the simulator's: the verdict says what to switch, and the
     # run information gives the chain's source (a board read « exports réels » and ran make on simulated answers)

@@ -167,7 +167,8 @@ def notebook(found: ingest.CheckResult, settings: dict) -> nbformat.NotebookNode
         for c in fieldwork_text.SURVEYS.values():
             if c in t.columns:
                 t[c] = t[c].map(fmt.number)
-        cells += [_md("Bilan provisoire du terrain (chaque unité tirée a un statut) :"), _table(t)]
+        cells += [_md("Bilan provisoire du terrain (chaque unité tirée a un statut) :"), _table(t),
+                  _md(fieldwork_text.cleaning_sentence(found.result.surveys))]
     if n:
         pt = problems_table(found.problems)
         counts = pt["rule"].value_counts().rename_axis("rule").reset_index(name="n").sort_values(["n", "rule"],

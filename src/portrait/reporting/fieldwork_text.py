@@ -61,17 +61,27 @@ def read_notes(notes: Iterable[ReadNote]) -> str:
 
 
 def cleaning_sentence(surveys) -> str:
-    """What the ingest removed from open answers: e-mail addresses and control characters, counted."""
+    """What the ingest changed in the answers, counted: e-mail addresses and control characters removed from
+    open answers, codes whose leading zero was restored."""
     emails = sum(r.emails_removed for r in surveys.values())
     controls = sum(r.controls_removed for r in surveys.values())
 
     def count(n: int, none: str, some: str) -> str:
         return none if n == 0 else f"{fmt.number(n)} {some}"
 
+    padded: dict[str, int] = {}
+    for r in surveys.values():
+        for column, n in getattr(r, "codes_padded", {}).items():
+            padded[column] = padded.get(column, 0) + n
+    total = sum(padded.values())
+    codes = ("" if not total else
+             " Codes : " + fmt.count(total, "code") + " dont un tableur avait retiré le zéro initial (2100 pour "
+             "02100) " + ("a été complété" if total < 2 else "ont été complétés") + " ("
+             + ", ".join(f"`{c}` : {fmt.number(n)}" for c, n in sorted(padded.items())) + ").")
     return ("Réponses ouvertes : " + count(emails, "aucune adresse électronique à effacer",
                                            "adresse(s) électronique(s) remplacée(s) par « [courriel supprimé] »")
             + " ; " + count(controls, "aucun caractère de contrôle (NUL…) à retirer",
-                            "réponse(s) débarrassée(s) de caractères de contrôle (NUL…)") + ".")
+                            "réponse(s) débarrassée(s) de caractères de contrôle (NUL…)") + "." + codes)
 
 
 def allocation_finding(strata: pd.DataFrame) -> str:

@@ -50,8 +50,11 @@ def _code_text(v: Variable, cb: Codebook) -> str:
 
 
 def _column_checks(v: Variable, col: str, s: pd.Series, rows: np.ndarray, file: str, cb: Codebook,
-                   problems: list[Problem]) -> pd.Series:
-    """Check one column (text values, ``""`` = empty); return its typed values (NA where invalid)."""
+                   problems: list[Problem], padded: dict[str, int] | None = None) -> pd.Series:
+    """Check one column (text values, ``""`` = empty); return its typed values (NA where invalid).
+
+    Codes a spreadsheet stored as numbers lose their leading zero (02100 → 2100, 02 → 2): they are
+    restored, and ``padded[col]`` counts the valid cells so repaired."""
     empty = s == ""
     present = ~empty
 
@@ -78,9 +81,11 @@ def _column_checks(v: Variable, col: str, s: pd.Series, rows: np.ndarray, file: 
             fixed = s.where(~s.str.fullmatch(r"[0-9]{4}"), "0" + s)         # Excel drops the leading zero
             well_formed = fixed.str.fullmatch(v.pattern.strip("^$"))
             report(present & ~well_formed, "bad_format", f"not an INSEE code ({v.pattern})")
-            report(present & well_formed & ~fixed.isin(region_communes()), "unknown_commune",
+            known = fixed.isin(region_communes())
+            report(present & well_formed & ~known, "unknown_commune",
                    f"not a current commune of the region ({sources.COMMUNES_FILE}); a respondent living "
                    "elsewhere is out of scope: empty the cell and record why")
+            _count_padded(padded, col, present & (fixed != s) & well_formed & known)
             return fixed.mask(empty).astype("string")
         if v.type == "single":
             width = max(len(str(c)) for c in v.code_values)
@@ -88,6 +93,7 @@ def _column_checks(v: Variable, col: str, s: pd.Series, rows: np.ndarray, file: 
             allowed = [str(c) for c in v.code_values]
             report(present & ~fixed.isin(allowed), "unknown_code",
                    f"not a code of {v.name!r} ({_code_text(v, cb)})")
+            _count_padded(padded, col, present & (fixed != s) & fixed.isin(allowed))
             return fixed.mask(empty | ~fixed.isin(allowed)).astype("string")
         return s.mask(empty).astype("string")
     # whole-number columns
@@ -115,12 +121,19 @@ def _column_checks(v: Variable, col: str, s: pd.Series, rows: np.ndarray, file: 
     return pd.array(values.where(valid).to_numpy(dtype=float), dtype="Float64").astype("Int16")
 
 
+def _count_padded(padded: dict[str, int] | None, col: str, repaired: pd.Series) -> None:
+    n = int(repaired.fillna(False).astype(bool).sum())
+    if padded is not None and n:
+        padded[col] = padded.get(col, 0) + n
+
+
 def validate_export(raw: RawTable, survey: str, codebook: Codebook, sample_ids: Iterable[str],
-                    problems: list[Problem]) -> pd.DataFrame | None:
+                    problems: list[Problem], padded: dict[str, int] | None = None) -> pd.DataFrame | None:
     """Validate an export against the codebook and the sample; return its typed table.
 
     Problems go to ``problems``; the typed table keeps invalid cells as NA (it is only used when
-    there is no problem at all). Adds ``source_row`` (the row number of each record).
+    there is no problem at all). Adds ``source_row`` (the row number of each record). Codes whose
+    leading zero a spreadsheet dropped are restored and counted per column in ``padded``.
     """
     cb = codebook
     file = raw.file
@@ -133,7 +146,7 @@ def validate_export(raw: RawTable, survey: str, codebook: Codebook, sample_ids: 
         if name not in seen:
             continue
         s = raw.cells[seen[name]].astype(str)
-        typed[name] = _column_checks(cvars[name], name, s.reset_index(drop=True), rows, file, cb, problems)
+        typed[name] = _column_checks(cvars[name], name, s.reset_index(drop=True), rows, file, cb, problems, padded)
     table = pd.DataFrame(typed)
     id_col = cb.id_column(survey)
     if id_col in table.columns:

@@ -73,7 +73,7 @@ and a ledger: sampled = respondents + non-respondents + excluded, with reasons.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
 
@@ -123,6 +123,7 @@ class SurveyResult:
     ledger: pd.DataFrame
     emails_removed: int = 0
     controls_removed: int = 0
+    codes_padded: dict[str, int] = field(default_factory=dict)   # column → codes whose leading zero was restored
 
 
 @dataclass(frozen=True)
@@ -308,6 +309,7 @@ def check(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Cod
     problems: list[Problem] = []
     notes: list[ReadNote] = []
     parsed = {}
+    padded: dict[str, dict[str, int]] = {}
     folder_path = paths.resolve(folder)
     for survey in sorted(samples):
         sample = samples[survey]
@@ -318,13 +320,15 @@ def check(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Cod
         if ids.duplicated().any():
             raise InputError(f"the {survey} sample holds an identifier twice", column=id_col,
                              value=ids[ids.duplicated()].iloc[0])
+        padded[survey] = {}
         answers, disp = _read_survey(folder_path, survey, sample, codebook, fmt, encoding, lay, key,
-                                     problems, notes)
+                                     problems, notes, padded[survey])
         parsed[survey] = (sample, answers, disp)
     if problems:
         return CheckResult(problems, notes, None)
 
-    results = {survey: assemble(survey, sample, answers, disp, codebook, min_core_answered)
+    results = {survey: replace(assemble(survey, sample, answers, disp, codebook, min_core_answered),
+                               codes_padded=padded[survey])
                for survey, (sample, answers, disp) in parsed.items()}
     for survey, r in sorted(results.items()):
         if not (r.responses["status"] == "respondent").any():
@@ -352,14 +356,15 @@ def _disposition_conflicts(answers: pd.DataFrame | None, disp: pd.DataFrame, cod
 
 def _read_survey(folder: Path, survey: str, sample: pd.DataFrame, codebook: Codebook, fmt: str, encoding: str,
                  lay: survey_tools.ToolLayout | None, key: bytes | None, problems: list[Problem],
-                 notes: list[ReadNote]) -> tuple[pd.DataFrame | None, pd.DataFrame]:
-    """One survey's answers and contact statuses, read in the native or a tool's layout and checked."""
+                 notes: list[ReadNote], padded: dict[str, int]) -> tuple[pd.DataFrame | None, pd.DataFrame]:
+    """One survey's answers and contact statuses, read in the native or a tool's layout and checked
+    (codes whose leading zero was restored are counted in ``padded``)."""
     id_col = codebook.id_column(survey)
     ids = sample[id_col].astype(str)
     disp = pd.DataFrame(columns=[id_col, DISPOSITION_COLUMN, "source_row"])
     if lay is None:
         raw = read_export(export_path(folder, survey, fmt), encoding=encoding, problems=problems)
-        answers = validate_export(raw, survey, codebook, ids, problems) if raw is not None else None
+        answers = validate_export(raw, survey, codebook, ids, problems, padded) if raw is not None else None
         dpath = dispositions_path(folder, survey)
         if dpath.exists():
             draw = read_export(dpath, encoding=encoding, problems=problems)
@@ -375,7 +380,7 @@ def _read_survey(folder: Path, survey: str, sample: pd.DataFrame, codebook: Code
         native, note, cmap = survey_tools.from_tool(raw, survey, codebook, lay, back, problems)
         notes.append(note)
         start = len(problems)
-        answers = validate_export(native, survey, codebook, ids, problems)
+        answers = validate_export(native, survey, codebook, ids, problems, padded)
         survey_tools.tool_problems(problems, start, raw.file, cmap)
     dpath = folder / lay.dispositions.file.format(survey=survey)
     if not dpath.exists():       # without it, bounces, opt-outs and out-of-scope units would pass for silence
