@@ -253,10 +253,10 @@ def test_attribute_mapping_says_when_the_default_category_was_used():
                       "frame_value": ["US", "FR", "Inconnue", "Inconnue"], "key": ["MONDE", "FR", "unknown", None],
                       "matched": [False, True, True, False], "n": [99, 12513, 40, 1003]})
     t = attribute_mapping(m)
-    assert list(t["Lecture"]) == ["non reconnue : catégorie par défaut", "reconnue", "reconnue",
-                                  "non reconnue : sans région"]
+    assert list(t["Lecture"]) == ["autre valeur : catégorie par défaut du modèle", "reconnue",
+                                  "non renseignée par le partenaire", "hors de France ou non renseignée : sans région"]
     assert list(t["Attribut"]) == ["Pays de résidence", "Pays de résidence", "Zone visitée", "Région de résidence (France)"]
-    assert t["Catégorie du modèle"].iloc[2].startswith("inconnu") and t["Catégorie du modèle"].iloc[3] == "—"
+    assert t["Catégorie du modèle"].iloc[2] == "tirée selon les parts du modèle" and t["Catégorie du modèle"].iloc[3] == "—"
 
 
 def test_row_decimals_writes_each_row_to_its_own_precision():
@@ -591,3 +591,17 @@ def test_the_mosaic_names_the_attributes_neither_shared_nor_variable_with_their_
     text = sections.mosaic_sentences(m, 10)
     assert fmt.french("**Ni l'un ni l'autre.** Sans écart établi entre départements, mais approuvés par moins de la "
                       "moitié des habitants dans au moins un département : « Sûre » (de 40 % à 47 %).") in text
+
+
+def test_strata_are_named_for_readers():
+    """Report 03 showed the residents' strata as bare codes (« strate 60-4 »)."""
+    from portrait.reporting.fieldwork_text import stratum_names
+
+    res = pd.DataFrame({"stratum": ["60-4", "60-4", "02-1"], "departement": ["60", "60", "02"],
+                        "size_class": ["20\u202f000 à 99\u202f999", "20\u202f000 à 99\u202f999", "moins de 1\u202f000"]})
+    name = stratum_names(res, pd.DataFrame({"stratum": ["npdc|hebergement"]}))
+    assert name("60-4") == "Oise, 20\u202f000 à 99\u202f999 hab." and name("02-1") == "Aisne, moins de 1\u202f000 hab."
+    assert name("npdc|hebergement") == "Nord-Pas de Calais × Hébergement"
+    assert name("99-9") == "99-9"
+    top = stratum_names(pd.DataFrame({"stratum": ["59-5"], "departement": ["59"], "size_class": ["100\u202f000 et plus"]}))
+    assert top("59-5") == "Nord, 100\u202f000 hab. et plus"

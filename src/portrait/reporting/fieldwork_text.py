@@ -4,7 +4,7 @@ survey tool's files, and the AAPOR response rates."""
 from __future__ import annotations
 
 from pathlib import PurePath
-from typing import Iterable
+from typing import Callable, Iterable
 
 import pandas as pd
 
@@ -94,14 +94,32 @@ def allocation_finding(strata: pd.DataFrame) -> str:
             f"vont par commune tirée), à {fmt.number(gap, 1)} point au plus")
 
 
-def aapor_table(rates: pd.DataFrame, by: str, by_label: str) -> pd.DataFrame:
-    """AAPOR counts and rates (:func:`portrait.study.ingest.aapor_rates`) for reviewers, in French (visitor
-    strata by name: « Picardie × Hébergement »)."""
+def stratum_names(*tables: pd.DataFrame) -> Callable[[object], str]:
+    """Readers' name of a sampling stratum: « Oise, 20 000 à 99 999 hab. » for the residents' ``60-4`` (from the
+    ``departement`` and ``size_class`` columns of ``tables`` holding them), « Picardie × Hébergement » for a visitor
+    stratum, the code itself otherwise."""
+    from ..pipeline.sources import DEPARTMENTS
     from ..study.visitors import stratum_label
 
+    names: dict[str, str] = {}
+    for t in tables:
+        if {"stratum", "departement", "size_class"} <= set(t.columns):
+            for s, d, c in t[["stratum", "departement", "size_class"]].drop_duplicates().itertuples(index=False):
+                size = f"{c[:-len(' et plus')]} hab. et plus" if str(c).endswith(" et plus") else f"{c} hab."
+                names[str(s)] = f"{DEPARTMENTS.get(str(d), d)}, {size}"
+    return lambda s: names.get(str(s)) or stratum_label(str(s))
+
+
+def aapor_table(rates: pd.DataFrame, by: str, by_label: str,
+                name: Callable[[object], str] | None = None) -> pd.DataFrame:
+    """AAPOR counts and rates (:func:`portrait.study.ingest.aapor_rates`) for reviewers, in French (strata by
+    ``name``, :func:`stratum_names`; visitor strata by name by default: « Picardie × Hébergement »)."""
+    from ..study.visitors import stratum_label
+
+    name = name or stratum_label
     t = rates.copy()
     return pd.DataFrame({
-        "Enquête": t["survey"].map(SURVEYS), by_label: t[by].astype(str).map(stratum_label),
+        "Enquête": t["survey"].map(SURVEYS), by_label: t[by].astype(str).map(name),
         "Complets (I)": t["I"].map(fmt.number), "Partiels (P)": t["P"].map(fmt.number),
         "Refus et abandons (R)": t["R"].map(fmt.number), "Éligibilité inconnue (UO)": t["UO"].map(fmt.number),
         "Hors champ (NE)": t["NE"].map(fmt.number),
@@ -117,19 +135,23 @@ def attribute_mapping(mapping: pd.DataFrame) -> pd.DataFrame:
     """The simulator's reading of the visitor frame's attributes (:func:`portrait.study.fieldwork.map_visitor_attributes`),
     for readers: each value of the base, the model category it counts as, and how it got there.
 
-    A value that matches none of the model's patterns is counted as the attribute's default category:
-    « catégorie par défaut » says so, instead of a bare « non » beside a category that looks recognised.
-    « inconnu » is a value the partner did not record; the simulator draws it from the model's shares.
+    A value that matches none of the model's patterns is counted as the attribute's default category
+    (« MONDE » for a country the model does not name): « catégorie par défaut » says so, instead of a bare
+    « non » beside a category that looks recognised. A value the partner did not record is drawn from the
+    model's shares.
     """
     def how(r) -> str:
+        if r.key == "unknown":
+            return "non renseignée par le partenaire"
         if r.matched:
             return "reconnue"
         if r.key is None or pd.isna(r.key):
-            return "non reconnue : sans région"
-        return "non reconnue : catégorie par défaut"
+            return "hors de France ou non renseignée : sans région" if r.attribute == "residence_region" \
+                else "sans catégorie"
+        return "autre valeur : catégorie par défaut du modèle"
 
     key = mapping["key"].map(lambda k: "—" if k is None or pd.isna(k) else
-                             "inconnu (tiré selon les parts du modèle)" if k == "unknown" else str(k))
+                             "tirée selon les parts du modèle" if k == "unknown" else str(k))
     return pd.DataFrame({"Attribut": mapping["attribute"].map(ATTRIBUTES).fillna(mapping["attribute"]),
                          "Valeur dans la base": mapping["frame_value"].astype(str),
                          "Catégorie du modèle": key,
