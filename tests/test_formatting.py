@@ -605,3 +605,32 @@ def test_strata_are_named_for_readers():
     assert name("99-9") == "99-9"
     top = stratum_names(pd.DataFrame({"stratum": ["59-5"], "departement": ["59"], "size_class": ["100\u202f000 et plus"]}))
     assert top("59-5") == "Nord, 100\u202f000 hab. et plus"
+
+
+def test_the_steps_table_writes_weights_as_the_caption_does():
+    """Report 05 showed the design weights as 2,8 in its table and 2,75 in the figure's caption."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from portrait.reporting.weighting_text import steps_table, weights_finding
+
+    def table(w):
+        return steps_table(pd.DataFrame({
+            "étape": list(w), "répondants pondérés": [len(v) for v in w.values()],
+            "somme des poids": [v.sum() for v in w.values()], "deff de Kish": [1.0004] * len(w),
+            "taille effective": [2.99] * len(w), "CV des poids": [0.0457] * len(w),
+            "poids min": [v.min() for v in w.values()], "poids max": [v.max() for v in w.values()]}))
+
+    def caption(w):
+        return weights_finding({k: SimpleNamespace(weights=v) for k, v in w.items()})
+
+    small = {"design": np.array([2.754, 3.011, 2.9]), "nonresponse": np.array([10.82, 50.0, 30.0]),
+             "calibrated": np.array([9.149, 58.4, 20.0])}
+    t = table(small)
+    assert list(t["poids min"]) == ["2,75", "10,82", "9,15"] and list(t["poids max"]) == ["3,01", "50,00", "58,40"]
+    assert list(t["deff de Kish"]) == ["1,000"] * 3 and list(t["somme des poids"]) == ["9", "91", "88"]
+    assert "de 2,75 à 3,01" in caption(small) and "de 9,15 à 58,40" in caption(small)
+    big = {"design": np.array([918.26, 1088.4]), "calibrated": np.array([1769.2, 7419.4])}
+    assert list(table(big)["poids max"]) == ["1\u202f088", "7\u202f419"]
+    assert "de 918 à 1\u202f088" in caption(big) and "de 1\u202f769 à 7\u202f419" in caption(big)

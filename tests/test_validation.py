@@ -234,10 +234,10 @@ def test_the_conclusion_says_when_weighting_without_calibration_biases_more_than
 
     sd = np.std([1, 2, 3, 4], ddof=1)
     worse = conclusion(0.9)
-    assert fmt.number((0.5 + 0.9) / sd, 1) == "1,1"
-    assert ("après la correction de la non-réponse, le pire biais atteint 1,1 écart-type (habitants), davantage que "
+    assert fmt.number((0.5 + 0.9) / sd, 2) == "1,08"       # to two decimals, as the tables of report 08
+    assert ("après la correction de la non-réponse, le pire biais atteint 1,08 écart-type (habitants), davantage que "
             "sans pondération") in worse
-    assert f"jusqu'à **{fmt.number((0.5 + 0.3) / sd, 1)} écart-type**" in worse
+    assert f"jusqu'à **{fmt.number((0.5 + 0.3) / sd, 2)} écart-type**" in worse
     assert "davantage que sans pondération" not in conclusion(0.1)
     assert worse.count("\n\n") == 2 and worse.split("\n\n")[-1].startswith("**Cette version courte")
 
@@ -419,7 +419,7 @@ def test_figure_findings_of_the_validation_by_hand():
         "en variance linéarisée, les estimateurs calés couvrent de 94,0 % à 95,2 % du temps selon l'enquête ; sans "
         "calage, la couverture d'une enquête descend jusqu'à 61,0 % (non pondéré, habitants)")
     assert validation.bias_finding(pooled) == ("le pire biais d'un estimateur calé est de 0,12 écart-type ; sans calage, "
-                                               "il atteint 2,3 écarts-types (non pondéré, habitants)")
+                                               "il atteint 2,31 écarts-types (non pondéré, habitants)")
     assert validation.tests_finding(pooled) == (
         "avec le calage (raking), le test conclut à tort 4,6 % du temps là où aucune différence n'a été introduite "
         "(5 % attendus) et détecte les différences introduites 87,1 % du temps")

@@ -14,10 +14,26 @@ import pandas as pd
 from . import formatting as fmt
 
 
-def _spread(x: np.ndarray) -> str:
-    d = 0 if x.min() >= 10 else 2                   # weights in the thousands need no decimals
+def _weight_decimals(smallest: float) -> int:
+    return 0 if smallest >= 10 else 2               # weights in the thousands need no decimals
+
+
+def _spread(x: np.ndarray, d: int) -> str:
     return (f"de {fmt.number(x.min(), d)} à {fmt.number(x.max(), d)} "
             f"(rapport {fmt.number(x.max() / x.min(), 1)}, CV {fmt.number(x.std() / x.mean(), 2)})")
+
+
+def steps_table(steps: pd.DataFrame) -> pd.DataFrame:
+    """:func:`portrait.study.recipes.steps_table` for readers: counts and totals as integers, deff and CV to three
+    decimals, the steps' smallest and largest weights as the figure's caption writes them (:func:`weights_finding`)."""
+    out = steps.copy()
+    for c, d in (("répondants pondérés", 0), ("somme des poids", 0), ("taille effective", 0), ("deff de Kish", 3),
+                 ("CV des poids", 3)):
+        out[c] = steps[c].map(lambda x, d=d: fmt.number(x, d))
+    d = _weight_decimals(steps["poids min"].min())       # one precision for the column, as in the caption
+    for c in ("poids min", "poids max"):
+        out[c] = steps[c].map(lambda x: fmt.number(x, d))
+    return out
 
 
 def weights_finding(stages: Mapping) -> str:
@@ -25,7 +41,8 @@ def weights_finding(stages: Mapping) -> str:
     names = list(stages)
     first, last = (np.asarray(stages[k].weights, dtype=float) for k in (names[0], names[-1]))
     first, last = first[first > 0], last[last > 0]
-    return f"poids de sondage {_spread(first)} ; après calage, {_spread(last)}"
+    d = _weight_decimals(min(first.min(), last.min()))
+    return f"poids de sondage {_spread(first, d)} ; après calage, {_spread(last, d)}"
 
 
 def g_finding(before, after) -> str:

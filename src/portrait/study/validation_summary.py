@@ -457,7 +457,7 @@ def _unweighted_sentence(a: dict[str, Any], summ: pd.DataFrame, labels: Mapping)
     survey, item, statistic, level = a["unweighted_worst"]
     rel = a.get("unweighted_rel_worst")
     text = (f"Sans pondération, le biais voulu par la non-réponse simulée apparaît : jusqu'à "
-            f"**{_sds(abs(a['unweighted_max_abs_bias_sd']), 1)}** ({labels.get((item, statistic, level), item)}, "
+            f"**{_sds(abs(a['unweighted_max_abs_bias_sd']), 2)}** ({labels.get((item, statistic, level), item)}, "
             f"{SURVEY_LABELS[survey].lower()}), un biais relatif jusqu'à {_pct(a['unweighted_max_abs_rel_bias'])}"
             + (f" ({labels.get(rel[1:], rel[1])}, {SURVEY_LABELS[rel[0]].lower()})" if rel else "")
             + (f" et {coverage} (intervalles linéarisés à 95 %, toutes statistiques clés)"
@@ -466,7 +466,7 @@ def _unweighted_sentence(a: dict[str, Any], summ: pd.DataFrame, labels: Mapping)
     if w:
         step = {"design": "avec les seuls poids de sondage", "nonresponse": "après la correction de la non-réponse"}
         text += (" Sans calage, les poids de sondage et la correction de la non-réponse ne le retirent pas : "
-                 f"{step[w['estimator']]}, le pire biais atteint {_sds(abs(w['bias_sd']), 1)} "
+                 f"{step[w['estimator']]}, le pire biais atteint {_sds(abs(w['bias_sd']), 2)} "
                  f"({SURVEY_LABELS[w['survey']].lower()}), davantage que sans pondération.")
     return text
 
@@ -603,7 +603,7 @@ def bias_finding(pooled: pd.DataFrame) -> str:
     text = f"le pire biais d'un estimateur calé est de {_sds(cal['max_abs_bias_sd'].max(), 2)}"
     if len(other):
         w = other.loc[other["max_abs_bias_sd"].idxmax()]
-        text += (f" ; sans calage, il atteint {_sds(w['max_abs_bias_sd'], 1)} "
+        text += (f" ; sans calage, il atteint {_sds(w['max_abs_bias_sd'], 2)} "
                  f"({_estimator_short(w['estimator'])}, {SURVEY_LABELS[w['survey']].lower()})")
     return text
 
