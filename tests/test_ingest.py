@@ -412,6 +412,10 @@ def test_item_nonresponse_and_response_rates(clean, sim_data, cb):
     inr = ingest.item_nonresponse(v, cb, "visitors").set_index("variable")
     resp = v["status"] == "respondent"
     assert inr.loc["region_residence", "asked"] == int((resp & (v["pays"] == 1)).sum())
+    # a question without « Ne sait pas » has no such share; one with it has the share counted
+    assert np.isnan(inr.loc["forces", "dont_know_rate"]) and np.isnan(inr.loc["mots", "dont_know_rate"])
+    assert inr.loc["img_dynamique", "dont_know_rate"] > 0 and inr.loc["img_dynamique", "dont_know_rate"] == pytest.approx(
+        (v.loc[resp, "img_dynamique"] == cb.dont_know_code).sum() / resp.sum())
     answered = v.index[resp & (v["pays"] == 1) & v["region_residence"].notna()]
     w = v.copy()
     w.loc[answered[:3], "region_residence"] = np.nan

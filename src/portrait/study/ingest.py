@@ -419,7 +419,8 @@ def item_nonresponse(responses: pd.DataFrame, codebook: Codebook, survey: str) -
     """Among respondents, the share of each question left blank and the share of « Ne sait pas ».
 
     A multi-select question is blank when no option is chosen; an open-word question when the
-    first word is empty. Questions not asked because of a filter are not counted as blank.
+    first word is empty. Questions not asked because of a filter are not counted as blank. A question
+    without a « Ne sait pas » option has no such share (NaN), not a share of 0.
     """
     r = responses.loc[responses["status"] == "respondent"]
     rows = []
@@ -444,7 +445,7 @@ def item_nonresponse(responses: pd.DataFrame, codebook: Codebook, survey: str) -
         rows.append({"survey": survey, "variable": v.name, "label": v.label, "common_core": v.common_core,
                      "asked": n, "blank": int(blank.sum()), "dont_know": int(dk.sum()),
                      "blank_rate": float(blank.mean()) if n else np.nan,
-                     "dont_know_rate": float(dk.mean()) if n else np.nan})
+                     "dont_know_rate": float(dk.mean()) if n and v.dont_know else np.nan})
     return pd.DataFrame(rows)
 
 
