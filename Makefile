@@ -179,10 +179,13 @@ bench: $(ENV) ## Time the weighting engine against its targets, svy and weightip
 
 # A scenario reuses the study's outputs: the study is brought up to date first. The index then lists it.
 scenario: $(ENV) $(if $(NAME),reports/index.html) ## Run the chain with changed parameters into scenarios/NAME/ (NAME=pop2019, or NAME=x SET="NN_stage.name=value …")
-	@test -n "$(NAME)" || { echo 'usage: make scenario NAME=name [SET="04_resident_weighting.calibration_method=logit …"]'; \
-	  echo 'shipped scenarios (config/scenarios/):'; $(PYTHON) -m portrait.pipeline.scenario list; exit 2; }
+ifeq ($(NAME),)
+	@echo 'usage: make scenario NAME=name [SET="04_resident_weighting.calibration_method=logit …"]'
+	@echo 'shipped scenarios (config/scenarios/):'; $(PYTHON) -m portrait.pipeline.scenario list
+else
 	@$(PYTHON) -m portrait.pipeline.scenario run $(NAME) --set "$(SET)" || { $(INDEX) >/dev/null; exit 1; }
 	@$(INDEX)
+endif
 
 # Real exports: check them alone against the samples already drawn (nothing else runs, nothing is rebuilt);
 # `make` runs the same check before stage 03 when source is real.

@@ -111,6 +111,7 @@ def test_a_weight_changed_by_hand_reaches_the_comparison(reduced_runs):
     said = re.search(r"reports now out of date \(« périmé » in reports/index.html\): (.*)", refused.stderr)
     assert said, refused.stderr
     assert {"06_comparison", "07_synthesis"} <= set(said.group(1).split(", ")), refused.stderr
+    assert said.group(1).split(", ") == sorted(said.group(1).split(", ")), "not in chain order: " + said.group(1)
     assert not {"03_fieldwork", "04_resident_weighting", "05_visitor_weighting"} & set(said.group(1).split(", "))
     banners = {p.stem for p in (a / "reports").glob("*.html") if 'class="portrait-banner portrait-stale"' in p.read_text()}
     assert {"06_comparison", "07_synthesis"} <= banners and not banners & {"04_resident_weighting", "05_visitor_weighting"}

@@ -57,7 +57,7 @@ def test_failure_message_is_short_and_names_cell_exception_and_package_frame(tmp
     status = run.main([str(nb), "-o", str(out)])
     err = capsys.readouterr().err
     assert status == 1
-    assert "failed in code cell 2 (In [3] of the executed notebook), line 2 ('frames.resident_frame_from_params(dict(population_year=2017, " in err
+    assert "failed in code cell 2 (In [3] in the executed notebook, which adds the injected parameters cell), line 2 ('frames.resident_frame_from_params(dict(population_year=2017, " in err
     assert "ParameterError: parameter 'departments' holds unknown department code(s) ['99']" in err
     assert "raised in src/portrait/study/frames.py:" in err or "raised in portrait/study/frames.py:" in err
     assert "99_probe.partial.ipynb" in err

@@ -137,7 +137,8 @@ def _short_failure(notebook: Path, exc, partial: Path, overrides: dict[str, Any]
         at = [int(m) for line in tb for m in re.findall(r"Cell In\[\d+\], line (\d+)", line)]
         k = at[0] if at and 1 <= at[0] <= len(lines) else next((i + 1 for i, t in enumerate(lines) if t.strip()), 1)
         text = lines[k - 1].strip() if lines else ""
-        shown = f" (In [{exc.exec_count}] of the executed notebook)" if exc.exec_count else ""
+        shown = (f" (In [{exc.exec_count}] in the executed notebook, which adds the injected parameters cell)"
+                 if exc.exec_count else "")
         where = f"code cell {n}{shown}, line {k} ({text[:70]!r})"
     frame = ""
     pkg_frames = [m for line in tb for m in re.findall(r"(src/portrait/[\w/]+\.py):(\d+)", line)]

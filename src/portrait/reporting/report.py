@@ -213,7 +213,7 @@ def mark_stale(report: Path, banner: str) -> bool:
 def mark_failure(notebook: Path, executed: list[Path], output: Path) -> list[str]:
     """After ``notebook`` failed: the index lists every report out of date (:func:`out_of_date`), and
     the reports of the failed stage and of the stages after it carry a banner. Returns the stems
-    marked in the index.
+    marked in the index, in chain order.
 
     Other reports out of date are flagged in the index only: with ``make -j2`` their stage may be
     running beside the failed one, and would render its new report while the banner is written.
@@ -232,7 +232,8 @@ def mark_failure(notebook: Path, executed: list[Path], output: Path) -> list[str
             if Path(check_survey.NOTEBOOK).stem == notebook.stem and config.study().get("source") == "real"
             and check.exists() else "")
     write_text(output, index_html(present, (title, set(stale)), note=note))
-    return [p.stem for p in present if p.stem in stale]
+    shown = {p.stem for p in present}
+    return [s for s in stale if s in shown]            # chain order (the index lists the synthesis first)
 
 
 def _scenarios_section() -> str:
