@@ -230,8 +230,9 @@ def test_profile_and_stage_findings_by_hand():
     assert wt.stage_finding(est) == "après calage, 1 des 3 estimations clés sont plus proches de la valeur vraie que sans pondération"
     # with standard errors 0.1: a (0.1 off) and b (0.2 off) lie within two of the truth, c (1 off) does not
     assert wt.stage_finding(est.assign(se=0.1)).endswith(", et 2 des 3 sont à moins de deux erreurs types de la valeur vraie "
-                                                        "(environ 95 % attendus : sur un seul échantillon, un écart plus "
-                                                        "petit que cela tient au hasard du tirage, pas à un biais)")
+                                                        "(environ 95 % attendus). Sur un seul échantillon, un écart de "
+                                                        "moins de deux erreurs types s'explique par le hasard du tirage "
+                                                        "et ne révèle pas de biais")
     assert wt.stage_finding(est.drop(columns="truth")) == ("le calage déplace les estimations clés d'au plus 1,000 par "
                                                           "rapport à l'échantillon brut")
 

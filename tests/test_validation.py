@@ -634,3 +634,27 @@ def test_make_validate_runs_the_published_sizes():
     assert passed == {"replications": published.REPLICATIONS,
                       "bootstrap_replications": published.BOOTSTRAP_REPLICATIONS,
                       "bootstrap_replicates": published.BOOTSTRAP_REPLICATES}
+
+
+def test_the_conclusion_weighs_every_target_and_names_the_first():
+    """Report 08's conclusion gave the super-population's bias and coverage as if they were the study's, and never
+    mentioned the finite population's (hand-made summaries: the same results, and the same shifted by 3 SDs)."""
+    from portrait.study import codebook
+
+    results, truth = _synthetic()
+    cb = codebook.load("config/codebook.yaml")
+    cal = pd.concat([results.assign(estimator=e) for e in validation.ESTIMATORS], ignore_index=True)
+    good = validation.summary(cal, truth)
+    shift = 3 * np.std([1, 2, 3, 4], ddof=1)
+    bad = validation.summary(cal.assign(estimate=cal["estimate"] + shift, ci_low=cal["ci_low"] + shift,
+                                        ci_high=cal["ci_high"] + shift), truth)
+    main = cal.assign(target="superpopulation")
+    alone = validation.conclusion_fr(good, cb, results=main)
+    assert "avec pour cible la super-population (espérance du modèle)" in alone and "finie" not in alone
+    assert "ne sont pas fiables" not in alone
+    both = validation.conclusion_fr(good, cb, results=main, others={"finite": good})
+    assert "Avec pour cible la population finie fixée (4 réplications)" in both and "ne sont pas fiables" not in both
+    worse = validation.conclusion_fr(good, cb, results=main, others={"finite": bad})
+    assert "ne sont pas fiables" in worse
+    assert f"leur biais ne dépasse pas **{fmt.number((0.5 + shift) / np.std([1, 2, 3, 4], ddof=1), 2)} écarts-types**" \
+        in worse

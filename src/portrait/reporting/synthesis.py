@@ -160,8 +160,8 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
         + ("les totaux exacts des fichiers de partenaires. " if visitor_target == "frame" else
            "des totaux déduits des chiffres du tourisme (nuitées, part de clients étrangers) et appliqués à l'effectif "
            "des fichiers de partenaires : des hypothèses, pas des effectifs connus (voir « Limites »). ")
-        + f"Effet de plan dû aux poids (Kish) : {fmt.number(diag['residents']['deff de Kish'], 2)} "
-        f"chez les habitants, {fmt.number(diag['visitors']['deff de Kish'], 2)} chez les clients.",
+        + f"Effet de plan dû aux poids (Kish) : {fmt.number(diag['residents']['deff de Kish'], 3)} "
+        f"chez les habitants, {fmt.number(diag['visitors']['deff de Kish'], 3)} chez les clients.",
         "**Ce que veut dire un intervalle de confiance.** Chaque chiffre est une estimation tirée d'un échantillon. "
         "L'intervalle de confiance à 95 % donne la fourchette de valeurs compatibles avec les réponses recueillies : "
         "la méthode vise à ce que, 95 fois sur 100, la fourchette contienne la vraie valeur de la population. Une différence "

@@ -20,7 +20,7 @@ def _weight_decimals(smallest: float) -> int:
 
 def _spread(x: np.ndarray, d: int) -> str:
     return (f"de {fmt.number(x.min(), d)} à {fmt.number(x.max(), d)} "
-            f"(rapport {fmt.number(x.max() / x.min(), 1)}, CV {fmt.number(x.std() / x.mean(), 2)})")
+            f"(rapport {fmt.number(x.max() / x.min(), 2)}, CV {fmt.number(x.std() / x.mean(), 3)})")
 
 
 def steps_table(steps: pd.DataFrame) -> pd.DataFrame:
@@ -167,8 +167,9 @@ def stage_finding(est: pd.DataFrame) -> str:
         if "se" in est:
             se = est.loc[est["stage"] == "calibrated"].set_index("column")["se"].reindex(wide.index)
             near = int(((wide["calibrated"] - truth).abs() <= 2 * se).sum())
-            text += (f", et {near} des {len(wide)} sont à moins de deux erreurs types de la valeur vraie (environ 95 % attendus : "
-                     "sur un seul échantillon, un écart plus petit que cela tient au hasard du tirage, pas à un biais)")
+            text += (f", et {near} des {len(wide)} sont à moins de deux erreurs types de la valeur vraie (environ 95 % "
+                     "attendus). Sur un seul échantillon, un écart de moins de deux erreurs types s'explique par le "
+                     "hasard du tirage et ne révèle pas de biais")
         return text
     move = (wide["calibrated"] - wide["unweighted"]).abs()
     return f"le calage déplace les estimations clés d'au plus {fmt.number(move.max(), 3)} par rapport à l'échantillon brut"

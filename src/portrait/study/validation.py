@@ -76,7 +76,8 @@ from .validation_profiles import (COMPARISON_LABELS, profile_acceptance, profile
 from .validation_summary import (SUMMARY_KEYS, acceptance, bias_finding, by_estimator, conclusion_fr,
                                  coverage_finding, tests_finding, detail_table_fr, truth_table_fr,
                                  expected_outside, overview_table_fr, replication_coverage, statistic_labels, summary,
-                                 widened_replicates, widening_sentence_fr, wilson)
+                                 wilson)
+from .validation_coverage import widened_replicates, widening_sentence_fr
 
 __all__ = ["ESTIMATORS", "ESTIMATOR_LABELS", "VARIANCES", "VARIANCE_LABELS", "DIFFERENCE_NAME",
            "SURVEYS", "SURVEY_LABELS", "TARGETS", "TARGET_LABELS", "CALIBRATED", "KEY_STATISTICS", "RESULT_COLUMNS",

@@ -5,17 +5,26 @@ correction improves the visitors' intervals but not the residents', and it worse
 (their biases partly cancelled before). :func:`nonresponse_sentence` says it survey by survey, from the
 validation summary (``validation_summary.csv``), and :func:`unweighted_coverage` gives the coverage without
 weights the same way; :func:`portrait.study.validation.conclusion_fr` uses both.
+
+:func:`widening_sentence_fr` says how often the bounded calibration of the bootstrap replicates needed its
+widening rule (:func:`widened_replicates`).
 """
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import pandas as pd
 
 from ..reporting import formatting as fmt
-from .validation_setup import DIFFERENCE_NAME, SURVEYS
+from .validation_setup import DIFFERENCE_NAME, SURVEY_LABELS, SURVEYS
 
 #: The weighting steps the sentence follows, in the order of the recipes.
 STEPS = ("design", "nonresponse", "raking")
+
+
+def _int(n: int) -> str:
+    return fmt.number(int(n))
 WHERE = {"residents": "chez les habitants", "visitors": "chez les clients du territoire",
          DIFFERENCE_NAME: "pour les différences clients − habitants"}
 #: What the non-response step does to the coverage, said first with its noun, then with a pronoun.
@@ -71,13 +80,46 @@ def nonresponse_sentence(summary: pd.DataFrame) -> str:
     effects = {s: step_effect(cover.loc[s, "design"], cover.loc[s, "nonresponse"]) for s in surveys}
     groups = {e: [s for s in surveys if effects[s] == e] for e in dict.fromkeys(effects.values())}
     clauses = [f"{VERBS[e][i > 0]} " + fmt.enumeration(
-        [f"{WHERE[s]} ({fmt.percent(cover.loc[s, 'design'], 0)} puis {fmt.percent(cover.loc[s, 'nonresponse'], 0)})"
+        [f"{WHERE[s]} ({fmt.percent(cover.loc[s, 'design'], 1)} puis {fmt.percent(cover.loc[s, 'nonresponse'], 1)})"
          for s in group]) for i, (e, group) in enumerate(groups.items())]
     # « a et b, et c » when a clause already holds « et »: the comma shows where the verb changes
     said = (", ".join(clauses[:-1]) + ", et " + clauses[-1]
             if any(len(group) > 1 for group in list(groups.values())[:-1]) else fmt.enumeration(clauses))
-    after = fmt.enumeration([fmt.percent(cover.loc[s, "raking"], 0) for s in surveys])
+    after = fmt.enumeration([fmt.percent(cover.loc[s, "raking"], 1) for s in surveys])
     return ("Enquête par enquête, sur les statistiques clés (intervalles linéarisés ; entre parenthèses, la part des "
             "intervalles qui contiennent la vraie valeur avec les seuls poids de sondage, puis après la correction), "
             f"la correction de la non-réponse {said} ; après calage par raking, la couverture est de "
             + (f"{after} respectivement." if len(surveys) > 1 else f"{after}."))
+
+
+def widened_replicates(results: pd.DataFrame) -> pd.DataFrame:
+    """For each calibrated estimator and survey, the bootstrap replicates computed and those in which
+    the bounded calibration widened its bounds (:func:`portrait.survey.calibrate`, replicate rule):
+    ``estimator, survey, replications, widened``."""
+    boot = results.loc[(results["variance"] == "bootstrap") & results["survey"].isin(("residents", "visitors"))
+                       & (results["error"] == "")]
+    per = boot.groupby(["estimator", "survey", "replication"], sort=True)["adjusted"].first().reset_index()
+    return per.groupby(["estimator", "survey"], sort=True).agg(
+        replications=("replication", "nunique"), widened=("adjusted", "sum")).reset_index()
+
+
+def widening_sentence_fr(results: pd.DataFrame, replicates: int, bounds: Sequence[float]) -> str:
+    """How often the bounded-logit estimator's replicates needed the widening rule, in French."""
+    w = widened_replicates(results)
+    w = w.loc[w["estimator"] == "logit"]
+    if w.empty:
+        return ""
+    total = int(w["replications"].sum()) * replicates
+    widened = int(w["widened"].sum())
+    span = fmt.bounds(*bounds)
+    if widened == 0:
+        return (f"Calage logit borné dans les répliques bootstrap ({_int(int(w['replications'].max()))} réplication{'s' if w['replications'].max() > 1 else ''} "
+                f"× {_int(replicates)} répliques × {len(w)} enquêtes) : les bornes {span} ont été tenues dans chacune "
+                f"des {_int(total)} répliques ; aucune réplique n'est exclue.")
+    per = " ; ".join(f"{SURVEY_LABELS[s].lower()} : {_int(int(x))}" for s, x in zip(w["survey"], w["widened"]))
+    which = "celle-ci, elles ont été élargies" if widened == 1 else "celles-ci, elles ont été élargies"
+    return (f"Calage logit borné dans les répliques bootstrap ({_int(int(w['replications'].max()))} réplication{'s' if w['replications'].max() > 1 else ''} "
+            f"× {_int(replicates)} répliques × {len(w)} enquêtes) : les bornes {span} n'ont pas pu être tenues dans "
+            f"**{_int(widened)} des {_int(total)} répliques** ({per}) ; dans {which} par la règle documentée "
+            "(les bornes faisables les plus étroites qui les contiennent, repoussées de 10 % de leur écart à 1). "
+            "Aucune réplique n'est exclue.")

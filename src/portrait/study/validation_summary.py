@@ -457,9 +457,9 @@ def _unweighted_sentence(a: dict[str, Any], summ: pd.DataFrame, labels: Mapping)
     survey, item, statistic, level = a["unweighted_worst"]
     rel = a.get("unweighted_rel_worst")
     text = (f"Sans pondération, le biais voulu par la non-réponse simulée apparaît : jusqu'à "
-            f"**{_sds(abs(a['unweighted_max_abs_bias_sd']), 2)}** ({labels.get((item, statistic, level), item)}, "
-            f"{SURVEY_LABELS[survey].lower()}), un biais relatif jusqu'à {_pct(a['unweighted_max_abs_rel_bias'])}"
-            + (f" ({labels.get(rel[1:], rel[1])}, {SURVEY_LABELS[rel[0]].lower()})" if rel else "")
+            f"**{_sds(abs(a['unweighted_max_abs_bias_sd']), 2)}** (« {labels.get((item, statistic, level), item)} », "
+            f"{SURVEY_LABELS[survey].lower()}), un biais relatif jusqu'à {_pct(a['unweighted_max_abs_rel_bias'], 2)}"
+            + (f" (« {labels.get(rel[1:], rel[1])} », {SURVEY_LABELS[rel[0]].lower()})" if rel else "")
             + (f" et {coverage} (intervalles linéarisés à 95 %, toutes statistiques clés)"
                if (coverage := unweighted_coverage(summ)) else "") + ".")
     w = a.get("uncalibrated_worse")
@@ -471,14 +471,34 @@ def _unweighted_sentence(a: dict[str, Any], summ: pd.DataFrame, labels: Mapping)
     return text
 
 
+def _target_sentence(target: str, summ: pd.DataFrame) -> tuple[str, bool]:
+    """Bias and linearised coverage of the calibrated estimators under another target, in French, and whether
+    they pass the same rules as the first target's."""
+    a = acceptance(summ)
+    c = a.get("linearisation")
+    text = (f"Avec pour cible la {TARGET_LABELS.get(target, target).lower()} ({_int(a['replications'])} réplications), "
+            f"leur biais ne dépasse pas **{_sds(a['max_abs_bias_sd'], 2)}** (seuil {_sds(a['bias_tolerance'], 2)})")
+    if c is not None:
+        outside = sum(x["outside"] for x in c["per_estimator"].values())
+        text += (f" et leurs intervalles linéarisés contiennent la vraie valeur **{_pct(c['coverage'])}** du temps (de "
+                 f"{_pct(c['coverage_min'])} à {_pct(c['coverage_max'])} selon la statistique ; l'intervalle Monte-Carlo "
+                 f"exclut 95 % pour {fmt.count(outside, 'statistique')}, " + ("compatible avec le hasard)" if c["ok"]
+                                                                            else "plus que le hasard)"))
+    return text + ".", bool(a["bias_ok"] and (c is None or c["ok"]))
+
+
 def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = None,
-                  results: pd.DataFrame | None = None, truth: pd.DataFrame | None = None) -> str:
+                  results: pd.DataFrame | None = None, truth: pd.DataFrame | None = None,
+                  others: Mapping[str, pd.DataFrame] | None = None) -> str:
     """What a reviewer should conclude, in French, generated from the Monte Carlo results
-    (:func:`acceptance`; ``results`` and ``truth`` add the bootstrap's comparison with the linearisation)."""
+    (:func:`acceptance`; ``results`` and ``truth`` add the bootstrap's comparison with the linearisation;
+    ``others``: the summaries of the other targets, by target, whose bias and coverage the verdict also weighs)."""
     a = acceptance(summ, results=results, truth=truth)
     labels = statistic_labels(cb)
+    first = results["target"].iloc[0] if results is not None and "target" in results.columns and len(results) else None
+    aim = f", avec pour cible la {TARGET_LABELS[first].lower()}" if first in TARGET_LABELS else ""
     parts = [f"Sur **{_int(a['replications'])} réplications** de toute la chaîne (tirage des deux échantillons, terrain "
-             "simulé, pondération, estimation), les estimateurs calés (raking et logit borné) ont un biais relatif "
+             f"simulé, pondération, estimation){aim}, les estimateurs calés (raking et logit borné) ont un biais relatif "
              f"d'au plus **{_pct(a['max_abs_rel_bias'], 2)}** de la valeur vraie sur chacune des statistiques des "
              "deux enquêtes (habitants et clients du territoire ; pour le score net de recommandation et pour une "
              "différence clients − habitants, dont la valeur vraie peut être proche de 0, un biais relatif n'a pas de "
@@ -495,13 +515,17 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
         extra = f", {replicates} répliques par enquête" if variance == "bootstrap" and replicates else ""
         parts.append(_coverage_sentence(c, name, extra))
         ok &= bool(c["ok"] or (variance == "bootstrap" and c.get("same_as_linearised", False)))
+    for target, other in (others or {}).items():
+        text, passed = _target_sentence(target, other)
+        parts.append(text)
+        ok &= passed
     paragraphs, parts = [parts], []                      # bias and coverage; then tests; unweighted; verdict
     if np.isfinite(a["rejection"]):
         parts.append(f"Là où aucune différence n'a été introduite, le test clients − habitants la déclare à tort "
                      f"**{_pct(a['rejection'])}** du temps (5 % attendus, avant correction pour tests multiples) ; "
                      f"les différences introduites sont détectées **{_pct(a['power'])}** du temps en moyenne"
-                     + (f" ; la plus petite ({labels.get(a['power_min_statistic'], '')}, écart vrai "
-                        + fmt.signed(a['power_min_truth'] * (100 if a['power_min_statistic'][1] != 'mean' else 1), 1)
+                     + (f" ; la plus petite (« {labels.get(a['power_min_statistic'], '')} », écart vrai "
+                        + fmt.signed(a['power_min_truth'] * (100 if a['power_min_statistic'][1] != 'mean' else 1), 2)
                         + (" point" if a["power_min_statistic"][1] != "mean" else "")
                         + f") ne l'est que {_pct(a['power_min'])} du temps." if a["power_min"] < 0.8 else "."))
     if results is not None and results["statistic"].isin(PROFILE_STATISTICS).any():
@@ -523,44 +547,13 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
         parts.append("**Les intervalles de confiance des estimations calées ne sont pas fiables à 95 %** : voir le "
                      "tableau détaillé pour les statistiques en cause avant de publier.")
     if short:
-        parts.append(f"Avec {a['replications']} réplications seulement, l'erreur Monte-Carlo d'une couverture est de "
-                     f"± {fmt.number(100 * 1.96 * np.sqrt(0.95 * 0.05 / max(a['replications'], 1)), 1)} points ; "
+        se = np.sqrt(0.95 * 0.05 / max(a["replications"], 1))
+        parts.append(f"Avec {a['replications']} réplications seulement, une couverture de 95 % se lit à "
+                     f"± {fmt.number(100 * 1.96 * se, 1)} points près (intervalle Monte-Carlo à 95 % ; erreur type "
+                     f"{fmt.number(100 * se, 1)} points) ; "
                      f"seule la version publiée (`make validate`, {fmt.number(published.REPLICATIONS)} réplications) "
                      "permet de conclure.")
     return "\n\n".join(" ".join(p) for p in paragraphs + [parts] if p)
-
-
-def widened_replicates(results: pd.DataFrame) -> pd.DataFrame:
-    """For each calibrated estimator and survey, the bootstrap replicates computed and those in which
-    the bounded calibration widened its bounds (:func:`portrait.survey.calibrate`, replicate rule):
-    ``estimator, survey, replications, widened``."""
-    boot = results.loc[(results["variance"] == "bootstrap") & results["survey"].isin(("residents", "visitors"))
-                       & (results["error"] == "")]
-    per = boot.groupby(["estimator", "survey", "replication"], sort=True)["adjusted"].first().reset_index()
-    return per.groupby(["estimator", "survey"], sort=True).agg(
-        replications=("replication", "nunique"), widened=("adjusted", "sum")).reset_index()
-
-
-def widening_sentence_fr(results: pd.DataFrame, replicates: int, bounds: Sequence[float]) -> str:
-    """How often the bounded-logit estimator's replicates needed the widening rule, in French."""
-    w = widened_replicates(results)
-    w = w.loc[w["estimator"] == "logit"]
-    if w.empty:
-        return ""
-    total = int(w["replications"].sum()) * replicates
-    widened = int(w["widened"].sum())
-    span = fmt.bounds(*bounds)
-    if widened == 0:
-        return (f"Calage logit borné dans les répliques bootstrap ({_int(int(w['replications'].max()))} réplication{'s' if w['replications'].max() > 1 else ''} "
-                f"× {_int(replicates)} répliques × {len(w)} enquêtes) : les bornes {span} ont été tenues dans chacune "
-                f"des {_int(total)} répliques ; aucune réplique n'est exclue.")
-    per = " ; ".join(f"{SURVEY_LABELS[s].lower()} : {_int(int(x))}" for s, x in zip(w["survey"], w["widened"]))
-    which = "celle-ci, elles ont été élargies" if widened == 1 else "celles-ci, elles ont été élargies"
-    return (f"Calage logit borné dans les répliques bootstrap ({_int(int(w['replications'].max()))} réplication{'s' if w['replications'].max() > 1 else ''} "
-            f"× {_int(replicates)} répliques × {len(w)} enquêtes) : les bornes {span} n'ont pas pu être tenues dans "
-            f"**{_int(widened)} des {_int(total)} répliques** ({per}) ; dans {which} par la règle documentée "
-            "(les bornes faisables les plus étroites qui les contiennent, repoussées de 10 % de leur écart à 1). "
-            "Aucune réplique n'est exclue.")
 
 
 # ============================================================================ what the figures show
