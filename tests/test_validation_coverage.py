@@ -55,22 +55,22 @@ def test_the_sentence_says_where_the_nonresponse_correction_helps_and_where_it_d
     assert validation_coverage.nonresponse_sentence(_summary(MIXED)) == (
         "Enquête par enquête, sur les statistiques clés (intervalles linéarisés ; entre parenthèses, la part des "
         "intervalles qui contiennent la vraie valeur avec les seuls poids de sondage, puis après la correction), la "
-        f"correction de la non-réponse change peu la couverture chez les habitants (77{NBSP}% puis 78{NBSP}%), "
-        f"l'améliore chez les clients du territoire (85{NBSP}% puis 93{NBSP}%) et la dégrade pour les différences "
-        f"clients − habitants (90{NBSP}% puis 83{NBSP}%) ; après calage par raking, la couverture est de 93{NBSP}%, "
-        f"95{NBSP}% et 93{NBSP}% respectivement.")
+        f"correction de la non-réponse change peu la couverture chez les habitants (76,7{NBSP}% puis 78,3{NBSP}%), "
+        f"l'améliore chez les clients du territoire (85,0{NBSP}% puis 93,3{NBSP}%) et la dégrade pour les différences "
+        f"clients − habitants (90,0{NBSP}% puis 83,3{NBSP}%) ; après calage par raking, la couverture est de 93,3{NBSP}%, "
+        f"95,0{NBSP}% et 93,3{NBSP}% respectivement.")
 
 
 def test_surveys_with_the_same_effect_share_one_verb():
     """Residents and visitors both gain (70 → 80 %, 85 → 93 %), the differences lose: one verb for the two gains."""
     both = {**MIXED, ("residents", "design"): (0.70, 0.70), ("residents", "nonresponse"): (0.80, 0.80)}
     sentence = validation_coverage.nonresponse_sentence(_summary(both))
-    assert (f"la correction de la non-réponse améliore la couverture chez les habitants (70{NBSP}% puis 80{NBSP}%) et "
-            f"chez les clients du territoire (85{NBSP}% puis 93{NBSP}%), et la dégrade pour les différences") in sentence
+    assert (f"la correction de la non-réponse améliore la couverture chez les habitants (70,0{NBSP}% puis 80,0{NBSP}%) et "
+            f"chez les clients du territoire (85,0{NBSP}% puis 93,3{NBSP}%), et la dégrade pour les différences") in sentence
     # the two losses last: no comma needed before the « et » between the verbs
     last = {**MIXED, ("visitors", "nonresponse"): (0.80, 0.80)}
-    assert (f"change peu la couverture chez les habitants (77{NBSP}% puis 78{NBSP}%) et la dégrade chez les clients "
-            f"du territoire (85{NBSP}% puis 80{NBSP}%) et pour les différences") in validation_coverage.nonresponse_sentence(
+    assert (f"change peu la couverture chez les habitants (76,7{NBSP}% puis 78,3{NBSP}%) et la dégrade chez les clients "
+            f"du territoire (85,0{NBSP}% puis 80,0{NBSP}%) et pour les différences") in validation_coverage.nonresponse_sentence(
                 _summary(last))
 
 
