@@ -6,6 +6,8 @@ thousands, U+2212 for minus, « < 0,0001 » for small p-values).
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -635,3 +637,13 @@ def test_the_steps_table_writes_weights_as_the_caption_does():
     big = {"design": np.array([918.26, 1088.4]), "calibrated": np.array([1769.2, 7419.4])}
     assert list(table(big)["poids max"]) == ["1\u202f088", "7\u202f419"]
     assert "de 918 à 1\u202f088" in caption(big) and "de 1\u202f769 à 7\u202f419" in caption(big)
+
+
+def test_captioned_tables_start_their_headers_with_a_capital():
+    """Reports 04 and 05 headed their tables « étape », « groupe », « marge », other tables « Statistique »."""
+    from portrait.reporting.tables import Captions
+
+    df = pd.DataFrame({"étape": ["a"], "taux de réponse (%)": [1.5], "n": [3], "slot_id": ["x"]})
+    for html in (Captions().frame(df, "t").data, Captions().table(df, "t").data):
+        heads = re.findall(r"<th>(.*?)</th>", html)
+        assert heads == ["Étape", "Taux de réponse (%)", "n", "slot_id"], heads

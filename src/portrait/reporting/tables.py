@@ -51,13 +51,14 @@ class Captions:
             shown[col] = [write(v, d) for v, d in zip(frame[col], decs)]
         if columns:
             shown = shown[[c for c in columns if c in shown.columns]].rename(columns=dict(columns))
+        shown = shown.rename(columns=_header)
         return self._captioned(shown.to_html(index=False, border=0, classes="dataframe portrait-table", na_rep="—",
                                              escape=True), caption)
 
     def frame(self, df: pd.DataFrame, caption: str):
         """« Tableau N — caption » above ``df`` shown as :func:`french_html` shows any table (each numeric
         column with the decimals it was rounded to, labels in full): for tables already laid out for readers."""
-        return self._captioned(french_html(df), caption)
+        return self._captioned(french_html(df.rename(columns=_header)), caption)
 
     def _captioned(self, body: str, caption: str):
         from IPython.display import HTML
@@ -72,6 +73,14 @@ class Captions:
 
         self.figures += 1
         return Markdown(f"*Figure {self.figures} — {finding}*")
+
+
+def _header(label):
+    """A captioned table's column header starts with a capital, as French tables do (« Taux de réponse »); a
+    symbol (« n », « p »), a variable name (``slot_id``) or a header of a multi-level table's levels stays as is."""
+    if isinstance(label, str) and re.match(r"[a-zà-ÿ]{2,}(?:[ '(]|$)", label) and not re.search(r"[_0-9]", label):
+        return fmt.capitalised(label)
+    return label
 
 
 def _decimals(s: pd.Series, most: int = 4) -> int:
