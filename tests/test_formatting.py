@@ -256,8 +256,12 @@ def test_attribute_mapping_says_when_the_default_category_was_used():
                       "frame_value": ["US", "FR", "Inconnue", "Inconnue"], "key": ["MONDE", "FR", "unknown", None],
                       "matched": [False, True, True, False], "n": [99, 12513, 40, 1003]})
     t = attribute_mapping(m)
-    assert list(t["Lecture"]) == ["autre valeur : catégorie par défaut du modèle", "reconnue",
+    # within an attribute, values in alphabetical order: FR before US
+    assert list(t["Lecture"]) == ["reconnue", "autre valeur : catégorie par défaut du modèle",
                                   "non renseignée par le partenaire", "hors de France ou non renseignée : sans région"]
+    regions = attribute_mapping(pd.DataFrame({"attribute": ["residence_region"] * 3, "frame_value": [
+        "Île-de-France", "Grand Est", "Étranger"], "key": ["11", "44", None], "matched": [True, True, False], "n": [1, 2, 3]}))
+    assert list(regions["Valeur dans la base"]) == ["Étranger", "Grand Est", "Île-de-France"]     # accents ignored
     assert list(t["Attribut"]) == ["Pays de résidence", "Pays de résidence", "Zone visitée", "Région de résidence (France)"]
     assert t["Catégorie du modèle"].iloc[2] == "tirée selon les parts du modèle" and t["Catégorie du modèle"].iloc[3] == "—"
 

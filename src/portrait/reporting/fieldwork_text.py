@@ -150,6 +150,13 @@ def attribute_mapping(mapping: pd.DataFrame) -> pd.DataFrame:
                 else "sans catégorie"
         return "autre valeur : catégorie par défaut du modèle"
 
+    from ..study.codebook import normalise_text
+
+    # values in alphabetical order within each attribute, accents ignored (« Île-de-France » among the I)
+    first = {a: i for i, a in enumerate(pd.unique(mapping["attribute"]))}
+    order = sorted(range(len(mapping)), key=lambda i: (first[mapping["attribute"].iloc[i]],
+                                                       normalise_text(mapping["frame_value"].iloc[i])))
+    mapping = mapping.iloc[order].reset_index(drop=True)
     key = mapping["key"].map(lambda k: "—" if k is None or pd.isna(k) else
                              "tirée selon les parts du modèle" if k == "unknown" else str(k))
     return pd.DataFrame({"Attribut": mapping["attribute"].map(ATTRIBUTES).fillna(mapping["attribute"]),
