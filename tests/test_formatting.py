@@ -651,3 +651,13 @@ def test_captioned_tables_start_their_headers_with_a_capital():
     for html in (Captions().frame(df, "t").data, Captions().table(df, "t").data):
         heads = re.findall(r"<th>(.*?)</th>", html)
         assert heads == ["Étape", "Taux de réponse (%)", "n", "slot_id"], heads
+
+
+def test_margin_tables_start_their_labels_with_a_capital():
+    """Report 05 listed « France », « inconnu », « étranger » as the levels of one margin."""
+    from portrait.reporting.weighting_text import margins_for_readers
+
+    t = pd.DataFrame({"marge": ["pays de résidence"] * 3, "modalité": ["France", "inconnu", "étranger"], "cible": [1, 2, 3]})
+    out = margins_for_readers(t)
+    assert list(out["modalité"]) == ["France", "Inconnu", "Étranger"] and out["marge"].iloc[0] == "Pays de résidence"
+    assert list(t["modalité"]) == ["France", "inconnu", "étranger"]          # the recipe's values, untouched

@@ -143,10 +143,11 @@ def return_sentences(r: Mapping[str, pd.DataFrame], threshold: int) -> str:
 def return_table(r: Mapping[str, pd.DataFrame], threshold: int) -> pd.DataFrame:
     """Clients intending to come back by origin and by purpose: shares with CIs, counts protected per line."""
     rows = []
-    for label, key in (("lieu de résidence", "by_origin"), ("motif du dernier séjour", "by_motif")):
+    for label, key in (("Lieu de résidence", "by_origin"), ("Motif du dernier séjour", "by_motif")):
         part = r[key].reset_index(drop=True)
         cells, hide = _cells(part, threshold)
-        rows.append(pd.DataFrame({"critère": label, "profil": part["domaine"], "ont l'intention de revenir": cells,
+        rows.append(pd.DataFrame({"critère": label, "profil": part["domaine"].astype(str).map(fmt.capitalised),
+                                  "ont l'intention de revenir": cells,
                                   "répondants": [SUPPRESSED if h else fmt.number(n) for n, h in zip(part["n"], hide)]}))
     return pd.concat(rows, ignore_index=True)
 

@@ -36,6 +36,16 @@ def steps_table(steps: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def margins_for_readers(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`portrait.survey.margin_table` with its margins and levels starting with a capital, as the other
+    tables' labels (« Pays de résidence », « Inconnu »), whatever the recipe's own level values."""
+    out = table.copy()
+    for c in ("marge", "modalité", "source", "hypothèse"):
+        if c in out.columns:
+            out[c] = out[c].astype(str).map(fmt.capitalised)
+    return out
+
+
 def weights_finding(stages: Mapping) -> str:
     """The spread of the respondents' weights at the first and last step."""
     names = list(stages)
