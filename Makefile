@@ -124,7 +124,7 @@ $(P)/comparison_sensitivity.csv &: \
 
 $(EXEC)/07_synthesis.ipynb &: \
   notebooks/07_synthesis.ipynb config/07_synthesis.yaml config/codebook.yaml $(STUDY) \
-  $(P)/resident_frame.parquet $(P)/resident_communes.parquet $(P)/resident_slots.parquet \
+  $(P)/resident_frame.parquet $(P)/resident_communes.parquet $(P)/resident_strata.csv $(P)/resident_slots.parquet \
   $(P)/visitor_frame.parquet $(P)/visitor_sample.parquet $(P)/resident_weights.parquet \
   $(P)/visitor_weights.parquet $(P)/fieldwork_ledger.csv $(P)/comparison_estimates.csv \
   $(P)/comparison_differences.csv $(P)/comparison_rankings.csv $(P)/comparison_sensitivity.csv \

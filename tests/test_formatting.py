@@ -325,6 +325,9 @@ def test_the_method_says_how_the_visitors_were_calibrated():
                       "strate ; arrondi à l'unité, le total s'écarte de quelques unités du nombre prévu, un multiple "
                       "de 20.") in frame
     assert "moins de 20 pour" not in synthesis.method_sentences({**counts, "certain_min": 20}, ledger, diag, adjustment=bh)
+    # with the strata's draws, the planned number is said (250 draws of 20: 5 000; a reader asked « prévu : combien ? »)
+    assert fmt.french("le total s'écarte de quelques unités des 5\u202f000 prévues (250 tirages de 20).") in \
+        synthesis.method_sentences({**counts, "draws": 250}, ledger, diag, adjustment=bh)
     assert fmt.french("5\u202f004 invitations : 20 dans chacune des 215 communes tirées au hasard.") in \
         synthesis.method_sentences({**counts, "certain_communes": 0}, ledger, diag, adjustment=bh)
     assert fmt.french("5\u202f004 invitations : les 30 communes retenues d'office en reçoivent en proportion de leur "

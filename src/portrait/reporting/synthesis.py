@@ -103,7 +103,8 @@ def commune_takes(communes: pd.DataFrame) -> dict[str, int]:
 def _takes(counts: Mapping[str, int]) -> str:
     """Invitations per commune: the fixed take of the communes drawn at random, and those of the certainty
     communes — the take for each draw their population is worth, rounded to whole invitations
-    (:func:`portrait.study.frames.resident_plan`), which is why the total is not exactly the planned one."""
+    (:func:`portrait.study.frames.resident_plan`), which is why the total is not exactly the planned one: with
+    ``counts["draws"]`` (the strata's draws, ``resident_strata.csv``), the planned number is said."""
     k = counts.get("certain_communes", 0)
     take = fmt.number(counts["take"])
     drawn = counts["communes_drawn"] - k
@@ -120,7 +121,8 @@ def _takes(counts: Mapping[str, int]) -> str:
             "au moins un tirage, et la dernière commune d'une strate dont toutes les autres le sont) en reçoivent en "
             f"proportion de leur population, de {low} à {high}{fewer}, pour que leurs habitants aient la même chance "
             "d'être invités que ceux du reste de la strate ; arrondi à l'unité, le total s'écarte de quelques unités "
-            f"du nombre prévu, un multiple de {take}")
+            + (f"des {fmt.number(counts['draws'] * counts['take'])} prévues ({fmt.number(counts['draws'])} tirages "
+               f"de {take})" if counts.get("draws") else f"du nombre prévu, un multiple de {take}"))
 
 
 def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapping[str, pd.Series],
