@@ -229,12 +229,12 @@ def test_profile_and_stage_findings_by_hand():
     est = pd.DataFrame({"column": ["a", "a", "b", "b", "c", "c"], "stage": ["unweighted", "calibrated"] * 3,
                         "estimate": [5.0, 5.4, 1.0, 1.3, 3.0, 2.0], "truth": [5.5, 5.5, 1.1, 1.1, 3.0, 3.0]})
     # a: 0.5 → 0.1 closer; b: 0.1 → 0.2 and c: 0 → 1 farther
-    assert wt.stage_finding(est) == "après calage, 1 des 3 estimations clés sont plus proches de la valeur vraie que sans pondération"
+    assert wt.stage_finding(est) == "après calage, 1 des 3 estimations clés est plus proche de la valeur vraie que sans pondération"
     # with standard errors 0.1: a (0.1 off) and b (0.2 off) lie within two of the truth, c (1 off) does not
     assert wt.stage_finding(est.assign(se=0.1)).endswith(", et 2 des 3 sont à moins de deux erreurs types de la valeur vraie "
                                                         "(environ 95 % attendus). Sur un seul échantillon, un écart de "
-                                                        "moins de deux erreurs types s'explique par le hasard du tirage "
-                                                        "et ne révèle pas de biais")
+                                                        "moins de deux erreurs types peut s'expliquer par le hasard du "
+                                                        "tirage, sans révéler de biais")
     assert wt.stage_finding(est.drop(columns="truth")) == ("le calage déplace les estimations clés d'au plus 1,000 par "
                                                           "rapport à l'échantillon brut")
 
@@ -644,16 +644,20 @@ def test_the_steps_table_writes_weights_as_the_caption_does():
     big = {"design": np.array([918.26, 1088.4]), "calibrated": np.array([1769.2, 7419.4])}
     assert list(table(big)["poids max"]) == ["1\u202f088", "7\u202f419"]
     assert "de 918 à 1\u202f088" in caption(big) and "de 1\u202f769 à 7\u202f419" in caption(big)
+    # the precision follows the steps the caption states, the first and the last
+    middle = {"design": np.array([12.4, 20.0]), "nonresponse": np.array([9.2, 40.0]), "calibrated": np.array([15.3, 44.0])}
+    assert list(table(middle)["poids min"]) == ["12", "9", "15"] and "de 12 à 20" in caption(middle)
 
 
 def test_captioned_tables_start_their_headers_with_a_capital():
     """Reports 04 and 05 headed their tables « étape », « groupe », « marge », other tables « Statistique »."""
     from portrait.reporting.tables import Captions
 
-    df = pd.DataFrame({"étape": ["a"], "taux de réponse (%)": [1.5], "n": [3], "slot_id": ["x"]})
+    df = pd.DataFrame({"étape": ["a"], "taux de réponse (%)": [1.5], "n": [3], "slot_id": ["x"], "df": [2],
+                       "image globale (0 à 10)": [7.1]})
     for html in (Captions().frame(df, "t").data, Captions().table(df, "t").data):
         heads = re.findall(r"<th>(.*?)</th>", html)
-        assert heads == ["Étape", "Taux de réponse (%)", "n", "slot_id"], heads
+        assert heads == ["Étape", "Taux de réponse (%)", "n", "slot_id", "df", "Image globale (0 à 10)"], heads
 
 
 def test_margin_tables_start_their_labels_with_a_capital():

@@ -654,7 +654,11 @@ def test_the_conclusion_weighs_every_target_and_names_the_first():
     assert "ne sont pas fiables" not in alone
     both = validation.conclusion_fr(good, cb, results=main, others={"finite": good})
     assert "Avec pour cible la population finie fixée (4 réplications)" in both and "ne sont pas fiables" not in both
+    # per estimator, as for the first target: 2 statistics, none outside (not « 0 statistique » summed over both)
+    assert "sur les 2 statistiques, l'intervalle Monte-Carlo de la couverture exclut 95 % pour 0 (raking) et 0 (logit " \
+        "borné), ce que le hasard explique)" in both
     worse = validation.conclusion_fr(good, cb, results=main, others={"finite": bad})
-    assert "ne sont pas fiables" in worse
-    assert f"leur biais ne dépasse pas **{fmt.number((0.5 + shift) / np.std([1, 2, 3, 4], ddof=1), 2)} écarts-types**" \
-        in worse
+    assert "ne sont pas fiables avec pour cible la population finie fixée**" in worse     # the target at fault named
+    assert f"le biais des estimateurs calés ne dépasse pas **{fmt.number((0.5 + shift) / np.std([1, 2, 3, 4], ddof=1), 2)} " \
+        "écarts-types**" in worse
+    assert "ne sont pas fiables**" in validation.conclusion_fr(bad, cb, results=main, others={"finite": good})

@@ -76,9 +76,10 @@ class Captions:
 
 
 def _header(label):
-    """A captioned table's column header starts with a capital, as French tables do (« Taux de réponse »); a
-    symbol (« n », « p »), a variable name (``slot_id``) or a header of a multi-level table's levels stays as is."""
-    if isinstance(label, str) and re.match(r"[a-zà-ÿ]{2,}(?:[ '(]|$)", label) and not re.search(r"[_0-9]", label):
+    """A captioned table's column header starts with a capital, as French tables do (« Taux de réponse »), at every
+    level of a multi-level header; a symbol or abbreviation of one or two letters (« n », « p », « df ») and a
+    variable name (``slot_id``) stay as written."""
+    if isinstance(label, str) and re.match(r"[a-zà-ÿ]{3,}(?:[ '(]|$)", label) and "_" not in label:
         return fmt.capitalised(label)
     return label
 

@@ -30,7 +30,8 @@ def steps_table(steps: pd.DataFrame) -> pd.DataFrame:
     for c, d in (("répondants pondérés", 0), ("somme des poids", 0), ("taille effective", 0), ("deff de Kish", 3),
                  ("CV des poids", 3)):
         out[c] = steps[c].map(lambda x, d=d: fmt.number(x, d))
-    d = _weight_decimals(steps["poids min"].min())       # one precision for the column, as in the caption
+    # one precision for the column, from the first and last steps as in the caption
+    d = _weight_decimals(min(steps["poids min"].iloc[0], steps["poids min"].iloc[-1]))
     for c in ("poids min", "poids max"):
         out[c] = steps[c].map(lambda x: fmt.number(x, d))
     return out
@@ -172,14 +173,14 @@ def stage_finding(est: pd.DataFrame) -> str:
     if "truth" in est and est["truth"].notna().all():
         truth = est.groupby("column", sort=False)["truth"].first().reindex(wide.index)
         closer = int(((wide["calibrated"] - truth).abs() < (wide["unweighted"] - truth).abs()).sum())
-        text = (f"après calage, {closer} des {len(wide)} estimations clés sont plus proches de la valeur vraie que "
-                "sans pondération")
+        text = (f"après calage, {closer} des {len(wide)} estimations clés "
+                + ("est plus proche" if closer < 2 else "sont plus proches") + " de la valeur vraie que sans pondération")
         if "se" in est:
             se = est.loc[est["stage"] == "calibrated"].set_index("column")["se"].reindex(wide.index)
             near = int(((wide["calibrated"] - truth).abs() <= 2 * se).sum())
-            text += (f", et {near} des {len(wide)} sont à moins de deux erreurs types de la valeur vraie (environ 95 % "
-                     "attendus). Sur un seul échantillon, un écart de moins de deux erreurs types s'explique par le "
-                     "hasard du tirage et ne révèle pas de biais")
+            text += (f", et {near} des {len(wide)} " + ("est" if near < 2 else "sont") + " à moins de deux erreurs "
+                     "types de la valeur vraie (environ 95 % attendus). Sur un seul échantillon, un écart de moins de "
+                     "deux erreurs types peut s'expliquer par le hasard du tirage, sans révéler de biais")
         return text
     move = (wide["calibrated"] - wide["unweighted"]).abs()
     return f"le calage déplace les estimations clés d'au plus {fmt.number(move.max(), 3)} par rapport à l'échantillon brut"

@@ -23,13 +23,15 @@ from .validation_setup import DIFFERENCE_NAME, SURVEY_LABELS, SURVEYS
 STEPS = ("design", "nonresponse", "raking")
 
 
-def _int(n: int) -> str:
-    return fmt.number(int(n))
 WHERE = {"residents": "chez les habitants", "visitors": "chez les clients du territoire",
          DIFFERENCE_NAME: "pour les différences clients − habitants"}
 #: What the non-response step does to the coverage, said first with its noun, then with a pronoun.
 VERBS = {1: ("améliore la couverture", "l'améliore"), 0: ("change peu la couverture", "la change peu"),
          -1: ("dégrade la couverture", "la dégrade")}
+
+
+def _int(n: int) -> str:
+    return fmt.number(int(n))
 
 
 def coverage_by_survey(summary: pd.DataFrame) -> pd.DataFrame:

@@ -476,14 +476,16 @@ def _target_sentence(target: str, summ: pd.DataFrame) -> tuple[str, bool]:
     they pass the same rules as the first target's."""
     a = acceptance(summ)
     c = a.get("linearisation")
-    text = (f"Avec pour cible la {TARGET_LABELS.get(target, target).lower()} ({_int(a['replications'])} réplications), "
-            f"leur biais ne dépasse pas **{_sds(a['max_abs_bias_sd'], 2)}** (seuil {_sds(a['bias_tolerance'], 2)})")
+    text = (f"Avec pour cible la {TARGET_LABELS.get(target, target).lower()} "
+            f"({fmt.count(a['replications'], 'réplication')}), le biais des estimateurs calés ne dépasse pas "
+            f"**{_sds(a['max_abs_bias_sd'], 2)}** (seuil {_sds(a['bias_tolerance'], 2)})")
     if c is not None:
-        outside = sum(x["outside"] for x in c["per_estimator"].values())
+        counts = fmt.enumeration([f"{x['outside']} ({ESTIMATOR_LABELS[e].split('(')[-1].rstrip(')')})"
+                                  for e, x in c["per_estimator"].items()])
         text += (f" et leurs intervalles linéarisés contiennent la vraie valeur **{_pct(c['coverage'])}** du temps (de "
-                 f"{_pct(c['coverage_min'])} à {_pct(c['coverage_max'])} selon la statistique ; l'intervalle Monte-Carlo "
-                 f"exclut 95 % pour {fmt.count(outside, 'statistique')}, " + ("compatible avec le hasard)" if c["ok"]
-                                                                            else "plus que le hasard)"))
+                 f"{_pct(c['coverage_min'])} à {_pct(c['coverage_max'])} selon la statistique ; sur les "
+                 f"{c['statistics']} statistiques, l'intervalle Monte-Carlo de la couverture exclut 95 % pour {counts}, "
+                 + ("ce que le hasard explique)" if c["ok"] else "plus que le hasard n'en ferait sortir)"))
     return text + ".", bool(a["bias_ok"] and (c is None or c["ok"]))
 
 
@@ -515,10 +517,13 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
         extra = f", {replicates} répliques par enquête" if variance == "bootstrap" and replicates else ""
         parts.append(_coverage_sentence(c, name, extra))
         ok &= bool(c["ok"] or (variance == "bootstrap" and c.get("same_as_linearised", False)))
+    failed_targets = []
     for target, other in (others or {}).items():
         text, passed = _target_sentence(target, other)
         parts.append(text)
-        ok &= passed
+        if not passed:
+            failed_targets.append(TARGET_LABELS.get(target, target).lower())
+    main_ok, ok = ok, ok and not failed_targets
     paragraphs, parts = [parts], []                      # bias and coverage; then tests; unweighted; verdict
     if np.isfinite(a["rejection"]):
         parts.append(f"Là où aucune différence n'a été introduite, le test clients − habitants la déclare à tort "
@@ -526,7 +531,8 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
                      f"les différences introduites sont détectées **{_pct(a['power'])}** du temps en moyenne"
                      + (f" ; la plus petite (« {labels.get(a['power_min_statistic'], '')} », écart vrai "
                         + fmt.signed(a['power_min_truth'] * (100 if a['power_min_statistic'][1] != 'mean' else 1), 2)
-                        + (" point" if a["power_min_statistic"][1] != "mean" else "")
+                        + ((" points" if abs(a["power_min_truth"] * 100) >= 2 else " point")
+                           if a["power_min_statistic"][1] != "mean" else "")
                         + f") ne l'est que {_pct(a['power_min'])} du temps." if a["power_min"] < 0.8 else "."))
     if results is not None and results["statistic"].isin(PROFILE_STATISTICS).any():
         from .validation_profiles import profile_finding, profile_summary   # that module builds on this one
@@ -544,8 +550,10 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
                       "intervalles de confiance**, sans suffire à l'établir." if short else
                       "**Un relecteur peut se fier aux estimations calées et à leurs intervalles de confiance**."))
     else:
-        parts.append("**Les intervalles de confiance des estimations calées ne sont pas fiables à 95 %** : voir le "
-                     "tableau détaillé pour les statistiques en cause avant de publier.")
+        which = "" if not main_ok else " avec pour cible la " + fmt.enumeration(failed_targets)
+        parts.append(f"**Les estimations calées ou leurs intervalles de confiance ne sont pas fiables{which}** "
+                     "(biais au-delà du seuil ou couverture hors de 95 %) : voir le tableau détaillé pour les statistiques "
+                     "en cause avant de publier.")
     if short:
         se = np.sqrt(0.95 * 0.05 / max(a["replications"], 1))
         parts.append(f"Avec {a['replications']} réplications seulement, une couverture de 95 % se lit à "
