@@ -151,7 +151,7 @@ def test_leading_zeros_and_emails(clean, sim_data, cb, tmp_path):
     assert r.emails_removed == 1
     assert r.codes_padded == {"dep_residence": 1, "commune_residence": 1}     # the two cells edited above
     from portrait.reporting.fieldwork_text import cleaning_sentence
-    assert "2 codes dont un tableur avait retiré le zéro initial" in cleaning_sentence({"residents": r})
+    assert "2 codes dont le zéro initial s'était perdu (2100 pour 02100" in cleaning_sentence({"residents": r})
     assert "`commune_residence` : 1" in cleaning_sentence({"residents": r})
     assert ingest.ingest(clean, sim_data[1], cb).surveys["residents"].codes_padded == {}
     assert "zéro initial" not in cleaning_sentence(ingest.ingest(clean, sim_data[1], cb).surveys)

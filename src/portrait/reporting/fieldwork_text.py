@@ -75,8 +75,9 @@ def cleaning_sentence(surveys) -> str:
             padded[column] = padded.get(column, 0) + n
     total = sum(padded.values())
     codes = ("" if not total else
-             " Codes : " + fmt.count(total, "code") + " dont un tableur avait retiré le zéro initial (2100 pour "
-             "02100) " + ("a été complété" if total < 2 else "ont été complétés") + " ("
+             " Codes : " + fmt.count(total, "code") + " dont le zéro initial s'était perdu (2100 pour 02100, comme "
+             "l'écrit un tableur ou un export numérique) " + ("a été complété" if total < 2 else "ont été complétés")
+             + " ("
              + ", ".join(f"`{c}` : {fmt.number(n)}" for c, n in sorted(padded.items())) + ").")
     return ("Réponses ouvertes : " + count(emails, "aucune adresse électronique à effacer",
                                            "adresse(s) électronique(s) remplacée(s) par « [courriel supprimé] »")
