@@ -18,6 +18,16 @@ def _weight_decimals(smallest: float) -> int:
     return 0 if smallest >= 10 else 2               # weights in the thousands need no decimals
 
 
+def _diagnostic_decimals(name: str, smallest_weight: float) -> int:
+    """The decimals a weight diagnostic deserves: counts and totals as integers, weights by their size
+    (:func:`_weight_decimals`), Kish's deff and the CV to three, other ratios to two."""
+    if name in ("n", "répondants pondérés", "somme des poids", "taille effective"):
+        return 0
+    if name in ("poids min", "poids max"):
+        return _weight_decimals(smallest_weight)
+    return 3 if name in ("deff de Kish", "CV des poids") else 2
+
+
 def _spread(x: np.ndarray, d: int) -> str:
     return (f"de {fmt.number(x.min(), d)} à {fmt.number(x.max(), d)} "
             f"(rapport {fmt.number(x.max() / x.min(), 2)}, CV {fmt.number(x.std() / x.mean(), 3)})")
@@ -27,13 +37,11 @@ def steps_table(steps: pd.DataFrame) -> pd.DataFrame:
     """:func:`portrait.study.recipes.steps_table` for readers: counts and totals as integers, deff and CV to three
     decimals, the steps' smallest and largest weights as the figure's caption writes them (:func:`weights_finding`)."""
     out = steps.copy()
-    for c, d in (("répondants pondérés", 0), ("somme des poids", 0), ("taille effective", 0), ("deff de Kish", 3),
-                 ("CV des poids", 3)):
+    # one precision per column; the weights' from the first and last steps, as in the caption
+    smallest = min(steps["poids min"].iloc[0], steps["poids min"].iloc[-1])
+    for c in steps.columns.drop("étape"):
+        d = _diagnostic_decimals(c, smallest)
         out[c] = steps[c].map(lambda x, d=d: fmt.number(x, d))
-    # one precision for the column, from the first and last steps as in the caption
-    d = _weight_decimals(min(steps["poids min"].iloc[0], steps["poids min"].iloc[-1]))
-    for c in ("poids min", "poids max"):
-        out[c] = steps[c].map(lambda x: fmt.number(x, d))
     return out
 
 
@@ -94,15 +102,8 @@ def rates_finding(rates: pd.DataFrame, by: str, groups: Mapping[str, str], name:
 def diagnostics_table(diag: pd.Series) -> pd.DataFrame:
     """The weight diagnostics as a French table, each row with the decimals its quantity deserves
     (counts and totals as integers, ratios to two or three decimals)."""
-    def decimals(name: str) -> int:
-        if name in ("n", "somme des poids", "taille effective"):
-            return 0
-        if name in ("poids min", "poids max"):
-            return 0 if diag["poids min"] >= 10 else 2
-        return 3 if name in ("deff de Kish", "CV des poids") else 2
-
     return pd.DataFrame({"diagnostic": [_diagnostic_label(k) for k in diag.index],
-                         "valeur": [fmt.number(v, decimals(k)) for k, v in diag.items()]})
+                         "valeur": [fmt.number(v, _diagnostic_decimals(k, diag["poids min"])) for k, v in diag.items()]})
 
 
 #: the quantiles of the g-ratio as readers name them
