@@ -71,7 +71,7 @@ def cleaning_sentence(surveys) -> str:
 
     padded: dict[str, int] = {}
     for r in surveys.values():
-        for column, n in getattr(r, "codes_padded", {}).items():
+        for column, n in r.codes_padded.items():
             padded[column] = padded.get(column, 0) + n
     total = sum(padded.values())
     codes = ("" if not total else
@@ -155,9 +155,8 @@ def attribute_mapping(mapping: pd.DataFrame) -> pd.DataFrame:
 
     # values in alphabetical order within each attribute, accents ignored (« Île-de-France » among the I)
     first = {a: i for i, a in enumerate(pd.unique(mapping["attribute"]))}
-    order = sorted(range(len(mapping)), key=lambda i: (first[mapping["attribute"].iloc[i]],
-                                                       normalise_text(mapping["frame_value"].iloc[i])))
-    mapping = mapping.iloc[order].reset_index(drop=True)
+    mapping = (mapping.assign(_a=mapping["attribute"].map(first), _v=mapping["frame_value"].astype(str).map(normalise_text))
+               .sort_values(["_a", "_v"], kind="stable").reset_index(drop=True))
     key = mapping["key"].map(lambda k: "—" if k is None or pd.isna(k) else
                              "tirée selon les parts du modèle" if k == "unknown" else str(k))
     return pd.DataFrame({"Attribut": mapping["attribute"].map(ATTRIBUTES).fillna(mapping["attribute"]),
