@@ -73,11 +73,12 @@ from .validation_setup import (CALIBRATED, DIFFERENCE_NAME, ESTIMATOR_LABELS, ES
                                FINITE_COLUMNS, Validation, _ordered, finite_population_truth, key_truth)
 from .validation_profiles import (COMPARISON_LABELS, profile_acceptance, profile_finding, profile_summary,
                                   profile_table_fr, profile_tests)
-from .validation_summary import (SUMMARY_KEYS, acceptance, bias_finding, by_estimator, conclusion_fr,
-                                 coverage_finding, tests_finding, detail_table_fr, truth_table_fr,
+from .validation_summary import (SUMMARY_KEYS, acceptance, by_estimator, conclusion_fr,
+                                 detail_table_fr, truth_table_fr,
                                  expected_outside, overview_table_fr, replication_coverage, statistic_labels, summary,
                                  wilson)
-from .validation_coverage import widened_replicates, widening_sentence_fr
+from .validation_coverage import (bias_finding, coverage_finding, tests_finding, widened_replicates,
+                                  widening_sentence_fr)
 
 __all__ = ["ESTIMATORS", "ESTIMATOR_LABELS", "VARIANCES", "VARIANCE_LABELS", "DIFFERENCE_NAME",
            "SURVEYS", "SURVEY_LABELS", "TARGETS", "TARGET_LABELS", "CALIBRATED", "KEY_STATISTICS", "RESULT_COLUMNS",

@@ -6,7 +6,8 @@ correction improves the visitors' intervals but not the residents', and it worse
 validation summary (``validation_summary.csv``), and :func:`unweighted_coverage` gives the coverage without
 weights the same way; :func:`portrait.study.validation.conclusion_fr` uses both.
 
-:func:`widening_sentence_fr` says how often the bounded calibration of the bootstrap replicates needed its
+:func:`coverage_finding`, :func:`bias_finding` and :func:`tests_finding` state what report 08's figures
+show. :func:`widening_sentence_fr` says how often the bounded calibration of the bootstrap replicates needed its
 widening rule (:func:`widened_replicates`).
 """
 
@@ -17,7 +18,7 @@ from typing import Sequence
 import pandas as pd
 
 from ..reporting import formatting as fmt
-from .validation_setup import DIFFERENCE_NAME, SURVEY_LABELS, SURVEYS
+from .validation_setup import CALIBRATED, DIFFERENCE_NAME, ESTIMATOR_LABELS, SURVEY_LABELS, SURVEYS
 
 #: The weighting steps the sentence follows, in the order of the recipes.
 STEPS = ("design", "nonresponse", "raking")
@@ -32,6 +33,15 @@ VERBS = {1: ("améliore la couverture", "l'améliore"), 0: ("change peu la couve
 
 def _int(n: int) -> str:
     return fmt.number(int(n))
+
+
+def _pct(x: float, decimals: int = 1) -> str:
+    return fmt.number(x * 100, decimals) + " %"
+
+
+def _sds(x: float, decimals: int) -> str:
+    """« 1,99 écart-type », « 2,2 écarts-types »."""
+    return fmt.quantity(x, decimals, "écart-type", "écarts-types")
 
 
 def coverage_by_survey(summary: pd.DataFrame) -> pd.DataFrame:
@@ -125,3 +135,54 @@ def widening_sentence_fr(results: pd.DataFrame, replicates: int, bounds: Sequenc
             f"**{_int(widened)} des {_int(total)} répliques** ({per}) ; dans {which} par la règle documentée "
             "(les bornes faisables les plus étroites qui les contiennent, repoussées de 10 % de leur écart à 1). "
             "Aucune réplique n'est exclue.")
+
+
+# ============================================================================ what the figures show
+
+
+def _estimator_short(estimator: str) -> str:
+    """An estimator's label in lower case without its own parenthesis (« poids de sondage », not « poids de sondage
+    (1/π) »), to sit inside a parenthesis of a sentence."""
+    label = ESTIMATOR_LABELS[estimator]
+    return (label.replace(" (", " par ", 1).rstrip(")") if label.startswith("Calage") else label.split(" (")[0]).lower()
+
+
+def _lin(pooled: pd.DataFrame) -> pd.DataFrame:
+    return pooled.loc[pooled["variance"] == "linearisation"]
+
+
+def coverage_finding(pooled: pd.DataFrame) -> str:
+    """The pooled coverage of the calibrated estimators (range over the surveys and the difference), and the
+    lowest coverage of an estimator without calibration, with where it occurs (:func:`by_estimator`)."""
+    lin = _lin(pooled)
+    cal, other = lin.loc[lin["estimator"].isin(CALIBRATED)], lin.loc[~lin["estimator"].isin(CALIBRATED)]
+    text = (f"en variance linéarisée, les estimateurs calés couvrent de {_pct(cal['coverage'].min())} à "
+            f"{_pct(cal['coverage'].max())} du temps selon l'enquête")
+    if len(other):
+        w = other.loc[other["coverage"].idxmin()]
+        text += (f" ; sans calage, la couverture d'une enquête descend jusqu'à {_pct(w['coverage'])} "
+                 f"({_estimator_short(w['estimator'])}, {SURVEY_LABELS[w['survey']].lower()})")
+    return text
+
+
+def bias_finding(pooled: pd.DataFrame) -> str:
+    """The worst bias (in standard deviations of the estimator) of the calibrated estimators and of the others."""
+    lin = _lin(pooled)
+    cal, other = lin.loc[lin["estimator"].isin(CALIBRATED)], lin.loc[~lin["estimator"].isin(CALIBRATED)]
+    text = f"le pire biais d'un estimateur calé est de {_sds(cal['max_abs_bias_sd'].max(), 2)}"
+    if len(other):
+        w = other.loc[other["max_abs_bias_sd"].idxmax()]
+        text += (f" ; sans calage, il atteint {_sds(w['max_abs_bias_sd'], 2)} "
+                 f"({_estimator_short(w['estimator'])}, {SURVEY_LABELS[w['survey']].lower()})")
+    return text
+
+
+def tests_finding(pooled: pd.DataFrame, estimator: str = "raking") -> str:
+    """Size and power of the visitors − residents test for one estimator (linearised variance)."""
+    r = _lin(pooled).loc[lambda t: (t["survey"] == DIFFERENCE_NAME) & (t["estimator"] == estimator)]
+    if r.empty:
+        return "aucun test de différence"
+    r = r.iloc[0]
+    return (f"avec le {ESTIMATOR_LABELS[estimator].lower()}, le test conclut à tort {_pct(r['rejection'])} du temps "
+            f"là où aucune différence n'a été introduite (5 % attendus) et détecte les différences introduites "
+            f"{_pct(r['power'])} du temps")

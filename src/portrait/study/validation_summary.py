@@ -20,7 +20,7 @@ from .codebook import Codebook
 from .validation_setup import (CALIBRATED, DIFFERENCE_NAME, ESTIMATOR_LABELS, ESTIMATORS, KEY_STATISTICS,
                                PROFILE_STATISTICS, SURVEY_LABELS, SURVEYS, TARGET_LABELS, VARIANCE_LABELS, VARIANCES,
                                _ordered)
-from .validation_coverage import nonresponse_sentence, unweighted_coverage
+from .validation_coverage import _pct, _sds, nonresponse_sentence, unweighted_coverage
 
 
 # ============================================================================ summary
@@ -294,10 +294,6 @@ def _int(n: int) -> str:
     return fmt.number(int(n))
 
 
-def _pct(x: float, decimals: int = 1) -> str:
-    return fmt.number(x * 100, decimals) + " %"
-
-
 def expected_outside(replications: int, level: float = 0.95, nominal: float = 0.95) -> float:
     """Probability that the Wilson interval of a coverage estimated from ``replications`` replications
     excludes ``nominal`` although the true coverage is ``nominal`` (binomial, exact)."""
@@ -424,11 +420,17 @@ def _unweighted_performance(summ: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
+def _outside_counts(c: dict[str, Any]) -> str:
+    """« 5 (raking) et 5 (logit borné) »: per calibrated estimator, the statistics whose Monte Carlo interval of
+    the coverage excludes 95 % (:func:`acceptance`'s entry ``c``)."""
+    return fmt.enumeration([f"{x['outside']} ({ESTIMATOR_LABELS[e].split('(')[-1].rstrip(')')})"
+                            for e, x in c["per_estimator"].items()])
+
+
 def _coverage_sentence(c: dict[str, Any], name: str, extra: str) -> str:
     """What the intervals of one variance method (:func:`acceptance`'s entry ``c``) cover, in French."""
     reps = f"{_int(c['replications'])} réplication{'s' if c['replications'] > 1 else ''}"
-    counts = fmt.enumeration([f"{x['outside']} ({ESTIMATOR_LABELS[e].split('(')[-1].rstrip(')')})"
-                              for e, x in c["per_estimator"].items()])
+    counts = _outside_counts(c)
     expected = max(x["expected"] for x in c["per_estimator"].values())
     limit = max(x["limit"] for x in c["per_estimator"].values())
     text = (f"Leurs intervalles à 95 % ({name}, {reps}{extra}) contiennent la vraie valeur "
@@ -480,8 +482,7 @@ def _target_sentence(target: str, summ: pd.DataFrame) -> tuple[str, bool]:
             f"({fmt.count(a['replications'], 'réplication')}), le biais des estimateurs calés ne dépasse pas "
             f"**{_sds(a['max_abs_bias_sd'], 2)}** (seuil {_sds(a['bias_tolerance'], 2)})")
     if c is not None:
-        counts = fmt.enumeration([f"{x['outside']} ({ESTIMATOR_LABELS[e].split('(')[-1].rstrip(')')})"
-                                  for e, x in c["per_estimator"].items()])
+        counts = _outside_counts(c)
         text += (f" et leurs intervalles linéarisés contiennent la vraie valeur **{_pct(c['coverage'])}** du temps (de "
                  f"{_pct(c['coverage_min'])} à {_pct(c['coverage_max'])} selon la statistique ; sur les "
                  f"{c['statistics']} statistiques, l'intervalle Monte-Carlo de la couverture exclut 95 % pour {counts}, "
@@ -562,59 +563,3 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
                      f"seule la version publiée (`make validate`, {fmt.number(published.REPLICATIONS)} réplications) "
                      "permet de conclure.")
     return "\n\n".join(" ".join(p) for p in paragraphs + [parts] if p)
-
-
-# ============================================================================ what the figures show
-
-
-def _sds(x: float, decimals: int) -> str:
-    """« 1,99 écart-type », « 2,2 écarts-types »."""
-    return fmt.quantity(x, decimals, "écart-type", "écarts-types")
-
-
-def _estimator_short(estimator: str) -> str:
-    """An estimator's label in lower case without its own parenthesis (« poids de sondage », not « poids de sondage
-    (1/π) »), to sit inside a parenthesis of a sentence."""
-    label = ESTIMATOR_LABELS[estimator]
-    return (label.replace(" (", " par ", 1).rstrip(")") if label.startswith("Calage") else label.split(" (")[0]).lower()
-
-
-def _lin(pooled: pd.DataFrame) -> pd.DataFrame:
-    return pooled.loc[pooled["variance"] == "linearisation"]
-
-
-def coverage_finding(pooled: pd.DataFrame) -> str:
-    """The pooled coverage of the calibrated estimators (range over the surveys and the difference), and the
-    lowest coverage of an estimator without calibration, with where it occurs (:func:`by_estimator`)."""
-    lin = _lin(pooled)
-    cal, other = lin.loc[lin["estimator"].isin(CALIBRATED)], lin.loc[~lin["estimator"].isin(CALIBRATED)]
-    text = (f"en variance linéarisée, les estimateurs calés couvrent de {_pct(cal['coverage'].min())} à "
-            f"{_pct(cal['coverage'].max())} du temps selon l'enquête")
-    if len(other):
-        w = other.loc[other["coverage"].idxmin()]
-        text += (f" ; sans calage, la couverture d'une enquête descend jusqu'à {_pct(w['coverage'])} "
-                 f"({_estimator_short(w['estimator'])}, {SURVEY_LABELS[w['survey']].lower()})")
-    return text
-
-
-def bias_finding(pooled: pd.DataFrame) -> str:
-    """The worst bias (in standard deviations of the estimator) of the calibrated estimators and of the others."""
-    lin = _lin(pooled)
-    cal, other = lin.loc[lin["estimator"].isin(CALIBRATED)], lin.loc[~lin["estimator"].isin(CALIBRATED)]
-    text = f"le pire biais d'un estimateur calé est de {_sds(cal['max_abs_bias_sd'].max(), 2)}"
-    if len(other):
-        w = other.loc[other["max_abs_bias_sd"].idxmax()]
-        text += (f" ; sans calage, il atteint {_sds(w['max_abs_bias_sd'], 2)} "
-                 f"({_estimator_short(w['estimator'])}, {SURVEY_LABELS[w['survey']].lower()})")
-    return text
-
-
-def tests_finding(pooled: pd.DataFrame, estimator: str = "raking") -> str:
-    """Size and power of the visitors − residents test for one estimator (linearised variance)."""
-    r = _lin(pooled).loc[lambda t: (t["survey"] == compare.DIFFERENCE) & (t["estimator"] == estimator)]
-    if r.empty:
-        return "aucun test de différence"
-    r = r.iloc[0]
-    return (f"avec le {ESTIMATOR_LABELS[estimator].lower()}, le test conclut à tort {_pct(r['rejection'])} du temps "
-            f"là où aucune différence n'a été introduite (5 % attendus) et détecte les différences introduites "
-            f"{_pct(r['power'])} du temps")
