@@ -3,12 +3,15 @@
 A cell computed on fewer respondents than a threshold is *sensitive* and suppressed (primary
 suppression). Suppressing it alone is not enough when the table's totals are public: in a line
 (row or column) with a single suppressed cell, that cell is the line's total minus the visible
-cells. Complementary suppression therefore hides more cells until, in every line that holds a
+cells. Complementary suppression therefore hides more cells so that, in every line that holds a
 suppressed cell, at least two are suppressed and the suppressed cells together hold at least
-``threshold`` respondents — so that nothing says which of them is small. Cells are added
-smallest first, the usual heuristic (Hundepool et al. 2012, §5.2); every table is then checked by
-:func:`audit`, which solves the linear programs an intruder would: for each suppressed cell, the
-smallest and largest counts compatible with the visible cells and every row and column total.
+``threshold`` respondents — so that nothing says which of them is small. Of the patterns that meet
+this rule, the one hiding the fewest respondents is chosen, as a mixed-integer program (HiGHS,
+through :func:`scipy.optimize.milp`; Hundepool et al. 2012, §5.2, where the smallest-first greedy
+heuristic is the usual cheaper alternative). Every table is then checked by :func:`audit`, which
+solves the linear programs an intruder would: for each suppressed cell, the smallest and largest
+counts compatible with the visible cells and every row and column total; a pattern the audit
+refuses is excluded and the next best one sought.
 
 The whole grid is always shown (a combination with no respondent is a suppressed cell, not an
 absent row, which would reveal a zero).
@@ -22,19 +25,71 @@ secondary cell suppression; §5.3 audit by linear programming)
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 import pandas as pd
 
 
-def protect(counts: pd.DataFrame | np.ndarray, threshold: int) -> np.ndarray:
+def _lines(shape: tuple[int, int]) -> list[list[tuple[int, int]]]:
+    """Every row and column of at least two cells (a line of one cell has no separate total)."""
+    rows = [[(i, j) for j in range(shape[1])] for i in range(shape[0])]
+    cols = [[(i, j) for i in range(shape[0])] for j in range(shape[1])]
+    return [line for line in rows + cols if len(line) >= 2]
+
+
+def protect(counts: pd.DataFrame | np.ndarray, threshold: int,
+            exclude: Sequence[np.ndarray] = ()) -> np.ndarray | None:
     """Cells to suppress (boolean array, same shape) in a table of counts whose totals are public.
 
-    Primary: counts below ``threshold`` (zero included). Complementary, repeated until stable: in
-    a row or column holding suppressed cells, while fewer than two are suppressed or they hold
-    fewer than ``threshold`` respondents, the smallest visible cell of that line is suppressed too.
-    A 1-row table is a single line whose total is public.
+    Primary: counts below ``threshold`` (zero included). Complementary: the pattern that hides the
+    fewest respondents (then the fewest cells) such that every row and column holding a suppressed
+    cell holds at least two, together counting at least ``threshold`` respondents (or the whole
+    line, when it counts fewer). A 1-row table is a single line whose total is public. ``exclude``:
+    patterns not to return (see :func:`suppression`); None when no other pattern meets the rule.
+    Solved exactly as a mixed-integer program; should the solver fail without ``exclude``, the
+    smallest-first greedy heuristic is used instead.
     """
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
     n = np.atleast_2d(np.asarray(counts, dtype=float))
+    flat = n.ravel()
+    size = flat.size
+    index = np.arange(size).reshape(n.shape)
+    rows, low = [], []
+    for line in _lines(n.shape):
+        cells = [index[c] for c in line]
+        need = min(float(threshold), float(flat[cells].sum()))
+        for c in cells:                     # s_c = 1 ⇒ at least two cells and ``need`` respondents in the line
+            a = np.zeros(size)
+            a[cells] = 1.0
+            a[c] -= 2.0
+            b = np.zeros(size)
+            b[cells] = flat[cells]
+            b[c] -= need
+            rows += [a, b]
+    for pattern in exclude:                 # at least one cell of the pattern flipped
+        p = np.asarray(pattern, dtype=bool).ravel()
+        rows.append(np.where(p, -1.0, 1.0))
+        low.append(1.0 - p.sum())
+    low = [0.0] * (len(rows) - len(low)) + low
+    constraints = [LinearConstraint(np.array(rows), np.array(low), np.inf)] if rows else []
+    primary = (flat < threshold).astype(float)
+    result = milp(flat * (size + 1) + 1.0, integrality=np.ones(size), bounds=Bounds(primary, np.ones(size)),
+                  constraints=constraints, options={"mip_rel_gap": 0.0})
+    if result.status != 0 or result.x is None:
+        if exclude:
+            return None
+        s = _greedy(n, threshold)
+    else:
+        s = (np.round(result.x) > 0).reshape(n.shape)
+    return s.reshape(np.shape(counts)) if np.ndim(counts) == 1 else s
+
+
+def _greedy(n: np.ndarray, threshold: int) -> np.ndarray:
+    """Smallest-first complementary suppression, repeated until stable: in a line holding suppressed
+    cells, while fewer than two are suppressed or they hold fewer than ``threshold`` respondents, the
+    smallest visible cell of that line is suppressed too."""
     s = n < threshold
     changed = True
     while changed:
@@ -57,7 +112,7 @@ def protect(counts: pd.DataFrame | np.ndarray, threshold: int) -> np.ndarray:
                 else:
                     s[i, j] = True
                 changed = True
-    return s.reshape(np.shape(counts)) if np.ndim(counts) == 1 else s
+    return s
 
 
 def audit(counts: pd.DataFrame | np.ndarray, suppressed: np.ndarray) -> pd.DataFrame:
@@ -123,15 +178,25 @@ def unprotected(counts: pd.DataFrame | np.ndarray, suppressed: np.ndarray, thres
     return a.loc[(a["high"] - a["low"] < cap) | ((a["high"] < threshold) & (line >= threshold))]
 
 
-def suppression(counts: pd.DataFrame | np.ndarray, threshold: int) -> np.ndarray:
-    """The cells to suppress for publication: :func:`protect`, then, should the audit still find a cell
-    it can pin down or tell small, the whole row and column of that cell too, until the audit passes."""
-    s = np.atleast_2d(protect(counts, threshold))
+def suppression(counts: pd.DataFrame | np.ndarray, threshold: int, attempts: int = 50) -> np.ndarray:
+    """The cells to suppress for publication: :func:`protect`; should the audit find a cell it can pin
+    down or tell small, that pattern is excluded and the next best sought (up to ``attempts`` patterns);
+    failing that, the whole row and column of each such cell are suppressed too, until the audit passes."""
     n = np.atleast_2d(np.asarray(counts, dtype=float))
+    refused: list[np.ndarray] = []
+    s = np.atleast_2d(protect(n, threshold))
+    while not unprotected(n, s, threshold).empty and len(refused) < attempts:
+        refused.append(s)
+        found = protect(n, threshold, exclude=refused)
+        if found is None:
+            s = refused[0]
+            break
+        s = np.atleast_2d(found)
     while True:
         bad = unprotected(n, s, threshold)
         if bad.empty or s.all():
             break
+        s = s.copy()
         for r in bad.itertuples():
             s[r.row, :] = True
             if n.shape[0] > 1:
