@@ -192,6 +192,11 @@ def test_nonresponse_groups_show_the_rate_in_percent_and_the_margins_read_before
     shown = wt.nonresponse_groups_table(groups)
     assert list(shown.columns) == ["groupe", "échantillon", "répondants", "taux de réponse pondéré (%)", "facteur"]
     assert shown.iloc[0].tolist() == ["classe 1", 985, 246, 24.9, 4.012]       # 246/985-like rate: 24,9 %, not 0,249
+    # the engine pads class numbers to sort as text (« classe 01 » of 12); readers see « classe 1 » in 04 and 05 alike
+    padded = pd.concat([groups.assign(groupe=["classe 01"]), groups.assign(groupe=["classe 10"])], ignore_index=True)
+    assert wt.nonresponse_groups_table(padded)["groupe"].tolist() == ["classe 1", "classe 10"]
+    assert wt.nonresponse_groups_table(groups.assign(groupe=["Nord, 1 000 à 4 999 hab."]))["groupe"].tolist() == \
+        ["Nord, 1 000 à 4 999 hab."]
 
     data = pd.DataFrame({"sexe": ["1", "2", "2"], "p": [0.5, 0.5, 0.5]})
     before = survey.Design.from_frame(data, prob="p")

@@ -123,9 +123,11 @@ def _diagnostic_label(name: str) -> str:
 
 def nonresponse_groups_table(groups: pd.DataFrame) -> pd.DataFrame:
     """The non-response groups as a reader sees them: the weighted response rate in % (one decimal),
-    the adjustment factor to three decimals, counts as they are."""
+    the adjustment factor to three decimals, counts as they are; propensity classes numbered without
+    the engine's zero padding (« classe 1 », whatever the number of classes)."""
     rate = "taux de réponse pondéré"
     out = groups.rename(columns={rate: f"{rate} (%)"})
+    out["groupe"] = out["groupe"].astype(str).str.replace(r"^classe 0+(?=\d)", "classe ", regex=True)
     out[f"{rate} (%)"] = (groups[rate] * 100).round(1)
     out["facteur"] = groups["facteur"].round(3)
     return out
