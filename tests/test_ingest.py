@@ -330,6 +330,18 @@ def test_contact_status_problems(clean, sim_data, cb, tmp_path):
     assert got == {("unknown_disposition", 2, "statut_contact"), ("disposition_conflict", len(rows), "slot_id")}
 
 
+def test_contact_status_duplicate_names_the_first_row(clean, sim_data, cb, tmp_path):
+    """A unit listed twice in the contact-status file: the second row is reported, with the row of the first."""
+    folder = _copy(clean, tmp_path)
+    rows = _rows(folder / "residents_dispositions.csv")
+    rows.append(list(rows[2]))
+    _write(folder / "residents_dispositions.csv", rows)
+    err = _problems(folder, sim_data[1], cb)
+    dup = [p for p in err.problems if p.rule == "duplicate_id"]
+    assert [(p.row, p.column) for p in dup] == [(len(rows), "slot_id")]
+    assert "already appears at row 3 of the contact-status file" in str(dup[0])
+
+
 def test_missing_real_export_is_reported(sim_data, cb, tmp_path):
     """With the real source and no export in the folder, the missing files are reported by name."""
     err = _problems(tmp_path, sim_data[1], cb)

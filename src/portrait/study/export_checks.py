@@ -327,9 +327,11 @@ def validate_dispositions(raw: RawTable, survey: str, codebook: Codebook, sample
             problems.append(Problem(file, int(raw.rows[i]), DISPOSITION_COLUMN, code.iloc[i], "unknown_disposition",
                                     f"not a contact-status code ({labels})"))
     dup = (ids != "") & ids.duplicated(keep="first")
+    first_row = dict(zip(ids.iloc[::-1], np.asarray(raw.rows)[::-1]))
     for i in np.flatnonzero(dup.to_numpy()):
         problems.append(Problem(file, int(raw.rows[i]), id_col, ids.iloc[i], "duplicate_id",
-                                "the identifier appears twice in the contact-status file"))
+                                f"the identifier already appears at row {int(first_row[ids.iloc[i]])} "
+                                "of the contact-status file"))
     out = pd.DataFrame({id_col: ids,
                         DISPOSITION_COLUMN: pd.to_numeric(code.where(code.isin(known)), errors="coerce")})
     out["source_row"] = raw.rows
