@@ -157,3 +157,13 @@ def test_synthesis_partner_by_age_table_keeps_the_cells_greedy_hid():
     s = disclosure.suppression(n, THRESHOLD)
     assert disclosure.unprotected(n, s, THRESHOLD).empty and _rule_holds(n, s, THRESHOLD)
     assert n[s].sum() == 136 and s.sum() == 6 and not s[3].all()
+
+
+def test_equally_costly_patterns_are_chosen_by_a_fixed_rule():
+    """Two complementary cells of 20 protect the small one equally well: the first in reading order is
+    suppressed, whatever the solver's path (rows and columns alike), so the reports do not depend on the machine."""
+    assert disclosure.suppression(np.array([5, 20, 20]), THRESHOLD).tolist() == [True, True, False]
+    assert disclosure.suppression(np.array([20, 20, 5]), THRESHOLD).tolist() == [True, False, True]
+    n = np.array([[5, 20, 20], [20, 40, 40], [20, 40, 40]], dtype=float)
+    s = disclosure.suppression(n, THRESHOLD)
+    assert s.tolist() == [[True, True, False], [True, True, False], [False, False, False]]

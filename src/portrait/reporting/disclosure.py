@@ -75,7 +75,7 @@ def protect(counts: pd.DataFrame | np.ndarray, threshold: int,
     low = [0.0] * (len(rows) - len(low)) + low
     constraints = [LinearConstraint(np.array(rows), np.array(low), np.inf)] if rows else []
     primary = (flat < threshold).astype(float)
-    result = milp(flat * (size + 1) + 1.0, integrality=np.ones(size), bounds=Bounds(primary, np.ones(size)),
+    result = milp(_costs(flat, primary > 0), integrality=np.ones(size), bounds=Bounds(primary, np.ones(size)),
                   constraints=constraints, options={"mip_rel_gap": 0.0})
     if result.status != 0 or result.x is None:
         if exclude:
@@ -84,6 +84,19 @@ def protect(counts: pd.DataFrame | np.ndarray, threshold: int,
     else:
         s = (np.round(result.x) > 0).reshape(n.shape)
     return s.reshape(np.shape(counts)) if np.ndim(counts) == 1 else s
+
+
+def _costs(flat: np.ndarray, primary: np.ndarray) -> np.ndarray:
+    """Each cell's cost: its respondents, then one per cell; and, so that the solver's choice between
+    equally costly patterns never depends on the machine, a tie-break making every pattern's cost
+    distinct — the pattern whose complementary cells come first in reading order wins — in integers
+    the solver compares exactly (tables too large for it, over 40 or so free cells, keep the ties)."""
+    cost = flat * (flat.size + 1) + 1.0
+    free = np.flatnonzero(~primary)
+    if len(free) and cost.max() * flat.size * 2.0 ** len(free) < 2.0 ** 52:
+        cost = cost * 2.0 ** len(free)
+        cost[free] += 2.0 ** np.arange(len(free))
+    return cost
 
 
 def _greedy(n: np.ndarray, threshold: int) -> np.ndarray:
