@@ -376,6 +376,30 @@ def test_perceptual_map_labels_overlap_neither_each_other_nor_the_points():
     assert not overlaps and not covered
 
 
+@pytest.mark.parametrize("words, size", [(3, 9.5), (6, None), (14, None)])
+def test_perceptual_map_key_is_as_large_as_fits_the_figure(words, size):
+    """The attributes' key beside the map (read scaled down to the page) is 9.5 pt for the study's 24 labels
+    and shrinks, still inside the figure, for long ones."""
+    import matplotlib.pyplot as plt
+
+    from portrait.reporting import plots
+
+    names = [" ".join(["patrimoine"] * words) + f" {k}" for k in range(24)]
+    rows = pd.DataFrame(np.linspace(-0.1, 0.1, 48).reshape(24, 2), columns=["dim1", "dim2"], index=names)
+    cols = pd.DataFrame([[0.05, -0.05], [-0.05, 0.05]], columns=["dim1", "dim2"], index=["Habitants", "Clients"])
+    plots.use_style()
+    fig = plots.perceptual_map(rows, cols, np.array([0.6, 0.2]), "Carte")
+    fig.canvas.draw()
+    key = fig.axes[1].texts[0]
+    box = key.get_window_extent(fig.canvas.get_renderer())
+    plt.close(fig)
+    assert box.y0 >= 0 and box.y1 <= fig.bbox.height + 1
+    if size is not None:
+        assert key.get_fontsize() == size
+    else:
+        assert 6.0 <= key.get_fontsize() < 9.5 and (words < 14 or fig.get_figheight() > 7)
+
+
 def test_the_nonresponse_limit_names_the_recipes_response_models(monkeypatch):
     """07's « Limites » names the variables the recipes' response models use (age is calibrated, not modelled)."""
     from portrait.reporting import synthesis

@@ -435,7 +435,13 @@ def perceptual_map(rows: pd.DataFrame, cols: pd.DataFrame, inertia: np.ndarray, 
     other labels and the points (:func:`place_labels`)."""
     import textwrap
 
-    fig, (ax, key) = plt.subplots(1, 2, figsize=(13, 7), width_ratios=(2.2, 1), layout="constrained")
+    # the figure is scaled down to the page's width: the key as large as the figure's height allows (9.5 pt
+    # at most, 6 at least: a longer key makes the figure taller)
+    lines = [f"{k:>2}  " + "\n    ".join(textwrap.wrap(str(name), 44)) for k, name in enumerate(rows.index, start=1)]
+    n_lines = max(sum(line.count("\n") + 1 for line in lines), 1)
+    height = max(7.0, n_lines * 1.25 * 6.0 / (0.85 * 72))
+    size = float(np.clip(0.85 * height * 72 / (1.25 * n_lines), 6.0, 9.5))
+    fig, (ax, key) = plt.subplots(1, 2, figsize=(13, height), width_ratios=(2.2, 1), layout="constrained")
     ax.scatter(rows["dim1"], rows["dim2"], color="#8a94a6", s=18)
     colors = [GROUP_COLORS["Habitants"] if str(name).startswith("Habitants") else GROUP_COLORS["Clients du territoire"]
               for name in cols.index]
@@ -447,8 +453,7 @@ def perceptual_map(rows: pd.DataFrame, cols: pd.DataFrame, inertia: np.ndarray, 
     ax.set_aspect("equal", adjustable="datalim")     # a correspondence-analysis map reads angles and distances
     ax.margins(0.08)
     key.axis("off")
-    lines = [f"{k:>2}  " + "\n     ".join(textwrap.wrap(str(name), 48)) for k, name in enumerate(rows.index, start=1)]
-    key.text(0, 1, "\n".join(lines), va="top", ha="left", fontsize=8, color="#333333", family="monospace",
+    key.text(0, 1, "\n".join(lines), va="top", ha="left", fontsize=size, color="#333333", family="monospace",
              transform=key.transAxes)
     fig.canvas.draw()                                 # layout and limits final before the labels are placed
     # the groups' names first (the points of the map), then the attributes' numbers
