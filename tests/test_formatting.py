@@ -697,3 +697,18 @@ def test_margin_tables_start_their_labels_with_a_capital():
     out = margins_for_readers(t)
     assert list(out["modalité"]) == ["France", "Inconnu", "Étranger"] and out["marge"].iloc[0] == "Pays de résidence"
     assert list(t["modalité"]) == ["France", "inconnu", "étranger"]          # the recipe's values, untouched
+
+
+def test_a_mosaic_without_established_differences_is_not_called_common():
+    """A reviewer: « commun à tous les départements » read a test that found nothing as proof of sameness. The
+    reading says what was found (approved everywhere, no established difference) and that it proves no sameness."""
+    from portrait.reporting import sections
+
+    deps = ["Aisne", "Nord", "Oise", "Pas-de-Calais", "Somme"]
+    m = pd.DataFrame({"item": "img_accueil", "attribut": "Accueillante", "lecture": "partagé", "p_adj": 0.9,
+                      "département": deps, "estimate": [0.72, 0.78, 0.75, 0.75, 0.74], "n": [120, 400, 150, 300, 110]})
+    text = sections.mosaic_sentences(m, 10)
+    assert "commun" not in text.lower()
+    assert fmt.french("**Approuvés partout, sans écart établi entre départements.**") in text
+    assert "ce qui ne prouve pas qu'il n'y en a aucun" in text
+    assert "commun" not in sections.READINGS["partagé"]

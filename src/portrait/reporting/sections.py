@@ -23,7 +23,8 @@ IN_DEPARTMENT = {"Aisne": "dans l'Aisne", "Nord": "dans le Nord", "Oise": "dans 
 
 #: How the mosaic's readings (:func:`portrait.study.aims.mosaic`, column ``lecture``) are written for readers:
 #: « shared » there means across departments, never between residents and clients.
-READINGS = {"partagé": "commun à tous les départements", "local": "variable selon le département"}
+READINGS = {"partagé": "approuvé partout, sans écart établi entre départements",
+            "local": "variable selon le département"}
 
 
 def pct(x: float, decimals: int = 0) -> str:
@@ -129,8 +130,8 @@ def return_sentences(r: Mapping[str, pd.DataFrame], threshold: int) -> str:
     unknown = int(o.n - r["by_origin"]["n"].sum())       # no origin domain: in the whole and by purpose only
     elsewhere = ""
     if unknown > 0:
-        phrase = ("1 client dont on ne sait pas où il habite ne compte" if unknown == 1 else
-                  f"{fmt.number(unknown)} clients dont on ne sait pas où ils habitent ne comptent")
+        phrase = ("1 client dont le lieu de résidence est inconnu ne compte" if unknown == 1 else
+                  f"{fmt.number(unknown)} clients dont le lieu de résidence est inconnu ne comptent")
         elsewhere = f" {phrase} que dans l'ensemble et selon le motif."
     return fmt.french(
         f"**Revenir.** {pct_ci(o.estimate, o.ci_low, o.ci_high)} des clients du territoire (seuls interrogés sur ce "
@@ -163,7 +164,7 @@ def pride_sentences(p: Mapping[str, pd.DataFrame]) -> str:
 
     def test(var: str, by: str) -> str:
         r = t.loc[(var, by)]
-        what = "départements" if by == "département" else "âges"
+        what = "départements" if by == "département" else "classes d'âge"
         if r.p_adj < 0.05:
             return f"les écarts entre {what} sont établis (test de Wald, p ajusté = {fmt.pvalue(r.p_adj)})"
         if r.p < 0.05:
@@ -249,9 +250,10 @@ def mosaic_sentences(m: pd.DataFrame, threshold: int = 0) -> str:
     local = t.loc[t["lecture"] == "local"]
     parts = []
     if shared:
-        parts.append("**Commun à tous les départements.** Dans chacun des cinq départements, au moins la moitié des "
-                     "habitants (estimation ponctuelle) reconnaissent à la région ces attributs, sans écart établi entre "
-                     "départements : "
+        parts.append("**Approuvés partout, sans écart établi entre départements.** Dans chacun des cinq départements, "
+                     "au moins la moitié des habitants (estimation ponctuelle) reconnaissent à la région ces attributs, et "
+                     "le test ne montre pas d'écart entre départements — ce qui ne prouve pas qu'il n'y en a aucun : dans "
+                     "les départements les moins représentés, les intervalles sont larges : "
                      + ", ".join(f"« {s} »" for s in shared) + ".")
     for r in local.itertuples():
         g = m.loc[(m["item"] == r.item) & (m["n"] >= threshold)].sort_values("estimate")
@@ -441,7 +443,10 @@ def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride
     out.append("**Recommandation.** Score net de recommandation (part de promoteurs moins part de détracteurs, en "
                "points) : " + " ; ".join(parts) + (f". Les deux sont négatifs : il y a plus de détracteurs que de "
                                                   f"promoteurs, chez les {worse} plus encore que chez les {other}."
-                                                  if negative else "."))
+                                                  if negative else ".")
+               + " La question (« pour y séjourner ou pour y vivre ») ne demande pas tout à fait la même chose aux deux "
+                 "groupes : un habitant recommande sans doute d'y vivre, un client d'y séjourner ; l'écart peut tenir "
+                 "en partie à cela.")
     f = pride["overall"].set_index("variable").loc["fierte__oui"]
     a = pride["overall"].set_index("variable").loc["ambassadeur__oui"]
     out.append(f"**Les habitants, premiers relais.** {pct(f.estimate)} se disent fiers d'appartenir à la région et "
@@ -449,8 +454,8 @@ def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride
                "stratégie d'attractivité.")
     shared = mosaic.drop_duplicates("item").query("lecture == 'partagé'")["attribut"].tolist()
     if shared:
-        out.append("**Ce qui est commun à tous les départements** (chez les habitants, règle de « La mosaïque des "
-                   "départements ») : "
+        out.append("**Approuvé dans tous les départements, sans écart établi entre eux** (chez les habitants, règle "
+                   "de « La mosaïque des départements ») : "
                    + ", ".join(f"« {s} »" for s in shared) + ".")
     return [fmt.french(s) for s in out]
 
