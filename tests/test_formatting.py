@@ -712,3 +712,23 @@ def test_a_mosaic_without_established_differences_is_not_called_common():
     assert fmt.french("**Approuvés partout, sans écart établi entre départements.**") in text
     assert "ce qui ne prouve pas qu'il n'y en a aucun" in text
     assert "commun" not in sections.READINGS["partagé"]
+
+
+def test_the_gaps_without_local_clients_are_tabulated_by_hand():
+    """A reviewer of 07 wanted the gaps with only the clients living outside the region as a table, not one
+    sentence: each battery attribute's outside clients' share and gap with its interval (from
+    ``gaps_without_local_clients``) in % and points, « établi » on the adjusted p; an attribute answered by fewer
+    than the threshold in a group (the residents' count from the comparison) suppressed."""
+    from portrait.reporting import synthesis
+
+    diff = pd.DataFrame({"item": ["img_a", "img_b"], "statistic": "accord", "level": "top2", "display": ["A", "B"],
+                         "estimate_residents": [0.782, 0.5], "n_residents": [1300, 1300]})
+    gaps = pd.DataFrame({"item": ["img_b", "img_a"], "estimate_visitors": [0.6, 0.816], "estimate": [0.1, 0.034],
+                         "ci_low": [0.05, -0.001], "ci_high": [0.15, 0.069], "p_adj": [0.001, 0.2],
+                         "n_visitors": [8, 1500]})
+    t = synthesis.outside_clients_table(gaps, diff, 10)
+    assert t["attribut"].tolist() == ["B", "A"]
+    a = t.iloc[1]
+    assert a["clients hors région (%)"] == fmt.number(81.6, 1) and a["établi"] == "non"
+    assert a["écart avec les habitants (points) [IC à 95 %]"] == fmt.french("+3,4 [−0,1 ;\u00a06,9]")
+    assert (t.iloc[0] == synthesis.SUPPRESSED).sum() == 3

@@ -224,6 +224,23 @@ def agreement_table(diff: pd.DataFrame, threshold: int) -> pd.DataFrame:
                  "effectif": "répondants (plus petit groupe)"}).reset_index(drop=True)
 
 
+def outside_clients_table(gaps: pd.DataFrame, diff: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """:func:`agreement_table`'s gaps again with only the clients living outside the region
+    (:func:`portrait.study.aims.gaps_without_local_clients`, in its order), compact: the outside clients' share
+    in %, the gap in points with its 95 % interval, and whether it is established (adjusted with the rest of the
+    comparison); an attribute with fewer than ``threshold`` respondents in a group is suppressed."""
+    rows = comparison_text.agreement_rows(diff).set_index("item").loc[gaps["item"]]
+    small = np.minimum(rows["n_residents"].to_numpy(), gaps["n_visitors"].to_numpy()) < threshold
+    share = [SUPPRESSED if s else fmt.number(v * 100, 1) for v, s in zip(gaps["estimate_visitors"], small)]
+    gap = [SUPPRESSED if s else fmt.french(f"{fmt.signed(e * 100, 1)} [{fmt.number(lo * 100, 1)} ;\u00a0"
+                                           f"{fmt.number(hi * 100, 1)}]")
+           for e, lo, hi, s in zip(gaps["estimate"], gaps["ci_low"], gaps["ci_high"], small)]
+    return pd.DataFrame({"attribut": rows["display"].to_numpy(), "clients hors région (%)": share,
+                         "écart avec les habitants (points) [IC à 95 %]": gap,
+                         "établi": [SUPPRESSED if s else ("oui" if p < 0.05 else "non")
+                                    for p, s in zip(gaps["p_adj"], small)]})
+
+
 def ends_sentence(table: pd.DataFrame, level: str, what: str = "la note moyenne") -> str:
     """What a :func:`domain_table` shows from its first level to its last in each group (« de 6,34 à 7,58 chez
     les habitants »), read from the printed cells: a group whose first or last cell is masked is not quoted."""
