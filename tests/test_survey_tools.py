@@ -136,6 +136,45 @@ def test_a_token_not_in_the_sample_is_reported(cb, tmp_path):
     assert rules == {("ExternalReference", "not_in_sample")}
 
 
+def _qualtrics_lines(folder: Path) -> tuple[Path, list[str]]:
+    path = folder / "residents.csv"
+    return path, path.read_text(encoding="utf-8-sig").splitlines(keepends=True)
+
+
+@pytest.mark.parametrize("deleted", [[1, 2], [2]])
+def test_a_deleted_qualtrics_header_row_is_reported_and_no_response_skipped(deleted, cb, tmp_path):
+    """Qualtrics writes three header rows (names, question texts, import ids). An analyst who deletes the second and
+    third in a spreadsheet made the reader skip the first two responses unread; now the response standing where a
+    header row should be is reported (spreadsheet row, rule) and read, never skipped."""
+    folder = _tool_folder("qualtrics", tmp_path)
+    path, lines = _qualtrics_lines(folder)
+    path.write_text("".join(x for i, x in enumerate(lines) if i not in deleted), encoding="utf-8-sig")
+    with pytest.raises(SurveyValidationError) as exc:
+        ingest.ingest(folder, {"residents": _sample()}, cb, fmt="csv", tool="qualtrics", key=KEY)
+    problems = [(p.row, p.rule) for p in exc.value.problems]
+    assert problems == [(4 - len(deleted), "header_rows")]
+    assert "a header row was deleted" in str(exc.value)
+
+
+def test_an_unknown_qualtrics_status_is_an_error_not_a_test_set_aside(cb, tmp_path):
+    """A response whose Status is blank or unknown was set aside as a preview or test, silently; it is now an
+    ``unknown_status`` problem naming its row and column. Known previews (Status 1) are still set aside."""
+    folder = _tool_folder("qualtrics", tmp_path)
+    path, lines = _qualtrics_lines(folder)
+    rows = list(csv.reader(io.StringIO("".join(lines))))
+    j = rows[0].index("Status")
+    genuine = [k for k in range(3, len(rows)) if rows[k][j] == "0"]
+    rows[genuine[0]][j] = "9x"
+    rows[genuine[1]][j] = ""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerows(rows)
+    path.write_text(buf.getvalue(), encoding="utf-8-sig")
+    with pytest.raises(SurveyValidationError) as exc:
+        ingest.ingest(folder, {"residents": _sample()}, cb, fmt="csv", tool="qualtrics", key=KEY)
+    unknown = [(p.row, p.column) for p in exc.value.problems if p.rule == "unknown_status"]
+    assert unknown == [(genuine[0] + 1, "Status"), (genuine[1] + 1, "Status")]
+
+
 def test_another_key_matches_no_token(cb, tmp_path):
     with pytest.raises(SurveyValidationError) as exc:
         ingest.ingest(_tool_folder("limesurvey", tmp_path), {"residents": _sample()}, cb, fmt="csv",

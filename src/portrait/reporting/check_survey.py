@@ -71,6 +71,8 @@ RULES_FR = {
     "unknown_disposition": "statut de contact inconnu",
     "disposition_conflict": "invitation non distribuée mais réponse reçue",
     "missing_participant": "unités tirées absentes de l'export des participants",
+    "unknown_status": "statut de réponse de l'outil inconnu (ni réponse, ni aperçu, test ou indésirable)",
+    "header_rows": "ligne d'en-tête de l'outil supprimée (une réponse à sa place)",
 }
 
 

@@ -14,7 +14,7 @@ import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -201,13 +201,16 @@ def _column_at(data: bytes, offset: int, codec: str, sep: str = ";") -> str | No
 
 
 def read_csv_export(path: Path, encoding: str, problems: list[Problem], file: str, *, delimiter: str = ";",
-                    header_rows: int = 1, tool: str | None = None) -> RawTable | None:
+                    header_rows: int = 1, tool: str | None = None,
+                    is_response: Callable[[list[str], list[str]], bool] | None = None) -> RawTable | None:
     """Read a CSV export as text; file-level problems go to ``problems`` (None if unusable).
 
     ``delimiter`` separates the fields (``;`` in the native layout, ``,`` in LimeSurvey and Qualtrics
     exports); ``header_rows`` rows come before the first respondent (Qualtrics writes three: names,
     question texts, import ids), of which the first holds the column names. ``tool`` names the survey
-    tool whose layout is read (its remedies differ from the native layout's).
+    tool whose layout is read (its remedies differ from the native layout's). ``is_response(header, row)``
+    tells a response from a header row: a response where a header row should be is a ``header_rows``
+    problem (a header row was deleted, e.g. in a spreadsheet), and is read as a response, never skipped.
     """
     data = path.read_bytes()
     if not data.strip().strip(BOM).strip():
@@ -241,7 +244,16 @@ def read_csv_export(path: Path, encoding: str, problems: list[Problem], file: st
     header = [h.strip() for h in records[0][1]]
     if len(header) == 1 and _wrong_separator(header[0], delimiter, file, problems):
         return None
-    body = [(ln, rec) for ln, rec in records[header_rows:] if any(x.strip() for x in rec)]
+    start = header_rows
+    for k in range(1, min(header_rows, len(records))):
+        if is_response is not None and is_response(header, records[k][1]):
+            problems.append(Problem(file, records[k][0], None, None, "header_rows",
+                                    f"row {records[k][0]} is a response, not one of the {header_rows} header rows "
+                                    f"{tool or 'the tool'} writes above the first response (column names, question "
+                                    "texts, import ids): a header row was deleted; export the file again"))
+            start = k
+            break
+    body = [(ln, rec) for ln, rec in records[start:] if any(x.strip() for x in rec)]
     if not body:
         problems.append(Problem(file, None, None, None, "empty_file",
                                 "the file has a header but no data row: the export is empty or was cut"))
@@ -409,9 +421,11 @@ def read_sav_export(path: Path, problems: list[Problem], file: str) -> RawTable 
 
 
 def read_export(path: str | Path, *, encoding: str = "cp1252", problems: list[Problem] | None = None,
-                delimiter: str = ";", header_rows: int = 1, tool: str | None = None) -> RawTable | None:
+                delimiter: str = ";", header_rows: int = 1, tool: str | None = None,
+                is_response: Callable[[list[str], list[str]], bool] | None = None) -> RawTable | None:
     """Read one export (format from the suffix) as text; problems are appended to ``problems``; ``tool``: the
-    survey tool whose layout is read, if any (for the remedies the problems suggest).
+    survey tool whose layout is read, if any (for the remedies the problems suggest); ``is_response``: see
+    :func:`read_csv_export`.
 
     Raises ``SurveyValidationError`` if ``problems`` is not given and the file is unusable.
     """
@@ -434,7 +448,7 @@ def read_export(path: str | Path, *, encoding: str = "cp1252", problems: list[Pr
         table = None
     elif fmt == "csv":
         table = read_csv_export(path, encoding, problems, file, delimiter=delimiter, header_rows=header_rows,
-                                tool=tool)
+                                tool=tool, is_response=is_response)
     elif fmt == "xlsx":
         table = read_xlsx_export(path, problems, file)
     else:

@@ -64,6 +64,10 @@ Rules (the ``rule`` field of each problem):
 ``disposition_conflict``      answers from a unit whose invitation was not delivered
 ``missing_participant``       a survey tool's contact-status export without a row for every sampled
                               unit (a filtered or partial export)
+``unknown_status``            a survey tool's response status (Qualtrics ``Status``) that is neither a
+                              response nor a preview, test or spam: never set aside unread
+``header_rows``               a response where the tool writes a header row (Qualtrics: three; one
+                              deleted in a spreadsheet): reported, and the row read as a response
 ============================  ====================================================================
 
 Output: one typed table per survey with **every sampled unit** (sample columns, ``status``,
@@ -374,7 +378,8 @@ def _read_survey(folder: Path, survey: str, sample: pd.DataFrame, codebook: Code
         return answers, disp
     back = survey_tools.token_map(ids, survey, key)
     raw = read_export(export_path(folder, survey, fmt), encoding=lay.encoding, problems=problems,
-                      delimiter=lay.delimiter, header_rows=lay.header_rows, tool=lay.label)
+                      delimiter=lay.delimiter, header_rows=lay.header_rows, tool=lay.label,
+                      is_response=lay.looks_like_response)
     answers = None
     if raw is not None:
         native, note, cmap = survey_tools.from_tool(raw, survey, codebook, lay, back, problems)

@@ -76,6 +76,7 @@ class ToolLayout:
     complete_column: str
     complete_values: tuple[str, ...] | None      # None: any non-blank value
     keep_rows: tuple[str, tuple[str, ...]] | None
+    set_aside: tuple[str, ...]                   # keep_rows values of previews, tests and spam
     codes: str
     chosen: str
     not_chosen: str
@@ -84,6 +85,14 @@ class ToolLayout:
     personal: tuple[str, ...]
     dispositions: Dispositions
     invitation_columns: dict[str, str]
+
+    def looks_like_response(self, header: list[str], record: list[str]) -> bool:
+        """Whether a row of a CSV export is a response (its ``keep_rows`` column holds a response status),
+        not one of the tool's header rows (Qualtrics: question texts, import ids)."""
+        if self.keep_rows is None or self.keep_rows[0] not in header:
+            return False
+        j = header.index(self.keep_rows[0])
+        return j < len(record) and record[j].strip() in (*self.keep_rows[1], *self.set_aside)
 
     # ---- codes
 
@@ -170,6 +179,7 @@ def _parse(name: str, spec: Any, where: str) -> ToolLayout:
         complete_column=str(complete["column"]),
         complete_values=None if values == "not_empty" else tuple(str(x) for x in values),
         keep_rows=(str(keep["column"]), tuple(str(x) for x in keep["values"])) if keep else None,
+        set_aside=tuple(str(x) for x in keep.get("set_aside", ())) if keep else (),
         codes=str(spec.get("codes", "{code}")), chosen=str(multi["chosen"]), not_chosen=str(multi["not_chosen"]),
         questions={str(k): str(v) for k, v in need(spec, "questions", "its question map").items()},
         technical=tuple(map(str, spec.get("technical", ()))), personal=tuple(map(str, spec.get("personal", ()))),
@@ -235,10 +245,15 @@ def from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: ToolLayout, t
         pos.setdefault(h, j)
     keep = np.ones(len(raw.cells), dtype=bool)
     if lay.keep_rows is not None and lay.keep_rows[0] in pos:
-        status = _text(raw, pos[lay.keep_rows[0]])
+        status = _text(raw, pos[lay.keep_rows[0]]).str.strip()
         genuine = status.isin(lay.keep_rows[1]).to_numpy()
-        for value, n in status[~genuine].value_counts().sort_index().items():
+        aside = status.isin(lay.set_aside).to_numpy()
+        for value, n in status[aside].value_counts().sort_index().items():
             note.set_aside[f"{lay.keep_rows[0]} = {value}"] = int(n)
+        known = ", ".join(lay.keep_rows[1] + lay.set_aside)
+        for i in np.flatnonzero(~genuine & ~aside):       # never set aside as a test: it may be a response
+            problems.append(Problem(raw.file, int(raw.rows[i]), lay.keep_rows[0], status.iloc[i], "unknown_status",
+                                    f"not a {lay.label} response status ({known})"))
         keep = genuine
     rows = raw.rows[keep]
     cells = raw.cells.loc[keep].reset_index(drop=True)
