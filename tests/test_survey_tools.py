@@ -175,6 +175,20 @@ def test_an_unknown_qualtrics_status_is_an_error_not_a_test_set_aside(cb, tmp_pa
     assert unknown == [(genuine[0] + 1, "Status"), (genuine[1] + 1, "Status")]
 
 
+@pytest.mark.parametrize("tool", sorted(TOOLS))
+def test_a_participant_listed_twice_is_reported(tool, cb, tmp_path):
+    """A participant row copied at the end of the contact-status export (another status): the last row won,
+    silently; it is now a duplicate_id naming both rows."""
+    folder = _tool_folder(tool, tmp_path)
+    part = folder / survey_tools.layout(tool, cb).dispositions.file.format(survey="residents")
+    lines = part.read_text(encoding="utf-8-sig").splitlines(keepends=True)
+    part.write_text("".join(lines) + lines[2], encoding="utf-8-sig")
+    with pytest.raises(SurveyValidationError) as exc:
+        ingest.ingest(folder, {"residents": _sample()}, cb, fmt="csv", tool=tool, key=KEY)
+    dup = [p for p in exc.value.problems if p.rule == "duplicate_id"]
+    assert [p.row for p in dup] == [len(lines) + 1] and "already appears at row 3" in str(dup[0])
+
+
 def test_another_key_matches_no_token(cb, tmp_path):
     with pytest.raises(SurveyValidationError) as exc:
         ingest.ingest(_tool_folder("limesurvey", tmp_path), {"residents": _sample()}, cb, fmt="csv",

@@ -391,7 +391,15 @@ def dispositions_from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: 
     for column, equals, c in reversed(d.rules):          # first matching rule wins
         if column in read:
             code[(read[column] == equals).to_numpy()] = str(c)
-    ids = _text(raw, pos[d.id]).map(lambda t: tokens_to_ids.get(t, t))
+    tokens = _text(raw, pos[d.id])
+    first_row: dict[str, int] = {}
+    for i, tok in enumerate(tokens):         # a participant listed twice: which row's status holds is a guess
+        if tok.strip() and tok in first_row:
+            problems.append(Problem(raw.file, int(raw.rows[i]), d.id, tok, "duplicate_id",
+                                    f"the token already appears at row {first_row[tok]} of the {lay.label} "
+                                    "contact-status export"))
+        first_row.setdefault(tok, int(raw.rows[i]))
+    ids = tokens.map(lambda t: tokens_to_ids.get(t, t))
     absent = len(set(tokens_to_ids.values()) - set(ids))
     if absent:      # a unit without its row would count as invited normally, and silent
         problems.append(Problem(raw.file, None, d.id, None, "missing_participant",
