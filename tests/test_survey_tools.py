@@ -337,6 +337,11 @@ def test_check_report_of_clean_exports_shows_the_ledger(cb, tmp_path):
     waiting = html.unescape(_check_html(found, tmp_path, study_source="simulated"))
     assert "<code>source: real</code>" in waiting and "config/study.yaml" in waiting
     assert "données simulées (simulateur documenté" in waiting
+    # … but the banner « Données simulées : les réponses de ce rapport viennent du simulateur » would be false: the
+    # answers read are the real exports'; the simulator's exports checked (--simulated) do get it
+    banner = "les réponses de ce rapport viennent du simulateur"
+    assert banner not in waiting
+    assert banner in html.unescape(_check_html(found, tmp_path, source="simulated", study_source="simulated"))
 
 
 def test_check_survey_exit_status(monkeypatch, capsys, cb, tmp_path):

@@ -195,6 +195,7 @@ def notebook(found: ingest.CheckResult, settings: dict) -> nbformat.NotebookNode
                                                "survey_folder": settings["folder"],
                                                "survey_tool": settings.get("survey_tool", settings["tool"]),
                                                "ingest_format": settings["format"]}}
+    nb.metadata["portrait"] = {"answers": settings["source"]}     # the banner says what was read: real exports
     return nb
 
 

@@ -53,9 +53,12 @@ def notebook_summary(nb) -> str:
 
 
 def is_simulated(nb) -> bool:
-    """Whether the notebook ran on simulated survey answers (its ``source`` parameter)."""
+    """Whether the notebook ran on simulated survey answers: its ``source`` parameter, unless the notebook says
+    which answers it read (``metadata.portrait.answers``: the export check reads the real exports while the chain
+    may still read the simulator's)."""
+    answers = nb.metadata.get("portrait", {}).get("answers")
     params = nb.metadata.get("papermill", {}).get("parameters", {})
-    return params.get("source") == "simulated"
+    return (answers if answers is not None else params.get("source")) == "simulated"
 
 
 def scenario_name(nb) -> str:
