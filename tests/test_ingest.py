@@ -330,6 +330,26 @@ def test_contact_status_problems(clean, sim_data, cb, tmp_path):
     assert got == {("unknown_disposition", 2, "statut_contact"), ("disposition_conflict", len(rows), "slot_id")}
 
 
+def test_a_respondent_without_sex_or_age_is_refused_at_the_check(clean, sim_data, cb, tmp_path):
+    """A board's trial: a respondent who skipped AGE passed the export check, then stage 04 stopped on a count
+    (« 1 resident respondents lack sex or age », no row, two cells counted as one). The ingest now names each cell,
+    for residents only (the visitors are calibrated on the partner files, not on sex and age)."""
+    folder = _copy(clean, tmp_path)
+    rows = _rows(folder / "residents.csv")
+    h = rows[0]
+    done = [k for k in range(1, len(rows)) if rows[k][h.index("complet")] == "1"]
+    rows[done[0]][h.index("age")] = ""
+    rows[done[1]][h.index("sexe")] = ""
+    _write(folder / "residents.csv", rows)
+    vrows = _rows(folder / "visitors.csv")
+    vrows[1][vrows[0].index("age")] = ""
+    _write(folder / "visitors.csv", vrows)
+    err = _problems(folder, sim_data[1], cb)
+    assert sorted((p.rule, p.row, p.column) for p in err.problems) == [
+        ("missing_for_weighting", done[0] + 1, "age"), ("missing_for_weighting", done[1] + 1, "sexe")]
+    assert "residents.csv" in err.problems[0].file
+
+
 def test_contact_status_duplicate_names_the_first_row(clean, sim_data, cb, tmp_path):
     """A unit listed twice in the contact-status file: the second row is reported, with the row of the first."""
     folder = _copy(clean, tmp_path)

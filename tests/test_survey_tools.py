@@ -189,6 +189,23 @@ def test_a_participant_listed_twice_is_reported(tool, cb, tmp_path):
     assert [p.row for p in dup] == [len(lines) + 1] and "already appears at row 3" in str(dup[0])
 
 
+def test_a_respondent_without_age_is_named_by_the_tools_column(cb, tmp_path):
+    """The calibration needs every resident respondent's sex and age: a blank AGE in a LimeSurvey export is reported
+    on its row and under the tool's column name."""
+    folder = _tool_folder("limesurvey", tmp_path)
+    path = folder / "residents.csv"
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+    j = rows[0].index("AGE")
+    k = next(i for i in range(1, len(rows)) if rows[i][rows[0].index("submitdate")])
+    rows[k][j] = ""
+    buf = io.StringIO()
+    csv.writer(buf, quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows(rows)
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    with pytest.raises(SurveyValidationError) as exc:
+        ingest.ingest(folder, {"residents": _sample()}, cb, fmt="csv", tool="limesurvey", key=KEY)
+    assert [(p.row, p.column, p.rule) for p in exc.value.problems] == [(k + 1, "AGE", "missing_for_weighting")]
+
+
 def test_another_key_matches_no_token(cb, tmp_path):
     with pytest.raises(SurveyValidationError) as exc:
         ingest.ingest(_tool_folder("limesurvey", tmp_path), {"residents": _sample()}, cb, fmt="csv",

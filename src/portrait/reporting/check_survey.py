@@ -73,6 +73,7 @@ RULES_FR = {
     "missing_participant": "unités tirées absentes de l'export des participants",
     "unknown_status": "statut de réponse de l'outil inconnu (ni réponse, ni aperçu, test ou indésirable)",
     "header_rows": "ligne d'en-tête de l'outil supprimée (une réponse à sa place)",
+    "missing_for_weighting": "répondant sans sexe ou âge, nécessaires au calage des habitants",
 }
 
 

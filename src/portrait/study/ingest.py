@@ -66,6 +66,8 @@ Rules (the ``rule`` field of each problem):
                               unit (a filtered or partial export)
 ``unknown_status``            a survey tool's response status (Qualtrics ``Status``) that is neither a
                               response nor a preview, test or spam: never set aside unread
+``missing_for_weighting``     a respondent without an answer the weighting needs (residents: sex and
+                              age, the calibration margins): the chain could not weight them
 ``header_rows``               a response where the tool writes a header row (Qualtrics: three; one
                               deleted in a spreadsheet): reported, and the row read as a response
 ============================  ====================================================================
@@ -335,6 +337,7 @@ def check(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Cod
                                codes_padded=padded[survey])
                for survey, (sample, answers, disp) in parsed.items()}
     for survey, r in sorted(results.items()):
+        _missing_for_weighting(r.responses, survey, paths.relative(export_path(folder_path, survey, fmt)), lay, problems)
         if not (r.responses["status"] == "respondent").any():
             rows = int(r.responses["source_row"].notna().sum())
             problems.append(Problem(paths.relative(export_path(paths.resolve(folder), survey, fmt)), None, None, None,
@@ -343,6 +346,23 @@ def check(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Cod
                                     f"questionnaire (at least {min_core_answered} common-core items); nothing can be "
                                     "weighted — is this the right export (e.g. a test or partial download)?"))
     return CheckResult(problems, notes, None if problems else IngestResult(results, notes))
+
+
+#: Answers each respondent of a survey must give for the weighting to run: the residents are calibrated on
+#: INSEE sex × age margins (:func:`portrait.study.recipes.weight_residents`).
+NEEDED_BY_WEIGHTING = {"residents": ("sexe", "age")}
+
+
+def _missing_for_weighting(responses: pd.DataFrame, survey: str, file: str, lay, problems: list[Problem]) -> None:
+    """Respondents without an answer the weighting needs (:data:`NEEDED_BY_WEIGHTING`), one problem per cell."""
+    resp = responses.loc[responses["status"] == "respondent"]
+    for var in NEEDED_BY_WEIGHTING.get(survey, ()):
+        column = lay.questions.get(var, var) if lay is not None else var
+        for row in resp.loc[resp[var].isna(), "source_row"]:
+            problems.append(Problem(file, int(row), column, None, "missing_for_weighting",
+                                    f"a respondent without {var}: the {survey} are calibrated on INSEE sex × age, so "
+                                    "every respondent needs both; complete the answer (make the question mandatory "
+                                    "in the survey tool for the next round)"))
 
 
 def _disposition_conflicts(answers: pd.DataFrame | None, disp: pd.DataFrame, codebook: Codebook, id_col: str,
