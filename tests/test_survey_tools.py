@@ -19,6 +19,7 @@ import pytest
 
 from portrait.pipeline.errors import ParameterError, SurveyValidationError
 from portrait.study import codebook, exports, ingest, survey_tools
+from portrait.study.export_readers import FILE_RULES
 from tests import helpers
 
 FIXTURES = Path(__file__).parent / "fixtures" / "survey_tools"
@@ -204,6 +205,27 @@ def test_a_respondent_without_age_is_named_by_the_tools_column(cb, tmp_path):
     with pytest.raises(SurveyValidationError) as exc:
         ingest.ingest(folder, {"residents": _sample()}, cb, fmt="csv", tool="limesurvey", key=KEY)
     assert [(p.row, p.column, p.rule) for p in exc.value.problems] == [(k + 1, "AGE", "missing_for_weighting")]
+
+
+def test_a_column_named_twice_is_listed_before_the_cells_it_spoils(cb, tmp_path):
+    """A board renamed RECO to FIERTE (which exists): the unknown codes of the second FIERTE filled the first lines
+    shown, the duplicated column only in the counts. File and column problems now come first, then the cells' in
+    row order."""
+    folder = _tool_folder("limesurvey", tmp_path)
+    path = folder / "residents.csv"
+    text = path.read_text(encoding="utf-8")
+    head, rest = text.split("\n", 1)
+    path.write_text(head.replace('"RECO"', '"FIERTE"') + "\n" + rest, encoding="utf-8")
+    problems = ingest.check(folder, {"residents": _sample()}, cb, tool="limesurvey", key=KEY).problems   # make check-survey
+    with pytest.raises(SurveyValidationError) as exc:                                                  # a notebook's ingest
+        ingest.ingest(folder, {"residents": _sample()}, cb, fmt="csv", tool="limesurvey", key=KEY)
+    for found in (problems, exc.value.problems):
+        rules = [p.rule for p in found]
+        first_cell = next(k for k, r in enumerate(rules) if r not in FILE_RULES)
+        assert {"duplicate_column", "missing_column"} <= set(rules[:first_cell]) and "unknown_code" in rules
+        assert all(r not in FILE_RULES for r in rules[first_cell:])
+        cells = [p.row for p in found[first_cell:]]
+        assert cells == sorted(cells)
 
 
 def test_another_key_matches_no_token(cb, tmp_path):

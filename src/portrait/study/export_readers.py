@@ -76,15 +76,27 @@ def problems_table(problems: Iterable[Problem]) -> pd.DataFrame:
                         columns=["file", "row", "column", "value", "length", "rule", "message"])
 
 
+#: Rules about a whole file or its columns: listed before the cells' problems they often explain (a column named
+#: twice makes every cell of the second one « unknown_code »).
+FILE_RULES = ("missing_file", "unreadable", "empty_file", "encoding", "separator", "truncated", "field_too_long",
+              "title_rows", "header_rows", "missing_column", "extra_column", "duplicate_column", "column_case",
+              "missing_participant", "no_respondent")
+
+
+def in_reading_order(problems: list[Problem]) -> list[Problem]:
+    """Problems file by file (in the order the files were read), each file's own and its columns' first, then its
+    cells' by spreadsheet row (the terminal shows the first few)."""
+    files = {p.file: k for k, p in reversed(list(enumerate(problems)))}
+    return sorted(problems, key=lambda p: (files[p.file], p.rule not in FILE_RULES, p.row if p.row is not None else 0))
+
+
 def raise_if_problems(problems: list[Problem]) -> None:
-    """Raise one ``SurveyValidationError`` listing ``problems`` (first 50 and a count), if any."""
+    """Raise one ``SurveyValidationError`` listing ``problems`` (:func:`in_reading_order`: the first 50 and a count),
+    if any."""
     if not problems:
         return
-    first_seen = {}
-    for p in problems:
-        first_seen.setdefault(p.file, len(first_seen))
-    problems = sorted(problems, key=lambda p: (first_seen[p.file], p.row if p.row is not None else 0))
-    files = list(first_seen)
+    problems = in_reading_order(problems)
+    files = list(dict.fromkeys(p.file for p in problems))
     lines = [f"  - {p}" for p in problems[:MAX_LISTED]]
     if len(problems) > MAX_LISTED:
         lines.append(f"  … and {len(problems) - MAX_LISTED} more problem(s) (see the exception's "

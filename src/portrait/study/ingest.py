@@ -91,8 +91,8 @@ from ..pipeline.errors import InputError, ParameterError
 from ..pipeline.io import write_csv, write_parquet
 from .codebook import Codebook
 from .export_checks import CONTROL, validate_dispositions, validate_export
-from .export_readers import (EMAIL, EMAIL_REPLACEMENT, Problem, RawTable, problems_table, raise_if_problems,
-                             read_csv_export, read_export, read_sav_export, read_xlsx_export)
+from .export_readers import (EMAIL, EMAIL_REPLACEMENT, Problem, RawTable, in_reading_order, problems_table,
+                             raise_if_problems, read_csv_export, read_export, read_sav_export, read_xlsx_export)
 from .exports import DISPOSITION_COLUMN, dispositions_path, export_path
 from . import survey_tools
 from .survey_tools import DEFAULT_FILE as TOOLS_FILE, NATIVE, ReadNote
@@ -331,7 +331,7 @@ def check(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Cod
                                      problems, notes, padded[survey])
         parsed[survey] = (sample, answers, disp)
     if problems:
-        return CheckResult(problems, notes, None)
+        return CheckResult(in_reading_order(problems), notes, None)
 
     results = {survey: replace(assemble(survey, sample, answers, disp, codebook, min_core_answered),
                                codes_padded=padded[survey])
@@ -345,7 +345,8 @@ def check(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Cod
                                     f"no respondent: {rows} row(s) read, none a complete or sufficiently answered "
                                     f"questionnaire (at least {min_core_answered} common-core items); nothing can be "
                                     "weighted — is this the right export (e.g. a test or partial download)?"))
-    return CheckResult(problems, notes, None if problems else IngestResult(results, notes))
+    return CheckResult(in_reading_order(problems), notes, None if problems else IngestResult(results, notes))
+
 
 
 #: Answers each respondent of a survey must give for the weighting to run: the residents are calibrated on
