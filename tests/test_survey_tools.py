@@ -530,3 +530,17 @@ def test_a_renamed_tool_column_is_pointed_at_the_missing_one(cb, tmp_path):
     assert set(got) == {"IMG[SQ003]", "IMG_SQ003"}
     assert got["IMG[SQ003]"].rule == "missing_column"
     assert got["IMG_SQ003"].rule == "extra_column" and got["IMG_SQ003"].message.endswith("did you mean 'IMG[SQ003]'?")
+
+
+@pytest.mark.parametrize("renamed", ["sexe", "Sexe"])
+def test_a_tool_column_in_another_case_is_named_as_the_tool_writes_it(renamed, cb, tmp_path):
+    """A board's trial: « SEXE » renamed « sexe » (the codebook's own name) gave a not_integer problem per row with
+    no word of the header; « Sexe » was told to become « sexe », the codebook's name, wrong for LimeSurvey. One
+    column_case problem now says to write « SEXE », and the column is read as SEXE (nothing else reported)."""
+    folder = _tool_folder("limesurvey", tmp_path)
+    path = folder / "residents.csv"
+    head, rest = path.read_text(encoding="utf-8").split("\n", 1)
+    path.write_text(head.replace('"SEXE"', f'"{renamed}"') + "\n" + rest, encoding="utf-8")
+    found = ingest.check(folder, {"residents": _sample()}, cb, tool="limesurvey", key=KEY).problems
+    assert [(p.row, p.rule) for p in found] == [(1, "column_case")]
+    assert f"{renamed!r} for 'SEXE'" in found[0].message and "rename them as LimeSurvey writes them" in found[0].message

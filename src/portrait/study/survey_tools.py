@@ -259,6 +259,10 @@ def from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: ToolLayout, t
     cells = raw.cells.loc[keep].reset_index(drop=True)
     note.rows = int(keep.sum())
     cvars = codebook.column_variables(survey)
+    # a question column whose name differs from the layout's only by case (« Sexe », or the codebook's « sexe »,
+    # for LimeSurvey's « SEXE ») is read as the layout's, and reported: renamed, it would be the layout's
+    fold = {t.casefold(): t for t in to_native if t not in (lay.id, lay.complete_column)}
+    case_only: list[tuple[str, str]] = []
     header, columns = [], []
     for j, h in enumerate(raw.header):
         if h in lay.personal or h in lay.dispositions.personal:
@@ -279,6 +283,10 @@ def from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: ToolLayout, t
             note.technical.append(h)
             continue
         native = to_native.get(h)
+        if native is None and h.casefold() in fold and fold[h.casefold()] not in raw.header:
+            case_only.append((h, fold[h.casefold()]))
+            h = fold[h.casefold()]
+            native = to_native[h]
         if native is None:
             header.append(h)
             columns.append(s)
@@ -286,6 +294,11 @@ def from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: ToolLayout, t
         v = cvars[native]
         header.append(native)
         columns.append(_translate(v, native, h, s, rows, raw.file, codebook, lay, problems))
+    if case_only:
+        problems.append(Problem(raw.file, 1, None, None, "column_case",
+                                f"{len(case_only)} column(s) match the {lay.label} layout only when case is ignored "
+                                f"(e.g. {case_only[0][0]!r} for {case_only[0][1]!r}): rename them as {lay.label} "
+                                "writes them (config/survey_tools.yaml), not as the codebook does"))
     for v in codebook.variables_for(survey):
         if v.type == "multi":
             _multi_blank(v, header, columns)
