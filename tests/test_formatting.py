@@ -730,5 +730,5 @@ def test_the_gaps_without_local_clients_are_tabulated_by_hand():
     assert t["attribut"].tolist() == ["B", "A"]
     a = t.iloc[1]
     assert a["clients hors région (%)"] == fmt.number(81.6, 1) and a["établi"] == "non"
-    assert a["écart avec les habitants (points) [IC à 95 %]"] == fmt.french("+3,4 [−0,1 ;\u00a06,9]")
+    assert a["écart avec les habitants (points) [IC à 95\u00a0%]"] == fmt.french("+3,4 [−0,1 ;\u00a06,9]")
     assert (t.iloc[0] == synthesis.SUPPRESSED).sum() == 3

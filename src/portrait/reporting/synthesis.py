@@ -236,7 +236,7 @@ def outside_clients_table(gaps: pd.DataFrame, diff: pd.DataFrame, threshold: int
                                            f"{fmt.number(hi * 100, 1)}]")
            for e, lo, hi, s in zip(gaps["estimate"], gaps["ci_low"], gaps["ci_high"], small)]
     return pd.DataFrame({"attribut": rows["display"].to_numpy(), "clients hors région (%)": share,
-                         "écart avec les habitants (points) [IC à 95 %]": gap,
+                         "écart avec les habitants (points) [IC à 95\u00a0%]": gap,
                          "établi": [SUPPRESSED if s else ("oui" if p < 0.05 else "non")
                                     for p, s in zip(gaps["p_adj"], small)]})
 
