@@ -204,8 +204,9 @@ def test_the_index_shows_no_scheduler_as_local_processes(tmp_path):
 
 def test_the_index_badges_say_what_each_reports_numbers_rest_on(tmp_path):
     """With real answers: the validation is simulated by design, and reports involving visitors drawn from simulated
-    partner files (a rehearsal) are not « données réelles », whatever their place in the index (07 comes first);
-    the residents' own reports are not concerned, and the resident frame rests on public data."""
+    partner files (a rehearsal) are not « données réelles » — nor « données simulées », which a board read as « our
+    answers were not used » — whatever their place in the index (07 comes first); the residents' own reports are
+    not concerned, and the resident frame rests on public data."""
     import re
 
     def probe(stem: str, **params) -> Path:
@@ -222,7 +223,8 @@ def test_the_index_badges_say_what_each_reports_numbers_rest_on(tmp_path):
         return re.findall(r'<li><a href="0[^"]*">[^<]*</a> <span class="source">([^<]*)</span>', page)
 
     public, simulated, real = "données publiques (Insee, Etalab)", "données simulées", "données réelles"
-    assert badges("synthetic") == [simulated, public, simulated, real, simulated, simulated]
+    rehearsal = "réponses réelles, fichiers de partenaires simulés"
+    assert badges("synthetic") == [rehearsal, public, simulated, real, rehearsal, simulated]
     assert badges("real") == [real, public, real, real, real, simulated]
 
 

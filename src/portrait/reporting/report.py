@@ -53,6 +53,8 @@ def data_source(params: dict, partners_source: str | None = None) -> str:
     are those files' clients, whatever its own parameters say).
     """
     partners = params.get("partners_source", partners_source)
+    if params.get("source") == "real" and partners == "synthetic":      # a rehearsal: real answers, simulated clients
+        return "réponses réelles, fichiers de partenaires simulés"
     if params.get("source") == "simulated" or partners == "synthetic":
         return "données simulées"
     if params.get("source") == "real" or partners == "real":
