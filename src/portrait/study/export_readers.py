@@ -248,7 +248,9 @@ def read_csv_export(path: Path, encoding: str, problems: list[Problem], file: st
                                     "probably left open, so the rest of the file reads as one text"))
         else:
             problems.append(Problem(file, len(records) + 1, None, None, "truncated",
-                                    f"the file ends inside a quoted text ({exc}); the export was cut: export it again"))
+                                    f"the file ends inside a quoted text ({exc}) opened at row {len(records) + 1}: a "
+                                    "quote left open in that row (an edited cell), or an export cut short; correct "
+                                    "the row, or export the file again"))
         return None
     if not records:
         problems.append(Problem(file, None, None, None, "empty_file", "the file is empty"))
@@ -356,7 +358,9 @@ def read_xlsx_export(path: Path, problems: list[Problem], file: str) -> RawTable
     if titles:
         first, last = numbered[0][0], numbered[titles - 1][0]
         problems.append(Problem(file, first, None, None, "title_rows",
-                                f"row(s) {first}–{last} above the header hold a single cell each (titles?): "
+                                (f"row {first} above the header holds a single cell (a title?): " if first == last
+                                 else f"rows {first}–{last} above the header hold a single cell each (titles?): ")
+                                + 
                                 "delete them so that the column names are on the first row"))
         return None
     hrow, hvals = numbered[0]
