@@ -557,6 +557,21 @@ def test_title_rows_above_the_header_of_a_workbook(clean, sim_data, cb, tmp_path
     assert "rows 1–2 above the header" in str(err)
 
 
+def test_a_notes_sheet_first_says_only_the_first_sheet_is_read(clean, sim_data, cb, tmp_path):
+    """A board's trial: a « Notes » sheet put first gave « header but no data row » with no word of the sheets."""
+    from openpyxl import load_workbook
+
+    folder = _copy(clean, tmp_path)
+    path = folder / "residents.xlsx"
+    wb = load_workbook(path)
+    notes = wb.create_sheet("Notes", 0)
+    notes["A1"], notes["B1"] = "Commentaire", "Auteur"
+    wb.save(path)
+    err = _problems(folder, sim_data[1], cb, fmt="xlsx")
+    assert [p.rule for p in err.problems] == ["empty_file"]
+    assert "the workbook has 2 sheets and only the first is read: put the answers' sheet first" in str(err)
+
+
 def test_formula_without_a_cached_value_is_not_read_as_empty(clean, sim_data, cb, tmp_path):
     """A formula written by a program that does not compute it has no value in the file: it used to read as a
     blank answer; now its row and column are named."""

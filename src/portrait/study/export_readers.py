@@ -327,6 +327,11 @@ def _xlsx_text(x: object) -> str:
     return str(x).strip()
 
 
+def _only_first(sheets: int) -> str:
+    return (f" (the workbook has {sheets} sheets and only the first is read: put the answers' sheet first)"
+            if sheets > 1 else "")
+
+
 def read_xlsx_export(path: Path, problems: list[Problem], file: str) -> RawTable | None:
     """Read the first sheet of an XLSX export as text."""
     from openpyxl import load_workbook
@@ -339,6 +344,7 @@ def read_xlsx_export(path: Path, problems: list[Problem], file: str) -> RawTable
             warnings.simplefilter("ignore", UserWarning)
             wb = load_workbook(path, read_only=True, data_only=True)
             ws = wb.worksheets[0]
+            sheets = len(wb.worksheets)
             values = [list(r) for r in ws.iter_rows(values_only=True)]
             wb.close()
             formulas = _formulas_without_value(path, values)
@@ -349,7 +355,8 @@ def read_xlsx_export(path: Path, problems: list[Problem], file: str) -> RawTable
         return None
     numbered = [(i + 1, r) for i, r in enumerate(values) if any(_xlsx_text(x) for x in r)]
     if not numbered:
-        problems.append(Problem(file, None, None, None, "empty_file", "the workbook's first sheet is empty"))
+        problems.append(Problem(file, None, None, None, "empty_file", "the workbook's first sheet is empty"
+                                + _only_first(sheets)))
         return None
     filled = [sum(bool(_xlsx_text(x)) for x in r) for _, r in numbered]
     titles = 0
@@ -360,8 +367,7 @@ def read_xlsx_export(path: Path, problems: list[Problem], file: str) -> RawTable
         problems.append(Problem(file, first, None, None, "title_rows",
                                 (f"row {first} above the header holds a single cell (a title?): " if first == last
                                  else f"rows {first}–{last} above the header hold a single cell each (titles?): ")
-                                + 
-                                "delete them so that the column names are on the first row"))
+                                + "delete them so that the column names are on the first row"))
         return None
     hrow, hvals = numbered[0]
     while hvals and _xlsx_text(hvals[-1]) == "":
@@ -385,7 +391,7 @@ def read_xlsx_export(path: Path, problems: list[Problem], file: str) -> RawTable
         rows.append(rn)
     if not keep:
         problems.append(Problem(file, None, None, None, "empty_file",
-                                "the workbook has a header but no data row"))
+                                "the workbook's first sheet has a header but no data row" + _only_first(sheets)))
         return None
     return RawTable(file, "xlsx", header, pd.DataFrame(keep, columns=range(width), dtype=object),
                     np.asarray(rows, dtype=int))
