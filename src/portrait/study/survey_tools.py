@@ -381,7 +381,10 @@ def dispositions_from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: 
     for need in (d.id, *d.read):
         if need not in pos and need not in d.optional:
             problems.append(Problem(raw.file, lay.header_rows, need, None, "missing_column",
-                                    f"the {lay.label} contact-status export needs the columns {[d.id, *d.read]}"))
+                                    f"the {lay.label} contact-status export needs the columns {[d.id, *d.read]}: "
+                                    "without one, the statuses it records would silently count as none (create "
+                                    "the participant attributes as the README's real-data section says, even "
+                                    "left blank)"))
     known = set(d.read) | set(d.personal) | set(d.technical) | {d.id} | set(lay.personal)
     for h in raw.header:
         if h not in known:
