@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..pipeline import sources
 from .codebook import Codebook, Variable
-from .export_readers import Problem, RawTable
+from .export_readers import Problem, RawTable, repeated
 from .exports import DISPOSITION_COLUMN
 
 
@@ -245,16 +245,9 @@ def _id_checks(ids: pd.Series, id_col: str, rows: np.ndarray, file: str, survey:
     for i in np.flatnonzero(ids.isna().to_numpy()):
         problems.append(Problem(file, int(rows[i]), id_col, "", "missing_id",
                                 "the respondent identifier is empty"))
-    dup = ids.notna() & ids.duplicated(keep=False)
-    if dup.any():
-        first = {}
-        for i in np.flatnonzero(dup.to_numpy()):
-            key = ids.iloc[i]
-            if key in first:
-                problems.append(Problem(file, int(rows[i]), id_col, key, "duplicate_id",
-                                        f"the identifier already appears at row {first[key]}"))
-            else:
-                first[key] = int(rows[i])
+    for i, first in repeated(ids, rows):
+        problems.append(Problem(file, int(rows[i]), id_col, ids.iloc[i], "duplicate_id",
+                                f"the identifier already appears at row {first}"))
     known = set(map(str, sample_ids))
     outside = ids.notna() & ~ids.isin(known)
     for i in np.flatnonzero(outside.to_numpy()):
@@ -326,12 +319,9 @@ def validate_dispositions(raw: RawTable, survey: str, codebook: Codebook, sample
         if code.iloc[i] not in known:
             problems.append(Problem(file, int(raw.rows[i]), DISPOSITION_COLUMN, code.iloc[i], "unknown_disposition",
                                     f"not a contact-status code ({labels})"))
-    dup = (ids != "") & ids.duplicated(keep="first")
-    first_row = dict(zip(ids.iloc[::-1], np.asarray(raw.rows)[::-1]))
-    for i in np.flatnonzero(dup.to_numpy()):
+    for i, first in repeated(ids, raw.rows):
         problems.append(Problem(file, int(raw.rows[i]), id_col, ids.iloc[i], "duplicate_id",
-                                f"the identifier already appears at row {int(first_row[ids.iloc[i]])} "
-                                "of the contact-status file"))
+                                f"the identifier already appears at row {first} of the contact-status file"))
     out = pd.DataFrame({id_col: ids,
                         DISPOSITION_COLUMN: pd.to_numeric(code.where(code.isin(known)), errors="coerce")})
     out["source_row"] = raw.rows

@@ -76,6 +76,21 @@ def problems_table(problems: Iterable[Problem]) -> pd.DataFrame:
                         columns=["file", "row", "column", "value", "length", "rule", "message"])
 
 
+def repeated(ids: pd.Series, rows: np.ndarray) -> list[tuple[int, int]]:
+    """The positions of identifiers already met higher in a file (blank ones left to the ``missing_id`` rule), each
+    with the spreadsheet row where its identifier first appears."""
+    s = ids.astype("string")
+    present = (s.notna() & (s.str.strip() != "")).to_numpy(dtype=bool)
+    first: dict[str, int] = {}
+    out = []
+    for i in np.flatnonzero(present):
+        if s.iloc[i] in first:
+            out.append((int(i), first[s.iloc[i]]))
+        else:
+            first[s.iloc[i]] = int(rows[i])
+    return out
+
+
 #: Rules about a whole file or its columns: listed before the cells' problems they often explain (a column named
 #: twice makes every cell of the second one « unknown_code »).
 FILE_RULES = ("missing_file", "unreadable", "empty_file", "encoding", "separator", "truncated", "field_too_long",

@@ -348,7 +348,6 @@ def check(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Cod
     return CheckResult(in_reading_order(problems), notes, None if problems else IngestResult(results, notes))
 
 
-
 #: Answers each respondent of a survey must give for the weighting to run: the residents are calibrated on
 #: INSEE sex × age margins (:func:`portrait.study.recipes.weight_residents`).
 NEEDED_BY_WEIGHTING = {"residents": ("sexe", "age")}

@@ -36,7 +36,7 @@ from ..pipeline import paths
 from ..pipeline.config import did_you_mean, read_yaml
 from ..pipeline.errors import ParameterError
 from .codebook import Codebook, Variable
-from .export_readers import Problem, RawTable
+from .export_readers import Problem, RawTable, repeated
 from .exports import DISPOSITION_COLUMN
 
 NATIVE = "native"
@@ -408,13 +408,9 @@ def dispositions_from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: 
         if column in read:
             code[(read[column] == equals).to_numpy()] = str(c)
     tokens = _text(raw, pos[d.id])
-    first_row: dict[str, int] = {}
-    for i, tok in enumerate(tokens):         # a participant listed twice: which row's status holds is a guess
-        if tok.strip() and tok in first_row:
-            problems.append(Problem(raw.file, int(raw.rows[i]), d.id, tok, "duplicate_id",
-                                    f"the token already appears at row {first_row[tok]} of the {lay.label} "
-                                    "contact-status export"))
-        first_row.setdefault(tok, int(raw.rows[i]))
+    for i, first in repeated(tokens, raw.rows):    # a participant listed twice: which row's status holds is a guess
+        problems.append(Problem(raw.file, int(raw.rows[i]), d.id, tokens.iloc[i], "duplicate_id",
+                                f"the token already appears at row {first} of the {lay.label} contact-status export"))
     ids = tokens.map(lambda t: tokens_to_ids.get(t, t))
     absent = len(set(tokens_to_ids.values()) - set(ids))
     if absent:      # a unit without its row would count as invited normally, and silent
