@@ -198,20 +198,19 @@ def suppression(counts: pd.DataFrame | np.ndarray, threshold: int, attempts: int
     n = np.atleast_2d(np.asarray(counts, dtype=float))
     refused: list[np.ndarray] = []
     s = np.atleast_2d(protect(n, threshold))
-    while not unprotected(n, s, threshold).empty and len(refused) < attempts:
+    bad = unprotected(n, s, threshold)           # each pattern is audited once: its linear programs are the cost
+    while not bad.empty and len(refused) < attempts:
         refused.append(s)
         found = protect(n, threshold, exclude=refused)
-        if found is None:
-            s = refused[0]
-            break
-        s = np.atleast_2d(found)
-    while True:
+        s = refused[0] if found is None else np.atleast_2d(found)
         bad = unprotected(n, s, threshold)
-        if bad.empty or s.all():
+        if found is None:
             break
+    while not bad.empty and not s.all():
         s = s.copy()
         for r in bad.itertuples():
             s[r.row, :] = True
             if n.shape[0] > 1:
                 s[:, r.col] = True
+        bad = unprotected(n, s, threshold)
     return s.reshape(np.shape(counts))
