@@ -242,6 +242,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {more}what each rule means: {paths.relative(out)}", file=sys.stderr)
         return 1
     print(f"✓ survey exports of {settings['folder']} ({settings['tool']}): no problem; {paths.relative(out)}")
+    for survey, r in (found.result.surveys.items() if found.result is not None else ()):
+        if r.answered_out_of_scope:
+            print(f"  ? {survey}: {r.answered_out_of_scope} unit(s) marked out of scope in the contact statuses "
+                  "answered all the same; their answers are not used (fix the status in the tool if it is wrong)")
     for n in completed_only(found.notes):
         print(f"  ? {Path(n.file).name}: {n.rows} responses and not one unfinished questionnaire: does the export "
               "hold all responses (LimeSurvey: « All responses »)? Otherwise the break-offs count as silence")

@@ -74,7 +74,9 @@ Rules (the ``rule`` field of each problem):
 
 Output: one typed table per survey with **every sampled unit** (sample columns, ``status``,
 ``reason``, ``source_row`` and the answer columns: codes as nullable integers, texts as strings),
-and a ledger: sampled = respondents + non-respondents + excluded, with reasons.
+and a ledger: sampled = respondents + non-respondents + excluded, with reasons. A unit whose contact
+status says out of scope is excluded even when it answered (it is not in the population studied); such
+units are counted (``SurveyResult.answered_out_of_scope``) and the fieldwork and check reports say how many.
 """
 
 from __future__ import annotations
@@ -130,6 +132,7 @@ class SurveyResult:
     emails_removed: int = 0
     controls_removed: int = 0
     codes_padded: dict[str, int] = field(default_factory=dict)   # column → codes whose leading zero was restored
+    answered_out_of_scope: int = 0       # units with answers whose contact status says out of scope: not used
 
 
 @dataclass(frozen=True)
@@ -240,7 +243,9 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
                 if bad.any():
                     ans[c] = ans[c].str.replace(CONTROL, "", regex=True)
     rows = pd.DataFrame({c: _at(s, pos) for c, s in ans.items()})
-    return SurveyResult(survey, pd.concat([table, rows], axis=1), _ledger(survey, reason, codebook), emails, controls)
+    set_aside = int(((pos >= 0) & (reason == "hors_champ")).sum())
+    return SurveyResult(survey, pd.concat([table, rows], axis=1), _ledger(survey, reason, codebook), emails, controls,
+                        answered_out_of_scope=set_aside)
 
 
 def _at(values: pd.Series, pos: np.ndarray) -> pd.api.extensions.ExtensionArray | pd.Series:
