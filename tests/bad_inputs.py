@@ -227,6 +227,18 @@ def damaged_sheet(folder):
     return {}
 
 
+def merged_cells(folder):
+    """A partner merges two records' equal cells, as people do to group them in a spreadsheet: the second record
+    would lose its value without a word."""
+    import openpyxl
+
+    path = folder / "ot_laon.xlsx"
+    wb = openpyxl.load_workbook(path)
+    wb.worksheets[0].merge_cells("B3:B4")
+    wb.save(path)
+    return {}
+
+
 def _header_only(data: bytes) -> bytes:
     return data.split(b"\r\n")[0] + b"\r\n"
 
@@ -266,6 +278,7 @@ PARTNER_KINDS = [
     Kind("partner", "stray_quotes", "quote left open", stray_quotes),
     Kind("partner", "open_quote_to_the_end", "runs to the end of the file", lambda f: stray_quotes(f, rows=(5,))),
     Kind("partner", "damaged_sheet", "a sheet cannot be read", damaged_sheet),
+    Kind("partner", "merged_cells", "row 3, column 'Prénom': cells B3:B4 are merged", merged_cells),
     Kind("partner", "missing_folder", "does not exist", lambda f: {"_folder": f / "nowhere"}),
 ]
 

@@ -613,6 +613,24 @@ def test_formula_without_a_cached_value_is_not_read_as_empty(clean, sim_data, cb
     assert [(p.rule, p.row, p.column) for p in err.problems] == [("formula_without_value", 4, "image_globale")]
 
 
+def test_merged_cells_are_named_not_read_as_blank_answers(clean, sim_data, cb, tmp_path):
+    """A board's trial: merging two cells of a column (as people do to « group » equal answers) blanked the second
+    one silently. Each merged range is now a problem at its first row and column; nothing else is reported."""
+    from openpyxl import load_workbook
+
+    folder = _copy(clean, tmp_path)
+    path = folder / "residents.xlsx"
+    wb = load_workbook(path)
+    ws = wb.worksheets[0]
+    col = [c.value for c in ws[1]].index("image_globale") + 1
+    ws.merge_cells(start_row=5, start_column=col, end_row=6, end_column=col)
+    wb.save(path)
+    err = _problems(folder, sim_data[1], cb, fmt="xlsx")
+    letter = ws.cell(row=5, column=col).column_letter
+    assert [(p.rule, p.row, p.column) for p in err.problems] == [("merged_cells", 5, "image_globale")]
+    assert f"cells {letter}5:{letter}6 are merged" in err.problems[0].message
+
+
 def test_rows_are_numbered_as_a_spreadsheet_shows_them_after_a_line_break_in_a_text(clean, sim_data, cb, tmp_path):
     """An open answer with a line break (quoted, legal CSV) spans two physical lines; the bad code two
     records later is reported at the row a spreadsheet shows (4), not at its physical line (5)."""
