@@ -190,6 +190,43 @@ def test_a_participant_listed_twice_is_reported(tool, cb, tmp_path):
     assert [p.row for p in dup] == [len(lines) + 1] and "already appears at row 3" in str(dup[0])
 
 
+@pytest.mark.parametrize("tool", sorted(TOOLS))
+def test_problems_on_the_token_show_no_identifier_the_file_does_not_hold(tool, cb, tmp_path):
+    """A board's trial: a response copied twice, and a respondent whose invitation is recorded as bounced, were
+    reported with the sampled unit's own identifier (a slot id the tool's file does not hold). Their rows and the
+    token column are named, and no value."""
+    folder = _tool_folder(tool, tmp_path)
+    lay = survey_tools.layout(tool, cb)
+    path = folder / "residents.csv"
+    lines = path.read_text(encoding="utf-8-sig").splitlines(keepends=True)
+    path.write_text("".join(lines) + lines[-1], encoding="utf-8-sig")     # the last response, copied
+    with pytest.raises(SurveyValidationError) as exc:
+        ingest.ingest(folder, {"residents": _sample()}, cb, fmt="csv", tool=tool, key=KEY)
+    dup = [p for p in exc.value.problems if p.rule == "duplicate_id"]
+    assert len(dup) == 1 and dup[0].value is None and dup[0].length is None
+    assert dup[0].row == len(lines) + 1 and dup[0].column == lay.id and f"row {len(lines)}" in dup[0].message
+    sample_ids = set(_sample()["slot_id"].astype(str))
+    assert not any(str(p.value) in sample_ids for p in exc.value.problems)
+
+
+def test_a_bounced_respondent_is_named_by_its_row_not_by_an_identifier_the_file_does_not_hold(cb, tmp_path):
+    """The same trial: a respondent whose invitation is recorded as bounced (a disposition conflict) was reported
+    with the sampled unit's slot id, which the participants export does not hold."""
+    folder = _tool_folder("limesurvey", tmp_path)
+    path = folder / "residents_participants.csv"
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+    h = rows[0]
+    k = next(i for i in range(1, len(rows)) if rows[i][h.index("completed")] not in ("N", ""))
+    rows[k][h.index("emailstatus")] = "bounced"
+    buf = io.StringIO()
+    csv.writer(buf, quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows(rows)
+    path.write_text(buf.getvalue(), encoding="utf-8-sig")
+    with pytest.raises(SurveyValidationError) as exc:
+        ingest.ingest(folder, {"residents": _sample()}, cb, fmt="csv", tool="limesurvey", key=KEY)
+    got = [(p.rule, p.row, p.column, p.value) for p in exc.value.problems]
+    assert got == [("disposition_conflict", k + 1, "token", None)]
+
+
 def test_a_respondent_without_age_is_named_by_the_tools_column(cb, tmp_path):
     """The calibration needs every resident respondent's sex and age: a blank AGE in a LimeSurvey export is reported
     on its row and under the tool's column name."""

@@ -378,8 +378,9 @@ def _disposition_conflicts(answers: pd.DataFrame | None, disp: pd.DataFrame, cod
         return
     undelivered = [c for c, d in codebook.dispositions.items() if d["reason"] == "non_distribuee"]
     bad = disp.loc[disp[DISPOSITION_COLUMN].isin(undelivered) & disp[id_col].isin(answers[id_col])]
-    for r in bad.itertuples():
-        problems.append(Problem(paths.relative(dpath), int(r.source_row), column, getattr(r, id_col),
+    for r in bad.itertuples():      # a tool's file holds tokens, not the unit's identifier: its row says where
+        problems.append(Problem(paths.relative(dpath), int(r.source_row), column,
+                                getattr(r, id_col) if column == id_col else None,
                                 "disposition_conflict",
                                 "the invitation is recorded as not delivered but the unit answered"))
 
@@ -412,7 +413,7 @@ def _read_survey(folder: Path, survey: str, sample: pd.DataFrame, codebook: Code
         notes.append(note)
         start = len(problems)
         answers = validate_export(native, survey, codebook, ids, problems, padded)
-        survey_tools.tool_problems(problems, start, raw.file, cmap)
+        survey_tools.tool_problems(problems, start, raw.file, cmap, id_col)
     dpath = folder / lay.dispositions.file.format(survey=survey)
     if not dpath.exists():       # without it, bounces, opt-outs and out-of-scope units would pass for silence
         problems.append(Problem(paths.relative(dpath), None, None, None, "missing_file",
@@ -425,7 +426,7 @@ def _read_survey(folder: Path, survey: str, sample: pd.DataFrame, codebook: Code
             notes.append(note)
             start = len(problems)
             disp = validate_dispositions(native, survey, codebook, ids, problems)
-            survey_tools.tool_problems(problems, start, draw.file, {id_col: lay.dispositions.id})
+            survey_tools.tool_problems(problems, start, draw.file, {id_col: lay.dispositions.id}, id_col)
     _disposition_conflicts(answers, disp, codebook, id_col, dpath, lay.dispositions.id, problems)
     return answers, disp
 

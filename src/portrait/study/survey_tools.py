@@ -346,13 +346,17 @@ def _multi_blank(v: Variable, header: list[str], columns: list[pd.Series]) -> No
         columns[k] = columns[k].where(chosen, "")
 
 
-def tool_problems(problems: list[Problem], start: int, file: str, native_to_tool: Mapping[str, str]) -> None:
+def tool_problems(problems: list[Problem], start: int, file: str, native_to_tool: Mapping[str, str],
+                  id_column: str | None = None) -> None:
     """Rename, in the problems of ``file`` from index ``start``, native column names to the tool's; an unknown
-    column close to a missing one (« IMG_SQ003 » for « IMG[SQ003] ») is told which."""
+    column close to a missing one (« IMG_SQ003 » for « IMG[SQ003] ») is told which. A duplicated ``id_column``
+    loses its value: that is the sampled unit's own identifier, which the tool's file does not hold (it holds a
+    token, a text shown by its row only)."""
     for k in range(start, len(problems)):
         p = problems[k]
         if p.file == file and p.column in native_to_tool:
-            problems[k] = dataclasses.replace(p, column=native_to_tool[p.column])
+            clear = {"value": None, "length": None} if p.column == id_column and p.rule == "duplicate_id" else {}
+            problems[k] = dataclasses.replace(p, column=native_to_tool[p.column], **clear)
     mine = [k for k in range(start, len(problems)) if problems[k].file == file]
     missing = {problems[k].column for k in mine if problems[k].rule == "missing_column"}
     for k in mine:
