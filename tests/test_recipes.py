@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from portrait import survey
 from portrait.study import codebook, recipes, frames
 from portrait.pipeline import config, sources
 from tests import helpers
@@ -169,6 +170,44 @@ def test_visitor_tourism_scenario_uses_the_nights_share(visitor_inputs):
     origin = _totals(w.final, ["country_group_t"])
     assert origin["étranger"] / origin.sum() == pytest.approx(0.25, rel=1e-9)
     assert w.margins_sources["hypothèse"].str.contains("part des nuitées sert de part des visiteurs").any()
+
+
+def test_a_partial_fieldwork_with_an_empty_sex_by_age_cell_is_weighted_with_the_cell_merged(
+        resident_responses, resident_frame, cb):
+    """A board's trial: a mid-fieldwork export where no man aged 15–29 has answered yet stopped stage 04 on
+    « level '1 × 1' … no unit in the sample ». The cell now joins its neighbour in age within sex (men 30–44), its
+    population total with it, and the note says so in words. Oracle: the calibrated weights' totals equal the
+    INSEE margins with the two cells summed."""
+    r = resident_responses.copy()
+    empty = (r["status"] == "respondent") & (r["sexe"] == 1) & (r["age"] == 1)
+    r.loc[empty, "status"] = "non_respondent"
+    r.loc[empty, ["sexe", "age"]] = pd.NA
+    w = recipes.weight_residents(r, resident_frame, cb, RESIDENT, config.rng(1, "t"))
+    assert w.notes == ("sexe × âge : Hommes × 15 à 29 ans regroupé(s) avec Hommes × 30 à 44 ans "
+                       "(moins de 20 répondants)",)
+    insee = recipes.resident_margins(resident_frame, cb, 2017)[0][0].totals
+    held = w.final.weights > 0
+    cell = w.final.data.loc[held, ["cal_sexe", "cal_age"]].astype(str).agg(" × ".join, axis=1)
+    got = pd.Series(w.final.weights[held]).groupby(cell.to_numpy()).sum()
+    assert got["1 × 2"] == pytest.approx(insee[("1", "1")] + insee[("1", "2")], rel=1e-8)
+    assert got["2 × 1"] == pytest.approx(insee[("2", "1")], rel=1e-8) and "1 × 1" not in got.index
+
+
+def test_a_sparse_cell_joins_its_neighbour_in_age_holding_fewer_respondents():
+    """The collapse rule on a hand-made table (oracle: the rule applied by hand). Men: ages 1–5 hold 30, 5, 12, 40,
+    3 respondents. Age 5 (3) can only join age 4; age 2 (5) joins age 3 (12 < 30); the group 2+3 (17) then joins
+    age 1 (30 < 43). Women hold 25 everywhere: untouched."""
+    held = {"1": [30, 5, 12, 40, 3], "2": [25] * 5}
+    rows = [(sx, str(a + 1)) for sx, ns in held.items() for a, n in enumerate(ns) for _ in range(n)]
+    data = pd.DataFrame(rows, columns=["s", "a"]).astype("string").assign(w=1.0)
+    d = survey.Design.from_frame(data, weights="w")
+    m = Margin.of(("s", "a"), {(sx, str(a)): 100.0 * a for sx in "12" for a in range(1, 6)})
+    d2, (m2,), notes = recipes.merge_sparse_levels(d, [m], 20)
+    assert m2.totals == {("1", "1"): 600.0, ("1", "4"): 900.0, **{("2", str(a)): 100.0 * a for a in range(1, 6)}}
+    assert d2.data[["s", "a"]].value_counts().to_dict() == {("1", "1"): 47, ("1", "4"): 43, **{("2", str(a)): 25 for a in range(1, 6)}}
+    assert notes == ["s × a : 1 × 5 regroupé(s) avec 1 × 4 (moins de 20 répondants)",
+                     "s × a : 1 × 2 regroupé(s) avec 1 × 3 (moins de 20 répondants)",
+                     "s × a : 1 × 2, 3 regroupé(s) avec 1 × 1 (moins de 20 répondants)"]
 
 
 def test_sparse_margin_levels_are_merged(visitor_inputs):

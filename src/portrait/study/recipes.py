@@ -58,6 +58,7 @@ from ..reporting import formatting as fmt
 from ..pipeline import paths, sources
 from .. import survey
 from .codebook import Codebook
+from .level_merging import merge_sparse_levels
 from ..pipeline.config import every_problem, problem, require
 from ..survey import Design
 from ..pipeline.errors import ParameterError
@@ -297,14 +298,14 @@ def weight_residents(responses: pd.DataFrame, communes: pd.DataFrame, cb: Codebo
     nr = survey.adjust_nonresponse(base, "respondent", propensity=list(RESIDENT_RESPONSE_MODEL),
                                    n_classes=recipe.nonresponse_classes, label="non-réponse (classes de propension)")
     margins, src = resident_margins(communes, cb, recipe.population_year) if margins is None else margins
-    nr, margins, notes = merge_sparse_levels(nr, margins, recipe.min_respondents_per_level)
-    method = recipe.calibration_method
-    cal = survey.calibrate(nr, margins, method=method, bounds=recipe.bounds, label=f"calage ({method})")
     # a margin is a population group (« Hommes »), not the questionnaire's answer (« Un homme »)
     labels = {"cal_sexe": {str(c.value): (c.key or c.label).capitalize() for c in cb.variable("sexe").codes},
               "cal_age": {str(c.value): c.label for c in cb.variable("age").codes},
               "departement": dict(sources.DEPARTMENTS)}
     names = {"cal_sexe": "sexe", "cal_age": "âge", "departement": "département", "size_class": "taille de commune"}
+    nr, margins, notes = merge_sparse_levels(nr, margins, recipe.min_respondents_per_level, labels, names)
+    method = recipe.calibration_method
+    cal = survey.calibrate(nr, margins, method=method, bounds=recipe.bounds, label=f"calage ({method})")
     return Weighted(survey="residents", id_column="slot_id",
                     stages={"design": _respondents_only(base), "nonresponse": nr, "calibrated": cal},
                     margins=margins, margins_sources=src, nonresponse=nr.steps[-1].info,
@@ -393,38 +394,6 @@ def visitor_tourism_margins(frame: pd.DataFrame, spec: Mapping[str, Any]) -> tup
     return margins, src
 
 
-def merge_sparse_levels(design: Design, margins: list[Margin], min_respondents: int
-                        ) -> tuple[Design, list[Margin], list[str]]:
-    """Merge the levels of one-way margins that too few respondents hold into the margin's largest level.
-
-    A level with fewer than ``min_respondents`` respondents makes calibration fragile (and
-    impossible in a replicate that happens to drop them all): its respondents and its population
-    total go to the largest level. Returns the design with the recoded variables, the merged
-    margins and one French note per merge.
-    """
-    data = design.data.copy()
-    resp = design.weights > 0
-    out, notes = [], []
-    for m in margins:
-        if len(m.variables) != 1:
-            out.append(m)
-            continue
-        v = m.variables[0]
-        counts = data.loc[resp, v].astype(str).value_counts()
-        totals = {k[0]: t for k, t in m.totals.items()}
-        small = sorted(lv for lv in totals if counts.get(lv, 0) < min_respondents)
-        if not small or len(small) == len(totals):
-            out.append(m)
-            continue
-        big = max((lv for lv in totals if lv not in small), key=lambda lv: (counts.get(lv, 0), lv))
-        merged = {lv: t for lv, t in totals.items() if lv not in small}
-        merged[big] += sum(totals[lv] for lv in small)
-        data[v] = data[v].astype(str).where(~data[v].astype(str).isin(small), big)
-        out.append(Margin.of(v, merged))
-        notes.append(f"{v} : {', '.join(small)} regroupé(s) avec {big} (moins de {min_respondents} répondants)")
-    return replace(design, data=data), out, notes
-
-
 def weight_visitors(responses: pd.DataFrame, frame: pd.DataFrame, recipe: VisitorRecipe | Mapping[str, Any],
                     rng: np.random.Generator, *, target: str | None = None,
                     margins: tuple[list[Margin], pd.DataFrame] | None = None) -> Weighted:
@@ -451,15 +420,15 @@ def weight_visitors(responses: pd.DataFrame, frame: pd.DataFrame, recipe: Visito
             country_group_t=nr.data["country_group"].replace({"inconnu": "France"})))
     else:
         raise ParameterError(f"parameter 'calibration_target' must be frame or tourism, got {target!r}")
-    nr, margins, notes = merge_sparse_levels(nr, margins, recipe.min_respondents_per_level)
-    method = recipe.calibration_method
-    cal = survey.calibrate(nr, margins, method=method, bounds=recipe.bounds,
-                           label=f"calage ({method}, {'base' if target == 'frame' else 'tourisme'})")
     from .visitors import SOURCE_LABELS, ZONE_LABELS
 
     labels = {"zone": dict(ZONE_LABELS), "source_type": dict(SOURCE_LABELS)}
     names = {"zone": "zone visitée", "source_type": "type de partenaire", "country_group": "pays de résidence",
              "country_group_t": "pays de résidence", "multiplicity_group": "nombre de fichiers"}
+    nr, margins, notes = merge_sparse_levels(nr, margins, recipe.min_respondents_per_level, labels, names)
+    method = recipe.calibration_method
+    cal = survey.calibrate(nr, margins, method=method, bounds=recipe.bounds,
+                           label=f"calage ({method}, {'base' if target == 'frame' else 'tourisme'})")
     return Weighted(survey="visitors", id_column="person_id",
                     stages={"design": _respondents_only(base), "nonresponse": nr, "calibrated": cal},
                     margins=margins, margins_sources=src, nonresponse=nr.steps[-1].info,

@@ -1,0 +1,98 @@
+"""Calibration margins whose levels too few respondents hold: merged before calibrating (STUDY §6).
+
+A level held by few respondents makes calibration fragile, and impossible when it holds none (a partial,
+mid-fieldwork export; a replicate that drops them all). Its respondents and population total go to another
+level, and a French note says which:
+
+- a one-way margin's level goes to the margin's largest level (levels have no order in general);
+- a cell of a two-way margin (sex × age) goes to a **neighbouring level of its second variable within the same
+  level of the first** (men 15–29 with men 30–44), the neighbour holding fewer respondents — the usual collapse
+  of adjacent age groups within sex. Levels of the second variable are in their codes' order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Mapping
+
+import pandas as pd
+
+from ..survey import Design, Margin
+
+__all__ = ["merge_sparse_levels"]
+
+
+def merge_sparse_levels(design: Design, margins: list[Margin], min_respondents: int,
+                        labels: Mapping[str, Mapping[str, str]] | None = None,
+                        names: Mapping[str, str] | None = None) -> tuple[Design, list[Margin], list[str]]:
+    """Merge the margin levels held by fewer than ``min_respondents`` respondents (see the module).
+
+    ``labels`` (variable → code → label) and ``names`` (variable → name) make the notes readable
+    (« sexe × âge : Hommes × 15-29 ans regroupé avec Hommes × 30-44 ans »); codes are shown otherwise.
+    Returns the design with the recoded variables, the merged margins and one French note per merge.
+    """
+    labels, names = labels or {}, names or {}
+    data = design.data.copy()
+    resp = (design.weights > 0)
+    out, notes = [], []
+    for m in margins:
+        if len(m.variables) == 1:
+            m, said = _merge_one_way(data, resp, m, min_respondents, labels, names)
+        elif len(m.variables) == 2:
+            m, said = _merge_within(data, resp, m, min_respondents, labels, names)
+        else:
+            said = []
+        out.append(m)
+        notes += said
+    return replace(design, data=data), out, notes
+
+
+def _label(labels: Mapping[str, Mapping[str, str]], v: str, level: str) -> str:
+    return str(labels.get(v, {}).get(level, level))
+
+
+def _merge_one_way(data: pd.DataFrame, resp, m: Margin, min_respondents: int, labels, names
+                   ) -> tuple[Margin, list[str]]:
+    v = m.variables[0]
+    counts = data.loc[resp, v].astype(str).value_counts()
+    totals = {k[0]: t for k, t in m.totals.items()}
+    small = sorted(lv for lv in totals if counts.get(lv, 0) < min_respondents)
+    if not small or len(small) == len(totals):
+        return m, []
+    big = max((lv for lv in totals if lv not in small), key=lambda lv: (counts.get(lv, 0), lv))
+    merged = {lv: t for lv, t in totals.items() if lv not in small}
+    merged[big] += sum(totals[lv] for lv in small)
+    data[v] = data[v].astype(str).where(~data[v].astype(str).isin(small), big)
+    shown = ", ".join(_label(labels, v, lv) for lv in small)
+    return Margin.of(v, merged), [f"{names.get(v, v)} : {shown} regroupé(s) avec {_label(labels, v, big)} "
+                                  f"(moins de {min_respondents} répondants)"]
+
+
+def _order(levels) -> list[str]:
+    """Levels in their codes' order: numerically when every code is a whole number (« 2 » before « 10 »)."""
+    levels = list(levels)
+    return sorted(levels, key=int) if all(str(x).isdigit() for x in levels) else sorted(levels)
+
+
+def _merge_within(data: pd.DataFrame, resp, m: Margin, min_respondents: int, labels, names
+                  ) -> tuple[Margin, list[str]]:
+    a, b = m.variables
+    av, bv = data[a].astype("string"), data[b].astype("string")
+    counts = pd.DataFrame({a: av[resp], b: bv[resp]}).value_counts()
+    totals, notes = dict(m.totals), []
+    for x in _order({k[0] for k in totals}):
+        groups = [[y] for y in _order(k[1] for k in totals if k[0] == x)]      # each group: the levels it holds
+        n = [int(counts.get((x, y), 0)) for [y] in groups]
+        while len(groups) > 1 and min(n) < min_respondents:
+            i = min(range(len(groups)), key=lambda j: (n[j], j))
+            k = min((j for j in (i - 1, i + 1) if 0 <= j < len(groups)), key=lambda j: (n[j], j))
+            into, gone = groups[k][0], groups[i]
+            totals[(x, into)] += totals.pop((x, gone[0]))          # a group's total is under its first level
+            data.loc[(av == x).fillna(False).to_numpy() & bv.isin(gone).fillna(False).to_numpy(), b] = into
+            notes.append(f"{names.get(a, a)} × {names.get(b, b)} : "
+                         f"{_label(labels, a, x)} × {', '.join(_label(labels, b, y) for y in _order(gone))} regroupé(s) avec "
+                         f"{_label(labels, a, x)} × {_label(labels, b, into)} (moins de {min_respondents} répondants)")
+            groups[k] += gone
+            n[k] += n[i]
+            del groups[i], n[i]
+    return (Margin.of((a, b), totals) if notes else m), notes
