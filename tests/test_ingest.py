@@ -539,6 +539,8 @@ def test_messages_never_repeat_what_a_respondent_wrote(clean, sim_data, cb, tmp_
     for leaked in ("Jeanne", "Martin", "06 12 34 56 78", "Somme"):
         assert leaked not in shown
     assert f"a text of {len(secret.strip())} characters" in str(err), [str(p) for p in err.problems]
+    # the board's trial: the limit's place is named, so that a longer tool limit can be declared
+    assert "(`max_length` of « mots » in config/codebook.yaml" in str(err)
 
 
 def ingest_table(err):

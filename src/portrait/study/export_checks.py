@@ -66,7 +66,10 @@ def _column_checks(v: Variable, col: str, s: pd.Series, rows: np.ndarray, file: 
         report(empty, "missing_value", "this column must be filled on every row")
     if v.type == "open_words":       # control characters in open answers are removed and counted by the ingest
         limit = v.max_length or 200
-        report(present & (s.str.len() > limit), "too_long", f"open answers are at most {limit} characters")
+        report(present & (s.str.len() > limit), "too_long",
+               f"open answers are at most {limit} characters (`max_length` of « {v.name} » in config/codebook.yaml"
+               + ("" if v.max_length else ", 200 when absent")
+               + "): shorten the answer, or raise the limit there if the survey tool allowed longer ones")
         return s.mask(empty).astype("string")
     control = present & s.str.contains(CONTROL)
     report(control, "control_character", "a control character (NUL, escape…) inside a code, number or identifier: "
