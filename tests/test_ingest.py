@@ -396,6 +396,17 @@ def test_missing_real_export_is_reported(sim_data, cb, tmp_path):
         ("missing_file", "residents.csv"), ("missing_file", "visitors.csv")]
 
 
+
+def test_an_export_named_with_another_case_is_pointed_at(clean, sim_data, cb, tmp_path):
+    """A board's trial: « Residents.csv » saved by a Windows user gave « the export file does not exist » with no
+    word of the file beside it (names are case-sensitive on Linux). The message now names it."""
+    folder = _copy(clean, tmp_path)
+    (folder / "residents.csv").rename(folder / "Residents.csv")
+    err = _problems(folder, sim_data[1], cb)
+    assert [(p.rule, p.file.split("/")[-1]) for p in err.problems] == [("missing_file", "residents.csv")]
+    assert "Residents.csv is there: rename it residents.csv (file names are case-sensitive)" in str(err)
+
+
 # ----------------------------------------------------------------------------- all problems, nothing written
 
 

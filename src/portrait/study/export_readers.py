@@ -498,6 +498,10 @@ def read_export(path: str | Path, *, encoding: str = "cp1252", problems: list[Pr
         others = sorted(p.name for p in path.parent.glob(path.stem + ".*") if p.suffix.lstrip(".").lower() in FORMATS)
         beside = (f"; {', '.join(others)} is there, but " + (f"{tool} exports are read as {fmt}" if tool else
                   f"the parameter ingest_format is {fmt!r}") if others else "")
+        folded = sorted(p.name for p in path.parent.glob("*") if p.name.casefold() == path.name.casefold()
+                        and p.name != path.name) if path.parent.is_dir() else []
+        if folded:      # « Residents.csv »: names are case-sensitive here, whatever the machine that wrote them
+            beside += f"; {folded[0]} is there: rename it {path.name} (file names are case-sensitive)"
         problems.append(Problem(file, None, None, None, "missing_file",
                                 "the export file does not exist; put the survey tool's export there or "
                                 f"choose source: simulated{beside}"))
