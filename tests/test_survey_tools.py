@@ -209,6 +209,26 @@ def test_problems_on_the_token_show_no_identifier_the_file_does_not_hold(tool, c
     assert not any(str(p.value) in sample_ids for p in exc.value.problems)
 
 
+@pytest.mark.parametrize("tool", sorted(TOOLS))
+def test_an_export_without_the_token_column_says_why_it_matters(tool, cb, tmp_path):
+    """A board's trial: an anonymised LimeSurvey survey writes no token column, and the check said only « required
+    column is missing ». It now says that no response can be matched, and names the anonymised-responses setting."""
+    folder = _tool_folder(tool, tmp_path)
+    lay = survey_tools.layout(tool, cb)
+    path = folder / "residents.csv"
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+    j = rows[0].index(lay.id)
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerows([r[:j] + r[j + 1:] for r in rows])
+    path.write_text(buf.getvalue(), encoding="utf-8-sig")
+    with pytest.raises(SurveyValidationError) as exc:
+        ingest.ingest(folder, {"residents": _sample()}, cb, fmt="csv", tool=tool, key=KEY)
+    missing = [p for p in exc.value.problems if p.rule == "missing_column"]
+    assert [p.column for p in missing] == [lay.id]
+    assert "no response can be matched with its sampled unit" in missing[0].message
+    assert "Anonymized responses" in missing[0].message
+
+
 def test_a_bounced_respondent_is_named_by_its_row_not_by_an_identifier_the_file_does_not_hold(cb, tmp_path):
     """The same trial: a respondent whose invitation is recorded as bounced (a disposition conflict) was reported
     with the sampled unit's slot id, which the participants export does not hold."""

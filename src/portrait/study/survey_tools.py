@@ -356,6 +356,11 @@ def tool_problems(problems: list[Problem], start: int, file: str, native_to_tool
         p = problems[k]
         if p.file == file and p.column in native_to_tool:
             clear = {"value": None, "length": None} if p.column == id_column and p.rule == "duplicate_id" else {}
+            if p.column == id_column and p.rule == "missing_column":
+                clear["message"] = (p.message + ": without the token no response can be matched with its sampled "
+                                    "unit. A survey run with anonymised responses (LimeSurvey « Anonymized "
+                                    "responses », Qualtrics « Anonymize responses ») writes none, and its answers "
+                                    "cannot be weighted; otherwise export the token column too")
             problems[k] = dataclasses.replace(p, column=native_to_tool[p.column], **clear)
     mine = [k for k in range(start, len(problems)) if problems[k].file == file]
     missing = {problems[k].column for k in mine if problems[k].rule == "missing_column"}
