@@ -229,6 +229,25 @@ def test_an_export_without_the_token_column_says_why_it_matters(tool, cb, tmp_pa
     assert "Anonymized responses" in missing[0].message
 
 
+def test_a_token_changed_by_a_spreadsheet_is_told_apart_from_a_stranger(cb, tmp_path):
+    """A board's trial: a token put in lower case (a spreadsheet's LOWER, or an autocorrect) was « not_in_sample »
+    like a token of another study. It is still refused, once, with the reason."""
+    folder = _tool_folder("limesurvey", tmp_path)
+    path = folder / "residents.csv"
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+    j = rows[0].index("token")
+    rows[1][j] = rows[1][j].lower()
+    rows[2][j] = rows[2][j].capitalize()
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerows(rows)
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    with pytest.raises(SurveyValidationError) as exc:
+        ingest.ingest(folder, {"residents": _sample()}, cb, fmt="csv", tool="limesurvey", key=KEY)
+    got = [(p.rule, p.row, p.column) for p in exc.value.problems]
+    assert got == [("not_in_sample", 2, "token"), ("not_in_sample", 3, "token")]
+    assert all("in capitals without spaces: a spreadsheet changed it" in p.message for p in exc.value.problems)
+
+
 def test_a_bounced_respondent_is_named_by_its_row_not_by_an_identifier_the_file_does_not_hold(cb, tmp_path):
     """The same trial: a respondent whose invitation is recorded as bounced (a disposition conflict) was reported
     with the sampled unit's slot id, which the participants export does not hold."""
