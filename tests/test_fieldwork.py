@@ -379,3 +379,25 @@ def test_as_categories_equals_categoricals_of_the_values_as_objects():
         expected = pd.Categorical(data[c].astype(object))
         pd.testing.assert_index_equal(got[c].cat.categories, expected.categories, exact=True)
         np.testing.assert_array_equal(got[c].cat.codes.to_numpy(), expected.codes)
+
+
+def test_a_change_of_survey_tool_leaves_no_export_of_the_old_layout(resident_frame, tmp_path):
+    """A board's trial: switching ``survey_tool`` from native to LimeSurvey left the native exports and contact
+    statuses beside the new files in the simulated folder, where they passed for files of this run. Only the
+    files of the current layout remain; a file of the user's own in the folder is left alone."""
+    cb = codebook.load()
+    model = fieldwork.FieldworkModel.load(cb)
+    rs = frames.draw_resident_sample(resident_frame, frames.ResidentDesign(), config.rng(5, "resident-sample"))
+    vframe = helpers.example_visitor_frame(3000, seed=3)
+    vsample = helpers.example_visitor_sample(vframe, 1500, seed=4)
+    (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
+    common = dict(simulated_dir=tmp_path, real_dir="unused", model=model, resident_slots=rs.slots,
+                  resident_frame=resident_frame, population=sources.read_population(2017), visitor_sample=vsample,
+                  visitor_frame=vframe, seed=5)
+    fieldwork.prepare_survey_folder("simulated", formats=["csv", "xlsx"], **common)
+    assert {p.name for p in tmp_path.iterdir()} == {
+        "notes.txt", "residents.csv", "residents.xlsx", "residents_dispositions.csv",
+        "visitors.csv", "visitors.xlsx", "visitors_dispositions.csv"}
+    fieldwork.prepare_survey_folder("simulated", formats=["csv"], tool="limesurvey", key=b"k" * 32, **common)
+    assert {p.name for p in tmp_path.iterdir()} == {
+        "notes.txt", "residents.csv", "residents_participants.csv", "visitors.csv", "visitors_participants.csv"}

@@ -105,15 +105,31 @@ def prepare_survey_folder(source: str, *, simulated_dir: str | Path, real_dir: s
     folder = paths.resolve(simulated_dir)
     lay = survey_tools.layout(tool, model.codebook, tools_file)
     if lay is None:
-        write_survey_folder(sim.exports, sim.dispositions, folder, model.codebook, formats=formats, encoding=encoding)
+        written = write_survey_folder(sim.exports, sim.dispositions, folder, model.codebook, formats=formats,
+                                      encoding=encoding)
     else:
         if key is None:
             raise ParameterError(f"writing {lay.label} exports needs the study's key (tokens)")
         ids = {"residents": resident_slots[model.codebook.id_column("residents")].astype(str),
                "visitors": visitor_sample[model.codebook.id_column("visitors")].astype(str)}
-        survey_tools.write_tool_folder(sim.exports, sim.dispositions, ids, folder, model.codebook, lay, key, seed,
-                                       formats=formats)
+        written = survey_tools.write_tool_folder(sim.exports, sim.dispositions, ids, folder, model.codebook, lay, key,
+                                                 seed, formats=formats)
+    _remove_other_layouts(folder, written, list(sim.exports), tools_file)
     return folder, sim
+
+
+def _remove_other_layouts(folder: Path, written: list[Path], surveys: list[str], tools_file: str | Path) -> None:
+    """Remove the simulated exports an earlier run wrote in another layout or format (after a change of
+    ``survey_tool``): left beside the new ones, they would pass for files of this run. Only the names a
+    layout writes are considered; anything else in the folder is left alone."""
+    from ..exports import dispositions_path, export_path
+
+    names = {export_path(folder, s, f) for s in surveys for f in FORMATS} | {dispositions_path(folder, s) for s in surveys}
+    names |= {folder / t.dispositions.file.format(survey=s) for t in survey_tools.load(tools_file).values()
+              for s in surveys}
+    for path in sorted(names - {Path(p) for p in written}):
+        if path.is_file():
+            path.unlink()
 
 
 def truth_table(sim: Simulation | None) -> pd.DataFrame:
