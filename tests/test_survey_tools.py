@@ -635,3 +635,18 @@ def test_a_participants_export_without_the_out_of_scope_attribute_is_refused(cb,
     found = ingest.check(folder, {"residents": _sample()}, cb, tool="limesurvey", key=KEY).problems
     assert [(p.rule, p.column) for p in found] == [("missing_column", "attribute_1")]
     assert "would silently count as none" in found[0].message
+
+
+def test_messages_name_questions_as_the_tools_file_does():
+    """A board's trial: a filter problem in a LimeSurvey export said « 'region_residence' is only asked when
+    'pays' is … », names the file does not hold. Quoted native names in the messages of a tool file become the
+    tool's; another file's problems are left alone."""
+    from portrait.study.export_readers import Problem
+
+    msg = "answered although 'region_residence' is only asked when 'pays' is « France » (here « Belgique »)"
+    problems = [Problem("a.csv", 2, "region_residence", None, "filter", msg),
+                Problem("b.csv", 2, "region_residence", None, "filter", msg)]
+    survey_tools.tool_problems(problems, 0, "a.csv", {"region_residence": "REGION", "pays": "PAYS"})
+    assert problems[0].column == "REGION"
+    assert problems[0].message == "answered although 'REGION' is only asked when 'PAYS' is « France » (here « Belgique »)"
+    assert problems[1].message == msg and problems[1].column == "region_residence"

@@ -160,7 +160,7 @@ def validate_export(raw: RawTable, survey: str, codebook: Codebook, sample_ids: 
         if v.type == "multi" and all(c in table.columns for c in v.columns):
             _multi_checks(v, raw, seen, problems)
         if v.asked_if is not None and v.name in table.columns and v.asked_if[0] in table.columns:
-            _filter_checks(v, table, raw, seen, problems)
+            _filter_checks(v, table, raw, seen, problems, cvars[v.asked_if[0]])
     table["source_row"] = pd.array(rows, dtype="Int32")
     return table
 
@@ -278,17 +278,20 @@ def _multi_checks(v: Variable, raw: RawTable, seen: dict[str, int], problems: li
 
 
 def _filter_checks(v: Variable, table: pd.DataFrame, raw: RawTable, seen: dict[str, int],
-                   problems: list[Problem]) -> None:
-    """Answers to a question its filter does not ask."""
+                   problems: list[Problem], filtered_on: Variable) -> None:
+    """Answers to a question its filter does not ask (the filter's answers named by their questionnaire labels,
+    which read the same whatever codes a survey tool writes)."""
     file, rows = raw.file, raw.rows
     ref, codes = v.asked_if
+    label = {str(c.value): c.label for c in filtered_on.codes}
     refv = table[ref]
     not_asked = refv.notna() & ~refv.isin(list(codes))
     answered = table[v.name].notna() | (raw.cells[seen[v.name]].astype(str).reset_index(drop=True) != "")
+    wanted = " or ".join(f"« {label.get(str(c), c)} »" for c in codes)
     for i in np.flatnonzero((not_asked & answered).to_numpy()):
         problems.append(Problem(file, int(rows[i]), v.name, raw.cells[seen[v.name]].iloc[i], "filter",
-                                f"answered although {v.name!r} is only asked when {ref!r} is "
-                                f"{', '.join(map(str, codes))} (here {refv.iloc[i]})"))
+                                f"answered although {v.name!r} is only asked when {ref!r} is {wanted} "
+                                f"(here « {label.get(str(refv.iloc[i]), refv.iloc[i])} »)"))
 
 
 def validate_dispositions(raw: RawTable, survey: str, codebook: Codebook, sample_ids: Iterable[str],

@@ -377,6 +377,11 @@ def tool_problems(problems: list[Problem], start: int, file: str, native_to_tool
                                     "responses », Qualtrics « Anonymize responses ») writes none, and its answers "
                                     "cannot be weighted; otherwise export the token column too")
             problems[k] = dataclasses.replace(p, column=native_to_tool[p.column], **clear)
+        if p.file == file:          # « 'pays' is … » in a message: the question as the tool's file names it
+            message = problems[k].message
+            for native, tool in native_to_tool.items():
+                message = message.replace(repr(native), repr(tool))
+            problems[k] = dataclasses.replace(problems[k], message=message)
     mine = [k for k in range(start, len(problems)) if problems[k].file == file]
     missing = {problems[k].column for k in mine if problems[k].rule == "missing_column"}
     for k in mine:
