@@ -338,10 +338,11 @@ def test_the_method_says_how_the_visitors_were_calibrated():
     assert fmt.french("5\u202f004 invitations : les 30 communes retenues d'office en reçoivent en proportion de leur "
                       "population, de 17 à 200 invitations par commune.") in \
         synthesis.method_sentences({**counts, "take": 0}, ledger, diag, adjustment=bh)  # all certain
-    assert "une fois corrigée pour le grand nombre de questions comparées (méthode de Benjamini–Hochberg)." in frame
+    assert fmt.french("une fois corrigée pour le grand nombre de questions comparées (méthode de Benjamini–Hochberg), "
+                      "série par série : les écarts principaux") in frame          # the families are named
     assert "L'étude de validation (rapport 08) mesure par simulation" in frame   # checked, not said to pass
     holm = synthesis.method_sentences(counts, ledger, diag, adjustment="méthode de Holm")
-    assert "questions comparées (méthode de Holm)." in holm and "Benjamini" not in holm
+    assert "questions comparées (méthode de Holm)," in holm and "Benjamini" not in holm
     communes = pd.DataFrame({"selected": [True, True, True, False, True], "certainty": [False, True, True, False, False],
                              "take": [20, 17, 200, 20, 20]})
     assert synthesis.commune_takes(communes) == dict(communes_drawn=4, take=20, certain_communes=2, certain_min=17,
@@ -455,7 +456,7 @@ def test_synthesis_agreement_table_signs_the_gap_and_suppresses_small_cells():
         "n_residents": [1340, 1380, 1309, 8], "n_visitors": [2400, 2450, 2300, 2200]})
     table = synthesis.agreement_table(diff, threshold=10)
     assert list(table.columns) == ["attribut", "habitants (%)", "clients (%)", "écart clients − habitants (points)",
-                                   "écart\u00a0: IC bas", "écart\u00a0: IC haut", "établi", "répondants (plus petit groupe)"]
+                                   "écart\u00a0: IC bas", "écart\u00a0: IC haut", "établi", "répondants (groupe le moins nombreux)"]
     assert table.iloc[0].tolist() == ["Une nature et des paysages de qualité", "58,1", "68,1", "+10,1", "6,8", "13,4",
                                       "oui", "1\u202f340"]
     assert table.iloc[1].tolist() == ["Sûre", "41,8", "40,6", "\u22121,2", "\u22124,8", "2,4", "non", "1\u202f309"]

@@ -410,9 +410,16 @@ def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride
         out.append("**Des écarts à combler** (les clients sont nettement moins d'accord que les habitants) : " + ", ".join(
             f"« {short[r.item]} » ({fmt.points(r.estimate)})" for r in gaps.itertuples())
             + "." + both_lists(strong, list(gaps["item"]), short))
+    def weakness(i: str) -> str:
+        # an established gap on a weak point: one group agrees more, yet fewer than half of either do
+        if i not in established.index:
+            return f"« {short[i]} »"
+        more = "les clients" if established[i] > 0 else "les habitants"
+        return (f"« {short[i]} » (écart établi de {fmt.points(established[i])} : {more} l'approuvent davantage, "
+                "mais moins de la moitié dans chaque groupe)")
+
     if weak:
-        out.append("**Des points faibles pour tous** : "
-                   + ", ".join(f"« {short[i]} »" for i in weak) + ".")
+        out.append("**Des points faibles pour tous** : " + ", ".join(weakness(i) for i in weak) + ".")
     fw = est.loc[(est["item"] == "faiblesses") & (est["statistic"] == "share")]
     tops = []
     for group, label in (("residents", "habitants"), ("visitors", "clients")):
@@ -423,7 +430,10 @@ def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride
         fd = diff.loc[(diff["item"] == item) & (diff["statistic"] == "share")].copy()
         if not len(fd):
             continue
-        fd["q"] = compare.adjust_pvalues(fd["p"], compare.adjustment_method(diff))
+        # « établi » means what it means everywhere else: adjusted within the comparisons' family (the battery of
+        # 06); a statistic outside it is adjusted with its own item's options
+        own = compare.adjust_pvalues(fd["p"], compare.adjustment_method(diff))
+        fd["q"] = fd["p_adj"].where(fd["p_adj"].notna(), own) if "p_adj" in fd.columns else own
         for sign, who, other in ((-1, "habitants", "clients"), (1, "clients", "habitants")):
             s = fd.loc[(fd["q"] < 0.05) & (np.sign(fd["estimate"]) == sign)].sort_values("estimate", key=abs,
                                                                                          ascending=False)

@@ -168,8 +168,11 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
         "L'intervalle de confiance à 95 % donne la fourchette de valeurs compatibles avec les réponses recueillies : "
         "la méthode vise à ce que, 95 fois sur 100, la fourchette contienne la vraie valeur de la population. Une différence "
         "entre habitants et clients n'est dite « établie » que si elle reste significative une fois corrigée pour le "
-        f"grand nombre de questions comparées ({adjustment}). L'étude de validation (rapport 08) mesure par simulation "
-        "si ces fourchettes tiennent leur promesse : elle refait toute la chaîne sur une population simulée dont les "
+        f"grand nombre de questions comparées ({adjustment}), série par série : les écarts principaux (notes, parts "
+        "d'accord, score de recommandation, forces et faiblesses) en forment une, et chaque autre section (mots, "
+        "départements, anciennes régions, retour des clients) la sienne. L'étude de validation (rapport 08) mesure par "
+        "simulation si ces fourchettes tiennent leur promesse : elle refait tous les calculs, du tirage des échantillons "
+        "aux estimations, sur une population simulée dont les "
         "vraies valeurs sont connues, et compte combien de fois les intervalles les contiennent. Le rapport 08 dit sur "
         "combien de répétitions (réplications) il repose : quelques dizaines dans sa version courte, produite par "
         "défaut, qui montre la méthode sans permettre de conclure ; bien davantage dans sa version publiée, qui le "
@@ -221,7 +224,7 @@ def agreement_table(diff: pd.DataFrame, threshold: int) -> pd.DataFrame:
     return shown[["display", "habitants", "clients", "écart", "bas", "haut", "établi", "effectif"]].rename(
         columns={"display": "attribut", "habitants": "habitants (%)", "clients": "clients (%)",
                  "écart": "écart clients − habitants (points)", "bas": "écart\u00a0: IC bas", "haut": "écart\u00a0: IC haut",
-                 "effectif": "répondants (plus petit groupe)"}).reset_index(drop=True)
+                 "effectif": "répondants (groupe le moins nombreux)"}).reset_index(drop=True)
 
 
 def outside_clients_table(gaps: pd.DataFrame, diff: pd.DataFrame, threshold: int) -> pd.DataFrame:
