@@ -366,6 +366,28 @@ def both_lists(strong: list[str], gaps: list[str], short: Mapping[str, str]) -> 
                       "clients est d'accord, mais nettement moins que les habitants.")
 
 
+def choice_gaps(diff: pd.DataFrame) -> list[str]:
+    """The strengths and weaknesses each group cites more than the other (established after correction), one
+    sentence per item and direction."""
+    out = []
+    for item, name in (("forces", "Forces"), ("faiblesses", "Faiblesses")):
+        fd = diff.loc[(diff["item"] == item) & (diff["statistic"] == "share")].copy()
+        if not len(fd):
+            continue
+        # « établi » means what it means everywhere else: adjusted within the comparisons' family (the battery of
+        # 06); a statistic outside it is adjusted with its own item's options
+        own = compare.adjust_pvalues(fd["p"], compare.adjustment_method(diff))
+        fd["q"] = fd["p_adj"].where(fd["p_adj"].notna(), own) if "p_adj" in fd.columns else own
+        for sign, who, other in ((-1, "habitants", "clients"), (1, "clients", "habitants")):
+            s = fd.loc[(fd["q"] < 0.05) & (np.sign(fd["estimate"]) == sign)].sort_values("estimate", key=abs,
+                                                                                         ascending=False)
+            if len(s):
+                out.append(f"{name} plus citées par les {who} que par les {other} (écart établi après correction) : " + ", ".join(
+                    f"« {r.label} » ({pct(r.estimate_residents if sign < 0 else r.estimate_visitors)} contre "
+                    f"{pct(r.estimate_visitors if sign < 0 else r.estimate_residents)})" for r in s.itertuples()) + ".")
+    return out
+
+
 def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride: Mapping[str, pd.DataFrame],
               short: Mapping[str, str]) -> list[str]:
     """What to retain for a regional brand, by rules stated in the text:
@@ -426,21 +448,7 @@ def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride
         top = fw.loc[fw["group"] == group].sort_values("estimate", ascending=False).head(3)
         tops.append(f"chez les {label}, " + ", ".join(f"« {r.label} » ({pct(r.estimate)})" for r in top.itertuples()))
     out.append("Faiblesses les plus citées : " + " ; ".join(tops) + ".")
-    for item, name in (("forces", "Forces"), ("faiblesses", "Faiblesses")):
-        fd = diff.loc[(diff["item"] == item) & (diff["statistic"] == "share")].copy()
-        if not len(fd):
-            continue
-        # « établi » means what it means everywhere else: adjusted within the comparisons' family (the battery of
-        # 06); a statistic outside it is adjusted with its own item's options
-        own = compare.adjust_pvalues(fd["p"], compare.adjustment_method(diff))
-        fd["q"] = fd["p_adj"].where(fd["p_adj"].notna(), own) if "p_adj" in fd.columns else own
-        for sign, who, other in ((-1, "habitants", "clients"), (1, "clients", "habitants")):
-            s = fd.loc[(fd["q"] < 0.05) & (np.sign(fd["estimate"]) == sign)].sort_values("estimate", key=abs,
-                                                                                         ascending=False)
-            if len(s):
-                out.append(f"{name} plus citées par les {who} que par les {other} (écart établi après correction) : " + ", ".join(
-                    f"« {r.label} » ({pct(r.estimate_residents if sign < 0 else r.estimate_visitors)} contre "
-                    f"{pct(r.estimate_visitors if sign < 0 else r.estimate_residents)})" for r in s.itertuples()) + ".")
+    out += choice_gaps(diff)
     nps = est.loc[est["statistic"] == "nps_score"].set_index("group")
     parts = []
     for group, label in (("residents", "habitants"), ("visitors", "clients")):
