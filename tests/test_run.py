@@ -530,3 +530,24 @@ def test_headings_keep_their_anchors_despite_the_no_break_spaces(tmp_path):
     page = render.render(tmp_path / "probe.ipynb", tmp_path / "probe.html").read_text(encoding="utf-8")
     assert 'id="Terrain-:-bilan"' in page and 'href="#Terrain-:-bilan"' in page and "%C2%A0" not in page
     assert "Terrain\u00a0: bilan" in page or "Terrain&nbsp;: bilan" in page
+
+
+def _papermilled(defaults: str, injected: str):
+    own = new_code_cell(defaults, metadata={"tags": ["parameters"]})
+    inj = new_code_cell(injected, metadata={"tags": ["injected-parameters"]})
+    return new_notebook(cells=[new_markdown_cell("# T"), own, inj, new_code_cell("x = 1")])
+
+
+def test_an_analysts_report_shows_one_parameters_cell_when_make_changed_nothing():
+    """Analyst reports showed the notebook's defaults and then papermill's « # Parameters » cell with the same
+    values. The second is dropped when it changes nothing, and the first says that the run used it; when it does
+    change values (a scenario, ``-p``), it stays and names them."""
+    from portrait.reporting import render
+
+    same = render.one_parameters_cell(_papermilled('# defaults\nseed = 1\nsource = "simulated"\nfile = "a.csv"',
+                                                   '# Parameters\nseed = 1\nsource = "simulated"\n'))
+    assert [c.metadata.get("tags", []) for c in same.cells] == [[], ["parameters"], []]
+    assert same.cells[1].source.startswith("# this run's parameters: these defaults, as `make` injected them\n")
+    other = render.one_parameters_cell(_papermilled('seed = 1\nsource = "simulated"', 'seed = 2\nsource = "simulated"\nn = [1, 2]'))
+    assert len(other.cells) == 4
+    assert other.cells[2].source.startswith("# this run's parameters (injected; they change n, seed of the defaults above)")

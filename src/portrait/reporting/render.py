@@ -127,7 +127,7 @@ def render(executed: str | Path, out: str | Path, *, exclude_input: bool = False
     """Write the HTML report of an executed notebook (atomically)."""
     import nbformat
 
-    nb = typeset(without_simulation(nbformat.read(paths.resolve(executed), as_version=4)))
+    nb = typeset(without_simulation(one_parameters_cell(nbformat.read(paths.resolve(executed), as_version=4))))
     exporter = _exporter_class()(template_name="portrait", extra_template_basedirs=[str(TEMPLATES)],
                                  exclude_input=exclude_input, exclude_input_prompt=exclude_input,
                                  exclude_output_prompt=exclude_input, language_code="fr")
@@ -141,6 +141,40 @@ def render(executed: str | Path, out: str | Path, *, exclude_input: bool = False
     body, _ = exporter.from_notebook_node(nb, resources=dict(resources))
     body = body.replace(ANCHOR_NBSP, "-")     # headings' anchors as without the typesetting (« Terrain-:-… »)
     return write_text(paths.resolve(out), body.replace(TOC_MARKER, toc_html(_toc(body)), 1))
+
+
+def _assignments(source: str) -> dict[str, object]:
+    """``name = literal`` lines of a parameters cell (others, and values that are not literals, are skipped)."""
+    import ast
+
+    out = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            try:
+                out[node.targets[0].id] = ast.literal_eval(node.value)
+            except ValueError:
+                continue
+    return out
+
+
+def one_parameters_cell(nb):
+    """The notebook as an analyst reads its report: papermill adds its « # Parameters » cell after the notebook's
+    own defaults. When it changes none of them (`make` injects what `make params` wrote), it is dropped and the
+    defaults cell says that the run used its values; otherwise it stays, saying which values it changed."""
+    cells = nb.cells
+    own = next((i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", [])), None)
+    injected = next((i for i, c in enumerate(cells) if "injected-parameters" in c.metadata.get("tags", [])), None)
+    if own is None or injected is None:
+        return nb
+    defaults, used = _assignments(cells[own].source), _assignments(cells[injected].source)
+    changed = sorted(k for k, v in used.items() if k not in defaults or defaults[k] != v)
+    if not changed:
+        cells[own].source = "# this run's parameters: these defaults, as `make` injected them\n" + cells[own].source
+        nb.cells = cells[:injected] + cells[injected + 1:]
+    else:
+        cells[injected].source = (f"# this run's parameters (injected; they change {', '.join(changed)} of the "
+                                  "defaults above)\n" + cells[injected].source)
+    return nb
 
 
 SIMULATED_ONLY = "simulated-only"
