@@ -442,8 +442,10 @@ def checksums_sentence(files: Sequence[str]) -> str:
     for f, h in zip(t["fichier"], t["empreinte SHA-256"]):
         p = PurePosixPath(f)
         folders.setdefault(str(p.parent), []).append(f"{p.name} ({h})")
-    return fmt.french(" ".join(f"Fichiers lus dans `{folder}/`, avec le début de leur empreinte SHA-256 : "
-                               + fmt.enumeration(names) + "." for folder, names in folders.items()))
+    return fmt.french("Pour qui refait ces calculs : l'empreinte d'un fichier change dès qu'un seul de ses chiffres "
+                      "change, si bien que des empreintes identiques garantissent des données identiques. "
+                      + " ".join(f"Fichiers lus dans `{folder}/`, avec le début de leur empreinte SHA-256 : "
+                                 + fmt.enumeration(names) + "." for folder, names in folders.items()))
 
 
 def table(df: pd.DataFrame, caption: str | None = None):
