@@ -191,6 +191,8 @@ def test_a_partial_fieldwork_with_an_empty_sex_by_age_cell_is_weighted_with_the_
     got = pd.Series(w.final.weights[held]).groupby(cell.to_numpy()).sum()
     assert got["1 × 2"] == pytest.approx(insee[("1", "1")] + insee[("1", "2")], rel=1e-8)
     assert got["2 × 1"] == pytest.approx(insee[("2", "1")], rel=1e-8) and "1 × 1" not in got.index
+    shown = survey.margin_table(w.final, w.margins, labels=w.labels, names=w.names)
+    assert "Hommes × 15 à 29 ans + 30 à 44 ans" in shown["modalité"].tolist()
 
 
 def test_a_sparse_cell_joins_its_neighbour_in_age_holding_fewer_respondents():
@@ -202,12 +204,16 @@ def test_a_sparse_cell_joins_its_neighbour_in_age_holding_fewer_respondents():
     data = pd.DataFrame(rows, columns=["s", "a"]).astype("string").assign(w=1.0)
     d = survey.Design.from_frame(data, weights="w")
     m = Margin.of(("s", "a"), {(sx, str(a)): 100.0 * a for sx in "12" for a in range(1, 6)})
-    d2, (m2,), notes = recipes.merge_sparse_levels(d, [m], 20)
+    d2, (m2,), notes, merged = recipes.merge_sparse_levels(d, [m], 20)
     assert m2.totals == {("1", "1"): 600.0, ("1", "4"): 900.0, **{("2", str(a)): 100.0 * a for a in range(1, 6)}}
     assert d2.data[["s", "a"]].value_counts().to_dict() == {("1", "1"): 47, ("1", "4"): 43, **{("2", str(a)): 25 for a in range(1, 6)}}
     assert notes == ["s × a : 1 × 5 regroupé(s) avec 1 × 4 (moins de 20 répondants)",
                      "s × a : 1 × 2 regroupé(s) avec 1 × 3 (moins de 20 répondants)",
                      "s × a : 1 × 2, 3 regroupé(s) avec 1 × 1 (moins de 20 répondants)"]
+    assert merged == {"s × a": {("1", "1"): "1 × 1 + 2 + 3", ("1", "4"): "1 × 4 + 5"}}
+    # the margins table shows what each merged level holds (the engine reads these labels first)
+    shown = survey.margin_table(d2, [m2], labels=merged)["modalité"].tolist()
+    assert shown[:2] == ["1 × 1 + 2 + 3", "1 × 4 + 5"] and shown[2:] == [f"2 × {a}" for a in range(1, 6)]
 
 
 def test_sparse_margin_levels_are_merged(visitor_inputs):
@@ -218,7 +224,9 @@ def test_sparse_margin_levels_are_merged(visitor_inputs):
     m = Margin.of("source_type", frame.groupby("source_type").size().astype(float).to_dict())
     counts = d.data.loc[d.data["respondent"], "source_type"].value_counts()
     threshold = int(counts.min()) + 1
-    d2, (m2,), notes = recipes.merge_sparse_levels(d, [m], threshold)
+    d2, (m2,), notes, merged = recipes.merge_sparse_levels(d, [m], threshold)
     assert len(m2.totals) == len(m.totals) - 1
     assert m2.grand_total == pytest.approx(m.grand_total)
     assert notes and counts.idxmin() in notes[0]
+    (big,), = merged["source_type"]
+    assert merged["source_type"][(big,)] == f"{big} + {counts.idxmin()}"

@@ -24,27 +24,32 @@ __all__ = ["merge_sparse_levels"]
 
 def merge_sparse_levels(design: Design, margins: list[Margin], min_respondents: int,
                         labels: Mapping[str, Mapping[str, str]] | None = None,
-                        names: Mapping[str, str] | None = None) -> tuple[Design, list[Margin], list[str]]:
+                        names: Mapping[str, str] | None = None
+                        ) -> tuple[Design, list[Margin], list[str], dict[str, dict[tuple, str]]]:
     """Merge the margin levels held by fewer than ``min_respondents`` respondents (see the module).
 
     ``labels`` (variable → code → label) and ``names`` (variable → name) make the notes readable
     (« sexe × âge : Hommes × 15-29 ans regroupé avec Hommes × 30-44 ans »); codes are shown otherwise.
-    Returns the design with the recoded variables, the merged margins and one French note per merge.
+    Returns the design with the recoded variables, the merged margins, one French note per merge, and the
+    labels of the levels that received others (margin name → level → « Hommes × 15 à 29 ans + 30 à 44 ans »),
+    in the form :func:`portrait.survey.margin_table` reads.
     """
     labels, names = labels or {}, names or {}
     data = design.data.copy()
     resp = (design.weights > 0)
-    out, notes = [], []
+    out, notes, merged = [], [], {}
     for m in margins:
         if len(m.variables) == 1:
-            m, said = _merge_one_way(data, resp, m, min_respondents, labels, names)
+            m, said, shown = _merge_one_way(data, resp, m, min_respondents, labels, names)
         elif len(m.variables) == 2:
-            m, said = _merge_within(data, resp, m, min_respondents, labels, names)
+            m, said, shown = _merge_within(data, resp, m, min_respondents, labels, names)
         else:
-            said = []
+            said, shown = [], {}
         out.append(m)
         notes += said
-    return replace(design, data=data), out, notes
+        if shown:
+            merged[m.name] = shown
+    return replace(design, data=data), out, notes, merged
 
 
 def _label(labels: Mapping[str, Mapping[str, str]], v: str, level: str) -> str:
@@ -52,20 +57,21 @@ def _label(labels: Mapping[str, Mapping[str, str]], v: str, level: str) -> str:
 
 
 def _merge_one_way(data: pd.DataFrame, resp, m: Margin, min_respondents: int, labels, names
-                   ) -> tuple[Margin, list[str]]:
+                   ) -> tuple[Margin, list[str], dict[tuple, str]]:
     v = m.variables[0]
     counts = data.loc[resp, v].astype(str).value_counts()
     totals = {k[0]: t for k, t in m.totals.items()}
     small = sorted(lv for lv in totals if counts.get(lv, 0) < min_respondents)
     if not small or len(small) == len(totals):
-        return m, []
+        return m, [], {}
     big = max((lv for lv in totals if lv not in small), key=lambda lv: (counts.get(lv, 0), lv))
     merged = {lv: t for lv, t in totals.items() if lv not in small}
     merged[big] += sum(totals[lv] for lv in small)
     data[v] = data[v].astype(str).where(~data[v].astype(str).isin(small), big)
     shown = ", ".join(_label(labels, v, lv) for lv in small)
-    return Margin.of(v, merged), [f"{names.get(v, v)} : {shown} regroupé(s) avec {_label(labels, v, big)} "
-                                  f"(moins de {min_respondents} répondants)"]
+    return (Margin.of(v, merged), [f"{names.get(v, v)} : {shown} regroupé(s) avec {_label(labels, v, big)} "
+                                   f"(moins de {min_respondents} répondants)"],
+            {(big,): " + ".join(_label(labels, v, lv) for lv in [big, *small])})
 
 
 def _order(levels) -> list[str]:
@@ -75,11 +81,11 @@ def _order(levels) -> list[str]:
 
 
 def _merge_within(data: pd.DataFrame, resp, m: Margin, min_respondents: int, labels, names
-                  ) -> tuple[Margin, list[str]]:
+                  ) -> tuple[Margin, list[str], dict[tuple, str]]:
     a, b = m.variables
     av, bv = data[a].astype("string"), data[b].astype("string")
     counts = pd.DataFrame({a: av[resp], b: bv[resp]}).value_counts()
-    totals, notes = dict(m.totals), []
+    totals, notes, shown = dict(m.totals), [], {}
     for x in _order({k[0] for k in totals}):
         groups = [[y] for y in _order(k[1] for k in totals if k[0] == x)]      # each group: the levels it holds
         n = [int(counts.get((x, y), 0)) for [y] in groups]
@@ -95,4 +101,8 @@ def _merge_within(data: pd.DataFrame, resp, m: Margin, min_respondents: int, lab
             groups[k] += gone
             n[k] += n[i]
             del groups[i], n[i]
-    return (Margin.of((a, b), totals) if notes else m), notes
+        for g in groups:
+            if len(g) > 1:
+                shown[(x, g[0])] = (f"{_label(labels, a, x)} × "
+                                    + " + ".join(_label(labels, b, y) for y in _order(g)))
+    return (Margin.of((a, b), totals) if notes else m), notes, shown

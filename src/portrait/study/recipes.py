@@ -303,7 +303,8 @@ def weight_residents(responses: pd.DataFrame, communes: pd.DataFrame, cb: Codebo
               "cal_age": {str(c.value): c.label for c in cb.variable("age").codes},
               "departement": dict(sources.DEPARTMENTS)}
     names = {"cal_sexe": "sexe", "cal_age": "âge", "departement": "département", "size_class": "taille de commune"}
-    nr, margins, notes = merge_sparse_levels(nr, margins, recipe.min_respondents_per_level, labels, names)
+    nr, margins, notes, merged = merge_sparse_levels(nr, margins, recipe.min_respondents_per_level, labels, names)
+    labels.update({k: {**labels.get(k, {}), **v} for k, v in merged.items()})
     method = recipe.calibration_method
     cal = survey.calibrate(nr, margins, method=method, bounds=recipe.bounds, label=f"calage ({method})")
     return Weighted(survey="residents", id_column="slot_id",
@@ -425,7 +426,8 @@ def weight_visitors(responses: pd.DataFrame, frame: pd.DataFrame, recipe: Visito
     labels = {"zone": dict(ZONE_LABELS), "source_type": dict(SOURCE_LABELS)}
     names = {"zone": "zone visitée", "source_type": "type de partenaire", "country_group": "pays de résidence",
              "country_group_t": "pays de résidence", "multiplicity_group": "nombre de fichiers"}
-    nr, margins, notes = merge_sparse_levels(nr, margins, recipe.min_respondents_per_level, labels, names)
+    nr, margins, notes, merged = merge_sparse_levels(nr, margins, recipe.min_respondents_per_level, labels, names)
+    labels.update({k: {**labels.get(k, {}), **v} for k, v in merged.items()})
     method = recipe.calibration_method
     cal = survey.calibrate(nr, margins, method=method, bounds=recipe.bounds,
                            label=f"calage ({method}, {'base' if target == 'frame' else 'tourisme'})")

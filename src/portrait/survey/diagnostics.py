@@ -95,7 +95,9 @@ def margin_table(design: Design, margins: Sequence[Margin], before: Design | Non
                  names: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Tabulate weighted totals by margin level, before and after, against the population targets.
 
-    ``labels`` maps a variable to {level: French label}; ``names`` a variable to its French name.
+    ``labels`` maps a variable to {level: French label}; ``names`` a variable to its French name. A
+    margin's name may also map a whole level (the tuple of its variables' levels) to a label, which then
+    wins: a level that holds others merged into it before calibration is shown as such.
 
     Parameters
     ----------
@@ -106,7 +108,8 @@ def margin_table(design: Design, margins: Sequence[Margin], before: Design | Non
     before : Design, optional
         The design before weighting (same units); adds ``avant`` and ``écart avant (%)``.
     labels : mapping, optional
-        ``{variable: {level: label}}`` used to show levels.
+        ``{variable: {level: label}}`` used to show levels; ``{margin name: {level tuple: label}}`` for
+        whole levels of a margin (merged levels), which win.
     names : mapping, optional
         ``{variable: name}`` used to show margins.
 
@@ -123,7 +126,8 @@ def margin_table(design: Design, margins: Sequence[Margin], before: Design | Non
         key = _joined_text(design.data, m.variables, JOINT, "")
         for lv, target in m.totals.items():
             mask = (key == JOINT.join(lv)).to_numpy()
-            shown = JOINT.join(str(labels.get(v, {}).get(x, x)) for v, x in zip(m.variables, lv))
+            shown = labels.get(m.name, {}).get(tuple(lv)) or JOINT.join(
+                str(labels.get(v, {}).get(x, x)) for v, x in zip(m.variables, lv))
             row = {"marge": JOINT.join(names.get(v, v) for v in m.variables), "modalité": shown, "cible": target,
                    "après": float(design.weights[mask].sum())}
             if before is not None:
