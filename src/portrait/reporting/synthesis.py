@@ -169,10 +169,9 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
         "la méthode vise à ce que, 95 fois sur 100, la fourchette contienne la vraie valeur de la population. Une différence "
         "entre habitants et clients n'est dite « établie » que si elle reste significative une fois corrigée pour le "
         f"grand nombre de questions comparées ({adjustment}), série par série : les écarts principaux (notes, parts "
-        "d'accord, score de recommandation, forces et faiblesses) en forment une, et chaque autre section (mots, "
-        "départements, anciennes régions, retour des clients) la sienne. L'étude de validation (rapport 08) mesure par "
-        "simulation si ces fourchettes tiennent leur promesse : elle refait tous les calculs, du tirage des échantillons "
-        "aux estimations, sur une population simulée dont les "
+        "d'accord, recommandation, forces, faiblesses), puis chaque autre section à part. L'étude de validation "
+        "(rapport 08) mesure par simulation si ces fourchettes tiennent leur promesse : elle refait tous les calculs "
+        "sur une population simulée dont les "
         "vraies valeurs sont connues, et compte combien de fois les intervalles les contiennent. Le rapport 08 dit sur "
         "combien de répétitions (réplications) il repose : quelques dizaines dans sa version courte, produite par "
         "défaut, qui montre la méthode sans permettre de conclure ; bien davantage dans sa version publiée, qui le "
@@ -442,10 +441,8 @@ def checksums_sentence(files: Sequence[str]) -> str:
     for f, h in zip(t["fichier"], t["empreinte SHA-256"]):
         p = PurePosixPath(f)
         folders.setdefault(str(p.parent), []).append(f"{p.name} ({h})")
-    return fmt.french("Pour qui refait ces calculs : l'empreinte d'un fichier change dès qu'un seul de ses chiffres "
-                      "change, si bien que des empreintes identiques garantissent des données identiques. "
-                      + " ".join(f"Fichiers lus dans `{folder}/`, avec le début de leur empreinte SHA-256 : "
-                                 + fmt.enumeration(names) + "." for folder, names in folders.items()))
+    return fmt.french(" ".join(f"Fichiers lus dans `{folder}/`, avec le début de leur empreinte SHA-256 : "
+                               + fmt.enumeration(names) + "." for folder, names in folders.items()))
 
 
 def table(df: pd.DataFrame, caption: str | None = None):
