@@ -555,6 +555,24 @@ def _write_csv(path: Path, rows: list[list[str]], encoding: str = "utf-8", **wri
     path.write_bytes(buf.getvalue().encode(encoding))
 
 
+def test_an_encoding_problem_names_the_column_without_the_quotes_of_the_file(cb, tmp_path):
+    """A board's trial: a LimeSurvey export (UTF-8, headers quoted) with one cp1252 byte named the column « "SEXE" »,
+    quotes included. The header is read as CSV, so the column is SEXE as the tool names it."""
+    folder = _tool_folder("limesurvey", tmp_path)
+    answers = folder / "residents.csv"
+    rows = _csv_rows(answers)
+    rows[1][3] = "a, b"          # a separator inside a quoted field before it: fields are counted as CSV
+    buf = io.StringIO()
+    csv.writer(buf, quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows(rows)
+    data = buf.getvalue().encode("utf-8")
+    end = data.index(b"\r\n", data.index(b"\r\n") + 2) - 1               # the closing quote of row 2's last field
+    answers.write_bytes(data[:end] + b"\xe9" + data[end:])              # « é » in cp1252: not UTF-8
+    j = len(rows[0]) - 1
+    found = ingest.check(folder, {"residents": _sample()}, cb, tool="limesurvey", key=KEY)
+    p = next(p for p in found.problems if p.rule == "encoding")
+    assert p.row == 2 and p.column == rows[0][j]
+
+
 def test_an_export_saved_again_by_excel_gets_the_tools_remedy(cb, tmp_path):
     """LimeSurvey's CSV opened and saved by French Excel (cp1252, ';'): the remedy is the tool's own file, not a
     parameter (csv_encoding does not apply to a tool's layout), and no column is named from a header that the

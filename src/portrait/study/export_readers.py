@@ -219,8 +219,10 @@ def _column_at(data: bytes, offset: int, codec: str, sep: str = ";") -> str | No
     """The header name of the field holding byte ``offset`` (``field N`` on the header line itself; None when the
     header is not split by ``sep``)."""
     start = data.rfind(b"\n", 0, offset) + 1
-    column_index = data[start:offset].count(sep.encode())
-    first_line = data.split(b"\n", 1)[0].lstrip(BOM).decode(codec, "replace").strip().split(sep)
+    prefix = data[start:offset].decode(codec, "replace")           # fields before it, quoted separators kept
+    column_index = len(next(csv.reader([prefix], delimiter=sep), [""])) - 1 if prefix else 0
+    header = data.split(b"\n", 1)[0].lstrip(BOM).decode(codec, "replace").strip()
+    first_line = next(csv.reader([header], delimiter=sep), [])     # « "SEXE" », quoted as tools write it: SEXE
     if len(first_line) == 1 and start > 0:
         return None                       # the header is not separated by ``sep``: no column can be named
     on_header = start == 0
