@@ -69,7 +69,8 @@ def _column_checks(v: Variable, col: str, s: pd.Series, rows: np.ndarray, file: 
         report(present & (s.str.len() > limit), "too_long",
                f"open answers are at most {limit} characters (`max_length` of « {v.name} » in config/codebook.yaml"
                + ("" if v.max_length else ", 200 when absent")
-               + "): shorten the answer, or raise the limit there if the survey tool allowed longer ones")
+               + "): raise the limit there if the survey tool allowed longer answers; otherwise shorten it in the "
+               "survey tool and export again (a spreadsheet would damage the export)")
         return s.mask(empty).astype("string")
     control = present & s.str.contains(CONTROL)
     report(control, "control_character", "a control character (NUL, escape…) inside a code, number or identifier: "
