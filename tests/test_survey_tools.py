@@ -668,3 +668,29 @@ def test_messages_name_questions_as_the_tools_file_does():
     assert problems[0].column == "REGION"
     assert problems[0].message == "answered although 'REGION' is only asked when 'PAYS' is « France » (here « Belgique »)"
     assert problems[1].message == msg and problems[1].column == "region_residence"
+
+
+@pytest.mark.parametrize("tool", sorted(TOOLS))
+def test_a_finished_participant_without_a_response_row_is_a_filtered_export(tool, cb, tmp_path):
+    """A board's trial: responses exported with a filter lost finished participants, who then counted as silent
+    invitees (response rates, non-response correction) while the check said « no problem ». The contact-status
+    export says who finished (LimeSurvey ``completed``, Qualtrics ``Survey Finished``): each one without a response
+    row is a ``missing_response`` problem at its row of that export. The untouched fixtures have none."""
+    folder = _tool_folder(tool, tmp_path)
+    lay = survey_tools.layout(tool, cb)
+    assert ingest.check(folder, {"residents": _sample()}, cb, tool=tool, key=KEY).problems == []
+    answers = folder / "residents.csv"
+    rows = _csv_rows(answers)
+    h = rows[0]
+    done = next(k for k in range(lay.header_rows, len(rows))
+                if (rows[k][h.index(lay.complete_column)] != "" if lay.complete_values is None
+                    else rows[k][h.index(lay.complete_column)] in lay.complete_values)
+                and (lay.keep_rows is None or rows[k][h.index(lay.keep_rows[0])] in lay.keep_rows[1]))
+    token = rows[done][h.index(lay.id)]
+    _write_csv(answers, rows[:done] + rows[done + 1:], "utf-8-sig", **({} if tool == "limesurvey" else
+                                                                         {"quoting": csv.QUOTE_MINIMAL}))
+    statuses = _csv_rows(folder / lay.dispositions.file.format(survey="residents"))
+    row = next(k for k, r in enumerate(statuses) if token in r) + 1
+    found = ingest.check(folder, {"residents": _sample()}, cb, tool=tool, key=KEY)
+    assert [(p.rule, p.row, p.column) for p in found.problems] == [("missing_response", row, lay.dispositions.id)]
+    assert "export every response, with no date or identifier filter" in found.problems[0].message

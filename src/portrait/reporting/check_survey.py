@@ -41,6 +41,7 @@ RULES_FR = {
     "title_rows": "lignes de titre au-dessus de l'en-tête d'un classeur",
     "formula_without_value": "formule de classeur sans valeur calculée",
     "merged_cells": "cellules fusionnées dans le classeur (seule la première garde sa valeur)",
+    "missing_response": "participant qui a terminé selon l'outil, sans ligne dans l'export des réponses (export filtré)",
     "encoding": "encodage inattendu (UTF-16, UTF-8 sans BOM, cp1252…)",
     "separator": "séparateur de colonnes inattendu",
     "truncated": "fichier coupé au milieu d'une ligne",

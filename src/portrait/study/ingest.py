@@ -63,6 +63,8 @@ Rules (the ``rule`` field of each problem):
 ``filter``                    an answer to a question that the filter does not ask
 ``unknown_disposition``       an unknown contact-status code
 ``disposition_conflict``      answers from a unit whose invitation was not delivered
+``missing_response``          a participant the survey tool records as having finished, with no row in
+                              the responses export (a filtered export)
 ``missing_participant``       a survey tool's contact-status export without a row for every sampled
                               unit (a filtered or partial export)
 ``unknown_status``            a survey tool's response status (Qualtrics ``Status``) that is neither a
@@ -97,7 +99,7 @@ from .export_checks import CONTROL, validate_dispositions, validate_export
 from .export_readers import (EMAIL, EMAIL_REPLACEMENT, Problem, RawTable, in_reading_order, problems_table,
                              raise_if_problems, read_csv_export, read_export, read_sav_export, read_xlsx_export)
 from .exports import DISPOSITION_COLUMN, dispositions_path, export_path
-from . import survey_tools
+from . import survey_tools, tool_statuses
 from .survey_tools import DEFAULT_FILE as TOOLS_FILE, NATIVE, ReadNote
 
 __all__ = ["Problem", "problems_table", "raise_if_problems", "RawTable", "read_export", "read_csv_export",
@@ -422,11 +424,12 @@ def _read_survey(folder: Path, survey: str, sample: pd.DataFrame, codebook: Code
     else:
         draw = read_export(dpath, encoding=lay.encoding, problems=problems, delimiter=lay.delimiter, tool=lay.label)
         if draw is not None:
-            native, note = survey_tools.dispositions_from_tool(draw, survey, codebook, lay, back, problems)
+            native, note, finished = tool_statuses.dispositions_from_tool(draw, survey, codebook, lay, back, problems)
             notes.append(note)
             start = len(problems)
             disp = validate_dispositions(native, survey, codebook, ids, problems)
             survey_tools.tool_problems(problems, start, draw.file, {id_col: lay.dispositions.id}, id_col)
+            tool_statuses.missing_responses(finished, answers, id_col, draw.file, lay, problems)
     _disposition_conflicts(answers, disp, codebook, id_col, dpath, lay.dispositions.id, problems)
     return answers, disp
 

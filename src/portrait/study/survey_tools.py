@@ -24,7 +24,6 @@ import base64
 import dataclasses
 import hmac
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -36,7 +35,7 @@ from ..pipeline import paths
 from ..pipeline.config import did_you_mean, read_yaml
 from ..pipeline.errors import ParameterError
 from .codebook import Codebook, Variable
-from .export_readers import Problem, RawTable, repeated
+from .export_readers import Problem, RawTable
 from .exports import DISPOSITION_COLUMN
 
 NATIVE = "native"
@@ -59,6 +58,8 @@ class Dispositions:
     technical: tuple[str, ...]
     values: dict[str, tuple[str, ...]]
     rules: tuple[tuple[str, str, int], ...]
+    # (column, "when" | "unless", values): the participants the tool records as having finished the survey
+    answered: tuple[str, str, tuple[str, ...]] | None = None
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,16 @@ def layout(name: str, codebook: Codebook, path: str | Path = DEFAULT_FILE) -> To
     return lay
 
 
+def _answered(spec: Any, name: str, where: str) -> tuple[str, str, tuple[str, ...]] | None:
+    """``{column: completed, unless: [N]}`` or ``{column: Status, when: [Survey Finished]}``."""
+    if spec is None:
+        return None
+    how = [k for k in ("when", "unless") if k in spec] if isinstance(spec, dict) else []
+    if len(how) != 1 or "column" not in spec:
+        raise ParameterError(f"{where}: tool {name!r}: dispositions.answered needs a column and one of when, unless")
+    return str(spec["column"]), how[0], tuple(str(x) for x in spec[how[0]])
+
+
 def _parse(name: str, spec: Any, where: str) -> ToolLayout:
     def need(d: Mapping, key: str, what: str) -> Any:
         if key not in d:
@@ -189,7 +200,7 @@ def _parse(name: str, spec: Any, where: str) -> ToolLayout:
             personal=tuple(map(str, d.get("personal", ()))),
             technical=tuple(map(str, d.get("technical", ()))),
             values={str(k): tuple("" if x is None else str(x) for x in v) for k, v in d.get("values", {}).items()},
-            rules=rules),
+            rules=rules, answered=_answered(d.get("answered"), name, where)),
         invitation_columns={str(k): str(v) for k, v in spec.get("invitations", {}).get("columns", {}).items()})
 
 
@@ -390,66 +401,6 @@ def tool_problems(problems: list[Problem], start: int, file: str, native_to_tool
             hint = did_you_mean([p.column], missing)
             if hint:
                 problems[k] = dataclasses.replace(p, message=p.message + hint)
-
-
-def dispositions_from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: ToolLayout,
-                           tokens_to_ids: Mapping[str, str], problems: list[Problem]) -> tuple[RawTable, ReadNote]:
-    """A tool's participants / distribution export as the native contact-status table (id ; statut_contact).
-
-    Only the token and the ``read`` columns are looked at; personal columns are dropped unread. A
-    participant matched by no rule was invited normally and gets no row.
-    """
-    d = lay.dispositions
-    note = ReadNote(raw.file, lay.name, rows=len(raw.cells))
-    # LimeSurvey writes attribute columns as « attribute_1 <description> »: the description is not the name
-    raw = dataclasses.replace(raw, header=[re.sub(r"\s*<[^<>]*>\s*$", "", h) for h in raw.header])
-    pos = {h: j for j, h in reversed(list(enumerate(raw.header)))}
-    note.personal = [h for h in raw.header if h in d.personal or h in lay.personal]
-    note.technical = [h for h in raw.header if h in d.technical]
-    id_col = codebook.id_column(survey)
-    for need in (d.id, *d.read):
-        if need not in pos and need not in d.optional:
-            problems.append(Problem(raw.file, lay.header_rows, need, None, "missing_column",
-                                    f"the {lay.label} contact-status export needs the columns {[d.id, *d.read]}: "
-                                    "without one, the statuses it records would silently count as none (create "
-                                    "the participant attributes as the README's real-data section says, even "
-                                    "left blank)"))
-    known = set(d.read) | set(d.personal) | set(d.technical) | {d.id} | set(lay.personal)
-    for h in raw.header:
-        if h not in known:
-            problems.append(Problem(raw.file, lay.header_rows, h or "(empty)", None, "extra_column",
-                                    f"column is not part of the {lay.label} contact-status layout "
-                                    "(config/survey_tools.yaml)"))
-    if d.id not in pos:
-        return RawTable(raw.file, raw.fmt, [id_col, DISPOSITION_COLUMN], pd.DataFrame(columns=[0, 1]),
-                        np.zeros(0, dtype=int)), note
-    read = {c: _text(raw, pos[c]) for c in d.read if c in pos}
-    for c, s in read.items():
-        allowed = d.values.get(c)
-        if allowed is None:
-            continue
-        for i in np.flatnonzero((~s.isin(allowed)).to_numpy()):
-            problems.append(Problem(raw.file, int(raw.rows[i]), c, s.iloc[i], "unknown_disposition",
-                                    f"not a value of {c!r} in the {lay.label} layout "
-                                    f"({', '.join(repr(x) for x in allowed)})"))
-    code = pd.Series("", index=range(len(raw.cells)), dtype=object)
-    for column, equals, c in reversed(d.rules):          # first matching rule wins
-        if column in read:
-            code[(read[column] == equals).to_numpy()] = str(c)
-    tokens = _text(raw, pos[d.id])
-    for i, first in repeated(tokens, raw.rows):    # a participant listed twice: which row's status holds is a guess
-        problems.append(Problem(raw.file, int(raw.rows[i]), d.id, tokens.iloc[i], "duplicate_id",
-                                f"the token already appears at row {first} of the {lay.label} contact-status export"))
-    ids = tokens.map(lambda t: tokens_to_ids.get(t, t))
-    absent = len(set(tokens_to_ids.values()) - set(ids))
-    if absent:      # a unit without its row would count as invited normally, and silent
-        problems.append(Problem(raw.file, None, d.id, None, "missing_participant",
-                                f"{absent} of the {len(tokens_to_ids)} sampled units have no row: export every "
-                                f"participant of the survey from {lay.label}, with no filter (a unit without its "
-                                "row would count as invited normally and silent, its bounce or refusal lost)"))
-    has = (code != "").to_numpy()
-    cells = pd.DataFrame({0: ids[has].to_numpy(dtype=object), 1: code[has].to_numpy(dtype=object)}, dtype=object)
-    return RawTable(raw.file, raw.fmt, [id_col, DISPOSITION_COLUMN], cells, raw.rows[has]), note
 
 
 # ============================================================================ writing (simulator)

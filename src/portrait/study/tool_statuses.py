@@ -1,0 +1,109 @@
+"""A survey tool's contact-status export (LimeSurvey participants, Qualtrics distribution history) read as
+the native contact statuses, and the check that every participant the tool says has finished has a response.
+
+A board's trial: a responses export filtered by date left hundreds of finished participants without their
+answers, and they counted as silent invitees — in the response rates and the non-response correction. The
+participants export says who finished (LimeSurvey ``completed``, Qualtrics ``Survey Finished``): each of them
+without a response row is a ``missing_response`` problem.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from .codebook import Codebook
+from .export_readers import Problem, RawTable, repeated
+from .exports import DISPOSITION_COLUMN
+from .survey_tools import ReadNote, ToolLayout, _text
+
+__all__ = ["dispositions_from_tool", "missing_responses"]
+
+
+def dispositions_from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: ToolLayout,
+                           tokens_to_ids: Mapping[str, str], problems: list[Problem]
+                           ) -> tuple[RawTable, ReadNote, dict[str, int]]:
+    """A tool's participants / distribution export as the native contact-status table (id ; statut_contact).
+
+    Only the token, the ``read`` columns and the layout's ``answered`` column are looked at; personal
+    columns are dropped unread. A participant matched by no rule was invited normally and gets no row.
+    Also returns the participants the tool records as having finished the survey (unit id → row), for
+    :func:`missing_responses`.
+    """
+    d = lay.dispositions
+    note = ReadNote(raw.file, lay.name, rows=len(raw.cells))
+    # LimeSurvey writes attribute columns as « attribute_1 <description> »: the description is not the name
+    raw = dataclasses.replace(raw, header=[re.sub(r"\s*<[^<>]*>\s*$", "", h) for h in raw.header])
+    pos = {h: j for j, h in reversed(list(enumerate(raw.header)))}
+    note.personal = [h for h in raw.header if h in d.personal or h in lay.personal]
+    note.technical = [h for h in raw.header if h in d.technical]
+    id_col = codebook.id_column(survey)
+    for need in (d.id, *d.read):
+        if need not in pos and need not in d.optional:
+            problems.append(Problem(raw.file, lay.header_rows, need, None, "missing_column",
+                                    f"the {lay.label} contact-status export needs the columns {[d.id, *d.read]}: "
+                                    "without one, the statuses it records would silently count as none (create "
+                                    "the participant attributes as the README's real-data section says, even "
+                                    "left blank)"))
+    known = set(d.read) | set(d.personal) | set(d.technical) | {d.id} | set(lay.personal) | \
+        ({d.answered[0]} if d.answered else set())
+    for h in raw.header:
+        if h not in known:
+            problems.append(Problem(raw.file, lay.header_rows, h or "(empty)", None, "extra_column",
+                                    f"column is not part of the {lay.label} contact-status layout "
+                                    "(config/survey_tools.yaml)"))
+    if d.id not in pos:
+        return RawTable(raw.file, raw.fmt, [id_col, DISPOSITION_COLUMN], pd.DataFrame(columns=[0, 1]),
+                        np.zeros(0, dtype=int)), note, {}
+    read = {c: _text(raw, pos[c]) for c in d.read if c in pos}
+    for c, s in read.items():
+        allowed = d.values.get(c)
+        if allowed is None:
+            continue
+        for i in np.flatnonzero((~s.isin(allowed)).to_numpy()):
+            problems.append(Problem(raw.file, int(raw.rows[i]), c, s.iloc[i], "unknown_disposition",
+                                    f"not a value of {c!r} in the {lay.label} layout "
+                                    f"({', '.join(repr(x) for x in allowed)})"))
+    code = pd.Series("", index=range(len(raw.cells)), dtype=object)
+    for column, equals, c in reversed(d.rules):          # first matching rule wins
+        if column in read:
+            code[(read[column] == equals).to_numpy()] = str(c)
+    tokens = _text(raw, pos[d.id])
+    for i, first in repeated(tokens, raw.rows):    # a participant listed twice: which row's status holds is a guess
+        problems.append(Problem(raw.file, int(raw.rows[i]), d.id, tokens.iloc[i], "duplicate_id",
+                                f"the token already appears at row {first} of the {lay.label} contact-status export"))
+    ids = tokens.map(lambda t: tokens_to_ids.get(t, t))
+    absent = len(set(tokens_to_ids.values()) - set(ids))
+    if absent:      # a unit without its row would count as invited normally, and silent
+        problems.append(Problem(raw.file, None, d.id, None, "missing_participant",
+                                f"{absent} of the {len(tokens_to_ids)} sampled units have no row: export every "
+                                f"participant of the survey from {lay.label}, with no filter (a unit without its "
+                                "row would count as invited normally and silent, its bounce or refusal lost)"))
+    has = (code != "").to_numpy()
+    cells = pd.DataFrame({0: ids[has].to_numpy(dtype=object), 1: code[has].to_numpy(dtype=object)}, dtype=object)
+    finished = {}
+    if d.answered is not None and d.answered[0] in pos:
+        column, how, values = d.answered
+        said = _text(raw, pos[column]).str.strip().isin(values).to_numpy()
+        for i in np.flatnonzero(said if how == "when" else ~said):
+            finished.setdefault(ids.iloc[i], int(raw.rows[i]))
+    return RawTable(raw.file, raw.fmt, [id_col, DISPOSITION_COLUMN], cells, raw.rows[has]), note, finished
+
+
+def missing_responses(finished: Mapping[str, int], answers: pd.DataFrame | None, id_col: str, file: str,
+                      lay: ToolLayout, problems: list[Problem]) -> None:
+    """A participant the contact-status export records as having finished, with no row in the responses export:
+    the responses were exported with a filter (a date or identifier range), and the unit would count as silent."""
+    if not finished or answers is None or id_col not in answers.columns:
+        return
+    have = set(answers[id_col].dropna().astype(str))
+    for unit, row in sorted(finished.items(), key=lambda x: x[1]):
+        if unit not in have:
+            problems.append(Problem(file, row, lay.dispositions.id, None, "missing_response",
+                                    f"{lay.label} records this participant as having finished the survey, but the "
+                                    "responses export has no row for them: export every response, with no date or "
+                                    "identifier filter (they would count as silent invitees)"))
