@@ -733,3 +733,20 @@ def test_the_gaps_without_local_clients_are_tabulated_by_hand():
     assert a["clients hors région (%)"] == fmt.number(81.6, 1) and a["établi"] == "non"
     assert a["écart avec les habitants (points) [IC à 95\u00a0%]"] == fmt.french("+3,4 [−0,1 ;\u00a06,9]")
     assert (t.iloc[0] == synthesis.SUPPRESSED).sum() == 3
+
+
+def test_merged_calibration_levels_are_said_where_readers_look():
+    """A board's mid-fieldwork trial: with no man aged 15–29 the cell was merged, the weighting report said « chaque
+    marge est reproduite exactement » and the synthesis that the sample reproduced INSEE's sex × age exactly. The
+    merge is now explained in the weighting report, qualified in the synthesis' method and named in its limits;
+    without a merge, nothing is added."""
+    from portrait.reporting import synthesis, weighting_text
+
+    note = "sexe × âge : Hommes × 15 à 29 ans (aucun répondant) rejoint Hommes × 30 à 44 ans"
+    said = weighting_text.merges_sentence([note], 20)
+    assert said.startswith(fmt.french("**Modalités regroupées faute de répondants** (moins de 20 dans la modalité) : "))
+    assert note.replace(" :", "\u00a0:") in said and "Le calage ne distingue plus les modalités regroupées" in said
+    assert weighting_text.merges_sentence([], 20) == ""
+    limits = synthesis.limits("real", [], "frame", merges={"residents": [note], "visitors": []})
+    assert fmt.french("**Regroupements de calage.** Faute de répondants") in limits and "habitants" in limits
+    assert "Regroupements" not in synthesis.limits("real", [], "frame", merges={"residents": [], "visitors": []})

@@ -183,8 +183,7 @@ def test_a_partial_fieldwork_with_an_empty_sex_by_age_cell_is_weighted_with_the_
     r.loc[empty, "status"] = "non_respondent"
     r.loc[empty, ["sexe", "age"]] = pd.NA
     w = recipes.weight_residents(r, resident_frame, cb, RESIDENT, config.rng(1, "t"))
-    assert w.notes == ("sexe × âge : Hommes × 15 à 29 ans regroupé(s) avec Hommes × 30 à 44 ans "
-                       "(moins de 20 répondants)",)
+    assert w.notes == ("sexe × âge : Hommes × 15 à 29 ans (aucun répondant) rejoint Hommes × 30 à 44 ans",)
     insee = recipes.resident_margins(resident_frame, cb, 2017)[0][0].totals
     held = w.final.weights > 0
     cell = w.final.data.loc[held, ["cal_sexe", "cal_age"]].astype(str).agg(" × ".join, axis=1)
@@ -207,9 +206,9 @@ def test_a_sparse_cell_joins_its_neighbour_in_age_holding_fewer_respondents():
     d2, (m2,), notes, merged = recipes.merge_sparse_levels(d, [m], 20)
     assert m2.totals == {("1", "1"): 600.0, ("1", "4"): 900.0, **{("2", str(a)): 100.0 * a for a in range(1, 6)}}
     assert d2.data[["s", "a"]].value_counts().to_dict() == {("1", "1"): 47, ("1", "4"): 43, **{("2", str(a)): 25 for a in range(1, 6)}}
-    assert notes == ["s × a : 1 × 5 regroupé(s) avec 1 × 4 (moins de 20 répondants)",
-                     "s × a : 1 × 2 regroupé(s) avec 1 × 3 (moins de 20 répondants)",
-                     "s × a : 1 × 2, 3 regroupé(s) avec 1 × 1 (moins de 20 répondants)"]
+    assert notes == ["s × a : 1 × 5 (3 répondants) rejoint 1 × 4",
+                     "s × a : 1 × 2 (5 répondants) rejoint 1 × 3",
+                     "s × a : 1 × 2 + 3 (17 répondants) rejoint 1 × 1"]
     assert merged == {"s × a": {("1", "1"): "1 × 1 + 2 + 3", ("1", "4"): "1 × 4 + 5"}}
     # the margins table shows what each merged level holds (the engine reads these labels first)
     shown = survey.margin_table(d2, [m2], labels=merged)["modalité"].tolist()

@@ -126,14 +126,15 @@ def _takes(counts: Mapping[str, int]) -> str:
 
 
 def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapping[str, pd.Series],
-                     visitor_target: str = "frame", *, adjustment: str) -> str:
+                     visitor_target: str = "frame", *, adjustment: str, merged: bool = False) -> str:
     """The method in plain French, with the chain's own numbers.
 
     ``counts``: communes, residents aged 15+, frame persons, invitations of each survey;
     ``ledger``: the fieldwork ledger; ``diag``: weight diagnostics of each survey; ``visitor_target``:
     the visitors' calibration target (``frame``: the partner files' exact totals; ``tourism``: totals
     derived from tourism figures, which are assumptions); ``adjustment``: the correction for multiple tests
-    in French, as :func:`portrait.reporting.comparison_text.adjustment_label` names it (« méthode de Holm »).
+    in French, as :func:`portrait.reporting.comparison_text.adjustment_label` names it (« méthode de Holm »);
+    ``merged``: calibration levels were merged for want of respondents (« Limites » says which).
     """
     led = ledger.groupby(["survey", "status"])["n"].sum()
 
@@ -156,7 +157,8 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
         "Ceux qui répondent ne ressemblent pas exactement à ceux qui ne répondent pas : la pondération corrige "
         "ces écarts pour les caractéristiques connues (voir « Limites »).",
         "**Pondération.** Chaque répondant reçoit un poids : l'inverse de sa probabilité d'être invité, corrigé de la "
-        "non-réponse, puis calé pour que l'échantillon reproduise exactement des effectifs de référence — pour les "
+        "non-réponse, puis calé pour que l'échantillon reproduise exactement des effectifs de référence"
+        + (" (à des regroupements près, faute de répondants : voir « Limites »)" if merged else "") + " — pour les "
         "habitants, la population de l'Insee par sexe et âge et par département, et sa répartition par taille de "
         "commune estimée à partir de la base de sondage ; pour les clients, "
         + ("les totaux exacts des fichiers de partenaires. " if visitor_target == "frame" else
@@ -331,15 +333,23 @@ def widen(cross: pd.DataFrame, rows: str, cols: str) -> pd.DataFrame:
 
 
 def limits(source: str, margin_sources: Mapping[str, pd.DataFrame] | Iterable[pd.DataFrame],
-           visitor_target: str = "frame") -> str:
+           visitor_target: str = "frame", merges: Mapping[str, Sequence[str]] | None = None) -> str:
     """The limits of the results, in French: simulated answers, assumptions of the margins, coverage.
 
     ``margin_sources``: each survey's table of calibration margins (columns ``marge``, ``source``,
     ``hypothèse``), as the weighted files' attributes hold them, keyed as :func:`margin_sources` keys them (the
     clients' variant, ``visitors_variant``, is then named as such) or in a plain sequence. ``visitor_target``: the clients'
-    calibration target of this run (``frame`` or ``tourism``, the recipe's ``calibration_target``).
+    calibration target of this run (``frame`` or ``tourism``, the recipe's ``calibration_target``). ``merges``:
+    each survey's calibration levels merged for want of respondents (the weighted files' ``notes``).
     """
     parts = []
+    merged = {g: list(n) for g, n in (merges or {}).items() if n}
+    if merged:
+        who = {"residents": "habitants", "visitors": "clients"}
+        parts.append("**Regroupements de calage.** Faute de répondants, des modalités de calage ont été regroupées ("
+                     + " ; ".join(f"{who.get(g, g)} : " + " ; ".join(n) for g, n in merged.items()) + ") : leurs "
+                     "répondants représentent aussi la population des modalités qui en manquaient, et les résultats "
+                     "selon ces modalités (l'âge, par exemple) ne portent que sur les répondants présents.")
     if source == "simulated":
         parts.append("**Données simulées.** Les réponses de 2017 ne sont pas publiques : ce rapport est produit sur "
                      "des réponses simulées par un modèle documenté (le simulateur du projet), avec de vraies bases de sondage et de "

@@ -45,6 +45,17 @@ def steps_table(steps: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def merges_sentence(notes, min_respondents: int) -> str:
+    """The calibration levels merged for want of respondents (the recipe's notes), and what it means; empty text
+    when there is none."""
+    if not notes:
+        return ""
+    return fmt.french(f"**Modalités regroupées faute de répondants** (moins de {min_respondents} dans la modalité) : "
+                      + " ; ".join(notes) + ". Le calage ne distingue plus les modalités regroupées : leurs répondants "
+                      "représentent aussi la population de celles qui en manquaient, dont la part n'est plus "
+                      "reproduite à elle seule.")
+
+
 def margins_for_readers(table: pd.DataFrame) -> pd.DataFrame:
     """:func:`portrait.survey.margin_table` with its margins and levels starting with a capital, as the other
     tables' labels (« Pays de résidence », « Inconnu »), whatever the recipe's own level values."""

@@ -29,7 +29,7 @@ def merge_sparse_levels(design: Design, margins: list[Margin], min_respondents: 
     """Merge the margin levels held by fewer than ``min_respondents`` respondents (see the module).
 
     ``labels`` (variable → code → label) and ``names`` (variable → name) make the notes readable
-    (« sexe × âge : Hommes × 15-29 ans regroupé avec Hommes × 30-44 ans »); codes are shown otherwise.
+    (« sexe × âge : Hommes × 15 à 29 ans (aucun répondant) rejoint Hommes × 30 à 44 ans »); codes otherwise.
     Returns the design with the recoded variables, the merged margins, one French note per merge, and the
     labels of the levels that received others (margin name → level → « Hommes × 15 à 29 ans + 30 à 44 ans »),
     in the form :func:`portrait.survey.margin_table` reads.
@@ -52,6 +52,10 @@ def merge_sparse_levels(design: Design, margins: list[Margin], min_respondents: 
     return replace(design, data=data), out, notes, merged
 
 
+def _held(n: int) -> str:
+    return "aucun répondant" if n == 0 else f"{n} répondant" + ("s" if n > 1 else "")
+
+
 def _label(labels: Mapping[str, Mapping[str, str]], v: str, level: str) -> str:
     return str(labels.get(v, {}).get(level, level))
 
@@ -68,9 +72,9 @@ def _merge_one_way(data: pd.DataFrame, resp, m: Margin, min_respondents: int, la
     merged = {lv: t for lv, t in totals.items() if lv not in small}
     merged[big] += sum(totals[lv] for lv in small)
     data[v] = data[v].astype(str).where(~data[v].astype(str).isin(small), big)
-    shown = ", ".join(_label(labels, v, lv) for lv in small)
-    return (Margin.of(v, merged), [f"{names.get(v, v)} : {shown} regroupé(s) avec {_label(labels, v, big)} "
-                                   f"(moins de {min_respondents} répondants)"],
+    shown = ", ".join(f"{_label(labels, v, lv)} ({_held(int(counts.get(lv, 0)))})" for lv in small)
+    return (Margin.of(v, merged), [f"{names.get(v, v)} : {shown} {'rejoint' if len(small) == 1 else 'rejoignent'} "
+                                   f"{_label(labels, v, big)}"],
             {(big,): " + ".join(_label(labels, v, lv) for lv in [big, *small])})
 
 
@@ -95,9 +99,9 @@ def _merge_within(data: pd.DataFrame, resp, m: Margin, min_respondents: int, lab
             into, gone = groups[k][0], groups[i]
             totals[(x, into)] += totals.pop((x, gone[0]))          # a group's total is under its first level
             data.loc[(av == x).fillna(False).to_numpy() & bv.isin(gone).fillna(False).to_numpy(), b] = into
-            notes.append(f"{names.get(a, a)} × {names.get(b, b)} : "
-                         f"{_label(labels, a, x)} × {', '.join(_label(labels, b, y) for y in _order(gone))} regroupé(s) avec "
-                         f"{_label(labels, a, x)} × {_label(labels, b, into)} (moins de {min_respondents} répondants)")
+            notes.append(f"{names.get(a, a)} × {names.get(b, b)} : {_label(labels, a, x)} × "
+                         f"{' + '.join(_label(labels, b, y) for y in _order(gone))} ({_held(n[i])}) rejoint "
+                         f"{_label(labels, a, x)} × {_label(labels, b, into)}")
             groups[k] += gone
             n[k] += n[i]
             del groups[i], n[i]
