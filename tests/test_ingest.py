@@ -338,11 +338,11 @@ def test_a_respondent_marked_out_of_scope_is_counted_and_said(clean, sim_data, c
     """A board's trial: a complete respondent whose contact status says out of scope (code 3) left the respondents
     with no word in any report. The status still wins (an out-of-scope unit is not in the population), but the
     units set aside this way are counted per survey and named in the sentence the fieldwork and check reports show."""
-    from portrait.reporting.fieldwork_text import cleaning_sentence
+    from portrait.reporting.fieldwork_text import out_of_scope_sentence
 
     folder = _copy(clean, tmp_path)
     before = ingest.ingest(folder, sim_data[1], cb).surveys
-    assert before["residents"].answered_out_of_scope == 0 and "hors champ" not in cleaning_sentence(before)
+    assert before["residents"].answered_out_of_scope == 0 and out_of_scope_sentence(before) == ""
     answers = _rows(folder / "residents.csv")
     h = answers[0]
     done = [r[0] for r in answers[1:] if r[h.index("complet")] == "1"][:2]
@@ -355,8 +355,10 @@ def test_a_respondent_marked_out_of_scope_is_counted_and_said(clean, sim_data, c
     led = r.ledger.set_index("reason")["n"]
     assert led["complet"] == before["residents"].ledger.set_index("reason")["n"]["complet"] - 2
     assert set(r.responses.set_index("slot_id").loc[done, "reason"]) == {"hors_champ"}
-    text = cleaning_sentence(after)
-    assert "2 unités marquées hors champ" in text and "habitants : 2" in text and "clients" not in text
+    assert r.out_of_scope_rows == (len(rows) - 1, len(rows))         # where to find them: the rows added above
+    text = out_of_scope_sentence(after)
+    assert "2 unités marquées hors champ" in text and "clients" not in text
+    assert f"habitants : 2, lignes {len(rows) - 1} et {len(rows)} de l'export des statuts de contact" in text
 
 
 def test_a_respondent_without_sex_or_age_is_refused_at_the_check(clean, sim_data, cb, tmp_path):

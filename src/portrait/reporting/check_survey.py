@@ -174,6 +174,8 @@ def notebook(found: ingest.CheckResult, settings: dict) -> nbformat.NotebookNode
                 t[c] = t[c].map(fmt.number)
         cells += [_md("Bilan provisoire du terrain (chaque unité tirée a un statut) :"), _table(t),
                   _md(fieldwork_text.cleaning_sentence(found.result.surveys))]
+        if fieldwork_text.out_of_scope_sentence(found.result.surveys):
+            cells.append(_md(fieldwork_text.out_of_scope_sentence(found.result.surveys)))
     if n:
         pt = problems_table(found.problems)
         counts = pt["rule"].value_counts().rename_axis("rule").reset_index(name="n").sort_values(["n", "rule"],
@@ -246,8 +248,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"✓ survey exports of {settings['folder']} ({settings['tool']}): no problem; {paths.relative(out)}")
     for survey, r in (found.result.surveys.items() if found.result is not None else ()):
         if r.answered_out_of_scope:
+            rows = f" (rows {', '.join(map(str, r.out_of_scope_rows))} of the contact-status export)" \
+                if r.out_of_scope_rows else ""
             print(f"  ? {survey}: {r.answered_out_of_scope} unit(s) marked out of scope in the contact statuses "
-                  "answered all the same; their answers are not used (fix the status in the tool if it is wrong)")
+                  f"answered all the same{rows}; their answers are not used (fix the status in the tool if it is wrong)")
     for n in completed_only(found.notes):
         print(f"  ? {Path(n.file).name}: {n.rows} responses and not one unfinished questionnaire: does the export "
               "hold all responses (LimeSurvey: « All responses »)? Otherwise the break-offs count as silence")

@@ -82,21 +82,27 @@ def cleaning_sentence(surveys) -> str:
     return ("Réponses ouvertes : " + count(emails, "aucune adresse électronique à effacer",
                                            "adresse(s) électronique(s) remplacée(s) par « [courriel supprimé] »")
             + " ; " + count(controls, "aucun caractère de contrôle (NUL…) à retirer",
-                            "réponse(s) débarrassée(s) de caractères de contrôle (NUL…)") + "." + codes
-            + out_of_scope_sentence(surveys))
+                            "réponse(s) débarrassée(s) de caractères de contrôle (NUL…)") + "." + codes)
 
 
 def out_of_scope_sentence(surveys) -> str:
     """The units that answered although their contact status says out of scope, by survey: their answers are
     set aside by the status (empty text when there are none)."""
-    n = {s: r.answered_out_of_scope for s, r in surveys.items() if r.answered_out_of_scope}
+    n = {s: r for s, r in surveys.items() if r.answered_out_of_scope}
     if not n:
         return ""
-    total = sum(n.values())
-    where = ", ".join(f"{SURVEYS.get(s, s).lower()} : {fmt.number(k)}" for s, k in n.items())
+    total = sum(r.answered_out_of_scope for r in n.values())
+
+    def rows(r) -> str:
+        shown = [fmt.number(x) for x in r.out_of_scope_rows]
+        return (f", {'ligne' if len(shown) == 1 else 'lignes'} {fmt.enumeration(shown)} de l'export des statuts de "
+                "contact" if shown else "")
+
+    where = " ; ".join(f"{SURVEYS.get(s, s).lower()} : {fmt.number(r.answered_out_of_scope)}{rows(r)}"
+                       for s, r in n.items())
     one = total == 1
-    return (f" Statuts : {fmt.count(total, 'unité marquée', 'unités marquées')} hors champ dans les statuts de "
-            f"contact {'avait' if one else 'avaient'} pourtant répondu ({where}) ; "
+    return (f"**Réponses écartées par le statut.** {fmt.count(total, 'unité marquée', 'unités marquées')} hors "
+            f"champ dans les statuts de contact {'avait' if one else 'avaient'} pourtant répondu ({where}) ; "
             f"{'ses' if one else 'leurs'} réponses ne sont pas utilisées, car une unité hors champ n'appartient pas "
             "à la population étudiée. Si ce statut est une erreur, corrigez-le dans l'outil d'enquête.")
 

@@ -136,6 +136,7 @@ class SurveyResult:
     controls_removed: int = 0
     codes_padded: dict[str, int] = field(default_factory=dict)   # column → codes whose leading zero was restored
     answered_out_of_scope: int = 0       # units with answers whose contact status says out of scope: not used
+    out_of_scope_rows: tuple[int, ...] = ()     # their rows in the contact-status export
 
 
 @dataclass(frozen=True)
@@ -246,9 +247,11 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
                 if bad.any():
                     ans[c] = ans[c].str.replace(CONTROL, "", regex=True)
     rows = pd.DataFrame({c: _at(s, pos) for c, s in ans.items()})
-    set_aside = int(((pos >= 0) & (reason == "hors_champ")).sum())
+    set_aside = (pos >= 0) & (reason == "hors_champ")
+    where = (sorted(int(r) for r in disp.loc[disp[id_col].astype(str).isin(ids[set_aside]), "source_row"])
+             if set_aside.any() and "source_row" in disp.columns else [])
     return SurveyResult(survey, pd.concat([table, rows], axis=1), _ledger(survey, reason, codebook), emails, controls,
-                        answered_out_of_scope=set_aside)
+                        answered_out_of_scope=int(set_aside.sum()), out_of_scope_rows=tuple(where))
 
 
 def _at(values: pd.Series, pos: np.ndarray) -> pd.api.extensions.ExtensionArray | pd.Series:
