@@ -551,3 +551,27 @@ def test_an_analysts_report_shows_one_parameters_cell_when_make_changed_nothing(
     other = render.one_parameters_cell(_papermilled('seed = 1\nsource = "simulated"', 'seed = 2\nsource = "simulated"\nn = [1, 2]'))
     assert len(other.cells) == 4
     assert other.cells[2].source.startswith("# this run's parameters (injected; they change n, seed of the defaults above)")
+
+
+def test_a_round_still_in_the_field_is_said_on_every_report_from_its_answers():
+    """A board's mid-fieldwork trial: nothing said the results were provisional (report 03 even titled its tables
+    « Statut final », « Dispositions finales »). With ``fieldwork_status: in_progress`` and real answers, each report
+    from 03 on carries a banner and the index a badge; simulated answers, or a closed round, carry neither; a value
+    other than closed or in_progress stops stage 03 with the parameter named."""
+    from portrait.reporting import render, report
+    from portrait.study import codebook, fieldwork
+
+    def nb(**params):
+        n = new_notebook(cells=[new_markdown_cell("# T")])
+        n.metadata["papermill"] = {"parameters": params}
+        return n
+
+    assert "Terrain en cours" in render.banner(nb(source="real", fieldwork_status="in_progress"))
+    assert "Terrain en cours" not in render.banner(nb(source="real", fieldwork_status="closed"))
+    assert "Terrain en cours" not in render.banner(nb(source="simulated", fieldwork_status="in_progress"))
+    assert render.banner(nb(source="real")) == ""
+    with pytest.raises(ParameterError, match="parameter 'fieldwork_status' must be closed or in_progress, got 'ongoing'"):
+        fieldwork.FieldworkSettings.from_params(dict(
+            source="real", fieldwork_status="ongoing", export_formats=["csv"], export_encoding="cp1252",
+            ingest_format="csv", csv_encoding="cp1252", min_core_answered=8), codebook.load())
+    assert report.parameter_labels.value_text("fieldwork_status", "in_progress") == "en cours (résultats provisoires)"

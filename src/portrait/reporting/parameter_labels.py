@@ -34,6 +34,7 @@ LABELS = {
     "departments": "départements",
     "population_year": "millésime des populations Insee",
     "source": "source des réponses",
+    "fieldwork_status": "terrain",
     "pseudo_key_file": "fichier de la clé de pseudonymisation",
     # 01 — resident frame and sample
     "size_breaks": "seuils des tailles de commune (habitants)",
@@ -143,6 +144,7 @@ ENCODINGS = {"cp1252": "Windows-1252", "utf-8": "UTF-8", "utf-8-sig": "UTF-8 ave
 #: The codes config/ writes and what they mean to a reader (parameter → code → text), for every value the code
 #: accepts; a list parameter's codes are its items'. A value without a text is shown as config/ writes it.
 VALUE_TEXTS = {
+    "fieldwork_status": {"closed": "clos", "in_progress": "en cours (résultats provisoires)"},
     "source": {"simulated": "données simulées (simulateur documenté, vérité connue)",
                "real": "exports réels de l'outil d'enquête"},
     "partners_source": {"synthetic": "fichiers simulés (générateur documenté)", "real": "fichiers réels des partenaires"},

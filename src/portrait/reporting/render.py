@@ -26,6 +26,8 @@ from . import parameter_labels
 TEMPLATES = Path(__file__).parent / "templates"
 SIMULATED_BANNER = ("Données simulées : les réponses de ce rapport viennent du simulateur documenté "
                     "du projet, pas d'une enquête réelle.")
+IN_PROGRESS_BANNER = ("Terrain en cours : ce rapport porte sur les réponses reçues à ce jour ; ses résultats, taux de "
+                      "réponse compris, sont provisoires.")
 HEADING = re.compile(r'<h([23]) id="([^"]+)">(.*?)<a class="anchor-link"', re.S)
 FOCUSABLE = re.compile(r'<div class="([^"]*\b(?:jp-Cell-inputWrapper|jp-OutputArea-output)\b[^"]*)"([^>]*)>')
 NO_ALT = re.compile(r'<img(?![^>]*\balt=)')
@@ -69,11 +71,14 @@ def scenario_name(nb) -> str:
 
 
 def banner(nb) -> str:
-    """The warnings above a report: simulated answers; a scenario's report, not the study's."""
+    """The warnings above a report: simulated answers; a scenario's report, not the study's; real answers of a
+    round still in the field (``fieldwork_status: in_progress``)."""
     name = scenario_name(nb)
     scenario = (f"Scénario « {name} » : ce rapport vient d'une variante de la chaîne (scenarios/{name}/), "
                 "pas des résultats de référence de l'étude." if name else "")
-    return fmt.french(" ".join(b for b in (scenario, SIMULATED_BANNER if is_simulated(nb) else "") if b))
+    params = nb.metadata.get("papermill", {}).get("parameters", {})
+    partial = IN_PROGRESS_BANNER if params.get("fieldwork_status") == "in_progress" and not is_simulated(nb) else ""
+    return fmt.french(" ".join(b for b in (scenario, SIMULATED_BANNER if is_simulated(nb) else "", partial) if b))
 
 
 def is_scenario_page(nb) -> bool:

@@ -113,6 +113,8 @@ def index_html(executed: list[Path], stale: tuple[str, set[str]] | None = None, 
         params = nb.metadata.get("papermill", {}).get("parameters", {})
         badge = ("données simulées" if path.stem in SIMULATED_BY_DESIGN else
                  data_source(params, None if path.stem in RESIDENTS_ONLY else partners))
+        if params.get("fieldwork_status") == "in_progress" and params.get("source") == "real":
+            badge += ", terrain en cours"
         shown = " ; ".join(f"{parameter_labels.html_name(k)} : {parameter_labels.html_value(k, v)}"
                            for k, v in parameter_labels.by_label(params) if parameter_labels.shown(k, v))
         summary = notebook_summary(nb)

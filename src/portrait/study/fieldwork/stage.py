@@ -57,6 +57,9 @@ class FieldworkSettings:
             source = require(params, "source", str)
             if source is not None:
                 source_label(source)
+            fieldwork_status = params.get("fieldwork_status", "closed")          # read by the reports only (their banner)
+            if fieldwork_status not in ("closed", "in_progress"):
+                problem(f"parameter 'fieldwork_status' must be closed or in_progress, got {fieldwork_status!r}")
             formats = require(params, "export_formats", list)
             bad = [f for f in formats or () if f not in FORMATS]
             if formats is not None and (not formats or bad or len(set(formats)) < len(formats)):
