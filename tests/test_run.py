@@ -575,3 +575,6 @@ def test_a_round_still_in_the_field_is_said_on_every_report_from_its_answers():
             source="real", fieldwork_status="ongoing", export_formats=["csv"], export_encoding="cp1252",
             ingest_format="csv", csv_encoding="cp1252", min_core_answered=8), codebook.load())
     assert report.parameter_labels.value_text("fieldwork_status", "in_progress") == "en cours (résultats provisoires)"
+    # a closed round is the usual case: no line for it in the index or the run information
+    assert not report.parameter_labels.shown("fieldwork_status", "closed")
+    assert report.parameter_labels.shown("fieldwork_status", "in_progress")

@@ -27,6 +27,8 @@ from . import formatting as fmt
 #: Parameters never shown to readers: where the study's pseudonymisation key is kept says nothing about the
 #: results and is not for readers' eyes (paths are not shown either, see :func:`shown`).
 HIDDEN = frozenset({"pseudo_key_file"})
+#: Parameters shown only when they leave this value: the usual case needs no line (a closed round).
+QUIET = {"fieldwork_status": "closed"}
 
 LABELS = {
     # config/study.yaml
@@ -261,5 +263,6 @@ def text_value(name: str, value) -> str:
 
 def shown(name: str, value) -> bool:
     """Whether readers see a parameter (the index, the run-information blocks): not a hidden one, not a path (a
-    value holding « / »)."""
-    return name not in HIDDEN and not (isinstance(value, str) and "/" in value)
+    value holding « / »), not a :data:`QUIET` one at its usual value."""
+    return (name not in HIDDEN and not (isinstance(value, str) and "/" in value)
+            and not (name in QUIET and value == QUIET[name]))
