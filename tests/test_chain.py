@@ -48,6 +48,20 @@ def test_two_clean_runs_give_byte_identical_outputs(reduced_runs):
     assert mismatch == [] and errors == []
 
 
+def test_no_executed_notebook_writes_to_stderr(reduced_runs):
+    """A warning in a report is noise for its reader, and it carries the checkout's path: a matplotlib warning
+    (a merged level's long label squeezed a figure's axes to nothing) made two clean runs differ. None may remain."""
+    import json
+
+    noisy = {}
+    for nb in sorted((reduced_runs[0] / "build" / "executed").glob("*.ipynb")):
+        cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
+        said = [o["text"] for c in cells for o in c.get("outputs", []) if o.get("name") == "stderr"]
+        if said:
+            noisy[nb.name] = "".join(said[0])[:200]
+    assert noisy == {}
+
+
 def test_parameter_change_reruns_only_its_dependants(reduced_runs):
     """Touching the resident-weighting parameters re-runs it and what reads its outputs or its parameters
     (comparison, synthesis, validation), not the frames, the fieldwork or the visitor weighting.

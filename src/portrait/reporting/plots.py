@@ -276,12 +276,16 @@ def g_distribution(before, after, title: str) -> plt.Figure:
 
 def standardised_differences(table: pd.DataFrame, title: str) -> plt.Figure:
     """Dot plot of standardised differences sample − population, before and after calibration."""
-    d = table.assign(ligne=table["marge"] + " : " + table["modalité"]).melt(
+    # a level that received others (« Sites culturels et de loisirs + Congrès et salons + … ») is wrapped: on one
+    # line it squeezed the axes to nothing
+    lines = (table["marge"] + " : " + table["modalité"]).map(lambda s: textwrap.fill(str(s), 48))
+    d = table.assign(ligne=lines).melt(
         id_vars="ligne", value_vars=["diff. std. avant", "diff. std. après"], var_name="quand", value_name="diff")
     d["quand"] = d["quand"].map({"diff. std. avant": "avant calage", "diff. std. après": "après calage"})
     from matplotlib.ticker import MaxNLocator
 
-    fig, ax = plt.subplots(figsize=(8, 0.28 * table.shape[0] + 1.4), layout="constrained")
+    height = 0.28 * int(lines.str.count("\n").sum() + len(lines)) + 1.4
+    fig, ax = plt.subplots(figsize=(8, height), layout="constrained")
     sns.scatterplot(data=d, x="diff", y="ligne", hue="quand", style="quand", s=50,
                     palette={"avant calage": "#b3261e", "après calage": "#0b5cad"}, ax=ax)
     ax.axvline(0, color="#52606d", lw=1)
