@@ -174,8 +174,9 @@ def notebook(found: ingest.CheckResult, settings: dict) -> nbformat.NotebookNode
                 t[c] = t[c].map(fmt.number)
         cells += [_md("Bilan provisoire du terrain (chaque unité tirée a un statut) :"), _table(t),
                   _md(fieldwork_text.cleaning_sentence(found.result.surveys))]
-        if fieldwork_text.out_of_scope_sentence(found.result.surveys):
-            cells.append(_md(fieldwork_text.out_of_scope_sentence(found.result.surveys)))
+        set_aside = fieldwork_text.out_of_scope_sentence(found.result.surveys)
+        if set_aside:
+            cells.append(_md(set_aside))
     if n:
         pt = problems_table(found.problems)
         counts = pt["rule"].value_counts().rename_axis("rule").reset_index(name="n").sort_values(["n", "rule"],

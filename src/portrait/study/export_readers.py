@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..pipeline import paths
 from ..pipeline.errors import ParameterError, SurveyValidationError
-from .exports import FORMATS, worksheets_hold
+from .exports import FORMATS, merged_ranges, worksheets_hold
 
 
 MAX_LISTED = 50
@@ -391,7 +391,7 @@ def read_xlsx_export(path: Path, problems: list[Problem], file: str) -> RawTable
         hvals = hvals[:-1]
     header = [_xlsx_text(x) for x in hvals]
     width = len(header)
-    for rn, j, ref in _merged_ranges(path):
+    for rn, j, ref, _ in merged_ranges(path):
         problems.append(Problem(file, rn, header[j] if j < width else f"column {j + 1}", None, "merged_cells",
                                 f"cells {ref} are merged: a workbook keeps the value of the first cell only and the "
                                 "others read as empty; unmerge them and fill each cell, or export the file again"))
@@ -429,21 +429,6 @@ def _formulas_without_value(path: Path, values: list[list]) -> list[tuple[int, i
     try:
         return [(i + 1, j) for i, r in enumerate(wb.worksheets[0].iter_rows(values_only=True))
                 for j, x in enumerate(r) if (i, j) in empty and isinstance(x, str) and x.startswith("=")]
-    finally:
-        wb.close()
-
-
-def _merged_ranges(path: Path) -> list[tuple[int, int, str]]:
-    """(first row, first column index, range such as ``B3:B4``) of each merged range of the first sheet; the
-    workbook is read a second time, fully, only when its XML holds a merge (rare in exports)."""
-    from openpyxl import load_workbook
-
-    if not worksheets_hold(path, rb"<(?:\w+:)?mergeCell[ >/]"):
-        return []
-    wb = load_workbook(path, data_only=True)
-    try:
-        ranges = sorted(wb.worksheets[0].merged_cells.ranges, key=lambda r: (r.min_row, r.min_col))
-        return [(r.min_row, r.min_col - 1, r.coord) for r in ranges]
     finally:
         wb.close()
 

@@ -124,6 +124,24 @@ def write_workbook(path: str | Path, header: list, rows: Iterable[Sequence], *, 
     return Path(path)
 
 
+def merged_ranges(path: str | Path, sheet: str | int = 0) -> list[tuple[int, int, str, object]]:
+    """The merged ranges of a workbook's sheet, by position: (first row, first column index from 0, range such
+    as ``B3:B4``, the header cell of that column). A workbook keeps a merged range's value in its first cell
+    only, so the others read as empty. It is read a second time, fully, only when its XML holds a merge
+    (rare in exports and partner files)."""
+    from openpyxl import load_workbook
+
+    if not worksheets_hold(path, rb"<(?:\w+:)?mergeCell[ >/]"):
+        return []
+    wb = load_workbook(path, data_only=True)
+    try:
+        ws = wb[sheet] if isinstance(sheet, str) else wb.worksheets[sheet]
+        ranges = sorted(ws.merged_cells.ranges, key=lambda r: (r.min_row, r.min_col))
+        return [(r.min_row, r.min_col - 1, r.coord, ws.cell(row=1, column=r.min_col).value) for r in ranges]
+    finally:
+        wb.close()
+
+
 def worksheets_hold(path: str | Path, pattern: bytes) -> bool:
     """Whether the XML of any worksheet of the workbook matches ``pattern``, read without parsing it
     (to find the rare workbooks a fast reader would misread: formulas, error cells)."""

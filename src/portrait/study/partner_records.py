@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..pipeline import paths
 from ..pipeline.errors import InputError
-from .exports import worksheets_hold
+from .exports import merged_ranges, worksheets_hold
 from .partner_layouts import PartnerFile
 
 
@@ -155,10 +155,7 @@ def read_partner_file(folder: str | Path, pf: PartnerFile) -> pd.DataFrame:
                              "CSV file)", file=where)
         try:
             df = _read_sheet(path, pf.sheet, pick)
-            _refuse_merged_cells(path, pf.sheet, where)
         except ValueError as exc:
-            if isinstance(exc, InputError):
-                raise
             if "not found" in str(exc):
                 raise InputError(f"the workbook has no sheet {pf.sheet!r}; declare the right "
                                  "'sheet' in the layouts mapping", file=where) from exc
@@ -169,6 +166,7 @@ def read_partner_file(folder: str | Path, pf: PartnerFile) -> pd.DataFrame:
         except Exception as exc:  # a damaged sheet inside a valid zip: XML errors, bad CRC, …
             raise InputError(f"the workbook opens but a sheet cannot be read ({type(exc).__name__}); the file is "
                              "damaged: export it again from the partner's software", file=where) from exc
+        _refuse_merged_cells(path, pf.sheet, where)
         if not seen:
             raise InputError("the file is empty (no header, no record)", file=where)
     if twice:
@@ -218,23 +216,12 @@ ERROR_CELL = rb'<(?:\w+:)?c\b[^>]*\bt="e"'     # a worksheet cell of type error
 def _refuse_merged_cells(path: Path, sheet: str | int, where: str) -> None:
     """Stop on the first merged range of the sheet read: a workbook keeps the first cell's value only, so the
     records under a merged cell would lose their e-mail, country or date without a word."""
-    from openpyxl import load_workbook
-
-    if not worksheets_hold(path, rb"<(?:\w+:)?mergeCell[ >/]"):
-        return
-    wb = load_workbook(path, data_only=True)
-    try:
-        ws = wb[sheet] if isinstance(sheet, str) else wb.worksheets[sheet]
-        ranges = sorted(ws.merged_cells.ranges, key=lambda r: (r.min_row, r.min_col))
-        if ranges:
-            r = ranges[0]
-            header = ws.cell(row=1, column=r.min_col).value
-            raise InputError(f"cells {r.coord} are merged ({len(ranges)} merged range(s) in the sheet): a workbook "
-                             "keeps the first cell's value only, so the records below would lose theirs; unmerge "
-                             "them and fill each cell", file=where, row=r.min_row,
-                             column=str(header).strip() if header is not None else None)
-    finally:
-        wb.close()
+    ranges = merged_ranges(path, sheet)
+    if ranges:
+        row, _, ref, header = ranges[0]
+        raise InputError(f"cells {ref} are merged ({len(ranges)} merged range(s) in the sheet): a workbook keeps the "
+                         "first cell's value only, so the records below would lose theirs; unmerge them and fill "
+                         "each cell", file=where, row=row, column=str(header).strip() if header is not None else None)
 
 
 def _check_swallowed_records(text: str, sep: str, where: str) -> None:
