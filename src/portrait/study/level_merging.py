@@ -17,6 +17,7 @@ from typing import Mapping
 
 import pandas as pd
 
+from ..reporting import formatting as fmt
 from ..survey import Design, Margin
 
 __all__ = ["merge_sparse_levels"]
@@ -53,7 +54,7 @@ def merge_sparse_levels(design: Design, margins: list[Margin], min_respondents: 
 
 
 def _held(n: int) -> str:
-    return "aucun répondant" if n == 0 else f"{n} répondant" + ("s" if n > 1 else "")
+    return "aucun répondant" if n == 0 else fmt.count(n, "répondant")
 
 
 def _label(labels: Mapping[str, Mapping[str, str]], v: str, level: str) -> str:
