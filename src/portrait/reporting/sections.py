@@ -371,15 +371,12 @@ def choice_gaps(diff: pd.DataFrame) -> list[str]:
     sentence per item and direction."""
     out = []
     for item, name in (("forces", "Forces"), ("faiblesses", "Faiblesses")):
-        fd = diff.loc[(diff["item"] == item) & (diff["statistic"] == "share")].copy()
+        fd = diff.loc[(diff["item"] == item) & (diff["statistic"] == "share")]
         if not len(fd):
             continue
-        # « établi » means what it means everywhere else: adjusted within the comparisons' family (the battery of
-        # 06); a statistic outside it is adjusted with its own item's options
-        own = compare.adjust_pvalues(fd["p"], compare.adjustment_method(diff))
-        fd["q"] = fd["p_adj"].where(fd["p_adj"].notna(), own) if "p_adj" in fd.columns else own
+        # « établi » means what it means in report 06: adjusted within the comparisons' family (its battery)
         for sign, who, other in ((-1, "habitants", "clients"), (1, "clients", "habitants")):
-            s = fd.loc[(fd["q"] < 0.05) & (np.sign(fd["estimate"]) == sign)].sort_values("estimate", key=abs,
+            s = fd.loc[(fd["p_adj"] < 0.05) & (np.sign(fd["estimate"]) == sign)].sort_values("estimate", key=abs,
                                                                                          ascending=False)
             if len(s):
                 out.append(f"{name} plus citées par les {who} que par les {other} (écart établi après correction) : " + ", ".join(
