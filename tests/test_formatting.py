@@ -240,8 +240,17 @@ def test_profile_and_stage_findings_by_hand():
                                                         "(environ 95 % attendus). Sur un seul échantillon, un écart de "
                                                         "moins de deux erreurs types peut s'expliquer par le hasard du "
                                                         "tirage, sans révéler de biais")
-    assert wt.stage_finding(est.drop(columns="truth")) == ("le calage déplace les estimations clés d'au plus 1,000 par "
-                                                          "rapport à l'échantillon brut")
+    # without a truth, moves are compared in standard errors: c moves 1 in 0.1 (10 SE), but with se = 0.5 on c
+    # (2 SE, not more than two) and 0.1 on a (0.4: 4 SE) and b (0.3: 3 SE), a moves most — never raw moves compared
+    assert wt.stage_finding(est.drop(columns="truth").assign(se=0.1)) == (
+        "le calage déplace le plus « c » : de 10,0 erreurs types de l'estimation après calage par rapport à "
+        "l'échantillon brut ; 3 des 3 estimations clés bougent de plus de deux erreurs types")
+    se = est["column"].map({"a": 0.1, "b": 0.1, "c": 0.5})
+    assert wt.stage_finding(est.drop(columns="truth").assign(se=se)).startswith(
+        "le calage déplace le plus « a » : de 4,0 erreurs types")
+    assert wt.stage_finding(est.drop(columns="truth").assign(se=se)).endswith("2 des 3 estimations clés bougent de "
+                                                                             "plus de deux erreurs types")
+    assert wt.stage_finding(est.drop(columns="truth")) == "le calage déplace le plus « c », de 3,00 sans pondération à 2,00"
 
 
 def test_verdict_never_contradicts_the_interval_beside_it():

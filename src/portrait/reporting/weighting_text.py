@@ -181,8 +181,9 @@ def profile_finding(profile: pd.DataFrame, groups: Mapping[str, str]) -> str:
 def stage_finding(est: pd.DataFrame) -> str:
     """How many key estimates calibration brings closer to the truth (simulated data) than no weighting does,
     and, with their standard errors (``se``), how many calibrated ones lie within two of them of the truth (one
-    sample: the others are chance, not bias); without a truth, the largest move of an estimate between no
-    weighting and calibration."""
+    sample: the others are chance, not bias); without a truth, the estimate calibration moves most from no
+    weighting, in standard errors of the calibrated estimate (means on 0–10 and 1–5 and a score on −1…+1 are
+    compared on that one scale), and how many move by more than two."""
     wide = est.pivot_table(index="column", columns="stage", values="estimate", sort=False)
     if "truth" in est and est["truth"].notna().all():
         truth = est.groupby("column", sort=False)["truth"].first().reindex(wide.index)
@@ -197,4 +198,14 @@ def stage_finding(est: pd.DataFrame) -> str:
                      "deux erreurs types peut s'expliquer par le hasard du tirage, sans révéler de biais")
         return text
     move = (wide["calibrated"] - wide["unweighted"]).abs()
-    return f"le calage déplace les estimations clés d'au plus {fmt.number(move.max(), 3)} par rapport à l'échantillon brut"
+    names = est.groupby("column", sort=False)["question" if "question" in est else "column"].first().reindex(wide.index)
+    if "se" not in est:
+        top = move.idxmax()
+        return (f"le calage déplace le plus « {names[top]} », de {fmt.number(wide.loc[top, 'unweighted'], 2)} sans "
+                f"pondération à {fmt.number(wide.loc[top, 'calibrated'], 2)}")
+    se = est.loc[est["stage"] == "calibrated"].set_index("column")["se"].reindex(wide.index)
+    moved = move / se
+    top, far = moved.idxmax(), int((moved > 2).sum())
+    return (f"le calage déplace le plus « {names[top]} » : de {fmt.quantity(moved[top], 1, 'erreur type', 'erreurs types')}"
+            f" de l'estimation après calage par rapport à l'échantillon brut ; {fmt.number(far)} des {len(wide)} "
+            f"estimations clés " + ("bouge" if far < 2 else "bougent") + " de plus de deux erreurs types")
