@@ -437,6 +437,19 @@ def test_check_report_lists_problems_in_french_without_personal_data(cb, tmp_pat
     assert "texte de 27 caractères" in page and ">A9<" in page and "DIPLOME" in page
     assert not [v for v in _personal_values() if v in page]
     assert "ipaddr" in page and "firstname" in page        # the names of the columns dropped, not their content
+    # what to do, in French, beside each rule (a board read its remedies only in the English technical detail)
+    from portrait.reporting.check_survey import REMEDIES_FR
+    assert "Que faire" in page and html.unescape(REMEDIES_FR["unknown_code"]) in html.unescape(page)
+
+
+def test_every_rule_of_the_ingest_has_a_french_meaning_and_remedy():
+    import re
+
+    from portrait.reporting import check_survey
+
+    documented = set(re.findall(r"(?m)^``([a-z_]+)`` {2,}", ingest.__doc__))   # the rules table
+    assert len(documented) > 30
+    assert documented <= set(check_survey.RULES_FR) and set(check_survey.REMEDIES_FR) == set(check_survey.RULES_FR)
 
 
 def test_check_report_of_clean_exports_shows_the_ledger(cb, tmp_path):

@@ -78,6 +78,55 @@ RULES_FR = {
     "missing_for_weighting": "répondant sans sexe ou âge, nécessaires au calage des habitants",
 }
 
+#: What to do about each rule, said once per rule in the report (the listing's technical detail, in English, adds
+#: the specifics of each problem). Answers are corrected in the survey tool and exported again, never by hand in a
+#: spreadsheet, which changes tokens, codes and encodings.
+REMEDIES_FR = {
+    "missing_file": "déposer le fichier sous le nom attendu, en minuscules (le détail technique le donne)",
+    "unreadable": "exporter de nouveau depuis l'outil, sans ouvrir ni réenregistrer le fichier",
+    "empty_file": "exporter de nouveau en incluant toutes les réponses",
+    "title_rows": "supprimer les lignes de titre : l'en-tête doit être la première ligne",
+    "formula_without_value": "exporter depuis l'outil plutôt que d'enregistrer un classeur calculé",
+    "merged_cells": "défusionner les cellules, ou mieux, exporter de nouveau depuis l'outil",
+    "missing_response": "exporter toutes les réponses (LimeSurvey : « Toutes les réponses », sans filtre)",
+    "encoding": "exporter de nouveau avec l'encodage configuré (`csv_encoding`), sans passer par un tableur",
+    "separator": "exporter avec le séparateur configuré pour l'outil, sans passer par un tableur",
+    "truncated": "exporter de nouveau : le fichier a été coupé pendant la copie",
+    "field_too_long": "exporter de nouveau : un guillemet ouvert avale les lignes suivantes",
+    "field_count": "exporter de nouveau, sans modifier le fichier à la main",
+    "missing_column": "ajouter la question à l'export, ou corriger son nom dans `config/survey_tools.yaml`",
+    "extra_column": "retirer la colonne de l'export, ou la déclarer dans `config/survey_tools.yaml`",
+    "duplicate_column": "renommer l'une des deux colonnes dans l'outil",
+    "column_case": "reprendre les noms de colonnes de l'outil tels quels (majuscules comprises)",
+    "missing_id": "exporter avec la colonne des jetons remplie (réponses non anonymisées)",
+    "duplicate_id": "garder une seule réponse par jeton dans l'outil, puis exporter de nouveau",
+    "not_in_sample": "vérifier que l'export est celui de cette enquête et que les jetons viennent des échantillons "
+                     "tirés (étapes 01 et 02)",
+    "missing_value": "compléter la cellule dans l'outil, ou exporter de nouveau",
+    "decimal_comma": "exporter les nombres avec un point décimal (ou des codes entiers)",
+    "not_integer": "exporter les codes des réponses, pas leurs libellés",
+    "non_ascii_digit": "corriger la réponse dans l'outil avec des chiffres 0 à 9",
+    "unknown_code": "vérifier la liste des réponses de la question dans l'outil contre le dictionnaire des variables",
+    "out_of_range": "vérifier les bornes de la question dans l'outil contre le dictionnaire des variables",
+    "bad_format": "saisir le code INSEE à 5 caractères (zéro initial compris), pas le code postal",
+    "unknown_commune": "vérifier le code INSEE : commune hors des Hauts-de-France ou code périmé",
+    "too_long": "raccourcir la réponse dans l'outil (longueur maximale `max_length` du dictionnaire)",
+    "department_mismatch": "vérifier la commune et le département déclarés par le répondant",
+    "control_character": "exporter de nouveau depuis l'outil ; si le caractère reste, corriger la réponse dans l'outil",
+    "value_labels": "exporter les codes de l'outil dans l'ordre du dictionnaire des variables",
+    "no_respondent": "vérifier que l'export contient les réponses et non le seul en-tête",
+    "too_many_choices": "limiter le nombre d'options cochées dans l'outil, comme le questionnaire",
+    "incomplete_multiselect": "exporter chaque option d'une question répondue avec 0 (non cochée) ou 1 (cochée), "
+                              "jamais vide",
+    "filter": "vérifier la condition de filtre de la question dans l'outil",
+    "unknown_disposition": "déclarer ce statut de l'outil dans `config/survey_tools.yaml`",
+    "disposition_conflict": "corriger le statut de contact dans l'outil : une personne qui a répondu a été jointe",
+    "missing_participant": "exporter tous les participants de l'outil, sans filtre",
+    "unknown_status": "déclarer ce statut de l'outil dans `config/survey_tools.yaml`",
+    "header_rows": "exporter de nouveau : une ligne d'en-tête de l'outil a été supprimée",
+    "missing_for_weighting": "compléter la réponse dans l'outil ; rendre la question obligatoire au prochain terrain",
+}
+
 
 def run(folder: str | Path | None = None, simulated: bool = False) -> tuple[ingest.CheckResult, dict]:
     """Check a survey folder with the parameters of stage 03; returns the check and the settings used.
@@ -183,6 +232,7 @@ def notebook(found: ingest.CheckResult, settings: dict) -> nbformat.NotebookNode
                                                                                                 ascending=[False, True]).reset_index(drop=True)
         cells += [_md("## Problèmes par règle"),
                   _table(pd.DataFrame({"Règle": counts["rule"], "Signification": counts["rule"].map(RULES_FR).fillna(""),
+                                       "Que faire": counts["rule"].map(REMEDIES_FR).fillna(""),
                                        "Nombre": counts["n"].map(fmt.number)}))]
         shown = pt.head(LISTED)
         listing = pd.DataFrame({
