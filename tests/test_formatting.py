@@ -240,17 +240,32 @@ def test_profile_and_stage_findings_by_hand():
                                                         "(environ 95 % attendus). Sur un seul échantillon, un écart de "
                                                         "moins de deux erreurs types peut s'expliquer par le hasard du "
                                                         "tirage, sans révéler de biais")
-    # without a truth, moves are compared in standard errors: c moves 1 in 0.1 (10 SE), but with se = 0.5 on c
-    # (2 SE, not more than two) and 0.1 on a (0.4: 4 SE) and b (0.3: 3 SE), a moves most — never raw moves compared
-    assert wt.stage_finding(est.drop(columns="truth").assign(se=0.1)) == (
-        "le calage déplace le plus « c » : de 10,0 erreurs types de l'estimation après calage par rapport à "
-        "l'échantillon brut ; 3 des 3 estimations clés bougent de plus de deux erreurs types")
+    # without a truth, the weighting's moves (no weighting → calibrated) are compared in standard errors of the final
+    # estimate, never raw across scales: c moves 1 (10 SE at se = 0.1) …
+    real = est.drop(columns="truth").assign(statistic="mean")
+    assert wt.stage_finding(real.assign(se=0.1)) == (
+        "la pondération (poids de sondage, non-réponse et calage) déplace le plus « c », de 3,00 sans pondération à "
+        "2,00, soit 10,0 erreurs types de l'estimation après calage ; sur les 3 estimations clés, 3 bougent de deux "
+        "erreurs types ou plus")
+    # … but with se 0.5 on c (2 SE) and 0.1 on a (0.4: 4 SE) and b (0.3: 3 SE), a moves most; a net promoter score
+    # is given in points; a move printed « 2,0 » counts as two (c here), one printed « 1,8 » does not (c below)
     se = est["column"].map({"a": 0.1, "b": 0.1, "c": 0.5})
-    assert wt.stage_finding(est.drop(columns="truth").assign(se=se)).startswith(
-        "le calage déplace le plus « a » : de 4,0 erreurs types")
-    assert wt.stage_finding(est.drop(columns="truth").assign(se=se)).endswith("2 des 3 estimations clés bougent de "
-                                                                             "plus de deux erreurs types")
-    assert wt.stage_finding(est.drop(columns="truth")) == "le calage déplace le plus « c », de 3,00 sans pondération à 2,00"
+    nps = real.assign(se=se, statistic=real["column"].map({"a": "nps_score", "b": "mean", "c": "mean"}),
+                      estimate=real["estimate"].where(real["column"] != "a", [0.05, 0.09, 1.0, 1.3, 3.0, 2.0]))
+    assert wt.stage_finding(nps) == (
+        "la pondération (poids de sondage, non-réponse et calage) déplace le plus « b », de 1,00 sans pondération à "
+        "1,30, soit 3,0 erreurs types de l'estimation après calage ; sur les 3 estimations clés, 2 bougent de deux "
+        "erreurs types ou plus")
+    a_only = nps.assign(se=nps["column"].map({"a": 0.01, "b": 1.0, "c": 0.55}))
+    assert wt.stage_finding(a_only).startswith("la pondération (poids de sondage, non-réponse et calage) déplace le "
+                                               "plus « a », de 5,0 sans pondération à 9,0 points, soit 4,0 erreurs")
+    assert wt.stage_finding(a_only).endswith("sur les 3 estimations clés, une seule bouge de deux erreurs types ou plus")
+    assert wt.stage_finding(real.assign(se=10.0)).endswith("aucune ne bouge de deux erreurs types ou plus")
+    assert wt.stage_finding(real) == ("la pondération (poids de sondage, non-réponse et calage) déplace le plus « c », "
+                                      "de 3,00 sans pondération à 2,00")
+    assert wt.stage_caption(real.assign(se=0.1)).startswith("Estimations clés à chaque étape de la pondération, en "
+                                                            "écart à l'estimation après calage, mesuré")
+    assert "valeur vraie (données simulées)" in wt.stage_caption(est) and "simulées" not in wt.stage_alt(real)
 
 
 def test_verdict_never_contradicts_the_interval_beside_it():

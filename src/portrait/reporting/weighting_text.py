@@ -178,14 +178,34 @@ def profile_finding(profile: pd.DataFrame, groups: Mapping[str, str]) -> str:
     return "groupe d'âge le plus sous-représenté — " + " ; ".join(parts) if parts else "pas de population de référence"
 
 
+def _has_truth(est: pd.DataFrame) -> bool:
+    return "truth" in est and bool(est["truth"].notna().all())
+
+
+def stage_caption(est: pd.DataFrame) -> str:
+    """Caption of the weighting-stage figure: what its gaps are measured from (the truth, on simulated data only),
+    then :func:`stage_finding`."""
+    ref = "à la valeur vraie (données simulées)" if _has_truth(est) else "à l'estimation après calage"
+    return (f"Estimations clés à chaque étape de la pondération, en écart {ref}, mesuré en erreurs types de "
+            f"l'estimation après calage ; {stage_finding(est)}.")
+
+
+def stage_alt(est: pd.DataFrame) -> str:
+    """Text alternative of the weighting-stage figure."""
+    ref = "à la valeur vraie (données simulées)" if _has_truth(est) else "à l'estimation après calage"
+    return (f"Points par question : écart de l'estimation {ref}, en erreurs types de l'estimation après calage, sans "
+            "pondération, avec les poids de sondage, après non-réponse et après calage.")
+
+
 def stage_finding(est: pd.DataFrame) -> str:
     """How many key estimates calibration brings closer to the truth (simulated data) than no weighting does,
     and, with their standard errors (``se``), how many calibrated ones lie within two of them of the truth (one
-    sample: the others are chance, not bias); without a truth, the estimate calibration moves most from no
-    weighting, in standard errors of the calibrated estimate (means on 0–10 and 1–5 and a score on −1…+1 are
-    compared on that one scale), and how many move by more than two."""
+    sample: the others are chance, not bias); without a truth, the estimate the weighting as a whole (design weights,
+    non-response and calibration) moves most from no weighting, compared in standard errors of the final estimate
+    (means on 0–10 and 1–5 and a score on −1…+1 are read on that one scale) and given in its own unit, and how many
+    move by two standard errors or more (counted as rounded, as printed)."""
     wide = est.pivot_table(index="column", columns="stage", values="estimate", sort=False)
-    if "truth" in est and est["truth"].notna().all():
+    if _has_truth(est):
         truth = est.groupby("column", sort=False)["truth"].first().reindex(wide.index)
         closer = int(((wide["calibrated"] - truth).abs() < (wide["unweighted"] - truth).abs()).sum())
         text = (f"après calage, {closer} des {len(wide)} estimations clés "
@@ -197,15 +217,20 @@ def stage_finding(est: pd.DataFrame) -> str:
                      "types de la valeur vraie (environ 95 % attendus). Sur un seul échantillon, un écart de moins de "
                      "deux erreurs types peut s'expliquer par le hasard du tirage, sans révéler de biais")
         return text
-    move = (wide["calibrated"] - wide["unweighted"]).abs()
-    names = est.groupby("column", sort=False)["question" if "question" in est else "column"].first().reindex(wide.index)
-    if "se" not in est:
-        top = move.idxmax()
-        return (f"le calage déplace le plus « {names[top]} », de {fmt.number(wide.loc[top, 'unweighted'], 2)} sans "
-                f"pondération à {fmt.number(wide.loc[top, 'calibrated'], 2)}")
-    se = est.loc[est["stage"] == "calibrated"].set_index("column")["se"].reindex(wide.index)
-    moved = move / se
-    top, far = moved.idxmax(), int((moved > 2).sum())
-    return (f"le calage déplace le plus « {names[top]} » : de {fmt.quantity(moved[top], 1, 'erreur type', 'erreurs types')}"
-            f" de l'estimation après calage par rapport à l'échantillon brut ; {fmt.number(far)} des {len(wide)} "
-            f"estimations clés " + ("bouge" if far < 2 else "bougent") + " de plus de deux erreurs types")
+    first = est.groupby("column", sort=False)[["question" if "question" in est else "column", "statistic"]].first()
+    first = first.reindex(wide.index)
+    names, nps = first.iloc[:, 0], first["statistic"].eq("nps_score")
+    value = lambda c, stage: (fmt.number(wide.loc[c, stage] * 100, 1) if nps[c]  # noqa: E731
+                              else fmt.number(wide.loc[c, stage], 2))
+    se = (est.loc[est["stage"] == "calibrated"].set_index("column")["se"].reindex(wide.index) if "se" in est
+          else pd.Series(np.nan, index=wide.index))
+    moved = (wide["calibrated"] - wide["unweighted"]).abs() / se
+    top = moved.idxmax() if moved.notna().any() else (wide["calibrated"] - wide["unweighted"]).abs().idxmax()
+    text = (f"la pondération (poids de sondage, non-réponse et calage) déplace le plus « {names[top]} », de "
+            f"{value(top, 'unweighted')} sans pondération à {value(top, 'calibrated')}" + (" points" if nps[top] else ""))
+    if moved.isna().all():
+        return text
+    far = int((moved.round(1) >= 2).sum())
+    counted = {0: "aucune ne bouge", 1: "une seule bouge"}.get(far, f"{fmt.number(far)} bougent")
+    return (text + f", soit {fmt.quantity(moved[top], 1, 'erreur type', 'erreurs types')} de l'estimation après calage ; "
+            f"sur les {len(wide)} estimations clés, {counted} de deux erreurs types ou plus")
