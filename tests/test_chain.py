@@ -130,7 +130,7 @@ def test_a_weight_changed_by_hand_reaches_the_comparison(reduced_runs):
     banners = {p.stem for p in (a / "reports").glob("*.html") if 'class="portrait-banner portrait-stale"' in p.read_text()}
     assert {"06_comparison", "07_synthesis"} <= banners and not banners & {"04_resident_weighting", "05_visitor_weighting"}
     index = (a / "reports" / "index.html").read_text()
-    assert "Le dernier <code>make</code> a échoué à l'étape" in index and index.count("périmé\u00a0: antérieur") >= 2
+    assert "Le dernier <code>make</code> a échoué à l\u2019étape" in index and index.count("périmé\u00a0: antérieur") >= 2
     chainrun.make(a, "accept", "FILE=data/processed/resident_weights.parquet")
     done = chainrun.make(a).stdout.splitlines()
     assert not [p.stem for p in (a / "reports").glob("*.html") if "portrait-stale" in p.read_text()]
@@ -465,7 +465,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SIMULATED_LABEL = "données simulées"
 AIMS = ("Les principaux résultats", "Identité ressentie et image perçue", "Fierté, attachement, ambassadeurs",
         "La mosaïque des départements", "Nord-Pas de Calais et Picardie", "Les mots", "Forces et faiblesses",
-        "Ce qu'il faut retenir")
+        "Ce qu\u2019il faut retenir")     # titles as typeset: the typographic apostrophe
 
 
 @pytest.fixture(scope="module")

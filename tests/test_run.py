@@ -514,7 +514,7 @@ def test_after_a_failed_check_of_real_exports_the_index_points_to_the_check(tmp_
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Terrain des enquêtes")]), failed)
     report.mark_failure(failed, [failed], tmp_path / "index.html")
     page = (tmp_path / "index.html").read_text(encoding="utf-8")
-    assert "a échoué à l'étape" in page
+    assert "a échoué à l\u2019étape" in page
     assert ('<a href="check_survey.html">check_survey.html</a>' in page) == (source == "real")
 
 

@@ -438,8 +438,9 @@ def test_check_report_lists_problems_in_french_without_personal_data(cb, tmp_pat
     assert not [v for v in _personal_values() if v in page]
     assert "ipaddr" in page and "firstname" in page        # the names of the columns dropped, not their content
     # what to do, in French, beside each rule (a board read its remedies only in the English technical detail)
+    from portrait.reporting import formatting as fmt
     from portrait.reporting.check_survey import REMEDIES_FR
-    assert "Que faire" in page and html.unescape(REMEDIES_FR["unknown_code"]) in html.unescape(page)
+    assert "Que faire" in page and fmt.typeset(REMEDIES_FR["unknown_code"]) in html.unescape(page)
 
 
 def test_every_rule_of_the_ingest_has_a_french_meaning_and_remedy():

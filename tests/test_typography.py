@@ -155,3 +155,34 @@ def test_typeset_sets_prose_and_leaves_code_tags_and_table_rows_as_written():
     assert out == page.replace("Oui : 5 %", "Oui\u00a0: 5\u00a0%").replace(" fin ?", " fin\u00a0?")
     assert fmt.typeset_markdown(fmt.typeset_markdown(md)) == fmt.typeset_markdown(md)
     assert fmt.typeset_html(out) == out
+
+
+def test_typeset_sets_the_typographic_apostrophe_within_words_only():
+    """French typography writes « l’image » with U+2019; quotes around a word, code, attributes and link targets
+    keep the straight one (a reviewer found the reports' straight apostrophes)."""
+    assert fmt.typeset("l'image d'été, aujourd'hui") == "l\u2019image d\u2019été, aujourd\u2019hui"
+    assert fmt.typeset("'source' et x' = 2") == "'source' et x' = 2"            # quotes and primes are not apostrophes
+    assert fmt.typeset_html('<td title="l\'an">d&#x27;accord</td>') == '<td title="l\'an">d\u2019accord</td>'
+    md = "L'étude : `d'abord` et [l'index](a'b.html)"
+    assert fmt.typeset_markdown(md) == "L\u2019étude\u00a0: `d'abord` et [l\u2019index](a'b.html)"
+    assert fmt.typeset(fmt.typeset("l'an")) == fmt.typeset("l'an")
+
+
+def test_figures_set_the_apostrophe_as_the_prose_around_them():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from portrait.reporting import plots
+
+    fig, ax = plt.subplots()
+    ax.set(title="Probabilité d'inclusion", xlabel="'x'")
+    ax.set_yticks([0, 1], ["Côte d'Opale", "b"])
+    fig2, ax2 = plt.subplots()
+    ax2.bar(["Côte d'Opale", "Lille"], [1, 2])                      # categorical axis: seaborn's and pandas' way
+    for f in (fig, fig2):
+        plots.show(f, "alt")
+        f.canvas.draw()                                              # tick labels as drawn when saved
+    texts = {t.get_text() for f in (fig, fig2) for t in f.findobj(plots.Text)}
+    assert {"Probabilité d\u2019inclusion", "Côte d\u2019Opale", "'x'", "Lille"} <= texts
+    assert not [t for t in texts if "d'" in t]

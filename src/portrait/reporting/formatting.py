@@ -64,11 +64,22 @@ def french(text: str) -> str:
 _GROUPED = re.compile(r"(?<![\d,.])(\d{1,3}) (?=\d{3}(?!\d))")
 
 
+#: An apostrophe within a word (« l'image », « d&#x27;accord » as HTML escapes it); quotes around a word are not.
+_APOSTROPHE = re.compile(r"(?<=[^\W\d_])(?:'|&#x27;|&#39;)(?=[^\W\d_])")
+APOSTROPHE = "\u2019"
+
+
+def apostrophes(text: str) -> str:
+    """``text`` with the typographic apostrophe (U+2019) within words: « l'image » → « l\u2019image »."""
+    return _APOSTROPHE.sub(APOSTROPHE, text)
+
+
 def typeset(text: str) -> str:
-    """Prose as French typography sets it: :func:`french`, and thousands written by hand (« 5 000 ») joined by
-    the formatter's narrow no-break space (U+202F): ``typeset("les 5 000 invitations : 4 %")`` →
-    « les 5\u202f000 invitations\u00a0: 4\u00a0% ». Applying it twice changes nothing."""
-    return french(_GROUPED.sub(lambda m: m.group(1) + THOUSANDS, text))
+    """Prose as French typography sets it: :func:`french`, thousands written by hand (« 5 000 ») joined by
+    the formatter's narrow no-break space (U+202F), and the typographic apostrophe (U+2019) within a word:
+    ``typeset("les 5 000 invitations d'été : 4 %")`` → « les 5\u202f000 invitations d\u2019été\u00a0: 4\u00a0% ».
+    Applying it twice changes nothing."""
+    return french(apostrophes(_GROUPED.sub(lambda m: m.group(1) + THOUSANDS, text)))
 
 
 #: What markdown must keep as written: fenced code, inline code, tags, link targets, a table's alignment row.

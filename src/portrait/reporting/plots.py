@@ -10,7 +10,9 @@ import textwrap
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
-from matplotlib.ticker import FuncFormatter, ScalarFormatter
+from matplotlib.category import StrCategoryFormatter
+from matplotlib.ticker import FixedFormatter, FuncFormatter, ScalarFormatter
+from matplotlib.text import Text
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -57,6 +59,19 @@ def french_ticks(fig: plt.Figure) -> None:
                                                          useMathText=current.get_useMathText()))
 
 
+def french_apostrophes(fig: plt.Figure) -> None:
+    """The typographic apostrophe of the reports' prose (:func:`~portrait.reporting.formatting.apostrophes`) in a
+    figure's titles, labels, legends and text tick labels (« Côte d'Opale » → « Côte d’Opale »)."""
+    for text in fig.findobj(Text):
+        if "'" in text.get_text():
+            text.set_text(fmt.apostrophes(text.get_text()))
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            labels = axis.get_major_formatter()
+            if isinstance(labels, (FixedFormatter, FuncFormatter, StrCategoryFormatter)):   # text labels, drawn anew
+                axis.set_major_formatter(FuncFormatter(lambda x, pos, f=labels: fmt.apostrophes(f(x, pos))))
+
+
 def show(fig: plt.Figure, alt: str, width: int | None = None):
     """Display a figure as a PNG with alternative text (for screen readers and the reports).
 
@@ -68,6 +83,7 @@ def show(fig: plt.Figure, alt: str, width: int | None = None):
     from IPython.display import Image
 
     french_ticks(fig)
+    french_apostrophes(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=96, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
