@@ -433,7 +433,7 @@ def test_check_report_lists_problems_in_french_without_personal_data(cb, tmp_pat
     assert found.result is None and len(found.problems) == 2
     page = _check_html(found, tmp_path)
     assert '<html lang="fr"' in page
-    assert "2 problème(s)" in page and "code de réponse inconnu" in page
+    assert "2 problèmes" in page and "code de réponse inconnu" in page
     assert "texte de 27 caractères" in page and ">A9<" in page and "DIPLOME" in page
     assert not [v for v in _personal_values() if v in page]
     assert "ipaddr" in page and "firstname" in page        # the names of the columns dropped, not their content

@@ -106,7 +106,9 @@ REMEDIES_FR = {
     "decimal_comma": "exporter les nombres avec un point décimal (ou des codes entiers)",
     "not_integer": "exporter les codes des réponses, pas leurs libellés",
     "non_ascii_digit": "corriger la réponse dans l'outil avec des chiffres 0 à 9",
-    "unknown_code": "vérifier la liste des réponses de la question dans l'outil contre le dictionnaire des variables",
+    "unknown_code": "corriger la réponse dans l'outil ; si la liste des réponses de la question y diffère du "
+                    "dictionnaire des variables, corriger la liste ou la correspondance `config/survey_tools.yaml` "
+                    "(codes admis : détail technique)",
     "out_of_range": "vérifier les bornes de la question dans l'outil contre le dictionnaire des variables",
     "bad_format": "saisir le code INSEE à 5 caractères (zéro initial compris), pas le code postal",
     "unknown_commune": "vérifier le code INSEE : commune hors des Hauts-de-France ou code périmé",
@@ -124,7 +126,9 @@ REMEDIES_FR = {
     "missing_participant": "exporter tous les participants de l'outil, sans filtre",
     "unknown_status": "déclarer ce statut de l'outil dans `config/survey_tools.yaml`",
     "header_rows": "exporter de nouveau : une ligne d'en-tête de l'outil a été supprimée",
-    "missing_for_weighting": "compléter la réponse dans l'outil ; rendre la question obligatoire au prochain terrain",
+    "missing_for_weighting": "compléter la réponse dans l'outil si le répondant peut être recontacté, sans jamais "
+                             "la deviner ; sinon, voir avec l'analyste (la chaîne ne sait pas écarter un répondant) ; "
+                             "rendre la question obligatoire au prochain terrain",
 }
 
 
@@ -204,7 +208,7 @@ def notebook(found: ingest.CheckResult, settings: dict) -> nbformat.NotebookNode
                   and settings.get("study_source", "real") != "real" else "")
         cells.append(_md("## Verdict\n\n**Aucun problème** : la chaîne peut tourner sur ces exports (`make`)." + switch))
     else:
-        cells.append(_md(f"## Verdict\n\n**{fmt.number(n)} problème(s)** : corrigez les exports (ou la correspondance "
+        cells.append(_md(f"## Verdict\n\n**{fmt.count(n, 'problème')}** : corrigez les exports (ou la correspondance "
                          "`config/survey_tools.yaml`) avant de lancer `make`, qui s'arrêtera sinon au même endroit. "
                          "Les lignes sont numérotées comme dans un tableur (en-tête = ligne 1 ; exports Qualtrics : "
                          "première réponse en ligne 4) ; fichiers SPSS : numéro d'observation."))
