@@ -578,3 +578,32 @@ def test_a_round_still_in_the_field_is_said_on_every_report_from_its_answers():
     # a closed round is the usual case: no line for it in the index or the run information
     assert not report.parameter_labels.shown("fieldwork_status", "closed")
     assert report.parameter_labels.shown("fieldwork_status", "in_progress")
+
+
+def test_a_rehearsal_with_simulated_partner_files_says_so_on_each_report_about_the_clients(tmp_path):
+    """A board's trial on real answers with the simulator's partner files: only the index said « fichiers de
+    partenaires simulés »; report 07, read on its own, described the clients as if drawn from real files. Each
+    report about the visitors now carries the banner, read from stage 02's executed notebook as the index reads it;
+    the residents' reports, and a run on real partner files or simulated answers, do not."""
+    import nbformat
+
+    from portrait.reporting import render
+
+    def executed(stem, **params):
+        n = new_notebook(cells=[new_markdown_cell("# T")])
+        n.metadata["papermill"] = {"parameters": params}
+        nbformat.write(n, tmp_path / f"{stem}.ipynb")
+        return n
+
+    executed("02_visitor_frame", source="real", partners_source="synthetic")
+    synthesis = executed("07_synthesis", source="real")
+    residents = executed("04_resident_weighting", source="real")
+    assert render.partners_source(tmp_path / "07_synthesis.ipynb") == "synthetic"
+    assert render.partners_source(tmp_path / "04_resident_weighting.ipynb") is None
+    said = render.banner(synthesis, render.partners_source(tmp_path / "07_synthesis.ipynb"))
+    assert said.startswith("Fichiers de partenaires simulés") and "réponses sont réelles" in said
+    assert render.banner(residents, render.partners_source(tmp_path / "04_resident_weighting.ipynb")) == ""
+    assert render.banner(synthesis, "real") == ""
+    page = render.render(tmp_path / "07_synthesis.ipynb", tmp_path / "07.html").read_text(encoding="utf-8")
+    assert "Fichiers de partenaires simulés" in page
+    assert "partenaires" not in render.banner(executed("07_synthesis", source="simulated"), "synthetic")

@@ -26,6 +26,9 @@ from . import parameter_labels
 TEMPLATES = Path(__file__).parent / "templates"
 SIMULATED_BANNER = ("Données simulées : les réponses de ce rapport viennent du simulateur documenté "
                     "du projet, pas d'une enquête réelle.")
+PARTNERS_BANNER = ("Fichiers de partenaires simulés : les réponses sont réelles, mais les clients du territoire "
+                   "ont été tirés de fichiers de partenaires fictifs, faute des vrais fichiers ; les résultats sur les "
+                   "clients ne décrivent donc pas la clientèle réelle.")
 IN_PROGRESS_BANNER = ("Terrain en cours : ce rapport porte sur les réponses reçues à ce jour ; ses résultats, taux de "
                       "réponse compris, sont provisoires.")
 HEADING = re.compile(r'<h([23]) id="([^"]+)">(.*?)<a class="anchor-link"', re.S)
@@ -70,15 +73,36 @@ def scenario_name(nb) -> str:
     return parts[1] if len(parts) > 2 and parts[0] == "scenarios" else ""
 
 
-def banner(nb) -> str:
-    """The warnings above a report: simulated answers; a scenario's report, not the study's; real answers of a
-    round still in the field (``fieldwork_status: in_progress``)."""
+def banner(nb, partners: str | None = None) -> str:
+    """The warnings above a report: simulated answers; real answers with simulated partner files (``partners``:
+    stage 02's ``partners_source``, for a report about the visitors); a scenario's report, not the study's; real
+    answers of a round still in the field (``fieldwork_status: in_progress``)."""
     name = scenario_name(nb)
     scenario = (f"Scénario « {name} » : ce rapport vient d'une variante de la chaîne (scenarios/{name}/), "
                 "pas des résultats de référence de l'étude." if name else "")
     params = nb.metadata.get("papermill", {}).get("parameters", {})
     partial = IN_PROGRESS_BANNER if params.get("fieldwork_status") == "in_progress" and not is_simulated(nb) else ""
-    return fmt.french(" ".join(b for b in (scenario, SIMULATED_BANNER if is_simulated(nb) else "", partial) if b))
+    rehearsal = (PARTNERS_BANNER if not is_simulated(nb) and params.get("source") == "real"
+                 and params.get("partners_source", partners) == "synthetic" else "")
+    return fmt.french(" ".join(b for b in (scenario, SIMULATED_BANNER if is_simulated(nb) else "", rehearsal, partial)
+                               if b))
+
+
+#: Reports that involve no visitor, so not the partner files either; the validation study simulates its own.
+RESIDENTS_ONLY = ("01_resident_frame", "04_resident_weighting")
+VISITOR_FRAME = "02_visitor_frame"
+OWN_PARTNERS = ("08_validation",)
+
+
+def partners_source(executed: Path) -> str | None:
+    """Stage 02's ``partners_source``, read from its executed notebook beside ``executed`` (as the index reads it),
+    or None for a report about the residents only, or when stage 02 has not run there."""
+    if executed.stem in RESIDENTS_ONLY + OWN_PARTNERS or not (executed.parent / f"{VISITOR_FRAME}.ipynb").exists():
+        return None
+    import nbformat
+
+    nb = nbformat.read(executed.parent / f"{VISITOR_FRAME}.ipynb", as_version=4)
+    return nb.metadata.get("papermill", {}).get("parameters", {}).get("partners_source")
 
 
 def is_scenario_page(nb) -> bool:
@@ -142,7 +166,8 @@ def render(executed: str | Path, out: str | Path, *, exclude_input: bool = False
         rest = re.sub(r"^Scénario\s*:\s*", "", title)      # the title is typeset: « Scénario\u00a0: … »
         title = f"Scénario « {scenario_name(nb)} » — {rest}"
     resources = {"metadata": {"name": title},
-                 "portrait": {"banner": banner(nb), "run": run_information(nb), "back": back_link(nb)}}
+                 "portrait": {"banner": banner(nb, partners_source(paths.resolve(executed))), "run": run_information(nb),
+                              "back": back_link(nb)}}
     body, _ = exporter.from_notebook_node(nb, resources=dict(resources))
     body = body.replace(ANCHOR_NBSP, "-")     # headings' anchors as without the typesetting (« Terrain-:-… »)
     return write_text(paths.resolve(out), body.replace(TOC_MARKER, toc_html(_toc(body)), 1))

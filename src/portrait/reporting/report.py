@@ -23,7 +23,7 @@ from ..pipeline.io import write_text
 from ..study import validation_published as published
 from . import formatting as fmt
 from . import parameter_labels
-from .render import notebook_summary, notebook_title
+from .render import RESIDENTS_ONLY, notebook_summary, notebook_title
 
 STYLE = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:60rem;margin:2rem auto;
@@ -42,8 +42,6 @@ STALE_STYLE = "background:#fde2e1;color:#8a1c1c"
 
 #: Reports whose numbers come from the simulator whatever the study's source (the validation study).
 SIMULATED_BY_DESIGN = {"08_validation"}
-#: Reports that involve no visitor, so not the partner files either.
-RESIDENTS_ONLY = {"01_resident_frame", "04_resident_weighting"}
 
 
 def data_source(params: dict, partners_source: str | None = None) -> str:
