@@ -577,6 +577,13 @@ def test_a_round_still_in_the_field_is_said_on_every_report_from_its_answers():
     assert report.parameter_labels.value_text("fieldwork_status", "in_progress") == "en cours (résultats provisoires)"
     # a closed round is the usual case: no line for it in the index or the run information
     assert not report.parameter_labels.shown("fieldwork_status", "closed")
+    # the simulator's export settings, only where it wrote its native exports (a board read « encodage des CSV
+    # simulés » on its real answers' report 03, and a LimeSurvey rehearsal writes neither format nor encoding)
+    shown = report.parameter_labels.shown
+    assert shown("export_encoding", "cp1252", {"source": "simulated"})
+    assert not shown("export_encoding", "cp1252", {"source": "real"})
+    assert not shown("export_formats", ["csv"], {"source": "simulated", "survey_tool": "limesurvey"})
+    assert shown("csv_encoding", "cp1252", {"source": "real"})
     assert report.parameter_labels.shown("fieldwork_status", "in_progress")
 
 

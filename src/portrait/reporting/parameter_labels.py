@@ -261,8 +261,17 @@ def text_value(name: str, value) -> str:
     return text if text == raw or text.startswith(raw + " (") else f"{text} ({raw})"
 
 
-def shown(name: str, value) -> bool:
+#: The simulator's own export settings: they describe files written only with simulated answers in the codebook's
+#: native layout (a survey tool's layout has its own format and encoding).
+SIMULATED_EXPORTS = ("export_formats", "export_encoding")
+
+
+def shown(name: str, value, params: Mapping | None = None) -> bool:
     """Whether readers see a parameter (the index, the run-information blocks): not a hidden one, not a path (a
-    value holding « / »), not a :data:`QUIET` one at its usual value."""
+    value holding « / »), not a :data:`QUIET` one at its usual value, not one of :data:`SIMULATED_EXPORTS` when
+    ``params`` (the run's) say no native simulated export was written."""
+    simulated_exports = params is None or (params.get("source", "simulated") == "simulated"
+                                           and params.get("survey_tool", "native") == "native")
     return (name not in HIDDEN and not (isinstance(value, str) and "/" in value)
-            and not (name in QUIET and value == QUIET[name]))
+            and not (name in QUIET and value == QUIET[name])
+            and (simulated_exports or name not in SIMULATED_EXPORTS))

@@ -143,7 +143,7 @@ def run_information(nb) -> list[tuple[str, str, str, str]]:
     rows = [("commit", "", git_commit(), ""), ("version de portrait", "", __version__, ""),
             ("empreinte de data/raw/SHA256SUMS", "", sha256(manifest)[:16] if manifest.exists() else "absent", "")]
     rows += [(parameter_labels.label(k), k, parameter_labels.value_text(k, v), parameter_labels.as_yaml(v))
-             for k, v in parameter_labels.by_label(params) if parameter_labels.shown(k, v)]
+             for k, v in parameter_labels.by_label(params) if parameter_labels.shown(k, v, params)]
     return [(fmt.typeset(text), name, fmt.typeset(value), raw) for text, name, value, raw in rows]
 
 

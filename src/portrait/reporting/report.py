@@ -114,7 +114,7 @@ def index_html(executed: list[Path], stale: tuple[str, set[str]] | None = None, 
         if params.get("fieldwork_status") == "in_progress" and params.get("source") == "real":
             badge += ", terrain en cours"
         shown = " ; ".join(f"{parameter_labels.html_name(k)} : {parameter_labels.html_value(k, v)}"
-                           for k, v in parameter_labels.by_label(params) if parameter_labels.shown(k, v))
+                           for k, v in parameter_labels.by_label(params) if parameter_labels.shown(k, v, params))
         summary = notebook_summary(nb)
         first = short_description(summary)
         reps = params.get("replications")
