@@ -238,3 +238,20 @@ def test_question_labels_write_the_scale_of_a_one_to_five_mean():
     assert compare.question_labels(df, cb, nps="score net de recommandation").tolist() == [
         "Accueillante — moyenne (1 à 5)", "Accueillante — part d'accord", "Image globale (0 à 10) — moyenne",
         "Recommandation (0 à 10) — score net de recommandation"]
+
+
+def test_rankings_rank_each_groups_shares_and_keep_their_intervals():
+    """Ranks by hand on a three-option table (ties share the best rank, as R's rank(ties.method = "min")), and each
+    share's interval beside it (a reviewer found the table of report 06 without intervals)."""
+    from portrait.study import compare
+
+    est = pd.DataFrame({"item": "forces", "statistic": "share", "level": [1, 2, 3] * 2, "label": ["a", "b", "c"] * 2,
+                        "group": ["residents"] * 3 + ["visitors"] * 3,
+                        "estimate": [0.5, 0.3, 0.2, 0.1, 0.4, 0.4]})
+    est = est.assign(ci_low=est["estimate"] - 0.05, ci_high=est["estimate"] + 0.05)
+    r = compare.rankings(pd.concat([est, est.assign(item="autre")]), "forces")
+    assert list(r["label"]) == ["a", "b", "c"]
+    assert list(r["rank_residents"]) == [1, 2, 3] and list(r["rank_visitors"]) == [3, 1, 1]
+    assert r["ci_low_visitors"].tolist() == pytest.approx([0.05, 0.35, 0.35])
+    assert r["ci_high_residents"].tolist() == pytest.approx([0.55, 0.35, 0.25])
+    assert "ci_low_residents" not in compare.rankings(est.drop(columns=["ci_low", "ci_high"]), "forces")

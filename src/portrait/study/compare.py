@@ -298,9 +298,14 @@ def adjusted_models(stack: Design, cb: Codebook, variance: str = "replicates", a
 
 
 def rankings(estimates: pd.DataFrame, item: str) -> pd.DataFrame:
-    """Options of a multi-select item ranked by their weighted share in each group."""
+    """Options of a multi-select item ranked by their weighted share in each group, with each share's confidence
+    interval (``ci_low_<group>``, ``ci_high_<group>``) when ``estimates`` has them."""
     e = estimates.loc[(estimates["item"] == item) & (estimates["statistic"] == "share")]
     wide = e.pivot_table(index=["level", "label"], columns="group", values="estimate").reset_index()
+    if {"ci_low", "ci_high"} <= set(e.columns):
+        bounds = e.pivot_table(index=["level", "label"], columns="group", values=["ci_low", "ci_high"])
+        bounds.columns = [f"{bound}_{g}" for bound, g in bounds.columns]
+        wide = wide.merge(bounds.reset_index(), on=["level", "label"], how="left")
     for g in GROUPS:
         wide[f"rank_{g}"] = wide[g].rank(ascending=False, method="min").astype(int)
     return wide.sort_values("residents", ascending=False).reset_index(drop=True)
