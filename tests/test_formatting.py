@@ -237,9 +237,10 @@ def test_profile_and_stage_findings_by_hand():
     assert wt.stage_finding(est) == "après calage, 1 des 3 estimations clés est plus proche de la valeur vraie que sans pondération"
     # with standard errors 0.1: a (0.1 off) and b (0.2 off) lie within two of the truth, c (1 off) does not
     assert wt.stage_finding(est.assign(se=0.1)).endswith(", et 2 des 3 sont à moins de deux erreurs types de la valeur vraie "
-                                                        "(environ 95 % attendus). Sur un seul échantillon, un écart de "
-                                                        "moins de deux erreurs types peut s'expliquer par le hasard du "
-                                                        "tirage, sans révéler de biais")
+                                                        "(on en attendrait environ 95 %). Sur un seul échantillon, un "
+                                                        "écart de moins de deux erreurs types peut s'expliquer par le "
+                                                        "hasard du tirage, sans être le signe d'un biais")
+    assert ", et les 3 sont à moins de deux erreurs types" in wt.stage_finding(est.assign(se=1.0))
     # without a truth, the weighting's moves (no weighting → calibrated) are compared in standard errors of the final
     # estimate, never raw across scales: c moves 1 (10 SE at se = 0.1) …
     real = est.drop(columns="truth").assign(statistic="mean")

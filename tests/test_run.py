@@ -311,7 +311,7 @@ def test_the_rendered_run_information_shows_french_names_and_values_with_the_raw
     nbformat.write(nb, tmp_path / "probe.ipynb")
     page = render.render(tmp_path / "probe.ipynb", tmp_path / "probe.html").read_text(encoding="utf-8")
     # entities read as characters (the attribute « '' » may be written « &#39;&#39; »)
-    footer = html.unescape(page[page.index("Informations d'exécution</strong>"):page.index("</footer>")])
+    footer = html.unescape(page[page.index("Informations d’exécution</strong>"):page.index("</footer>")])
     assert ('<span title="calibration_method">méthode de calage</span>\u00a0: <span title="raking">raking (calage itératif '
             'sur les marges)</span></li>') in footer
     assert ('<span title="scheduler">ordonnanceur Dask</span>\u00a0: <span title="\'\'">aucun (processus locaux)'

@@ -213,9 +213,11 @@ def stage_finding(est: pd.DataFrame) -> str:
         if "se" in est:
             se = est.loc[est["stage"] == "calibrated"].set_index("column")["se"].reindex(wide.index)
             near = int(((wide["calibrated"] - truth).abs() <= 2 * se).sum())
-            text += (f", et {near} des {len(wide)} " + ("est" if near < 2 else "sont") + " à moins de deux erreurs "
-                     "types de la valeur vraie (environ 95 % attendus). Sur un seul échantillon, un écart de moins de "
-                     "deux erreurs types peut s'expliquer par le hasard du tirage, sans révéler de biais")
+            within = (f"les {len(wide)} sont" if near == len(wide) and near > 1
+                      else f"{near} des {len(wide)} " + ("est" if near < 2 else "sont"))
+            text += (f", et {within} à moins de deux erreurs types de la valeur vraie (on en attendrait environ "
+                     "95 %). Sur un seul échantillon, un écart de moins de deux erreurs types peut s'expliquer par le "
+                     "hasard du tirage, sans être le signe d'un biais")
         return text
     first = est.groupby("column", sort=False)[["question" if "question" in est else "column", "statistic"]].first()
     first = first.reindex(wide.index)
