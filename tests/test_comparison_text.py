@@ -53,10 +53,10 @@ def test_the_figure_text_names_the_adjustment_of_the_run():
     """With ``adjust: holm`` (the ``adjustment`` column of the differences), the paragraph above the agreement-gap
     figure says Holm, and Benjamini–Hochberg with fdr_bh: never a method the run did not use."""
     diff = _differences()
-    assert fmt.french("Points pleins : différence significative après correction pour tests multiples (méthode de "
+    assert fmt.french("Points pleins : écart établi (significatif après correction pour tests multiples, méthode de "
                       "Benjamini–Hochberg) ; points creux") in comparison_text.gaps_introduction(diff)
     holm = comparison_text.gaps_introduction(diff.assign(adjustment="holm"))
-    assert fmt.french("après correction pour tests multiples (méthode de Holm) ; points creux") in holm and "Benjamini" not in holm
+    assert fmt.french("après correction pour tests multiples, méthode de Holm) ; points creux") in holm and "Benjamini" not in holm
 
 
 def test_the_sensitivity_headers_say_calage_par_raking_and_keep_the_retained_mark():

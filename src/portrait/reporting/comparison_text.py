@@ -51,8 +51,8 @@ def gaps_introduction(diff: pd.DataFrame) -> str:
     """The paragraph above the agreement-gap figure of report 06, naming the correction for multiple tests
     that decides which points are filled (:func:`adjustment_label`)."""
     return fmt.french("Différence de la part d'accord (« plutôt » ou « tout à fait d'accord ») entre clients et habitants, en "
-            "points, avec son intervalle de confiance à 95 %. Points pleins : différence significative après "
-            f"correction pour tests multiples ({adjustment_label(diff)}) ; points creux : pas de différence établie. "
+            "points, avec son intervalle de confiance à 95 %. Points pleins : écart établi (significatif après "
+            f"correction pour tests multiples, {adjustment_label(diff)}) ; points creux : pas d'écart établi. "
             "Le tableau qui suit donne, pour chaque attribut, la part d'accord dans chaque groupe, l'écart, son "
             "intervalle et la p-valeur ajustée.")
 

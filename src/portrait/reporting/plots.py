@@ -353,9 +353,9 @@ def differences_plot(diff: pd.DataFrame, title: str, xlabel: str, scale: float =
     y = np.arange(len(d))
     sig = d["p_adj"] < 0.05
     ax.hlines(y, d["ci_low"] * scale, d["ci_high"] * scale, color="#52606d", lw=1.2)
-    ax.scatter(d.loc[sig, "estimate"] * scale, y[sig], color="#b3261e", zorder=3, label="différence significative")
+    ax.scatter(d.loc[sig, "estimate"] * scale, y[sig], color="#b3261e", zorder=3, label="écart établi")
     ax.scatter(d.loc[~sig, "estimate"] * scale, y[~sig], facecolor="white", edgecolor="#52606d", zorder=3,
-               label="non significative")
+               label="non établi")
     ax.axvline(0, color="#1f2933", lw=1)
     ax.set_yticks(y, d["display"])
     ax.set(xlabel=xlabel, title=title)
