@@ -469,8 +469,8 @@ def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride
                "stratégie d'attractivité.")
     shared = mosaic.drop_duplicates("item").query("lecture == 'partagé'")["attribut"].tolist()
     if shared:
-        out.append("**Approuvé dans tous les départements, sans écart établi entre eux** (chez les habitants, règle "
-                   "de « La mosaïque des départements ») : "
+        out.append("**Approuvé dans tous les départements, sans écart établi entre eux** (chez les habitants : au moins "
+                   "la moitié d'accord dans chacun en estimation ponctuelle, règle de « La mosaïque des départements ») : "
                    + ", ".join(f"« {s} »" for s in shared) + ".")
     return [fmt.french(s) for s in out]
 
