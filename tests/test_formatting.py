@@ -775,3 +775,25 @@ def test_merged_calibration_levels_are_said_where_readers_look():
     limits = synthesis.limits("real", [], "frame", merges={"residents": [note], "visitors": []})
     assert fmt.french("**Regroupements de calage.** Faute de répondants") in limits and "habitants" in limits
     assert "Regroupements" not in synthesis.limits("real", [], "frame", merges={"residents": [], "visitors": []})
+
+
+def test_one_group_is_said_more_negative_only_when_the_gap_is_established():
+    """The synthesis said « chez les habitants plus encore que chez les clients » from the two point estimates, and
+    gave no gap (a reviewer found it in report 06 only). Now the gap and its interval are given, and « plus
+    encore » only when the gap is established after adjustment."""
+    from portrait.reporting import sections
+
+    est = pd.DataFrame({"statistic": "nps_score", "group": ["residents", "visitors"], "estimate": [-0.24, -0.06],
+                        "ci_low": [-0.28, -0.09], "ci_high": [-0.20, -0.02]})
+    diff = pd.DataFrame({"item": ["recommandation"], "statistic": ["nps_score"], "estimate": [0.181],
+                         "ci_low": [0.126], "ci_high": [0.238], "p_adj": [0.0001]})
+    said = sections.recommendation_sentence(est, diff)
+    assert ("−24 chez les habitants (IC à 95 % : −28 à −20) ; −6 chez les clients (IC à 95 % : −9 à −2). Les deux "
+            "sont négatifs : il y a plus de détracteurs que de promoteurs, chez les habitants plus encore que chez les "
+            "clients (écart clients − habitants de +18 points, IC à 95 % : +13 à +24).") in said
+    unsure = sections.recommendation_sentence(est, diff.assign(p_adj=0.2, ci_low=-0.01))
+    assert "plus encore" not in unsure and "(écart clients − habitants de +18 points, IC à 95 % : −1 à +24, pas " \
+                                           "d'écart établi)." in unsure
+    positive = sections.recommendation_sentence(est.assign(estimate=[0.1, 0.2], ci_low=[0.05, 0.1],
+                                                           ci_high=[0.15, 0.3]), diff)
+    assert "négatifs" not in positive and " ; écart clients − habitants de +18 points" in positive

@@ -446,22 +446,7 @@ def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride
         tops.append(f"chez les {label}, " + ", ".join(f"« {r.label} » ({pct(r.estimate)})" for r in top.itertuples()))
     out.append("Faiblesses les plus citées : " + " ; ".join(tops) + ".")
     out += choice_gaps(diff)
-    nps = est.loc[est["statistic"] == "nps_score"].set_index("group")
-    parts = []
-    for group, label in (("residents", "habitants"), ("visitors", "clients")):
-        r = nps.loc[group]
-        parts.append(f"{fmt.signed(r.estimate * 100, 0)} chez les {label} (IC à 95 % : {fmt.signed(r.ci_low * 100, 0)} "
-                     f"à {fmt.signed(r.ci_high * 100, 0)})")
-    negative = all(nps.loc[g, "ci_high"] < 0 for g in ("residents", "visitors"))
-    worse = "habitants" if nps.loc["residents", "estimate"] < nps.loc["visitors", "estimate"] else "clients"
-    other = "clients" if worse == "habitants" else "habitants"
-    out.append("**Recommandation.** Score net de recommandation (part de promoteurs moins part de détracteurs, en "
-               "points) : " + " ; ".join(parts) + (f". Les deux sont négatifs : il y a plus de détracteurs que de "
-                                                  f"promoteurs, chez les {worse} plus encore que chez les {other}."
-                                                  if negative else ".")
-               + " La question (« pour y séjourner ou pour y vivre ») ne demande pas tout à fait la même chose aux deux "
-                 "groupes : un habitant recommande sans doute d'y vivre, un client d'y séjourner ; l'écart peut tenir "
-                 "en partie à cela.")
+    out.append(recommendation_sentence(est, diff))
     f = pride["overall"].set_index("variable").loc["fierte__oui"]
     a = pride["overall"].set_index("variable").loc["ambassadeur__oui"]
     out.append(f"**Les habitants, premiers relais.** {pct(f.estimate)} se disent fiers d'appartenir à la région et "
@@ -473,6 +458,35 @@ def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride
                    "la moitié d'accord dans chacun en estimation ponctuelle, règle de « La mosaïque des départements ») : "
                    + ", ".join(f"« {s} »" for s in shared) + ".")
     return [fmt.french(s) for s in out]
+
+
+def recommendation_sentence(est: pd.DataFrame, diff: pd.DataFrame) -> str:
+    """Each group's net promoter score with its interval, and their gap (visitors − residents) with its interval;
+    one group is said to be « plus encore » negative only when the gap is established (``p_adj`` < 0.05)."""
+    nps = est.loc[est["statistic"] == "nps_score"].set_index("group")
+    parts = []
+    for group, label in (("residents", "habitants"), ("visitors", "clients")):
+        r = nps.loc[group]
+        parts.append(f"{fmt.signed(r.estimate * 100, 0)} chez les {label} (IC à 95 % : {fmt.signed(r.ci_low * 100, 0)} "
+                     f"à {fmt.signed(r.ci_high * 100, 0)})")
+    text = ("**Recommandation.** Score net de recommandation (part de promoteurs moins part de détracteurs, en "
+            "points) : " + " ; ".join(parts))
+    gap = diff.loc[(diff["item"] == "recommandation") & (diff["statistic"] == "nps_score")]
+    established = bool(len(gap)) and bool(gap["p_adj"].iloc[0] < 0.05)
+    said = (f"écart clients − habitants de {fmt.signed(gap['estimate'].iloc[0] * 100, 0)} points, IC à 95 % : "
+            f"{fmt.signed(gap['ci_low'].iloc[0] * 100, 0)} à {fmt.signed(gap['ci_high'].iloc[0] * 100, 0)}"
+            + ("" if established else ", pas d'écart établi") if len(gap) else "")
+    if all(nps.loc[g, "ci_high"] < 0 for g in ("residents", "visitors")):
+        worse = "habitants" if nps.loc["residents", "estimate"] < nps.loc["visitors", "estimate"] else "clients"
+        other = "clients" if worse == "habitants" else "habitants"
+        text += ". Les deux sont négatifs : il y a plus de détracteurs que de promoteurs"
+        text += (f", chez les {worse} plus encore que chez les {other} ({said})." if established
+                 else (f" ({said})." if said else "."))
+    else:
+        text += (f" ; {said}." if said else ".")
+    return text + (" La question (« pour y séjourner ou pour y vivre ») ne demande pas tout à fait la même chose aux "
+                   "deux groupes : un habitant recommande sans doute d'y vivre, un client d'y séjourner ; l'écart peut "
+                   "tenir en partie à cela.")
 
 
 def scope_sentence(n: Mapping[str, int], living_here: pd.Series | None = None,
