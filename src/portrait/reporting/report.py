@@ -266,8 +266,11 @@ def main(argv: list[str] | None = None) -> int:
         out = paths.resolve(args.output)
         marked = mark_failure(paths.resolve(args.notebook), [paths.resolve(p) for p in args.executed], out)
         if marked:
-            print(f"  reports now out of date (« périmé » in {paths.relative(out)}): " + ", ".join(marked),
-                  file=sys.stderr)
+            # one write of the whole line: under `make -j2` two failing stages report at once, and print's two
+            # writes (text, then newline) could interleave with the other's on an unbuffered stderr
+            sys.stderr.write(f"  reports now out of date (« périmé » in {paths.relative(out)}): " + ", ".join(marked)
+                             + "\n")
+            sys.stderr.flush()
         return 0
     out = write_text(paths.resolve(args.output), index_html([paths.resolve(p) for p in args.executed]))
     print(f"✓ {paths.relative(out)} — open it in a browser: it links every report")
