@@ -84,8 +84,8 @@ def banner(nb, partners: str | None = None) -> str:
     partial = IN_PROGRESS_BANNER if params.get("fieldwork_status") == "in_progress" and not is_simulated(nb) else ""
     rehearsal = (PARTNERS_BANNER if not is_simulated(nb) and params.get("source") == "real"
                  and params.get("partners_source", partners) == "synthetic" else "")
-    return fmt.french(fmt.apostrophes(" ".join(b for b in (scenario, SIMULATED_BANNER if is_simulated(nb) else "",
-                                                            rehearsal, partial) if b)))
+    return fmt.typeset(" ".join(b for b in (scenario, SIMULATED_BANNER if is_simulated(nb) else "", rehearsal, partial)
+                                if b))
 
 
 #: Reports that involve no visitor, so not the partner files either; the validation study simulates its own.

@@ -471,19 +471,22 @@ def recommendation_sentence(est: pd.DataFrame, diff: pd.DataFrame) -> str:
                      f"à {fmt.signed(r.ci_high * 100, 0)})")
     text = ("**Recommandation.** Score net de recommandation (part de promoteurs moins part de détracteurs, en "
             "points) : " + " ; ".join(parts))
-    gap = diff.loc[(diff["item"] == "recommandation") & (diff["statistic"] == "nps_score")]
-    established = bool(len(gap)) and bool(gap["p_adj"].iloc[0] < 0.05)
-    said = (f"écart clients − habitants de {fmt.signed(gap['estimate'].iloc[0] * 100, 0)} points, IC à 95 % : "
-            f"{fmt.signed(gap['ci_low'].iloc[0] * 100, 0)} à {fmt.signed(gap['ci_high'].iloc[0] * 100, 0)}"
-            + ("" if established else ", pas d'écart établi") if len(gap) else "")
+    rows = diff.loc[(diff["item"] == "recommandation") & (diff["statistic"] == "nps_score")]
+    gap = rows.iloc[0] if len(rows) else None
+    established = gap is not None and gap["p_adj"] < 0.05
+    said = "" if gap is None else (
+        f"écart clients − habitants de {fmt.signed(gap['estimate'] * 100, 0)} points, IC à 95 % : "
+        f"{fmt.signed(gap['ci_low'] * 100, 0)} à {fmt.signed(gap['ci_high'] * 100, 0)}"
+        + ("" if established else ", pas d'écart établi"))
     if all(nps.loc[g, "ci_high"] < 0 for g in ("residents", "visitors")):
         worse = "habitants" if nps.loc["residents", "estimate"] < nps.loc["visitors", "estimate"] else "clients"
         other = "clients" if worse == "habitants" else "habitants"
         text += ". Les deux sont négatifs : il y a plus de détracteurs que de promoteurs"
-        text += (f", chez les {worse} plus encore que chez les {other} ({said})." if established
-                 else (f" ({said})." if said else "."))
+        if established:
+            text += f", chez les {worse} plus encore que chez les {other}"
+        text += f" ({said})." if said else "."
     else:
-        text += (f" ; {said}." if said else ".")
+        text += f" ; {said}." if said else "."
     return text + (" La question (« pour y séjourner ou pour y vivre ») ne demande pas tout à fait la même chose aux "
                    "deux groupes : un habitant recommande sans doute d'y vivre, un client d'y séjourner ; l'écart peut "
                    "tenir en partie à cela.")

@@ -182,19 +182,21 @@ def _has_truth(est: pd.DataFrame) -> bool:
     return "truth" in est and bool(est["truth"].notna().all())
 
 
+def _gap_reference(est: pd.DataFrame) -> str:
+    """What the weighting-stage figure's gaps are measured from: the truth, on simulated data only."""
+    return "à la valeur vraie (données simulées)" if _has_truth(est) else "à l'estimation après calage"
+
+
 def stage_caption(est: pd.DataFrame) -> str:
-    """Caption of the weighting-stage figure: what its gaps are measured from (the truth, on simulated data only),
-    then :func:`stage_finding`."""
-    ref = "à la valeur vraie (données simulées)" if _has_truth(est) else "à l'estimation après calage"
-    return (f"Estimations clés à chaque étape de la pondération, en écart {ref}, mesuré en erreurs types de "
-            f"l'estimation après calage ; {stage_finding(est)}.")
+    """Caption of the weighting-stage figure: what its gaps are measured from, then :func:`stage_finding`."""
+    return (f"Estimations clés à chaque étape de la pondération, en écart {_gap_reference(est)}, mesuré en erreurs "
+            f"types de l'estimation après calage ; {stage_finding(est)}.")
 
 
 def stage_alt(est: pd.DataFrame) -> str:
     """Text alternative of the weighting-stage figure."""
-    ref = "à la valeur vraie (données simulées)" if _has_truth(est) else "à l'estimation après calage"
-    return (f"Points par question : écart de l'estimation {ref}, en erreurs types de l'estimation après calage, sans "
-            "pondération, avec les poids de sondage, après non-réponse et après calage.")
+    return (f"Points par question : écart de l'estimation {_gap_reference(est)}, en erreurs types de l'estimation "
+            "après calage, sans pondération, avec les poids de sondage, après non-réponse et après calage.")
 
 
 def stage_finding(est: pd.DataFrame) -> str:
