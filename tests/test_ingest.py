@@ -381,6 +381,25 @@ def test_a_respondent_without_sex_or_age_is_refused_at_the_check(clean, sim_data
     assert "residents.csv" in err.problems[0].file
 
 
+def test_code_4_sets_a_native_response_aside(clean, sim_data, cb, tmp_path):
+    """In the native layout the analyst sets a response aside with contact status 4 (``ecartee``): the respondent
+    without age then counts as a non-respondent, and the check passes; the other units keep their reasons."""
+    folder = _copy(clean, tmp_path)
+    before = ingest.ingest(folder, sim_data[1], cb).surveys["residents"].responses.set_index("slot_id")["reason"]
+    rows = _rows(folder / "residents.csv")
+    h = rows[0]
+    k = next(i for i in range(1, len(rows)) if rows[i][h.index("complet")] == "1")
+    rows[k][h.index("age")] = ""
+    _write(folder / "residents.csv", rows)
+    disp = _rows(folder / "residents_dispositions.csv")
+    _write(folder / "residents_dispositions.csv", disp + [[rows[k][0], "4"]])
+    r = ingest.ingest(folder, sim_data[1], cb).surveys["residents"]
+    after = r.responses.set_index("slot_id")["reason"]
+    assert after[rows[k][0]] == "ecartee" and before[rows[k][0]] == "complet"
+    assert (after != before).sum() == 1
+    assert (r.set_aside, r.set_aside_rows) == (1, (len(disp) + 1,))
+
+
 def test_contact_status_duplicate_names_the_first_row(clean, sim_data, cb, tmp_path):
     """A unit listed twice in the contact-status file: the second row is reported, with the row of the first."""
     folder = _copy(clean, tmp_path)

@@ -283,6 +283,63 @@ def test_a_respondent_without_age_is_named_by_the_tools_column(cb, tmp_path):
     assert [(p.row, p.column, p.rule) for p in exc.value.problems] == [(k + 1, "AGE", "missing_for_weighting")]
 
 
+def test_a_response_set_aside_by_its_contact_status_counts_as_a_non_response(cb, tmp_path):
+    """A board's trial: a respondent who skipped AGE and cannot be recontacted had no supported way out (the remedy
+    said « see the analyst »). Writing « ecartee » in the participant's « statut terrain » sets the response aside:
+    the check passes, the unit is a non-respondent with reason ``ecartee`` (never an imputed age), counted with the
+    row of the status that did it, and said in French; AAPOR counts it as a break-off (R)."""
+    from portrait.reporting import fieldwork_text
+
+    folder = _tool_folder("limesurvey", tmp_path)
+    answers = _csv_rows(folder / "residents.csv")
+    h = answers[0]
+    k = next(i for i in range(1, len(answers)) if answers[i][h.index("submitdate")])
+    answers[k][h.index("AGE")] = ""
+    _write_csv(folder / "residents.csv", answers)
+    assert [p.rule for p in ingest.check(folder, {"residents": _sample()}, cb, tool="limesurvey",
+                                         key=KEY).problems] == ["missing_for_weighting"]
+    part = folder / "residents_participants.csv"
+    rows = _csv_rows(part)
+    j, t = rows[0].index("attribute_1 <statut terrain>"), rows[0].index("token")
+    r = next(i for i in range(1, len(rows)) if rows[i][t] == answers[k][h.index("token")])
+    rows[r][j] = "ecartee"
+    _write_csv(part, rows, encoding="utf-8-sig")
+    result = ingest.ingest(folder, {"residents": _sample()}, cb, tool="limesurvey", key=KEY).surveys["residents"]
+    unit = result.responses.loc[result.responses["source_row"] == k + 1].iloc[0]
+    assert (unit["status"], unit["reason"]) == ("non_respondent", "ecartee") and pd.isna(unit["age"])
+    assert (result.set_aside, result.set_aside_rows) == (1, (r + 1,))
+    assert result.ledger.set_index("reason")["n"]["ecartee"] == 1
+    assert ingest.aapor_rates(result.responses, "stratum")["R"].sum() >= 1
+    text = fieldwork_text.status_sentences({"residents": result})
+    assert "1 réponse marquée « écartée »" in text and "(habitants : 1, ligne " + str(r + 1) in text
+    assert "compte comme une non-réponse" in text
+
+    rows[r][j] = ""
+    other = next(i for i in range(1, len(rows)) if rows[i][t] not in {a[h.index("token")] for a in answers[1:]})
+    rows[other][j] = "ecartee"                                 # on a participant who never answered
+    _write_csv(part, rows, encoding="utf-8-sig")
+    found = ingest.check(folder, {"residents": _sample()}, cb, tool="limesurvey", key=KEY).problems
+    assert [(p.rule, p.row, p.column) for p in found] == [("set_aside_no_response", other + 1, "token")]
+    assert rows[other][t] not in str(found[0])             # a token is named by its row, never repeated
+
+
+def test_qualtrics_sets_a_response_aside_with_its_embedded_data_field(cb, tmp_path):
+    """Qualtrics: the optional embedded data field ``ecartee`` = 1 in the distribution history sets a response
+    aside, as « statut terrain » does in LimeSurvey."""
+    folder = _tool_folder("qualtrics", tmp_path)
+    dist = folder / "residents_distribution.csv"
+    rows = _csv_rows(dist)
+    ref = rows[0].index("External Data Reference")
+    answers = _csv_rows(folder / "residents.csv")
+    answered = {a[answers[0].index("ExternalReference")] for a in answers[3:]}
+    r = next(i for i in range(1, len(rows)) if rows[i][ref] in answered)
+    rows = [row + [v] for row, v in zip(rows, ["ecartee"] + ["1" if i == r else "" for i in range(1, len(rows))])]
+    _write_csv(dist, rows, encoding="utf-8-sig")
+    result = ingest.ingest(folder, {"residents": _sample()}, cb, tool="qualtrics", key=KEY).surveys["residents"]
+    assert (result.set_aside, result.set_aside_rows) == (1, (r + 1,))
+    assert (result.responses["reason"] == "ecartee").sum() == 1
+
+
 def test_a_column_named_twice_is_listed_before_the_cells_it_spoils(cb, tmp_path):
     """A board renamed RECO to FIERTE (which exists): the unknown codes of the second FIERTE filled the first lines
     shown, the duplicated column only in the counts. File and column problems now come first, then the cells' in

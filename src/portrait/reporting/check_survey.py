@@ -76,6 +76,7 @@ RULES_FR = {
     "unknown_status": "statut de réponse de l'outil inconnu (ni réponse, ni aperçu, test ou indésirable)",
     "header_rows": "ligne d'en-tête de l'outil supprimée (une réponse à sa place)",
     "missing_for_weighting": "répondant sans sexe ou âge, nécessaires au calage des habitants",
+    "set_aside_no_response": "réponse écartée par le statut de contact, mais absente de l'export des réponses",
 }
 
 #: What to do about each rule, said once per rule in the report (the listing's technical detail, in English, adds
@@ -127,8 +128,12 @@ REMEDIES_FR = {
     "unknown_status": "déclarer ce statut de l'outil dans `config/survey_tools.yaml`",
     "header_rows": "exporter de nouveau : une ligne d'en-tête de l'outil a été supprimée",
     "missing_for_weighting": "compléter la réponse dans l'outil si le répondant peut être recontacté, sans jamais "
-                             "la deviner ; sinon, voir avec l'analyste (la chaîne ne sait pas écarter un répondant) ; "
-                             "rendre la question obligatoire au prochain terrain",
+                             "la deviner ; sinon, écarter la réponse : statut de contact « ecartee » (LimeSurvey : "
+                             "attribut « statut terrain » du participant ; Qualtrics : donnée intégrée `ecartee` = 1 ; "
+                             "format natif : code 4), elle compte alors comme une non-réponse ; rendre la question "
+                             "obligatoire au prochain terrain",
+    "set_aside_no_response": "retirer le statut « ecartee » de ce participant, ou le mettre sur celui dont la réponse "
+                             "est à écarter",
 }
 
 
@@ -227,7 +232,7 @@ def notebook(found: ingest.CheckResult, settings: dict) -> nbformat.NotebookNode
                 t[c] = t[c].map(fmt.number)
         cells += [_md("Bilan provisoire du terrain (chaque unité tirée a un statut) :"), _table(t),
                   _md(fieldwork_text.cleaning_sentence(found.result.surveys))]
-        set_aside = fieldwork_text.out_of_scope_sentence(found.result.surveys)
+        set_aside = fieldwork_text.status_sentences(found.result.surveys)
         if set_aside:
             cells.append(_md(set_aside))
     if n:
@@ -307,6 +312,11 @@ def main(argv: list[str] | None = None) -> int:
                 if r.out_of_scope_rows else ""
             print(f"  ? {survey}: {r.answered_out_of_scope} unit(s) marked out of scope in the contact statuses "
                   f"answered all the same{rows}; their answers are not used (fix the status in the tool if it is wrong)")
+        if r.set_aside:
+            rows = f" (rows {', '.join(map(str, r.set_aside_rows))} of the contact-status export)" \
+                if r.set_aside_rows else ""
+            print(f"  ? {survey}: {r.set_aside} response(s) set aside as unusable in the contact statuses{rows}; "
+                  "they count as non-responses")
     for n in completed_only(found.notes):
         print(f"  ? {Path(n.file).name}: {n.rows} responses and not one unfinished questionnaire: does the export "
               "hold all responses (LimeSurvey: « All responses »)? Otherwise the break-offs count as silence")

@@ -107,6 +107,35 @@ def out_of_scope_sentence(surveys) -> str:
             "à la population étudiée. Si ce statut est une erreur, corrigez-le dans l'outil d'enquête.")
 
 
+def set_aside_sentence(surveys) -> str:
+    """The responses the analyst set aside as unusable (contact status ``ecartee``), by survey: they count as
+    non-responses (empty text when there are none)."""
+    n = {s: r for s, r in surveys.items() if r.set_aside}
+    if not n:
+        return ""
+    total = sum(r.set_aside for r in n.values())
+
+    def rows(r) -> str:
+        shown = [fmt.number(x) for x in r.set_aside_rows]
+        return (f", {'ligne' if len(shown) == 1 else 'lignes'} {fmt.enumeration(shown)} de l'export des statuts de "
+                "contact" if shown else "")
+
+    where = " ; ".join(f"{SURVEYS.get(s, s).lower()} : {fmt.number(r.set_aside)}{rows(r)}" for s, r in n.items())
+    one = total == 1
+    return (f"**Réponses écartées par l'analyste.** {fmt.count(total, 'réponse marquée', 'réponses marquées')} "
+            f"« écartée » dans les statuts de contact ({where}) {'compte' if one else 'comptent'} comme "
+            f"{'une non-réponse' if one else 'des non-réponses'} : {'elle' if one else 'elles'} n'entre"
+            f"{'' if one else 'nt'} dans aucune estimation, et le redressement de la non-réponse reporte "
+            f"{'son' if one else 'leur'} poids sur les répondants de la même classe. On écarte ainsi une réponse "
+            "inexploitable, par exemple sans le sexe ou l'âge nécessaires au calage, plutôt que de deviner ce qui "
+            "manque.")
+
+
+def status_sentences(surveys) -> str:
+    """What the contact statuses did to units that answered: out of scope, or set aside (empty text if nothing)."""
+    return "\n\n".join(t for t in (out_of_scope_sentence(surveys), set_aside_sentence(surveys)) if t)
+
+
 def allocation_finding(strata: pd.DataFrame) -> str:
     """How far the strata's shares of the invitations are from their shares of the population aged 15+ (the
     diagonal of proportional allocation): invitations go by whole communes, so equality holds to rounding."""

@@ -70,7 +70,10 @@ Rules (the ``rule`` field of each problem):
 ``unknown_status``            a survey tool's response status (Qualtrics ``Status``) that is neither a
                               response nor a preview, test or spam: never set aside unread
 ``missing_for_weighting``     a respondent without an answer the weighting needs (residents: sex and
-                              age, the calibration margins): the chain could not weight them
+                              age, the calibration margins): the chain could not weight them. Complete
+                              the answer, or set the response aside (contact status ``ecartee``)
+``set_aside_no_response``     a contact status that sets a response aside (``ecartee``) on a unit
+                              whose export holds no response
 ``header_rows``               a response where the tool writes a header row (Qualtrics: three; one
                               deleted in a spreadsheet): reported, and the row read as a response
 ============================  ====================================================================
@@ -80,6 +83,9 @@ Output: one typed table per survey with **every sampled unit** (sample columns, 
 and a ledger: sampled = respondents + non-respondents + excluded, with reasons. A unit whose contact
 status says out of scope is excluded even when it answered (it is not in the population studied); such
 units are counted (``SurveyResult.answered_out_of_scope``) and the fieldwork and check reports say how many.
+A response whose contact status says ``ecartee`` (set aside by the analyst as unusable, e.g. without the
+sex or age the calibration needs; never guessed) is a non-response: it is counted
+(``SurveyResult.set_aside``), said by the same reports, and the non-response adjustment carries its weight.
 """
 
 from __future__ import annotations
@@ -137,6 +143,8 @@ class SurveyResult:
     codes_padded: dict[str, int] = field(default_factory=dict)   # column → codes whose leading zero was restored
     answered_out_of_scope: int = 0       # units with answers whose contact status says out of scope: not used
     out_of_scope_rows: tuple[int, ...] = ()     # their rows in the contact-status export
+    set_aside: int = 0                   # responses the analyst set aside as unusable (reason ``ecartee``)
+    set_aside_rows: tuple[int, ...] = ()        # their rows in the contact-status export
 
 
 @dataclass(frozen=True)
@@ -195,6 +203,8 @@ def _status(survey: str, ids: np.ndarray, answers: pd.DataFrame | None, disp: pd
         complete = (answers["complet"] == 1).fillna(False).to_numpy(dtype=bool)[pos[has]]
         reason[np.flatnonzero(has)] = np.where(complete, "complet",
                                                np.where(n_core >= min_core_answered, "partiel", "abandon"))
+        if "ecartee" in by_reason:
+            reason[has & (dcode == by_reason["ecartee"])] = "ecartee"
     if "hors_champ" in by_reason:
         reason[dcode == by_reason["hors_champ"]] = "hors_champ"
     codes, reasons = pd.factorize(reason)
@@ -247,11 +257,18 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
                 if bad.any():
                     ans[c] = ans[c].str.replace(CONTROL, "", regex=True)
     rows = pd.DataFrame({c: _at(s, pos) for c, s in ans.items()})
-    set_aside = (pos >= 0) & (reason == "hors_champ")
-    where = (sorted(int(r) for r in disp.loc[disp[id_col].astype(str).isin(ids[set_aside]), "source_row"])
-             if set_aside.any() and "source_row" in disp.columns else [])
+
+    def status_rows(marked: np.ndarray) -> tuple[int, ...]:
+        """The rows of the contact-status export that gave the ``marked`` units their reason."""
+        if not marked.any() or "source_row" not in disp.columns:
+            return ()
+        return tuple(sorted(int(r) for r in disp.loc[disp[id_col].astype(str).isin(ids[marked]), "source_row"]))
+
+    out_of_scope = (pos >= 0) & (reason == "hors_champ")
+    set_aside = reason == "ecartee"
     return SurveyResult(survey, pd.concat([table, rows], axis=1), _ledger(survey, reason, codebook), emails, controls,
-                        answered_out_of_scope=int(set_aside.sum()), out_of_scope_rows=tuple(where))
+                        answered_out_of_scope=int(out_of_scope.sum()), out_of_scope_rows=status_rows(out_of_scope),
+                        set_aside=int(set_aside.sum()), set_aside_rows=status_rows(set_aside))
 
 
 def _at(values: pd.Series, pos: np.ndarray) -> pd.api.extensions.ExtensionArray | pd.Series:
@@ -372,8 +389,9 @@ def _missing_for_weighting(responses: pd.DataFrame, survey: str, file: str, lay,
         for row in resp.loc[resp[var].isna(), "source_row"]:
             problems.append(Problem(file, int(row), column, None, "missing_for_weighting",
                                     f"a respondent without {var}: the {survey} are calibrated on INSEE sex × age, so "
-                                    "every respondent needs both; complete the answer (make the question mandatory "
-                                    "in the survey tool for the next round)"))
+                                    "every respondent needs both; complete the answer, or set the response aside "
+                                    "as unusable in the contact statuses (README, « A real survey round »); make "
+                                    "the question mandatory in the survey tool for the next round"))
 
 
 def _disposition_conflicts(answers: pd.DataFrame | None, disp: pd.DataFrame, codebook: Codebook, id_col: str,
@@ -388,6 +406,21 @@ def _disposition_conflicts(answers: pd.DataFrame | None, disp: pd.DataFrame, cod
                                 getattr(r, id_col) if column == id_col else None,
                                 "disposition_conflict",
                                 "the invitation is recorded as not delivered but the unit answered"))
+
+
+def _set_aside_no_response(answers: pd.DataFrame | None, disp: pd.DataFrame, codebook: Codebook, id_col: str,
+                                dpath: Path, column: str, problems: list[Problem]) -> None:
+    """Units whose contact status sets their response aside (``ecartee``) although the export holds none."""
+    if answers is None or not len(disp) or id_col not in answers.columns:
+        return
+    marked = [c for c, d in codebook.dispositions.items() if d["reason"] == "ecartee"]
+    bad = disp.loc[disp[DISPOSITION_COLUMN].isin(marked) & ~disp[id_col].isin(answers[id_col])]
+    for r in bad.itertuples():
+        problems.append(Problem(paths.relative(dpath), int(r.source_row), column,
+                                getattr(r, id_col) if column == id_col else None,
+                                "set_aside_no_response",
+                                "the contact status sets this unit's response aside (ecartee), but the responses "
+                                "export holds no response of it: a status put on the wrong participant?"))
 
 
 def _read_survey(folder: Path, survey: str, sample: pd.DataFrame, codebook: Codebook, fmt: str, encoding: str,
@@ -407,6 +440,7 @@ def _read_survey(folder: Path, survey: str, sample: pd.DataFrame, codebook: Code
             if draw is not None:
                 disp = validate_dispositions(draw, survey, codebook, ids, problems)
         _disposition_conflicts(answers, disp, codebook, id_col, dpath, id_col, problems)
+        _set_aside_no_response(answers, disp, codebook, id_col, dpath, id_col, problems)
         return answers, disp
     back = survey_tools.token_map(ids, survey, key)
     raw = read_export(export_path(folder, survey, fmt), encoding=lay.encoding, problems=problems,
@@ -434,6 +468,7 @@ def _read_survey(folder: Path, survey: str, sample: pd.DataFrame, codebook: Code
             survey_tools.tool_problems(problems, start, draw.file, {id_col: lay.dispositions.id}, id_col)
             tool_statuses.missing_responses(finished, answers, id_col, draw.file, lay, problems)
     _disposition_conflicts(answers, disp, codebook, id_col, dpath, lay.dispositions.id, problems)
+    _set_aside_no_response(answers, disp, codebook, id_col, dpath, lay.dispositions.id, problems)
     return answers, disp
 
 
@@ -512,9 +547,9 @@ def write_outputs(result: IngestResult, out_responses: Mapping[str, str | Path],
 
 #: the ledger's reasons as AAPOR final disposition groups (AAPOR, *Standard Definitions*, 9th ed. 2016,
 #: internet surveys of specifically named persons): I complete (1.1), P partial (1.2), R refusal and
-#: break-off (2.1), UO unknown eligibility — invitation returned undelivered (3.3) or nothing ever
-#: returned (3.19) —, NE not eligible (4.x).
-AAPOR_GROUPS = {"complet": "I", "partiel": "P", "refus": "R", "abandon": "R", "non_distribuee": "UO",
+#: break-off (2.1; a response set aside as unusable is a break-off, 2.12), UO unknown eligibility — invitation
+#: returned undelivered (3.3) or nothing ever returned (3.19) —, NE not eligible (4.x).
+AAPOR_GROUPS = {"complet": "I", "partiel": "P", "refus": "R", "abandon": "R", "ecartee": "R", "non_distribuee": "UO",
                 "sans_reponse": "UO", "hors_champ": "NE"}
 
 
