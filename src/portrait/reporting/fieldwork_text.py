@@ -85,21 +85,27 @@ def cleaning_sentence(surveys) -> str:
                             "réponse(s) débarrassée(s) de caractères de contrôle (NUL…)") + "." + codes)
 
 
-def out_of_scope_sentence(surveys) -> str:
-    """The units that answered although their contact status says out of scope, by survey: their answers are
-    set aside by the status (empty text when there are none)."""
-    n = {s: r for s, r in surveys.items() if r.answered_out_of_scope}
-    if not n:
-        return ""
-    total = sum(r.answered_out_of_scope for r in n.values())
+def _by_status(surveys, count: str, rows: str) -> tuple[int, str]:
+    """The units a contact status took from the respondents (attribute ``count`` of each survey's result), in
+    total and by survey with the rows of the status export (attribute ``rows``): « habitants : 2, lignes 4 et 9 … »."""
+    n = {s: r for s, r in surveys.items() if getattr(r, count)}
 
-    def rows(r) -> str:
-        shown = [fmt.number(x) for x in r.out_of_scope_rows]
+    def where(r) -> str:
+        shown = [fmt.number(x) for x in getattr(r, rows)]
         return (f", {'ligne' if len(shown) == 1 else 'lignes'} {fmt.enumeration(shown)} de l'export des statuts de "
                 "contact" if shown else "")
 
-    where = " ; ".join(f"{SURVEYS.get(s, s).lower()} : {fmt.number(r.answered_out_of_scope)}{rows(r)}"
-                       for s, r in n.items())
+    return (sum(getattr(r, count) for r in n.values()),
+            " ; ".join(f"{SURVEYS.get(s, s).lower()} : {fmt.number(getattr(r, count))}{where(r)}"
+                       for s, r in n.items()))
+
+
+def out_of_scope_sentence(surveys) -> str:
+    """The units that answered although their contact status says out of scope, by survey: their answers are
+    set aside by the status (empty text when there are none)."""
+    total, where = _by_status(surveys, "answered_out_of_scope", "out_of_scope_rows")
+    if not total:
+        return ""
     one = total == 1
     return (f"**Réponses écartées par le statut.** {fmt.count(total, 'unité marquée', 'unités marquées')} hors "
             f"champ dans les statuts de contact {'avait' if one else 'avaient'} pourtant répondu ({where}) ; "
@@ -110,17 +116,9 @@ def out_of_scope_sentence(surveys) -> str:
 def set_aside_sentence(surveys) -> str:
     """The responses the analyst set aside as unusable (contact status ``ecartee``), by survey: they count as
     non-responses (empty text when there are none)."""
-    n = {s: r for s, r in surveys.items() if r.set_aside}
-    if not n:
+    total, where = _by_status(surveys, "set_aside", "set_aside_rows")
+    if not total:
         return ""
-    total = sum(r.set_aside for r in n.values())
-
-    def rows(r) -> str:
-        shown = [fmt.number(x) for x in r.set_aside_rows]
-        return (f", {'ligne' if len(shown) == 1 else 'lignes'} {fmt.enumeration(shown)} de l'export des statuts de "
-                "contact" if shown else "")
-
-    where = " ; ".join(f"{SURVEYS.get(s, s).lower()} : {fmt.number(r.set_aside)}{rows(r)}" for s, r in n.items())
     one = total == 1
     return (f"**Réponses écartées par l'analyste.** {fmt.count(total, 'réponse marquée', 'réponses marquées')} "
             f"« écartée » dans les statuts de contact ({where}) {'compte' if one else 'comptent'} comme "
