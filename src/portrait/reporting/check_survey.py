@@ -268,6 +268,13 @@ def notebook(found: ingest.CheckResult, settings: dict) -> nbformat.NotebookNode
 SHOWN = 10
 
 
+def _status_rows(rows: tuple[int, ...]) -> str:
+    """« (row 4 of the contact-status export) », « (rows 4, 9 of …) », or nothing without rows."""
+    if not rows:
+        return ""
+    return f" ({'row' if len(rows) == 1 else 'rows'} {', '.join(map(str, rows))} of the contact-status export)"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m portrait.reporting.check_survey", description=__doc__.split("\n")[0])
     parser.add_argument("--folder", help="survey folder to check (default: from the parameters of stage 03)")
@@ -308,13 +315,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"✓ survey exports of {settings['folder']} ({settings['tool']}): no problem; {paths.relative(out)}")
     for survey, r in (found.result.surveys.items() if found.result is not None else ()):
         if r.answered_out_of_scope:
-            rows = f" (rows {', '.join(map(str, r.out_of_scope_rows))} of the contact-status export)" \
-                if r.out_of_scope_rows else ""
+            rows = _status_rows(r.out_of_scope_rows)
             print(f"  ? {survey}: {r.answered_out_of_scope} unit(s) marked out of scope in the contact statuses "
                   f"answered all the same{rows}; their answers are not used (fix the status in the tool if it is wrong)")
         if r.set_aside:
-            rows = f" (rows {', '.join(map(str, r.set_aside_rows))} of the contact-status export)" \
-                if r.set_aside_rows else ""
+            rows = _status_rows(r.set_aside_rows)
             print(f"  ? {survey}: {r.set_aside} response(s) set aside as unusable in the contact statuses{rows}; "
                   "they count as non-responses")
     for n in completed_only(found.notes):
