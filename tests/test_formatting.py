@@ -117,7 +117,7 @@ def test_figure_findings_are_computed_from_the_numbers_drawn():
     assert wt.g_finding(before, before).endswith("; aucun répondant n'a un g hors de [0,5 ; 2]")
     std = pd.DataFrame({"marge": ["âge", "âge"], "modalité": ["15-29", "75+"], "diff. std. avant": [-0.31, 0.12],
                         "diff. std. après": [0.0, -0.001]})
-    assert wt.standardised_difference_finding(std) == ("avant calage, l'écart le plus grand est de 0,31 écart-type "
+    assert wt.standardised_difference_finding(std) == ("avant calage, l'écart le plus grand est de 0,31 écart type "
                                                        "(âge : 15-29) ; après calage, il est nul à cette précision")
     std["diff. std. après"] = [0.0, -0.012]
     assert wt.standardised_difference_finding(std).endswith("après calage, il est au plus de 0,01")

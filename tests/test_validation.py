@@ -235,17 +235,17 @@ def test_the_conclusion_says_when_weighting_without_calibration_biases_more_than
     sd = np.std([1, 2, 3, 4], ddof=1)
     worse = conclusion(0.9)
     assert fmt.number((0.5 + 0.9) / sd, 2) == "1,08"       # to two decimals, as the tables of report 08
-    assert ("après la correction de la non-réponse, le pire biais atteint 1,08 écart-type (habitants), davantage que "
+    assert ("après la correction de la non-réponse, le pire biais atteint 1,08 écart type (habitants), davantage que "
             "sans pondération") in worse
-    assert f"jusqu'à **{fmt.number((0.5 + 0.3) / sd, 2)} écart-type**" in worse
+    assert f"jusqu'à **{fmt.number((0.5 + 0.3) / sd, 2)} écart type**" in worse
     assert "davantage que sans pondération" not in conclusion(0.1)
     assert worse.count("\n\n") == 2 and worse.split("\n\n")[-1].startswith("**Cette version courte")
 
 
 def test_a_quantity_agrees_with_its_number_as_written():
     """French: the unit is singular below 2, as the number is printed (1,99 → singular; 1,996 printed 2,00 → plural)."""
-    assert fmt.quantity(1.99, 2, "écart-type", "écarts-types") == "1,99 écart-type"
-    assert fmt.quantity(1.996, 2, "écart-type", "écarts-types") == "2,00 écarts-types"
+    assert fmt.quantity(1.99, 2, "écart type", "écarts types") == "1,99 écart type"
+    assert fmt.quantity(1.996, 2, "écart type", "écarts types") == "2,00 écarts types"
     assert fmt.quantity(-2.2, 1, "point") == "\u22122,2 points"
 
 
@@ -418,8 +418,8 @@ def test_figure_findings_of_the_validation_by_hand():
     assert validation.coverage_finding(pooled) == (
         "en variance linéarisée, les estimateurs calés couvrent de 94,0 % à 95,2 % du temps selon l'enquête ; sans "
         "calage, la couverture d'une enquête descend jusqu'à 61,0 % (non pondéré, habitants)")
-    assert validation.bias_finding(pooled) == ("le pire biais d'un estimateur calé est de 0,12 écart-type ; sans calage, "
-                                               "il atteint 2,31 écarts-types (non pondéré, habitants)")
+    assert validation.bias_finding(pooled) == ("le pire biais d'un estimateur calé est de 0,12 écart type ; sans calage, "
+                                               "il atteint 2,31 écarts types (non pondéré, habitants)")
     assert validation.tests_finding(pooled) == (
         "avec le calage (raking), le test conclut à tort 4,6 % du temps là où aucune différence n'a été introduite "
         "(5 % attendus) et détecte les différences introduites 87,1 % du temps")
@@ -599,11 +599,11 @@ def test_the_overview_gives_no_relative_bias_for_differences():
     t = validation.overview_table_fr(pooled)
     assert list(t["Biais relatif maximal, en valeur absolue (%)"].isna()) == [False, True, True, True]
     assert t["Biais relatif maximal, en valeur absolue (%)"].iloc[0] == pytest.approx(26.14)
-    assert list(t["Biais maximal, en valeur absolue (écarts-types)"].isna()) == [False, True, False, True]
+    assert list(t["Biais maximal, en valeur absolue (écarts types)"].isna()) == [False, True, False, True]
 
 
 def test_report_08_words_are_french_and_match_the_other_reports():
-    """Report 08 said « communes certaines » (report 07: « retenues d'office »), « pire |biais| / écart-type » and
+    """Report 08 said « communes certaines » (report 07: « retenues d'office »), « pire |biais| / écart type » and
     « |Biais relatif| moyen » (maths bars for words): the targets' paragraph, the targets' table and the overview's
     headers now use words, as the other reports do."""
     from portrait.study import validation_targets
@@ -660,5 +660,5 @@ def test_the_conclusion_weighs_every_target_and_names_the_first():
     worse = validation.conclusion_fr(good, cb, results=main, others={"finite": bad})
     assert "ne sont pas fiables avec pour cible la population finie fixée**" in worse     # the target at fault named
     assert f"le biais des estimateurs calés ne dépasse pas **{fmt.number((0.5 + shift) / np.std([1, 2, 3, 4], ddof=1), 2)} " \
-        "écarts-types**" in worse
+        "écarts types**" in worse
     assert "ne sont pas fiables**" in validation.conclusion_fr(bad, cb, results=main, others={"finite": good})

@@ -179,8 +179,8 @@ def count(n: int, singular: str, plural: str | None = None) -> str:
 
 def quantity(x: float, decimals: int, singular: str, plural: str | None = None) -> str:
     """A decimal quantity with its unit agreed as French does (singular below 2, as the number is written):
-    ``quantity(1.99, 2, "écart-type", "écarts-types")`` → « 1,99 écart-type », ``quantity(2.2, 1, …)`` → « 2,2
-    écarts-types »."""
+    ``quantity(1.99, 2, "écart type", "écarts types")`` → « 1,99 écart type », ``quantity(2.2, 1, …)`` → « 2,2
+    écarts types »."""
     return f"{number(x, decimals)} {singular if abs(rounded(x, decimals)) < 2 else (plural or singular + 's')}"
 
 

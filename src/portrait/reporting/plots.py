@@ -308,7 +308,7 @@ def standardised_differences(table: pd.DataFrame, title: str) -> plt.Figure:
     for v in (-0.1, 0.1):
         ax.axvline(v, color="#c9ced6", lw=1, ls="--")
     ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
-    ax.set(xlabel="Différence standardisée\n(échantillon pondéré − population, en écarts-types)",
+    ax.set(xlabel="Différence standardisée\n(échantillon pondéré − population, en écarts types)",
            ylabel="", title=title)
     ax.legend(title="")
     return fig

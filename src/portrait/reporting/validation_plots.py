@@ -107,7 +107,7 @@ def bias(summ: pd.DataFrame, title: str) -> plt.Figure:
                         linewidth=0, ax=ax, legend=False)
         ax.set_yticks(range(len(order)), order)
         ax.set_ylim(len(order) - 0.5, -0.5)
-        ax.set(title=survey, xlabel="Biais (en écarts-types de l'estimateur)", ylabel="")
+        ax.set(title=survey, xlabel="Biais (en écarts types de l'estimateur)", ylabel="")
     fig.suptitle(title)
     fig.tight_layout()
     return fig

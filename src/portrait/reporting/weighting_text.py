@@ -91,7 +91,7 @@ def standardised_difference_finding(std: pd.DataFrame) -> str:
     before = std["diff. std. avant"].abs()
     worst = std.loc[before.idxmax()]
     after = fmt.number(std["diff. std. après"].abs().max(), 2)
-    return (f"avant calage, l'écart le plus grand est de {fmt.number(before.max(), 2)} écart-type "
+    return (f"avant calage, l'écart le plus grand est de {fmt.number(before.max(), 2)} écart type "
             f"({worst['marge']} : {worst['modalité']}) ; après calage, "
             + ("il est nul à cette précision" if after == "0,00" else f"il est au plus de {after}"))
 

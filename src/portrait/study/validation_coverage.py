@@ -40,8 +40,8 @@ def _pct(x: float, decimals: int = 1) -> str:
 
 
 def _sds(x: float, decimals: int) -> str:
-    """« 1,99 écart-type », « 2,2 écarts-types »."""
-    return fmt.quantity(x, decimals, "écart-type", "écarts-types")
+    """« 1,99 écart type », « 2,2 écarts types »."""
+    return fmt.quantity(x, decimals, "écart type", "écarts types")
 
 
 def coverage_by_survey(summary: pd.DataFrame) -> pd.DataFrame:

@@ -221,8 +221,8 @@ def overview_table_fr(pooled: pd.DataFrame) -> pd.DataFrame:
         "Variance": t["variance"].map(VARIANCE_LABELS), "Réplications": t["replications"],
         "Biais relatif moyen, en valeur absolue (%)": fmt.round((t["mean_abs_rel_bias"] * 100).where(relative), 2),
         "Biais relatif maximal, en valeur absolue (%)": fmt.round((t["max_abs_rel_bias"] * 100).where(relative), 2),
-        "Biais maximal, en valeur absolue (écarts-types)": fmt.round(t["max_abs_bias_sd"].where(lin), 2),
-        "Erreur type moyenne / écart-type": fmt.round(t["mean_se_ratio"], 3),
+        "Biais maximal, en valeur absolue (écarts types)": fmt.round(t["max_abs_bias_sd"].where(lin), 2),
+        "Erreur type moyenne / écart type": fmt.round(t["mean_se_ratio"], 3),
         "Couverture à 95 % (%)": fmt.round(t["coverage"] * 100, 1),
         "Intervalle Monte-Carlo (%)": [fmt.interval(lo, hi, 1, scale=100)
                                        for lo, hi in zip(t["coverage_low"], t["coverage_high"])],
@@ -276,10 +276,10 @@ def detail_table_fr(summ: pd.DataFrame, cb: Codebook, variance: str = "linearisa
     s["Estimateur"] = s["estimator"].map(ESTIMATOR_LABELS)
     bias = "biais (points)" if differences else "biais relatif (%)"
     s[bias] = fmt.round(s["bias"], 2) if differences else fmt.round(s["rel_bias"] * 100, 2)
-    s["biais (écarts-types)"] = fmt.round(s["bias_sd"], 2)
+    s["biais (écarts types)"] = fmt.round(s["bias_sd"], 2)
     s["RMSE"] = fmt.round(s["rmse"], 2)
     s["couverture (%)"] = fmt.round(s["coverage"] * 100, 1)
-    metrics = [bias, "biais (écarts-types)", "RMSE", "couverture (%)"]
+    metrics = [bias, "biais (écarts types)", "RMSE", "couverture (%)"]
     wide = s.pivot_table(index=["Enquête", "Statistique"], columns="Estimateur", sort=False, values=metrics)
     wide = wide.swaplevel(0, 1, axis=1)
     order = [ESTIMATOR_LABELS[e] for e in ESTIMATORS if ESTIMATOR_LABELS[e] in wide.columns.get_level_values(0)]
@@ -508,7 +508,7 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
              "sens) ; toutes statistiques et "
              "différences confondues, leur biais ne dépasse pas "
              f"**{_sds(a['max_abs_bias_sd'], 2)}** de l'estimateur"
-             f" ; le seuil, {_sds(a['bias_tolerance'], 2)}, est 0,1 écart-type plus trois erreurs "
+             f" ; le seuil, {_sds(a['bias_tolerance'], 2)}, est 0,1 écart type plus trois erreurs "
              f"Monte-Carlo du biais (3/√{_int(a['replications'])})."]
     ok = bool(a["bias_ok"])
     for variance, name in (("linearisation", "linéarisés"), ("bootstrap", "bootstrap")):

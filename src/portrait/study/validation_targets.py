@@ -121,8 +121,8 @@ def targets_table_fr(summaries: Mapping[str, pd.DataFrame], variance: str = "lin
     for target in [x for x in TARGETS if x in summaries]:
         label = TARGET_LABELS[target]
         out[(label, "couverture")] = [fmt.percent(x, 1) for x in wide[("coverage", target)]]
-        out[(label, "erreur type moyenne / écart-type")] = fmt.round(wide[("se_ratio", target)], 3)
-        out[(label, "pire biais, en valeur absolue (écarts-types)")] = fmt.round(wide[("max_bias", target)], 2)
+        out[(label, "erreur type moyenne / écart type")] = fmt.round(wide[("se_ratio", target)], 3)
+        out[(label, "pire biais, en valeur absolue (écarts types)")] = fmt.round(wide[("max_bias", target)], 2)
     out.columns = pd.MultiIndex.from_tuples(out.columns)
     out.index = pd.MultiIndex.from_tuples([(SURVEY_LABELS[s], ESTIMATOR_LABELS[e]) for s, e in out.index],
                                           names=["Enquête", "Estimateur"])
