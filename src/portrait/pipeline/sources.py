@@ -164,7 +164,7 @@ def refresh_communes(version: str = ETALAB_VERSION) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m portrait.sources", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m portrait.pipeline.sources", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("verify", help="check raw files against data/raw/SHA256SUMS")
     sub.add_parser("manifest", help="rewrite data/raw/SHA256SUMS from the current raw files")

@@ -1,4 +1,4 @@
-"""Render an executed notebook to HTML: ``python -m portrait.render EXECUTED.ipynb OUT.html``.
+"""Render an executed notebook to HTML: ``python -m portrait.reporting.render EXECUTED.ipynb OUT.html``.
 
 Analyst reports keep the code; ``--no-input`` hides it (reviewer reports). Every report is
 self-contained (figures embedded, no script from a CDN), in French, with a table of contents, the
@@ -287,7 +287,7 @@ ANCHOR_NBSP = "%C2%A0"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m portrait.render", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m portrait.reporting.render", description=__doc__.split("\n")[0])
     parser.add_argument("executed")
     parser.add_argument("html")
     parser.add_argument("--no-input", action="store_true", help="hide code cells (reviewer report)")

@@ -252,7 +252,7 @@ def _read(path: Path):
 
 def main(argv: list[str] | None = None) -> int:
     skip_iri_grammar()
-    parser = argparse.ArgumentParser(prog="python -m portrait.report", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m portrait.reporting.report", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
     idx = sub.add_parser("index", help="write reports/index.html")
     idx.add_argument("executed", nargs="+", help="executed notebooks, in chain order")

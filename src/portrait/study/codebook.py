@@ -1,8 +1,8 @@
 """The codebook of both questionnaires (``config/codebook.yaml``), loaded and checked once.
 
 Every stage reads variable names, types, codes and French labels from here: the simulator
-(:mod:`portrait.fieldwork`), the survey-tool exports (:mod:`portrait.exports`), the ingest
-(:mod:`portrait.ingest`) and the analysis. Nothing restates a label in code.
+(:mod:`portrait.study.fieldwork`), the survey-tool exports (:mod:`portrait.study.exports`), the ingest
+(:mod:`portrait.study.ingest`) and the analysis. Nothing restates a label in code.
 
 A variable is a *question* (:mod:`portrait.study.codebook_variables`); some questions are written as
 several columns in the exports:

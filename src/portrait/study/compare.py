@@ -3,7 +3,7 @@ agree or differ, item by item, with design-based inference.
 
 The two surveys are independent samples. Every common-core statistic (means of scores, shares of
 each answer, top-2-box, NPS groups and score, « Ne sait pas », strengths, weaknesses, words) is a
-weighted mean of a derived variable (:mod:`portrait.items`) estimated in each survey with its
+weighted mean of a derived variable (:mod:`portrait.study.items`) estimated in each survey with its
 linearised variance (calibration residuals included); the difference visitors − residents has
 variance V_r + V_v and a Wald test on the Welch–Satterthwaite degrees of freedom of V_r and V_v. Distributions are compared by
 the Rao–Scott second-order F test and a design-based rank test on the stacked design; the adjusted

@@ -1,7 +1,7 @@
 """Ingest of the survey exports: read any format, validate against the codebook, type, account.
 
 One path for simulated and real data: the folder (``data/synthetic/survey/`` or
-``data/raw/survey/``, see :mod:`portrait.exports` for the file names) holds, per survey, the
+``data/raw/survey/``, see :mod:`portrait.study.exports` for the file names) holds, per survey, the
 answers (``.csv``, ``.xlsx`` or ``.sav``) and optionally the contact statuses
 (``<survey>_dispositions.csv``). The files are read as text by :mod:`portrait.study.export_readers`,
 checked and typed by :mod:`portrait.study.export_checks`; this module accounts for every sampled unit.
@@ -232,7 +232,7 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
     ``answers`` is the validated export (identifier, ``source_row`` and the codebook columns, typed),
     ``disp`` the validated contact statuses (identifier and ``statut_contact``). This is the last
     step of :func:`ingest`, separate so that the validation study
-    (:mod:`portrait.validation`) can build the same table from simulated answers held in memory.
+    (:mod:`portrait.study.validation`) can build the same table from simulated answers held in memory.
     """
     id_col = codebook.id_column(survey)
     ids = sample[id_col].astype(str).to_numpy(dtype=object)
@@ -295,7 +295,7 @@ def ingest(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Co
 
     Parameters
     ----------
-    folder : survey folder (file names in :mod:`portrait.exports`).
+    folder : survey folder (file names in :mod:`portrait.study.exports`).
     samples : survey → sample table (``slot_id`` for residents, ``person_id`` for visitors, plus
         any design columns, which are kept).
     fmt : format of the answers to read (``csv``, ``xlsx`` or ``sav``).

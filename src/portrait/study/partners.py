@@ -3,7 +3,7 @@
 The visitor frame (STUDY §3) comes from the client files of tourism partners. Real files are
 personal data: they go in ``data/raw/partners/``, which git ignores. Which file has which layout
 (column names, encoding, separator, value codes) is declared in ``config/partner_layouts.yaml``
-and read by :func:`read_layouts`; the ingest (:mod:`portrait.visitors`) and the generator both
+and read by :func:`read_layouts`; the ingest (:mod:`portrait.study.visitors`) and the generator both
 follow it, so no layout detail lives in code.
 
 Until real files exist, :func:`generate_partner_files` writes synthetic ones (git-ignored

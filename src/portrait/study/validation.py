@@ -13,7 +13,7 @@ can be checked by repetition. One replication draws
    answers held in memory: nothing is written or read. The round trip simulated answers → export
    files (CSV, XLSX, SAV) → ingest is tested elsewhere (``tests/test_ingest.py``,
    ``tests/test_fieldwork.py``), so skipping it here changes no number;
-4. the weighting recipes of both surveys (:mod:`portrait.recipes`) and, for a focused set of key
+4. the weighting recipes of both surveys (:mod:`portrait.study.recipes`) and, for a focused set of key
    statistics (:data:`KEY_STATISTICS`), five estimators: unweighted, design-weighted (1/π),
    non-response-adjusted, calibrated by raking, calibrated by bounded logit — each with its
    estimate, linearised standard error (calibration residuals included) and 95 % confidence

@@ -53,7 +53,7 @@ TARGET_LABELS = {"superpopulation": "Super-population (espérance du modèle)",
 #: of six image items (three with a planted resident–visitor difference, three without) and two
 #: strengths (the littoral, whose weight the model shifts for visitors, and the heritage, whose share
 #: differs only slightly, through the shift of the other options). Level names are those of
-#: :mod:`portrait.items` and of the truth file.
+#: :mod:`portrait.study.items` and of the truth file.
 KEY_STATISTICS = pd.DataFrame([
     ("image_globale", "mean", ""), ("recommandation", "mean", ""), ("recommandation", "nps_score", ""),
     ("img_conviviale", "accord", "top2"), ("img_dynamique", "accord", "top2"), ("img_nature", "accord", "top2"),
