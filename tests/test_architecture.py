@@ -7,6 +7,8 @@ The oracle is the rule table below, read from the source with ``ast`` (no import
 from __future__ import annotations
 
 import ast
+import importlib
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -142,3 +144,37 @@ def test_the_length_check_finds_a_long_function_without_a_reason(tmp_path):
     assert _long_functions(probe) == []
     probe.write_text(f'def f():\n    """Doc."""\n{body[:-len(body.splitlines()[-1]) - 1]}\n', encoding="utf-8")
     assert _long_functions(probe) == []                             # exactly FUNCTION_LINES: allowed
+
+
+ROOT = SRC.parents[1]
+DOTTED = re.compile(r"\bportrait(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
+NOT_CODE = {"portrait.answers"}          # a notebook metadata key (``metadata.portrait.answers``), not a module
+
+
+def _resolves(ref: str) -> bool:
+    """Whether ``portrait.a.b.c`` names an importable module or an attribute of one."""
+    parts = ref.split(".")
+    for k in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:k]))
+        except ImportError:
+            continue
+        try:
+            for name in parts[k:]:
+                obj = getattr(obj, name)
+        except AttributeError:
+            return False
+        return True
+    return False
+
+
+def test_every_dotted_name_in_the_docs_and_code_names_something_that_exists():
+    """A newcomer follows :mod:`portrait.exports` or « python -m portrait.render »: after the move to four parts
+    such names pointed nowhere. Every ``portrait.…`` written in the sources, notebooks, configuration and docs
+    must import (oracle: the import system itself)."""
+    files = [*SRC.rglob("*.py"), *(ROOT / "notebooks").glob("*.ipynb"), *(ROOT / "config").glob("*.yaml"),
+             *(ROOT / n for n in ("README.md", "ARCHITECTURE.md", "BENCHMARKS.md", "Makefile"))]
+    dangling = sorted({(m.group(0), f.relative_to(ROOT).as_posix()) for f in files
+                       for m in DOTTED.finditer(f.read_text(encoding="utf-8"))
+                       if m.group(0) not in NOT_CODE and not _resolves(m.group(0))})
+    assert dangling == []
