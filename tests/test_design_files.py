@@ -196,3 +196,18 @@ def test_a_file_with_a_bad_replicate_weight_is_refused_naming_its_column(written
     pq.write_table(table.set_column(table.schema.get_field_index(last), last, pa.array(values)), path)
     with pytest.raises(ParameterError, match=f"bad.parquet: replicate weights column '{last}' is not finite"):
         survey.read_design(path)
+
+
+def test_update_adds_derived_variables_without_touching_the_design_given():
+    """An analyst wrote into ``design.data`` for a derived variable, against « a design is immutable ». ``update``
+    returns a new design with the column (same weights, so the same estimate as computed by hand: oracle Σwy/Σw),
+    leaves the original without it, and refuses a column of the wrong length."""
+    df = pd.DataFrame({"q": [1, 5, 4, 2, 5, 3], "s": ["a", "a", "b", "b", "c", "c"], "w": [1.0, 2, 1, 3, 2, 1]})
+    d = survey.Design.from_frame(df, weights="w", strata="s")
+    agree = (df["q"] >= 4).astype(float)
+    d2 = survey.update(d, {"q|top2": agree}, half=df["q"] / 2)
+    assert "q|top2" not in d.data.columns and {"q|top2", "half"} <= set(d2.data.columns)
+    est = survey.mean(d2, "q|top2")["estimate"].iloc[0]
+    assert est == pytest.approx((df["w"] * agree).sum() / df["w"].sum(), rel=1e-12)
+    with pytest.raises(ParameterError, match="one value per unit"):
+        survey.update(d, short=[1.0, 2.0])

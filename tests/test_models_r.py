@@ -115,6 +115,15 @@ def test_svyglm_linearised(strat, fixture, terms):
                                          r("glm2", "wald_p")], rtol=1e-6)
 
 
+def test_svyglm_takes_one_term_as_a_plain_name(strat):
+    """An analyst wrote ``svyglm(d, y, "ell")`` as ``mean(d, "x")`` takes a name, and got ``KeyError 'e'`` (the
+    name read letter by letter): one name is one term, the same fit as ``["ell"]``."""
+    d = Design.from_frame(strat, weights="pw", strata="stype", fpc="fpc")
+    one, listed = survey.svyglm(d, "api00", "ell"), survey.svyglm(d, "api00", ["ell"])
+    assert one.names == listed.names == ["(Intercept)", "ell"]
+    assert_allclose(one.se, listed.se, rtol=0)
+
+
 def test_svyglm_jk1(clus1):
     """With JK1 replicate weights, coefficients and replicate SEs equal svyglm on as.svrepdesign."""
     d = survey.with_replicates(Design.from_frame(clus1, weights="pw", psu="dnum", fpc="fpc"), "jk1")

@@ -23,7 +23,8 @@ module                  what                                                    
 ``replicates``          :func:`with_replicates` (Rao–Wu bootstrap, JK1, JKn)        ``as.svrepdesign``
 ``estimation``          :func:`total`, :func:`mean`, :func:`proportion`             ``svytotal``, ``svymean``
 ``inference``           :func:`mean_difference`, :func:`rao_scott`,                  ``svyttest``,
-                        :func:`stack`, :func:`subset`, :func:`welch_df`             ``svychisq``
+                        :func:`stack`, :func:`subset`, :func:`update`,              ``svychisq``,
+                        :func:`welch_df`                                            ``update``
 ``ranks``               :func:`rank_test` (Wilcoxon, van der Waerden, median)       ``svyranktest``
 ``multiresponse``       :func:`multiple_response_test` (Bilder–Loughin, Rao–Scott    (``MRCV``)
                         second order) for « pick any » questions
@@ -68,7 +69,7 @@ if TYPE_CHECKING:                     # for type checkers and IDEs; at run time 
     from .estimation import mean, proportion, total
     from .files import design_table, first_replicates, read_design, read_metadata, with_replicate_weights, write_design
     from .inference import (Difference, RaoScott, domain_degf, welch_df, mean_difference, model_matrix,
-                            rao_scott, stack, subset)
+                            rao_scott, stack, subset, update)
     from .ranks import RankTest, rank_test
     from .design import LONELY
     from .linearisation import linearised_variance, psu_totals, residualise
@@ -121,6 +122,7 @@ _EXPORTS = {
     "rao_scott": ("inference", "rao_scott"),
     "stack": ("inference", "stack"),
     "subset": ("inference", "subset"),
+    "update": ("inference", "update"),
     "LONELY": ("design", "LONELY"),
     "linearised_variance": ("linearisation", "linearised_variance"),
     "psu_totals": ("linearisation", "psu_totals"),
@@ -150,7 +152,7 @@ __all__ = [
     "CalibrationError", "ConvergenceError", "ParameterError", "SamplingError", "SurveyError", "mean", "proportion", "total",
     "design_table", "first_replicates", "read_design", "read_metadata", "with_replicate_weights", "write_design",
     "Difference", "RankTest", "RaoScott", "domain_degf", "welch_df", "mean_difference", "model_matrix", "rank_test",
-    "rao_scott", "stack", "subset", "LONELY", "linearised_variance", "psu_totals", "residualise",
+    "rao_scott", "stack", "subset", "update", "LONELY", "linearised_variance", "psu_totals", "residualise",
     "NonresponseResult", "adjust_nonresponse", "collapse_groups", "Fit", "svyglm", "svyolr", "quantile",
     "MultipleResponseTest", "multiple_response_test",
     "replicate_factors", "replicate_variance", "with_replicates", "ALLOCATION_RULES", "allocate",

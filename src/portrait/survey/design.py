@@ -107,7 +107,8 @@ class Design:
     """A probability sample with its weights and structure (the engine's ``svydesign`` object).
 
     A design is immutable: every weighting step (:func:`adjust_nonresponse`, :func:`calibrate`,
-    :func:`trim`) returns a new design with one more :class:`Step` in ``steps``. Build one with
+    :func:`trim`) returns a new design with one more :class:`Step` in ``steps``, and :func:`update`
+    one with derived variables added to ``data`` (which is not to be written into). Build one with
     :meth:`from_frame` (or read one with :func:`read_design`) rather than by calling the class.
 
     Attributes

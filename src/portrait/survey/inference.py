@@ -17,7 +17,7 @@ Binder, D. A. (1983). On the variances of asymptotically normal estimators from 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -32,7 +32,7 @@ from .replicates import replicate_variance
 # ============================================================================ helpers
 
 
-def model_matrix(data: pd.DataFrame, terms: Sequence[str], intercept: bool = True) -> pd.DataFrame:
+def model_matrix(data: pd.DataFrame, terms: str | Sequence[str], intercept: bool = True) -> pd.DataFrame:
     """Build a treatment-coded model matrix (reference = first level), column names as R writes them.
 
     Numeric (non-boolean, non-categorical) terms enter as they are; other terms get one indicator per
@@ -43,8 +43,8 @@ def model_matrix(data: pd.DataFrame, terms: Sequence[str], intercept: bool = Tru
     ----------
     data : pandas.DataFrame
         The data.
-    terms : sequence of str
-        Column names, in order (no interactions).
+    terms : str or sequence of str
+        Column name(s), in order (no interactions).
     intercept : bool, default True
         Put an ``(Intercept)`` column of ones first.
 
@@ -56,7 +56,7 @@ def model_matrix(data: pd.DataFrame, terms: Sequence[str], intercept: bool = Tru
     cols = {}
     if intercept:
         cols["(Intercept)"] = np.ones(len(data))
-    for t in terms:
+    for t in [terms] if isinstance(terms, str) else terms:
         s = data[t]
         if pd.api.types.is_numeric_dtype(s) and not isinstance(s.dtype, pd.CategoricalDtype) \
                 and not pd.api.types.is_bool_dtype(s):
@@ -190,6 +190,48 @@ def subset(design: Design, mask: np.ndarray) -> Design:
                    base_weights=None if design.base_weights is None else design.base_weights[mask],
                    replicate_factors=None if design.replicate_factors is None else design.replicate_factors[mask],
                    replicate_matrix=None if design.replicate_matrix is None else design.replicate_matrix[mask])
+
+
+def update(design: Design, columns: Mapping[str, Any] | pd.DataFrame | None = None, **named: Any) -> Design:
+    """Add or replace variables of the survey data (a new design, like R ``update(design, …)``).
+
+    Use it for derived variables (a recoded answer, an indicator) rather than writing into
+    ``design.data``: the design returned shares the weights, structure, calibration steps and replicates,
+    and the design given is left as it was.
+
+    Parameters
+    ----------
+    design : Design
+        The design.
+    columns : mapping of str to array_like, or pandas.DataFrame, optional
+        New columns by name (names that are not Python identifiers, such as ``"img|mean|"``, go here).
+    **named : array_like
+        More new columns, by keyword.
+
+    Returns
+    -------
+    Design
+        The design with the new columns (one value per unit, in the design's order).
+
+    Raises
+    ------
+    ParameterError
+        If a column does not have one value per unit of the design.
+
+    Examples
+    --------
+    >>> d2 = update(d, agree=(d.data["q1"] >= 4).astype(float))  # doctest: +SKIP
+    """
+    new = {**(dict(columns.items()) if columns is not None else {}), **named}
+    n = len(design.data)
+    for name, values in new.items():
+        if np.ndim(values) != 1 or len(values) != n:
+            raise ParameterError(f"column {name!r} must have one value per unit of the design ({n}), "
+                                 f"got shape {np.shape(values)}")
+    added = pd.DataFrame({k: v.array if isinstance(v, (pd.Series, pd.Index)) else v for k, v in new.items()},
+                         index=design.data.index)
+    kept = design.data.drop(columns=[c for c in new if c in design.data.columns])
+    return replace(design, data=pd.concat([kept, added], axis=1))
 
 
 def domain_degf(design: Design, mask: np.ndarray | None = None) -> int:

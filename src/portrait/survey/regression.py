@@ -129,7 +129,7 @@ def _glm_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family: str, start: np
     return beta, np.linalg.inv((X.T * (w * var(mu))) @ X)
 
 
-def svyglm(design: Design, y: str, terms: Sequence[str], variance: str = "linearisation",
+def svyglm(design: Design, y: str, terms: str | Sequence[str], variance: str = "linearisation",
            family: str = "gaussian") -> Fit:
     """Fit a survey-weighted generalised linear model of ``y`` on ``terms`` (R ``svyglm``).
 
@@ -143,8 +143,10 @@ def svyglm(design: Design, y: str, terms: Sequence[str], variance: str = "linear
         The design.
     y : str
         Response column.
-    terms : sequence of str
-        Explanatory columns (treatment-coded by :func:`model_matrix`, with an intercept).
+    terms : str or sequence of str
+        Explanatory column(s), treatment-coded by :func:`model_matrix`, with an intercept. A numeric
+        column enters as one slope: give a coded answer (sex, age group) as a categorical column
+        (``astype("category")``) to get one coefficient per level.
     variance : {"linearisation", "replicates"}, default "linearisation"
         ``linearisation`` (sandwich: ``A⁻¹ V(Σ w x (y − μ)) A⁻¹``, Binder 1983) or ``replicates``
         (the model refitted on every replicate's weights).
@@ -179,6 +181,7 @@ def svyglm(design: Design, y: str, terms: Sequence[str], variance: str = "linear
     """
     if family not in FAMILIES:
         raise ParameterError(f"family must be one of {', '.join(FAMILIES)}, got {family!r}")
+    terms = [terms] if isinstance(terms, str) else list(terms)
     ok = _complete(design, [y, *terms])
     Xdf = model_matrix(design.data, terms)
     X = Xdf.to_numpy()
@@ -245,7 +248,7 @@ def _newton_batch(derivs_batch, W: np.ndarray, start: np.ndarray, p: int, tol: f
     return E, unsure
 
 
-def svyolr(design: Design, y: str, terms: Sequence[str], variance: str = "linearisation",
+def svyolr(design: Design, y: str, terms: str | Sequence[str], variance: str = "linearisation",
            levels: Sequence | None = None) -> Fit:
     """Fit a proportional-odds (cumulative logit) model ``logit P(Y ≤ k) = ζ_k − x'β`` (R ``svyolr``).
 
@@ -260,8 +263,9 @@ def svyolr(design: Design, y: str, terms: Sequence[str], variance: str = "linear
         The design.
     y : str
         Ordered response column.
-    terms : sequence of str
-        Explanatory columns (treatment-coded by :func:`model_matrix`, without intercept).
+    terms : str or sequence of str
+        Explanatory column(s), treatment-coded by :func:`model_matrix`, without intercept (a numeric
+        column enters as one slope, a categorical one as one coefficient per level).
     variance : {"linearisation", "replicates"}, default "linearisation"
         Variance method.
     levels : sequence, optional
@@ -288,6 +292,7 @@ def svyolr(design: Design, y: str, terms: Sequence[str], variance: str = "linear
     Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley. (``svyolr``)
     """
     # Long on purpose: one fit whose likelihood, scores, start values, Hessian and Newton solve share the units' data.
+    terms = [terms] if isinstance(terms, str) else list(terms)
     ok = _complete(design, [y, *terms])
     col = design.data[y]
     if levels is None:
