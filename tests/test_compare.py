@@ -213,22 +213,22 @@ def test_shares_are_shown_in_percent_and_scores_as_they_are():
 
 
 def test_sensitivity_columns_put_the_retained_weighting_after_the_design_weights():
-    names = ["non pondéré", "poids de sondage", "calage linéaire", "calage raking", "calage logit borné",
+    names = ["non pondéré", "poids de sondage", "calage linéaire", "calage raking ratio", "calage logit borné",
              "clients calés sur le tourisme"]
     both = {g: {"recipe": {"calibration_method": "raking"}} for g in ("residents", "visitors")}
     order, headers = compare.sensitivity_columns(names, both)
-    assert order == ["non pondéré", "poids de sondage", "calage raking", "calage linéaire", "calage logit borné",
+    assert order == ["non pondéré", "poids de sondage", "calage raking ratio", "calage linéaire", "calage logit borné",
                      "clients calés sur le tourisme"]
-    assert headers == {"calage raking": "calage raking (méthode retenue)"}
+    assert headers == {"calage raking ratio": "calage raking ratio (méthode retenue)"}
     assert compare.sensitivity_columns(names, {}) == (names, {})               # weights computed elsewhere
     logit = {g: {"recipe": {"calibration_method": "logit"}} for g in ("residents", "visitors")}
     assert compare.sensitivity_columns(names[:2], logit) == (names[:2], {})
     # residents in logit, visitors in raking (an analyst changed stage 04 only): no column is « the » method
     mixed = {"residents": {"recipe": {"calibration_method": "logit"}}, "visitors": both["visitors"]}
     order, headers = compare.sensitivity_columns(names, mixed)
-    assert order[:4] == ["non pondéré", "poids de sondage", "calage logit borné", "calage raking"]
+    assert order[:4] == ["non pondéré", "poids de sondage", "calage logit borné", "calage raking ratio"]
     assert headers == {"calage logit borné": "calage logit borné (méthode retenue pour les habitants)",
-                       "calage raking": "calage raking (méthode retenue pour les clients)"}
+                       "calage raking ratio": "calage raking ratio (méthode retenue pour les clients)"}
 
 
 def test_question_labels_write_the_scale_of_a_one_to_five_mean():

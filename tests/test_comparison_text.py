@@ -60,15 +60,15 @@ def test_the_figure_text_names_the_adjustment_of_the_run():
 
 
 def test_the_sensitivity_headers_say_calage_par_raking_and_keep_the_retained_mark():
-    """The file's « calage raking » is shown « calage par raking » (written by hand), with « (méthode retenue) » kept;
+    """The file's « calage raking ratio » is shown « calage par raking ratio » (written by hand), with « (méthode retenue) » kept;
     other weightings keep the name the file gives them."""
-    order = ["non pondéré", "poids de sondage", "calage raking", "calage linéaire", "clients calés sur le tourisme"]
-    headers = {"calage raking": "calage raking (méthode retenue)"}
+    order = ["non pondéré", "poids de sondage", "calage raking ratio", "calage linéaire", "clients calés sur le tourisme"]
+    headers = {"calage raking ratio": "calage raking ratio (méthode retenue)"}
     assert comparison_text.weighting_headers(order, headers) == {
         "non pondéré": "non pondéré", "poids de sondage": "poids de sondage",
-        "calage raking": "calage par raking (méthode retenue)", "calage linéaire": "calage linéaire",
+        "calage raking ratio": "calage par raking ratio (méthode retenue)", "calage linéaire": "calage linéaire",
         "clients calés sur le tourisme": "clients calés sur le tourisme"}
-    assert comparison_text.weighting_headers(["calage raking"], {}) == {"calage raking": "calage par raking"}
+    assert comparison_text.weighting_headers(["calage raking ratio"], {}) == {"calage raking ratio": "calage par raking ratio"}
 
 
 def test_findings_sentence_does_not_call_a_score_agreement():
@@ -134,7 +134,15 @@ def test_recovery_sentence_counts_zero_shifted_and_other_true_differences_by_han
            "(1 fausse alerte)" in s
     assert "Elle ne l'est pas pour 4\u00a0: 2 par un décalage introduit" in s
     assert "2 sans décalage" in s
-    assert "3 de ces 4 sont déclarées significatives\u00a0; parmi ces 3, l'intervalle de confiance de 1 ne" in s
+    assert "3 de ces 4 sont déclarées significatives\u00a0; parmi ces 3, l'intervalle de confiance de l'une ne " \
+           "contient pas la vraie différence" in s
+    found = check["nonzero"] & check["significant"]
+    two = comparison_text.recovery_sentence(check.assign(covered=check["covered"] & ~found))
+    assert "parmi ces 3, les intervalles de confiance de 3 d'entre elles ne contiennent pas la vraie" in two
+    alone = check.assign(significant=check["significant"] & (~found | (check["item"] == "c")),
+                         covered=check["covered"] & (check["item"] != "c"))
+    assert "1 de ces 4 est déclarée significative\u00a0; son intervalle de confiance ne contient pas" in \
+        comparison_text.recovery_sentence(alone)
     assert f"**{fmt.percent(5 / 7)}** des 7 statistiques" in s
     table = comparison_text.recovery_summary(check)
     assert table["statistiques"].tolist() == [2, 2, 2] and table["significatives"].tolist() == [2, 1, 1]

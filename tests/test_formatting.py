@@ -112,9 +112,11 @@ def test_figure_findings_are_computed_from_the_numbers_drawn():
         "Habitants : de 21,5\u00a0% (strate 59-2) à 30,0\u00a0% (strate 59-1) ; Clients : de 40,0\u00a0% (strate npdc|hotel) " \
         "à 40,0\u00a0% (strate npdc|hotel)"
     before, after = SimpleNamespace(weights=np.array([10.0, 10, 10, 0])), SimpleNamespace(weights=np.array([4.0, 10, 30, 0]))
-    assert wt.g_finding(before, after) == "g va de 0,40 à 3,00, médiane 1,00 ; 66,7\u00a0% des répondants (2) ont un g hors de [0,5 ; 2]"
-    assert wt.g_finding(before, SimpleNamespace(weights=np.array([4.0, 10, 10, 0]))).endswith("; un seul répondant a un g hors de [0,5 ; 2]")
-    assert wt.g_finding(before, before).endswith("; aucun répondant n'a un g hors de [0,5 ; 2]")
+    window = ", seuil de lecture usuel d'un facteur de calage fort (distinct des bornes du calage)"
+    assert wt.g_finding(before, after) == ("g va de 0,40 à 3,00, médiane 1,00 ; 66,7\u00a0% des répondants (2) ont un g "
+                                           "hors de [0,5 ; 2]" + window)
+    assert wt.g_finding(before, SimpleNamespace(weights=np.array([4.0, 10, 10, 0]))).endswith("; un seul répondant a un g hors de [0,5 ; 2]" + window)
+    assert wt.g_finding(before, before).endswith("; aucun répondant n'a un g hors de [0,5 ; 2]" + window)
     std = pd.DataFrame({"marge": ["âge", "âge"], "modalité": ["15-29", "75+"], "diff. std. avant": [-0.31, 0.12],
                         "diff. std. après": [0.0, -0.001]})
     assert wt.standardised_difference_finding(std) == ("avant calage, l'écart le plus grand est de 0,31 écart type "

@@ -421,7 +421,7 @@ def test_figure_findings_of_the_validation_by_hand():
     assert validation.bias_finding(pooled) == ("le pire biais d'un estimateur calé est de 0,12 écart type ; sans calage, "
                                                "il atteint 2,31 écarts types (non pondéré, habitants)")
     assert validation.tests_finding(pooled) == (
-        "avec le calage (raking), le test conclut à tort 4,6 % du temps là où aucune différence n'a été introduite "
+        "avec le calage (raking ratio), le test conclut à tort 4,6 % du temps là où aucune différence n'a été introduite "
         "(5 % attendus) et détecte les différences introduites 87,1 % du temps")
 
 
@@ -547,8 +547,8 @@ def test_the_detail_table_gives_the_bias_of_a_difference_in_points_never_relativ
     surveys, gaps = validation.detail_table_fr(summ, cb), validation.detail_table_fr(summ, cb, differences=True)
     metrics = set(gaps.columns.get_level_values(1))
     assert "biais (points)" in metrics and not any("relatif" in m for m in metrics)
-    assert list(gaps[("Calage (raking)", "biais (points)")]) == pytest.approx([-0.43, 0.01])
-    assert list(surveys[("Calage (raking)", "biais relatif (%)")]) == pytest.approx([0.5])
+    assert list(gaps[("Calage (raking ratio)", "biais (points)")]) == pytest.approx([-0.43, 0.01])
+    assert list(surveys[("Calage (raking ratio)", "biais relatif (%)")]) == pytest.approx([0.5])
     assert set(surveys.index.get_level_values(0)) == {"Habitants"}
 
 
@@ -655,7 +655,7 @@ def test_the_conclusion_weighs_every_target_and_names_the_first():
     both = validation.conclusion_fr(good, cb, results=main, others={"finite": good})
     assert "Avec pour cible la population finie fixée (4 réplications)" in both and "ne sont pas fiables" not in both
     # per estimator, as for the first target: 2 statistics, none outside (not « 0 statistique » summed over both)
-    assert "sur les 2 statistiques, l'intervalle Monte-Carlo de la couverture exclut 95 % pour 0 (raking) et 0 (logit " \
+    assert "sur les 2 statistiques, l'intervalle Monte-Carlo de la couverture exclut 95 % pour 0 (raking ratio) et 0 (logit " \
         "borné), ce que le hasard explique)" in both
     worse = validation.conclusion_fr(good, cb, results=main, others={"finite": bad})
     assert "ne sont pas fiables avec pour cible la population finie fixée**" in worse     # the target at fault named

@@ -17,7 +17,7 @@ from . import formatting as fmt
 #: The weightings of the sensitivity table as readers see them, keyed by the ``scenario`` value of
 #: ``comparison_sensitivity.csv`` (written by :func:`portrait.study.compare.sensitivity_scenarios`); a
 #: weighting not listed here is shown as the file names it.
-WEIGHTING_LABELS = {"calage raking": "calage par raking"}
+WEIGHTING_LABELS = {"calage raking ratio": "calage par raking ratio"}
 
 
 def agreement_gaps(diff: pd.DataFrame) -> pd.DataFrame:
@@ -102,7 +102,7 @@ def agreement_rows(diff: pd.DataFrame) -> pd.DataFrame:
 def weighting_headers(order: Iterable[str], headers: Mapping[str, str]) -> dict[str, str]:
     """The French header of each column of the sensitivity table: ``order`` and ``headers`` as
     :func:`portrait.study.compare.sensitivity_columns` returns them, with :data:`WEIGHTING_LABELS` applied
-    (« calage raking (méthode retenue) » → « calage par raking (méthode retenue) »)."""
+    (« calage raking ratio (méthode retenue) » → « calage par raking ratio (méthode retenue) »)."""
     out = {}
     for name in order:
         header = headers.get(name, name)
@@ -127,8 +127,11 @@ def recovery_sentence(check: pd.DataFrame) -> str:
     found_text = (f"{fmt.number(len(found))} de ces {fmt.number(len(nonzero))} "
                   f"{'sont déclarées significatives' if len(found) >= 2 else 'est déclarée significative'}")
     if missed:
-        found_text += (f" ; parmi ces {fmt.number(len(found))}, l'intervalle de confiance de {fmt.number(missed)} ne "
-                       "contient pas la vraie différence")
+        found_text += " ; " + ("son intervalle de confiance ne contient pas" if len(found) == 1 else
+                               f"parmi ces {fmt.number(len(found))}, l'intervalle de confiance de l'une ne contient pas"
+                               if missed == 1 else
+                               f"parmi ces {fmt.number(len(found))}, les intervalles de confiance de "
+                               f"{fmt.number(missed)} d'entre elles ne contiennent pas") + " la vraie différence"
     return fmt.french(
         f"L'intervalle de confiance contient la vraie différence pour **{fmt.percent(check['covered'].mean())}** des "
         f"{fmt.count(len(check), 'statistique')}. Dans la batterie, la vraie différence est nulle pour "

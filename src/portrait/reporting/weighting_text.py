@@ -83,7 +83,8 @@ def g_finding(before, after) -> str:
     share = (f"{fmt.percent(outside / len(g))} des répondants ({fmt.number(outside)}) ont" if outside > 1 else
              "un seul répondant a" if outside == 1 else "aucun répondant n'a")
     return (f"g va de {fmt.number(g.min(), 2)} à {fmt.number(g.max(), 2)}, médiane {fmt.number(np.median(g), 2)} ; "
-            f"{share} un g hors de [0,5 ; 2]")
+            f"{share} un g hors de [0,5 ; 2], seuil de lecture usuel d'un facteur de calage fort (distinct des "
+            "bornes du calage)")
 
 
 def standardised_difference_finding(std: pd.DataFrame) -> str:

@@ -29,7 +29,7 @@ import pandas as pd
 from scipy import stats
 
 from .. import survey
-from . import items
+from . import items, recipes
 from ..reporting import formatting as fmt
 from .codebook import Codebook
 from ..survey import Design
@@ -455,7 +455,7 @@ def unweighted(design: Design) -> Design:
     return replace(design, weights=w, steps=(), base_weights=w, replicate_factors=None, replicate_matrix=None)
 
 
-METHOD_LABELS = {"linear": "linéaire", "raking": "raking", "logit": "logit borné", "truncated": "linéaire tronqué"}
+METHOD_LABELS = recipes.METHOD_LABELS
 TARGET_LABELS = {"tourism": "clients calés sur le tourisme", "frame": "clients calés sur les fichiers de partenaires"}
 
 

@@ -64,6 +64,9 @@ from ..survey import Design
 from ..pipeline.errors import ParameterError
 from ..survey import Margin
 
+#: The calibration methods as the reports name them (« calage par raking ratio », the word of INSEE's Calmar).
+METHOD_LABELS = {"linear": "linéaire", "raking": "raking ratio", "logit": "logit borné", "truncated": "linéaire tronqué"}
+
 STAGES = {"design": "Poids de sondage (1/π)", "nonresponse": "Après correction de la non-réponse",
           "calibrated": "Après calage"}
 
@@ -306,7 +309,7 @@ def weight_residents(responses: pd.DataFrame, communes: pd.DataFrame, cb: Codebo
     nr, margins, notes, merged = merge_sparse_levels(nr, margins, recipe.min_respondents_per_level, labels, names)
     labels.update({k: {**labels.get(k, {}), **v} for k, v in merged.items()})
     method = recipe.calibration_method
-    cal = survey.calibrate(nr, margins, method=method, bounds=recipe.bounds, label=f"calage ({method})")
+    cal = survey.calibrate(nr, margins, method=method, bounds=recipe.bounds, label=f"calage ({METHOD_LABELS[method]})")
     return Weighted(survey="residents", id_column="slot_id",
                     stages={"design": _respondents_only(base), "nonresponse": nr, "calibrated": cal},
                     margins=margins, margins_sources=src, nonresponse=nr.steps[-1].info,
@@ -430,7 +433,7 @@ def weight_visitors(responses: pd.DataFrame, frame: pd.DataFrame, recipe: Visito
     labels.update({k: {**labels.get(k, {}), **v} for k, v in merged.items()})
     method = recipe.calibration_method
     cal = survey.calibrate(nr, margins, method=method, bounds=recipe.bounds,
-                           label=f"calage ({method}, {'base' if target == 'frame' else 'tourisme'})")
+                           label=f"calage ({METHOD_LABELS[method]}, {'base' if target == 'frame' else 'tourisme'})")
     return Weighted(survey="visitors", id_column="person_id",
                     stages={"design": _respondents_only(base), "nonresponse": nr, "calibrated": cal},
                     margins=margins, margins_sources=src, nonresponse=nr.steps[-1].info,
@@ -479,7 +482,7 @@ def calibration_variants(w: Weighted, recipe: Recipe) -> dict[str, Design]:
     for m in recipe.sensitivity_methods:
         bounds = recipe.calibration_bounds if m in ("logit", "truncated") else None
         out[f"calibration_{m}"] = survey.calibrate(w.stages["nonresponse"], w.margins, method=m, bounds=bounds,
-                                                   label=f"calage ({m})")
+                                                   label=f"calage ({METHOD_LABELS[m]})")
     return out
 
 

@@ -146,7 +146,7 @@ def _estimator_designs(w: recipes.Weighted, bounds: tuple[float, float]) -> dict
     out: dict[str, Design | Exception] = {"unweighted": _unweighted(w.stages["design"]),
                                           "design": w.stages["design"], "nonresponse": nr, "raking": w.final}
     try:
-        out["logit"] = survey.calibrate(nr, w.margins, method="logit", bounds=bounds, label="calage (logit)")
+        out["logit"] = survey.calibrate(nr, w.margins, method="logit", bounds=bounds, label="calage (logit borné)")
     except CalibrationError as exc:
         out["logit"] = exc
     return out

@@ -23,7 +23,7 @@ from .codebook import Codebook
 
 ESTIMATORS = ("unweighted", "design", "nonresponse", "raking", "logit")
 ESTIMATOR_LABELS = {"unweighted": "Non pondéré", "design": "Poids de sondage (1/π)",
-                    "nonresponse": "Après non-réponse", "raking": "Calage (raking)",
+                    "nonresponse": "Après non-réponse", "raking": "Calage (raking ratio)",
                     "logit": "Calage (logit borné)"}
 VARIANCES = ("linearisation", "bootstrap")
 VARIANCE_LABELS = {"linearisation": "linéarisation", "bootstrap": "bootstrap"}

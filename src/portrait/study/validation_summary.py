@@ -421,7 +421,7 @@ def _unweighted_performance(summ: pd.DataFrame) -> dict[str, Any]:
 
 
 def _outside_counts(c: dict[str, Any]) -> str:
-    """« 5 (raking) et 5 (logit borné) »: per calibrated estimator, the statistics whose Monte Carlo interval of
+    """« 5 (raking ratio) et 5 (logit borné) »: per calibrated estimator, the statistics whose Monte Carlo interval of
     the coverage excludes 95 % (:func:`acceptance`'s entry ``c``)."""
     return fmt.enumeration([f"{x['outside']} ({ESTIMATOR_LABELS[e].split('(')[-1].rstrip(')')})"
                             for e, x in c["per_estimator"].items()])
