@@ -302,6 +302,27 @@ def test_svyglm_families(fixture, data, outcome, terms, family, strat, clus1):
                                          rm(fixture, "wald_p")], rtol=1e-6)
 
 
+def test_quantiles_by_domain_equal_svyquantile_on_each_subset(clus1):
+    """An analyst could not get a median by department (``by`` raised TypeError). Each school type's quartile and
+    median in the cluster sample, with its Woodruff bounds (NaN where R's are) on the domain's degrees of freedom,
+    equal R's ``svyquantile`` on ``subset(dclus1, stype == …)``, which is what ``svyby`` computes."""
+    d = Design.from_frame(clus1, weights="pw", psu="dnum", fpc="fpc")
+    got = survey.quantile(d, "api00", [0.25, 0.5], by="stype")
+    assert got["domain"].unique().tolist() == ["stype=E", "stype=H", "stype=M"]
+    assert got["df"].tolist() == [14, 14, 7, 7, 11, 11]      # R: degf(subset(dclus1, stype == …))
+    below_first_step = (got["domain"] == "stype=H") & (got["p"] == 0.5)
+    for row, odd in zip(got.itertuples(), below_first_step):
+        fixture, p = f"q_clus1_{row.domain[-1]}", f"{row.p:g}"
+        keys = ("quantile", "high") if odd else ("quantile", "low", "high", "se")
+        assert_allclose([getattr(row, {"quantile": "estimate", "low": "ci_low", "high": "ci_high"}.get(k, k))
+                         for k in keys], [rm(fixture, f"{k}_{p}") for k in keys], rtol=1e-6)
+    assert got["ci_low"].isna().sum() == 2                  # the quartiles of H and M, as in R
+    # H's median: F̂ − t·SE = 0.026 lies below the first step (1/14) of the 14 equally weighted schools; the
+    # smallest value reaches it (443, the definition), where R's qrule_math takes the second smallest (478)
+    h = np.sort(clus1.loc[clus1["stype"] == "H", "api00"].to_numpy(dtype=float))
+    assert got.loc[below_first_step, "ci_low"].item() == h[0] and rm("q_clus1_H", "low_0.5") == h[1]
+
+
 def test_svyglm_refuses_outcomes_outside_its_family(strat):
     d = Design.from_frame(strat, weights="pw", strata="stype", fpc="fpc")
     with pytest.raises(survey.ParameterError, match="0/1"):
@@ -346,7 +367,8 @@ def test_weighted_median_by_brute_force():
 
 def test_math_rule_is_the_smallest_value_whose_distribution_function_reaches_p():
     """Oracle: the definition, evaluated value by value on random discrete 0–10 data with ties and weights,
-    including p below the first step and p = 0 (R's ``qrule_math``: the first value there, not the second)."""
+    including p below the first step and p = 0, where the definition gives the first value (R 4.1.1's ``qrule_math``
+    gives the second there: see the domain test below)."""
     from portrait.survey.quantiles import weighted_quantile
 
     rng = np.random.default_rng(7)

@@ -57,6 +57,12 @@ qs <- list(
                                    c(0.25, 0.5)), "svyquantile(~api00, svydesign(id=~1, weights=~1, data=apistrat[1:40,]), c(0.25,0.5))"),
   list("q_equal_school", svyquantile(~api00, deq, c(0.25, 0.5), qrule = "school"),
        "svyquantile(~api00, svydesign(id=~1, weights=~1, data=apistrat[1:40,]), c(0.25,0.5), qrule='school')"))
+# domains: each school type of the cluster sample, as svyby(~api00, ~stype, dclus1, svyquantile, …) computes them
+# (a subset keeps every PSU in the design; its degrees of freedom count the PSUs holding the domain)
+for (st in c("E", "H", "M")) {
+  qs[[length(qs) + 1]] <- list(paste0("q_clus1_", st), svyquantile(~api00, subset(dclus1, stype == st), c(0.25, 0.5)),
+                               paste0("svyquantile(~api00, subset(dclus1, stype == '", st, "'), c(0.25,0.5))"))
+}
 for (q in qs) {
   m <- q[[2]][[1]]
   for (i in seq_len(nrow(m))) {

@@ -10,6 +10,11 @@ Quantile rules (R's names): ``math`` — the smallest value whose weighted distr
 reaches ``p``; ``school`` — the same, but the midpoint of two values when ``p`` falls exactly on a
 step; ``hf7`` — linear interpolation between order statistics, R's ``quantile(type = 7)`` weighted.
 
+One deliberate difference from R (survey 4.1.1): when ``p`` lies below the first step of the
+distribution function (``p < F(x₍₁₎)``), ``math`` and ``school`` give the smallest value, as their
+definition says, where R's ``qrule_math`` gives the second smallest. Only a Woodruff bound of a small
+sample or domain can reach that case; ``tests/test_models_r.py`` shows the one fixture where it does.
+
 References
 ----------
 Woodruff, R. S. (1952). Confidence intervals for medians and other position measures. *JASA* 47, 635–646.
@@ -26,7 +31,7 @@ from scipy import stats
 
 from .design import Design
 from .errors import ParameterError
-from .estimation import _compute, _Spec
+from .estimation import _compute, _domains, _Spec
 from .inference import domain_degf
 
 QRULES = ("math", "school", "hf7")
@@ -37,11 +42,14 @@ def _steps(x: np.ndarray, w: np.ndarray, p: float) -> tuple[float, float, float]
     the gap ``p − F`` at that step; when no step is (``p`` below the first), the first value, with a negative
     gap (R ``qs``)."""
     order = np.argsort(x, kind="stable")
-    xs, cw = x[order], np.cumsum(w[order])
-    below = np.flatnonzero(cw <= p * cw[-1])
+    # R's cumsum() and sum() accumulate in long double (x86: 80 bits) before rounding to double: so does this, so
+    # that p·Σw falls exactly on a step (equal weights) where R's does, and the rules pick the same value there
+    acc = np.cumsum(np.asarray(w, dtype=np.longdouble)[order])
+    xs, cw, total = x[order], acc.astype(float), float(acc[-1])
+    below = np.flatnonzero(cw <= p * total)
     pos = below[-1] if len(below) else 0
     nxt = min(pos + 1, len(xs) - 1)
-    return float(xs[pos]), float(xs[nxt]), p - cw[pos] / cw[-1]
+    return float(xs[pos]), float(xs[nxt]), p - cw[pos] / total
 
 
 def weighted_quantile(x: np.ndarray, w: np.ndarray, p: float, qrule: str = "math") -> float:
@@ -59,9 +67,9 @@ def weighted_quantile(x: np.ndarray, w: np.ndarray, p: float, qrule: str = "math
     return up
 
 
-def quantile(design: Design, variable: str, quantiles: float | Sequence[float] = 0.5, *, level: float = 0.95,
-             qrule: str = "math", variance: str = "linearisation", df: float | None = None,
-             na_rm: bool = False) -> pd.DataFrame:
+def quantile(design: Design, variable: str, quantiles: float | Sequence[float] = 0.5, *,
+             by: str | Sequence[str] | None = None, level: float = 0.95, qrule: str = "math",
+             variance: str = "linearisation", df: float | None = None, na_rm: bool = False) -> pd.DataFrame:
     """Estimate quantiles of ``variable`` with Woodruff confidence intervals (R ``svyquantile(…, ci = TRUE)``).
 
     The point estimate inverts the weighted distribution function by ``qrule``; the interval is
@@ -76,6 +84,9 @@ def quantile(design: Design, variable: str, quantiles: float | Sequence[float] =
         Numeric column (values that are not numbers count as missing).
     quantiles : float or sequence of float, default 0.5
         One or several probabilities in [0, 1].
+    by : str or sequence of str, optional
+        Domain variable(s), as :func:`mean`'s (R ``svyby(…, svyquantile)``): each domain's quantiles
+        and intervals, with the domain's degrees of freedom (its PSUs − strata). Default: the whole sample.
     level : float, default 0.95
         Confidence level (R: ``1 - alpha``).
     qrule : {"math", "school", "hf7"}, default "math"
@@ -90,9 +101,9 @@ def quantile(design: Design, variable: str, quantiles: float | Sequence[float] =
     Returns
     -------
     pandas.DataFrame
-        One row per probability: ``variable``, ``p``, ``estimate``, ``ci_low``, ``ci_high``, ``se``
-        (width / 2t) and ``df``. A bound is NaN when the interval for the distribution function
-        leaves [0, 1].
+        One row per domain and probability: ``variable``, ``domain`` (``""`` without ``by``), ``p``,
+        ``estimate``, ``ci_low``, ``ci_high``, ``se`` (width / 2t) and ``df``. A bound is NaN when the
+        interval for the distribution function leaves [0, 1].
 
     Raises
     ------
@@ -109,6 +120,7 @@ def quantile(design: Design, variable: str, quantiles: float | Sequence[float] =
     Examples
     --------
     >>> quantile(d, "income", [0.25, 0.5, 0.75], na_rm=True)  # doctest: +SKIP
+    >>> quantile(d, "score", 0.5, by="region")  # doctest: +SKIP
     """
     if qrule not in QRULES:
         raise ParameterError(f"qrule must be one of {', '.join(QRULES)}, got {qrule!r}")
@@ -120,18 +132,28 @@ def quantile(design: Design, variable: str, quantiles: float | Sequence[float] =
     if not ok.all() and not na_rm:
         raise ParameterError(f"{variable!r} has {int((~ok).sum())} missing value(s): pass na_rm=True to leave "
                              "them out (as a domain)")
-    w = np.where(ok, design.weights, 0.0)
-    nu = (domain_degf(design, ok) if na_rm else design.degf) if df is None else df
+    rows = []
+    for name, mask in _domains(design, by):
+        inside = ok & mask
+        nu = (domain_degf(design, inside) if na_rm or by is not None else design.degf) if df is None else df
+        rows += [{"variable": variable, "domain": name, **r}
+                 for r in _woodruff(design, variable, x, inside, ps, nu, level, qrule, variance)]
+    return pd.DataFrame(rows, columns=["variable", "domain", "p", "estimate", "ci_low", "ci_high", "se", "df"])
+
+
+def _woodruff(design: Design, variable: str, x: np.ndarray, inside: np.ndarray, ps: list[float], nu: float,
+              level: float, qrule: str, variance: str) -> list[dict]:
+    """Each probability's quantile among the units ``inside`` and its Woodruff interval on ``nu`` df."""
     t = stats.norm.ppf(0.5 + level / 2) if nu == np.inf else stats.t.ppf(0.5 + level / 2, nu)
-    xv = np.where(ok, x, 0.0)
+    w = np.where(inside, design.weights, 0.0)
+    xv = np.where(inside, x, 0.0)
     rows = []
     for p in ps:
         q = weighted_quantile(xv, w, p, qrule)
-        share = _compute(design, [_Spec("mean", variable, np.where(ok, (x <= q).astype(float), np.nan), "", ok)],
-                         variance, level, deff=False).iloc[0]
+        share = _compute(design, [_Spec("mean", variable, np.where(inside, (x <= q).astype(float), np.nan), "",
+                                        inside)], variance, level, deff=False).iloc[0]
         lo_p, hi_p = share["estimate"] - t * share["se"], share["estimate"] + t * share["se"]
         lo = np.nan if np.isnan(lo_p) or lo_p < 0 else weighted_quantile(xv, w, lo_p, qrule)
         hi = np.nan if np.isnan(hi_p) or hi_p > 1 else weighted_quantile(xv, w, hi_p, qrule)
-        rows.append({"variable": variable, "p": p, "estimate": q, "ci_low": lo, "ci_high": hi,
-                     "se": (hi - lo) / (2 * t), "df": nu})
-    return pd.DataFrame(rows)
+        rows.append({"p": p, "estimate": q, "ci_low": lo, "ci_high": hi, "se": (hi - lo) / (2 * t), "df": nu})
+    return rows
