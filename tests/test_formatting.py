@@ -18,8 +18,13 @@ from portrait.reporting import formatting as fmt
 @pytest.mark.parametrize("x,decimals,expected", [
     (1234567.891, 2, "1\u202f234\u202f567,89"),
     (-1234.5, 1, "\u22121\u202f234,5"),
-    (0.5, 0, "0"),                       # half-even, as numpy rounds
+    (0.5, 0, "1"),                       # a half away from zero, as the number written is rounded by hand
     (1.5, 0, "2"),
+    (2.5, 0, "3"),                       # numpy (half-even) gives 2
+    (-2.5, 0, "\u22123"),
+    (0.05, 1, "0,1"),                    # numpy gives 0,0
+    (0.15, 1, "0,2"),
+    (2.675, 2, "2,68"),                  # stored as 2.67499…, written 2.675: the reader expects 2,68
     (42, 0, "42"),
     (-0.0, 1, "0,0"),
     (-1e-17, 3, "0,000"),                # rounds to zero: no « −0,000 »
@@ -41,6 +46,8 @@ def test_percent_points_pvalue_interval():
     assert fmt.points(-0.0001) == "0,0\u00a0point" and fmt.points(0.0199) == "+2,0\u00a0points"   # rounded, then plural
     assert fmt.points(0.46, 2, scale=1) == "+0,46\u00a0point"
     assert fmt.pvalue(0.00009) == "<\u00a00,0001" and fmt.pvalue(0.03456) == "0,0346"
+    # a p-value below 5 % is never written as 0,0500 (nor one below 1 % as 0,0100)
+    assert fmt.pvalue(0.04995) == "0,04995" and fmt.pvalue(0.009996) == "0,009996" and fmt.pvalue(0.05) == "0,0500"
     assert fmt.interval(0.1234, 0.5678, 1, scale=100, unit="%") == "[12,3\u00a0; 56,8]\u00a0%"
     assert fmt.bounds(0.3, 3.0) == "[0,3\u00a0; 3]" and fmt.bounds(0.62, 1.9) == "[0,62\u00a0; 1,9]"
 

@@ -17,6 +17,7 @@ values through this module and start without it (``tests/test_architecture.py``)
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import math
 import re
 import sys
@@ -40,9 +41,18 @@ def _missing(x) -> bool:
             or (isinstance(x, (float, np.floating)) and math.isnan(x)))
 
 
+_EXACT = decimal.Context(prec=80)
+
+
 def rounded(x: float, decimals: int = 0) -> float:
-    """``x`` rounded half-even to ``decimals`` places, with a negative zero made positive."""
-    return float(np.round(float(x), decimals)) + 0.0  # + 0.0: −0.0 becomes 0.0
+    """``x`` rounded to ``decimals`` places as a French reader rounds the number written (a half away from zero:
+    0,05 → 0,1 ; 2,5 → 3 ; 2,675 → 2,68), with a negative zero made positive."""
+    x = float(x)
+    if not math.isfinite(x):
+        return x
+    q = decimal.Decimal(repr(x)).quantize(decimal.Decimal(1).scaleb(-decimals), rounding=decimal.ROUND_HALF_UP,
+                                          context=_EXACT)
+    return float(q) + 0.0  # + 0.0: −0.0 becomes 0.0
 
 
 def capitalised(text: str) -> str:
@@ -204,12 +214,16 @@ def enumeration(items: Sequence[str]) -> str:
 
 
 def pvalue(p: float, smallest: float = 1e-4, missing: str = MISSING) -> str:
-    """A p-value with four decimals, or « < 0,0001 » below that."""
+    """A p-value with four decimals, or « < 0,0001 » below that; with up to six when four would round it up to a
+    threshold it is below (0,04995 is written « 0,04995 », not « 0,0500 »)."""
     if _missing(p):
         return missing
     if p < smallest:
         return "<\u00a0" + number(smallest, 4)
-    return number(p, 4)
+    d = 4
+    while d < 6 and any(p < t <= rounded(p, d) for t in (0.05, 0.01, 0.001)):
+        d += 1
+    return number(p, d)
 
 
 def interval(low: float, high: float, decimals: int = 1, scale: float = 1.0, unit: str = "") -> str:
