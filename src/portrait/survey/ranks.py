@@ -63,7 +63,9 @@ def rank_test(design: Design, y: str, group: str, test: str = "wilcoxon") -> Ran
     y : str
         Numeric variable.
     group : str
-        Grouping variable with exactly two levels among the units used.
+        Grouping variable with exactly two levels among the units used, compared as text and sorted:
+        the estimate is the second level's mean rank score minus the first's (``group`` = ``"a"`` /
+        ``"b"``: ``b − a``; R likewise takes the factor's second level against its first).
     test : {"wilcoxon", "vanderWaerden", "median"}, default "wilcoxon"
         Rank score: ``r/N``, ``Φ⁻¹(r/N)`` or ``1{r > N/2}``.
 
