@@ -595,3 +595,22 @@ def test_reports_fit_a_phone_and_the_synthesis_prints_on_ten_pages(full_run, bro
     assert clipped == []
     page.close()
 
+
+
+def test_the_architecture_example_on_the_weights_file_gives_report_06s_mean(full_run, monkeypatch):
+    """The weighted-design file's section of ARCHITECTURE.md shows an analyst how to get the study's variables
+    (« Ne sait pas » left out) from the weights file: its code, run as written in a built study, gives the
+    residents' mean that stage 06 wrote to comparison_estimates.csv (the oracle: the chain's own estimate)."""
+    from portrait import survey
+
+    text = (paths.ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "items.derived" in b)
+    monkeypatch.chdir(full_run)
+    scope: dict = {}
+    exec(compile(block, "ARCHITECTURE.md", "exec"), scope)       # noqa: S102 - the project's own documentation
+    got = survey.mean(scope["d"], "img_accueillante|mean|")["estimate"].item()
+    est = pd.read_csv(full_run / "data" / "processed" / "comparison_estimates.csv", sep=";", decimal=",",
+                      encoding="utf-8-sig")
+    row = est.loc[(est["item"] == "img_accueillante") & (est["statistic"] == "mean") & (est["group"] == "residents")]
+    assert got == pytest.approx(row["estimate"].item(), rel=1e-12)
+    assert survey.mean(scope["d"], "img_accueillante")["estimate"].item() > got    # the raw codes count the 99s
