@@ -57,7 +57,7 @@ def test_the_sentence_says_where_the_nonresponse_correction_helps_and_where_it_d
         "intervalles qui contiennent la vraie valeur avec les seuls poids de sondage, puis après la correction), la "
         f"correction de la non-réponse change peu la couverture chez les habitants (76,7{NBSP}% puis 78,3{NBSP}%), "
         f"l'améliore chez les clients du territoire (85,0{NBSP}% puis 93,3{NBSP}%) et la dégrade pour les différences "
-        f"clients − habitants (90,0{NBSP}% puis 83,3{NBSP}%) ; après calage par raking, la couverture est de 93,3{NBSP}%, "
+        f"clients − habitants (90,0{NBSP}% puis 83,3{NBSP}%) ; après calage par raking ratio, la couverture est de 93,3{NBSP}%, "
         f"95,0{NBSP}% et 93,3{NBSP}% respectivement.")
 
 

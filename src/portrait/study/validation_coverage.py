@@ -100,7 +100,7 @@ def nonresponse_sentence(summary: pd.DataFrame) -> str:
     after = fmt.enumeration([fmt.percent(cover.loc[s, "raking"], 1) for s in surveys])
     return ("Enquête par enquête, sur les statistiques clés (intervalles linéarisés ; entre parenthèses, la part des "
             "intervalles qui contiennent la vraie valeur avec les seuls poids de sondage, puis après la correction), "
-            f"la correction de la non-réponse {said} ; après calage par raking, la couverture est de "
+            f"la correction de la non-réponse {said} ; après calage par raking ratio, la couverture est de "
             + (f"{after} respectivement." if len(surveys) > 1 else f"{after}."))
 
 
