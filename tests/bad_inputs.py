@@ -128,7 +128,16 @@ def _export_kinds() -> list[Kind]:
             for j in core:
                 r[j] = ""
 
+    def set_aside_without_response(folder):
+        path = folder / "residents_dispositions.csv"
+        rows = read_rows(path)
+        refusal = next(k for k, r in enumerate(rows[1:], start=1) if r[1] == "2")     # no answer, by construction
+        rows[refusal][1] = "4"
+        write_rows(path, rows)
+        return {}
+
     kinds += [
+        Kind("export", "set_aside_without_response", "set_aside_no_response", set_aside_without_response),
         Kind("export", "open_answer_too_long", "too_long", row_edit("residents", long_open_answer)),
         Kind("export", "name_typed_in_a_code", "not_integer", row_edit("residents", name_in_a_code)),
         Kind("export", "nul_in_a_code", "control_character", row_edit("visitors", nul_in_a_code)),
