@@ -358,7 +358,7 @@ def test_a_respondent_marked_out_of_scope_is_counted_and_said(clean, sim_data, c
     assert r.out_of_scope_rows == (len(rows) - 1, len(rows))         # where to find them: the rows added above
     text = out_of_scope_sentence(after)
     assert "2 unités marquées hors champ" in text and "clients" not in text
-    assert f"habitants : 2, lignes {len(rows) - 1} et {len(rows)} de l'export des statuts de contact" in text
+    assert f"habitants : 2, lignes {len(rows) - 1} et {len(rows)} de `residents_dispositions.csv`" in text
 
 
 def test_a_respondent_without_sex_or_age_is_refused_at_the_check(clean, sim_data, cb, tmp_path):

@@ -296,8 +296,10 @@ def test_a_response_set_aside_by_its_contact_status_counts_as_a_non_response(cb,
     k = next(i for i in range(1, len(answers)) if answers[i][h.index("submitdate")])
     answers[k][h.index("AGE")] = ""
     _write_csv(folder / "residents.csv", answers)
-    assert [p.rule for p in ingest.check(folder, {"residents": _sample()}, cb, tool="limesurvey",
-                                         key=KEY).problems] == ["missing_for_weighting"]
+    missing = ingest.check(folder, {"residents": _sample()}, cb, tool="limesurvey", key=KEY).problems
+    assert [p.rule for p in missing] == ["missing_for_weighting"]
+    assert ("the participant whose 'token' is this row's 'token' gets attribute_1 = ecartee, then export "
+            "residents_participants.csv again") in missing[0].message          # where to set it aside, for this tool
     part = folder / "residents_participants.csv"
     rows = _csv_rows(part)
     j, t = rows[0].index("attribute_1 <statut terrain>"), rows[0].index("token")
@@ -311,7 +313,8 @@ def test_a_response_set_aside_by_its_contact_status_counts_as_a_non_response(cb,
     assert result.ledger.set_index("reason")["n"]["ecartee"] == 1
     assert ingest.aapor_rates(result.responses, "stratum")["R"].sum() >= 1
     text = fieldwork_text.status_sentences({"residents": result})
-    assert "1 réponse marquée « écartée »" in text and "(habitants : 1, ligne " + str(r + 1) in text
+    assert "1 réponse marquée « écartée »" in text
+    assert f"(habitants : 1, ligne {r + 1} de `residents_participants.csv`)" in text
     assert "compte comme une non-réponse" in text
 
     rows[r][j] = ""
@@ -765,3 +768,17 @@ def test_a_finished_participant_without_a_response_row_is_a_filtered_export(tool
     found = ingest.check(folder, {"residents": _sample()}, cb, tool=tool, key=KEY)
     assert [(p.rule, p.row, p.column) for p in found.problems] == [("missing_response", row, lay.dispositions.id)]
     assert "export every response, with no date or identifier filter" in found.problems[0].message
+
+
+def test_the_remedy_for_a_missing_age_names_where_this_tool_sets_a_response_aside(cb):
+    """A board's trial with Qualtrics: « Que faire » listed the three layouts and never named the distribution
+    history nor how to find the participant. It now names this layout's field, file and linking columns."""
+    from portrait.reporting.check_survey import REMEDIES_FR, missing_for_weighting_fr
+
+    q = missing_for_weighting_fr(cb, survey_tools.layout("qualtrics", cb))
+    assert ("donner `ecartee` = `1` au participant dont `External Data Reference` est le `ExternalReference` de la "
+            "ligne signalée, puis exporter de nouveau `residents_distribution.csv`") in q and "LimeSurvey" not in q
+    lime = missing_for_weighting_fr(cb, survey_tools.layout("limesurvey", cb))
+    assert "`attribute_1` = `ecartee`" in lime and "`residents_participants.csv`" in lime
+    assert "« identifiant ;4 »" in missing_for_weighting_fr(cb, None)
+    assert "`1` ou vide pour `ecartee`" in REMEDIES_FR["unknown_disposition"]    # correct the value, not the mapping

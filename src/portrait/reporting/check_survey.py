@@ -122,7 +122,10 @@ REMEDIES_FR = {
     "incomplete_multiselect": "exporter chaque option d'une question répondue avec 0 (non cochée) ou 1 (cochée), "
                               "jamais vide",
     "filter": "vérifier la condition de filtre de la question dans l'outil",
-    "unknown_disposition": "déclarer ce statut de l'outil dans `config/survey_tools.yaml`",
+    "unknown_disposition": "corriger la valeur dans l'outil, puis exporter de nouveau : les valeurs admises sont "
+                           "dans le détail technique (`1` ou vide pour `ecartee` et `hors_champ`) ; seul un statut que "
+                           "l'outil écrit lui-même et que la correspondance ignore se déclare dans "
+                           "`config/survey_tools.yaml`",
     "disposition_conflict": "corriger le statut de contact dans l'outil : une personne qui a répondu a été jointe",
     "missing_participant": "exporter tous les participants de l'outil, sans filtre",
     "unknown_status": "déclarer ce statut de l'outil dans `config/survey_tools.yaml`",
@@ -169,8 +172,24 @@ def run(folder: str | Path | None = None, simulated: bool = False) -> tuple[inge
     settings = {"source": source, "study_source": p.get("source", "simulated"), "folder": paths.relative(folder),
                 "survey_tool": tool,
                 "tool": lay.label if lay else "format natif du dictionnaire des variables",
-                "format": p.get("ingest_format", "csv")}
+                "format": p.get("ingest_format", "csv"),
+                "remedies": {"missing_for_weighting": missing_for_weighting_fr(cb, lay)}}
     return found, settings
+
+
+def missing_for_weighting_fr(cb, lay) -> str:
+    """« Que faire » for a respondent without sex or age, naming where this layout sets a response aside."""
+    code = next((c for c, d in cb.dispositions.items() if d["reason"] == "ecartee"), None)
+    if lay is None:
+        where = (f"ajouter la ligne « identifiant ;{code} » (colonne `statut_contact`) à `residents_dispositions.csv`, "
+                 "l'identifiant étant celui de la ligne signalée")
+    else:
+        marks = " ou ".join(f"`{column}` = `{equals}`" for column, equals, c in lay.dispositions.rules if c == code)
+        where = (f"dans {lay.label}, donner {marks} au participant dont `{lay.dispositions.id}` est le `{lay.id}` de "
+                 f"la ligne signalée, puis exporter de nouveau `{lay.dispositions.file.format(survey='residents')}`")
+    return ("compléter la réponse dans l'outil si le répondant peut être recontacté, sans jamais la deviner ; sinon, "
+            f"écarter la réponse : {where} ; elle compte alors comme une non-réponse ; rendre la question obligatoire "
+            "au prochain terrain")
 
 
 def _md(text: str) -> nbformat.NotebookNode:
@@ -241,7 +260,8 @@ def notebook(found: ingest.CheckResult, settings: dict) -> nbformat.NotebookNode
                                                                                                 ascending=[False, True]).reset_index(drop=True)
         cells += [_md("## Problèmes par règle"),
                   _table(pd.DataFrame({"Règle": counts["rule"], "Signification": counts["rule"].map(RULES_FR).fillna(""),
-                                       "Que faire": counts["rule"].map(REMEDIES_FR).fillna(""),
+                                       "Que faire": counts["rule"].map({**REMEDIES_FR, **settings.get("remedies", {})})
+                                                    .fillna(""),
                                        "Nombre": counts["n"].map(fmt.number)}))]
         shown = pt.head(LISTED)
         listing = pd.DataFrame({
@@ -268,11 +288,11 @@ def notebook(found: ingest.CheckResult, settings: dict) -> nbformat.NotebookNode
 SHOWN = 10
 
 
-def _status_rows(rows: tuple[int, ...]) -> str:
-    """« (row 4 of the contact-status export) », « (rows 4, 9 of …) », or nothing without rows."""
+def _status_rows(rows: tuple[int, ...], file: str = "") -> str:
+    """« (row 4 of residents_participants.csv) », « (rows 4, 9 of …) », or nothing without rows."""
     if not rows:
         return ""
-    return f" ({'row' if len(rows) == 1 else 'rows'} {', '.join(map(str, rows))} of the contact-status export)"
+    return f" ({'row' if len(rows) == 1 else 'rows'} {', '.join(map(str, rows))} of {file or 'the contact-status export'})"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -315,11 +335,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"✓ survey exports of {settings['folder']} ({settings['tool']}): no problem; {paths.relative(out)}")
     for survey, r in (found.result.surveys.items() if found.result is not None else ()):
         if r.answered_out_of_scope:
-            rows = _status_rows(r.out_of_scope_rows)
+            rows = _status_rows(r.out_of_scope_rows, r.status_file)
             print(f"  ? {survey}: {r.answered_out_of_scope} unit(s) marked out of scope in the contact statuses "
                   f"answered all the same{rows}; their answers are not used (fix the status in the tool if it is wrong)")
         if r.set_aside:
-            rows = _status_rows(r.set_aside_rows)
+            rows = _status_rows(r.set_aside_rows, r.status_file)
             print(f"  ? {survey}: {r.set_aside} response(s) set aside as unusable in the contact statuses{rows}; "
                   "they count as non-responses")
     for n in completed_only(found.notes):

@@ -145,6 +145,7 @@ class SurveyResult:
     out_of_scope_rows: tuple[int, ...] = ()     # their rows in the contact-status export
     set_aside: int = 0                   # responses the analyst set aside as unusable (reason ``ecartee``)
     set_aside_rows: tuple[int, ...] = ()        # their rows in the contact-status export
+    status_file: str = ""                # that export's file name, when the rows above come from one
 
 
 @dataclass(frozen=True)
@@ -362,10 +363,11 @@ def check(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Cod
         return CheckResult(in_reading_order(problems), notes, None)
 
     results = {survey: replace(assemble(survey, sample, answers, disp, codebook, min_core_answered),
-                               codes_padded=padded[survey])
+                               codes_padded=padded[survey], status_file=_status_file(folder_path, survey, lay).name)
                for survey, (sample, answers, disp) in parsed.items()}
     for survey, r in sorted(results.items()):
-        _missing_for_weighting(r.responses, survey, paths.relative(export_path(folder_path, survey, fmt)), lay, problems)
+        _missing_for_weighting(r.responses, survey, paths.relative(export_path(folder_path, survey, fmt)), lay,
+                               set_aside_hint(survey, codebook, lay), problems)
         if not (r.responses["status"] == "respondent").any():
             rows = int(r.responses["source_row"].notna().sum())
             problems.append(Problem(paths.relative(export_path(paths.resolve(folder), survey, fmt)), None, None, None,
@@ -381,8 +383,22 @@ def check(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Cod
 NEEDED_BY_WEIGHTING = {"residents": ("sexe", "age")}
 
 
-def _missing_for_weighting(responses: pd.DataFrame, survey: str, file: str, lay, problems: list[Problem]) -> None:
-    """Respondents without an answer the weighting needs (:data:`NEEDED_BY_WEIGHTING`), one problem per cell."""
+def set_aside_hint(survey: str, codebook: Codebook, lay: survey_tools.ToolLayout | None) -> str:
+    """Where and how a response is set aside (contact status ``ecartee``) in this layout, in a few English words."""
+    code = next((c for c, d in codebook.dispositions.items() if d["reason"] == "ecartee"), None)
+    if lay is None:
+        return (f"a row « <{codebook.id_column(survey)}>;{code} » in {survey}_dispositions.csv" if code is not None
+                else "the contact statuses")
+    marks = [f"{column} = {equals}" for column, equals, c in lay.dispositions.rules if c == code]
+    return (f"in {lay.label}, the participant whose {lay.dispositions.id!r} is this row's {lay.id!r} gets "
+            f"{' or '.join(marks) or 'the set-aside status'}, then export {lay.dispositions.file.format(survey=survey)} "
+            "again")
+
+
+def _missing_for_weighting(responses: pd.DataFrame, survey: str, file: str, lay, hint: str,
+                           problems: list[Problem]) -> None:
+    """Respondents without an answer the weighting needs (:data:`NEEDED_BY_WEIGHTING`), one problem per cell;
+    ``hint``: how to set a response aside (:func:`set_aside_hint`)."""
     resp = responses.loc[responses["status"] == "respondent"]
     for var in NEEDED_BY_WEIGHTING.get(survey, ()):
         column = lay.questions.get(var, var) if lay is not None else var
@@ -390,8 +406,8 @@ def _missing_for_weighting(responses: pd.DataFrame, survey: str, file: str, lay,
             problems.append(Problem(file, int(row), column, None, "missing_for_weighting",
                                     f"a respondent without {var}: the {survey} are calibrated on INSEE sex × age, so "
                                     "every respondent needs both; complete the answer, or set the response aside "
-                                    "as unusable in the contact statuses (README, « A real survey round »); make "
-                                    "the question mandatory in the survey tool for the next round"))
+                                    f"as unusable ({hint}); make the question mandatory in the survey tool for the "
+                                    "next round"))
 
 
 def _disposition_conflicts(answers: pd.DataFrame | None, disp: pd.DataFrame, codebook: Codebook, id_col: str,
@@ -406,6 +422,11 @@ def _disposition_conflicts(answers: pd.DataFrame | None, disp: pd.DataFrame, cod
                                 getattr(r, id_col) if column == id_col else None,
                                 "disposition_conflict",
                                 "the invitation is recorded as not delivered but the unit answered"))
+
+
+def _status_file(folder: Path, survey: str, lay: survey_tools.ToolLayout | None) -> Path:
+    """The contact-status export of ``survey`` in this layout."""
+    return dispositions_path(folder, survey) if lay is None else folder / lay.dispositions.file.format(survey=survey)
 
 
 def _set_aside_no_response(answers: pd.DataFrame | None, disp: pd.DataFrame, codebook: Codebook, id_col: str,
@@ -453,7 +474,7 @@ def _read_survey(folder: Path, survey: str, sample: pd.DataFrame, codebook: Code
         start = len(problems)
         answers = validate_export(native, survey, codebook, ids, problems, padded)
         survey_tools.tool_problems(problems, start, raw.file, cmap, id_col)
-    dpath = folder / lay.dispositions.file.format(survey=survey)
+    dpath = _status_file(folder, survey, lay)
     if not dpath.exists():       # without it, bounces, opt-outs and out-of-scope units would pass for silence
         problems.append(Problem(paths.relative(dpath), None, None, None, "missing_file",
                                 f"the {lay.label} contact-status export is missing: export it from the tool and "
