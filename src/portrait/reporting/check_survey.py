@@ -179,7 +179,7 @@ def run(folder: str | Path | None = None, simulated: bool = False) -> tuple[inge
 
 def missing_for_weighting_fr(cb, lay) -> str:
     """« Que faire » for a respondent without sex or age, naming where this layout sets a response aside."""
-    code = next((c for c, d in cb.dispositions.items() if d["reason"] == "ecartee"), None)
+    code = next(iter(cb.disposition_codes("ecartee")), None)
     if lay is None:
         where = (f"ajouter la ligne « identifiant ;{code} » (colonne `statut_contact`) à `residents_dispositions.csv`, "
                  "l'identifiant étant celui de la ligne signalée")

@@ -165,6 +165,10 @@ class Codebook:
 
     # ---- response status
 
+    def disposition_codes(self, reason: str) -> list[int]:
+        """The contact-status codes that give a unit this ledger reason (``ecartee`` → ``[4]``)."""
+        return [code for code, spec in self.dispositions.items() if spec["reason"] == reason]
+
     def reason_status(self, reason: str) -> str:
         """The response status (respondent, non_respondent, excluded) a ledger reason belongs to."""
         for status, spec in self.status.items():

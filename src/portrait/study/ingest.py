@@ -385,7 +385,7 @@ NEEDED_BY_WEIGHTING = {"residents": ("sexe", "age")}
 
 def set_aside_hint(survey: str, codebook: Codebook, lay: survey_tools.ToolLayout | None) -> str:
     """Where and how a response is set aside (contact status ``ecartee``) in this layout, in a few English words."""
-    code = next((c for c, d in codebook.dispositions.items() if d["reason"] == "ecartee"), None)
+    code = next(iter(codebook.disposition_codes("ecartee")), None)
     if lay is None:
         return (f"a row « <{codebook.id_column(survey)}>;{code} » in {survey}_dispositions.csv" if code is not None
                 else "the contact statuses")
@@ -415,7 +415,7 @@ def _disposition_conflicts(answers: pd.DataFrame | None, disp: pd.DataFrame, cod
     """Units that answered although their invitation is recorded as not delivered."""
     if answers is None or not len(disp) or id_col not in answers.columns:
         return
-    undelivered = [c for c, d in codebook.dispositions.items() if d["reason"] == "non_distribuee"]
+    undelivered = codebook.disposition_codes("non_distribuee")
     bad = disp.loc[disp[DISPOSITION_COLUMN].isin(undelivered) & disp[id_col].isin(answers[id_col])]
     for r in bad.itertuples():      # a tool's file holds tokens, not the unit's identifier: its row says where
         problems.append(Problem(paths.relative(dpath), int(r.source_row), column,
@@ -434,7 +434,7 @@ def _set_aside_no_response(answers: pd.DataFrame | None, disp: pd.DataFrame, cod
     """Units whose contact status sets their response aside (``ecartee``) although the export holds none."""
     if answers is None or not len(disp) or id_col not in answers.columns:
         return
-    marked = [c for c, d in codebook.dispositions.items() if d["reason"] == "ecartee"]
+    marked = codebook.disposition_codes("ecartee")
     bad = disp.loc[disp[DISPOSITION_COLUMN].isin(marked) & ~disp[id_col].isin(answers[id_col])]
     for r in bad.itertuples():
         problems.append(Problem(paths.relative(dpath), int(r.source_row), column,
