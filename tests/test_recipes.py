@@ -118,6 +118,9 @@ def test_recipe_parameters_are_checked_once_with_named_errors():
             recipes.ResidentRecipe.from_params({**RESIDENT, **bad})
     with pytest.raises(ParameterError, match="tourism_margins"):
         recipes.VisitorRecipe.from_params({**VISITOR, "calibration_target": "tourism", "tourism_margins": None})
+    # an analyst wrote 3e0, which YAML 1.1 reads as text: the message says why it is refused
+    with pytest.raises(ParameterError, match="read as text: in YAML write 3.0, not 3e0"):
+        recipes.ResidentRecipe.from_params({**RESIDENT, "calibration_bounds": [0.3, "3e0"]})
     with pytest.raises(ParameterError) as every:             # all at once, each named
         recipes.ResidentRecipe.from_params({**RESIDENT, "calibration_method": "ridge", "replicates": 1,
                                             "replicate_method": "jk1", "nonresponse_classes": "5"})

@@ -105,7 +105,9 @@ def _method_and_bounds(params: Mapping[str, Any], name: str = "calibration_metho
     if not (isinstance(bounds, (list, tuple)) and len(bounds) == 2
             and all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bounds)
             and 0 <= bounds[0] < 1 < bounds[1]):
-        problem(f"parameter 'calibration_bounds' must be [L, U] with 0 ≤ L < 1 < U, got {bounds!r}")
+        text = isinstance(bounds, (list, tuple)) and any(isinstance(b, str) for b in bounds)
+        problem(f"parameter 'calibration_bounds' must be [L, U] with 0 ≤ L < 1 < U, got {bounds!r}"
+                + ("; a bound in quotes was read as text: in YAML write 3.0, not 3e0" if text else ""))
         return method, None
     return method, (float(bounds[0]), float(bounds[1]))
 
