@@ -146,3 +146,12 @@ def test_recovery_sentence_counts_zero_shifted_and_other_true_differences_by_han
     assert f"**{fmt.percent(5 / 7)}** des 7 statistiques" in s
     table = comparison_text.recovery_summary(check)
     assert table["statistiques"].tolist() == [2, 2, 2] and table["significatives"].tolist() == [2, 1, 1]
+
+
+def test_options_whose_shares_print_alike_share_their_rank():
+    """A reader of 06's Tableau 6 saw « 16,7 » ranked 8th and « 16,7 » ranked 9th (ranked on the exact shares).
+    Ranks now follow the shares as printed, within each list, ties taking the better rank (by hand)."""
+    r = pd.DataFrame({"item": ["faiblesses"] * 4 + ["forces"] * 2,
+                      "residents": [0.30, 0.167373, 0.167021, 0.10, 0.5, 0.49996]})
+    assert comparison_text.printed_ranks(r, "residents").tolist() == [1, 2, 2, 4, 1, 1]
+    assert comparison_text.printed_ranks(r, "residents", decimals=2).tolist() == [1, 2, 3, 4, 1, 1]

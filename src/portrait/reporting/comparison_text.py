@@ -99,6 +99,13 @@ def agreement_rows(diff: pd.DataFrame) -> pd.DataFrame:
     return diff.loc[(diff["statistic"] == "accord") & (diff["level"].astype(str) == "top2")]
 
 
+def printed_ranks(rankings: pd.DataFrame, group: str, decimals: int = 1) -> pd.Series:
+    """The rank of each option within its list (``item``) by ``group``'s share as printed (a percentage with
+    ``decimals``): options whose shares print alike get the same, better rank (16,7 and 16,7: 8 and 8, then 10)."""
+    shown = rankings[group].map(lambda v: fmt.rounded(v * 100, decimals))
+    return shown.groupby(rankings["item"]).rank(ascending=False, method="min").astype(int)
+
+
 def weighting_headers(order: Iterable[str], headers: Mapping[str, str]) -> dict[str, str]:
     """The French header of each column of the sensitivity table: ``order`` and ``headers`` as
     :func:`portrait.study.compare.sensitivity_columns` returns them, with :data:`WEIGHTING_LABELS` applied
