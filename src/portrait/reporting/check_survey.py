@@ -179,14 +179,17 @@ def run(folder: str | Path | None = None, simulated: bool = False) -> tuple[inge
 
 def missing_for_weighting_fr(cb, lay) -> str:
     """« Que faire » for a respondent without sex or age, naming where this layout sets a response aside."""
-    code = next(iter(cb.disposition_codes("ecartee")), None)
+    from ..study.ingest import set_aside_marks, status_file
+
+    pairs = set_aside_marks(cb, lay)
+    marks = " ou ".join(f"`{column}` = `{value}`" for column, value in pairs)
+    file = status_file(Path("."), "residents", lay).name
     if lay is None:
-        where = (f"ajouter la ligne « identifiant ;{code} » (colonne `statut_contact`) à `residents_dispositions.csv`, "
+        where = (f"ajouter la ligne « identifiant ;{pairs[0][1]} » (colonne `{pairs[0][0]}`) à `{file}`, "
                  "l'identifiant étant celui de la ligne signalée")
     else:
-        marks = " ou ".join(f"`{column}` = `{equals}`" for column, equals, c in lay.dispositions.rules if c == code)
         where = (f"dans {lay.label}, donner {marks} au participant dont `{lay.dispositions.id}` est le `{lay.id}` de "
-                 f"la ligne signalée, puis exporter de nouveau `{lay.dispositions.file.format(survey='residents')}`")
+                 f"la ligne signalée, puis exporter de nouveau `{file}`")
     return ("compléter la réponse dans l'outil si le répondant peut être recontacté, sans jamais la deviner ; sinon, "
             f"écarter la réponse : {where} ; elle compte alors comme une non-réponse ; rendre la question obligatoire "
             "au prochain terrain")

@@ -92,7 +92,7 @@ def _by_status(surveys, count: str, rows: str) -> tuple[int, str]:
 
     def where(r) -> str:
         shown = [fmt.number(x) for x in getattr(r, rows)]
-        source = f"`{r.status_file}`" if getattr(r, "status_file", "") else "l'export des statuts de contact"
+        source = f"`{r.status_file}`" if r.status_file else "l'export des statuts de contact"
         return f", {'ligne' if len(shown) == 1 else 'lignes'} {fmt.enumeration(shown)} de {source}" if shown else ""
 
     return (sum(getattr(r, count) for r in n.values()),

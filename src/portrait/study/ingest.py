@@ -363,7 +363,7 @@ def check(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Cod
         return CheckResult(in_reading_order(problems), notes, None)
 
     results = {survey: replace(assemble(survey, sample, answers, disp, codebook, min_core_answered),
-                               codes_padded=padded[survey], status_file=_status_file(folder_path, survey, lay).name)
+                               codes_padded=padded[survey], status_file=status_file(folder_path, survey, lay).name)
                for survey, (sample, answers, disp) in parsed.items()}
     for survey, r in sorted(results.items()):
         _missing_for_weighting(r.responses, survey, paths.relative(export_path(folder_path, survey, fmt)), lay,
@@ -383,16 +383,23 @@ def check(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Cod
 NEEDED_BY_WEIGHTING = {"residents": ("sexe", "age")}
 
 
+def set_aside_marks(codebook: Codebook, lay: survey_tools.ToolLayout | None) -> list[tuple[str, str]]:
+    """The (column, value) of the contact-status export that set a response aside (reason ``ecartee``) in this
+    layout: ``statut_contact`` = 4 natively, the tool's rules otherwise (LimeSurvey ``attribute_1`` = ``ecartee``)."""
+    codes = codebook.disposition_codes("ecartee")
+    if lay is None:
+        return [(DISPOSITION_COLUMN, str(c)) for c in codes]
+    return [(column, equals) for column, equals, c in lay.dispositions.rules if c in codes]
+
+
 def set_aside_hint(survey: str, codebook: Codebook, lay: survey_tools.ToolLayout | None) -> str:
     """Where and how a response is set aside (contact status ``ecartee``) in this layout, in a few English words."""
-    code = next(iter(codebook.disposition_codes("ecartee")), None)
+    marks = " or ".join(f"{column} = {value}" for column, value in set_aside_marks(codebook, lay))
+    file = status_file(Path("."), survey, lay).name
     if lay is None:
-        return (f"a row « <{codebook.id_column(survey)}>;{code} » in {survey}_dispositions.csv" if code is not None
-                else "the contact statuses")
-    marks = [f"{column} = {equals}" for column, equals, c in lay.dispositions.rules if c == code]
-    return (f"in {lay.label}, the participant whose {lay.dispositions.id!r} is this row's {lay.id!r} gets "
-            f"{' or '.join(marks) or 'the set-aside status'}, then export {lay.dispositions.file.format(survey=survey)} "
-            "again")
+        return f"a row with {codebook.id_column(survey)} and {marks} in {file}"
+    return (f"in {lay.label}, the participant whose {lay.dispositions.id!r} is this row's {lay.id!r} gets {marks}, "
+            f"then export {file} again")
 
 
 def _missing_for_weighting(responses: pd.DataFrame, survey: str, file: str, lay, hint: str,
@@ -424,7 +431,7 @@ def _disposition_conflicts(answers: pd.DataFrame | None, disp: pd.DataFrame, cod
                                 "the invitation is recorded as not delivered but the unit answered"))
 
 
-def _status_file(folder: Path, survey: str, lay: survey_tools.ToolLayout | None) -> Path:
+def status_file(folder: Path, survey: str, lay: survey_tools.ToolLayout | None) -> Path:
     """The contact-status export of ``survey`` in this layout."""
     return dispositions_path(folder, survey) if lay is None else folder / lay.dispositions.file.format(survey=survey)
 
@@ -474,7 +481,7 @@ def _read_survey(folder: Path, survey: str, sample: pd.DataFrame, codebook: Code
         start = len(problems)
         answers = validate_export(native, survey, codebook, ids, problems, padded)
         survey_tools.tool_problems(problems, start, raw.file, cmap, id_col)
-    dpath = _status_file(folder, survey, lay)
+    dpath = status_file(folder, survey, lay)
     if not dpath.exists():       # without it, bounces, opt-outs and out-of-scope units would pass for silence
         problems.append(Problem(paths.relative(dpath), None, None, None, "missing_file",
                                 f"the {lay.label} contact-status export is missing: export it from the tool and "
