@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
@@ -190,6 +192,36 @@ def test_the_kernel_is_shut_down_without_an_interrupt_but_a_running_cell_can_sti
         asyncio.run(km._async_interrupt_kernel())
     km.shutting_down = True
     assert asyncio.run(km._async_interrupt_kernel()) is None            # on the way to shutdown: none
+
+
+@pytest.mark.skipif(os.name != "posix", reason="Unix sockets")
+def test_the_kernel_talks_over_unix_sockets_of_its_own_not_tcp_ports(tmp_path, config_dir, monkeypatch):
+    """Two stages started together (`make -j2`) were handed free TCP ports picked before their kernels bound
+    them: now and then both got one, and the losing kernel printed a ZMQ « Address already in use »
+    traceback. The kernel reports its own transport; its sockets live in a private directory, removed after."""
+    made = []
+    real = run.tempfile.TemporaryDirectory
+
+    def recording(*a, **k):
+        made.append(real(*a, **k))
+        return made[-1]
+
+    monkeypatch.setattr(run.tempfile, "TemporaryDirectory", recording)
+    nb = _notebook(tmp_path, "import ipykernel.connect, json, os\ninfo = json.loads(ipykernel.connect.get_connection_info())\n"
+                             "print(info['transport'], os.path.dirname(info['ip']))")
+    out = run.run(nb, tmp_path / "out.ipynb")
+    transport, where = nbformat.read(out, as_version=4).cells[-1].outputs[0].text.split()
+    assert transport == "ipc" and where == made[0].name
+    assert not os.path.exists(where)
+
+
+def test_a_socket_directory_too_long_for_a_unix_socket_falls_back_to_tcp(tmp_path):
+    """A Unix socket's path must fit 104 bytes on macOS; past that, the kernel keeps TCP ports."""
+    short, long_ = "/tmp/portrait-x", "/tmp/" + "d" * run.IPC_DIR_MAX
+    km = run.quiet_kernel_manager(short)(kernel_name="python3")
+    assert (km.transport, km.connection_file, km.ip) == ("ipc", short + "/k.json", short + "/k-ipc")
+    km = run.quiet_kernel_manager(long_)(kernel_name="python3")
+    assert km.transport == "tcp" and km.ip == "127.0.0.1"
 
 
 # --------------------------------------------------------------------- JupyterLab gives what make gives

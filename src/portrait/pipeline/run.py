@@ -18,6 +18,7 @@ import functools
 import os
 import re
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 KERNEL_START_FAILURES = ("Kernel didn't respond", "Kernel died before replying to kernel_info")
 KERNEL_START_TIMEOUT = 45          # seconds; a kernel starts in a few seconds even on a busy machine
 KERNEL_START_ATTEMPTS = 3
+IPC_DIR_MAX = 80                   # bytes
 
 
 def declared_parameters(notebook: Path) -> dict[str, Any]:
@@ -162,7 +164,7 @@ def _short_failure(notebook: Path, exc, partial: Path, overrides: dict[str, Any]
             f"  executed notebook with the error: {paths.relative(partial)}")
 
 
-def quiet_kernel_manager() -> type:
+def quiet_kernel_manager(socket_dir: str | None = None) -> type:
     """jupyter_client's kernel manager, without the interrupt (SIGINT) it sends before shutting a kernel down.
 
     The notebook has run when papermill shuts its kernel down; the interrupt it gets first then
@@ -175,12 +177,28 @@ def quiet_kernel_manager() -> type:
     About one shutdown in six, ipykernel's control thread blocks flushing its output while the main
     thread waits for it, so the kernel never exits by itself; every cell has run and every file has
     been written by then, and those 2.5 s were spent waiting on nothing, in every stage.
+
+    With ``socket_dir`` (POSIX, a path short enough for a Unix socket's), the kernel talks over Unix sockets in that directory, not TCP ports:
+    jupyter_client picks free TCP ports before the kernel binds them, so two stages started together
+    (`make -j2`) could be handed the same port, and the losing kernel printed a ZMQ « Address already
+    in use » traceback to the terminal of a run that then succeeded. A socket path is the kernel's own.
     """
     from jupyter_client.manager import AsyncKernelManager
-    from traitlets import Float
+    from traitlets import Float, default
+
+    # a socket's path (directory, "/k-ipc-", port number) must fit sun_path: 104 bytes on macOS
+    ipc = socket_dir is not None and os.name == "posix" and len(os.fsencode(socket_dir)) <= IPC_DIR_MAX
 
     class QuietShutdownKernelManager(AsyncKernelManager):
         shutdown_wait_time = Float(1.0, config=True, help="seconds before SIGKILL; SIGTERM at half")
+
+        @default("transport")
+        def _transport_default(self) -> str:
+            return "ipc" if ipc else "tcp"
+
+        @default("connection_file")
+        def _connection_file_default(self) -> str:
+            return os.path.join(socket_dir, "k.json") if ipc else ""
 
         async def _async_interrupt_kernel(self) -> None:
             if self.shutting_down:
@@ -194,8 +212,6 @@ def run(notebook: str | Path, output: str | Path | None = None, overrides: dict[
         timeout: int = 1200) -> Path:
     """Execute ``notebook`` with its parameters; return the path of the executed notebook."""
     import nbformat
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
 
     from .io import write_text
 
@@ -215,33 +231,45 @@ def run(notebook: str | Path, output: str | Path | None = None, overrides: dict[
     src_dir = str(paths.ROOT / "src")
     if src_dir not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
         os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (src_dir, os.environ.get("PYTHONPATH")) if p)
-    for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
-        try:
-            nb = papermill.execute_notebook(
-                str(nb_path.relative_to(paths.ROOT)) if nb_path.is_relative_to(paths.ROOT) else str(nb_path),
-                str(partial), parameters=params, kernel_name="python3", cwd=str(paths.ROOT),
-                progress_bar={"desc": nb_path.stem, "leave": False} if watch != "off" else False,
-                log_output=False, execution_timeout=timeout, start_timeout=KERNEL_START_TIMEOUT,
-                # written once at the end (or at the failing cell), not after every cell: 40 writes and
-                # schema validations of a growing notebook cost a stage a quarter of a second
-                request_save_on_cell_execute=False,
-                extra_arguments=["--IPKernelApp.log_level=ERROR"], kernel_manager_class=quiet_kernel_manager())
-            break
-        except PapermillExecutionError as exc:
-            raise NotebookFailed(_short_failure(nb_path, exc, partial, overrides)) from None
-        except RuntimeError as exc:
-            # Two runners started together (make -j2) can hand their kernels the same free TCP port
-            # (jupyter_client picks ports before the kernel binds them): that kernel dies at start, or
-            # never answers. Nothing of the notebook has run yet, so starting a new kernel is safe.
-            if not any(m in str(exc) for m in KERNEL_START_FAILURES) or attempt == KERNEL_START_ATTEMPTS:
-                raise
-            print(f"  {paths.relative(nb_path)}: the kernel did not start (attempt {attempt}); starting another",
-                  file=sys.stderr)
+    nb = _execute(nb_path, partial, params, overrides, watch, timeout)
     manifest.record(nb_path.stem, seen)
     normalise(nb, paths.relative(out))
     write_text(out, nbformat.writes(nb) + "\n")
     partial.unlink(missing_ok=True)
     return out
+
+
+def _execute(nb_path: Path, partial: Path, params: dict[str, Any], overrides: dict[str, Any] | None, watch: str,
+             timeout: int) -> Any:
+    """papermill's run of the notebook into ``partial``, with a new kernel if one does not start."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+        try:
+            with tempfile.TemporaryDirectory(prefix="portrait-") as socket_dir:
+                nb = papermill.execute_notebook(
+                    str(nb_path.relative_to(paths.ROOT)) if nb_path.is_relative_to(paths.ROOT) else str(nb_path),
+                    str(partial), parameters=params, kernel_name="python3", cwd=str(paths.ROOT),
+                    progress_bar={"desc": nb_path.stem, "leave": False} if watch != "off" else False,
+                    log_output=False, execution_timeout=timeout, start_timeout=KERNEL_START_TIMEOUT,
+                    # written once at the end (or at the failing cell), not after every cell: 40 writes and
+                    # schema validations of a growing notebook cost a stage a quarter of a second
+                    request_save_on_cell_execute=False,
+                    extra_arguments=["--IPKernelApp.log_level=ERROR"],
+                    kernel_manager_class=quiet_kernel_manager(socket_dir))
+            return nb
+        except PapermillExecutionError as exc:
+            raise NotebookFailed(_short_failure(nb_path, exc, partial, overrides)) from None
+        except RuntimeError as exc:
+            # A kernel that dies at start or never answers (a machine short of memory, a TCP port taken
+            # where Unix sockets are not available): nothing of the notebook has run yet, so starting
+            # a new kernel is safe.
+            if not any(m in str(exc) for m in KERNEL_START_FAILURES) or attempt == KERNEL_START_ATTEMPTS:
+                raise
+            print(f"  {paths.relative(nb_path)}: the kernel did not start (attempt {attempt}); starting another",
+                  file=sys.stderr)
+    raise AssertionError("unreachable")
 
 
 class NotebookFailed(PortraitError):
