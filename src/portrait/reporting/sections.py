@@ -134,8 +134,8 @@ def return_sentences(r: Mapping[str, pd.DataFrame], threshold: int) -> str:
                   f"{fmt.number(unknown)} clients dont le lieu de résidence est inconnu ne comptent")
         elsewhere = f" {phrase} que dans l'ensemble et selon le motif."
     return fmt.french(
-        f"**Revenir.** {pct_ci(o.estimate, o.ci_low, o.ci_high)} des clients du territoire (seuls interrogés sur ce "
-        "point) ont l'intention de revenir dans les Hauts-de-France (« plutôt » ou « tout à fait » d'accord ; « Ne sait "
+        f"**Refaire un séjour.** {pct_ci(o.estimate, o.ci_low, o.ci_high)} des clients du territoire (seuls interrogés sur ce "
+        "point) ont l'intention de refaire un séjour dans les Hauts-de-France (« plutôt » ou « tout à fait » d'accord ; « Ne sait "
         "pas » exclus) ; "
         f"{test('origine', r['by_origin'], 'le lieu où ils habitent')} ; "
         f"{test('motif', r['by_motif'], 'le motif de leur dernier séjour')}.{elsewhere}")
@@ -148,7 +148,7 @@ def return_table(r: Mapping[str, pd.DataFrame], threshold: int) -> pd.DataFrame:
         part = r[key].reset_index(drop=True)
         cells, hide = _cells(part, threshold)
         rows.append(pd.DataFrame({"critère": label, "profil": part["domaine"].astype(str).map(fmt.capitalised),
-                                  "ont l'intention de revenir": cells,
+                                  "ont l'intention de refaire un séjour": cells,
                                   "répondants": [SUPPRESSED if h else fmt.number(n) for n, h in zip(part["n"], hide)]}))
     return pd.concat(rows, ignore_index=True)
 

@@ -525,7 +525,7 @@ def short_label(item_label: str) -> str:
     s = re.sub(r"^Je suis fier\(ère\) d'appartenir.*", "Fierté d'appartenance", s)
     s = re.sub(r"^De quel territoire vous sentez-vous le plus proche.*", "Territoire le plus proche", s)
     s = re.sub(r"^Seriez-vous prêt\(e\) à devenir ambassadeur.*", "Prêt(e) à être ambassadeur", s)
-    s = re.sub(r"^J'ai l'intention de revenir.*", "Intention de revenir", s)
+    s = re.sub(r"^J'ai l'intention de refaire un séjour.*", "Intention de refaire un séjour", s)
     for question, short in (("Vous êtes…", "Sexe"), ("Quel est votre âge ?", "Âge"),
                             ("Quel est votre plus haut diplôme obtenu ?", "Diplôme"),
                             ("Dans quel département habitez-vous ?", "Département"),
