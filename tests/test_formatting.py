@@ -52,6 +52,16 @@ def test_percent_points_pvalue_interval():
     assert fmt.bounds(0.3, 3.0) == "[0,3\u00a0; 3]" and fmt.bounds(0.62, 1.9) == "[0,62\u00a0; 1,9]"
 
 
+def test_a_confidence_bound_that_would_read_zero_shows_its_sign():
+    """« +3,3 [0,0 ; 6,7] » hid whether the interval excludes 0 (report 07, clients living outside the region): a
+    bound that rounds to 0 without being 0 gets up to three more decimals, by hand."""
+    assert fmt.bound(0.04, 1) == "0,04" and fmt.bound(-0.0004, 1) == "\u22120,0004" and fmt.bound(0.049, 1) == "0,05"
+    assert fmt.bound(0.00001, 1) == "0,0" and fmt.bound(0.0, 1) == "0,0" and fmt.bound(-0.0, 1) == "0,0"
+    assert fmt.bound(1.25, 1) == "1,3" and fmt.bound(-0.06, 1) == "\u22120,1"       # not near 0: as number()
+    assert fmt.bound(0.04, 1, sign=True) == "+0,04" and fmt.bound(-0.2, 0, sign=True) == "\u22120,2"
+    assert fmt.interval(0.000004, 0.0667, 1, scale=100) == "[0,0004\u00a0; 6,7]"
+
+
 def test_numbers_and_dates_given_as_parameters():
     """A parameter's number with the decimals it needs, a share in % likewise, a date the French way, by hand."""
     assert fmt.exact(3.0) == "3" and fmt.exact(0.125) == "0,125" and fmt.exact(12500) == "12\u202f500"
@@ -459,7 +469,7 @@ def test_synthesis_findings_name_the_difference_its_sign_and_its_unit():
 
     diff = pd.DataFrame({
         "in_battery": True, "statistic": ["accord", "mean", "mean"], "level": ["top2", "", ""],
-        "type": ["likert_1_5", "score_0_10", "score_0_10"],
+        "type": ["likert_1_5", "score_0_10", "score_0_10"], "item": ["img_cadre_vie", "recommandation", "image_globale"],
         "item_label": ["Les Hauts-de-France ont un cadre de vie agréable", "Recommanderiez-vous les Hauts-de-France ?",
                        "Globalement, quelle image avez-vous des Hauts-de-France ?"],
         "estimate": [-0.1349, 0.4612, -0.12], "ci_low": [-0.17, 0.30, -0.25], "ci_high": [-0.10, 0.62, 0.01],
@@ -469,11 +479,14 @@ def test_synthesis_findings_name_the_difference_its_sign_and_its_unit():
     assert out[0] == fmt.french("« Un cadre de vie agréable » : les habitants sont plus souvent d'accord que les clients du "
                       "territoire, 63,7 % contre 50,2 %, soit un écart clients − habitants de \u221213,5 points "
                       "(IC à 95 % : \u221217,0 à \u221210,0).")
-    assert out[1] == fmt.french("Recommandation (0 à 10) : note moyenne de 6,10 chez les habitants et de 6,56 chez les clients ; "
-                      "différence établie ; écart clients − habitants +0,46 point (IC à 95 % : 0,30 à 0,62).")
+    # the recommendation's question differs between groups, and the headline says so
+    assert out[1] == fmt.french("Recommandation (0 à 10), question posée « pour y séjourner ou pour y vivre » (un habitant "
+                                "pense sans doute à y vivre, un client à y séjourner) : note moyenne de 6,10 chez les "
+                                "habitants et de 6,56 chez les clients ; différence établie ; écart clients − habitants "
+                                "+0,46 point (IC à 95 % : +0,30 à +0,62).")
     assert out[2].startswith(fmt.french("Image globale (0 à 10) : note moyenne de 6,90 chez les habitants et de 6,78 chez les "
                              "clients ; pas de différence établie")) and out[2].endswith(fmt.french(
-        "écart clients − habitants −0,12 point (IC à 95 % : −0,25 à 0,01)."))
+        "écart clients − habitants −0,12 point (IC à 95 % : −0,25 à +0,01)."))
 
 
 def test_synthesis_agreement_table_signs_the_gap_and_suppresses_small_cells():
@@ -703,7 +716,7 @@ def test_the_steps_table_writes_weights_as_the_caption_does():
              "calibrated": np.array([9.149, 58.4, 20.0])}
     t = table(small)
     assert list(t["poids min"]) == ["2,75", "10,82", "9,15"] and list(t["poids max"]) == ["3,01", "50,00", "58,40"]
-    assert list(t["deff de Kish"]) == ["1,000"] * 3 and list(t["somme des poids"]) == ["9", "91", "88"]
+    assert list(t["effet de plan de Kish"]) == ["1,000"] * 3 and list(t["somme des poids"]) == ["9", "91", "88"]
     assert "de 2,75 à 3,01" in caption(small) and "de 9,15 à 58,40" in caption(small)
     big = {"design": np.array([918.26, 1088.4]), "calibrated": np.array([1769.2, 7419.4])}
     assert list(table(big)["poids max"]) == ["1\u202f088", "7\u202f419"]
@@ -745,7 +758,7 @@ def test_a_mosaic_without_established_differences_is_not_called_common():
     text = sections.mosaic_sentences(m, 10)
     assert "commun" not in text.lower()
     assert fmt.french("**Approuvés partout, sans écart établi entre départements.**") in text
-    assert "ce qui ne prouve pas qu'il n'y en a aucun" in text
+    assert "ce qui ne prouve pas qu'il n'y en ait aucun" in text
     assert "commun" not in sections.READINGS["partagé"]
 
 

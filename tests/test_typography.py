@@ -85,6 +85,7 @@ def _differences() -> pd.DataFrame:
     return pd.DataFrame({
         "in_battery": True, "statistic": ["accord", "accord", "mean", "accord"],
         "level": ["top2", "top2", "", "top2"], "type": ["likert5", "likert5", "score_0_10", "likert5"],
+        "item": ["img_dynamique", "img_cadre_vie", "recommandation", "img_sure"],
         "item_label": ["Les Hauts-de-France sont une région dynamique économiquement",
                        "Les Hauts-de-France offrent un cadre de vie agréable",
                        "Recommanderiez-vous les Hauts-de-France ?", "Les Hauts-de-France sont une région sûre"],

@@ -144,6 +144,12 @@ def allocation_finding(strata: pd.DataFrame) -> str:
             f"vont par commune tirée), à {fmt.number(gap, 1)} point au plus")
 
 
+def size_name(size_class: object) -> str:
+    """A commune size class with its unit: « 20 000 à 99 999 hab. », « 100 000 hab. et plus »."""
+    c = str(size_class)
+    return f"{c[:-len(' et plus')]} hab. et plus" if c.endswith(" et plus") else f"{c} hab."
+
+
 def stratum_names(*tables: pd.DataFrame) -> Callable[[object], str]:
     """Readers' name of a sampling stratum: « Oise, 20 000 à 99 999 hab. » for the residents' ``60-4`` (from the
     ``departement`` and ``size_class`` columns of ``tables`` holding them), « Picardie × Hébergement » for a visitor
@@ -155,8 +161,7 @@ def stratum_names(*tables: pd.DataFrame) -> Callable[[object], str]:
     for t in tables:
         if {"stratum", "departement", "size_class"} <= set(t.columns):
             for s, d, c in t[["stratum", "departement", "size_class"]].drop_duplicates().itertuples(index=False):
-                size = f"{c[:-len(' et plus')]} hab. et plus" if str(c).endswith(" et plus") else f"{c} hab."
-                names[str(s)] = f"{DEPARTMENTS.get(str(d), d)}, {size}"
+                names[str(s)] = f"{DEPARTMENTS.get(str(d), d)}, {size_name(c)}"
     return lambda s: names.get(str(s)) or stratum_label(str(s))
 
 

@@ -226,10 +226,21 @@ def pvalue(p: float, smallest: float = 1e-4, missing: str = MISSING) -> str:
     return number(p, d)
 
 
+def bound(x: float, decimals: int = 1, sign: bool = False, missing: str = MISSING) -> str:
+    """A confidence bound at ``decimals``, or with up to three more where it would read 0 without being 0:
+    whether an interval excludes 0 must be seen in it. ``bound(0.04, 1)`` → « 0,04 », ``bound(-0.0004, 1)`` →
+    « −0,0004 », ``bound(0.00001, 1)`` → « 0,0 »; ``sign``: written as :func:`signed` (« +0,04 »)."""
+    if _missing(x):
+        return missing
+    d = next((k for k in range(decimals, decimals + 4) if rounded(x, k) != 0), decimals)
+    return (signed if sign else number)(x, d)
+
+
 def interval(low: float, high: float, decimals: int = 1, scale: float = 1.0, unit: str = "") -> str:
-    """A confidence interval « [a ; b] » with its unit (a no-break space before « ; » and the unit)."""
+    """A confidence interval « [a ; b] » with its unit (a no-break space before « ; » and the unit); a bound that
+    would read 0 without being 0 gets the decimals that show its sign (:func:`bound`)."""
     u = f"{NBSP}{unit}" if unit else ""
-    return f"[{number(low * scale, decimals)}{NBSP}; {number(high * scale, decimals)}]{u}"
+    return f"[{bound(low * scale, decimals)}{NBSP}; {bound(high * scale, decimals)}]{u}"
 
 
 def table(df: pd.DataFrame | pd.Series, decimals: int | Mapping[str, int] = 3,

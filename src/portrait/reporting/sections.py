@@ -183,8 +183,7 @@ def pride_sentences(p: Mapping[str, pd.DataFrame]) -> str:
         f"{test('ambassadeur__oui', 'âge')}.",
         f"**Attachement.** Le territoire dont les habitants se sentent le plus proches est « {att.domaine} » : "
         f"{pct_ci(att.estimate, att.ci_low, att.ci_high)} ; les Hauts-de-France sont cités par "
-        f"{pct_ci(hdf.estimate, hdf.ci_low, hdf.ci_high)} : la nouvelle région reste à faire exister comme "
-        "territoire d'appartenance.",
+        f"{pct_ci(hdf.estimate, hdf.ci_low, hdf.ci_high)}.",
     ]))
 
 
@@ -252,7 +251,7 @@ def mosaic_sentences(m: pd.DataFrame, threshold: int = 0) -> str:
     if shared:
         parts.append("**Approuvés partout, sans écart établi entre départements.** Dans chacun des cinq départements, "
                      "au moins la moitié des habitants (estimation ponctuelle) reconnaissent à la région ces attributs, et "
-                     "le test ne montre pas d'écart entre départements — ce qui ne prouve pas qu'il n'y en a aucun : dans "
+                     "le test ne montre pas d'écart entre départements — ce qui ne prouve pas qu'il n'y en ait aucun : dans "
                      "les départements les moins représentés, les intervalles sont larges : "
                      + ", ".join(f"« {s} »" for s in shared) + ".")
     for r in local.itertuples():
@@ -454,7 +453,7 @@ def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride
                "stratégie d'attractivité.")
     shared = mosaic.drop_duplicates("item").query("lecture == 'partagé'")["attribut"].tolist()
     if shared:
-        out.append("**Approuvé dans tous les départements, sans écart établi entre eux** (chez les habitants : au moins "
+        out.append("**Approuvés dans tous les départements, sans écart établi entre eux** (chez les habitants : au moins "
                    "la moitié d'accord dans chacun en estimation ponctuelle, règle de « La mosaïque des départements ») : "
                    + ", ".join(f"« {s} »" for s in shared) + ".")
     return [fmt.french(s) for s in out]
@@ -476,7 +475,7 @@ def recommendation_sentence(est: pd.DataFrame, diff: pd.DataFrame) -> str:
     established = gap is not None and gap["p_adj"] < 0.05
     said = "" if gap is None else (
         f"écart clients − habitants de {fmt.signed(gap['estimate'] * 100, 0)} points, IC à 95 % : "
-        f"{fmt.signed(gap['ci_low'] * 100, 0)} à {fmt.signed(gap['ci_high'] * 100, 0)}"
+        f"{fmt.bound(gap['ci_low'] * 100, 0, sign=True)} à {fmt.bound(gap['ci_high'] * 100, 0, sign=True)}"
         + ("" if established else ", pas d'écart établi"))
     if all(nps.loc[g, "ci_high"] < 0 for g in ("residents", "visitors")):
         worse = "habitants" if nps.loc["residents", "estimate"] < nps.loc["visitors", "estimate"] else "clients"
@@ -504,7 +503,7 @@ def scope_sentence(n: Mapping[str, int], living_here: pd.Series | None = None,
     if living_here is not None:
         local = (" D'après leurs réponses pondérées, " + pct_ci(living_here["estimate"], living_here["ci_low"],
                                                               living_here["ci_high"])
-                 + " des clients du territoire habitent eux-mêmes les Hauts-de-France : les fichiers des partenaires touchent aussi les habitants de la "
+                 + " des clients du territoire qui ont dit où ils habitent vivent eux-mêmes dans les Hauts-de-France : les fichiers des partenaires touchent aussi les habitants de la "
                  "région qui y voyagent ou y sortent, si bien que l'image « des clients » n'est pas entièrement un "
                  "regard extérieur (les écarts sans eux : « Identité ressentie et image perçue »).")
     frequent = ""

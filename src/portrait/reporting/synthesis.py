@@ -54,17 +54,18 @@ class SynthesisSettings:
 
 
 def suppress(table: pd.DataFrame, n_column: str, value_columns: Sequence[str], threshold: int,
-             decimals: int = 2, signed: Sequence[str] = ()) -> pd.DataFrame:
+             decimals: int = 2, signed: Sequence[str] = (), bounds: Sequence[str] = ()) -> pd.DataFrame:
     """A display copy of ``table`` with small cells suppressed and numbers written the French way.
 
     Rows whose ``n_column`` is below ``threshold`` show :data:`SUPPRESSED` instead of their values
     and « moins de <threshold> » instead of their count. Columns in ``signed`` (gaps) are written with
-    their sign (« +10,1 »).
+    their sign (« +10,1 »); columns in ``bounds`` (confidence bounds) show the sign of a bound that would read 0
+    (:func:`portrait.reporting.formatting.bound`).
     """
     out = table.copy()
     small = out[n_column].to_numpy() < threshold
     for c in value_columns:
-        write = fmt.signed if c in signed else fmt.number
+        write = fmt.signed if c in signed else fmt.bound if c in bounds else fmt.number
         out[c] = [SUPPRESSED if s else write(v, decimals) for v, s in zip(out[c], small)]
     out[n_column] = [f"moins de {threshold}" if s else fmt.number(v) for v, s in zip(table[n_column], small)]
     return out
@@ -73,10 +74,11 @@ def suppress(table: pd.DataFrame, n_column: str, value_columns: Sequence[str], t
 def ci_text(estimate: float, low: float, high: float, scale: float = 1.0, decimals: int = 1, unit: str = "",
             signed: bool = False) -> str:
     """« 6,8 (IC à 95 % : 6,7 à 6,9) » with a unit (points, %), as every sentence of the reports writes it;
-    ``signed``: a gap, written with its sign (« +0,46 point (IC à 95 % : 0,30 à 0,62) »), as report 06 writes gaps."""
+    ``signed``: a gap, written with its sign and its bounds' (« +0,46 point (IC à 95 % : +0,30 à +0,62) »), as the
+    recommendation score is written; a bound that would read 0 gets the decimals that show its sign."""
     u = f" {unit}" if unit else ""
     return fmt.french(f"{(fmt.signed if signed else fmt.number)(estimate * scale, decimals)}{u} (IC à 95 % : "
-                      f"{fmt.number(low * scale, decimals)} à {fmt.number(high * scale, decimals)})")
+                      f"{fmt.bound(low * scale, decimals, signed)} à {fmt.bound(high * scale, decimals, signed)})")
 
 
 def verdict(p_adj: float, ci_low: float, ci_high: float) -> str:
@@ -146,7 +148,7 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
 
     return fmt.french("\n\n".join([
         f"**Deux enquêtes indépendantes.** Les habitants de 15 ans ou plus ont été tirés en deux degrés : "
-        f"{fmt.number(counts['communes_drawn'])} communes parmi les {fmt.number(counts['communes'])} de la région, tirées avec "
+        f"{fmt.number(counts['communes_drawn'])} communes parmi les {fmt.number(counts['communes'])} de la région (au 1er janvier 2023), tirées avec "
         f"une probabilité proportionnelle à leur population dans chaque département et classe de taille, puis "
         f"{fmt.number(counts['resident_invitations'])} invitations : {_takes(counts)}. Les clients du territoire ont été tirés au hasard, par "
         f"zone visitée et type de partenaire, parmi les {fmt.number(counts['frame_persons'])} personnes des fichiers de "
@@ -167,7 +169,7 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
         + f"Effet de plan dû aux poids (Kish) : {fmt.number(diag['residents']['deff de Kish'], 3)} "
         f"chez les habitants, {fmt.number(diag['visitors']['deff de Kish'], 3)} chez les clients.",
         "**Ce que veut dire un intervalle de confiance.** Chaque chiffre est une estimation tirée d'un échantillon. "
-        "L'intervalle de confiance à 95 % donne la fourchette de valeurs compatibles avec les réponses recueillies : "
+        "L'intervalle de confiance à 95 % (IC) donne la fourchette de valeurs compatibles avec les réponses recueillies : "
         "la méthode vise à ce que, 95 fois sur 100, la fourchette contienne la vraie valeur de la population. Une différence "
         "entre habitants et clients n'est dite « établie » que si elle reste significative une fois corrigée pour le "
         f"grand nombre de questions comparées ({adjustment}), série par série : les écarts principaux (notes, parts "
@@ -177,7 +179,8 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
         "vraies valeurs sont connues, et compte combien de fois les intervalles les contiennent. Le rapport 08 dit sur "
         "combien de répétitions (réplications) il repose : quelques dizaines dans sa version courte, produite par "
         "défaut, qui montre la méthode sans permettre de conclure ; bien davantage dans sa version publiée, qui le "
-        "permet.",
+        "permet. Tant que le rapport 08 joint est la version courte (l'index le signale à côté de son titre), la "
+        "fiabilité des intervalles n'est pas établie par la simulation.",
     ]))
 
 
@@ -197,7 +200,9 @@ def findings(diff: pd.DataFrame, limit: int = 8) -> list[str]:
                    f"{fmt.number(min(r.estimate_visitors, r.estimate_residents) * 100, 1)} %, soit un écart clients − habitants de "
                    f"{ci_text(r.estimate, r.ci_low, r.ci_high, scale=100, unit='points', signed=True)}.")
     for r in d.loc[d["statistic"].isin(["mean"]) & d["type"].eq("score_0_10")].itertuples():
-        out.append(f"{r.display} : note moyenne de {fmt.number(r.estimate_residents, 2)} chez les habitants et de "
+        asked = (", question posée « pour y séjourner ou pour y vivre » (un habitant pense sans doute à y vivre, un "
+                 "client à y séjourner)") if r.item == "recommandation" else ""
+        out.append(f"{r.display}{asked} : note moyenne de {fmt.number(r.estimate_residents, 2)} chez les habitants et de "
                    f"{fmt.number(r.estimate_visitors, 2)} chez les clients ; {verdict(r.p_adj, r.ci_low, r.ci_high)} ; "
                    f"écart clients − habitants {ci_text(r.estimate, r.ci_low, r.ci_high, decimals=2, unit='point', signed=True)}.")
     same = agree.loc[agree["p_adj"] >= 0.05]
@@ -221,7 +226,8 @@ def agreement_table(diff: pd.DataFrame, threshold: int) -> pd.DataFrame:
                         écart=top2["estimate"] * 100, bas=top2["ci_low"] * 100, haut=top2["ci_high"] * 100,
                         effectif=top2[["n_residents", "n_visitors"]].min(axis=1),
                         établi=top2["p_adj"].lt(0.05).map({True: "oui", False: "non"}))
-    shown = suppress(table, "effectif", ["habitants", "clients", "écart", "bas", "haut"], threshold, 1, signed=["écart"])
+    shown = suppress(table, "effectif", ["habitants", "clients", "écart", "bas", "haut"], threshold, 1, signed=["écart"],
+                     bounds=["bas", "haut"])
     return shown[["display", "habitants", "clients", "écart", "bas", "haut", "établi", "effectif"]].rename(
         columns={"display": "attribut", "habitants": "habitants (%)", "clients": "clients (%)",
                  "écart": "écart clients − habitants (points)", "bas": "écart\u00a0: IC bas", "haut": "écart\u00a0: IC haut",
@@ -236,8 +242,8 @@ def outside_clients_table(gaps: pd.DataFrame, diff: pd.DataFrame, threshold: int
     rows = comparison_text.agreement_rows(diff).set_index("item").loc[gaps["item"]]
     small = np.minimum(rows["n_residents"].to_numpy(), gaps["n_visitors"].to_numpy()) < threshold
     share = [SUPPRESSED if s else fmt.number(v * 100, 1) for v, s in zip(gaps["estimate_visitors"], small)]
-    gap = [SUPPRESSED if s else fmt.french(f"{fmt.signed(e * 100, 1)} [{fmt.number(lo * 100, 1)} ;\u00a0"
-                                           f"{fmt.number(hi * 100, 1)}]")
+    gap = [SUPPRESSED if s else fmt.french(f"{fmt.signed(e * 100, 1)} [{fmt.bound(lo * 100, 1)} ;\u00a0"
+                                           f"{fmt.bound(hi * 100, 1)}]")
            for e, lo, hi, s in zip(gaps["estimate"], gaps["ci_low"], gaps["ci_high"], small)]
     return pd.DataFrame({"attribut": rows["display"].to_numpy(), "clients hors région (%)": share,
                          "écart avec les habitants (points) [IC à 95\u00a0%]": gap,
@@ -416,8 +422,10 @@ def nonresponse_sentence() -> str:
 
     return ("**Non-réponse.** La pondération corrige les écarts de réponse liés, chez les habitants, "
             f"{named(recipes.RESIDENT_RESPONSE_MODEL, 'à ')} (modèle de réponse et calage) et au sexe et à l'âge (calage), "
-            f"chez les clients aux informations des fichiers ({named(recipes.VISITOR_RESPONSE_MODEL)}) ; elle ne "
-            "corrige pas une non-réponse liée à l'opinion elle-même.")
+            f"chez les clients aux informations des fichiers ({named(recipes.VISITOR_RESPONSE_MODEL)}), qui ne "
+            "donnent ni leur sexe ni leur âge : une non-réponse des clients liée à l'âge ou au sexe n'est pas corrigée "
+            "(le rapport 06 compare les deux groupes à sexe et âge égaux). Elle ne corrige pas non plus une non-réponse "
+            "liée à l'opinion elle-même.")
 
 
 def target_sentence(target: str, lead: str = "", where: str = "section « Sensibilité à la pondération »") -> str:

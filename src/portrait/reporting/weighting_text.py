@@ -35,14 +35,15 @@ def _spread(x: np.ndarray, d: int) -> str:
 
 def steps_table(steps: pd.DataFrame) -> pd.DataFrame:
     """:func:`portrait.study.recipes.steps_table` for readers: counts and totals as integers, deff and CV to three
-    decimals, the steps' smallest and largest weights as the figure's caption writes them (:func:`weights_finding`)."""
+    decimals, the steps' smallest and largest weights as the figure's caption writes them (:func:`weights_finding`);
+    « deff » spelled out, as the text says it."""
     out = steps.copy()
     # one precision per column; the weights' from the first and last steps, as in the caption
     smallest = min(steps["poids min"].iloc[0], steps["poids min"].iloc[-1])
     for c in steps.columns.drop("étape"):
         d = _diagnostic_decimals(c, smallest)
         out[c] = steps[c].map(lambda x, d=d: fmt.number(x, d))
-    return out
+    return out.rename(columns={"deff de Kish": "effet de plan de Kish"})
 
 
 def merges_sentence(notes, min_respondents: int) -> str:

@@ -273,7 +273,7 @@ def resident_margins(communes: pd.DataFrame, cb: Codebook, year: int) -> tuple[l
     src = pd.DataFrame([
         {"marge": "sexe × âge (15 ans ou plus)", "source": elp, "hypothèse": "aucune (chiffres publiés)"},
         {"marge": "département (15 ans ou plus)", "source": elp, "hypothèse": "aucune (chiffres publiés)"},
-        {"marge": "taille de commune (15 ans ou plus)", "source": "base de sondage (populations légales, Etalab) et Insee",
+        {"marge": "taille de commune (15 ans ou plus)", "source": "base de sondage (populations légales 2023, Etalab) et Insee",
          "hypothèse": "parts des classes de taille dans la population de 15 ans ou plus estimée à partir de la base de sondage, appliquées "
                       f"au total Insee {year} : la répartition par taille n'est pas publiée pour les 15 ans ou plus"},
     ])
