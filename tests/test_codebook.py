@@ -105,6 +105,23 @@ def test_canonical_words_ignore_case_and_accents(cb):
     assert cb.canonical_word("mots", "xyz") is None
 
 
+def test_word_coverage_counts_the_words_given_and_those_the_vocabulary_recognises(cb):
+    """Report 07 says how much of what respondents wrote its word shares count, by hand: an empty or blank cell is no
+    word; « ACCUEIL » and « chomage » are recognised variants; « xyz » and « grisaille du nord » are not."""
+    import pandas as pd
+
+    from portrait.reporting import sections
+    from portrait.study import items
+
+    cols = cb.variable("mots").columns
+    table = pd.DataFrame([["ACCUEIL", "xyz", None], ["chomage", "  ", "grisaille du nord"], [None, None, None]],
+                         columns=cols)
+    assert items.word_coverage(table, cb, "mots") == (4, 2)
+    words = pd.DataFrame({"p_adj_words": [0.5]})
+    text = sections.words_sentence(words, {"residents": (4, 2), "visitors": (0, 0)})
+    assert text.endswith("Ici, 50,0\u00a0% des 4 mots donnés par les habitants se rattachent à un mot de la liste.")
+
+
 def test_duplicate_code_is_refused(tmp_path):
     """A code written twice in the YAML file is an error naming both lines (PyYAML would keep the last)."""
     text = (paths.CONFIG / codebook.CODEBOOK_FILE).read_text(encoding="utf-8")

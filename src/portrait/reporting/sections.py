@@ -334,10 +334,16 @@ def words_table(est: pd.DataFrame, top: int = 10) -> pd.DataFrame:
     return parts[0].merge(parts[1], on="rang")
 
 
-def words_sentence(words: pd.DataFrame) -> str:
+def words_sentence(words: pd.DataFrame, coverage: Mapping[str, tuple[int, int]] | None = None) -> str:
+    """The words one group cites more than the other, and what is counted; ``coverage`` (survey → words given,
+    words recognised: :func:`portrait.study.items.word_coverage`) says how much of what was written that is."""
     sig = words.loc[words["p_adj_words"] < 0.05].copy()
+    parts = [f"{pct(matched / given, 1)} des {fmt.number(given)} mots donnés par les {who}"
+             for g, who in (("residents", "habitants"), ("visitors", "clients"))
+             for given, matched in [(coverage or {}).get(g, (0, 0))] if given]
+    counted = " Ici, " + fmt.enumeration(parts) + " se rattachent à un mot de la liste." if parts else ""
     if not len(sig):
-        return "Aucun mot n'est cité nettement plus souvent par un groupe que par l'autre."
+        return fmt.french("Aucun mot n'est cité nettement plus souvent par un groupe que par l'autre." + counted)
     out = []
     for who, label in (("residents", "les habitants"), ("visitors", "les clients")):
         s = sig.loc[sig["specific_to"] == who].sort_values("points", key=abs, ascending=False)
@@ -348,7 +354,7 @@ def words_sentence(words: pd.DataFrame) -> str:
     return fmt.french(" ".join(out) + (" Seuls les mots de la liste du dictionnaire des variables sont comptés, "
                                        "chacun avec les réponses qui s'y rattachent (pluriel, orthographe, mot de "
                                        "même famille ou de même sens), sans tenir compte des majuscules ni des "
-                                       "accents ; un autre mot n'est pas compté."))
+                                       "accents ; un autre mot n'est pas compté." + counted))
 
 
 # ------------------------------------------------------------------------------------------- takeaways

@@ -177,10 +177,9 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
         "(rapport 08) mesure par simulation si ces fourchettes tiennent leur promesse : elle refait tous les calculs "
         "sur une population simulée dont les "
         "vraies valeurs sont connues, et compte combien de fois les intervalles les contiennent. Le rapport 08 dit sur "
-        "combien de répétitions (réplications) il repose : quelques dizaines dans sa version courte, produite par "
-        "défaut, qui montre la méthode sans permettre de conclure ; bien davantage dans sa version publiée, qui le "
-        "permet. Tant que le rapport 08 joint est la version courte (l'index le signale à côté de son titre), la "
-        "fiabilité des intervalles n'est pas établie par la simulation.",
+        "combien de répétitions (réplications) il repose : sa version courte (quelques dizaines, produite par défaut, "
+        "signalée dans l'index) montre la méthode sans établir la fiabilité des intervalles ; sa version publiée, "
+        "bien plus longue, permet de conclure.",
     ]))
 
 
@@ -200,11 +199,12 @@ def findings(diff: pd.DataFrame, limit: int = 8) -> list[str]:
                    f"{fmt.number(min(r.estimate_visitors, r.estimate_residents) * 100, 1)} %, soit un écart clients − habitants de "
                    f"{ci_text(r.estimate, r.ci_low, r.ci_high, scale=100, unit='points', signed=True)}.")
     for r in d.loc[d["statistic"].isin(["mean"]) & d["type"].eq("score_0_10")].itertuples():
-        asked = (", question posée « pour y séjourner ou pour y vivre » (un habitant pense sans doute à y vivre, un "
-                 "client à y séjourner)") if r.item == "recommandation" else ""
-        out.append(f"{r.display}{asked} : note moyenne de {fmt.number(r.estimate_residents, 2)} chez les habitants et de "
+        asked = (" ; la question (« pour y séjourner ou pour y vivre ») n'est pas tout à fait la même dans les deux "
+                 "groupes" if r.item == "recommandation" else "")
+        out.append(f"{r.display} : note moyenne de {fmt.number(r.estimate_residents, 2)} chez les habitants et de "
                    f"{fmt.number(r.estimate_visitors, 2)} chez les clients ; {verdict(r.p_adj, r.ci_low, r.ci_high)} ; "
-                   f"écart clients − habitants {ci_text(r.estimate, r.ci_low, r.ci_high, decimals=2, unit='point', signed=True)}.")
+                   f"écart clients − habitants {ci_text(r.estimate, r.ci_low, r.ci_high, decimals=2, unit='point', signed=True)}"
+                   f"{asked}.")
     same = agree.loc[agree["p_adj"] >= 0.05]
     if len(same):
         out.append("Pas de différence établie sur : " + ", ".join(f"« {s} »" for s in same["display"]) + ".")
@@ -423,9 +423,8 @@ def nonresponse_sentence() -> str:
     return ("**Non-réponse.** La pondération corrige les écarts de réponse liés, chez les habitants, "
             f"{named(recipes.RESIDENT_RESPONSE_MODEL, 'à ')} (modèle de réponse et calage) et au sexe et à l'âge (calage), "
             f"chez les clients aux informations des fichiers ({named(recipes.VISITOR_RESPONSE_MODEL)}), qui ne "
-            "donnent ni leur sexe ni leur âge : une non-réponse des clients liée à l'âge ou au sexe n'est pas corrigée "
-            "(le rapport 06 compare les deux groupes à sexe et âge égaux). Elle ne corrige pas non plus une non-réponse "
-            "liée à l'opinion elle-même.")
+            "donnent ni le sexe ni l'âge (le rapport 06 compare les deux groupes à sexe et âge égaux) ; elle ne corrige "
+            "pas une non-réponse liée à l'opinion elle-même.")
 
 
 def target_sentence(target: str, lead: str = "", where: str = "section « Sensibilité à la pondération »") -> str:

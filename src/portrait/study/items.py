@@ -104,3 +104,12 @@ def derived(table: pd.DataFrame, cb: Codebook, survey: str, *, common_core: bool
                     lambda: np.where(answered, cited.astype(float), np.nan))
     values = pd.DataFrame(cols, index=table.index)
     return values, pd.DataFrame(spec, columns=SPEC_COLUMNS)
+
+
+def word_coverage(table: pd.DataFrame, cb: Codebook, name: str) -> tuple[int, int]:
+    """``(given, matched)``: the words of the open-word item ``name`` given in ``table`` (non-empty cells of its
+    columns), and how many of them the vocabulary recognises — the others count for no word's share."""
+    v = cb.variable(name)
+    lookup = word_lookup(cb.vocabulary(name))
+    words = [t for c in v.columns for t in table[c].astype(object) if isinstance(t, str) and t.strip()]
+    return len(words), sum(normalise_text(t) in lookup for t in words)
