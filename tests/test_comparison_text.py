@@ -11,15 +11,15 @@ from portrait.reporting import formatting as fmt
 
 
 def _differences() -> pd.DataFrame:
-    """Four rows of comparison_differences.csv: three agreement gaps and a mean, which the table leaves out."""
+    """Five rows of comparison_differences.csv: three agreement gaps, a mean and a « Ne sait pas » share."""
     return pd.DataFrame({
-        "item": ["img_sure", "image_globale", "img_accueillante", "img_innovante"],
-        "statistic": ["accord", "mean", "accord", "accord"], "level": ["top2", np.nan, "top2", "top2"],
-        "display": ["Sûre", "Image globale (0 à 10)", "Accueillante", "Innovante"],
-        "estimate_residents": [0.6372, 6.90, 0.41, 0.30], "estimate_visitors": [0.5023, 6.78, 0.40997, 0.3523],
-        "estimate": [-0.1349, -0.12, -0.00003, 0.0523], "ci_low": [-0.1702, -0.28, -0.031, 0.0101],
-        "ci_high": [-0.0996, 0.04, 0.0311, 0.0946], "p_adj": [0.00002, 0.2264, 0.98766, 0.0312],
-        "adjustment": ["fdr_bh"] * 4})
+        "item": ["img_sure", "image_globale", "img_accueillante", "img_innovante", "img_sure"],
+        "statistic": ["accord", "mean", "accord", "accord", "share_dk"], "level": ["top2", np.nan, "top2", "top2", "99"],
+        "display": ["Sûre", "Image globale (0 à 10)", "Accueillante", "Innovante", "Sûre"],
+        "estimate_residents": [0.6372, 6.90, 0.41, 0.30, 0.0164], "estimate_visitors": [0.5023, 6.78, 0.40997, 0.3523, 0.112],
+        "estimate": [-0.1349, -0.12, -0.00003, 0.0523, 0.0956], "ci_low": [-0.1702, -0.28, -0.031, 0.0101, 0.08],
+        "ci_high": [-0.0996, 0.04, 0.0311, 0.0946, 0.11], "p_adj": [0.00002, 0.2264, 0.98766, 0.0312, np.nan],
+        "adjustment": ["fdr_bh"] * 5})
 
 
 def test_agreement_gaps_table_writes_shares_signed_gaps_intervals_and_adjusted_p_the_french_way():
@@ -27,17 +27,19 @@ def test_agreement_gaps_table_writes_shares_signed_gaps_intervals_and_adjusted_p
     with its sign (no signed zero), its interval and the adjusted p-value as the formatting module writes them."""
     table = comparison_text.agreement_gaps(_differences())
     IC = "IC à 95\u00a0% (points)"
+    DKr, DKv = "« Ne sait pas » : habitants (%)", "« Ne sait pas » : clients (%)"
     assert list(table.columns) == ["attribut", "habitants (%)", "clients (%)", "écart clients − habitants (points)",
-                                   IC, "p ajusté"]
+                                   IC, "p ajusté", DKr, DKv]
     assert table.to_dict("records") == [
         {"attribut": "Sûre", "habitants (%)": "63,7", "clients (%)": "50,2",
          "écart clients − habitants (points)": "\u221213,5", IC: "[\u221217,0\u00a0; \u221210,0]",
-         "p ajusté": "<\u00a00,0001"},
+         "p ajusté": "<\u00a00,0001", DKr: "1,6", DKv: "11,2"},
         {"attribut": "Accueillante", "habitants (%)": "41,0", "clients (%)": "41,0",
          "écart clients − habitants (points)": "0,0", IC: "[\u22123,1\u00a0; 3,1]",
-         "p ajusté": "0,9877"},
+         "p ajusté": "0,9877", DKr: "\u2013", DKv: "\u2013"},
         {"attribut": "Innovante", "habitants (%)": "30,0", "clients (%)": "35,2",
-         "écart clients − habitants (points)": "+5,2", IC: "[1,0\u00a0; 9,5]", "p ajusté": "0,0312"}]
+         "écart clients − habitants (points)": "+5,2", IC: "[1,0\u00a0; 9,5]", "p ajusté": "0,0312", DKr: "\u2013",
+         DKv: "\u2013"}]
 
 
 def test_the_adjustment_is_named_in_french_and_must_be_one():

@@ -421,8 +421,8 @@ def test_figure_findings_of_the_validation_by_hand():
     assert validation.bias_finding(pooled) == ("le pire biais d'un estimateur calé est de 0,12 écart type ; sans calage, "
                                                "il atteint 2,31 écarts types (non pondéré, habitants)")
     assert validation.tests_finding(pooled) == (
-        "avec le calage (raking ratio), le test conclut à tort 4,6 % du temps là où aucune différence n'a été introduite "
-        "(5 % attendus) et détecte les différences introduites 87,1 % du temps")
+        "avec le calage (raking ratio), le test conclut à tort 4,6 % du temps là où la vraie différence est nulle "
+        "(5 % attendus) et détecte les vraies différences non nulles 87,1 % du temps")
 
 
 def test_profile_tests_of_a_replication(setup, first):
@@ -509,7 +509,7 @@ def test_truth_table_shows_shares_in_percent_nps_in_points_and_means_as_they_are
     # the difference clients − habitants carries its sign, as every gap of the reports
     assert list(t.iloc[:, 2]) == ["+1,50", "+15,25", "\u22120,13"]
     assert t.columns[2] == "Différence clients − habitants (en points pour les parts)"    # a gap of shares is in points
-    assert list(t["Différence introduite"]) == ["oui", "oui", "non"]
+    assert list(t["Vraie différence non nulle"]) == ["oui", "oui", "non"]
 
 
 def test_the_detail_table_signs_the_true_differences_only():

@@ -27,9 +27,14 @@ def agreement_gaps(diff: pd.DataFrame) -> pd.DataFrame:
     « d'accord » share (``statistic`` ``accord``, ``level`` ``top2``), in the file's order, give the
     attribute (``display``), the share agreeing in each group in %, the gap visitors − residents in
     points with its sign, its 95 % confidence interval and the p-value adjusted across the battery
-    (``p_adj``, by the method named in the column ``adjustment``, see :func:`adjustment_label`).
+    (``p_adj``, by the method named in the column ``adjustment``, see :func:`adjustment_label`). The shares leave
+    « Ne sait pas » out: its share in each group (``statistic`` ``share_dk``) closes the row, « – » for a question
+    without it.
     """
     top2 = agreement_rows(diff)
+    dk = diff.loc[diff["statistic"] == "share_dk"].drop_duplicates("item").set_index("item")
+    dk_cells = {g: [fmt.number(dk.at[i, f"estimate_{g}"] * 100, 1) if i in dk.index else fmt.MISSING for i in top2["item"]]
+                for g in ("residents", "visitors")}
     return pd.DataFrame({
         "attribut": top2["display"],
         "habitants (%)": top2["estimate_residents"].map(lambda v: fmt.number(v * 100, 1)),
@@ -38,6 +43,7 @@ def agreement_gaps(diff: pd.DataFrame) -> pd.DataFrame:
         fmt.french("IC à 95 % (points)"): [fmt.french(fmt.interval(lo, hi, 1, scale=100))
                                            for lo, hi in zip(top2["ci_low"], top2["ci_high"])],
         "p ajusté": top2["p_adj"].map(fmt.pvalue),
+        "« Ne sait pas » : habitants (%)": dk_cells["residents"], "« Ne sait pas » : clients (%)": dk_cells["visitors"],
     }).reset_index(drop=True)
 
 

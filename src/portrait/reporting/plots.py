@@ -306,7 +306,7 @@ def standardised_differences(table: pd.DataFrame, title: str) -> plt.Figure:
                     palette={"avant calage": "#b3261e", "après calage": "#0b5cad"}, ax=ax)
     ax.axvline(0, color="#52606d", lw=1)
     for v in (-0.1, 0.1):
-        ax.axvline(v, color="#c9ced6", lw=1, ls="--")
+        ax.axvline(v, color="#c9ced6", lw=1, ls="--", label="seuil usuel (±\u00a00,1)" if v > 0 else None)
     ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
     ax.set(xlabel="Différence standardisée\n(échantillon pondéré − population, en écarts types)",
            ylabel="", title=title)

@@ -54,7 +54,7 @@ def coverage(summ: pd.DataFrame, title: str, pooled: pd.DataFrame | None = None)
     fig, axes = plt.subplots(1, len(surveys), figsize=(4.2 * len(surveys), 3.8), sharex=True, sharey=True, squeeze=False)
     for ax, survey in zip(axes[0], surveys):
         sub = d.loc[d["Enquête"] == survey]
-        ax.axvspan(95 - half, 95 + half, color="#e4e7eb", zorder=0)
+        ax.axvspan(95 - half, min(95 + half, 100), color="#e4e7eb", zorder=0)      # a coverage is at most 100 %
         ax.axvline(95, color="#52606d", lw=1, zorder=1)
         sns.scatterplot(data=sub, x="couverture", y="y", hue="Variance", hue_order=hues, palette=VARIANCE_COLORS,
                         s=10, alpha=0.5, linewidth=0, ax=ax, legend=False)
@@ -125,8 +125,8 @@ def tests(summ: pd.DataFrame, labels: dict, title: str) -> plt.Figure:
                         for i, s, lv in zip(d["item"], d["statistic"], d["level"])]
     order = [validation.ESTIMATOR_LABELS[e] for e in validation.ESTIMATORS if e in set(summ["estimator"])]
     colors = dict(zip(order, sns.color_palette("viridis", len(order))))
-    panels = [(False, "Sans différence introduite : rejet à tort (5 % attendus)"),
-              (True, "Différence introduite : puissance")]
+    panels = [(False, "Vraie différence nulle : rejet à tort (5 % attendus)"),
+              (True, "Vraie différence non nulle : puissance")]
     heights = [max(1, int((d["planted"] == p).sum() / max(len(order), 1))) for p, _ in panels]
     fig, axes = plt.subplots(2, 1, figsize=(10, 0.6 * sum(heights) + 3), squeeze=False,
                              gridspec_kw={"height_ratios": [h + 1 for h in heights]})

@@ -274,8 +274,8 @@ def resident_margins(communes: pd.DataFrame, cb: Codebook, year: int) -> tuple[l
         {"marge": "sexe × âge (15 ans ou plus)", "source": elp, "hypothèse": "aucune (chiffres publiés)"},
         {"marge": "département (15 ans ou plus)", "source": elp, "hypothèse": "aucune (chiffres publiés)"},
         {"marge": "taille de commune (15 ans ou plus)", "source": "base de sondage (populations légales 2023, Etalab) et Insee",
-         "hypothèse": "parts des classes de taille dans la population de 15 ans ou plus estimée à partir de la base de sondage, appliquées "
-                      f"au total Insee {year} : la répartition par taille n'est pas publiée pour les 15 ans ou plus"},
+         "hypothèse": "parts des classes de taille parmi les 15 ans ou plus estimés dans la base de sondage, appliquées "
+                      f"au total Insee {year}, qui ne les publie pas pour les 15 ans ou plus"},
     ])
     return margins, src
 
@@ -358,13 +358,17 @@ def visitor_design(responses: pd.DataFrame) -> Design:
 
 
 def visitor_frame_margins(frame: pd.DataFrame) -> tuple[list[Margin], pd.DataFrame]:
-    """Frame totals of zone, partner type and country group: exact for the survey's population."""
+    """Frame totals of zone, partner type, country group and multiplicity: exact for the frame, which also holds
+    the persons out of scope (no stay in the region), whose weight the calibration then puts on those in scope;
+    the survey's shares are right if the out-of-scope persons are spread over the margins' levels as the others are
+    (the hypothesis the table states), its totals too large by their share."""
     f = frame.assign(country_group=country_group(frame["country"]),
                      multiplicity_group=multiplicity_group(frame["multiplicity"]))
     margins = [Margin.of(v, f.groupby(v).size().astype(float).to_dict())
                for v in ("zone", "source_type", "country_group", "multiplicity_group")]
     src = pd.DataFrame([{"marge": m, "source": "base de sondage des clients du territoire (fichiers partenaires dédoublonnés)",
-                         "hypothèse": "aucune : totaux exacts de la population de l'enquête"}
+                         "hypothèse": "les hors champ de la base, dont le calage reporte le poids sur les autres, "
+                                      "se répartissent comme eux entre les modalités"}
                         for m in ("zone visitée", "type de partenaire", "pays de résidence (France, étranger, inconnu)",
                                   "nombre de fichiers où figure la personne")])
     return margins, src

@@ -184,5 +184,5 @@ def tests_finding(pooled: pd.DataFrame, estimator: str = "raking") -> str:
         return "aucun test de différence"
     r = r.iloc[0]
     return (f"avec le {ESTIMATOR_LABELS[estimator].lower()}, le test conclut à tort {_pct(r['rejection'])} du temps "
-            f"là où aucune différence n'a été introduite (5 % attendus) et détecte les différences introduites "
+            f"là où la vraie différence est nulle (5 % attendus) et détecte les vraies différences non nulles "
             f"{_pct(r['power'])} du temps")

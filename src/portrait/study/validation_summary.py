@@ -251,7 +251,7 @@ def truth_table_fr(truth: pd.DataFrame, labels: Mapping[tuple, str]) -> pd.DataF
     gap = SURVEY_LABELS[DIFFERENCE_NAME]
     shown[gap] = shown[gap].map(lambda v: fmt.signed(v, 2))
     shown = shown.rename(columns={gap: f"{gap} (en points pour les parts)"})
-    shown["Différence introduite"] = key.drop_duplicates("statistique").set_index("statistique")["planted"].map(
+    shown["Vraie différence non nulle"] = key.drop_duplicates("statistique").set_index("statistique")["planted"].map(
         {True: "oui", False: "non"})
     return shown
 
@@ -502,7 +502,7 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
     aim = f", avec pour cible la {TARGET_LABELS[first].lower()}" if first in TARGET_LABELS else ""
     parts = [f"Sur **{_int(a['replications'])} réplications** de toute la chaîne (tirage des deux échantillons, terrain "
              f"simulé, pondération, estimation){aim}, les estimateurs calés (raking et logit borné) ont un biais relatif "
-             f"d'au plus **{_pct(a['max_abs_rel_bias'], 2)}** de la valeur vraie sur chacune des statistiques des "
+             f"observé d'au plus **{_pct(a['max_abs_rel_bias'], 2)}** de la valeur vraie sur chacune des statistiques des "
              "deux enquêtes (habitants et clients du territoire ; pour le score net de recommandation et pour une "
              "différence clients − habitants, dont la valeur vraie peut être proche de 0, un biais relatif n'a pas de "
              "sens) ; toutes statistiques et "
@@ -527,9 +527,9 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
     main_ok, ok = ok, ok and not failed_targets
     paragraphs, parts = [parts], []                      # bias and coverage; then tests; unweighted; verdict
     if np.isfinite(a["rejection"]):
-        parts.append(f"Là où aucune différence n'a été introduite, le test clients − habitants la déclare à tort "
+        parts.append(f"Là où la vraie différence est nulle, le test clients − habitants en déclare une à tort "
                      f"**{_pct(a['rejection'])}** du temps (5 % attendus, avant correction pour tests multiples) ; "
-                     f"les différences introduites sont détectées **{_pct(a['power'])}** du temps en moyenne"
+                     f"les vraies différences non nulles sont détectées **{_pct(a['power'])}** du temps en moyenne"
                      + (f" ; la plus petite (« {labels.get(a['power_min_statistic'], '')} », écart vrai "
                         + fmt.signed(a['power_min_truth'] * (100 if a['power_min_statistic'][1] != 'mean' else 1), 2)
                         + ((" points" if abs(a["power_min_truth"] * 100) >= 2 else " point")
