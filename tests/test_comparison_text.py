@@ -42,6 +42,19 @@ def test_agreement_gaps_table_writes_shares_signed_gaps_intervals_and_adjusted_p
          DKv: "\u2013"}]
 
 
+def test_the_inference_sentence_names_the_battery_and_the_degrees_of_freedom_by_hand():
+    """06 said « 51 forment la batterie » without saying which, nor on what distribution intervals rest: the battery
+    counted by statistic from ``in_battery``, each survey's design df and the range of the Welch–Satterthwaite df."""
+    diff = pd.DataFrame({"statistic": ["mean", "mean", "accord", "nps_score", "share_dk"],
+                         "in_battery": [True, True, True, True, False], "df": [807.6, 1493.7, 1000.0, 900.0, 12.0]})
+    estimates = pd.DataFrame({"group": ["residents", "residents", "visitors"], "df": [470, 470, 2457]})
+    text = comparison_text.inference_sentence(estimates, diff)
+    assert fmt.french("**Batterie corrigée pour tests multiples** : 2 moyennes, 1 part d'accord et le score net de "
+                      "recommandation ;") in text
+    assert fmt.french("Student à 470 degrés de liberté chez les habitants et 2\u202f457 chez les clients") in text
+    assert fmt.french("(de 808 à 1\u202f494 dans la batterie).") in text
+
+
 def test_the_adjustment_is_named_in_french_and_must_be_one():
     """« méthode de Benjamini–Hochberg » for fdr_bh; two corrections in one battery are an error."""
     diff = _differences()

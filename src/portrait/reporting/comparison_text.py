@@ -47,6 +47,33 @@ def agreement_gaps(diff: pd.DataFrame) -> pd.DataFrame:
     }).reset_index(drop=True)
 
 
+#: The statistics of the battery corrected for multiple tests, as the inference sentence names them (singular,
+#: plural).
+BATTERY_LABELS = {"mean": ("moyenne", "moyennes"), "accord": ("part d'accord", "parts d'accord"),
+                  "nps_score": ("score net de recommandation", "scores nets de recommandation"),
+                  "share": ("part d'une force ou d'une faiblesse citée", "parts des forces et des faiblesses citées")}
+
+
+def inference_sentence(estimates: pd.DataFrame, diff: pd.DataFrame) -> str:
+    """Which differences form the battery corrected for multiple tests, and the reference distributions: Student's t
+    with each survey's design degrees of freedom (``df`` of ``estimates``, by ``group``) for a group's interval, and
+    with Welch–Satterthwaite's for a difference (``df`` of ``diff``, their range over the battery)."""
+    battery = diff.loc[diff["in_battery"].astype(bool)]
+    counts = battery.groupby("statistic", sort=False).size()
+    parts = [("le " + BATTERY_LABELS[s][0]) if s == "nps_score" and n == 1 else fmt.count(n, *BATTERY_LABELS.get(s, (s, s)))
+             for s, n in counts.items()]
+    df = estimates.groupby("group")["df"].median()
+    lo, hi = battery["df"].min(), battery["df"].max()
+    return fmt.french(
+        f"**Batterie corrigée pour tests multiples** : {fmt.enumeration(parts)} ; les autres différences (part de chaque "
+        "réponse, de désaccord, de « Ne sait pas », groupes de recommandation) gardent un p non ajusté, et les mots "
+        "sont corrigés entre eux. **Degrés de liberté** : l'intervalle de "
+        f"chaque groupe suit une loi de Student à {fmt.number(df.get('residents', float('nan')))} degrés de liberté chez "
+        f"les habitants et {fmt.number(df.get('visitors', float('nan')))} chez les clients (unités primaires moins "
+        "strates) ; celui d'une différence, à ceux de Welch–Satterthwaite, qui combinent les variances des deux enquêtes "
+        f"indépendantes (de {fmt.number(lo)} à {fmt.number(hi)} dans la batterie).")
+
+
 def adjustment_label(diff: pd.DataFrame) -> str:
     """The correction for multiple tests that gave the agreement gaps' adjusted p-values, in French
     (« méthode de Benjamini–Hochberg »), from the ``adjustment`` column of the differences."""
