@@ -27,7 +27,7 @@ def test_agreement_gaps_table_writes_shares_signed_gaps_intervals_and_adjusted_p
     with its sign (no signed zero), its interval and the adjusted p-value as the formatting module writes them."""
     table = comparison_text.agreement_gaps(_differences())
     IC = "IC à 95\u00a0% (points)"
-    DKr, DKv = "« Ne sait pas » : habitants (%)", "« Ne sait pas » : clients (%)"
+    DKr, DKv = fmt.french("« Ne sait pas » : habitants (%)"), fmt.french("« Ne sait pas » : clients (%)")
     assert list(table.columns) == ["attribut", "habitants (%)", "clients (%)", "écart clients − habitants (points)",
                                    IC, "p ajusté", DKr, DKv]
     assert table.to_dict("records") == [

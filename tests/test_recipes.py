@@ -140,7 +140,7 @@ def test_size_class_margin_is_frame_share_times_insee_total(resident_frame, cb):
     share = resident_frame.groupby("size_class", observed=True)["pop15"].sum() / resident_frame["pop15"].sum()
     smallest = share.index[0]
     assert size.totals[(str(smallest),)] == pytest.approx(share[smallest] * sex_age.grand_total)
-    assert "hypothèse" in src.columns and src["hypothèse"].str.contains("n'est pas publiée").any()
+    assert "hypothèse" in src.columns and src["hypothèse"].str.contains("qui ne les publie pas").any()
 
 
 @pytest.fixture(scope="module")

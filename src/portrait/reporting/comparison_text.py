@@ -43,7 +43,8 @@ def agreement_gaps(diff: pd.DataFrame) -> pd.DataFrame:
         fmt.french("IC à 95 % (points)"): [fmt.french(fmt.interval(lo, hi, 1, scale=100))
                                            for lo, hi in zip(top2["ci_low"], top2["ci_high"])],
         "p ajusté": top2["p_adj"].map(fmt.pvalue),
-        "« Ne sait pas » : habitants (%)": dk_cells["residents"], "« Ne sait pas » : clients (%)": dk_cells["visitors"],
+        fmt.french("« Ne sait pas » : habitants (%)"): dk_cells["residents"],
+        fmt.french("« Ne sait pas » : clients (%)"): dk_cells["visitors"],
     }).reset_index(drop=True)
 
 
