@@ -482,8 +482,8 @@ def test_synthesis_findings_name_the_difference_its_sign_and_its_unit():
     # the recommendation's question differs between groups, and the headline says so
     assert out[1] == fmt.french("Recommandation (0 à 10) : note moyenne de 6,10 chez les habitants et de 6,56 chez les "
                                 "clients ; différence établie ; écart clients − habitants +0,46 point (IC à 95 % : +0,30 "
-                                "à +0,62) ; la question (« pour y séjourner ou pour y vivre ») n'est pas tout à fait la "
-                                "même dans les deux groupes.")
+                                "à +0,62) ; la question (« pour y séjourner ou pour y vivre ») ne se lit sans doute pas de "
+                                "la même façon dans les deux groupes.")
     assert out[2].startswith(fmt.french("Image globale (0 à 10) : note moyenne de 6,90 chez les habitants et de 6,78 chez les "
                              "clients ; pas de différence établie")) and out[2].endswith(fmt.french(
         "écart clients − habitants −0,12 point (IC à 95 % : −0,25 à +0,01)."))

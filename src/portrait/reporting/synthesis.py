@@ -148,7 +148,7 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
 
     return fmt.french("\n\n".join([
         f"**Deux enquêtes indépendantes.** Les habitants de 15 ans ou plus ont été tirés en deux degrés : "
-        f"{fmt.number(counts['communes_drawn'])} communes parmi les {fmt.number(counts['communes'])} de la région (au 1er janvier 2023), tirées avec "
+        f"{fmt.number(counts['communes_drawn'])} communes parmi les {fmt.number(counts['communes'])} de la région (au 1er janvier 2026), tirées avec "
         f"une probabilité proportionnelle à leur population dans chaque département et classe de taille, puis "
         f"{fmt.number(counts['resident_invitations'])} invitations : {_takes(counts)}. Les clients du territoire ont été tirés au hasard, par "
         f"zone visitée et type de partenaire, parmi les {fmt.number(counts['frame_persons'])} personnes des fichiers de "
@@ -199,8 +199,8 @@ def findings(diff: pd.DataFrame, limit: int = 8) -> list[str]:
                    f"{fmt.number(min(r.estimate_visitors, r.estimate_residents) * 100, 1)} %, soit un écart clients − habitants de "
                    f"{ci_text(r.estimate, r.ci_low, r.ci_high, scale=100, unit='points', signed=True)}.")
     for r in d.loc[d["statistic"].isin(["mean"]) & d["type"].eq("score_0_10")].itertuples():
-        asked = (" ; la question (« pour y séjourner ou pour y vivre ») n'est pas tout à fait la même dans les deux "
-                 "groupes" if r.item == "recommandation" else "")
+        asked = (" ; la question (« pour y séjourner ou pour y vivre ») ne se lit sans doute pas de la même façon dans "
+                 "les deux groupes" if r.item == "recommandation" else "")
         out.append(f"{r.display} : note moyenne de {fmt.number(r.estimate_residents, 2)} chez les habitants et de "
                    f"{fmt.number(r.estimate_visitors, 2)} chez les clients ; {verdict(r.p_adj, r.ci_low, r.ci_high)} ; "
                    f"écart clients − habitants {ci_text(r.estimate, r.ci_low, r.ci_high, decimals=2, unit='point', signed=True)}"
@@ -421,8 +421,8 @@ def nonresponse_sentence() -> str:
         return fmt.enumeration([lead + recipes.RESPONSE_VARIABLE_LABELS[v] for v in variables])
 
     return ("**Non-réponse.** La pondération corrige les écarts de réponse liés, chez les habitants, "
-            f"{named(recipes.RESIDENT_RESPONSE_MODEL, 'à ')} (modèle de réponse et calage) et au sexe et à l'âge (calage), "
-            f"chez les clients aux informations des fichiers ({named(recipes.VISITOR_RESPONSE_MODEL)}), qui ne "
+            f"{named(recipes.RESIDENT_RESPONSE_MODEL, 'à ')} (modèle de réponse et calage) et au sexe et à l'âge (calage) et, "
+            f"chez les clients, aux informations des fichiers ({named(recipes.VISITOR_RESPONSE_MODEL)}), qui ne "
             "donnent ni le sexe ni l'âge (le rapport 06 compare les deux groupes à sexe et âge égaux) ; elle ne corrige "
             "pas une non-réponse liée à l'opinion elle-même.")
 

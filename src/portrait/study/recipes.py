@@ -367,8 +367,8 @@ def visitor_frame_margins(frame: pd.DataFrame) -> tuple[list[Margin], pd.DataFra
     margins = [Margin.of(v, f.groupby(v).size().astype(float).to_dict())
                for v in ("zone", "source_type", "country_group", "multiplicity_group")]
     src = pd.DataFrame([{"marge": m, "source": "base de sondage des clients du territoire (fichiers partenaires dédoublonnés)",
-                         "hypothèse": "les hors champ de la base, dont le calage reporte le poids sur les autres, "
-                                      "se répartissent comme eux entre les modalités"}
+                         "hypothèse": "les personnes hors champ de la base, dont le calage reporte le poids sur "
+                                      "celles du champ, se répartissent comme elles entre les modalités"}
                         for m in ("zone visitée", "type de partenaire", "pays de résidence (France, étranger, inconnu)",
                                   "nombre de fichiers où figure la personne")])
     return margins, src
