@@ -178,10 +178,11 @@ def quiet_kernel_manager(socket_dir: str | None = None) -> type:
     thread waits for it, so the kernel never exits by itself; every cell has run and every file has
     been written by then, and those 2.5 s were spent waiting on nothing, in every stage.
 
-    With ``socket_dir`` (POSIX, a path short enough for a Unix socket's), the kernel talks over Unix sockets in that directory, not TCP ports:
-    jupyter_client picks free TCP ports before the kernel binds them, so two stages started together
-    (`make -j2`) could be handed the same port, and the losing kernel printed a ZMQ « Address already
-    in use » traceback to the terminal of a run that then succeeded. A socket path is the kernel's own.
+    With ``socket_dir`` (POSIX, a path short enough for a Unix socket's), the kernel talks over Unix sockets
+    in that directory, not TCP ports: jupyter_client picks free TCP ports before the kernel binds them, so
+    two stages started together (`make -j2`) could be handed the same port, and the losing kernel printed a
+    ZMQ « Address already in use » traceback to the terminal of a run that then succeeded. A socket path is
+    the kernel's own.
     """
     from jupyter_client.manager import AsyncKernelManager
     from traitlets import Float, default
