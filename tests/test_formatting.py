@@ -357,7 +357,7 @@ def test_the_method_says_how_the_visitors_were_calibrated():
     bh = "méthode de Benjamini–Hochberg"
     frame = synthesis.method_sentences(counts, ledger, diag, adjustment=bh)
     tourism = synthesis.method_sentences(counts, ledger, diag, "tourism", adjustment=bh)
-    assert "pour les clients, les totaux exacts des fichiers de partenaires." in frame and "tourisme" not in frame
+    assert "pour les clients, les totaux des fichiers de partenaires, moins leurs personnes hors champ estimées." in frame and "tourisme" not in frame
     assert "chiffres du tourisme" in tourism and "des hypothèses, pas des effectifs connus" in tourism
     assert fmt.french("25,0 % chez les habitants, 10,0 % chez les clients") in frame
     # the certainty communes get invitations by population, fewer than the fixed take for some (a reader read
@@ -620,12 +620,16 @@ def test_the_clients_variant_margins_reach_the_synthesis_table():
     t = synthesis.margins_table(sources, "frame")
     assert t["pondération"].tolist() == ["habitants", "clients", "clients calés sur le tourisme (variante)"]
     assert "« pays » repose sur une hypothèse" in synthesis.limits("simulated", sources.values()).replace("\u00a0", " ")
-    # keyed, the variant's margins are said to be the variant's: « zone visitée » is also a margin of the study
-    assert "Dans la variante des clients, la marge « pays » repose sur une hypothèse" in \
+    # keyed, each margin is said to be its survey's or the variant's: « zone visitée » is also a margin of the study
+    assert "La marge « pays » de la variante des clients repose sur une hypothèse" in \
         synthesis.limits("simulated", sources).replace("\u00a0", " ")
     both = {**sources, "residents": residents.assign(marge="taille", hypothèse="parts")}
-    assert "Les marges « taille » et, dans la variante des clients, « pays » reposent" in \
+    assert "La marge « taille » des habitants et la marge « pays » de la variante des clients reposent" in \
         synthesis.limits("simulated", both).replace("\u00a0", " ")
+    two = pd.DataFrame({"marge": ["zone", "pays"], "source": ["fichiers"] * 2, "hypothèse": ["hors champ"] * 2})
+    every = {"residents": residents, "visitors": two, "visitors_variant": two}
+    assert "Toutes les marges des clients et toutes celles de la variante des clients reposent" in \
+        synthesis.limits("simulated", every).replace("\u00a0", " ")
     del attrs["visitors"]["variant_margin_sources"]
     assert list(synthesis.margin_sources(attrs)) == ["residents", "visitors"]
 

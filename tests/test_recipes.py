@@ -152,24 +152,61 @@ def visitor_inputs():
     return frame, sample.assign(status=status)
 
 
-def test_visitor_frame_calibration_meets_frame_totals(visitor_inputs):
-    """Visitor weights reproduce the frame's exact totals of zone, partner type, country group, multiplicity."""
+def _out_of_scope_by_level(frame, responses, variable):
+    """The frame's out-of-scope persons of each level as the sample estimates them: N_h / n_h each."""
+    N_h, n_h = frame.groupby("stratum").size(), responses.groupby("stratum").size()
+    out = responses.loc[responses["status"] == "excluded"]
+    return (out["stratum"].map(N_h / n_h)).groupby(out[variable].astype(str)).sum()
+
+
+def test_visitor_frame_calibration_meets_frame_totals_less_the_out_of_scope(visitor_inputs):
+    """Visitor weights reproduce the frame's totals of partner type (and the others) less the out-of-scope persons
+    of each level, estimated by hand from the strata's sizes (a Horvitz–Thompson total): the frame also holds them."""
     frame, responses = visitor_inputs
     w = recipes.weight_visitors(responses, frame, VISITOR, config.rng(1, "t"))
-    assert w.final.weights.sum() == pytest.approx(len(frame), rel=1e-9)
+    out = _out_of_scope_by_level(frame, responses, "source_type")
+    assert 0 < out.sum() < 0.05 * len(frame)
+    assert w.final.weights.sum() == pytest.approx(len(frame) - out.sum(), rel=1e-9)
     got = _totals(w.final, ["source_type"])
     for k, v in frame.groupby("source_type").size().items():
-        assert got[k] == pytest.approx(v, rel=1e-9)
+        assert got[k] == pytest.approx(v - out.get(k, 0.0), rel=1e-9)
+    assert w.margins_sources["hypothèse"].str.contains("moins ses personnes hors champ").all()
+
+
+def test_visitor_totals_are_unbiased_when_the_out_of_scope_persons_gather_in_one_level():
+    """Monte Carlo: a frame whose out-of-scope persons are all hotel clients (a third of them). Over 60 samples, the
+    calibrated hotel total averages the hotel clients in scope (within 4 Monte Carlo standard errors), where
+    calibrating to the frame's totals gives all of them. The sample draws, not the code, decide who is out of scope."""
+    frame = helpers.example_visitor_frame(3000, seed=11)
+    hotel = frame["source_type"].eq("hebergement").to_numpy()
+    out_of_scope = hotel & (np.random.default_rng(3).random(len(frame)) < 1 / 3)
+    frame = frame.assign(out=out_of_scope)
+    truth = int((hotel & ~out_of_scope).sum())
+    got = []
+    for seed in range(60):
+        s = helpers.example_visitor_sample(frame, 1200, seed=100 + seed)
+        rng = np.random.default_rng(seed)
+        status = np.where(s["out"], "excluded", np.where(rng.random(len(s)) < 0.4, "respondent", "non_respondent"))
+        w = recipes.weight_visitors(s.assign(status=status), frame.drop(columns="out"),
+                                    {**VISITOR, "replicates": 2}, config.rng(seed, "t"))
+        got.append(_totals(w.final, ["source_type"])["hebergement"])
+    got = np.asarray(got)
+    assert abs(got.mean() - truth) < 4 * got.std(ddof=1) / np.sqrt(len(got))
+    assert abs(hotel.sum() - truth) > 10 * got.std(ddof=1) / np.sqrt(len(got))   # the old target was far off
 
 
 def test_visitor_tourism_scenario_uses_the_nights_share(visitor_inputs):
-    """The tourism scenario splits non-'both' visitors by the INSEE nights share and sets 25 % foreign."""
+    """The tourism scenario splits non-'both' visitors by the INSEE nights share and sets 25 % foreign, over the
+    frame's persons in scope."""
     frame, responses = visitor_inputs
     w = recipes.weight_visitors(responses, frame, VISITOR, config.rng(1, "t"), target="tourism")
     share = sources.npdc_share_of_nights(2017)
     assert share == pytest.approx((2534 + 2520) / (1162 + 2534 + 780 + 2520 + 1843), rel=1e-12)
     zone = _totals(w.final, ["zone"])
     assert zone["npdc"] / (zone["npdc"] + zone["picardie"]) == pytest.approx(share, rel=1e-9)
+    out = _out_of_scope_by_level(frame, responses, "zone")
+    assert zone.sum() == pytest.approx(len(frame) - out.sum(), rel=1e-9)
+    assert zone["both"] == pytest.approx((frame["zone"] == "both").sum() - out.get("both", 0.0), rel=1e-9)
     origin = _totals(w.final, ["country_group_t"])
     assert origin["étranger"] / origin.sum() == pytest.approx(0.25, rel=1e-9)
     assert w.margins_sources["hypothèse"].str.contains("part des nuitées sert de part des visiteurs").any()

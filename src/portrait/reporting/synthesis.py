@@ -163,7 +163,8 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
         + (" (à des regroupements près, faute de répondants : voir « Limites »)" if merged else "") + " — pour les "
         "habitants, la population de l'Insee par sexe et âge et par département, et sa répartition par taille de "
         "commune estimée à partir de la base de sondage ; pour les clients, "
-        + ("les totaux exacts des fichiers de partenaires. " if visitor_target == "frame" else
+        + ("les totaux des fichiers de partenaires, moins leurs personnes hors champ estimées. "
+           if visitor_target == "frame" else
            "des totaux déduits des chiffres du tourisme (nuitées, part de clients étrangers) et appliqués à l'effectif "
            "des fichiers de partenaires : des hypothèses, pas des effectifs connus (voir « Limites »). ")
         + f"Effet de plan dû aux poids (Kish) : {fmt.number(diag['residents']['deff de Kish'], 3)} "
@@ -363,17 +364,19 @@ def limits(source: str, margin_sources: Mapping[str, pd.DataFrame] | Iterable[pd
                      "réelle des habitants et des clients. Avec les exports réels de l'outil d'enquête, la même chaîne "
                      "produit le même rapport.")
     tables = margin_sources.items() if isinstance(margin_sources, Mapping) else [("", t) for t in margin_sources]
-    assumed = {False: [], True: []}         # the weightings of the study, the clients' variant
+    owner = {"residents": " des habitants", "visitors": " des clients", "visitors_variant": " de la variante des clients"}
+    assumed, n = [], 0
     for key, t in tables:
-        assumed[key == "visitors_variant"] += [f"« {r.marge} »" for r in t.itertuples()
-                                               if not str(r.hypothèse).startswith("aucune")]
-    n = len(assumed[False]) + len(assumed[True])
+        names = [f"« {r.marge} »" for r in t.itertuples() if not str(r.hypothèse).startswith("aucune")]
+        n += len(names)
+        if len(names) > 1 and len(names) == len(t):
+            assumed.append(("toutes celles" if any(x.startswith("toutes") for x in assumed) else "toutes les marges")
+                           + owner.get(key, ""))
+        elif names:
+            assumed.append(("la marge " if len(names) == 1 else "les marges ") + fmt.enumeration(names)
+                           + owner.get(key, ""))
     if n:
-        study, variant = fmt.enumeration(assumed[False]), fmt.enumeration(assumed[True])
-        subject = ("la marge " if n == 1 else "les marges ") + (
-            f"{study} et, dans la variante des clients, {variant}" if study and variant else study or variant)
-        if not study:
-            subject = "dans la variante des clients, " + subject
+        subject = fmt.enumeration(assumed)
         parts.append("**Hypothèses des marges de calage.** " + subject[0].upper() + subject[1:]
                      + (" repose" if n == 1 else " reposent") + " sur une hypothèse, donnée dans le tableau des "
                      "marges ci-dessous.")
@@ -433,7 +436,7 @@ def target_sentence(target: str, lead: str = "", where: str = "section « Sensib
     if target == "tourism":
         return (lead + "Dans cette version, les clients sont calés sur les chiffres du tourisme : leurs poids visent les "
                 "touristes de la région, au prix des hypothèses de ces marges, plutôt que les personnes des fichiers "
-                "de partenaires. Le calage sur les totaux exacts des fichiers, la cible de l'étude, est l'autre "
+                "de partenaires. Le calage sur les totaux des fichiers, la cible de l'étude, est l'autre "
                 f"variante ({where}).")
     return (lead + "L'enquête auprès des clients représente les personnes des fichiers de partenaires qui acceptent "
             "d'être recontactées, pas l'ensemble des visiteurs de la région ; le calage sur les chiffres du tourisme "

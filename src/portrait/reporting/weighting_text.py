@@ -57,6 +57,20 @@ def merges_sentence(notes, min_respondents: int) -> str:
                       "reproduite à elle seule.")
 
 
+def out_of_scope_sentence(out: pd.DataFrame, frame_size: int) -> str:
+    """How the clients' calibration targets leave out the frame's persons out of scope (``out``:
+    :func:`portrait.study.recipes.out_of_scope_sample`); empty text when the sample found none."""
+    if out.empty:
+        return ""
+    n, est = len(out), float(out["weight"].sum())
+    return fmt.french(
+        f"**Personnes hors champ.** La base compte {fmt.number(frame_size)} personnes, dont certaines n'ont pas "
+        f"séjourné dans la région. Les {fmt.number(n)} personnes de l'échantillon trouvées hors champ en représentent "
+        f"{fmt.number(est)} ({fmt.number(100 * est / frame_size, 1)} % de la base) par leur poids de sondage ; "
+        "chaque cible de calage est le total de la base dans la modalité, moins ces personnes hors champ estimées. "
+        "Les invités sans réponse sont comptés dans le champ.")
+
+
 def margins_for_readers(table: pd.DataFrame) -> pd.DataFrame:
     """:func:`portrait.survey.margin_table` with its margins and levels starting with a capital, as the other
     tables' labels (« Pays de résidence », « Inconnu »), whatever the recipe's own level values."""

@@ -17,7 +17,8 @@ Visitors
     country group, number of files, purpose). The survey's population is the persons of the
     partners' files (STUDY §3), whose frame totals are known exactly: the default calibration is
     to frame totals (zone visited, partner type, country of residence in three groups, number of
-    files). Age, which drives response in the simulator, is not known for the frame: the part of
+    files), less the frame's persons out of scope (no stay in the region), estimated from the sampled
+    ones by their design weights. Age, which drives response in the simulator, is not known for the frame: the part of
     non-response it explains beyond these variables cannot be corrected. Calibration
     to tourism figures (INSEE nights, CRT foreign share) is offered as a scenario: it targets
     another population (tourists of the region) under assumptions stated in the margins table.
@@ -358,36 +359,72 @@ def visitor_design(responses: pd.DataFrame) -> Design:
 
 
 def visitor_frame_margins(frame: pd.DataFrame) -> tuple[list[Margin], pd.DataFrame]:
-    """Frame totals of zone, partner type, country group and multiplicity: exact for the frame, which also holds
-    the persons out of scope (no stay in the region), whose weight the calibration then puts on those in scope;
-    the survey's shares are right if the out-of-scope persons are spread over the margins' levels as the others are
-    (the hypothesis the table states), its totals too large by their share."""
+    """Frame totals of zone, partner type, country group and multiplicity, with their sources.
+
+    The frame also holds persons out of scope (no stay in the region): :func:`weight_visitors` takes
+    from each total the estimate of those of its level (:func:`in_scope_margins`)."""
     f = frame.assign(country_group=country_group(frame["country"]),
                      multiplicity_group=multiplicity_group(frame["multiplicity"]))
     margins = [Margin.of(v, f.groupby(v).size().astype(float).to_dict())
                for v in ("zone", "source_type", "country_group", "multiplicity_group")]
     src = pd.DataFrame([{"marge": m, "source": "base de sondage des clients du territoire (fichiers partenaires dédoublonnés)",
-                         "hypothèse": "les personnes hors champ de la base, dont le calage reporte le poids sur "
-                                      "celles du champ, se répartissent comme elles entre les modalités"}
+                         "hypothèse": IN_SCOPE_HYPOTHESIS}
                         for m in ("zone visitée", "type de partenaire", "pays de résidence (France, étranger, inconnu)",
                                   "nombre de fichiers où figure la personne")])
     return margins, src
 
 
-def visitor_tourism_margins(frame: pd.DataFrame, spec: Mapping[str, Any]) -> tuple[list[Margin], pd.DataFrame]:
-    """Scenario margins from tourism figures, scaled to the frame size; every assumption stated.
+#: What the visitors' margins assume about the persons of the frame out of scope (:func:`in_scope_margins`).
+IN_SCOPE_HYPOTHESIS = ("total de la base moins ses personnes hors champ, estimées par celles de l'échantillon ; "
+                       "invités sans réponse comptés dans le champ")
+
+
+def out_of_scope_sample(responses: pd.DataFrame) -> pd.DataFrame:
+    """The sampled persons found out of scope (status ``excluded``): the margins' variables and the design weight."""
+    out = responses.loc[responses["status"].eq("excluded")]
+    return pd.DataFrame({"zone": out["zone"].astype(str).to_numpy(),
+                         "source_type": out["source_type"].astype(str).to_numpy(),
+                         "country_group": country_group(out["country"]).to_numpy(),
+                         "multiplicity_group": multiplicity_group(out["multiplicity"]).to_numpy(),
+                         "weight": 1.0 / out["pi"].to_numpy(dtype=float)})
+
+
+def in_scope_margins(margins: list[Margin], out: pd.DataFrame) -> list[Margin]:
+    """Each frame total less the Horvitz–Thompson estimate of its persons out of scope.
+
+    ``out`` is :func:`out_of_scope_sample`. The frame's N_l persons of level l include some out of
+    scope; their number is estimated by the design weights of the sampled ones, so the target
+    N_l − Σ_{i ∈ s, out of scope, l} 1/π_i is design-unbiased for the level's persons in scope.
+    The target is then an estimate: its own sampling error (about 2 % of the frame is out of scope)
+    is left out of the variances, as in :func:`portrait.survey.calibrate`'s fixed totals.
+    """
+    if out.empty:
+        return margins
+    fixed = []
+    for m in margins:
+        (var,) = m.variables
+        est = out.groupby(var)["weight"].sum()
+        fixed.append(Margin.of(var, {k[0]: total - float(est.get(k[0], 0.0)) for k, total in m.totals.items()}))
+    return fixed
+
+
+def visitor_tourism_margins(frame: pd.DataFrame, spec: Mapping[str, Any], out: pd.DataFrame | None = None
+                            ) -> tuple[list[Margin], pd.DataFrame]:
+    """Scenario margins from tourism figures, scaled to the frame's persons in scope; every assumption stated.
 
     ``spec`` (``tourism_margins`` in ``config/05_visitor_weighting.yaml``): ``nights_year``, the
     season whose INSEE nights give the Nord-Pas de Calais share of visitors, and
     ``foreign_share`` with its ``source``. Persons recorded as visiting both zones keep their frame
-    share; persons whose country is unknown are counted as French.
+    share; persons whose country is unknown are counted as French. ``out`` (:func:`out_of_scope_sample`)
+    estimates the frame's persons out of scope, taken from its size and from those visiting both zones.
     """
     year = require(spec, "nights_year", int, where="tourism_margins")
     foreign = require(spec, "foreign_share", float, minimum=0.0, maximum=1.0, where="tourism_margins")
     foreign_source = require(spec, "foreign_share_source", str, where="tourism_margins")
     npdc = sources.npdc_share_of_nights(year)
-    N = float(len(frame))
-    both = float((frame["zone"] == "both").sum())
+    out = out if out is not None else pd.DataFrame({"zone": [], "weight": []})
+    N = float(len(frame)) - float(out["weight"].sum())
+    both = float((frame["zone"] == "both").sum()) - float(out.loc[out["zone"] == "both", "weight"].sum())
     zone = {"both": both, "npdc": (N - both) * npdc, "picardie": (N - both) * (1 - npdc)}
     origin = {"France": N * (1 - foreign), "étranger": N * foreign}
     margins = [Margin.of("zone", zone), Margin.of("country_group_t", origin)]
@@ -396,7 +433,7 @@ def visitor_tourism_margins(frame: pd.DataFrame, spec: Mapping[str, Any]) -> tup
          "source": f"Insee, nuitées d'avril à septembre {year} par département (data/raw/{sources.NIGHTS_FILE}) : "
                    f"Nord et Pas-de-Calais = {fmt.number(npdc * 100, 1)} % des nuitées de la région",
          "hypothèse": "la part des nuitées sert de part des visiteurs ; les personnes venues dans les deux zones "
-                      "gardent leur part de la base"},
+                      "gardent leur part de la base ; hors champ déduits comme pour la base"},
         {"marge": "pays de résidence (France, étranger)", "source": foreign_source,
          "hypothèse": f"{foreign * 100:.0f} % de visiteurs étrangers (base non définie par la source) ; un pays inconnu "
                       "compte comme la France"},
@@ -410,7 +447,9 @@ def weight_visitors(responses: pd.DataFrame, frame: pd.DataFrame, recipe: Visito
     """Design weights → response homogeneity groups → calibration (frame totals, or tourism scenario).
 
     ``margins`` (the result of :func:`visitor_frame_margins`, target ``frame`` only) saves
-    recomputing the frame totals when the recipe is run many times (the validation study).
+    recomputing the frame totals when the recipe is run many times (the validation study). Either
+    target's totals are the frame's persons in scope: the sampled persons found out of scope estimate
+    how many of the frame's are (:func:`in_scope_margins`).
     ``target`` overrides the recipe's ``calibration_target``.
     """
     recipe = VisitorRecipe.from_params(recipe)
@@ -420,12 +459,14 @@ def weight_visitors(responses: pd.DataFrame, frame: pd.DataFrame, recipe: Visito
                                    n_classes=recipe.nonresponse_classes, label="non-réponse (classes de propension)")
     if margins is not None and target != "frame":
         raise ParameterError("precomputed margins are the frame totals: they need calibration_target frame")
+    out = out_of_scope_sample(responses)
     if target == "frame":
         margins, src = visitor_frame_margins(frame) if margins is None else margins
+        margins = in_scope_margins(margins, out)
     elif target == "tourism":
         if recipe.tourism_margins is None:
             raise ParameterError("parameter 'tourism_margins' is missing: the tourism target needs it")
-        margins, src = visitor_tourism_margins(frame, recipe.tourism_margins)
+        margins, src = visitor_tourism_margins(frame, recipe.tourism_margins, out)
         nr = replace(nr, data=nr.data.assign(
             country_group_t=nr.data["country_group"].replace({"inconnu": "France"})))
     else:
