@@ -130,8 +130,8 @@ def return_sentences(r: Mapping[str, pd.DataFrame], threshold: int) -> str:
     unknown = int(o.n - r["by_origin"]["n"].sum())       # no origin domain: in the whole and by purpose only
     elsewhere = ""
     if unknown > 0:
-        phrase = ("1 client dont le lieu de résidence est inconnu ne compte" if unknown == 1 else
-                  f"{fmt.number(unknown)} clients dont le lieu de résidence est inconnu ne comptent")
+        phrase = ("1 client qui n'a pas précisé son pays ou, en France, sa région ne compte" if unknown == 1 else
+                  f"{fmt.number(unknown)} clients qui n'ont pas précisé leur pays ou, en France, leur région ne comptent")
         elsewhere = f" {phrase} que dans l'ensemble et selon le motif."
     return fmt.french(
         f"**Refaire un séjour.** {pct_ci(o.estimate, o.ci_low, o.ci_high)} des clients du territoire (seuls interrogés sur ce "
