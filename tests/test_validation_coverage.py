@@ -108,3 +108,25 @@ def test_the_study_conclusion_reads_survey_by_survey(full_run):
     assert "Sans pondération" in text and "chez les habitants, " in text and "(habitants et clients, " not in text
     # « compatible » is a rule's verdict: the sentence gives the count the rule tolerates
     assert re.search(r"en ferait sortir \d+,\d en moyenne \(la règle en tolère jusqu'à \d+, le 95ᵉ centile", text)
+
+
+def test_each_variance_is_drawn_against_the_band_of_its_own_number_of_replications():
+    """The coverage figure's grey bands are 95 % ± 1.96 √(0.95 × 0.05 / R): R = 40 for the linearised rows, 10 for
+    the bootstrap's (wider; both capped at 100 %), each at its variance's height; one band on all rows would judge the
+    bootstrap's points, ten replications here, by the forty's narrower band."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from portrait.reporting import validation_plots
+
+    summ = _summary(MIXED).assign(statistic="mean", level="")
+    fig = validation_plots.coverage(summ, "t")
+    ax = fig.axes[0]
+    spans = set()
+    for poly in ax.collections:
+        if type(poly).__name__ in ("PolyCollection", "FillBetweenPolyCollection"):
+            x = poly.get_paths()[0].vertices[:, 0]
+            spans.add((round(x.min(), 6), round(x.max(), 6)))
+    plt.close(fig)
+    half = lambda r: 196 * np.sqrt(0.95 * 0.05 / r)        # noqa: E731
+    assert spans == {(round(95 - half(40), 6), 100.0), (round(95 - half(10), 6), 100.0)}

@@ -35,7 +35,8 @@ def coverage(summ: pd.DataFrame, title: str, pooled: pd.DataFrame | None = None)
     Small points: each key statistic (spread vertically in a fixed order); large points with bars: all
     statistics pooled, with the Monte Carlo interval of ``pooled`` (:func:`portrait.study.validation.by_estimator`,
     replications as the independent units) when given, else the Wilson interval of the pooled rate. Grey
-    band: 95 % ± the Monte Carlo error of one statistic's coverage with the linearised replications.
+    bands: 95 % ± 1.96 Monte Carlo errors of one statistic's coverage, each variance method's on its own row and
+    for its own number of replications (the bootstrap's, run on fewer replications, is wider).
     """
     from ..study import validation
 
@@ -47,14 +48,17 @@ def coverage(summ: pd.DataFrame, title: str, pooled: pd.DataFrame | None = None)
     d = d.assign(couverture=d["coverage"] * 100,
                  y=d["Estimateur"].map({e: i for i, e in enumerate(order)}) + d["Variance"].map(offset)
                  + _spread(d, 0.22))
-    r = int(summ.loc[summ["variance"] == "linearisation", "replications"].max())
-    half = 196 * np.sqrt(0.95 * 0.05 / max(r, 1))
+    reps = d.groupby("Variance")["replications"].max()
+    half = {v: 196 * np.sqrt(0.95 * 0.05 / max(int(reps[v]), 1)) for v in hues}
     intervals = None if pooled is None else _validation_frame(pooled).set_index(
         ["Enquête", "Estimateur", "Variance"])[["coverage_low", "coverage_high"]]
     fig, axes = plt.subplots(1, len(surveys), figsize=(4.2 * len(surveys), 3.8), sharex=True, sharey=True, squeeze=False)
     for ax, survey in zip(axes[0], surveys):
         sub = d.loc[d["Enquête"] == survey]
-        ax.axvspan(95 - half, min(95 + half, 100), color="#e4e7eb", zorder=0)      # a coverage is at most 100 %
+        for v in hues:                                    # a coverage is at most 100 %
+            for i in range(len(order)):
+                ax.fill_betweenx([i + offset[v] - 0.17, i + offset[v] + 0.17], 95 - half[v], min(95 + half[v], 100),
+                                 color="#e4e7eb", lw=0, zorder=0)
         ax.axvline(95, color="#52606d", lw=1, zorder=1)
         sns.scatterplot(data=sub, x="couverture", y="y", hue="Variance", hue_order=hues, palette=VARIANCE_COLORS,
                         s=10, alpha=0.5, linewidth=0, ax=ax, legend=False)
