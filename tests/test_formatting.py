@@ -345,7 +345,7 @@ def test_a_table_writes_its_gap_columns_with_their_sign():
 
 
 def test_the_method_says_how_the_visitors_were_calibrated():
-    """The synthesis' method paragraph follows the visitors' calibration target: exact partner-file totals,
+    """The synthesis' method paragraph follows the visitors' calibration target: the partner files' totals less their estimated persons out of scope,
     or tourism figures, which are assumptions (a scenario's report said « effectifs connus » of them)."""
     from portrait.reporting import synthesis
 
@@ -357,7 +357,7 @@ def test_the_method_says_how_the_visitors_were_calibrated():
     bh = "méthode de Benjamini–Hochberg"
     frame = synthesis.method_sentences(counts, ledger, diag, adjustment=bh)
     tourism = synthesis.method_sentences(counts, ledger, diag, "tourism", adjustment=bh)
-    assert "pour les clients, les totaux des fichiers de partenaires, moins leurs personnes hors champ estimées." in frame and "tourisme" not in frame
+    assert "pour les clients, les totaux des fichiers de partenaires, moins l'estimation de leurs personnes hors champ." in frame and "tourisme" not in frame
     assert "chiffres du tourisme" in tourism and "des hypothèses, pas des effectifs connus" in tourism
     assert fmt.french("25,0 % chez les habitants, 10,0 % chez les clients") in frame
     # the certainty communes get invitations by population, fewer than the fixed take for some (a reader read
@@ -624,11 +624,11 @@ def test_the_clients_variant_margins_reach_the_synthesis_table():
     assert "La marge « pays » de la variante des clients repose sur une hypothèse" in \
         synthesis.limits("simulated", sources).replace("\u00a0", " ")
     both = {**sources, "residents": residents.assign(marge="taille", hypothèse="parts")}
-    assert "La marge « taille » des habitants et la marge « pays » de la variante des clients reposent" in \
+    assert "La marge « taille » des habitants et la marge « pays » de la variante des clients reposent sur des" in \
         synthesis.limits("simulated", both).replace("\u00a0", " ")
     two = pd.DataFrame({"marge": ["zone", "pays"], "source": ["fichiers"] * 2, "hypothèse": ["hors champ"] * 2})
     every = {"residents": residents, "visitors": two, "visitors_variant": two}
-    assert "Toutes les marges des clients et toutes celles de la variante des clients reposent" in \
+    assert "Toutes les marges des clients, variante comprise, reposent sur des hypothèses" in \
         synthesis.limits("simulated", every).replace("\u00a0", " ")
     del attrs["visitors"]["variant_margin_sources"]
     assert list(synthesis.margin_sources(attrs)) == ["residents", "visitors"]

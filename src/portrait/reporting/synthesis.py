@@ -133,7 +133,7 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
 
     ``counts``: communes, residents aged 15+, frame persons, invitations of each survey;
     ``ledger``: the fieldwork ledger; ``diag``: weight diagnostics of each survey; ``visitor_target``:
-    the visitors' calibration target (``frame``: the partner files' exact totals; ``tourism``: totals
+    the visitors' calibration target (``frame``: the partner files' totals less their estimated persons out of scope; ``tourism``: totals
     derived from tourism figures, which are assumptions); ``adjustment``: the correction for multiple tests
     in French, as :func:`portrait.reporting.comparison_text.adjustment_label` names it (« méthode de Holm »);
     ``merged``: calibration levels were merged for want of respondents (« Limites » says which).
@@ -163,7 +163,7 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
         + (" (à des regroupements près, faute de répondants : voir « Limites »)" if merged else "") + " — pour les "
         "habitants, la population de l'Insee par sexe et âge et par département, et sa répartition par taille de "
         "commune estimée à partir de la base de sondage ; pour les clients, "
-        + ("les totaux des fichiers de partenaires, moins leurs personnes hors champ estimées. "
+        + ("les totaux des fichiers de partenaires, moins l'estimation de leurs personnes hors champ. "
            if visitor_target == "frame" else
            "des totaux déduits des chiffres du tourisme (nuitées, part de clients étrangers) et appliqués à l'effectif "
            "des fichiers de partenaires : des hypothèses, pas des effectifs connus (voir « Limites »). ")
@@ -365,21 +365,28 @@ def limits(source: str, margin_sources: Mapping[str, pd.DataFrame] | Iterable[pd
                      "produit le même rapport.")
     tables = margin_sources.items() if isinstance(margin_sources, Mapping) else [("", t) for t in margin_sources]
     owner = {"residents": " des habitants", "visitors": " des clients", "visitors_variant": " de la variante des clients"}
-    assumed, n = [], 0
+    assumed, every, n = {}, set(), 0
     for key, t in tables:
         names = [f"« {r.marge} »" for r in t.itertuples() if not str(r.hypothèse).startswith("aucune")]
         n += len(names)
         if len(names) > 1 and len(names) == len(t):
-            assumed.append(("toutes celles" if any(x.startswith("toutes") for x in assumed) else "toutes les marges")
-                           + owner.get(key, ""))
+            every.add(key)
+        assumed[key] = names
+    items = []
+    for key, names in assumed.items():
+        if key == "visitors_variant" and {"visitors", key} <= every:
+            continue                                    # said with the clients' own: « variante comprise »
+        if key in every:
+            items.append(("toutes celles" if items else "toutes les marges") + owner.get(key, "")
+                         + (", variante comprise," if key == "visitors" and "visitors_variant" in every else ""))
         elif names:
-            assumed.append(("la marge " if len(names) == 1 else "les marges ") + fmt.enumeration(names)
-                           + owner.get(key, ""))
+            items.append(("la marge " if len(names) == 1 else "les marges ") + fmt.enumeration(names)
+                         + owner.get(key, ""))
     if n:
-        subject = fmt.enumeration(assumed)
+        subject = fmt.enumeration(items)
         parts.append("**Hypothèses des marges de calage.** " + subject[0].upper() + subject[1:]
-                     + (" repose" if n == 1 else " reposent") + " sur une hypothèse, donnée dans le tableau des "
-                     "marges ci-dessous.")
+                     + (" repose sur une hypothèse" if n == 1 else " reposent sur des hypothèses")
+                     + ", données dans le tableau des marges ci-dessous.")
     parts.append(target_sentence(visitor_target, "**Champ des clients.** "))
     parts.append(nonresponse_sentence())
     return fmt.french("\n\n".join(parts))

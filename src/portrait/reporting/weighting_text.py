@@ -65,10 +65,12 @@ def out_of_scope_sentence(out: pd.DataFrame, frame_size: int) -> str:
     n, est = len(out), float(out["weight"].sum())
     return fmt.french(
         f"**Personnes hors champ.** La base compte {fmt.number(frame_size)} personnes, dont certaines n'ont pas "
-        f"séjourné dans la région. Les {fmt.number(n)} personnes de l'échantillon trouvées hors champ en représentent "
-        f"{fmt.number(est)} ({fmt.number(100 * est / frame_size, 1)} % de la base) par leur poids de sondage ; "
-        "chaque cible de calage est le total de la base dans la modalité, moins ces personnes hors champ estimées. "
-        "Les invités sans réponse sont comptés dans le champ.")
+        f"séjourné dans la région. Les {fmt.number(n)} personnes de l'échantillon trouvées hors champ représentent, "
+        f"par leur poids de sondage, {fmt.number(est)} personnes de la base ({fmt.number(100 * est / frame_size, 1)} %). "
+        "La cible de calage de chaque modalité est son total dans la base, moins les personnes hors champ qu'on y "
+        "estime de la même façon. Les invités sans réponse, dont on ne sait pas s'ils sont dans le champ, y sont "
+        "supposés : s'il s'en trouve hors champ, les cibles sont un peu trop grandes. L'aléa de cette estimation, "
+        "négligeable ici, n'entre pas dans les erreurs types.")
 
 
 def margins_for_readers(table: pd.DataFrame) -> pd.DataFrame:

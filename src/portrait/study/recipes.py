@@ -15,10 +15,10 @@ Visitors
     population correction (see below). Non-response:
     response-propensity classes from a logistic model on frame variables (partner type, zone,
     country group, number of files, purpose). The survey's population is the persons of the
-    partners' files (STUDY §3), whose frame totals are known exactly: the default calibration is
-    to frame totals (zone visited, partner type, country of residence in three groups, number of
-    files), less the frame's persons out of scope (no stay in the region), estimated from the sampled
-    ones by their design weights. Age, which drives response in the simulator, is not known for the frame: the part of
+    partners' files who stayed in the region (STUDY §3). The frame's totals are known exactly but
+    include persons out of scope (no stay in the region): the default calibration is to the frame
+    totals (zone visited, partner type, country of residence in three groups, number of files) less
+    the out-of-scope persons of each level, estimated from the sampled ones by their design weights. Age, which drives response in the simulator, is not known for the frame: the part of
     non-response it explains beyond these variables cannot be corrected. Calibration
     to tourism figures (INSEE nights, CRT foreign share) is offered as a scenario: it targets
     another population (tourists of the region) under assumptions stated in the margins table.
@@ -375,8 +375,8 @@ def visitor_frame_margins(frame: pd.DataFrame) -> tuple[list[Margin], pd.DataFra
 
 
 #: What the visitors' margins assume about the persons of the frame out of scope (:func:`in_scope_margins`).
-IN_SCOPE_HYPOTHESIS = ("total de la base moins ses personnes hors champ, estimées par celles de l'échantillon ; "
-                       "invités sans réponse comptés dans le champ")
+IN_SCOPE_HYPOTHESIS = ("total de la modalité dans la base, moins ses personnes hors champ estimées ; invités sans "
+                       "réponse supposés dans le champ")
 
 
 def out_of_scope_sample(responses: pd.DataFrame) -> pd.DataFrame:
@@ -394,9 +394,14 @@ def in_scope_margins(margins: list[Margin], out: pd.DataFrame) -> list[Margin]:
 
     ``out`` is :func:`out_of_scope_sample`. The frame's N_l persons of level l include some out of
     scope; their number is estimated by the design weights of the sampled ones, so the target
-    N_l − Σ_{i ∈ s, out of scope, l} 1/π_i is design-unbiased for the level's persons in scope.
-    The target is then an estimate: its own sampling error (about 2 % of the frame is out of scope)
-    is left out of the variances, as in :func:`portrait.survey.calibrate`'s fixed totals.
+    N_l − Σ_{i ∈ s, out of scope, l} 1/π_i is design-unbiased for the level's persons in scope,
+    provided every sampled person out of scope is identified, respondent or not (the simulator's
+    case). Those hidden among the non-respondents count in scope, so with real fieldwork the target
+    is an upper bound. The target is also an estimate whose own sampling error is left out of the
+    variances (linearised and replicate: the calibration holds its totals fixed). With about 2 % of
+    the frame out of scope that error is negligible: of the order of 10⁻⁵ of a share's variance in
+    this study (a standard error of a few thousandths of a point), though a share of a margin's own
+    variable then gets a standard error of 0 instead of a few hundredths of a point.
     """
     if out.empty:
         return margins
@@ -433,7 +438,7 @@ def visitor_tourism_margins(frame: pd.DataFrame, spec: Mapping[str, Any], out: p
          "source": f"Insee, nuitées d'avril à septembre {year} par département (data/raw/{sources.NIGHTS_FILE}) : "
                    f"Nord et Pas-de-Calais = {fmt.number(npdc * 100, 1)} % des nuitées de la région",
          "hypothèse": "la part des nuitées sert de part des visiteurs ; les personnes venues dans les deux zones "
-                      "gardent leur part de la base ; hors champ déduits comme pour la base"},
+                      "gardent leur part de la base ; personnes hors champ déduites"},
         {"marge": "pays de résidence (France, étranger)", "source": foreign_source,
          "hypothèse": f"{foreign * 100:.0f} % de visiteurs étrangers (base non définie par la source) ; un pays inconnu "
                       "compte comme la France"},
