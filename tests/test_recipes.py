@@ -113,7 +113,9 @@ def test_recipe_parameters_are_checked_once_with_named_errors():
                        ({"replicates": 1}, "replicates"),
                        ({"replicate_method": "jk1"}, "replicate_method"),
                        ({"sensitivity_methods": ["linear", "cubic"]}, "sensitivity_methods"),
-                       ({"nonresponse_classes": "5"}, "nonresponse_classes")):
+                       ({"nonresponse_classes": "5"}, "nonresponse_classes"),
+                       ({"trimming": [2, 0.5]}, "trimming"), ({"trimming": [None, None]}, "trimming"),
+                       ({"trimming": 3}, "trimming")):
         with pytest.raises(ParameterError, match=match):
             recipes.ResidentRecipe.from_params({**RESIDENT, **bad})
     with pytest.raises(ParameterError, match="tourism_margins"):
@@ -193,6 +195,36 @@ def test_visitor_totals_are_unbiased_when_the_out_of_scope_persons_gather_in_one
     got = np.asarray(got)
     assert abs(got.mean() - truth) < 4 * got.std(ddof=1) / np.sqrt(len(got))
     assert abs(hotel.sum() - truth) > 10 * got.std(ddof=1) / np.sqrt(len(got))   # the old target was far off
+
+
+def test_trimming_caps_the_calibrated_weights_and_keeps_the_margins_in_every_replicate(visitor_inputs):
+    """With ``trimming: [0.75, 1.3]``, every final weight lies within 0.75 and 1.3 times the median of the untrimmed
+    calibrated weights, the partner-type totals still equal the targets computed by hand, and so do those of every
+    replicate, which re-runs the trimming; the step and the report's sentence say what it did."""
+    from portrait.reporting import parameter_labels, weighting_text
+
+    frame, responses = visitor_inputs
+    plain = recipes.weight_visitors(responses, frame, VISITOR, config.rng(1, "t"))
+    w = recipes.weight_visitors(responses, frame, {**VISITOR, "trimming": [0.75, 1.3]}, config.rng(1, "t"))
+    med = np.median(plain.final.weights[plain.final.weights > 0])
+    kept = w.final.weights[w.final.weights > 0]
+    assert kept.min() >= 0.75 * med * (1 - 1e-9) and kept.max() <= 1.3 * med * (1 + 1e-9)
+    assert plain.final.weights.max() > 1.3 * med                 # the bound bites
+    target = frame.groupby("source_type").size() - _out_of_scope_by_level(frame, responses, "source_type")
+    got = _totals(w.final, ["source_type"])
+    assert np.allclose(got[target.index], target, rtol=1e-7)
+    key = w.final.data["source_type"].astype(str).to_numpy()
+    R = w.final.replicate_weights()
+    for k, total in target.items():
+        assert np.allclose(R[key == k].sum(axis=0), total, rtol=1e-6)
+    assert [s.kind for s in w.final.steps][-2:] == ["calibration", "trimming"]
+    assert w.stages["nonresponse"].steps == plain.stages["nonresponse"].steps or len(w.stages["nonresponse"].steps)
+    assert "puis écrêtage (min. 0,75 fois la médiane ; max. 1,3 fois la médiane) et recalage" in \
+        " ".join(recipes.steps_table(w)["étape"]).replace("\u00a0", " ")
+    n = w.final.steps[-1].info["trimmed"]
+    assert n > 0 and f"{n} poids ramenés à une borne" in weighting_text.trimming_sentence(w.final).replace("\u202f", "")
+    assert weighting_text.trimming_sentence(plain.final) == ""
+    assert parameter_labels.value_text("trimming", [0.5, None]) == "au moins 0,5 fois la médiane"
 
 
 def test_visitor_tourism_scenario_uses_the_nights_share(visitor_inputs):

@@ -243,6 +243,24 @@ def test_trimming_holds_bounds_and_margins():
             assert t == pytest.approx(m.totals[lv], rel=1e-7)
 
 
+def test_trimming_is_rerun_in_every_bootstrap_replicate_with_the_margins_met():
+    """Bootstrap replicates re-run trim-and-recalibrate: every replicate meets every margin again (the replicate's
+    totals against the margins' figures). With bounds fixed for all replicates, a unit the resampling draws twice
+    would have to be cut to the sample's bound and the re-calibration would fail; each unit's bounds follow its
+    replicate factor, and the sample's own trimming is unchanged (same weights as without replicates)."""
+    d = survey.with_replicates(_design(8), "bootstrap", 20, config.rng(3, "test"))
+    cal = survey.calibrate(d, MARGINS, method="linear")
+    lo, hi = np.quantile(cal.weights, [0.05, 0.95])
+    tr = survey.trim(cal, MARGINS, lower=lo, upper=hi)
+    plain = survey.trim(survey.calibrate(_design(8), MARGINS, method="linear"), MARGINS, lower=lo, upper=hi)
+    assert np.array_equal(tr.weights, plain.weights)
+    R = tr.replicate_weights()
+    for m in MARGINS:
+        key = tr.data[list(m.variables)].astype(str).agg(" × ".join, axis=1).to_numpy()
+        for lv, t in m.totals.items():
+            assert np.allclose(R[key == " × ".join(lv)].sum(axis=0), t, rtol=1e-7)
+
+
 def test_trimming_impossible_fails_explicitly():
     """Bounds no weights can meet together with the margins give an explicit CalibrationError."""
     d = survey.calibrate(_design(8), MARGINS, method="linear")

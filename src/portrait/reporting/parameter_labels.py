@@ -81,6 +81,7 @@ LABELS = {
     "replicate_method": "méthode des poids de réplication",
     "replicates": "répliques (jeux de poids de réplication)",
     "sensitivity_methods": "méthodes de calage comparées (sensibilité)",
+    "trimming": "écrêtage des poids calés, puis recalage",
     "calibration_target": "cible de calage des clients",
     "tourism_margins": "marges du tourisme (variante)",
     # 06 — comparison
@@ -208,6 +209,10 @@ def value_text(name: str, value) -> str:
             return fmt.date(value)
         except ValueError:                              # « 2017-13-45 »: not a date, shown as written
             return value
+    if name == "trimming" and isinstance(value, (list, tuple)) and len(value) == 2:
+        sides = [f"{side} {fmt.exact(v)} fois la médiane" for side, v in zip(("au moins", "au plus"), value)
+                 if _is_number(v)]
+        return fmt.enumeration(sides) if sides else NONE
     if isinstance(value, (list, tuple)) and name in BOUNDS and len(value) == 2 and all(_is_number(v) for v in value):
         return fmt.bounds(*value)
     if isinstance(value, (list, tuple)):

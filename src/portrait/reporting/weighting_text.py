@@ -57,6 +57,18 @@ def merges_sentence(notes, min_respondents: int) -> str:
                       "reproduite à elle seule.")
 
 
+def trimming_sentence(final) -> str:
+    """What the trimming step of a weighted design did (the recipe's ``trimming``); empty text without one."""
+    step = final.steps[-1] if final.steps else None
+    if step is None or step.kind != "trimming":
+        return ""
+    n, cycles = int(step.info["trimmed"]), int(step.info["cycles"])
+    return fmt.french(f"**Écrêtage.** {fmt.capitalised(step.label)} : {fmt.count(n, 'poids', 'poids')} "
+                      f"{'ramené' if n < 2 else 'ramenés'} à une borne ; les marges sont de nouveau tenues après "
+                      f"{fmt.count(cycles, 'cycle')} d'écrêtage et de recalage. Les répliques refont l'écrêtage avec les "
+                      "mêmes bornes.")
+
+
 def out_of_scope_sentence(out: pd.DataFrame, frame_size: int) -> str:
     """How the clients' calibration targets leave out the frame's persons out of scope (``out``:
     :func:`portrait.study.recipes.out_of_scope_sample`); empty text when the sample found none."""

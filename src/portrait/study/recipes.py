@@ -60,6 +60,9 @@ from ..pipeline import paths, sources
 from .. import survey
 from .codebook import Codebook
 from .level_merging import merge_sparse_levels
+from .visitor_margins import (country_group, in_scope_margins,  # noqa: F401 - public here too
+                              multiplicity_group, out_of_scope_sample, visitor_frame_margins,
+                              visitor_tourism_margins)
 from ..pipeline.config import every_problem, problem, require
 from ..survey import Design
 from ..pipeline.errors import ParameterError
@@ -113,6 +116,34 @@ def _method_and_bounds(params: Mapping[str, Any], name: str = "calibration_metho
     return method, (float(bounds[0]), float(bounds[1]))
 
 
+def _trimming(params: Mapping[str, Any]) -> tuple[float | None, float | None] | None:
+    t = params.get("trimming")
+    if t is None:
+        return None
+    number = lambda b: isinstance(b, (int, float)) and not isinstance(b, bool)      # noqa: E731
+    if not (isinstance(t, (list, tuple)) and len(t) == 2 and all(b is None or number(b) for b in t)
+            and (t[0] is None or 0 < t[0] < 1) and (t[1] is None or t[1] > 1) and tuple(t) != (None, None)):
+        problem("parameter 'trimming' must be null or [lower, upper], multiples of the median calibrated weight with "
+                f"0 < lower < 1 < upper (one of them may be null), got {t!r}")
+        return None
+    return tuple(None if b is None else float(b) for b in t)
+
+
+def _trimmed(cal: Design, margins: list[Margin], recipe: "Recipe") -> Design:
+    """The calibrated weights capped at the recipe's multiples of their median and re-calibrated, alternately
+    (:func:`portrait.survey.trim`, raking if the calibration was raking, else linear); ``cal`` without trimming.
+    The bounds are fixed at the full sample's values: replicates re-run the trimming with them."""
+    if recipe.trimming is None:
+        return cal
+    med = float(np.median(cal.weights[cal.weights > 0]))
+    lo, hi = recipe.trimming
+    shown = " ; ".join(f"{name} {fmt.exact(x)} fois la médiane" for name, x in (("min.", lo), ("max.", hi))
+                       if x is not None)
+    return survey.trim(cal, margins, lower=None if lo is None else lo * med, upper=None if hi is None else hi * med,
+                       method="raking" if recipe.calibration_method == "raking" else "linear",
+                       label=f"écrêtage ({shown}) et recalage")
+
+
 @dataclass(frozen=True)
 class Recipe:
     """Parameters shared by both weighting recipes, checked once (:meth:`from_params`).
@@ -126,6 +157,9 @@ class Recipe:
     nonresponse_classes : number of response-propensity classes.
     replicate_method, replicates : ``bootstrap`` (Rao–Wu) or ``jkn``, and the number of replicates.
     sensitivity_methods : calibration methods also written as variants of the weighted file.
+    trimming : ``(lower, upper)`` multiples of the median calibrated weight at which the calibrated
+        weights are capped, then re-calibrated, alternately until both hold (:func:`portrait.survey.trim`;
+        either may be ``None``); ``None`` (the default): no trimming, bounded calibration being preferred.
     """
 
     calibration_method: str = "raking"
@@ -135,6 +169,7 @@ class Recipe:
     replicate_method: str = "bootstrap"
     replicates: int = 500
     sensitivity_methods: tuple[str, ...] = SENSITIVITY_METHODS
+    trimming: tuple[float | None, float | None] | None = None
 
     @classmethod
     def _common(cls, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -157,7 +192,7 @@ class Recipe:
                     min_respondents_per_level=require(params, "min_respondents_per_level", int, minimum=1),
                     nonresponse_classes=require(params, "nonresponse_classes", int, minimum=1),
                     replicate_method=rep, replicates=require(params, "replicates", int, minimum=2),
-                    sensitivity_methods=sens)
+                    sensitivity_methods=sens, trimming=_trimming(params))
 
     @property
     def bounds(self) -> tuple[float, float] | None:
@@ -314,7 +349,8 @@ def weight_residents(responses: pd.DataFrame, communes: pd.DataFrame, cb: Codebo
     method = recipe.calibration_method
     cal = survey.calibrate(nr, margins, method=method, bounds=recipe.bounds, label=f"calage ({METHOD_LABELS[method]})")
     return Weighted(survey="residents", id_column="slot_id",
-                    stages={"design": _respondents_only(base), "nonresponse": nr, "calibrated": cal},
+                    stages={"design": _respondents_only(base), "nonresponse": nr,
+                            "calibrated": _trimmed(cal, margins, recipe)},
                     margins=margins, margins_sources=src, nonresponse=nr.steps[-1].info,
                     calibration=cal.steps[-1].info, labels=labels, names=names, notes=tuple(notes))
 
@@ -330,19 +366,6 @@ RESPONSE_VARIABLE_LABELS = {"departement": "leur département", "size_class": "l
                             "purpose": "motif"}
 
 
-def country_group(country: pd.Series) -> pd.Series:
-    """France, abroad, or unknown (the partner did not record it)."""
-    c = country.astype("string")
-    return pd.Series(np.where(c.isna() | c.isin(["ZZ", ""]), "inconnu", np.where(c == "FR", "France", "étranger")),
-                     index=country.index)
-
-
-def multiplicity_group(multiplicity: pd.Series) -> pd.Series:
-    """Number of partner files holding the person: 1, 2, or 3 or more."""
-    m = multiplicity.astype(int).clip(upper=3)
-    return m.map({1: "1 fichier", 2: "2 fichiers", 3: "3 fichiers ou plus"})
-
-
 def visitor_design(responses: pd.DataFrame) -> Design:
     """Stratified SRSWOR of the visitor sample (every sampled person, excluded ones removed).
 
@@ -356,94 +379,6 @@ def visitor_design(responses: pd.DataFrame) -> Design:
     d = d.assign(respondent=d["status"].eq("respondent"), country_group=country_group(d["country"]),
                  multiplicity_group=multiplicity_group(d["multiplicity"]))
     return Design.from_frame(d, prob="pi", strata="stratum")
-
-
-def visitor_frame_margins(frame: pd.DataFrame) -> tuple[list[Margin], pd.DataFrame]:
-    """Frame totals of zone, partner type, country group and multiplicity, with their sources.
-
-    The frame also holds persons out of scope (no stay in the region): :func:`weight_visitors` takes
-    from each total the estimate of those of its level (:func:`in_scope_margins`)."""
-    f = frame.assign(country_group=country_group(frame["country"]),
-                     multiplicity_group=multiplicity_group(frame["multiplicity"]))
-    margins = [Margin.of(v, f.groupby(v).size().astype(float).to_dict())
-               for v in ("zone", "source_type", "country_group", "multiplicity_group")]
-    src = pd.DataFrame([{"marge": m, "source": "base de sondage des clients du territoire (fichiers partenaires dédoublonnés)",
-                         "hypothèse": IN_SCOPE_HYPOTHESIS}
-                        for m in ("zone visitée", "type de partenaire", "pays de résidence (France, étranger, inconnu)",
-                                  "nombre de fichiers où figure la personne")])
-    return margins, src
-
-
-#: What the visitors' margins assume about the persons of the frame out of scope (:func:`in_scope_margins`).
-IN_SCOPE_HYPOTHESIS = ("total de la modalité dans la base, moins ses personnes hors champ estimées ; invités sans "
-                       "réponse supposés dans le champ")
-
-
-def out_of_scope_sample(responses: pd.DataFrame) -> pd.DataFrame:
-    """The sampled persons found out of scope (status ``excluded``): the margins' variables and the design weight."""
-    out = responses.loc[responses["status"].eq("excluded")]
-    return pd.DataFrame({"zone": out["zone"].astype(str).to_numpy(),
-                         "source_type": out["source_type"].astype(str).to_numpy(),
-                         "country_group": country_group(out["country"]).to_numpy(),
-                         "multiplicity_group": multiplicity_group(out["multiplicity"]).to_numpy(),
-                         "weight": 1.0 / out["pi"].to_numpy(dtype=float)})
-
-
-def in_scope_margins(margins: list[Margin], out: pd.DataFrame) -> list[Margin]:
-    """Each frame total less the Horvitz–Thompson estimate of its persons out of scope.
-
-    ``out`` is :func:`out_of_scope_sample`. The frame's N_l persons of level l include some out of
-    scope; their number is estimated by the design weights of the sampled ones, so the target
-    N_l − Σ_{i ∈ s, out of scope, l} 1/π_i is design-unbiased for the level's persons in scope,
-    provided every sampled person out of scope is identified, respondent or not (the simulator's
-    case). Those hidden among the non-respondents count in scope, so with real fieldwork the target
-    is an upper bound. The target is also an estimate whose own sampling error is left out of the
-    variances (linearised and replicate: the calibration holds its totals fixed). With about 2 % of
-    the frame out of scope that error is negligible: of the order of 10⁻⁵ of a share's variance in
-    this study (a standard error of a few thousandths of a point), though a share of a margin's own
-    variable then gets a standard error of 0 instead of a few hundredths of a point.
-    """
-    if out.empty:
-        return margins
-    fixed = []
-    for m in margins:
-        (var,) = m.variables
-        est = out.groupby(var)["weight"].sum()
-        fixed.append(Margin.of(var, {k[0]: total - float(est.get(k[0], 0.0)) for k, total in m.totals.items()}))
-    return fixed
-
-
-def visitor_tourism_margins(frame: pd.DataFrame, spec: Mapping[str, Any], out: pd.DataFrame | None = None
-                            ) -> tuple[list[Margin], pd.DataFrame]:
-    """Scenario margins from tourism figures, scaled to the frame's persons in scope; every assumption stated.
-
-    ``spec`` (``tourism_margins`` in ``config/05_visitor_weighting.yaml``): ``nights_year``, the
-    season whose INSEE nights give the Nord-Pas de Calais share of visitors, and
-    ``foreign_share`` with its ``source``. Persons recorded as visiting both zones keep their frame
-    share; persons whose country is unknown are counted as French. ``out`` (:func:`out_of_scope_sample`)
-    estimates the frame's persons out of scope, taken from its size and from those visiting both zones.
-    """
-    year = require(spec, "nights_year", int, where="tourism_margins")
-    foreign = require(spec, "foreign_share", float, minimum=0.0, maximum=1.0, where="tourism_margins")
-    foreign_source = require(spec, "foreign_share_source", str, where="tourism_margins")
-    npdc = sources.npdc_share_of_nights(year)
-    out = out if out is not None else pd.DataFrame({"zone": [], "weight": []})
-    N = float(len(frame)) - float(out["weight"].sum())
-    both = float((frame["zone"] == "both").sum()) - float(out.loc[out["zone"] == "both", "weight"].sum())
-    zone = {"both": both, "npdc": (N - both) * npdc, "picardie": (N - both) * (1 - npdc)}
-    origin = {"France": N * (1 - foreign), "étranger": N * foreign}
-    margins = [Margin.of("zone", zone), Margin.of("country_group_t", origin)]
-    src = pd.DataFrame([
-        {"marge": "zone visitée",
-         "source": f"Insee, nuitées d'avril à septembre {year} par département (data/raw/{sources.NIGHTS_FILE}) : "
-                   f"Nord et Pas-de-Calais = {fmt.number(npdc * 100, 1)} % des nuitées de la région",
-         "hypothèse": "la part des nuitées sert de part des visiteurs ; les personnes venues dans les deux zones "
-                      "gardent leur part de la base ; personnes hors champ déduites"},
-        {"marge": "pays de résidence (France, étranger)", "source": foreign_source,
-         "hypothèse": f"{foreign * 100:.0f} % de visiteurs étrangers (base non définie par la source) ; un pays inconnu "
-                      "compte comme la France"},
-    ])
-    return margins, src
 
 
 def weight_visitors(responses: pd.DataFrame, frame: pd.DataFrame, recipe: VisitorRecipe | Mapping[str, Any],
@@ -487,7 +422,8 @@ def weight_visitors(responses: pd.DataFrame, frame: pd.DataFrame, recipe: Visito
     cal = survey.calibrate(nr, margins, method=method, bounds=recipe.bounds,
                            label=f"calage ({METHOD_LABELS[method]}, {'base' if target == 'frame' else 'tourisme'})")
     return Weighted(survey="visitors", id_column="person_id",
-                    stages={"design": _respondents_only(base), "nonresponse": nr, "calibrated": cal},
+                    stages={"design": _respondents_only(base), "nonresponse": nr,
+                            "calibrated": _trimmed(cal, margins, recipe)},
                     margins=margins, margins_sources=src, nonresponse=nr.steps[-1].info,
                     calibration=cal.steps[-1].info, labels=labels, names=names, notes=tuple(notes))
 
@@ -590,8 +526,9 @@ def read_weights(path: str, variant: str | None = None) -> tuple[Design, dict[st
 def steps_table(w: Weighted) -> pd.DataFrame:
     """One line per weighting step: what it did, in French, with the weights' diagnostics."""
     rows = []
+    after = w.final.steps[len(w.stages["nonresponse"].steps):]          # calibration, then trimming if any
     labels = {"design": "Poids de sondage 1/π (répondants)", "nonresponse": w.final.steps[0].label
-              if w.final.steps else "non-réponse", "calibrated": w.final.steps[-1].label if w.final.steps else "calage"}
+              if w.final.steps else "non-réponse", "calibrated": " puis ".join(s.label for s in after) or "calage"}
     prev = None
     for stage, d in w.stages.items():
         diag = survey.weight_diagnostics(d, prev)

@@ -26,7 +26,11 @@ def trim(design: Design, margins: Sequence[Margin | NumericTotal], *, lower: flo
     bounds (the capped ones are held fixed) so that the margins hold again. Prefer bounded
     calibration (``method='logit'``), which satisfies bounds and margins at once; this routine is
     for fixed bounds on the weights themselves. R ``survey::trimWeights`` caps and redistributes
-    without re-calibrating. The step is recorded, so replicate weights re-run it.
+    without re-calibrating. The step is recorded, so replicate weights re-run it: in a replicate, each
+    unit's bounds are multiplied by its weight's ratio to the sample's (its replicate factor through
+    the recipe: a unit drawn twice by the bootstrap may weigh twice the bound), so the replicates cap
+    the units the sample caps instead of every unit the resampling doubled, which fixed bounds would
+    make infeasible.
 
     Parameters
     ----------
@@ -77,13 +81,20 @@ def trim(design: Design, margins: Sequence[Margin | NumericTotal], *, lower: flo
     hi = np.inf if upper is None else float(upper)
     problem = _build(design, margins)
 
+    full = design.weights[problem.active]
+
     def solve(des: Design) -> tuple[np.ndarray, dict]:
         w = des.weights.copy()
         act = problem.active
         Xu = problem.X[problem.cell_of]
+        # a replicate's unit bounded at its replicate factor times the bounds (1 for the sample itself)
+        scale = np.divide(w[act], full, out=np.zeros(len(full)), where=full > 0)
+        lo_u, hi_u = np.zeros(len(full)), np.zeros(len(full))          # a unit out of the replicate stays at 0
+        pos = scale > 0
+        lo_u[pos], hi_u[pos] = lo * scale[pos], hi * scale[pos]
         for cycle in range(1, max_cycles + 1):
-            wa = np.clip(w[act], lo, hi)
-            fixed = (wa <= lo) | (wa >= hi)
+            wa = np.clip(w[act], lo_u, hi_u)
+            fixed = ((wa <= lo_u) | (wa >= hi_u)) & (scale > 0)
             target = problem.T - Xu[fixed].T @ wa[fixed]
             free = ~fixed
             if not free.any():
@@ -91,7 +102,7 @@ def trim(design: Design, margins: Sequence[Margin | NumericTotal], *, lower: flo
             g, _, _, rel = _newton(Xu[free], wa[free], target, method, -np.inf, np.inf, 100, tol)
             wa[free] = wa[free] * g
             w[act] = wa
-            ok_bounds = np.all((wa >= lo - 1e-9 * abs(lo)) & (wa <= hi + 1e-9 * abs(hi)))
+            ok_bounds = np.all((wa >= lo_u - 1e-9 * np.abs(lo_u)) & (wa <= hi_u + 1e-9 * np.abs(hi_u)))
             if ok_bounds and rel < tol * 10:
                 return w, {"cycles": cycle, "trimmed": int(fixed.sum())}
         raise CalibrationError(f"trimming to [{lower}, {upper}] and re-calibration did not both hold after "
