@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import builtins
 import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -662,3 +668,38 @@ def test_the_conclusion_weighs_every_target_and_names_the_first():
     assert f"le biais des estimateurs calés ne dépasse pas **{fmt.number((0.5 + shift) / np.std([1, 2, 3, 4], ddof=1), 2)} " \
         "écarts types**" in worse
     assert "ne sont pas fiables**" in validation.conclusion_fr(bad, cb, results=main, others={"finite": good})
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="fork and SIGKILL")
+def test_a_worker_ends_when_its_parent_is_killed():
+    """A kernel killed outright (the runner's timeout) left its two validation workers waiting for tasks forever,
+    400 MB each, after the run had ended. A parent killed with SIGKILL here: its workers are gone within seconds."""
+    script = ("import os, sys, time, multiprocessing\n"
+              "from concurrent.futures import ProcessPoolExecutor\n"
+              "from portrait.study import validation\n"
+              "pool = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context('fork'),\n"
+              "                           initializer=validation._init_worker, initargs=(None,))\n"
+              "def pid():\n"
+              "    time.sleep(0.3)\n"
+              "    return os.getpid()\n"
+              "pids = {f.result() for f in [pool.submit(pid) for _ in range(6)]}\n"
+              "print(' '.join(map(str, sorted(pids))), flush=True)\n"
+              "time.sleep(120)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    pids = [int(p) for p in proc.stdout.readline().split()]
+    assert pids and proc.pid not in pids
+
+    def alive(pid: int) -> bool:
+        try:
+            return "\tZ" not in Path(f"/proc/{pid}/status").read_text().split("State:")[1][:4]
+        except (FileNotFoundError, IndexError):
+            return False
+
+    assert all(alive(p) for p in pids)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    proc.stdout.close()
+    deadline = time.monotonic() + 15
+    while any(alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(alive(p) for p in pids)

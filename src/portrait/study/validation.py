@@ -55,6 +55,9 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import os
+import threading
+import time
 from dataclasses import replace
 from typing import Sequence
 
@@ -310,8 +313,18 @@ def single_threaded_blas():
 _WORKER_SETUP: Validation | None = None     # set in each worker process by _init_worker, never in the parent
 
 
+def _exit_with_parent(parent: int, every: float = 0.5) -> None:
+    """End this worker once the process that started it is gone. A parent killed outright (the
+    runner's timeout, a signal) cannot shut its pool down, and the worker would wait for tasks
+    forever, holding its memory."""
+    while os.getppid() == parent:
+        time.sleep(every)
+    os._exit(1)
+
+
 def _init_worker(setup: Validation) -> None:
-    """Worker initializer: keep the setup for the worker's tasks; its BLAS runs on one thread.
+    """Worker initializer: keep the setup for the worker's tasks; its BLAS runs on one thread; it
+    ends with its parent (:func:`_exit_with_parent`).
 
     What the worker inherited (the setup, the notebook's objects) is moved out of the garbage
     collector's reach (``gc.freeze``): collections then scan only a replication's own objects, and
@@ -321,6 +334,7 @@ def _init_worker(setup: Validation) -> None:
     _WORKER_SETUP = setup
     gc.freeze()
     single_threaded_blas().__enter__()
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
 
 
 def _task(setup: Validation | None, args: tuple[np.random.SeedSequence, bool, int]) -> pd.DataFrame:
