@@ -264,8 +264,11 @@ def test_trimming_is_rerun_in_every_bootstrap_replicate_with_the_margins_met():
 def test_trimming_impossible_fails_explicitly():
     """Bounds no weights can meet together with the margins give an explicit CalibrationError."""
     d = survey.calibrate(_design(8), MARGINS, method="linear")
-    with pytest.raises(CalibrationError, match="did not both hold"):
+    with pytest.raises(CalibrationError, match="did not both hold") as err:
         survey.trim(d, MARGINS, lower=120, upper=121, max_cycles=10)
+    # the levels no weights within the bounds can bring to their target are named, with what they can reach
+    n = int((d.data["sex"].astype(str) == "H").sum())
+    assert f"margin sex, level H: target 24000, but its {n} unit(s) total at most {121 * n:.6g}" in str(err.value)
 
 
 def test_diagnostics_kish():

@@ -17,6 +17,22 @@ from .design import Design, Step
 from .errors import CalibrationError, ParameterError
 
 
+def _unreachable(problem, Xu: np.ndarray, lo_u: np.ndarray, hi_u: np.ndarray) -> list[str]:
+    """The levels (0/1 columns) whose target lies outside what their units can total within their bounds."""
+    out = []
+    for j, (margin, level) in enumerate(problem.names):
+        x = Xu[:, j]
+        if not np.isin(x, (0.0, 1.0)).all():
+            continue
+        inside = x == 1
+        low, high = float(lo_u[inside].sum()), float(hi_u[inside].sum())
+        if not low <= problem.T[j] <= high:
+            reach = f"at most {high:.6g}" if problem.T[j] > high else f"at least {low:.6g}"
+            out.append(f"margin {margin}, level {level}: target {problem.T[j]:.6g}, but its {int(inside.sum())} "
+                       f"unit(s) total {reach} within the bounds")
+    return out
+
+
 def trim(design: Design, margins: Sequence[Margin | NumericTotal], *, lower: float | None = None,
          upper: float | None = None, method: str = "linear", max_cycles: int = 50,
          tol: float = 1e-8, label: str | None = None) -> Design:
@@ -105,9 +121,11 @@ def trim(design: Design, margins: Sequence[Margin | NumericTotal], *, lower: flo
             ok_bounds = np.all((wa >= lo_u - 1e-9 * np.abs(lo_u)) & (wa <= hi_u + 1e-9 * np.abs(hi_u)))
             if ok_bounds and rel < tol * 10:
                 return w, {"cycles": cycle, "trimmed": int(fixed.sum())}
+        where = " in a replicate (bounds scaled by its replicate factors)" if np.any(scale[pos] != 1) else ""
         raise CalibrationError(f"trimming to [{lower}, {upper}] and re-calibration did not both hold after "
-                               f"{max_cycles} cycles; widen the bounds or use bounded calibration "
-                               "(method='logit')")
+                               f"{max_cycles} cycles{where}"
+                               + "".join(f"\n  {m}" for m in _unreachable(problem, Xu, lo_u, hi_u))
+                               + "\nwiden the bounds or use bounded calibration (method='logit')")
 
     w, info = solve(design)
     step = Step(kind="trimming", label=label or "écrêtage et recalage", apply=solve, info=info)
