@@ -261,6 +261,24 @@ def test_trimming_is_rerun_in_every_bootstrap_replicate_with_the_margins_met():
             assert np.allclose(R[key == " × ".join(lv)].sum(axis=0), t, rtol=1e-7)
 
 
+def test_a_replicate_that_cannot_be_trimmed_widens_its_bounds_and_is_kept():
+    """Bounds at the 10th and 90th percentiles hold in the sample but, even scaled by the replicate factors, not
+    in every one of 50 bootstrap replicates: those widen their bounds step by step (never narrower than asked),
+    are listed in the replicate adjustments, still meet every margin, and no replicate is dropped."""
+    d = survey.with_replicates(_design(8), "bootstrap", 50, config.rng(3, "test"))
+    cal = survey.calibrate(d, MARGINS, method="linear")
+    lo, hi = np.quantile(cal.weights, [0.1, 0.9])
+    tr = survey.trim(cal, MARGINS, lower=lo, upper=hi)
+    R = tr.replicate_weights()
+    adj = tr.replicate_adjustments()
+    assert R.shape[1] == 50 and 0 < adj["replicate"].nunique() < 50
+    assert (adj["lower"] < lo).all() and (adj["upper"] > hi).all()
+    for m in MARGINS:
+        key = tr.data[list(m.variables)].astype(str).agg(" × ".join, axis=1).to_numpy()
+        for lv, t in m.totals.items():
+            assert np.allclose(R[key == " × ".join(lv)].sum(axis=0), t, rtol=1e-7)
+
+
 def test_trimming_impossible_fails_explicitly():
     """Bounds no weights can meet together with the margins give an explicit CalibrationError."""
     d = survey.calibrate(_design(8), MARGINS, method="linear")

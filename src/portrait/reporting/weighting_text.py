@@ -57,16 +57,22 @@ def merges_sentence(notes, min_respondents: int) -> str:
                       "reproduite à elle seule.")
 
 
-def trimming_sentence(final) -> str:
-    """What the trimming step of a weighted design did (the recipe's ``trimming``); empty text without one."""
+def trimming_sentence(final, widened: int = 0, replicates: int = 0) -> str:
+    """What the trimming step of a weighted design did (the recipe's ``trimming``), and in how many of its
+    ``replicates`` the bounds had to be widened (``widened``); empty text without the step."""
     step = final.steps[-1] if final.steps else None
     if step is None or step.kind != "trimming":
         return ""
     n, cycles = int(step.info["trimmed"]), int(step.info["cycles"])
+    rep = ("Les répliques refont l'écrêtage, chaque poids borné en proportion de son facteur de réplication"
+           + (f" ; dans {fmt.number(widened)} des {fmt.number(replicates)} répliques, les bornes ont dû être élargies "
+              "pour que l'écrêtage et les marges tiennent ensemble, et aucune réplique n'est exclue." if widened else "."))
+    if n == 0:
+        return fmt.french(f"**Écrêtage.** {fmt.capitalised(step.label)} : aucun poids calé n'atteint les bornes, les "
+                          "poids restent ceux du calage. " + rep)
     return fmt.french(f"**Écrêtage.** {fmt.capitalised(step.label)} : {fmt.count(n, 'poids', 'poids')} "
                       f"{'ramené' if n < 2 else 'ramenés'} à une borne ; les marges sont de nouveau tenues après "
-                      f"{fmt.count(cycles, 'cycle')} d'écrêtage et de recalage. Les répliques refont l'écrêtage avec les "
-                      "mêmes bornes.")
+                      f"{fmt.count(cycles, 'cycle')} d'écrêtage et de recalage. " + rep)
 
 
 def out_of_scope_sentence(out: pd.DataFrame, frame_size: int) -> str:

@@ -523,6 +523,14 @@ def read_weights(path: str, variant: str | None = None) -> tuple[Design, dict[st
     return survey.read_design(p, variant), (meta or {}).get("attrs", {})
 
 
+def widened_replicates(w: Weighted, kind: str) -> int:
+    """Replicates in which a step of this kind (``calibration``: bounded calibration; ``trimming``) had to widen
+    its bounds to hold (:meth:`portrait.survey.Design.replicate_adjustments`); none is ever dropped."""
+    labels = {s.label for s in w.final.steps if s.kind == kind}
+    adj = w.final.replicate_adjustments()
+    return int(adj.loc[adj["step"].isin(labels), "replicate"].nunique())
+
+
 def steps_table(w: Weighted) -> pd.DataFrame:
     """One line per weighting step: what it did, in French, with the weights' diagnostics."""
     rows = []

@@ -344,10 +344,11 @@ class Design:
         return self._replicates()[0]
 
     def replicate_adjustments(self) -> pd.DataFrame:
-        """Replicates in which a bounded calibration could not hold its bounds and widened them
-        (:func:`~portrait.survey.calibrate`): one row per replicate and step, with ``replicate``
-        (1-based), ``step`` (its label), ``lower`` and ``upper`` (the bounds used). Empty when the rule
-        never acted; no replicate is ever dropped."""
+        """Replicates in which a bounded calibration (:func:`~portrait.survey.calibrate`) or a trimming
+        (:func:`~portrait.survey.trim`) could not hold its bounds and widened them: one row per
+        replicate and step, with ``replicate`` (1-based), ``step`` (its label), ``lower`` and ``upper``
+        (the bounds used: on g for a calibration, on the weights before the replicate factor for a
+        trimming). Empty when the rule never acted; no replicate is ever dropped."""
         notes = self.replicate_notes if self.replicate_matrix is not None else self._replicates()[1]
         return pd.DataFrame(list(notes), columns=["replicate", "step", "lower", "upper"])
 

@@ -17,6 +17,13 @@ from .design import Design, Step
 from .errors import CalibrationError, ParameterError
 
 
+#: A replicate that cannot be trimmed within the sample's bounds (scaled by its replicate factors) is never
+#: dropped: its bounds are widened by this factor (lower divided, upper multiplied) until both hold,
+#: at most ``WIDEN_TRIES`` times, and the replicate's adjustments say so.
+WIDEN_STEP = 1.25
+WIDEN_TRIES = 20
+
+
 def _unreachable(problem, Xu: np.ndarray, lo_u: np.ndarray, hi_u: np.ndarray) -> list[str]:
     """The levels (0/1 columns) whose target lies outside what their units can total within their bounds."""
     out = []
@@ -46,7 +53,8 @@ def trim(design: Design, margins: Sequence[Margin | NumericTotal], *, lower: flo
     unit's bounds are multiplied by its weight's ratio to the sample's (its replicate factor through
     the recipe: a unit drawn twice by the bootstrap may weigh twice the bound), so the replicates cap
     the units the sample caps instead of every unit the resampling doubled, which fixed bounds would
-    make infeasible.
+    make infeasible. A replicate that still cannot hold both has its bounds widened step by step
+    (``WIDEN_STEP``) rather than being dropped; :meth:`Design.replicate_adjustments` lists it.
 
     Parameters
     ----------
@@ -98,30 +106,43 @@ def trim(design: Design, margins: Sequence[Margin | NumericTotal], *, lower: flo
     problem = _build(design, margins)
 
     full = design.weights[problem.active]
+    act = problem.active
+    Xu = problem.X[problem.cell_of]
 
-    def solve(des: Design) -> tuple[np.ndarray, dict]:
-        w = des.weights.copy()
-        act = problem.active
-        Xu = problem.X[problem.cell_of]
-        # a replicate's unit bounded at its replicate factor times the bounds (1 for the sample itself)
-        scale = np.divide(w[act], full, out=np.zeros(len(full)), where=full > 0)
-        lo_u, hi_u = np.zeros(len(full)), np.zeros(len(full))          # a unit out of the replicate stays at 0
-        pos = scale > 0
-        lo_u[pos], hi_u[pos] = lo * scale[pos], hi * scale[pos]
+    def cycles(w: np.ndarray, lo_u: np.ndarray, hi_u: np.ndarray, pos: np.ndarray) -> tuple[int, int] | None:
+        """Cap and re-calibrate ``w`` in place until both hold: (cycles, units capped), or None."""
         for cycle in range(1, max_cycles + 1):
             wa = np.clip(w[act], lo_u, hi_u)
-            fixed = ((wa <= lo_u) | (wa >= hi_u)) & (scale > 0)
+            fixed = ((wa <= lo_u) | (wa >= hi_u)) & pos
             target = problem.T - Xu[fixed].T @ wa[fixed]
             free = ~fixed
             if not free.any():
-                break
+                return None
             g, _, _, rel = _newton(Xu[free], wa[free], target, method, -np.inf, np.inf, 100, tol)
             wa[free] = wa[free] * g
             w[act] = wa
-            ok_bounds = np.all((wa >= lo_u - 1e-9 * np.abs(lo_u)) & (wa <= hi_u + 1e-9 * np.abs(hi_u)))
-            if ok_bounds and rel < tol * 10:
-                return w, {"cycles": cycle, "trimmed": int(fixed.sum())}
-        where = " in a replicate (bounds scaled by its replicate factors)" if np.any(scale[pos] != 1) else ""
+            if np.all((wa >= lo_u - 1e-9 * np.abs(lo_u)) & (wa <= hi_u + 1e-9 * np.abs(hi_u))) and rel < tol * 10:
+                return cycle, int(fixed.sum())
+        return None
+
+    def solve(des: Design) -> tuple[np.ndarray, dict]:
+        # a replicate's unit bounded at its replicate factor times the bounds (1 for the sample itself)
+        scale = np.divide(des.weights[act], full, out=np.zeros(len(full)), where=full > 0)
+        pos = scale > 0
+        replicate = bool(np.any(scale[pos] != 1))
+        lo_u, hi_u = np.zeros(len(full)), np.zeros(len(full))          # a unit out of the replicate stays at 0
+        for attempt in range(WIDEN_TRIES + 1 if replicate else 1):
+            widen = WIDEN_STEP ** attempt
+            lo_u[pos], hi_u[pos] = lo * scale[pos] / widen, hi * scale[pos] * widen
+            w = des.weights.copy()
+            done = cycles(w, lo_u, hi_u, pos)
+            if done is not None:
+                info = {"cycles": done[0], "trimmed": done[1]}
+                if attempt:
+                    info["widened_bounds"] = (lo / widen, hi * widen)
+                return w, info
+        lo_u[pos], hi_u[pos] = lo * scale[pos], hi * scale[pos]
+        where = " in a replicate, even with its bounds widened" if replicate else ""
         raise CalibrationError(f"trimming to [{lower}, {upper}] and re-calibration did not both hold after "
                                f"{max_cycles} cycles{where}"
                                + "".join(f"\n  {m}" for m in _unreachable(problem, Xu, lo_u, hi_u))
