@@ -225,7 +225,7 @@ def test_trimming_caps_the_calibrated_weights_and_keeps_the_margins_in_every_rep
     assert n > 0 and f"{n} poids ramenés à une borne" in weighting_text.trimming_sentence(w.final).replace("\u202f", "")
     assert weighting_text.trimming_sentence(plain.final) == ""
     loose = recipes.weight_visitors(responses, frame, {**VISITOR, "trimming": [0.01, 100]}, config.rng(1, "t"))
-    assert "aucun poids calé n'atteint les bornes" in weighting_text.trimming_sentence(loose.final)
+    assert "Aucun poids calé n'atteint les bornes" in weighting_text.trimming_sentence(loose.final)
     assert np.allclose(loose.final.weights, plain.final.weights, rtol=1e-12)
     assert parameter_labels.value_text("trimming", [0.5, None]) == "au moins 0,5 fois la médiane"
 

@@ -128,7 +128,8 @@ def _takes(counts: Mapping[str, int]) -> str:
 
 
 def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapping[str, pd.Series],
-                     visitor_target: str = "frame", *, adjustment: str, merged: bool = False) -> str:
+                     visitor_target: str = "frame", *, adjustment: str, merged: bool = False,
+                     trimmed: Sequence[str] = ()) -> str:
     """The method in plain French, with the chain's own numbers.
 
     ``counts``: communes, residents aged 15+, frame persons, invitations of each survey;
@@ -136,7 +137,8 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
     the visitors' calibration target (``frame``: the partner files' totals less their estimated persons out of scope; ``tourism``: totals
     derived from tourism figures, which are assumptions); ``adjustment``: the correction for multiple tests
     in French, as :func:`portrait.reporting.comparison_text.adjustment_label` names it (« méthode de Holm »);
-    ``merged``: calibration levels were merged for want of respondents (« Limites » says which).
+    ``merged``: calibration levels were merged for want of respondents (« Limites » says which); ``trimmed``: the
+    surveys whose calibrated weights were trimmed (the recipe's ``trimming``).
     """
     led = ledger.groupby(["survey", "status"])["n"].sum()
 
@@ -167,6 +169,8 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
            if visitor_target == "frame" else
            "des totaux déduits des chiffres du tourisme (nuitées, part de clients étrangers) et appliqués à l'effectif "
            "des fichiers de partenaires : des hypothèses, pas des effectifs connus (voir « Limites »). ")
+        + (f"Les poids calés des {' et des '.join({'residents': 'habitants', 'visitors': 'clients'}[g] for g in trimmed)} "
+           "sont ensuite écrêtés, puis recalés. " if trimmed else "")
         + f"Effet de plan dû aux poids (Kish) : {fmt.number(diag['residents']['deff de Kish'], 3)} "
         f"chez les habitants, {fmt.number(diag['visitors']['deff de Kish'], 3)} chez les clients.",
         "**Ce que veut dire un intervalle de confiance.** Chaque chiffre est une estimation tirée d'un échantillon. "

@@ -67,12 +67,15 @@ def trimming_sentence(final, widened: int = 0, replicates: int = 0) -> str:
     rep = ("Les répliques refont l'écrêtage, chaque poids borné en proportion de son facteur de réplication"
            + (f" ; dans {fmt.number(widened)} des {fmt.number(replicates)} répliques, les bornes ont dû être élargies "
               "pour que l'écrêtage et les marges tiennent ensemble, et aucune réplique n'est exclue." if widened else "."))
+    inner = step.label[step.label.find("(") + 1:step.label.rfind(")")] if "(" in step.label else ""
+    bounds = f"Bornes : {inner}, médiane des poids calés. " if inner else ""
+    one = inner.count("fois") == 1
     if n == 0:
-        return fmt.french(f"**Écrêtage.** {fmt.capitalised(step.label)} : aucun poids calé n'atteint les bornes, les "
-                          "poids restent ceux du calage. " + rep)
-    return fmt.french(f"**Écrêtage.** {fmt.capitalised(step.label)} : {fmt.count(n, 'poids', 'poids')} "
-                      f"{'ramené' if n < 2 else 'ramenés'} à une borne ; les marges sont de nouveau tenues après "
-                      f"{fmt.count(cycles, 'cycle')} d'écrêtage et de recalage. " + rep)
+        return fmt.french(f"**Écrêtage et recalage.** {bounds}Aucun poids calé n'atteint "
+                          f"{'la borne' if one else 'les bornes'} : les poids restent ceux du calage. " + rep)
+    return fmt.french(f"**Écrêtage et recalage.** {bounds}{fmt.count(n, 'poids', 'poids')} "
+                      f"{'ramené' if n < 2 else 'ramenés'} à {'la' if one else 'une'} borne ; les marges sont de nouveau "
+                      f"tenues après {fmt.count(cycles, 'cycle')} d'écrêtage et de recalage. " + rep)
 
 
 def out_of_scope_sentence(out: pd.DataFrame, frame_size: int) -> str:
@@ -86,8 +89,8 @@ def out_of_scope_sentence(out: pd.DataFrame, frame_size: int) -> str:
         f"séjourné dans la région. Les {fmt.number(n)} personnes de l'échantillon trouvées hors champ représentent, "
         f"par leur poids de sondage, {fmt.number(est)} personnes de la base ({fmt.number(100 * est / frame_size, 1)} %). "
         "La cible de calage de chaque modalité est son total dans la base, moins les personnes hors champ qu'on y "
-        "estime de la même façon. Les invités sans réponse, dont on ne sait pas s'ils sont dans le champ, y sont "
-        "supposés : s'il s'en trouve hors champ, les cibles sont un peu trop grandes. L'aléa de cette estimation, "
+        "estime de la même façon. Les invités sans réponse, dont on ne sait pas s'ils sont dans le champ, sont "
+        "supposés y appartenir : s'il s'en trouve hors champ, les cibles sont un peu trop grandes. L'aléa de cette estimation, "
         "négligeable ici, n'entre pas dans les erreurs types.")
 
 

@@ -65,7 +65,7 @@ from .visitor_margins import (country_group, in_scope_margins,  # noqa: F401 - p
                               visitor_tourism_margins)
 from ..pipeline.config import every_problem, problem, require
 from ..survey import Design
-from ..pipeline.errors import ParameterError
+from ..pipeline.errors import CalibrationError, ParameterError
 from ..survey import Margin
 
 #: The calibration methods as the reports name them (« calage par raking ratio », the word of INSEE's Calmar).
@@ -139,9 +139,16 @@ def _trimmed(cal: Design, margins: list[Margin], recipe: "Recipe") -> Design:
     lo, hi = recipe.trimming
     shown = " ; ".join(f"{name} {fmt.exact(x)} fois la médiane" for name, x in (("min.", lo), ("max.", hi))
                        if x is not None)
-    return survey.trim(cal, margins, lower=None if lo is None else lo * med, upper=None if hi is None else hi * med,
-                       method="raking" if recipe.calibration_method == "raking" else "linear",
-                       label=f"écrêtage ({shown}) et recalage")
+    try:
+        return survey.trim(cal, margins, lower=None if lo is None else lo * med, upper=None if hi is None else hi * med,
+                           method="raking" if recipe.calibration_method == "raking" else "linear",
+                           label=f"écrêtage ({shown}) et recalage")
+    except CalibrationError as exc:
+        raise CalibrationError(
+            f"parameter 'trimming' {list(recipe.trimming)}: no weights between these multiples of the median "
+            f"calibrated weight ({med:.6g}) were found to meet every margin; widen 'trimming' (a smaller lower, a "
+            "larger upper, or null for no bound), or drop it and set calibration_method: logit with "
+            f"calibration_bounds\n{exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -465,12 +472,14 @@ def stage_estimates(w: Weighted, cb: Codebook, statistics: pd.DataFrame | None =
 
 
 def calibration_variants(w: Weighted, recipe: Recipe) -> dict[str, Design]:
-    """The recipe's non-response stage calibrated by each of ``recipe.sensitivity_methods`` (same margins)."""
+    """The recipe's non-response stage calibrated by each of ``recipe.sensitivity_methods`` (same margins), then
+    trimmed as the recipe trims (:func:`_trimmed`), so that the recipe's own method gives the study's weights."""
     out = {}
     for m in recipe.sensitivity_methods:
         bounds = recipe.calibration_bounds if m in ("logit", "truncated") else None
-        out[f"calibration_{m}"] = survey.calibrate(w.stages["nonresponse"], w.margins, method=m, bounds=bounds,
-                                                   label=f"calage ({METHOD_LABELS[m]})")
+        cal = survey.calibrate(w.stages["nonresponse"], w.margins, method=m, bounds=bounds,
+                               label=f"calage ({METHOD_LABELS[m]})")
+        out[f"calibration_{m}"] = _trimmed(cal, w.margins, replace(recipe, calibration_method=m))
     return out
 
 

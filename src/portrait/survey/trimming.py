@@ -143,10 +143,10 @@ def trim(design: Design, margins: Sequence[Margin | NumericTotal], *, lower: flo
                 return w, info
         lo_u[pos], hi_u[pos] = lo * scale[pos], hi * scale[pos]
         where = " in a replicate, even with its bounds widened" if replicate else ""
-        raise CalibrationError(f"trimming to [{lower}, {upper}] and re-calibration did not both hold after "
-                               f"{max_cycles} cycles{where}"
+        raise CalibrationError(f"trimming to [{lo:.6g}, {hi:.6g}]{where}: capping and re-calibrating "
+                               f"({max_cycles} cycles) found no weights within the bounds that meet every margin"
                                + "".join(f"\n  {m}" for m in _unreachable(problem, Xu, lo_u, hi_u))
-                               + "\nwiden the bounds or use bounded calibration (method='logit')")
+                               + "\n  widen the bounds, or use bounded calibration (method='logit')")
 
     w, info = solve(design)
     step = Step(kind="trimming", label=label or "écrêtage et recalage", apply=solve, info=info)
