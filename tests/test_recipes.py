@@ -224,6 +224,10 @@ def test_trimming_caps_the_calibrated_weights_and_keeps_the_margins_in_every_rep
     n = w.final.steps[-1].info["trimmed"]
     assert n > 0 and f"{n} poids ramenés à une borne" in weighting_text.trimming_sentence(w.final).replace("\u202f", "")
     assert weighting_text.trimming_sentence(plain.final) == ""
+    # the sensitivity variant of the recipe's own method is the study's weights (06/07 read both)
+    recipe = recipes.VisitorRecipe.from_params({**VISITOR, "trimming": [0.75, 1.3]})
+    assert np.allclose(recipes.calibration_variants(w, recipe)["calibration_raking"].weights, w.final.weights,
+                       rtol=1e-12, atol=0)
     loose = recipes.weight_visitors(responses, frame, {**VISITOR, "trimming": [0.01, 100]}, config.rng(1, "t"))
     assert "Aucun poids calé n'atteint les bornes" in weighting_text.trimming_sentence(loose.final)
     assert np.allclose(loose.final.weights, plain.final.weights, rtol=1e-12)
