@@ -241,3 +241,15 @@ def test_every_target_that_runs_the_project_python_creates_the_environment_first
         plan = subprocess.run(["make", "-n", "-j1", target], cwd=tmp_path, capture_output=True, text=True,
                               env={"PATH": "/usr/bin:/bin"})
         assert "-m venv .venv" in plan.stdout, (target, plan.stdout[-500:], plan.stderr[-500:])
+
+
+def test_the_runner_writes_changed_values_as_yaml_not_python():
+    """A trial read « trimming None → [0.5, 2.5] » where config/ and SET= write null: the runner's change lines
+    use YAML, which reads back to the same value."""
+    import yaml
+
+    from portrait.pipeline import scenario
+
+    for value, text in ((None, "null"), ([0.5, 2.5], "[0.5, 2.5]"), ("logit", "logit"), (True, "true"),
+                        ({"nights_year": 2017}, "{nights_year: 2017}")):
+        assert scenario._as_yaml(value) == text and yaml.safe_load(text) == value

@@ -84,6 +84,12 @@ def _is_output(key: str) -> bool:
     return key.startswith("out_")
 
 
+def _as_yaml(value: Any) -> str:
+    """A parameter's value as config/ and ``SET=`` write it (``null``, ``[0.5, 2.5]``, ``logit``), not Python's repr."""
+    text = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=10_000).strip()
+    return text.removesuffix("...").strip()
+
+
 def parse_set(item: str) -> tuple[str, str, Any]:
     """``"04_stage.name=value"`` → ``("04_stage", "name", value)``; ``"name=value"`` → ``("study", …)``."""
     key, sep, text = item.partition("=")
@@ -233,7 +239,7 @@ def run(scn: Scenario, say: Callable[[str], None] = print) -> Path:
                 _forget(scn.name, stage.stem)
                 say(f"  = {stage.stem}: reused from the study (same parameters and inputs)")
                 continue
-            why = ", ".join(f"{k} {a!r} → {b!r}" for k, (a, b) in stage.changes.items()) or \
+            why = ", ".join(f"{k} {_as_yaml(a)} → {_as_yaml(b)}" for k, (a, b) in stage.changes.items()) or \
                 "reads " + ", ".join(stage.remade_inputs) + " re-made by the scenario"
             _run_stage(stage, base, stage.stem, why, stage.stem in REVIEWER_REPORTS,
                        f"{stage.stem}.html", say)
