@@ -252,4 +252,4 @@ def test_the_runner_writes_changed_values_as_yaml_not_python():
 
     for value, text in ((None, "null"), ([0.5, 2.5], "[0.5, 2.5]"), ("logit", "logit"), (True, "true"),
                         ({"nights_year": 2017}, "{nights_year: 2017}")):
-        assert scenario._as_yaml(value) == text and yaml.safe_load(text) == value
+        assert scenario.as_yaml(value) == text and yaml.safe_load(text) == value

@@ -24,6 +24,16 @@ from . import paths
 from .errors import ParameterError
 from .io import write_text
 
+
+def as_yaml(value) -> str:
+    """A parameter as it is written in config/*.yaml (``raking``, ``[0.3, 3.0]``, ``null``), not as a Python repr."""
+    import yaml
+
+    plain = json.loads(json.dumps(value, default=str))   # notebook metadata nodes become plain dicts and lists
+    text = yaml.safe_dump(plain, default_flow_style=True, allow_unicode=True, width=10_000).strip()
+    return text.removesuffix("...").strip()
+
+
 HEADER = ("# defaults = config/study.yaml + config/{stem}.yaml, written by `make params`: "
           "running this notebook in JupyterLab gives what `make` gives")
 

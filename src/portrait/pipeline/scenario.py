@@ -36,6 +36,7 @@ from typing import Any, Callable
 import yaml
 
 from . import config, paths, skip_iri_grammar
+from .parameters import as_yaml
 from .errors import ParameterError, PortraitError, SurveyError
 from .io import write_text
 
@@ -82,12 +83,6 @@ def folder(name: str) -> Path:
 
 def _is_output(key: str) -> bool:
     return key.startswith("out_")
-
-
-def _as_yaml(value: Any) -> str:
-    """A parameter's value as config/ and ``SET=`` write it (``null``, ``[0.5, 2.5]``, ``logit``), not Python's repr."""
-    text = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=10_000).strip()
-    return text.removesuffix("...").strip()
 
 
 def parse_set(item: str) -> tuple[str, str, Any]:
@@ -239,7 +234,7 @@ def run(scn: Scenario, say: Callable[[str], None] = print) -> Path:
                 _forget(scn.name, stage.stem)
                 say(f"  = {stage.stem}: reused from the study (same parameters and inputs)")
                 continue
-            why = ", ".join(f"{k} {_as_yaml(a)} → {_as_yaml(b)}" for k, (a, b) in stage.changes.items()) or \
+            why = ", ".join(f"{k} {as_yaml(a)} → {as_yaml(b)}" for k, (a, b) in stage.changes.items()) or \
                 "reads " + ", ".join(stage.remade_inputs) + " re-made by the scenario"
             _run_stage(stage, base, stage.stem, why, stage.stem in REVIEWER_REPORTS,
                        f"{stage.stem}.html", say)

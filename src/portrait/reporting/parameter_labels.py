@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import json
 import re
 from typing import Any, Mapping
 
+from ..pipeline.parameters import as_yaml  # noqa: F401 - used here and by render
 from . import formatting as fmt
 
 #: Parameters never shown to readers: where the study's pseudonymisation key is kept says nothing about the
@@ -178,15 +178,6 @@ BOUNDS = frozenset({"calibration_bounds", "logit_bounds"})
 ORDERED = frozenset({"source_priority"})
 NONE = "aucun"
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def as_yaml(value) -> str:
-    """A parameter as it is written in config/*.yaml (``raking``, ``[0.3, 3.0]``), not as a Python repr."""
-    import yaml
-
-    plain = json.loads(json.dumps(value, default=str))   # notebook metadata nodes become plain dicts and lists
-    text = yaml.safe_dump(plain, default_flow_style=True, allow_unicode=True, width=10_000).strip()
-    return text.removesuffix("...").strip()
 
 
 def value_text(name: str, value) -> str:

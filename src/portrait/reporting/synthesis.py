@@ -134,9 +134,10 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
 
     ``counts``: communes, residents aged 15+, frame persons, invitations of each survey;
     ``ledger``: the fieldwork ledger; ``diag``: weight diagnostics of each survey; ``visitor_target``:
-    the visitors' calibration target (``frame``: the partner files' totals less their estimated persons out of scope; ``tourism``: totals
-    derived from tourism figures, which are assumptions); ``adjustment``: the correction for multiple tests
-    in French, as :func:`portrait.reporting.comparison_text.adjustment_label` names it (« méthode de Holm »);
+    the visitors' calibration target (``frame``: the partner files' totals less their estimated persons out of
+    scope; ``tourism``: totals derived from tourism figures, which are assumptions); ``adjustment``: the
+    correction for multiple tests in French, as :func:`portrait.reporting.comparison_text.adjustment_label`
+    names it (« méthode de Holm »);
     ``merged``: calibration levels were merged for want of respondents (« Limites » says which); ``trimmed``: the
     surveys whose calibrated weights were trimmed (the recipe's ``trimming``).
     """
