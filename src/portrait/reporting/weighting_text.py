@@ -57,9 +57,10 @@ def merges_sentence(notes, min_respondents: int) -> str:
                       "reproduite à elle seule.")
 
 
-def trimming_sentence(final, widened: int = 0, replicates: int = 0) -> str:
-    """What the trimming step of a weighted design did (the recipe's ``trimming``), and in how many of its
-    ``replicates`` the bounds had to be widened (``widened``); empty text without the step."""
+def trimming_sentence(final, trimming=None, widened: int = 0, replicates: int = 0) -> str:
+    """What the trimming step of a weighted design did (the recipe's ``trimming``, its bounds as multiples of
+    the median calibrated weight), and in how many of its ``replicates`` the bounds had to be widened
+    (``widened``); empty text without the step."""
     step = final.steps[-1] if final.steps else None
     if step is None or step.kind != "trimming":
         return ""
@@ -67,9 +68,10 @@ def trimming_sentence(final, widened: int = 0, replicates: int = 0) -> str:
     rep = ("Les répliques refont l'écrêtage, chaque poids borné en proportion de son facteur de réplication"
            + (f" ; dans {fmt.number(widened)} des {fmt.number(replicates)} répliques, les bornes ont dû être élargies "
               "pour que l'écrêtage et les marges tiennent ensemble, et aucune réplique n'est exclue." if widened else "."))
-    inner = step.label[step.label.find("(") + 1:step.label.rfind(")")] if "(" in step.label else ""
-    bounds = f"Bornes : {inner}, médiane des poids calés. " if inner else ""
-    one = inner.count("fois") == 1
+    sides = [f"{name} {fmt.exact(x)} fois la médiane" for name, x in zip(("min.", "max."), trimming or ())
+             if x is not None]
+    bounds = f"Bornes : {' ; '.join(sides)}, médiane des poids calés. " if sides else ""
+    one = len(sides) == 1
     if n == 0:
         return fmt.french(f"**Écrêtage et recalage.** {bounds}Aucun poids calé n'atteint "
                           f"{'la borne' if one else 'les bornes'} : les poids restent ceux du calage. " + rep)
