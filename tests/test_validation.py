@@ -261,6 +261,53 @@ def test_expected_outside_is_about_five_percent_for_many_replications():
     assert 0 < validation.expected_outside(10) < 0.2
 
 
+def test_with_the_band_a_true_coverage_is_put_in_question_as_often_as_the_normal_tails_say():
+    """A statistic is in question when its coverage is outside [94 %, 96 %] as well: with 5,000 replications a true 95 %
+    does that with probability 2 Φ(−0.01 / √(0.95 · 0.05 / 5000)) ≈ 0.12 % (normal approximation, closed form); with 40
+    the band binds no more than the interval (every coverage whose interval excludes 95 % is outside the band)."""
+    from scipy import stats
+
+    closed = 2 * stats.norm.cdf(-0.01 / np.sqrt(0.95 * 0.05 / 5000))
+    assert validation.expected_outside(5000, band=validation.COVERAGE_BAND) == pytest.approx(closed, rel=0.35)
+    assert validation.expected_outside(40, band=validation.COVERAGE_BAND) == validation.expected_outside(40)
+
+
+def test_a_shortfall_inside_the_band_is_not_a_verdict_but_one_beyond_it_is():
+    """The 5,000-replication run of the twenty-fifth session found intervals on the image mean covering 94.0–94.3 %:
+    significantly below 95 % (Monte Carlo intervals about ±0.6 points) but inside issue 15's acceptance band, and an
+    independent run with another seed gave 94.7–95.3 %. Report 08 called the estimates « pas fiables » for it. Hand-made
+    summaries of 11 statistics at 5,000 replications: 3 at 94.3 % are counted as excluding 95 % but not put in question;
+    3 at 93.5 % are, beyond the rule's tolerance (binomial 95th percentile plus one: 1)."""
+    from portrait.study import codebook
+
+    cb = codebook.load("config/codebook.yaml")
+
+    def summary(low: float) -> pd.DataFrame:
+        rows = []
+        for i in range(11):
+            cov = low if i < 3 else 0.95
+            lo, hi = validation.wilson(cov * 5000, 5000)
+            for est in validation.ESTIMATORS:
+                rows.append({"survey": "residents", "item": f"s{i}", "statistic": "mean", "level": "", "estimator": est,
+                             "variance": "linearisation", "planted": False, "replications": 5000, "failures": 0,
+                             "truth": 1.0, "mean": 1.0, "bias": 0.0, "bias_mcse": 0.01, "rel_bias": 0.0, "bias_sd": 0.0,
+                             "sd": 0.1, "rmse": 0.1, "mean_se": 0.1, "se_ratio": 1.0, "coverage": cov,
+                             "coverage_low": float(lo), "coverage_high": float(hi), "rejection": np.nan,
+                             "rejection_low": np.nan, "rejection_high": np.nan})
+        return pd.DataFrame(rows)
+
+    inside, beyond = validation.acceptance(summary(0.943)), validation.acceptance(summary(0.935))
+    for a, outside in ((inside, 0), (beyond, 3)):
+        per = a["linearisation"]["per_estimator"]["raking"]
+        assert per["excluding"] == 3 and per["outside"] == outside and per["limit"] == 1
+    assert inside["linearisation"]["ok"] and not beyond["linearisation"]["ok"]
+    text = validation.conclusion_fr(summary(0.943), cb)
+    assert "exclut 95 % pour 3 (raking ratio) et 3 (logit borné) ; une statistique n'est mise en cause que si sa " \
+        "couverture sort aussi de la plage de tolérance (de 94 % à 96 %) : c'est le cas pour 0 (raking ratio) et 0" in text
+    assert "ne sont pas fiables" not in text and "Un relecteur peut se fier" in text
+    assert "ne sont pas fiables" in validation.conclusion_fr(summary(0.935), cb)
+
+
 def test_bad_parameters_are_named(setup):
     """Wrong numbers of replications or workers raise a ParameterError naming them."""
     from portrait.pipeline.errors import ParameterError
@@ -662,7 +709,8 @@ def test_the_conclusion_weighs_every_target_and_names_the_first():
     assert "Avec pour cible la population finie fixée (4 réplications)" in both and "ne sont pas fiables" not in both
     # per estimator, as for the first target: 2 statistics, none outside (not « 0 statistique » summed over both)
     assert "sur les 2 statistiques, l'intervalle Monte-Carlo de la couverture exclut 95 % pour 0 (raking ratio) et 0 (logit " \
-        "borné), ce que le hasard explique)" in both
+        "borné) et la couverture sort de la plage de 94 % à 96 % pour 0 (raking ratio) et 0 (logit borné) d'entre elles, " \
+        "ce que le hasard explique)" in both
     worse = validation.conclusion_fr(good, cb, results=main, others={"finite": bad})
     assert "ne sont pas fiables avec pour cible la population finie fixée**" in worse     # the target at fault named
     assert f"le biais des estimateurs calés ne dépasse pas **{fmt.number((0.5 + shift) / np.std([1, 2, 3, 4], ddof=1), 2)} " \

@@ -76,7 +76,7 @@ from .validation_setup import (CALIBRATED, DIFFERENCE_NAME, ESTIMATOR_LABELS, ES
                                FINITE_COLUMNS, Validation, _ordered, finite_population_truth, key_truth)
 from .validation_profiles import (COMPARISON_LABELS, profile_acceptance, profile_finding, profile_summary,
                                   profile_table_fr, profile_tests)
-from .validation_summary import (SUMMARY_KEYS, acceptance, by_estimator, conclusion_fr,
+from .validation_summary import (COVERAGE_BAND, SUMMARY_KEYS, acceptance, by_estimator, conclusion_fr,
                                  detail_table_fr, truth_table_fr,
                                  expected_outside, overview_table_fr, replication_coverage, statistic_labels, summary,
                                  wilson)
@@ -90,7 +90,7 @@ __all__ = ["ESTIMATORS", "ESTIMATOR_LABELS", "VARIANCES", "VARIANCE_LABELS", "DI
            "Validation", "key_truth", "FINITE_COLUMNS", "finite_population_truth",
            "replication_index", "simulate_responses", "replicate", "differences", "single_threaded_blas", "run",
            "wilson", "SUMMARY_KEYS", "summary", "replication_coverage", "by_estimator", "statistic_labels", "overview_table_fr",
-           "detail_table_fr", "truth_table_fr", "expected_outside", "acceptance", "conclusion_fr", "widened_replicates",
+           "detail_table_fr", "truth_table_fr", "expected_outside", "COVERAGE_BAND", "acceptance", "conclusion_fr", "widened_replicates",
            "widening_sentence_fr", "coverage_finding", "bias_finding", "tests_finding"]
 
 
