@@ -34,6 +34,37 @@ def test_settings_read_stage_name_and_yaml_value():
         scenario.parse_set("calibration_method")
 
 
+def test_a_value_with_spaces_stays_one_setting():
+    """``SET="05_visitor_weighting.trimming=[0.5, 2.5]"``, as config/ writes a list, was cut at the space and refused as
+    invalid YAML; a piece that does not start ``name=`` now continues the value before it."""
+    assert scenario.split_settings("05_visitor_weighting.trimming=[0.5, 2.5] seed=7") == \
+        ["05_visitor_weighting.trimming=[0.5, 2.5]", "seed=7"]
+    assert scenario.split_settings("'04_resident_weighting.calibration_method=logit'") == \
+        ["04_resident_weighting.calibration_method=logit"]
+    assert scenario.split_settings("") == []
+
+
+def test_the_redo_command_and_the_origin_of_a_setting_name_what_the_user_typed():
+    """The index offered `make scenario NAME=x` to redo a scenario made with SET=, which fails (no setting); a parameter
+    a scenario set and a stage refused was said to come from « the command line (-p) », which the user never typed."""
+    from portrait.pipeline import run
+
+    sets = ["05_visitor_weighting.trimming=[0.5, 2.5]", "seed=7"]
+    scn = scenario.load("essai", sets)
+    assert scn.command() == 'make scenario NAME=essai SET="05_visitor_weighting.trimming=[0.5, 2.5] seed=7"'
+    assert scenario.split_settings(scn.command().split("SET=", 1)[1].strip('"')) == sets
+    assert scenario.load("tourisme").command() == "make scenario NAME=tourisme"
+    assert scn.origin("05_visitor_weighting", "trimming").startswith("SET (`make scenario NAME=essai")
+    assert scn.origin("03_fieldwork", "seed").startswith("SET")          # study-wide: every stage
+    assert scenario.load("tourisme").origin("05_visitor_weighting", "calibration_target") == \
+        "config/scenarios/tourisme.yaml"
+    origins = {"trimming": scn.origin("05_visitor_weighting", "trimming")}
+    assert run._set_in("trimming", "05_visitor_weighting", {"trimming": [3, 2]}, origins) == origins["trimming"]
+    assert "command line" in run._set_in("trimming", "05_visitor_weighting", {"trimming": [3, 2]})
+    item = report.index_items([{"name": "essai", "title": "Essai", "command": scn.command(), "stages": []}])
+    assert "<code>make scenario NAME=essai SET=&quot;05_visitor_weighting.trimming=[0.5, 2.5] seed=7&quot;</code>" in item
+
+
 @pytest.mark.parametrize("name, sets, message", [
     ("Bad Name", ["seed=1"], "lower-case letters"),
     ("x", [], r"changes no parameter: .* \(shipped scenarios: .*pop2019"),
@@ -212,7 +243,7 @@ def test_a_failed_scenario_withdraws_its_old_reports(monkeypatch, tmp_path):
     monkeypatch.setattr(scenario, "plan", lambda scn: stages)
     monkeypatch.setattr(scenario, "_forget", lambda name, stem: None)
 
-    def run_stage(stage, base, label, why, no_input, html_name, say, quiet_if_current=False):
+    def run_stage(stage, base, label, why, no_input, html_name, say, quiet_if_current=False, origins=None):
         if stage.stem == "06_comparison":
             raise PortraitError("06 failed")
         (base / "reports" / html_name).write_text("new")

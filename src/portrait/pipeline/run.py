@@ -20,7 +20,7 @@ import re
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import yaml
 
@@ -112,8 +112,12 @@ def normalise(nb, output_path: str) -> None:
             cell["id"] = f"cell-{i}"
 
 
-def _set_in(name: str, stem: str, overrides: dict[str, Any] | None) -> str | None:
-    """Where the value of parameter ``name`` came from: the command line, the stage's or the study's YAML file."""
+def _set_in(name: str, stem: str, overrides: dict[str, Any] | None,
+            origins: Mapping[str, str] | None = None) -> str | None:
+    """Where the value of parameter ``name`` came from: what ``origins`` says (a caller that sets parameters for the
+    user, as a scenario does), the command line, the stage's or the study's YAML file."""
+    if origins and name in origins:
+        return origins[name]
     if overrides and name in overrides:
         return f"the command line (`-p {name} …`)"
     for file in (paths.CONFIG / f"{stem}.yaml", paths.CONFIG / config.STUDY_FILE):
@@ -125,7 +129,8 @@ def _set_in(name: str, stem: str, overrides: dict[str, Any] | None) -> str | Non
     return None
 
 
-def _short_failure(notebook: Path, exc, partial: Path, overrides: dict[str, Any] | None = None) -> str:
+def _short_failure(notebook: Path, exc, partial: Path, overrides: dict[str, Any] | None = None,
+                   origins: Mapping[str, str] | None = None) -> str:
     """A few lines an analyst can act on, instead of papermill's long trace."""
     import nbformat
 
@@ -155,7 +160,7 @@ def _short_failure(notebook: Path, exc, partial: Path, overrides: dict[str, Any]
     hint = ""
     if exc.ename == "ParameterError":
         named = dict.fromkeys(re.findall(r"parameter '(\w+)'", evalue))      # every one, in order, once
-        sources = [(n, s) for n in named if (s := _set_in(n, Path(notebook).stem, overrides))]
+        sources = [(n, s) for n in named if (s := _set_in(n, Path(notebook).stem, overrides, origins))]
         hint = ("".join(f"\n  parameter '{n}' is set in {s}" for n, s in sources) if sources else
                 f"\n  parameters: config/{config.STUDY_FILE} and config/{Path(notebook).stem}.yaml (or `-p name value`; "
                 "the notebook's parameters cell when run in JupyterLab)")
@@ -210,8 +215,11 @@ def quiet_kernel_manager(socket_dir: str | None = None) -> type:
 
 
 def run(notebook: str | Path, output: str | Path | None = None, overrides: dict[str, Any] | None = None,
-        timeout: int = 1200) -> Path:
-    """Execute ``notebook`` with its parameters; return the path of the executed notebook."""
+        timeout: int = 1200, origins: Mapping[str, str] | None = None) -> Path:
+    """Execute ``notebook`` with its parameters; return the path of the executed notebook.
+
+    ``origins`` (parameter name → where the user set it) names, in a failure's message, where a parameter of
+    ``overrides`` came from when the user did not type it as ``-p`` (a scenario's file or ``SET``)."""
     import nbformat
 
     from .io import write_text
@@ -232,7 +240,7 @@ def run(notebook: str | Path, output: str | Path | None = None, overrides: dict[
     src_dir = str(paths.ROOT / "src")
     if src_dir not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
         os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (src_dir, os.environ.get("PYTHONPATH")) if p)
-    nb = _execute(nb_path, partial, params, overrides, watch, timeout)
+    nb = _execute(nb_path, partial, params, overrides, watch, timeout, origins)
     manifest.record(nb_path.stem, seen)
     normalise(nb, paths.relative(out))
     write_text(out, nbformat.writes(nb) + "\n")
@@ -241,7 +249,7 @@ def run(notebook: str | Path, output: str | Path | None = None, overrides: dict[
 
 
 def _execute(nb_path: Path, partial: Path, params: dict[str, Any], overrides: dict[str, Any] | None, watch: str,
-             timeout: int) -> Any:
+             timeout: int, origins: Mapping[str, str] | None = None) -> Any:
     """papermill's run of the notebook into ``partial``, with a new kernel if one does not start."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -261,7 +269,7 @@ def _execute(nb_path: Path, partial: Path, params: dict[str, Any], overrides: di
                     kernel_manager_class=quiet_kernel_manager(socket_dir))
             return nb
         except PapermillExecutionError as exc:
-            raise NotebookFailed(_short_failure(nb_path, exc, partial, overrides)) from None
+            raise NotebookFailed(_short_failure(nb_path, exc, partial, overrides, origins)) from None
         except RuntimeError as exc:
             # A kernel that dies at start or never answers (a machine short of memory, a TCP port taken
             # where Unix sockets are not available): nothing of the notebook has run yet, so starting

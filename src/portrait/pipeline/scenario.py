@@ -57,6 +57,24 @@ class Scenario:
     title: str
     description: str
     settings: dict[str, dict[str, Any]]
+    sources: dict[tuple[str, str], str] = field(default_factory=dict)   # (stem, name) → file or "SET" that set it
+
+    def origin(self, stem: str, name: str) -> str | None:
+        """Where the user set parameter ``name`` of stage ``stem`` (directly or study-wide), for error messages."""
+        src = self.sources.get((stem, name)) or self.sources.get((STUDY_WIDE, name))
+        if src is None:
+            return None
+        return f"SET (`make scenario NAME={self.name} SET=\"…\"`)" if src == "SET" else src
+
+    def command(self) -> str:
+        """The command that re-makes this scenario: ``make scenario NAME=…``, with the settings given by ``SET``
+        (not in ``config/scenarios/NAME.yaml``) written back as ``SET="stage.name=value …"``."""
+        sets = [(f"{stem}.{key}" if stem != STUDY_WIDE else key) + "=" + as_yaml(self.settings[stem][key])
+                for (stem, key), src in self.sources.items() if src == "SET"]
+        text = " ".join(sets)
+        for c in '\\"$`':
+            text = text.replace(c, "\\" + c)
+        return f"make scenario NAME={self.name}" + (f' SET="{text}"' if sets else "")
 
 
 @dataclass
@@ -98,12 +116,27 @@ def parse_set(item: str) -> tuple[str, str, Any]:
     return (stem if dot else STUDY_WIDE), name, value
 
 
+_SETTING_START = re.compile(r"^[A-Za-z0-9_.]+=")
+
+
+def split_settings(text: str) -> list[str]:
+    """``SET`` as typed → its settings: split on spaces as the shell would (quotes kept together), and a piece
+    that does not start ``name=`` continues the value before it, so ``trimming=[0.5, 2.5]`` is one setting."""
+    out: list[str] = []
+    for piece in shlex.split(text):
+        if out and not _SETTING_START.match(piece):
+            out[-1] += " " + piece
+        else:
+            out.append(piece)
+    return out
+
+
 def load(name: str, sets: list[str] | tuple[str, ...] = ()) -> Scenario:
     """The scenario ``name``: ``config/scenarios/NAME.yaml`` if it exists, then the ``sets``."""
     if not NAME.match(name or ""):
         raise ParameterError(f"scenario name {name!r}: use lower-case letters, digits, - and _ "
                              "(it names the folder scenarios/NAME/)")
-    title, description, settings = name, "", {}
+    title, description, settings, sources = name, "", {}, {}
     file = DEFINITIONS / f"{name}.yaml"
     if file.exists():
         spec = config.read_yaml(file)
@@ -115,10 +148,12 @@ def load(name: str, sets: list[str] | tuple[str, ...] = ()) -> Scenario:
             if not isinstance(values, dict):
                 raise ParameterError(f"{paths.relative(file)}: set.{stem} must map parameter names to values")
             settings.setdefault(str(stem), {}).update(values)
+            sources.update({(str(stem), str(k)): paths.relative(file) for k in values})
     for item in sets:
         stem, key, value = parse_set(item)
         settings.setdefault(stem, {})[key] = value
-    scn = Scenario(name, title, description, settings)
+        sources[(stem, key)] = "SET"
+    scn = Scenario(name, title, description, settings, sources)
     _check(scn, file if file.exists() else None)
     return scn
 
@@ -236,8 +271,9 @@ def run(scn: Scenario, say: Callable[[str], None] = print) -> Path:
                 continue
             why = ", ".join(f"{k} {as_yaml(a)} → {as_yaml(b)}" for k, (a, b) in stage.changes.items()) or \
                 "reads " + ", ".join(stage.remade_inputs) + " re-made by the scenario"
+            origins = {k: o for k in stage.changes if (o := scn.origin(stage.stem, k))}
             _run_stage(stage, base, stage.stem, why, stage.stem in REVIEWER_REPORTS,
-                       f"{stage.stem}.html", say)
+                       f"{stage.stem}.html", say, origins=origins)
             pending.remove(stage.stem)
         manifest = write_manifest(scn, stage_list)
         report = Stage(REPORT_NOTEBOOK.stem, True, params=report_parameters(scn, stage_list))
@@ -250,7 +286,8 @@ def run(scn: Scenario, say: Callable[[str], None] = print) -> Path:
 
 
 def _run_stage(stage: Stage, base: Path, label: str, why: str, no_input: bool, html_name: str,
-               say: Callable[[str], None], quiet_if_current: bool = False) -> Path:
+               say: Callable[[str], None], quiet_if_current: bool = False,
+               origins: dict[str, str] | None = None) -> Path:
     """Execute and render one notebook into the scenario's folder, unless its stamp says it is up to date."""
     from . import run as runner
 
@@ -265,7 +302,7 @@ def _run_stage(stage: Stage, base: Path, label: str, why: str, no_input: bool, h
         return html
     say(f"  ▶ {label}: re-run{detail}")
     stamp_file.unlink(missing_ok=True)
-    runner.run(nb, out, stage.params)
+    runner.run(nb, out, stage.params, origins=origins)
     _render(out, html, no_input)
     write_text(stamp_file, key + "\n")
     return html
@@ -305,7 +342,8 @@ def _forget(name: str, stem: str) -> None:
 
 def write_manifest(scn: Scenario, stage_list: list[Stage]) -> Path:
     """``scenarios/NAME/scenario.json``: what the scenario changed, and which stages it re-ran."""
-    doc = {"name": scn.name, "title": scn.title, "description": scn.description, "settings": scn.settings,
+    doc = {"name": scn.name, "title": scn.title, "description": scn.description, "command": scn.command(),
+           "settings": scn.settings,
            "stages": [{"stage": s.stem, "rerun": s.rerun, "changes": s.changes, "remade_inputs": s.remade_inputs}
                       for s in stage_list]}
     path, text = folder(scn.name) / "scenario.json", json.dumps(doc, ensure_ascii=False, indent=1, default=str) + "\n"
@@ -346,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
                 built = "built" if (folder(p.stem) / "scenario.json").exists() else "not built"
                 print(f"{p.stem}\t{config.read_yaml(p).get('title', '')}\t({built})")
             return 0
-        run(load(args.name, shlex.split(args.set)))
+        run(load(args.name, split_settings(args.set)))
     except (PortraitError, SurveyError) as exc:
         print(f"✗ scenario {args.name}: {exc}", file=sys.stderr)
         return 1

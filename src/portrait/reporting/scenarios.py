@@ -206,7 +206,8 @@ def index_items(manifests: list[dict[str, Any]]) -> str:
                              f"(étude : {parameter_labels.html_value(k, a)})"
                              for s in mf["stages"] for k, (a, b) in s["changes"].items() if not _redirect(a, b))
         items.append(f'<li><a href="../scenarios/{html.escape(mf["name"])}/reports/index.html">'
-                     f'{html.escape(mf["title"])}</a>{badge} — <code>make scenario NAME={html.escape(mf["name"])}</code>'
+                     f'{html.escape(mf["title"])}</a>{badge} — '
+                     f'<code>{html.escape(mf.get("command") or "make scenario NAME=" + mf["name"])}</code>'
                      + (f'<br>{html.escape(mf["description"])}' if mf.get("description") else "")
                      + f'<br><span class="params">{changed} ; étapes refaites : '
                        f'{html.escape(", ".join(rerun))}</span></li>')
