@@ -222,7 +222,10 @@ def test_trimming_caps_the_calibrated_weights_and_keeps_the_margins_in_every_rep
     assert "puis écrêtage (min. 0,75 fois la médiane ; max. 1,3 fois la médiane) et recalage" in \
         " ".join(recipes.steps_table(w)["étape"]).replace("\u00a0", " ")
     n = w.final.steps[-1].info["trimmed"]
-    assert n > 0 and f"{n} poids ramenés à une borne" in weighting_text.trimming_sentence(w.final).replace("\u202f", "")
+    sentence = weighting_text.trimming_sentence(w.final).replace("\u202f", "")
+    assert n > 0 and f"{n} poids ramenés à une borne" in sentence
+    # the report's figures and tables say « après calage » of the final weights: the sentence says they are trimmed
+    assert sentence.replace("\xa0", " ").endswith("« après calage » désigne ces poids calés puis écrêtés.")
     assert weighting_text.trimming_sentence(plain.final) == ""
     # the sensitivity variant of the recipe's own method is the study's weights (06/07 read both)
     recipe = recipes.VisitorRecipe.from_params({**VISITOR, "trimming": [0.75, 1.3]})

@@ -77,7 +77,8 @@ def trimming_sentence(final, trimming=None, widened: int = 0, replicates: int = 
                           f"{'la borne' if one else 'les bornes'} : les poids restent ceux du calage. " + rep)
     return fmt.french(f"**Écrêtage et recalage.** {bounds}{fmt.count(n, 'poids', 'poids')} "
                       f"{'ramené' if n < 2 else 'ramenés'} à {'la' if one else 'une'} borne ; les marges sont de nouveau "
-                      f"tenues après {fmt.count(cycles, 'cycle')} d'écrêtage et de recalage. " + rep)
+                      f"tenues après {fmt.count(cycles, 'cycle')} d'écrêtage et de recalage. " + rep
+                      + " Dans la suite du rapport, « après calage » désigne ces poids calés puis écrêtés.")
 
 
 def out_of_scope_sentence(out: pd.DataFrame, frame_size: int) -> str:
