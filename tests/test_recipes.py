@@ -225,7 +225,7 @@ def test_trimming_caps_the_calibrated_weights_and_keeps_the_margins_in_every_rep
     sentence = weighting_text.trimming_sentence(w.final).replace("\u202f", "")
     assert n > 0 and f"{n} poids ramenés à une borne" in sentence
     # the report's figures and tables say « après calage » of the final weights: the sentence says they are trimmed
-    assert sentence.replace("\xa0", " ").endswith("« après calage » désigne ces poids calés puis écrêtés.")
+    assert sentence.replace("\xa0", " ").endswith("« après calage » désigne ces poids calés, écrêtés puis recalés.")
     assert weighting_text.trimming_sentence(plain.final) == ""
     # the sensitivity variant of the recipe's own method is the study's weights (06/07 read both)
     recipe = recipes.VisitorRecipe.from_params({**VISITOR, "trimming": [0.75, 1.3]})

@@ -107,7 +107,7 @@ def test_the_study_conclusion_reads_survey_by_survey(full_run):
     assert "Enquête par enquête" in text and "seulement corrigées de la non-réponse (" not in text
     assert "Sans pondération" in text and "chez les habitants, " in text and "(habitants et clients, " not in text
     # « compatible » is a rule's verdict: the sentence gives the count the rule tolerates
-    assert re.search(r"en mettrait en cause \d+,\d en moyenne \(la règle en tolère jusqu'à \d+, le 95ᵉ centile", text)
+    assert re.search(r"en produirait \d+,\d en moyenne \(la règle en tolère jusqu'à \d+, le 95ᵉ centile", text)
 
 
 def test_each_variance_is_drawn_against_the_band_of_its_own_number_of_replications():

@@ -386,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         run(load(args.name, split_settings(args.set)))
     except (PortraitError, SurveyError) as exc:
-        print(f"✗ scenario {args.name}: {exc}", file=sys.stderr)
+        print(f"✗ scenario {args.name}: {str(exc).removeprefix('✗ ')}", file=sys.stderr)
         return 1
     return 0
 

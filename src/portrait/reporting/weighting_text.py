@@ -78,7 +78,7 @@ def trimming_sentence(final, trimming=None, widened: int = 0, replicates: int = 
     return fmt.french(f"**Écrêtage et recalage.** {bounds}{fmt.count(n, 'poids', 'poids')} "
                       f"{'ramené' if n < 2 else 'ramenés'} à {'la' if one else 'une'} borne ; les marges sont de nouveau "
                       f"tenues après {fmt.count(cycles, 'cycle')} d'écrêtage et de recalage. " + rep
-                      + " Dans la suite du rapport, « après calage » désigne ces poids calés puis écrêtés.")
+                      + " Dans la suite du rapport, « après calage » désigne ces poids calés, écrêtés puis recalés.")
 
 
 def out_of_scope_sentence(out: pd.DataFrame, frame_size: int) -> str:

@@ -448,6 +448,17 @@ def _band() -> str:
     return f"de {_pct(COVERAGE_BAND[0], 0)} à {_pct(COVERAGE_BAND[1], 0)}"
 
 
+def _in_question(c: dict[str, Any]) -> str:
+    """« sur les 33 statistiques, … » : which statistics' coverage is in question under the rule of :func:`acceptance`."""
+    head = f"sur les {c['statistics']} statistiques, "
+    if all(x["excluding"] == x["outside"] for x in c["per_estimator"].values()):
+        return (head + f"{_outside_counts(c)} ont une couverture hors de la plage de tolérance ({_band()}) et un "
+                "intervalle Monte-Carlo qui exclut 95 %")
+    return (head + f"l'intervalle Monte-Carlo de la couverture exclut 95 % pour {_outside_counts(c, 'excluding')} ; "
+            f"parmi elles, {_outside_counts(c)} ont aussi une couverture hors de la plage de tolérance ({_band()}), "
+            "seule à mettre une statistique en cause")
+
+
 def _coverage_sentence(c: dict[str, Any], name: str, extra: str) -> str:
     """What the intervals of one variance method (:func:`acceptance`'s entry ``c``) cover, in French."""
     reps = f"{_int(c['replications'])} réplication{'s' if c['replications'] > 1 else ''}"
@@ -455,15 +466,10 @@ def _coverage_sentence(c: dict[str, Any], name: str, extra: str) -> str:
     limit = max(x["limit"] for x in c["per_estimator"].values())
     text = (f"Leurs intervalles à 95 % ({name}, {reps}{extra}) contiennent la vraie valeur "
             f"**{_pct(c['coverage'])}** du temps (de {_pct(c['coverage_min'])} à {_pct(c['coverage_max'])} selon "
-            f"la statistique) ; sur les {c['statistics']} statistiques, l'intervalle Monte-Carlo de la couverture "
-            + (f"exclut 95 % et la couverture sort de la plage de tolérance ({_band()}) pour {_outside_counts(c)}, "
-               if all(x["excluding"] == x["outside"] for x in c["per_estimator"].values()) else
-               f"exclut 95 % pour {_outside_counts(c, 'excluding')} ; une statistique n'est mise en cause que si sa "
-               f"couverture sort aussi de la plage de tolérance ({_band()}) : c'est le cas pour {_outside_counts(c)}, ")
-            + "quand le hasard seul en mettrait en cause " + fmt.number(expected, 1)
+            f"la statistique) ; {_in_question(c)}, alors que le hasard seul en produirait " + fmt.number(expected, 1)
             + f" en moyenne (la règle en tolère jusqu'à {limit}, le 95ᵉ centile de la loi binomiale plus un pour la "
             "corrélation entre statistiques d'une même réplication)")
-    text += " : c'est compatible." if c["ok"] else " : c'est plus que le hasard seul n'en mettrait en cause."
+    text += " : c'est compatible avec le hasard." if c["ok"] else " : c'est plus que le hasard seul n'en produirait."
     if "paired_linearised_coverage" in c:
         same = c["same_as_linearised"]
         text += ((" Mais" if same and not c["ok"] else "")
@@ -508,11 +514,9 @@ def _target_sentence(target: str, summ: pd.DataFrame) -> tuple[str, bool]:
             f"**{_sds(a['max_abs_bias_sd'], 2)}** (seuil {_sds(a['bias_tolerance'], 2)})")
     if c is not None:
         text += (f" et leurs intervalles linéarisés contiennent la vraie valeur **{_pct(c['coverage'])}** du temps (de "
-                 f"{_pct(c['coverage_min'])} à {_pct(c['coverage_max'])} selon la statistique ; sur les "
-                 f"{c['statistics']} statistiques, l'intervalle Monte-Carlo de la couverture exclut 95 % pour "
-                 f"{_outside_counts(c, 'excluding')} et la couverture sort de la plage {_band()} pour "
-                 f"{_outside_counts(c)} d'entre elles, "
-                 + ("ce que le hasard explique)" if c["ok"] else "plus que le hasard n'en mettrait en cause)"))
+                 f"{_pct(c['coverage_min'])} à {_pct(c['coverage_max'])} selon la statistique ; {_in_question(c)} ; "
+                 f"la règle en tolère jusqu'à {max(x['limit'] for x in c['per_estimator'].values())} : "
+                 + ("c'est compatible avec le hasard)" if c["ok"] else "c'est plus que le hasard seul n'en produirait)"))
     return text + ".", bool(a["bias_ok"] and (c is None or c["ok"]))
 
 
