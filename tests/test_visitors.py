@@ -266,6 +266,11 @@ def test_another_key_selects_the_same_records(generated, ingested):
         where = res.frame.set_index("person_id").loc[sample["person_id"], ["first_file_id", "first_row"]]
         picks.append(where.reset_index(drop=True))
     pd.testing.assert_frame_equal(picks[0], picks[1])
+    # the validation's fixed finite population is keyed by the first record, not the pseudonym: another key, the same
+    # population (its truth and answers in report 08 were those of whichever key the installation had drawn)
+    from portrait.study.fieldwork import finite
+
+    assert (finite.visitor_keys(other.frame) == finite.visitor_keys(ingested.frame)).all()
 
 
 def test_ingest_twice_gives_identical_parquet_bytes(generated, ingested, tmp_path):

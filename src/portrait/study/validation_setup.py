@@ -95,6 +95,9 @@ class Validation:
     logit_bounds : bounds on g of the bounded-logit estimator.
     resident_plan : the resident draw's allocation and inclusion probabilities
         (:func:`portrait.study.frames.resident_plan`), computed once.
+    visitor_keys : each visitor's finite-population key by ``person_id``
+        (:func:`portrait.study.fieldwork.finite.visitor_keys` of the frame: of the first record, not of the
+        pseudonym), computed once.
     """
 
     seed: int
@@ -118,6 +121,7 @@ class Validation:
     target: str = "superpopulation"
     model_truth: pd.DataFrame | None = None
     resident_plan: frames.ResidentPlan | None = None
+    visitor_keys: pd.Series | None = None      # person_id → finite-population key (finite.visitor_keys of the frame)
 
     @classmethod
     def build(cls, *, seed: int, codebook_file: str | Path, model_file: str | Path,
@@ -157,7 +161,8 @@ class Validation:
                     visitor_margins=recipes.visitor_frame_margins(vframe),
                     statistics=statistics[["item", "statistic", "level"]].reset_index(drop=True),
                     truth=truth, logit_bounds=bounds, min_core_answered=min_core_answered, level=level,
-                    model_truth=truth, resident_plan=frames.resident_plan(rframe, rdesign))
+                    model_truth=truth, resident_plan=frames.resident_plan(rframe, rdesign),
+                    visitor_keys=pd.Series(finite.visitor_keys(vframe), index=vframe["person_id"].astype(str)))
         return setup.for_target(target)
 
     def for_target(self, target: str, workers: int = 1, finite_values: pd.DataFrame | None = None,

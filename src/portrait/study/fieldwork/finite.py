@@ -191,9 +191,18 @@ def resident_slot_keys(slots: pd.DataFrame, frame: pd.DataFrame, rng: np.random.
     return resident_keys(slots["code"].astype(str).to_numpy(), person_indices(slots, frame, rng))
 
 
-def visitor_keys(sample: pd.DataFrame) -> np.ndarray:
-    """The finite-population keys of visitor frame units (their ``person_id``)."""
-    return string_keys(sample["person_id"].astype(str))
+#: The visitor frame's pointer to each person's first record (partner file, row): unlike ``person_id``, a keyed
+#: hash, it does not depend on the pseudonymisation key, so neither does the fixed population.
+RECORD_POINTER = ("first_file_id", "first_row")
+
+
+def visitor_keys(units: pd.DataFrame) -> np.ndarray:
+    """The finite-population keys of visitor frame units: of their first record (``first_file_id:first_row``), so
+    that another pseudonymisation key gives the same population; of ``person_id`` for a table without that
+    pointer (the tests' synthetic frames, whose ids are not pseudonyms)."""
+    if all(c in units.columns for c in RECORD_POINTER):
+        return string_keys(units["first_file_id"].astype(str) + ":" + units["first_row"].astype(str))
+    return string_keys(units["person_id"].astype(str))
 
 
 def fixed_visitor_units(model: FieldworkModel, sample: pd.DataFrame, seed: int,
