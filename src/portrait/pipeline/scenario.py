@@ -170,7 +170,8 @@ def _check(scn: Scenario, file: Path | None) -> None:
     declared = {p.stem: set(cell_defaults(p)) for p in stages()}
     for stem, values in scn.settings.items():
         if stem != STUDY_WIDE and stem not in declared:
-            raise ParameterError(f"{where}: {stem!r} is not a stage of a scenario (stages: {sorted(declared)})")
+            raise ParameterError(f"{where}: {stem!r} is not a stage of a scenario{config.did_you_mean([stem], declared)} "
+                                 f"(stages: {sorted(declared)})")
         for key in values:
             if _is_output(key):
                 raise ParameterError(f"{where}: {stem}.{key} is an output path; a scenario's outputs go to "
