@@ -47,7 +47,9 @@ def example_visitor_frame(n: int = 5000, seed: int = 1) -> pd.DataFrame:
     df = pd.DataFrame({"person_id": ids, "zone": zone, "source_type": source, "multiplicity": mult,
                        "country": country, "residence_region": region, "purpose": purpose})
     df["stratum"] = df["zone"] + "|" + df["source_type"]
-    return df.sort_values("person_id").reset_index(drop=True)
+    df = df.sort_values("person_id").reset_index(drop=True)
+    df["first_file_id"], df["first_row"] = "P01", np.arange(2, n + 2)       # the frame's pointer to a first record
+    return df
 
 
 def example_visitor_sample(frame: pd.DataFrame, n: int = 1500, seed: int = 1) -> pd.DataFrame:

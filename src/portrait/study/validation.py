@@ -242,8 +242,7 @@ def replicate(setup: Validation, seq: np.random.SeedSequence, *, bootstrap: bool
     if setup.target == "finite":    # the persons behind the slots: SRSWOR of the take in each commune
         person_rng = np.random.Generator(np.random.PCG64(_child(seq, 5)))
         keys = {"residents": finite.resident_slot_keys(slots, setup.resident_frame, person_rng),
-                "visitors": (finite.visitor_keys(vsample) if setup.visitor_keys is None else
-                             setup.visitor_keys.loc[vsample["person_id"].astype(str)].to_numpy())}
+                "visitors": setup.visitor_keys.loc[vsample["person_id"].astype(str)].to_numpy()}
     responses = simulate_responses(setup, slots, vsample, fw_seed, keys)
 
     n_rep = replicates if bootstrap else 2     # linearised only: the replicate factors are never used

@@ -198,11 +198,13 @@ RECORD_POINTER = ("first_file_id", "first_row")
 
 def visitor_keys(units: pd.DataFrame) -> np.ndarray:
     """The finite-population keys of visitor frame units: of their first record (``first_file_id:first_row``), so
-    that another pseudonymisation key gives the same population; of ``person_id`` for a table without that
-    pointer (the tests' synthetic frames, whose ids are not pseudonyms)."""
-    if all(c in units.columns for c in RECORD_POINTER):
-        return string_keys(units["first_file_id"].astype(str) + ":" + units["first_row"].astype(str))
-    return string_keys(units["person_id"].astype(str))
+    that another pseudonymisation key gives the same population. A sample, which does not carry the pointer, takes
+    its units' keys from the frame's (:attr:`portrait.study.validation.Validation.visitor_keys`)."""
+    missing = [c for c in RECORD_POINTER if c not in units.columns]
+    if missing:
+        raise ParameterError(f"the visitor units lack the frame's record pointer {missing}: their finite-population "
+                             "keys come from the visitor frame")
+    return string_keys(units["first_file_id"].astype(str) + ":" + units["first_row"].astype(str))
 
 
 def fixed_visitor_units(model: FieldworkModel, sample: pd.DataFrame, seed: int,
@@ -324,8 +326,9 @@ def resident_truth_sums(model: FieldworkModel, cal: Calibration, frame: pd.DataF
 def visitor_truth_sums(model: FieldworkModel, cal: Calibration, frame: pd.DataFrame, seed: int,
                        statistics: pd.DataFrame) -> np.ndarray:
     """Sums (numerator, denominator) of the key statistics over every person of the visitor frame."""
-    draws = unit_draws(seed, visitor_keys(frame))
-    persons = _persons(model, cal, "visitors", fixed_visitor_units(model, frame, seed), None, draws)
+    keys = visitor_keys(frame)
+    draws = unit_draws(seed, keys)
+    persons = _persons(model, cal, "visitors", fixed_visitor_units(model, frame, seed, keys), None, draws)
     return _sums(_answers(model, cal, "visitors", persons, draws, only=set(statistics["item"])),
                  model.codebook, statistics)
 
