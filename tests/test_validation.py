@@ -718,6 +718,45 @@ def test_the_conclusion_weighs_every_target_and_names_the_first():
     assert "ne sont pas fiables**" in validation.conclusion_fr(bad, cb, results=main, others={"finite": good})
 
 
+def test_the_second_targets_bootstrap_is_judged_too():
+    """The finite target got no bootstrap variance, so the acceptance's « linearised and replicate variances under
+    both targets » was half measured. Hand-made bootstrap rows for that target: intervals as good as the linearised
+    ones pass and are said; intervals that never cover, with SEs twice the linearised, fail the verdict for it."""
+    from portrait.study import codebook
+
+    results, truth = _synthetic()
+    cb = codebook.load("config/codebook.yaml")
+    cal = pd.concat([results.assign(estimator=e) for e in validation.ESTIMATORS], ignore_index=True)
+    good_boot = pd.concat([cal, cal.assign(variance="bootstrap")], ignore_index=True)
+    far = 10.0
+    bad_boot = pd.concat([cal, cal.assign(variance="bootstrap", se=2 * cal["se"], ci_low=cal["ci_low"] + far,
+                                          ci_high=cal["ci_high"] + far)], ignore_index=True)
+    main = cal.assign(target="superpopulation")
+    good_summary = validation.summary(cal, truth)
+    for boot, fine in ((good_boot, True), (bad_boot, False)):
+        finite = boot.assign(target="finite")
+        text = validation.conclusion_fr(good_summary, cb, 50, results=main,
+                                        others={"finite": validation.summary(finite, truth)},
+                                        other_runs={"finite": (finite, truth)})
+        finite_part = text[text.index("Avec pour cible la population finie fixée"):].replace("\u00a0", " ")
+        assert "Leurs intervalles à 95 % (bootstrap, 4 réplications, 50 répliques par enquête) contiennent la vraie " \
+            f"valeur **{'75,0' if fine else '0,0'} %**" in finite_part
+        assert f"les erreurs types bootstrap valent en moyenne {'1,000' if fine else '2,000'} fois" in finite_part
+        assert ("ne sont pas fiables avec pour cible la population finie fixée**" in text) is not fine
+
+
+def test_widening_is_counted_per_target():
+    """Both targets use the same replication numbers: one target's widened replicates must not hide the other's."""
+    rows = [{"target": t, "replication": 0, "survey": s, "item": "a", "estimator": "logit", "variance": "bootstrap",
+             "adjusted": float(k), "error": ""}
+            for t, ks in (("superpopulation", (2, 0)), ("finite", (1, 4))) for s, k in zip(("residents", "visitors"), ks)]
+    results = pd.DataFrame(rows)
+    assert validation.widened_replicates(results)["widened"].sum() == 7
+    text = validation.widening_sentence_fr(results, 10, (0.3, 3.0))
+    assert "(2 cibles × 1 réplication × 10 répliques × 2 enquêtes)" in text
+    assert "**7 des 40 répliques** (habitants : 3 ; clients du territoire : 4)" in text
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="fork and SIGKILL")
 def test_a_worker_ends_when_its_parent_is_killed():
     """A kernel killed outright (the runner's timeout) left its two validation workers waiting for tasks forever,
@@ -751,3 +790,33 @@ def test_a_worker_ends_when_its_parent_is_killed():
     while any(alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not any(alive(p) for p in pids)
+
+
+def test_targets_table_by_hand():
+    """Report 08's side-by-side table of the targets, on hand-made summaries: coverage pooled over the statistics
+    weighted by their replications, mean SE ratio, worst |bias|; the bootstrap table gives no bias (the bias is the
+    estimator's, shown with the linearisation over every replication)."""
+    from portrait.study import validation_targets
+
+    def summ(cov, se_ratio, bias):
+        rows = []
+        for variance, reps in (("linearisation", 100), ("bootstrap", 20)):
+            for i, (c, r, b) in enumerate(zip(cov, se_ratio, bias)):
+                rows.append({"survey": "residents", "item": f"x{i}", "statistic": "mean", "level": "",
+                             "estimator": "raking", "variance": variance, "replications": reps if i == 0 else reps // 2,
+                             "coverage": c, "se_ratio": r, "bias_sd": b})
+        return pd.DataFrame(rows)
+
+    s = {"superpopulation": summ([0.96, 0.90], [1.0, 0.9], [0.05, -0.2]),
+         "finite": summ([0.94, 0.97], [1.1, 1.0], [0.0, 0.1])}
+    lin = validation_targets.targets_table_fr(s)
+    row = lin.loc[("Habitants", validation.ESTIMATOR_LABELS["raking"])]
+    sup, fin = (validation.TARGET_LABELS[t] for t in ("superpopulation", "finite"))
+    assert row[(sup, "couverture")] == fmt.percent((0.96 * 100 + 0.90 * 50) / 150, 1)
+    assert row[(fin, "couverture")] == fmt.percent((0.94 * 100 + 0.97 * 50) / 150, 1)
+    assert row[(sup, "erreur type moyenne / écart type")] == pytest.approx(0.95)
+    assert row[(sup, "pire biais, en valeur absolue (écarts types)")] == pytest.approx(0.2)
+    boot = validation_targets.targets_table_fr(s, "bootstrap")
+    assert not any("biais" in c for _, c in boot.columns)
+    assert boot.loc[("Habitants", validation.ESTIMATOR_LABELS["raking"]), (fin, "erreur type moyenne / écart type")] \
+        == pytest.approx(1.05)

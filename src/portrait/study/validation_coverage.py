@@ -105,18 +105,21 @@ def nonresponse_sentence(summary: pd.DataFrame) -> str:
 
 
 def widened_replicates(results: pd.DataFrame) -> pd.DataFrame:
-    """For each calibrated estimator and survey, the bootstrap replicates computed and those in which
+    """For each calibrated estimator and survey (and target, when the results hold a ``target`` column: the
+    targets share their replication numbers), the bootstrap replications computed and the replicates in which
     the bounded calibration widened its bounds (:func:`portrait.survey.calibrate`, replicate rule):
-    ``estimator, survey, replications, widened``."""
+    ``[target,] estimator, survey, replications, widened``."""
     boot = results.loc[(results["variance"] == "bootstrap") & results["survey"].isin(("residents", "visitors"))
                        & (results["error"] == "")]
-    per = boot.groupby(["estimator", "survey", "replication"], sort=True)["adjusted"].first().reset_index()
-    return per.groupby(["estimator", "survey"], sort=True).agg(
-        replications=("replication", "nunique"), widened=("adjusted", "sum")).reset_index()
+    keys = (["target"] if "target" in boot.columns else []) + ["estimator", "survey"]
+    per = boot.groupby(keys + ["replication"], sort=True)["adjusted"].first().reset_index()
+    return per.groupby(keys, sort=True).agg(replications=("replication", "nunique"),
+                                            widened=("adjusted", "sum")).reset_index()
 
 
 def widening_sentence_fr(results: pd.DataFrame, replicates: int, bounds: Sequence[float]) -> str:
-    """How often the bounded-logit estimator's replicates needed the widening rule, in French."""
+    """How often the bounded-logit estimator's replicates needed the widening rule, in French (every target of
+    ``results`` together)."""
     w = widened_replicates(results)
     w = w.loc[w["estimator"] == "logit"]
     if w.empty:
@@ -124,15 +127,18 @@ def widening_sentence_fr(results: pd.DataFrame, replicates: int, bounds: Sequenc
     total = int(w["replications"].sum()) * replicates
     widened = int(w["widened"].sum())
     span = fmt.bounds(*bounds)
+    n_rep = int(w["replications"].max())
+    targets = int(w["target"].nunique()) if "target" in w.columns else 1
+    size = ((f"{targets} cibles × " if targets > 1 else "") + f"{_int(n_rep)} réplication{'s' if n_rep > 1 else ''} "
+            f"× {_int(replicates)} répliques × {w['survey'].nunique()} enquêtes")
     if widened == 0:
-        return (f"Calage logit borné dans les répliques bootstrap ({_int(int(w['replications'].max()))} réplication{'s' if w['replications'].max() > 1 else ''} "
-                f"× {_int(replicates)} répliques × {len(w)} enquêtes) : les bornes {span} ont été tenues dans chacune "
-                f"des {_int(total)} répliques ; aucune réplique n'est exclue.")
-    per = " ; ".join(f"{SURVEY_LABELS[s].lower()} : {_int(int(x))}" for s, x in zip(w["survey"], w["widened"]))
+        return (f"Calage logit borné dans les répliques bootstrap ({size}) : les bornes {span} ont été tenues dans "
+                f"chacune des {_int(total)} répliques ; aucune réplique n'est exclue.")
+    by_survey = w.groupby("survey", sort=True)["widened"].sum()
+    per = " ; ".join(f"{SURVEY_LABELS[s].lower()} : {_int(int(x))}" for s, x in by_survey.items())
     which = "celle-ci, elles ont été élargies" if widened == 1 else "celles-ci, elles ont été élargies"
-    return (f"Calage logit borné dans les répliques bootstrap ({_int(int(w['replications'].max()))} réplication{'s' if w['replications'].max() > 1 else ''} "
-            f"× {_int(replicates)} répliques × {len(w)} enquêtes) : les bornes {span} n'ont pas pu être tenues dans "
-            f"**{_int(widened)} des {_int(total)} répliques** ({per}) ; dans {which} par la règle documentée "
+    return (f"Calage logit borné dans les répliques bootstrap ({size}) : les bornes {span} n'ont pas pu être tenues "
+            f"dans **{_int(widened)} des {_int(total)} répliques** ({per}) ; dans {which} par la règle documentée "
             "(les bornes faisables les plus étroites qui les contiennent, repoussées de 10 % de leur écart à 1). "
             "Aucune réplique n'est exclue.")
 

@@ -8,7 +8,7 @@ the index name them. Nothing is imported here, so the index can read them withou
 #: √(0.95 × 0.05 / 5000) ≈ 0.3 points.
 REPLICATIONS = 5000
 
-#: The first replications of the super-population that also get bootstrap variances.
+#: The first replications of each target that also get bootstrap variances.
 BOOTSTRAP_REPLICATIONS = 200
 
 #: Rao–Wu bootstrap replicates per survey in those.

@@ -504,10 +504,12 @@ def _unweighted_sentence(a: dict[str, Any], summ: pd.DataFrame, labels: Mapping)
     return text
 
 
-def _target_sentence(target: str, summ: pd.DataFrame) -> tuple[str, bool]:
-    """Bias and linearised coverage of the calibrated estimators under another target, in French, and whether
-    they pass the same rules as the first target's."""
-    a = acceptance(summ)
+def _target_sentence(target: str, summ: pd.DataFrame, results: pd.DataFrame | None = None,
+                     truth: pd.DataFrame | None = None, replicates: int | None = None) -> tuple[str, bool]:
+    """Bias and coverage of the calibrated estimators under another target, in French, and whether they pass the
+    same rules as the first target's: linearised intervals, then bootstrap ones where ``summ`` has them (compared
+    with the linearised on the same replications when ``results`` and ``truth``, this target's, are given)."""
+    a = acceptance(summ, results=results, truth=truth)
     c = a.get("linearisation")
     text = (f"Avec pour cible la {TARGET_LABELS.get(target, target).lower()} "
             f"({fmt.count(a['replications'], 'réplication')}), le biais des estimateurs calés ne dépasse pas "
@@ -517,15 +519,23 @@ def _target_sentence(target: str, summ: pd.DataFrame) -> tuple[str, bool]:
                  f"{_pct(c['coverage_min'])} à {_pct(c['coverage_max'])} selon la statistique ; {_in_question(c)} ; "
                  f"la règle en tolère jusqu'à {max(x['limit'] for x in c['per_estimator'].values())} : "
                  + ("c'est compatible avec le hasard)" if c["ok"] else "c'est plus que le hasard seul n'en produirait)"))
-    return text + ".", bool(a["bias_ok"] and (c is None or c["ok"]))
+    text += "."
+    boot = a.get("bootstrap")
+    if boot is not None:
+        text += " " + _coverage_sentence(boot, "bootstrap", f", {replicates} répliques par enquête" if replicates else "")
+    passed = a["bias_ok"] and (c is None or c["ok"]) and \
+        (boot is None or boot["ok"] or boot.get("same_as_linearised", False))
+    return text, bool(passed)
 
 
 def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = None,
                   results: pd.DataFrame | None = None, truth: pd.DataFrame | None = None,
-                  others: Mapping[str, pd.DataFrame] | None = None) -> str:
+                  others: Mapping[str, pd.DataFrame] | None = None,
+                  other_runs: Mapping[str, tuple[pd.DataFrame, pd.DataFrame]] | None = None) -> str:
     """What a reviewer should conclude, in French, generated from the Monte Carlo results
     (:func:`acceptance`; ``results`` and ``truth`` add the bootstrap's comparison with the linearisation;
-    ``others``: the summaries of the other targets, by target, whose bias and coverage the verdict also weighs)."""
+    ``others``: the summaries of the other targets, by target, whose bias and coverage the verdict also weighs;
+    ``other_runs``: by target, its ``(results, truth)``, for the same comparison of its bootstrap)."""
     a = acceptance(summ, results=results, truth=truth)
     labels = statistic_labels(cb)
     first = results["target"].iloc[0] if results is not None and "target" in results.columns and len(results) else None
@@ -550,7 +560,7 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
         ok &= bool(c["ok"] or (variance == "bootstrap" and c.get("same_as_linearised", False)))
     failed_targets = []
     for target, other in (others or {}).items():
-        text, passed = _target_sentence(target, other)
+        text, passed = _target_sentence(target, other, *(other_runs or {}).get(target, (None, None)), replicates)
         parts.append(text)
         if not passed:
             failed_targets.append(TARGET_LABELS.get(target, target).lower())

@@ -95,7 +95,8 @@ def sampling_fractions(setup: Validation) -> dict[str, float]:
 
 def targets_table_fr(summaries: Mapping[str, pd.DataFrame], variance: str = "linearisation") -> pd.DataFrame:
     """Coverage, SE / SD and |bias| / SD of the calibrated estimators, pooled over the key statistics,
-    for each target side by side (French headers).
+    for each target side by side (French headers). The bias is the estimator's, whatever the variance: it is
+    given with the linearisation only, over every replication (a ``bootstrap`` table has none).
 
     ``summaries`` maps each target (:data:`TARGETS`) to its :func:`portrait.study.validation.summary`.
     """
@@ -116,13 +117,14 @@ def targets_table_fr(summaries: Mapping[str, pd.DataFrame], variance: str = "lin
     t["_e"] = t["estimator"].map({e: i for i, e in enumerate(CALIBRATED)})
     t = t.sort_values(["_s", "_e"], kind="stable")
     wide = t.pivot_table(index=["survey", "estimator"], columns="target",
-                         values=["coverage", "se_ratio", "max_bias"], sort=False)
+                         values=["coverage", "se_ratio", "max_bias"], sort=False, dropna=False)
     out = pd.DataFrame(index=wide.index)
     for target in [x for x in TARGETS if x in summaries]:
         label = TARGET_LABELS[target]
         out[(label, "couverture")] = [fmt.percent(x, 1) for x in wide[("coverage", target)]]
         out[(label, "erreur type moyenne / écart type")] = fmt.round(wide[("se_ratio", target)], 3)
-        out[(label, "pire biais, en valeur absolue (écarts types)")] = fmt.round(wide[("max_bias", target)], 2)
+        if variance == "linearisation":
+            out[(label, "pire biais, en valeur absolue (écarts types)")] = fmt.round(wide[("max_bias", target)], 2)
     out.columns = pd.MultiIndex.from_tuples(out.columns)
     out.index = pd.MultiIndex.from_tuples([(SURVEY_LABELS[s], ESTIMATOR_LABELS[e]) for s, e in out.index],
                                           names=["Enquête", "Estimateur"])
