@@ -526,6 +526,8 @@ def test_check_report_of_clean_exports_shows_the_ledger(cb, tmp_path):
     waiting = html.unescape(_check_html(found, tmp_path, study_source="simulated"))
     assert "<code>source: real</code>" in waiting and "config/study.yaml" in waiting
     assert "données simulées (simulateur documenté" in waiting
+    # … under its own name: « source des réponses : données simulées » read as the source of the exports checked
+    assert "réponses que lit la chaîne (source, config/study.yaml)" in waiting and "source des réponses" not in waiting
     # … but the banner « Données simulées : les réponses de ce rapport viennent du simulateur » would be false: the
     # answers read are the real exports'; the simulator's exports checked (--simulated) do get it
     banner = "les réponses de ce rapport viennent du simulateur"

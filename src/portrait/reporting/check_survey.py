@@ -278,8 +278,9 @@ def notebook(found: ingest.CheckResult, settings: dict) -> nbformat.NotebookNode
         more = f" (les {fmt.number(LISTED)} premiers sur {fmt.number(n)})" if n > LISTED else ""
         cells += [_md(f"## Liste des problèmes{more}"), _table(listing)]
     nb = nbformat.v4.new_notebook(cells=cells)
-    # « source » is the chain's (config/study.yaml), as in every report; the folder read is said above
-    nb.metadata["papermill"] = {"parameters": {"source": settings.get("study_source", settings["source"]),
+    # the chain's source (config/study.yaml) under its own name: « source des réponses : données simulées » under
+    # a check of real exports read as if the exports checked were simulated; the folder read is said above
+    nb.metadata["papermill"] = {"parameters": {"chain_source": settings.get("study_source", settings["source"]),
                                                "survey_folder": settings["folder"],
                                                "survey_tool": settings.get("survey_tool", settings["tool"]),
                                                "ingest_format": settings["format"]}}

@@ -36,6 +36,7 @@ LABELS = {
     "departments": "départements",
     "population_year": "millésime des populations Insee",
     "source": "source des réponses",
+    "chain_source": "réponses que lit la chaîne (source, config/study.yaml)",
     "fieldwork_status": "terrain",
     "pseudo_key_file": "fichier de la clé de pseudonymisation",
     # 01 — resident frame and sample
@@ -150,6 +151,8 @@ VALUE_TEXTS = {
     "fieldwork_status": {"closed": "clos", "in_progress": "en cours (résultats provisoires)"},
     "source": {"simulated": "données simulées (simulateur documenté, vérité connue)",
                "real": "exports réels de l'outil d'enquête"},
+    "chain_source": {"simulated": "données simulées (simulateur documenté, vérité connue)",
+                     "real": "exports réels de l'outil d'enquête"},
     "partners_source": {"synthetic": "fichiers simulés (générateur documenté)", "real": "fichiers réels des partenaires"},
     "allocation": {"proportional": "proportionnelle à la population", "equal": "égale",
                    "sqrt": "proportionnelle à la racine carrée de la population"},
