@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import re
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -124,6 +125,51 @@ def test_problems_name_the_tools_columns_and_never_repeat_personal_data(cb, tmp_
     assert (2, "ANNEES", "out_of_range") in found            # a native rule, named by the tool's column
     assert (3, "SEXE", "unknown_code") in found
     assert "example.org" not in str(exc.value)
+
+
+def test_an_export_of_the_answers_labels_is_told_to_export_codes(cb, tmp_path):
+    """A trial board exported LimeSurvey's « Full answers »: every cell of the coded questions was an unknown code,
+    2,829 lines without the cause. A cell holding the question's own label now says to export the answer codes; a
+    wrong code does not (its message would mislead); the label itself is never part of the message."""
+    folder = _tool_folder("limesurvey", tmp_path)
+    path = folder / "residents.csv"
+    label = cb.labels("sexe")[2]
+    text = path.read_text(encoding="utf-8")
+    text = text.replace('"A2","A3","A4","A02","02049","12"', f'"{label.upper()} ","A3","A4","A02","02049","12"', 1)
+    text = text.replace('"A1","A5","A2"', '"A7","A5","A2"', 1)
+    path.write_text(text, encoding="utf-8")
+    found = ingest.check(folder, {"residents": _sample()}, cb, tool="limesurvey", key=KEY)
+    sexe = {p.row: p for p in found.problems if p.column == "SEXE"}
+    assert sexe[2].rule == sexe[3].rule == "unknown_code"
+    assert "export the responses again with the answer codes" in sexe[2].message and label not in sexe[2].message
+    assert "answer codes" not in sexe[3].message
+
+
+def test_exports_under_the_tools_own_names_are_pointed_out(cb, tmp_path):
+    """A trial board left LimeSurvey's own file names and read only « the export file does not exist ». The missing
+    file's problem now names the export files of the folder that the check does not read."""
+    folder = _tool_folder("limesurvey", tmp_path)
+    (folder / "residents.csv").rename(folder / "results-survey482913.csv")
+    (folder / "notes.txt").write_text("not an export", encoding="utf-8")
+    found = ingest.check(folder, {"residents": _sample()}, cb, tool="limesurvey", key=KEY)
+    (missing,) = [p for p in found.problems if p.rule == "missing_file"]
+    assert missing.file.endswith("residents.csv")
+    assert "files the check does not read: results-survey482913.csv (" in missing.message
+    assert "notes.txt" not in missing.message and "residents_participants.csv" not in missing.message
+
+
+def test_a_tool_export_with_an_extra_column_is_told_where_to_declare_it(cb, tmp_path):
+    """« add it to config/codebook.yaml » is the native layout's advice; a column a tool writes itself is declared
+    in config/survey_tools.yaml (personal or technical)."""
+    folder = _tool_folder("limesurvey", tmp_path)
+    path = folder / "residents.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = [lines[0] + ',"COMMENTAIRE"'] + [line + ',""' for line in lines[1:]]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    found = ingest.check(folder, {"residents": _sample()}, cb, tool="limesurvey", key=KEY)
+    (extra,) = [p for p in found.problems if p.rule == "extra_column"]
+    assert extra.column == "COMMENTAIRE" and "config/survey_tools.yaml, under personal:" in extra.message
+    assert "add it to config/codebook.yaml" not in extra.message
 
 
 def test_a_token_not_in_the_sample_is_reported(cb, tmp_path):
@@ -499,8 +545,15 @@ def test_check_report_lists_problems_in_french_without_personal_data(cb, tmp_pat
     assert "ipaddr" in page and "firstname" in page        # the names of the columns dropped, not their content
     # what to do, in French, beside each rule (a board read its remedies only in the English technical detail)
     from portrait.reporting import formatting as fmt
-    from portrait.reporting.check_survey import REMEDIES_FR
-    assert "Que faire" in page and fmt.typeset(REMEDIES_FR["unknown_code"]) in html.unescape(page)
+    from portrait.reporting.check_survey import REMEDIES_FR, layout_remedies_fr, remedy_text
+    assert "Que faire" in page and fmt.typeset(remedy_text(REMEDIES_FR["unknown_code"])) in html.unescape(page)
+    shown = re.sub(r"<style.*?</style>", "", page, flags=re.S)             # the text, not the page's style sheet
+    assert fmt.typeset("« config/survey_tools.yaml »") in html.unescape(page) and "`" not in shown  # not markdown
+    # a tool's own encoding and separator, not the native layout's parameter csv_encoding; its columns in its mapping
+    lime = layout_remedies_fr(survey_tools.layout("limesurvey", cb))
+    assert lime["encoding"].startswith("exporter de nouveau depuis LimeSurvey (encodage utf-8, séparateur « , »)")
+    assert "csv_encoding" in REMEDIES_FR["encoding"] and "csv_encoding" not in lime["encoding"]
+    assert "sous `personal`" in lime["extra_column"] and layout_remedies_fr(None) == {}
 
 
 def test_every_rule_of_the_ingest_has_a_french_meaning_and_remedy():

@@ -13,6 +13,7 @@ its file, row, column, rule and value when the value is a code (never a text a r
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -83,7 +84,8 @@ RULES_FR = {
 #: the specifics of each problem). Answers are corrected in the survey tool and exported again, never by hand in a
 #: spreadsheet, which changes tokens, codes and encodings.
 REMEDIES_FR = {
-    "missing_file": "déposer le fichier sous le nom attendu, en minuscules (le détail technique le donne)",
+    "missing_file": "déposer le fichier sous le nom attendu, en minuscules ; le détail technique donne ce nom et les "
+                    "fichiers du dossier qui ne sont pas lus (un export porte d'abord le nom que lui donne l'outil)",
     "unreadable": "exporter de nouveau depuis l'outil, sans ouvrir ni réenregistrer le fichier",
     "empty_file": "exporter de nouveau en incluant toutes les réponses",
     "title_rows": "supprimer les lignes de titre : l'en-tête doit être la première ligne",
@@ -96,10 +98,12 @@ REMEDIES_FR = {
     "field_too_long": "exporter de nouveau : un guillemet ouvert avale les lignes suivantes",
     "field_count": "exporter de nouveau, sans modifier le fichier à la main",
     "missing_column": "ajouter la question à l'export, ou corriger son nom dans `config/survey_tools.yaml`",
-    "extra_column": "retirer la colonne de l'export, ou la déclarer dans `config/survey_tools.yaml`",
+    "extra_column": "retirer la colonne de l'export, ou déclarer la question dans le dictionnaire des variables "
+                    "(`config/codebook.yaml`)",
     "duplicate_column": "renommer l'une des deux colonnes dans l'outil",
     "column_case": "reprendre les noms de colonnes de l'outil tels quels (majuscules comprises)",
-    "missing_id": "exporter avec la colonne des jetons remplie (réponses non anonymisées)",
+    "missing_id": "supprimer dans l'outil une réponse de test ou d'aperçu (elle n'a pas de jeton) ; si beaucoup de "
+                  "réponses en manquent, exporter avec la colonne des jetons remplie (réponses non anonymisées)",
     "duplicate_id": "garder une seule réponse par jeton dans l'outil, puis exporter de nouveau",
     "not_in_sample": "vérifier que l'export est celui de cette enquête et que les jetons viennent des échantillons "
                      "tirés (étapes 01 et 02)",
@@ -109,7 +113,9 @@ REMEDIES_FR = {
     "non_ascii_digit": "corriger la réponse dans l'outil avec des chiffres 0 à 9",
     "unknown_code": "corriger la réponse dans l'outil ; si la liste des réponses de la question y diffère du "
                     "dictionnaire des variables, corriger la liste ou la correspondance `config/survey_tools.yaml` "
-                    "(codes admis : détail technique)",
+                    "(codes admis : détail technique) ; un export des libellés des réponses au lieu de leurs codes se "
+                    "refait avec les codes (LimeSurvey : « Codes de réponse » ; Qualtrics : « Utiliser les valeurs "
+                    "numériques »)",
     "out_of_range": "vérifier les bornes de la question dans l'outil contre le dictionnaire des variables",
     "bad_format": "saisir le code INSEE à 5 caractères (zéro initial compris), pas le code postal",
     "unknown_commune": "vérifier le code INSEE : commune hors des Hauts-de-France ou code périmé",
@@ -173,8 +179,28 @@ def run(folder: str | Path | None = None, simulated: bool = False) -> tuple[inge
                 "survey_tool": tool,
                 "tool": lay.label if lay else "format natif du dictionnaire des variables",
                 "format": p.get("ingest_format", "csv"),
-                "remedies": {"missing_for_weighting": missing_for_weighting_fr(cb, lay)}}
+                "remedies": {"missing_for_weighting": missing_for_weighting_fr(cb, lay), **layout_remedies_fr(lay)}}
     return found, settings
+
+
+def layout_remedies_fr(lay) -> dict[str, str]:
+    """« Que faire » where a survey tool's layout calls for other advice than the native layout's: its own encoding
+    and separator (``csv_encoding`` is the native layout's), and its own columns declared in its mapping."""
+    if lay is None:
+        return {}
+    again = (f"exporter de nouveau depuis {lay.label} (encodage {lay.encoding}, séparateur « {lay.delimiter} »), sans "
+             "ouvrir ni réenregistrer le fichier dans un tableur")
+    return {"encoding": again, "separator": again,
+            "extra_column": f"retirer la colonne de l'export ; une colonne que {lay.label} écrit lui-même se déclare "
+                            "dans `config/survey_tools.yaml`, sous `personal` si elle peut contenir des données "
+                            "personnelles (elle est alors écartée à la lecture), sinon sous `technical` ; une question "
+                            "de l'étude, dans le dictionnaire des variables (`config/codebook.yaml`)"}
+
+
+def remedy_text(text: str) -> str:
+    """A remedy as a table cell shows it: a `name` in backticks (a parameter, a file) between guillemets, the cell
+    being plain text, not markdown."""
+    return re.sub(r"`([^`]+)`", r"« \1 »", text)
 
 
 def missing_for_weighting_fr(cb, lay) -> str:
@@ -264,7 +290,7 @@ def notebook(found: ingest.CheckResult, settings: dict) -> nbformat.NotebookNode
         cells += [_md("## Problèmes par règle"),
                   _table(pd.DataFrame({"Règle": counts["rule"], "Signification": counts["rule"].map(RULES_FR).fillna(""),
                                        "Que faire": counts["rule"].map({**REMEDIES_FR, **settings.get("remedies", {})})
-                                                    .fillna(""),
+                                                    .fillna("").map(remedy_text),
                                        "Nombre": counts["n"].map(fmt.number)}))]
         shown = pt.head(LISTED)
         listing = pd.DataFrame({

@@ -20,6 +20,9 @@ from .codebook import Codebook, Variable
 from .export_readers import Problem, RawTable, repeated
 from .exports import DISPOSITION_COLUMN
 
+#: What to do about a column the codebook does not know, in the native layout (a tool layout says otherwise).
+NATIVE_EXTRA = "(remove it, or add it to config/codebook.yaml)"
+
 
 # ============================================================================ validation
 
@@ -238,8 +241,7 @@ def _header_checks(raw: RawTable, survey: str, expected: list[str], cvars: dict[
     for name in raw.header:
         if name not in cvars and name not in case_only.values():
             problems.append(Problem(file, 1, name or "(empty)", None, "extra_column",
-                                    f"column is not in the codebook of the {survey} survey "
-                                    "(remove it, or add it to config/codebook.yaml)"))
+                                    f"column is not in the codebook of the {survey} survey {NATIVE_EXTRA}"))
     return seen
 
 

@@ -12,7 +12,7 @@ import csv
 import io as _io
 import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -490,8 +490,8 @@ def read_export(path: str | Path, *, encoding: str = "cp1252", problems: list[Pr
         if folded:      # « Residents.csv »: names are case-sensitive here, whatever the machine that wrote them
             beside += f"; {folded[0]} is there: rename it {path.name} (file names are case-sensitive)"
         problems.append(Problem(file, None, None, None, "missing_file",
-                                "the export file does not exist; put the survey tool's export there or "
-                                f"choose source: simulated{beside}"))
+                                "the export file does not exist; put the survey tool's export there under this "
+                                f"name (without real exports yet, keep source: simulated){beside}"))
         table = None
     elif fmt == "csv":
         table = read_csv_export(path, encoding, problems, file, delimiter=delimiter, header_rows=header_rows,
@@ -503,3 +503,22 @@ def read_export(path: str | Path, *, encoding: str = "cp1252", problems: list[Pr
     if own:
         raise_if_problems(problems)
     return table
+
+
+def unread_files_hint(folder: Path, expected: Iterable[str], problems: list[Problem]) -> None:
+    """Add to every ``missing_file`` problem the export files of ``folder`` that the check does not read: an export
+    saved under the tool's own name (LimeSurvey's ``results-survey482913.csv``) is otherwise only « missing »."""
+    if not folder.is_dir() or not any(p.rule == "missing_file" for p in problems):
+        return
+    wanted = set(expected)
+    others = sorted(p.name for p in folder.iterdir() if p.is_file() and p.name not in wanted
+                    and p.suffix.lstrip(".").lower() in FORMATS)
+    if not others:
+        return
+    for k, p in enumerate(problems):
+        names = [n for n in others if n not in p.message]      # « residents.xlsx is there » was said already
+        if p.rule == "missing_file" and names:
+            shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+            problems[k] = replace(p, message=p.message + f"; the folder holds export files the check does not read: "
+                                  f"{shown} (a tool names its exports itself, e.g. LimeSurvey's results-survey<id>.csv "
+                                  "and tokens_<id>.csv: rename each as the check expects)")

@@ -103,7 +103,8 @@ from ..pipeline.io import write_csv, write_parquet
 from .codebook import Codebook
 from .export_checks import CONTROL, validate_dispositions, validate_export
 from .export_readers import (EMAIL, EMAIL_REPLACEMENT, Problem, RawTable, in_reading_order, problems_table,
-                             raise_if_problems, read_csv_export, read_export, read_sav_export, read_xlsx_export)
+                             raise_if_problems, read_csv_export, read_export, read_sav_export, read_xlsx_export,
+                             unread_files_hint)
 from .exports import DISPOSITION_COLUMN, dispositions_path, export_path
 from . import survey_tools, tool_statuses
 from .survey_tools import DEFAULT_FILE as TOOLS_FILE, NATIVE, ReadNote
@@ -359,6 +360,8 @@ def check(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Cod
         answers, disp = _read_survey(folder_path, survey, sample, codebook, fmt, encoding, lay, key,
                                      problems, notes, padded[survey])
         parsed[survey] = (sample, answers, disp)
+    unread_files_hint(folder_path, [p.name for survey in samples for p in
+                                    (export_path(folder_path, survey, fmt), status_file(folder_path, survey, lay))], problems)
     if problems:
         return CheckResult(in_reading_order(problems), notes, None)
 

@@ -35,6 +35,7 @@ from ..pipeline import paths
 from ..pipeline.config import did_you_mean, read_yaml
 from ..pipeline.errors import ParameterError
 from .codebook import Codebook, Variable
+from .export_checks import NATIVE_EXTRA
 from .export_readers import Problem, RawTable
 from .exports import DISPOSITION_COLUMN
 
@@ -339,6 +340,11 @@ def _ids_of_tokens(tokens: pd.Series, tokens_to_ids: Mapping[str, str], rows: np
     return ids.where(~altered, fixed.map(tokens_to_ids))
 
 
+#: Added to an ``unknown_code`` whose value is the answer's label: the export was made with the answers' texts.
+LABEL_NOT_CODE = ("; the cell holds the answer's label, not its code: export the responses again with the answer "
+                  "codes (LimeSurvey: « Answer codes », not « Full answers »; Qualtrics: « Use numeric values »)")
+
+
 def _translate(v: Variable, native: str, tool_col: str, s: pd.Series, rows: np.ndarray, file: str,
                codebook: Codebook, lay: ToolLayout, problems: list[Problem]) -> pd.Series:
     if v.type in CODED_TYPES:
@@ -353,9 +359,13 @@ def _translate(v: Variable, native: str, tool_col: str, s: pd.Series, rows: np.n
     else:
         return s
     bad = (s != "") & ~s.isin(list(back))
+    labels = {str(t).strip().casefold() for t in codebook.labels(v.name, dont_know=v.dont_know).values()} \
+        if v.type in CODED_TYPES else set()
     for i in np.flatnonzero(bad.to_numpy()):
+        label = str(s.iloc[i]).strip().casefold() in labels
         problems.append(Problem(file, int(rows[i]), tool_col, s.iloc[i], "unknown_code",
-                                f"not a code of {v.name!r} in the {lay.label} layout ({what})"))
+                                f"not a code of {v.name!r} in the {lay.label} layout ({what})"
+                                + (LABEL_NOT_CODE if label else "")))
     out = s.map(back).where(~bad, "")
     return out.where(s != "", "") if v.type != "multi" else out.fillna("")
 
@@ -397,10 +407,16 @@ def tool_problems(problems: list[Problem], start: int, file: str, native_to_tool
     missing = {problems[k].column for k in mine if problems[k].rule == "missing_column"}
     for k in mine:
         p = problems[k]
-        if p.rule == "extra_column" and missing:
-            hint = did_you_mean([p.column], missing)
-            if hint:
-                problems[k] = dataclasses.replace(p, message=p.message + hint)
+        if p.rule == "extra_column":
+            hint = did_you_mean([p.column], missing) if missing else ""
+            problems[k] = dataclasses.replace(p, message=p.message.replace(NATIVE_EXTRA, TOOL_EXTRA) + hint)
+
+
+#: A tool layout's advice on a column the codebook does not know (the native layout's is ``NATIVE_EXTRA``): a column
+#: the tool writes itself is declared in config/survey_tools.yaml, not in the codebook.
+TOOL_EXTRA = ("(remove it from the export; a column the tool writes itself goes in config/survey_tools.yaml, under "
+              "personal: if it may hold personal data (dropped at read time), else under technical:; a question of "
+              "the study goes in config/codebook.yaml)")
 
 
 # ============================================================================ writing (simulator)
