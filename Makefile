@@ -39,6 +39,9 @@ P := data/processed
 # every module of the package, at any depth (the fieldwork simulator is src/portrait/study/fieldwork/)
 PKG := $(sort $(shell find src/portrait -name '*.py' -not -path '*/__pycache__/*')) pyproject.toml
 STUDY := config/study.yaml
+# each stage's share of config/study.yaml (the settings it declares), rewritten only when it changes: a stage
+# re-runs for its own study-wide settings (`source: real` does not redraw the samples of 01 and 02)
+STAMP := build/params
 RAW_OK := build/raw.ok
 
 # The chain, in order. Each notebook NN_name has config/NN_name.yaml and reports/NN_name.html.
@@ -79,23 +82,26 @@ $(RAW_OK): data/raw/SHA256SUMS $(wildcard $(addprefix data/raw/,$(shell awk '{pr
 	@mkdir -p $(@D) && touch $@
 
 # ------------------------------------------------------------------------------- the chain
+$(NOTEBOOKS:%=$(STAMP)/%.study.json) &: $(STUDY) $(NOTEBOOKS:%=notebooks/%.ipynb) $(ENV)
+	@$(PYTHON) -m portrait.pipeline.parameters stamps
+
 # A notebook's targets: its data files and its executed notebook (written last, on success).
 $(EXEC)/01_resident_frame.ipynb \
 $(P)/resident_frame.parquet $(P)/resident_strata.csv $(P)/resident_communes.parquet $(P)/resident_slots.parquet &: \
-  notebooks/01_resident_frame.ipynb config/01_resident_frame.yaml $(STUDY) $(RAW_OK) $(PKG) $(ENV)
+  notebooks/01_resident_frame.ipynb config/01_resident_frame.yaml $(STAMP)/01_resident_frame.study.json $(RAW_OK) $(PKG) $(ENV)
 	@$(RUN) $< || $(call STALE,$<)
 
 $(EXEC)/02_visitor_frame.ipynb data/synthetic/partners \
 $(P)/visitor_frame.parquet $(P)/visitor_sample.parquet $(P)/visitor_ledger.parquet \
 $(P)/visitor_overlap.parquet $(P)/visitor_strata.csv &: \
-  notebooks/02_visitor_frame.ipynb config/02_visitor_frame.yaml config/partner_layouts.yaml $(STUDY) \
+  notebooks/02_visitor_frame.ipynb config/02_visitor_frame.yaml config/partner_layouts.yaml $(STAMP)/02_visitor_frame.study.json \
   $(wildcard data/raw/partners/*) $(PKG) $(ENV)
 	@$(RUN) $< || $(call STALE,$<)
 
 $(EXEC)/03_fieldwork.ipynb data/synthetic/survey \
 $(P)/truth.csv $(P)/resident_responses.parquet $(P)/visitor_responses.parquet $(P)/fieldwork_ledger.csv &: \
   notebooks/03_fieldwork.ipynb config/03_fieldwork.yaml config/codebook.yaml config/fieldwork_model.yaml \
-  $(STUDY) $(RAW_OK) $(P)/resident_slots.parquet $(P)/resident_frame.parquet \
+  $(STAMP)/03_fieldwork.study.json $(RAW_OK) $(P)/resident_slots.parquet $(P)/resident_frame.parquet \
   $(P)/visitor_sample.parquet $(P)/visitor_frame.parquet $(wildcard data/raw/survey/*) config/survey_tools.yaml \
   $(PKG) $(ENV)
 	@$(CHECK_SURVEY) --if-real || $(call STALE,$<)
@@ -104,13 +110,13 @@ $(P)/truth.csv $(P)/resident_responses.parquet $(P)/visitor_responses.parquet $(
 # 04 and 05 do not depend on each other: `make -j2` runs them side by side.
 $(EXEC)/04_resident_weighting.ipynb \
 $(P)/resident_weights.parquet $(P)/resident_margins.csv $(P)/resident_stage_estimates.csv &: \
-  notebooks/04_resident_weighting.ipynb config/04_resident_weighting.yaml config/codebook.yaml $(STUDY) $(RAW_OK) \
+  notebooks/04_resident_weighting.ipynb config/04_resident_weighting.yaml config/codebook.yaml $(STAMP)/04_resident_weighting.study.json $(RAW_OK) \
   $(P)/resident_responses.parquet $(P)/resident_frame.parquet $(P)/truth.csv $(PKG) $(ENV)
 	@$(RUN) $< || $(call STALE,$<)
 
 $(EXEC)/05_visitor_weighting.ipynb \
 $(P)/visitor_weights.parquet $(P)/visitor_margins.csv $(P)/visitor_stage_estimates.csv &: \
-  notebooks/05_visitor_weighting.ipynb config/05_visitor_weighting.yaml config/codebook.yaml $(STUDY) $(RAW_OK) \
+  notebooks/05_visitor_weighting.ipynb config/05_visitor_weighting.yaml config/codebook.yaml $(STAMP)/05_visitor_weighting.study.json $(RAW_OK) \
   $(P)/visitor_responses.parquet $(P)/visitor_frame.parquet $(P)/truth.csv $(PKG) $(ENV)
 	@$(RUN) $< || $(call STALE,$<)
 
@@ -118,12 +124,12 @@ $(EXEC)/06_comparison.ipynb \
 $(P)/comparison_estimates.csv $(P)/comparison_differences.csv $(P)/comparison_distributions.csv \
 $(P)/comparison_adjusted.csv $(P)/comparison_rankings.csv $(P)/comparison_map.csv $(P)/comparison_words.csv \
 $(P)/comparison_sensitivity.csv &: \
-  notebooks/06_comparison.ipynb config/06_comparison.yaml config/codebook.yaml $(STUDY) \
+  notebooks/06_comparison.ipynb config/06_comparison.yaml config/codebook.yaml $(STAMP)/06_comparison.study.json \
   $(P)/resident_weights.parquet $(P)/visitor_weights.parquet $(P)/truth.csv $(PKG) $(ENV)
 	@$(RUN) $< || $(call STALE,$<)
 
 $(EXEC)/07_synthesis.ipynb &: \
-  notebooks/07_synthesis.ipynb config/07_synthesis.yaml config/codebook.yaml $(STUDY) \
+  notebooks/07_synthesis.ipynb config/07_synthesis.yaml config/codebook.yaml $(STAMP)/07_synthesis.study.json \
   $(P)/resident_frame.parquet $(P)/resident_communes.parquet $(P)/resident_strata.csv $(P)/resident_slots.parquet \
   $(P)/visitor_frame.parquet $(P)/visitor_sample.parquet $(P)/resident_weights.parquet \
   $(P)/visitor_weights.parquet $(P)/fieldwork_ledger.csv $(P)/comparison_estimates.csv \
@@ -135,14 +141,14 @@ $(EXEC)/07_synthesis.ipynb &: \
 # it depends on what fixes the population, not on the weighting, so it runs beside 03 and a weighting
 # change does not redo it.
 $(P)/finite_truth.parquet: config/08_validation.yaml config/03_fieldwork.yaml config/codebook.yaml \
-  config/fieldwork_model.yaml $(STUDY) \
+  config/fieldwork_model.yaml $(STAMP)/08_validation.study.json \
   $(RAW_OK) $(P)/resident_frame.parquet $(P)/visitor_frame.parquet $(PKG) $(ENV)
 	@$(PYTHON) -m portrait.study.validation_targets $@ || $(call STALE,notebooks/08_validation.ipynb)
 
 # A short validation run (config/08_validation.yaml); `make validate` runs the published one.
 $(EXEC)/08_validation.ipynb $(P)/validation_results.parquet $(P)/validation_summary.csv &: \
   notebooks/08_validation.ipynb config/08_validation.yaml config/01_resident_frame.yaml config/02_visitor_frame.yaml \
-  config/03_fieldwork.yaml config/codebook.yaml config/fieldwork_model.yaml $(STUDY) $(RAW_OK) \
+  config/03_fieldwork.yaml config/codebook.yaml config/fieldwork_model.yaml $(STAMP)/08_validation.study.json $(RAW_OK) \
   $(P)/resident_frame.parquet $(P)/visitor_frame.parquet $(P)/resident_weights.parquet $(P)/visitor_weights.parquet \
   $(P)/finite_truth.parquet $(PKG) $(ENV)
 	@$(RUN) $< || $(call STALE,$<)

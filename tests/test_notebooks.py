@@ -239,3 +239,35 @@ def test_notebook_regression(path, reduced_runs):
     problems = compare_outputs(stored, executed, tmp)
     assert problems == [], f"{path.stem} differs from its golden outputs (regenerate if intended):\n" + \
         "\n".join(problems[:20])
+
+
+def test_each_stage_depends_on_its_share_of_the_study_settings(tmp_path, monkeypatch):
+    """A trial board switched `source: real` after the invitations had gone out and watched make draw both samples
+    again. Each stage's rule now depends on its share of config/study.yaml (``build/params/<stem>.study.json``,
+    rewritten only when that share changes), not on the whole file: changing ``source`` rewrites the shares of
+    the stages that declare it and leaves those of 01 and 02 untouched."""
+    import json
+
+    from portrait.pipeline import parameters
+
+    for targets, pre in _makefile_rules():
+        stage = next((t.removeprefix("build/executed/").removesuffix(".ipynb") for t in targets
+                      if t.startswith("build/executed/0")), None)
+        if stage:
+            assert "$(STUDY)" not in pre and f"$(STAMP)/{stage}.study.json" in pre, stage
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    study = (paths.CONFIG / "study.yaml").read_text(encoding="utf-8")
+    (config_dir / "study.yaml").write_text(study, encoding="utf-8")
+    monkeypatch.setattr(paths, "CONFIG", config_dir)
+    monkeypatch.setattr(paths, "BUILD", tmp_path / "build")
+    assert parameters.write_study_stamps() == []                      # first written: nothing « changed »
+    before = {nb.stem: parameters.study_stamp(nb).read_text(encoding="utf-8") for nb in parameters.chain()}
+    assert json.loads(before["01_resident_frame"]).keys() == {"seed", "departments", "population_year"}
+    (config_dir / "study.yaml").write_text(study.replace("source: simulated", "source: real"), encoding="utf-8")
+    changed = parameters.write_study_stamps()
+    declaring = [nb.stem for nb in parameters.chain() if "source" in parameters.cell_defaults(nb)]
+    assert changed == declaring and "01_resident_frame" not in changed and "02_visitor_frame" not in changed
+    assert parameters.study_stamp("01_resident_frame").read_text(encoding="utf-8") == before["01_resident_frame"]
+    assert json.loads(parameters.study_stamp("03_fieldwork").read_text(encoding="utf-8"))["source"] == "real"
+    assert parameters.write_study_stamps() == []                      # unchanged: nothing rewritten

@@ -6,6 +6,7 @@ both give the same numbers, every default that the configuration also sets is *g
 
     python -m portrait.pipeline.parameters sync     # rewrite the cells from config/ (make params)
     python -m portrait.pipeline.parameters check    # exit 1 and list the drift (make test does it too)
+    python -m portrait.pipeline.parameters stamps   # each stage's share of config/study.yaml, for Make
 
 Defaults that no YAML file sets (the stage's input and output paths) belong to the notebook and are
 left as written; ``make`` uses them too.
@@ -149,12 +150,46 @@ def sync(notebook: str | Path) -> bool:
     return True
 
 
+def study_stamp(notebook: str | Path) -> Path:
+    """``build/params/<stem>.study.json``: the share of ``config/study.yaml`` a notebook declares (Make's prerequisite)."""
+    return paths.BUILD / "params" / f"{Path(notebook).stem}.study.json"
+
+
+def write_study_stamps() -> list[str]:
+    """Write each notebook's share of ``config/study.yaml`` (the study-wide settings its parameters cell declares)
+    to :func:`study_stamp`, only where it changed; return the stages whose earlier share changed.
+
+    A stage depends on its share, not on the whole file: switching ``source: real`` after the invitations went
+    out re-runs the stages that read the answers, not those that draw the samples (which would draw the same ones,
+    but a board watching its samples being drawn again cannot know that)."""
+    from . import config
+
+    study = config.study()
+    written = []
+    for nb in chain():
+        declared = cell_defaults(nb)
+        text = json.dumps({k: study[k] for k in sorted(study) if k in declared}, sort_keys=True, default=str,
+                          ensure_ascii=False) + "\n"
+        path = study_stamp(nb)
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            if path.exists():
+                written.append(nb.stem)
+            write_text(path, text)
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m portrait.pipeline.parameters",
                                      description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=["check", "sync"])
+    parser.add_argument("command", choices=["check", "sync", "stamps"])
     parser.add_argument("notebooks", nargs="*", help="default: every notebook of the chain")
     args = parser.parse_args(argv)
+    if args.command == "stamps":
+        changed = write_study_stamps()
+        if changed:
+            print(f"config/study.yaml changed for {', '.join(changed)}: "
+                  + ("they re-run" if len(changed) > 1 else "it re-runs"))
+        return 0
     notebooks = [paths.resolve(n) for n in args.notebooks] or chain()
     status = 0
     for nb in notebooks:

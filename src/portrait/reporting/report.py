@@ -167,7 +167,7 @@ def out_of_date(failed: str) -> list[str]:
     """The reports that no longer describe the configuration and data after the stage ``failed`` failed.
 
     The failed stage; every stage whose executed notebook is missing or older than the package, its
-    notebook, its parameter files (``config/study.yaml``, ``config/<stage>.yaml``) or a file it reads (the
+    notebook, its parameter files (its share of ``config/study.yaml``, ``config/<stage>.yaml``) or a file it reads (the
     stages ``make`` had still to run, or is running beside the failed one); and every stage that reads,
     directly or not, a file one of these writes.
     """
@@ -178,7 +178,9 @@ def out_of_date(failed: str) -> list[str]:
         if not executed.exists():
             changed.add(stem)
             continue
-        sources = {paths.NOTEBOOKS / f"{stem}.ipynb", paths.CONFIG / config.STUDY_FILE, *read}
+        share = parameters.study_stamp(stem)          # its share of config/study.yaml, as Make sees it
+        sources = {paths.NOTEBOOKS / f"{stem}.ipynb", share if share.exists() else paths.CONFIG / config.STUDY_FILE,
+                   *read}
         own = paths.CONFIG / f"{stem}.yaml"
         if own.exists():
             sources.add(own)
