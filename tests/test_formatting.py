@@ -491,7 +491,9 @@ def test_synthesis_findings_name_the_difference_its_sign_and_its_unit():
 
 def test_synthesis_agreement_table_signs_the_gap_and_suppresses_small_cells():
     """07's Tableau 1, by hand: shares and bounds to one decimal, the gap clients − habitants signed as in 06's
-    Tableau 3 (« +10,1 »), « oui » under 0,05; an attribute with 8 respondents in a group (threshold 10) suppressed."""
+    Tableau 3 (« +10,1 »), its bounds too (a trial reviewer read « −1,3 | 4,7 » beside « +1,7 », while the text
+    writes « +8,6 à +15,9 »), « oui » under 0,05; an attribute with 8 respondents in a group (threshold 10)
+    suppressed."""
     from portrait.reporting import synthesis
 
     diff = pd.DataFrame({
@@ -504,9 +506,9 @@ def test_synthesis_agreement_table_signs_the_gap_and_suppresses_small_cells():
     table = synthesis.agreement_table(diff, threshold=10)
     assert list(table.columns) == ["attribut", "habitants (%)", "clients (%)", "écart clients − habitants (points)",
                                    "écart\u00a0: IC bas", "écart\u00a0: IC haut", "établi", "répondants (groupe le moins nombreux)"]
-    assert table.iloc[0].tolist() == ["Une nature et des paysages de qualité", "58,1", "68,1", "+10,1", "6,8", "13,4",
+    assert table.iloc[0].tolist() == ["Une nature et des paysages de qualité", "58,1", "68,1", "+10,1", "+6,8", "+13,4",
                                       "oui", "1\u202f340"]
-    assert table.iloc[1].tolist() == ["Sûre", "41,8", "40,6", "\u22121,2", "\u22124,8", "2,4", "non", "1\u202f309"]
+    assert table.iloc[1].tolist() == ["Sûre", "41,8", "40,6", "\u22121,2", "\u22124,8", "+2,4", "non", "1\u202f309"]
     assert table.iloc[2, 1:6].tolist() == [synthesis.SUPPRESSED] * 5 and table.iloc[2, 7] == "moins de 10"
 
 
@@ -782,7 +784,7 @@ def test_the_gaps_without_local_clients_are_tabulated_by_hand():
     assert t["attribut"].tolist() == ["B", "A"]
     a = t.iloc[1]
     assert a["clients hors région (%)"] == fmt.number(81.6, 1) and a["établi"] == "non"
-    assert a["écart avec les habitants (points) [IC à 95\u00a0%]"] == fmt.french("+3,4 [−0,1 ;\u00a06,9]")
+    assert a["écart avec les habitants (points) [IC à 95\u00a0%]"] == fmt.french("+3,4 [−0,1 ;\u00a0+6,9]")
     assert (t.iloc[0] == synthesis.SUPPRESSED).sum() == 3
 
 

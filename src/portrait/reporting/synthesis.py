@@ -59,16 +59,21 @@ def suppress(table: pd.DataFrame, n_column: str, value_columns: Sequence[str], t
 
     Rows whose ``n_column`` is below ``threshold`` show :data:`SUPPRESSED` instead of their values
     and « moins de <threshold> » instead of their count. Columns in ``signed`` (gaps) are written with
-    their sign (« +10,1 »); columns in ``bounds`` (confidence bounds) show the sign of a bound that would read 0
+    their sign (« +10,1 »); columns in ``bounds`` (a gap's confidence bounds) too (« +4,7 », as the sentences
+    write them), with the decimals that show the sign of a bound that would read 0
     (:func:`portrait.reporting.formatting.bound`).
     """
     out = table.copy()
     small = out[n_column].to_numpy() < threshold
     for c in value_columns:
-        write = fmt.signed if c in signed else fmt.bound if c in bounds else fmt.number
+        write = fmt.signed if c in signed else _signed_bound if c in bounds else fmt.number
         out[c] = [SUPPRESSED if s else write(v, decimals) for v, s in zip(out[c], small)]
     out[n_column] = [f"moins de {threshold}" if s else fmt.number(v) for v, s in zip(table[n_column], small)]
     return out
+
+
+def _signed_bound(x: float, decimals: int) -> str:
+    return fmt.bound(x, decimals, sign=True)
 
 
 def ci_text(estimate: float, low: float, high: float, scale: float = 1.0, decimals: int = 1, unit: str = "",
@@ -243,13 +248,13 @@ def agreement_table(diff: pd.DataFrame, threshold: int) -> pd.DataFrame:
 def outside_clients_table(gaps: pd.DataFrame, diff: pd.DataFrame, threshold: int) -> pd.DataFrame:
     """:func:`agreement_table`'s gaps again with only the clients living outside the region
     (:func:`portrait.study.aims.gaps_without_local_clients`, in its order), compact: the outside clients' share
-    in %, the gap in points with its 95 % interval, and whether it is established (adjusted with the rest of the
+    in %, the gap in points with its 95 % interval (bounds signed, as the gap), and whether it is established (adjusted with the rest of the
     comparison); an attribute with fewer than ``threshold`` respondents in a group is suppressed."""
     rows = comparison_text.agreement_rows(diff).set_index("item").loc[gaps["item"]]
     small = np.minimum(rows["n_residents"].to_numpy(), gaps["n_visitors"].to_numpy()) < threshold
     share = [SUPPRESSED if s else fmt.number(v * 100, 1) for v, s in zip(gaps["estimate_visitors"], small)]
-    gap = [SUPPRESSED if s else fmt.french(f"{fmt.signed(e * 100, 1)} [{fmt.bound(lo * 100, 1)} ;\u00a0"
-                                           f"{fmt.bound(hi * 100, 1)}]")
+    gap = [SUPPRESSED if s else fmt.french(f"{fmt.signed(e * 100, 1)} [{_signed_bound(lo * 100, 1)} ;\u00a0"
+                                           f"{_signed_bound(hi * 100, 1)}]")
            for e, lo, hi, s in zip(gaps["estimate"], gaps["ci_low"], gaps["ci_high"], small)]
     return pd.DataFrame({"attribut": rows["display"].to_numpy(), "clients hors région (%)": share,
                          "écart avec les habitants (points) [IC à 95\u00a0%]": gap,
