@@ -603,7 +603,7 @@ def test_check_survey_exit_status(monkeypatch, capsys, cb, tmp_path):
     notes = [replace(n, rows=500, unfinished=0) if n.unfinished is not None else n for n in clean.notes]
     monkeypatch.setattr(check_survey, "run", lambda folder=None, simulated=False: (replace(clean, notes=notes), settings))
     assert check_survey.main(["--out", str(tmp_path / "ok.html")]) == 0
-    assert "? residents.csv: 500 responses and not one unfinished questionnaire" in capsys.readouterr().out
+    assert "  to check — residents.csv: 500 responses and not one unfinished questionnaire" in capsys.readouterr().out
     (folder / "residents.csv").write_text("", encoding="utf-8")
     broken = ingest.check(folder, {"residents": _sample()}, cb, tool="limesurvey", key=KEY)
     monkeypatch.setattr(check_survey, "run", lambda folder=None, simulated=False: (broken, settings))

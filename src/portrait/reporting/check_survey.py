@@ -366,14 +366,14 @@ def main(argv: list[str] | None = None) -> int:
     for survey, r in (found.result.surveys.items() if found.result is not None else ()):
         if r.answered_out_of_scope:
             rows = _status_rows(r.out_of_scope_rows, r.status_file)
-            print(f"  ? {survey}: {r.answered_out_of_scope} unit(s) marked out of scope in the contact statuses "
+            print(f"  to check — {survey}: {r.answered_out_of_scope} unit(s) marked out of scope in the contact statuses "
                   f"answered all the same{rows}; their answers are not used (fix the status in the tool if it is wrong)")
         if r.set_aside:
             rows = _status_rows(r.set_aside_rows, r.status_file)
-            print(f"  ? {survey}: {r.set_aside} response(s) set aside as unusable in the contact statuses{rows}; "
+            print(f"  to check — {survey}: {r.set_aside} response(s) set aside as unusable in the contact statuses{rows}; "
                   "they count as non-responses")
     for n in completed_only(found.notes):
-        print(f"  ? {Path(n.file).name}: {n.rows} responses and not one unfinished questionnaire: does the export "
+        print(f"  to check — {Path(n.file).name}: {n.rows} responses and not one unfinished questionnaire: does the export "
               "hold all responses (LimeSurvey: « All responses »)? Otherwise the break-offs count as silence")
     return 0
 
