@@ -54,6 +54,9 @@ def test_the_redo_command_and_the_origin_of_a_setting_name_what_the_user_typed()
     assert scn.command() == 'make scenario NAME=essai SET="05_visitor_weighting.trimming=[0.5, 2.5] seed=7"'
     assert scenario.split_settings(scn.command().split("SET=", 1)[1].strip('"')) == sets
     assert scenario.load("tourisme").command() == "make scenario NAME=tourisme"
+    # a scenario made by SET alone has no title or description of its own: its report and the index say how it came
+    assert scn.title == "essai" and "définie en ligne de commande (SET)" in scn.description
+    assert "ligne de commande" not in scenario.load("tourisme").description
     assert scn.origin("05_visitor_weighting", "trimming").startswith("SET (`make scenario NAME=essai")
     assert scn.origin("03_fieldwork", "seed").startswith("SET")          # study-wide: every stage
     assert scenario.load("tourisme").origin("05_visitor_weighting", "calibration_target") == \

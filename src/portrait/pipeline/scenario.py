@@ -149,6 +149,9 @@ def load(name: str, sets: list[str] | tuple[str, ...] = ()) -> Scenario:
                 raise ParameterError(f"{paths.relative(file)}: set.{stem} must map parameter names to values")
             settings.setdefault(str(stem), {}).update(values)
             sources.update({(str(stem), str(k)): paths.relative(file) for k in values})
+    if not file.exists():        # the report and the index would show the bare name and nothing else
+        description = (f"Variante définie en ligne de commande (SET), sans fichier config/scenarios/{name}.yaml : "
+                       "ses paramètres sont ci-dessous.")
     for item in sets:
         stem, key, value = parse_set(item)
         settings.setdefault(stem, {})[key] = value
