@@ -154,6 +154,8 @@ def test_exports_under_the_tools_own_names_are_pointed_out(cb, tmp_path):
     found = ingest.check(folder, {"residents": _sample()}, cb, tool="limesurvey", key=KEY)
     (missing,) = [p for p in found.problems if p.rule == "missing_file"]
     assert missing.file.endswith("residents.csv")
+    # « Ce qui a été lu » said nothing of a file it could not read
+    assert "Non lus\u00a0: <code>residents.csv</code> (fichier d’export absent)" in html.unescape(_check_html(found, tmp_path))
     assert "files the check does not read: results-survey482913.csv (" in missing.message
     assert "notes.txt" not in missing.message and "residents_participants.csv" not in missing.message
 

@@ -183,6 +183,23 @@ def run(folder: str | Path | None = None, simulated: bool = False) -> tuple[inge
     return found, settings
 
 
+def unread_files_fr(found) -> str:
+    """The files a file-level problem stopped before they could be read (absent, unreadable, wrong encoding …), which
+    « Ce qui a été lu » would otherwise leave out without a word; empty when there is none."""
+    from ..study.export_readers import FILE_RULES
+
+    read = {Path(str(n.file)).name for n in found.notes}
+    stopped: dict[str, str] = {}
+    for p in found.problems:
+        name = Path(str(p.file)).name
+        if p.rule in FILE_RULES and name not in read:
+            stopped.setdefault(name, p.rule)
+    if not stopped:
+        return ""
+    return ("\n\nNon lus : " + " ; ".join(f"`{f}` ({RULES_FR.get(r, r)})" for f, r in sorted(stopped.items()))
+            + " — voir les problèmes ci-dessous.")
+
+
 def layout_remedies_fr(lay) -> dict[str, str]:
     """« Que faire » where a survey tool's layout calls for other advice than the native layout's: its own encoding
     and separator (``csv_encoding`` is the native layout's), and its own columns declared in its mapping."""
@@ -265,7 +282,7 @@ def notebook(found: ingest.CheckResult, settings: dict) -> nbformat.NotebookNode
                          "`config/survey_tools.yaml`) avant de lancer `make`, qui s'arrêtera sinon au même endroit. "
                          "Les lignes sont numérotées comme dans un tableur (en-tête = ligne 1 ; exports Qualtrics : "
                          "première réponse en ligne 4) ; fichiers SPSS : numéro d'observation."))
-    cells.append(_md("## Ce qui a été lu\n\n" + fieldwork_text.read_notes(found.notes)))
+    cells.append(_md("## Ce qui a été lu\n\n" + fieldwork_text.read_notes(found.notes) + unread_files_fr(found)))
     if found.result is not None:
         led = found.result.ledger
         t = led.pivot_table(index=["status_label", "reason_label"], columns="survey", values="n", sort=False,
