@@ -151,8 +151,6 @@ VALUE_TEXTS = {
     "fieldwork_status": {"closed": "clos", "in_progress": "en cours (résultats provisoires)"},
     "source": {"simulated": "données simulées (simulateur documenté, vérité connue)",
                "real": "exports réels de l'outil d'enquête"},
-    "chain_source": {"simulated": "données simulées (simulateur documenté, vérité connue)",
-                     "real": "exports réels de l'outil d'enquête"},
     "partners_source": {"synthetic": "fichiers simulés (générateur documenté)", "real": "fichiers réels des partenaires"},
     "allocation": {"proportional": "proportionnelle à la population", "equal": "égale",
                    "sqrt": "proportionnelle à la racine carrée de la population"},
@@ -173,6 +171,8 @@ VALUE_TEXTS = {
     "targets": {"superpopulation": "super-population (espérance du modèle)", "finite": "population finie fixée"},
     "scheduler": {"": "aucun (processus locaux)"},
 }
+VALUE_TEXTS["chain_source"] = VALUE_TEXTS["source"]     # the export check's name for the chain's source
+
 #: Shares written as percentages (0.95 is « 95 % »).
 SHARES = frozenset({"confidence_level", "foreign_share"})
 #: Pairs [L, U] written as bounds, « [0,3 ; 3] ».
