@@ -481,3 +481,71 @@ def test_lonely_psu_fails_by_default_in_linearisation_and_replicates(lonely_data
     with pytest.raises(survey.ParameterError, match="not defined for the bootstrap"):
         survey.with_replicates(Design.from_frame(lonely_data, weights="pw", strata="st", fpc="N", lonely_psu="adjust"),
                                "bootstrap", 10, np.random.default_rng(1))
+
+
+def test_difference_of_two_domains_sharing_psus(clus1):
+    """comp.imp No − Yes in apiclus1: both domains have schools in the same districts, so the covariance of their
+    means enters the difference's variance (the E/H fixture has it zero by construction, and a difference whose
+    influence values were added instead of subtracted passed there); svycontrast and svyttest on dclus1."""
+    d = survey.mean_difference(Design.from_frame(clus1, weights="pw", psu="dnum", fpc="fpc"), "api00", "comp.imp",
+                               "No", "Yes")
+    fx = "clus1_compimp"
+    assert_allclose([d.difference, d.se], [r(fx, "diff_estimate"), r(fx, "diff_se")], rtol=1e-9)
+    assert d.df == r(fx, "ttest_df")
+    assert_allclose([-d.t, d.p], [r(fx, "ttest_t"), r(fx, "ttest_p")], rtol=1e-9)
+
+
+@pytest.mark.parametrize("fixture,kind", [("olr", "linearisation"), ("olr_jk1", "replicates")])
+def test_svyolr_residual_df_is_r_df_residual(mealcat, fixture, kind):
+    """The proportional-odds fit's residual df (its table's p-values and intervals use them) is R's ``df.residual``:
+    the design's df less the slopes (the cut-points are not counted)."""
+    d = Design.from_frame(mealcat, weights="pw", psu="dnum", fpc="fpc")
+    if kind == "replicates":
+        d = survey.with_replicates(d, "jk1")
+    fit = survey.svyolr(d, "mealcat", ["avg.ed", "mobility", "stype"], variance=kind)
+    assert fit.df == r(fixture, "df_residual")
+    t = fit.table()
+    slope = t.loc[t["term"] == "avg.ed"].iloc[0]
+    assert slope["p"] == pytest.approx(2 * stats.t.sf(abs(slope["estimate"] / slope["se"]), r(fixture, "df_residual")),
+                                       rel=1e-12)
+
+
+def test_one_option_multiple_response_test_is_svyttest_on_the_two_groups_psus(clus1):
+    """Groups a and b of three, the third alone in two districts: with one option the Bilder–Loughin F is the Wald
+    statistic, R ``svyttest``'s t² on the subset of the two groups, and its denominator df count the two groups'
+    PSUs less strata (12, not the design's 14), as ``svychisq``'s do on that subset (``svyttest`` itself refers t to
+    df − 1 = 11, its regression's residual df). ``svychisq``'s own Rao–Scott F (23.5 here) estimates the table's
+    design effect from its joint cells: another statistic, which the module does not claim to be."""
+    grp = np.where(clus1["dnum"].isin([716, 637]), "c", np.where(clus1["stype"] == "E", "a", "b"))
+    data = clus1.assign(grp=grp, wide=(clus1["sch.wide"] == "Yes").astype(float))
+    res = survey.multiple_response_test(Design.from_frame(data, weights="pw", psu="dnum", fpc="fpc"), ["wide"],
+                                        "grp", "a", "b")
+    assert_allclose(res.F, r("ttest_two_of_three", "t") ** 2, rtol=1e-9)
+    assert res.ndf == pytest.approx(1.0, rel=1e-12)
+    assert res.ddf == r("chisq_two_of_three", "ddf") == r("ttest_two_of_three", "df") + 1
+    assert res.p_F == pytest.approx(stats.f.sf(res.F, 1, r("chisq_two_of_three", "ddf")), rel=1e-12)
+
+
+def test_rao_scott_keeps_the_design_df_when_a_psu_has_no_answer(clus1):
+    """District 637's answers to sch.wide missing: svychisq still refers F to the whole design's df (ndf × 14)."""
+    data = clus1.assign(**{"sch.wide": clus1["sch.wide"].where(clus1["dnum"] != 637)})
+    res = survey.rao_scott(Design.from_frame(data, weights="pw", psu="dnum", fpc="fpc"), "sch.wide", "stype")
+    fx = "chisq_psu_missing"
+    assert_allclose([res.F, res.ndf, res.ddf, res.p_F], [r(fx, "F"), r(fx, "ndf"), r(fx, "ddf"), r(fx, "p_F")],
+                    rtol=1e-6)
+
+
+def test_a_quantile_ignores_missing_values_of_units_with_weight_zero(clus1):
+    """A weighted file keeps its non-respondents with weight 0 and no answers: ``quantile`` refused
+    (« 3514 missing value(s): pass na_rm=True ») although they count for nothing. The median with such units
+    added equals the median of dclus1 itself (R's, checked above); a missing value of a unit that counts is still an
+    error, naming how many."""
+    d = Design.from_frame(clus1, weights="pw", psu="dnum", fpc="fpc")
+    extra = clus1.iloc[:20].assign(api00=np.nan, pw=0.0)
+    padded = Design.from_frame(pd.concat([clus1, extra], ignore_index=True), weights="pw", psu="dnum", fpc="fpc")
+    a, b = survey.quantile(d, "api00", 0.5), survey.quantile(padded, "api00", 0.5)
+    assert_allclose(b[["estimate", "ci_low", "ci_high", "se", "df"]].to_numpy(),
+                    a[["estimate", "ci_low", "ci_high", "se", "df"]].to_numpy(), rtol=1e-12)
+    holed = clus1.assign(api00=clus1["api00"].where(clus1.index >= 3))
+    with pytest.raises(survey.ParameterError, match="3 missing value.s. among the units with a positive weight"):
+        survey.quantile(Design.from_frame(holed, weights="pw", psu="dnum", fpc="fpc"), "api00", 0.5)

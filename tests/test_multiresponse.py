@@ -101,3 +101,16 @@ def test_groups_are_compared_as_text_whatever_the_column_type():
         assert (got.n_a, got.n_b) == (ref.n_a, ref.n_b)
         assert got.X2 == pytest.approx(ref.X2, rel=1e-12)
         assert got.p_chisq == pytest.approx(ref.p_chisq, rel=1e-12)
+
+
+def test_the_statistic_is_the_sum_of_the_options_pearson_chi_squares_with_equal_weights():
+    """With weight 1 for everyone the statistic is what Bilder & Loughin sum: each option's Pearson X² of its
+    option × group 2 × 2 table (scipy, no continuity correction), and ``X2`` their total. A V0 rescaled by a
+    common factor left every p-value unchanged (Δ and X² scale together) but printed wrong statistics."""
+    d = _sample(np.random.default_rng(4), shift=0.5)
+    d = survey.Design.from_frame(d.data.assign(w=1.0), weights="w", strata="g", psu="cl")
+    mr = survey.multiple_response_test(d, OPTIONS, "g", "a", "b")
+    for option, x2 in zip(mr.options["option"], mr.options["X2"]):
+        table = pd.crosstab(d.data["g"], d.data[option]).to_numpy()
+        assert x2 == pytest.approx(stats.chi2_contingency(table, correction=False)[0], rel=1e-10), option
+    assert mr.X2 == pytest.approx(mr.options["X2"].sum(), rel=1e-12)

@@ -161,3 +161,11 @@ def test_designs_sharing_the_first_steps_give_the_replicates_of_a_full_replay():
     for design in (nr, rake, logit, rake, other):
         expected = np.column_stack([design.replay(d.weights * design.replicate_factors[:, r]) for r in range(6)])
         np.testing.assert_array_equal(design.replicate_weights(), expected)
+
+
+def test_replicate_variance_centres_on_the_replicates_that_count():
+    """R ``svrVar`` centres on the replicates with a positive rscale; a replicate with rscale 0 (a user's, or a
+    stratum left out) neither counts nor moves the centre: thetas 1, 2, 100 with rscales 1, 1, 0 give
+    (1 − 1.5)² + (2 − 1.5)² = 0.5 (by hand); centring on all three would give about 2 157."""
+    v = survey.replicate_variance(np.array([0.0]), np.array([[1.0], [2.0], [100.0]]), 1.0, np.array([1.0, 1.0, 0.0]))
+    assert v[0, 0] == pytest.approx(0.5, rel=1e-12)

@@ -243,6 +243,22 @@ def test_trimming_holds_bounds_and_margins():
             assert t == pytest.approx(m.totals[lv], rel=1e-7)
 
 
+def test_trimming_holds_every_capped_weight_at_its_bound_and_counts_them():
+    """Cap, then re-calibrate the others with the capped ones held: a weight below the lower bound after calibration
+    ends exactly at it (as one above the upper bound ends at it), and ``trimmed`` counts the weights that end on a
+    bound. A version that held only the upper-capped weights still ended within the bounds and met the margins, but
+    moved the lower-capped ones (and reported half as many trimmed)."""
+    cal = survey.calibrate(_design(8), MARGINS, method="linear")
+    lo, hi = np.quantile(cal.weights, [0.10, 0.90])
+    tr = survey.trim(cal, MARGINS, lower=lo, upper=hi)
+    below, above = cal.weights < lo, cal.weights > hi
+    assert below.sum() > 10 and above.sum() > 10
+    np.testing.assert_array_equal(tr.weights[below], lo)
+    np.testing.assert_array_equal(tr.weights[above], hi)
+    at_bound = int(np.sum((tr.weights == lo) | (tr.weights == hi)))
+    assert tr.steps[-1].info["trimmed"] == at_bound >= below.sum() + above.sum()
+
+
 def test_trimming_is_rerun_in_every_bootstrap_replicate_with_the_margins_met():
     """Bootstrap replicates re-run trim-and-recalibrate: every replicate meets every margin again (the replicate's
     totals against the margins' figures). With bounds fixed for all replicates, a unit the resampling draws twice
@@ -353,3 +369,18 @@ def test_degrees_of_freedom_and_psu_structure_follow_the_arrays_of_derived_desig
     assert_allclose(survey.linearised_variance(replace(d3, lonely_psu="remove"), z),
                     survey.linearised_variance(fresh, z), rtol=1e-15)
     assert d3.degf == len(np.unique(moved)) - len(np.unique(d.strata))
+
+
+def test_a_design_prints_as_a_summary_not_its_data():
+    """``print(design)`` dumped the whole data frame and every array (a trial analyst's complaint); it now reads as
+    R prints a design: counts, strata, PSUs and df (here by hand: 400 units in 2 strata, each unit its own PSU, so
+    400 − 2 = 398 df), fpc, weights, steps, replicates — in a few lines, without any unit's values."""
+    d = _design(8)
+    cal = survey.with_replicates(survey.calibrate(d, MARGINS, method="raking", label="calage"), "bootstrap", 20,
+                                 config.rng(3, "test"))
+    text = repr(cal)
+    assert text == str(cal) and len(text.splitlines()) <= 8
+    assert text.startswith(f"Design: {len(d.data)} units, {d.n} with a positive weight")
+    assert "2 strata, 400 units sampled directly, 398 degrees of freedom" in text
+    assert "steps: calage" in text and "replicates: 20 (bootstrap)" in text
+    assert len(text) < 600 and repr(float(d.data["y"].iloc[0])) not in text

@@ -242,6 +242,42 @@ crows[[length(crows) + 1]] <- rbind(
   cmp("olr_cat", paste0("se_", names(coef(o3))), SE(o3), "SE(svyolr(mealcat ~ stype + awards, dclus1))"),
   cmp("olr_cat_jk1", paste0("coef_", names(coef(o4))), coef(o4), "coef(svyolr(..., as.svrepdesign(dclus1, type='JK1')))"),
   cmp("olr_cat_jk1", paste0("se_", names(coef(o4))), SE(o4), "SE(svyolr(..., as.svrepdesign(dclus1, type='JK1')))"))
+# the degrees of freedom of a proportional-odds fit (its p-values and intervals use them)
+crows[[length(crows) + 1]] <- rbind(
+  cmp("olr", "df_residual", o1$df.residual, "svyolr(mealcat ~ avg.ed + mobility + stype, dclus1)$df.residual"),
+  cmp("olr_jk1", "df_residual", o2$df.residual, "svyolr(..., as.svrepdesign(dclus1, type='JK1'))$df.residual"))
+# two domains that share PSUs: the covariance of their means enters the difference's variance
+bc <- svyby(~api00, ~comp.imp, dclus1, svymean, covmat = TRUE)
+cc1 <- svycontrast(bc, c(No = 1, Yes = -1))
+tc <- svyttest(api00 ~ comp.imp, dclus1)
+crows[[length(crows) + 1]] <- rbind(
+  cmp("clus1_compimp", "diff_estimate", coef(cc1), "svycontrast(svyby(~api00, ~comp.imp, dclus1, svymean, covmat=TRUE), c(No=1, Yes=-1))"),
+  cmp("clus1_compimp", "diff_se", SE(cc1), "SE(same)"),
+  cmp("clus1_compimp", "ttest_t", tc$statistic, "svyttest(api00~comp.imp, dclus1)$statistic"),
+  cmp("clus1_compimp", "ttest_df", tc$parameter, "svyttest(api00~comp.imp, dclus1)$parameter"),
+  cmp("clus1_compimp", "ttest_p", tc$p.value, "svyttest(api00~comp.imp, dclus1)$p.value"))
+# two groups of three, the third in PSUs of its own: the test's denominator df are the two groups' PSUs
+a3 <- apiclus1
+a3$grp <- ifelse(a3$dnum %in% c(716, 637), "c", ifelse(a3$stype == "E", "a", "b"))
+a3$wide <- as.numeric(a3$sch.wide == "Yes")
+d3 <- subset(svydesign(id = ~dnum, weights = ~pw, data = a3, fpc = ~fpc), grp %in% c("a", "b"))
+f3 <- svychisq(~sch.wide + grp, d3, statistic = "F")
+t3 <- svyttest(wide ~ grp, d3)
+crows[[length(crows) + 1]] <- rbind(
+  cmp("ttest_two_of_three", "t", t3$statistic, "svyttest(wide~grp, subset(dclus1 with grp, grp %in% c('a','b')))$statistic"),
+  cmp("ttest_two_of_three", "df", t3$parameter, "svyttest(wide~grp, subset(...))$parameter"))
+# a PSU whose answers are all missing: svychisq keeps the whole design's df
+na1 <- apiclus1
+na1$sch.wide[na1$dnum == 637] <- NA
+f4 <- svychisq(~sch.wide + stype, svydesign(id = ~dnum, weights = ~pw, data = na1, fpc = ~fpc), statistic = "F")
+for (x in list(list("chisq_two_of_three", f3, "svychisq(~sch.wide+grp, subset(dclus1 with grp, grp %in% c('a','b')), statistic='F')"),
+               list("chisq_psu_missing", f4, "svychisq(~sch.wide+stype, dclus1 with sch.wide NA in dnum 637, statistic='F')"))) {
+  crows[[length(crows) + 1]] <- rbind(
+    cmp(x[[1]], "F", x[[2]]$statistic, paste0(x[[3]], "$statistic")),
+    cmp(x[[1]], "ndf", x[[2]]$parameter[1], paste0(x[[3]], "$parameter[1]")),
+    cmp(x[[1]], "ddf", x[[2]]$parameter[2], paste0(x[[3]], "$parameter[2]")),
+    cmp(x[[1]], "p_F", x[[2]]$p.value, paste0(x[[3]], "$p.value")))
+}
 write.csv(do.call(rbind, crows), file.path(out, "compare.csv"), row.names = FALSE)
 cat("wrote comparison fixtures\n")
 

@@ -102,7 +102,7 @@ class Step(Deferring):
 LONELY = ("fail", "certainty", "remove", "adjust", "average")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Design:
     """A probability sample with its weights and structure (the engine's ``svydesign`` object).
 
@@ -300,6 +300,10 @@ class Design:
                    strata_labels=labels, lonely_psu=lonely_psu)
 
     # ------------------------------------------------------------------ derived
+    def __repr__(self) -> str:                   # a summary, as R prints a design: not the whole data
+        from .diagnostics import describe
+        return describe(self)
+
     @property
     def n(self) -> int:
         """Number of units with a positive weight (respondents)."""

@@ -20,6 +20,33 @@ from .design import Design, _joined_text
 G_QUANTILES = (0, 0.01, 0.10, 0.25, 0.50, 0.75, 0.90, 0.99, 1)
 
 
+def describe(design: Design) -> str:
+    """A design in a few lines (what ``repr`` and ``print`` show), as R prints a ``survey.design``: units and
+    respondents, strata, PSUs and degrees of freedom, the fpc, the weights' range and total, the weighting steps,
+    the replicates and the lonely-PSU rule — never the data themselves."""
+    w, pos = design.weights, design.weights > 0
+    strata, psus = len(np.unique(design.strata[pos])), len(np.unique(design.psu[pos]))
+    element = psus == int(pos.sum())
+    lines = [f"Design: {len(w)} units, {int(pos.sum())} with a positive weight; {design.data.shape[1]} data columns",
+             f"  {strata} {'stratum' if strata == 1 else 'strata'}, "
+             + (f"{psus} units sampled directly" if element else f"{psus} PSUs")
+             + f", {design.degf} degrees of freedom; fpc: "
+             + ("given" if np.any(design.fpc > 0) else "none (with replacement)")
+             + f"; lonely PSU: {design.lonely_psu}"]
+    if pos.any():
+        lines.append(f"  weights: total {w[pos].sum():.6g}, from {w[pos].min():.6g} to {w[pos].max():.6g}")
+    if design.steps:
+        lines.append("  steps: " + " → ".join(s.label for s in design.steps))
+    if design.has_replicates:
+        r = (design.replicate_matrix.shape[1] if design.replicate_matrix is not None
+             else design.replicate_factors.shape[1])
+        lines.append(f"  replicates: {r} ({design.replicate_method or 'given'}), scale {design.replicate_scale:.6g}"
+                     + (", centred on the full-sample estimate" if design.replicate_mse else ""))
+    if design.stacked is not None:
+        lines.append(f"  stacked surveys in {design.stacked[0]!r}: {', '.join(design.stacked[1])}")
+    return "\n".join(lines)
+
+
 def kish_deff(w: np.ndarray) -> float:
     """Compute Kish's design effect due to unequal weights, ``n Σw² / (Σw)²``.
 

@@ -13,9 +13,11 @@ statistic). Its design-based distribution under SPMI is ``Σ_k λ_k χ²_1``, th
 eigenvalues of ``Δ = D0^{-1/2} Σ D0^{-1/2}`` (``Σ``: design covariance of ``d``, linearised or from
 replicate weights; ``D0 = diag(V0_j)``). It is referred, as Bilder & Loughin do with their second-order
 adjustment and as Rao & Scott (1984) do for tables, to ``c χ²_ν`` with the first two moments matched:
-``c = tr(Δ²) / tr(Δ)``, ``ν = tr(Δ)² / tr(Δ²)``; the F form ``X²_S / tr(Δ) ~ F(ν, ν·df)`` with the
-design's degrees of freedom is R ``svychisq``'s ``"F"`` for one option. With one option the test is
-the Wald test of ``d_1``.
+``c = tr(Δ²) / tr(Δ)``, ``ν = tr(Δ)² / tr(Δ²)``; the F form is ``X²_S / tr(Δ) ~ F(ν, ν·df)``, ``df`` the two
+groups' design degrees of freedom (their PSUs less their strata), as R ``svychisq`` takes the denominator's.
+With one option the test is the Wald test of ``d_1``: ``F`` is R ``svyttest``'s ``t²`` on the two groups (not
+``svychisq``'s Rao–Scott ``F``, which estimates the 2 × 2 table's design effect from its joint cells and can
+differ markedly on few PSUs), referred to ``F(1, df)`` where ``svyttest`` uses ``df − 1``.
 
 References
 ----------
@@ -100,7 +102,7 @@ def multiple_response_test(design: Design, items: Sequence[str], group: str, a: 
     """Test that groups ``a`` and ``b`` of ``group`` choose the options ``items`` (0/1 columns) alike.
 
     The Bilder–Loughin statistic with its Rao–Scott second-order design-based correction (see the
-    module docstring); with one option it is the Wald test of the difference (R ``svychisq``'s ``"F"``).
+    module docstring); with one option it is the Wald test of the difference (R ``svyttest``'s ``t²``).
 
     Parameters
     ----------

@@ -96,7 +96,8 @@ def quantile(design: Design, variable: str, quantiles: float | Sequence[float] =
     df : float, optional
         Degrees of freedom of the t quantile (default: the design's, R ``degf``; ``inf``: normal).
     na_rm : bool, default False
-        Leave out units with a missing value (as a domain); otherwise a missing value is an error.
+        Leave out units with a missing value (as a domain); otherwise a missing value of a unit with a positive
+        weight is an error (units of weight 0, such as non-respondents kept in a weighted file, count for nothing).
 
     Returns
     -------
@@ -108,8 +109,8 @@ def quantile(design: Design, variable: str, quantiles: float | Sequence[float] =
     Raises
     ------
     ParameterError
-        If ``qrule`` is unknown, a probability is outside [0, 1], or ``variable`` has missing values
-        and ``na_rm`` is false.
+        If ``qrule`` is unknown, a probability is outside [0, 1], or ``variable`` has missing values among the
+        units with a positive weight and ``na_rm`` is false.
 
     References
     ----------
@@ -129,9 +130,10 @@ def quantile(design: Design, variable: str, quantiles: float | Sequence[float] =
         raise ParameterError(f"quantiles must lie in [0, 1], got {ps}")
     x = pd.to_numeric(design.column(variable), errors="coerce").to_numpy(dtype=float)
     ok = ~np.isnan(x)
-    if not ok.all() and not na_rm:
-        raise ParameterError(f"{variable!r} has {int((~ok).sum())} missing value(s): pass na_rm=True to leave "
-                             "them out (as a domain)")
+    missing = int(np.count_nonzero(~ok & (design.weights > 0)))   # a unit of weight 0 counts for nothing anyway
+    if missing and not na_rm:
+        raise ParameterError(f"{variable!r} has {missing} missing value(s) among the units with a positive weight: "
+                             "pass na_rm=True to leave them out (as a domain)")
     rows = []
     for name, mask in _domains(design, by):
         inside = ok & mask
