@@ -96,11 +96,12 @@ def digests(root: Path) -> dict[str, tuple[str, int]]:
 
 SCENARIO_RUNS = {"tourisme": ("NAME=tourisme",),
                  "seuil5": ("NAME=seuil5", "SET=07_synthesis.small_cell_threshold=5"),
-                 "again": ("NAME=tourisme",)}
+                 "again": ("NAME=tourisme",),
+                 "niveau90": ("NAME=niveau90", "SET=06_comparison.confidence_level=0.9")}
 
 
 class Scenarios:
-    """`make scenario` three times in a copy of a built reduced study, in a thread, with the study's digests
+    """`make scenario` four times in a copy of a built reduced study, in a thread, with the study's digests
     before and after each run (read by tests/test_scenario.py).
 
     The copy is made at once (the tests after it may re-run stages of the study it copies); the runs go on

@@ -86,5 +86,5 @@ def reduced_runs():
 
 @pytest.fixture(scope="session")
 def scenario_runs(reduced_runs):
-    """`make scenario` run three times in a copy of a built reduced study (started with :func:`reduced_runs`)."""
+    """`make scenario` run four times in a copy of a built reduced study (started with :func:`reduced_runs`)."""
     return _SCENARIOS["runs"].wait()

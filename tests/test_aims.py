@@ -214,3 +214,27 @@ def test_the_local_clients_sentence_says_what_holds_and_what_changes():
     assert "1 des 2 écarts d'accord établis le reste ; « B » n'est plus établi ; « C » (+1,5 point) le devient" in text
     text = sections.local_clients_sentence(gaps.assign(estimate=[-0.02, -0.05, 0.0]), diff, short)
     assert "1 des 2 écarts d'accord établis le reste ; « A » (−2,0 points) change de sens ;" in text.replace("\u00a0", " ")
+
+
+def test_every_table_of_the_aims_carries_the_level_its_intervals_were_computed_at(cb):
+    """A trial set the comparison's level to 0.90: report 07's own intervals stayed at 95 % under a 95 % label. Each
+    table of the aims is computed at the ``level`` given and says so (``confidence_level``, which the reports' labels
+    read); closed form: the half-width is Student's quantile at (1 + level) / 2 times the SE, on the design's
+    degrees of freedom (n − H: 600 units in 5 strata, one unit per PSU)."""
+    from scipy import stats
+
+    d = _residents()
+    p90 = aims.pride(d, cb, {str(k): f"âge {k}" for k in range(1, 6)}, level=0.9)
+    for name in ("overall", "by_department", "by_age", "attachment"):
+        assert (p90[name]["confidence_level"] == 0.9).all(), name
+    o = p90["overall"].set_index("variable").loc["fierte__oui"]
+    q = stats.t.ppf(0.95, len(d.data) - 5)
+    assert o["ci_high"] - o["estimate"] == pytest.approx(q * o["se"], rel=1e-9)
+    m = aims.mosaic(d, cb, 10, level=0.9)
+    assert (m["confidence_level"] == 0.9).all()
+    zones = np.random.default_rng(5).choice(["npdc", "picardie", "both"], len(d.data))
+    designs = {"residents": d, "visitors": survey.Design.from_frame(d.data.assign(zone=zones), weights="w")}
+    wide, narrow = (aims.former_regions(designs, cb, level=lv) for lv in (0.95, 0.9))
+    assert (narrow["confidence_level"] == 0.9).all() and (wide["confidence_level"] == 0.95).all()
+    assert ((narrow["écart haut"] - narrow["écart bas"]) < (wide["écart haut"] - wide["écart bas"])).all()
+    assert ((narrow["ci_high"] - narrow["ci_low"]) < (wide["ci_high"] - wide["ci_low"])).all()

@@ -19,7 +19,7 @@ def _differences() -> pd.DataFrame:
         "estimate_residents": [0.6372, 6.90, 0.41, 0.30, 0.0164], "estimate_visitors": [0.5023, 6.78, 0.40997, 0.3523, 0.112],
         "estimate": [-0.1349, -0.12, -0.00003, 0.0523, 0.0956], "ci_low": [-0.1702, -0.28, -0.031, 0.0101, 0.08],
         "ci_high": [-0.0996, 0.04, 0.0311, 0.0946, 0.11], "p_adj": [0.00002, 0.2264, 0.98766, 0.0312, np.nan],
-        "adjustment": ["fdr_bh"] * 5})
+        "adjustment": ["fdr_bh"] * 5, "confidence_level": 0.95})
 
 
 def test_agreement_gaps_table_writes_shares_signed_gaps_intervals_and_adjusted_p_the_french_way():
@@ -72,6 +72,13 @@ def test_the_figure_text_names_the_adjustment_of_the_run():
                       "Benjamini–Hochberg) ; points creux") in comparison_text.gaps_introduction(diff)
     holm = comparison_text.gaps_introduction(diff.assign(adjustment="holm"))
     assert fmt.french("après correction pour tests multiples, méthode de Holm) ; points creux") in holm and "Benjamini" not in holm
+    # and the level of the run's intervals (a trial set 0.90: the text still said 95 %)
+    assert fmt.french("avec son intervalle de confiance à 95 %.") in comparison_text.gaps_introduction(diff)
+    at90 = comparison_text.gaps_introduction(diff.assign(confidence_level=0.9))
+    assert fmt.french("avec son intervalle de confiance à 90 %.") in at90 and "95" not in at90
+    assert fmt.french("IC à 90 % (points)") in comparison_text.agreement_gaps(diff.assign(confidence_level=0.9)).columns
+    with pytest.raises(ValueError, match="one confidence_level"):
+        comparison_text.gaps_introduction(diff.assign(confidence_level=[0.9, 0.95, 0.9, 0.95, 0.9]))
 
 
 def test_the_sensitivity_headers_say_calage_par_raking_and_keep_the_retained_mark():

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
-from portrait.pipeline import paths, scenario
+from portrait.pipeline import io, paths, scenario
 from portrait.pipeline.errors import ParameterError, PortraitError
 from portrait.reporting import scenarios as report
+from portrait.study import compare
 
 CHAIN = ["01_resident_frame", "02_visitor_frame", "03_fieldwork", "04_resident_weighting",
          "05_visitor_weighting", "06_comparison", "07_synthesis"]
@@ -215,6 +218,42 @@ def test_scenarios_run_beside_the_study_and_never_touch_it(scenario_runs):
     assert again.returncode == 0
     assert "▶" not in again.stdout and again.stdout.count(": up to date") == 3
     assert scenario_runs.after["again"] == before
+
+
+def test_the_confidence_level_of_the_comparison_is_the_one_every_interval_of_06_and_07_says(scenario_runs):
+    """A trial set ``confidence_level: 0.90``: the intervals shrank but every label of reports 06 and 07 still said
+    « 95 % », and 07's own intervals (pride, regions, return, mosaic) stayed at 95 %. In a scenario at 0.90: no
+    « 95 % » left in either report's text (07's own intervals read the level from 06's files), the method says
+    « 90 fois sur 100 », the files carry the level, and the differences keep their estimates while their intervals
+    narrow by the ratio of Student's quantiles on each row's degrees of freedom."""
+    import html as _html
+    import re
+
+    run = scenario_runs.runs["niveau90"]
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    root = scenario_runs.root
+    scen = root / "scenarios" / "niveau90"
+
+    def text(path):
+        t = re.sub(r"<style.*?</style>|<script.*?</script>", "", path.read_text(encoding="utf-8"), flags=re.S)
+        return re.sub(r"\s+", " ", _html.unescape(re.sub(r"<[^>]+>", " ", t)).replace("\u00a0", " "))
+
+    for stem in ("06_comparison", "07_synthesis"):
+        shown = text(scen / "reports" / f"{stem}.html")
+        assert "95 %" not in shown and "IC à 90 %" in shown, stem
+        assert "95 %" in text(root / "reports" / f"{stem}.html")       # the study's own, beside it, untouched
+    assert "90 fois sur 100" in text(scen / "reports" / "07_synthesis.html")
+    diff = io.read_csv(scen / "data/processed/comparison_differences.csv", french=True, text=["level"])
+    assert compare.confidence_level(diff) == 0.9
+    study = io.read_csv(root / "data/processed/comparison_differences.csv", french=True, text=["level"])
+    assert compare.confidence_level(study) == 0.95
+    # the same estimates, narrower intervals: half-widths in the ratio of t quantiles on each row's df
+    key = ["item", "statistic", "level"]
+    a, b = study.set_index(key), diff.set_index(key).loc[study.set_index(key).index]
+    ratio = (b["ci_high"] - b["ci_low"]) / (a["ci_high"] - a["ci_low"])
+    expected = stats.t.ppf(0.95, a["df"]) / stats.t.ppf(0.975, a["df"])
+    np.testing.assert_allclose(b["estimate"], a["estimate"], rtol=1e-12)
+    np.testing.assert_allclose(ratio.dropna(), expected[ratio.notna()], rtol=1e-9)
 
 
 def test_a_stage_no_longer_rerun_leaves_nothing_stale(monkeypatch, tmp_path):

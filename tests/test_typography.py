@@ -92,7 +92,7 @@ def _differences() -> pd.DataFrame:
         "estimate_residents": [0.347, 0.637, 6.69, 0.418], "estimate_visitors": [0.470, 0.502, 7.15, 0.406],
         "estimate": [0.123, -0.135, 0.46, -0.012], "ci_low": [0.086, -0.172, 0.30, -0.048],
         "ci_high": [0.160, -0.098, 0.62, 0.024], "p": [0.0001, 0.0001, 0.0001, 0.5],
-        "p_adj": [0.001, 0.001, 0.001, 0.6], "adjustment": "fdr_bh"})
+        "p_adj": [0.001, 0.001, 0.001, 0.6], "adjustment": "fdr_bh", "confidence_level": 0.95})
 
 
 def test_report_sentences_keep_numbers_with_their_units_and_punctuation():
@@ -104,16 +104,16 @@ def test_report_sentences_keep_numbers_with_their_units_and_punctuation():
                            "status": ["respondent", "nonrespondent", "respondent", "nonrespondent"], "n": [1, 3, 1, 9]})
     diag = {g: pd.Series({"deff de Kish": 1.1}) for g in ("residents", "visitors")}
     regions = pd.DataFrame({"groupe": ["Habitants"], "question": ["image_globale"], "écart NPdC − Picardie": [0.34],
-                            "écart bas": [0.05], "écart haut": [0.63], "p_adj": [0.0837]})
+                            "écart bas": [0.05], "écart haut": [0.63], "p_adj": [0.0837], "confidence_level": 0.95})
     words = pd.DataFrame({"level": ["fière", "grise"], "p_adj_words": [0.001, 0.01], "specific_to": ["residents", "visitors"],
                           "points": [-0.075, 0.028], "estimate_residents": [0.097, 0.042],
                           "estimate_visitors": [0.022, 0.070]})
-    texts = [synthesis.method_sentences(counts, ledger, diag, adjustment="méthode de Holm"),
+    texts = [synthesis.method_sentences(counts, ledger, diag, adjustment="méthode de Holm", level=0.95),
              *synthesis.findings(_differences()), comparison_text.findings_sentence(_differences()),
              synthesis.limits("simulated", [pd.DataFrame({"marge": ["taille"], "source": ["x"], "hypothèse": ["parts : 1 %"]})]),
-             synthesis.ci_text(0.123, 0.086, 0.160, scale=100, unit="points", signed=True),
+             synthesis.ci_text(0.123, 0.086, 0.160, scale=100, unit="points", signed=True, level=0.95),
              sections.regions_sentences(regions), sections.words_sentence(words),
-             sections.both_lists(["a"], ["a"], {"a": "Conviviale"}), sections.pct_ci(0.65, 0.62, 0.67),
+             sections.both_lists(["a"], ["a"], {"a": "Conviviale"}), sections.pct_ci(pd.Series({"estimate": 0.65, "ci_low": 0.62, "ci_high": 0.67, "confidence_level": 0.9})),
              sections.scope_sentence({"residents": 1397, "visitors": 2463}),
              *synthesis.margins_table({"residents": pd.DataFrame({"marge": ["taille"], "source": ["Insee"],
                                                                   "hypothèse": ["parts appliquées au total : 2017"]})}

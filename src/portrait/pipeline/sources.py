@@ -28,6 +28,8 @@ POPULATION_FILE = "insee_elp_dep_sexe_survey_age_groups_2017_2019_2022.csv"
 MANIFEST = "SHA256SUMS"
 ETALAB_PACKAGE = "@etalab/decoupage-administratif"
 ETALAB_VERSION = "6.0.0"
+COMMUNES_LIST_DATE = "2026-01-01"         # what that edition holds: the communes in force at this date,
+COMMUNES_POPULATION_YEAR = 2023           # with the legal populations of this reference year (SOURCES.md)
 REGION = "32"
 DEPARTMENTS = {"02": "Aisne", "59": "Nord", "60": "Oise", "62": "Pas-de-Calais", "80": "Somme"}
 

@@ -26,7 +26,7 @@ def agreement_gaps(diff: pd.DataFrame) -> pd.DataFrame:
     ``diff`` holds the differences of notebook 06 (``comparison_differences.csv``): the rows of the
     « d'accord » share (``statistic`` ``accord``, ``level`` ``top2``), in the file's order, give the
     attribute (``display``), the share agreeing in each group in %, the gap visitors − residents in
-    points with its sign, its 95 % confidence interval and the p-value adjusted across the battery
+    points with its sign, its confidence interval (at the rows' ``confidence_level``) and the p-value adjusted across the battery
     (``p_adj``, by the method named in the column ``adjustment``, see :func:`adjustment_label`). The shares leave
     « Ne sait pas » out: its share in each group (``statistic`` ``share_dk``) closes the row, « – » for a question
     without it.
@@ -40,7 +40,7 @@ def agreement_gaps(diff: pd.DataFrame) -> pd.DataFrame:
         "habitants (%)": top2["estimate_residents"].map(lambda v: fmt.number(v * 100, 1)),
         "clients (%)": top2["estimate_visitors"].map(lambda v: fmt.number(v * 100, 1)),
         "écart clients − habitants (points)": top2["estimate"].map(lambda v: fmt.signed(v * 100, 1)),
-        fmt.french("IC à 95 % (points)"): [fmt.french(fmt.interval(lo, hi, 1, scale=100))
+        fmt.french(f"{fmt.ci_label(compare.confidence_level(top2))} (points)"): [fmt.french(fmt.interval(lo, hi, 1, scale=100))
                                            for lo, hi in zip(top2["ci_low"], top2["ci_high"])],
         "p ajusté": top2["p_adj"].map(fmt.pvalue),
         fmt.french("« Ne sait pas » : habitants (%)"): dk_cells["residents"],
@@ -87,7 +87,7 @@ def gaps_introduction(diff: pd.DataFrame) -> str:
     """The paragraph above the agreement-gap figure of report 06, naming the correction for multiple tests
     that decides which points are filled (:func:`adjustment_label`)."""
     return fmt.french("Différence de la part d'accord (« plutôt » ou « tout à fait d'accord ») entre clients et habitants, en "
-            "points, avec son intervalle de confiance à 95 %. Points pleins : écart établi (significatif après "
+            f"points, avec son {fmt.ci_label(compare.confidence_level(agreement_rows(diff)), long=True)}. Points pleins : écart établi (significatif après "
             f"correction pour tests multiples, {adjustment_label(diff)}) ; points creux : pas d'écart établi. "
             "Le tableau qui suit donne, pour chaque attribut, la part d'accord dans chaque groupe, l'écart, son "
             "intervalle et la p-valeur ajustée.")

@@ -163,6 +163,11 @@ def percent(share: float, decimals: int | None = 1, missing: str = MISSING) -> s
     return (exact(share * 100) if decimals is None else number(share * 100, decimals)) + "\u00a0%"
 
 
+def ci_label(level: float, long: bool = False) -> str:
+    """The label of intervals at confidence ``level``: « IC à 95 % », or ``long`` « intervalle de confiance à 95 % »."""
+    return f"{'intervalle de confiance' if long else 'IC'} à {percent(level, None)}"
+
+
 def signed(x: float, decimals: int = 0, missing: str = MISSING) -> str:
     """A number with its sign always written: ``signed(1.25, 1)`` → « +1,2 », ``signed(-0.01, 1)`` → « 0,0 »."""
     if _missing(x):

@@ -18,7 +18,7 @@ import pandas as pd
 import seaborn as sns
 
 from . import formatting as fmt
-from ..study import visitors
+from ..study import compare, visitors
 from ..pipeline.sources import DEPARTMENTS
 
 PALETTE = {"retenue d'office": "#b3261e", "tirée": "#0b5cad", "non tirée": "#c9ced6"}
@@ -487,9 +487,8 @@ def perceptual_map(rows: pd.DataFrame, cols: pd.DataFrame, inertia: np.ndarray, 
 
 
 def strengths_weaknesses(est: pd.DataFrame, title: str) -> plt.Figure:
-    """Shares citing each strength and each weakness, residents and visitors side by side."""
-    import textwrap
-
+    """Shares citing each strength and each weakness, residents and visitors side by side, with their intervals (at
+    the rows' ``confidence_level``) when ``est`` has ``ci_low`` and ``ci_high``."""
     d = est.assign(groupe=est["group"].map({"residents": "Habitants", "visitors": "Clients du territoire"}),
                    part=est["estimate"] * 100,
                    option=est["label"].map(lambda t: "\n".join(textwrap.wrap(str(t), 38))))
@@ -500,14 +499,15 @@ def strengths_weaknesses(est: pd.DataFrame, title: str) -> plt.Figure:
         order = sub.loc[sub["group"] == "residents"].sort_values("part", ascending=False)["option"]
         sns.barplot(data=sub, y="option", x="part", hue="groupe", order=order, palette=GROUP_COLORS, ax=ax)
         if {"ci_low", "ci_high"} <= set(sub.columns):
-            # 95 % confidence intervals of the design-based estimates, on the bars seaborn placed
+            # confidence intervals of the design-based estimates, on the bars seaborn placed
             for container, (groupe, g) in zip(ax.containers, sub.groupby("groupe", sort=False)):
                 g = g.set_index("option").reindex(order)
                 y = [bar.get_y() + bar.get_height() / 2 for bar in container]
                 ax.errorbar(g["part"].to_numpy(), y, xerr=[(g["part"] - g["ci_low"] * 100).to_numpy(),
                                                            (g["ci_high"] * 100 - g["part"]).to_numpy()],
                             fmt="none", ecolor="#333333", elinewidth=.8, capsize=2)
-        ax.set(title=panel, xlabel="Part des répondants qui citent (%), avec IC à 95 %", ylabel="")
+        ci = f", avec {fmt.ci_label(compare.confidence_level(sub))}" if {"ci_low", "ci_high"} <= set(sub.columns) else ""
+        ax.set(title=panel, xlabel=f"Part des répondants qui citent (%){ci}", ylabel="")
         ax.tick_params(axis="y", labelsize=8)
         ax.legend(fontsize=8, title="")
     fig.suptitle(title)

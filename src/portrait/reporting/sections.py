@@ -1,7 +1,7 @@
 """Sections of the reviewers' synthesis that answer the study's own aims, in French, from the estimates.
 
 Each function turns the tables of :mod:`portrait.study.aims` or of notebook 06 into sentences and
-display tables; every figure comes with its 95 % confidence interval, shares exclude « Ne sait
+display tables; every figure comes with its confidence interval (at the level its table carries), shares exclude « Ne sait
 pas », and counts go through :mod:`portrait.reporting.disclosure` before they are shown.
 """
 
@@ -21,6 +21,10 @@ IN_DEPARTMENT = {"Aisne": "dans l'Aisne", "Nord": "dans le Nord", "Oise": "dans 
                  "Pas-de-Calais": "dans le Pas-de-Calais", "Somme": "dans la Somme"}
 
 
+#: The code of « Les Hauts-de-France » in the residents' question on the territory they feel closest to (``attachement``).
+HAUTS_DE_FRANCE = 4
+
+
 #: How the mosaic's readings (:func:`portrait.study.aims.mosaic`, column ``lecture``) are written for readers:
 #: « shared » there means across departments, never between residents and clients.
 READINGS = {"partagé": "approuvé partout, sans écart établi entre départements",
@@ -32,9 +36,10 @@ def pct(x: float, decimals: int = 0) -> str:
     return fmt.percent(x, decimals)
 
 
-def pct_ci(e: float, lo: float, hi: float) -> str:
-    """« 65 % (IC à 95 % : 62 à 67 %) »."""
-    return fmt.french(f"{pct(e)} (IC à 95 % : {fmt.number(lo * 100, 0)} à {fmt.number(hi * 100, 0)} %)")
+def pct_ci(r) -> str:
+    """« 65 % (IC à 95 % : 62 à 67 %) » of a row with ``estimate``, ``ci_low``, ``ci_high`` and ``confidence_level``."""
+    return fmt.french(f"{pct(r['estimate'])} ({fmt.ci_label(r['confidence_level'])} : {fmt.number(r['ci_low'] * 100, 0)} "
+                      f"à {fmt.number(r['ci_high'] * 100, 0)} %)")
 
 
 def _ci_cell(estimate: str, low: float, high: float, decimals: int, scale: float = 100.0) -> str:
@@ -134,7 +139,7 @@ def return_sentences(r: Mapping[str, pd.DataFrame], threshold: int) -> str:
                   f"{fmt.number(unknown)} clients qui n'ont pas précisé leur pays ou, en France, leur région ne comptent")
         elsewhere = f" {phrase} que dans l'ensemble et selon le motif."
     return fmt.french(
-        f"**Refaire un séjour.** {pct_ci(o.estimate, o.ci_low, o.ci_high)} des clients du territoire (seuls interrogés sur ce "
+        f"**Refaire un séjour.** {pct_ci(o)} des clients du territoire (seuls interrogés sur ce "
         "point) ont l'intention de refaire un séjour dans les Hauts-de-France (« plutôt » ou « tout à fait » d'accord ; « Ne sait "
         "pas » exclus) ; "
         f"{test('origine', r['by_origin'], 'le lieu où ils habitent')} ; "
@@ -160,7 +165,7 @@ def pride_sentences(p: Mapping[str, pd.DataFrame]) -> str:
     o = p["overall"].set_index("variable")
     t = p["tests"].set_index(["variable", "selon"])
     att = p["attachment"].iloc[0]
-    hdf = p["attachment"].loc[p["attachment"]["variable"] == "attachement__4"].iloc[0]
+    hdf = p["attachment"].loc[p["attachment"]["variable"] == f"attachement__{HAUTS_DE_FRANCE}"].iloc[0]
 
     def test(var: str, by: str) -> str:
         r = t.loc[(var, by)]
@@ -175,15 +180,15 @@ def pride_sentences(p: Mapping[str, pd.DataFrame]) -> str:
 
     f, a = o.loc["fierte__oui"], o.loc["ambassadeur__oui"]
     return fmt.french("\n\n".join([
-        f"**Fierté.** {pct_ci(f.estimate, f.ci_low, f.ci_high)} des habitants se disent fiers d'appartenir aux "
+        f"**Fierté.** {pct_ci(f)} des habitants se disent fiers d'appartenir aux "
         f"Hauts-de-France (« plutôt » ou « tout à fait » d'accord) ; {test('fierte__oui', 'département')}, "
         f"{test('fierte__oui', 'âge')}.",
-        f"**Ambassadeurs.** {pct_ci(a.estimate, a.ci_low, a.ci_high)} seraient prêts à devenir ambassadeurs de la "
+        f"**Ambassadeurs.** {pct_ci(a)} seraient prêts à devenir ambassadeurs de la "
         f"région (« Oui, probablement » ou « Oui, certainement ») ; {test('ambassadeur__oui', 'département')}, "
         f"{test('ambassadeur__oui', 'âge')}.",
         f"**Attachement.** Le territoire dont les habitants se sentent le plus proches est « {att.domaine} » : "
-        f"{pct_ci(att.estimate, att.ci_low, att.ci_high)} ; les Hauts-de-France sont cités par "
-        f"{pct_ci(hdf.estimate, hdf.ci_low, hdf.ci_high)}.",
+        f"{pct_ci(att)} ; les Hauts-de-France sont cités par "
+        f"{pct_ci(hdf)}.",
     ]))
 
 
@@ -312,8 +317,9 @@ def regions_sentences(f: pd.DataFrame) -> str:
         r = g.iloc[0]
         who = "les habitants du Nord-Pas de Calais et ceux de Picardie" if group == "Habitants" else \
             "les clients venus dans le Nord-Pas de Calais et ceux venus en Picardie"
-        gap = (f"écart Nord-Pas de Calais − Picardie {fmt.signed(r['écart NPdC − Picardie'], 2)} point (IC à 95 % : "
-               f"{fmt.number(r['écart bas'], 2)} à {fmt.number(r['écart haut'], 2)}, p ajusté = {fmt.pvalue(r['p_adj'])})")
+        gap = (f"écart Nord-Pas de Calais − Picardie {fmt.signed(r['écart NPdC − Picardie'], 2)} point "
+               f"({fmt.ci_label(r['confidence_level'])} : {fmt.bound(r['écart bas'], 2, sign=True)} à "
+               f"{fmt.bound(r['écart haut'], 2, sign=True)}, p ajusté = {fmt.pvalue(r['p_adj'])})")
         out.append(f"- {QUESTION_LABELS[q].capitalize()}, {who} : {verdict(r['p_adj'], r['écart bas'], r['écart haut'])} ; "
                    f"{gap}.")
     return fmt.french("\n".join(out))
@@ -395,7 +401,7 @@ def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride
     """What to retain for a regional brand, by rules stated in the text:
 
     - strengths to build on: attributes that at least half of both groups agree with (the lower
-      bound of both 95 % CIs at 50 % or more);
+      bound of both CIs at 50 % or more);
     - gaps to close: attributes on which visitors agree significantly less than residents
       (difference established after the multiple-testing adjustment);
     - weak points: attributes that fewer than half of both groups agree with (upper bounds below
@@ -454,9 +460,18 @@ def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride
     out.append(recommendation_sentence(est, diff))
     f = pride["overall"].set_index("variable").loc["fierte__oui"]
     a = pride["overall"].set_index("variable").loc["ambassadeur__oui"]
+    att = pride["attachment"].reset_index(drop=True)
+    hdf = att.index[att["variable"] == f"attachement__{HAUTS_DE_FRANCE}"]
+    closest = ""
+    if len(hdf) and hdf[0] > 0:       # the region is not the territory they feel closest to: the pride has a limit
+        h = att.loc[hdf[0]]
+        closest = (f" Mais le territoire dont ils se sentent le plus proches est d'abord « {att.loc[0, 'domaine']} » "
+                   f"({pct(att.loc[0, 'estimate'])}) : les Hauts-de-France ne sont cités que par {pct(h['estimate'])} "
+                   f"d'entre eux ({fmt.number(hdf[0] + 1)}ᵉ territoire sur {fmt.number(len(att))}, « Fierté, attachement, "
+                   "ambassadeurs ») ; l'appartenance à la nouvelle région reste à construire.")
     out.append(f"**Les habitants, premiers relais.** {pct(f.estimate)} se disent fiers d'appartenir à la région et "
                f"{pct(a.estimate)} seraient prêts à en être ambassadeurs : une base pour associer les habitants à la "
-               "stratégie d'attractivité.")
+               "stratégie d'attractivité." + closest)
     shared = mosaic.drop_duplicates("item").query("lecture == 'partagé'")["attribut"].tolist()
     if shared:
         out.append("**Approuvés dans tous les départements, sans écart établi entre eux** (chez les habitants : au moins "
@@ -472,7 +487,8 @@ def recommendation_sentence(est: pd.DataFrame, diff: pd.DataFrame) -> str:
     parts = []
     for group, label in (("residents", "habitants"), ("visitors", "clients")):
         r = nps.loc[group]
-        parts.append(f"{fmt.signed(r.estimate * 100, 0)} chez les {label} (IC à 95 % : {fmt.signed(r.ci_low * 100, 0)} "
+        parts.append(f"{fmt.signed(r.estimate * 100, 0)} chez les {label} ({fmt.ci_label(r.confidence_level)} : "
+                     f"{fmt.signed(r.ci_low * 100, 0)} "
                      f"à {fmt.signed(r.ci_high * 100, 0)})")
     text = ("**Recommandation.** Score net de recommandation (part de promoteurs moins part de détracteurs, en "
             "points) : " + " ; ".join(parts))
@@ -480,7 +496,7 @@ def recommendation_sentence(est: pd.DataFrame, diff: pd.DataFrame) -> str:
     gap = rows.iloc[0] if len(rows) else None
     established = gap is not None and gap["p_adj"] < 0.05
     said = "" if gap is None else (
-        f"écart clients − habitants de {fmt.signed(gap['estimate'] * 100, 0)} points, IC à 95 % : "
+        f"écart clients − habitants de {fmt.signed(gap['estimate'] * 100, 0)} points, {fmt.ci_label(gap['confidence_level'])} : "
         f"{fmt.bound(gap['ci_low'] * 100, 0, sign=True)} à {fmt.bound(gap['ci_high'] * 100, 0, sign=True)}"
         + ("" if established else ", pas d'écart établi"))
     if all(nps.loc[g, "ci_high"] < 0 for g in ("residents", "visitors")):
@@ -507,8 +523,7 @@ def scope_sentence(n: Mapping[str, int], living_here: pd.Series | None = None,
     """
     local = ""
     if living_here is not None:
-        local = (" D'après leurs réponses pondérées, " + pct_ci(living_here["estimate"], living_here["ci_low"],
-                                                              living_here["ci_high"])
+        local = (" D'après leurs réponses pondérées, " + pct_ci(living_here)
                  + " des clients du territoire qui ont dit où ils habitent vivent eux-mêmes dans les Hauts-de-France : les fichiers des partenaires touchent aussi les habitants de la "
                  "région qui y voyagent ou y sortent, si bien que l'image « des clients » n'est pas entièrement un "
                  "regard extérieur (les écarts sans eux : « Identité ressentie et image perçue »).")

@@ -19,6 +19,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ..pipeline import sources
 from ..pipeline.config import every_problem, require
 from ..study import compare
 from .. import survey
@@ -77,17 +78,18 @@ def _signed_bound(x: float, decimals: int) -> str:
 
 
 def ci_text(estimate: float, low: float, high: float, scale: float = 1.0, decimals: int = 1, unit: str = "",
-            signed: bool = False) -> str:
-    """« 6,8 (IC à 95 % : 6,7 à 6,9) » with a unit (points, %), as every sentence of the reports writes it;
+            signed: bool = False, *, level: float) -> str:
+    """« 6,8 (IC à 95 % : 6,7 à 6,9) » with a unit (points, %), as every sentence of the reports writes it, for an
+    interval at confidence ``level``;
     ``signed``: a gap, written with its sign and its bounds' (« +0,46 point (IC à 95 % : +0,30 à +0,62) »), as the
     recommendation score is written; a bound that would read 0 gets the decimals that show its sign."""
     u = f" {unit}" if unit else ""
-    return fmt.french(f"{(fmt.signed if signed else fmt.number)(estimate * scale, decimals)}{u} (IC à 95 % : "
+    return fmt.french(f"{(fmt.signed if signed else fmt.number)(estimate * scale, decimals)}{u} ({fmt.ci_label(level)} : "
                       f"{fmt.bound(low * scale, decimals, signed)} à {fmt.bound(high * scale, decimals, signed)})")
 
 
 def verdict(p_adj: float, ci_low: float, ci_high: float) -> str:
-    """« différence établie » or not, saying so when the unadjusted 95 % CI excludes 0 but the adjusted
+    """« différence établie » or not, saying so when the unadjusted CI excludes 0 but the adjusted
     p-value does not hold: the interval and the verdict shown side by side must not seem to disagree."""
     if p_adj < 0.05:
         return "différence établie"
@@ -134,8 +136,9 @@ def _takes(counts: Mapping[str, int]) -> str:
 
 def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapping[str, pd.Series],
                      visitor_target: str = "frame", *, adjustment: str, merged: bool = False,
-                     trimmed: Sequence[str] = ()) -> str:
-    """The method in plain French, with the chain's own numbers.
+                     trimmed: Sequence[str] = (), level: float) -> str:
+    """The method in plain French, with the chain's own numbers; ``level``: the confidence level of the report's
+    intervals (:func:`portrait.study.compare.confidence_level` of notebook 06's differences).
 
     ``counts``: communes, residents aged 15+, frame persons, invitations of each survey;
     ``ledger``: the fieldwork ledger; ``diag``: weight diagnostics of each survey; ``visitor_target``:
@@ -156,12 +159,16 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
 
     return fmt.french("\n\n".join([
         f"**Deux enquêtes indépendantes.** Les habitants de 15 ans ou plus ont été tirés en deux degrés : "
-        f"{fmt.number(counts['communes_drawn'])} communes parmi les {fmt.number(counts['communes'])} de la région (au 1er janvier 2026), tirées avec "
+        f"{fmt.number(counts['communes_drawn'])} communes parmi les {fmt.number(counts['communes'])} de la région, tirées avec "
         f"une probabilité proportionnelle à leur population dans chaque département et classe de taille, puis "
         f"{fmt.number(counts['resident_invitations'])} invitations : {_takes(counts)}. Les clients du territoire ont été tirés au hasard, par "
         f"zone visitée et type de partenaire, parmi les {fmt.number(counts['frame_persons'])} personnes des fichiers de "
         f"partenaires (une fois dédoublonnés, et seulement celles qui acceptent d'être recontactées) : "
-        f"{fmt.number(counts['visitor_invitations'])} invitations.",
+        f"{fmt.number(counts['visitor_invitations'])} invitations. La liste des communes est la plus récente que publie "
+        f"Etalab (communes au {fmt.date(sources.COMMUNES_LIST_DATE)}, populations légales "
+        f"{sources.COMMUNES_POPULATION_YEAR}) : ces populations ne servent qu'à tirer les communes, les probabilités "
+        "de tirage étant calculées sur cette même liste ; les effectifs de référence de la pondération sont ceux de "
+        "l'année de l'étude.",
         f"**Réponse.** Taux de réponse (répondants parmi les personnes invitées, hors celles qui se sont révélées hors "
         f"du champ) : {rate('residents')} chez les habitants, {rate('visitors')} chez les clients. "
         "Ceux qui répondent ne ressemblent pas exactement à ceux qui ne répondent pas : la pondération corrige "
@@ -180,8 +187,9 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
         + f"Effet de plan dû aux poids (Kish) : {fmt.number(diag['residents']['deff de Kish'], 3)} "
         f"chez les habitants, {fmt.number(diag['visitors']['deff de Kish'], 3)} chez les clients.",
         "**Ce que veut dire un intervalle de confiance.** Chaque chiffre est une estimation tirée d'un échantillon. "
-        "L'intervalle de confiance à 95 % (IC) donne la fourchette de valeurs compatibles avec les réponses recueillies : "
-        "la méthode vise à ce que, 95 fois sur 100, la fourchette contienne la vraie valeur de la population. Une différence "
+        f"L'{fmt.ci_label(level, long=True)} (IC) donne la fourchette de valeurs compatibles avec les réponses "
+        f"recueillies : la méthode vise à ce que, {fmt.exact(level * 100)} fois sur 100, la fourchette contienne la vraie "
+        "valeur de la population ; tous les intervalles de ce rapport sont à ce niveau. Une différence "
         "entre habitants et clients n'est dite « établie » que si elle reste significative une fois corrigée pour le "
         f"grand nombre de questions comparées ({adjustment}), série par série : les écarts principaux (notes, parts "
         "d'accord, recommandation, forces, faiblesses), puis chaque autre section à part. L'étude de validation "
@@ -208,13 +216,13 @@ def findings(diff: pd.DataFrame, limit: int = 8) -> list[str]:
         out.append(f"« {r.display} » : {who} sont plus souvent d'accord que {other}, "
                    f"{fmt.number(max(r.estimate_visitors, r.estimate_residents) * 100, 1)} % contre "
                    f"{fmt.number(min(r.estimate_visitors, r.estimate_residents) * 100, 1)} %, soit un écart clients − habitants de "
-                   f"{ci_text(r.estimate, r.ci_low, r.ci_high, scale=100, unit='points', signed=True)}.")
+                   f"{ci_text(r.estimate, r.ci_low, r.ci_high, scale=100, unit='points', signed=True, level=r.confidence_level)}.")
     for r in d.loc[d["statistic"].isin(["mean"]) & d["type"].eq("score_0_10")].itertuples():
         asked = (" ; la question (« pour y séjourner ou pour y vivre ») ne se lit sans doute pas de la même façon dans "
                  "les deux groupes" if r.item == "recommandation" else "")
         out.append(f"{r.display} : note moyenne de {fmt.number(r.estimate_residents, 2)} chez les habitants et de "
                    f"{fmt.number(r.estimate_visitors, 2)} chez les clients ; {verdict(r.p_adj, r.ci_low, r.ci_high)} ; "
-                   f"écart clients − habitants {ci_text(r.estimate, r.ci_low, r.ci_high, decimals=2, unit='point', signed=True)}"
+                   f"écart clients − habitants {ci_text(r.estimate, r.ci_low, r.ci_high, decimals=2, unit='point', signed=True, level=r.confidence_level)}"
                    f"{asked}.")
     same = agree.loc[agree["p_adj"] >= 0.05]
     if len(same):
@@ -227,10 +235,40 @@ def findings(diff: pd.DataFrame, limit: int = 8) -> list[str]:
     return [fmt.french(s) for s in out]
 
 
+def adjusted_sentence(diff: pd.DataFrame, adjusted: pd.DataFrame) -> str:
+    """Whether the established gaps hold at equal sex and age: for each agreement share and 0–10 score whose gap is
+    established in the battery of ``diff``, the client effect of report 06's adjusted model (``adjusted``,
+    ``comparison_adjusted.csv``: proportional odds of the 1–5 answers, linear model of the score) is established
+    (its adjusted p below 0.05) in the same direction or not; empty when no gap is established."""
+    d = diff.loc[diff["in_battery"] & (diff["p_adj"] < 0.05)
+                 & (((diff["statistic"] == "accord") & (diff["level"].astype(str) == "top2"))
+                    | ((diff["statistic"] == "mean") & (diff["type"] == "score_0_10")))]
+    model = adjusted.set_index("item")
+    d = d.loc[d["item"].isin(model.index)]
+    if not len(d):
+        return ""
+    m = model.loc[d["item"]]
+    kept = (m["p_adj"].to_numpy() < 0.05) & (np.sign(m["estimate"].to_numpy()) == np.sign(d["estimate"].to_numpy()))
+    lost = [compare.short_label(x) for x in d.loc[~kept, "item_label"]]
+    n, k = len(d), int(kept.sum())
+    head = ("l'écart établi garde" if n == 1 else f"les {n} écarts établis gardent" if k == n else
+            f"1 des {n} écarts établis garde" if k == 1 else f"{k} des {n} écarts établis gardent")
+    tail = "" if not lost else (" ; " + fmt.enumeration([f"« {x} »" for x in lost])
+                                + (" ne le garde pas" if len(lost) == 1 else " ne le gardent pas"))
+    if k == 0 and n > 1:
+        head, tail = f"aucun des {n} écarts établis ne garde", ""
+    elif k == 0:
+        head, tail = "l'écart établi ne garde pas", ""
+    return fmt.french(
+        "**À sexe et âge égaux.** Les clients n'ont pas le même profil de sexe et d'âge que les habitants ; comparés à "
+        "sexe et âge égaux (rapport 06 : modèle de chaque réponse selon le groupe, le sexe et l'âge, corrigé pour "
+        f"tests multiples), {head} un effet « client » établi dans le même sens{tail}.")
+
+
 def agreement_table(diff: pd.DataFrame, threshold: int) -> pd.DataFrame:
     """Report 07's table of the agreement gaps: for each image attribute (the « d'accord » rows of the differences,
     in the file's order), the share agreeing in each group in %, the gap clients − habitants in points with its
-    sign, its 95 % confidence bounds, whether it is established (adjusted p below 0.05) and the smaller group's
+    sign, its confidence bounds, whether it is established (adjusted p below 0.05) and the smaller group's
     respondents; an attribute answered by fewer than ``threshold`` respondents in a group is suppressed."""
     top2 = comparison_text.agreement_rows(diff)
     table = top2.assign(habitants=top2["estimate_residents"] * 100, clients=top2["estimate_visitors"] * 100,
@@ -248,7 +286,7 @@ def agreement_table(diff: pd.DataFrame, threshold: int) -> pd.DataFrame:
 def outside_clients_table(gaps: pd.DataFrame, diff: pd.DataFrame, threshold: int) -> pd.DataFrame:
     """:func:`agreement_table`'s gaps again with only the clients living outside the region
     (:func:`portrait.study.aims.gaps_without_local_clients`, in its order), compact: the outside clients' share
-    in %, the gap in points with its 95 % interval (bounds signed, as the gap), and whether it is established (adjusted with the rest of the
+    in %, the gap in points with its interval (bounds signed, as the gap), and whether it is established (adjusted with the rest of the
     comparison); an attribute with fewer than ``threshold`` respondents in a group is suppressed."""
     rows = comparison_text.agreement_rows(diff).set_index("item").loc[gaps["item"]]
     small = np.minimum(rows["n_residents"].to_numpy(), gaps["n_visitors"].to_numpy()) < threshold
@@ -257,7 +295,7 @@ def outside_clients_table(gaps: pd.DataFrame, diff: pd.DataFrame, threshold: int
                                            f"{_signed_bound(hi * 100, 1)}]")
            for e, lo, hi, s in zip(gaps["estimate"], gaps["ci_low"], gaps["ci_high"], small)]
     return pd.DataFrame({"attribut": rows["display"].to_numpy(), "clients hors région (%)": share,
-                         "écart avec les habitants (points) [IC à 95\u00a0%]": gap,
+                         f"écart avec les habitants (points) [{fmt.ci_label(compare.confidence_level(gaps))}]": gap,
                          "établi": [SUPPRESSED if s else ("oui" if p < 0.05 else "non")
                                     for p, s in zip(gaps["p_adj"], small)]})
 
@@ -276,10 +314,10 @@ def ends_sentence(table: pd.DataFrame, level: str, what: str = "la note moyenne"
     return fmt.french(f"Des {first} aux {last}, {what} passe " + fmt.enumeration(parts) + ".")
 
 
-def _means_by(design: Design, cb, group: str, item: str, col: str) -> pd.DataFrame:
+def _means_by(design: Design, cb, group: str, item: str, col: str, ci_level: float) -> pd.DataFrame:
     d, spec = compare.with_items(design, cb, group)
     column = spec.loc[(spec["item"] == item) & (spec["statistic"] == "mean"), "column"].iloc[0]
-    e = survey.mean(d, column, by=col)
+    e = survey.mean(d, column, by=col, level=ci_level)
     return e.assign(level=e["domain"].str.split("=", n=1).str[1])
 
 
@@ -292,13 +330,14 @@ def _display(rows: pd.DataFrame, suppressed: np.ndarray) -> pd.DataFrame:
 
 
 def domain_table(designs: Mapping[str, Design], cb, item: str, by: Mapping[str, str],
-                 labels: Mapping[str, Mapping[str, str]], threshold: int, level: str = "profil") -> pd.DataFrame:
-    """Mean of a score by a profile variable in each group, with CI and count; every level of the
+                 labels: Mapping[str, Mapping[str, str]], threshold: int, level: str = "profil", *,
+                 ci_level: float) -> pd.DataFrame:
+    """Mean of a score by a profile variable in each group, with CI (at ``ci_level``) and count; every level of the
     variable is shown, and cells are suppressed so that none can be derived from the group's total
     (:func:`portrait.reporting.disclosure.suppression`)."""
     parts = []
     for group, col in by.items():
-        e = _means_by(designs[group], cb, group, item, col).set_index("level")
+        e = _means_by(designs[group], cb, group, item, col, ci_level).set_index("level")
         levels = list(labels.get(group, {})) or list(e.index)
         e = e.reindex(levels)
         rows = pd.DataFrame({"groupe": compare.GROUP_LABELS[group],
@@ -314,8 +353,9 @@ ROW_TOTAL = "répondants de la ligne"
 
 
 def cross_table(design: Design, cb, group: str, item: str, rows: tuple[str, Mapping[str, str]],
-                cols: tuple[str, Mapping[str, str]], threshold: int) -> pd.DataFrame:
-    """Mean of a score in each cell of a two-way profile (e.g. partner type × age), every cell shown.
+                cols: tuple[str, Mapping[str, str]], threshold: int, *, ci_level: float) -> pd.DataFrame:
+    """Mean of a score in each cell of a two-way profile (e.g. partner type × age), every cell shown, with its CI at
+    ``ci_level``.
 
     Row and column totals are taken as public (the one-way tables give them): cells are suppressed
     so that none can be derived from them (:func:`portrait.reporting.disclosure.suppression`).
@@ -324,7 +364,7 @@ def cross_table(design: Design, cb, group: str, item: str, rows: tuple[str, Mapp
     key = (design.data[rcol].astype("string") + "\x1f" + design.data[ccol].astype("Int64").astype("string")
            if not pd.api.types.is_string_dtype(design.data[ccol]) else
            design.data[rcol].astype("string") + "\x1f" + design.data[ccol].astype("string"))
-    e = _means_by(compare.with_columns(design, _cell=key), cb, group, item, "_cell").set_index("level")
+    e = _means_by(compare.with_columns(design, _cell=key), cb, group, item, "_cell", ci_level).set_index("level")
     grid = [(r, c) for r in rlab for c in clab]
     e = e.reindex([f"{r}\x1f{c}" for r, c in grid])
     table = pd.DataFrame({"groupe": compare.GROUP_LABELS[group], rcol: [rlab[r] for r, _ in grid],

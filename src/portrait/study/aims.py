@@ -69,12 +69,13 @@ def indicators(design: Design, cb: Codebook) -> Design:
     return replace(design, data=pd.concat([data, extra], axis=1))
 
 
-def _by(design: Design, columns: list[str], by: str | None, labels: Mapping[str, str] | None = None) -> pd.DataFrame:
-    e = survey.mean(design, columns, by=by)
+def _by(design: Design, columns: list[str], by: str | None, labels: Mapping[str, str] | None = None,
+        level: float = 0.95) -> pd.DataFrame:
+    e = survey.mean(design, columns, by=by, level=level)
     dom = e["domain"].str.split("=", n=1).str[1] if by else pd.Series("ensemble", index=e.index)
     return pd.DataFrame({"variable": e["variable"], "domaine": dom.map(labels) if labels else dom,
                          "estimate": e["estimate"], "se": e["se"], "ci_low": e["ci_low"],
-                         "ci_high": e["ci_high"], "n": e["n"]})
+                         "ci_high": e["ci_high"], "confidence_level": level, "n": e["n"]})
 
 
 def homogeneity(design: Design, y: str, by: str) -> tuple[float, int, int, float]:
@@ -84,44 +85,47 @@ def homogeneity(design: Design, y: str, by: str) -> tuple[float, int, int, float
 
 
 def pride(residents: Design, cb: Codebook, age_labels: Mapping[str, str],
-          adjust: str = "fdr_bh") -> dict[str, pd.DataFrame]:
-    """Pride, ambassadors and attachment of residents: overall, by department and by age, with tests."""
+          adjust: str = "fdr_bh", level: float = 0.95) -> dict[str, pd.DataFrame]:
+    """Pride, ambassadors and attachment of residents: overall, by department and by age, with tests; intervals at
+    ``level`` (each table's ``confidence_level``)."""
     d = indicators(residents, cb)
     cols = ["fierte__oui", "ambassadeur__oui"]
     d = replace(d, data=d.data.assign(age_c=d.data["age"].astype("Int64").astype("string")))
-    overall = _by(d, cols, None)
-    by_dep = _by(d, cols, "departement", dict(DEPARTMENTS))
-    by_age = _by(d, cols, "age_c", dict(age_labels))
+    overall = _by(d, cols, None, level=level)
+    by_dep = _by(d, cols, "departement", dict(DEPARTMENTS), level)
+    by_age = _by(d, cols, "age_c", dict(age_labels), level)
     tests = pd.DataFrame([(c, b, *homogeneity(d, c, col)) for c in cols for b, col in
                           (("département", "departement"), ("âge", "age_c"))],
                          columns=["variable", "selon", "F", "ndf", "ddf", "p"])
     tests["p_adj"] = adjust_pvalues(tests["p"], adjust)  # across the section's tests
     codes = cb.variable("attachement").code_values
     labels = cb.labels("attachement", dont_know=False)
-    att = _by(d, [f"attachement__{c}" for c in codes], None).assign(
+    att = _by(d, [f"attachement__{c}" for c in codes], None, level=level).assign(
         domaine=[labels[c] for c in codes]).sort_values("estimate", ascending=False, kind="stable")
     return {"overall": overall, "by_department": by_dep, "by_age": by_age, "tests": tests, "attachment": att}
 
 
-def mosaic(residents: Design, cb: Codebook, min_respondents: int, adjust: str = "fdr_bh") -> pd.DataFrame:
+def mosaic(residents: Design, cb: Codebook, min_respondents: int, adjust: str = "fdr_bh",
+           level: float = 0.95) -> pd.DataFrame:
     """Each image attribute's share of agreement in each department, the homogeneity test across
     departments (adjusted over the attributes by ``adjust``) and the attribute's reading:
 
     « partagé » — no established difference between departments and at least half agree in each;
     « local » — an established difference (adjusted p < 0.05); « ni l'un ni l'autre » otherwise.
-    Shares on fewer than ``min_respondents`` are flagged (``small``) for the caller to suppress.
+    Shares on fewer than ``min_respondents`` are flagged (``small``) for the caller to suppress; intervals at
+    ``level`` (column ``confidence_level``).
     """
     d = indicators(residents, cb)
     attrs = [v for v in cb.variables if v.name.startswith("img_") and f"{v.name}__accord" in d.data]
     rows = []
     for v in attrs:
         col = f"{v.name}__accord"
-        e = _by(d, [col], "departement")
+        e = _by(d, [col], "departement", level=level)
         F, ndf, ddf, p = homogeneity(d, col, "departement")
         for r in e.itertuples():
             rows.append({"item": v.name, "attribut": short_label(v.label), "departement": r.domaine,
                          "département": DEPARTMENTS.get(r.domaine, r.domaine), "estimate": r.estimate,
-                         "ci_low": r.ci_low, "ci_high": r.ci_high, "cv": r.se / r.estimate if r.estimate else np.nan,
+                         "ci_low": r.ci_low, "ci_high": r.ci_high, "confidence_level": level, "cv": r.se / r.estimate if r.estimate else np.nan,
                          "n": int(r.n), "F": F, "p": p})
     out = pd.DataFrame(rows)
     tests = out.drop_duplicates("item")[["item", "p"]]
@@ -133,20 +137,23 @@ def mosaic(residents: Design, cb: Codebook, min_respondents: int, adjust: str = 
     return out
 
 
-def former_regions(designs: Mapping[str, Design], cb: Codebook, adjust: str = "fdr_bh") -> pd.DataFrame:
+def former_regions(designs: Mapping[str, Design], cb: Codebook, adjust: str = "fdr_bh",
+                   level: float = 0.95) -> pd.DataFrame:
     """Overall image and recommendation: residents by former region, visitors by zone visited (Nord-Pas
-    de Calais, Picardie, both), and the Nord-Pas de Calais − Picardie difference in each group."""
+    de Calais, Picardie, both), and the Nord-Pas de Calais − Picardie difference in each group; intervals at
+    ``level`` (column ``confidence_level``)."""
     rows = []
     for group, by in (("residents", "ancienne_region"), ("visitors", "zone")):
         d = indicators(designs[group], cb)
         if group == "visitors":
             d = replace(d, data=d.data.assign(zone=d.data["zone"].map(ZONE_LABELS)))
         for y in ("image_globale__score", "recommandation__score"):
-            e = _by(d, [y], by)
-            diff = survey.mean_difference(d, y, by, "Nord-Pas de Calais", "Picardie")
+            e = _by(d, [y], by, level=level)
+            diff = survey.mean_difference(d, y, by, "Nord-Pas de Calais", "Picardie", level=level)
             for r in e.itertuples():
                 rows.append({"groupe": GROUP_LABELS[group], "question": y.split("__")[0], "domaine": r.domaine,
-                             "estimate": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high, "n": int(r.n),
+                             "estimate": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high,
+                             "confidence_level": level, "n": int(r.n),
                              "écart NPdC − Picardie": diff.difference, "écart bas": diff.ci_low,
                              "écart haut": diff.ci_high, "p": diff.p})
     out = pd.DataFrame(rows)
@@ -160,20 +167,21 @@ def former_regions(designs: Mapping[str, Design], cb: Codebook, adjust: str = "f
 HOME_REGION = 32
 
 
-def visitors_living_here(visitors: Design) -> pd.Series:
-    """Share of the visitors (clients) who live in Hauts-de-France themselves, with its 95 % interval.
+def visitors_living_here(visitors: Design, level: float = 0.95) -> pd.Series:
+    """Share of the visitors (clients) who live in Hauts-de-France themselves, with its interval at ``level``.
 
     A client lives here if the answer to ``region_residence`` (asked of those living in France) is
     :data:`HOME_REGION`; one living abroad or in another region does not; one whose country, or French
-    region, is unknown is left out (as a domain). Returns ``estimate``, ``ci_low``, ``ci_high``, ``n``.
+    region, is unknown is left out (as a domain). Returns ``estimate``, ``ci_low``, ``ci_high``, ``confidence_level``,
+    ``n``.
     """
     data = visitors.data
     pays = pd.to_numeric(data["pays"], errors="coerce").to_numpy(dtype=float)
     region = pd.to_numeric(data["region_residence"], errors="coerce").to_numpy(dtype=float)
     here = np.where(region == HOME_REGION, 1.0,
                     np.where((~np.isnan(pays) & (pays != 1)) | (~np.isnan(region)), 0.0, np.nan))
-    e = survey.mean(replace(visitors, data=data.assign(_lives_here=here)), "_lives_here")
-    return e.iloc[0][["estimate", "ci_low", "ci_high", "n"]]
+    e = survey.mean(replace(visitors, data=data.assign(_lives_here=here)), "_lives_here", level=level)
+    return e.assign(confidence_level=level).iloc[0][["estimate", "ci_low", "ci_high", "confidence_level", "n"]]
 
 
 ORIGINS = {"here": "Hauts-de-France", "france": "autre région de France", "abroad": "étranger"}
@@ -200,7 +208,7 @@ def gaps_without_local_clients(visitors: Design, cb: Codebook, estimates: pd.Dat
     the residents' come from ``estimates``. Differences of independent surveys on Welch–Satterthwaite
     degrees of freedom; the p-values replace the attributes' own in the battery of ``diff`` and are adjusted
     with the rest of it, by its method, so that « établi » means what it means in the main comparison.
-    Columns ``item``, ``estimate`` (the gap), ``se``, ``ci_low``, ``ci_high``, ``df``, ``p``, ``p_adj``,
+    Columns ``item``, ``estimate`` (the gap), ``se``, ``ci_low``, ``ci_high``, ``confidence_level``, ``df``, ``p``, ``p_adj``,
     ``estimate_visitors``, ``n_visitors``; one row per attribute of the battery, in ``diff``'s order.
     """
     key = ["item", "statistic", "level"]
@@ -221,16 +229,19 @@ def gaps_without_local_clients(visitors: Design, cb: Codebook, estimates: pd.Dat
     p = battery["p"].to_numpy(dtype=float).copy()
     p[at] = g["p"]
     return pd.DataFrame({"item": list(rows["item"]),
-                         **{k: g[k] for k in ("estimate", "se", "ci_low", "ci_high", "df", "p")},
+                         **{k: g[k] for k in ("estimate", "se", "ci_low", "ci_high")}, "confidence_level": level,
+                         **{k: g[k] for k in ("df", "p")},
                          "p_adj": adjust_pvalues(p, adjustment_method(diff))[at],
                          "estimate_visitors": e["estimate"].to_numpy(), "n_visitors": e["n"].to_numpy()})
 
 
-def return_intention(visitors: Design, cb: Codebook, adjust: str = "fdr_bh") -> dict[str, pd.DataFrame]:
+def return_intention(visitors: Design, cb: Codebook, adjust: str = "fdr_bh",
+                     level: float = 0.95) -> dict[str, pd.DataFrame]:
     """Clients intending to come back (« plutôt » or « tout à fait » d'accord with ``intention_retour``; « Ne
     sait pas » left out): overall, by origin (:func:`origin`) and by the purpose of their last stay (``motif``),
     with the Wald test that the share is the same across origins, and across purposes (p adjusted across the
-    two). Each table has ``domaine``, ``estimate``, ``se``, ``ci_low``, ``ci_high`` and ``n``."""
+    two). Each table has ``domaine``, ``estimate``, ``se``, ``ci_low``, ``ci_high`` (at ``level``), ``confidence_level``
+    and ``n``."""
     x = _substantive(visitors.data["intention_retour"], cb.dont_know_code)
     motifs = {str(c.value): c.label for c in cb.variable("motif").codes}
     motif = pd.to_numeric(visitors.data["motif"], errors="coerce").astype("Int64").astype("string")
@@ -238,10 +249,10 @@ def return_intention(visitors: Design, cb: Codebook, adjust: str = "fdr_bh") -> 
         retour__oui=np.where(np.isnan(x), np.nan, np.isin(x, AGREE).astype(float)),
         origine=pd.array(origin(visitors), dtype="string"), motif_c=motif))
     cols = ["retour__oui"]
-    by_origin = _by(d, cols, "origine", ORIGINS).set_index("domaine").reindex(list(ORIGINS.values())).reset_index()
-    by_motif = _by(d, cols, "motif_c", motifs)
+    by_origin = _by(d, cols, "origine", ORIGINS, level).set_index("domaine").reindex(list(ORIGINS.values())).reset_index()
+    by_motif = _by(d, cols, "motif_c", motifs, level)
     tests = pd.DataFrame([("retour__oui", b, *homogeneity(d, "retour__oui", col))
                           for b, col in (("origine", "origine"), ("motif", "motif_c"))],
                          columns=["variable", "selon", "F", "ndf", "ddf", "p"])
     tests["p_adj"] = adjust_pvalues(tests["p"], adjust)
-    return {"overall": _by(d, cols, None), "by_origin": by_origin, "by_motif": by_motif, "tests": tests}
+    return {"overall": _by(d, cols, None, level=level), "by_origin": by_origin, "by_motif": by_motif, "tests": tests}

@@ -68,22 +68,31 @@ def group_estimates(designs: Mapping[str, Design], cb: Codebook, variance: str =
             spec = spec.merge(statistics[["item", "statistic", "level"]], on=["item", "statistic", "level"])
         e = survey.mean(d, list(spec["column"]), variance=variance, level=level)
         e = e.drop(columns=["statistic", "variable", "level", "domain"]).assign(column=spec["column"].to_numpy())
-        rows.append(spec.merge(e, on="column").assign(group=group))
+        rows.append(spec.merge(e, on="column").assign(group=group, confidence_level=level))
     out = pd.concat(rows, ignore_index=True)
-    return out[["item", "statistic", "level", "group", "estimate", "se", "ci_low", "ci_high", "df", "deff", "n",
-                "label", "item_label", "type", "column", "variance"]]
+    return out[["item", "statistic", "level", "group", "estimate", "se", "ci_low", "ci_high", "confidence_level", "df",
+                "deff", "n", "label", "item_label", "type", "column", "variance"]]
 
 
 ADJUST_LABELS = {"fdr_bh": "méthode de Benjamini–Hochberg", "holm": "méthode de Holm"}
 
 
+def _one(rows: pd.DataFrame, column: str):
+    if len(values := (rows[column].dropna().unique() if column in rows else [])) != 1:
+        raise ValueError(f"the rows should share one {column}, found {list(values)}")
+    return values[0]
+
+
 def adjustment_method(rows: pd.DataFrame) -> str:
     """The correction for multiple tests behind the adjusted p-values of ``rows`` (rows of
     ``comparison_differences.csv``): the one method of their ``adjustment`` column (``fdr_bh``, ``holm``)."""
-    methods = rows["adjustment"].dropna().unique()
-    if len(methods) != 1:
-        raise ValueError(f"the rows should share one adjustment, found {list(methods)}")
-    return str(methods[0])
+    return str(_one(rows, "adjustment"))
+
+
+def confidence_level(rows: pd.DataFrame) -> float:
+    """The confidence level of the intervals of ``rows`` (estimates or differences of notebook 06, or the tables
+    of :mod:`portrait.study.aims`): the one value of their ``confidence_level`` column (0.95)."""
+    return float(_one(rows, "confidence_level"))
 
 
 def adjustment_label(rows: pd.DataFrame) -> str:
@@ -169,6 +178,7 @@ def differences(estimates: pd.DataFrame, level: float = 0.95, adjust: str = "fdr
     out["p_adj"] = np.nan
     out.loc[out["in_battery"], "p_adj"] = adjust_pvalues(out.loc[out["in_battery"], "p"], adjust)
     out["adjustment"] = adjust
+    out["confidence_level"] = level
     return out
 
 
@@ -258,10 +268,10 @@ def profile_tests(stack: Design, cb: Codebook, items: Sequence[str] = ("forces",
 # ============================================================================ adjusted comparisons
 
 
-def adjusted_models(stack: Design, cb: Codebook, variance: str = "replicates", adjust: str = "fdr_bh") -> pd.DataFrame:
-    """Group effect adjusted for sex and age: linear models of the scores, proportional-odds models of
-    the agreement items (coefficient of ``visitors`` against residents, with its SE, p and p adjusted
-    across the items by ``adjust``)."""
+def adjusted_models(stack: Design, cb: Codebook, variance: str = "replicates", adjust: str = "fdr_bh",
+                    level: float = 0.95) -> pd.DataFrame:
+    """Group effect adjusted for sex and age: linear models of the scores, proportional-odds models of the agreement
+    items (coefficient of ``visitors`` against residents, its SE, CI at ``level``, p and p adjusted by ``adjust``)."""
     dk = cb.dont_know_code
     data = stack.data.assign(
         groupe_v=pd.Categorical(stack.data["groupe"], categories=list(GROUPS)),
@@ -283,10 +293,10 @@ def adjusted_models(stack: Design, cb: Codebook, variance: str = "replicates", a
             dd = replace(dd, data=dd.data.assign(_y=pd.Categorical(yy, categories=levels, ordered=True)))
             fit = survey.svyolr(dd, "_y", ["groupe_v", "sexe_c", "age_c"], variance=variance, levels=levels)
             model = "logit cumulatif (cotes proportionnelles)"
-        t = fit.table()
+        t = fit.table(level)
         g = t.loc[t["term"] == "groupe_vvisitors"].iloc[0]
         rows.append({"item": v.name, "item_label": v.label, "model": model, "estimate": g["estimate"],
-                     "se": g["se"], "ci_low": g["ci_low"], "ci_high": g["ci_high"], "p": g["p"], "df": fit.df,
+                     "se": g["se"], "ci_low": g["ci_low"], "ci_high": g["ci_high"], "confidence_level": level, "p": g["p"], "df": fit.df,
                      "variance": fit.variance})
     out = pd.DataFrame(rows)
     if len(out):
@@ -344,7 +354,7 @@ def rank_agreement(designs: Mapping[str, Design], cb: Codebook, item: str, level
         var_z += float(survey.replicate_variance(z0, z, d.replicate_scale, d.replicate_rscales,
                                                    mse=d.replicate_mse)[0, 0])
     low, high = fisher_z_interval(rho, var_z, level)
-    return {"item": item, "spearman": float(rho), "ci_low": low, "ci_high": high,
+    return {"item": item, "spearman": float(rho), "ci_low": low, "ci_high": high, "confidence_level": level,
             **{f"replicates_{g}": int(len(reps[g])) for g in GROUPS}}
 
 
@@ -585,13 +595,8 @@ def shares_in_percent(df: pd.DataFrame, columns: Sequence[str], statistic: str =
 
 
 def nps_in_points(df: pd.DataFrame, columns: Sequence[str], statistic: str = "statistic") -> pd.DataFrame:
-    """The net promoter score rows of ``df`` in points (−100 to +100), as reports write it.
-
-    Files keep the score on the scale of its definition (share of promoters minus share of
-    detractors, −1 to +1); every table shown to a reader multiplies it, its standard error and its
-    bounds by 100, so that one number reads the same in every report. Columns absent from ``df`` are
-    ignored.
-    """
+    """The net promoter score rows of ``df`` in points (−100 to +100), as reports write it: files keep it on the scale
+    of its definition (−1 to +1); every table shown multiplies it, its SE and bounds by 100 (absent columns ignored)."""
     rows = df[statistic].eq("nps_score").to_numpy()
     cols = [c for c in columns if c in df.columns]
     out = df.copy()

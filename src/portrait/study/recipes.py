@@ -316,7 +316,7 @@ def resident_margins(communes: pd.DataFrame, cb: Codebook, year: int) -> tuple[l
     src = pd.DataFrame([
         {"marge": "sexe × âge (15 ans ou plus)", "source": elp, "hypothèse": "aucune (chiffres publiés)"},
         {"marge": "département (15 ans ou plus)", "source": elp, "hypothèse": "aucune (chiffres publiés)"},
-        {"marge": "taille de commune (15 ans ou plus)", "source": "base de sondage (populations légales 2023, Etalab) et Insee",
+        {"marge": "taille de commune (15 ans ou plus)", "source": f"base de sondage (populations légales {sources.COMMUNES_POPULATION_YEAR}, Etalab) et Insee",
          "hypothèse": "parts des classes de taille parmi les 15 ans ou plus estimés dans la base de sondage, appliquées "
                       f"au total Insee {year}, qui ne les publie pas pour les 15 ans ou plus"},
     ])
