@@ -214,7 +214,9 @@ def mean(design: Design, variables: str | Sequence[str], by: str | Sequence[str]
     pandas.DataFrame
         One row per variable and domain, with columns ``statistic``, ``variable``, ``domain``
         (``""`` or ``"var=level"``), ``level``, ``estimate``, ``se``, ``ci_low``, ``ci_high`` (Student's
-        t with ``df``), ``df`` (design degrees of freedom), ``deff`` (R ``survey``'s design effect
+        t with ``df``), ``df`` (the whole design's degrees of freedom, for a domain
+        too, as R ``confint(svyby(…, svymean), df = degf(design))``; :func:`quantile` by domain takes the
+        domain's, as R ``svyquantile`` on a ``subset``), ``deff`` (R ``survey``'s design effect
         against simple random sampling), ``n`` (units used) and ``variance`` (method).
 
     Raises
