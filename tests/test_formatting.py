@@ -858,3 +858,20 @@ def test_the_synthesis_says_which_established_gaps_hold_at_equal_sex_and_age():
     none = synthesis.adjusted_sentence(diff, adjusted.assign(p_adj=0.5))
     assert none.endswith(fmt.french("aucun des 3 écarts établis ne garde un effet « client » établi dans le même sens."))
     assert synthesis.adjusted_sentence(diff.assign(p_adj=0.5), adjusted) == ""
+
+
+def test_the_takeaway_on_pride_says_when_the_region_is_not_the_territory_felt_closest():
+    """The study wanted residents' pride in their « nouvelle » région; a trial reviewer found the takeaway quoting
+    65 % proud while Tableau 6 put the region last of the territories felt closest (8 %). By hand: the region
+    third of four is named with its share and rank after the first; first, or absent, nothing is added."""
+    from portrait.reporting import sections
+
+    att = pd.DataFrame({"variable": ["attachement__5", "attachement__3", "attachement__4", "attachement__6"],
+                        "domaine": ["La France", "Mon ancienne région", "Les Hauts-de-France", "L'Europe"],
+                        "estimate": [0.44, 0.14, 0.08, 0.02]})
+    said = sections.closest_territory(att)
+    assert said == (" Mais le territoire dont ils se sentent le plus proches est d'abord « La France » (44\u00a0%) : les "
+                    "Hauts-de-France ne sont cités que par 8\u00a0% d'entre eux (3ᵉ territoire sur 4, « Fierté, "
+                    "attachement, ambassadeurs ») ; l'appartenance à la nouvelle région reste à construire.")
+    assert sections.closest_territory(att.iloc[[2, 0, 1, 3]]) == ""
+    assert sections.closest_territory(att.iloc[[0, 1, 3]]) == ""

@@ -460,24 +460,29 @@ def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride
     out.append(recommendation_sentence(est, diff))
     f = pride["overall"].set_index("variable").loc["fierte__oui"]
     a = pride["overall"].set_index("variable").loc["ambassadeur__oui"]
-    att = pride["attachment"].reset_index(drop=True)
-    hdf = att.index[att["variable"] == f"attachement__{HAUTS_DE_FRANCE}"]
-    closest = ""
-    if len(hdf) and hdf[0] > 0:       # the region is not the territory they feel closest to: the pride has a limit
-        h = att.loc[hdf[0]]
-        closest = (f" Mais le territoire dont ils se sentent le plus proches est d'abord « {att.loc[0, 'domaine']} » "
-                   f"({pct(att.loc[0, 'estimate'])}) : les Hauts-de-France ne sont cités que par {pct(h['estimate'])} "
-                   f"d'entre eux ({fmt.number(hdf[0] + 1)}ᵉ territoire sur {fmt.number(len(att))}, « Fierté, attachement, "
-                   "ambassadeurs ») ; l'appartenance à la nouvelle région reste à construire.")
     out.append(f"**Les habitants, premiers relais.** {pct(f.estimate)} se disent fiers d'appartenir à la région et "
                f"{pct(a.estimate)} seraient prêts à en être ambassadeurs : une base pour associer les habitants à la "
-               "stratégie d'attractivité." + closest)
+               "stratégie d'attractivité." + closest_territory(pride["attachment"]))
     shared = mosaic.drop_duplicates("item").query("lecture == 'partagé'")["attribut"].tolist()
     if shared:
         out.append("**Approuvés dans tous les départements, sans écart établi entre eux** (chez les habitants : au moins "
                    "la moitié d'accord dans chacun en estimation ponctuelle, règle de « La mosaïque des départements ») : "
                    + ", ".join(f"« {s} »" for s in shared) + ".")
     return [fmt.french(s) for s in out]
+
+
+def closest_territory(attachment: pd.DataFrame) -> str:
+    """The limit of the residents' pride, when the region is not the territory they feel closest to: the first
+    territory of ``attachment`` (:func:`portrait.study.aims.pride`'s, sorted by share) and the region's share and
+    rank; empty when the region comes first or is absent."""
+    att = attachment.reset_index(drop=True)
+    at = att.index[att["variable"] == f"attachement__{HAUTS_DE_FRANCE}"]
+    if not len(at) or at[0] == 0:
+        return ""
+    return (f" Mais le territoire dont ils se sentent le plus proches est d'abord « {att.loc[0, 'domaine']} » "
+            f"({pct(att.loc[0, 'estimate'])}) : les Hauts-de-France ne sont cités que par {pct(att.loc[at[0], 'estimate'])} "
+            f"d'entre eux ({fmt.number(at[0] + 1)}ᵉ territoire sur {fmt.number(len(att))}, « Fierté, attachement, "
+            "ambassadeurs ») ; l'appartenance à la nouvelle région reste à construire.")
 
 
 def recommendation_sentence(est: pd.DataFrame, diff: pd.DataFrame) -> str:
