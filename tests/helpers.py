@@ -81,3 +81,14 @@ def small_fieldwork(resident_frame: pd.DataFrame, codebook, *, frame_size: int, 
                              population=sources.read_population(2017), visitor_sample=vsample,
                              visitor_frame=vframe, seed=seed)
     return sim, {"residents": slots, "visitors": vsample}
+
+
+def bh(p):
+    """Benjamini–Hochberg by hand: min over j ≥ i of p_(j) m / j."""
+    p = np.asarray(p, float)
+    m = len(p)
+    order = np.argsort(p)
+    adj = np.minimum.accumulate((p[order] * m / np.arange(1, m + 1))[::-1])[::-1]
+    out = np.empty(m)
+    out[order] = np.minimum(adj, 1)
+    return out

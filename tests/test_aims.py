@@ -13,6 +13,7 @@ import pytest
 
 from portrait import survey
 from portrait.study import aims, codebook
+from tests import helpers
 
 
 @pytest.fixture(scope="module")
@@ -238,3 +239,49 @@ def test_every_table_of_the_aims_carries_the_level_its_intervals_were_computed_a
     assert (narrow["confidence_level"] == 0.9).all() and (wide["confidence_level"] == 0.95).all()
     assert ((narrow["écart haut"] - narrow["écart bas"]) < (wide["écart haut"] - wide["écart bas"])).all()
     assert ((narrow["ci_high"] - narrow["ci_low"]) < (wide["ci_high"] - wide["ci_low"])).all()
+
+
+# audit of the study's rules (a mutation audit found these unpinned): oracles by hand
+def test_mosaic_reading_rule_on_hand_made_shares(monkeypatch):
+    """Three attributes, ten equal-weight residents per department, agreement counts chosen by hand; the homogeneity
+    p-values are fixed (0.03, 0.04, 0.5: BH by hand 0.06, 0.06, 0.5, none established). img_nature has 4/10 agreeing in
+    the Oise and 9/10 elsewhere: its mean across departments is 0.8, its minimum 0.4 — « ni l'un ni l'autre »."""
+    cb = codebook.load()
+    deps = ["59", "62", "80", "02", "60"]
+    agree = {"img_conviviale": [8, 8, 8, 8, 8], "img_littoral": [2, 9, 9, 9, 9], "img_nature": [9, 9, 9, 9, 4]}
+    data = {"departement": np.repeat(deps, 10), "w": 1.0}
+    for name, counts in agree.items():
+        data[name] = pd.array(np.concatenate([[5] * k + [1] * (10 - k) for k in counts]), dtype="Int16")
+    d = survey.Design.from_frame(pd.DataFrame(data), weights="w")
+    pvals = {"img_conviviale__accord": 0.03, "img_littoral__accord": 0.04, "img_nature__accord": 0.5}
+    monkeypatch.setattr(aims, "homogeneity", lambda design, y, by: (1.0, 4, 45, pvals[y]))
+    m = aims.mosaic(d, cb, 5).drop_duplicates("item").set_index("item")
+    np.testing.assert_allclose(m.loc[[k.split("__")[0] for k in pvals], "p_adj"], [0.06, 0.06, 0.5])
+    assert m["lecture"].to_dict() == {"img_conviviale": "partagé", "img_littoral": "ni l'un ni l'autre",
+                                      "img_nature": "ni l'un ni l'autre"}
+
+def test_former_regions_gap_and_its_adjustment_by_hand():
+    """Equal weights: the NPdC − Picardie gap is the difference of the plain means; p_adj is BH over the four tests."""
+    cb = codebook.load()
+    rng = np.random.default_rng(1)
+    n = 200
+    dep = rng.choice(["59", "62", "80", "02", "60"], n)
+    base = np.where(np.isin(dep, ["59", "62"]), 7, 5)
+    res = pd.DataFrame({"departement": dep, "w": 1.0, "strate": dep,
+                        "image_globale": pd.array(np.clip(base + rng.integers(-2, 3, n), 0, 10), dtype="Int16"),
+                        "recommandation": pd.array(rng.integers(0, 11, n), dtype="Int16")})
+    zone = rng.choice(["npdc", "picardie", "both"], n)
+    vis = pd.DataFrame({"zone": zone, "w": 1.0,
+                        "image_globale": pd.array(rng.integers(0, 11, n), dtype="Int16"),
+                        "recommandation": pd.array(np.where(zone == "picardie", 8, rng.integers(0, 8, n)), dtype="Int16")})
+    designs = {"residents": survey.Design.from_frame(res, weights="w", strata="strate"),
+               "visitors": survey.Design.from_frame(vis, weights="w")}
+    f = aims.former_regions(designs, cb)
+    tests = f.drop_duplicates(["groupe", "question"]).set_index(["groupe", "question"])
+    hand = {("Habitants", "image_globale"): (res, "departement", ["59", "62"], ["80", "02", "60"]),
+            ("Clients du territoire", "recommandation"): (vis, "zone", ["npdc"], ["picardie"])}
+    for key, (df, col, npdc, pic) in hand.items():
+        y = df[key[1]].astype(float)
+        assert tests.loc[key, "écart NPdC − Picardie"] == pytest.approx(y[df[col].isin(npdc)].mean() - y[df[col].isin(pic)].mean())
+    np.testing.assert_allclose(tests["p_adj"], helpers.bh(tests["p"]))
+    assert (tests["p_adj"] > tests["p"]).any()

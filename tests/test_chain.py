@@ -417,7 +417,7 @@ def test_synthesis_suppressed_cells_cannot_be_recovered(full_run):
     design, _ = recipes.read_weights(str(full_run / "data" / "processed" / "visitor_weights.parquet"))
     cb = codebook.load(full_run / "config" / "codebook.yaml")
     truth = synthesis.cross_table(design, cb, "visitors", "image_globale", ("source_type", visitors.SOURCE_LABELS),
-                                  ("age", {str(c.value): c.label for c in cb.variable("age").codes}), 0)
+                                  ("age", {str(c.value): c.label for c in cb.variable("age").codes}), 0, ci_level=0.95)
     counts = truth["répondants"].str.replace("\u202f", "").astype(int).to_numpy().reshape(mask.shape)
     assert mask[counts < 10].all() and mask.sum() > (counts < 10).sum()
     # each row's respondents, public, are shown last: a masked row is not an empty one

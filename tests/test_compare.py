@@ -255,3 +255,80 @@ def test_rankings_rank_each_groups_shares_and_keep_their_intervals():
     assert r["ci_low_visitors"].tolist() == pytest.approx([0.05, 0.35, 0.35])
     assert r["ci_high_residents"].tolist() == pytest.approx([0.55, 0.35, 0.25])
     assert "ci_low_residents" not in compare.rankings(est.drop(columns=["ci_low", "ci_high"]), "forces")
+
+
+# audit of the study's rules (a mutation audit found these unpinned): oracles by hand
+def test_default_battery_is_the_documented_family():
+    """Item means, top-2 boxes, the NPS score, strengths and weaknesses; nothing else (docstring)."""
+    rows = [("mean", "", "likert_1_5", True), ("nps_score", "", "score_0_10", True), ("accord", "top2", "likert_1_5", True),
+            ("accord", "bottom2", "likert_1_5", False), ("share", "3", "multi", True), ("share", "3", "single", False),
+            ("share", "chat", "open_words", False), ("share_dk", "", "likert_1_5", False), ("nps", "promoteurs", "score_0_10", False)]
+    diff = pd.DataFrame(rows, columns=["statistic", "level", "type", "expected"])
+    assert compare.default_battery(diff).tolist() == diff["expected"].tolist()
+
+def test_a_word_is_specific_only_when_its_adjusted_p_holds():
+    """Raw p 0.011–0.041 on five words, BH by hand: every adjusted p is 0.05125, so no word is specific to a group."""
+    p = [0.011, 0.021, 0.031, 0.041, 0.5]
+    diff = pd.DataFrame({"item": "mots", "statistic": "share", "level": list("abcde"), "p": p,
+                         "estimate": [0.1, -0.1, 0.1, -0.1, 0.0], "estimate_residents": [.2, .3, .2, .3, .1],
+                         "estimate_visitors": [.3, .2, .3, .2, .1], "adjustment": "fdr_bh"})
+    w = compare.word_table(None, diff)
+    np.testing.assert_allclose(w.set_index("level").loc[list("abcde"), "p_adj_words"], helpers.bh(p))
+    assert (w["specific_to"] == "").all()
+    w2 = compare.word_table(None, diff.assign(p=[0.001, 0.002, 0.6, 0.7, 0.8]))
+    assert dict(zip(w2["level"], w2["specific_to"])) == {"a": "visitors", "b": "residents", "c": "", "d": "", "e": ""}
+
+def test_standardised_difference_by_hand():
+    """smd = (mean_v − mean_r) / √((s_r² + s_v²)/2), s the weighted population SD, computed with numpy directly;
+    shares get points (×100) and no smd."""
+    cb = codebook.load()
+    frames = {}
+    for group, (n, seed) in (("residents", (50, 1)), ("visitors", (60, 2))):
+        r = np.random.default_rng(seed)
+        frames[group] = pd.DataFrame({"image_globale": pd.array(r.integers(0, 11, n), dtype="Int16"), "w": r.uniform(1, 3, n)})
+    designs = {g: survey.Design.from_frame(f, weights="w") for g, f in frames.items()}
+    diff = compare.differences(compare.group_estimates(designs, cb))
+    out = compare.effect_sizes(designs, cb, diff)
+    m, s = {}, {}
+    for g, f in frames.items():
+        x, w = f["image_globale"].to_numpy(float), f["w"].to_numpy()
+        m[g] = np.sum(w * x) / np.sum(w)
+        s[g] = np.sqrt(np.sum(w * (x - m[g]) ** 2) / np.sum(w))
+    row = out.loc[(out["item"] == "image_globale") & (out["statistic"] == "mean")].iloc[0]
+    assert row["smd"] == pytest.approx((m["visitors"] - m["residents"]) / np.sqrt((s["residents"] ** 2 + s["visitors"] ** 2) / 2),
+                                       rel=1e-10)
+    shares = out.loc[out["statistic"] == "share"]
+    assert shares["smd"].isna().all() and np.allclose(shares["points"], shares["estimate"] * 100)
+
+def test_rank_agreement_adds_the_two_surveys_variances():
+    """Independent surveys: var(z) is the sum of each survey's replicate variance. With one survey's replicate factors
+    all 1 its replicates equal the full sample, so each one-survey run isolates one term (read back from the width of
+    its Fisher interval); the two-survey interval is fisher_z_interval at their sum."""
+    from portrait.survey.replicates import with_replicates
+    from scipy import stats
+
+    cb = codebook.load()
+    cols = cb.variable("forces").columns
+
+    def design(n, seed, factors=None):
+        r = np.random.default_rng(seed)
+        p = np.linspace(0.1, 0.7, len(cols))[r.permutation(len(cols))]
+        f = pd.DataFrame({c: pd.array((r.uniform(size=n) < pi).astype(int), dtype="Int16") for c, pi in zip(cols, p)})
+        d = survey.Design.from_frame(f.assign(w=r.uniform(1, 2, n)), weights="w")
+        if factors is None:
+            return with_replicates(d, "bootstrap", 40, np.random.default_rng(seed + 10))
+        return with_replicates(d, factors=factors, scale=1 / 39, rscales=np.ones(40))
+
+    full = {"residents": design(80, 1), "visitors": design(90, 2)}
+    flat = {"residents": design(80, 1, np.ones((80, 40))), "visitors": design(90, 2, np.ones((90, 40)))}
+    q = stats.norm.ppf(0.975)
+
+    def var_z(res):
+        return ((np.arctanh(res["ci_high"]) - np.arctanh(res["ci_low"])) / (2 * q)) ** 2
+
+    both = compare.rank_agreement(full, cb, "forces")
+    v_r = var_z(compare.rank_agreement({"residents": full["residents"], "visitors": flat["visitors"]}, cb, "forces"))
+    v_v = var_z(compare.rank_agreement({"residents": flat["residents"], "visitors": full["visitors"]}, cb, "forces"))
+    assert v_r > 1e-4 and v_v > 1e-4          # 80 and 90 respondents: each survey adds a real share
+    assert var_z(both) == pytest.approx(v_r + v_v, rel=1e-8)
+    assert (both["ci_low"], both["ci_high"]) == pytest.approx(compare.fisher_z_interval(both["spearman"], v_r + v_v))

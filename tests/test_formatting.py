@@ -606,6 +606,12 @@ def test_margins_sharing_a_source_and_assumption_share_a_row():
     residents = pd.DataFrame({"marge": ["sexe × âge"], "source": ["Insee"], "hypothèse": ["aucune"]})
     t = synthesis.margins_table({"residents": residents, "visitors": visitors})
     assert t["marge"].tolist() == ["sexe × âge", fmt.french("zone visitée ; type de partenaire"), "pays"]
+    # a reviewer read raw file paths in the table as jargon: the synthesis' table does not name data/raw files
+    named = synthesis.margins_table({"residents": residents.assign(
+        source="Insee, nuitées 2017 (data/raw/insee_nuitees.csv) : Nord = 57 %"), "visitors": visitors.assign(
+        source="CRT, éditorial (data/raw/tourism_key_figures_hdf.csv, confiance moyenne)")})
+    assert named["source"].tolist()[:2] == [fmt.french("Insee, nuitées 2017 : Nord = 57 %"),
+                                            "CRT, éditorial (confiance moyenne)"]
     assert t["pondération"].tolist() == ["habitants", "clients", "clients"]
     limits = synthesis.limits("simulated", [residents, visitors], "frame")
     assert fmt.french("**Hypothèses des marges de calage.** La marge « pays » repose sur une hypothèse") in limits
@@ -850,7 +856,7 @@ def test_the_synthesis_says_which_established_gaps_hold_at_equal_sex_and_age():
     adjusted = pd.DataFrame({"item": ["img_a", "img_b", "image_globale", "img_c"],
                              "estimate": [-0.4, 0.2, -0.3, 0.5], "p_adj": [0.001, 0.2, 0.01, 0.001]})
     said = synthesis.adjusted_sentence(diff, adjusted)
-    assert said.startswith(fmt.french("**À sexe et âge égaux.**"))
+    assert said.startswith(fmt.french("**À sexe et âge égaux** (modèles du rapport 06, corrigés pour tests multiples), "))
     assert said.endswith(fmt.french("1 des 3 écarts établis garde un effet « client » établi dans le même sens ; "
                                     "« B » et « Image » ne le gardent pas."))
     every = synthesis.adjusted_sentence(diff, adjusted.assign(estimate=[-0.4, 0.2, 0.3, 0.5], p_adj=0.001))
@@ -870,8 +876,48 @@ def test_the_takeaway_on_pride_says_when_the_region_is_not_the_territory_felt_cl
                         "domaine": ["La France", "Mon ancienne région", "Les Hauts-de-France", "L'Europe"],
                         "estimate": [0.44, 0.14, 0.08, 0.02]})
     said = sections.closest_territory(att)
-    assert said == (" Mais le territoire dont ils se sentent le plus proches est d'abord « La France » (44\u00a0%) : les "
-                    "Hauts-de-France ne sont cités que par 8\u00a0% d'entre eux (3ᵉ territoire sur 4, « Fierté, "
-                    "attachement, ambassadeurs ») ; l'appartenance à la nouvelle région reste à construire.")
+    assert said == (" Mais ils se sentent d'abord proches de « La France » (44\u00a0%) ; les Hauts-de-France ne "
+                    "viennent qu'au 3ᵉ rang sur 4 (8\u00a0%) : l'appartenance à la nouvelle région reste à construire.")
     assert sections.closest_territory(att.iloc[[2, 0, 1, 3]]) == ""
     assert sections.closest_territory(att.iloc[[0, 1, 3]]) == ""
+
+
+# audit of the study's rules (a mutation audit found these unpinned): oracles by hand
+def _takeaway_inputs():
+    # item: (res est, res lo, res hi, vis est, vis lo, vis hi)
+    shares = {"img_a": (.80, .70, .90, .75, .65, .85),     # strong in both
+              "img_b": (.60, .45, .75, .70, .55, .85),     # residents' lower bound below 50 %: not strong
+              "img_c": (.30, .20, .40, .35, .25, .45),     # weak in both
+              "img_d": (.35, .25, .45, .50, .40, .60),     # visitors' upper bound above 50 %: not weak
+              "img_e": (.70, .55, .85, .58, .51, .65)}     # gap: raw p 0.01, adjusted 0.08 -> not established
+    est = []
+    for i, (r_e, rl, rh, ve, vl, vh) in shares.items():
+        est += [{"item": i, "statistic": "accord", "level": "top2", "group": "residents", "estimate": r_e, "ci_low": rl,
+                 "ci_high": rh},
+                {"item": i, "statistic": "accord", "level": "top2", "group": "visitors", "estimate": ve, "ci_low": vl, "ci_high": vh}]
+    for g, e in (("residents", -0.1), ("visitors", -0.2)):
+        est.append({"item": "recommandation", "statistic": "nps_score", "level": "", "group": g, "estimate": e,
+                    "ci_low": e - 0.05, "ci_high": e + 0.05, "confidence_level": 0.95})
+        est.append({"item": "faiblesses", "statistic": "share", "level": "1", "group": g, "estimate": 0.4, "label": "Météo"})
+    est = pd.DataFrame(est)
+    diff = pd.DataFrame([{"item": i, "statistic": "accord", "level": "top2", "in_battery": True,
+                          "estimate": shares[i][3] - shares[i][0], "p": 0.01 if i == "img_e" else 0.5,
+                          "p_adj": 0.08 if i == "img_e" else 0.6} for i in shares]
+                        + [{"item": "recommandation", "statistic": "nps_score", "level": "", "in_battery": True,
+                            "estimate": -0.1, "p": 0.2, "p_adj": 0.3, "ci_low": -0.25, "ci_high": 0.05, "confidence_level": 0.95}])
+    mosaic = pd.DataFrame({"item": list(shares), "lecture": "ni l'un ni l'autre", "attribut": list(shares)})
+    pride = {"overall": pd.DataFrame({"variable": ["fierte__oui", "ambassadeur__oui"], "estimate": [0.6, 0.4]}),
+             "attachment": pd.DataFrame({"variable": ["attachement__4"], "domaine": ["Hauts-de-France"], "estimate": [1.0]})}
+    short = {i: i.upper() for i in shares}
+    return est, diff, mosaic, pride, short
+
+
+def test_takeaways_apply_their_stated_rules():
+    from portrait.reporting import sections
+
+    out = sections.takeaways(*_takeaway_inputs())
+    strong = next(s for s in out if s.startswith("**Des atouts"))
+    assert "IMG_A" in strong and "IMG_B" not in strong and "IMG_E" in strong
+    weak = next(s for s in out if s.startswith("**Des points faibles"))
+    assert "IMG_C" in weak and "IMG_D" not in weak
+    assert not any(s.startswith("**Des écarts à combler") for s in out)      # img_e: adjusted p 0.08

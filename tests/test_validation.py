@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from portrait.study import compare, fieldwork, validation
+from portrait.study import validation_summary as vs
 from portrait.reporting import formatting as fmt
 from portrait.pipeline import config
 from portrait.pipeline.errors import ParameterError
@@ -820,3 +821,32 @@ def test_targets_table_by_hand():
     assert not any("biais" in c for _, c in boot.columns)
     assert boot.loc[("Habitants", validation.ESTIMATOR_LABELS["raking"]), (fin, "erreur type moyenne / écart type")] \
         == pytest.approx(1.05)
+
+
+# audit of the study's rules (a mutation audit found these unpinned): oracles by hand
+def _summ(diff_bias_sd: float) -> pd.DataFrame:
+    rows = []
+    for survey_, item in (("residents", "a"), ("visitors", "a"), (compare.DIFFERENCE, "a")):
+        lo, hi = vs.wilson(0.95 * 400, 400)
+        for est in ("raking", "logit"):
+            rows.append({"survey": survey_, "item": item, "statistic": "mean", "level": "", "estimator": est,
+                         "variance": "linearisation", "planted": False, "replications": 400, "failures": 0,
+                         "truth": 1.0, "mean": 1.0, "bias": 0.0, "bias_mcse": 0.01, "rel_bias": 0.0,
+                         "bias_sd": diff_bias_sd if survey_ == compare.DIFFERENCE else 0.0,
+                         "sd": 0.1, "rmse": 0.1, "mean_se": 0.1, "se_ratio": 1.0, "coverage": 0.95,
+                         "coverage_low": float(lo), "coverage_high": float(hi),
+                         "rejection": 0.05 if survey_ == compare.DIFFERENCE else np.nan,
+                         "rejection_low": np.nan, "rejection_high": np.nan})
+    return pd.DataFrame(rows)
+
+
+def test_bias_tolerance_is_a_tenth_plus_three_monte_carlo_errors():
+    assert vs.bias_tolerance(400) == pytest.approx(0.1 + 3 / 20)
+    assert vs.bias_tolerance(10_000) == pytest.approx(0.13)
+
+
+def test_a_biased_difference_fails_the_bias_verdict():
+    """A bias of 0.3 SD on the difference clients − habitants alone (tolerance 0.25 at 400 replications)."""
+    a = vs.acceptance(_summ(0.3), estimators=("raking", "logit"))
+    assert a["max_abs_bias_sd"] == pytest.approx(0.3) and not a["bias_ok"]
+    assert vs.acceptance(_summ(0.2), estimators=("raking", "logit"))["bias_ok"]

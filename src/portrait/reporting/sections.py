@@ -479,10 +479,9 @@ def closest_territory(attachment: pd.DataFrame) -> str:
     at = att.index[att["variable"] == f"attachement__{HAUTS_DE_FRANCE}"]
     if not len(at) or at[0] == 0:
         return ""
-    return (f" Mais le territoire dont ils se sentent le plus proches est d'abord « {att.loc[0, 'domaine']} » "
-            f"({pct(att.loc[0, 'estimate'])}) : les Hauts-de-France ne sont cités que par {pct(att.loc[at[0], 'estimate'])} "
-            f"d'entre eux ({fmt.number(at[0] + 1)}ᵉ territoire sur {fmt.number(len(att))}, « Fierté, attachement, "
-            "ambassadeurs ») ; l'appartenance à la nouvelle région reste à construire.")
+    return (f" Mais ils se sentent d'abord proches de « {att.loc[0, 'domaine']} » ({pct(att.loc[0, 'estimate'])}) ; les "
+            f"Hauts-de-France ne viennent qu'au {fmt.number(at[0] + 1)}ᵉ rang sur {fmt.number(len(att))} "
+            f"({pct(att.loc[at[0], 'estimate'])}) : l'appartenance à la nouvelle région reste à construire.")
 
 
 def recommendation_sentence(est: pd.DataFrame, diff: pd.DataFrame) -> str:

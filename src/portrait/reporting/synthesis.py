@@ -13,6 +13,7 @@ Hundepool, A. et al. (2012). *Statistical Disclosure Control*. Wiley. (threshold
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -164,11 +165,9 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
         f"{fmt.number(counts['resident_invitations'])} invitations : {_takes(counts)}. Les clients du territoire ont été tirés au hasard, par "
         f"zone visitée et type de partenaire, parmi les {fmt.number(counts['frame_persons'])} personnes des fichiers de "
         f"partenaires (une fois dédoublonnés, et seulement celles qui acceptent d'être recontactées) : "
-        f"{fmt.number(counts['visitor_invitations'])} invitations. La liste des communes est la plus récente que publie "
-        f"Etalab (communes au {fmt.date(sources.COMMUNES_LIST_DATE)}, populations légales "
-        f"{sources.COMMUNES_POPULATION_YEAR}) : ces populations ne servent qu'à tirer les communes, les probabilités "
-        "de tirage étant calculées sur cette même liste ; les effectifs de référence de la pondération sont ceux de "
-        "l'année de l'étude.",
+        f"{fmt.number(counts['visitor_invitations'])} invitations. Liste des communes : Etalab au "
+        f"{fmt.date(sources.COMMUNES_LIST_DATE)} (populations {sources.COMMUNES_POPULATION_YEAR}), pour le seul "
+        "tirage.",
         f"**Réponse.** Taux de réponse (répondants parmi les personnes invitées, hors celles qui se sont révélées hors "
         f"du champ) : {rate('residents')} chez les habitants, {rate('visitors')} chez les clients. "
         "Ceux qui répondent ne ressemblent pas exactement à ceux qui ne répondent pas : la pondération corrige "
@@ -259,10 +258,8 @@ def adjusted_sentence(diff: pd.DataFrame, adjusted: pd.DataFrame) -> str:
         head, tail = f"aucun des {n} écarts établis ne garde", ""
     elif k == 0:
         head, tail = "l'écart établi ne garde pas", ""
-    return fmt.french(
-        "**À sexe et âge égaux.** Les clients n'ont pas le même profil de sexe et d'âge que les habitants ; comparés à "
-        "sexe et âge égaux (rapport 06 : modèle de chaque réponse selon le groupe, le sexe et l'âge, corrigé pour "
-        f"tests multiples), {head} un effet « client » établi dans le même sens{tail}.")
+    return fmt.french(f"**À sexe et âge égaux** (modèles du rapport 06, corrigés pour tests multiples), {head} un "
+                      f"effet « client » établi dans le même sens{tail}.")
 
 
 def agreement_table(diff: pd.DataFrame, threshold: int) -> pd.DataFrame:
@@ -456,18 +453,28 @@ def margin_sources(attrs: Mapping[str, Mapping]) -> dict[str, pd.DataFrame]:
     return out
 
 
+def _without_raw_paths(text: object) -> object:
+    """« Insee, nuitées (data/raw/x.csv) : … » → « Insee, nuitées : … »; « (data/raw/y.csv, confiance) » → « (confiance) »."""
+    if not isinstance(text, str):
+        return text
+    text = re.sub(r"\s*\(data/raw/[^),]+\)", "", text)
+    return re.sub(r"data/raw/[^),]+, ", "", text)
+
+
 def margins_table(margin_sources: Mapping[str, pd.DataFrame], visitor_target: str = "frame") -> pd.DataFrame:
     """The calibration margins of both surveys for readers: survey, margin, source and assumption, the texts
     written with French spacing. ``margin_sources``: each survey's table (columns ``marge``, ``source``,
     ``hypothèse``), keyed ``residents`` and ``visitors``, as the weighted files' attributes hold them.
     Margins of one survey with the same source and assumption share one row (« zone visitée ; type de
-    partenaire »), in their order: the table is printed in the synthesis, where space counts. The clients'
-    variant (``visitors_variant``, calibrated to the target other than ``visitor_target``) is named as the
-    sensitivity table's column is."""
+    partenaire »), in their order: the table is printed in the synthesis, where space counts, and a source's file
+    in ``data/raw/`` is not named (« Données utilisées » and the analysts' reports 04 and 05 name them). The
+    clients' variant (``visitors_variant``, calibrated to the target other than ``visitor_target``) is named as
+    the sensitivity table's column is."""
     other = "frame" if visitor_target == "tourism" else "tourism"
     label = {"residents": "habitants", "visitors": "clients",
              "visitors_variant": f"{compare.TARGET_LABELS[other]} (variante)"}
     table = pd.concat([t.assign(pondération=label.get(g, g)) for g, t in margin_sources.items()])
+    table["source"] = table["source"].map(_without_raw_paths)
     table = (table.groupby(["pondération", "source", "hypothèse"], sort=False)["marge"]
              .agg(lambda m: " ; ".join(map(str, m))).reset_index())
     return table[["pondération", "marge", "source", "hypothèse"]].map(lambda v: fmt.french(v) if isinstance(v, str) else v)
@@ -483,7 +490,7 @@ def nonresponse_sentence() -> str:
     return ("**Non-réponse.** La pondération corrige les écarts de réponse liés, chez les habitants, "
             f"{named(recipes.RESIDENT_RESPONSE_MODEL, 'à ')} (modèle de réponse et calage) et au sexe et à l'âge (calage) et, "
             f"chez les clients, aux informations des fichiers ({named(recipes.VISITOR_RESPONSE_MODEL)}), qui ne "
-            "donnent ni le sexe ni l'âge (le rapport 06 compare les deux groupes à sexe et âge égaux) ; elle ne corrige "
+            "donnent ni le sexe ni l'âge (voir « À sexe et âge égaux ») ; elle ne corrige "
             "pas une non-réponse liée à l'opinion elle-même.")
 
 
