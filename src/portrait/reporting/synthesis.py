@@ -250,14 +250,13 @@ def adjusted_sentence(diff: pd.DataFrame, adjusted: pd.DataFrame) -> str:
     kept = (m["p_adj"].to_numpy() < 0.05) & (np.sign(m["estimate"].to_numpy()) == np.sign(d["estimate"].to_numpy()))
     lost = [compare.short_label(x) for x in d.loc[~kept, "item_label"]]
     n, k = len(d), int(kept.sum())
-    head = ("l'écart établi garde" if n == 1 else f"les {n} écarts établis gardent" if k == n else
-            f"1 des {n} écarts établis garde" if k == 1 else f"{k} des {n} écarts établis gardent")
-    tail = "" if not lost else (" ; " + fmt.enumeration([f"« {x} »" for x in lost])
-                                + (" ne le garde pas" if len(lost) == 1 else " ne le gardent pas"))
-    if k == 0 and n > 1:
-        head, tail = f"aucun des {n} écarts établis ne garde", ""
-    elif k == 0:
-        head, tail = "l'écart établi ne garde pas", ""
+    if k == 0:
+        head, tail = ("l'écart établi ne garde pas" if n == 1 else f"aucun des {n} écarts établis ne garde"), ""
+    else:
+        head = ("l'écart établi garde" if n == 1 else f"les {n} écarts établis gardent" if k == n else
+                f"1 des {n} écarts établis garde" if k == 1 else f"{k} des {n} écarts établis gardent")
+        tail = "" if not lost else (" ; " + fmt.enumeration([f"« {x} »" for x in lost])
+                                    + (" ne le garde pas" if len(lost) == 1 else " ne le gardent pas"))
     return fmt.french(f"**À sexe et âge égaux** (modèles du rapport 06, corrigés pour tests multiples), {head} un "
                       f"effet « client » établi dans le même sens{tail}.")
 
