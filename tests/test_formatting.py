@@ -313,6 +313,10 @@ def test_attribute_mapping_says_when_the_default_category_was_used():
     assert list(regions["Valeur dans la base"]) == ["Étranger", "Grand Est", "Île-de-France"]     # accents ignored
     assert list(t["Attribut"]) == ["Pays de résidence", "Pays de résidence", "Zone visitée", "Région de résidence (France)"]
     assert t["Catégorie du modèle"].iloc[2] == "tirée selon les parts du modèle" and t["Catégorie du modèle"].iloc[3] == "—"
+    # codes carry their readers' name; the regions' INSEE codes and names without a code stay as they are
+    assert list(t["Valeur dans la base"]) == ["FR (France)", "US (États-Unis)", "Inconnue", "Inconnue"]
+    assert list(t["Catégorie du modèle"].iloc[:2]) == ["FR (France)", "MONDE (reste du monde)"]
+    assert list(regions["Catégorie du modèle"]) == ["—", "44", "11"]
 
 
 def test_row_decimals_writes_each_row_to_its_own_precision():

@@ -776,3 +776,25 @@ def test_derived_statistics_chosen_are_the_full_derivations_columns(clean, sim_d
         index=False, name=None)]].reset_index(drop=True)
     pd.testing.assert_frame_equal(spec, expected)
     pd.testing.assert_frame_equal(values, full_values[expected["column"]])
+
+
+def test_the_aapor_table_ends_each_survey_with_its_overall_rates():
+    from portrait.reporting.fieldwork_text import aapor_table
+
+    # residents: stratum a = 2 complete, 1 refusal, 1 unknown; b = 1 partial, 3 unknown, 1 out of scope
+    reasons = {"a": ["complet", "complet", "refus", "sans_reponse"],
+               "b": ["partiel", "sans_reponse", "sans_reponse", "non_distribuee", "hors_champ"]}
+    res = pd.DataFrame([(s, r) for s, rs in reasons.items() for r in rs], columns=["stratum", "reason"])
+    unknown = set(res["reason"]) - set(ingest.AAPOR_GROUPS)
+    assert not unknown, unknown
+    vis = pd.DataFrame({"stratum": ["npdc|hebergement"] * 3, "reason": ["complet", "sans_reponse", "hors_champ"]})
+    rates = pd.concat([ingest.aapor_rates(res, "stratum").assign(survey="residents"),
+                       ingest.aapor_rates(vis, "stratum").assign(survey="visitors")], ignore_index=True)
+    t = aapor_table(rates, "stratum", "Strate", str)
+    assert t["Strate"].tolist() == ["a", "b", "Ensemble", "npdc|hebergement", "Ensemble"]
+    overall = t.iloc[2]
+    # by hand: I = 2, P = 1, R = 1, UO = 4, NE = 1; RR1 = 2 / 8, RR2 = 3 / 8
+    assert [overall[c] for c in ("Complets (I)", "Partiels (P)", "Refus et abandons (R)",
+                                 "Éligibilité inconnue (UO)", "Hors champ (NE)")] == ["2", "1", "1", "4", "1"]
+    assert (overall["RR1 (%)"], overall["RR2 (%)"]) == ("25,0", "37,5")
+    assert (t.iloc[4]["RR1 (%)"], t.iloc[4]["RR2 (%)"]) == ("50,0", "50,0")

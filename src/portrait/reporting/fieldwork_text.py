@@ -168,13 +168,22 @@ def stratum_names(*tables: pd.DataFrame) -> Callable[[object], str]:
 def aapor_table(rates: pd.DataFrame, by: str, by_label: str,
                 name: Callable[[object], str] | None = None) -> pd.DataFrame:
     """AAPOR counts and rates (:func:`portrait.study.ingest.aapor_rates`) for reviewers, in French (strata by
-    ``name``, :func:`stratum_names`; visitor strata by name by default: « Picardie × Hébergement »)."""
+    ``name``, :func:`stratum_names`; visitor strata by name by default: « Picardie × Hébergement »), each survey's
+    groups followed by its « Ensemble » row: the counts summed and the rates recomputed from them."""
     from ..study.visitors import stratum_label
 
     name = name or stratum_label
-    t = rates.copy()
+    counts = ["I", "P", "R", "UO", "NE"]
+    parts = []
+    for survey, g in rates.groupby("survey", sort=False):
+        total = g[counts].sum().to_frame().T.assign(survey=survey)
+        eligible = total[["I", "P", "R", "UO"]].sum(axis=1)
+        total["RR1"], total["RR2"] = total["I"] / eligible, (total["I"] + total["P"]) / eligible
+        g = g.assign(**{by: g[by].astype(str).map(name)})
+        parts += [g, total.assign(**{by: "Ensemble"})]
+    t = pd.concat(parts, ignore_index=True)
     return pd.DataFrame({
-        "Enquête": t["survey"].map(SURVEYS), by_label: t[by].astype(str).map(name),
+        "Enquête": t["survey"].map(SURVEYS), by_label: t[by],
         "Complets (I)": t["I"].map(fmt.number), "Partiels (P)": t["P"].map(fmt.number),
         "Refus et abandons (R)": t["R"].map(fmt.number), "Éligibilité inconnue (UO)": t["UO"].map(fmt.number),
         "Hors champ (NE)": t["NE"].map(fmt.number),
@@ -184,6 +193,23 @@ def aapor_table(rates: pd.DataFrame, by: str, by_label: str,
 
 ATTRIBUTES = {"zone": "Zone visitée", "source_type": "Type de partenaire", "purpose": "Motif du séjour",
               "country": "Pays de résidence", "residence_region": "Région de résidence (France)"}
+
+
+# readers' names of the codes the frame and the simulator's model use (countries: ISO 3166 codes of the frame)
+CODE_NAMES = {"npdc": "Nord-Pas de Calais", "picardie": "Picardie", "both": "les deux", "les_deux": "les deux",
+              "leisure": "loisirs", "business": "affaires", "unknown": "non renseigné", "ZZ": "non renseigné",
+              "office_tourisme": "offices de tourisme", "hebergement": "hébergement",
+              "site_culturel_loisir": "sites culturels et de loisirs", "congres_salon": "congrès et salons",
+              "groupe_senior": "groupes seniors", "FR": "France", "BE": "Belgique", "DE": "Allemagne",
+              "GB": "Royaume-Uni", "NL": "Pays-Bas", "CH": "Suisse", "ES": "Espagne", "IT": "Italie",
+              "LU": "Luxembourg", "US": "États-Unis", "EUROPE": "autre pays d'Europe", "MONDE": "reste du monde",
+              "DOM": "outre-mer"}
+
+
+def _named(code: str) -> str:
+    """« BE (Belgique) »: a code with its readers' name, when it has one that differs from it."""
+    name = CODE_NAMES.get(code)
+    return f"{code} ({name})" if name and name != code else code
 
 
 def attribute_mapping(mapping: pd.DataFrame) -> pd.DataFrame:
@@ -212,9 +238,10 @@ def attribute_mapping(mapping: pd.DataFrame) -> pd.DataFrame:
     mapping = (mapping.assign(_a=mapping["attribute"].map(first), _v=mapping["frame_value"].astype(str).map(normalise_text))
                .sort_values(["_a", "_v"], kind="stable").reset_index(drop=True))
     key = mapping["key"].map(lambda k: "—" if k is None or pd.isna(k) else
-                             "tirée selon les parts du modèle" if k == "unknown" else str(k))
+                             "tirée selon les parts du modèle" if k == "unknown" else
+                             str(k) if str(k).isdigit() else _named(str(k)))
     return pd.DataFrame({"Attribut": mapping["attribute"].map(ATTRIBUTES).fillna(mapping["attribute"]),
-                         "Valeur dans la base": mapping["frame_value"].astype(str),
+                         "Valeur dans la base": mapping["frame_value"].astype(str).map(_named),
                          "Catégorie du modèle": key,
                          "Lecture": [how(r) for r in mapping.itertuples()],
                          "Personnes": mapping["n"].astype(int)})

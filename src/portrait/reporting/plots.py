@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 from matplotlib.category import StrCategoryFormatter
-from matplotlib.ticker import FixedFormatter, FuncFormatter, ScalarFormatter
+from matplotlib.ticker import FixedFormatter, FuncFormatter, MaxNLocator, ScalarFormatter
 from matplotlib.text import Text
 import numpy as np
 import pandas as pd
@@ -122,15 +122,25 @@ def allocation_vs_population(strata: pd.DataFrame) -> plt.Figure:
     ax.plot([0, lim], [0, lim], color="#52606d", lw=1, ls="--", label="proportionnel")
     ax.set(xlim=(0, lim), ylim=(0, lim), xlabel="Part de la population de 15 ans ou plus (%)",
            ylabel="Part des invitations (%)", title="Invitations par strate et allocation proportionnelle")
-    legend = ax.legend(fontsize=8, ncols=2, loc="upper left")
-    for text in legend.get_texts():          # seaborn writes the two variables' names as entries: headings
+    # seaborn writes the two variables' names as entries: each heads its own column (padded to equal length)
+    handles, labels = ax.get_legend_handles_labels()
+    at = labels.index("Département")
+    columns = [list(zip(handles[:at], labels[:at])), list(zip(handles[at:], labels[at:]))]
+    columns[0] += [(h, lb) for h, lb in columns[1] if lb == "proportionnel"]
+    columns[1] = [(h, lb) for h, lb in columns[1] if lb != "proportionnel"]
+    depth = max(map(len, columns))
+    blank = (plt.Line2D([], [], linestyle="none"), "")
+    entries = [e for col in columns for e in col + [blank] * (depth - len(col))]
+    legend = ax.legend([h for h, _ in entries], [lb for _, lb in entries], fontsize=8, ncols=2, loc="upper left")
+    for text in legend.get_texts():
         if text.get_text() in ("Taille de commune", "Département"):
             text.set_fontweight("bold")
     return fig
 
 
-def overlap_heatmap(overlap: pd.DataFrame, files: pd.DataFrame):
-    """Heatmap: share (%) of the persons of the row file who are also in the column file."""
+def overlap_heatmap(overlap: pd.DataFrame, files: pd.DataFrame, label: str = ""):
+    """Heatmap: share (%) of the persons with an eligible record in the row file (before de-duplication across files)
+    who are also in the column file; ``label`` (« données simulées ») ends the title."""
     ids = overlap["file_id"].tolist()
     counts = overlap.set_index("file_id")[ids].to_numpy(dtype=float)
     diag = np.diag(counts).copy()
@@ -145,26 +155,26 @@ def overlap_heatmap(overlap: pd.DataFrame, files: pd.DataFrame):
                 square=True, linewidths=0.2, linecolor="white", ax=ax,
                 cbar_kws={"label": "% des personnes du fichier en ligne", "shrink": 0.7})
     ax.set(xlabel="… présentes aussi dans le fichier en colonne",
-           ylabel="Fichier partenaire (personnes retenues)",
-           title="Recouvrement des fichiers partenaires (après exclusions)")
-    ax.tick_params(labelsize=7)
+           ylabel="Fichier partenaire (personnes après exclusions)",
+           title="Recouvrement des fichiers partenaires, avant dédoublonnage entre fichiers" + _suffix(label))
+    ax.tick_params(labelsize=8.5)
     return fig
 
 
-def multiplicity_plot(frame: pd.DataFrame):
-    """Bar chart: number of persons by number of partner files holding them."""
+def multiplicity_plot(frame: pd.DataFrame, label: str = ""):
+    """Bar chart: number of persons by number of partner files holding them; ``label`` ends the title."""
     t = visitors.multiplicity_table(frame)
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
     sns.barplot(data=t, x="multiplicity", y="persons", color="#0b5cad", ax=ax)
     for i, (n, sh) in enumerate(zip(t["persons"], t["share"])):
         ax.annotate(fmt.percent(sh, 1), (i, n), ha="center", va="bottom", fontsize=8)
     ax.set(xlabel="Nombre de fichiers partenaires où figure la personne",
-           ylabel="Personnes", title="Multiplicité : la plupart des personnes ne figurent que dans un fichier")
+           ylabel="Personnes", title="Multiplicité : la plupart des personnes ne figurent que dans un fichier" + _suffix(label))
     return fig
 
 
-def allocation_plot(strata: pd.DataFrame):
-    """Inclusion probability per stratum (bars) against the stratum size (labels)."""
+def allocation_plot(strata: pd.DataFrame, label: str = ""):
+    """Inclusion probability per stratum (bars) against the stratum size (labels); ``label`` ends the title."""
     d = pd.DataFrame({"strate": strata["zone"].map(visitors.ZONE_LABELS) + " × "
                       + strata["source_type"].map(visitors.SOURCE_LABELS),
                       "pi": strata["pi"], "N_h": strata["N_h"],
@@ -176,8 +186,8 @@ def allocation_plot(strata: pd.DataFrame):
     for i, (p, n) in enumerate(zip(d["pi"], d["N_h"])):
         ax.annotate(f"N = {fmt.number(n)}", (p, i), xytext=(3, 0),
                     textcoords="offset points", va="center", fontsize=7)
-    ax.set(xlabel="Probabilité d'inclusion π = n_h / N_h (tirets : taux moyen)", ylabel="",
-           title="Allocation des invitations : proportionnelle, avec un minimum par strate")
+    ax.set(xlabel="Probabilité d'inclusion π = n / N dans la strate (tirets : taux moyen)", ylabel="",
+           title="Allocation des invitations : proportionnelle, avec un minimum par strate" + _suffix(label))
     ax.set_xlim(0, min(1.0, d["pi"].max() * 1.25))
     return fig
 
@@ -235,6 +245,8 @@ def item_nonresponse(table: pd.DataFrame, label: str = "") -> plt.Figure:
                     palette={"Sans réponse": "#52606d", "« Ne sait pas »": "#e0a100"},
                     height=height, aspect=5.5 / height, sharey=False, legend_out=False)
     g.set_axis_labels("Part des répondants (%)", "")
+    for ax in g.axes.flat:
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
     g.set_titles("{col_name}")
     sns.move_legend(g, "upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, title="", frameon=False)
     g.figure.suptitle("Non-réponse partielle et « Ne sait pas » par question" + _suffix(label), y=1.02)
@@ -262,6 +274,9 @@ def profile_comparison(table: pd.DataFrame, label: str = "") -> plt.Figure:
 
 STAGE_LABELS = {"unweighted": "Non pondéré", "design": "Poids de sondage", "nonresponse": "Après non-réponse",
                 "calibrated": "Après calage"}
+# one hue per stage that a reader tells apart (colour-blind safe), the final weights in the reports' blue
+STAGE_COLORS = {"Non pondéré": "#7b8794", "Poids de sondage": "#de8f05", "Après non-réponse": "#029e73",
+                "Après calage": "#0b5cad"}
 
 
 def weight_distributions(stages: dict, title: str) -> plt.Figure:
@@ -298,8 +313,6 @@ def standardised_differences(table: pd.DataFrame, title: str) -> plt.Figure:
     d = table.assign(ligne=lines).melt(
         id_vars="ligne", value_vars=["diff. std. avant", "diff. std. après"], var_name="quand", value_name="diff")
     d["quand"] = d["quand"].map({"diff. std. avant": "avant calage", "diff. std. après": "après calage"})
-    from matplotlib.ticker import MaxNLocator
-
     height = 0.28 * int(lines.str.count("\n").sum() + len(lines)) + 1.4
     fig, ax = plt.subplots(figsize=(8, height), layout="constrained")
     sns.scatterplot(data=d, x="diff", y="ligne", hue="quand", style="quand", s=50,
@@ -308,6 +321,8 @@ def standardised_differences(table: pd.DataFrame, title: str) -> plt.Figure:
     for v in (-0.1, 0.1):
         ax.axvline(v, color="#c9ced6", lw=1, ls="--", label="seuil usuel (±\u00a00,1)" if v > 0 else None)
     ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+    reach = max(0.15, float(np.nanmax(np.abs(d["diff"]))) * 1.1) if d["diff"].notna().any() else 0.15
+    ax.set_xlim(-reach, reach)      # the ± 0,1 lines inside the axes, never on their edges
     ax.set(xlabel="Différence standardisée\n(échantillon pondéré − population, en écarts types)",
            ylabel="", title=title)
     ax.legend(title="")
@@ -332,7 +347,8 @@ def stage_estimates(est: pd.DataFrame, title: str) -> plt.Figure:
     for v in (-2, 2):
         ax.axvline(v, color="#c9ced6", lw=1, ls="--")
     sns.pointplot(data=d, y="question", x="écart", hue="étape", order=order, dodge=0.55, linestyle="none",
-                  errorbar=None, markers="o", ax=ax, palette="viridis")
+                  errorbar=None, markers=["o", "s", "D", "^"][:d["étape"].nunique()], ax=ax,
+                  palette={k: v for k, v in STAGE_COLORS.items() if k in set(d["étape"])})
     ax.axvline(0, color="#b3261e", lw=1.2)
     ax.set(xlabel=("Écart à la valeur vraie (données simulées)" if has_truth else "Écart à l'estimation après calage")
            + ",\nen erreurs types de l'estimation après calage", ylabel="", title=title)

@@ -98,7 +98,7 @@ def bias(summ: pd.DataFrame, title: str) -> plt.Figure:
     order = [validation.ESTIMATOR_LABELS[e] for e in validation.ESTIMATORS if e in set(summ["estimator"])]
     d = d.assign(y=d["Estimateur"].map({e: i for i, e in enumerate(order)}) + _spread(d, 0.4))
     r = int(d["replications"].max())
-    colors = dict(zip(order, sns.color_palette("viridis", len(order))))
+    colors = dict(zip(order, sns.color_palette("colorblind", len(order))))
     fig, axes = plt.subplots(1, len(surveys), figsize=(4.2 * len(surveys), 3.4), sharey=True, sharex=True,
                              squeeze=False)
     for ax, survey in zip(axes[0], surveys):
@@ -117,6 +117,13 @@ def bias(summ: pd.DataFrame, title: str) -> plt.Figure:
     return fig
 
 
+def _unbroken_parentheses(label: str) -> str:
+    """« part (4 ou 5) » with no-break spaces inside the parentheses, so that wrapping never splits them."""
+    import re
+
+    return re.sub(r"\([^)]*\)", lambda m: m.group(0).replace(" ", "\u00a0"), label)
+
+
 def tests(summ: pd.DataFrame, labels: dict, title: str) -> plt.Figure:
     """Rejection rate at 5 % of the visitors − residents tests, per statistic and estimator (linearised):
     size where no difference was introduced (5 % expected), power where one was; Wilson intervals."""
@@ -125,10 +132,10 @@ def tests(summ: pd.DataFrame, labels: dict, title: str) -> plt.Figure:
     import textwrap
 
     d = _validation_frame(summ.loc[(summ["survey"] == validation.DIFFERENCE_NAME) & (summ["variance"] == "linearisation")])
-    d["Statistique"] = [textwrap.fill(labels.get((i, s, lv), i), 48)
+    d["Statistique"] = [textwrap.fill(_unbroken_parentheses(labels.get((i, s, lv), i)), 48)
                         for i, s, lv in zip(d["item"], d["statistic"], d["level"])]
     order = [validation.ESTIMATOR_LABELS[e] for e in validation.ESTIMATORS if e in set(summ["estimator"])]
-    colors = dict(zip(order, sns.color_palette("viridis", len(order))))
+    colors = dict(zip(order, sns.color_palette("colorblind", len(order))))
     panels = [(False, "Vraie différence nulle : rejet à tort (5 % attendus)"),
               (True, "Vraie différence non nulle : puissance")]
     heights = [max(1, int((d["planted"] == p).sum() / max(len(order), 1))) for p, _ in panels]

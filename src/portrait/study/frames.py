@@ -288,7 +288,9 @@ STRATA_LABELS_FR = {
 
 
 def strata_table_fr(strata: pd.DataFrame) -> pd.DataFrame:
-    """The strata table of a resident sample with French column names, for the reports."""
+    """The strata table of a resident sample with French column names and departments by name (« Aisne (02) »),
+    for the reports."""
     t = strata[list(STRATA_LABELS_FR)].copy()
+    t["departement"] = t["departement"].astype(str).map(lambda d: f"{sources.DEPARTMENTS.get(d, d)} ({d})")
     t["sampling_rate"] = (t["sampling_rate"] * 1000).round(3)
     return t.rename(columns=STRATA_LABELS_FR)

@@ -277,9 +277,9 @@ def detail_table_fr(summ: pd.DataFrame, cb: Codebook, variance: str = "linearisa
     bias = "biais (points)" if differences else "biais relatif (%)"
     s[bias] = fmt.round(s["bias"], 2) if differences else fmt.round(s["rel_bias"] * 100, 2)
     s["biais (écarts types)"] = fmt.round(s["bias_sd"], 2)
-    s["RMSE"] = fmt.round(s["rmse"], 2)
+    s["REQM"] = fmt.round(s["rmse"], 2)
     s["couverture (%)"] = fmt.round(s["coverage"] * 100, 1)
-    metrics = [bias, "biais (écarts types)", "RMSE", "couverture (%)"]
+    metrics = [bias, "biais (écarts types)", "REQM", "couverture (%)"]
     wide = s.pivot_table(index=["Enquête", "Statistique"], columns="Estimateur", sort=False, values=metrics)
     wide = wide.swaplevel(0, 1, axis=1)
     order = [ESTIMATOR_LABELS[e] for e in ESTIMATORS if ESTIMATOR_LABELS[e] in wide.columns.get_level_values(0)]

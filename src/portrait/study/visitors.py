@@ -128,8 +128,8 @@ def stratum_label(stratum: str) -> str:
     if not source:
         return str(stratum)
     return f"{ZONE_LABELS.get(zone, zone)} × {SOURCE_LABELS.get(source, source)}"
-STATUS_LABELS = {"kept": "retenus", "missing_email": "sans e-mail",
-                 "invalid_email": "e-mail invalide", "no_consent": "sans consentement",
+STATUS_LABELS = {"kept": "retenus", "missing_email": "sans courriel",
+                 "invalid_email": "courriel invalide", "no_consent": "sans consentement",
                  "out_of_scope": "hors champ", "duplicate_within_file": "doublon dans le fichier",
                  "duplicate_across_files": "doublon entre fichiers"}
 
@@ -581,7 +581,9 @@ def draw_visitor_sample(frame: pd.DataFrame, strata: pd.DataFrame,
 def ledger_table_fr(summary: pd.DataFrame) -> pd.DataFrame:
     """:func:`ledger_summary` with French headers, for the reports."""
     t = summary.copy()
-    t["source_type"] = t["source_type"].map(SOURCE_LABELS).fillna("Total")
+    last = t.index == t.index[-1]
+    t["source_type"] = t["source_type"].map(SOURCE_LABELS).fillna("")
+    t.loc[last, "file_id"] = "Total"
     t["balanced"] = np.where(t["balanced"].astype(bool), "oui", "NON")
     names = {"file_id": "Fichier", "source_type": "Type de partenaire", "records": "Enregistrements",
              **{k: v.capitalize() for k, v in STATUS_LABELS.items()}, "excluded": "Exclus",
@@ -593,10 +595,10 @@ def strata_table_fr(strata: pd.DataFrame) -> pd.DataFrame:
     """Strata with their size, allocation, inclusion probability and weight, French headers."""
     t = pd.DataFrame({"Zone visitée": strata["zone"].map(ZONE_LABELS),
                       "Type de partenaire": strata["source_type"].map(SOURCE_LABELS),
-                      "Personnes (N_h)": strata["N_h"], "Invitations (n_h)": strata["n_h"],
+                      "Personnes (N)": strata["N_h"], "Invitations (n)": strata["n_h"],
                       "Probabilité π": fmt.round(strata["pi"], 4),
                       "Poids 1/π": fmt.round(strata["design_weight"], 3)})
-    total = {"Zone visitée": "Total", "Type de partenaire": "", "Personnes (N_h)": strata["N_h"].sum(),
-             "Invitations (n_h)": strata["n_h"].sum(),
+    total = {"Zone visitée": "Total", "Type de partenaire": "", "Personnes (N)": strata["N_h"].sum(),
+             "Invitations (n)": strata["n_h"].sum(),
              "Probabilité π": round(strata["n_h"].sum() / strata["N_h"].sum(), 4), "Poids 1/π": np.nan}
     return pd.concat([t, pd.DataFrame([total])], ignore_index=True)
