@@ -733,6 +733,15 @@ def test_spss_labels_that_reverse_a_scale_are_refused(clean, sim_data, cb, tmp_p
                          variable_value_labels=labels)
     found = {(p.column, p.value, p.rule) for p in _problems(folder, sim_data[1], cb, fmt="sav").problems}
     assert found == {("img_accueillante", c, "value_labels") for c in ("1", "2", "4", "5")}
+    # the same reversal typed with typographic apostrophes (« Tout à fait d’accord »), as a tool or Word writes them
+    assert any("'" in lab for lab in accord.values())
+    labels["img_accueillante"] = {k: accord[6 - k].replace("'", "\u2019") if 1 <= k <= 5 else lab
+                                  for k, lab in accord.items()}
+    pyreadstat.write_sav(df, str(folder / "visitors.sav"), column_labels=meta.column_names_to_labels,
+                         variable_value_labels=labels)
+    problems = _problems(folder, sim_data[1], cb, fmt="sav").problems
+    assert {(p.column, p.value, p.rule) for p in problems} == found
+    assert all(p.row is None and "row" not in str(p) for p in problems)     # a label is not a response
     # other wording, same meaning: accepted
     labels["img_accueillante"] = {k: f"Réponse {int(k)}" for k in accord}
     pyreadstat.write_sav(df, str(folder / "visitors.sav"), column_labels=meta.column_names_to_labels,

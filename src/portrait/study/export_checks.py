@@ -182,7 +182,8 @@ def _department_checks(table: pd.DataFrame, rows: np.ndarray, file: str, problem
 
 
 def _folded(text: str) -> str:
-    plain = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode().casefold()
+    """A label reduced to its words: accents, case and punctuation dropped, every apostrophe (' or ’) a word break."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", str(text)) if not unicodedata.combining(c)).casefold()
     return " ".join(re.sub(r"[^a-z0-9]+", " ", plain).split())
 
 
@@ -204,8 +205,8 @@ def _label_checks(raw: RawTable, cvars: dict[str, Variable], cb: Codebook, probl
             code = str(code)
             other = owner.get(_folded(label))
             if other is not None and other != code and book.get(code) != _folded(label):
-                problems.append(Problem(raw.file, 1, column, code, "value_labels",
-                                        f"the file labels code {code} as the codebook labels code {other} "
+                problems.append(Problem(raw.file, None, column, code, "value_labels",
+                                        f"the file's value labels label code {code} as the codebook labels code {other} "
                                         f"({cb.labels(v.name)[_code_key(v, other)]!r}): the codes of this export are "
                                         "not the codebook's (a scale reversed or shifted?); recode it"))
 
