@@ -839,3 +839,18 @@ def test_the_remedy_for_a_missing_age_names_where_this_tool_sets_a_response_asid
     assert "`attribute_1` = `ecartee`" in lime and "`residents_participants.csv`" in lime
     assert "« identifiant ;4 »" in missing_for_weighting_fr(cb, None)
     assert "`1` ou vide pour `ecartee`" in REMEDIES_FR["unknown_disposition"]    # correct the value, not the mapping
+
+
+def test_files_of_the_folder_that_are_not_read_are_named(cb, tmp_path):
+    """A second batch saved beside the first (« residents_vague2.csv ») is not read: the check says so instead of
+    passing in silence (its report; the terminal says it too)."""
+    folder = _tool_folder("limesurvey", tmp_path)
+    shutil.copy(folder / "residents.csv", folder / "residents_vague2.csv")
+    (folder / ".hidden").write_text("x", encoding="utf-8")
+    found = ingest.check(folder, {"residents": _sample()}, cb, tool="limesurvey", key=KEY)
+    assert not found.problems and found.ignored == ("residents_vague2.csv",)
+    page = _check_html(found, tmp_path)
+    assert "non lus" in page and "residents_vague2.csv" in page
+    clean = ingest.check(_tool_folder("limesurvey", tmp_path / "again"), {"residents": _sample()}, cb,
+                         tool="limesurvey", key=KEY)
+    assert clean.ignored == () and "non lus" not in _check_html(clean, tmp_path / "again")

@@ -184,8 +184,9 @@ def run(folder: str | Path | None = None, simulated: bool = False) -> tuple[inge
 
 
 def unread_files_fr(found) -> str:
-    """The files a file-level problem stopped before they could be read (absent, unreadable, wrong encoding …), which
-    « Ce qui a été lu » would otherwise leave out without a word; empty when there is none."""
+    """The files a file-level problem stopped before they could be read (absent, unreadable, wrong encoding …), and the
+    files of the folder the check does not read at all (another batch, another format), which « Ce qui a été lu »
+    would otherwise leave out without a word; empty when there is none."""
     from ..study.export_readers import FILE_RULES
 
     read = {Path(str(n.file)).name for n in found.notes}
@@ -194,10 +195,16 @@ def unread_files_fr(found) -> str:
         name = Path(str(p.file)).name
         if p.rule in FILE_RULES and name not in read:
             stopped.setdefault(name, p.rule)
-    if not stopped:
-        return ""
-    return ("\n\nNon lus : " + " ; ".join(f"`{f}` ({RULES_FR.get(r, r)})" for f, r in sorted(stopped.items()))
-            + " — voir les problèmes ci-dessous.")
+    out = ""
+    if stopped:
+        out = ("\n\nNon lus : " + " ; ".join(f"`{f}` ({RULES_FR.get(r, r)})" for f, r in sorted(stopped.items()))
+               + " — voir les problèmes ci-dessous.")
+    others = [f for f in getattr(found, "ignored", ()) if f not in stopped]
+    if others:
+        out += ("\n\nAussi dans le dossier, et **non lus** : " + ", ".join(f"`{f}`" for f in others)
+                + ". Seuls les fichiers ci-dessus, au format choisi, sont lus : une seconde vague d'exports se fusionne "
+                  "avec la première dans un seul fichier.")
+    return out
 
 
 def layout_remedies_fr(lay) -> dict[str, str]:
@@ -389,6 +396,10 @@ def main(argv: list[str] | None = None) -> int:
             rows = _status_rows(r.set_aside_rows, r.status_file)
             print(f"  to check — {survey}: {r.set_aside} response(s) set aside as unusable in the contact statuses{rows}; "
                   "they count as non-responses")
+    if found.ignored:
+        shown = ", ".join(found.ignored[:5]) + (f" and {len(found.ignored) - 5} more" if len(found.ignored) > 5 else "")
+        print(f"  to check — the folder also holds file(s) the check does not read: {shown} (only the files named above, "
+              "in the chosen format, are read; a second batch of exports must be merged into the first)")
     for n in completed_only(found.notes):
         print(f"  to check — {Path(n.file).name}: {n.rows} responses and not one unfinished questionnaire: does the export "
               "hold all responses (LimeSurvey: « All responses »)? Otherwise the break-offs count as silence")

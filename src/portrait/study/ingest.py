@@ -288,6 +288,7 @@ class CheckResult:
     problems: list[Problem]
     notes: list[ReadNote]
     result: IngestResult | None
+    ignored: tuple[str, ...] = ()      # files of the folder that the check does not read (another batch, a copy…)
 
 
 def ingest(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Codebook, *,
@@ -360,10 +361,13 @@ def check(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Cod
         answers, disp = _read_survey(folder_path, survey, sample, codebook, fmt, encoding, lay, key,
                                      problems, notes, padded[survey])
         parsed[survey] = (sample, answers, disp)
-    unread_files_hint(folder_path, [p.name for survey in samples for p in
-                                    (export_path(folder_path, survey, fmt), status_file(folder_path, survey, lay))], problems)
+    expected = [p.name for survey in samples for p in
+                (export_path(folder_path, survey, fmt), status_file(folder_path, survey, lay))]
+    unread_files_hint(folder_path, expected, problems)
+    ignored = tuple(sorted(p.name for p in folder_path.iterdir() if p.is_file() and p.name not in expected
+                           and not p.name.startswith("."))) if folder_path.is_dir() else ()
     if problems:
-        return CheckResult(in_reading_order(problems), notes, None)
+        return CheckResult(in_reading_order(problems), notes, None, ignored)
 
     results = {survey: replace(assemble(survey, sample, answers, disp, codebook, min_core_answered),
                                codes_padded=padded[survey], status_file=status_file(folder_path, survey, lay).name)
@@ -378,7 +382,7 @@ def check(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Cod
                                     f"no respondent: {rows} row(s) read, none a complete or sufficiently answered "
                                     f"questionnaire (at least {min_core_answered} common-core items); nothing can be "
                                     "weighted — is this the right export (e.g. a test or partial download)?"))
-    return CheckResult(in_reading_order(problems), notes, None if problems else IngestResult(results, notes))
+    return CheckResult(in_reading_order(problems), notes, None if problems else IngestResult(results, notes), ignored)
 
 
 #: Answers each respondent of a survey must give for the weighting to run: the residents are calibrated on
