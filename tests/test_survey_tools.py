@@ -490,6 +490,28 @@ def test_each_layout_gives_the_native_tables(tool, fmt, simulated, cb, tmp_path)
         assert not [v for v in planted if v in text]
 
 
+def test_a_tools_spss_export_carries_value_labels_that_the_check_reads(simulated, cb, tmp_path):
+    """A Qualtrics SPSS export labels its choices: the practice files do too, so that a rehearsal meets the label
+    check; labels reversed in the file are refused."""
+    import pyreadstat
+
+    sim, samples, _ = simulated
+    lay = survey_tools.layout("qualtrics", cb)
+    ids = {s: samples[s][cb.id_column(s)].astype(str) for s in samples}
+    survey_tools.write_tool_folder(sim.exports, sim.dispositions, ids, tmp_path, cb, lay, KEY, SEED, formats=("sav",))
+    df, meta = pyreadstat.read_sav(str(tmp_path / "residents.sav"), user_missing=True)
+    column = lay.column_map(cb, "residents")["img_accueillante"]
+    expected = {float(lay.code(k)): lab for k, lab in cb.labels("img_accueillante").items()}
+    assert meta.variable_value_labels[column] == expected and len(expected) == 6        # 1 to 5 and 99
+    assert ingest.check(tmp_path, samples, cb, fmt="sav", tool="qualtrics", key=KEY).problems == []
+    labels = dict(meta.variable_value_labels)
+    labels[column] = {k: expected[6.0 - k] if k <= 5 else lab for k, lab in expected.items()}
+    pyreadstat.write_sav(df, str(tmp_path / "residents.sav"), column_labels=meta.column_names_to_labels,
+                         variable_value_labels=labels)
+    found = ingest.check(tmp_path, samples, cb, fmt="sav", tool="qualtrics", key=KEY).problems
+    assert {(p.column, p.value, p.rule) for p in found} == {(column, c, "value_labels") for c in ("1", "2", "4", "5")}
+
+
 def _planted(folder: Path, survey: str, lay) -> set[str]:
     """Values of the personal columns the simulator wrote in a tool's CSV files."""
     values = set()

@@ -542,7 +542,9 @@ def _tool_labels(columns: Iterable[str], codebook: Codebook, survey: str, lay: T
 
 
 def write_tool_sav(table: pd.DataFrame, path: str | Path, lay: ToolLayout, codebook: Codebook, survey: str) -> Path:
-    """Write a tool table as the tool's SPSS export (numbers where every value is a number)."""
+    """Write a tool table as the tool's SPSS export (numbers where every value is a number), with the value labels a
+    tool's SPSS export carries: each coded question's answer codes, as the tool writes them, labelled in the
+    codebook's words."""
     import pyreadstat
 
     from ..pipeline.io import atomic_path
@@ -555,9 +557,20 @@ def write_tool_sav(table: pd.DataFrame, path: str | Path, lay: ToolLayout, codeb
         num = pd.to_numeric(s.where(s != ""), errors="coerce")
         df[name] = num.to_numpy(dtype=float) if bool((num.notna() | (s == "")).all()) and c != lay.id else s.to_numpy()
     labels = _tool_labels(table.columns, codebook, survey, lay)
+    cvars = codebook.column_variables(survey)
+    value_labels = {}
+    to_native = {t: k for k, t in lay.column_map(codebook, survey).items()}
+    for n, c in zip(df.columns, table.columns):
+        v = cvars.get(to_native.get(c, ""))
+        if v is None or v.type not in CODED_TYPES:
+            continue
+        numeric = df[n].dtype == float
+        value_labels[n] = {(float(lay.code(k)) if numeric else lay.code(k)): lab
+                           for k, lab in codebook.labels(v.name, dont_know=v.dont_know).items()}
     with atomic_path(path) as tmp:
         pyreadstat.write_sav(df, str(tmp), column_labels={n: labels.get(c, c)[:250] for n, c in
-                                                          zip(df.columns, table.columns)})
+                                                          zip(df.columns, table.columns)},
+                             variable_value_labels=value_labels)
         data = bytearray(tmp.read_bytes())
         if data[:4] == b"$FL2":
             data[92:109] = FIXED_TIME.strftime("%d %b %y").encode("ascii") + FIXED_TIME.strftime("%H:%M:%S").encode()
