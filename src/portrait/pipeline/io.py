@@ -19,9 +19,18 @@ if TYPE_CHECKING:       # pandas is imported where a frame is read: the runner a
     import pandas as pd
 
 
+def _file_mode() -> int:
+    """The mode any file the user creates gets (0666 less the umask): mkstemp's 0600 would hide the outputs from
+    the user's group, a fixed 0644 would show answers to everyone on a machine whose umask says otherwise."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds.
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds (with the mode
+    the umask gives a new file); a block that fails leaves ``path`` as it was and no temporary file.
 
     Relative paths are taken from the repository root, whatever the current directory.
     """
@@ -33,7 +42,7 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     tmp_path = Path(tmp)
     try:
         yield tmp_path
-        os.chmod(tmp_path, 0o644)
+        os.chmod(tmp_path, _file_mode())
         os.replace(tmp_path, dest)
     finally:
         if tmp_path.exists():

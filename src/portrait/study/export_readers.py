@@ -29,7 +29,11 @@ ENCODINGS = ("cp1252", "utf-8")
 BOM = b"\xef\xbb\xbf"
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 EMAIL_REPLACEMENT = "[courriel supprimé]"
-SHOWN_VALUE = re.compile(r"[+-]?[0-9][0-9.,:/ -]{0,19}|[A-Za-z0-9]{1,3}")
+# what a message may repeat: a number of at most 8 digits, a date or time, a resident slot id (« 02049-0001 ») or a
+# code of at most 3 characters — never a phone number (10 digits, or digits in groups), a name or an address
+SHOWN_VALUE = re.compile(r"[+-]?\d{1,8}(?:[.,]\d{1,6})?"
+                         r"|\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?|\d{1,2}:\d{2}(?::\d{2})?"
+                         r"|\d{5}-\d{4}|[A-Za-z0-9]{1,3}")
 ROW_CONVENTION = ("rows are numbered as in a spreadsheet (header = row 1, first respondent = row 2); "
                   "SPSS files: case number")
 
@@ -50,9 +54,9 @@ class Problem:
     length: int | None = None
 
     def __post_init__(self) -> None:
-        # A value is shown only when it cannot be something a person wrote (a number, a date, a code
-        # of at most 3 characters); any other text — an open answer, a name, an address — is replaced
-        # by its length, so that no message, log or notebook output repeats it.
+        # A value is shown only when it cannot be something a person wrote (SHOWN_VALUE); any other text — an
+        # open answer, a name, an address, a phone number — is replaced by its length, so that no message, log or
+        # notebook output repeats it.
         if isinstance(self.value, str) and self.value and not SHOWN_VALUE.fullmatch(self.value):
             object.__setattr__(self, "length", len(self.value))
             object.__setattr__(self, "value", None)

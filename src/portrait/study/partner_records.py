@@ -8,6 +8,8 @@ department of residence (:func:`residence_department`).
 
 from __future__ import annotations
 
+import codecs
+
 import difflib
 import io as _io
 import re
@@ -96,9 +98,11 @@ def _decode(raw: bytes, encoding: str, where: str) -> str:
         raise InputError(f"unknown encoding {encoding!r} declared in the layouts mapping",
                          file=where) from exc
     except UnicodeDecodeError as exc:
-        raise InputError(f"unreadable encoding: byte {exc.start} cannot be decoded as {encoding}; "
+        # utf-8-sig counts its positions from after the byte-order mark
+        at = exc.start + (len(codecs.BOM_UTF8) if enc in ("utf-8", "utf8") and raw.startswith(codecs.BOM_UTF8) else 0)
+        raise InputError(f"unreadable encoding: byte {at} cannot be decoded as {encoding}; "
                          "declare the file's real encoding (e.g. utf-8 or cp1252) in the layouts "
-                         "mapping", file=where, row=raw.count(b"\n", 0, exc.start) + 1) from exc
+                         "mapping", file=where, row=raw.count(b"\n", 0, at) + 1) from exc
     high = re.search(rb"[\x80-\xff]", raw)
     if high is not None and _is_utf8(raw):
         raise InputError(f"unreadable encoding: the file is UTF-8 but the layouts mapping declares "

@@ -222,7 +222,9 @@ def write_design(design: Design, path: str | os.PathLike, *, variants: Mapping[s
         text = [f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
                 or pa.types.is_dictionary(f.type)]
         pq.write_table(table, tmp, compression="none", use_dictionary=text, write_statistics=False, store_schema=True)
-        os.chmod(tmp, 0o644)
+        mask = os.umask(0)          # the mode a new file of the user gets, not mkstemp's 0600
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
         os.replace(tmp, dest)
     finally:
         if os.path.exists(tmp):
