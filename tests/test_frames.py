@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 
+import pandas as pd
 import pytest
 
 from portrait.study import frames
@@ -87,3 +88,7 @@ def test_communes_taken_with_certainty_are_said_retenues_d_office_as_in_reports_
     text = inspect.getsource(plots.resident_selection) + (paths.NOTEBOOKS / "01_resident_frame.ipynb").read_text(
         encoding="utf-8")
     assert "certaine" not in text and "à coup sûr" not in text
+
+
+def test_departments_are_named_with_their_code():
+    assert frames.department_names(pd.Series(["02", "80", "75"])).tolist() == ["Aisne (02)", "Somme (80)", "75"]

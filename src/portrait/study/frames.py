@@ -287,10 +287,15 @@ STRATA_LABELS_FR = {
 }
 
 
+def department_names(codes: pd.Series) -> pd.Series:
+    """Departments as readers name them, with their code: « Aisne (02) » (an unknown code stays as it is)."""
+    return codes.astype(str).map(lambda d: f"{sources.DEPARTMENTS[d]} ({d})" if d in sources.DEPARTMENTS else d)
+
+
 def strata_table_fr(strata: pd.DataFrame) -> pd.DataFrame:
     """The strata table of a resident sample with French column names and departments by name (« Aisne (02) »),
     for the reports."""
     t = strata[list(STRATA_LABELS_FR)].copy()
-    t["departement"] = t["departement"].astype(str).map(lambda d: f"{sources.DEPARTMENTS.get(d, d)} ({d})")
+    t["departement"] = department_names(t["departement"])
     t["sampling_rate"] = (t["sampling_rate"] * 1000).round(3)
     return t.rename(columns=STRATA_LABELS_FR)
