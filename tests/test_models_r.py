@@ -115,6 +115,42 @@ def test_svyglm_linearised(strat, fixture, terms):
                                          r("glm2", "wald_p")], rtol=1e-6)
 
 
+def test_svyglm_drops_a_level_no_unit_of_the_model_holds(strat):
+    """An unused first category (« A ») must not stay the reference: its indicators would sum to the intercept and
+    the fit came out arbitrary (coefficients of ±16, p ≈ 1e-290). Dropped, as R's model frame drops unused
+    levels, the fit is R's glm2 with E as reference."""
+    d = strat.assign(stype=pd.Categorical(strat["stype"], categories=["A", "E", "H", "M"]))
+    fit = survey.svyglm(Design.from_frame(d, weights="pw", strata="stype", fpc="fpc"), "api00", ["stype", "ell"])
+    assert fit.names == ["(Intercept)", "stypeH", "stypeM", "ell"]
+    for name, b, se in zip(fit.names, fit.coef, fit.se):
+        assert_allclose([b, se], [r("glm2", f"coef_{name}"), r("glm2", f"se_{name}")], rtol=1e-6)
+
+
+def test_collinear_terms_are_refused_by_name(strat):
+    d = Design.from_frame(strat.assign(ell2=2 * strat["ell"] + 1), weights="pw", strata="stype", fpc="fpc")
+    with pytest.raises(survey.ParameterError, match=r"\['ell2'\].*collinear"):
+        survey.svyglm(d, "api00", ["ell", "ell2"])
+    with pytest.raises(survey.ParameterError, match=r"\['ell2'\]"):
+        survey.svyolr(survey.update(d, band=pd.cut(strat["api00"], 3, labels=False)), "band", ["ell", "ell2"])
+
+
+@pytest.mark.parametrize("call", ["mean", "quantile", "svyglm", "mean_difference", "multiple_response_test"])
+def test_a_misspelt_variance_or_a_level_in_percent_is_refused(strat, call):
+    """« linearization » silently meant replicates, and level=95 gave NaN intervals."""
+    d = Design.from_frame(strat.assign(e=(strat["stype"] == "E").astype(float)), weights="pw", strata="stype",
+                          fpc="fpc")
+    calls = {"mean": lambda **k: survey.mean(d, "api00", **k), "quantile": lambda **k: survey.quantile(d, "api00", **k),
+             "svyglm": lambda **k: survey.svyglm(d, "api00", ["ell"], **{x: v for x, v in k.items() if x != "level"}),
+             "mean_difference": lambda **k: survey.mean_difference(d, "api00", "stype", "E", "H", **k),
+             "multiple_response_test": lambda **k: survey.multiple_response_test(
+                 d, ["e"], "stype", "E", "H", **{x: v for x, v in k.items() if x != "level"})}
+    with pytest.raises(survey.ParameterError, match="variance must be 'linearisation' or 'replicates'"):
+        calls[call](variance="linearization")
+    if call not in ("svyglm", "multiple_response_test"):
+        with pytest.raises(survey.ParameterError, match="between 0 and 1"):
+            calls[call](level=95)
+
+
 def test_svyglm_takes_one_term_as_a_plain_name(strat):
     """An analyst wrote ``svyglm(d, y, "ell")`` as ``mean(d, "x")`` takes a name, and got ``KeyError 'e'`` (the
     name read letter by letter): one name is one term, the same fit as ``["ell"]``."""
@@ -549,3 +585,16 @@ def test_a_quantile_ignores_missing_values_of_units_with_weight_zero(clus1):
     holed = clus1.assign(api00=clus1["api00"].where(clus1.index >= 3))
     with pytest.raises(survey.ParameterError, match="3 missing value.s. among the units with a positive weight"):
         survey.quantile(Design.from_frame(holed, weights="pw", psu="dnum", fpc="fpc"), "api00", 0.5)
+
+
+def test_the_interval_of_a_quantile_without_sampling_variability_is_the_estimate(strat):
+    """Calibrated on school type, the share of schools at or below any type has no sampling variance: the Woodruff
+    interval is the point itself (closed form). It used to step past the estimate when F̂(q̂) and the cumulated
+    weights differed in their last bit (« estimate 3, interval [4 ; 4] »)."""
+    d = Design.from_frame(strat.assign(kind=strat["stype"].map({"E": 1.0, "H": 2.0, "M": 3.0})), weights="pw",
+                          strata="stype", fpc="fpc")
+    d = survey.calibrate(d, [Margin.of("stype", {"E": 4421, "H": 755, "M": 1018})])
+    for rule in ("math", "hf7"):
+        q = survey.quantile(d, "kind", [0.25, 0.5, 0.6, 0.75], qrule=rule)
+        assert (q["ci_low"] == q["estimate"]).all() and (q["ci_high"] == q["estimate"]).all(), q
+        assert (q["se"] == 0).all()

@@ -50,3 +50,15 @@ class ConvergenceError(SurveyError):
     quasi-families) do not converge, typically because of complete separation or a level without any
     event.
     """
+
+
+VARIANCES = ("linearisation", "replicates")
+
+
+def check_variance(variance: object, level: object = None) -> None:
+    """``variance`` must be one of :data:`VARIANCES` (a misspelt one, « linearization », would otherwise mean
+    replicates), and ``level``, when given, a confidence level strictly between 0 and 1 (0.95, not 95)."""
+    if variance not in VARIANCES:
+        raise ParameterError(f"variance must be 'linearisation' or 'replicates', got {variance!r}")
+    if level is not None and not (isinstance(level, (int, float)) and 0 < level < 1):
+        raise ParameterError(f"level must be a confidence level between 0 and 1 (e.g. 0.95), got {level!r}")

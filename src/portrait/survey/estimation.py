@@ -27,7 +27,7 @@ import pandas as pd
 from scipy import stats
 
 from .design import Design, _joined_text
-from .errors import ParameterError
+from .errors import ParameterError, check_variance
 from .linearisation import linearised_variance, residualise
 from .replicates import replicate_variance
 
@@ -72,6 +72,7 @@ def _numeric(design: Design, variable: str) -> np.ndarray:
 
 def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
              deff: bool = True) -> pd.DataFrame:
+    check_variance(variance, level)
     w = design.weights
     n_units = len(w)
     q = len(specs)

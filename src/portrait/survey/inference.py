@@ -24,7 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from .design import Design, Step, _distinct
-from .errors import ParameterError
+from .errors import ParameterError, check_variance
 from .linearisation import linearised_variance, residualise
 from .replicates import replicate_variance
 
@@ -32,12 +32,16 @@ from .replicates import replicate_variance
 # ============================================================================ helpers
 
 
-def model_matrix(data: pd.DataFrame, terms: str | Sequence[str], intercept: bool = True) -> pd.DataFrame:
+def model_matrix(data: pd.DataFrame, terms: str | Sequence[str], intercept: bool = True,
+                 rows: np.ndarray | None = None) -> pd.DataFrame:
     """Build a treatment-coded model matrix (reference = first level), column names as R writes them.
 
     Numeric (non-boolean, non-categorical) terms enter as they are; other terms get one indicator per
     level but the first (a categorical column's categories, otherwise the sorted distinct values),
-    named ``<term><level>`` as R's ``model.matrix``. Missing values give zero indicators or NaN.
+    named ``<term><level>`` as R's ``model.matrix``. Missing values give zero indicators or NaN. With
+    ``rows`` (a boolean mask: the units the model uses), a level no used unit holds is dropped first, as
+    R's model frame drops unused levels: an unused first category does not stay the reference of a matrix
+    whose indicators then sum to the intercept.
 
     Parameters
     ----------
@@ -47,6 +51,8 @@ def model_matrix(data: pd.DataFrame, terms: str | Sequence[str], intercept: bool
         Column name(s), in order (no interactions).
     intercept : bool, default True
         Put an ``(Intercept)`` column of ones first.
+    rows : numpy.ndarray of bool, optional
+        The units the model uses; levels held by none of them are dropped.
 
     Returns
     -------
@@ -63,6 +69,9 @@ def model_matrix(data: pd.DataFrame, terms: str | Sequence[str], intercept: bool
             cols[t] = s.to_numpy(dtype=float)
         else:
             levels = list(s.cat.categories) if isinstance(s.dtype, pd.CategoricalDtype) else sorted(s.dropna().unique())
+            if rows is not None:
+                held = set(s[np.asarray(rows, dtype=bool)].dropna().unique())
+                levels = [lv for lv in levels if lv in held]
             for lv in levels[1:]:
                 cols[f"{t}{lv}"] = (s == lv).to_numpy(dtype=float)
     return pd.DataFrame(cols, index=data.index)
@@ -413,6 +422,7 @@ def mean_difference(design: Design, y: str | np.ndarray, group: str, a: str, b: 
     ----------
     Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley. (``svyttest``)
     """
+    check_variance(variance, level)
     yv = design.column(y).to_numpy(dtype=float) if isinstance(y, str) else np.asarray(y, dtype=float)
     g = design.column(group).astype(str).to_numpy()
     w = design.weights

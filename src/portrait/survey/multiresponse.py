@@ -37,7 +37,7 @@ import pandas as pd
 from scipy import stats
 
 from .design import Design
-from .errors import ParameterError
+from .errors import ParameterError, check_variance
 from .inference import _vcov, domain_degf
 from .replicates import replicate_variance
 
@@ -144,10 +144,9 @@ def multiple_response_test(design: Design, items: Sequence[str], group: str, a: 
     Rao, J. N. K. and Scott, A. J. (1984). On chi-squared tests for multiway contingency tables with cell
     proportions estimated from survey data. *Annals of Statistics* 12, 46–60.
     """
+    check_variance(variance)
     if len(items) < 1:
         raise ParameterError("give at least one option column")
-    if variance not in ("linearisation", "replicates"):
-        raise ParameterError(f"variance must be 'linearisation' or 'replicates', got {variance!r}")
     data = design.data
     missing = [c for c in [*items, group] if c not in data.columns]
     if missing:

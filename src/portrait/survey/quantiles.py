@@ -30,7 +30,7 @@ import pandas as pd
 from scipy import stats
 
 from .design import Design
-from .errors import ParameterError
+from .errors import ParameterError, check_variance
 from .estimation import _compute, _domains, _Spec
 from .inference import domain_degf
 
@@ -123,6 +123,7 @@ def quantile(design: Design, variable: str, quantiles: float | Sequence[float] =
     >>> quantile(d, "income", [0.25, 0.5, 0.75], na_rm=True)  # doctest: +SKIP
     >>> quantile(d, "score", 0.5, by="region")  # doctest: +SKIP
     """
+    check_variance(variance, level)
     if qrule not in QRULES:
         raise ParameterError(f"qrule must be one of {', '.join(QRULES)}, got {qrule!r}")
     ps = [quantiles] if np.isscalar(quantiles) else list(quantiles)
@@ -155,7 +156,12 @@ def _woodruff(design: Design, variable: str, x: np.ndarray, inside: np.ndarray, 
         share = _compute(design, [_Spec("mean", variable, np.where(inside, (x <= q).astype(float), np.nan), "",
                                         inside)], variance, level, deff=False).iloc[0]
         lo_p, hi_p = share["estimate"] - t * share["se"], share["estimate"] + t * share["se"]
-        lo = np.nan if np.isnan(lo_p) or lo_p < 0 else weighted_quantile(xv, w, lo_p, qrule)
-        hi = np.nan if np.isnan(hi_p) or hi_p > 1 else weighted_quantile(xv, w, hi_p, qrule)
+        if share["se"] <= 1e-12:
+            # no sampling variability (a calibration variable): the interval is the estimate itself. Inverting F̂
+            # at F̂(q̂) would step past q̂ whenever the two sums behind them differ in their last bit
+            lo = hi = q
+        else:
+            lo = np.nan if np.isnan(lo_p) or lo_p < 0 else weighted_quantile(xv, w, lo_p, qrule)
+            hi = np.nan if np.isnan(hi_p) or hi_p > 1 else weighted_quantile(xv, w, hi_p, qrule)
         rows.append({"p": p, "estimate": q, "ci_low": lo, "ci_high": hi, "se": (hi - lo) / (2 * t), "df": nu})
     return rows

@@ -22,7 +22,7 @@ import pandas as pd
 from scipy import optimize, sparse, special, stats
 
 from .design import Design
-from .errors import ConvergenceError, ParameterError
+from .errors import ConvergenceError, ParameterError, check_variance
 from .inference import _vcov, domain_degf, model_matrix
 from .replicates import replicate_variance
 
@@ -99,6 +99,22 @@ FAMILIES = {
     "poisson": (np.exp, lambda mu: mu),
     "quasipoisson": (np.exp, lambda mu: mu),
 }
+
+
+def _full_rank(X: np.ndarray, names: Sequence[str], used: np.ndarray) -> None:
+    """Raise, naming them, when columns of the model matrix are linear combinations of earlier ones on the units
+    the model uses (collinear terms): the fit would otherwise be singular or, worse, arbitrary."""
+    Xu = X[used]
+    if len(Xu) and np.linalg.matrix_rank(Xu) == X.shape[1]:
+        return
+    aliased, rank = [], 0
+    for j in range(X.shape[1]):
+        r = np.linalg.matrix_rank(Xu[:, : j + 1]) if len(Xu) else 0
+        if r == rank:
+            aliased.append(names[j])
+        rank = r
+    raise ParameterError(f"the model's columns {aliased} are linear combinations of the others on the units it "
+                         "uses (collinear terms, or a level every unit of the model holds): leave one out")
 
 
 def _glm_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family: str, start: np.ndarray | None = None,
@@ -179,12 +195,15 @@ def svyglm(design: Design, y: str, terms: str | Sequence[str], variance: str = "
     >>> fit = svyglm(d, "voted", ["age", "sex"], family="quasibinomial")  # doctest: +SKIP
     >>> fit.table()  # doctest: +SKIP
     """
+    check_variance(variance)
     if family not in FAMILIES:
         raise ParameterError(f"family must be one of {', '.join(FAMILIES)}, got {family!r}")
     terms = [terms] if isinstance(terms, str) else list(terms)
     ok = _complete(design, [y, *terms])
-    Xdf = model_matrix(design.data, terms)
+    used = ok & (design.weights > 0)
+    Xdf = model_matrix(design.data, terms, rows=used)
     X = Xdf.to_numpy()
+    _full_rank(np.where(ok[:, None], X, 0.0), list(Xdf.columns), used)
     yv = design.data[y].to_numpy(dtype=float)
     X0, y0 = np.where(ok[:, None], X, 0.0), np.where(ok, yv, 0.0)
     if family.endswith("binomial") and ((y0[ok] < 0) | (y0[ok] > 1)).any():
@@ -291,6 +310,7 @@ def svyolr(design: Design, y: str, terms: str | Sequence[str], variance: str = "
     *International Statistical Review* 51, 279–292.
     Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley. (``svyolr``)
     """
+    check_variance(variance)
     # Long on purpose: one fit whose likelihood, scores, start values, Hessian and Newton solve share the units' data.
     terms = [terms] if isinstance(terms, str) else list(terms)
     ok = _complete(design, [y, *terms])
@@ -302,7 +322,9 @@ def svyolr(design: Design, y: str, terms: str | Sequence[str], variance: str = "
     K = len(levels)
     if K < 3:
         raise ParameterError(f"{y!r} needs at least 3 ordered levels for a proportional-odds model")
-    Xdf = model_matrix(design.data, terms, intercept=False)
+    used = ok & (design.weights > 0)
+    Xdf = model_matrix(design.data, terms, intercept=False, rows=used)
+    _full_rank(np.column_stack([np.ones(len(ok)), Xdf.to_numpy(dtype=float)]), ["(thresholds)", *Xdf.columns], used)
     # work on the units that enter the likelihood only (weights of the others are zero in every
     # replicate too); influence values are put back in place for the variance
     sel = np.flatnonzero(ok)
