@@ -4,7 +4,8 @@
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := all
-MAKEFLAGS += --no-builtin-rules --no-print-directory
+MAKEFLAGS += --no-builtin-rules --no-print-directory --keep-going
+# a stage that fails stops what depends on it, not the independent stages beside it (08 beside 06 and 07)
 # independent notebooks (01 and 02, 04 and 05) run side by side on the 2 cores; `make -j1` to serialise
 ifeq ($(filter -j% --jobs%,$(MAKEFLAGS)),)
 MAKEFLAGS += -j2

@@ -925,3 +925,20 @@ def test_takeaways_apply_their_stated_rules():
     weak = next(s for s in out if s.startswith("**Des points faibles"))
     assert "IMG_C" in weak and "IMG_D" not in weak
     assert not any(s.startswith("**Des écarts à combler") for s in out)      # img_e: adjusted p 0.08
+
+
+def test_the_method_does_not_describe_weights_computed_elsewhere():
+    """A weighted file without recipe (an institute's weights, dropped in as ARCHITECTURE says) is said to be
+    weighted outside the chain; the chain's calibration is described only for the survey it weighted."""
+    from portrait.reporting import synthesis
+
+    counts = dict(communes_drawn=215, communes=3782, resident_invitations=5004, frame_persons=53995,
+                  visitor_invitations=18000, take=20, certain_communes=30, certain_min=17, certain_max=200)
+    ledger = pd.DataFrame({"survey": ["residents", "visitors"], "status": ["respondent", "respondent"], "n": [1, 1]})
+    diag = {g: pd.Series({"deff de Kish": 1.1}) for g in ("residents", "visitors")}
+    one = synthesis.method_sentences(counts, ledger, diag, adjustment="x", level=0.95, external=["residents"])
+    assert "pour les habitants, des poids calculés hors de cette chaîne" in one and "population de l'Insee" not in one
+    assert "pour les clients, les totaux des fichiers de partenaires" in one
+    both = synthesis.method_sentences(counts, ledger, diag, adjustment="x", level=0.95,
+                                      external=["residents", "visitors"])
+    assert "Pour les deux enquêtes, des poids calculés hors de cette chaîne" in both and "calé" not in both

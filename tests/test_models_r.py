@@ -598,3 +598,9 @@ def test_the_interval_of_a_quantile_without_sampling_variability_is_the_estimate
         q = survey.quantile(d, "kind", [0.25, 0.5, 0.6, 0.75], qrule=rule)
         assert (q["ci_low"] == q["estimate"]).all() and (q["ci_high"] == q["estimate"]).all(), q
         assert (q["se"] == 0).all()
+
+
+def test_a_design_column_that_is_not_there_is_named(strat):
+    """``weights="poids"`` on a frame without it raised pandas' bare ``KeyError: 'poids'``."""
+    with pytest.raises(survey.ParameterError, match=r"no column weights='poids', psu='up' in the data \(its columns: "):
+        Design.from_frame(strat, weights="poids", strata="stype", psu="up")

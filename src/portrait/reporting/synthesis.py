@@ -135,9 +135,28 @@ def _takes(counts: Mapping[str, int]) -> str:
                f"de {take})" if counts.get("draws") else f"du nombre prévu, un multiple de {take}"))
 
 
+def _weighting_sentence(visitor_target: str, merged: bool, external: Sequence[str]) -> str:
+    """How each survey was weighted; a survey weighted outside the chain is said to be, not described."""
+    elsewhere = "des poids calculés hors de cette chaîne, utilisés tels quels avec leurs poids de réplication"
+    if set(external) >= {"residents", "visitors"}:
+        return f"**Pondération.** Pour les deux enquêtes, {elsewhere}. "
+    residents = (elsewhere if "residents" in external else
+                 "la population de l'Insee par sexe et âge et par département, et sa répartition par taille de "
+                 "commune estimée à partir de la base de sondage")
+    visitors = (elsewhere + "." if "visitors" in external else
+                "les totaux des fichiers de partenaires, moins l'estimation de leurs personnes hors champ."
+                if visitor_target == "frame" else
+                "des totaux déduits des chiffres du tourisme (nuitées, part de clients étrangers) et appliqués à "
+                "l'effectif des fichiers de partenaires : des hypothèses, pas des effectifs connus (voir « Limites »).")
+    return ("**Pondération.** Chaque répondant reçoit un poids : l'inverse de sa probabilité d'être invité, corrigé de "
+            "la non-réponse, puis calé pour que l'échantillon reproduise exactement des effectifs de référence"
+            + (" (à des regroupements près, faute de répondants : voir « Limites »)" if merged else "")
+            + f" — pour les habitants, {residents} ; pour les clients, {visitors} ")
+
+
 def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapping[str, pd.Series],
                      visitor_target: str = "frame", *, adjustment: str, merged: bool = False,
-                     trimmed: Sequence[str] = (), level: float) -> str:
+                     trimmed: Sequence[str] = (), external: Sequence[str] = (), level: float) -> str:
     """The method in plain French, with the chain's own numbers; ``level``: the confidence level of the report's
     intervals (:func:`portrait.study.compare.confidence_level` of notebook 06's differences).
 
@@ -148,7 +167,8 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
     correction for multiple tests in French, as :func:`portrait.reporting.comparison_text.adjustment_label`
     names it (« méthode de Holm »);
     ``merged``: calibration levels were merged for want of respondents (« Limites » says which); ``trimmed``: the
-    surveys whose calibrated weights were trimmed (the recipe's ``trimming``).
+    surveys whose calibrated weights were trimmed (the recipe's ``trimming``); ``external``: the surveys whose
+    weights were computed outside the chain (a weighted file without recipe), which the text does not describe.
     """
     led = ledger.groupby(["survey", "status"])["n"].sum()
 
@@ -172,15 +192,7 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
         f"du champ) : {rate('residents')} chez les habitants, {rate('visitors')} chez les clients. "
         "Ceux qui répondent ne ressemblent pas exactement à ceux qui ne répondent pas : la pondération corrige "
         "ces écarts pour les caractéristiques connues (voir « Limites »).",
-        "**Pondération.** Chaque répondant reçoit un poids : l'inverse de sa probabilité d'être invité, corrigé de la "
-        "non-réponse, puis calé pour que l'échantillon reproduise exactement des effectifs de référence"
-        + (" (à des regroupements près, faute de répondants : voir « Limites »)" if merged else "") + " — pour les "
-        "habitants, la population de l'Insee par sexe et âge et par département, et sa répartition par taille de "
-        "commune estimée à partir de la base de sondage ; pour les clients, "
-        + ("les totaux des fichiers de partenaires, moins l'estimation de leurs personnes hors champ. "
-           if visitor_target == "frame" else
-           "des totaux déduits des chiffres du tourisme (nuitées, part de clients étrangers) et appliqués à l'effectif "
-           "des fichiers de partenaires : des hypothèses, pas des effectifs connus (voir « Limites »). ")
+        _weighting_sentence(visitor_target, merged, external)
         + (f"Les poids calés des {' et des '.join({'residents': 'habitants', 'visitors': 'clients'}[g] for g in trimmed)} "
            "sont ensuite écrêtés, puis recalés. " if trimmed else "")
         + f"Effet de plan dû aux poids (Kish) : {fmt.number(diag['residents']['deff de Kish'], 3)} "

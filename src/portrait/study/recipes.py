@@ -521,7 +521,9 @@ def read_recipe(path: str) -> dict[str, Any]:
     p = paths.resolve(path)
     meta = survey.read_metadata(p) if p.exists() else None
     if meta is None or "recipe" not in meta.get("attrs", {}):
-        raise ParameterError(f"{path} holds no recipe parameters: it was not written by the weighting notebooks")
+        raise ParameterError(f"{path} holds no recipe parameters: it was not written by the weighting notebooks "
+                             "(weights computed elsewhere?); the validation study re-runs the chain's own weighting "
+                             "recipe and cannot validate weights it did not compute")
     return meta["attrs"]["recipe"]
 
 

@@ -26,7 +26,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import ParameterError
+from .errors import ParameterError, check_columns
 
 
 class Deferred:
@@ -249,6 +249,7 @@ class Design:
         n = len(data)
         if (weights is None) == (prob is None):
             raise ParameterError("give exactly one of weights= or prob=")
+        check_columns(data, weights=weights, prob=prob, strata=strata, psu=psu, fpc=fpc)
         if weights is not None:
             w = np.asarray(data[weights] if isinstance(weights, str) else weights, dtype=float)
         else:

@@ -62,3 +62,12 @@ def check_variance(variance: object, level: object = None) -> None:
         raise ParameterError(f"variance must be 'linearisation' or 'replicates', got {variance!r}")
     if level is not None and not (isinstance(level, (int, float)) and 0 < level < 1):
         raise ParameterError(f"level must be a confidence level between 0 and 1 (e.g. 0.95), got {level!r}")
+
+
+def check_columns(data, **named: object) -> None:
+    """Each argument given as a column name (``weights="poids"``) must name a column of ``data``: a clear error,
+    not pandas' bare ``KeyError``."""
+    absent = [f"{k}={v!r}" for k, v in named.items() if isinstance(v, str) and v not in data.columns]
+    if absent:
+        shown = ", ".join(map(str, list(data.columns)[:12])) + (" …" if len(data.columns) > 12 else "")
+        raise ParameterError(f"no column {', '.join(absent)} in the data (its columns: {shown})")
