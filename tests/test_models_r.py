@@ -604,3 +604,11 @@ def test_a_design_column_that_is_not_there_is_named(strat):
     """``weights="poids"`` on a frame without it raised pandas' bare ``KeyError: 'poids'``."""
     with pytest.raises(survey.ParameterError, match=r"no column weights='poids', psu='up' in the data \(its columns: "):
         Design.from_frame(strat, weights="poids", strata="stype", psu="up")
+
+
+def test_misuses_of_subset_and_quantile_are_named(strat):
+    d = Design.from_frame(strat, weights="pw", strata="stype", fpc="fpc")
+    with pytest.raises(survey.ParameterError, match="3 values for 200 units"):
+        survey.subset(d, np.ones(3, bool))
+    with pytest.raises(survey.ParameterError, match="'sch.wide' is not numeric"):
+        survey.quantile(d, "sch.wide", 0.5, na_rm=True)

@@ -192,6 +192,8 @@ def subset(design: Design, mask: np.ndarray) -> Design:
         replicate factors or weights).
     """
     mask = np.asarray(mask, dtype=bool)
+    if mask.shape != design.weights.shape:
+        raise ParameterError(f"the mask has {mask.size} values for {design.weights.size} units: one per unit")
     steps = tuple(replace(s, X=s.X[mask] if s.X is not None else None,
                           d=s.d[mask] if s.d is not None else None) for s in design.steps)
     return replace(design, data=design.data.loc[mask].reset_index(drop=True), weights=design.weights[mask],

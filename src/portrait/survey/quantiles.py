@@ -129,8 +129,11 @@ def quantile(design: Design, variable: str, quantiles: float | Sequence[float] =
     ps = [quantiles] if np.isscalar(quantiles) else list(quantiles)
     if any(not 0 <= p <= 1 for p in ps):
         raise ParameterError(f"quantiles must lie in [0, 1], got {ps}")
-    x = pd.to_numeric(design.column(variable), errors="coerce").to_numpy(dtype=float)
+    col = design.column(variable)
+    x = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
     ok = ~np.isnan(x)
+    if (col.notna().to_numpy() & ~ok).any():
+        raise ParameterError(f"{variable!r} is not numeric: a quantile needs numbers (a text value is not a missing one)")
     missing = int(np.count_nonzero(~ok & (design.weights > 0)))   # a unit of weight 0 counts for nothing anyway
     if missing and not na_rm:
         raise ParameterError(f"{variable!r} has {missing} missing value(s) among the units with a positive weight: "
