@@ -238,7 +238,7 @@ class Design:
         Raises
         ------
         ParameterError
-            If ``lonely_psu`` is unknown, if not exactly one of ``weights``/``prob`` is given, if
+            If ``lonely_psu`` is unknown or a named column absent, if not exactly one of ``weights``/``prob`` is given, if
             probabilities are outside (0, 1] or weights not finite and non-negative, if the stratum or
             PSU variable has missing values, or if the fpc varies within a stratum or is smaller than the
             number of PSUs sampled.

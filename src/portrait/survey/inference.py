@@ -190,6 +190,11 @@ def subset(design: Design, mask: np.ndarray) -> Design:
     Design
         The design restricted to the units kept (data, weights, structure, calibration steps and
         replicate factors or weights).
+
+    Raises
+    ------
+    ParameterError
+        If ``mask`` does not hold one value per unit.
     """
     mask = np.asarray(mask, dtype=bool)
     if mask.shape != design.weights.shape:

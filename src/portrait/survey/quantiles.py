@@ -110,7 +110,7 @@ def quantile(design: Design, variable: str, quantiles: float | Sequence[float] =
     ------
     ParameterError
         If ``qrule`` is unknown, a probability is outside [0, 1], or ``variable`` has missing values among the
-        units with a positive weight and ``na_rm`` is false.
+        units with a positive weight and ``na_rm`` is false, or holds text.
 
     References
     ----------
