@@ -10,6 +10,8 @@ import pandas as pd
 
 from . import formatting as fmt
 from ..study.survey_tools import ReadNote
+from ..study.synthetic_partners import COUNTRY_NAMES
+from ..study.visitors import SOURCE_LABELS, ZONE_LABELS
 
 SURVEYS = {"residents": "Habitants", "visitors": "Clients du territoire"}
 AAPOR_DEFINITION = (
@@ -195,15 +197,11 @@ ATTRIBUTES = {"zone": "Zone visitée", "source_type": "Type de partenaire", "pur
               "country": "Pays de résidence", "residence_region": "Région de résidence (France)"}
 
 
-# readers' names of the codes the frame and the simulator's model use (countries: ISO 3166 codes of the frame)
-CODE_NAMES = {"npdc": "Nord-Pas de Calais", "picardie": "Picardie", "both": "les deux", "les_deux": "les deux",
-              "leisure": "loisirs", "business": "affaires", "unknown": "non renseigné", "ZZ": "non renseigné",
-              "office_tourisme": "offices de tourisme", "hebergement": "hébergement",
-              "site_culturel_loisir": "sites culturels et de loisirs", "congres_salon": "congrès et salons",
-              "groupe_senior": "groupes seniors", "FR": "France", "BE": "Belgique", "DE": "Allemagne",
-              "GB": "Royaume-Uni", "NL": "Pays-Bas", "CH": "Suisse", "ES": "Espagne", "IT": "Italie",
-              "LU": "Luxembourg", "US": "États-Unis", "EUROPE": "autre pays d'Europe", "MONDE": "reste du monde",
-              "DOM": "outre-mer"}
+# readers' names of the codes the frame and the simulator's model use: the study's own labels of zones, partner
+# types and countries (ISO 3166 codes of the frame), and the model's categories that have none
+CODE_NAMES = {**ZONE_LABELS, **SOURCE_LABELS, **COUNTRY_NAMES["name_fr"],
+              "les_deux": ZONE_LABELS["both"], "leisure": "loisirs", "business": "affaires", "unknown": "non renseigné",
+              "ZZ": "non renseigné", "EUROPE": "autre pays d'Europe", "MONDE": "reste du monde", "DOM": "outre-mer"}
 
 
 def _named(code: str) -> str:

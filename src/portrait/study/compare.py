@@ -474,13 +474,13 @@ def sensitivity_scenarios(files: Mapping[str, str], designs: Mapping[str, Design
 
     ``files`` and ``designs`` map each group to its weighted file and final design. Scenarios:
     unweighted, design weights, each calibration method both files hold (``calibration_<m>``),
-    and the visitors' other calibration target (``target_<t>``) with the residents' final weights; a variant one
-    file lacks (weights computed elsewhere hold none) is left out.
+    and the visitors' other calibration target (``target_<t>``) with the residents' final weights.
     """
     variants = {g: list((survey.read_metadata(paths.resolve(p)) or {}).get("variants", {})) for g, p in files.items()}
     read = {g: (lambda v, p=p: survey.read_design(paths.resolve(p), v)) for g, p in files.items()}
     out = {"non pondéré": {g: unweighted(d) for g, d in designs.items()}}
-    out.update({"poids de sondage": {g: read[g]("design") for g in GROUPS}} if all("design" in variants[g] for g in GROUPS) else {})
+    if all("design" in variants[g] for g in GROUPS):      # weights computed elsewhere hold no variant
+        out["poids de sondage"] = {g: read[g]("design") for g in GROUPS}
     for v in variants["residents"]:
         if v.startswith("calibration_") and v in variants["visitors"]:
             out[_method_column(v.removeprefix("calibration_"))] = {g: read[g](v) for g in GROUPS}

@@ -557,16 +557,13 @@ def write_tool_sav(table: pd.DataFrame, path: str | Path, lay: ToolLayout, codeb
         num = pd.to_numeric(s.where(s != ""), errors="coerce")
         df[name] = num.to_numpy(dtype=float) if bool((num.notna() | (s == "")).all()) and c != lay.id else s.to_numpy()
     labels = _tool_labels(table.columns, codebook, survey, lay)
-    cvars = codebook.column_variables(survey)
-    value_labels = {}
+    native = codebook.value_labels(survey)          # the native SPSS export's labels, at the tool's codes
     to_native = {t: k for k, t in lay.column_map(codebook, survey).items()}
-    for n, c in zip(df.columns, table.columns):
-        v = cvars.get(to_native.get(c, ""))
-        if v is None or v.type not in CODED_TYPES:
-            continue
-        numeric = df[n].dtype == float
-        value_labels[n] = {(float(lay.code(k)) if numeric else lay.code(k)): lab
-                           for k, lab in codebook.labels(v.name, dont_know=v.dont_know).items()}
+    cvars = codebook.column_variables(survey)
+    value_labels = {n: {(float(lay.code(k)) if df[n].dtype == float else lay.code(k)): lab
+                        for k, lab in native[to_native[c]].items()}
+                    for n, c in zip(df.columns, table.columns)
+                    if to_native.get(c) in native and cvars[to_native[c]].type in CODED_TYPES}
     with atomic_path(path) as tmp:
         pyreadstat.write_sav(df, str(tmp), column_labels={n: labels.get(c, c)[:250] for n, c in
                                                           zip(df.columns, table.columns)},
