@@ -100,3 +100,37 @@ for (opt in c("certainty", "remove", "adjust", "average")) {
 options(survey.lonely.psu = "fail")
 write.csv(do.call(rbind, rows), file.path(out, "models.csv"), row.names = FALSE)
 cat("wrote", file.path(out, "models.csv"), "\n")
+
+# Confidence intervals of proportions (svyciprop): logit (R's default) and Korn–Graubard's beta, whole
+# sample, a calibrated design, a rare category, another level, JK1 replicates, and logit by domain
+# with the whole design's degrees of freedom.
+dcal <- calibrate(dclus1, ~stype + sch.wide, c(`(Intercept)` = 6194, stypeH = 755, stypeM = 1018, sch.wideYes = 5122),
+                  calfun = "raking", epsilon = 1e-13, maxit = 200)
+ci_cases <- list(
+  list("clus1_schwide", quote(I(sch.wide == "Yes")), dclus1, "dclus1", 0.95),
+  list("clus1_H", quote(I(stype == "H")), dclus1, "dclus1", 0.95),
+  list("clus1_H_90", quote(I(stype == "H")), dclus1, "dclus1", 0.90),
+  list("cal_compimp", quote(I(comp.imp == "Yes")), dcal, "calibrate(dclus1, ~stype+sch.wide, pop, calfun='raking')", 0.95),
+  list("strat_awards", quote(I(awards == "Yes")), dstrat, "dstrat", 0.95),
+  list("jk1_H", quote(I(stype == "H")), rclus1, "as.svrepdesign(dclus1, type='JK1')", 0.95))
+ci <- list()
+for (cc in ci_cases) {
+  for (meth in c("logit", "beta")) {
+    f <- as.formula(call("~", cc[[2]]))
+    r <- svyciprop(f, cc[[3]], method = meth, level = cc[[5]])
+    call <- paste0("svyciprop(~", deparse(cc[[2]]), ", ", cc[[4]], ", method='", meth, "', level=", cc[[5]], ")")
+    ci[[length(ci) + 1]] <- rbind(
+      cmp(cc[[1]], paste0(meth, "_estimate"), coef(r), call), cmp(cc[[1]], paste0(meth, "_se"), SE(r), call),
+      cmp(cc[[1]], paste0(meth, "_low"), attr(r, "ci")[1], call), cmp(cc[[1]], paste0(meth, "_high"), attr(r, "ci")[2], call),
+      cmp(cc[[1]], "degf", degf(cc[[3]]), paste0("degf(", cc[[4]], ")")))
+  }
+}
+b <- svyby(~I(awards == "Yes"), ~stype, dstrat, svyciprop, method = "logit", df = degf(dstrat), vartype = c("se", "ci"))
+bcall <- "svyby(~I(awards=='Yes'), ~stype, dstrat, svyciprop, method='logit', df=degf(dstrat), vartype=c('se','ci'))"
+ci[[length(ci) + 1]] <- rbind(
+  cmp(paste0("strat_awards_by_", b$stype), "logit_estimate", b[[2]], bcall),
+  cmp(paste0("strat_awards_by_", b$stype), "logit_se", b$se, bcall),
+  cmp(paste0("strat_awards_by_", b$stype), "logit_low", b$ci_l, bcall),
+  cmp(paste0("strat_awards_by_", b$stype), "logit_high", b$ci_u, bcall))
+write.csv(do.call(rbind, ci), file.path(out, "ciprop.csv"), row.names = FALSE)
+cat("wrote", file.path(out, "ciprop.csv"), "\n")

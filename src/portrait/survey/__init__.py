@@ -21,7 +21,8 @@ module                  what                                                    
                         :func:`margin_table`
 ``linearisation``       :func:`linearised_variance`, :func:`residualise`            ``svyrecvar``
 ``replicates``          :func:`with_replicates` (Rao–Wu bootstrap, JK1, JKn)        ``as.svrepdesign``
-``estimation``          :func:`total`, :func:`mean`, :func:`proportion`             ``svytotal``, ``svymean``
+``estimation``          :func:`total`, :func:`mean`, :func:`proportion`,            ``svytotal``, ``svymean``,
+                        :func:`proportion_interval` (logit, Korn–Graubard)          ``svyciprop``
 ``inference``           :func:`mean_difference`, :func:`rao_scott`,                  ``svyttest``,
                         :func:`stack`, :func:`subset`, :func:`update`,              ``svychisq``,
                         :func:`welch_df`                                            ``update``
@@ -66,7 +67,7 @@ if TYPE_CHECKING:                     # for type checkers and IDEs; at run time 
     from .design import Design, Step
     from .diagnostics import kish_deff, margin_table, standardised_differences, weight_diagnostics
     from .errors import CalibrationError, ConvergenceError, ParameterError, SamplingError, SurveyError
-    from .estimation import mean, proportion, total
+    from .estimation import mean, proportion, proportion_interval, total
     from .files import design_table, first_replicates, read_design, read_metadata, with_replicate_weights, write_design
     from .inference import (Difference, RaoScott, domain_degf, welch_df, mean_difference, model_matrix,
                             rao_scott, stack, subset, update)
@@ -104,6 +105,7 @@ _EXPORTS = {
     "SurveyError": ("errors", "SurveyError"),
     "mean": ("estimation", "mean"),
     "proportion": ("estimation", "proportion"),
+    "proportion_interval": ("estimation", "proportion_interval"),
     "total": ("estimation", "total"),
     "design_table": ("files", "design_table"),
     "first_replicates": ("files", "first_replicates"),
@@ -149,7 +151,8 @@ _EXPORTS = {
 __all__ = [
     "CALIBRATION_METHODS", "CalibrationResult", "Margin", "NumericTotal", "calibrate", "margins_from_long", "trim",
     "Design", "Step", "kish_deff", "margin_table", "standardised_differences", "weight_diagnostics",
-    "CalibrationError", "ConvergenceError", "ParameterError", "SamplingError", "SurveyError", "mean", "proportion", "total",
+    "CalibrationError", "ConvergenceError", "ParameterError", "SamplingError", "SurveyError", "mean", "proportion", "proportion_interval",
+    "total",
     "design_table", "first_replicates", "read_design", "read_metadata", "with_replicate_weights", "write_design",
     "Difference", "RankTest", "RaoScott", "domain_degf", "welch_df", "mean_difference", "model_matrix", "rank_test",
     "rao_scott", "stack", "subset", "update", "LONELY", "linearised_variance", "psu_totals", "residualise",

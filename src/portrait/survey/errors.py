@@ -71,3 +71,14 @@ def check_columns(data, **named: object) -> None:
     if absent:
         shown = ", ".join(map(str, list(data.columns)[:12])) + (" …" if len(data.columns) > 12 else "")
         raise ParameterError(f"no column {', '.join(absent)} in the data (its columns: {shown})")
+
+
+def check_finite(values, name: str) -> None:
+    """``values`` (a numeric variable) must hold no ±inf: an infinite value would give an infinite estimate and a
+    NaN standard error without a word. Missing values (NaN) are allowed; they are left out as a domain."""
+    import numpy as np
+
+    bad = np.flatnonzero(np.isinf(np.asarray(values, dtype=float)))
+    if bad.size:
+        raise ParameterError(f"variable {name!r} has {bad.size} infinite value(s) (first at position {bad[0]}): "
+                             "estimates need finite values; set them to NaN to leave those units out")

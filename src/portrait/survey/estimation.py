@@ -24,10 +24,10 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 from .design import Design, _joined_text
-from .errors import ParameterError, check_variance
+from .errors import ParameterError, check_finite, check_variance
 from .linearisation import linearised_variance, residualise
 from .replicates import replicate_variance
 
@@ -67,12 +67,15 @@ def _numeric(design: Design, variable: str) -> np.ndarray:
         if pd.api.types.is_bool_dtype(col):
             return col.astype(float).to_numpy()
         raise ParameterError(f"variable {variable!r} is not numeric; use proportion() for categories")
-    return col.to_numpy(dtype=float, na_value=np.nan)
+    values = col.to_numpy(dtype=float, na_value=np.nan)
+    check_finite(values, variable)
+    return values
 
 
 def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
-             deff: bool = True) -> pd.DataFrame:
+             deff: bool = True, interval: str = "wald") -> pd.DataFrame:
     check_variance(variance, level)
+    _check_interval(interval)
     w = design.weights
     n_units = len(w)
     q = len(specs)
@@ -88,6 +91,7 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
     theta = np.where(is_mean, np.divide(tot, Wd, out=np.full(q, np.nan), where=Wd > 0), tot)
     n_used = M.sum(axis=0)
 
+    logit_se = None
     if variance == "linearisation":
         U = np.where(is_mean, M * (Y - theta) / np.where(Wd > 0, Wd, 1.0), Y)
         V = linearised_variance(design, residualise(design, U), diagonal=True)
@@ -103,8 +107,22 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
         V = np.diag(replicate_variance(theta, thetas, design.replicate_scale,
                                        design.replicate_rscales, design.replicate_mse, design.replicate_blocks))
         df = design.degf
+        if interval == "logit":               # R refits the logit in every replicate: no delta method
+            with np.errstate(divide="ignore", invalid="ignore"):
+                logit_se = np.sqrt(np.diag(replicate_variance(
+                    special.logit(theta), special.logit(thetas), design.replicate_scale, design.replicate_rscales,
+                    design.replicate_mse, design.replicate_blocks)))
     se = np.sqrt(V)
     t = _t_quantile(level, df)
+    if interval == "wald":
+        low, high = theta - t * se, theta + t * se
+    else:
+        for j, s in enumerate(specs):
+            y = Y[M[:, j], j]
+            if ((y < 0) | (y > 1)).any():
+                raise ParameterError(f"interval={interval!r} is for proportions, but {s.variable!r} has values "
+                                     "outside [0, 1]; use interval='wald'")
+        low, high = proportion_interval(theta, se, df, n_used, level=level, method=interval, logit_se=logit_se)
     design_effect = np.full(q, np.nan)
     if deff:
         # R survey: deff = V / V_srs, V_srs(mean) = s²_w (N̂ - n)/(N̂ n), s²_w with divisor n - 1
@@ -119,9 +137,109 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
         "statistic": [s.statistic if s.level == "" else "proportion" for s in specs],
         "variable": [s.variable for s in specs], "domain": [s.domain for s in specs],
         "level": [s.level for s in specs], "estimate": theta, "se": se,
-        "ci_low": theta - t * se, "ci_high": theta + t * se, "df": np.full(q, df), "deff": design_effect,
+        "ci_low": low, "ci_high": high, "df": np.full(q, df), "deff": design_effect,
         "n": n_used, "variance": variance if variance == "linearisation" else design.replicate_method or "replicates"},
         columns=COLUMNS)
+
+
+INTERVALS = ("wald", "logit", "beta")
+
+
+def _check_interval(interval: object) -> None:
+    if interval not in INTERVALS:
+        raise ParameterError(f"interval={interval!r} is not one of {', '.join(map(repr, INTERVALS))}")
+
+
+def proportion_interval(estimate, se, df, n, level: float = 0.95, method: str = "logit",
+                        logit_se=None) -> tuple[np.ndarray, np.ndarray]:
+    """Confidence intervals of proportions that stay within [0, 1], like R ``svyciprop``.
+
+    ``"logit"`` (R's default) is the Wald interval of the logit: ``expit(logit(p) ± t·se / (p(1 − p)))``,
+    what R computes from ``svyglm(y ~ 1, family = quasibinomial)``. ``"beta"`` is Korn and Graubard's
+    Clopper–Pearson interval with the effective sample size ``p(1 − p) / se²``, times
+    ``(t(n − 1) / t(df))²``. ``"wald"`` is ``p ± t·se``. Student's t has ``df`` degrees of freedom.
+
+    When ``se`` is 0 and ``p`` is strictly between 0 and 1 (no sampling variability, e.g. the share of a
+    calibration variable), every method gives the estimate itself. At ``p`` = 0 or 1 (no unit, or every
+    unit, in the category: linearised ``se`` is then 0) the beta interval takes the effective sample size
+    ``n``, as Korn and Graubard advise, and is Clopper–Pearson's ``[0, 1 − (α/2)^(1/n)]`` at 0; the logit
+    interval is the estimate (R returns ``NaN`` or diverges there).
+
+    Parameters
+    ----------
+    estimate, se : array_like
+        Estimated proportions and their standard errors.
+    df : array_like
+        Degrees of freedom (the design's).
+    n : array_like
+        Units used by each estimate (the beta interval's ``n``).
+    level : float, default 0.95
+        Confidence level.
+    method : {"logit", "beta", "wald"}, default "logit"
+        The interval.
+    logit_se : array_like, optional
+        The standard error of ``logit(p)`` when it is known directly: with replicate weights R refits
+        the logit in each replicate, and :func:`mean` passes the replicate SE of ``logit(p_r)``. Default
+        ``se / (p(1 − p))``, the linearised one.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        Lower and upper bounds (``NaN`` where the estimate, its SE or ``df`` is missing).
+
+    Raises
+    ------
+    ParameterError
+        If ``method`` is unknown, ``level`` is not strictly between 0 and 1, or an estimate lies outside
+        [0, 1].
+
+    See Also
+    --------
+    mean, proportion
+
+    References
+    ----------
+    Korn, E. L. and Graubard, B. I. (1998). Confidence intervals for proportions with small expected
+    number of positive counts estimated from survey data. *Survey Methodology* 24, 193–201.
+    Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley. (``svyciprop``)
+
+    Examples
+    --------
+    >>> low, high = proportion_interval([0.02, 0.5], [0.01, 0.03], df=40, n=[300, 300])
+    >>> bool(low[0] > 0)
+    True
+    """
+    _check_interval(method)
+    check_variance("linearisation", level)
+    p, se = np.asarray(estimate, dtype=float), np.asarray(se, dtype=float)
+    p, se, df, n = np.broadcast_arrays(p, se, np.asarray(df, dtype=float), np.asarray(n, dtype=float))
+    if ((p < 0) | (p > 1)).any():
+        raise ParameterError(f"method={method!r} is for proportions in [0, 1]")
+    ok = ~(np.isnan(p) | np.isnan(se) | np.isnan(df)) & (df > 0)
+    low, high = np.full(p.shape, np.nan), np.full(p.shape, np.nan)
+    t = np.where(ok, stats.t.ppf(0.5 + level / 2, np.where(ok, df, 1.0)), np.nan)
+    edge = (p == 0) | (p == 1)
+    fixed = ok & (((se == 0) & ~(edge & (method == "beta"))) | (edge & (method == "logit")))
+    low[fixed], high[fixed] = p[fixed], p[fixed]
+    go = ok & ~fixed
+    if method == "wald":
+        low[go], high[go] = p[go] - t[go] * se[go], p[go] + t[go] * se[go]
+    elif method == "logit":
+        lse = se[go] / (p[go] * (1 - p[go])) if logit_se is None \
+            else np.broadcast_to(np.asarray(logit_se, dtype=float), p.shape)[go]
+        half = t[go] * lse
+        logit = np.log(p[go] / (1 - p[go]))
+        low[go], high[go] = special.expit(logit - half), special.expit(logit + half)
+    else:
+        a = 1 - level
+        with np.errstate(divide="ignore", invalid="ignore"):
+            n_eff = np.where(edge, n, p * (1 - p) / se ** 2 * (stats.t.ppf(a / 2, n - 1)
+                                                                 / stats.t.ppf(a / 2, np.where(ok, df, 1.0))) ** 2)
+        go &= n_eff > 0
+        x = n_eff[go] * p[go]
+        low[go] = np.where(p[go] == 0, 0.0, stats.beta.ppf(a / 2, x, n_eff[go] - x + 1))
+        high[go] = np.where(p[go] == 1, 1.0, stats.beta.ppf(1 - a / 2, x + 1, n_eff[go] - x))
+    return low, high
 
 
 @lru_cache(maxsize=64)
@@ -164,8 +282,8 @@ def total(design: Design, variables: str | Sequence[str], by: str | Sequence[str
     Raises
     ------
     ParameterError
-        If a variable is not in the data or not numeric, or ``variance="replicates"`` is asked of a design
-        without replicate weights.
+        If a variable is not in the data, not numeric or has infinite values, or ``variance="replicates"`` is
+        asked of a design without replicate weights.
 
     See Also
     --------
@@ -187,7 +305,8 @@ def total(design: Design, variables: str | Sequence[str], by: str | Sequence[str
 
 
 def mean(design: Design, variables: str | Sequence[str], by: str | Sequence[str] | None = None,
-         variance: str = "linearisation", level: float = 0.95) -> pd.DataFrame:
+         variance: str = "linearisation", level: float = 0.95,
+         interval: str = "wald") -> pd.DataFrame:
     """Estimate weighted means of numeric variables (by domain), like R ``svymean``; missing values are left out.
 
     A mean is the ratio of two totals; its influence values are ``(y − ȳ) / N̂`` on the units used,
@@ -209,6 +328,9 @@ def mean(design: Design, variables: str | Sequence[str], by: str | Sequence[str]
         replicate weights (the whole recipe re-run).
     level : float, default 0.95
         Confidence level of the intervals.
+    interval : {"wald", "logit", "beta"}, default "wald"
+        The confidence interval: ``estimate ± t·se``, or, for proportions (variables in [0, 1]),
+        an interval within [0, 1] as R ``svyciprop`` (:func:`proportion_interval`).
 
     Returns
     -------
@@ -223,12 +345,13 @@ def mean(design: Design, variables: str | Sequence[str], by: str | Sequence[str]
     Raises
     ------
     ParameterError
-        If a variable is not in the data or not numeric, or ``variance="replicates"`` is asked of a design
-        without replicate weights.
+        If a variable is not in the data, not numeric or has infinite values, ``variance="replicates"`` is
+        asked of a design without replicate weights, ``interval`` is unknown, or ``interval`` is ``"logit"`` or ``"beta"``
+        and a variable has values outside [0, 1].
 
     See Also
     --------
-    total, proportion, quantile
+    total, proportion, quantile, proportion_interval
 
     References
     ----------
@@ -242,12 +365,12 @@ def mean(design: Design, variables: str | Sequence[str], by: str | Sequence[str]
     """
     vs = [variables] if isinstance(variables, str) else list(variables)
     specs = [_Spec("mean", v, _numeric(design, v), dom, mask) for v in vs for dom, mask in _domains(design, by)]
-    return _compute(design, specs, variance, level)
+    return _compute(design, specs, variance, level, interval=interval)
 
 
 def proportion(design: Design, variables: str | Sequence[str], by: str | Sequence[str] | None = None,
                variance: str = "linearisation", level: float = 0.95,
-               levels: Sequence[str] | None = None) -> pd.DataFrame:
+               levels: Sequence[str] | None = None, interval: str = "wald") -> pd.DataFrame:
     """Estimate weighted shares of each level of categorical variables (by domain); missing values are left out.
 
     A share is the mean of the level's indicator (R ``svymean`` of a factor); the levels are a
@@ -270,6 +393,9 @@ def proportion(design: Design, variables: str | Sequence[str], by: str | Sequenc
         Confidence level of the intervals.
     levels : sequence of str, optional
         The levels to estimate (default: every level of each variable).
+    interval : {"wald", "logit", "beta"}, default "wald"
+        The confidence interval: ``estimate ± t·se``, or one within [0, 1] as R ``svyciprop``
+        (:func:`proportion_interval`).
 
     Returns
     -------
@@ -282,12 +408,12 @@ def proportion(design: Design, variables: str | Sequence[str], by: str | Sequenc
     Raises
     ------
     ParameterError
-        If a variable is not in the data, or ``variance="replicates"`` is asked of a design
-        without replicate weights.
+        If a variable is not in the data, ``variance="replicates"`` is asked of a design
+        without replicate weights, or ``interval`` is unknown.
 
     See Also
     --------
-    mean, rao_scott
+    mean, rao_scott, proportion_interval
 
     References
     ----------
@@ -310,4 +436,4 @@ def proportion(design: Design, variables: str | Sequence[str], by: str | Sequenc
             y = np.where(s.isna().to_numpy(), np.nan, (s == lv).fillna(False).to_numpy(dtype=float))
             for dom, mask in _domains(design, by):
                 specs.append(_Spec("mean", v, y, dom, mask, level=lv))
-    return _compute(design, specs, variance, level)
+    return _compute(design, specs, variance, level, interval=interval)

@@ -30,7 +30,7 @@ import pandas as pd
 from scipy import stats
 
 from .design import Design
-from .errors import ParameterError, check_variance
+from .errors import ParameterError, check_finite, check_variance
 from .estimation import _compute, _domains, _Spec
 from .inference import domain_degf
 
@@ -110,7 +110,7 @@ def quantile(design: Design, variable: str, quantiles: float | Sequence[float] =
     ------
     ParameterError
         If ``qrule`` is unknown, a probability is outside [0, 1], or ``variable`` has missing values among the
-        units with a positive weight and ``na_rm`` is false, or holds text.
+        units with a positive weight and ``na_rm`` is false, or holds text or infinite values.
 
     References
     ----------
@@ -134,6 +134,7 @@ def quantile(design: Design, variable: str, quantiles: float | Sequence[float] =
     ok = ~np.isnan(x)
     if (col.notna().to_numpy() & ~ok).any():
         raise ParameterError(f"{variable!r} is not numeric: a quantile needs numbers (a text value is not a missing one)")
+    check_finite(x, variable)
     missing = int(np.count_nonzero(~ok & (design.weights > 0)))   # a unit of weight 0 counts for nothing anyway
     if missing and not na_rm:
         raise ParameterError(f"{variable!r} has {missing} missing value(s) among the units with a positive weight: "

@@ -22,7 +22,7 @@ import pandas as pd
 from scipy import optimize, sparse, special, stats
 
 from .design import Design
-from .errors import ConvergenceError, ParameterError, check_variance
+from .errors import ConvergenceError, ParameterError, check_finite, check_variance
 from .inference import _vcov, domain_degf, model_matrix
 from .replicates import replicate_variance
 
@@ -179,7 +179,7 @@ def svyglm(design: Design, y: str, terms: str | Sequence[str], variance: str = "
     Raises
     ------
     ParameterError
-        If ``family`` is unknown, or ``y`` is out of range for it.
+        If ``family`` is unknown, ``y`` is out of range for it, or ``y`` or a term has infinite values.
     ConvergenceError
         If the Newton iterations of a non-gaussian family do not converge (separation, or a level
         without any event).
@@ -203,8 +203,10 @@ def svyglm(design: Design, y: str, terms: str | Sequence[str], variance: str = "
     used = ok & (design.weights > 0)
     Xdf = model_matrix(design.data, terms, rows=used)
     X = Xdf.to_numpy()
-    _full_rank(np.where(ok[:, None], X, 0.0), list(Xdf.columns), used)
     yv = design.data[y].to_numpy(dtype=float)
+    for name, values in ((y, yv), *((c, X[:, j]) for j, c in enumerate(Xdf.columns))):
+        check_finite(np.where(ok, values, 0.0), name)
+    _full_rank(np.where(ok[:, None], X, 0.0), list(Xdf.columns), used)
     X0, y0 = np.where(ok[:, None], X, 0.0), np.where(ok, yv, 0.0)
     if family.endswith("binomial") and ((y0[ok] < 0) | (y0[ok] > 1)).any():
         raise ParameterError(f"{y!r} must be 0/1 or a proportion for a {family} model")
@@ -300,7 +302,7 @@ def svyolr(design: Design, y: str, terms: str | Sequence[str], variance: str = "
     Raises
     ------
     ParameterError
-        If the response has fewer than 3 levels.
+        If the response has fewer than 3 levels, or a term has infinite values.
 
     References
     ----------
@@ -324,6 +326,8 @@ def svyolr(design: Design, y: str, terms: str | Sequence[str], variance: str = "
         raise ParameterError(f"{y!r} needs at least 3 ordered levels for a proportional-odds model")
     used = ok & (design.weights > 0)
     Xdf = model_matrix(design.data, terms, intercept=False, rows=used)
+    for name in Xdf.columns:
+        check_finite(np.where(ok, Xdf[name].to_numpy(dtype=float), 0.0), name)
     _full_rank(np.column_stack([np.ones(len(ok)), Xdf.to_numpy(dtype=float)]), ["(thresholds)", *Xdf.columns], used)
     # work on the units that enter the likelihood only (weights of the others are zero in every
     # replicate too); influence values are put back in place for the variance
