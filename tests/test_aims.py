@@ -220,9 +220,10 @@ def test_the_local_clients_sentence_says_what_holds_and_what_changes():
 def test_every_table_of_the_aims_carries_the_level_its_intervals_were_computed_at(cb):
     """A trial set the comparison's level to 0.90: report 07's own intervals stayed at 95 % under a 95 % label. Each
     table of the aims is computed at the ``level`` given and says so (``confidence_level``, which the reports' labels
-    read); closed form: the half-width is Student's quantile at (1 + level) / 2 times the SE, on the design's
-    degrees of freedom (n − H: 600 units in 5 strata, one unit per PSU)."""
-    from scipy import stats
+    read); closed form: a share's interval is the logit one, whose half-width on the logit scale is Student's
+    quantile at (1 + level) / 2 times SE / (p(1 − p)), on the design's degrees of freedom (n − H: 600 units in
+    5 strata, one unit per PSU)."""
+    from scipy import special, stats
 
     d = _residents()
     p90 = aims.pride(d, cb, {str(k): f"âge {k}" for k in range(1, 6)}, level=0.9)
@@ -230,7 +231,9 @@ def test_every_table_of_the_aims_carries_the_level_its_intervals_were_computed_a
         assert (p90[name]["confidence_level"] == 0.9).all(), name
     o = p90["overall"].set_index("variable").loc["fierte__oui"]
     q = stats.t.ppf(0.95, len(d.data) - 5)
-    assert o["ci_high"] - o["estimate"] == pytest.approx(q * o["se"], rel=1e-9)
+    p, half = o["estimate"], q * o["se"] / (o["estimate"] * (1 - o["estimate"]))
+    assert [o["ci_low"], o["ci_high"]] == pytest.approx(list(special.expit(special.logit(p) + np.array([-half, half]))),
+                                                        rel=1e-9)
     m = aims.mosaic(d, cb, 10, level=0.9)
     assert (m["confidence_level"] == 0.9).all()
     zones = np.random.default_rng(5).choice(["npdc", "picardie", "both"], len(d.data))

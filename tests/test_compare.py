@@ -149,6 +149,25 @@ def test_group_estimates_match_the_stacked_difference(mid_chain):
     assert d.se == pytest.approx(row["se"], rel=1e-9)
 
 
+def test_shares_take_logit_intervals_and_means_students(mid_chain):
+    """Closed forms: a share's interval is expit(logit(p) ± t·se / (p(1 − p))) and stays within [0, 1]; a mean's
+    and the net promoter score's is estimate ± t·se (t on the row's degrees of freedom)."""
+    from scipy import special, stats
+    _, _, est, _, _ = mid_chain
+    t = stats.t.ppf(0.975, est["df"].to_numpy(dtype=float))
+    share = est["statistic"].isin(compare.SHARES).to_numpy() & (est["se"] > 0).to_numpy()
+    p, se = est["estimate"].to_numpy(), est["se"].to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        half = t * se / (p * (1 - p))
+        low, high = special.expit(special.logit(p) - half), special.expit(special.logit(p) + half)
+    np.testing.assert_allclose(est.loc[share, "ci_low"], low[share], rtol=1e-9)
+    np.testing.assert_allclose(est.loc[share, "ci_high"], high[share], rtol=1e-9)
+    assert share.sum() > 100 and (est.loc[share, "ci_low"] >= 0).all() and (est.loc[share, "ci_high"] <= 1).all()
+    other = ~est["statistic"].isin(compare.SHARES).to_numpy()
+    assert set(est.loc[other, "statistic"]) == {"mean", "nps_score"}
+    np.testing.assert_allclose(est.loc[other, "ci_high"] - est.loc[other, "estimate"], (t * se)[other], rtol=1e-9)
+
+
 def test_a_restricted_table_is_the_full_tables_rows(mid_chain):
     """The sensitivity table estimates only its statistics (words among them): the same rows as the full
     table's, to rounding (a narrower matrix product sums in another order)."""

@@ -57,7 +57,8 @@ BATTERY_LABELS = {"mean": ("moyenne", "moyennes"), "accord": ("part d'accord", "
 
 def inference_sentence(estimates: pd.DataFrame, diff: pd.DataFrame) -> str:
     """Which differences form the battery corrected for multiple tests, and the reference distributions: Student's t
-    with each survey's design degrees of freedom (``df`` of ``estimates``, by ``group``) for a group's interval, and
+    with each survey's design degrees of freedom (``df`` of ``estimates``, by ``group``) for a group's interval (on the
+    logit scale for a share), and
     with Welch–Satterthwaite's for a difference (``df`` of ``diff``, their range over the battery)."""
     battery = diff.loc[diff["in_battery"].astype(bool)]
     counts = battery.groupby("statistic", sort=False).size()
@@ -71,7 +72,8 @@ def inference_sentence(estimates: pd.DataFrame, diff: pd.DataFrame) -> str:
         "sont corrigés entre eux. **Degrés de liberté** : l'intervalle de "
         f"chaque groupe suit une loi de Student à {fmt.number(df.get('residents', float('nan')))} degrés de liberté chez "
         f"les habitants et {fmt.number(df.get('visitors', float('nan')))} chez les clients (unités primaires moins "
-        "strates) ; l'intervalle d'une différence et son test (test de Wald : la différence rapportée à son erreur type) "
+        "strates), sur l'échelle logit pour une part, ce qui le garde entre 0 et 100 % (méthode « logit » de R "
+        "`svyciprop`) ; l'intervalle d'une différence et son test (test de Wald : la différence rapportée à son erreur type) "
         "suivent une loi de Student dont les degrés de liberté, calculés par la formule de Welch–Satterthwaite, "
         f"combinent les variances des deux enquêtes indépendantes (de {fmt.number(lo)} à {fmt.number(hi)} dans la "
         "batterie).")

@@ -7,7 +7,8 @@
   departments, and what is shared everywhere versus local.
 - **Nord-Pas de Calais and Picardie**: residents by former region, visitors by zone visited.
 
-Every share excludes « Ne sait pas » and non-response from its base. Homogeneity across domains is
+Every share excludes « Ne sait pas » and non-response from its base, and its interval is the logit
+interval of R ``svyciprop`` (within [0, 1] in the smallest domains). Homogeneity across domains is
 the design-based Wald F test of a survey-weighted regression on the domain factor (R
 ``regTermTest(svyglm(y ~ domain))``); p-values are adjusted by Benjamini–Hochberg within each
 section (the attributes of the mosaic, the four pride tests, the four regional differences), so that
@@ -26,6 +27,7 @@ from .. import survey
 from ..pipeline.sources import DEPARTMENTS
 from ..survey import Design
 from .codebook import Codebook
+from .items import SHARE_INTERVAL
 from .compare import (GROUP_LABELS, adjust_pvalues, adjustment_method, independent_difference, short_label,
                       with_items)
 from .visitors import ZONE_LABELS
@@ -70,8 +72,8 @@ def indicators(design: Design, cb: Codebook) -> Design:
 
 
 def _by(design: Design, columns: list[str], by: str | None, labels: Mapping[str, str] | None = None,
-        level: float = 0.95) -> pd.DataFrame:
-    e = survey.mean(design, columns, by=by, level=level)
+        level: float = 0.95, interval: str = "wald") -> pd.DataFrame:
+    e = survey.mean(design, columns, by=by, level=level, interval=interval)
     dom = e["domain"].str.split("=", n=1).str[1] if by else pd.Series("ensemble", index=e.index)
     return pd.DataFrame({"variable": e["variable"], "domaine": dom.map(labels) if labels else dom,
                          "estimate": e["estimate"], "se": e["se"], "ci_low": e["ci_low"],
@@ -91,16 +93,16 @@ def pride(residents: Design, cb: Codebook, age_labels: Mapping[str, str],
     d = indicators(residents, cb)
     cols = ["fierte__oui", "ambassadeur__oui"]
     d = replace(d, data=d.data.assign(age_c=d.data["age"].astype("Int64").astype("string")))
-    overall = _by(d, cols, None, level=level)
-    by_dep = _by(d, cols, "departement", dict(DEPARTMENTS), level)
-    by_age = _by(d, cols, "age_c", dict(age_labels), level)
+    overall = _by(d, cols, None, level=level, interval=SHARE_INTERVAL)
+    by_dep = _by(d, cols, "departement", dict(DEPARTMENTS), level, SHARE_INTERVAL)
+    by_age = _by(d, cols, "age_c", dict(age_labels), level, SHARE_INTERVAL)
     tests = pd.DataFrame([(c, b, *homogeneity(d, c, col)) for c in cols for b, col in
                           (("département", "departement"), ("âge", "age_c"))],
                          columns=["variable", "selon", "F", "ndf", "ddf", "p"])
     tests["p_adj"] = adjust_pvalues(tests["p"], adjust)  # across the section's tests
     codes = cb.variable("attachement").code_values
     labels = cb.labels("attachement", dont_know=False)
-    att = _by(d, [f"attachement__{c}" for c in codes], None, level=level).assign(
+    att = _by(d, [f"attachement__{c}" for c in codes], None, level=level, interval=SHARE_INTERVAL).assign(
         domaine=[labels[c] for c in codes]).sort_values("estimate", ascending=False, kind="stable")
     return {"overall": overall, "by_department": by_dep, "by_age": by_age, "tests": tests, "attachment": att}
 
@@ -120,7 +122,7 @@ def mosaic(residents: Design, cb: Codebook, min_respondents: int, adjust: str = 
     rows = []
     for v in attrs:
         col = f"{v.name}__accord"
-        e = _by(d, [col], "departement", level=level)
+        e = _by(d, [col], "departement", level=level, interval=SHARE_INTERVAL)
         F, ndf, ddf, p = homogeneity(d, col, "departement")
         for r in e.itertuples():
             rows.append({"item": v.name, "attribut": short_label(v.label), "departement": r.domaine,
@@ -180,7 +182,8 @@ def visitors_living_here(visitors: Design, level: float = 0.95) -> pd.Series:
     region = pd.to_numeric(data["region_residence"], errors="coerce").to_numpy(dtype=float)
     here = np.where(region == HOME_REGION, 1.0,
                     np.where((~np.isnan(pays) & (pays != 1)) | (~np.isnan(region)), 0.0, np.nan))
-    e = survey.mean(replace(visitors, data=data.assign(_lives_here=here)), "_lives_here", level=level)
+    e = survey.mean(replace(visitors, data=data.assign(_lives_here=here)), "_lives_here", level=level,
+                    interval=SHARE_INTERVAL)
     return e.assign(confidence_level=level).iloc[0][["estimate", "ci_low", "ci_high", "confidence_level", "n"]]
 
 

@@ -66,7 +66,7 @@ def group_estimates(designs: Mapping[str, Design], cb: Codebook, variance: str =
             d, spec = with_items(designs[group], cb, group, only=wanted,
                                  words=any(cb.variable(i).type == "open_words" for i in wanted))
             spec = spec.merge(statistics[["item", "statistic", "level"]], on=["item", "statistic", "level"])
-        e = survey.mean(d, list(spec["column"]), variance=variance, level=level)
+        e = items.means(d, spec, variance=variance, level=level)
         e = e.drop(columns=["statistic", "variable", "level", "domain"]).assign(column=spec["column"].to_numpy())
         rows.append(spec.merge(e, on="column").assign(group=group, confidence_level=level))
     out = pd.concat(rows, ignore_index=True)
@@ -581,7 +581,7 @@ STATISTIC_LABELS = {"mean": "moyenne", "accord": "part d'accord", "nps_score": "
                     "nps": "groupe de recommandation", "share": "part", "share_dk": "part de « Ne sait pas »"}
 
 
-SHARES = ("accord", "share", "share_dk", "nps")
+SHARES = items.SHARES
 
 
 def shares_in_percent(df: pd.DataFrame, columns: Sequence[str], statistic: str = "statistic") -> pd.DataFrame:

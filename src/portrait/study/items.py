@@ -18,6 +18,8 @@ statistic, level          derived variable                                     d
 ========================  ===================================================  ==================
 
 Names and levels are those of the simulator's truth file, so estimates and truths merge directly.
+Shares (:data:`SHARES`) get the logit interval of R ``svyciprop``, which stays within [0, 1]; means and
+the net promoter score get Student's ``estimate ± t·se`` (:func:`means`).
 """
 
 from __future__ import annotations
@@ -27,9 +29,24 @@ from typing import Collection
 import numpy as np
 import pandas as pd
 
+from .. import survey
 from .codebook import Codebook, normalise_text, word_lookup
 
 SPEC_COLUMNS = ["column", "item", "statistic", "level", "label", "item_label", "type"]
+#: the statistics that are proportions: their intervals are logit intervals
+SHARES = ("accord", "share", "share_dk", "nps")
+SHARE_INTERVAL = "logit"
+
+
+def means(design, spec: pd.DataFrame, variance: str = "linearisation", level: float = 0.95) -> pd.DataFrame:
+    """``portrait.survey.mean`` of every column of ``spec`` (in its order): shares with the logit interval,
+    the other statistics with Student's."""
+    share = spec["statistic"].isin(SHARES).to_numpy()
+    cols = spec["column"].to_numpy()
+    parts = [survey.mean(design, list(cols[rows]), variance=variance, level=level, interval=interval)
+             for rows, interval in ((share, SHARE_INTERVAL), (~share, "wald")) if rows.any()]
+    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    return out.set_index("variable", drop=False).loc[cols].reset_index(drop=True)
 
 
 def derived(table: pd.DataFrame, cb: Codebook, survey: str, *, common_core: bool = True,

@@ -176,8 +176,8 @@ def _survey_estimates(setup: Validation, w: recipes.Weighted, variances: Sequenc
                 continue
             dd = replace(d, data=data)
             try:
-                e = survey.mean(dd, cols, variance="linearisation" if variance == "linearisation"
-                                    else "replicates", level=setup.level)
+                e = items.means(dd, sel, variance="linearisation" if variance == "linearisation"
+                                else "replicates", level=setup.level)
             except CalibrationError as exc:   # a bootstrap replicate the recipe cannot calibrate
                 blocks.append((name, variance, dict.fromkeys(values, nan), np.nan,
                                f"{w.survey}, bootstrap replicate: {str(exc).splitlines()[0]}"))
