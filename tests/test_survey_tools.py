@@ -567,6 +567,7 @@ def test_check_report_lists_problems_in_french_without_personal_data(cb, tmp_pat
     assert "texte de 27 caractères" in page and ">A9<" in page and "DIPLOME" in page
     assert not [v for v in _personal_values() if v in page]
     assert "ipaddr" in page and "firstname" in page        # the names of the columns dropped, not their content
+    assert "Réponse dans l’outil" in page and ">1<" in page   # LimeSurvey's response id, to find the response
     # what to do, in French, beside each rule (a board read its remedies only in the English technical detail)
     from portrait.reporting import formatting as fmt
     from portrait.reporting.check_survey import REMEDIES_FR, layout_remedies_fr, remedy_text
@@ -876,3 +877,52 @@ def test_files_of_the_folder_that_are_not_read_are_named(cb, tmp_path):
     clean = ingest.check(_tool_folder("limesurvey", tmp_path / "again"), {"residents": _sample()}, cb,
                          tool="limesurvey", key=KEY)
     assert clean.ignored == () and "non lus" not in _check_html(clean, tmp_path / "again")
+
+
+def _rewrite_qualtrics(folder: Path, edit) -> None:
+    path, lines = _qualtrics_lines(folder)
+    rows = list(csv.reader(io.StringIO("".join(lines))))
+    edit(rows)
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerows(rows)
+    path.write_text(buf.getvalue(), encoding="utf-8-sig")
+
+
+def test_problems_give_the_tools_response_id_and_a_repeated_one_is_refused(cb, tmp_path):
+    """A Qualtrics trial: messages gave the spreadsheet row only, and a ResponseId met twice (under two tokens: rows
+    of two exports merged) passed. Each message now names the response as the tool does, and a repeated one is a
+    ``duplicate_record`` at its second row; a « response id » that does not look like one is not repeated."""
+    folder = _tool_folder("qualtrics", tmp_path)
+
+    def edit(rows):
+        h = rows[0]
+        rows[4][h.index("Q1")] = "7"                                   # row 5: an unknown code
+        rows[5][h.index("ResponseId")] = rows[4][h.index("ResponseId")]  # row 6: the same response id as row 5
+
+    _rewrite_qualtrics(folder, edit)
+    with pytest.raises(SurveyValidationError) as exc:
+        ingest.ingest(folder, {"residents": _sample()}, cb, fmt="csv", tool="qualtrics", key=KEY)
+    by_rule = {p.rule: p for p in exc.value.problems}
+    assert set(by_rule) == {"unknown_code", "duplicate_record"}
+    assert str(by_rule["unknown_code"]).startswith(
+        f"{by_rule['unknown_code'].file}, row 5 (response R_3kTz9QwLp0aB1cD), column 'Q1', value '7'")
+    dup = by_rule["duplicate_record"]
+    assert (dup.row, dup.column) == (6, "ResponseId") and "same Qualtrics response id as row 5" in dup.message
+
+    folder = _tool_folder("qualtrics", tmp_path / "typed")
+    _rewrite_qualtrics(folder, lambda rows: (rows[4].__setitem__(rows[0].index("Q1"), "7"),
+                                             rows[4].__setitem__(rows[0].index("ResponseId"), "camille fixture")))
+    with pytest.raises(SurveyValidationError) as exc:
+        ingest.ingest(folder, {"residents": _sample()}, cb, fmt="csv", tool="qualtrics", key=KEY)
+    assert "row 5, column 'Q1'" in str(exc.value) and "camille" not in str(exc.value)
+
+
+def test_limesurvey_problems_give_its_response_number(cb, tmp_path):
+    folder = _tool_folder("limesurvey", tmp_path)
+    path = folder / "residents.csv"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('"A2","A3","A4","A02","02049","12"', '"A7","A3","A4","A02","02049","12"', 1),
+                    encoding="utf-8")
+    with pytest.raises(SurveyValidationError) as exc:
+        ingest.ingest(folder, {"residents": _sample()}, cb, fmt="csv", tool="limesurvey", key=KEY)
+    assert "row 2 (response 1), column 'SEXE'" in str(exc.value)

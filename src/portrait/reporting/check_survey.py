@@ -54,6 +54,7 @@ RULES_FR = {
     "column_case": "noms de colonnes en majuscules ou minuscules différentes",
     "missing_id": "identifiant (jeton) vide",
     "duplicate_id": "identifiant (jeton) en double",
+    "duplicate_record": "identifiant de réponse de l'outil en double sous deux jetons (lignes de deux exports fusionnées)",
     "not_in_sample": "identifiant (jeton) qui n'est pas une unité tirée",
     "missing_value": "cellule obligatoire vide",
     "decimal_comma": "virgule décimale dans une colonne numérique",
@@ -105,6 +106,7 @@ REMEDIES_FR = {
     "missing_id": "supprimer dans l'outil une réponse de test ou d'aperçu (elle n'a pas de jeton) ; si beaucoup de "
                   "réponses en manquent, exporter avec la colonne des jetons remplie (réponses non anonymisées)",
     "duplicate_id": "garder une seule réponse par jeton dans l'outil, puis exporter de nouveau",
+    "duplicate_record": "exporter de nouveau les réponses, en un seul fichier, sans en coller d'autres à la main",
     "not_in_sample": "vérifier que l'export est celui de cette enquête et que les jetons viennent des échantillons "
                      "tirés (étapes 01 et 02)",
     "missing_value": "compléter la cellule dans l'outil, ou exporter de nouveau",
@@ -320,6 +322,7 @@ def notebook(found: ingest.CheckResult, settings: dict) -> nbformat.NotebookNode
         listing = pd.DataFrame({
             "Fichier": shown["file"].map(lambda f: Path(str(f)).name),
             "Ligne": shown["row"].map(lambda r: "" if pd.isna(r) else fmt.number(r)),
+            **({"Réponse dans l'outil": shown["record"].fillna("")} if shown["record"].notna().any() else {}),
             "Colonne": shown["column"].fillna(""),
             "Valeur": [("" if pd.isna(v) or v == "" else str(v)) if pd.isna(ln) else f"texte de {int(ln)} caractères"
                        for v, ln in zip(shown["value"], shown["length"])],

@@ -34,6 +34,9 @@ EMAIL_REPLACEMENT = "[courriel supprimé]"
 SHOWN_VALUE = re.compile(r"[+-]?\d{1,8}(?:[.,]\d{1,6})?"
                          r"|\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?|\d{1,2}:\d{2}(?::\d{2})?"
                          r"|\d{5}-\d{4}|[A-Za-z0-9]{1,3}")
+# what a message may give as a survey tool's response id (Qualtrics « R_… », LimeSurvey's number); anything else is
+# left out, as it may be something a person typed
+SHOWN_RECORD = re.compile(r"R_[A-Za-z0-9]{6,24}|\d{1,9}")
 ROW_CONVENTION = ("rows are numbered as in a spreadsheet (header = row 1, first respondent = row 2); "
                   "SPSS files: case number")
 
@@ -52,6 +55,7 @@ class Problem:
     rule: str
     message: str
     length: int | None = None
+    record: str | None = None        # the survey tool's response id of the row (its ``record_id``)
 
     def __post_init__(self) -> None:
         # A value is shown only when it cannot be something a person wrote (SHOWN_VALUE); any other text — an
@@ -60,11 +64,13 @@ class Problem:
         if isinstance(self.value, str) and self.value and not SHOWN_VALUE.fullmatch(self.value):
             object.__setattr__(self, "length", len(self.value))
             object.__setattr__(self, "value", None)
+        if self.record is not None and not SHOWN_RECORD.fullmatch(str(self.record)):
+            object.__setattr__(self, "record", None)
 
     def __str__(self) -> str:
         where = [self.file]
         if self.row is not None:
-            where.append(f"row {self.row}")
+            where.append(f"row {self.row}" + (f" (response {self.record})" if self.record else ""))
         if self.column is not None:
             where.append(f"column {self.column!r}")
         if self.value is not None and self.value != "":
@@ -75,9 +81,10 @@ class Problem:
 
 
 def problems_table(problems: Iterable[Problem]) -> pd.DataFrame:
-    """Problems as a table (file, row, column, value or length of a text not shown, rule, message)."""
+    """Problems as a table (file, row, the tool's response id, column, value or length of a text not shown, rule,
+    message)."""
     return pd.DataFrame([p.__dict__ for p in problems],
-                        columns=["file", "row", "column", "value", "length", "rule", "message"])
+                        columns=["file", "row", "record", "column", "value", "length", "rule", "message"])
 
 
 def repeated(ids: pd.Series, rows: np.ndarray) -> list[tuple[int, int]]:
@@ -93,6 +100,33 @@ def repeated(ids: pd.Series, rows: np.ndarray) -> list[tuple[int, int]]:
         else:
             first[s.iloc[i]] = int(rows[i])
     return out
+
+
+def records_of(raw: RawTable, j: int | None, tool: str, keep: np.ndarray, problems: list[Problem],
+               token: int | None = None) -> dict[int, str]:
+    """Spreadsheet row → the survey tool's response id (its ``record_id``, column ``j`` of ``raw``), and a
+    ``duplicate_record`` problem for an id met twice among the responses kept under another ``token`` (a row
+    pasted twice, token and all, is the token's ``duplicate_id``)."""
+    if j is None:
+        return {}
+    ids = raw.cells[j].astype(str).str.strip().reset_index(drop=True)
+    tokens = dict(zip(raw.rows.tolist(), raw.cells[token].astype(str).str.strip())) if token is not None else {}
+    for i, first in repeated(ids[keep].reset_index(drop=True), raw.rows[keep]):
+        if tokens and tokens[int(raw.rows[keep][i])] == tokens[first]:
+            continue
+        problems.append(Problem(raw.file, int(raw.rows[keep][i]), raw.header[j], None, "duplicate_record",
+                                f"the same {tool} response id as row {first} under another token: rows of two exports "
+                                "merged? Export the responses once, in one file"))
+    return {int(r): v for r, v in zip(raw.rows, ids) if v}
+
+
+def with_records(problems: list[Problem], start: int, file: str, records: dict[int, str]) -> None:
+    """Give the problems of ``file`` from index ``start`` the survey tool's response id of their row (shown in
+    messages when it looks like one: :data:`SHOWN_RECORD`)."""
+    for k in range(start, len(problems)):
+        p = problems[k]
+        if records and p.file == file and p.row in records and p.record is None:
+            problems[k] = replace(p, record=records[p.row])
 
 
 #: Rules about a whole file or its columns: listed before the cells' problems they often explain (a column named
@@ -141,6 +175,7 @@ class RawTable:
     cells: pd.DataFrame            # one column per header position, str values
     rows: np.ndarray               # user-visible row number of each record
     value_labels: dict[str, dict[str, str]] = field(default_factory=dict)   # SPSS: column → code → label
+    records: dict[int, str] = field(default_factory=dict)   # row → the survey tool's response id (record_id)
 
 
 def _line_of(data: bytes, pos: int) -> int:

@@ -67,6 +67,8 @@ Rules (the ``rule`` field of each problem):
                               the responses export (a filtered export)
 ``missing_participant``       a survey tool's contact-status export without a row for every sampled
                               unit (a filtered or partial export)
+``duplicate_record``          a survey tool's response id (``record_id``: Qualtrics ``ResponseId``) on two
+                              rows under two tokens: rows of two exports merged
 ``unknown_status``            a survey tool's response status (Qualtrics ``Status``) that is neither a
                               response nor a preview, test or spam: never set aside unread
 ``missing_for_weighting``     a respondent without an answer the weighting needs (residents: sex and
@@ -487,7 +489,7 @@ def _read_survey(folder: Path, survey: str, sample: pd.DataFrame, codebook: Code
         notes.append(note)
         start = len(problems)
         answers = validate_export(native, survey, codebook, ids, problems, padded)
-        survey_tools.tool_problems(problems, start, raw.file, cmap, id_col)
+        survey_tools.tool_problems(problems, start, raw.file, cmap, id_col, native.records)
     dpath = status_file(folder, survey, lay)
     if not dpath.exists():       # without it, bounces, opt-outs and out-of-scope units would pass for silence
         problems.append(Problem(paths.relative(dpath), None, None, None, "missing_file",

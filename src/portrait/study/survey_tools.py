@@ -36,14 +36,14 @@ from ..pipeline.config import did_you_mean, read_yaml
 from ..pipeline.errors import ParameterError
 from .codebook import Codebook, Variable
 from .export_checks import NATIVE_EXTRA
-from .export_readers import Problem, RawTable
+from .export_readers import Problem, RawTable, records_of, with_records
 from .exports import DISPOSITION_COLUMN
 
 NATIVE = "native"
 DEFAULT_FILE = "config/survey_tools.yaml"
 TOKEN_CHARS = 15
 CODED_TYPES = ("single", "likert_1_5", "score_0_10")
-_KEYS = {"label", "sources", "formats", "csv", "id", "complete", "keep_rows", "codes", "multi", "questions",
+_KEYS = {"label", "sources", "formats", "csv", "id", "record_id", "complete", "keep_rows", "codes", "multi", "questions",
          "technical", "personal", "dispositions", "invitations"}
 
 
@@ -87,6 +87,7 @@ class ToolLayout:
     personal: tuple[str, ...]
     dispositions: Dispositions
     invitation_columns: dict[str, str]
+    record_id: str | None = None                 # the tool's response id, named in problem messages
 
     def looks_like_response(self, header: list[str], record: list[str]) -> bool:
         """Whether a row of a CSV export is a response (its ``keep_rows`` column holds a response status),
@@ -202,7 +203,8 @@ def _parse(name: str, spec: Any, where: str) -> ToolLayout:
             technical=tuple(map(str, d.get("technical", ()))),
             values={str(k): tuple("" if x is None else str(x) for x in v) for k, v in d.get("values", {}).items()},
             rules=rules, answered=_answered(d.get("answered"), name, where)),
-        invitation_columns={str(k): str(v) for k, v in spec.get("invitations", {}).get("columns", {}).items()})
+        invitation_columns={str(k): str(v) for k, v in spec.get("invitations", {}).get("columns", {}).items()},
+        record_id=str(spec["record_id"]) if spec.get("record_id") else None)
 
 
 # ============================================================================ tokens
@@ -250,6 +252,7 @@ def from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: ToolLayout, t
     personal are kept under their own name: the native checks report them as ``extra_column``.
     """
     note = ReadNote(raw.file, lay.name)
+    start = len(problems)
     cmap = lay.column_map(codebook, survey)
     to_native = {t: n for n, t in cmap.items()}
     pos = {}
@@ -269,6 +272,7 @@ def from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: ToolLayout, t
         keep = genuine
     rows = raw.rows[keep]
     cells = raw.cells.loc[keep].reset_index(drop=True)
+    records = records_of(raw, pos.get(lay.record_id or ""), lay.label, keep, problems, pos.get(lay.id))
     note.rows = int(keep.sum())
     cvars = codebook.column_variables(survey)
     # a question column whose name differs from the layout's only by case (« Sexe », or the codebook's « sexe »,
@@ -322,7 +326,8 @@ def from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: ToolLayout, t
         if native in cvars and cvars[native].type in CODED_TYPES:
             back = lay.code_map(cvars[native], codebook)
             labels[native] = {back[k]: lab for k, lab in codes.items() if k in back}
-    return RawTable(raw.file, raw.fmt, header, table, rows, labels), note, cmap
+    with_records(problems, start, raw.file, records)
+    return RawTable(raw.file, raw.fmt, header, table, rows, labels, records), note, cmap
 
 
 def _ids_of_tokens(tokens: pd.Series, tokens_to_ids: Mapping[str, str], rows: np.ndarray, file: str,
@@ -383,7 +388,7 @@ def _multi_blank(v: Variable, header: list[str], columns: list[pd.Series]) -> No
 
 
 def tool_problems(problems: list[Problem], start: int, file: str, native_to_tool: Mapping[str, str],
-                  id_column: str | None = None) -> None:
+                  id_column: str | None = None, records: Mapping[int, str] | None = None) -> None:
     """Rename, in the problems of ``file`` from index ``start``, native column names to the tool's; an unknown
     column close to a missing one (« IMG_SQ003 » for « IMG[SQ003] ») is told which. A duplicated ``id_column``
     loses its value: that is the sampled unit's own identifier, which the tool's file does not hold (it holds a
@@ -410,6 +415,7 @@ def tool_problems(problems: list[Problem], start: int, file: str, native_to_tool
         if p.rule == "extra_column":
             hint = did_you_mean([p.column], missing) if missing else ""
             problems[k] = dataclasses.replace(p, message=p.message.replace(NATIVE_EXTRA, TOOL_EXTRA) + hint)
+    with_records(problems, start, file, records or {})
 
 
 #: A tool layout's advice on a column the codebook does not know (the native layout's is ``NATIVE_EXTRA``): a column
