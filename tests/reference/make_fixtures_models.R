@@ -134,3 +134,31 @@ ci[[length(ci) + 1]] <- rbind(
   cmp(paste0("strat_awards_by_", b$stype), "logit_high", b$ci_u, bcall))
 write.csv(do.call(rbind, ci), file.path(out, "ciprop.csv"), row.names = FALSE)
 cat("wrote", file.path(out, "ciprop.csv"), "\n")
+
+# Two-way interactions in svyglm (numeric × factor, factor × factor; gaussian and logistic; JK1) and
+# regTermTest of an interaction term.
+ia <- list(
+  gauss_num_fac = list(svyglm(api00 ~ stype * ell + meals, dclus1),
+                       "svyglm(api00 ~ stype * ell + meals, dclus1)", ~stype:ell),
+  gauss_fac_fac = list(svyglm(api00 ~ stype * awards, dstrat),
+                       "svyglm(api00 ~ stype * awards, dstrat)", ~stype:awards),
+  logit_num_fac = list(svyglm(I(sch.wide == "Yes") ~ meals * stype, dstrat, family = quasibinomial(), control = ctl),
+                       "svyglm(I(sch.wide=='Yes') ~ meals * stype, dstrat, family=quasibinomial())", ~meals:stype),
+  fac3_fac3 = list(svyglm(api00 ~ stype * mealcat,
+                          update(dstrat, mealcat = cut(meals, c(-1, 33, 66, 101), labels = c("low", "mid", "high")))),
+                   "svyglm(api00 ~ stype * mealcat, update(dstrat, mealcat = cut(meals, c(-1, 33, 66, 101))))", ~stype:mealcat),
+  jk1_num_num = list(svyglm(api00 ~ ell * meals, rclus1),
+                     "svyglm(api00 ~ ell * meals, as.svrepdesign(dclus1, type='JK1'))", ~ell:meals))
+irows <- list()
+for (name in names(ia)) {
+  g <- ia[[name]][[1]]; call <- ia[[name]][[2]]
+  rt <- regTermTest(g, ia[[name]][[3]])
+  irows[[length(irows) + 1]] <- rbind(
+    cmp(name, paste0("coef_", names(coef(g))), coef(g), paste0("coef(", call, ")")),
+    cmp(name, paste0("se_", names(coef(g))), SE(g), paste0("SE(", call, ")")),
+    cmp(name, "wald_F", rt$Ftest, paste0("regTermTest(", call, ", ", deparse(ia[[name]][[3]]), ")$Ftest")),
+    cmp(name, "wald_df", rt$df, "regTermTest(...)$df"), cmp(name, "wald_ddf", rt$ddf, "regTermTest(...)$ddf"),
+    cmp(name, "wald_p", rt$p, "regTermTest(...)$p"))
+}
+write.csv(do.call(rbind, irows), file.path(out, "interactions.csv"), row.names = FALSE)
+cat("wrote", file.path(out, "interactions.csv"), "\n")

@@ -30,7 +30,8 @@ module                  what                                                    
 ``multiresponse``       :func:`multiple_response_test` (Bilder–Loughin, Rao–Scott    (``MRCV``)
                         second order) for « pick any » questions
 ``quantiles``           :func:`quantile` (Woodruff intervals)                       ``svyquantile``
-``regression``          :func:`svyglm` (gaussian, logistic, Poisson), :func:`svyolr` ``svyglm``, ``svyolr``
+``regression``          :func:`svyglm` (gaussian, logistic, Poisson), :func:`svyolr` ``svyglm``, ``svyolr``,
+                        (two-way interactions), :func:`model_matrix`               ``regTermTest``
 ``sampling``            :func:`inclusion_probabilities`, :func:`systematic_pps`,    (``sampling``)
                         :func:`stratified_srswor`, :func:`allocate`
 ======================  ==========================================================  ==================
@@ -69,7 +70,8 @@ if TYPE_CHECKING:                     # for type checkers and IDEs; at run time 
     from .errors import CalibrationError, ConvergenceError, ParameterError, SamplingError, SurveyError
     from .estimation import mean, proportion, proportion_interval, total
     from .files import design_table, first_replicates, read_design, read_metadata, with_replicate_weights, write_design
-    from .inference import (Difference, RaoScott, domain_degf, welch_df, mean_difference, model_matrix,
+    from .regression import model_matrix
+    from .inference import (Difference, RaoScott, domain_degf, welch_df, mean_difference,
                             rao_scott, stack, subset, update)
     from .ranks import RankTest, rank_test
     from .design import LONELY
@@ -119,7 +121,7 @@ _EXPORTS = {
     "domain_degf": ("inference", "domain_degf"),
     "welch_df": ("inference", "welch_df"),
     "mean_difference": ("inference", "mean_difference"),
-    "model_matrix": ("inference", "model_matrix"),
+    "model_matrix": ("regression", "model_matrix"),
     "rank_test": ("ranks", "rank_test"),
     "rao_scott": ("inference", "rao_scott"),
     "stack": ("inference", "stack"),

@@ -32,51 +32,6 @@ from .replicates import replicate_variance
 # ============================================================================ helpers
 
 
-def model_matrix(data: pd.DataFrame, terms: str | Sequence[str], intercept: bool = True,
-                 rows: np.ndarray | None = None) -> pd.DataFrame:
-    """Build a treatment-coded model matrix (reference = first level), column names as R writes them.
-
-    Numeric (non-boolean, non-categorical) terms enter as they are; other terms get one indicator per
-    level but the first (a categorical column's categories, otherwise the sorted distinct values),
-    named ``<term><level>`` as R's ``model.matrix``. Missing values give zero indicators or NaN. With
-    ``rows`` (a boolean mask: the units the model uses), a level no used unit holds is dropped first, as
-    R's model frame drops unused levels: an unused first category does not stay the reference of a matrix
-    whose indicators then sum to the intercept.
-
-    Parameters
-    ----------
-    data : pandas.DataFrame
-        The data.
-    terms : str or sequence of str
-        Column name(s), in order (no interactions).
-    intercept : bool, default True
-        Put an ``(Intercept)`` column of ones first.
-    rows : numpy.ndarray of bool, optional
-        The units the model uses; levels held by none of them are dropped.
-
-    Returns
-    -------
-    pandas.DataFrame
-        The model matrix, with the index of ``data``.
-    """
-    cols = {}
-    if intercept:
-        cols["(Intercept)"] = np.ones(len(data))
-    for t in [terms] if isinstance(terms, str) else terms:
-        s = data[t]
-        if pd.api.types.is_numeric_dtype(s) and not isinstance(s.dtype, pd.CategoricalDtype) \
-                and not pd.api.types.is_bool_dtype(s):
-            cols[t] = s.to_numpy(dtype=float)
-        else:
-            levels = list(s.cat.categories) if isinstance(s.dtype, pd.CategoricalDtype) else sorted(s.dropna().unique())
-            if rows is not None:
-                held = set(s[np.asarray(rows, dtype=bool)].dropna().unique())
-                levels = [lv for lv in levels if lv in held]
-            for lv in levels[1:]:
-                cols[f"{t}{lv}"] = (s == lv).to_numpy(dtype=float)
-    return pd.DataFrame(cols, index=data.index)
-
-
 def _vcov(design: Design, U: np.ndarray) -> np.ndarray:
     """Linearised covariance of totals of the influence values ``w U`` (with calibration residuals)."""
     return linearised_variance(design, residualise(design, U))

@@ -14,7 +14,7 @@ Lumley, T. (2010). *Complex Surveys*, chapters 5 and 6.
 """
 
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
@@ -23,11 +23,103 @@ from scipy import optimize, sparse, special, stats
 
 from .design import Design
 from .errors import ConvergenceError, ParameterError, check_finite, check_variance
-from .inference import _vcov, domain_degf, model_matrix
+from .inference import _vcov, domain_degf
 from .replicates import replicate_variance
 
 
 # ============================================================================ regression
+
+
+def model_matrix(data: pd.DataFrame, terms: str | Sequence[str], intercept: bool = True,
+                 rows: np.ndarray | None = None) -> pd.DataFrame:
+    """Build a treatment-coded model matrix (reference = first level), column names as R writes them.
+
+    Numeric (non-boolean, non-categorical) terms enter as they are; other terms get one indicator per
+    level but the first (a categorical column's categories, otherwise the sorted distinct values),
+    named ``<term><level>`` as R's ``model.matrix``. A two-way interaction ``"a:b"`` is the products of
+    ``a``'s and ``b``'s columns (``a``'s varying fastest, named ``<a column>:<b column>``); ``"a*b"`` is
+    ``a``, ``b`` and ``a:b``. As in R's formulas, main effects come first, then interactions; an
+    interaction needs its two main effects in the model (R codes it otherwise). The matrix's
+    ``attrs["terms"]`` maps each term to its columns (for :meth:`Fit.wald`). Missing values give zero indicators or NaN. With
+    ``rows`` (a boolean mask: the units the model uses), a level no used unit holds is dropped first, as
+    R's model frame drops unused levels: an unused first category does not stay the reference of a matrix
+    whose indicators then sum to the intercept.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The data.
+    terms : str or sequence of str
+        Column name(s), in order, and two-way interactions (``"a:b"``, or ``"a*b"`` for both main
+        effects and their interaction).
+    intercept : bool, default True
+        Put an ``(Intercept)`` column of ones first.
+    rows : numpy.ndarray of bool, optional
+        The units the model uses; levels held by none of them are dropped.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The model matrix, with the index of ``data``.
+
+    Raises
+    ------
+    ParameterError
+        If an interaction is not two-way or lacks one of its main effects.
+    """
+    mains, pairs = expand_terms(terms)
+    cols = {}
+    if intercept:
+        cols["(Intercept)"] = np.ones(len(data))
+    of_term: dict[str, list[str]] = {}
+    for t in mains:
+        before = set(cols)
+        s = data[t]
+        if pd.api.types.is_numeric_dtype(s) and not isinstance(s.dtype, pd.CategoricalDtype) \
+                and not pd.api.types.is_bool_dtype(s):
+            cols[t] = s.to_numpy(dtype=float)
+        else:
+            levels = list(s.cat.categories) if isinstance(s.dtype, pd.CategoricalDtype) else sorted(s.dropna().unique())
+            if rows is not None:
+                held = set(s[np.asarray(rows, dtype=bool)].dropna().unique())
+                levels = [lv for lv in levels if lv in held]
+            for lv in levels[1:]:
+                cols[f"{t}{lv}"] = (s == lv).to_numpy(dtype=float)
+        of_term[t] = [c for c in cols if c not in before]
+    for a, b in pairs:
+        of_term[f"{a}:{b}"] = []
+        for cb in of_term[b]:
+            for ca in of_term[a]:
+                cols[f"{ca}:{cb}"] = cols[ca] * cols[cb]
+                of_term[f"{a}:{b}"].append(f"{ca}:{cb}")
+    out = pd.DataFrame(cols, index=data.index)
+    out.attrs["terms"] = of_term
+    return out
+
+
+def expand_terms(terms: str | Sequence[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """A model's terms as R orders them: the main effects (in order of appearance), then the two-way
+    interactions; ``"a*b"`` gives ``a``, ``b`` and ``a:b``. Raises a :class:`ParameterError` for an interaction of
+    more than two terms or one without both its main effects."""
+    mains: list[str] = []
+    pairs: list[tuple[str, str]] = []
+    for t in [terms] if isinstance(terms, str) else list(terms):
+        parts = [p.strip() for p in t.replace("*", ":").split(":")]
+        if len(parts) > 2:
+            raise ParameterError(f"term {t!r}: only two-way interactions are supported")
+        if len(parts) == 2 and "*" in t:
+            mains += [p for p in parts if p not in mains]
+        if len(parts) == 1 and parts[0] not in mains:
+            mains.append(parts[0])
+        if len(parts) == 2 and tuple(parts) not in pairs:
+            pairs.append((parts[0], parts[1]))
+    for a, b in pairs:
+        if a not in mains or b not in mains:
+            raise ParameterError(f"interaction '{a}:{b}' needs its main effects {a!r} and {b!r} in the model "
+                                 f"(write '{a}*{b}')")
+    return mains, pairs
+
+
 
 
 @dataclass(frozen=True)
@@ -35,8 +127,8 @@ class Fit:
     """Hold the coefficients of a survey-weighted model with their covariance and residual df.
 
     Returned by :func:`svyglm` and :func:`svyolr`. ``table(level)`` gives the coefficient table
-    (estimate, se, t, p, confidence interval); ``wald(prefix)`` the Wald F test that every
-    coefficient whose name starts with ``prefix`` is 0 (R ``regTermTest``).
+    (estimate, se, t, p, confidence interval); ``wald(term)`` the Wald F test that every coefficient
+    of a term is 0 (R ``regTermTest``).
 
     Attributes
     ----------
@@ -50,6 +142,9 @@ class Fit:
         Residual degrees of freedom used for t and F tests.
     variance : str
         ``"linearisation"`` or ``"replicates"``.
+    terms : dict
+        Each term of the model (``"stype"``, ``"stype:ell"``) → the names of its coefficients, which
+        :meth:`wald` tests together.
     se : numpy.ndarray
         Standard errors, the square roots of the diagonal of ``vcov`` (a property).
     """
@@ -59,6 +154,7 @@ class Fit:
     vcov: np.ndarray
     df: int
     variance: str
+    terms: dict = field(default_factory=dict)      # term → its coefficients' names (model_matrix's)
 
     @property
     def se(self) -> np.ndarray:
@@ -72,8 +168,10 @@ class Fit:
                              "ci_low": self.coef - q * self.se, "ci_high": self.coef + q * self.se})
 
     def wald(self, prefix: str) -> tuple[float, int, int, float]:
-        """Wald F test that every coefficient whose name starts with ``prefix`` is 0 (R ``regTermTest``)."""
-        idx = [i for i, n in enumerate(self.names) if n.startswith(prefix)]
+        """Wald F test that every coefficient of the term ``prefix`` (``"stype"``, ``"stype:ell"``) is 0 (R
+        ``regTermTest``); a name that is not a term tests the coefficients whose names start with it."""
+        term = self.terms.get(prefix)
+        idx = [i for i, n in enumerate(self.names) if (n in term if term else n.startswith(prefix))]
         if not idx:
             raise ParameterError(f"no coefficient named {prefix}…")
         b = self.coef[idx]
@@ -162,7 +260,8 @@ def svyglm(design: Design, y: str, terms: str | Sequence[str], variance: str = "
     terms : str or sequence of str
         Explanatory column(s), treatment-coded by :func:`model_matrix`, with an intercept. A numeric
         column enters as one slope: give a coded answer (sex, age group) as a categorical column
-        (``astype("category")``) to get one coefficient per level.
+        (``astype("category")``) to get one coefficient per level. Two-way interactions as in R:
+        ``"a*b"`` (``a``, ``b`` and ``a:b``), or ``"a:b"`` beside both main effects.
     variance : {"linearisation", "replicates"}, default "linearisation"
         ``linearisation`` (sandwich: ``A⁻¹ V(Σ w x (y − μ)) A⁻¹``, Binder 1983) or ``replicates``
         (the model refitted on every replicate's weights).
@@ -179,7 +278,8 @@ def svyglm(design: Design, y: str, terms: str | Sequence[str], variance: str = "
     Raises
     ------
     ParameterError
-        If ``family`` is unknown, ``y`` is out of range for it, or ``y`` or a term has infinite values.
+        If ``family`` is unknown, ``y`` is out of range for it, ``y`` or a term has infinite values, or an
+        interaction is not two-way or lacks a main effect.
     ConvergenceError
         If the Newton iterations of a non-gaussian family do not converge (separation, or a level
         without any event).
@@ -199,7 +299,7 @@ def svyglm(design: Design, y: str, terms: str | Sequence[str], variance: str = "
     if family not in FAMILIES:
         raise ParameterError(f"family must be one of {', '.join(FAMILIES)}, got {family!r}")
     terms = [terms] if isinstance(terms, str) else list(terms)
-    ok = _complete(design, [y, *terms])
+    ok = _complete(design, [y, *expand_terms(terms)[0]])
     used = ok & (design.weights > 0)
     Xdf = model_matrix(design.data, terms, rows=used)
     X = Xdf.to_numpy()
@@ -233,7 +333,7 @@ def svyglm(design: Design, y: str, terms: str | Sequence[str], variance: str = "
             th = np.array([_glm_fit(X0, y0, R[:, r], family, start=beta)[0] for r in range(R.shape[1])])
         V = replicate_variance(beta, th, design.replicate_scale, design.replicate_rscales, design.replicate_mse,
                                design.replicate_blocks)
-    return Fit(names=names, coef=beta, vcov=V, df=df, variance=variance)
+    return Fit(names=names, coef=beta, vcov=V, df=df, variance=variance, terms=Xdf.attrs["terms"])
 
 
 def _newton_batch(derivs_batch, W: np.ndarray, start: np.ndarray, p: int, tol: float = 1e-10,
@@ -302,7 +402,8 @@ def svyolr(design: Design, y: str, terms: str | Sequence[str], variance: str = "
     Raises
     ------
     ParameterError
-        If the response has fewer than 3 levels, or a term has infinite values.
+        If the response has fewer than 3 levels, a term has infinite values, or an interaction is not two-way
+        or lacks a main effect.
 
     References
     ----------
@@ -315,7 +416,7 @@ def svyolr(design: Design, y: str, terms: str | Sequence[str], variance: str = "
     check_variance(variance)
     # Long on purpose: one fit whose likelihood, scores, start values, Hessian and Newton solve share the units' data.
     terms = [terms] if isinstance(terms, str) else list(terms)
-    ok = _complete(design, [y, *terms])
+    ok = _complete(design, [y, *expand_terms(terms)[0]])
     col = design.data[y]
     if levels is None:
         levels = list(col.cat.categories) if isinstance(col.dtype, pd.CategoricalDtype) else sorted(col.dropna().unique())
@@ -490,4 +591,4 @@ def svyolr(design: Design, y: str, terms: str | Sequence[str], variance: str = "
         V = replicate_variance(est, th, design.replicate_scale, design.replicate_rscales,
                                design.replicate_mse, design.replicate_blocks)
     return Fit(names=names, coef=est, vcov=V, df=domain_degf(design, np.isin(np.arange(n_all), sel)) - p,
-               variance=variance)
+               variance=variance, terms=Xdf.attrs["terms"])
