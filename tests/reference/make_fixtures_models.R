@@ -160,5 +160,10 @@ for (name in names(ia)) {
     cmp(name, "wald_df", rt$df, "regTermTest(...)$df"), cmp(name, "wald_ddf", rt$ddf, "regTermTest(...)$ddf"),
     cmp(name, "wald_p", rt$p, "regTermTest(...)$p"))
 }
+dclus1o <- update(dclus1, mealcat = cut(meals, c(0, 25, 50, 75, 100)))
+o <- svyolr(mealcat ~ mobility * stype, dclus1o, control = list(reltol = 1e-14, maxit = 10000))   # optim to the optimum
+irows[[length(irows) + 1]] <- rbind(
+  cmp("olr_num_fac", paste0("coef_", names(coef(o))), coef(o), "coef(svyolr(mealcat ~ mobility * stype, dclus1, control = list(reltol = 1e-14)))"),
+  cmp("olr_num_fac", paste0("se_", names(coef(o))), SE(o), "SE(svyolr(mealcat ~ mobility * stype, dclus1, control = list(reltol = 1e-14)))"))
 write.csv(do.call(rbind, irows), file.path(out, "interactions.csv"), row.names = FALSE)
 cat("wrote", file.path(out, "interactions.csv"), "\n")
