@@ -120,6 +120,10 @@ def test_recipe_parameters_are_checked_once_with_named_errors():
             recipes.ResidentRecipe.from_params({**RESIDENT, **bad})
     with pytest.raises(ParameterError, match="tourism_margins"):
         recipes.VisitorRecipe.from_params({**VISITOR, "calibration_target": "tourism", "tourism_margins": None})
+    # a misspelt key inside tourism_margins was ignored (trial D)
+    with pytest.raises(ParameterError, match=r"unknown keys \['foreign_share_sourse'\] — did you mean 'foreign_share_source'"):
+        recipes.VisitorRecipe.from_params({**VISITOR, "tourism_margins": {**VISITOR["tourism_margins"],
+                                                                          "foreign_share_sourse": "x"}})
     # an analyst wrote 3e0, which YAML 1.1 reads as text: the message says why it is refused
     with pytest.raises(ParameterError, match="read as text: in YAML write 3.0, not 3e0"):
         recipes.ResidentRecipe.from_params({**RESIDENT, "calibration_bounds": [0.3, "3e0"]})
@@ -311,3 +315,22 @@ def test_sparse_margin_levels_are_merged(visitor_inputs):
     assert notes and counts.idxmin() in notes[0]
     (big,), = merged["source_type"]
     assert merged["source_type"][(big,)] == f"{big} + {counts.idxmin()}"
+
+
+def test_adjusted_models_take_the_replicates_each_file_has():
+    """A trial set 04's replicates to 100 (06 then asked for 200 and stopped) and another chose JKn (which cannot be
+    thinned): the models now take min(asked, held) bootstrap replicates, or every jackknife replicate, and say so."""
+    from portrait.reporting import comparison_text
+
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"y": rng.normal(size=60), "s": np.repeat(["a", "b", "c"], 20), "psu": np.arange(60), "w": 2.0})
+    base = survey.Design.from_frame(df, weights="w", strata="s", psu="psu")
+    boot = {n: survey.with_replicates(base, "bootstrap", replicates=n, rng=np.random.default_rng(n)) for n in (50, 300)}
+    jk = survey.with_replicates(base, "jkn")
+    designs, used = recipes.model_designs({"residents": boot[50], "visitors": boot[300]}, 200)
+    assert [d.replicate_weights().shape[1] for d in designs.values()] == [50, 200]
+    assert used == {"residents": ("bootstrap", 50), "visitors": ("bootstrap", 200)}
+    designs, used = recipes.model_designs({"residents": jk, "visitors": boot[300]}, 200)
+    assert designs["residents"] is jk and used["residents"] == ("jkn", 60)
+    assert comparison_text.model_replicates_text(used) == ("habitants : 60 répliques jackknife JKn (stratifié) ; "
+                                                           "clients du territoire : 200 répliques bootstrap de Rao–Wu")

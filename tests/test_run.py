@@ -12,8 +12,8 @@ from portrait.pipeline import parameters, paths, run
 from portrait.pipeline.errors import ParameterError
 
 
-def _notebook(tmp_path, body: str, name: str = "99_probe.ipynb"):
-    params = new_code_cell("seed = 1\ndepartments = ['59']\nlabel = 'x'", metadata={"tags": ["parameters"]})
+def _notebook(tmp_path, body: str, name: str = "99_probe.ipynb", extra: str = ""):
+    params = new_code_cell("seed = 1\ndepartments = ['59']\nlabel = 'x'\n" + extra, metadata={"tags": ["parameters"]})
     nb = new_notebook(cells=[new_markdown_cell("# Sonde"), params, new_code_cell(body)],
                       metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
     path = tmp_path / name
@@ -268,6 +268,19 @@ def test_a_typo_in_the_study_file_is_an_error(tmp_path, config_dir):
     (config_dir / "study.yaml").write_text("seed: 42\nsourse: real\n")
     with pytest.raises(ParameterError, match=r"study.yaml sets \['sourse'\], which no notebook of the chain declares"
                                              r" — did you mean 'source'\?"):
+        run.resolve_parameters(nb)
+    (config_dir / "study.yaml").write_text("seed: 42\nsed: 1\n")
+    with pytest.raises(ParameterError) as e:          # with a guess, not the ~120 names every notebook declares
+        run.resolve_parameters(nb)
+    assert "did you mean 'seed'?" in str(e.value) and "declared:" not in str(e.value)
+
+
+def test_an_input_file_named_wrong_is_said_with_its_key_before_the_stage_runs(tmp_path, config_dir):
+    """A trial set model_file to a misspelt path: the stage started, and the error named the path but not the key."""
+    nb = _notebook(tmp_path, "pass", extra="model_file = 'config/fieldwork_model.yaml'\n")
+    (config_dir / "99_probe.yaml").write_text("model_file: config/fieldwork_modl.yaml\n")
+    with pytest.raises(ParameterError, match=r"config/99_probe.yaml sets model_file: config/fieldwork_modl.yaml, "
+                                             r"which does not exist"):
         run.resolve_parameters(nb)
 
 
@@ -646,3 +659,21 @@ def test_a_rehearsal_with_simulated_partner_files_says_so_on_each_report_about_t
     page = render.render(tmp_path / "07_synthesis.ipynb", tmp_path / "07.html").read_text(encoding="utf-8")
     assert "Fichiers de partenaires simulés" in page
     assert "partenaires" not in render.banner(executed("07_synthesis", source="simulated"), "synthetic")
+
+
+def test_a_report_rendered_after_the_failure_loses_its_stale_mark(tmp_path):
+    """A trial: 06 failed, 08 (which does not read 06) ran on under --keep-going and rendered, yet the index still
+    called 08 « périmé : antérieur à l'échec ». Rendering a report now removes its own mark, and only its own."""
+    from portrait.reporting import report
+
+    nbs = sorted(paths.NOTEBOOKS.glob("*.ipynb"))
+    index = tmp_path / "index.html"
+    index.write_text(report.index_html(nbs, ("Comparaison", {"06_comparison", "07_synthesis", "08_validation"})),
+                     encoding="utf-8")
+    assert index.read_text(encoding="utf-8").count("antérieur à l’échec") == 3
+    assert report.refreshed(index, "08_validation") and not report.refreshed(index, "08_validation")
+    page = index.read_text(encoding="utf-8")
+    assert page.count("antérieur à l’échec") == 2
+    entry = page[page.index('<li><a href="08_validation.html">'):]
+    assert "antérieur à l’échec" not in entry[:entry.index("</li>")]
+    assert not report.refreshed(tmp_path / "absent.html", "08_validation")

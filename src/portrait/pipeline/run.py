@@ -46,6 +46,10 @@ def _inspect(notebook: str, mtime_ns: int) -> dict[str, Any]:
     return papermill.inspect_notebook(notebook)    # read once per run: resolving and the checksums both need it
 
 
+#: parameters naming a file the stage reads, which must exist (the study's key file is created on first use)
+INPUT_FILES = frozenset({"codebook_file", "model_file", "tools_file"})
+
+
 def resolve_parameters(notebook: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """The parameters the runner injects into ``notebook``."""
     declared = declared_parameters(notebook)
@@ -62,9 +66,10 @@ def resolve_parameters(notebook: Path, overrides: dict[str, Any] | None = None) 
     known = study_names()
     unknown = sorted(set(study) - known)
     if unknown:
+        hint = config.did_you_mean(unknown, known)
         raise ParameterError(f"config/{config.STUDY_FILE} sets {unknown}, which no notebook of the chain declares"
-                             f"{config.did_you_mean(unknown, known)} (declared: {sorted(known)}); a typo there would "
-                             "silently keep the default")
+                             + (hint if hint else f" (declared: {sorted(known)})")
+                             + "; a typo there would silently keep the default")
     merged = {k: v for k, v in study.items() if k in declared}
     merged.update(own)
     for k, v in (overrides or {}).items():
@@ -72,6 +77,11 @@ def resolve_parameters(notebook: Path, overrides: dict[str, Any] | None = None) 
             raise ParameterError(f"-p {k}: {paths.relative(notebook)} declares no parameter {k!r}"
                                  f"{config.did_you_mean([k], declared)}")
         merged[k] = v
+    for k, v in merged.items():          # an input file named wrong: said before the stage starts, with its key
+        if k in INPUT_FILES and isinstance(v, str) and v and not paths.resolve(v).exists():
+            where = (f"-p {k}" if k in (overrides or {}) else paths.relative(own_file) if k in own
+                     else f"config/{config.STUDY_FILE}")
+            raise ParameterError(f"{where} sets {k}: {v}, which does not exist")
     return merged
 
 

@@ -202,3 +202,16 @@ def recovery_summary(check: pd.DataFrame) -> pd.DataFrame:
     g.index = g.index.map(RECOVERY_KINDS)
     g["couverture"] = fmt.round(g["couverture"] * 100, 1)
     return g
+
+
+def model_replicates_text(used: Mapping[str, tuple[str, int]]) -> str:
+    """« 200 répliques bootstrap de Rao–Wu par enquête », or each survey's own when they differ (fewer replicates
+    than asked, or a jackknife), from :func:`portrait.study.recipes.model_designs`."""
+    from .parameter_labels import value_text
+
+    def one(method: str, n: int) -> str:
+        return f"{fmt.count(n, 'réplique')} {value_text('replicate_method', method)}"
+
+    if len(set(used.values())) == 1:
+        return one(*next(iter(used.values()))) + " par enquête"
+    return " ; ".join(f"{compare.GROUP_LABELS.get(g, g).lower()} : {one(*mu)}" for g, mu in used.items())

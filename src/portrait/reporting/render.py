@@ -294,6 +294,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     skip_iri_grammar()
     out = render(args.executed, args.html, exclude_input=args.no_input)
+    from .report import refreshed
+
+    refreshed(out.parent / "index.html", Path(args.executed).stem)
     print(f"✓ {paths.relative(out)}")
     return 0
 

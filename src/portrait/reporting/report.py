@@ -106,8 +106,7 @@ def index_html(executed: list[Path], stale: tuple[str, set[str]] | None = None, 
     partners = next((p for _, nb in notebooks
                      if (p := nb.metadata.get("papermill", {}).get("parameters", {}).get("partners_source"))), None)
     for path, nb in notebooks:
-        old = (' <span class="stale">périmé : antérieur à l\'échec</span>'
-               if stale is not None and path.stem in stale[1] else "")
+        old = STALE_MARK if stale is not None and path.stem in stale[1] else ""
         params = nb.metadata.get("papermill", {}).get("parameters", {})
         badge = ("données simulées" if path.stem in SIMULATED_BY_DESIGN else
                  data_source(params, None if path.stem in RESIDENTS_ONLY else partners))
@@ -238,6 +237,25 @@ def mark_failure(notebook: Path, executed: list[Path], output: Path) -> list[str
     write_text(output, index_html(present, (title, set(stale)), note=note))
     shown = {p.stem for p in present}
     return [s for s in stale if s in shown]            # chain order (the index lists the synthesis first)
+
+
+STALE_MARK = ' <span class="stale">périmé : antérieur à l\'échec</span>'
+
+
+def refreshed(index: Path, stem: str) -> bool:
+    """A report rendered anew after another stage failed (``make --keep-going`` runs the stages beside the failed one):
+    its entry of the index loses the « périmé » mark written at the failure. False if it had none."""
+    if not index.exists():
+        return False
+    text = index.read_text(encoding="utf-8")
+    entry = f'<li><a href="{html.escape(stem)}.html">'
+    start = text.find(entry)
+    end = text.find("</li>", start)
+    marked = text.find(fmt.typeset_html(STALE_MARK), start, end) if start >= 0 else -1
+    if marked < 0:
+        return False
+    write_text(index, text[:marked] + text[marked + len(fmt.typeset_html(STALE_MARK)):])
+    return True
 
 
 def _scenarios_section() -> str:

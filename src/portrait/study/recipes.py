@@ -63,7 +63,7 @@ from .level_merging import merge_sparse_levels
 from .visitor_margins import (country_group, in_scope_margins,  # noqa: F401 - public here too
                               multiplicity_group, out_of_scope_sample, visitor_frame_margins,
                               visitor_tourism_margins)
-from ..pipeline.config import every_problem, problem, require
+from ..pipeline.config import did_you_mean, every_problem, problem, require
 from ..survey import Design
 from ..pipeline.errors import CalibrationError, ParameterError
 from ..survey import Margin
@@ -248,6 +248,10 @@ class VisitorRecipe(Recipe):
                 problem(f"parameter 'calibration_target' must be frame or tourism, got {target!r}")
             tm = params.get("tourism_margins")
             if tm is not None and require(params, "tourism_margins", dict) is not None:
+                extra = sorted(set(tm) - {"nights_year", "foreign_share", "foreign_share_source"})
+                if extra:
+                    problem(f"parameter 'tourism_margins' has unknown keys {extra}"
+                            + did_you_mean(extra, ["nights_year", "foreign_share", "foreign_share_source"]))
                 tm = {"nights_year": require(tm, "nights_year", int, where="tourism_margins"),
                       "foreign_share": require(tm, "foreign_share", float, minimum=0.0, maximum=1.0,
                                                where="tourism_margins"),
@@ -557,3 +561,15 @@ def steps_table(w: Weighted) -> pd.DataFrame:
                      "poids min": diag["poids min"], "poids max": diag["poids max"]})
         prev = d
     return pd.DataFrame(rows)
+
+
+def model_designs(designs: Mapping[str, Design], count: int) -> tuple[dict[str, Design], dict[str, tuple[str, int]]]:
+    """The designs the adjusted models refit on: each survey's first ``count`` bootstrap replicates, or all of its
+    replicates when it has fewer, or jackknife ones (which cannot be thinned: 04's and 05's ``replicate_method``).
+    Returns the designs and, per survey, the method and number of replicates used (for the report's caption)."""
+    out, used = {}, {}
+    for group, d in designs.items():
+        R = d.replicate_weights().shape[1]
+        out[group] = survey.first_replicates(d, count) if d.replicate_method == "bootstrap" and R > count else d
+        used[group] = (d.replicate_method or "replicates", min(R, count) if d.replicate_method == "bootstrap" else R)
+    return out, used
