@@ -423,6 +423,10 @@ def _newton(X: np.ndarray, d: np.ndarray, T: np.ndarray, method: str, L: float, 
             if np.all(np.isfinite(g_new)) and (rel_new < rel or method in ("linear",)):
                 break
             t /= 2
+        else:
+            # no step of 40 halvings lowers the misfit: the equations cannot be met more closely (a margin out
+            # of reach), and another iteration would repeat the same search; the caller judges the misfit left
+            break
         lam = lam + t * step
         g, dg, mis, rel = g_new, dg_new, mis_new, rel_new
     return g, lam, it, rel
