@@ -595,7 +595,9 @@ def test_an_analysts_report_shows_one_parameters_cell_when_make_changed_nothing(
     assert same.cells[1].source.startswith("# this run's parameters: these defaults, as `make` injected them\n")
     other = render.one_parameters_cell(_papermilled('seed = 1\nsource = "simulated"', 'seed = 2\nsource = "simulated"\nn = [1, 2]'))
     assert len(other.cells) == 4
-    assert other.cells[2].source.startswith("# this run's parameters (injected; they change n, seed of the defaults above)")
+    assert other.cells[2].source.startswith("# this run's parameters (injected; they change n, seed of the defaults above: "
+                                            "a scenario, `-p`, or config/ edited since `make params`)")
+    assert other.cells[1].source.startswith("# defaults of the notebook; this run changed some of them (next cell)")
 
 
 def test_a_round_still_in_the_field_is_said_on_every_report_from_its_answers():

@@ -202,8 +202,11 @@ def one_parameters_cell(nb):
         cells[own].source = "# this run's parameters: these defaults, as `make` injected them\n" + cells[own].source
         nb.cells = cells[:injected] + cells[injected + 1:]
     else:
+        cells[own].source = ("# defaults of the notebook; this run changed some of them (next cell)\n"
+                             + cells[own].source)
         cells[injected].source = (f"# this run's parameters (injected; they change {', '.join(changed)} of the "
-                                  "defaults above)\n" + cells[injected].source)
+                                  "defaults above: a scenario, `-p`, or config/ edited since `make params`)\n"
+                                  + cells[injected].source)
     return nb
 
 
