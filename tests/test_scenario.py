@@ -327,3 +327,37 @@ def test_the_runner_writes_changed_values_as_yaml_not_python():
     for value, text in ((None, "null"), ([0.5, 2.5], "[0.5, 2.5]"), ("logit", "logit"), (True, "true"),
                         ({"nights_year": 2017}, "{nights_year: 2017}")):
         assert scenario.as_yaml(value) == text and yaml.safe_load(text) == value
+
+
+def test_a_scenario_is_marked_out_of_date_when_a_study_stage_it_reuses_runs_again(tmp_path, monkeypatch):
+    """Trial D ran a scenario, then changed the study's seed: the index kept listing the scenario, whose 04–07 came
+    from the old seed while its links led to the study's new 01–05. A reused study stage upstream of a re-run one
+    that ran after the scenario's last build now marks it « périmé »; a later stage (08) does not."""
+    import os
+
+    monkeypatch.setattr(paths, "ROOT", tmp_path)
+    monkeypatch.setattr(paths, "EXECUTED", tmp_path / "build" / "executed")
+    base = tmp_path / "scenarios" / "essai"
+    (base / "build" / "stamps").mkdir(parents=True)
+    paths.EXECUTED.mkdir(parents=True)
+    mf = {"name": "essai", "title": "Essai", "command": "make scenario NAME=essai",
+          "stages": [{"stage": s, "rerun": s >= "04", "changes": {}} for s in
+                     ("01_resident_frame", "03_fieldwork", "04_resident_weighting", "06_comparison")]}
+    (base / "scenario.json").write_text(json.dumps(mf), encoding="utf-8")
+    (base / "build" / "stamps" / "06_comparison.sha256").write_text("x\n", encoding="utf-8")
+    for stem, age in (("01_resident_frame", 100), ("03_fieldwork", 100), ("08_validation", -100)):
+        p = paths.EXECUTED / f"{stem}.ipynb"
+        p.write_text("{}", encoding="utf-8")
+        os.utime(p, (p.stat().st_mtime - age, p.stat().st_mtime - age))
+    for p in [base / "scenario.json", base / "build" / "stamps" / "06_comparison.sha256"]:
+        os.utime(p, (p.stat().st_mtime - 50, p.stat().st_mtime - 50))
+    assert not report.outdated(mf)                        # 08 ran since: not an input of the scenario
+    os.utime(paths.EXECUTED / "03_fieldwork.ipynb")       # the study's 03 ran again
+    assert report.outdated(mf)
+    assert "périmé : l’étude a changé depuis" in fmt_typeset(report.index_items([mf]))
+
+
+def fmt_typeset(text: str) -> str:
+    from portrait.reporting import formatting as fmt
+
+    return fmt.typeset_html(text).replace("\u00a0", " ")

@@ -205,8 +205,10 @@ def index_items(manifests: list[dict[str, Any]]) -> str:
         changed = " ; ".join(f"{s['stage'][:2]} {parameter_labels.html_name(k)} = {parameter_labels.html_value(k, b)} "
                              f"(étude : {parameter_labels.html_value(k, a)})"
                              for s in mf["stages"] for k, (a, b) in s["changes"].items() if not _redirect(a, b))
+        old = (' <span class="stale">périmé : l\'étude a changé depuis ; le refaire par la même commande</span>'
+               if outdated(mf) else "")
         items.append(f'<li><a href="../scenarios/{html.escape(mf["name"])}/reports/index.html">'
-                     f'{html.escape(mf["title"])}</a>{badge} — '
+                     f'{html.escape(mf["title"])}</a>{old}{badge} — '
                      f'<code>{html.escape(mf.get("command") or "make scenario NAME=" + mf["name"])}</code>'
                      + (f'<br>{html.escape(mf["description"])}' if mf.get("description") else "")
                      + f'<br><span class="params">{changed} ; étapes refaites : '
@@ -214,6 +216,20 @@ def index_items(manifests: list[dict[str, Any]]) -> str:
     return ("<h2>Scénarios</h2>\n<p>Variantes de la chaîne (<code>make scenario</code>) : chacune a ses données, "
             "ses rapports et met ses estimations clés à côté de celles de l'étude. Un scénario est refait par la "
             "même commande après un changement de l'étude.</p>\n<ul>\n" + "\n".join(items) + "\n</ul>\n")
+
+
+def outdated(manifest: dict[str, Any]) -> bool:
+    """Whether a study stage the scenario reuses, upstream of one it re-ran, ran again after the scenario was last
+    built (its manifest and stage stamps): its reports then mix the study's new files with results of the old ones."""
+    base = paths.ROOT / "scenarios" / manifest["name"]
+    built = [p.stat().st_mtime for p in [base / "scenario.json", *(base / "build" / "stamps").glob("*.sha256")]
+             if p.exists()]
+    rerun = [s["stage"] for s in manifest["stages"] if s["rerun"]]
+    if not built or not rerun:
+        return False
+    reused = [paths.EXECUTED / f"{s['stage']}.ipynb" for s in manifest["stages"]
+              if not s["rerun"] and s["stage"] < max(rerun)]
+    return any(p.exists() and p.stat().st_mtime > max(built) for p in reused)
 
 
 def is_simulated() -> bool:
