@@ -56,9 +56,6 @@ REPORTS := $(NOTEBOOKS:%=reports/%.html)
 .PHONY: validate
 
 all: reports/index.html ## Run the whole chain and render the reports (creates .venv first if needed)
-	@out=$$($(PYTHON) -m portrait.pipeline.parameters check 2>&1) || { echo "$$out" | head -5 | sed 's/^/  note: /'; \
-	  echo "  note: make ran with config/'s values; run \`make params\` so that the notebooks' parameters cells, and \
-	JupyterLab, hold them too"; }
 
 help: ## List the targets
 	@if [ -t 1 ]; then b=$$'\033[1m'; e=$$'\033[0m'; else b=; e=; fi; \
@@ -168,6 +165,9 @@ reports/07_synthesis.html: $(EXEC)/07_synthesis.ipynb src/portrait/reporting/ren
 reports/index.html: $(REPORTS) $(STUDY) src/portrait/reporting/report.py src/portrait/reporting/scenarios.py \
   $(wildcard scenarios/*/scenario.json) $(ENV)
 	@$(INDEX)
+	@out=$$($(PYTHON) -m portrait.pipeline.parameters check 2>&1) || { echo "$$out" | head -5 | sed 's/^/  note: /'; \
+	  echo "  note: make ran with config/'s values; run \`make params\` so that the notebooks' parameters cells, and \
+	JupyterLab, hold them too"; }
 
 # ------------------------------------------------------------------------------- other targets
 # The whole chain is brought up to date first, so that no later `make` finds the published run out of date.
