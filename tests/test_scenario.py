@@ -335,7 +335,7 @@ def test_a_scenario_is_marked_out_of_date_when_a_study_stage_it_reuses_runs_agai
     that ran after the scenario's last build now marks it « périmé »; a later stage (08) does not."""
     import os
 
-    monkeypatch.setattr(paths, "ROOT", tmp_path)
+    monkeypatch.setattr(scenario, "ROOT", tmp_path / "scenarios")
     monkeypatch.setattr(paths, "EXECUTED", tmp_path / "build" / "executed")
     base = tmp_path / "scenarios" / "essai"
     (base / "build" / "stamps").mkdir(parents=True)

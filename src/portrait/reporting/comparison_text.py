@@ -13,6 +13,7 @@ import pandas as pd
 
 from ..study import compare
 from . import formatting as fmt
+from .parameter_labels import value_text
 
 #: The weightings of the sensitivity table as readers see them, keyed by the ``scenario`` value of
 #: ``comparison_sensitivity.csv`` (written by :func:`portrait.study.compare.sensitivity_scenarios`); a
@@ -207,8 +208,6 @@ def recovery_summary(check: pd.DataFrame) -> pd.DataFrame:
 def model_replicates_text(used: Mapping[str, tuple[str, int]]) -> str:
     """« 200 répliques bootstrap de Rao–Wu par enquête », or each survey's own when they differ (fewer replicates
     than asked, or a jackknife), from :func:`portrait.study.recipes.model_designs`."""
-    from .parameter_labels import value_text
-
     def one(method: str, n: int) -> str:
         return f"{fmt.count(n, 'réplique')} {value_text('replicate_method', method)}"
 

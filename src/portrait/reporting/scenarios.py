@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..pipeline import config, paths
+from ..pipeline import scenario as scenario_runs
 from . import formatting as fmt
 from . import parameter_labels
 
@@ -221,7 +222,7 @@ def index_items(manifests: list[dict[str, Any]]) -> str:
 def outdated(manifest: dict[str, Any]) -> bool:
     """Whether a study stage the scenario reuses, upstream of one it re-ran, ran again after the scenario was last
     built (its manifest and stage stamps): its reports then mix the study's new files with results of the old ones."""
-    base = paths.ROOT / "scenarios" / manifest["name"]
+    base = scenario_runs.folder(manifest["name"])
     built = [p.stat().st_mtime for p in [base / "scenario.json", *(base / "build" / "stamps").glob("*.sha256")]
              if p.exists()]
     rerun = [s["stage"] for s in manifest["stages"] if s["rerun"]]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 
 class SurveyError(ValueError):
     """Base class of the survey engine's errors.
@@ -76,8 +78,6 @@ def check_columns(data, **named: object) -> None:
 def check_finite(values, name: str) -> None:
     """``values`` (a numeric variable) must hold no ±inf: an infinite value would give an infinite estimate and a
     NaN standard error without a word. Missing values (NaN) are allowed; they are left out as a domain."""
-    import numpy as np
-
     bad = np.flatnonzero(np.isinf(np.asarray(values, dtype=float)))
     if bad.size:
         raise ParameterError(f"variable {name!r} has {bad.size} infinite value(s) (first at position {bad[0]}): "

@@ -85,6 +85,10 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
         ok = s.mask & ~np.isnan(s.y) & (w > 0)
         M[:, j] = ok
         Y[:, j] = np.where(ok, s.y, 0.0)
+    outside = (((Y < 0) | (Y > 1)) & M).any(axis=0) if interval != "wald" else np.zeros(q, dtype=bool)
+    if outside.any():
+        raise ParameterError(f"interval={interval!r} is for proportions, but {specs[int(np.argmax(outside))].variable!r} "
+                             "has values outside [0, 1]; use interval='wald'")
     is_mean = np.array([s.statistic == "mean" for s in specs])
     Wd = (w[:, None] * M).sum(axis=0)
     tot = (w[:, None] * Y).sum(axis=0)
@@ -117,11 +121,6 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
     if interval == "wald":
         low, high = theta - t * se, theta + t * se
     else:
-        for j, s in enumerate(specs):
-            y = Y[M[:, j], j]
-            if ((y < 0) | (y > 1)).any():
-                raise ParameterError(f"interval={interval!r} is for proportions, but {s.variable!r} has values "
-                                     "outside [0, 1]; use interval='wald'")
         low, high = proportion_interval(theta, se, df, n_used, level=level, method=interval, logit_se=logit_se)
     design_effect = np.full(q, np.nan)
     if deff:
