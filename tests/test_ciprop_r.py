@@ -80,6 +80,27 @@ def test_proportion_takes_the_interval_too(data):
     assert_allclose([a.ci_low, a.ci_high], [b.ci_low, b.ci_high], rtol=1e-12)
 
 
+@pytest.mark.parametrize("design,fixture", [("dclus1", "clus1_H"), ("rclus1", "jk1_H")])
+def test_one_call_gives_each_variable_its_interval(data, design, fixture):
+    """A mapping of intervals: each row equals svyciprop (logit, beta) or estimate ± t·se (Wald), linearised
+    and with JK1 replicates, as separate calls do (the reports estimate shares and means in one call)."""
+    d = data[design]
+    variance = "replicates" if design == "rclus1" else "linearisation"
+    e = survey.mean(d, ["api00", "H", "schwide_yes"], variance=variance,
+                    interval={"H": "logit", "schwide_yes": "beta"}).set_index("variable")
+    assert_allclose(e.loc["H", ["estimate", "se", "ci_low", "ci_high"]].to_numpy(float),
+                    [r(fixture, f"logit_{q}") for q in ("estimate", "se", "low", "high")],
+                    rtol=1e-6 if design == "rclus1" else 1e-8)
+    if design == "dclus1":
+        assert_allclose(e.loc["schwide_yes", ["ci_low", "ci_high"]].to_numpy(float),
+                        [r("clus1_schwide", f"beta_{q}") for q in ("low", "high")], rtol=1e-8)
+    row, t = e.loc["api00"], stats.t.ppf(0.975, e.loc["api00", "df"])
+    assert_allclose([row.ci_low, row.ci_high], [row.estimate - t * row.se, row.estimate + t * row.se], rtol=1e-12)
+    alone = survey.mean(d, "schwide_yes", variance=variance, interval="beta").iloc[0]
+    assert_allclose(e.loc["schwide_yes", ["ci_low", "ci_high"]].to_numpy(float), [alone.ci_low, alone.ci_high],
+                    rtol=1e-12)
+
+
 def test_bounds_stay_in_the_unit_interval_where_wald_does_not():
     """A rare proportion: the Wald interval crosses 0, logit and beta do not; Wald is p ± t·se (closed form)."""
     p, se, df, n = np.array([0.004]), np.array([0.003]), 30, 400
@@ -111,6 +132,12 @@ def test_misuse_is_refused(data):
         survey.mean(data["dclus1"], "H", interval="logistic")
     with pytest.raises(ParameterError, match="outside \\[0, 1\\]"):
         survey.mean(data["dclus1"], "api00", interval="logit")
+    with pytest.raises(ParameterError, match="outside \\[0, 1\\]"):
+        survey.mean(data["dclus1"], ["H", "api00"], interval={"api00": "logit"})
+    with pytest.raises(ParameterError, match="not among the variables"):
+        survey.mean(data["dclus1"], ["H"], interval={"h": "logit"})
+    with pytest.raises(ParameterError, match="interval='logistic'"):
+        survey.proportion(data["dclus1"], "stype", interval={"stype": "logistic"})
     with pytest.raises(ParameterError, match="level"):
         survey.proportion_interval([0.5], [0.1], 20, 50, level=95)
     with pytest.raises(ParameterError, match="proportions"):

@@ -41,12 +41,10 @@ SHARE_INTERVAL = "logit"
 def means(design, spec: pd.DataFrame, variance: str = "linearisation", level: float = 0.95) -> pd.DataFrame:
     """``portrait.survey.mean`` of every column of ``spec`` (in its order): shares with the logit interval,
     the other statistics with Student's."""
+    cols = list(spec["column"])
     share = spec["statistic"].isin(SHARES).to_numpy()
-    cols = spec["column"].to_numpy()
-    parts = [survey.mean(design, list(cols[rows]), variance=variance, level=level, interval=interval)
-             for rows, interval in ((share, SHARE_INTERVAL), (~share, "wald")) if rows.any()]
-    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    return out.set_index("variable", drop=False).loc[cols].reset_index(drop=True)
+    return survey.mean(design, cols, variance=variance, level=level,
+                       interval={c: SHARE_INTERVAL for c, s in zip(cols, share) if s})
 
 
 def derived(table: pd.DataFrame, cb: Codebook, survey: str, *, common_core: bool = True,

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -73,9 +73,9 @@ def _numeric(design: Design, variable: str) -> np.ndarray:
 
 
 def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
-             deff: bool = True, interval: str = "wald") -> pd.DataFrame:
+             deff: bool = True, interval: str | Mapping[str, str] = "wald") -> pd.DataFrame:
     check_variance(variance, level)
-    _check_interval(interval)
+    kinds = np.array([_interval_of(interval, s.variable) for s in specs], dtype=object)
     w = design.weights
     n_units = len(w)
     q = len(specs)
@@ -85,9 +85,11 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
         ok = s.mask & ~np.isnan(s.y) & (w > 0)
         M[:, j] = ok
         Y[:, j] = np.where(ok, s.y, 0.0)
-    outside = (((Y < 0) | (Y > 1)) & M).any(axis=0) if interval != "wald" else np.zeros(q, dtype=bool)
+    bounded = kinds != "wald"
+    outside = bounded & (((Y < 0) | (Y > 1)) & M).any(axis=0) if bounded.any() else bounded
     if outside.any():
-        raise ParameterError(f"interval={interval!r} is for proportions, but {specs[int(np.argmax(outside))].variable!r} "
+        j = int(np.argmax(outside))
+        raise ParameterError(f"interval={kinds[j]!r} is for proportions, but {specs[j].variable!r} "
                              "has values outside [0, 1]; use interval='wald'")
     is_mean = np.array([s.statistic == "mean" for s in specs])
     Wd = (w[:, None] * M).sum(axis=0)
@@ -111,17 +113,20 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
         V = np.diag(replicate_variance(theta, thetas, design.replicate_scale,
                                        design.replicate_rscales, design.replicate_mse, design.replicate_blocks))
         df = design.degf
-        if interval == "logit":               # R refits the logit in every replicate: no delta method
+        if (kinds == "logit").any():          # R refits the logit in every replicate: no delta method
             with np.errstate(divide="ignore", invalid="ignore"):
                 logit_se = np.sqrt(np.diag(replicate_variance(
                     special.logit(theta), special.logit(thetas), design.replicate_scale, design.replicate_rscales,
                     design.replicate_mse, design.replicate_blocks)))
     se = np.sqrt(V)
     t = _t_quantile(level, df)
-    if interval == "wald":
-        low, high = theta - t * se, theta + t * se
-    else:
-        low, high = proportion_interval(theta, se, df, n_used, level=level, method=interval, logit_se=logit_se)
+    low, high = theta - t * se, theta + t * se
+    for method in ("logit", "beta"):
+        rows = kinds == method
+        if rows.any():
+            low[rows], high[rows] = proportion_interval(theta[rows], se[rows], df, n_used[rows], level=level,
+                                                        method=method,
+                                                        logit_se=None if logit_se is None else logit_se[rows])
     design_effect = np.full(q, np.nan)
     if deff:
         # R survey: deff = V / V_srs, V_srs(mean) = s²_w (N̂ - n)/(N̂ n), s²_w with divisor n - 1
@@ -147,6 +152,25 @@ INTERVALS = ("wald", "logit", "beta")
 def _check_interval(interval: object) -> None:
     if interval not in INTERVALS:
         raise ParameterError(f"interval={interval!r} is not one of {', '.join(map(repr, INTERVALS))}")
+
+
+def _check_intervals(interval: str | Mapping[str, str], variables: Sequence[str]) -> None:
+    """Refuse an unknown interval, or a mapping that names a variable not estimated (a typo)."""
+    if not isinstance(interval, Mapping):
+        _check_interval(interval)
+        return
+    unknown = [v for v in interval if v not in variables]
+    if unknown:
+        raise ParameterError(f"interval names {unknown!r}, which are not among the variables estimated")
+    for v in interval.values():
+        _check_interval(v)
+
+
+def _interval_of(interval: str | Mapping[str, str], variable: str) -> str:
+    """The interval of ``variable``: ``interval`` itself, or its entry in a mapping (``"wald"`` when absent)."""
+    kind = interval.get(variable, "wald") if isinstance(interval, Mapping) else interval
+    _check_interval(kind)
+    return kind
 
 
 def proportion_interval(estimate, se, df, n, level: float = 0.95, method: str = "logit",
@@ -305,7 +329,7 @@ def total(design: Design, variables: str | Sequence[str], by: str | Sequence[str
 
 def mean(design: Design, variables: str | Sequence[str], by: str | Sequence[str] | None = None,
          variance: str = "linearisation", level: float = 0.95,
-         interval: str = "wald") -> pd.DataFrame:
+         interval: str | Mapping[str, str] = "wald") -> pd.DataFrame:
     """Estimate weighted means of numeric variables (by domain), like R ``svymean``; missing values are left out.
 
     A mean is the ratio of two totals; its influence values are ``(y − ȳ) / N̂`` on the units used,
@@ -327,9 +351,11 @@ def mean(design: Design, variables: str | Sequence[str], by: str | Sequence[str]
         replicate weights (the whole recipe re-run).
     level : float, default 0.95
         Confidence level of the intervals.
-    interval : {"wald", "logit", "beta"}, default "wald"
+    interval : {"wald", "logit", "beta"} or mapping, default "wald"
         The confidence interval: ``estimate ± t·se``, or, for proportions (variables in [0, 1]),
-        an interval within [0, 1] as R ``svyciprop`` (:func:`proportion_interval`).
+        an interval within [0, 1] as R ``svyciprop`` (:func:`proportion_interval`). A mapping gives
+        each variable its own (``{"agree": "logit"}``; ``"wald"`` for the variables it does not name),
+        so shares and means are estimated in one call.
 
     Returns
     -------
@@ -345,8 +371,8 @@ def mean(design: Design, variables: str | Sequence[str], by: str | Sequence[str]
     ------
     ParameterError
         If a variable is not in the data, not numeric or has infinite values, ``variance="replicates"`` is
-        asked of a design without replicate weights, ``interval`` is unknown, or ``interval`` is ``"logit"`` or ``"beta"``
-        and a variable has values outside [0, 1].
+        asked of a design without replicate weights, ``interval`` is unknown or names a variable not
+        estimated, or a variable whose interval is ``"logit"`` or ``"beta"`` has values outside [0, 1].
 
     See Also
     --------
@@ -363,13 +389,14 @@ def mean(design: Design, variables: str | Sequence[str], by: str | Sequence[str]
     >>> mean(d, ["age", "income"], by="sex", variance="replicates")  # doctest: +SKIP
     """
     vs = [variables] if isinstance(variables, str) else list(variables)
+    _check_intervals(interval, vs)
     specs = [_Spec("mean", v, _numeric(design, v), dom, mask) for v in vs for dom, mask in _domains(design, by)]
     return _compute(design, specs, variance, level, interval=interval)
 
 
 def proportion(design: Design, variables: str | Sequence[str], by: str | Sequence[str] | None = None,
                variance: str = "linearisation", level: float = 0.95,
-               levels: Sequence[str] | None = None, interval: str = "wald") -> pd.DataFrame:
+               levels: Sequence[str] | None = None, interval: str | Mapping[str, str] = "wald") -> pd.DataFrame:
     """Estimate weighted shares of each level of categorical variables (by domain); missing values are left out.
 
     A share is the mean of the level's indicator (R ``svymean`` of a factor); the levels are a
@@ -392,9 +419,9 @@ def proportion(design: Design, variables: str | Sequence[str], by: str | Sequenc
         Confidence level of the intervals.
     levels : sequence of str, optional
         The levels to estimate (default: every level of each variable).
-    interval : {"wald", "logit", "beta"}, default "wald"
+    interval : {"wald", "logit", "beta"} or mapping, default "wald"
         The confidence interval: ``estimate ± t·se``, or one within [0, 1] as R ``svyciprop``
-        (:func:`proportion_interval`).
+        (:func:`proportion_interval`); a mapping gives each variable its own (``"wald"`` for the others).
 
     Returns
     -------
@@ -408,7 +435,7 @@ def proportion(design: Design, variables: str | Sequence[str], by: str | Sequenc
     ------
     ParameterError
         If a variable is not in the data, ``variance="replicates"`` is asked of a design
-        without replicate weights, or ``interval`` is unknown.
+        without replicate weights, or ``interval`` is unknown or names a variable not estimated.
 
     See Also
     --------
@@ -421,6 +448,7 @@ def proportion(design: Design, variables: str | Sequence[str], by: str | Sequenc
     Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley.
     """
     vs = [variables] if isinstance(variables, str) else list(variables)
+    _check_intervals(interval, vs)
     specs = []
     for v in vs:
         col = design.column(v)
