@@ -161,8 +161,7 @@ def _survey_estimates(setup: Validation, w: recipes.Weighted, variances: Sequenc
     final = w.final
     values, sel = items.derived(final.data, cb, w.survey, words=False,
                                 statistics=setup.statistics[["item", "statistic", "level"]].itertuples(index=False))
-    data = pd.concat([final.data.drop(columns=[c for c in values.columns if c in final.data.columns]),
-                      values[sel["column"]]], axis=1)
+    data = values[sel["column"]]          # row for row with the designs' data: all the estimates read
     cols = list(sel["column"])
     values = ["estimate", "se", "ci_low", "ci_high", "df", "n"]
     nan = np.full(len(cols), np.nan)
