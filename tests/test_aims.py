@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from portrait import survey
 from portrait.study import aims, codebook
@@ -75,7 +76,7 @@ def test_mosaic_reading_follows_its_rule(cb):
     m = aims.mosaic(_residents(), cb, 10)
     t = m.drop_duplicates("item")
     for r in t.itertuples():
-        low = m.loc[m["item"] == r.item, "estimate"].min()
+        low = m.loc[m["item"] == r.item, "ci_low"].min()
         expected = "local" if r.p_adj < 0.05 else ("partagé" if low >= aims.SHARED_MIN else "ni l'un ni l'autre")
         assert r.lecture == expected
     assert set(m["département"]) == {"Aisne", "Nord", "Oise", "Pas-de-Calais", "Somme"}
@@ -100,6 +101,9 @@ def test_share_of_clients_living_in_the_region_by_hand():
     assert "Les « Ne sait pas » dépassent 10 % des réponses pour quelques questions : chez les clients, « Innovante » " \
            "(13 %) et « C » (11 %)." in text
     assert "chez les habitants" not in text
+    assert text.startswith("**Qui a répondu.**")
+    assert sections.scope_sentence({"residents": 10, "visitors": 6}, got, est, simulated=True).startswith(
+        "**Qui a répondu (réponses simulées).**")
 
 
 def test_clients_coming_back_by_origin_and_purpose_by_hand(cb):
@@ -246,22 +250,35 @@ def test_every_table_of_the_aims_carries_the_level_its_intervals_were_computed_a
 
 # audit of the study's rules (a mutation audit found these unpinned): oracles by hand
 def test_mosaic_reading_rule_on_hand_made_shares(monkeypatch):
-    """Three attributes, ten equal-weight residents per department, agreement counts chosen by hand; the homogeneity
-    p-values are fixed (0.03, 0.04, 0.5: BH by hand 0.06, 0.06, 0.5, none established). img_nature has 4/10 agreeing in
-    the Oise and 9/10 elsewhere: its mean across departments is 0.8, its minimum 0.4 — « ni l'un ni l'autre »."""
+    """Four attributes, forty equal-weight residents per department, agreement counts chosen by hand; the homogeneity
+    p-values are fixed (0.03, 0.04, 0.5, 0.6: BH by hand 0.08, 0.08, 0.6, 0.6, none established). img_nature has
+    16/40 agreeing in the Oise and 36/40 elsewhere: its minimum is 0.4 — « ni l'un ni l'autre ». img_culture has
+    22/40 (55 %) in the Oise: a majority by the point estimate, but not an established one (the interval's lower
+    bound, by hand below, is under 50 %) — « ni l'un ni l'autre » too, the synthesis's rule for its « atouts »."""
     cb = codebook.load()
     deps = ["59", "62", "80", "02", "60"]
-    agree = {"img_conviviale": [8, 8, 8, 8, 8], "img_littoral": [2, 9, 9, 9, 9], "img_nature": [9, 9, 9, 9, 4]}
-    data = {"departement": np.repeat(deps, 10), "w": 1.0}
+    agree = {"img_conviviale": [32] * 5, "img_littoral": [8, 36, 36, 36, 36], "img_nature": [36, 36, 36, 36, 16],
+             "img_culture": [32, 32, 32, 32, 22]}
+    data = {"departement": np.repeat(deps, 40), "w": 1.0}
     for name, counts in agree.items():
-        data[name] = pd.array(np.concatenate([[5] * k + [1] * (10 - k) for k in counts]), dtype="Int16")
+        data[name] = pd.array(np.concatenate([[5] * k + [1] * (40 - k) for k in counts]), dtype="Int16")
     d = survey.Design.from_frame(pd.DataFrame(data), weights="w")
-    pvals = {"img_conviviale__accord": 0.03, "img_littoral__accord": 0.04, "img_nature__accord": 0.5}
-    monkeypatch.setattr(aims, "homogeneity", lambda design, y, by: (1.0, 4, 45, pvals[y]))
-    m = aims.mosaic(d, cb, 5).drop_duplicates("item").set_index("item")
-    np.testing.assert_allclose(m.loc[[k.split("__")[0] for k in pvals], "p_adj"], [0.06, 0.06, 0.5])
+    pvals = {"img_conviviale__accord": 0.03, "img_littoral__accord": 0.04, "img_nature__accord": 0.5,
+             "img_culture__accord": 0.6}
+    monkeypatch.setattr(aims, "homogeneity", lambda design, y, by: (1.0, 4, 195, pvals[y]))
+    m = aims.mosaic(d, cb, 5)
+    # the Oise's 22/40 by hand: a domain mean's linearised SE of equal weights, with replacement, n = 200 units:
+    # sqrt(n/(n−1) · Σ_domain (y − p)²) / n_domain, and the logit interval on n − 1 = 199 df
+    p = 22 / 40
+    se = np.sqrt(200 / 199 * (22 * (1 - p) ** 2 + 18 * p ** 2)) / 40
+    lg = np.log(p / (1 - p)) - stats.t.ppf(0.975, 199) * se / (p * (1 - p))
+    oise = m.loc[(m["item"] == "img_culture") & (m["departement"] == "60")].iloc[0]
+    assert oise["ci_low"] == pytest.approx(1 / (1 + np.exp(-lg)), rel=1e-9) and oise["ci_low"] < 0.5 < oise["estimate"]
+    m = m.drop_duplicates("item").set_index("item")
+    np.testing.assert_allclose(m.loc[[k.split("__")[0] for k in pvals], "p_adj"], [0.08, 0.08, 0.6, 0.6])
     assert m["lecture"].to_dict() == {"img_conviviale": "partagé", "img_littoral": "ni l'un ni l'autre",
-                                      "img_nature": "ni l'un ni l'autre"}
+                                      "img_nature": "ni l'un ni l'autre", "img_culture": "ni l'un ni l'autre"}
+
 
 def test_former_regions_gap_and_its_adjustment_by_hand():
     """Equal weights: the NPdC − Picardie gap is the difference of the plain means; p_adj is BH over the four tests."""

@@ -394,6 +394,10 @@ def test_the_method_says_how_the_visitors_were_calibrated():
     assert "L'étude de validation (rapport 08) mesure par simulation" in frame   # checked, not said to pass
     holm = synthesis.method_sentences(counts, ledger, diag, adjustment="méthode de Holm", level=0.95)
     assert "questions comparées (méthode de Holm)," in holm and "Benjamini" not in holm
+    # trial E: the response paragraph, quoted alone, read like real fieldwork
+    assert "**Réponse.**" in frame and "terrain simulé" not in frame
+    assert "**Réponse (terrain simulé).**" in synthesis.method_sentences(counts, ledger, diag, adjustment=bh, level=0.9,
+                                                                         simulated=True)
     communes = pd.DataFrame({"selected": [True, True, True, False, True], "certainty": [False, True, True, False, False],
                              "take": [20, 17, 200, 20, 20]})
     assert synthesis.commune_takes(communes) == dict(communes_drawn=4, take=20, certain_communes=2, certain_min=17,
@@ -696,11 +700,30 @@ def test_the_mosaic_names_the_attributes_neither_shared_nor_variable_with_their_
     from portrait.reporting import sections
 
     deps = ["Aisne", "Nord", "Oise", "Pas-de-Calais", "Somme"]
-    m = pd.DataFrame({"item": "img_sure", "attribut": "Sûre", "lecture": "ni l'un ni l'autre", "p_adj": 0.9,
+    m = pd.DataFrame({"item": "img_sure", "attribut": "Sûre", "lecture": "ni l'un ni l'autre", "p_adj": 0.9, "p": 0.6,
                       "département": deps, "estimate": [0.47, 0.42, 0.42, 0.40, 0.30], "n": [120, 400, 150, 300, 5]})
     text = sections.mosaic_sentences(m, 10)
-    assert fmt.french("**Ni l'un ni l'autre.** Sans écart établi entre départements, mais approuvés par moins de la "
-                      "moitié des habitants dans au moins un département : « Sûre » (de 40 % à 47 %).") in text
+    assert fmt.french("**Ni l'un ni l'autre.** Sans écart établi entre départements, mais sans majorité établie dans "
+                      "chacun (dans au moins un département, la borne basse de l'intervalle de confiance est sous 50 %) : "
+                      "« Sûre » (de 40 % à 47 %).") in text
+
+
+def test_a_department_gap_significant_only_before_correction_is_marked_to_confirm():
+    """A reviewer of 07 found « Conviviale et festive » read « sans écart établi » with no caveat although its test was
+    significant before the correction (p = 0,014, adjusted 0,057), when other such cases said « à confirmer »."""
+    from portrait.reporting import sections
+
+    deps = ["Aisne", "Nord", "Oise", "Pas-de-Calais", "Somme"]
+    rows = [{"item": item, "attribut": label, "lecture": lecture, "p": p, "p_adj": p_adj, "département": d,
+             "estimate": e, "n": 120}
+            for item, label, lecture, p, p_adj, e in [("img_conviviale", "Conviviale", "partagé", 0.014, 0.0567, 0.8),
+                                                     ("img_sure", "Sûre", "ni l'un ni l'autre", 0.2, 0.4, 0.45)]
+            for d in deps]
+    text = sections.mosaic_sentences(pd.DataFrame(rows), 10)
+    assert fmt.french("« Conviviale » (écart entre départements à confirmer : p = 0,0140 avant correction, "
+                      "0,0567 après)") in text
+    assert fmt.french("« Sûre » (de 45 % à 45 %).") not in text and text.count("à confirmer") == 1
+    assert fmt.french(": « Sûre ».") in text
 
 
 def test_strata_are_named_for_readers():
@@ -776,11 +799,11 @@ def test_a_mosaic_without_established_differences_is_not_called_common():
     from portrait.reporting import sections
 
     deps = ["Aisne", "Nord", "Oise", "Pas-de-Calais", "Somme"]
-    m = pd.DataFrame({"item": "img_accueil", "attribut": "Accueillante", "lecture": "partagé", "p_adj": 0.9,
+    m = pd.DataFrame({"item": "img_accueil", "attribut": "Accueillante", "lecture": "partagé", "p_adj": 0.9, "p": 0.6,
                       "département": deps, "estimate": [0.72, 0.78, 0.75, 0.75, 0.74], "n": [120, 400, 150, 300, 110]})
     text = sections.mosaic_sentences(m, 10)
     assert "commun" not in text.lower()
-    assert fmt.french("**Approuvés partout, sans écart établi entre départements.**") in text
+    assert fmt.french("**Majoritaires dans chaque département, sans écart établi entre eux.**") in text
     assert "ce qui ne prouve pas qu'il n'y en ait aucun" in text
     assert "commun" not in sections.READINGS["partagé"]
 
@@ -788,7 +811,8 @@ def test_a_mosaic_without_established_differences_is_not_called_common():
 def test_the_gaps_without_local_clients_are_tabulated_by_hand():
     """A reviewer of 07 wanted the gaps with only the clients living outside the region as a table, not one
     sentence: each battery attribute's outside clients' share and gap with its interval (from
-    ``gaps_without_local_clients``) in % and points, « établi » on the adjusted p; an attribute answered by fewer
+    ``gaps_without_local_clients``) in % and points, « établi » on the adjusted p, shown (trial E: an interval
+    excluding 0 beside « non » looked self-contradictory); an attribute answered by fewer
     than the threshold in a group (the residents' count from the comparison) suppressed."""
     from portrait.reporting import synthesis
 
@@ -800,9 +824,9 @@ def test_the_gaps_without_local_clients_are_tabulated_by_hand():
     t = synthesis.outside_clients_table(gaps, diff, 10)
     assert t["attribut"].tolist() == ["B", "A"]
     a = t.iloc[1]
-    assert a["clients hors région (%)"] == fmt.number(81.6, 1) and a["établi"] == "non"
+    assert a["clients hors région (%)"] == fmt.number(81.6, 1) and a["établi"] == "non" and a["p ajusté"] == "0,2000"
     assert a["écart avec les habitants (points) [IC à 90\u00a0%]"] == fmt.french("+3,4 [−0,1 ;\u00a0+6,9]")
-    assert (t.iloc[0] == synthesis.SUPPRESSED).sum() == 3
+    assert (t.iloc[0] == synthesis.SUPPRESSED).sum() == 4
 
 
 def test_merged_calibration_levels_are_said_where_readers_look():
@@ -833,15 +857,15 @@ def test_one_group_is_said_more_negative_only_when_the_gap_is_established():
     diff = pd.DataFrame({"item": ["recommandation"], "statistic": ["nps_score"], "estimate": [0.181],
                          "ci_low": [0.126], "ci_high": [0.238], "p_adj": [0.0001], "confidence_level": 0.9})
     said = sections.recommendation_sentence(est, diff).replace("\u00a0", " ")
-    assert ("−24 chez les habitants (IC à 90 % : −28 à −20) ; −6 chez les clients (IC à 90 % : −9 à −2). Les deux "
-            "sont négatifs : il y a plus de détracteurs que de promoteurs, chez les habitants plus encore que chez les "
-            "clients (écart clients − habitants de +18 points, IC à 90 % : +13 à +24).") in said
-    unsure = sections.recommendation_sentence(est, diff.assign(p_adj=0.2, ci_low=-0.01)).replace("\u00a0", " ")
-    assert "plus encore" not in unsure and "(écart clients − habitants de +18 points, IC à 90 % : −1 à +24, pas " \
-                                           "d'écart établi)." in unsure
+    assert ("−24,0 chez les habitants (IC à 90 % : −28,0 à −20,0) ; −6,0 chez les clients (IC à 90 % : −9,0 à −2,0). "
+            "Les deux sont négatifs : il y a plus de détracteurs que de promoteurs, chez les habitants plus encore que "
+            "chez les clients (écart clients − habitants de +18,1 points, IC à 90 % : +12,6 à +23,8).") in said
+    unsure = sections.recommendation_sentence(est, diff.assign(p_adj=0.2, ci_low=-0.0001)).replace("\u00a0", " ")
+    assert "plus encore" not in unsure and "(écart clients − habitants de +18,1 points, IC à 90 % : −0,01 à +23,8, " \
+                                           "pas d'écart établi)." in unsure
     positive = sections.recommendation_sentence(est.assign(estimate=[0.1, 0.2], ci_low=[0.05, 0.1],
                                                            ci_high=[0.15, 0.3]), diff)
-    assert "négatifs" not in positive and " ; écart clients − habitants de +18 points" in positive
+    assert "négatifs" not in positive and " ; écart clients − habitants de +18,1" in positive
 
 
 def test_the_synthesis_says_which_established_gaps_hold_at_equal_sex_and_age():
@@ -942,3 +966,52 @@ def test_the_method_does_not_describe_weights_computed_elsewhere():
     both = synthesis.method_sentences(counts, ledger, diag, adjustment="x", level=0.95,
                                       external=["residents", "visitors"])
     assert "Pour les deux enquêtes, des poids calculés hors de cette chaîne" in both and "calé" not in both
+
+
+def test_the_map_is_read_by_the_attributes_that_weigh_most_on_its_first_dimension():
+    """Trial E: the perceptual map's caption named the two attributes furthest out on dimension 1, strengths cited by
+    6 to 12 % that the report itself tells readers to discount. With the table, each side is named by its largest
+    contribution (row mass × squared coordinate, by hand here): « Rare » lies furthest out but weighs least."""
+    from portrait.reporting import sections
+    from portrait.study import compare
+
+    table = pd.DataFrame({"Habitants — A": [0.02, 0.50, 0.20, 0.30], "Habitants — B": [0.015, 0.45, 0.25, 0.30],
+                          "Clients du territoire — C": [0.001, 0.20, 0.55, 0.30]},
+                         index=["Rare", "Grand", "Droite", "Neutre"])
+    rows, cols, inertia = compare.correspondence_analysis(table)
+    mass = table.sum(axis=1) / table.to_numpy().sum()
+    weight = mass * rows["dim1"] ** 2
+    neg = rows.index[rows["dim1"] < 0]
+    assert rows.loc[neg, "dim1"].idxmin() == "Rare" and weight.loc[neg].idxmax() == "Grand"   # the case in point
+    text = sections.map_finding(rows, cols, inertia, table)
+    assert fmt.french("oppose surtout « Grand » à « Droite »") in text
+    assert fmt.french("les habitants se placent en moyenne du côté de « Grand »") in text
+    assert fmt.french("oppose « Rare » à « Droite »") in sections.map_finding(rows, cols, inertia)
+
+
+def test_a_map_label_is_placed_nearer_its_own_point_than_any_other():
+    """Trial E: « Habitants — Pas-de-Calais » sat beside its diamond but under « Habitants — Somme »'s, and a reader
+    could pair it with the Somme. Here a label written to the right of A would run under B (the first position
+    tried) without touching it (a small marker); it is placed where its box is nearer A than B (pixels on the drawn
+    figure; without the rule it stays under B)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from portrait.reporting import plots
+
+    fig, ax = plt.subplots(figsize=(4, 3), dpi=100)
+    x, y = np.array([0.0, 0.47, -1.0, 1.0]), np.array([0.0, 0.105, -1.0, 1.0])
+    ax.scatter(x, y)
+    ax.set(xlim=(-1.2, 1.2), ylim=(-1.2, 1.2))
+    fig.canvas.draw()
+    ann = plots.place_labels(ax, x[:2], y[:2], ["Un libellé assez long", "B"], [6.0, 1.0], [dict(fontsize=8)] * 2)
+    box = ann[0].get_window_extent(fig.canvas.get_renderer())
+    centres = ax.transData.transform(np.column_stack([x[:2], y[:2]]))
+
+    def distance(c):
+        return np.hypot(max(box.x0 - c[0], 0, c[0] - box.x1), max(box.y0 - c[1], 0, c[1] - box.y1))
+
+    assert distance(centres[0]) < distance(centres[1])
+    plt.close(fig)

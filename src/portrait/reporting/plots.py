@@ -417,8 +417,9 @@ _AROUND = [(1, 0, "left", "center"), (-1, 0, "right", "center"), (0, 1, "center"
 def place_labels(ax: plt.Axes, x: np.ndarray, y: np.ndarray, labels: Sequence[str], radius: Sequence[float],
                  styles: Sequence[dict]) -> list:
     """Label each point (data coordinates ``x``, ``y``; marker radius in points) where its label overlaps no
-    label placed before it and no point: the first free position of :data:`_AROUND` (two distances), else
-    the one with the least overlap. Deterministic; the figure's layout must be final (draw it first).
+    label placed before it and no point, and lies nearer its own point than any other (else a reader pairs it
+    with the wrong one): the first such position of :data:`_AROUND` (two distances), else the one with the
+    least overlap. Deterministic; the figure's layout must be final (draw it first).
     Returns the annotations, in the order of ``labels``."""
     fig = ax.figure
     renderer = fig.canvas.get_renderer()
@@ -435,6 +436,12 @@ def place_labels(ax: plt.Axes, x: np.ndarray, y: np.ndarray, labels: Sequence[st
         h = min(a[3], b[3]) - max(a[1], b[1])
         return w * h if w > 0 and h > 0 else 0.0
 
+    def distance(box, c) -> float:
+        return float(np.hypot(max(box[0] - c[0], 0.0, c[0] - box[2]), max(box[1] - c[1], 0.0, c[1] - box[3])))
+
+    # a label nearer another point than its own: each pixel nearer costs as much as a 6 × 6 px overlap
+    ambiguous = 36.0
+
     for i, (text, r, style) in enumerate(zip(labels, radius, styles)):
         best, best_cost = None, np.inf
         for scale in (1.0, 2.5):
@@ -448,6 +455,9 @@ def place_labels(ax: plt.Axes, x: np.ndarray, y: np.ndarray, labels: Sequence[st
                 e = ann.get_window_extent(renderer)
                 box = (e.x0 - 1, e.y0 - 1, e.x1 + 1, e.y1 + 1)
                 cost = sum(overlap(box, b) for b in placed) + sum(overlap(box, o) for o in obstacles)
+                own = distance(box, centres[i]) - r * to_px
+                cost += ambiguous * max([own + 2 - (distance(box, c) - rr * to_px)
+                                         for j, (c, rr) in enumerate(zip(centres, radius)) if j != i] + [0.0])
                 outside = (box[0] < frame.x0) or (box[2] > frame.x1) or (box[1] < frame.y0) or (box[3] > frame.y1)
                 cost += 1e6 if outside else 0.0
                 if cost < best_cost:

@@ -27,7 +27,7 @@ HAUTS_DE_FRANCE = 4
 
 #: How the mosaic's readings (:func:`portrait.study.aims.mosaic`, column ``lecture``) are written for readers:
 #: « shared » there means across departments, never between residents and clients.
-READINGS = {"partagé": "approuvé partout, sans écart établi entre départements",
+READINGS = {"partagé": "majoritaire dans chaque département, sans écart établi entre départements",
             "local": "variable selon le département"}
 
 
@@ -245,20 +245,29 @@ def _where(g: pd.DataFrame, shown: str) -> str:
     return fmt.enumeration([IN_DEPARTMENT.get(d, d) for d in tied])
 
 
+def to_confirm(r) -> str:
+    """« (écart entre départements à confirmer : p = 0,014 avant correction) » for a mosaic row whose test is
+    significant before the correction for multiple tests but not after; empty otherwise."""
+    if r.p_adj < 0.05 or not r.p < 0.05:
+        return ""
+    return fmt.french(f" (écart entre départements à confirmer : p = {fmt.pvalue(r.p)} avant correction, "
+                      f"{fmt.pvalue(r.p_adj)} après)")
+
+
 def mosaic_sentences(m: pd.DataFrame, threshold: int = 0) -> str:
     """What the mosaic of departments shows, in French: the attributes shared everywhere, and for each one that
     varies, its lowest and highest department (cells of fewer than ``threshold`` respondents, masked in
     :func:`mosaic_table`, are not quoted)."""
     t = m.drop_duplicates("item")
-    shared = t.loc[t["lecture"] == "partagé", "attribut"].tolist()
+    shared = [f"« {r.attribut} »{to_confirm(r)}" for r in t.loc[t["lecture"] == "partagé"].itertuples()]
     local = t.loc[t["lecture"] == "local"]
     parts = []
     if shared:
-        parts.append("**Approuvés partout, sans écart établi entre départements.** Dans chacun des cinq départements, "
-                     "au moins la moitié des habitants (estimation ponctuelle) reconnaissent à la région ces attributs, et "
-                     "le test ne montre pas d'écart entre départements — ce qui ne prouve pas qu'il n'y en ait aucun : dans "
-                     "les départements les moins représentés, les intervalles sont larges : "
-                     + ", ".join(f"« {s} »" for s in shared) + ".")
+        parts.append("**Majoritaires dans chaque département, sans écart établi entre eux.** Dans chacun des cinq "
+                     "départements, une majorité des habitants reconnaissent à la région ces attributs (la borne basse de "
+                     "l'intervalle de confiance atteint 50 %, la règle des atouts), et le test ne montre pas d'écart entre "
+                     "départements — ce qui ne prouve pas qu'il n'y en ait aucun : dans les départements les moins "
+                     "représentés, les intervalles sont larges : " + ", ".join(shared) + ".")
     for r in local.itertuples():
         g = m.loc[(m["item"] == r.item) & (m["n"] >= threshold)].sort_values("estimate")
         if g.empty:
@@ -272,10 +281,11 @@ def mosaic_sentences(m: pd.DataFrame, threshold: int = 0) -> str:
     for r in t.loc[~t["lecture"].isin(["partagé", "local"])].itertuples():
         g = m.loc[(m["item"] == r.item) & (m["n"] >= threshold), "estimate"]
         span = f" (de {pct(g.min())} à {pct(g.max())})" if len(g) >= 2 and pct(g.min()) != pct(g.max()) else ""
-        neither.append(f"« {r.attribut} »{span}")
+        neither.append(f"« {r.attribut} »{span}{to_confirm(r)}")
     if neither:
-        parts.append("**Ni l'un ni l'autre.** Sans écart établi entre départements, mais approuvés par moins de la "
-                     "moitié des habitants dans au moins un département : " + ", ".join(neither) + ".")
+        parts.append("**Ni l'un ni l'autre.** Sans écart établi entre départements, mais sans majorité établie dans "
+                     "chacun (dans au moins un département, la borne basse de l'intervalle de confiance est sous 50 %) : "
+                     + ", ".join(neither) + ".")
     fewest = m.groupby("département")["n"].max().nsmallest(2).index
     masked = int((m["n"] < threshold).sum()) if threshold else 0
     parts.append("C'est " + fmt.enumeration([IN_DEPARTMENT.get(d, d) for d in sorted(fewest)])
@@ -463,11 +473,12 @@ def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride
     out.append(f"**Les habitants, premiers relais.** {pct(f.estimate)} se disent fiers d'appartenir à la région et "
                f"{pct(a.estimate)} seraient prêts à en être ambassadeurs : une base pour associer les habitants à la "
                "stratégie d'attractivité." + closest_territory(pride["attachment"]))
-    shared = mosaic.drop_duplicates("item").query("lecture == 'partagé'")["attribut"].tolist()
+    shared = [f"« {r.attribut} »{to_confirm(r)}"
+              for r in mosaic.drop_duplicates("item").query("lecture == 'partagé'").itertuples()]
     if shared:
-        out.append("**Approuvés dans tous les départements, sans écart établi entre eux** (chez les habitants : au moins "
-                   "la moitié d'accord dans chacun en estimation ponctuelle, règle de « La mosaïque des départements ») : "
-                   + ", ".join(f"« {s} »" for s in shared) + ".")
+        out.append("**Majoritaires dans tous les départements, sans écart établi entre eux** (chez les habitants : la "
+                   "borne basse de l'intervalle de confiance atteint 50 % dans chacun, la règle des atouts ; « La mosaïque "
+                   "des départements ») : " + ", ".join(shared) + ".")
     return [fmt.french(s) for s in out]
 
 
@@ -485,23 +496,24 @@ def closest_territory(attachment: pd.DataFrame) -> str:
 
 
 def recommendation_sentence(est: pd.DataFrame, diff: pd.DataFrame) -> str:
-    """Each group's net promoter score with its interval, and their gap (visitors − residents) with its interval;
-    one group is said to be « plus encore » negative only when the gap is established (``p_adj`` < 0.05)."""
+    """Each group's net promoter score with its interval, and their gap (visitors − residents) with its interval,
+    to one decimal as in the tables (trial E: « −6 » here and « −5,5 » in 06 looked like an error); one group is
+    said to be « plus encore » negative only when the gap is established (``p_adj`` < 0.05)."""
     nps = est.loc[est["statistic"] == "nps_score"].set_index("group")
     parts = []
     for group, label in (("residents", "habitants"), ("visitors", "clients")):
         r = nps.loc[group]
-        parts.append(f"{fmt.signed(r.estimate * 100, 0)} chez les {label} ({fmt.ci_label(r.confidence_level)} : "
-                     f"{fmt.signed(r.ci_low * 100, 0)} "
-                     f"à {fmt.signed(r.ci_high * 100, 0)})")
+        parts.append(f"{fmt.signed(r.estimate * 100, 1)} chez les {label} ({fmt.ci_label(r.confidence_level)} : "
+                     f"{fmt.bound(r.ci_low * 100, 1, sign=True)} "
+                     f"à {fmt.bound(r.ci_high * 100, 1, sign=True)})")
     text = ("**Recommandation.** Score net de recommandation (part de promoteurs moins part de détracteurs, en "
             "points) : " + " ; ".join(parts))
     rows = diff.loc[(diff["item"] == "recommandation") & (diff["statistic"] == "nps_score")]
     gap = rows.iloc[0] if len(rows) else None
     established = gap is not None and gap["p_adj"] < 0.05
     said = "" if gap is None else (
-        f"écart clients − habitants de {fmt.signed(gap['estimate'] * 100, 0)} points, {fmt.ci_label(gap['confidence_level'])} : "
-        f"{fmt.bound(gap['ci_low'] * 100, 0, sign=True)} à {fmt.bound(gap['ci_high'] * 100, 0, sign=True)}"
+        f"écart clients − habitants de {fmt.points(gap['estimate'], 1)}, {fmt.ci_label(gap['confidence_level'])} : "
+        f"{fmt.bound(gap['ci_low'] * 100, 1, sign=True)} à {fmt.bound(gap['ci_high'] * 100, 1, sign=True)}"
         + ("" if established else ", pas d'écart établi"))
     if all(nps.loc[g, "ci_high"] < 0 for g in ("residents", "visitors")):
         worse = "habitants" if nps.loc["residents", "estimate"] < nps.loc["visitors", "estimate"] else "clients"
@@ -518,8 +530,9 @@ def recommendation_sentence(est: pd.DataFrame, diff: pd.DataFrame) -> str:
 
 
 def scope_sentence(n: Mapping[str, int], living_here: pd.Series | None = None,
-                   estimates: pd.DataFrame | None = None, dont_know_above: float = 0.10) -> str:
-    """Respondents per group, the base of percentages and the scope of each survey.
+                   estimates: pd.DataFrame | None = None, dont_know_above: float = 0.10, simulated: bool = False) -> str:
+    """Respondents per group, the base of percentages and the scope of each survey (``simulated``: the answers are
+    the simulator's, said in the paragraph's title so that it cannot be quoted as real fieldwork).
 
     ``living_here``: the share of clients living in the region (:func:`portrait.study.aims.visitors_living_here`);
     ``estimates`` (``comparison_estimates.csv``): its « Ne sait pas » shares name the questions where more
@@ -544,7 +557,7 @@ def scope_sentence(n: Mapping[str, int], living_here: pd.Series | None = None,
             frequent = (f" Les « Ne sait pas » dépassent {fmt.percent(dont_know_above, 0)} des réponses pour quelques "
                         "questions : "
                         + " ; ".join(parts) + ".")
-    text = (f"**Qui a répondu.** {fmt.number(n['residents'])} habitants et {fmt.number(n['visitors'])} clients du "
+    text = (f"**Qui a répondu{' (réponses simulées)' if simulated else ''}.** {fmt.number(n['residents'])} habitants et {fmt.number(n['visitors'])} clients du "
             f"territoire.{local} Les pourcentages portent sur les répondants qui ont donné un avis : les « Ne sait pas » et "
             f"les questions sans réponse sont exclus de la base.{frequent} En 2017, les « acteurs-habitants » étaient des "
             "habitants engagés dans la vie de la région ; ici la base de sondage couvre tous les habitants de 15 ans "
@@ -567,12 +580,26 @@ def strengths_finding(sw: pd.DataFrame) -> str:
     return fmt.french(text)
 
 
-def map_finding(rows: pd.DataFrame, cols: pd.DataFrame, inertia) -> str:
-    """A plain reading of the perceptual map: what the first dimension opposes, and where each group stands."""
-    lo, hi = rows["dim1"].idxmin(), rows["dim1"].idxmax()
+def map_finding(rows: pd.DataFrame, cols: pd.DataFrame, inertia, table: pd.DataFrame | None = None) -> str:
+    """A plain reading of the perceptual map: what the first dimension opposes, and where each group stands.
+
+    With the analysed ``table`` (attributes × groups), each side of the dimension is named by the attribute that
+    contributes most to it (row mass × squared coordinate; Greenacre 2007, ch. 11), not by the one furthest out: a
+    rarely cited attribute lies far out but weighs little (trial E: the caption named two strengths cited by 6 to
+    12 % that the text told readers to discount). Without it, the extreme attributes."""
+    x = rows["dim1"]
+    if table is not None:
+        mass = table.sum(axis=1).reindex(rows.index) / table.to_numpy(dtype=float).sum()
+        weight = mass * x ** 2
+        lo, hi = weight.loc[x < 0].idxmax(), weight.loc[x > 0].idxmax()
+        lead = "oppose surtout"
+        why = " (les attributs qui pèsent le plus sur elle, de part et d'autre)"
+    else:
+        lo, hi = x.idxmin(), x.idxmax()
+        lead, why = "oppose", ""
     side = {who: (lo if cols.loc[[g for g in cols.index if str(g).startswith(who)], "dim1"].mean() < 0 else hi)
             for who in ("Habitants", "Clients")}
-    text = (f"la première dimension ({fmt.percent(inertia[0], 0)} de l'inertie) oppose « {lo} » à « {hi} » ; "
+    text = (f"la première dimension ({fmt.percent(inertia[0], 0)} de l'inertie) {lead} « {lo} » à « {hi} »{why} ; "
             f"les habitants se placent en moyenne du côté de « {side['Habitants']} », les clients du côté de "
             f"« {side['Clients']} ».")
     return fmt.french(text)

@@ -156,7 +156,8 @@ def _weighting_sentence(visitor_target: str, merged: bool, external: Sequence[st
 
 def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapping[str, pd.Series],
                      visitor_target: str = "frame", *, adjustment: str, merged: bool = False,
-                     trimmed: Sequence[str] = (), external: Sequence[str] = (), level: float) -> str:
+                     trimmed: Sequence[str] = (), external: Sequence[str] = (), level: float,
+                     simulated: bool = False) -> str:
     """The method in plain French, with the chain's own numbers; ``level``: the confidence level of the report's
     intervals (:func:`portrait.study.compare.confidence_level` of notebook 06's differences).
 
@@ -168,7 +169,8 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
     names it (« méthode de Holm »);
     ``merged``: calibration levels were merged for want of respondents (« Limites » says which); ``trimmed``: the
     surveys whose calibrated weights were trimmed (the recipe's ``trimming``); ``external``: the surveys whose
-    weights were computed outside the chain (a weighted file without recipe), which the text does not describe.
+    weights were computed outside the chain (a weighted file without recipe), which the text does not describe;
+    ``simulated``: the fieldwork is simulated, and the response paragraph says so where it is read alone (trial E).
     """
     led = ledger.groupby(["survey", "status"])["n"].sum()
 
@@ -188,7 +190,7 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
         f"{fmt.number(counts['visitor_invitations'])} invitations. Liste des communes : Etalab au "
         f"{fmt.date(sources.COMMUNES_LIST_DATE)} (populations {sources.COMMUNES_POPULATION_YEAR}), pour le seul "
         "tirage.",
-        f"**Réponse.** Taux de réponse (répondants parmi les personnes invitées, hors celles qui se sont révélées hors "
+        f"**Réponse{' (terrain simulé)' if simulated else ''}.** Taux de réponse (répondants parmi les personnes invitées, hors celles qui se sont révélées hors "
         f"du champ) : {rate('residents')} chez les habitants, {rate('visitors')} chez les clients. "
         "Ceux qui répondent ne ressemblent pas exactement à ceux qui ne répondent pas : la pondération corrige "
         "ces écarts pour les caractéristiques connues (voir « Limites »).",
@@ -294,8 +296,10 @@ def agreement_table(diff: pd.DataFrame, threshold: int) -> pd.DataFrame:
 def outside_clients_table(gaps: pd.DataFrame, diff: pd.DataFrame, threshold: int) -> pd.DataFrame:
     """:func:`agreement_table`'s gaps again with only the clients living outside the region
     (:func:`portrait.study.aims.gaps_without_local_clients`, in its order), compact: the outside clients' share
-    in %, the gap in points with its interval (bounds signed, as the gap), and whether it is established (adjusted with the rest of the
-    comparison); an attribute with fewer than ``threshold`` respondents in a group is suppressed."""
+    in %, the gap in points with its interval (bounds signed, as the gap), its adjusted p-value and whether it is
+    established (adjusted with the rest of the comparison: an interval, not adjusted, may exclude 0 where the gap is
+    not established, and the p-value shows why); an attribute with fewer than ``threshold`` respondents in a group
+    is suppressed."""
     rows = comparison_text.agreement_rows(diff).set_index("item").loc[gaps["item"]]
     small = np.minimum(rows["n_residents"].to_numpy(), gaps["n_visitors"].to_numpy()) < threshold
     share = [SUPPRESSED if s else fmt.number(v * 100, 1) for v, s in zip(gaps["estimate_visitors"], small)]
@@ -304,6 +308,7 @@ def outside_clients_table(gaps: pd.DataFrame, diff: pd.DataFrame, threshold: int
            for e, lo, hi, s in zip(gaps["estimate"], gaps["ci_low"], gaps["ci_high"], small)]
     return pd.DataFrame({"attribut": rows["display"].to_numpy(), "clients hors région (%)": share,
                          f"écart avec les habitants (points) [{fmt.ci_label(compare.confidence_level(gaps))}]": gap,
+                         "p ajusté": [SUPPRESSED if s else fmt.pvalue(p) for p, s in zip(gaps["p_adj"], small)],
                          "établi": [SUPPRESSED if s else ("oui" if p < 0.05 else "non")
                                     for p, s in zip(gaps["p_adj"], small)]})
 

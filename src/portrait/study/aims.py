@@ -36,7 +36,7 @@ FORMER_REGIONS = {"59": "Nord-Pas de Calais", "62": "Nord-Pas de Calais",
                   "02": "Picardie", "60": "Picardie", "80": "Picardie"}
 AGREE = (4, 5)
 AMBASSADOR_YES = (3, 4)
-SHARED_MIN = 0.5            # « shared »: at least half agree in every department …
+SHARED_MIN = 0.5            # « shared »: a majority established in every department (lower CI bound) …
 COLUMNS = ["domaine", "valeur", "estimate", "se", "ci_low", "ci_high", "n"]
 
 
@@ -112,8 +112,9 @@ def mosaic(residents: Design, cb: Codebook, min_respondents: int, adjust: str = 
     """Each image attribute's share of agreement in each department, the homogeneity test across
     departments (adjusted over the attributes by ``adjust``) and the attribute's reading:
 
-    « partagé » — no established difference between departments and at least half agree in each;
-    « local » — an established difference (adjusted p < 0.05); « ni l'un ni l'autre » otherwise.
+    « partagé » — no established difference between departments and a majority established in each (the
+    lower bound of every department's interval at least :data:`SHARED_MIN`, the rule of the synthesis's
+    « atouts »); « local » — an established difference (adjusted p < 0.05); « ni l'un ni l'autre » otherwise.
     Shares on fewer than ``min_respondents`` are flagged (``small``) for the caller to suppress; intervals at
     ``level`` (column ``confidence_level``).
     """
@@ -132,7 +133,7 @@ def mosaic(residents: Design, cb: Codebook, min_respondents: int, adjust: str = 
     out = pd.DataFrame(rows)
     tests = out.drop_duplicates("item")[["item", "p"]]
     out = out.merge(tests.assign(p_adj=adjust_pvalues(tests["p"], adjust))[["item", "p_adj"]], on="item")
-    low = out.groupby("item")["estimate"].transform("min")
+    low = out.groupby("item")["ci_low"].transform("min")
     out["lecture"] = np.where(out["p_adj"] < 0.05, "local",
                               np.where(low >= SHARED_MIN, "partagé", "ni l'un ni l'autre"))
     out["small"] = out["n"] < min_respondents
