@@ -44,6 +44,16 @@ STUDY := config/study.yaml
 # re-runs for its own study-wide settings (`source: real` does not redraw the samples of 01 and 02)
 STAMP := build/params
 RAW_OK := build/raw.ok
+# the folders a user fills (survey-tool exports, partner files) by content: names and SHA-256 of their files,
+# rewritten when Make reads this file and only when they change. A file removed, or put back with a date older
+# than the last run (cp -p, unzip, rsync -a), re-runs the stages that read the folder; a file touched but
+# unchanged does not.
+FINGERPRINTS := build/fingerprints
+fingerprint = $(shell mkdir -p $(FINGERPRINTS) && f=$(FINGERPRINTS)/$(1).sha256 && \
+  { find data/raw/$(1) -type f ! -name '.*' -print0 2>/dev/null | LC_ALL=C sort -z | xargs -0 -r sha256sum || true; } > $$f.new; \
+  if cmp -s $$f.new $$f; then rm -f $$f.new; else mv $$f.new $$f; fi; echo $$f)
+SURVEY_FILES := $(call fingerprint,survey)
+PARTNER_FILES := $(call fingerprint,partners)
 
 # The chain, in order. Each notebook NN_name has config/NN_name.yaml and reports/NN_name.html.
 NOTEBOOKS := 01_resident_frame 02_visitor_frame 03_fieldwork 04_resident_weighting 05_visitor_weighting \
@@ -96,14 +106,14 @@ $(EXEC)/02_visitor_frame.ipynb data/synthetic/partners \
 $(P)/visitor_frame.parquet $(P)/visitor_sample.parquet $(P)/visitor_ledger.parquet \
 $(P)/visitor_overlap.parquet $(P)/visitor_strata.csv &: \
   notebooks/02_visitor_frame.ipynb config/02_visitor_frame.yaml config/partner_layouts.yaml $(STAMP)/02_visitor_frame.study.json \
-  $(wildcard data/raw/partners/*) $(PKG) $(ENV)
+  $(PARTNER_FILES) $(PKG) $(ENV)
 	@$(RUN) $< || $(call STALE,$<)
 
 $(EXEC)/03_fieldwork.ipynb data/synthetic/survey \
 $(P)/truth.csv $(P)/resident_responses.parquet $(P)/visitor_responses.parquet $(P)/fieldwork_ledger.csv &: \
   notebooks/03_fieldwork.ipynb config/03_fieldwork.yaml config/codebook.yaml config/fieldwork_model.yaml \
   $(STAMP)/03_fieldwork.study.json $(RAW_OK) $(P)/resident_slots.parquet $(P)/resident_frame.parquet \
-  $(P)/visitor_sample.parquet $(P)/visitor_frame.parquet $(wildcard data/raw/survey/*) config/survey_tools.yaml \
+  $(P)/visitor_sample.parquet $(P)/visitor_frame.parquet $(SURVEY_FILES) config/survey_tools.yaml \
   $(PKG) $(ENV)
 	@$(CHECK_SURVEY) --if-real || $(call STALE,$<)
 	@$(RUN) $< || $(call STALE,$<)

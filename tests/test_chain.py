@@ -163,9 +163,28 @@ def test_second_make_does_nothing(full_run):
     assert chainrun.make(full_run, "-q", check=False).returncode == 0
 
 
-# ------------------------------------------------------------------------------- signed zeros
+def test_the_exports_folder_is_tracked_by_content_not_by_date(full_run, tmp_path):
+    """Trial F: Make tracked data/raw/survey/ by file dates, so an export removed, or put back with a date older than
+    the last run (cp -p, unzip), ran nothing and left the reports as they were. In a copy of the built study (dates
+    kept): an export dated 1970 makes stage 03 out of date, and so does removing it once Make has seen it; an empty
+    folder changes nothing."""
+    root = tmp_path / "study"
+    shutil.copytree(full_run, root, symlinks=True)
+    assert not (root / "data" / "raw" / "survey").exists()          # the simulated study has no export
+    assert chainrun.make(root, "-q", check=False).returncode == 0
+    export = root / "data" / "raw" / "survey" / "residents.csv"
+    export.parent.mkdir(parents=True)
+    export.write_text("token\n", encoding="utf-8")
+    os.utime(export, (0, 0))
+    assert "03_fieldwork" in chainrun.make(root, "-n", check=False).stdout
+    assert (root / "build" / "fingerprints" / "survey.sha256").read_text().endswith("data/raw/survey/residents.csv\n")
+    export.unlink()
+    assert "03_fieldwork" in chainrun.make(root, "-n", check=False).stdout
 
-SIGNED_ZERO = re.compile(r"(?<![\w.,\-\u2212])[-\u2212]0(?:[.,]0+)?(?![.,]?\d)")
+    again = tmp_path / "again"
+    shutil.copytree(full_run, again, symlinks=True)
+    (again / "data" / "raw" / "survey").mkdir(parents=True)      # an empty folder: nothing to read, nothing changed
+    assert chainrun.make(again, "-q", check=False).returncode == 0
 
 
 def visible_text(page: str) -> str:
