@@ -645,6 +645,13 @@ def test_check_survey_exit_status(monkeypatch, capsys, cb, tmp_path):
     assert check_survey.main(["--out", str(tmp_path / "many.html")]) == 1
     err = capsys.readouterr().err
     assert err.count("[duplicate_id]") == check_survey.SHOWN
+    # trial F: a second batch beside the first failed the check with 646 problems and did not name the file
+    monkeypatch.setattr(check_survey, "run", lambda folder=None, simulated=False: (
+        replace(many, ignored=("residents_vague2.csv",)), settings))
+    assert check_survey.main(["--out", str(tmp_path / "many.html")]) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[1].startswith("  note — the folder also holds file(s) the check does not read: residents_vague2.csv")
+    assert "export every response again, in one file, from the tool" in lines[1]
     (tmp_path / "stale.html").write_text("an earlier check", encoding="utf-8")
 
     def refused(folder=None, simulated=False):
@@ -915,6 +922,24 @@ def test_problems_give_the_tools_response_id_and_a_repeated_one_is_refused(cb, t
     with pytest.raises(SurveyValidationError) as exc:
         ingest.ingest(folder, {"residents": _sample()}, cb, fmt="csv", tool="qualtrics", key=KEY)
     assert "row 5, column 'Q1'" in str(exc.value) and "camille" not in str(exc.value)
+
+
+def test_two_exports_joined_end_to_end_are_said_to_be_so(cb, tmp_path):
+    """Trial F: a LimeSurvey export joined to itself with ``cat`` gave ten ``unknown_code`` lines on the repeated
+    column names (« not a code of 'sexe' ») and the duplicates, the real problem, came after them. The names row is
+    now one ``repeated_header`` problem, listed first, and not read as a response; every response is a duplicate."""
+    folder = _tool_folder("limesurvey", tmp_path)
+    path = folder / "residents.csv"
+    raw = path.read_bytes()
+    n = len([x for x in raw.decode("utf-8-sig").splitlines() if x.strip()]) - 1
+    path.write_bytes(raw + raw.removeprefix(b"\xef\xbb\xbf"))
+    with pytest.raises(SurveyValidationError) as exc:
+        ingest.ingest(folder, {"residents": _sample()}, cb, fmt="csv", tool="limesurvey", key=KEY)
+    problems = exc.value.problems
+    assert problems[0].rule == "repeated_header" and problems[0].row == n + 2
+    assert "two exports joined" in str(problems[0])
+    rules = [p.rule for p in problems]
+    assert "unknown_code" not in rules and rules.count("duplicate_id") == n
 
 
 def test_limesurvey_problems_give_its_response_number(cb, tmp_path):

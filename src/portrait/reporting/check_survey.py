@@ -77,6 +77,7 @@ RULES_FR = {
     "missing_participant": "unités tirées absentes de l'export des participants",
     "unknown_status": "statut de réponse de l'outil inconnu (ni réponse, ni aperçu, test ou indésirable)",
     "header_rows": "ligne d'en-tête de l'outil supprimée (une réponse à sa place)",
+    "repeated_header": "noms de colonnes répétés plus bas (deux exports mis bout à bout)",
     "missing_for_weighting": "répondant sans sexe ou âge, nécessaires au calage des habitants",
     "set_aside_no_response": "réponse écartée par le statut de contact, mais absente de l'export des réponses",
 }
@@ -138,6 +139,8 @@ REMEDIES_FR = {
     "missing_participant": "exporter tous les participants de l'outil, sans filtre",
     "unknown_status": "déclarer ce statut de l'outil dans `config/survey_tools.yaml`",
     "header_rows": "exporter de nouveau : une ligne d'en-tête de l'outil a été supprimée",
+    "repeated_header": "exporter de nouveau toutes les réponses en un seul fichier depuis l'outil, plutôt que de "
+                       "joindre deux exports",
     "missing_for_weighting": "compléter la réponse dans l'outil si le répondant peut être recontacté, sans jamais "
                              "la deviner ; sinon, écarter la réponse : statut de contact « ecartee » (LimeSurvey : "
                              "attribut « statut terrain » du participant ; Qualtrics : donnée intégrée `ecartee` = 1 ; "
@@ -381,9 +384,14 @@ def main(argv: list[str] | None = None) -> int:
         nbformat.write(notebook(found, settings), tmp)
         out = render(tmp, paths.resolve(args.out), exclude_input=True)
     rules = pd.Series([p.rule for p in found.problems]).value_counts().sort_index()
+    shown = ", ".join(found.ignored[:5]) + (f" and {len(found.ignored) - 5} more" if len(found.ignored) > 5 else "")
+    unread = (f"the folder also holds file(s) the check does not read: {shown} (only the files named above, in the "
+              "chosen format, are read; for a second batch, export every response again, in one file, from the tool)")
     if found.problems:
         print(f"✗ {len(found.problems)} problem(s) in the survey exports of {settings['folder']} ("
               + ", ".join(f"{r}: {k}" for r, k in rules.items()) + "):", file=sys.stderr)
+        if found.ignored:       # often the cause (a second batch beside the first): said before the problems
+            print(f"  note — {unread}", file=sys.stderr)
         for p in found.problems[:SHOWN]:
             print(f"  {p}", file=sys.stderr)
         more = f"the other {len(found.problems) - SHOWN} and " if len(found.problems) > SHOWN else ""
@@ -400,9 +408,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  to check — {survey}: {r.set_aside} response(s) set aside as unusable in the contact statuses{rows}; "
                   "they count as non-responses")
     if found.ignored:
-        shown = ", ".join(found.ignored[:5]) + (f" and {len(found.ignored) - 5} more" if len(found.ignored) > 5 else "")
-        print(f"  to check — the folder also holds file(s) the check does not read: {shown} (only the files named above, "
-              "in the chosen format, are read; a second batch of exports must be merged into the first)")
+        print(f"  to check — {unread}")
     for n in completed_only(found.notes):
         print(f"  to check — {Path(n.file).name}: {n.rows} responses and not one unfinished questionnaire: does the export "
               "hold all responses (LimeSurvey: « All responses »)? Otherwise the break-offs count as silence")

@@ -132,7 +132,7 @@ def with_records(problems: list[Problem], start: int, file: str, records: dict[i
 #: Rules about a whole file or its columns: listed before the cells' problems they often explain (a column named
 #: twice makes every cell of the second one « unknown_code »).
 FILE_RULES = ("missing_file", "unreadable", "empty_file", "encoding", "separator", "truncated", "field_too_long",
-              "title_rows", "header_rows", "missing_column", "extra_column", "duplicate_column", "column_case",
+              "title_rows", "header_rows", "repeated_header", "missing_column", "extra_column", "duplicate_column", "column_case",
               "missing_participant", "no_respondent")
 
 
@@ -332,6 +332,12 @@ def read_csv_export(path: Path, encoding: str, problems: list[Problem], file: st
     keep, rows = [], []
     for k, (ln, rec) in enumerate(body):
         row = ln  # the record's row as a spreadsheet shows it; the header is row 1
+        if len(rec) == len(header) and [x.strip() for x in rec] == header:
+            # the column names again below the first response: not read as a response (its « codes » are names)
+            problems.append(Problem(file, row, None, None, "repeated_header",
+                                    f"row {row} repeats the column names of row 1: two exports joined one after the "
+                                    "other? Export every response once, in one file, from the tool"))
+            continue
         if len(rec) == len(header):
             keep.append(rec)
             rows.append(row)

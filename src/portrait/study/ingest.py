@@ -78,6 +78,8 @@ Rules (the ``rule`` field of each problem):
                               whose export holds no response
 ``header_rows``               a response where the tool writes a header row (Qualtrics: three; one
                               deleted in a spreadsheet): reported, and the row read as a response
+``repeated_header``           the column names again below the first response (two exports joined
+                              one after the other): reported, and the row not read as a response
 ============================  ====================================================================
 
 Output: one typed table per survey with **every sampled unit** (sample columns, ``status``,
