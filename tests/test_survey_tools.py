@@ -277,6 +277,26 @@ def test_an_export_without_the_token_column_says_why_it_matters(tool, cb, tmp_pa
     assert "Anonymized responses" in missing[0].message
 
 
+def test_headings_written_as_question_texts_are_told_apart_from_a_missing_token(cb, tmp_path):
+    """Trial F: a LimeSurvey export with « Question text » headings began with « the token is missing … a survey run with
+    anonymised responses … cannot be weighted », although the token was there under another heading. When most
+    columns are renamed at once, the first message says the headings look like question texts and which option to
+    change; a token left out alone keeps the anonymised-responses message (test above)."""
+    folder = _tool_folder("limesurvey", tmp_path)
+    path = folder / "residents.csv"
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+    rows[0] = [f"Question {k + 1}. {h.lower()} ?" for k, h in enumerate(rows[0])]
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerows(rows)
+    path.write_text(buf.getvalue(), encoding="utf-8-sig")
+    with pytest.raises(SurveyValidationError) as exc:
+        ingest.ingest(folder, {"residents": _sample()}, cb, fmt="csv", tool="limesurvey", key=KEY)
+    first = next(p for p in exc.value.problems if p.rule == "missing_column")
+    assert "the headings look like question texts" in first.message and "« Question code »" in first.message
+    assert "nonymi" not in first.message
+    assert sum("question texts" in p.message for p in exc.value.problems) == 1
+
+
 def test_a_token_changed_by_a_spreadsheet_is_told_apart_from_a_stranger(cb, tmp_path):
     """A board's trial: a token put in lower case (a spreadsheet's LOWER, or an autocorrect) was « not_in_sample »
     like a token of another study. It is still refused, once, with the reason."""

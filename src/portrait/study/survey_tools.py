@@ -410,6 +410,15 @@ def tool_problems(problems: list[Problem], start: int, file: str, native_to_tool
             problems[k] = dataclasses.replace(problems[k], message=message)
     mine = [k for k in range(start, len(problems)) if problems[k].file == file]
     missing = {problems[k].column for k in mine if problems[k].rule == "missing_column"}
+    n_extra = sum(problems[k].rule == "extra_column" for k in mine)
+    if len(missing) >= max(3, len(set(native_to_tool.values())) // 2) and n_extra >= len(missing) // 2:
+        # most columns renamed at once: headings written as question texts, not a token left out (trial F)
+        first = next(k for k in mine if problems[k].rule == "missing_column")
+        p = problems[first]
+        problems[first] = dataclasses.replace(p, message=p.message.split(": without the token")[0] + (
+            f": {len(missing)} of the columns the tool writes are missing and {n_extra} it does not write are there: "
+            "the headings look like question texts, not question codes; export again with question codes as "
+            "headings (LimeSurvey: « Question code » under Headings)"))
     for k in mine:
         p = problems[k]
         if p.rule == "extra_column":
