@@ -971,3 +971,16 @@ def test_limesurvey_problems_give_its_response_number(cb, tmp_path):
     with pytest.raises(SurveyValidationError) as exc:
         ingest.ingest(folder, {"residents": _sample()}, cb, fmt="csv", tool="limesurvey", key=KEY)
     assert "row 2 (response 1), column 'SEXE'" in str(exc.value)
+
+
+def test_a_control_character_in_a_tools_code_is_named_as_such(cb, tmp_path):
+    """Trial F: « A2 » followed by a NUL in LimeSurvey's SEXE was an ``unknown_code`` (« a text of 3 characters »), not
+    the documented ``control_character`` (the file is damaged: export it again)."""
+    folder = _tool_folder("limesurvey", tmp_path)
+    path = folder / "residents.csv"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('"A2","A3","A4","A02","02049","12"', '"A2\x00","A3","A4","A02","02049","12"', 1),
+                    encoding="utf-8")
+    with pytest.raises(SurveyValidationError) as exc:
+        ingest.ingest(folder, {"residents": _sample()}, cb, fmt="csv", tool="limesurvey", key=KEY)
+    assert [(p.rule, p.row, p.column) for p in exc.value.problems] == [("control_character", 2, "SEXE")]

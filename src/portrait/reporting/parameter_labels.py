@@ -73,7 +73,7 @@ LABELS = {
     "export_encoding": "encodage des CSV simulés",
     "ingest_format": "format lu à l'import",
     "csv_encoding": "encodage des CSV lus",
-    "min_core_answered": "nombre minimal de questions du tronc commun répondues (questionnaire retenu)",
+    "min_core_answered": "nombre minimal de questions d'opinion du tronc commun répondues (questionnaire retenu, sans compter sexe et âge)",
     # 04, 05 — weighting
     "calibration_method": "méthode de calage",
     "calibration_bounds": "bornes du rapport g = poids calé / poids initial (calage logit borné)",

@@ -35,7 +35,7 @@ from ..pipeline import paths
 from ..pipeline.config import did_you_mean, read_yaml
 from ..pipeline.errors import ParameterError
 from .codebook import Codebook, Variable
-from .export_checks import NATIVE_EXTRA
+from .export_checks import CONTROL, NATIVE_EXTRA
 from .export_readers import Problem, RawTable, records_of, with_records
 from .exports import DISPOSITION_COLUMN
 
@@ -363,7 +363,9 @@ def _translate(v: Variable, native: str, tool_col: str, s: pd.Series, rows: np.n
         return s.str.replace(r"^(-?[0-9]+)\.0+$", r"\1", regex=True)
     else:
         return s
-    bad = (s != "") & ~s.isin(list(back))
+    # a control character (« A1␀ ») is left as it is, for the codebook checks' control_character (trial F)
+    control = s.str.contains(CONTROL)
+    bad = (s != "") & ~s.isin(list(back)) & ~control
     labels = {str(t).strip().casefold() for t in codebook.labels(v.name, dont_know=v.dont_know).values()} \
         if v.type in CODED_TYPES else set()
     for i in np.flatnonzero(bad.to_numpy()):
@@ -371,7 +373,7 @@ def _translate(v: Variable, native: str, tool_col: str, s: pd.Series, rows: np.n
         problems.append(Problem(file, int(rows[i]), tool_col, s.iloc[i], "unknown_code",
                                 f"not a code of {v.name!r} in the {lay.label} layout ({what})"
                                 + (LABEL_NOT_CODE if label else "")))
-    out = s.map(back).where(~bad, "")
+    out = s.map(back).where(~bad, "").where(~control, s)
     return out.where(s != "", "") if v.type != "multi" else out.fillna("")
 
 
