@@ -24,7 +24,8 @@ def _differences() -> pd.DataFrame:
 
 def test_agreement_gaps_table_writes_shares_signed_gaps_intervals_and_adjusted_p_the_french_way():
     """One row per « d'accord » gap, in the file's order: shares in %, the gap clients − habitants in points
-    with its sign (no signed zero), its interval and the adjusted p-value as the formatting module writes them."""
+    with its sign (no signed zero), its interval with signed bounds as 07 writes them (trial E) and the adjusted
+    p-value as the formatting module writes them."""
     table = comparison_text.agreement_gaps(_differences())
     IC = "IC à 95\u00a0% (points)"
     DKr, DKv = fmt.french("« Ne sait pas » : habitants (%)"), fmt.french("« Ne sait pas » : clients (%)")
@@ -35,10 +36,10 @@ def test_agreement_gaps_table_writes_shares_signed_gaps_intervals_and_adjusted_p
          "écart clients − habitants (points)": "\u221213,5", IC: "[\u221217,0\u00a0; \u221210,0]",
          "p ajusté": "<\u00a00,0001", DKr: "1,6", DKv: "11,2"},
         {"attribut": "Accueillante", "habitants (%)": "41,0", "clients (%)": "41,0",
-         "écart clients − habitants (points)": "0,0", IC: "[\u22123,1\u00a0; 3,1]",
+         "écart clients − habitants (points)": "0,0", IC: "[\u22123,1\u00a0; +3,1]",
          "p ajusté": "0,9877", DKr: "\u2013", DKv: "\u2013"},
         {"attribut": "Innovante", "habitants (%)": "30,0", "clients (%)": "35,2",
-         "écart clients − habitants (points)": "+5,2", IC: "[1,0\u00a0; 9,5]", "p ajusté": "0,0312", DKr: "\u2013",
+         "écart clients − habitants (points)": "+5,2", IC: "[+1,0\u00a0; +9,5]", "p ajusté": "0,0312", DKr: "\u2013",
          DKv: "\u2013"}]
 
 

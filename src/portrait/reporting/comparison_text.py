@@ -41,7 +41,7 @@ def agreement_gaps(diff: pd.DataFrame) -> pd.DataFrame:
         "habitants (%)": top2["estimate_residents"].map(lambda v: fmt.number(v * 100, 1)),
         "clients (%)": top2["estimate_visitors"].map(lambda v: fmt.number(v * 100, 1)),
         "écart clients − habitants (points)": top2["estimate"].map(lambda v: fmt.signed(v * 100, 1)),
-        fmt.french(f"{fmt.ci_label(compare.confidence_level(top2))} (points)"): [fmt.french(fmt.interval(lo, hi, 1, scale=100))
+        fmt.french(f"{fmt.ci_label(compare.confidence_level(top2))} (points)"): [fmt.french(fmt.interval(lo, hi, 1, scale=100, sign=True))
                                            for lo, hi in zip(top2["ci_low"], top2["ci_high"])],
         "p ajusté": top2["p_adj"].map(fmt.pvalue),
         fmt.french("« Ne sait pas » : habitants (%)"): dk_cells["residents"],

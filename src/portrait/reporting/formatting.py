@@ -241,11 +241,13 @@ def bound(x: float, decimals: int = 1, sign: bool = False, missing: str = MISSIN
     return (signed if sign else number)(x, d)
 
 
-def interval(low: float, high: float, decimals: int = 1, scale: float = 1.0, unit: str = "") -> str:
+def interval(low: float, high: float, decimals: int = 1, scale: float = 1.0, unit: str = "",
+             sign: bool = False) -> str:
     """A confidence interval « [a ; b] » with its unit (a no-break space before « ; » and the unit); a bound that
-    would read 0 without being 0 gets the decimals that show its sign (:func:`bound`)."""
+    would read 0 without being 0 gets the decimals that show its sign (:func:`bound`). ``sign``: the interval of a
+    gap, its bounds signed as the gap is (« [−1,3 ; +4,7] »)."""
     u = f"{NBSP}{unit}" if unit else ""
-    return f"[{bound(low * scale, decimals)}{NBSP}; {bound(high * scale, decimals)}]{u}"
+    return f"[{bound(low * scale, decimals, sign=sign)}{NBSP}; {bound(high * scale, decimals, sign=sign)}]{u}"
 
 
 def table(df: pd.DataFrame | pd.Series, decimals: int | Mapping[str, int] = 3,
