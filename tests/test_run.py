@@ -632,6 +632,18 @@ def test_a_round_still_in_the_field_is_said_on_every_report_from_its_answers():
     assert not shown("export_formats", ["csv"], {"source": "simulated", "survey_tool": "limesurvey"})
     assert shown("csv_encoding", "cp1252", {"source": "real"})
     assert report.parameter_labels.shown("fieldwork_status", "in_progress")
+    # trial F: a survey declared to save no partial answers is said; the usual case is not
+    assert shown("unfinished_in_exports", False, {"source": "real"}) and not shown("unfinished_in_exports", True)
+    with pytest.raises(ParameterError, match="parameter 'unfinished_in_exports' must be true or false, got 'no'"):
+        fieldwork.FieldworkSettings.from_params(dict(
+            source="real", export_formats=["csv"], export_encoding="cp1252", ingest_format="csv",
+            csv_encoding="cp1252", min_core_answered=8, unfinished_in_exports="no"), codebook.load())
+    real = dict(export_formats=["csv"], export_encoding="cp1252", ingest_format="csv", csv_encoding="cp1252",
+                min_core_answered=8)
+    assert fieldwork.FieldworkSettings.from_params(dict(real, source="real"), codebook.load()).unfinished_expected
+    assert not fieldwork.FieldworkSettings.from_params(dict(real, source="simulated"), codebook.load()).unfinished_expected
+    assert not fieldwork.FieldworkSettings.from_params(dict(real, source="real", unfinished_in_exports=False),
+                                                       codebook.load()).unfinished_expected
 
 
 def test_a_rehearsal_with_simulated_partner_files_says_so_on_each_report_about_the_clients(tmp_path):

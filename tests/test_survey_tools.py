@@ -984,3 +984,38 @@ def test_a_control_character_in_a_tools_code_is_named_as_such(cb, tmp_path):
     with pytest.raises(SurveyValidationError) as exc:
         ingest.ingest(folder, {"residents": _sample()}, cb, fmt="csv", tool="limesurvey", key=KEY)
     assert [(p.rule, p.row, p.column) for p in exc.value.problems] == [("control_character", 2, "SEXE")]
+
+
+@pytest.mark.parametrize("tool", sorted(TOOLS))
+def test_an_export_filtered_to_completed_responses_stops_real_exports(tool, cb, tmp_path, monkeypatch):
+    """Trial F: an export of completed responses only passed with a « to check » line, and 55 partial respondents and
+    32 break-offs became silent invitees. For real exports it is now a ``completed_only`` problem (from 100 responses
+    without one unfinished; here from 1, the fixture's unfinished response removed), and not for the simulator's
+    exports or a survey declared to save no partial answers (``unfinished_in_exports: false``)."""
+    from portrait.study import tool_statuses
+
+    folder = _tool_folder(tool, tmp_path)
+    lay = survey_tools.layout(tool, cb)
+    monkeypatch.setattr(tool_statuses, "UNFINISHED_EXPECTED", 1)
+    assert "completed_only" not in [p.rule for p in ingest.check(
+        folder, {"residents": _sample()}, cb, tool=tool, key=KEY, unfinished_expected=True).problems]
+    path = folder / "residents.csv"
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+    j = rows[0].index(lay.complete_column)
+    done = [r for r in rows[lay.header_rows:] if (r[j].strip() in lay.complete_values if lay.complete_values
+                                                  else r[j].strip() != "")]
+    assert 0 < len(done) < len(rows) - lay.header_rows         # the fixture has an unfinished response: removed
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerows(rows[:lay.header_rows] + done)
+    path.write_text(buf.getvalue(), encoding="utf-8-sig")
+    found = ingest.check(folder, {"residents": _sample()}, cb, tool=tool, key=KEY, unfinished_expected=True)
+    assert [p.rule for p in found.problems] == ["completed_only"]
+    note = next(n for n in found.notes if n.unfinished is not None)       # rows read (previews set aside)
+    assert f"{note.rows} responses and not one unfinished questionnaire" in str(found.problems[0])
+    assert "« All responses »" in str(found.problems[0]) and "unfinished_in_exports: false" in str(found.problems[0])
+    assert not ingest.check(folder, {"residents": _sample()}, cb, tool=tool, key=KEY).problems
+    monkeypatch.setattr(tool_statuses, "UNFINISHED_EXPECTED", 100)
+    problems: list = []
+    tool_statuses.completed_only([replace(note, rows=99, unfinished=0), replace(note, rows=100, unfinished=0),
+                                  replace(note, rows=500, unfinished=1)], problems)
+    assert len(problems) == 1 and problems[0].message.startswith("100 responses")

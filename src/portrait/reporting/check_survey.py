@@ -77,6 +77,7 @@ RULES_FR = {
     "missing_participant": "unités tirées absentes de l'export des participants",
     "unknown_status": "statut de réponse de l'outil inconnu (ni réponse, ni aperçu, test ou indésirable)",
     "header_rows": "ligne d'en-tête de l'outil supprimée (une réponse à sa place)",
+    "completed_only": "export limité aux questionnaires terminés (aucun non terminé)",
     "repeated_header": "noms de colonnes répétés plus bas (deux exports mis bout à bout)",
     "missing_for_weighting": "répondant sans sexe ou âge, nécessaires au calage des habitants",
     "set_aside_no_response": "réponse écartée par le statut de contact, mais absente de l'export des réponses",
@@ -139,6 +140,9 @@ REMEDIES_FR = {
     "missing_participant": "exporter tous les participants de l'outil, sans filtre",
     "unknown_status": "déclarer ce statut de l'outil dans `config/survey_tools.yaml`",
     "header_rows": "exporter de nouveau : une ligne d'en-tête de l'outil a été supprimée",
+    "completed_only": "exporter toutes les réponses, y compris les questionnaires non terminés (LimeSurvey : « All "
+                      "responses ») ; si le questionnaire n'enregistre aucune réponse partielle, le déclarer "
+                      "(unfinished_in_exports: false dans config/03_fieldwork.yaml)",
     "repeated_header": "exporter de nouveau toutes les réponses en un seul fichier depuis l'outil, plutôt que de "
                        "joindre deux exports",
     "missing_for_weighting": "compléter la réponse dans l'outil si le répondant peut être recontacté, sans jamais "
@@ -179,11 +183,12 @@ def run(folder: str | Path | None = None, simulated: bool = False) -> tuple[inge
     key = pseudonymisation_key(p.get("pseudo_key_file", ".portrait-key"), create=False) if lay is not None else None
     found = ingest.check(folder, samples, cb, fmt=p.get("ingest_format", "csv"), encoding=p.get("csv_encoding", "cp1252"),
                          min_core_answered=p.get("min_core_answered", 8), tool=tool,
-                         tools_file=p.get("tools_file", survey_tools.DEFAULT_FILE), key=key)
+                         tools_file=p.get("tools_file", survey_tools.DEFAULT_FILE), key=key,
+                         unfinished_expected=not simulated and p.get("unfinished_in_exports", True) is not False)
     settings = {"source": source, "study_source": p.get("source", "simulated"), "folder": paths.relative(folder),
                 "survey_tool": tool,
                 "tool": lay.label if lay else "format natif du dictionnaire des variables",
-                "format": p.get("ingest_format", "csv"),
+                "format": p.get("ingest_format", "csv"), "no_partial_answers": p.get("unfinished_in_exports") is False,
                 "remedies": {"missing_for_weighting": missing_for_weighting_fr(cb, lay), **layout_remedies_fr(lay)}}
     return found, settings
 
@@ -409,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
                   "they count as non-responses")
     if found.ignored:
         print(f"  to check — {unread}")
-    for n in completed_only(found.notes):
+    for n in completed_only(found.notes) if not settings.get("no_partial_answers") else ():
         print(f"  to check — {Path(n.file).name}: {n.rows} responses and not one unfinished questionnaire: does the export "
               "hold all responses (LimeSurvey: « All responses »)? Otherwise the break-offs count as silence")
     return 0

@@ -10,6 +10,7 @@ import pandas as pd
 
 from . import formatting as fmt
 from ..study.survey_tools import ReadNote
+from ..study.tool_statuses import UNFINISHED_EXPECTED
 from ..study.synthetic_partners import COUNTRY_NAMES
 from ..study.visitors import SOURCE_LABELS, ZONE_LABELS
 
@@ -21,11 +22,6 @@ AAPOR_DEFINITION = (
     "réponse ou non distribuées, d'éligibilité inconnue (UO), sont comptées au dénominateur comme si elles "
     "étaient éligibles (e = 1 : les taux les plus prudents) ; les unités hors champ (NE) en sont retirées. "
     "RR2 est le taux de réponse utilisé pour la correction de non-réponse.")
-
-
-#: Responses from which an export holding no unfinished questionnaire is worth a question: in a real round some
-#: respondents stop on the way (the simulator assumes 6–8 %), unless the export kept completed responses only.
-UNFINISHED_EXPECTED = 100
 
 
 def completed_only(notes: Iterable[ReadNote]) -> list[ReadNote]:

@@ -28,7 +28,7 @@ from . import formatting as fmt
 #: results and is not for readers' eyes (paths are not shown either, see :func:`shown`).
 HIDDEN = frozenset({"pseudo_key_file"})
 #: Parameters shown only when they leave this value: the usual case needs no line (a closed round).
-QUIET = {"fieldwork_status": "closed"}
+QUIET = {"fieldwork_status": "closed", "unfinished_in_exports": True}
 
 LABELS = {
     # config/study.yaml
@@ -73,6 +73,7 @@ LABELS = {
     "export_encoding": "encodage des CSV simulés",
     "ingest_format": "format lu à l'import",
     "csv_encoding": "encodage des CSV lus",
+    "unfinished_in_exports": "les exports réels contiennent les questionnaires non terminés (un export sans aucun est refusé)",
     "min_core_answered": "nombre minimal de questions d'opinion du tronc commun répondues (questionnaire retenu, sans compter sexe et âge)",
     # 04, 05 — weighting
     "calibration_method": "méthode de calage",

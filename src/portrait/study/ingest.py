@@ -76,6 +76,9 @@ Rules (the ``rule`` field of each problem):
                               the answer, or set the response aside (contact status ``ecartee``)
 ``set_aside_no_response``     a contact status that sets a response aside (``ecartee``) on a unit
                               whose export holds no response
+``completed_only``            a tool's responses export of 100 rows or more without one unfinished
+                              questionnaire: filtered to completed responses (real exports; parameter
+                              ``unfinished_in_exports: false`` for a survey that saves no partial answers)
 ``header_rows``               a response where the tool writes a header row (Qualtrics: three; one
                               deleted in a spreadsheet): reported, and the row read as a response
 ``repeated_header``           the column names again below the first response (two exports joined
@@ -297,7 +300,8 @@ class CheckResult:
 
 def ingest(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Codebook, *,
            fmt: str = "csv", encoding: str = "cp1252", min_core_answered: int = 8, tool: str = NATIVE,
-           tools_file: str | Path = TOOLS_FILE, key: bytes | None = None) -> IngestResult:
+           tools_file: str | Path = TOOLS_FILE, key: bytes | None = None, unfinished_expected: bool = False
+           ) -> IngestResult:
     """Read, validate and type both surveys' exports from ``folder``; account for every sampled unit.
 
     Parameters
@@ -306,16 +310,14 @@ def ingest(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Co
     samples : survey → sample table (``slot_id`` for residents, ``person_id`` for visitors, plus
         any design columns, which are kept).
     fmt : format of the answers to read (``csv``, ``xlsx`` or ``sav``).
-    encoding : CSV encoding, ``cp1252`` or ``utf-8`` (a file with a UTF-8 byte-order mark is
-        always read as UTF-8).
-    min_core_answered : a questionnaire not validated to the end (``complet = 0``) counts as a
-        response if at least this many common-core opinion items are answered, else as a
-        break-off (non-respondent).
-    tool : layout of the exports: ``native`` (the codebook's, :mod:`portrait.study.exports`) or a
-        survey tool of ``tools_file`` (``limesurvey``, ``qualtrics``; :mod:`portrait.study.survey_tools`),
-        whose CSV dialect then replaces ``encoding``.
-    key : the study's key, to recompute the invitation tokens of a tool's export (needed unless
-        ``tool`` is native).
+    encoding : CSV encoding, ``cp1252`` or ``utf-8`` (a file with a UTF-8 byte-order mark is always read as UTF-8).
+    min_core_answered : a questionnaire not validated to the end (``complet = 0``) counts as a response if at
+        least this many common-core opinion items are answered, else as a break-off (non-respondent).
+    tool : layout of the exports: ``native`` (the codebook's) or a survey tool of ``tools_file`` (``limesurvey``,
+        ``qualtrics``; :mod:`portrait.study.survey_tools`), whose CSV dialect then replaces ``encoding``.
+    key : the study's key, to recompute the invitation tokens of a tool's export (unless ``tool`` is native).
+    unfinished_expected : a tool's responses export of 100 rows or more without one unfinished questionnaire is a
+        ``completed_only`` problem (for real exports: :func:`portrait.study.tool_statuses.completed_only`).
 
     Raises
     ------
@@ -323,7 +325,7 @@ def ingest(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Co
         Listing every problem of every file (nothing is written by this function in any case).
     """
     found = check(folder, samples, codebook, fmt=fmt, encoding=encoding, min_core_answered=min_core_answered,
-                  tool=tool, tools_file=tools_file, key=key)
+                  tool=tool, tools_file=tools_file, key=key, unfinished_expected=unfinished_expected)
     raise_if_problems(found.problems)
     assert found.result is not None
     return found.result
@@ -331,7 +333,8 @@ def ingest(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Co
 
 def check(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Codebook, *,
           fmt: str = "csv", encoding: str = "cp1252", min_core_answered: int = 8, tool: str = NATIVE,
-          tools_file: str | Path = TOOLS_FILE, key: bytes | None = None) -> CheckResult:
+          tools_file: str | Path = TOOLS_FILE, key: bytes | None = None, unfinished_expected: bool = False
+          ) -> CheckResult:
     """:func:`ingest` without raising: every problem found, the notes of each tool file, and the result
     when there is no problem (``make check-survey`` reports them; parameter errors still raise)."""
     if not isinstance(min_core_answered, int) or min_core_answered < 1:
@@ -368,6 +371,8 @@ def check(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Cod
     expected = [p.name for survey in samples for p in
                 (export_path(folder_path, survey, fmt), status_file(folder_path, survey, lay))]
     unread_files_hint(folder_path, expected, problems)
+    if unfinished_expected:
+        tool_statuses.completed_only(notes, problems)
     ignored = tuple(sorted(p.name for p in folder_path.iterdir() if p.is_file() and p.name not in expected
                            and not p.name.startswith("."))) if folder_path.is_dir() else ()
     if problems:
@@ -564,10 +569,11 @@ def item_nonresponse(responses: pd.DataFrame, codebook: Codebook, survey: str) -
 def ingest_to_files(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Codebook, *,
                     out_responses: Mapping[str, str | Path], out_ledger: str | Path, fmt: str = "csv",
                     encoding: str = "cp1252", min_core_answered: int = 8, tool: str = NATIVE,
-                    tools_file: str | Path = TOOLS_FILE, key: bytes | None = None) -> IngestResult:
+                    tools_file: str | Path = TOOLS_FILE, key: bytes | None = None,
+                    unfinished_expected: bool = False) -> IngestResult:
     """:func:`ingest`, then :func:`write_outputs`: the outputs are written only if no problem was found."""
     result = ingest(folder, samples, codebook, fmt=fmt, encoding=encoding, min_core_answered=min_core_answered,
-                    tool=tool, tools_file=tools_file, key=key)
+                    tool=tool, tools_file=tools_file, key=key, unfinished_expected=unfinished_expected)
     write_outputs(result, out_responses, out_ledger)
     return result
 

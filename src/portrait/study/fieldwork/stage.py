@@ -42,6 +42,9 @@ class FieldworkSettings:
     csv_encoding : encoding of the CSV exports read.
     min_core_answered : common-core opinion items a questionnaire needs to count as partial (1 to the
         number of such items in the codebook).
+    unfinished_in_exports : real responses exports hold the unfinished questionnaires (LimeSurvey « All
+        responses »): one of 100 rows or more without any is refused (``completed_only``). ``False`` for a
+        survey that saves no partial answers.
     """
 
     source: str
@@ -50,6 +53,7 @@ class FieldworkSettings:
     ingest_format: str
     csv_encoding: str
     min_core_answered: int
+    unfinished_in_exports: bool = True
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any], codebook: Codebook) -> "FieldworkSettings":
@@ -79,9 +83,17 @@ class FieldworkSettings:
                 except LookupError:
                     problem(f"parameter {name!r} must be a text encoding such as utf-8 or cp1252, got {encodings[name]!r}")
             n_core = len(codebook.common_core("opinion"))
+            unfinished = params.get("unfinished_in_exports", True)
+            if not isinstance(unfinished, bool):
+                problem(f"parameter 'unfinished_in_exports' must be true or false, got {unfinished!r}")
             return cls(source=source, export_formats=tuple(formats or ()), ingest_format=ingest_format,
                        min_core_answered=require(params, "min_core_answered", int, minimum=1, maximum=n_core),
-                       **encodings)
+                       unfinished_in_exports=unfinished is not False, **encodings)
+
+    @property
+    def unfinished_expected(self) -> bool:
+        """Whether an export without unfinished questionnaires is refused: real exports, unless declared so."""
+        return self.source == "real" and self.unfinished_in_exports
 
 
 def prepare_survey_folder(source: str, *, simulated_dir: str | Path, real_dir: str | Path,
