@@ -47,11 +47,13 @@ RAW_OK := build/raw.ok
 # the folders a user fills (survey-tool exports, partner files) by content: names and SHA-256 of their files,
 # rewritten when Make reads this file and only when they change. A file removed, or put back with a date older
 # than the last run (cp -p, unzip, rsync -a), re-runs the stages that read the folder; a file touched but
-# unchanged does not.
+# unchanged does not. The stage that reads a folder keeps a copy of the fingerprint it ran on (.built, its date
+# kept): the folder back as it was restores that copy, and the stage is up to date again.
 FINGERPRINTS := build/fingerprints
 fingerprint = $(shell mkdir -p $(FINGERPRINTS) && f=$(FINGERPRINTS)/$(1).sha256 && \
   { find data/raw/$(1) -type f ! -name '.*' -print0 2>/dev/null | LC_ALL=C sort -z | xargs -0 -r sha256sum || true; } > $$f.new; \
-  if cmp -s $$f.new $$f; then rm -f $$f.new; else mv $$f.new $$f; fi; echo $$f)
+  if cmp -s $$f.new $$f; then rm -f $$f.new; elif cmp -s $$f.new $$f.built; then cp -p $$f.built $$f; rm -f $$f.new; \
+  else mv $$f.new $$f; fi; echo $$f)
 SURVEY_FILES := $(call fingerprint,survey)
 PARTNER_FILES := $(call fingerprint,partners)
 
@@ -108,6 +110,7 @@ $(P)/visitor_overlap.parquet $(P)/visitor_strata.csv &: \
   notebooks/02_visitor_frame.ipynb config/02_visitor_frame.yaml config/partner_layouts.yaml $(STAMP)/02_visitor_frame.study.json \
   $(PARTNER_FILES) $(PKG) $(ENV)
 	@$(RUN) $< || $(call STALE,$<)
+	@cp -p $(PARTNER_FILES) $(PARTNER_FILES).built
 
 $(EXEC)/03_fieldwork.ipynb data/synthetic/survey \
 $(P)/truth.csv $(P)/resident_responses.parquet $(P)/visitor_responses.parquet $(P)/fieldwork_ledger.csv &: \
@@ -117,6 +120,7 @@ $(P)/truth.csv $(P)/resident_responses.parquet $(P)/visitor_responses.parquet $(
   $(PKG) $(ENV)
 	@$(CHECK_SURVEY) --if-real || $(call STALE,$<)
 	@$(RUN) $< || $(call STALE,$<)
+	@cp -p $(SURVEY_FILES) $(SURVEY_FILES).built
 
 # 04 and 05 do not depend on each other: `make -j2` runs them side by side.
 $(EXEC)/04_resident_weighting.ipynb \

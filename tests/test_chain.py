@@ -166,8 +166,9 @@ def test_second_make_does_nothing(full_run):
 def test_the_exports_folder_is_tracked_by_content_not_by_date(full_run, tmp_path):
     """Trial F: Make tracked data/raw/survey/ by file dates, so an export removed, or put back with a date older than
     the last run (cp -p, unzip), ran nothing and left the reports as they were. In a copy of the built study (dates
-    kept): an export dated 1970 makes stage 03 out of date, and so does removing it once Make has seen it; an empty
-    folder changes nothing."""
+    kept): an export dated 1970 makes stage 03 out of date; removed again, the folder is as stage 03 last read it,
+    and nothing is out of date (the fingerprint of that run is restored with its date); an empty folder changes
+    nothing."""
     root = tmp_path / "study"
     shutil.copytree(full_run, root, symlinks=True)
     assert not (root / "data" / "raw" / "survey").exists()          # the simulated study has no export
@@ -179,12 +180,17 @@ def test_the_exports_folder_is_tracked_by_content_not_by_date(full_run, tmp_path
     assert "03_fieldwork" in chainrun.make(root, "-n", check=False).stdout
     assert (root / "build" / "fingerprints" / "survey.sha256").read_text().endswith("data/raw/survey/residents.csv\n")
     export.unlink()
-    assert "03_fieldwork" in chainrun.make(root, "-n", check=False).stdout
+    assert chainrun.make(root, "-q", check=False).returncode == 0
 
     again = tmp_path / "again"
     shutil.copytree(full_run, again, symlinks=True)
     (again / "data" / "raw" / "survey").mkdir(parents=True)      # an empty folder: nothing to read, nothing changed
     assert chainrun.make(again, "-q", check=False).returncode == 0
+
+
+# ------------------------------------------------------------------------------- signed zeros
+
+SIGNED_ZERO = re.compile(r"(?<![\w.,\-\u2212])[-\u2212]0(?:[.,]0+)?(?![.,]?\d)")
 
 
 def visible_text(page: str) -> str:
