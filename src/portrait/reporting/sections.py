@@ -246,8 +246,8 @@ def _where(g: pd.DataFrame, shown: str) -> str:
 
 
 def to_confirm(r) -> str:
-    """« (écart entre départements à confirmer : p = 0,014 avant correction) » for a mosaic row whose test is
-    significant before the correction for multiple tests but not after; empty otherwise."""
+    """« (écart entre départements à confirmer : p = 0,014 avant correction, 0,057 après) » for a mosaic row whose
+    test is significant before the correction for multiple tests but not after; empty otherwise."""
     if r.p_adj < 0.05 or not r.p < 0.05:
         return ""
     return fmt.french(f" (écart entre départements à confirmer : p = {fmt.pvalue(r.p)} avant correction, "

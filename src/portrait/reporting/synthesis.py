@@ -404,7 +404,8 @@ def widen(cross: pd.DataFrame, rows: str, cols: str) -> pd.DataFrame:
 
 def limits(source: str, margin_sources: Mapping[str, pd.DataFrame] | Iterable[pd.DataFrame],
            visitor_target: str = "frame", merges: Mapping[str, Sequence[str]] | None = None) -> str:
-    """The limits of the results, in French: simulated answers, assumptions of the margins, coverage.
+    """The limits of the results, in French: simulated answers, assumptions of the margins, coverage, the current
+    commune list and the words outside the vocabulary (trial E: neither was said).
 
     ``margin_sources``: each survey's table of calibration margins (columns ``marge``, ``source``,
     ``hypothèse``), as the weighted files' attributes hold them, keyed as :func:`margin_sources` keys them (the
@@ -452,6 +453,12 @@ def limits(source: str, margin_sources: Mapping[str, pd.DataFrame] | Iterable[pd
                      + ", données dans le tableau des marges ci-dessous.")
     parts.append(target_sentence(visitor_target, "**Champ des clients.** "))
     parts.append(nonresponse_sentence())
+    parts.append(f"**Communes d'aujourd'hui.** Les communes ont été tirées dans la liste en vigueur au "
+                 f"{fmt.date(sources.COMMUNES_LIST_DATE)} (populations {sources.COMMUNES_POPULATION_YEAR}), non dans "
+                 "celle de 2017 : une commune fusionnée depuis figure sous son nom et dans ses limites d'aujourd'hui.")
+    parts.append("**Les mots.** Un mot n'est compté que s'il se rattache à un mot de la liste du dictionnaire des "
+                 "variables (orthographes voisines comprises) ; avec de vraies réponses, un mot hors de la liste ne "
+                 "compte pour aucun : la part des mots rattachés, donnée avec les mots, dit combien en sont écartés.")
     return fmt.french("\n\n".join(parts))
 
 
