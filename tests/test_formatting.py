@@ -625,8 +625,9 @@ def test_margins_sharing_a_source_and_assumption_share_a_row():
     assert fmt.french("**Hypothèses des marges de calage.** La marge « pays » repose sur une hypothèse") in limits
     # trial E: a 2026 commune list for a 2017 study, and words outside the vocabulary, were not among the limits
     from portrait.pipeline import sources as raw_sources
-    assert fmt.french(f"liste en vigueur au {fmt.date(raw_sources.COMMUNES_LIST_DATE)}") in limits
-    assert "un mot hors de la liste ne compte pour aucun" in limits
+    assert fmt.french(f"Communes tirées dans la liste au {fmt.date(raw_sources.COMMUNES_LIST_DATE)}, non celle de "
+                      "2017") in limits
+    assert "un mot hors de la liste du dictionnaire ne compte pour aucun" in limits
 
 
 def test_the_clients_variant_margins_reach_the_synthesis_table():

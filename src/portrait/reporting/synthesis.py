@@ -453,12 +453,9 @@ def limits(source: str, margin_sources: Mapping[str, pd.DataFrame] | Iterable[pd
                      + ", données dans le tableau des marges ci-dessous.")
     parts.append(target_sentence(visitor_target, "**Champ des clients.** "))
     parts.append(nonresponse_sentence())
-    parts.append(f"**Communes d'aujourd'hui.** Les communes ont été tirées dans la liste en vigueur au "
-                 f"{fmt.date(sources.COMMUNES_LIST_DATE)} (populations {sources.COMMUNES_POPULATION_YEAR}), non dans "
-                 "celle de 2017 : une commune fusionnée depuis figure sous son nom et dans ses limites d'aujourd'hui.")
-    parts.append("**Les mots.** Un mot n'est compté que s'il se rattache à un mot de la liste du dictionnaire des "
-                 "variables (orthographes voisines comprises) ; avec de vraies réponses, un mot hors de la liste ne "
-                 "compte pour aucun : la part des mots rattachés, donnée avec les mots, dit combien en sont écartés.")
+    # short: the synthesis must print on ten pages
+    parts.append(f"**Communes et mots.** Communes tirées dans la liste au {fmt.date(sources.COMMUNES_LIST_DATE)}, "
+                 "non celle de 2017 ; un mot hors de la liste du dictionnaire ne compte pour aucun.")
     return fmt.french("\n\n".join(parts))
 
 
