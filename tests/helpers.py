@@ -92,3 +92,14 @@ def bh(p):
     out = np.empty(m)
     out[order] = np.minimum(adj, 1)
     return out
+
+
+def r_value(table: pd.DataFrame, fixture: str, quantity: str, repeated: bool = False) -> float:
+    """The one value of ``quantity`` in ``fixture`` of an R fixture table (columns ``fixture``, ``quantity``,
+    ``value``, as tests/reference/make_fixtures*.R write them); ``repeated``: the script may write the same value
+    more than once (still one distinct value)."""
+    v = table.loc[(table.fixture == fixture) & (table.quantity == quantity), "value"]
+    if repeated:
+        v = v.drop_duplicates()
+    assert len(v) == 1, (fixture, quantity)
+    return float(v.iloc[0])

@@ -9,6 +9,8 @@ Korn–Graubard bounds: rtol 1e-8.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,15 +20,11 @@ from scipy import stats
 from portrait import survey
 from portrait.pipeline import paths
 from portrait.survey import Design, Margin, ParameterError
+from tests import helpers
 
 FIX = paths.TESTS / "reference" / "fixtures"
 CI = pd.read_csv(FIX / "ciprop.csv")
-
-
-def r(fixture, quantity):
-    v = CI.loc[(CI.fixture == fixture) & (CI.quantity == quantity), "value"].drop_duplicates()
-    assert len(v) == 1, (fixture, quantity)
-    return float(v.iloc[0])
+r = partial(helpers.r_value, CI, repeated=True)
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,8 @@ quadratic form in them, agrees to 4e-6 and is compared at rtol 1e-5."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,15 +16,11 @@ from numpy.testing import assert_allclose
 from portrait import survey
 from portrait.pipeline import paths
 from portrait.survey import Design, ParameterError
+from tests import helpers
 
 FIX = paths.TESTS / "reference" / "fixtures"
 IA = pd.read_csv(FIX / "interactions.csv")
-
-
-def r(fixture, quantity):
-    v = IA.loc[(IA.fixture == fixture) & (IA.quantity == quantity), "value"]
-    assert len(v) == 1, (fixture, quantity)
-    return float(v.iloc[0])
+r = partial(helpers.r_value, IA)
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,8 @@ reltol 1e-8, numerical Hessian) stops earlier than our fit, so they are compared
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,15 +19,11 @@ from portrait import survey
 from portrait.pipeline import paths
 from portrait.survey import Design
 from portrait.survey import Margin
+from tests import helpers
 
 FIX = paths.TESTS / "reference" / "fixtures"
 CMP = pd.read_csv(FIX / "compare.csv")
-
-
-def r(fixture, quantity):
-    v = CMP.loc[(CMP.fixture == fixture) & (CMP.quantity == quantity), "value"]
-    assert len(v) == 1, (fixture, quantity)
-    return float(v.iloc[0])
+r = partial(helpers.r_value, CMP)
 
 
 @pytest.fixture(scope="module")

@@ -83,13 +83,14 @@ def test_an_export_without_unfinished_questionnaires_is_questioned():
     responses only (break-offs would then count as silence): the read notes ask; fewer rows, or some unfinished,
     are just counted."""
     from portrait.reporting import fieldwork_text
+    from portrait.study.tool_statuses import UNFINISHED_EXPECTED
 
     def text(rows, unfinished):
         return fieldwork_text.read_notes([survey_tools.ReadNote("residents.csv", "limesurvey", rows=rows,
                                                                 unfinished=unfinished)])
 
-    assert "toutes les réponses" in text(fieldwork_text.UNFINISHED_EXPECTED, 0)
-    assert "toutes les réponses" not in text(fieldwork_text.UNFINISHED_EXPECTED - 1, 0)
+    assert "toutes les réponses" in text(UNFINISHED_EXPECTED, 0)
+    assert "toutes les réponses" not in text(UNFINISHED_EXPECTED - 1, 0)
     assert "dont 3 questionnaires non terminés" in text(500, 3)
     assert "non terminé" not in text(500, None)
 
@@ -962,28 +963,27 @@ def test_two_exports_joined_end_to_end_are_said_to_be_so(cb, tmp_path):
     assert "unknown_code" not in rules and rules.count("duplicate_id") == n
 
 
-def test_limesurvey_problems_give_its_response_number(cb, tmp_path):
+def _limesurvey_sexe_refused(cb, tmp_path: Path, value: str) -> SurveyValidationError:
+    """The ingest's error on the LimeSurvey fixture whose first response has ``value`` as its SEXE cell."""
     folder = _tool_folder("limesurvey", tmp_path)
     path = folder / "residents.csv"
     text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace('"A2","A3","A4","A02","02049","12"', '"A7","A3","A4","A02","02049","12"', 1),
+    path.write_text(text.replace('"A2","A3","A4","A02","02049","12"', f'"{value}","A3","A4","A02","02049","12"', 1),
                     encoding="utf-8")
     with pytest.raises(SurveyValidationError) as exc:
         ingest.ingest(folder, {"residents": _sample()}, cb, fmt="csv", tool="limesurvey", key=KEY)
-    assert "row 2 (response 1), column 'SEXE'" in str(exc.value)
+    return exc.value
+
+
+def test_limesurvey_problems_give_its_response_number(cb, tmp_path):
+    assert "row 2 (response 1), column 'SEXE'" in str(_limesurvey_sexe_refused(cb, tmp_path, "A7"))
 
 
 def test_a_control_character_in_a_tools_code_is_named_as_such(cb, tmp_path):
     """Trial F: « A2 » followed by a NUL in LimeSurvey's SEXE was an ``unknown_code`` (« a text of 3 characters »), not
     the documented ``control_character`` (the file is damaged: export it again)."""
-    folder = _tool_folder("limesurvey", tmp_path)
-    path = folder / "residents.csv"
-    text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace('"A2","A3","A4","A02","02049","12"', '"A2\x00","A3","A4","A02","02049","12"', 1),
-                    encoding="utf-8")
-    with pytest.raises(SurveyValidationError) as exc:
-        ingest.ingest(folder, {"residents": _sample()}, cb, fmt="csv", tool="limesurvey", key=KEY)
-    assert [(p.rule, p.row, p.column) for p in exc.value.problems] == [("control_character", 2, "SEXE")]
+    problems = _limesurvey_sexe_refused(cb, tmp_path, "A2\x00").problems
+    assert [(p.rule, p.row, p.column) for p in problems] == [("control_character", 2, "SEXE")]
 
 
 @pytest.mark.parametrize("tool", sorted(TOOLS))

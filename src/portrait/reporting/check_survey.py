@@ -373,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     import nbformat
     import pandas as pd
 
-    from .fieldwork_text import completed_only
+    from ..study.tool_statuses import completed_only_notes
     from .render import render
 
     try:
@@ -414,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
                   "they count as non-responses")
     if found.ignored:
         print(f"  to check — {unread}")
-    for n in completed_only(found.notes) if not settings.get("no_partial_answers") else ():
+    for n in completed_only_notes(found.notes) if not settings.get("no_partial_answers") else ():
         print(f"  to check — {Path(n.file).name}: {n.rows} responses and not one unfinished questionnaire: does the export "
               "hold all responses (LimeSurvey: « All responses »)? Otherwise the break-offs count as silence")
     return 0

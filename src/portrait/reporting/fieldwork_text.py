@@ -10,7 +10,7 @@ import pandas as pd
 
 from . import formatting as fmt
 from ..study.survey_tools import ReadNote
-from ..study.tool_statuses import UNFINISHED_EXPECTED
+from ..study.tool_statuses import completed_only_notes
 from ..study.synthetic_partners import COUNTRY_NAMES
 from ..study.visitors import SOURCE_LABELS, ZONE_LABELS
 
@@ -22,12 +22,6 @@ AAPOR_DEFINITION = (
     "réponse ou non distribuées, d'éligibilité inconnue (UO), sont comptées au dénominateur comme si elles "
     "étaient éligibles (e = 1 : les taux les plus prudents) ; les unités hors champ (NE) en sont retirées. "
     "RR2 est le taux de réponse utilisé pour la correction de non-réponse.")
-
-
-def completed_only(notes: Iterable[ReadNote]) -> list[ReadNote]:
-    """The response files of :data:`UNFINISHED_EXPECTED` rows or more holding no unfinished questionnaire:
-    exported with completed responses only, perhaps (break-offs would then count as silence)."""
-    return [n for n in notes if n.unfinished == 0 and n.rows >= UNFINISHED_EXPECTED]
 
 
 def read_notes(notes: Iterable[ReadNote]) -> str:
@@ -50,7 +44,7 @@ def read_notes(notes: Iterable[ReadNote]) -> str:
             parts.append(fmt.count(len(n.technical), "colonne technique ignorée", "colonnes techniques ignorées"))
         if n.unfinished:
             parts.append(f"dont {fmt.count(n.unfinished, 'questionnaire non terminé', 'questionnaires non terminés')}")
-        elif completed_only([n]):
+        elif completed_only_notes([n]):
             parts.append("**aucun questionnaire non terminé** : l'export contient-il bien toutes les réponses "
                          "(« All responses » dans LimeSurvey) ? Sinon les questionnaires interrompus compteraient "
                          "comme des silences")

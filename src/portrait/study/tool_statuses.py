@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Mapping
+from typing import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -21,7 +21,8 @@ from .export_readers import Problem, RawTable, repeated
 from .exports import DISPOSITION_COLUMN
 from .survey_tools import ReadNote, ToolLayout, _text
 
-__all__ = ["UNFINISHED_EXPECTED", "completed_only", "dispositions_from_tool", "missing_responses"]
+__all__ = ["UNFINISHED_EXPECTED", "completed_only", "completed_only_notes", "dispositions_from_tool",
+           "missing_responses"]
 
 #: Responses from which an export holding no unfinished questionnaire is suspect: in a real round some respondents
 #: always stop part-way (trial F: 55 partial answers and 32 break-offs vanished with « Completed responses only »).
@@ -113,15 +114,20 @@ def missing_responses(finished: Mapping[str, int], answers: pd.DataFrame | None,
                                     "identifier filter (they would count as silent invitees)"))
 
 
-def completed_only(notes: list[ReadNote], problems: list[Problem]) -> None:
-    """A ``completed_only`` problem for each responses export of :data:`UNFINISHED_EXPECTED` rows or more without one
-    unfinished questionnaire: an export filtered to completed responses counts its partial respondents and break-offs
-    as silent invitees, and the contact-status export cannot tell (LimeSurvey's ``completed`` is ``N`` for both)."""
-    for n in notes:
-        if n.unfinished == 0 and n.rows >= UNFINISHED_EXPECTED:
-            problems.append(Problem(n.file, None, None, None, "completed_only",
-                                    f"{n.rows} responses and not one unfinished questionnaire: the export looks "
-                                    "filtered to completed responses, and its partial answers and break-offs would "
-                                    "count as silence; export every response (LimeSurvey: completion state « All "
-                                    "responses »), or set unfinished_in_exports: false in config/03_fieldwork.yaml "
-                                    "if the survey saves no partial answers"))
+def completed_only_notes(notes: Iterable[ReadNote]) -> list[ReadNote]:
+    """The responses exports of :data:`UNFINISHED_EXPECTED` rows or more holding no unfinished questionnaire:
+    exported with completed responses only, perhaps (break-offs would then count as silence)."""
+    return [n for n in notes if n.unfinished == 0 and n.rows >= UNFINISHED_EXPECTED]
+
+
+def completed_only(notes: Iterable[ReadNote], problems: list[Problem]) -> None:
+    """A ``completed_only`` problem for each export of :func:`completed_only_notes` (real exports): an export
+    filtered to completed responses counts its partial respondents and break-offs as silent invitees, and the
+    contact-status export cannot tell (LimeSurvey's ``completed`` is ``N`` for both)."""
+    for n in completed_only_notes(notes):
+        problems.append(Problem(n.file, None, None, None, "completed_only",
+                                f"{n.rows} responses and not one unfinished questionnaire: the export looks "
+                                "filtered to completed responses, and its partial answers and break-offs would "
+                                "count as silence; export every response (LimeSurvey: completion state « All "
+                                "responses »), or set unfinished_in_exports: false in config/03_fieldwork.yaml "
+                                "if the survey saves no partial answers"))

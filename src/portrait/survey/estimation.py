@@ -167,10 +167,9 @@ def _check_intervals(interval: str | Mapping[str, str], variables: Sequence[str]
 
 
 def _interval_of(interval: str | Mapping[str, str], variable: str) -> str:
-    """The interval of ``variable``: ``interval`` itself, or its entry in a mapping (``"wald"`` when absent)."""
-    kind = interval.get(variable, "wald") if isinstance(interval, Mapping) else interval
-    _check_interval(kind)
-    return kind
+    """The interval of ``variable``: ``interval`` itself, or its entry in a mapping (``"wald"`` when absent); the
+    callers checked it (:func:`_check_intervals`)."""
+    return interval.get(variable, "wald") if isinstance(interval, Mapping) else interval
 
 
 def proportion_interval(estimate, se, df, n, level: float = 0.95, method: str = "logit",
