@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from portrait.pipeline.errors import ParameterError, SurveyValidationError
-from portrait.study import codebook, exports, ingest, survey_tools
+from portrait.study import codebook, exports, ingest, survey_tools, tool_messages
 from portrait.study.export_readers import FILE_RULES
 from tests import helpers
 
@@ -350,6 +350,27 @@ def test_a_respondent_without_age_is_named_by_the_tools_column(cb, tmp_path):
     with pytest.raises(SurveyValidationError) as exc:
         ingest.ingest(folder, {"residents": _sample()}, cb, fmt="csv", tool="limesurvey", key=KEY)
     assert [(p.row, p.column, p.rule) for p in exc.value.problems] == [(k + 1, "AGE", "missing_for_weighting")]
+    assert f"row {k + 1} (response {rows[k][rows[0].index('id')]}), column 'AGE'" in str(exc.value)  # trial F
+
+
+def test_a_limesurvey_question_of_several_columns_is_named_as_its_columns(cb, tmp_path):
+    """Trial F: four strengths chosen were reported under the codebook's « 'forces' », a name the tool's file does
+    not hold, with the chosen options as « a text of 10 characters »; now under « FORCES[SQ…] », naming the four
+    columns that hold « Y »."""
+    folder = _tool_folder("limesurvey", tmp_path)
+    path = folder / "residents.csv"
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+    for sq in ("SQ002", "SQ003", "SQ004"):       # the first response already chose SQ001
+        rows[1][rows[0].index(f"FORCES[{sq}]")] = "Y"
+    buf = io.StringIO()
+    csv.writer(buf, quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows(rows)
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    with pytest.raises(SurveyValidationError) as exc:
+        ingest.ingest(folder, {"residents": _sample()}, cb, fmt="csv", tool="limesurvey", key=KEY)
+    (p,) = exc.value.problems
+    assert (p.rule, p.row, p.column, p.value, p.length) == ("too_many_choices", 2, "FORCES[SQ…]", None, None)
+    assert ("4 options chosen in 'FORCES[SQ…]' ('FORCES[SQ001]', 'FORCES[SQ002]', 'FORCES[SQ003]', 'FORCES[SQ004]'), "
+            "which allows 3 at most") in p.message
 
 
 def test_a_response_set_aside_by_its_contact_status_counts_as_a_non_response(cb, tmp_path):
@@ -509,6 +530,28 @@ def test_each_layout_gives_the_native_tables(tool, fmt, simulated, cb, tmp_path)
                 else path.read_text(encoding="utf-8"))
         assert "@" not in text and "192.0.2." not in text
         assert not [v for v in planted if v in text]
+
+
+def test_a_filtered_question_answered_shows_the_answer_as_the_tool_wrote_it(simulated, cb, tmp_path):
+    """Trial F: a LimeSurvey REGION answered by a visitor from abroad was shown as « value '11' », a code the file
+    does not hold (it holds « A11 »)."""
+    sim, samples, _ = simulated
+    lay = survey_tools.layout("limesurvey", cb)
+    ids = {s: samples[s][cb.id_column(s)].astype(str) for s in samples}
+    survey_tools.write_tool_folder(sim.exports, sim.dispositions, ids, tmp_path, cb, lay, KEY, SEED, formats=("csv",))
+    path = tmp_path / "visitors.csv"
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+    h = rows[0]
+    k = next(i for i in range(1, len(rows)) if rows[i][h.index("PAYS")] not in ("", lay.code(1)))
+    rows[k][h.index("REGION")] = lay.code(11)
+    buf = io.StringIO()
+    csv.writer(buf, quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows(rows)
+    path.write_text(buf.getvalue(), encoding="utf-8-sig")
+    with pytest.raises(SurveyValidationError) as exc:
+        ingest.ingest(tmp_path, samples, cb, fmt="csv", tool="limesurvey", key=KEY)
+    (p,) = exc.value.problems
+    assert (p.rule, p.row, p.column, p.value) == ("filter", k + 1, "REGION", "A11")
+    assert "only asked when 'PAYS' is « France »" in p.message
 
 
 def test_a_tools_spss_export_carries_value_labels_that_the_check_reads(simulated, cb, tmp_path):
@@ -846,7 +889,7 @@ def test_messages_name_questions_as_the_tools_file_does():
     msg = "answered although 'region_residence' is only asked when 'pays' is « France » (here « Belgique »)"
     problems = [Problem("a.csv", 2, "region_residence", None, "filter", msg),
                 Problem("b.csv", 2, "region_residence", None, "filter", msg)]
-    survey_tools.tool_problems(problems, 0, "a.csv", {"region_residence": "REGION", "pays": "PAYS"})
+    tool_messages.tool_problems(problems, 0, "a.csv", {"region_residence": "REGION", "pays": "PAYS"})
     assert problems[0].column == "REGION"
     assert problems[0].message == "answered although 'REGION' is only asked when 'PAYS' is « France » (here « Belgique »)"
     assert problems[1].message == msg and problems[1].column == "region_residence"

@@ -275,9 +275,9 @@ def _multi_checks(v: Variable, raw: RawTable, seen: dict[str, int], problems: li
                                 "an answered question has 0 or 1 in every option"))
     over = chosen > int(v.max_choices)
     for i in np.flatnonzero(over.to_numpy()):
-        codes = [str(c) for c, col in zip(v.code_values, v.columns) if m[col].iloc[i] == "1"]
-        problems.append(Problem(file, int(rows[i]), v.name, ", ".join(codes), "too_many_choices",
-                                f"{int(chosen.iloc[i])} options chosen in {v.name!r}, which allows "
+        named = ", ".join(repr(col) for col in v.columns if m[col].iloc[i] == "1")
+        problems.append(Problem(file, int(rows[i]), v.name, None, "too_many_choices",
+                                f"{int(chosen.iloc[i])} options chosen in {v.name!r} ({named}), which allows "
                                 f"{v.max_choices} at most"))
 
 

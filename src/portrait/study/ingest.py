@@ -111,9 +111,9 @@ from .codebook import Codebook
 from .export_checks import CONTROL, validate_dispositions, validate_export
 from .export_readers import (EMAIL, EMAIL_REPLACEMENT, Problem, RawTable, in_reading_order, problems_table,
                              raise_if_problems, read_csv_export, read_export, read_sav_export, read_xlsx_export,
-                             unread_files_hint)
+                             unread_files_hint, with_records)
 from .exports import DISPOSITION_COLUMN, dispositions_path, export_path
-from . import survey_tools, tool_statuses
+from . import survey_tools, tool_messages, tool_statuses
 from .survey_tools import DEFAULT_FILE as TOOLS_FILE, NATIVE, ReadNote
 
 __all__ = ["Problem", "problems_table", "raise_if_problems", "RawTable", "read_export", "read_csv_export",
@@ -382,12 +382,12 @@ def check(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Cod
                                codes_padded=padded[survey], status_file=status_file(folder_path, survey, lay).name)
                for survey, (sample, answers, disp) in parsed.items()}
     for survey, r in sorted(results.items()):
-        _missing_for_weighting(r.responses, survey, paths.relative(export_path(folder_path, survey, fmt)), lay,
-                               set_aside_hint(survey, codebook, lay), problems)
+        file, start = paths.relative(export_path(folder_path, survey, fmt)), len(problems)
+        _missing_for_weighting(r.responses, survey, file, lay, set_aside_hint(survey, codebook, lay), problems)
+        with_records(problems, start, file, next((n.records for n in notes if n.file == file), {}))
         if not (r.responses["status"] == "respondent").any():
             rows = int(r.responses["source_row"].notna().sum())
-            problems.append(Problem(paths.relative(export_path(paths.resolve(folder), survey, fmt)), None, None, None,
-                                    "no_respondent",
+            problems.append(Problem(file, None, None, None, "no_respondent",
                                     f"no respondent: {rows} row(s) read, none a complete or sufficiently answered "
                                     f"questionnaire (at least {min_core_answered} common-core items); nothing can be "
                                     "weighted — is this the right export (e.g. a test or partial download)?"))
@@ -492,11 +492,11 @@ def _read_survey(folder: Path, survey: str, sample: pd.DataFrame, codebook: Code
                       is_response=lay.looks_like_response)
     answers = None
     if raw is not None:
-        native, note, cmap = survey_tools.from_tool(raw, survey, codebook, lay, back, problems)
+        native, note = survey_tools.from_tool(raw, survey, codebook, lay, back, problems)
         notes.append(note)
         start = len(problems)
         answers = validate_export(native, survey, codebook, ids, problems, padded)
-        survey_tools.tool_problems(problems, start, raw.file, cmap, id_col, native.records)
+        tool_messages.export_problems(problems, start, raw.file, lay, codebook, survey, native.records)
     dpath = status_file(folder, survey, lay)
     if not dpath.exists():       # without it, bounces, opt-outs and out-of-scope units would pass for silence
         problems.append(Problem(paths.relative(dpath), None, None, None, "missing_file",
@@ -509,7 +509,7 @@ def _read_survey(folder: Path, survey: str, sample: pd.DataFrame, codebook: Code
             notes.append(note)
             start = len(problems)
             disp = validate_dispositions(native, survey, codebook, ids, problems)
-            survey_tools.tool_problems(problems, start, draw.file, {id_col: lay.dispositions.id}, id_col)
+            tool_messages.tool_problems(problems, start, draw.file, {id_col: lay.dispositions.id}, id_col)
             tool_statuses.missing_responses(finished, answers, id_col, draw.file, lay, problems)
     _disposition_conflicts(answers, disp, codebook, id_col, dpath, lay.dispositions.id, problems)
     _set_aside_no_response(answers, disp, codebook, id_col, dpath, lay.dispositions.id, problems)

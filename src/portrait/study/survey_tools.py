@@ -32,10 +32,10 @@ import numpy as np
 import pandas as pd
 
 from ..pipeline import paths
-from ..pipeline.config import did_you_mean, read_yaml
+from ..pipeline.config import read_yaml
 from ..pipeline.errors import ParameterError
 from .codebook import Codebook, Variable
-from .export_checks import CONTROL, NATIVE_EXTRA
+from .export_checks import CONTROL
 from .export_readers import Problem, RawTable, records_of, with_records
 from .exports import DISPOSITION_COLUMN
 
@@ -236,6 +236,7 @@ class ReadNote:
     personal: list[str] = field(default_factory=list)
     technical: list[str] = field(default_factory=list)
     unfinished: int | None = None          # responses the tool marks as not completed (None: not a response file)
+    records: dict[int, str] = field(default_factory=dict, repr=False)   # row → the tool's response id
 
 
 def _text(raw: RawTable, j: int) -> pd.Series:
@@ -243,8 +244,8 @@ def _text(raw: RawTable, j: int) -> pd.Series:
 
 
 def from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: ToolLayout, tokens_to_ids: Mapping[str, str],
-              problems: list[Problem]) -> tuple[RawTable, ReadNote, dict[str, str]]:
-    """A tool export as the native layout; returns the table, what was done, and native → tool column names.
+              problems: list[Problem]) -> tuple[RawTable, ReadNote]:
+    """A tool export as the native layout; returns the table and what was done.
 
     Cells of personal and technical columns are not copied. A code the tool does not write for the
     question is an ``unknown_code`` problem (named by the tool column); the cell then reads as blank
@@ -327,7 +328,8 @@ def from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: ToolLayout, t
             back = lay.code_map(cvars[native], codebook)
             labels[native] = {back[k]: lab for k, lab in codes.items() if k in back}
     with_records(problems, start, raw.file, records)
-    return RawTable(raw.file, raw.fmt, header, table, rows, labels, records), note, cmap
+    note.records = records
+    return RawTable(raw.file, raw.fmt, header, table, rows, labels, records), note
 
 
 def _ids_of_tokens(tokens: pd.Series, tokens_to_ids: Mapping[str, str], rows: np.ndarray, file: str,
@@ -387,53 +389,6 @@ def _multi_blank(v: Variable, header: list[str], columns: list[pd.Series]) -> No
         chosen |= (columns[k] == "1").to_numpy()
     for k in idx:
         columns[k] = columns[k].where(chosen, "")
-
-
-def tool_problems(problems: list[Problem], start: int, file: str, native_to_tool: Mapping[str, str],
-                  id_column: str | None = None, records: Mapping[int, str] | None = None) -> None:
-    """Rename, in the problems of ``file`` from index ``start``, native column names to the tool's; an unknown
-    column close to a missing one (« IMG_SQ003 » for « IMG[SQ003] ») is told which. A duplicated ``id_column``
-    loses its value: that is the sampled unit's own identifier, which the tool's file does not hold (it holds a
-    token, a text shown by its row only)."""
-    for k in range(start, len(problems)):
-        p = problems[k]
-        if p.file == file and p.column in native_to_tool:
-            clear = {"value": None, "length": None} if p.column == id_column and p.rule == "duplicate_id" else {}
-            if p.column == id_column and p.rule == "missing_column":
-                clear["message"] = (p.message + ": without the token no response can be matched with its sampled "
-                                    "unit. A survey run with anonymised responses (LimeSurvey « Anonymized "
-                                    "responses », Qualtrics « Anonymize responses ») writes none, and its answers "
-                                    "cannot be weighted; otherwise export the token column too")
-            problems[k] = dataclasses.replace(p, column=native_to_tool[p.column], **clear)
-        if p.file == file:          # « 'pays' is … » in a message: the question as the tool's file names it
-            message = problems[k].message
-            for native, tool in native_to_tool.items():
-                message = message.replace(repr(native), repr(tool))
-            problems[k] = dataclasses.replace(problems[k], message=message)
-    mine = [k for k in range(start, len(problems)) if problems[k].file == file]
-    missing = {problems[k].column for k in mine if problems[k].rule == "missing_column"}
-    n_extra = sum(problems[k].rule == "extra_column" for k in mine)
-    if len(missing) >= max(3, len(set(native_to_tool.values())) // 2) and n_extra >= len(missing) // 2:
-        # most columns renamed at once: headings written as question texts, not a token left out (trial F)
-        first = next(k for k in mine if problems[k].rule == "missing_column")
-        p = problems[first]
-        problems[first] = dataclasses.replace(p, message=p.message.split(": without the token")[0] + (
-            f": {len(missing)} of the columns the tool writes are missing and {n_extra} it does not write are there: "
-            "the headings look like question texts, not question codes; export again with question codes as "
-            "headings (LimeSurvey: « Question code » under Headings)"))
-    for k in mine:
-        p = problems[k]
-        if p.rule == "extra_column":
-            hint = did_you_mean([p.column], missing) if missing else ""
-            problems[k] = dataclasses.replace(p, message=p.message.replace(NATIVE_EXTRA, TOOL_EXTRA) + hint)
-    with_records(problems, start, file, records or {})
-
-
-#: A tool layout's advice on a column the codebook does not know (the native layout's is ``NATIVE_EXTRA``): a column
-#: the tool writes itself is declared in config/survey_tools.yaml, not in the codebook.
-TOOL_EXTRA = ("(remove it from the export; a column the tool writes itself goes in config/survey_tools.yaml, under "
-              "personal: if it may hold personal data (dropped at read time), else under technical:; a question of "
-              "the study goes in config/codebook.yaml)")
 
 
 # ============================================================================ writing (simulator)
