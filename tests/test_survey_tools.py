@@ -660,6 +660,10 @@ def test_check_report_of_clean_exports_shows_the_ledger(cb, tmp_path):
     assert not found.problems and found.result is not None
     page = _check_html(found, tmp_path)
     assert "Aucun problème" in page and "Hors champ" in page and "Status = 1" in page
+    # trial F: the rates of each stratum, where reminders are needed, before the chain runs. By hand from the
+    # fixture: 2 of the 6 units responded, 1 is out of scope: RR2 = 2 / 5
+    rates = page[page.index("Taux de réponse par strate"):]
+    assert "RR2 (%)" in rates and ">40,0<" in rates and "Ensemble" in rates
     assert "aucune adresse électronique à effacer" in html.unescape(page)       # what the ingest cleaned
     assert not [v for v in _personal_values() if v in page]
     # real exports checked while the chain still reads the simulator's: the verdict says what to switch, and the

@@ -317,6 +317,7 @@ def notebook(found: ingest.CheckResult, settings: dict) -> nbformat.NotebookNode
         set_aside = fieldwork_text.status_sentences(found.result.surveys)
         if set_aside:
             cells.append(_md(set_aside))
+        cells += _stratum_rates(found.result.surveys)
     if n:
         pt = problems_table(found.problems)
         counts = pt["rule"].value_counts().rename_axis("rule").reset_index(name="n").sort_values(["n", "rule"],
@@ -347,6 +348,24 @@ def notebook(found: ingest.CheckResult, settings: dict) -> nbformat.NotebookNode
                                                "ingest_format": settings["format"]}}
     nb.metadata["portrait"] = {"answers": settings["source"]}     # the banner says what was read: real exports
     return nb
+
+
+def _stratum_rates(surveys: dict) -> list[nbformat.NotebookNode]:
+    """The AAPOR rates of each sampling stratum, as report 03 gives them: during fieldwork, where reminders are
+    needed (trial F: a board saw them only after the whole chain had run)."""
+    import pandas as pd
+
+    from ..study.ingest import aapor_rates
+    from . import fieldwork_text
+
+    names = [s for s in fieldwork_text.SURVEYS if s in surveys]
+    tables = [surveys[s].responses for s in names]
+    if not names or not all("stratum" in t.columns for t in tables):
+        return []
+    rates = pd.concat([aapor_rates(t, "stratum").assign(survey=s) for s, t in zip(names, tables)], ignore_index=True)
+    return [_md("## Taux de réponse par strate\n\nPendant le terrain, une strate dont le taux reste en retard sur les "
+                "autres est celle où une relance sert le plus. " + fieldwork_text.AAPOR_DEFINITION),
+            _table(fieldwork_text.aapor_table(rates, "stratum", "Strate", fieldwork_text.stratum_names(*tables)))]
 
 
 #: Problems printed on the terminal (file, row, column, rule), the report listing them all.
