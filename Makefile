@@ -64,7 +64,7 @@ NOTEBOOKS := 01_resident_frame 02_visitor_frame 03_fieldwork 04_resident_weighti
 NOTEBOOKS += 08_validation
 REPORTS := $(NOTEBOOKS:%=reports/%.html)
 
-.PHONY: all help test bench lab params scenario check-survey invitations accept clean distclean lock refresh-raw
+.PHONY: all help test bench lab params scenario check-survey questionnaire invitations accept clean distclean lock refresh-raw
 .PHONY: validate
 
 all: reports/index.html ## Run the whole chain and render the reports (creates .venv first if needed)
@@ -215,6 +215,9 @@ endif
 # `make` runs the same check before stage 03 when source is real.
 check-survey: $(ENV) ## Check the real survey exports (data/raw/survey/) against the samples drawn; writes reports/check_survey.html, rebuilds nothing
 	@$(CHECK_SURVEY)
+
+questionnaire: $(ENV) ## Both questionnaires as LimeSurvey structure files to import (reports/questionnaire/*.txt), from the codebook and config/survey_tools.yaml
+	@$(PYTHON) -m portrait.study.questionnaire_files
 
 # Personal data: written only under private/ (git-ignored), from the samples already drawn (never re-drawn here).
 invitations: $(ENV) ## Invitation files for the survey tool (private/invitations/, git-ignored): tokens, e-mails re-linked from the partner files
