@@ -268,10 +268,11 @@ def test_mosaic_reading_rule_on_hand_made_shares(monkeypatch):
     monkeypatch.setattr(aims, "homogeneity", lambda design, y, by: (1.0, 4, 195, pvals[y]))
     m = aims.mosaic(d, cb, 5)
     # the Oise's 22/40 by hand: a domain mean's linearised SE of equal weights, with replacement, n = 200 units:
-    # sqrt(n/(n−1) · Σ_domain (y − p)²) / n_domain, and the logit interval on n − 1 = 199 df
+    # sqrt(n/(n−1) · Σ_domain (y − p)²) / n_domain, and the logit interval on the domain's 40 − 1 = 39 df (R
+    # svyby(…, svyciprop) on the department's subset)
     p = 22 / 40
     se = np.sqrt(200 / 199 * (22 * (1 - p) ** 2 + 18 * p ** 2)) / 40
-    lg = np.log(p / (1 - p)) - stats.t.ppf(0.975, 199) * se / (p * (1 - p))
+    lg = np.log(p / (1 - p)) - stats.t.ppf(0.975, 39) * se / (p * (1 - p))
     oise = m.loc[(m["item"] == "img_culture") & (m["departement"] == "60")].iloc[0]
     assert oise["ci_low"] == pytest.approx(1 / (1 + np.exp(-lg)), rel=1e-9) and oise["ci_low"] < 0.5 < oise["estimate"]
     m = m.drop_duplicates("item").set_index("item")

@@ -62,13 +62,22 @@ def test_interval_equals_svyciprop(data, fixture, design, variable, level, metho
                     rtol=1e-6 if (design, method) == ("rclus1", "logit") else 1e-8)
 
 
-def test_logit_interval_by_domain_equals_svyby_svyciprop(data):
-    """By domain, the logit interval equals svyby(…, svyciprop, df = degf(design))."""
-    e = survey.mean(data["dstrat"], "awards_yes", by="stype", interval="logit").set_index("domain")
-    for stype in ("E", "H", "M"):
-        row, fx = e.loc[f"stype={stype}"], f"strat_awards_by_{stype}"
+@pytest.mark.parametrize("fixture,design,variable,by,method", [
+    ("strat_awards_by_", "dstrat", "awards_yes", "stype", "logit"),
+    ("clus1_schwide_by_", "dclus1", "schwide_yes", "stype", "logit"),
+    ("clus1_schwide_by_", "dclus1", "schwide_yes", "stype", "beta"),
+    ("jk1_schwide_by_", "rclus1", "schwide_yes", "awards", "logit")])
+def test_interval_by_domain_equals_svyby_svyciprop(data, fixture, design, variable, by, method):
+    """By domain, the logit and beta intervals equal svyby(…, svyciprop), which runs on each domain's subset with
+    its own degrees of freedom (trial G: the whole design's were used, 14 where R takes 7 for one domain)."""
+    variance = "replicates" if design == "rclus1" else "linearisation"
+    e = survey.mean(data[design], variable, by=by, interval=method, variance=variance).set_index("domain")
+    for domain, row in e.iterrows():
+        fx = fixture + domain.split("=")[1]
+        assert row.df == r(fx, "degf")
         assert_allclose([row.estimate, row.se, row.ci_low, row.ci_high],
-                        [r(fx, f"logit_{q}") for q in ("estimate", "se", "low", "high")], rtol=1e-8)
+                        [r(fx, f"{method}_{q}") for q in ("estimate", "se", "low", "high")],
+                        rtol=1e-6 if variance == "replicates" else 1e-8)
 
 
 def test_proportion_takes_the_interval_too(data):

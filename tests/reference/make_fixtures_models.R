@@ -102,8 +102,8 @@ write.csv(do.call(rbind, rows), file.path(out, "models.csv"), row.names = FALSE)
 cat("wrote", file.path(out, "models.csv"), "\n")
 
 # Confidence intervals of proportions (svyciprop): logit (R's default) and Korn–Graubard's beta, whole
-# sample, a calibrated design, a rare category, another level, JK1 replicates, and logit by domain
-# with the whole design's degrees of freedom.
+# sample, a calibrated design, a rare category, another level, JK1 replicates, and by domain as svyby
+# runs them (on each domain's subset, with its degrees of freedom: R's default).
 dcal <- calibrate(dclus1, ~stype + sch.wide, c(`(Intercept)` = 6194, stypeH = 755, stypeM = 1018, sch.wideYes = 5122),
                   calfun = "raking", epsilon = 1e-13, maxit = 200)
 ci_cases <- list(
@@ -125,13 +125,22 @@ for (cc in ci_cases) {
       cmp(cc[[1]], "degf", degf(cc[[3]]), paste0("degf(", cc[[4]], ")")))
   }
 }
-b <- svyby(~I(awards == "Yes"), ~stype, dstrat, svyciprop, method = "logit", df = degf(dstrat), vartype = c("se", "ci"))
-bcall <- "svyby(~I(awards=='Yes'), ~stype, dstrat, svyciprop, method='logit', df=degf(dstrat), vartype=c('se','ci'))"
-ci[[length(ci) + 1]] <- rbind(
-  cmp(paste0("strat_awards_by_", b$stype), "logit_estimate", b[[2]], bcall),
-  cmp(paste0("strat_awards_by_", b$stype), "logit_se", b$se, bcall),
-  cmp(paste0("strat_awards_by_", b$stype), "logit_low", b$ci_l, bcall),
-  cmp(paste0("strat_awards_by_", b$stype), "logit_high", b$ci_u, bcall))
+by_cases <- list(
+  list("strat_awards_by_", quote(I(awards == "Yes")), ~stype, dstrat, "dstrat", "logit"),
+  list("clus1_schwide_by_", quote(I(sch.wide == "Yes")), ~stype, dclus1, "dclus1", "logit"),
+  list("clus1_schwide_by_", quote(I(sch.wide == "Yes")), ~stype, dclus1, "dclus1", "beta"),
+  list("jk1_schwide_by_", quote(I(sch.wide == "Yes")), ~awards, rclus1, "as.svrepdesign(dclus1, type='JK1')", "logit"))
+for (bc in by_cases) {
+  b <- svyby(as.formula(call("~", bc[[2]])), bc[[3]], bc[[4]], svyciprop, method = bc[[6]], vartype = c("se", "ci"))
+  bcall <- paste0("svyby(~", deparse(bc[[2]]), ", ", deparse(bc[[3]]), ", ", bc[[5]], ", svyciprop, method='", bc[[6]],
+                  "', vartype=c('se','ci'))")
+  dom <- paste0(bc[[1]], b[[1]])
+  ci[[length(ci) + 1]] <- rbind(
+    cmp(dom, paste0(bc[[6]], "_estimate"), b[[2]], bcall), cmp(dom, paste0(bc[[6]], "_se"), b$se, bcall),
+    cmp(dom, paste0(bc[[6]], "_low"), b$ci_l, bcall), cmp(dom, paste0(bc[[6]], "_high"), b$ci_u, bcall),
+    cmp(dom, "degf", sapply(as.character(b[[1]]), function(l) degf(bc[[4]][bc[[4]]$variables[[all.vars(bc[[3]])]] == l, ])),
+        paste0("degf(subset(", bc[[5]], ", ", all.vars(bc[[3]]), " == level))")))
+}
 write.csv(do.call(rbind, ci), file.path(out, "ciprop.csv"), row.names = FALSE)
 cat("wrote", file.path(out, "ciprop.csv"), "\n")
 
@@ -167,3 +176,32 @@ irows[[length(irows) + 1]] <- rbind(
   cmp("olr_num_fac", paste0("se_", names(coef(o))), SE(o), "SE(svyolr(mealcat ~ mobility * stype, dclus1, control = list(reltol = 1e-14)))"))
 write.csv(do.call(rbind, irows), file.path(out, "interactions.csv"), row.names = FALSE)
 cat("wrote", file.path(out, "interactions.csv"), "\n")
+
+# A design of ready-made replicate weights only (svrepdesign: no PSUs or strata of its own), built from the
+# JK1 weights of dclus1 that make_fixtures.R writes (apiclus1_jk1_repweights.csv): its variances come from the
+# replicates, and its degrees of freedom are the rank of the replicate weights minus one.
+jk <- read.csv(file.path(out, "apiclus1_jk1_repweights.csv"))
+jk <- as.matrix(jk[match(apiclus1$snum, jk$snum), -1])
+rd <- svrepdesign(data = apiclus1, repweights = jk, weights = ~pw, type = "other", scale = rclus1$scale,
+                  rscales = rclus1$rscales, combined.weights = TRUE)
+rdcall <- "svrepdesign(apiclus1, repweights = JK1 weights, weights = ~pw, type = 'other', scale, rscales)"
+m <- svymean(~api00, rd)
+q <- svyquantile(~api00, rd, 0.5, ci = TRUE)
+g <- svyglm(api00 ~ ell + stype, rd)
+ch <- svychisq(~sch.wide + stype, rd)
+cp <- svyby(~I(sch.wide == "Yes"), ~awards, rd, svyciprop, method = "logit", vartype = "ci")
+srows <- rbind(
+  cmp("svrep", "degf", degf(rd), paste0("degf(", rdcall, ")")),
+  cmp("svrep", "mean_api00", coef(m), paste0("svymean(~api00, rd)")),
+  cmp("svrep", "se_api00", SE(m), "SE(svymean(~api00, rd))"),
+  cmp("svrep", c("ci_low_api00", "ci_high_api00"), confint(m, df = degf(rd)), "confint(svymean(~api00, rd), df = degf(rd))"),
+  cmp("svrep", c("median_low", "median_high"), confint(q), "confint(svyquantile(~api00, rd, 0.5, ci = TRUE))"),
+  cmp("svrep", paste0("glm_se_", names(coef(g))), SE(g), "SE(svyglm(api00 ~ ell + stype, rd))"),
+  cmp("svrep", c("chisq_F", "chisq_ndf", "chisq_ddf", "chisq_p"),
+      c(ch$statistic, ch$parameter, ch$p.value), "svychisq(~sch.wide + stype, rd)"),
+  cmp(paste0("svrep_awards_", cp$awards), "logit_low", cp$ci_l, "svyby(~I(sch.wide == 'Yes'), ~awards, rd, svyciprop, method = 'logit')"),
+  cmp(paste0("svrep_awards_", cp$awards), "logit_high", cp$ci_u, "svyby(~I(sch.wide == 'Yes'), ~awards, rd, svyciprop, method = 'logit')"),
+  cmp(paste0("svrep_awards_", cp$awards), "degf", sapply(as.character(cp$awards), function(l) degf(subset(rd, awards == l))),
+      "degf(subset(rd, awards == level))"))
+write.csv(srows, file.path(out, "svrep.csv"), row.names = FALSE)
+cat("wrote", file.path(out, "svrep.csv"), "\n")

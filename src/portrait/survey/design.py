@@ -95,10 +95,9 @@ class Step(Deferring):
     d: np.ndarray | None = field(default=None, repr=False)
 
 
-#: R's ``options(survey.lonely.psu = …)``: what a stratum with a single PSU (not sampled with certainty)
-#: contributes — ``fail``: an error; ``certainty`` and ``remove``: nothing; ``adjust``: its PSU total's
-#: square, i.e. deviation from zero, as R computes it; ``average``: the other strata's total scaled by
-#: (strata / strata that are not lonely)
+#: R's ``options(survey.lonely.psu = …)``: what a stratum with a single PSU (not sampled with certainty) contributes
+#: — ``fail``: an error; ``certainty`` and ``remove``: nothing; ``adjust``: its PSU total's square, i.e. deviation
+#: from zero, as R computes it; ``average``: the other strata's total scaled by (strata / strata not lonely)
 LONELY = ("fail", "certainty", "remove", "adjust", "average")
 
 
@@ -156,9 +155,8 @@ class Design:
         What a stratum with a single PSU contributes to variances, one of :data:`LONELY`
         (R ``options(survey.lonely.psu)``); ``"fail"`` by default.
     stacked : tuple or None
-        For a :func:`stack` of independent surveys, ``(group, names)``: the column naming each unit's
-        survey and the surveys in stacking (replicate block) order; a difference between two of them
-        takes Welch–Satterthwaite degrees of freedom.
+        For a :func:`stack` of independent surveys, ``(group, names)``: the survey column and the surveys
+        in stacking (replicate block) order; a difference between two takes Welch–Satterthwaite df.
     replicate_notes : tuple of tuple
         For replicate weights read from a file, ``(replicate, step, lower, upper)`` for each replicate
         in which a bounded calibration widened its bounds (see :meth:`replicate_adjustments`).
@@ -171,11 +169,6 @@ class Design:
     References
     ----------
     Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley. (``svydesign``)
-
-    Examples
-    --------
-    >>> d = Design.from_frame(df, weights="w", strata="stratum", psu="commune")  # doctest: +SKIP
-    >>> d.n, d.degf  # doctest: +SKIP
     """
 
     data: pd.DataFrame
@@ -289,7 +282,8 @@ class Design:
             for h in np.unique(st):
                 vals = np.unique(raw[st == h])
                 if len(vals) != 1:
-                    raise ParameterError(f"fpc {fpc!r} varies within stratum {labels[h]!r}")
+                    where = f"within stratum {str(labels[h])!r}" if stratum_column is not None else "across units"
+                    raise ParameterError(f"fpc {fpc!r} varies {where}: one population size or fraction per stratum")
                 v = vals[0]
                 n_psu = len(np.unique(cl[st == h]))
                 frac = v if v <= 1 else n_psu / v
@@ -312,9 +306,16 @@ class Design:
 
     @property
     def degf(self) -> int:
-        """Design degrees of freedom: PSUs minus strata, counting units with a positive weight (R ``degf``)."""
-        pos = self.weights > 0
-        return _distinct(self.psu[pos]) - _distinct(self.strata[pos])
+        """Design degrees of freedom (R ``degf``): PSUs − strata with a positive weight (see :func:`domain_degf`)."""
+        from .inference import domain_degf
+        return domain_degf(self)
+
+    @property
+    def replicates_only(self) -> bool:
+        """Ready-made replicate weights and no PSUs or strata (every unit its own PSU, one stratum): R's
+        ``svrepdesign``, whose variances come from its replicates only (the estimators' default ``variance``)."""
+        return (self.replicate_matrix is not None and self.stacked is None and _distinct(self.strata) == 1
+                and _distinct(self.psu) == len(self.psu))
 
     def with_weights(self, weights: np.ndarray, step: Step | None = None) -> "Design":
         """A new design with other weights (and, if given, one more step in the history)."""

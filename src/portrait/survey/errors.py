@@ -57,18 +57,29 @@ class ConvergenceError(SurveyError):
 VARIANCES = ("linearisation", "replicates")
 
 
-def check_variance(variance: object, level: object = None) -> None:
-    """``variance`` must be one of :data:`VARIANCES` (a misspelt one, « linearization », would otherwise mean
-    replicates), and ``level``, when given, a confidence level strictly between 0 and 1 (0.95, not 95)."""
+def check_variance(variance: object, level: object = None, design: object = None) -> str:
+    """The variance method to use: ``variance``, which must be one of :data:`VARIANCES` (a misspelt one,
+    « linearization », would otherwise mean replicates), or by default (``None``) the design's: its replicates
+    for ready-made replicate weights without PSUs or strata (R ``svrepdesign``, which has no other variance;
+    :attr:`Design.replicates_only`), linearisation otherwise. ``level``, when given, must be a confidence level
+    strictly between 0 and 1 (0.95, not 95)."""
+    if variance is None:
+        variance = "replicates" if getattr(design, "replicates_only", False) else "linearisation"
     if variance not in VARIANCES:
         raise ParameterError(f"variance must be 'linearisation' or 'replicates', got {variance!r}")
     if level is not None and not (isinstance(level, (int, float)) and 0 < level < 1):
         raise ParameterError(f"level must be a confidence level between 0 and 1 (e.g. 0.95), got {level!r}")
+    return variance
 
 
 def check_columns(data, **named: object) -> None:
     """Each argument given as a column name (``weights="poids"``) must name a column of ``data``: a clear error,
     not pandas' bare ``KeyError``."""
+    for k, v in named.items():
+        if isinstance(v, (list, tuple)) and k in ("strata", "psu"):       # R's strata=~a+b, id=~psu1+psu2
+            raise ParameterError(f"{k} takes one column, got {list(v)!r}: cross several into one column for strata "
+                                 "(e.g. a + ':' + b); for a multistage design give the first-stage PSU only (the "
+                                 "ultimate-cluster variance)")
     absent = [f"{k}={v!r}" for k, v in named.items() if isinstance(v, str) and v not in data.columns]
     if absent:
         shown = ", ".join(map(str, list(data.columns)[:12])) + (" …" if len(data.columns) > 12 else "")

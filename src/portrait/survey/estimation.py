@@ -28,6 +28,7 @@ from scipy import special, stats
 
 from .design import Design, _joined_text
 from .errors import ParameterError, check_finite, check_variance
+from .inference import domain_degf
 from .linearisation import linearised_variance, residualise
 from .replicates import replicate_variance
 
@@ -74,7 +75,7 @@ def _numeric(design: Design, variable: str) -> np.ndarray:
 
 def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
              deff: bool = True, interval: str | Mapping[str, str] = "wald") -> pd.DataFrame:
-    check_variance(variance, level)
+    variance = check_variance(variance, level, design)
     kinds = np.array([_interval_of(interval, s.variable) for s in specs], dtype=object)
     w = design.weights
     n_units = len(w)
@@ -121,10 +122,13 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
     se = np.sqrt(V)
     t = _t_quantile(level, df)
     low, high = theta - t * se, theta + t * se
+    dfs = np.full(q, float(df))
+    if bounded.any():       # R svyby(…, svyciprop) runs on each domain's subset: the domain's df
+        dfs[bounded] = [df if s.domain == "" else domain_degf(design, s.mask) for s in np.asarray(specs)[bounded]]
     for method in ("logit", "beta"):
         rows = kinds == method
         if rows.any():
-            low[rows], high[rows] = proportion_interval(theta[rows], se[rows], df, n_used[rows], level=level,
+            low[rows], high[rows] = proportion_interval(theta[rows], se[rows], dfs[rows], n_used[rows], level=level,
                                                         method=method,
                                                         logit_se=None if logit_se is None else logit_se[rows])
     design_effect = np.full(q, np.nan)
@@ -141,7 +145,7 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
         "statistic": [s.statistic if s.level == "" else "proportion" for s in specs],
         "variable": [s.variable for s in specs], "domain": [s.domain for s in specs],
         "level": [s.level for s in specs], "estimate": theta, "se": se,
-        "ci_low": low, "ci_high": high, "df": np.full(q, df), "deff": design_effect,
+        "ci_low": low, "ci_high": high, "df": dfs, "deff": design_effect,
         "n": n_used, "variance": variance if variance == "linearisation" else design.replicate_method or "replicates"},
         columns=COLUMNS)
 
@@ -271,7 +275,7 @@ def _t_quantile(level: float, df: int) -> float:
 
 
 def total(design: Design, variables: str | Sequence[str], by: str | Sequence[str] | None = None,
-          variance: str = "linearisation", level: float = 0.95) -> pd.DataFrame:
+          variance: str | None = None, level: float = 0.95) -> pd.DataFrame:
     """Estimate weighted totals of numeric variables (by domain), like R ``svytotal``.
 
     Missing values count as zero-contributions (the unit stays in the design). Boolean columns are
@@ -287,7 +291,7 @@ def total(design: Design, variables: str | Sequence[str], by: str | Sequence[str
     by : str or sequence of str, optional
         Domain variable(s); several are crossed (``a × b``). Units with a missing domain value
         belong to no domain. Default: the whole sample.
-    variance : {"linearisation", "replicates"}, default "linearisation"
+    variance : {"linearisation", "replicates"}, optional
         Taylor linearisation with calibration residuals and the ultimate-cluster estimator, or the
         replicate weights (the whole recipe re-run).
     level : float, default 0.95
@@ -327,7 +331,7 @@ def total(design: Design, variables: str | Sequence[str], by: str | Sequence[str
 
 
 def mean(design: Design, variables: str | Sequence[str], by: str | Sequence[str] | None = None,
-         variance: str = "linearisation", level: float = 0.95,
+         variance: str | None = None, level: float = 0.95,
          interval: str | Mapping[str, str] = "wald") -> pd.DataFrame:
     """Estimate weighted means of numeric variables (by domain), like R ``svymean``; missing values are left out.
 
@@ -345,7 +349,7 @@ def mean(design: Design, variables: str | Sequence[str], by: str | Sequence[str]
     by : str or sequence of str, optional
         Domain variable(s); several are crossed (``a × b``). Units with a missing domain value
         belong to no domain. Default: the whole sample.
-    variance : {"linearisation", "replicates"}, default "linearisation"
+    variance : {"linearisation", "replicates"}, optional
         Taylor linearisation with calibration residuals and the ultimate-cluster estimator, or the
         replicate weights (the whole recipe re-run).
     level : float, default 0.95
@@ -362,8 +366,9 @@ def mean(design: Design, variables: str | Sequence[str], by: str | Sequence[str]
         One row per variable and domain, with columns ``statistic``, ``variable``, ``domain``
         (``""`` or ``"var=level"``), ``level``, ``estimate``, ``se``, ``ci_low``, ``ci_high`` (Student's
         t with ``df``), ``df`` (the whole design's degrees of freedom, for a domain
-        too, as R ``confint(svyby(…, svymean), df = degf(design))``; :func:`quantile` by domain takes the
-        domain's, as R ``svyquantile`` on a ``subset``), ``deff`` (R ``survey``'s design effect
+        too, as R ``confint(svyby(…, svymean), df = degf(design))``; but a logit or beta interval by domain
+        takes the domain's PSUs − strata, as R ``svyby(…, svyciprop)`` on each domain's ``subset``, and so
+        does :func:`quantile` by domain), ``deff`` (R ``survey``'s design effect
         against simple random sampling), ``n`` (units used) and ``variance`` (method).
 
     Raises
@@ -394,7 +399,7 @@ def mean(design: Design, variables: str | Sequence[str], by: str | Sequence[str]
 
 
 def proportion(design: Design, variables: str | Sequence[str], by: str | Sequence[str] | None = None,
-               variance: str = "linearisation", level: float = 0.95,
+               variance: str | None = None, level: float = 0.95,
                levels: Sequence[str] | None = None, interval: str | Mapping[str, str] = "wald") -> pd.DataFrame:
     """Estimate weighted shares of each level of categorical variables (by domain); missing values are left out.
 
@@ -411,7 +416,7 @@ def proportion(design: Design, variables: str | Sequence[str], by: str | Sequenc
     by : str or sequence of str, optional
         Domain variable(s); several are crossed (``a × b``). Units with a missing domain value
         belong to no domain. Default: the whole sample.
-    variance : {"linearisation", "replicates"}, default "linearisation"
+    variance : {"linearisation", "replicates"}, optional
         Taylor linearisation with calibration residuals and the ultimate-cluster estimator, or the
         replicate weights (the whole recipe re-run).
     level : float, default 0.95

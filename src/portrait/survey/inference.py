@@ -21,7 +21,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import linalg, stats
 
 from .design import Design, Step, _distinct
 from .errors import ParameterError, check_variance
@@ -218,9 +218,17 @@ def domain_degf(design: Design, mask: np.ndarray | None = None) -> int:
     Returns
     -------
     int
-        Number of PSUs minus number of strata among those units (R ``degf`` of the subset design).
+        Number of PSUs minus number of strata among those units (R ``degf`` of the subset design); for a
+        design of ready-made replicate weights only (:attr:`Design.replicates_only`, R ``svrepdesign``), the
+        rank of those units' replicate weights minus one (R: QR with tolerance 1e-5).
     """
     m = design.weights > 0 if mask is None else (np.asarray(mask) & (design.weights > 0))
+    if design.replicates_only:
+        sub = design.replicate_matrix[m]
+        if not sub.size:
+            return -1
+        r = np.abs(np.diag(linalg.qr(sub, mode="r", pivoting=True)[0]))
+        return int(np.count_nonzero(r > 1e-5 * r[0])) - 1 if r[0] > 0 else -1
     return _distinct(design.psu[m]) - _distinct(design.strata[m])
 
 
@@ -343,7 +351,7 @@ class Difference:
 
 
 def mean_difference(design: Design, y: str | np.ndarray, group: str, a: str, b: str,
-                    level: float = 0.95, variance: str = "linearisation") -> Difference:
+                    level: float = 0.95, variance: str | None = None) -> Difference:
     """Estimate the difference of the means of ``y`` between domains ``group == a`` and ``group == b``.
 
     Linearised: the influence values of the two domain means are subtracted, so their covariance
@@ -367,7 +375,7 @@ def mean_difference(design: Design, y: str | np.ndarray, group: str, a: str, b: 
         Level of ``group`` of the second domain.
     level : float, default 0.95
         Confidence level.
-    variance : {"linearisation", "replicates"}, default "linearisation"
+    variance : {"linearisation", "replicates"}, optional
         Variance method.
 
     Returns
@@ -384,7 +392,7 @@ def mean_difference(design: Design, y: str | np.ndarray, group: str, a: str, b: 
     ----------
     Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley. (``svyttest``)
     """
-    check_variance(variance, level)
+    variance = check_variance(variance, level, design)
     yv = design.column(y).to_numpy(dtype=float) if isinstance(y, str) else np.asarray(y, dtype=float)
     g = design.column(group).astype(str).to_numpy()
     w = design.weights
@@ -453,12 +461,12 @@ class RaoScott:
     levels_dropped: tuple[str, ...] = ()
 
 
-def rao_scott(design: Design, row: str, col: str) -> RaoScott:
+def rao_scott(design: Design, row: str, col: str, variance: str | None = None) -> RaoScott:
     """Test the independence of ``row`` and ``col`` by Rao–Scott (R ``svychisq``, ``"F"`` and ``"Chisq"``).
 
     Levels with no respondent are dropped first (R returns ``F = NaN`` otherwise). Missing values
-    are left out as a domain. The design effect matrix Δ uses the linearised covariance of the cell
-    proportions (with calibration residuals).
+    are left out as a domain. The design effect matrix Δ uses the covariance of the cell proportions:
+    linearised (with calibration residuals) or from the replicate weights, as R does on a replicate design.
 
     Parameters
     ----------
@@ -468,6 +476,9 @@ def rao_scott(design: Design, row: str, col: str) -> RaoScott:
         Row variable (compared as strings).
     col : str
         Column variable (compared as strings).
+    variance : {"linearisation", "replicates"}, optional
+        Default: replicates for a design of ready-made replicate weights only (R ``svrepdesign``), else
+        linearisation.
 
     Returns
     -------
@@ -485,6 +496,7 @@ def rao_scott(design: Design, row: str, col: str) -> RaoScott:
     cell proportions estimated from survey data. *Annals of Statistics* 12, 46–60.
     Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley. (``svychisq``)
     """
+    variance = check_variance(variance, design=design)
     data = design.data
     r = data[row].astype("string")
     c = data[col].astype("string")
@@ -506,8 +518,12 @@ def rao_scott(design: Design, row: str, col: str) -> RaoScott:
     w = design.weights
     W = (w * valid).sum()
     mean = (w[:, None] * M).sum(0) / W
-    U = (M - mean) * valid[:, None] / W
-    V = _vcov(design, U)
+    if variance == "linearisation":
+        V = _vcov(design, U=(M - mean) * valid[:, None] / W)
+    else:
+        R = design.replicate_weights()
+        V = replicate_variance(mean, (R.T @ M) / (R.T @ valid)[:, None], design.replicate_scale,
+                               design.replicate_rscales, design.replicate_mse, design.replicate_blocks)
     N = int(valid.sum())
     table = (mean * N).reshape(nc, nr).T
     expected = np.outer(table.sum(1), table.sum(0)) / table.sum()

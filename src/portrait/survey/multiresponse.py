@@ -98,7 +98,7 @@ class MultipleResponseTest:
 
 
 def multiple_response_test(design: Design, items: Sequence[str], group: str, a: str, b: str,
-                           variance: str = "linearisation") -> MultipleResponseTest:
+                           variance: str | None = None) -> MultipleResponseTest:
     """Test that groups ``a`` and ``b`` of ``group`` choose the options ``items`` (0/1 columns) alike.
 
     The Bilder–Loughin statistic with its Rao–Scott second-order design-based correction (see the
@@ -117,7 +117,7 @@ def multiple_response_test(design: Design, items: Sequence[str], group: str, a: 
         The first group; differences are ``b − a``.
     b : str
         The second group.
-    variance : {"linearisation", "replicates"}, default "linearisation"
+    variance : {"linearisation", "replicates"}, optional
         Linearisation (with calibration residuals) or replicate weights.
 
     Returns
@@ -144,7 +144,7 @@ def multiple_response_test(design: Design, items: Sequence[str], group: str, a: 
     Rao, J. N. K. and Scott, A. J. (1984). On chi-squared tests for multiway contingency tables with cell
     proportions estimated from survey data. *Annals of Statistics* 12, 46–60.
     """
-    check_variance(variance)
+    variance = check_variance(variance, design=design)
     if len(items) < 1:
         raise ParameterError("give at least one option column")
     data = design.data

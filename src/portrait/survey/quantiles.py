@@ -69,7 +69,7 @@ def weighted_quantile(x: np.ndarray, w: np.ndarray, p: float, qrule: str = "math
 
 def quantile(design: Design, variable: str, quantiles: float | Sequence[float] = 0.5, *,
              by: str | Sequence[str] | None = None, level: float = 0.95, qrule: str = "math",
-             variance: str = "linearisation", df: float | None = None, na_rm: bool = False) -> pd.DataFrame:
+             variance: str | None = None, df: float | None = None, na_rm: bool = False) -> pd.DataFrame:
     """Estimate quantiles of ``variable`` with Woodruff confidence intervals (R ``svyquantile(…, ci = TRUE)``).
 
     The point estimate inverts the weighted distribution function by ``qrule``; the interval is
@@ -91,7 +91,7 @@ def quantile(design: Design, variable: str, quantiles: float | Sequence[float] =
         Confidence level (R: ``1 - alpha``).
     qrule : {"math", "school", "hf7"}, default "math"
         Quantile rule, with R's names (``math`` is R's default).
-    variance : {"linearisation", "replicates"}, default "linearisation"
+    variance : {"linearisation", "replicates"}, optional
         Variance method for the share below the quantile.
     df : float, optional
         Degrees of freedom of the t quantile (default: the design's, R ``degf``; ``inf``: normal).
@@ -123,7 +123,7 @@ def quantile(design: Design, variable: str, quantiles: float | Sequence[float] =
     >>> quantile(d, "income", [0.25, 0.5, 0.75], na_rm=True)  # doctest: +SKIP
     >>> quantile(d, "score", 0.5, by="region")  # doctest: +SKIP
     """
-    check_variance(variance, level)
+    variance = check_variance(variance, level, design)
     if qrule not in QRULES:
         raise ParameterError(f"qrule must be one of {', '.join(QRULES)}, got {qrule!r}")
     ps = [quantiles] if np.isscalar(quantiles) else list(quantiles)

@@ -182,6 +182,10 @@ class Fit:
 
 
 def _complete(design: Design, cols: Sequence[str]) -> np.ndarray:
+    absent = [c for c in cols if c not in design.data.columns]
+    if absent:       # R users write formulas: a term « a+b » is one missing column here
+        raise ParameterError(f"no column {', '.join(map(repr, absent))} in the survey data; terms are column names "
+                             "(['a', 'b'], 'a:b' or 'a*b'), not a formula such as 'a+b'")
     ok = design.weights > 0
     for c in cols:
         ok &= ~design.data[c].isna().to_numpy()
@@ -243,7 +247,7 @@ def _glm_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family: str, start: np
     return beta, np.linalg.inv((X.T * (w * var(mu))) @ X)
 
 
-def svyglm(design: Design, y: str, terms: str | Sequence[str], variance: str = "linearisation",
+def svyglm(design: Design, y: str, terms: str | Sequence[str], variance: str | None = None,
            family: str = "gaussian") -> Fit:
     """Fit a survey-weighted generalised linear model of ``y`` on ``terms`` (R ``svyglm``).
 
@@ -262,7 +266,7 @@ def svyglm(design: Design, y: str, terms: str | Sequence[str], variance: str = "
         column enters as one slope: give a coded answer (sex, age group) as a categorical column
         (``astype("category")``) to get one coefficient per level. Two-way interactions as in R:
         ``"a*b"`` (``a``, ``b`` and ``a:b``), or ``"a:b"`` beside both main effects.
-    variance : {"linearisation", "replicates"}, default "linearisation"
+    variance : {"linearisation", "replicates"}, optional
         ``linearisation`` (sandwich: ``A⁻¹ V(Σ w x (y − μ)) A⁻¹``, Binder 1983) or ``replicates``
         (the model refitted on every replicate's weights).
     family : {"gaussian", "binomial", "quasibinomial", "poisson", "quasipoisson"}, default "gaussian"
@@ -295,7 +299,7 @@ def svyglm(design: Design, y: str, terms: str | Sequence[str], variance: str = "
     >>> fit = svyglm(d, "voted", ["age", "sex"], family="quasibinomial")  # doctest: +SKIP
     >>> fit.table()  # doctest: +SKIP
     """
-    check_variance(variance)
+    variance = check_variance(variance, design=design)
     if family not in FAMILIES:
         raise ParameterError(f"family must be one of {', '.join(FAMILIES)}, got {family!r}")
     terms = [terms] if isinstance(terms, str) else list(terms)
@@ -369,7 +373,7 @@ def _newton_batch(derivs_batch, W: np.ndarray, start: np.ndarray, p: int, tol: f
     return E, unsure
 
 
-def svyolr(design: Design, y: str, terms: str | Sequence[str], variance: str = "linearisation",
+def svyolr(design: Design, y: str, terms: str | Sequence[str], variance: str | None = None,
            levels: Sequence | None = None) -> Fit:
     """Fit a proportional-odds (cumulative logit) model ``logit P(Y ≤ k) = ζ_k − x'β`` (R ``svyolr``).
 
@@ -387,7 +391,7 @@ def svyolr(design: Design, y: str, terms: str | Sequence[str], variance: str = "
     terms : str or sequence of str
         Explanatory column(s), treatment-coded by :func:`model_matrix`, without intercept (a numeric
         column enters as one slope, a categorical one as one coefficient per level).
-    variance : {"linearisation", "replicates"}, default "linearisation"
+    variance : {"linearisation", "replicates"}, optional
         Variance method.
     levels : sequence, optional
         The response levels in order (default: a categorical column's categories, otherwise the sorted
@@ -413,7 +417,7 @@ def svyolr(design: Design, y: str, terms: str | Sequence[str], variance: str = "
     *International Statistical Review* 51, 279–292.
     Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley. (``svyolr``)
     """
-    check_variance(variance)
+    variance = check_variance(variance, design=design)
     # Long on purpose: one fit whose likelihood, scores, start values, Hessian and Newton solve share the units' data.
     terms = [terms] if isinstance(terms, str) else list(terms)
     ok = _complete(design, [y, *expand_terms(terms)[0]])

@@ -44,7 +44,7 @@ def replicate_factors(design: Design, method: str = "bootstrap", replicates: int
     design : Design
         The design (PSUs, strata, fpc, ``lonely_psu``).
     method : {"bootstrap", "jk1", "jkn"}, default "bootstrap"
-        Replication method.
+        Replication method (R's spellings « subbootstrap », « JK1 » and « JKn » too).
     replicates : int, default 500
         Number of bootstrap replicates (the jackknives have one per PSU).
     rng : numpy.random.Generator, optional
@@ -72,6 +72,7 @@ def replicate_factors(design: Design, method: str = "bootstrap", replicates: int
     the American Statistical Association* 83, 231–241.
     Wolter, K. M. (2007). *Introduction to Variance Estimation*, 2nd ed. Springer.
     """
+    method = _method(method)
     psu_codes, psu_idx = np.unique(design.psu, return_inverse=True)
     P = len(psu_codes)
     psu_stratum = np.zeros(P, dtype=int)
@@ -132,6 +133,13 @@ def replicate_factors(design: Design, method: str = "bootstrap", replicates: int
     raise ParameterError(f"replicate method must be bootstrap, jk1 or jkn, got {method!r}")
 
 
+def _method(method: object) -> object:
+    """A method as R spells it (« JK1 », « JKn », « subbootstrap ») is the engine's (``jk1``, ``jkn``, ``bootstrap``)."""
+    if not isinstance(method, str):
+        return method
+    return "bootstrap" if method.lower() == "subbootstrap" else method.lower()
+
+
 def with_replicates(design: Design, method: str = "bootstrap", replicates: int = 500,
                     rng: np.random.Generator | None = None, *, factors: np.ndarray | None = None,
                     scale: float | None = None, rscales: np.ndarray | None = None,
@@ -184,6 +192,7 @@ def with_replicates(design: Design, method: str = "bootstrap", replicates: int =
     --------
     >>> d = with_replicates(d, "bootstrap", 500, np.random.default_rng(1))  # doctest: +SKIP
     """
+    method = _method(method)
     if factors is None:
         factors, scale, rscales = replicate_factors(design, method, replicates, rng)
     else:

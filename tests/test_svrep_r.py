@@ -1,0 +1,90 @@
+"""A design of ready-made replicate weights only, as R ``svrepdesign`` (fixtures by
+tests/reference/make_fixtures_models.R, from the JK1 weights of ``dclus1``).
+
+Trial G: such a design (``with_replicate_weights`` on a design without PSUs or strata) was linearised by default,
+every unit taken for a PSU (SE 7.8 where R gives 26.3); ``rao_scott`` could not use replicates; and degrees of
+freedom were n − 1 (182) where R takes the rank of the replicate weights minus one (14). R's values at rtol 1e-8
+(svyglm: 1e-6, R's iterated fit; the median's interval: exactly, its bounds are data values).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+
+from portrait import survey
+from portrait.pipeline import paths
+from tests import helpers
+
+FIX = paths.TESTS / "reference" / "fixtures"
+r = partial(helpers.r_value, pd.read_csv(FIX / "svrep.csv"))
+
+
+@pytest.fixture(scope="module")
+def designs():
+    clus1 = pd.read_csv(FIX / "apiclus1.csv")
+    clus1["stypec"] = clus1["stype"].astype("category")
+    clus1["schwide_yes"] = (clus1["sch.wide"] == "Yes").astype(float)
+    jk = pd.read_csv(FIX / "apiclus1_jk1_repweights.csv").set_index("snum").loc[clus1["snum"]].to_numpy(dtype=float)
+    dclus1 = survey.Design.from_frame(clus1, weights="pw", psu="dnum", fpc="fpc")
+    rclus1 = survey.with_replicates(dclus1, "jk1")
+    bare = survey.Design.from_frame(clus1, weights="pw")
+    rd = survey.with_replicate_weights(bare, jk, scale=rclus1.replicate_scale, rscales=rclus1.replicate_rscales)
+    return rd, bare
+
+
+def test_a_design_of_replicate_weights_only_uses_them_by_default(designs):
+    rd, bare = designs
+    assert rd.replicates_only and not bare.replicates_only
+    assert rd.degf == r("svrep", "degf") == 14
+    m = survey.mean(rd, "api00").iloc[0]
+    assert m.variance != "linearisation" and m.df == 14
+    assert_allclose([m.estimate, m.se, m.ci_low, m.ci_high],
+                    [r("svrep", q) for q in ("mean_api00", "se_api00", "ci_low_api00", "ci_high_api00")], rtol=1e-8)
+    # linearisation stays available on request, on the units as PSUs
+    lin = survey.mean(rd, "api00", variance="linearisation").iloc[0]
+    assert lin.se == pytest.approx(survey.mean(bare, "api00").iloc[0].se, rel=1e-12)
+
+
+def test_quantile_model_and_test_of_independence_follow_the_replicates(designs):
+    rd, _ = designs
+    q = survey.quantile(rd, "api00", 0.5).iloc[0]
+    assert (q.ci_low, q.ci_high) == (r("svrep", "median_low"), r("svrep", "median_high"))
+    fit = survey.svyglm(rd, "api00", ["ell", "stypec"])
+    assert_allclose(fit.se, [r("svrep", f"glm_se_{n}") for n in ("(Intercept)", "ell", "stypeH", "stypeM")], rtol=1e-6)
+    rs = survey.rao_scott(rd, "sch.wide", "stype")
+    assert_allclose([rs.F, rs.ndf, rs.ddf, rs.p_F],
+                    [r("svrep", f"chisq_{k}") for k in ("F", "ndf", "ddf", "p")], rtol=1e-8)
+
+
+def test_rao_scott_takes_replicates_on_any_replicate_design(designs):
+    """svychisq on as.svrepdesign(dclus1, "JK1") is the same test: the JK1 weights are those of ``rd``."""
+    rd, _ = designs
+    clus1 = rd.data
+    rclus1 = survey.with_replicates(survey.Design.from_frame(clus1, weights="pw", psu="dnum", fpc="fpc"), "JK1")
+    rs = survey.rao_scott(rclus1, "sch.wide", "stype", variance="replicates")
+    assert_allclose([rs.F, rs.ndf, rs.ddf, rs.p_F],
+                    [r("svrep", f"chisq_{k}") for k in ("F", "ndf", "ddf", "p")], rtol=1e-8)
+    assert survey.rao_scott(rclus1, "sch.wide", "stype").F != pytest.approx(rs.F)     # linearised by default
+
+
+def test_domain_degrees_of_freedom_are_the_rank_of_the_domains_replicate_weights(designs):
+    rd, _ = designs
+    e = survey.mean(rd, "schwide_yes", by="awards", interval="logit").set_index("domain")
+    for level in ("No", "Yes"):
+        row, fx = e.loc[f"awards={level}"], f"svrep_awards_{level}"
+        assert row.df == r(fx, "degf")
+        assert_allclose([row.ci_low, row.ci_high], [r(fx, "logit_low"), r(fx, "logit_high")], rtol=1e-6)
+    assert survey.domain_degf(rd, (rd.data["awards"] == "No").to_numpy()) == 12
+
+
+def test_the_rank_ignores_replicates_that_repeat_another(designs):
+    """Brute force: a replicate written twice adds no degree of freedom."""
+    rd, _ = designs
+    twice = np.hstack([rd.replicate_matrix, rd.replicate_matrix[:, :3]])
+    d = survey.with_replicate_weights(survey.Design.from_frame(rd.data, weights="pw"), twice, scale=1.0)
+    assert d.degf == rd.degf
