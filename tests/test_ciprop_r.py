@@ -162,3 +162,18 @@ def test_an_infinite_value_is_refused_by_name(call):
     d = Design.from_frame(df, weights="w", strata="s")
     with pytest.raises(ParameterError, match=r"'y' has 1 infinite value\(s\) \(first at position 2\)"):
         call(d)
+
+
+def test_df_gives_r_confints_default_normal_interval(data):
+    """Trial G: R's confint() is normal unless df= is given; ``df=numpy.inf`` gives it (closed form: ± z·se), and a
+    finite df is used by every row, a logit interval by domain included."""
+    z = stats.norm.ppf(0.975)
+    for call in (survey.mean, survey.total):
+        e = call(data["dclus1"], "api00", df=np.inf).iloc[0]
+        assert_allclose([e.ci_low, e.ci_high], [e.estimate - z * e.se, e.estimate + z * e.se], rtol=1e-12)
+    by = survey.mean(data["dclus1"], "schwide_yes", by="stype", interval="logit", df=30)
+    assert (by["df"] == 30).all()
+    row = by.iloc[0]
+    assert_allclose(row.ci_low, 1 / (1 + np.exp(-(np.log(row.estimate / (1 - row.estimate))
+                                                   - stats.t.ppf(0.975, 30) * row.se / (row.estimate * (1 - row.estimate))))),
+                    rtol=1e-10)

@@ -598,6 +598,13 @@ def test_the_interval_of_a_quantile_without_sampling_variability_is_the_estimate
         assert (q["se"] == 0).all()
 
 
+def test_a_quantile_below_the_first_step_is_the_smallest_value():
+    """Closed form: 3 units of weight 1, 1 and 2; p = 0.1 lies under the smallest value's share (1/4): the quantile is
+    that value (R 4.1's qs gives the second smallest there, the documented departure; trial G)."""
+    d = Design.from_frame(pd.DataFrame({"y": [10.0, 20.0, 30.0], "w": [1.0, 1.0, 2.0]}), weights="w")
+    assert survey.quantile(d, "y", [0.1, 0.25, 0.3])["estimate"].tolist() == [10.0, 10.0, 20.0]
+
+
 def test_a_design_column_that_is_not_there_is_named(strat):
     """``weights="poids"`` on a frame without it raised pandas' bare ``KeyError: 'poids'``."""
     with pytest.raises(survey.ParameterError, match=r"no column weights='poids', psu='up' in the data \(its columns: "):

@@ -74,7 +74,8 @@ def _numeric(design: Design, variable: str) -> np.ndarray:
 
 
 def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
-             deff: bool = True, interval: str | Mapping[str, str] = "wald") -> pd.DataFrame:
+             deff: bool = True, interval: str | Mapping[str, str] = "wald", df_given: float | None = None
+             ) -> pd.DataFrame:
     variance = check_variance(variance, level, design)
     kinds = np.array([_interval_of(interval, s.variable) for s in specs], dtype=object)
     w = design.weights
@@ -120,10 +121,12 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
                     special.logit(theta), special.logit(thetas), design.replicate_scale, design.replicate_rscales,
                     design.replicate_mse, design.replicate_blocks)))
     se = np.sqrt(V)
+    if df_given is not None:
+        df = float(df_given)
     t = _t_quantile(level, df)
     low, high = theta - t * se, theta + t * se
     dfs = np.full(q, float(df))
-    if bounded.any():       # R svyby(…, svyciprop) runs on each domain's subset: the domain's df
+    if bounded.any() and df_given is None:       # R svyby(…, svyciprop) runs on each domain's subset: the domain's df
         dfs[bounded] = [df if s.domain == "" else domain_degf(design, s.mask) for s in np.asarray(specs)[bounded]]
     for method in ("logit", "beta"):
         rows = kinds == method
@@ -275,7 +278,7 @@ def _t_quantile(level: float, df: int) -> float:
 
 
 def total(design: Design, variables: str | Sequence[str], by: str | Sequence[str] | None = None,
-          variance: str | None = None, level: float = 0.95) -> pd.DataFrame:
+          variance: str | None = None, level: float = 0.95, df: float | None = None) -> pd.DataFrame:
     """Estimate weighted totals of numeric variables (by domain), like R ``svytotal``.
 
     Missing values count as zero-contributions (the unit stays in the design). Boolean columns are
@@ -296,6 +299,9 @@ def total(design: Design, variables: str | Sequence[str], by: str | Sequence[str
         replicate weights (the whole recipe re-run).
     level : float, default 0.95
         Confidence level of the intervals.
+    df : float, optional
+        Degrees of freedom of every interval, as R ``confint(…, df =)``: ``numpy.inf`` gives R's default normal
+        interval. Default: the design's (a domain's for a logit or beta interval, see Returns).
 
     Returns
     -------
@@ -327,12 +333,12 @@ def total(design: Design, variables: str | Sequence[str], by: str | Sequence[str
     """
     vs = [variables] if isinstance(variables, str) else list(variables)
     specs = [_Spec("total", v, _numeric(design, v), dom, mask) for v in vs for dom, mask in _domains(design, by)]
-    return _compute(design, specs, variance, level)
+    return _compute(design, specs, variance, level, df_given=df)
 
 
 def mean(design: Design, variables: str | Sequence[str], by: str | Sequence[str] | None = None,
          variance: str | None = None, level: float = 0.95,
-         interval: str | Mapping[str, str] = "wald") -> pd.DataFrame:
+         interval: str | Mapping[str, str] = "wald", df: float | None = None) -> pd.DataFrame:
     """Estimate weighted means of numeric variables (by domain), like R ``svymean``; missing values are left out.
 
     A mean is the ratio of two totals; its influence values are ``(y − ȳ) / N̂`` on the units used,
@@ -354,6 +360,9 @@ def mean(design: Design, variables: str | Sequence[str], by: str | Sequence[str]
         replicate weights (the whole recipe re-run).
     level : float, default 0.95
         Confidence level of the intervals.
+    df : float, optional
+        Degrees of freedom of every interval, as R ``confint(…, df =)``: ``numpy.inf`` gives R's default normal
+        interval. Default: the design's (a domain's for a logit or beta interval, see Returns).
     interval : {"wald", "logit", "beta"} or mapping, default "wald"
         The confidence interval: ``estimate ± t·se``, or, for proportions (variables in [0, 1]),
         an interval within [0, 1] as R ``svyciprop`` (:func:`proportion_interval`). A mapping gives
@@ -395,12 +404,13 @@ def mean(design: Design, variables: str | Sequence[str], by: str | Sequence[str]
     vs = [variables] if isinstance(variables, str) else list(variables)
     _check_intervals(interval, vs)
     specs = [_Spec("mean", v, _numeric(design, v), dom, mask) for v in vs for dom, mask in _domains(design, by)]
-    return _compute(design, specs, variance, level, interval=interval)
+    return _compute(design, specs, variance, level, interval=interval, df_given=df)
 
 
 def proportion(design: Design, variables: str | Sequence[str], by: str | Sequence[str] | None = None,
                variance: str | None = None, level: float = 0.95,
-               levels: Sequence[str] | None = None, interval: str | Mapping[str, str] = "wald") -> pd.DataFrame:
+               levels: Sequence[str] | None = None, interval: str | Mapping[str, str] = "wald",
+               df: float | None = None) -> pd.DataFrame:
     """Estimate weighted shares of each level of categorical variables (by domain); missing values are left out.
 
     A share is the mean of the level's indicator (R ``svymean`` of a factor); the levels are a
@@ -421,6 +431,9 @@ def proportion(design: Design, variables: str | Sequence[str], by: str | Sequenc
         replicate weights (the whole recipe re-run).
     level : float, default 0.95
         Confidence level of the intervals.
+    df : float, optional
+        Degrees of freedom of every interval, as R ``confint(…, df =)``: ``numpy.inf`` gives R's default normal
+        interval. Default: the design's (a domain's for a logit or beta interval, see Returns).
     levels : sequence of str, optional
         The levels to estimate (default: every level of each variable).
     interval : {"wald", "logit", "beta"} or mapping, default "wald"
@@ -467,4 +480,4 @@ def proportion(design: Design, variables: str | Sequence[str], by: str | Sequenc
             y = np.where(s.isna().to_numpy(), np.nan, (s == lv).fillna(False).to_numpy(dtype=float))
             for dom, mask in _domains(design, by):
                 specs.append(_Spec("mean", v, y, dom, mask, level=lv))
-    return _compute(design, specs, variance, level, interval=interval)
+    return _compute(design, specs, variance, level, interval=interval, df_given=df)

@@ -90,7 +90,9 @@ def quantile(design: Design, variable: str, quantiles: float | Sequence[float] =
     level : float, default 0.95
         Confidence level (R: ``1 - alpha``).
     qrule : {"math", "school", "hf7"}, default "math"
-        Quantile rule, with R's names (``math`` is R's default).
+        Quantile rule, with R's names (``math`` is R's default). One departure: for ``p`` below the smallest
+        value's share of the weight, ``math`` gives the smallest value, where R 4.1's ``survey:::qs`` gives the
+        second smallest (``last()`` of an empty set is 1): a Woodruff lower bound in a small domain can differ.
     variance : {"linearisation", "replicates"}, optional
         Variance method for the share below the quantile.
     df : float, optional
