@@ -251,9 +251,12 @@ def test_problems_on_the_token_show_no_identifier_the_file_does_not_hold(tool, c
     path.write_text("".join(lines) + lines[-1], encoding="utf-8-sig")     # the last response, copied
     with pytest.raises(SurveyValidationError) as exc:
         ingest.ingest(folder, {"residents": _sample()}, cb, fmt="csv", tool=tool, key=KEY)
-    dup = [p for p in exc.value.problems if p.rule == "duplicate_id"]
+    # trial F: the copy is said to be one (same response id and token), not a second response of the token
+    assert "duplicate_id" not in [p.rule for p in exc.value.problems]
+    dup = [p for p in exc.value.problems if p.rule == "duplicate_record"]
     assert len(dup) == 1 and dup[0].value is None and dup[0].length is None
-    assert dup[0].row == len(lines) + 1 and dup[0].column == lay.id and f"row {len(lines)}" in dup[0].message
+    assert dup[0].row == len(lines) + 1 and dup[0].column == lay.record_id
+    assert f"row {len(lines)} again (the same {lay.label} response id and token)" in dup[0].message
     sample_ids = set(_sample()["slot_id"].astype(str))
     assert not any(str(p.value) in sample_ids for p in exc.value.problems)
 
@@ -712,7 +715,7 @@ def test_check_survey_exit_status(monkeypatch, capsys, cb, tmp_path):
     monkeypatch.setattr(check_survey, "run", lambda folder=None, simulated=False: (many, settings))
     assert check_survey.main(["--out", str(tmp_path / "many.html")]) == 1
     err = capsys.readouterr().err
-    assert err.count("[duplicate_id]") == check_survey.SHOWN
+    assert err.count("[duplicate_record]") == check_survey.SHOWN
     # trial F: a second batch beside the first failed the check with 646 problems and did not name the file
     monkeypatch.setattr(check_survey, "run", lambda folder=None, simulated=False: (
         replace(many, ignored=("residents_vague2.csv",)), settings))
@@ -1007,7 +1010,8 @@ def test_two_exports_joined_end_to_end_are_said_to_be_so(cb, tmp_path):
     assert problems[0].rule == "repeated_header" and problems[0].row == n + 2
     assert "two exports joined" in str(problems[0])
     rules = [p.rule for p in problems]
-    assert "unknown_code" not in rules and rules.count("duplicate_id") == n
+    assert "unknown_code" not in rules and rules.count("duplicate_record") == n and "duplicate_id" not in rules
+    assert "the same LimeSurvey response id and token" in problems[1].message
 
 
 def _limesurvey_sexe_refused(cb, tmp_path: Path, value: str) -> SurveyValidationError:

@@ -54,7 +54,7 @@ RULES_FR = {
     "column_case": "noms de colonnes en majuscules ou minuscules différentes",
     "missing_id": "identifiant (jeton) vide",
     "duplicate_id": "identifiant (jeton) en double",
-    "duplicate_record": "identifiant de réponse de l'outil en double sous deux jetons (lignes de deux exports fusionnées)",
+    "duplicate_record": "identifiant de réponse de l'outil en double (ligne copiée, ou lignes de deux exports fusionnées)",
     "not_in_sample": "identifiant (jeton) qui n'est pas une unité tirée",
     "missing_value": "cellule obligatoire vide",
     "decimal_comma": "virgule décimale dans une colonne numérique",

@@ -105,18 +105,20 @@ def repeated(ids: pd.Series, rows: np.ndarray) -> list[tuple[int, int]]:
 def records_of(raw: RawTable, j: int | None, tool: str, keep: np.ndarray, problems: list[Problem],
                token: int | None = None) -> dict[int, str]:
     """Spreadsheet row → the survey tool's response id (its ``record_id``, column ``j`` of ``raw``), and a
-    ``duplicate_record`` problem for an id met twice among the responses kept under another ``token`` (a row
-    pasted twice, token and all, is the token's ``duplicate_id``)."""
+    ``duplicate_record`` problem for an id met twice among the responses kept: under another ``token`` (rows of two
+    exports merged), or under the same one (a row pasted twice, which the tool holds once: the token's
+    ``duplicate_id`` is then not reported, see :func:`portrait.study.tool_messages.tool_problems`)."""
     if j is None:
         return {}
     ids = raw.cells[j].astype(str).str.strip().reset_index(drop=True)
     tokens = dict(zip(raw.rows.tolist(), raw.cells[token].astype(str).str.strip())) if token is not None else {}
     for i, first in repeated(ids[keep].reset_index(drop=True), raw.rows[keep]):
-        if tokens and tokens[int(raw.rows[keep][i])] == tokens[first]:
-            continue
+        copy = bool(tokens) and tokens[int(raw.rows[keep][i])] == tokens[first]
         problems.append(Problem(raw.file, int(raw.rows[keep][i]), raw.header[j], None, "duplicate_record",
-                                f"the same {tool} response id as row {first} under another token: rows of two exports "
-                                "merged? Export the responses once, in one file"))
+                                f"row {first} again (the same {tool} response id and token): the tool holds this "
+                                "response once; export the responses again, in one file, rather than join exports"
+                                if copy else f"the same {tool} response id as row {first} under another token: rows "
+                                "of two exports merged? Export the responses once, in one file"))
     return {int(r): v for r, v in zip(raw.rows, ids) if v}
 
 

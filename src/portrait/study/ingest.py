@@ -68,7 +68,7 @@ Rules (the ``rule`` field of each problem):
 ``missing_participant``       a survey tool's contact-status export without a row for every sampled
                               unit (a filtered or partial export)
 ``duplicate_record``          a survey tool's response id (``record_id``: Qualtrics ``ResponseId``) on two
-                              rows under two tokens: rows of two exports merged
+                              rows: rows of two exports merged, or one row pasted twice
 ``unknown_status``            a survey tool's response status (Qualtrics ``Status``) that is neither a
                               response nor a preview, test or spam: never set aside unread
 ``missing_for_weighting``     a respondent without an answer the weighting needs (residents: sex and

@@ -78,6 +78,9 @@ def tool_problems(problems: list[Problem], start: int, file: str, native_to_tool
             hint = did_you_mean([p.column], missing) if missing else ""
             problems[k] = dataclasses.replace(p, message=p.message.replace(NATIVE_EXTRA, TOOL_EXTRA) + hint)
     with_records(problems, start, file, records or {})
+    copies = {p.row for p in problems if p.file == file and p.rule == "duplicate_record"}
+    problems[start:] = [p for p in problems[start:]     # a row pasted twice: its token's duplicate says it again
+                        if not (p.file == file and p.rule == "duplicate_id" and p.row in copies)]
 
 
 #: A tool layout's advice on a column the codebook does not know (the native layout's is ``NATIVE_EXTRA``): a column
