@@ -360,14 +360,14 @@ def mean(design: Design, variables: str | Sequence[str], by: str | Sequence[str]
         replicate weights (the whole recipe re-run).
     level : float, default 0.95
         Confidence level of the intervals.
-    df : float, optional
-        Degrees of freedom of every interval, as R ``confint(…, df =)``: ``numpy.inf`` gives R's default normal
-        interval. Default: the design's (a domain's for a logit or beta interval, see Returns).
     interval : {"wald", "logit", "beta"} or mapping, default "wald"
         The confidence interval: ``estimate ± t·se``, or, for proportions (variables in [0, 1]),
         an interval within [0, 1] as R ``svyciprop`` (:func:`proportion_interval`). A mapping gives
         each variable its own (``{"agree": "logit"}``; ``"wald"`` for the variables it does not name),
         so shares and means are estimated in one call.
+    df : float, optional
+        Degrees of freedom of every interval, as R ``confint(…, df =)``: ``numpy.inf`` gives R's default normal
+        interval. Default: the design's (a domain's for a logit or beta interval, see Returns).
 
     Returns
     -------
@@ -431,14 +431,14 @@ def proportion(design: Design, variables: str | Sequence[str], by: str | Sequenc
         replicate weights (the whole recipe re-run).
     level : float, default 0.95
         Confidence level of the intervals.
-    df : float, optional
-        Degrees of freedom of every interval, as R ``confint(…, df =)``: ``numpy.inf`` gives R's default normal
-        interval. Default: the design's (a domain's for a logit or beta interval, see Returns).
     levels : sequence of str, optional
         The levels to estimate (default: every level of each variable).
     interval : {"wald", "logit", "beta"} or mapping, default "wald"
         The confidence interval: ``estimate ± t·se``, or one within [0, 1] as R ``svyciprop``
         (:func:`proportion_interval`); a mapping gives each variable its own (``"wald"`` for the others).
+    df : float, optional
+        Degrees of freedom of every interval, as R ``confint(…, df =)``: ``numpy.inf`` gives R's default normal
+        interval. Default: the design's (a domain's for a logit or beta interval, see Returns).
 
     Returns
     -------
