@@ -224,11 +224,15 @@ def domain_degf(design: Design, mask: np.ndarray | None = None) -> int:
     """
     m = design.weights > 0 if mask is None else (np.asarray(mask) & (design.weights > 0))
     if design.replicates_only:
+        cached = getattr(design, "_rank_degf", None)
+        if mask is None and cached is not None and cached[0] is design.weights:
+            return cached[1]
         sub = design.replicate_matrix[m]
-        if not sub.size:
-            return -1
-        r = np.abs(np.diag(linalg.qr(sub, mode="r", pivoting=True)[0]))
-        return int(np.count_nonzero(r > 1e-5 * r[0])) - 1 if r[0] > 0 else -1
+        r = np.abs(np.diag(linalg.qr(sub, mode="r", pivoting=True)[0])) if sub.size else np.zeros(1)
+        degf = int(np.count_nonzero(r > 1e-5 * r[0])) - 1 if r[0] > 0 else -1
+        if mask is None:
+            object.__setattr__(design, "_rank_degf", (design.weights, degf))
+        return degf
     return _distinct(design.psu[m]) - _distinct(design.strata[m])
 
 
