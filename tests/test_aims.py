@@ -66,7 +66,7 @@ def test_pride_shares_are_weighted_means_over_their_base(cb):
 
 def test_two_domain_homogeneity_f_is_the_squared_t_of_the_difference(cb):
     d = aims.indicators(_residents(), cb)
-    two = survey.subset(d, d.data["departement"].isin(["59", "80"]).to_numpy())
+    two = survey.subset(d, d.data["departement"].isin(["59", "80"]).to_numpy(), drop=True)
     F, ndf, _, _ = aims.homogeneity(two, "fierte__oui", "departement")
     t = survey.mean_difference(two, "fierte__oui", "departement", "59", "80").t
     assert ndf == 1 and F == pytest.approx(t ** 2, rel=1e-9)

@@ -88,3 +88,22 @@ def test_the_rank_ignores_replicates_that_repeat_another(designs):
     twice = np.hstack([rd.replicate_matrix, rd.replicate_matrix[:, :3]])
     d = survey.with_replicate_weights(survey.Design.from_frame(rd.data, weights="pw"), twice, scale=1.0)
     assert d.degf == rd.degf
+
+
+def test_subset_keeps_the_design_as_r_does():
+    """Trial G: subset() dropped the other PSUs (SE 39.27 where R's subset gives 38.02). It now keeps them with weight
+    0, as R; ``drop=True`` still gives a design of the units kept alone."""
+    s = partial(helpers.r_value, pd.read_csv(FIX / "subset.csv"))
+    clus1 = pd.read_csv(FIX / "apiclus1.csv")
+    d = survey.Design.from_frame(clus1, weights="pw", psu="dnum", fpc="fpc")
+    h = (clus1["stype"] == "H").to_numpy()
+    sub = survey.subset(d, h)
+    m, t = survey.mean(sub, "api00").iloc[0], survey.total(sub, "enroll").iloc[0]
+    assert_allclose([m.estimate, m.se, t.estimate, t.se],
+                    [s("subset_H", q) for q in ("mean_api00", "se_api00", "total_enroll", "se_enroll")], rtol=1e-8)
+    assert sub.degf == m.df == s("subset_H", "degf")
+    assert m.se == pytest.approx(survey.mean(d, "api00", by="stype").set_index("domain").loc["stype=H", "se"], rel=1e-12)
+    rj = survey.mean(survey.subset(survey.with_replicates(d, "jk1"), h), "api00", variance="replicates").iloc[0]
+    assert rj.se == pytest.approx(s("subset_H_jk1", "se_api00"), rel=1e-8) and rj.df == s("subset_H_jk1", "degf")
+    dropped = survey.subset(d, h, drop=True)
+    assert len(dropped.weights) == h.sum() and survey.mean(dropped, "api00").iloc[0].se != pytest.approx(m.se)

@@ -205,3 +205,19 @@ srows <- rbind(
       "degf(subset(rd, awards == level))"))
 write.csv(srows, file.path(out, "svrep.csv"), row.names = FALSE)
 cat("wrote", file.path(out, "svrep.csv"), "\n")
+
+# subset(): the units left out keep their place in the design (weight 0), so domain SEs keep every PSU, and
+# degf counts the domain's PSUs; linearised and JK1.
+sH <- subset(dclus1, stype == "H")
+rH <- subset(rclus1, stype == "H")
+sm <- svymean(~api00, sH); st <- svytotal(~enroll, sH); rm_ <- svymean(~api00, rH)
+subrows <- rbind(
+  cmp("subset_H", "mean_api00", coef(sm), "svymean(~api00, subset(dclus1, stype == 'H'))"),
+  cmp("subset_H", "se_api00", SE(sm), "SE(svymean(~api00, subset(dclus1, stype == 'H')))"),
+  cmp("subset_H", "total_enroll", coef(st), "svytotal(~enroll, subset(dclus1, stype == 'H'))"),
+  cmp("subset_H", "se_enroll", SE(st), "SE(svytotal(~enroll, subset(dclus1, stype == 'H')))"),
+  cmp("subset_H", "degf", degf(sH), "degf(subset(dclus1, stype == 'H'))"),
+  cmp("subset_H_jk1", "se_api00", SE(rm_), "SE(svymean(~api00, subset(as.svrepdesign(dclus1, 'JK1'), stype == 'H')))"),
+  cmp("subset_H_jk1", "degf", degf(rH), "degf(subset(as.svrepdesign(dclus1, 'JK1'), stype == 'H'))"))
+write.csv(subrows, file.path(out, "subset.csv"), row.names = FALSE)
+cat("wrote", file.path(out, "subset.csv"), "\n")

@@ -127,11 +127,13 @@ def stack(designs: Mapping[str, Design], group: str = "groupe") -> Design:
                   lonely_psu=designs[names[0]].lonely_psu, stacked=(group, tuple(names)), **rep)
 
 
-def subset(design: Design, mask: np.ndarray) -> Design:
-    """Keep only the units in ``mask`` (a new design, like R ``subset`` followed by re-indexing).
+def subset(design: Design, mask: np.ndarray, drop: bool = False) -> Design:
+    """Restrict a design to the units in ``mask``, like R ``subset(design, …)``.
 
-    Unlike the estimators' domains, the units left out are removed, PSUs and strata included: use it
-    for a sub-population that is a design of its own, not for domain estimates.
+    By default, as R, the units left out stay in the design with weight 0: estimates are the domain's and their
+    variances keep every PSU and stratum of the sample (the domain's random size counts), as :func:`mean`'s
+    ``by=`` gives them; degrees of freedom count the PSUs and strata that hold units of the domain. With
+    ``drop=True`` they are removed, PSUs and strata included: for a sub-population that is a design of its own.
 
     Parameters
     ----------
@@ -139,6 +141,8 @@ def subset(design: Design, mask: np.ndarray) -> Design:
         The design.
     mask : array_like of bool
         One value per unit; ``True`` keeps the unit.
+    drop : bool, default False
+        Remove the other units instead of giving them weight 0.
 
     Returns
     -------
@@ -154,6 +158,11 @@ def subset(design: Design, mask: np.ndarray) -> Design:
     mask = np.asarray(mask, dtype=bool)
     if mask.shape != design.weights.shape:
         raise ParameterError(f"the mask has {mask.size} values for {design.weights.size} units: one per unit")
+    if not drop:
+        out = design.with_weights(np.where(mask, design.weights, 0.0))
+        if design.replicate_matrix is not None:
+            out = replace(out, replicate_matrix=np.where(mask[:, None], design.replicate_matrix, 0.0))
+        return out
     steps = tuple(replace(s, X=s.X[mask] if s.X is not None else None,
                           d=s.d[mask] if s.d is not None else None) for s in design.steps)
     return replace(design, data=design.data.loc[mask].reset_index(drop=True), weights=design.weights[mask],
