@@ -221,3 +221,12 @@ subrows <- rbind(
   cmp("subset_H_jk1", "degf", degf(rH), "degf(subset(as.svrepdesign(dclus1, 'JK1'), stype == 'H'))"))
 write.csv(subrows, file.path(out, "subset.csv"), row.names = FALSE)
 cat("wrote", file.path(out, "subset.csv"), "\n")
+
+# svytotal of a factor: the estimated count of each level, linearised and JK1.
+ft <- svytotal(~stype, dclus1); fr <- svytotal(~stype, rclus1)
+write.csv(rbind(cmp("factor_total", paste0("total_", names(coef(ft))), coef(ft), "svytotal(~stype, dclus1)"),
+                cmp("factor_total", paste0("se_", names(coef(ft))), SE(ft), "SE(svytotal(~stype, dclus1))"),
+                cmp("factor_total_jk1", paste0("se_", names(coef(fr))), SE(fr),
+                    "SE(svytotal(~stype, as.svrepdesign(dclus1, 'JK1')))")),
+          file.path(out, "factor_totals.csv"), row.names = FALSE)
+cat("wrote", file.path(out, "factor_totals.csv"), "\n")

@@ -145,7 +145,7 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
         vsrs = np.where(is_mean, vsrs, vsrs * Wd ** 2)
         np.divide(V, vsrs, out=design_effect, where=vsrs > 0)
     return pd.DataFrame({
-        "statistic": [s.statistic if s.level == "" else "proportion" for s in specs],
+        "statistic": ["proportion" if s.level != "" and s.statistic == "mean" else s.statistic for s in specs],
         "variable": [s.variable for s in specs], "domain": [s.domain for s in specs],
         "level": [s.level for s in specs], "estimate": theta, "se": se,
         "ci_low": low, "ci_high": high, "df": dfs, "deff": design_effect,
@@ -281,8 +281,9 @@ def total(design: Design, variables: str | Sequence[str], by: str | Sequence[str
           variance: str | None = None, level: float = 0.95, df: float | None = None) -> pd.DataFrame:
     """Estimate weighted totals of numeric variables (by domain), like R ``svytotal``.
 
-    Missing values count as zero-contributions (the unit stays in the design). Boolean columns are
-    read as 0/1.
+    Missing values count as zero-contributions (the unit stays in the design; R ``na.rm = TRUE``). Boolean
+    columns are read as 0/1. A categorical or text column gives the estimated count of each level (R
+    ``svytotal`` of a factor; column ``level``).
 
     Parameters
     ----------
@@ -332,8 +333,34 @@ def total(design: Design, variables: str | Sequence[str], by: str | Sequence[str
     >>> total(d, "income", by="region")  # doctest: +SKIP
     """
     vs = [variables] if isinstance(variables, str) else list(variables)
-    specs = [_Spec("total", v, _numeric(design, v), dom, mask) for v in vs for dom, mask in _domains(design, by)]
+    specs = []
+    for v in vs:
+        col = design.column(v)
+        if _categorical(col):             # R svytotal of a factor: the estimated count of each level
+            specs += [_Spec("total", v, y, dom, mask, level=lv) for lv, y in _indicators(col)
+                      for dom, mask in _domains(design, by)]
+        else:
+            specs += [_Spec("total", v, _numeric(design, v), dom, mask) for dom, mask in _domains(design, by)]
     return _compute(design, specs, variance, level, df_given=df)
+
+
+def _categorical(col: pd.Series) -> bool:
+    return isinstance(col.dtype, pd.CategoricalDtype) or not (pd.api.types.is_numeric_dtype(col)
+                                                              or pd.api.types.is_bool_dtype(col))
+
+
+def _indicators(col: pd.Series, levels: Sequence[str] | None = None) -> list[tuple[str, np.ndarray]]:
+    """Each level (a categorical column's categories, otherwise the sorted distinct values, as strings; or
+    ``levels``) with its indicator, NaN where the value is missing."""
+    if levels is not None:
+        lvls = [str(x) for x in levels]
+    elif isinstance(col.dtype, pd.CategoricalDtype):
+        lvls = [str(c) for c in col.cat.categories]
+    else:
+        lvls = sorted(str(x) for x in col.dropna().unique())
+    s = col.astype("string")
+    missing = s.isna().to_numpy()
+    return [(lv, np.where(missing, np.nan, (s == lv).fillna(False).to_numpy(dtype=float))) for lv in lvls]
 
 
 def mean(design: Design, variables: str | Sequence[str], by: str | Sequence[str] | None = None,
@@ -466,18 +493,6 @@ def proportion(design: Design, variables: str | Sequence[str], by: str | Sequenc
     """
     vs = [variables] if isinstance(variables, str) else list(variables)
     _check_intervals(interval, vs)
-    specs = []
-    for v in vs:
-        col = design.column(v)
-        if isinstance(col.dtype, pd.CategoricalDtype):
-            lvls = [str(c) for c in col.cat.categories]
-        else:
-            lvls = sorted(str(x) for x in col.dropna().unique())
-        if levels is not None:
-            lvls = [str(x) for x in levels]
-        s = col.astype("string")
-        for lv in lvls:
-            y = np.where(s.isna().to_numpy(), np.nan, (s == lv).fillna(False).to_numpy(dtype=float))
-            for dom, mask in _domains(design, by):
-                specs.append(_Spec("mean", v, y, dom, mask, level=lv))
+    specs = [_Spec("mean", v, y, dom, mask, level=lv) for v in vs for lv, y in _indicators(design.column(v), levels)
+             for dom, mask in _domains(design, by)]
     return _compute(design, specs, variance, level, interval=interval, df_given=df)

@@ -1,10 +1,14 @@
-"""A design of ready-made replicate weights only, as R ``svrepdesign`` (fixtures by
-tests/reference/make_fixtures_models.R, from the JK1 weights of ``dclus1``).
+"""What an R `survey` user does first, done as R does it (trial G: an R user's hunt on R's own api data; fixtures
+by tests/reference/make_fixtures_models.R).
 
-Trial G: such a design (``with_replicate_weights`` on a design without PSUs or strata) was linearised by default,
-every unit taken for a PSU (SE 7.8 where R gives 26.3); ``rao_scott`` could not use replicates; and degrees of
-freedom were n − 1 (182) where R takes the rank of the replicate weights minus one (14). R's values at rtol 1e-8
-(svyglm: 1e-6, R's iterated fit; the median's interval: exactly, its bounds are data values).
+- A design of ready-made replicate weights only, as R ``svrepdesign`` (from the JK1 weights of ``dclus1``): such a
+  design (``with_replicate_weights`` on a design without PSUs or strata) was linearised by default, every unit taken
+  for a PSU (SE 7.8 where R gives 26.3); ``rao_scott`` could not use replicates; and degrees of freedom were n − 1
+  (182) where R takes the rank of the replicate weights minus one (14).
+- ``subset()`` keeps the design, as R's ``subset``.
+- ``total()`` of a category gives each level's count, as R ``svytotal`` of a factor.
+
+R's values at rtol 1e-8 (svyglm: 1e-6, R's iterated fit; the median's interval: exactly, its bounds are data values).
 """
 
 from __future__ import annotations
@@ -107,3 +111,17 @@ def test_subset_keeps_the_design_as_r_does():
     assert rj.se == pytest.approx(s("subset_H_jk1", "se_api00"), rel=1e-8) and rj.df == s("subset_H_jk1", "degf")
     dropped = survey.subset(d, h, drop=True)
     assert len(dropped.weights) == h.sum() and survey.mean(dropped, "api00").iloc[0].se != pytest.approx(m.se)
+
+
+def test_total_of_a_category_is_the_count_of_each_level():
+    """Trial G: R svytotal(~stype) gives each level's estimated count; total() refused a category."""
+    f = partial(helpers.r_value, pd.read_csv(FIX / "factor_totals.csv"))
+    clus1 = pd.read_csv(FIX / "apiclus1.csv")
+    d = survey.Design.from_frame(clus1, weights="pw", psu="dnum", fpc="fpc")
+    for design, variance, fx in ((d, "linearisation", "factor_total"),
+                                 (survey.with_replicates(d, "jk1"), "replicates", "factor_total_jk1")):
+        t = survey.total(design, "stype", variance=variance).set_index("level")
+        assert (t["statistic"] == "total").all() and list(t.index) == ["E", "H", "M"]
+        assert_allclose(t["se"], [f(fx, f"se_stype{lv}") for lv in "EHM"], rtol=1e-8)
+    t = survey.total(d, "stype").set_index("level")
+    assert_allclose(t["estimate"], [f("factor_total", f"total_stype{lv}") for lv in "EHM"], rtol=1e-10)
