@@ -6,7 +6,7 @@ by tests/reference/make_fixtures_models.R).
   for a PSU (SE 7.8 where R gives 26.3); ``rao_scott`` could not use replicates; and degrees of freedom were n − 1
   (182) where R takes the rank of the replicate weights minus one (14).
 - ``subset()`` keeps the design, as R's ``subset``.
-- ``total()`` of a category gives each level's count, as R ``svytotal`` of a factor.
+- ``total()`` of a category gives each level's count, as R ``svytotal`` of a factor; ``ratio()`` is ``svyratio``.
 
 R's values at rtol 1e-8 (svyglm: 1e-6, R's iterated fit; the median's interval: exactly, its bounds are data values).
 """
@@ -125,3 +125,26 @@ def test_total_of_a_category_is_the_count_of_each_level():
         assert_allclose(t["se"], [f(fx, f"se_stype{lv}") for lv in "EHM"], rtol=1e-8)
     t = survey.total(d, "stype").set_index("level")
     assert_allclose(t["estimate"], [f("factor_total", f"total_stype{lv}") for lv in "EHM"], rtol=1e-10)
+
+
+def test_ratio_equals_svyratio():
+    """Trial G: no svyratio. Whole sample, by domain, JK1 and after a raking calibration (calibration residuals)."""
+    f = partial(helpers.r_value, pd.read_csv(FIX / "ratios.csv"))
+    clus1 = pd.read_csv(FIX / "apiclus1.csv")
+    d = survey.Design.from_frame(clus1, weights="pw", psu="dnum", fpc="fpc")
+    e = survey.ratio(d, "api00", "api99").iloc[0]
+    assert (e.statistic, e.variable) == ("ratio", "api00/api99") and np.isnan(e.deff)
+    assert_allclose([e.estimate, e.se], [f("ratio", "estimate"), f("ratio", "se")], rtol=1e-8)
+    by = survey.ratio(d, "api00", "api99", by="stype").set_index("domain")
+    assert_allclose(by[["estimate", "se"]].to_numpy(),
+                    [[f(f"ratio_by_{s}", "estimate"), f(f"ratio_by_{s}", "se")] for s in "EHM"], rtol=1e-8)
+    j = survey.ratio(survey.with_replicates(d, "jk1"), "api00", "api99", variance="replicates").iloc[0]
+    assert j.se == pytest.approx(f("ratio_jk1", "se"), rel=1e-8)
+    cal = survey.calibrate(d, [survey.Margin.of("stype", {"E": 4421, "H": 755, "M": 1018}),
+                               survey.Margin.of("sch.wide", {"No": 1072, "Yes": 5122})], method="raking")
+    c = survey.ratio(cal, "api00", "api99").iloc[0]
+    assert_allclose([c.estimate, c.se], [f("ratio_cal", "estimate"), f("ratio_cal", "se")], rtol=1e-8)
+    # a mean is the ratio of y to 1 (closed form): the same estimate and SE
+    one = survey.update(d, one=np.ones(len(clus1)))
+    assert_allclose(survey.ratio(one, "api00", "one")[["estimate", "se"]].to_numpy(),
+                    survey.mean(one, "api00")[["estimate", "se"]].to_numpy(), rtol=1e-12)

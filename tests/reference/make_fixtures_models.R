@@ -230,3 +230,15 @@ write.csv(rbind(cmp("factor_total", paste0("total_", names(coef(ft))), coef(ft),
                     "SE(svytotal(~stype, as.svrepdesign(dclus1, 'JK1')))")),
           file.path(out, "factor_totals.csv"), row.names = FALSE)
 cat("wrote", file.path(out, "factor_totals.csv"), "\n")
+
+# svyratio: whole sample, by domain, JK1 and after a raking calibration.
+r0 <- svyratio(~api00, ~api99, dclus1); rb <- svyby(~api00, ~stype, denominator = ~api99, design = dclus1, svyratio)
+rj <- svyratio(~api00, ~api99, rclus1); rc <- svyratio(~api00, ~api99, dcal)
+write.csv(rbind(
+  cmp("ratio", c("estimate", "se"), c(coef(r0), SE(r0)), "svyratio(~api00, ~api99, dclus1)"),
+  cmp(paste0("ratio_by_", rb$stype), "estimate", rb[[2]], "svyby(~api00, ~stype, denominator = ~api99, dclus1, svyratio)"),
+  cmp(paste0("ratio_by_", rb$stype), "se", rb[[3]], "svyby(~api00, ~stype, denominator = ~api99, dclus1, svyratio)"),
+  cmp("ratio_jk1", "se", SE(rj), "SE(svyratio(~api00, ~api99, as.svrepdesign(dclus1, 'JK1')))"),
+  cmp("ratio_cal", c("estimate", "se"), c(coef(rc), SE(rc)), "svyratio(~api00, ~api99, calibrate(dclus1, ~stype+sch.wide, pop, calfun='raking'))")),
+  file.path(out, "ratios.csv"), row.names = FALSE)
+cat("wrote", file.path(out, "ratios.csv"), "\n")

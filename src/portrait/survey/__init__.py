@@ -22,7 +22,8 @@ module                  what                                                    
 ``linearisation``       :func:`linearised_variance`, :func:`residualise`            ``svyrecvar``
 ``replicates``          :func:`with_replicates` (Rao–Wu bootstrap, JK1, JKn)        ``as.svrepdesign``
 ``estimation``          :func:`total`, :func:`mean`, :func:`proportion`,            ``svytotal``, ``svymean``,
-                        :func:`proportion_interval` (logit, Korn–Graubard)          ``svyciprop``
+                        :func:`ratio`, :func:`proportion_interval` (logit,          ``svyratio``,
+                        Korn–Graubard)                                              ``svyciprop``
 ``inference``           :func:`mean_difference`, :func:`rao_scott`,                  ``svyttest``,
                         :func:`stack`, :func:`subset`, :func:`update`,              ``svychisq``,
                         :func:`welch_df`                                            ``update``
@@ -68,7 +69,7 @@ if TYPE_CHECKING:                     # for type checkers and IDEs; at run time 
     from .design import Design, Step
     from .diagnostics import kish_deff, margin_table, standardised_differences, weight_diagnostics
     from .errors import CalibrationError, ConvergenceError, ParameterError, SamplingError, SurveyError
-    from .estimation import mean, proportion, proportion_interval, total
+    from .estimation import mean, proportion, proportion_interval, ratio, total
     from .files import design_table, first_replicates, read_design, read_metadata, with_replicate_weights, write_design
     from .regression import model_matrix
     from .inference import (Difference, RaoScott, domain_degf, welch_df, mean_difference,
@@ -108,6 +109,7 @@ _EXPORTS = {
     "mean": ("estimation", "mean"),
     "proportion": ("estimation", "proportion"),
     "proportion_interval": ("estimation", "proportion_interval"),
+    "ratio": ("estimation", "ratio"),
     "total": ("estimation", "total"),
     "design_table": ("files", "design_table"),
     "first_replicates": ("files", "first_replicates"),
@@ -154,7 +156,7 @@ __all__ = [
     "CALIBRATION_METHODS", "CalibrationResult", "Margin", "NumericTotal", "calibrate", "margins_from_long", "trim",
     "Design", "Step", "kish_deff", "margin_table", "standardised_differences", "weight_diagnostics",
     "CalibrationError", "ConvergenceError", "ParameterError", "SamplingError", "SurveyError", "mean", "proportion", "proportion_interval",
-    "total",
+    "ratio", "total",
     "design_table", "first_replicates", "read_design", "read_metadata", "with_replicate_weights", "write_design",
     "Difference", "RankTest", "RaoScott", "domain_degf", "welch_df", "mean_difference", "model_matrix", "rank_test",
     "rao_scott", "stack", "subset", "update", "LONELY", "linearised_variance", "psu_totals", "residualise",

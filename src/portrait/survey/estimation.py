@@ -38,12 +38,13 @@ COLUMNS = ["statistic", "variable", "domain", "level", "estimate", "se", "ci_low
 
 @dataclass(frozen=True)
 class _Spec:
-    statistic: str            # "total" or "mean" (proportions are means of indicators)
+    statistic: str            # "total", "mean" (proportions are means of indicators) or "ratio"
     variable: str
     y: np.ndarray             # values (NaN = missing)
     domain: str
     mask: np.ndarray          # domain membership
     level: str = ""
+    x: np.ndarray | None = None   # a ratio's denominator (NaN = missing)
 
 
 def _domains(design: Design, by: str | Sequence[str] | None) -> list[tuple[str, np.ndarray]]:
@@ -73,35 +74,48 @@ def _numeric(design: Design, variable: str) -> np.ndarray:
     return values
 
 
+def _matrices(specs: list[_Spec], w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int]]:
+    """Each spec's values ``Y`` (0 where unused), units used ``M``, denominators ``D`` (``M`` itself for means,
+    ``x`` for ratios) and the columns that are ratios."""
+    n_units, q = len(w), len(specs)
+    Y = np.zeros((n_units, q), order="F")              # filled column by column
+    M = np.zeros((n_units, q), dtype=bool, order="F")
+    ratios = [j for j, s in enumerate(specs) if s.x is not None]
+    for j, s in enumerate(specs):
+        ok = s.mask & ~np.isnan(s.y) & (w > 0) & (~np.isnan(s.x) if s.x is not None else True)
+        M[:, j] = ok
+        Y[:, j] = np.where(ok, s.y, 0.0)
+    D = M                                              # a mean's denominator: the units used
+    if ratios:
+        D = M.astype(float)
+        for j in ratios:
+            D[:, j] = np.where(M[:, j], specs[j].x, 0.0)
+    return Y, M, D, ratios
+
+
 def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
              deff: bool = True, interval: str | Mapping[str, str] = "wald", df_given: float | None = None
              ) -> pd.DataFrame:
     variance = check_variance(variance, level, design)
     kinds = np.array([_interval_of(interval, s.variable) for s in specs], dtype=object)
     w = design.weights
-    n_units = len(w)
     q = len(specs)
-    Y = np.zeros((n_units, q), order="F")              # filled column by column
-    M = np.zeros((n_units, q), dtype=bool, order="F")
-    for j, s in enumerate(specs):
-        ok = s.mask & ~np.isnan(s.y) & (w > 0)
-        M[:, j] = ok
-        Y[:, j] = np.where(ok, s.y, 0.0)
+    Y, M, D, ratios = _matrices(specs, w)
     bounded = kinds != "wald"
     outside = bounded & (((Y < 0) | (Y > 1)) & M).any(axis=0) if bounded.any() else bounded
     if outside.any():
         j = int(np.argmax(outside))
         raise ParameterError(f"interval={kinds[j]!r} is for proportions, but {specs[j].variable!r} "
                              "has values outside [0, 1]; use interval='wald'")
-    is_mean = np.array([s.statistic == "mean" for s in specs])
-    Wd = (w[:, None] * M).sum(axis=0)
+    is_mean = np.array([s.statistic in ("mean", "ratio") for s in specs])
+    Wd = (w[:, None] * D).sum(axis=0)
     tot = (w[:, None] * Y).sum(axis=0)
     theta = np.where(is_mean, np.divide(tot, Wd, out=np.full(q, np.nan), where=Wd > 0), tot)
     n_used = M.sum(axis=0)
 
     logit_se = None
     if variance == "linearisation":
-        U = np.where(is_mean, M * (Y - theta) / np.where(Wd > 0, Wd, 1.0), Y)
+        U = np.where(is_mean, (Y - theta * D) / np.where(Wd > 0, Wd, 1.0), Y)
         V = linearised_variance(design, residualise(design, U), diagonal=True)
         df = design.degf
     else:
@@ -109,7 +123,7 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
             raise ParameterError("variance='replicates' needs a design with replicate weights "
                                  "(portrait.survey.with_replicates)")
         R = design.replicate_weights()
-        totals_r, Wd_r = np.hsplit(R.T @ np.hstack([Y, M]), [q])      # R × q each, in one product
+        totals_r, Wd_r = np.hsplit(R.T @ np.hstack([Y, D]), [q])      # R × q each, in one product
         thetas = np.where(is_mean, np.divide(totals_r, Wd_r, out=np.full_like(totals_r, np.nan),
                                              where=Wd_r > 0), totals_r)
         V = np.diag(replicate_variance(theta, thetas, design.replicate_scale,
@@ -144,6 +158,7 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
         vsrs = var_w * (Wd - n_used) / (Wd * n_used)
         vsrs = np.where(is_mean, vsrs, vsrs * Wd ** 2)
         np.divide(V, vsrs, out=design_effect, where=vsrs > 0)
+        design_effect[ratios] = np.nan
     return pd.DataFrame({
         "statistic": ["proportion" if s.level != "" and s.statistic == "mean" else s.statistic for s in specs],
         "variable": [s.variable for s in specs], "domain": [s.domain for s in specs],
@@ -341,6 +356,61 @@ def total(design: Design, variables: str | Sequence[str], by: str | Sequence[str
                       for dom, mask in _domains(design, by)]
         else:
             specs += [_Spec("total", v, _numeric(design, v), dom, mask) for dom, mask in _domains(design, by)]
+    return _compute(design, specs, variance, level, df_given=df)
+
+
+def ratio(design: Design, numerators: str | Sequence[str], denominators: str | Sequence[str],
+          by: str | Sequence[str] | None = None, variance: str | None = None, level: float = 0.95,
+          df: float | None = None) -> pd.DataFrame:
+    """Estimate ratios of two totals ``Ŷ / X̂`` (by domain), like R ``svyratio``.
+
+    Each numerator is divided by each denominator. The influence values are ``(y − R̂ x) / X̂`` on the units used
+    (calibration residuals included); with replicates, the ratio is recomputed in every replicate. A unit missing
+    either value is left out, as R ``svyratio(…, na.rm = TRUE)``.
+
+    Parameters
+    ----------
+    design : Design
+        The design.
+    numerators : str or sequence of str
+        Numeric column(s) of the numerator totals.
+    denominators : str or sequence of str
+        Numeric column(s) of the denominator totals.
+    by : str or sequence of str, optional
+        Domain variable(s), as :func:`mean`'s (R ``svyby(…, denominator =, FUN = svyratio)``).
+    variance : {"linearisation", "replicates"}, optional
+        Default: replicates for a design of ready-made replicate weights only (R ``svrepdesign``), else
+        linearisation.
+    level : float, default 0.95
+        Confidence level of the intervals.
+    df : float, optional
+        Degrees of freedom of the intervals (default: the design's; ``numpy.inf``: normal, as R ``confint``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per numerator, denominator and domain, with :func:`mean`'s columns; ``statistic`` is ``"ratio"``,
+        ``variable`` ``"<numerator>/<denominator>"`` and ``deff`` NaN.
+
+    Raises
+    ------
+    ParameterError
+        If a variable is not in the data, not numeric or has infinite values, or ``variance="replicates"`` is
+        asked of a design without replicate weights.
+
+    References
+    ----------
+    Särndal, C.-E., Swensson, B. and Wretman, J. (1992). *Model Assisted Survey Sampling*. Springer. (section 5.6)
+    Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley. (``svyratio``)
+
+    Examples
+    --------
+    >>> ratio(d, "nights", "stays", by="region")  # doctest: +SKIP
+    """
+    nums = [numerators] if isinstance(numerators, str) else list(numerators)
+    dens = [denominators] if isinstance(denominators, str) else list(denominators)
+    specs = [_Spec("ratio", f"{n}/{x}", _numeric(design, n), dom, mask, x=_numeric(design, x))
+             for n in nums for x in dens for dom, mask in _domains(design, by)]
     return _compute(design, specs, variance, level, df_given=df)
 
 
