@@ -306,3 +306,19 @@ def test_former_regions_gap_and_its_adjustment_by_hand():
         assert tests.loc[key, "écart NPdC − Picardie"] == pytest.approx(y[df[col].isin(npdc)].mean() - y[df[col].isin(pic)].mean())
     np.testing.assert_allclose(tests["p_adj"], helpers.bh(tests["p"]))
     assert (tests["p_adj"] > tests["p"]).any()
+
+
+def test_the_image_battery_is_the_codebooks_common_core_agreement_items_whatever_their_names():
+    """Trial H: the mosaic and the map kept variables named ``img_*``; an agreement item named otherwise was dropped
+    from them without a word. The battery is now the common-core ``likert_1_5`` items of the codebook."""
+    from dataclasses import replace
+
+    cb = codebook.load()
+    assert [v.name for v in cb.image_battery()] == [v.name for v in cb.variables
+                                                    if v.common_core and v.type == "likert_1_5"]
+    renamed = replace(cb, variables=tuple(replace(v, name="littoral") if v.name == "img_littoral" else v
+                                          for v in cb.variables))
+    d = _residents()
+    d = survey.update(d, littoral=d.data["img_littoral"])
+    assert "littoral__accord" in aims.indicators(d, renamed).data
+    assert "littoral" in set(aims.mosaic(d, renamed, 5)["item"])

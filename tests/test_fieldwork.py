@@ -283,7 +283,27 @@ def test_model_problems_are_listed_together(model, cb):
     msg = str(exc.value)
     assert "unknown covariate 'agee'" in msg
     assert "multi_items.forces.n_choices.residents must be 3 probabilities summing to 1" in msg
-    assert "codebook variable 'img_sure' has no simulation rule" in msg
+    assert "codebook variable 'img_sure' has no simulation rule in the model: add one under ordinal_items" in msg
+    assert "config/fieldwork_model.yaml" in msg                 # trial H: the message named other files
+
+
+def test_a_misspelt_level_of_an_effect_is_refused_not_dropped(model, cb):
+    """Trial H: a level not listed has effect 0, so « 63 » for a department or « 15-30 » for an age made a planted
+    effect vanish without a word. Each is named once, with the levels the covariate takes."""
+    import copy
+
+    params = copy.deepcopy(model.params)
+    item = next(k for k, v in params["ordinal_items"].items() if "departement" in v.get("effects", {}))
+    params["ordinal_items"][item]["effects"]["departement"]["63"] = 0.1
+    params["ordinal_items"][item]["effects"]["age"] = {"15-30": 0.1}
+    params["propensity"]["visitors"]["effects"]["country"] = {"BEL": 0.2}
+    with pytest.raises(ParameterError) as exc:
+        fieldwork.FieldworkModel.from_params(params, cb)
+    msg = str(exc.value)
+    assert f"ordinal_items.{item}.effects.departement: no level ['63'] (levels: 02, 59, 60, 62, 80)" in msg
+    assert f"ordinal_items.{item}.effects.age: no level ['15-30'] (levels: 15-29, 30-44, 45-59, 60-74, 75+)" in msg
+    assert "propensity.visitors.effects.country: no level ['BEL']" in msg
+    assert msg.count("no level ['63']") == 1
 
 
 def test_with_changes_validates_and_copies(model):

@@ -142,7 +142,7 @@ def test_codes_fit_limesurveys_limits_and_the_file_holds_only_questionnaire_text
     _, rows = structure
     for r in rows:
         if r["class"] in ("Q", "SQ"):
-            assert re.fullmatch(r"[A-Za-z][A-Za-z0-9]{0,19}", r["name"]), r
+            assert re.fullmatch(r"[A-Za-z][A-Za-z0-9]{0,19}" if r["class"] == "Q" else r"[A-Za-z0-9]{1,20}", r["name"]), r
         if r["class"] == "A":
             assert re.fullmatch(r"[A-Za-z0-9]{1,5}", r["name"]), r
     text = "\n".join("\t".join(r.values()) for r in rows)

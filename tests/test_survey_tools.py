@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from portrait.pipeline import paths
 from portrait.pipeline.errors import ParameterError, SurveyValidationError
 from portrait.study import codebook, exports, ingest, survey_tools, tool_messages
 from portrait.study.export_readers import FILE_RULES
@@ -1070,3 +1071,19 @@ def test_an_export_filtered_to_completed_responses_stops_real_exports(tool, cb, 
     tool_statuses.completed_only([replace(note, rows=99, unfinished=0), replace(note, rows=100, unfinished=0),
                                   replace(note, rows=500, unfinished=1)], problems)
     assert len(problems) == 1 and problems[0].message.startswith("100 responses")
+
+
+@pytest.mark.parametrize("column,message", [
+    ("IMG[SQ011]", r"column 'IMG\[SQ011\]' is mapped to both 'img_cadre_vie' and 'img_culture'"),
+    ("IMG[SQ-12]", r"column 'IMG\[SQ-12\]' of 'img_culture' is not one LimeSurvey can export"),
+    ("1IMG[SQ012]", r"column '1IMG\[SQ012\]' of 'img_culture' is not one LimeSurvey can export")])
+def test_a_layout_the_tool_could_not_export_is_refused_when_read(column, message, cb, tmp_path):
+    """Trial H: a line copied (two items on one column) or a column name LimeSurvey refuses passed the rehearsal on
+    simulated exports: the first failed in 03 as a « missing » column that was there, the second never. Both stop
+    when the layout is read, naming the column and the variables."""
+    text = paths.resolve(survey_tools.DEFAULT_FILE).read_text(encoding="utf-8")
+    assert '    img_culture: "IMG[SQ012]"\n' in text
+    path = tmp_path / "survey_tools.yaml"
+    path.write_text(text.replace('    img_culture: "IMG[SQ012]"\n', f'    img_culture: "{column}"\n'), encoding="utf-8")
+    with pytest.raises(ParameterError, match=message):
+        survey_tools.layout("limesurvey", cb, path)

@@ -50,8 +50,8 @@ def indicators(design: Design, cb: Codebook) -> Design:
     dk = cb.dont_know_code
     data = design.data
     new: dict[str, np.ndarray] = {}
-    for v in cb.variables:
-        if v.name.startswith("img_") and v.name in data:
+    for v in cb.image_battery():
+        if v.name in data:
             x = _substantive(data[v.name], dk)
             new[f"{v.name}__accord"] = np.where(np.isnan(x), np.nan, np.isin(x, AGREE).astype(float))
     for name, codes in (("fierte", AGREE), ("ambassadeur", AMBASSADOR_YES)):
@@ -119,7 +119,7 @@ def mosaic(residents: Design, cb: Codebook, min_respondents: int, adjust: str = 
     ``level`` (column ``confidence_level``).
     """
     d = indicators(residents, cb)
-    attrs = [v for v in cb.variables if v.name.startswith("img_") and f"{v.name}__accord" in d.data]
+    attrs = [v for v in cb.image_battery() if f"{v.name}__accord" in d.data]
     rows = []
     for v in attrs:
         col = f"{v.name}__accord"

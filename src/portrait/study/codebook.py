@@ -90,6 +90,11 @@ class Codebook:
         """The common-core variables (asked in both surveys), optionally of one ``role``."""
         return [v for v in self.variables if v.common_core and (role is None or v.role == role)]
 
+    def image_battery(self) -> list[Variable]:
+        """The image attributes: the common-core agreement items (``likert_1_5``), whatever their names — the
+        battery of the mosaic, the perceptual map and the synthesis's « atouts »."""
+        return [v for v in self.variables if v.common_core and v.type == "likert_1_5"]
+
     def id_column(self, survey: str) -> str:
         """Name of the identifier column of ``survey`` (the sample's unit identifier)."""
         self._check_survey(survey)

@@ -401,15 +401,15 @@ def correspondence_analysis(table: pd.DataFrame, dims: int = 2) -> tuple[pd.Data
 
 def attribute_table(designs: Mapping[str, Design], cb: Codebook, by: Mapping[str, str],
                     names: Mapping[str, Mapping[str, str]] | None = None) -> pd.DataFrame:
-    """Weighted shares agreeing with each image attribute (top-2 box) and citing each strength, in
-    subgroups of each survey (``by``: survey → column, e.g. residents by department, visitors by
-    zone; ``names``: survey → {level: label})."""
+    """Weighted shares agreeing with each image attribute (top-2 box) and citing each strength, in subgroups of each
+    survey (``by``: survey → column, residents by department, visitors by zone; ``names``: labels of levels)."""
     names = names or {}
     cols = {}
     labels = None
     for group in GROUPS:
         d, spec = with_items(designs[group], cb, group)
-        sel = spec.loc[((spec["statistic"] == "accord") & (spec["level"] == "top2") & spec["item"].str.startswith("img_"))
+        battery = [v.name for v in cb.image_battery()]
+        sel = spec.loc[((spec["statistic"] == "accord") & (spec["level"] == "top2") & spec["item"].isin(battery))
                        | ((spec["item"] == "forces") & (spec["statistic"] == "share"))]
         labels = np.where(sel["item"] == "forces", "force : " + sel["label"], sel["item_label"])
         col = by[group]

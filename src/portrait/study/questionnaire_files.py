@@ -50,9 +50,10 @@ GROUPS = {"profile": "Vous", "context": "Votre lien avec les Hauts-de-France",
           "opinion": "Votre image des Hauts-de-France"}
 ARRAY_TEXT = "Êtes-vous d'accord avec chacune des affirmations suivantes ?"
 OUT_DIR = Path("reports") / "questionnaire"
-#: LimeSurvey's limits on codes (question and subquestion codes: a letter, then letters and digits, 20 at most;
-#: answer codes: 5 at most).
+#: LimeSurvey's limits on codes (question codes: a letter, then letters and digits; subquestion codes: letters and
+#: digits; 20 at most; answer codes: 5 at most).
 QUESTION_CODE = re.compile(r"[A-Za-z][A-Za-z0-9]{0,19}")
+SUBQUESTION_CODE = re.compile(r"[A-Za-z0-9]{1,20}")
 ANSWER_CODE = re.compile(r"[A-Za-z0-9]{1,5}")
 BRACKETED = re.compile(r"([^\[\]]+)\[([^\[\]]+)\]")
 
@@ -86,9 +87,10 @@ def limesurvey_rows(codebook: Codebook, lay: ToolLayout, survey: str) -> list[di
 def _split(column: str, v: Variable) -> tuple[str, str]:
     """``IMG[SQ001]`` → (``IMG``, ``SQ001``), the codes checked against LimeSurvey's rules."""
     m = BRACKETED.fullmatch(column)
-    if not m or not QUESTION_CODE.fullmatch(m[1]) or not QUESTION_CODE.fullmatch(m[2]):
+    if not m or not QUESTION_CODE.fullmatch(m[1]) or not SUBQUESTION_CODE.fullmatch(m[2]):
         raise ParameterError(f"{DEFAULT_FILE}: LimeSurvey column {column!r} of {v.name!r} is not QUESTION[SUBQUESTION] "
-                             "with codes of a letter then letters or digits, 20 characters at most")
+                             "(a question code of a letter then letters or digits, a subquestion code of letters or "
+                             "digits, 20 characters at most each)")
     return m[1], m[2]
 
 

@@ -24,6 +24,7 @@ import base64
 import dataclasses
 import hmac
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -44,7 +45,7 @@ DEFAULT_FILE = "config/survey_tools.yaml"
 TOKEN_CHARS = 15
 CODED_TYPES = ("single", "likert_1_5", "score_0_10")
 _KEYS = {"label", "sources", "formats", "csv", "id", "record_id", "complete", "keep_rows", "codes", "multi", "questions",
-         "technical", "personal", "dispositions", "invitations"}
+         "technical", "personal", "dispositions", "invitations", "column_pattern"}
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ class ToolLayout:
     dispositions: Dispositions
     invitation_columns: dict[str, str]
     record_id: str | None = None                 # the tool's response id, named in problem messages
+    column_pattern: str | None = None            # what a question column the tool can export looks like (a regex)
 
     def looks_like_response(self, header: list[str], record: list[str]) -> bool:
         """Whether a row of a CSV export is a response (its ``keep_rows`` column holds a response status),
@@ -151,7 +153,28 @@ def layout(name: str, codebook: Codebook, path: str | Path = DEFAULT_FILE) -> To
                              + (f"maps no column for the codebook variables {missing}" if missing else "")
                              + ("; " if missing and unknown else "")
                              + (f"maps variables that are not in the codebook: {unknown}" if unknown else ""))
+    _check_columns(lay, codebook, paths.relative(paths.resolve(path)))
     return lay
+
+
+def _check_columns(lay: ToolLayout, codebook: Codebook, where: str) -> None:
+    """Each question column written once, and in a form the tool can export (``column_pattern``): a copied line
+    (two items on ``IMG[SQ012]``) or a name the tool refuses (``IMG[SQ-13]``) would pass a rehearsal on simulated
+    exports and fail only on the real ones (trial H)."""
+    for survey in codebook.surveys:
+        owner: dict[str, str] = {}
+        cvars = codebook.column_variables(survey)
+        for native, col in lay.column_map(codebook, survey).items():
+            if native in (codebook.id_column(survey), "complet"):
+                continue
+            var = cvars[native].name
+            if col in owner and owner[col] != var:
+                raise ParameterError(f"{where}: tool {lay.name!r}: column {col!r} is mapped to both {owner[col]!r} "
+                                     f"and {var!r}: each question needs its own column")
+            owner[col] = var
+            if lay.column_pattern and not re.fullmatch(lay.column_pattern, col):
+                raise ParameterError(f"{where}: tool {lay.name!r}: column {col!r} of {var!r} is not one {lay.label} "
+                                     f"can export (column_pattern: {lay.column_pattern})")
 
 
 def _answered(spec: Any, name: str, where: str) -> tuple[str, str, tuple[str, ...]] | None:
@@ -204,7 +227,8 @@ def _parse(name: str, spec: Any, where: str) -> ToolLayout:
             values={str(k): tuple("" if x is None else str(x) for x in v) for k, v in d.get("values", {}).items()},
             rules=rules, answered=_answered(d.get("answered"), name, where)),
         invitation_columns={str(k): str(v) for k, v in spec.get("invitations", {}).get("columns", {}).items()},
-        record_id=str(spec["record_id"]) if spec.get("record_id") else None)
+        record_id=str(spec["record_id"]) if spec.get("record_id") else None,
+        column_pattern=str(spec["column_pattern"]) if spec.get("column_pattern") else None)
 
 
 # ============================================================================ tokens

@@ -65,10 +65,11 @@ class FieldworkModel:
     def from_params(cls, params: Mapping[str, Any], codebook: Codebook) -> "FieldworkModel":
         """Build the model from a parameter mapping; a ``ParameterError`` lists every problem."""
         model = cls(copy.deepcopy(dict(params)), codebook)
-        problems = model._problems()
+        problems = list(dict.fromkeys(model._problems()))      # an effect checked for both groups is told once
         if problems:
             lines = "\n".join(f"  - {p}" for p in problems)
-            raise ParameterError(f"the fieldwork model has {len(problems)} problem(s):\n{lines}")
+            raise ParameterError(f"the fieldwork model (config/{MODEL_FILE} by default) has {len(problems)} "
+                                 f"problem(s):\n{lines}")
         return model
 
     def complete_response(self) -> "FieldworkModel":
@@ -126,11 +127,12 @@ class FieldworkModel:
         out = [f"section {section!r} is missing" for section in REQUIRED_SECTIONS if section not in p]
         if out:
             return out
-        return (_response_problems(p) + _profile_problems(p, self.codebook) + _ordinal_problems(p, self.codebook)
+        return (_response_problems(p, self.codebook) + _profile_problems(p, self.codebook)
+                + _ordinal_problems(p, self.codebook)
                 + _choice_problems(p, self.codebook) + _unmodelled_problems(p, self.codebook))
 
 
-def _response_problems(p: Mapping[str, Any]) -> list[str]:
+def _response_problems(p: Mapping[str, Any], cb: Codebook) -> list[str]:
     """Fieldwork losses and response propensities of both groups."""
     out: list[str] = []
     for group in GROUPS:
@@ -142,7 +144,7 @@ def _response_problems(p: Mapping[str, Any]) -> list[str]:
         t = prop.get("target_rate")
         if not isinstance(t, (int, float)) or not 0 < t < 1:
             out.append(f"propensity.{group}.target_rate must lie in (0, 1), got {t!r}")
-        out += _check_effects(prop.get("effects", {}), group, f"propensity.{group}.effects")
+        out += _check_effects(prop.get("effects", {}), group, f"propensity.{group}.effects", _levels(p, cb))
     return out
 
 
@@ -196,7 +198,7 @@ def _ordinal_problems(p: Mapping[str, Any], cb: Codebook) -> list[str]:
         if spec.get("group_shift", 0) and not v.common_core:
             out.append(f"ordinal_items.{name}: group_shift only makes sense for a common-core item")
         for group in v.surveys:
-            out += _check_effects(spec.get("effects", {}), group, f"ordinal_items.{name}.effects")
+            out += _check_effects(spec.get("effects", {}), group, f"ordinal_items.{name}.effects", _levels(p, cb))
     return out
 
 
@@ -241,11 +243,24 @@ def _unmodelled_problems(p: Mapping[str, Any], cb: Codebook) -> list[str]:
     modelled = {name for section in ("ordinal_items", "categorical_items", "multi_items", "words")
                 for name in p.get(section, {})}
     context = {name for g in GROUPS for name in CONTEXT[g]}
-    return [f"codebook variable {v.name!r} has no simulation rule in the model" for v in cb.variables
+    return [f"codebook variable {v.name!r} has no simulation rule in the model: add one under ordinal_items, "
+            "categorical_items, multi_items or words" for v in cb.variables
             if v.role not in ("technical", "profile") and v.name not in context and v.name not in modelled]
 
 
-def _check_effects(effects: Mapping[str, Any], group: str, where: str) -> list[str]:
+def _levels(p: Mapping[str, Any], cb: Codebook) -> dict[str, set[str]]:
+    """The levels of the categorical covariates whose levels are known: the codebook's keys of the profile questions,
+    its departments, and the categories the visitors' attribute patterns give."""
+    levels = {name: set(cb.variable(name).keys()) for name in PROFILE}
+    levels["departement"] = {str(c) for c in cb.variable("dep_residence").code_values}
+    for cov, spec in p.get("visitors", {}).get("attributes", {}).items():
+        if isinstance(spec, dict) and isinstance(spec.get("patterns"), dict):
+            levels[cov] = ({str(k) for k in spec["patterns"]} | {str(spec.get("default"))}) - {"unknown", "None"}
+    return levels
+
+
+def _check_effects(effects: Mapping[str, Any], group: str, where: str,
+                   levels: Mapping[str, set[str]] | None = None) -> list[str]:
     known = set(COVARIATES["residents"]) | set(COVARIATES["visitors"])
     out = []
     for cov, eff in effects.items():
@@ -255,6 +270,10 @@ def _check_effects(effects: Mapping[str, Any], group: str, where: str) -> list[s
             out.append(f"{where}: {cov} is numeric and takes a slope, got {eff!r}")
         elif cov not in NUMERIC_COVARIATES and not isinstance(eff, dict):
             out.append(f"{where}: {cov} is categorical and takes {{level: effect}}, got {eff!r}")
+        elif cov in (levels or {}) and {str(k) for k in eff} - levels[cov]:
+            # a level not listed has effect 0: a misspelt one would vanish without a word (trial H)
+            out.append(f"{where}.{cov}: no level {sorted({str(k) for k in eff} - levels[cov])} "
+                       f"(levels: {', '.join(sorted(levels[cov]))})")
     return out
 
 
