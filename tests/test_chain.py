@@ -8,7 +8,7 @@
 - On another machine, the full run's processed numbers equal a committed summary
   (``tests/golden/processed_summary.json``) within a relative tolerance of 1e-9. That summary is a
   change detector, not an oracle; after a deliberate change regenerate it with
-  ``PORTRAIT_REGEN_SUMMARY=1 .venv/bin/python -m pytest tests/test_chain.py -k summary``.
+  ``PORTRAIT_REGEN_SUMMARY=1 .venv/bin/python -m pytest -rs tests/test_chain.py -k summary`` (it prints what moved, file by file).
 """
 
 from __future__ import annotations
@@ -367,6 +367,40 @@ def compare_summaries(expected: dict, got: dict, rtol: float = SUMMARY_RTOL) -> 
     return problems
 
 
+def summary_digest(expected: dict, got: dict, rtol: float = SUMMARY_RTOL) -> str:
+    """What changed beyond ``rtol``, one line per file: its row count, how many numeric columns moved and the largest
+    relative move (trial H: a new question gave an 8,820-line diff of the summary, too long to review)."""
+    lines = [f"  {name}: {'new' if name in got else 'gone'}" for name in sorted(set(expected) ^ set(got))]
+    for name in sorted(set(expected) & set(got)):
+        e, g = expected[name], got[name]
+        moved = {}
+        for c in sorted(set(e["columns"]) & set(g["columns"])):
+            ec, gc = e["columns"][c], g["columns"][c]
+            rel = [abs(ec[k] - gc[k]) / max(abs(ec[k]), 1e-300) for k in ("sum", "sum_sq", "min", "max")
+                   if ec.get(k) is not None and gc.get(k) is not None and abs(ec[k] - gc[k]) > rtol * max(abs(ec[k]), 1.0)]
+            if rel or (ec["n"], ec["missing"]) != (gc["n"], gc["missing"]):
+                moved[c] = max(rel, default=0.0)
+        added, gone = sorted(set(g["columns"]) - set(e["columns"])), sorted(set(e["columns"]) - set(g["columns"]))
+        if moved or added or gone or e["rows"] != g["rows"]:
+            top = max(moved, key=moved.get) if moved else None
+            lines.append(f"  {name}: rows {e['rows']} → {g['rows']}; {len(moved)} of {len(g['columns'])} columns moved"
+                         + (f", most {moved[top]:.2g} ({top})" if top else "")
+                         + (f"; new columns {added}" if added else "") + (f"; columns gone {gone}" if gone else ""))
+    return "\n".join(lines) or "  nothing beyond the tolerance"
+
+
+def test_summary_digest_says_what_moved_file_by_file():
+    """Closed form: one column moved by 1 %, one file added."""
+    e = {"f.parquet": {"rows": 2, "columns": {"w": {"n": 2, "missing": 0, "sum": 3.0, "sum_abs": 3.0, "sum_sq": 5.0,
+                                                    "min": 1.0, "max": 2.0}}}}
+    g = json.loads(json.dumps(e))
+    g["f.parquet"]["columns"]["w"]["sum"] = 3.03
+    g["g.csv"] = {"rows": 1, "columns": {}}
+    assert summary_digest(e, g) == ("  g.csv: new\n"
+                                    "  f.parquet: rows 2 → 2; 1 of 1 columns moved, most 0.01 (w)")
+    assert summary_digest(e, e) == "  nothing beyond the tolerance"
+
+
 def test_summary_comparison_flags_a_changed_number():
     """The comparison accepts last-bit differences and flags a change of one part in 10⁸."""
     e = {"f.parquet": {"rows": 2, "columns": {"w": {"n": 2, "missing": 0, "sum": 3.0, "sum_abs": 3.0, "sum_sq": 5.0,
@@ -383,9 +417,10 @@ def test_processed_numbers_equal_the_committed_summary(full_run):
     validation results): the same study on another CPU or BLAS gives the same numbers, up to the last bits."""
     got = summarise(full_run / "data" / "processed")
     if os.environ.get("PORTRAIT_REGEN_SUMMARY") == "1":
+        digest = summary_digest(json.loads(SUMMARY.read_text(encoding="utf-8")), got) if SUMMARY.exists() else ""
         SUMMARY.parent.mkdir(parents=True, exist_ok=True)
         SUMMARY.write_text(json.dumps(got, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-        pytest.skip(f"regenerated {paths.relative(SUMMARY)}")
+        pytest.skip(f"regenerated {paths.relative(SUMMARY)}; what changed, file by file:\n{digest}")
     expected = json.loads(SUMMARY.read_text(encoding="utf-8"))
     problems = compare_summaries(expected, got)
     assert problems == [], "\n".join(problems[:30])
