@@ -69,6 +69,16 @@ def test_failure_message_is_short_and_names_cell_exception_and_package_frame(tmp
     assert (out.parent / "99_probe.partial.ipynb").exists()
 
 
+def test_an_error_that_names_its_file_gets_no_guess_at_other_files(tmp_path, config_dir, capsys):
+    """Trial H: « the fieldwork model (config/fieldwork_model.yaml …) has 1 problem » was followed by « parameters:
+    config/study.yaml and config/99_probe.yaml », files that hold nothing to fix. A message naming its file stands."""
+    nb = _notebook(tmp_path, "from portrait.pipeline.errors import ParameterError\n"
+                             "raise ParameterError('the model (config/fieldwork_model.yaml) has 1 problem')")
+    assert run.main([str(nb), "-o", str(tmp_path / "out" / "99_probe.ipynb")]) == 1
+    err = capsys.readouterr().err
+    assert "config/fieldwork_model.yaml" in err and "parameters: config/" not in err
+
+
 def test_a_parameter_error_names_the_file_that_set_the_value(tmp_path, config_dir, capsys):
     """A ParameterError naming a parameter says where its value came from: the stage's file, the study's, or -p."""
     nb = _notebook(tmp_path, "from portrait.pipeline import config\nconfig.require({'seed': seed}, 'seed', int, minimum=100)")

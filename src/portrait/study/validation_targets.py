@@ -36,6 +36,7 @@ with-replacement approximation is conservative for without-replacement first sta
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from typing import Mapping
 
@@ -202,8 +203,9 @@ def main(argv: list[str] | None = None) -> int:
                                         workers=args.workers)
     except (PortraitError, SurveyError, KeyError, FileNotFoundError) as exc:
         what = f"parameter {exc} is missing" if isinstance(exc, KeyError) else f"{type(exc).__name__}: {exc}"
-        print(f"✗ {args.out}: {what} (parameters: config/{config.STUDY_FILE}, config/08_validation.yaml and the "
-              "fieldwork settings it names)", file=sys.stderr)
+        where = "" if re.search(r"config/[\w./-]+\.yaml", what) else (
+            f" (parameters: config/{config.STUDY_FILE}, config/08_validation.yaml and the fieldwork settings it names)")
+        print(f"✗ {args.out}: {what}{where}", file=sys.stderr)
         return 1
     io.write_parquet(table, args.out)
     manifest.record("finite_truth", {"out_finite_truth": args.out})
