@@ -109,6 +109,16 @@ def test_subset_keeps_the_design_as_r_does():
     assert m.se == pytest.approx(survey.mean(d, "api00", by="stype").set_index("domain").loc["stype=H", "se"], rel=1e-12)
     rj = survey.mean(survey.subset(survey.with_replicates(d, "jk1"), h), "api00", variance="replicates").iloc[0]
     assert rj.se == pytest.approx(s("subset_H_jk1", "se_api00"), rel=1e-8) and rj.df == s("subset_H_jk1", "degf")
+    # after a calibration, units outside the subset keep their calibrated weight in the residuals, as R's
+    # svyrecvar (the review of this change: they were weighted 0, SE 21.58 where R gives 21.50); JK1 re-runs it
+    cal = survey.calibrate(d, [survey.Margin.of("stype", {"E": 4421, "H": 755, "M": 1018}),
+                               survey.Margin.of("sch.wide", {"No": 1072, "Yes": 5122})], method="raking")
+    yes = (clus1["awards"] == "Yes").to_numpy()
+    assert survey.mean(survey.subset(cal, yes), "api00").iloc[0].se == pytest.approx(
+        s("subset_cal_awards", "se_api00"), rel=1e-8)
+    rcal = survey.subset(survey.with_replicates(cal, "jk1"), yes)
+    assert survey.mean(rcal, "api00", variance="replicates").iloc[0].se == pytest.approx(
+        s("subset_cal_awards_jk1", "se_api00"), rel=1e-8)
     dropped = survey.subset(d, h, drop=True)
     assert len(dropped.weights) == h.sum() and survey.mean(dropped, "api00").iloc[0].se != pytest.approx(m.se)
 

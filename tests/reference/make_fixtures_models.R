@@ -218,7 +218,14 @@ subrows <- rbind(
   cmp("subset_H", "se_enroll", SE(st), "SE(svytotal(~enroll, subset(dclus1, stype == 'H')))"),
   cmp("subset_H", "degf", degf(sH), "degf(subset(dclus1, stype == 'H'))"),
   cmp("subset_H_jk1", "se_api00", SE(rm_), "SE(svymean(~api00, subset(as.svrepdesign(dclus1, 'JK1'), stype == 'H')))"),
-  cmp("subset_H_jk1", "degf", degf(rH), "degf(subset(as.svrepdesign(dclus1, 'JK1'), stype == 'H'))"))
+  cmp("subset_H_jk1", "degf", degf(rH), "degf(subset(as.svrepdesign(dclus1, 'JK1'), stype == 'H'))"),
+  cmp("subset_cal_awards", "se_api00", SE(svymean(~api00, subset(dcal, awards == "Yes"))),
+      "SE(svymean(~api00, subset(calibrate(dclus1, ~stype+sch.wide, pop, calfun='raking'), awards == 'Yes')))"),
+  cmp("subset_cal_awards_jk1", "se_api00",
+      SE(svymean(~api00, subset(calibrate(rclus1, ~stype + sch.wide, c(`(Intercept)` = 6194, stypeH = 755, stypeM = 1018,
+                                                                      sch.wideYes = 5122), calfun = "raking"),
+                                awards == "Yes"))),
+      "SE(svymean(~api00, subset(calibrate(as.svrepdesign(dclus1, 'JK1'), ~stype+sch.wide, pop, calfun='raking'), awards == 'Yes')))"))
 write.csv(subrows, file.path(out, "subset.csv"), row.names = FALSE)
 cat("wrote", file.path(out, "subset.csv"), "\n")
 

@@ -35,8 +35,8 @@ def residualise(design: Design, u: np.ndarray) -> np.ndarray:
 
     For each calibration step of the design's history, in order, ``u`` is replaced by its residuals
     in the regression on the step's auxiliaries ``X`` weighted by the step's input weights ``d``
-    (units with ``d > 0``); the result is multiplied by the current weights. This is what R
-    ``survey::svyrecvar`` does with a calibrated design's ``postStrata``.
+    (units with ``d > 0``); the result is multiplied by the current weights (units outside a :func:`subset`: by
+    their weights before it). This is what R ``survey::svyrecvar`` does with a calibrated design's ``postStrata``.
 
     Parameters
     ----------
@@ -61,7 +61,10 @@ def residualise(design: Design, u: np.ndarray) -> np.ndarray:
     if u.ndim == 1:
         u = u[:, None]
     e = u.copy()
+    w = design.weights
     for step in design.steps:
+        if step.kind == "subset":      # R: the residuals of units outside a subset keep their calibrated weight
+            w = np.where(w == 0, step.d, w)
         if step.kind != "calibration" or step.X is None:
             continue
         active, Xa, XtD, XtDX = _projection(step)
@@ -69,7 +72,7 @@ def residualise(design: Design, u: np.ndarray) -> np.ndarray:
         # construction) instead of a QR of the n × p matrix: same residuals, a fraction of the time
         beta = np.linalg.solve(XtDX, XtD @ e[active])
         e[active] = e[active] - Xa @ beta
-    return design.weights[:, None] * e
+    return w[:, None] * e
 
 
 def _projection(step) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
