@@ -36,7 +36,7 @@ from ..pipeline.errors import ParameterError, PortraitError, SurveyError
 from ..pipeline.io import atomic_path
 from .codebook import Codebook, Variable
 from .ingest import NEEDED_BY_WEIGHTING
-from .survey_tools import DEFAULT_FILE, ToolLayout
+from .survey_tools import DEFAULT_FILE, ToolLayout, check_columns
 
 #: The columns of the file: LimeSurvey's fixed ones, then the question attributes used here.
 COLUMNS = ["class", "type/scale", "name", "relevance", "text", "help", "language", "validation", "mandatory",
@@ -50,10 +50,7 @@ GROUPS = {"profile": "Vous", "context": "Votre lien avec les Hauts-de-France",
           "opinion": "Votre image des Hauts-de-France"}
 ARRAY_TEXT = "Êtes-vous d'accord avec chacune des affirmations suivantes ?"
 OUT_DIR = Path("reports") / "questionnaire"
-#: LimeSurvey's limits on codes (question codes: a letter, then letters and digits; subquestion codes: letters and
-#: digits; 20 at most; answer codes: 5 at most).
-QUESTION_CODE = re.compile(r"[A-Za-z][A-Za-z0-9]{0,19}")
-SUBQUESTION_CODE = re.compile(r"[A-Za-z0-9]{1,20}")
+#: LimeSurvey's limit on answer codes (5 letters or digits); its question codes are the layout's ``column_pattern``.
 ANSWER_CODE = re.compile(r"[A-Za-z0-9]{1,5}")
 BRACKETED = re.compile(r"([^\[\]]+)\[([^\[\]]+)\]")
 
@@ -85,20 +82,11 @@ def limesurvey_rows(codebook: Codebook, lay: ToolLayout, survey: str) -> list[di
 
 
 def _split(column: str, v: Variable) -> tuple[str, str]:
-    """``IMG[SQ001]`` → (``IMG``, ``SQ001``), the codes checked against LimeSurvey's rules."""
+    """``IMG[SQ001]`` → (``IMG``, ``SQ001``): a question of several columns is QUESTION[SUBQUESTION] in LimeSurvey."""
     m = BRACKETED.fullmatch(column)
-    if not m or not QUESTION_CODE.fullmatch(m[1]) or not SUBQUESTION_CODE.fullmatch(m[2]):
-        raise ParameterError(f"{DEFAULT_FILE}: LimeSurvey column {column!r} of {v.name!r} is not QUESTION[SUBQUESTION] "
-                             "(a question code of a letter then letters or digits, a subquestion code of letters or "
-                             "digits, 20 characters at most each)")
+    if not m:
+        raise ParameterError(f"{DEFAULT_FILE}: LimeSurvey column {column!r} of {v.name!r} is not QUESTION[SUBQUESTION]")
     return m[1], m[2]
-
-
-def _code(column: str, v: Variable) -> str:
-    if not QUESTION_CODE.fullmatch(column):
-        raise ParameterError(f"{DEFAULT_FILE}: LimeSurvey question code {column!r} of {v.name!r} must be a letter "
-                             "then letters or digits, 20 characters at most")
-    return column
 
 
 def _array_members(variables: list[Variable], k: int, lay: ToolLayout) -> list[Variable]:
@@ -157,7 +145,7 @@ def _question(v: Variable, codebook: Codebook, lay: ToolLayout, variables: list[
             texts = [f"Mot ou expression {n}" for n in range(1, len(cols) + 1)]
         return [q] + [{"class": "SQ", "type/scale": "0", "name": s, "relevance": "1", "text": t, "language": LANGUAGE}
                       for s, t in zip(subs, texts)]
-    q["name"] = _code(lay.questions[v.name], v)
+    q["name"] = lay.questions[v.name]
     if v.type in ("single", "likert_1_5", "score_0_10"):
         return [{**q, "type/scale": "L"}] + _answers(v, codebook, lay)
     if v.type == "integer":
@@ -190,6 +178,7 @@ def to_tsv(rows: list[dict[str, str]]) -> str:
 
 def write(codebook: Codebook, lay: ToolLayout, out_dir: Path) -> list[Path]:
     """Write ``limesurvey_<survey>.txt`` for each survey of the codebook; return the paths."""
+    check_columns(lay, codebook, DEFAULT_FILE)        # codes LimeSurvey would rename on import stop here
     texts = {out_dir / f"limesurvey_{survey}.txt": to_tsv(limesurvey_rows(codebook, lay, survey))
              for survey in codebook.surveys}         # both built before either is written
     for path, text in texts.items():

@@ -153,11 +153,11 @@ def layout(name: str, codebook: Codebook, path: str | Path = DEFAULT_FILE) -> To
                              + (f"maps no column for the codebook variables {missing}" if missing else "")
                              + ("; " if missing and unknown else "")
                              + (f"maps variables that are not in the codebook: {unknown}" if unknown else ""))
-    _check_columns(lay, codebook, paths.relative(paths.resolve(path)))
+    check_columns(lay, codebook, paths.relative(paths.resolve(path)))
     return lay
 
 
-def _check_columns(lay: ToolLayout, codebook: Codebook, where: str) -> None:
+def check_columns(lay: ToolLayout, codebook: Codebook, where: str) -> None:
     """Each question column written once, and in a form the tool can export (``column_pattern``): a copied line
     (two items on ``IMG[SQ012]``) or a name the tool refuses (``IMG[SQ-13]``) would pass a rehearsal on simulated
     exports and fail only on the real ones (trial H)."""

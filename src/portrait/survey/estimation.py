@@ -141,7 +141,9 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
     low, high = theta - t * se, theta + t * se
     dfs = np.full(q, float(df))
     if bounded.any() and df_given is None:       # R svyby(…, svyciprop) runs on each domain's subset: the domain's df
-        dfs[bounded] = [df if s.domain == "" else domain_degf(design, s.mask) for s in np.asarray(specs)[bounded]]
+        per_domain = {s.domain: s.mask for s in np.asarray(specs)[bounded] if s.domain}
+        per_domain = {name: domain_degf(design, mask) for name, mask in per_domain.items()}
+        dfs[bounded] = [per_domain.get(s.domain, df) for s in np.asarray(specs)[bounded]]
     for method in ("logit", "beta"):
         rows = kinds == method
         if rows.any():

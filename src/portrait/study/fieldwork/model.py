@@ -127,12 +127,13 @@ class FieldworkModel:
         out = [f"section {section!r} is missing" for section in REQUIRED_SECTIONS if section not in p]
         if out:
             return out
-        return (_response_problems(p, self.codebook) + _profile_problems(p, self.codebook)
-                + _ordinal_problems(p, self.codebook)
+        levels = _levels(p, self.codebook)
+        return (_response_problems(p, levels) + _profile_problems(p, self.codebook)
+                + _ordinal_problems(p, self.codebook, levels)
                 + _choice_problems(p, self.codebook) + _unmodelled_problems(p, self.codebook))
 
 
-def _response_problems(p: Mapping[str, Any], cb: Codebook) -> list[str]:
+def _response_problems(p: Mapping[str, Any], levels: Mapping[str, set[str]]) -> list[str]:
     """Fieldwork losses and response propensities of both groups."""
     out: list[str] = []
     for group in GROUPS:
@@ -144,7 +145,7 @@ def _response_problems(p: Mapping[str, Any], cb: Codebook) -> list[str]:
         t = prop.get("target_rate")
         if not isinstance(t, (int, float)) or not 0 < t < 1:
             out.append(f"propensity.{group}.target_rate must lie in (0, 1), got {t!r}")
-        out += _check_effects(prop.get("effects", {}), group, f"propensity.{group}.effects", _levels(p, cb))
+        out += _check_effects(prop.get("effects", {}), group, f"propensity.{group}.effects", levels)
     return out
 
 
@@ -174,7 +175,7 @@ def _profile_problems(p: Mapping[str, Any], cb: Codebook) -> list[str]:
     return out
 
 
-def _ordinal_problems(p: Mapping[str, Any], cb: Codebook) -> list[str]:
+def _ordinal_problems(p: Mapping[str, Any], cb: Codebook, levels: Mapping[str, set[str]]) -> list[str]:
     """Threshold sets, then each ordinal item against its codebook variable."""
     out: list[str] = []
     for tname, tau in p["thresholds"].items():
@@ -198,7 +199,7 @@ def _ordinal_problems(p: Mapping[str, Any], cb: Codebook) -> list[str]:
         if spec.get("group_shift", 0) and not v.common_core:
             out.append(f"ordinal_items.{name}: group_shift only makes sense for a common-core item")
         for group in v.surveys:
-            out += _check_effects(spec.get("effects", {}), group, f"ordinal_items.{name}.effects", _levels(p, cb))
+            out += _check_effects(spec.get("effects", {}), group, f"ordinal_items.{name}.effects", levels)
     return out
 
 
