@@ -306,6 +306,30 @@ def test_a_misspelt_level_of_an_effect_is_refused_not_dropped(model, cb):
     assert msg.count("no level ['63']") == 1
 
 
+def test_an_item_without_location_or_planted_shift_is_refused(model, cb):
+    """Trial H: a new item without ``location`` had latent mean 0, and a common-core item without ``group_shift``
+    no planted difference, both without a word; each is now asked for (0 or {} when meant)."""
+    import copy
+
+    params = copy.deepcopy(model.params)
+    del params["ordinal_items"]["img_culture"]["location"]
+    del params["ordinal_items"]["img_culture"]["group_shift"]
+    del params["multi_items"]["forces"]["group_shift"]
+    del params["ordinal_items"]["fierte"]["location"]
+    with pytest.raises(ParameterError) as exc:
+        fieldwork.FieldworkModel.from_params(params, cb)
+    msg = str(exc.value)
+    assert "ordinal_items.img_culture: no location" in msg
+    assert "ordinal_items.img_culture: no group_shift" in msg
+    assert "multi_items.forces: no group_shift" in msg
+    assert "ordinal_items.fierte: no location" in msg
+    assert "fierte: no group_shift" not in msg          # a resident-only item has no planted difference
+    params = copy.deepcopy(model.params)
+    params["ordinal_items"]["img_culture"].update(location=0, group_shift=0)
+    params["multi_items"]["forces"]["group_shift"] = {}
+    fieldwork.FieldworkModel.from_params(params, cb)
+
+
 def test_with_changes_validates_and_copies(model):
     """Changing a section gives a new validated model and leaves the original untouched."""
     other = model.with_changes(propensity={**model.params["propensity"], "nmar_loading": 0.5})

@@ -94,7 +94,7 @@ class FieldworkModel:
         dk.update(it.get("dont_know", {}))
         v = self.codebook.variable(name)
         tname = it.get("thresholds", v.type)
-        return {"location": float(it.get("location", 0.0)),
+        return {"location": float(it["location"]),
                 "loading": float(it.get("loading", d.get("loading", 0.0))),
                 "thresholds": np.asarray(self.params["thresholds"][tname], dtype=float),
                 "group_shift": float(it.get("group_shift", 0.0)),
@@ -196,8 +196,13 @@ def _ordinal_problems(p: Mapping[str, Any], cb: Codebook, levels: Mapping[str, s
             out.append(f"ordinal_items.{name}: no threshold set {tname!r}")
         elif len(tau) != len(v.code_values) - 1:
             out.append(f"ordinal_items.{name}: {len(tau)} thresholds for {len(v.code_values)} codes")
+        if "location" not in spec:
+            out.append(f"ordinal_items.{name}: no location (the item's latent mean; 0 is the centre of its thresholds)")
         if spec.get("group_shift", 0) and not v.common_core:
             out.append(f"ordinal_items.{name}: group_shift only makes sense for a common-core item")
+        elif v.common_core and "group_shift" not in spec:
+            out.append(f"ordinal_items.{name}: no group_shift (the planted visitor − resident difference "
+                       "of a common-core item; 0 for none)")
         for group in v.surveys:
             out += _check_effects(spec.get("effects", {}), group, f"ordinal_items.{name}.effects", levels)
     return out
@@ -216,6 +221,8 @@ def _choice_problems(p: Mapping[str, Any], cb: Codebook) -> list[str]:
         codes = set(v.code_values)
         if set(spec.get("weights", {})) != codes:
             out.append(f"multi_items.{name}.weights must give every option code {sorted(codes)}")
+        if v.common_core and "group_shift" not in spec:
+            out.append(f"multi_items.{name}: no group_shift (planted differences by option; {{}} for none)")
         if set(spec.get("group_shift", {})) - codes:
             out.append(f"multi_items.{name}.group_shift names unknown options")
         for group in v.surveys:
@@ -231,6 +238,8 @@ def _choice_problems(p: Mapping[str, Any], cb: Codebook) -> list[str]:
             extra = sorted(set(spec.get("weights", {})) - vocab)
             out.append(f"words.{name}.weights must cover the codebook vocabulary exactly "
                        f"(missing {missing}, not in the codebook {extra})")
+        if cb.variable(name).common_core and "group_shift" not in spec:
+            out.append(f"words.{name}: no group_shift (planted differences by word; {{}} for none)")
         if set(spec.get("group_shift", {})) - vocab:
             out.append(f"words.{name}.group_shift names words outside the vocabulary")
         sp = spec.get("spelling", {})
