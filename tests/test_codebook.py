@@ -161,6 +161,20 @@ def test_code_without_label_and_reserved_code(raw):
     assert "variable 'pays': code 99 is reserved for « Ne sait pas »" in str(exc.value)
 
 
+def test_a_fault_in_a_shared_value_set_is_named_once_at_the_set(raw):
+    """Trial H: a label used twice in ``accord_5`` was reported once per variable sharing the set (15 times)."""
+    bad = copy.deepcopy(raw)
+    codes = bad["value_sets"]["accord_5"]
+    first, second = list(codes)[:2]
+    codes[second] = codes[first]
+    with pytest.raises(CodebookError) as exc:
+        _parse(bad)
+    msg = str(exc.value)
+    assert "1 problem(s)" in msg
+    assert msg.count("value_sets.accord_5: label(s)") == 1
+    assert "variable '" not in msg
+
+
 def test_broken_filter_and_vocabulary_are_refused(raw):
     """A filter on a code its variable lacks, and a spelling shared by two words, are refused."""
     bad = copy.deepcopy(raw)

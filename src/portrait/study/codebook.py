@@ -452,6 +452,7 @@ def _groupings(raw: dict, variables: list[Variable], problems: list[str]) -> lis
 
 
 def _format(where: str, problems: list[str]) -> str:
+    problems = list(dict.fromkeys(problems))
     lines = "\n".join(f"  - {p}" for p in problems)
     return f"codebook {where} has {len(problems)} problem(s); fix them in the YAML file:\n{lines}"
 

@@ -101,37 +101,39 @@ def _is_label(x: Any) -> bool:
 
 
 def _codes(name: str, raw: Any, value_sets: dict, problems: list[str]) -> tuple[Code, ...]:
+    where = f"variable {name!r}"
     if isinstance(raw, str):
         if raw not in value_sets:
             problems.append(f"variable {name!r}: value set {raw!r} is not defined under value_sets")
             return ()
+        where = f"value_sets.{raw}"       # named once, not once per variable sharing it
         raw = value_sets[raw]
     if not isinstance(raw, dict) or not raw:
-        problems.append(f"variable {name!r}: codes must be a non-empty mapping code: label")
+        problems.append(f"{where}: codes must be a non-empty mapping code: label")
         return ()
     out = []
     kinds = {type(k) for k in raw}
     if not (kinds <= {int} or kinds <= {str}):
-        problems.append(f"variable {name!r}: codes mix integers and text {sorted(map(str, raw))}")
+        problems.append(f"{where}: codes mix integers and text {sorted(map(str, raw))}")
     keys: set[str] = set()
     for code, spec in raw.items():
         if isinstance(code, bool) or not isinstance(code, (int, str)):
-            problems.append(f"variable {name!r}: code {code!r} must be an integer or a quoted text")
+            problems.append(f"{where}: code {code!r} must be an integer or a quoted text")
             continue
         label, key = (spec.get("label"), spec.get("key")) if isinstance(spec, dict) else (spec, None)
         if not _is_label(label):
-            problems.append(f"variable {name!r}: code {code!r} has no label")
+            problems.append(f"{where}: code {code!r} has no label")
             continue
         if key is not None:
             key = str(key)
             if key in keys:
-                problems.append(f"variable {name!r}: key {key!r} is used by two codes")
+                problems.append(f"{where}: key {key!r} is used by two codes")
             keys.add(key)
         out.append(Code(code, label.strip(), key))
     labels = [c.label for c in out]
     dup = sorted({lab for lab in labels if labels.count(lab) > 1})
     if dup:
-        problems.append(f"variable {name!r}: label(s) {dup} used by two codes")
+        problems.append(f"{where}: label(s) {dup} used by two codes")
     return tuple(out)
 
 
