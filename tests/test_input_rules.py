@@ -130,6 +130,21 @@ def test_a_cp1252_byte_in_a_utf8_partner_file_is_named_by_its_row_with_or_withou
     assert f"byte {39 + len(bom)} " in str(exc.value) and data[39 + len(bom)] == 0xE9
 
 
+def test_a_partner_file_with_two_byte_order_marks_is_read_as_with_one(tmp_path):
+    """A partner file opened and saved again with a BOM by a program that kept the first one as text: the second
+    mark is not taken into the first column's name (« \\ufeffmail » would be a missing e-mail column). Partner files
+    pass through partners' spreadsheets; survey-tool exports, which should not, are refused (test_survey_tools)."""
+    from portrait.study.partner_layouts import PartnerFile
+    from portrait.study.partner_records import read_partner_file
+
+    pf = PartnerFile(id="P01", file="f.csv", source_type="hebergement", format="csv", layout="L",
+                     columns={"email": "mail", "consent": "ok", "last_visit": "date"}, consent_meaning="opt_in",
+                     consent_values=("oui",), date_format="%d/%m/%Y", zone="npdc", encoding="utf-8")
+    (tmp_path / "f.csv").write_bytes(2 * b"\xef\xbb\xbf" + b"mail;ok;date\r\na@x.test;oui;01/01/2016\r\n")
+    got = read_partner_file(tmp_path, pf)
+    assert got[["email", "consent", "last_visit", "row"]].values.tolist() == [["a@x.test", "oui", "01/01/2016", 2]]
+
+
 def test_a_key_of_fifteen_characters_is_refused_and_one_of_sixteen_accepted(tmp_path, monkeypatch):
     """KEY_MIN_CHARS is the limit for the environment variable as for the key file (boundary written by hand)."""
     from portrait.pipeline.errors import ParameterError

@@ -826,6 +826,18 @@ def test_an_export_saved_again_by_excel_gets_the_tools_remedy(cb, tmp_path):
         "residents.xlsx is there, but LimeSurvey exports are read as csv"]
 
 
+def test_an_export_saved_with_a_second_byte_order_mark_gets_the_tools_remedy(cb, tmp_path):
+    """Trial H: an export read without its BOM and saved with one again starts with two; the second was read as
+    part of the first column's name, an ``extra_column '\\ufeff"id"'`` beside a missing identifier."""
+    folder = _tool_folder("limesurvey", tmp_path)
+    answers = folder / "residents.csv"
+    answers.write_bytes(2 * b"\xef\xbb\xbf" + answers.read_bytes().removeprefix(b"\xef\xbb\xbf"))
+    found = ingest.check(folder, {"residents": _sample()}, cb, tool="limesurvey", key=KEY)
+    assert [(Path(p.file).name, p.row, p.rule) for p in found.problems] == [("residents.csv", 1, "encoding")]
+    assert "two byte-order marks" in found.problems[0].message
+    assert "export it again from LimeSurvey" in found.problems[0].message
+
+
 def test_a_whole_number_with_limesurveys_zero_decimals_is_that_number(cb, tmp_path):
     """LimeSurvey stores numerical input as decimals and some versions export 12 as « 12.0000000000 » (its issue
     #10208): read as 12; a true fraction is still a whole-number problem, worded for a count."""

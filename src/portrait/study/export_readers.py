@@ -228,6 +228,11 @@ def _decode(data: bytes, encoding: str, file: str, problems: list[Problem], sep:
         problems.append(Problem(file, line, _column_at(data, offset, codec, sep), None,
                                 "encoding", f"byte 0x{data[offset]:02X} is not valid {codec}; {hint}"))
         return None
+    if text.startswith("\ufeff"):       # a program read the file without its BOM and saved it with one again
+        problems.append(Problem(file, 1, None, None, "encoding",
+                                "the file starts with two byte-order marks (it was opened and saved again by a "
+                                f"program that kept the first one as text); {again}"))
+        return None
     return _garbled(text, codec, file, problems, sep)
 
 
