@@ -249,3 +249,26 @@ write.csv(rbind(
   cmp("ratio_cal", c("estimate", "se"), c(coef(rc), SE(rc)), "svyratio(~api00, ~api99, calibrate(dclus1, ~stype+sch.wide, pop, calfun='raking'))")),
   file.path(out, "ratios.csv"), row.names = FALSE)
 cat("wrote", file.path(out, "ratios.csv"), "\n")
+
+# svycontrast: linear combinations of estimates with their covariance (svyby(…, covmat = TRUE) by domain);
+# whole sample, by domain, a proportion by domain, totals by domain, JK1 and after a raking calibration.
+m2 <- svymean(~api00 + api99, dclus1); c1 <- svycontrast(m2, c(api00 = 1, api99 = -1))
+b <- svyby(~api00, ~stype, dclus1, svymean, covmat = TRUE)
+c2 <- svycontrast(b, list(EmH = c(E = 1, H = -1, M = 0), avg = c(E = 1/3, H = 1/3, M = 1/3)))
+bp <- svyby(~sch.wide, ~stype, dclus1, svymean, covmat = TRUE)
+cp <- svycontrast(bp, c("E:sch.wideYes" = 1, "H:sch.wideYes" = -1))
+bt <- svyby(~enroll, ~stype, dclus1, svytotal, covmat = TRUE); ct <- svycontrast(bt, c(E = 1, H = 1, M = 1))
+bj <- svyby(~api00, ~stype, rclus1, svymean, covmat = TRUE); cj <- svycontrast(bj, c(E = 1, H = -1, M = 0))
+mc <- svymean(~api00 + api99, dcal); cc <- svycontrast(mc, c(api00 = 1, api99 = -1))
+write.csv(rbind(
+  cmp("contrast_means", c("estimate", "se"), c(coef(c1), SE(c1)), "svycontrast(svymean(~api00+api99, dclus1), c(api00=1, api99=-1))"),
+  cmp("vcov_means", c("api00_api00", "api00_api99", "api99_api99"), vcov(m2)[c(1, 2, 4)], "vcov(svymean(~api00+api99, dclus1))"),
+  cmp(c("contrast_by_EmH", "contrast_by_avg"), "estimate", coef(c2), "svycontrast(svyby(~api00, ~stype, dclus1, svymean, covmat=TRUE), list(EmH=c(1,-1,0), avg=c(1,1,1)/3))"),
+  cmp(c("contrast_by_EmH", "contrast_by_avg"), "se", SE(c2), "svycontrast(svyby(~api00, ~stype, dclus1, svymean, covmat=TRUE), list(EmH=c(1,-1,0), avg=c(1,1,1)/3))"),
+  cmp("vcov_by", c("E_H", "E_M", "H_M"), vcov(b)[c(4, 7, 8)], "vcov(svyby(~api00, ~stype, dclus1, svymean, covmat=TRUE))"),
+  cmp("contrast_share", c("estimate", "se"), c(coef(cp), SE(cp)), "svycontrast(svyby(~sch.wide, ~stype, dclus1, svymean, covmat=TRUE), E:Yes - H:Yes)"),
+  cmp("contrast_totals", c("estimate", "se"), c(coef(ct), SE(ct)), "svycontrast(svyby(~enroll, ~stype, dclus1, svytotal, covmat=TRUE), c(1,1,1))"),
+  cmp("contrast_jk1", c("estimate", "se"), c(coef(cj), SE(cj)), "svycontrast(svyby(~api00, ~stype, as.svrepdesign(dclus1, 'JK1'), svymean, covmat=TRUE), c(1,-1,0))"),
+  cmp("contrast_cal", c("estimate", "se"), c(coef(cc), SE(cc)), "svycontrast(svymean(~api00+api99, calibrate(dclus1, ~stype+sch.wide, pop, calfun='raking')), c(1,-1))")),
+  file.path(out, "contrasts.csv"), row.names = FALSE)
+cat("wrote", file.path(out, "contrasts.csv"), "\n")

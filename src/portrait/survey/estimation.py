@@ -29,6 +29,7 @@ from scipy import special, stats
 from .design import Design, _joined_text
 from .errors import ParameterError, check_finite, check_variance
 from .inference import domain_degf
+from .contrasts import KEY, Covariance
 from .linearisation import linearised_variance, residualise
 from .replicates import replicate_variance
 
@@ -94,8 +95,8 @@ def _matrices(specs: list[_Spec], w: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
-             deff: bool = True, interval: str | Mapping[str, str] = "wald", df_given: float | None = None
-             ) -> pd.DataFrame:
+             deff: bool = True, interval: str | Mapping[str, str] = "wald", df_given: float | None = None,
+             covariance: bool = False) -> pd.DataFrame:
     variance = check_variance(variance, level, design)
     kinds = np.array([_interval_of(interval, s.variable) for s in specs], dtype=object)
     w = design.weights
@@ -116,7 +117,8 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
     logit_se = None
     if variance == "linearisation":
         U = np.where(is_mean, (Y - theta * D) / np.where(Wd > 0, Wd, 1.0), Y)
-        V = linearised_variance(design, residualise(design, U), diagonal=True)
+        C = linearised_variance(design, residualise(design, U), diagonal=not covariance)
+        V = np.diag(C).copy() if covariance else C
         df = design.degf
     else:
         if not design.has_replicates:
@@ -126,8 +128,9 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
         totals_r, Wd_r = np.hsplit(R.T @ np.hstack([Y, D]), [q])      # R × q each, in one product
         thetas = np.where(is_mean, np.divide(totals_r, Wd_r, out=np.full_like(totals_r, np.nan),
                                              where=Wd_r > 0), totals_r)
-        V = np.diag(replicate_variance(theta, thetas, design.replicate_scale,
-                                       design.replicate_rscales, design.replicate_mse, design.replicate_blocks))
+        C = replicate_variance(theta, thetas, design.replicate_scale, design.replicate_rscales,
+                               design.replicate_mse, design.replicate_blocks)
+        V = np.diag(C).copy()
         df = design.degf
         if (kinds == "logit").any():          # R refits the logit in every replicate: no delta method
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -161,13 +164,17 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
         vsrs = np.where(is_mean, vsrs, vsrs * Wd ** 2)
         np.divide(V, vsrs, out=design_effect, where=vsrs > 0)
         design_effect[ratios] = np.nan
-    return pd.DataFrame({
+    out = pd.DataFrame({
         "statistic": ["proportion" if s.level != "" and s.statistic == "mean" else s.statistic for s in specs],
         "variable": [s.variable for s in specs], "domain": [s.domain for s in specs],
         "level": [s.level for s in specs], "estimate": theta, "se": se,
         "ci_low": low, "ci_high": high, "df": dfs, "deff": design_effect,
         "n": n_used, "variance": variance if variance == "linearisation" else design.replicate_method or "replicates"},
         columns=COLUMNS)
+    if covariance:
+        keys = tuple(tuple(map(str, k)) for k in out[KEY].itertuples(index=False))
+        out.attrs["covariance"] = Covariance(keys, C, float(df), str(out["variance"].iloc[0]) if q else variance)
+    return out
 
 
 INTERVALS = ("wald", "logit", "beta")
@@ -295,7 +302,8 @@ def _t_quantile(level: float, df: int) -> float:
 
 
 def total(design: Design, variables: str | Sequence[str], by: str | Sequence[str] | None = None,
-          variance: str | None = None, level: float = 0.95, df: float | None = None) -> pd.DataFrame:
+          variance: str | None = None, level: float = 0.95, df: float | None = None,
+          covariance: bool = False) -> pd.DataFrame:
     """Estimate weighted totals of numeric variables (by domain), like R ``svytotal``.
 
     Missing values count as zero-contributions (the unit stays in the design; R ``na.rm = TRUE``). Boolean
@@ -320,6 +328,9 @@ def total(design: Design, variables: str | Sequence[str], by: str | Sequence[str
     df : float, optional
         Degrees of freedom of every interval, as R ``confint(…, df =)``: ``numpy.inf`` gives R's default normal
         interval. Default: the design's (a domain's for a logit or beta interval, see Returns).
+    covariance : bool, default False
+        Keep the covariance matrix of the estimates in the table's ``attrs["covariance"]``, for
+        :func:`~portrait.survey.contrast` (R ``svyby(…, covmat = TRUE)``, ``vcov``).
 
     Returns
     -------
@@ -358,12 +369,12 @@ def total(design: Design, variables: str | Sequence[str], by: str | Sequence[str
                       for dom, mask in _domains(design, by)]
         else:
             specs += [_Spec("total", v, _numeric(design, v), dom, mask) for dom, mask in _domains(design, by)]
-    return _compute(design, specs, variance, level, df_given=df)
+    return _compute(design, specs, variance, level, df_given=df, covariance=covariance)
 
 
 def ratio(design: Design, numerators: str | Sequence[str], denominators: str | Sequence[str],
           by: str | Sequence[str] | None = None, variance: str | None = None, level: float = 0.95,
-          df: float | None = None) -> pd.DataFrame:
+          df: float | None = None, covariance: bool = False) -> pd.DataFrame:
     """Estimate ratios of two totals ``Ŷ / X̂`` (by domain), like R ``svyratio``.
 
     Each numerator is divided by each denominator. The influence values are ``(y − R̂ x) / X̂`` on the units used
@@ -387,6 +398,9 @@ def ratio(design: Design, numerators: str | Sequence[str], denominators: str | S
         Confidence level of the intervals.
     df : float, optional
         Degrees of freedom of the intervals (default: the design's; ``numpy.inf``: normal, as R ``confint``).
+    covariance : bool, default False
+        Keep the covariance matrix of the estimates in the table's ``attrs["covariance"]``, for
+        :func:`~portrait.survey.contrast` (R ``svyby(…, covmat = TRUE)``, ``vcov``).
 
     Returns
     -------
@@ -413,7 +427,7 @@ def ratio(design: Design, numerators: str | Sequence[str], denominators: str | S
     dens = [denominators] if isinstance(denominators, str) else list(denominators)
     specs = [_Spec("ratio", f"{n}/{x}", _numeric(design, n), dom, mask, x=_numeric(design, x))
              for n in nums for x in dens for dom, mask in _domains(design, by)]
-    return _compute(design, specs, variance, level, df_given=df)
+    return _compute(design, specs, variance, level, df_given=df, covariance=covariance)
 
 
 def _categorical(col: pd.Series) -> bool:
@@ -437,7 +451,8 @@ def _indicators(col: pd.Series, levels: Sequence[str] | None = None) -> list[tup
 
 def mean(design: Design, variables: str | Sequence[str], by: str | Sequence[str] | None = None,
          variance: str | None = None, level: float = 0.95,
-         interval: str | Mapping[str, str] = "wald", df: float | None = None) -> pd.DataFrame:
+         interval: str | Mapping[str, str] = "wald", df: float | None = None,
+         covariance: bool = False) -> pd.DataFrame:
     """Estimate weighted means of numeric variables (by domain), like R ``svymean``; missing values are left out.
 
     A mean is the ratio of two totals; its influence values are ``(y − ȳ) / N̂`` on the units used,
@@ -467,6 +482,9 @@ def mean(design: Design, variables: str | Sequence[str], by: str | Sequence[str]
     df : float, optional
         Degrees of freedom of every interval, as R ``confint(…, df =)``: ``numpy.inf`` gives R's default normal
         interval. Default: the design's (a domain's for a logit or beta interval, see Returns).
+    covariance : bool, default False
+        Keep the covariance matrix of the estimates in the table's ``attrs["covariance"]``, for
+        :func:`~portrait.survey.contrast` (R ``svyby(…, covmat = TRUE)``, ``vcov``).
 
     Returns
     -------
@@ -503,13 +521,13 @@ def mean(design: Design, variables: str | Sequence[str], by: str | Sequence[str]
     vs = [variables] if isinstance(variables, str) else list(variables)
     _check_intervals(interval, vs)
     specs = [_Spec("mean", v, _numeric(design, v), dom, mask) for v in vs for dom, mask in _domains(design, by)]
-    return _compute(design, specs, variance, level, interval=interval, df_given=df)
+    return _compute(design, specs, variance, level, interval=interval, df_given=df, covariance=covariance)
 
 
 def proportion(design: Design, variables: str | Sequence[str], by: str | Sequence[str] | None = None,
                variance: str | None = None, level: float = 0.95,
                levels: Sequence[str] | None = None, interval: str | Mapping[str, str] = "wald",
-               df: float | None = None) -> pd.DataFrame:
+               df: float | None = None, covariance: bool = False) -> pd.DataFrame:
     """Estimate weighted shares of each level of categorical variables (by domain); missing values are left out.
 
     A share is the mean of the level's indicator (R ``svymean`` of a factor); the levels are a
@@ -538,6 +556,9 @@ def proportion(design: Design, variables: str | Sequence[str], by: str | Sequenc
     df : float, optional
         Degrees of freedom of every interval, as R ``confint(…, df =)``: ``numpy.inf`` gives R's default normal
         interval. Default: the design's (a domain's for a logit or beta interval, see Returns).
+    covariance : bool, default False
+        Keep the covariance matrix of the estimates in the table's ``attrs["covariance"]``, for
+        :func:`~portrait.survey.contrast` (R ``svyby(…, covmat = TRUE)``, ``vcov``).
 
     Returns
     -------
@@ -567,4 +588,4 @@ def proportion(design: Design, variables: str | Sequence[str], by: str | Sequenc
     _check_intervals(interval, vs)
     specs = [_Spec("mean", v, y, dom, mask, level=lv) for v in vs for lv, y in _indicators(design.column(v), levels)
              for dom, mask in _domains(design, by)]
-    return _compute(design, specs, variance, level, interval=interval, df_given=df)
+    return _compute(design, specs, variance, level, interval=interval, df_given=df, covariance=covariance)

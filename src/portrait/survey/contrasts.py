@@ -1,0 +1,191 @@
+"""Linear combinations of estimates with their covariance, like R ``svycontrast``.
+
+An estimator called with ``covariance=True`` (:func:`~portrait.survey.mean`, :func:`~portrait.survey.total`,
+:func:`~portrait.survey.proportion`, :func:`~portrait.survey.ratio`) keeps the covariance matrix of its estimates
+in the table's ``attrs["covariance"]`` (a :class:`Covariance`, keyed by each row's statistic, variable, domain and
+level, so that rows may be filtered or reordered before :func:`contrast`). Domains keep their covariance, as R
+``svyby(…, covmat = TRUE)``: a domain's influence values are zero outside it, in the same design.
+
+References
+----------
+Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley. (``svycontrast``)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from numbers import Real
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .errors import ParameterError
+
+KEY = ["statistic", "variable", "domain", "level"]
+
+
+@dataclass(frozen=True, eq=False)
+class Covariance:
+    """The covariance matrix of an estimator's rows, kept in its table's ``attrs["covariance"]``.
+
+    Attributes
+    ----------
+    keys : tuple of tuple of str
+        Each row's ``statistic``, ``variable``, ``domain`` and ``level``, in the matrix's order.
+    matrix : numpy.ndarray
+        The covariance matrix (read-only), linearised or from the replicates as the estimates were.
+    df : float
+        Degrees of freedom of the estimates' intervals.
+    variance : str
+        The variance method (``linearisation`` or the replicates' method).
+    """
+
+    keys: tuple[tuple[str, str, str, str], ...]
+    matrix: np.ndarray
+    df: float
+    variance: str
+
+    def __post_init__(self) -> None:
+        m = np.array(self.matrix, dtype=float)
+        m.setflags(write=False)
+        object.__setattr__(self, "matrix", m)
+
+    def __eq__(self, other: object) -> bool:   # pandas compares attrs when it joins tables
+        return self is other or (isinstance(other, Covariance) and self.keys == other.keys
+                                 and np.array_equal(self.matrix, other.matrix, equal_nan=True))
+
+    __hash__ = None          # type: ignore[assignment]
+
+    def __deepcopy__(self, memo: dict) -> Covariance:    # immutable: pandas' copies of attrs share it
+        return self
+
+    def table(self) -> pd.DataFrame:
+        """The matrix with the rows' names (:func:`row_names`) on both axes, as R ``vcov``."""
+        names = row_names(pd.DataFrame(list(self.keys), columns=KEY))
+        return pd.DataFrame(self.matrix, index=names, columns=names)
+
+
+def row_names(estimates: pd.DataFrame) -> list[str]:
+    """Each row's full name: ``variable``, ``variable=level`` for a share or a category's count, then ``| domain``."""
+    out = []
+    for var, dom, lv in zip(estimates["variable"], estimates["domain"], estimates["level"]):
+        name = f"{var}={lv}" if lv != "" else str(var)
+        out.append(f"{name} | {dom}" if dom != "" else name)
+    return out
+
+
+def _aliases(estimates: pd.DataFrame) -> dict[str, set[int]]:
+    """Every name a row answers to: its full name, its variable, its domain (``stype=E``) and the domain's value
+    (``E``), its level and ``variable=level``; a name may belong to several rows (then it cannot be used)."""
+    found: dict[str, set[int]] = {}
+    for i, (full, var, dom, lv) in enumerate(zip(row_names(estimates), estimates["variable"],
+                                                 estimates["domain"], estimates["level"])):
+        names = {full, str(var)}
+        if dom != "":
+            names |= {str(dom), str(dom).split("=", 1)[1]}
+        if lv != "":
+            names |= {str(lv), f"{var}={lv}"}
+        for name in names:
+            found.setdefault(name, set()).add(i)
+    return found
+
+
+def _coefficients(estimates: pd.DataFrame, spec: Any, name: str) -> np.ndarray:
+    """One contrast's coefficients, one per row of ``estimates`` (a sequence in row order, or names → numbers)."""
+    q = len(estimates)
+    if isinstance(spec, Mapping):
+        aliases = _aliases(estimates)
+        c = np.zeros(q)
+        for key, value in spec.items():
+            rows = aliases.get(str(key), set())
+            if len(rows) != 1:
+                what = "no row" if not rows else f"{len(rows)} rows"
+                raise ParameterError(f"contrast {name!r}: {key!r} names {what} of the estimates; name each row once, "
+                                     f"e.g. by its full name: {row_names(estimates)}")
+            c[next(iter(rows))] += _number(value, name, key)
+        return c
+    values = [_number(v, name, i) for i, v in enumerate(spec)]
+    if len(values) != q:
+        raise ParameterError(f"contrast {name!r}: {len(values)} coefficients for {q} estimates "
+                             f"({row_names(estimates)})")
+    return np.asarray(values, dtype=float)
+
+
+def _number(value: Any, name: str, where: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value):
+        raise ParameterError(f"contrast {name!r}: coefficient {where!r} must be a finite number, not {value!r}")
+    return float(value)
+
+
+def _covariance_of(estimates: pd.DataFrame) -> np.ndarray:
+    """The covariance of the table's rows, in their order, from the estimator's :class:`Covariance`."""
+    cov = estimates.attrs.get("covariance")
+    if not isinstance(cov, Covariance):
+        raise ParameterError("the estimates carry no covariance: estimate them with covariance=True "
+                             "(mean, total, proportion, ratio; tables joined from several calls lose it)")
+    where = {k: i for i, k in enumerate(cov.keys)}
+    pos = [where.get(tuple(map(str, k))) for k in estimates[KEY].itertuples(index=False)]
+    if any(p is None for p in pos):
+        raise ParameterError("some rows of the estimates are not those the covariance was computed for")
+    return cov.matrix[np.ix_(pos, pos)]
+
+
+def contrast(estimates: pd.DataFrame, coefficients: Sequence[float] | Mapping[str, Any],
+             level: float = 0.95) -> pd.DataFrame:
+    """Linear combinations ``Σ c_i θ_i`` of estimates, with their standard errors, like R ``svycontrast``.
+
+    The variance is ``c' V c`` with ``V`` the estimates' covariance (linearised or from the replicates, as they
+    were estimated); the interval is Student's t on the estimates' degrees of freedom.
+
+    Parameters
+    ----------
+    estimates : pandas.DataFrame
+        A table from :func:`~portrait.survey.mean`, :func:`~portrait.survey.total`,
+        :func:`~portrait.survey.proportion` or :func:`~portrait.survey.ratio` called with ``covariance=True``;
+        its rows may be filtered or reordered.
+    coefficients : sequence of float or mapping
+        One contrast: a coefficient per row (in row order), or a mapping from row names to coefficients (rows
+        not named get 0). A row is named by its full name (``api00 | stype=E``, ``sch.wide=Yes | stype=E``) or,
+        when it names that row alone, its variable, domain (``stype=E``), domain value (``E``) or level.
+        Several contrasts: a mapping from contrast names to such sequences or mappings.
+    level : float, default 0.95
+        Confidence level of the intervals.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per contrast: ``contrast`` (its name; ``"contrast"`` for a single unnamed one), ``estimate``,
+        ``se``, ``ci_low``, ``ci_high``, ``df`` and ``variance`` (method).
+
+    Raises
+    ------
+    ParameterError
+        If the estimates carry no covariance, a name matches no row or several, the number of coefficients is
+        not the number of rows, or a coefficient is not a finite number.
+
+    See Also
+    --------
+    mean, total, proportion, ratio
+
+    Examples
+    --------
+    >>> by = mean(d, "api00", by="stype", covariance=True)  # doctest: +SKIP
+    >>> contrast(by, {"E - H": {"E": 1, "H": -1}, "average": [1 / 3] * 3})  # doctest: +SKIP
+    """
+    if not 0 < level < 1:
+        raise ParameterError(f"level must be in (0, 1), got {level!r}")
+    V = _covariance_of(estimates)
+    cov: Covariance = estimates.attrs["covariance"]
+    several = isinstance(coefficients, Mapping) and coefficients and all(
+        isinstance(v, (Mapping, Sequence)) and not isinstance(v, str) for v in coefficients.values())
+    specs = dict(coefficients) if several else {"contrast": coefficients}
+    C = np.vstack([_coefficients(estimates, spec, str(name)) for name, spec in specs.items()])
+    theta = estimates["estimate"].to_numpy(dtype=float)
+    est = C @ theta
+    se = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", C, V, C), 0.0))
+    t = stats.t.ppf(0.5 + level / 2, cov.df) if np.isfinite(cov.df) else stats.norm.ppf(0.5 + level / 2)
+    return pd.DataFrame({"contrast": [str(k) for k in specs], "estimate": est, "se": se,
+                         "ci_low": est - t * se, "ci_high": est + t * se, "df": float(cov.df),
+                         "variance": cov.variance})
