@@ -111,3 +111,14 @@ def test_a_normal_interval_when_df_is_infinite(clus1):
     c = survey.contrast(m, [1, -1]).iloc[0]
     assert c.df == np.inf
     assert c.ci_high - c.estimate == pytest.approx(stats.norm.ppf(0.975) * c.se, rel=1e-12)
+
+
+def test_contrast_of_model_coefficients_equals_r():
+    """R ``svycontrast(svyglm(…), c(stypeH = 1, stypeM = -1))``: the two school types' log-odds ratios compared."""
+    strat = pd.read_csv(FIX / "apistrat.csv").assign(_y=lambda s: (s["sch.wide"] == "Yes").astype(float))
+    d = survey.Design.from_frame(strat, weights="pw", strata="stype", fpc="fpc")
+    fit = survey.svyglm(d, "_y", ["ell", "meals", "stype"], family="quasibinomial")
+    c = survey.contrast(fit, {"stypeH": 1, "stypeM": -1})
+    assert_allclose(c[["estimate", "se"]].to_numpy().ravel(), [r("contrast_glm", "estimate"), r("contrast_glm", "se")],
+                    rtol=1e-6)                # svyglm's iterated fit, as tests/test_models_r.py
+    assert c["df"].iloc[0] == fit.df

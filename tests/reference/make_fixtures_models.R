@@ -260,6 +260,7 @@ cp <- svycontrast(bp, c("E:sch.wideYes" = 1, "H:sch.wideYes" = -1))
 bt <- svyby(~enroll, ~stype, dclus1, svytotal, covmat = TRUE); ct <- svycontrast(bt, c(E = 1, H = 1, M = 1))
 bj <- svyby(~api00, ~stype, rclus1, svymean, covmat = TRUE); cj <- svycontrast(bj, c(E = 1, H = -1, M = 0))
 mc <- svymean(~api00 + api99, dcal); cc <- svycontrast(mc, c(api00 = 1, api99 = -1))
+cg <- svycontrast(fits$logit_strat[[1]], c(stypeH = 1, stypeM = -1))
 write.csv(rbind(
   cmp("contrast_means", c("estimate", "se"), c(coef(c1), SE(c1)), "svycontrast(svymean(~api00+api99, dclus1), c(api00=1, api99=-1))"),
   cmp("vcov_means", c("api00_api00", "api00_api99", "api99_api99"), vcov(m2)[c(1, 2, 4)], "vcov(svymean(~api00+api99, dclus1))"),
@@ -269,6 +270,7 @@ write.csv(rbind(
   cmp("contrast_share", c("estimate", "se"), c(coef(cp), SE(cp)), "svycontrast(svyby(~sch.wide, ~stype, dclus1, svymean, covmat=TRUE), E:Yes - H:Yes)"),
   cmp("contrast_totals", c("estimate", "se"), c(coef(ct), SE(ct)), "svycontrast(svyby(~enroll, ~stype, dclus1, svytotal, covmat=TRUE), c(1,1,1))"),
   cmp("contrast_jk1", c("estimate", "se"), c(coef(cj), SE(cj)), "svycontrast(svyby(~api00, ~stype, as.svrepdesign(dclus1, 'JK1'), svymean, covmat=TRUE), c(1,-1,0))"),
-  cmp("contrast_cal", c("estimate", "se"), c(coef(cc), SE(cc)), "svycontrast(svymean(~api00+api99, calibrate(dclus1, ~stype+sch.wide, pop, calfun='raking')), c(1,-1))")),
+  cmp("contrast_cal", c("estimate", "se"), c(coef(cc), SE(cc)), "svycontrast(svymean(~api00+api99, calibrate(dclus1, ~stype+sch.wide, pop, calfun='raking')), c(1,-1))"),
+  cmp("contrast_glm", c("estimate", "se"), c(coef(cg), SE(cg)), "svycontrast(svyglm(I(sch.wide=='Yes') ~ ell + meals + stype, dstrat, family=quasibinomial()), c(stypeH=1, stypeM=-1))")),
   file.path(out, "contrasts.csv"), row.names = FALSE)
 cat("wrote", file.path(out, "contrasts.csv"), "\n")

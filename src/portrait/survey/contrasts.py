@@ -132,7 +132,17 @@ def _covariance_of(estimates: pd.DataFrame) -> np.ndarray:
     return cov.matrix[np.ix_(pos, pos)]
 
 
-def contrast(estimates: pd.DataFrame, coefficients: Sequence[float] | Mapping[str, Any],
+def _coefficient_table(fit: Any) -> pd.DataFrame:
+    """A model's coefficients as an estimator's table, with their covariance."""
+    names = [str(n) for n in fit.names]
+    table = pd.DataFrame({"statistic": "coefficient", "variable": names, "domain": "", "level": "",
+                          "estimate": np.asarray(fit.coef, dtype=float)})
+    table.attrs["covariance"] = Covariance(tuple(("coefficient", n, "", "") for n in names), fit.vcov,
+                                           float(fit.df), str(fit.variance))
+    return table
+
+
+def contrast(estimates: pd.DataFrame | Any, coefficients: Sequence[float] | Mapping[str, Any],
              level: float = 0.95) -> pd.DataFrame:
     """Linear combinations ``Σ c_i θ_i`` of estimates, with their standard errors, like R ``svycontrast``.
 
@@ -141,10 +151,11 @@ def contrast(estimates: pd.DataFrame, coefficients: Sequence[float] | Mapping[st
 
     Parameters
     ----------
-    estimates : pandas.DataFrame
+    estimates : pandas.DataFrame or Fit
         A table from :func:`~portrait.survey.mean`, :func:`~portrait.survey.total`,
-        :func:`~portrait.survey.proportion` or :func:`~portrait.survey.ratio` called with ``covariance=True``;
-        its rows may be filtered or reordered.
+        :func:`~portrait.survey.proportion` or :func:`~portrait.survey.ratio` called with ``covariance=True``
+        (its rows may be filtered or reordered), or a model's :class:`~portrait.survey.Fit` (its coefficients,
+        named as R names them: ``stypeH``; the interval on the model's residual df).
     coefficients : sequence of float or mapping
         One contrast: a coefficient per row (in row order), or a mapping from row names to coefficients (rows
         not named get 0). A row is named by its full name (``api00 | stype=E``, ``sch.wide=Yes | stype=E``) or,
@@ -173,9 +184,12 @@ def contrast(estimates: pd.DataFrame, coefficients: Sequence[float] | Mapping[st
     --------
     >>> by = mean(d, "api00", by="stype", covariance=True)  # doctest: +SKIP
     >>> contrast(by, {"E - H": {"E": 1, "H": -1}, "average": [1 / 3] * 3})  # doctest: +SKIP
+    >>> contrast(svyglm(d, "agree", ["stype", "ell"], family="binomial"), {"stypeH": 1, "stypeM": -1})  # doctest: +SKIP
     """
     if not 0 < level < 1:
         raise ParameterError(f"level must be in (0, 1), got {level!r}")
+    if not isinstance(estimates, pd.DataFrame) and all(hasattr(estimates, a) for a in ("names", "coef", "vcov")):
+        estimates = _coefficient_table(estimates)
     V = _covariance_of(estimates)
     cov: Covariance = estimates.attrs["covariance"]
     several = isinstance(coefficients, Mapping) and coefficients and all(
