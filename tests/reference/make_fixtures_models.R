@@ -274,3 +274,14 @@ write.csv(rbind(
   cmp("contrast_glm", c("estimate", "se"), c(coef(cg), SE(cg)), "svycontrast(svyglm(I(sch.wide=='Yes') ~ ell + meals + stype, dstrat, family=quasibinomial()), c(stypeH=1, stypeM=-1))")),
   file.path(out, "contrasts.csv"), row.names = FALSE)
 cat("wrote", file.path(out, "contrasts.csv"), "\n")
+
+# Two calibrations in turn (the second on the calibrated weights): svyrecvar takes each calibration's residuals
+# in turn, the second's on the first's.
+d2 <- calibrate(calibrate(dclus1, ~stype, c(`(Intercept)` = 6194, stypeH = 755, stypeM = 1018)),
+                ~sch.wide, c(`(Intercept)` = 6194, sch.wideYes = 5122))
+m2c <- svymean(~api00, d2); t2c <- svytotal(~enroll, d2)
+write.csv(rbind(
+  cmp("twice_mean", c("estimate", "se"), c(coef(m2c), SE(m2c)), "svymean(~api00, calibrate(calibrate(dclus1, ~stype, pop), ~sch.wide, pop))"),
+  cmp("twice_total", c("estimate", "se"), c(coef(t2c), SE(t2c)), "svytotal(~enroll, calibrate(calibrate(dclus1, ~stype, pop), ~sch.wide, pop))")),
+  file.path(out, "calibrated_twice.csv"), row.names = FALSE)
+cat("wrote", file.path(out, "calibrated_twice.csv"), "\n")

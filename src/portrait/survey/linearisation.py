@@ -33,10 +33,12 @@ from .errors import ParameterError
 def residualise(design: Design, u: np.ndarray) -> np.ndarray:
     """Compute influence values ``w u`` with ``u`` replaced by its residuals on every calibration step.
 
-    For each calibration step of the design's history, in order, ``u`` is replaced by its residuals
-    in the regression on the step's auxiliaries ``X`` weighted by the step's input weights ``d``
-    (units with ``d > 0``); the result is multiplied by the current weights (units outside a :func:`subset`: by
-    their weights before it). This is what R ``survey::svyrecvar`` does with a calibrated design's ``postStrata``.
+    For each calibration step of the design's history, in order, the influence values divided by the weights
+    that step left are replaced by their residuals in the regression on the step's auxiliaries ``X`` weighted by
+    the step's input weights ``d`` (units with ``d > 0``), and multiplied by those weights again. With one
+    calibration this is ``w (u − X β̂)``; with several (a calibrated design calibrated again), each one's
+    residuals are taken on the previous one's, scaled by its own weights. Units outside a :func:`subset` keep
+    their weights before it. This is what R ``survey::svyrecvar`` does with a calibrated design's ``postStrata``.
 
     Parameters
     ----------
@@ -62,17 +64,29 @@ def residualise(design: Design, u: np.ndarray) -> np.ndarray:
         u = u[:, None]
     e = u.copy()
     w = design.weights
+    final = w
     for step in design.steps:
         if step.kind == "subset":      # R: the residuals of units outside a subset keep their calibrated weight
-            w = np.where(w == 0, step.d, w)
-        if step.kind != "calibration" or step.X is None:
-            continue
+            final = np.where(final == 0, step.d, final)
+    steps = [s for s in design.steps if s.kind == "calibration" and s.X is not None]
+    # the weights each calibration left, with which svyrecvar scales its residuals: a unit's input weights in the
+    # next calibration it takes part in (stacked surveys: each its own), else the final weights
+    after, nxt = [], final
+    for step in reversed(steps):
+        after.append(nxt)
+        nxt = np.where(step.d > 0, step.d, nxt)
+    scale = w                          # the influence values are scale × e throughout
+    for step, a in zip(steps, reversed(after)):
         active, Xa, XtD, XtDX = _projection(step)
+        if a is not scale and not np.array_equal(scale[active], a[active]):
+            ratio = np.divide(scale[active], a[active], out=np.zeros(int(active.sum())), where=a[active] > 0)
+            e[active] = e[active] * ratio[:, None]
+            scale = np.where(active, a, scale)
         # the p × p normal equations (p = number of calibration constraints, full rank by
         # construction) instead of a QR of the n × p matrix: same residuals, a fraction of the time
         beta = np.linalg.solve(XtDX, XtD @ e[active])
         e[active] = e[active] - Xa @ beta
-    return w[:, None] * e
+    return scale[:, None] * e
 
 
 def _projection(step) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
