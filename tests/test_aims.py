@@ -322,3 +322,23 @@ def test_the_image_battery_is_the_codebooks_common_core_agreement_items_whatever
     d = survey.update(d, littoral=d.data["img_littoral"])
     assert "littoral__accord" in aims.indicators(d, renamed).data
     assert "littoral" in set(aims.mosaic(d, renamed, 5)["item"])
+
+
+def test_a_group_of_clients_just_under_the_threshold_is_never_named():
+    """Trial J (a mutation survived in the module's tests): the threshold is « fewer than ``threshold`` respondents
+    are not named ». Written by hand: at threshold 10, the group of 10 is named, the one of 9 (the highest share) is
+    not, whichever test says the shares differ."""
+    from portrait.reporting import sections
+
+    ci = {"ci_low": 0.4, "ci_high": 0.8, "df": 50.0, "confidence_level": 0.95}
+    r = {"overall": pd.DataFrame([{"estimate": 0.6, "n": 69, **ci}]),
+         "tests": pd.DataFrame({"selon": ["origine", "motif"], "p_adj": [0.001, 0.001]}),
+         "by_origin": pd.DataFrame({"domaine": ["Hauts-de-France", "autre région de France", "étranger"],
+                                    "estimate": [0.50, 0.90, 0.95], "n": [50, 10, 9], **ci}),
+         "by_motif": pd.DataFrame({"domaine": ["Pour le travail", "Pour les loisirs", "Les deux"],
+                                   "estimate": [0.40, 0.70, 0.99], "n": [30, 10, 9], **ci})}
+    text = sections.return_sentences(r, 10).replace("\u00a0", " ")
+    assert "chez ceux qui habitent les Hauts-de-France contre 90 % chez ceux qui habitent une autre région" in text
+    assert "étranger" not in text and "95 % chez" not in text
+    assert "40 % chez ceux venus pour le travail contre 70 % chez ceux venus pour les loisirs" in text
+    assert "99 % chez" not in text and "l'un et l'autre" not in text

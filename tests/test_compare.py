@@ -351,3 +351,27 @@ def test_rank_agreement_adds_the_two_surveys_variances():
     assert v_r > 1e-4 and v_v > 1e-4          # 80 and 90 respondents: each survey adds a real share
     assert var_z(both) == pytest.approx(v_r + v_v, rel=1e-8)
     assert (both["ci_low"], both["ci_high"]) == pytest.approx(compare.fisher_z_interval(both["spearman"], v_r + v_v))
+
+
+def test_differences_by_hand_welch_df_and_the_battery_adjusted_alone():
+    """Trial J (mutations caught only by the chain's golden summary): the Welch–Satterthwaite df with unequal
+    dfs, and the Benjamini–Hochberg adjustment over the battery's rows only, on a hand-made table.
+    By hand: se_r = 1 (df 10), se_v = 2 (df 100) → df = (1 + 4)² / (1²/10 + 2⁴/100) = 25 / 0.26."""
+    rows = []
+    for i, (er, ev) in enumerate([(0.0, 3.0), (1.0, 1.5), (2.0, 8.0), (0.0, 9.0)]):
+        for group, e, se, df in (("residents", er, 1.0, 10.0), ("visitors", ev, 2.0, 100.0)):
+            rows.append({"group": group, "item": f"q{i}", "statistic": "mean", "level": "", "estimate": e, "se": se,
+                         "df": df, "n": 50, "label": f"q{i}", "item_label": f"q{i}", "type": "likert_1_5"})
+    out = compare.differences(pd.DataFrame(rows), battery=pd.Series([True, True, True, False]))
+    df = 25 / 0.26
+    assert out["df"].to_numpy() == pytest.approx([df] * 4, rel=1e-12)
+    t = np.array([3.0, 0.5, 6.0, 9.0]) / np.sqrt(5)
+    p = 2 * stats.t.sf(t, df)
+    assert out["p"].to_numpy() == pytest.approx(p, rel=1e-10)
+    # BH over the three battery rows: p_(i) · 3 / i, then the running minimum from the largest
+    order = np.argsort(p[:3])
+    raw = p[:3][order] * 3 / np.arange(1, 4)
+    adj = np.empty(3)
+    adj[order] = np.minimum.accumulate(raw[::-1])[::-1].clip(max=1)
+    assert out["p_adj"].to_numpy()[:3] == pytest.approx(adj, rel=1e-12)
+    assert np.isnan(out["p_adj"].iloc[3])

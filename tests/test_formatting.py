@@ -699,6 +699,19 @@ def test_the_mosaic_table_ends_with_each_departments_respondents():
     assert t.iloc[-1]["Aisne"] == "132 à 135" and t.iloc[-1]["Nord"] == "568"
 
 
+def test_a_mosaic_cell_is_shown_from_the_threshold_on():
+    """Trial J (a mutation survived): « fewer than the threshold » is suppressed; a cell of exactly the threshold is
+    shown. By hand: threshold 10, a department of 10 respondents shown, one of 9 suppressed."""
+    from portrait.reporting import sections
+
+    m = pd.DataFrame({"item": "a", "attribut": "A", "lecture": "partagé", "p_adj": 0.5,
+                      "département": ["Aisne", "Nord"], "estimate": [0.6, 0.7], "ci_low": 0.5, "ci_high": 0.8,
+                      "n": [10, 9]})
+    t = sections.mosaic_table(m, 10).set_index("attribut")
+    assert t.loc["A", "Aisne"] != sections.SUPPRESSED and "60" in t.loc["A", "Aisne"]
+    assert t.loc["A", "Nord"] == sections.SUPPRESSED
+
+
 def test_the_mosaic_names_the_attributes_neither_shared_nor_variable_with_their_range():
     """A reader of 07 found three attributes in Tableau 7 read « ni l'un ni l'autre » and no sentence about them:
     they are named, with the range of their shares over the departments shown (a masked one is not quoted)."""

@@ -493,3 +493,22 @@ def test_stratum_labels_are_read_in_french():
     assert visitors.stratum_label("npdc|congres_salon") == "Nord-Pas de Calais × Congrès et salons"
     assert visitors.stratum_label("both|groupe_senior").startswith("Les deux × ")
     assert visitors.stratum_label("60-4") == "60-4"           # a resident stratum is left as it is
+
+
+def test_the_visitors_margins_by_hand():
+    """Trial J (a mutation of the multiplicity groups was caught only by the chain's golden summary): the frame's
+    totals of zone, partner type, country group and multiplicity group, counted by hand on eight persons; four
+    files or more count as « 3 fichiers ou plus », an unknown or empty country as « inconnu »."""
+    from portrait.study import visitor_margins
+
+    frame = pd.DataFrame({"zone": ["npdc", "npdc", "picardie", "both", "npdc", "picardie", "npdc", "both"],
+                          "source_type": ["hebergement"] * 5 + ["activite"] * 3,
+                          "country": pd.array(["FR", "BE", None, "ZZ", "", "FR", "FR", "GB"], dtype="string"),
+                          "multiplicity": [1, 2, 3, 4, 1, 1, 2, 7]})
+    margins, sources = visitor_margins.visitor_frame_margins(frame)
+    got = {m.name: {k[0]: v for k, v in m.totals.items()} for m in margins}
+    assert got == {"zone": {"both": 2.0, "npdc": 4.0, "picardie": 2.0},
+                   "source_type": {"activite": 3.0, "hebergement": 5.0},
+                   "country_group": {"France": 3.0, "inconnu": 3.0, "étranger": 2.0},
+                   "multiplicity_group": {"1 fichier": 3.0, "2 fichiers": 2.0, "3 fichiers ou plus": 3.0}}
+    assert len(sources) == 4

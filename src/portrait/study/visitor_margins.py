@@ -17,8 +17,9 @@ from ..survey import Margin
 def country_group(country: pd.Series) -> pd.Series:
     """France, abroad, or unknown (the partner did not record it)."""
     c = country.astype("string")
-    return pd.Series(np.where(c.isna() | c.isin(["ZZ", ""]), "inconnu", np.where(c == "FR", "France", "étranger")),
-                     index=country.index)
+    unknown = (c.isna() | c.isin(["ZZ", ""])).to_numpy(dtype=bool)
+    france = c.eq("FR").fillna(False).to_numpy(dtype=bool)
+    return pd.Series(np.where(unknown, "inconnu", np.where(france, "France", "étranger")), index=country.index)
 
 
 def multiplicity_group(multiplicity: pd.Series) -> pd.Series:
