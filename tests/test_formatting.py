@@ -539,13 +539,13 @@ def test_the_regions_gap_is_signed_and_names_its_direction():
 
 def test_the_regions_table_puts_both_questions_of_a_zone_on_one_row_and_masks_small_cells():
     """Five rows, not ten (the synthesis must print on ten pages): each group and zone once, the two questions
-    side by side, each with its own respondents; a cell under the threshold is masked, not its neighbour; an
+    side by side, each with its own respondents; a cell under the threshold (9 of 10) is masked, not its neighbour; an
     interval's bounds are never split across lines."""
     from portrait.reporting import sections
 
     f = pd.DataFrame({"groupe": ["Habitants"] * 4, "question": ["image_globale"] * 2 + ["recommandation"] * 2,
                       "domaine": ["Nord-Pas de Calais", "Picardie"] * 2, "estimate": [6.951, 6.61, 6.78, 6.5],
-                      "ci_low": [6.79, 6.37, 6.64, 6.26], "ci_high": [7.1, 6.84, 6.93, 6.75], "n": [919, 464, 898, 8]})
+                      "ci_low": [6.79, 6.37, 6.64, 6.26], "ci_high": [7.1, 6.84, 6.93, 6.75], "n": [10, 464, 898, 9]})
     t = sections.regions_table(f, threshold=10)
     assert list(t.columns) == ["groupe", "zone", "image globale (0 à 10)", "répondants (image globale)",
                                "recommandation (0 à 10)", "répondants (recommandation)"]
@@ -554,6 +554,7 @@ def test_the_regions_table_puts_both_questions_of_a_zone_on_one_row_and_masks_sm
     assert list(sections.regions_table(both, 10)["zone"]) == ["Nord-Pas de Calais", "Picardie", "Les deux"]
     assert t.loc[0, "image globale (0 à 10)"] == "6,95 [6,79\u00a0;\u00a07,10]"
     assert t.loc[1, "recommandation (0 à 10)"] == sections.SUPPRESSED == t.loc[1, "répondants (recommandation)"]
+    assert t.loc[0, "répondants (image globale)"] == "10"          # the threshold itself is shown (trial J)
     assert t.loc[1, "répondants (image globale)"] == "464"
 
 
