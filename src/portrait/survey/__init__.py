@@ -24,8 +24,8 @@ module                  what                                                    
 ``estimation``          :func:`total`, :func:`mean`, :func:`proportion`,            ``svytotal``, ``svymean``,
                         :func:`ratio`, :func:`proportion_interval` (logit,          ``svyratio``,
                         Korn–Graubard)                                              ``svyciprop``
-``contrasts``           :func:`contrast` (linear combinations, with                 ``svycontrast``,
-                        ``covariance=True`` on the estimators)                      ``vcov``
+``contrasts``           :func:`contrast` (linear combinations), :func:`vcov`         ``svycontrast``,
+                        (``covariance=True`` on the estimators)                     ``vcov``
 ``inference``           :func:`mean_difference`, :func:`rao_scott`,                  ``svyttest``,
                         :func:`stack`, :func:`subset`, :func:`update`,              ``svychisq``,
                         :func:`welch_df`                                            ``update``
@@ -72,7 +72,7 @@ if TYPE_CHECKING:                     # for type checkers and IDEs; at run time 
     from .diagnostics import kish_deff, margin_table, standardised_differences, weight_diagnostics
     from .errors import CalibrationError, ConvergenceError, ParameterError, SamplingError, SurveyError
     from .estimation import mean, proportion, proportion_interval, ratio, total
-    from .contrasts import Covariance, contrast
+    from .contrasts import contrast, vcov
     from .files import design_table, first_replicates, read_design, read_metadata, with_replicate_weights, write_design
     from .regression import model_matrix
     from .inference import (Difference, RaoScott, domain_degf, welch_df, mean_difference,
@@ -114,8 +114,8 @@ _EXPORTS = {
     "proportion_interval": ("estimation", "proportion_interval"),
     "ratio": ("estimation", "ratio"),
     "total": ("estimation", "total"),
-    "Covariance": ("contrasts", "Covariance"),
     "contrast": ("contrasts", "contrast"),
+    "vcov": ("contrasts", "vcov"),
     "design_table": ("files", "design_table"),
     "first_replicates": ("files", "first_replicates"),
     "read_design": ("files", "read_design"),
@@ -161,7 +161,7 @@ __all__ = [
     "CALIBRATION_METHODS", "CalibrationResult", "Margin", "NumericTotal", "calibrate", "margins_from_long", "trim",
     "Design", "Step", "kish_deff", "margin_table", "standardised_differences", "weight_diagnostics",
     "CalibrationError", "ConvergenceError", "ParameterError", "SamplingError", "SurveyError", "mean", "proportion", "proportion_interval",
-    "ratio", "total", "Covariance", "contrast",
+    "ratio", "total", "contrast", "vcov",
     "design_table", "first_replicates", "read_design", "read_metadata", "with_replicate_weights", "write_design",
     "Difference", "RankTest", "RaoScott", "domain_degf", "welch_df", "mean_difference", "model_matrix", "rank_test",
     "rao_scott", "stack", "subset", "update", "LONELY", "linearised_variance", "psu_totals", "residualise",

@@ -2,8 +2,8 @@
 
 An estimator called with ``covariance=True`` (:func:`~portrait.survey.mean`, :func:`~portrait.survey.total`,
 :func:`~portrait.survey.proportion`, :func:`~portrait.survey.ratio`) keeps the covariance matrix of its estimates
-in the table's ``attrs["covariance"]`` (a :class:`Covariance`, keyed by each row's statistic, variable, domain and
-level, so that rows may be filtered or reordered before :func:`contrast`). Domains keep their covariance, as R
+in the table's ``attrs["covariance"]`` (keyed by each row's statistic, variable, domain and level, so that rows may
+be filtered or reordered before :func:`contrast`; :func:`vcov` gives it as a named matrix). Domains keep their covariance, as R
 ``svyby(…, covmat = TRUE)``: a domain's influence values are zero outside it, in the same design.
 
 References
@@ -13,7 +13,6 @@ Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley. (``svy
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from numbers import Real
 from typing import Any, Mapping, Sequence
 
@@ -26,45 +25,28 @@ from .errors import ParameterError
 KEY = ["statistic", "variable", "domain", "level"]
 
 
-@dataclass(frozen=True, eq=False)
-class Covariance:
-    """The covariance matrix of an estimator's rows, kept in its table's ``attrs["covariance"]``.
+def covariance_attrs(keys: Sequence[Sequence[str]], matrix: np.ndarray, df: float, variance: str) -> dict[str, Any]:
+    """The entry an estimator keeps in its table's ``attrs["covariance"]``: plain lists, numbers and text, so that the
+    table can still be written to Parquet (which keeps it) and compared or joined by pandas.
 
-    Attributes
+    Parameters
     ----------
-    keys : tuple of tuple of str
+    keys : sequence of sequence of str
         Each row's ``statistic``, ``variable``, ``domain`` and ``level``, in the matrix's order.
     matrix : numpy.ndarray
-        The covariance matrix (read-only), linearised or from the replicates as the estimates were.
+        The covariance matrix of the rows' estimates.
     df : float
         Degrees of freedom of the estimates' intervals.
     variance : str
         The variance method (``linearisation`` or the replicates' method).
+
+    Returns
+    -------
+    dict
+        ``keys``, ``matrix`` (a list of rows), ``df`` and ``variance``.
     """
-
-    keys: tuple[tuple[str, str, str, str], ...]
-    matrix: np.ndarray
-    df: float
-    variance: str
-
-    def __post_init__(self) -> None:
-        m = np.array(self.matrix, dtype=float)
-        m.setflags(write=False)
-        object.__setattr__(self, "matrix", m)
-
-    def __eq__(self, other: object) -> bool:   # pandas compares attrs when it joins tables
-        return self is other or (isinstance(other, Covariance) and self.keys == other.keys
-                                 and np.array_equal(self.matrix, other.matrix, equal_nan=True))
-
-    __hash__ = None          # type: ignore[assignment]
-
-    def __deepcopy__(self, memo: dict) -> Covariance:    # immutable: pandas' copies of attrs share it
-        return self
-
-    def table(self) -> pd.DataFrame:
-        """The matrix with the rows' names (:func:`row_names`) on both axes, as R ``vcov``."""
-        names = row_names(pd.DataFrame(list(self.keys), columns=KEY))
-        return pd.DataFrame(self.matrix, index=names, columns=names)
+    return {"keys": [list(map(str, k)) for k in keys], "matrix": np.asarray(matrix, dtype=float).tolist(),
+            "df": float(df), "variance": str(variance)}
 
 
 def row_names(estimates: pd.DataFrame) -> list[str]:
@@ -119,17 +101,44 @@ def _number(value: Any, name: str, where: Any) -> float:
     return float(value)
 
 
-def _covariance_of(estimates: pd.DataFrame) -> np.ndarray:
-    """The covariance of the table's rows, in their order, from the estimator's :class:`Covariance`."""
+def _stored(estimates: pd.DataFrame) -> dict[str, Any]:
     cov = estimates.attrs.get("covariance")
-    if not isinstance(cov, Covariance):
+    if not isinstance(cov, Mapping) or not {"keys", "matrix", "df", "variance"} <= set(cov):
         raise ParameterError("the estimates carry no covariance: estimate them with covariance=True "
                              "(mean, total, proportion, ratio; tables joined from several calls lose it)")
-    where = {k: i for i, k in enumerate(cov.keys)}
+    return cov
+
+
+def _covariance_of(estimates: pd.DataFrame) -> np.ndarray:
+    """The covariance of the table's rows, in their order, from what the estimator stored."""
+    cov = _stored(estimates)
+    where = {tuple(k): i for i, k in enumerate(cov["keys"])}
     pos = [where.get(tuple(map(str, k))) for k in estimates[KEY].itertuples(index=False)]
     if any(p is None for p in pos):
         raise ParameterError("some rows of the estimates are not those the covariance was computed for")
-    return cov.matrix[np.ix_(pos, pos)]
+    return np.asarray(cov["matrix"], dtype=float).reshape(len(cov["keys"]), len(cov["keys"]))[np.ix_(pos, pos)]
+
+
+def vcov(estimates: pd.DataFrame) -> pd.DataFrame:
+    """The covariance matrix of a table's estimates, its rows' names on both axes, as R ``vcov``.
+
+    Parameters
+    ----------
+    estimates : pandas.DataFrame
+        A table from an estimator called with ``covariance=True`` (rows may be filtered or reordered).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ``q × q`` matrix, rows and columns named as :func:`row_names` names the table's rows.
+
+    Raises
+    ------
+    ParameterError
+        If the table carries no covariance, or holds rows it was not computed for.
+    """
+    names = row_names(estimates)
+    return pd.DataFrame(_covariance_of(estimates), index=names, columns=names)
 
 
 def _coefficient_table(fit: Any) -> pd.DataFrame:
@@ -137,8 +146,8 @@ def _coefficient_table(fit: Any) -> pd.DataFrame:
     names = [str(n) for n in fit.names]
     table = pd.DataFrame({"statistic": "coefficient", "variable": names, "domain": "", "level": "",
                           "estimate": np.asarray(fit.coef, dtype=float)})
-    table.attrs["covariance"] = Covariance(tuple(("coefficient", n, "", "") for n in names), fit.vcov,
-                                           float(fit.df), str(fit.variance))
+    table.attrs["covariance"] = covariance_attrs([("coefficient", n, "", "") for n in names], fit.vcov,
+                                                 float(fit.df), str(fit.variance))
     return table
 
 
@@ -191,7 +200,7 @@ def contrast(estimates: pd.DataFrame | Any, coefficients: Sequence[float] | Mapp
     if not isinstance(estimates, pd.DataFrame) and all(hasattr(estimates, a) for a in ("names", "coef", "vcov")):
         estimates = _coefficient_table(estimates)
     V = _covariance_of(estimates)
-    cov: Covariance = estimates.attrs["covariance"]
+    cov = _stored(estimates)
     several = isinstance(coefficients, Mapping) and coefficients and all(
         isinstance(v, (Mapping, Sequence)) and not isinstance(v, str) for v in coefficients.values())
     specs = dict(coefficients) if several else {"contrast": coefficients}
@@ -199,7 +208,7 @@ def contrast(estimates: pd.DataFrame | Any, coefficients: Sequence[float] | Mapp
     theta = estimates["estimate"].to_numpy(dtype=float)
     est = C @ theta
     se = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", C, V, C), 0.0))
-    t = stats.t.ppf(0.5 + level / 2, cov.df) if np.isfinite(cov.df) else stats.norm.ppf(0.5 + level / 2)
+    t = stats.t.ppf(0.5 + level / 2, cov["df"]) if np.isfinite(cov["df"]) else stats.norm.ppf(0.5 + level / 2)
     return pd.DataFrame({"contrast": [str(k) for k in specs], "estimate": est, "se": se,
-                         "ci_low": est - t * se, "ci_high": est + t * se, "df": float(cov.df),
-                         "variance": cov.variance})
+                         "ci_low": est - t * se, "ci_high": est + t * se, "df": float(cov["df"]),
+                         "variance": cov["variance"]})

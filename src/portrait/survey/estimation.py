@@ -29,7 +29,7 @@ from scipy import special, stats
 from .design import Design, _joined_text
 from .errors import ParameterError, check_finite, check_variance
 from .inference import domain_degf
-from .contrasts import KEY, Covariance
+from .contrasts import KEY, covariance_attrs
 from .linearisation import linearised_variance, residualise
 from .replicates import replicate_variance
 
@@ -172,8 +172,8 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
         "n": n_used, "variance": variance if variance == "linearisation" else design.replicate_method or "replicates"},
         columns=COLUMNS)
     if covariance:
-        keys = tuple(tuple(map(str, k)) for k in out[KEY].itertuples(index=False))
-        out.attrs["covariance"] = Covariance(keys, C, float(df), str(out["variance"].iloc[0]) if q else variance)
+        out.attrs["covariance"] = covariance_attrs(list(out[KEY].itertuples(index=False)), C, float(df),
+                                                   str(out["variance"].iloc[0]) if q else variance)
     return out
 
 
@@ -330,7 +330,7 @@ def total(design: Design, variables: str | Sequence[str], by: str | Sequence[str
         interval. Default: the design's (a domain's for a logit or beta interval, see Returns).
     covariance : bool, default False
         Keep the covariance matrix of the estimates in the table's ``attrs["covariance"]``, for
-        :func:`~portrait.survey.contrast` (R ``svyby(…, covmat = TRUE)``, ``vcov``).
+        :func:`~portrait.survey.contrast` and :func:`~portrait.survey.vcov` (R ``svyby(…, covmat = TRUE)``).
 
     Returns
     -------
@@ -400,7 +400,7 @@ def ratio(design: Design, numerators: str | Sequence[str], denominators: str | S
         Degrees of freedom of the intervals (default: the design's; ``numpy.inf``: normal, as R ``confint``).
     covariance : bool, default False
         Keep the covariance matrix of the estimates in the table's ``attrs["covariance"]``, for
-        :func:`~portrait.survey.contrast` (R ``svyby(…, covmat = TRUE)``, ``vcov``).
+        :func:`~portrait.survey.contrast` and :func:`~portrait.survey.vcov` (R ``svyby(…, covmat = TRUE)``).
 
     Returns
     -------
@@ -484,7 +484,7 @@ def mean(design: Design, variables: str | Sequence[str], by: str | Sequence[str]
         interval. Default: the design's (a domain's for a logit or beta interval, see Returns).
     covariance : bool, default False
         Keep the covariance matrix of the estimates in the table's ``attrs["covariance"]``, for
-        :func:`~portrait.survey.contrast` (R ``svyby(…, covmat = TRUE)``, ``vcov``).
+        :func:`~portrait.survey.contrast` and :func:`~portrait.survey.vcov` (R ``svyby(…, covmat = TRUE)``).
 
     Returns
     -------
@@ -558,7 +558,7 @@ def proportion(design: Design, variables: str | Sequence[str], by: str | Sequenc
         interval. Default: the design's (a domain's for a logit or beta interval, see Returns).
     covariance : bool, default False
         Keep the covariance matrix of the estimates in the table's ``attrs["covariance"]``, for
-        :func:`~portrait.survey.contrast` (R ``svyby(…, covmat = TRUE)``, ``vcov``).
+        :func:`~portrait.survey.contrast` and :func:`~portrait.survey.vcov` (R ``svyby(…, covmat = TRUE)``).
 
     Returns
     -------
