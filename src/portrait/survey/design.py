@@ -216,7 +216,7 @@ class Design:
             Stratum column (no missing value); strata are coded in the sorted order of their labels'
             strings. Default: one stratum.
         psu : str, optional
-            PSU (cluster) column, nested in strata; default: every unit is its own PSU.
+            PSU column, read within strata (R ``nest = TRUE``: a label in two strata is two PSUs); default: units.
         fpc : str, optional
             Finite-population correction column: population number of PSUs in the stratum (> 1) or
             sampling fraction (≤ 1). Default: sampling with replacement (fraction 0).
