@@ -3,8 +3,8 @@
 An estimator called with ``covariance=True`` (:func:`~portrait.survey.mean`, :func:`~portrait.survey.total`,
 :func:`~portrait.survey.proportion`, :func:`~portrait.survey.ratio`) keeps the covariance matrix of its estimates
 in the table's ``attrs["covariance"]`` (keyed by each row's statistic, variable, domain and level, so that rows may
-be filtered or reordered before :func:`contrast`; :func:`vcov` gives it as a named matrix). Domains keep their covariance, as R
-``svyby(…, covmat = TRUE)``: a domain's influence values are zero outside it, in the same design.
+be filtered or reordered before :func:`contrast`; :func:`vcov` gives it as a named matrix). Domains keep their
+covariance, as R ``svyby(…, covmat = TRUE)``: a domain's influence values are zero outside it, in the same design.
 
 References
 ----------
