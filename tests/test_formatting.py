@@ -970,6 +970,36 @@ def test_takeaways_apply_their_stated_rules():
     assert not any(s.startswith("**Des écarts à combler") for s in out)      # img_e: adjusted p 0.08
 
 
+def test_takeaways_strengths_take_both_lower_bounds_and_gaps_only_the_visitors_shortfall():
+    """Trial K (mutations caught only by report 07's golden outputs, or not at all): « atouts » need both groups'
+    lower bounds at 50 % — visitors at 55 % [45 ; 65] are not enough; « écarts à combler » are the established
+    gaps where visitors agree less, never more. Shares and adjusted p-values written by hand."""
+    from portrait.reporting import sections
+
+    est, diff, mosaic, pride, short = _takeaway_inputs()
+    extra = {"img_f": (.80, .70, .90, .55, .45, .65, 0.6),      # visitors' point estimate above 50 %, lower bound not
+             "img_g": (.70, .62, .78, .52, .44, .60, 0.001),    # established gap, visitors lower: a gap to close
+             "img_h": (.40, .32, .48, .60, .52, .68, 0.001)}    # established gap, visitors higher: not one
+    rows, drows = [], []
+    for i, (re_, rl, rh, ve, vl, vh, p_adj) in extra.items():
+        rows += [{"item": i, "statistic": "accord", "level": "top2", "group": "residents", "estimate": re_,
+                  "ci_low": rl, "ci_high": rh},
+                 {"item": i, "statistic": "accord", "level": "top2", "group": "visitors", "estimate": ve,
+                  "ci_low": vl, "ci_high": vh}]
+        drows.append({"item": i, "statistic": "accord", "level": "top2", "in_battery": True, "estimate": ve - re_,
+                      "p": p_adj / 10, "p_adj": p_adj})
+        short[i] = i.upper()
+    est = pd.concat([est, pd.DataFrame(rows)], ignore_index=True)
+    diff = pd.concat([diff, pd.DataFrame(drows)], ignore_index=True)
+    mosaic = pd.concat([mosaic, pd.DataFrame({"item": list(extra), "lecture": "ni l'un ni l'autre",
+                                              "attribut": list(extra)})], ignore_index=True)
+    out = sections.takeaways(est, diff, mosaic, pride, short)
+    strong = next(s for s in out if s.startswith("**Des atouts"))
+    assert "IMG_A" in strong and "IMG_F" not in strong
+    gaps = next(s for s in out if s.startswith("**Des écarts à combler"))
+    assert "IMG_G" in gaps and "IMG_H" not in gaps
+
+
 def test_the_method_does_not_describe_weights_computed_elsewhere():
     """A weighted file without recipe (an institute's weights, dropped in as ARCHITECTURE says) is said to be
     weighted outside the chain; the chain's calibration is described only for the survey it weighted."""

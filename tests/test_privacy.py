@@ -17,6 +17,7 @@ import zipfile
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pandas as pd
 import pytest
 
 from portrait.pipeline import config, io, paths
@@ -140,3 +141,22 @@ def test_the_scan_does_not_flag_french_prose_or_commune_names(tmp_path):
         "<p>Saint-Martin-Boulogne, Villeneuve-d'Ascq, Marie de Lille ; intervalle de Wilson ; "
         "https://cdn.jsdelivr.net/npm/mathjax@2.7.7/MathJax.js ; Thomas Lumley, survey.</p>", encoding="utf-8")
     assert scan([tmp_path]) == []
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("écrivez à jean.dupont+promo@example.org svp", "écrivez à [courriel supprimé] svp"),
+    ("a_b-c@sub.example.co.uk", "[courriel supprimé]"),
+    ("Élodie.Lefèvre@Exemple.FR.", "[courriel supprimé]."),
+    ("deux : x@y.fr, z@w.fr", "deux : [courriel supprimé], [courriel supprimé]"),
+    ("la mer @ Wimereux", "la mer @ Wimereux"),
+])
+def test_every_part_of_an_email_in_an_open_answer_is_removed(text, expected):
+    """Trial K (a mutation survived): a « +tag » left « jean+[courriel supprimé] » when the pattern lost its « + »;
+    the only case tested had none. Each address, written by hand, is replaced whole; an « @ » alone is not."""
+    from portrait.study import ingest
+    from portrait.study.export_readers import EMAIL, EMAIL_REPLACEMENT
+
+    s = pd.Series([text], dtype="string")
+    found = bool(ingest._emails(s).iloc[0])
+    assert found == (text != expected)
+    assert s.str.replace(EMAIL, EMAIL_REPLACEMENT, regex=True).iloc[0] == expected
