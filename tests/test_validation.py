@@ -211,6 +211,18 @@ def test_summary_arithmetic_on_a_known_table():
     assert np.isnan(pooled.loc[compare.DIFFERENCE, "rejection"])
 
 
+def test_a_failed_difference_is_not_counted_as_a_test_that_did_not_reject():
+    """Trial K (a mutation survived): a replication whose difference failed (estimate and p missing) is a failure,
+    not a test that kept the null; the rejection rate stays 2 of the 4 tests made (by hand)."""
+    results, truth = _synthetic()
+    failed = results.loc[(results["survey"] == compare.DIFFERENCE) & (results["replication"] == 0)].assign(
+        replication=5, estimate=np.nan, se=np.nan, ci_low=np.nan, ci_high=np.nan, p=np.nan, error="calage impossible")
+    d = validation.summary(pd.concat([results, failed], ignore_index=True), truth).set_index("survey").loc[
+        compare.DIFFERENCE]
+    assert d["failures"] == 1 and d["replications"] == 4
+    assert d["rejection"] == pytest.approx(0.5)
+
+
 def test_a_signed_score_has_no_relative_bias():
     """The net promoter score, like a difference, lives on a signed scale whose true value can be near 0: its bias is
     judged in standard deviations, and a bias relative to it is not given (the same bias as a mean's)."""
@@ -302,6 +314,12 @@ def test_a_shortfall_inside_the_band_is_not_a_verdict_but_one_beyond_it_is():
         per = a["linearisation"]["per_estimator"]["raking"]
         assert per["excluding"] == 3 and per["outside"] == outside and per["limit"] == 1
     assert inside["linearisation"]["ok"] and not beyond["linearisation"]["ok"]
+    # over-coverage counts as under-coverage does (trial K: a mutation counting only shortfalls survived)
+    above, far_above = validation.acceptance(summary(0.957)), validation.acceptance(summary(0.965))
+    for a, outside in ((above, 0), (far_above, 3)):
+        per = a["linearisation"]["per_estimator"]["raking"]
+        assert per["excluding"] == 3 and per["outside"] == outside
+    assert above["linearisation"]["ok"] and not far_above["linearisation"]["ok"]
     text = validation.conclusion_fr(summary(0.943), cb)
     assert "exclut 95 % pour 3 (raking ratio) et 3 (logit borné) ; parmi elles, 0 (raking ratio) et 0 (logit borné) ont " \
         "aussi une couverture hors de la plage de tolérance (de 94 % à 96 %), seule à mettre une statistique en cause" in text
@@ -622,6 +640,15 @@ def test_pooled_coverage_interval_counts_replications_not_intervals():
 
     n_eff = 39 * (stats.norm.ppf(0.975) / stats.t.ppf(0.975, 39)) ** 2
     lo, hi = vs.wilson(37 / 40 * n_eff, n_eff)
+    assert got["coverage_low"] == pytest.approx(lo, rel=1e-12) and got["coverage_high"] == pytest.approx(hi, rel=1e-12)
+
+    # replications alike (each covers 10 of its 11 intervals): no spread between them, the design effect is floored
+    # at 1 (trial K: without the floor the interval narrowed below the naive one), Wilson on all 440 intervals
+    alike = all_or_none.assign(covered=10)
+    got = vs.clustered_wilson(alike).iloc[0]
+    n_eff = 440 * (stats.norm.ppf(0.975) / stats.t.ppf(0.975, 39)) ** 2
+    lo, hi = vs.wilson(10 / 11 * n_eff, n_eff)
+    assert got["deff"] == 1.0
     assert got["coverage_low"] == pytest.approx(lo, rel=1e-12) and got["coverage_high"] == pytest.approx(hi, rel=1e-12)
 
     rng = np.random.default_rng(7)
