@@ -248,6 +248,23 @@ def test_bad_cell_gives_its_rule_row_and_column(case, clean, sim_data, cb, tmp_p
         assert "only asked when 'pays' is « France » (here « Belgique »)" in p.message
 
 
+def test_a_question_whose_filter_was_left_blank_is_not_a_filter_problem(clean, sim_data, cb, tmp_path):
+    """Trial K (a mutation survived): a region answered by a visitor who left the country blank is not « answered
+    although not asked » — the filter's answer is unknown, not another country."""
+    folder = _copy(clean, tmp_path)
+    rows = _rows(folder / "visitors.csv")
+    h = rows[0]
+    k = next(i for i, r in enumerate(rows[1:], 1) if r[h.index("region_residence")] != "")
+    rows[k][h.index("pays")] = ""
+    _write(folder / "visitors.csv", rows)
+    found = ingest.check(folder, sim_data[1], cb)
+    assert "filter" not in [p.rule for p in found.problems]
+    rows[k][h.index("pays")] = "2"                          # Belgique: then it is one
+    _write(folder / "visitors.csv", rows)
+    assert [(p.rule, p.row) for p in ingest.check(folder, sim_data[1], cb).problems if p.rule == "filter"] == [
+        ("filter", k + 1)]
+
+
 def _cut_mid_row(data: bytes) -> bytes:
     body = data.rstrip(b"\r\n")
     return body[:body.rfind(b";", 0, len(body) - 20)]

@@ -59,3 +59,19 @@ def test_files_no_stage_wrote_are_read_as_they_are(stage_files, tmp_path):
         (tmp_path / "data" / "processed" / "other.csv").write_text("x", encoding="utf-8")
         manifest.accept("data/processed/other.csv")
     manifest.verify("06_comparison", {"other": "data/processed/other.csv"})
+
+
+def test_the_checksum_covers_the_whole_file(tmp_path):
+    """Trial K (a mutation survived): every file of the tests was smaller than one read block (1 MiB), so a checksum
+    of the first block alone passed. On 2.5 MiB, the checksum is hashlib's of the whole content, and one byte changed
+    past the second block changes it."""
+    import hashlib
+    import os
+
+    f = tmp_path / "big.bin"
+    data = bytearray(os.urandom(5 * (1 << 19)))
+    f.write_bytes(bytes(data))
+    assert manifest.sha256(f) == hashlib.sha256(bytes(data)).hexdigest()
+    data[-1] ^= 1
+    f.write_bytes(bytes(data))
+    assert manifest.sha256(f) == hashlib.sha256(bytes(data)).hexdigest()

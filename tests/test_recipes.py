@@ -315,6 +315,9 @@ def test_sparse_margin_levels_are_merged(visitor_inputs):
     assert notes and counts.idxmin() in notes[0]
     (big,), = merged["source_type"]
     assert merged["source_type"][(big,)] == f"{big} + {counts.idxmin()}"
+    # the rule is « fewer than »: a level holding exactly the threshold stays (trial K: « <= » survived)
+    d3, (m3,), notes3, _ = recipes.merge_sparse_levels(d, [m], int(counts.min()))
+    assert m3.totals == m.totals and not notes3
 
 
 def test_adjusted_models_take_the_replicates_each_file_has():

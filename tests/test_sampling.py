@@ -61,6 +61,12 @@ class TestAllocate:
         out = survey.allocate([1.0, 1, 1000, 1000], 100, minimum=5, capacity=[50, 50, 40, 1000])
         assert out.tolist() == [5, 5, 40, 50]
 
+    def test_largest_remainders_by_hand(self):
+        """Hamilton's rule (trial K: giving the remainder to the smallest shares was caught only through the resident
+        design): 10 over three equal weights is 4, 3, 3; 7 over 0.5, 0.3, 0.2 is 3.5, 2.1, 1.4 → 4, 2, 1."""
+        assert survey.allocate([1.0, 1, 1], 10).tolist() == [4, 3, 3]
+        assert survey.allocate([0.5, 0.3, 0.2], 7).tolist() == [4, 2, 1]
+
     def test_impossible_bounds_raise(self):
         """Minimums above the total, or capacities below it, raise SamplingError with the numbers."""
         with pytest.raises(SamplingError, match="needs 15 units"):
@@ -126,6 +132,22 @@ class TestResidentDesign:
         assert (st["hits"] >= np.minimum(2, st["communes"])).all()
         share = st["population"] / st["population"].sum() * 250
         assert (np.abs(st["hits"] - share) < 1 + (st["hits"] == 2)).all()
+
+    @pytest.mark.parametrize("rule", ["sqrt", "equal"])
+    def test_the_other_allocation_rules(self, resident_frame, rule):
+        """Trial K (a mutation survived: « sqrt » silently proportional): the strata's commune draws follow √population
+        or are equal, within one draw of the exact share where the minimum of 2 does not bind (by hand)."""
+        from dataclasses import replace
+
+        st = frames.resident_plan(resident_frame, replace(frames.ResidentDesign(), allocation=rule)).strata
+        assert st["hits"].sum() == 5000 // 20
+        w = np.sqrt(st["population"].to_numpy(float)) if rule == "sqrt" else np.ones(len(st))
+        share = w / w.sum() * 250
+        free = st["hits"].to_numpy() > np.minimum(2, st["communes"].to_numpy())
+        assert free.sum() > len(st) // 2
+        assert (np.abs(st["hits"].to_numpy() - share)[free] < 1).all()
+        proportional = st["population"] / st["population"].sum() * 250
+        assert np.abs(st["hits"] - proportional).max() > 5            # not the proportional rule
 
     def test_at_least_two_communes_in_non_certainty_strata(self, sample):
         """Every stratum that is not wholly certain has at least two communes drawn, so variance is estimable."""
