@@ -71,10 +71,9 @@ def residualise(design: Design, u: np.ndarray) -> np.ndarray:
     steps = [s for s in design.steps if s.kind == "calibration" and s.X is not None]
     # the weights each calibration left, with which svyrecvar scales its residuals: a unit's input weights in the
     # next calibration it takes part in (stacked surveys: each its own), else the final weights
-    after, nxt = [], final
-    for step in reversed(steps):
-        after.append(nxt)
-        nxt = np.where(step.d > 0, step.d, nxt)
+    after = [final]
+    for step in reversed(steps[1:]):
+        after.append(np.where(step.d > 0, step.d, after[-1]))
     scale = w                          # the influence values are scale × e throughout
     for step, a in zip(steps, reversed(after)):
         active, Xa, XtD, XtDX = _projection(step)
