@@ -285,3 +285,19 @@ write.csv(rbind(
   cmp("twice_total", c("estimate", "se"), c(coef(t2c), SE(t2c)), "svytotal(~enroll, calibrate(calibrate(dclus1, ~stype, pop), ~sch.wide, pop))")),
   file.path(out, "calibrated_twice.csv"), row.names = FALSE)
 cat("wrote", file.path(out, "calibrated_twice.csv"), "\n")
+
+# svyvar: the population variance with its SE; whole sample (stratified, clustered), by domain, JK1 (the mean
+# recomputed in each replicate), JK1 by domain and after a raking calibration.
+vs <- svyvar(~api00, dstrat); vc <- svyvar(~api00, dclus1); vb <- svyby(~api00, ~stype, dclus1, svyvar)
+vj <- svyvar(~api00, rclus1); vjb <- svyby(~api00, ~stype, rclus1, svyvar); vk <- svyvar(~api00, dcal)
+write.csv(rbind(
+  cmp("var_strat", c("estimate", "se"), c(coef(vs), SE(vs)), "svyvar(~api00, dstrat)"),
+  cmp("var_clus1", c("estimate", "se"), c(coef(vc), SE(vc)), "svyvar(~api00, dclus1)"),
+  cmp(paste0("var_by_", vb$stype), "estimate", vb[[2]], "svyby(~api00, ~stype, dclus1, svyvar)"),
+  cmp(paste0("var_by_", vb$stype), "se", SE(vb), "svyby(~api00, ~stype, dclus1, svyvar)"),
+  cmp("var_jk1", c("estimate", "se"), c(coef(vj), SE(vj)), "svyvar(~api00, as.svrepdesign(dclus1, 'JK1'))"),
+  cmp(paste0("var_jk1_by_", vjb$stype), "estimate", vjb[[2]], "svyby(~api00, ~stype, as.svrepdesign(dclus1, 'JK1'), svyvar)"),
+  cmp(paste0("var_jk1_by_", vjb$stype), "se", SE(vjb), "svyby(~api00, ~stype, as.svrepdesign(dclus1, 'JK1'), svyvar)"),
+  cmp("var_cal", c("estimate", "se"), c(coef(vk), SE(vk)), "svyvar(~api00, calibrate(dclus1, ~stype+sch.wide, pop, calfun='raking'))")),
+  file.path(out, "variances.csv"), row.names = FALSE)
+cat("wrote", file.path(out, "variances.csv"), "\n")

@@ -24,6 +24,7 @@ module                  what                                                    
 ``estimation``          :func:`total`, :func:`mean`, :func:`proportion`,            ``svytotal``, ``svymean``,
                         :func:`ratio`, :func:`proportion_interval` (logit,          ``svyratio``,
                         Korn–Graubard)                                              ``svyciprop``
+``dispersion``          :func:`var` (population variance, with its SE)              ``svyvar``
 ``contrasts``           :func:`contrast` (linear combinations), :func:`vcov`         ``svycontrast``,
                         (``covariance=True`` on the estimators)                     ``vcov``
 ``inference``           :func:`mean_difference`, :func:`rao_scott`,                  ``svyttest``,
@@ -72,6 +73,7 @@ if TYPE_CHECKING:                     # for type checkers and IDEs; at run time 
     from .diagnostics import kish_deff, margin_table, standardised_differences, weight_diagnostics
     from .errors import CalibrationError, ConvergenceError, ParameterError, SamplingError, SurveyError
     from .estimation import mean, proportion, proportion_interval, ratio, total
+    from .dispersion import var
     from .contrasts import contrast, vcov
     from .files import design_table, first_replicates, read_design, read_metadata, with_replicate_weights, write_design
     from .regression import model_matrix
@@ -114,6 +116,7 @@ _EXPORTS = {
     "proportion_interval": ("estimation", "proportion_interval"),
     "ratio": ("estimation", "ratio"),
     "total": ("estimation", "total"),
+    "var": ("dispersion", "var"),
     "contrast": ("contrasts", "contrast"),
     "vcov": ("contrasts", "vcov"),
     "design_table": ("files", "design_table"),
@@ -161,7 +164,7 @@ __all__ = [
     "CALIBRATION_METHODS", "CalibrationResult", "Margin", "NumericTotal", "calibrate", "margins_from_long", "trim",
     "Design", "Step", "kish_deff", "margin_table", "standardised_differences", "weight_diagnostics",
     "CalibrationError", "ConvergenceError", "ParameterError", "SamplingError", "SurveyError", "mean", "proportion", "proportion_interval",
-    "ratio", "total", "contrast", "vcov",
+    "ratio", "total", "var", "contrast", "vcov",
     "design_table", "first_replicates", "read_design", "read_metadata", "with_replicate_weights", "write_design",
     "Difference", "RankTest", "RaoScott", "domain_degf", "welch_df", "mean_difference", "model_matrix", "rank_test",
     "rao_scott", "stack", "subset", "update", "LONELY", "linearised_variance", "psu_totals", "residualise",

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -46,6 +46,7 @@ class _Spec:
     mask: np.ndarray          # domain membership
     level: str = ""
     x: np.ndarray | None = None   # a ratio's denominator (NaN = missing)
+    replicate: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None   # (weights n × R, units used) → R
 
 
 def _domains(design: Design, by: str | Sequence[str] | None) -> list[tuple[str, np.ndarray]]:
@@ -108,7 +109,7 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
         j = int(np.argmax(outside))
         raise ParameterError(f"interval={kinds[j]!r} is for proportions, but {specs[j].variable!r} "
                              "has values outside [0, 1]; use interval='wald'")
-    is_mean = np.array([s.statistic in ("mean", "ratio") for s in specs])
+    is_mean = np.array([s.statistic in ("mean", "ratio", "variance") for s in specs])
     Wd = (w[:, None] * D).sum(axis=0)
     tot = (w[:, None] * Y).sum(axis=0)
     theta = np.where(is_mean, np.divide(tot, Wd, out=np.full(q, np.nan), where=Wd > 0), tot)
@@ -128,6 +129,8 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
         totals_r, Wd_r = np.hsplit(R.T @ np.hstack([Y, D]), [q])      # R × q each, in one product
         thetas = np.where(is_mean, np.divide(totals_r, Wd_r, out=np.full_like(totals_r, np.nan),
                                              where=Wd_r > 0), totals_r)
+        for j in (j for j, s in enumerate(specs) if s.replicate is not None):
+            thetas[:, j] = specs[j].replicate(R, M[:, j])       # a statistic recomputed whole in each replicate
         C = replicate_variance(theta, thetas, design.replicate_scale, design.replicate_rscales,
                                design.replicate_mse, design.replicate_blocks)
         V = np.diag(C).copy()
