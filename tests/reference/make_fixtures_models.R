@@ -301,3 +301,17 @@ write.csv(rbind(
   cmp("var_cal", c("estimate", "se"), c(coef(vk), SE(vk)), "svyvar(~api00, calibrate(dclus1, ~stype+sch.wide, pop, calfun='raking'))")),
   file.path(out, "variances.csv"), row.names = FALSE)
 cat("wrote", file.path(out, "variances.csv"), "\n")
+
+# svyranktest between more than two groups (R's multiranktest: the Wald F of the rank scores' group coefficients;
+# R returns the Wald chi-square as `parameter` and its df as `statistic`). avg.ed has missing values.
+kr <- list(
+  kw_clus1 = list(svyranktest(api00 ~ stype, dclus1), "svyranktest(api00 ~ stype, dclus1)"),
+  median_strat = list(svyranktest(api00 ~ stype, dstrat, test = "median"), "svyranktest(api00 ~ stype, dstrat, test='median')"),
+  vdw_na = list(svyranktest(avg.ed ~ stype, dclus1, test = "vanderWaerden"),
+                "svyranktest(avg.ed ~ stype, dclus1, test='vanderWaerden')"))
+write.csv(do.call(rbind, lapply(names(kr), function(name) {
+  k <- kr[[name]][[1]]; call <- kr[[name]][[2]]
+  cmp(name, c("chisq", "ndf", "ddf", "p"), c(k$parameter, k$statistic, k$ddf, k$p.value),
+      paste0(call, c("$parameter", "$statistic", "$ddf", "$p.value")))
+})), file.path(out, "rank_groups.csv"), row.names = FALSE)
+cat("wrote", file.path(out, "rank_groups.csv"), "\n")

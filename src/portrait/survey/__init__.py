@@ -30,7 +30,8 @@ module                  what                                                    
 ``inference``           :func:`mean_difference`, :func:`rao_scott`,                  ``svyttest``,
                         :func:`stack`, :func:`subset`, :func:`update`,              ``svychisq``,
                         :func:`welch_df`                                            ``update``
-``ranks``               :func:`rank_test` (Wilcoxon, van der Waerden, median)       ``svyranktest``
+``ranks``               :func:`rank_test` (Wilcoxon, van der Waerden, median;       ``svyranktest``
+                        two groups or more: Kruskal–Wallis)
 ``multiresponse``       :func:`multiple_response_test` (Bilder–Loughin, Rao–Scott    (``MRCV``)
                         second order) for « pick any » questions
 ``quantiles``           :func:`quantile` (Woodruff intervals)                       ``svyquantile``
@@ -79,7 +80,7 @@ if TYPE_CHECKING:                     # for type checkers and IDEs; at run time 
     from .regression import model_matrix
     from .inference import (Difference, RaoScott, domain_degf, welch_df, mean_difference,
                             rao_scott, stack, subset, update)
-    from .ranks import RankTest, rank_test
+    from .ranks import MultiRankTest, RankTest, rank_test
     from .design import LONELY
     from .linearisation import linearised_variance, psu_totals, residualise
     from .nonresponse import NonresponseResult, adjust_nonresponse, collapse_groups
@@ -127,6 +128,7 @@ _EXPORTS = {
     "write_design": ("files", "write_design"),
     "Difference": ("inference", "Difference"),
     "RankTest": ("ranks", "RankTest"),
+    "MultiRankTest": ("ranks", "MultiRankTest"),
     "RaoScott": ("inference", "RaoScott"),
     "domain_degf": ("inference", "domain_degf"),
     "welch_df": ("inference", "welch_df"),
@@ -166,7 +168,7 @@ __all__ = [
     "CalibrationError", "ConvergenceError", "ParameterError", "SamplingError", "SurveyError", "mean", "proportion", "proportion_interval",
     "ratio", "total", "var", "contrast", "vcov",
     "design_table", "first_replicates", "read_design", "read_metadata", "with_replicate_weights", "write_design",
-    "Difference", "RankTest", "RaoScott", "domain_degf", "welch_df", "mean_difference", "model_matrix", "rank_test",
+    "Difference", "MultiRankTest", "RankTest", "RaoScott", "domain_degf", "welch_df", "mean_difference", "model_matrix", "rank_test",
     "rao_scott", "stack", "subset", "update", "LONELY", "linearised_variance", "psu_totals", "residualise",
     "NonresponseResult", "adjust_nonresponse", "collapse_groups", "Fit", "svyglm", "svyolr", "quantile",
     "MultipleResponseTest", "multiple_response_test",

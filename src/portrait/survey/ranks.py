@@ -1,8 +1,9 @@
-"""Design-based two-sample rank tests (R ``svyranktest``): Wilcoxon, van der Waerden and median scores.
+"""Design-based rank tests (R ``svyranktest``): Wilcoxon, van der Waerden and median scores.
 
-The scores of the pooled sample's estimated population ranks are regressed on the group; the
-slope's t test has the design's linearised variance (Lumley & Scott 2013). Checked against R in
-``tests/test_models_r.py``.
+The scores of the pooled sample's estimated population ranks are regressed on the group; between two groups the
+slope's t test has the design's linearised variance (Lumley & Scott 2013), between more the group coefficients
+are tested together by a Wald F (Kruskal–Wallis with Wilcoxon scores). Checked against R in
+``tests/test_models_r.py`` and ``tests/test_rank_groups.py``.
 
 References
 ----------
@@ -49,51 +50,39 @@ class RankTest:
     test: str
 
 
-def rank_test(design: Design, y: str, group: str, test: str = "wilcoxon") -> RankTest:
-    """Test ``y`` between the two levels of ``group`` by a design-based rank test (R ``svyranktest``).
+@dataclass(frozen=True)
+class MultiRankTest:
+    """Hold a design-based rank test between more than two groups (R ``svyranktest`` of a factor of k levels).
 
-    Ranks are estimated population mid-ranks from the weighted ECDF; the test is the t statistic
-    of the group coefficient in a weighted regression of the rank scores, with a design-based SE
-    (linearised). Units with a missing ``y`` or ``group`` keep their place with weight 0.
-
-    Parameters
+    Attributes
     ----------
-    design : Design
-        The design.
-    y : str
-        Numeric variable.
-    group : str
-        Grouping variable with exactly two levels among the units used, compared as text and sorted:
-        the estimate is the second level's mean rank score minus the first's (``group`` = ``"a"`` /
-        ``"b"``: ``b − a``; R likewise takes the factor's second level against its first).
-    test : {"wilcoxon", "vanderWaerden", "median"}, default "wilcoxon"
-        Rank score: ``r/N``, ``Φ⁻¹(r/N)`` or ``1{r > N/2}``.
-
-    Returns
-    -------
-    RankTest
-        Estimate, t, df, p and the score used.
-
-    Raises
-    ------
-    ParameterError
-        If ``group`` has not exactly two levels, or ``test`` is unknown.
-
-    References
-    ----------
-    Lumley, T. and Scott, A. J. (2013). Two-sample rank tests under complex sampling. *Biometrika*
-    100, 831–842.
+    chisq : float
+        Wald statistic of the k − 1 group coefficients of the rank scores' regression.
+    f : float
+        ``chisq / ndf``.
+    ndf : int
+        Numerator degrees of freedom, k − 1.
+    ddf : float
+        Denominator degrees of freedom: PSUs − strata of the units used, minus ``ndf``.
+    p : float
+        p-value of ``f`` on F(ndf, ddf).
+    test : str
+        The score used (``wilcoxon`` scores give the design-based Kruskal–Wallis test).
+    levels : tuple of str
+        The groups compared, sorted.
     """
-    yv = design.column(y).to_numpy(dtype=float)
-    g = design.column(group).astype("string")
-    keep = ~np.isnan(yv) & ~g.isna().to_numpy() & (design.weights > 0)
-    # units left out keep their place in the design with weight 0 (R's subset of a design)
-    d = design.with_weights(np.where(keep, design.weights, 0.0))
-    levels = sorted(pd.unique(g[keep].astype(str)))
-    if len(levels) != 2:
-        raise ParameterError(f"rank_test compares two groups; {group!r} has {len(levels)}: {levels}")
-    gg = (g.fillna("").astype(str).to_numpy() == levels[1]).astype(float)
-    w = d.weights
+
+    chisq: float
+    f: float
+    ndf: int
+    ddf: float
+    p: float
+    test: str
+    levels: tuple[str, ...]
+
+
+def _scores(yv: np.ndarray, keep: np.ndarray, w: np.ndarray, test: str) -> np.ndarray:
+    """Each unit's score of its estimated population mid-rank (0 for the units left out)."""
     N = w.sum()
     yk = np.where(keep, yv, np.inf)
     order = np.argsort(yk, kind="mergesort")
@@ -107,20 +96,75 @@ def rank_test(design: Design, y: str, group: str, test: str = "wilcoxon") -> Ran
     rank[order] = np.repeat(tie_mean, counts)
     score = {"wilcoxon": lambda r: r / N, "vanderWaerden": lambda r: stats.norm.ppf(r / N),
              "median": lambda r: (r > N / 2).astype(float)}
-    if test not in score:
-        raise ParameterError(f"test must be one of {list(score)}")
-    s = np.where(keep, score[test](np.where(keep, rank, N / 2)), 0.0)
-    X = np.column_stack([np.ones_like(gg), gg]) * keep[:, None]
+    return np.where(keep, score[test](np.where(keep, rank, N / 2)), 0.0)
+
+
+def rank_test(design: Design, y: str, group: str, test: str = "wilcoxon") -> RankTest | MultiRankTest:
+    """Test ``y`` between the levels of ``group`` by a design-based rank test (R ``svyranktest``).
+
+    Ranks are estimated population mid-ranks from the weighted ECDF; the rank scores are regressed on the group
+    by weighted least squares, with a design-based (linearised) covariance of the coefficients. Between two groups
+    the test is the t statistic of the group coefficient; between more, as R, the Wald F of the k − 1 group
+    coefficients together (with Wilcoxon scores, a design-based Kruskal–Wallis test). Units with a missing ``y``
+    or ``group`` keep their place with weight 0.
+
+    Parameters
+    ----------
+    design : Design
+        The design.
+    y : str
+        Numeric variable.
+    group : str
+        Grouping variable with at least two levels among the units used, compared as text and sorted:
+        between two, the estimate is the second level's mean rank score minus the first's (``group`` = ``"a"`` /
+        ``"b"``: ``b − a``; R likewise takes the factor's second level against its first).
+    test : {"wilcoxon", "vanderWaerden", "median"}, default "wilcoxon"
+        Rank score: ``r/N``, ``Φ⁻¹(r/N)`` or ``1{r > N/2}``.
+
+    Returns
+    -------
+    RankTest or MultiRankTest
+        Between two groups, estimate, t, df, p and the score used; between more, the Wald F with its degrees of
+        freedom and p.
+
+    Raises
+    ------
+    ParameterError
+        If ``group`` has fewer than two levels, or ``test`` is unknown.
+
+    References
+    ----------
+    Lumley, T. and Scott, A. J. (2013). Two-sample rank tests under complex sampling. *Biometrika*
+    100, 831–842.
+    """
+    if test not in ("wilcoxon", "vanderWaerden", "median"):
+        raise ParameterError("test must be one of ['wilcoxon', 'vanderWaerden', 'median']")
+    yv = design.column(y).to_numpy(dtype=float)
+    g = design.column(group).astype("string")
+    keep = ~np.isnan(yv) & ~g.isna().to_numpy() & (design.weights > 0)
+    # units left out keep their place in the design with weight 0 (R's subset of a design)
+    d = design.with_weights(np.where(keep, design.weights, 0.0))
+    levels = sorted(pd.unique(g[keep].astype(str)))
+    if len(levels) < 2:
+        raise ParameterError(f"rank_test compares groups; {group!r} has {len(levels)}: {levels}")
+    w = d.weights
+    s = _scores(yv, keep, w, test)
+    gs = g.fillna("").astype(str).to_numpy()
+    X = np.column_stack([np.ones(len(gs))] + [(gs == lv).astype(float) for lv in levels[1:]]) * keep[:, None]
     XtW = X.T * w
     A = np.linalg.inv(XtW @ X)
     beta = A @ (XtW @ s)
     resid = (s - X @ beta) * keep
     inf = (X * resid[:, None]) @ A
     V = _vcov(d, inf)
+    if len(levels) > 2:
+        ndf = len(levels) - 1
+        chisq = float(beta[1:] @ np.linalg.solve(V[1:, 1:], beta[1:]))
+        ddf = domain_degf(d, keep) - ndf
+        return MultiRankTest(chisq=chisq, f=chisq / ndf, ndf=ndf, ddf=ddf,
+                             p=float(stats.f.sf(chisq / ndf, ndf, ddf)), test=test, levels=tuple(levels))
     se = np.sqrt(V[1, 1])
     t = beta[1] / se
     parts = _survey_parts(design, group, *levels)
     df = domain_degf(d, keep) - 1 if parts is None else _stacked_df(design, parts, z=inf[:, 1], on=d)
     return RankTest(estimate=float(beta[1]), t=float(t), df=df, p=float(2 * stats.t.sf(abs(t), df)), test=test)
-
-
