@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from portrait.pipeline import config
+from portrait import survey
+from portrait.pipeline import config, paths
 from portrait.survey import allocate, stratified_srswor
 
 # Codes as notebook 02 writes them (zone, source type, ISO country, region name, purpose).
@@ -103,3 +104,13 @@ def r_value(table: pd.DataFrame, fixture: str, quantity: str, repeated: bool = F
         v = v.drop_duplicates()
     assert len(v) == 1, (fixture, quantity)
     return float(v.iloc[0])
+
+
+def api_design(name: str) -> survey.Design:
+    """R's ``dclus1`` (``svydesign(id = ~dnum, weights = ~pw, fpc = ~fpc, data = apiclus1)``) or ``dstrat``
+    (``svydesign(id = ~1, strata = ~stype, weights = ~pw, fpc = ~fpc, data = apistrat)``), as the R fixture scripts
+    build them, from the committed api data."""
+    fixtures = paths.TESTS / "reference" / "fixtures"
+    if name == "clus1":
+        return survey.Design.from_frame(pd.read_csv(fixtures / "apiclus1.csv"), weights="pw", psu="dnum", fpc="fpc")
+    return survey.Design.from_frame(pd.read_csv(fixtures / "apistrat.csv"), weights="pw", strata="stype", fpc="fpc")

@@ -24,7 +24,7 @@ r = partial(helpers.r_value, pd.read_csv(FIX / "contrasts.csv"))
 
 @pytest.fixture(scope="module")
 def clus1() -> survey.Design:
-    return survey.Design.from_frame(pd.read_csv(FIX / "apiclus1.csv"), weights="pw", psu="dnum", fpc="fpc")
+    return helpers.api_design("clus1")
 
 
 def _pair(c: pd.DataFrame, fixture: str) -> None:

@@ -21,7 +21,7 @@ r = partial(helpers.r_value, pd.read_csv(FIX / "variances.csv"))
 
 @pytest.fixture(scope="module")
 def clus1() -> survey.Design:
-    return survey.Design.from_frame(pd.read_csv(FIX / "apiclus1.csv"), weights="pw", psu="dnum", fpc="fpc")
+    return helpers.api_design("clus1")
 
 
 def _pairs(table: pd.DataFrame, fixtures: list[str]) -> None:
@@ -30,7 +30,7 @@ def _pairs(table: pd.DataFrame, fixtures: list[str]) -> None:
 
 
 def test_variance_of_stratified_and_clustered_samples_equals_r(clus1):
-    strat = survey.Design.from_frame(pd.read_csv(FIX / "apistrat.csv"), weights="pw", strata="stype", fpc="fpc")
+    strat = helpers.api_design("strat")
     _pairs(survey.var(strat, "api00"), ["var_strat"])
     v = survey.var(clus1, "api00")
     _pairs(v, ["var_clus1"])

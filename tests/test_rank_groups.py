@@ -21,7 +21,7 @@ r = partial(helpers.r_value, pd.read_csv(FIX / "rank_groups.csv"))
 
 @pytest.fixture(scope="module")
 def clus1() -> survey.Design:
-    return survey.Design.from_frame(pd.read_csv(FIX / "apiclus1.csv"), weights="pw", psu="dnum", fpc="fpc")
+    return helpers.api_design("clus1")
 
 
 def _same(result: survey.MultiRankTest, fixture: str) -> None:
@@ -37,7 +37,7 @@ def test_kruskal_wallis_of_a_cluster_sample_equals_r(clus1):
 
 
 def test_median_test_of_a_stratified_sample_equals_r():
-    strat = survey.Design.from_frame(pd.read_csv(FIX / "apistrat.csv"), weights="pw", strata="stype", fpc="fpc")
+    strat = helpers.api_design("strat")
     _same(survey.rank_test(strat, "api00", "stype", test="median"), "median_strat")
 
 
