@@ -34,7 +34,7 @@ def _design(b_factors):
 MARGIN = [survey.Margin.of("x", {"A": 100.0, "B": 100.0})]
 
 
-@pytest.mark.parametrize("method", ["logit", "truncated"])
+@pytest.mark.parametrize("method", ["logit", "truncated", "raking"])
 def test_an_infeasible_replicate_widens_its_bounds_by_the_rule(method):
     d = survey.calibrate(_design(np.r_[2.0, np.zeros(9)]), MARGIN, method=method, bounds=(L, U))
     R = d.replicate_weights()

@@ -315,3 +315,27 @@ write.csv(do.call(rbind, lapply(names(kr), function(name) {
       paste0(call, c("$parameter", "$statistic", "$ddf", "$p.value")))
 })), file.path(out, "rank_groups.csv"), row.names = FALSE)
 cat("wrote", file.path(out, "rank_groups.csv"), "\n")
+
+# Bounded raking (calfun = "raking" with bounds: exp(u) clipped to them), with a numeric total so that g varies by
+# unit and binds on both sides (45 units at 0.7, 7 at 1.9); categorical margins; JK1 replicates calibrated alike
+# (bounds every replicate can meet). epsilon far below calibrate's default 1e-7, as glm.control above.
+popn <- c(`(Intercept)` = 6194, stypeH = 755, stypeM = 1018, api99 = 3914069)
+bn <- calibrate(dclus1, ~stype + api99, popn, calfun = "raking", bounds = c(0.7, 1.9), epsilon = 1e-13, maxit = 2000)
+bc <- calibrate(dclus1, ~stype + sch.wide, c(`(Intercept)` = 6194, stypeH = 755, stypeM = 1018, sch.wideYes = 5122),
+                calfun = "raking", bounds = c(0.9, 1.9), epsilon = 1e-13, maxit = 2000)
+bj <- calibrate(rclus1, ~stype + api99, popn, calfun = "raking", bounds = c(0.6, 2.5), epsilon = 1e-12, maxit = 2000)
+gn <- weights(bn) / weights(dclus1); gc <- weights(bc) / weights(dclus1)
+mn <- svymean(~api00, bn); tn <- svytotal(~enroll, bn); mc2 <- svymean(~api00, bc); mj <- svymean(~api00, bj)
+callb <- "calibrate(dclus1, ~stype+api99, pop, calfun='raking', bounds=c(0.7, 1.9))"
+callc <- "calibrate(dclus1, ~stype+sch.wide, pop, calfun='raking', bounds=c(0.9, 1.9))"
+write.csv(rbind(
+  cmp("bounded_numeric", c("g_min", "g_max", "at_lower", "at_upper"),
+      c(min(gn), max(gn), sum(abs(gn - 0.7) < 1e-9), sum(abs(gn - 1.9) < 1e-9)), paste0("weights(", callb, ")/pw")),
+  cmp("bounded_numeric", c("mean_api00", "se_mean_api00"), c(coef(mn), SE(mn)), paste0("svymean(~api00, ", callb, ")")),
+  cmp("bounded_numeric", c("total_enroll", "se_total_enroll"), c(coef(tn), SE(tn)), paste0("svytotal(~enroll, ", callb, ")")),
+  cmp("bounded_categorical", c("g_min", "g_max"), range(gc), paste0("weights(", callc, ")/pw")),
+  cmp("bounded_categorical", c("mean_api00", "se_mean_api00"), c(coef(mc2), SE(mc2)), paste0("svymean(~api00, ", callc, ")")),
+  cmp("bounded_jk1", c("mean_api00", "se_mean_api00"), c(coef(mj), SE(mj)),
+      "svymean(~api00, calibrate(as.svrepdesign(dclus1, 'JK1'), ~stype+api99, pop, calfun='raking', bounds=c(0.6, 2.5)))")),
+  file.path(out, "bounded_raking.csv"), row.names = FALSE)
+cat("wrote", file.path(out, "bounded_raking.csv"), "\n")

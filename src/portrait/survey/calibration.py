@@ -8,6 +8,7 @@ method        F(u)                                                g range
 ============  ==================================================  ===================
 linear        1 + u                                               unbounded
 raking        exp(u)                                              (0, ∞)
+raking [L,U]  min(max(exp(u), L), U)                              [L, U]
 logit         (L(U−1) + U(1−L)e^{Au}) / (U−1 + (1−L)e^{Au}),      (L, U)
               A = (U−L) / ((1−L)(U−1))
 truncated     min(max(1 + u, L), U)                               [L, U]
@@ -65,7 +66,12 @@ def _F(method: str, u: np.ndarray, L: float, U: float) -> tuple[np.ndarray, np.n
         return 1.0 + u, np.ones_like(u)
     if method == "raking":
         e = np.exp(np.clip(u, -700, 700))
-        return e, e
+        if L == -np.inf and U == np.inf:
+            return e, e
+        # bounded raking, as R's calfun = "raking", bounds =; a unit on its bound (to rounding) keeps its slope, so
+        # that Newton can bring it back inside (see _step_limit)
+        on = (e >= L * (1 - 1e-12)) & (e <= U * (1 + 1e-12))
+        return np.clip(e, L, U), e * on
     if method == "truncated":
         g = 1.0 + u
         inside = (g > L) & (g < U)
@@ -99,8 +105,8 @@ class CalibrationResult(Deferring):
     method : str
         The distance used, one of :data:`CALIBRATION_METHODS`.
     bounds : tuple of float or None
-        The bounds ``(L, U)`` on ``g = w/d`` of a ``logit`` or ``truncated`` calibration, ``None``
-        otherwise.
+        The bounds ``(L, U)`` on ``g = w/d`` of a ``logit``, ``truncated`` or bounded ``raking`` calibration,
+        ``None`` otherwise.
     converged : bool
         Always ``True`` (a calibration that does not converge raises :class:`CalibrationError`).
     iterations : int
@@ -395,10 +401,23 @@ def _build(design: Design, margins: Sequence[Margin | NumericTotal]) -> _Problem
 # ============================================================================ solver
 
 
+def _step_limit(u: np.ndarray, du: np.ndarray, L: float, U: float) -> float:
+    """The longest fraction of a bounded-raking Newton step that takes no unit from inside its bounds beyond them:
+    such a unit stops on its bound, where it keeps its slope; a unit carried past it, where ``g`` is flat, would
+    leave the equations no way to bring it back (a level whose every unit is clipped cannot move)."""
+    lo, hi = np.log(L) if L > 0 else -np.inf, np.log(U)
+    inside = (u > lo + 1e-9) & (u < hi - 1e-9)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        to_bound = np.where(du > 0, (hi - u) / du, np.where(du < 0, (lo - u) / du, np.inf))
+    return float(min(1.0, np.min(to_bound[inside], initial=np.inf)))
+
+
 def _newton(X: np.ndarray, d: np.ndarray, T: np.ndarray, method: str, L: float, U: float,
             maxit: int, tol: float, X_check: np.ndarray | None = None,
-            T_check: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, int, float]:
+            T_check: np.ndarray | None = None, limit: bool = False) -> tuple[np.ndarray, np.ndarray, int, float]:
     """Solve Σ d F(Xλ) x = T; return (g, λ, iterations, max relative misfit).
+
+    ``limit``: a bounded-raking step stops where a unit reaches its bound (:func:`_step_limit`).
 
     The stopping rule is checked on ``X_check``/``T_check`` when given (every margin level,
     including those implied by the grand total), otherwise on the constraints solved.
@@ -417,7 +436,7 @@ def _newton(X: np.ndarray, d: np.ndarray, T: np.ndarray, method: str, L: float, 
         it += 1
         J = X.T @ (X * (d * dg)[:, None])
         step = np.linalg.lstsq(J, mis, rcond=None)[0]
-        t = 1.0
+        t = _step_limit(X @ lam, X @ step, L, U) if limit else 1.0
         for _ in range(40):
             g_new, dg_new, mis_new, rel_new = misfit_of(lam + t * step)
             if np.all(np.isfinite(g_new)) and (rel_new < rel or method in ("linear",)):
@@ -440,8 +459,9 @@ def calibrate(design: Design, margins: Sequence[Margin | NumericTotal], *, metho
     Solves Deville & Särndal's (1992) calibration equations ``Σ d_k F(x_k'λ) x_k = T`` by Newton's
     method, ``d`` being the design's current weights, and records the step so that replicate weights
     re-run it and linearised variances use the residuals on its auxiliaries. Units of weight 0 keep
-    weight 0. Mirrors R ``survey::calibrate`` (``calfun = "linear"``, ``"raking"``, ``"logit"``) and
-    ``rake``; ``truncated`` is the linear distance with ``g`` clipped to its bounds.
+    weight 0. Mirrors R ``survey::calibrate`` (``calfun = "linear"``, ``"raking"``, ``"logit"``; ``"raking"``
+    with ``bounds``, ``exp(u)`` clipped to them) and ``rake``; ``truncated`` is the linear distance with ``g``
+    clipped to its bounds (R's ``calfun = "linear"`` with ``bounds``).
 
     Parameters
     ----------
@@ -452,7 +472,7 @@ def calibrate(design: Design, margins: Sequence[Margin | NumericTotal], *, metho
         margins must share one grand total.
     method : {"raking", "linear", "logit", "truncated"}, default "raking"
         Calibration distance (:data:`CALIBRATION_METHODS`); ``logit`` and ``truncated`` need
-        ``bounds``, the others take none.
+        ``bounds``, ``raking`` may take them, ``linear`` takes none.
     bounds : tuple of float, optional
         ``(L, U)`` bounds on ``g = w/d`` with ``L < 1 < U``.
     maxit : int, default 100
@@ -487,7 +507,7 @@ def calibrate(design: Design, margins: Sequence[Margin | NumericTotal], *, metho
 
     Notes
     -----
-    Replicates re-run this step. With ``logit`` or ``truncated``, a replicate that cannot be
+    Replicates re-run this step. With bounds, a replicate that cannot be
     calibrated within ``(L, U)`` uses the narrowest feasible bounds containing them, each moved side
     pushed a further ``WIDEN_MARGIN`` (10 %) of its distance to 1 (a bounded-logit ``g`` stays strictly
     inside its bounds); :meth:`~portrait.survey.Design.replicate_adjustments` lists those replicates.
@@ -512,16 +532,15 @@ def calibrate(design: Design, margins: Sequence[Margin | NumericTotal], *, metho
     # the calibration on replicate weights.
     if method not in METHODS:
         raise ParameterError(f"calibration method must be one of {METHODS}, got {method!r}")
-    if method in ("logit", "truncated"):
-        if bounds is None:
-            raise ParameterError(f"method {method!r} needs bounds=(L, U) on g = w/d")
-        L, U = map(float, bounds)
-        if not L < 1 < U:
-            raise ParameterError(f"bounds must satisfy L < 1 < U, got {bounds}")
-    else:
-        L, U = (float(bounds[0]), float(bounds[1])) if bounds else (-np.inf, np.inf)
-        if bounds is not None:
-            raise ParameterError(f"method {method!r} takes no bounds; use 'logit' or 'truncated'")
+    if method in ("logit", "truncated") and bounds is None:
+        raise ParameterError(f"method {method!r} needs bounds=(L, U) on g = w/d")
+    if method == "linear" and bounds is not None:
+        raise ParameterError("method 'linear' takes no bounds; use 'truncated' (the linear distance with g clipped "
+                             "to its bounds), 'logit' or 'raking'")
+    L, U = (float(bounds[0]), float(bounds[1])) if bounds is not None else (-np.inf, np.inf)
+    if bounds is not None and not L < 1 < U:
+        raise ParameterError(f"bounds must satisfy L < 1 < U, got {bounds}")
+    bounded = bounds is not None
     problem = _build(design, margins)
     margins = tuple(margins)
 
@@ -530,13 +549,16 @@ def calibrate(design: Design, margins: Sequence[Margin | NumericTotal], *, metho
         every = len(problem.active) == len(d_all)
         d_act = d_all if every else d_all[problem.active]
         dc = np.bincount(problem.cell_of, weights=d_act, minlength=problem.X.shape[0])
-        g_c, lam, it, _ = _newton(problem.X, dc, problem.T, method, L, U, maxit, tol,
-                                  problem.X_all, problem.T_all)
+        g_c, lam, it, rel = _newton(problem.X, dc, problem.T, method, L, U, maxit, tol,
+                                    problem.X_all, problem.T_all)
+        if bounded and method == "raking" and not rel < tol:     # stalled with a level's units all clipped
+            g_c, lam, it, _ = _newton(problem.X, dc, problem.T, method, L, U, maxit, tol,
+                                      problem.X_all, problem.T_all, limit=True)
         # verify every level of every margin, including those implied by the grand total
         achieved = problem.X_all.T @ (dc * g_c)
         rel = float(np.max(np.abs(achieved - problem.T_all) / (1 + np.abs(problem.T_all))))
         if not rel < 10 * tol or not np.all(np.isfinite(g_c)):
-            if method in ("logit", "truncated"):
+            if bounded:
                 raise CalibrationError("calibration is infeasible within the bounds: "
                                        + diagnose_infeasible(problem, dc, L, U))
             raise CalibrationError(f"calibration ({method}) did not converge in {maxit} iterations: "
@@ -580,7 +602,7 @@ def calibrate(design: Design, margins: Sequence[Margin | NumericTotal], *, metho
         try:
             return solve(des.weights, report=False)
         except CalibrationError:
-            if method not in ("logit", "truncated"):
+            if not bounded:
                 raise
             d_act = des.weights if len(problem.active) == len(des.weights) else des.weights[problem.active]
             dc = np.bincount(problem.cell_of, weights=d_act, minlength=problem.X.shape[0])

@@ -94,5 +94,5 @@ def negative_weights(problem, g: np.ndarray) -> str:
         named.append(f"{' × '.join(levels) or f'cell {c}'} (g = {g[c]:.3g})")
     return (f"linear calibration gives negative weights to {units} unit(s) in {len(cells)} cell(s): "
             + "; ".join(named) + ("; …" if len(cells) > 5 else "")
-            + ". Use raking, or bounded calibration (method='logit' or 'truncated' with bounds=(L, U)), "
+            + ". Use raking, or bounded calibration (method='logit', 'truncated' or 'raking' with bounds=(L, U)), "
               "or collapse the sparse levels; allow_negative=True keeps them, as R's survey does")
