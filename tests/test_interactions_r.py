@@ -89,3 +89,20 @@ def test_proportional_odds_with_an_interaction_equals_svyolr():
     assert fit.names == expected
     assert_allclose(fit.coef, [r("olr_num_fac", f"coef_{n}") for n in expected], rtol=1e-6)
     assert_allclose(fit.se, [r("olr_num_fac", f"se_{n}") for n in expected], rtol=1e-3)
+
+
+def test_the_model_as_r_writes_it(designs):
+    """``"api00 ~ stype*ell + meals"`` is R's formula of fixture gauss_num_fac: the same fit as the terms given
+    apart, equal to R; what a formula may hold beyond columns is refused by name."""
+    fit = survey.svyglm(designs["dclus1"], "api00 ~ stype*ell + meals")
+    assert fit.names == survey.svyglm(designs["dclus1"], "api00", ["stype*ell", "meals"]).names
+    assert_allclose(fit.coef, [r("gauss_num_fac", f"coef_{n}") for n in fit.names], rtol=1e-6)
+    olr = survey.svyolr(designs["dstrat"], "mealcat ~ stype + ell")
+    assert olr.names[:3] == ["stypeH", "stypeM", "ell"]
+    for bad in ("api00 ~ I(ell > 10)", "api00 ~ ell - 1", "api00 ~ .", "api00 ~ 1", "api00 ~ ell + "):
+        with pytest.raises(ParameterError, match="are not read"):
+            survey.svyglm(designs["dclus1"], bad)
+    with pytest.raises(ParameterError, match="no terms"):
+        survey.svyglm(designs["dclus1"], "api00")
+    with pytest.raises(ParameterError, match="'ell\\+meals'.*formula 'y ~ a \\+ b' in place of y"):
+        survey.svyglm(designs["dclus1"], "api00", "ell+meals")

@@ -97,6 +97,21 @@ def model_matrix(data: pd.DataFrame, terms: str | Sequence[str], intercept: bool
     return out
 
 
+def formula(y: str, terms: str | Sequence[str] | None) -> tuple[str, list[str]]:
+    """The response and terms of a model given as R writes it, ``"y ~ a + b + a:c"`` (``terms`` then ``None``), or
+    as a response and terms; a formula's ``1`` and R expressions such as ``I(x == 1)`` are refused."""
+    if terms is None:
+        if "~" not in y:
+            raise ParameterError(f"no terms: give them, or the model as a formula 'y ~ a + b' (got {y!r})")
+        y, rhs = (part.strip() for part in y.split("~", 1))
+        terms = [t.strip() for t in rhs.split("+")]
+        odd = [t for t in terms if not t or t in ("0", "1", "-1") or "-" in t or any(c in t for c in "()^.")]
+        if odd:
+            raise ParameterError(f"formula terms {odd} are not read: terms are column names, 'a:b' or 'a*b' "
+                                 "(make a column for an expression; the intercept is always in)")
+    return y, [terms] if isinstance(terms, str) else list(terms)
+
+
 def expand_terms(terms: str | Sequence[str]) -> tuple[list[str], list[tuple[str, str]]]:
     """A model's terms as R orders them: the main effects (in order of appearance), then the two-way
     interactions; ``"a*b"`` gives ``a``, ``b`` and ``a:b``. Raises a :class:`ParameterError` for an interaction of
@@ -185,7 +200,7 @@ def _complete(design: Design, cols: Sequence[str]) -> np.ndarray:
     absent = [c for c in cols if c not in design.data.columns]
     if absent:       # R users write formulas: a term « a+b » is one missing column here
         raise ParameterError(f"no column {', '.join(map(repr, absent))} in the survey data; terms are column names "
-                             "(['a', 'b'], 'a:b' or 'a*b'), not a formula such as 'a+b'")
+                             "(['a', 'b'], 'a:b' or 'a*b'), or the model is one formula 'y ~ a + b' in place of y")
     ok = design.weights > 0
     for c in cols:
         ok &= ~design.data[c].isna().to_numpy()
@@ -247,7 +262,7 @@ def _glm_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family: str, start: np
     return beta, np.linalg.inv((X.T * (w * var(mu))) @ X)
 
 
-def svyglm(design: Design, y: str, terms: str | Sequence[str], variance: str | None = None,
+def svyglm(design: Design, y: str, terms: str | Sequence[str] | None = None, variance: str | None = None,
            family: str = "gaussian") -> Fit:
     """Fit a survey-weighted generalised linear model of ``y`` on ``terms`` (R ``svyglm``).
 
@@ -260,8 +275,9 @@ def svyglm(design: Design, y: str, terms: str | Sequence[str], variance: str | N
     design : Design
         The design.
     y : str
-        Response column.
-    terms : str or sequence of str
+        Response column, or the whole model as R writes it (``"api00 ~ ell + meals + stype"``, ``terms`` then
+        omitted; column names, ``a:b`` and ``a*b`` only).
+    terms : str or sequence of str, optional
         Explanatory column(s), treatment-coded by :func:`model_matrix`, with an intercept. A numeric
         column enters as one slope: give a coded answer (sex, age group) as a categorical column
         (``astype("category")``) to get one coefficient per level. Two-way interactions as in R:
@@ -282,8 +298,8 @@ def svyglm(design: Design, y: str, terms: str | Sequence[str], variance: str | N
     Raises
     ------
     ParameterError
-        If ``family`` is unknown, ``y`` is out of range for it, ``y`` or a term has infinite values, or an
-        interaction is not two-way or lacks a main effect.
+        If ``family`` is unknown, ``y`` is out of range for it, ``y`` or a term has infinite values, an
+        interaction is not two-way or lacks a main effect, or a formula holds terms other than columns.
     ConvergenceError
         If the Newton iterations of a non-gaussian family do not converge (separation, or a level
         without any event).
@@ -302,7 +318,7 @@ def svyglm(design: Design, y: str, terms: str | Sequence[str], variance: str | N
     variance = check_variance(variance, design=design)
     if family not in FAMILIES:
         raise ParameterError(f"family must be one of {', '.join(FAMILIES)}, got {family!r}")
-    terms = [terms] if isinstance(terms, str) else list(terms)
+    y, terms = formula(y, terms)
     ok = _complete(design, [y, *expand_terms(terms)[0]])
     used = ok & (design.weights > 0)
     Xdf = model_matrix(design.data, terms, rows=used)
@@ -373,7 +389,7 @@ def _newton_batch(derivs_batch, W: np.ndarray, start: np.ndarray, p: int, tol: f
     return E, unsure
 
 
-def svyolr(design: Design, y: str, terms: str | Sequence[str], variance: str | None = None,
+def svyolr(design: Design, y: str, terms: str | Sequence[str] | None = None, variance: str | None = None,
            levels: Sequence | None = None) -> Fit:
     """Fit a proportional-odds (cumulative logit) model ``logit P(Y ≤ k) = ζ_k − x'β`` (R ``svyolr``).
 
@@ -387,8 +403,8 @@ def svyolr(design: Design, y: str, terms: str | Sequence[str], variance: str | N
     design : Design
         The design.
     y : str
-        Ordered response column.
-    terms : str or sequence of str
+        Ordered response column, or the whole model as R writes it (``"y ~ a + b"``, ``terms`` then omitted).
+    terms : str or sequence of str, optional
         Explanatory column(s), treatment-coded by :func:`model_matrix`, without intercept (a numeric
         column enters as one slope, a categorical one as one coefficient per level).
     variance : {"linearisation", "replicates"}, optional
@@ -406,8 +422,8 @@ def svyolr(design: Design, y: str, terms: str | Sequence[str], variance: str | N
     Raises
     ------
     ParameterError
-        If the response has fewer than 3 levels, a term has infinite values, or an interaction is not two-way
-        or lacks a main effect.
+        If the response has fewer than 3 levels, a term has infinite values, an interaction is not two-way
+        or lacks a main effect, or a formula holds terms other than columns.
 
     References
     ----------
@@ -419,7 +435,7 @@ def svyolr(design: Design, y: str, terms: str | Sequence[str], variance: str | N
     """
     variance = check_variance(variance, design=design)
     # Long on purpose: one fit whose likelihood, scores, start values, Hessian and Newton solve share the units' data.
-    terms = [terms] if isinstance(terms, str) else list(terms)
+    y, terms = formula(y, terms)
     ok = _complete(design, [y, *expand_terms(terms)[0]])
     col = design.data[y]
     if levels is None:
