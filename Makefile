@@ -63,6 +63,8 @@ NOTEBOOKS := 01_resident_frame 02_visitor_frame 03_fieldwork 04_resident_weighti
 # the validation study (Monte Carlo replications of the chain): a short run here, `make validate` publishes
 NOTEBOOKS += 08_validation
 REPORTS := $(NOTEBOOKS:%=reports/%.html)
+# each analyst report again without its code, for reviewers (reports/relecture/; the synthesis has no code already)
+REVIEWED := $(patsubst %,reports/relecture/%.html,$(filter-out 07_synthesis,$(NOTEBOOKS)))
 
 .PHONY: all help test bench lab params scenario check-survey questionnaire invitations accept clean distclean lock refresh-raw
 .PHONY: validate
@@ -176,7 +178,10 @@ reports/%.html: $(EXEC)/%.ipynb src/portrait/reporting/render.py $(wildcard src/
 reports/07_synthesis.html: $(EXEC)/07_synthesis.ipynb src/portrait/reporting/render.py $(wildcard src/portrait/reporting/templates/portrait/*) $(ENV)
 	@$(RENDER) --no-input $< $@
 
-reports/index.html: $(REPORTS) $(STUDY) src/portrait/reporting/report.py src/portrait/reporting/scenarios.py \
+reports/relecture/%.html: $(EXEC)/%.ipynb src/portrait/reporting/render.py $(wildcard src/portrait/reporting/templates/portrait/*) $(ENV)
+	@$(RENDER) --no-input $< $@
+
+reports/index.html: $(REPORTS) $(REVIEWED) $(STUDY) src/portrait/reporting/report.py src/portrait/reporting/scenarios.py \
   $(wildcard scenarios/*/scenario.json) $(ENV)
 	@$(INDEX)
 	@out=$$($(PYTHON) -m portrait.pipeline.parameters check 2>&1) || { echo "$$out" | head -5 | sed 's/^/  note: /'; \
@@ -189,6 +194,7 @@ validate: reports/index.html $(ENV) ## Validation study as published: 5,000 repl
 	@$(RUN) notebooks/08_validation.ipynb --timeout 10800 -p replications 5000 -p bootstrap_replications 200 \
 	  -p bootstrap_replicates 100 $(if $(SCHEDULER),-p scheduler $(SCHEDULER)) || $(call STALE,notebooks/08_validation.ipynb)
 	@$(RENDER) $(EXEC)/08_validation.ipynb reports/08_validation.html
+	@$(RENDER) --no-input $(EXEC)/08_validation.ipynb reports/relecture/08_validation.html
 	@$(INDEX)
 
 test: $(ENV) ## Run the test suite (unit, R agreement, notebooks, whole-chain determinism)

@@ -129,11 +129,14 @@ def test_a_weight_changed_by_hand_reaches_the_comparison(reduced_runs):
     assert not {"03_fieldwork", "04_resident_weighting", "05_visitor_weighting"} & set(said.group(1).split(", "))
     banners = {p.stem for p in (a / "reports").glob("*.html") if 'class="portrait-banner portrait-stale"' in p.read_text()}
     assert {"06_comparison", "07_synthesis"} <= banners and not banners & {"04_resident_weighting", "05_visitor_weighting"}
+    reviewed = {p.stem for p in (a / "reports" / "relecture").glob("*.html")
+                if 'class="portrait-banner portrait-stale"' in p.read_text()}
+    assert reviewed == banners - {"07_synthesis"}          # the reviewers' versions say so too
     index = (a / "reports" / "index.html").read_text()
     assert "Le dernier <code>make</code> a échoué à l\u2019étape" in index and index.count("périmé\u00a0: antérieur") >= 2
     chainrun.make(a, "accept", "FILE=data/processed/resident_weights.parquet")
     done = chainrun.make(a).stdout.splitlines()
-    assert not [p.stem for p in (a / "reports").glob("*.html") if "portrait-stale" in p.read_text()]
+    assert not [p.stem for p in (a / "reports").glob("**/*.html") if "portrait-stale" in p.read_text()]
     assert "périmé" not in (a / "reports" / "index.html").read_text()
     executed = {line.split("/")[-1].removesuffix(".ipynb") for line in done if "build/executed/" in line}
     assert "04_resident_weighting" not in executed and {"06_comparison", "07_synthesis"} <= executed
@@ -151,6 +154,11 @@ def test_index_links_every_report(full_run):
     for nb in sorted((full_run / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         assert f'href="{nb.stem}.html"' in index
         assert (full_run / "reports" / f"{nb.stem}.html").exists()
+        # every report but the synthesis (which has no code) has its reviewers' version without code, linked
+        reviewed = full_run / "reports" / "relecture" / f"{nb.stem}.html"
+        assert (f'href="relecture/{nb.stem}.html"' in index) == reviewed.exists() == (nb.stem != "07_synthesis")
+        if reviewed.exists():
+            assert 'href="../index.html"' in reviewed.read_text(encoding="utf-8")
     assert ('<span title="source">source des réponses</span> : <span title="simulated">données simulées'
             in index)
     assert "source=&#x27;" not in index and "source='" not in index and "pseudo_key_file" not in index
@@ -547,10 +555,11 @@ def browser():
 
 def test_reports_in_a_real_browser(full_run, browser):
     """Every report opens from the file system in headless Chromium with no console error, every image displays
-    and has alternative text, no error or warning output is shown, and simulated reports say so."""
+    and has alternative text, no error or warning output is shown, and simulated reports say so; the reviewers'
+    versions (reports/relecture/) show no code."""
     a = full_run
     problems = []
-    for html in sorted((a / "reports").glob("*.html")):
+    for html in sorted((a / "reports").glob("*.html")) + sorted((a / "reports" / "relecture").glob("*.html")):
         page = browser.new_page()
         errors = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -560,7 +569,7 @@ def test_reports_in_a_real_browser(full_run, browser):
         images = page.evaluate("Array.from(document.images).map(i => [i.naturalWidth, i.getAttribute('alt') || ''])")
         stderr = page.locator("[data-mime-type='application/vnd.jupyter.stderr']").count()
         text = page.inner_text("body")
-        name = html.name
+        name = html.relative_to(a / "reports").as_posix()
         problems += [f"{name}: console error {e}" for e in errors]
         problems += [f"{name}: image {i} does not display" for i, (w, _) in enumerate(images) if w == 0]
         problems += [f"{name}: image {i} has no alternative text" for i, (_, alt) in enumerate(images) if not alt.strip()]
@@ -570,6 +579,8 @@ def test_reports_in_a_real_browser(full_run, browser):
             problems.append(f"{name}: a traceback is shown")
         if name != "index.html" and page.locator(".portrait-banner").count() and SIMULATED_LABEL not in text.lower():
             problems.append(f"{name}: simulated data not labelled")
+        if html.parent.name == "relecture" and page.locator(".jp-CodeCell .jp-InputArea").count():
+            problems.append(f"{name}: code is shown to reviewers")
         page.close()
     assert problems == []
 

@@ -24,6 +24,8 @@ from . import formatting as fmt
 from . import parameter_labels
 
 TEMPLATES = Path(__file__).parent / "templates"
+#: reports/relecture/: every analyst report again without its code, for reviewers (the synthesis has none already)
+REVIEW_DIR = "relecture"
 SIMULATED_BANNER = ("Données simulées : les réponses de ce rapport viennent du simulateur documenté "
                     "du projet, pas d'une enquête réelle.")
 PARTNERS_BANNER = ("Fichiers de partenaires simulés : les réponses sont réelles, mais les clients du territoire "
@@ -111,11 +113,13 @@ def is_scenario_page(nb) -> bool:
     return bool(scenario_name(nb)) and out.endswith("/scenario.ipynb")
 
 
-def back_link(nb) -> tuple[str, str]:
-    """Where « ← Index » leads: the reports beside it, or from a scenario's own page, the study's index."""
+def back_link(nb, out: Path | None = None) -> tuple[str, str]:
+    """Where « ← Index » leads: the study's index from the report at ``out`` (beside it, or one folder up for a
+    reviewer version in ``reports/relecture/``), or from a scenario's own page, the study's index."""
     if is_scenario_page(nb):
         return "../../../reports/index.html", "← Index des rapports de l'étude et des scénarios"
-    return "index.html", "← Index des rapports"
+    up = out is not None and out.parent.name == REVIEW_DIR
+    return ("../index.html" if up else "index.html"), "← Index des rapports"
 
 
 def git_commit() -> str:
@@ -167,7 +171,7 @@ def render(executed: str | Path, out: str | Path, *, exclude_input: bool = False
         title = f"Scénario « {scenario_name(nb)} » — {rest}"
     resources = {"metadata": {"name": title},
                  "portrait": {"banner": banner(nb, partners_source(paths.resolve(executed))), "run": run_information(nb),
-                              "back": back_link(nb)}}
+                              "back": back_link(nb, paths.resolve(out))}}
     body, _ = exporter.from_notebook_node(nb, resources=dict(resources))
     body = body.replace(ANCHOR_NBSP, "-")     # headings' anchors as without the typesetting (« Terrain-:-… »)
     return write_text(paths.resolve(out), body.replace(TOC_MARKER, toc_html(_toc(body)), 1))

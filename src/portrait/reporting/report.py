@@ -23,7 +23,7 @@ from ..pipeline.io import write_text
 from ..study import validation_published as published
 from . import formatting as fmt
 from . import parameter_labels
-from .render import RESIDENTS_ONLY, notebook_summary, notebook_title
+from .render import RESIDENTS_ONLY, REVIEW_DIR, notebook_summary, notebook_title
 
 STYLE = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:60rem;margin:2rem auto;
@@ -34,6 +34,7 @@ code{overflow-wrap:anywhere}
 .source{display:inline-block;padding:.1rem .5rem;border-radius:.3rem;background:#fff3c4;color:#8d6400}
 .stale{display:inline-block;padding:.1rem .5rem;border-radius:.3rem;background:#fde2e1;color:#8a1c1c;font-weight:600}
 p.stale{display:block;padding:.5rem 1rem}
+a.review{font-size:.9rem;margin-left:.3rem}
 @media (hover:none),print{.hover-hint{display:none}}
 """
 STALE_CLASS = "portrait-stale"
@@ -42,6 +43,8 @@ STALE_STYLE = "background:#fde2e1;color:#8a1c1c"
 
 #: Reports whose numbers come from the simulator whatever the study's source (the validation study).
 SIMULATED_BY_DESIGN = {"08_validation"}
+#: Reports rendered without code already (the others have a version without code in reports/relecture/).
+WITHOUT_CODE = {"07_synthesis"}
 
 
 def data_source(params: dict, partners_source: str | None = None) -> str:
@@ -120,9 +123,11 @@ def index_html(executed: list[Path], stale: tuple[str, set[str]] | None = None, 
         short = (f' <span class="source">version courte : {fmt.number(int(reps))} réplications (publiée : '
                  f'<code>make validate</code>, {fmt.number(published.REPLICATIONS)})</span>'
                  if isinstance(reps, int) and reps < published.REPLICATIONS else "")
+        review = ("" if path.stem in WITHOUT_CODE else
+                  f' <a class="review" href="{REVIEW_DIR}/{html.escape(path.stem)}.html">version sans code</a>')
         items.append(
             f'<li><a href="{html.escape(path.stem)}.html">{html.escape(notebook_title(nb))}</a>{old}{short} '
-            f'<span class="source">{html.escape(badge)}</span><br>'
+            f'<span class="source">{html.escape(badge)}</span>{review}<br>'
             f"{summary_html(first if first.endswith('…') else first + '.')}<br>"
             + (f'<span class="params">paramètres <span class="hover-hint">(nom et valeur du paramètre dans config/ au '
                f'survol)</span> : {shown}</span>' if shown else "") + "</li>")
@@ -143,8 +148,9 @@ def index_html(executed: list[Path], stale: tuple[str, set[str]] | None = None, 
         f"<p>Source des réponses : <span class=\"source\">{html.escape(parameter_labels.value_text('source', source))}"
         f"</span> — graine aléatoire : {html.escape(str(study.get('seed')))}</p>\n"
         "<p><strong>Par où commencer.</strong> Les relecteurs lisent d'abord la synthèse (premier rapport, sans "
-        "code, en français) ; les analystes suivent les rapports numérotés dans l'ordre de la chaîne, chacun avec "
-        "son code, ses tableaux et ses fichiers produits.</p>\n"
+        "code, en français), puis, pour le détail, la « version sans code » de chaque rapport ; les analystes "
+        "suivent les rapports numérotés dans l'ordre de la chaîne, chacun avec son code, ses tableaux et ses "
+        "fichiers produits.</p>\n"
         "<ol>\n" + "\n".join(items) + "\n</ol>\n" + _scenarios_section()
         + "</body>\n</html>\n")
 
@@ -226,7 +232,8 @@ def mark_failure(notebook: Path, executed: list[Path], output: Path) -> list[str
     title = notebook_title(_read(notebook))
     stale = out_of_date(notebook.stem)
     for s in parameters.downstream([notebook.stem]):
-        mark_stale(output.parent / f"{s}.html", stale_banner(title, own=s == notebook.stem))
+        for report in (output.parent / f"{s}.html", output.parent / REVIEW_DIR / f"{s}.html"):
+            mark_stale(report, stale_banner(title, own=s == notebook.stem))
     present = [p for p in executed if p.exists()]
     check = paths.resolve(check_survey.OUT)
     # the stage that reads the real exports runs their check first: its report says what blocked
