@@ -891,8 +891,9 @@ def test_the_synthesis_says_which_established_gaps_hold_at_equal_sex_and_age():
     """A trial reviewer was sent to report 06 for the comparison at equal sex and age and never told whether the
     established gaps hold there. By hand: two established agreement gaps and an established score gap; the
     adjusted model keeps the first (same sign, adjusted p < 0.05), loses the second (p 0.2) and reverses the
-    score's (established, opposite sign): « 1 des 3 écarts établis garde … ; « B » et « Image » ne le gardent
-    pas »; a gap not established is not counted; all kept, none kept and no gap are said as such."""
+    score's (established, opposite sign): « 1 des 3 écarts établis (2 parts d'accord et 1 note de 0 à 10) garde … ;
+    « B » et « Image » ne le gardent pas » (trial M: the figure beside counts agreement gaps only, so the mix is
+    said); a gap not established is not counted; all kept, none kept and no gap are said as such."""
     from portrait.reporting import synthesis
 
     diff = pd.DataFrame({
@@ -904,12 +905,17 @@ def test_the_synthesis_says_which_established_gaps_hold_at_equal_sex_and_age():
                              "estimate": [-0.4, 0.2, -0.3, 0.5], "p_adj": [0.001, 0.2, 0.01, 0.001]})
     said = synthesis.adjusted_sentence(diff, adjusted)
     assert said.startswith(fmt.french("**À sexe et âge égaux** (modèles du rapport 06, corrigés pour tests multiples), "))
-    assert said.endswith(fmt.french("1 des 3 écarts établis garde un effet « client » établi dans le même sens ; "
+    assert said.endswith(fmt.french("1 des 3 écarts établis (2 parts d’accord et 1 note de 0 à 10) garde un effet "
+                                    "« client » établi dans le même sens ; "
                                     "« B » et « Image » ne le gardent pas."))
     every = synthesis.adjusted_sentence(diff, adjusted.assign(estimate=[-0.4, 0.2, 0.3, 0.5], p_adj=0.001))
-    assert every.endswith(fmt.french("les 3 écarts établis gardent un effet « client » établi dans le même sens."))
+    assert every.endswith(fmt.french("les 3 écarts établis (2 parts d’accord et 1 note de 0 à 10) gardent un effet "
+                                     "« client » établi dans le même sens."))
     none = synthesis.adjusted_sentence(diff, adjusted.assign(p_adj=0.5))
-    assert none.endswith(fmt.french("aucun des 3 écarts établis ne garde un effet « client » établi dans le même sens."))
+    assert none.endswith(fmt.french("aucun des 3 écarts établis (2 parts d’accord et 1 note de 0 à 10) ne garde un "
+                                    "effet « client » établi dans le même sens."))
+    shares_only = synthesis.adjusted_sentence(diff.assign(p_adj=[0.001, 0.01, 0.5, 0.6]), adjusted)
+    assert "écarts établis garde" in shares_only.replace("\u00a0", " ") and "note de 0 à 10" not in shares_only
     assert synthesis.adjusted_sentence(diff.assign(p_adj=0.5), adjusted) == ""
 
 
@@ -1064,3 +1070,18 @@ def test_a_map_label_is_placed_nearer_its_own_point_than_any_other():
 
     assert distance(centres[0]) < distance(centres[1])
     plt.close(fig)
+
+
+def test_established_choice_gaps_show_their_adjusted_p():
+    """Trial M: a strength gap at p ajusté 0,02 read like one below 0,0001. By hand: two established gaps, each with
+    its shares and its adjusted p (« < 0,0001 » below four decimals); a gap not established is not listed."""
+    from portrait.reporting import sections
+
+    diff = pd.DataFrame({"item": "forces", "statistic": "share", "label": ["A", "B", "C"],
+                         "estimate": [-0.033, 0.12, 0.05], "estimate_residents": [0.14, 0.2, 0.1],
+                         "estimate_visitors": [0.107, 0.32, 0.15], "p_adj": [0.0199, 0.00001, 0.3]})
+    said = [s.replace("\u00a0", " ") for s in sections.choice_gaps(diff)]
+    assert said == ["Forces plus citées par les habitants que par les clients (écart établi après correction) : "
+                    "« A » (14 % contre 11 %, p ajusté 0,0199).",
+                    "Forces plus citées par les clients que par les habitants (écart établi après correction) : "
+                    "« B » (32 % contre 20 %, p ajusté < 0,0001)."]

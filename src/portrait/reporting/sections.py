@@ -400,9 +400,11 @@ def choice_gaps(diff: pd.DataFrame) -> list[str]:
             s = fd.loc[(fd["p_adj"] < 0.05) & (np.sign(fd["estimate"]) == sign)].sort_values("estimate", key=abs,
                                                                                          ascending=False)
             if len(s):
+                # the adjusted p beside each: a gap at p = 0.02 and one below 0.0001 are not the same evidence
                 out.append(f"{name} plus citées par les {who} que par les {other} (écart établi après correction) : " + ", ".join(
                     f"« {r.label} » ({pct(r.estimate_residents if sign < 0 else r.estimate_visitors)} contre "
-                    f"{pct(r.estimate_visitors if sign < 0 else r.estimate_residents)})" for r in s.itertuples()) + ".")
+                    f"{pct(r.estimate_visitors if sign < 0 else r.estimate_residents)}, p ajusté "
+                    f"{fmt.pvalue(r.p_adj)})" for r in s.itertuples()) + ".")
     return out
 
 

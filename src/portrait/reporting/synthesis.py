@@ -264,11 +264,15 @@ def adjusted_sentence(diff: pd.DataFrame, adjusted: pd.DataFrame) -> str:
     kept = (m["p_adj"].to_numpy() < 0.05) & (np.sign(m["estimate"].to_numpy()) == np.sign(d["estimate"].to_numpy()))
     lost = [compare.short_label(x) for x in d.loc[~kept, "item_label"]]
     n, k = len(d), int(kept.sum())
+    shares = int((d["statistic"] == "accord").sum())
+    # which gaps: the agreement figure beside counts shares only, this sentence counts the 0–10 scores too
+    what = "" if n == 1 or shares in (0, n) else (
+        f" ({fmt.count(shares, 'part d’accord', 'parts d’accord')} et {fmt.count(n - shares, 'note de 0 à 10', 'notes de 0 à 10')})")
     if k == 0:
-        head, tail = ("l'écart établi ne garde pas" if n == 1 else f"aucun des {n} écarts établis ne garde"), ""
+        head, tail = ("l'écart établi ne garde pas" if n == 1 else f"aucun des {n} écarts établis{what} ne garde"), ""
     else:
-        head = ("l'écart établi garde" if n == 1 else f"les {n} écarts établis gardent" if k == n else
-                f"1 des {n} écarts établis garde" if k == 1 else f"{k} des {n} écarts établis gardent")
+        head = ("l'écart établi garde" if n == 1 else f"les {n} écarts établis{what} gardent" if k == n else
+                f"1 des {n} écarts établis{what} garde" if k == 1 else f"{k} des {n} écarts établis{what} gardent")
         tail = "" if not lost else (" ; " + fmt.enumeration([f"« {x} »" for x in lost])
                                     + (" ne le garde pas" if len(lost) == 1 else " ne le gardent pas"))
     return fmt.french(f"**À sexe et âge égaux** (modèles du rapport 06, corrigés pour tests multiples), {head} un "
