@@ -521,6 +521,16 @@ def test_synthesis_agreement_table_signs_the_gap_and_suppresses_small_cells():
                                       "oui", "1\u202f340"]
     assert table.iloc[1].tolist() == ["Sûre", "41,8", "40,6", "\u22121,2", "\u22124,8", "+2,4", "non", "1\u202f309"]
     assert table.iloc[2, 1:6].tolist() == [synthesis.SUPPRESSED] * 5 and table.iloc[2, 7] == "moins de 10"
+    # with the estimates file, each group's share carries its interval (trial M: the « atouts » rule reads the
+    # groups' lower bounds, which no table showed)
+    est = pd.DataFrame({"item": np.repeat(["nature", "sure", "innov"], 2), "statistic": "accord", "level": "top2",
+                        "group": ["residents", "visitors"] * 3, "confidence_level": 0.95,
+                        "ci_low": [0.5521, 0.6602, 0.39, 0.38, 0.3, 0.37], "ci_high": [0.609, 0.7024, 0.446, 0.432, 0.44, 0.416]})
+    full = synthesis.agreement_table(diff.assign(item=["nature", "image", "sure", "innov"]), threshold=10, est=est)
+    assert list(full.columns[1:3]) == ["habitants (%) [IC à 95\u00a0%]", "clients (%) [IC à 95\u00a0%]"]
+    assert [c.replace("\u00a0", " ") for c in full.iloc[0, 1:3]] == ["58,1 [55,2 ; 60,9]", "68,1 [66,0 ; 70,2]"]
+    assert full.iloc[1, 2].replace("\u00a0", " ") == "40,6 [38,0 ; 43,2]"
+    assert full.iloc[2, 1:3].tolist() == [synthesis.SUPPRESSED] * 2
 
 
 def test_the_regions_gap_is_signed_and_names_its_direction():
@@ -1085,3 +1095,24 @@ def test_established_choice_gaps_show_their_adjusted_p():
                     "« A » (14 % contre 11 %, p ajusté 0,0199).",
                     "Forces plus citées par les clients que par les habitants (écart établi après correction) : "
                     "« B » (32 % contre 20 %, p ajusté < 0,0001)."]
+
+
+def test_the_number_of_options_cited_is_said_with_its_reserve():
+    """By hand: both items with fewer options cited by clients (established) give one sentence naming both; an
+    item without an established difference says so; numbers to two decimals, the gap signed."""
+    from portrait.reporting import comparison_text
+
+    cited = pd.DataFrame({"item": ["forces", "faiblesses"], "confidence_level": 0.95,
+                          "residents_estimate": [2.567, 2.491], "residents_ci_low": [2.528, 2.451],
+                          "residents_ci_high": [2.606, 2.53], "visitors_estimate": [2.462, 2.318],
+                          "visitors_ci_low": [2.43, 2.283], "visitors_ci_high": [2.493, 2.353],
+                          "estimate": [-0.1055, -0.1727], "ci_low": [-0.1556, -0.2253], "ci_high": [-0.0554, -0.1201],
+                          "p": [0.00004, 0.0]})
+    said = comparison_text.choices_sentence(cited).replace("\u00a0", " ").replace("\u202f", " ")
+    assert "on cite en moyenne 2,57 forces chez les habitants (IC à 95 % : 2,53 à 2,61) et 2,46 chez les clients " \
+           "(2,43 à 2,49), écart clients − habitants −0,11 (−0,16 à −0,06)" in said
+    assert said.endswith("Les clients citent moins de forces et de faiblesses que les habitants : leurs parts sont "
+                         "donc plus basses sur la plupart des options, quelle que soit leur opinion, et les écarts de "
+                         "parts se lisent avec cette réserve.")
+    none = comparison_text.choices_sentence(cited.assign(p=0.3)).replace("\u00a0", " ")
+    assert none.endswith(": pas d'écart établi entre les deux groupes sur le nombre d'items cités.")

@@ -214,3 +214,31 @@ def model_replicates_text(used: Mapping[str, tuple[str, int]]) -> str:
     if len(set(used.values())) == 1:
         return one(*next(iter(used.values()))) + " par enquête"
     return " ; ".join(f"{compare.GROUP_LABELS.get(g, g).lower()} : {one(*mu)}" for g, mu in used.items())
+
+
+def choices_sentence(cited: pd.DataFrame) -> str:
+    """How many strengths and weaknesses each group cites on average (:func:`portrait.study.aims.choices_cited`), and
+    what it means for the shares: a group that cites fewer options has lower shares on most of them, whatever its
+    opinion, so the gaps between shares are read with that reserve when the difference is established
+    (p below 0.05)."""
+    parts, fewer = [], []
+    for r in cited.itertuples():
+        ci = fmt.ci_label(r.confidence_level)
+        def bounds(low: float, high: float, sign: bool = False) -> str:
+            return f"{fmt.bound(low, 2, sign=sign)} à {fmt.bound(high, 2, sign=sign)}"
+        parts.append(f"{fmt.number(r.residents_estimate, 2)} {r.item} chez les habitants ({ci} : "
+                     f"{bounds(r.residents_ci_low, r.residents_ci_high)}) et {fmt.number(r.visitors_estimate, 2)} chez "
+                     f"les clients ({bounds(r.visitors_ci_low, r.visitors_ci_high)}), écart clients − habitants "
+                     f"{fmt.signed(r.estimate, 2)} ({bounds(r.ci_low, r.ci_high, sign=True)})")
+        if r.p < 0.05:
+            fewer.append((r.item, "clients" if r.estimate < 0 else "habitants"))
+    text = "**Combien d'items chacun cite.** Parmi ceux qui en citent au moins une, on cite en moyenne " + " ; ".join(parts)
+    if fewer:
+        who = {w: [i for i, x in fewer if x == w] for w in dict.fromkeys(x for _, x in fewer)}
+        said = " ; ".join(f"les {w} citent moins de {fmt.enumeration(its).replace(' et ', ' et de ')} que les "
+                          f"{'habitants' if w == 'clients' else 'clients'}" for w, its in who.items())
+        text += (f". {fmt.capitalised(said)} : leurs parts sont donc plus basses sur la plupart des options, quelle que "
+                 "soit leur opinion, et les écarts de parts se lisent avec cette réserve.")
+    else:
+        text += " : pas d'écart établi entre les deux groupes sur le nombre d'items cités."
+    return fmt.french(text)

@@ -279,9 +279,10 @@ def adjusted_sentence(diff: pd.DataFrame, adjusted: pd.DataFrame) -> str:
                       f"effet « client » établi dans le même sens{tail}.")
 
 
-def agreement_table(diff: pd.DataFrame, threshold: int) -> pd.DataFrame:
+def agreement_table(diff: pd.DataFrame, threshold: int, est: pd.DataFrame | None = None) -> pd.DataFrame:
     """Report 07's table of the agreement gaps: for each image attribute (the « d'accord » rows of the differences,
-    in the file's order), the share agreeing in each group in %, the gap clients − habitants in points with its
+    in the file's order), the share agreeing in each group in % (with its interval from ``est``, the estimates
+    file, when given: the takeaways' rules read the groups' bounds), the gap clients − habitants in points with its
     sign, its confidence bounds, whether it is established (adjusted p below 0.05) and the smaller group's
     respondents; an attribute answered by fewer than ``threshold`` respondents in a group is suppressed."""
     top2 = comparison_text.agreement_rows(diff)
@@ -291,8 +292,17 @@ def agreement_table(diff: pd.DataFrame, threshold: int) -> pd.DataFrame:
                         établi=top2["p_adj"].lt(0.05).map({True: "oui", False: "non"}))
     shown = suppress(table, "effectif", ["habitants", "clients", "écart", "bas", "haut"], threshold, 1, signed=["écart"],
                      bounds=["bas", "haut"])
+    share = "(%)"
+    if est is not None:
+        share = f"(%) [{fmt.ci_label(compare.confidence_level(est))}]"
+        groups = est.loc[(est["statistic"] == "accord") & (est["level"].astype(str) == "top2")].set_index(["item", "group"])
+        for column, group in (("habitants", "residents"), ("clients", "visitors")):
+            ci = groups.loc[[(i, group) for i in top2["item"]], ["ci_low", "ci_high"]].to_numpy() * 100
+            shown[column] = [cell if cell == SUPPRESSED else
+                             fmt.french(f"{cell} [{fmt.number(lo, 1)} ;\u00a0{fmt.number(hi, 1)}]")
+                             for cell, (lo, hi) in zip(shown[column], ci)]
     return shown[["display", "habitants", "clients", "écart", "bas", "haut", "établi", "effectif"]].rename(
-        columns={"display": "attribut", "habitants": "habitants (%)", "clients": "clients (%)",
+        columns={"display": "attribut", "habitants": f"habitants {share}", "clients": f"clients {share}",
                  "écart": "écart clients − habitants (points)", "bas": "écart\u00a0: IC bas", "haut": "écart\u00a0: IC haut",
                  "effectif": "répondants (groupe le moins nombreux)"}).reset_index(drop=True)
 

@@ -260,3 +260,26 @@ def return_intention(visitors: Design, cb: Codebook, adjust: str = "fdr_bh",
                          columns=["variable", "selon", "F", "ndf", "ddf", "p"])
     tests["p_adj"] = adjust_pvalues(tests["p"], adjust)
     return {"overall": _by(d, cols, None, level=level), "by_origin": by_origin, "by_motif": by_motif, "tests": tests}
+
+
+def choices_cited(designs: Mapping[str, Design], items: tuple[str, ...] = ("forces", "faiblesses"),
+                  level: float = 0.95) -> pd.DataFrame:
+    """How many options each group cites on average in each « pick up to k » item, among the respondents who cited
+    at least one (the base of the items' shares), and the difference visitors − residents with its interval
+    (independent samples, Welch–Satterthwaite df): a group that cites fewer options has lower shares on most of
+    them, whatever its opinion (trial M). One row per item: ``residents``, ``visitors`` (estimate, ci_low, ci_high)
+    and the difference's ``estimate``, ``ci_low``, ``ci_high``, ``p``."""
+    rows = []
+    for item in items:
+        parts = {}
+        for group, design in designs.items():
+            columns = sorted(c for c in design.data.columns if c.startswith(f"{item}_") and c[len(item) + 1:].isdigit())
+            count = design.data[columns].astype("Float64").sum(axis=1, min_count=1)
+            table = survey.mean(survey.update(design, _cited=count.where(count > 0).astype(float)), "_cited",
+                                level=level)
+            parts[group] = table
+        d = independent_difference(parts["residents"], parts["visitors"], level)
+        rows.append({"item": item, **{f"{g}_{k}": float(parts[g][k].iloc[0]) for g in ("residents", "visitors")
+                                      for k in ("estimate", "ci_low", "ci_high", "n")},
+                     **{k: float(d[k][0]) for k in ("estimate", "ci_low", "ci_high", "p")}, "confidence_level": level})
+    return pd.DataFrame(rows)
