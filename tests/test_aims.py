@@ -367,3 +367,46 @@ def test_options_cited_on_average_by_hand():
     assert t.estimate == pytest.approx(t.visitors_estimate - t.residents_estimate, rel=1e-12)
     assert half / stats.t.ppf(0.975, survey.welch_df([se["r"] ** 2, se["v"] ** 2], [4, 3])) == pytest.approx(
         np.hypot(se["r"], se["v"]), rel=1e-10)
+
+
+def test_scores_and_choices_without_the_clients_living_here_by_hand(cb):
+    """The same with the 0–10 image score and a strength (kinds ``score`` and ``choice``): the outside clients' mean
+    Σ w y / Σ w and share of those citing the option, by hand, each minus the residents'; the p-values of all the
+    statistics re-estimated replace their own in the battery before one Benjamini–Hochberg adjustment, by hand;
+    statistics of other kinds are left out."""
+    n = 400
+    rng = np.random.default_rng(8)
+    pays = rng.choice([1, 1, 2], n)
+    region = np.where(pays == 1, rng.choice([32, 11], n), -1)
+    image = rng.integers(0, 11, n)
+    chose = rng.random((n, 2)) < 0.4
+    cited = chose.any(axis=1)
+    df = pd.DataFrame({"pays": pd.array(pays, dtype="Int16"),
+                       "region_residence": pd.array(np.where(region < 0, pd.NA, region), dtype="Int16"),
+                       "image_globale": pd.array(image, dtype="Int16"),
+                       **{f"forces_{j:02d}": pd.array(np.where(cited, chose[:, j - 1], pd.NA), dtype="Int16")
+                          for j in (1, 2)},
+                       **{f"forces_{j:02d}": pd.array(np.where(cited, 0, pd.NA), dtype="Int16") for j in range(3, 13)},
+                       "w": rng.uniform(1, 3, n)})
+    visitors = survey.Design.from_frame(df, weights="w")
+    est = pd.DataFrame({"item": ["image_globale", "forces", "img_nature"], "statistic": ["mean", "share", "accord"],
+                        "level": ["", "1", "top2"], "group": "residents", "estimate": [6.9, 0.3, 0.5],
+                        "se": [0.05, 0.02, 0.02], "df": [40.0, 40.0, 40.0]})
+    diff = pd.DataFrame({"item": ["image_globale", "forces", "img_nature"], "statistic": ["mean", "share", "accord"],
+                         "level": ["", "1", "top2"], "type": ["score_0_10", "multi", "likert_1_5"], "in_battery": True,
+                         "p": [0.5, 0.5, 0.002], "adjustment": "fdr_bh"})
+    g = aims.gaps_without_local_clients(visitors, cb, est, diff, kinds=("score", "choice"))
+    assert list(g["item"]) == ["image_globale", "forces"]
+    outside = (pays == 2) | (region == 11)
+    w = df["w"].to_numpy()
+    mean = (w[outside] * image[outside]).sum() / w[outside].sum()
+    ok = outside & cited
+    share = (w[ok] * chose[ok, 0]).sum() / w[ok].sum()
+    assert list(g["estimate_visitors"]) == pytest.approx([mean, share], rel=1e-12)
+    assert list(g["estimate"]) == pytest.approx([mean - 6.9, share - 0.3], rel=1e-12)
+    p = np.array([*g["p"], 0.002])
+    order = np.argsort(p)
+    bh = np.minimum.accumulate((p[order] * 3 / np.arange(1, 4))[::-1])[::-1]
+    expected = np.empty(3)
+    expected[order] = np.minimum(bh, 1)
+    assert list(g["p_adj"]) == pytest.approx(list(expected[:2]), rel=1e-12)

@@ -1116,3 +1116,25 @@ def test_the_number_of_options_cited_is_said_with_its_reserve():
                          "parts se lisent avec cette réserve.")
     none = comparison_text.choices_sentence(cited.assign(p=0.3)).replace("\u00a0", " ")
     assert none.endswith(": pas d'écart établi entre les deux groupes sur le nombre d'items cités.")
+
+
+def test_the_outsiders_view_of_scores_and_choices_is_said():
+    """By hand: a score with its outside clients' mean, gap, interval and adjusted p; of two established choice gaps,
+    one stays, one is lost, and a third becomes established, each named by its option's label."""
+    from portrait.reporting import comparison_text
+
+    outside = pd.DataFrame({"item": ["image_globale", "forces", "forces", "forces"],
+                            "statistic": ["mean", "share", "share", "share"], "level": ["", "1", "2", "3"],
+                            "estimate": [-0.04, -0.1, -0.01, 0.05], "ci_low": [-0.22, -0.15, -0.05, 0.01],
+                            "ci_high": [0.14, -0.05, 0.03, 0.09], "confidence_level": 0.95,
+                            "p_adj": [0.748, 0.001, 0.6, 0.02], "estimate_visitors": [6.8, 0.2, 0.3, 0.4]})
+    diff = pd.DataFrame({"item": ["image_globale", "forces", "forces", "forces"],
+                         "statistic": ["mean", "share", "share", "share"], "level": [np.nan, "1", "2", "3"],
+                         "label": ["moyenne", "Accueil", "Littoral", "Prix"], "estimate": [-0.13, -0.1, -0.03, 0.01],
+                         "p_adj": [0.2, 0.001, 0.01, 0.5]})
+    said = comparison_text.outside_view_sentence(outside, diff, {"image_globale": "Image globale (0 à 10)"})
+    said = said.replace("\u00a0", " ").replace("\u2009", " ")
+    assert said == ("**Sans les clients qui habitent la région, le reste du tronc commun.** Image globale (0 à 10) : 6,80, "
+                    "écart avec les habitants −0,04 point (IC à 95 % : −0,22 à +0,14), pas d'écart établi (p ajusté "
+                    "0,7480) ; forces et faiblesses : 1 écart établi sur 2 avec tous les clients le reste ; « Littoral » "
+                    "ne l’est plus ; « Prix » le devient.")

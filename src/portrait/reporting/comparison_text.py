@@ -242,3 +242,37 @@ def choices_sentence(cited: pd.DataFrame) -> str:
     else:
         text += " : pas d'écart établi entre les deux groupes sur le nombre d'items cités."
     return fmt.french(text)
+
+
+def outside_view_sentence(outside: pd.DataFrame, diff: pd.DataFrame, short: Mapping[str, str]) -> str:
+    """The 0–10 scores and the strengths' and weaknesses' gaps with only the clients living outside the region
+    (:func:`portrait.study.aims.gaps_without_local_clients` with ``kinds`` ``score`` and ``choice``), beside the
+    agreement table that shows the same for the attributes (trial M: only the attributes were re-estimated, so the
+    reviewer got no outsider's view of the image, the recommendation or the strengths)."""
+    parts = []
+    for r in outside.loc[outside["statistic"] == "mean"].itertuples():
+        verdict = "écart établi" if r.p_adj < 0.05 else "pas d'écart établi"
+        parts.append(f"{short.get(r.item, r.item)} : {fmt.number(r.estimate_visitors, 2)}, écart avec les habitants "
+                     f"{fmt.signed(r.estimate, 2)} point ({fmt.ci_label(r.confidence_level)} : "
+                     f"{fmt.bound(r.ci_low, 2, sign=True)} à {fmt.bound(r.ci_high, 2, sign=True)}), {verdict} "
+                     f"(p ajusté {fmt.pvalue(r.p_adj)})")
+    key = ["item", "statistic", "level"]
+    choices = outside.loc[outside["statistic"] == "share"]
+    if len(choices):
+        main = diff.assign(level=diff["level"].fillna("").astype(str)).set_index(key)
+        main = main.loc[list(choices[key].itertuples(index=False, name=None))]
+        was, now = main["p_adj"].to_numpy() < 0.05, choices["p_adj"].to_numpy() < 0.05
+        same = was & now & (np.sign(main["estimate"].to_numpy()) == np.sign(choices["estimate"].to_numpy()))
+        labels = [f"« {x} »" for x in main["label"]]
+        text = (f"forces et faiblesses : {fmt.count(int(same.sum()), 'écart établi', 'écarts établis')} sur "
+                f"{int(was.sum())} avec tous les clients le {'restent' if same.sum() > 1 else 'reste'}")
+        lost = [lab for lab, w, k in zip(labels, was, same) if w and not k]
+        new = [lab for lab, w, n in zip(labels, was, now) if n and not w]
+        if lost:
+            text += f" ; {fmt.enumeration(lost)} {'ne le sont plus' if len(lost) > 1 else 'ne l’est plus'}"
+        if new:
+            text += f" ; {fmt.enumeration(new)} {'le deviennent' if len(new) > 1 else 'le devient'}"
+        parts.append(text)
+    if not parts:
+        return ""
+    return fmt.french("**Sans les clients qui habitent la région, le reste du tronc commun.** " + " ; ".join(parts) + ".")

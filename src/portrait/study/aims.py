@@ -203,36 +203,47 @@ def origin(visitors: Design) -> np.ndarray:
     return out
 
 
-def gaps_without_local_clients(visitors: Design, cb: Codebook, estimates: pd.DataFrame, diff: pd.DataFrame,
-                               level: float = 0.95) -> pd.DataFrame:
-    """The agreement gaps clients − habitants again, with only the clients who live outside Hauts-de-France.
+#: The battery's statistics :func:`gaps_without_local_clients` can re-estimate: the agreement shares, the 0–10 scores'
+#: means and the shares of each strength and weakness cited.
+OUTSIDE_KINDS = {"accord": lambda b: (b["statistic"] == "accord") & (b["level"].astype(str) == "top2"),
+                 "score": lambda b: (b["statistic"] == "mean") & (b["type"] == "score_0_10"),
+                 "choice": lambda b: (b["statistic"] == "share") & (b["type"] == "multi")}
 
-    The clients' « d'accord » shares are estimated on the domain of those living in another French region or
-    abroad (:func:`origin`; unknown origin left out), in their whole design (calibration residuals included);
-    the residents' come from ``estimates``. Differences of independent surveys on Welch–Satterthwaite
-    degrees of freedom; the p-values replace the attributes' own in the battery of ``diff`` and are adjusted
-    with the rest of it, by its method, so that « établi » means what it means in the main comparison.
-    Columns ``item``, ``estimate`` (the gap), ``se``, ``ci_low``, ``ci_high``, ``confidence_level``, ``df``, ``p``, ``p_adj``,
-    ``estimate_visitors``, ``n_visitors``; one row per attribute of the battery, in ``diff``'s order.
+
+def gaps_without_local_clients(visitors: Design, cb: Codebook, estimates: pd.DataFrame, diff: pd.DataFrame,
+                               level: float = 0.95, kinds: tuple[str, ...] = ("accord",)) -> pd.DataFrame:
+    """The gaps clients − habitants again, with only the clients who live outside Hauts-de-France.
+
+    The clients' statistics of the battery of ``diff`` named by ``kinds`` (:data:`OUTSIDE_KINDS`: « d'accord »
+    shares, 0–10 scores' means, strengths' and weaknesses' shares) are estimated on the domain of those living in
+    another French region or abroad (:func:`origin`; unknown origin left out), in their whole design (calibration
+    residuals included); the residents' come from ``estimates``. Differences of independent surveys on
+    Welch–Satterthwaite degrees of freedom; the p-values replace those statistics' own in the battery and are
+    adjusted with the rest of it, by its method, so that « établi » means what it means in the main comparison.
+    Columns ``item``, ``statistic``, ``level``, ``estimate`` (the gap), ``se``, ``ci_low``, ``ci_high``,
+    ``confidence_level``, ``df``, ``p``, ``p_adj``, ``estimate_visitors``, ``n_visitors``; one row per statistic, in
+    ``diff``'s order.
     """
     key = ["item", "statistic", "level"]
     battery = diff.loc[diff["in_battery"]].reset_index(drop=True)
-    at = np.flatnonzero((battery["statistic"] == "accord") & (battery["level"].astype(str) == "top2"))
+    battery["level"] = battery["level"].fillna("").astype(str)
+    at = np.flatnonzero(np.logical_or.reduce([OUTSIDE_KINDS[k](battery) for k in kinds]))
     rows = battery.iloc[at]
     d, spec = with_items(visitors, cb, "visitors", only=set(rows["item"]), words=False)
-    spec = spec.loc[(spec["statistic"] == "accord") & (spec["level"].astype(str) == "top2")].set_index("item")
+    spec = spec.assign(level=spec["level"].fillna("").astype(str)).set_index(key)
+    wanted = list(rows[key].itertuples(index=False, name=None))
     o = origin(visitors)
     outside = pd.array(np.where(pd.isna(o), None, np.where(np.isin(o, ["france", "abroad"]), "oui", "non")),
                        dtype="string")
-    e = survey.mean(replace(d, data=d.data.assign(_hors=outside)), list(spec.loc[rows["item"], "column"]),
+    e = survey.mean(replace(d, data=d.data.assign(_hors=outside)), list(spec.loc[wanted, "column"]),
                     by="_hors", level=level)
-    e = e.loc[e["domain"] == "_hors=oui"].assign(item=list(rows["item"])).set_index("item")
-    r = estimates.loc[estimates["group"] == "residents"].set_index(key).loc[
-        [(i, "accord", "top2") for i in rows["item"]]]
+    e = e.loc[e["domain"] == "_hors=oui"]
+    res = estimates.loc[estimates["group"] == "residents"]
+    r = res.assign(level=res["level"].fillna("").astype(str)).set_index(key).loc[wanted]
     g = independent_difference(r.reset_index(drop=True), e.reset_index(drop=True), level)
     p = battery["p"].to_numpy(dtype=float).copy()
     p[at] = g["p"]
-    return pd.DataFrame({"item": list(rows["item"]),
+    return pd.DataFrame({"item": list(rows["item"]), "statistic": list(rows["statistic"]), "level": list(rows["level"]),
                          **{k: g[k] for k in ("estimate", "se", "ci_low", "ci_high")}, "confidence_level": level,
                          **{k: g[k] for k in ("df", "p")},
                          "p_adj": adjust_pvalues(p, adjustment_method(diff))[at],
