@@ -120,6 +120,11 @@ def test_word_coverage_counts_the_words_given_and_those_the_vocabulary_recognise
     words = pd.DataFrame({"p_adj_words": [0.5]})
     text = sections.words_sentence(words, {"residents": (4, 2), "visitors": (0, 0)})
     assert text.endswith("Ici, 50,0\u00a0% des 4 mots donnés par les habitants se rattachent à un mot de la liste.")
+    # trial M: on simulated answers the full coverage is the simulator's doing, and the sentence says so
+    simulated = sections.words_sentence(words, {"residents": (4, 4), "visitors": (0, 0)}, simulated=True)
+    assert simulated.replace("\u00a0", " ").endswith(
+        "se rattachent à un mot de la liste (le simulateur n'écrit que des mots de la liste : ce taux ne dit rien de "
+        "la liste elle-même).")
 
 
 def test_duplicate_code_is_refused(tmp_path):

@@ -770,6 +770,9 @@ def test_the_second_targets_bootstrap_is_judged_too():
         assert "Leurs intervalles à 95 % (bootstrap, 4 réplications, 50 répliques par enquête) contiennent la vraie " \
             f"valeur **{'75,0' if fine else '0,0'} %**" in finite_part
         assert f"les erreurs types bootstrap valent en moyenne {'1,000' if fine else '2,000'} fois" in finite_part
+        # trial M: a ratio of 0,878 read as contradicting « the same SEs »; an SD of 4 replications is ± 1/√(2·3)
+        assert "Sur 4 réplications, l'écart type empirique des estimations est lui-même imprécis (à 41 % près " \
+               "environ)" in finite_part.replace("\u2019", "'")
         assert ("ne sont pas fiables avec pour cible la population finie fixée**" in text) is not fine
 
 

@@ -350,14 +350,18 @@ def words_table(est: pd.DataFrame, top: int = 10) -> pd.DataFrame:
     return parts[0].merge(parts[1], on="rang")
 
 
-def words_sentence(words: pd.DataFrame, coverage: Mapping[str, tuple[int, int]] | None = None) -> str:
+def words_sentence(words: pd.DataFrame, coverage: Mapping[str, tuple[int, int]] | None = None,
+                   simulated: bool = False) -> str:
     """The words one group cites more than the other, and what is counted; ``coverage`` (survey → words given,
-    words recognised: :func:`portrait.study.items.word_coverage`) says how much of what was written that is."""
+    words recognised: :func:`portrait.study.items.word_coverage`) says how much of what was written that is, and
+    ``simulated`` that the simulator writes only words of the list (a full coverage is then no test of the list)."""
     sig = words.loc[words["p_adj_words"] < 0.05].copy()
     parts = [f"{pct(matched / given, 1)} des {fmt.number(given)} mots donnés par les {who}"
              for g, who in (("residents", "habitants"), ("visitors", "clients"))
              for given, matched in [(coverage or {}).get(g, (0, 0))] if given]
-    counted = " Ici, " + fmt.enumeration(parts) + " se rattachent à un mot de la liste." if parts else ""
+    counted = (" Ici, " + fmt.enumeration(parts) + " se rattachent à un mot de la liste"
+               + (" (le simulateur n'écrit que des mots de la liste : ce taux ne dit rien de la liste elle-même)."
+                  if simulated else ".")) if parts else ""
     if not len(sig):
         return fmt.french("Aucun mot n'est cité nettement plus souvent par un groupe que par l'autre." + counted)
     out = []
