@@ -62,6 +62,15 @@ def test_pride_shares_are_weighted_means_over_their_base(cb):
     att = p["attachment"]
     assert att["estimate"].sum() == pytest.approx(1.0, rel=1e-12)      # shares of one question over one base
     assert att["estimate"].is_monotonic_decreasing
+    # trial M: the region as the closest territory, by former region (Nord and Pas-de-Calais against the rest)
+    a = d.data["attachement"].astype("Float64")
+    north = d.data["departement"].isin(["59", "62"]).to_numpy()
+    for region, side in (("Nord-Pas de Calais", north), ("Picardie", ~north)):
+        ok = (a.notna() & (a != 99)).to_numpy() & side
+        share = np.sum(d.weights[ok] * (a[ok] == aims.HAUTS_DE_FRANCE).to_numpy()) / d.weights[ok].sum()
+        got = p["attachment_by_region"].set_index("domaine").loc[region, "estimate"]
+        assert got == pytest.approx(share, rel=1e-12), region
+    assert list(p["tests"]["selon"]) == ["département", "âge", "département", "âge", "ancienne région"]
 
 
 def test_two_domain_homogeneity_f_is_the_squared_t_of_the_difference(cb):

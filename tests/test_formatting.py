@@ -1138,3 +1138,23 @@ def test_the_outsiders_view_of_scores_and_choices_is_said():
                     "écart avec les habitants −0,04 point (IC à 95 % : −0,22 à +0,14), pas d'écart établi (p ajusté "
                     "0,7480) ; forces et faiblesses : 1 écart établi sur 2 avec tous les clients le reste ; « Littoral » "
                     "ne l’est plus ; « Prix » le devient.")
+
+
+def test_attachment_is_said_by_former_region_with_its_test():
+    """Trial M: « l'appartenance reste à construire » rested on one regional share. By hand: the region's share in
+    each former region with its interval, then the test between them (not established, adjusted p written)."""
+    from portrait.reporting import sections
+
+    row = {"estimate": 0.08, "ci_low": 0.06, "ci_high": 0.1, "confidence_level": 0.95}
+    p = {"overall": pd.DataFrame([{"variable": v, **row} for v in ("fierte__oui", "ambassadeur__oui")]),
+         "tests": pd.DataFrame([{"variable": v, "selon": b, "p": 0.5, "p_adj": 0.6}
+                                for v, b in (("fierte__oui", "département"), ("fierte__oui", "âge"),
+                                             ("ambassadeur__oui", "département"), ("ambassadeur__oui", "âge"),
+                                             ("attachement__4", "ancienne région"))]),
+         "attachment": pd.DataFrame([{"variable": "attachement__1", "domaine": "La France", **row},
+                                     {"variable": "attachement__4", "domaine": "Les Hauts-de-France", **row}]),
+         "attachment_by_region": pd.DataFrame([{"domaine": "Nord-Pas de Calais", **row, "estimate": 0.09},
+                                               {"domaine": "Picardie", **row, "estimate": 0.06, "ci_low": 0.04}])}
+    said = sections.pride_sentences(p).split("\n\n")[-1].replace("\u00a0", " ")
+    assert said.endswith("par 9 % (IC à 95 % : 6 à 10 %) des habitants du Nord-Pas de Calais et 6 % (IC à 95 % : 4 à "
+                         "10 %) de ceux de Picardie ; pas d'écart établi entre anciennes régions (p ajusté = 0,6000).")

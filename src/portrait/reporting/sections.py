@@ -14,6 +14,7 @@ import pandas as pd
 
 from . import comparison_text, disclosure
 from ..study import compare, visitors
+from ..study.aims import HAUTS_DE_FRANCE
 from . import formatting as fmt
 from .synthesis import SUPPRESSED, verdict
 
@@ -21,8 +22,6 @@ IN_DEPARTMENT = {"Aisne": "dans l'Aisne", "Nord": "dans le Nord", "Oise": "dans 
                  "Pas-de-Calais": "dans le Pas-de-Calais", "Somme": "dans la Somme"}
 
 
-#: The code of « Les Hauts-de-France » in the residents' question on the territory they feel closest to (``attachement``).
-HAUTS_DE_FRANCE = 4
 
 
 #: How the mosaic's readings (:func:`portrait.study.aims.mosaic`, column ``lecture``) are written for readers:
@@ -169,7 +168,7 @@ def pride_sentences(p: Mapping[str, pd.DataFrame]) -> str:
 
     def test(var: str, by: str) -> str:
         r = t.loc[(var, by)]
-        what = "départements" if by == "département" else "classes d'âge"
+        what = {"département": "départements", "âge": "classes d'âge"}.get(by, "anciennes régions")
         if r.p_adj < 0.05:
             return f"les écarts entre {what} sont établis (test de Wald, p ajusté = {fmt.pvalue(r.p_adj)})"
         if r.p < 0.05:
@@ -188,8 +187,15 @@ def pride_sentences(p: Mapping[str, pd.DataFrame]) -> str:
         f"{test('ambassadeur__oui', 'âge')}.",
         f"**Attachement.** Le territoire dont les habitants se sentent le plus proches est « {att.domaine} » : "
         f"{pct_ci(att)} ; les Hauts-de-France sont cités par "
-        f"{pct_ci(hdf)}.",
+        f"{pct_ci(hdf)}{_by_former_region(p)}{test(f'attachement__{HAUTS_DE_FRANCE}', 'ancienne région')}.",
     ]))
+
+
+def _by_former_region(p: Mapping[str, pd.DataFrame]) -> str:
+    """« , par 9 % (IC …) des habitants du Nord-Pas de Calais et 5 % (IC …) de ceux de Picardie ; »."""
+    r = p["attachment_by_region"].set_index("domaine")
+    return (f", par {pct_ci(r.loc['Nord-Pas de Calais'])} des habitants du Nord-Pas de Calais et "
+            f"{pct_ci(r.loc['Picardie'])} de ceux de Picardie ; ")
 
 
 def pride_table(p: Mapping[str, pd.DataFrame], threshold: int) -> pd.DataFrame:

@@ -34,6 +34,8 @@ from .visitors import ZONE_LABELS
 
 FORMER_REGIONS = {"59": "Nord-Pas de Calais", "62": "Nord-Pas de Calais",
                   "02": "Picardie", "60": "Picardie", "80": "Picardie"}
+#: The code of « Les Hauts-de-France » in the residents' question on the territory they feel closest to (``attachement``).
+HAUTS_DE_FRANCE = 4
 AGREE = (4, 5)
 AMBASSADOR_YES = (3, 4)
 SHARED_MIN = 0.5            # « shared »: a majority established in every department (lower CI bound) …
@@ -88,23 +90,28 @@ def homogeneity(design: Design, y: str, by: str) -> tuple[float, int, int, float
 
 def pride(residents: Design, cb: Codebook, age_labels: Mapping[str, str],
           adjust: str = "fdr_bh", level: float = 0.95) -> dict[str, pd.DataFrame]:
-    """Pride, ambassadors and attachment of residents: overall, by department and by age, with tests; intervals at
-    ``level`` (each table's ``confidence_level``)."""
+    """Pride, ambassadors and attachment of residents: overall, by department and by age, with tests; the share
+    feeling closest to Hauts-de-France by former region (``attachment_by_region``: is the new region's belonging
+    weaker on one side of the 2016 merger?), with its test; intervals at ``level`` (each table's
+    ``confidence_level``); the section's tests adjusted together."""
     d = indicators(residents, cb)
     cols = ["fierte__oui", "ambassadeur__oui"]
     d = replace(d, data=d.data.assign(age_c=d.data["age"].astype("Int64").astype("string")))
     overall = _by(d, cols, None, level=level, interval=SHARE_INTERVAL)
     by_dep = _by(d, cols, "departement", dict(DEPARTMENTS), level, SHARE_INTERVAL)
     by_age = _by(d, cols, "age_c", dict(age_labels), level, SHARE_INTERVAL)
+    hdf = f"attachement__{HAUTS_DE_FRANCE}"
     tests = pd.DataFrame([(c, b, *homogeneity(d, c, col)) for c in cols for b, col in
-                          (("département", "departement"), ("âge", "age_c"))],
+                          (("département", "departement"), ("âge", "age_c"))]
+                         + [(hdf, "ancienne région", *homogeneity(d, hdf, "ancienne_region"))],
                          columns=["variable", "selon", "F", "ndf", "ddf", "p"])
     tests["p_adj"] = adjust_pvalues(tests["p"], adjust)  # across the section's tests
     codes = cb.variable("attachement").code_values
     labels = cb.labels("attachement", dont_know=False)
     att = _by(d, [f"attachement__{c}" for c in codes], None, level=level, interval=SHARE_INTERVAL).assign(
         domaine=[labels[c] for c in codes]).sort_values("estimate", ascending=False, kind="stable")
-    return {"overall": overall, "by_department": by_dep, "by_age": by_age, "tests": tests, "attachment": att}
+    return {"overall": overall, "by_department": by_dep, "by_age": by_age, "tests": tests, "attachment": att,
+            "attachment_by_region": _by(d, [hdf], "ancienne_region", level=level, interval=SHARE_INTERVAL)}
 
 
 def mosaic(residents: Design, cb: Codebook, min_respondents: int, adjust: str = "fdr_bh",
