@@ -130,3 +130,54 @@ def test_each_variance_is_drawn_against_the_band_of_its_own_number_of_replicatio
     plt.close(fig)
     half = lambda r: 196 * np.sqrt(0.95 * 0.05 / r)        # noqa: E731
     assert spans == {(round(95 - half(40), 6), 100.0), (round(95 - half(10), 6), 100.0)}
+
+
+def _error_segments(fig) -> list[list[tuple[float, float]]]:
+    """Per Axes, the (x_low, x_high) of every horizontal error-bar segment."""
+    from matplotlib.container import ErrorbarContainer
+
+    return [[tuple(sorted((float(s[0][0]), float(s[1][0])))) for c in ax.containers
+             if isinstance(c, ErrorbarContainer) for s in c.lines[2][0].get_segments()] for ax in fig.axes]
+
+
+def test_the_pooled_coverage_bar_spans_the_wilson_interval_the_right_way_round():
+    """Oracle (hand, Wilson score formula with z = scipy.stats.norm.ppf(0.975)): 38 of 40 intervals covering gives a
+    point at 95 % and a bar from 100 × lo ≈ 83.5 to 100 × hi ≈ 98.6, asymmetric, so lower and upper halves swapped
+    would draw [2 × 95 − hi, 2 × 95 − lo] instead. Trial L, P7: the two halves of the error bar swapped."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from scipy.stats import norm
+
+    from portrait.reporting import validation_plots
+
+    summ = pd.DataFrame([{"target": "superpopulation", "survey": "residents", "item": "a", "statistic": "mean",
+                          "level": "", "estimator": "design", "variance": "linearisation", "replications": 40,
+                          "coverage": 38 / 40}])
+    z, n, p = norm.ppf(0.975), 40, 38 / 40
+    centre = (p + z ** 2 / (2 * n)) / (1 + z ** 2 / n)
+    half = z * np.sqrt(p * (1 - p) / n + z ** 2 / (4 * n ** 2)) / (1 + z ** 2 / n)
+    fig = validation_plots.coverage(summ, "t")
+    segments = _error_segments(fig)
+    plt.close(fig)
+    assert segments[0] == [pytest.approx((100 * (centre - half), 100 * (centre + half)), abs=1e-9)]
+    assert 100 * (centre + half) - 95 < 95 - 100 * (centre - half)      # the oracle is asymmetric
+
+
+def test_rejection_rate_bars_end_at_the_given_interval_in_percent():
+    """Oracle (hand): each test's bar spans [100 × rejection_low, 100 × rejection_high] around 100 × rejection, in
+    both panels (no planted difference: size; planted: power) and for each estimator.
+    Trial L, P8: the upper end missing its × 100 (the upper half of the bar collapsed to nothing)."""
+    import matplotlib.pyplot as plt
+
+    from portrait.reporting import validation_plots
+
+    rows = [("a", False, "design", 0.06, 0.03, 0.12), ("a", False, "raking", 0.05, 0.02, 0.11),
+            ("b", True, "design", 0.80, 0.70, 0.87), ("b", True, "raking", 0.85, 0.76, 0.91)]
+    summ = pd.DataFrame([{"survey": DIFF, "variance": "linearisation", "item": item, "statistic": "mean", "level": "",
+                          "planted": planted, "estimator": est, "rejection": r, "rejection_low": lo,
+                          "rejection_high": hi} for item, planted, est, r, lo, hi in rows])
+    fig = validation_plots.tests(summ, {}, "t")
+    segments = _error_segments(fig)
+    plt.close(fig)
+    assert segments == [[pytest.approx((3.0, 12.0), abs=1e-9), pytest.approx((2.0, 11.0), abs=1e-9)],
+                        [pytest.approx((70.0, 87.0), abs=1e-9), pytest.approx((76.0, 91.0), abs=1e-9)]]
