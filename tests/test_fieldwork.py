@@ -445,3 +445,43 @@ def test_a_change_of_survey_tool_leaves_no_export_of_the_old_layout(resident_fra
     fieldwork.prepare_survey_folder("simulated", formats=["csv"], tool="limesurvey", key=b"k" * 32, **common)
     assert {p.name for p in tmp_path.iterdir()} == {
         "notes.txt", "residents.csv", "residents_participants.csv", "visitors.csv", "visitors_participants.csv"}
+
+
+def test_dont_know_probability_is_the_configured_rate_of_each_group(model):
+    """By hand from config/fieldwork_model.yaml (trial L, F11: visitors answering « Ne sait pas » at the residents'
+    rate changed nothing but hashes and goldens, because the truth and the draws share this function): for
+    « img_littoral » (rates 0.03 residents, 0.07 visitors; the default effect of age, +0.60 at 75+), a person aged
+    30-44 answers « Ne sait pas » at the rate of their group, one aged 75+ at expit(logit(rate) + 0.60)."""
+    from scipy.special import expit, logit
+
+    from portrait.study.fieldwork import true_values
+
+    params = model.params
+    rates = params["ordinal_items"]["img_littoral"]["dont_know"]["rate"]
+    older = params["ordinal_defaults"]["dont_know"]["effects"]["age"]["75+"]
+    assert rates == {"residents": 0.03, "visitors": 0.07} and older == 0.60
+    people = pd.DataFrame({"age": ["30-44", "75+"]})
+    for group, rate in rates.items():
+        got = true_values._dont_know_prob(model, "img_littoral", group, people)
+        np.testing.assert_allclose(got, [rate, expit(logit(rate) + older)], rtol=1e-12)
+
+
+def test_true_response_rates_leave_excluded_units_out_of_the_denominator():
+    """By hand (trial L, F12: excluded units counted in the denominator changed only report 03's golden): four
+    sampled persons aged 30-44 — respondent, non-respondent, excluded, respondent — give 3 in scope, 2 respondents,
+    a rate of 2/3; the other survey, one respondent of 4, gives 1/1."""
+    from types import SimpleNamespace
+
+    from portrait.study.fieldwork import stage
+
+    persons = {"residents": pd.DataFrame({"id": ["a", "b", "c", "d"], "age": "30-44"}),
+               "visitors": pd.DataFrame({"id": ["e", "f"], "age": ["30-44", "45-59"]})}
+    sim = SimpleNamespace(exports={g: pd.DataFrame({"token": []}) for g in persons}, persons=persons)
+    responses = {"residents": pd.DataFrame({"token": ["a", "b", "c", "d"],
+                                            "status": ["respondent", "nonrespondent", "excluded", "respondent"]}),
+                 "visitors": pd.DataFrame({"token": ["e", "f"], "status": ["respondent", "excluded"]})}
+    t = stage.true_response_rates(sim, responses, "age").set_index(["survey", "age"])
+    assert t.loc[("residents", "30-44"), ["in_scope", "respondents"]].tolist() == [3, 2]
+    assert t.loc[("residents", "30-44"), "rate"] == pytest.approx(2 / 3, rel=1e-15)
+    assert t.loc[("visitors", "30-44"), "rate"] == 1.0
+    assert t.loc[("visitors", "45-59"), "in_scope"] == 0
