@@ -165,3 +165,33 @@ def test_make_questionnaire_writes_both_files(tmp_path, capsys):
     assert questionnaire_files.main(["--out", str(tmp_path)]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["limesurvey_residents.txt", "limesurvey_visitors.txt"]
     assert "Import" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------------------------------ mutation audit, trial L
+def test_the_survey_settings_save_no_personal_data_the_study_does_not_need(structure):
+    """Oracle (the module docstring): French, responses not anonymised (the token links them to the sample), no
+    timings, no IP address and no referrer URL saved; each setting written once. Trial L, Q1."""
+    _, rows = structure
+    settings = [(r["name"], r["text"]) for r in rows if r["class"] == "S"]
+    assert len(settings) == len(dict(settings))
+    privacy = {k: v for k, v in settings if k in ("language", "anonymized", "savetimings", "ipaddr", "refurl")}
+    assert privacy == {"language": "fr", "anonymized": "N", "savetimings": "N", "ipaddr": "N", "refurl": "N"}
+
+
+def test_a_filter_on_two_codes_is_asked_if_either_code_was_answered():
+    """Oracle (hand, LimeSurvey's expression syntax): with ``region_residence`` asked if ``pays`` is 1 or 2 (a copy
+    of the codebook), the relevance of ``REGION`` is exactly ``PAYS.NAOK == "A1" or PAYS.NAOK == "A2"``.
+    Trial L, Q2."""
+    import yaml
+
+    from portrait.pipeline import paths
+
+    raw = yaml.safe_load((paths.CONFIG / codebook.CODEBOOK_FILE).read_text(encoding="utf-8"))
+    by_name = {v["name"]: v for v in raw["variables"]}
+    assert by_name["region_residence"]["asked_if"] == {"variable": "pays", "codes": [1]}
+    by_name["region_residence"]["asked_if"] = {"variable": "pays", "codes": [1, 2]}
+    cb2 = codebook.parse(raw, "test-codebook.yaml")
+    lay2 = survey_tools.layout("limesurvey", cb2)
+    rows = questionnaire_files.limesurvey_rows(cb2, lay2, "visitors")
+    region = [r for r in rows if r["class"] == "Q" and r["name"] == "REGION"]
+    assert [r["relevance"] for r in region] == ['PAYS.NAOK == "A1" or PAYS.NAOK == "A2"']

@@ -9,6 +9,7 @@ built (reduced) study and compares every study file, byte for byte, before and a
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -329,20 +330,26 @@ def test_the_runner_writes_changed_values_as_yaml_not_python():
         assert scenario.as_yaml(value) == text and yaml.safe_load(text) == value
 
 
+def _scenario_tree(tmp_path, monkeypatch) -> tuple[Path, dict]:
+    """A scenario « essai » under tmp_path (its folder and the study's executed notebooks' folder, both empty) and
+    its manifest: 01 and 03 reused from the study, 04 and 06 re-run."""
+    monkeypatch.setattr(scenario, "ROOT", tmp_path / "scenarios")
+    monkeypatch.setattr(paths, "EXECUTED", tmp_path / "build" / "executed")
+    base = tmp_path / "scenarios" / "essai"
+    (base / "build" / "stamps").mkdir(parents=True)
+    paths.EXECUTED.mkdir(parents=True)
+    return base, {"name": "essai", "title": "Essai", "command": "make scenario NAME=essai",
+                  "stages": [{"stage": s, "rerun": s >= "04", "changes": {}} for s in
+                             ("01_resident_frame", "03_fieldwork", "04_resident_weighting", "06_comparison")]}
+
+
 def test_a_scenario_is_marked_out_of_date_when_a_study_stage_it_reuses_runs_again(tmp_path, monkeypatch):
     """Trial D ran a scenario, then changed the study's seed: the index kept listing the scenario, whose 04–07 came
     from the old seed while its links led to the study's new 01–05. A reused study stage upstream of a re-run one
     that ran after the scenario's last build now marks it « périmé »; a later stage (08) does not."""
     import os
 
-    monkeypatch.setattr(scenario, "ROOT", tmp_path / "scenarios")
-    monkeypatch.setattr(paths, "EXECUTED", tmp_path / "build" / "executed")
-    base = tmp_path / "scenarios" / "essai"
-    (base / "build" / "stamps").mkdir(parents=True)
-    paths.EXECUTED.mkdir(parents=True)
-    mf = {"name": "essai", "title": "Essai", "command": "make scenario NAME=essai",
-          "stages": [{"stage": s, "rerun": s >= "04", "changes": {}} for s in
-                     ("01_resident_frame", "03_fieldwork", "04_resident_weighting", "06_comparison")]}
+    base, mf = _scenario_tree(tmp_path, monkeypatch)
     (base / "scenario.json").write_text(json.dumps(mf), encoding="utf-8")
     (base / "build" / "stamps" / "06_comparison.sha256").write_text("x\n", encoding="utf-8")
     for stem, age in (("01_resident_frame", 100), ("03_fieldwork", 100), ("08_validation", -100)):
@@ -361,3 +368,103 @@ def fmt_typeset(text: str) -> str:
     from portrait.reporting import formatting as fmt
 
     return fmt.typeset_html(text).replace("\u00a0", " ")
+
+
+# ------------------------------------------------------------------------------------------ mutation audit, trial L
+def _spaced(text: str) -> str:
+    """French formatting's no-break and narrow no-break spaces as plain spaces."""
+    return text.replace("\u00a0", " ").replace("\u202f", " ")
+
+
+def test_shifts_are_in_the_study_standard_errors_when_the_scenario_has_other_ones():
+    """Oracle (hand): a scenario moving every gap by 0.01 with twice the study's standard errors still reports
+    shift / se_study = 0.01 / (0.1, 0.02, 0.04) = (0.1, 0.5, 0.25), not / se_scenario (0.05, 0.25, 0.125).
+    Trial L, S1."""
+    study, scen = _battery(shift=0.01)
+    scen = scen.assign(se=scen["se"] * 2)
+    m = report.side_by_side(study, scen)
+    assert m["se_scenario"].tolist() == pytest.approx([0.2, 0.04, 0.08], abs=1e-12)
+    assert m["shift_se"].tolist() == pytest.approx([0.1, 0.5, 0.25], abs=1e-9)
+
+
+def test_the_largest_shift_named_may_be_a_negative_one():
+    """Oracle (hand): shifts −0.08 on « A » (se 0.1) and +0.01 on « B » (se 0.02) and « C » (se 0.04), i.e.
+    −0.80, +0.50 and +0.25 study standard errors: the largest in size is A's, « 0,80 fois », not B's +0.50.
+    Trial L, S2."""
+    study, scen = _battery()
+    scen = scen.assign(estimate=scen["estimate"] + [-0.08, 0.01, 0.01])
+    m = report.side_by_side(study, scen)
+    assert m["shift_se"].tolist() == pytest.approx([-0.8, 0.5, 0.25], abs=1e-9)
+    sentence = _spaced(report.changes_sentence(m))
+    assert "Le plus grand déplacement d'un écart vaut 0,80 fois son erreur type dans l'étude (A : moyenne)" in sentence
+    assert "B : option 1" not in sentence
+    assert "moins de 0,50 fois leur erreur type" in sentence          # median of (0.80, 0.50, 0.25)
+
+
+def test_an_old_stamp_beside_a_newer_manifest_does_not_mark_the_scenario_out_of_date(tmp_path, monkeypatch):
+    """Oracle (hand): the scenario was last built at t (its manifest); one of its stage stamps is much older
+    (t − 1000 s, a stage that stayed up to date); a reused study stage ran at t − 100 s, before the last build.
+    The scenario is up to date (the reused stage is older than the newest build file); it becomes out of date
+    only once that stage runs after t. Trial L, S3."""
+    import os
+    import time
+
+    base, mf = _scenario_tree(tmp_path, monkeypatch)
+    t = time.time() - 10_000
+    for path, when in ((base / "scenario.json", t), (base / "build" / "stamps" / "04_resident_weighting.sha256", t - 1000),
+                       (base / "build" / "stamps" / "06_comparison.sha256", t),
+                       (paths.EXECUTED / "01_resident_frame.ipynb", t - 2000),
+                       (paths.EXECUTED / "03_fieldwork.ipynb", t - 100)):
+        path.write_text(json.dumps(mf) if path.name == "scenario.json" else "x\n", encoding="utf-8")
+        os.utime(path, (when, when))
+    assert not report.outdated(mf)
+    os.utime(paths.EXECUTED / "03_fieldwork.ipynb", (t + 100, t + 100))      # the study's 03 ran again
+    assert report.outdated(mf)
+
+
+def test_the_stamp_of_a_stage_changes_when_the_package_code_changes(tmp_path, monkeypatch):
+    """Oracle (docstring of ``stamp``: it depends on the package): in a tmp tree (notebook, config, one module under
+    src/portrait), changing one byte of the module changes the stamp, and restoring it gives the first stamp
+    back; a stamp taken twice on the same tree is the same. Trial L, S4."""
+    for name in ("ROOT", "NOTEBOOKS", "CONFIG"):
+        monkeypatch.setattr(paths, name, tmp_path / {"ROOT": "", "NOTEBOOKS": "notebooks", "CONFIG": "config"}[name])
+    module = tmp_path / "src" / "portrait" / "module.py"
+    for path, text in ((tmp_path / "notebooks" / "06_comparison.ipynb", "{}"),
+                       (tmp_path / "config" / "study.yaml", "seed: 1\n"), (module, "X = 1\n")):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    stage = scenario.Stage("06_comparison", True, params={"adjust": "holm"})
+    first = scenario.stamp(stage)
+    assert scenario.stamp(stage) == first
+    module.write_text("X = 2\n", encoding="utf-8")
+    assert scenario.stamp(stage) != first
+    module.write_text("X = 1\n", encoding="utf-8")
+    assert scenario.stamp(stage) == first
+
+
+def test_the_key_table_writes_shares_as_percentages():
+    """Oracle (hand, from ``_battery``): the share « B » (residents 0.30, visitors 0.25) is written « 30,0 % » and
+    « 25,0 % »; the mean « A » (3.0, 3.5) with two decimals and no « % ». Trial L, S6."""
+    study, scen = _battery()
+    table = report.key_table(report.side_by_side(study, scen)).map(_spaced)
+    b = table.set_index("Indicateur").loc["B : option 1"]
+    assert (b["Habitants : étude"], b["Habitants : scénario"], b["Clients : étude"], b["Clients : scénario"]) == \
+        ("30,0 %", "30,0 %", "25,0 %", "25,0 %")
+    a = table.set_index("Indicateur").loc["A : moyenne"]
+    assert (a["Habitants : étude"], a["Clients : étude"]) == ("3,00", "3,50")
+
+
+def test_the_stage_list_says_why_a_stage_was_rerun():
+    """Oracle (hand): a stage re-run with no changed parameter (it only reads files the scenario remade, as the plan
+    records it: ``changes`` empty) « lit des fichiers refaits par le scénario »; one with a real change, beside a
+    redirected path, has « paramètres modifiés »; a redirected path alone is not a parameter change. Trial L, S7."""
+    redirect = ["data/processed/resident_weights.parquet", "scenarios/essai/data/processed/resident_weights.parquet"]
+    mf = {"stages": [{"stage": "04_resident_weighting", "rerun": True,
+                      "changes": {"population_year": [2021, 2019], "resident_weights": redirect}},
+                     {"stage": "06_comparison", "rerun": True, "changes": {}},
+                     {"stage": "07_synthesis", "rerun": True, "changes": {"resident_weights": redirect}}]}
+    lines = _spaced(report.stages_markdown(mf)).splitlines()
+    assert lines[0].startswith("- **04 — pondération des habitants : refaite** (paramètres modifiés)")
+    assert lines[1].startswith("- **06 — comparaison habitants / clients du territoire : refaite** "
+                               "(lit des fichiers refaits par le scénario)")
+    assert lines[2].startswith("- **07 — synthèse : refaite** (lit des fichiers refaits par le scénario)")
