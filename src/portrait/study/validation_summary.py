@@ -479,7 +479,7 @@ def _coverage_sentence(c: dict[str, Any], name: str, extra: str) -> str:
                  + ((" : le bootstrap donne les mêmes erreurs types que la linéarisation ; les sorties de 95 % tiennent aux "
                      "échantillons tirés dans ces réplications, pas à la méthode." if not c["ok"] else
                      " : le bootstrap donne les mêmes erreurs types que la linéarisation.") if same else "."))
-        if c["replications"] < 100:      # the empirical SD of so few replications is itself imprecise
+        if 2 <= c["replications"] < 100:      # the empirical SD of so few replications is itself imprecise
             text += (f" Sur {reps}, l'écart type empirique des estimations est lui-même imprécis (à "
                      f"{fmt.percent(1 / np.sqrt(2 * (c['replications'] - 1)), 0)} près environ) : le rapport de l'erreur "
                      "type moyenne à cet écart type peut s'écarter de 1 sans mettre la méthode en cause.")
