@@ -513,21 +513,24 @@ def test_synthesis_agreement_table_signs_the_gap_and_suppresses_small_cells():
         "estimate_residents": [0.5806, 6.9, 0.418, 0.372], "estimate_visitors": [0.6813, 6.8, 0.406, 0.393],
         "estimate": [0.1007, -0.1, -0.012, 0.021], "ci_low": [0.068, -0.2, -0.048, -0.015],
         "ci_high": [0.134, 0.0, 0.024, 0.058], "p_adj": [0.0001, 0.3, 0.6, 0.4],
-        "n_residents": [1340, 1380, 1309, 8], "n_visitors": [2400, 2450, 2300, 2200]})
+        "n_residents": [1340, 1380, 1309, 8], "n_visitors": [2400, 2450, 2300, 2200], "confidence_level": 0.95})
     table = synthesis.agreement_table(diff, threshold=10)
-    assert list(table.columns) == ["attribut", "habitants (%)", "clients (%)", "écart clients − habitants (points)",
-                                   "écart\u00a0: IC bas", "écart\u00a0: IC haut", "établi", "répondants (groupe le moins nombreux)"]
-    assert table.iloc[0].tolist() == ["Une nature et des paysages de qualité", "58,1", "68,1", "+10,1", "+6,8", "+13,4",
-                                      "oui", "1\u202f340"]
-    assert table.iloc[1].tolist() == ["Sûre", "41,8", "40,6", "\u22121,2", "\u22124,8", "+2,4", "non", "1\u202f309"]
-    assert table.iloc[2, 1:6].tolist() == [synthesis.SUPPRESSED] * 5 and table.iloc[2, 7] == "moins de 10"
+    assert list(table.columns) == ["attribut", "habitants (%)", "clients (%)",
+                                   "écart clients − habitants (points) [IC]", "établi",
+                                   "répondants (groupe le moins nombreux)"]
+    # the gap and its bounds in one cell, all signed (one column, not three: the synthesis prints on ten pages)
+    assert [c.replace("\u00a0", " ") for c in table.iloc[0]] == [
+        "Une nature et des paysages de qualité", "58,1", "68,1", "+10,1 [+6,8 ; +13,4]", "oui", "1\u202f340"]
+    assert [c.replace("\u00a0", " ") for c in table.iloc[1]] == [
+        "Sûre", "41,8", "40,6", "\u22121,2 [\u22124,8 ; +2,4]", "non", "1\u202f309"]
+    assert table.iloc[2, 1:4].tolist() == [synthesis.SUPPRESSED] * 3 and table.iloc[2, 5] == "moins de 10"
     # with the estimates file, each group's share carries its interval (trial M: the « atouts » rule reads the
     # groups' lower bounds, which no table showed)
     est = pd.DataFrame({"item": np.repeat(["nature", "sure", "innov"], 2), "statistic": "accord", "level": "top2",
                         "group": ["residents", "visitors"] * 3, "confidence_level": 0.95,
                         "ci_low": [0.5521, 0.6602, 0.39, 0.38, 0.3, 0.37], "ci_high": [0.609, 0.7024, 0.446, 0.432, 0.44, 0.416]})
     full = synthesis.agreement_table(diff.assign(item=["nature", "image", "sure", "innov"]), threshold=10, est=est)
-    assert list(full.columns[1:3]) == ["habitants (%) [IC à 95\u00a0%]", "clients (%) [IC à 95\u00a0%]"]
+    assert list(full.columns[1:3]) == ["habitants % [IC]", "clients % [IC]"]
     assert [c.replace("\u00a0", " ") for c in full.iloc[0, 1:3]] == ["58,1 [55,2 ; 60,9]", "68,1 [66,0 ; 70,2]"]
     assert full.iloc[1, 2].replace("\u00a0", " ") == "40,6 [38,0 ; 43,2]"
     assert full.iloc[2, 1:3].tolist() == [synthesis.SUPPRESSED] * 2
@@ -1109,11 +1112,11 @@ def test_the_number_of_options_cited_is_said_with_its_reserve():
                           "estimate": [-0.1055, -0.1727], "ci_low": [-0.1556, -0.2253], "ci_high": [-0.0554, -0.1201],
                           "p": [0.00004, 0.0]})
     said = comparison_text.choices_sentence(cited).replace("\u00a0", " ").replace("\u202f", " ")
-    assert "on cite en moyenne 2,57 forces chez les habitants (IC à 95 % : 2,53 à 2,61) et 2,46 chez les clients " \
-           "(2,43 à 2,49), écart clients − habitants −0,11 (−0,16 à −0,06)" in said
-    assert said.endswith("Les clients citent moins de forces et de faiblesses que les habitants : leurs parts sont "
-                         "donc plus basses sur la plupart des options, quelle que soit leur opinion, et les écarts de "
-                         "parts se lisent avec cette réserve.")
+    assert said.startswith("**Combien d'items chacun cite** (en moyenne, parmi ceux qui en citent au moins un ; IC à "
+                           "95 %). Forces : 2,57 (habitants) et 2,46 (clients), écart −0,11 [−0,16 ; −0,06] ; "
+                           "faiblesses : 2,49 (habitants) et 2,32 (clients), écart −0,17 [−0,23 ; −0,12].")
+    assert said.endswith("Les clients citent moins de forces et de faiblesses que les habitants : leurs parts en sont "
+                         "plus basses, quelle que soit leur opinion ; les écarts de parts se lisent avec cette réserve.")
     none = comparison_text.choices_sentence(cited.assign(p=0.3)).replace("\u00a0", " ")
     assert none.endswith(": pas d'écart établi entre les deux groupes sur le nombre d'items cités.")
 
@@ -1134,10 +1137,10 @@ def test_the_outsiders_view_of_scores_and_choices_is_said():
                          "p_adj": [0.2, 0.001, 0.01, 0.5]})
     said = comparison_text.outside_view_sentence(outside, diff, {"image_globale": "Image globale (0 à 10)"})
     said = said.replace("\u00a0", " ").replace("\u2009", " ")
-    assert said == ("**Sans les clients qui habitent la région, le reste du tronc commun.** Image globale (0 à 10) : 6,80, "
-                    "écart avec les habitants −0,04 point (IC à 95 % : −0,22 à +0,14), pas d'écart établi (p ajusté "
-                    "0,7480) ; forces et faiblesses : 1 écart établi sur 2 avec tous les clients le reste ; « Littoral » "
-                    "ne l’est plus ; « Prix » le devient.")
+    assert said == ("Le reste du tronc commun sans eux : Image globale (0 à 10) : 6,80 "
+                    "(écart avec les habitants −0,04 point, IC à 95 % : −0,22 à +0,14, non établi) ; forces et "
+                    "faiblesses : 1 écart établi sur 2 avec tous les clients le reste ; « Littoral » ne l’est plus ; "
+                    "« Prix » le devient.")
 
 
 def test_attachment_is_said_by_former_region_with_its_test():

@@ -223,22 +223,20 @@ def choices_sentence(cited: pd.DataFrame) -> str:
     (p below 0.05)."""
     parts, fewer = [], []
     for r in cited.itertuples():
-        ci = fmt.ci_label(r.confidence_level)
-        def bounds(low: float, high: float, sign: bool = False) -> str:
-            return f"{fmt.bound(low, 2, sign=sign)} à {fmt.bound(high, 2, sign=sign)}"
-        parts.append(f"{fmt.number(r.residents_estimate, 2)} {r.item} chez les habitants ({ci} : "
-                     f"{bounds(r.residents_ci_low, r.residents_ci_high)}) et {fmt.number(r.visitors_estimate, 2)} chez "
-                     f"les clients ({bounds(r.visitors_ci_low, r.visitors_ci_high)}), écart clients − habitants "
-                     f"{fmt.signed(r.estimate, 2)} ({bounds(r.ci_low, r.ci_high, sign=True)})")
+        parts.append(f"{r.item} : {fmt.number(r.residents_estimate, 2)} (habitants) et "
+                     f"{fmt.number(r.visitors_estimate, 2)} (clients), écart {fmt.signed(r.estimate, 2)} "
+                     f"[{fmt.bound(r.ci_low, 2, sign=True)} ;\u00a0{fmt.bound(r.ci_high, 2, sign=True)}]")
+        level = r.confidence_level
         if r.p < 0.05:
             fewer.append((r.item, "clients" if r.estimate < 0 else "habitants"))
-    text = "**Combien d'items chacun cite.** Parmi ceux qui en citent au moins une, on cite en moyenne " + " ; ".join(parts)
+    text = (f"**Combien d'items chacun cite** (en moyenne, parmi ceux qui en citent au moins un ; "
+            f"{fmt.ci_label(level)}). " + fmt.capitalised(" ; ".join(parts)))
     if fewer:
         who = {w: [i for i, x in fewer if x == w] for w in dict.fromkeys(x for _, x in fewer)}
         said = " ; ".join(f"les {w} citent moins de {fmt.enumeration(its).replace(' et ', ' et de ')} que les "
                           f"{'habitants' if w == 'clients' else 'clients'}" for w, its in who.items())
-        text += (f". {fmt.capitalised(said)} : leurs parts sont donc plus basses sur la plupart des options, quelle que "
-                 "soit leur opinion, et les écarts de parts se lisent avec cette réserve.")
+        text += (f". {fmt.capitalised(said)} : leurs parts en sont plus basses, quelle que soit leur opinion ; les "
+                 "écarts de parts se lisent avec cette réserve.")
     else:
         text += " : pas d'écart établi entre les deux groupes sur le nombre d'items cités."
     return fmt.french(text)
@@ -248,14 +246,14 @@ def outside_view_sentence(outside: pd.DataFrame, diff: pd.DataFrame, short: Mapp
     """The 0–10 scores and the strengths' and weaknesses' gaps with only the clients living outside the region
     (:func:`portrait.study.aims.gaps_without_local_clients` with ``kinds`` ``score`` and ``choice``), beside the
     agreement table that shows the same for the attributes (trial M: only the attributes were re-estimated, so the
-    reviewer got no outsider's view of the image, the recommendation or the strengths)."""
+    reviewer got no outsider's view of the image, the recommendation or the strengths); it follows
+    :func:`portrait.reporting.sections.local_clients_sentence` in the same paragraph."""
     parts = []
     for r in outside.loc[outside["statistic"] == "mean"].itertuples():
-        verdict = "écart établi" if r.p_adj < 0.05 else "pas d'écart établi"
-        parts.append(f"{short.get(r.item, r.item)} : {fmt.number(r.estimate_visitors, 2)}, écart avec les habitants "
-                     f"{fmt.signed(r.estimate, 2)} point ({fmt.ci_label(r.confidence_level)} : "
-                     f"{fmt.bound(r.ci_low, 2, sign=True)} à {fmt.bound(r.ci_high, 2, sign=True)}), {verdict} "
-                     f"(p ajusté {fmt.pvalue(r.p_adj)})")
+        verdict = "établi" if r.p_adj < 0.05 else "non établi"
+        parts.append(f"{short.get(r.item, r.item)} : {fmt.number(r.estimate_visitors, 2)} (écart avec les habitants "
+                     f"{fmt.signed(r.estimate, 2)} point, {fmt.ci_label(r.confidence_level)} : "
+                     f"{fmt.bound(r.ci_low, 2, sign=True)} à {fmt.bound(r.ci_high, 2, sign=True)}, {verdict})")
     key = ["item", "statistic", "level"]
     choices = outside.loc[outside["statistic"] == "share"]
     if len(choices):
@@ -275,4 +273,4 @@ def outside_view_sentence(outside: pd.DataFrame, diff: pd.DataFrame, short: Mapp
         parts.append(text)
     if not parts:
         return ""
-    return fmt.french("**Sans les clients qui habitent la région, le reste du tronc commun.** " + " ; ".join(parts) + ".")
+    return fmt.french("Le reste du tronc commun sans eux : " + " ; ".join(parts) + ".")

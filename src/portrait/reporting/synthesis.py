@@ -283,8 +283,9 @@ def agreement_table(diff: pd.DataFrame, threshold: int, est: pd.DataFrame | None
     """Report 07's table of the agreement gaps: for each image attribute (the « d'accord » rows of the differences,
     in the file's order), the share agreeing in each group in % (with its interval from ``est``, the estimates
     file, when given: the takeaways' rules read the groups' bounds), the gap clients − habitants in points with its
-    sign, its confidence bounds, whether it is established (adjusted p below 0.05) and the smaller group's
-    respondents; an attribute answered by fewer than ``threshold`` respondents in a group is suppressed."""
+    sign and its interval in one cell (bounds signed), whether it is established (adjusted p below 0.05) and the
+    smaller group's respondents; an attribute answered by fewer than ``threshold`` respondents in a group is
+    suppressed."""
     top2 = comparison_text.agreement_rows(diff)
     table = top2.assign(habitants=top2["estimate_residents"] * 100, clients=top2["estimate_visitors"] * 100,
                         écart=top2["estimate"] * 100, bas=top2["ci_low"] * 100, haut=top2["ci_high"] * 100,
@@ -292,18 +293,20 @@ def agreement_table(diff: pd.DataFrame, threshold: int, est: pd.DataFrame | None
                         établi=top2["p_adj"].lt(0.05).map({True: "oui", False: "non"}))
     shown = suppress(table, "effectif", ["habitants", "clients", "écart", "bas", "haut"], threshold, 1, signed=["écart"],
                      bounds=["bas", "haut"])
+    shown["écart"] = [cell if cell == SUPPRESSED else fmt.french(f"{cell} [{lo} ;\u00a0{hi}]")
+                      for cell, lo, hi in zip(shown["écart"], shown["bas"], shown["haut"])]
     share = "(%)"
-    if est is not None:
-        share = f"(%) [{fmt.ci_label(compare.confidence_level(est))}]"
+    if est is not None:         # the intervals' level is said in the caption
+        share = "% [IC]"
         groups = est.loc[(est["statistic"] == "accord") & (est["level"].astype(str) == "top2")].set_index(["item", "group"])
         for column, group in (("habitants", "residents"), ("clients", "visitors")):
             ci = groups.loc[[(i, group) for i in top2["item"]], ["ci_low", "ci_high"]].to_numpy() * 100
             shown[column] = [cell if cell == SUPPRESSED else
                              fmt.french(f"{cell} [{fmt.number(lo, 1)} ;\u00a0{fmt.number(hi, 1)}]")
                              for cell, (lo, hi) in zip(shown[column], ci)]
-    return shown[["display", "habitants", "clients", "écart", "bas", "haut", "établi", "effectif"]].rename(
+    return shown[["display", "habitants", "clients", "écart", "établi", "effectif"]].rename(
         columns={"display": "attribut", "habitants": f"habitants {share}", "clients": f"clients {share}",
-                 "écart": "écart clients − habitants (points)", "bas": "écart\u00a0: IC bas", "haut": "écart\u00a0: IC haut",
+                 "écart": "écart clients − habitants (points) [IC]",
                  "effectif": "répondants (groupe le moins nombreux)"}).reset_index(drop=True)
 
 
