@@ -353,19 +353,19 @@ def test_a_group_of_clients_just_under_the_threshold_is_never_named():
     assert "99 % chez" not in text and "l'un et l'autre" not in text
 
 
-def test_options_cited_on_average_by_hand():
+def test_options_cited_on_average_by_hand(cb):
     """Trial M: clients cite fewer strengths, which lowers their shares whatever their opinion. By hand, on two
     small samples: the weighted mean count of options over those who cite at least one (Σ w k / Σ w; a respondent
     who cites none, or did not answer, is out of the base, as in the shares), and the difference's SE from the two
     groups' SEs (independent samples, Welch–Satterthwaite on the designs' df, 4 and 3)."""
     def design(choices, w):
-        cols = {f"forces_{j:02d}": pd.array([c[j - 1] if c is not None else pd.NA for c in choices], dtype="Int16")
-                for j in (1, 2, 3)}
+        cols = {f"forces_{j:02d}": pd.array([(c[j - 1] if j <= 3 else 0) if c is not None else pd.NA
+                                             for c in choices], dtype="Int16") for j in range(1, 13)}
         return survey.Design.from_frame(pd.DataFrame({**cols, "forces_note": 9, "w": w}), weights="w")
 
     res = design([(1, 1, 1), (1, 0, 1), (0, 0, 1), None, (0, 0, 0)], [10.0, 20.0, 30.0, 40.0, 50.0])
     vis = design([(1, 1, 0), (0, 0, 1), (1, 1, 1), (1, 0, 0)], [5.0, 5.0, 10.0, 20.0])
-    t = aims.choices_cited({"residents": res, "visitors": vis}, items=("forces",)).iloc[0]
+    t = aims.choices_cited({"residents": res, "visitors": vis}, cb, items=("forces",)).iloc[0]
     assert t.residents_estimate == pytest.approx((10 * 3 + 20 * 2 + 30 * 1) / 60, rel=1e-12)
     assert t.visitors_estimate == pytest.approx((5 * 2 + 5 * 1 + 10 * 3 + 20 * 1) / 40, rel=1e-12)
     assert (t.residents_n, t.visitors_n) == (3, 4)

@@ -280,7 +280,7 @@ def return_intention(visitors: Design, cb: Codebook, adjust: str = "fdr_bh",
     return {"overall": _by(d, cols, None, level=level), "by_origin": by_origin, "by_motif": by_motif, "tests": tests}
 
 
-def choices_cited(designs: Mapping[str, Design], items: tuple[str, ...] = ("forces", "faiblesses"),
+def choices_cited(designs: Mapping[str, Design], cb: Codebook, items: tuple[str, ...] = ("forces", "faiblesses"),
                   level: float = 0.95) -> pd.DataFrame:
     """How many options each group cites on average in each « pick up to k » item, among the respondents who cited
     at least one (the base of the items' shares), and the difference visitors − residents with its interval
@@ -291,8 +291,7 @@ def choices_cited(designs: Mapping[str, Design], items: tuple[str, ...] = ("forc
     for item in items:
         parts = {}
         for group, design in designs.items():
-            columns = sorted(c for c in design.data.columns if c.startswith(f"{item}_") and c[len(item) + 1:].isdigit())
-            count = design.data[columns].astype("Float64").sum(axis=1, min_count=1)
+            count = design.data[list(cb.variable(item).columns)].astype("Float64").sum(axis=1, min_count=1)
             table = survey.mean(survey.update(design, _cited=count.where(count > 0).astype(float)), "_cited",
                                 level=level)
             parts[group] = table
