@@ -10,7 +10,7 @@ import pytest
 
 from portrait.study import frames
 
-from . import chainrun
+from . import chainrun, helpers
 
 DEFAULT = dict(population_year=2017, departments=["02", "59", "60", "62", "80"],
                size_breaks=[1000, 5000, 20000, 100000], invitations=5000, take_per_commune=20,
@@ -88,3 +88,9 @@ def reduced_runs():
 def scenario_runs(reduced_runs):
     """`make scenario` run four times in a copy of a built reduced study (started with :func:`reduced_runs`)."""
     return _SCENARIOS["runs"].wait()
+
+
+@pytest.fixture(scope="session")
+def dclus1():
+    """R's ``dclus1``, the one-stage cluster sample of the api data, as the R fixture scripts build it."""
+    return helpers.api_design("clus1")

@@ -22,17 +22,12 @@ FIX = paths.TESTS / "reference" / "fixtures"
 r = partial(helpers.r_value, pd.read_csv(FIX / "contrasts.csv"))
 
 
-@pytest.fixture(scope="module")
-def clus1() -> survey.Design:
-    return helpers.api_design("clus1")
-
-
 def _pair(c: pd.DataFrame, fixture: str) -> None:
     assert_allclose(c[["estimate", "se"]].to_numpy().ravel(), [r(fixture, "estimate"), r(fixture, "se")], rtol=1e-8)
 
 
-def test_contrast_of_two_means_and_their_covariance_equal_r(clus1):
-    m = survey.mean(clus1, ["api00", "api99"], covariance=True)
+def test_contrast_of_two_means_and_their_covariance_equal_r(dclus1):
+    m = survey.mean(dclus1, ["api00", "api99"], covariance=True)
     _pair(survey.contrast(m, {"api00": 1, "api99": -1}), "contrast_means")
     v = survey.vcov(m)
     assert_allclose([v.loc["api00", "api00"], v.loc["api00", "api99"], v.loc["api99", "api99"]],
@@ -40,8 +35,8 @@ def test_contrast_of_two_means_and_their_covariance_equal_r(clus1):
     assert_allclose(np.sqrt(np.diag(v)), m["se"], rtol=1e-12)         # the diagonal is the table's SEs squared
 
 
-def test_contrasts_of_domain_means_equal_r_svyby_covmat(clus1):
-    by = survey.mean(clus1, "api00", by="stype", covariance=True)
+def test_contrasts_of_domain_means_equal_r_svyby_covmat(dclus1):
+    by = survey.mean(dclus1, "api00", by="stype", covariance=True)
     c = survey.contrast(by, {"EmH": {"E": 1, "H": -1}, "avg": [1 / 3] * 3})
     assert list(c["contrast"]) == ["EmH", "avg"]
     assert_allclose(c["estimate"], [r("contrast_by_EmH", "estimate"), r("contrast_by_avg", "estimate")], rtol=1e-8)
@@ -56,46 +51,46 @@ def test_contrasts_of_domain_means_equal_r_svyby_covmat(clus1):
     assert_allclose(c["ci_high"] - c["estimate"], t * c["se"], rtol=1e-12)
 
 
-def test_contrast_of_shares_totals_replicates_and_calibration_equal_r(clus1):
-    p = survey.proportion(clus1, "sch.wide", by="stype", covariance=True)
+def test_contrast_of_shares_totals_replicates_and_calibration_equal_r(dclus1):
+    p = survey.proportion(dclus1, "sch.wide", by="stype", covariance=True)
     _pair(survey.contrast(p, {"sch.wide=Yes | stype=E": 1, "sch.wide=Yes | stype=H": -1}), "contrast_share")
-    _pair(survey.contrast(survey.total(clus1, "enroll", by="stype", covariance=True), [1, 1, 1]), "contrast_totals")
-    jk = survey.mean(survey.with_replicates(clus1, "jk1"), "api00", by="stype", variance="replicates",
+    _pair(survey.contrast(survey.total(dclus1, "enroll", by="stype", covariance=True), [1, 1, 1]), "contrast_totals")
+    jk = survey.mean(survey.with_replicates(dclus1, "jk1"), "api00", by="stype", variance="replicates",
                      covariance=True)
     c = survey.contrast(jk, {"E": 1, "H": -1})
     _pair(c, "contrast_jk1")
     assert c["variance"].iloc[0] == "jk1"
-    cal = survey.calibrate(clus1, [survey.Margin.of("stype", {"E": 4421, "H": 755, "M": 1018}),
+    cal = survey.calibrate(dclus1, [survey.Margin.of("stype", {"E": 4421, "H": 755, "M": 1018}),
                                    survey.Margin.of("sch.wide", {"No": 1072, "Yes": 5122})], method="raking")
     _pair(survey.contrast(survey.mean(cal, ["api00", "api99"], covariance=True), [1, -1]), "contrast_cal")
 
 
-def test_domain_totals_add_up_to_the_total(clus1):
+def test_domain_totals_add_up_to_the_total(dclus1):
     """Closed form: the domains partition the sample, so their totals' sum is the total and its influence values are
     the total's; the contrast's SE is the total's SE."""
-    whole = survey.total(clus1, "enroll").iloc[0]
-    c = survey.contrast(survey.total(clus1, "enroll", by="stype", covariance=True), [1, 1, 1]).iloc[0]
+    whole = survey.total(dclus1, "enroll").iloc[0]
+    c = survey.contrast(survey.total(dclus1, "enroll", by="stype", covariance=True), [1, 1, 1]).iloc[0]
     assert c.estimate == pytest.approx(whole.estimate, rel=1e-12)
     assert c.se == pytest.approx(whole.se, rel=1e-10)
 
 
-def test_rows_may_be_filtered_or_reordered_but_not_joined(clus1):
-    by = survey.mean(clus1, "api00", by="stype", covariance=True)
+def test_rows_may_be_filtered_or_reordered_but_not_joined(dclus1):
+    by = survey.mean(dclus1, "api00", by="stype", covariance=True)
     full = survey.contrast(by, {"E": 1, "H": -1})
     two = by.loc[by["domain"] != "stype=M"].iloc[::-1]
     assert_allclose(survey.contrast(two, {"E": 1, "H": -1})[["estimate", "se"]],
                     full[["estimate", "se"]], rtol=1e-12)
     assert_allclose(survey.contrast(two, [-1, 1])["estimate"], full["estimate"], rtol=1e-12)   # H first now
     assert_allclose(survey.contrast(copy.deepcopy(by), {"E": 1, "H": -1})["se"], full["se"], rtol=1e-12)
-    joined = pd.concat([by, survey.mean(clus1, "api99", by="stype", covariance=True)], ignore_index=True)
+    joined = pd.concat([by, survey.mean(dclus1, "api99", by="stype", covariance=True)], ignore_index=True)
     with pytest.raises(survey.ParameterError, match="covariance=True"):
         survey.contrast(joined, [1, 0, 0, -1, 0, 0])
     with pytest.raises(survey.ParameterError, match="covariance=True"):
-        survey.contrast(survey.mean(clus1, "api00", by="stype"), [1, -1, 0])
+        survey.contrast(survey.mean(dclus1, "api00", by="stype"), [1, -1, 0])
 
 
-def test_unclear_coefficients_are_refused_with_the_row_names(clus1):
-    p = survey.proportion(clus1, "sch.wide", by="stype", covariance=True)
+def test_unclear_coefficients_are_refused_with_the_row_names(dclus1):
+    p = survey.proportion(dclus1, "sch.wide", by="stype", covariance=True)
     with pytest.raises(survey.ParameterError, match=r"'E' names 2 rows .*'sch.wide=No \| stype=E'"):
         survey.contrast(p, {"E": 1})
     with pytest.raises(survey.ParameterError, match="'Z' names no row"):
@@ -106,8 +101,8 @@ def test_unclear_coefficients_are_refused_with_the_row_names(clus1):
         survey.contrast(p, {"sch.wide=Yes | stype=E": np.nan})
 
 
-def test_a_normal_interval_when_df_is_infinite(clus1):
-    m = survey.mean(clus1, ["api00", "api99"], df=np.inf, covariance=True)
+def test_a_normal_interval_when_df_is_infinite(dclus1):
+    m = survey.mean(dclus1, ["api00", "api99"], df=np.inf, covariance=True)
     c = survey.contrast(m, [1, -1]).iloc[0]
     assert c.df == np.inf
     assert c.ci_high - c.estimate == pytest.approx(stats.norm.ppf(0.975) * c.se, rel=1e-12)
@@ -124,10 +119,10 @@ def test_contrast_of_model_coefficients_equals_r():
     assert c["df"].iloc[0] == fit.df
 
 
-def test_estimates_with_their_covariance_can_be_written_and_read_back(clus1, tmp_path):
+def test_estimates_with_their_covariance_can_be_written_and_read_back(dclus1, tmp_path):
     """The covariance is kept as plain lists in ``attrs``: the table still writes to Parquet, which keeps it (pandas
     stores ``attrs`` in the file's metadata), so a contrast can be taken after reading it back."""
-    by = survey.mean(clus1, "api00", by="stype", covariance=True)
+    by = survey.mean(dclus1, "api00", by="stype", covariance=True)
     by.to_parquet(tmp_path / "by.parquet")
     back = pd.read_parquet(tmp_path / "by.parquet")
     assert_allclose(survey.contrast(back, {"E": 1, "H": -1})[["estimate", "se"]],

@@ -19,39 +19,34 @@ FIX = paths.TESTS / "reference" / "fixtures"
 r = partial(helpers.r_value, pd.read_csv(FIX / "variances.csv"))
 
 
-@pytest.fixture(scope="module")
-def clus1() -> survey.Design:
-    return helpers.api_design("clus1")
-
-
 def _pairs(table: pd.DataFrame, fixtures: list[str]) -> None:
     assert_allclose(table["estimate"], [r(f, "estimate") for f in fixtures], rtol=1e-8)
     assert_allclose(table["se"], [r(f, "se") for f in fixtures], rtol=1e-8)
 
 
-def test_variance_of_stratified_and_clustered_samples_equals_r(clus1):
+def test_variance_of_stratified_and_clustered_samples_equals_r(dclus1):
     strat = helpers.api_design("strat")
     _pairs(survey.var(strat, "api00"), ["var_strat"])
-    v = survey.var(clus1, "api00")
+    v = survey.var(dclus1, "api00")
     _pairs(v, ["var_clus1"])
     assert v["statistic"].iloc[0] == "variance" and np.isnan(v["deff"].iloc[0]) and v["n"].iloc[0] == 183
 
 
-def test_variance_by_domain_equals_r_svyby(clus1):
-    _pairs(survey.var(clus1, "api00", by="stype"), [f"var_by_{s}" for s in "EHM"])
+def test_variance_by_domain_equals_r_svyby(dclus1):
+    _pairs(survey.var(dclus1, "api00", by="stype"), [f"var_by_{s}" for s in "EHM"])
 
 
-def test_replicates_recompute_the_mean_in_each_replicate_as_r(clus1):
+def test_replicates_recompute_the_mean_in_each_replicate_as_r(dclus1):
     """R's replicate ``svyvar`` recomputes ȳ in every replicate; keeping the full sample's ȳ gives another SE."""
-    jk = survey.with_replicates(clus1, "jk1")
+    jk = survey.with_replicates(dclus1, "jk1")
     whole = survey.var(jk, "api00", variance="replicates")
     _pairs(whole, ["var_jk1"])
     assert whole["variance"].iloc[0] == "jk1"
     _pairs(survey.var(jk, "api00", by="stype", variance="replicates"), [f"var_jk1_by_{s}" for s in "EHM"])
 
 
-def test_variance_after_calibration_equals_r(clus1):
-    cal = survey.calibrate(clus1, [survey.Margin.of("stype", {"E": 4421, "H": 755, "M": 1018}),
+def test_variance_after_calibration_equals_r(dclus1):
+    cal = survey.calibrate(dclus1, [survey.Margin.of("stype", {"E": 4421, "H": 755, "M": 1018}),
                                    survey.Margin.of("sch.wide", {"No": 1072, "Yes": 5122})], method="raking")
     _pairs(survey.var(cal, "api00"), ["var_cal"])
 
@@ -71,6 +66,6 @@ def test_equal_weights_give_the_sample_variance_and_missing_values_are_left_out(
     assert np.isnan(one["estimate"].iloc[0])          # a single unit has no variance
 
 
-def test_a_text_column_is_refused(clus1):
+def test_a_text_column_is_refused(dclus1):
     with pytest.raises(survey.ParameterError, match="'stype' is not numeric"):
-        survey.var(clus1, "stype")
+        survey.var(dclus1, "stype")

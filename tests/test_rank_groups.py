@@ -19,19 +19,14 @@ FIX = paths.TESTS / "reference" / "fixtures"
 r = partial(helpers.r_value, pd.read_csv(FIX / "rank_groups.csv"))
 
 
-@pytest.fixture(scope="module")
-def clus1() -> survey.Design:
-    return helpers.api_design("clus1")
-
-
 def _same(result: survey.MultiRankTest, fixture: str) -> None:
     assert_allclose([result.chisq, result.p], [r(fixture, "chisq"), r(fixture, "p")], rtol=1e-8)
     assert (result.ndf, result.ddf) == (r(fixture, "ndf"), r(fixture, "ddf"))
     assert result.f == pytest.approx(result.chisq / result.ndf, rel=1e-15)
 
 
-def test_kruskal_wallis_of_a_cluster_sample_equals_r(clus1):
-    k = survey.rank_test(clus1, "api00", "stype")
+def test_kruskal_wallis_of_a_cluster_sample_equals_r(dclus1):
+    k = survey.rank_test(dclus1, "api00", "stype")
     _same(k, "kw_clus1")
     assert k.levels == ("E", "H", "M") and k.test == "wilcoxon"
 
@@ -41,13 +36,13 @@ def test_median_test_of_a_stratified_sample_equals_r():
     _same(survey.rank_test(strat, "api00", "stype", test="median"), "median_strat")
 
 
-def test_missing_values_are_left_out_as_r(clus1):
+def test_missing_values_are_left_out_as_r(dclus1):
     """avg.ed is missing for 26 schools; R drops them (and their PSUs from the degrees of freedom)."""
-    _same(survey.rank_test(clus1, "avg.ed", "stype", test="vanderWaerden"), "vdw_na")
+    _same(survey.rank_test(dclus1, "avg.ed", "stype", test="vanderWaerden"), "vdw_na")
 
 
-def test_two_groups_still_give_the_t_test_and_one_group_is_refused(clus1):
-    two = survey.rank_test(clus1, "api00", "sch.wide")
+def test_two_groups_still_give_the_t_test_and_one_group_is_refused(dclus1):
+    two = survey.rank_test(dclus1, "api00", "sch.wide")
     assert isinstance(two, survey.RankTest) and np.isfinite(two.t)
     with pytest.raises(survey.ParameterError, match="'one' has 1"):
-        survey.rank_test(survey.update(clus1, one=["x"] * 183), "api00", "one")
+        survey.rank_test(survey.update(dclus1, one=["x"] * 183), "api00", "one")
