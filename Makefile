@@ -140,7 +140,7 @@ $(P)/visitor_weights.parquet $(P)/visitor_margins.csv $(P)/visitor_stage_estimat
 $(EXEC)/06_comparison.ipynb \
 $(P)/comparison_estimates.csv $(P)/comparison_differences.csv $(P)/comparison_distributions.csv \
 $(P)/comparison_adjusted.csv $(P)/comparison_rankings.csv $(P)/comparison_map.csv $(P)/comparison_words.csv \
-$(P)/comparison_sensitivity.csv &: \
+$(P)/comparison_sensitivity.csv $(P)/comparison_profile.csv &: \
   notebooks/06_comparison.ipynb config/06_comparison.yaml config/codebook.yaml $(STAMP)/06_comparison.study.json \
   $(P)/resident_weights.parquet $(P)/visitor_weights.parquet $(P)/truth.csv $(PKG) $(ENV)
 	@$(RUN) $< || $(call STALE,$<)
@@ -151,7 +151,7 @@ $(EXEC)/07_synthesis.ipynb &: \
   $(P)/visitor_frame.parquet $(P)/visitor_sample.parquet $(P)/resident_weights.parquet \
   $(P)/visitor_weights.parquet $(P)/fieldwork_ledger.csv $(P)/comparison_estimates.csv \
   $(P)/comparison_differences.csv $(P)/comparison_rankings.csv $(P)/comparison_sensitivity.csv \
-  $(P)/comparison_words.csv $(P)/comparison_adjusted.csv $(PKG) $(ENV)
+  $(P)/comparison_words.csv $(P)/comparison_adjusted.csv $(P)/comparison_profile.csv $(PKG) $(ENV)
 	@$(RUN) $< || $(call STALE,$<)
 
 # The validation's fixed finite population, streamed once through the frames (4.8 million residents):

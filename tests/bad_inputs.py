@@ -419,6 +419,8 @@ def _config_kinds() -> list[Kind]:
              stage("06_comparison", comparison_settings, adjust="bonferroni")),
         Kind("config", "one_model_replicate", "'model_replicates' must be at least 2",
              stage("06_comparison", comparison_settings, model_replicates=1)),
+        Kind("config", "no_small_cell_threshold_in_06", "'small_cell_threshold' must be at least 1",
+             stage("06_comparison", comparison_settings, small_cell_threshold=0)),
         Kind("config", "no_small_cell_threshold", "'small_cell_threshold' must be at least 1",
              stage("07_synthesis", synthesis_settings, small_cell_threshold=0)),
         Kind("config", "unknown_source", "'source' must be 'simulated' or 'real'",

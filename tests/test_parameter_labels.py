@@ -26,7 +26,7 @@ def test_every_parameter_of_config_has_a_french_label():
     """A parameter added to config/*.yaml without a French label would be shown raw in the index: it fails here."""
     files = _parameter_files()
     assert len(files) >= 9                       # the study file and the eight stages'
-    missing = [f"{f.name}: {k}" for f in files for k in yaml.safe_load(f.read_text(encoding="utf-8"))
+    missing = [f"{f.name}: {k}" for f in files for k in yaml.safe_load(f.read_text(encoding="utf-8")) or {}
                if k not in parameter_labels.LABELS]
     assert missing == []
 
@@ -61,7 +61,7 @@ def test_every_code_of_config_and_of_the_scenarios_has_a_french_text():
     French text would be shown raw to readers: it fails here. Paths are not shown; names and dates are read as
     written (:data:`AS_WRITTEN`)."""
     settings = [(f, k, v) for f in _parameter_files()
-                for k, v in yaml.safe_load(f.read_text(encoding="utf-8")).items()] + _scenario_settings()
+                for k, v in (yaml.safe_load(f.read_text(encoding="utf-8")) or {}).items()] + _scenario_settings()
     codes = [(f.name, name, s) for f, k, v in settings if parameter_labels.shown(k, v)
              for name, s in _strings(k, v) if name not in AS_WRITTEN]
     assert ("06_comparison.yaml", "adjust", "fdr_bh") in codes

@@ -150,7 +150,7 @@ def _every_problem_cases():
         "fieldwork": (lambda p: stage.FieldworkSettings.from_params(p, cb),
                       {"source": "reel", "export_formats": "csv", "ingest_format": "doc", "export_encoding": "nope",
                        "csv_encoding": "utf-8", "min_core_answered": 0}, 5),
-        "comparison": (compare.ComparisonSettings.from_params, {"adjust": "q", "confidence_level": 2}, 3),
+        "comparison": (compare.ComparisonSettings.from_params, {"adjust": "q", "confidence_level": 2}, 4),
         "synthesis": (synthesis.SynthesisSettings.from_params, {"source": 5, "small_cell_threshold": 0}, 2),
     }
 
@@ -174,7 +174,7 @@ def test_a_settings_error_names_the_stage_code_not_the_checker(tmp_path, config_
     nb = _notebook(tmp_path, "from portrait.study import compare\ncompare.ComparisonSettings.from_params({'adjust': 'q'})")
     assert run.main([str(nb), "-o", str(tmp_path / "out" / "99_probe.ipynb")]) == 1
     err = capsys.readouterr().err
-    assert "3 problems in the parameters" in err and "raised in src/portrait/study/compare.py:" in err
+    assert "4 problems in the parameters" in err and "raised in src/portrait/study/compare.py:" in err
 
 
 def test_success_output_is_normalised(tmp_path, config_dir):

@@ -538,3 +538,32 @@ def strengths_weaknesses(est: pd.DataFrame, title: str) -> plt.Figure:
         ax.legend(fontsize=8, title="")
     fig.suptitle(title)
     return fig
+
+
+def group_profiles(shares: pd.DataFrame, title: str) -> plt.Figure:
+    """Each category's share in both groups, one panel per question (``question``), categories in questionnaire
+    order, with their intervals (at the rows' ``confidence_level``); a share set to NaN (suppressed) is not drawn."""
+    d = shares.assign(groupe=shares["group"].map(SURVEY_LABELS), part=shares["estimate"] * 100,
+                      option=shares["modalite"].map(lambda t: "\n".join(textwrap.wrap(str(t), 30))))
+    panels = list(dict.fromkeys(d["question"]))
+    fig, axes = plt.subplots(1, len(panels), figsize=(13, 4.2), layout="constrained",
+                             width_ratios=[d.loc[d["question"] == p, "option"].nunique() + 1 for p in panels])
+    height = 0.8 / len(GROUP_COLORS)
+    for ax, panel in zip(np.atleast_1d(axes), panels):
+        sub = d.loc[d["question"] == panel]
+        order = list(dict.fromkeys(sub["option"]))
+        for i, (groupe, colour) in enumerate(GROUP_COLORS.items()):
+            g = sub.loc[sub["groupe"] == groupe].set_index("option").reindex(order)
+            y = np.arange(len(order)) - 0.4 + height * (i + 0.5)
+            ax.barh(y, g["part"].to_numpy(), height=height, color=colour, label=groupe)
+            # a calibrated share's interval is its estimate up to rounding: no negative half-width
+            ax.errorbar(g["part"].to_numpy(), y, xerr=np.clip([(g["part"] - g["ci_low"] * 100).to_numpy(),
+                                                               (g["ci_high"] * 100 - g["part"]).to_numpy()], 0, None),
+                        fmt="none", ecolor="#333333", elinewidth=.8, capsize=2)
+        ax.set_yticks(np.arange(len(order)), order, fontsize=8)
+        ax.invert_yaxis()
+        ax.set(title=panel, xlabel=f"Part (%), avec {fmt.ci_label(compare.confidence_level(sub))}", ylabel="")
+    handles, labels = np.atleast_1d(axes)[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), frameon=False)
+    fig.suptitle(title)
+    return fig

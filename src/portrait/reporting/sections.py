@@ -46,7 +46,7 @@ def _ci_cell(estimate: str, low: float, high: float, decimals: int, scale: float
     return fmt.french(f"{estimate} [{fmt.number(low * scale, decimals)} ;\u00a0{fmt.number(high * scale, decimals)}]")
 
 
-def _cells(t: pd.DataFrame, threshold: int, decimals: int = 0) -> tuple[pd.Series, np.ndarray]:
+def share_cells(t: pd.DataFrame, threshold: int, decimals: int = 0) -> tuple[pd.Series, np.ndarray]:
     """« 65 % [62 ; 67] » per row, or the suppression mark; counts protected along the table."""
     s = disclosure.suppression(t["n"].to_numpy(), threshold)
     return pd.Series([SUPPRESSED if hide else _ci_cell(pct(r.estimate, decimals), r.ci_low, r.ci_high, decimals)
@@ -150,7 +150,7 @@ def return_table(r: Mapping[str, pd.DataFrame], threshold: int) -> pd.DataFrame:
     rows = []
     for label, key in (("Lieu de résidence", "by_origin"), ("Motif du dernier séjour", "by_motif")):
         part = r[key].reset_index(drop=True)
-        cells, hide = _cells(part, threshold)
+        cells, hide = share_cells(part, threshold)
         rows.append(pd.DataFrame({"critère": label, "profil": part["domaine"].astype(str).map(fmt.capitalised),
                                   "ont l'intention de refaire un séjour": cells,
                                   "répondants": [SUPPRESSED if h else fmt.number(n) for n, h in zip(part["n"], hide)]}))
@@ -206,7 +206,7 @@ def pride_table(p: Mapping[str, pd.DataFrame], threshold: int) -> pd.DataFrame:
         cells = {}
         for var in ("fierte__oui", "ambassadeur__oui"):
             part = t.loc[t["variable"] == var].reset_index(drop=True)
-            cells[var], hide = _cells(part, threshold)
+            cells[var], hide = share_cells(part, threshold)
             cells[var + "_n"] = [SUPPRESSED if h else fmt.number(n) for n, h in zip(part["n"], hide)]
             dom = part["domaine"]
         rows.append(pd.DataFrame({"critère": label, "profil": dom, "fiers d'appartenir": cells["fierte__oui"],

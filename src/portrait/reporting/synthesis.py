@@ -439,11 +439,10 @@ def limits(source: str, margin_sources: Mapping[str, pd.DataFrame] | Iterable[pd
                      "répondants représentent aussi la population des modalités qui en manquaient, et les résultats "
                      "selon ces modalités (l'âge, par exemple) ne portent que sur les répondants présents.")
     if source == "simulated":
-        parts.append("**Données simulées.** Les réponses de 2017 ne sont pas publiques : ce rapport est produit sur "
-                     "des réponses simulées par un modèle documenté (le simulateur du projet), avec de vraies bases de sondage et de "
-                     "vrais chiffres de l'Insee. Les résultats illustrent la méthode ; ils ne décrivent pas l'opinion "
-                     "réelle des habitants et des clients. Avec les exports réels de l'outil d'enquête, la même chaîne "
-                     "produit le même rapport.")
+        parts.append("**Données simulées.** Les réponses de 2017 ne sont pas publiques : ce rapport lit les réponses "
+                     "du simulateur documenté du projet, avec de vraies bases de sondage et de vrais chiffres de l'Insee. "
+                     "Ses résultats illustrent la méthode, pas l'opinion réelle des habitants et des clients ; avec les "
+                     "exports réels de l'outil d'enquête, la même chaîne produit le même rapport.")
     tables = margin_sources.items() if isinstance(margin_sources, Mapping) else [("", t) for t in margin_sources]
     owner = {"residents": " des habitants", "visitors": " des clients", "visitors_variant": " de la variante des clients"}
     assumed, every, n = {}, set(), 0
@@ -467,7 +466,7 @@ def limits(source: str, margin_sources: Mapping[str, pd.DataFrame] | Iterable[pd
         subject = fmt.enumeration(items)
         parts.append("**Hypothèses des marges de calage.** " + subject[0].upper() + subject[1:]
                      + (" repose sur une hypothèse" if n == 1 else " reposent sur des hypothèses")
-                     + ", données dans le tableau des marges ci-dessous.")
+                     + " (tableau des marges ci-dessous).")
     parts.append(target_sentence(visitor_target, "**Champ des clients.** "))
     parts.append(nonresponse_sentence())
     # short: the synthesis must print on ten pages

@@ -45,9 +45,8 @@ DIFFERENCE = "visitors - residents"
 def with_items(design: Design, cb: Codebook, survey: str, **kw) -> tuple[Design, pd.DataFrame]:
     """The design with the derived common-core variables added to its data, and their specification."""
     values, spec = items.derived(design.data, cb, survey, **kw)
-    data = pd.concat([design.data.drop(columns=[c for c in values.columns if c in design.data.columns]),
-                      values], axis=1)
-    return replace(design, data=data), spec
+    data = design.data.drop(columns=[c for c in values.columns if c in design.data.columns])
+    return replace(design, data=pd.concat([data, values], axis=1)), spec
 
 
 def group_estimates(designs: Mapping[str, Design], cb: Codebook, variance: str = "linearisation",
@@ -97,8 +96,7 @@ def confidence_level(rows: pd.DataFrame) -> float:
 
 def adjustment_label(rows: pd.DataFrame) -> str:
     """:func:`adjustment_method` of ``rows`` in French (« méthode de Holm »)."""
-    method = adjustment_method(rows)
-    return ADJUST_LABELS.get(method, method)
+    return ADJUST_LABELS.get(method := adjustment_method(rows), method)
 
 
 @dataclass(frozen=True)
@@ -110,11 +108,13 @@ class ComparisonSettings:
     level : confidence level of every interval, in [0.5, 0.999].
     adjust : multiple-testing adjustment of the battery, ``fdr_bh`` (Benjamini–Hochberg) or ``holm``.
     model_replicates : bootstrap replicates per survey for the adjusted models (at least 2).
+    small_cell_threshold : fewest respondents behind a share of the profile tables (at least 1; ``config/study.yaml``).
     """
 
     level: float = 0.95
     adjust: str = "fdr_bh"
     model_replicates: int = 200
+    small_cell_threshold: int = 10
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> "ComparisonSettings":
@@ -123,7 +123,8 @@ class ComparisonSettings:
             if adjust is not None and adjust not in ADJUST_LABELS:
                 problem(f"parameter 'adjust' must be one of {', '.join(ADJUST_LABELS)}, got {adjust!r}")
             return cls(level=require(params, "confidence_level", float, minimum=0.5, maximum=0.999), adjust=adjust,
-                       model_replicates=require(params, "model_replicates", int, minimum=2))
+                       model_replicates=require(params, "model_replicates", int, minimum=2),
+                       small_cell_threshold=require(params, "small_cell_threshold", int, minimum=1))
 
 
 def adjust_pvalues(p: Sequence[float], method: str = "fdr_bh") -> np.ndarray:
@@ -269,15 +270,15 @@ def profile_tests(stack: Design, cb: Codebook, items: Sequence[str] = ("forces",
 
 
 def adjusted_models(stack: Design, cb: Codebook, variance: str = "replicates", adjust: str = "fdr_bh",
-                    level: float = 0.95) -> pd.DataFrame:
-    """Group effect adjusted for sex and age: linear models of the scores, proportional-odds models of the agreement
-    items (coefficient of ``visitors`` against residents, its SE, CI at ``level``, p and p adjusted by ``adjust``)."""
+                    level: float = 0.95, covariates: Sequence[str] = ("sexe", "age")) -> pd.DataFrame:
+    """Group effect adjusted for ``covariates`` (profile questions, as factors): linear models of the scores,
+    proportional-odds models of the agreement items (coefficient of ``visitors`` against residents, its SE, CI at
+    ``level``, p and p adjusted by ``adjust``); a respondent without an answer to a covariate is left out."""
     dk = cb.dont_know_code
-    data = stack.data.assign(
-        groupe_v=pd.Categorical(stack.data["groupe"], categories=list(GROUPS)),
-        sexe_c=pd.Categorical(stack.data["sexe"].astype("Int64").astype("string")),
-        age_c=pd.Categorical(stack.data["age"].astype("Int64").astype("string")))
-    d = replace(stack, data=data)
+    data = stack.data.assign(groupe_v=pd.Categorical(stack.data["groupe"], categories=list(GROUPS)),
+                             **{f"{c}_c": pd.Categorical(stack.data[c].astype("Int64").astype("string"))
+                                for c in covariates})
+    d, terms = replace(stack, data=data), ["groupe_v", *(f"{c}_c" for c in covariates)]
     rows = []
     for v in cb.common_core():
         if v.type not in ("likert_1_5", "score_0_10") or v.name not in data.columns:
@@ -286,12 +287,11 @@ def adjusted_models(stack: Design, cb: Codebook, variance: str = "replicates", a
         yy = y.where(y != dk).astype(float)
         dd = replace(d, data=d.data.assign(_y=yy))
         if v.type == "score_0_10":
-            fit = survey.svyglm(dd, "_y", ["groupe_v", "sexe_c", "age_c"], variance=variance)
-            model = "régression linéaire"
+            fit, model = survey.svyglm(dd, "_y", terms, variance=variance), "régression linéaire"
         else:
             levels = sorted(pd.unique(yy.dropna()))
             dd = replace(dd, data=dd.data.assign(_y=pd.Categorical(yy, categories=levels, ordered=True)))
-            fit = survey.svyolr(dd, "_y", ["groupe_v", "sexe_c", "age_c"], variance=variance, levels=levels)
+            fit = survey.svyolr(dd, "_y", terms, variance=variance, levels=levels)
             model = "logit cumulatif (cotes proportionnelles)"
         t = fit.table(level)
         g = t.loc[t["term"] == "groupe_vvisitors"].iloc[0]

@@ -299,6 +299,10 @@ def resident_design(responses: pd.DataFrame, communes: pd.DataFrame) -> Design:
     return Design.from_frame(d, prob="pi_overall", strata="var_stratum", psu="var_psu", fpc="var_fpc")
 
 
+#: The residents' sex × age margin as the weighted files' margin sources name it (:func:`margin_sources`).
+SEX_AGE_MARGIN = "sexe × âge (15 ans ou plus)"
+
+
 def resident_margins(communes: pd.DataFrame, cb: Codebook, year: int) -> tuple[list[Margin], pd.DataFrame]:
     """INSEE 15+ margins (sex × age, department) and the size-class margin, with their sources."""
     pop = sources.read_population(year)
@@ -318,7 +322,7 @@ def resident_margins(communes: pd.DataFrame, cb: Codebook, year: int) -> tuple[l
     elp = (f"Insee, estimations de population au 1er janvier {year} "
            f"(data/raw/{sources.POPULATION_FILE})")
     src = pd.DataFrame([
-        {"marge": "sexe × âge (15 ans ou plus)", "source": elp, "hypothèse": "aucune (chiffres publiés)"},
+        {"marge": SEX_AGE_MARGIN, "source": elp, "hypothèse": "aucune (chiffres publiés)"},
         {"marge": "département (15 ans ou plus)", "source": elp, "hypothèse": "aucune (chiffres publiés)"},
         {"marge": "taille de commune (15 ans ou plus)", "source": f"base de sondage (populations légales {sources.COMMUNES_POPULATION_YEAR}, Etalab) et Insee",
          "hypothèse": "parts des classes de taille parmi les 15 ans ou plus estimés dans la base de sondage, appliquées "

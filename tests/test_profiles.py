@@ -1,0 +1,279 @@
+"""Who answered (report 06's profile section): the groups' weighted profiles, their test, and how they are written.
+
+Oracles: categories and counts written out by hand; weighted shares, means, medians and shares of a count in
+closed form (Σ w x / Σ w over the base; the median as the smallest value whose weighted share reaches one half,
+R's ``qrule = "math"``); the Rao–Scott test's size by Monte Carlo on two samples of one population (stated
+tolerance); the sentences and tables against hand-made profiles; the figure's artists read back from matplotlib.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from portrait import survey
+from portrait.reporting import profile_text
+from portrait.reporting.synthesis import SUPPRESSED
+from portrait.study import codebook, profiles
+
+
+@pytest.fixture(scope="module")
+def cb():
+    return codebook.load()
+
+
+def _design(df: pd.DataFrame, weights=None) -> survey.Design:
+    return survey.Design.from_frame(df.assign(w=1.0 if weights is None else weights), weights="w")
+
+
+def _group(n: int, rng, p_diploma, visitors: bool) -> survey.Design:
+    df = pd.DataFrame({"sexe": pd.array(rng.integers(1, 3, n), dtype="Int16"),
+                       "age": pd.array(rng.integers(1, 6, n), dtype="Int16"),
+                       "diplome": pd.array(rng.choice([1, 2, 3, 4], n, p=p_diploma), dtype="Int16")})
+    if visitors:
+        df = df.assign(pays=pd.array(rng.choice([1, 2, 3], n), dtype="Int16"),
+                       region_residence=pd.array(np.where(rng.uniform(size=n) < .5, 32, 11), dtype="Int16"),
+                       motif=pd.array(rng.integers(1, 4, n), dtype="Int16"),
+                       zone_visitee=pd.array(rng.integers(1, 4, n), dtype="Int16"),
+                       nb_sejours=pd.array(rng.integers(1, 6, n), dtype="Int16"))
+        df.loc[df["pays"] != 1, "region_residence"] = pd.NA
+    else:
+        df = df.assign(annees_residence=pd.array(rng.integers(0, 60, n), dtype="Int16"))
+    return _design(df, rng.uniform(0.5, 2.0, n))
+
+
+def test_residence_combines_country_and_region(cb):
+    d = _design(pd.DataFrame({"pays": pd.array([1, 1, 1, 1, 2, 7, None, 1], dtype="Int16"),
+                              "region_residence": pd.array([32, 11, 84, None, None, None, None, 1], dtype="Int16")}))
+    keys, labels = profiles.categories(d, cb, "residence")
+    assert keys.tolist() == ["hdf", "idf", "france", pd.NA, "BE", "MONDE", pd.NA, "france"]
+    assert list(labels)[:4] == ["hdf", "idf", "france", "BE"] and labels["BE"] == "Belgique"
+
+
+def test_a_code_the_codebook_does_not_list_is_missing(cb):
+    d = _design(pd.DataFrame({"sexe": pd.array([1, 2, 99, None], dtype="Int16")}))
+    keys, labels = profiles.categories(d, cb, "sexe")
+    assert keys.tolist() == ["hommes", "femmes", pd.NA, pd.NA] and labels == {"hommes": "Hommes", "femmes": "Femmes"}
+
+
+def test_shares_are_weighted_over_those_who_answered(cb):
+    w = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 0.0])              # the last unit did not respond (weight 0)
+    d = _design(pd.DataFrame({"diplome": pd.array([1, 4, 4, 2, None, 1], dtype="Int16")}), w)
+    s = profiles.shares(d, cb, "diplome").set_index("key")
+    base = 1 + 2 + 3 + 4
+    np.testing.assert_allclose(s["estimate"], [1 / base, 4 / base, 0.0, 5 / base], rtol=1e-12)
+    assert s["n"].tolist() == [1, 1, 0, 2] and (s["base"] == 4).all()
+    assert np.isclose(s["estimate"].sum(), 1.0)
+
+
+def test_count_summary_mean_median_and_share_by_hand(cb):
+    x = np.array([1, 1, 2, 3, 3, 5, 8, np.nan])
+    w = np.array([3.0, 1.0, 2.0, 1.0, 1.0, 1.0, 1.0, 1.0])
+    d = _design(pd.DataFrame({"nb_sejours": pd.array(x, dtype="Float64").astype("Int16")}), w)
+    t = profiles.count_summary(d, "nb_sejours", lambda v: v == 1, "un seul séjour").set_index("statistic")
+    ok = ~np.isnan(x)
+    xs, ws = x[ok], w[ok]
+    order = np.argsort(xs, kind="stable")
+    cum = np.cumsum(ws[order]) / ws.sum()
+    median = xs[order][np.argmax(cum >= 0.5 - 1e-12)]
+    assert t.loc["moyenne", "estimate"] == pytest.approx(np.sum(ws * xs) / ws.sum(), rel=1e-12)
+    assert t.loc["médiane", "estimate"] == median == 2
+    assert t.loc["part : un seul séjour", "estimate"] == pytest.approx(4 / 10, rel=1e-12)
+    assert t["base"].eq(7).all() and t.loc["part : un seul séjour", "n"] == 2
+
+
+def test_profile_tables_and_their_long_file(cb):
+    rng = np.random.default_rng(11)
+    designs = {"residents": _group(400, rng, [.3, .3, .2, .2], False),
+               "visitors": _group(500, rng, [.1, .2, .2, .5], True)}
+    p = profiles.profile(designs, cb)
+    assert set(p["shares"].loc[p["shares"]["group"] == "residents", "variable"]) == set(profiles.COMMON)
+    assert set(p["shares"].loc[p["shares"]["group"] == "visitors", "variable"]) == {*profiles.COMMON, "residence",
+                                                                                    "motif", "zone_visitee"}
+    sums = p["shares"].groupby(["group", "variable"])["estimate"].sum()
+    np.testing.assert_allclose(sums, 1.0, rtol=1e-12)
+    assert p["tests"]["variable"].tolist() == list(profiles.COMMON)
+    diploma = p["tests"].set_index("variable").loc["diplome"]
+    assert diploma["p_adj"] < 1e-6                            # 20 % against 50 % of graduates, 900 respondents
+    long = profiles.long_table(p)
+    assert len(long) == len(p["shares"]) + len(p["counts"])
+    assert long.loc[long["variable"] == "motif", "p"].isna().all()
+    assert long.loc[long["variable"] == "diplome", "p_adj"].eq(diploma["p_adj"]).all()
+
+
+def test_rao_scott_between_the_groups_holds_its_size():
+    """Two independent samples of one population: the diploma test rejects at 5 % about 5 % of the time.
+    200 pairs: the rejection rate's Monte Carlo SD is 1.5 points; the bound (11 %) is four SDs above 5 %."""
+    cb = codebook.load()
+    rng = np.random.default_rng(2017)
+    rejected = 0
+    runs = 200
+    for _ in range(runs):
+        designs = {"residents": _group(150, rng, [.3, .3, .2, .2], False),
+                   "visitors": _group(150, rng, [.3, .3, .2, .2], True)}
+        p = profiles.difference_tests(designs, cb).set_index("variable").loc["diplome", "p"]
+        rejected += p < 0.05
+    assert 0.01 <= rejected / runs <= 0.11
+
+
+def test_sex_and_age_calibrated_read_from_the_margins():
+    attrs = {"margin_sources": {"columns": ["marge", "source", "hypothèse"],
+                                "data": [["sexe × âge (15 ans ou plus)", "Insee", "aucune"]]}}
+    assert profiles.sex_age_calibrated(attrs)
+    assert not profiles.sex_age_calibrated({"margin_sources": {"columns": ["marge", "source", "hypothèse"],
+                                                               "data": [["zone visitée", "base", "aucune"]]}})
+    assert not profiles.sex_age_calibrated({})
+
+
+def _hand_profile(p_diploma_adj=0.001, small=False) -> dict[str, pd.DataFrame]:
+    rows = []
+    for g, sup in (("residents", 0.25), ("visitors", 0.41)):
+        for name, cats in (("sexe", [("hommes", "Hommes", .5), ("femmes", "Femmes", .5)]),
+                           ("diplome", [("aucun_bepc", "Aucun", .3), ("superieur", "Supérieur", sup),
+                                        ("bac", "Bac", .7 - sup)])):
+            for k, lab, e in cats:
+                rows.append({"group": g, "variable": name, "question": profiles.QUESTIONS[name], "key": k,
+                             "modalite": lab, "estimate": e, "se": .01, "ci_low": e - .02, "ci_high": e + .02,
+                             "confidence_level": .95, "n": 100, "base": 300})
+    for k, lab, e, n in (("hdf", "Hauts-de-France", .38, 200), ("BE", "Belgique", .6, 300),
+                         ("MONDE", "Pays hors d'Europe", .02, 3 if small else 30)):
+        rows.append({"group": "visitors", "variable": "residence", "question": "Lieu de résidence", "key": k,
+                     "modalite": lab, "estimate": e, "se": .01, "ci_low": e - .01, "ci_high": e + .01,
+                     "confidence_level": .95, "n": n, "base": 533})
+    rows.append({"group": "visitors", "variable": "motif", "question": "Motif", "key": "loisirs", "modalite": "Loisirs",
+                 "estimate": .7, "se": .01, "ci_low": .68, "ci_high": .72, "confidence_level": .95, "n": 400, "base": 533})
+    counts = []
+    for g, stats_ in (("residents", [("moyenne", 37.72, 36.88, 38.56), ("médiane", 35, 34, 37),
+                                     ("part : moins de 10 ans", .101, .085, .12)]),
+                      ("visitors", [("moyenne", 2.876, 2.816, 2.937), ("médiane", 3, 3, 4),
+                                    ("part : un seul séjour", .2, .183, .218)])):
+        counts += [{"group": g, "statistic": s, "estimate": e, "ci_low": lo, "ci_high": hi, "confidence_level": .95}
+                   for s, e, lo, hi in stats_]
+    tests = pd.DataFrame({"variable": ["sexe", "diplome"], "question": ["Sexe", "Diplôme"],
+                          "p": [.07, p_diploma_adj], "p_adj": [.074, p_diploma_adj]})
+    return {"shares": pd.DataFrame(rows), "counts": pd.DataFrame(counts), "tests": tests}
+
+
+def _plain(text: str) -> str:
+    """The text with its no-break spaces as spaces (French typography is tested in test_typography)."""
+    return text.replace("\u00a0", " ").replace("\u202f", " ")
+
+
+def test_sentences_say_what_the_profile_says():
+    text = _plain(profile_text.sentences(_hand_profile(), {"residents": True, "visitors": False}))
+    assert "des habitants est calée sur le recensement" in text and "celle des clients du territoire est estimée" in text
+    assert "le sexe (pas d'écart établi, p ajusté = 0,0740)" in text
+    assert "le diplôme (écart établi, p ajusté = 0,0010)" in text
+    assert "Diplômés du supérieur : 25 % des habitants, 41 % des clients" in text
+    assert "avec le diplôme en plus" in text
+    assert "37,7 ans en moyenne (IC à 95 % [36,9 ; 38,6])" in text
+    assert "la moitié depuis au moins 35 ans (IC à 95 % [34 ; 37])" in text
+    assert "(médiane : 3 séjours, IC à 95 % [3 ; 4])" in text and "20 % [18 ; 22] un seul" in text
+    assert "Parmi eux, 38 % habitent eux-mêmes" in text and "70 % sont venus" in text
+    quiet = _plain(profile_text.sentences(_hand_profile(p_diploma_adj=0.2), {}))
+    assert "recensement" not in quiet and "avec le diplôme en plus" not in quiet and "pas d'écart établi, p ajusté = 0,2000" in quiet
+
+
+def test_tables_suppress_a_small_share_and_one_beside_it():
+    shares = _hand_profile(small=True)["shares"]
+    own = profile_text.own_table(shares, "visitors", ["residence", "motif"], threshold=10)
+    cells = own.set_index("modalité")["part [IC]"].map(_plain)
+    assert cells["Pays hors d'Europe"] == _plain(SUPPRESSED)
+    assert (cells[["Hauts-de-France", "Belgique", "Pays hors d'Europe"]] == _plain(SUPPRESSED)).sum() == 2
+    assert cells["Loisirs"] == "70 % [68 ; 72]"
+    hidden = profile_text.hidden(shares, 10)
+    assert hidden.sum() == 2 and hidden[shares["key"] == "MONDE"].all()
+    common = profile_text.common_table(shares, ["sexe", "diplome"], threshold=10)
+    assert list(common.columns) == ["question", "modalité", "Habitants", "Clients du territoire"]
+    row = common.set_index("modalité").loc["Supérieur"].map(_plain)
+    assert (row["Habitants"], row["Clients du territoire"]) == ("25 % [23 ; 27]", "41 % [39 ; 43]")
+
+
+def test_the_figure_draws_each_share_and_hides_a_suppressed_one():
+    import matplotlib.pyplot as plt
+    from portrait.reporting import plots
+
+    shares = _hand_profile()["shares"]
+    shares = shares.loc[shares["variable"].isin(["sexe", "diplome"])].copy()
+    hide = (shares["group"] == "visitors") & (shares["key"] == "bac")
+    shares.loc[hide, "estimate"] = np.nan
+    fig = plots.group_profiles(shares, "titre")
+    try:
+        ax = fig.axes[1]
+        assert ax.get_title() == "Diplôme"
+        widths = [[b.get_width() for b in c] for c in ax.containers if hasattr(c, "patches")]
+        np.testing.assert_allclose(widths[0], [30, 25, 45])            # residents, questionnaire order, in %
+        ticks = {round(t): lab.get_text() for t, lab in zip(ax.get_yticks(), ax.get_yticklabels())}
+        by_label = {ticks[round(b.get_y() + b.get_height() / 2)]: b.get_width() for b in ax.containers[0]}
+        assert by_label == pytest.approx({"Aucun": 30, "Supérieur": 25, "Bac": 45})   # each bar beside its label
+        assert [ticks[k] for k in sorted(ticks)] == ["Aucun", "Supérieur", "Bac"]
+        assert ax.yaxis_inverted()                                                   # the first category on top
+        assert widths[1][:2] == pytest.approx([30, 41]) and np.isnan(widths[1][2])
+        assert [t.get_text() for t in fig.legends[0].get_texts()] == ["Habitants", "Clients du territoire"]
+    finally:
+        plt.close(fig)
+
+
+def test_adjusting_for_education_too_matches_least_squares_and_leaves_out_unknown_education(cb):
+    """Equal weights, a gaussian model: the effect « client » of the linear model of a 0–10 score on group, sex, age
+    and education is the least-squares coefficient (numpy), fitted on the respondents whose education is known."""
+    from portrait.study import compare
+
+    rng = np.random.default_rng(5)
+    parts, rows = {}, []
+    for g, shift in (("residents", 0.0), ("visitors", 0.6)):
+        n = 300
+        df = pd.DataFrame({"sexe": rng.integers(1, 3, n), "age": rng.integers(1, 6, n),
+                           "diplome": rng.integers(1, 5, n).astype(float)})
+        df["image_globale"] = np.clip(np.round(5 + shift + 0.8 * (df["diplome"] == 4) + rng.normal(0, 2, n)), 0, 10)
+        df.loc[rng.uniform(size=n) < 0.05, "diplome"] = np.nan
+        parts[g] = survey.Design.from_frame(df.assign(w=1.0).astype({"diplome": "Float64"}), weights="w")
+        rows.append(df.assign(visitors=float(g == "visitors")))
+    stack = survey.stack(parts, group="groupe")
+    got = compare.adjusted_models(stack, cb, variance="linearisation", covariates=profiles.WITH_DIPLOMA)
+    assert got["item"].tolist() == ["image_globale"]
+    data = pd.concat(rows, ignore_index=True).dropna(subset=["diplome"])
+    X = np.column_stack([np.ones(len(data)), data["visitors"],
+                         *[(data["sexe"] == k) for k in (2,)], *[(data["age"] == k) for k in (2, 3, 4, 5)],
+                         *[(data["diplome"] == k) for k in (2, 3, 4)]]).astype(float)
+    beta = np.linalg.lstsq(X, data["image_globale"].to_numpy(float), rcond=None)[0]
+    assert got["estimate"].iloc[0] == pytest.approx(beta[1], rel=1e-9)
+
+
+def _adjusted_pair() -> pd.DataFrame:
+    base = pd.DataFrame({"item": ["a", "b", "c", "d"], "estimate": [0.5, -0.6, 0.1, 0.02],
+                         "ci_low": [0.3, -0.8, -0.1, -0.1], "ci_high": [0.7, -0.4, 0.3, 0.14],
+                         "se": .1, "p": [1e-5, 1e-6, .3, .8], "p_adj": [2e-5, 4e-6, .4, .8], "df": 100})
+    again = base.assign(estimate=[0.2, -0.55, 0.25, 0.02], ci_low=[-0.1, -0.75, 0.1, -0.1],
+                        ci_high=[0.5, -0.35, 0.4, 0.14], p_adj=[0.2, 1e-5, 0.01, 0.8])
+    return profiles.with_diploma(base, again)
+
+
+def test_the_diploma_sentence_names_what_stays_what_goes_and_what_moves():
+    short = {"a": "Dynamique", "b": "Conviviale", "c": "Sûre", "d": "Accueillante"}
+    both = _adjusted_pair()
+    assert both.loc[0, "estimate_diplome"] == 0.2 and both.loc[0, "estimate"] == 0.5
+    text = _plain(profile_text.diploma_sentence(both, short))
+    assert "1 des 2 effets « client » établis le reste ; « Dynamique » ne l'est plus ; « Sûre » le devient" in text
+    assert "celui de « Dynamique » : +0,50 puis +0,20" in text
+    table = profile_text.diploma_table(both, short).map(_plain)
+    assert table.iloc[0].tolist() == ["Dynamique", "+0,50 [+0,30 ; +0,70]", "< 0,0001", "+0,20 [−0,10 ; +0,50]", "0,2000"]
+    every = both.assign(p_adj_diplome=both["p_adj"])
+    assert "les 2 effets « client » établis le restent tous." in _plain(profile_text.diploma_sentence(every, short))
+
+
+def test_the_synthesis_reads_education_from_the_files_of_stage_06():
+    hand = _hand_profile()
+    long = profiles.long_table({"shares": hand["shares"], "counts": hand["counts"].assign(variable="nb_sejours"),
+                                "tests": hand["tests"]})
+    both = _adjusted_pair()
+    text = _plain(profile_text.synthesis_sentence(long, both))
+    assert text == ("Les clients sont plus diplômés que les habitants (41 % de diplômés du supérieur, contre 25 %) : "
+                    "avec le diplôme en plus, 1 des 2 effets « client » établis le reste.")
+    same = long.assign(p_adj=long["p_adj"].where(long["variable"] != "diplome", 0.3))
+    assert _plain(profile_text.synthesis_sentence(same, both.assign(p_adj_diplome=both["p_adj"]))).startswith(
+        "Le diplôme des clients ne se distingue pas de façon établie de celui des habitants : avec le diplôme en plus, "
+        "les 2 effets « client » établis le restent tous.")
+    one = both.assign(p_adj=[1e-5, .5, .5, .5])
+    assert "l'effet « client » établi ne le reste pas" in _plain(profile_text.synthesis_sentence(long, one))
