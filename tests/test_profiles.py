@@ -47,8 +47,8 @@ def test_residence_combines_country_and_region(cb):
     d = _design(pd.DataFrame({"pays": pd.array([1, 1, 1, 1, 2, 7, None, 1], dtype="Int16"),
                               "region_residence": pd.array([32, 11, 84, None, None, None, None, 1], dtype="Int16")}))
     keys, labels = profiles.categories(d, cb, "residence")
-    assert keys.tolist() == ["hdf", "idf", "france", pd.NA, "BE", "MONDE", pd.NA, "france"]
-    assert list(labels)[:4] == ["hdf", "idf", "france", "BE"] and labels["BE"] == "Belgique"
+    assert keys.fillna("NA").tolist() == ["hdf", "idf", "france", "france_nr", "BE", "MONDE", "NA", "france"]
+    assert list(labels)[:5] == ["hdf", "idf", "france", "france_nr", "BE"] and labels["BE"] == "Belgique"
 
 
 def test_a_code_the_codebook_does_not_list_is_missing(cb):
@@ -136,11 +136,11 @@ def _hand_profile(p_diploma_adj=0.001, small=False) -> dict[str, pd.DataFrame]:
                 rows.append({"group": g, "variable": name, "question": profiles.QUESTIONS[name], "key": k,
                              "modalite": lab, "estimate": e, "se": .01, "ci_low": e - .02, "ci_high": e + .02,
                              "confidence_level": .95, "n": 100, "base": 300})
-    for k, lab, e, n in (("hdf", "Hauts-de-France", .38, 200), ("BE", "Belgique", .6, 300),
-                         ("MONDE", "Pays hors d'Europe", .02, 3 if small else 30)):
+    for k, lab, e, n in (("hdf", "Hauts-de-France", .38, 200), ("france_nr", "France, région non précisée", .02, 12),
+                         ("BE", "Belgique", .58, 300), ("MONDE", "Pays hors d'Europe", .02, 3 if small else 30)):
         rows.append({"group": "visitors", "variable": "residence", "question": "Lieu de résidence", "key": k,
                      "modalite": lab, "estimate": e, "se": .01, "ci_low": e - .01, "ci_high": e + .01,
-                     "confidence_level": .95, "n": n, "base": 533})
+                     "confidence_level": .95, "n": n, "base": 545})
     rows.append({"group": "visitors", "variable": "motif", "question": "Motif", "key": "loisirs", "modalite": "Loisirs",
                  "estimate": .7, "se": .01, "ci_low": .68, "ci_high": .72, "confidence_level": .95, "n": 400, "base": 533})
     counts = []
@@ -161,18 +161,23 @@ def _plain(text: str) -> str:
 
 
 def test_sentences_say_what_the_profile_says():
-    text = _plain(profile_text.sentences(_hand_profile(), {"residents": True, "visitors": False}))
-    assert "des habitants est calée sur le recensement" in text and "celle des clients du territoire est estimée" in text
+    text = _plain(profile_text.sentences(_hand_profile(), {"residents": True, "visitors": False}, threshold=10))
+    assert "des habitants est calée sur les estimations de population de l'Insee" in text
+    assert "sans intervalle de confiance (« marge de calage » dans les tableaux) ; celle des clients du territoire est estimée" in text
+    assert "p ajustés entre les 2 tests" in text and "moins de 10 répondants serait masquée" in text
+    assert "aucune ne l'est ici" in text
     assert "le sexe (pas d'écart établi, p ajusté = 0,0740)" in text
     assert "le diplôme (écart établi, p ajusté = 0,0010)" in text
     assert "Diplômés du supérieur : 25 % des habitants, 41 % des clients" in text
     assert "avec le diplôme en plus" in text
-    assert "37,7 ans en moyenne (IC à 95 % [36,9 ; 38,6])" in text
+    assert "depuis 37,7 ans en moyenne (IC à 95 % [36,9 ; 38,6])" in text
     assert "la moitié depuis au moins 35 ans (IC à 95 % [34 ; 37])" in text
-    assert "(médiane : 3 séjours, IC à 95 % [3 ; 4])" in text and "20 % [18 ; 22] un seul" in text
-    assert "Parmi eux, 38 % habitent eux-mêmes" in text and "70 % sont venus" in text
-    quiet = _plain(profile_text.sentences(_hand_profile(p_diploma_adj=0.2), {}))
-    assert "recensement" not in quiet and "avec le diplôme en plus" not in quiet and "pas d'écart établi, p ajusté = 0,2000" in quiet
+    assert "en moyenne 2,88 séjours (IC à 95 % [2,82 ; 2,94]) dans la région (médiane : 3 séjours, IC à 95 % [3 ; 4])" in text
+    assert "20 % (IC à 95 % [18 ; 22]) n'en ont fait qu'un" in text and "10 % (IC à 95 % [9 ; 12]) depuis moins" in text
+    assert "38 % vivent eux-mêmes dans les Hauts-de-France (2 % en France sans préciser leur région)" in text
+    assert "Pour leur dernier séjour, 70 % sont venus" in text
+    quiet = _plain(profile_text.sentences(_hand_profile(p_diploma_adj=0.2, small=True), {}, threshold=10))
+    assert "aucune ne l'est ici" not in quiet and "Insee" not in quiet          # « Pays hors d'Europe » has 3 and "avec le diplôme en plus" not in quiet and "pas d'écart établi, p ajusté = 0,2000" in quiet
 
 
 def test_tables_suppress_a_small_share_and_one_beside_it():
@@ -180,12 +185,16 @@ def test_tables_suppress_a_small_share_and_one_beside_it():
     own = profile_text.own_table(shares, "visitors", ["residence", "motif"], threshold=10)
     cells = own.set_index("modalité")["part [IC]"].map(_plain)
     assert cells["Pays hors d'Europe"] == _plain(SUPPRESSED)
-    assert (cells[["Hauts-de-France", "Belgique", "Pays hors d'Europe"]] == _plain(SUPPRESSED)).sum() == 2
+    assert (cells.iloc[:4] == _plain(SUPPRESSED)).sum() == 2 and cells["France, région non précisée"] == _plain(SUPPRESSED)
     assert cells["Loisirs"] == "70 % [68 ; 72]"
     hidden = profile_text.hidden(shares, 10)
     assert hidden.sum() == 2 and hidden[shares["key"] == "MONDE"].all()
     common = profile_text.common_table(shares, ["sexe", "diplome"], threshold=10)
     assert list(common.columns) == ["question", "modalité", "Habitants", "Clients du territoire"]
+    assert common["question"].map(_plain).tolist() == ["Sexe (300 habitants, 300 clients du territoire)", "",
+                                                       "Diplôme (300 habitants, 300 clients du territoire)", "", ""]
+    assert own["question"].map(_plain).tolist() == ["Lieu de résidence (545 répondants)", "", "", "",
+                                                    "Motif (533 répondants)"]
     row = common.set_index("modalité").loc["Supérieur"].map(_plain)
     assert (row["Habitants"], row["Clients du territoire"]) == ("25 % [23 ; 27]", "41 % [39 ; 43]")
 
@@ -244,8 +253,9 @@ def test_adjusting_for_education_too_matches_least_squares_and_leaves_out_unknow
 def _adjusted_pair() -> pd.DataFrame:
     base = pd.DataFrame({"item": ["a", "b", "c", "d"], "estimate": [0.5, -0.6, 0.1, 0.02],
                          "ci_low": [0.3, -0.8, -0.1, -0.1], "ci_high": [0.7, -0.4, 0.3, 0.14],
-                         "se": .1, "p": [1e-5, 1e-6, .3, .8], "p_adj": [2e-5, 4e-6, .4, .8], "df": 100})
-    again = base.assign(estimate=[0.2, -0.55, 0.25, 0.02], ci_low=[-0.1, -0.75, 0.1, -0.1],
+                         "se": .1, "p": [1e-5, 1e-6, .3, .8], "p_adj": [2e-5, 4e-6, .4, .8], "df": 100,
+                         "model": ["logit cumulatif (cotes proportionnelles)"] * 3 + ["régression linéaire"]})
+    again = base.assign(estimate=[0.2, -0.55, 0.25, 0.1], ci_low=[-0.1, -0.75, 0.1, -0.1],
                         ci_high=[0.5, -0.35, 0.4, 0.14], p_adj=[0.2, 1e-5, 0.01, 0.8])
     return profiles.with_diploma(base, again)
 
@@ -255,12 +265,18 @@ def test_the_diploma_sentence_names_what_stays_what_goes_and_what_moves():
     both = _adjusted_pair()
     assert both.loc[0, "estimate_diplome"] == 0.2 and both.loc[0, "estimate"] == 0.5
     text = _plain(profile_text.diploma_sentence(both, short))
-    assert "1 des 2 effets « client » établis le reste ; « Dynamique » ne l'est plus ; « Sûre » le devient" in text
-    assert "celui de « Dynamique » : +0,50 puis +0,20" in text
+    assert ("1 des 2 effets « client » établis le reste, dans le même sens ; « Dynamique » ne l'est plus ; « Sûre » le "
+            "devient") in text
+    assert ("Les coefficients changent d'au plus 0,08 point de note (notes 0 à 10) et 0,30 en logarithme du rapport "
+            "des cotes (attributs).") in text
+    flipped = both.assign(estimate_diplome=-both["estimate_diplome"], p_adj_diplome=1e-6)
+    assert "0 des 2 effets « client » établis le restent" in _plain(profile_text.diploma_sentence(flipped, short))
     table = profile_text.diploma_table(both, short).map(_plain)
     assert table.iloc[0].tolist() == ["Dynamique", "+0,50 [+0,30 ; +0,70]", "< 0,0001", "+0,20 [−0,10 ; +0,50]", "0,2000"]
+    assert [_plain(c) for c in table.columns] == ["question", "Sexe et âge : coefficient [IC]", "p ajusté (sexe et âge)",
+                                   "Sexe, âge et diplôme : coefficient [IC]", "p ajusté (avec le diplôme)"]
     every = both.assign(p_adj_diplome=both["p_adj"])
-    assert "les 2 effets « client » établis le restent tous." in _plain(profile_text.diploma_sentence(every, short))
+    assert "les 2 effets « client » établis le restent tous, dans le même sens." in _plain(profile_text.diploma_sentence(every, short))
 
 
 def test_the_synthesis_reads_education_from_the_files_of_stage_06():
@@ -270,10 +286,10 @@ def test_the_synthesis_reads_education_from_the_files_of_stage_06():
     both = _adjusted_pair()
     text = _plain(profile_text.synthesis_sentence(long, both))
     assert text == ("Les clients sont plus diplômés que les habitants (41 % de diplômés du supérieur, contre 25 %) : "
-                    "avec le diplôme en plus, 1 des 2 effets « client » établis le reste.")
+                    "avec le diplôme en plus, 1 des 2 effets « client » établis le reste, dans le même sens.")
     same = long.assign(p_adj=long["p_adj"].where(long["variable"] != "diplome", 0.3))
     assert _plain(profile_text.synthesis_sentence(same, both.assign(p_adj_diplome=both["p_adj"]))).startswith(
         "Le diplôme des clients ne se distingue pas de façon établie de celui des habitants : avec le diplôme en plus, "
-        "les 2 effets « client » établis le restent tous.")
+        "les 2 effets « client » établis le restent tous, dans le même sens.")
     one = both.assign(p_adj=[1e-5, .5, .5, .5])
     assert "l'effet « client » établi ne le reste pas" in _plain(profile_text.synthesis_sentence(long, one))

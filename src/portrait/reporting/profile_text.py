@@ -9,19 +9,39 @@ from __future__ import annotations
 
 from typing import Mapping
 
+import numpy as np
 import pandas as pd
 
 from ..study.compare import GROUP_LABELS, GROUPS
+from ..study.profiles import COMMON
 from . import formatting as fmt
 from .sections import share_cells
+
+
+#: What a share imposed by calibration shows instead of its (null) interval.
+CALIBRATED = "marge de calage"
+
+
+def calibrated(shares: pd.DataFrame) -> pd.Series:
+    """Shares the calibration imposes (a margin's level): strictly between 0 and 1 with a null standard error (to
+    rounding); their interval says nothing of precision, so the tables name them instead."""
+    return (shares["se"] < 1e-9) & (shares["estimate"] > 0) & (shares["estimate"] < 1)
+
+
+def _base(part: pd.DataFrame, group: str | None = None) -> str:
+    return fmt.number(int(part["base"].iloc[0])) + (f" {GROUP_LABELS[group].lower()}" if group else " répondants")
 
 
 def _blocks(shares: pd.DataFrame, group: str, variables: list[str], threshold: int) -> pd.DataFrame:
     rows = []
     for name in variables:
         part = shares.loc[(shares["group"] == group) & (shares["variable"] == name)].reset_index(drop=True)
-        cells, _ = share_cells(part, threshold)
-        rows.append(pd.DataFrame({"question": part["question"], "modalité": part["modalite"], group: cells}))
+        decimals = 1 if (part["estimate"] < 0.005).any() else 0     # « 0 % » would read « nobody »
+        cells, hide = share_cells(part, threshold, decimals)
+        fixed = calibrated(part).to_numpy() & ~hide
+        cells[fixed] = [fmt.french(f"{fmt.percent(e, decimals)} ({CALIBRATED})") for e in part.loc[fixed, "estimate"]]
+        rows.append(pd.DataFrame({"question": part["question"], "modalité": part["modalite"], group: cells,
+                                  "_base": _base(part, group if name in COMMON else None)}))
     return pd.concat(rows, ignore_index=True)
 
 
@@ -33,17 +53,27 @@ def hidden(shares: pd.DataFrame, threshold: int) -> pd.Series:
     return out
 
 
+def _first(question: pd.Series) -> pd.Series:
+    """A question's label (with its respondents) on its first row only: the rows below are its categories."""
+    return question.where(question.ne(question.shift()), "")
+
+
 def common_table(shares: pd.DataFrame, variables: list[str], threshold: int) -> pd.DataFrame:
     """Sex, age and education in both groups side by side: one row per category, each group's share with its
-    interval (or the suppression mark) in its column, headed by the group's label."""
+    interval (a share imposed by calibration named so, a small one suppressed) in its column, headed by the group's
+    label; each question's respondents in both groups beside its name."""
     parts = [_blocks(shares, g, variables, threshold) for g in GROUPS]
-    out = parts[0].assign(**{GROUP_LABELS["visitors"]: parts[1]["visitors"].to_numpy()})
-    return out.rename(columns={"residents": GROUP_LABELS["residents"]})
+    question = parts[0]["question"] + " (" + parts[0]["_base"] + ", " + parts[1]["_base"] + ")"
+    return pd.DataFrame({"question": _first(question.map(fmt.french)), "modalité": parts[0]["modalité"],
+                         GROUP_LABELS["residents"]: parts[0]["residents"], GROUP_LABELS["visitors"]: parts[1]["visitors"]})
 
 
 def own_table(shares: pd.DataFrame, group: str, variables: list[str], threshold: int) -> pd.DataFrame:
-    """The questions asked of one group only: one row per category, its share with its interval."""
-    return _blocks(shares, group, variables, threshold).rename(columns={group: "part [IC]"})
+    """The questions asked of one group only: one row per category, its share with its interval, each question's
+    respondents beside its name."""
+    t = _blocks(shares, group, variables, threshold)
+    return pd.DataFrame({"question": _first((t["question"] + " (" + t["_base"] + ")").map(fmt.french)),
+                         "modalité": t["modalité"], "part [IC]": t[group]})
 
 
 def _share(r) -> str:
@@ -55,15 +85,16 @@ def _category(shares: pd.DataFrame, group: str, name: str, key: str):
                 .itertuples())
 
 
-def _count_phrase(counts: pd.DataFrame, group: str, unit: tuple[str, str], decimals: int) -> tuple[str, str, str, str]:
-    """« 37,7 ans en moyenne (IC à 95 % [36,9 ; 38,6]) », the median « 35 ans » and « IC à 95 % [34 ; 37] », and
-    the share « 10 % [8 ; 12] »."""
+def _count_phrase(counts: pd.DataFrame, group: str, unit: tuple[str, str],
+                  decimals: int) -> tuple[str, str, str, str, str]:
+    """The mean « 37,7 ans » and « IC à 95 % [36,9 ; 38,6] », the median « 35 ans » and its interval, and the share
+    « 10 % (IC à 95 % [8 ; 12]) »."""
     rows = {r.statistic.split(" :")[0]: r for r in counts.loc[counts["group"] == group].itertuples()}
     m, q, s = rows["moyenne"], rows["médiane"], rows["part"]
     ci = fmt.ci_label(m.confidence_level)
-    return (fmt.quantity(m.estimate, decimals, *unit) + f" en moyenne ({ci} {fmt.interval(m.ci_low, m.ci_high, decimals)})",
+    return (fmt.quantity(m.estimate, decimals, *unit), f"{ci} {fmt.interval(m.ci_low, m.ci_high, decimals)}",
             fmt.quantity(q.estimate, 0, *unit), f"{ci} {fmt.interval(q.ci_low, q.ci_high, 0)}",
-            f"{fmt.percent(s.estimate, 0)} {fmt.interval(s.ci_low, s.ci_high, 0, 100)}")
+            f"{fmt.percent(s.estimate, 0)} ({ci} {fmt.interval(s.ci_low, s.ci_high, 0, 100)})")
 
 
 def _tests_phrase(tests: pd.DataFrame) -> str:
@@ -76,36 +107,42 @@ def _tests_phrase(tests: pd.DataFrame) -> str:
     return fmt.enumeration(parts)
 
 
-def sentences(profile: Mapping[str, pd.DataFrame], calibrated: Mapping[str, bool]) -> str:
-    """What the profile says, as a few sentences: which group's sex and age restate calibration margins
-    (``calibrated``: group → calibrated on sex × age), the Rao–Scott tests of sex, age and education between the
+def sentences(profile: Mapping[str, pd.DataFrame], calibrated_on: Mapping[str, bool], threshold: int) -> str:
+    """What the profile says, as a few sentences: which group's sex and age are calibration margins
+    (``calibrated_on``: group → calibrated on sex × age), the Rao–Scott tests of sex, age and education between the
     groups, the share of graduates of higher education in each, the residents' years in the region and the
-    clients' origin, purpose and stays."""
+    clients' origin, purpose and stays; and the small-cell rule (``threshold``)."""
     shares, counts, tests = profile["shares"], profile["counts"], profile["tests"]
-    fixed = [GROUP_LABELS[g].lower() for g in GROUPS if calibrated.get(g)]
-    free = [GROUP_LABELS[g].lower() for g in GROUPS if not calibrated.get(g)]
+    fixed = [GROUP_LABELS[g].lower() for g in GROUPS if calibrated_on.get(g)]
+    free = [GROUP_LABELS[g].lower() for g in GROUPS if not calibrated_on.get(g)]
     out = []
     if fixed:
-        out.append(f"La répartition par sexe et âge des {fmt.enumeration(fixed)} est calée sur le recensement (rapport 04) : "
-                   "leurs parts redisent les marges, d'où des intervalles presque nuls"
+        out.append(f"La répartition par sexe et âge des {fmt.enumeration(fixed)} est calée sur les estimations de "
+                   "population de l'Insee (rapport 04) : leurs parts reproduisent ces marges, sans intervalle de "
+                   f"confiance (« {CALIBRATED} » dans les tableaux)"
                    + (f" ; celle des {fmt.enumeration(free)} est estimée." if free else "."))
     sup = {g: _category(shares, g, "diplome", "superieur") for g in GROUPS}
-    out.append(f"Entre les deux groupes, la répartition est comparée d'un bloc (test de Rao–Scott) pour "
-               f"{_tests_phrase(tests)}. Diplômés du supérieur : {_share(sup['residents'])} des habitants, "
-               f"{_share(sup['visitors'])} des clients.")
+    out.append(f"Entre les deux groupes, la répartition est comparée globalement (test de Rao–Scott, p ajustés entre "
+               f"les {len(tests)} tests) pour {_tests_phrase(tests)}. Diplômés du supérieur : "
+               f"{_share(sup['residents'])} des habitants, {_share(sup['visitors'])} des clients.")
     if (tests.loc[tests["variable"] == "diplome", "p_adj"] < 0.05).any():
         out.append("Les écarts d'opinion pourraient tenir en partie à cette différence de composition : les comparaisons "
                    "ajustées sur le sexe et l'âge sont refaites plus bas avec le diplôme en plus.")
+    out.append(f"Une part calculée sur moins de {fmt.number(threshold)} répondants serait masquée, avec ce qu'il faut "
+               "autour pour qu'on ne puisse pas la retrouver"
+               + (" ; aucune ne l'est ici." if not hidden(shares, threshold).any() else "."))
     out.append("\n\n")
-    mean, median, median_ci, short = _count_phrase(counts, "residents", ("an", "ans"), 1)
-    out.append(f"Les habitants vivent dans la région depuis {mean} ; la moitié depuis au moins {median} "
-               f"({median_ci}) ; {short} depuis moins de 10 ans.")
-    mean, median, median_ci, once = _count_phrase(counts, "visitors", ("séjour", "séjours"), 1)
-    here = _category(shares, "visitors", "residence", "hdf")
+    mean, mean_ci, median, median_ci, short = _count_phrase(counts, "residents", ("an", "ans"), 1)
+    out.append(f"Les habitants vivent dans la région depuis {mean} en moyenne ({mean_ci}) ; la moitié depuis au moins "
+               f"{median} ({median_ci}) ; {short} depuis moins de 10 ans.")
+    mean, mean_ci, median, median_ci, once = _count_phrase(counts, "visitors", ("séjour", "séjours"), 2)
+    here, unsaid = (_category(shares, "visitors", "residence", k) for k in ("hdf", "france_nr"))
     leisure = _category(shares, "visitors", "motif", "loisirs")
-    out.append(f"Les clients ont fait {mean} dans la région en 24 mois (médiane : {median}, {median_ci}) ; {once} un seul. "
-               f"Parmi eux, {_share(here)} habitent eux-mêmes les Hauts-de-France, et {_share(leisure)} sont venus "
-               "la dernière fois pour les loisirs ou les vacances.")
+    out.append(f"Au cours des 24 derniers mois, les clients ont fait en moyenne {mean} ({mean_ci}) dans la région (médiane : "
+               f"{median}, {median_ci}) ; {once} n'en ont fait qu'un. Parmi ceux qui ont dit dans quel pays ils habitent, "
+               f"{_share(here)} vivent eux-mêmes dans les Hauts-de-France ({_share(unsaid)} en France sans préciser "
+               "leur région) : ils sont aussi des habitants, et le rapport 07 refait les écarts sans eux. "
+               f"Pour leur dernier séjour, {_share(leisure)} sont venus pour les loisirs ou les vacances.")
     return fmt.french(" ".join(out).replace(" \n\n ", "\n\n"))
 
 
@@ -116,14 +153,13 @@ def _coefficient(estimate: float, low: float, high: float) -> str:
 def diploma_table(adjusted: pd.DataFrame, short: Mapping[str, str]) -> pd.DataFrame:
     """The effect « client » adjusted for sex and age, and for sex, age and education
     (:func:`portrait.study.profiles.with_diploma`): each coefficient with its interval, and its adjusted p."""
-    return pd.DataFrame({
-        "question": adjusted["item"].map(short),
-        fmt.french("sexe et âge : coefficient [IC]"): [_coefficient(*r) for r in
-                                            adjusted[["estimate", "ci_low", "ci_high"]].itertuples(index=False)],
-        "p ajusté": adjusted["p_adj"].map(fmt.pvalue),
-        fmt.french("sexe, âge et diplôme : coefficient [IC]"): [
-            _coefficient(*r) for r in adjusted[["estimate_diplome", "ci_low_diplome", "ci_high_diplome"]].itertuples(index=False)],
-        "p ajusté (avec le diplôme)": adjusted["p_adj_diplome"].map(fmt.pvalue)})
+    cells = {k: [_coefficient(*r) for r in adjusted[[f"estimate{k}", f"ci_low{k}", f"ci_high{k}"]].itertuples(index=False)]
+             for k in ("", "_diplome")}
+    return pd.DataFrame({"question": adjusted["item"].map(short),
+                         fmt.french("Sexe et âge : coefficient [IC]"): cells[""],
+                         "p ajusté (sexe et âge)": adjusted["p_adj"].map(fmt.pvalue),
+                         fmt.french("Sexe, âge et diplôme : coefficient [IC]"): cells["_diplome"],
+                         "p ajusté (avec le diplôme)": adjusted["p_adj_diplome"].map(fmt.pvalue)})
 
 
 def _names(rows: pd.DataFrame, short: Mapping[str, str]) -> str:
@@ -131,29 +167,42 @@ def _names(rows: pd.DataFrame, short: Mapping[str, str]) -> str:
 
 
 def _kept(adjusted: pd.DataFrame) -> str:
-    """« les 7 effets « client » établis le restent tous » (with education too), or how many of them do."""
-    before, after = adjusted["p_adj"] < 0.05, adjusted["p_adj_diplome"] < 0.05
-    kept, total = int((before & after).sum()), int(before.sum())
+    """« les 7 effets « client » établis le restent tous, dans le même sens » (with education too), or how many do."""
+    before = adjusted["p_adj"] < 0.05
+    kept = int((before & _holds(adjusted)).sum())
+    total = int(before.sum())
     if total == 0:
         return "aucun effet « client » n'était établi"
     if total == 1:
-        return "l'effet « client » établi le reste" if kept else "l'effet « client » établi ne le reste pas"
-    return (f"les {total} effets « client » établis le restent tous" if kept == total else
-            f"{kept} des {total} effets « client » établis " + ("le reste" if kept == 1 else "le restent"))
+        return "l'effet « client » établi le reste, dans le même sens" if kept else "l'effet « client » établi ne le reste pas"
+    return (f"les {total} effets « client » établis le restent tous, dans le même sens" if kept == total else
+            f"{kept} des {total} effets « client » établis " + ("le reste" if kept == 1 else "le restent")
+            + ", dans le même sens")
+
+
+def _holds(adjusted: pd.DataFrame) -> pd.Series:
+    """Established with education too (adjusted p < 0.05), in the same direction."""
+    return (adjusted["p_adj_diplome"] < 0.05) & (np.sign(adjusted["estimate_diplome"]) == np.sign(adjusted["estimate"]))
+
+
+#: The scales of the adjusted models' coefficients (:func:`portrait.study.compare.adjusted_models`'s ``model``).
+SCALES = {"régression linéaire": "point de note (notes 0 à 10)",
+          "logit cumulatif (cotes proportionnelles)": "en logarithme du rapport des cotes (attributs)"}
 
 
 def diploma_sentence(adjusted: pd.DataFrame, short: Mapping[str, str]) -> str:
     """Whether the effects « client » established with sex and age (adjusted p < 0.05) stay established with education
-    too, which become so, and the coefficient that moves most."""
-    before, after = adjusted["p_adj"] < 0.05, adjusted["p_adj_diplome"] < 0.05
-    lost, gained = adjusted.loc[before & ~after], adjusted.loc[~before & after]
-    moved = adjusted.loc[(adjusted["estimate_diplome"] - adjusted["estimate"]).abs().idxmax()]
+    too, in the same direction, which become so, and how far the coefficients move on each model's scale."""
+    before, after = adjusted["p_adj"] < 0.05, _holds(adjusted)
+    lost, gained = adjusted.loc[before & ~after], adjusted.loc[~before & (adjusted["p_adj_diplome"] < 0.05)]
+    change = (adjusted["estimate_diplome"] - adjusted["estimate"]).abs()
+    moves = [f"{fmt.number(change[adjusted['model'] == m].max(), 2)} {scale}" for m, scale in SCALES.items()
+             if (adjusted["model"] == m).any()]
     text = (f"Avec le diplôme en plus du sexe et de l'âge, {_kept(adjusted)}"
             + (f" ; {_names(lost, short)} " + ("ne l'est" if len(lost) == 1 else "ne le sont") + " plus"
                if len(lost) and int(before.sum()) > 1 else "")
             + (f" ; {_names(gained, short)} {'le devient' if len(gained) == 1 else 'le deviennent'}" if len(gained) else "")
-            + f". Le coefficient qui change le plus est celui de « {short[moved['item']]} » : "
-            f"{fmt.signed(moved['estimate'], 2)} puis {fmt.signed(moved['estimate_diplome'], 2)}.")
+            + f". Les coefficients changent d'au plus {fmt.enumeration(moves)}.")
     return fmt.french(text)
 
 

@@ -39,14 +39,15 @@ QUESTIONS = {"sexe": "Sexe", "age": "Âge", "diplome": "Diplôme", "residence": 
 WITH_DIPLOMA = ("sexe", "age", "diplome")
 #: The clients' place of residence, from ``pays`` and, for those living in France, ``region_residence``.
 HOME_REGION, CAPITAL_REGION = 32, 11
-RESIDENCE = {"hdf": "Hauts-de-France", "idf": "Île-de-France", "france": "Autre région de France"}
+RESIDENCE = {"hdf": "Hauts-de-France", "idf": "Île-de-France", "france": "Autre région de France",
+             "france_nr": "France, région non précisée"}
 
 
 def categories(design: Design, cb: Codebook, name: str) -> tuple[pd.Series, dict[str, str]]:
     """The answers to single-choice question ``name`` as category keys (missing: NA; a code the codebook does not
     list, e.g. 99 « Ne sait pas », counts as missing), and key → label in questionnaire order. ``residence``
-    combines ``pays`` and ``region_residence``: Hauts-de-France, Île-de-France, another French region, then each
-    country other than France (a client in France whose region is unknown is missing)."""
+    combines ``pays`` and ``region_residence``: Hauts-de-France, Île-de-France, another French region, France without
+    a region given, then each country other than France."""
     data = design.data
     if name == "residence":
         pays = pd.to_numeric(data["pays"], errors="coerce").to_numpy(dtype=float)
@@ -56,6 +57,7 @@ def categories(design: Design, cb: Codebook, name: str) -> tuple[pd.Series, dict
         keys[(pays == 1) & (region == HOME_REGION)] = "hdf"
         keys[(pays == 1) & (region == CAPITAL_REGION)] = "idf"
         keys[(pays == 1) & ~np.isnan(region) & ~np.isin(region, [HOME_REGION, CAPITAL_REGION])] = "france"
+        keys[(pays == 1) & np.isnan(region)] = "france_nr"
         for c in others:
             keys[pays == c.value] = c.key
         return pd.Series(keys, index=data.index, dtype="string"), {**RESIDENCE, **{c.key: c.label for c in others}}
@@ -99,6 +101,7 @@ def count_summary(design: Design, name: str, test, label: str, level: float = 0.
     return pd.DataFrame({"variable": name, "question": QUESTIONS[name],
                          "statistic": ["moyenne", "médiane", f"part : {label}"],
                          "estimate": [mean["estimate"], median["estimate"], share["estimate"]],
+                         "se": [mean["se"], np.nan, share["se"]],
                          "ci_low": [mean["ci_low"], median["ci_low"], share["ci_low"]],
                          "ci_high": [mean["ci_high"], median["ci_high"], share["ci_high"]],
                          "confidence_level": level,
