@@ -140,7 +140,7 @@ $(P)/visitor_weights.parquet $(P)/visitor_margins.csv $(P)/visitor_stage_estimat
 $(EXEC)/06_comparison.ipynb \
 $(P)/comparison_estimates.csv $(P)/comparison_differences.csv $(P)/comparison_distributions.csv \
 $(P)/comparison_adjusted.csv $(P)/comparison_rankings.csv $(P)/comparison_map.csv $(P)/comparison_words.csv \
-$(P)/comparison_sensitivity.csv $(P)/comparison_profile.csv &: \
+$(P)/comparison_sensitivity.csv $(P)/comparison_profile.csv $(P)/comparison_departments.csv &: \
   notebooks/06_comparison.ipynb config/06_comparison.yaml config/codebook.yaml $(STAMP)/06_comparison.study.json \
   $(P)/resident_weights.parquet $(P)/visitor_weights.parquet $(P)/truth.csv $(PKG) $(ENV)
 	@$(RUN) $< || $(call STALE,$<)

@@ -1,0 +1,68 @@
+"""The residents' scores, strengths and weaknesses by department (:mod:`portrait.study.departments`), in French: the
+tables and sentences of report 06's section on departments."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from . import formatting as fmt
+from .sections import IN_DEPARTMENT
+from .synthesis import SUPPRESSED
+
+FAMILIES = {"scores": "les notes de 0 à 10", "forces": "les forces citées", "faiblesses": "les faiblesses citées"}
+
+
+def _cell(r, threshold: int) -> str:
+    if r.family != "scores" and r.cited < threshold:
+        return SUPPRESSED
+    if r.family == "scores":
+        return fmt.french(f"{fmt.number(r.estimate, 2)} {fmt.interval(r.ci_low, r.ci_high, 2)}")
+    return fmt.french(f"{fmt.percent(r.estimate, 0)} {fmt.interval(r.ci_low, r.ci_high, 0, 100)}")
+
+
+def department_table(t: pd.DataFrame, family: str, threshold: int) -> pd.DataFrame:
+    """One family of :func:`portrait.study.departments.by_department` as statistics × departments: each cell the
+    estimate with its interval (a share cited by fewer than ``threshold`` residents of the department suppressed),
+    then the homogeneity test's adjusted p; a last row gives each department's respondents (the fewest to the most
+    over the rows)."""
+    part = t.loc[t["family"] == family].copy()
+    part["cell"] = [_cell(r, threshold) for r in part.itertuples()]
+    wide = part.pivot_table(index="label", columns="département", values="cell", aggfunc="first", sort=False)
+    wide["p ajusté (homogénéité)"] = part.drop_duplicates("label").set_index("label")["p_adj"].map(fmt.pvalue)
+    n = part.groupby("département", sort=False)["n"].agg(["min", "max"])
+    counts = {d: fmt.number(lo) if lo == hi else f"{fmt.number(lo)} à {fmt.number(hi)}" for d, (lo, hi) in n.iterrows()}
+    last = pd.DataFrame([{"label": "répondants", **counts, "p ajusté (homogénéité)": ""}])
+    return pd.concat([wide.reset_index(), last], ignore_index=True).rename(columns={"label": ""})
+
+
+def _shown(r) -> str:
+    return fmt.number(r.estimate, 2) if r.family == "scores" else fmt.percent(r.estimate, 0)
+
+
+def sentences(t: pd.DataFrame, threshold: int) -> str:
+    """Which statistics vary between departments (adjusted p < 0.05), each with its lowest and highest department
+    (suppressed shares not quoted), family by family; the others are named as not established."""
+    parts = []
+    for family, what in FAMILIES.items():
+        part = t.loc[t["family"] == family]
+        if part.empty:
+            continue
+        varies = []
+        for label, g in part.loc[part["p_adj"] < 0.05].groupby("label", sort=False):
+            g = g.loc[(g["family"] == "scores") | (g["cited"] >= threshold)].sort_values("estimate")
+            if len(g) < 2:
+                continue
+            lo, hi = g.iloc[0], g.iloc[-1]
+            p = fmt.pvalue(g["p_adj"].iloc[0])
+            varies.append(f"« {label} », de {_shown(lo)} {IN_DEPARTMENT.get(lo['département'], lo['département'])} à "
+                          f"{_shown(hi)} {IN_DEPARTMENT.get(hi['département'], hi['département'])} "
+                          f"(p ajusté {'' if p.startswith('<') else '= '}{p})")
+        lead = f"**{fmt.capitalised(what)}.** "
+        if varies:
+            rest = part["label"].nunique() - len(varies)
+            parts.append(lead + "Écarts établis entre départements : " + " ; ".join(varies)
+                         + (f". Pour les {rest} autres, pas d'écart établi entre départements." if rest > 1 else
+                            ". Pour l'autre, pas d'écart établi entre départements." if rest == 1 else "."))
+        else:
+            parts.append(lead + "Aucun écart établi entre départements, après correction pour tests multiples.")
+    return fmt.french("\n\n".join(parts))

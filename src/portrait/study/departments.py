@@ -1,0 +1,71 @@
+"""The residents' overall image, recommendation, strengths and weaknesses in each of the five departments.
+
+The synthesis's mosaic (:func:`portrait.study.aims.mosaic`) reads the image attributes department by department;
+this does the same for the 0–10 scores and for the « pick up to three » strengths and weaknesses (trial M: no
+breakdown by department of them). Each statistic is estimated in every department as a domain of the residents'
+design (calibration residuals included), with the design-based Wald F test that it is the same in all five (R
+``regTermTest(svyglm(y ~ departement))``), p adjusted by ``adjust`` within each family: the two scores, the
+strengths, the weaknesses. A strength's share is among the residents who cited at least one (the base of the
+comparison's shares, as :func:`portrait.study.aims.choices_cited` counts them).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .. import survey
+from ..pipeline.sources import DEPARTMENTS
+from ..survey import Design
+from .aims import _by, homogeneity, indicators
+from .codebook import Codebook
+from .compare import adjust_pvalues, short_label
+from .items import SHARE_INTERVAL
+
+SCORES = ("image_globale", "recommandation")
+CHOICES = ("forces", "faiblesses")
+
+
+def _choices(design: Design, cb: Codebook, item: str) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """Each option of ``item`` as an indicator (NaN outside the base: no option cited, or no answer) and its label."""
+    v = cb.variable(item)
+    options = design.data[list(v.columns)].astype("Float64")
+    cited = options.sum(axis=1, min_count=1)
+    base = (cited > 0).fillna(False).to_numpy()
+    values = {c: np.where(base, options[c].fillna(0).to_numpy(dtype=float), np.nan) for c in v.columns}
+    labels = {c: short_label(code.label) for c, code in zip(v.columns, v.codes)}
+    return values, labels
+
+
+def by_department(residents: Design, cb: Codebook, adjust: str = "fdr_bh", level: float = 0.95) -> pd.DataFrame:
+    """One row per statistic and department: ``family`` (« scores », « forces », « faiblesses »), ``item``,
+    ``label``, ``departement``, ``département``, ``estimate``, ``se``, ``ci_low``, ``ci_high`` (at ``level``,
+    logit intervals for shares), ``confidence_level``, ``n`` (respondents in the base), ``cited`` (respondents who
+    cited the option; the mean's base for a score), and the homogeneity test's ``F``, ``p`` and ``p_adj``."""
+    d = indicators(residents, cb)
+    columns: list[tuple[str, str, str, str]] = [("scores", f"{s}__score", s, short_label(cb.variable(s).label))
+                                                for s in SCORES]
+    extra: dict[str, np.ndarray] = {}
+    for item in CHOICES:
+        values, labels = _choices(residents, cb, item)
+        extra.update({f"_{c}": x for c, x in values.items()})
+        columns += [(item, f"_{c}", c, labels[c]) for c in values]
+    d = survey.update(d, extra)
+    rows = []
+    for family, column, item, label in columns:
+        interval = "wald" if family == "scores" else SHARE_INTERVAL
+        e = _by(d, [column], "departement", None, level, interval)
+        F, _, _, p = homogeneity(d, column, "departement")
+        x = d.data[column].to_numpy(dtype=float)
+        answered = np.asarray(d.weights, dtype=float) > 0
+        for r in e.itertuples():
+            here = answered & (d.data["departement"].astype(str).to_numpy() == r.domaine)
+            rows.append({"family": family, "item": item, "label": label, "departement": r.domaine,
+                         "département": DEPARTMENTS.get(r.domaine, r.domaine), "estimate": r.estimate, "se": r.se, "ci_low": r.ci_low,
+                         "ci_high": r.ci_high, "confidence_level": level, "n": int(r.n),
+                         "cited": int(np.nansum(x[here] == 1)) if family != "scores" else int(r.n), "F": F, "p": p})
+    out = pd.DataFrame(rows)
+    tests = out.drop_duplicates("item")[["family", "item", "p"]].copy()
+    for _, g in tests.groupby("family", sort=False):
+        tests.loc[g.index, "p_adj"] = adjust_pvalues(g["p"], adjust)
+    return out.merge(tests[["item", "p_adj"]], on="item")

@@ -1,0 +1,112 @@
+"""Report 06's departments: the residents' scores, strengths and weaknesses in each department, and how they are written.
+
+Oracles: weighted means and shares over their base by hand (a strength's base: residents who cited at least one);
+the counts of residents citing each option by hand; Benjamini–Hochberg within each family by hand; the
+sentences and tables against a hand-made table.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from portrait import survey
+from portrait.reporting import department_text
+from portrait.reporting.synthesis import SUPPRESSED
+from portrait.study import codebook, departments
+
+
+@pytest.fixture(scope="module")
+def cb():
+    return codebook.load()
+
+
+def _residents(cb, n=500, seed=8):
+    rng = np.random.default_rng(seed)
+    dep = rng.choice(["02", "59", "60", "62", "80"], n)
+    df = pd.DataFrame({"departement": dep, "strate": dep, "w": rng.uniform(0.5, 2.0, n),
+                       "image_globale": pd.array(rng.integers(0, 11, n), dtype="Int16"),
+                       "recommandation": pd.array(np.where(rng.uniform(size=n) < .1, 99, rng.integers(0, 11, n)),
+                                                  dtype="Int16")})
+    for item in departments.CHOICES:
+        cols = list(cb.variable(item).columns)
+        picks = np.zeros((n, len(cols)))
+        for i in range(n):
+            k = rng.integers(0, 4)                                         # 0 to 3 options; 0: outside the base
+            picks[i, rng.choice(len(cols), k, replace=False)] = 1
+        if item == "forces":                                               # the coast: cited far more in the Somme
+            picks[:, 4] = np.where((dep == "80") & (picks.sum(axis=1) > 0), 1, picks[:, 4])
+        df = pd.concat([df, pd.DataFrame(picks, columns=cols).astype("Int16")], axis=1)
+    return survey.Design.from_frame(df, weights="w", strata="strate")
+
+
+def _bh(p):
+    p = np.asarray(p, dtype=float)
+    order = np.argsort(p)
+    ranked = p[order] * len(p) / np.arange(1, len(p) + 1)
+    out = np.empty_like(p)
+    out[order] = np.minimum(1, np.minimum.accumulate(ranked[::-1])[::-1])
+    return out
+
+
+def test_each_department_by_hand(cb):
+    d = _residents(cb)
+    t = departments.by_department(d, cb)
+    data, w = d.data, d.weights
+    for dep in ("02", "80"):
+        here = (data["departement"] == dep).to_numpy()
+        row = t.loc[(t["item"] == "recommandation") & (t["departement"] == dep)].iloc[0]
+        x = data["recommandation"].to_numpy(dtype=float)
+        ok = here & (x != 99)
+        assert row["estimate"] == pytest.approx(np.sum(w[ok] * x[ok]) / w[ok].sum(), rel=1e-12)
+        assert row["n"] == ok.sum()
+        cols = list(cb.variable("forces").columns)
+        picks = data[cols].to_numpy(dtype=float)
+        base = here & (picks.sum(axis=1) > 0)
+        row = t.loc[(t["item"] == cols[4]) & (t["departement"] == dep)].iloc[0]
+        assert row["estimate"] == pytest.approx(np.sum(w[base] * picks[base, 4]) / w[base].sum(), rel=1e-12)
+        assert (row["n"], row["cited"]) == (base.sum(), int(picks[base, 4].sum()))
+        assert row["ci_low"] <= row["estimate"] <= row["ci_high"]
+    assert t.loc[t["departement"] == "80", "département"].eq("Somme").all()
+
+
+def test_tests_are_adjusted_within_each_family(cb):
+    t = departments.by_department(_residents(cb), cb).drop_duplicates("item")
+    assert t["family"].value_counts().to_dict() == {"scores": 2, "forces": 12, "faiblesses": 12}
+    for _, g in t.groupby("family"):
+        np.testing.assert_allclose(g["p_adj"], _bh(g["p"]), rtol=1e-12)
+    coast = t.loc[t["item"] == cb.variable("forces").columns[4]].iloc[0]
+    assert coast["p_adj"] < 1e-6                                 # cited by every Somme resident in the base
+
+
+def _hand() -> pd.DataFrame:
+    rows = []
+    for fam, item, label, values, p in (("scores", "image_globale", "Image", [6.4, 7.1, 6.8], 0.01),
+                                        ("scores", "recommandation", "Recommandation", [6.5, 6.6, 6.7], 0.5),
+                                        ("forces", "forces_05", "Le littoral", [.14, .39, .26], 1e-6),
+                                        ("forces", "forces_12", "Coût de la vie", [.05, .11, .14], 0.7)):
+        for (dep, name), v in zip((("60", "Oise"), ("80", "Somme"), ("59", "Nord")), values):
+            cited = 4 if (item == "forces_12" and dep == "60") else 50
+            rows.append({"family": fam, "item": item, "label": label, "departement": dep, "département": name,
+                         "estimate": v, "ci_low": v - .02, "ci_high": v + .02, "n": 100 + len(dep), "cited": cited,
+                         "p": p, "p_adj": p})
+    return pd.DataFrame(rows)
+
+
+def test_sentences_name_the_ends_of_what_varies():
+    text = department_text.sentences(_hand(), threshold=10).replace("\u00a0", " ")
+    assert ("**Les notes de 0 à 10.** Écarts établis entre départements : « Image », de 6,40 dans l'Oise à 7,10 dans "
+            "la Somme (p ajusté = 0,0100). Pour l'autre, pas d'écart établi entre départements.") in text
+    assert "« Le littoral », de 14 % dans l'Oise à 39 % dans la Somme (p ajusté < 0,0001)" in text
+    assert "**Les faiblesses citées.**" not in text
+
+
+def test_the_table_suppresses_a_rare_choice_and_counts_the_respondents():
+    table = department_text.department_table(_hand(), "forces", threshold=10)
+    assert list(table.columns) == ["", "Oise", "Somme", "Nord", "p ajusté (homogénéité)"]
+    cost = table.set_index("").loc["Coût de la vie"]
+    assert cost["Oise"] == SUPPRESSED and cost["Somme"].replace("\u00a0", " ") == "11 % [9 ; 13]"
+    assert table.iloc[-1].tolist() == ["répondants", "102", "102", "102", ""]
+    scores = department_text.department_table(_hand(), "scores", threshold=10)
+    assert scores.set_index("").loc["Image", "Oise"].replace("\u00a0", " ") == "6,40 [6,38 ; 6,42]"
