@@ -148,8 +148,8 @@ def _hand_profile(p_diploma_adj=0.001, small=False) -> dict[str, pd.DataFrame]:
                                      ("part : moins de 10 ans", .101, .085, .12)]),
                       ("visitors", [("moyenne", 2.876, 2.816, 2.937), ("médiane", 3, 3, 4),
                                     ("part : un seul séjour", .2, .183, .218)])):
-        counts += [{"group": g, "statistic": s, "estimate": e, "ci_low": lo, "ci_high": hi, "confidence_level": .95}
-                   for s, e, lo, hi in stats_]
+        counts += [{"group": g, "statistic": s, "estimate": e, "ci_low": lo, "ci_high": hi, "confidence_level": .95,
+                    "base": 300, "question": "Q"} for s, e, lo, hi in stats_]
     tests = pd.DataFrame({"variable": ["sexe", "diplome"], "question": ["Sexe", "Diplôme"],
                           "p": [.07, p_diploma_adj], "p_adj": [.074, p_diploma_adj]})
     return {"shares": pd.DataFrame(rows), "counts": pd.DataFrame(counts), "tests": tests}
@@ -293,3 +293,16 @@ def test_the_synthesis_reads_education_from_the_files_of_stage_06():
         "les 2 effets « client » établis le restent tous, dans le même sens.")
     one = both.assign(p_adj=[1e-5, .5, .5, .5])
     assert "l'effet « client » établi ne le reste pas" in _plain(profile_text.synthesis_sentence(long, one))
+
+
+def test_a_count_nobody_answered_is_said_not_estimated(cb):
+    d = _design(pd.DataFrame({"nb_sejours": pd.array([None] * 5, dtype="Int16")}))
+    t = profiles.count_summary(d, "nb_sejours", lambda v: v == 1, "un seul séjour")
+    assert t["estimate"].isna().all() and t["base"].eq(0).all()
+    hand = _hand_profile()
+    counts = hand["counts"].assign(base=np.where(hand["counts"]["group"] == "visitors", 0, 300),
+                                   question=np.where(hand["counts"]["group"] == "visitors",
+                                                     "Séjours dans la région en 24 mois", "Années"))
+    text = _plain(profile_text.sentences({**hand, "counts": counts}, {}, threshold=10))
+    assert "Aucun répondant n'a répondu à la question « Séjours dans la région en 24 mois ». Parmi ceux" in text
+    assert "depuis 37,7 ans en moyenne" in text

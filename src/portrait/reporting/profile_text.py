@@ -97,6 +97,12 @@ def _count_phrase(counts: pd.DataFrame, group: str, unit: tuple[str, str],
             f"{fmt.percent(s.estimate, 0)} ({ci} {fmt.interval(s.ci_low, s.ci_high, 0, 100)})")
 
 
+def _unanswered(counts: pd.DataFrame, group: str) -> str:
+    """« Aucun répondant n'a donné … » when nobody in ``group`` answered its count question, else empty."""
+    rows = counts.loc[counts["group"] == group]
+    return "" if rows["base"].iloc[0] > 0 else f"Aucun répondant n'a répondu à la question « {rows['question'].iloc[0]} »."
+
+
 def _tests_phrase(tests: pd.DataFrame) -> str:
     named = {"sexe": "le sexe", "age": "l'âge", "diplome": "le diplôme"}
     parts = []
@@ -133,13 +139,15 @@ def sentences(profile: Mapping[str, pd.DataFrame], calibrated_on: Mapping[str, b
                + (" ; aucune ne l'est ici." if not hidden(shares, threshold).any() else "."))
     out.append("\n\n")
     mean, mean_ci, median, median_ci, short = _count_phrase(counts, "residents", ("an", "ans"), 1)
-    out.append(f"Les habitants vivent dans la région depuis {mean} en moyenne ({mean_ci}) ; la moitié depuis au moins "
+    out.append(_unanswered(counts, "residents") or
+               f"Les habitants vivent dans la région depuis {mean} en moyenne ({mean_ci}) ; la moitié depuis au moins "
                f"{median} ({median_ci}) ; {short} depuis moins de 10 ans.")
     mean, mean_ci, median, median_ci, once = _count_phrase(counts, "visitors", ("séjour", "séjours"), 2)
     here, unsaid = (_category(shares, "visitors", "residence", k) for k in ("hdf", "france_nr"))
     leisure = _category(shares, "visitors", "motif", "loisirs")
-    out.append(f"Au cours des 24 derniers mois, les clients ont fait en moyenne {mean} ({mean_ci}) dans la région (médiane : "
-               f"{median}, {median_ci}) ; {once} n'en ont fait qu'un. Parmi ceux qui ont dit dans quel pays ils habitent, "
+    out.append((_unanswered(counts, "visitors") or
+                f"Au cours des 24 derniers mois, les clients ont fait en moyenne {mean} ({mean_ci}) dans la région "
+                f"(médiane : {median}, {median_ci}) ; {once} n'en ont fait qu'un.") + " Parmi ceux qui ont dit dans quel pays ils habitent, "
                f"{_share(here)} vivent eux-mêmes dans les Hauts-de-France ({_share(unsaid)} en France sans préciser "
                "leur région) : ils sont aussi des habitants, et le rapport 07 refait les écarts sans eux. "
                f"Pour leur dernier séjour, {_share(leisure)} sont venus pour les loisirs ou les vacances.")

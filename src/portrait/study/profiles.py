@@ -92,12 +92,16 @@ def count_summary(design: Design, name: str, test, label: str, level: float = 0.
     respondents for whom ``test`` holds (``label`` names it), each with its interval at ``level``."""
     x = pd.to_numeric(design.data[name], errors="coerce").astype(float)
     flag = np.where(x.isna(), np.nan, test(x).astype(float))
+    answered = _answered(design)
+    base = int((x.notna().to_numpy() & answered).sum())
+    if base == 0:                   # nobody answered (a real round still in the field): said, not estimated
+        return pd.DataFrame({"variable": name, "question": QUESTIONS[name],
+                             "statistic": ["moyenne", "médiane", f"part : {label}"], "estimate": np.nan, "se": np.nan,
+                             "ci_low": np.nan, "ci_high": np.nan, "confidence_level": level, "n": 0, "base": 0})
     d = survey.update(design, _x=x.to_numpy(), _flag=flag)
     mean = survey.mean(d, "_x", level=level).iloc[0]
     median = survey.quantile(d, "_x", 0.5, level=level, na_rm=True).iloc[0]
     share = survey.mean(d, "_flag", level=level, interval=SHARE_INTERVAL).iloc[0]
-    answered = _answered(design)
-    base = int((x.notna().to_numpy() & answered).sum())
     return pd.DataFrame({"variable": name, "question": QUESTIONS[name],
                          "statistic": ["moyenne", "médiane", f"part : {label}"],
                          "estimate": [mean["estimate"], median["estimate"], share["estimate"]],
