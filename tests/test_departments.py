@@ -80,6 +80,23 @@ def test_tests_are_adjusted_within_each_family(cb):
     assert coast["p_adj"] < 1e-6                                 # cited by every Somme resident in the base
 
 
+def test_a_choice_is_tested_by_rao_scott_on_cited_by_department(cb):
+    """Wiring: a strength's test is the engine's Rao–Scott F (R svychisq, checked against R elsewhere) of cited ×
+    department over the base, a score's the Wald F of the regression on the department factor."""
+    d = _residents(cb)
+    t = departments.by_department(d, cb).drop_duplicates("item").set_index("item")
+    col = cb.variable("faiblesses").columns[2]
+    picks = d.data[list(cb.variable("faiblesses").columns)].to_numpy(dtype=float)
+    x = np.where(picks.sum(axis=1) > 0, picks[:, 2], np.nan)
+    cited = pd.array([None if np.isnan(v) else str(int(v)) for v in x], dtype="string")
+    rs = survey.rao_scott(survey.update(d, _c=cited), "_c", "departement")
+    assert (t.loc[col, "F"], t.loc[col, "p"]) == pytest.approx((rs.F, rs.p_F), rel=1e-12)
+    y = pd.to_numeric(d.data["image_globale"]).astype(float)
+    wald = survey.svyglm(survey.update(d, _y=y.to_numpy(), _dep=pd.Categorical(d.data["departement"])), "_y",
+                         ["_dep"]).wald("_dep")
+    assert t.loc["image_globale", "p"] == pytest.approx(wald[3], rel=1e-10)
+
+
 def _hand() -> pd.DataFrame:
     rows = []
     for fam, item, label, values, p in (("scores", "image_globale", "Image", [6.4, 7.1, 6.8], 0.01),
@@ -96,9 +113,10 @@ def _hand() -> pd.DataFrame:
 
 def test_sentences_name_the_ends_of_what_varies():
     text = department_text.sentences(_hand(), threshold=10).replace("\u00a0", " ")
-    assert ("**Les notes de 0 à 10.** Écarts établis entre départements : « Image », de 6,40 dans l'Oise à 7,10 dans "
-            "la Somme (p ajusté = 0,0100). Pour l'autre, pas d'écart établi entre départements.") in text
-    assert "« Le littoral », de 14 % dans l'Oise à 39 % dans la Somme (p ajusté < 0,0001)" in text
+    assert ("**Les notes de 0 à 10.** Les départements diffèrent pour « Image » (p ajusté = 0,0100) : de 6,40 dans "
+            "l'Oise à 7,10 dans la Somme. Pas d'écart établi pour « Recommandation ».") in text
+    assert ("« Le littoral » (p ajusté < 0,0001) : de 14 % dans l'Oise à 39 % dans la Somme. Pas d'écart établi pour "
+            "« Coût de la vie ».") in text
     assert "**Les faiblesses citées.**" not in text
 
 

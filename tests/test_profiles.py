@@ -165,7 +165,7 @@ def test_sentences_say_what_the_profile_says():
     assert "des habitants est calée sur les estimations de population de l'Insee" in text
     assert "sans intervalle de confiance (« marge de calage » dans les tableaux) ; celle des clients du territoire est estimée" in text
     assert "p ajustés entre les 2 tests" in text and "moins de 10 répondants serait masquée" in text
-    assert "aucune ne l'est ici" in text
+    assert "aucune ne l'est dans ces tableaux" in text
     assert "le sexe (pas d'écart établi, p ajusté = 0,0740)" in text
     assert "le diplôme (écart établi, p ajusté = 0,0010)" in text
     assert "Diplômés du supérieur : 25 % des habitants, 41 % des clients" in text
@@ -177,7 +177,7 @@ def test_sentences_say_what_the_profile_says():
     assert "38 % vivent eux-mêmes dans les Hauts-de-France (2 % en France sans préciser leur région)" in text
     assert "Pour leur dernier séjour, 70 % sont venus" in text
     quiet = _plain(profile_text.sentences(_hand_profile(p_diploma_adj=0.2, small=True), {}, threshold=10))
-    assert "aucune ne l'est ici" not in quiet and "Insee" not in quiet          # « Pays hors d'Europe » has 3 and "avec le diplôme en plus" not in quiet and "pas d'écart établi, p ajusté = 0,2000" in quiet
+    assert "aucune ne l'est dans ces tableaux" not in quiet and "Insee" not in quiet          # « Pays hors d'Europe » has 3 and "avec le diplôme en plus" not in quiet and "pas d'écart établi, p ajusté = 0,2000" in quiet
 
 
 def test_tables_suppress_a_small_share_and_one_beside_it():

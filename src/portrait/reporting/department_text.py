@@ -10,6 +10,7 @@ from .sections import IN_DEPARTMENT
 from .synthesis import SUPPRESSED
 
 FAMILIES = {"scores": "les notes de 0 à 10", "forces": "les forces citées", "faiblesses": "les faiblesses citées"}
+NOUNS = {"scores": "notes", "forces": "forces", "faiblesses": "faiblesses"}
 
 
 def _cell(r, threshold: int) -> str:
@@ -40,29 +41,31 @@ def _shown(r) -> str:
 
 
 def sentences(t: pd.DataFrame, threshold: int) -> str:
-    """Which statistics vary between departments (adjusted p < 0.05), each with its lowest and highest department
-    (suppressed shares not quoted), family by family; the others are named as not established."""
+    """Which statistics differ between departments (adjusted p < 0.05), each with the range of its departments
+    (suppressed shares not quoted), family by family; the others are said not established."""
     parts = []
     for family, what in FAMILIES.items():
         part = t.loc[t["family"] == family]
         if part.empty:
             continue
-        varies = []
+        varies, named = [], set()
         for label, g in part.loc[part["p_adj"] < 0.05].groupby("label", sort=False):
             g = g.loc[(g["family"] == "scores") | (g["cited"] >= threshold)].sort_values("estimate")
             if len(g) < 2:
                 continue
             lo, hi = g.iloc[0], g.iloc[-1]
             p = fmt.pvalue(g["p_adj"].iloc[0])
-            varies.append(f"« {label} », de {_shown(lo)} {IN_DEPARTMENT.get(lo['département'], lo['département'])} à "
-                          f"{_shown(hi)} {IN_DEPARTMENT.get(hi['département'], hi['département'])} "
-                          f"(p ajusté {'' if p.startswith('<') else '= '}{p})")
+            varies.append(f"« {label} » (p ajusté {'' if p.startswith('<') else '= '}{p}) : de {_shown(lo)} "
+                          f"{IN_DEPARTMENT.get(lo['département'], lo['département'])} à {_shown(hi)} "
+                          f"{IN_DEPARTMENT.get(hi['département'], hi['département'])}")
+            named.add(label)
         lead = f"**{fmt.capitalised(what)}.** "
+        others = [x for x in dict.fromkeys(part["label"]) if x not in named]
         if varies:
-            rest = part["label"].nunique() - len(varies)
-            parts.append(lead + "Écarts établis entre départements : " + " ; ".join(varies)
-                         + (f". Pour les {rest} autres, pas d'écart établi entre départements." if rest > 1 else
-                            ". Pour l'autre, pas d'écart établi entre départements." if rest == 1 else "."))
+            rest = (f"pour « {others[0]} »" if len(others) == 1 else
+                    f"pour les {len(others)} autres {NOUNS[family]}" if others else "")
+            parts.append(lead + "Les départements diffèrent pour " + " ; ".join(varies)
+                         + (f". Pas d'écart établi {rest}." if rest else "."))
         else:
             parts.append(lead + "Aucun écart établi entre départements, après correction pour tests multiples.")
     return fmt.french("\n\n".join(parts))

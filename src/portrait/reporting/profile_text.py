@@ -136,7 +136,7 @@ def sentences(profile: Mapping[str, pd.DataFrame], calibrated_on: Mapping[str, b
                    "ajustées sur le sexe et l'âge sont refaites plus bas avec le diplôme en plus.")
     out.append(f"Une part calculée sur moins de {fmt.number(threshold)} répondants serait masquée, avec ce qu'il faut "
                "autour pour qu'on ne puisse pas la retrouver"
-               + (" ; aucune ne l'est ici." if not hidden(shares, threshold).any() else "."))
+               + (" ; aucune ne l'est dans ces tableaux." if not hidden(shares, threshold).any() else "."))
     out.append("\n\n")
     mean, mean_ci, median, median_ci, short = _count_phrase(counts, "residents", ("an", "ans"), 1)
     out.append(_unanswered(counts, "residents") or

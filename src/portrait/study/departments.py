@@ -3,9 +3,11 @@
 The synthesis's mosaic (:func:`portrait.study.aims.mosaic`) reads the image attributes department by department;
 this does the same for the 0–10 scores and for the « pick up to three » strengths and weaknesses (trial M: no
 breakdown by department of them). Each statistic is estimated in every department as a domain of the residents'
-design (calibration residuals included), with the design-based Wald F test that it is the same in all five (R
-``regTermTest(svyglm(y ~ departement))``), p adjusted by ``adjust`` within each family: the two scores, the
-strengths, the weaknesses. A strength's share is among the residents who cited at least one (the base of the
+design (calibration residuals included), with a design-based test that it is the same in all five, p adjusted by
+``adjust`` within each family: the two scores, the strengths, the weaknesses. A score's test is the Wald F of
+``svyglm(y ~ departement)`` (R ``regTermTest``); a strength's is the Rao–Scott second-order F of cited × department
+(R ``svychisq``), whose variance is taken under the null: the Wald F, with each department's own variance, rejected
+too easily where a department's share rests on a dozen residents (trial O: « insécurité », 13 in the Aisne). A strength's share is among the residents who cited at least one (the base of the
 comparison's shares, as :func:`portrait.study.aims.choices_cited` counts them).
 """
 
@@ -41,7 +43,7 @@ def by_department(residents: Design, cb: Codebook, adjust: str = "fdr_bh", level
     """One row per statistic and department: ``family`` (« scores », « forces », « faiblesses »), ``item``,
     ``label``, ``departement``, ``département``, ``estimate``, ``se``, ``ci_low``, ``ci_high`` (at ``level``,
     logit intervals for shares), ``confidence_level``, ``n`` (respondents in the base), ``cited`` (respondents who
-    cited the option; the mean's base for a score), and the homogeneity test's ``F``, ``p`` and ``p_adj``."""
+    cited the option; the mean's base for a score), and the equality test's ``F``, ``p`` and ``p_adj``."""
     d = indicators(residents, cb)
     columns: list[tuple[str, str, str, str]] = [("scores", f"{s}__score", s, short_label(cb.variable(s).label))
                                                 for s in SCORES]
@@ -55,8 +57,13 @@ def by_department(residents: Design, cb: Codebook, adjust: str = "fdr_bh", level
     for family, column, item, label in columns:
         interval = "wald" if family == "scores" else SHARE_INTERVAL
         e = _by(d, [column], "departement", None, level, interval)
-        F, _, _, p = homogeneity(d, column, "departement")
         x = d.data[column].to_numpy(dtype=float)
+        if family == "scores":
+            F, _, _, p = homogeneity(d, column, "departement")
+        else:
+            cited = pd.Series(x).map({1.0: "1", 0.0: "0"}).astype("string").to_numpy()
+            rs = survey.rao_scott(survey.update(d, _cited=cited), "_cited", "departement")
+            F, p = rs.F, rs.p_F
         answered = np.asarray(d.weights, dtype=float) > 0
         for r in e.itertuples():
             here = answered & (d.data["departement"].astype(str).to_numpy() == r.domaine)
