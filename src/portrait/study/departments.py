@@ -8,7 +8,7 @@ design (calibration residuals included), with a design-based test that it is the
 ``svyglm(y ~ departement)`` (R ``regTermTest``); a strength's is the Rao–Scott second-order F of cited × department
 (R ``svychisq``), whose variance is taken under the null: the Wald F, with each department's own variance, rejected
 too easily where a department's share rests on a dozen residents (trial O: « insécurité », 13 in the Aisne). A strength's share is among the residents who cited at least one (the base of the
-comparison's shares, as :func:`portrait.study.aims.choices_cited` counts them).
+comparison's shares: the statistics are :func:`portrait.study.items.derived`'s own).
 """
 
 from __future__ import annotations
@@ -19,24 +19,27 @@ import pandas as pd
 from .. import survey
 from ..pipeline.sources import DEPARTMENTS
 from ..survey import Design
-from .aims import _by, homogeneity, indicators
+from .aims import _by, homogeneity
 from .codebook import Codebook
-from .compare import adjust_pvalues, short_label
+from .compare import adjust_pvalues, short_label, with_items
 from .items import SHARE_INTERVAL
 
 SCORES = ("image_globale", "recommandation")
 CHOICES = ("forces", "faiblesses")
 
 
-def _choices(design: Design, cb: Codebook, item: str) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """Each option of ``item`` as an indicator (NaN outside the base: no option cited, or no answer) and its label."""
-    v = cb.variable(item)
-    options = design.data[list(v.columns)].astype("Float64")
-    cited = options.sum(axis=1, min_count=1)
-    base = (cited > 0).fillna(False).to_numpy()
-    values = {c: np.where(base, options[c].fillna(0).to_numpy(dtype=float), np.nan) for c in v.columns}
-    labels = {c: short_label(code.label) for c, code in zip(v.columns, v.codes)}
-    return values, labels
+def _statistics(residents: Design, cb: Codebook) -> tuple[Design, list[tuple[str, str, str, str]]]:
+    """The residents' design with the comparison's own derived statistics of the scores and choices (a score's mean
+    without « Ne sait pas », an option's indicator over the residents who cited at least one:
+    :func:`portrait.study.items.derived`), and ``(family, column, item, label)`` of each; a choice's ``item`` is its
+    option's column in the survey data (``forces_05``)."""
+    d, spec = with_items(residents, cb, "residents", only=set(SCORES + CHOICES), words=False)
+    option = {(v.name, str(code)): col for v in map(cb.variable, CHOICES) for code, col in zip(v.code_values, v.columns)}
+    scores = [("scores", r.column, r.item, short_label(r.item_label))
+              for r in spec.loc[spec["item"].isin(SCORES) & (spec["statistic"] == "mean")].itertuples()]
+    choices = [(r.item, r.column, option[(r.item, r.level)], short_label(r.label))
+               for r in spec.loc[spec["item"].isin(CHOICES) & (spec["statistic"] == "share")].itertuples()]
+    return d, scores + choices                  # in questionnaire order: the image, the recommendation, the options
 
 
 def by_department(residents: Design, cb: Codebook, adjust: str = "fdr_bh", level: float = 0.95) -> pd.DataFrame:
@@ -44,15 +47,9 @@ def by_department(residents: Design, cb: Codebook, adjust: str = "fdr_bh", level
     ``label``, ``departement``, ``département``, ``estimate``, ``se``, ``ci_low``, ``ci_high`` (at ``level``,
     logit intervals for shares), ``confidence_level``, ``n`` (respondents in the base), ``cited`` (respondents who
     cited the option; the mean's base for a score), and the equality test's ``F``, ``p`` and ``p_adj``."""
-    d = indicators(residents, cb)
-    columns: list[tuple[str, str, str, str]] = [("scores", f"{s}__score", s, short_label(cb.variable(s).label))
-                                                for s in SCORES]
-    extra: dict[str, np.ndarray] = {}
-    for item in CHOICES:
-        values, labels = _choices(residents, cb, item)
-        extra.update({f"_{c}": x for c, x in values.items()})
-        columns += [(item, f"_{c}", c, labels[c]) for c in values]
-    d = survey.update(d, extra)
+    d, columns = _statistics(residents, cb)
+    answered = np.asarray(d.weights, dtype=float) > 0
+    department = d.data["departement"].astype(str).to_numpy()
     rows = []
     for family, column, item, label in columns:
         interval = "wald" if family == "scores" else SHARE_INTERVAL
@@ -64,12 +61,11 @@ def by_department(residents: Design, cb: Codebook, adjust: str = "fdr_bh", level
             cited = pd.Series(x).map({1.0: "1", 0.0: "0"}).astype("string").to_numpy()
             rs = survey.rao_scott(survey.update(d, _cited=cited), "_cited", "departement")
             F, p = rs.F, rs.p_F
-        answered = np.asarray(d.weights, dtype=float) > 0
         for r in e.itertuples():
-            here = answered & (d.data["departement"].astype(str).to_numpy() == r.domaine)
+            here = answered & (department == r.domaine)
             rows.append({"family": family, "item": item, "label": label, "departement": r.domaine,
-                         "département": DEPARTMENTS.get(r.domaine, r.domaine), "estimate": r.estimate, "se": r.se, "ci_low": r.ci_low,
-                         "ci_high": r.ci_high, "confidence_level": level, "n": int(r.n),
+                         "département": DEPARTMENTS.get(r.domaine, r.domaine), "estimate": r.estimate, "se": r.se,
+                         "ci_low": r.ci_low, "ci_high": r.ci_high, "confidence_level": level, "n": int(r.n),
                          "cited": int(np.nansum(x[here] == 1)) if family != "scores" else int(r.n), "F": F, "p": p})
     out = pd.DataFrame(rows)
     tests = out.drop_duplicates("item")[["family", "item", "p"]].copy()
