@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from . import formatting as fmt
-from .sections import IN_DEPARTMENT
+from .sections import IN_DEPARTMENT, respondents_by_department
 from .synthesis import SUPPRESSED
 
 FAMILIES = {"scores": "les notes de 0 à 10", "forces": "les forces citées", "faiblesses": "les faiblesses citées"}
@@ -30,9 +30,7 @@ def department_table(t: pd.DataFrame, family: str, threshold: int) -> pd.DataFra
     part["cell"] = [_cell(r, threshold) for r in part.itertuples()]
     wide = part.pivot_table(index="label", columns="département", values="cell", aggfunc="first", sort=False)
     wide["p ajusté (homogénéité)"] = part.drop_duplicates("label").set_index("label")["p_adj"].map(fmt.pvalue)
-    n = part.groupby("département", sort=False)["n"].agg(["min", "max"])
-    counts = {d: fmt.number(lo) if lo == hi else f"{fmt.number(lo)} à {fmt.number(hi)}" for d, (lo, hi) in n.iterrows()}
-    last = pd.DataFrame([{"label": "répondants", **counts, "p ajusté (homogénéité)": ""}])
+    last = pd.DataFrame([{"label": "répondants", **respondents_by_department(part), "p ajusté (homogénéité)": ""}])
     return pd.concat([wide.reset_index(), last], ignore_index=True).rename(columns={"label": ""})
 
 

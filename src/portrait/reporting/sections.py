@@ -22,6 +22,11 @@ IN_DEPARTMENT = {"Aisne": "dans l'Aisne", "Nord": "dans le Nord", "Oise": "dans 
                  "Pas-de-Calais": "dans le Pas-de-Calais", "Somme": "dans la Somme"}
 
 
+def respondents_by_department(m: pd.DataFrame) -> dict[str, str]:
+    """Each department's respondents over the rows of a by-department table (``département``, ``n``): « 137 », or
+    « 137 à 142 » from the fewest to the most, so a reader sees why some intervals are wide."""
+    n = m.groupby("département", sort=False)["n"].agg(["min", "max"])
+    return {d: fmt.number(lo) if lo == hi else f"{fmt.number(lo)} à {fmt.number(hi)}" for d, (lo, hi) in n.iterrows()}
 
 
 #: How the mosaic's readings (:func:`portrait.study.aims.mosaic`, column ``lecture``) are written for readers:
@@ -236,11 +241,8 @@ def mosaic_table(m: pd.DataFrame, threshold: int) -> pd.DataFrame:
     tests = m.drop_duplicates("attribut").set_index("attribut")
     wide["p ajusté (homogénéité)"] = tests["p_adj"].map(fmt.pvalue)
     wide["lecture"] = tests["lecture"].map(lambda r: READINGS.get(r, r))
-    n = m.groupby("département", sort=False)["n"].agg(["min", "max"])
-    counts = {d: fmt.number(lo) if lo == hi else f"{fmt.number(lo)} à {fmt.number(hi)}"
-              for d, (lo, hi) in n.iterrows()}
-    last = pd.DataFrame([{"attribut": "répondants (selon l'attribut)", **counts, "p ajusté (homogénéité)": "",
-                          "lecture": ""}])
+    last = pd.DataFrame([{"attribut": "répondants (selon l'attribut)", **respondents_by_department(m),
+                          "p ajusté (homogénéité)": "", "lecture": ""}])
     return pd.concat([wide.reset_index(), last], ignore_index=True)
 
 

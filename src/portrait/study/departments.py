@@ -7,8 +7,9 @@ design (calibration residuals included), with a design-based test that it is the
 ``adjust`` within each family: the two scores, the strengths, the weaknesses. A score's test is the Wald F of
 ``svyglm(y ~ departement)`` (R ``regTermTest``); a strength's is the Rao–Scott second-order F of cited × department
 (R ``svychisq``), whose variance is taken under the null: the Wald F, with each department's own variance, rejected
-too easily where a department's share rests on a dozen residents (trial O: « insécurité », 13 in the Aisne). A strength's share is among the residents who cited at least one (the base of the
-comparison's shares: the statistics are :func:`portrait.study.items.derived`'s own).
+too easily where a department's share rests on a dozen residents (trial O: « insécurité », 13 in the Aisne). A
+strength's share is among the residents who cited at least one, the base of the comparison's shares: the statistics
+are :func:`portrait.study.items.derived`'s own.
 """
 
 from __future__ import annotations
