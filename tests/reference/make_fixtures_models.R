@@ -339,3 +339,36 @@ write.csv(rbind(
       "svymean(~api00, calibrate(as.svrepdesign(dclus1, 'JK1'), ~stype+api99, pop, calfun='raking', bounds=c(0.6, 2.5)))")),
   file.path(out, "bounded_raking.csv"), row.names = FALSE)
 cat("wrote", file.path(out, "bounded_raking.csv"), "\n")
+
+# predict(): survey-weighted GLMs at new covariate values, on the link and the response scale (the delta method),
+# with SEs, and the covariance of the predictions (vcov = TRUE) for three cases; linearised and JK1. The new rows
+# hold every level of stype, in order: predict.svrepglm builds its model frame without the fit's levels
+# (predict.svyglm uses them). SEs are read from attr(, "var"): SE() of a svrepstat of several predictions returns
+# the first one only (survey 4.1.1).
+nd <- data.frame(ell = c(5, 25, 45, 60), meals = c(10, 40, 70, 90), stype = c("E", "H", "M", "E"))
+pcases <- list(
+  pred_gauss_strat = list(svyglm(api00 ~ ell + meals + stype, dstrat), "svyglm(api00 ~ ell + meals + stype, dstrat)",
+                          "link", "link"),
+  pred_logit_strat = list(fits$logit_strat[[1]], fits$logit_strat[[2]], c("link", "response"), "response"),
+  pred_poisson_strat = list(fits$poisson_strat[[1]], fits$poisson_strat[[2]], c("link", "response"), NULL),
+  pred_gauss_jk1 = list(svyglm(api00 ~ ell + meals + stype, rclus1),
+                        "svyglm(api00 ~ ell + meals + stype, as.svrepdesign(dclus1, type='JK1'))", "link", NULL),
+  pred_logit_jk1 = list(fits$logit_jk1[[1]], fits$logit_jk1[[2]], c("link", "response"), "response"))
+prows <- list()
+for (name in names(pcases)) {
+  g <- pcases[[name]][[1]]
+  for (type in pcases[[name]][[3]]) {
+    call <- paste0("predict(", pcases[[name]][[2]], ", nd, type='", type, "')")
+    p <- predict(g, nd, type = type)
+    prows[[length(prows) + 1]] <- rbind(
+      cmp(name, paste0(type, "_estimate_", seq_along(p)), as.numeric(p), call),
+      cmp(name, paste0(type, "_se_", seq_along(p)), sqrt(attr(p, "var")), paste0("sqrt(attr(", call, ", 'var'))")))
+    if (type %in% pcases[[name]][[4]]) {
+      v <- vcov(predict(g, nd, type = type, vcov = TRUE))
+      prows[[length(prows) + 1]] <- cmp(name, paste0(type, "_vcov_", row(v), "_", col(v)), v,
+                                        paste0("vcov(predict(", pcases[[name]][[2]], ", nd, type='", type, "', vcov=TRUE))"))
+    }
+  }
+}
+write.csv(do.call(rbind, prows), file.path(out, "predictions.csv"), row.names = FALSE)
+cat("wrote", file.path(out, "predictions.csv"), "\n")

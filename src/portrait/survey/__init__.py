@@ -37,6 +37,8 @@ module                  what                                                    
 ``quantiles``           :func:`quantile` (Woodruff intervals)                       ``svyquantile``
 ``regression``          :func:`svyglm` (gaussian, logistic, Poisson), :func:`svyolr` ``svyglm``, ``svyolr``,
                         (two-way interactions), :func:`model_matrix`               ``regTermTest``
+``prediction``          :func:`predict` (link or response scale, delta-method SE,   ``predict.svyglm``
+                        covariance of the predictions)
 ``sampling``            :func:`inclusion_probabilities`, :func:`systematic_pps`,    (``sampling``)
                         :func:`stratified_srswor`, :func:`allocate`
 ======================  ==========================================================  ==================
@@ -88,6 +90,7 @@ if TYPE_CHECKING:                     # for type checkers and IDEs; at run time 
     from .quantiles import quantile
     from .trimming import trim
     from .regression import Fit, svyglm, svyolr
+    from .prediction import predict
     from .replicates import replicate_factors, replicate_variance, with_replicates
     from .sampling import ALLOCATION_RULES, allocate, inclusion_probabilities, stratified_srswor, systematic_pps
 
@@ -149,6 +152,7 @@ _EXPORTS = {
     "Fit": ("regression", "Fit"),
     "svyglm": ("regression", "svyglm"),
     "svyolr": ("regression", "svyolr"),
+    "predict": ("prediction", "predict"),
     "quantile": ("quantiles", "quantile"),
     "MultipleResponseTest": ("multiresponse", "MultipleResponseTest"),
     "multiple_response_test": ("multiresponse", "multiple_response_test"),
@@ -170,7 +174,7 @@ __all__ = [
     "design_table", "first_replicates", "read_design", "read_metadata", "with_replicate_weights", "write_design",
     "Difference", "MultiRankTest", "RankTest", "RaoScott", "domain_degf", "welch_df", "mean_difference", "model_matrix", "rank_test",
     "rao_scott", "stack", "subset", "update", "LONELY", "linearised_variance", "psu_totals", "residualise",
-    "NonresponseResult", "adjust_nonresponse", "collapse_groups", "Fit", "svyglm", "svyolr", "quantile",
+    "NonresponseResult", "adjust_nonresponse", "collapse_groups", "Fit", "svyglm", "svyolr", "predict", "quantile",
     "MultipleResponseTest", "multiple_response_test",
     "replicate_factors", "replicate_variance", "with_replicates", "ALLOCATION_RULES", "allocate",
     "inclusion_probabilities", "stratified_srswor", "systematic_pps",

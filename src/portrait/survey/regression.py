@@ -40,7 +40,8 @@ def model_matrix(data: pd.DataFrame, terms: str | Sequence[str], intercept: bool
     ``a``'s and ``b``'s columns (``a``'s varying fastest, named ``<a column>:<b column>``); ``"a*b"`` is
     ``a``, ``b`` and ``a:b``. As in R's formulas, main effects come first, then interactions; an
     interaction needs its two main effects in the model (R codes it otherwise). The matrix's
-    ``attrs["terms"]`` maps each term to its columns (for :meth:`Fit.wald`). Missing values give zero indicators or NaN. With
+    ``attrs["terms"]`` maps each term to its columns (for :meth:`Fit.wald`), ``attrs["levels"]`` each categorical
+    term to its levels (for ``predict``). Missing values give zero indicators or NaN. With
     ``rows`` (a boolean mask: the units the model uses), a level no used unit holds is dropped first, as
     R's model frame drops unused levels: an unused first category does not stay the reference of a matrix
     whose indicators then sum to the intercept.
@@ -72,6 +73,7 @@ def model_matrix(data: pd.DataFrame, terms: str | Sequence[str], intercept: bool
     if intercept:
         cols["(Intercept)"] = np.ones(len(data))
     of_term: dict[str, list[str]] = {}
+    of_level: dict[str, list] = {}
     for t in mains:
         before = set(cols)
         s = data[t]
@@ -83,6 +85,7 @@ def model_matrix(data: pd.DataFrame, terms: str | Sequence[str], intercept: bool
             if rows is not None:
                 held = set(s[np.asarray(rows, dtype=bool)].dropna().unique())
                 levels = [lv for lv in levels if lv in held]
+            of_level[t] = levels
             for lv in levels[1:]:
                 cols[f"{t}{lv}"] = (s == lv).to_numpy(dtype=float)
         of_term[t] = [c for c in cols if c not in before]
@@ -93,7 +96,7 @@ def model_matrix(data: pd.DataFrame, terms: str | Sequence[str], intercept: bool
                 cols[f"{ca}:{cb}"] = cols[ca] * cols[cb]
                 of_term[f"{a}:{b}"].append(f"{ca}:{cb}")
     out = pd.DataFrame(cols, index=data.index)
-    out.attrs["terms"] = of_term
+    out.attrs.update(terms=of_term, levels=of_level)
     return out
 
 
@@ -135,8 +138,6 @@ def expand_terms(terms: str | Sequence[str]) -> tuple[list[str], list[tuple[str,
     return mains, pairs
 
 
-
-
 @dataclass(frozen=True)
 class Fit:
     """Hold the coefficients of a survey-weighted model with their covariance and residual df.
@@ -160,6 +161,8 @@ class Fit:
     terms : dict
         Each term of the model (``"stype"``, ``"stype:ell"``) → the names of its coefficients, which
         :meth:`wald` tests together.
+    model : dict
+        For ``predict``: ``family``, and ``levels`` of each categorical term (reference first); empty for svyolr.
     se : numpy.ndarray
         Standard errors, the square roots of the diagonal of ``vcov`` (a property).
     """
@@ -170,6 +173,7 @@ class Fit:
     df: int
     variance: str
     terms: dict = field(default_factory=dict)      # term → its coefficients' names (model_matrix's)
+    model: dict = field(default_factory=dict)
 
     @property
     def se(self) -> np.ndarray:
@@ -353,7 +357,8 @@ def svyglm(design: Design, y: str, terms: str | Sequence[str] | None = None, var
             th = np.array([_glm_fit(X0, y0, R[:, r], family, start=beta)[0] for r in range(R.shape[1])])
         V = replicate_variance(beta, th, design.replicate_scale, design.replicate_rscales, design.replicate_mse,
                                design.replicate_blocks)
-    return Fit(names=names, coef=beta, vcov=V, df=df, variance=variance, terms=Xdf.attrs["terms"])
+    return Fit(names=names, coef=beta, vcov=V, df=df, variance=variance, terms=Xdf.attrs["terms"],
+               model={"family": family, "levels": Xdf.attrs["levels"]})
 
 
 def _newton_batch(derivs_batch, W: np.ndarray, start: np.ndarray, p: int, tol: float = 1e-10,
