@@ -1,8 +1,9 @@
 """The study's aims in the synthesis: indicators, estimates and homogeneity tests.
 
 Oracles: indicator bases written out by hand; weighted shares in closed form (Σ w x / Σ w over the
-base); the two-department Wald F equals the square of the t of the difference of domain means, which
-the engine computes by another path (``mean_difference``, influence values of the two domain means).
+base); the two-department Wald F of a score equals the square of the t of the difference of domain means, which
+the engine computes by another path (``mean_difference``, influence values of the two domain means); a share's
+test across domains is the engine's Rao–Scott (checked against R svychisq) on a table built by hand.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import pytest
 from scipy import stats
 
 from portrait import survey
+from portrait.pipeline.errors import ParameterError
 from portrait.study import aims, codebook
 from tests import helpers
 
@@ -76,9 +78,31 @@ def test_pride_shares_are_weighted_means_over_their_base(cb):
 def test_two_domain_homogeneity_f_is_the_squared_t_of_the_difference(cb):
     d = aims.indicators(_residents(), cb)
     two = survey.subset(d, d.data["departement"].isin(["59", "80"]).to_numpy(), drop=True)
-    F, ndf, _, _ = aims.homogeneity(two, "fierte__oui", "departement")
-    t = survey.mean_difference(two, "fierte__oui", "departement", "59", "80").t
+    F, ndf, _, _ = aims.mean_homogeneity(two, "image_globale__score", "departement")
+    t = survey.mean_difference(two, "image_globale__score", "departement", "59", "80").t
     assert ndf == 1 and F == pytest.approx(t ** 2, rel=1e-9)
+
+
+def test_a_share_is_tested_across_domains_by_rao_scott_on_its_own_base(cb):
+    """The share's test is R svychisq's second-order F (the engine's, checked against R) of the agree × department
+    table built by hand from the raw answers: « Ne sait pas » and non-response are outside the table, not « non »;
+    it is not the Wald F of the regression, which trial O found too ready to reject on small cells."""
+    d = _residents()
+    f = d.data["fierte"].astype("Float64")
+    agree = pd.array(np.where(f.isna() | (f == 99), None, np.where(f.isin([4, 5]), "oui", "non")), dtype="string")
+    by_hand = survey.rao_scott(survey.update(d, agree=agree), "agree", "departement")
+    F, ndf, ddf, p = aims.share_homogeneity(aims.indicators(d, cb), "fierte__oui", "departement")
+    assert (F, ndf, ddf, p) == pytest.approx((by_hand.F, by_hand.ndf, by_hand.ddf, by_hand.p_F), rel=1e-12)
+    wald = aims.mean_homogeneity(aims.indicators(d, cb), "fierte__oui", "departement")
+    assert wald[3] != pytest.approx(p, rel=1e-3)
+    tests = aims.pride(d, cb, {str(k): f"âge {k}" for k in range(1, 6)})["tests"].set_index(["variable", "selon"])
+    assert tests.loc[("fierte__oui", "département"), "p"] == pytest.approx(p, rel=1e-12)
+
+
+def test_a_share_with_other_values_than_one_and_zero_is_refused(cb):
+    d = aims.indicators(_residents(), cb)
+    with pytest.raises(ParameterError, match="image_globale__score.*1, 0 or a missing value"):
+        aims.share_homogeneity(d, "image_globale__score", "departement")
 
 
 def test_mosaic_reading_follows_its_rule(cb):
@@ -143,14 +167,20 @@ def test_clients_coming_back_by_origin_and_purpose_by_hand(cb):
     for label, m in origins.items():
         assert got.loc[label, "estimate"] == pytest.approx(share(m), rel=1e-12)
         assert got.loc[label, "n"] == (m & ok).sum()
-    assert r["overall"]["estimate"].iloc[0] == pytest.approx(share(np.ones(n, dtype=bool)), rel=1e-12)
+    o = r["overall"].iloc[0]
+    assert o["estimate"] == pytest.approx(share(np.ones(n, dtype=bool)), rel=1e-12)
+    # a share's interval is R svyciprop's logit one (as every share of the aims): on 400 units, 399 df
+    half = stats.t.ppf(0.975, n - 1) * o["se"] / (o["estimate"] * (1 - o["estimate"]))
+    logit = np.log(o["estimate"] / (1 - o["estimate"]))
+    assert (o["ci_low"], o["ci_high"]) == pytest.approx(tuple(1 / (1 + np.exp(-(logit + s * half))) for s in (-1, 1)),
+                                                        rel=1e-9)
     motif = r["by_motif"].set_index("domaine")
     assert motif.loc["Les deux", "estimate"] == pytest.approx(share(df["motif"].to_numpy() == 3), rel=1e-12)
 
     r["tests"]["p_adj"] = [0.001, 0.5]
     text = sections.return_sentences(r, 10).replace("\u00a0", " ")
     lo, hi = got["estimate"].idxmin(), got["estimate"].idxmax()
-    assert f"cette part varie selon le lieu où ils habitent (test de Wald, p ajusté = 0,0010) : " \
+    assert f"cette part varie selon le lieu où ils habitent (test de Rao–Scott, p ajusté = 0,0010) : " \
            f"{fmt_pct(got.loc[lo, 'estimate'])} chez ceux qui habitent {sections.ORIGIN_PHRASES[lo]}" in text
     assert "pas d'écart établi selon le motif de leur dernier séjour (p ajusté = 0,5000)" in text
     assert sections.ORIGIN_PHRASES[hi] not in sections.return_sentences(r, 1000)   # every group under the threshold
@@ -274,7 +304,7 @@ def test_mosaic_reading_rule_on_hand_made_shares(monkeypatch):
     d = survey.Design.from_frame(pd.DataFrame(data), weights="w")
     pvals = {"img_conviviale__accord": 0.03, "img_littoral__accord": 0.04, "img_nature__accord": 0.5,
              "img_culture__accord": 0.6}
-    monkeypatch.setattr(aims, "homogeneity", lambda design, y, by: (1.0, 4, 195, pvals[y]))
+    monkeypatch.setattr(aims, "share_homogeneity", lambda design, y, by: (1.0, 4, 195, pvals[y]))
     m = aims.mosaic(d, cb, 5)
     # the Oise's 22/40 by hand: a domain mean's linearised SE of equal weights, with replacement, n = 200 units:
     # sqrt(n/(n−1) · Σ_domain (y − p)²) / n_domain, and the logit interval on the domain's 40 − 1 = 39 df (R

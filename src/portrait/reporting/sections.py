@@ -118,7 +118,7 @@ ORIGIN_PHRASES = {"Hauts-de-France": "les Hauts-de-France", "autre région de Fr
 
 def return_sentences(r: Mapping[str, pd.DataFrame], threshold: int) -> str:
     """What :func:`portrait.study.aims.return_intention` found, in French: the share of clients intending to come
-    back with its CI, and whether it differs by origin and by purpose (adjusted Wald tests), naming the lowest and
+    back with its CI, and whether it differs by origin and by purpose (adjusted Rao–Scott tests), naming the lowest and
     highest groups when it does — never a group with fewer than ``threshold`` respondents."""
     o = r["overall"].iloc[0]
     t = r["tests"].set_index("selon")
@@ -134,7 +134,7 @@ def return_sentences(r: Mapping[str, pd.DataFrame], threshold: int) -> str:
             who = (lambda g: f"chez ceux qui habitent {ORIGIN_PHRASES.get(g, g)}") if by == "origine" else (
                 lambda g: "chez ceux venus " + (g[0].lower() + g[1:] if g.startswith("Pour ") else "pour l'un et l'autre"))
             span = f" : {pct(lo.estimate)} {who(lo.domaine)} contre {pct(hi.estimate)} {who(hi.domaine)}"
-        return f"cette part varie selon {what} (test de Wald, p ajusté = {fmt.pvalue(x.p_adj)}){span}"
+        return f"cette part varie selon {what} (test de Rao–Scott, p ajusté = {fmt.pvalue(x.p_adj)}){span}"
 
     unknown = int(o.n - r["by_origin"]["n"].sum())       # no origin domain: in the whole and by purpose only
     elsewhere = ""
@@ -175,7 +175,7 @@ def pride_sentences(p: Mapping[str, pd.DataFrame]) -> str:
         r = t.loc[(var, by)]
         what = {"département": "départements", "âge": "classes d'âge"}.get(by, "anciennes régions")
         if r.p_adj < 0.05:
-            return f"les écarts entre {what} sont établis (test de Wald, p ajusté = {fmt.pvalue(r.p_adj)})"
+            return f"les écarts entre {what} sont établis (test de Rao–Scott, p ajusté = {fmt.pvalue(r.p_adj)})"
         if r.p < 0.05:
             return (f"pas d'écart établi entre {what} : le test est significatif avant correction pour le nombre "
                     f"de tests (p = {fmt.pvalue(r.p)}), mais ne l'est plus après (p ajusté = {fmt.pvalue(r.p_adj)}) ; les "

@@ -8,9 +8,10 @@
 - **Nord-Pas de Calais and Picardie**: residents by former region, visitors by zone visited.
 
 Every share excludes « Ne sait pas » and non-response from its base, and its interval is the logit
-interval of R ``svyciprop`` (within [0, 1] in the smallest domains). Homogeneity across domains is
-the design-based Wald F test of a survey-weighted regression on the domain factor (R
-``regTermTest(svyglm(y ~ domain))``); p-values are adjusted by Benjamini–Hochberg within each
+interval of R ``svyciprop`` (within [0, 1] in the smallest domains). Whether a share is the same in every
+domain is the Rao–Scott second-order test of the share × domain table (R ``svychisq``), as in report 06's
+departments; a score's mean, the Wald F test of a survey-weighted regression on the domain factor (R
+``regTermTest(svyglm(y ~ domain))``). p-values are adjusted by Benjamini–Hochberg within each
 section (the attributes of the mosaic, the four pride tests, the four regional differences), so that
 « établi » means what the synthesis says it means: significant after correction.
 """
@@ -24,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .. import survey
+from ..pipeline.errors import ParameterError
 from ..pipeline.sources import DEPARTMENTS
 from ..survey import Design
 from .codebook import Codebook
@@ -73,8 +75,11 @@ def indicators(design: Design, cb: Codebook) -> Design:
     return replace(design, data=pd.concat([data, extra], axis=1))
 
 
-def _by(design: Design, columns: list[str], by: str | None, labels: Mapping[str, str] | None = None,
-        level: float = 0.95, interval: str = "wald") -> pd.DataFrame:
+def by_domain(design: Design, columns: list[str], by: str | None, labels: Mapping[str, str] | None = None,
+              level: float = 0.95, interval: str = "wald") -> pd.DataFrame:
+    """Each of ``columns`` estimated in every level of ``by`` (the whole sample when None), as a domain of ``design``:
+    ``variable``, ``domaine`` (the level, or its label from ``labels``; « ensemble » without ``by``), ``estimate``,
+    ``se``, ``ci_low``, ``ci_high`` (``interval`` at ``level``), ``confidence_level`` and ``n``."""
     e = survey.mean(design, columns, by=by, level=level, interval=interval)
     dom = e["domain"].str.split("=", n=1).str[1] if by else pd.Series("ensemble", index=e.index)
     return pd.DataFrame({"variable": e["variable"], "domaine": dom.map(labels) if labels else dom,
@@ -82,10 +87,27 @@ def _by(design: Design, columns: list[str], by: str | None, labels: Mapping[str,
                          "ci_high": e["ci_high"], "confidence_level": level, "n": e["n"]})
 
 
-def homogeneity(design: Design, y: str, by: str) -> tuple[float, int, int, float]:
-    """Wald F test that the mean of ``y`` is the same in every level of ``by`` (F, ndf, ddf, p)."""
+def mean_homogeneity(design: Design, y: str, by: str) -> tuple[float, int, int, float]:
+    """Wald F test that the mean of the score ``y`` is the same in every level of ``by`` (F, ndf, ddf, p): R
+    ``regTermTest(svyglm(y ~ by), ~by)``."""
     d = replace(design, data=design.data.assign(_dom=pd.Categorical(design.data[by].astype("string"))))
     return survey.svyglm(d, y, ["_dom"]).wald("_dom")
+
+
+def share_homogeneity(design: Design, y: str, by: str) -> tuple[float, float, float, float]:
+    """Rao–Scott test that the share ``y`` (1 or 0, missing outside its base) is the same in every level of ``by``
+    (F, ndf, ddf, p): the second-order F of the ``y`` × ``by`` table, R ``svychisq(~y + by)``.
+
+    Its variance is taken under the hypothesis of equal shares, so a level whose share rests on a dozen residents
+    does not make it reject too easily, as the Wald F of ``svyglm(y ~ by)`` did (trial O); for a share, R users
+    and Lumley (2010, ch. 6) take this test.
+    """
+    x = design.data[y].to_numpy(dtype=float, na_value=np.nan)
+    if not np.isin(x[~np.isnan(x)], (0.0, 1.0)).all():
+        raise ParameterError(f"column {y!r} must hold 1, 0 or a missing value to be tested as a share")
+    cited = pd.array(np.where(np.isnan(x), None, np.where(x == 1, "1", "0")), dtype="string")
+    rs = survey.rao_scott(survey.update(design, _y=cited), "_y", by)
+    return rs.F, rs.ndf, rs.ddf, rs.p_F
 
 
 def pride(residents: Design, cb: Codebook, age_labels: Mapping[str, str],
@@ -97,21 +119,21 @@ def pride(residents: Design, cb: Codebook, age_labels: Mapping[str, str],
     d = indicators(residents, cb)
     cols = ["fierte__oui", "ambassadeur__oui"]
     d = replace(d, data=d.data.assign(age_c=d.data["age"].astype("Int64").astype("string")))
-    overall = _by(d, cols, None, level=level, interval=SHARE_INTERVAL)
-    by_dep = _by(d, cols, "departement", dict(DEPARTMENTS), level, SHARE_INTERVAL)
-    by_age = _by(d, cols, "age_c", dict(age_labels), level, SHARE_INTERVAL)
+    overall = by_domain(d, cols, None, level=level, interval=SHARE_INTERVAL)
+    by_dep = by_domain(d, cols, "departement", dict(DEPARTMENTS), level, SHARE_INTERVAL)
+    by_age = by_domain(d, cols, "age_c", dict(age_labels), level, SHARE_INTERVAL)
     hdf = f"attachement__{HAUTS_DE_FRANCE}"
-    tests = pd.DataFrame([(c, b, *homogeneity(d, c, col)) for c in cols for b, col in
+    tests = pd.DataFrame([(c, b, *share_homogeneity(d, c, col)) for c in cols for b, col in
                           (("département", "departement"), ("âge", "age_c"))]
-                         + [(hdf, "ancienne région", *homogeneity(d, hdf, "ancienne_region"))],
+                         + [(hdf, "ancienne région", *share_homogeneity(d, hdf, "ancienne_region"))],
                          columns=["variable", "selon", "F", "ndf", "ddf", "p"])
     tests["p_adj"] = adjust_pvalues(tests["p"], adjust)  # across the section's tests
     codes = cb.variable("attachement").code_values
     labels = cb.labels("attachement", dont_know=False)
-    att = _by(d, [f"attachement__{c}" for c in codes], None, level=level, interval=SHARE_INTERVAL).assign(
+    att = by_domain(d, [f"attachement__{c}" for c in codes], None, level=level, interval=SHARE_INTERVAL).assign(
         domaine=[labels[c] for c in codes]).sort_values("estimate", ascending=False, kind="stable")
     return {"overall": overall, "by_department": by_dep, "by_age": by_age, "tests": tests, "attachment": att,
-            "attachment_by_region": _by(d, [hdf], "ancienne_region", level=level, interval=SHARE_INTERVAL)}
+            "attachment_by_region": by_domain(d, [hdf], "ancienne_region", level=level, interval=SHARE_INTERVAL)}
 
 
 def mosaic(residents: Design, cb: Codebook, min_respondents: int, adjust: str = "fdr_bh",
@@ -130,8 +152,8 @@ def mosaic(residents: Design, cb: Codebook, min_respondents: int, adjust: str = 
     rows = []
     for v in attrs:
         col = f"{v.name}__accord"
-        e = _by(d, [col], "departement", level=level, interval=SHARE_INTERVAL)
-        F, ndf, ddf, p = homogeneity(d, col, "departement")
+        e = by_domain(d, [col], "departement", level=level, interval=SHARE_INTERVAL)
+        F, ndf, ddf, p = share_homogeneity(d, col, "departement")
         for r in e.itertuples():
             rows.append({"item": v.name, "attribut": short_label(v.label), "departement": r.domaine,
                          "département": DEPARTMENTS.get(r.domaine, r.domaine), "estimate": r.estimate,
@@ -158,7 +180,7 @@ def former_regions(designs: Mapping[str, Design], cb: Codebook, adjust: str = "f
         if group == "visitors":
             d = replace(d, data=d.data.assign(zone=d.data["zone"].map(ZONE_LABELS)))
         for y in ("image_globale__score", "recommandation__score"):
-            e = _by(d, [y], by, level=level)
+            e = by_domain(d, [y], by, level=level)
             diff = survey.mean_difference(d, y, by, "Nord-Pas de Calais", "Picardie", level=level)
             for r in e.itertuples():
                 rows.append({"groupe": GROUP_LABELS[group], "question": y.split("__")[0], "domaine": r.domaine,
@@ -261,8 +283,8 @@ def return_intention(visitors: Design, cb: Codebook, adjust: str = "fdr_bh",
                      level: float = 0.95) -> dict[str, pd.DataFrame]:
     """Clients intending to come back (« plutôt » or « tout à fait » d'accord with ``intention_retour``; « Ne
     sait pas » left out): overall, by origin (:func:`origin`) and by the purpose of their last stay (``motif``),
-    with the Wald test that the share is the same across origins, and across purposes (p adjusted across the
-    two). Each table has ``domaine``, ``estimate``, ``se``, ``ci_low``, ``ci_high`` (at ``level``), ``confidence_level``
+    with the Rao–Scott test that the share is the same across origins, and across purposes (p adjusted across
+    the two). Each table has ``domaine``, ``estimate``, ``se``, ``ci_low``, ``ci_high`` (at ``level``), ``confidence_level``
     and ``n``."""
     x = _substantive(visitors.data["intention_retour"], cb.dont_know_code)
     motifs = {str(c.value): c.label for c in cb.variable("motif").codes}
@@ -271,13 +293,15 @@ def return_intention(visitors: Design, cb: Codebook, adjust: str = "fdr_bh",
         retour__oui=np.where(np.isnan(x), np.nan, np.isin(x, AGREE).astype(float)),
         origine=pd.array(origin(visitors), dtype="string"), motif_c=motif))
     cols = ["retour__oui"]
-    by_origin = _by(d, cols, "origine", ORIGINS, level).set_index("domaine").reindex(list(ORIGINS.values())).reset_index()
-    by_motif = _by(d, cols, "motif_c", motifs, level)
-    tests = pd.DataFrame([("retour__oui", b, *homogeneity(d, "retour__oui", col))
+    by_origin = by_domain(d, cols, "origine", ORIGINS, level, SHARE_INTERVAL).set_index("domaine").reindex(
+        list(ORIGINS.values())).reset_index()
+    by_motif = by_domain(d, cols, "motif_c", motifs, level, SHARE_INTERVAL)
+    tests = pd.DataFrame([("retour__oui", b, *share_homogeneity(d, "retour__oui", col))
                           for b, col in (("origine", "origine"), ("motif", "motif_c"))],
                          columns=["variable", "selon", "F", "ndf", "ddf", "p"])
     tests["p_adj"] = adjust_pvalues(tests["p"], adjust)
-    return {"overall": _by(d, cols, None, level=level), "by_origin": by_origin, "by_motif": by_motif, "tests": tests}
+    return {"overall": by_domain(d, cols, None, level=level, interval=SHARE_INTERVAL), "by_origin": by_origin,
+            "by_motif": by_motif, "tests": tests}
 
 
 def choices_cited(designs: Mapping[str, Design], cb: Codebook, items: tuple[str, ...] = ("forces", "faiblesses"),

@@ -17,10 +17,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .. import survey
 from ..pipeline.sources import DEPARTMENTS
 from ..survey import Design
-from .aims import _by, homogeneity
+from .aims import by_domain, mean_homogeneity, share_homogeneity
 from .codebook import Codebook
 from .compare import adjust_pvalues, short_label, with_items
 from .items import SHARE_INTERVAL
@@ -54,14 +53,10 @@ def by_department(residents: Design, cb: Codebook, adjust: str = "fdr_bh", level
     rows = []
     for family, column, item, label in columns:
         interval = "wald" if family == "scores" else SHARE_INTERVAL
-        e = _by(d, [column], "departement", None, level, interval)
+        e = by_domain(d, [column], "departement", None, level, interval)
         x = d.data[column].to_numpy(dtype=float)
-        if family == "scores":
-            F, _, _, p = homogeneity(d, column, "departement")
-        else:
-            cited = pd.Series(x).map({1.0: "1", 0.0: "0"}).astype("string").to_numpy()
-            rs = survey.rao_scott(survey.update(d, _cited=cited), "_cited", "departement")
-            F, p = rs.F, rs.p_F
+        test = mean_homogeneity if family == "scores" else share_homogeneity
+        F, _, _, p = test(d, column, "departement")
         for r in e.itertuples():
             here = answered & (department == r.domaine)
             rows.append({"family": family, "item": item, "label": label, "departement": r.domaine,
