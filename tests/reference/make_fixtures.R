@@ -227,21 +227,22 @@ crows[[length(crows) + 1]] <- rbind(
 
 # proportional-odds model, linearised and with JK1 replicate weights
 dclus1o <- update(dclus1, mealcat = cut(meals, c(0, 25, 50, 75, 100)))
-o1 <- svyolr(mealcat ~ avg.ed + mobility + stype, dclus1o)
-o2 <- svyolr(mealcat ~ avg.ed + mobility + stype, as.svrepdesign(dclus1o, type = "JK1"))
+ctlo <- list(reltol = 1e-14, maxit = 10000)    # optim (BFGS) to the optimum, not its default reltol 1e-8
+o1 <- svyolr(mealcat ~ avg.ed + mobility + stype, dclus1o, control = ctlo)
+o2 <- svyolr(mealcat ~ avg.ed + mobility + stype, as.svrepdesign(dclus1o, type = "JK1"), control = ctlo)
 crows[[length(crows) + 1]] <- rbind(
-  cmp("olr", paste0("coef_", names(coef(o1))), coef(o1), "coef(svyolr(mealcat ~ avg.ed + mobility + stype, dclus1))"),
-  cmp("olr", paste0("se_", names(coef(o1))), SE(o1), "SE(svyolr(mealcat ~ avg.ed + mobility + stype, dclus1))"),
-  cmp("olr_jk1", paste0("coef_", names(coef(o2))), coef(o2), "coef(svyolr(..., as.svrepdesign(dclus1, type='JK1')))"),
-  cmp("olr_jk1", paste0("se_", names(coef(o2))), SE(o2), "SE(svyolr(..., as.svrepdesign(dclus1, type='JK1')))"))
+  cmp("olr", paste0("coef_", names(coef(o1))), coef(o1), "coef(svyolr(mealcat ~ avg.ed + mobility + stype, dclus1, control = list(reltol = 1e-14)))"),
+  cmp("olr", paste0("se_", names(coef(o1))), SE(o1), "SE(svyolr(mealcat ~ avg.ed + mobility + stype, dclus1, control = list(reltol = 1e-14)))"),
+  cmp("olr_jk1", paste0("coef_", names(coef(o2))), coef(o2), "coef(svyolr(..., as.svrepdesign(dclus1, type='JK1'), control = list(reltol = 1e-14)))"),
+  cmp("olr_jk1", paste0("se_", names(coef(o2))), SE(o2), "SE(svyolr(..., as.svrepdesign(dclus1, type='JK1'), control = list(reltol = 1e-14)))"))
 # categorical covariates only: few distinct (covariates, response) patterns, which the fit aggregates
-o3 <- svyolr(mealcat ~ stype + awards, dclus1o)
-o4 <- svyolr(mealcat ~ stype + awards, as.svrepdesign(dclus1o, type = "JK1"))
+o3 <- svyolr(mealcat ~ stype + awards, dclus1o, control = ctlo)
+o4 <- svyolr(mealcat ~ stype + awards, as.svrepdesign(dclus1o, type = "JK1"), control = ctlo)
 crows[[length(crows) + 1]] <- rbind(
-  cmp("olr_cat", paste0("coef_", names(coef(o3))), coef(o3), "coef(svyolr(mealcat ~ stype + awards, dclus1))"),
-  cmp("olr_cat", paste0("se_", names(coef(o3))), SE(o3), "SE(svyolr(mealcat ~ stype + awards, dclus1))"),
-  cmp("olr_cat_jk1", paste0("coef_", names(coef(o4))), coef(o4), "coef(svyolr(..., as.svrepdesign(dclus1, type='JK1')))"),
-  cmp("olr_cat_jk1", paste0("se_", names(coef(o4))), SE(o4), "SE(svyolr(..., as.svrepdesign(dclus1, type='JK1')))"))
+  cmp("olr_cat", paste0("coef_", names(coef(o3))), coef(o3), "coef(svyolr(mealcat ~ stype + awards, dclus1, control = list(reltol = 1e-14)))"),
+  cmp("olr_cat", paste0("se_", names(coef(o3))), SE(o3), "SE(svyolr(mealcat ~ stype + awards, dclus1, control = list(reltol = 1e-14)))"),
+  cmp("olr_cat_jk1", paste0("coef_", names(coef(o4))), coef(o4), "coef(svyolr(..., as.svrepdesign(dclus1, type='JK1'), control = list(reltol = 1e-14)))"),
+  cmp("olr_cat_jk1", paste0("se_", names(coef(o4))), SE(o4), "SE(svyolr(..., as.svrepdesign(dclus1, type='JK1'), control = list(reltol = 1e-14)))"))
 # the degrees of freedom of a proportional-odds fit (its p-values and intervals use them)
 crows[[length(crows) + 1]] <- rbind(
   cmp("olr", "df_residual", o1$df.residual, "svyolr(mealcat ~ avg.ed + mobility + stype, dclus1)$df.residual"),
