@@ -15,7 +15,8 @@ module                  what                                                    
 ``calibration``         :func:`calibrate` (linear, raking, logit, truncated)         ``calibrate``,
                                                                                      ``rake``
 ``feasibility``         infeasible bounds named, bounds widened in a replicate
-``trimming``            :func:`trim` (cap, then re-calibrate)                       ``trimWeights``
+``trimming``            :func:`trim_weights` (cap, share the excess equally)        ``trimWeights``
+                        :func:`trim` (cap, then re-calibrate: no R function)
 ``nonresponse``         :func:`adjust_nonresponse` (classes, propensity)            (``postStratify``)
 ``diagnostics``         :func:`weight_diagnostics`, :func:`kish_deff`,              ``weights``
                         :func:`margin_table`
@@ -88,7 +89,7 @@ if TYPE_CHECKING:                     # for type checkers and IDEs; at run time 
     from .nonresponse import NonresponseResult, adjust_nonresponse, collapse_groups
     from .multiresponse import MultipleResponseTest, multiple_response_test
     from .quantiles import quantile
-    from .trimming import trim
+    from .trimming import trim, trim_weights
     from .regression import Fit, svyglm, svyolr
     from .prediction import predict
     from .replicates import replicate_factors, replicate_variance, with_replicates
@@ -104,6 +105,7 @@ _EXPORTS = {
     "calibrate": ("calibration", "calibrate"),
     "margins_from_long": ("margins", "margins_from_long"),
     "trim": ("trimming", "trim"),
+    "trim_weights": ("trimming", "trim_weights"),
     "Design": ("design", "Design"),
     "Step": ("design", "Step"),
     "kish_deff": ("diagnostics", "kish_deff"),
@@ -168,6 +170,7 @@ _EXPORTS = {
 
 __all__ = [
     "CALIBRATION_METHODS", "CalibrationResult", "Margin", "NumericTotal", "calibrate", "margins_from_long", "trim",
+    "trim_weights",
     "Design", "Step", "kish_deff", "margin_table", "standardised_differences", "weight_diagnostics",
     "CalibrationError", "ConvergenceError", "ParameterError", "SamplingError", "SurveyError", "mean", "proportion", "proportion_interval",
     "ratio", "total", "var", "contrast", "vcov",

@@ -69,8 +69,8 @@ class Step(Deferring):
     Attributes
     ----------
     kind : str
-        What the step does: ``"calibration"``, ``"trimming"`` or ``"nonresponse"``; only
-        ``"calibration"`` steps enter the linearised variance (through ``X`` and ``d``).
+        What the step does: ``"calibration"``, ``"trimming"``, ``"trim_weights"`` or ``"nonresponse"``; only
+        ``"calibration"`` steps enter the linearised variance (through ``X``, ``d``, a next trim's ``d``).
     label : str
         Human-readable name of the step (shown in reports and in :meth:`Design.replicate_adjustments`).
     apply : callable
@@ -83,8 +83,8 @@ class Step(Deferring):
         Calibration steps: the ``n × p`` auxiliaries of every unit (one column per constraint, zero for
         units of weight 0), built when first read. ``None`` for other steps.
     d : numpy.ndarray or None
-        Calibration steps: the input weights (length ``n``) from which the step started. ``None`` for
-        other steps.
+        Calibration and ``trim_weights`` steps: the input weights (length ``n``) from which the step
+        started. ``None`` for other steps.
     """
 
     kind: str

@@ -38,7 +38,9 @@ def residualise(design: Design, u: np.ndarray) -> np.ndarray:
     the step's input weights ``d`` (units with ``d > 0``), and multiplied by those weights again. With one
     calibration this is ``w (u − X β̂)``; with several (a calibrated design calibrated again), each one's
     residuals are taken on the previous one's, scaled by its own weights. Units outside a :func:`subset` keep
-    their weights before it. This is what R ``survey::svyrecvar`` does with a calibrated design's ``postStrata``.
+    their weights before it; a calibration followed by :func:`trim_weights` (R ``trimWeights``) scales its
+    residuals by the calibrated weights, not the trimmed ones. This is what R ``survey::svyrecvar`` does with a
+    calibrated design's ``postStrata``.
 
     Parameters
     ----------
@@ -74,8 +76,14 @@ def residualise(design: Design, u: np.ndarray) -> np.ndarray:
     after = [final]
     for step in reversed(steps[1:]):
         after.append(np.where(step.d > 0, step.d, after[-1]))
+    # R trimWeights changes prob, not the g·d a calibration stored: a calibration followed by trim_weights
+    # scales its residuals by the trimming's input weights (the calibrated weights)
+    trimmed = {id(s): t.d for s, t in zip(design.steps, design.steps[1:])
+               if s.kind == "calibration" and t.kind == "trim_weights" and t.d is not None}
     scale = w                          # the influence values are scale × e throughout
     for step, a in zip(steps, reversed(after)):
+        if id(step) in trimmed:
+            a = np.where(trimmed[id(step)] > 0, trimmed[id(step)], a)
         active, Xa, XtD, XtDX = _projection(step)
         if a is not scale and not np.array_equal(scale[active], a[active]):
             ratio = np.divide(scale[active], a[active], out=np.zeros(int(active.sum())), where=a[active] > 0)
