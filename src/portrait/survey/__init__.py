@@ -38,6 +38,9 @@ module                  what                                                    
 ``quantiles``           :func:`quantile` (Woodruff intervals)                       ``svyquantile``
 ``regression``          :func:`svyglm` (gaussian, logistic, Poisson), :func:`svyolr` ``svyglm``, ``svyolr``,
                         (two-way interactions), :func:`model_matrix`               ``regTermTest``
+``lrt``                 :func:`working_lrt` (working likelihood-ratio test of a     ``regTermTest``
+                        model's terms), :func:`pchisqsum`, :func:`pfsum`            (``method="LRT"``),
+                                                                                    ``pchisqsum``, ``pFsum``
 ``prediction``          :func:`predict` (link or response scale, delta-method SE,   ``predict.svyglm``
                         covariance of the predictions)
 ``sampling``            :func:`inclusion_probabilities`, :func:`systematic_pps`,    (``sampling``)
@@ -91,6 +94,7 @@ if TYPE_CHECKING:                     # for type checkers and IDEs; at run time 
     from .quantiles import quantile
     from .trimming import trim, trim_weights
     from .regression import Fit, svyglm, svyolr
+    from .lrt import LRTResult, pchisqsum, pfsum, working_lrt
     from .prediction import predict
     from .replicates import replicate_factors, replicate_variance, with_replicates
     from .sampling import ALLOCATION_RULES, allocate, inclusion_probabilities, stratified_srswor, systematic_pps
@@ -154,6 +158,10 @@ _EXPORTS = {
     "Fit": ("regression", "Fit"),
     "svyglm": ("regression", "svyglm"),
     "svyolr": ("regression", "svyolr"),
+    "LRTResult": ("lrt", "LRTResult"),
+    "pchisqsum": ("lrt", "pchisqsum"),
+    "pfsum": ("lrt", "pfsum"),
+    "working_lrt": ("lrt", "working_lrt"),
     "predict": ("prediction", "predict"),
     "quantile": ("quantiles", "quantile"),
     "MultipleResponseTest": ("multiresponse", "MultipleResponseTest"),
@@ -178,6 +186,7 @@ __all__ = [
     "Difference", "MultiRankTest", "RankTest", "RaoScott", "domain_degf", "welch_df", "mean_difference", "model_matrix", "rank_test",
     "rao_scott", "stack", "subset", "update", "LONELY", "linearised_variance", "psu_totals", "residualise",
     "NonresponseResult", "adjust_nonresponse", "collapse_groups", "Fit", "svyglm", "svyolr", "predict", "quantile",
+    "LRTResult", "pchisqsum", "pfsum", "working_lrt",
     "MultipleResponseTest", "multiple_response_test",
     "replicate_factors", "replicate_variance", "with_replicates", "ALLOCATION_RULES", "allocate",
     "inclusion_probabilities", "stratified_srswor", "systematic_pps",
