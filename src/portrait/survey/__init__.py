@@ -37,7 +37,9 @@ module                  what                                                    
                         second order) for « pick any » questions
 ``quantiles``           :func:`quantile` (Woodruff intervals)                       ``svyquantile``
 ``regression``          :func:`svyglm` (gaussian, logistic, Poisson), :func:`svyolr` ``svyglm``, ``svyolr``,
-                        (two-way interactions), :func:`model_matrix`               ``regTermTest``
+                        (two-way interactions), :meth:`Fit.wald`                   ``regTermTest``
+``terms``               :func:`model_matrix` (formulas as R writes them, R's        ``model.matrix``
+                        column names)
 ``lrt``                 :func:`working_lrt` (working likelihood-ratio test of a     ``regTermTest``
                         model's terms), :func:`pchisqsum`, :func:`pfsum`            (``method="LRT"``),
                                                                                     ``pchisqsum``, ``pFsum``
@@ -83,7 +85,7 @@ if TYPE_CHECKING:                     # for type checkers and IDEs; at run time 
     from .dispersion import var
     from .contrasts import contrast, vcov
     from .files import design_table, first_replicates, read_design, read_metadata, with_replicate_weights, write_design
-    from .regression import model_matrix
+    from .terms import model_matrix
     from .inference import (Difference, RaoScott, domain_degf, welch_df, mean_difference,
                             rao_scott, stack, subset, update)
     from .ranks import MultiRankTest, RankTest, rank_test
@@ -93,7 +95,7 @@ if TYPE_CHECKING:                     # for type checkers and IDEs; at run time 
     from .multiresponse import MultipleResponseTest, multiple_response_test
     from .quantiles import quantile
     from .trimming import trim, trim_weights
-    from .regression import Fit, svyglm, svyolr
+    from .regression import Fit, WaldTest, svyglm, svyolr
     from .lrt import LRTResult, pchisqsum, pfsum, working_lrt
     from .prediction import predict
     from .replicates import replicate_factors, replicate_variance, with_replicates
@@ -142,7 +144,7 @@ _EXPORTS = {
     "domain_degf": ("inference", "domain_degf"),
     "welch_df": ("inference", "welch_df"),
     "mean_difference": ("inference", "mean_difference"),
-    "model_matrix": ("regression", "model_matrix"),
+    "model_matrix": ("terms", "model_matrix"),
     "rank_test": ("ranks", "rank_test"),
     "rao_scott": ("inference", "rao_scott"),
     "stack": ("inference", "stack"),
@@ -156,6 +158,7 @@ _EXPORTS = {
     "adjust_nonresponse": ("nonresponse", "adjust_nonresponse"),
     "collapse_groups": ("nonresponse", "collapse_groups"),
     "Fit": ("regression", "Fit"),
+    "WaldTest": ("regression", "WaldTest"),
     "svyglm": ("regression", "svyglm"),
     "svyolr": ("regression", "svyolr"),
     "LRTResult": ("lrt", "LRTResult"),
@@ -185,7 +188,7 @@ __all__ = [
     "design_table", "first_replicates", "read_design", "read_metadata", "with_replicate_weights", "write_design",
     "Difference", "MultiRankTest", "RankTest", "RaoScott", "domain_degf", "welch_df", "mean_difference", "model_matrix", "rank_test",
     "rao_scott", "stack", "subset", "update", "LONELY", "linearised_variance", "psu_totals", "residualise",
-    "NonresponseResult", "adjust_nonresponse", "collapse_groups", "Fit", "svyglm", "svyolr", "predict", "quantile",
+    "NonresponseResult", "adjust_nonresponse", "collapse_groups", "Fit", "WaldTest", "svyglm", "svyolr", "predict", "quantile",
     "LRTResult", "pchisqsum", "pfsum", "working_lrt",
     "MultipleResponseTest", "multiple_response_test",
     "replicate_factors", "replicate_variance", "with_replicates", "ALLOCATION_RULES", "allocate",

@@ -401,7 +401,8 @@ def mean_difference(design: Design, y: str | np.ndarray, group: str, a: str, b: 
     Raises
     ------
     ParameterError
-        If a domain has no respondent with a value of ``y``, or a column is not in the data.
+        If a column is not in the data, ``group`` has no level ``a`` or ``b`` (its levels are listed: they are
+        categories, not free text), or a domain has no respondent with a value of ``y``.
 
     References
     ----------
@@ -414,7 +415,12 @@ def mean_difference(design: Design, y: str | np.ndarray, group: str, a: str, b: 
     ok = ~np.isnan(yv) & (w > 0)
     ma, mb = ok & (g == str(a)), ok & (g == str(b))
     if not ma.any() or not mb.any():
-        raise ParameterError(f"group {a if not ma.any() else b!r} has no respondent with a value of {y!r}")
+        missing = a if not ma.any() else b
+        if not (g == str(missing)).any():
+            held = sorted(set(g[~design.column(group).isna().to_numpy()]))
+            raise ParameterError(f"{group!r} has no level {str(missing)!r}; its levels are "
+                                 f"{', '.join(map(repr, held[:12]))}{', …' if len(held) > 12 else ''}")
+        raise ParameterError(f"group {missing!r} has no respondent with a value of {y!r}")
     y0 = np.where(ok, yv, 0.0)
     Wa, Wb = w[ma].sum(), w[mb].sum()
     ta, tb = (w * y0 * ma).sum() / Wa, (w * y0 * mb).sum() / Wb
@@ -503,7 +509,7 @@ def rao_scott(design: Design, row: str, col: str, variance: str | None = None) -
     Raises
     ------
     ParameterError
-        If either variable has fewer than two levels with respondents.
+        If a column is not in the data, or either variable has fewer than two levels with respondents.
 
     References
     ----------
@@ -513,8 +519,8 @@ def rao_scott(design: Design, row: str, col: str, variance: str | None = None) -
     """
     variance = check_variance(variance, design=design)
     data = design.data
-    r = data[row].astype("string")
-    c = data[col].astype("string")
+    r = design.column(row).astype("string")
+    c = design.column(col).astype("string")
     valid = (~r.isna() & ~c.isna()).to_numpy() & (design.weights > 0)
     rl = sorted(r[valid].unique())
     cl = sorted(c[valid].unique())

@@ -15,7 +15,7 @@ Lumley, T. (2010). *Complex Surveys*, chapters 5 and 6.
 
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
@@ -25,117 +25,10 @@ from .design import Design
 from .errors import ConvergenceError, ParameterError, check_finite, check_variance
 from .inference import _vcov, domain_degf
 from .replicates import replicate_variance
+from .terms import expand_terms, formula, model_matrix
 
 
 # ============================================================================ regression
-
-
-def model_matrix(data: pd.DataFrame, terms: str | Sequence[str], intercept: bool = True,
-                 rows: np.ndarray | None = None) -> pd.DataFrame:
-    """Build a treatment-coded model matrix (reference = first level), column names as R writes them.
-
-    Numeric (non-boolean, non-categorical) terms enter as they are; other terms get one indicator per
-    level but the first (a categorical column's categories, otherwise the sorted distinct values),
-    named ``<term><level>`` as R's ``model.matrix``. A two-way interaction ``"a:b"`` is the products of
-    ``a``'s and ``b``'s columns (``a``'s varying fastest, named ``<a column>:<b column>``); ``"a*b"`` is
-    ``a``, ``b`` and ``a:b``. As in R's formulas, main effects come first, then interactions; an
-    interaction needs its two main effects in the model (R codes it otherwise). The matrix's
-    ``attrs["terms"]`` maps each term to its columns (for :meth:`Fit.wald`), ``attrs["levels"]`` each categorical
-    term to its levels (for ``predict``). Missing values give zero indicators or NaN. With
-    ``rows`` (a boolean mask: the units the model uses), a level no used unit holds is dropped first, as
-    R's model frame drops unused levels: an unused first category does not stay the reference of a matrix
-    whose indicators then sum to the intercept.
-
-    Parameters
-    ----------
-    data : pandas.DataFrame
-        The data.
-    terms : str or sequence of str
-        Column name(s), in order, and two-way interactions (``"a:b"``, or ``"a*b"`` for both main
-        effects and their interaction).
-    intercept : bool, default True
-        Put an ``(Intercept)`` column of ones first.
-    rows : numpy.ndarray of bool, optional
-        The units the model uses; levels held by none of them are dropped.
-
-    Returns
-    -------
-    pandas.DataFrame
-        The model matrix, with the index of ``data``.
-
-    Raises
-    ------
-    ParameterError
-        If an interaction is not two-way or lacks one of its main effects.
-    """
-    mains, pairs = expand_terms(terms)
-    cols = {}
-    if intercept:
-        cols["(Intercept)"] = np.ones(len(data))
-    of_term: dict[str, list[str]] = {}
-    of_level: dict[str, list] = {}
-    for t in mains:
-        before = set(cols)
-        s = data[t]
-        if pd.api.types.is_numeric_dtype(s) and not isinstance(s.dtype, pd.CategoricalDtype) \
-                and not pd.api.types.is_bool_dtype(s):
-            cols[t] = s.to_numpy(dtype=float)
-        else:
-            levels = list(s.cat.categories) if isinstance(s.dtype, pd.CategoricalDtype) else sorted(s.dropna().unique())
-            if rows is not None:
-                held = set(s[np.asarray(rows, dtype=bool)].dropna().unique())
-                levels = [lv for lv in levels if lv in held]
-            of_level[t] = levels
-            for lv in levels[1:]:
-                cols[f"{t}{lv}"] = (s == lv).to_numpy(dtype=float)
-        of_term[t] = [c for c in cols if c not in before]
-    for a, b in pairs:
-        of_term[f"{a}:{b}"] = []
-        for cb in of_term[b]:
-            for ca in of_term[a]:
-                cols[f"{ca}:{cb}"] = cols[ca] * cols[cb]
-                of_term[f"{a}:{b}"].append(f"{ca}:{cb}")
-    out = pd.DataFrame(cols, index=data.index)
-    out.attrs.update(terms=of_term, levels=of_level)
-    return out
-
-
-def formula(y: str, terms: str | Sequence[str] | None) -> tuple[str, list[str]]:
-    """The response and terms of a model given as R writes it, ``"y ~ a + b + a:c"`` (``terms`` then ``None``), or
-    as a response and terms; a formula's ``1`` and R expressions such as ``I(x == 1)`` are refused."""
-    if terms is None:
-        if "~" not in y:
-            raise ParameterError(f"no terms: give them, or the model as a formula 'y ~ a + b' (got {y!r})")
-        y, rhs = (part.strip() for part in y.split("~", 1))
-        terms = [t.strip() for t in rhs.split("+")]
-        odd = [t for t in terms if not t or t in ("0", "1", "-1") or "-" in t or any(c in t for c in "()^.")]
-        if odd:
-            raise ParameterError(f"formula terms {odd} are not read: terms are column names, 'a:b' or 'a*b' "
-                                 "(make a column for an expression; the intercept is always in)")
-    return y, [terms] if isinstance(terms, str) else list(terms)
-
-
-def expand_terms(terms: str | Sequence[str]) -> tuple[list[str], list[tuple[str, str]]]:
-    """A model's terms as R orders them: the main effects (in order of appearance), then the two-way
-    interactions; ``"a*b"`` gives ``a``, ``b`` and ``a:b``. Raises a :class:`ParameterError` for an interaction of
-    more than two terms or one without both its main effects."""
-    mains: list[str] = []
-    pairs: list[tuple[str, str]] = []
-    for t in [terms] if isinstance(terms, str) else list(terms):
-        parts = [p.strip() for p in t.replace("*", ":").split(":")]
-        if len(parts) > 2:
-            raise ParameterError(f"term {t!r}: only two-way interactions are supported")
-        if len(parts) == 2 and "*" in t:
-            mains += [p for p in parts if p not in mains]
-        if len(parts) == 1 and parts[0] not in mains:
-            mains.append(parts[0])
-        if len(parts) == 2 and tuple(parts) not in pairs:
-            pairs.append((parts[0], parts[1]))
-    for a, b in pairs:
-        if a not in mains or b not in mains:
-            raise ParameterError(f"interaction '{a}:{b}' needs its main effects {a!r} and {b!r} in the model "
-                                 f"(write '{a}*{b}')")
-    return mains, pairs
 
 
 @dataclass(frozen=True)
@@ -180,24 +73,50 @@ class Fit:
         return np.sqrt(np.diag(self.vcov))
 
     def table(self, level: float = 0.95) -> pd.DataFrame:
+        """The coefficient table (R ``summary(fit)`` with ``confint``): ``term``, ``estimate``, ``se``, ``t``, ``p``
+        (two-sided, Student's t on ``df``) and the ``level`` interval ``ci_low``, ``ci_high``."""
         t = self.coef / self.se
         q = stats.t.ppf(0.5 + level / 2, self.df)
         return pd.DataFrame({"term": self.names, "estimate": self.coef, "se": self.se, "t": t,
                              "p": 2 * stats.t.sf(np.abs(t), self.df),
                              "ci_low": self.coef - q * self.se, "ci_high": self.coef + q * self.se})
 
-    def wald(self, prefix: str) -> tuple[float, int, int, float]:
+    def wald(self, prefix: str) -> "WaldTest":
         """Wald F test that every coefficient of the term ``prefix`` (``"stype"``, ``"stype:ell"``) is 0 (R
-        ``regTermTest``); a name that is not a term tests the coefficients whose names start with it."""
+        ``regTermTest``): a :class:`WaldTest` ``(F, ndf, ddf, p)``. A name that is not a term tests the
+        coefficients whose names start with it (``"stypeH"``)."""
         term = self.terms.get(prefix)
         idx = [i for i, n in enumerate(self.names) if (n in term if term else n.startswith(prefix))]
         if not idx:
-            raise ParameterError(f"no coefficient named {prefix}…")
+            raise ParameterError(f"no term or coefficient named {prefix!r}: the model's terms are {list(self.terms)}")
         b = self.coef[idx]
         Vs = self.vcov[np.ix_(idx, idx)]
         q = len(idx)
         F = float(b @ np.linalg.solve(Vs, b) / q)
-        return F, q, self.df, float(stats.f.sf(F, q, self.df))
+        return WaldTest(F, q, self.df, float(stats.f.sf(F, q, self.df)))
+
+
+class WaldTest(NamedTuple):
+    """Hold a Wald F test of model coefficients (R ``regTermTest``'s ``Ftest``, ``df``, ``ddf``, ``p``).
+
+    It unpacks as a tuple: ``F, ndf, ddf, p = fit.wald("stype")``.
+
+    Attributes
+    ----------
+    F : float
+        The Wald statistic divided by the number of coefficients tested.
+    ndf : int
+        Numerator degrees of freedom: the number of coefficients tested.
+    ddf : int
+        Denominator degrees of freedom: the model's residual df.
+    p : float
+        Upper-tail probability of ``F`` on ``(ndf, ddf)``.
+    """
+
+    F: float
+    ndf: int
+    ddf: int
+    p: float
 
 
 def _complete(design: Design, cols: Sequence[str]) -> np.ndarray:
@@ -327,6 +246,10 @@ def svyglm(design: Design, y: str, terms: str | Sequence[str] | None = None, var
     used = ok & (design.weights > 0)
     Xdf = model_matrix(design.data, terms, rows=used)
     X = Xdf.to_numpy()
+    if not pd.api.types.is_numeric_dtype(design.data[y]) and not pd.api.types.is_bool_dtype(design.data[y]):
+        raise ParameterError(f"the response {y!r} is not numeric ({design.data[y].dtype}): give a number, or for a "
+                             "logistic model a 0/1 column, e.g. survey.update(d, yes=(d.data[column] == level)"
+                             ".astype(float))")
     yv = design.data[y].to_numpy(dtype=float)
     for name, values in ((y, yv), *((c, X[:, j]) for j, c in enumerate(Xdf.columns))):
         check_finite(np.where(ok, values, 0.0), name)
