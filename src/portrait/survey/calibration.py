@@ -50,9 +50,9 @@ import pandas as pd
 
 from . import design as _design
 from .design import Deferred, Deferring, Design, Step, _arrow_text, _missing_count
-from .errors import CalibrationError, ParameterError
+from .errors import CalibrationError, ParameterError, calibration_bounds, numeric_values
 from .feasibility import diagnose_infeasible, negative_weights, widened_bounds
-from .margins import JOINT, Margin, NumericTotal
+from .margins import JOINT, Margin, NumericTotal, margin_list, no_unit_error
 
 METHODS = ("linear", "raking", "logit", "truncated")
 
@@ -258,18 +258,17 @@ def _variable_codes(cats: list[Margin], data: dict[str, pd.Series], active: np.n
     return dict(zip(cat_vars, _map(code, cat_vars, parallel=len(active) >= _design.PARALLEL_UNITS)))
 
 
-def _check_present(m: Margin, level_of: np.ndarray) -> None:
+def _check_present(m: Margin, level_of: np.ndarray, data: dict[str, pd.Series]) -> None:
     """Every level of a margin has units (``level_of``: level index of units or of cells)."""
     levels = sorted(m.totals)
     counts = np.bincount(level_of, minlength=len(levels))
     missing = [lv for lv, c in zip(levels, counts) if c == 0]
     if missing:
-        raise CalibrationError(f"margin {m.name!r}: level {JOINT.join(missing[0])!r} has a population "
-                               f"total of {m.totals[missing[0]]:,.0f} but no unit in the sample; merge "
-                               "it with a neighbouring level")
+        raise no_unit_error(m, missing[0], data)
 
 
-def _joint_level_index(m: Margin, factorized: dict[str, tuple[np.ndarray, list[str]]], n: int) -> np.ndarray:
+def _joint_level_index(m: Margin, factorized: dict[str, tuple[np.ndarray, list[str]]], n: int,
+                       data: dict[str, pd.Series]) -> np.ndarray:
     """Each unit's level in a margin whose codes do not index its levels directly (a joint margin, or
     levels other than the values met): variables' codes combined, decoded once per distinct code."""
     levels = sorted(m.totals)
@@ -293,9 +292,7 @@ def _joint_level_index(m: Margin, factorized: dict[str, tuple[np.ndarray, list[s
     present = set(tuples)
     missing = [lv for lv in levels if lv not in present]
     if missing:
-        raise CalibrationError(f"margin {m.name!r}: level {JOINT.join(missing[0])!r} has a population "
-                               f"total of {m.totals[missing[0]]:,.0f} but no unit in the sample; merge it "
-                               "with a neighbouring level")
+        raise no_unit_error(m, missing[0], data)
     if (lookup < 0).any():
         i = int(np.flatnonzero(lookup < 0)[0])
         cnt = int(np.count_nonzero(inverse == i))
@@ -325,7 +322,7 @@ def _check_rank(X: np.ndarray, T: list[float], margin_of_col: list[str]) -> None
 
 def _build(design: Design, margins: Sequence[Margin | NumericTotal]) -> _Problem:
     """Check margins against the sample and build the (cell-aggregated) auxiliary matrix."""
-    active, cats, nums, data, every = _check_inputs(design, margins)
+    active, cats, nums, data, every = _check_inputs(design, margin_list(margins))
     factorized = _variable_codes(cats, data, active, every)
 
     # a one-way margin whose codes already index its sorted levels needs no decoding; when every
@@ -338,9 +335,9 @@ def _build(design: Design, margins: Sequence[Margin | NumericTotal]) -> _Problem
         if is_direct:
             idx = factorized[m.variables[0]][0]
             if not on_cells:
-                _check_present(m, idx)
+                _check_present(m, idx, data)
         else:
-            idx = _joint_level_index(m, factorized, len(active))
+            idx = _joint_level_index(m, factorized, len(active), data)
         level_idx.append((idx, len(m.totals)))
 
     # cells: unique combinations of the margins' levels (every unit its own cell with numeric totals)
@@ -362,7 +359,7 @@ def _build(design: Design, margins: Sequence[Margin | NumericTotal]) -> _Problem
         cell_levels.reverse()
         if on_cells:
             for m, cell_level in zip(cats, cell_levels):
-                _check_present(m, cell_level)
+                _check_present(m, cell_level, data)
 
     # one column per level (the first level of every margin but the first is implied by the equal
     # grand totals), then the numeric totals; with numeric totals only, the weights' sum is left free,
@@ -382,7 +379,7 @@ def _build(design: Design, margins: Sequence[Margin | NumericTotal]) -> _Problem
             names.append((m.name, JOINT.join(lv)))
             margin_of_col.append(m.name)
     for m in nums:
-        x = data[m.variable].to_numpy(dtype=float, na_value=np.nan)
+        x = numeric_values(data[m.variable], f"calibration variable {m.variable!r}", m.variable, CalibrationError)
         x = x if every else x[active]
         cols.append(x)
         T.append(m.total)
@@ -460,21 +457,24 @@ def calibrate(design: Design, margins: Sequence[Margin | NumericTotal], *, metho
     method, ``d`` being the design's current weights, and records the step so that replicate weights
     re-run it and linearised variances use the residuals on its auxiliaries. Units of weight 0 keep
     weight 0. Mirrors R ``survey::calibrate`` (``calfun = "linear"``, ``"raking"``, ``"logit"``; ``"raking"``
-    with ``bounds``, ``exp(u)`` clipped to them) and ``rake``; ``truncated`` is the linear distance with ``g``
-    clipped to its bounds (R's ``calfun = "linear"`` with ``bounds``).
+    with ``bounds``, ``exp(u)`` clipped to them); ``truncated`` is the linear distance with ``g`` clipped to its
+    bounds (R's ``calfun = "linear"`` with ``bounds``). Raking on several margins gives R ``rake``'s weights (once
+    converged: ``rake`` stops at a looser tolerance by default, ``epsilon = 1``), but the variance follows
+    ``calibrate(calfun = "raking")``, not ``rake``, whose SE is built by iterated post-stratification (slightly other).
 
     Parameters
     ----------
     design : Design
         The design whose current weights are the calibration's starting weights ``d``.
     margins : sequence of Margin or NumericTotal
-        Categorical :class:`Margin` (one-way or joint) and :class:`NumericTotal`; categorical
-        margins must share one grand total.
+        A list of categorical :class:`Margin` (one-way or joint) and :class:`NumericTotal` (a single one is a list
+        of one); categorical margins must share one grand total.
     method : {"raking", "linear", "logit", "truncated"}, default "raking"
         Calibration distance (:data:`CALIBRATION_METHODS`); ``logit`` and ``truncated`` need
-        ``bounds``, ``raking`` may take them, ``linear`` takes none.
+        ``bounds``, ``raking`` may take them, ``linear`` takes none. The default differs from R's
+        ``calibrate``, whose ``calfun`` is ``"linear"``: pass ``method="linear"`` for R's default weights.
     bounds : tuple of float, optional
-        ``(L, U)`` bounds on ``g = w/d`` with ``L < 1 < U``.
+        ``(L, U)`` bounds on ``g = w/d``, two numbers (not text) with ``L < 1 < U``.
     maxit : int, default 100
         Largest number of Newton iterations.
     tol : float, default 1e-10
@@ -495,7 +495,8 @@ def calibrate(design: Design, margins: Sequence[Margin | NumericTotal], *, metho
     Raises
     ------
     ParameterError
-        If ``method`` is unknown, or ``bounds`` are missing, misplaced or not ``L < 1 < U``.
+        If ``method`` is unknown, ``margins`` is not a list of margins (a dict, an R population vector), or
+        ``bounds`` are missing, misplaced, not two numbers or not ``L < 1 < U``.
     CalibrationError
         Bad margins (named), non-convergence, negative weights, or infeasible bounds (with the
         unreachable margin and the tightest feasible bounds).
@@ -537,12 +538,10 @@ def calibrate(design: Design, margins: Sequence[Margin | NumericTotal], *, metho
     if method == "linear" and bounds is not None:
         raise ParameterError("method 'linear' takes no bounds; use 'truncated' (the linear distance with g clipped "
                              "to its bounds), 'logit' or 'raking'")
-    L, U = (float(bounds[0]), float(bounds[1])) if bounds is not None else (-np.inf, np.inf)
-    if bounds is not None and not L < 1 < U:
-        raise ParameterError(f"bounds must satisfy L < 1 < U, got {bounds}")
+    L, U = calibration_bounds(bounds)
     bounded = bounds is not None
+    margins = tuple(margin_list(margins))
     problem = _build(design, margins)
-    margins = tuple(margins)
 
     def solve(d_all: np.ndarray, report: bool = True, L: float = L, U: float = U
               ) -> tuple[np.ndarray, CalibrationResult | None]:

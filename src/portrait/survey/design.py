@@ -26,7 +26,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import ParameterError, check_columns
+from .errors import ParameterError, check_columns, design_values
 
 
 class Deferred:
@@ -208,10 +208,10 @@ class Design:
         data : pandas.DataFrame
             One row per sampled unit; its index is reset.
         weights : str or sequence of float, optional
-            Column name or values of the design weights (finite, non-negative). Give exactly one of
-            ``weights`` and ``prob``.
+            Column name or values of the design weights: numbers (a column of text is refused, even of numbers
+            written as text), finite and non-negative. Give exactly one of ``weights`` and ``prob``.
         prob : str or sequence of float, optional
-            Column name or values of the inclusion probabilities, in (0, 1]; the weights are ``1/prob``.
+            Column name or values of the inclusion probabilities, numbers in (0, 1]; the weights are ``1/prob``.
         strata : str, optional
             Stratum column (no missing value); strata are coded in the sorted order of their labels'
             strings. Default: one stratum.
@@ -232,9 +232,10 @@ class Design:
         ------
         ParameterError
             If ``lonely_psu`` is unknown or a named column absent, if not exactly one of ``weights``/``prob`` is given, if
-            probabilities are outside (0, 1] or weights not finite and non-negative, if the stratum or
-            PSU variable has missing values, or if the fpc varies within a stratum or is smaller than the
-            number of PSUs sampled.
+            a weights, prob or fpc column holds text (its rows that are not numbers are counted and the first located,
+            never shown), if probabilities are outside (0, 1] or weights not finite and non-negative (the column, the
+            number of units and the first one's position named), if the stratum or PSU variable has missing values,
+            or if the fpc is missing, varies within a stratum or is smaller than the number of PSUs sampled.
         """
         if lonely_psu not in LONELY:
             raise ParameterError(f"lonely_psu must be one of {LONELY}, got {lonely_psu!r}")
@@ -243,15 +244,7 @@ class Design:
         if (weights is None) == (prob is None):
             raise ParameterError("give exactly one of weights= or prob=")
         check_columns(data, weights=weights, prob=prob, strata=strata, psu=psu, fpc=fpc)
-        if weights is not None:
-            w = np.asarray(data[weights] if isinstance(weights, str) else weights, dtype=float)
-        else:
-            p = np.asarray(data[prob] if isinstance(prob, str) else prob, dtype=float)
-            if np.any(~np.isfinite(p)) or np.any((p <= 0) | (p > 1)):
-                raise ParameterError("inclusion probabilities must lie in (0, 1]")
-            w = 1.0 / p
-        if len(w) != n or np.any(~np.isfinite(w)) or np.any(w < 0):
-            raise ParameterError("weights must be finite, non-negative and one per unit")
+        w = design_values(data, weights, "weights") if weights is not None else 1.0 / design_values(data, prob, "prob")
         stratum_column = data[strata] if strata is not None else None
         psu_column = data[psu] if psu is not None else None
         if stratum_column is not None:
@@ -278,7 +271,7 @@ class Design:
             cl = np.arange(n)
         f = np.zeros(n)
         if fpc is not None:
-            raw = data[fpc].to_numpy(dtype=float)
+            raw = design_values(data, fpc, "fpc")
             for h in np.unique(st):
                 vals = np.unique(raw[st == h])
                 if len(vals) != 1:
@@ -306,7 +299,10 @@ class Design:
 
     @property
     def degf(self) -> int:
-        """Design degrees of freedom (R ``degf``): PSUs − strata with a positive weight (see :func:`domain_degf`)."""
+        """Design degrees of freedom: PSUs − strata with a positive weight (see :func:`domain_degf`).
+
+        A property, read ``d.degf`` (not ``d.degf()``), where R's ``degf(design)`` is a function.
+        """
         from .inference import domain_degf
         return domain_degf(self)
 

@@ -65,7 +65,11 @@ def var(design: Design, variables: str | Sequence[str], by: str | Sequence[str] 
         Domain variable(s), as :func:`~portrait.survey.mean`'s: each domain's variance around its own mean,
         with ``n`` the domain's units (R ``svyby(…, svyvar)``).
     variance : {"linearisation", "replicates"}, optional
-        Taylor linearisation, or the replicate weights with the mean recomputed in each replicate.
+        Taylor linearisation, or the replicate weights with the mean recomputed in each replicate. Default: the
+        replicates for a design of ready-made replicate weights without PSUs or strata
+        (:attr:`Design.replicates_only`, R ``svrepdesign``: from :func:`with_replicate_weights` or
+        :func:`read_design`), linearisation otherwise, even for a design given replicates by
+        :func:`with_replicates`: pass ``variance="replicates"`` to use them.
     level : float, default 0.95
         Confidence level of the intervals.
     df : float, optional

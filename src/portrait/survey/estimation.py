@@ -324,8 +324,11 @@ def total(design: Design, variables: str | Sequence[str], by: str | Sequence[str
         Domain variable(s); several are crossed (``a × b``). Units with a missing domain value
         belong to no domain. Default: the whole sample.
     variance : {"linearisation", "replicates"}, optional
-        Taylor linearisation with calibration residuals and the ultimate-cluster estimator, or the
-        replicate weights (the whole recipe re-run).
+        Taylor linearisation with calibration residuals and the ultimate-cluster estimator, or the replicate weights
+        (the whole recipe re-run). Default: the replicates for a design of ready-made replicate weights without PSUs
+        or strata (:attr:`Design.replicates_only`, R ``svrepdesign``: from :func:`with_replicate_weights` or
+        :func:`read_design`), linearisation otherwise, even for a design given replicates by
+        :func:`with_replicates`: pass ``variance="replicates"`` to use them.
     level : float, default 0.95
         Confidence level of the intervals.
     df : float, optional
@@ -395,8 +398,10 @@ def ratio(design: Design, numerators: str | Sequence[str], denominators: str | S
     by : str or sequence of str, optional
         Domain variable(s), as :func:`mean`'s (R ``svyby(…, denominator =, FUN = svyratio)``).
     variance : {"linearisation", "replicates"}, optional
-        Default: replicates for a design of ready-made replicate weights only (R ``svrepdesign``), else
-        linearisation.
+        Taylor linearisation, or the replicate weights. Default: the replicates for a design of ready-made replicate
+        weights without PSUs or strata (:attr:`Design.replicates_only`, R ``svrepdesign``: from
+        :func:`with_replicate_weights` or :func:`read_design`), linearisation otherwise, even for a design given
+        replicates by :func:`with_replicates`: pass ``variance="replicates"`` to use them.
     level : float, default 0.95
         Confidence level of the intervals.
     df : float, optional
@@ -473,8 +478,11 @@ def mean(design: Design, variables: str | Sequence[str], by: str | Sequence[str]
         Domain variable(s); several are crossed (``a × b``). Units with a missing domain value
         belong to no domain. Default: the whole sample.
     variance : {"linearisation", "replicates"}, optional
-        Taylor linearisation with calibration residuals and the ultimate-cluster estimator, or the
-        replicate weights (the whole recipe re-run).
+        Taylor linearisation with calibration residuals and the ultimate-cluster estimator, or the replicate weights
+        (the whole recipe re-run). Default: the replicates for a design of ready-made replicate weights without PSUs
+        or strata (:attr:`Design.replicates_only`, R ``svrepdesign``: from :func:`with_replicate_weights` or
+        :func:`read_design`), linearisation otherwise, even for a design given replicates by
+        :func:`with_replicates`: pass ``variance="replicates"`` to use them.
     level : float, default 0.95
         Confidence level of the intervals.
     interval : {"wald", "logit", "beta"} or mapping, default "wald"
@@ -547,8 +555,11 @@ def proportion(design: Design, variables: str | Sequence[str], by: str | Sequenc
         Domain variable(s); several are crossed (``a × b``). Units with a missing domain value
         belong to no domain. Default: the whole sample.
     variance : {"linearisation", "replicates"}, optional
-        Taylor linearisation with calibration residuals and the ultimate-cluster estimator, or the
-        replicate weights (the whole recipe re-run).
+        Taylor linearisation with calibration residuals and the ultimate-cluster estimator, or the replicate weights
+        (the whole recipe re-run). Default: the replicates for a design of ready-made replicate weights without PSUs
+        or strata (:attr:`Design.replicates_only`, R ``svrepdesign``: from :func:`with_replicate_weights` or
+        :func:`read_design`), linearisation otherwise, even for a design given replicates by
+        :func:`with_replicates`: pass ``variance="replicates"`` to use them.
     level : float, default 0.95
         Confidence level of the intervals.
     levels : sequence of str, optional

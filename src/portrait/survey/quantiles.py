@@ -23,14 +23,14 @@ Lumley, T. (2010). *Complex Surveys*, section 2.4; Dorfman, A. and Valliant, R. 
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from .design import Design
-from .errors import ParameterError, check_finite, check_variance
+from .errors import ParameterError, check_finite, check_variance, real_number
 from .estimation import _compute, _domains, _Spec
 from .inference import domain_degf
 
@@ -67,6 +67,19 @@ def weighted_quantile(x: np.ndarray, w: np.ndarray, p: float, qrule: str = "math
     return up
 
 
+def _probabilities(quantiles: object) -> list[float]:
+    """``quantile``'s ``quantiles`` as a list of floats: numbers (not text, not bools) in [0, 1]."""
+    ps = list(quantiles) if isinstance(quantiles, Iterable) and not isinstance(quantiles, str) else [quantiles]
+    values = [real_number(p) for p in ps]
+    for i, (p, v) in enumerate(zip(ps, values)):
+        if v is None or not 0 <= v <= 1:
+            what = f"quantiles[{i}]" if len(ps) > 1 else "quantiles"
+            got = f"{v:g}" if v is not None else f"a {type(p).__name__}, not a number"
+            raise ParameterError(f"{what} must be a probability given as a number in [0, 1] (0.5 for the median, "
+                                 f"0.25 for the first quartile), got {got}")
+    return values
+
+
 def quantile(design: Design, variable: str, quantiles: float | Sequence[float] = 0.5, *,
              by: str | Sequence[str] | None = None, level: float = 0.95, qrule: str = "math",
              variance: str | None = None, df: float | None = None, na_rm: bool = False) -> pd.DataFrame:
@@ -83,7 +96,7 @@ def quantile(design: Design, variable: str, quantiles: float | Sequence[float] =
     variable : str
         Numeric column (values that are not numbers count as missing).
     quantiles : float or sequence of float, default 0.5
-        One or several probabilities in [0, 1].
+        One or several probabilities, numbers (not text) in [0, 1].
     by : str or sequence of str, optional
         Domain variable(s), as :func:`mean`'s (R ``svyby(…, svyquantile)``): each domain's quantiles
         and intervals, with the domain's degrees of freedom (its PSUs − strata). Default: the whole sample.
@@ -94,7 +107,10 @@ def quantile(design: Design, variable: str, quantiles: float | Sequence[float] =
         value's share of the weight, ``math`` gives the smallest value, where R 4.1's ``survey:::qs`` gives the
         second smallest (``last()`` of an empty set is 1): a Woodruff lower bound in a small domain can differ.
     variance : {"linearisation", "replicates"}, optional
-        Variance method for the share below the quantile.
+        Variance method for the share below the quantile. Default: the replicates for a design of ready-made
+        replicate weights without PSUs or strata (:attr:`Design.replicates_only`, R ``svrepdesign``: from
+        :func:`with_replicate_weights` or :func:`read_design`), linearisation otherwise, even for a design given
+        replicates by :func:`with_replicates`: pass ``variance="replicates"`` to use them.
     df : float, optional
         Degrees of freedom of the t quantile (default: the design's, R ``degf``; ``inf``: normal).
     na_rm : bool, default False
@@ -111,8 +127,8 @@ def quantile(design: Design, variable: str, quantiles: float | Sequence[float] =
     Raises
     ------
     ParameterError
-        If ``qrule`` is unknown, a probability is outside [0, 1], or ``variable`` has missing values among the
-        units with a positive weight and ``na_rm`` is false, or holds text or infinite values.
+        If ``qrule`` is unknown, a probability is not a number or outside [0, 1], or ``variable`` has missing values
+        among the units with a positive weight and ``na_rm`` is false, or holds text or infinite values.
 
     References
     ----------
@@ -128,9 +144,7 @@ def quantile(design: Design, variable: str, quantiles: float | Sequence[float] =
     variance = check_variance(variance, level, design)
     if qrule not in QRULES:
         raise ParameterError(f"qrule must be one of {', '.join(QRULES)}, got {qrule!r}")
-    ps = [quantiles] if np.isscalar(quantiles) else list(quantiles)
-    if any(not 0 <= p <= 1 for p in ps):
-        raise ParameterError(f"quantiles must lie in [0, 1], got {ps}")
+    ps = _probabilities(quantiles)
     col = design.column(variable)
     x = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
     ok = ~np.isnan(x)

@@ -1,0 +1,162 @@
+"""Wrong inputs to the engine's public API, as an R ``survey`` user wrote them in a trial on R's api data
+(``tests/reference/fixtures/apistrat.csv``): each gets a typed error that names the column, margin or level and
+the rule, and never echoes a value the user's file held.
+
+Oracles: the expected wording is the rule each message states; for text columns, the offending text must not
+appear in the message; a single :class:`Margin` must give exactly the weights of a one-element list.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from portrait import survey
+from portrait.pipeline import paths
+from portrait.survey import Design, Margin, NumericTotal
+from portrait.survey.errors import CalibrationError, ParameterError
+
+ST = pd.read_csv(paths.TESTS / "reference" / "fixtures" / "apistrat.csv")
+TOTALS = {"E": 4421, "H": 755, "M": 1018}
+
+
+@pytest.fixture(scope="module")
+def dstrat():
+    return Design.from_frame(ST, weights="pw", strata="stype", fpc="fpc")
+
+
+# ----------------------------------------------------------------------------- 1. a weights column of text
+def test_a_weights_column_with_a_decimal_comma_is_named_counted_and_not_echoed():
+    text = ST["pw"].map(lambda x: repr(float(x)).replace(".", ","))
+    with pytest.raises(ParameterError, match=r"weights column 'pw' holds text, not numbers: 200 of its 200 rows "
+                                             r"do not read as a number \(the first at position 0.*decimal comma") as e:
+        Design.from_frame(ST.assign(pw=text), weights="pw", strata="stype")
+    assert "str.replace(',', '.')" in str(e.value)
+    assert text.iloc[0] not in str(e.value) and "44,2" not in str(e.value)
+
+
+def test_a_weights_column_of_numbers_written_as_text_is_refused_not_converted():
+    with pytest.raises(ParameterError, match=r"weights column 'pw' holds text, not numbers.*pd\.to_numeric") as e:
+        Design.from_frame(ST.assign(pw=ST["pw"].astype(str)), weights="pw", strata="stype")
+    assert "44.2" not in str(e.value)
+
+
+def test_one_unreadable_row_of_an_fpc_column_is_counted_and_located_not_shown():
+    fpc = ST["fpc"].astype(str).where(ST.index != 7, "n.c.")
+    with pytest.raises(ParameterError, match=r"fpc column 'fpc' holds text.*1 of its 200 rows do not read as a "
+                                             r"number \(the first at position 7") as e:
+        Design.from_frame(ST.assign(fpc=fpc), weights="pw", strata="stype", fpc="fpc")
+    assert "n.c." not in str(e.value) and "4421" not in str(e.value)
+
+
+# ----------------------------------------------------------------------------- 2. a NaN or infinite weight
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_a_missing_or_infinite_weight_names_the_column_the_count_and_the_first_position(bad):
+    pw = ST["pw"].where(~ST.index.isin([3, 11]), bad)
+    with pytest.raises(ParameterError, match=r"weights must be finite, non-negative and one per unit: 2 row\(s\) of "
+                                             r"weights column 'pw' are missing or infinite \(the first at position 3"):
+        Design.from_frame(ST.assign(pw=pw), weights="pw", strata="stype")
+
+
+# ----------------------------------------------------------------------------- 3. totals that are not numbers
+@pytest.mark.parametrize("total", ["abc", "4421", True])
+def test_a_margin_total_that_is_not_a_number_names_the_margin_and_level(total):
+    with pytest.raises(CalibrationError, match=r"margin 'stype': the population total of level 'E' is "
+                                               r"(str, not a number|a bool)") as e:
+        Margin.of("stype", {**TOTALS, "E": total})
+    assert "abc" not in str(e.value) and "4421" not in str(e.value)
+
+
+@pytest.mark.parametrize("total", ["abc", "3914069", False])
+def test_a_numeric_total_that_is_not_a_number_is_refused_not_kept_as_text(total):
+    with pytest.raises(CalibrationError, match=r"numeric margin 'api99': its population total is") as e:
+        NumericTotal("api99", total)
+    assert "3914069" not in str(e.value)
+    assert NumericTotal("api99", np.int64(3914069)).total == 3914069.0       # NumPy numbers are numbers
+
+
+# ----------------------------------------------------------------------------- 4. margins and bounds given another way
+def test_a_single_margin_is_a_list_of_one_and_gives_the_same_weights(dstrat):
+    one = survey.calibrate(dstrat, Margin.of("stype", TOTALS), method="linear")
+    listed = survey.calibrate(dstrat, [Margin.of("stype", TOTALS)], method="linear")
+    np.testing.assert_array_equal(one.weights, listed.weights)
+    alone = survey.calibrate(dstrat, NumericTotal("api99", 3914069), method="linear")
+    np.testing.assert_array_equal(alone.weights,
+                                  survey.calibrate(dstrat, [NumericTotal("api99", 3914069)], method="linear").weights)
+
+
+@pytest.mark.parametrize("margins, said", [
+    ({"(Intercept)": 6194, "stypeH": 755, "stypeM": 1018}, "got a dict"),
+    ([{"stype": TOTALS}], r"margins\[0\] is a dict"),
+    ("stype", "got a str"),
+])
+def test_margins_given_the_r_way_are_refused_with_how_to_write_them(dstrat, margins, said):
+    with pytest.raises(ParameterError, match=r"margins are a list of Margin and NumericTotal.*Margin\.of\(variable, "
+                                             r"\{level: total.*" + said):
+        survey.calibrate(dstrat, margins)
+
+
+@pytest.mark.parametrize("bounds", [("0.975", "1.03"), 2.0, (0.5,)])
+def test_bounds_must_be_two_numbers(dstrat, bounds):
+    with pytest.raises(ParameterError, match=r"bounds must be two numbers \(L, U\)"):
+        survey.calibrate(dstrat, [Margin.of("stype", TOTALS)], method="logit", bounds=bounds)
+
+
+# ----------------------------------------------------------------------------- 5. a margin level no unit holds
+def test_a_level_in_the_wrong_case_lists_the_sample_levels_and_suggests_the_match(dstrat):
+    with pytest.raises(CalibrationError, match=r"margin 'stype': level 'e' has a population total of 4,421 but no "
+                                               r"unit in the sample: no unit of the sample has 'stype' equal to 'e' "
+                                               r"at all \(its levels of 'stype': 'E', 'H', 'M'\); did you mean 'E'\?"):
+        survey.calibrate(dstrat, [Margin.of("stype", {"e": 4421, "H": 755, "M": 1018})])
+
+
+def test_a_level_the_sample_never_holds_lists_its_levels_without_a_guess(dstrat):
+    with pytest.raises(CalibrationError, match=r"level 'X' .* at all \(its levels of 'stype': 'E', 'H', 'M'\)\. "
+                                               r"Levels are compared as text") as e:
+        survey.calibrate(dstrat, [Margin.of("stype", {**TOTALS, "X": 10})])
+    assert "did you mean" not in str(e.value)
+
+
+def test_a_misspelt_level_of_a_joint_margin_names_the_variable(dstrat):
+    cells = {("E", "Yes"): 3949, ("E", "No"): 472, ("H", "yes"): 421, ("H", "No"): 334, ("M", "Yes"): 752,
+             ("M", "No"): 266}
+    with pytest.raises(CalibrationError, match=r"level 'H × yes' .* no unit of the sample has 'sch\.wide' equal to "
+                                               r"'yes' at all \(its levels of 'sch\.wide': 'No', 'Yes'\); did you "
+                                               r"mean 'Yes'\?"):
+        survey.calibrate(dstrat, [Margin.of(["stype", "sch.wide"], cells)])
+
+
+def test_a_level_held_only_by_units_of_weight_zero_keeps_the_merge_advice():
+    d = Design.from_frame(ST.assign(pw=np.where(ST["stype"] == "H", 0.0, ST["pw"])), weights="pw", strata="stype")
+    with pytest.raises(CalibrationError, match=r"level 'H' .* no unit in the sample with a positive weight \(its 50 "
+                                               r"unit\(s\) all have weight 0.*merge it with a neighbouring level"):
+        survey.calibrate(d, [Margin.of("stype", TOTALS)])
+
+
+# ----------------------------------------------------------------------------- 6. a quantile given as text
+@pytest.mark.parametrize("quantiles, said", [("0.5", "quantiles must be .* got a str, not a number"),
+                                             ([0.25, 50], r"quantiles\[1\] must be .* in \[0, 1\].* got 50"),
+                                             ([0.5, math.nan], r"quantiles\[1\] must be")])
+def test_a_quantile_must_be_a_probability_given_as_a_number(dstrat, quantiles, said):
+    with pytest.raises(ParameterError, match=said):
+        survey.quantile(dstrat, "api00", quantiles)
+
+
+# ----------------------------------------------------------------------------- 7. what the documentation says
+def test_the_documentation_states_the_defaults_an_r_user_would_assume_otherwise():
+    """R's calibrate defaults to linear, its rake's SE differs, estimators default to linearisation even with
+    replicates attached by with_replicates, degf is a property, and replicates may come before or after weighting."""
+    flat = {f: re.sub(r"\s+", " ", getattr(survey, f).__doc__) for f in ("calibrate", "mean", "total", "proportion",
+                                                                          "var", "quantile", "ratio")}
+    assert "whose ``calfun`` is ``\"linear\"``" in flat["calibrate"]
+    assert "variance follows ``calibrate(calfun = \"raking\")``, not ``rake``" in flat["calibrate"]
+    for f in ("mean", "total", "proportion", "var", "quantile", "ratio"):
+        assert "even for a design given replicates by :func:`with_replicates`: pass ``variance=\"replicates\"``" \
+            in flat[f], f
+    assert "not ``d.degf()``" in Design.degf.__doc__
+    architecture = (paths.ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    assert "# before or after weighting" in architecture and "# before weighting:" not in architecture
