@@ -160,3 +160,13 @@ def test_the_documentation_states_the_defaults_an_r_user_would_assume_otherwise(
     assert "not ``d.degf()``" in Design.degf.__doc__
     architecture = (paths.ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")
     assert "# before or after weighting" in architecture and "# before weighting:" not in architecture
+
+
+def test_trim_refuses_a_bound_given_as_text():
+    """``trim(lower="0.5")`` was converted silently, where ``trim_weights`` refuses it: both refuse it by name."""
+    d = survey.Design.from_frame(pd.DataFrame({"w": [1.0, 2.0, 3.0, 4.0, 10.0], "g": list("ababa")}), weights="w")
+    margin = survey.Margin.of("g", {"a": 12.0, "b": 8.0})
+    with pytest.raises(ParameterError, match="upper must be a number"):
+        survey.trim(d, [margin], upper="5")
+    with pytest.raises(ParameterError, match="lower must be a number"):
+        survey.trim_weights(d, lower="0.5")

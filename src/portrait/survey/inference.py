@@ -391,7 +391,9 @@ def mean_difference(design: Design, y: str | np.ndarray, group: str, a: str, b: 
     level : float, default 0.95
         Confidence level.
     variance : {"linearisation", "replicates"}, optional
-        Variance method.
+        Linearisation or the replicate weights. Default: the replicates for a design of ready-made replicate weights
+        without PSUs or strata (:attr:`Design.replicates_only`), linearisation otherwise, even for a design given
+        replicates by :func:`with_replicates`: pass ``variance="replicates"`` for them.
 
     Returns
     -------
@@ -498,8 +500,9 @@ def rao_scott(design: Design, row: str, col: str, variance: str | None = None) -
     col : str
         Column variable (compared as strings).
     variance : {"linearisation", "replicates"}, optional
-        Default: replicates for a design of ready-made replicate weights only (R ``svrepdesign``), else
-        linearisation.
+        Linearisation or the replicate weights. Default: the replicates for a design of ready-made replicate weights
+        without PSUs or strata (:attr:`Design.replicates_only`), linearisation otherwise, even for a design given
+        replicates by :func:`with_replicates`: pass ``variance="replicates"`` for them.
 
     Returns
     -------

@@ -118,7 +118,10 @@ def multiple_response_test(design: Design, items: Sequence[str], group: str, a: 
     b : str
         The second group.
     variance : {"linearisation", "replicates"}, optional
-        Linearisation (with calibration residuals) or replicate weights.
+        Linearisation (with calibration residuals) or replicate weights. Default: the replicates for a design of
+        ready-made replicate weights without PSUs or strata (:attr:`Design.replicates_only`), linearisation
+        otherwise, even for a design given replicates by :func:`with_replicates`: pass ``variance="replicates"`` for
+        them.
 
     Returns
     -------

@@ -207,7 +207,9 @@ def svyglm(design: Design, y: str, terms: str | Sequence[str] | None = None, var
         ``"a*b"`` (``a``, ``b`` and ``a:b``), or ``"a:b"`` beside both main effects.
     variance : {"linearisation", "replicates"}, optional
         ``linearisation`` (sandwich: ``A⁻¹ V(Σ w x (y − μ)) A⁻¹``, Binder 1983) or ``replicates``
-        (the model refitted on every replicate's weights).
+        (the model refitted on every replicate's weights). Default: the replicates for a design of ready-made
+        replicate weights without PSUs or strata (:attr:`Design.replicates_only`), linearisation otherwise, even for
+        a design given replicates by :func:`with_replicates`: pass ``variance="replicates"`` for them.
     family : {"gaussian", "binomial", "quasibinomial", "poisson", "quasipoisson"}, default "gaussian"
         ``gaussian`` (identity link), ``binomial`` or ``quasibinomial`` (logit link; ``y`` is 0/1
         or a proportion), ``poisson`` or ``quasipoisson`` (log link). A quasi-family gives the same
@@ -336,7 +338,10 @@ def svyolr(design: Design, y: str, terms: str | Sequence[str] | None = None, var
         Explanatory column(s), treatment-coded by :func:`model_matrix`, without intercept (a numeric
         column enters as one slope, a categorical one as one coefficient per level).
     variance : {"linearisation", "replicates"}, optional
-        Variance method.
+        Linearisation or the replicate weights (every replicate refitted). Default: the replicates for a design of
+        ready-made replicate weights without PSUs or strata (:attr:`Design.replicates_only`), linearisation
+        otherwise, even for a design given replicates by :func:`with_replicates`: pass ``variance="replicates"`` for
+        them.
     levels : sequence, optional
         The response levels in order (default: a categorical column's categories, otherwise the sorted
         distinct values); at least 3.

@@ -87,7 +87,7 @@ def trim(design: Design, margins: Sequence[Margin | NumericTotal], *, lower: flo
     Raises
     ------
     ParameterError
-        If neither ``lower`` nor ``upper`` is given.
+        If neither ``lower`` nor ``upper`` is given, or a bound is not a finite number.
     CalibrationError
         If bounds and margins cannot both hold after ``max_cycles``, or the margins are bad.
 
@@ -105,8 +105,8 @@ def trim(design: Design, margins: Sequence[Margin | NumericTotal], *, lower: flo
     """
     if lower is None and upper is None:
         raise ParameterError("give lower= and/or upper= bounds on the weights")
-    lo = -np.inf if lower is None else float(lower)
-    hi = np.inf if upper is None else float(upper)
+    lo = -np.inf if lower is None else _bound(lower, "lower")
+    hi = np.inf if upper is None else _bound(upper, "upper")
     problem = _build(design, margins)
 
     full = design.weights[problem.active]
