@@ -8,7 +8,8 @@ calibration residuals) or by replicate weights that re-run the whole weighting r
 ======================  ==========================================================  ==================
 module                  what                                                        R ``survey``
 ======================  ==========================================================  ==================
-``design``              :class:`Design`                                              ``svydesign``
+``design``              :class:`Design` (one stage, or several given as lists)      ``svydesign``
+``multistage``          later stages' variances, fpc at each stage                  ``svyrecvar``
 ``files``               :func:`write_design`, :func:`read_design` (weighted file)    ``svrepdesign``
 ``margins``             :class:`Margin`, :class:`NumericTotal`,                      (``population=``)
                         :func:`margins_from_long`

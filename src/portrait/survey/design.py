@@ -31,12 +31,8 @@ from .errors import ParameterError, check_columns, design_values
 
 class Deferred:
     """A value built on first use: a field of a :class:`Step` (or of another dataclass deriving from
-    :class:`Deferring`) given ``Deferred(make)`` reads as ``make()``, built the first time and kept.
-
-    A calibration's units × constraints matrix is only needed for linearised variances and
-    weighted-design files, its table of achieved margins only for reports; building them in every
-    call to ``calibrate`` cost as much as the calibration itself on large samples.
-    """
+    :class:`Deferring`) given ``Deferred(make)`` reads as ``make()``, built the first time and kept (a
+    calibration's units × constraints matrix, needed only for linearised variances and design files)."""
 
     __slots__ = ("make",)
 
@@ -61,10 +57,9 @@ class Deferring:
 class Step(Deferring):
     """One weighting step of the recipe, as recorded in :attr:`Design.steps`.
 
-    ``apply(design_with_input_weights) -> (output_weights, info)`` re-runs the step on other
-    input weights (a replicate); ``X`` and ``d`` (input weights) are kept for calibration steps so
-    the linearised variance can take residuals on ``X`` with weights ``d``. ``X`` may be given as a
-    :class:`Deferred`; reading it always gives the array.
+    ``apply(design_with_input_weights) -> (output_weights, info)`` re-runs the step on other input weights (a
+    replicate); ``X`` and ``d`` (input weights) are kept for calibration steps so the linearised variance can take
+    residuals on ``X`` with weights ``d``. ``X`` may be a :class:`Deferred`; reading it gives the array.
 
     Attributes
     ----------
@@ -74,8 +69,7 @@ class Step(Deferring):
     label : str
         Human-readable name of the step (shown in reports and in :meth:`Design.replicate_adjustments`).
     apply : callable
-        ``apply(design) -> (weights, info)``: the step re-run on the weights of ``design`` (its input
-        weights), returning the output weights (length ``n``) and the step's information.
+        ``apply(design) -> (weights, info)``: the step re-run on the weights of ``design`` (its input weights).
     info : object, optional
         What the full-sample step reported (e.g. a :class:`CalibrationResult`, a
         :class:`NonresponseResult`, or a dict of trimming cycles); ``None`` by default.
@@ -83,8 +77,7 @@ class Step(Deferring):
         Calibration steps: the ``n × p`` auxiliaries of every unit (one column per constraint, zero for
         units of weight 0), built when first read. ``None`` for other steps.
     d : numpy.ndarray or None
-        Calibration and ``trim_weights`` steps: the input weights (length ``n``) from which the step
-        started. ``None`` for other steps.
+        Calibration and ``trim_weights`` steps: the input weights (length ``n``); ``None`` for other steps.
     """
 
     kind: str
@@ -160,6 +153,9 @@ class Design:
     replicate_notes : tuple of tuple
         For replicate weights read from a file, ``(replicate, step, lower, upper)`` for each replicate
         in which a bounded calibration widened its bounds (see :meth:`replicate_adjustments`).
+    later_stages : tuple of Stage or None
+        A multistage design's stages after the first (:class:`~portrait.survey.multistage.Stage`), whose
+        variances linearised variances add (R ``svyrecvar``); ``None`` for a single stage.
 
     See Also
     --------
@@ -189,19 +185,21 @@ class Design:
     lonely_psu: str = "fail"
     stacked: tuple[str, tuple[str, ...]] | None = None
     replicate_notes: tuple[tuple[int, str, float, float], ...] = field(default=(), repr=False)
+    later_stages: tuple | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_frame(cls, data: pd.DataFrame, *, weights: str | Sequence[float] | None = None,
-                   prob: str | Sequence[float] | None = None, strata: str | None = None,
-                   psu: str | None = None, fpc: str | None = None, lonely_psu: str = "fail") -> "Design":
+                   prob: str | Sequence[float] | None = None, strata: str | Sequence[str | None] | None = None,
+                   psu: str | Sequence[str] | None = None, fpc: str | Sequence[str] | None = None,
+                   lonely_psu: str = "fail") -> "Design":
         """Build a design like R ``svydesign(id=~psu, strata=~strata, weights=~w, fpc=~fpc)``.
 
-        ``fpc`` is, per unit, either the population number of PSUs in its stratum (> 1) or the
-        sampling fraction (≤ 1), as in R; it must be constant within a stratum. ``lonely_psu`` is what
-        a stratum with a single PSU contributes to variances, as R's ``options(survey.lonely.psu)``:
-        ``fail`` (default), ``certainty``, ``remove``, ``adjust`` or ``average``
-        (:data:`LONELY`; replicates: :func:`~portrait.survey.replicate_factors`).
+        ``fpc`` is, per unit, either the population number of PSUs in its stratum (> 1) or the sampling fraction
+        (≤ 1), as in R; it must be constant within a stratum. ``lonely_psu`` is what a stratum with a single PSU
+        contributes to variances, as R's ``options(survey.lonely.psu)`` (:data:`LONELY`; replicates:
+        :func:`~portrait.survey.replicate_factors`). Lists (one entry per stage) give a multistage design,
+        R ``svydesign(id=~psu+ssu, fpc=~fpc1+fpc2)``: see :func:`~portrait.survey.multistage.multistage_design`.
 
         Parameters
         ----------
@@ -212,14 +210,16 @@ class Design:
             written as text), finite and non-negative. Give exactly one of ``weights`` and ``prob``.
         prob : str or sequence of float, optional
             Column name or values of the inclusion probabilities, numbers in (0, 1]; the weights are ``1/prob``.
-        strata : str, optional
+        strata : str or list of (str or None), optional
             Stratum column (no missing value); strata are coded in the sorted order of their labels'
-            strings. Default: one stratum.
-        psu : str, optional
+            strings. Default: one stratum. A list: each stage's (within the previous stage's units).
+        psu : str or list of str, optional
             PSU column, read within strata (R ``nest = TRUE``: a label in two strata is two PSUs); default: units.
-        fpc : str, optional
-            Finite-population correction column: population number of PSUs in the stratum (> 1) or
-            sampling fraction (≤ 1). Default: sampling with replacement (fraction 0).
+            A list: each stage's cluster column, read within the previous stage's clusters.
+        fpc : str or list of str, optional
+            Finite-population correction column: population number of PSUs in the stratum (> 1) or sampling
+            fraction (≤ 1). Default: sampling with replacement (fraction 0). A list: each stage's; without it, a
+            multistage design keeps its first stage only (ultimate cluster, as R).
         lonely_psu : {"fail", "certainty", "remove", "adjust", "average"}, default "fail"
             Treatment of strata with a single PSU in variances.
 
@@ -235,10 +235,14 @@ class Design:
             a weights, prob or fpc column holds text (its rows that are not numbers are counted and the first located,
             never shown), if probabilities are outside (0, 1] or weights not finite and non-negative (the column, the
             number of units and the first one's position named), if the stratum or PSU variable has missing values,
-            or if the fpc is missing, varies within a stratum or is smaller than the number of PSUs sampled.
+            if the fpc is missing, varies within a stratum or is smaller than the number of PSUs sampled, or if lists
+            differ in length or give an fpc for some stages only.
         """
         if lonely_psu not in LONELY:
             raise ParameterError(f"lonely_psu must be one of {LONELY}, got {lonely_psu!r}")
+        if any(isinstance(a, (list, tuple)) for a in (strata, psu, fpc)):
+            from .multistage import multistage_design
+            return multistage_design(cls, data, weights, prob, strata, psu, fpc, lonely_psu)
         data = data.reset_index(drop=True)
         n = len(data)
         if (weights is None) == (prob is None):

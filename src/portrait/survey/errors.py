@@ -80,11 +80,6 @@ def check_variance(variance: object, level: object = None, design: object = None
 def check_columns(data, **named: object) -> None:
     """Each argument given as a column name (``weights="poids"``) must name a column of ``data``: a clear error,
     not pandas' bare ``KeyError``."""
-    for k, v in named.items():
-        if isinstance(v, (list, tuple)) and k in ("strata", "psu"):       # R's strata=~a+b, id=~psu1+psu2
-            raise ParameterError(f"{k} takes one column, got {list(v)!r}: cross several into one column for strata "
-                                 "(e.g. a + ':' + b); for a multistage design give the first-stage PSU only (the "
-                                 "ultimate-cluster variance)")
     absent = [f"{k}={v!r}" for k, v in named.items() if isinstance(v, str) and v not in data.columns]
     if absent:
         shown = ", ".join(map(str, list(data.columns)[:12])) + (" …" if len(data.columns) > 12 else "")

@@ -26,6 +26,7 @@ from scipy import linalg, stats
 from .design import Design, Step, _distinct
 from .errors import ParameterError, check_variance
 from .linearisation import linearised_variance, residualise
+from .multistage import subset_stages
 from .replicates import replicate_variance
 
 
@@ -66,9 +67,11 @@ def stack(designs: Mapping[str, Design], group: str = "groupe") -> Design:
     ------
     ParameterError
         If the surveys differ in ``lonely_psu`` or, when all have replicate weights, in
-        ``replicate_mse``: one stacked design cannot treat its surveys differently.
+        ``replicate_mse`` (one stacked design cannot treat its surveys differently), or one has later stages.
     """
     names = list(designs)
+    if any(d.later_stages is not None for d in designs.values()):
+        raise ParameterError("multistage designs cannot be stacked: build each survey with its first stage alone")
     for attr, needed in (("lonely_psu", True),
                          ("replicate_mse", all(d.has_replicates for d in designs.values()))):
         values = {name: getattr(d, attr) for name, d in designs.items()}
@@ -171,7 +174,8 @@ def subset(design: Design, mask: np.ndarray, drop: bool = False) -> Design:
                    strata=design.strata[mask], psu=design.psu[mask], fpc=design.fpc[mask], steps=steps,
                    base_weights=None if design.base_weights is None else design.base_weights[mask],
                    replicate_factors=None if design.replicate_factors is None else design.replicate_factors[mask],
-                   replicate_matrix=None if design.replicate_matrix is None else design.replicate_matrix[mask])
+                   replicate_matrix=None if design.replicate_matrix is None else design.replicate_matrix[mask],
+                   later_stages=subset_stages(design.later_stages, mask))
 
 
 def update(design: Design, columns: Mapping[str, Any] | pd.DataFrame | None = None, **named: Any) -> Design:

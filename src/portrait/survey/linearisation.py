@@ -194,7 +194,8 @@ def linearised_variance(design: Design, z: np.ndarray, lonely: str | None = None
     """Compute the ultimate-cluster variance (matrix, q × q) of the totals of influence values ``z`` (n × q).
 
     ``V = Σ_h (1 − f_h) n_h / (n_h − 1) Σ_i (Z_hi − Z̄_h)(Z_hi − Z̄_h)'`` with ``Z_hi`` the PSU totals,
-    as R ``svyrecvar`` for a one-stage (ultimate-cluster) design. ``lonely`` (default: the design's
+    as R ``svyrecvar`` for a one-stage (ultimate-cluster) design; a multistage design's later stages add
+    their variances (:func:`~portrait.survey.multistage.later_stage_variance`). ``lonely`` (default: the design's
     ``lonely_psu``) says what a stratum with one PSU contributes, as R's ``survey.lonely.psu`` option
     (:data:`LONELY`). Strata sampled with certainty (``f_h ≥ 1``) contribute nothing.
 
@@ -252,4 +253,7 @@ def linearised_variance(design: Design, z: np.ndarray, lonely: str | None = None
     n_lonely = int(lone.sum())
     if lonely == "average" and n_lonely:
         V *= len(s.strata) / (len(s.strata) - n_lonely)
+    if design.later_stages is not None:
+        from .multistage import later_stage_variance
+        V = V + later_stage_variance(design, z, lonely, diagonal)
     return V

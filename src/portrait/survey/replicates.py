@@ -19,6 +19,7 @@ Wolter, K. M. (2007). *Introduction to Variance Estimation*, 2nd ed. Springer.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -37,7 +38,9 @@ def replicate_factors(design: Design, method: str = "bootstrap", replicates: int
     factor ``1 − λ + λ (n_h/m_h) r_hi`` with ``λ = sqrt(m_h (1 − f_h)/(n_h − 1))``: R
     ``as.svrepdesign(type = "subbootstrap")`` when ``f_h = 0``), ``jk1`` (delete one PSU, one stratum:
     R ``type = "JK1"``), ``jkn`` (delete one PSU within its stratum: R ``type = "JKn"``). Single-PSU strata
-    follow the design's ``lonely_psu`` as R's ``jknweights`` does.
+    follow the design's ``lonely_psu`` as R's ``jknweights`` does. A multistage design's replicates use its first
+    stage only, with a warning, as R ``as.svrepdesign`` (« Finite population corrections after first stage have
+    been dropped »).
 
     Parameters
     ----------
@@ -73,6 +76,9 @@ def replicate_factors(design: Design, method: str = "bootstrap", replicates: int
     Wolter, K. M. (2007). *Introduction to Variance Estimation*, 2nd ed. Springer.
     """
     method = _method(method)
+    if design.later_stages is not None:
+        warnings.warn("replicate factors use the first stage only: the later stages' finite-population "
+                      "corrections are dropped (as R as.svrepdesign)", UserWarning, stacklevel=2)
     psu_codes, psu_idx = np.unique(design.psu, return_inverse=True)
     P = len(psu_codes)
     psu_stratum = np.zeros(P, dtype=int)

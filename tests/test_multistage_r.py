@@ -1,0 +1,166 @@
+"""Multistage designs with an fpc at each stage: agreement with R survey 4.1 and a closed-form oracle.
+
+R values: tests/reference/make_fixtures_multistage.R on R's two-stage sample ``apiclus2`` (districts, then
+schools), ``svydesign(id = ~dnum + snum, fpc = ~fpc1 + fpc2)``; estimates and SEs at rtol 1e-8.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+
+from portrait import survey
+from portrait.pipeline import paths
+from portrait.survey import Design, Margin
+from portrait.survey.errors import ParameterError
+
+FIX = paths.TESTS / "reference" / "fixtures"
+EST = pd.read_csv(FIX / "multistage.csv", keep_default_na=False)
+API = pd.read_csv(FIX / "apiclus2.csv")
+STYPE = Margin.of("stype", {"E": 4421, "H": 755, "M": 1018})
+RTOL = 1e-8
+
+
+def _r(fixture, statistic, variable, domain=""):
+    row = EST.loc[(EST.fixture == fixture) & (EST.statistic == statistic) & (EST.variable == variable)
+                  & (EST.domain == domain)]
+    assert len(row) == 1, (fixture, statistic, variable, domain)
+    return float(row["estimate"].iloc[0]), float(row["se"].iloc[0])
+
+
+def _check(table, fixture, statistic, variable, domain=""):
+    est, se = _r(fixture, statistic, variable, domain)
+    row = table.loc[table.domain == domain] if "domain" in table else table
+    assert_allclose(row["estimate"].iloc[0], est, rtol=RTOL)
+    assert_allclose(row["se"].iloc[0], se, rtol=RTOL)
+
+
+@pytest.fixture(scope="module")
+def d2():
+    return Design.from_frame(API, weights="pw", psu=["dnum", "snum"], fpc=["fpc1", "fpc2"])
+
+
+def test_two_stage_mean_total_ratio(d2):
+    _check(survey.mean(d2, "api00"), "twostage", "mean", "api00")
+    _check(survey.total(d2, "enroll"), "twostage", "total", "enroll")          # 6 missing: R na.rm=TRUE
+    _check(survey.ratio(d2, "api.stu", "enroll"), "twostage", "ratio", "api.stu/enroll")
+
+
+def test_two_stage_domains(d2):
+    by = survey.mean(d2, "api00", by="stype")
+    for s in ("E", "H", "M"):
+        _check(by, "twostage", "mean", "api00", f"stype={s}")
+    sub = survey.mean(survey.subset(d2, (API.stype == "E").to_numpy()), "api00")
+    _check(sub.assign(domain="stype=E"), "subset", "mean", "api00", "stype=E")
+
+
+def test_calibrated_two_stage(d2):
+    cal = survey.calibrate(d2, [STYPE], method="linear")
+    _check(survey.mean(cal, "api00"), "calibrated", "mean", "api00")
+    _check(survey.total(cal, "enroll"), "calibrated", "total", "enroll")
+
+
+def test_without_fpc_the_first_stage_only(d2):
+    """R without fpc: the ultimate-cluster variance, later stages ignored (larger SE here than with the fpcs)."""
+    u = Design.from_frame(API, weights="pw", psu=["dnum", "snum"])
+    assert u.later_stages is None
+    _check(survey.mean(u, "api00"), "nofpc", "mean", "api00")
+    _check(survey.total(u, "enroll"), "nofpc", "total", "enroll")
+    assert _r("nofpc", "mean", "api00")[1] > _r("twostage", "mean", "api00")[1]
+    # R's options(survey.ultimate.cluster = TRUE) is the design built with its first stage alone
+    first = Design.from_frame(API, weights="pw", psu="dnum", fpc="fpc1")
+    _check(survey.mean(first, "api00"), "ultimate", "mean", "api00")
+
+
+def test_replicates_use_the_first_stage_as_r(d2):
+    with pytest.warns(UserWarning, match="first stage only"):
+        r = survey.with_replicates(d2, "jk1")
+    _check(survey.mean(r, "api00", variance="replicates"), "jk1", "mean", "api00")
+
+
+def test_three_stages_stratified():
+    """R ``strata = ~h + g`` with three stages stratifies stage 3 by ``g`` within each SSU: here ``g`` is constant
+    within SSUs, so stage 3 is unstratified within them."""
+    sim = pd.read_csv(FIX / "multistage_three_stages.csv")
+    d3 = Design.from_frame(sim, weights="w", psu=["psu", "ssu", "tsu"], strata=["h", "g", None],
+                           fpc=["N1", "N2", "N3"], lonely_psu="adjust")
+    _check(survey.total(d3, "y"), "threestage", "total", "y")
+    _check(survey.mean(d3, "y"), "threestage", "mean", "y")
+
+
+def test_single_stage_lists_are_the_single_stage_design():
+    a = Design.from_frame(API, weights="pw", psu="dnum", fpc="fpc1")
+    b = Design.from_frame(API, weights="pw", psu=["dnum"], fpc=["fpc1"])
+    assert b.later_stages is None
+    assert survey.mean(a, "api00").equals(survey.mean(b, "api00"))
+
+
+# ---------------------------------------------------------------------------------------- closed-form oracle
+TOY = pd.DataFrame({"psu": ["A", "A", "B", "B", "B", "C", "C"], "ssu": [1, 2, 1, 2, 3, 1, 2],
+                    "y": [3.0, 7.0, 2.0, 5.0, 11.0, 4.0, 9.0],
+                    "N": 5, "M": [4, 4, 6, 6, 6, 2, 2]})          # C: both of its 2 SSUs sampled
+
+
+def test_two_stage_total_matches_cochran():
+    """Cochran (1977, eq. 11.24) / Särndal et al. (1992, result 4.3.1) with the first stage's n/N factor R uses.
+
+    n = 3 PSUs drawn from N = 5, m_i SSUs from M_i in PSU i; weights (N/n)(M_i/m_i); Ŷ_i = (M_i/m_i) Σ_j y_ij.
+    svyrecvar's first stage is the ultimate-cluster term on PSU totals Z_i = (N/n) Ŷ_i,
+    (1 − n/N) n/(n − 1) Σ_i (Z_i − Z̄)² = N² (1 − f₁) s²_b / n with s²_b the variance of the Ŷ_i; its second is,
+    per PSU, f₁ = n/N times (1 − m_i/M_i) m_i/(m_i − 1) Σ_j (z_ij − z̄_i)² with z_ij = w_ij y_ij, which is
+    (N/n) M_i² (1 − f₂ᵢ) s²_wi / m_i summed over i: exactly the unbiased two-stage estimator
+    V̂ = N² (1 − f₁) s²_b / n + (N/n) Σ_i M_i² (1 − f₂ᵢ) s²_wi / m_i.
+    """
+    N, n = 5, 3
+    groups = [TOY.loc[TOY.psu == p] for p in ("A", "B", "C")]
+    m = np.array([len(g) for g in groups])
+    M = np.array([g.M.iloc[0] for g in groups])
+    Yi = np.array([M_i / m_i * g.y.sum() for g, M_i, m_i in zip(groups, M, m)])
+    s2b = Yi.var(ddof=1)
+    s2w = np.array([g.y.var(ddof=1) for g in groups])
+    expected = N ** 2 * (1 - n / N) * s2b / n + N / n * np.sum(M ** 2 * (1 - m / M) * s2w / m)
+    w = (N / n) * TOY.M / TOY.groupby("psu").y.transform("size")
+    d = Design.from_frame(TOY.assign(w=w), weights="w", psu=["psu", "ssu"], fpc=["N", "M"])
+    t = survey.total(d, "y")
+    assert_allclose(t["estimate"].iloc[0], N / n * Yi.sum(), rtol=1e-12)
+    assert_allclose(t["se"].iloc[0] ** 2, expected, rtol=1e-12)
+    # the second stage adds to the ultimate-cluster variance, weighted by f₁ = n/N
+    first = Design.from_frame(TOY.assign(w=w), weights="w", psu="psu", fpc="N")
+    assert_allclose(t["se"].iloc[0] ** 2 - survey.total(first, "y")["se"].iloc[0] ** 2,
+                    N / n * np.sum(M ** 2 * (1 - m / M) * s2w / m), rtol=1e-12)
+
+
+def test_lonely_second_stage_unit():
+    """One SSU sampled of several in a PSU: R fails by default; ``certainty``/``remove`` count it as nothing."""
+    toy = TOY.iloc[[0, 2, 3, 4, 5, 6]].assign(w=1.0)             # PSU A: 1 SSU of 4
+    with pytest.raises(ParameterError, match="stage 2 has a single sampled unit"):
+        survey.total(Design.from_frame(toy, weights="w", psu=["psu", "ssu"], fpc=["N", "M"]), "y")
+    def second_stage(data, **kw):
+        two = Design.from_frame(data, weights="w", psu=["psu", "ssu"], fpc=["N", "M"], **kw)
+        one = Design.from_frame(data, weights="w", psu="psu", fpc="N", **kw)
+        return survey.total(two, "y")["se"].iloc[0] ** 2 - survey.total(one, "y")["se"].iloc[0] ** 2
+
+    extra, extra_rest = second_stage(toy, lonely_psu="remove"), second_stage(toy.iloc[1:])
+    # B's second-stage term is the same with A present (A's lonely stratum adds nothing), scaled by f₁ = 3/5 vs 2/5
+    assert_allclose(extra, extra_rest * 3 / 2, rtol=1e-12)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(psu=["psu", "ssu"], fpc="N"), "one stage of 2"),
+    (dict(psu=["psu", "ssu"], fpc=["N", None]), "for every stage or for none"),
+    (dict(psu=["psu", "ssu"], fpc=["N"]), "fpc= lists 1 stages and psu= 2"),
+    (dict(psu=["psu", "ssu"], fpc=["N", "M"], strata=["psu", None, None]), "strata= lists 3 stages"),
+    (dict(psu=["psu", "nope"], fpc=["N", "M"]), "no column"),
+])
+def test_refusals(kwargs, message):
+    with pytest.raises(ParameterError, match=message):
+        Design.from_frame(TOY.assign(w=1.0), weights="w", **kwargs)
+
+
+def test_multistage_cannot_be_written_or_stacked(d2, tmp_path):
+    with pytest.raises(ParameterError, match="multistage"):
+        survey.write_design(d2, tmp_path / "d.parquet")
+    with pytest.raises(ParameterError, match="multistage"):
+        survey.stack({"a": d2, "b": d2})
