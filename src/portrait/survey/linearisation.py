@@ -70,20 +70,20 @@ def residualise(design: Design, u: np.ndarray) -> np.ndarray:
     for step in design.steps:
         if step.kind == "subset":      # R: the residuals of units outside a subset keep their calibrated weight
             final = np.where(final == 0, step.d, final)
-    steps = [s for s in design.steps if s.kind == "calibration" and s.X is not None]
     # the weights each calibration left, with which svyrecvar scales its residuals: a unit's input weights in the
-    # next calibration it takes part in (stacked surveys: each its own), else the final weights
-    after = [final]
-    for step in reversed(steps[1:]):
-        after.append(np.where(step.d > 0, step.d, after[-1]))
-    # R trimWeights changes prob, not the g·d a calibration stored: a calibration followed by trim_weights
-    # scales its residuals by the trimming's input weights (the calibrated weights)
-    trimmed = {id(s): t.d for s, t in zip(design.steps, design.steps[1:])
-               if s.kind == "calibration" and t.kind == "trim_weights" and t.d is not None}
+    # next step that keeps them — a calibration (stacked surveys: each its own) or R's trimWeights, which changes
+    # prob and not the g·d a calibration stored — else the final weights
+    keeping = [s for s in design.steps if s.d is not None and (s.kind == "trim_weights" or
+                                                                (s.kind == "calibration" and s.X is not None))]
+    left, a = {}, final
+    for step in reversed(keeping):
+        if step.kind == "calibration":
+            left[id(step)] = a
+        a = np.where(step.d > 0, step.d, a)
+    steps = [s for s in keeping if s.kind == "calibration"]
     scale = w                          # the influence values are scale × e throughout
-    for step, a in zip(steps, reversed(after)):
-        if id(step) in trimmed:
-            a = np.where(trimmed[id(step)] > 0, trimmed[id(step)], a)
+    for step in steps:
+        a = left[id(step)]
         active, Xa, XtD, XtDX = _projection(step)
         if a is not scale and not np.array_equal(scale[active], a[active]):
             ratio = np.divide(scale[active], a[active], out=np.zeros(int(active.sum())), where=a[active] > 0)
