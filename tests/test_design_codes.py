@@ -171,12 +171,12 @@ def test_level_errors_name_the_margin_whatever_the_storage(storage, joint):
 
 def test_large_samples_code_the_margins_side_by_side():
     """From ``PARALLEL_UNITS`` units the variables are coded in two threads: same weights."""
-    from portrait.survey import design
+    from portrait.survey import labels
 
     df = _frame(5, n=60_000)
     d = Design.from_frame(df, weights="w")
     total = float(df["w"].sum())
-    assert len(df) >= design.PARALLEL_UNITS
+    assert len(df) >= labels.PARALLEL_UNITS
     threaded = survey.calibrate(d, _margins(total))
     serial = survey.calibrate(Design.from_frame(df.astype({"sex": object, "age": object, "dep": object}),
                                                 weights="w"), _margins(total))

@@ -337,7 +337,7 @@ def test_calibration_lowers_se_of_a_correlated_variable():
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.integers(min_value=-5, max_value=10**6), max_size=60))
 def test_distinct_codes_counts_as_numpy_unique(values):
-    from portrait.survey.design import _distinct
+    from portrait.survey.labels import _distinct
     for dtype in (np.int64, np.float64):
         codes = np.asarray(values, dtype=dtype)
         assert _distinct(codes) == len(np.unique(codes))

@@ -10,6 +10,7 @@ module                  what                                                    
 ======================  ==========================================================  ==================
 ``design``              :class:`Design` (one stage, or several given as lists)      ``svydesign``
 ``multistage``          later stages' variances, fpc at each stage                  ``svyrecvar``
+``labels``              codes of strata and PSU labels (sorted as R sorts them)
 ``files``               :func:`write_design`, :func:`read_design` (weighted file)    ``svrepdesign``
 ``margins``             :class:`Margin`, :class:`NumericTotal`,                      (``population=``)
                         :func:`margins_from_long`

@@ -48,8 +48,9 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from . import design as _design
-from .design import Deferred, Deferring, Design, Step, _arrow_text, _missing_count
+from . import labels as _labels
+from .design import Deferred, Deferring, Design, Step
+from .labels import _arrow_text, _missing_count
 from .errors import CalibrationError, ParameterError, calibration_bounds, numeric_values
 from .feasibility import diagnose_infeasible, negative_weights, widened_bounds
 from .margins import JOINT, Margin, NumericTotal, margin_list, no_unit_error
@@ -255,7 +256,7 @@ def _variable_codes(cats: list[Margin], data: dict[str, pd.Series], active: np.n
         return (codes if every else codes[active], uniq)
 
     cat_vars = list(dict.fromkeys(v for m in cats for v in m.variables))
-    return dict(zip(cat_vars, _map(code, cat_vars, parallel=len(active) >= _design.PARALLEL_UNITS)))
+    return dict(zip(cat_vars, _map(code, cat_vars, parallel=len(active) >= _labels.PARALLEL_UNITS)))
 
 
 def _check_present(m: Margin, level_of: np.ndarray, data: dict[str, pd.Series]) -> None:

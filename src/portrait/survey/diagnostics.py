@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from .margins import JOINT, Margin
-from .design import Design, _joined_text
+from .design import Design
+from .labels import _joined_text
 # ============================================================================ diagnostics
 
 G_QUANTILES = (0, 0.01, 0.10, 0.25, 0.50, 0.75, 0.90, 0.99, 1)

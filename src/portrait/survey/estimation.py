@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from .design import Design, _joined_text
+from .design import Design
+from .labels import _joined_text
 from .errors import ParameterError, check_finite, check_variance
 from .inference import domain_degf
 from .contrasts import KEY, covariance_attrs

@@ -48,7 +48,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .design import Design, Step, _string_codes
+from .design import Design, Step
+from .labels import _string_codes
 from .errors import ParameterError
 
 FORMAT = "portrait.survey weighted design"

@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, stats
 
-from .design import Design, Step, _distinct
+from .design import Design, Step
+from .labels import _distinct
 from .errors import ParameterError, check_variance
 from .linearisation import linearised_variance, residualise
 from .multistage import subset_stages

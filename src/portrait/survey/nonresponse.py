@@ -23,7 +23,8 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from .design import Design, Step, _joined_text
+from .design import Design, Step
+from .labels import _joined_text
 from .margins import JOINT
 from .errors import ParameterError
 # ============================================================================ non-response

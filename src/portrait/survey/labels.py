@@ -1,0 +1,226 @@
+"""Codes of the text labels of strata, PSUs and levels: the engine's coding of survey columns.
+
+Strata are numbered in the sorted order of their labels' string forms and PSUs in the order of
+(string of the stratum's number, string of the PSU's label): what ``np.unique`` of the strings gave
+when every unit's label was converted and sorted. Bootstrap draws are assigned to PSUs in that
+order, so it is kept exactly; but only the distinct labels are converted and sorted now (each unit
+is read once, by a pyarrow look-up or ``pd.factorize``, or, for integer PSU labels, counted).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+
+_INT_DIGITS = 17    # integer PSU labels below 10**17 are ordered as strings without converting them
+PARALLEL_UNITS = 50_000     # from this many units, columns are coded two at a time (two threads)
+
+
+def _distinct(codes: np.ndarray) -> int:
+    """``len(np.unique(codes))``; non-negative integer codes (strata, PSUs) are counted without sorting."""
+    if codes.dtype.kind in "iu" and len(codes) and codes.min() >= 0 and codes.max() < 4 * len(codes) + 1024:
+        return int(np.count_nonzero(np.bincount(codes)))
+    return len(np.unique(codes))
+
+
+def _arrow_text(values: pd.Series):
+    """The ``pyarrow.ChunkedArray`` of a text column stored by pyarrow (pandas' default strings since
+    pandas 3), or ``None`` for any other column."""
+    dtype = values.dtype
+    if not ((isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow")
+            or (isinstance(dtype, pd.ArrowDtype) and str(dtype.pyarrow_dtype) in ("string", "large_string"))):
+        return None
+    return values.array.__arrow_array__()
+
+
+def _joined_text(data: pd.DataFrame, columns: Sequence[str], sep: str, na: str, dtype: str = "string") -> pd.Series:
+    """Each row's values of ``columns`` as text joined by ``sep`` (a missing value written ``na``);
+    ``data[columns].astype(dtype).agg(sep.join, axis=1)``, column-wise rather than row by row."""
+    cols = [data[c].astype(dtype) for c in columns]
+    cols = [c.fillna(na) if dtype == "string" else c for c in cols]
+    return cols[0].str.cat(cols[1:], sep=sep) if len(cols) > 1 else cols[0]
+
+
+def _missing_count(values: pd.Series) -> int:
+    """``values.isna().sum()``, read from the storage when it knows (pyarrow's null count, NumPy
+    integers and booleans that cannot be missing)."""
+    dtype = values.dtype
+    if isinstance(dtype, np.dtype):
+        if dtype.kind in "iub":
+            return 0
+        if dtype.kind == "f":
+            return int(np.count_nonzero(np.isnan(values.to_numpy())))
+    elif _arrow_text(values) is not None:
+        return int(values.array.__arrow_array__().null_count)
+    return int(values.isna().sum())
+
+
+def _text_factorize(arr) -> tuple[np.ndarray, list[str]]:
+    """``pd.factorize`` of a pyarrow text column without missing values, in about half the time.
+
+    The distinct labels of ~1,000 rows spread over the column are looked up for every unit
+    (``pyarrow.compute.index_in``: one probe per unit in a small table, where ``pd.factorize``
+    inserts every unit into a table of its own); labels missed by the sample are added and looked
+    up once more.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = len(arr)
+    labels = pc.unique(arr.take(pa.array(np.arange(0, n, max(1, n // 1024)))))
+    idx = pc.index_in(arr, value_set=labels)
+    if idx.null_count:
+        rest = pc.unique(pc.filter(arr, pc.is_null(idx)))
+        labels = pa.concat_arrays([labels, rest])
+        idx = pc.index_in(arr, value_set=labels)
+    return idx.to_numpy().astype(np.int64, copy=False), labels.to_pylist()
+
+
+def _string_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values.astype(str).to_numpy(), return_inverse=True)`` (no missing values)."""
+    arr = _arrow_text(values)
+    if arr is not None and len(arr):
+        codes, uniques = _text_factorize(arr)
+        strings = np.array(uniques, dtype=object)
+    elif isinstance(values.dtype, pd.CategoricalDtype) and len(values):
+        # the categories' codes, the categories met by some unit
+        codes = values.cat.codes.to_numpy().astype(np.int64)
+        met = np.flatnonzero(np.bincount(codes, minlength=len(values.cat.categories)))
+        labels, rank = np.unique(pd.Series(values.cat.categories[met]).astype(str).to_numpy(), return_inverse=True)
+        of_category = np.zeros(len(values.cat.categories), dtype=np.int64)
+        of_category[met] = rank
+        return labels, of_category[codes]
+    else:
+        codes, uniques = pd.factorize(values, sort=False)
+        strings = pd.Series(uniques).astype(str).to_numpy()
+    labels, rank = np.unique(strings, return_inverse=True)
+    return labels, rank[codes]
+
+
+def _integer_labels(values: pd.Series) -> np.ndarray | None:
+    """The labels as int64 when they are integers in [0, 10**17) (``None`` otherwise)."""
+    dtype = values.dtype
+    if not (pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+            and not isinstance(dtype, pd.CategoricalDtype)):
+        return None
+    v = values.to_numpy()
+    if v.dtype.kind not in "iu":          # nullable integers (no missing value here)
+        v = values.to_numpy(dtype=np.int64)
+    if len(v) == 0 or int(v.min()) < 0 or int(v.max()) >= 10 ** _INT_DIGITS:
+        return None
+    return v.astype(np.int64, copy=False)
+
+
+def _decimal_string_order(u: np.ndarray, ascending: bool = False) -> np.ndarray:
+    """Argsort of distinct non-negative integers by their decimal strings (``"10" < "9"``).
+
+    With ``D`` the digits of the largest, the strings' order is that of ``x`` padded with zeros on
+    the right to ``D`` digits, ties (``1``, ``10``, ``100``) broken by length. Input in ascending
+    order holds one ascending run per length, which the stable sort (timsort) merges in near-linear
+    time.
+    """
+    if len(u) == 0:
+        return np.zeros(0, dtype=np.int64)
+    powers = 10 ** np.arange(1, _INT_DIGITS + 1, dtype=np.int64)
+    if ascending:
+        counts = np.diff(np.searchsorted(u, powers), prepend=0)
+        counts = np.append(counts, len(u) - counts.sum())
+        D = int(np.flatnonzero(counts)[-1]) + 1
+        counts = counts[:D]
+        digits = np.arange(1, D + 1, dtype=np.int64)
+        key = u * np.repeat(10 ** (D - digits) * (D + 1), counts)
+        key += np.repeat(digits, counts)
+    else:
+        length = 1 + np.searchsorted(powers, u, side="right")
+        D = int(length.max())
+        key = u * 10 ** (D - length) * (D + 1) + length
+    return np.argsort(key, kind="stable")
+
+
+def _stratum_order(st: np.ndarray) -> np.ndarray:
+    """Each stratum code's rank among the codes' strings (``"10" < "2"``), as 16-bit integers."""
+    H = int(st.max()) + 1 if len(st) else 1
+    srank = np.empty(H, dtype=np.int16 if H < 2 ** 15 else np.int64)
+    srank[np.argsort(np.arange(H).astype(str), kind="stable")] = np.arange(H)
+    return srank
+
+
+def _psu_labels(values: pd.Series) -> tuple:
+    """The part of the PSU coding that does not depend on the strata.
+
+    ``("units", by_label)`` when every unit is its own PSU with integer labels lo, lo + 1, …
+    (``by_label``: the units in the order of their labels' strings); otherwise ``("labels", pcodes,
+    rank, R)``: each unit's label index, each label's rank among the ``R`` distinct strings.
+    """
+    n = len(values)
+    ints = _integer_labels(values)
+    if ints is not None and int(ints.max()) - int(ints.min()) < 4 * n + 1024:
+        # compact integer labels: counted, not hashed; uniques come out in ascending order
+        lo = int(ints.min())
+        offset = ints - lo
+        present = np.zeros(int(ints.max()) - lo + 1, dtype=bool)
+        present[offset] = True
+        if len(present) == n and present.all():
+            order = _decimal_string_order(np.arange(lo, lo + n, dtype=np.int64), ascending=True)
+            if n < 2 or bool(np.all(offset[1:] > offset[:-1])):
+                return ("units", order)                 # labels in the order of the rows
+            unit = np.empty(n, dtype=np.int64)
+            unit[offset] = np.arange(n)
+            return ("units", unit[order])
+        uniques = np.flatnonzero(present) + lo
+        remap = np.zeros(len(present), dtype=np.int64)
+        remap[uniques - lo] = np.arange(len(uniques))
+        pcodes = remap[offset]
+        order = _decimal_string_order(uniques, ascending=True)
+    else:
+        pcodes, uniques = pd.factorize(values, sort=False)
+        order = _decimal_string_order(np.asarray(uniques, dtype=np.int64)) if ints is not None else None
+    P = len(uniques)
+    if order is not None:
+        rank = np.empty(P, dtype=np.int64)
+        rank[order] = np.arange(P)
+        return ("labels", pcodes, rank, P)
+    strings, rank = np.unique(pd.Series(uniques).astype(str).to_numpy(), return_inverse=True)
+    return ("labels", pcodes, rank, len(strings))
+
+
+def _psu_codes_in_strata(st: np.ndarray, labels: tuple) -> np.ndarray:
+    """PSU codes from :func:`_psu_labels` and the strata codes (see :func:`_psu_codes`)."""
+    n = len(st)
+    srank = _stratum_order(st)
+    if labels[0] == "units":
+        # every unit its own PSU: the units in their labels' order, then stably by their strata's
+        # ranks (a radix sort on 16-bit keys)
+        by_label = labels[1]
+        by_label = by_label[np.argsort(srank[st[by_label]], kind="stable")]
+        cl = np.empty(n, dtype=np.int64)
+        cl[by_label] = np.arange(n)
+        return cl
+    _, pcodes, rank, R = labels
+    P = len(rank)
+    pst = np.zeros(P, dtype=np.int64)
+    pst[pcodes] = st
+    if R == P and np.array_equal(pst[pcodes], st):
+        # every PSU label in one stratum, distinct strings: sort the PSUs by string rank (a
+        # permutation), then, stably, by the stratum's rank
+        by_rank = np.empty(P, dtype=np.int64)
+        by_rank[rank] = np.arange(P)
+        by_stratum = by_rank[np.argsort(srank[pst[by_rank]], kind="stable")]
+        code = np.empty(P, dtype=np.int64)
+        code[by_stratum] = np.arange(P)
+        return code[pcodes]
+    key = srank[st].astype(np.int64) * R + rank[pcodes]
+    if int(key.max()) < 4 * n + 1024:
+        present = np.flatnonzero(np.bincount(key))
+        remap = np.zeros(int(key.max()) + 1, dtype=np.int64)
+        remap[present] = np.arange(len(present))
+        return remap[key]
+    return np.unique(key, return_inverse=True)[1]
+
+
+def _psu_codes(st: np.ndarray, values: pd.Series) -> np.ndarray:
+    """PSU codes in the order of ``np.unique`` of ``str(stratum code) + "\x1f" + str(psu)``."""
+    return _psu_codes_in_strata(st, _psu_labels(values))
