@@ -211,3 +211,5 @@ def test_update_adds_derived_variables_without_touching_the_design_given():
     assert est == pytest.approx((df["w"] * agree).sum() / df["w"].sum(), rel=1e-12)
     with pytest.raises(ParameterError, match="one value per unit"):
         survey.update(d, short=[1.0, 2.0])
+    one = survey.update(d, all="x", unit=1.0)            # a single value is every unit's, as R recycles it
+    assert list(one.data["all"]) == ["x"] * 6 and survey.total(one, "unit")["estimate"].iloc[0] == df["w"].sum()

@@ -10,6 +10,9 @@ module                  what                                                    
 ======================  ==========================================================  ==================
 ``design``              :class:`Design` (one stage, or several given as lists)      ``svydesign``
 ``multistage``          later stages' variances, fpc at each stage                  ``svyrecvar``
+``pps``                 PSUs drawn with unequal probabilities without replacement:  ``svydesign(pps=)``,
+                        Brewer, Overton, :func:`hartley_rao`,                        ``HR``, ``ppsmat``
+                        :func:`joint_probabilities` (HT or YG form)
 ``labels``              codes of strata and PSU labels (sorted as R sorts them)
 ``files``               :func:`write_design`, :func:`read_design` (weighted file)    ``svrepdesign``
 ``margins``             :class:`Margin`, :class:`NumericTotal`,                      (``population=``)
@@ -100,6 +103,7 @@ if TYPE_CHECKING:                     # for type checkers and IDEs; at run time 
     from .regression import Fit, WaldTest, svyglm, svyolr
     from .lrt import LRTResult, pchisqsum, pfsum, working_lrt
     from .prediction import predict
+    from .pps import PPS, HartleyRao, JointProbabilities, hartley_rao, joint_probabilities
     from .replicates import replicate_factors, replicate_variance, with_replicates
     from .sampling import ALLOCATION_RULES, allocate, inclusion_probabilities, stratified_srswor, systematic_pps
 
@@ -168,6 +172,11 @@ _EXPORTS = {
     "pfsum": ("lrt", "pfsum"),
     "working_lrt": ("lrt", "working_lrt"),
     "predict": ("prediction", "predict"),
+    "PPS": ("pps", "PPS"),
+    "HartleyRao": ("pps", "HartleyRao"),
+    "JointProbabilities": ("pps", "JointProbabilities"),
+    "hartley_rao": ("pps", "hartley_rao"),
+    "joint_probabilities": ("pps", "joint_probabilities"),
     "quantile": ("quantiles", "quantile"),
     "MultipleResponseTest": ("multiresponse", "MultipleResponseTest"),
     "multiple_response_test": ("multiresponse", "multiple_response_test"),
@@ -192,6 +201,7 @@ __all__ = [
     "rao_scott", "stack", "subset", "update", "LONELY", "linearised_variance", "psu_totals", "residualise",
     "NonresponseResult", "adjust_nonresponse", "collapse_groups", "Fit", "WaldTest", "svyglm", "svyolr", "predict", "quantile",
     "LRTResult", "pchisqsum", "pfsum", "working_lrt",
+    "PPS", "HartleyRao", "JointProbabilities", "hartley_rao", "joint_probabilities",
     "MultipleResponseTest", "multiple_response_test",
     "replicate_factors", "replicate_variance", "with_replicates", "ALLOCATION_RULES", "allocate",
     "inclusion_probabilities", "stratified_srswor", "systematic_pps",

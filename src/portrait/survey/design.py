@@ -157,6 +157,10 @@ class Design:
     later_stages : tuple of Stage or None
         A multistage design's stages after the first (:class:`~portrait.survey.multistage.Stage`), whose
         variances linearised variances add (R ``svyrecvar``); ``None`` for a single stage.
+    pps : PPS or None
+        A PPS design sampled without replacement (:class:`~portrait.survey.pps.PPS`): its variance approximation
+        (Brewer, Overton, Hartley–Rao or given joint probabilities; R ``svydesign(pps=)``). ``fpc`` then holds each
+        unit's PSU inclusion probability. ``None``: the ultimate-cluster estimator with the strata's ``fpc``.
 
     See Also
     --------
@@ -187,13 +191,14 @@ class Design:
     stacked: tuple[str, tuple[str, ...]] | None = None
     replicate_notes: tuple[tuple[int, str, float, float], ...] = field(default=(), repr=False)
     later_stages: tuple | None = field(default=None, repr=False)
+    pps: Any = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_frame(cls, data: pd.DataFrame, *, weights: str | Sequence[float] | None = None,
                    prob: str | Sequence[float] | None = None, strata: str | Sequence[str | None] | None = None,
                    psu: str | Sequence[str] | None = None, fpc: str | Sequence[str] | None = None,
-                   lonely_psu: str = "fail") -> "Design":
+                   lonely_psu: str = "fail", pps: Any = None, pps_variance: str = "HT") -> "Design":
         """Build a design like R ``svydesign(id=~psu, strata=~strata, weights=~w, fpc=~fpc)``.
 
         ``fpc`` is, per unit, either the population number of PSUs in its stratum (> 1) or the sampling fraction
@@ -223,6 +228,14 @@ class Design:
             multistage design keeps its first stage only (ultimate cluster, as R).
         lonely_psu : {"fail", "certainty", "remove", "adjust", "average"}, default "fail"
             Treatment of strata with a single PSU in variances.
+        pps : str or HartleyRao or JointProbabilities, optional
+            PSUs drawn with unequal probabilities and without replacement, R ``svydesign(pps=)``: ``"brewer"`` (``fpc``
+            then holds each PSU's inclusion probability), ``"overton"``, ``"hartley_rao"``,
+            :func:`~portrait.survey.hartley_rao` or :func:`~portrait.survey.joint_probabilities`; see
+            :mod:`~portrait.survey.pps`; ``"brewer"`` also with lists (``fpc`` the first stage's ``π``, then each
+            later stage's fraction). Default: the ultimate-cluster (with-replacement) estimator.
+        pps_variance : {"HT", "YG"}, default "HT"
+            With ``pps``: Horvitz–Thompson or Sen–Yates–Grundy form (R ``variance=``).
 
         Returns
         -------
@@ -237,10 +250,14 @@ class Design:
             never shown), if probabilities are outside (0, 1] or weights not finite and non-negative (the column, the
             number of units and the first one's position named), if the stratum or PSU variable has missing values,
             if the fpc is missing, varies within a stratum or is smaller than the number of PSUs sampled, or if lists
-            differ in length or give an fpc for some stages only.
+            differ in length or give an fpc for some stages only; with ``pps``, see
+            :func:`~portrait.survey.pps.pps_design`.
         """
         if lonely_psu not in LONELY:
             raise ParameterError(f"lonely_psu must be one of {LONELY}, got {lonely_psu!r}")
+        if pps is not None:
+            from .pps import pps_design
+            return pps_design(cls, data, weights, prob, strata, psu, fpc, lonely_psu, pps, pps_variance)
         if any(isinstance(a, (list, tuple)) for a in (strata, psu, fpc)):
             from .multistage import multistage_design
             return multistage_design(cls, data, weights, prob, strata, psu, fpc, lonely_psu)

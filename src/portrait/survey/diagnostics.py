@@ -32,7 +32,8 @@ def describe(design: Design) -> str:
              f"  {strata} {'stratum' if strata == 1 else 'strata'}, "
              + (f"{psus} units sampled directly" if element else f"{psus} PSUs")
              + f", {design.degf} degrees of freedom; fpc: "
-             + ("given" if np.any(design.fpc > 0) else "none (with replacement)")
+             + (f"PPS without replacement ({design.pps.method}, {design.pps.variance})" if design.pps is not None
+                else "given" if np.any(design.fpc > 0) else "none (with replacement)")
              + f"; lonely PSU: {design.lonely_psu}"]
     if pos.any():
         lines.append(f"  weights: total {w[pos].sum():.6g}, from {w[pos].min():.6g} to {w[pos].max():.6g}")

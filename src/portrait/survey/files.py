@@ -97,13 +97,16 @@ def design_table(design: Design, *, variants: Mapping[str, Design] | None = None
     ParameterError
         If a variant name is not made of letters, digits and ``_``, a variant has another number of
         units, a data column is absent or has a name reserved for the design's roles, or the design has
-        later stages (a multistage design: the file holds one stage).
+        later stages (a multistage design: the file holds one stage) or ``pps``.
     """
     import pyarrow as pa
 
     if design.later_stages is not None:
         raise ParameterError("a multistage design cannot be written: the file holds the first stage only "
                              "(build the design with its first stage alone for the ultimate-cluster variance)")
+    if design.pps is not None:
+        raise ParameterError("a PPS design without replacement (pps=) cannot be written: the file holds the "
+                             "ultimate-cluster design only")
     variants = dict(variants or {})
     n = len(design.weights)
     for name, v in variants.items():

@@ -28,6 +28,7 @@ from .labels import _distinct
 from .errors import ParameterError, check_variance
 from .linearisation import linearised_variance, residualise
 from .multistage import subset_stages
+from .pps import subset_pps
 from .replicates import replicate_variance
 
 
@@ -68,11 +69,15 @@ def stack(designs: Mapping[str, Design], group: str = "groupe") -> Design:
     ------
     ParameterError
         If the surveys differ in ``lonely_psu`` or, when all have replicate weights, in
-        ``replicate_mse`` (one stacked design cannot treat its surveys differently), or one has later stages.
+        ``replicate_mse`` (one stacked design cannot treat its surveys differently), or one has later stages
+        or ``pps``.
     """
     names = list(designs)
     if any(d.later_stages is not None for d in designs.values()):
         raise ParameterError("multistage designs cannot be stacked: build each survey with its first stage alone")
+    if any(d.pps is not None for d in designs.values()):
+        raise ParameterError("PPS designs without replacement (pps=) cannot be stacked: their variance "
+                             "approximations are per survey; compare them with mean_difference on each design")
     for attr, needed in (("lonely_psu", True),
                          ("replicate_mse", all(d.has_replicates for d in designs.values()))):
         values = {name: getattr(d, attr) for name, d in designs.items()}
@@ -176,7 +181,7 @@ def subset(design: Design, mask: np.ndarray, drop: bool = False) -> Design:
                    base_weights=None if design.base_weights is None else design.base_weights[mask],
                    replicate_factors=None if design.replicate_factors is None else design.replicate_factors[mask],
                    replicate_matrix=None if design.replicate_matrix is None else design.replicate_matrix[mask],
-                   later_stages=subset_stages(design.later_stages, mask))
+                   later_stages=subset_stages(design.later_stages, mask), pps=subset_pps(design.pps, mask))
 
 
 def update(design: Design, columns: Mapping[str, Any] | pd.DataFrame | None = None, **named: Any) -> Design:
@@ -191,7 +196,8 @@ def update(design: Design, columns: Mapping[str, Any] | pd.DataFrame | None = No
     design : Design
         The design.
     columns : mapping of str to array_like, or pandas.DataFrame, optional
-        New columns by name (names that are not Python identifiers, such as ``"img|mean|"``, go here).
+        New columns by name (names that are not Python identifiers, such as ``"img|mean|"``, go here); a single
+        value is every unit's (R recycles it).
     **named : array_like
         More new columns, by keyword.
 
@@ -211,6 +217,7 @@ def update(design: Design, columns: Mapping[str, Any] | pd.DataFrame | None = No
     """
     new = {**(dict(columns.items()) if columns is not None else {}), **named}
     n = len(design.data)
+    new = {k: [v] * n if np.ndim(v) == 0 else v for k, v in new.items()}     # a single value: every unit's, as R
     for name, values in new.items():
         if np.ndim(values) != 1 or len(values) != n:
             raise ParameterError(f"column {name!r} must have one value per unit of the design ({n}), "

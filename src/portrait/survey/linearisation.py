@@ -233,6 +233,9 @@ def linearised_variance(design: Design, z: np.ndarray, lonely: str | None = None
         z = z[:, None]
     Z, _, _ = psu_totals(design, z)
     s = _structure(design)
+    if design.pps is not None and design.pps.method != "brewer":
+        from .pps import ht_variance
+        return ht_variance(design, Z, s.psu_idx, s.psu_stratum, diagonal)
     n_h, f_h = s.n_h, s.f_h
     lone = (n_h == 1) & (f_h < 1)          # strata sampled with certainty (f ≥ 1) contribute nothing
     if lonely == "fail" and lone.any():
@@ -246,9 +249,10 @@ def linearised_variance(design: Design, z: np.ndarray, lonely: str | None = None
     means = np.add.reduceat(Z[s.order], s.starts, axis=0) / n_h[:, None]
     means[n_h == 1] = 0.0
     D = Z - means[s.psu_h]
-    c_h = np.where(n_h > 1, (1 - f_h) * n_h / np.maximum(n_h - 1, 1), (1 - f_h) * (lonely == "adjust"))
-    c_h[f_h >= 1] = 0.0
-    c = c_h[s.psu_h]
+    # each PSU's own 1 − f: the stratum's, or its 1 − π in Brewer's estimator (pps="brewer")
+    n_i, f_i = n_h[s.psu_h], s.psu_f
+    c = np.where(n_i > 1, (1 - f_i) * n_i / np.maximum(n_i - 1, 1), (1 - f_i) * (lonely == "adjust"))
+    c[f_i >= 1] = 0.0
     V = np.einsum("ij,ij,i->j", D, D, c) if diagonal else (D * c[:, None]).T @ D
     n_lonely = int(lone.sum())
     if lonely == "average" and n_lonely:

@@ -69,7 +69,8 @@ def _per_stage(value, stages: int, name: str) -> list:
     return [value] * stages
 
 
-def multistage_design(cls: type, data: pd.DataFrame, weights, prob, strata, psu, fpc, lonely_psu: str) -> "Design":
+def multistage_design(cls: type, data: pd.DataFrame, weights, prob, strata, psu, fpc, lonely_psu: str,
+                      pps: str | None = None) -> "Design":
     """Build a design of several stages, like R ``svydesign(id = ~psu + ssu, strata =, fpc = ~fpc1 + fpc2)``.
 
     Called by :meth:`Design.from_frame` when ``psu``, ``strata`` or ``fpc`` is a list (one entry per stage).
@@ -94,6 +95,10 @@ def multistage_design(cls: type, data: pd.DataFrame, weights, prob, strata, psu,
         stage only (ultimate cluster, as R without fpc).
     lonely_psu : str
         Treatment of strata with a single sampled unit, at every stage (R ``survey.lonely.psu``).
+    pps : {"brewer"}, optional
+        The first stage drawn with unequal probabilities without replacement: its ``fpc`` holds each PSU's
+        inclusion probability ``π``, whose ``1 − π`` Brewer's estimator takes, and the second stage's variance is
+        multiplied by ``π`` (R ``svydesign(id = ~psu + ssu, fpc = ~pi + f2, pps = "brewer")``).
 
     Returns
     -------
@@ -115,8 +120,16 @@ def multistage_design(cls: type, data: pd.DataFrame, weights, prob, strata, psu,
     fpcs = _per_stage(fpc, S, "fpc")
     if fpc is not None and any(f is None for f in fpcs):
         raise ParameterError(f"fpc={list(fpcs)!r}: give an fpc for every stage or for none (R needs all of them)")
+    if pps is not None and fpc is None:
+        raise ParameterError("pps='brewer' needs fpc=: each stage's, the first holding each PSU's inclusion probability")
+    if pps is not None:
+        fractions = [design_values(data.reset_index(drop=True), f, "fpc") for f in fpcs]
+        if any(np.any(f > 1) for f in fractions):
+            raise ParameterError("with pps='brewer' every stage's fpc is a sampling fraction (≤ 1), as R requires")
+        if weights is None and prob is None:
+            weights = 1.0 / np.prod(fractions, axis=0)
     first = cls.from_frame(data, weights=weights, prob=prob, strata=stratas[0], psu=psus[0], fpc=fpcs[0],
-                           lonely_psu=lonely_psu)
+                           lonely_psu=lonely_psu, pps=pps)
     if S == 1 or fpc is None:
         return first
     check_columns(first.data, **{f"psu[{s}]": c for s, c in enumerate(psus)},

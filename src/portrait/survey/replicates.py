@@ -66,8 +66,8 @@ def replicate_factors(design: Design, method: str = "bootstrap", replicates: int
     ------
     ParameterError
         If a stratum has a single PSU and ``lonely_psu`` is ``"fail"`` (or ``"adjust"``/``"average"``
-        with the bootstrap), the bootstrap has no ``rng``, JK1 is asked of a stratified design, or the
-        method is unknown.
+        with the bootstrap), the bootstrap has no ``rng``, JK1 is asked of a stratified design, the
+        method is unknown, or the design has ``pps`` (without replacement).
 
     References
     ----------
@@ -76,6 +76,9 @@ def replicate_factors(design: Design, method: str = "bootstrap", replicates: int
     Wolter, K. M. (2007). *Introduction to Variance Estimation*, 2nd ed. Springer.
     """
     method = _method(method)
+    if design.pps is not None:
+        raise ParameterError("replicate weights of a PPS design without replacement (pps=) are not available: "
+                             "its variance is the design's approximation (linearisation)")
     if design.later_stages is not None:
         warnings.warn("replicate factors use the first stage only: the later stages' finite-population "
                       "corrections are dropped (as R as.svrepdesign)", UserWarning, stacklevel=2)
