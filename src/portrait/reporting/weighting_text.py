@@ -280,3 +280,37 @@ def stage_finding(est: pd.DataFrame) -> str:
     counted = {0: "aucune ne bouge", 1: "une seule bouge"}.get(far, f"{fmt.number(far)} bougent")
     return (text + f", soit {fmt.quantity(moved[top], 1, 'erreur type', 'erreurs types')} de l'estimation après calage ; "
             f"sur les {len(wide)} estimations clés, {counted} de deux erreurs types ou plus")
+
+
+def first_stage_table(check: pd.DataFrame) -> pd.DataFrame:
+    """:func:`portrait.study.first_stage.first_stage_check` for readers: one row per statistic (``question`` its
+    label), both standard errors (the NPS score's in points) and their ratio in percent of the chain's."""
+    nps = check["statistic"].eq("nps_score").to_numpy()
+    scale = np.where(nps, 100.0, 1.0)
+    return pd.DataFrame({
+        "Statistique": check["question"].to_numpy(),
+        "Erreur type retenue (communes « avec remise »)": check["se"].to_numpy() * scale,
+        "Erreur type à deux degrés (Brewer)": check["se_two_stage"].to_numpy() * scale,
+        "Rapport (%)": check["ratio"].to_numpy() * 100})
+
+
+def first_stage_finding(check: pd.DataFrame, tolerance: float = 0.05) -> str:
+    """What the two-stage estimator says of the with-replacement approximation: the range and median of the SE
+    ratios, and whether every one stays within ``tolerance`` of 1 (the approximation then changes no interval
+    noticeably); ratios both sides of 1 are said to be chance, one side only a direction."""
+    r = check["ratio"].to_numpy(float)
+    low, high, med = (fmt.signed((x - 1) * 100, 1) + "\u00a0%" for x in (r.min(), r.max(), np.median(r)))
+    text = (f"avec l'estimateur qu'appelle le tirage à deux degrés (approximation de Brewer pour les communes tirées "
+            f"sans remise, puis tirage aléatoire simple des habitants dans chaque commune), les erreurs types des "
+            f"{len(r)} estimations clés changent de {low} à {high} (médiane {med}) par rapport à l'approximation « avec "
+            "remise » retenue")
+    if (r > 1).any() and (r < 1).any():
+        text += " ; les écarts vont dans les deux sens : ils tiennent au hasard de l'échantillon plus qu'à l'approximation"
+    elif (r <= 1).all():
+        text += " ; l'approximation retenue est prudente : elle ne sous-estime aucune erreur type"
+    else:
+        text += " ; l'approximation retenue donne des erreurs types plus petites pour chaque estimation"
+    far = int((np.abs(r - 1) >= tolerance).sum())
+    return text + (f". Aucun écart n'atteint {fmt.percent(tolerance, None)} : les intervalles publiés n'en sont pas "
+                   "changés de façon notable" if far == 0 else
+                   f". {fmt.count(far, 'écart atteint', 'écarts atteignent')} {fmt.percent(tolerance, None)}")

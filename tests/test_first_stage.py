@@ -1,0 +1,92 @@
+"""The residents' two-stage variance (Brewer, then SRSWOR): the design it builds, a limit it must reach, its text.
+
+Oracles: (1) as every commune's π → 0 (certainty communes kept at 1), Brewer's two-stage estimator becomes the
+chain's with-replacement one — the first stage's ``1 − π`` → 1 and the second stage's weight ``π`` → 0 — while a
+certainty commune's term is the chain's own (its slots by SRSWOR with fpc ``take/pop15``); (2) with the communes'
+real π, the engine's two-stage design agrees with R (``tests/test_pps_r.py``), so this file checks the mapping of
+the study's columns onto it and the report's sentence.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+
+from portrait import survey
+from portrait.reporting import weighting_text
+from portrait.study import first_stage, recipes
+
+
+def _resident_sample(scale: float = 1.0, seed: int = 4):
+    """Slots of 3 strata × 5 communes drawn πps (π scaled by ``scale``) and 2 certainty communes, 4 slots each, as
+    the ingest gives them to :func:`recipes.resident_design`, with a commune effect in the answer ``y``."""
+    rng = np.random.default_rng(seed)
+    rows, communes = [], []
+    for h in range(3):
+        for c in range(5):
+            code = f"{h}{c:02d}"
+            pop15 = int(rng.integers(800, 5000))
+            communes.append({"code": code, "pop15": pop15})
+            pi = scale * pop15 / 20000
+            effect = rng.normal(0, 1)
+            for k in range(4):
+                rows.append({"code": code, "slot_id": f"{code}-{k}", "stratum": f"S{h}", "pi": pi,
+                             "pi_overall": pi * 4 / pop15, "y": effect + rng.normal(0, 1)})
+    for c in range(2):
+        code, pop15 = f"C{c}", int(rng.integers(20, 60))     # small: their fpc take/pop15 counts
+        communes.append({"code": code, "pop15": pop15})
+        for k in range(4):
+            rows.append({"code": code, "slot_id": f"{code}-{k}", "stratum": "S0", "pi": 1.0,
+                         "pi_overall": 4 / pop15, "y": rng.normal(0, 1)})
+    responses = pd.DataFrame(rows).assign(status="respondent")
+    responses.loc[responses.index % 7 == 3, "status"] = "nonrespondent"
+    return recipes.resident_design(responses, pd.DataFrame(communes))
+
+
+def test_two_stage_tends_to_the_chains_estimator_as_pi_vanishes():
+    chain = _resident_sample(scale=1e-9)
+    chain = survey.subset(chain, chain.data["respondent"].to_numpy())
+    two = first_stage.two_stage_design(chain)
+    assert two.pps.method == "brewer" and two.later_stages is not None
+    a = survey.mean(chain, "y")
+    b = survey.mean(two, "y")
+    assert_allclose(b["estimate"], a["estimate"], rtol=1e-14)
+    assert_allclose(b["se"], a["se"], rtol=1e-6)
+    t = survey.total(chain, "y")["se"].iloc[0], survey.total(two, "y")["se"].iloc[0]
+    assert_allclose(t[1], t[0], rtol=1e-6)
+    certain = chain.data["pi"].to_numpy() >= 1        # their own strata: the same formula exactly, any π
+    for d in (chain, _resident_sample(scale=1.0)):
+        d = survey.subset(d, (d.data["pi"] >= 1).to_numpy() & d.data["respondent"].to_numpy())
+        assert_allclose(survey.total(first_stage.two_stage_design(d), "y")["se"], survey.total(d, "y")["se"],
+                        rtol=1e-12)
+    assert certain.sum() == 8
+
+
+def test_two_stage_keeps_weights_and_steps_and_moves_the_se():
+    d = _resident_sample(scale=1.0)
+    d = survey.subset(d, d.data["respondent"].to_numpy())
+    two = first_stage.two_stage_design(d)
+    np.testing.assert_array_equal(two.weights, d.weights)
+    assert two.steps == d.steps and two.replicate_factors is None
+    a, b = survey.mean(d, "y")["se"].iloc[0], survey.mean(two, "y")["se"].iloc[0]
+    assert b != pytest.approx(a, rel=1e-3)        # communes of π up to 0.25: the first stage's 1 − π shows
+
+
+def _check(ratios):
+    r = np.asarray(ratios, dtype=float)
+    return pd.DataFrame({"item": "x", "statistic": "mean", "level": "", "question": [f"q{i}" for i in range(len(r))],
+                         "se": 1.0, "se_two_stage": r, "ratio": r})
+
+
+def test_first_stage_finding_says_the_direction_and_the_size():
+    both = weighting_text.first_stage_finding(_check([0.976, 0.99, 1.014]))
+    assert "de −2,4\u00a0% à +1,4\u00a0% (médiane −1,0\u00a0%)" in both and "dans les deux sens" in both
+    assert "Aucun écart n'atteint 5\u00a0%" in both
+    below = weighting_text.first_stage_finding(_check([0.9, 0.97]))
+    assert "prudente" in below and "1 écart atteint 5\u00a0%" in below
+    above = weighting_text.first_stage_finding(_check([1.01, 1.07, 1.2]))
+    assert "plus petites pour chaque estimation" in above and "2 écarts atteignent" in above
+    table = weighting_text.first_stage_table(_check([0.98]).assign(statistic="nps_score"))
+    assert table.iloc[0, 1] == 100 and table.iloc[0, 3] == pytest.approx(98)
