@@ -68,3 +68,20 @@ def test_a_group_level_that_does_not_exist_is_told_apart_from_an_empty_one(dstra
     y = np.where(dstrat.data["sch.wide"] == "No", np.nan, dstrat.data["api00"])
     with pytest.raises(ParameterError, match="group 'No' has no respondent with a value"):
         survey.mean_difference(survey.update(dstrat, y=y), "y", "sch.wide", "Yes", "No")
+
+
+def test_a_fit_prints_as_r_summary_prints_it(dstrat):
+    """An R user types the fit's name and expects ``summary(fit)``: the family and link, the variance, the residual
+    df, then Estimate / Std. Error / t value / Pr(>|t|) per coefficient — the numbers of ``table()``."""
+    fit = survey.svyglm(dstrat, "api00 ~ ell + stype")
+    text = repr(fit)
+    assert text.startswith("Survey-weighted GLM (gaussian, identity link); linearisation variance, "
+                           f"{fit.df} residual degrees of freedom")
+    assert "Estimate  Std. Error  t value" in text and "Pr(>|t|)" in text and "stypeH" in text
+    row = next(line for line in text.splitlines() if line.startswith("ell"))
+    assert_allclose([float(v) for v in row.split()[1:]], fit.table().set_index("term").loc["ell", ["estimate", "se", "t", "p"]],
+                    rtol=1e-5)
+    assert "<table" in fit._repr_html_()
+    logistic = survey.svyglm(survey.update(dstrat, hi=(dstrat.data["api00"] > 700).astype(float)), "hi ~ ell",
+                             family="quasibinomial")
+    assert "(quasibinomial, logit link)" in repr(logistic)

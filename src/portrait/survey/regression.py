@@ -14,6 +14,7 @@ Lumley, T. (2010). *Complex Surveys*, chapters 5 and 6.
 """
 
 
+import html
 from dataclasses import dataclass, field
 from typing import NamedTuple, Sequence
 
@@ -37,7 +38,8 @@ class Fit:
 
     Returned by :func:`svyglm` and :func:`svyolr`. ``table(level)`` gives the coefficient table
     (estimate, se, t, p, confidence interval); ``wald(term)`` the Wald F test that every coefficient
-    of a term is 0 (R ``regTermTest``).
+    of a term is 0 (R ``regTermTest``). Printed (or shown in a notebook), a fit gives what R's ``summary(fit)`` gives:
+    the family and link, the variance, the residual df and the coefficients with their SE, t and p.
 
     Attributes
     ----------
@@ -80,6 +82,20 @@ class Fit:
         return pd.DataFrame({"term": self.names, "estimate": self.coef, "se": self.se, "t": t,
                              "p": 2 * stats.t.sf(np.abs(t), self.df),
                              "ci_low": self.coef - q * self.se, "ci_high": self.coef + q * self.se})
+
+    def __repr__(self) -> str:                 # R's summary(fit): what was fitted, then the coefficients
+        family = self.model.get("family")
+        link = {"gaussian": "identity", "binomial": "logit", "quasibinomial": "logit"}.get(family, "log")
+        head = (f"Survey-weighted GLM ({family}, {link} link)" if family
+                else "Survey-weighted proportional-odds model (svyolr)")
+        table = self.table().set_index("term")[["estimate", "se", "t", "p"]]
+        table.columns = ["Estimate", "Std. Error", "t value", "Pr(>|t|)"]
+        table.index.name = None
+        return (f"{head}; {self.variance} variance, {self.df} residual degrees of freedom\n"
+                f"{table.to_string(float_format=lambda x: f'{x:.6g}')}")
+
+    def _repr_html_(self) -> str:
+        return f"<p>{html.escape(repr(self).splitlines()[0])}</p>" + self.table().to_html(index=False)
 
     def wald(self, prefix: str) -> "WaldTest":
         """Wald F test that every coefficient of the term ``prefix`` (``"stype"``, ``"stype:ell"``) is 0 (R
