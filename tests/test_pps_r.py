@@ -10,6 +10,7 @@ takes it through sparse matrices).
 from __future__ import annotations
 
 import itertools
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -173,7 +174,8 @@ def test_joint_probabilities_variance_is_unbiased_by_enumeration(form):
         df = pd.DataFrame({"y": y[idx], "pi": pi[idx]})
         d = Design.from_frame(df, fpc="pi", pps=survey.joint_probabilities(pij[np.ix_(idx, idx)], tolerance=0),
                               pps_variance=form)
-        with np.errstate(invalid="ignore"):           # the HT form can be negative in a sample: its SE is NaN
+        with warnings.catch_warnings():             # the HT form can be negative in a sample: its SE is NaN
+            warnings.simplefilter("ignore", UserWarning)
             t = survey.total(d, "y", covariance=True)
         estimates.append(t["estimate"].iloc[0])
         variances.append(survey.vcov(t).to_numpy()[0, 0])
@@ -181,6 +183,21 @@ def test_joint_probabilities_variance_is_unbiased_by_enumeration(form):
     assert_allclose(p @ estimates, y.sum(), rtol=1e-12)                       # HT is unbiased
     truth = p @ (estimates - y.sum()) ** 2
     assert_allclose(p @ variances, truth, rtol=1e-10)
+
+
+def test_a_negative_ht_variance_is_said_and_gives_a_nan_se():
+    """Overton's HT form of a total dominated by a certainty-like unit is negative: the user is told why, the
+    SE is NaN as in R, and no numpy warning leaks."""
+    df = EL.copy()
+    df.loc[0, "p"] = 1.0
+    df.loc[0, "Kerry"] = 10 * df.loc[0, "Kerry"]
+    d = Design.from_frame(df, fpc="p", pps="overton")
+    with pytest.warns(UserWarning, match="HT form of this PPS design's variance is negative for 1 of 1") as caught:
+        se = survey.total(d, "Kerry")["se"].iloc[0]
+    assert np.isnan(se) and all(w.category is UserWarning for w in caught)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert survey.total(Design.from_frame(df, fpc="p", pps="overton", pps_variance="YG"), "Kerry")["se"].iloc[0] > 0
 
 
 def test_srswor_joint_probabilities_give_the_fpc_variance():

@@ -141,7 +141,8 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
                 logit_se = np.sqrt(np.diag(replicate_variance(
                     special.logit(theta), special.logit(thetas), design.replicate_scale, design.replicate_rscales,
                     design.replicate_mse, design.replicate_blocks)))
-    se = np.sqrt(V)
+    with np.errstate(invalid="ignore"):        # a negative variance (HT form of a pps design) has warned already
+        se = np.sqrt(V)
     if df_given is not None:
         df = float(df_given)
     t = _t_quantile(level, df)

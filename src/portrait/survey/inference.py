@@ -447,7 +447,8 @@ def mean_difference(design: Design, y: str | np.ndarray, group: str, a: str, b: 
             (R * (y0 * mb)[:, None]).sum(0) / (R * mb[:, None]).sum(0)
         v = float(replicate_variance(ta - tb, th, design.replicate_scale, design.replicate_rscales,
                                      design.replicate_mse, design.replicate_blocks)[0, 0])
-    se = np.sqrt(v)
+    with np.errstate(invalid="ignore"):    # a negative variance (HT form of a pps design) has warned already
+        se = np.sqrt(v)
     parts = _survey_parts(design, group, a, b)
     if parts is None:
         df = domain_degf(design, ma | mb) - 1

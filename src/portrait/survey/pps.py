@@ -44,6 +44,7 @@ Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley. (``svy
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, NamedTuple
@@ -347,6 +348,12 @@ def ht_variance(design: "Design", Z: np.ndarray, psu_idx: np.ndarray, psu_stratu
             if p.variance == "YG":       # Σ_j Ď_ij x̌_j²: Ď symmetric, so its row sums are its column sums
                 s = D.sum(1)[:, None]
                 V = V - ((s * Zr * Zr).sum(0) if diagonal else (s * Zr).T @ Zr)
+    negative = int(((V if diagonal else np.diag(V)) < 0).sum())
+    if negative:
+        warnings.warn(f"the {p.variance} form of this PPS design's variance is negative for {negative} of {q} "
+                      "estimates (possible with approximated or small joint probabilities): their standard error is NaN"
+                      + ("; the Yates–Grundy form (pps_variance='YG') is not negative when every π_i π_j ≥ π_ij"
+                         if p.variance == "HT" else ""), UserWarning, stacklevel=3)
     return V
 
 

@@ -72,7 +72,8 @@ class Fit:
 
     @property
     def se(self) -> np.ndarray:
-        return np.sqrt(np.diag(self.vcov))
+        with np.errstate(invalid="ignore"):    # a negative variance (HT form of a pps design) has warned already
+            return np.sqrt(np.diag(self.vcov))
 
     def table(self, level: float = 0.95) -> pd.DataFrame:
         """The coefficient table (R ``summary(fit)`` with ``confint``): ``term``, ``estimate``, ``se``, ``t``, ``p``
