@@ -179,8 +179,9 @@ def pps_design(cls: type, data: pd.DataFrame, weights, prob, strata, psu, fpc, l
     psu : str or None
         PSU column (default: units).
     fpc : str or sequence of float or None
-        Each unit's PSU inclusion probability ``π`` (≤ 1, constant within a PSU): required by ``"brewer"``;
-        the other methods read ``π`` from the weights, as R reads it from the design's probabilities.
+        Each unit's PSU inclusion probability ``π`` (≤ 1, constant within a PSU), from which the variance is
+        computed; required by ``"brewer"``. Without it the other methods take ``π = 1/weight``. Given ``weights``
+        are the estimates' weights (R's ``pps_design`` drops ``weights=`` and weights by ``1/fpc``).
     lonely_psu : str
         Treatment of single-PSU strata (Brewer's estimator only).
     pps : str or HartleyRao or JointProbabilities
@@ -229,14 +230,13 @@ def pps_design(cls: type, data: pd.DataFrame, weights, prob, strata, psu, fpc, l
     base = cls.from_frame(data, weights=weights, prob=prob, strata=strata, psu=psu, lonely_psu=lonely_psu)
     if not np.all(base.weights > 0):
         raise ParameterError("a PPS design needs positive weights (each unit's 1/π)")
-    if fpc is not None:
+    pi = 1.0 / base.weights
+    if fpc is not None:                    # the design's probabilities, whatever the weights
         check_columns(base.data, fpc=fpc)
         pi = design_values(base.data, fpc, "fpc")
         if not np.all((pi > 0) & (pi <= 1)):
             raise ParameterError(f"fpc {fpc!r} of a PPS design must be each PSU's inclusion probability, in (0, 1] "
                                  "(R: 'fpc must be specified as sampling fraction for PPS sampling')")
-    else:
-        pi = 1.0 / base.weights
     first = np.unique(base.psu, return_index=True)[1]
     per_psu = np.searchsorted(base.psu[first], base.psu)
     if not np.array_equal(pi, pi[first][per_psu]):
