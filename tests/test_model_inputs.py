@@ -75,8 +75,8 @@ def test_a_fit_prints_as_r_summary_prints_it(dstrat):
     df, then Estimate / Std. Error / t value / Pr(>|t|) per coefficient — the numbers of ``table()``."""
     fit = survey.svyglm(dstrat, "api00 ~ ell + stype")
     text = repr(fit)
-    assert text.startswith("Survey-weighted GLM (gaussian, identity link); linearisation variance, "
-                           f"{fit.df} residual degrees of freedom")
+    assert text.startswith("Survey-weighted GLM (gaussian, identity link): api00 ~ ell + stype; linearisation "
+                           f"variance, {fit.df} residual degrees of freedom")
     assert "Estimate  Std. Error  t value" in text and "Pr(>|t|)" in text and "stypeH" in text
     row = next(line for line in text.splitlines() if line.startswith("ell"))
     assert_allclose([float(v) for v in row.split()[1:]], fit.table().set_index("term").loc["ell", ["estimate", "se", "t", "p"]],

@@ -10,6 +10,7 @@ takes it through sparse matrices).
 from __future__ import annotations
 
 import itertools
+import re
 import warnings
 
 import numpy as np
@@ -271,13 +272,30 @@ def test_subsets_that_drop_rows_keep_the_variance(monkeypatch):
     ({"fpc": "p", "pps": "overton", "psu": ["big", "TotPrecincts"]}, "only Brewer's approximation"),
     ({"fpc": "p", "pps": "overton", "psu": "big"}, "varies within a PSU"),
     ({"fpc": "p", "pps": "hartley_rao", "strata": "big", "psu": None}, None),
+    # what an R user writes (trial Q): population sizes as fpc, weights beside fpc, R's names
+    ({"fpc": "TotPrecincts", "pps": "brewer"}, "not population sizes or percentages"),
+    ({"fpc": "p", "weights": "wt2", "pps": "overton"}, "the weights must be 1/fpc: 40 units' are not, the first at row 1"),
+    ({"fpc": "p", "pps": "HR"}, "R's HR() is survey.hartley_rao()"),
+    ({"fpc": "p", "pps": "ppsmat"}, "survey.joint_probabilities(m)"),
+    ({"fpc": "p", "pps": True}, "R's pps=TRUE is an error too"),
+    ({"prob": "p", "pps_variance": "YG"}, "is the variance form of a PPS design: give pps= too"),
 ])
 def test_pps_refusals(kwargs, message):
+    data = EL.assign(wt2=2 / EL["p"])
     if message is None:
-        Design.from_frame(EL, **kwargs)
+        Design.from_frame(data, **kwargs)
         return
-    with pytest.raises(ParameterError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        Design.from_frame(EL, **kwargs)
+    with pytest.raises(ParameterError, match=re.escape(message)):
+        Design.from_frame(data, **kwargs)
+
+
+def test_brewer_takes_weights_beside_fpc_as_r():
+    """R's survey.design2 (Brewer) weights by weights= and reads 1 − π from fpc=: so does the engine; the HT methods
+    are refused above, R dropping their weights= without a word."""
+    d = Design.from_frame(EL.assign(wt2=2 / EL["p"]), weights="wt2", fpc="p", pps="brewer")
+    base = _design("brewer")
+    assert_allclose(survey.total(d, "Kerry")["estimate"], 2 * survey.total(base, "Kerry")["estimate"], rtol=1e-12)
+    assert_allclose(survey.total(d, "Kerry")["se"], 2 * survey.total(base, "Kerry")["se"], rtol=1e-12)
 
 
 def test_joint_probability_and_psum_refusals():
@@ -295,6 +313,13 @@ def test_joint_probability_and_psum_refusals():
         Design.from_frame(EL.assign(u=np.arange(40)), fpc="p", psu="u", pps=survey.joint_probabilities(JOINT))
     with pytest.raises(ParameterError, match="diagonal"):
         Design.from_frame(EL.assign(p=EL["p"] * 0.9), fpc="p", pps=survey.joint_probabilities(JOINT))
+    nan = JOINT.copy()
+    nan[2, 3] = np.nan
+    with pytest.raises(ParameterError, match="must be numbers: 1 entry is missing or infinite, the first at row 3"):
+        survey.joint_probabilities(nan)
+    for bad in (5, -1, np.nan, "0.1", {1: 2.0}):
+        with pytest.raises(ParameterError, match=r"lies in \(0, 1\]"):
+            survey.hartley_rao(bad)
     with pytest.raises(ParameterError, match="one value per stratum"):
         Design.from_frame(ST, strata="stratum", fpc="pi", pps=survey.hartley_rao(0.01))
     with pytest.raises(ParameterError, match=r"no value for strata \['3'\]"):

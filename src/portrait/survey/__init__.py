@@ -17,8 +17,9 @@ module                  what                                                    
 ``files``               :func:`write_design`, :func:`read_design` (weighted file)    ``svrepdesign``
 ``margins``             :class:`Margin`, :class:`NumericTotal`,                      (``population=``)
                         :func:`margins_from_long`
-``calibration``         :func:`calibrate` (linear, raking, logit, truncated)         ``calibrate``,
-                                                                                     ``rake``
+``calibration``         :func:`calibrate` (linear, raking, logit, truncated)         ``calibrate``
+                        (R ``rake``'s weights; its SE is ``calibrate``'s, not
+                        ``rake``'s one pass of post-stratification residuals)
 ``feasibility``         infeasible bounds named, bounds widened in a replicate
 ``trimming``            :func:`trim_weights` (cap, share the excess equally)        ``trimWeights``
                         :func:`trim` (cap, then re-calibrate: no R function)

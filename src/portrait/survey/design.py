@@ -255,6 +255,8 @@ class Design:
         """
         if lonely_psu not in LONELY:
             raise ParameterError(f"lonely_psu must be one of {LONELY}, got {lonely_psu!r}")
+        if pps is None and pps_variance != "HT":
+            raise ParameterError(f"pps_variance={pps_variance!r} is the variance form of a PPS design: give pps= too")
         if pps is not None:
             from .pps import pps_design
             return pps_design(cls, data, weights, prob, strata, psu, fpc, lonely_psu, pps, pps_variance)

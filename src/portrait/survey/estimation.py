@@ -50,6 +50,11 @@ class _Spec:
     replicate: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None   # (weights n × R, units used) → R
 
 
+#: the square root of variances: a negative one (the HT form of a pps design, which has said so) gives NaN without
+#: numpy's « invalid value » warning
+_root = np.errstate(invalid="ignore")(np.sqrt)
+
+
 def _domains(design: Design, by: str | Sequence[str] | None) -> list[tuple[str, np.ndarray]]:
     n = len(design.weights)
     if by is None:
@@ -141,8 +146,7 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
                 logit_se = np.sqrt(np.diag(replicate_variance(
                     special.logit(theta), special.logit(thetas), design.replicate_scale, design.replicate_rscales,
                     design.replicate_mse, design.replicate_blocks)))
-    with np.errstate(invalid="ignore"):        # a negative variance (HT form of a pps design) has warned already
-        se = np.sqrt(V)
+    se = _root(V)
     if df_given is not None:
         df = float(df_given)
     t = _t_quantile(level, df)

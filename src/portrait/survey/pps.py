@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 import pandas as pd
 
-from .errors import ParameterError, check_columns, design_values
+from .errors import ParameterError, check_columns, design_values, real_number
 
 if TYPE_CHECKING:
     from .design import Design
@@ -116,10 +116,22 @@ def hartley_rao(psum: float | Mapping[object, float] | None = None) -> HartleyRa
     -------
     HartleyRao
         The specification ``pps=`` takes (R ``HR(psum)``).
+
+    Raises
+    ------
+    ParameterError
+        If a value is not a number in (0, 1] (``Σ π² ≤ Σ π = n``).
     """
-    if psum is not None and not isinstance(psum, Mapping):
-        psum = float(psum)
-    return HartleyRao(psum)
+    if psum is None:
+        return HartleyRao(None)
+    values = list(psum.values()) if isinstance(psum, Mapping) else [psum]
+    for v in values:
+        x = real_number(v)
+        if x is None or not 0 < x <= 1:
+            raise ParameterError("hartley_rao(psum): p̄₂ = Σ π² / n lies in (0, 1] (Σ π² ≤ Σ π = n); got "
+                                 + (f"{x:g}" if x is not None else f"a {type(v).__name__}")
+                                 + " — give the population's sum of squared inclusion probabilities over n")
+    return HartleyRao(dict(psum) if isinstance(psum, Mapping) else float(psum))
 
 
 def joint_probabilities(matrix, tolerance: float = 1e-4) -> JointProbabilities:
@@ -147,6 +159,11 @@ def joint_probabilities(matrix, tolerance: float = 1e-4) -> JointProbabilities:
     P = np.asarray(matrix, dtype=float)
     if P.ndim != 2 or P.shape[0] != P.shape[1]:
         raise ParameterError(f"joint probabilities must be a square matrix, got shape {P.shape}")
+    if not np.isfinite(P).all():
+        i, j = np.argwhere(~np.isfinite(P))[0]
+        k = int((~np.isfinite(P)).sum())
+        raise ParameterError(f"joint probabilities must be numbers: {k} {'entry is' if k == 1 else 'entries are'} "
+                             f"missing or infinite, the first at row {i + 1}, column {j + 1}")
     if not np.allclose(P, P.T, rtol=1e-12, atol=0):
         raise ParameterError("joint probabilities must be symmetric: π_ij = π_ji")
     bad = ~((P > 0) & (P <= 1))
@@ -202,16 +219,7 @@ def pps_design(cls: type, data: pd.DataFrame, weights, prob, strata, psu, fpc, l
         method, not a probability or varies within a PSU, the weights are not positive, a Hartley–Rao ``psum``
         misses a stratum, or a joint-probability matrix does not match the units.
     """
-    if isinstance(pps, str):
-        if pps not in PPS_METHODS:
-            raise ParameterError(f"pps must be one of {PPS_METHODS}, hartley_rao(psum) or joint_probabilities(matrix); "
-                                 f"got {pps!r}")
-        spec = HartleyRao() if pps == "hartley_rao" else pps
-    elif isinstance(pps, (HartleyRao, JointProbabilities)):
-        spec = pps
-    else:
-        raise ParameterError(f"pps must be one of {PPS_METHODS}, hartley_rao(psum) or joint_probabilities(matrix); "
-                             f"got a {type(pps).__name__}")
+    spec = _spec(pps)
     if variance not in PPS_VARIANCES:
         raise ParameterError(f"pps_variance must be one of {PPS_VARIANCES}, got {variance!r}")
     if spec == "brewer" and variance != "HT":
@@ -225,18 +233,20 @@ def pps_design(cls: type, data: pd.DataFrame, weights, prob, strata, psu, fpc, l
     if spec == "brewer" and fpc is None:
         raise ParameterError("pps='brewer' needs fpc=: each PSU's inclusion probability (R reads Brewer's 1 − π "
                              "from it)")
-    if weights is None and prob is None and fpc is not None:
-        prob = fpc                        # R: the fpc's fractions are the probabilities
+    pi = _fractions(data, fpc) if fpc is not None else None
+    if weights is None and prob is None and pi is not None:
+        prob = pi                         # R: the fpc's fractions are the probabilities
     base = cls.from_frame(data, weights=weights, prob=prob, strata=strata, psu=psu, lonely_psu=lonely_psu)
     if not np.all(base.weights > 0):
         raise ParameterError("a PPS design needs positive weights (each unit's 1/π)")
-    pi = 1.0 / base.weights
-    if fpc is not None:                    # the design's probabilities, whatever the weights
-        check_columns(base.data, fpc=fpc)
-        pi = design_values(base.data, fpc, "fpc")
-        if not np.all((pi > 0) & (pi <= 1)):
-            raise ParameterError(f"fpc {fpc!r} of a PPS design must be each PSU's inclusion probability, in (0, 1] "
-                                 "(R: 'fpc must be specified as sampling fraction for PPS sampling')")
+    if pi is None:
+        pi = 1.0 / base.weights
+    elif spec != "brewer" and not np.allclose(base.weights * pi, 1.0, rtol=1e-9, atol=0):
+        off = np.flatnonzero(~np.isclose(base.weights * pi, 1.0, rtol=1e-9, atol=0))
+        raise ParameterError(f"with pps={pps if isinstance(pps, str) else type(pps).__name__!r} the weights must be "
+                             f"1/fpc: {off.size} units' are not, the first at row {off[0] + 1} (R's pps designs weight "
+                             "by 1/fpc and ignore weights=); give fpc= alone, and adjust the weights afterwards "
+                             "(adjust_nonresponse, calibrate)")
     first = np.unique(base.psu, return_index=True)[1]
     per_psu = np.searchsorted(base.psu[first], base.psu)
     if not np.array_equal(pi, pi[first][per_psu]):
@@ -251,6 +261,36 @@ def pps_design(cls: type, data: pd.DataFrame, weights, prob, strata, psu, fpc, l
     elif isinstance(spec, JointProbabilities):
         dcheck = _dcheck(base, spec, pi, psu)
     return replace(base, fpc=pi, pps=PPS(method, variance, pi, size, p2bar, dcheck))
+
+
+def _spec(pps) -> "str | HartleyRao | JointProbabilities":
+    """The method ``pps=`` names: one of :data:`PPS_METHODS`, :func:`hartley_rao` or :func:`joint_probabilities`."""
+    if isinstance(pps, (HartleyRao, JointProbabilities)):
+        return pps
+    known = f"pps must be one of {PPS_METHODS}, survey.hartley_rao(psum) or survey.joint_probabilities(matrix)"
+    if isinstance(pps, str) and pps in PPS_METHODS:
+        return HartleyRao() if pps == "hartley_rao" else pps
+    if isinstance(pps, str):
+        r_name = pps.strip().lower().rstrip("()")
+        hint = {"hr": "; R's HR() is survey.hartley_rao()", "ppsmat": "; R's ppsmat(m) is survey.joint_probabilities(m)",
+                "other": "; R's 'other' takes a joint-probability matrix: survey.joint_probabilities(m)"}.get(r_name, "")
+        raise ParameterError(f"{known}; got {pps!r}{hint}")
+    raise ParameterError(f"{known}; got a {type(pps).__name__}"
+                         + (" (R's pps=TRUE is an error too: name the method)" if isinstance(pps, bool) else ""))
+
+
+def _fractions(data: pd.DataFrame, fpc) -> np.ndarray:
+    """The ``fpc`` of a PPS design: each unit's PSU inclusion probability, in (0, 1] (population sizes and
+    percentages refused, as R does)."""
+    check_columns(data, fpc=fpc)
+    values = design_values(data.reset_index(drop=True), fpc, "fpc")
+    bad = np.flatnonzero(~((values > 0) & (values <= 1)))
+    if bad.size:
+        raise ParameterError(f"fpc {fpc!r} of a PPS design must be each PSU's inclusion probability, in (0, 1]: "
+                             f"{bad.size} units' are not, the first at row {bad[0] + 1} (give probabilities, not "
+                             "population sizes or percentages; R: 'fpc must be specified as sampling fraction for "
+                             "PPS sampling')")
+    return values
 
 
 def _p2bar(base: "Design", psum, pi: np.ndarray, first: np.ndarray) -> np.ndarray:

@@ -58,6 +58,8 @@ class Fit:
         :meth:`wald` tests together.
     model : dict
         For ``predict``: ``family``, and ``levels`` of each categorical term (reference first); empty for svyolr.
+    formula : str
+        The model as R writes it (``"api00 ~ ell + stype"``), which a printed fit shows.
     se : numpy.ndarray
         Standard errors, the square roots of the diagonal of ``vcov`` (a property).
     """
@@ -69,6 +71,7 @@ class Fit:
     variance: str
     terms: dict = field(default_factory=dict)      # term → its coefficients' names (model_matrix's)
     model: dict = field(default_factory=dict)
+    formula: str = ""
 
     @property
     def se(self) -> np.ndarray:
@@ -92,7 +95,8 @@ class Fit:
         table = self.table().set_index("term")[["estimate", "se", "t", "p"]]
         table.columns = ["Estimate", "Std. Error", "t value", "Pr(>|t|)"]
         table.index.name = None
-        return (f"{head}; {self.variance} variance, {self.df} residual degrees of freedom\n"
+        return (f"{head}{': ' + self.formula if self.formula else ''}; {self.variance} variance, {self.df} residual "
+                f"degrees of freedom\n"
                 f"{table.to_string(float_format=lambda x: f'{x:.6g}')}")
 
     def _repr_html_(self) -> str:
@@ -300,7 +304,7 @@ def svyglm(design: Design, y: str, terms: str | Sequence[str] | None = None, var
         V = replicate_variance(beta, th, design.replicate_scale, design.replicate_rscales, design.replicate_mse,
                                design.replicate_blocks)
     return Fit(names=names, coef=beta, vcov=V, df=df, variance=variance, terms=Xdf.attrs["terms"],
-               model={"family": family, "levels": Xdf.attrs["levels"]})
+               model={"family": family, "levels": Xdf.attrs["levels"]}, formula=f"{y} ~ {' + '.join(terms)}")
 
 
 def _newton_batch(derivs_batch, W: np.ndarray, start: np.ndarray, p: int, tol: float = 1e-10,
@@ -561,4 +565,4 @@ def svyolr(design: Design, y: str, terms: str | Sequence[str] | None = None, var
         V = replicate_variance(est, th, design.replicate_scale, design.replicate_rscales,
                                design.replicate_mse, design.replicate_blocks)
     return Fit(names=names, coef=est, vcov=V, df=domain_degf(design, np.isin(np.arange(n_all), sel)) - p,
-               variance=variance, terms=Xdf.attrs["terms"])
+               variance=variance, terms=Xdf.attrs["terms"], formula=f"{y} ~ {' + '.join(terms)}")
