@@ -81,12 +81,17 @@ def _check(ratios):
 
 
 def test_first_stage_finding_says_the_direction_and_the_size():
-    both = weighting_text.first_stage_finding(_check([0.976, 0.99, 1.014]))
-    assert "de −2,4\u00a0% à +1,4\u00a0% (médiane −1,0\u00a0%)" in both and "dans les deux sens" in both
-    assert "Aucun écart n'atteint 5\u00a0%" in both
+    """The sentence counts: the range and median, how many SEs the approximation makes larger or smaller (agreeing
+    in number), and the gaps of 5 % or more; it claims prudence only as far as the count shows it."""
+    mixed = weighting_text.first_stage_finding(_check([0.976, 0.99, 0.995, 1.014]))
+    assert "de −2,4\u00a0% à +1,4\u00a0% (médiane −0,8\u00a0%)" in mixed
+    assert "3 erreurs types sur 4 un peu plus grandes et 1 un peu plus petite : elle est le plus souvent prudente" in mixed
+    assert "Aucun écart n'atteint 5\u00a0%" in mixed
+    few = weighting_text.first_stage_finding(_check([0.99, 1.01, 1.02]))
+    assert "1 erreur type sur 3 un peu plus grande et 2 un peu plus petites" in few and "prudente" not in few
     below = weighting_text.first_stage_finding(_check([0.9, 0.97]))
-    assert "prudente" in below and "1 écart atteint 5\u00a0%" in below
+    assert "elle donne chaque erreur type un peu plus grande" in below and "1 écart atteint 5\u00a0%" in below
     above = weighting_text.first_stage_finding(_check([1.01, 1.07, 1.2]))
-    assert "plus petites pour chaque estimation" in above and "2 écarts atteignent" in above
+    assert "n'est pas prudente ici" in above and "2 écarts atteignent" in above
     table = weighting_text.first_stage_table(_check([0.98]).assign(statistic="nps_score"))
     assert table.iloc[0, 1] == 100 and table.iloc[0, 3] == pytest.approx(98)

@@ -295,21 +295,25 @@ def first_stage_table(check: pd.DataFrame) -> pd.DataFrame:
 
 
 def first_stage_finding(check: pd.DataFrame, tolerance: float = 0.05) -> str:
-    """What the two-stage estimator says of the with-replacement approximation: the range and median of the SE
-    ratios, and whether every one stays within ``tolerance`` of 1 (the approximation then changes no interval
-    noticeably); ratios both sides of 1 are said to be chance, one side only a direction."""
+    """What the two-stage estimator says of the with-replacement approximation, as counted: the range and median of
+    the SE ratios, how many SEs the approximation makes larger (it is then prudent) and how many smaller, and whether
+    every gap stays under ``tolerance`` (the intervals then hardly move). The statistics share one sample, so the
+    count is a description of this sample, not a test."""
     r = check["ratio"].to_numpy(float)
+    n, larger = len(r), int((r < 1).sum())                      # ratio < 1: the chain's SE is the larger one
     low, high, med = (fmt.signed((x - 1) * 100, 1) + "\u00a0%" for x in (r.min(), r.max(), np.median(r)))
-    text = (f"avec l'estimateur qu'appelle le tirage à deux degrés (approximation de Brewer pour les communes tirées "
-            f"sans remise, puis tirage aléatoire simple des habitants dans chaque commune), les erreurs types des "
-            f"{len(r)} estimations clés changent de {low} à {high} (médiane {med}) par rapport à l'approximation « avec "
-            "remise » retenue")
-    if (r > 1).any() and (r < 1).any():
-        text += " ; les écarts vont dans les deux sens : ils tiennent au hasard de l'échantillon plus qu'à l'approximation"
-    elif (r <= 1).all():
-        text += " ; l'approximation retenue est prudente : elle ne sous-estime aucune erreur type"
+    text = (f"avec l'estimateur à deux degrés, les erreurs types des {n} estimations clés changent de {low} à {high} "
+            f"(médiane {med}) par rapport à l'approximation retenue")
+    if larger == n:
+        text += " ; celle-ci est prudente : elle donne chaque erreur type un peu plus grande"
+    elif larger == 0:
+        text += " ; celle-ci n'est pas prudente ici : elle donne chaque erreur type un peu plus petite"
     else:
-        text += " ; l'approximation retenue donne des erreurs types plus petites pour chaque estimation"
+        most = larger > n - larger
+        plural = lambda k: "s" if k >= 2 else ""  # noqa: E731
+        text += (f" ; celle-ci donne {fmt.count(larger, 'erreur type', 'erreurs types')} sur {n} un peu plus "
+                 f"grande{plural(larger)} et {fmt.number(n - larger)} un peu plus petite{plural(n - larger)}"
+                 + (" : elle est le plus souvent prudente, pas toujours" if most else ""))
     far = int((np.abs(r - 1) >= tolerance).sum())
     return text + (f". Aucun écart n'atteint {fmt.percent(tolerance, None)} : les intervalles publiés n'en sont pas "
                    "changés de façon notable" if far == 0 else
