@@ -46,6 +46,7 @@ module                  what                                                    
                         (two-way interactions), :meth:`Fit.wald`                   ``regTermTest``
 ``terms``               :func:`model_matrix` (formulas as R writes them, R's        ``model.matrix``
                         column names)
+``expressions``         expression terms: ``I(ell^2)``, ``I(meals > 50)``, ``log(x)``  ``I()``, ``model.matrix``
 ``lrt``                 :func:`working_lrt` (working likelihood-ratio test of a     ``regTermTest``
                         model's terms), :func:`pchisqsum`, :func:`pfsum`            (``method="LRT"``),
                                                                                     ``pchisqsum``, ``pFsum``

@@ -29,7 +29,8 @@ from scipy import linalg, optimize, special, stats
 
 from .design import Design
 from .errors import ParameterError
-from .regression import FAMILIES, _complete, _glm_fit, expand_terms, formula, model_matrix, svyglm
+from .regression import (FAMILIES, _complete, _glm_fit, _with_expressions, expand_terms, formula, model_matrix,
+                         svyglm)
 
 #: the tail approximations R's ``regTermTest`` offers without the CompQuadForm package
 APPROXIMATIONS = ("saddlepoint", "satterthwaite")
@@ -313,6 +314,7 @@ def working_lrt(design: Design, y: str, terms: str | Sequence[str] | None = None
     """
     _check_approximation(approximation)
     y, terms = formula(y, terms)
+    design = _with_expressions(design, y, terms)
     mains, pairs = expand_terms(terms)
     all_terms = mains + [f"{a}:{b}" for a, b in pairs]
     fit = svyglm(design, y, all_terms, variance=variance, family=family)

@@ -19,6 +19,7 @@ from scipy import stats
 
 from .contrasts import KEY, covariance_attrs
 from .errors import ParameterError, check_finite
+from .expressions import with_expressions
 from .regression import FAMILIES, Fit, expand_terms, model_matrix
 
 TYPES = ("link", "response")
@@ -29,6 +30,7 @@ def _coded(fit: Fit, newdata: pd.DataFrame) -> np.ndarray:
     if not isinstance(newdata, pd.DataFrame):
         raise ParameterError(f"newdata must be a pandas DataFrame, got {type(newdata).__name__}")
     mains, _ = expand_terms(list(fit.terms))
+    newdata = newdata.assign(**with_expressions(newdata, mains))       # I(ell^2), log(enroll): computed as in the fit
     absent = [t for t in mains if t not in newdata.columns]
     if absent:
         raise ParameterError(f"newdata has no column {', '.join(map(repr, absent))}; the model's terms are {mains}")

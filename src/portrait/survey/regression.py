@@ -24,7 +24,8 @@ from scipy import optimize, sparse, special, stats
 
 from .design import Design
 from .errors import ConvergenceError, ParameterError, check_finite, check_variance
-from .inference import _vcov, domain_degf
+from .expressions import with_expressions
+from .inference import _vcov, domain_degf, update
 from .replicates import replicate_variance
 from .terms import expand_terms, formula, model_matrix
 
@@ -140,6 +141,12 @@ class WaldTest(NamedTuple):
     p: float
 
 
+def _with_expressions(design: Design, y: str, terms: Sequence[str]) -> Design:
+    """The design with a column for each expression term of the model (``I(ell^2)``: :mod:`.expressions`)."""
+    extra = with_expressions(design.data, [y, *expand_terms(terms)[0]], response=y)
+    return update(design, extra) if extra else design
+
+
 def _complete(design: Design, cols: Sequence[str]) -> np.ndarray:
     absent = [c for c in cols if c not in design.data.columns]
     if absent:       # R users write formulas: a term « a+b » is one missing column here
@@ -220,7 +227,8 @@ def svyglm(design: Design, y: str, terms: str | Sequence[str] | None = None, var
         The design.
     y : str
         Response column, or the whole model as R writes it (``"api00 ~ ell + meals + stype"``, ``terms`` then
-        omitted; column names, ``a:b`` and ``a*b`` only).
+        omitted; column names, ``a:b``, ``a*b`` and R's expression terms ``I(ell^2)``, ``I(meals > 50)``,
+        ``log(enroll)``: :mod:`~portrait.survey.expressions`; an ``I(…)`` response too).
     terms : str or sequence of str, optional
         Explanatory column(s), treatment-coded by :func:`model_matrix`, with an intercept. A numeric
         column enters as one slope: give a coded answer (sex, age group) as a categorical column
@@ -265,6 +273,7 @@ def svyglm(design: Design, y: str, terms: str | Sequence[str] | None = None, var
     if family not in FAMILIES:
         raise ParameterError(f"family must be one of {', '.join(FAMILIES)}, got {family!r}")
     y, terms = formula(y, terms)
+    design = _with_expressions(design, y, terms)
     ok = _complete(design, [y, *expand_terms(terms)[0]])
     used = ok & (design.weights > 0)
     Xdf = model_matrix(design.data, terms, rows=used)
@@ -390,6 +399,7 @@ def svyolr(design: Design, y: str, terms: str | Sequence[str] | None = None, var
     variance = check_variance(variance, design=design)
     # Long on purpose: one fit whose likelihood, scores, start values, Hessian and Newton solve share the units' data.
     y, terms = formula(y, terms)
+    design = _with_expressions(design, y, terms)
     ok = _complete(design, [y, *expand_terms(terms)[0]])
     col = design.data[y]
     if levels is None:

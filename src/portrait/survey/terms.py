@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ParameterError
+from .expressions import is_expression, r_name, split_outside
 
 
 def model_matrix(data: pd.DataFrame, terms: str | Sequence[str], intercept: bool = True,
@@ -81,23 +82,34 @@ def model_matrix(data: pd.DataFrame, terms: str | Sequence[str], intercept: bool
     return out
 
 
+def _odd(term: str) -> bool:
+    """A formula term that is neither columns (``a``, ``a:b``, ``a*b``) nor expressions (:mod:`.expressions`)."""
+    parts = [p.strip() for p in split_outside(term, ":*")]
+    return (not term.strip() or term.strip() in ("0", "1", "-1", ".")
+            or any(not p or (not is_expression(p) and ("-" in p or any(c in p for c in "()^"))) for p in parts))
+
+
 def formula(y: str, terms: str | Sequence[str] | None) -> tuple[str, list[str]]:
     """The response and terms of a model given as R writes it, ``"y ~ a + b + a:c"`` (``terms`` then ``None``), or
-    as a response and terms. Column names may hold dots (``avg.ed``); a formula's ``1``, ``.`` (every column) and R
-    expressions such as ``I(x == 1)`` are refused, with what to write instead."""
+    as a response and terms. Column names may hold dots (``avg.ed``); expression terms (``I(ell^2)``,
+    ``log(enroll)``, :mod:`.expressions`) are named as R names them; a formula's ``1``, ``.`` (every column), ``-``
+    and a bare power (``ell^2``, R's interaction) are refused, with what to write instead."""
     if terms is None:
         if "~" not in y:
             raise ParameterError(f"no terms: give them, or the model as a formula 'y ~ a + b' (got {y!r})")
         y, rhs = (part.strip() for part in y.split("~", 1))
-        terms = [t.strip() for t in rhs.split("+")]
-        odd = [t for t in terms if not t or t in ("0", "1", "-1", ".") or "-" in t or any(c in t for c in "()^")]
+        terms = [t.strip() for t in split_outside(rhs, "+")]
+        odd = [t for t in terms if _odd(t)]
         if odd:
-            raise ParameterError(f"formula terms {odd} are not read: terms are column names, 'a:b' or 'a*b' "
-                                 "(make a column for an expression; the intercept is always in)")
-    if any(c in y for c in "()=<>!"):
-        raise ParameterError(f"the response {y!r} is an expression: the response is a column; make it first, e.g. "
-                             "survey.update(d, yes=(d.data['x'] == 'Yes').astype(float)), then model 'yes ~ …'")
-    return y, [terms] if isinstance(terms, str) else list(terms)
+            raise ParameterError(f"formula terms {odd} are not read: terms are column names, 'a:b', 'a*b' or "
+                                 "expressions I(…), log(…) (write I(ell^2) for a square; the intercept is always in)")
+    if is_expression(y):
+        y = r_name(y)
+    elif any(c in y for c in "()=<>!^"):
+        raise ParameterError(f"the response {y!r} is an expression: write it as R does inside I(…) (e.g. "
+                             "I(x == \"Yes\") for a 0/1 response), or make the column first with survey.update")
+    terms = [terms] if isinstance(terms, str) else list(terms)
+    return y, [r_name(t) if isinstance(t, str) and is_expression(t) else t for t in terms]
 
 
 def expand_terms(terms: str | Sequence[str]) -> tuple[list[str], list[tuple[str, str]]]:
@@ -107,10 +119,10 @@ def expand_terms(terms: str | Sequence[str]) -> tuple[list[str], list[tuple[str,
     mains: list[str] = []
     pairs: list[tuple[str, str]] = []
     for t in [terms] if isinstance(terms, str) else list(terms):
-        parts = [p.strip() for p in t.replace("*", ":").split(":")]
+        parts = [r_name(p) if is_expression(p) else p for p in (q.strip() for q in split_outside(t, ":*"))]
         if len(parts) > 2:
             raise ParameterError(f"term {t!r}: only two-way interactions are supported")
-        if len(parts) == 2 and "*" in t:
+        if len(parts) == 2 and len(split_outside(t, "*")) > 1:
             mains += [p for p in parts if p not in mains]
         if len(parts) == 1 and parts[0] not in mains:
             mains.append(parts[0])
