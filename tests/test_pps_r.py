@@ -274,7 +274,7 @@ def test_subsets_that_drop_rows_keep_the_variance(monkeypatch):
     ({"fpc": "p", "pps": "hartley_rao", "strata": "big", "psu": None}, None),
     # what an R user writes (trial Q): population sizes as fpc, weights beside fpc, R's names
     ({"fpc": "TotPrecincts", "pps": "brewer"}, "not population sizes or percentages"),
-    ({"fpc": "p", "weights": "wt2", "pps": "overton"}, "the weights must be 1/fpc: 40 units' are not, the first at row 1"),
+    ({"fpc": "p", "weights": "wt2", "pps": "overton"}, "the weights must be 1/fpc: 40 units' are not (the first at position 0, counting from 0)"),
     ({"fpc": "p", "pps": "HR"}, "R's HR() is survey.hartley_rao()"),
     ({"fpc": "p", "pps": "ppsmat"}, "survey.joint_probabilities(m)"),
     ({"fpc": "p", "pps": True}, "R's pps=TRUE is an error too"),

@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 import pandas as pd
 
-from .errors import ParameterError, check_columns, design_values, real_number
+from .errors import ParameterError, _first, check_columns, design_values, real_number
 
 if TYPE_CHECKING:
     from .design import Design
@@ -244,7 +244,7 @@ def pps_design(cls: type, data: pd.DataFrame, weights, prob, strata, psu, fpc, l
     elif spec != "brewer" and not np.allclose(base.weights * pi, 1.0, rtol=1e-9, atol=0):
         off = np.flatnonzero(~np.isclose(base.weights * pi, 1.0, rtol=1e-9, atol=0))
         raise ParameterError(f"with pps={pps if isinstance(pps, str) else type(pps).__name__!r} the weights must be "
-                             f"1/fpc: {off.size} units' are not, the first at row {off[0] + 1} (R's pps designs weight "
+                             f"1/fpc: {off.size} units' are not {_first(off)} (R's pps designs weight "
                              "by 1/fpc and ignore weights=); give fpc= alone, and adjust the weights afterwards "
                              "(adjust_nonresponse, calibrate)")
     first = np.unique(base.psu, return_index=True)[1]
@@ -287,7 +287,7 @@ def _fractions(data: pd.DataFrame, fpc) -> np.ndarray:
     bad = np.flatnonzero(~((values > 0) & (values <= 1)))
     if bad.size:
         raise ParameterError(f"fpc {fpc!r} of a PPS design must be each PSU's inclusion probability, in (0, 1]: "
-                             f"{bad.size} units' are not, the first at row {bad[0] + 1} (give probabilities, not "
+                             f"{bad.size} units' are not {_first(bad)} (give probabilities, not "
                              "population sizes or percentages; R: 'fpc must be specified as sampling fraction for "
                              "PPS sampling')")
     return values
