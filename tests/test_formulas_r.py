@@ -31,6 +31,10 @@ CASES = {
     "logit_response": (STRAT, 'I(sch.wide == "Yes") ~ ell + I(ell^2)', "quasibinomial"),
     "log_interaction": (CLUS1, "api00 ~ log(enroll)*stype", "gaussian"),
     "scaled_response": (CLUS1, "I(api00/100) ~ I(2*ell) + sqrt(meals)", "gaussian"),
+    "precedence": (STRAT, "api00 ~ I(2 * ell %% 7) + I(enroll / 100) + I(+meals) + I(meals > 1e5 - 99950) + "
+                          "I(ell == '0')", "gaussian"),
+    "order_logical": (survey.update(STRAT, flag=(STRAT.data["api99"] > 700).to_numpy()),
+                      "api00 ~ stype + ell + ell:stype + flag", "gaussian"),
 }
 
 
@@ -70,6 +74,47 @@ def test_an_expression_is_the_column_made_by_hand():
     np.testing.assert_array_equal(fit.vcov, by_hand.vcov)
 
 
+def test_a_formula_cannot_run_code(tmp_path):
+    """Trial R's exploit: a quoted text ending in a backslash made Python read the next tokens as code. Expressions
+    are parsed and computed here, never given to eval: the same formula is refused and writes nothing."""
+    target = tmp_path / "written"
+    exploit = ('api00 ~ I("\\" + " + [c for c in ().__class__.__base__.__subclasses__() if c.__name__ == '
+               f"'catch_warnings'][0]()._module.__builtins__['open']('{target}', 'w').write('x')) #\") + ell")
+    with pytest.raises(ParameterError):
+        survey.svyglm(STRAT, exploit)
+    assert not target.exists()
+
+
+def test_numbers_stay_numbers_however_large_or_undefined():
+    """R's arithmetic: ``9^9^8`` is Inf at once (no big integers), ``1/0`` and ``5 %% 0`` are ±Inf/NaN and then refused
+    as non-finite by the model, a negative number to a fractional power is NaN (not a complex number)."""
+    from portrait.survey.expressions import evaluate
+    d = STRAT.data
+    assert np.isinf(evaluate(d, "I(9^9^8)")).all()
+    assert np.isnan(evaluate(d, "I((-8)^(1/3))")).all()
+    assert np.isnan(evaluate(d, "I(5 %% 0)")).all() and np.isinf(evaluate(d, "I(1/0 + ell)")).all()
+    with pytest.raises(ParameterError, match="infinite value"):
+        survey.svyglm(STRAT, "api00 ~ I(1/0 + ell)")
+
+
+def test_tests_read_expression_terms_however_spelt():
+    """``wald`` and ``working_lrt`` take a term spelt as the user likes, as R's regTermTest does, and an expression
+    holding + or * is one term."""
+    fit = survey.svyglm(STRAT, "api00 ~ ell + I(ell^2) + I(ell * meals)")
+    assert fit.wald("I(ell ^ 2)") == fit.wald("I(ell^2)")
+    a = survey.working_lrt(STRAT, "api00 ~ ell + I(ell^2) + I(ell * meals)", test="I(ell*meals)")
+    b = survey.working_lrt(STRAT, "api00 ~ ell + I(ell^2) + I(ell * meals)", test="~ I(ell * meals)")
+    assert a.terms == b.terms == ["I(ell * meals)"] and a.p == b.p
+
+
+def test_an_expression_is_recomputed_where_a_column_has_its_name():
+    """R recomputes I(ell^2) from ell, whatever column bears the name: so does predict."""
+    fit = survey.svyglm(STRAT, "api00 ~ ell + I(ell^2)")
+    new = pd.DataFrame({"ell": [10.0, 20.0]})
+    stale = new.assign(**{"I(ell^2)": [0.0, 0.0]})
+    assert_allclose(survey.predict(fit, stale)["estimate"], survey.predict(fit, new)["estimate"], rtol=0)
+
+
 def test_a_missing_value_read_by_an_expression_leaves_the_unit_out_as_r():
     """R: NA > 50 is NA, so the unit leaves the model; numpy alone would say False and keep it."""
     data = STRAT.data.copy()
@@ -88,8 +133,14 @@ def test_a_missing_value_read_by_an_expression_leaves_the_unit_out_as_r():
     ("api00 ~ I(system('ls'))", "'system' is not a function"),
     ("api00 ~ I(ell; 2)", "is not read in a model expression"),
     ("api00 ~ I(ell(2))", "'ell' is not a function"),
-    ("api00 ~ I(ell + )", "is not a complete expression"),
-    ("api00 ~ I(stype * 2)", "gives text, not numbers"),
+    ("api00 ~ I(ell + )", "is not a complete model expression: ')' unexpected"),
+    ("api00 ~ I(stype * 2)", "text enters no arithmetic"),
+    ("api00 ~ I(ell ell)", "')' expected"),
+    ("api00 ~ I(ell, meals)", "takes one argument"),
+    ("api00 ~ I()", "')' unexpected"),
+    ("api00 ~ I(" + "ell + " * 300 + "ell)", "more than a model expression reads"),
+    ("api00 ~ I(" + "(" * 80 + "ell" + ")" * 80 + ")", "nested too deep"),
+    ('api00 ~ I("\\" + ell)', "is not read in a model expression"),
     ("sch.wide == 'Yes' ~ ell", "write it as R does inside I("),
 ])
 def test_what_an_expression_may_not_hold_is_refused_by_name(model, message):

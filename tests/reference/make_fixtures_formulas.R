@@ -24,7 +24,15 @@ fits <- list(
   log_interaction = list(svyglm(api00 ~ log(enroll) * stype, dclus1),
                          "svyglm(api00 ~ log(enroll) * stype, dclus1)"),
   scaled_response = list(svyglm(I(api00 / 100) ~ I(2 * ell) + sqrt(meals), dclus1),
-                         "svyglm(I(api00 / 100) ~ I(2 * ell) + sqrt(meals), dclus1)"))
+                         "svyglm(I(api00 / 100) ~ I(2 * ell) + sqrt(meals), dclus1)"),
+  # R's precedence (%% before *), deparse (no spaces around / and %%, 1e+05, unary plus) and a number compared
+  # with text, as an R user writes them
+  precedence = list(svyglm(api00 ~ I(2 * ell %% 7) + I(enroll/100) + I(+meals) + I(meals > 1e5 - 99950) +
+                             I(ell == "0"), dstrat),
+                    "svyglm(api00 ~ I(2 * ell %% 7) + I(enroll/100) + I(+meals) + I(meals > 1e5 - 99950) + I(ell == '0'), dstrat)"),
+  # an interaction's sides in their order of first appearance; a logical column's indicator
+  order_logical = list(svyglm(api00 ~ stype + ell + ell:stype + flag, update(dstrat, flag = api99 > 700)),
+                       "svyglm(api00 ~ stype + ell + ell:stype + flag, update(dstrat, flag = api99 > 700))"))
 rows <- list()
 for (name in names(fits)) {
   g <- fits[[name]][[1]]

@@ -1,18 +1,22 @@
 """Expression terms of a model as R writes them in a formula: ``I(ell^2)``, ``I(meals > 50)``, ``log(enroll)``.
 
 An expression term is ``I(…)`` or one of :data:`FUNCTIONS` applied to an expression of columns, numbers, quoted
-text, arithmetic (``+ - * / ^ %%``) and at most one comparison (``== != < <= > >=``). It is named as R's
-``model.matrix`` names it (R's ``deparse``: spaces around binary operators but ``^``), and its column is computed
-before the model matrix: a number, or for a comparison R's logical, coded ``FALSE``/``TRUE`` (one indicator
-``I(meals > 50)TRUE``; a 0/1 number as a response). A unit missing any column the expression reads gets a missing
-value, as in R. ``&``, ``|`` and ``!`` are refused — Python and R order them differently around comparisons — as
-is a name that is neither a column nor a function: make such a column first with :func:`~portrait.survey.update`.
+text, arithmetic and at most one comparison, read with R's precedence (highest first: ``^`` (right to left), unary
+``-`` and ``+``, ``%%``, ``*`` and ``/``, ``+`` and ``-``, then ``== != < <= > >=``; ``**`` is R's ``^``). It is
+parsed here and computed with NumPy — nothing is handed to Python's ``eval`` — and named as R's ``model.matrix``
+names it (R's ``deparse``: spaces around ``+ - *`` and comparisons, none around ``/ ^ %%``, numbers to 15 significant
+digits in R's fixed or scientific form). Its column is a number, or for a comparison R's logical coded
+``FALSE``/``TRUE`` (one indicator ``I(meals > 50)TRUE``; 0/1 as a response). Numbers compared with text are
+compared as R's text (``ell == "5"``); text enters no arithmetic. A unit missing any column the expression reads gets
+a missing value, as in R; division by zero gives ±∞ (then refused as an infinite value by the model). ``&``, ``|``
+and ``!`` are refused — make such a column first with :func:`~portrait.survey.update` — as are names that are
+neither columns nor functions.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
@@ -21,17 +25,20 @@ from .errors import ParameterError
 
 #: functions an expression term may call, as R names them
 FUNCTIONS = {"log": np.log, "log10": np.log10, "log2": np.log2, "exp": np.exp, "sqrt": np.sqrt, "abs": np.abs}
-_TOKEN = re.compile(r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|(?P<str>\"[^\"]*\"|'[^']*')"
-                    r"|(?P<name>[A-Za-z.][A-Za-z0-9._]*)|(?P<op>==|!=|<=|>=|%%|[-+*/^<>(),&|!]))")
-_BINARY = {"+", "-", "*", "/", "%%", "==", "!=", "<", "<=", ">", ">="}
-_COMPARISONS = {"==", "!=", "<", "<=", ">", ">="}
+MAX_TOKENS = 400                # a formula term longer than this is refused (nobody writes one; it bounds the work)
+_TOKEN = re.compile(r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|(?P<str>\"[^\"\\\\]*\"|'[^'\\\\]*')"
+                    r"|(?P<name>[A-Za-z.][A-Za-z0-9._]*)|(?P<op>\*\*|==|!=|<=|>=|%%|[-+*/^<>(),&|!~]))")
+_COMPARISONS = ("==", "!=", "<=", ">=", "<", ">")
 _CALL = re.compile(r"^\s*(I|" + "|".join(FUNCTIONS) + r")\s*\(.*\)\s*$", re.S)
 
 
-def is_expression(term: str) -> bool:
-    """Whether ``term`` is one expression term (``I(…)`` or a function of :data:`FUNCTIONS` applied to something),
-    its first parenthesis closed by its last character (``I(a):log(b)`` is an interaction of two)."""
-    return bool(_CALL.match(term)) and _closes_at_end(term.strip())
+class Node(NamedTuple):
+    """A parsed expression: ``kind`` (num, str, name, call, paren, unary, binary), its ``value`` (the number, text,
+    name, function or operator) and its ``args``."""
+
+    kind: str
+    value: Any
+    args: tuple = ()
 
 
 def _scan(text: str):
@@ -54,9 +61,12 @@ def split_outside(text: str, separators: str) -> list[str]:
     return [text[a + 1:b] for a, b in zip([-1, *cuts], [*cuts, len(text)])]
 
 
-def _closes_at_end(text: str) -> bool:
-    """Whether the first parenthesis of ``text`` is closed by its last character."""
-    return next((i == len(text) - 1 for i, ch, depth in _scan(text) if ch == ")" and depth == 1), False)
+def is_expression(term: str) -> bool:
+    """Whether ``term`` is one expression term (``I(…)`` or a function of :data:`FUNCTIONS` applied to something),
+    its first parenthesis closed by its last character (``I(a):log(b)`` is an interaction of two)."""
+    text = term.strip()
+    return bool(_CALL.match(text)) and next(
+        (i == len(text) - 1 for i, ch, depth in _scan(text) if ch == ")" and depth == 1), False)
 
 
 def _tokens(term: str) -> list[tuple[str, str]]:
@@ -65,44 +75,208 @@ def _tokens(term: str) -> list[tuple[str, str]]:
         m = _TOKEN.match(text, pos)
         if not m or m.end() == pos:
             raise ParameterError(f"term {term!r}: character {pos + 1} is not read in a model expression (columns, "
-                                 "numbers, quoted text, + - * / ^ %%, one comparison, and the functions "
-                                 f"{', '.join(FUNCTIONS)})")
+                                 "numbers, quoted text without backslashes, + - * / ^ %%, one comparison, and the "
+                                 f"functions {', '.join(FUNCTIONS)})")
         kind = m.lastgroup
-        out.append((kind, m.group(kind)))
+        value = m.group(kind)
+        out.append((kind, "^" if value == "**" else value))
         pos = m.end()
-    ops = [v for k, v in out if k == "op"]
-    if {"&", "|", "!"} & set(ops):
+    if len(out) > MAX_TOKENS:
+        raise ParameterError(f"term {term[:40]!r}…: {len(out)} tokens, more than a model expression reads "
+                             f"({MAX_TOKENS}); make the column first (survey.update)")
+    if {"&", "|", "!", "~"} & {v for k, v in out if k == "op"}:
         raise ParameterError(f"term {term!r}: &, | and ! are not read in a model expression; make the column first "
                              "(survey.update), e.g. both=((d.data['a'] > 1) & (d.data['b'] < 2)).astype(float)")
-    if sum(op in _COMPARISONS for op in ops) > 1:
-        raise ParameterError(f"term {term!r}: one comparison at most in a model expression")
     return out
 
 
-def _number(text: str) -> str:
-    if not any(c in text for c in ".eE"):
-        return text
-    x = float(text)
-    return str(int(x)) if x.is_integer() and abs(x) < 1e15 else repr(x)
+class _Parser:
+    """Recursive descent over the tokens with R's precedence (module docstring)."""
+
+    def __init__(self, term: str):
+        self.term, self.tokens, self.i, self.depth = term, _tokens(term), 0, 0
+
+    def fail(self, what: str) -> ParameterError:
+        return ParameterError(f"term {self.term!r} is not a complete model expression: {what} (check its operators "
+                              "and parentheses)")
+
+    def peek(self) -> tuple[str, str] | None:
+        return self.tokens[self.i] if self.i < len(self.tokens) else None
+
+    def take(self, value: str | None = None) -> tuple[str, str]:
+        tok = self.peek()
+        if tok is None or (value is not None and tok != ("op", value)):
+            raise self.fail(f"{value!r} expected" if value else "it ends too soon")
+        self.i += 1
+        return tok
+
+    def whole(self) -> Node:
+        node = self.comparison()
+        if self.peek() is not None:
+            raise self.fail(f"{self.peek()[1]!r} unexpected at token {self.i + 1}")
+        return node
+
+    def comparison(self) -> Node:
+        left = self.binary(0)
+        tok = self.peek()
+        if tok and tok[0] == "op" and tok[1] in _COMPARISONS:
+            self.i += 1
+            node = Node("binary", tok[1], (left, self.binary(0)))
+            nxt = self.peek()
+            if nxt and nxt[0] == "op" and nxt[1] in _COMPARISONS:
+                raise ParameterError(f"term {self.term!r}: one comparison at most in a model expression")
+            return node
+        return left
+
+    _LEVELS = (("+", "-"), ("*", "/"), ("%%",))
+
+    def binary(self, level: int) -> Node:
+        if level == len(self._LEVELS):
+            return self.unary()
+        node = self.binary(level + 1)
+        while (tok := self.peek()) and tok[0] == "op" and tok[1] in self._LEVELS[level]:
+            self.i += 1
+            node = Node("binary", tok[1], (node, self.binary(level + 1)))
+        return node
+
+    def unary(self) -> Node:
+        tok = self.peek()
+        if tok and tok[0] == "op" and tok[1] in ("-", "+"):
+            self.i += 1
+            return Node("unary", tok[1], (self.nested(self.unary),))
+        return self.power()
+
+    def power(self) -> Node:
+        base = self.primary()
+        if self.peek() == ("op", "^"):
+            self.i += 1
+            return Node("binary", "^", (base, self.nested(self.unary)))      # right to left, as R: 2^-1, a^b^c
+        return base
+
+    def nested(self, parse):
+        self.depth += 1
+        if self.depth > 60:
+            raise ParameterError(f"term {self.term[:40]!r}…: nested too deep for a model expression")
+        try:
+            return parse()
+        finally:
+            self.depth -= 1
+
+    def primary(self) -> Node:
+        kind, value = self.take()
+        if kind == "num":
+            return Node("num", float(value))
+        if kind == "str":
+            return Node("str", value[1:-1])
+        if kind == "name":
+            if self.peek() == ("op", "("):
+                if value != "I" and value not in FUNCTIONS:
+                    raise ParameterError(f"term {self.term!r}: {value!r} is not a function a model expression calls "
+                                         f"(those are I and {', '.join(FUNCTIONS)})")
+                self.take("(")
+                arg = self.nested(self.comparison)
+                if self.peek() == ("op", ","):
+                    raise ParameterError(f"term {self.term!r}: {value}() takes one argument in a model expression")
+                self.take(")")
+                return Node("call", value, (arg,))
+            return Node("name", value)
+        if (kind, value) == ("op", "("):
+            inner = self.nested(self.comparison)
+            self.take(")")
+            return Node("paren", None, (inner,))
+        raise self.fail(f"{value!r} unexpected at token {self.i}")
+
+
+def parse(term: str) -> Node:
+    """The expression term ``term`` parsed (:class:`Node`), with R's precedence."""
+    return _Parser(term).whole()
+
+
+def r_number(x: float) -> str:
+    """A number as R's ``deparse`` writes it: at most 15 significant digits, fixed unless scientific is shorter
+    (``100000`` → ``1e+05``, ``0.0001`` → ``1e-04``, ``0.001`` → ``0.001``)."""
+    if not np.isfinite(x):
+        return "Inf" if x > 0 else "-Inf" if x < 0 else "NaN"
+    if x == 0:
+        return "0"
+    digits = next(d for d in range(1, 16) if float(f"{x:.{d - 1}e}") == float(f"{x:.14e}"))
+    mantissa, exponent = f"{x:.{digits - 1}e}".split("e")
+    sci = f"{mantissa}e{'-' if int(exponent) < 0 else '+'}{abs(int(exponent)):02d}"
+    fixed = f"{x:.{max(0, digits - 1 - int(exponent))}f}"
+    return fixed if len(fixed) <= len(sci) else sci
+
+
+def deparse(node: Node) -> str:
+    """The expression as R's ``deparse`` writes it (the name R's ``model.matrix`` gives its column)."""
+    kind, value, args = node
+    if kind == "num":
+        return r_number(value)
+    if kind == "str":
+        return f'"{value}"'
+    if kind == "name":
+        return value
+    if kind == "call":
+        return f"{value}({deparse(args[0])})"
+    if kind == "paren":
+        return f"({deparse(args[0])})"
+    if kind == "unary":
+        return value + deparse(args[0])
+    sep = value if value in ("/", "^", "%%") else f" {value} "
+    return deparse(args[0]) + sep + deparse(args[1])
 
 
 def r_name(term: str) -> str:
-    """The name R gives an expression term (its ``deparse``): ``"I(meals>50)"`` → ``"I(meals > 50)"``."""
-    out, prev = "", None
-    for kind, value in _tokens(term):
-        if kind == "op" and value in _BINARY and not (value == "-" and (prev is None or prev[1] in "(,"
-                                                                        or prev[1] in _BINARY or prev[1] == "^")):
-            out += f" {value} "
-        elif kind == "op" and value == ",":
-            out += ", "
-        elif kind == "num":
-            out += _number(value)
-        elif kind == "str":
-            out += '"' + value[1:-1] + '"'
-        else:
-            out += value
-        prev = (kind, value)
-    return out
+    """The name R gives an expression term: ``"I(meals>50)"`` → ``"I(meals > 50)"``, ``"I(x/ 1e5)"`` →
+    ``"I(x/1e+05)"``."""
+    return deparse(parse(term))
+
+
+def _as_text(values: np.ndarray) -> np.ndarray:
+    """Numbers as R's ``as.character`` writes them (15 significant digits), for a comparison with text."""
+    uniques, inverse = np.unique(values, return_inverse=True)
+    return np.array([r_number(float(u)) for u in uniques], dtype=object)[inverse.reshape(values.shape)]
+
+
+def _compute(node: Node, data: pd.DataFrame, term: str, missing: np.ndarray):
+    """The value of ``node``: a float or bool array (or number), or text (a str, or an object array of a column)."""
+    kind, value, args = node
+    if kind == "num":
+        return np.float64(value)
+    if kind == "str":
+        return value
+    if kind == "name":
+        if value in ("TRUE", "FALSE") and value not in data.columns:
+            return np.bool_(value == "TRUE")
+        if value not in data.columns:
+            raise ParameterError(f"term {term!r}: no column {value!r} in the data (an expression reads columns, "
+                                 f"numbers and the functions {', '.join(FUNCTIONS)})")
+        s = data[value]
+        missing |= s.isna().to_numpy()
+        if pd.api.types.is_bool_dtype(s):
+            return s.to_numpy(dtype=bool, na_value=False)
+        if pd.api.types.is_numeric_dtype(s) and not isinstance(s.dtype, pd.CategoricalDtype):
+            return s.to_numpy(dtype=float, na_value=np.nan)
+        return s.astype(object).where(s.notna(), "").astype(str).to_numpy(dtype=object)
+    parts = [_compute(a, data, term, missing) for a in args]
+    text = [isinstance(p, str) or (isinstance(p, np.ndarray) and p.dtype == object) for p in parts]
+    if kind == "paren" or (kind == "call" and value == "I"):
+        return parts[0]                    # a comparison stays R's logical
+    if kind == "binary" and value in ("==", "!=") and any(text):
+        a, b = (p if t else _as_text(np.asarray(p, dtype=float)) for p, t in zip(parts, text))
+        return (np.asarray(a == b) if value == "==" else np.asarray(a != b)).astype(bool)
+    if any(text):
+        raise ParameterError(f"term {term!r}: text enters no arithmetic or ordering in a model expression; compare "
+                             "text with == or != only")
+    x = [np.asarray(p, dtype=float) for p in parts]       # R's logicals count 0/1 in arithmetic
+    with np.errstate(all="ignore"):
+        if kind == "call":
+            return FUNCTIONS[value](x[0])
+        if kind == "unary":
+            return -x[0] if value == "-" else +x[0]
+        ops = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "^": np.power, "%%": np.mod,
+               "==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal, ">": np.greater,
+               ">=": np.greater_equal}
+        return ops[value](x[0], x[1])
 
 
 def evaluate(data: pd.DataFrame, term: str, response: bool = False) -> pd.Series:
@@ -126,43 +300,14 @@ def evaluate(data: pd.DataFrame, term: str, response: bool = False) -> pd.Series
     Raises
     ------
     ParameterError
-        If the term holds a name that is neither a column of ``data`` nor a function of :data:`FUNCTIONS`, or
-        what a model expression does not read.
+        If the term is not a complete expression, holds a name that is neither a column of ``data`` nor a function
+        of :data:`FUNCTIONS`, puts text in arithmetic, or holds what a model expression does not read.
     """
-    code, arrays, missing = [], [], np.zeros(len(data), dtype=bool)
-    tokens = _tokens(term)
-    for i, (kind, value) in enumerate(tokens):
-        called = i + 1 < len(tokens) and tokens[i + 1][1] == "("
-        if kind == "name" and called and (value == "I" or value in FUNCTIONS):
-            code.append("" if value == "I" else f"_f[{value!r}]")
-        elif kind == "name" and value in ("TRUE", "FALSE") and value not in data.columns:
-            code.append(str(value == "TRUE"))
-        elif kind == "name":
-            if called:
-                raise ParameterError(f"term {term!r}: {value!r} is not a function a model expression calls (those are "
-                                     f"I and {', '.join(FUNCTIONS)})")
-            if value not in data.columns:
-                raise ParameterError(f"term {term!r}: no column {value!r} in the data (an expression reads columns, "
-                                     f"numbers and the functions {', '.join(FUNCTIONS)})")
-            s = data[value]
-            missing |= s.isna().to_numpy()
-            numeric = pd.api.types.is_numeric_dtype(s) and not isinstance(s.dtype, pd.CategoricalDtype)
-            arrays.append(s.to_numpy(dtype=float, na_value=np.nan) if numeric
-                          else s.astype(object).where(s.notna(), None).to_numpy())
-            code.append(f"_v[{len(arrays) - 1}]")
-        elif kind == "op":
-            code.append({"^": "**", "%%": "%"}.get(value, value))
-        else:
-            code.append(value)
-    try:
-        with np.errstate(all="ignore"):      # the code holds only the tokens read above: columns, numbers, text, ops
-            out = np.asarray(eval(" ".join(code), {"__builtins__": {}}, {"_v": arrays, "_f": FUNCTIONS}))
-    except (SyntaxError, TypeError, ValueError) as exc:
-        raise ParameterError(f"term {term!r} is not a complete expression of numbers ({type(exc).__name__}): "
-                             "check its operators and parentheses, and compare text only with == or !=") from None
-    out = np.broadcast_to(out, (len(data),)) if out.ndim == 0 else out
-    if out.dtype.kind not in "biuf":
+    missing = np.zeros(len(data), dtype=bool)
+    out = _compute(parse(term), data, term, missing)
+    if isinstance(out, str) or (isinstance(out, np.ndarray) and out.dtype == object):
         raise ParameterError(f"term {term!r} gives text, not numbers: compare text with == or != only")
+    out = np.broadcast_to(np.asarray(out), (len(data),))
     if out.dtype == bool and not response:
         codes = np.where(missing, -1, out.astype(np.int8))
         return pd.Series(pd.Categorical.from_codes(codes, categories=["FALSE", "TRUE"]), index=data.index)
@@ -170,7 +315,6 @@ def evaluate(data: pd.DataFrame, term: str, response: bool = False) -> pd.Series
 
 
 def with_expressions(data: pd.DataFrame, names: Sequence[str], response: str | None = None) -> dict[str, pd.Series]:
-    """The columns of the expression terms among ``names`` that ``data`` does not hold yet (``response``: the
-    model's response, a comparison then giving 0/1)."""
-    return {t: evaluate(data, t, response=t == response) for t in dict.fromkeys(names)
-            if is_expression(t) and t not in data.columns}
+    """The columns of the expression terms among ``names``, computed from ``data`` even where a column of that name
+    exists already, as R recomputes them (``response``: the model's response, a comparison then giving 0/1)."""
+    return {t: evaluate(data, t, response=t == response) for t in dict.fromkeys(names) if is_expression(t)}

@@ -29,6 +29,8 @@ from scipy import linalg, optimize, special, stats
 
 from .design import Design
 from .errors import ParameterError
+from .expressions import split_outside
+from .terms import normalised_term
 from .regression import (FAMILIES, _complete, _glm_fit, _with_expressions, expand_terms, formula, model_matrix,
                          svyglm)
 
@@ -234,17 +236,18 @@ def _tested(test: str | Sequence[str], model_terms: Sequence[str]) -> list[str]:
     """The model's terms named by ``test`` (``"stype"``, ``["ell", "stype"]``, R's ``"~ell + stype"``, ``"a*b"``;
     an interaction's two sides in either order), or a ParameterError naming the terms that are not in it."""
     if isinstance(test, str):
-        test = test.strip().removeprefix("~").split("+")
+        test = split_outside(test.strip().removeprefix("~"), "+")
     wanted = []
     for t in (s.strip() for s in test):
-        parts = [p.strip() for p in t.replace("*", ":").split(":")]
-        wanted += parts + [":".join(parts)] if "*" in t else [":".join(parts)]
-    canonical = {":".join(sorted(m.split(":"))): m for m in model_terms}
-    absent = [t for t in wanted if ":".join(sorted(t.split(":"))) not in canonical]
+        parts = [normalised_term(p) for p in split_outside(t, ":*")]
+        wanted += parts + [":".join(parts)] if len(split_outside(t, "*")) > 1 else [":".join(parts)]
+    key = lambda term: ":".join(sorted(split_outside(term, ":")))  # noqa: E731 - an interaction in either order
+    canonical = {key(m): m for m in model_terms}
+    absent = [t for t in wanted if key(t) not in canonical]
     if absent or not wanted:
         raise ParameterError(f"tested term(s) {absent or wanted} not in the model, whose terms are "
                              f"{list(model_terms)} (the intercept cannot be tested)")
-    return list(dict.fromkeys(canonical[":".join(sorted(t.split(":")))] for t in wanted))
+    return list(dict.fromkeys(canonical[key(t)] for t in wanted))
 
 
 def working_lrt(design: Design, y: str, terms: str | Sequence[str] | None = None, *, test: str | Sequence[str],

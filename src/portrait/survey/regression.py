@@ -27,7 +27,7 @@ from .errors import ConvergenceError, ParameterError, check_finite, check_varian
 from .expressions import with_expressions
 from .inference import _vcov, domain_degf, update
 from .replicates import replicate_variance
-from .terms import expand_terms, formula, model_matrix
+from .terms import expand_terms, formula, model_matrix, normalised_term
 
 
 # ============================================================================ regression
@@ -107,6 +107,7 @@ class Fit:
         """Wald F test that every coefficient of the term ``prefix`` (``"stype"``, ``"stype:ell"``) is 0 (R
         ``regTermTest``): a :class:`WaldTest` ``(F, ndf, ddf, p)``. A name that is not a term tests the
         coefficients whose names start with it (``"stypeH"``)."""
+        prefix = normalised_term(prefix)
         term = self.terms.get(prefix)
         idx = [i for i, n in enumerate(self.names) if (n in term if term else n.startswith(prefix))]
         if not idx:
@@ -202,7 +203,11 @@ def _glm_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family: str, start: np
     for _ in range(max_iter):
         mu = inv_link(X @ beta)
         info = (X.T * (w * var(mu))) @ X
-        step = np.linalg.solve(info, X.T @ (w * (y - mu)))
+        try:
+            step = np.linalg.solve(info, X.T @ (w * (y - mu)))
+        except np.linalg.LinAlgError:      # μ at 0 or 1 everywhere: the information vanishes
+            raise ConvergenceError(f"the {family} model cannot be fitted: a term separates the response perfectly "
+                                   "(or a level has no event), so the coefficients run to infinity") from None
         beta = beta + step
         if np.max(np.abs(step)) <= tol * (1 + np.max(np.abs(beta))):
             break

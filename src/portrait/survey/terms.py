@@ -68,8 +68,9 @@ def model_matrix(data: pd.DataFrame, terms: str | Sequence[str], intercept: bool
                 held = set(s[np.asarray(rows, dtype=bool)].dropna().unique())
                 levels = [lv for lv in levels if lv in held]
             of_level[t] = levels
-            for lv in levels[1:]:
-                cols[f"{t}{lv}"] = (s == lv).to_numpy(dtype=float)
+            for lv in levels[1:]:               # R writes a logical's levels FALSE, TRUE
+                name = {True: "TRUE", False: "FALSE"}.get(lv, lv) if isinstance(lv, (bool, np.bool_)) else lv
+                cols[f"{t}{name}"] = (s == lv).to_numpy(dtype=float)
         of_term[t] = [c for c in cols if c not in before]
     for a, b in pairs:
         of_term[f"{a}:{b}"] = []
@@ -97,7 +98,10 @@ def formula(y: str, terms: str | Sequence[str] | None) -> tuple[str, list[str]]:
     if terms is None:
         if "~" not in y:
             raise ParameterError(f"no terms: give them, or the model as a formula 'y ~ a + b' (got {y!r})")
-        y, rhs = (part.strip() for part in y.split("~", 1))
+        sides = split_outside(y, "~")
+        if len(sides) > 2:
+            raise ParameterError(f"the formula {y!r} has {len(sides) - 1} '~' outside quotes: write 'y ~ a + b'")
+        y, rhs = (part.strip() for part in sides)
         terms = [t.strip() for t in split_outside(rhs, "+")]
         odd = [t for t in terms if _odd(t)]
         if odd:
@@ -112,14 +116,25 @@ def formula(y: str, terms: str | Sequence[str] | None) -> tuple[str, list[str]]:
     return y, [r_name(t) if isinstance(t, str) and is_expression(t) else t for t in terms]
 
 
+def normalised_term(term: str) -> str:
+    """A term as the model names it: each expression part as R writes it (``"I(ell ^ 2):stype"`` →
+    ``"I(ell^2):stype"``)."""
+    return ":".join(r_name(p) if is_expression(p) else p.strip() for p in split_outside(term, ":"))
+
+
 def expand_terms(terms: str | Sequence[str]) -> tuple[list[str], list[tuple[str, str]]]:
     """A model's terms as R orders them: the main effects (in order of appearance), then the two-way
-    interactions; ``"a*b"`` gives ``a``, ``b`` and ``a:b``. Raises a :class:`ParameterError` for an interaction of
-    more than two terms or one without both its main effects."""
+    interactions, each with its two sides in their order of first appearance in the model (R's ``terms``: ``stype +
+    ell + ell:stype`` has the interaction ``stype:ell``); ``"a*b"`` gives ``a``, ``b`` and ``a:b``. Raises a
+    :class:`ParameterError` for an interaction of more than two terms or one without both its main effects."""
     mains: list[str] = []
     pairs: list[tuple[str, str]] = []
-    for t in [terms] if isinstance(terms, str) else list(terms):
-        parts = [r_name(p) if is_expression(p) else p for p in (q.strip() for q in split_outside(t, ":*"))]
+    terms = [terms] if isinstance(terms, str) else list(terms)
+    split = [[r_name(p) if is_expression(p) else p for p in (q.strip() for q in split_outside(t, ":*"))] for t in terms]
+    first = {p: i for i, p in reversed(list(enumerate(p for parts in split for p in parts)))}
+    for t, parts in zip(terms, split):
+        if len(parts) == 2:
+            parts = sorted(parts, key=first.__getitem__)
         if len(parts) > 2:
             raise ParameterError(f"term {t!r}: only two-way interactions are supported")
         if len(parts) == 2 and len(split_outside(t, "*")) > 1:
