@@ -21,6 +21,7 @@ import pandas as pd
 from .. import survey
 from ..survey import Design
 from .codebook import Codebook
+from .recipes import key_statistics
 
 
 def two_stage_design(design: Design) -> Design:
@@ -69,14 +70,7 @@ def first_stage_check(final: Design, cb: Codebook, statistics: pd.DataFrame | No
         One row per statistic: ``item, statistic, level, column, estimate, se`` (the chain's), ``se_two_stage`` and
         ``ratio`` (``se_two_stage / se``).
     """
-    from . import items
-
-    values, spec = items.derived(final.data, cb, "residents")
-    if statistics is None:
-        statistics = spec.loc[spec["statistic"].isin(["mean", "nps_score"]), ["item", "statistic", "level"]]
-    sel = spec.merge(statistics[["item", "statistic", "level"]], on=["item", "statistic", "level"])
-    data = pd.concat([final.data.drop(columns=[c for c in values.columns if c in final.data.columns]),
-                      values[sel["column"]]], axis=1)
+    data, sel = key_statistics(final, cb, "residents", statistics)
     cols = list(sel["column"])
     chain = survey.mean(replace(final, data=data), cols)
     two = survey.mean(replace(two_stage_design(final), data=data), cols)

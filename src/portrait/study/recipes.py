@@ -446,6 +446,21 @@ def weight_visitors(responses: pd.DataFrame, frame: pd.DataFrame, recipe: Visito
 # ============================================================================ outputs
 
 
+def key_statistics(design: Design, cb: Codebook, survey: str, statistics: pd.DataFrame | None = None
+                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The design's data with the derived columns of the key statistics, and their selection (``item, statistic,
+    level, column``…): ``statistics`` (columns item, statistic, level), by default every common-core mean and
+    the NPS score."""
+    from . import items
+
+    values, spec = items.derived(design.data, cb, survey)
+    if statistics is None:
+        statistics = spec.loc[spec["statistic"].isin(["mean", "nps_score"]), ["item", "statistic", "level"]]
+    sel = spec.merge(statistics[["item", "statistic", "level"]], on=["item", "statistic", "level"])
+    data = design.data.drop(columns=[c for c in values.columns if c in design.data.columns])
+    return pd.concat([data, values[sel["column"]]], axis=1), sel
+
+
 def stage_estimates(w: Weighted, cb: Codebook, statistics: pd.DataFrame | None = None,
                     truth: pd.DataFrame | None = None) -> pd.DataFrame:
     """Key estimates unweighted, design-weighted, after non-response and after calibration.
@@ -454,15 +469,9 @@ def stage_estimates(w: Weighted, cb: Codebook, statistics: pd.DataFrame | None =
     common-core mean and NPS score); ``truth`` (the simulator's truth file) adds the true value.
     """
     from .. import survey
-    from . import items
 
     final = w.final
-    values, spec = items.derived(final.data, cb, w.survey)
-    if statistics is None:
-        statistics = spec.loc[spec["statistic"].isin(["mean", "nps_score"]), ["item", "statistic", "level"]]
-    sel = spec.merge(statistics[["item", "statistic", "level"]], on=["item", "statistic", "level"])
-    data = final.data.drop(columns=[c for c in values.columns if c in final.data.columns])
-    data = pd.concat([data, values[sel["column"]]], axis=1)
+    data, sel = key_statistics(final, cb, w.survey, statistics)
     unweighted = _respondents_only(replace(final, data=data, steps=(),
                                              weights=np.ones(len(data))))
     rows = []
