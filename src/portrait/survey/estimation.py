@@ -31,7 +31,7 @@ from .labels import _joined_text
 from .errors import ParameterError, check_finite, check_variance
 from .inference import domain_degf
 from .contrasts import KEY, covariance_attrs
-from .linearisation import linearised_variance, residualise
+from .linearisation import linearised_variance, residualise, standard_errors
 from .replicates import replicate_variance
 
 COLUMNS = ["statistic", "variable", "domain", "level", "estimate", "se", "ci_low", "ci_high", "df",
@@ -49,10 +49,6 @@ class _Spec:
     x: np.ndarray | None = None   # a ratio's denominator (NaN = missing)
     replicate: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None   # (weights n × R, units used) → R
 
-
-#: the square root of variances: a negative one (the HT form of a pps design, which has said so) gives NaN without
-#: numpy's « invalid value » warning
-_root = np.errstate(invalid="ignore")(np.sqrt)
 
 
 def _domains(design: Design, by: str | Sequence[str] | None) -> list[tuple[str, np.ndarray]]:
@@ -146,7 +142,7 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
                 logit_se = np.sqrt(np.diag(replicate_variance(
                     special.logit(theta), special.logit(thetas), design.replicate_scale, design.replicate_rscales,
                     design.replicate_mse, design.replicate_blocks)))
-    se = _root(V)
+    se = standard_errors(V)
     if df_given is not None:
         df = float(df_given)
     t = _t_quantile(level, df)

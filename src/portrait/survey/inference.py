@@ -26,7 +26,7 @@ from scipy import linalg, stats
 from .design import Design, Step
 from .labels import _distinct
 from .errors import ParameterError, check_variance
-from .linearisation import linearised_variance, residualise
+from .linearisation import linearised_variance, residualise, standard_errors
 from .multistage import subset_stages
 from .pps import subset_pps
 from .replicates import replicate_variance
@@ -447,8 +447,7 @@ def mean_difference(design: Design, y: str | np.ndarray, group: str, a: str, b: 
             (R * (y0 * mb)[:, None]).sum(0) / (R * mb[:, None]).sum(0)
         v = float(replicate_variance(ta - tb, th, design.replicate_scale, design.replicate_rscales,
                                      design.replicate_mse, design.replicate_blocks)[0, 0])
-    with np.errstate(invalid="ignore"):    # a negative variance (HT form of a pps design) has warned already
-        se = np.sqrt(v)
+    se = standard_errors(v)
     parts = _survey_parts(design, group, a, b)
     if parts is None:
         df = domain_degf(design, ma | mb) - 1

@@ -29,6 +29,10 @@ from .design import LONELY, Design
 from .errors import ParameterError
 
 
+#: the square roots of variances: a negative one (the HT form of a pps design, which has said so) gives NaN without
+#: numpy's « invalid value » warning
+standard_errors = np.errstate(invalid="ignore")(np.sqrt)
+
 
 def residualise(design: Design, u: np.ndarray) -> np.ndarray:
     """Compute influence values ``w u`` with ``u`` replaced by its residuals on every calibration step.

@@ -26,6 +26,7 @@ from .design import Design
 from .errors import ConvergenceError, ParameterError, check_finite, check_variance
 from .expressions import with_expressions
 from .inference import _vcov, domain_degf, update
+from .linearisation import standard_errors
 from .replicates import replicate_variance
 from .terms import expand_terms, formula, model_matrix, normalised_term
 
@@ -76,8 +77,7 @@ class Fit:
 
     @property
     def se(self) -> np.ndarray:
-        with np.errstate(invalid="ignore"):    # a negative variance (HT form of a pps design) has warned already
-            return np.sqrt(np.diag(self.vcov))
+        return standard_errors(np.diag(self.vcov))
 
     def table(self, level: float = 0.95) -> pd.DataFrame:
         """The coefficient table (R ``summary(fit)`` with ``confint``): ``term``, ``estimate``, ``se``, ``t``, ``p``
