@@ -29,6 +29,9 @@ MAX_TOKENS = 400                # a formula term longer than this is refused (no
 _TOKEN = re.compile(r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|(?P<str>\"[^\"\\\\]*\"|'[^'\\\\]*')"
                     r"|(?P<name>[A-Za-z.][A-Za-z0-9._]*)|(?P<op>\*\*|==|!=|<=|>=|%%|[-+*/^<>(),&|!~]))")
 _COMPARISONS = ("==", "!=", "<=", ">=", "<", ">")
+_OPERATORS = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "^": np.power, "%%": np.mod,
+              "==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal, ">": np.greater,
+              ">=": np.greater_equal}
 _CALL = re.compile(r"^\s*(I|" + "|".join(FUNCTIONS) + r")\s*\(.*\)\s*$", re.S)
 
 
@@ -273,10 +276,7 @@ def _compute(node: Node, data: pd.DataFrame, term: str, missing: np.ndarray):
             return FUNCTIONS[value](x[0])
         if kind == "unary":
             return -x[0] if value == "-" else +x[0]
-        ops = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "^": np.power, "%%": np.mod,
-               "==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal, ">": np.greater,
-               ">=": np.greater_equal}
-        return ops[value](x[0], x[1])
+        return _OPERATORS[value](x[0], x[1])
 
 
 def evaluate(data: pd.DataFrame, term: str, response: bool = False) -> pd.Series:

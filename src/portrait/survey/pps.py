@@ -241,8 +241,7 @@ def pps_design(cls: type, data: pd.DataFrame, weights, prob, strata, psu, fpc, l
         raise ParameterError("a PPS design needs positive weights (each unit's 1/π)")
     if pi is None:
         pi = 1.0 / base.weights
-    elif spec != "brewer" and not np.allclose(base.weights * pi, 1.0, rtol=1e-9, atol=0):
-        off = np.flatnonzero(~np.isclose(base.weights * pi, 1.0, rtol=1e-9, atol=0))
+    elif spec != "brewer" and (off := np.flatnonzero(~np.isclose(base.weights * pi, 1.0, rtol=1e-9, atol=0))).size:
         raise ParameterError(f"with pps={pps if isinstance(pps, str) else type(pps).__name__!r} the weights must be "
                              f"1/fpc: {off.size} units' are not {_first(off)} (R's pps designs weight "
                              "by 1/fpc and ignore weights=); give fpc= alone, and adjust the weights afterwards "
