@@ -64,8 +64,10 @@ def test_replication_covers_every_statistic_estimator_and_survey(setup, first):
     """One row per survey × key statistic × estimator (linearised), with CIs around the estimates."""
     n_stats = len(validation.KEY_STATISTICS)
     profiles = first["statistic"].isin(validation.PROFILE_STATISTICS)
-    assert (~profiles).sum() == 3 * n_stats * len(validation.ESTIMATORS)
-    assert set(first["variance"]) == {"linearisation"}
+    two = first["variance"] == validation.TWO_STAGE
+    assert (~profiles & ~two).sum() == 3 * n_stats * len(validation.ESTIMATORS)
+    assert two.sum() == 2 * n_stats * len(validation.CALIBRATED)
+    assert set(first.loc[~two, "variance"]) == {"linearisation"}
     first = first.loc[~profiles]
     ok = first["estimate"].notna()
     assert ok.mean() > 0.9
@@ -73,6 +75,27 @@ def test_replication_covers_every_statistic_estimator_and_survey(setup, first):
     assert ((f["ci_low"] < f["estimate"]) & (f["estimate"] < f["ci_high"]) & (f["se"] > 0)).all()
     diff = f.loc[f["survey"] == compare.DIFFERENCE]
     assert diff["p"].between(0, 1).all() and f.loc[f["survey"] != compare.DIFFERENCE, "p"].isna().all()
+
+
+def test_the_residents_two_stage_variance_is_first_stages_and_pairs_with_the_visitors_linearised_one(setup, first):
+    """The residents' calibrated estimators also carry the variance of the two-stage design with the communes' fpc
+    (``first_stage.two_stage_design``, checked against R's ``svydesign(pps = "brewer")`` in test_first_stage): same
+    estimates as the chain's rows, their own SEs and df; each difference's variance is the residents' two-stage
+    one plus the visitors' linearised one (independent samples: a closed form), and the visitors have no such row."""
+    key = ["survey", "item", "statistic", "level", "estimator"]
+    two = first.loc[first["variance"] == validation.TWO_STAGE].set_index(key)
+    lin = first.loc[first["variance"] == "linearisation"].set_index(key)
+    assert set(two.index.get_level_values("survey")) == {"residents", compare.DIFFERENCE}
+    assert set(two.index.get_level_values("estimator")) == set(validation.CALIBRATED)
+    res = two.xs("residents", level="survey")
+    chain = lin.xs("residents", level="survey").loc[res.index]
+    np.testing.assert_allclose(res["estimate"], chain["estimate"], rtol=1e-13)
+    assert (res["se"] != chain["se"]).all() and np.allclose(res["se"], chain["se"], rtol=0.1)
+    assert (res["df"] < chain["df"]).all()              # R's degf: first-stage PSUs (communes) less strata
+    diff = two.xs(compare.DIFFERENCE, level="survey")
+    vis = lin.xs("visitors", level="survey").loc[diff.index]
+    np.testing.assert_allclose(diff["se"], np.hypot(res.loc[diff.index, "se"], vis["se"]), rtol=1e-12)
+    np.testing.assert_allclose(diff["estimate"], vis["estimate"] - res.loc[diff.index, "estimate"], rtol=1e-12)
 
 
 def test_differences_follow_compare_differences(setup, seeds):
@@ -444,8 +467,27 @@ def test_a_survey_that_cannot_be_calibrated_gives_nan_rows_with_its_error(setup,
     out = validation.replicate(setup, seeds[0])
     assert len(out) == len(first)
     bad = out["survey"] != "residents"
+    assert out.loc[~bad, "error"].eq("").all()
     assert out.loc[bad, "estimate"].isna().all() and out.loc[bad, "error"].str.contains("zone").all()
     pd.testing.assert_frame_equal(out.loc[~bad].reset_index(drop=True), first.loc[~bad].reset_index(drop=True))
+
+
+def test_residents_that_cannot_be_calibrated_keep_their_two_stage_rows_as_failures(setup, seeds, first, monkeypatch):
+    """A failed resident recipe gives the same rows as a successful one, two-stage variance included, all NaN and
+    named: the summary counts them as failures instead of losing them."""
+    from portrait.study import recipes
+    from portrait.pipeline.errors import CalibrationError
+
+    def infeasible(*args, **kwargs):
+        raise CalibrationError("margin 'age' level '75+': no respondent")
+
+    monkeypatch.setattr(recipes, "weight_residents", infeasible)
+    out = validation.replicate(setup, seeds[0])
+    key = ["survey", "item", "statistic", "level", "estimator", "variance"]
+    assert sorted(map(tuple, out[key].astype(str).to_numpy())) == sorted(map(tuple, first[key].astype(str).to_numpy()))
+    bad = (out["survey"] != "visitors") & ~out["statistic"].isin(validation.PROFILE_STATISTICS)
+    assert out.loc[bad, "estimate"].isna().all() and out.loc[bad, "error"].str.contains("age").all()
+    assert (out.loc[bad, "variance"] == validation.TWO_STAGE).sum() == 2 * len(validation.KEY_STATISTICS) * 2
 
 
 def test_single_threaded_blas_limits_and_restores_the_blas_threads():
@@ -851,6 +893,35 @@ def test_targets_table_by_hand():
     assert not any("biais" in c for _, c in boot.columns)
     assert boot.loc[("Habitants", validation.ESTIMATOR_LABELS["raking"]), (fin, "erreur type moyenne / écart type")] \
         == pytest.approx(1.05)
+
+
+def test_two_stage_finding_by_hand():
+    """Report 08's sentence on the two-stage variance: coverage pooled over the statistics weighted by their
+    replications and the mean SE ratio, residents and differences together, each variance on the same rows; it says
+    the two agree only within one point of coverage and 0.02 of the ratio."""
+    from portrait.study import validation_targets
+
+    def summ(cov_two, ratio_two):
+        rows = []
+        for survey_ in ("residents", "visitors", compare.DIFFERENCE):
+            for variance, cov, ratio in (("linearisation", [0.95, 0.93], [1.0, 0.98]),
+                                         (validation.TWO_STAGE, cov_two, ratio_two)):
+                if survey_ == "visitors" and variance == validation.TWO_STAGE:
+                    continue
+                for i, (c, r) in enumerate(zip(cov, ratio)):
+                    rows.append({"survey": survey_, "item": f"x{i}", "statistic": "mean", "level": "",
+                                 "estimator": "raking", "variance": variance, "replications": 300 if i else 100,
+                                 "coverage": 0.5 if survey_ == "visitors" else c, "se_ratio": r})
+        return pd.DataFrame(rows)
+
+    text = validation_targets.two_stage_finding_fr({"finite": summ([0.96, 0.92], [1.01, 0.97])}).replace("\u00a0", " ")
+    assert fmt.percent((0.96 * 100 + 0.92 * 300) / 400, 1).replace("\u00a0", " ") in text     # 93,0 %
+    assert fmt.percent((0.95 * 100 + 0.93 * 300) / 400, 1).replace("\u00a0", " ") in text     # 93,5 %
+    assert "0,990" in text and "le même résultat" in text
+    far = validation_targets.two_stage_finding_fr({"finite": summ([0.96, 0.90], [1.01, 0.97])})
+    assert "diffèrent de plus d'un point" in far
+    assert validation_targets.two_stage_finding_fr({"finite": summ([0.96, 0.92], [1.01, 0.97]).query(
+        "variance == 'linearisation'")}) == ""
 
 
 # audit of the study's rules (a mutation audit found these unpinned): oracles by hand

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-VARIANCE_COLORS = {"linéarisation": "#0b5cad", "bootstrap": "#d17a00"}
+VARIANCE_COLORS = {"linéarisation": "#0b5cad", "linéarisation à deux degrés": "#2f855a", "bootstrap": "#d17a00"}
 
 
 def _validation_frame(summ: pd.DataFrame) -> pd.DataFrame:

@@ -19,7 +19,9 @@ can be checked by repetition. One replication draws
    estimate, linearised standard error (calibration residuals included) and 95 % confidence
    interval (Student's t on the design degrees of freedom), and the visitors − residents
    differences with their Wald test (:func:`differences`, the formulas of
-   :func:`portrait.study.compare.differences`);
+   :func:`portrait.study.compare.differences`); for the residents' calibrated estimators, also the
+   linearised variance of the two-stage design with the first stage's fpc (:data:`TWO_STAGE`), the one
+   the finite-population target calls for;
 5. the whole-profile test of the multiple-response items (:mod:`portrait.study.validation_profiles`):
    visitors against residents (power) and two random halves of each survey (size);
 6. optionally (``bootstrap=True``, costlier) the same with Rao–Wu bootstrap variances, the whole
@@ -68,11 +70,12 @@ from .. import survey
 from ..pipeline import config
 from ..pipeline.errors import CalibrationError, ParameterError, PortraitError, SurveyError
 from ..survey import Design
-from . import compare, fieldwork, frames, ingest, items, recipes, visitors
+from . import compare, fieldwork, first_stage, frames, ingest, items, recipes, visitors
 from .fieldwork import finite
 from .validation_setup import (CALIBRATED, DIFFERENCE_NAME, ESTIMATOR_LABELS, ESTIMATORS, KEY_STATISTICS,
                                PROFILE, PROFILE_HALVES, PROFILE_ITEMS, PROFILE_STATISTICS, RESULT_COLUMNS,
-                               SURVEY_LABELS, SURVEYS, TARGET_LABELS, TARGETS, VARIANCE_LABELS, VARIANCES,
+                               SURVEY_LABELS, SURVEYS, TARGET_LABELS, TARGETS, TWO_STAGE, VARIANCE_LABELS,
+                               VARIANCES,
                                FINITE_COLUMNS, Validation, _ordered, finite_population_truth, key_truth)
 from .validation_profiles import (COMPARISON_LABELS, profile_acceptance, profile_finding, profile_summary,
                                   profile_table_fr, profile_tests)
@@ -87,7 +90,7 @@ __all__ = ["ESTIMATORS", "ESTIMATOR_LABELS", "VARIANCES", "VARIANCE_LABELS", "DI
            "SURVEYS", "SURVEY_LABELS", "TARGETS", "TARGET_LABELS", "CALIBRATED", "KEY_STATISTICS", "RESULT_COLUMNS",
            "PROFILE_ITEMS", "PROFILE", "PROFILE_HALVES", "PROFILE_STATISTICS", "COMPARISON_LABELS", "profile_tests",
            "profile_summary", "profile_acceptance", "profile_table_fr", "profile_finding",
-           "Validation", "key_truth", "FINITE_COLUMNS", "finite_population_truth",
+           "TWO_STAGE", "Validation", "key_truth", "FINITE_COLUMNS", "finite_population_truth",
            "replication_index", "simulate_responses", "replicate", "differences", "single_threaded_blas", "run",
            "wilson", "SUMMARY_KEYS", "summary", "replication_coverage", "by_estimator", "statistic_labels", "overview_table_fr",
            "detail_table_fr", "truth_table_fr", "expected_outside", "COVERAGE_BAND", "acceptance", "conclusion_fr", "widened_replicates",
@@ -155,6 +158,13 @@ def _estimator_designs(w: recipes.Weighted, bounds: tuple[float, float]) -> dict
     return out
 
 
+def _variances(survey: str, estimator: str, variances: Sequence[str]) -> tuple[str, ...]:
+    """The variance methods of one survey's estimator: ``variances``, and the residents' calibrated estimators
+    also get :data:`TWO_STAGE`."""
+    extra = (TWO_STAGE,) if survey == "residents" and estimator in CALIBRATED else ()
+    return tuple(variances) + extra
+
+
 def _survey_estimates(setup: Validation, w: recipes.Weighted, variances: Sequence[str]) -> pd.DataFrame:
     """Estimates of the key statistics in one survey, for every estimator and variance method."""
     cb = setup.codebook
@@ -168,20 +178,20 @@ def _survey_estimates(setup: Validation, w: recipes.Weighted, variances: Sequenc
     blocks = []               # (estimator, variance, value columns, replicates widened, error) of each block of rows
 
     for name, d in _estimator_designs(w, setup.logit_bounds).items():
-        for variance in variances:
+        for variance in _variances(w.survey, name, variances):
             if isinstance(d, Exception):
                 blocks.append((name, variance, dict.fromkeys(values, nan), np.nan,
                                f"{w.survey}: {str(d).splitlines()[0]}"))
                 continue
-            dd = replace(d, data=data)
+            dd = replace(first_stage.two_stage_design(d) if variance == TWO_STAGE else d, data=data)
             try:
-                e = items.means(dd, sel, variance="linearisation" if variance == "linearisation"
-                                else "replicates", level=setup.level)
+                e = items.means(dd, sel, variance="replicates" if variance == "bootstrap" else "linearisation",
+                                level=setup.level)
             except CalibrationError as exc:   # a bootstrap replicate the recipe cannot calibrate
                 blocks.append((name, variance, dict.fromkeys(values, nan), np.nan,
                                f"{w.survey}, bootstrap replicate: {str(exc).splitlines()[0]}"))
             else:
-                widened = len(dd.replicate_adjustments()) if variance != "linearisation" else 0
+                widened = len(dd.replicate_adjustments()) if variance == "bootstrap" else 0
                 blocks.append((name, variance, {c: e[c].to_numpy() for c in values}, float(widened), ""))
     k = len(cols)
     out = pd.DataFrame({**{c: np.concatenate([b[2][c] for b in blocks]) for c in values},
@@ -197,8 +207,9 @@ def _survey_estimates(setup: Validation, w: recipes.Weighted, variances: Sequenc
 def _failed_survey(setup: Validation, survey: str, variances: Sequence[str], exc: Exception) -> pd.DataFrame:
     """Rows of a survey whose weighting recipe failed: every estimate NaN, with the error."""
     labels = {"label": "", "item_label": "", "type": ""}
-    grid = setup.statistics.merge(pd.DataFrame({"estimator": list(ESTIMATORS)}), how="cross").merge(
-        pd.DataFrame({"variance": list(variances)}), how="cross")
+    methods = pd.DataFrame([(e, v) for e in ESTIMATORS for v in _variances(survey, e, variances)],
+                           columns=["estimator", "variance"])
+    grid = setup.statistics.merge(methods, how="cross")
     return grid.assign(group=survey, estimate=np.nan, se=np.nan, ci_low=np.nan, ci_high=np.nan, df=np.nan, n=np.nan,
                        adjusted=np.nan, error=f"{survey}: {str(exc).splitlines()[0]}", **labels)
 
@@ -283,11 +294,14 @@ def differences(estimates: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
 
     :func:`portrait.study.compare.independent_difference` (independent samples: V_r + V_v, Student's
     t on the Welch–Satterthwaite degrees of freedom), vectorised over estimators and variance methods; a failed estimate (NaN)
-    gives a NaN difference and carries its error.
+    gives a NaN difference and carries its error. The residents' :data:`TWO_STAGE` variance is paired with the
+    visitors' linearised one.
     """
     key = ["estimator", "variance", "item", "statistic", "level"]
     r = estimates.loc[estimates["group"] == "residents"].set_index(key)
-    v = estimates.loc[estimates["group"] == "visitors"].set_index(key).reindex(r.index)
+    paired = r.index.to_frame(index=False).replace({"variance": {TWO_STAGE: "linearisation"}})
+    v = estimates.loc[estimates["group"] == "visitors"].set_index(key).reindex(pd.MultiIndex.from_frame(paired))
+    v.index = r.index
     d = compare.independent_difference(r, v, level)
     errors = [("; ".join(x for x in (a, b) if isinstance(x, str) and x)) for a, b in zip(r["error"], v["error"])]
     return pd.DataFrame({"survey": compare.DIFFERENCE, **{k: d[k] for k in ("estimate", "se", "ci_low", "ci_high", "df")},

@@ -26,7 +26,14 @@ ESTIMATOR_LABELS = {"unweighted": "Non pondéré", "design": "Poids de sondage (
                     "nonresponse": "Après non-réponse", "raking": "Calage (raking ratio)",
                     "logit": "Calage (logit borné)"}
 VARIANCES = ("linearisation", "bootstrap")
-VARIANCE_LABELS = {"linearisation": "linéarisation", "bootstrap": "bootstrap"}
+#: The residents' linearised variance under the two-stage design the sample was drawn from, with the first
+#: stage's fpc (R ``svydesign(id = ~commune + slot, fpc = ~π + f₂, pps = "brewer")``,
+#: :func:`portrait.study.first_stage.two_stage_design`): the estimator the finite-population target calls
+#: for, beside the chain's with-replacement one. Calibrated estimators only; a difference pairs it with
+#: the visitors' linearised variance.
+TWO_STAGE = "two_stage"
+VARIANCE_LABELS = {"linearisation": "linéarisation", "bootstrap": "bootstrap",
+                   TWO_STAGE: "linéarisation à deux degrés"}
 DIFFERENCE_NAME = compare.DIFFERENCE
 SURVEYS = ("residents", "visitors", compare.DIFFERENCE)
 SURVEY_LABELS = {"residents": "Habitants", "visitors": "Clients du territoire",
