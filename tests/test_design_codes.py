@@ -98,10 +98,16 @@ def test_text_strata_missed_by_the_sample_of_rows_are_found():
 
 def test_missing_strata_and_psu_are_counted():
     df = pd.DataFrame({"s": ["a", None, "b", None], "p": [1, 2, None, 4], "w": 1.0})
-    with pytest.raises(survey.ParameterError, match="has 2 missing values"):
+    with pytest.raises(survey.ParameterError, match=r"'s' has 2 missing value\(s\) \(the first at position 1, counting"):
         Design.from_frame(df, weights="w", strata="s")
-    with pytest.raises(survey.ParameterError, match="PSU variable 'p' has missing values"):
+    with pytest.raises(survey.ParameterError, match=r"PSU variable 'p' has 1 missing value\(s\) \(the first at position 2,"):
         Design.from_frame(df.fillna({"s": "c"}), weights="w", strata="s", psu="p")
+    two = df.fillna({"s": "c"}).assign(q=["x", "y", None, "z"], p=[1, 2, 3, 4], n1=10.0, n2=5.0)
+    with pytest.raises(survey.ParameterError, match=r"cluster variable 'q' has 1 missing value\(s\) \(the first at position 2,"):
+        Design.from_frame(two, weights="w", psu=["p", "q"], fpc=["n1", "n2"])
+    with pytest.raises(survey.ParameterError, match=r"non-response group variable 'q' has 1 missing value\(s\) \(the first"):
+        survey.adjust_nonresponse(Design.from_frame(two.assign(r=[True, False, True, True]), weights="w"), "r",
+                                  groups=["q"])
 
 
 def _frame(seed: int, n: int = 3_000) -> pd.DataFrame:

@@ -26,7 +26,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import ParameterError, check_columns, design_values
+from .errors import ParameterError, check_columns, design_values, missing_labels
 from .labels import PARALLEL_UNITS, _distinct, _missing_count, _psu_codes_in_strata, _psu_labels, _string_codes
 
 
@@ -272,11 +272,10 @@ class Design:
         stratum_column = data[strata] if strata is not None else None
         psu_column = data[psu] if psu is not None else None
         if stratum_column is not None:
-            missing = _missing_count(stratum_column)
-            if missing:
-                raise ParameterError(f"stratum variable {strata!r} has {missing} missing values")
+            if _missing_count(stratum_column):
+                raise missing_labels(stratum_column, "stratum", strata)
         if psu_column is not None and _missing_count(psu_column):
-            raise ParameterError(f"PSU variable {psu!r} has missing values")
+            raise missing_labels(psu_column, "PSU", psu)
         psu_labels = None
         if stratum_column is None:
             labels, st = np.array(["all"]), np.zeros(n, dtype=int)

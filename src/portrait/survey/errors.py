@@ -109,6 +109,14 @@ def _first(positions: np.ndarray) -> str:
     return f"(the first at position {positions[0]}, counting from 0)"
 
 
+def missing_labels(values, what: str, column: str) -> ParameterError:
+    """The error for a design variable (``values``, a pandas Series: stratum, PSU, group) with missing values: the
+    column, how many, where the first is and the rule."""
+    gaps = np.flatnonzero(values.isna().to_numpy(dtype=bool))
+    return ParameterError(f"{what} variable {column!r} has {gaps.size} missing value(s) {_first(gaps)}: "
+                          f"every unit needs one (drop those units, or give them a {what} of their own)")
+
+
 def numeric_values(values, what: str, column: str | None = None, error: type = ParameterError) -> np.ndarray:
     """The numbers of ``values`` (a column, or values given as an argument) as floats, missing values as NaN.
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 import pandas as pd
 
-from .errors import ParameterError, check_columns, design_values
+from .errors import ParameterError, check_columns, design_values, missing_labels
 
 if TYPE_CHECKING:
     from .design import Design
@@ -148,7 +148,7 @@ def multistage_design(cls: type, data: pd.DataFrame, weights, prob, strata, psu,
 def _codes(data: pd.DataFrame, column: str, what: str) -> np.ndarray:
     values = data[column]
     if values.isna().any():
-        raise ParameterError(f"{what} variable {column!r} has missing values")
+        raise missing_labels(values, what, column)
     return pd.factorize(values, sort=False)[0].astype(np.int64)
 
 

@@ -26,7 +26,7 @@ import pandas as pd
 from .design import Design, Step
 from .labels import _joined_text
 from .margins import JOINT
-from .errors import ParameterError
+from .errors import ParameterError, missing_labels
 # ============================================================================ non-response
 
 
@@ -238,9 +238,8 @@ def _group_keys(data: pd.DataFrame, groups: Sequence[str], resp: np.ndarray, col
                 min_respondents: int) -> np.ndarray:
     """Each unit's response homogeneity group (groups too small merged when ``collapse``)."""
     for g in groups:
-        k = int(data[g].isna().sum())
-        if k:
-            raise ParameterError(f"non-response group variable {g!r} has {k} missing values")
+        if data[g].isna().any():
+            raise missing_labels(data[g], "non-response group", g)
     if collapse:
         return collapse_groups(data[list(groups)], resp, min_respondents)
     return _joined_text(data, groups, JOINT, "", dtype=str).to_numpy(dtype=object)
