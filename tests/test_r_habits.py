@@ -123,6 +123,27 @@ def test_subset_keeps_the_design_as_r_does():
     assert len(dropped.weights) == h.sum() and survey.mean(dropped, "api00").iloc[0].se != pytest.approx(m.se)
 
 
+def test_subset_reads_a_missing_mask_value_as_r_does_and_refuses_text():
+    """Trial S: a NaN in a float mask kept its unit (``np.asarray(mask, bool)``), where R's ``subset`` reads NA as
+    FALSE, and the text « False » kept its unit too. A mask that is H, 0 or missing now gives R's subset to H
+    (fixture ``subset_H``), whatever its type; text is refused."""
+    s = partial(helpers.r_value, pd.read_csv(FIX / "subset.csv"))
+    clus1 = pd.read_csv(FIX / "apiclus1.csv")
+    d = survey.Design.from_frame(clus1, weights="pw", psu="dnum", fpc="fpc")
+    h = (clus1["stype"] == "H").to_numpy()
+    m_units = (clus1["stype"] == "M").to_numpy()
+    as_float = np.where(h, 1.0, np.where(m_units, np.nan, 0.0))
+    nullable = pd.array(np.where(m_units, None, h), dtype="boolean")
+    with_none = np.where(m_units, None, h).astype(object)
+    for mask in (as_float, pd.Series(as_float * 2), nullable, with_none):
+        m = survey.mean(survey.subset(d, mask), "api00").iloc[0]
+        assert_allclose([m.estimate, m.se], [s("subset_H", "mean_api00"), s("subset_H", "se_api00")], rtol=1e-8)
+    with pytest.raises(survey.ParameterError, match="neither booleans nor numbers"):
+        survey.subset(d, np.where(h, "True", "False"))
+    with pytest.raises(survey.ParameterError, match="first at position 0, counting from 0, is a str"):
+        survey.subset(d, np.array(["False"] + [True] * (len(h) - 1), dtype=object))
+
+
 def test_total_of_a_category_is_the_count_of_each_level():
     """Trial G: R svytotal(~stype) gives each level's estimated count; total() refused a category."""
     f = partial(helpers.r_value, pd.read_csv(FIX / "factor_totals.csv"))
@@ -171,3 +192,25 @@ def test_a_design_calibrated_twice_equals_r():
     m, t = survey.mean(twice, "api00").iloc[0], survey.total(twice, "enroll").iloc[0]
     assert_allclose([m.estimate, m.se], [f("twice_mean", "estimate"), f("twice_mean", "se")], rtol=1e-8)
     assert_allclose([t.estimate, t.se], [f("twice_total", "estimate"), f("twice_total", "se")], rtol=1e-8)
+
+
+def test_numeric_levels_and_domains_read_as_r_factors():
+    """Trial S: a code read with missing values is a float column; its levels came out « 1.0 », sorted as text
+    (« 10 » before « 2 »), and a unit missing one of two domain variables made a domain « 10 × <NA> ». R's
+    ``factor()`` writes « 1 » and sorts by value, and ``interaction()`` leaves such a unit in no domain. The
+    oracle is those rules, with each domain's mean computed by hand."""
+    df = pd.DataFrame({"w": [1.0, 2, 1, 3, 1, 2, 1], "y": [1.0, 0, np.nan, 1, 0, 1, 1],
+                       "g": [1.0, 2, 10, np.nan, 2, 10, 10], "x": [1.0, 2, 3, 4, 5, 6, 7]})
+    d = survey.Design.from_frame(df, weights="w")
+    assert list(survey.proportion(d, "y")["level"]) == ["0", "1"]
+    by_g = survey.mean(d, "x", by="g")
+    assert list(by_g["domain"]) == ["g=1", "g=2", "g=10"]
+    for g, row in zip((1.0, 2.0, 10.0), by_g.itertuples()):
+        sel = df["g"] == g
+        assert row.estimate == pytest.approx(np.average(df.loc[sel, "x"], weights=df.loc[sel, "w"]), rel=1e-14)
+    both = survey.mean(d, "x", by=["g", "y"])
+    assert set(both["domain"]) == {"g × y=1 × 1", "g × y=2 × 0", "g × y=10 × 1"}
+    ten = both.set_index("domain").loc["g × y=10 × 1", "estimate"]
+    assert ten == pytest.approx(np.average([6.0, 7.0], weights=[2.0, 1.0]), rel=1e-14)
+    assert list(survey.total(d, "g")["estimate"]) == pytest.approx([np.nansum(df["g"] * df["w"])])
+    assert list(survey.proportion(d, "g")["level"]) == ["1", "2", "10"]

@@ -27,7 +27,7 @@ import pandas as pd
 from scipy import special, stats
 
 from .design import Design
-from .labels import _joined_text
+from .labels import _joined_text, level_order, level_text
 from .errors import ParameterError, check_finite, check_variance
 from .inference import domain_degf
 from .contrasts import KEY, covariance_attrs
@@ -56,12 +56,16 @@ def _domains(design: Design, by: str | Sequence[str] | None) -> list[tuple[str, 
     if by is None:
         return [("", np.ones(n, dtype=bool))]
     cols = [by] if isinstance(by, str) else list(by)
-    key = _joined_text(design.data, cols, " × ", "<NA>") if len(cols) > 1 \
-        else design.column(cols[0]).astype("string").fillna("<NA>")
+    if len(cols) > 1:        # a unit missing any of the domain variables is in no domain, as R's interaction()
+        key = _joined_text(design.data, cols, " × ", "<NA>").mask(design.data[cols].isna().any(axis=1), "<NA>")
+    else:
+        key = level_text(design.column(cols[0])).fillna("<NA>")
     name = " × ".join(cols)
     levels = [lv for lv in pd.unique(key) if lv != "<NA>"]
     if isinstance(design.column(cols[0]).dtype, pd.CategoricalDtype) and len(cols) == 1:
         levels = [str(c) for c in design.column(cols[0]).cat.categories if str(c) in set(levels)]
+    elif len(cols) == 1:
+        levels = level_order(design.column(cols[0]), levels)
     else:
         levels = sorted(levels)
     return [(f"{name}={lv}", (key == lv).to_numpy()) for lv in levels]
@@ -230,7 +234,9 @@ def proportion_interval(estimate, se, df, n, level: float = 0.95, method: str = 
     df : array_like
         Degrees of freedom (the design's).
     n : array_like
-        Units used by each estimate (the beta interval's ``n``).
+        Units used by each estimate (the beta interval's ``n``). R's ``svyciprop(method = "beta")`` takes
+        ``nrow(design)``, which also counts the units whose variable is missing: with missing values its bounds
+        differ (by 2e-4 on R's ``nhanes``); with ``n`` = the rows without them, R's formula gives these.
     level : float, default 0.95
         Confidence level.
     method : {"logit", "beta", "wald"}, default "logit"
@@ -449,12 +455,14 @@ def _indicators(col: pd.Series, levels: Sequence[str] | None = None) -> list[tup
     """Each level (a categorical column's categories, otherwise the sorted distinct values, as strings; or
     ``levels``) with its indicator, NaN where the value is missing."""
     if levels is not None:
-        lvls = [str(x) for x in levels]
+        lvls = [str(x) for x in level_text(pd.Series(list(levels)))]
     elif isinstance(col.dtype, pd.CategoricalDtype):
         lvls = [str(c) for c in col.cat.categories]
     else:
-        lvls = sorted(str(x) for x in col.dropna().unique())
-    s = col.astype("string")
+        lvls = None
+    s = level_text(col)
+    if lvls is None:
+        lvls = level_order(col, [str(x) for x in s.dropna().unique()])
     missing = s.isna().to_numpy()
     return [(lv, np.where(missing, np.nan, (s == lv).fillna(False).to_numpy(dtype=float))) for lv in lvls]
 

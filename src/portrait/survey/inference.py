@@ -24,7 +24,7 @@ import pandas as pd
 from scipy import linalg, stats
 
 from .design import Design, Step
-from .labels import _distinct
+from .labels import _distinct, level_order, level_text
 from .errors import ParameterError, check_variance
 from .linearisation import linearised_variance, residualise, standard_errors
 from .multistage import subset_stages
@@ -136,6 +136,29 @@ def stack(designs: Mapping[str, Design], group: str = "groupe") -> Design:
                   lonely_psu=designs[names[0]].lonely_psu, stacked=(group, tuple(names)), **rep)
 
 
+def _kept(mask: Any) -> np.ndarray:
+    """A subset mask as booleans, read as R's ``subset`` reads its condition: missing → left out, a number → kept
+    unless 0; text or other objects are refused (their position and type are named, not their value)."""
+    values = mask.array if isinstance(mask, pd.Series) else mask
+    if not isinstance(values, pd.api.extensions.ExtensionArray):
+        values = np.asarray(values)
+    s = pd.Series(values.ravel() if isinstance(values, np.ndarray) else values, copy=False)
+    if s.dtype == object:
+        known = s.map(lambda v: v is None or isinstance(v, (bool, np.bool_, int, float, np.integer, np.floating)))
+        if not known.all():
+            first = int(np.flatnonzero(~known.to_numpy())[0])
+            raise ParameterError(f"the mask holds {int((~known).sum())} value(s) that are neither booleans nor numbers "
+                                 f"(the first at position {first}, counting from 0, is a {type(s.iloc[first]).__name__}): "
+                                 "give True for the units kept, False for the others")
+    elif not (pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype)):
+        raise ParameterError(f"the mask is of type {s.dtype}, neither booleans nor numbers: give True for the units "
+                             "kept, False for the others")
+    missing = s.isna().to_numpy(dtype=bool)
+    out = np.zeros(len(s), dtype=bool)
+    out[~missing] = s.to_numpy(dtype=object if s.dtype == object else None)[~missing].astype(float) != 0
+    return out.reshape(np.shape(values)) if isinstance(values, np.ndarray) else out
+
+
 def subset(design: Design, mask: np.ndarray, drop: bool = False) -> Design:
     """Restrict a design to the units in ``mask``, like R ``subset(design, …)``.
 
@@ -149,7 +172,8 @@ def subset(design: Design, mask: np.ndarray, drop: bool = False) -> Design:
     design : Design
         The design.
     mask : array_like of bool
-        One value per unit; ``True`` keeps the unit.
+        One value per unit; ``True`` keeps the unit. As R's ``subset``, a missing value (``NaN``, ``pd.NA``,
+        ``None``) leaves the unit out, and a number keeps it when it is not 0.
     drop : bool, default False
         Remove the other units instead of giving them weight 0.
 
@@ -162,9 +186,10 @@ def subset(design: Design, mask: np.ndarray, drop: bool = False) -> Design:
     Raises
     ------
     ParameterError
-        If ``mask`` does not hold one value per unit.
+        If ``mask`` does not hold one value per unit, or holds text or other values that are neither
+        booleans nor numbers (« False » as text would otherwise keep its unit).
     """
-    mask = np.asarray(mask, dtype=bool)
+    mask = _kept(mask)
     if mask.shape != design.weights.shape:
         raise ParameterError(f"the mask has {mask.size} values for {design.weights.size} units: one per unit")
     if not drop:      # a step: replicates re-run it, and the linearisation keeps the weights it zeroed (as R)
@@ -534,13 +559,12 @@ def rao_scott(design: Design, row: str, col: str, variance: str | None = None) -
     """
     variance = check_variance(variance, design=design)
     data = design.data
-    r = design.column(row).astype("string")
-    c = design.column(col).astype("string")
+    r, c = level_text(design.column(row)), level_text(design.column(col))
     valid = (~r.isna() & ~c.isna()).to_numpy() & (design.weights > 0)
-    rl = sorted(r[valid].unique())
-    cl = sorted(c[valid].unique())
-    all_r = sorted(r.dropna().unique())
-    all_c = sorted(c.dropna().unique())
+    rl = level_order(design.column(row), r[valid].unique())
+    cl = level_order(design.column(col), c[valid].unique())
+    all_r = level_order(design.column(row), r.dropna().unique())
+    all_c = level_order(design.column(col), c.dropna().unique())
     dropped = tuple(f"{row}={x}" for x in all_r if x not in rl) + tuple(f"{col}={x}" for x in all_c if x not in cl)
     nr, nc = len(rl), len(cl)
     if nr < 2 or nc < 2:

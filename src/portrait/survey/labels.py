@@ -36,10 +36,31 @@ def _arrow_text(values: pd.Series):
     return values.array.__arrow_array__()
 
 
+def level_text(values: pd.Series) -> pd.Series:
+    """A column's values as level names (pandas strings, missing kept missing), numbers written as R writes a
+    factor's levels: a float column whose values are whole numbers (a count or a code read with missing values,
+    hence as floats) gives « 1 », not « 1.0 »."""
+    if pd.api.types.is_float_dtype(values.dtype):
+        v = values.to_numpy(dtype=float, na_value=np.nan)
+        v = v[~np.isnan(v)]
+        if np.all(np.isfinite(v)) and np.all(v == np.round(v)) and np.all(np.abs(v) < 2.0 ** 53):
+            return values.astype("Int64").astype("string")
+    return values.astype("string")
+
+
+def level_order(values: pd.Series, levels) -> list[str]:
+    """The level names ``levels`` (from :func:`level_text`) of a column in R's order: by value for a numeric column
+    (« 2 » before « 10 »), as text otherwise."""
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        return sorted(levels, key=float)
+    return sorted(levels)
+
+
 def _joined_text(data: pd.DataFrame, columns: Sequence[str], sep: str, na: str, dtype: str = "string") -> pd.Series:
     """Each row's values of ``columns`` as text joined by ``sep`` (a missing value written ``na``);
-    ``data[columns].astype(dtype).agg(sep.join, axis=1)``, column-wise rather than row by row."""
-    cols = [data[c].astype(dtype) for c in columns]
+    ``data[columns].astype(dtype).agg(sep.join, axis=1)``, column-wise rather than row by row (with ``"string"``,
+    numbers as :func:`level_text` writes them)."""
+    cols = [level_text(data[c]) if dtype == "string" else data[c].astype(dtype) for c in columns]
     cols = [c.fillna(na) if dtype == "string" else c for c in cols]
     return cols[0].str.cat(cols[1:], sep=sep) if len(cols) > 1 else cols[0]
 

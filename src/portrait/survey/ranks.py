@@ -22,6 +22,7 @@ from scipy import stats
 from .design import Design
 from .errors import ParameterError
 from .inference import _stacked_df, _survey_parts, _vcov, domain_degf
+from .labels import level_order, level_text
 
 
 @dataclass(frozen=True)
@@ -140,11 +141,11 @@ def rank_test(design: Design, y: str, group: str, test: str = "wilcoxon") -> Ran
     if test not in ("wilcoxon", "vanderWaerden", "median"):
         raise ParameterError("test must be one of ['wilcoxon', 'vanderWaerden', 'median']")
     yv = design.column(y).to_numpy(dtype=float)
-    g = design.column(group).astype("string")
+    g = level_text(design.column(group))
     keep = ~np.isnan(yv) & ~g.isna().to_numpy() & (design.weights > 0)
     # units left out keep their place in the design with weight 0 (R's subset of a design)
     d = design.with_weights(np.where(keep, design.weights, 0.0))
-    levels = sorted(pd.unique(g[keep].astype(str)))
+    levels = level_order(design.column(group), pd.unique(g[keep].astype(str)))
     if len(levels) < 2:
         raise ParameterError(f"rank_test compares groups; {group!r} has {len(levels)}: {levels}")
     w = d.weights
