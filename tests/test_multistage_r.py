@@ -56,6 +56,23 @@ def test_two_stage_domains(d2):
     _check(sub.assign(domain="stype=E"), "subset", "mean", "api00", "stype=E")
 
 
+def test_without_weights_they_come_from_the_fpcs_as_in_r():
+    """Trial S: R's ``svydesign(id = ~dnum + snum, fpc = ~fpc1 + fpc2)`` has no weights (the fixture's design): R takes
+    the inverse of the product of the stages' sampling fractions. The engine asked for weights=. Without them it now
+    gives R's estimates and SEs, and the weights R's data set ships (``pw``); one stage too (``apistrat``)."""
+    d = Design.from_frame(API, psu=["dnum", "snum"], fpc=["fpc1", "fpc2"])
+    assert_allclose(d.weights, API["pw"], rtol=1e-12)
+    _check(survey.mean(d, "api00"), "twostage", "mean", "api00")
+    _check(survey.total(d, "enroll"), "twostage", "total", "enroll")
+    strat = pd.read_csv(FIX / "apistrat.csv")
+    # apistrat's pw is stored in single precision (44.2099990844727 for 4421/100)
+    assert_allclose(Design.from_frame(strat, strata="stype", fpc="fpc").weights, strat["pw"], rtol=1e-7)
+    with pytest.raises(ParameterError, match="sampling fraction of 0 to 50 unit"):
+        Design.from_frame(strat.assign(f=np.where(strat["stype"] == "H", 0.0, 0.5)), strata="stype", fpc="f")
+    with pytest.raises(ParameterError, match="or neither, with fpc="):
+        Design.from_frame(strat, strata="stype")
+
+
 def test_calibrated_two_stage(d2):
     cal = survey.calibrate(d2, [STYPE], method="linear")
     _check(survey.mean(cal, "api00"), "calibrated", "mean", "api00")

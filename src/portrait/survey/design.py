@@ -195,6 +195,18 @@ class Design:
 
     # ------------------------------------------------------------------ construction
     @classmethod
+    def _weighted_by_fpc(cls, data: pd.DataFrame, strata, psu, fpc, lonely_psu: str) -> "Design":
+        """R ``svydesign`` without weights or probabilities: each unit's weight is the inverse of the product of its
+        stages' sampling fractions (``n/N`` per stratum, or the fractions given)."""
+        d = cls.from_frame(data, weights=np.ones(len(data)), strata=strata, psu=psu, fpc=fpc, lonely_psu=lonely_psu)
+        prob = d.fpc * np.prod([stage.fpc for stage in d.later_stages or ()] or [1.0], axis=0)
+        if not np.all(prob > 0):
+            raise ParameterError(f"fpc={fpc!r} gives a sampling fraction of 0 to {int(np.sum(prob <= 0))} unit(s): the "
+                                 "weights cannot come from it; give weights= or prob=")
+        w = 1.0 / prob
+        return replace(d, weights=w, base_weights=w.copy())
+
+    @classmethod
     def from_frame(cls, data: pd.DataFrame, *, weights: str | Sequence[float] | None = None,
                    prob: str | Sequence[float] | None = None, strata: str | Sequence[str | None] | None = None,
                    psu: str | Sequence[str] | None = None, fpc: str | Sequence[str] | None = None,
@@ -213,7 +225,9 @@ class Design:
             One row per sampled unit; its index is reset.
         weights : str or sequence of float, optional
             Column name or values of the design weights: numbers (a column of text is refused, even of numbers
-            written as text), finite and non-negative. Give exactly one of ``weights`` and ``prob``.
+            written as text), finite and non-negative. Give at most one of ``weights`` and ``prob``; without
+            either, as R, the weights come from ``fpc``: the inverse of the product of every stage's sampling
+            fraction.
         prob : str or sequence of float, optional
             Column name or values of the inclusion probabilities, numbers in (0, 1]; the weights are ``1/prob``.
         strata : str or list of (str or None), optional
@@ -245,7 +259,8 @@ class Design:
         Raises
         ------
         ParameterError
-            If ``lonely_psu`` is unknown or a named column absent, if not exactly one of ``weights``/``prob`` is given, if
+            If ``lonely_psu`` is unknown or a named column absent, if both ``weights`` and ``prob`` are given, or neither
+            without ``fpc`` (or with an fpc whose sampling fraction is 0), if
             a weights, prob or fpc column holds text (its rows that are not numbers are counted and the first located,
             never shown), if probabilities are outside (0, 1] or weights not finite and non-negative (the column, the
             number of units and the first one's position named), if the stratum or PSU variable has missing values,
@@ -260,13 +275,16 @@ class Design:
         if pps is not None:
             from .pps import pps_design
             return pps_design(cls, data, weights, prob, strata, psu, fpc, lonely_psu, pps, pps_variance)
+        if weights is None and prob is None and fpc is not None:
+            return cls._weighted_by_fpc(data, strata, psu, fpc, lonely_psu)
         if any(isinstance(a, (list, tuple)) for a in (strata, psu, fpc)):
             from .multistage import multistage_design
             return multistage_design(cls, data, weights, prob, strata, psu, fpc, lonely_psu)
         data = data.reset_index(drop=True)
         n = len(data)
         if (weights is None) == (prob is None):
-            raise ParameterError("give exactly one of weights= or prob=")
+            raise ParameterError("give exactly one of weights= or prob= (or neither, with fpc=: the weights are then "
+                                 "the inverse of the sampling fractions, as R's svydesign)")
         check_columns(data, weights=weights, prob=prob, strata=strata, psu=psu, fpc=fpc)
         w = design_values(data, weights, "weights") if weights is not None else 1.0 / design_values(data, prob, "prob")
         stratum_column = data[strata] if strata is not None else None
