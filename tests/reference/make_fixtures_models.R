@@ -101,7 +101,8 @@ options(survey.lonely.psu = "fail")
 write.csv(do.call(rbind, rows), file.path(out, "models.csv"), row.names = FALSE)
 cat("wrote", file.path(out, "models.csv"), "\n")
 
-# Confidence intervals of proportions (svyciprop): logit (R's default) and Korn–Graubard's beta, whole
+# Confidence intervals of proportions (svyciprop): logit (R's default), Korn–Graubard's beta, and the delta-method
+# logit and arcsine intervals (xlogit, asin), whole
 # sample, a calibrated design, a rare category, another level, JK1 replicates, and by domain as svyby
 # runs them (on each domain's subset, with its degrees of freedom: R's default).
 dcal <- calibrate(dclus1, ~stype + sch.wide, c(`(Intercept)` = 6194, stypeH = 755, stypeM = 1018, sch.wideYes = 5122),
@@ -115,7 +116,7 @@ ci_cases <- list(
   list("jk1_H", quote(I(stype == "H")), rclus1, "as.svrepdesign(dclus1, type='JK1')", 0.95))
 ci <- list()
 for (cc in ci_cases) {
-  for (meth in c("logit", "beta")) {
+  for (meth in c("logit", "beta", "xlogit", "asin")) {
     f <- as.formula(call("~", cc[[2]]))
     r <- svyciprop(f, cc[[3]], method = meth, level = cc[[5]])
     call <- paste0("svyciprop(~", deparse(cc[[2]]), ", ", cc[[4]], ", method='", meth, "', level=", cc[[5]], ")")

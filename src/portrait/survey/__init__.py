@@ -29,8 +29,9 @@ module                  what                                                    
 ``linearisation``       :func:`linearised_variance`, :func:`residualise`            ``svyrecvar``
 ``replicates``          :func:`with_replicates` (Rao–Wu bootstrap, JK1, JKn)        ``as.svrepdesign``
 ``estimation``          :func:`total`, :func:`mean`, :func:`proportion`,            ``svytotal``, ``svymean``,
-                        :func:`ratio`, :func:`proportion_interval` (logit,          ``svyratio``,
-                        Korn–Graubard)                                              ``svyciprop``
+                        :func:`ratio`                                               ``svyratio``
+``proportions``         :func:`proportion_interval` (logit, xlogit, asin,           ``svyciprop``
+                        Korn–Graubard beta)
 ``dispersion``          :func:`var` (population variance, with its SE)              ``svyvar``
 ``contrasts``           :func:`contrast` (linear combinations), :func:`vcov`         ``svycontrast``,
                         (``covariance=True`` on the estimators)                     ``vcov``
@@ -88,7 +89,8 @@ if TYPE_CHECKING:                     # for type checkers and IDEs; at run time 
     from .design import Design, Step
     from .diagnostics import kish_deff, margin_table, standardised_differences, weight_diagnostics
     from .errors import CalibrationError, ConvergenceError, ParameterError, SamplingError, SurveyError
-    from .estimation import mean, proportion, proportion_interval, ratio, total
+    from .estimation import mean, proportion, ratio, total
+    from .proportions import proportion_interval
     from .dispersion import var
     from .contrasts import contrast, vcov
     from .files import design_table, first_replicates, read_design, read_metadata, with_replicate_weights, write_design
@@ -133,7 +135,7 @@ _EXPORTS = {
     "SurveyError": ("errors", "SurveyError"),
     "mean": ("estimation", "mean"),
     "proportion": ("estimation", "proportion"),
-    "proportion_interval": ("estimation", "proportion_interval"),
+    "proportion_interval": ("proportions", "proportion_interval"),
     "ratio": ("estimation", "ratio"),
     "total": ("estimation", "total"),
     "var": ("dispersion", "var"),

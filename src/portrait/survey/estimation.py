@@ -32,6 +32,7 @@ from .errors import ParameterError, check_finite, check_variance
 from .inference import domain_degf
 from .contrasts import KEY, covariance_attrs
 from .linearisation import linearised_variance, residualise, standard_errors
+from .proportions import INTERVALS, _check_interval, proportion_interval
 from .replicates import replicate_variance
 
 COLUMNS = ["statistic", "variable", "domain", "level", "estimate", "se", "ci_low", "ci_high", "df",
@@ -156,7 +157,7 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
         per_domain = {s.domain: s.mask for s in np.asarray(specs)[bounded] if s.domain}
         per_domain = {name: domain_degf(design, mask) for name, mask in per_domain.items()}
         dfs[bounded] = [per_domain.get(s.domain, df) for s in np.asarray(specs)[bounded]]
-    for method in ("logit", "beta"):
+    for method in INTERVALS[1:]:
         rows = kinds == method
         if rows.any():
             low[rows], high[rows] = proportion_interval(theta[rows], se[rows], dfs[rows], n_used[rows], level=level,
@@ -186,14 +187,6 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
     return out
 
 
-INTERVALS = ("wald", "logit", "beta")
-
-
-def _check_interval(interval: object) -> None:
-    if interval not in INTERVALS:
-        raise ParameterError(f"interval={interval!r} is not one of {', '.join(map(repr, INTERVALS))}")
-
-
 def _check_intervals(interval: str | Mapping[str, str], variables: Sequence[str]) -> None:
     """Refuse an unknown interval, or a mapping that names a variable not estimated (a typo)."""
     if not isinstance(interval, Mapping):
@@ -210,100 +203,6 @@ def _interval_of(interval: str | Mapping[str, str], variable: str) -> str:
     """The interval of ``variable``: ``interval`` itself, or its entry in a mapping (``"wald"`` when absent); the
     callers checked it (:func:`_check_intervals`)."""
     return interval.get(variable, "wald") if isinstance(interval, Mapping) else interval
-
-
-def proportion_interval(estimate, se, df, n, level: float = 0.95, method: str = "logit",
-                        logit_se=None) -> tuple[np.ndarray, np.ndarray]:
-    """Confidence intervals of proportions that stay within [0, 1], like R ``svyciprop``.
-
-    ``"logit"`` (R's default) is the Wald interval of the logit: ``expit(logit(p) ± t·se / (p(1 − p)))``,
-    what R computes from ``svyglm(y ~ 1, family = quasibinomial)``. ``"beta"`` is Korn and Graubard's
-    Clopper–Pearson interval with the effective sample size ``p(1 − p) / se²``, times
-    ``(t(n − 1) / t(df))²``. ``"wald"`` is ``p ± t·se``. Student's t has ``df`` degrees of freedom.
-
-    When ``se`` is 0 and ``p`` is strictly between 0 and 1 (no sampling variability, e.g. the share of a
-    calibration variable), every method gives the estimate itself. At ``p`` = 0 or 1 (no unit, or every
-    unit, in the category: linearised ``se`` is then 0) the beta interval takes the effective sample size
-    ``n``, as Korn and Graubard advise, and is Clopper–Pearson's ``[0, 1 − (α/2)^(1/n)]`` at 0; the logit
-    interval is the estimate (R returns ``NaN`` or diverges there).
-
-    Parameters
-    ----------
-    estimate, se : array_like
-        Estimated proportions and their standard errors.
-    df : array_like
-        Degrees of freedom (the design's).
-    n : array_like
-        Units used by each estimate (the beta interval's ``n``). R's ``svyciprop(method = "beta")`` takes
-        ``nrow(design)``, which also counts the units whose variable is missing: with missing values its bounds
-        differ (by 2e-4 on R's ``nhanes``); with ``n`` = the rows without them, R's formula gives these.
-    level : float, default 0.95
-        Confidence level.
-    method : {"logit", "beta", "wald"}, default "logit"
-        The interval.
-    logit_se : array_like, optional
-        The standard error of ``logit(p)`` when it is known directly: with replicate weights R refits
-        the logit in each replicate, and :func:`mean` passes the replicate SE of ``logit(p_r)``. Default
-        ``se / (p(1 − p))``, the linearised one.
-
-    Returns
-    -------
-    (numpy.ndarray, numpy.ndarray)
-        Lower and upper bounds (``NaN`` where the estimate, its SE or ``df`` is missing).
-
-    Raises
-    ------
-    ParameterError
-        If ``method`` is unknown, ``level`` is not strictly between 0 and 1, or an estimate lies outside
-        [0, 1].
-
-    See Also
-    --------
-    mean, proportion
-
-    References
-    ----------
-    Korn, E. L. and Graubard, B. I. (1998). Confidence intervals for proportions with small expected
-    number of positive counts estimated from survey data. *Survey Methodology* 24, 193–201.
-    Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley. (``svyciprop``)
-
-    Examples
-    --------
-    >>> low, high = proportion_interval([0.02, 0.5], [0.01, 0.03], df=40, n=[300, 300])
-    >>> bool(low[0] > 0)
-    True
-    """
-    _check_interval(method)
-    check_variance("linearisation", level)
-    p, se = np.asarray(estimate, dtype=float), np.asarray(se, dtype=float)
-    p, se, df, n = np.broadcast_arrays(p, se, np.asarray(df, dtype=float), np.asarray(n, dtype=float))
-    if ((p < 0) | (p > 1)).any():
-        raise ParameterError(f"method={method!r} is for proportions in [0, 1]")
-    ok = ~(np.isnan(p) | np.isnan(se) | np.isnan(df)) & (df > 0)
-    low, high = np.full(p.shape, np.nan), np.full(p.shape, np.nan)
-    t = np.where(ok, stats.t.ppf(0.5 + level / 2, np.where(ok, df, 1.0)), np.nan)
-    edge = (p == 0) | (p == 1)
-    fixed = ok & (((se == 0) & ~(edge & (method == "beta"))) | (edge & (method == "logit")))
-    low[fixed], high[fixed] = p[fixed], p[fixed]
-    go = ok & ~fixed
-    if method == "wald":
-        low[go], high[go] = p[go] - t[go] * se[go], p[go] + t[go] * se[go]
-    elif method == "logit":
-        lse = se[go] / (p[go] * (1 - p[go])) if logit_se is None \
-            else np.broadcast_to(np.asarray(logit_se, dtype=float), p.shape)[go]
-        half = t[go] * lse
-        logit = np.log(p[go] / (1 - p[go]))
-        low[go], high[go] = special.expit(logit - half), special.expit(logit + half)
-    else:
-        a = 1 - level
-        with np.errstate(divide="ignore", invalid="ignore"):
-            n_eff = np.where(edge, n, p * (1 - p) / se ** 2 * (stats.t.ppf(a / 2, n - 1)
-                                                                 / stats.t.ppf(a / 2, np.where(ok, df, 1.0))) ** 2)
-        go &= n_eff > 0
-        x = n_eff[go] * p[go]
-        low[go] = np.where(p[go] == 0, 0.0, stats.beta.ppf(a / 2, x, n_eff[go] - x + 1))
-        high[go] = np.where(p[go] == 1, 1.0, stats.beta.ppf(1 - a / 2, x + 1, n_eff[go] - x))
-    return low, high
 
 
 @lru_cache(maxsize=64)
@@ -495,7 +394,7 @@ def mean(design: Design, variables: str | Sequence[str], by: str | Sequence[str]
         :func:`with_replicates`: pass ``variance="replicates"`` to use them.
     level : float, default 0.95
         Confidence level of the intervals.
-    interval : {"wald", "logit", "beta"} or mapping, default "wald"
+    interval : {"wald", "logit", "xlogit", "asin", "beta"} or mapping, default "wald"
         The confidence interval: ``estimate ± t·se``, or, for proportions (variables in [0, 1]),
         an interval within [0, 1] as R ``svyciprop`` (:func:`proportion_interval`). A mapping gives
         each variable its own (``{"agree": "logit"}``; ``"wald"`` for the variables it does not name),
@@ -574,7 +473,7 @@ def proportion(design: Design, variables: str | Sequence[str], by: str | Sequenc
         Confidence level of the intervals.
     levels : sequence of str, optional
         The levels to estimate (default: every level of each variable).
-    interval : {"wald", "logit", "beta"} or mapping, default "wald"
+    interval : {"wald", "logit", "xlogit", "asin", "beta"} or mapping, default "wald"
         The confidence interval: ``estimate ± t·se``, or one within [0, 1] as R ``svyciprop``
         (:func:`proportion_interval`); a mapping gives each variable its own (``"wald"`` for the others).
     df : float, optional
