@@ -35,6 +35,11 @@ CASES = {
                           "I(ell == '0')", "gaussian"),
     "order_logical": (survey.update(STRAT, flag=(STRAT.data["api99"] > 700).to_numpy()),
                       "api00 ~ stype + ell + ell:stype + flag", "gaussian"),
+    # trial S: factor() was refused; a float code's levels sort by value and read « 2 », not « 2.0 »
+    "factor_numeric": (survey.update(STRAT, mc=np.where(STRAT.data["meals"] > 50, 2.0,
+                                                        np.where(STRAT.data["meals"] > 20, 10.0, 1.0))),
+                       "api00 ~ factor(mc) + ell", "gaussian"),
+    "factor_logit": (CLUS1, 'I(sch.wide == "Yes") ~ factor(stype) + ell', "quasibinomial"),
 }
 
 
@@ -61,6 +66,23 @@ def test_tests_and_predictions_on_expression_terms_as_r():
                     rtol=1e-6)
     assert_allclose(pred["se"], [R[("logit_response", "predict_se_5")], R[("logit_response", "predict_se_30")]],
                     rtol=1e-6)
+
+
+def test_a_factor_term_is_tested_and_predicted_as_r():
+    """regTermTest(~factor(mc)) and predict on new data holding two of the three codes (the model's levels, not the
+    new data's, code them)."""
+    fit = survey.svyglm(*CASES["factor_numeric"][:2])
+    F, _, _, p = fit.wald("factor(mc)")
+    assert_allclose([F, p], [R[("factor_numeric", "wald_F")], R[("factor_numeric", "wald_p")]], rtol=1e-8)
+    pred = survey.predict(fit, pd.DataFrame({"mc": [10.0, 1.0], "ell": [5.0, 30.0]}))
+    assert_allclose(pred["estimate"], [R[("factor_numeric", "predict_10_5")], R[("factor_numeric", "predict_1_30")]],
+                    rtol=1e-8)
+    assert_allclose(pred["se"], [R[("factor_numeric", "predict_se_10_5")], R[("factor_numeric", "predict_se_1_30")]],
+                    rtol=1e-8)
+    with pytest.raises(ParameterError, match="factor\\(\\) takes a column"):
+        survey.svyglm(STRAT, "api00 ~ factor(ell + 1)")
+    with pytest.raises(ParameterError, match="whole term of its own"):
+        survey.svyglm(STRAT, "api00 ~ I(factor(ell) + 1)")
 
 
 def test_an_expression_is_the_column_made_by_hand():

@@ -32,7 +32,14 @@ fits <- list(
                     "svyglm(api00 ~ I(2 * ell %% 7) + I(enroll/100) + I(+meals) + I(meals > 1e5 - 99950) + I(ell == '0'), dstrat)"),
   # an interaction's sides in their order of first appearance; a logical column's indicator
   order_logical = list(svyglm(api00 ~ stype + ell + ell:stype + flag, update(dstrat, flag = api99 > 700)),
-                       "svyglm(api00 ~ stype + ell + ell:stype + flag, update(dstrat, flag = api99 > 700))"))
+                       "svyglm(api00 ~ stype + ell + ell:stype + flag, update(dstrat, flag = api99 > 700))"),
+  # factor() of a numeric code (levels sorted by value: 1, 2, 10) and of a text column
+  factor_numeric = list(svyglm(api00 ~ factor(mc) + ell,
+                               update(dstrat, mc = ifelse(meals > 50, 2, ifelse(meals > 20, 10, 1)))),
+                        "svyglm(api00 ~ factor(mc) + ell, update(dstrat, mc = ifelse(meals > 50, 2, ifelse(meals > 20, 10, 1))))"),
+  factor_logit = list(svyglm(I(sch.wide == "Yes") ~ factor(stype) + ell, dclus1, family = quasibinomial(),
+                             control = ctl),
+                      "svyglm(I(sch.wide == 'Yes') ~ factor(stype) + ell, dclus1, family=quasibinomial())"))
 rows <- list()
 for (name in names(fits)) {
   g <- fits[[name]][[1]]
@@ -41,6 +48,8 @@ for (name in names(fits)) {
     cmp(name, paste0("coef_", names(coef(g))), coef(g), paste0("coef(", call, ")")),
     cmp(name, paste0("se_", names(coef(g))), SE(g), paste0("SE(", call, ")")))
 }
+wf <- regTermTest(fits$factor_numeric[[1]], ~factor(mc))
+pf <- predict(fits$factor_numeric[[1]], data.frame(mc = c(10, 1), ell = c(5, 30)))
 w <- regTermTest(fits$square_cut[[1]], ~I(ell^2))
 l <- regTermTest(fits$square_cut[[1]], ~I(ell^2), method = "LRT")
 new <- data.frame(ell = c(5, 30))
@@ -53,4 +62,11 @@ rows[[length(rows) + 1]] <- rbind(
   cmp("logit_response", c("predict_5", "predict_30"), coef(p), "predict(logit_response, data.frame(ell=c(5,30)), type='response')"),
   cmp("logit_response", c("predict_se_5", "predict_se_30"), SE(p),
       "SE(predict(logit_response, data.frame(ell=c(5,30)), type='response'))"))
+rows[[length(rows) + 1]] <- rbind(
+  cmp("factor_numeric", "wald_F", wf$Ftest, "regTermTest(factor_numeric, ~factor(mc))$Ftest"),
+  cmp("factor_numeric", "wald_p", wf$p, "regTermTest(factor_numeric, ~factor(mc))$p"),
+  cmp("factor_numeric", c("predict_10_5", "predict_1_30"), coef(pf),
+      "predict(factor_numeric, data.frame(mc=c(10,1), ell=c(5,30)))"),
+  cmp("factor_numeric", c("predict_se_10_5", "predict_se_1_30"), SE(pf),
+      "SE(predict(factor_numeric, data.frame(mc=c(10,1), ell=c(5,30))))"))
 write.csv(do.call(rbind, rows), file.path(out, "formulas.csv"), row.names = FALSE)

@@ -8,7 +8,9 @@ names it (R's ``deparse``: spaces around ``+ - *`` and comparisons, none around 
 digits in R's fixed or scientific form). Its column is a number, or for a comparison R's logical coded
 ``FALSE``/``TRUE`` (one indicator ``I(meals > 50)TRUE``; 0/1 as a response). Numbers compared with text are
 compared as R's text (``ell == "5"``); text enters no arithmetic. A unit missing any column the expression reads gets
-a missing value, as in R; division by zero gives ±∞ (then refused as an infinite value by the model). ``&``, ``|``
+a missing value, as in R; division by zero gives ±∞ (then refused as an infinite value by the model).
+``factor(column)`` is a whole term: the column as a categorical with R's levels (numbers by value, « 2 » not « 2.0 »;
+indicators ``factor(column)2``). ``&``, ``|``
 and ``!`` are refused — make such a column first with :func:`~portrait.survey.update` — as are names that are
 neither columns nor functions.
 """
@@ -22,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ParameterError
+from .labels import level_order, level_text
 
 #: functions an expression term may call, as R names them
 FUNCTIONS = {"log": np.log, "log10": np.log10, "log2": np.log2, "exp": np.exp, "sqrt": np.sqrt, "abs": np.abs}
@@ -32,7 +35,7 @@ _COMPARISONS = ("==", "!=", "<=", ">=", "<", ">")
 _OPERATORS = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "^": np.power, "%%": np.mod,
               "==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal, ">": np.greater,
               ">=": np.greater_equal}
-_CALL = re.compile(r"^\s*(I|" + "|".join(FUNCTIONS) + r")\s*\(.*\)\s*$", re.S)
+_CALL = re.compile(r"^\s*(I|factor|" + "|".join(FUNCTIONS) + r")\s*\(.*\)\s*$", re.S)
 
 
 class Node(NamedTuple):
@@ -173,9 +176,9 @@ class _Parser:
             return Node("str", value[1:-1])
         if kind == "name":
             if self.peek() == ("op", "("):
-                if value != "I" and value not in FUNCTIONS:
+                if value not in ("I", "factor") and value not in FUNCTIONS:
                     raise ParameterError(f"term {self.term!r}: {value!r} is not a function a model expression calls "
-                                         f"(those are I and {', '.join(FUNCTIONS)})")
+                                         f"(those are I, factor and {', '.join(FUNCTIONS)})")
                 self.take("(")
                 arg = self.nested(self.comparison)
                 if self.peek() == ("op", ","):
@@ -260,6 +263,9 @@ def _compute(node: Node, data: pd.DataFrame, term: str, missing: np.ndarray):
         if pd.api.types.is_numeric_dtype(s) and not isinstance(s.dtype, pd.CategoricalDtype):
             return s.to_numpy(dtype=float, na_value=np.nan)
         return s.astype(object).where(s.notna(), "").astype(str).to_numpy(dtype=object)
+    if kind == "call" and value == "factor":
+        raise ParameterError(f"term {term!r}: factor() is a whole term of its own (factor(column)), not part of an "
+                             "expression")
     parts = [_compute(a, data, term, missing) for a in args]
     text = [isinstance(p, str) or (isinstance(p, np.ndarray) and p.dtype == object) for p in parts]
     if kind == "paren" or (kind == "call" and value == "I"):
@@ -277,6 +283,20 @@ def _compute(node: Node, data: pd.DataFrame, term: str, missing: np.ndarray):
         if kind == "unary":
             return -x[0] if value == "-" else +x[0]
         return _OPERATORS[value](x[0], x[1])
+
+
+def _factor(data: pd.DataFrame, term: str, arg: Node) -> pd.Series:
+    """R's ``factor(column)``: the column as a categorical whose levels are its distinct values, numbers sorted by
+    value and written as R writes them (« 2 », not « 2.0 »), text sorted as text; a categorical column keeps its own
+    levels."""
+    if arg.kind != "name" or arg.value not in data.columns:
+        raise ParameterError(f"term {term!r}: factor() takes a column of the data (factor(column))")
+    s = data[arg.value]
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return s.rename(None)
+    text = level_text(s)
+    levels = level_order(s, list(pd.unique(text.dropna())))
+    return pd.Series(pd.Categorical(text.to_numpy(dtype=object, na_value=None), categories=levels), index=data.index)
 
 
 def evaluate(data: pd.DataFrame, term: str, response: bool = False) -> pd.Series:
@@ -303,8 +323,11 @@ def evaluate(data: pd.DataFrame, term: str, response: bool = False) -> pd.Series
         If the term is not a complete expression, holds a name that is neither a column of ``data`` nor a function
         of :data:`FUNCTIONS`, puts text in arithmetic, or holds what a model expression does not read.
     """
+    node = parse(term)
+    if node.kind == "call" and node.value == "factor":
+        return _factor(data, term, node.args[0])
     missing = np.zeros(len(data), dtype=bool)
-    out = _compute(parse(term), data, term, missing)
+    out = _compute(node, data, term, missing)
     if isinstance(out, str) or (isinstance(out, np.ndarray) and out.dtype == object):
         raise ParameterError(f"term {term!r} gives text, not numbers: compare text with == or != only")
     out = np.broadcast_to(np.asarray(out), (len(data),))

@@ -496,7 +496,9 @@ class RaoScott:
     Attributes
     ----------
     X2 : float
-        Pearson's statistic of the estimated table (scaled to the number of units used).
+        Pearson's statistic of the estimated table (scaled to the number of units used). R's ``svychisq`` prints
+        the same statistic scaled to ``nrow(design)``, which also counts units with a missing value in either
+        variable: 18.58 where this is 16.97 on R's ``nhanes``; the p-values do not depend on that scale.
     F : float
         Second-order corrected statistic ``X2 / tr(Δ)``, referred to ``F(ndf, ddf)`` (R ``"F"``).
     ndf : float
