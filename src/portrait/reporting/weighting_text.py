@@ -284,37 +284,39 @@ def stage_finding(est: pd.DataFrame) -> str:
 
 def first_stage_table(check: pd.DataFrame) -> pd.DataFrame:
     """:func:`portrait.study.first_stage.first_stage_check` for readers: one row per statistic (``question`` its
-    label), both standard errors (the NPS score's in points) and their ratio in percent of the chain's."""
+    label), both standard errors (the NPS score's in points) and the two-stage one's gap in percent of the chain's
+    (the figures the sentence of :func:`first_stage_finding` quotes)."""
     nps = check["statistic"].eq("nps_score").to_numpy()
     scale = np.where(nps, 100.0, 1.0)
     return pd.DataFrame({
         "Statistique": check["question"].to_numpy(),
         "Erreur type retenue (communes « avec remise »)": check["se"].to_numpy() * scale,
-        "Erreur type à deux degrés (Brewer)": check["se_two_stage"].to_numpy() * scale,
-        "Rapport (%)": check["ratio"].to_numpy() * 100})
+        "Erreur type à deux degrés (communes sans remise)": check["se_two_stage"].to_numpy() * scale,
+        "Écart (%)": (check["ratio"].to_numpy() - 1) * 100})
 
 
 def first_stage_finding(check: pd.DataFrame, tolerance: float = 0.05) -> str:
     """What the two-stage estimator says of the with-replacement approximation, as counted: the range and median of
-    the SE ratios, how many SEs the approximation makes larger (it is then prudent) and how many smaller, and whether
-    every gap stays under ``tolerance`` (the intervals then hardly move). The statistics share one sample, so the
-    count is a description of this sample, not a test."""
+    the gaps, how many SEs the approximation makes larger and how many smaller, and whether every gap stays under
+    ``tolerance`` (the intervals then hardly move). The statistics share one sample, so the count describes this
+    sample and the sentence says so: it draws no conclusion on a tendency (report 08 measures that over
+    replications)."""
     r = check["ratio"].to_numpy(float)
     n, larger = len(r), int((r < 1).sum())                      # ratio < 1: the chain's SE is the larger one
     low, high, med = (fmt.signed((x - 1) * 100, 1) + "\u00a0%" for x in (r.min(), r.max(), np.median(r)))
-    text = (f"avec l'estimateur à deux degrés, les erreurs types des {n} estimations clés changent de {low} à {high} "
+    text = (f"avec le calcul à deux degrés, les erreurs types des {n} estimations clés changent de {low} à {high} "
             f"(médiane {med}) par rapport à l'approximation retenue")
     if larger == n:
-        text += " ; celle-ci est prudente : elle donne chaque erreur type un peu plus grande"
+        text += " ; sur cet échantillon, celle-ci donne chaque erreur type un peu plus grande"
     elif larger == 0:
-        text += " ; celle-ci n'est pas prudente ici : elle donne chaque erreur type un peu plus petite"
+        text += " ; sur cet échantillon, celle-ci donne chaque erreur type un peu plus petite"
     else:
-        most = larger > n - larger
         plural = lambda k: "s" if k >= 2 else ""  # noqa: E731
-        text += (f" ; celle-ci donne {fmt.count(larger, 'erreur type', 'erreurs types')} sur {n} un peu plus "
-                 f"grande{plural(larger)} et {fmt.number(n - larger)} un peu plus petite{plural(n - larger)}"
-                 + (" : elle est le plus souvent prudente, pas toujours" if most else ""))
+        text += (f" ; sur cet échantillon, celle-ci donne {fmt.count(larger, 'erreur type', 'erreurs types')} sur {n} "
+                 f"un peu plus grande{plural(larger)} et {fmt.number(n - larger)} un peu plus petite{plural(n - larger)}")
+    text += (". Ces statistiques viennent toutes du même échantillon : ce décompte le décrit et ne montre pas de "
+             "tendance ; l'étude de validation (rapport 08) compare les deux calculs sur de nombreux échantillons")
     far = int((np.abs(r - 1) >= tolerance).sum())
-    return text + (f". Aucun écart n'atteint {fmt.percent(tolerance, None)} : les intervalles publiés n'en sont pas "
-                   "changés de façon notable" if far == 0 else
+    return text + (f". Aucun écart n'atteint {fmt.percent(tolerance, None)} : les intervalles de confiance des "
+                   "rapports 06 et 07 n'en seraient pas changés de façon notable" if far == 0 else
                    f". {fmt.count(far, 'écart atteint', 'écarts atteignent')} {fmt.percent(tolerance, None)}")
