@@ -531,7 +531,8 @@ def test_figure_findings_of_the_validation_by_hand():
         "rejection": [np.nan, np.nan, np.nan, 0.046, np.nan], "power": [np.nan, np.nan, np.nan, 0.871, np.nan]})
     assert validation.coverage_finding(pooled) == (
         "en variance linéarisée, les estimateurs calés couvrent de 94,0 % à 95,2 % du temps selon l'enquête ; sans "
-        "calage, la couverture d'une enquête descend jusqu'à 61,0 % (non pondéré, habitants)")
+        "calage (toujours en variance linéarisée), la couverture d'une enquête descend jusqu'à 61,0 % (non pondéré, "
+        "habitants)")
     assert validation.bias_finding(pooled) == ("le pire biais d'un estimateur calé est de 0,12 écart type ; sans calage, "
                                                "il atteint 2,31 écarts types (non pondéré, habitants)")
     assert validation.tests_finding(pooled) == (
@@ -914,10 +915,13 @@ def test_two_stage_finding_by_hand():
                                  "coverage": 0.5 if survey_ == "visitors" else c, "se_ratio": r})
         return pd.DataFrame(rows)
 
-    text = validation_targets.two_stage_finding_fr({"finite": summ([0.96, 0.92], [1.01, 0.97])}).replace("\u00a0", " ")
+    text = validation_targets.two_stage_finding_fr({"finite": summ([0.96, 0.92], [1.01, 0.97])}, 0.0002)
+    text = text.replace("\u00a0", " ")
     assert fmt.percent((0.96 * 100 + 0.92 * 300) / 400, 1).replace("\u00a0", " ") in text     # 93,0 %
     assert fmt.percent((0.95 * 100 + 0.93 * 300) / 400, 1).replace("\u00a0", " ") in text     # 93,5 %
-    assert "0,990" in text and "le même résultat" in text
+    # net covered intervals: residents and differences, (0.96 - 0.95) * 100 + (0.92 - 0.93) * 300 = -2 each
+    assert "0,990" in text and "ne diffèrent que de 4 intervalles contenant la valeur vraie sur 800" in text
+    assert "environ 0,02 %" in text and "la même couverture" in text and "svydesign" not in text
     far = validation_targets.two_stage_finding_fr({"finite": summ([0.96, 0.90], [1.01, 0.97])})
     assert "diffèrent de plus d'un point" in far
     assert validation_targets.two_stage_finding_fr({"finite": summ([0.96, 0.92], [1.01, 0.97]).query(

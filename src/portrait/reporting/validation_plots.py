@@ -44,7 +44,8 @@ def coverage(summ: pd.DataFrame, title: str, pooled: pd.DataFrame | None = None)
     surveys = [validation.SURVEY_LABELS[s] for s in validation.SURVEYS if s in set(summ["survey"])]
     order = [validation.ESTIMATOR_LABELS[e] for e in validation.ESTIMATORS if e in set(summ["estimator"])]
     hues = [v for v in VARIANCE_COLORS if v in set(d["Variance"])]
-    offset = {v: (i - (len(hues) - 1) / 2) * 0.36 for i, v in enumerate(hues)}
+    step = 0.36 if len(hues) <= 2 else 0.3                # rows of one estimator stay within ±0.5 of its tick
+    offset = {v: (i - (len(hues) - 1) / 2) * step for i, v in enumerate(hues)}
     d = d.assign(couverture=d["coverage"] * 100,
                  y=d["Estimateur"].map({e: i for i, e in enumerate(order)}) + d["Variance"].map(offset)
                  + _spread(d, 0.22))
@@ -52,12 +53,15 @@ def coverage(summ: pd.DataFrame, title: str, pooled: pd.DataFrame | None = None)
     half = {v: 196 * np.sqrt(0.95 * 0.05 / max(int(reps[v]), 1)) for v in hues}
     intervals = None if pooled is None else _validation_frame(pooled).set_index(
         ["Enquête", "Estimateur", "Variance"])[["coverage_low", "coverage_high"]]
-    fig, axes = plt.subplots(1, len(surveys), figsize=(4.2 * len(surveys), 3.8), sharex=True, sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(surveys), figsize=(4.2 * len(surveys), max(3.8, 0.8 + 0.3 * len(order) * len(hues))),
+                             sharex=True, sharey=True, squeeze=False)
     for ax, survey in zip(axes[0], surveys):
         sub = d.loc[d["Enquête"] == survey]
+        present = set(zip(sub["Estimateur"], sub["Variance"]))
         for v in hues:                                    # a coverage is at most 100 %
-            for i in range(len(order)):
-                ax.fill_betweenx([i + offset[v] - 0.17, i + offset[v] + 0.17], 95 - half[v], min(95 + half[v], 100),
+            for i in (i for i, e in enumerate(order) if (e, v) in present):
+                ax.fill_betweenx([i + offset[v] - 0.47 * step, i + offset[v] + 0.47 * step], 95 - half[v],
+                                 min(95 + half[v], 100),
                                  color="#e4e7eb", lw=0, zorder=0)
         ax.axvline(95, color="#52606d", lw=1, zorder=1)
         sns.scatterplot(data=sub, x="couverture", y="y", hue="Variance", hue_order=hues, palette=VARIANCE_COLORS,
@@ -76,7 +80,8 @@ def coverage(summ: pd.DataFrame, title: str, pooled: pd.DataFrame | None = None)
         ax.set_ylim(len(order) - 0.5, -0.5)
         ax.set(title=survey, xlabel="Couverture des intervalles à 95 % (%)", ylabel="")
     handles, labels = axes[0][0].get_legend_handles_labels()
-    uniq = dict(zip(labels, handles))
+    drawn = dict(zip(labels, handles))
+    uniq = {v: drawn[v] for v in hues if v in drawn}       # in the order of the rows
     fig.legend(uniq.values(), [f"variance : {k}" for k in uniq], loc="lower center", ncols=len(uniq),
                bbox_to_anchor=(0.5, -0.08), frameon=False)
     fig.suptitle(title)
@@ -98,7 +103,7 @@ def bias(summ: pd.DataFrame, title: str) -> plt.Figure:
     order = [validation.ESTIMATOR_LABELS[e] for e in validation.ESTIMATORS if e in set(summ["estimator"])]
     d = d.assign(y=d["Estimateur"].map({e: i for i, e in enumerate(order)}) + _spread(d, 0.4))
     r = int(d["replications"].max())
-    colors = dict(zip(order, sns.color_palette("colorblind", len(order))))
+    colors = dict.fromkeys(order, "#3e4c59")   # the rows name the estimators; colours are figure 1's variances
     fig, axes = plt.subplots(1, len(surveys), figsize=(4.2 * len(surveys), 3.4), sharey=True, sharex=True,
                              squeeze=False)
     for ax, survey in zip(axes[0], surveys):
@@ -135,7 +140,7 @@ def tests(summ: pd.DataFrame, labels: dict, title: str) -> plt.Figure:
     d["Statistique"] = [textwrap.fill(_unbroken_parentheses(labels.get((i, s, lv), i)), 48)
                         for i, s, lv in zip(d["item"], d["statistic"], d["level"])]
     order = [validation.ESTIMATOR_LABELS[e] for e in validation.ESTIMATORS if e in set(summ["estimator"])]
-    colors = dict(zip(order, sns.color_palette("colorblind", len(order))))
+    colors = dict.fromkeys(order, "#3e4c59")   # the rows name the estimators; colours are figure 1's variances
     panels = [(False, "Vraie différence nulle : rejet à tort (5 % attendus)"),
               (True, "Vraie différence non nulle : puissance")]
     heights = [max(1, int((d["planted"] == p).sum() / max(len(order), 1))) for p, _ in panels]

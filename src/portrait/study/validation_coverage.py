@@ -166,7 +166,8 @@ def coverage_finding(pooled: pd.DataFrame) -> str:
             f"{_pct(cal['coverage'].max())} du temps selon l'enquête")
     if len(other):
         w = other.loc[other["coverage"].idxmin()]
-        text += (f" ; sans calage, la couverture d'une enquête descend jusqu'à {_pct(w['coverage'])} "
+        text += (f" ; sans calage (toujours en variance linéarisée), la couverture d'une enquête descend jusqu'à "
+                 f"{_pct(w['coverage'])} "
                  f"({_estimator_short(w['estimator'])}, {SURVEY_LABELS[w['survey']].lower()})")
     return text
 

@@ -166,38 +166,61 @@ def targets_text_fr(fractions: Mapping[str, float]) -> str:
         "réplications le distingue à peine de l'erreur Monte-Carlo.")
 
 
-def two_stage_finding_fr(summaries: Mapping[str, pd.DataFrame]) -> str:
+def precision_note_fr(replications: int) -> str:
+    """A run shorter than the published one says how imprecise its coverages are: the Monte Carlo half-width of one
+    statistic's 95 % coverage, ``1.96 √(0.95 × 0.05 / R)``; "" for a run of the published size or more."""
+    if replications >= published.REPLICATIONS:
+        return ""
+    half = 1.96 * np.sqrt(0.95 * 0.05 / max(replications, 1))
+    return (f"*Version courte : {fmt.count(replications, 'réplication')} par cible. La couverture d'une statistique y a "
+            f"une erreur Monte-Carlo d'environ ± {fmt.number(half * 100, 1)} points (± "
+            f"{fmt.number(1.96 * np.sqrt(0.95 * 0.05 / published.REPLICATIONS) * 100, 1)} dans la version publiée, "
+            f"`make validate`, à {fmt.number(published.REPLICATIONS)} réplications) : les écarts de quelques points "
+            "entre lignes ou entre cibles ne disent rien ici.*")
+
+
+def two_stage_finding_fr(summaries: Mapping[str, pd.DataFrame], overstatement: float | None = None) -> str:
     """What the residents' two-stage variance (:data:`TWO_STAGE`) changes, target by target, in French: the pooled
     coverage and mean SE / SD of the residents' calibrated estimators and of the differences, with the two-stage
-    variance and with the chain's on the same rows. "" when no summary holds two-stage rows."""
-    parts, close = [], True
+    variance and with the chain's on the same rows, and the net number of intervals that differ. ``overstatement``
+    (:func:`sampling_fractions`' ``residents_overstatement``) is the gap the theory expects, quoted beside what the
+    study can see. "" when no summary holds two-stage rows."""
+    parts, close, gaps, replications = [], True, [], 0
     for target, summ in summaries.items():
         s = summ.loc[summ["estimator"].isin(CALIBRATED) & summ["survey"].isin(("residents", DIFFERENCE_NAME))
                      & (summ["replications"] > 0)]
         if not (s["variance"] == TWO_STAGE).any():
             continue
         g = s.assign(_cov=s["coverage"] * s["replications"]).groupby("variance")
-        cover = g["_cov"].sum() / g["replications"].sum()
-        ratio = g["se_ratio"].mean()
+        covered, intervals = g["_cov"].sum(), g["replications"].sum()
+        cover, ratio = covered / intervals, g["se_ratio"].mean()
+        replications = max(replications, int(s["replications"].max()))
+        gaps.append((int(round(abs(covered[TWO_STAGE] - covered["linearisation"]))), int(intervals[TWO_STAGE])))
         parts.append(f"*{TARGET_LABELS[target].lower()}* : couverture de {fmt.percent(cover[TWO_STAGE], 1)} "
-                     f"(erreur type moyenne / écart type {fmt.number(ratio[TWO_STAGE], 3)}) avec la variance à deux "
+                     f"(erreur type moyenne / écart type {fmt.number(ratio[TWO_STAGE], 3)}) avec le calcul à deux "
                      f"degrés, contre {fmt.percent(cover['linearisation'], 1)} ({fmt.number(ratio['linearisation'], 3)}) "
-                     "avec celle de la chaîne")
+                     "avec celui de la chaîne")
         close &= bool(abs(cover[TWO_STAGE] - cover["linearisation"]) < 0.01
                       and abs(ratio[TWO_STAGE] - ratio["linearisation"]) < 0.02)
     if not parts:
         return ""
-    return ("**La variance que demande la population finie.** Pour les habitants, la chaîne a aussi calculé, dans "
-            "chaque réplication, l'erreur type du plan à deux degrés avec la correction de population finie des "
-            "communes (approximation de Brewer, puis tirage simple des personnes dans chaque commune, comme "
-            "`svydesign(id = ~commune + personne, fpc = ~π + f₂, pps = \"brewer\")` de R ; rapport 04), mêmes poids "
-            "et mêmes estimations. Estimateurs calés, habitants et différences clients − habitants (les clients "
-            "gardent leur variance linéarisée) ensemble — "
-            + " ; ".join(parts) + ". "
-            + ("Les deux variances donnent, à moins d'un point de couverture et de 0,02 du rapport près, le même "
-               "résultat : la correction omise pèse peu, comme l'annonce le calcul ci-dessus." if close else
-               "Les deux variances diffèrent de plus d'un point de couverture ou de 0,02 du rapport : plus que ne "
-               "l'annonce le calcul ci-dessus."))
+    k, n = max(gaps)
+    expected = ("" if overstatement is None else
+                f" L'écart attendu — l'approximation retenue surestime la variance d'environ "
+                f"{fmt.percent(overstatement, 2)} — est bien trop petit pour qu'une étude de cette taille le voie :")
+    return ("**Le calcul à deux degrés.** Pour les habitants, la chaîne a aussi calculé dans chaque réplication "
+            "l'erreur type du plan à deux degrés, qui tient compte du tirage des communes sans remise (approximation "
+            "de Brewer, puis tirage au sort des personnes dans chaque commune, comme le paquet survey de R ; rapport "
+            "04) : une approximation usuelle de la variance à deux phases dont il est question ci-dessus, qui en "
+            "retient la correction de population finie des communes. Mêmes poids, mêmes estimations. Estimateurs "
+            "calés, habitants et différences clients − habitants ensemble (les clients gardent leur variance "
+            "linéarisée) — " + " ; ".join(parts) + ". "
+            + (f"Sur {fmt.count(replications, 'réplication')} par cible, les deux calculs ne diffèrent que de "
+               f"{fmt.count(k, 'intervalle', 'intervalles')} contenant la valeur vraie sur {fmt.number(n)}, au plus."
+               + expected + (" l'étude montre seulement" if expected else " L'étude montre")
+               + " que les deux calculs donnent, à son erreur près, la même couverture." if close else
+               "Les deux calculs diffèrent de plus d'un point de couverture, ou de plus de 0,02 dans le rapport de "
+               "l'erreur type à l'écart type : bien plus que ne l'explique la correction omise ; c'est à examiner."))
 
 
 def summaries(results: pd.DataFrame, setups: Mapping[str, Validation]) -> dict[str, pd.DataFrame]:
