@@ -32,7 +32,6 @@ from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .. import survey
 from ..reporting import formatting as fmt
@@ -149,8 +148,12 @@ def profile_finding(psumm: pd.DataFrame) -> str:
     null = psumm.loc[~psumm["planted"] & (psumm["replications"] > 0)]
     off = null.loc[(null["rejection_low"] > 0.05) | (null["rejection_high"] < 0.05)]
     if len(off) and len(null) > 1:
-        expected = sum(expected_outside(int(n), 0.95, 0.05) for n in null["replications"])
-        chance = stats.poisson.sf(len(off) - 1, expected)   # as many or more outside by chance (few, rare events)
+        probabilities = [expected_outside(int(n), 0.95, 0.05) for n in null["replications"]]
+        expected = sum(probabilities)
+        count = np.array([1.0])             # the number outside by chance: Poisson-binomial, convolved exactly
+        for q in probabilities:
+            count = np.convolve(count, [1 - q, q])
+        chance = float(count[len(off):].sum())             # as many or more outside by chance
         size += (f" ; pris un par un, {len(off)} des {len(null)} groupes de tests entre moitiés (par enquête et "
                  "question" + (" et cible" if "target" in null.columns and null["target"].nunique() > 1 else "")
                  + (") a" if len(off) == 1 else ") ont") + " un intervalle Monte-Carlo qui exclut 5 %, quand le hasard seul en ferait sortir "

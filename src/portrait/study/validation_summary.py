@@ -381,6 +381,16 @@ def _coverage(v: pd.DataFrame) -> dict[str, Any]:
             "ok": all(x["ok"] for x in per.values()), "se_ratio": float(v["se_ratio"].mean())}
 
 
+def bootstrap_se_ratio(results: pd.DataFrame) -> float:
+    """The mean ratio of the bootstrap SE to the linearised SE over the rows (replication × survey × statistic ×
+    estimator) that have both; other variance methods (the residents' two-stage one) take no part (trial U: a
+    pivot on every method dropped the visitors' rows, which have no two-stage SE)."""
+    key = ["replication", "survey", "item", "statistic", "level", "estimator"]
+    both = results.loc[results["variance"].isin(("bootstrap", "linearisation"))]
+    se = both.pivot_table(index=key, columns="variance", values="se").dropna()
+    return float((se["bootstrap"] / se["linearisation"]).mean())
+
+
 def _bootstrap_against_linearised(boot: dict[str, Any], results: pd.DataFrame, truth: pd.DataFrame,
                                   estimators: Sequence[str]) -> None:
     """Add to ``boot`` the linearised coverage and the SE ratio on the replications that have bootstrap SEs."""
@@ -389,11 +399,9 @@ def _bootstrap_against_linearised(boot: dict[str, Any], results: pd.DataFrame, t
     same = cal_rows.loc[cal_rows["replication"].isin(reps)]
     paired = summary(same, truth)
     pl = paired.loc[paired["variance"] == "linearisation"]
-    key = ["replication", "survey", "item", "statistic", "level", "estimator"]
-    se = same.pivot_table(index=key, columns="variance", values="se").dropna()
     boot["paired_linearised_coverage"] = float(
         (pl["coverage"] * pl["replications"]).sum() / pl["replications"].sum())
-    boot["se_ratio_to_linearised"] = float((se["bootstrap"] / se["linearisation"]).mean())
+    boot["se_ratio_to_linearised"] = bootstrap_se_ratio(same)
     boot["same_as_linearised"] = bool(
         abs(boot["paired_linearised_coverage"] - boot["coverage"]) < 0.01
         and abs(boot["se_ratio_to_linearised"] - 1) < 0.03)
