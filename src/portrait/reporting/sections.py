@@ -549,18 +549,15 @@ def scope_sentence(n: Mapping[str, int], living_here: pd.Series | None = None,
     the simulator's, said in the paragraph's title so that it cannot be quoted as real fieldwork).
 
     ``living_here``: the share of clients living in the region (:func:`portrait.study.aims.visitors_living_here`);
-    ``estimates`` (``comparison_estimates.csv``): its « Ne sait pas » shares name the questions where more
-    than ``dont_know_above`` of a group answered so, since their percentages leave those out.
+    ``estimates`` (``comparison_estimates.csv``): its « Ne sait pas » shares name the questions where more than
+    ``dont_know_above`` of a group answered so, since their percentages leave those out.
     """
     local = ""
     if living_here is not None:
         local = (" D'après leurs réponses pondérées, " + pct_ci(living_here)
-                 + " des clients du territoire dont la réponse dit s'ils habitent la région (ceux qui ont répondu "
-                 "« France » sans préciser leur région ne sont pas comptés ; le rapport 06, qui les compte, donne une "
-                 "part plus faible) vivent eux-mêmes dans les Hauts-de-France : les fichiers des partenaires touchent "
-                 "aussi les habitants de la "
-                 "région qui y voyagent ou y sortent, si bien que l'image « des clients » n'est pas entièrement un "
-                 "regard extérieur (les écarts sans eux : « Identité ressentie et image perçue »).")
+                 + " des clients du territoire qui ont dit où ils habitent (pays et région) vivent eux-mêmes dans les "
+                 "Hauts-de-France : les fichiers des partenaires touchent aussi les habitants de la région qui y voyagent "
+                 "ou y sortent, si bien que l'image « des clients » n'est pas entièrement un regard extérieur (les écarts sans eux : « Identité ressentie et image perçue »).")
     frequent = ""
     if estimates is not None:
         dk = estimates.loc[(estimates["statistic"] == "share_dk") & (estimates["estimate"] > dont_know_above)]
