@@ -130,7 +130,7 @@ def test_share_of_clients_living_in_the_region_by_hand():
                         "estimate": [0.13, 0.04, 0.11, 7.0],
                         "item_label": ["Les Hauts-de-France sont une région innovante", "b", "c", "d"]})
     text = sections.scope_sentence({"residents": 10, "visitors": 6}, got, est).replace("\u00a0", " ")
-    assert "pondérées, 30 % (IC à 95 % : " in text and "des clients du territoire qui ont dit où ils habitent (pays et région) vivent eux-mêmes" in text
+    assert "pondérées, 30 % (IC à 95 % : " in text and "des clients du territoire qui ont dit où ils habitent vivent eux-mêmes" in text
     assert "Les « Ne sait pas » dépassent 10 % des réponses pour quelques questions : chez les clients, « Innovante » " \
            "(13 %) et « C » (11 %)." in text
     assert "chez les habitants" not in text

@@ -149,7 +149,8 @@ def sentences(profile: Mapping[str, pd.DataFrame], calibrated_on: Mapping[str, b
                 f"Au cours des 24 derniers mois, les clients ont fait en moyenne {mean} ({mean_ci}) dans la région "
                 f"(médiane : {median}, {median_ci}) ; {once} n'en ont fait qu'un.") + " Parmi ceux qui ont dit dans quel pays ils habitent, "
                f"{_share(here)} vivent eux-mêmes dans les Hauts-de-France ({_share(unsaid)} en France sans préciser "
-               "leur région) : ils sont aussi des habitants, et le rapport 07 refait les écarts sans eux. "
+               f"leur région ; sans ces derniers, la part monte à {fmt.percent(here.estimate / (1 - unsaid.estimate), 0)}, "
+               "celle du rapport 07) : ils sont aussi des habitants, et le rapport 07 refait les écarts sans eux. "
                f"Pour leur dernier séjour, {_share(leisure)} sont venus pour les loisirs ou les vacances.")
     return fmt.french(" ".join(out).replace(" \n\n ", "\n\n"))
 

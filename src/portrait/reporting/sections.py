@@ -555,7 +555,7 @@ def scope_sentence(n: Mapping[str, int], living_here: pd.Series | None = None,
     local = ""
     if living_here is not None:
         local = (" D'après leurs réponses pondérées, " + pct_ci(living_here)
-                 + " des clients du territoire qui ont dit où ils habitent (pays et région) vivent eux-mêmes dans les "
+                 + " des clients du territoire qui ont dit où ils habitent vivent eux-mêmes dans les "
                  "Hauts-de-France : les fichiers des partenaires touchent aussi les habitants de la région qui y voyagent "
                  "ou y sortent, si bien que l'image « des clients » n'est pas entièrement un regard extérieur (les écarts sans eux : « Identité ressentie et image perçue »).")
     frequent = ""
