@@ -139,6 +139,8 @@ def stack(designs: Mapping[str, Design], group: str = "groupe") -> Design:
 def _kept(mask: Any) -> np.ndarray:
     """A subset mask as booleans, read as R's ``subset`` reads its condition: missing → left out, a number → kept
     unless 0; text or other objects are refused (their position and type are named, not their value)."""
+    if isinstance(mask, np.ndarray) and mask.dtype == bool:
+        return mask
     values = mask.array if isinstance(mask, pd.Series) else mask
     if not isinstance(values, pd.api.extensions.ExtensionArray):
         values = np.asarray(values)
