@@ -79,6 +79,10 @@ def test_a_factor_term_is_tested_and_predicted_as_r():
                     rtol=1e-8)
     assert_allclose(pred["se"], [R[("factor_numeric", "predict_se_10_5")], R[("factor_numeric", "predict_se_1_30")]],
                     rtol=1e-8)
+    flagged = survey.update(STRAT, flag=(STRAT.data["api99"] > 700).to_numpy())     # R: factor(flag)TRUE
+    as_factor, plain = survey.svyglm(flagged, "api00 ~ factor(flag)"), survey.svyglm(flagged, "api00 ~ flag")
+    assert as_factor.names == ["(Intercept)", "factor(flag)TRUE"] and plain.names == ["(Intercept)", "flagTRUE"]
+    assert_allclose(as_factor.coef, plain.coef, rtol=1e-12)
     with pytest.raises(ParameterError, match="factor\\(\\) takes a column"):
         survey.svyglm(STRAT, "api00 ~ factor(ell + 1)")
     with pytest.raises(ParameterError, match="whole term of its own"):

@@ -294,6 +294,9 @@ def _factor(data: pd.DataFrame, term: str, arg: Node) -> pd.Series:
     s = data[arg.value]
     if isinstance(s.dtype, pd.CategoricalDtype):
         return s.rename(None)
+    if pd.api.types.is_bool_dtype(s.dtype):      # R's logical levels
+        codes = np.where(s.isna().to_numpy(), -1, s.to_numpy(dtype=bool, na_value=False).astype(np.int8))
+        return pd.Series(pd.Categorical.from_codes(codes, categories=["FALSE", "TRUE"]), index=data.index)
     text = level_text(s)
     levels = level_order(s, list(pd.unique(text.dropna())))
     return pd.Series(pd.Categorical(text.to_numpy(dtype=object, na_value=None), categories=levels), index=data.index)
