@@ -310,11 +310,11 @@ def test_attribute_mapping_says_when_the_default_category_was_used():
                                   "non renseignée par le partenaire", "hors de France ou non renseignée : sans région"]
     regions = attribute_mapping(pd.DataFrame({"attribute": ["residence_region"] * 3, "frame_value": [
         "Île-de-France", "Grand Est", "Étranger"], "key": ["11", "44", None], "matched": [True, True, False], "n": [1, 2, 3]}))
-    assert list(regions["Valeur dans la base"]) == ["Étranger", "Grand Est", "Île-de-France"]     # accents ignored
+    assert list(regions["Code dans la base (libellé)"]) == ["Étranger", "Grand Est", "Île-de-France"]     # accents ignored
     assert list(t["Attribut"]) == ["Pays de résidence", "Pays de résidence", "Zone visitée", "Région de résidence (France)"]
     assert t["Catégorie du modèle"].iloc[2] == "tirée selon les parts du modèle" and t["Catégorie du modèle"].iloc[3] == "—"
     # codes carry their readers' name; the regions' INSEE codes and names without a code stay as they are
-    assert list(t["Valeur dans la base"]) == ["FR (France)", "US (États-Unis)", "Inconnue", "Inconnue"]
+    assert list(t["Code dans la base (libellé)"]) == ["FR (France)", "US (États-Unis)", "Inconnue", "Inconnue"]
     assert list(t["Catégorie du modèle"].iloc[:2]) == ["FR (France)", "MONDE (reste du monde)"]
     assert list(regions["Catégorie du modèle"]) == ["—", "44", "11"]
 

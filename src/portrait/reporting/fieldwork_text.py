@@ -229,7 +229,7 @@ def attribute_mapping(mapping: pd.DataFrame) -> pd.DataFrame:
                              "tirée selon les parts du modèle" if k == "unknown" else
                              str(k) if str(k).isdigit() else _named(str(k)))
     return pd.DataFrame({"Attribut": mapping["attribute"].map(ATTRIBUTES).fillna(mapping["attribute"]),
-                         "Valeur dans la base": mapping["frame_value"].astype(str).map(_named),
+                         "Code dans la base (libellé)": mapping["frame_value"].astype(str).map(_named),
                          "Catégorie du modèle": key,
                          "Lecture": [how(r) for r in mapping.itertuples()],
                          "Personnes": mapping["n"].astype(int)})
