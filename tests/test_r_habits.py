@@ -214,3 +214,7 @@ def test_numeric_levels_and_domains_read_as_r_factors():
     assert ten == pytest.approx(np.average([6.0, 7.0], weights=[2.0, 1.0]), rel=1e-14)
     assert list(survey.total(d, "g")["estimate"]) == pytest.approx([np.nansum(df["g"] * df["w"])])
     assert list(survey.proportion(d, "g")["level"]) == ["1", "2", "10"]
+    # trial V: a code that is not all whole numbers kept « 1.0 »; R's as.character writes 0.5, 1, 5 and 1e+05
+    half = survey.update(d, c2=np.array([0.5, 1.0, 5.0, np.nan, 1e5, 1.0, 0.5]))
+    assert list(survey.proportion(half, "c2")["level"]) == ["0.5", "1", "5", "1e+05"]
+    assert survey.svyglm(half, "x ~ factor(c2)").names == ["(Intercept)", "factor(c2)1", "factor(c2)5", "factor(c2)1e+05"]

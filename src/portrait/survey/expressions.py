@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ParameterError
-from .labels import level_order, level_text
+from .labels import level_order, level_text, r_number
 
 #: functions an expression term may call, as R names them
 FUNCTIONS = {"log": np.log, "log10": np.log10, "log2": np.log2, "exp": np.exp, "sqrt": np.sqrt, "abs": np.abs}
@@ -196,20 +196,6 @@ class _Parser:
 def parse(term: str) -> Node:
     """The expression term ``term`` parsed (:class:`Node`), with R's precedence."""
     return _Parser(term).whole()
-
-
-def r_number(x: float) -> str:
-    """A number as R's ``deparse`` writes it: at most 15 significant digits, fixed unless scientific is shorter
-    (``100000`` → ``1e+05``, ``0.0001`` → ``1e-04``, ``0.001`` → ``0.001``)."""
-    if not np.isfinite(x):
-        return "Inf" if x > 0 else "-Inf" if x < 0 else "NaN"
-    if x == 0:
-        return "0"
-    digits = next(d for d in range(1, 16) if float(f"{x:.{d - 1}e}") == float(f"{x:.14e}"))
-    mantissa, exponent = f"{x:.{digits - 1}e}".split("e")
-    sci = f"{mantissa}e{'-' if int(exponent) < 0 else '+'}{abs(int(exponent)):02d}"
-    fixed = f"{x:.{max(0, digits - 1 - int(exponent))}f}"
-    return fixed if len(fixed) <= len(sci) else sci
 
 
 def deparse(node: Node) -> str:

@@ -36,15 +36,28 @@ def _arrow_text(values: pd.Series):
     return values.array.__arrow_array__()
 
 
+def r_number(x: float) -> str:
+    """A number as R's ``deparse`` writes it: at most 15 significant digits, fixed unless scientific is shorter
+    (``100000`` → ``1e+05``, ``0.0001`` → ``1e-04``, ``0.001`` → ``0.001``)."""
+    if not np.isfinite(x):
+        return "Inf" if x > 0 else "-Inf" if x < 0 else "NaN"
+    if x == 0:
+        return "0"
+    digits = next(d for d in range(1, 16) if float(f"{x:.{d - 1}e}") == float(f"{x:.14e}"))
+    mantissa, exponent = f"{x:.{digits - 1}e}".split("e")
+    sci = f"{mantissa}e{'-' if int(exponent) < 0 else '+'}{abs(int(exponent)):02d}"
+    fixed = f"{x:.{max(0, digits - 1 - int(exponent))}f}"
+    return fixed if len(fixed) <= len(sci) else sci
+
+
 def level_text(values: pd.Series) -> pd.Series:
     """A column's values as level names (pandas strings, missing kept missing), numbers written as R writes a
-    factor's levels: a float column whose values are whole numbers (a count or a code read with missing values,
-    hence as floats) gives « 1 », not « 1.0 »."""
+    factor's levels: a float column (a code read with missing values, hence as floats) gives « 1 », not « 1.0 »,
+    and « 0.5 », « 1e+05 » as R's ``as.character`` (:func:`r_number`)."""
     if pd.api.types.is_float_dtype(values.dtype):
-        v = values.to_numpy(dtype=float, na_value=np.nan)
-        v = v[~np.isnan(v)]
-        if np.all(np.isfinite(v)) and np.all(v == np.round(v)) and np.all(np.abs(v) < 2.0 ** 53):
-            return values.astype("Int64").astype("string")
+        codes, uniques = pd.factorize(values.to_numpy(dtype=float, na_value=np.nan))
+        names = np.array([r_number(float(u)) for u in uniques] + [None], dtype=object)
+        return pd.Series(pd.array(names[codes], dtype="string"), index=values.index)
     return values.astype("string")
 
 
