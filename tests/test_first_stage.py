@@ -15,6 +15,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from portrait import survey
+from portrait.pipeline.errors import ParameterError
 from portrait.reporting import weighting_text
 from portrait.study import first_stage, recipes
 
@@ -72,6 +73,13 @@ def test_two_stage_keeps_weights_and_steps_and_moves_the_se():
     assert two.steps == d.steps and two.replicate_factors is None
     a, b = survey.mean(d, "y")["se"].iloc[0], survey.mean(two, "y")["se"].iloc[0]
     assert b != pytest.approx(a, rel=1e-3)        # communes of π up to 0.25: the first stage's 1 − π shows
+    # another weighting stage of the same sample takes the structure built once (the validation's estimators)
+    other = d.with_weights(d.weights * np.linspace(0.5, 1.5, len(d.weights)))
+    reused = first_stage.two_stage_design(other, like=two)
+    assert_allclose(survey.mean(reused, "y")["se"], survey.mean(first_stage.two_stage_design(other), "y")["se"],
+                    rtol=1e-14)
+    with pytest.raises(ParameterError, match="must be another weighting stage of the same sample"):
+        first_stage.two_stage_design(survey.subset(d, np.arange(len(d.weights)) < 10, drop=True), like=two)
 
 
 def _check(ratios):

@@ -19,12 +19,13 @@ import numpy as np
 import pandas as pd
 
 from .. import survey
+from ..pipeline.errors import ParameterError
 from ..survey import Design
 from .codebook import Codebook
 from .recipes import key_statistics
 
 
-def two_stage_design(design: Design) -> Design:
+def two_stage_design(design: Design, like: Design | None = None) -> Design:
     """``design`` (the residents', any weighting stage) with R's two-stage variance: Brewer, then SRSWOR.
 
     Parameters
@@ -33,13 +34,26 @@ def two_stage_design(design: Design) -> Design:
         A design from :func:`~portrait.study.recipes.resident_design` or weighted from one: its data hold each
         slot's ``code``, ``slot_id``, ``var_stratum``, ``pi`` (its commune's inclusion probability) and
         ``pi_overall`` (the slot's).
+    like : Design, optional
+        A two-stage design already built from another weighting stage of the same sample (same units, in the same
+        order): its structure is taken instead of being built again.
 
     Returns
     -------
     Design
         The same weights, steps and data; strata, PSUs and fpc of the two stages (``later_stages``) and
         Brewer's ``pps``. No replicates: they would use the first stage only.
+
+    Raises
+    ------
+    ParameterError
+        If ``like`` does not hold as many units as ``design``.
     """
+    if like is not None:
+        if len(like.weights) != len(design.weights):
+            raise ParameterError(f"like= holds {len(like.weights)} units and the design {len(design.weights)}: "
+                                 "it must be another weighting stage of the same sample")
+        return _with_stages(design, like)
     d = design.data
     pi1 = np.minimum(d["pi"].to_numpy(float), 1.0)
     f2 = d["pi_overall"].to_numpy(float) / pi1       # take / pop15: the slot's chance within its commune
@@ -47,6 +61,11 @@ def two_stage_design(design: Design) -> Design:
                           "slot": d["slot_id"].astype(str).to_numpy(), "pi1": pi1, "f2": f2})
     b = Design.from_frame(frame, prob=d["pi_overall"].to_numpy(float), strata=["stratum", None],
                           psu=["commune", "slot"], fpc=["pi1", "f2"], pps="brewer", lonely_psu=design.lonely_psu)
+    return _with_stages(design, b)
+
+
+def _with_stages(design: Design, b: Design) -> Design:
+    """``design``'s weights, steps and data with ``b``'s strata, PSUs and fpc of both stages and Brewer's ``pps``."""
     return replace(design, strata=b.strata, psu=b.psu, fpc=b.fpc, strata_labels=b.strata_labels,
                    later_stages=b.later_stages, pps=b.pps, replicate_factors=None, replicate_matrix=None)
 

@@ -177,13 +177,16 @@ def _survey_estimates(setup: Validation, w: recipes.Weighted, variances: Sequenc
     nan = np.full(len(cols), np.nan)
     blocks = []               # (estimator, variance, value columns, replicates widened, error) of each block of rows
 
+    two_stage = None          # the two-stage structure, built once for the survey's designs (same units)
     for name, d in _estimator_designs(w, setup.logit_bounds).items():
         for variance in _variances(w.survey, name, variances):
             if isinstance(d, Exception):
                 blocks.append((name, variance, dict.fromkeys(values, nan), np.nan,
                                f"{w.survey}: {str(d).splitlines()[0]}"))
                 continue
-            dd = replace(first_stage.two_stage_design(d) if variance == TWO_STAGE else d, data=data)
+            if variance == TWO_STAGE:
+                two_stage = first_stage.two_stage_design(d, like=two_stage)
+            dd = replace(two_stage if variance == TWO_STAGE else d, data=data)
             try:
                 e = items.means(dd, sel, variance="replicates" if variance == "bootstrap" else "linearisation",
                                 level=setup.level)
