@@ -171,10 +171,13 @@ def precision_note_fr(replications: int) -> str:
     statistic's 95 % coverage, ``1.96 √(0.95 × 0.05 / R)``; "" for a run of the published size or more."""
     if replications >= published.REPLICATIONS:
         return ""
-    half = 1.96 * np.sqrt(0.95 * 0.05 / max(replications, 1))
+
+    def half(r: int) -> str:
+        return fmt.number(196 * np.sqrt(0.95 * 0.05 / max(r, 1)), 1)
+
     return (f"*Version courte : {fmt.count(replications, 'réplication')} par cible. La couverture d'une statistique y a "
-            f"une erreur Monte-Carlo d'environ ± {fmt.number(half * 100, 1)} points (± "
-            f"{fmt.number(1.96 * np.sqrt(0.95 * 0.05 / published.REPLICATIONS) * 100, 1)} dans la version publiée, "
+            f"une erreur Monte-Carlo d'environ ± {half(replications)} points (± {half(published.REPLICATIONS)} dans la "
+            "version publiée, "
             f"`make validate`, à {fmt.number(published.REPLICATIONS)} réplications) : les écarts de quelques points "
             "entre lignes ou entre cibles ne disent rien ici.*")
 

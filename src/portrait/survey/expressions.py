@@ -271,6 +271,12 @@ def _compute(node: Node, data: pd.DataFrame, term: str, missing: np.ndarray):
         return _OPERATORS[value](x[0], x[1])
 
 
+def _logical(values: np.ndarray, missing: np.ndarray, index: pd.Index) -> pd.Series:
+    """Booleans as R's logical factor: levels ``FALSE``, ``TRUE``, missing where ``missing``."""
+    codes = np.where(missing, -1, values.astype(np.int8))
+    return pd.Series(pd.Categorical.from_codes(codes, categories=["FALSE", "TRUE"]), index=index)
+
+
 def _factor(data: pd.DataFrame, term: str, arg: Node) -> pd.Series:
     """R's ``factor(column)``: the column as a categorical whose levels are its distinct values, numbers sorted by
     value and written as R writes them (« 2 », not « 2.0 »), text sorted as text; a categorical column keeps its own
@@ -281,8 +287,7 @@ def _factor(data: pd.DataFrame, term: str, arg: Node) -> pd.Series:
     if isinstance(s.dtype, pd.CategoricalDtype):
         return s.rename(None)
     if pd.api.types.is_bool_dtype(s.dtype):      # R's logical levels
-        codes = np.where(s.isna().to_numpy(), -1, s.to_numpy(dtype=bool, na_value=False).astype(np.int8))
-        return pd.Series(pd.Categorical.from_codes(codes, categories=["FALSE", "TRUE"]), index=data.index)
+        return _logical(s.to_numpy(dtype=bool, na_value=False), s.isna().to_numpy(), data.index)
     text = level_text(s)
     levels = level_order(s, list(pd.unique(text.dropna())))
     return pd.Series(pd.Categorical(text.to_numpy(dtype=object, na_value=None), categories=levels), index=data.index)
@@ -321,8 +326,7 @@ def evaluate(data: pd.DataFrame, term: str, response: bool = False) -> pd.Series
         raise ParameterError(f"term {term!r} gives text, not numbers: compare text with == or != only")
     out = np.broadcast_to(np.asarray(out), (len(data),))
     if out.dtype == bool and not response:
-        codes = np.where(missing, -1, out.astype(np.int8))
-        return pd.Series(pd.Categorical.from_codes(codes, categories=["FALSE", "TRUE"]), index=data.index)
+        return _logical(out, missing, data.index)
     return pd.Series(np.where(missing, np.nan, out.astype(float)), index=data.index)
 
 
