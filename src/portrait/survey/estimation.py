@@ -53,23 +53,33 @@ class _Spec:
 
 
 def _domains(design: Design, by: str | Sequence[str] | None) -> list[tuple[str, np.ndarray]]:
+    """The domains of ``by`` (one column or several), in R ``svyby``'s order: a column's levels as R's ``factor()``
+    orders them (a categorical column's categories, numbers by value, text as text) and, for several columns,
+    ``interaction()``'s order, the first column varying fastest. A unit missing any of them is in no domain."""
     n = len(design.weights)
     if by is None:
         return [("", np.ones(n, dtype=bool))]
     cols = [by] if isinstance(by, str) else list(by)
-    if len(cols) > 1:        # a unit missing any of the domain variables is in no domain, as R's interaction()
-        key = _joined_text(design.data, cols, " × ", "<NA>").mask(design.data[cols].isna().any(axis=1), "<NA>")
-    else:
-        key = level_text(design.column(cols[0])).fillna("<NA>")
+    texts = [level_text(design.column(c)) for c in cols]
+    ranks = [_level_ranks(design.column(c), t) for c, t in zip(cols, texts)]
+    key = texts[0].fillna("<NA>") if len(cols) == 1 else \
+        _joined_text(design.data, cols, " × ", "<NA>").mask(design.data[cols].isna().any(axis=1), "<NA>")
+    codes, levels = pd.factorize(key)
+    present = [j for j, lv in enumerate(levels) if lv != "<NA>"]
+    at = np.zeros(len(levels), dtype=np.intp)
+    at[codes[::-1]] = np.arange(n)[::-1]           # a unit of each combination, to read its levels' ranks
+    present.sort(key=lambda j: tuple(r[at[j]] for r in reversed(ranks)))
     name = " × ".join(cols)
-    levels = [lv for lv in pd.unique(key) if lv != "<NA>"]
-    if isinstance(design.column(cols[0]).dtype, pd.CategoricalDtype) and len(cols) == 1:
-        levels = [str(c) for c in design.column(cols[0]).cat.categories if str(c) in set(levels)]
-    elif len(cols) == 1:
-        levels = level_order(design.column(cols[0]), levels)
-    else:
-        levels = sorted(levels)
-    return [(f"{name}={lv}", (key == lv).to_numpy()) for lv in levels]
+    return [(f"{name}={levels[j]}", codes == j) for j in present]
+
+
+def _level_ranks(values: pd.Series, text: pd.Series) -> np.ndarray:
+    """Each unit's level's position among the column's levels in R's order (-1 for a missing value)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.cat.codes.to_numpy()
+    present = [str(v) for v in text.dropna().unique()]
+    order = {lv: i for i, lv in enumerate(level_order(values, present))}
+    return text.map(order).fillna(-1).to_numpy(dtype=np.intp)
 
 
 def _numeric(design: Design, variable: str) -> np.ndarray:
@@ -228,8 +238,8 @@ def total(design: Design, variables: str | Sequence[str], by: str | Sequence[str
     variables : str or sequence of str
         One or several column names.
     by : str or sequence of str, optional
-        Domain variable(s); several are crossed (``a × b``). Units with a missing domain value
-        belong to no domain. Default: the whole sample.
+        Domain variable(s); several are crossed (``a × b``), in R ``svyby``'s order (the first varying fastest).
+        Units with a missing domain value belong to no domain. Default: the whole sample.
     variance : {"linearisation", "replicates"}, optional
         Taylor linearisation with calibration residuals and the ultimate-cluster estimator, or the replicate weights
         (the whole recipe re-run). Default: the replicates for a design of ready-made replicate weights without PSUs
@@ -384,8 +394,8 @@ def mean(design: Design, variables: str | Sequence[str], by: str | Sequence[str]
     variables : str or sequence of str
         One or several column names.
     by : str or sequence of str, optional
-        Domain variable(s); several are crossed (``a × b``). Units with a missing domain value
-        belong to no domain. Default: the whole sample.
+        Domain variable(s); several are crossed (``a × b``), in R ``svyby``'s order (the first varying fastest).
+        Units with a missing domain value belong to no domain. Default: the whole sample.
     variance : {"linearisation", "replicates"}, optional
         Taylor linearisation with calibration residuals and the ultimate-cluster estimator, or the replicate weights
         (the whole recipe re-run). Default: the replicates for a design of ready-made replicate weights without PSUs
@@ -461,8 +471,8 @@ def proportion(design: Design, variables: str | Sequence[str], by: str | Sequenc
     variables : str or sequence of str
         One or several column names.
     by : str or sequence of str, optional
-        Domain variable(s); several are crossed (``a × b``). Units with a missing domain value
-        belong to no domain. Default: the whole sample.
+        Domain variable(s); several are crossed (``a × b``), in R ``svyby``'s order (the first varying fastest).
+        Units with a missing domain value belong to no domain. Default: the whole sample.
     variance : {"linearisation", "replicates"}, optional
         Taylor linearisation with calibration residuals and the ultimate-cluster estimator, or the replicate weights
         (the whole recipe re-run). Default: the replicates for a design of ready-made replicate weights without PSUs
