@@ -20,6 +20,8 @@ module                  what                                                    
 ``calibration``         :func:`calibrate` (linear, raking, logit, truncated)         ``calibrate``
                         (R ``rake``'s weights; its SE is ``calibrate``'s, not
                         ``rake``'s one pass of post-stratification residuals)
+``poststratification``  :func:`post_stratify` (linear calibration on one factor or  ``postStratify``
+                        several crossed)
 ``feasibility``         infeasible bounds named, bounds widened in a replicate
 ``trimming``            :func:`trim_weights` (cap, share the excess equally)        ``trimWeights``
                         :func:`trim` (cap, then re-calibrate: no R function)
@@ -85,6 +87,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:                     # for type checkers and IDEs; at run time names load on first use
     from .calibration import METHODS as CALIBRATION_METHODS
     from .calibration import CalibrationResult, calibrate
+    from .poststratification import post_stratify
     from .margins import Margin, NumericTotal, margins_from_long
     from .design import Design, Step
     from .diagnostics import kish_deff, margin_table, standardised_differences, weight_diagnostics
@@ -119,6 +122,7 @@ _EXPORTS = {
     "Margin": ("margins", "Margin"),
     "NumericTotal": ("margins", "NumericTotal"),
     "calibrate": ("calibration", "calibrate"),
+    "post_stratify": ("poststratification", "post_stratify"),
     "margins_from_long": ("margins", "margins_from_long"),
     "trim": ("trimming", "trim"),
     "trim_weights": ("trimming", "trim_weights"),
@@ -196,7 +200,7 @@ _EXPORTS = {
 
 __all__ = [
     "CALIBRATION_METHODS", "CalibrationResult", "Margin", "NumericTotal", "calibrate", "margins_from_long", "trim",
-    "trim_weights",
+    "trim_weights", "post_stratify",
     "Design", "Step", "kish_deff", "margin_table", "standardised_differences", "weight_diagnostics",
     "CalibrationError", "ConvergenceError", "ParameterError", "SamplingError", "SurveyError", "mean", "proportion", "proportion_interval",
     "ratio", "total", "var", "contrast", "vcov",

@@ -1,0 +1,68 @@
+"""Post-stratification (``survey.post_stratify``) against R ``postStratify``.
+
+R values: tests/reference/make_fixtures_poststratify.R on R's api data: ``dclus1`` post-stratified on ``stype``
+(linearised, and JK1 replicates post-stratified again in each), ``dstrat`` on ``stype × sch.wide`` (counts from
+``apipop``). Weights at rtol 1e-12; means, totals, domain means and their SEs at rtol 1e-10.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+
+from portrait import survey
+from portrait.pipeline import paths
+from portrait.survey import CalibrationError, ParameterError
+
+from .helpers import api_design
+
+REF = pd.read_csv(paths.TESTS / "reference" / "fixtures" / "poststratify.csv")
+R = {(f, q): float(v) for f, q, v in zip(REF.fixture, REF.quantity, REF.value)}
+STYPE = {"E": 4421, "H": 755, "M": 1018}
+JOINT = pd.DataFrame([(s, w, R[("population", f"pop_{s}_{w}")]) for s in "EHM" for w in ("No", "Yes")],
+                     columns=["stype", "sch.wide", "Freq"])          # R's form of a population table
+CASES = {
+    "clus1_stype": (lambda: survey.post_stratify(api_design("clus1"), "stype", STYPE), "linearisation"),
+    "clus1_jk1_stype": (lambda: survey.post_stratify(survey.with_replicates(api_design("clus1"), "jk1"), "stype",
+                                                     pd.Series(STYPE)), "replicates"),
+    "strat_stype_schwide": (lambda: survey.post_stratify(api_design("strat"), ["stype", "sch.wide"], JOINT),
+                            "linearisation"),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_post_stratified_weights_and_estimates_are_rs(name):
+    build, variance = CASES[name]
+    d = build()
+    n = len(d.weights)
+    assert_allclose(d.weights, [R[(name, f"weight_{i + 1}")] for i in range(n)], rtol=1e-12)
+    m = survey.mean(d, "api00", variance=variance).iloc[0]
+    t = survey.total(d, "enroll", variance=variance).iloc[0]
+    b = survey.mean(d, "api00", by="sch.wide", variance=variance)
+    got = [m.estimate, m.se, t.estimate, t.se, *b["estimate"], *b["se"]]
+    want = [R[(name, q)] for q in ("mean_api00", "se_mean_api00", "total_enroll", "se_total_enroll",
+                                   "mean_api00_schwide_No", "mean_api00_schwide_Yes",
+                                   "se_mean_api00_schwide_No", "se_mean_api00_schwide_Yes")]
+    assert_allclose(got, want, rtol=1e-10)
+
+
+def test_each_post_stratum_is_scaled_to_its_count():
+    """The closed form: within post-stratum h every weight is multiplied by N_h / N̂_h."""
+    d0 = api_design("clus1")
+    d = survey.post_stratify(d0, "stype", STYPE)
+    for level, count in STYPE.items():
+        sel = (d0.data["stype"] == level).to_numpy()
+        assert_allclose(d.weights[sel], d0.weights[sel] * count / d0.weights[sel].sum(), rtol=1e-13)
+
+
+def test_a_population_table_must_be_rs_form():
+    d = api_design("strat")
+    with pytest.raises(ParameterError, match=r"no column \['Freq'\]"):
+        survey.post_stratify(d, ["stype", "sch.wide"], JOINT.rename(columns={"Freq": "n"}))
+    with pytest.raises(ParameterError, match="twice"):
+        survey.post_stratify(d, "stype", pd.DataFrame({"stype": ["E", "E", "H", "M"], "Freq": [1.0, 2, 3, 4]}))
+    with pytest.raises(CalibrationError):
+        survey.post_stratify(d, "stype", {"E": 4421, "H": 755})        # the sample's « M » schools have no count
+    assert np.isfinite(survey.post_stratify(d, "stype", STYPE).weights).all()
