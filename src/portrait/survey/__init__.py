@@ -34,6 +34,8 @@ module                  what                                                    
                         :func:`ratio`                                               ``svyratio``
 ``proportions``         :func:`proportion_interval` (logit, xlogit, asin,           ``svyciprop``
                         Korn–Graubard beta)
+``likelihood``          profile-likelihood interval of a proportion                 ``svyciprop``
+                        (``interval="likelihood"`` of :func:`mean`)                 (``"likelihood"``)
 ``dispersion``          :func:`var` (population variance, with its SE)              ``svyvar``
 ``contrasts``           :func:`contrast` (linear combinations), :func:`vcov`         ``svycontrast``,
                         (``covariance=True`` on the estimators)                     ``vcov``

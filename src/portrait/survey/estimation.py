@@ -32,6 +32,7 @@ from .errors import ParameterError, check_finite, check_variance
 from .inference import domain_degf
 from .contrasts import KEY, covariance_attrs
 from .linearisation import linearised_variance, residualise, standard_errors
+from .likelihood import likelihood_interval
 from .proportions import INTERVALS, _check_interval, proportion_interval
 from .replicates import replicate_variance
 
@@ -117,6 +118,9 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
              covariance: bool = False) -> pd.DataFrame:
     variance = check_variance(variance, level, design)
     kinds = np.array([_interval_of(interval, s.variable) for s in specs], dtype=object)
+    if variance != "linearisation" and (kinds == "likelihood").any():
+        raise ParameterError("interval='likelihood' needs the linearised variance (R's svyciprop gives NA bounds "
+                             "with replicate weights); use 'logit' with replicates")
     w = design.weights
     q = len(specs)
     Y, M, D, ratios = _matrices(specs, w)
@@ -169,21 +173,14 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
         dfs[bounded] = [per_domain.get(s.domain, df) for s in np.asarray(specs)[bounded]]
     for method in INTERVALS[1:]:
         rows = kinds == method
-        if rows.any():
+        if rows.any() and method == "likelihood":
+            low[rows], high[rows] = _likelihood_bounds(design, [s for s, k in zip(specs, rows) if k], theta[rows],
+                                                       V[rows], dfs[rows], level)
+        elif rows.any():
             low[rows], high[rows] = proportion_interval(theta[rows], se[rows], dfs[rows], n_used[rows], level=level,
                                                         method=method,
                                                         logit_se=None if logit_se is None else logit_se[rows])
-    design_effect = np.full(q, np.nan)
-    if deff:
-        # R survey: deff = V / V_srs, V_srs(mean) = s²_w (N̂ - n)/(N̂ n), s²_w with divisor n - 1
-        centre = np.divide(tot, Wd, out=np.zeros(q), where=Wd > 0)
-        ss = np.einsum("i,ij->j", w, M * (Y - centre) ** 2)
-        ok = (n_used > 1) & (Wd > 0)
-        var_w = np.divide(ss * n_used, Wd * (n_used - 1), out=np.full(q, np.nan), where=ok)
-        vsrs = var_w * (Wd - n_used) / (Wd * n_used)
-        vsrs = np.where(is_mean, vsrs, vsrs * Wd ** 2)
-        np.divide(V, vsrs, out=design_effect, where=vsrs > 0)
-        design_effect[ratios] = np.nan
+    design_effect = _design_effects(w, Y, M, tot, Wd, V, is_mean, ratios) if deff else np.full(q, np.nan)
     out = pd.DataFrame({
         "statistic": ["proportion" if s.level != "" and s.statistic == "mean" else s.statistic for s in specs],
         "variable": [s.variable for s in specs], "domain": [s.domain for s in specs],
@@ -195,6 +192,41 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
         out.attrs["covariance"] = covariance_attrs(list(out[KEY].itertuples(index=False)), C, float(df),
                                                    str(out["variance"].iloc[0]) if q else variance)
     return out
+
+
+def _design_effects(w: np.ndarray, Y: np.ndarray, M: np.ndarray, tot: np.ndarray, Wd: np.ndarray, V: np.ndarray,
+                    is_mean: np.ndarray, ratios: list[int]) -> np.ndarray:
+    """R survey's ``deff = V / V_srs``, ``V_srs(mean) = s²_w (N̂ − n)/(N̂ n)``, ``s²_w`` with divisor ``n − 1`` (a
+    total's times ``N̂²``; none for ratios)."""
+    q, n_used = len(V), M.sum(axis=0)
+    centre = np.divide(tot, Wd, out=np.zeros(q), where=Wd > 0)
+    ss = np.einsum("i,ij->j", w, M * (Y - centre) ** 2)
+    ok = (n_used > 1) & (Wd > 0)
+    var_w = np.divide(ss * n_used, Wd * (n_used - 1), out=np.full(q, np.nan), where=ok)
+    vsrs = var_w * (Wd - n_used) / (Wd * n_used)
+    vsrs = np.where(is_mean, vsrs, vsrs * Wd ** 2)
+    design_effect = np.full(q, np.nan)
+    np.divide(V, vsrs, out=design_effect, where=vsrs > 0)
+    design_effect[ratios] = np.nan
+    return design_effect
+
+
+def _likelihood_bounds(design: Design, specs: list[_Spec], theta: np.ndarray, V: np.ndarray, dfs: np.ndarray,
+                       level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Profile-likelihood bounds (:mod:`~portrait.survey.likelihood`), each proportion on R's rows: a domain of a
+    design without weighting steps is a subset of its own (R drops the other rows), of a weighted design all rows
+    (R keeps them, with weight 0)."""
+    w = design.weights
+    weighted = any(step.kind != "subset" for step in design.steps)
+    low, high = np.full(len(specs), np.nan), np.full(len(specs), np.nan)
+    for j, s in enumerate(specs):
+        if np.isnan(theta[j]):
+            continue
+        used = s.mask & ~np.isnan(s.y) & (w > 0)
+        rows = np.ones_like(used) if weighted else s.mask & (w > 0)
+        low[j], high[j] = likelihood_interval(s.y[used], w[used], V[j], dfs[j], int((rows & ~np.isnan(s.y)).sum()),
+                                              float(np.sum(w * s.mask * rows) / rows.sum()), level)
+    return low, high
 
 
 def _check_intervals(interval: str | Mapping[str, str], variables: Sequence[str]) -> None:
@@ -404,9 +436,10 @@ def mean(design: Design, variables: str | Sequence[str], by: str | Sequence[str]
         :func:`with_replicates`: pass ``variance="replicates"`` to use them.
     level : float, default 0.95
         Confidence level of the intervals.
-    interval : {"wald", "logit", "xlogit", "asin", "beta"} or mapping, default "wald"
+    interval : {"wald", "logit", "xlogit", "asin", "beta", "likelihood"} or mapping, default "wald"
         The confidence interval: ``estimate ± t·se``, or, for proportions (variables in [0, 1]),
-        an interval within [0, 1] as R ``svyciprop`` (:func:`proportion_interval`). A mapping gives
+        an interval within [0, 1] as R ``svyciprop`` (:func:`proportion_interval`; ``"likelihood"``, linearised
+        only, in :mod:`~portrait.survey.likelihood`). A mapping gives
         each variable its own (``{"agree": "logit"}``; ``"wald"`` for the variables it does not name),
         so shares and means are estimated in one call.
     df : float, optional
@@ -432,7 +465,8 @@ def mean(design: Design, variables: str | Sequence[str], by: str | Sequence[str]
     ParameterError
         If a variable is not in the data, not numeric or has infinite values, ``variance="replicates"`` is
         asked of a design without replicate weights, ``interval`` is unknown or names a variable not
-        estimated, or a variable whose interval is ``"logit"`` or ``"beta"`` has values outside [0, 1].
+        estimated, a variable whose interval is ``"logit"`` or ``"beta"`` has values outside [0, 1], or
+        ``"likelihood"`` is asked with replicate weights.
 
     See Also
     --------
@@ -483,9 +517,10 @@ def proportion(design: Design, variables: str | Sequence[str], by: str | Sequenc
         Confidence level of the intervals.
     levels : sequence of str, optional
         The levels to estimate (default: every level of each variable).
-    interval : {"wald", "logit", "xlogit", "asin", "beta"} or mapping, default "wald"
+    interval : {"wald", "logit", "xlogit", "asin", "beta", "likelihood"} or mapping, default "wald"
         The confidence interval: ``estimate ± t·se``, or one within [0, 1] as R ``svyciprop``
-        (:func:`proportion_interval`); a mapping gives each variable its own (``"wald"`` for the others).
+        (:func:`proportion_interval`; ``"likelihood"``, linearised only, in :mod:`~portrait.survey.likelihood`); a
+        mapping gives each variable its own (``"wald"`` for the others).
     df : float, optional
         Degrees of freedom of every interval, as R ``confint(…, df =)``: ``numpy.inf`` gives R's default normal
         interval. Default: the design's (a domain's for a logit or beta interval, see Returns).
@@ -505,7 +540,8 @@ def proportion(design: Design, variables: str | Sequence[str], by: str | Sequenc
     ------
     ParameterError
         If a variable is not in the data, ``variance="replicates"`` is asked of a design
-        without replicate weights, or ``interval`` is unknown or names a variable not estimated.
+        without replicate weights, ``interval`` is unknown or names a variable not estimated, or
+        ``"likelihood"`` is asked with replicate weights.
 
     See Also
     --------

@@ -9,7 +9,7 @@ from scipy import special, stats
 from .errors import ParameterError, check_variance
 
 
-INTERVALS = ("wald", "logit", "xlogit", "asin", "beta")
+INTERVALS = ("wald", "logit", "xlogit", "asin", "beta", "likelihood")
 
 
 def _check_interval(interval: object) -> None:
@@ -64,8 +64,8 @@ def proportion_interval(estimate, se, df, n, level: float = 0.95, method: str = 
     Raises
     ------
     ParameterError
-        If ``method`` is unknown, ``level`` is not strictly between 0 and 1, or an estimate lies outside
-        [0, 1].
+        If ``method`` is unknown or ``"likelihood"`` (which needs the units: :func:`mean`), ``level`` is not
+        strictly between 0 and 1, or an estimate lies outside [0, 1].
 
     See Also
     --------
@@ -84,6 +84,9 @@ def proportion_interval(estimate, se, df, n, level: float = 0.95, method: str = 
     True
     """
     _check_interval(method)
+    if method == "likelihood":
+        raise ParameterError("the likelihood interval profiles the units' deviance: ask mean() or proportion() for "
+                             "interval='likelihood'")
     check_variance("linearisation", level)
     p, se = np.asarray(estimate, dtype=float), np.asarray(se, dtype=float)
     p, se, df, n = np.broadcast_arrays(p, se, np.asarray(df, dtype=float), np.asarray(n, dtype=float))
