@@ -4,9 +4,10 @@
 R values: tests/reference/make_fixtures_likelihood.R on R's api data, the cases of the other svyciprop fixtures
 (whole sample, a rare category, 90 %, a calibrated design, a stratified one) and by domain as ``svyby`` runs them
 (on each domain's subset, with its degrees of freedom), a calibrated design's domains included. Bounds at rtol 1e-9;
-a calibrated design's at 1e-7 (R's calibration and glm stop at their tolerances). Two documented departures: with
-missing values R's ``svyglm`` drops their rows before its variance, the engine takes them out of the domain (1e-4
-apart, compared at 5e-4); with replicate weights R's bounds are NA, the engine refuses.
+a calibrated design's at 1e-7 (R's calibration and glm stop at their tolerances); a share with a design effect of 23
+at 95 % and 99 % (scipy's F quantile was infinite there); missing values, whole sample and by domain (R scales its
+dispersion by the mean weights of the answered and of all rows, see ``likelihood.py``). With replicate weights R's
+bounds are NA: the engine refuses.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ def designs():
         d["compimp_yes"] = (d["comp.imp"] == "Yes").astype(float)
         d["awards_yes"] = (d["awards"] == "Yes").astype(float)
         d["awards_na"] = np.where(d["api99"] < 600, np.nan, d["awards_yes"])
+        d["even"] = (d["dnum"] % 2 == 0).astype(float)      # constant within clusters: a design effect of 23
+        d["ell_hi"] = np.where(d["ell"] > 20, "hi", "lo")
     dclus1 = Design.from_frame(clus1, weights="pw", psu="dnum", fpc="fpc")
     return {"dclus1": dclus1, "dstrat": Design.from_frame(strat, weights="pw", strata="stype", fpc="fpc"),
             "dcal": survey.calibrate(dclus1, [Margin.of("stype", {"E": 4421, "H": 755, "M": 1018}),
@@ -46,8 +49,8 @@ def designs():
 @pytest.mark.parametrize("fixture,design,variable,level,rtol", [
     ("clus1_schwide", "dclus1", "schwide_yes", 0.95, 1e-9), ("clus1_H", "dclus1", "H", 0.95, 1e-9),
     ("clus1_H_90", "dclus1", "H", 0.90, 1e-9), ("cal_compimp", "dcal", "compimp_yes", 0.95, 1e-7),
-    ("strat_awards", "dstrat", "awards_yes", 0.95, 1e-9),
-    ("strat_awards_na", "dstrat", "awards_na", 0.95, 5e-4)])
+    ("strat_awards", "dstrat", "awards_yes", 0.95, 1e-9), ("strat_awards_na", "dstrat", "awards_na", 0.95, 1e-9),
+    ("clus1_even", "dclus1", "even", 0.95, 1e-9), ("clus1_even_99", "dclus1", "even", 0.99, 1e-9)])
 def test_likelihood_interval_equals_svyciprop(designs, fixture, design, variable, level, rtol):
     e = survey.mean(designs[design], variable, level=level, interval="likelihood").iloc[0]
     assert_allclose([e.estimate, e.ci_low, e.ci_high], [R[(fixture, q)] for q in ("estimate", "low", "high")],
@@ -57,7 +60,8 @@ def test_likelihood_interval_equals_svyciprop(designs, fixture, design, variable
 @pytest.mark.parametrize("fixture,design,variable,by,rtol", [
     ("strat_awards_by_", "dstrat", "awards_yes", "stype", 1e-9),
     ("clus1_schwide_by_", "dclus1", "schwide_yes", "stype", 1e-9),
-    ("cal_compimp_by_", "dcal", "compimp_yes", "stype", 1e-7)])
+    ("cal_compimp_by_", "dcal", "compimp_yes", "stype", 1e-7),
+    ("strat_awards_na_by_", "dstrat", "awards_na", "ell_hi", 1e-9)])
 def test_likelihood_interval_by_domain_equals_svyby(designs, fixture, design, variable, by, rtol):
     e = survey.mean(designs[design], variable, by=by, interval="likelihood")
     for row in e.itertuples():
@@ -100,3 +104,12 @@ def test_edges_give_the_estimate(designs):
     d = survey.update(designs["dclus1"], none=np.zeros(len(designs["dclus1"].weights)))
     e = survey.mean(d, "none", interval="likelihood").iloc[0]
     assert e.ci_low == e.ci_high == 0.0
+
+
+def test_a_calibration_variable_share_keeps_its_estimate_inside(designs):
+    """Trial W: the share of a calibration level has no variance (~1e-30 after rounding); the profile's bounds,
+    around glm's estimate (the weighted mean to 1e-8), excluded the weighted mean reported. R stops with an error."""
+    d = survey.update(designs["dcal"], sw=(designs["dcal"].data["sch.wide"] == "Yes").astype(float).to_numpy())
+    e = survey.mean(d, "sw", interval="likelihood").iloc[0]
+    assert e.estimate == pytest.approx(5122 / 6194, rel=1e-12)
+    assert e.ci_low <= e.estimate <= e.ci_high and e.ci_high - e.ci_low < 1e-8

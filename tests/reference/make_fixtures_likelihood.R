@@ -3,7 +3,8 @@
 # quasibinomial svyglm, its cut-off scaled by the design effect (Rao-Scott), on the api data as
 # tests/reference/fixtures/apistrat.csv and apiclus1.csv hold them. The cases of make_fixtures_models.R's svyciprop
 # (whole sample, calibrated, a rare category, 90 %, JK1 replicates, by domain as svyby runs them), plus a variable
-# with missing values and a domain of a calibrated design.
+# with missing values (whole sample and by domain), a domain of a calibrated design, and a share with a design
+# effect of 23.
 # Run by hand from the repository root (the tests only read the CSV this writes):
 #   apt-get install r-base-core r-cran-survey
 #   Rscript tests/reference/make_fixtures_likelihood.R
@@ -15,8 +16,9 @@ write(paste0("make_fixtures_likelihood.R: ", R.version.string, "; survey ", pack
       file.path(out, "ciprop_likelihood_PROVENANCE.txt"))
 cmp <- function(fixture, quantity, value, call)
   data.frame(fixture = fixture, quantity = quantity, value = sprintf("%.17g", value), r_call = call)
-# awards_na: awards, unknown for the schools whose api99 is below 600
-with_na <- function(d) transform(d, awards_na = ifelse(api99 < 600, NA, awards == "Yes"))
+# awards_na: awards, unknown for the schools whose api99 is below 600; ell_hi: a domain across strata
+with_na <- function(d) transform(d, awards_na = ifelse(api99 < 600, NA, awards == "Yes"),
+                                 ell_hi = ifelse(ell > 20, "hi", "lo"))
 dclus1 <- svydesign(id = ~dnum, weights = ~pw, data = with_na(apiclus1), fpc = ~fpc)
 dstrat <- svydesign(id = ~1, strata = ~stype, weights = ~pw, data = with_na(apistrat), fpc = ~fpc)
 rclus1 <- as.svrepdesign(dclus1, type = "JK1")
@@ -30,6 +32,9 @@ cases <- list(
   list("cal_compimp", quote(I(comp.imp == "Yes")), dcal, CAL, 0.95),
   list("strat_awards", quote(I(awards == "Yes")), dstrat, "dstrat", 0.95),
   list("strat_awards_na", quote(awards_na), dstrat, "dstrat", 0.95),
+  # a share constant within clusters: a design effect of 23 (the grid's F quantile far in its tail)
+  list("clus1_even", quote(I(dnum %% 2 == 0)), dclus1, "dclus1", 0.95),
+  list("clus1_even_99", quote(I(dnum %% 2 == 0)), dclus1, "dclus1", 0.99),
   list("jk1_H", quote(I(stype == "H")), rclus1, "as.svrepdesign(dclus1, type='JK1')", 0.95))
 rows <- list()
 for (cc in cases) {
@@ -43,6 +48,7 @@ by_cases <- list(
   list("strat_awards_by_", quote(I(awards == "Yes")), ~stype, dstrat, "dstrat"),
   list("clus1_schwide_by_", quote(I(sch.wide == "Yes")), ~stype, dclus1, "dclus1"),
   list("cal_compimp_by_", quote(I(comp.imp == "Yes")), ~stype, dcal, CAL),
+  list("strat_awards_na_by_", quote(awards_na), ~ell_hi, dstrat, "dstrat"),   # weights vary within a domain
   list("jk1_schwide_by_", quote(I(sch.wide == "Yes")), ~stype, rclus1, "as.svrepdesign(dclus1, type='JK1')"))
 for (bc in by_cases) {
   b <- svyby(as.formula(call("~", bc[[2]])), bc[[3]], bc[[4]], svyciprop, method = "likelihood", vartype = "ci")

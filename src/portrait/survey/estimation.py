@@ -213,19 +213,22 @@ def _design_effects(w: np.ndarray, Y: np.ndarray, M: np.ndarray, tot: np.ndarray
 
 def _likelihood_bounds(design: Design, specs: list[_Spec], theta: np.ndarray, V: np.ndarray, dfs: np.ndarray,
                        level: float) -> tuple[np.ndarray, np.ndarray]:
-    """Profile-likelihood bounds (:mod:`~portrait.survey.likelihood`), each proportion on R's rows: a domain of a
-    design without weighting steps is a subset of its own (R drops the other rows), of a weighted design all rows
-    (R keeps them, with weight 0)."""
+    """Profile-likelihood bounds (:mod:`~portrait.survey.likelihood`), each proportion on the rows of R's
+    ``svyciprop`` (a domain's as ``svyby`` runs it, on the domain's subset): those units alone for a design without
+    weighting steps (R drops the other rows), every row of a weighted design (R keeps them, with weight 0)."""
     w = design.weights
     weighted = any(step.kind != "subset" for step in design.steps)
     low, high = np.full(len(specs), np.nan), np.full(len(specs), np.nan)
     for j, s in enumerate(specs):
         if np.isnan(theta[j]):
             continue
-        used = s.mask & ~np.isnan(s.y) & (w > 0)
+        answered = ~np.isnan(s.y)
+        used = s.mask & answered & (w > 0)
         rows = np.ones_like(used) if weighted else s.mask & (w > 0)
-        low[j], high[j] = likelihood_interval(s.y[used], w[used], V[j], dfs[j], int((rows & ~np.isnan(s.y)).sum()),
-                                              float(np.sum(w * s.mask * rows) / rows.sum()), level)
+        kept = rows & answered if not weighted else rows      # R's design once glm has dropped the missing rows
+        low[j], high[j] = likelihood_interval(s.y[used], w[used], V[j], dfs[j], int((rows & answered).sum()),
+                                              float(np.sum(w * s.mask * rows) / rows.sum()), level,
+                                              answered_mean=float(np.sum(w[used]) / kept.sum()))
     return low, high
 
 

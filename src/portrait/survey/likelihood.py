@@ -12,10 +12,14 @@ weights of the last-but-one iterate), so the bounds are R's to rounding.
 R normalises the prior weights by their mean over its design's rows and counts the rows in the F quantile that
 sets the grid's extent; for a domain it runs on a subset, which keeps every row of a calibrated design (weight 0
 outside the domain) and drops the other designs' rows. The engine counts the same rows: a wrong count moves the grid,
-and the bounds by up to 4e-4 on R's calibrated ``apiclus1``. One departure is chosen: with missing values R's
-``svyglm`` drops their rows from the design before its variance (a variance as if they had not been sampled), where
-the engine, as ``svymean(na.rm = TRUE)`` and its other intervals, takes them as out of the domain: the bounds are
-1e-4 apart on R's ``apistrat`` with 44 % of the answers missing.
+and the bounds by up to 4e-4 on R's calibrated ``apiclus1``. With missing values, R normalises glm's prior weights
+over every row, the missing answers included, but its Pearson residuals (``residuals.svyglm``) over the answered
+rows: its dispersion is multiplied by ``mean(w | answered) / mean(w | all rows)``, which widens the interval by an
+amount set by the weights of the units that did not answer (5e-4 to 2e-3 of the bounds on R's ``nhanes``). The
+engine does the same, so its bounds are R's ``svyciprop(~y, design, method = "likelihood")``; R's
+``subset(design, !is.na(y))`` gives other bounds (no such factor, and fewer degrees of freedom). On a calibrated
+design with missing values R fails (``NA/NaN/Inf in foreign function call``), even after ``subset``; the engine
+applies the same rules there, unchecked.
 
 References
 ----------
@@ -92,7 +96,7 @@ def spline(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def likelihood_interval(y: np.ndarray, w: np.ndarray, variance: float, df: float, rows: int, weight_mean: float,
-                        level: float = 0.95) -> tuple[float, float]:
+                        level: float = 0.95, answered_mean: float | None = None) -> tuple[float, float]:
     """The profile-likelihood interval of the proportion of ``y`` (R ``svyciprop(method = "likelihood")``).
 
     Parameters
@@ -106,15 +110,18 @@ def likelihood_interval(y: np.ndarray, w: np.ndarray, variance: float, df: float
     rows : int
         The rows of R's model frame (the grid's F quantile).
     weight_mean : float
-        R's normalising mean of the weights over its design's rows.
+        R's normalising mean of the weights over its design's rows (the units with a missing value included).
     level : float, default 0.95
         Confidence level.
+    answered_mean : float, optional
+        The same mean over the rows without a missing value, which R's Pearson residuals use: the dispersion is
+        multiplied by ``answered_mean / weight_mean``. Default ``weight_mean``.
 
     Returns
     -------
     (float, float)
-        The bounds; the estimate itself when its variance is 0 or it is 0 or 1, NaN when the profile does not
-        reach the cut-off (R: NA).
+        The bounds; the estimate itself when its variance is 0 (or so small that the profile's steps vanish in
+        floating point) or it is 0 or 1, NaN when the profile does not reach the cut-off (R: NA).
     """
     p = float(np.sum(w * y) / np.sum(w))
     if not variance > 0 or p in (0.0, 1.0):
@@ -126,9 +133,11 @@ def likelihood_interval(y: np.ndarray, w: np.ndarray, variance: float, df: float
     se, lam = np.sqrt(cov), cov / naive
     r = (y - mu) / np.sqrt(mu * (1 - mu))           # Pearson residuals; the dispersion is their svyvar
     rbar = np.sum(w * r) / np.sum(w)
-    phi = np.sum(w * (r - rbar) ** 2) / np.sum(w) * len(y) / (len(y) - 1)
+    scale = 1.0 if answered_mean is None else answered_mean / weight_mean
+    phi = scale * np.sum(w * (r - rbar) ** 2) / np.sum(w) * len(y) / (len(y) - 1)
     alpha = stats.norm.cdf(stats.t.ppf((1 - level) / 2, df) * np.sqrt(lam)) / 2
-    zmax = np.sqrt(stats.f.isf(alpha, 1, rows - 1))
+    zmax = stats.t.isf(alpha / 2, rows - 1)         # √ of R's qf(α, 1, rows − 1, lower = FALSE), without its
+    # loss of accuracy in scipy's F quantile far in the tail (a design effect of 15 made it infinite)
     betas, z = [beta], [0.0]
     for sign in (-1, 1):
         step, last = 0, 0.0
@@ -137,9 +146,13 @@ def likelihood_interval(y: np.ndarray, w: np.ndarray, variance: float, df: float
             last = sign * np.sqrt(max((_deviance(y, wt, special.expit(b)) - dev0) / phi, 0.0))
             betas.append(b)
             z.append(last)
+    if len(set(betas)) < len(betas):     # steps below the float resolution of β: no variance to speak of
+        return p, p
     order = np.argsort(betas, kind="stable")
     grid, profile = spline(np.asarray(betas)[order], np.asarray(z)[order])
     cut = stats.norm.ppf(2 * alpha)
     by_z = np.argsort(profile, kind="stable")
-    low, high = np.interp([cut, -cut], profile[by_z], grid[by_z], left=np.nan, right=np.nan)
-    return float(special.expit(low)), float(special.expit(high))
+    low, high = special.expit(np.interp([cut, -cut], profile[by_z], grid[by_z], left=np.nan, right=np.nan))
+    # glm's estimate is the weighted mean to its tolerance (1e-8); an interval narrower than that (a calibration
+    # variable's share, of variance ~1e-30) still holds the estimate reported
+    return float(min(low, p)), float(max(high, p))
