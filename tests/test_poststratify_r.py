@@ -66,3 +66,26 @@ def test_a_population_table_must_be_rs_form():
     with pytest.raises(CalibrationError):
         survey.post_stratify(d, "stype", {"E": 4421, "H": 755})        # the sample's « M » schools have no count
     assert np.isfinite(survey.post_stratify(d, "stype", STYPE).weights).all()
+
+
+def test_a_post_stratum_given_twice_is_refused_in_every_form():
+    """Trial W: a Series repeating an index value, or a dict with 1 and "1", let the last count win silently."""
+    d = api_design("strat")
+    with pytest.raises(CalibrationError, match="'E' is given twice"):
+        survey.post_stratify(d, "stype", pd.Series([4421.0, 755, 1018, 9], index=["E", "H", "M", "E"]))
+    coded = survey.update(d, code=d.data["stype"].map({"E": 1, "H": 2, "M": 3}).to_numpy())
+    with pytest.raises(CalibrationError, match="'1' is given twice"):
+        survey.post_stratify(coded, "code", {1: 4421, 2: 755, 3: 1018, "1": 9})
+
+
+def test_numeric_codes_match_as_r_writes_them():
+    """Trial W: a code read as float (« 1.0 » as text) refused the population's 1; R's factor levels read « 1 » for
+    both, as by= and proportion() name them. The oracle: the text codes' post-stratification, to the bit."""
+    d = api_design("strat")
+    codes = d.data["stype"].map({"E": 1, "H": 2, "M": 3})
+    by_text = survey.post_stratify(d, "stype", STYPE)
+    for column, keys in ((codes.astype(float), {1: 4421, 2: 755, 3: 1018}),
+                         (codes, {1.0: 4421, 2.0: 755, 3.0: 1018}),
+                         (codes.astype(float), pd.Series({1.0: 4421, 2.0: 755, 3.0: 1018}))):
+        got = survey.post_stratify(survey.update(d, code=column.to_numpy()), "code", keys)
+        assert np.array_equal(got.weights, by_text.weights)

@@ -252,7 +252,8 @@ def _variable_codes(cats: list[Margin], data: dict[str, pd.Series], active: np.n
             uniq = [str(c) for c in data[v].cat.categories]
         else:
             codes, uniq_values = pd.factorize(data[v], sort=False)
-            uniq = [str(u) for u in uniq_values]
+            as_r = pd.api.types.is_float_dtype(data[v].dtype)     # a code read with missing values: « 1 », as R
+            uniq = [_labels.r_number(float(u)) if as_r else str(u) for u in uniq_values]
         return (codes if every else codes[active], uniq)
 
     cat_vars = list(dict.fromkeys(v for m in cats for v in m.variables))

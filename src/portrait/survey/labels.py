@@ -63,7 +63,8 @@ def level_text(values: pd.Series) -> pd.Series:
 
 def level_order(values: pd.Series, levels) -> list[str]:
     """The level names ``levels`` (from :func:`level_text`) of a column in R's order: by value for a numeric column
-    (« 2 » before « 10 »), as text otherwise."""
+    (« 2 » before « 10 »), as text otherwise, by character code: R's order in the C locale (R in a UTF-8 locale
+    collates capitals and accents otherwise; a pandas Categorical fixes an order of one's own)."""
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         return sorted(levels, key=float)
     return sorted(levels)

@@ -13,9 +13,15 @@ import numpy as np
 import pandas as pd
 
 from .errors import CalibrationError, ParameterError, numeric_values, real_number
+from .labels import r_number
 
 #: How the variables of a joint margin, and its levels, are joined in names and messages.
 JOINT = " × "
+
+
+def _level(x: object) -> str:
+    """A level as text, a float as R writes a factor's level (``1.0`` → « 1 », as the data's float codes read)."""
+    return r_number(float(x)) if isinstance(x, (float, np.floating)) else str(x)
 
 
 @dataclass(frozen=True)
@@ -24,7 +30,8 @@ class Margin:
 
     ``totals`` maps each level (a tuple of levels for a joint margin) to its population total. Build one
     with :meth:`Margin.of`, which accepts plain levels and a ``pandas.Series``, or read a table of margins
-    with :func:`margins_from_long`. Levels are compared with the data as strings.
+    with :func:`margins_from_long`. Levels are compared with the data as strings, numbers as R writes a
+    factor's levels (``1.0`` and ``1`` are both « 1 »).
 
     Attributes
     ----------
@@ -43,7 +50,7 @@ class Margin:
     CalibrationError
         If a total is not a number (text, such as ``"520"``, or a bool: the margin and the level are named), not
         finite and positive (a level with no population cannot be a target), or, in :meth:`Margin.of`, if a level
-        does not name one level of each variable.
+        does not name one level of each variable or is given twice.
 
     See Also
     --------
@@ -63,13 +70,15 @@ class Margin:
     @classmethod
     def of(cls, variables: str | Sequence[str], totals: Mapping[Any, float] | pd.Series) -> "Margin":
         v = (variables,) if isinstance(variables, str) else tuple(variables)
-        t = dict(totals.items()) if isinstance(totals, pd.Series) else dict(totals)
         norm = {}
-        for k, val in t.items():
-            key = tuple(str(x) for x in k) if isinstance(k, tuple) else (str(k),)
+        for k, val in totals.items():      # a Series may repeat an index value: every pair is read
+            key = tuple(_level(x) for x in k) if isinstance(k, tuple) else (_level(k),)
             if len(key) != len(v):
                 raise CalibrationError(f"margin {JOINT.join(v)}: level {k!r} does not name one level "
                                        f"of each of {len(v)} variables")
+            if key in norm:
+                raise CalibrationError(f"margin {JOINT.join(v)}: level {JOINT.join(key)!r} is given twice (levels "
+                                       "are compared as text, a number as R writes it: 1, 1.0 and '1' are one level)")
             norm[key] = val
         return cls(variables=v, totals=norm)
 

@@ -15,7 +15,7 @@ import pandas as pd
 from .calibration import calibrate
 from .design import Design
 from .errors import ParameterError
-from .margins import Margin
+from .margins import Margin, _level
 
 
 def post_stratify(design: Design, strata: str | Sequence[str], population: Mapping[Any, float] | pd.Series
@@ -45,8 +45,9 @@ def post_stratify(design: Design, strata: str | Sequence[str], population: Mappi
     ParameterError
         If ``population`` is a table without ``Freq`` or without a column of ``strata``, or repeats a post-stratum.
     CalibrationError
-        If a count is not a positive number, a post-stratum has no unit in the sample, or a sampled unit's
-        post-stratum has no count (as :func:`~portrait.survey.calibrate` says).
+        If a count is not a positive number, a mapping or Series gives a post-stratum twice (as text: ``1``,
+        ``1.0`` and ``"1"`` are one), a post-stratum has no unit in the sample, or a sampled unit's post-stratum has
+        no count (as :func:`~portrait.survey.calibrate` says).
 
     See Also
     --------
@@ -64,7 +65,7 @@ def post_stratify(design: Design, strata: str | Sequence[str], population: Mappi
         if missing:
             raise ParameterError(f"the population table has no column {missing}: give one column per "
                                  f"post-stratification variable ({variables}) and the counts in 'Freq', as R does")
-        keys = list(zip(*(population[v].astype(str) for v in variables)))
+        keys = list(zip(*(population[v].map(_level) for v in variables)))
         if len(set(keys)) < len(keys):
             raise ParameterError("the population table gives a post-stratum twice: "
                                  f"{sorted({k for k in keys if keys.count(k) > 1})[:5]}")
