@@ -2,7 +2,8 @@
 
 R values: tests/reference/make_fixtures_poststratify.R on R's api data: ``dclus1`` post-stratified on ``stype``
 (linearised, and JK1 replicates post-stratified again in each), ``dstrat`` on ``stype × sch.wide`` (counts from
-``apipop``). Weights at rtol 1e-12; means, totals, domain means and their SEs at rtol 1e-10.
+``apipop``), and with a population stratum absent from the sample (``partial = TRUE``). Weights at rtol 1e-12;
+means, totals, domain means and their SEs at rtol 1e-10.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ CASES = {
                                                      pd.Series(STYPE)), "replicates"),
     "strat_stype_schwide": (lambda: survey.post_stratify(api_design("strat"), ["stype", "sch.wide"], JOINT),
                             "linearisation"),
+    "clus1_partial": (lambda: survey.post_stratify(api_design("clus1"), "stype", {**STYPE, "X": 500}, partial=True),
+                      "linearisation"),
 }
 
 
@@ -89,3 +92,8 @@ def test_numeric_codes_match_as_r_writes_them():
                          (codes.astype(float), pd.Series({1.0: 4421, 2.0: 755, 3.0: 1018}))):
         got = survey.post_stratify(survey.update(d, code=column.to_numpy()), "code", keys)
         assert np.array_equal(got.weights, by_text.weights)
+
+
+def test_a_population_stratum_without_sample_needs_partial():
+    with pytest.raises(CalibrationError, match="'X'"):
+        survey.post_stratify(api_design("clus1"), "stype", {**STYPE, "X": 500})

@@ -1,7 +1,8 @@
 #!/usr/bin/env Rscript
 # Reference values for post-stratification (R postStratify), on the api data as tests/reference/fixtures/apistrat.csv
 # and apiclus1.csv hold them: weights, means, totals and their SEs, linearised and with JK1 replicates re-run, one
-# post-stratification variable and two crossed (their population counts, from apipop, are written too).
+# post-stratification variable and two crossed (their population counts, from apipop, are written too), and a
+# population stratum absent from the sample (partial = TRUE).
 # Run by hand from the repository root (the tests only read the CSV this writes):
 #   apt-get install r-base-core r-cran-survey
 #   Rscript tests/reference/make_fixtures_poststratify.R
@@ -17,12 +18,15 @@ dclus1 <- svydesign(id = ~dnum, weights = ~pw, data = apiclus1, fpc = ~fpc)
 dstrat <- svydesign(id = ~1, strata = ~stype, weights = ~pw, data = apistrat, fpc = ~fpc)
 pop1 <- data.frame(stype = c("E", "H", "M"), Freq = c(4421, 755, 1018))
 pop2 <- as.data.frame(table(stype = apipop$stype, sch.wide = apipop$sch.wide))
+pop1x <- data.frame(stype = c("E", "H", "M", "X"), Freq = c(4421, 755, 1018, 500))   # X: no school in the sample
 designs <- list(
   clus1_stype = list(postStratify(dclus1, ~stype, pop1), "postStratify(dclus1, ~stype, pop1)"),
   clus1_jk1_stype = list(postStratify(as.svrepdesign(dclus1, type = "JK1"), ~stype, pop1),
                          "postStratify(as.svrepdesign(dclus1, type='JK1'), ~stype, pop1)"),
   strat_stype_schwide = list(postStratify(dstrat, ~stype + sch.wide, pop2),
-                             "postStratify(dstrat, ~stype + sch.wide, pop2)"))
+                             "postStratify(dstrat, ~stype + sch.wide, pop2)"),
+  clus1_partial = list(postStratify(dclus1, ~stype, pop1x, partial = TRUE),
+                       "postStratify(dclus1, ~stype, pop1x, partial = TRUE)"))
 rows <- list(cmp("population", paste0("pop_", pop2$stype, "_", pop2$sch.wide), pop2$Freq,
                  "as.data.frame(table(stype = apipop$stype, sch.wide = apipop$sch.wide))"))
 for (name in names(designs)) {

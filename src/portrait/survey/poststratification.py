@@ -19,7 +19,7 @@ from .margins import Margin, _level
 
 
 def post_stratify(design: Design, strata: str | Sequence[str], population: Mapping[Any, float] | pd.Series
-                  | pd.DataFrame, *, label: str = "post-stratification") -> Design:
+                  | pd.DataFrame, *, partial: bool = False, label: str = "post-stratification") -> Design:
     """Post-stratify the design's weights on ``strata`` to the population counts ``population`` (R ``postStratify``).
 
     Parameters
@@ -32,6 +32,9 @@ def post_stratify(design: Design, strata: str | Sequence[str], population: Mappi
         Each post-stratum's population count: a mapping or Series from level (a tuple of levels for several
         variables) to count, or R's form, a table with one column per variable of ``strata`` and the counts in
         ``Freq``.
+    partial : bool, default False
+        Leave out the post-strata of ``population`` that no unit of the sample (of positive weight) belongs to, as R's
+        ``partial = TRUE``; by default they are an error.
     label : str, default "post-stratification"
         Label of the step in the design's history.
 
@@ -46,8 +49,8 @@ def post_stratify(design: Design, strata: str | Sequence[str], population: Mappi
         If ``population`` is a table without ``Freq`` or without a column of ``strata``, or repeats a post-stratum.
     CalibrationError
         If a count is not a positive number, a mapping or Series gives a post-stratum twice (as text: ``1``,
-        ``1.0`` and ``"1"`` are one), a post-stratum has no unit in the sample, or a sampled unit's post-stratum has
-        no count (as :func:`~portrait.survey.calibrate` says).
+        ``1.0`` and ``"1"`` are one), a post-stratum has no unit in the sample (unless ``partial``), or a sampled
+        unit's post-stratum has no count (as :func:`~portrait.survey.calibrate` says).
 
     See Also
     --------
@@ -70,4 +73,9 @@ def post_stratify(design: Design, strata: str | Sequence[str], population: Mappi
             raise ParameterError("the population table gives a post-stratum twice: "
                                  f"{sorted({k for k in keys if keys.count(k) > 1})[:5]}")
         population = {k if len(variables) > 1 else k[0]: f for k, f in zip(keys, population["Freq"])}
-    return calibrate(design, [Margin.of(variables, population)], method="linear", label=label)
+    margin = Margin.of(variables, population)
+    if partial:
+        sampled = design.data.loc[design.weights > 0, variables]
+        present = set(zip(*(sampled[v].map(_level) for v in variables)))
+        margin = Margin(variables=margin.variables, totals={k: t for k, t in margin.totals.items() if k in present})
+    return calibrate(design, [margin], method="linear", label=label)
