@@ -42,6 +42,8 @@ module                  what                                                    
 ``inference``           :func:`mean_difference`, :func:`rao_scott`,                  ``svyttest``,
                         :func:`stack`, :func:`subset`, :func:`update`,              ``svychisq``,
                         :func:`welch_df`                                            ``update``
+``independence``        :func:`wald_independence` (Wald, Fellegi's adjusted);       ``svychisq``
+                        :func:`rao_scott`'s saddlepoint p                           (``"Wald"``, ``"adjWald"``)
 ``ranks``               :func:`rank_test` (Wilcoxon, van der Waerden, median;       ``svyranktest``
                         two groups or more: Kruskal–Wallis)
 ``multiresponse``       :func:`multiple_response_test` (Bilder–Loughin, Rao–Scott    (``MRCV``)
@@ -102,6 +104,7 @@ if TYPE_CHECKING:                     # for type checkers and IDEs; at run time 
     from .terms import model_matrix
     from .inference import (Difference, RaoScott, domain_degf, welch_df, mean_difference,
                             rao_scott, stack, subset, update)
+    from .independence import WaldIndependence, wald_independence
     from .ranks import MultiRankTest, RankTest, rank_test
     from .design import LONELY
     from .linearisation import linearised_variance, psu_totals, residualise
@@ -163,6 +166,8 @@ _EXPORTS = {
     "model_matrix": ("terms", "model_matrix"),
     "rank_test": ("ranks", "rank_test"),
     "rao_scott": ("inference", "rao_scott"),
+    "WaldIndependence": ("independence", "WaldIndependence"),
+    "wald_independence": ("independence", "wald_independence"),
     "stack": ("inference", "stack"),
     "subset": ("inference", "subset"),
     "update": ("inference", "update"),
@@ -208,7 +213,7 @@ __all__ = [
     "ratio", "total", "var", "contrast", "vcov",
     "design_table", "first_replicates", "read_design", "read_metadata", "with_replicate_weights", "write_design",
     "Difference", "MultiRankTest", "RankTest", "RaoScott", "domain_degf", "welch_df", "mean_difference", "model_matrix", "rank_test",
-    "rao_scott", "stack", "subset", "update", "LONELY", "linearised_variance", "psu_totals", "residualise",
+    "rao_scott", "WaldIndependence", "wald_independence", "stack", "subset", "update", "LONELY", "linearised_variance", "psu_totals", "residualise",
     "NonresponseResult", "adjust_nonresponse", "collapse_groups", "Fit", "WaldTest", "svyglm", "svyolr", "predict", "quantile",
     "LRTResult", "pchisqsum", "pfsum", "working_lrt",
     "PPS", "HartleyRao", "JointProbabilities", "hartley_rao", "joint_probabilities",

@@ -24,8 +24,9 @@ import pandas as pd
 from scipy import linalg, stats
 
 from .design import Design, Step
-from .labels import _distinct, level_order, level_text
+from .labels import _distinct
 from .errors import ParameterError, check_variance
+from .independence import table_cells
 from .linearisation import linearised_variance, residualise, standard_errors
 from .multistage import subset_stages
 from .pps import subset_pps
@@ -514,6 +515,13 @@ class RaoScott:
         ``(r − 1)(c − 1)`` df (R ``"Chisq"``).
     levels_dropped : tuple of str
         Levels without any respondent, dropped before the test (``"var=level"``).
+    eigenvalues : tuple of float
+        The eigenvalues of Δ, the generalised design effects (largest first).
+    p_saddlepoint : float
+        p-value of ``X2`` against ``Σ δᵢ χ²₁ / (χ²_ddf / ddf)``, by Kuonen's saddlepoint (R ``"saddlepoint"``; a
+        property, computed when read). With replicate weights against ``Σ δᵢ χ²₁``, as R's method for them does.
+    replicates : bool
+        Whether Δ comes from replicate weights.
     """
 
     X2: float
@@ -523,10 +531,20 @@ class RaoScott:
     p_F: float
     p_chisq: float
     levels_dropped: tuple[str, ...] = ()
+    eigenvalues: tuple[float, ...] = ()
+    replicates: bool = False
+
+    @property
+    def p_saddlepoint(self) -> float:
+        from .lrt import pchisqsum, pfsum
+        return pchisqsum(self.X2, self.eigenvalues, "saddlepoint") if self.replicates else \
+            pfsum(self.X2, self.eigenvalues, self.ddf, "saddlepoint")
 
 
 def rao_scott(design: Design, row: str, col: str, variance: str | None = None) -> RaoScott:
-    """Test the independence of ``row`` and ``col`` by Rao–Scott (R ``svychisq``, ``"F"`` and ``"Chisq"``).
+    """Test the independence of ``row`` and ``col`` by Rao–Scott (R ``svychisq``'s F, Chisq and saddlepoint).
+
+    R's ``"Wald"`` and ``"adjWald"`` are :func:`~portrait.survey.wald_independence`.
 
     Levels with no respondent are dropped first (R returns ``F = NaN`` otherwise). Missing values
     are left out as a domain. The design effect matrix Δ uses the covariance of the cell proportions:
@@ -562,23 +580,9 @@ def rao_scott(design: Design, row: str, col: str, variance: str | None = None) -
     Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley. (``svychisq``)
     """
     variance = check_variance(variance, design=design)
-    data = design.data
-    r, c = level_text(design.column(row)), level_text(design.column(col))
-    valid = (~r.isna() & ~c.isna()).to_numpy() & (design.weights > 0)
-    rl = level_order(design.column(row), r[valid].unique())
-    cl = level_order(design.column(col), c[valid].unique())
-    all_r = level_order(design.column(row), r.dropna().unique())
-    all_c = level_order(design.column(col), c.dropna().unique())
-    dropped = tuple(f"{row}={x}" for x in all_r if x not in rl) + tuple(f"{col}={x}" for x in all_c if x not in cl)
-    nr, nc = len(rl), len(cl)
-    if nr < 2 or nc < 2:
-        raise ParameterError(f"{row} × {col}: a test of independence needs at least two levels on each side")
-    # cells in R's interaction order: rows vary fastest
-    rv, cv = r.fillna("\x00").to_numpy(dtype=object), c.fillna("\x00").to_numpy(dtype=object)
-    M = np.zeros((len(data), nr * nc))
-    for j, cc in enumerate(cl):
-        for i, rr in enumerate(rl):
-            M[:, j * nr + i] = valid & (rv == rr) & (cv == cc)
+    cells = table_cells(design, row, col)         # in R's interaction order: rows vary fastest
+    M, valid, dropped = cells.M, cells.valid, cells.dropped
+    nr, nc = len(cells.rows), len(cells.cols)
     w = design.weights
     W = (w * valid).sum()
     mean = (w[:, None] * M).sum(0) / W
@@ -610,4 +614,6 @@ def rao_scott(design: Design, row: str, col: str, variance: str | None = None) -
     F = X2 / tr
     p_F = float(stats.f.sf(F, d0, d0 * nu))
     p_chisq = float(stats.chi2.sf(X2 / np.mean(np.diag(Delta)), (nr - 1) * (nc - 1)))
-    return RaoScott(X2=X2, F=F, ndf=d0, ddf=d0 * nu, p_F=p_F, p_chisq=p_chisq, levels_dropped=dropped)
+    return RaoScott(X2=X2, F=F, ndf=d0, ddf=d0 * nu, p_F=p_F, p_chisq=p_chisq, levels_dropped=dropped,
+                    eigenvalues=tuple(np.sort(np.linalg.eigvals(Delta).real)[::-1]),
+                    replicates=variance != "linearisation")
