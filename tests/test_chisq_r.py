@@ -2,8 +2,10 @@
 ``"adjWald"``) and the saddlepoint p-value of Pearson's X² (``RaoScott.p_saddlepoint``, R ``"saddlepoint"``).
 
 R values: tests/reference/make_fixtures_chisq.R on R's api data (a cluster sample, a stratified one, a calibrated one,
-a 3 × 3 table, JK1 replicates); statistics, degrees of freedom and p-values at rtol 1e-8 (the calibrated design's
-at 1e-6, R's calibration stopping at its tolerance; p-values near 1e-50 at 1e-6).
+a 3 × 3 table, JK1 replicates, a domain of the calibrated design); statistics, degrees of freedom and p-values at
+rtol 1e-8 (the calibrated design's at 1e-6, R's calibration stopping at its tolerance; p-values near 1e-50 at 1e-6).
+R's X² is scaled to every row of its design (a calibrated design's subset keeps them all), the engine's to the units
+used: compared once rescaled.
 """
 
 from __future__ import annotations
@@ -34,7 +36,11 @@ CAL = survey.calibrate(CLUS1, [Margin.of("stype", {"E": 4421, "H": 755, "M": 101
                                Margin.of("sch.wide", {"No": 1072, "Yes": 5122})], method="raking")
 CASES = {"clus1": (CLUS1, "sch.wide", "stype", "linearisation"), "strat": (STRAT, "awards", "comp.imp", "linearisation"),
          "cal": (CAL, "comp.imp", "stype", "linearisation"), "clus1_3x3": (CLUS1, "stype", "mealcat", "linearisation"),
-         "jk1": (survey.with_replicates(CLUS1, "jk1"), "sch.wide", "stype", "replicates")}
+         "jk1": (survey.with_replicates(CLUS1, "jk1"), "sch.wide", "stype", "replicates"),
+         # trial X: R's subset of a calibrated design keeps every row, and svychisq counts all their PSUs (14 df,
+         # where the domain has 9)
+         "cal_domain": (survey.subset(CAL, (CAL.data["dnum"] > 400).to_numpy()), "comp.imp", "sch.wide",
+                        "linearisation")}
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -43,7 +49,7 @@ def test_wald_tests_equal_svychisq(name, adjusted):
     design, row, col, variance = CASES[name]
     st = "adjWald" if adjusted else "Wald"
     t = survey.wald_independence(design, row, col, variance=variance, adjusted=adjusted)
-    rtol = 1e-6 if name in ("cal", "strat") else 1e-8
+    rtol = 1e-6 if name in ("cal", "strat", "cal_domain") else 1e-8
     assert_allclose([t.F, t.ndf, t.ddf, t.p], [R[(name, f"{st}_{q}")] for q in ("statistic", "ndf", "ddf", "p")],
                     rtol=rtol)
 
@@ -52,8 +58,12 @@ def test_wald_tests_equal_svychisq(name, adjusted):
 def test_saddlepoint_p_equals_svychisq(name):
     design, row, col, variance = CASES[name]
     rs = survey.rao_scott(design, row, col, variance=variance)
-    assert_allclose(rs.p_saddlepoint, R[(name, "saddlepoint_p")], rtol=1e-6 if name in ("cal", "strat") else 1e-8)
-    assert_allclose(rs.X2, R[(name, "saddlepoint_statistic")], rtol=1e-8)
+    rtol = 1e-6 if name in ("cal", "strat", "cal_domain") else 1e-8
+    assert_allclose(rs.p_saddlepoint, R[(name, "saddlepoint_p")], rtol=rtol)
+    used = (design.weights > 0) & design.data[[row, col]].notna().all(axis=1).to_numpy()
+    assert_allclose(rs.X2 * len(used) / used.sum(), R[(name, "saddlepoint_statistic")], rtol=rtol)   # R: nrow scale
+    assert_allclose([rs.F, rs.ndf, rs.ddf, rs.p_F], [R[(name, f"F_{q}")] for q in ("statistic", "ndf", "ddf", "p")],
+                    rtol=rtol)
 
 
 def test_a_two_by_two_wald_is_the_square_of_the_design_based_t():

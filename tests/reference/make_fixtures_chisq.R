@@ -1,7 +1,8 @@
 #!/usr/bin/env Rscript
 # Reference values for svychisq's other statistics: the design-based Wald tests ("Wald", "adjWald") and the
 # saddlepoint p-value of Pearson's X^2 ("saddlepoint"), on the api data as tests/reference/fixtures/apistrat.csv
-# and apiclus1.csv hold them: a cluster sample, a stratified one, a calibrated one, a 3 x 3 table, JK1 replicates.
+# and apiclus1.csv hold them: a cluster sample, a stratified one, a calibrated one, a 3 x 3 table, JK1 replicates,
+# a domain of the calibrated design (and the F statistic of each, for its degrees of freedom).
 # ("lincom" needs the CompQuadForm package, not in Debian's R: not covered.)
 # Run by hand from the repository root (the tests only read the CSV this writes):
 #   apt-get install r-base-core r-cran-survey
@@ -26,10 +27,13 @@ cases <- list(
   list("cal", ~comp.imp + stype, dcal, paste0("svychisq(~comp.imp+stype, ", CAL)),
   list("clus1_3x3", ~stype + mealcat, dclus1, "svychisq(~stype+mealcat, dclus1"),
   list("jk1", ~sch.wide + stype, as.svrepdesign(dclus1, type = "JK1"),
-       "svychisq(~sch.wide+stype, as.svrepdesign(dclus1, type='JK1')"))
+       "svychisq(~sch.wide+stype, as.svrepdesign(dclus1, type='JK1')"),
+  # a domain of a calibrated design: R's subset keeps every row (weight 0), and svychisq counts all their PSUs
+  list("cal_domain", ~comp.imp + sch.wide, subset(dcal, dnum > 400),   # 10 of the 15 districts
+       paste0("svychisq(~comp.imp+sch.wide, subset(", CAL, ", dnum > 400)")))
 rows <- list()
 for (cc in cases) {
-  for (st in c("Wald", "adjWald", "saddlepoint")) {
+  for (st in c("Wald", "adjWald", "saddlepoint", "F")) {
     x <- svychisq(cc[[2]], cc[[3]], statistic = st)
     call <- paste0(cc[[4]], ", statistic='", st, "')")
     rows[[length(rows) + 1]] <- rbind(

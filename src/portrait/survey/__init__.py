@@ -39,11 +39,11 @@ module                  what                                                    
 ``dispersion``          :func:`var` (population variance, with its SE)              ``svyvar``
 ``contrasts``           :func:`contrast` (linear combinations), :func:`vcov`         ``svycontrast``,
                         (``covariance=True`` on the estimators)                     ``vcov``
-``inference``           :func:`mean_difference`, :func:`rao_scott`,                  ``svyttest``,
-                        :func:`stack`, :func:`subset`, :func:`update`,              ``svychisq``,
-                        :func:`welch_df`                                            ``update``
-``independence``        :func:`wald_independence` (Wald, Fellegi's adjusted);       ``svychisq``
-                        :func:`rao_scott`'s saddlepoint p                           (``"Wald"``, ``"adjWald"``)
+``inference``           :func:`mean_difference`, :func:`stack`,                     ``svyttest``,
+                        :func:`subset`, :func:`update`, :func:`welch_df`,           ``subset``,
+                        :func:`domain_degf`                                         ``update``, ``degf``
+``independence``        :func:`rao_scott` (F, Chisq, saddlepoint p),                ``svychisq``
+                        :func:`wald_independence` (Wald, Fellegi's adjusted)
 ``ranks``               :func:`rank_test` (Wilcoxon, van der Waerden, median;       ``svyranktest``
                         two groups or more: Kruskal–Wallis)
 ``multiresponse``       :func:`multiple_response_test` (Bilder–Loughin, Rao–Scott    (``MRCV``)
@@ -102,9 +102,8 @@ if TYPE_CHECKING:                     # for type checkers and IDEs; at run time 
     from .contrasts import contrast, vcov
     from .files import design_table, first_replicates, read_design, read_metadata, with_replicate_weights, write_design
     from .terms import model_matrix
-    from .inference import (Difference, RaoScott, domain_degf, welch_df, mean_difference,
-                            rao_scott, stack, subset, update)
-    from .independence import WaldIndependence, wald_independence
+    from .inference import Difference, domain_degf, welch_df, mean_difference, stack, subset, update
+    from .independence import RaoScott, WaldIndependence, rao_scott, wald_independence
     from .ranks import MultiRankTest, RankTest, rank_test
     from .design import LONELY
     from .linearisation import linearised_variance, psu_totals, residualise
@@ -159,13 +158,13 @@ _EXPORTS = {
     "Difference": ("inference", "Difference"),
     "RankTest": ("ranks", "RankTest"),
     "MultiRankTest": ("ranks", "MultiRankTest"),
-    "RaoScott": ("inference", "RaoScott"),
+    "RaoScott": ("independence", "RaoScott"),
     "domain_degf": ("inference", "domain_degf"),
     "welch_df": ("inference", "welch_df"),
     "mean_difference": ("inference", "mean_difference"),
     "model_matrix": ("terms", "model_matrix"),
     "rank_test": ("ranks", "rank_test"),
-    "rao_scott": ("inference", "rao_scott"),
+    "rao_scott": ("independence", "rao_scott"),
     "WaldIndependence": ("independence", "WaldIndependence"),
     "wald_independence": ("independence", "wald_independence"),
     "stack": ("inference", "stack"),

@@ -1,15 +1,13 @@
-"""Design-based tests: differences of means, Rao–Scott tests, stacking independent surveys, with linearised
-or replicate-weight variances (rank tests: :mod:`.ranks`; models: :mod:`.regression`).
+"""Design-based tests: differences of means, stacking independent surveys, subsets and degrees of freedom, with
+linearised or replicate-weight variances (tests of independence: :mod:`.independence`; rank tests: :mod:`.ranks`;
+models: :mod:`.regression`).
 
 Every function takes a :class:`~portrait.survey.Design` (the two surveys stacked by
 :func:`stack` when groups come from independent samples) and returns plain numbers or small
-tables, checked against R ``survey`` (``svycontrast``, ``svyttest``, ``svychisq``) in
-``tests/test_models_r.py``.
+tables, checked against R ``survey`` (``svycontrast``, ``svyttest``) in ``tests/test_models_r.py``.
 
 References
 ----------
-Rao, J. N. K. and Scott, A. J. (1984). On chi-squared tests for multiway contingency tables with
-cell proportions estimated from survey data. *Annals of Statistics* 12, 46–60.
 Binder, D. A. (1983). On the variances of asymptotically normal estimators from complex surveys.
 *International Statistical Review* 51, 279–292.
 """
@@ -26,7 +24,6 @@ from scipy import linalg, stats
 from .design import Design, Step
 from .labels import _distinct
 from .errors import ParameterError, check_variance
-from .independence import table_cells
 from .linearisation import linearised_variance, residualise, standard_errors
 from .multistage import subset_stages
 from .pps import subset_pps
@@ -487,133 +484,3 @@ def mean_difference(design: Design, y: str | np.ndarray, group: str, a: str, b: 
     p = float(2 * stats.t.sf(abs(t), df)) if se > 0 else np.nan
     q = stats.t.ppf(0.5 + level / 2, df)
     return Difference(ta, tb, ta - tb, se, t, df, p, ta - tb - q * se, ta - tb + q * se)
-
-
-# ============================================================================ Rao–Scott
-
-
-@dataclass(frozen=True)
-class RaoScott:
-    """Hold Pearson's X² of a two-way table with the Rao–Scott first- and second-order corrections.
-
-    Attributes
-    ----------
-    X2 : float
-        Pearson's statistic of the estimated table (scaled to the number of units used). R's ``svychisq`` prints
-        the same statistic scaled to ``nrow(design)``, which also counts units with a missing value in either
-        variable: 18.58 where this is 16.97 on R's ``nhanes``; the p-values do not depend on that scale.
-    F : float
-        Second-order corrected statistic ``X2 / tr(Δ)``, referred to ``F(ndf, ddf)`` (R ``"F"``).
-    ndf : float
-        Numerator degrees of freedom ``tr(Δ)² / tr(Δ²)``.
-    ddf : float
-        Denominator degrees of freedom ``ndf × degf`` (the design's PSUs − strata).
-    p_F : float
-        p-value of ``F``.
-    p_chisq : float
-        p-value of the first-order correction ``X2 / mean(eigenvalues of Δ)`` against χ² with
-        ``(r − 1)(c − 1)`` df (R ``"Chisq"``).
-    levels_dropped : tuple of str
-        Levels without any respondent, dropped before the test (``"var=level"``).
-    eigenvalues : tuple of float
-        The eigenvalues of Δ, the generalised design effects (largest first).
-    p_saddlepoint : float
-        p-value of ``X2`` against ``Σ δᵢ χ²₁ / (χ²_ddf / ddf)``, by Kuonen's saddlepoint (R ``"saddlepoint"``; a
-        property, computed when read). With replicate weights against ``Σ δᵢ χ²₁``, as R's method for them does.
-    replicates : bool
-        Whether Δ comes from replicate weights.
-    """
-
-    X2: float
-    F: float
-    ndf: float
-    ddf: float
-    p_F: float
-    p_chisq: float
-    levels_dropped: tuple[str, ...] = ()
-    eigenvalues: tuple[float, ...] = ()
-    replicates: bool = False
-
-    @property
-    def p_saddlepoint(self) -> float:
-        from .lrt import pchisqsum, pfsum
-        return pchisqsum(self.X2, self.eigenvalues, "saddlepoint") if self.replicates else \
-            pfsum(self.X2, self.eigenvalues, self.ddf, "saddlepoint")
-
-
-def rao_scott(design: Design, row: str, col: str, variance: str | None = None) -> RaoScott:
-    """Test the independence of ``row`` and ``col`` by Rao–Scott (R ``svychisq``'s F, Chisq and saddlepoint).
-
-    R's ``"Wald"`` and ``"adjWald"`` are :func:`~portrait.survey.wald_independence`.
-
-    Levels with no respondent are dropped first (R returns ``F = NaN`` otherwise). Missing values
-    are left out as a domain. The design effect matrix Δ uses the covariance of the cell proportions:
-    linearised (with calibration residuals) or from the replicate weights, as R does on a replicate design.
-
-    Parameters
-    ----------
-    design : Design
-        The design.
-    row : str
-        Row variable (compared as strings).
-    col : str
-        Column variable (compared as strings).
-    variance : {"linearisation", "replicates"}, optional
-        Linearisation or the replicate weights. Default: the replicates for a design of ready-made replicate weights
-        without PSUs or strata (:attr:`Design.replicates_only`), linearisation otherwise, even for a design given
-        replicates by :func:`with_replicates`: pass ``variance="replicates"`` for them.
-
-    Returns
-    -------
-    RaoScott
-        The statistic, its corrections and p-values.
-
-    Raises
-    ------
-    ParameterError
-        If a column is not in the data, or either variable has fewer than two levels with respondents.
-
-    References
-    ----------
-    Rao, J. N. K. and Scott, A. J. (1984). On chi-squared tests for multiway contingency tables with
-    cell proportions estimated from survey data. *Annals of Statistics* 12, 46–60.
-    Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley. (``svychisq``)
-    """
-    variance = check_variance(variance, design=design)
-    cells = table_cells(design, row, col)         # in R's interaction order: rows vary fastest
-    M, valid, dropped = cells.M, cells.valid, cells.dropped
-    nr, nc = len(cells.rows), len(cells.cols)
-    w = design.weights
-    W = (w * valid).sum()
-    mean = (w[:, None] * M).sum(0) / W
-    if variance == "linearisation":
-        V = _vcov(design, U=(M - mean) * valid[:, None] / W)
-    else:
-        R = design.replicate_weights()
-        V = replicate_variance(mean, (R.T @ M) / (R.T @ valid)[:, None], design.replicate_scale,
-                               design.replicate_rscales, design.replicate_mse, design.replicate_blocks)
-    N = int(valid.sum())
-    table = (mean * N).reshape(nc, nr).T
-    expected = np.outer(table.sum(1), table.sum(0)) / table.sum()
-    X2 = float(((table - expected) ** 2 / expected).sum())
-    rows_f = np.repeat(np.arange(nr)[None, :], nc, 0).T.ravel(order="F")
-    cols_f = np.repeat(np.arange(nc)[None, :], nr, 0).ravel(order="F")
-    X1 = np.column_stack([np.ones(nr * nc)] + [(rows_f == i).astype(float) for i in range(1, nr)] +
-                         [(cols_f == j).astype(float) for j in range(1, nc)])
-    inter = np.column_stack([((rows_f == i) & (cols_f == j)).astype(float)
-                             for j in range(1, nc) for i in range(1, nr)])
-    Q, _ = np.linalg.qr(X1)
-    C = inter - Q @ (Q.T @ inter)
-    iD = np.diag(np.where(mean == 0, 0.0, 1.0 / np.where(mean == 0, 1.0, mean)))
-    denom = C.T @ (iD / N) @ C
-    numer = C.T @ iD @ V @ iD @ C
-    Delta = np.linalg.solve(denom, numer)
-    tr = np.trace(Delta)
-    d0 = tr ** 2 / np.trace(Delta @ Delta)
-    nu = design.degf   # R: PSUs minus strata of the whole design
-    F = X2 / tr
-    p_F = float(stats.f.sf(F, d0, d0 * nu))
-    p_chisq = float(stats.chi2.sf(X2 / np.mean(np.diag(Delta)), (nr - 1) * (nc - 1)))
-    return RaoScott(X2=X2, F=F, ndf=d0, ddf=d0 * nu, p_F=p_F, p_chisq=p_chisq, levels_dropped=dropped,
-                    eigenvalues=tuple(np.sort(np.linalg.eigvals(Delta).real)[::-1]),
-                    replicates=variance != "linearisation")
