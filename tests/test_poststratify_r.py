@@ -97,3 +97,15 @@ def test_numeric_codes_match_as_r_writes_them():
 def test_a_population_stratum_without_sample_needs_partial():
     with pytest.raises(CalibrationError, match="'X'"):
         survey.post_stratify(api_design("clus1"), "stype", {**STYPE, "X": 500})
+
+
+def test_messages_read_levels_as_the_weighting_does():
+    """Trial X: with a float code, the text key « 1.0 » was said to have units « all of weight 0 » (compared as
+    str()), the sample's levels were listed as '1.0', and R's hint, partial = TRUE, was missing."""
+    d = api_design("strat")
+    coded = survey.update(d, code=d.data["stype"].map({"E": 1, "H": 2, "M": 3}).astype(float).to_numpy())
+    with pytest.raises(CalibrationError) as e:
+        survey.post_stratify(coded, "code", {"1.0": 4421, 2: 755, 3: 1018})
+    assert "did you mean '1'?" in str(e.value) and "'2'" in str(e.value) and "weight 0" not in str(e.value)
+    with pytest.raises(CalibrationError, match="partial=True"):
+        survey.post_stratify(coded, "code", {1: 4421, 2: 755, 3: 1018, 4: 9})

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import CalibrationError, ParameterError, numeric_values, real_number
-from .labels import r_number
+from .labels import level_text, r_number
 
 #: How the variables of a joint margin, and its levels, are joined in names and messages.
 JOINT = " × "
@@ -172,6 +172,14 @@ def margin_list(margins: object) -> list[Margin | NumericTotal]:
     return out
 
 
+def _as_number(text: str) -> str | None:
+    """A level written as a number (« 1.0 ») as R writes it (« 1 »), or None."""
+    try:
+        return r_number(float(text))
+    except ValueError:
+        return None
+
+
 def no_unit_error(m: Margin, level: tuple[str, ...], data: Mapping[str, pd.Series]) -> CalibrationError:
     """The error for a level of ``m`` that no unit being weighted holds, ``data`` holding the margin's variables over
     the whole sample. A level that no unit of the sample holds at all (a misspelling, another case) is told with the
@@ -182,11 +190,11 @@ def no_unit_error(m: Margin, level: tuple[str, ...], data: Mapping[str, pd.Serie
             "unit in the sample")
     held = np.ones(len(data[m.variables[0]]), dtype=bool)
     for v, lv in zip(m.variables, level):
-        text = data[v].astype(object).map(str).where(data[v].notna().to_numpy())     # compared as text, as levels are
+        text = level_text(data[v]).astype(object).where(data[v].notna().to_numpy())   # as calibration reads them
         levels = sorted(set(text.dropna()))
         if lv not in levels:
             shown = ", ".join(map(repr, levels[:12])) + (", …" if len(levels) > 12 else "")
-            near = [x for x in levels if x.strip().casefold() == lv.strip().casefold()]
+            near = [x for x in levels if x.strip().casefold() == lv.strip().casefold() or x == _as_number(lv)]
             return CalibrationError(
                 f"{head}: no unit of the sample has {v!r} equal to {lv!r} at all (its levels of {v!r}: {shown})"
                 + (f"; did you mean {near[0]!r}?" if near else ".") + " Levels are compared as text, case included: "
