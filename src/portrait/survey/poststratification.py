@@ -56,6 +56,13 @@ def post_stratify(design: Design, strata: str | Sequence[str], population: Mappi
     --------
     calibrate : Calibration to several margins, with other distances and bounds.
 
+    Notes
+    -----
+    R's ``postStratify`` of a replicate design also changes its degrees of freedom to the rank of the replicate
+    weights minus one (30 instead of 16 for R's ``nhanes`` with JKn replicates); the engine keeps the design's PSUs −
+    strata, as for every replicate design (README, « The chain », on replicate degrees of freedom). Estimates and SEs
+    are R's.
+
     Examples
     --------
     >>> d = post_stratify(d, "stype", {"E": 4421, "H": 755, "M": 1018})  # doctest: +SKIP
