@@ -229,8 +229,10 @@ class RaoScott:
     @property
     def p_saddlepoint(self) -> float:
         from .lrt import pchisqsum, pfsum
-        return pchisqsum(self.X2, self.eigenvalues, "saddlepoint") if self.replicates else \
-            pfsum(self.X2, self.eigenvalues, self.ddf, "saddlepoint")
+        a = [e for e in self.eigenvalues if e > 1e-12 * max(self.eigenvalues, default=0.0)]   # a null one adds nothing
+        if not a:
+            return float("nan")
+        return pchisqsum(self.X2, a, "saddlepoint") if self.replicates else pfsum(self.X2, a, self.ddf, "saddlepoint")
 
 
 def rao_scott(design: Design, row: str, col: str, variance: str | None = None) -> RaoScott:
@@ -309,5 +311,5 @@ def rao_scott(design: Design, row: str, col: str, variance: str | None = None) -
     p_F = float(stats.f.sf(F, d0, d0 * nu))
     p_chisq = float(stats.chi2.sf(X2 / np.mean(np.diag(Delta)), (nr - 1) * (nc - 1)))
     return RaoScott(X2=X2, F=F, ndf=d0, ddf=d0 * nu, p_F=p_F, p_chisq=p_chisq, levels_dropped=dropped,
-                    eigenvalues=tuple(np.sort(np.linalg.eigvals(Delta).real)[::-1]),
+                    eigenvalues=tuple(float(e) for e in np.sort(np.linalg.eigvals(Delta).real)[::-1]),
                     replicates=variance != "linearisation")
