@@ -29,7 +29,8 @@ module                  what                                                    
 ``diagnostics``         :func:`weight_diagnostics`, :func:`kish_deff`,              ``weights``
                         :func:`margin_table`
 ``linearisation``       :func:`linearised_variance`, :func:`residualise`            ``svyrecvar``
-``replicates``          :func:`with_replicates` (Rao–Wu bootstrap, JK1, JKn)        ``as.svrepdesign``
+``replicates``          :func:`with_replicates` (Rao–Wu bootstrap, JK1, JKn, BRR,   ``as.svrepdesign``
+                        Fay)
 ``estimation``          :func:`total`, :func:`mean`, :func:`proportion`,            ``svytotal``, ``svymean``,
                         :func:`ratio`                                               ``svyratio``
 ``proportions``         :func:`proportion_interval` (logit, xlogit, asin,           ``svyciprop``

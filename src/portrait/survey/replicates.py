@@ -31,13 +31,16 @@ from .errors import ParameterError
 
 
 def replicate_factors(design: Design, method: str = "bootstrap", replicates: int = 500,
-                      rng: np.random.Generator | None = None) -> tuple[np.ndarray, float, np.ndarray]:
+                      rng: np.random.Generator | None = None, *, fay_rho: float = 0.5,
+                      hadamard: np.ndarray | None = None) -> tuple[np.ndarray, float, np.ndarray]:
     """Compute design-stage replicate factors ``n × R`` with the variance ``scale`` and ``rscales``.
 
     Methods: ``bootstrap`` (Rao–Wu rescaled, ``m_h = n_h − 1`` PSUs drawn with replacement per stratum,
     factor ``1 − λ + λ (n_h/m_h) r_hi`` with ``λ = sqrt(m_h (1 − f_h)/(n_h − 1))``: R
     ``as.svrepdesign(type = "subbootstrap")`` when ``f_h = 0``), ``jk1`` (delete one PSU, one stratum:
-    R ``type = "JK1"``), ``jkn`` (delete one PSU within its stratum: R ``type = "JKn"``). Single-PSU strata
+    R ``type = "JK1"``), ``jkn`` (delete one PSU within its stratum: R ``type = "JKn"``), ``brr`` (balanced half
+    samples of a design with two PSUs per stratum: R ``type = "BRR"``) and ``fay`` (Fay's variant, the half samples
+    weighted ``2 − ρ`` and ``ρ``: R ``type = "Fay"``; see :func:`brr_factors`). Single-PSU strata
     follow the design's ``lonely_psu`` as R's ``jknweights`` does. A multistage design's replicates use its first
     stage only, with a warning, as R ``as.svrepdesign`` (« Finite population corrections after first stage have
     been dropped »).
@@ -46,12 +49,16 @@ def replicate_factors(design: Design, method: str = "bootstrap", replicates: int
     ----------
     design : Design
         The design (PSUs, strata, fpc, ``lonely_psu``).
-    method : {"bootstrap", "jk1", "jkn"}, default "bootstrap"
-        Replication method (R's spellings « subbootstrap », « JK1 » and « JKn » too).
+    method : {"bootstrap", "jk1", "jkn", "brr", "fay"}, default "bootstrap"
+        Replication method (R's spellings « subbootstrap », « JK1 », « JKn », « BRR » and « Fay » too).
     replicates : int, default 500
-        Number of bootstrap replicates (the jackknives have one per PSU).
+        Number of bootstrap replicates (the jackknives have one per PSU, BRR one per column of its Hadamard matrix).
     rng : numpy.random.Generator, optional
         Random generator; required for the bootstrap.
+    fay_rho : float, default 0.5
+        Fay's ρ, strictly between 0 and 1 (``fay`` only; R's ``fay.rho``).
+    hadamard : array_like, optional
+        The Hadamard matrix of ``brr`` and ``fay`` (see :func:`brr_factors`).
 
     Returns
     -------
@@ -67,7 +74,7 @@ def replicate_factors(design: Design, method: str = "bootstrap", replicates: int
     ParameterError
         If a stratum has a single PSU and ``lonely_psu`` is ``"fail"`` (or ``"adjust"``/``"average"``
         with the bootstrap), the bootstrap has no ``rng``, JK1 is asked of a stratified design, the
-        method is unknown, or the design has ``pps`` (without replacement).
+        method is unknown, the design has ``pps`` (without replacement), or as :func:`brr_factors`.
 
     References
     ----------
@@ -82,6 +89,8 @@ def replicate_factors(design: Design, method: str = "bootstrap", replicates: int
     if design.later_stages is not None:
         warnings.warn("replicate factors use the first stage only: the later stages' finite-population "
                       "corrections are dropped (as R as.svrepdesign)", UserWarning, stacklevel=2)
+    if method in ("brr", "fay"):
+        return brr_factors(design, fay_rho if method == "fay" else 0.0, hadamard)
     psu_codes, psu_idx = np.unique(design.psu, return_inverse=True)
     P = len(psu_codes)
     psu_stratum = np.zeros(P, dtype=int)
@@ -139,11 +148,102 @@ def replicate_factors(design: Design, method: str = "bootstrap", replicates: int
             rscales[r] = (nh - 1) / nh * (1 - psu_f[r])
         scale = P / (P - len(singles)) if lonely == "average" and singles else 1.0
         return F[psu_idx], scale, rscales
-    raise ParameterError(f"replicate method must be bootstrap, jk1 or jkn, got {method!r}")
+    raise ParameterError(f"replicate method must be bootstrap, jk1, jkn, brr or fay, got {method!r}")
+
+
+def sylvester(order: int) -> np.ndarray:
+    """Sylvester's Hadamard matrix of ``order`` (a power of 2) in R's 0/1 coding and order: entry ``(i, j)`` is 1
+    when ``i & j`` has an even number of bits set (R ``survey::hadamard`` for the orders 4, 8 and 16)."""
+    i = np.arange(order)
+    both, parity = np.bitwise_and.outer(i, i), np.zeros((order, order), dtype=int)
+    while both.any():
+        parity ^= both & 1
+        both >>= 1
+    return 1 - parity
+
+
+def brr_factors(design: Design, fay_rho: float = 0.0, hadamard: np.ndarray | None = None
+                ) -> tuple[np.ndarray, float, np.ndarray]:
+    """Balanced repeated replication (R ``brrweights``), Fay's variant when ``fay_rho`` > 0.
+
+    Each stratum must hold exactly two PSUs. Stratum ``h`` (strata in R's order, by their labels as text) follows
+    row ``h + 1`` of a Hadamard matrix: in replicate ``r``, its first PSU (in the order of the data) gets factor
+    ``2 − ρ`` where the entry is 1 and ``ρ`` where it is 0, its second PSU the other. The replicates are the
+    matrix's columns, with scale ``1 / (R (1 − ρ)²)``. The default matrix is Sylvester's of the smallest order
+    above the number of strata that is a power of 2: R's own for 1–7 and 12–15 strata (orders 4, 8 and 16); for
+    8–11 strata R uses an order-12 matrix of its own, and more replicates are then made here (the same variance for
+    a linear statistic, a slightly different one otherwise): pass R's ``hadamard(n)`` as ``hadamard`` to have its
+    replicates. Finite population corrections are dropped, with a warning, as R does.
+
+    Parameters
+    ----------
+    design : Design
+        A design with two PSUs in every stratum.
+    fay_rho : float, default 0.0
+        Fay's ρ in [0, 1): 0 is BRR itself.
+    hadamard : array_like, optional
+        A Hadamard matrix (0/1 or ±1 coding) with more rows than strata.
+
+    Returns
+    -------
+    factors : numpy.ndarray
+        ``n × R`` factors multiplying the design weights.
+    scale : float
+        ``1 / (R (1 − ρ)²)``.
+    rscales : numpy.ndarray
+        Ones.
+
+    Raises
+    ------
+    ParameterError
+        If a stratum does not hold exactly two PSUs, ``fay_rho`` is outside [0, 1), or ``hadamard`` is not a
+        Hadamard matrix with more rows than strata.
+
+    References
+    ----------
+    McCarthy, P. J. (1969). Pseudo-replication: half samples. *Review of the International Statistical Institute*
+    37, 239–264.
+    Judkins, D. R. (1990). Fay's method for variance estimation. *Journal of Official Statistics* 6, 223–239.
+    """
+    if not 0 <= fay_rho < 1:
+        raise ParameterError(f"Fay's rho must be in [0, 1), got {fay_rho!r}")
+    codes, first, psu_idx = np.unique(design.psu, return_index=True, return_inverse=True)
+    psu_stratum = design.strata[first]
+    labels = design.strata_labels if design.strata_labels is not None else np.unique(design.strata)
+    strata = sorted(np.unique(psu_stratum), key=lambda h: str(labels[h]))
+    members = {h: np.flatnonzero(psu_stratum == h)[np.argsort(first[psu_stratum == h], kind="stable")]
+               for h in strata}
+    odd = [h for h in strata if len(members[h]) != 2]
+    if odd:
+        raise ParameterError(f"BRR needs two PSUs in every stratum: stratum {labels[odd[0]]!r} has "
+                             f"{len(members[odd[0]])} ({len(odd)} such strata); use method='jkn' or 'bootstrap'")
+    if np.any(design.fpc > 0):
+        warnings.warn("BRR drops the finite population corrections (as R as.svrepdesign)", UserWarning, stacklevel=3)
+    H = sylvester(1 << len(strata).bit_length()) if hadamard is None else _hadamard01(hadamard, len(strata))
+    F = np.empty((len(codes), H.shape[1]))
+    for s, h in enumerate(strata):
+        one, two = members[h]
+        F[one] = np.where(H[s + 1] == 1, 2 - fay_rho, fay_rho)
+        F[two] = 2 - F[one]
+    return F[psu_idx], 1.0 / (H.shape[1] * (1 - fay_rho) ** 2), np.ones(H.shape[1])
+
+
+def _hadamard01(matrix: np.ndarray, strata: int) -> np.ndarray:
+    """A Hadamard matrix given by the user, as 0/1 (its larger value read as 1: R's ``hadamard()`` writes 0/1, a
+    ±1 matrix has +1), checked."""
+    H = np.asarray(matrix)
+    values = np.unique(H)
+    if H.ndim != 2 or len(values) != 2 or H.shape[0] <= strata:
+        raise ParameterError(f"hadamard must be a matrix of two values with more than {strata} rows (one per stratum "
+                             "and one more)")
+    signs = np.where(H == values[1], 1.0, -1.0)
+    if not np.allclose(signs.T @ signs, H.shape[0] * np.eye(H.shape[1])):
+        raise ParameterError("hadamard is not a Hadamard matrix (its columns are not orthogonal)")
+    return (H == values[1]).astype(int)
 
 
 def _method(method: object) -> object:
-    """A method as R spells it (« JK1 », « JKn », « subbootstrap ») is the engine's (``jk1``, ``jkn``, ``bootstrap``)."""
+    """A method as R spells it (« JK1 », « JKn », « subbootstrap », « BRR », « Fay ») is the engine's."""
     if not isinstance(method, str):
         return method
     return "bootstrap" if method.lower() == "subbootstrap" else method.lower()
@@ -152,7 +252,7 @@ def _method(method: object) -> object:
 def with_replicates(design: Design, method: str = "bootstrap", replicates: int = 500,
                     rng: np.random.Generator | None = None, *, factors: np.ndarray | None = None,
                     scale: float | None = None, rscales: np.ndarray | None = None,
-                    mse: bool = False) -> Design:
+                    mse: bool = False, fay_rho: float = 0.5, hadamard: np.ndarray | None = None) -> Design:
     """Attach replicate factors to a design (before or after weighting: the recipe is re-run).
 
     Like R ``as.svrepdesign``, except that replicate weights are never frozen: each replicate's weights
@@ -165,7 +265,7 @@ def with_replicates(design: Design, method: str = "bootstrap", replicates: int =
     ----------
     design : Design
         The design.
-    method : {"bootstrap", "jk1", "jkn"}, default "bootstrap"
+    method : {"bootstrap", "jk1", "jkn", "brr", "fay"}, default "bootstrap"
         Replication method (see :func:`replicate_factors`); with ``factors``, only a label.
     replicates : int, default 500
         Number of bootstrap replicates.
@@ -179,6 +279,10 @@ def with_replicates(design: Design, method: str = "bootstrap", replicates: int =
         Per-replicate scales of ``factors`` (default 1).
     mse : bool, default False
         Centre replicate deviations on the full-sample estimate.
+    fay_rho : float, default 0.5
+        Fay's ρ (``fay`` only).
+    hadamard : array_like, optional
+        The Hadamard matrix of ``brr`` and ``fay`` (default Sylvester's; see :func:`brr_factors`).
 
     Returns
     -------
@@ -203,7 +307,7 @@ def with_replicates(design: Design, method: str = "bootstrap", replicates: int =
     """
     method = _method(method)
     if factors is None:
-        factors, scale, rscales = replicate_factors(design, method, replicates, rng)
+        factors, scale, rscales = replicate_factors(design, method, replicates, rng, fay_rho=fay_rho, hadamard=hadamard)
     else:
         factors = np.asarray(factors, dtype=float)
         if factors.shape[0] != len(design.weights):

@@ -1,0 +1,62 @@
+#!/usr/bin/env Rscript
+# Reference values for balanced repeated replication (as.svrepdesign(type = "BRR") and Fay's variant, type = "Fay"):
+# the replicate weights and the estimates' SEs, on R's scd data (3 strata of 2 ambulances, R's own BRR example) and on
+# a two-PSU-per-stratum sample drawn here (13 strata numbered 1 to 13, whose text order, « 10 » before « 2 », is the
+# one R's brrweights uses; 3 units per PSU), linear and post-stratified estimates. Both need a Hadamard matrix of
+# order 4 or 16, where R's is Sylvester's.
+# Run by hand from the repository root (the tests only read the CSVs this writes):
+#   apt-get install r-base-core r-cran-survey
+#   Rscript tests/reference/make_fixtures_brr.R
+# Writes brr.csv (the R command beside each number), brr_sample.csv (the drawn sample), brr_repweights.csv (R's
+# replicate weights of every unit) and brr_PROVENANCE.txt.
+suppressPackageStartupMessages(library(survey))
+out <- "tests/reference/fixtures"
+data(scd)
+write(paste0("make_fixtures_brr.R: ", R.version.string, "; survey ", packageVersion("survey")),
+      file.path(out, "brr_PROVENANCE.txt"))
+cmp <- function(fixture, quantity, value, call)
+  data.frame(fixture = fixture, quantity = quantity, value = sprintf("%.17g", value), r_call = call)
+set.seed(2017)
+n <- 13 * 2 * 3
+sample2 <- data.frame(stratum = rep(1:13, each = 6), psu = rep(1:26, each = 3), w = round(runif(n, 20, 80), 1),
+                      y = round(rnorm(n, 50, 10) + rep(rnorm(26, 0, 5), each = 3), 2), x = round(runif(n, 1, 3), 2),
+                      sex = sample(c("F", "M"), n, replace = TRUE))
+write.csv(sample2, file.path(out, "brr_sample.csv"), row.names = FALSE)
+scd_d <- svydesign(data = scd, prob = ~1, id = ~ambulance, strata = ~ESA, nest = TRUE)
+s2_d <- svydesign(data = sample2, weights = ~w, id = ~psu, strata = ~stratum)
+pop_sex <- data.frame(sex = c("F", "M"), Freq = c(2700, 2500))
+designs <- list(
+  scd_brr = list(as.svrepdesign(scd_d, type = "BRR"), "as.svrepdesign(scd_d, type='BRR')", "alive", "arrests"),
+  scd_fay = list(as.svrepdesign(scd_d, type = "Fay", fay.rho = 0.3), "as.svrepdesign(scd_d, type='Fay', fay.rho=0.3)",
+                 "alive", "arrests"),
+  s2_brr = list(as.svrepdesign(s2_d, type = "BRR"), "as.svrepdesign(s2_d, type='BRR')", "y", "x"),
+  s2_fay = list(as.svrepdesign(s2_d, type = "Fay", fay.rho = 0.5), "as.svrepdesign(s2_d, type='Fay', fay.rho=0.5)",
+                "y", "x"),
+  s2_brr_post = list(postStratify(as.svrepdesign(s2_d, type = "BRR"), ~sex, pop_sex),
+                     "postStratify(as.svrepdesign(s2_d, type='BRR'), ~sex, pop_sex)", "y", "x"))
+rows <- list()
+for (name in names(designs)) {
+  d <- designs[[name]][[1]]
+  call <- designs[[name]][[2]]
+  y <- designs[[name]][[3]]
+  x <- designs[[name]][[4]]
+  m <- svymean(as.formula(paste0("~", y)), d)
+  t <- svytotal(as.formula(paste0("~", y)), d)
+  r <- svyratio(as.formula(paste0("~", y)), as.formula(paste0("~", x)), d)
+  rows[[length(rows) + 1]] <- rbind(
+    cmp(name, "mean", coef(m), paste0("svymean(~", y, ", ", call, ")")),
+    cmp(name, "se_mean", SE(m), paste0("SE(svymean(~", y, ", ", call, "))")),
+    cmp(name, "se_total", SE(t), paste0("SE(svytotal(~", y, ", ", call, "))")),
+    cmp(name, "ratio", coef(r), paste0("svyratio(~", y, ", ~", x, ", ", call, ")")),
+    cmp(name, "se_ratio", SE(r), paste0("SE(svyratio(~", y, ", ~", x, ", ", call, "))")),
+    cmp(name, "scale", d$scale, paste0(call, "$scale")),
+    cmp(name, "replicates", ncol(d$repweights), paste0("ncol(", call, "$repweights)")))
+}
+write.csv(do.call(rbind, rows), file.path(out, "brr.csv"), row.names = FALSE)
+rw <- function(name) {
+  w <- weights(designs[[name]][[1]], "analysis")
+  data.frame(fixture = name, unit = rep(seq_len(nrow(w)), ncol(w)), replicate = rep(seq_len(ncol(w)), each = nrow(w)),
+             weight = sprintf("%.17g", as.vector(w)))
+}
+write.csv(do.call(rbind, lapply(c("scd_brr", "scd_fay", "s2_brr", "s2_fay"), rw)), file.path(out, "brr_repweights.csv"),
+          row.names = FALSE)
