@@ -2,7 +2,8 @@
 ``as.svrepdesign(type = "BRR")`` and ``type = "Fay"``.
 
 R values: tests/reference/make_fixtures_brr.R on R's ``scd`` (3 strata of 2 ambulances) and on a sample it draws
-(13 strata of 2 PSUs, numbered so that their text order differs from their numeric one): every replicate weight at
+(13 strata of 2 PSUs, numbered so that their text order differs from their numeric one; a stratum of 4 PSUs; a
+single stratum): every replicate weight at
 rtol 1e-14, the number of replicates and the scale exactly, means, totals, ratios and a post-stratified design's
 estimates with their SEs at rtol 1e-10.
 """
@@ -25,23 +26,27 @@ R = {(f, q): float(v) for f, q, v in zip(REF.fixture, REF.quantity, REF.value)}
 WEIGHTS = pd.read_csv(FIX / "brr_repweights.csv")
 SCD = pd.DataFrame({"ESA": [1, 1, 2, 2, 3, 3], "ambulance": [1, 2, 1, 2, 1, 2], "arrests": [120.0, 78, 185, 228, 670, 530],
                     "alive": [25.0, 24, 30, 49, 80, 70], "w": 1.0})        # R's data(scd), printed
-SAMPLE = pd.read_csv(FIX / "brr_sample.csv")
+SAMPLES = {k: g.drop(columns="set").reset_index(drop=True)
+           for k, g in pd.read_csv(FIX / "brr_sample.csv", dtype={"stratum": str}).groupby("set")}
+SAMPLE = SAMPLES["s2"]
 
 
 def _design(name: str) -> Design:
     if name.startswith("scd"):
         d = Design.from_frame(SCD, weights="w", strata="ESA", psu="ambulance")
     else:
-        d = Design.from_frame(SAMPLE, weights="w", strata="stratum", psu="psu")
-    method, rho = ("fay", 0.3 if name.startswith("scd") else 0.5) if "fay" in name else ("brr", 0.5)
-    d = survey.with_replicates(d, method, fay_rho=rho)
+        d = Design.from_frame(SAMPLES[name[:2]], weights="w", strata="stratum", psu="psu")
+    method, rho = ("fay", 0.3 if name.startswith("scd") else 0.5) if "fay" in name else ("brr", None)
+    d = survey.with_replicates(d, method, fay_rho=0.3 if name.endswith("rho") else rho)
     if name.endswith("post"):
         d = survey.post_stratify(d, "sex", {"F": 2700, "M": 2500})
     return d
 
 
-@pytest.mark.parametrize("name", ["scd_brr", "scd_fay", "s2_brr", "s2_fay"])
+@pytest.mark.parametrize("name", ["scd_brr", "scd_fay", "s2_brr", "s2_fay", "s2_brr_rho", "s3_brr", "s4_brr"])
 def test_replicate_weights_are_rs(name):
+    """s2_brr_rho: R's BRR with fay.rho is Fay's; s3: a stratum of 4 PSUs, split into pairs numbered first; s4: a
+    single stratum, R's smallest matrix (order 4)."""
     d = _design(name)
     r = WEIGHTS.loc[WEIGHTS["fixture"] == name]
     want = np.zeros((r["unit"].max(), r["replicate"].max()))
@@ -51,7 +56,8 @@ def test_replicate_weights_are_rs(name):
     assert d.replicate_scale == pytest.approx(R[(name, "scale")], rel=1e-15)
 
 
-@pytest.mark.parametrize("name", ["scd_brr", "scd_fay", "s2_brr", "s2_fay", "s2_brr_post"])
+@pytest.mark.parametrize("name", ["scd_brr", "scd_fay", "s2_brr", "s2_fay", "s2_brr_post", "s2_brr_rho", "s3_brr",
+                                  "s4_brr"])
 def test_estimates_and_ses_are_rs(name):
     d = _design(name)
     y, x = ("alive", "arrests") if name.startswith("scd") else ("y", "x")
@@ -83,6 +89,11 @@ def test_brr_needs_two_psus_per_stratum():
         survey.with_replicates(d, "brr")
     with pytest.raises(ParameterError, match="rho"):
         survey.with_replicates(_design("scd_brr"), "fay", fay_rho=1.0)
+    with pytest.raises(ParameterError, match="needs fay_rho"):
+        survey.with_replicates(Design.from_frame(SCD, weights="w", strata="ESA", psu="ambulance"), "fay")
+    with pytest.raises(ParameterError, match="square"):          # trial Y: a 4 × 3 slice was taken for one
+        survey.with_replicates(Design.from_frame(SCD, weights="w", strata="ESA", psu="ambulance"), "brr",
+                               hadamard=sylvester(4)[:, :3])
     with pytest.raises(ParameterError, match="not a Hadamard"):
         survey.with_replicates(Design.from_frame(SCD, weights="w", strata="ESA", psu="ambulance"), "brr",
                                hadamard=np.array([[1, 1, 1, 1], [1, -1, 1, -1], [1, 1, -1, -1], [1, 1, 1, -1]]))

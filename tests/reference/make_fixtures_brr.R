@@ -2,8 +2,8 @@
 # Reference values for balanced repeated replication (as.svrepdesign(type = "BRR") and Fay's variant, type = "Fay"):
 # the replicate weights and the estimates' SEs, on R's scd data (3 strata of 2 ambulances, R's own BRR example) and on
 # a two-PSU-per-stratum sample drawn here (13 strata numbered 1 to 13, whose text order, « 10 » before « 2 », is the
-# one R's brrweights uses; 3 units per PSU), linear and post-stratified estimates. Both need a Hadamard matrix of
-# order 4 or 16, where R's is Sylvester's.
+# one R's brrweights uses; 3 units per PSU), linear and post-stratified estimates, a stratum of 4 PSUs (R splits it)
+# and a single stratum. All need a Hadamard matrix of order 4, 8 or 16, where R's is Sylvester's.
 # Run by hand from the repository root (the tests only read the CSVs this writes):
 #   apt-get install r-base-core r-cran-survey
 #   Rscript tests/reference/make_fixtures_brr.R
@@ -21,9 +21,19 @@ n <- 13 * 2 * 3
 sample2 <- data.frame(stratum = rep(1:13, each = 6), psu = rep(1:26, each = 3), w = round(runif(n, 20, 80), 1),
                       y = round(rnorm(n, 50, 10) + rep(rnorm(26, 0, 5), each = 3), 2), x = round(runif(n, 1, 3), 2),
                       sex = sample(c("F", "M"), n, replace = TRUE))
-write.csv(sample2, file.path(out, "brr_sample.csv"), row.names = FALSE)
+# sample3: 5 strata, the third with 4 PSUs (R splits it into two pseudo-strata of consecutive PSUs, numbered first);
+# sample4: one stratum of 2 PSUs (R's smallest Hadamard matrix, order 4)
+sample3 <- data.frame(stratum = rep(c(1, 2, 3, 3, 4, 5), each = 6), psu = rep(1:12, each = 3),
+                      w = round(runif(36, 20, 80), 1), y = round(rnorm(36, 50, 10), 2), x = round(runif(36, 1, 3), 2))
+sample4 <- data.frame(stratum = "A", psu = rep(1:2, each = 4), w = round(runif(8, 20, 80), 1),
+                      y = round(rnorm(8, 50, 10), 2), x = round(runif(8, 1, 3), 2))
+write.csv(rbind(cbind(set = "s2", sample2[, c("stratum", "psu", "w", "y", "x", "sex")]),
+                cbind(set = "s3", sample3, sex = NA), cbind(set = "s4", sample4, sex = NA)),
+          file.path(out, "brr_sample.csv"), row.names = FALSE)
 scd_d <- svydesign(data = scd, prob = ~1, id = ~ambulance, strata = ~ESA, nest = TRUE)
 s2_d <- svydesign(data = sample2, weights = ~w, id = ~psu, strata = ~stratum)
+s3_d <- svydesign(data = sample3, weights = ~w, id = ~psu, strata = ~stratum)
+s4_d <- svydesign(data = sample4, weights = ~w, id = ~psu, strata = ~stratum)
 pop_sex <- data.frame(sex = c("F", "M"), Freq = c(2700, 2500))
 designs <- list(
   scd_brr = list(as.svrepdesign(scd_d, type = "BRR"), "as.svrepdesign(scd_d, type='BRR')", "alive", "arrests"),
@@ -33,7 +43,11 @@ designs <- list(
   s2_fay = list(as.svrepdesign(s2_d, type = "Fay", fay.rho = 0.5), "as.svrepdesign(s2_d, type='Fay', fay.rho=0.5)",
                 "y", "x"),
   s2_brr_post = list(postStratify(as.svrepdesign(s2_d, type = "BRR"), ~sex, pop_sex),
-                     "postStratify(as.svrepdesign(s2_d, type='BRR'), ~sex, pop_sex)", "y", "x"))
+                     "postStratify(as.svrepdesign(s2_d, type='BRR'), ~sex, pop_sex)", "y", "x"),
+  s2_brr_rho = list(as.svrepdesign(s2_d, type = "BRR", fay.rho = 0.3), "as.svrepdesign(s2_d, type='BRR', fay.rho=0.3)",
+                    "y", "x"),
+  s3_brr = list(as.svrepdesign(s3_d, type = "BRR"), "as.svrepdesign(s3_d, type='BRR')", "y", "x"),
+  s4_brr = list(as.svrepdesign(s4_d, type = "BRR"), "as.svrepdesign(s4_d, type='BRR')", "y", "x"))
 rows <- list()
 for (name in names(designs)) {
   d <- designs[[name]][[1]]
@@ -58,5 +72,6 @@ rw <- function(name) {
   data.frame(fixture = name, unit = rep(seq_len(nrow(w)), ncol(w)), replicate = rep(seq_len(ncol(w)), each = nrow(w)),
              weight = sprintf("%.17g", as.vector(w)))
 }
-write.csv(do.call(rbind, lapply(c("scd_brr", "scd_fay", "s2_brr", "s2_fay"), rw)), file.path(out, "brr_repweights.csv"),
+write.csv(do.call(rbind, lapply(c("scd_brr", "scd_fay", "s2_brr", "s2_fay", "s2_brr_rho", "s3_brr", "s4_brr"), rw)),
+          file.path(out, "brr_repweights.csv"),
           row.names = FALSE)

@@ -26,12 +26,13 @@ import numpy as np
 
 from .design import Design
 from .errors import ParameterError
+from .labels import r_number
 
 # ============================================================================ replicates
 
 
 def replicate_factors(design: Design, method: str = "bootstrap", replicates: int = 500,
-                      rng: np.random.Generator | None = None, *, fay_rho: float = 0.5,
+                      rng: np.random.Generator | None = None, *, fay_rho: float | None = None,
                       hadamard: np.ndarray | None = None) -> tuple[np.ndarray, float, np.ndarray]:
     """Compute design-stage replicate factors ``n × R`` with the variance ``scale`` and ``rscales``.
 
@@ -55,8 +56,8 @@ def replicate_factors(design: Design, method: str = "bootstrap", replicates: int
         Number of bootstrap replicates (the jackknives have one per PSU, BRR one per column of its Hadamard matrix).
     rng : numpy.random.Generator, optional
         Random generator; required for the bootstrap.
-    fay_rho : float, default 0.5
-        Fay's ρ, strictly between 0 and 1 (``fay`` only; R's ``fay.rho``).
+    fay_rho : float, optional
+        Fay's ρ, in [0, 1): required by ``fay``; with ``brr``, a positive ρ makes it Fay's, as R's ``fay.rho`` does.
     hadamard : array_like, optional
         The Hadamard matrix of ``brr`` and ``fay`` (see :func:`brr_factors`).
 
@@ -74,7 +75,8 @@ def replicate_factors(design: Design, method: str = "bootstrap", replicates: int
     ParameterError
         If a stratum has a single PSU and ``lonely_psu`` is ``"fail"`` (or ``"adjust"``/``"average"``
         with the bootstrap), the bootstrap has no ``rng``, JK1 is asked of a stratified design, the
-        method is unknown, the design has ``pps`` (without replacement), or as :func:`brr_factors`.
+        method is unknown, the design has ``pps`` (without replacement), ``fay`` comes without ``fay_rho``, or as
+        :func:`brr_factors`.
 
     References
     ----------
@@ -89,8 +91,10 @@ def replicate_factors(design: Design, method: str = "bootstrap", replicates: int
     if design.later_stages is not None:
         warnings.warn("replicate factors use the first stage only: the later stages' finite-population "
                       "corrections are dropped (as R as.svrepdesign)", UserWarning, stacklevel=2)
+    if method == "fay" and fay_rho is None:
+        raise ParameterError("Fay's method needs fay_rho, in [0, 1) (R's fay.rho; 0.5 is common)")
     if method in ("brr", "fay"):
-        return brr_factors(design, fay_rho if method == "fay" else 0.0, hadamard)
+        return brr_factors(design, fay_rho or 0.0, hadamard)
     psu_codes, psu_idx = np.unique(design.psu, return_inverse=True)
     P = len(psu_codes)
     psu_stratum = np.zeros(P, dtype=int)
@@ -166,19 +170,22 @@ def brr_factors(design: Design, fay_rho: float = 0.0, hadamard: np.ndarray | Non
                 ) -> tuple[np.ndarray, float, np.ndarray]:
     """Balanced repeated replication (R ``brrweights``), Fay's variant when ``fay_rho`` > 0.
 
-    Each stratum must hold exactly two PSUs. Stratum ``h`` (strata in R's order, by their labels as text) follows
-    row ``h + 1`` of a Hadamard matrix: in replicate ``r``, its first PSU (in the order of the data) gets factor
-    ``2 − ρ`` where the entry is 1 and ``ρ`` where it is 0, its second PSU the other. The replicates are the
-    matrix's columns, with scale ``1 / (R (1 − ρ)²)``. The default matrix is Sylvester's of the smallest order
-    above the number of strata that is a power of 2: R's own for 1–7 and 12–15 strata (orders 4, 8 and 16); for
-    8–11 strata R uses an order-12 matrix of its own, and more replicates are then made here (the same variance for
-    a linear statistic, a slightly different one otherwise): pass R's ``hadamard(n)`` as ``hadamard`` to have its
-    replicates. Finite population corrections are dropped, with a warning, as R does.
+    Each stratum must hold two PSUs, or an even number, split as R does into pseudo-strata of consecutive pairs
+    (numbered before the two-PSU strata). Pair ``s`` (strata in R's order, their labels as text in the C locale; R in
+    a UTF-8 locale collates capitals otherwise) follows row ``s + 1`` of a Hadamard matrix: in replicate ``r``, its
+    first PSU (in the order of the data) gets factor ``2 − ρ`` where the entry is 1 and ``ρ`` where it is 0, its
+    second PSU the other. The replicates are the matrix's columns, with scale ``1 / (R (1 − ρ)²)``. The default
+    matrix is Sylvester's of the smallest order above the number of pairs that is a power of 2, at least 4: R's own
+    for 1–7 and 12–15 pairs (orders 4, 8 and 16). For 8–11 pairs and from 16, R uses other matrices (orders 12, 28,
+    36…) and more replicates are made here: the same variance for a linear statistic, a slightly different one
+    otherwise. Pass R's ``hadamard(n)`` as ``hadamard`` (read as R writes it, 1 for +) to have R's default
+    replicates; R's own ``hadamard.matrix=`` argument reads its first value as 0, which flips every half sample.
+    Finite population corrections are dropped, with a warning, as R does.
 
     Parameters
     ----------
     design : Design
-        A design with two PSUs in every stratum.
+        A design with two PSUs (or an even number) in every stratum.
     fay_rho : float, default 0.0
         Fay's ρ in [0, 1): 0 is BRR itself.
     hadamard : array_like, optional
@@ -196,8 +203,8 @@ def brr_factors(design: Design, fay_rho: float = 0.0, hadamard: np.ndarray | Non
     Raises
     ------
     ParameterError
-        If a stratum does not hold exactly two PSUs, ``fay_rho`` is outside [0, 1), or ``hadamard`` is not a
-        Hadamard matrix with more rows than strata.
+        If a stratum holds an odd number of PSUs, ``fay_rho`` is outside [0, 1), or ``hadamard`` is not a square
+        Hadamard matrix with more rows than pairs.
 
     References
     ----------
@@ -210,19 +217,24 @@ def brr_factors(design: Design, fay_rho: float = 0.0, hadamard: np.ndarray | Non
     codes, first, psu_idx = np.unique(design.psu, return_index=True, return_inverse=True)
     psu_stratum = design.strata[first]
     labels = design.strata_labels if design.strata_labels is not None else np.unique(design.strata)
-    strata = sorted(np.unique(psu_stratum), key=lambda h: str(labels[h]))
+    text = {h: r_number(float(labels[h])) if isinstance(labels[h], (float, np.floating)) else str(labels[h])
+            for h in np.unique(psu_stratum)}
+    strata = sorted(text, key=text.get)
     members = {h: np.flatnonzero(psu_stratum == h)[np.argsort(first[psu_stratum == h], kind="stable")]
                for h in strata}
-    odd = [h for h in strata if len(members[h]) != 2]
+    odd = [h for h in strata if len(members[h]) % 2 or len(members[h]) == 0]
     if odd:
-        raise ParameterError(f"BRR needs two PSUs in every stratum: stratum {labels[odd[0]]!r} has "
-                             f"{len(members[odd[0]])} ({len(odd)} such strata); use method='jkn' or 'bootstrap'")
+        raise ParameterError(f"BRR needs two PSUs in every stratum (or an even number, split in pairs as R does): "
+                             f"stratum {text[odd[0]]!r} has {len(members[odd[0]])} ({len(odd)} such strata); use "
+                             "method='jkn' or 'bootstrap', or merge strata")
     if np.any(design.fpc > 0):
         warnings.warn("BRR drops the finite population corrections (as R as.svrepdesign)", UserWarning, stacklevel=3)
-    H = sylvester(1 << len(strata).bit_length()) if hadamard is None else _hadamard01(hadamard, len(strata))
+    # R's brrweights: a stratum of 2k PSUs is k pseudo-strata of consecutive pairs, numbered before the others
+    pairs = [members[h][i:i + 2] for h in strata if len(members[h]) > 2 for i in range(0, len(members[h]), 2)]
+    pairs += [members[h] for h in strata if len(members[h]) == 2]
+    H = sylvester(max(4, 1 << len(pairs).bit_length())) if hadamard is None else _hadamard01(hadamard, len(pairs))
     F = np.empty((len(codes), H.shape[1]))
-    for s, h in enumerate(strata):
-        one, two = members[h]
+    for s, (one, two) in enumerate(pairs):
         F[one] = np.where(H[s + 1] == 1, 2 - fay_rho, fay_rho)
         F[two] = 2 - F[one]
     return F[psu_idx], 1.0 / (H.shape[1] * (1 - fay_rho) ** 2), np.ones(H.shape[1])
@@ -233,9 +245,9 @@ def _hadamard01(matrix: np.ndarray, strata: int) -> np.ndarray:
     ±1 matrix has +1), checked."""
     H = np.asarray(matrix)
     values = np.unique(H)
-    if H.ndim != 2 or len(values) != 2 or H.shape[0] <= strata:
-        raise ParameterError(f"hadamard must be a matrix of two values with more than {strata} rows (one per stratum "
-                             "and one more)")
+    if H.ndim != 2 or H.shape[0] != H.shape[1] or len(values) != 2 or H.shape[0] <= strata:
+        raise ParameterError(f"hadamard must be a square matrix of two values with more than {strata} rows (one per "
+                             "stratum, or pair of PSUs, and one more)")
     signs = np.where(H == values[1], 1.0, -1.0)
     if not np.allclose(signs.T @ signs, H.shape[0] * np.eye(H.shape[1])):
         raise ParameterError("hadamard is not a Hadamard matrix (its columns are not orthogonal)")
@@ -252,7 +264,7 @@ def _method(method: object) -> object:
 def with_replicates(design: Design, method: str = "bootstrap", replicates: int = 500,
                     rng: np.random.Generator | None = None, *, factors: np.ndarray | None = None,
                     scale: float | None = None, rscales: np.ndarray | None = None,
-                    mse: bool = False, fay_rho: float = 0.5, hadamard: np.ndarray | None = None) -> Design:
+                    mse: bool = False, fay_rho: float | None = None, hadamard: np.ndarray | None = None) -> Design:
     """Attach replicate factors to a design (before or after weighting: the recipe is re-run).
 
     Like R ``as.svrepdesign``, except that replicate weights are never frozen: each replicate's weights
@@ -279,8 +291,8 @@ def with_replicates(design: Design, method: str = "bootstrap", replicates: int =
         Per-replicate scales of ``factors`` (default 1).
     mse : bool, default False
         Centre replicate deviations on the full-sample estimate.
-    fay_rho : float, default 0.5
-        Fay's ρ (``fay`` only).
+    fay_rho : float, optional
+        Fay's ρ (required by ``fay``; see :func:`replicate_factors`).
     hadamard : array_like, optional
         The Hadamard matrix of ``brr`` and ``fay`` (default Sylvester's; see :func:`brr_factors`).
 
