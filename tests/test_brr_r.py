@@ -97,3 +97,15 @@ def test_brr_needs_two_psus_per_stratum():
     with pytest.raises(ParameterError, match="not a Hadamard"):
         survey.with_replicates(Design.from_frame(SCD, weights="w", strata="ESA", psu="ambulance"), "brr",
                                hadamard=np.array([[1, 1, 1, 1], [1, -1, 1, -1], [1, 1, -1, -1], [1, 1, 1, -1]]))
+
+
+def test_a_replicate_that_separates_is_named():
+    """Trial Y: the full sample fitted, one BRR half sample separated the response, and the error did not say that a
+    replicate was the cause (R fits it with huge SEs and warnings)."""
+    df = pd.DataFrame({"stratum": [1] * 8 + [2] * 8, "psu": np.repeat([1, 2, 3, 4], 4), "w": 1.0,
+                       "x": [1, 1, 0, 0, 1, 1, 0, 0] + [0] * 8,
+                       "y": [1, 1, 0, 1, 0, 0, 1, 0, 0, 1, 0, 1, 1, 0, 1, 0]})
+    d = survey.with_replicates(Design.from_frame(df, weights="w", strata="stratum", psu="psu"), "brr")
+    assert np.isfinite(survey.svyglm(d, "y ~ x", family="quasibinomial").coef).all()
+    with pytest.raises(survey.ConvergenceError, match="replicate"):
+        survey.svyglm(d, "y ~ x", family="quasibinomial", variance="replicates")

@@ -218,6 +218,16 @@ def _glm_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family: str, start: np
     return beta, np.linalg.inv((X.T * (w * var(mu))) @ X)
 
 
+def _replicate_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family: str, start: np.ndarray, r: int) -> np.ndarray:
+    """The model refitted on replicate ``r``'s weights; a fit that fails names its replicate (trial Y: the full
+    sample fitted, one half sample separated the response)."""
+    try:
+        return _glm_fit(X, y, w, family, start=start)[0]
+    except ConvergenceError as e:
+        raise ConvergenceError(f"replicate {r + 1} (the full sample fits): {e}; a replicate of few PSUs can separate "
+                               "what the sample does not: use linearisation, or merge the levels involved") from None
+
+
 def svyglm(design: Design, y: str, terms: str | Sequence[str] | None = None, variance: str | None = None,
            family: str = "gaussian") -> Fit:
     """Fit a survey-weighted generalised linear model of ``y`` on ``terms`` (R ``svyglm``).
@@ -314,7 +324,7 @@ def svyglm(design: Design, y: str, terms: str | Sequence[str] | None = None, var
             XtWX = (outer.T @ (to_cells @ R)).T.reshape(-1, p, p)
             th = np.linalg.solve(XtWX, ((X0 * y0[:, None]).T @ R).T[:, :, None])[:, :, 0]
         else:
-            th = np.array([_glm_fit(X0, y0, R[:, r], family, start=beta)[0] for r in range(R.shape[1])])
+            th = np.array([_replicate_fit(X0, y0, R[:, r], family, beta, r) for r in range(R.shape[1])])
         V = replicate_variance(beta, th, design.replicate_scale, design.replicate_rscales, design.replicate_mse,
                                design.replicate_blocks)
     return Fit(names=names, coef=beta, vcov=V, df=df, variance=variance, terms=Xdf.attrs["terms"],
