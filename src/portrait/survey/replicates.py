@@ -189,7 +189,7 @@ def brr_factors(design: Design, fay_rho: float = 0.0, hadamard: np.ndarray | Non
     fay_rho : float, default 0.0
         Fay's ρ in [0, 1): 0 is BRR itself.
     hadamard : array_like, optional
-        A Hadamard matrix (0/1 or ±1 coding) with more rows than strata.
+        A square Hadamard matrix (0/1 or ±1 coding) with more rows than pairs of PSUs.
 
     Returns
     -------
