@@ -181,3 +181,13 @@ def test_rejection_rate_bars_end_at_the_given_interval_in_percent():
     plt.close(fig)
     assert segments == [[pytest.approx((3.0, 12.0), abs=1e-9), pytest.approx((2.0, 11.0), abs=1e-9)],
                         [pytest.approx((70.0, 87.0), abs=1e-9), pytest.approx((76.0, 91.0), abs=1e-9)]]
+
+
+def test_a_range_never_rounds_a_statistic_into_the_band_it_leaves():
+    """Trial Z: the published run's lowest coverage, 93.98 %, was written « 94,0 % », inside the 94–96 % band the
+    same sentence said one statistic left. The oracle is the band itself: a bound outside it must read outside."""
+    from portrait.study.validation_coverage import _pct_range
+    assert _pct_range(0.9398, 0.9518) == "de 93,98 % à 95,2 %"
+    assert _pct_range(0.9430, 0.9604) == "de 94,3 % à 96,04 %"
+    assert _pct_range(0.9430, 0.9568) == "de 94,3 % à 95,7 %"
+    assert _pct_range(0.8950, 0.9850) == "de 89,5 % à 98,5 %"

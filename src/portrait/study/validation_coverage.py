@@ -39,6 +39,16 @@ def _pct(x: float, decimals: int = 1) -> str:
     return fmt.number(x * 100, decimals) + " %"
 
 
+def _pct_range(low: float, high: float, band: tuple[float, float] = (0.94, 0.96)) -> str:
+    """« de 94,0 % à 95,2 % », a bound written with two decimals when one would put it on the edge of ``band`` it
+    lies outside (trial Z: 93,98 % read « 94,0 % », inside the band a statistic was said to leave)."""
+    def bound(x: float) -> str:
+        shown = round(x * 100, 1)
+        edge = (x < band[0] and shown >= band[0] * 100) or (x > band[1] and shown <= band[1] * 100)
+        return _pct(x, 2 if edge else 1)
+    return f"de {bound(low)} à {bound(high)}"
+
+
 def _sds(x: float, decimals: int) -> str:
     """« 1,99 écart type », « 2,2 écarts types »."""
     return fmt.quantity(x, decimals, "écart type", "écarts types")

@@ -20,7 +20,7 @@ from .codebook import Codebook
 from .validation_setup import (CALIBRATED, DIFFERENCE_NAME, ESTIMATOR_LABELS, ESTIMATORS, KEY_STATISTICS,
                                PROFILE_STATISTICS, SURVEY_LABELS, SURVEYS, TARGET_LABELS, VARIANCE_LABELS, VARIANCES,
                                _ordered)
-from .validation_coverage import _pct, _sds, nonresponse_sentence, unweighted_coverage
+from .validation_coverage import _pct, _pct_range, _sds, nonresponse_sentence, unweighted_coverage
 
 
 # ============================================================================ summary
@@ -473,8 +473,8 @@ def _coverage_sentence(c: dict[str, Any], name: str, extra: str) -> str:
     expected = max(x["expected"] for x in c["per_estimator"].values())
     limit = max(x["limit"] for x in c["per_estimator"].values())
     text = (f"Leurs intervalles à 95 % ({name}, {reps}{extra}) contiennent la vraie valeur "
-            f"**{_pct(c['coverage'])}** du temps (de {_pct(c['coverage_min'])} à {_pct(c['coverage_max'])} selon "
-            f"la statistique) ; {_in_question(c)}, alors que le hasard seul en produirait " + fmt.number(expected, 1)
+            f"**{_pct(c['coverage'])}** du temps ({_pct_range(c['coverage_min'], c['coverage_max'], COVERAGE_BAND)} "
+            f"selon la statistique) ; {_in_question(c)}, alors que le hasard seul en produirait " + fmt.number(expected, 1)
             + f" en moyenne (la règle en tolère jusqu'à {limit}, le 95ᵉ centile de la loi binomiale plus un pour la "
             "corrélation entre statistiques d'une même réplication)")
     text += " : c'est compatible avec le hasard." if c["ok"] else " : c'est plus que le hasard seul n'en produirait."
@@ -527,8 +527,9 @@ def _target_sentence(target: str, summ: pd.DataFrame, results: pd.DataFrame | No
             f"({fmt.count(a['replications'], 'réplication')}), le biais des estimateurs calés ne dépasse pas "
             f"**{_sds(a['max_abs_bias_sd'], 2)}** (seuil {_sds(a['bias_tolerance'], 2)})")
     if c is not None:
-        text += (f" et leurs intervalles linéarisés contiennent la vraie valeur **{_pct(c['coverage'])}** du temps (de "
-                 f"{_pct(c['coverage_min'])} à {_pct(c['coverage_max'])} selon la statistique ; {_in_question(c)} ; "
+        text += (f" et leurs intervalles linéarisés contiennent la vraie valeur **{_pct(c['coverage'])}** du temps ("
+                 f"{_pct_range(c['coverage_min'], c['coverage_max'], COVERAGE_BAND)} selon la statistique ; "
+                 f"{_in_question(c)} ; "
                  f"la règle en tolère jusqu'à {max(x['limit'] for x in c['per_estimator'].values())} : "
                  + ("c'est compatible avec le hasard)" if c["ok"] else "c'est plus que le hasard seul n'en produirait)"))
     text += "."
