@@ -50,6 +50,12 @@ def r_number(x: float) -> str:
     return fixed if len(fixed) <= len(sci) else sci
 
 
+def level_name(value: object) -> str:
+    """One level as text, a float as R writes a factor's level (``1.0`` → « 1 », :func:`r_number`), anything else
+    as ``str``: what :func:`level_text` makes of a column, for one value."""
+    return r_number(float(value)) if isinstance(value, (float, np.floating)) else str(value)
+
+
 def level_text(values: pd.Series) -> pd.Series:
     """A column's values as level names (pandas strings, missing kept missing), numbers written as R writes a
     factor's levels: a float column (a code read with missing values, hence as floats) gives « 1 », not « 1.0 »,

@@ -13,15 +13,10 @@ import numpy as np
 import pandas as pd
 
 from .errors import CalibrationError, ParameterError, numeric_values, real_number
-from .labels import level_text, r_number
+from .labels import level_name, level_text, r_number
 
 #: How the variables of a joint margin, and its levels, are joined in names and messages.
 JOINT = " × "
-
-
-def _level(x: object) -> str:
-    """A level as text, a float as R writes a factor's level (``1.0`` → « 1 », as the data's float codes read)."""
-    return r_number(float(x)) if isinstance(x, (float, np.floating)) else str(x)
 
 
 @dataclass(frozen=True)
@@ -72,7 +67,7 @@ class Margin:
         v = (variables,) if isinstance(variables, str) else tuple(variables)
         norm = {}
         for k, val in totals.items():      # a Series may repeat an index value: every pair is read
-            key = tuple(_level(x) for x in k) if isinstance(k, tuple) else (_level(k),)
+            key = tuple(level_name(x) for x in k) if isinstance(k, tuple) else (level_name(k),)
             if len(key) != len(v):
                 raise CalibrationError(f"margin {JOINT.join(v)}: level {k!r} does not name one level "
                                        f"of each of {len(v)} variables")

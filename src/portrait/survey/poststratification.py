@@ -15,7 +15,8 @@ import pandas as pd
 from .calibration import calibrate
 from .design import Design
 from .errors import CalibrationError, ParameterError
-from .margins import Margin, _level
+from .labels import level_name
+from .margins import Margin
 
 
 def post_stratify(design: Design, strata: str | Sequence[str], population: Mapping[Any, float] | pd.Series
@@ -75,7 +76,7 @@ def post_stratify(design: Design, strata: str | Sequence[str], population: Mappi
         if missing:
             raise ParameterError(f"the population table has no column {missing}: give one column per "
                                  f"post-stratification variable ({variables}) and the counts in 'Freq', as R does")
-        keys = list(zip(*(population[v].map(_level) for v in variables)))
+        keys = list(zip(*(population[v].map(level_name) for v in variables)))
         if len(set(keys)) < len(keys):
             raise ParameterError("the population table gives a post-stratum twice: "
                                  f"{sorted({k for k in keys if keys.count(k) > 1})[:5]}")
@@ -85,7 +86,7 @@ def post_stratify(design: Design, strata: str | Sequence[str], population: Mappi
     if missing:
         raise CalibrationError(f"post-stratification variable {missing[0]!r} is not in the survey data")
     sampled = design.data.loc[design.weights > 0, variables]
-    present = set(zip(*(sampled[v].map(_level) for v in variables)))
+    present = set(zip(*(sampled[v].map(level_name) for v in variables)))
     absent = [k for k in margin.totals if k not in present]
     if partial:
         margin = Margin(variables=margin.variables, totals={k: t for k, t in margin.totals.items() if k in present})

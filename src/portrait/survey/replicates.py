@@ -26,7 +26,7 @@ import numpy as np
 
 from .design import Design
 from .errors import ParameterError
-from .labels import r_number
+from .labels import level_name
 
 # ============================================================================ replicates
 
@@ -217,8 +217,7 @@ def brr_factors(design: Design, fay_rho: float = 0.0, hadamard: np.ndarray | Non
     codes, first, psu_idx = np.unique(design.psu, return_index=True, return_inverse=True)
     psu_stratum = design.strata[first]
     labels = design.strata_labels if design.strata_labels is not None else np.unique(design.strata)
-    text = {h: r_number(float(labels[h])) if isinstance(labels[h], (float, np.floating)) else str(labels[h])
-            for h in np.unique(psu_stratum)}
+    text = {h: level_name(labels[h]) for h in np.unique(psu_stratum)}
     strata = sorted(text, key=text.get)
     members = {h: np.flatnonzero(psu_stratum == h)[np.argsort(first[psu_stratum == h], kind="stable")]
                for h in strata}
