@@ -27,7 +27,7 @@ import pandas as pd
 from scipy import special, stats
 
 from .design import Design
-from .labels import _joined_text, level_order, level_text
+from .labels import level_order, level_text
 from .errors import ParameterError, check_finite, check_variance
 from .inference import domain_degf
 from .contrasts import KEY, covariance_attrs
@@ -63,8 +63,9 @@ def _domains(design: Design, by: str | Sequence[str] | None) -> list[tuple[str, 
     cols = [by] if isinstance(by, str) else list(by)
     texts = [level_text(design.column(c)) for c in cols]
     ranks = [_level_ranks(design.column(c), t) for c, t in zip(cols, texts)]
-    key = texts[0].fillna("<NA>") if len(cols) == 1 else \
-        _joined_text(design.data, cols, " × ", "<NA>").mask(design.data[cols].isna().any(axis=1), "<NA>")
+    filled = [t.fillna("<NA>") for t in texts]
+    key = filled[0] if len(cols) == 1 else \
+        filled[0].str.cat(filled[1:], sep=" × ").mask(design.data[cols].isna().any(axis=1), "<NA>")
     codes, levels = pd.factorize(key)
     present = [j for j, lv in enumerate(levels) if lv != "<NA>"]
     at = np.zeros(len(levels), dtype=np.intp)
