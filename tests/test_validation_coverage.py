@@ -187,7 +187,8 @@ def test_a_range_never_rounds_a_statistic_into_the_band_it_leaves():
     """Trial Z: the published run's lowest coverage, 93.98 %, was written « 94,0 % », inside the 94–96 % band the
     same sentence said one statistic left. The oracle is the band itself: a bound outside it must read outside."""
     from portrait.study.validation_coverage import _pct_range
-    assert _pct_range(0.9398, 0.9518) == "de 93,98 % à 95,2 %"
-    assert _pct_range(0.9430, 0.9604) == "de 94,3 % à 96,04 %"
-    assert _pct_range(0.9430, 0.9568) == "de 94,3 % à 95,7 %"
-    assert _pct_range(0.8950, 0.9850) == "de 89,5 % à 98,5 %"
+    from portrait.study.validation_summary import COVERAGE_BAND
+    assert _pct_range(0.9398, 0.9518, COVERAGE_BAND) == "de 93,98 % à 95,2 %"
+    assert _pct_range(0.9430, 0.9604, COVERAGE_BAND) == "de 94,3 % à 96,04 %"
+    assert _pct_range(0.9430, 0.9568, COVERAGE_BAND) == "de 94,3 % à 95,7 %"
+    assert _pct_range(0.8950, 0.9850, COVERAGE_BAND) == "de 89,5 % à 98,5 %"

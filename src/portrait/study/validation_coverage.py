@@ -39,7 +39,7 @@ def _pct(x: float, decimals: int = 1) -> str:
     return fmt.number(x * 100, decimals) + " %"
 
 
-def _pct_range(low: float, high: float, band: tuple[float, float] = (0.94, 0.96)) -> str:
+def _pct_range(low: float, high: float, band: tuple[float, float]) -> str:
     """« de 94,0 % à 95,2 % », a bound written with two decimals when one would put it on the edge of ``band`` it
     lies outside (trial Z: 93,98 % read « 94,0 % », inside the band a statistic was said to leave)."""
     def bound(x: float) -> str:
