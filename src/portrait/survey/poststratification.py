@@ -82,19 +82,24 @@ def post_stratify(design: Design, strata: str | Sequence[str], population: Mappi
                                  f"{sorted({k for k in keys if keys.count(k) > 1})[:5]}")
         population = {k if len(variables) > 1 else k[0]: f for k, f in zip(keys, population["Freq"])}
     margin = Margin.of(variables, population)
-    missing = [v for v in variables if v not in design.data.columns]
-    if missing:
-        raise CalibrationError(f"post-stratification variable {missing[0]!r} is not in the survey data")
-    sampled = design.data.loc[design.weights > 0, variables]
-    present = set(zip(*(sampled[v].map(level_name) for v in variables)))
-    absent = [k for k in margin.totals if k not in present]
     if partial:
+        present = _sampled(design, variables)
         margin = Margin(variables=margin.variables, totals={k: t for k, t in margin.totals.items() if k in present})
     try:
         return calibrate(design, [margin], method="linear", label=label)
     except CalibrationError as e:
-        if absent and not partial:     # R: « Some strata absent from sample: use partial=TRUE to ignore them »
+        absent = [] if partial else [k for k in margin.totals if k not in _sampled(design, variables)]
+        if absent:                     # R: « Some strata absent from sample: use partial=TRUE to ignore them »
             raise CalibrationError(f"{e}. If the population truly holds post-strata the sample lacks "
                                    f"({len(absent)} here), pass partial=True to leave them out, as R's "
                                    "partial = TRUE") from None
         raise
+
+
+def _sampled(design: Design, variables: list[str]) -> set[tuple[str, ...]]:
+    """The post-strata that units of positive weight hold, their levels read as calibration reads them."""
+    missing = [v for v in variables if v not in design.data.columns]
+    if missing:
+        raise CalibrationError(f"post-stratification variable {missing[0]!r} is not in the survey data")
+    sampled = design.data.loc[design.weights > 0, variables]
+    return set(zip(*(sampled[v].map(level_name) for v in variables)))
