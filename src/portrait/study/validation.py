@@ -79,7 +79,8 @@ from .validation_setup import (CALIBRATED, DIFFERENCE_NAME, ESTIMATOR_LABELS, ES
                                FINITE_COLUMNS, Validation, _ordered, finite_population_truth, key_truth)
 from .validation_profiles import (COMPARISON_LABELS, profile_acceptance, profile_finding, profile_summary,
                                   profile_table_fr, profile_tests)
-from .validation_summary import (COVERAGE_BAND, SUMMARY_KEYS, acceptance, by_estimator, conclusion_fr,
+from .validation_conclusion import conclusion_fr
+from .validation_summary import (COVERAGE_BAND, SUMMARY_KEYS, acceptance, by_estimator,
                                  detail_table_fr, truth_table_fr,
                                  expected_outside, overview_table_fr, replication_coverage, statistic_labels, summary,
                                  wilson)
