@@ -106,8 +106,11 @@ def test_the_study_conclusion_reads_survey_by_survey(full_run):
                    for o in c.outputs if "validation.conclusion_fr" in c.source)
     assert "Enquête par enquête" in text and "seulement corrigées de la non-réponse (" not in text
     assert "Sans pondération" in text and "chez les habitants, " in text and "(habitants et clients, " not in text
-    # « compatible » is a rule's verdict: the sentence gives the count the rule tolerates
-    assert re.search(r"en produirait \d+,\d en moyenne \(la règle en tolère jusqu'à \d+, le 95ᵉ centile", text)
+    # « dans la tolérance » is a rule's verdict: the sentence gives what chance gives and the count the rule tolerates
+    assert re.search(r"Le hasard seul en mettrait en cause \d+,\d+ en moyenne ; la règle en tolère jusqu'à \d+ \(le "
+                     r"95ᵉ centile", text)
+    # the pooled coverage has its Monte Carlo interval, replications as clusters (trial Z)
+    assert re.search(r"du temps \(intervalle Monte-Carlo de \d+,\d+\s%\sà \d+,\d+\s%, toutes statistiques ensemble", text)
 
 
 def test_each_variance_is_drawn_against_the_band_of_its_own_number_of_replications():

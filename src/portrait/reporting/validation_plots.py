@@ -36,9 +36,11 @@ def coverage(summ: pd.DataFrame, title: str, pooled: pd.DataFrame | None = None)
     statistics pooled, with the Monte Carlo interval of ``pooled`` (:func:`portrait.study.validation.by_estimator`,
     replications as the independent units) when given, else the Wilson interval of the pooled rate. Grey
     bands: 95 % ± 1.96 Monte Carlo errors of one statistic's coverage, each variance method's on its own row and
-    for its own number of replications (the bootstrap's, run on fewer replications, is wider).
+    for its own number of replications (the bootstrap's, run on fewer replications, is wider). Dashed lines: the
+    tolerance band the conclusion applies (:data:`~portrait.study.validation_summary.COVERAGE_BAND`).
     """
     from ..study import validation
+    from ..study.validation_summary import COVERAGE_BAND
 
     d = _validation_frame(summ)
     surveys = [validation.SURVEY_LABELS[s] for s in validation.SURVEYS if s in set(summ["survey"])]
@@ -64,6 +66,8 @@ def coverage(summ: pd.DataFrame, title: str, pooled: pd.DataFrame | None = None)
                                  min(95 + half[v], 100),
                                  color="#e4e7eb", lw=0, zorder=0)
         ax.axvline(95, color="#52606d", lw=1, zorder=1)
+        for edge in COVERAGE_BAND:                        # the tolerance band the conclusion applies
+            ax.axvline(edge * 100, color="#52606d", lw=0.8, ls="--", zorder=1)
         sns.scatterplot(data=sub, x="couverture", y="y", hue="Variance", hue_order=hues, palette=VARIANCE_COLORS,
                         s=10, alpha=0.5, linewidth=0, ax=ax, legend=False)
         rates = sub.assign(_c=sub["coverage"] * sub["replications"]).groupby(["Estimateur", "Variance"])[
@@ -140,7 +144,9 @@ def tests(summ: pd.DataFrame, labels: dict, title: str) -> plt.Figure:
     d["Statistique"] = [textwrap.fill(_unbroken_parentheses(labels.get((i, s, lv), i)), 48)
                         for i, s, lv in zip(d["item"], d["statistic"], d["level"])]
     order = [validation.ESTIMATOR_LABELS[e] for e in validation.ESTIMATORS if e in set(summ["estimator"])]
-    colors = dict.fromkeys(order, "#3e4c59")   # the rows name the estimators; colours are figure 1's variances
+    # trial Z: five estimators drawn alike could not be told apart; greys and shapes (colours are figure 1's variances)
+    colors = dict(zip(order, ["#9aa5b1", "#7b8794", "#52606d", "#1f2933", "#1f2933"]))
+    markers = dict(zip(order, ["o", "s", "^", "D", "v"]))
     panels = [(False, "Vraie différence nulle : rejet à tort (5 % attendus)"),
               (True, "Vraie différence non nulle : puissance")]
     heights = [max(1, int((d["planted"] == p).sum() / max(len(order), 1))) for p, _ in panels]
@@ -155,7 +161,7 @@ def tests(summ: pd.DataFrame, labels: dict, title: str) -> plt.Figure:
             x = e["rejection"].to_numpy() * 100
             lo = np.maximum(x - e["rejection_low"].to_numpy() * 100, 0)
             hi = np.maximum(e["rejection_high"].to_numpy() * 100 - x, 0)
-            ax.errorbar(x, y, xerr=[lo, hi], fmt="o", ms=4, lw=1, color=colors[est], label=est)
+            ax.errorbar(x, y, xerr=[lo, hi], fmt=markers[est], ms=4.5, lw=1, color=colors[est], label=est)
         if not planted:
             ax.axvline(5, color="#b3261e", lw=1)
             ax.set_xlim(0, max(20.0, float(np.nanmax(sub["rejection_high"].to_numpy(float), initial=0)) * 100 + 2))

@@ -15,7 +15,7 @@ import pandas as pd
 from ..reporting import formatting as fmt
 from . import validation_published as published
 from .codebook import Codebook
-from .validation_coverage import _pct, _pct_range, _sds, nonresponse_sentence, unweighted_coverage
+from .validation_coverage import WHERE, _band_pct, _pct, _pct_range, _sds, nonresponse_sentence, unweighted_coverage
 from .validation_setup import ESTIMATOR_LABELS, PROFILE_STATISTICS, SURVEY_LABELS, TARGET_LABELS
 from .validation_summary import COVERAGE_BAND, acceptance, statistic_labels
 
@@ -27,7 +27,9 @@ def _int(n: int) -> str:
 def _outside_counts(c: dict[str, Any], key: str = "outside") -> str:
     """« 5 (raking ratio) et 5 (logit borné) »: per calibrated estimator, the statistics in question (``key``
     ``outside``) or those whose Monte Carlo interval of the coverage excludes 95 % (``excluding``), from
-    :func:`acceptance`'s entry ``c``."""
+    :func:`acceptance`'s entry ``c``; « aucune » when every count is 0."""
+    if all(x[key] == 0 for x in c["per_estimator"].values()):
+        return "aucune"
     return fmt.enumeration([f"{x[key]} ({ESTIMATOR_LABELS[e].split('(')[-1].rstrip(')')})"
                             for e, x in c["per_estimator"].items()])
 
@@ -36,37 +38,96 @@ def _band() -> str:
     return f"de {_pct(COVERAGE_BAND[0], 0)} à {_pct(COVERAGE_BAND[1], 0)}"
 
 
-def _in_question(c: dict[str, Any]) -> str:
-    """« sur les 33 statistiques, … » : which statistics' coverage is in question under the rule of :func:`acceptance`."""
-    head = f"sur les {c['statistics']} statistiques, "
-    if all(x["excluding"] == x["outside"] for x in c["per_estimator"].values()):
-        return (head + f"{_outside_counts(c)} ont une couverture hors de la plage de tolérance ({_band()}) et un "
-                "intervalle Monte-Carlo qui exclut 95 %")
-    return (head + f"l'intervalle Monte-Carlo de la couverture exclut 95 % pour {_outside_counts(c, 'excluding')} ; "
-            f"parmi elles, {_outside_counts(c)} ont aussi une couverture hors de la plage de tolérance ({_band()}), "
-            "seule à mettre une statistique en cause")
+def _named(c: dict[str, Any], labels: Mapping) -> str:
+    """The statistics in question (:func:`acceptance`'s ``in_question``), each named once with its coverage and Monte
+    Carlo interval (per estimator when they differ), its mean SE / SD and, for a difference without a true
+    difference, the size of its test: trial Z could not find in the report the statistic the conclusion said was
+    outside the band."""
+    found: dict[tuple, list] = {}
+    for est, x in c["per_estimator"].items():
+        for row in x["in_question"]:
+            found.setdefault((row["survey"], row["item"], row["statistic"], row["level"]), []).append((est, row))
+
+    def spread(values: list[float], write) -> str:
+        return " à ".join(dict.fromkeys(write(v) for v in sorted(values)))
+
+    named = []
+    for (survey, item, statistic, level), rows in found.items():
+        covers = [f"{_band_pct(r['coverage'], COVERAGE_BAND)}, intervalle Monte-Carlo de {_pct(r['coverage_low'])} à "
+                  f"{_pct(r['coverage_high'])}" for _, r in rows]
+        said = covers[0] if len(set(covers)) == 1 else " ; ".join(
+            f"{ESTIMATOR_LABELS[e].lower()} : {t}" for (e, _), t in zip(rows, covers))
+        said += " ; erreur type moyenne / écart type " + spread([r["se_ratio"] for _, r in rows], lambda v: fmt.number(v, 3))
+        sizes = [r["rejection"] for _, r in rows if not r["planted"] and np.isfinite(r["rejection"])]
+        if sizes:
+            said += f" ; le test de cette différence conclut à tort {spread(sizes, _pct)} du temps"
+        named.append(f"« {labels.get((item, statistic, level), item)} », {SURVEY_LABELS[survey].lower()} ({said})")
+    return fmt.enumeration(named)
 
 
-def _coverage_sentence(c: dict[str, Any], name: str, extra: str) -> str:
-    """What the intervals of one variance method (:func:`acceptance`'s entry ``c``) cover, in French."""
-    reps = f"{_int(c['replications'])} réplication{'s' if c['replications'] > 1 else ''}"
+def _in_question(c: dict[str, Any], labels: Mapping) -> str:
+    """« Statistique par statistique (sur 33), … » : which statistics' coverage is in question under the rule of
+    :func:`acceptance`, named, with what chance alone would give and what the rule tolerates."""
     expected = max(x["expected"] for x in c["per_estimator"].values())
     limit = max(x["limit"] for x in c["per_estimator"].values())
-    text = (f"Leurs intervalles à 95 % ({name}, {reps}{extra}) contiennent la vraie valeur "
-            f"**{_pct(c['coverage'])}** du temps ({_pct_range(c['coverage_min'], c['coverage_max'], COVERAGE_BAND)} "
-            f"selon la statistique) ; {_in_question(c)}, alors que le hasard seul en produirait " + fmt.number(expected, 1)
-            + f" en moyenne (la règle en tolère jusqu'à {limit}, le 95ᵉ centile de la loi binomiale plus un pour la "
-            "corrélation entre statistiques d'une même réplication)")
-    text += " : c'est compatible avec le hasard." if c["ok"] else " : c'est plus que le hasard seul n'en produirait."
+    outside = _outside_counts(c)
+    have = "n'a" if outside == "aucune" else "ont"
+    text = f"Statistique par statistique (sur {c['statistics']}), "
+    if all(x["excluding"] == x["outside"] for x in c["per_estimator"].values()):
+        text += (f"{outside} {have} une couverture hors de la plage de tolérance ({_band()}) et un intervalle "
+                 "Monte-Carlo qui exclut 95 %")
+    else:
+        text += (f"l'intervalle Monte-Carlo de la couverture exclut 95 % pour {_outside_counts(c, 'excluding')} ; "
+                 + ("" if outside == "aucune" else "parmi elles, ")
+                 + f"{outside} {have} aussi une couverture hors de la plage de tolérance ({_band()}), seul critère "
+                 "qui met une statistique en cause")
+    if outside != "aucune":
+        text += " : " + _named(c, labels)
+    text += (f". Le hasard seul en mettrait en cause {fmt.number(expected, 2 if expected < 0.1 else 1)} en moyenne ; "
+             f"la règle en tolère jusqu'à {limit} (le 95ᵉ centile de la loi binomiale, plus un pour la corrélation entre "
+             "statistiques d'une même réplication)")
+    return text + (" : c'est dans la tolérance de la règle." if c["ok"] else
+                   " : c'est plus que le hasard seul n'en produirait.")
+
+
+def _pooled(c: dict[str, Any]) -> str:
+    """« 94,7 % du temps (intervalle Monte-Carlo …) », and whether the pooled coverage is off 95 % beyond the Monte
+    Carlo error, with the mean SE / SD that says by how much the standard errors miss (trial Z: the published run's
+    94,7 % [94,55 ; 94,84] went without its interval)."""
+    text = f"**{_pct(c['coverage'])}** du temps ("
+    low, high = c.get("coverage_low", np.nan), c.get("coverage_high", np.nan)
+    if np.isfinite(low):
+        d = 2 if c["replications"] >= 1000 else 1
+        text += f"intervalle Monte-Carlo de {_pct(low, d)} à {_pct(high, d)}, toutes statistiques ensemble ; "
+    text += f"{_pct_range(c['coverage_min'], c['coverage_max'], COVERAGE_BAND)} selon la statistique)"
+    if np.isfinite(low) and (high < 0.95 or low > 0.95):
+        gap = abs(1 - c["se_ratio"])
+        text += f", {'moins' if high < 0.95 else 'plus'} que 95 % au-delà de l'erreur Monte-Carlo"
+        if gap > 1 / np.sqrt(2 * max(c["replications"] - 1, 1)):    # beyond the empirical SD's own imprecision
+            text += (f", de peu : les erreurs types annoncées sont en moyenne trop "
+                     f"{'petites' if c['se_ratio'] < 1 else 'grandes'} d'environ {fmt.percent(gap, 1 if gap < 0.01 else 0)}"
+                     f" (erreur type moyenne / écart type {fmt.number(c['se_ratio'], 3)})")
+    return text
+
+
+def _coverage_sentence(c: dict[str, Any], name: str, extra: str, labels: Mapping, target: str = "") -> str:
+    """What the intervals of one variance method (:func:`acceptance`'s entry ``c``) cover under ``target`` (its
+    French label), in French."""
+    reps = f"{_int(c['replications'])} réplication{'s' if c['replications'] > 1 else ''}"
+    lead = f"*{fmt.capitalised(target)}, intervalles {name}.* " if target else ""
+    text = (f"{lead}Les intervalles à 95 % des estimateurs calés ({name}, {reps}{extra}) contiennent la vraie valeur "
+            f"{_pooled(c)}. " + _in_question(c, labels))
     if "paired_linearised_coverage" in c:
         same = c["same_as_linearised"]
+        ratio = c["se_ratio_to_linearised"]
+        close = (f" : des erreurs types très proches des linéarisées ({fmt.percent(abs(ratio - 1), 1)} plus "
+                 f"{'grandes' if ratio >= 1 else 'petites'} en moyenne)")
         text += ((" Mais" if same and not c["ok"] else "")
                  + f" {'s' if same and not c['ok'] else 'S'}ur ces mêmes réplications, les intervalles linéarisés "
                  f"couvrent {_pct(c['paired_linearised_coverage'])} du temps et les erreurs types bootstrap valent "
-                 "en moyenne " + fmt.number(c['se_ratio_to_linearised'], 3) + " fois les linéarisées"
-                 + ((" : le bootstrap donne les mêmes erreurs types que la linéarisation ; les sorties de 95 % tiennent aux "
-                     "échantillons tirés dans ces réplications, pas à la méthode." if not c["ok"] else
-                     " : le bootstrap donne les mêmes erreurs types que la linéarisation.") if same else "."))
+                 "en moyenne " + fmt.number(ratio, 3) + " fois les linéarisées"
+                 + ((close + " ; les sorties de 95 % tiennent aux échantillons tirés dans ces réplications, pas à la "
+                     "méthode." if not c["ok"] else close + ".") if same else "."))
         if 2 <= c["replications"] < 100:      # the empirical SD of so few replications is itself imprecise
             text += (f" Sur {reps}, l'écart type empirique des estimations est lui-même imprécis (à "
                      f"{fmt.percent(1 / np.sqrt(2 * (c['replications'] - 1)), 0)} près environ) : le rapport de l'erreur "
@@ -89,36 +150,77 @@ def _unweighted_sentence(a: dict[str, Any], summ: pd.DataFrame, labels: Mapping)
                if (coverage := unweighted_coverage(summ)) else "") + ".")
     w = a.get("uncalibrated_worse")
     if w:
-        step = {"design": "avec les seuls poids de sondage", "nonresponse": "après la correction de la non-réponse"}
-        text += (" Sans calage, les poids de sondage et la correction de la non-réponse ne le retirent pas : "
-                 f"{step[w['estimator']]}, le pire biais atteint {_sds(abs(w['bias_sd']), 2)} "
-                 f"({SURVEY_LABELS[w['survey']].lower()}), davantage que sans pondération.")
+        subject, after, removes = {"design": ("les seuls poids de sondage ne retirent pas", "avec eux", "ils le retirent"),
+                                   "nonresponse": ("la correction de la non-réponse ne retire pas", "après elle",
+                                                   "elle le retire")}[w["estimator"]]
+        text += (f" Sans calage, {subject} ce biais {WHERE[w['survey']]} : {after}, le pire biais y atteint "
+                 f"{_sds(abs(w['bias_sd']), 2)}, davantage que sans pondération.")
+        removed = [(survey, bias) for (est, survey), bias in a.get("worst_bias_sd", {}).items()
+                   if est == w["estimator"] and survey != w["survey"] and bias <= a["bias_tolerance"]]
+        for survey, bias in removed:     # trial Z: « ne le retirent pas » read as said of both surveys
+            text += (f" {WHERE[survey][0].upper()}{WHERE[survey][1:]}, {removes} : le pire biais n'y est que de "
+                     f"{_sds(bias, 2)}, sous le seuil de {_sds(a['bias_tolerance'], 2)}.")
     return text
 
 
-def _target_sentence(target: str, summ: pd.DataFrame, results: pd.DataFrame | None = None,
-                     truth: pd.DataFrame | None = None, replicates: int | None = None) -> tuple[str, bool]:
-    """Bias and coverage of the calibrated estimators under another target, in French, and whether they pass the
-    same rules as the first target's: linearised intervals, then bootstrap ones where ``summ`` has them (compared
-    with the linearised on the same replications when ``results`` and ``truth``, this target's, are given)."""
+def _target_paragraphs(target: str, summ: pd.DataFrame, labels: Mapping, results: pd.DataFrame | None = None,
+                       truth: pd.DataFrame | None = None,
+                       replicates: int | None = None) -> tuple[list[str], bool, dict[str, Any]]:
+    """The paragraphs on the calibrated estimators under ``target``, in French — bias, then the coverage of the
+    linearised intervals, then of the bootstrap ones where ``summ`` has them (compared with the linearised on the
+    same replications when ``results`` and ``truth``, this target's, are given) — and whether they pass
+    :func:`acceptance`'s rules (a bootstrap whose SEs are the linearised ones' passes with them), and
+    :func:`acceptance`'s numbers."""
     a = acceptance(summ, results=results, truth=truth)
-    c = a.get("linearisation")
-    text = (f"Avec pour cible la {TARGET_LABELS.get(target, target).lower()} "
-            f"({fmt.count(a['replications'], 'réplication')}), le biais des estimateurs calés ne dépasse pas "
-            f"**{_sds(a['max_abs_bias_sd'], 2)}** (seuil {_sds(a['bias_tolerance'], 2)})")
-    if c is not None:
-        text += (f" et leurs intervalles linéarisés contiennent la vraie valeur **{_pct(c['coverage'])}** du temps ("
-                 f"{_pct_range(c['coverage_min'], c['coverage_max'], COVERAGE_BAND)} selon la statistique ; "
-                 f"{_in_question(c)} ; "
-                 f"la règle en tolère jusqu'à {max(x['limit'] for x in c['per_estimator'].values())} : "
-                 + ("c'est compatible avec le hasard)" if c["ok"] else "c'est plus que le hasard seul n'en produirait)"))
-    text += "."
-    boot = a.get("bootstrap")
-    if boot is not None:
-        text += " " + _coverage_sentence(boot, "bootstrap", f", {replicates} répliques par enquête" if replicates else "")
-    passed = a["bias_ok"] and (c is None or c["ok"]) and \
-        (boot is None or boot["ok"] or boot.get("same_as_linearised", False))
-    return text, bool(passed)
+    name = TARGET_LABELS.get(target, target).lower()
+    paragraphs = [(f"*{fmt.capitalised(name)}.* " if name else "") + f"Sur **{_int(a['replications'])} réplications** de toute la chaîne "
+                  "(tirage des deux échantillons, terrain simulé, pondération, estimation), les estimateurs calés "
+                  f"(calage par raking ratio et logit borné) ont un biais relatif observé d'au plus "
+                  f"**{_pct(a['max_abs_rel_bias'], 2)}** de la valeur vraie sur chacune des statistiques des deux "
+                  "enquêtes (pour le score net de recommandation et pour une différence clients − habitants, dont la "
+                  "valeur vraie peut être proche de 0, un biais relatif n'a pas de sens) ; toutes statistiques et "
+                  f"différences confondues, leur biais ne dépasse pas **{_sds(a['max_abs_bias_sd'], 2)}** de "
+                  f"l'estimateur (seuil {_sds(a['bias_tolerance'], 2)} : 0,1 écart type plus trois erreurs Monte-Carlo "
+                  f"du biais, 3/√{_int(a['replications'])})."]
+    passed = bool(a["bias_ok"])
+    for variance, label in (("linearisation", "linéarisés"), ("bootstrap", "bootstrap")):
+        c = a.get(variance)
+        if c is None:
+            continue
+        extra = f", {replicates} répliques par enquête" if variance == "bootstrap" and replicates else ""
+        paragraphs.append(_coverage_sentence(c, label, extra, labels, name))
+        passed &= bool(c["ok"] or (variance == "bootstrap" and c.get("same_as_linearised", False)))
+    return paragraphs, passed, a
+
+
+def _tests_paragraph(a: dict[str, Any], labels: Mapping) -> str:
+    """The size and power of the visitors − residents tests, in French, with the size's Monte Carlo interval and
+    its range over the statistics (trial Z: 5,5 % [5,2 ; 5,8] read as if it were 5 %)."""
+    low, high = a.get("rejection_low", np.nan), a.get("rejection_high", np.nan)
+    text = (f"Là où la vraie différence est nulle, le test clients − habitants en déclare une à tort "
+            f"**{_pct(a['rejection'])}** du temps ("
+            + (f"intervalle Monte-Carlo de {_pct(low)} à {_pct(high)} ; " if np.isfinite(low) else "")
+            + (f"de {_pct(a['rejection_min'])} à {_pct(a['rejection_max'])} selon la statistique ; "
+               if "rejection_min" in a and a["rejection_min"] != a["rejection_max"] else "")
+            + "5 % attendus, avant correction pour tests multiples)")
+    if np.isfinite(low) and (low > 0.05 or high < 0.05):
+        text += f" : le test est un peu {'libéral' if low > 0.05 else 'conservateur'}"
+        if low > 0.05 and a["rejection_max_low"] > 0.05:
+            text += (f", surtout pour « {labels.get(a['rejection_max_statistic'], '')} » "
+                     f"({_pct(a['rejection_max'])}, intervalle Monte-Carlo de {_pct(a['rejection_max_low'])} à "
+                     f"{_pct(a['rejection_max_high'])})")
+    text += f" ; les vraies différences non nulles sont détectées **{_pct(a['power'])}** du temps en moyenne"
+    if a.get("planted") and a["power_min"] < 0.8:
+        if a["power_full"]:
+            text += (f" : {a['power_full']} des {a['planted']} à chaque réplication ou presque (au moins 99,5 % du "
+                     "temps)")
+        statistic = a["power_min_statistic"]
+        share = statistic[1] != "mean"
+        text += (f" ; la plus petite (« {labels.get(statistic, '')} », écart vrai "
+                 + fmt.signed(a["power_min_truth"] * (100 if share else 1), 2)
+                 + ((" points" if abs(a["power_min_truth"] * 100) >= 2 else " point") if share else "")
+                 + f") ne l'est que {_pct(a['power_min'])} du temps")
+    return text + "."
 
 
 def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = None,
@@ -126,73 +228,57 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
                   others: Mapping[str, pd.DataFrame] | None = None,
                   other_runs: Mapping[str, tuple[pd.DataFrame, pd.DataFrame]] | None = None) -> str:
     """What a reviewer should conclude, in French, generated from the Monte Carlo results
-    (:func:`acceptance`; ``results`` and ``truth`` add the bootstrap's comparison with the linearisation;
-    ``others``: the summaries of the other targets, by target, whose bias and coverage the verdict also weighs;
-    ``other_runs``: by target, its ``(results, truth)``, for the same comparison of its bootstrap)."""
+    (:func:`acceptance`; ``results`` and ``truth``, the first target's, add the Monte Carlo intervals of the pooled
+    rates and the bootstrap's comparison with the linearisation; ``others``: the summaries of the other targets, by
+    target, whose bias and coverage the verdict also weighs; ``other_runs``: by target, its ``(results, truth)``,
+    for the same intervals and comparison). One paragraph per target and variance method, then the tests, the
+    weighting steps and the verdict."""
     a = acceptance(summ, results=results, truth=truth)
     labels = statistic_labels(cb)
-    first = results["target"].iloc[0] if results is not None and "target" in results.columns and len(results) else None
-    aim = f", avec pour cible la {TARGET_LABELS[first].lower()}" if first in TARGET_LABELS else ""
-    parts = [f"Sur **{_int(a['replications'])} réplications** de toute la chaîne (tirage des deux échantillons, terrain "
-             f"simulé, pondération, estimation){aim}, les estimateurs calés (raking et logit borné) ont un biais relatif "
-             f"observé d'au plus **{_pct(a['max_abs_rel_bias'], 2)}** de la valeur vraie sur chacune des statistiques des "
-             "deux enquêtes (habitants et clients du territoire ; pour le score net de recommandation et pour une "
-             "différence clients − habitants, dont la valeur vraie peut être proche de 0, un biais relatif n'a pas de "
-             "sens) ; toutes statistiques et "
-             "différences confondues, leur biais ne dépasse pas "
-             f"**{_sds(a['max_abs_bias_sd'], 2)}** de l'estimateur"
-             f" ; le seuil, {_sds(a['bias_tolerance'], 2)}, est 0,1 écart type plus trois erreurs "
-             f"Monte-Carlo du biais (3/√{_int(a['replications'])})."]
-    ok = bool(a["bias_ok"])
-    for variance, name in (("linearisation", "linéarisés"), ("bootstrap", "bootstrap")):
-        c = a.get(variance)
-        if c is None:
-            continue
-        extra = f", {replicates} répliques par enquête" if variance == "bootstrap" and replicates else ""
-        parts.append(_coverage_sentence(c, name, extra))
-        ok &= bool(c["ok"] or (variance == "bootstrap" and c.get("same_as_linearised", False)))
+    first = results["target"].iloc[0] if results is not None and "target" in results.columns and len(results) else ""
+    paragraphs, main_ok, _ = _target_paragraphs(first, summ, labels, results, truth, replicates)
+    short_of = {first: a.get("linearisation")}
     failed_targets = []
     for target, other in (others or {}).items():
-        text, passed = _target_sentence(target, other, *(other_runs or {}).get(target, (None, None)), replicates)
-        parts.append(text)
+        text, passed, other_a = _target_paragraphs(target, other, labels, *(other_runs or {}).get(target, (None, None)),
+                                                   replicates)
+        paragraphs += text
+        short_of[target] = other_a.get("linearisation")
         if not passed:
             failed_targets.append(TARGET_LABELS.get(target, target).lower())
-    main_ok, ok = ok, ok and not failed_targets
-    paragraphs, parts = [parts], []                      # bias and coverage; then tests; unweighted; verdict
-    if np.isfinite(a["rejection"]):
-        parts.append(f"Là où la vraie différence est nulle, le test clients − habitants en déclare une à tort "
-                     f"**{_pct(a['rejection'])}** du temps (5 % attendus, avant correction pour tests multiples) ; "
-                     f"les vraies différences non nulles sont détectées **{_pct(a['power'])}** du temps en moyenne"
-                     + (f" ; la plus petite (« {labels.get(a['power_min_statistic'], '')} », écart vrai "
-                        + fmt.signed(a['power_min_truth'] * (100 if a['power_min_statistic'][1] != 'mean' else 1), 2)
-                        + ((" points" if abs(a["power_min_truth"] * 100) >= 2 else " point")
-                           if a["power_min_statistic"][1] != "mean" else "")
-                        + f") ne l'est que {_pct(a['power_min'])} du temps." if a["power_min"] < 0.8 else "."))
-    if results is not None and results["statistic"].isin(PROFILE_STATISTICS).any():
-        from .validation_profiles import profile_finding, profile_summary   # that module builds on this one
+    ok = main_ok and not failed_targets
+    parts = [_tests_paragraph(a, labels)] if np.isfinite(a["rejection"]) else []
+    runs = {first: results, **{t: r for t, (r, _) in (other_runs or {}).items()}} if results is not None else {}
+    profiles = []
+    for target, r in runs.items():
+        if r is not None and r["statistic"].isin(PROFILE_STATISTICS).any():
+            from .validation_profiles import profile_finding, profile_summary   # that module builds on this one
 
-        target = (f", avec pour cible la {TARGET_LABELS[results['target'].iloc[0]].lower()}"
-                  if "target" in results.columns and results["target"].nunique() == 1 else "")
-        parts.append(f"Pour les questions à réponses multiples (forces et faiblesses){target}, "
-                     + profile_finding(profile_summary(results)) + ".")
-    paragraphs, parts = paragraphs + [parts], []
-    parts += [t for t in (_unweighted_sentence(a, summ, labels), nonresponse_sentence(summ)) if t]
-    paragraphs, parts = paragraphs + [parts], []
+            aim = f"avec pour cible la {TARGET_LABELS[target].lower()}, " if target in TARGET_LABELS else ""
+            profiles.append(aim + profile_finding(profile_summary(r)))
+    if profiles:
+        parts.append("Pour les questions à réponses multiples (forces et faiblesses), " + " ; ".join(profiles) + ".")
+    paragraphs += [" ".join(parts)] if parts else []
+    paragraphs += [" ".join(t for t in (_unweighted_sentence(a, summ, labels), nonresponse_sentence(summ)) if t)]
     short = a["replications"] < 200
     if ok:
-        parts.append(("**Cette version courte ne contredit pas la fiabilité des estimations calées et de leurs "
-                      "intervalles de confiance**, sans suffire à l'établir." if short else
-                      "**Un relecteur peut se fier aux estimations calées et à leurs intervalles de confiance**."))
+        verdict = ("**Cette version courte ne contredit pas la fiabilité des estimations calées et de leurs "
+                   "intervalles de confiance**, sans suffire à l'établir." if short else
+                   "**Un relecteur peut se fier aux estimations calées et à leurs intervalles de confiance**.")
+        for target, c in short_of.items():     # trial Z: the verdict should say what the pooled interval showed
+            if c and target in TARGET_LABELS and c.get("coverage_high", 1.0) < 0.95:
+                verdict += (f" Avec pour cible la {TARGET_LABELS[target].lower()}, leurs intervalles linéarisés "
+                            f"annoncés à 95 % le sont en fait à {_pct(c['coverage'])}.")
     else:
         which = "" if not main_ok else " avec pour cible la " + fmt.enumeration(failed_targets)
-        parts.append(f"**Les estimations calées ou leurs intervalles de confiance ne sont pas fiables{which}** "
-                     "(biais au-delà du seuil ou couverture hors de 95 %) : voir le tableau détaillé pour les statistiques "
-                     "en cause avant de publier.")
+        verdict = (f"**Les estimations calées ou leurs intervalles de confiance ne sont pas fiables{which}** "
+                   "(biais au-delà du seuil ou couverture hors de 95 %) : voir le tableau détaillé pour les statistiques "
+                   "en cause avant de publier.")
     if short:
         se = np.sqrt(0.95 * 0.05 / max(a["replications"], 1))
-        parts.append(f"Avec {a['replications']} réplications seulement, une couverture de 95 % se lit à "
-                     f"± {fmt.number(100 * 1.96 * se, 1)} points près (intervalle Monte-Carlo à 95 % ; erreur type "
-                     f"{fmt.number(100 * se, 1)} points) ; "
-                     f"seule la version publiée (`make validate`, {fmt.number(published.REPLICATIONS)} réplications) "
-                     "permet de conclure.")
-    return "\n\n".join(" ".join(p) for p in paragraphs + [parts] if p)
+        verdict += (f" Avec {a['replications']} réplications seulement, une couverture de 95 % se lit à "
+                    f"± {fmt.number(100 * 1.96 * se, 1)} points près (intervalle Monte-Carlo à 95 % ; erreur type "
+                    f"{fmt.number(100 * se, 1)} points) ; "
+                    f"seule la version publiée (`make validate`, {fmt.number(published.REPLICATIONS)} réplications) "
+                    "permet de conclure.")
+    return "\n\n".join(p for p in paragraphs + [verdict] if p)

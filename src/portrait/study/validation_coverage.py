@@ -39,14 +39,17 @@ def _pct(x: float, decimals: int = 1) -> str:
     return fmt.number(x * 100, decimals) + " %"
 
 
+def _band_pct(x: float, band: tuple[float, float]) -> str:
+    """A coverage with one decimal, or two when one would put it on the edge of ``band`` it lies outside (trial Z:
+    93,98 % read « 94,0 % », inside the band a statistic was said to leave)."""
+    shown = round(x * 100, 1)
+    edge = (x < band[0] and shown >= band[0] * 100) or (x > band[1] and shown <= band[1] * 100)
+    return _pct(x, 2 if edge else 1)
+
+
 def _pct_range(low: float, high: float, band: tuple[float, float]) -> str:
-    """« de 94,0 % à 95,2 % », a bound written with two decimals when one would put it on the edge of ``band`` it
-    lies outside (trial Z: 93,98 % read « 94,0 % », inside the band a statistic was said to leave)."""
-    def bound(x: float) -> str:
-        shown = round(x * 100, 1)
-        edge = (x < band[0] and shown >= band[0] * 100) or (x > band[1] and shown <= band[1] * 100)
-        return _pct(x, 2 if edge else 1)
-    return f"de {bound(low)} à {bound(high)}"
+    """« de 94,0 % à 95,2 % », each bound as :func:`_band_pct` writes it."""
+    return f"de {_band_pct(low, band)} à {_band_pct(high, band)}"
 
 
 def _sds(x: float, decimals: int) -> str:
@@ -176,7 +179,7 @@ def coverage_finding(pooled: pd.DataFrame) -> str:
             f"{_pct(cal['coverage'].max())} du temps selon l'enquête")
     if len(other):
         w = other.loc[other["coverage"].idxmin()]
-        text += (f" ; sans calage (toujours en variance linéarisée), la couverture d'une enquête descend jusqu'à "
+        text += (f" ; sans calage (toujours en variance linéarisée), la couverture d'ensemble d'une enquête descend jusqu'à "
                  f"{_pct(w['coverage'])} "
                  f"({_estimator_short(w['estimator'])}, {SURVEY_LABELS[w['survey']].lower()})")
     return text

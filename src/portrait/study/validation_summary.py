@@ -74,6 +74,26 @@ def replication_coverage(results: pd.DataFrame, truth: pd.DataFrame) -> pd.DataF
     return r.groupby(keys, sort=True).agg(covered=("_cov", "sum"), intervals=("_cov", "count")).reset_index()
 
 
+def pooled_interval(results: pd.DataFrame, truth: pd.DataFrame, variance: str = "linearisation",
+                    estimators: Sequence[str] = CALIBRATED, rate: str = "coverage",
+                    level: float = 0.95) -> tuple[float, float]:
+    """Monte Carlo interval of a rate pooled over every key statistic of ``estimators`` (the differences' included),
+    the replications as clusters (:func:`clustered_wilson`): the ``coverage`` of ``variance``'s intervals, or the
+    ``rejection`` rate of the difference tests where the true difference is 0 (the tests' size). ``results`` hold one
+    target; NaN bounds when no row qualifies."""
+    if rate not in ("coverage", "rejection"):
+        raise ParameterError(f"rate must be 'coverage' or 'rejection', got {rate!r}")
+    r = _against_truth(results.loc[results["estimator"].isin(estimators) & (results["variance"] == variance)], truth)
+    if rate == "rejection":
+        r = r.loc[(r["survey"] == compare.DIFFERENCE) & ~r["planted"].astype(bool)]
+    per = r.groupby("replication")["_cov" if rate == "coverage" else "_rej"].agg(covered="sum", intervals="count")
+    per = per.loc[per["intervals"] > 0].reset_index()
+    if per.empty:
+        return np.nan, np.nan
+    c = clustered_wilson(per.assign(pooled=0)[["pooled", "replication", "covered", "intervals"]], level)
+    return float(c["coverage_low"].iloc[0]), float(c["coverage_high"].iloc[0])
+
+
 def clustered_wilson(per_replication: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     """Wilson interval of a coverage pooled over statistics, with replications as independent clusters.
 
@@ -225,7 +245,7 @@ def overview_table_fr(pooled: pd.DataFrame) -> pd.DataFrame:
         "Couverture à 95 % (%)": fmt.round(t["coverage"] * 100, 1),
         "Intervalle Monte-Carlo (%)": [fmt.interval(lo, hi, 1, scale=100)
                                        for lo, hi in zip(t["coverage_low"], t["coverage_high"])],
-        "Rejet à tort à 5 % (%)": fmt.round(t["rejection"] * 100, 1),
+        "Rejet à tort, test à 5 % (%)": fmt.round(t["rejection"] * 100, 1),
         "Puissance (%)": fmt.round(t["power"] * 100, 1),
     })
 
@@ -276,9 +296,13 @@ def detail_table_fr(summ: pd.DataFrame, cb: Codebook, variance: str = "linearisa
     bias = "biais (points)" if differences else "biais relatif (%)"
     s[bias] = fmt.round(s["bias"], 2) if differences else fmt.round(s["rel_bias"] * 100, 2)
     s["biais (écarts types)"] = fmt.round(s["bias_sd"], 2)
-    s["REQM"] = fmt.round(s["rmse"], 2)
-    s["couverture (%)"] = fmt.round(s["coverage"] * 100, 1)
-    metrics = [bias, "biais (écarts types)", "REQM", "couverture (%)"]
+    rmse = "REQM (points)"        # points of percentage for a share, of the score for a mean
+    s[rmse] = fmt.round(s["rmse"], 2)
+    lo, hi = COVERAGE_BAND       # trial Z: 93,98 % shown « 94,0 », inside the band the conclusion said it left
+    shown = s["coverage"].mul(100).round(1)
+    edge = ((s["coverage"] < lo) & (shown >= lo * 100)) | ((s["coverage"] > hi) & (shown <= hi * 100))
+    s["couverture (%)"] = fmt.round(s["coverage"] * 100, 2 if edge.any() else 1)
+    metrics = [bias, "biais (écarts types)", rmse, "couverture (%)"]
     wide = s.pivot_table(index=["Enquête", "Statistique"], columns="Estimateur", sort=False, values=metrics)
     wide = wide.swaplevel(0, 1, axis=1)
     order = [ESTIMATOR_LABELS[e] for e in ESTIMATORS if ESTIMATOR_LABELS[e] in wide.columns.get_level_values(0)]
@@ -329,7 +353,9 @@ def acceptance(summ: pd.DataFrame, estimators: Sequence[str] = CALIBRATED,
     Monte Carlo (Wilson) interval excludes 95 % and its coverage is outside :data:`COVERAGE_BAND`; the
     number in question passes if it is at most the 95th percentile of its distribution when every true
     coverage is 95 % (binomial, :func:`expected_outside`) plus one for the correlation between statistics
-    of a replication. ``excluding`` counts the intervals that exclude 95 %, in the band or not. With ``results`` and ``truth``, the bootstrap is
+    of a replication. ``excluding`` counts the intervals that exclude 95 %, in the band or not; ``in_question`` lists
+    the statistics in question. With ``results`` and ``truth`` (one target's), the pooled coverages and the tests'
+    size get their Monte Carlo intervals (:func:`pooled_interval`), and the bootstrap is
     also compared with the linearisation on the same replications (pooled coverage and mean ratio of
     the standard errors), which separates what the method does from the luck of the replications drawn.
 
@@ -351,9 +377,17 @@ def acceptance(summ: pd.DataFrame, estimators: Sequence[str] = CALIBRATED,
         v = cal.loc[(cal["variance"] == variance) & (cal["replications"] > 0)]
         if len(v):
             out[variance] = _coverage(v)
-    if results is not None and truth is not None and "bootstrap" in out:
-        _bootstrap_against_linearised(out["bootstrap"], results, truth, estimators)
+    if results is not None and truth is not None:
+        for variance in VARIANCES:
+            if variance in out:
+                out[variance]["coverage_low"], out[variance]["coverage_high"] = pooled_interval(
+                    results, truth, variance, estimators)
+        if "bootstrap" in out:
+            _bootstrap_against_linearised(out["bootstrap"], results, truth, estimators)
     out.update(_difference_tests(lin.loc[lin["survey"] == compare.DIFFERENCE]))
+    if results is not None and truth is not None and np.isfinite(out["rejection"]):
+        out["rejection_low"], out["rejection_high"] = pooled_interval(results, truth, estimators=estimators,
+                                                                      rate="rejection")
     out.update(_unweighted_performance(summ))
     return out
 
@@ -367,8 +401,11 @@ def _coverage(v: pd.DataFrame) -> dict[str, Any]:
         outside = int((excluding & ((e["coverage"] < lo) | (e["coverage"] > hi))).sum())
         p_out = float(np.mean([expected_outside(int(n), band=COVERAGE_BAND) for n in e["replications"]]))
         limit = int(stats.binom.ppf(0.95, len(e), p_out)) + 1
+        flagged = e.loc[excluding & ((e["coverage"] < lo) | (e["coverage"] > hi))]
         per[est] = {"excluding": int(excluding.sum()), "outside": outside, "expected": p_out * len(e),
-                    "limit": limit, "ok": outside <= limit}
+                    "limit": limit, "ok": outside <= limit,
+                    "in_question": flagged[["survey", "item", "statistic", "level", "coverage", "coverage_low",
+                                            "coverage_high", "se_ratio", "planted", "rejection"]].to_dict("records")}
     return {"replications": int(v["replications"].max()),
             "coverage": float((v["coverage"] * v["replications"]).sum() / v["replications"].sum()),
             "coverage_min": float(v["coverage"].min()), "coverage_max": float(v["coverage"].max()),
@@ -403,11 +440,23 @@ def _bootstrap_against_linearised(boot: dict[str, Any], results: pd.DataFrame, t
 
 
 def _difference_tests(d: pd.DataFrame) -> dict[str, Any]:
-    """Size (no planted difference) and power (planted ones) of the visitors − residents tests."""
+    """Size (no planted difference) and power (planted ones) of the visitors − residents tests; per statistic
+    (its estimators' mean), the range of the sizes, the largest with its Wilson interval, and how many planted
+    differences are detected at least 99.5 % of the time."""
     out: dict[str, Any] = {}
     null, alt = d.loc[~d["planted"]], d.loc[d["planted"]]
     out["rejection"] = float((null["rejection"] * null["replications"]).sum() / null["replications"].sum()) \
         if len(null) else np.nan
+    key = ["item", "statistic", "level"]
+    if len(null):
+        sizes = null.groupby(key, sort=False)[["rejection", "rejection_low", "rejection_high"]].mean()
+        top = sizes["rejection"].idxmax()
+        out.update(rejection_min=float(sizes["rejection"].min()), rejection_max=float(sizes.loc[top, "rejection"]),
+                   rejection_max_statistic=top, rejection_max_low=float(sizes.loc[top, "rejection_low"]),
+                   rejection_max_high=float(sizes.loc[top, "rejection_high"]))
+    if len(alt):
+        powers = alt.groupby(key, sort=False)["rejection"].mean()
+        out["power_full"], out["planted"] = int((powers >= 0.995).sum()), len(powers)
     out["power"] = float((alt["rejection"] * alt["replications"]).sum() / alt["replications"].sum()) \
         if len(alt) else np.nan
     out["power_min"] = float(alt["rejection"].min()) if len(alt) else np.nan
@@ -436,4 +485,7 @@ def _unweighted_performance(summ: pd.DataFrame) -> dict[str, Any]:
     heavier = weighted.loc[weighted["bias_sd"].abs() > abs(out["unweighted_max_abs_bias_sd"])]
     out["uncalibrated_worse"] = None if heavier.empty else \
         heavier.loc[heavier["bias_sd"].abs().idxmax(), ["estimator", "survey", "bias_sd"]].to_dict()
+    surveys = weighted.loc[weighted["survey"] != compare.DIFFERENCE]
+    out["worst_bias_sd"] = surveys.assign(_abs=surveys["bias_sd"].abs()).groupby(
+        ["estimator", "survey"], sort=False)["_abs"].max().to_dict()      # (estimator, survey) → worst |bias| in SD
     return out
