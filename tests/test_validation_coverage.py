@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import pandas as pd
@@ -195,3 +196,42 @@ def test_a_range_never_rounds_a_statistic_into_the_band_it_leaves():
     assert _pct_range(0.9430, 0.9604, COVERAGE_BAND) == "de 94,3 % à 96,04 %"
     assert _pct_range(0.9430, 0.9568, COVERAGE_BAND) == "de 94,3 % à 95,7 %"
     assert _pct_range(0.8950, 0.9850, COVERAGE_BAND) == "de 89,5 % à 98,5 %"
+
+
+def test_the_report_made_again_from_stored_replications_is_the_report_of_the_run(full_run, tmp_path):
+    """`make validate-report` (notebook 08 with ``reuse_results``) re-renders a run's report from its stored
+    replications in seconds, for a change to the report's text after a 65-minute `make validate`. Oracle: on the
+    short run make executed, the re-rendered notebook's texts and tables, and the summary it writes, are those of the
+    run itself; only the note saying it was re-rendered is added. Stored replications of other sizes are refused."""
+    import shutil
+    import subprocess
+    import sys
+
+    import nbformat
+
+    stored = tmp_path / "validation_results.parquet"
+    shutil.copy(full_run / "data" / "processed" / "validation_results.parquet", stored)
+    env = {k: v for k, v in os.environ.items() if k not in ("PORTRAIT_ROOT", "PYTHONPATH")}
+
+    def rerender(*extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "portrait.pipeline.run", "notebooks/08_validation.ipynb",
+                               "-o", str(tmp_path / "08.ipynb"), "-p", "reuse_results", "True",
+                               "-p", "out_results", str(stored), "-p", "out_summary", str(tmp_path / "summary.csv"),
+                               *extra], cwd=full_run, env=env, capture_output=True, text=True, timeout=600)
+
+    done = rerender()
+    assert done.returncode == 0, done.stderr[-2000:]
+
+    def texts(path) -> list[str]:
+        nb = nbformat.read(path, as_version=4)
+        return [o["data"].get("text/markdown", o["data"].get("text/html", "")) for c in nb.cells if c.cell_type == "code"
+                for o in c.get("outputs", []) if "data" in o and "image/png" not in o["data"]]
+
+    original, again = texts(full_run / "build" / "executed" / "08_validation.ipynb"), texts(tmp_path / "08.ipynb")
+    note = [t for t in again if t.startswith("*Rapport refait sur les réplications déjà calculées")]
+    assert len(note) == 1 and [t for t in again if t not in note] == original
+    assert (tmp_path / "summary.csv").read_bytes() == \
+        (full_run / "data" / "processed" / "validation_summary.csv").read_bytes()
+    refused = rerender("-p", "replications", "5000")
+    assert refused.returncode == 1 and "holds 40 replications of target 'superpopulation'" in refused.stderr
+    assert "the parameters ask for 5000" in refused.stderr and "make validate" in refused.stderr

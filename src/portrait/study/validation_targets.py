@@ -38,7 +38,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -267,6 +267,41 @@ def two_stage_finding_fr(summaries: Mapping[str, pd.DataFrame], overstatement: f
                      "autres différences, aussi petites que la correction, l'emportent ici sur elle.")
     return text + expected + (f" Les deux calculs diffèrent d'au plus {fmt.number(100 * max(gaps), 2)} point de "
                               "couverture : sans conséquence pour la lecture des intervalles.")
+
+
+def stored_results(path: str, targets: Sequence[str], replications: int, bootstrap_replications: int) -> pd.DataFrame:
+    """The replications an earlier run wrote to ``path`` (``validation_results.parquet``), for re-rendering its report
+    without running them again (``make validate-report``, notebook 08's ``reuse_results``).
+
+    The file must hold exactly the run the parameters describe: every target of ``targets``, and none other, with
+    ``replications`` replications each, of which the first ``min(bootstrap_replications, replications)`` have
+    bootstrap variances. The replications do not record the seed, the designs or the bootstrap replicates: those
+    are taken to be the parameters' (the Makefile passes the published ones).
+
+    Raises
+    ------
+    ParameterError
+        If the file is missing or holds another run, naming the file, the target and what differs.
+    """
+    file = paths.resolve(path)
+    if not file.exists():
+        raise ParameterError(f"{paths.relative(file)}: no stored replications to report on; run them first "
+                             "(`make validate` for the published run)")
+    results = pd.read_parquet(file)
+    boot = min(bootstrap_replications, replications)
+    found = sorted(results["target"].unique())
+    if found != sorted(targets):
+        raise ParameterError(f"{paths.relative(file)} holds the target(s) {found}, the parameters ask for "
+                             f"{sorted(targets)}: run that validation first (`make validate` for the published one)")
+    for target in targets:
+        r = results.loc[results["target"] == target]
+        held = (r["replication"].nunique(), r.loc[r["variance"] == "bootstrap", "replication"].nunique())
+        if held != (replications, boot):
+            raise ParameterError(
+                f"{paths.relative(file)} holds {held[0]} replications of target {target!r}, {held[1]} of them with "
+                f"bootstrap variances; the parameters ask for {replications} and {boot}: run that validation first "
+                "(`make validate` for the published one; `make` runs the short one)")
+    return results
 
 
 def summaries(results: pd.DataFrame, setups: Mapping[str, Validation]) -> dict[str, pd.DataFrame]:
