@@ -754,17 +754,20 @@ def test_report_08_words_are_french_and_match_the_other_reports():
 
 def test_make_validate_runs_the_published_sizes():
     """The Makefile's ``validate`` target passes notebook 08 the sizes that report 08 and the index call the
-    published run's (``validation_published``)."""
+    published run's (``validation_published``); ``validate-report``, which re-renders that run's report from its
+    stored replications, passes the same (else it would refuse them), and asks for the stored ones."""
     import re
     from pathlib import Path
     from portrait.study import validation_published as published
 
-    recipe = re.search(r"^validate:.*?\n((?:\t.*\n)+)", (Path(__file__).parents[1] / "Makefile").read_text(),
-                       re.M).group(1)
-    passed = {k: int(v) for k, v in re.findall(r"-p (\w+) (\d+)", recipe)}
-    assert passed == {"replications": published.REPLICATIONS,
-                      "bootstrap_replications": published.BOOTSTRAP_REPLICATIONS,
-                      "bootstrap_replicates": published.BOOTSTRAP_REPLICATES}
+    makefile = (Path(__file__).parents[1] / "Makefile").read_text()
+    for target in ("validate", "validate-report"):
+        recipe = re.search(rf"^{target}:.*?\n((?:\t.*\n)+)", makefile, re.M).group(1)
+        passed = {k: int(v) for k, v in re.findall(r"-p (\w+) (\d+)", recipe)}
+        assert passed == {"replications": published.REPLICATIONS,
+                          "bootstrap_replications": published.BOOTSTRAP_REPLICATIONS,
+                          "bootstrap_replicates": published.BOOTSTRAP_REPLICATES}, target
+        assert ("-p reuse_results True" in recipe) == (target == "validate-report")
 
 
 def test_the_conclusion_weighs_every_target_and_names_the_first():

@@ -229,7 +229,9 @@ def test_the_report_made_again_from_stored_replications_is_the_report_of_the_run
 
     original, again = texts(full_run / "build" / "executed" / "08_validation.ipynb"), texts(tmp_path / "08.ipynb")
     note = [t for t in again if t.startswith("*Rapport refait sur les réplications déjà calculées")]
-    assert len(note) == 1 and [t for t in again if t not in note] == original
+    again = [t for t in again if t not in note]
+    assert len(note) == 1 and again[:-1] == original[:-1]          # the last names the files, written elsewhere here
+    assert again[-1].split("\n\n")[-1] == original[-1].split("\n\n")[-1]      # « 20 500 lignes de résultats, … »
     assert (tmp_path / "summary.csv").read_bytes() == \
         (full_run / "data" / "processed" / "validation_summary.csv").read_bytes()
     refused = rerender("-p", "replications", "5000")

@@ -101,7 +101,7 @@ LABELS = {
     "logit_bounds": "bornes du calage logit borné",
     "targets": "cibles de la validation",
     "design_overrides": "plans de sondage modifiés",
-    "reuse_results": "rapport refait sur les réplications déjà calculées",
+    "reuse_results": "rapport refait sur les réplications de la chaîne déjà calculées",
     # the scenario's page (notebooks/scenario.ipynb, parameters given by portrait.pipeline.scenario)
     "name": "nom du scénario",
     "alpha": "seuil de signification des écarts",
