@@ -58,6 +58,10 @@ def _named(c: dict[str, Any], labels: Mapping) -> str:
         said = covers[0] if len(set(covers)) == 1 else " ; ".join(
             f"{ESTIMATOR_LABELS[e].lower()} : {t}" for (e, _), t in zip(rows, covers))
         said += " ; erreur type moyenne / écart type " + spread([r["se_ratio"] for _, r in rows], lambda v: fmt.number(v, 3))
+        paired = [c["paired_coverage"].get((survey, item, statistic, level, e)) for e, _ in rows] \
+            if "paired_coverage" in c else []
+        if paired and None not in paired:     # trial AA: the bootstrap's flags were the replications', not its own
+            said += f" ; intervalles linéarisés sur les mêmes réplications : {spread(paired, _pct)}"
         sizes = [r["rejection"] for _, r in rows if not r["planted"] and np.isfinite(r["rejection"])]
         if sizes:
             said += f" ; le test de cette différence conclut à tort {spread(sizes, _pct)} du temps"
@@ -65,7 +69,7 @@ def _named(c: dict[str, Any], labels: Mapping) -> str:
     return fmt.enumeration(named)
 
 
-def _in_question(c: dict[str, Any], labels: Mapping) -> str:
+def _in_question(c: dict[str, Any], labels: Mapping, explain: bool = True) -> str:
     """« Statistique par statistique (sur 33), … » : which statistics' coverage is in question under the rule of
     :func:`acceptance`, named, with what chance alone would give and what the rule tolerates."""
     expected = max(x["expected"] for x in c["per_estimator"].values())
@@ -84,8 +88,8 @@ def _in_question(c: dict[str, Any], labels: Mapping) -> str:
     if outside != "aucune":
         text += " : " + _named(c, labels)
     text += (f". Le hasard seul en mettrait en cause {fmt.number(expected, 2 if expected < 0.1 else 1)} en moyenne ; "
-             f"la règle en tolère jusqu'à {limit} (le 95ᵉ centile de la loi binomiale, plus un pour la corrélation entre "
-             "statistiques d'une même réplication)")
+             f"la règle en tolère jusqu'à {limit}" + (" (le 95ᵉ centile de la loi binomiale, plus un pour la corrélation "
+                                                     "entre statistiques d'une même réplication)" if explain else ""))
     return text + (" : c'est dans la tolérance de la règle." if c["ok"] else
                    " : c'est plus que le hasard seul n'en produirait.")
 
@@ -102,21 +106,23 @@ def _pooled(c: dict[str, Any]) -> str:
     text += f"{_pct_range(c['coverage_min'], c['coverage_max'], COVERAGE_BAND)} selon la statistique)"
     if np.isfinite(low) and (high < 0.95 or low > 0.95):
         gap = abs(1 - c["se_ratio"])
-        text += f", {'moins' if high < 0.95 else 'plus'} que 95 % au-delà de l'erreur Monte-Carlo"
+        text += (f" : {'un peu ' if abs(c['coverage'] - 0.95) < 0.01 else ''}{'moins' if high < 0.95 else 'plus'} "
+                 "que 95 %, au-delà de l'erreur Monte-Carlo")
         if gap > 1 / np.sqrt(2 * max(c["replications"] - 1, 1)):    # beyond the empirical SD's own imprecision
-            text += (f", de peu : les erreurs types annoncées sont en moyenne trop "
+            text += (f" ; les erreurs types annoncées sont en moyenne trop "
                      f"{'petites' if c['se_ratio'] < 1 else 'grandes'} d'environ {fmt.percent(gap, 1 if gap < 0.01 else 0)}"
                      f" (erreur type moyenne / écart type {fmt.number(c['se_ratio'], 3)})")
     return text
 
 
-def _coverage_sentence(c: dict[str, Any], name: str, extra: str, labels: Mapping, target: str = "") -> str:
+def _coverage_sentence(c: dict[str, Any], name: str, extra: str, labels: Mapping, target: str = "",
+                       explain: bool = True) -> str:
     """What the intervals of one variance method (:func:`acceptance`'s entry ``c``) cover under ``target`` (its
     French label), in French."""
     reps = f"{_int(c['replications'])} réplication{'s' if c['replications'] > 1 else ''}"
     lead = f"*{fmt.capitalised(target)}, intervalles {name}.* " if target else ""
     text = (f"{lead}Les intervalles à 95 % des estimateurs calés ({name}, {reps}{extra}) contiennent la vraie valeur "
-            f"{_pooled(c)}. " + _in_question(c, labels))
+            f"{_pooled(c)}. " + _in_question(c, labels, explain))
     if "paired_linearised_coverage" in c:
         same = c["same_as_linearised"]
         ratio = c["se_ratio_to_linearised"]
@@ -126,8 +132,8 @@ def _coverage_sentence(c: dict[str, Any], name: str, extra: str, labels: Mapping
                  + f" {'s' if same and not c['ok'] else 'S'}ur ces mêmes réplications, les intervalles linéarisés "
                  f"couvrent {_pct(c['paired_linearised_coverage'])} du temps et les erreurs types bootstrap valent "
                  "en moyenne " + fmt.number(ratio, 3) + " fois les linéarisées"
-                 + ((close + " ; les sorties de 95 % tiennent aux échantillons tirés dans ces réplications, pas à la "
-                     "méthode." if not c["ok"] else close + ".") if same else "."))
+                 + (close + " ; les écarts à 95 % tiennent aux échantillons tirés dans ces réplications, pas à la "
+                    "méthode." if same else "."))
         if 2 <= c["replications"] < 100:      # the empirical SD of so few replications is itself imprecise
             text += (f" Sur {reps}, l'écart type empirique des estimations est lui-même imprécis (à "
                      f"{fmt.percent(1 / np.sqrt(2 * (c['replications'] - 1)), 0)} près environ) : le rapport de l'erreur "
@@ -150,30 +156,36 @@ def _unweighted_sentence(a: dict[str, Any], summ: pd.DataFrame, labels: Mapping)
                if (coverage := unweighted_coverage(summ)) else "") + ".")
     w = a.get("uncalibrated_worse")
     if w:
-        subject, after, removes = {"design": ("les seuls poids de sondage ne retirent pas", "avec eux", "ils le retirent"),
-                                   "nonresponse": ("la correction de la non-réponse ne retire pas", "après elle",
-                                                   "elle le retire")}[w["estimator"]]
+        subject, after, lowers = {
+            "design": ("les seuls poids de sondage ne retirent pas", "avec eux", "ils le ramènent"),
+            "nonresponse": ("la correction de la non-réponse ne retire pas", "après elle", "elle le ramène")}[
+            w["estimator"]]
         text += (f" Sans calage, {subject} ce biais {WHERE[w['survey']]} : {after}, le pire biais y atteint "
                  f"{_sds(abs(w['bias_sd']), 2)}, davantage que sans pondération.")
         removed = [(survey, bias) for (est, survey), bias in a.get("worst_bias_sd", {}).items()
                    if est == w["estimator"] and survey != w["survey"] and bias <= a["bias_tolerance"]]
         for survey, bias in removed:     # trial Z: « ne le retirent pas » read as said of both surveys
-            text += (f" {WHERE[survey][0].upper()}{WHERE[survey][1:]}, {removes} : le pire biais n'y est que de "
-                     f"{_sds(bias, 2)}, sous le seuil de {_sds(a['bias_tolerance'], 2)}.")
+            text += (f" {fmt.capitalised(WHERE[survey])}, {lowers} sous le seuil de {_sds(a['bias_tolerance'], 2)} : "
+                     f"le pire biais y est de {_sds(bias, 2)}.")
     return text
 
 
 def _target_paragraphs(target: str, summ: pd.DataFrame, labels: Mapping, results: pd.DataFrame | None = None,
-                       truth: pd.DataFrame | None = None,
-                       replicates: int | None = None) -> tuple[list[str], bool, dict[str, Any]]:
+                       truth: pd.DataFrame | None = None, replicates: int | None = None,
+                       first: bool = True) -> tuple[list[str], bool, dict[str, Any]]:
     """The paragraphs on the calibrated estimators under ``target``, in French — bias, then the coverage of the
     linearised intervals, then of the bootstrap ones where ``summ`` has them (compared with the linearised on the
     same replications when ``results`` and ``truth``, this target's, are given) — and whether they pass
     :func:`acceptance`'s rules (a bootstrap whose SEs are the linearised ones' passes with them), and
-    :func:`acceptance`'s numbers."""
+    :func:`acceptance`'s numbers. After the ``first`` target, what it said is not explained again (trial AA: the
+    conclusion repeated itself word for word)."""
     a = acceptance(summ, results=results, truth=truth)
     name = TARGET_LABELS.get(target, target).lower()
-    paragraphs = [(f"*{fmt.capitalised(name)}.* " if name else "") + f"Sur **{_int(a['replications'])} réplications** de toute la chaîne "
+    lead = f"*{fmt.capitalised(name)}.* " if name else ""
+    paragraphs = [lead + (
+        f"Sur **{_int(a['replications'])} réplications**, les estimateurs calés ont un biais relatif d'au plus "
+        f"**{_pct(a['max_abs_rel_bias'], 2)}** et un biais d'au plus **{_sds(a['max_abs_bias_sd'], 2)}** (seuil "
+        f"{_sds(a['bias_tolerance'], 2)})." if not first else f"Sur **{_int(a['replications'])} réplications** de toute la chaîne "
                   "(tirage des deux échantillons, terrain simulé, pondération, estimation), les estimateurs calés "
                   f"(calage par raking ratio et logit borné) ont un biais relatif observé d'au plus "
                   f"**{_pct(a['max_abs_rel_bias'], 2)}** de la valeur vraie sur chacune des statistiques des deux "
@@ -181,30 +193,42 @@ def _target_paragraphs(target: str, summ: pd.DataFrame, labels: Mapping, results
                   "valeur vraie peut être proche de 0, un biais relatif n'a pas de sens) ; toutes statistiques et "
                   f"différences confondues, leur biais ne dépasse pas **{_sds(a['max_abs_bias_sd'], 2)}** de "
                   f"l'estimateur (seuil {_sds(a['bias_tolerance'], 2)} : 0,1 écart type plus trois erreurs Monte-Carlo "
-                  f"du biais, 3/√{_int(a['replications'])})."]
+                  f"du biais, 3/√{_int(a['replications'])}).")]
     passed = bool(a["bias_ok"])
     for variance, label in (("linearisation", "linéarisés"), ("bootstrap", "bootstrap")):
         c = a.get(variance)
         if c is None:
             continue
         extra = f", {replicates} répliques par enquête" if variance == "bootstrap" and replicates else ""
-        paragraphs.append(_coverage_sentence(c, label, extra, labels, name))
+        paragraphs.append(_coverage_sentence(c, label, extra, labels, name,
+                                             explain=first and variance == "linearisation"))
         passed &= bool(c["ok"] or (variance == "bootstrap" and c.get("same_as_linearised", False)))
     return paragraphs, passed, a
 
 
-def _tests_paragraph(a: dict[str, Any], labels: Mapping) -> str:
-    """The size and power of the visitors − residents tests, in French, with the size's Monte Carlo interval and
-    its range over the statistics (trial Z: 5,5 % [5,2 ; 5,8] read as if it were 5 %)."""
+def _size_verdict(a: dict[str, Any]) -> str:
+    """« : le test est un peu libéral » when the Monte Carlo interval of the tests' size excludes 5 %."""
     low, high = a.get("rejection_low", np.nan), a.get("rejection_high", np.nan)
-    text = (f"Là où la vraie différence est nulle, le test clients − habitants en déclare une à tort "
+    if np.isfinite(low) and (low > 0.05 or high < 0.05):
+        return f" : le test est un peu {'libéral' if low > 0.05 else 'conservateur'}"
+    return ""
+
+
+def _tests_paragraph(a: dict[str, Any], labels: Mapping, target: str = "",
+                     others: Mapping[str, dict[str, Any]] | None = None) -> str:
+    """The size and power of the visitors − residents tests under ``target``, in French, with the size's Monte Carlo
+    interval and its range over the statistics (trial Z: 5,5 % [5,2 ; 5,8] read as if it were 5 %), then the size
+    under the ``others`` targets (:func:`acceptance`'s numbers of each; trial AA: « libéral » held for one target)."""
+    low, high = a.get("rejection_low", np.nan), a.get("rejection_high", np.nan)
+    aim = f"Avec pour cible la {TARGET_LABELS[target].lower()}, l" if target in TARGET_LABELS else "L"
+    text = (f"{aim}à où la vraie différence est nulle, le test clients − habitants en déclare une à tort "
             f"**{_pct(a['rejection'])}** du temps ("
             + (f"intervalle Monte-Carlo de {_pct(low)} à {_pct(high)} ; " if np.isfinite(low) else "")
             + (f"de {_pct(a['rejection_min'])} à {_pct(a['rejection_max'])} selon la statistique ; "
                if "rejection_min" in a and a["rejection_min"] != a["rejection_max"] else "")
             + "5 % attendus, avant correction pour tests multiples)")
+    text += _size_verdict(a)
     if np.isfinite(low) and (low > 0.05 or high < 0.05):
-        text += f" : le test est un peu {'libéral' if low > 0.05 else 'conservateur'}"
         if low > 0.05 and a["rejection_max_low"] > 0.05:
             text += (f", surtout pour « {labels.get(a['rejection_max_statistic'], '')} » "
                      f"({_pct(a['rejection_max'])}, intervalle Monte-Carlo de {_pct(a['rejection_max_low'])} à "
@@ -220,7 +244,14 @@ def _tests_paragraph(a: dict[str, Any], labels: Mapping) -> str:
                  + fmt.signed(a["power_min_truth"] * (100 if share else 1), 2)
                  + ((" points" if abs(a["power_min_truth"] * 100) >= 2 else " point") if share else "")
                  + f") ne l'est que {_pct(a['power_min'])} du temps")
-    return text + "."
+    text += "."
+    for other, b in (others or {}).items():
+        if np.isfinite(b.get("rejection", np.nan)):
+            text += (f" Avec pour cible la {TARGET_LABELS.get(other, other).lower()}, il en déclare une à tort "
+                     f"{_pct(b['rejection'])} du temps" + (f" (intervalle Monte-Carlo de {_pct(b['rejection_low'])} à "
+                                                           f"{_pct(b['rejection_high'])})" if "rejection_low" in b else "")
+                     + _size_verdict(b) + ".")
+    return text
 
 
 def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = None,
@@ -231,23 +262,23 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
     (:func:`acceptance`; ``results`` and ``truth``, the first target's, add the Monte Carlo intervals of the pooled
     rates and the bootstrap's comparison with the linearisation; ``others``: the summaries of the other targets, by
     target, whose bias and coverage the verdict also weighs; ``other_runs``: by target, its ``(results, truth)``,
-    for the same intervals and comparison). One paragraph per target and variance method, then the tests, the
-    weighting steps and the verdict."""
+    for the same intervals and comparison). The verdict, then one paragraph per target and variance method, the
+    tests and the weighting steps."""
     a = acceptance(summ, results=results, truth=truth)
     labels = statistic_labels(cb)
     first = results["target"].iloc[0] if results is not None and "target" in results.columns and len(results) else ""
     paragraphs, main_ok, _ = _target_paragraphs(first, summ, labels, results, truth, replicates)
     short_of = {first: a.get("linearisation")}
-    failed_targets = []
+    failed_targets, other_numbers = [], {}
     for target, other in (others or {}).items():
         text, passed, other_a = _target_paragraphs(target, other, labels, *(other_runs or {}).get(target, (None, None)),
-                                                   replicates)
+                                                   replicates, first=False)
         paragraphs += text
-        short_of[target] = other_a.get("linearisation")
+        short_of[target], other_numbers[target] = other_a.get("linearisation"), other_a
         if not passed:
             failed_targets.append(TARGET_LABELS.get(target, target).lower())
     ok = main_ok and not failed_targets
-    parts = [_tests_paragraph(a, labels)] if np.isfinite(a["rejection"]) else []
+    parts = [_tests_paragraph(a, labels, first, other_numbers)] if np.isfinite(a["rejection"]) else []
     runs = {first: results, **{t: r for t, (r, _) in (other_runs or {}).items()}} if results is not None else {}
     profiles = []
     for target, r in runs.items():
@@ -267,8 +298,8 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
                    "**Un relecteur peut se fier aux estimations calées et à leurs intervalles de confiance**.")
         for target, c in short_of.items():     # trial Z: the verdict should say what the pooled interval showed
             if c and target in TARGET_LABELS and c.get("coverage_high", 1.0) < 0.95:
-                verdict += (f" Avec pour cible la {TARGET_LABELS[target].lower()}, leurs intervalles linéarisés "
-                            f"annoncés à 95 % le sont en fait à {_pct(c['coverage'])}.")
+                verdict += (f" Avec pour cible la {TARGET_LABELS[target].lower()}, leurs intervalles linéarisés à "
+                            f"95 % contiennent la vraie valeur {_pct(c['coverage'])} du temps (ci-dessous).")
     else:
         which = "" if not main_ok else " avec pour cible la " + fmt.enumeration(failed_targets)
         verdict = (f"**Les estimations calées ou leurs intervalles de confiance ne sont pas fiables{which}** "
@@ -281,4 +312,4 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
                     f"{fmt.number(100 * se, 1)} points) ; "
                     f"seule la version publiée (`make validate`, {fmt.number(published.REPLICATIONS)} réplications) "
                     "permet de conclure.")
-    return "\n\n".join(p for p in paragraphs + [verdict] if p)
+    return "\n\n".join(p for p in [verdict] + paragraphs if p)       # the verdict first (trial AA)

@@ -431,6 +431,8 @@ def _bootstrap_against_linearised(boot: dict[str, Any], results: pd.DataFrame, t
     same = cal_rows.loc[cal_rows["replication"].isin(reps)]
     paired = summary(same, truth)
     pl = paired.loc[paired["variance"] == "linearisation"]
+    boot["paired_coverage"] = {tuple(k): float(v) for k, v in zip(
+        pl[["survey", "item", "statistic", "level", "estimator"]].itertuples(index=False), pl["coverage"])}
     boot["paired_linearised_coverage"] = float(
         (pl["coverage"] * pl["replications"]).sum() / pl["replications"].sum())
     boot["se_ratio_to_linearised"] = bootstrap_se_ratio(same)
