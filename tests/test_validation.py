@@ -960,54 +960,54 @@ def test_two_stage_finding_by_hand():
 
 
 def test_two_stage_pairs_by_hand():
-    """Trial Z: report 08 gave the net count of covering intervals (141) where about 480 changed verdict; trial AA: a
-    mean of per-interval SE ratios (1.0002) read as a larger two-stage SE, where the mean SEs are equal and the
-    two-stage SE varies less. Hand-made results, truth 0, five replications of one residents' statistic: the chain's
-    interval covers in replications 0–2, the two-stage one in 0, 1, 3 and 4 (one changes to the chain's side, two to
-    the two-stage side); the chain's SE is 1, 2, 1, 2, 1 and the two-stage one always 1.1; the visitors' rows take
-    no part."""
+    """Trial Z: report 08 gave the net count of covering intervals (141) where about 480 changed verdict; trials AA and
+    AB: the two-stage intervals cover a little more because its design has fewer degrees of freedom (a larger Student
+    quantile), not because of its SEs. Hand-made results, truth 0: five replications of one residents' statistic
+    (the chain's interval covers in replications 0–2, the two-stage one in 0, 1, 3 and 4; the visitors' rows take no
+    part); then 200 replications where both SEs are 1 and only the df differ (10 against 100), and the same with the
+    two-stage SE 1.1 and equal df: the text explains the gap by the df only in the first."""
+    from scipy import stats
+
     from portrait.study import validation_targets
 
-    chain_se, rows = [1.0, 2.0, 1.0, 2.0, 1.0], []
-    for rep in range(5):
-        for survey_, variance, covers, se in (("residents", "linearisation", rep <= 2, chain_se[rep]),
-                                              ("residents", validation.TWO_STAGE, rep != 2, 1.1),
-                                              ("visitors", "linearisation", False, 5.0)):
-            centre = 0.0 if covers else 3.0
-            rows.append({"target": "finite", "replication": rep, "survey": survey_, "item": "x", "statistic": "mean",
-                         "level": "", "estimator": "raking", "variance": variance, "estimate": centre, "se": se,
-                         "ci_low": centre - 1, "ci_high": centre + 1, "p": np.nan})
-    results = pd.DataFrame(rows)
+    def frame(reps, chain, two):
+        rows = []
+        for rep in range(reps):
+            for survey_, variance, (centre, se, df) in (("residents", "linearisation", chain(rep)),
+                                                         ("residents", validation.TWO_STAGE, two(rep)),
+                                                         ("visitors", "linearisation", (3.0, 5.0, 100))):
+                half = stats.t.ppf(0.975, df) * se
+                rows.append({"target": "finite", "replication": rep, "survey": survey_, "item": "x",
+                             "statistic": "mean", "level": "", "estimator": "raking", "variance": variance,
+                             "estimate": centre, "se": se, "df": float(df), "ci_low": centre - half,
+                             "ci_high": centre + half, "p": np.nan})
+        return pd.DataFrame(rows)
+
     truth = pd.DataFrame({"survey": ["residents", "visitors"], "item": "x", "statistic": "mean", "level": "",
                           "value": 0.0, "planted": False})
+    results = frame(5, lambda r: (0.0 if r <= 2 else 3.0, 1.0, 100), lambda r: (0.0 if r != 2 else 3.0, 1.1, 100))
     p = validation_targets.two_stage_pairs(results, truth)
-    ratios = 1.1 / np.array(chain_se)
-    assert p == {"pairs": 5, "only_two_stage": 2, "only_chain": 1, "mean_ratio": pytest.approx(1.1 / 1.4),
-                 "ratio_sd": pytest.approx(np.std(ratios, ddof=1)), "cv_two_stage": pytest.approx(0.0, abs=1e-12),
-                 "cv_chain": pytest.approx(np.std(chain_se, ddof=1) / 1.4)}
+    assert {k: p[k] for k in ("pairs", "only_two_stage", "only_chain")} == {"pairs": 5, "only_two_stage": 2,
+                                                                           "only_chain": 1}
+    assert p["mean_ratio"] == pytest.approx(1.1) and p["gap"] == pytest.approx(0.2)
     summ = validation.summary(results, truth)
     text = validation_targets.two_stage_finding_fr({"finite": summ}, 0.0002,
                                                    runs={"finite": (results, truth)}).replace("\u00a0", " ")
     assert "3 des 5 intervalles changent de verdict d'un calcul à l'autre : 2 contiennent la valeur vraie avec la " \
         "seule linéarisation à deux degrés, 1 avec la seule linéarisation de la chaîne ; erreur type moyenne à deux " \
-        "degrés / de la chaîne 0,7857" in text
-    assert "39,1 % pour la chaîne" in text and "à examiner" in text       # 60 % against 80 %: not close
-    # 200 replications, one interval off in each calculation: close; the explanation by a steadier SE is given
-    # only when the two-stage SE is the steadier one
-    long = []
-    for rep in range(200):
-        for variance, covers, se in (("linearisation", rep != 0, 1.0 + rep % 2), (validation.TWO_STAGE, rep != 1, 1.5)):
-            centre = 0.0 if covers else 3.0
-            long.append({"target": "finite", "replication": rep, "survey": "residents", "item": "x",
-                         "statistic": "mean", "level": "", "estimator": "raking", "variance": variance,
-                         "estimate": centre, "se": se, "ci_low": centre - 1, "ci_high": centre + 1, "p": np.nan})
-    long = pd.DataFrame(long)
-    for frame, steadier in ((long, True), (long.assign(se=np.where(long["variance"] == "linearisation", 1.5,
-                                                                     1.0 + long["replication"] % 2)), False)):
-        said = validation_targets.two_stage_finding_fr({"finite": validation.summary(frame, truth)}, 0.0002,
-                                                       runs={"finite": (frame, truth)})
-        assert "sans conséquence" in said
-        assert ("une erreur type moins variable donne un peu plus d'intervalles" in said) is steadier
+        "degrés / de la chaîne 1,1000 ; degrés de liberté des habitants 100 à deux degrés, 100 pour la chaîne" in text
+    # the estimate 2.0 (between the quantiles 1.98 and 2.23 of 100 and 10 df) in the first replication only
+    centre = lambda r: 2.0 if r == 0 else 0.5                           # noqa: E731
+    by_df = frame(200, lambda r: (centre(r), 1.0, 100), lambda r: (centre(r), 1.0, 10))
+    p = validation_targets.two_stage_pairs(by_df, truth)
+    assert p["gap"] == pytest.approx(0.005) and p["same_quantile_gap"] == pytest.approx(0.0)
+    assert p["quantile_two_stage"] == pytest.approx(stats.t.ppf(0.975, 10))
+    by_se = frame(200, lambda r: (centre(r), 1.0, 100), lambda r: (centre(r), 1.1, 100))
+    assert validation_targets.two_stage_pairs(by_se, truth)["same_quantile_gap"] == pytest.approx(0.005)
+    for frame_, df_explains in ((by_df, True), (by_se, False)):
+        said = validation_targets.two_stage_finding_fr({"finite": validation.summary(frame_, truth)}, 0.0002,
+                                                       runs={"finite": (frame_, truth)})
+        assert ("l'écart de couverture vient des degrés de liberté" in said) is df_explains, said
 
 def _summ(diff_bias_sd: float) -> pd.DataFrame:
     rows = []

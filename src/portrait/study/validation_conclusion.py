@@ -132,8 +132,8 @@ def _coverage_sentence(c: dict[str, Any], name: str, extra: str, labels: Mapping
                  + f" {'s' if same and not c['ok'] else 'S'}ur ces mêmes réplications, les intervalles linéarisés "
                  f"couvrent {_pct(c['paired_linearised_coverage'])} du temps et les erreurs types bootstrap valent "
                  "en moyenne " + fmt.number(ratio, 3) + " fois les linéarisées"
-                 + (close + " ; les écarts à 95 % tiennent aux échantillons tirés dans ces réplications, pas à la "
-                    "méthode." if same else "."))
+                 + (close + " ; ce qui distingue ces intervalles des linéarisés tient aux échantillons tirés dans "
+                    "ces réplications, pas au bootstrap." if same else "."))
         if 2 <= c["replications"] < 100:      # the empirical SD of so few replications is itself imprecise
             text += (f" Sur {reps}, l'écart type empirique des estimations est lui-même imprécis (à "
                      f"{fmt.percent(1 / np.sqrt(2 * (c['replications'] - 1)), 0)} près environ) : le rapport de l'erreur "

@@ -164,8 +164,8 @@ def targets_text_fr(fractions: Mapping[str, float]) -> str:
         f"réponse attendu du modèle de terrain, environ {pct(f['visitors_respondents'])} du fichier répond (un peu "
         "plus ou un peu moins selon le tirage). Sans correction, la variance est surestimée d'environ "
         f"{pct(f['visitors_overstatement'])}, l'erreur type d'environ "
-        f"{pct(np.sqrt(1 + f['visitors_overstatement']) - 1)} : une étude de {fmt.number(published.REPLICATIONS)} "
-        "réplications le distingue à peine de l'erreur Monte-Carlo.")
+        f"{pct(np.sqrt(1 + f['visitors_overstatement']) - 1)} : assez pour qu'une étude de "
+        f"{fmt.number(published.REPLICATIONS)} réplications le voie (tableau ci-dessous, population finie).")
 
 
 def precision_note_fr(replications: int) -> str:
@@ -184,36 +184,57 @@ def precision_note_fr(replications: int) -> str:
             "entre lignes ou entre cibles ne disent rien ici.*")
 
 
+def _with_quantile(lo: np.ndarray, est: np.ndarray, hi: np.ndarray, factor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """An interval ``[lo, hi]`` around ``est`` with its half-width multiplied by ``factor`` on the scale it was built on:
+    symmetric (``est ± q·se``), or symmetric on the logit scale (a proportion's ``interval="logit"``)."""
+    symmetric = np.abs((lo + hi) / 2 - est) <= 1e-9 * (1 + np.abs(est))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        centre, half = np.log(est / (1 - est)), (np.log(hi / (1 - hi)) - np.log(lo / (1 - lo))) / 2
+        l_lo, l_hi = 1 / (1 + np.exp(-(centre - half * factor))), 1 / (1 + np.exp(-(centre + half * factor)))
+    return (np.where(symmetric, est - (est - lo) * factor, l_lo), np.where(symmetric, est + (hi - est) * factor, l_hi))
+
+
 def two_stage_pairs(results: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:
     """The residents' two-stage intervals (:data:`TWO_STAGE`) against the chain's linearised ones, replication by
     replication, for the calibrated estimators of the residents and of the differences (one target's results).
 
     ``pairs`` compared; ``only_two_stage`` and ``only_chain``, the intervals covering the truth with one calculation
-    alone; ``mean_ratio``, the ratio of the mean two-stage SE to the mean chain SE; ``ratio_sd``, the SD of the
-    interval-by-interval ratio of the two SEs; ``cv_two_stage`` and ``cv_chain``, the residents' coefficients of
-    variation of each SE over the replications (mean over statistics and estimators). Trial Z: the report gave the
-    net count of covering intervals (141) for ~480 that change verdict; trial AA: a mean of per-interval ratios
-    (1.0002) read as a larger two-stage SE where the means are equal and the two-stage SE varies less.
+    alone; ``mean_ratio``, the ratio of the mean two-stage SE to the mean chain SE; ``df_two_stage`` and ``df_chain``,
+    the residents' mean degrees of freedom, ``quantile_two_stage`` and ``quantile_chain`` their mean Student
+    quantiles; ``gap``, the two-stage coverage minus the chain's, and ``same_quantile_gap``, the same with the
+    two-stage intervals rebuilt on the chain's quantile (:func:`_with_quantile`). Trial Z: the report gave the net
+    count of covering intervals (141) for ~480 that change verdict; trials AA and AB: the gap is neither a larger SE
+    (the means are equal) nor a steadier one, but the two-stage design's fewer degrees of freedom (its first-stage
+    units are the communes, not also the persons of the certainty communes).
     """
+    from scipy import stats
+
     from .validation_summary import _against_truth
 
     r = results.loc[results["estimator"].isin(CALIBRATED) & results["survey"].isin(("residents", DIFFERENCE_NAME))
                     & results["variance"].isin(("linearisation", TWO_STAGE))]
     r = _against_truth(r, truth)
     key = ["replication", "survey", "item", "statistic", "level", "estimator"]
-    wide = r.pivot_table(index=key, columns="variance", values=["_cov", "se"]).dropna()
+    wide = r.pivot_table(index=key, columns="variance",
+                         values=["_cov", "se", "df", "estimate", "ci_low", "ci_high", "truth"]).dropna()
     if wide.empty or TWO_STAGE not in wide["se"].columns:
-        return {"pairs": 0, "only_two_stage": 0, "only_chain": 0, "mean_ratio": np.nan, "ratio_sd": np.nan,
-                "cv_two_stage": np.nan, "cv_chain": np.nan}
+        return {"pairs": 0}
     two, chain = wide[("_cov", TWO_STAGE)], wide[("_cov", "linearisation")]
-    se = wide["se"]
-    residents = se.loc[se.index.get_level_values("survey") == "residents"]
-    cv = residents.groupby(level=key[1:]).agg(lambda x: x.std() / x.mean()).mean()
+    se, df = wide["se"], wide["df"]
+    q = {v: stats.t.ppf(0.975, df[v].to_numpy()) for v in (TWO_STAGE, "linearisation")}
+    lo, hi = _with_quantile(wide[("ci_low", TWO_STAGE)].to_numpy(), wide[("estimate", TWO_STAGE)].to_numpy(),
+                            wide[("ci_high", TWO_STAGE)].to_numpy(), q["linearisation"] / q[TWO_STAGE])
+    t = wide[("truth", TWO_STAGE)].to_numpy()
+    residents = df.index.get_level_values("survey") == "residents"
     return {"pairs": len(wide), "only_two_stage": int(((two == 1) & (chain == 0)).sum()),
             "only_chain": int(((chain == 1) & (two == 0)).sum()),
             "mean_ratio": float(se[TWO_STAGE].mean() / se["linearisation"].mean()),
-            "ratio_sd": float((se[TWO_STAGE] / se["linearisation"]).std()),
-            "cv_two_stage": float(cv[TWO_STAGE]), "cv_chain": float(cv["linearisation"])}
+            "df_two_stage": float(df.loc[residents, TWO_STAGE].mean()),
+            "df_chain": float(df.loc[residents, "linearisation"].mean()),
+            "quantile_two_stage": float(q[TWO_STAGE][residents].mean()),
+            "quantile_chain": float(q["linearisation"][residents].mean()),
+            "gap": float(two.mean() - chain.mean()),
+            "same_quantile_gap": float(((lo <= t) & (t <= hi)).mean() - chain.mean())}
 
 
 def two_stage_finding_fr(summaries: Mapping[str, pd.DataFrame], overstatement: float | None = None,
@@ -225,7 +246,7 @@ def two_stage_finding_fr(summaries: Mapping[str, pd.DataFrame], overstatement: f
     much each varies (:func:`two_stage_pairs`), set against ``overstatement`` (:func:`sampling_fractions`'
     ``residents_overstatement``), the gap the omitted fpc alone would make. "" when no summary holds two-stage
     rows."""
-    parts, close, steadier, gaps = [], True, [], []
+    parts, close, explained, gaps = [], True, [], []
     for target, summ in summaries.items():
         s = summ.loc[summ["estimator"].isin(CALIBRATED) & summ["survey"].isin(("residents", DIFFERENCE_NAME))
                      & (summ["replications"] > 0)]
@@ -244,17 +265,18 @@ def two_stage_finding_fr(summaries: Mapping[str, pd.DataFrame], overstatement: f
         if runs and target in runs:
             p = two_stage_pairs(*runs[target])
             if p["pairs"]:
-                steadier.append(p["cv_two_stage"] < p["cv_chain"])
                 changed, two = p["only_two_stage"] + p["only_chain"], p["only_two_stage"]
+                explained.append(abs(p["same_quantile_gap"]) < abs(p["gap"]) / 2)
                 text += (f" ; {fmt.number(changed)} des {fmt.number(p['pairs'])} intervalles "
                          f"{'changent' if changed > 1 else 'change'} de verdict d'un calcul à l'autre : "
                          f"{fmt.number(two)} {'contiennent' if two > 1 else 'contient'} la valeur vraie avec la seule "
                          f"linéarisation à deux degrés, {fmt.number(p['only_chain'])} avec la seule linéarisation de la "
-                         f"chaîne ; erreur type moyenne à deux degrés / de la chaîne {fmt.number(p['mean_ratio'], 4)}, "
-                         f"les deux différant d'environ {fmt.percent(p['ratio_sd'], 1)} d'un intervalle à l'autre ; "
-                         f"coefficient de variation de l'erreur type des habitants d'une réplication à l'autre "
-                         f"{fmt.percent(p['cv_two_stage'], 1)} à deux degrés, {fmt.percent(p['cv_chain'], 1)} pour la "
-                         "chaîne")
+                         f"chaîne ; erreur type moyenne à deux degrés / de la chaîne {fmt.number(p['mean_ratio'], 4)} ; "
+                         f"degrés de liberté des habitants {fmt.number(p['df_two_stage'])} à deux degrés, "
+                         f"{fmt.number(p['df_chain'])} pour la chaîne (quantile de Student "
+                         f"{fmt.number(p['quantile_two_stage'], 3)} contre {fmt.number(p['quantile_chain'], 3)}) ; "
+                         "à quantile égal (celui de la chaîne), l'écart de couverture serait de "
+                         f"{fmt.signed(100 * p['same_quantile_gap'], 2)} point")
         parts.append(text)
         close &= bool(abs(cover[TWO_STAGE] - cover["linearisation"]) < 0.01
                       and abs(ratio[TWO_STAGE] - ratio["linearisation"]) < 0.02)
@@ -276,11 +298,11 @@ def two_stage_finding_fr(summaries: Mapping[str, pd.DataFrame], overstatement: f
         text += (f"La seule correction omise rendrait l'erreur type à deux degrés plus petite d'environ "
                  f"{fmt.percent(1 - np.sqrt(1 - overstatement), 2)} en moyenne (la variance, de "
                  f"{fmt.percent(overstatement, 2)}) : trop peu pour se voir. ")
-    if steadier and all(steadier):
-        text += ("Réplication par réplication, les deux calculs diffèrent bien davantage, dans un sens ou dans "
-                 "l'autre (l'approximation de Brewer, le tirage au sort des répondants de chaque commune), et l'erreur "
-                 "type à deux degrés varie moins d'une réplication à l'autre : à moyenne égale, une erreur type moins "
-                 "variable donne un peu plus d'intervalles qui contiennent la valeur vraie. ")
+    if explained and all(explained):
+        text += ("Les erreurs types sont donc égales en moyenne ; l'écart de couverture vient des degrés de liberté. La "
+                 "linéarisation à deux degrés a pour unités du premier degré les communes, celle de la chaîne aussi les "
+                 "personnes des communes retenues d'office : moins de degrés de liberté, un quantile de Student plus "
+                 "grand, des intervalles un peu plus larges ; avec le même quantile, les deux couvrent autant. ")
     return text + (f"Les deux calculs diffèrent d'au plus {fmt.number(100 * max(gaps), 2)} point de couverture : sans "
                    "conséquence pour la lecture des intervalles.")
 
