@@ -211,7 +211,9 @@ def test_the_report_made_again_from_stored_replications_is_the_report_of_the_run
 
     stored = tmp_path / "validation_results.parquet"
     shutil.copy(full_run / "data" / "processed" / "validation_results.parquet", stored)
-    env = {k: v for k, v in os.environ.items() if k not in ("PORTRAIT_ROOT", "PYTHONPATH")}
+    # as the Makefile runs it: the built study's root and sources (CI's first run: the checkout itself has no data)
+    env = {**os.environ, "PORTRAIT_ROOT": str(full_run), "PYTHONPATH": str(full_run / "src"), "PYTHONHASHSEED": "0",
+           "MPLBACKEND": "Agg"}
 
     def rerender(*extra: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "portrait.pipeline.run", "notebooks/08_validation.ipynb",
