@@ -39,12 +39,16 @@ def _pct(x: float, decimals: int = 1) -> str:
     return fmt.number(x * 100, decimals) + " %"
 
 
+def on_band_edge(x: float, band: tuple[float, float]) -> bool:
+    """Whether coverage ``x``, outside ``band``, would read as on its edge with one decimal (93,98 % as « 94,0 »)."""
+    shown = round(x * 100, 1)
+    return bool((x < band[0] and shown >= band[0] * 100) or (x > band[1] and shown <= band[1] * 100))
+
+
 def _band_pct(x: float, band: tuple[float, float]) -> str:
     """A coverage with one decimal, or two when one would put it on the edge of ``band`` it lies outside (trial Z:
     93,98 % read « 94,0 % », inside the band a statistic was said to leave)."""
-    shown = round(x * 100, 1)
-    edge = (x < band[0] and shown >= band[0] * 100) or (x > band[1] and shown <= band[1] * 100)
-    return _pct(x, 2 if edge else 1)
+    return _pct(x, 2 if on_band_edge(x, band) else 1)
 
 
 def _pct_range(low: float, high: float, band: tuple[float, float]) -> str:

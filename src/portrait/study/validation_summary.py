@@ -18,6 +18,7 @@ from ..pipeline.errors import ParameterError
 from ..reporting import formatting as fmt
 from . import compare
 from .codebook import Codebook
+from .validation_coverage import on_band_edge
 from .validation_setup import (CALIBRATED, DIFFERENCE_NAME, ESTIMATOR_LABELS, ESTIMATORS, KEY_STATISTICS,
                                SURVEY_LABELS, SURVEYS, VARIANCE_LABELS, VARIANCES, _ordered)
 
@@ -298,10 +299,9 @@ def detail_table_fr(summ: pd.DataFrame, cb: Codebook, variance: str = "linearisa
     s["biais (écarts types)"] = fmt.round(s["bias_sd"], 2)
     rmse = "REQM (points)"        # points of percentage for a share, of the score for a mean
     s[rmse] = fmt.round(s["rmse"], 2)
-    lo, hi = COVERAGE_BAND       # trial Z: 93,98 % shown « 94,0 », inside the band the conclusion said it left
-    shown = s["coverage"].mul(100).round(1)
-    edge = ((s["coverage"] < lo) & (shown >= lo * 100)) | ((s["coverage"] > hi) & (shown <= hi * 100))
-    s["couverture (%)"] = fmt.round(s["coverage"] * 100, 2 if edge.any() else 1)
+    # trial Z: 93,98 % shown « 94,0 », inside the band the conclusion said it left
+    edge = any(on_band_edge(x, COVERAGE_BAND) for x in s["coverage"])
+    s["couverture (%)"] = fmt.round(s["coverage"] * 100, 2 if edge else 1)
     metrics = [bias, "biais (écarts types)", rmse, "couverture (%)"]
     wide = s.pivot_table(index=["Enquête", "Statistique"], columns="Estimateur", sort=False, values=metrics)
     wide = wide.swaplevel(0, 1, axis=1)
