@@ -187,3 +187,17 @@ def test_figures_set_the_apostrophe_as_the_prose_around_them():
     texts = {t.get_text() for f in (fig, fig2) for t in f.findobj(plots.Text)}
     assert {"Probabilité d\u2019inclusion", "Côte d\u2019Opale", "'x'", "Lille"} <= texts
     assert not [t for t in texts if "d'" in t]
+
+
+def test_alternative_text_of_a_figure_has_the_french_no_break_spaces():
+    """A screen reader and a copy of the alt text get what the prose gets: « 95 % » and « : » not broken from their
+    number or word, and the typographic apostrophe."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from portrait.reporting import plots
+
+    fig, _ = plt.subplots()
+    alt = plots.show(fig, "Couverture à 95 % : l'ensemble").alt
+    assert alt == "Couverture à 95\u00a0%\u00a0: l\u2019ensemble"

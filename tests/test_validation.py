@@ -544,6 +544,9 @@ def test_figure_findings_of_the_validation_by_hand():
     assert validation.tests_finding(pooled) == (
         "avec le calage (raking ratio), le test conclut à tort 4,6 % du temps là où la vraie différence est nulle "
         "(5 % attendus) et détecte les vraies différences non nulles 87,1 % du temps")
+    # trial Z's reading of 5,5 % as 5 %: the caption gives the size's Monte Carlo interval when it has one
+    assert "(5 % attendus, intervalle Monte-Carlo de 4,1 % à 5,2 %)" in validation.tests_finding(
+        pooled, size_interval=(0.041, 0.052))
 
 
 def test_profile_tests_of_a_replication(setup, first):
@@ -904,8 +907,8 @@ def test_targets_table_by_hand():
     lin = validation_targets.targets_table_fr(s)
     row = lin.loc[("Habitants", validation.ESTIMATOR_LABELS["raking"])]
     sup, fin = (validation.TARGET_LABELS[t] for t in ("superpopulation", "finite"))
-    assert row[(sup, "couverture")] == fmt.percent((0.96 * 100 + 0.90 * 50) / 150, 1)
-    assert row[(fin, "couverture")] == fmt.percent((0.94 * 100 + 0.97 * 50) / 150, 1)
+    assert row[(sup, "couverture (%)")] == pytest.approx(100 * (0.96 * 100 + 0.90 * 50) / 150, abs=0.05)
+    assert row[(fin, "couverture (%)")] == pytest.approx(100 * (0.94 * 100 + 0.97 * 50) / 150, abs=0.05)
     assert row[(sup, "erreur type moyenne / écart type")] == pytest.approx(0.95)
     assert row[(sup, "pire biais, en valeur absolue (écarts types)")] == pytest.approx(0.2)
     boot = validation_targets.targets_table_fr(s, "bootstrap")

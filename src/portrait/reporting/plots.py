@@ -87,7 +87,7 @@ def show(fig: plt.Figure, alt: str, width: int | None = None):
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=96, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
-    return Image(data=buf.getvalue(), format="png", alt=fmt.apostrophes(alt), width=width)
+    return Image(data=buf.getvalue(), format="png", alt=fmt.french(fmt.apostrophes(alt)), width=width)
 
 
 def resident_selection(communes: pd.DataFrame) -> plt.Figure:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import numpy as np
 import pandas as pd
 
 from ..reporting import formatting as fmt
@@ -201,12 +202,17 @@ def bias_finding(pooled: pd.DataFrame) -> str:
     return text
 
 
-def tests_finding(pooled: pd.DataFrame, estimator: str = "raking") -> str:
-    """Size and power of the visitors − residents test for one estimator (linearised variance)."""
+def tests_finding(pooled: pd.DataFrame, estimator: str = "raking",
+                  size_interval: tuple[float, float] | None = None) -> str:
+    """Size and power of the visitors − residents test for one estimator (linearised variance), with the size's Monte
+    Carlo interval when ``size_interval`` gives it (:func:`~portrait.study.validation_summary.pooled_interval` of
+    this estimator's ``rejection``)."""
     r = _lin(pooled).loc[lambda t: (t["survey"] == DIFFERENCE_NAME) & (t["estimator"] == estimator)]
     if r.empty:
         return "aucun test de différence"
     r = r.iloc[0]
+    low, high = size_interval if size_interval is not None else (np.nan, np.nan)
+    interval = f", intervalle Monte-Carlo de {_pct(low)} à {_pct(high)}" if np.isfinite(low) and np.isfinite(high) else ""
     return (f"avec le {ESTIMATOR_LABELS[estimator].lower()}, le test conclut à tort {_pct(r['rejection'])} du temps "
-            f"là où la vraie différence est nulle (5 % attendus) et détecte les vraies différences non nulles "
+            f"là où la vraie différence est nulle (5 % attendus{interval}) et détecte les vraies différences non nulles "
             f"{_pct(r['power'])} du temps")

@@ -127,7 +127,7 @@ def profile_table_fr(psumm: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
         "Comparaison": [COMPARISON_LABELS[(s, st)] for s, st in zip(t["survey"], t["statistic"])],
         "Question": [compare.short_label(cb.variable(i).label) for i in t["item"]],
         "Réplications": t["replications"].map(fmt.number),
-        "Tests concluant à une différence (seuil de 5 %)": t["rejection"].map(fmt.percent),
+        "Tests concluant à une différence, au seuil de 5 % (%)": fmt.round(t["rejection"] * 100, 1),
         "Intervalle Monte-Carlo (%)": [fmt.interval(lo, hi, 1, scale=100)
                                    for lo, hi in zip(t["rejection_low"], t["rejection_high"])],
         "Degrés de liberté (ν) moyens": t["mean_df"].map(lambda x: fmt.number(x, 1)),

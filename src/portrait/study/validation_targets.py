@@ -122,7 +122,7 @@ def targets_table_fr(summaries: Mapping[str, pd.DataFrame], variance: str = "lin
     out = pd.DataFrame(index=wide.index)
     for target in [x for x in TARGETS if x in summaries]:
         label = TARGET_LABELS[target]
-        out[(label, "couverture")] = [fmt.percent(x, 1) for x in wide[("coverage", target)]]
+        out[(label, "couverture (%)")] = fmt.round(wide[("coverage", target)] * 100, 1)
         out[(label, "erreur type moyenne / écart type")] = fmt.round(wide[("se_ratio", target)], 3)
         if variance == "linearisation":
             out[(label, "pire biais, en valeur absolue (écarts types)")] = fmt.round(wide[("max_bias", target)], 2)
