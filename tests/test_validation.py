@@ -1106,3 +1106,27 @@ def test_the_step_that_leaves_a_bias_is_said_of_its_survey_only():
     kept = vc._unweighted_sentence({**a, "worst_bias_sd": {("nonresponse", "visitors"): 0.5}},
                                    pd.DataFrame(columns=["estimator", "variance", "survey", "coverage", "replications"]), {})
     assert "le ramène" not in kept
+
+
+def test_statistics_in_question_by_target_by_hand():
+    """The red points of the per-statistic coverage figure and its caption follow the conclusion's rule: outside
+    [94 %, 96 %] and a Monte Carlo interval that excludes 95 %. By hand: under the super-population, a coverage
+    of 93,5 % [93,0 ; 94,0] and one of 96,5 % [96,1 ; 96,9] are in question, 94,5 % [94,1 ; 94,9] (in the band) and
+    93,8 % [93,0 ; 95,1] (its interval holds 95 %) are not, nor is the logit estimator's 90 %; the finite target has
+    none."""
+    from portrait.study import validation_targets
+
+    def rows(cov):
+        return pd.DataFrame([{"survey": "residents", "item": f"x{i}", "statistic": "mean", "level": "",
+                              "estimator": e, "variance": "linearisation", "replications": 5000, "coverage": c,
+                              "coverage_low": lo, "coverage_high": hi}
+                             for i, (e, c, lo, hi) in enumerate(cov)])
+
+    sup = rows([("raking", 0.935, 0.930, 0.940), ("raking", 0.965, 0.961, 0.969), ("raking", 0.945, 0.941, 0.949),
+                ("raking", 0.938, 0.930, 0.951), ("logit", 0.90, 0.89, 0.91)])
+    fin = rows([("raking", 0.95, 0.944, 0.956)])
+    assert validation.in_question(sup).tolist() == [True, True, False, False, True]
+    labels = {("x0", "mean", ""): "A", ("x1", "mean", ""): "B"}
+    text = validation_targets.in_question_by_target_fr({"superpopulation": sup, "finite": fin}, labels)
+    assert text == ("avec pour cible la super-population (espérance du modèle) : « A », habitants (93,5 %) et "
+                    "« B », habitants (96,5 %) ; avec pour cible la population finie fixée : aucune")

@@ -239,3 +239,37 @@ def test_the_report_made_again_from_stored_replications_is_the_report_of_the_run
     refused = rerender("-p", "replications", "5000")
     assert refused.returncode == 1 and "holds 40 replications of target 'superpopulation'" in refused.stderr
     assert "the parameters ask for 5000" in refused.stderr and "make validate" in refused.stderr
+
+
+def test_per_statistic_coverage_figure_draws_each_interval_and_reds_only_those_in_question():
+    """Oracle (hand): each statistic's bar spans [100 × coverage_low, 100 × coverage_high], in its target's column and
+    its survey's row of panels; the red bars are the statistics in question (outside [94 %, 96 %] with an interval
+    that excludes 95 %): 93,5 % [93,0 ; 94,0] is, 94,5 % [94,1 ; 94,9] is not; the logit rows are not drawn."""
+    import matplotlib.colors as mcolors
+    import matplotlib.pyplot as plt
+    from matplotlib.container import ErrorbarContainer
+
+    from portrait.reporting import validation_plots
+
+    def rows(cov):
+        return pd.DataFrame([{"survey": s, "item": i, "statistic": "mean", "level": "", "estimator": e,
+                              "variance": "linearisation", "replications": 5000, "coverage": c, "coverage_low": lo,
+                              "coverage_high": hi} for s, i, e, c, lo, hi in cov])
+
+    sup = rows([("residents", "a", "raking", 0.935, 0.930, 0.940), ("residents", "b", "raking", 0.945, 0.941, 0.949),
+                ("residents", "a", "logit", 0.80, 0.79, 0.81), (DIFF, "a", "raking", 0.951, 0.945, 0.957)])
+    fin = rows([("residents", "a", "raking", 0.95, 0.944, 0.956), ("residents", "b", "raking", 0.96, 0.955, 0.965),
+                (DIFF, "a", "raking", 0.949, 0.943, 0.955)])
+    fig = validation_plots.coverage_by_statistic({"superpopulation": sup, "finite": fin}, {}, "t")
+    drawn = []
+    for ax in fig.axes:
+        bars = []
+        for c in (c for c in ax.containers if isinstance(c, ErrorbarContainer)):
+            red = mcolors.to_hex(c.lines[2][0].get_color()[0]) == "#b3261e"
+            bars += [(tuple(round(float(v), 9) for v in sorted((s[0][0], s[1][0]))), red)
+                     for s in c.lines[2][0].get_segments()]
+        drawn.append(sorted(bars))
+    plt.close(fig)
+    # panels in row-major order: residents (super-population, finite), then the difference (super-population, finite)
+    assert drawn == [[((93.0, 94.0), True), ((94.1, 94.9), False)], [((94.4, 95.6), False), ((95.5, 96.5), False)],
+                     [((94.5, 95.7), False)], [((94.3, 95.5), False)]]

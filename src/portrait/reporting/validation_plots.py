@@ -93,6 +93,65 @@ def coverage(summ: pd.DataFrame, title: str, pooled: pd.DataFrame | None = None)
     return fig
 
 
+def coverage_by_statistic(summaries: dict[str, pd.DataFrame], labels: dict, title: str, estimator: str = "raking",
+                          variance: str = "linearisation") -> plt.Figure:
+    """Coverage of each key statistic's 95 % intervals for one calibrated estimator, one panel per target, with the
+    statistic's Monte Carlo (Wilson) interval: figure 1's calibrated rows at a scale where 94 % and 96 % stand apart.
+
+    Solid line: 95 %; dashed lines: the tolerance band the conclusion applies; grey band: 95 % ± 1.96 Monte Carlo
+    errors for the number of replications. In red, the statistics the conclusion puts in question
+    (:func:`~portrait.study.validation_summary.in_question`).
+    """
+    import textwrap
+
+    from ..study import validation
+    from ..study.validation_summary import COVERAGE_BAND, in_question
+
+    targets = [t for t in validation.TARGETS if t in summaries]
+    parts = []
+    for t in targets:
+        s = summaries[t]
+        parts.append(s.loc[(s["estimator"] == estimator) & (s["variance"] == variance)].assign(target=t))
+    d = pd.concat(parts, ignore_index=True)
+    d["Statistique"] = [textwrap.fill(_unbroken_parentheses(labels.get((i, st, lv), i)), 50)
+                        for i, st, lv in zip(d["item"], d["statistic"], d["level"])]
+    d["_q"] = in_question(d).to_numpy()
+    surveys = [s for s in validation.SURVEYS if s in set(d["survey"])]
+    rows = {s: list(dict.fromkeys(d.loc[d["survey"] == s, "Statistique"])) for s in surveys}
+    low = min(COVERAGE_BAND[0] * 100 - 1, float(d["coverage_low"].min()) * 100 - 0.5)
+    high = max(COVERAGE_BAND[1] * 100 + 1, float(d["coverage_high"].max()) * 100 + 0.5)
+    heights = [len(rows[s]) for s in surveys]
+    fig, axes = plt.subplots(len(surveys), len(targets), sharex=True, squeeze=False,
+                             figsize=(5.0 + 3.0 * len(targets), 1.2 + 0.34 * sum(heights) + 0.5 * len(surveys)),
+                             gridspec_kw={"height_ratios": heights})
+    for i, survey in enumerate(surveys):
+        for j, t in enumerate(targets):
+            ax = axes[i, j]
+            sub = d.loc[(d["target"] == t) & (d["survey"] == survey)].set_index("Statistique").reindex(rows[survey])
+            half = 196 * np.sqrt(0.95 * 0.05 / max(int(sub["replications"].max()), 1))
+            ax.axvspan(95 - half, 95 + half, color="#e4e7eb", lw=0, zorder=0)
+            ax.axvline(95, color="#52606d", lw=1, zorder=1)
+            for edge in COVERAGE_BAND:
+                ax.axvline(edge * 100, color="#52606d", lw=0.8, ls="--", zorder=1)
+            for flagged, color in ((False, "#1f2933"), (True, "#b3261e")):
+                m = (sub["_q"] == flagged).to_numpy()
+                x = sub["coverage"].to_numpy(float)[m] * 100
+                ax.errorbar(x, np.flatnonzero(m), fmt="o", ms=4, lw=1, capsize=2, color=color, zorder=3,
+                            xerr=[np.maximum(x - sub["coverage_low"].to_numpy(float)[m] * 100, 0),
+                                  np.maximum(sub["coverage_high"].to_numpy(float)[m] * 100 - x, 0)])
+            ax.set_xlim(low, high)
+            ax.set_yticks(range(len(rows[survey])), rows[survey] if j == 0 else [], fontsize=8)
+            ax.set_ylim(len(rows[survey]) - 0.5, -0.5)
+            ax.set_title(validation.SURVEY_LABELS[survey], loc="left", fontsize=10, fontweight="bold")
+            if i == 0:                                     # the target above its column, clear of the survey's name
+                ax.annotate(validation.TARGET_LABELS[t], (0.5, 1), xycoords="axes fraction", xytext=(0, 20),
+                            textcoords="offset points", ha="center", va="bottom", fontsize=11)
+            ax.set(xlabel="Couverture des intervalles à 95 % (%)" if i == len(surveys) - 1 else "", ylabel="")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 def bias(summ: pd.DataFrame, title: str) -> plt.Figure:
     """Bias of each key statistic in units of the estimator's standard deviation, per estimator and survey.
 

@@ -82,7 +82,7 @@ from .validation_profiles import (COMPARISON_LABELS, profile_acceptance, profile
 from .validation_conclusion import conclusion_fr
 from .validation_summary import (COVERAGE_BAND, SUMMARY_KEYS, acceptance, by_estimator,
                                  detail_table_fr, truth_table_fr,
-                                 expected_outside, overview_table_fr, pooled_interval, replication_coverage,
+                                 expected_outside, in_question, overview_table_fr, pooled_interval, replication_coverage,
                                  statistic_labels, summary,
                                  wilson)
 from .validation_coverage import (bias_finding, coverage_finding, tests_finding, widened_replicates,
@@ -95,7 +95,7 @@ __all__ = ["ESTIMATORS", "ESTIMATOR_LABELS", "VARIANCES", "VARIANCE_LABELS", "DI
            "TWO_STAGE", "Validation", "key_truth", "FINITE_COLUMNS", "finite_population_truth",
            "replication_index", "simulate_responses", "replicate", "differences", "single_threaded_blas", "run",
            "wilson", "SUMMARY_KEYS", "summary", "replication_coverage", "pooled_interval", "by_estimator", "statistic_labels", "overview_table_fr",
-           "detail_table_fr", "truth_table_fr", "expected_outside", "COVERAGE_BAND", "acceptance", "conclusion_fr", "widened_replicates",
+           "detail_table_fr", "truth_table_fr", "expected_outside", "COVERAGE_BAND", "in_question", "acceptance", "conclusion_fr", "widened_replicates",
            "widening_sentence_fr", "coverage_finding", "bias_finding", "tests_finding"]
 
 

@@ -392,16 +392,23 @@ def acceptance(summ: pd.DataFrame, estimators: Sequence[str] = CALIBRATED,
     return out
 
 
+def in_question(summ: pd.DataFrame) -> pd.Series:
+    """Whether each row's coverage is in question under :func:`acceptance`'s rule: its Monte Carlo interval
+    excludes 95 % and the coverage is outside :data:`COVERAGE_BAND`."""
+    excluding = (summ["coverage_low"] > 0.95) | (summ["coverage_high"] < 0.95)
+    return excluding & ((summ["coverage"] < COVERAGE_BAND[0]) | (summ["coverage"] > COVERAGE_BAND[1]))
+
+
 def _coverage(v: pd.DataFrame) -> dict[str, Any]:
     """Coverage of one variance method's intervals, pooled and per calibrated estimator, with the acceptance test."""
     per = {}
-    lo, hi = COVERAGE_BAND
     for est, e in v.groupby("estimator", sort=False):
         excluding = (e["coverage_low"] > 0.95) | (e["coverage_high"] < 0.95)
-        outside = int((excluding & ((e["coverage"] < lo) | (e["coverage"] > hi))).sum())
+        questioned = in_question(e)
+        outside = int(questioned.sum())
         p_out = float(np.mean([expected_outside(int(n), band=COVERAGE_BAND) for n in e["replications"]]))
         limit = int(stats.binom.ppf(0.95, len(e), p_out)) + 1
-        flagged = e.loc[excluding & ((e["coverage"] < lo) | (e["coverage"] > hi))]
+        flagged = e.loc[questioned]
         per[est] = {"excluding": int(excluding.sum()), "outside": outside, "expected": p_out * len(e),
                     "limit": limit, "ok": outside <= limit,
                     "in_question": flagged[["survey", "item", "statistic", "level", "coverage", "coverage_low",

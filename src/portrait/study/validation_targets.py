@@ -48,6 +48,8 @@ from ..pipeline import run as runner
 from ..pipeline.errors import ParameterError, PortraitError, SurveyError
 from ..reporting import formatting as fmt
 from . import frames, validation_published as published
+from .validation_coverage import _band_pct
+from .validation_summary import COVERAGE_BAND, in_question
 from .validation_setup import (CALIBRATED, DIFFERENCE_NAME, ESTIMATOR_LABELS, SURVEY_LABELS, SURVEYS, TARGET_LABELS,
                                TARGETS, TWO_STAGE, FINITE_COLUMNS, Validation, finite_population_truth)
 
@@ -130,6 +132,24 @@ def targets_table_fr(summaries: Mapping[str, pd.DataFrame], variance: str = "lin
     out.index = pd.MultiIndex.from_tuples([(SURVEY_LABELS[s], ESTIMATOR_LABELS[e]) for s, e in out.index],
                                           names=["Enquête", "Estimateur"])
     return out
+
+
+def in_question_by_target_fr(summaries: Mapping[str, pd.DataFrame], labels: Mapping, estimator: str = "raking",
+                             variance: str = "linearisation") -> str:
+    """« avec pour cible la … : « Image globale (0 à 10) : moyenne », différence clients − habitants (93,98 %) ;
+    avec pour cible la … : aucune »: per target, the statistics of ``estimator`` and ``variance`` that
+    :func:`~portrait.study.validation_summary.in_question` puts in question, with their coverage (the red points of
+    :func:`portrait.reporting.validation_plots.coverage_by_statistic`)."""
+    parts = []
+    for target in [t for t in TARGETS if t in summaries]:
+        s = summaries[target]
+        s = s.loc[(s["estimator"] == estimator) & (s["variance"] == variance)]
+        flagged = s.loc[in_question(s)]
+        named = [f"« {labels.get((r.item, r.statistic, r.level), r.item)} », {SURVEY_LABELS[r.survey].lower()} "
+                 f"({_band_pct(r.coverage, COVERAGE_BAND)})" for r in flagged.itertuples()]
+        parts.append(f"avec pour cible la {TARGET_LABELS[target].lower()} : "
+                     + (fmt.enumeration(named) if named else "aucune"))
+    return " ; ".join(parts)
 
 
 def targets_text_fr(fractions: Mapping[str, float]) -> str:
