@@ -1128,5 +1128,5 @@ def test_statistics_in_question_by_target_by_hand():
     assert validation.in_question(sup).tolist() == [True, True, False, False, True]
     labels = {("x0", "mean", ""): "A", ("x1", "mean", ""): "B"}
     text = validation_targets.in_question_by_target_fr({"superpopulation": sup, "finite": fin}, labels)
-    assert text == ("avec pour cible la super-population (espérance du modèle) : « A », habitants (93,5 %) et "
-                    "« B », habitants (96,5 %) ; avec pour cible la population finie fixée : aucune")
+    assert text == ("« A », habitants (93,5 %) et « B », habitants (96,5 %) avec pour cible la super-population "
+                    "(espérance du modèle) ; aucune avec pour cible la population finie fixée")

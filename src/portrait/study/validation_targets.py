@@ -136,8 +136,8 @@ def targets_table_fr(summaries: Mapping[str, pd.DataFrame], variance: str = "lin
 
 def in_question_by_target_fr(summaries: Mapping[str, pd.DataFrame], labels: Mapping, estimator: str = "raking",
                              variance: str = "linearisation") -> str:
-    """« avec pour cible la … : « Image globale (0 à 10) : moyenne », différence clients − habitants (93,98 %) ;
-    avec pour cible la … : aucune »: per target, the statistics of ``estimator`` and ``variance`` that
+    """« « Image globale (0 à 10) : moyenne », différence clients − habitants (93,98 %) avec pour cible la … ; aucune
+    avec pour cible la … »: per target, the statistics of ``estimator`` and ``variance`` that
     :func:`~portrait.study.validation_summary.in_question` puts in question, with their coverage (the red points of
     :func:`portrait.reporting.validation_plots.coverage_by_statistic`)."""
     parts = []
@@ -147,8 +147,8 @@ def in_question_by_target_fr(summaries: Mapping[str, pd.DataFrame], labels: Mapp
         flagged = s.loc[in_question(s)]
         named = [f"« {labels.get((r.item, r.statistic, r.level), r.item)} », {SURVEY_LABELS[r.survey].lower()} "
                  f"({_band_pct(r.coverage, COVERAGE_BAND)})" for r in flagged.itertuples()]
-        parts.append(f"avec pour cible la {TARGET_LABELS[target].lower()} : "
-                     + (fmt.enumeration(named) if named else "aucune"))
+        parts.append((fmt.enumeration(named) if named else "aucune")
+                     + f" avec pour cible la {TARGET_LABELS[target].lower()}")
     return " ; ".join(parts)
 
 
