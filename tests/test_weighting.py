@@ -177,7 +177,7 @@ def test_nonresponse_groups_restore_the_sample_totals():
 
 def test_propensity_classes_are_statsmodels_scores_cut_in_equal_classes():
     """Oracle: statsmodels' binomial GLM on the design matrix pandas builds (indicators but the first level,
-    design weights as variance weights); units ranked by its scores, cut in classes of equal size, each
+    design weights as variance weights); its scores cut where classes of equal size begin (equal scores together), each
     respondent's weight divided by its class's weighted response rate. The engine fits the same model by its
     own Newton iterations on the matrix's distinct rows: same coefficients (rtol 1e-6: statsmodels stops at a
     deviance tolerance of 1e-8), same classes, same weights (rtol 1e-12). Levels are text and one variable has
@@ -196,8 +196,11 @@ def test_propensity_classes_are_statsmodels_scores_cut_in_equal_classes():
     assert list(model.names) == list(X.columns)
     assert_allclose(model.X, X.to_numpy())
     assert_allclose(model.fit.params.to_numpy(), fit.params.to_numpy(), rtol=1e-12)    # on demand, the same fit
-    rank = pd.Series(np.asarray(fit.predict(X))).rank(method="first").to_numpy()
-    cls = np.minimum((rank - 1) * 4 // len(df), 3).astype(int)
+    score = np.asarray(fit.predict(X))
+    ordered = np.sort(score)
+    cuts = ordered[[int(np.ceil(c * len(df) / 4)) for c in (1, 2, 3)]]     # the scores where 4 equal classes begin
+    cls = np.searchsorted(cuts, score, side="right")       # R cut(score, c(-Inf, cuts, Inf), right = FALSE)
+    assert len(np.unique(score)) < len(df)                 # equal rows, equal scores: the oracle keeps them together
     assert np.bincount(cls, weights=resp.astype(float)).min() >= 5      # no merging: the oracle stays simple
     w = df["w"].to_numpy()
     tot, rsp = np.bincount(cls, weights=w), np.bincount(cls, weights=w * resp)
@@ -399,3 +402,24 @@ def test_newton_stops_when_no_step_lowers_the_misfit():
     assert iterations == 1 and rel == pytest.approx(5.0 / 6.0) and np.allclose(g, 1.0)   # |5 − 0| / (1 + 5)
     g, _, iterations, rel = _newton(X[:, :1], d, np.array([14.0]), "raking", -np.inf, np.inf, 100, 1e-10)
     assert rel < 1e-10 and (X[:, 0] * d * g).sum() == pytest.approx(14.0, rel=1e-12)      # reachable: solved
+
+
+def test_propensity_classes_never_split_equal_scores_and_ignore_row_order():
+    """Trial AC: the residents' propensity model has few covariate patterns (department × size class), so classes of
+    exactly equal size had to cut through groups of identical units, in file order: identical respondents got factors
+    12 % apart, and the weights changed when the rows were shuffled. Oracles: units with the same covariates get the
+    same factor, and a permutation of the rows permutes the weights and nothing else (to rounding)."""
+    rng = np.random.default_rng(11)
+    n = 900
+    df = pd.DataFrame({"dep": rng.choice(["02", "59", "60"], n), "size": rng.choice(["a", "b"], n),
+                       "stratum": rng.choice(["s1", "s2"], n), "w": rng.uniform(1, 4, n)})
+    df["resp"] = rng.random(n) < np.where(df["dep"] == "59", 0.35, 0.6)
+    nr = survey.adjust_nonresponse(Design.from_frame(df, weights="w", strata="stratum"), "resp",
+                                   propensity=["dep", "size"], n_classes=5, min_respondents=5)
+    factor = pd.Series(nr.weights / df["w"].to_numpy()).loc[df["resp"].to_numpy()]
+    assert (factor.round(12).groupby([df["dep"], df["size"]]).nunique() == 1).all()      # w × f / w is f to 1e-15
+    perm = rng.permutation(n)
+    shuffled = survey.adjust_nonresponse(Design.from_frame(df.iloc[perm].reset_index(drop=True), weights="w",
+                                                           strata="stratum"), "resp",
+                                         propensity=["dep", "size"], n_classes=5, min_respondents=5)
+    assert_allclose(shuffled.weights, nr.weights[perm], rtol=1e-12)      # sums in another order: the last bits
