@@ -106,7 +106,7 @@ def test_findings_sentence_does_not_call_a_score_agreement():
     # items quoted, no parenthesis inside another, « point » spelled out, singular below 2 (a reader found
     # « Recommandation (0 à 10) (+0,46 point) » beside « (+12,3 pt) »)
     assert fmt.french("« Dynamique économiquement » (+12,0\u00a0points)") in agree and "Recommandation" not in agree
-    assert fmt.french("**Les clients du territoire donnent une note plus haute**, sur 10 : « Recommandation (0 à 10) » "
+    assert fmt.french("**Les clients du territoire donnent une note plus haute** : « Recommandation (0 à 10) » "
                       "(+0,46\u00a0point)") in s
     assert fmt.french("**Pas de différence établie** pour : « Sûre »") in s
     assert " pt" not in s and "\u00a0pt" not in s
@@ -169,6 +169,13 @@ def test_recovery_sentence_counts_zero_shifted_and_other_true_differences_by_han
     assert f"**{fmt.percent(5 / 7)}** des 7 statistiques" in s
     table = comparison_text.recovery_summary(check)
     assert table["statistiques"].tolist() == [2, 2, 2] and table["significatives"].tolist() == [2, 1, 1]
+    # trial AC: the synthesis listed the missed one among the established gaps; with labels, it is named, in the
+    # unit of its tables: f, a mean, estimated −0,03 for a truth of −0,003; a share, in points
+    labelled = check.assign(display="Forces", label=list("ABCDEFG"))
+    assert "la vraie différence : « Forces : F » (écart estimé −0,03 point, vrai 0,00 point)" \
+        in comparison_text.recovery_sentence(labelled)
+    assert "(écart estimé −3,3 points, vrai −0,3 point)" in comparison_text.recovery_sentence(
+        labelled.assign(statistic="share"))
 
 
 def test_options_whose_shares_print_alike_share_their_rank():

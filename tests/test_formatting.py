@@ -943,7 +943,8 @@ def test_the_takeaway_on_pride_says_when_the_region_is_not_the_territory_felt_cl
                         "estimate": [0.44, 0.14, 0.08, 0.02]})
     said = sections.closest_territory(att)
     assert said == (" Mais ils se sentent d'abord proches de « La France » (44\u00a0%) ; les Hauts-de-France ne "
-                    "viennent qu'au 3ᵉ rang sur 4 (8\u00a0%) : l'appartenance à la nouvelle région reste à construire.")
+                    "recueillent que 8\u00a0% (3ᵉ part sur 4, un classement que le rapport ne teste pas) : "
+                    "l'appartenance à la nouvelle région reste à construire.")
     assert sections.closest_territory(att.iloc[[2, 0, 1, 3]]) == ""
     assert sections.closest_territory(att.iloc[[0, 1, 3]]) == ""
 
@@ -1139,7 +1140,7 @@ def test_the_outsiders_view_of_scores_and_choices_is_said():
     said = said.replace("\u00a0", " ").replace("\u2009", " ")
     assert said == ("Le reste du tronc commun sans eux : Image globale (0 à 10) : 6,80 "
                     "(écart avec les habitants −0,04 point, IC à 95 % : −0,22 à +0,14, non établi) ; forces et "
-                    "faiblesses : 1 écart établi sur 2 avec tous les clients le reste ; « Littoral » ne l’est plus ; "
+                    "faiblesses : 1 des 2 écarts établis avec tous les clients le reste ; « Littoral » ne l’est plus ; "
                     "« Prix » le devient.")
 
 

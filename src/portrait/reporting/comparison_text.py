@@ -123,7 +123,7 @@ def findings_sentence(diff: pd.DataFrame) -> str:
     for sign, who in ((1, "Les clients du territoire"), (-1, "Les habitants")):
         rows = d.loc[sig & score & (np.sign(d["estimate"]) == sign)]
         if len(rows):
-            out.append(f"**{who} donnent une note plus haute**, sur 10 : {listing(rows)}.")
+            out.append(f"**{who} donnent une note plus haute** : {listing(rows)}.")
     out.append("**Pas de différence établie** pour : "
                f"{', '.join(f'« {x} »' for x in d.loc[~sig, 'display']) or 'aucun'}.")
     out.append("Les écarts de part d'accord sont en points de pourcentage, ceux des notes de 0 à 10 en points de "
@@ -178,6 +178,8 @@ def recovery_sentence(check: pd.DataFrame) -> str:
                                if missed == 1 else
                                f"parmi ces {fmt.number(len(found))}, les intervalles de confiance de "
                                f"{fmt.number(missed)} d'entre elles ne contiennent pas") + " la vraie différence"
+        if {"display", "label"} <= set(found.columns):    # trial AC: the synthesis lists it among the established gaps
+            found_text += " : " + fmt.enumeration([_missed_difference(r) for r in found.loc[~found["covered"]].itertuples()])
     return fmt.french(
         f"L'intervalle de confiance contient la vraie différence pour **{fmt.percent(check['covered'].mean())}** des "
         f"{fmt.count(len(check), 'statistique')}. Dans la batterie, la vraie différence est nulle pour "
@@ -186,6 +188,16 @@ def recovery_sentence(check: pd.DataFrame) -> str:
         f"{fmt.number(len(nonzero) - n_shifted)} sans décalage, par les autres différences que le modèle donne aux "
         f"deux populations (profil des personnes, « Ne sait pas ») ; {found_text}. Une seule réalisation de "
         "l'échantillon : l'étude de validation (étape 08) mesure la couverture sur de nombreuses répétitions.")
+
+
+def _missed_difference(r) -> str:
+    """« « Forces : Le dynamisme… » (écart estimé −3,3 points, vrai −0,3 point) »: a difference whose interval misses
+    the truth, in the unit of the tables (points of percentage for a share or the NPS, of the score for a mean)."""
+    scale = 100.0 if r.statistic in compare.SHARES or r.statistic == "nps_score" else 1.0
+    decimals = 1 if scale == 100.0 else 2
+    name = f"{r.display} : {r.label}" if r.label else str(r.display)
+    return (f"« {name} » (écart estimé {fmt.points(r.estimate, decimals, scale=scale)}, vrai "
+            f"{fmt.points(r.truth, decimals, scale=scale)})")
 
 
 RECOVERY_KINDS = {"shifted": "décalage introduit dans le modèle", "other": "sans décalage, vraie différence non nulle",
@@ -262,8 +274,14 @@ def outside_view_sentence(outside: pd.DataFrame, diff: pd.DataFrame, short: Mapp
         was, now = main["p_adj"].to_numpy() < 0.05, choices["p_adj"].to_numpy() < 0.05
         same = was & now & (np.sign(main["estimate"].to_numpy()) == np.sign(choices["estimate"].to_numpy()))
         labels = [f"« {x} »" for x in main["label"]]
-        text = (f"forces et faiblesses : {fmt.count(int(same.sum()), 'écart établi', 'écarts établis')} sur "
-                f"{int(was.sum())} avec tous les clients le {'restent' if same.sum() > 1 else 'reste'}")
+        n_was, n_same = int(was.sum()), int(same.sum())
+        text = ("forces et faiblesses : " + (
+            "aucun écart n'était établi avec tous les clients" if n_was == 0 else
+            "l'écart établi avec tous les clients le reste" if n_was == 1 and n_same == 1 else
+            f"les {n_was} écarts établis avec tous les clients le restent tous" if n_same == n_was else
+            ("l'écart établi avec tous les clients ne le reste pas" if n_was == 1 else
+             f"aucun des {n_was} écarts établis avec tous les clients ne le reste") if n_same == 0 else
+            f"{n_same} des {n_was} écarts établis avec tous les clients " + ("le reste" if n_same == 1 else "le restent")))
         lost = [lab for lab, w, k in zip(labels, was, same) if w and not k]
         new = [lab for lab, w, n in zip(labels, was, now) if n and not w]
         if lost:

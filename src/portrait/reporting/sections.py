@@ -505,8 +505,9 @@ def closest_territory(attachment: pd.DataFrame) -> str:
     if not len(at) or at[0] == 0:
         return ""
     return (f" Mais ils se sentent d'abord proches de « {att.loc[0, 'domaine']} » ({pct(att.loc[0, 'estimate'])}) ; les "
-            f"Hauts-de-France ne viennent qu'au {fmt.number(at[0] + 1)}ᵉ rang sur {fmt.number(len(att))} "
-            f"({pct(att.loc[at[0], 'estimate'])}) : l'appartenance à la nouvelle région reste à construire.")
+            f"Hauts-de-France ne recueillent que {pct(att.loc[at[0], 'estimate'])} ({fmt.number(at[0] + 1)}ᵉ part "
+            f"sur {fmt.number(len(att))}, un classement que le rapport ne teste pas) : l'appartenance à la nouvelle "
+            "région reste à construire.")
 
 
 def recommendation_sentence(est: pd.DataFrame, diff: pd.DataFrame) -> str:
@@ -607,7 +608,7 @@ def map_finding(rows: pd.DataFrame, cols: pd.DataFrame, inertia, table: pd.DataF
         weight = mass * x ** 2
         lo, hi = weight.loc[x < 0].idxmax(), weight.loc[x > 0].idxmax()
         lead = "oppose surtout"
-        why = " (les attributs qui pèsent le plus sur elle, de part et d'autre)"
+        why = " (les attributs qui pèsent le plus sur elle, de part et d'autre, pas les plus éloignés du centre)"
     else:
         lo, hi = x.idxmin(), x.idxmax()
         lead, why = "oppose", ""
