@@ -505,9 +505,10 @@ def closest_territory(attachment: pd.DataFrame) -> str:
     if not len(at) or at[0] == 0:
         return ""
     return (f" Mais ils se sentent d'abord proches de « {att.loc[0, 'domaine']} » ({pct(att.loc[0, 'estimate'])}) ; les "
-            f"Hauts-de-France ne recueillent que {pct(att.loc[at[0], 'estimate'])} ({fmt.number(at[0] + 1)}ᵉ part "
-            f"sur {fmt.number(len(att))}, un classement que le rapport ne teste pas) : l'appartenance à la nouvelle "
-            "région reste à construire.")
+            f"Hauts-de-France ne recueillent que {pct(att.loc[at[0], 'estimate'])} ("
+            + (f"la plus petite des {fmt.number(len(att))} parts" if at[0] == len(att) - 1 else
+               f"{fmt.number(at[0] + 1)}ᵉ part sur {fmt.number(len(att))}")
+            + ", un classement que le rapport ne teste pas) : l'appartenance à la nouvelle région reste à construire.")
 
 
 def recommendation_sentence(est: pd.DataFrame, diff: pd.DataFrame) -> str:
