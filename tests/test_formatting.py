@@ -943,9 +943,9 @@ def test_the_takeaway_on_pride_says_when_the_region_is_not_the_territory_felt_cl
                         "estimate": [0.44, 0.14, 0.08, 0.02]})
     said = sections.closest_territory(att)
     assert said == (" Mais ils se sentent d'abord proches de « La France » (44\u00a0%) ; les Hauts-de-France ne "
-                    "recueillent que 8\u00a0% (3ᵉ part sur 4, un classement que le rapport ne teste pas) : "
+                    "recueillent que 8\u00a0% (3ᵉ part sur 4, classement non testé) : "
                     "l'appartenance à la nouvelle région reste à construire.")
-    assert "ne recueillent que 8\u00a0% (la plus petite des 3 parts, un classement" in sections.closest_territory(
+    assert "ne recueillent que 8\u00a0% (la plus petite part, classement non testé)" in sections.closest_territory(
         att.iloc[[0, 1, 2]])
     assert sections.closest_territory(att.iloc[[2, 0, 1, 3]]) == ""
     assert sections.closest_territory(att.iloc[[0, 1, 3]]) == ""

@@ -12,10 +12,9 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from . import comparison_text, disclosure
+from . import comparison_text, disclosure, formatting as fmt
 from ..study import compare, visitors
 from ..study.aims import HAUTS_DE_FRANCE
-from . import formatting as fmt
 from .synthesis import SUPPRESSED, verdict
 
 IN_DEPARTMENT = {"Aisne": "dans l'Aisne", "Nord": "dans le Nord", "Oise": "dans l'Oise",
@@ -505,10 +504,9 @@ def closest_territory(attachment: pd.DataFrame) -> str:
     if not len(at) or at[0] == 0:
         return ""
     return (f" Mais ils se sentent d'abord proches de « {att.loc[0, 'domaine']} » ({pct(att.loc[0, 'estimate'])}) ; les "
-            f"Hauts-de-France ne recueillent que {pct(att.loc[at[0], 'estimate'])} ("
-            + (f"la plus petite des {fmt.number(len(att))} parts" if at[0] == len(att) - 1 else
-               f"{fmt.number(at[0] + 1)}ᵉ part sur {fmt.number(len(att))}")
-            + ", un classement que le rapport ne teste pas) : l'appartenance à la nouvelle région reste à construire.")
+            f"Hauts-de-France ne recueillent que {pct(att.loc[at[0], 'estimate'])} (" + (
+                "la plus petite part" if at[0] == len(att) - 1 else f"{fmt.number(at[0] + 1)}ᵉ part sur {len(att)}")
+            + ", classement non testé) : l'appartenance à la nouvelle région reste à construire.")
 
 
 def recommendation_sentence(est: pd.DataFrame, diff: pd.DataFrame) -> str:
@@ -608,8 +606,7 @@ def map_finding(rows: pd.DataFrame, cols: pd.DataFrame, inertia, table: pd.DataF
         mass = table.sum(axis=1).reindex(rows.index) / table.to_numpy(dtype=float).sum()
         weight = mass * x ** 2
         lo, hi = weight.loc[x < 0].idxmax(), weight.loc[x > 0].idxmax()
-        lead = "oppose surtout"
-        why = " (les attributs qui pèsent le plus sur elle, de part et d'autre, pas les plus éloignés du centre)"
+        lead, why = "oppose surtout", " (les attributs qui pèsent le plus sur elle, de part et d'autre)"
     else:
         lo, hi = x.idxmin(), x.idxmax()
         lead, why = "oppose", ""
