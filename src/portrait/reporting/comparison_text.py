@@ -179,7 +179,8 @@ def recovery_sentence(check: pd.DataFrame) -> str:
                                f"parmi ces {fmt.number(len(found))}, les intervalles de confiance de "
                                f"{fmt.number(missed)} d'entre elles ne contiennent pas") + " la vraie différence"
         if {"display", "label"} <= set(found.columns):    # trial AC: the synthesis lists it among the established gaps
-            found_text += " : " + fmt.enumeration([_missed_difference(r) for r in found.loc[~found["covered"]].itertuples()])
+            missed_rows = compare.shares_in_percent(found.loc[~found["covered"]], ["estimate", "truth"])
+            found_text += " : " + fmt.enumeration([_missed_difference(r) for r in missed_rows.itertuples()])
     return fmt.french(
         f"L'intervalle de confiance contient la vraie différence pour **{fmt.percent(check['covered'].mean())}** des "
         f"{fmt.count(len(check), 'statistique')}. Dans la batterie, la vraie différence est nulle pour "
@@ -192,12 +193,12 @@ def recovery_sentence(check: pd.DataFrame) -> str:
 
 def _missed_difference(r) -> str:
     """« « Forces : Le dynamisme… » (écart estimé −3,3 points, vrai −0,3 point) »: a difference whose interval misses
-    the truth, in the unit of the tables (points of percentage for a share or the NPS, of the score for a mean)."""
-    scale = 100.0 if r.statistic in compare.SHARES or r.statistic == "nps_score" else 1.0
-    decimals = 1 if scale == 100.0 else 2
+    the truth, from a row already in the tables' units (:func:`portrait.study.compare.shares_in_percent`), to the
+    tables' decimals."""
+    decimals = 2 if r.statistic == "mean" else 1
     name = f"{r.display} : {r.label}" if r.label else str(r.display)
-    return (f"« {name} » (écart estimé {fmt.points(r.estimate, decimals, scale=scale)}, vrai "
-            f"{fmt.points(r.truth, decimals, scale=scale)})")
+    return (f"« {name} » (écart estimé {fmt.points(r.estimate, decimals, scale=1)}, vrai "
+            f"{fmt.points(r.truth, decimals, scale=1)})")
 
 
 RECOVERY_KINDS = {"shifted": "décalage introduit dans le modèle", "other": "sans décalage, vraie différence non nulle",

@@ -128,9 +128,10 @@ def adjust_nonresponse(design: Design, responded: str, *, groups: Sequence[str] 
     logistic model is refitted (iteratively reweighted least squares started from the full-sample
     fit) and the classes are cut again at the new scores' values that make classes of equal size among the
     replicate's units (equal scores never split), with the same merging of small classes. Response
-    homogeneity groups are fixed by their variables. A group can lose all its respondents in a replicate (their PSUs are out of it) while keeping
-    non-respondents: its sample weight total then goes to the nearest group with respondents
-    (:func:`_merge_empty_groups`), so that every replicate keeps the sample's weight total.
+    homogeneity groups are fixed by their variables. A group can lose all its respondents in a replicate
+    (their PSUs are out of it) while keeping non-respondents: its sample weight total then goes to the
+    nearest group with respondents (:func:`_merge_empty_groups`), so that every replicate keeps the
+    sample's weight total.
 
     Parameters
     ----------
