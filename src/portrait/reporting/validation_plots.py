@@ -40,7 +40,7 @@ def coverage(summ: pd.DataFrame, title: str, pooled: pd.DataFrame | None = None)
     tolerance band the conclusion applies (:data:`~portrait.study.validation_summary.COVERAGE_BAND`).
     """
     from ..study import validation
-    from ..study.validation_summary import COVERAGE_BAND
+    from ..study.validation_summary import COVERAGE_BAND, band_half_width
 
     d = _validation_frame(summ)
     surveys = [validation.SURVEY_LABELS[s] for s in validation.SURVEYS if s in set(summ["survey"])]
@@ -52,7 +52,7 @@ def coverage(summ: pd.DataFrame, title: str, pooled: pd.DataFrame | None = None)
                  y=d["Estimateur"].map({e: i for i, e in enumerate(order)}) + d["Variance"].map(offset)
                  + _spread(d, 0.22))
     reps = d.groupby("Variance")["replications"].max()
-    half = {v: 196 * np.sqrt(0.95 * 0.05 / max(int(reps[v]), 1)) for v in hues}
+    half = {v: 100 * band_half_width(reps[v]) for v in hues}
     intervals = None if pooled is None else _validation_frame(pooled).set_index(
         ["Enquête", "Estimateur", "Variance"])[["coverage_low", "coverage_high"]]
     fig, axes = plt.subplots(1, len(surveys), figsize=(4.2 * len(surveys), max(3.8, 0.8 + 0.3 * len(order) * len(hues))),
@@ -105,7 +105,7 @@ def coverage_by_statistic(summaries: dict[str, pd.DataFrame], labels: dict, titl
     import textwrap
 
     from ..study import validation
-    from ..study.validation_summary import COVERAGE_BAND, in_question
+    from ..study.validation_summary import COVERAGE_BAND, band_half_width, in_question
 
     targets = [t for t in validation.TARGETS if t in summaries]
     parts = []
@@ -128,7 +128,7 @@ def coverage_by_statistic(summaries: dict[str, pd.DataFrame], labels: dict, titl
         for j, t in enumerate(targets):
             ax = axes[i, j]
             sub = d.loc[(d["target"] == t) & (d["survey"] == survey)].set_index("Statistique").reindex(rows[survey])
-            half = 196 * np.sqrt(0.95 * 0.05 / max(int(sub["replications"].max()), 1))
+            half = 100 * band_half_width(sub["replications"].max())
             ax.axvspan(95 - half, 95 + half, color="#e4e7eb", lw=0, zorder=0)
             ax.axvline(95, color="#52606d", lw=1, zorder=1)
             for edge in COVERAGE_BAND:

@@ -320,6 +320,12 @@ def detail_table_fr(summ: pd.DataFrame, cb: Codebook, variance: str = "linearisa
 COVERAGE_BAND = (0.94, 0.96)
 
 
+def band_half_width(replications: int, nominal: float = 0.95) -> float:
+    """Where one statistic's observed coverage falls 95 times in 100 when its true coverage is ``nominal``: ``nominal``
+    ± this half-width, ``1.96 √(nominal (1 − nominal) / R)`` (normal approximation), as a proportion."""
+    return float(1.96 * np.sqrt(nominal * (1 - nominal) / max(int(replications), 1)))
+
+
 def expected_outside(replications: int, level: float = 0.95, nominal: float = 0.95,
                      band: tuple[float, float] | None = None) -> float:
     """Probability that the Wilson interval of a coverage estimated from ``replications`` replications

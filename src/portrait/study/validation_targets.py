@@ -49,7 +49,7 @@ from ..pipeline.errors import ParameterError, PortraitError, SurveyError
 from ..reporting import formatting as fmt
 from . import frames, validation_published as published
 from .validation_coverage import _band_pct
-from .validation_summary import COVERAGE_BAND, in_question
+from .validation_summary import COVERAGE_BAND, band_half_width, in_question
 from .validation_setup import (CALIBRATED, DIFFERENCE_NAME, ESTIMATOR_LABELS, SURVEY_LABELS, SURVEYS, TARGET_LABELS,
                                TARGETS, TWO_STAGE, FINITE_COLUMNS, Validation, finite_population_truth)
 
@@ -195,7 +195,7 @@ def precision_note_fr(replications: int) -> str:
         return ""
 
     def half(r: int) -> str:
-        return fmt.number(196 * np.sqrt(0.95 * 0.05 / max(r, 1)), 1)
+        return fmt.number(100 * band_half_width(r), 1)
 
     return (f"*Version courte : {fmt.count(replications, 'réplication')} par cible. La couverture d'une statistique y a "
             f"une erreur Monte-Carlo d'environ ± {half(replications)} points (± {half(published.REPLICATIONS)} dans la "
