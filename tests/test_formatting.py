@@ -317,6 +317,10 @@ def test_attribute_mapping_says_when_the_default_category_was_used():
     assert list(t["Code dans la base (libellé)"]) == ["FR (France)", "US (États-Unis)", "Inconnue", "Inconnue"]
     assert list(t["Catégorie du modèle"].iloc[:2]) == ["FR (France)", "MONDE (reste du monde)"]
     assert list(regions["Catégorie du modèle"]) == ["—", "44", "11"]
+    named = attribute_mapping(pd.DataFrame({"attribute": ["residence_region"] * 2, "frame_value": ["Grand Est", "Outre-mer"],
+                                            "key": ["44", "DOM"], "matched": [True, True], "n": [1, 2]}),
+                              names={"44": "Grand Est", "DOM": "Outre-mer"})
+    assert list(named["Catégorie du modèle"]) == ["44 (Grand Est)", "DOM (Outre-mer)"]     # the codebook's names first
 
 
 def test_row_decimals_writes_each_row_to_its_own_precision():

@@ -194,20 +194,21 @@ CODE_NAMES = {**ZONE_LABELS, **SOURCE_LABELS, **COUNTRY_NAMES["name_fr"],
               "ZZ": "non renseigné", "EUROPE": "autre pays d'Europe", "MONDE": "reste du monde", "DOM": "outre-mer"}
 
 
-def _named(code: str) -> str:
+def _named(code: str, names: dict | None = None) -> str:
     """« BE (Belgique) »: a code with its readers' name, when it has one that differs from it."""
-    name = CODE_NAMES.get(code)
+    name = (names or {}).get(code, CODE_NAMES.get(code))
     return f"{code} ({name})" if name and name != code else code
 
 
-def attribute_mapping(mapping: pd.DataFrame) -> pd.DataFrame:
+def attribute_mapping(mapping: pd.DataFrame, names: dict[str, str] | None = None) -> pd.DataFrame:
     """The simulator's reading of the visitor frame's attributes (:func:`portrait.study.fieldwork.map_visitor_attributes`),
     for readers: each value of the base, the model category it counts as, and how it got there.
 
     A value that matches none of the model's patterns is counted as the attribute's default category
     (« MONDE » for a country the model does not name): « catégorie par défaut » says so, instead of a bare
     « non » beside a category that looks recognised. A value the partner did not record is drawn from the
-    model's shares.
+    model's shares. ``names`` adds readers' names of model categories, e.g. the INSEE region codes' names
+    from the codebook (« 84 (Auvergne-Rhône-Alpes) »).
     """
     def how(r) -> str:
         if r.key == "unknown":
@@ -227,7 +228,7 @@ def attribute_mapping(mapping: pd.DataFrame) -> pd.DataFrame:
                .sort_values(["_a", "_v"], kind="stable").reset_index(drop=True))
     key = mapping["key"].map(lambda k: "—" if k is None or pd.isna(k) else
                              "tirée selon les parts du modèle" if k == "unknown" else
-                             str(k) if str(k).isdigit() else _named(str(k)))
+                             _named(str(k), names))
     return pd.DataFrame({"Attribut": mapping["attribute"].map(ATTRIBUTES).fillna(mapping["attribute"]),
                          "Code dans la base (libellé)": mapping["frame_value"].astype(str).map(_named),
                          "Catégorie du modèle": key,
