@@ -606,7 +606,7 @@ def map_finding(rows: pd.DataFrame, cols: pd.DataFrame, inertia, table: pd.DataF
         mass = table.sum(axis=1).reindex(rows.index) / table.to_numpy(dtype=float).sum()
         weight = mass * x ** 2
         lo, hi = weight.loc[x < 0].idxmax(), weight.loc[x > 0].idxmax()
-        lead, why = "oppose surtout", " (les attributs qui pèsent le plus sur elle, de part et d'autre)"
+        lead, why = "oppose surtout", " (les attributs qui y pèsent le plus, non les plus excentrés)"
     else:
         lo, hi = x.idxmin(), x.idxmax()
         lead, why = "oppose", ""
