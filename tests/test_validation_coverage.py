@@ -239,6 +239,48 @@ def test_the_report_made_again_from_stored_replications_is_the_report_of_the_run
     refused = rerender("-p", "replications", "5000")
     assert refused.returncode == 1 and "holds 40 replications of target 'superpopulation'" in refused.stderr
     assert "the parameters ask for 5000" in refused.stderr and "make validate" in refused.stderr
+    other = rerender("-p", "bootstrap_replicates", "49")
+    assert other.returncode == 1 and "made with other inputs: parameter 'bootstrap_replicates': 50" in other.stderr
+
+
+def test_stored_replications_are_refused_when_a_parameter_or_an_input_file_differs_from_their_run(tmp_path):
+    """Oracle (hand-made run): the record written with the replications is read back from the Parquet file; a
+    changed seed, an input file whose bytes changed since the run, a new input and a file written without a record
+    are each refused, naming what differs; the same parameters and bytes are accepted."""
+    from portrait.pipeline import io
+    from portrait.pipeline.errors import ParameterError
+    from portrait.study.validation_targets import run_record, stored_results
+
+    weights, frame = tmp_path / "weights.parquet", tmp_path / "frame.parquet"
+    weights.write_bytes(b"weights of the run")
+    frame.write_bytes(b"frame")
+    results = pd.DataFrame({"target": ["superpopulation"] * 3, "replication": [0, 0, 1],
+                            "variance": ["linearisation", "bootstrap", "linearisation"]})
+    params = {"seed": 7, "logit_bounds": [0.3, 3.0], "design_overrides": {}}
+    results.attrs["run"] = run_record(params, [weights, frame])
+    io.write_parquet(results, tmp_path / "results.parquet")
+    path = str(tmp_path / "results.parquet")
+
+    def read(p=params, files=(weights, frame)):
+        return stored_results(path, ["superpopulation"], 2, 1, run_record(p, list(files)))
+
+    assert len(read()) == 3
+    with pytest.raises(ParameterError, match=r"parameter 'seed': 7 in the run, 8 now"):
+        read({**params, "seed": 8})
+    weights.write_bytes(b"weights of a chain re-run since")
+    with pytest.raises(ParameterError, match=r"weights\.parquet changed since the run"):
+        read()
+    weights.write_bytes(b"weights of the run")
+    extra = tmp_path / "truth.parquet"
+    extra.write_bytes(b"truth")
+    with pytest.raises(ParameterError, match=r"truth\.parquet was not an input of the run"):
+        read(files=(weights, frame, extra))
+    bare = pd.read_parquet(path)
+    bare.attrs.clear()
+    io.write_parquet(bare, path)
+    with pytest.raises(ParameterError, match="does not record the parameters and input files of its run"):
+        read()
+    assert len(stored_results(path, ["superpopulation"], 2, 1)) == 3     # without a record asked: sizes only
 
 
 def test_per_statistic_coverage_figure_draws_each_interval_and_reds_only_those_in_question():

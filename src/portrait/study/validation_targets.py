@@ -327,14 +327,33 @@ def two_stage_finding_fr(summaries: Mapping[str, pd.DataFrame], overstatement: f
                    "conséquence pour la lecture des intervalles.")
 
 
-def stored_results(path: str, targets: Sequence[str], replications: int, bootstrap_replications: int) -> pd.DataFrame:
+def run_record(parameters: Mapping[str, object], files: Sequence[str]) -> dict:
+    """What a validation run's replications depend on besides their counts: the ``parameters`` that shape them (seed,
+    designs, bounds, bootstrap replicates) and the SHA-256 of each input file (frames, weighted files and their
+    recipes, settings, finite population). Stored with the replications (``DataFrame.attrs["run"]``, kept in the
+    Parquet file) so that :func:`stored_results` can refuse replications made from other inputs."""
+    return {"parameters": {k: parameters[k] for k in sorted(parameters)},
+            "inputs": {paths.relative(paths.resolve(f)): io.sha256(f) for f in files}}
+
+
+def _record_differences(stored: Mapping, record: Mapping) -> list[str]:
+    """Readers' list of what differs between the run the file holds and the one the parameters describe."""
+    out = [f"parameter {k!r}: {stored['parameters'].get(k)!r} in the run, {v!r} now"
+           for k, v in record["parameters"].items() if stored["parameters"].get(k) != v]
+    out += [f"{f} changed since the run" if f in stored["inputs"] else f"{f} was not an input of the run"
+            for f, digest in record["inputs"].items() if stored["inputs"].get(f) != digest]
+    return out
+
+
+def stored_results(path: str, targets: Sequence[str], replications: int, bootstrap_replications: int,
+                   record: Mapping | None = None) -> pd.DataFrame:
     """The replications an earlier run wrote to ``path`` (``validation_results.parquet``), for re-rendering its report
     without running them again (``make validate-report``, notebook 08's ``reuse_results``).
 
     The file must hold exactly the run the parameters describe: every target of ``targets``, and none other, with
     ``replications`` replications each, of which the first ``min(bootstrap_replications, replications)`` have
-    bootstrap variances. The replications do not record the seed, the designs or the bootstrap replicates: those
-    are taken to be the parameters' (the Makefile passes the published ones).
+    bootstrap variances; and, given ``record`` (:func:`run_record`), the same parameters and input files, byte for
+    byte: replications of a chain since re-run with other weights would report on weights no longer published.
 
     Raises
     ------
@@ -342,6 +361,7 @@ def stored_results(path: str, targets: Sequence[str], replications: int, bootstr
         If the file is missing or holds another run, naming the file, the target and what differs.
     """
     file = paths.resolve(path)
+    again = "run that validation first (`make validate` for the published one; `make` runs the short one)"
     if not file.exists():
         raise ParameterError(f"{paths.relative(file)}: no stored replications to report on; run them first "
                              "(`make validate` for the published run)")
@@ -350,15 +370,23 @@ def stored_results(path: str, targets: Sequence[str], replications: int, bootstr
     found = sorted(results["target"].unique())
     if found != sorted(targets):
         raise ParameterError(f"{paths.relative(file)} holds the target(s) {found}, the parameters ask for "
-                             f"{sorted(targets)}: run that validation first (`make validate` for the published one)")
+                             f"{sorted(targets)}: {again}")
     for target in targets:
         r = results.loc[results["target"] == target]
         held = (r["replication"].nunique(), r.loc[r["variance"] == "bootstrap", "replication"].nunique())
         if held != (replications, boot):
             raise ParameterError(
                 f"{paths.relative(file)} holds {held[0]} replications of target {target!r}, {held[1]} of them with "
-                f"bootstrap variances; the parameters ask for {replications} and {boot}: run that validation first "
-                "(`make validate` for the published one; `make` runs the short one)")
+                f"bootstrap variances; the parameters ask for {replications} and {boot}: {again}")
+    if record is not None:
+        stored = results.attrs.get("run")
+        if not isinstance(stored, Mapping) or not {"parameters", "inputs"} <= set(stored):
+            raise ParameterError(f"{paths.relative(file)} does not record the parameters and input files of its run "
+                                 f"(written before they were recorded): {again}")
+        differs = _record_differences(stored, record)
+        if differs:
+            raise ParameterError(f"{paths.relative(file)} holds a run made with other inputs: "
+                                 + "; ".join(differs) + f". {again}")
     return results
 
 
