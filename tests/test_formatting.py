@@ -168,6 +168,17 @@ def test_figure_ticks_use_a_decimal_comma():
     assert "0,60" in ys and not any("\u202f" in y for y in ys)
 
 
+def test_a_design_is_called_quasi_self_weighting_only_when_its_rates_are_within_a_quarter_of_each_other():
+    """Oracle (hand): rates 0.930 ‰ and 1.089 ‰ (ratio 1.17) read as near self-weighting, with their range; 0.8 ‰
+    and 1.2 ‰ (ratio 1.5, e.g. an allocation with a floor per stratum) do not."""
+    from portrait.reporting import fieldwork_text
+
+    near = fieldwork_text.sampling_rate_finding(pd.DataFrame({"sampling_rate": [0.000930, 0.001089, 0.001]}))
+    assert near == "le taux de sondage va de 0,930 ‰ à 1,089 ‰ selon la strate : des taux voisins, le plan est quasi autopondéré"
+    far = fieldwork_text.sampling_rate_finding(pd.DataFrame({"sampling_rate": [0.0008, 0.0012]}))
+    assert far.endswith("0,800 ‰ à 1,200 ‰ selon la strate : les poids de sondage varient d'une strate à l'autre")
+
+
 def test_the_allocation_and_the_stage_figure_say_what_they_draw():
     """The allocation caption's largest gap, and the stage figure's gaps in final standard errors, by hand."""
     import matplotlib

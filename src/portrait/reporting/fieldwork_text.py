@@ -136,6 +136,19 @@ def allocation_finding(strata: pd.DataFrame) -> str:
             f"vont par commune tirée), à {fmt.number(gap, 1)} point au plus")
 
 
+NEAR_SELF_WEIGHTING = 1.25     # largest stratum sampling rate within 25 % of the smallest: « quasi autopondéré »
+
+
+def sampling_rate_finding(strata: pd.DataFrame) -> str:
+    """The range of the strata's sampling rates (‰), and whether the design is close to self-weighting: said only
+    when the largest rate is within :data:`NEAR_SELF_WEIGHTING` of the smallest, since the allocation (a parameter)
+    may be anything but proportional."""
+    lo, hi = strata["sampling_rate"].min(), strata["sampling_rate"].max()
+    text = f"le taux de sondage va de {fmt.number(lo * 1000, 3)} ‰ à {fmt.number(hi * 1000, 3)} ‰ selon la strate"
+    return text + (" : des taux voisins, le plan est quasi autopondéré" if hi <= NEAR_SELF_WEIGHTING * lo
+                   else " : les poids de sondage varient d'une strate à l'autre")
+
+
 def size_name(size_class: object) -> str:
     """A commune size class with its unit: « 20 000 à 99 999 hab. », « 100 000 hab. et plus »."""
     c = str(size_class)
