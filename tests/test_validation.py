@@ -348,6 +348,14 @@ def test_a_shortfall_inside_the_band_is_not_a_verdict_but_one_beyond_it_is():
     assert "exclut 95 % pour 3 (raking ratio) et 3 (logit borné) ; aucune n'a aussi une couverture hors de la plage " \
         "de tolérance (de 94 % à 96 %), seul critère qui met une statistique en cause." in text
     assert "ne sont pas fiables" not in text and "Un relecteur peut se fier" in text
+    assert "Une réserve" not in text
+    # trial AE: one statistic outside the band, tolerated by the rule, is named in the verdict itself
+    one = summary(0.95)
+    one.loc[one["item"] == "s0", ["coverage", "coverage_low", "coverage_high"]] = [0.938, 0.931, 0.944]
+    tolerated = validation.conclusion_fr(one, cb)
+    verdict = tolerated.split("\n\n")[0]
+    assert "Un relecteur peut se fier" in verdict and "Une réserve : « s0 », habitants, sort de la plage de tolérance " \
+        "des intervalles linéarisés (de 94 % à 96 % ; détail ci-dessous)" in verdict and "n'est pas tenu" in verdict
     failed = validation.conclusion_fr(summary(0.935), cb)
     assert "ne sont pas fiables" in failed
     # trial Z: the statistics in question are named, each once, with their coverage (both estimators alike here)
