@@ -38,15 +38,22 @@ def _band() -> str:
     return f"de {_pct(COVERAGE_BAND[0], 0)} à {_pct(COVERAGE_BAND[1], 0)}"
 
 
+def _statistics_in_question(c: dict[str, Any] | None) -> dict[tuple, list]:
+    """The statistics in question under one variance method (:func:`acceptance`'s entry ``c``), keyed by (survey,
+    item, statistic, level), each with its ``(estimator, row)`` pairs, in the order first found."""
+    found: dict[tuple, list] = {}
+    for est, x in (c or {}).get("per_estimator", {}).items():
+        for row in x["in_question"]:
+            found.setdefault((row["survey"], row["item"], row["statistic"], row["level"]), []).append((est, row))
+    return found
+
+
 def _named(c: dict[str, Any], labels: Mapping) -> str:
     """The statistics in question (:func:`acceptance`'s ``in_question``), each named once with its coverage and Monte
     Carlo interval (per estimator when they differ), its mean SE / SD and, for a difference without a true
     difference, the size of its test: trial Z could not find in the report the statistic the conclusion said was
     outside the band."""
-    found: dict[tuple, list] = {}
-    for est, x in c["per_estimator"].items():
-        for row in x["in_question"]:
-            found.setdefault((row["survey"], row["item"], row["statistic"], row["level"]), []).append((est, row))
+    found = _statistics_in_question(c)
 
     def spread(values: list[float], write) -> str:
         return " à ".join(dict.fromkeys(write(v) for v in sorted(values)))
@@ -263,8 +270,7 @@ def _reserve(linearised: Mapping[str, dict[str, Any] | None], labels: Mapping) -
     inside its band, as issue 15's acceptance asks)."""
     said, count = [], 0
     for target, c in linearised.items():
-        rows = {(r["survey"], r["item"], r["statistic"], r["level"]): None
-                for x in (c or {}).get("per_estimator", {}).values() for r in x["in_question"]}
+        rows = _statistics_in_question(c)
         if rows:
             aim = f"avec pour cible la {TARGET_LABELS[target].lower()}, " if target in TARGET_LABELS else ""
             said.append(aim + fmt.enumeration([f"« {labels.get((i, st, lv), i)} », {SURVEY_LABELS[sv].lower()}"
