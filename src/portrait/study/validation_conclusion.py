@@ -17,7 +17,7 @@ from . import validation_published as published
 from .codebook import Codebook
 from .validation_coverage import WHERE, _band_pct, _pct, _pct_range, _sds, nonresponse_sentence, unweighted_coverage
 from .validation_setup import ESTIMATOR_LABELS, PROFILE_STATISTICS, SURVEY_LABELS, TARGET_LABELS
-from .validation_summary import COVERAGE_BAND, acceptance, statistic_labels
+from .validation_summary import BIAS_LIMIT, COVERAGE_BAND, acceptance, statistic_labels
 
 
 def _int(n: int) -> str:
@@ -172,8 +172,10 @@ def _unweighted_sentence(a: dict[str, Any], summ: pd.DataFrame, labels: Mapping)
         removed = [(survey, bias) for (est, survey), bias in a.get("worst_bias_sd", {}).items()
                    if est == w["estimator"] and survey != w["survey"] and bias <= a["bias_tolerance"]]
         for survey, bias in removed:     # trial Z: « ne le retirent pas » read as said of both surveys
-            text += (f" {fmt.capitalised(WHERE[survey])}, {lowers} sous le seuil de {_sds(a['bias_tolerance'], 2)} : "
-                     f"le pire biais y est de {_sds(bias, 2)}.")
+            text += (f" {fmt.capitalised(WHERE[survey])}, {lowers} à {_sds(bias, 2)}"
+                     + (f", sous le seuil de {_sds(BIAS_LIMIT, 1)}." if bias < BIAS_LIMIT else   # trial AE: 0,13 « passed »
+                        f", au-delà du seuil de {_sds(BIAS_LIMIT, 1)} (la règle de l'étude, qui y ajoute trois "
+                        f"erreurs Monte-Carlo, va jusqu'à {_sds(a['bias_tolerance'], 2)})."))
     return text
 
 
@@ -229,7 +231,7 @@ def _tests_paragraph(a: dict[str, Any], labels: Mapping, target: str = "",
     low, high = a.get("rejection_low", np.nan), a.get("rejection_high", np.nan)
     aim = f"Avec pour cible la {TARGET_LABELS[target].lower()}, l" if target in TARGET_LABELS else "L"
     text = (f"{aim}à où la vraie différence est nulle, le test clients − habitants en déclare une à tort "
-            f"**{_pct(a['rejection'])}** du temps ("
+            f"**{_pct(a['rejection'])}** du temps (les deux estimateurs calés ensemble ; "   # trial AE: Figure 4 has one
             + (f"intervalle Monte-Carlo de {_pct(low)} à {_pct(high)} ; " if np.isfinite(low) else "")
             + (f"de {_pct(a['rejection_min'])} à {_pct(a['rejection_max'])} selon la statistique ; "
                if "rejection_min" in a and a["rejection_min"] != a["rejection_max"] else "")
@@ -321,14 +323,16 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
     paragraphs += [" ".join(t for t in (_unweighted_sentence(a, summ, labels), nonresponse_sentence(summ)) if t)]
     short = a["replications"] < 200
     if ok:
+        reserve = "" if short else _reserve(short_of, labels)
         verdict = ("**Cette version courte ne contredit pas la fiabilité des estimations calées et de leurs "
                    "intervalles de confiance**, sans suffire à l'établir." if short else
-                   "**Un relecteur peut se fier aux estimations calées et à leurs intervalles de confiance**.")
+                   "**Un relecteur peut se fier aux estimations calées et à leurs intervalles de confiance"
+                   + (", à une réserve près**." if reserve else "**."))
         for target, c in short_of.items():     # trial Z: the verdict should say what the pooled interval showed
             if c and target in TARGET_LABELS and c.get("coverage_high", 1.0) < 0.95:
                 verdict += (f" Avec pour cible la {TARGET_LABELS[target].lower()}, leurs intervalles linéarisés à "
                             f"95 % contiennent la vraie valeur {_pct(c['coverage'])} du temps (ci-dessous).")
-        verdict += "" if short else _reserve(short_of, labels)
+        verdict += reserve
     else:
         which = "" if not main_ok else " avec pour cible la " + fmt.enumeration(failed_targets)
         verdict = (f"**Les estimations calées ou leurs intervalles de confiance ne sont pas fiables{which}** "

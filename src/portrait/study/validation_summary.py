@@ -237,7 +237,7 @@ def overview_table_fr(pooled: pd.DataFrame) -> pd.DataFrame:
     lin = t["variance"] == "linearisation"
     relative = lin & (t["survey"] != DIFFERENCE_NAME)
     return pd.DataFrame({
-        "Enquête": t["survey"].map(SURVEY_LABELS), "Estimateur": t["estimator"].map(ESTIMATOR_LABELS),
+        "Enquête ou différence": t["survey"].map(SURVEY_LABELS), "Estimateur": t["estimator"].map(ESTIMATOR_LABELS),
         "Variance": t["variance"].map(VARIANCE_LABELS), "Réplications": t["replications"],
         "Biais relatif moyen, en valeur absolue (%)": fmt.round((t["mean_abs_rel_bias"] * 100).where(relative), 2),
         "Biais relatif maximal, en valeur absolue (%)": fmt.round((t["max_abs_rel_bias"] * 100).where(relative), 2),
@@ -292,7 +292,8 @@ def detail_table_fr(summ: pd.DataFrame, cb: Codebook, variance: str = "linearisa
     s = compare.shares_in_percent(rows, ["truth", "rmse", "bias"])
     s["Statistique"] = [points_label(labels.get((i, st, lv), i), st, differences)
                         for i, st, lv in zip(s["item"], s["statistic"], s["level"])]
-    s["Enquête"] = s["survey"].map(SURVEY_LABELS)
+    group = "Comparaison" if differences else "Enquête"     # trial AE: « Enquête » over the differences
+    s[group] = s["survey"].map(SURVEY_LABELS)
     s["Estimateur"] = s["estimator"].map(ESTIMATOR_LABELS)
     bias = "biais (points)" if differences else "biais relatif (%)"
     s[bias] = fmt.round(s["bias"], 2) if differences else fmt.round(s["rel_bias"] * 100, 2)
@@ -303,11 +304,11 @@ def detail_table_fr(summ: pd.DataFrame, cb: Codebook, variance: str = "linearisa
     edge = any(on_band_edge(x, COVERAGE_BAND) for x in s["coverage"])
     s["couverture (%)"] = fmt.round(s["coverage"] * 100, 2 if edge else 1)
     metrics = [bias, "biais (écarts types)", rmse, "couverture (%)"]
-    wide = s.pivot_table(index=["Enquête", "Statistique"], columns="Estimateur", sort=False, values=metrics)
+    wide = s.pivot_table(index=[group, "Statistique"], columns="Estimateur", sort=False, values=metrics)
     wide = wide.swaplevel(0, 1, axis=1)
     order = [ESTIMATOR_LABELS[e] for e in ESTIMATORS if ESTIMATOR_LABELS[e] in wide.columns.get_level_values(0)]
     wide = wide.reindex(columns=pd.MultiIndex.from_product([order, metrics]))
-    truth = s.drop_duplicates(["Enquête", "Statistique"]).set_index(["Enquête", "Statistique"])["truth"]
+    truth = s.drop_duplicates([group, "Statistique"]).set_index([group, "Statistique"])["truth"]
     wide.insert(0, ("", "valeur vraie"), [(fmt.signed if differences else fmt.number)(v, 2)
                                           for v in truth.reindex(wide.index)])
     return wide
@@ -318,6 +319,8 @@ def detail_table_fr(summ: pd.DataFrame, cb: Codebook, variance: str = "linearisa
 #: 2 % small), which no reader would act on; :func:`acceptance` puts a statistic in question only when its coverage
 #: is also outside the band.
 COVERAGE_BAND = (0.94, 0.96)
+#: The largest |bias|, in standard deviations of the estimator, that the acceptance criteria allow.
+BIAS_LIMIT = 0.1
 
 
 def band_half_width(replications: int, nominal: float = 0.95) -> float:
@@ -342,7 +345,7 @@ def expected_outside(replications: int, level: float = 0.95, nominal: float = 0.
 def bias_tolerance(replications: int) -> float:
     """The largest bias, in standard deviations of the estimator, that :func:`acceptance` lets pass with
     ``replications`` replications: 0.1 plus 3/√R, the Monte Carlo error of the worst of many standardised biases."""
-    return float(0.1 + 3 / np.sqrt(max(replications, 1)))
+    return float(BIAS_LIMIT + 3 / np.sqrt(max(replications, 1)))
 
 
 def acceptance(summ: pd.DataFrame, estimators: Sequence[str] = CALIBRATED,

@@ -130,7 +130,7 @@ def targets_table_fr(summaries: Mapping[str, pd.DataFrame], variance: str = "lin
             out[(label, "pire biais, en valeur absolue (écarts types)")] = fmt.round(wide[("max_bias", target)], 2)
     out.columns = pd.MultiIndex.from_tuples(out.columns)
     out.index = pd.MultiIndex.from_tuples([(SURVEY_LABELS[s], ESTIMATOR_LABELS[e]) for s, e in out.index],
-                                          names=["Enquête", "Estimateur"])
+                                          names=["Enquête ou différence", "Estimateur"])
     return out
 
 
