@@ -61,11 +61,11 @@ def assessable(replications: int, criterion: str) -> bool:
 
 
 def replications_needed(criterion: str) -> int:
-    """The fewest replications for which :func:`assessable` holds."""
-    half = (COVERAGE_BAND[1] - COVERAGE_BAND[0]) / 2 if criterion == "coverage" else \
-        (SE_RATIO_BAND[1] - SE_RATIO_BAND[0]) / 2
+    """The fewest replications for which :func:`assessable` holds (``coverage`` or ``se_ratio``)."""
     if criterion == "coverage":
+        half = (COVERAGE_BAND[1] - COVERAGE_BAND[0]) / 2
         return int(np.ceil(1.96 ** 2 * 0.95 * 0.05 / half ** 2))
+    half = (SE_RATIO_BAND[1] - SE_RATIO_BAND[0]) / 2
     return int(np.ceil((1.96 / half) ** 2 / 2 + 1))
 
 
@@ -100,6 +100,7 @@ def _band_criterion(v: pd.DataFrame, column: str, band: tuple[float, float], cri
 
 def _target_criteria(target: str, summ: pd.DataFrame, results: pd.DataFrame, replicates: int | None,
                      profiles: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """:func:`criteria` for one target."""
     cal = summ.loc[summ["estimator"].isin(CALIBRATED) & (summ["replications"] > 0)]
     out: dict[str, dict[str, Any]] = {}
     for variance in ("linearisation", "bootstrap"):
