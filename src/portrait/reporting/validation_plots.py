@@ -140,7 +140,7 @@ def coverage_by_statistic(summaries: dict[str, pd.DataFrame], labels: dict, titl
                             xerr=[np.maximum(x - sub["coverage_low"].to_numpy(float)[m] * 100, 0),
                                   np.maximum(sub["coverage_high"].to_numpy(float)[m] * 100 - x, 0)])
             ax.set_xlim(low, high)
-            ax.set_yticks(range(len(rows[survey])), rows[survey] if j == 0 else [], fontsize=8)
+            ax.set_yticks(range(len(rows[survey])), rows[survey] if j == 0 else [], fontsize=9.5)
             ax.set_ylim(len(rows[survey]) - 0.5, -0.5)
             ax.set_title(validation.SURVEY_LABELS[survey], loc="left", fontsize=10, fontweight="bold")
             if i == 0:                                     # the target above its column, clear of the survey's name
@@ -226,12 +226,12 @@ def tests(summ: pd.DataFrame, labels: dict, title: str) -> plt.Figure:
             ax.set_xlim(0, max(20.0, float(np.nanmax(sub["rejection_high"].to_numpy(float), initial=0)) * 100 + 2))
         else:
             ax.set_xlim(-2, 102)
-        ax.set_yticks(range(len(stats_order)), stats_order, fontsize=8)
+        ax.set_yticks(range(len(stats_order)), stats_order, fontsize=9.5)
         ax.invert_yaxis()
         ax.set(title=name, xlabel="Part des réplications où p < 0,05 (%)", ylabel="")
     handles, names = axes[0, 0].get_legend_handles_labels()
     fig.suptitle(title)
     fig.tight_layout()
-    fig.legend(handles, names, loc="upper center", ncols=len(order), fontsize=8, frameon=False,
+    fig.legend(handles, names, loc="upper center", ncols=len(order), fontsize=9.5, frameon=False,
                bbox_to_anchor=(0.5, 0.0))
     return fig
