@@ -122,7 +122,7 @@ def coverage_by_statistic(summaries: dict[str, pd.DataFrame], labels: dict, titl
     high = max(COVERAGE_BAND[1] * 100 + 1, float(d["coverage_high"].max()) * 100 + 0.5)
     heights = [len(rows[s]) for s in surveys]
     fig, axes = plt.subplots(len(surveys), len(targets), sharex=True, squeeze=False,
-                             figsize=(5.0 + 3.0 * len(targets), 1.2 + 0.34 * sum(heights) + 0.5 * len(surveys)),
+                             figsize=(5.0 + 3.0 * len(targets), 1.2 + 0.38 * sum(heights) + 0.5 * len(surveys)),
                              gridspec_kw={"height_ratios": heights})
     for i, survey in enumerate(surveys):
         for j, t in enumerate(targets):
