@@ -1094,7 +1094,7 @@ def test_the_tests_paragraph_says_a_liberal_test_and_names_its_worst_statistic()
     fine = vc._tests_paragraph({**a, "rejection_low": 0.047, "rejection_max_low": 0.049}, labels)
     assert "libéral" not in fine and "surtout" not in fine
     alone = vc._tests_paragraph({**a, "rejection_max_low": 0.049}, labels)
-    assert "un peu libéral ;" in alone.replace("\u00a0", " ") and "surtout" not in alone
+    assert "un peu libéral. Les vraies différences" in alone.replace("\u00a0", " ") and "surtout" not in alone
 
 
 def test_the_step_that_leaves_a_bias_is_said_of_its_survey_only():

@@ -241,7 +241,7 @@ def _tests_paragraph(a: dict[str, Any], labels: Mapping, target: str = "",
         text += (f", surtout pour « {labels.get(a['rejection_max_statistic'], '')} » "
                  f"({_pct(a['rejection_max'])}, intervalle Monte-Carlo de {_pct(a['rejection_max_low'])} à "
                  f"{_pct(a['rejection_max_high'])})")
-    text += f" ; les vraies différences non nulles sont détectées **{_pct(a['power'])}** du temps en moyenne"
+    text += f". Les vraies différences non nulles sont détectées **{_pct(a['power'])}** du temps en moyenne"
     if a.get("planted") and a["power_min"] < 0.8:
         if a["power_full"]:
             text += (f" : {a['power_full']} des {a['planted']} à chaque réplication ou presque (au moins 99,5 % du "
