@@ -644,6 +644,16 @@ def test_truth_table_shows_shares_in_percent_nps_in_points_and_means_as_they_are
     assert list(t.iloc[:, 2]) == ["+1,50", "+15,25", "\u22120,13"]
     assert t.columns[2] == "Différence clients − habitants (en points pour les parts)"    # a gap of shares is in points
     assert list(t["Vraie différence non nulle"]) == ["oui", "oui", "non"]
+    # trial AE: the fixed finite population's values beside the model's, its « null » difference not exactly 0
+    finite = truth.assign(value=[0.344, 0.362, 0.018, -0.25, -0.1, 0.15, 6.84, 6.85, 0.0108])
+    both = validation.truth_table_fr(truth, labels, finite)
+    assert list(both.columns.get_level_values(0).unique()) == [
+        "Super-population (espérance du modèle)", "Population finie fixée", "Modèle"]
+    fixed = both["Population finie fixée"]
+    np.testing.assert_allclose(fixed.iloc[:, :2].to_numpy(float), [[34.4, 36.2], [-25.0, -10.0], [6.84, 6.85]],
+                               rtol=1e-12)
+    assert list(fixed.iloc[:, 2]) == ["+1,80", "+15,00", "+0,01"]
+    assert list(both[("Modèle", "Différence introduite")]) == ["oui", "oui", "non"]
 
 
 def test_the_detail_table_signs_the_true_differences_only():

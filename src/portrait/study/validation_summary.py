@@ -20,7 +20,7 @@ from . import compare
 from .codebook import Codebook
 from .validation_coverage import on_band_edge
 from .validation_setup import (CALIBRATED, DIFFERENCE_NAME, ESTIMATOR_LABELS, ESTIMATORS, KEY_STATISTICS,
-                               SURVEY_LABELS, SURVEYS, VARIANCE_LABELS, VARIANCES, _ordered)
+                               SURVEY_LABELS, SURVEYS, TARGET_LABELS, VARIANCE_LABELS, VARIANCES, _ordered)
 
 
 # ============================================================================ summary
@@ -259,10 +259,8 @@ def points_label(label: str, statistic: str, difference: bool = False) -> str:
     return f"{label} (points)" if difference else f"{label} (%)"
 
 
-def truth_table_fr(truth: pd.DataFrame, labels: Mapping[tuple, str]) -> pd.DataFrame:
-    """The true values of the key statistics per survey and their difference (shares in %, NPS in points),
-    with whether a difference was planted; the difference clients − habitants is written with its sign
-    (« +9,74 »), as the reports write every such gap."""
+def _truth_block(truth: pd.DataFrame, labels: Mapping[tuple, str]) -> pd.DataFrame:
+    """One target's true values: a column per survey and their difference (signed), one row per statistic."""
     key = compare.shares_in_percent(truth, ["value"])
     key = key.assign(statistique=[points_label(labels[(i, s, lv)], s)
                                   for i, s, lv in zip(key["item"], key["statistic"], key["level"])])
@@ -270,10 +268,29 @@ def truth_table_fr(truth: pd.DataFrame, labels: Mapping[tuple, str]) -> pd.DataF
     shown = fmt.round(shown.rename(columns=SURVEY_LABELS), 2).rename_axis(index="Statistique", columns=None)
     gap = SURVEY_LABELS[DIFFERENCE_NAME]
     shown[gap] = shown[gap].map(lambda v: fmt.signed(v, 2))
-    shown = shown.rename(columns={gap: f"{gap} (en points pour les parts)"})
-    shown["Vraie différence non nulle"] = key.drop_duplicates("statistique").set_index("statistique")["planted"].map(
-        {True: "oui", False: "non"})
-    return shown
+    return shown.rename(columns={gap: f"{gap} (en points pour les parts)"})
+
+
+def truth_table_fr(truth: pd.DataFrame, labels: Mapping[tuple, str], finite: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The true values of the key statistics per survey and their difference (shares in %, NPS in points),
+    with whether a difference was planted; the difference clients − habitants is written with its sign
+    (« +9,74 »), as the reports write every such gap.
+
+    With ``finite`` (the fixed finite population's truth, same rows), both targets side by side under their names
+    (trial AE: the finite population's values were shown nowhere, and its « null » differences are not exactly 0);
+    whether a difference was planted is the model's.
+    """
+    planted = truth.assign(statistique=[points_label(labels[(i, s, lv)], s) for i, s, lv in zip(
+        truth["item"], truth["statistic"], truth["level"])]).drop_duplicates("statistique").set_index(
+        "statistique")["planted"].map({True: "oui", False: "non"})
+    shown = _truth_block(truth, labels)
+    if finite is None:
+        shown["Vraie différence non nulle"] = planted
+        return shown
+    both = pd.concat({TARGET_LABELS["superpopulation"]: shown,
+                      TARGET_LABELS["finite"]: _truth_block(finite, labels).reindex(shown.index)}, axis=1)
+    both[("Modèle", "Différence introduite")] = planted.reindex(shown.index).to_numpy()
+    return both
 
 
 def detail_table_fr(summ: pd.DataFrame, cb: Codebook, variance: str = "linearisation",
