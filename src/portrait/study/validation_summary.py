@@ -410,6 +410,8 @@ def acceptance(summ: pd.DataFrame, estimators: Sequence[str] = CALIBRATED,
                     results, truth, variance, estimators)
         if "bootstrap" in out:
             _bootstrap_against_linearised(out["bootstrap"], results, truth, estimators)
+            if "linearisation" in out:
+                out["bootstrap"]["all_linearised_coverage"] = out["linearisation"]["coverage"]
     out.update(_difference_tests(lin.loc[lin["survey"] == compare.DIFFERENCE]))
     if results is not None and truth is not None and np.isfinite(out["rejection"]):
         out["rejection_low"], out["rejection_high"] = pooled_interval(results, truth, estimators=estimators,
