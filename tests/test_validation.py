@@ -653,7 +653,7 @@ def test_truth_table_shows_shares_in_percent_nps_in_points_and_means_as_they_are
     np.testing.assert_allclose(fixed.iloc[:, :2].to_numpy(float), [[34.4, 36.2], [-25.0, -10.0], [6.84, 6.85]],
                                rtol=1e-12)
     assert list(fixed.iloc[:, 2]) == ["+1,80", "+15,00", "+0,01"]
-    assert list(both[("Modèle", "Différence introduite")]) == ["oui", "oui", "non"]
+    assert list(both[("Modèle", "Vraie différence non nulle")]) == ["oui", "oui", "non"]
 
 
 def test_the_detail_table_signs_the_true_differences_only():
@@ -1122,8 +1122,8 @@ def test_the_step_that_leaves_a_bias_is_said_of_its_survey_only():
         "\u00a0", " ")
     assert "Sans calage, la correction de la non-réponse ne retire pas ce biais chez les habitants : après elle, le " \
         "pire biais y atteint 2,19 écarts types, davantage que sans pondération. Chez les clients du territoire, elle " \
-        "le ramène à 0,11 écart type, au-delà du seuil de 0,1 écart type (la règle de l'étude, qui y ajoute trois " \
-        "erreurs Monte-Carlo, va jusqu'à 0,14 écart type)." in text
+        "le ramène à 0,11 écart type : moins qu'avant, mais au-dessus du seuil de 0,1 écart type que les critères " \
+        "fixent aux estimateurs calés." in text
     below = vc._unweighted_sentence({**a, "worst_bias_sd": {("nonresponse", "visitors"): 0.04}},
                                     pd.DataFrame(columns=["estimator", "variance", "survey", "coverage", "replications"]),
                                     {}).replace("\u00a0", " ")
@@ -1172,3 +1172,23 @@ def test_the_bootstrap_sentence_splits_its_gap_between_the_method_and_the_replic
         "tirage de ces 200 réplications." in text
     assert "pas au bootstrap" not in text
     assert vc._split_gap({k: v for k, v in c.items() if k != "all_linearised_coverage"}) == ""
+
+
+def test_the_reserve_says_when_the_same_statistic_also_fails_the_size_of_its_test():
+    """Trial AF: report 08's acceptance table had two « non tenu » (coverage and test size) where the verdict named one
+    statistic. For a difference that is truly 0 the test rejects exactly when the interval misses 0, so the reserve says
+    the test's rate too (hand-made rows: 6,2 % and 6,1 %), and says nothing of a test whose rate is inside [4 %, 6 %]."""
+    from portrait.study import validation_conclusion as vc
+
+    def row(rejection):
+        return {"survey": validation.DIFFERENCE_NAME, "item": "s0", "statistic": "mean", "level": "",
+                "planted": False, "rejection": rejection, "coverage": 1 - rejection}
+
+    c = {"superpopulation": {"per_estimator": {"raking": {"in_question": [row(0.062)]},
+                                               "logit": {"in_question": [row(0.061)]}}}}
+    text = vc._reserve(c, {("s0", "mean", ""): "Score"}).replace("\u00a0", " ")
+    assert "« Score », différence clients − habitants, sort de la plage" in text
+    assert "ce test conclut à tort 6,1 % à 6,2 % du temps, ce qui fait sortir aussi sa taille de la plage de 4 % à " \
+        "6 %." in text
+    inside = {"superpopulation": {"per_estimator": {"raking": {"in_question": [row(0.059)]}}}}
+    assert "conclut à tort" not in vc._reserve(inside, {})

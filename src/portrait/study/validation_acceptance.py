@@ -26,12 +26,10 @@ from ..reporting import formatting as fmt
 from .validation_coverage import _pct, widened_replicates
 from .validation_profiles import profile_acceptance, profile_summary
 from .validation_setup import CALIBRATED, DIFFERENCE_NAME, TARGET_LABELS, TARGETS, VARIANCE_LABELS
-from .validation_summary import BIAS_LIMIT, COVERAGE_BAND, band_half_width
+from .validation_summary import BIAS_LIMIT, COVERAGE_BAND, SIZE_BAND, band_half_width
 
 #: The mean SE / empirical SD band of the acceptance criteria.
 SE_RATIO_BAND = (0.95, 1.05)
-#: The band of a test's size (share of 5 % tests that reject a true null).
-SIZE_BAND = (0.04, 0.06)
 #: The columns that name one statistic in a validation summary.
 STATISTIC = ["survey", "item", "statistic", "level"]
 #: Verdict codes and their French words in the table.

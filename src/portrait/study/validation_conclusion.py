@@ -17,7 +17,7 @@ from . import validation_published as published
 from .codebook import Codebook
 from .validation_coverage import WHERE, _band_pct, _pct, _pct_range, _sds, nonresponse_sentence, unweighted_coverage
 from .validation_setup import ESTIMATOR_LABELS, PROFILE_STATISTICS, SURVEY_LABELS, TARGET_LABELS
-from .validation_summary import BIAS_LIMIT, COVERAGE_BAND, acceptance, statistic_labels
+from .validation_summary import BIAS_LIMIT, COVERAGE_BAND, SIZE_BAND, acceptance, statistic_labels
 
 
 def _int(n: int) -> str:
@@ -188,9 +188,9 @@ def _unweighted_sentence(a: dict[str, Any], summ: pd.DataFrame, labels: Mapping)
                    if est == w["estimator"] and survey != w["survey"] and bias <= a["bias_tolerance"]]
         for survey, bias in removed:     # trial Z: « ne le retirent pas » read as said of both surveys
             text += (f" {fmt.capitalised(WHERE[survey])}, {lowers} à {_sds(bias, 2)}"
-                     + (f", sous le seuil de {_sds(BIAS_LIMIT, 1)}." if bias < BIAS_LIMIT else   # trial AE: 0,13 « passed »
-                        f", au-delà du seuil de {_sds(BIAS_LIMIT, 1)} (la règle de l'étude, qui y ajoute trois "
-                        f"erreurs Monte-Carlo, va jusqu'à {_sds(a['bias_tolerance'], 2)})."))
+                     + (f", sous le seuil de {_sds(BIAS_LIMIT, 1)}." if bias < BIAS_LIMIT else   # trials AE, AF
+                        f" : moins qu'avant, mais au-dessus du seuil de {_sds(BIAS_LIMIT, 1)} que les critères "
+                        "fixent aux estimateurs calés."))
     return text
 
 
@@ -285,7 +285,7 @@ def _reserve(linearised: Mapping[str, dict[str, Any] | None], labels: Mapping) -
     """« Une réserve : … » naming, right after a favourable verdict, each statistic whose linearised coverage is in
     question under some target although the rule tolerates it (trial AE: « peut se fier » read as every statistic
     inside its band, as issue 15's acceptance asks)."""
-    said, count = [], 0
+    said, count, tests = [], 0, []
     for target, c in linearised.items():
         rows = _statistics_in_question(c)
         if rows:
@@ -293,11 +293,19 @@ def _reserve(linearised: Mapping[str, dict[str, Any] | None], labels: Mapping) -
             said.append(aim + fmt.enumeration([f"« {labels.get((i, st, lv), i)} », {SURVEY_LABELS[sv].lower()}"
                                                for sv, i, st, lv in rows]))
             count += len(rows)
+            tests += [r["rejection"] for found in rows.values() for _, r in found
+                      if not r["planted"] and np.isfinite(r["rejection"])]
     if not said:
         return ""
+    # trial AF: for a difference that is truly 0, the test rejects exactly when the interval misses 0
+    test = (f" Pour une différence vraiment nulle, le test la déclare à tort exactement quand l'intervalle exclut 0 : "
+            f"{'ce test conclut' if count == 1 else 'ces tests concluent'} à tort "
+            f"{' à '.join(dict.fromkeys(_pct(x) for x in sorted(tests)))} du temps, ce qui fait sortir aussi "
+            f"{'sa' if count == 1 else 'leur'} taille de la plage de {_pct(SIZE_BAND[0], 0)} à {_pct(SIZE_BAND[1], 0)}."
+            if tests and not SIZE_BAND[0] <= max(tests) <= SIZE_BAND[1] else "")
     return (f" Une réserve : {' ; '.join(said)}, {'sort' if count == 1 else 'sortent'} de la plage de tolérance des "
-            f"intervalles linéarisés ({_band()} ; détail ci-dessous). La règle de cette étude attribue un tel écart au "
-            "hasard ; le critère strict, chaque statistique dans la plage, n'est pas tenu.")
+            f"intervalles linéarisés ({_band()} ; détail ci-dessous).{test} La règle de cette étude attribue un tel "
+            "écart au hasard ; le critère strict, chaque statistique dans la plage, n'est pas tenu.")
 
 
 def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = None,

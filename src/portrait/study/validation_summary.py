@@ -278,7 +278,8 @@ def truth_table_fr(truth: pd.DataFrame, labels: Mapping[tuple, str], finite: pd.
 
     With ``finite`` (the fixed finite population's truth, same rows), both targets side by side under their names
     (trial AE: the finite population's values were shown nowhere, and its « null » differences are not exactly 0);
-    whether a difference was planted is the model's.
+    whether the difference is non-zero is the model's (a shift planted on the item, or one it gets from the others:
+    trial AF, a cited strength whose gap comes from the shifts of the other options).
     """
     planted = truth.assign(statistique=[points_label(labels[(i, s, lv)], s) for i, s, lv in zip(
         truth["item"], truth["statistic"], truth["level"])]).drop_duplicates("statistique").set_index(
@@ -289,7 +290,7 @@ def truth_table_fr(truth: pd.DataFrame, labels: Mapping[tuple, str], finite: pd.
         return shown
     both = pd.concat({TARGET_LABELS["superpopulation"]: shown,
                       TARGET_LABELS["finite"]: _truth_block(finite, labels).reindex(shown.index)}, axis=1)
-    both[("Modèle", "Différence introduite")] = planted.reindex(shown.index).to_numpy()
+    both[("Modèle", "Vraie différence non nulle")] = planted.reindex(shown.index).to_numpy()
     return both
 
 
@@ -338,6 +339,8 @@ def detail_table_fr(summ: pd.DataFrame, cb: Codebook, variance: str = "linearisa
 COVERAGE_BAND = (0.94, 0.96)
 #: The largest |bias|, in standard deviations of the estimator, that the acceptance criteria allow.
 BIAS_LIMIT = 0.1
+#: The band of a test's size (share of 5 % tests that reject a true null) in the acceptance criteria.
+SIZE_BAND = (0.04, 0.06)
 
 
 def band_half_width(replications: int, nominal: float = 0.95) -> float:
