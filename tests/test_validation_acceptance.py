@@ -12,6 +12,11 @@ from portrait.study.validation_setup import DIFFERENCE_NAME, PROFILE_HALVES
 
 
 def test_replications_needed_is_the_first_assessable_count():
+    # 33 exactly calibrated statistics all inside with probability 95 %: each misses with 1 − 0.95^(1/33) = 0.00155,
+    # z = 3.17, R = 3.17² · 0.0475 / 0.01² (trial AF's « about 4,800 »)
+    z = stats.norm.isf((1 - 0.95 ** (1 / 33)) / 2)
+    assert acc.replications_needed("coverage", 33) == int(np.ceil(z ** 2 * 0.0475 / 1e-4))
+    assert 4700 < acc.replications_needed("coverage", 33) < 4900
     # ±1 point on a 95 % coverage: 1.96² · 0.95 · 0.05 / 0.01² = 1824.76
     assert acc.replications_needed("coverage") == 1825
     assert acc.assessable(1825, "coverage") and not acc.assessable(1824, "coverage")
@@ -38,91 +43,106 @@ def test_expected_share_outside_is_the_binomial_tail():
     assert 0.40 < acc.expected_share_outside(200) < 0.45
 
 
-def _summary(coverage_lin, coverage_boot=(0.95, 0.95), se_ratio=(1.0, 1.0), bias_sd=(0.02, -0.03),
-             sizes=(0.05, 0.05), failures=0):
-    """Two statistics (one of each survey… here residents, and the difference with no planted gap), two calibrated
-    estimators, linearised (5,000 replications) and bootstrap (200); the values per statistic, same for both
-    estimators."""
+def _summary(coverage_lin, coverage_boot=(0.95, 0.95), se_ratio=(1.0, 1.0), boot_se=(0.1, 0.1),
+             bias_sd=(0.02, -0.03), failures=0, replications=5000):
+    """Two statistics — the residents' image mean and its difference clients − habitants, with no planted gap — for
+    both calibrated estimators, linearised (``replications``) and bootstrap (200); the values per statistic, the same
+    for both estimators. The estimates' SD is 0.1 on every replication, 0.12 on the bootstrap's 200 (noise);
+    ``boot_se`` is the bootstrap's mean SE."""
     rows = []
     stats_ = [("residents", "image_globale", "mean", ""), (DIFFERENCE_NAME, "image_globale", "mean", "")]
-    for (survey, item, statistic, level), cov_l, cov_b, ratio, bias, size in zip(
-            stats_, coverage_lin, coverage_boot, se_ratio, bias_sd, sizes):
+    for (survey, item, statistic, level), cov_l, cov_b, ratio, b_se, bias in zip(
+            stats_, coverage_lin, coverage_boot, se_ratio, boot_se, bias_sd):
         for est in ("raking", "logit"):
             base = dict(survey=survey, item=item, statistic=statistic, level=level, estimator=est, planted=False,
-                        failures=failures, bias_sd=bias,
-                        rejection=size if survey == DIFFERENCE_NAME else np.nan)
-            rows.append({**base, "variance": "linearisation", "replications": 5000, "coverage": cov_l,
-                         "se_ratio": ratio})
-            rows.append({**base, "variance": "bootstrap", "replications": 200, "coverage": cov_b, "se_ratio": 1.0})
+                        failures=failures, bias_sd=bias)
+            rows.append({**base, "variance": "linearisation", "replications": replications, "coverage": cov_l,
+                         "sd": 0.1, "mean_se": 0.1 * ratio, "se_ratio": ratio})
+            rows.append({**base, "variance": "bootstrap", "replications": 200, "coverage": cov_b, "sd": 0.12,
+                         "mean_se": b_se, "se_ratio": b_se / 0.12})
     return pd.DataFrame(rows)
 
 
 def _results(target="superpopulation", halves_rejected=5, tests=100, widened=3):
     """Replications holding only what the table reads besides the summary: the profile tests between random halves
     (``halves_rejected`` of ``tests`` with p < 0.05) and the bootstrap rows of the bounded logit (``widened``
-    replicates widened in the first replication)."""
+    replicates widened in the first replication; the same SE in both, so the bootstrap SEs vary by nothing)."""
     p = np.where(np.arange(tests) < halves_rejected, 0.01, 0.5)
     prof = pd.DataFrame({"target": target, "replication": np.arange(tests), "survey": "residents",
                          "item": "forces", "statistic": PROFILE_HALVES, "level": "", "estimator": "raking",
-                         "variance": "linearisation", "p": p, "df": 10.0, "adjusted": 0.0, "error": ""})
+                         "variance": "linearisation", "p": p, "df": 10.0, "se": np.nan, "adjusted": 0.0, "error": ""})
     boot = pd.DataFrame({"target": target, "replication": [0, 1], "survey": "residents", "item": "image_globale",
                          "statistic": "mean", "level": "", "estimator": "logit", "variance": "bootstrap",
-                         "p": np.nan, "df": 10.0, "adjusted": [float(widened), 0.0], "error": ""})
+                         "p": np.nan, "df": 10.0, "se": 0.1, "adjusted": [float(widened), 0.0], "error": ""})
     return pd.concat([prof, boot], ignore_index=True)
+
+
+def _verdicts(crit, target="superpopulation"):
+    return {k: v["verdict"] for k, v in crit[target].items()}
 
 
 def test_every_criterion_met():
     crit = acc.criteria({"superpopulation": _summary((0.95, 0.951))}, _results(), replicates=50)
     c = crit["superpopulation"]
-    assert {k: v["verdict"] for k, v in c.items()} == {
-        "coverage/linearisation": "met", "se_ratio/linearisation": "met", "coverage/bootstrap": "pooled",
-        "se_ratio/bootstrap": "pooled", "bias": "met", "excluded": "met", "size": "met", "profile_size": "met"}
+    assert _verdicts(crit) == {
+        "coverage/linearisation": "met", "size/linearisation": "met", "se_ratio/linearisation": "met",
+        "coverage/bootstrap": "pooled", "size/bootstrap": "pooled", "se_ratio/bootstrap": "met", "bias": "met",
+        "excluded": "met", "profile_size": "met"}
     assert c["excluded"]["widened"] == 3 and c["excluded"]["replicates"] == 2 * 50
     assert c["profile_size"]["pooled"] == pytest.approx(0.05)
+    # the size of a test on a null difference is 100 % minus its interval's coverage
+    assert c["size/linearisation"]["pooled"] == pytest.approx(0.049)
+    # the bootstrap's mean SE over the SD of every replication's estimates (0.1), not the 200's (0.12)
+    assert c["se_ratio/bootstrap"]["pooled"] == pytest.approx(1.0) and c["se_ratio/bootstrap"]["basis"] == 5000
 
 
-def test_one_statistic_outside_is_not_met_and_counted_once_for_both_estimators():
+def test_one_statistic_outside_fails_its_coverage_and_its_test_size_and_is_named():
     crit = acc.criteria({"superpopulation": _summary((0.95, 0.938))}, _results())
     cov = crit["superpopulation"]["coverage/linearisation"]
     assert cov["verdict"] == "not_met" and cov["outside"] == 1 and cov["statistics"] == 2
     assert cov["pooled"] == pytest.approx((0.95 + 0.938) / 2)
-    table = acc.acceptance_table_fr(crit)
+    size = crit["superpopulation"]["size/linearisation"]
+    assert size["verdict"] == "not_met" and size["pooled"] == pytest.approx(0.062)
+    table = acc.acceptance_table_fr(crit, {("image_globale", "mean", ""): "Image"})
     row = table.loc[("Couverture à 95 % de chaque statistique dans [94 % ; 96 %]", "linéarisation")]
     assert row[("Super-population (espérance du modèle)", "verdict")] == "non tenu"
-    assert "1 statistique sur 2 hors de la plage" in row[("Super-population (espérance du modèle)", "observé")]
+    assert "1 statistique sur 2 hors de la plage : « Image », différence clients − habitants" in \
+        row[("Super-population (espérance du modèle)", "observé")]
 
 
-@pytest.mark.parametrize("change, criterion, verdict", [
-    (dict(bias_sd=(0.02, 0.12)), "bias", "not_met"),
-    (dict(se_ratio=(1.0, 0.94)), "se_ratio/linearisation", "not_met"),
-    (dict(sizes=(0.05, 0.062)), "size", "not_met"),
-    (dict(coverage_boot=(0.93, 0.93)), "coverage/bootstrap", "pooled_not_met"),
-    (dict(failures=1), "excluded", "not_met"),
+@pytest.mark.parametrize("change, failing", [
+    (dict(bias_sd=(0.02, 0.12)), {"bias": "not_met"}),
+    (dict(se_ratio=(1.0, 0.94)), {"se_ratio/linearisation": "not_met"}),
+    (dict(boot_se=(0.1, 0.094)), {"se_ratio/bootstrap": "not_met"}),
+    (dict(coverage_boot=(0.93, 0.93)), {"coverage/bootstrap": "pooled_not_met", "size/bootstrap": "pooled_not_met"}),
+    (dict(failures=1), {"excluded": "not_met"}),
 ])
-def test_each_criterion_fails_on_its_own(change, criterion, verdict):
+def test_each_criterion_fails_on_its_own(change, failing):
     crit = acc.criteria({"superpopulation": _summary((0.95, 0.95), **change)}, _results())
-    verdicts = {k: v["verdict"] for k, v in crit["superpopulation"].items()}
-    assert verdicts.pop(criterion) == verdict
+    verdicts = _verdicts(crit)
+    assert {k: verdicts.pop(k) for k in failing} == failing
     assert set(verdicts.values()) <= {"met", "pooled"}
 
 
-def test_profile_size_outside_and_finite_target_size_has_no_verdict():
-    crit = acc.criteria({"superpopulation": _summary((0.95, 0.95)), "finite": _summary((0.95, 0.95))},
+def test_profile_size_outside_and_the_finite_target_judged_alike():
+    crit = acc.criteria({"superpopulation": _summary((0.95, 0.95)), "finite": _summary((0.95, 0.945))},
                         pd.concat([_results(halves_rejected=9), _results("finite")], ignore_index=True))
     assert crit["superpopulation"]["profile_size"]["verdict"] == "not_met"
     assert crit["finite"]["profile_size"]["verdict"] == "met"
-    assert crit["finite"]["size"]["verdict"] == "not_applicable"
-    note = acc.acceptance_note_fr(crit)
-    assert "sans objet" in note and "au moins 1\u202f825 réplications" in note and "200 réplications" in note
-    assert "± 3,0 points" in note
+    assert crit["finite"]["size/linearisation"]["verdict"] == "met"      # 5,5 %: the test of the true difference
+    note = acc.acceptance_note_fr(crit).replace("\u00a0", " ").replace("\u202f", " ")
+    assert "100 % moins la couverture de son intervalle" in note
+    assert "Il faudrait 1 825 réplications" in note and "Avec 200 réplications" in note and "± 3,0 points" in note
+    assert "environ 2 400 pour que 2 statistiques" in note      # z = Φ⁻¹(1 − (1 − √0.95)/2) = 2.237: 2,377
 
 
 def test_few_replications_are_judged_on_the_pooled_values_only():
-    s = _summary((0.95, 0.93)).assign(replications=40)
-    crit = acc.criteria({"superpopulation": s}, _results())
+    crit = acc.criteria({"superpopulation": _summary((0.95, 0.93), replications=40)}, _results())
     c = crit["superpopulation"]
     assert c["coverage/linearisation"]["verdict"] == "pooled"       # 94 % pooled, one at 93 %: not judged alone
+    assert c["size/linearisation"]["verdict"] == "pooled_not_met"   # pooled 7 %
     assert c["bias"]["verdict"] == "not_assessable"
+    assert c["se_ratio/bootstrap"]["verdict"] == "pooled"            # an SD over 40 replications: ± 22 %
     assert "la variance linéarisée et la variance bootstrap" in acc.acceptance_note_fr(crit)
 
 

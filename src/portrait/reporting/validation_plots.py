@@ -196,6 +196,7 @@ def tests(summ: pd.DataFrame, labels: dict, title: str) -> plt.Figure:
     """Rejection rate at 5 % of the visitors − residents tests, per statistic and estimator (linearised):
     size where no difference was introduced (5 % expected), power where one was; Wilson intervals."""
     from ..study import validation
+    from ..study.validation_summary import SIZE_BAND
 
     import textwrap
 
@@ -221,7 +222,8 @@ def tests(summ: pd.DataFrame, labels: dict, title: str) -> plt.Figure:
             lo = np.maximum(x - e["rejection_low"].to_numpy() * 100, 0)
             hi = np.maximum(e["rejection_high"].to_numpy() * 100 - x, 0)
             ax.errorbar(x, y, xerr=[lo, hi], fmt=markers[est], ms=4.5, lw=1, color=colors[est], label=est)
-        if not planted:
+        if not planted:     # trial AF: the size's acceptance band, as figure 2 shades the coverage's
+            ax.axvspan(SIZE_BAND[0] * 100, SIZE_BAND[1] * 100, color="#e4e7eb", lw=0, zorder=0)
             ax.axvline(5, color="#b3261e", lw=1)
             ax.set_xlim(0, max(20.0, float(np.nanmax(sub["rejection_high"].to_numpy(float), initial=0)) * 100 + 2))
         else:

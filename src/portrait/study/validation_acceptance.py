@@ -8,9 +8,13 @@ halves, in [4 %, 6 %].
 
 A per-statistic criterion is only *assessable* when the replications can tell a statistic inside the band from one
 outside: the Monte Carlo error of one statistic's coverage (or of its SD) must be no wider than the band's own
-half-width (:func:`assessable`). The bootstrap's 200 replications cannot (± 3 points on a coverage, ± 10 % on an
-SD): the criterion is then judged on the pooled value only, and the verdict says so. :func:`criteria` gives the
-numbers and verdict codes, :func:`acceptance_table_fr` the French table.
+half-width (:func:`assessable`). The bootstrap's 200 replications cannot judge one coverage (± 3 points): that
+criterion is then judged on the pooled value only, and the verdict says so. Its SE ratio can be judged: the estimates
+do not depend on the variance method, so the bootstrap's mean SE is divided by the SD of the estimates over every
+replication (trial AF). A test's size is its rate of rejecting the true difference of the target, that is 100 %
+minus the coverage of the difference's interval: for the fixed finite population, whose « null » differences are
+only nearly 0, too. :func:`criteria` gives the numbers and verdict codes, :func:`acceptance_table_fr` the French
+table and :func:`acceptance_note_fr` what it rests on.
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ from ..pipeline.errors import ParameterError
 from ..reporting import formatting as fmt
 from .validation_coverage import _pct, widened_replicates
 from .validation_profiles import profile_acceptance, profile_summary
-from .validation_setup import CALIBRATED, DIFFERENCE_NAME, TARGET_LABELS, TARGETS, VARIANCE_LABELS
+from .validation_setup import (CALIBRATED, DIFFERENCE_NAME, SURVEY_LABELS, TARGET_LABELS, TARGETS,
+                               VARIANCE_LABELS)
 from .validation_summary import BIAS_LIMIT, COVERAGE_BAND, SIZE_BAND, band_half_width
 
 #: The mean SE / empirical SD band of the acceptance criteria.
@@ -36,7 +41,9 @@ STATISTIC = ["survey", "item", "statistic", "level"]
 VERDICTS = {"met": "tenu", "not_met": "non tenu",
             "pooled": "tenu en moyenne ; non évaluable statistique par statistique",
             "pooled_not_met": "non tenu en moyenne ; non évaluable statistique par statistique",
-            "not_applicable": "sans objet", "not_assessable": "non évaluable (trop peu de réplications)"}
+            "not_assessable": "non évaluable (trop peu de réplications)"}
+#: Statistics outside a band are named in the table up to this many.
+NAMED_AT_MOST = 2
 
 
 def sd_half_width(replications: int) -> float:
@@ -58,13 +65,16 @@ def assessable(replications: int, criterion: str) -> bool:
     raise ParameterError(f"unknown criterion {criterion!r}; use 'coverage', 'size', 'bias' or 'se_ratio'")
 
 
-def replications_needed(criterion: str) -> int:
-    """The fewest replications for which :func:`assessable` holds (``coverage`` or ``se_ratio``)."""
+def replications_needed(criterion: str, statistics: int = 1, level: float = 0.95) -> int:
+    """The fewest replications for which :func:`assessable` holds (``coverage`` or ``se_ratio``); with ``statistics``
+    > 1, for which that many statistics, each exactly calibrated and independent, all fall inside their band with
+    probability ``level`` (each misses it with probability ``1 − level^(1/statistics)``)."""
+    z = float(stats.norm.isf((1 - level ** (1 / max(int(statistics), 1))) / 2))
     if criterion == "coverage":
         half = (COVERAGE_BAND[1] - COVERAGE_BAND[0]) / 2
-        return int(np.ceil(1.96 ** 2 * 0.95 * 0.05 / half ** 2))
+        return int(np.ceil(z ** 2 * 0.95 * 0.05 / half ** 2))
     half = (SE_RATIO_BAND[1] - SE_RATIO_BAND[0]) / 2
-    return int(np.ceil((1.96 / half) ** 2 / 2 + 1))
+    return int(np.ceil((z / half) ** 2 / 2 + 1))
 
 
 def expected_share_outside(replications: int, nominal: float = 0.95) -> float:
@@ -79,39 +89,88 @@ def _inside(x: float, band: tuple[float, float]) -> bool:
     return bool(band[0] <= x <= band[1])
 
 
-def _band_criterion(v: pd.DataFrame, column: str, band: tuple[float, float], criterion: str) -> dict[str, Any]:
-    """One per-statistic band criterion (``coverage`` or ``se_ratio``) over the rows of one target and variance: a
-    statistic is outside when either calibrated estimator's value is; the pooled coverage weighs by replications,
-    the pooled SE ratio is the mean."""
-    values, weights = v[column], v["replications"]
-    r = int(weights.max())
-    pooled = float((values * weights).sum() / weights.sum()) if criterion == "coverage" else float(values.mean())
-    off = v.assign(_off=(values < band[0]) | (values > band[1])).groupby(STATISTIC, sort=False, dropna=False)["_off"]
-    outside = int(off.any().sum())
-    if assessable(r, criterion):
-        verdict = "met" if outside == 0 else "not_met"
-    else:
-        verdict = "pooled" if _inside(pooled, band) else "pooled_not_met"
-    return {"low": float(values.min()), "high": float(values.max()), "pooled": pooled, "outside": outside,
-            "statistics": int(off.ngroups), "replications": r, "verdict": verdict}
+def _verdict(outside: int, pooled: float, band: tuple[float, float], judged_alone: bool) -> str:
+    if judged_alone:
+        return "met" if outside == 0 else "not_met"
+    return "pooled" if _inside(pooled, band) else "pooled_not_met"
+
+
+def _band_criterion(v: pd.DataFrame, values: pd.Series, band: tuple[float, float], judged_alone: bool,
+                    pooled: float) -> dict[str, Any]:
+    """One per-statistic band criterion over the rows ``v`` of one target and variance (``values``, row for row): a
+    statistic is outside when either calibrated estimator's value is."""
+    off = v.assign(_off=((values < band[0]) | (values > band[1])).to_numpy()).groupby(
+        STATISTIC, sort=False, dropna=False)["_off"].any()
+    named = [tuple(k) for k in off.index[off.to_numpy()]]
+    return {"low": float(values.min()), "high": float(values.max()), "pooled": pooled, "outside": len(named),
+            "named": named, "statistics": int(len(off)), "replications": int(v["replications"].max()),
+            "verdict": _verdict(len(named), pooled, band, judged_alone)}
+
+
+def _weighted_coverage(v: pd.DataFrame) -> float:
+    return float((v["coverage"] * v["replications"]).sum() / v["replications"].sum())
+
+
+def _bootstrap_se_ratio(boot: pd.DataFrame, lin: pd.DataFrame, results: pd.DataFrame,
+                        target: str) -> dict[str, Any]:
+    """Mean bootstrap SE over the SD of the estimates on every replication (the linearised rows: same estimates), per
+    statistic and estimator; judged alone when the Monte Carlo error of that ratio, ``1.96 √(1/(2(R − 1)) +
+    cv²/B)`` (SD over ``R`` replications, mean of ``B`` bootstrap SEs of coefficient of variation ``cv``), is within
+    5 %."""
+    keys = STATISTIC + ["estimator"]
+    m = boot.merge(lin[keys + ["sd", "replications"]], on=keys, suffixes=("", "_all"))
+    ratio = m["mean_se"] / m["sd_all"]
+    r = results.loc[(results["variance"] == "bootstrap") & results["estimator"].isin(CALIBRATED)]
+    if "target" in r.columns:
+        r = r.loc[r["target"] == target]
+    g = r.groupby(["survey", "item", "statistic", "level", "estimator"], dropna=False)["se"]
+    cv = float((g.std() / g.mean()).max()) if len(r) else np.inf
+    half = 1.96 * np.sqrt(1 / (2 * (int(m["replications_all"].max()) - 1)) + cv ** 2 / int(m["replications"].max()))
+    out = _band_criterion(m, ratio, SE_RATIO_BAND, bool(half <= (SE_RATIO_BAND[1] - SE_RATIO_BAND[0]) / 2),
+                          float(ratio.mean()))
+    return {**out, "basis": int(m["replications_all"].max()), "half_width": float(half)}
+
+
+def _size(v: pd.DataFrame) -> dict[str, Any] | None:
+    """The size of the difference tests on the items without a planted difference: 100 % minus the coverage of their
+    intervals (a test rejects the true difference exactly when the interval misses it), per item (its estimators'
+    mean), pooled over items and estimators."""
+    null = v.loc[(v["survey"] == DIFFERENCE_NAME) & ~v["planted"].astype(bool)]
+    if null.empty:
+        return None
+    size = 1 - null["coverage"]
+    per_item = null.assign(_size=size).groupby(STATISTIC, sort=False, dropna=False)["_size"].mean()
+    off = per_item.loc[(per_item < SIZE_BAND[0]) | (per_item > SIZE_BAND[1])]
+    pooled = 1 - _weighted_coverage(null)
+    r = int(null["replications"].max())
+    return {"pooled": pooled, "low": float(per_item.min()), "high": float(per_item.max()), "outside": len(off),
+            "named": [tuple(k) for k in off.index], "items": len(per_item), "replications": r,
+            "verdict": _verdict(len(off), pooled, SIZE_BAND, assessable(r, "size"))}
 
 
 def _target_criteria(target: str, summ: pd.DataFrame, results: pd.DataFrame, replicates: int | None,
                      profiles: pd.DataFrame) -> dict[str, dict[str, Any]]:
     """:func:`criteria` for one target."""
     cal = summ.loc[summ["estimator"].isin(CALIBRATED) & (summ["replications"] > 0)]
+    lin, boot = (cal.loc[cal["variance"] == v] for v in ("linearisation", "bootstrap"))
     out: dict[str, dict[str, Any]] = {}
-    for variance in ("linearisation", "bootstrap"):
-        v = cal.loc[cal["variance"] == variance]
+    for variance, v in (("linearisation", lin), ("bootstrap", boot)):
         if len(v):
-            out[f"coverage/{variance}"] = _band_criterion(v, "coverage", COVERAGE_BAND, "coverage")
-            out[f"se_ratio/{variance}"] = _band_criterion(v, "se_ratio", SE_RATIO_BAND, "se_ratio")
-    lin = cal.loc[cal["variance"] == "linearisation"]
-    worst = float(lin["bias_sd"].abs().max())
-    r = int(lin["replications"].max())
-    out["bias"] = {"worst": worst, "replications": r,
-                   "verdict": ("met" if worst < BIAS_LIMIT else "not_met") if assessable(r, "bias") else
-                   "not_assessable"}
+            r = int(v["replications"].max())
+            out[f"coverage/{variance}"] = _band_criterion(v, v["coverage"], COVERAGE_BAND, assessable(r, "coverage"),
+                                                          _weighted_coverage(v))
+            if (size := _size(v)) is not None:
+                out[f"size/{variance}"] = size
+    if len(lin):
+        out["se_ratio/linearisation"] = _band_criterion(
+            lin, lin["se_ratio"], SE_RATIO_BAND, assessable(int(lin["replications"].max()), "se_ratio"),
+            float(lin["se_ratio"].mean()))
+        worst, r = float(lin["bias_sd"].abs().max()), int(lin["replications"].max())
+        out["bias"] = {"worst": worst, "replications": r,
+                       "verdict": ("met" if worst < BIAS_LIMIT else "not_met") if assessable(r, "bias") else
+                       "not_assessable"}
+    if len(boot) and len(lin):
+        out["se_ratio/bootstrap"] = _bootstrap_se_ratio(boot, lin, results, target)
     failures = int(cal["failures"].sum())
     excluded = {"failures": failures, "widened": 0, "replicates": 0, "verdict": "met" if failures == 0 else "not_met"}
     if replicates and "target" in results.columns:
@@ -119,19 +178,6 @@ def _target_criteria(target: str, summ: pd.DataFrame, results: pd.DataFrame, rep
         w = w.loc[w["estimator"] == "logit"]
         excluded.update(widened=int(w["widened"].sum()), replicates=int(w["replications"].sum()) * int(replicates))
     out["excluded"] = excluded
-    null = lin.loc[(lin["survey"] == DIFFERENCE_NAME) & ~lin["planted"]]
-    if len(null):
-        per_item = null.groupby(["item", "statistic", "level"], sort=False, dropna=False)["rejection"].mean()
-        pooled = float((null["rejection"] * null["replications"]).sum() / null["replications"].sum())
-        outside = int(((per_item < SIZE_BAND[0]) | (per_item > SIZE_BAND[1])).sum())
-        if target != "superpopulation":
-            verdict = "not_applicable"
-        elif assessable(int(null["replications"].max()), "size"):
-            verdict = "met" if outside == 0 else "not_met"
-        else:
-            verdict = "pooled" if _inside(pooled, SIZE_BAND) else "pooled_not_met"
-        out["size"] = {"pooled": pooled, "low": float(per_item.min()), "high": float(per_item.max()),
-                       "outside": outside, "items": len(per_item), "verdict": verdict}
     p = profiles.loc[profiles["target"] == target] if "target" in profiles.columns else profiles
     if len(p.loc[~p["planted"]]):
         a = profile_acceptance(p)
@@ -144,14 +190,13 @@ def criteria(summaries: Mapping[str, pd.DataFrame], results: pd.DataFrame,
              replicates: int | None = None) -> dict[str, dict[str, dict[str, Any]]]:
     """Each acceptance criterion's numbers and verdict, per target: ``{target: {criterion: {...}}}``.
 
-    Criteria: ``coverage/<variance>`` and ``se_ratio/<variance>`` (range over the calibrated estimators' key
-    statistics, pooled value, how many outside the band, verdict ``met``, ``not_met``, or ``pooled`` /
-    ``pooled_not_met`` when one statistic's value is not :func:`assessable`); ``bias`` (worst |bias| in SDs,
-    linearised rows: the bias does not depend on the variance); ``excluded`` (replications whose estimate failed,
-    bounded-logit replicates widened out of those computed); ``size`` (tests of the differences on the items
-    without a planted difference: pooled, per-item range; ``not_applicable`` for a finite population, where those
-    differences are only nearly 0); ``profile_size`` (multiple-response test between random halves, with its
-    Wilson interval).
+    Criteria: ``coverage/<variance>``, ``size/<variance>`` and ``se_ratio/<variance>`` (range over the calibrated
+    estimators' key statistics — for ``size``, the items without a planted difference, the estimators averaged —
+    pooled value, how many statistics outside the band and which (``named``: (survey, item, statistic, level)),
+    verdict ``met``, ``not_met``, or ``pooled`` / ``pooled_not_met`` when one statistic's value is not
+    :func:`assessable`); ``bias`` (worst |bias| in SDs, linearised rows: the bias does not depend on the variance);
+    ``excluded`` (replications whose estimate failed, bounded-logit replicates widened out of those computed);
+    ``profile_size`` (multiple-response test between random halves, raking, linearised, with its Wilson interval).
 
     ``summaries`` maps each target to its :func:`portrait.study.validation.summary`; ``results`` are the
     replications of every target (``target`` column); ``replicates`` the bootstrap replicates per survey.
@@ -163,34 +208,44 @@ def criteria(summaries: Mapping[str, pd.DataFrame], results: pd.DataFrame,
     return {t: _target_criteria(t, summaries[t], results, replicates, profiles) for t in TARGETS if t in summaries}
 
 
-def _outside(c: dict[str, Any]) -> str:
-    """« ; 1 statistique sur 33 hors de la plage »."""
-    return f" ; {fmt.count(c['outside'], 'statistique')} sur {c['statistics']} hors de la plage"
+def _share(x: float, band: tuple[float, float]) -> str:
+    """A rate with one decimal, or two when one would put it on an edge of ``band`` (94,008 % as « 94,01 % »)."""
+    return _pct(x, 2 if any(round(x * 100, 1) == round(e * 100, 1) for e in band) else 1)
 
 
-def _observed(name: str, c: dict[str, Any]) -> str:
+def _outside(c: dict[str, Any], labels: Mapping | None, what: str = "statistique") -> str:
+    """« ; 1 statistique sur 33 hors de la plage : « Image globale (0 à 10) : moyenne », différence … »."""
+    total = c["statistics"] if what == "statistique" else c["items"]
+    text = f" ; {fmt.count(c['outside'], what)} sur {total} hors de la plage"
+    if labels is not None and c["outside"] <= NAMED_AT_MOST:
+        text += " : " + fmt.enumeration([f"« {labels.get((i, st, lv), i)} », {SURVEY_LABELS[sv].lower()}"
+                                         for sv, i, st, lv in c["named"]])
+    return text
+
+
+def _observed(name: str, c: dict[str, Any], labels: Mapping | None = None) -> str:
     """A criterion's observed values, in French."""
     if name.startswith("coverage/"):
-        text = f"{_pct(c['low'])} à {_pct(c['high'])} ; ensemble {_pct(c['pooled'])}"
-        return text + (_outside(c) if c["outside"] else "")
+        return (f"{_pct(c['low'])} à {_pct(c['high'])} ; ensemble {_share(c['pooled'], COVERAGE_BAND)}"
+                + (_outside(c, labels) if c["outside"] else ""))
     if name.startswith("se_ratio/"):
-        text = f"{fmt.number(c['low'], 3)} à {fmt.number(c['high'], 3)} ; moyenne {fmt.number(c['pooled'], 3)}"
-        return text + (_outside(c) if c["outside"] else "")
+        basis = (f" (écart type sur les {fmt.number(c['basis'])} réplications)" if "basis" in c else "")
+        return (f"{fmt.number(c['low'], 3)} à {fmt.number(c['high'], 3)} ; moyenne {fmt.number(c['pooled'], 3)}"
+                + basis + (_outside(c, labels) if c["outside"] else ""))
     if name == "bias":
         return f"au plus {fmt.number(c['worst'], 2)} écart type"
     if name == "excluded":
-        text = f"{c['failures']} réplication en échec" if c["failures"] <= 1 else \
-            f"{c['failures']} réplications en échec"
+        text = "aucune réplication en échec" if c["failures"] == 0 else \
+            f"{fmt.count(c['failures'], 'réplication')} en échec"
         if c["replicates"]:
-            text += (f" ; répliques bootstrap : aucune exclue, {fmt.number(c['widened'])} sur "
+            text += (f" ; aucune réplique bootstrap exclue, {fmt.number(c['widened'])} sur "
                      f"{fmt.number(c['replicates'])} aux bornes élargies")
         return text
-    if name == "size":
-        text = f"ensemble {_pct(c['pooled'])} ; par item {_pct(c['low'])} à {_pct(c['high'])}"
-        return text + (f" ; {c['outside']} item{'s' if c['outside'] > 1 else ''} sur {c['items']} hors de la plage"
-                       if c["outside"] else "")
+    if name.startswith("size/"):
+        return (f"ensemble {_share(c['pooled'], SIZE_BAND)} ; par item {_pct(c['low'])} à {_pct(c['high'])}"
+                + (_outside({**c, "statistics": c["items"]}, labels, "item") if c["outside"] else ""))
     if name == "profile_size":
-        return f"{_pct(c['pooled'])} (intervalle Monte-Carlo {_pct(c['low'])} à {_pct(c['high'])})"
+        return f"{_share(c['pooled'], SIZE_BAND)} (intervalle Monte-Carlo {_pct(c['low'])} à {_pct(c['high'])})"
     raise ParameterError(f"unknown criterion {name!r}")
 
 
@@ -198,31 +253,33 @@ def _criterion_label(name: str) -> tuple[str, str]:
     """(criterion, variance) of a row, in French."""
     if "/" in name:
         what, variance = name.split("/")
-        label = ("Couverture à 95 % de chaque statistique dans [94 % ; 96 %]" if what == "coverage" else
-                 "Erreur type moyenne / écart type de chaque statistique dans [0,95 ; 1,05]")
+        label = {"coverage": "Couverture à 95 % de chaque statistique dans [94 % ; 96 %]",
+                 "se_ratio": "Erreur type moyenne / écart type de chaque statistique dans [0,95 ; 1,05]",
+                 "size": "Taille des tests de différence (items sans écart introduit) dans [4 % ; 6 %]"}[what]
         return label, VARIANCE_LABELS[variance]
     return {"bias": ("Biais de chaque statistique inférieur à 0,1 écart type", "—"),
             "excluded": ("Aucune réplication ni réplique exclue", "—"),
-            "size": ("Taille des tests de différence (items sans écart introduit) dans [4 % ; 6 %]", "linéarisation"),
-            "profile_size": ("Taille du test des profils (moitiés tirées au hasard) dans [4 % ; 6 %]",
+            "profile_size": ("Taille du test des profils (moitiés tirées au hasard ; raking ratio) dans [4 % ; 6 %]",
                              "linéarisation")}[name]
 
 
 #: The variance methods in a sentence (« Pour la variance bootstrap, … »).
 WEAK_NAMES = {"linearisation": "la variance linéarisée", "bootstrap": "la variance bootstrap"}
 ORDER = ("coverage/linearisation", "coverage/bootstrap", "bias", "se_ratio/linearisation", "se_ratio/bootstrap",
-         "excluded", "size", "profile_size")
+         "excluded", "size/linearisation", "size/bootstrap", "profile_size")
 
 
-def acceptance_table_fr(crit: Mapping[str, Mapping[str, dict[str, Any]]]) -> pd.DataFrame:
+def acceptance_table_fr(crit: Mapping[str, Mapping[str, dict[str, Any]]], labels: Mapping | None = None) -> pd.DataFrame:
     """The criteria of :func:`criteria` as a French table: one row per criterion and variance method, for each
-    target its observed values and its verdict."""
+    target its observed values and its verdict; ``labels`` ((item, statistic, level) → label) names the statistics
+    outside a band when there are few."""
     targets = [t for t in TARGETS if t in crit]
     names = [n for n in ORDER if any(n in crit[t] for t in targets)]
     out = pd.DataFrame(index=pd.MultiIndex.from_tuples([_criterion_label(n) for n in names],
                                                        names=["Critère", "Variance"]))
     for t in targets:
-        out[(TARGET_LABELS[t], "observé")] = [_observed(n, crit[t][n]) if n in crit[t] else "—" for n in names]
+        out[(TARGET_LABELS[t], "observé")] = [_observed(n, crit[t][n], labels) if n in crit[t] else "—"
+                                              for n in names]
         out[(TARGET_LABELS[t], "verdict")] = [VERDICTS[crit[t][n]["verdict"]] if n in crit[t] else "—"
                                                for n in names]
     out.columns = pd.MultiIndex.from_tuples(out.columns)
@@ -230,27 +287,35 @@ def acceptance_table_fr(crit: Mapping[str, Mapping[str, dict[str, Any]]]) -> pd.
 
 
 def acceptance_note_fr(crit: Mapping[str, Mapping[str, dict[str, Any]]]) -> str:
-    """What the table's verdicts rest on, in French: what « non évaluable » means and how many replications it
-    would take, and why the size of the tests has no verdict for a finite population."""
-    parts = ["Critères jugés sur les deux estimateurs calés (raking ratio et logit borné), pour chaque statistique "
-             "clé des deux enquêtes et leurs différences ; « tenu » veut dire : toutes les valeurs dans la plage, "
-             "sans tolérance pour le hasard des réplications."]
+    """What the table's verdicts rest on, in French: the rule, how a test's size is measured, how the bootstrap's SE
+    ratio is judged, and what « non évaluable » means with how many replications it would take."""
+    nbsp = "\u00a0"
+    parts = ["Critères jugés sur les deux estimateurs calés (raking ratio et logit borné ; le test des profils, sur le "
+             "raking ratio), pour chaque statistique clé des deux enquêtes et leurs différences ; « tenu » veut dire : "
+             "toutes les valeurs dans la plage, sans tolérance pour le hasard des réplications.",
+             "La taille d'un test de différence est la part des réplications où il rejette la vraie différence de la "
+             "cible, soit 100 % moins la couverture de son intervalle ; dans la population finie fixée, les différences "
+             "sans écart introduit ne sont nulles qu'à peu près, et c'est à leur vraie valeur que le test est jugé."]
+    boot_se = [c["se_ratio/bootstrap"] for c in crit.values() if "se_ratio/bootstrap" in c]
+    if boot_se:
+        b = boot_se[0]
+        parts.append(f"Les estimations ne dépendent pas de la variance : l'erreur type bootstrap moyenne est donc "
+                     f"rapportée à l'écart type des estimations sur les {fmt.number(b['basis'])} réplications "
+                     f"(à ±{nbsp}{fmt.number(b['half_width'] * 100, 1)} % près).")
     weak = {v: c[f"coverage/{v}"] for c in crit.values() for v in ("linearisation", "bootstrap")
-            if f"coverage/{v}" in c and not assessable(c[f"coverage/{v}"]["replications"], "coverage")}
+            if f"coverage/{v}" in c and c[f"coverage/{v}"]["verdict"] in ("pooled", "pooled_not_met")}
     if weak:
         r = max(w["replications"] for w in weak.values())
+        n_stat = max(w["statistics"] for w in weak.values())
         fewer = " ou moins" if len({w["replications"] for w in weak.values()}) > 1 else ""
         which = fmt.enumeration([WEAK_NAMES[v] for v in ("linearisation", "bootstrap") if v in weak])
         parts.append(
             f"Avec {fmt.number(r)} réplications{fewer}, la couverture d'une statistique n'est connue qu'à "
-            f"± {fmt.number(band_half_width(r) * 100, 1)} points près, et son écart type empirique à "
-            f"± {fmt.number(sd_half_width(r) * 100, 0)} % près : plus que la demi-largeur de la plage (1 point, 5 %). "
-            f"Même si chaque couverture valait exactement 95 %, {_pct(expected_share_outside(r), 0)} d'entre elles "
-            f"tomberaient hors de la plage. Pour {which}, les critères par statistique ne sont donc jugés que sur "
-            "l'ensemble des statistiques ; les juger statistique par statistique demanderait au moins "
-            f"{fmt.number(replications_needed('coverage'))} réplications "
-            f"({fmt.number(replications_needed('se_ratio'))} pour l'écart type).")
-    if any(c.get("size", {}).get("verdict") == "not_applicable" for c in crit.values()):
-        parts.append("Dans la population finie fixée, les différences « nulles » ne le sont qu'à peu près : le taux de "
-                     "rejet y mêle taille et puissance, d'où « sans objet ».")
+            f"±{nbsp}{fmt.number(band_half_width(r) * 100, 1)} points près, plus que la demi-largeur de la plage "
+            f"(1 point) : même si chaque couverture valait exactement 95 %, en moyenne "
+            f"{_pct(expected_share_outside(r), 0)} d'entre elles tomberaient hors de la plage. Pour {which}, la "
+            "couverture et la taille des tests ne sont donc jugées que sur l'ensemble des statistiques. Il faudrait "
+            f"{fmt.number(replications_needed('coverage'))} réplications pour connaître une couverture à ±{nbsp}1 point "
+            f"près, et environ {fmt.number(round(replications_needed('coverage', n_stat), -2))} pour que {n_stat} statistiques "
+            "exactement calibrées restent toutes dans la plage 95 fois sur 100.")
     return " ".join(parts)
