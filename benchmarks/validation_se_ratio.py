@@ -1,0 +1,114 @@
+"""Is the published run's SE / SD below 1 on the 0–10 scores a property of the variance or the luck of its seed?
+(BENCHMARKS.md, forty-third session.)
+
+Repeats, with another seed, the super-population replications of one survey alone — its sample, simulated fieldwork,
+weighting recipe and linearised estimates exactly as :func:`portrait.study.validation.replicate` draws them for
+replication *i* of that seed — for the unweighted, design-weighted and raked estimators of five key statistics, and
+prints each one's mean SE over the empirical SD of its estimates, with a bootstrap SE of that ratio. One survey at a
+time is 3 to 5 times cheaper than the whole replication, so 10,000 replications take 10–15 minutes on 2 cores.
+
+Run after ``make`` (it reads the chain's frames and recipes)::
+
+    .venv/bin/python -m benchmarks.validation_se_ratio --survey residents --seed 7 -n 10000
+
+Not part of ``make test`` or ``make bench``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from portrait.pipeline import config
+from portrait.study import fieldwork, frames, ingest, items, recipes, validation, visitors
+from portrait.study.validation import _child, _unweighted
+
+from .replication_stages import setup
+
+STATISTICS = [("image_globale", "mean", ""), ("recommandation", "mean", ""), ("img_accueillante", "accord", "top2"),
+              ("img_nature", "accord", "top2"), ("img_conviviale", "accord", "top2")]
+
+
+def _responses(s: validation.Validation, survey: str, seq: np.random.SeedSequence) -> tuple[pd.DataFrame, recipes.Weighted]:
+    """One survey's ingest table and weighting in replication ``seq``, with the streams ``replicate`` gives it."""
+    fw_seed = int(_child(seq, 2).generate_state(1, np.uint64)[0])
+    if survey == "residents":
+        sample = frames.draw_resident_slots(s.resident_frame, s.resident_design,
+                                            np.random.Generator(np.random.PCG64(_child(seq, 0))), plan=s.resident_plan)
+        units = fieldwork.resident_units(sample, s.resident_frame)
+    else:
+        sample = visitors.draw_visitor_sample(s.visitor_frame, s.visitor_strata,
+                                              np.random.Generator(np.random.PCG64(_child(seq, 1))))
+        units = fieldwork.visitor_units(s.model, sample, config.rng(fw_seed, "fieldwork/visitors/attributes"))
+    _, export, disp = fieldwork._simulate_group(s.model, s.calibration, survey, units,
+                                                 s.population if survey == "residents" else None, fw_seed)
+    answers = export.assign(source_row=pd.array(np.arange(2, len(export) + 2), dtype="Int32"))
+    responses = ingest.assemble(survey, sample, answers, disp, s.codebook, s.min_core_answered).responses
+    if survey == "residents":
+        return responses, recipes.weight_residents(
+            responses, s.resident_frame, s.codebook,
+            replace(s.resident_weighting, calibration_method="raking", replicates=2),
+            np.random.Generator(np.random.PCG64(_child(seq, 3))), margins=s.resident_margins)
+    return responses, recipes.weight_visitors(
+        responses, s.visitor_frame, replace(s.visitor_weighting, calibration_method="raking", replicates=2),
+        np.random.Generator(np.random.PCG64(_child(seq, 4))), margins=s.visitor_margins)
+
+
+def chunk(args: tuple[str, int, int, list[int]]) -> pd.DataFrame:
+    """Replications ``indices`` of ``seed``: estimate, SE and n of each statistic and estimator."""
+    survey, seed, n, indices = args
+    s = replace(setup("superpopulation"), seed=seed)
+    children = np.random.SeedSequence(seed).spawn(n)
+    out = []
+    with validation.single_threaded_blas():
+        for i in indices:
+            _, w = _responses(s, survey, children[i])
+            values, sel = items.derived(w.final.data, s.codebook, survey, words=False, statistics=STATISTICS)
+            data = values[sel["column"]]
+            for name, d in (("unweighted", _unweighted(w.stages["design"])), ("design", w.stages["design"]),
+                            ("raking", w.final)):
+                e = items.means(replace(d, data=data), sel)
+                out.append(pd.DataFrame({"replication": i, "estimator": name, "column": sel["column"].to_numpy(),
+                                         "estimate": e["estimate"].to_numpy(), "se": e["se"].to_numpy()}))
+    return pd.concat(out, ignore_index=True)
+
+
+def se_ratios(r: pd.DataFrame, boot: int = 200, seed: int = 1) -> pd.DataFrame:
+    """Mean SE / SD of the estimates per statistic and estimator, with the bootstrap SE of the ratio (replications
+    resampled)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for (col, est), g in r.groupby(["column", "estimator"], sort=True):
+        e, s = g["estimate"].to_numpy(), g["se"].to_numpy()
+        picks = rng.integers(0, len(e), (boot, len(e)))
+        ratios = s[picks].mean(axis=1) / e[picks].std(axis=1, ddof=1)
+        rows.append((col, est, len(e), e.std(ddof=1), s.mean(), s.mean() / e.std(ddof=1), ratios.std(ddof=1)))
+    return pd.DataFrame(rows, columns=["statistic", "estimator", "replications", "sd", "mean_se", "ratio",
+                                       "ratio_se"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--survey", choices=("residents", "visitors"), default="residents")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("-n", type=int, default=10000, help="replications")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--out", help="Parquet file for every replication's estimates")
+    args = parser.parse_args()
+    start = time.perf_counter()
+    chunks = [(args.survey, args.seed, args.n, list(range(k, args.n, 40))) for k in range(40)]
+    with ProcessPoolExecutor(args.workers) as ex:
+        r = pd.concat(list(ex.map(chunk, chunks)), ignore_index=True)
+    if args.out:
+        r.to_parquet(args.out)
+    print(se_ratios(r).round(4).to_string(index=False))
+    print(f"{time.perf_counter() - start:.0f} s for {args.n} replications of the {args.survey}")
+
+
+if __name__ == "__main__":
+    main()
