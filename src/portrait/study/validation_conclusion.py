@@ -64,7 +64,9 @@ def _named(c: dict[str, Any], labels: Mapping) -> str:
                   f"{_pct(r['coverage_high'])}" for _, r in rows]
         said = covers[0] if len(set(covers)) == 1 else " ; ".join(
             f"{ESTIMATOR_LABELS[e].lower()} : {t}" for (e, _), t in zip(rows, covers))
-        said += " ; erreur type moyenne / écart type " + spread([r["se_ratio"] for _, r in rows], lambda v: fmt.number(v, 3))
+        if "paired_coverage" not in c:     # trial AF: a bootstrap SD over 200 replications is ± 10 %; the table has its own
+            said += " ; erreur type moyenne / écart type " + spread([r["se_ratio"] for _, r in rows],
+                                                                    lambda v: fmt.number(v, 3))
         paired = [c["paired_coverage"].get((survey, item, statistic, level, e)) for e, _ in rows] \
             if "paired_coverage" in c else []
         if paired and None not in paired:     # trial AA: the bootstrap's flags were the replications', not its own
