@@ -1173,6 +1173,9 @@ def test_the_bootstrap_sentence_splits_its_gap_between_the_method_and_the_replic
         "tirage de ces 200 réplications." in text
     assert "pas au bootstrap" not in text
     assert vc._split_gap({k: v for k, v in c.items() if k != "all_linearised_coverage"}) == ""
+    # trial AF: each part with its Monte Carlo error when known (the replications' part was pure noise there)
+    errors = vc._split_gap({**c, "own_gap_half": 0.0029, "drawn_gap_half": 0.0071}).replace("\u00a0", " ")
+    assert "−0,26 point (± 0,29 d'erreur Monte-Carlo) au bootstrap" in errors and "−0,40 point (± 0,71" in errors
 
 
 def test_the_reserve_says_when_the_same_statistic_also_fails_the_size_of_its_test():

@@ -133,11 +133,12 @@ def _split_gap(c: dict[str, Any]) -> str:
     own = 100 * (c["coverage"] - c["paired_linearised_coverage"])
     drawn = 100 * (c["paired_linearised_coverage"] - c["all_linearised_coverage"])
 
-    def pts(x: float) -> str:
-        return fmt.signed(x, 2) + (" point" if abs(round(x, 2)) < 2 else " points")
+    def pts(x: float, half: str) -> str:
+        error = f" (± {fmt.number(100 * c[half], 2)} d'erreur Monte-Carlo)" if half in c else ""
+        return fmt.signed(x, 2) + (" point" if abs(round(x, 2)) < 2 else " points") + error
     return (f" ; l'écart à la couverture linéarisée de toutes les réplications ({_pct(c['all_linearised_coverage'])}) "
-            f"tient pour {pts(own)} au bootstrap lui-même (sur les mêmes réplications) et pour {pts(drawn)} au tirage "
-            f"de ces {_int(c['replications'])} réplications")
+            f"tient pour {pts(own, 'own_gap_half')} au bootstrap lui-même (sur les mêmes réplications) et pour "
+            f"{pts(drawn, 'drawn_gap_half')} au tirage de ces {_int(c['replications'])} réplications")
 
 
 def _coverage_sentence(c: dict[str, Any], name: str, extra: str, labels: Mapping, target: str = "",

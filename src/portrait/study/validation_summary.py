@@ -474,6 +474,15 @@ def _bootstrap_against_linearised(boot: dict[str, Any], results: pd.DataFrame, t
     boot["paired_linearised_coverage"] = float(
         (pl["coverage"] * pl["replications"]).sum() / pl["replications"].sum())
     boot["se_ratio_to_linearised"] = bootstrap_se_ratio(same)
+    # trial AF: the Monte Carlo error of each part of the bootstrap's gap to the linearised coverage of every replication
+    lin = _against_truth(cal_rows.loc[cal_rows["variance"].isin(("linearisation", "bootstrap"))], truth)
+    per = lin.groupby(["variance", "replication"])["_cov"].mean().unstack("variance")
+    paired = per.loc[per.index.isin(reps)].dropna()
+    if len(paired) > 1 and per["linearisation"].notna().sum() > len(paired):
+        boot["own_gap_half"] = float(1.96 * (paired["bootstrap"] - paired["linearisation"]).std(ddof=1)
+                                     / np.sqrt(len(paired)))
+        boot["drawn_gap_half"] = float(1.96 * per["linearisation"].std(ddof=1)
+                                       * np.sqrt(1 / len(paired) - 1 / per["linearisation"].notna().sum()))
     boot["same_as_linearised"] = bool(
         abs(boot["paired_linearised_coverage"] - boot["coverage"]) < 0.01
         and abs(boot["se_ratio_to_linearised"] - 1) < 0.03)
