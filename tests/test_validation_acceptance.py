@@ -63,7 +63,7 @@ def _summary(coverage_lin, coverage_boot=(0.95, 0.95), se_ratio=(1.0, 1.0), boot
     return pd.DataFrame(rows)
 
 
-def _results(target="superpopulation", halves_rejected=5, tests=100, widened=3):
+def _results(target="superpopulation", halves_rejected=1000, tests=20000, widened=3):
     """Replications holding only what the table reads besides the summary: the profile tests between random halves
     (``halves_rejected`` of ``tests`` with p < 0.05) and the bootstrap rows of the bounded logit (``widened``
     replicates widened in the first replication; the same SE in both, so the bootstrap SEs vary by nothing)."""
@@ -126,7 +126,7 @@ def test_each_criterion_fails_on_its_own(change, failing):
 
 def test_profile_size_outside_and_the_finite_target_judged_alike():
     crit = acc.criteria({"superpopulation": _summary((0.95, 0.95)), "finite": _summary((0.95, 0.945))},
-                        pd.concat([_results(halves_rejected=9), _results("finite")], ignore_index=True))
+                        pd.concat([_results(halves_rejected=1400), _results("finite")], ignore_index=True))
     assert crit["superpopulation"]["profile_size"]["verdict"] == "not_met"
     assert crit["finite"]["profile_size"]["verdict"] == "met"
     assert crit["finite"]["size/linearisation"]["verdict"] == "met"      # 5,5 %: the test of the true difference
@@ -143,7 +143,20 @@ def test_few_replications_are_judged_on_the_pooled_values_only():
     assert c["size/linearisation"]["verdict"] == "pooled_not_met"   # pooled 7 %
     assert c["bias"]["verdict"] == "not_assessable"
     assert c["se_ratio/bootstrap"]["verdict"] == "pooled"            # an SD over 40 replications: ± 22 %
+    assert c["se_ratio/linearisation"]["verdict"] == "not_assessable"
     assert "la variance linéarisée et la variance bootstrap" in acc.acceptance_note_fr(crit)
+
+
+def test_a_pooled_value_is_not_judged_when_its_monte_carlo_interval_is_wider_than_the_band():
+    """Trial AF: with 40 replications, a pooled coverage of 93,7 % whose interval held the band was « non tenu en
+    moyenne ». Each verdict by hand: interval half-width over 1 point → not assessable, whatever the value."""
+    band = acc.COVERAGE_BAND
+    assert acc._verdict(3, 0.937, band, False, (0.920, 0.952)) == "not_assessable"
+    assert acc._verdict(3, 0.937, band, False, (0.930, 0.944)) == "pooled_not_met"
+    assert acc._verdict(3, 0.9401, band, False, (0.931, 0.948)) == "pooled"
+    assert acc._verdict(3, 0.9401, band, True, (0.90, 0.99)) == "not_met"      # judged per statistic: no pooling
+    few = acc.criteria({"superpopulation": _summary((0.95, 0.95))}, _results(halves_rejected=7, tests=100))
+    assert few["superpopulation"]["profile_size"]["verdict"] == "not_assessable"     # 7 % of 100 tests: ± 5 points
 
 
 def test_unknown_target_is_refused():

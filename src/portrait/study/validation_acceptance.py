@@ -31,7 +31,7 @@ from .validation_coverage import _pct, widened_replicates
 from .validation_profiles import profile_acceptance, profile_summary
 from .validation_setup import (CALIBRATED, DIFFERENCE_NAME, SURVEY_LABELS, TARGET_LABELS, TARGETS,
                                VARIANCE_LABELS)
-from .validation_summary import BIAS_LIMIT, COVERAGE_BAND, SIZE_BAND, band_half_width
+from .validation_summary import BIAS_LIMIT, COVERAGE_BAND, SIZE_BAND, _against_truth, band_half_width, clustered_wilson
 
 #: The mean SE / empirical SD band of the acceptance criteria.
 SE_RATIO_BAND = (0.95, 1.05)
@@ -89,14 +89,37 @@ def _inside(x: float, band: tuple[float, float]) -> bool:
     return bool(band[0] <= x <= band[1])
 
 
-def _verdict(outside: int, pooled: float, band: tuple[float, float], judged_alone: bool) -> str:
+def _verdict(outside: int, pooled: float, band: tuple[float, float], judged_alone: bool,
+             interval: tuple[float, float] | None = None) -> str:
+    """``met`` / ``not_met`` on every statistic when each is judged alone; otherwise on the pooled value, unless its
+    Monte Carlo ``interval`` is wider than the band's half-width (trial AF: 40 replications gave « non tenu en
+    moyenne » to a pooled rate whose interval held the band)."""
     if judged_alone:
         return "met" if outside == 0 else "not_met"
+    if interval is not None and (interval[1] - interval[0]) / 2 > (band[1] - band[0]) / 2 + 1e-12:
+        return "not_assessable"
     return "pooled" if _inside(pooled, band) else "pooled_not_met"
 
 
+def _pooled_interval(results: pd.DataFrame | None, truth: pd.DataFrame | None, variance: str,
+                     null_only: bool = False) -> tuple[float, float] | None:
+    """Monte Carlo interval of the calibrated estimators' coverage pooled over the key statistics (or over the null
+    differences only), the replications as clusters (:func:`~portrait.study.validation_summary.clustered_wilson`)."""
+    if results is None or truth is None:
+        return None
+    r = _against_truth(results.loc[results["estimator"].isin(CALIBRATED) & (results["variance"] == variance)], truth)
+    if null_only:
+        r = r.loc[(r["survey"] == DIFFERENCE_NAME) & ~r["planted"].astype(bool)]
+    per = r.groupby("replication")["_cov"].agg(covered="sum", intervals="count")
+    per = per.loc[per["intervals"] > 0].reset_index()
+    if per.empty:
+        return None
+    c = clustered_wilson(per.assign(pooled=0)[["pooled", "replication", "covered", "intervals"]])
+    return float(c["coverage_low"].iloc[0]), float(c["coverage_high"].iloc[0])
+
+
 def _band_criterion(v: pd.DataFrame, values: pd.Series, band: tuple[float, float], judged_alone: bool,
-                    pooled: float) -> dict[str, Any]:
+                    pooled: float, interval: tuple[float, float] | None = None) -> dict[str, Any]:
     """One per-statistic band criterion over the rows ``v`` of one target and variance (``values``, row for row): a
     statistic is outside when either calibrated estimator's value is."""
     off = v.assign(_off=((values < band[0]) | (values > band[1])).to_numpy()).groupby(
@@ -104,7 +127,7 @@ def _band_criterion(v: pd.DataFrame, values: pd.Series, band: tuple[float, float
     named = [tuple(k) for k in off.index[off.to_numpy()]]
     return {"low": float(values.min()), "high": float(values.max()), "pooled": pooled, "outside": len(named),
             "named": named, "statistics": int(len(off)), "replications": int(v["replications"].max()),
-            "verdict": _verdict(len(named), pooled, band, judged_alone)}
+            "interval": interval, "verdict": _verdict(len(named), pooled, band, judged_alone, interval)}
 
 
 def _weighted_coverage(v: pd.DataFrame) -> float:
@@ -131,7 +154,7 @@ def _bootstrap_se_ratio(boot: pd.DataFrame, lin: pd.DataFrame, results: pd.DataF
     return {**out, "basis": int(m["replications_all"].max()), "half_width": float(half)}
 
 
-def _size(v: pd.DataFrame) -> dict[str, Any] | None:
+def _size(v: pd.DataFrame, coverage_interval: tuple[float, float] | None = None) -> dict[str, Any] | None:
     """The size of the difference tests on the items without a planted difference: 100 % minus the coverage of their
     intervals (a test rejects the true difference exactly when the interval misses it), per item (its estimators'
     mean), pooled over items and estimators."""
@@ -143,14 +166,16 @@ def _size(v: pd.DataFrame) -> dict[str, Any] | None:
     off = per_item.loc[(per_item < SIZE_BAND[0]) | (per_item > SIZE_BAND[1])]
     pooled = 1 - _weighted_coverage(null)
     r = int(null["replications"].max())
+    interval = None if coverage_interval is None else (1 - coverage_interval[1], 1 - coverage_interval[0])
     return {"pooled": pooled, "low": float(per_item.min()), "high": float(per_item.max()), "outside": len(off),
-            "named": [tuple(k) for k in off.index], "items": len(per_item), "replications": r,
-            "verdict": _verdict(len(off), pooled, SIZE_BAND, assessable(r, "size"))}
+            "named": [tuple(k) for k in off.index], "items": len(per_item), "replications": r, "interval": interval,
+            "verdict": _verdict(len(off), pooled, SIZE_BAND, assessable(r, "size"), interval)}
 
 
 def _target_criteria(target: str, summ: pd.DataFrame, results: pd.DataFrame, replicates: int | None,
-                     profiles: pd.DataFrame) -> dict[str, dict[str, Any]]:
+                     profiles: pd.DataFrame, truth: pd.DataFrame | None = None) -> dict[str, dict[str, Any]]:
     """:func:`criteria` for one target."""
+    own = results.loc[results["target"] == target] if "target" in results.columns else results
     cal = summ.loc[summ["estimator"].isin(CALIBRATED) & (summ["replications"] > 0)]
     lin, boot = (cal.loc[cal["variance"] == v] for v in ("linearisation", "bootstrap"))
     out: dict[str, dict[str, Any]] = {}
@@ -158,13 +183,15 @@ def _target_criteria(target: str, summ: pd.DataFrame, results: pd.DataFrame, rep
         if len(v):
             r = int(v["replications"].max())
             out[f"coverage/{variance}"] = _band_criterion(v, v["coverage"], COVERAGE_BAND, assessable(r, "coverage"),
-                                                          _weighted_coverage(v))
-            if (size := _size(v)) is not None:
+                                                          _weighted_coverage(v), _pooled_interval(own, truth, variance))
+            if (size := _size(v, _pooled_interval(own, truth, variance, null_only=True))) is not None:
                 out[f"size/{variance}"] = size
     if len(lin):
-        out["se_ratio/linearisation"] = _band_criterion(
-            lin, lin["se_ratio"], SE_RATIO_BAND, assessable(int(lin["replications"].max()), "se_ratio"),
-            float(lin["se_ratio"].mean()))
+        judged = assessable(int(lin["replications"].max()), "se_ratio")
+        out["se_ratio/linearisation"] = _band_criterion(lin, lin["se_ratio"], SE_RATIO_BAND, judged,
+                                                        float(lin["se_ratio"].mean()))
+        if not judged:    # the pooled mean of correlated ratios is hardly surer than one of them
+            out["se_ratio/linearisation"]["verdict"] = "not_assessable"
         worst, r = float(lin["bias_sd"].abs().max()), int(lin["replications"].max())
         out["bias"] = {"worst": worst, "replications": r,
                        "verdict": ("met" if worst < BIAS_LIMIT else "not_met") if assessable(r, "bias") else
@@ -182,12 +209,13 @@ def _target_criteria(target: str, summ: pd.DataFrame, results: pd.DataFrame, rep
     if len(p.loc[~p["planted"]]):
         a = profile_acceptance(p)
         out["profile_size"] = {"pooled": a["size"], "low": a["size_low"], "high": a["size_high"], "tests": a["tests"],
-                               "verdict": "met" if a["size_ok"] else "not_met"}
+                               "verdict": _verdict(0, a["size"], SIZE_BAND, False, (a["size_low"], a["size_high"]))
+                               .replace("pooled_not_met", "not_met").replace("pooled", "met")}
     return out
 
 
-def criteria(summaries: Mapping[str, pd.DataFrame], results: pd.DataFrame,
-             replicates: int | None = None) -> dict[str, dict[str, dict[str, Any]]]:
+def criteria(summaries: Mapping[str, pd.DataFrame], results: pd.DataFrame, replicates: int | None = None,
+             truths: Mapping[str, pd.DataFrame] | None = None) -> dict[str, dict[str, dict[str, Any]]]:
     """Each acceptance criterion's numbers and verdict, per target: ``{target: {criterion: {...}}}``.
 
     Criteria: ``coverage/<variance>``, ``size/<variance>`` and ``se_ratio/<variance>`` (range over the calibrated
@@ -199,13 +227,17 @@ def criteria(summaries: Mapping[str, pd.DataFrame], results: pd.DataFrame,
     ``profile_size`` (multiple-response test between random halves, raking, linearised, with its Wilson interval).
 
     ``summaries`` maps each target to its :func:`portrait.study.validation.summary`; ``results`` are the
-    replications of every target (``target`` column); ``replicates`` the bootstrap replicates per survey.
+    replications of every target (``target`` column); ``replicates`` the bootstrap replicates per survey; ``truths``
+    each target's truth, which gives the pooled coverages and sizes their Monte Carlo intervals: a pooled value whose
+    interval is wider than its band (few replications) is ``not_assessable``, as is a linearised SE ratio that cannot
+    be judged per statistic, and the profile test's size whose Wilson interval is.
     """
     unknown = sorted(set(summaries) - set(TARGETS))
     if unknown:
         raise ParameterError(f"parameter 'summaries' has unknown target(s) {unknown}; targets are {list(TARGETS)}")
     profiles = profile_summary(results)
-    return {t: _target_criteria(t, summaries[t], results, replicates, profiles) for t in TARGETS if t in summaries}
+    return {t: _target_criteria(t, summaries[t], results, replicates, profiles, (truths or {}).get(t))
+            for t in TARGETS if t in summaries}
 
 
 def _share(x: float, band: tuple[float, float]) -> str:
@@ -223,11 +255,20 @@ def _outside(c: dict[str, Any], labels: Mapping | None, what: str = "statistique
     return text
 
 
+def _interval(c: dict[str, Any]) -> str:
+    """« (intervalle Monte-Carlo 93,1 % à 94,8 %) » of a pooled value whose verdict rests on it, else nothing."""
+    if c.get("interval") is None or c.get("verdict") in ("met", "not_met"):
+        return ""
+    return f" (intervalle Monte-Carlo {_pct(c['interval'][0])} à {_pct(c['interval'][1])})"
+
+
 def _observed(name: str, c: dict[str, Any], labels: Mapping | None = None) -> str:
     """A criterion's observed values, in French."""
+    if c.get("verdict") not in ("met", "not_met"):
+        labels = None                      # statistics judged only pooled: their own values are noise, not named
     if name.startswith("coverage/"):
         return (f"{_pct(c['low'])} à {_pct(c['high'])} ; ensemble {_share(c['pooled'], COVERAGE_BAND)}"
-                + (_outside(c, labels) if c["outside"] else ""))
+                + _interval(c) + (_outside(c, labels) if c["outside"] else ""))
     if name.startswith("se_ratio/"):
         basis = (f" (écart type sur les {fmt.number(c['basis'])} réplications)" if "basis" in c else "")
         return (f"{fmt.number(c['low'], 3)} à {fmt.number(c['high'], 3)} ; moyenne {fmt.number(c['pooled'], 3)}"
@@ -242,7 +283,8 @@ def _observed(name: str, c: dict[str, Any], labels: Mapping | None = None) -> st
                      f"{fmt.number(c['replicates'])} aux bornes élargies")
         return text
     if name.startswith("size/"):
-        return (f"ensemble {_share(c['pooled'], SIZE_BAND)} ; par item {_pct(c['low'])} à {_pct(c['high'])}"
+        return (f"ensemble {_share(c['pooled'], SIZE_BAND)}{_interval(c)} ; par item {_pct(c['low'])} à "
+                f"{_pct(c['high'])}"
                 + (_outside({**c, "statistics": c["items"]}, labels, "item") if c["outside"] else ""))
     if name == "profile_size":
         return f"{_share(c['pooled'], SIZE_BAND)} (intervalle Monte-Carlo {_pct(c['low'])} à {_pct(c['high'])})"
@@ -303,7 +345,7 @@ def acceptance_note_fr(crit: Mapping[str, Mapping[str, dict[str, Any]]]) -> str:
                      f"rapportée à l'écart type des estimations sur les {fmt.number(b['basis'])} réplications "
                      f"(à ±{nbsp}{fmt.number(b['half_width'] * 100, 1)} % près).")
     weak = {v: c[f"coverage/{v}"] for c in crit.values() for v in ("linearisation", "bootstrap")
-            if f"coverage/{v}" in c and c[f"coverage/{v}"]["verdict"] in ("pooled", "pooled_not_met")}
+            if f"coverage/{v}" in c and c[f"coverage/{v}"]["verdict"] in ("pooled", "pooled_not_met", "not_assessable")}
     if weak:
         r = max(w["replications"] for w in weak.values())
         n_stat = max(w["statistics"] for w in weak.values())
@@ -318,4 +360,8 @@ def acceptance_note_fr(crit: Mapping[str, Mapping[str, dict[str, Any]]]) -> str:
             f"{fmt.number(replications_needed('coverage'))} réplications pour connaître une couverture à ±{nbsp}1 point "
             f"près, et environ {fmt.number(round(replications_needed('coverage', n_stat), -2))} pour que {n_stat} statistiques "
             "exactement calibrées restent toutes dans la plage 95 fois sur 100.")
+    if any(x["verdict"] == "not_assessable" for c in crit.values() for x in c.values()):
+        parts.append("« Non évaluable » : même le résultat d'ensemble n'est connu qu'à plus d'un point près (son "
+                     "intervalle Monte-Carlo déborde la demi-largeur de la plage), ou le biais qu'à plus de 0,1 écart "
+                     "type près : il faudrait plus de réplications pour juger.")
     return " ".join(parts)
