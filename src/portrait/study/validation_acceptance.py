@@ -149,9 +149,10 @@ def _bootstrap_se_ratio(boot: pd.DataFrame, lin: pd.DataFrame, results: pd.DataF
     g = r.groupby(["survey", "item", "statistic", "level", "estimator"], dropna=False)["se"]
     cv = float((g.std() / g.mean()).max()) if len(r) else np.inf
     half = 1.96 * np.sqrt(1 / (2 * (int(m["replications_all"].max()) - 1)) + cv ** 2 / int(m["replications"].max()))
-    out = _band_criterion(m, ratio, SE_RATIO_BAND, bool(half <= (SE_RATIO_BAND[1] - SE_RATIO_BAND[0]) / 2),
-                          float(ratio.mean()))
-    return {**out, "basis": int(m["replications_all"].max()), "half_width": float(half)}
+    judged = bool(half <= (SE_RATIO_BAND[1] - SE_RATIO_BAND[0]) / 2)
+    out = _band_criterion(m, ratio, SE_RATIO_BAND, judged, float(ratio.mean()))
+    return {**out, "basis": int(m["replications_all"].max()), "half_width": float(half),
+            "verdict": out["verdict"] if judged else "not_assessable"}
 
 
 def _size(v: pd.DataFrame, coverage_interval: tuple[float, float] | None = None) -> dict[str, Any] | None:
