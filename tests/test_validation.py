@@ -853,10 +853,10 @@ def test_the_second_targets_bootstrap_is_judged_too():
         assert "Sur 4 réplications, l'écart type empirique des estimations est lui-même imprécis (à 41 % près " \
                "environ)" in finite_part.replace("\u2019", "'")
         assert ("ne sont pas fiables avec pour cible la population finie fixée**" in text) is not fine
-        # trial AA: a bootstrap statistic in question comes with the linearised coverage of the same replications
-        # trial AF: a bootstrap row's SE ratio over so few replications is not said (the acceptance table has its own)
-        assert ("« x », habitants (0,0 %, intervalle Monte-Carlo de 0,0 % à 49,0 % ; intervalles linéarisés sur les "
-                "mêmes réplications : 75,0 %)" in finite_part) is not fine
+        # trial AG: so few bootstrap replications judge no statistic alone (report 08's acceptance table says so too)
+        assert "Statistique par statistique, 4 réplications ne permettent pas de juger : une couverture n'y est " \
+            "connue qu'à ± 21,4 points près" in finite_part.replace("\u2019", "'")
+        assert "« x », habitants (0,0 %" not in finite_part
         assert ": moins que 95 %, au-delà de l'erreur Monte-Carlo" in finite_part or fine
 
 
@@ -1175,7 +1175,9 @@ def test_the_bootstrap_sentence_splits_its_gap_between_the_method_and_the_replic
     assert vc._split_gap({k: v for k, v in c.items() if k != "all_linearised_coverage"}) == ""
     # trial AF: each part with its Monte Carlo error when known (the replications' part was pure noise there)
     errors = vc._split_gap({**c, "own_gap_half": 0.0029, "drawn_gap_half": 0.0071}).replace("\u00a0", " ")
-    assert "−0,26 point (± 0,29 d'erreur Monte-Carlo) au bootstrap" in errors and "−0,40 point (± 0,71" in errors
+    assert "−0,26 point (intervalle Monte-Carlo ± 0,29) au bootstrap" in errors and "−0,40 point (intervalle " \
+        "Monte-Carlo ± 0,71) au tirage de ces 200 réplications ; ni l'une ni l'autre part ne se distingue du hasard" \
+        in errors
 
 
 def test_the_reserve_says_when_the_same_statistic_also_fails_the_size_of_its_test():
@@ -1196,3 +1198,20 @@ def test_the_reserve_says_when_the_same_statistic_also_fails_the_size_of_its_tes
         "6 %." in text
     inside = {"superpopulation": {"per_estimator": {"raking": {"in_question": [row(0.059)]}}}}
     assert "conclut à tort" not in vc._reserve(inside, {})
+
+
+def test_the_finite_targets_size_is_also_given_against_its_true_difference():
+    """Trial AG: the conclusion gave 5,3 % (rejecting 0) where the acceptance table judged 5,1 % (rejecting the fixed
+    population's own, nearly null, difference: 100 % minus the coverage). Hand-made numbers: both are said."""
+    from portrait.study import validation_conclusion as vc
+
+    a = {"rejection": 0.0557, "power": 0.88, "planted": 0}
+    b = {"rejection": 0.0526, "size_true": 0.0513}
+    text = vc._tests_paragraph(a, {}, "superpopulation", {"finite": b}).replace("\u00a0", " ")
+    assert "il en déclare une 5,3 % du temps ; contre sa vraie valeur dans cette population, il conclut à tort 5,1 % " \
+        "du temps (la taille que juge le tableau des critères)." in text
+    summ = pd.DataFrame({"survey": validation.DIFFERENCE_NAME, "item": ["a", "b"], "statistic": "mean", "level": "",
+                         "planted": False, "replications": [100, 300], "rejection": [0.05, 0.06],
+                         "rejection_low": 0.04, "rejection_high": 0.07, "coverage": [0.94, 0.95]})
+    from portrait.study.validation_summary import _difference_tests
+    assert _difference_tests(summ)["size_true"] == pytest.approx(1 - (0.94 * 100 + 0.95 * 300) / 400)

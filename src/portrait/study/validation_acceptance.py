@@ -344,7 +344,7 @@ def acceptance_note_fr(crit: Mapping[str, Mapping[str, dict[str, Any]]]) -> str:
         b = boot_se[0]
         parts.append(f"Les estimations ne dépendent pas de la variance : l'erreur type bootstrap moyenne est donc "
                      f"rapportée à l'écart type des estimations sur les {fmt.number(b['basis'])} réplications "
-                     f"(à ±{nbsp}{fmt.number(b['half_width'] * 100, 1)} % près).")
+                     f"(rapport connu à ±{nbsp}{fmt.number(b['half_width'], 3)} près).")
     weak = {v: c[f"coverage/{v}"] for c in crit.values() for v in ("linearisation", "bootstrap")
             if f"coverage/{v}" in c and c[f"coverage/{v}"]["verdict"] in ("pooled", "pooled_not_met", "not_assessable")}
     if weak:
@@ -361,8 +361,12 @@ def acceptance_note_fr(crit: Mapping[str, Mapping[str, dict[str, Any]]]) -> str:
             f"{fmt.number(replications_needed('coverage'))} réplications pour connaître une couverture à ±{nbsp}1 point "
             f"près, et environ {fmt.number(round(replications_needed('coverage', n_stat), -2))} pour que {n_stat} statistiques "
             "exactement calibrées restent toutes dans la plage 95 fois sur 100.")
-    if any(x["verdict"] == "not_assessable" for c in crit.values() for x in c.values()):
-        parts.append("« Non évaluable » : même le résultat d'ensemble n'est connu qu'à plus d'un point près (son "
-                     "intervalle Monte-Carlo déborde la demi-largeur de la plage), ou le biais qu'à plus de 0,1 écart "
-                     "type près : il faudrait plus de réplications pour juger.")
+    unjudged = {n for c in crit.values() for n, x in c.items() if x["verdict"] == "not_assessable"}
+    if unjudged:
+        parts.append("« Non évaluable » : "
+                     + fmt.enumeration([t for t in (
+                         "même le résultat d'ensemble n'y est connu que dans un intervalle Monte-Carlo plus large que "
+                         "la plage" if unjudged - {"bias"} else "",
+                         "le biais n'y est connu qu'à plus de 0,1 écart type près" if "bias" in unjudged else "") if t])
+                     + " : il faudrait plus de réplications pour juger.")
     return " ".join(parts)

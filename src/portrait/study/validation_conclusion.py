@@ -17,7 +17,7 @@ from . import validation_published as published
 from .codebook import Codebook
 from .validation_coverage import WHERE, _band_pct, _pct, _pct_range, _sds, nonresponse_sentence, unweighted_coverage
 from .validation_setup import ESTIMATOR_LABELS, PROFILE_STATISTICS, SURVEY_LABELS, TARGET_LABELS
-from .validation_summary import BIAS_LIMIT, COVERAGE_BAND, SIZE_BAND, acceptance, statistic_labels
+from .validation_summary import BIAS_LIMIT, COVERAGE_BAND, SIZE_BAND, acceptance, band_half_width, statistic_labels
 
 
 def _int(n: int) -> str:
@@ -134,11 +134,14 @@ def _split_gap(c: dict[str, Any]) -> str:
     drawn = 100 * (c["paired_linearised_coverage"] - c["all_linearised_coverage"])
 
     def pts(x: float, half: str) -> str:
-        error = f" (± {fmt.number(100 * c[half], 2)} d'erreur Monte-Carlo)" if half in c else ""
+        error = f" (intervalle Monte-Carlo ± {fmt.number(100 * c[half], 2)})" if half in c else ""
         return fmt.signed(x, 2) + (" point" if abs(round(x, 2)) < 2 else " points") + error
+    chance = ("own_gap_half" in c and "drawn_gap_half" in c and abs(own) <= 100 * c["own_gap_half"]
+              and abs(drawn) <= 100 * c["drawn_gap_half"])
     return (f" ; l'écart à la couverture linéarisée de toutes les réplications ({_pct(c['all_linearised_coverage'])}) "
             f"tient pour {pts(own, 'own_gap_half')} au bootstrap lui-même (sur les mêmes réplications) et pour "
-            f"{pts(drawn, 'drawn_gap_half')} au tirage de ces {_int(c['replications'])} réplications")
+            f"{pts(drawn, 'drawn_gap_half')} au tirage de ces {_int(c['replications'])} réplications"
+            + (" ; ni l'une ni l'autre part ne se distingue du hasard" if chance else ""))
 
 
 def _coverage_sentence(c: dict[str, Any], name: str, extra: str, labels: Mapping, target: str = "",
@@ -147,8 +150,13 @@ def _coverage_sentence(c: dict[str, Any], name: str, extra: str, labels: Mapping
     French label), in French."""
     reps = f"{_int(c['replications'])} réplication{'s' if c['replications'] > 1 else ''}"
     lead = f"*{fmt.capitalised(target)}, intervalles {name}.* " if target else ""
+    judged = "paired_linearised_coverage" not in c or band_half_width(c["replications"]) <= \
+        (COVERAGE_BAND[1] - COVERAGE_BAND[0]) / 2          # trial AG: 200 bootstrap replications judge no statistic
     text = (f"{lead}Les intervalles à 95 % des estimateurs calés ({name}, {reps}{extra}) contiennent la vraie valeur "
-            f"{_pooled(c)}. " + _in_question(c, labels, explain))
+            f"{_pooled(c)}. " + (_in_question(c, labels, explain) if judged else
+                                 f"Statistique par statistique, {reps} ne permettent pas de juger : une couverture n'y "
+                                 f"est connue qu'à ± {fmt.number(100 * band_half_width(c['replications']), 1)} points "
+                                 "près (tableau des critères d'acceptation)."))
     if "paired_linearised_coverage" in c:
         same = c["same_as_linearised"]
         ratio = c["se_ratio_to_linearised"]
@@ -280,7 +288,11 @@ def _tests_paragraph(a: dict[str, Any], labels: Mapping, target: str = "",
             text += (f" Avec pour cible la {TARGET_LABELS.get(other, other).lower()}, {what} "
                      f"{_pct(b['rejection'])} du temps" + (f" (intervalle Monte-Carlo de {_pct(b['rejection_low'])} à "
                                                            f"{_pct(b['rejection_high'])})" if "rejection_low" in b else "")
-                     + _size_verdict(b) + ".")
+                     + _size_verdict(b)
+                     # trial AG: Table 9 judges the test of the true difference, 100 % minus the coverage
+                     + (f" ; contre sa vraie valeur dans cette population, il conclut à tort {_pct(b['size_true'])} "
+                        "du temps (la taille que juge le tableau des critères)"
+                        if other == "finite" and np.isfinite(b.get("size_true", np.nan)) else "") + ".")
     return text
 
 
@@ -301,7 +313,8 @@ def _reserve(linearised: Mapping[str, dict[str, Any] | None], labels: Mapping) -
     if not said:
         return ""
     # trial AF: for a difference that is truly 0, the test rejects exactly when the interval misses 0
-    test = (f" Pour une différence vraiment nulle, le test la déclare à tort exactement quand l'intervalle exclut 0 : "
+    test = (f" Pour une différence vraiment nulle, le test conclut à tort à une différence exactement quand l'intervalle "
+            "exclut 0 : "
             f"{'ce test conclut' if count == 1 else 'ces tests concluent'} à tort "
             f"{' à '.join(dict.fromkeys(_pct(x) for x in sorted(tests)))} du temps, ce qui fait sortir aussi "
             f"{'sa' if count == 1 else 'leur'} taille de la plage de {_pct(SIZE_BAND[0], 0)} à {_pct(SIZE_BAND[1], 0)}."

@@ -126,7 +126,9 @@ def summary(results: pd.DataFrame, truth: pd.DataFrame, alpha: float = 0.05, lev
     Columns: ``replications`` (with an estimate), ``failures``, ``truth``, ``mean``, ``bias``
     (mean − truth) with its Monte Carlo SE ``bias_mcse`` (SD/√R), ``rel_bias`` (bias / |truth|;
     NaN when the truth is 0 and for :data:`SIGNED_STATISTICS`), ``bias_sd`` (bias / empirical SD),
-    ``rmse``, ``sd`` (empirical SD of the estimates), ``mean_se``, ``se_ratio`` (mean SE / SD), ``coverage``
+    ``rmse``, ``sd`` (empirical SD of the estimates), ``mean_se``, ``se_ratio`` (mean SE / SD; for a variance
+    method computed on fewer replications than the linearisation, the SD of the linearised rows, the estimates
+    being the same), ``coverage``
     of the intervals with its Wilson interval ``coverage_low``, ``coverage_high``, and for the differences
     ``rejection`` (share of p < ``alpha``) with its Wilson interval; ``planted`` tells whether the
     true difference is non-zero (rejection = power) or zero (rejection = size of the test).
@@ -148,7 +150,13 @@ def summary(results: pd.DataFrame, truth: pd.DataFrame, alpha: float = 0.05, lev
     out["rel_bias"] = np.where(relative, out["bias"] / out["truth"].abs(), np.nan)
     out["bias_sd"] = out["bias"] / out["sd"]
     out["rmse"] = np.sqrt(out["mse"])
-    out["se_ratio"] = out["mean_se"] / out["sd"]
+    # trial AG: the estimates do not depend on the variance method, so a method run on fewer replications (the
+    # bootstrap's 200) is judged against the SD over all of them (the linearised rows'), not its own ± 10 %
+    same = [k for k in keys if k != "variance"]
+    lin = out.loc[out["variance"] == "linearisation", same + ["sd", "replications"]]
+    m = out[same + ["variance", "replications"]].merge(lin, on=same, how="left", suffixes=("", "_all"))
+    wider = ((m["variance"] != "linearisation") & (m["replications_all"] > m["replications"])).to_numpy()
+    out["se_ratio"] = out["mean_se"] / np.where(wider, m["sd"].to_numpy(), out["sd"].to_numpy())
     out["coverage"] = out["covered"] / out["replications"]
     out["coverage_low"], out["coverage_high"] = wilson(out["covered"], out["replications"], level)
     is_diff = out["survey"] == compare.DIFFERENCE
@@ -495,6 +503,9 @@ def _difference_tests(d: pd.DataFrame) -> dict[str, Any]:
     out: dict[str, Any] = {}
     null, alt = d.loc[~d["planted"]], d.loc[d["planted"]]
     out["rejection"] = float((null["rejection"] * null["replications"]).sum() / null["replications"].sum()) \
+        if len(null) else np.nan
+    # the rate of rejecting the target's true difference: a fixed finite population's « null » ones are nearly 0
+    out["size_true"] = float(1 - (null["coverage"] * null["replications"]).sum() / null["replications"].sum()) \
         if len(null) else np.nan
     key = ["item", "statistic", "level"]
     if len(null):
