@@ -1194,10 +1194,10 @@ def test_the_reserve_says_when_the_same_statistic_also_fails_the_size_of_its_tes
                                                "logit": {"in_question": [row(0.061)]}}}}
     text = vc._reserve(c, {("s0", "mean", ""): "Score"}).replace("\u00a0", " ")
     assert "« Score », différence clients − habitants, sort de la plage" in text
-    assert "ce test conclut à tort 6,1 % à 6,2 % du temps, ce qui fait sortir aussi sa taille de la plage de 4 % à " \
+    assert "ce test se trompe ainsi 6,1 % à 6,2 % du temps, ce qui met aussi sa taille hors de la plage de 4 % à " \
         "6 %." in text
     inside = {"superpopulation": {"per_estimator": {"raking": {"in_question": [row(0.059)]}}}}
-    assert "conclut à tort" not in vc._reserve(inside, {})
+    assert "vraiment nulle" not in vc._reserve(inside, {})
 
 
 def test_the_finite_targets_size_is_also_given_against_its_true_difference():

@@ -315,9 +315,10 @@ def _reserve(linearised: Mapping[str, dict[str, Any] | None], labels: Mapping) -
     # trial AF: for a difference that is truly 0, the test rejects exactly when the interval misses 0
     test = (f" Pour une différence vraiment nulle, le test conclut à tort à une différence exactement quand l'intervalle "
             "exclut 0 : "
-            f"{'ce test conclut' if count == 1 else 'ces tests concluent'} à tort "
-            f"{' à '.join(dict.fromkeys(_pct(x) for x in sorted(tests)))} du temps, ce qui fait sortir aussi "
-            f"{'sa' if count == 1 else 'leur'} taille de la plage de {_pct(SIZE_BAND[0], 0)} à {_pct(SIZE_BAND[1], 0)}."
+            f"{'ce test se trompe' if count == 1 else 'ces tests se trompent'} ainsi "
+            f"{' à '.join(dict.fromkeys(_pct(x) for x in sorted(tests)))} du temps, ce qui met aussi "
+            f"{'sa' if count == 1 else 'leur'} taille hors de la plage de {_pct(SIZE_BAND[0], 0)} à "
+            f"{_pct(SIZE_BAND[1], 0)}."
             if tests and not SIZE_BAND[0] <= max(tests) <= SIZE_BAND[1] else "")
     return (f" Une réserve : {' ; '.join(said)}, {'sort' if count == 1 else 'sortent'} de la plage de tolérance des "
             f"intervalles linéarisés ({_band()} ; détail ci-dessous).{test} La règle de cette étude attribue un tel "
