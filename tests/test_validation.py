@@ -1215,3 +1215,22 @@ def test_the_finite_targets_size_is_also_given_against_its_true_difference():
                          "rejection_low": 0.04, "rejection_high": 0.07, "coverage": [0.94, 0.95]})
     from portrait.study.validation_summary import _difference_tests
     assert _difference_tests(summ)["size_true"] == pytest.approx(1 - (0.94 * 100 + 0.95 * 300) / 400)
+
+
+def test_a_method_on_fewer_replications_is_judged_against_every_replications_sd():
+    """Trial AG: the bootstrap ran on 200 of 5,000 replications, and its SE / SD divided by the SD of those 200 (± 10 %),
+    although the estimates do not depend on the variance method. Hand-made estimates: 4 linearised replications
+    (SD of 1, 2, 3, 4 = 1.291), the first 2 also bootstrap (SD 0.707); mean bootstrap SE 1.0 → ratio 1/1.291."""
+    truth = pd.DataFrame({"survey": ["residents"], "item": ["x"], "statistic": ["mean"], "level": [""],
+                          "value": [2.5], "planted": [False]})
+    est = np.array([1.0, 2.0, 3.0, 4.0])
+    base = dict(survey="residents", item="x", statistic="mean", level="", estimator="raking", p=np.nan, df=50.0,
+                n=100.0, error="", adjusted=0.0)
+    lin = pd.DataFrame({**base, "replication": range(4), "variance": "linearisation", "estimate": est, "se": 1.2,
+                        "ci_low": est - 2.4, "ci_high": est + 2.4})
+    boot = pd.DataFrame({**base, "replication": range(2), "variance": "bootstrap", "estimate": est[:2], "se": 1.0,
+                         "ci_low": est[:2] - 2, "ci_high": est[:2] + 2})
+    s = validation.summary(pd.concat([lin, boot], ignore_index=True), truth).set_index("variance")
+    assert s.loc["bootstrap", "sd"] == pytest.approx(np.std([1, 2], ddof=1))          # its own SD is still reported
+    assert s.loc["bootstrap", "se_ratio"] == pytest.approx(1.0 / np.std(est, ddof=1), rel=1e-12)
+    assert s.loc["linearisation", "se_ratio"] == pytest.approx(1.2 / np.std(est, ddof=1), rel=1e-12)

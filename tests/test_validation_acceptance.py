@@ -48,7 +48,8 @@ def _summary(coverage_lin, coverage_boot=(0.95, 0.95), se_ratio=(1.0, 1.0), boot
     """Two statistics — the residents' image mean and its difference clients − habitants, with no planted gap — for
     both calibrated estimators, linearised (``replications``) and bootstrap (200); the values per statistic, the same
     for both estimators. The estimates' SD is 0.1 on every replication, 0.12 on the bootstrap's 200 (noise);
-    ``boot_se`` is the bootstrap's mean SE."""
+    ``boot_se`` is the bootstrap's mean SE, and its SE ratio divides by the SD of every replication, as
+    :func:`portrait.study.validation.summary` does."""
     rows = []
     stats_ = [("residents", "image_globale", "mean", ""), (DIFFERENCE_NAME, "image_globale", "mean", "")]
     for (survey, item, statistic, level), cov_l, cov_b, ratio, b_se, bias in zip(
@@ -59,7 +60,7 @@ def _summary(coverage_lin, coverage_boot=(0.95, 0.95), se_ratio=(1.0, 1.0), boot
             rows.append({**base, "variance": "linearisation", "replications": replications, "coverage": cov_l,
                          "sd": 0.1, "mean_se": 0.1 * ratio, "se_ratio": ratio})
             rows.append({**base, "variance": "bootstrap", "replications": 200, "coverage": cov_b, "sd": 0.12,
-                         "mean_se": b_se, "se_ratio": b_se / 0.12})
+                         "mean_se": b_se, "se_ratio": b_se / 0.1})
     return pd.DataFrame(rows)
 
 

@@ -31,7 +31,7 @@ from .validation_coverage import _pct, widened_replicates
 from .validation_profiles import profile_acceptance, profile_summary
 from .validation_setup import (CALIBRATED, DIFFERENCE_NAME, SURVEY_LABELS, TARGET_LABELS, TARGETS,
                                VARIANCE_LABELS)
-from .validation_summary import BIAS_LIMIT, COVERAGE_BAND, SIZE_BAND, _against_truth, band_half_width, clustered_wilson
+from .validation_summary import BIAS_LIMIT, COVERAGE_BAND, SIZE_BAND, band_half_width, pooled_interval
 
 #: The mean SE / empirical SD band of the acceptance criteria.
 SE_RATIO_BAND = (0.95, 1.05)
@@ -103,19 +103,12 @@ def _verdict(outside: int, pooled: float, band: tuple[float, float], judged_alon
 
 def _pooled_interval(results: pd.DataFrame | None, truth: pd.DataFrame | None, variance: str,
                      null_only: bool = False) -> tuple[float, float] | None:
-    """Monte Carlo interval of the calibrated estimators' coverage pooled over the key statistics (or over the null
-    differences only), the replications as clusters (:func:`~portrait.study.validation_summary.clustered_wilson`)."""
+    """:func:`~portrait.study.validation_summary.pooled_interval` of the calibrated estimators' coverage (or of the
+    null differences' only), None without a truth or a row."""
     if results is None or truth is None:
         return None
-    r = _against_truth(results.loc[results["estimator"].isin(CALIBRATED) & (results["variance"] == variance)], truth)
-    if null_only:
-        r = r.loc[(r["survey"] == DIFFERENCE_NAME) & ~r["planted"].astype(bool)]
-    per = r.groupby("replication")["_cov"].agg(covered="sum", intervals="count")
-    per = per.loc[per["intervals"] > 0].reset_index()
-    if per.empty:
-        return None
-    c = clustered_wilson(per.assign(pooled=0)[["pooled", "replication", "covered", "intervals"]])
-    return float(c["coverage_low"].iloc[0]), float(c["coverage_high"].iloc[0])
+    low, high = pooled_interval(results, truth, variance, CALIBRATED, null_only=null_only)
+    return None if np.isnan(low) else (low, high)
 
 
 def _band_criterion(v: pd.DataFrame, values: pd.Series, band: tuple[float, float], judged_alone: bool,
@@ -136,22 +129,20 @@ def _weighted_coverage(v: pd.DataFrame) -> float:
 
 def _bootstrap_se_ratio(boot: pd.DataFrame, lin: pd.DataFrame, results: pd.DataFrame,
                         target: str) -> dict[str, Any]:
-    """Mean bootstrap SE over the SD of the estimates on every replication (the linearised rows: same estimates), per
-    statistic and estimator; judged alone when the Monte Carlo error of that ratio, ``1.96 √(1/(2(R − 1)) +
-    cv²/B)`` (SD over ``R`` replications, mean of ``B`` bootstrap SEs of coefficient of variation ``cv``), is within
-    5 %."""
-    keys = STATISTIC + ["estimator"]
-    m = boot.merge(lin[keys + ["sd", "replications"]], on=keys, suffixes=("", "_all"))
-    ratio = m["mean_se"] / m["sd_all"]
+    """The bootstrap's SE ratio per statistic and estimator (the summary divides its mean SE by the SD of every
+    replication's estimates, the linearised rows'); judged alone when the Monte Carlo error of that ratio,
+    ``1.96 √(1/(2(R − 1)) + cv²/B)`` (SD over ``R`` replications, mean of ``B`` bootstrap SEs of coefficient of
+    variation ``cv``), is within 5 %."""
     r = results.loc[(results["variance"] == "bootstrap") & results["estimator"].isin(CALIBRATED)]
     if "target" in r.columns:
         r = r.loc[r["target"] == target]
-    g = r.groupby(["survey", "item", "statistic", "level", "estimator"], dropna=False)["se"]
+    g = r.groupby(STATISTIC + ["estimator"], dropna=False)["se"]
     cv = float((g.std() / g.mean()).max()) if len(r) else np.inf
-    half = 1.96 * np.sqrt(1 / (2 * (int(m["replications_all"].max()) - 1)) + cv ** 2 / int(m["replications"].max()))
+    basis = int(lin["replications"].max())
+    half = 1.96 * np.sqrt(1 / (2 * (basis - 1)) + cv ** 2 / int(boot["replications"].max()))
     judged = bool(half <= (SE_RATIO_BAND[1] - SE_RATIO_BAND[0]) / 2)
-    out = _band_criterion(m, ratio, SE_RATIO_BAND, judged, float(ratio.mean()))
-    return {**out, "basis": int(m["replications_all"].max()), "half_width": float(half),
+    out = _band_criterion(boot, boot["se_ratio"], SE_RATIO_BAND, judged, float(boot["se_ratio"].mean()))
+    return {**out, "basis": basis, "half_width": float(half),
             "verdict": out["verdict"] if judged else "not_assessable"}
 
 

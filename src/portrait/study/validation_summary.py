@@ -77,15 +77,15 @@ def replication_coverage(results: pd.DataFrame, truth: pd.DataFrame) -> pd.DataF
 
 def pooled_interval(results: pd.DataFrame, truth: pd.DataFrame, variance: str = "linearisation",
                     estimators: Sequence[str] = CALIBRATED, rate: str = "coverage",
-                    level: float = 0.95) -> tuple[float, float]:
+                    level: float = 0.95, null_only: bool = False) -> tuple[float, float]:
     """Monte Carlo interval of a rate pooled over every key statistic of ``estimators`` (the differences' included),
     the replications as clusters (:func:`clustered_wilson`): the ``coverage`` of ``variance``'s intervals, or the
-    ``rejection`` rate of the difference tests where the true difference is 0 (the tests' size). ``results`` hold one
-    target; NaN bounds when no row qualifies."""
+    ``rejection`` rate of the difference tests where the true difference is 0 (the tests' size); ``null_only``
+    restricts a coverage to those differences too. ``results`` hold one target; NaN bounds when no row qualifies."""
     if rate not in ("coverage", "rejection"):
         raise ParameterError(f"rate must be 'coverage' or 'rejection', got {rate!r}")
     r = _against_truth(results.loc[results["estimator"].isin(estimators) & (results["variance"] == variance)], truth)
-    if rate == "rejection":
+    if rate == "rejection" or null_only:
         r = r.loc[(r["survey"] == compare.DIFFERENCE) & ~r["planted"].astype(bool)]
     per = r.groupby("replication")["_cov" if rate == "coverage" else "_rej"].agg(covered="sum", intervals="count")
     per = per.loc[per["intervals"] > 0].reset_index()
