@@ -17,6 +17,7 @@ Not part of ``make test`` or ``make bench``.
 from __future__ import annotations
 
 import argparse
+import functools
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
@@ -59,10 +60,16 @@ def _responses(s: validation.Validation, survey: str, seq: np.random.SeedSequenc
         np.random.Generator(np.random.PCG64(_child(seq, 4))), margins=s.visitor_margins)
 
 
+@functools.lru_cache(maxsize=1)
+def _setup(seed: int) -> validation.Validation:
+    """The super-population setup with ``seed``, built once per worker process (some seconds)."""
+    return replace(setup("superpopulation"), seed=seed)
+
+
 def chunk(args: tuple[str, int, int, list[int]]) -> pd.DataFrame:
-    """Replications ``indices`` of ``seed``: estimate, SE and n of each statistic and estimator."""
+    """Replications ``indices`` of ``seed``: estimate and SE of each statistic and estimator."""
     survey, seed, n, indices = args
-    s = replace(setup("superpopulation"), seed=seed)
+    s = _setup(seed)
     children = np.random.SeedSequence(seed).spawn(n)
     out = []
     with validation.single_threaded_blas():
