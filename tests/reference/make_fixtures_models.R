@@ -191,6 +191,15 @@ q <- svyquantile(~api00, rd, 0.5, ci = TRUE)
 g <- svyglm(api00 ~ ell + stype, rd)
 ch <- svychisq(~sch.wide + stype, rd)
 cp <- svyby(~I(sch.wide == "Yes"), ~awards, rd, svyciprop, method = "logit", vartype = "ci")
+# svyranktest on replicates: svytotal of the influence values with the replicate weights (ranks not recomputed);
+# on rd by default, and on JK1 replicates of a raking whose every replicate is calibrated again
+rk <- svyranktest(api00 ~ sch.wide, rd)
+rkm <- svyranktest(api00 ~ sch.wide, rd, test = "median")
+rkc <- svyranktest(api00 ~ sch.wide, calibrate(rclus1, ~stype, c(`(Intercept)` = 6194, stypeH = 755, stypeM = 1018),
+                                               calfun = "raking", epsilon = 1e-13, maxit = 200))
+rkrow <- function(fixture, k, call)
+  cmp(fixture, c("t", "df", "p", "estimate"), c(k$statistic, k$parameter, k$p.value, k$estimate),
+      paste0(call, c("$statistic", "$parameter", "$p.value", "$estimate")))
 srows <- rbind(
   cmp("svrep", "degf", degf(rd), paste0("degf(", rdcall, ")")),
   cmp("svrep", "mean_api00", coef(m), paste0("svymean(~api00, rd)")),
@@ -203,7 +212,10 @@ srows <- rbind(
   cmp(paste0("svrep_awards_", cp$awards), "logit_low", cp$ci_l, "svyby(~I(sch.wide == 'Yes'), ~awards, rd, svyciprop, method = 'logit')"),
   cmp(paste0("svrep_awards_", cp$awards), "logit_high", cp$ci_u, "svyby(~I(sch.wide == 'Yes'), ~awards, rd, svyciprop, method = 'logit')"),
   cmp(paste0("svrep_awards_", cp$awards), "degf", sapply(as.character(cp$awards), function(l) degf(subset(rd, awards == l))),
-      "degf(subset(rd, awards == level))"))
+      "degf(subset(rd, awards == level))"),
+  rkrow("svrep_rank", rk, "svyranktest(api00 ~ sch.wide, rd)"),
+  rkrow("svrep_rank_median", rkm, "svyranktest(api00 ~ sch.wide, rd, test = 'median')"),
+  rkrow("jk1_raking_rank", rkc, "svyranktest(api00 ~ sch.wide, calibrate(rclus1, ~stype, pop, calfun = 'raking'))"))
 write.csv(srows, file.path(out, "svrep.csv"), row.names = FALSE)
 cat("wrote", file.path(out, "svrep.csv"), "\n")
 

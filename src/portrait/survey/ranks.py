@@ -1,9 +1,10 @@
 """Design-based rank tests (R ``svyranktest``): Wilcoxon, van der Waerden and median scores.
 
 The scores of the pooled sample's estimated population ranks are regressed on the group; between two groups the
-slope's t test has the design's linearised variance (Lumley & Scott 2013), between more the group coefficients
-are tested together by a Wald F (Kruskal–Wallis with Wilcoxon scores). Checked against R in
-``tests/test_models_r.py`` and ``tests/test_rank_groups.py``.
+slope's t test has the design's variance of the coefficients' influence total (Lumley & Scott 2013), linearised or
+from the replicate weights as R's ``svytotal`` of it; between more the group coefficients are tested together by a
+Wald F (Kruskal–Wallis with Wilcoxon scores). Checked against R in ``tests/test_models_r.py`` and
+``tests/test_rank_groups.py``.
 
 References
 ----------
@@ -20,9 +21,10 @@ import pandas as pd
 from scipy import stats
 
 from .design import Design
-from .errors import ParameterError
+from .errors import ParameterError, check_variance
 from .inference import _stacked_df, _survey_parts, _vcov, domain_degf
 from .labels import level_order, level_text
+from .replicates import replicate_variance
 
 
 @dataclass(frozen=True)
@@ -100,11 +102,14 @@ def _scores(yv: np.ndarray, keep: np.ndarray, w: np.ndarray, test: str) -> np.nd
     return np.where(keep, score[test](np.where(keep, rank, N / 2)), 0.0)
 
 
-def rank_test(design: Design, y: str, group: str, test: str = "wilcoxon") -> RankTest | MultiRankTest:
+def rank_test(design: Design, y: str, group: str, test: str = "wilcoxon",
+              variance: str | None = None) -> RankTest | MultiRankTest:
     """Test ``y`` between the levels of ``group`` by a design-based rank test (R ``svyranktest``).
 
     Ranks are estimated population mid-ranks from the weighted ECDF; the rank scores are regressed on the group
-    by weighted least squares, with a design-based (linearised) covariance of the coefficients. Between two groups
+    by weighted least squares, with a design-based covariance of the coefficients: the variance of the total of
+    their influence values, linearised, or from the replicate weights (R ``svytotal`` on a replicate design; ranks
+    and scores are not recomputed in each replicate, as in R). Between two groups
     the test is the t statistic of the group coefficient; between more, as R, the Wald F of the k − 1 group
     coefficients together (with Wilcoxon scores, a design-based Kruskal–Wallis test). Units with a missing ``y``
     or ``group`` keep their place with weight 0.
@@ -121,6 +126,11 @@ def rank_test(design: Design, y: str, group: str, test: str = "wilcoxon") -> Ran
         ``"b"``: ``b − a``; R likewise takes the factor's second level against its first).
     test : {"wilcoxon", "vanderWaerden", "median"}, default "wilcoxon"
         Rank score: ``r/N``, ``Φ⁻¹(r/N)`` or ``1{r > N/2}``.
+    variance : {"linearisation", "replicates"}, optional
+        Default: the replicates for a design of ready-made replicate weights without PSUs or strata
+        (:attr:`Design.replicates_only`, R ``svrepdesign``), linearisation otherwise, even for a design given
+        replicates by :func:`with_replicates`: pass ``variance="replicates"`` for them. Between more than two groups
+        R 4.2's ``svyranktest`` fails on a replicate design; here the replicates are used as between two.
 
     Returns
     -------
@@ -131,7 +141,8 @@ def rank_test(design: Design, y: str, group: str, test: str = "wilcoxon") -> Ran
     Raises
     ------
     ParameterError
-        If ``group`` has fewer than two levels, or ``test`` is unknown.
+        If ``group`` has fewer than two levels, ``test`` or ``variance`` is unknown, or ``variance="replicates"`` is
+        asked of a design without replicate weights.
 
     References
     ----------
@@ -140,6 +151,7 @@ def rank_test(design: Design, y: str, group: str, test: str = "wilcoxon") -> Ran
     """
     if test not in ("wilcoxon", "vanderWaerden", "median"):
         raise ParameterError("test must be one of ['wilcoxon', 'vanderWaerden', 'median']")
+    variance = check_variance(variance, design=design)
     yv = design.column(y).to_numpy(dtype=float)
     g = level_text(design.column(group))
     keep = ~np.isnan(yv) & ~g.isna().to_numpy() & (design.weights > 0)
@@ -157,7 +169,12 @@ def rank_test(design: Design, y: str, group: str, test: str = "wilcoxon") -> Ran
     beta = A @ (XtW @ s)
     resid = (s - X @ beta) * keep
     inf = (X * resid[:, None]) @ A
-    V = _vcov(d, inf)
+    if variance == "linearisation":
+        V = _vcov(d, inf)
+    else:
+        R = design.replicate_weights()
+        V = np.atleast_2d(replicate_variance(design.weights @ inf, R.T @ inf, design.replicate_scale,
+                                             design.replicate_rscales, design.replicate_mse, design.replicate_blocks))
     if len(levels) > 2:
         ndf = len(levels) - 1
         chisq = float(beta[1:] @ np.linalg.solve(V[1:, 1:], beta[1:]))
