@@ -25,6 +25,7 @@ from portrait.reporting import formatting as fmt
     (0.05, 1, "0,1"),                    # numpy gives 0,0
     (0.15, 1, "0,2"),
     (2.675, 2, "2,68"),                  # stored as 2.67499…, written 2.675: the reader expects 2,68
+    (0.06749999999999995 * 100, 1, "6,8"),   # a mean of 6,5 % and 7 % as arithmetic leaves it: the reader's 6,75
     (42, 0, "42"),
     (-0.0, 1, "0,0"),
     (-1e-17, 3, "0,000"),                # rounds to zero: no « −0,000 »
@@ -79,6 +80,16 @@ def test_round_keeps_numbers_and_drops_negative_zero():
     assert "-0.0" not in out.to_string() and "-0.0" not in out.to_html()
     assert not np.signbit(fmt.round(pd.Series([-1e-12]), 3)).any()
     assert not np.signbit(fmt.round(-1e-12, 3))
+
+
+def test_round_in_a_table_is_the_rule_of_the_text():
+    """A table and a sentence show the same digits: 94.25 % is « 94,3 » in both (pandas rounds half to even: 94,2),
+    as is a half arithmetic left a few units short."""
+    values = [94.25, 0.125, 0.06749999999999995 * 100, -2.5, np.nan]
+    got = fmt.round(pd.DataFrame({"x": values}), 1)["x"]
+    assert got.iloc[:4].tolist() == [94.3, 0.1, 6.8, -2.5] and np.isnan(got.iloc[4])
+    assert [fmt.number(v, 1) for v in got.iloc[:4]] == [fmt.number(v, 1) for v in values[:4]]
+    assert fmt.round(pd.Series(values), 2).iloc[1] == 0.13
 
 
 def test_table_writes_every_numeric_cell():

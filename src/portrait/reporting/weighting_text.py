@@ -181,8 +181,8 @@ def nonresponse_groups_table(groups: pd.DataFrame) -> pd.DataFrame:
     rate = "taux de réponse pondéré"
     out = groups.rename(columns={rate: f"{rate} (%)"})
     out["groupe"] = out["groupe"].astype(str).str.replace(r"^classe 0+(?=\d)", "classe ", regex=True)
-    out[f"{rate} (%)"] = (groups[rate] * 100).round(1)
-    out["facteur"] = groups["facteur"].round(3)
+    out[f"{rate} (%)"] = fmt.round(groups[rate] * 100, 1)
+    out["facteur"] = fmt.round(groups["facteur"], 3)
     return out
 
 
@@ -276,7 +276,7 @@ def stage_finding(est: pd.DataFrame) -> str:
             f"{value(top, 'unweighted')} sans pondération à {value(top, 'calibrated')}" + (" points" if nps[top] else ""))
     if moved.isna().all():
         return text
-    far = int((moved.round(1) >= 2).sum())
+    far = int((fmt.round(moved, 1) >= 2).sum())
     counted = {0: "aucune ne bouge", 1: "une seule bouge"}.get(far, f"{fmt.number(far)} bougent")
     return (text + f", soit {fmt.quantity(moved[top], 1, 'erreur type', 'erreurs types')} de l'estimation après calage ; "
             f"sur les {len(wide)} estimations clés, {counted} de deux erreurs types ou plus")

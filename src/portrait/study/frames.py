@@ -295,7 +295,9 @@ def department_names(codes: pd.Series) -> pd.Series:
 def strata_table_fr(strata: pd.DataFrame) -> pd.DataFrame:
     """The strata table of a resident sample with French column names and departments by name (« Aisne (02) »),
     for the reports."""
+    from ..reporting import formatting as fmt
+
     t = strata[list(STRATA_LABELS_FR)].copy()
     t["departement"] = department_names(t["departement"])
-    t["sampling_rate"] = (t["sampling_rate"] * 1000).round(3)
+    t["sampling_rate"] = fmt.round(t["sampling_rate"] * 1000, 3)
     return t.rename(columns=STRATA_LABELS_FR)

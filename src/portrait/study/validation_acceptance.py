@@ -234,7 +234,7 @@ def criteria(summaries: Mapping[str, pd.DataFrame], results: pd.DataFrame, repli
 
 def _share(x: float, band: tuple[float, float]) -> str:
     """A rate with one decimal, or two when one would put it on an edge of ``band`` (94,008 % as « 94,01 % »)."""
-    return _pct(x, 2 if any(round(x * 100, 1) == round(e * 100, 1) for e in band) else 1)
+    return _pct(x, 2 if any(fmt.rounded(x * 100, 1) == fmt.rounded(e * 100, 1) for e in band) else 1)
 
 
 def _outside(c: dict[str, Any], labels: Mapping | None, what: str = "statistique") -> str:

@@ -42,7 +42,7 @@ def _pct(x: float, decimals: int = 1) -> str:
 
 def on_band_edge(x: float, band: tuple[float, float]) -> bool:
     """Whether coverage ``x``, outside ``band``, would read as on its edge with one decimal (93,98 % as « 94,0 »)."""
-    shown = round(x * 100, 1)
+    shown = fmt.rounded(x * 100, 1)
     return bool((x < band[0] and shown >= band[0] * 100) or (x > band[1] and shown <= band[1] * 100))
 
 

@@ -600,5 +600,5 @@ def strata_table_fr(strata: pd.DataFrame) -> pd.DataFrame:
                       "Poids 1/π": fmt.round(strata["design_weight"], 3)})
     total = {"Zone visitée": "Total", "Type de partenaire": "", "Personnes (N)": strata["N_h"].sum(),
              "Invitations (n)": strata["n_h"].sum(),
-             "Probabilité π": round(strata["n_h"].sum() / strata["N_h"].sum(), 4), "Poids 1/π": np.nan}
+             "Probabilité π": fmt.round(strata["n_h"].sum() / strata["N_h"].sum(), 4), "Poids 1/π": np.nan}
     return pd.concat([t, pd.DataFrame([total])], ignore_index=True)
