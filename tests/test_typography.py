@@ -23,7 +23,7 @@ from portrait.reporting import formatting as fmt
 ROOT = Path(__file__).resolve().parents[1]
 
 #: An ordinary space where French typography wants a no-break one.
-BREAKABLE = re.compile(r"\d %|\S [:;?!»]|« |\b\d{1,3} \d{3}\b")
+BREAKABLE = re.compile(r"\d %|\S [:;?!»]|[«±] |\b\d{1,3} \d{3}\b")
 
 
 def breakable_spaces(text: str) -> list[str]:
@@ -61,14 +61,14 @@ def seen(kind: str, text: str) -> str:
 
 def test_the_check_finds_each_breakable_space():
     """The check flags each fault a reader reported, and passes the same text once :func:`french` wrote it."""
-    faulty = "Taux de réponse : 28,4 % chez les habitants ; « Sûre » ? non ! étude de 1 000 réplications"
-    assert len(breakable_spaces(faulty)) == 7
+    faulty = "Taux de réponse : 28,4 % chez les habitants ; « Sûre » ? non ! étude de 1 000 réplications, ± 0,3 point"
+    assert len(breakable_spaces(faulty)) == 8
     assert breakable_spaces(fmt.french(faulty).replace("1 000", fmt.number(1000))) == []
 
 
 def test_french_puts_no_break_spaces_where_french_typography_wants_them():
-    """Before « : ; ? ! % » » and after « « »; nowhere else, and twice is once."""
-    assert fmt.french("a : b ; « c » ? d ! 5 %") == "a\u00a0: b\u00a0; «\u00a0c\u00a0»\u00a0? d\u00a0! 5\u00a0%"
+    """Before « : ; ? ! % » » and after « « » and « ± »; nowhere else, and twice is once."""
+    assert fmt.french("a : b ; « c » ? d ! 5 % ± 1") == "a\u00a0: b\u00a0; «\u00a0c\u00a0»\u00a0? d\u00a0! 5\u00a0% ±\u00a01"
     assert fmt.french("x − y, p < 0,05 (n = 3) http://a/b") == "x − y, p < 0,05 (n = 3) http://a/b"
     once = fmt.french("« a » : 1 %")
     assert fmt.french(once) == once
