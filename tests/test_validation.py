@@ -365,6 +365,19 @@ def test_a_shortfall_inside_the_band_is_not_a_verdict_but_one_beyond_it_is():
     assert "« s3 »" not in failed
 
 
+def test_the_reserve_does_not_name_again_the_target_the_verdict_just_named():
+    """Trial AG: « Avec pour cible la super-population (…), leurs intervalles … Une réserve : avec pour cible la
+    super-population (…), … » said the target twice in a row; the reserve now says « sous cette même cible »."""
+    from portrait.study.validation_conclusion import _reserve
+
+    row = {"survey": "residents", "item": "s0", "statistic": "mean", "level": "", "planted": True, "rejection": np.nan}
+    c = {"superpopulation": {"per_estimator": {"raking": {"in_question": [row]}}}}
+    again = _reserve(c, {}, named="superpopulation")
+    assert again.startswith(" Une réserve : sous cette même cible, « s0 », habitants, sort de la plage")
+    first = _reserve(c, {})
+    assert first.startswith(" Une réserve : avec pour cible la super-population") and "même cible" not in first
+
+
 def test_bad_parameters_are_named(setup):
     """Wrong numbers of replications or workers raise a ParameterError naming them."""
     from portrait.pipeline.errors import ParameterError
@@ -766,6 +779,10 @@ def test_report_08_words_are_french_and_match_the_other_reports():
          "visitors_overstatement": 0.049}
     text = validation_targets.targets_text_fr(f)
     assert "certaines" not in text and text.count("retenues d'office") == 2
+    assert "n'est que d'environ 0,02\u00a0% de la variance" in text and "(1 − f₁, où f₁ est la part des communes" in text
+    # the reduced run's overstatement rounds to 0,00 %: said as below the last digit, not « environ 0,00 % »
+    tiny = validation_targets.targets_text_fr({**f, "residents_overstatement": 0.00002})
+    assert "n'est que de moins de 0,01\u00a0% de la variance" in tiny and "0,00" not in tiny
     pooled = pd.DataFrame([{"survey": "residents", "estimator": "raking", "variance": "linearisation",
                             "replications": 40, "mean_abs_rel_bias": 0.01, "max_abs_rel_bias": 0.02,
                             "max_abs_bias_sd": 0.25, "mean_se_ratio": 1.0, "coverage": 0.95, "coverage_low": 0.9,

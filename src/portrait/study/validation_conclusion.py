@@ -296,15 +296,17 @@ def _tests_paragraph(a: dict[str, Any], labels: Mapping, target: str = "",
     return text
 
 
-def _reserve(linearised: Mapping[str, dict[str, Any] | None], labels: Mapping) -> str:
+def _reserve(linearised: Mapping[str, dict[str, Any] | None], labels: Mapping, named: str = "") -> str:
     """« Une réserve : … » naming, right after a favourable verdict, each statistic whose linearised coverage is in
     question under some target although the rule tolerates it (trial AE: « peut se fier » read as every statistic
-    inside its band, as issue 15's acceptance asks)."""
+    inside its band, as issue 15's acceptance asks). ``named``: the target the sentence before named, said again as
+    « cette même cible »."""
     said, count, tests = [], 0, []
     for target, c in linearised.items():
         rows = _statistics_in_question(c)
         if rows:
-            aim = f"avec pour cible la {TARGET_LABELS[target].lower()}, " if target in TARGET_LABELS else ""
+            aim = ("sous cette même cible, " if named and target == named else
+                   f"avec pour cible la {TARGET_LABELS[target].lower()}, " if target in TARGET_LABELS else "")
             said.append(aim + fmt.enumeration([f"« {labels.get((i, st, lv), i)} », {SURVEY_LABELS[sv].lower()}"
                                                for sv, i, st, lv in rows]))
             count += len(rows)
@@ -363,16 +365,17 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
     paragraphs += [" ".join(t for t in (_unweighted_sentence(a, summ, labels), nonresponse_sentence(summ)) if t)]
     short = a["replications"] < 200
     if ok:
-        reserve = "" if short else _reserve(short_of, labels)
-        verdict = ("**Cette version courte ne contredit pas la fiabilité des estimations calées et de leurs "
-                   "intervalles de confiance**, sans suffire à l'établir." if short else
-                   "**Un relecteur peut se fier aux estimations calées et à leurs intervalles de confiance"
-                   + (", à une réserve près**." if reserve else "**."))
+        verdict, named = "", ""
         for target, c in short_of.items():     # trial Z: the verdict should say what the pooled interval showed
             if c and target in TARGET_LABELS and c.get("coverage_high", 1.0) < 0.95:
                 verdict += (f" Avec pour cible la {TARGET_LABELS[target].lower()}, leurs intervalles linéarisés à "
                             f"95 % contiennent la vraie valeur {_pct(c['coverage'])} du temps (ci-dessous).")
-        verdict += reserve
+                named = target
+        reserve = "" if short else _reserve(short_of, labels, named)
+        verdict = ("**Cette version courte ne contredit pas la fiabilité des estimations calées et de leurs "
+                   "intervalles de confiance**, sans suffire à l'établir." if short else
+                   "**Un relecteur peut se fier aux estimations calées et à leurs intervalles de confiance"
+                   + (", à une réserve près**." if reserve else "**.")) + verdict + reserve
     else:
         which = "" if not main_ok else " avec pour cible la " + fmt.enumeration(failed_targets)
         verdict = (f"**Les estimations calées ou leurs intervalles de confiance ne sont pas fiables{which}** "

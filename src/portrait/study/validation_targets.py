@@ -159,6 +159,9 @@ def targets_text_fr(fractions: Mapping[str, float]) -> str:
     def pct(x: float, d: int = 1) -> str:
         return fmt.percent(x, d)
 
+    x = f["residents_overstatement"]       # « environ 0,00 % » says nothing: a positive share below the last digit
+    overstatement = f"de moins de {pct(1e-4, 2)}" if 0 < x < 0.5e-4 else f"d'environ {pct(x, 2)}"
+
     return (
         "**Deux cibles, deux variances.** L'estimateur de variance de la chaîne traite les communes comme tirées "
         "avec remise, sans correction de population finie au premier degré. Ce qu'il vaut dépend de la cible :\n\n"
@@ -169,14 +172,15 @@ def targets_text_fr(fractions: Mapping[str, float]) -> str:
         "- *Population finie* : la population est tirée une fois pour toutes (chaque personne garde son profil "
         "et ses réponses d'une réplication à l'autre). La théorie demande la variance à deux phases de Särndal "
         "et Lundström (2005, chap. 11) : la phase d'échantillonnage, avec sa correction de population finie au "
-        "premier degré (1 − f₁ par strate) et celle des strates de clients (1 − n/N), plus la phase de réponse. "
+        "premier degré (1 − f₁, où f₁ est la part des communes de la strate qui sont tirées) et celle des strates "
+        "de clients (1 − n/N, n invités parmi N clients), plus la phase de réponse. "
         "En omettant la correction du premier degré, la chaîne surestime cette variance, en théorie : de façon "
         "négligeable pour les habitants, davantage pour les clients (chiffres ci-dessous).\n"
         "- *De combien, pour les habitants ?* Hors communes retenues d'office, les communes tirées sont "
         f"{pct(f['f1'])} des communes de leur strate (moyenne pondérée par la population ; jusqu'à "
         f"{pct(f['f1_max'])}). C'est le plafond de la surestimation, atteint si toute la variance était entre "
         "communes. Dans le simulateur, les communes d'une strate ne diffèrent que par le hasard ; la surestimation "
-        f"attendue n'est que d'environ {pct(f['residents_overstatement'], 2)} de la variance. Deux raisons : "
+        f"attendue n'est que {overstatement} de la variance. Deux raisons : "
         f"{pct(f['residents_invited'], 2)} seulement des habitants de 15 ans ou plus sont invités, et "
         f"{pct(f['certainty_share'])} de la population vit dans des communes retenues d'office, dont la variance "
         "utilise déjà la fraction de sondage des personnes.\n"
