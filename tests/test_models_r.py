@@ -467,6 +467,30 @@ def test_lonely_psu_options_match_r(option, lonely_data):
                     rtol=1e-9)
 
 
+def test_lonely_psu_in_a_domain_follows_r(lonely_data):
+    """An audit against R: R's subset of a design without calibration drops the rows outside the domain, so a domain
+    without the lonely stratum's unit neither fails (« fail », R's default) nor counts that stratum (« average »:
+    4/3 applied where R applies 1); by= domains alike. A calibrated design keeps every row in R: every stratum counts."""
+    other = ({"No", "Yes"} - {lonely_data.loc[lonely_data["st"] == "X", "sch.wide"].iloc[0]}).pop()
+    inside = (lonely_data["sch.wide"] == other).to_numpy()
+    for option in ("fail", "average"):
+        d = Design.from_frame(lonely_data, weights="pw", strata="st", fpc="N", lonely_psu=option)
+        assert_allclose(survey.mean(survey.subset(d, inside), "api00").iloc[0]["se"],
+                        rm(f"lonely_domain_{option}", "mean_se"), rtol=1e-9)
+    d = Design.from_frame(lonely_data, weights="pw", strata="st", fpc="N", lonely_psu="average")
+    by = survey.mean(d, "api00", by="sch.wide").set_index("domain")["se"]
+    for level in ("No", "Yes"):
+        assert_allclose(by[f"sch.wide={level}"], rm(f"lonely_by_average_{level}", "mean_se"), rtol=1e-9)
+    both = survey.mean(d, "api00", by="sch.wide", covariance=True)
+    assert_allclose(both["se"].to_numpy(), by.to_numpy(), rtol=1e-12)      # the matrix's diagonal is the SEs
+    sizes = {lv: lonely_data.loc[lonely_data["stype"] == lv, "pw"].sum() for lv in ("E", "H", "M")}
+    cal = survey.calibrate(d, [survey.Margin.of("stype", sizes)], method="linear")
+    assert_allclose(survey.mean(survey.subset(cal, inside), "api00").iloc[0]["se"],
+                    rm("lonely_calibrated_domain_average", "mean_se"), rtol=1e-9)
+    with pytest.raises(survey.ParameterError, match="single PSU"):        # the domain holding the lonely unit
+        survey.mean(survey.subset(Design.from_frame(lonely_data, weights="pw", strata="st", fpc="N"), ~inside), "api00")
+
+
 def _ultimate_cluster_by_hand(strata, psu, f, z, lonely):
     """The ultimate-cluster variance written stratum by stratum from its formula (the oracle)."""
     V, labels, n_lonely = np.zeros((z.shape[1], z.shape[1])), np.unique(strata), 0

@@ -56,6 +56,20 @@ def test_two_stage_domains(d2):
     _check(sub.assign(domain="stype=E"), "subset", "mean", "api00", "stype=E")
 
 
+def test_single_school_strata_average_by_domain_as_r():
+    """Two districts keep only their first school: with « average », R's svyby drops the rows outside each domain, so
+    a district without a school of the domain is absent (the audit found NaN here where R gives 46.8 for stype M);
+    where a single school of the domain is present the variance is NaN in R and here alike."""
+    many = sorted(API["dnum"].value_counts().loc[lambda c: c >= 2].index)[:2]
+    first = API.groupby("dnum").head(1).index
+    kept = API.loc[~API["dnum"].isin(many) | API.index.isin(first)].reset_index(drop=True)
+    d = Design.from_frame(kept, psu=["dnum", "snum"], fpc=["fpc1", "fpc2"], lonely_psu="average")   # weights from the fpcs
+    by = survey.mean(d, "api00", by="stype")
+    for s in ("E", "H", "M"):
+        _check(by, "twostage_lonely_average", "mean", "api00", f"stype={s}")
+    assert np.isnan(by["se"].iloc[0]) and np.isfinite(by["se"].iloc[1:]).all()
+
+
 def test_without_weights_they_come_from_the_fpcs_as_in_r():
     """Trial S: R's ``svydesign(id = ~dnum + snum, fpc = ~fpc1 + fpc2)`` has no weights (the fixture's design): R takes
     the inverse of the product of the stages' sampling fractions. The engine asked for weights=. Without them it now

@@ -97,6 +97,27 @@ for (opt in c("certainty", "remove", "adjust", "average")) {
     cmp(paste0("lonely_", opt), "total_se", SE(t), paste0("SE(svytotal(~enroll, ...)) after ", lcall)),
     cmp(paste0("lonely_", opt), "jkn_mean_se", SE(mj), paste0("SE(svymean(~api00, as.svrepdesign(..., type='JKn'))) after ", lcall)))
 }
+# ... and in domains: R's subset of a design without calibration drops the other rows, so a stratum without a unit of
+# the domain is absent (no lonely PSU to fail on, not counted by "average"); a calibrated design keeps every row
+other <- setdiff(unique(dl$sch.wide), dl$sch.wide[dl$st == "X"])     # the domain without the lonely school
+for (opt in c("fail", "average")) {
+  options(survey.lonely.psu = opt)
+  des <- svydesign(id = ~1, strata = ~st, weights = ~pw, data = dl, fpc = ~N)
+  dm <- svymean(~api00, subset(des, sch.wide == other))
+  lcall <- paste0("options(survey.lonely.psu='", opt, "'); svymean(~api00, subset(des, sch.wide == '", other, "'))")
+  rows[[length(rows) + 1]] <- cmp(paste0("lonely_domain_", opt), "mean_se", SE(dm), paste0("SE(", lcall, ")"))
+}
+options(survey.lonely.psu = "average")
+des <- svydesign(id = ~1, strata = ~st, weights = ~pw, data = dl, fpc = ~N)
+by_sw <- svyby(~api00, ~sch.wide, des, svymean)
+pop_st <- c(`(Intercept)` = sum(dl$pw), stypeH = sum(dl$pw[dl$stype == "H"]), stypeM = sum(dl$pw[dl$stype == "M"]))
+cal <- calibrate(des, ~stype, pop_st)
+cm <- svymean(~api00, subset(cal, sch.wide == other))
+rows[[length(rows) + 1]] <- rbind(
+  cmp(paste0("lonely_by_average_", by_sw$sch.wide), "mean_se", SE(by_sw),
+      "options(survey.lonely.psu='average'); SE(svyby(~api00, ~sch.wide, des, svymean))"),
+  cmp("lonely_calibrated_domain_average", "mean_se", SE(cm),
+      "options(survey.lonely.psu='average'); SE(svymean(~api00, subset(calibrate(des, ~stype, pop), sch.wide == other)))"))
 options(survey.lonely.psu = "fail")
 write.csv(do.call(rbind, rows), file.path(out, "models.csv"), row.names = FALSE)
 cat("wrote", file.path(out, "models.csv"), "\n")

@@ -77,3 +77,21 @@ three <- rbind(row("threestage", "total", "y", "", svytotal(~y, d3),
                    paste0("options(survey.lonely.psu='adjust'); svymean(~y, ", D3, ")")))
 write.csv(rbind(read.csv(file.path(out, "multistage.csv"), colClasses = "character"), three),
           file.path(out, "multistage.csv"), row.names = FALSE)
+
+# Stage 2 with single-school strata (two districts keep only their first sampled school), R's « average » by domain:
+# R's subset of a design without calibration drops the rows outside the domain, so a district without a school of
+# the domain is absent; where one is present with its single school, the domain's variance is NaN, as R gives it.
+many <- sort(as.numeric(names(which(table(apiclus2$dnum) >= 2))))[1:2]
+acl <- apiclus2[-unlist(lapply(many, function(d) which(apiclus2$dnum == d)[-1])), ]
+options(survey.lonely.psu = "average")
+dl2 <- svydesign(id = ~dnum + snum, fpc = ~fpc1 + fpc2, data = acl)
+bl <- svyby(~api00, ~stype, dl2, svymean)
+DL2 <- "svydesign(id=~dnum+snum, fpc=~fpc1+fpc2, data=apiclus2 less all but the first school of two districts)"
+lonely2 <- do.call(rbind, lapply(seq_len(nrow(bl)), function(i)
+  data.frame(fixture = "twostage_lonely_average", statistic = "mean", variable = "api00",
+             domain = paste0("stype=", bl$stype[i]), estimate = sprintf("%.17g", coef(bl)[i]),
+             se = sprintf("%.17g", SE(bl)[i]),
+             r_call = paste0("options(survey.lonely.psu='average'); svyby(~api00, ~stype, ", DL2, ", svymean)"))))
+options(survey.lonely.psu = "fail")
+write.csv(rbind(read.csv(file.path(out, "multistage.csv"), colClasses = "character"), lonely2),
+          file.path(out, "multistage.csv"), row.names = FALSE)

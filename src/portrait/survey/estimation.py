@@ -140,7 +140,7 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
     logit_se = None
     if variance == "linearisation":
         U = np.where(is_mean, (Y - theta * D) / np.where(Wd > 0, Wd, 1.0), Y)
-        C = linearised_variance(design, residualise(design, U), diagonal=not covariance)
+        C = linearised_variance(design, residualise(design, U), diagonal=not covariance, used=M)
         V = np.diag(C).copy() if covariance else C
         df = design.degf
     else:

@@ -193,8 +193,31 @@ def _structure(design: Design) -> _Structure:
     return s
 
 
+def present_units(design: Design, used: np.ndarray | None, q: int) -> np.ndarray | None:
+    """The units R would keep for each of ``q`` estimates (``n × q``), or None when every unit is kept.
+
+    R's ``subset`` of a design without calibration drops the rows outside the domain (and ``na.rm`` the missing
+    ones), so a stratum or cluster without a unit of the estimate is absent: it is not a lonely PSU for ``"fail"``
+    and does not count for ``"average"``. A calibrated design keeps every row (weights set to 0), and so does this
+    for a design with a calibration or non-response step (R's post-stratification); a :func:`subset` or a trimming
+    does not count as one. ``used``: the units each estimate uses (``n`` or ``n × q``; default all)."""
+    if any(step.kind in ("calibration", "nonresponse") for step in design.steps):
+        return None
+    keep = design.weights > 0
+    out = keep[:, None] if used is None else keep[:, None] & np.asarray(used, dtype=bool).reshape(len(keep), -1)
+    return None if out.all() else np.broadcast_to(out, (len(keep), q))
+
+
+def present_groups(present: np.ndarray | None, unit_group: np.ndarray, groups: int) -> np.ndarray | None:
+    """Whether each of ``groups`` groups (strata, clusters) holds a present unit of each estimate (``groups × q``)."""
+    if present is None:
+        return None
+    return np.column_stack([np.bincount(unit_group, weights=present[:, j], minlength=groups) > 0
+                            for j in range(present.shape[1])])
+
+
 def linearised_variance(design: Design, z: np.ndarray, lonely: str | None = None,
-                        diagonal: bool = False) -> np.ndarray:
+                        diagonal: bool = False, used: np.ndarray | None = None) -> np.ndarray:
     """Compute the ultimate-cluster variance (matrix, q × q) of the totals of influence values ``z`` (n × q).
 
     ``V = Σ_h (1 − f_h) n_h / (n_h − 1) Σ_i (Z_hi − Z̄_h)(Z_hi − Z̄_h)'`` with ``Z_hi`` the PSU totals,
@@ -213,6 +236,12 @@ def linearised_variance(design: Design, z: np.ndarray, lonely: str | None = None
         Treatment of single-PSU strata; default: ``design.lonely_psu``.
     diagonal : bool, default False
         Compute only the variances (a vector of length ``q``) instead of the matrix.
+    used : array_like of bool, optional
+        The units each estimate uses (its domain, its non-missing values: ``n`` or ``n × q``). In a design
+        without calibration, as R's ``subset`` that drops the other rows, a stratum without a used unit (of
+        positive weight) is no lonely PSU for ``"fail"`` and does not count for ``"average"`` (:func:`present_units`);
+        R computes each domain of ``svyby`` on its own, and the covariance of two estimates takes the geometric
+        mean of their ``"average"`` factors.
 
     Returns
     -------
@@ -222,7 +251,8 @@ def linearised_variance(design: Design, z: np.ndarray, lonely: str | None = None
     Raises
     ------
     ParameterError
-        If ``lonely`` is unknown, or a stratum has a single PSU and ``lonely`` is ``"fail"``.
+        If ``lonely`` is unknown, or a stratum holding units of an estimate has a single PSU and ``lonely`` is
+        ``"fail"``.
 
     References
     ----------
@@ -242,8 +272,11 @@ def linearised_variance(design: Design, z: np.ndarray, lonely: str | None = None
         return ht_variance(design, Z, s.psu_idx, s.psu_stratum, diagonal)
     n_h, f_h = s.n_h, s.f_h
     lone = (n_h == 1) & (f_h < 1)          # strata sampled with certainty (f ≥ 1) contribute nothing
-    if lonely == "fail" and lone.any():
-        h = s.strata[np.flatnonzero(lone)[0]]
+    present = present_units(design, used, z.shape[1]) if lone.any() else None
+    here = present_groups(present, s.psu_h[s.psu_idx], len(n_h))
+    here = np.ones((len(n_h), 1), dtype=bool) if here is None else here
+    if lonely == "fail" and (lone[:, None] & here).any():
+        h = s.strata[np.flatnonzero((lone[:, None] & here).any(axis=1))[0]]
         label = design.strata_labels[h] if design.strata_labels is not None else h
         raise ParameterError(f"stratum {label!r} has a single PSU: its variance cannot be estimated; "
                              "merge it with a similar stratum or choose lonely_psu "
@@ -258,10 +291,12 @@ def linearised_variance(design: Design, z: np.ndarray, lonely: str | None = None
     c = np.where(n_i > 1, (1 - f_i) * n_i / np.maximum(n_i - 1, 1), (1 - f_i) * (lonely == "adjust"))
     c[f_i >= 1] = 0.0
     V = np.einsum("ij,ij,i->j", D, D, c) if diagonal else (D * c[:, None]).T @ D
-    n_lonely = int(lone.sum())
-    if lonely == "average" and n_lonely:
-        V *= len(s.strata) / (len(s.strata) - n_lonely)
+    if lonely == "average" and lone.any():
+        strata, lonely_strata = here.sum(axis=0), (lone[:, None] & here).sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):   # every stratum lonely: NaN, as R
+            factor = np.where(lonely_strata > 0, strata / (strata - lonely_strata), 1.0)
+            V = V * factor if diagonal else V * np.sqrt(np.outer(factor, factor))
     if design.later_stages is not None:
         from .multistage import later_stage_variance
-        V = V + later_stage_variance(design, z, lonely, diagonal)
+        V = V + later_stage_variance(design, z, lonely, diagonal, used=used)
     return V

@@ -169,7 +169,8 @@ def _fractions(raw: np.ndarray, st: np.ndarray, cl: np.ndarray, column: str, sta
     return pd.Series(frac, index=v.index).reindex(st).to_numpy(dtype=float)
 
 
-def later_stage_variance(design: "Design", z: np.ndarray, lonely: str, diagonal: bool = False) -> np.ndarray:
+def later_stage_variance(design: "Design", z: np.ndarray, lonely: str, diagonal: bool = False,
+                         used: np.ndarray | None = None) -> np.ndarray:
     """Compute the later stages' part of R ``svyrecvar``'s variance of the totals of influence values ``z``.
 
     ``Σ_s Σ_g w_g c_g Σ_j (Z_gj − Z̄_g)(Z_gj − Z̄_g)'`` over the strata ``g`` of every stage after the first, with
@@ -187,6 +188,9 @@ def later_stage_variance(design: "Design", z: np.ndarray, lonely: str, diagonal:
         Treatment of strata with a single sampled unit (R ``survey.lonely.psu``).
     diagonal : bool, default False
         Compute only the variances (length ``q``).
+    used : array_like of bool, optional
+        The units each estimate uses: in a design without calibration, a stratum without one is absent
+        (:func:`~portrait.survey.linearisation.present_units`), as at the first stage.
 
     Returns
     -------
@@ -202,13 +206,19 @@ def later_stage_variance(design: "Design", z: np.ndarray, lonely: str, diagonal:
     ----------
     Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley. (``svyrecvar``)
     """
+    from .linearisation import present_units
+
+    present = present_units(design, used, z.shape[1]) if lonely in ("fail", "average") else None
     V = 0.0
     for number, stage in enumerate(design.later_stages, start=2):
-        V = V + _stage_variance(stage, z, lonely, diagonal, number)
+        V = V + _stage_variance(stage, z, lonely, diagonal, number, present)
     return V
 
 
-def _stage_variance(stage: Stage, z: np.ndarray, lonely: str, diagonal: bool, number: int) -> np.ndarray:
+def _stage_variance(stage: Stage, z: np.ndarray, lonely: str, diagonal: bool, number: int,
+                    present: np.ndarray | None = None) -> np.ndarray:
+    from .linearisation import present_groups
+
     _, idx = np.unique(stage.psu, return_inverse=True)
     P = int(idx.max()) + 1
     Z = np.column_stack([np.bincount(idx, weights=z[:, j], minlength=P) for j in range(z.shape[1])])
@@ -220,7 +230,9 @@ def _stage_variance(stage: Stage, z: np.ndarray, lonely: str, diagonal: bool, nu
     one[psu_h] = unit
     f_h, w_h, parent_h = stage.fpc[one], stage.weight[one], stage.parent[one]
     lone = (n_h == 1) & (f_h < 1)
-    if lonely == "fail" and lone.any():
+    here = present_groups(present, psu_h[idx], H)
+    here = np.ones((H, 1), dtype=bool) if here is None else here
+    if lonely == "fail" and (lone[:, None] & here).any():
         raise ParameterError(f"a stratum of stage {number} has a single sampled unit: its variance cannot be "
                              "estimated; choose lonely_psu ('certainty', 'remove', 'adjust' or 'average')")
     means = np.column_stack([np.bincount(psu_h, weights=Z[:, j], minlength=H) for j in range(Z.shape[1])])
@@ -229,12 +241,20 @@ def _stage_variance(stage: Stage, z: np.ndarray, lonely: str, diagonal: bool, nu
     D = Z - means[psu_h]
     c_h = np.where(n_h > 1, (1 - f_h) * n_h / np.maximum(n_h - 1, 1), (1 - f_h) * (lonely == "adjust"))
     c_h[f_h >= 1] = 0.0
-    if lonely == "average" and lone.any():
+    c_h = c_h[:, None] * np.ones((1, here.shape[1]))
+    if lonely == "average" and lone.any():        # per previous-stage cluster, over its strata present
         _, g = np.unique(parent_h, return_inverse=True)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            c_h = c_h * (np.bincount(g) / np.bincount(g, weights=~lone))[g]
-    c = (c_h * w_h)[psu_h]
-    return np.einsum("ij,ij,i->j", D, D, c) if diagonal else (D * c[:, None]).T @ D
+        for j in range(here.shape[1]):
+            strata = np.bincount(g, weights=here[:, j])
+            ok = np.bincount(g, weights=here[:, j] & ~lone)
+            with np.errstate(divide="ignore", invalid="ignore"):    # a cluster whose strata are all lonely: NaN
+                factor = np.where(strata > ok, strata / ok, 1.0)
+                c_h[:, j] = c_h[:, j] * factor[g]
+    c = (c_h * w_h[:, None])[psu_h]
+    if diagonal:
+        return np.einsum("ij,ij,ij->j", D, D, np.broadcast_to(c, D.shape))
+    Dc = D * np.sqrt(c)
+    return Dc.T @ Dc
 
 
 def subset_stages(stages: tuple[Stage, ...] | None, mask: np.ndarray) -> tuple[Stage, ...] | None:
