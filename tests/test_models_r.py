@@ -224,6 +224,24 @@ def test_svyglm_replicate_refits_are_full_fits_of_each_replicate(clus1, family):
     assert_allclose(fit.vcov, V, rtol=1e-9, atol=1e-12 * np.abs(V).max())
 
 
+@pytest.mark.parametrize("family", ["gaussian", "quasipoisson"])
+def test_a_replicate_that_empties_a_cell_of_the_model_is_named(clus1, family):
+    """An audit against R: a bootstrap replicate without any high school of sch.wide « No » made a quasi-Poisson refit
+    report a failure to converge, and the gaussian one solved the singular normal equations anyway (SEs of 10¹⁹).
+    R drops such replicates with a warning; the engine names the replicate and the aliased column, and drops none."""
+    cell = ((clus1["stype"] == "H") & (clus1["sch.wide"] == "No")).to_numpy()
+    R = np.tile(clus1["pw"].to_numpy()[:, None], (1, 4))
+    R[cell, 2] = 0.0
+    d = survey.with_replicate_weights(Design.from_frame(clus1, weights="pw"), R, scale=1 / 3)
+    with pytest.raises(survey.ConvergenceError, match=r"replicate 3 \(the full sample fits\) gives no weight to a level "
+                       r"or a combination of levels of the model: its columns \['stypeH:sch.wideYes'\]"):
+        survey.svyglm(d, "enroll", ["stype*sch.wide"], family=family)
+    R[cell, 2] = clus1["pw"].to_numpy()[cell] / 2       # a lighter cell is still a cell
+    fit = survey.svyglm(survey.with_replicate_weights(Design.from_frame(clus1, weights="pw"), R, scale=1 / 3),
+                        "enroll", ["stype*sch.wide"], family=family)
+    assert np.isfinite(fit.vcov).all() and np.sqrt(np.diag(fit.vcov)).max() < 1e4
+
+
 def test_stacked_replicates_add_the_surveys_variances(strat):
     """Stacking two surveys with their own replicate weights: the replicate SE of the difference is
     the square root of the sum of the two surveys' replicate variances."""

@@ -173,15 +173,9 @@ FAMILIES = {
 def _full_rank(X: np.ndarray, names: Sequence[str], used: np.ndarray) -> None:
     """Raise, naming them, when columns of the model matrix are linear combinations of earlier ones on the units
     the model uses (collinear terms): the fit would otherwise be singular or, worse, arbitrary."""
-    Xu = X[used]
-    if len(Xu) and np.linalg.matrix_rank(Xu) == X.shape[1]:
+    aliased = _aliased(X[used], names)
+    if not aliased:
         return
-    aliased, rank = [], 0
-    for j in range(X.shape[1]):
-        r = np.linalg.matrix_rank(Xu[:, : j + 1]) if len(Xu) else 0
-        if r == rank:
-            aliased.append(names[j])
-        rank = r
     raise ParameterError(f"the model's columns {aliased} are linear combinations of the others on the units it "
                          "uses (collinear terms, or a level every unit of the model holds): leave one out")
 
@@ -216,6 +210,37 @@ def _glm_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family: str, start: np
                                "(separation, or a level without any event?)")
     mu = inv_link(X @ beta)
     return beta, np.linalg.inv((X.T * (w * var(mu))) @ X)
+
+
+def _aliased(X: np.ndarray, names: Sequence[str]) -> list[str]:
+    """The columns of ``X`` that are linear combinations of earlier ones (none when it has full rank)."""
+    if len(X) and np.linalg.matrix_rank(X) == X.shape[1]:
+        return []
+    out, rank = [], 0
+    for j in range(X.shape[1]):
+        r = np.linalg.matrix_rank(X[:, : j + 1]) if len(X) else 0
+        if r == rank:
+            out.append(names[j])
+        rank = r
+    return out
+
+
+def _identified(rows: np.ndarray, cell_w: np.ndarray, names: Sequence[str]) -> None:
+    """Raise when a replicate leaves the model rank-deficient: its distinct rows of X (``rows``) of positive weight
+    (``cell_w``, rows × replicates) do not span the columns (R drops such replicates with a warning; none here)."""
+    seen: set[bytes] = set()
+    for r in range(cell_w.shape[1]):
+        positive = np.asarray(cell_w[:, r]).ravel() > 0
+        if positive.tobytes() in seen:
+            continue
+        seen.add(positive.tobytes())
+        aliased = _aliased(rows[positive], names)
+        if aliased:
+            raise ConvergenceError(
+                f"replicate {r + 1} (the full sample fits) gives no weight to a level or a combination of levels of "
+                f"the model: its columns {aliased} are combinations of the others there, so the model cannot be "
+                "refitted; a replicate of few PSUs can empty what the sample does not: use linearisation, more PSUs "
+                "per replicate (JKn, BRR), or merge the levels involved")
 
 
 def _replicate_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family: str, start: np.ndarray, r: int) -> np.ndarray:
@@ -315,13 +340,15 @@ def svyglm(design: Design, y: str, terms: str | Sequence[str] | None = None, var
         V = _vcov(design, (X0 * resid[:, None]) @ A)
     else:
         R = design.replicate_weights() * ok[:, None]
+        # the distinct rows of X with their summed weights in each replicate
+        rows, cell_of = np.unique(X0, axis=0, return_inverse=True)
+        to_cells = sparse.csr_matrix((np.ones(len(X0)), (cell_of.ravel(), np.arange(len(X0)))),
+                                     shape=(len(rows), len(X0)))
+        cell_w = to_cells @ R
+        _identified(rows, cell_w, names)
         if family == "gaussian":           # every replicate's normal equations from matrix products
-            # X'WX sums w x x' over the units: over the distinct rows of X with their summed weights
-            rows, cell_of = np.unique(X0, axis=0, return_inverse=True)
-            to_cells = sparse.csr_matrix((np.ones(len(X0)), (cell_of.ravel(), np.arange(len(X0)))),
-                                         shape=(len(rows), len(X0)))
             outer = np.einsum("ni,nj->nij", rows, rows).reshape(len(rows), p * p)
-            XtWX = (outer.T @ (to_cells @ R)).T.reshape(-1, p, p)
+            XtWX = (outer.T @ cell_w).T.reshape(-1, p, p)
             th = np.linalg.solve(XtWX, ((X0 * y0[:, None]).T @ R).T[:, :, None])[:, :, 0]
         else:
             th = np.array([_replicate_fit(X0, y0, R[:, r], family, beta, r) for r in range(R.shape[1])])
