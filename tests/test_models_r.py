@@ -224,6 +224,24 @@ def test_svyglm_replicate_refits_are_full_fits_of_each_replicate(clus1, family):
     assert_allclose(fit.vcov, V, rtol=1e-9, atol=1e-12 * np.abs(V).max())
 
 
+def test_a_replicate_that_empties_an_ordinal_level_is_named(mealcat):
+    """An audit against R: a JK1 replicate without the only district of an outcome level, or of a covariate level,
+    made svyolr fail with numpy's bare « 0-dimensional array » or « Singular matrix » (R returns numbers that mean
+    nothing). The error now names the replicate and what it leaves without weight."""
+    first = int(mealcat["dnum"].iloc[0])
+    rare = mealcat.assign(y5=pd.Categorical(np.where(mealcat["dnum"] == first, "top", mealcat["mealcat"].astype(str)),
+                                            categories=[*mealcat["mealcat"].cat.categories, "top"], ordered=True),
+                          grp=np.where(mealcat["dnum"] == first, "Z", np.where(mealcat["api00"] > 650, "B", "A")))
+    d = survey.with_replicates(Design.from_frame(rare, weights="pw", psu="dnum", fpc="fpc"), "jk1")
+    k = int(np.flatnonzero(np.unique(rare["dnum"]) == first)[0]) + 1          # JK1 drops the PSUs in code order
+    with pytest.raises(survey.ConvergenceError, match=rf"replicate {k} \(the full sample fits\) gives no weight to the "
+                       r"outcome level\(s\) \['top'\], so the model cannot be refitted"):
+        survey.svyolr(d, "y5", ["avg.ed", "stype"], variance="replicates")
+    with pytest.raises(survey.ConvergenceError, match=rf"replicate {k} .* its columns \['grpZ'\] are combinations"):
+        survey.svyolr(d, "mealcat", ["avg.ed", "grp"], variance="replicates")
+    survey.svyolr(d, "mealcat", ["avg.ed", "stype"], variance="replicates")       # every replicate holds every level
+
+
 @pytest.mark.parametrize("family", ["gaussian", "quasipoisson"])
 def test_a_replicate_that_empties_a_cell_of_the_model_is_named(clus1, family):
     """An audit against R: a bootstrap replicate without any high school of sch.wide « No » made a quasi-Poisson refit

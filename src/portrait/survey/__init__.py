@@ -50,8 +50,9 @@ module                  what                                                    
 ``multiresponse``       :func:`multiple_response_test` (Bilder–Loughin, Rao–Scott    (``MRCV``)
                         second order) for « pick any » questions
 ``quantiles``           :func:`quantile` (Woodruff intervals)                       ``svyquantile``
-``regression``          :func:`svyglm` (gaussian, logistic, Poisson), :func:`svyolr` ``svyglm``, ``svyolr``,
-                        (two-way interactions), :meth:`Fit.wald`                   ``regTermTest``
+``regression``          :func:`svyglm` (gaussian, logistic, Poisson; two-way       ``svyglm``,
+                        interactions), :meth:`Fit.wald`                             ``regTermTest``
+``ordinal``             :func:`svyolr` (proportional odds)                          ``svyolr``
 ``terms``               :func:`model_matrix` (formulas as R writes them, R's        ``model.matrix``
                         column names)
 ``expressions``         expression terms: ``I(ell^2)``, ``I(meals > 50)``, ``log(x)``  ``I()``, ``model.matrix``
@@ -112,7 +113,8 @@ if TYPE_CHECKING:                     # for type checkers and IDEs; at run time 
     from .multiresponse import MultipleResponseTest, multiple_response_test
     from .quantiles import quantile
     from .trimming import trim, trim_weights
-    from .regression import Fit, WaldTest, svyglm, svyolr
+    from .ordinal import svyolr
+    from .regression import Fit, WaldTest, svyglm
     from .lrt import LRTResult, pchisqsum, pfsum, working_lrt
     from .prediction import predict
     from .pps import PPS, HartleyRao, JointProbabilities, hartley_rao, joint_probabilities
@@ -181,7 +183,7 @@ _EXPORTS = {
     "Fit": ("regression", "Fit"),
     "WaldTest": ("regression", "WaldTest"),
     "svyglm": ("regression", "svyglm"),
-    "svyolr": ("regression", "svyolr"),
+    "svyolr": ("ordinal", "svyolr"),
     "LRTResult": ("lrt", "LRTResult"),
     "pchisqsum": ("lrt", "pchisqsum"),
     "pfsum": ("lrt", "pfsum"),
