@@ -452,7 +452,8 @@ def test_math_rule_is_the_smallest_value_whose_distribution_function_reaches_p()
         for p in [0.0, *rng.uniform(0, 1, 4), F[0] / 2]:
             assert weighted_quantile(x, w, p) == values[np.flatnonzero(F >= p)[0]], (x, w, p)
     assert weighted_quantile(np.array([1.0, 2.0, 3.0]), np.ones(3), 0.1) == 1.0
-    assert weighted_quantile(np.array([1.0, 2.0, 3.0]), np.ones(3), 0.1, "school") == 1.5     # R: (x₁ + x₂)/2
+    # below the first step the school rule too gives x₁ (its definition and the docstring; R 4.1.1 gives x₂ = 2 there)
+    assert weighted_quantile(np.array([1.0, 2.0, 3.0]), np.ones(3), 0.1, "school") == 1.0
 
 
 def test_welch_satterthwaite_df_equals_r_t_test_on_simple_random_samples(strat, clus1):
@@ -664,6 +665,21 @@ def test_a_quantile_below_the_first_step_is_the_smallest_value():
     that value (R 4.1's qs gives the second smallest there, the documented departure; trial G)."""
     d = Design.from_frame(pd.DataFrame({"y": [10.0, 20.0, 30.0], "w": [1.0, 1.0, 2.0]}), weights="w")
     assert survey.quantile(d, "y", [0.1, 0.25, 0.3])["estimate"].tolist() == [10.0, 10.0, 20.0]
+    # the school rule too (an audit found the midpoint of the first two values, 15, there); on the step, the midpoint
+    assert survey.quantile(d, "y", [0.1, 0.25, 0.3], qrule="school")["estimate"].tolist() == [10.0, 15.0, 20.0]
+
+
+def test_a_domain_of_one_unit_has_no_interval():
+    """An audit against R: a domain of one unit (df 0) got the interval [700, 700], as if known exactly; R gives NaN
+    bounds. Its quantile is its value by every rule (R's qrule_hf7 fails there: IndexError here before)."""
+    df = pd.DataFrame({"y": [700.0, 500.0, 600.0, 650.0], "g": ["a", "b", "b", "b"], "w": [3.0, 2.0, 2.0, 1.0]})
+    d = Design.from_frame(df, weights="w")
+    for rule in ("math", "school", "hf7"):
+        q = survey.quantile(d, "y", 0.5, by="g", qrule=rule).set_index("domain")
+        one = q.loc["g=a"]
+        assert one["estimate"] == 700.0 and one["df"] == 0
+        assert np.isnan([one["ci_low"], one["ci_high"], one["se"]]).all()
+        assert np.isfinite(q.loc["g=b", "estimate"])
 
 
 def test_a_design_column_that_is_not_there_is_named(strat):

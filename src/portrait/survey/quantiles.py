@@ -12,8 +12,9 @@ step; ``hf7`` — linear interpolation between order statistics, R's ``quantile(
 
 One deliberate difference from R (survey 4.1.1): when ``p`` lies below the first step of the
 distribution function (``p < F(x₍₁₎)``), ``math`` and ``school`` give the smallest value, as their
-definition says, where R's ``qrule_math`` gives the second smallest. Only a Woodruff bound of a small
-sample or domain can reach that case; ``tests/test_models_r.py`` shows the one fixture where it does.
+definition says, where R's ``qrule_math`` and ``qrule_school`` give the second smallest. A small ``p`` in a
+small sample or domain reaches that case, and so can a Woodruff bound; ``tests/test_models_r.py`` shows the
+fixture where it does.
 
 References
 ----------
@@ -59,10 +60,14 @@ def weighted_quantile(x: np.ndarray, w: np.ndarray, p: float, qrule: str = "math
     if qrule == "hf7":
         order = np.argsort(x, kind="stable")
         xs, cw = x[order], np.cumsum(w[order])
+        if len(xs) == 1:       # one value: every quantile is it (R's qrule_hf7 fails there)
+            return float(xs[0])
         pk = np.concatenate([[0.0], cw[:-1]]) / cw[-2]
         return float(np.interp(p, pk, xs))
     low, up, gap = _steps(x, w, p)
-    if gap <= 0:        # p on a step, or below the first one
+    if gap < 0:         # p below the first step: the smallest value, by either rule's definition
+        return low
+    if gap == 0:        # p on a step: its value, or the midpoint with the next
         return low if qrule == "math" else (low + up) / 2
     return up
 
@@ -104,8 +109,9 @@ def quantile(design: Design, variable: str, quantiles: float | Sequence[float] =
         Confidence level (R: ``1 - alpha``).
     qrule : {"math", "school", "hf7"}, default "math"
         Quantile rule, with R's names (``math`` is R's default). One departure: for ``p`` below the smallest
-        value's share of the weight, ``math`` gives the smallest value, where R 4.1's ``survey:::qs`` gives the
-        second smallest (``last()`` of an empty set is 1): a Woodruff lower bound in a small domain can differ.
+        value's share of the weight, ``math`` and ``school`` give the smallest value, where R 4.1's ``survey:::qs``
+        gives the second smallest (``last()`` of an empty set is 1): a small ``p`` or a Woodruff lower bound in a
+        small domain can differ.
     variance : {"linearisation", "replicates"}, optional
         Variance method for the share below the quantile. Default: the replicates for a design of ready-made
         replicate weights without PSUs or strata (:attr:`Design.replicates_only`, R ``svrepdesign``: from
@@ -122,7 +128,7 @@ def quantile(design: Design, variable: str, quantiles: float | Sequence[float] =
     pandas.DataFrame
         One row per domain and probability: ``variable``, ``domain`` (``""`` without ``by``), ``p``,
         ``estimate``, ``ci_low``, ``ci_high``, ``se`` (width / 2t) and ``df``. A bound is NaN when the
-        interval for the distribution function leaves [0, 1].
+        interval for the distribution function leaves [0, 1], and both are when ``df`` is 0 (a domain of one PSU).
 
     Raises
     ------
@@ -176,7 +182,9 @@ def _woodruff(design: Design, variable: str, x: np.ndarray, inside: np.ndarray, 
         share = _compute(design, [_Spec("mean", variable, np.where(inside, (x <= q).astype(float), np.nan), "",
                                         inside)], variance, level, deff=False).iloc[0]
         lo_p, hi_p = share["estimate"] - t * share["se"], share["estimate"] + t * share["se"]
-        if share["se"] <= 1e-12:
+        if not np.isfinite(t):      # no degrees of freedom (a domain of one PSU): no interval, as R
+            lo = hi = np.nan
+        elif share["se"] <= 1e-12:
             # no sampling variability (a calibration variable): the interval is the estimate itself. Inverting F̂
             # at F̂(q̂) would step past q̂ whenever the two sums behind them differ in their last bit
             lo = hi = q
