@@ -62,6 +62,16 @@ def test_a_replicate_without_units_in_a_level_is_an_error_not_a_drop():
         d.replicate_weights()
 
 
+@pytest.mark.parametrize("method", ["linear", "raking"])
+def test_an_unbounded_replicate_without_units_in_a_level_names_it(method):
+    """An audit against R: a JK1 replicate that emptied a post-stratum said « calibration (linear) did not converge
+    in 100 iterations », naming neither the replicate nor the level. It now names both (R fails in qr() there)."""
+    d = survey.calibrate(_design(np.zeros(10)), MARGIN, method=method)
+    with pytest.raises(CalibrationError, match=r"^replicate 2, step « calage \(.*\) »: no unit of positive weight "
+                       r"holds level 'B' of 'x', whose population total is not 0"):
+        d.replicate_weights()
+
+
 def test_unbounded_methods_never_adjust():
     d = survey.calibrate(_design(np.r_[2.0, np.zeros(9)]), MARGIN, method="raking")
     assert d.replicate_adjustments().empty

@@ -52,7 +52,7 @@ from . import labels as _labels
 from .design import Deferred, Deferring, Design, Step
 from .labels import _arrow_text, _missing_count
 from .errors import CalibrationError, ParameterError, calibration_bounds, numeric_values
-from .feasibility import diagnose_infeasible, negative_weights, widened_bounds
+from .feasibility import diagnose_infeasible, empty_levels, negative_weights, widened_bounds
 from .margins import JOINT, Margin, NumericTotal, margin_list, no_unit_error
 
 METHODS = ("linear", "raking", "logit", "truncated")
@@ -562,6 +562,8 @@ def calibrate(design: Design, margins: Sequence[Margin | NumericTotal], *, metho
             if bounded:
                 raise CalibrationError("calibration is infeasible within the bounds: "
                                        + diagnose_infeasible(problem, dc, L, U))
+            if empty_levels(problem, dc):
+                raise CalibrationError(empty_levels(problem, dc))
             raise CalibrationError(f"calibration ({method}) did not converge in {maxit} iterations: "
                                    f"largest relative misfit {rel:.3g}")
         if report and not allow_negative and np.any(g_c < 0):

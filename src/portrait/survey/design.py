@@ -26,7 +26,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import ParameterError, check_columns, design_values, missing_labels
+from .errors import CalibrationError, ParameterError, check_columns, design_values, missing_labels
 from .labels import PARALLEL_UNITS, _distinct, _missing_count, _psu_codes_in_strata, _psu_labels, _string_codes
 
 
@@ -421,7 +421,10 @@ class Design:
             step = self.steps[k]
             out = np.empty_like(rows)
             for r in range(len(rows)):
-                out[r], info = step.apply(replace(self, weights=rows[r].copy(), steps=()))
+                try:
+                    out[r], info = step.apply(replace(self, weights=rows[r].copy(), steps=()))
+                except CalibrationError as exc:    # say which replicate and step (an audit: the message said neither)
+                    raise CalibrationError(f"replicate {r + 1}, step « {step.label} »: {exc}") from None
                 if isinstance(info, dict) and "widened_bounds" in info:
                     found[r].append((step.label, *info["widened_bounds"]))
             rows = out

@@ -96,3 +96,12 @@ def negative_weights(problem, g: np.ndarray) -> str:
             + "; ".join(named) + ("; …" if len(cells) > 5 else "")
             + ". Use raking, or bounded calibration (method='logit', 'truncated' or 'raking' with bounds=(L, U)), "
               "or collapse the sparse levels; allow_negative=True keeps them, as R's survey does")
+
+
+def empty_levels(problem, dc: np.ndarray) -> str:
+    """Why an unbounded calibration cannot converge when no unit of positive weight holds a level whose population
+    total is not 0 (a replicate without the only PSU of a post-stratum): the levels named; ``""`` otherwise."""
+    held = problem.X_all.T @ dc
+    empty = [f"{lv!r} of {m!r}" for (m, lv), h, t in zip(problem.names_all, held, problem.T_all) if h == 0 and t != 0]
+    return (f"no unit of positive weight holds level {', '.join(empty)}, whose population total is not 0: no weights "
+            "can reach it; merge that level with a neighbour") if empty else ""
