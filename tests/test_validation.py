@@ -125,6 +125,20 @@ def test_same_results_with_one_or_two_workers_or_a_dask_cluster(setup):
     pd.testing.assert_frame_equal(one, on_dask)
 
 
+def test_worker_processes_are_forked_only_up_to_python_3_11(setup, monkeypatch):
+    """Python 3.12 warns when a process running threads forks (an error under make test) and 3.14 stops forking by
+    default: fork up to 3.11, forkserver after, spawn without either. The forkserver path, forced on this Python,
+    gives the same replications as one process (the setup pickled to the workers)."""
+    from portrait.pipeline import processes
+
+    assert processes.start_method((3, 11), ["fork", "spawn", "forkserver"]) == "fork"
+    assert processes.start_method((3, 12), ["fork", "spawn", "forkserver"]) == "forkserver"
+    assert processes.start_method((3, 14), ["spawn"]) == "spawn" == processes.start_method((3, 11), ["spawn"])
+    one = validation.run(setup, 2, workers=1, progress=False)
+    monkeypatch.setattr(processes, "start_method", lambda *a, **k: "forkserver")
+    pd.testing.assert_frame_equal(one, validation.run(setup, 2, workers=2, progress=False))
+
+
 def test_an_unreachable_scheduler_is_named(setup, monkeypatch):
     monkeypatch.setattr(validation, "SCHEDULER_TIMEOUT", 2)
     with pytest.raises(ParameterError, match="cannot reach the Dask scheduler 'tcp://127.0.0.1:9'"):

@@ -56,7 +56,6 @@ complex surveys. *Survey Methodology* 18, 209–217.
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
 import threading
 import time
@@ -67,7 +66,7 @@ import numpy as np
 import pandas as pd
 
 from .. import survey
-from ..pipeline import config
+from ..pipeline import config, processes
 from ..pipeline.errors import CalibrationError, ParameterError, PortraitError, SurveyError
 from ..survey import Design
 from . import compare, fieldwork, first_stage, frames, ingest, items, recipes, visitors
@@ -414,9 +413,8 @@ def run(setup: Validation, n_replications: int, workers: int = 2, bootstrap: boo
                     parts.append(_task(setup, t))
                     bar.update()
         else:
-            # fork where the platform has it (the setup is inherited, nothing is copied); spawn elsewhere
-            methods = multiprocessing.get_all_start_methods()
-            ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+            # fork up to Python 3.11 (the setup is inherited), forkserver after: pipeline.processes says why
+            ctx = processes.worker_context()
             with ProcessPoolExecutor(min(workers, n_replications), mp_context=ctx, initializer=_init_worker,
                                      initargs=(setup,)) as pool:
                 futures = [pool.submit(_task, None, t) for t in tasks]

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import multiprocessing
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -301,8 +300,8 @@ def resident_truth_sums(model: FieldworkModel, cal: Calibration, frame: pd.DataF
                         workers: int = 1) -> np.ndarray:
     """Sums (numerator, denominator) of the key statistics over every resident aged 15+ of the frame.
 
-    With ``workers`` > 1 the chunks are computed in that many forked processes; their sums are added
-    in chunk order, so the result does not depend on ``workers``.
+    With ``workers`` > 1 the chunks are computed in that many worker processes (:mod:`portrait.pipeline.processes`);
+    their sums are added in chunk order, so the result does not depend on ``workers``.
     """
     from functools import partial
 
@@ -310,10 +309,12 @@ def resident_truth_sums(model: FieldworkModel, cal: Calibration, frame: pd.DataF
                    pd.Categorical(frame["departement"].astype(str).to_numpy(object)),
                    frame["size_class_rank"].to_numpy(int), string_keys(frame["code"].astype(str)))
     chunks = [(rep, k) for _, rep, k in _resident_chunks(frame, chunk_size)]
-    if workers > 1 and len(chunks) > 1 and "fork" in multiprocessing.get_all_start_methods():
+    if workers > 1 and len(chunks) > 1:
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        from ...pipeline import processes
+
+        with ProcessPoolExecutor(max_workers=workers, mp_context=processes.worker_context()) as pool:
             parts = list(pool.map(work, *zip(*chunks)))
     else:
         parts = [work(rep, k) for rep, k in chunks]
