@@ -11,16 +11,18 @@ non-response adjustment, stay: they hold their PSU's place in the variance). Col
 ``var_psu``         PSU code (integer, unique across strata)
 ``var_fpc``         first-stage sampling fraction of the unit's stratum (0: with replacement)
 ``rw_001`` …        replicate weights (the whole weighting recipe re-run in each replicate)
-``cal<k>_d``        input weights of calibration block ``k`` (the weights it started from)
-``cal<k>_x<j>``     auxiliary variables of calibration block ``k`` (one column per constraint)
+``cal<k>_d``        input weights of block ``k`` (the weights its step started from)
+``cal<k>_x<j>``     auxiliary variables of calibration block ``k`` (one column per constraint; a
+                    :func:`subset` or :func:`trim_weights` step has its input weights only)
 ``w_<variant>``     weights of named variants of the weighting (other stages, other methods)
 ==================  ==========================================================================
 
 The Parquet schema carries a JSON description under the key ``portrait.survey.design``: which
 column plays which role, the replicate method with its ``scale`` and ``rscales`` (variance
 ``scale Σ_r rscale_r (θ_r − θ̄)²``, as R ``svrepdesign``) and the replicates in which a bounded
-calibration widened its bounds (``adjusted``), the calibration steps of the weights
-and of each variant (pointing to blocks, stored once when several share them), and free
+calibration widened its bounds (``adjusted``), the steps linearisation reads — calibrations, and the
+subsets and R-style trimmings after them — of the weights and of each variant (pointing to blocks, stored once
+when several share them), and free
 attributes (``attrs``) of the producer. Linearised variances use the residuals of the influence
 values on each calibration block's auxiliaries weighted by its input weights (Deville & Särndal
 1992), so a design read back gives the same estimates and standard errors as the one written.
@@ -62,6 +64,27 @@ _DERIVED = re.compile(r"^(w_\w+|rw_\d+|cal\d+_(d|x\d+))$")
 def _not_rerunnable(design: Design):
     raise ParameterError("this design was read from a weighted-design file: its weighting steps cannot be re-run "
                          "on other weights; its replicate weights already hold them")
+
+
+def _step_refs(d: Design, blocks: list[tuple[np.ndarray, np.ndarray]]) -> list[dict]:
+    """The steps linearisation reads (:func:`~portrait.survey.linearisation.residualise`), as references to
+    ``blocks`` (added there, each once): calibrations with their auxiliaries, and subsets and trimmings with their
+    input weights (an audit: a subset or a trimming of a calibrated design read back gave other standard errors than
+    R's and the design written)."""
+    refs = []
+    for step in d.steps:
+        calibration = step.kind == "calibration" and step.X is not None
+        if not calibration and not (step.kind in ("subset", "trim_weights") and step.d is not None):
+            continue
+        X = np.asarray(step.X, dtype=float) if calibration else np.empty((len(d.weights), 0))
+        dw = np.asarray(step.d, dtype=float)
+        k = next((i for i, (bx, bd) in enumerate(blocks) if bx.shape == X.shape and np.array_equal(bx, X)
+                  and np.array_equal(bd, dw)), None)
+        if k is None:
+            blocks.append((X, dw))
+            k = len(blocks) - 1
+        refs.append({"label": step.label, "block": k + 1} | ({} if calibration else {"kind": step.kind}))
+    return refs
 
 
 def design_table(design: Design, *, variants: Mapping[str, Design] | None = None,
@@ -131,18 +154,7 @@ def design_table(design: Design, *, variants: Mapping[str, Design] | None = None
     blocks: list[tuple[np.ndarray, np.ndarray]] = []
 
     def steps_of(d: Design) -> list[dict]:
-        refs = []
-        for step in d.steps:
-            if step.kind != "calibration" or step.X is None:
-                continue
-            X, dw = np.asarray(step.X, dtype=float), np.asarray(step.d, dtype=float)
-            k = next((i for i, (bx, bd) in enumerate(blocks) if bx.shape == X.shape and np.array_equal(bx, X)
-                      and np.array_equal(bd, dw)), None)
-            if k is None:
-                blocks.append((X, dw))
-                k = len(blocks) - 1
-            refs.append({"label": step.label, "block": k + 1})
-        return refs
+        return _step_refs(d, blocks)
 
     meta: dict[str, Any] = {"format": FORMAT, "version": VERSION, "units": n, "weights": "w_final",
                             "strata": "var_stratum", "psu": "var_psu", "fpc": "var_fpc",
@@ -405,6 +417,11 @@ def read_design(path: str | os.PathLike, variant: str | None = None, *, weights:
         blocks = meta["blocks"]
         wanted = [*meta["data"], w, meta["strata"], meta["psu"], meta["fpc"],
                   *(c for r in refs for c in (blocks[r["block"] - 1]["d"], *blocks[r["block"] - 1]["x"]))]
+        absent = [c for c in dict.fromkeys([*wanted, *((rep or {}).get("columns") or [])])
+                  if c not in pf.schema_arrow.names]
+        if absent:           # pyarrow would skip them without a word, and the matrix would keep garbage
+            raise ParameterError(f"{path}: its description names columns the file does not have: "
+                                 f"{absent[:5]}{' …' if len(absent) > 5 else ''}; write the design again")
         table = pf.read(columns=list(dict.fromkeys(wanted)))      # only what this design needs; replicates below
     if table.num_rows != meta["units"]:
         raise ParameterError(f"{path}: {table.num_rows} rows, its description says {meta['units']}")
@@ -421,14 +438,19 @@ def read_design(path: str | os.PathLike, variant: str | None = None, *, weights:
     def steps(refs: list[dict]) -> tuple[Step, ...]:
         out = []
         for r in refs:
-            b = blocks[r["block"] - 1]
-            out.append(Step(kind="calibration", label=r["label"], apply=_not_rerunnable,
-                            X=numbers(b["x"]), d=column(b["d"]).astype(float)))
+            b, kind = blocks[r["block"] - 1], r.get("kind", "calibration")
+            out.append(Step(kind=kind, label=r["label"], apply=_not_rerunnable,
+                            X=numbers(b["x"]) if kind == "calibration" else None, d=column(b["d"]).astype(float)))
         return tuple(out)
 
     labels, st = _string_codes(table.column(meta["strata"]).to_pandas())
     data = table.select(meta["data"]).to_pandas()
-    d = Design(data=data, weights=column(w).astype(float), strata=st.astype(int),
+    wv = column(w).astype(float)
+    bad = np.flatnonzero(~np.isfinite(wv) | (wv < 0))
+    if bad.size:
+        raise ParameterError(f"{path}: weights column {w!r} has {bad.size} value(s) that are missing, infinite or "
+                             f"negative (first at row {bad[0] + 1}); weights must be finite and non-negative")
+    d = Design(data=data, weights=wv, strata=st.astype(int),
                psu=column(meta["psu"]).astype(np.int64).astype(int), fpc=column(meta["fpc"]).astype(float),
                steps=steps(refs), strata_labels=labels, lonely_psu=meta.get("lonely_psu", "fail"))
     if rep is not None:
@@ -448,6 +470,10 @@ def _design_from_columns(path, df, weights, strata, psu, fpc, replicates, method
         return d
     cols = ([c for c in df.columns if re.search(replicates, str(c))] if isinstance(replicates, str)
             else list(replicates))
+    absent = [c for c in cols if c not in df.columns]
+    if absent:
+        raise ParameterError(f"{path}: no replicate weights column {absent} (its columns: "
+                             f"{', '.join(map(str, list(df.columns)[:12]))}{' …' if len(df.columns) > 12 else ''})")
     if not cols:
         raise ParameterError(f"{path}: no column matches the replicate weights {replicates!r}")
     if scale is None:
