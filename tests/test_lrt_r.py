@@ -51,6 +51,7 @@ MODELS = {"gauss_strat": ("dstrat", "api00", ["ell", "meals", "stype"], "gaussia
           "logit_clus1": ("dclus1", "compimp_yes", ["api99", "stype"], "quasibinomial"),
           "poisson_strat": ("dstrat", "enroll", ["stype", "meals"], "quasipoisson"),
           "inter_clus1": ("dclus1", "api00", ["stype*ell", "meals"], "gaussian"),
+          "gauss_sub": ("dsub", "api00", ["ell", "meals", "stype"], "gaussian"),
           "gauss_jk1": ("rclus1", "api00", ["ell", "meals", "stype"], "gaussian"),
           "logit_jk1": ("rclus1", "schwide_yes", ["ell", "stype"], "quasibinomial")}
 TESTS = sorted(TABLE.loc[TABLE.quantity == "chisq", "fixture"])
@@ -63,12 +64,14 @@ def designs():
         d["schwide_yes"] = (d["sch.wide"] == "Yes").astype(float)
         d["compimp_yes"] = (d["comp.imp"] == "Yes").astype(float)
     dclus1 = Design.from_frame(clus1, weights="pw", psu="dnum", fpc="fpc")
-    return {"dstrat": Design.from_frame(strat, weights="pw", strata="stype", fpc="fpc"), "dclus1": dclus1,
-            "rclus1": survey.with_replicates(dclus1, "jk1")}
+    dstrat = Design.from_frame(strat, weights="pw", strata="stype", fpc="fpc")
+    # an audit: chisq and λ divided by the mean weight of every unit, the subset's zeros included (×200/99)
+    return {"dstrat": dstrat, "dclus1": dclus1, "rclus1": survey.with_replicates(dclus1, "jk1"),
+            "dsub": survey.subset(dstrat, (strat["meals"] > 40).to_numpy())}
 
 
 def test_every_model_of_the_script_is_tested():
-    assert len(TESTS) == 22 and {"_".join(f.split("_")[:2]) for f in TESTS} == set(MODELS)
+    assert len(TESTS) == 23 and {"_".join(f.split("_")[:2]) for f in TESTS} == set(MODELS)
 
 
 @pytest.mark.parametrize("fixture", TESTS)

@@ -33,6 +33,9 @@ models <- list(
   poisson_strat = list(svyglm(enroll ~ stype + meals, dstrat, family = quasipoisson(), control = ctl),
                        "svyglm(enroll ~ stype + meals, dstrat, family=quasipoisson())"),
   inter_clus1 = list(svyglm(api00 ~ stype * ell + meals, dclus1), "svyglm(api00 ~ stype * ell + meals, dclus1)"),
+  # a subset of a design without calibration: R drops the other rows, and rescales by the mean weight of those kept
+  gauss_sub = list(svyglm(api00 ~ ell + meals + stype, subset(dstrat, meals > 40)),
+                   "svyglm(api00 ~ ell + meals + stype, subset(dstrat, meals > 40))"),
   gauss_jk1 = list(svyglm(api00 ~ ell + meals + stype, rclus1),
                    "svyglm(api00 ~ ell + meals + stype, as.svrepdesign(dclus1, type='JK1'))"),
   logit_jk1 = list(svyglm(I(sch.wide == "Yes") ~ ell + stype, rclus1, family = quasibinomial(), control = ctl),
@@ -49,7 +52,7 @@ tests <- list(
   list("logit_clus1", ~stype, NULL, "saddlepoint"), list("logit_clus1", ~stype, Inf, "satterthwaite"),
   list("poisson_strat", ~stype, NULL, "saddlepoint"), list("poisson_strat", ~meals, NULL, "saddlepoint"),
   list("inter_clus1", ~stype:ell, NULL, "saddlepoint"),
-  list("gauss_jk1", ~stype, NULL, "saddlepoint"), list("logit_jk1", ~stype, NULL, "saddlepoint"),
+  list("gauss_sub", ~stype, NULL, "saddlepoint"), list("gauss_jk1", ~stype, NULL, "saddlepoint"), list("logit_jk1", ~stype, NULL, "saddlepoint"),
   list("logit_jk1", ~ell, Inf, "saddlepoint"))
 rows <- list()
 for (t in tests) {

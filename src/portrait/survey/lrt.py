@@ -31,6 +31,7 @@ from .design import Design
 from .errors import ParameterError
 from .expressions import split_outside
 from .terms import normalised_term
+from .linearisation import present_units
 from .regression import (FAMILIES, _complete, _glm_fit, _with_expressions, expand_terms, formula, model_matrix,
                          svyglm)
 
@@ -331,7 +332,9 @@ def working_lrt(design: Design, y: str, terms: str | Sequence[str] | None = None
     if not np.array_equal(ok, _complete(design, [y, *expand_terms(kept)[0]])):
         raise ParameterError(f"the tested term(s) {tested} have missing values on units the model without them "
                              "would use: select the complete units first (survey.subset) so both fits share them")
-    w = design.weights * ok / np.mean(design.weights)
+    # R rescales by the mean weight of the rows it keeps: a subset of a design without calibration drops the others
+    kept_rows = present_units(design, None, 1)
+    w = design.weights * ok / np.mean(design.weights if kept_rows is None else design.weights[kept_rows[:, 0]])
     y0 = np.where(ok, design.data[y].to_numpy(dtype=float), 0.0)
     inv_link, var = FAMILIES[family]
     X = np.where(ok[:, None], model_matrix(design.data, all_terms, rows=ok).to_numpy(dtype=float), 0.0)
