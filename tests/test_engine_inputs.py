@@ -170,3 +170,22 @@ def test_trim_refuses_a_bound_given_as_text():
         survey.trim(d, [margin], upper="5")
     with pytest.raises(ParameterError, match="lower must be a number"):
         survey.trim_weights(d, lower="0.5")
+
+
+def test_values_given_as_a_series_are_matched_to_the_rows_by_their_index():
+    """An audit: weights given as a shuffled Series were used position by position (mean 644.9 where the weights
+    column gives 662.3). A Series on the data's rows is matched by its index; one on other labels is refused for the
+    design's values, and read in its order for a subset's mask (the design renumbers its rows)."""
+    df = pd.DataFrame({"y": [1.0, 2.0, 3.0, 10.0], "w": [1.0, 1.0, 1.0, 5.0]}, index=[10, 11, 12, 13])
+    by_name = survey.mean(survey.Design.from_frame(df, weights="w"), "y").iloc[0]["estimate"]
+    shuffled = df["w"].sample(frac=1, random_state=1)
+    assert list(shuffled.index) != list(df.index)
+    assert survey.mean(survey.Design.from_frame(df, weights=shuffled), "y").iloc[0]["estimate"] == by_name == 7.0
+    assert survey.mean(survey.Design.from_frame(df, prob=1 / shuffled), "y").iloc[0]["estimate"] == 7.0
+    with pytest.raises(survey.ParameterError, match="weights is a Series whose index is not the data's rows"):
+        survey.Design.from_frame(df, weights=pd.Series([1.0, 1.0, 1.0, 5.0]))
+    d = survey.Design.from_frame(df, weights="w")
+    kept = (df["y"] > 1).to_numpy()
+    expected = survey.mean(survey.subset(d, kept), "y").iloc[0]["estimate"]
+    for mask in ((d.data["y"] > 1).sample(frac=1, random_state=2), df["y"] > 1):
+        assert survey.mean(survey.subset(d, mask), "y").iloc[0]["estimate"] == expected

@@ -26,7 +26,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import CalibrationError, ParameterError, check_columns, design_values, missing_labels
+from .errors import CalibrationError, ParameterError, aligned, check_columns, design_values, missing_labels
 from .labels import PARALLEL_UNITS, _distinct, _missing_count, _psu_codes_in_strata, _psu_labels, _string_codes
 
 
@@ -227,7 +227,8 @@ class Design:
             Column name or values of the design weights: numbers (a column of text is refused, even of numbers
             written as text), finite and non-negative. Give at most one of ``weights`` and ``prob``; without
             either, as R, the weights come from ``fpc``: the inverse of the product of every stage's sampling
-            fraction.
+            fraction. Values given as a pandas Series are matched to ``data``'s rows by their index (so are
+            ``prob`` and ``fpc``); a Series on other labels is refused.
         prob : str or sequence of float, optional
             Column name or values of the inclusion probabilities, numbers in (0, 1]; the weights are ``1/prob``.
         strata : str or list of (str or None), optional
@@ -270,6 +271,8 @@ class Design:
         """
         if lonely_psu not in LONELY:
             raise ParameterError(f"lonely_psu must be one of {LONELY}, got {lonely_psu!r}")
+        weights, prob = aligned(weights, data.index, "weights"), aligned(prob, data.index, "prob")
+        fpc = fpc if isinstance(fpc, (list, tuple)) else aligned(fpc, data.index, "fpc")
         if pps is None and pps_variance != "HT":
             raise ParameterError(f"pps_variance={pps_variance!r} is the variance form of a PPS design: give pps= too")
         if pps is not None:
