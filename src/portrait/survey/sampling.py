@@ -69,7 +69,8 @@ def inclusion_probabilities(size: Sequence[float] | np.ndarray, n: float) -> np.
         raise ValueError("size must be one-dimensional")
     if np.any(~np.isfinite(a)) or np.any(a < 0):
         bad = int(np.flatnonzero(~np.isfinite(a) | (a < 0))[0])
-        raise SamplingError(f"measure of size must be finite and non-negative; unit {bad} has {a[bad]!r}")
+        raise SamplingError(f"measure of size must be finite and non-negative; unit {bad} (counting from 0) has "
+                            f"{float(a[bad])}")
     positive = a > 0
     if n < 0 or n > positive.sum():
         raise SamplingError(f"cannot select {n} units among {int(positive.sum())} with a positive size")
@@ -94,9 +95,10 @@ def allocate(weight: Sequence[float] | np.ndarray, total: int, *, minimum: int |
              capacity: Sequence[float] | np.ndarray | None = None) -> np.ndarray:
     """Allocate ``total`` integer units proportionally to ``weight``, within [minimum, capacity].
 
-    Strata whose proportional share falls below their minimum (or above their capacity) are fixed
-    there and the rest is shared again among the others, until all bounds hold; the shares are then
-    rounded by largest remainder (ties broken by order), so the result sums exactly to ``total``.
+    The shares are ``clip(λ·weight, minimum, capacity)`` with λ such that they sum to ``total`` (strata below
+    their minimum or above their capacity held there, the others shared proportionally); they are then rounded
+    by largest remainder among the strata with room (ties broken by order), so the result sums exactly to
+    ``total`` and stays within its bounds. A capacity is read as whole units (7.5 holds 7).
 
     Parameters
     ----------
@@ -128,9 +130,11 @@ def allocate(weight: Sequence[float] | np.ndarray, total: int, *, minimum: int |
     w = np.asarray(weight, dtype=float)
     k = len(w)
     lo = np.broadcast_to(np.asarray(minimum, dtype=float), (k,)).copy()
-    hi = np.full(k, np.inf) if capacity is None else np.asarray(capacity, dtype=float).copy()
+    hi = np.full(k, np.inf) if capacity is None else np.floor(np.asarray(capacity, dtype=float) + 1e-9)
     if np.any(w < 0) or not np.all(np.isfinite(w)):
         raise SamplingError("allocation weights must be finite and non-negative")
+    if np.any(np.isnan(hi)) or np.any(np.isnan(lo)):
+        raise SamplingError("the minimums and capacities must be numbers")
     lo = np.minimum(lo, hi)
     if lo.sum() > total:
         raise SamplingError(f"the minimum per stratum needs {int(lo.sum())} units in all, more than "
@@ -138,28 +142,50 @@ def allocate(weight: Sequence[float] | np.ndarray, total: int, *, minimum: int |
     if hi.sum() < total:
         raise SamplingError(f"only {hi.sum():g} units can be allocated in all strata together, "
                             f"fewer than the {total} requested")
-    fixed = np.zeros(k, dtype=bool)
-    share = np.zeros(k)
-    while True:
-        free = ~fixed
-        remaining = total - share[fixed].sum()
-        wf = w[free]
-        share[free] = remaining * wf / wf.sum() if wf.sum() > 0 else remaining / free.sum()
-        below = free & (share < lo)
-        above = free & (share > hi)
-        if not below.any() and not above.any():
-            break
-        share[below] = lo[below]
-        share[above] = hi[above]
-        fixed |= below | above
+    share = _bounded_shares(w if w.sum() > 0 else np.ones(k), float(total), lo, hi)
     out = np.floor(share + 1e-9).astype(int)
     short = int(round(total - out.sum()))
-    if short > 0:
+    if short > 0:        # largest remainders among the strata with room; the shares sum to total, so there are enough
         room = out + 1 <= hi + 1e-9
         rema = np.where(room, share - out, -np.inf)
         order = np.lexsort((np.arange(k), -rema))
         out[order[:short]] += 1
     return out
+
+
+def _bounded_shares(w: np.ndarray, total: float, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The shares ``clip(λ w, lo, hi)`` that sum to ``total`` (Σ lo ≤ total ≤ Σ hi), λ found by bisection and the
+    strata left free then given ``(total − fixed) w / Σ w`` exactly. An audit found the former loop, which fixed the
+    strata below their minimum and above their capacity in one pass and never released them, breaking both bounds
+    and the total ([7, 17, 4] for 36 units where [6, 16, 14] is the allocation)."""
+    positive = w > 0
+    if hi[positive].sum() + lo[~positive].sum() < total:    # strata of weight 0 must take what the others cannot
+        share = np.where(positive, hi, lo)
+        zero = ~positive
+        share[zero] = _bounded_shares(np.ones(int(zero.sum())), total - hi[positive].sum(), lo[zero], hi[zero])
+        return share
+
+    def f(lam: float) -> float:
+        return float(np.clip(lam * w, lo, hi).sum())
+
+    top = 1.0
+    while f(top) < total:
+        top *= 2.0
+    low = 0.0
+    for _ in range(200):
+        mid = (low + top) / 2
+        if f(mid) < total:
+            low = mid
+        else:
+            top = mid
+    lam = top
+    at_lo = lam * w <= lo * (1 + 1e-12)
+    at_hi = ~at_lo & (lam * w >= hi * (1 - 1e-12))
+    free = ~at_lo & ~at_hi
+    share = np.where(at_lo, lo, np.where(at_hi, hi, 0.0))
+    if free.any():
+        share[free] = (total - share[~free].sum()) * w[free] / w[free].sum()
+    return share
 
 
 def systematic_pps(pik: Sequence[float] | np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -193,8 +219,10 @@ def systematic_pps(pik: Sequence[float] | np.ndarray, rng: np.random.Generator) 
     Tillé, Y. (2006). *Sampling Algorithms*. Springer.
     """
     p = np.asarray(pik, dtype=float)
-    if np.any((p < 0) | (p > 1 + 1e-12)):
-        raise SamplingError("inclusion probabilities must lie in [0, 1]")
+    bad = np.flatnonzero(~((p >= 0) & (p <= 1 + 1e-12)))      # NaN included (an audit: it hid every later unit)
+    if bad.size:
+        raise SamplingError(f"inclusion probabilities must lie in [0, 1]; {bad.size} do not (missing or outside), the "
+                            f"first at position {int(bad[0])} (counting from 0)")
     u = rng.uniform()
     cum = np.concatenate([[0.0], np.cumsum(p)])
     hits = np.floor(cum[1:] - u + 1e-12) - np.floor(cum[:-1] - u + 1e-12)
@@ -234,7 +262,12 @@ def stratified_srswor(strata: Sequence[Any] | np.ndarray, sizes: Mapping[Any, in
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(found) + 1))
     where = {h: k for k, h in enumerate(found)}
-    for h in sorted(sizes):
+    try:
+        labels = sorted(sizes)
+    except TypeError:
+        raise SamplingError("the strata of sizes must be labels of one kind (all text or all numbers), to be drawn in "
+                            f"a fixed order; got {sorted({type(h).__name__ for h in sizes})}") from None
+    for h in labels:
         k = where.get(h)
         idx = order[bounds[k]:bounds[k + 1]] if k is not None else np.zeros(0, dtype=np.intp)
         n_h = int(sizes[h])
