@@ -189,3 +189,32 @@ def test_values_given_as_a_series_are_matched_to_the_rows_by_their_index():
     expected = survey.mean(survey.subset(d, kept), "y").iloc[0]["estimate"]
     for mask in ((d.data["y"] > 1).sample(frac=1, random_state=2), df["y"] > 1):
         assert survey.mean(survey.subset(d, mask), "y").iloc[0]["estimate"] == expected
+
+
+def test_sampling_and_replicate_inputs_an_audit_found_misread_are_refused_by_name():
+    """An audit (round 4): a missing π in systematic_pps hid every later unit (the certain one included); a response
+    indicator of text, of codes 1/2 or with missing values read as all respondents (272 for 136); a bootstrap of one
+    replicate divided by zero; rscales of the wrong length failed later in numpy; fay_rho with the jackknife was
+    ignored; strata labelled with both numbers and text raised Python's bare TypeError."""
+    from portrait.survey.errors import SamplingError
+
+    with pytest.raises(SamplingError, match=r"1 do not \(missing or outside\), the first at position 2"):
+        survey.systematic_pps([0.5, 0.5, np.nan, 0.5, 0.5, 1.0], np.random.default_rng(1))
+    df = pd.DataFrame({"y": [1.0, 2.0, 3.0, 4.0], "g": ["a", "a", "b", "b"], "w": 2.0})
+    for bad in (["1", "0", "1", "1"], [1, 2, 1, 2], [1.0, 0.0, np.nan, 1.0], ["oui", "non", "oui", "oui"]):
+        d = survey.Design.from_frame(df.assign(r=bad), weights="w")
+        with pytest.raises(survey.ParameterError, match=r"the response indicator 'r' must hold True/False or 1/0 on "
+                           r"every unit; \d value\(s\) do not \(missing, text or other numbers\), the first at row"):
+            survey.adjust_nonresponse(d, "r", groups=["g"], min_respondents=1, collapse=False)
+    ok = survey.adjust_nonresponse(survey.Design.from_frame(df.assign(r=[1, 0, 1, 1]), weights="w"), "r",
+                                   groups=["g"], min_respondents=1, collapse=False)
+    assert ok.weights.tolist() == [4.0, 0.0, 2.0, 2.0]
+    d = survey.Design.from_frame(df, weights="w", psu="y")
+    with pytest.raises(survey.ParameterError, match="at least 2 replicates"):
+        survey.with_replicates(d, "bootstrap", 1, np.random.default_rng(1))
+    with pytest.raises(survey.ParameterError, match="rscales must have one value per replicate: 2 for 3"):
+        survey.with_replicates(d, factors=np.ones((4, 3)), scale=1.0, rscales=[1.0, 1.0])
+    with pytest.raises(survey.ParameterError, match="fay_rho is for the BRR and Fay methods, not 'jk1'"):
+        survey.with_replicates(d, "jk1", fay_rho=0.5)
+    with pytest.raises(SamplingError, match=r"labels of one kind .*\['int', 'str'\]"):
+        survey.stratified_srswor(["a", "a", 1, 1], {"a": 1, 1: 1}, np.random.default_rng(1))

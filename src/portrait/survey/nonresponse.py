@@ -109,6 +109,20 @@ def collapse_groups(keys: pd.DataFrame, responded: np.ndarray, min_respondents: 
     return lab
 
 
+def _responded(column: pd.Series, name: str) -> np.ndarray:
+    """The response indicator as booleans: booleans, or the numbers 0 and 1, none missing. An audit found text
+    (« 0 », « non ») and codes 1/2 all read as True, and a missing status as a response, without a word."""
+    values = column.to_numpy(dtype=object)
+    known = np.array([isinstance(v, (bool, np.bool_)) or (isinstance(v, (int, float, np.integer, np.floating))
+                                                          and v in (0, 1)) for v in values], dtype=bool)
+    if not known.all():
+        first = int(np.flatnonzero(~known)[0])
+        raise ParameterError(f"the response indicator {name!r} must hold True/False or 1/0 on every unit; "
+                             f"{int((~known).sum())} value(s) do not (missing, text or other numbers), the first at "
+                             f"row {first + 1}")
+    return values.astype(bool)
+
+
 def adjust_nonresponse(design: Design, responded: str, *, groups: Sequence[str] | None = None,
                        propensity: Sequence[str] | None = None, n_classes: int = 5,
                        min_respondents: int = 20, collapse: bool = True,
@@ -176,7 +190,7 @@ def adjust_nonresponse(design: Design, responded: str, *, groups: Sequence[str] 
     """
     if (groups is None) == (propensity is None):
         raise ParameterError("give exactly one of groups= or propensity=")
-    resp = design.column(responded).astype(bool).to_numpy()
+    resp = _responded(design.column(responded), responded)
     model = None
     if groups is not None:
         key = _group_keys(design.data, groups, resp, collapse, min_respondents)

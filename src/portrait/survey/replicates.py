@@ -91,6 +91,8 @@ def replicate_factors(design: Design, method: str = "bootstrap", replicates: int
     if design.later_stages is not None:
         warnings.warn("replicate factors use the first stage only: the later stages' finite-population "
                       "corrections are dropped (as R as.svrepdesign)", UserWarning, stacklevel=2)
+    if fay_rho is not None and method not in ("brr", "fay"):
+        raise ParameterError(f"fay_rho is for the BRR and Fay methods, not {method!r}")
     if method == "fay" and fay_rho is None:
         raise ParameterError("Fay's method needs fay_rho, in [0, 1) (R's fay.rho; 0.5 is common)")
     if method in ("brr", "fay"):
@@ -114,6 +116,9 @@ def replicate_factors(design: Design, method: str = "bootstrap", replicates: int
                                  "'certainty' or 'remove', or the jkn jackknife, or linearisation")
         if rng is None:
             raise ParameterError("the bootstrap needs a random generator (numpy.random.Generator)")
+        if not (isinstance(replicates, (int, np.integer)) and replicates >= 2):
+            raise ParameterError(f"the bootstrap needs at least 2 replicates (its variance divides by R − 1), got "
+                                 f"{replicates!r}")
         F = np.ones((P, replicates))
         for h in strata:
             idx = np.flatnonzero(psu_stratum == h)
@@ -326,6 +331,9 @@ def with_replicates(design: Design, method: str = "bootstrap", replicates: int =
         if scale is None:
             raise ParameterError("give the variance scale of the replicate factors")
         rscales = np.ones(factors.shape[1]) if rscales is None else np.asarray(rscales, dtype=float)
+        if rscales.shape != (factors.shape[1],):
+            raise ParameterError(f"rscales must have one value per replicate: {rscales.size} for "
+                                 f"{factors.shape[1]} replicates")
     return replace(design, replicate_factors=factors, replicate_scale=float(scale),
                    replicate_rscales=rscales, replicate_mse=mse, replicate_method=method)
 
