@@ -149,14 +149,39 @@ def test_the_scan_does_not_flag_french_prose_or_commune_names(tmp_path):
     ("Élodie.Lefèvre@Exemple.TEST.", "[courriel supprimé]."),
     ("deux : x@y.example.org, z@w.invalid", "deux : [courriel supprimé], [courriel supprimé]"),
     ("la mer @ Wimereux", "la mer @ Wimereux"),
+    # a trial found these kept in data/processed: written out, without a suffix, spaced
+    ("JEANNE.DUPONT(at)gmail.com", "[courriel supprimé]"),
+    ("jean.dupont@gmail", "[courriel supprimé]"),
+    ("marc.lefebvre @ free.fr merci", "[courriel supprimé] merci"),
+    ("jean dot dupont at laposte dot net", "[courriel supprimé]"),
+    ("x [arobase] free [point] fr", "[courriel supprimé]"),
+    ("beffroi at dusk", "beffroi at dusk"),
 ])
 def test_every_part_of_an_email_in_an_open_answer_is_removed(text, expected):
     """Trial K (a mutation survived): a « +tag » left « jean+[courriel supprimé] » when the pattern lost its « + »;
     the only case tested had none. Each address, written by hand, is replaced whole; an « @ » alone is not."""
     from portrait.study import ingest
-    from portrait.study.export_readers import EMAIL, EMAIL_REPLACEMENT
 
-    s = pd.Series([text], dtype="string")
-    found = bool(ingest._emails(s).iloc[0])
-    assert found == (text != expected)
-    assert s.str.replace(EMAIL, EMAIL_REPLACEMENT, regex=True).iloc[0] == expected
+    cleaned, emails, phones = ingest._contact_details(pd.Series([text], dtype="string"))
+    assert (emails == 1) == (text != expected) and phones == 0
+    assert cleaned.iloc[0] == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("06 12 34 56 78", "[téléphone supprimé]"),
+    ("appelez le 0612345678 svp", "appelez le [téléphone supprimé] svp"),
+    ("+33 6 12 34 56 78", "[téléphone supprimé]"),
+    ("+33 (0)6 12 34 56 78", "[téléphone supprimé]"),
+    ("0033 3.20.12.34.56", "[téléphone supprimé]"),
+    ("+44 20 7946 0958", "[téléphone supprimé]"),
+    ("né en 1975, 3 enfants, 62 100 habitants, code 59350", "né en 1975, 3 enfants, 62 100 habitants, code 59350"),
+    ("le 12 03 2017 à 14 h 30", "le 12 03 2017 à 14 h 30"),
+])
+def test_phone_numbers_in_an_open_answer_are_removed(text, expected):
+    """A trial found « 06 12 34 56 78 », « 0612345678 » and « +33 6 … » in data/processed: a phone number is a direct
+    identifier. French numbers in any spacing and international ones are replaced; years, postcodes, counts and
+    dates are not."""
+    from portrait.study import ingest
+
+    cleaned, emails, phones = ingest._contact_details(pd.Series([text], dtype="string"))
+    assert cleaned.iloc[0] == expected and emails == 0 and phones == (text != expected)

@@ -53,9 +53,10 @@ def read_notes(notes: Iterable[ReadNote]) -> str:
 
 
 def cleaning_sentence(surveys) -> str:
-    """What the ingest changed in the answers, counted: e-mail addresses and control characters removed from
-    open answers, codes whose leading zero was restored."""
+    """What the ingest changed in the answers, counted: e-mail addresses, phone numbers and control characters
+    removed from open answers, codes whose leading zero was restored."""
     emails = sum(r.emails_removed for r in surveys.values())
+    phones = sum(getattr(r, "phones_removed", 0) for r in surveys.values())
     controls = sum(r.controls_removed for r in surveys.values())
 
     def count(n: int, none: str, some: str) -> str:
@@ -72,7 +73,10 @@ def cleaning_sentence(surveys) -> str:
              + " ("
              + ", ".join(f"`{c}` : {fmt.number(n)}" for c, n in sorted(padded.items())) + ").")
     return ("Réponses ouvertes : " + count(emails, "aucune adresse électronique à effacer",
-                                           "adresse(s) électronique(s) remplacée(s) par « [courriel supprimé] »")
+                                           "réponse(s) dont l'adresse électronique a été remplacée par « [courriel "
+                                           "supprimé] »")
+            + " ; " + count(phones, "aucun numéro de téléphone à effacer",
+                            "réponse(s) dont le numéro de téléphone a été remplacé par « [téléphone supprimé] »")
             + " ; " + count(controls, "aucun caractère de contrôle (NUL…) à retirer",
                             "réponse(s) débarrassée(s) de caractères de contrôle (NUL…)") + "." + codes)
 

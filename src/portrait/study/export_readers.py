@@ -27,8 +27,20 @@ from .exports import FORMATS, merged_ranges, worksheets_hold
 MAX_LISTED = 50
 ENCODINGS = ("cp1252", "utf-8")
 BOM = b"\xef\xbb\xbf"
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# an e-mail address as people type it in an open answer: with or without its domain's suffix, spaces around the
+# « @ », or the « @ » and dots written out (« jean dot dupont at laposte dot net », « (at) », « [arobase] »)
+_DOT = r"(?:\.|\s*[\(\[\{]\s*(?:dot|point)\s*[\)\]\}]\s*|\s+(?:dot|point)\s+)"
+_LOCAL = rf"[\w+-]+(?:{_DOT}[\w+-]+)*"
+# « x@y » whole is one even without a suffix; spaced or spelled out, only with a dotted domain (« la mer @ Wimereux »
+# and « beffroi at dusk » are prose)
+EMAIL = re.compile(rf"{_LOCAL}@[\w-]+(?:{_DOT}[\w-]+)*"
+                   rf"|{_LOCAL}(?:\s*@\s*|\s*[\(\[\{{]\s*(?:at|arobase)\s*[\)\]\}}]\s*|\s+(?:at|arobase)\s+)"
+                   rf"[\w-]+(?:{_DOT}[\w-]+)+", re.IGNORECASE)
 EMAIL_REPLACEMENT = "[courriel supprimé]"
+# a phone number: French (0X XX XX XX XX, +33 X …, 0033 …, any separators) or international (+ then 7 to 14 digits)
+PHONE = re.compile(r"(?<![\w+])(?:(?:\+|00)33[\s.-]*\(?0?\)?[\s.-]*[1-9]|0[1-9])(?:[\s.-]*\d{2}){4}(?!\d)"
+                   r"|(?<![\w+])\+\d(?:[\s.-]*\d){6,13}(?!\d)")
+PHONE_REPLACEMENT = "[téléphone supprimé]"
 # what a message may repeat: a number of at most 8 digits, a date or time, a resident slot id (« 02049-0001 ») or a
 # code of at most 3 characters — never a phone number (10 digits, or digits in groups), a name or an address
 SHOWN_VALUE = re.compile(r"[+-]?\d{1,8}(?:[.,]\d{1,6})?"

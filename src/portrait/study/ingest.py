@@ -97,6 +97,7 @@ sex or age the calibration needs; never guessed) is a non-response: it is counte
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
@@ -109,7 +110,7 @@ from ..pipeline.errors import InputError, ParameterError
 from ..pipeline.io import write_csv, write_parquet
 from .codebook import Codebook
 from .export_checks import CONTROL, validate_dispositions, validate_export
-from .export_readers import (EMAIL, EMAIL_REPLACEMENT, Problem, RawTable, in_reading_order, problems_table,
+from .export_readers import (EMAIL, EMAIL_REPLACEMENT, PHONE, PHONE_REPLACEMENT, Problem, RawTable, in_reading_order, problems_table,
                              raise_if_problems, read_csv_export, read_export, read_sav_export, read_xlsx_export,
                              unread_files_hint, with_records)
 from .exports import DISPOSITION_COLUMN, dispositions_path, export_path
@@ -154,6 +155,7 @@ class SurveyResult:
     set_aside: int = 0                   # responses the analyst set aside as unusable (reason ``ecartee``)
     set_aside_rows: tuple[int, ...] = ()        # their rows in the contact-status export
     status_file: str = ""                # that export's file name, when the rows above come from one
+    phones_removed: int = 0              # open answers whose phone numbers were replaced by a placeholder
 
 
 @dataclass(frozen=True)
@@ -180,13 +182,27 @@ def _positions(keys: pd.Series, ids: np.ndarray) -> np.ndarray:
     return pc.fill_null(found, -1).to_numpy().astype(np.intp)
 
 
-def _emails(values: pd.Series) -> pd.Series:
-    """Which texts hold an e-mail address (:data:`EMAIL`), searched only in those holding an « @ »."""
+def _holding(values: pd.Series, pattern: re.Pattern, hint: str) -> pd.Series:
+    """Which texts match ``pattern``, searched only in those matching the cheap ``hint`` (an « @ », a digit…)."""
     found = pd.Series(False, index=values.index)
-    at = values.str.contains("@", regex=False, na=False).to_numpy(dtype=bool)
-    if at.any():
-        found[at] = values[at].str.contains(EMAIL, regex=True, na=False).to_numpy(dtype=bool)
+    near = values.str.contains(hint, regex=True, case=False, na=False).to_numpy(dtype=bool)
+    if near.any():
+        found[near] = values[near].str.contains(pattern, regex=True, na=False).to_numpy(dtype=bool)
     return found
+
+
+def _contact_details(values: pd.Series) -> tuple[pd.Series, int, int]:
+    """Open answers with e-mail addresses (:data:`EMAIL`, written out or not) and phone numbers (:data:`PHONE`)
+    replaced by a placeholder, and how many answers held each. A trial found « JEANNE.DUPONT(at)gmail.com »,
+    « jean.dupont@gmail », « 06 12 34 56 78 » and « +33 6 … » kept in data/processed: only complete addresses
+    with an « @ » were removed."""
+    emails = _holding(values, EMAIL, r"@|\bat\b|arobase")
+    if emails.any():
+        values = values.str.replace(EMAIL, EMAIL_REPLACEMENT, regex=True)
+    phones = _holding(values, PHONE, r"\d\D{0,3}\d\D{0,3}\d")
+    if phones.any():
+        values = values.str.replace(PHONE, PHONE_REPLACEMENT, regex=True)
+    return values, int(emails.sum()), int(phones.sum())
 
 
 def _status(survey: str, ids: np.ndarray, answers: pd.DataFrame | None, disp: pd.DataFrame,
@@ -251,16 +267,15 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
     table[id_col] = table[id_col].astype(str).astype("string")
     table["status"] = status
     table["reason"] = reason
-    emails = controls = 0
+    emails = phones = controls = 0
     cols = [c for c in codebook.columns(survey) if c != id_col]
     ans = {c: answers[c] for c in ["source_row"] + cols}
     for v in codebook.variables_for(survey):
         if v.type == "open_words":
             for c in v.columns:
-                found = _emails(ans[c])
-                emails += int(found.sum())
-                if found.any():
-                    ans[c] = ans[c].str.replace(EMAIL, EMAIL_REPLACEMENT, regex=True)
+                ans[c], found, dialled = _contact_details(ans[c])
+                emails += found
+                phones += dialled
                 bad = ans[c].str.contains(CONTROL, regex=True, na=False)
                 controls += int(bad.sum())
                 if bad.any():
@@ -277,7 +292,7 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
     set_aside = reason == "ecartee"
     return SurveyResult(survey, pd.concat([table, rows], axis=1), _ledger(survey, reason, codebook), emails, controls,
                         answered_out_of_scope=int(out_of_scope.sum()), out_of_scope_rows=status_rows(out_of_scope),
-                        set_aside=int(set_aside.sum()), set_aside_rows=status_rows(set_aside))
+                        set_aside=int(set_aside.sum()), set_aside_rows=status_rows(set_aside), phones_removed=phones)
 
 
 def _at(values: pd.Series, pos: np.ndarray) -> pd.api.extensions.ExtensionArray | pd.Series:
