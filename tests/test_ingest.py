@@ -351,6 +351,24 @@ def test_contact_status_problems(clean, sim_data, cb, tmp_path):
     assert got == {("unknown_disposition", 2, "statut_contact"), ("disposition_conflict", len(rows), "slot_id")}
 
 
+def test_a_missing_native_contact_status_file_is_said(clean, sim_data, cb, tmp_path):
+    """A trial: in the native layout, where the contact-status file is optional, removing it turned 134 bounces, 113
+    refusals and 79 out-of-scope residents into silent invitees with no word anywhere. The reports now say which
+    survey's statuses were not read, and what that does to its response rate."""
+    from portrait.reporting.fieldwork_text import cleaning_sentence
+
+    folder = _copy(clean, tmp_path)
+    before = ingest.ingest(folder, sim_data[1], cb).surveys
+    assert all(r.status_read for r in before.values()) and "Aucun fichier de statuts" not in cleaning_sentence(before)
+    (folder / "residents_dispositions.csv").unlink()
+    after = ingest.ingest(folder, sim_data[1], cb).surveys
+    assert not after["residents"].status_read and after["visitors"].status_read
+    text = cleaning_sentence(after)
+    assert text.startswith("**Aucun fichier de statuts de contact pour les habitants** (`residents_dispositions.csv`) : "
+                           "les invitations non distribuées, les refus et les personnes hors champ ne s'y distinguent pas")
+    assert "clients" not in text.split("\n\n")[0]
+
+
 def test_a_respondent_marked_out_of_scope_is_counted_and_said(clean, sim_data, cb, tmp_path):
     """A board's trial: a complete respondent whose contact status says out of scope (code 3) left the respondents
     with no word in any report. The status still wins (an out-of-scope unit is not in the population), but the

@@ -52,9 +52,13 @@ def read_notes(notes: Iterable[ReadNote]) -> str:
     return "Fichiers de l'outil d'enquête :\n\n" + "\n".join(lines)
 
 
+_WHO = {"residents": "les habitants", "visitors": "les clients du territoire"}
+
+
 def cleaning_sentence(surveys) -> str:
     """What the ingest changed in the answers, counted: e-mail addresses, phone numbers and control characters
-    removed from open answers, codes whose leading zero was restored."""
+    removed from open answers, codes whose leading zero was restored; first, a survey whose contact statuses
+    were not read (the native layout's optional file absent)."""
     emails = sum(r.emails_removed for r in surveys.values())
     phones = sum(getattr(r, "phones_removed", 0) for r in surveys.values())
     controls = sum(r.controls_removed for r in surveys.values())
@@ -72,7 +76,13 @@ def cleaning_sentence(surveys) -> str:
              "l'écrit un tableur ou un export numérique) " + ("a été complété" if total < 2 else "ont été complétés")
              + " ("
              + ", ".join(f"`{c}` : {fmt.number(n)}" for c, n in sorted(padded.items())) + ").")
-    return ("Réponses ouvertes : " + count(emails, "aucune adresse électronique à effacer",
+    unread = [r for r in surveys.values() if not getattr(r, "status_read", True)]
+    statuses = "".join(      # a trial: without it, every bounce, refusal and out-of-scope unit passed for silence
+        f"**Aucun fichier de statuts de contact pour {_WHO.get(r.survey, r.survey)}** (`{r.status_file}`) : "
+        "les invitations non distribuées, les refus et les personnes hors champ ne s'y distinguent pas des silences ; "
+        "toutes comptent comme « aucune réponse » (taux de réponse au plus bas). Déposez ce fichier s'il existe.\n\n"
+        for r in unread)
+    return (statuses + "Réponses ouvertes : " + count(emails, "aucune adresse électronique à effacer",
                                            "réponse(s) dont l'adresse électronique a été remplacée par « [courriel "
                                            "supprimé] »")
             + " ; " + count(phones, "aucun numéro de téléphone à effacer",

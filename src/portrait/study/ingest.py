@@ -156,6 +156,7 @@ class SurveyResult:
     set_aside_rows: tuple[int, ...] = ()        # their rows in the contact-status export
     status_file: str = ""                # that export's file name, when the rows above come from one
     phones_removed: int = 0              # open answers whose phone numbers were replaced by a placeholder
+    status_read: bool = True             # False: the native layout's optional contact-status file was absent
 
 
 @dataclass(frozen=True)
@@ -394,7 +395,8 @@ def check(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Cod
         return CheckResult(in_reading_order(problems), notes, None, ignored)
 
     results = {survey: replace(assemble(survey, sample, answers, disp, codebook, min_core_answered),
-                               codes_padded=padded[survey], status_file=status_file(folder_path, survey, lay).name)
+                               codes_padded=padded[survey], status_file=status_file(folder_path, survey, lay).name,
+                               status_read=status_file(folder_path, survey, lay).exists())
                for survey, (sample, answers, disp) in parsed.items()}
     for survey, r in sorted(results.items()):
         file, start = paths.relative(export_path(folder_path, survey, fmt)), len(problems)
