@@ -351,6 +351,29 @@ def test_contact_status_problems(clean, sim_data, cb, tmp_path):
     assert got == {("unknown_disposition", 2, "statut_contact"), ("disposition_conflict", len(rows), "slot_id")}
 
 
+def test_a_refusal_that_answered_is_counted_and_said(clean, sim_data, cb, tmp_path):
+    """A trial: 30 completers whose contact status says refused counted as responses with no word (the refusal count
+    stayed 113). The answer still wins, but the units are counted with their status rows and said."""
+    from portrait.reporting.fieldwork_text import status_sentences
+
+    folder = _copy(clean, tmp_path)
+    before = ingest.ingest(folder, sim_data[1], cb).surveys
+    assert before["residents"].refused_answered == 0 and "Refus qui ont répondu" not in status_sentences(before)
+    answers = _rows(folder / "residents.csv")
+    h = answers[0]
+    done = [r[0] for r in answers[1:] if r[h.index("complet")] == "1"][:3]
+    refus = next(c for c, spec in cb.dispositions.items() if spec["reason"] == "refus")
+    rows = _rows(folder / "residents_dispositions.csv")
+    rows += [[token, str(refus)] for token in done]
+    _write(folder / "residents_dispositions.csv", rows)
+    after = ingest.ingest(folder, sim_data[1], cb).surveys
+    r = after["residents"]
+    assert r.refused_answered == 3 and r.refused_answered_rows == tuple(range(len(rows) - 2, len(rows) + 1))
+    assert set(r.responses.set_index("slot_id").loc[done, "reason"]) == {"complet"}        # the answer wins
+    assert ("**Refus qui ont répondu.** 3 unités marquées « refus » dans les statuts de contact ont pourtant répondu "
+            "(habitants : 3, lignes") in status_sentences(after).replace("\u00a0", " ")
+
+
 def test_a_missing_native_contact_status_file_is_said(clean, sim_data, cb, tmp_path):
     """A trial: in the native layout, where the contact-status file is optional, removing it turned 134 bounces, 113
     refusals and 79 out-of-scope residents into silent invitees with no word anywhere. The reports now say which

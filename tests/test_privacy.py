@@ -160,9 +160,9 @@ def test_the_scan_does_not_flag_french_prose_or_commune_names(tmp_path):
 def test_every_part_of_an_email_in_an_open_answer_is_removed(text, expected):
     """Trial K (a mutation survived): a « +tag » left « jean+[courriel supprimé] » when the pattern lost its « + »;
     the only case tested had none. Each address, written by hand, is replaced whole; an « @ » alone is not."""
-    from portrait.study import ingest
+    from portrait.study import open_answers
 
-    cleaned, emails, phones = ingest._contact_details(pd.Series([text], dtype="string"))
+    cleaned, emails, phones = open_answers.contact_details(pd.Series([text], dtype="string"))
     assert (emails == 1) == (text != expected) and phones == 0
     assert cleaned.iloc[0] == expected
 
@@ -181,7 +181,7 @@ def test_phone_numbers_in_an_open_answer_are_removed(text, expected):
     """A trial found « 06 12 34 56 78 », « 0612345678 » and « +33 6 … » in data/processed: a phone number is a direct
     identifier. French numbers in any spacing and international ones are replaced; years, postcodes, counts and
     dates are not."""
-    from portrait.study import ingest
+    from portrait.study import open_answers
 
-    cleaned, emails, phones = ingest._contact_details(pd.Series([text], dtype="string"))
+    cleaned, emails, phones = open_answers.contact_details(pd.Series([text], dtype="string"))
     assert cleaned.iloc[0] == expected and emails == 0 and phones == (text != expected)

@@ -119,6 +119,19 @@ def out_of_scope_sentence(surveys) -> str:
             "à la population étudiée. Si ce statut est une erreur, corrigez-le dans l'outil d'enquête.")
 
 
+def refused_answered_sentence(surveys) -> str:
+    """The units that answered although their contact status says refused, by survey: their answers are used (empty
+    text when there are none)."""
+    total, where = _by_status(surveys, "refused_answered", "refused_answered_rows")
+    if not total:
+        return ""
+    one = total == 1
+    return (f"**Refus qui ont répondu.** {fmt.count(total, 'unité marquée', 'unités marquées')} « refus » dans les "
+            f"statuts de contact {'a' if one else 'ont'} pourtant répondu ({where}) ; "
+            f"{'sa réponse est utilisée' if one else 'leurs réponses sont utilisées'} : une réponse donnée l'emporte "
+            "sur un statut. Si ce statut désigne en fait une autre personne, corrigez-le dans l'outil d'enquête.")
+
+
 def set_aside_sentence(surveys) -> str:
     """The responses the analyst set aside as unusable (contact status ``ecartee``), by survey: they count as
     non-responses (empty text when there are none)."""
@@ -136,8 +149,10 @@ def set_aside_sentence(surveys) -> str:
 
 
 def status_sentences(surveys) -> str:
-    """What the contact statuses did to units that answered: out of scope, or set aside (empty text if nothing)."""
-    return "\n\n".join(t for t in (out_of_scope_sentence(surveys), set_aside_sentence(surveys)) if t)
+    """What the contact statuses did to units that answered: out of scope, refused, or set aside (empty text if
+    nothing)."""
+    return "\n\n".join(t for t in (out_of_scope_sentence(surveys), refused_answered_sentence(surveys),
+                                    set_aside_sentence(surveys)) if t)
 
 
 def allocation_finding(strata: pd.DataFrame) -> str:

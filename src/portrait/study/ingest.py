@@ -97,7 +97,6 @@ sex or age the calibration needs; never guessed) is a non-response: it is counte
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
@@ -108,9 +107,10 @@ import pandas as pd
 from ..pipeline import paths
 from ..pipeline.errors import InputError, ParameterError
 from ..pipeline.io import write_csv, write_parquet
+from . import open_answers
 from .codebook import Codebook
-from .export_checks import CONTROL, validate_dispositions, validate_export
-from .export_readers import (EMAIL, EMAIL_REPLACEMENT, PHONE, PHONE_REPLACEMENT, Problem, RawTable, in_reading_order, problems_table,
+from .export_checks import validate_dispositions, validate_export
+from .export_readers import (Problem, RawTable, in_reading_order, problems_table,
                              raise_if_problems, read_csv_export, read_export, read_sav_export, read_xlsx_export,
                              unread_files_hint, with_records)
 from .exports import DISPOSITION_COLUMN, dispositions_path, export_path
@@ -157,6 +157,8 @@ class SurveyResult:
     status_file: str = ""                # that export's file name, when the rows above come from one
     phones_removed: int = 0              # open answers whose phone numbers were replaced by a placeholder
     status_read: bool = True             # False: the native layout's optional contact-status file was absent
+    refused_answered: int = 0            # units that answered although their contact status says refused: answers kept
+    refused_answered_rows: tuple[int, ...] = ()     # their rows in the contact-status export
 
 
 @dataclass(frozen=True)
@@ -181,29 +183,6 @@ def _positions(keys: pd.Series, ids: np.ndarray) -> np.ndarray:
         raise ParameterError("identifiers must be unique to be matched with the sample")
     found = pc.index_in(pa.array(ids, type=pa.large_string()), value_set=k)
     return pc.fill_null(found, -1).to_numpy().astype(np.intp)
-
-
-def _holding(values: pd.Series, pattern: re.Pattern, hint: str) -> pd.Series:
-    """Which texts match ``pattern``, searched only in those matching the cheap ``hint`` (an « @ », a digit…)."""
-    found = pd.Series(False, index=values.index)
-    near = values.str.contains(hint, regex=True, case=False, na=False).to_numpy(dtype=bool)
-    if near.any():
-        found[near] = values[near].str.contains(pattern, regex=True, na=False).to_numpy(dtype=bool)
-    return found
-
-
-def _contact_details(values: pd.Series) -> tuple[pd.Series, int, int]:
-    """Open answers with e-mail addresses (:data:`EMAIL`, written out or not) and phone numbers (:data:`PHONE`)
-    replaced by a placeholder, and how many answers held each. A trial found « JEANNE.DUPONT(at)gmail.com »,
-    « jean.dupont@gmail », « 06 12 34 56 78 » and « +33 6 … » kept in data/processed: only complete addresses
-    with an « @ » were removed."""
-    emails = _holding(values, EMAIL, r"@|\bat\b|arobase")
-    if emails.any():
-        values = values.str.replace(EMAIL, EMAIL_REPLACEMENT, regex=True)
-    phones = _holding(values, PHONE, r"\d\D{0,3}\d\D{0,3}\d")
-    if phones.any():
-        values = values.str.replace(PHONE, PHONE_REPLACEMENT, regex=True)
-    return values, int(emails.sum()), int(phones.sum())
 
 
 def _status(survey: str, ids: np.ndarray, answers: pd.DataFrame | None, disp: pd.DataFrame,
@@ -268,19 +247,9 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
     table[id_col] = table[id_col].astype(str).astype("string")
     table["status"] = status
     table["reason"] = reason
-    emails = phones = controls = 0
     cols = [c for c in codebook.columns(survey) if c != id_col]
     ans = {c: answers[c] for c in ["source_row"] + cols}
-    for v in codebook.variables_for(survey):
-        if v.type == "open_words":
-            for c in v.columns:
-                ans[c], found, dialled = _contact_details(ans[c])
-                emails += found
-                phones += dialled
-                bad = ans[c].str.contains(CONTROL, regex=True, na=False)
-                controls += int(bad.sum())
-                if bad.any():
-                    ans[c] = ans[c].str.replace(CONTROL, "", regex=True)
+    emails, phones, controls = open_answers.clean(ans, codebook, survey)
     rows = pd.DataFrame({c: _at(s, pos) for c, s in ans.items()})
 
     def status_rows(marked: np.ndarray) -> tuple[int, ...]:
@@ -291,9 +260,22 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
 
     out_of_scope = (pos >= 0) & (reason == "hors_champ")
     set_aside = reason == "ecartee"
+    refused = _refused_answered(disp, codebook, id_col, ids) & (pos >= 0)
     return SurveyResult(survey, pd.concat([table, rows], axis=1), _ledger(survey, reason, codebook), emails, controls,
                         answered_out_of_scope=int(out_of_scope.sum()), out_of_scope_rows=status_rows(out_of_scope),
-                        set_aside=int(set_aside.sum()), set_aside_rows=status_rows(set_aside), phones_removed=phones)
+                        set_aside=int(set_aside.sum()), set_aside_rows=status_rows(set_aside), phones_removed=phones,
+                        refused_answered=int(refused.sum()), refused_answered_rows=status_rows(refused))
+
+
+def _refused_answered(disp: pd.DataFrame, codebook: Codebook, id_col: str, ids: np.ndarray) -> np.ndarray:
+    """Which sampled units carry the contact status « refus » (a trial: a refusal whose participant answered anyway
+    counted as a response with no word, where an out-of-scope one is said)."""
+    code = {spec["reason"]: c for c, spec in codebook.dispositions.items()}.get("refus")
+    if code is None or not len(disp):
+        return np.zeros(len(ids), dtype=bool)
+    d = disp.drop_duplicates(id_col, keep="last")
+    marked = d.loc[d[DISPOSITION_COLUMN].astype(float) == float(code), id_col].astype(str)
+    return pd.Series(ids).isin(marked).to_numpy(dtype=bool)
 
 
 def _at(values: pd.Series, pos: np.ndarray) -> pd.api.extensions.ExtensionArray | pd.Series:
