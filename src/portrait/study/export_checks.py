@@ -90,8 +90,9 @@ def _column_checks(v: Variable, col: str, s: pd.Series, rows: np.ndarray, file: 
             report(present & ~well_formed, "bad_format", f"not an INSEE code ({v.pattern})")
             known = fixed.isin(region_communes())
             report(present & well_formed & ~known, "unknown_commune",
-                   f"not a current commune of the region ({sources.COMMUNES_FILE}); a respondent living "
-                   "elsewhere is out of scope: empty the cell and record why")
+                   f"not a current commune of the region ({sources.COMMUNES_FILE}); a postal code is not an "
+                   "INSEE code (Lille: postal code 59000, INSEE code 59350): look the commune's INSEE code up; a "
+                   "respondent living outside the region is out of scope: empty the cell and record why")
             _count_padded(padded, col, present & (fixed != s) & well_formed & known)
             return fixed.mask(empty).astype("string")
         if v.type == "single":
