@@ -351,6 +351,22 @@ def test_contact_status_problems(clean, sim_data, cb, tmp_path):
     assert got == {("unknown_disposition", 2, "statut_contact"), ("disposition_conflict", len(rows), "slot_id")}
 
 
+def test_columns_a_spreadsheet_leaves_empty_after_the_last_are_ignored(clean, sim_data, cb, tmp_path):
+    """A trial: Excel's trailing empty columns (« ;; » at the end of each line) gave « column '': [duplicate_column] »
+    and « [extra_column] ». Columns with neither a name nor a value hold nothing: the export is read as without
+    them; an empty-named column that holds a value is still an extra column."""
+    folder = _copy(clean, tmp_path)
+    want = ingest.ingest(folder, sim_data[1], cb).surveys["residents"].responses
+    rows = _rows(folder / "residents.csv")
+    _write(folder / "residents.csv", [r + ["", ""] for r in rows])
+    got = ingest.ingest(folder, sim_data[1], cb).surveys["residents"].responses
+    pd.testing.assert_frame_equal(got, want)
+    rows = [r + ["", ""] for r in rows]
+    rows[2][-1] = "5"
+    _write(folder / "residents.csv", rows)
+    assert "extra_column" in {p.rule for p in _problems(folder, sim_data[1], cb).problems}
+
+
 def test_a_refusal_that_answered_is_counted_and_said(clean, sim_data, cb, tmp_path):
     """A trial: 30 completers whose contact status says refused counted as responses with no word (the refusal count
     stayed 113). The answer still wins, but the units are counted with their status rows and said."""

@@ -566,7 +566,23 @@ def read_export(path: str | Path, *, encoding: str = "cp1252", problems: list[Pr
         table = read_sav_export(path, problems, file)
     if own:
         raise_if_problems(problems)
-    return table
+    return _without_blank_columns(table)
+
+
+def _without_blank_columns(table: RawTable | None) -> RawTable | None:
+    """The table without its columns that have neither a name nor a value: what a spreadsheet leaves after the last
+    column (« ;;; » at the end of each line). A trial got « column '': [duplicate_column] » and « [extra_column] »
+    for them; they hold nothing, so nothing is dropped."""
+    if table is None or not table.header:
+        return table
+    blank = [j for j, name in enumerate(table.header) if not str(name).strip()
+             and (table.cells[table.cells.columns[j]].astype(str).str.strip() == "").all()]
+    if not blank:
+        return table
+    keep = [j for j in range(len(table.header)) if j not in set(blank)]
+    cells = table.cells.iloc[:, keep]
+    cells.columns = range(len(keep))
+    return replace(table, header=[table.header[j] for j in keep], cells=cells)
 
 
 def unread_files_hint(folder: Path, expected: Iterable[str], problems: list[Problem]) -> None:
