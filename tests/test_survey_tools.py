@@ -147,6 +147,29 @@ def test_an_export_of_the_answers_labels_is_told_to_export_codes(cb, tmp_path):
     assert "answer codes" not in sexe[3].message
 
 
+def test_full_answers_and_converted_options_are_told_their_export_option(cb, tmp_path):
+    """A trial: « Homme » (a word of the label, not all of it) and « 1 » in a multiple-choice column (LimeSurvey's
+    « Convert Y to 1 ») were unknown codes with no remedy. The message now names the export option; a wrong code
+    (« A7 ») still gets neither remedy."""
+    import csv as _csv
+
+    folder = _tool_folder("limesurvey", tmp_path)
+    path = folder / "residents.csv"
+    rows = list(_csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
+    h = rows[0]
+    multi = next(j for j, c in enumerate(h) if "[" in c and any(r[j] == "Y" for r in rows[1:]))
+    chosen = next(i for i, r in enumerate(rows[1:], 1) if r[multi] == "Y")
+    rows[1][h.index("SEXE")], rows[2][h.index("SEXE")], rows[chosen][multi] = "Homme", "A7", "1"
+    buf = io.StringIO()
+    _csv.writer(buf, quoting=_csv.QUOTE_ALL, lineterminator="\r\n").writerows(rows)
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    found = ingest.check(folder, {"residents": _sample()}, cb, tool="limesurvey", key=KEY)
+    at = {(p.row, p.column): p for p in found.problems if p.rule == "unknown_code"}
+    assert "export the responses again with the answer codes" in at[(2, "SEXE")].message
+    assert "answer codes" not in at[(3, "SEXE")].message and "Convert Y to 1" not in at[(3, "SEXE")].message
+    assert "« Convert Y to 1 » is ticked: export the responses again without it" in at[(chosen + 1, h[multi])].message
+
+
 def test_exports_under_the_tools_own_names_are_pointed_out(cb, tmp_path):
     """A trial board left LimeSurvey's own file names and read only « the export file does not exist ». The missing
     file's problem now names the export files of the folder that the check does not read."""

@@ -376,6 +376,11 @@ LABEL_NOT_CODE = ("; the cell holds the answer's label, not its code: export the
                   "codes (LimeSurvey: « Answer codes », not « Full answers »; Qualtrics: « Use numeric values »)")
 
 
+#: Added to a multiple-choice ``unknown_code`` of 1 or 0 where the tool writes « Y »: an export option converted it.
+Y_CONVERTED = ("; LimeSurvey writes 1 for a chosen option when its export option « Convert Y to 1 » is ticked: "
+               "export the responses again without it")
+
+
 def _translate(v: Variable, native: str, tool_col: str, s: pd.Series, rows: np.ndarray, file: str,
                codebook: Codebook, lay: ToolLayout, problems: list[Problem]) -> pd.Series:
     if v.type in CODED_TYPES:
@@ -395,10 +400,13 @@ def _translate(v: Variable, native: str, tool_col: str, s: pd.Series, rows: np.n
     labels = {str(t).strip().casefold() for t in codebook.labels(v.name, dont_know=v.dont_know).values()} \
         if v.type in CODED_TYPES else set()
     for i in np.flatnonzero(bad.to_numpy()):
-        label = str(s.iloc[i]).strip().casefold() in labels
+        text = str(s.iloc[i]).strip()
+        # a trial: « Homme », « Oui » (LimeSurvey's « Full answers ») and « 1 » (its « Convert Y to 1 ») got no remedy
+        label = text.casefold() in labels or (sum(c.isalpha() for c in text) >= 3 and not text.isupper())
+        converted = v.type == "multi" and lay.chosen == "Y" and text in ("0", "1")
         problems.append(Problem(file, int(rows[i]), tool_col, s.iloc[i], "unknown_code",
                                 f"not a code of {v.name!r} in the {lay.label} layout ({what})"
-                                + (LABEL_NOT_CODE if label else "")))
+                                + (LABEL_NOT_CODE if label else "") + (Y_CONVERTED if converted else "")))
     out = s.map(back).where(~bad, "").where(~control, s)
     return out.where(s != "", "") if v.type != "multi" else out.fillna("")
 
