@@ -174,8 +174,10 @@ def test_trim_refuses_a_bound_given_as_text():
 
 def test_values_given_as_a_series_are_matched_to_the_rows_by_their_index():
     """An audit: weights given as a shuffled Series were used position by position (mean 644.9 where the weights
-    column gives 662.3). A Series on the data's rows is matched by its index; one on other labels is refused for the
-    design's values, and read in its order for a subset's mask (the design renumbers its rows)."""
+    column gives 662.3). A Series on the data's rows is matched by its index; one on other labels is refused. A
+    subset's mask is read in its order: the design numbers its rows 0, 1, …, so a mask built from a sorted frame, whose
+    labels are a shuffle of those numbers, is in the design's order (a review: matching it by label took the wrong
+    rows)."""
     df = pd.DataFrame({"y": [1.0, 2.0, 3.0, 10.0], "w": [1.0, 1.0, 1.0, 5.0]}, index=[10, 11, 12, 13])
     by_name = survey.mean(survey.Design.from_frame(df, weights="w"), "y").iloc[0]["estimate"]
     shuffled = df["w"].sample(frac=1, random_state=1)
@@ -187,8 +189,11 @@ def test_values_given_as_a_series_are_matched_to_the_rows_by_their_index():
     d = survey.Design.from_frame(df, weights="w")
     kept = (df["y"] > 1).to_numpy()
     expected = survey.mean(survey.subset(d, kept), "y").iloc[0]["estimate"]
-    for mask in ((d.data["y"] > 1).sample(frac=1, random_state=2), df["y"] > 1):
-        assert survey.mean(survey.subset(d, mask), "y").iloc[0]["estimate"] == expected
+    assert survey.mean(survey.subset(d, df["y"] > 1), "y").iloc[0]["estimate"] == expected
+    srt = df.sort_values("y", ascending=False).reset_index(drop=True).sample(frac=1, random_state=3)
+    ds = survey.Design.from_frame(srt, weights="w")
+    by_position = survey.mean(survey.subset(ds, (srt["y"] > 1).to_numpy()), "y").iloc[0]["estimate"]
+    assert survey.mean(survey.subset(ds, srt["y"] > 1), "y").iloc[0]["estimate"] == by_position == expected
 
 
 def test_sampling_and_replicate_inputs_an_audit_found_misread_are_refused_by_name():
@@ -204,7 +209,8 @@ def test_sampling_and_replicate_inputs_an_audit_found_misread_are_refused_by_nam
     for bad in (["1", "0", "1", "1"], [1, 2, 1, 2], [1.0, 0.0, np.nan, 1.0], ["oui", "non", "oui", "oui"]):
         d = survey.Design.from_frame(df.assign(r=bad), weights="w")
         with pytest.raises(survey.ParameterError, match=r"the response indicator 'r' must hold True/False or 1/0 on "
-                           r"every unit; \d value\(s\) do not \(missing, text or other numbers\), the first at row"):
+                           r"every unit; \d value\(s\) do not \(missing, text or other numbers\), the first at "
+                           r"position \d \(counting from 0\)"):
             survey.adjust_nonresponse(d, "r", groups=["g"], min_respondents=1, collapse=False)
     ok = survey.adjust_nonresponse(survey.Design.from_frame(df.assign(r=[1, 0, 1, 1]), weights="w"), "r",
                                    groups=["g"], min_respondents=1, collapse=False)

@@ -163,20 +163,18 @@ def check_rows(bad: np.ndarray, rule: str, what: str, said: str, fix: str) -> No
         raise ParameterError(f"{rule}: {positions.size} row(s) of {what} are {said} {_first(positions)}; {fix}")
 
 
-def aligned(values, index, what: str, strict: bool = True):
+def aligned(values, index, what: str):
     """``values`` as given, or, for a pandas Series on another order of ``index`` (the data's rows), its values in
     the data's order (an array):
     a Series is matched to the rows by its index, as pandas does, not by position (an audit: weights given as a
     shuffled Series were used position by position, mean 644.9 for 662.3). A Series whose index does not hold
-    the data's rows is refused, or with ``strict=False`` read in its order."""
+    the data's rows is refused."""
     import pandas as pd
 
     if not isinstance(values, pd.Series) or values.index.equals(index):
         return values
     if len(values) == len(index) and values.index.is_unique and values.index.isin(index).all():
         return values.reindex(index).array
-    if not strict:            # an index of other labels (the frame's before the design renumbered it): in order
-        return values
     raise ParameterError(f"{what} is a Series whose index is not the data's rows: give it on the data's index, or "
                          "plain values (a list, an array) in the data's order")
 

@@ -23,7 +23,7 @@ from scipy import linalg, stats
 
 from .design import Design, Step
 from .labels import _distinct
-from .errors import ParameterError, aligned, check_variance
+from .errors import ParameterError, check_variance
 from .linearisation import linearised_variance, residualise, standard_errors
 from .multistage import subset_stages
 from .pps import subset_pps
@@ -173,9 +173,9 @@ def subset(design: Design, mask: np.ndarray, drop: bool = False) -> Design:
         The design.
     mask : array_like of bool
         One value per unit; ``True`` keeps the unit. As R's ``subset``, a missing value (``NaN``, ``pd.NA``,
-        ``None``) leaves the unit out, and a number keeps it when it is not 0. A Series on the design's rows
-        (``design.data.index``) in another order is matched by its index; any other is read in its order, the
-        order of the rows the design was built from.
+        ``None``) leaves the unit out, and a number keeps it when it is not 0. A Series is read in its order, the
+        order of the rows the design was built from (the design numbers its rows 0, 1, … whatever the frame's
+        index was).
     drop : bool, default False
         Remove the other units instead of giving them weight 0.
 
@@ -191,7 +191,7 @@ def subset(design: Design, mask: np.ndarray, drop: bool = False) -> Design:
         If ``mask`` does not hold one value per unit, or holds text or other values that are neither
         booleans nor numbers (« False » as text would otherwise keep its unit).
     """
-    mask = _kept(aligned(mask, design.data.index, "the mask", strict=False))
+    mask = _kept(mask)
     if mask.shape != design.weights.shape:
         raise ParameterError(f"the mask has {mask.size} values for {design.weights.size} units: one per unit")
     if not drop:      # a step: replicates re-run it, and the linearisation keeps the weights it zeroed (as R)
