@@ -242,7 +242,7 @@ def test_a_described_file_missing_a_column_or_with_bad_weights_is_refused(writte
     pq.write_table(table.set_column(table.schema.get_field_index("w_final"), "w_final", pa.array(w)),
                    tmp_path / "nan.parquet")
     with pytest.raises(ParameterError, match=r"nan.parquet: weights column 'w_final' has 1 value\(s\) that are "
-                       r"missing, infinite or negative \(first at row 4\)"):
+                       r"missing or infinite \(the first at position 3, counting from 0\)"):
         survey.read_design(tmp_path / "nan.parquet")
     with pytest.raises(ParameterError, match=r"no replicate weights column \['zz'\]"):
         survey.read_design(_plain(written, tmp_path), weights="poids",

@@ -446,10 +446,10 @@ def read_design(path: str | os.PathLike, variant: str | None = None, *, weights:
     labels, st = _string_codes(table.column(meta["strata"]).to_pandas())
     data = table.select(meta["data"]).to_pandas()
     wv = column(w).astype(float)
-    bad = np.flatnonzero(~np.isfinite(wv) | (wv < 0))
+    bad = np.flatnonzero(~np.isfinite(wv))       # negative ones are allowed: calibrate(allow_negative=True)
     if bad.size:
-        raise ParameterError(f"{path}: weights column {w!r} has {bad.size} value(s) that are missing, infinite or "
-                             f"negative (first at row {bad[0] + 1}); weights must be finite and non-negative")
+        raise ParameterError(f"{path}: weights column {w!r} has {bad.size} value(s) that are missing or infinite "
+                             f"(the first at position {bad[0]}, counting from 0); weights must be finite")
     d = Design(data=data, weights=wv, strata=st.astype(int),
                psu=column(meta["psu"]).astype(np.int64).astype(int), fpc=column(meta["fpc"]).astype(float),
                steps=steps(refs), strata_labels=labels, lonely_psu=meta.get("lonely_psu", "fail"))

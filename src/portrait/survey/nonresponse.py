@@ -119,7 +119,7 @@ def _responded(column: pd.Series, name: str) -> np.ndarray:
         first = int(np.flatnonzero(~known)[0])
         raise ParameterError(f"the response indicator {name!r} must hold True/False or 1/0 on every unit; "
                              f"{int((~known).sum())} value(s) do not (missing, text or other numbers), the first at "
-                             f"row {first + 1}")
+                             f"position {first} (counting from 0)")
     return values.astype(bool)
 
 
