@@ -13,7 +13,7 @@ import pandas as pd
 
 from .codebook import Codebook
 from .export_checks import CONTROL
-from .export_readers import EMAIL, EMAIL_REPLACEMENT, PHONE, PHONE_REPLACEMENT
+from .export_readers import EMAIL, EMAIL_REPLACEMENT, PHONE, PHONE_REPLACEMENT, is_phone
 
 
 def holding(values: pd.Series, pattern: re.Pattern, hint: str) -> pd.Series:
@@ -33,10 +33,27 @@ def contact_details(values: pd.Series) -> tuple[pd.Series, int, int]:
     emails = holding(values, EMAIL, r"@|\bat\b|arobase")
     if emails.any():
         values = values.str.replace(EMAIL, EMAIL_REPLACEMENT, regex=True)
-    phones = holding(values, PHONE, r"\d\D{0,3}\d\D{0,3}\d")
-    if phones.any():
-        values = values.str.replace(PHONE, PHONE_REPLACEMENT, regex=True)
-    return values, int(emails.sum()), int(phones.sum())
+    near = values.str.contains(r"\d\D{0,3}\d\D{0,3}\d", regex=True, na=False).to_numpy(dtype=bool)
+    phones = 0
+    if near.any():
+        found = [False]
+
+        def replace(m: re.Match) -> str:
+            if not is_phone(m.group(0)):
+                return m.group(0)
+            found[0] = True
+            return PHONE_REPLACEMENT
+
+        def clean(text: str) -> str:
+            found[0] = False
+            out = PHONE.sub(replace, text)
+            nonlocal phones
+            phones += found[0]
+            return out
+
+        values = values.copy()
+        values[near] = values[near].map(clean)
+    return values, int(emails.sum()), phones
 
 
 def clean(answers: dict[str, pd.Series], codebook: Codebook, survey: str) -> tuple[int, int, int]:
