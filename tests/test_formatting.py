@@ -26,6 +26,8 @@ from portrait.reporting import formatting as fmt
     (0.15, 1, "0,2"),
     (2.675, 2, "2,68"),                  # stored as 2.67499…, written 2.675: the reader expects 2,68
     (0.06749999999999995 * 100, 1, "6,8"),   # a mean of 6,5 % and 7 % as arithmetic leaves it: the reader's 6,75
+    (1234567890123, 0, "1\u202f234\u202f567\u202f890\u202f123"),   # a review: 12 digits only wrote …890 120
+    (1234567890.12345, 4, "1\u202f234\u202f567\u202f890,1235"),
     (42, 0, "42"),
     (-0.0, 1, "0,0"),
     (-1e-17, 3, "0,000"),                # rounds to zero: no « −0,000 »

@@ -379,12 +379,14 @@ def test_a_refusal_that_answered_is_counted_and_said(clean, sim_data, cb, tmp_pa
     h = answers[0]
     done = [r[0] for r in answers[1:] if r[h.index("complet")] == "1"][:3]
     refus = next(c for c, spec in cb.dispositions.items() if spec["reason"] == "refus")
+    # a review: a refusal whose questionnaire was abandoned is no answer, and is not counted as one
+    abandoned = before["residents"].responses.loc[lambda t: t["reason"] == "abandon", "slot_id"].iloc[0]
     rows = _rows(folder / "residents_dispositions.csv")
-    rows += [[token, str(refus)] for token in done]
+    rows += [[token, str(refus)] for token in done] + [[abandoned, str(refus)]]
     _write(folder / "residents_dispositions.csv", rows)
     after = ingest.ingest(folder, sim_data[1], cb).surveys
     r = after["residents"]
-    assert r.refused_answered == 3 and r.refused_answered_rows == tuple(range(len(rows) - 2, len(rows) + 1))
+    assert r.refused_answered == 3 and r.refused_answered_rows == tuple(range(len(rows) - 3, len(rows)))
     assert set(r.responses.set_index("slot_id").loc[done, "reason"]) == {"complet"}        # the answer wins
     assert ("**Refus qui ont répondu.** 3 unités marquées « refus » dans les statuts de contact ont pourtant répondu "
             "(habitants : 3, lignes") in status_sentences(after).replace("\u00a0", " ")

@@ -390,6 +390,9 @@ def test_the_reserve_does_not_name_again_the_target_the_verdict_just_named():
     assert again.startswith(" Une réserve : sous cette même cible, « s0 », habitants, sort de la plage")
     first = _reserve(c, {})
     assert first.startswith(" Une réserve : avec pour cible la super-population") and "même cible" not in first
+    # a review: with both targets in the reserve, « même » must not follow the other target's statistics
+    both = _reserve({"superpopulation": c["superpopulation"], "finite": c["superpopulation"]}, {}, named="finite")
+    assert "même cible" not in both and both.count("avec pour cible la") == 2
 
 
 def test_bad_parameters_are_named(setup):
@@ -796,7 +799,7 @@ def test_report_08_words_are_french_and_match_the_other_reports():
     assert "n'est que d'environ 0,02\u00a0% de la variance" in text and "(1 − f₁, où f₁ est la part des communes" in text
     # the reduced run's overstatement rounds to 0,00 %: said as below the last digit, not « environ 0,00 % »
     tiny = validation_targets.targets_text_fr({**f, "residents_overstatement": 0.00002})
-    assert "n'est que de moins de 0,01\u00a0% de la variance" in tiny and "0,00" not in tiny
+    assert "la surestimation attendue est inférieure à 0,01\u00a0% de la variance" in tiny and "0,00" not in tiny
     pooled = pd.DataFrame([{"survey": "residents", "estimator": "raking", "variance": "linearisation",
                             "replications": 40, "mean_abs_rel_bias": 0.01, "max_abs_rel_bias": 0.02,
                             "max_abs_bias_sd": 0.25, "mean_se_ratio": 1.0, "coverage": 0.95, "coverage_low": 0.9,

@@ -80,13 +80,17 @@ def cleaning_sentence(surveys) -> str:
     statuses = "".join(      # a trial: without it, every bounce, refusal and out-of-scope unit passed for silence
         f"**Aucun fichier de statuts de contact pour {_WHO.get(r.survey, r.survey)}** (`{r.status_file}`) : "
         "les invitations non distribuées, les refus et les personnes hors champ ne s'y distinguent pas des silences ; "
-        "toutes comptent comme « aucune réponse » (taux de réponse au plus bas). Déposez ce fichier s'il existe.\n\n"
+        "tous comptent comme « aucune réponse », et le taux de réponse en est sous-estimé. Déposez ce fichier s'il "
+        "existe.\n\n"
         for r in unread)
-    return (statuses + "Réponses ouvertes : " + count(emails, "aucune adresse électronique à effacer",
-                                           "réponse(s) dont l'adresse électronique a été remplacée par « [courriel "
-                                           "supprimé] »")
-            + " ; " + count(phones, "aucun numéro de téléphone à effacer",
-                            "réponse(s) dont le numéro de téléphone a été remplacé par « [téléphone supprimé] »")
+    def answers(n: int, what: str, none: str) -> str:
+        return none if n == 0 else f"{fmt.count(n, 'réponse', 'réponses')} dont {what}"
+
+    return (statuses + "Réponses ouvertes : "
+            + answers(emails, "l'adresse électronique a été remplacée par « [courriel supprimé] »",
+                      "aucune adresse électronique à effacer")
+            + " ; " + answers(phones, "le numéro de téléphone a été remplacé par « [téléphone supprimé] »",
+                              "aucun numéro de téléphone à effacer")
             + " ; " + count(controls, "aucun caractère de contrôle (NUL…) à retirer",
                             "réponse(s) débarrassée(s) de caractères de contrôle (NUL…)") + "." + codes)
 

@@ -48,12 +48,14 @@ def rounded(x: float, decimals: int = 0) -> float:
     """``x`` rounded to ``decimals`` places as a French reader rounds the number written (a half away from zero:
     0,05 → 0,1 ; 2,5 → 3 ; 2,675 → 2,68), with a negative zero made positive.
 
-    The number written is ``x`` to 12 significant digits: arithmetic leaves a half a few units of the 16th digit
-    short (a mean of 6,5 % and 7 % is 0.06749999999999995), and the reader rounds the 6,75 it stands for."""
+    The number written is ``x`` to 12 significant digits (more when its whole part and the decimals asked need them,
+    at most 17): arithmetic leaves a half a few units of the 16th digit short (a mean of 6,5 % and 7 % is
+    0.06749999999999995), and the reader rounds the 6,75 it stands for."""
     x = float(x)
     if not math.isfinite(x):
         return x
-    q = decimal.Decimal(f"{x:.12g}").quantize(decimal.Decimal(1).scaleb(-decimals), rounding=decimal.ROUND_HALF_UP,
+    whole = len(str(int(abs(x)))) if abs(x) >= 1 else 1      # 12 digits, more for a large number written in full
+    q = decimal.Decimal(f"{x:.{min(17, max(12, whole + decimals + 1))}g}").quantize(decimal.Decimal(1).scaleb(-decimals), rounding=decimal.ROUND_HALF_UP,
                                           context=_EXACT)
     return float(q) + 0.0  # + 0.0: −0.0 becomes 0.0
 

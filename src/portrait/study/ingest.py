@@ -260,7 +260,8 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
 
     out_of_scope = (pos >= 0) & (reason == "hors_champ")
     set_aside = reason == "ecartee"
-    refused = _refused_answered(disp, codebook, id_col, ids) & (pos >= 0)
+    # a respondent (complete or partial) whose status says refused; an abandoned questionnaire is no answer (a review)
+    refused = _refused_answered(disp, codebook, id_col, ids) & (status == "respondent")
     return SurveyResult(survey, pd.concat([table, rows], axis=1), _ledger(survey, reason, codebook), emails, controls,
                         answered_out_of_scope=int(out_of_scope.sum()), out_of_scope_rows=status_rows(out_of_scope),
                         set_aside=int(set_aside.sum()), set_aside_rows=status_rows(set_aside), phones_removed=phones,

@@ -305,7 +305,7 @@ def _reserve(linearised: Mapping[str, dict[str, Any] | None], labels: Mapping, n
     for target, c in linearised.items():
         rows = _statistics_in_question(c)
         if rows:
-            aim = ("sous cette même cible, " if named and target == named else
+            aim = ("sous cette même cible, " if named and target == named and not said else
                    f"avec pour cible la {TARGET_LABELS[target].lower()}, " if target in TARGET_LABELS else "")
             said.append(aim + fmt.enumeration([f"« {labels.get((i, st, lv), i)} », {SURVEY_LABELS[sv].lower()}"
                                                for sv, i, st, lv in rows]))

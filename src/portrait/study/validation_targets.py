@@ -160,7 +160,7 @@ def targets_text_fr(fractions: Mapping[str, float]) -> str:
         return fmt.percent(x, d)
 
     x = f["residents_overstatement"]       # « environ 0,00 % » says nothing: a positive share below the last digit
-    overstatement = f"de moins de {pct(1e-4, 2)}" if 0 < x < 0.5e-4 else f"d'environ {pct(x, 2)}"
+    overstatement = (f"est inférieure à {pct(1e-4, 2)}" if x < 0.5e-4 else f"n'est que d'environ {pct(x, 2)}")
 
     return (
         "**Deux cibles, deux variances.** L'estimateur de variance de la chaîne traite les communes comme tirées "
@@ -180,7 +180,7 @@ def targets_text_fr(fractions: Mapping[str, float]) -> str:
         f"{pct(f['f1'])} des communes de leur strate (moyenne pondérée par la population ; jusqu'à "
         f"{pct(f['f1_max'])}). C'est le plafond de la surestimation, atteint si toute la variance était entre "
         "communes. Dans le simulateur, les communes d'une strate ne diffèrent que par le hasard ; la surestimation "
-        f"attendue n'est que {overstatement} de la variance. Deux raisons : "
+        f"attendue {overstatement} de la variance. Deux raisons : "
         f"{pct(f['residents_invited'], 2)} seulement des habitants de 15 ans ou plus sont invités, et "
         f"{pct(f['certainty_share'])} de la population vit dans des communes retenues d'office, dont la variance "
         "utilise déjà la fraction de sondage des personnes.\n"
