@@ -528,6 +528,29 @@ def test_lonely_psu_in_a_domain_follows_r(lonely_data):
         survey.mean(survey.subset(Design.from_frame(lonely_data, weights="pw", strata="st", fpc="N"), ~inside), "api00")
 
 
+def test_lonely_psu_after_a_subset_then_a_calibration_and_through_a_file(lonely_data, tmp_path):
+    """A review: R's subset of an uncalibrated design drops the other rows for good, so a calibration after it works
+    on the rows kept and the lonely stratum it left out stays absent; the engine counted it again once calibrated
+    (« fail » raised, « average » scaled by 4/3). R fixture, both options. And a design read back from its file keeps
+    its lonely-PSU behaviour (its non-response and subset steps are in the file)."""
+    other = ({"No", "Yes"} - {lonely_data.loc[lonely_data["st"] == "X", "sch.wide"].iloc[0]}).pop()
+    inside = (lonely_data["sch.wide"] == other).to_numpy()
+    for option in ("average", "fail"):
+        d = survey.subset(Design.from_frame(lonely_data, weights="pw", strata="st", fpc="N", lonely_psu=option), inside)
+        sizes = {lv: float(d.weights[(d.data["stype"] == lv).to_numpy()].sum()) * 1.1 for lv in ("E", "H", "M")}
+        m = survey.mean(survey.calibrate(d, [survey.Margin.of("stype", sizes)], method="linear"), "api00").iloc[0]
+        assert_allclose([m["estimate"], m["se"]], [rm(f"lonely_subset_calibrated_{option}", q) for q in ("mean", "mean_se")],
+                        rtol=1e-9)
+    d = Design.from_frame(lonely_data.assign(r=(np.arange(len(lonely_data)) % 7 != 0)), weights="pw", strata="st",
+                          fpc="N", lonely_psu="average")
+    nr = survey.adjust_nonresponse(d, "r", groups=["stype"])
+    survey.write_design(nr, tmp_path / "nr.parquet")
+    back = survey.read_design(tmp_path / "nr.parquet")
+    assert [s.kind for s in back.steps] == ["nonresponse"]
+    for by in (None, "sch.wide"):
+        assert_allclose(survey.mean(back, "api00", by=by)["se"], survey.mean(nr, "api00", by=by)["se"], rtol=1e-12)
+
+
 def _ultimate_cluster_by_hand(strata, psu, f, z, lonely):
     """The ultimate-cluster variance written stratum by stratum from its formula (the oracle)."""
     V, labels, n_lonely = np.zeros((z.shape[1], z.shape[1])), np.unique(strata), 0

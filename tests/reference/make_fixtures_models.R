@@ -118,6 +118,17 @@ rows[[length(rows) + 1]] <- rbind(
       "options(survey.lonely.psu='average'); SE(svyby(~api00, ~sch.wide, des, svymean))"),
   cmp("lonely_calibrated_domain_average", "mean_se", SE(cm),
       "options(survey.lonely.psu='average'); SE(svymean(~api00, subset(calibrate(des, ~stype, pop), sch.wide == other)))"))
+# a subset taken before a calibration: its other rows are dropped for good, the lonely stratum they held stays absent
+for (opt in c("average", "fail")) {
+  options(survey.lonely.psu = opt)
+  s <- subset(svydesign(id = ~1, strata = ~st, weights = ~pw, data = dl, fpc = ~N), sch.wide == other)
+  tot <- c(`(Intercept)` = sum(weights(s)) * 1.1, stypeH = sum(weights(s)[s$variables$stype == "H"]) * 1.1,
+           stypeM = sum(weights(s)[s$variables$stype == "M"]) * 1.1)
+  sc <- svymean(~api00, calibrate(s, ~stype, tot))
+  rows[[length(rows) + 1]] <- cmp(paste0("lonely_subset_calibrated_", opt), c("mean", "mean_se"), c(coef(sc), SE(sc)),
+                                  paste0("options(survey.lonely.psu='", opt, "'); svymean(~api00, calibrate(subset(des, ",
+                                         "sch.wide == other), ~stype, 1.1 × the subset's totals))"))
+}
 options(survey.lonely.psu = "fail")
 write.csv(do.call(rbind, rows), file.path(out, "models.csv"), row.names = FALSE)
 cat("wrote", file.path(out, "models.csv"), "\n")

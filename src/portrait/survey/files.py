@@ -55,7 +55,7 @@ from .labels import _string_codes
 from .errors import ParameterError
 
 FORMAT = "portrait.survey weighted design"
-VERSION = 1
+VERSION = 2      # 2: steps other than calibrations (subset, trim_weights, nonresponse); version 1 files still read
 META_KEY = b"portrait.survey.design"
 ROLE_COLUMNS = ("w_final", "var_stratum", "var_psu", "var_fpc")
 _DERIVED = re.compile(r"^(w_\w+|rw_\d+|cal\d+_(d|x\d+))$")
@@ -74,9 +74,17 @@ def _step_refs(d: Design, blocks: list[tuple[np.ndarray, np.ndarray]]) -> list[d
     refs = []
     for step in d.steps:
         calibration = step.kind == "calibration" and step.X is not None
+        if step.kind == "nonresponse":       # no block: what it marks is that the design is calibrated (lonely PSUs)
+            refs.append({"label": step.label, "kind": "nonresponse"})
+            continue
         if not calibration and not (step.kind in ("subset", "trim_weights") and step.d is not None):
             continue
-        X = np.asarray(step.X, dtype=float) if calibration else np.empty((len(d.weights), 0))
+        if calibration:
+            X = np.asarray(step.X, dtype=float)
+        elif step.kind == "subset" and step.info is not None:      # its units kept, as one 0/1 column
+            X = np.asarray(step.info, dtype=float)[:, None]
+        else:
+            X = np.empty((len(d.weights), 0))
         dw = np.asarray(step.d, dtype=float)
         k = next((i for i, (bx, bd) in enumerate(blocks) if bx.shape == X.shape and np.array_equal(bx, X)
                   and np.array_equal(bd, dw)), None)
@@ -295,7 +303,7 @@ def _description(path, schema_metadata: dict | None) -> dict | None:
         meta = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise ParameterError(f"{path}: its weighted-design description is not valid JSON") from None
-    if meta.get("format") != FORMAT or meta.get("version") != VERSION:
+    if meta.get("format") != FORMAT or meta.get("version") not in (1, VERSION):
         raise ParameterError(f"{path}: weighted-design format {meta.get('format')!r} version {meta.get('version')!r} "
                              f"is not {FORMAT!r} version {VERSION}")
     return meta
@@ -416,7 +424,7 @@ def read_design(path: str | os.PathLike, variant: str | None = None, *, weights:
             raise ParameterError(f"{path} has no variant {variant!r}; it has {sorted(meta['variants'])}")
         blocks = meta["blocks"]
         wanted = [*meta["data"], w, meta["strata"], meta["psu"], meta["fpc"],
-                  *(c for r in refs for c in (blocks[r["block"] - 1]["d"], *blocks[r["block"] - 1]["x"]))]
+                  *(c for r in refs if "block" in r for c in (blocks[r["block"] - 1]["d"], *blocks[r["block"] - 1]["x"]))]
         absent = [c for c in dict.fromkeys([*wanted, *((rep or {}).get("columns") or [])])
                   if c not in pf.schema_arrow.names]
         if absent:           # pyarrow would skip them without a word, and the matrix would keep garbage
@@ -438,9 +446,15 @@ def read_design(path: str | os.PathLike, variant: str | None = None, *, weights:
     def steps(refs: list[dict]) -> tuple[Step, ...]:
         out = []
         for r in refs:
-            b, kind = blocks[r["block"] - 1], r.get("kind", "calibration")
+            kind = r.get("kind", "calibration")
+            if kind == "nonresponse":
+                out.append(Step(kind=kind, label=r["label"], apply=_not_rerunnable))
+                continue
+            b = blocks[r["block"] - 1]
+            X = numbers(b["x"])
             out.append(Step(kind=kind, label=r["label"], apply=_not_rerunnable,
-                            X=numbers(b["x"]) if kind == "calibration" else None, d=column(b["d"]).astype(float)))
+                            X=X if kind == "calibration" else None, d=column(b["d"]).astype(float),
+                            info=X[:, 0] > 0 if kind == "subset" and X.shape[1] else None))
         return tuple(out)
 
     labels, st = _string_codes(table.column(meta["strata"]).to_pandas())

@@ -199,10 +199,18 @@ def present_units(design: Design, used: np.ndarray | None, q: int) -> np.ndarray
     R's ``subset`` of a design without calibration drops the rows outside the domain (and ``na.rm`` the missing
     ones), so a stratum or cluster without a unit of the estimate is absent: it is not a lonely PSU for ``"fail"``
     and does not count for ``"average"``. A calibrated design keeps every row (weights set to 0), and so does this
-    for a design with a calibration or non-response step (R's post-stratification); a :func:`subset` or a trimming
-    does not count as one. ``used``: the units each estimate uses (``n`` or ``n × q``; default all)."""
-    if any(step.kind in ("calibration", "nonresponse") for step in design.steps):
-        return None
+    for a design with a calibration or non-response step (R's post-stratification) — except the rows a
+    :func:`subset` taken before the first such step left out, which R dropped then. A trimming does not count as a
+    calibration. ``used``: the units each estimate uses (``n`` or ``n × q``; default all)."""
+    calibrated, dropped = False, None
+    for step in design.steps:        # R drops a subset's other rows when it is taken before any calibration (a review)
+        if step.kind in ("calibration", "nonresponse"):
+            calibrated = True
+        elif step.kind == "subset" and not calibrated and step.info is not None:
+            dropped = ~np.asarray(step.info, dtype=bool) | (False if dropped is None else dropped)
+    if calibrated:
+        return None if dropped is None or not dropped.any() else np.broadcast_to(~dropped[:, None],
+                                                                                  (len(dropped), q))
     keep = design.weights > 0
     out = keep[:, None] if used is None else keep[:, None] & np.asarray(used, dtype=bool).reshape(len(keep), -1)
     return None if out.all() else np.broadcast_to(out, (len(keep), q))
