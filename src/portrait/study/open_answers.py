@@ -1,8 +1,8 @@
 """Open answers as the ingest keeps them: contact details a respondent typed replaced by a placeholder, control
 characters removed, each counted (report 03 and the check report say how many).
 
-E-mail addresses are found written out or not (:data:`~portrait.study.export_readers.EMAIL`) and phone numbers in
-French or international form (:data:`~portrait.study.export_readers.PHONE`); a name typed in an answer stays (README).
+E-mail addresses are found written out or not (:data:`EMAIL`) and phone numbers in French or international form
+(:data:`PHONE`, :func:`is_phone`); a name typed in an answer stays (README).
 """
 
 from __future__ import annotations
@@ -13,7 +13,40 @@ import pandas as pd
 
 from .codebook import Codebook
 from .export_checks import CONTROL
-from .export_readers import EMAIL, EMAIL_REPLACEMENT, PHONE, PHONE_REPLACEMENT, is_phone
+
+
+# an e-mail address as people type it in an open answer: with or without its domain's suffix, spaces around the
+# « @ », or the « @ » and dots written out (« jean dot dupont at laposte dot net », « (at) », « [arobase] »)
+_DOT = r"(?:\.|\s*[\(\[\{]\s*(?:dot|point)\s*[\)\]\}]\s*|\s+(?:dot|point)\s+)"
+# bounded pieces and a start that is not inside a word: a long run of letters cannot make the search backtrack
+# (a review: 16 s on a 10,000-character answer with the unbounded pattern)
+_LOCAL = rf"(?<![\w+.-])[\w+-]{{1,64}}(?:{_DOT}[\w+-]{{1,64}}){{0,6}}"
+_DOMAIN = r"[\w-]{1,63}"
+# « x@y » whole is one even without a suffix; spaced or spelled out, only with a dotted domain (« la mer @ Wimereux »
+# and « beffroi at dusk » are prose)
+EMAIL = re.compile(rf"{_LOCAL}@{_DOMAIN}(?:{_DOT}{_DOMAIN}){{0,6}}"
+                   rf"|{_LOCAL}(?:\s*@\s*|\s*[\(\[\{{]\s*(?:at|arobase)\s*[\)\]\}}]\s*|\s+(?:at|arobase)\s+)"
+                   rf"{_DOMAIN}(?:{_DOT}{_DOMAIN}){{1,6}}", re.IGNORECASE)
+EMAIL_REPLACEMENT = "[courriel supprimé]"
+# a phone number: French, ten digits in pairs with the same separator throughout (« 06 12 34 56 78 », « 06.12… »,
+# « 0612345678 », « +33 6 12 34 56 78 », « 0033 (0)6 … »), or international: « + » then digits, which
+# :func:`is_phone` keeps only when 9 to 15 and not grouped in thousands (« +1 200 000 visiteurs » is a number)
+PHONE = re.compile(r"(?<![\w+])(?:(?:\+|00)33[\s.-]?(?:\(0\)[\s.-]?)?[1-9]|0[1-9])(?P<sep>[\s./-]?)\d{2}"
+                   r"(?:(?P=sep)\d{2}){3}(?!\d)"
+                   r"|(?<![\w+])\+\d{1,4}(?:[\s.-]\d{1,4}|\d){2,14}(?!\d)")
+
+
+def is_phone(text: str) -> bool:
+    """Whether a :data:`PHONE` match is a phone number: a French one always; an international one (« +… ») when it has
+    9 to 15 digits and its groups after the first are not all of three digits (thousands)."""
+    if not text.startswith("+") or text.startswith("+33"):
+        return True
+    groups = re.split(r"[\s.-]", text[1:])
+    digits = sum(len(g) for g in groups)
+    return 9 <= digits <= 15 and not (len(groups) > 1 and all(len(g) == 3 for g in groups[1:]))
+
+
+PHONE_REPLACEMENT = "[téléphone supprimé]"
 
 
 def holding(values: pd.Series, pattern: re.Pattern, hint: str) -> pd.Series:
