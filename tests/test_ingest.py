@@ -351,6 +351,20 @@ def test_contact_status_problems(clean, sim_data, cb, tmp_path):
     assert got == {("unknown_disposition", 2, "statut_contact"), ("disposition_conflict", len(rows), "slot_id")}
 
 
+def test_a_commune_written_as_a_decimal_number_is_read_as_its_code(clean, sim_data, cb, tmp_path):
+    """A trial: a survey tool's numeric question wrote the commune « 2049.0000000000 », refused as « not an INSEE
+    code ». It is the code 02049, read as such (as the leading zero a spreadsheet drops)."""
+    folder = _copy(clean, tmp_path)
+    rows = _rows(folder / "residents.csv")
+    h = rows[0]
+    k = next(i for i, r in enumerate(rows[1:], 1) if r[h.index("commune_residence")])
+    code = rows[k][h.index("commune_residence")]
+    rows[k][h.index("commune_residence")] = f"{int(code)}.0000000000"
+    _write(folder / "residents.csv", rows)
+    got = ingest.ingest(folder, sim_data[1], cb).surveys["residents"].responses
+    assert got.set_index("slot_id").loc[rows[k][0], "commune_residence"] == code
+
+
 def test_columns_a_spreadsheet_leaves_empty_after_the_last_are_ignored(clean, sim_data, cb, tmp_path):
     """A trial: Excel's trailing empty columns (« ;; » at the end of each line) gave « column '': [duplicate_column] »
     and « [extra_column] ». Columns with neither a name nor a value hold nothing: the export is read as without

@@ -207,3 +207,15 @@ def test_a_long_answer_is_cleaned_in_linear_time(text):
     start = time.perf_counter()
     open_answers.contact_details(pd.Series([text], dtype="string"))
     assert time.perf_counter() - start < 0.5
+
+
+@pytest.mark.parametrize("value,shown", [("Eva", False), ("Tom", False), ("A12", True), ("Y", True), ("oui", True),
+                                         ("12", True), ("2017-03-01", True), ("Martine", False)])
+def test_a_message_repeats_a_code_but_not_a_short_name(value, shown):
+    """A trial typed « Eva » in a contact-status cell and read « value 'Eva' » in the message: a code of at most three
+    characters may be repeated, a capitalised word (a name) is given by its length only."""
+    from portrait.study.export_readers import Problem
+
+    p = Problem("f.csv", 2, "statut", value, "unknown_disposition", "not a status")
+    assert (p.value == value) == shown and (p.length is None) == shown
+    assert (f"'{value}'" in str(p)) == shown

@@ -85,7 +85,9 @@ def _column_checks(v: Variable, col: str, s: pd.Series, rows: np.ndarray, file: 
     present = present & ~other_digit
     if v.type == "id" or (v.type == "single" and v.text_codes) or v.type == "geo_code":
         if v.type == "geo_code":
-            fixed = s.where(~s.str.fullmatch(r"[0-9]{4}"), "0" + s)         # Excel drops the leading zero
+            # a numeric question writes « 2049.0000000000 » (a trial), and Excel drops the leading zero
+            s = s.str.replace(r"^([0-9]{4,5})\.0+$", r"\1", regex=True)
+            fixed = s.where(~s.str.fullmatch(r"[0-9]{4}"), "0" + s)
             well_formed = fixed.str.fullmatch(v.pattern.strip("^$"))
             report(present & ~well_formed, "bad_format", f"not an INSEE code ({v.pattern})")
             known = fixed.isin(region_communes())

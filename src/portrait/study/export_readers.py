@@ -28,10 +28,10 @@ MAX_LISTED = 50
 ENCODINGS = ("cp1252", "utf-8")
 BOM = b"\xef\xbb\xbf"
 # what a message may repeat: a number of at most 8 digits, a date or time, a resident slot id (« 02049-0001 ») or a
-# code of at most 3 characters — never a phone number (10 digits, or digits in groups), a name or an address
+# code of at most 3 characters in one case — never a phone number (10 digits, or digits in groups), a name or an address
 SHOWN_VALUE = re.compile(r"[+-]?\d{1,8}(?:[.,]\d{1,6})?"
                          r"|\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?|\d{1,2}:\d{2}(?::\d{2})?"
-                         r"|\d{5}-\d{4}|[A-Za-z0-9]{1,3}")
+                         r"|\d{5}-\d{4}|[A-Z0-9]{1,3}|[a-z0-9]{1,3}")     # a trial: « Eva », « Tom » are names, not codes
 # what a message may give as a survey tool's response id (Qualtrics « R_… », LimeSurvey's number); anything else is
 # left out, as it may be something a person typed
 SHOWN_RECORD = re.compile(r"R_[A-Za-z0-9]{6,24}|\d{1,9}")
