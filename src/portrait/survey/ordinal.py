@@ -21,9 +21,9 @@ import pandas as pd
 from scipy import optimize, sparse, special, stats
 
 from .design import Design
-from .errors import ConvergenceError, ParameterError, check_finite, check_variance
+from .errors import ParameterError, check_finite, check_variance
 from .inference import _vcov, domain_degf
-from .regression import Fit, _aliased, _complete, _full_rank, _with_expressions
+from .regression import Fit, _complete, _full_rank, _identified, _with_expressions
 from .replicates import replicate_variance
 from .terms import expand_terms, formula, model_matrix
 
@@ -59,28 +59,6 @@ def _newton_batch(derivs_batch, W: np.ndarray, start: np.ndarray, p: int, tol: f
         active[rows[moved < tol * (1 + np.max(np.abs(E[rows]), axis=1))]] = False
         active &= ~unsure
     return E, unsure
-
-
-def _identified(W: np.ndarray, X: np.ndarray, yk: np.ndarray, levels: Sequence, names: Sequence[str]) -> None:
-    """Raise when a replicate (row of ``W``, weights of the patterns ``X``, ``yk``) cannot refit the model: an
-    outcome category without weight (its threshold runs off) or covariate columns aliased on the patterns it
-    weighs. An audit against R found numpy's bare « Singular matrix » and « 0-dimensional array » there; R returns
-    numbers that mean nothing (the replicate kept at its start values)."""
-    seen: set[bytes] = set()
-    for r, w in enumerate(W):
-        positive = w > 0
-        if positive.tobytes() in seen:
-            continue
-        seen.add(positive.tobytes())
-        empty = [str(levels[k]) for k in range(len(levels)) if not (positive & (yk == k)).any()]
-        aliased = _aliased(np.column_stack([np.ones(int(positive.sum())), X[positive]]), ["(thresholds)", *names])
-        if empty or aliased:
-            what = (f"no weight to the outcome level(s) {empty}" if empty else
-                    f"no weight to a level or a combination of levels of the model: its columns {aliased} are "
-                    "combinations of the others there")
-            raise ConvergenceError(f"replicate {r + 1} (the full sample fits) gives {what}, so the model cannot be "
-                                   "refitted; a replicate of few PSUs can empty what the sample does not: use "
-                                   "linearisation, more PSUs per replicate (JKn, BRR), or merge the levels involved")
 
 
 def svyolr(design: Design, y: str, terms: str | Sequence[str] | None = None, variance: str | None = None,
@@ -303,7 +281,10 @@ def svyolr(design: Design, y: str, terms: str | Sequence[str] | None = None, var
         V = _vcov(design, S @ np.linalg.inv(-H_full))
     else:
         W = np.ascontiguousarray((to_cells @ design.replicate_weights()[sel]).T)
-        _identified(W, X, yk, levels, names[:p])
+        # an outcome level or a covariate level a replicate empties (an audit: numpy's bare « Singular matrix »)
+        _identified(np.column_stack([np.ones(len(X)), X]), W.T, ["(thresholds)", *names[:p]],
+                    missing=lambda positive: [str(levels[k]) for k in range(len(levels))
+                                              if not (positive & (yk == k)).any()])
         th, unsure = _newton_batch(derivs_batch, W, est, p)
         for r in np.flatnonzero(unsure):       # a replicate whose steps left the parameter space: one by one
             th[r] = fit(np.ascontiguousarray(W[r]), start=est)[0]

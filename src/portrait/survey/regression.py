@@ -17,7 +17,7 @@ Lumley, T. (2010). *Complex Surveys*, chapters 5 and 6.
 
 import html
 from dataclasses import dataclass, field
-from typing import NamedTuple, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
@@ -226,22 +226,27 @@ def _aliased(X: np.ndarray, names: Sequence[str]) -> list[str]:
     return out
 
 
-def _identified(rows: np.ndarray, cell_w: np.ndarray, names: Sequence[str]) -> None:
-    """Raise when a replicate leaves the model rank-deficient: its distinct rows of X (``rows``) of positive weight
-    (``cell_w``, rows × replicates) do not span the columns (R drops such replicates with a warning; none here)."""
+def _identified(rows: np.ndarray, cell_w: np.ndarray, names: Sequence[str],
+                missing: Callable[[np.ndarray], list[str]] | None = None) -> None:
+    """Raise when a replicate cannot refit the model: its distinct rows of X (``rows``) of positive weight
+    (``cell_w``, rows × replicates) do not span the columns, or ``missing`` (of those rows) names levels of the
+    response it leaves without weight (:func:`~portrait.survey.ordinal.svyolr`). R drops such replicates with a
+    warning, or keeps meaningless numbers; the engine drops none. Each distinct pattern is checked once."""
     seen: set[bytes] = set()
     for r in range(cell_w.shape[1]):
         positive = np.asarray(cell_w[:, r]).ravel() > 0
         if positive.tobytes() in seen:
             continue
         seen.add(positive.tobytes())
-        aliased = _aliased(rows[positive], names)
-        if aliased:
-            raise ConvergenceError(
-                f"replicate {r + 1} (the full sample fits) gives no weight to a level or a combination of levels of "
-                f"the model: its columns {aliased} are combinations of the others there, so the model cannot be "
-                "refitted; a replicate of few PSUs can empty what the sample does not: use linearisation, more PSUs "
-                "per replicate (JKn, BRR), or merge the levels involved")
+        empty = missing(positive) if missing is not None else []
+        aliased = [] if empty else _aliased(rows[positive], names)
+        if empty or aliased:
+            what = (f"no weight to the outcome level(s) {empty}" if empty else
+                    f"no weight to a level or a combination of levels of the model: its columns {aliased} are "
+                    "combinations of the others there")
+            raise ConvergenceError(f"replicate {r + 1} (the full sample fits) gives {what}, so the model cannot be "
+                                   "refitted; a replicate of few PSUs can empty what the sample does not: use "
+                                   "linearisation, more PSUs per replicate (JKn, BRR), or merge the levels involved")
 
 
 def _replicate_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family: str, start: np.ndarray, r: int) -> np.ndarray:
