@@ -562,8 +562,8 @@ def calibrate(design: Design, margins: Sequence[Margin | NumericTotal], *, metho
             if bounded:
                 raise CalibrationError("calibration is infeasible within the bounds: "
                                        + diagnose_infeasible(problem, dc, L, U))
-            if empty_levels(problem, dc):
-                raise CalibrationError(empty_levels(problem, dc))
+            if why := empty_levels(problem, dc):
+                raise CalibrationError(why)
             raise CalibrationError(f"calibration ({method}) did not converge in {maxit} iterations: "
                                    f"largest relative misfit {rel:.3g}")
         if report and not allow_negative and np.any(g_c < 0):
