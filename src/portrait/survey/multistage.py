@@ -253,7 +253,9 @@ def _stage_variance(stage: Stage, z: np.ndarray, lonely: str, diagonal: bool, nu
     c = (c_h * w_h[:, None])[psu_h]
     if diagonal:
         return np.einsum("ij,ij,ij->j", D, D, np.broadcast_to(c, D.shape))
-    Dc = D * np.sqrt(c)
+    if c.shape[1] == 1:                 # one factor for every estimate: the plain quadratic form
+        return (D * c).T @ D
+    Dc = D * np.sqrt(c)                 # one per estimate (« average » by domain): their geometric mean between two
     return Dc.T @ Dc
 
 
