@@ -112,9 +112,15 @@ def collapse_groups(keys: pd.DataFrame, responded: np.ndarray, min_respondents: 
 def _responded(column: pd.Series, name: str) -> np.ndarray:
     """The response indicator as booleans: booleans, or the numbers 0 and 1, none missing. An audit found text
     (« 0 », « non ») and codes 1/2 all read as True, and a missing status as a response, without a word."""
-    values = column.to_numpy(dtype=object)
-    known = np.array([isinstance(v, (bool, np.bool_)) or (isinstance(v, (int, float, np.integer, np.floating))
-                                                          and v in (0, 1)) for v in values], dtype=bool)
+    if pd.api.types.is_bool_dtype(column) and not column.isna().any():
+        return column.to_numpy(dtype=bool)
+    if pd.api.types.is_numeric_dtype(column):
+        v = column.to_numpy(dtype=float, na_value=np.nan)
+        known, values = (v == 0) | (v == 1), v
+    else:
+        values = column.to_numpy(dtype=object)
+        known = np.array([isinstance(x, (bool, np.bool_)) or (isinstance(x, (int, float, np.integer, np.floating))
+                                                              and x in (0, 1)) for x in values], dtype=bool)
     if not known.all():
         first = int(np.flatnonzero(~known)[0])
         raise ParameterError(f"the response indicator {name!r} must hold True/False or 1/0 on every unit; "
