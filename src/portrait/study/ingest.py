@@ -186,9 +186,10 @@ def _positions(keys: pd.Series, ids: np.ndarray) -> np.ndarray:
 
 
 def _status(survey: str, ids: np.ndarray, answers: pd.DataFrame | None, disp: pd.DataFrame,
-            codebook: Codebook, min_core_answered: int, answer_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Reason and status of every sampled unit (identifiers ``ids``, as text), as arrays of text;
-    ``answer_rows``: each unit's row in ``answers`` (-1: none)."""
+            codebook: Codebook, min_core_answered: int, answer_rows: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Reason and status of every sampled unit (identifiers ``ids``, as text), as arrays of text, and whether its
+    contact status says refused; ``answer_rows``: each unit's row in ``answers`` (-1: none)."""
     cb = codebook
     id_col = cb.id_column(survey)
     reason = np.full(len(ids), "sans_reponse", dtype=object)     # NumPy until the end: masked writes are cheap
@@ -214,7 +215,7 @@ def _status(survey: str, ids: np.ndarray, answers: pd.DataFrame | None, disp: pd
         reason[dcode == by_reason["hors_champ"]] = "hors_champ"
     codes, reasons = pd.factorize(reason)
     status = np.array([cb.reason_status(r) for r in reasons], dtype=object)[codes]
-    return reason, status
+    return reason, status, dcode == by_reason.get("refus", np.nan)
 
 
 def _ledger(survey: str, reason: np.ndarray, codebook: Codebook) -> pd.DataFrame:
@@ -242,7 +243,7 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
     id_col = codebook.id_column(survey)
     ids = sample[id_col].astype(str).to_numpy(dtype=object)
     pos = _positions(answers[id_col], ids)
-    reason, status = _status(survey, ids, answers, disp, codebook, min_core_answered, answer_rows=pos)
+    reason, status, refusal = _status(survey, ids, answers, disp, codebook, min_core_answered, answer_rows=pos)
     table = sample.reset_index(drop=True).copy()
     table[id_col] = table[id_col].astype(str).astype("string")
     table["status"] = status
@@ -261,22 +262,11 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
     out_of_scope = (pos >= 0) & (reason == "hors_champ")
     set_aside = reason == "ecartee"
     # a respondent (complete or partial) whose status says refused; an abandoned questionnaire is no answer (a review)
-    refused = _refused_answered(disp, codebook, id_col, ids) & (status == "respondent")
+    refused = refusal & (status == "respondent")
     return SurveyResult(survey, pd.concat([table, rows], axis=1), _ledger(survey, reason, codebook), emails, controls,
                         answered_out_of_scope=int(out_of_scope.sum()), out_of_scope_rows=status_rows(out_of_scope),
                         set_aside=int(set_aside.sum()), set_aside_rows=status_rows(set_aside), phones_removed=phones,
                         refused_answered=int(refused.sum()), refused_answered_rows=status_rows(refused))
-
-
-def _refused_answered(disp: pd.DataFrame, codebook: Codebook, id_col: str, ids: np.ndarray) -> np.ndarray:
-    """Which sampled units carry the contact status « refus » (a trial: a refusal whose participant answered anyway
-    counted as a response with no word, where an out-of-scope one is said)."""
-    code = {spec["reason"]: c for c, spec in codebook.dispositions.items()}.get("refus")
-    if code is None or not len(disp):
-        return np.zeros(len(ids), dtype=bool)
-    d = disp.drop_duplicates(id_col, keep="last")
-    marked = d.loc[d[DISPOSITION_COLUMN].astype(float) == float(code), id_col].astype(str)
-    return pd.Series(ids).isin(marked).to_numpy(dtype=bool)
 
 
 def _at(values: pd.Series, pos: np.ndarray) -> pd.api.extensions.ExtensionArray | pd.Series:
@@ -377,9 +367,10 @@ def check(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Cod
     if problems:
         return CheckResult(in_reading_order(problems), notes, None, ignored)
 
+    files = {survey: status_file(folder_path, survey, lay) for survey in parsed}
     results = {survey: replace(assemble(survey, sample, answers, disp, codebook, min_core_answered),
-                               codes_padded=padded[survey], status_file=status_file(folder_path, survey, lay).name,
-                               status_read=status_file(folder_path, survey, lay).exists())
+                               codes_padded=padded[survey], status_file=files[survey].name,
+                               status_read=files[survey].exists())
                for survey, (sample, answers, disp) in parsed.items()}
     for survey, r in sorted(results.items()):
         file, start = paths.relative(export_path(folder_path, survey, fmt)), len(problems)
