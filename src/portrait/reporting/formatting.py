@@ -55,8 +55,8 @@ def rounded(x: float, decimals: int = 0) -> float:
     if not math.isfinite(x):
         return x
     whole = len(str(int(abs(x)))) if abs(x) >= 1 else 1      # 12 digits, more for a large number written in full
-    q = decimal.Decimal(f"{x:.{min(17, max(12, whole + decimals + 1))}g}").quantize(decimal.Decimal(1).scaleb(-decimals), rounding=decimal.ROUND_HALF_UP,
-                                          context=_EXACT)
+    written = decimal.Decimal(f"{x:.{min(17, max(12, whole + decimals + 1))}g}")
+    q = written.quantize(decimal.Decimal(1).scaleb(-decimals), rounding=decimal.ROUND_HALF_UP, context=_EXACT)
     return float(q) + 0.0  # + 0.0: −0.0 becomes 0.0
 
 
