@@ -69,23 +69,12 @@ def contact_details(values: pd.Series) -> tuple[pd.Series, int, int]:
     near = values.str.contains(r"\d\D{0,3}\d\D{0,3}\d", regex=True, na=False).to_numpy(dtype=bool)
     phones = 0
     if near.any():
-        found = [False]
-
-        def replace(m: re.Match) -> str:
-            if not is_phone(m.group(0)):
-                return m.group(0)
-            found[0] = True
-            return PHONE_REPLACEMENT
-
-        def clean(text: str) -> str:
-            found[0] = False
-            out = PHONE.sub(replace, text)
-            nonlocal phones
-            phones += found[0]
-            return out
-
+        before = values[near]
+        after = before.map(lambda text: PHONE.sub(lambda m: PHONE_REPLACEMENT if is_phone(m.group(0)) else m.group(0),
+                                                  text))
+        phones = int((after != before).sum())
         values = values.copy()
-        values[near] = values[near].map(clean)
+        values[near] = after
     return values, int(emails.sum()), phones
 
 
