@@ -165,10 +165,9 @@ def check_rows(bad: np.ndarray, rule: str, what: str, said: str, fix: str) -> No
 
 def aligned(values, index, what: str):
     """``values`` as given, or, for a pandas Series on another order of ``index`` (the data's rows), its values in
-    the data's order (an array):
-    a Series is matched to the rows by its index, as pandas does, not by position (an audit: weights given as a
-    shuffled Series were used position by position, mean 644.9 for 662.3). A Series whose index does not hold
-    the data's rows is refused."""
+    the data's order (an array): a Series is matched to the rows by its index, as pandas does, not by position (an
+    audit: weights given as a shuffled Series were used position by position, mean 644.9 for 662.3). A Series whose
+    index does not hold the data's rows is refused."""
     import pandas as pd
 
     if not isinstance(values, pd.Series) or values.index.equals(index):
