@@ -964,6 +964,29 @@ def test_a_finished_participant_without_a_response_row_is_a_filtered_export(tool
     assert "export every response, with no date or identifier filter" in found.problems[0].message
 
 
+@pytest.mark.parametrize("tool", sorted(TOOLS))
+def test_a_test_participant_outside_the_sample_is_named_whatever_its_status(tool, cb, tmp_path):
+    """A board's trial: a test participant added in the tool, outside the sample, was told « finished without a
+    response row » when marked completed, and dropped without a word when not. Both are now a ``not_in_sample``
+    problem at their row of the contact-status export (no ``missing_response``); an empty token is a
+    ``missing_id``."""
+    folder = _tool_folder(tool, tmp_path)
+    lay = survey_tools.layout(tool, cb)
+    path = folder / lay.dispositions.file.format(survey="residents")
+    rows = _csv_rows(path)
+    j = rows[0].index(lay.dispositions.id)
+    added = []
+    for k, token in ((1, "TESTPARTICIPANT1"), (2, "TESTPARTICIPANT2"), (2, "")):   # finished, unfinished, no token
+        added.append(rows[k][:j] + [token] + rows[k][j + 1:])
+    _write_csv(path, rows + added, "utf-8-sig", **({} if tool == "limesurvey" else {"quoting": csv.QUOTE_MINIMAL}))
+    found = ingest.check(folder, {"residents": _sample()}, cb, tool=tool, key=KEY).problems
+    n = len(rows)
+    assert [(p.rule, p.row, p.column) for p in found] == [
+        ("not_in_sample", n + 1, lay.dispositions.id), ("not_in_sample", n + 2, lay.dispositions.id),
+        ("missing_id", n + 3, lay.dispositions.id)]
+    assert "a test participant" in found[0].message and found[0].length == len("TESTPARTICIPANT1")
+
+
 def test_the_remedy_for_a_missing_age_names_where_this_tool_sets_a_response_aside(cb):
     """A board's trial with Qualtrics: « Que faire » listed the three layouts and never named the distribution
     history nor how to find the participant. It now names this layout's field, file and linking columns."""

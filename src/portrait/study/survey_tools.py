@@ -312,7 +312,7 @@ def from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: ToolLayout, t
         s = cells[j].astype(str)
         if h == lay.id:
             header.append(codebook.id_column(survey))
-            columns.append(_ids_of_tokens(s, tokens_to_ids, rows, raw.file, lay, problems))
+            columns.append(_ids_of_tokens(s, tokens_to_ids, rows, raw.file, lay.id, problems))
             continue
         if h == lay.complete_column:
             done = (s != "") if lay.complete_values is None else s.isin(lay.complete_values)
@@ -357,7 +357,7 @@ def from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: ToolLayout, t
 
 
 def _ids_of_tokens(tokens: pd.Series, tokens_to_ids: Mapping[str, str], rows: np.ndarray, file: str,
-                   lay: ToolLayout, problems: list[Problem]) -> pd.Series:
+                   column: str, problems: list[Problem]) -> pd.Series:
     """Each token's sampled unit (an unknown token is kept, for the ``not_in_sample`` check). A token that is a
     sampled unit's only once stripped and in upper case was changed by a spreadsheet: that is reported here, with
     the reason, and the unit is matched so that the check does not report it a second time."""
@@ -365,7 +365,7 @@ def _ids_of_tokens(tokens: pd.Series, tokens_to_ids: Mapping[str, str], rows: np
     fixed = tokens.str.strip().str.upper()
     altered = ~tokens.isin(tokens_to_ids.keys()) & fixed.isin(tokens_to_ids.keys())
     for i in np.flatnonzero(altered.to_numpy()):
-        problems.append(Problem(file, int(rows[i]), lay.id, tokens.iloc[i], "not_in_sample",
+        problems.append(Problem(file, int(rows[i]), column, tokens.iloc[i], "not_in_sample",
                                 "not a sampled unit's token as written, but it is one in capitals without spaces: "
                                 "a spreadsheet changed it (tokens are case-sensitive); export the file again"))
     return ids.where(~altered, fixed.map(tokens_to_ids))

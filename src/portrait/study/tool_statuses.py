@@ -19,7 +19,7 @@ import pandas as pd
 from .codebook import Codebook
 from .export_readers import Problem, RawTable, repeated
 from .exports import DISPOSITION_COLUMN
-from .survey_tools import ReadNote, ToolLayout, _text
+from .survey_tools import ReadNote, ToolLayout, _ids_of_tokens, _text
 
 __all__ = ["UNFINISHED_EXPECTED", "completed_only", "completed_only_notes", "dispositions_from_tool",
            "missing_responses"]
@@ -35,7 +35,9 @@ def dispositions_from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: 
     """A tool's participants / distribution export as the native contact-status table (id ; statut_contact).
 
     Only the token, the ``read`` columns and the layout's ``answered`` column are looked at; personal
-    columns are dropped unread. A participant matched by no rule was invited normally and gets no row.
+    columns are dropped unread. A participant matched by no rule was invited normally and gets no row; a
+    participant whose token is no sampled unit's (a test participant) is a ``not_in_sample`` problem, an empty
+    token a ``missing_id``, whatever their status.
     Also returns the participants the tool records as having finished the survey (unit id → row), for
     :func:`missing_responses`.
     """
@@ -81,20 +83,29 @@ def dispositions_from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: 
     for i, first in repeated(tokens, raw.rows):    # a participant listed twice: which row's status holds is a guess
         problems.append(Problem(raw.file, int(raw.rows[i]), d.id, tokens.iloc[i], "duplicate_id",
                                 f"the token already appears at row {first} of the {lay.label} contact-status export"))
-    ids = tokens.map(lambda t: tokens_to_ids.get(t, t))
+    ids = _ids_of_tokens(tokens, tokens_to_ids, raw.rows, raw.file, d.id, problems)
+    sampled = ids.isin(set(tokens_to_ids.values())).to_numpy()
+    for i in np.flatnonzero(~sampled):      # with or without a status: never dropped unsaid
+        if tokens.iloc[i] == "":
+            problems.append(Problem(raw.file, int(raw.rows[i]), d.id, "", "missing_id", "the token is empty"))
+        else:
+            problems.append(Problem(raw.file, int(raw.rows[i]), d.id, tokens.iloc[i], "not_in_sample",
+                                    f"no sampled unit of the {survey} survey has this token: a test participant, or "
+                                    f"one added by hand? Delete it from the survey's participants in {lay.label} and "
+                                    "export again (a participant outside the sample cannot be weighted)"))
     absent = len(set(tokens_to_ids.values()) - set(ids))
     if absent:      # a unit without its row would count as invited normally, and silent
         problems.append(Problem(raw.file, None, d.id, None, "missing_participant",
                                 f"{absent} of the {len(tokens_to_ids)} sampled units have no row: export every "
                                 f"participant of the survey from {lay.label}, with no filter (a unit without its "
                                 "row would count as invited normally and silent, its bounce or refusal lost)"))
-    has = (code != "").to_numpy()
+    has = (code != "").to_numpy() & sampled
     cells = pd.DataFrame({0: ids[has].to_numpy(dtype=object), 1: code[has].to_numpy(dtype=object)}, dtype=object)
     finished = {}
     if d.answered is not None and d.answered[0] in pos:
         column, how, values = d.answered
         said = _text(raw, pos[column]).str.strip().isin(values).to_numpy()
-        for i in np.flatnonzero(said if how == "when" else ~said):
+        for i in np.flatnonzero((said if how == "when" else ~said) & sampled):
             finished.setdefault(ids.iloc[i], int(raw.rows[i]))
     return RawTable(raw.file, raw.fmt, [id_col, DISPOSITION_COLUMN], cells, raw.rows[has]), note, finished
 
