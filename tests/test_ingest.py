@@ -708,19 +708,52 @@ def test_title_rows_above_the_header_of_a_workbook(clean, sim_data, cb, tmp_path
     assert "rows 1–2 above the header" in str(err)
 
 
-def test_a_notes_sheet_first_says_only_the_first_sheet_is_read(clean, sim_data, cb, tmp_path):
-    """A board's trial: a « Notes » sheet put first gave « header but no data row » with no word of the sheets."""
+@pytest.mark.parametrize("first", ["notes", "summary"])
+def test_a_sheet_put_before_the_answers_is_named(first, clean, sim_data, cb, tmp_path):
+    """Board trials: a « Notes » sheet put first gave « header but no data row », a summary sheet with a title
+    « title rows », neither a word of the sheets. A first sheet no more than half as wide as another is now a
+    ``wrong_sheet`` problem naming the wide one, and nothing else is reported; a narrow sheet after the answers
+    changes nothing."""
     from openpyxl import load_workbook
 
     folder = _copy(clean, tmp_path)
     path = folder / "residents.xlsx"
     wb = load_workbook(path)
-    notes = wb.create_sheet("Notes", 0)
-    notes["A1"], notes["B1"] = "Commentaire", "Auteur"
+    answers = wb.worksheets[0].title
+    width = sum(c.value is not None for c in wb.worksheets[0][1])
+    extra = wb.create_sheet("Notes", 0)
+    if first == "notes":
+        extra["A1"], extra["B1"] = "Commentaire", "Auteur"
+    else:
+        extra["A1"], extra["A3"], extra["B3"], extra["A4"], extra["B4"] = "Synthèse", "Réponses", 812, "Taux", 0.31
     wb.save(path)
     err = _problems(folder, sim_data[1], cb, fmt="xlsx")
-    assert [p.rule for p in err.problems] == ["empty_file"]
-    assert "the workbook has 2 sheets and only the first is read: put the answers' sheet first" in str(err)
+    assert [(p.rule, p.row) for p in err.problems] == [("wrong_sheet", None)]
+    assert f"sheet {answers!r} has a row of {width}: the answers look to be on that sheet; put it first" in str(err)
+    wb = load_workbook(path)
+    wb.move_sheet("Notes", offset=1)
+    wb.save(path)
+    assert ingest.check(folder, sim_data[1], cb, fmt="xlsx").problems == []
+
+
+def test_a_row_of_group_titles_above_the_header_stops_the_reading(clean, sim_data, cb, tmp_path):
+    """A board's trial: group titles merged above the column names (« Profil » over A1:E1…) made them the header,
+    and the check listed 1,492 problems, the merged cells not among the first ten. The merged ranges of the header
+    row are now the only problems, first, and say to delete that row."""
+    from openpyxl import load_workbook
+
+    folder = _copy(clean, tmp_path)
+    path = folder / "residents.xlsx"
+    wb = load_workbook(path)
+    ws = wb.worksheets[0]
+    ws.insert_rows(1)
+    ws["A1"], ws["F1"] = "Profil", "Image"
+    ws.merge_cells("A1:E1")
+    ws.merge_cells("F1:P1")
+    wb.save(path)
+    err = _problems(folder, sim_data[1], cb, fmt="xlsx")
+    assert [(p.rule, p.row) for p in err.problems] == [("merged_cells", 1), ("merged_cells", 1)]
+    assert "group titles above the column names" in err.problems[0].message and "cells A1:E1" in str(err)
 
 
 def test_formula_without_a_cached_value_is_not_read_as_empty(clean, sim_data, cb, tmp_path):

@@ -42,6 +42,7 @@ RULES_FR = {
     "title_rows": "lignes de titre au-dessus de l'en-tête d'un classeur",
     "formula_without_value": "formule de classeur sans valeur calculée",
     "merged_cells": "cellules fusionnées dans le classeur (seule la première garde sa valeur)",
+    "wrong_sheet": "réponses sur une autre feuille que la première, seule lue",
     "missing_response": "participant qui a terminé selon l'outil, sans ligne dans l'export des réponses (export filtré)",
     "encoding": "encodage inattendu (UTF-16, UTF-8 sans BOM, cp1252…)",
     "separator": "séparateur de colonnes inattendu",
@@ -93,7 +94,9 @@ REMEDIES_FR = {
     "empty_file": "exporter de nouveau en incluant toutes les réponses",
     "title_rows": "supprimer les lignes de titre : l'en-tête doit être la première ligne",
     "formula_without_value": "exporter depuis l'outil plutôt que d'enregistrer un classeur calculé",
-    "merged_cells": "défusionner les cellules, ou mieux, exporter de nouveau depuis l'outil",
+    "merged_cells": "défusionner les cellules, ou mieux, exporter de nouveau depuis l'outil ; sur la première ligne, "
+                    "supprimer la ligne des titres de groupe pour que les noms de colonnes soient en première ligne",
+    "wrong_sheet": "placer la feuille des réponses en premier dans le classeur, ou exporter de nouveau depuis l'outil",
     "missing_response": "exporter toutes les réponses (LimeSurvey : « Toutes les réponses », sans filtre)",
     "encoding": "exporter de nouveau avec l'encodage configuré (`csv_encoding`), sans passer par un tableur",
     "separator": "exporter avec le séparateur configuré pour l'outil, sans passer par un tableur",

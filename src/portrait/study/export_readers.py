@@ -9,6 +9,7 @@ against the codebook and the sample are in :mod:`portrait.study.export_checks`.
 from __future__ import annotations
 
 import csv
+import itertools
 import io as _io
 import re
 import warnings
@@ -132,7 +133,7 @@ def with_records(problems: list[Problem], start: int, file: str, records: dict[i
 #: Rules about a whole file or its columns: listed before the cells' problems they often explain (a column named
 #: twice makes every cell of the second one « unknown_code »).
 FILE_RULES = ("missing_file", "unreadable", "empty_file", "encoding", "separator", "truncated", "field_too_long",
-              "title_rows", "header_rows", "repeated_header", "missing_column", "extra_column", "duplicate_column", "column_case",
+              "wrong_sheet", "title_rows", "merged_cells", "header_rows", "repeated_header", "missing_column", "extra_column", "duplicate_column", "column_case",
               "missing_participant", "no_respondent")
 
 
@@ -394,6 +395,23 @@ def _xlsx_text(x: object) -> str:
     return str(x).strip()
 
 
+#: Added to a ``merged_cells`` problem on the first row: group titles above the column names, read as the header.
+HEADER_MERGED = ("; on the header row, merged cells are group titles above the column names (« Profil », « Image »): "
+                 "delete that row so that the column names are on the first row; nothing else of the sheet is read")
+
+
+def _width(values: Iterable[Iterable]) -> int:
+    return max((sum(bool(_xlsx_text(x)) for x in r) for r in values), default=0)
+
+
+def _widest_other_sheet(wb, first: int, rows: int = 20) -> tuple[str, int] | None:
+    """The sheet other than the first whose first ``rows`` rows hold the most filled cells in one row, when that is
+    at least twice the first sheet's widest row and 5 cells more: the answers, put on a sheet that is not read."""
+    widths = [(ws.title, _width(itertools.islice(ws.iter_rows(values_only=True), rows))) for ws in wb.worksheets[1:]]
+    name, width = max(widths, key=lambda x: x[1])
+    return (name, width) if width >= max(2 * first, first + 5) else None
+
+
 def _only_first(sheets: int) -> str:
     return (f" (the workbook has {sheets} sheets and only the first is read: put the answers' sheet first)"
             if sheets > 1 else "")
@@ -413,12 +431,20 @@ def read_xlsx_export(path: Path, problems: list[Problem], file: str) -> RawTable
             ws = wb.worksheets[0]
             sheets = len(wb.worksheets)
             values = [list(r) for r in ws.iter_rows(values_only=True)]
+            elsewhere = _widest_other_sheet(wb, _width(values)) if sheets > 1 else None
             wb.close()
             formulas = _formulas_without_value(path, values)
     except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException…
         problems.append(Problem(file, None, None, None, "unreadable",
                                 f"the workbook cannot be opened ({type(exc).__name__}: {exc}); the file is "
                                 "corrupt or was cut: export it again"))
+        return None
+    if elsewhere is not None:
+        name, width = elsewhere
+        problems.append(Problem(file, None, None, None, "wrong_sheet",
+                                f"only the workbook's first sheet is read, and its rows hold {_width(values)} cells "
+                                f"at most where sheet {name!r} has a row of {width}: the answers look to be on "
+                                "that sheet; put it first, or export the responses again"))
         return None
     numbered = [(i + 1, r) for i, r in enumerate(values) if any(_xlsx_text(x) for x in r)]
     if not numbered:
@@ -441,10 +467,14 @@ def read_xlsx_export(path: Path, problems: list[Problem], file: str) -> RawTable
         hvals = hvals[:-1]
     header = [_xlsx_text(x) for x in hvals]
     width = len(header)
-    for rn, j, ref, _ in merged_ranges(path):
+    merged = merged_ranges(path)
+    for rn, j, ref, _ in merged:
         problems.append(Problem(file, rn, header[j] if j < width else f"column {j + 1}", None, "merged_cells",
                                 f"cells {ref} are merged: a workbook keeps the value of the first cell only and the "
-                                "others read as empty; unmerge them and fill each cell, or export the file again"))
+                                "others read as empty; unmerge them and fill each cell, or export the file again"
+                                + (HEADER_MERGED if rn == hrow else "")))
+    if any(rn == hrow for rn, *_ in merged):    # the names are not on this row: every column would be misread
+        return None
     for rn, j in formulas:
         problems.append(Problem(file, rn, header[j] if j < width else f"column {j + 1}", None,
                                 "formula_without_value",

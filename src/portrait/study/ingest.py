@@ -23,7 +23,9 @@ Rules (the ``rule`` field of each problem):
 ``title_rows``                rows of a single cell above a workbook's header (titles): delete them
 ``formula_without_value``     a workbook cell holding a formula but no computed result (it would read
                               as a blank answer)
-``merged_cells``              merged cells in a workbook (all but the first would read as blank answers)
+``merged_cells``              merged cells in a workbook (all but the first would read as blank answers; on the
+                              header row, group titles above the column names: nothing more is read)
+``wrong_sheet``               a workbook's answers on a sheet other than the first, the only one read
 ``encoding``                  bytes that are not valid in the expected encoding (e.g. a UTF-8 file
                               without BOM read as cp1252, or cp1252 accents read as UTF-8), UTF-16
                               with or without a byte-order mark, or accents visibly garbled although
