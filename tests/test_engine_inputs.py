@@ -224,3 +224,38 @@ def test_sampling_and_replicate_inputs_an_audit_found_misread_are_refused_by_nam
         survey.with_replicates(d, "jk1", fay_rho=0.5)
     with pytest.raises(SamplingError, match=r"labels of one kind .*\['int', 'str'\]"):
         survey.stratified_srswor(["a", "a", 1, 1], {"a": 1, 1: 1}, np.random.default_rng(1))
+
+
+# ----------------------------------------------------------------------------- seen and left by earlier audits
+def test_replicate_weights_of_text_are_refused_as_weights_of_text_are(dstrat, tmp_path):
+    """numpy reads « 1.5 » written as text as 1.5 (and « 1,5 » as an error of its own): a replicate-weight column
+    of text is refused by name, as a weights column of text is."""
+    R = pd.DataFrame({"r1": ST["pw"] * 1.1, "r2": ST["pw"].astype(str)})
+    with pytest.raises(ParameterError, match=r"column 'r2' of the replicate weights must be numbers, got values of "
+                                             r"type text"):
+        survey.with_replicate_weights(dstrat, R, scale=1.0)
+    with pytest.raises(ParameterError, match="replicate weights must be numbers"):
+        survey.with_replicate_weights(dstrat, R.to_numpy(), scale=1.0)
+    ok = survey.with_replicate_weights(dstrat, R.astype(float), scale=1.0)
+    assert ok.replicate_weights().shape == (200, 2)
+    path = tmp_path / "weights.parquet"
+    ST.assign(r1=R["r1"], r2=R["r2"]).to_parquet(path)
+    with pytest.raises(ParameterError, match=r"column 'r2' of the replicate weights must be numbers"):
+        survey.read_design(path, weights="pw", replicates=["r1", "r2"], scale=1.0)
+
+
+def test_kish_deff_of_no_positive_weight_is_refused():
+    """``kish_deff([0, 0])`` was NaN with numpy's « invalid value » warning; an empty domain is named now."""
+    assert survey.kish_deff([0.0, 2.0, 2.0]) == 1.0          # zeros are left out
+    for w in ([0.0, 0.0], [], [1.0, np.nan]):
+        with pytest.raises(ParameterError, match="kish_deff"):
+            survey.kish_deff(w)
+
+
+def test_a_singular_wald_covariance_is_refused_as_r_refuses_it(dstrat):
+    """Replicate weights equal to the full-sample weights give a zero covariance: numpy raised its bare
+    « Singular matrix » (R: « system is computationally singular »). Named now, with the test that still works."""
+    flat = survey.with_replicate_weights(dstrat, np.column_stack([dstrat.weights] * 4), scale=1.0)
+    with pytest.raises(ParameterError, match=r"stype × sch.wide: the covariance of the table's cells is singular"):
+        survey.wald_independence(flat, "stype", "sch.wide", variance="replicates")
+    assert np.isfinite(survey.wald_independence(dstrat, "stype", "sch.wide").F)

@@ -15,6 +15,7 @@ import pandas as pd
 
 from .margins import JOINT, Margin
 from .design import Design
+from .errors import ParameterError
 from .labels import _joined_text
 # ============================================================================ diagnostics
 
@@ -65,6 +66,11 @@ def kish_deff(w: np.ndarray) -> float:
     float
         The design effect, ≥ 1 (1 for equal weights).
 
+    Raises
+    ------
+    ParameterError
+        If a weight is NaN or infinite, or none is positive.
+
     References
     ----------
     Kish, L. (1965). *Survey Sampling*. Wiley.
@@ -76,7 +82,11 @@ def kish_deff(w: np.ndarray) -> float:
     1.1111111111111112
     """
     w = np.asarray(w, dtype=float)
+    if np.isnan(w).any() or np.isinf(w).any():
+        raise ParameterError("kish_deff: the weights must be finite")
     w = w[w > 0]
+    if not len(w):
+        raise ParameterError("kish_deff: no positive weight (an empty domain, or every unit of weight 0)")
     return float(len(w) * np.sum(w ** 2) / np.sum(w) ** 2)
 
 

@@ -493,7 +493,7 @@ def _design_from_columns(path, df, weights, strata, psu, fpc, replicates, method
     if scale is None:
         raise ParameterError("give the variance scale of the replicate weights (scale=…), e.g. 1/(R−1) for a "
                              "bootstrap with R replicates, (R−1)/R for JK1")
-    return with_replicate_weights(d, df[cols].to_numpy(dtype=float), scale=scale, rscales=rscales, mse=mse,
+    return with_replicate_weights(d, df[cols], scale=scale, rscales=rscales, mse=mse,
                                   method=method)
 
 
@@ -529,8 +529,10 @@ def with_replicate_weights(design: Design, replicate_weights: np.ndarray, *, sca
     ------
     ParameterError
         If the matrix has the wrong shape, values that are negative or not finite, or ``rscales`` of
-        the wrong length.
+        the wrong length, or values that are not numbers (text, even of numbers written as text, as
+        :meth:`~portrait.survey.Design.from_frame`'s weights).
     """
+    _refuse_text(replicate_weights)
     R = np.asarray(replicate_weights, dtype=float)
     if R.ndim != 2 or R.shape[0] != len(design.weights):
         raise ParameterError(f"replicate weights must be a matrix with one row per unit ({len(design.weights)}), "
@@ -538,6 +540,19 @@ def with_replicate_weights(design: Design, replicate_weights: np.ndarray, *, sca
     if R.size and not (R.min() >= 0 and np.isfinite(R.max())):      # a NaN fails the first test
         raise ParameterError("replicate weights must be finite and non-negative")
     return _attach_replicate_weights(design, R, scale=scale, rscales=rscales, mse=mse, method=method)
+
+
+def _refuse_text(values) -> None:
+    """Refuse replicate weights that are not numbers: numpy would read « 1,5 » as an error but « 1.5 » as 1.5."""
+    if isinstance(values, pd.DataFrame):
+        kinds = {str(c): values[c].dtype.kind for c in values.columns}
+    else:
+        kinds = {"": np.asarray(values).dtype.kind}
+    for name, kind in kinds.items():
+        if kind not in "biuf":
+            where = f"column {name!r} of the " if name else ""
+            what = "text" if kind in "OSU" else repr(kind)
+            raise ParameterError(f"{where}replicate weights must be numbers, got values of type {what}")
 
 
 def _attach_replicate_weights(design: Design, R: np.ndarray, *, scale: float, rscales: Sequence[float] | None,

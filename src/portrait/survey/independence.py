@@ -115,6 +115,19 @@ class WaldIndependence:
     levels_dropped: tuple[str, ...] = ()
 
 
+def _solve(V: np.ndarray, y: np.ndarray, row: str, col: str) -> np.ndarray:
+    """``V⁻¹ y``, refused as R's ``solve`` refuses it: reciprocal condition number below the machine epsilon."""
+    try:
+        rcond = 1 / np.linalg.cond(V, 1) if np.isfinite(V).all() else 0.0
+    except np.linalg.LinAlgError:       # exactly singular
+        rcond = 0.0
+    if not rcond >= np.finfo(float).eps:
+        raise ParameterError(f"{row} × {col}: the covariance of the table's cells is singular (reciprocal condition "
+                             f"number {rcond:.1e}): a cell, row or column without variation between PSUs; the Wald "
+                             "test cannot be computed, rao_scott can")
+    return np.linalg.solve(V, y)
+
+
 def wald_independence(design: Design, row: str, col: str, variance: str | None = None,
                       adjusted: bool = False) -> WaldIndependence:
     """Test the independence of ``row`` and ``col`` by the design-based Wald test (R ``svychisq``, ``"Wald"``).
@@ -144,7 +157,8 @@ def wald_independence(design: Design, row: str, col: str, variance: str | None =
     ------
     ParameterError
         If a column is not in the data, either variable has fewer than two levels with respondents, or the design
-        has no more degrees of freedom than the table's ``k`` (adjusted: ``ν − k + 1 < 1``).
+        has no more degrees of freedom than the table's ``k`` (adjusted: ``ν − k + 1 < 1``), or the covariance of
+        the cells is singular (R: « system is computationally singular »).
     """
     variance = check_variance(variance, design=design)
     cells = table_cells(design, row, col)
@@ -171,12 +185,12 @@ def wald_independence(design: Design, row: str, col: str, variance: str | None =
     J[:, -1] = R_i[ri] * C_j[cj] / N ** 2
     V = J @ S @ J.T
     use = (ri > 0) & (cj > 0)
-    W = float(Y[use] @ np.linalg.solve(V[np.ix_(use, use)], Y[use]))
     ndf, nu = (nr - 1) * (nc - 1), chisq_degf(design, variance)
     ddf = nu - ndf + 1 if adjusted else nu
     if not ddf >= 1:
         raise ParameterError(f"{row} × {col}: the design has {nu:g} degrees of freedom, too few for a Wald test of "
                              f"{ndf} cells{' (adjusted)' if adjusted else ''}; use rao_scott")
+    W = float(Y[use] @ _solve(V[np.ix_(use, use)], Y[use], row, col))
     F = W * ddf / (ndf * nu) if adjusted else W / ndf
     return WaldIndependence(F=F, ndf=float(ndf), ddf=ddf, p=float(stats.f.sf(F, ndf, ddf)), adjusted=adjusted,
                             levels_dropped=cells.dropped)
