@@ -19,6 +19,7 @@ from numpy.testing import assert_allclose
 from portrait.pipeline import config, paths
 from portrait import survey
 from portrait.survey import Design
+from portrait.survey.errors import ParameterError
 
 FIX = paths.TESTS / "reference" / "fixtures"
 
@@ -170,3 +171,22 @@ def test_replicate_variance_centres_on_the_replicates_that_count():
     (1 − 1.5)² + (2 − 1.5)² = 0.5 (by hand); centring on all three would give about 2 157."""
     v = survey.replicate_variance(np.array([0.0]), np.array([[1.0], [2.0], [100.0]]), 1.0, np.array([1.0, 1.0, 0.0]))
     assert v[0, 0] == pytest.approx(0.5, rel=1e-12)
+
+
+def test_replicates_that_need_strata_are_refused_for_an_unstratified_design(tmp_path):
+    """R refuses JKn, BRR and Fay for a design without strata (« Must use JK1 or bootstrap for an unstratified
+    design »); the engine paired consecutive PSUs for BRR (an arbitrary pairing) and gave JK1 under JKn's name.
+    The design's strata given as one constant column are strata for R (BRR pairs them), and for the engine; the
+    refusal survives a weighted-design file."""
+    clus = pd.read_csv(FIX / "apiclus1.csv")
+    d = Design.from_frame(clus, weights="pw", psu="dnum")
+    for method, extra in (("jkn", {}), ("brr", {}), ("fay", {"fay_rho": 0.5})):
+        with pytest.raises(ParameterError, match=rf"replicate method '{method}' needs strata .* use 'jk1' or 'bootstrap'"):
+            survey.with_replicates(d, method, **extra)
+    assert survey.with_replicates(d, "jk1").replicate_weights().shape == (len(clus), 15)
+    path = survey.write_design(d, tmp_path / "d.parquet")
+    with pytest.raises(ParameterError, match="needs strata"):
+        survey.with_replicates(survey.read_design(path), "jkn")
+    one = clus.loc[clus["dnum"] != clus["dnum"].iloc[0]].assign(all_="x")        # 14 PSUs: 7 pairs, as R splits them
+    b = survey.with_replicates(Design.from_frame(one, weights="pw", psu="dnum", strata="all_"), "brr")
+    assert b.replicate_weights().shape[0] == len(one)

@@ -157,6 +157,9 @@ class Design:
     later_stages : tuple of Stage or None
         A multistage design's stages after the first (:class:`~portrait.survey.multistage.Stage`), whose
         variances linearised variances add (R ``svyrecvar``); ``None`` for a single stage.
+    stratified : bool
+        Whether the design was given strata (R ``has.strata``); an unstratified design has one stratum, ``"all"``,
+        and no replicates that need strata (JKn, BRR, Fay).
     pps : PPS or None
         A PPS design sampled without replacement (:class:`~portrait.survey.pps.PPS`): its variance approximation
         (Brewer, Overton, Hartley–Rao or given joint probabilities; R ``svydesign(pps=)``). ``fpc`` then holds each
@@ -192,6 +195,7 @@ class Design:
     replicate_notes: tuple[tuple[int, str, float, float], ...] = field(default=(), repr=False)
     later_stages: tuple | None = field(default=None, repr=False)
     pps: Any = field(default=None, repr=False)
+    stratified: bool = field(default=True, repr=False)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -329,7 +333,7 @@ class Design:
                                          f"of {v:g}")
                 f[st == h] = frac
         return cls(data=data, weights=w, strata=st, psu=cl, fpc=f, base_weights=w,
-                   strata_labels=labels, lonely_psu=lonely_psu)
+                   strata_labels=labels, lonely_psu=lonely_psu, stratified=stratum_column is not None)
 
     # ------------------------------------------------------------------ derived
     def __repr__(self) -> str:                   # a summary, as R prints a design: not the whole data

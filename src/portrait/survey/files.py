@@ -168,6 +168,8 @@ def design_table(design: Design, *, variants: Mapping[str, Design] | None = None
                             "strata": "var_stratum", "psu": "var_psu", "fpc": "var_fpc",
                             "calibration": steps_of(design), "variants": {}, "replicates": None,
                             "data": cols, "attrs": dict(attrs or {}), "lonely_psu": design.lonely_psu}
+    if not design.stratified:
+        meta["stratified"] = False
     for name, v in variants.items():
         col = "w_final" if np.array_equal(v.weights, design.weights) else f"w_{name}"
         if col != "w_final":
@@ -466,7 +468,8 @@ def read_design(path: str | os.PathLike, variant: str | None = None, *, weights:
                              f"(the first at position {bad[0]}, counting from 0); weights must be finite")
     d = Design(data=data, weights=wv, strata=st.astype(int),
                psu=column(meta["psu"]).astype(np.int64).astype(int), fpc=column(meta["fpc"]).astype(float),
-               steps=steps(refs), strata_labels=labels, lonely_psu=meta.get("lonely_psu", "fail"))
+               steps=steps(refs), strata_labels=labels, lonely_psu=meta.get("lonely_psu", "fail"),
+               stratified=bool(meta.get("stratified", True)))
     if rep is not None:
         replicates = _read_matrix(path, rep["columns"], table.num_rows, check=True)
         d = _attach_replicate_weights(d, replicates, scale=rep["scale"], rscales=rep["rscales"], mse=rep["mse"],

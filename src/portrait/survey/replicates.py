@@ -74,8 +74,8 @@ def replicate_factors(design: Design, method: str = "bootstrap", replicates: int
     ------
     ParameterError
         If a stratum has a single PSU and ``lonely_psu`` is ``"fail"`` (or ``"adjust"``/``"average"``
-        with the bootstrap), the bootstrap has no ``rng``, JK1 is asked of a stratified design, the
-        method is unknown, the design has ``pps`` (without replacement), ``fay`` comes without ``fay_rho``, or as
+        with the bootstrap), the bootstrap has no ``rng``, JK1 is asked of a stratified design, JKn, BRR or
+        Fay of an unstratified one (as R), the method is unknown, the design has ``pps`` (without replacement), ``fay`` comes without ``fay_rho``, or as
         :func:`brr_factors`.
 
     References
@@ -91,6 +91,10 @@ def replicate_factors(design: Design, method: str = "bootstrap", replicates: int
     if design.later_stages is not None:
         warnings.warn("replicate factors use the first stage only: the later stages' finite-population "
                       "corrections are dropped (as R as.svrepdesign)", UserWarning, stacklevel=2)
+    if method in ("jkn", "brr", "fay") and not design.stratified:
+        raise ParameterError(f"replicate method {method!r} needs strata (it deletes or pairs PSUs within each): this "
+                             "design has none; use 'jk1' or 'bootstrap' (as R: « Must use JK1 or bootstrap for an "
+                             "unstratified design »)")
     if fay_rho is not None and method not in ("brr", "fay"):
         raise ParameterError(f"fay_rho is for the BRR and Fay methods, not {method!r}")
     if method == "fay" and fay_rho is None:
