@@ -232,7 +232,15 @@ rkc <- svyranktest(api00 ~ sch.wide, calibrate(rclus1, ~stype, c(`(Intercept)` =
 rkrow <- function(fixture, k, call)
   cmp(fixture, c("t", "df", "p", "estimate"), c(k$statistic, k$parameter, k$p.value, k$estimate),
       paste0(call, c("$statistic", "$parameter", "$p.value", "$estimate")))
+# R calibrates every replicate of a svrepdesign again (postStratify and calibrate of a svyrep.design)
+pst <- postStratify(rd, ~stype, data.frame(stype = c("E", "H", "M"), Freq = c(4421, 755, 1018)))
+cal <- calibrate(rd, ~stype + api99, c(`(Intercept)` = 6194, stypeH = 755, stypeM = 1018, api99 = 3914069),
+                 compress = FALSE)
 srows <- rbind(
+  cmp("svrep_post", c("se_api00", "se_enroll"), c(SE(svymean(~api00, pst)), SE(svytotal(~enroll, pst))),
+      c("SE(svymean(~api00, postStratify(rd, ~stype, pop)))", "SE(svytotal(~enroll, postStratify(rd, ~stype, pop)))")),
+  cmp("svrep_cal", c("se_api00", "se_enroll"), c(SE(svymean(~api00, cal)), SE(svytotal(~enroll, cal))),
+      c("SE(svymean(~api00, calibrate(rd, ~stype + api99, pop)))", "SE(svytotal(~enroll, calibrate(rd, ~stype + api99, pop)))")),
   cmp("svrep", "degf", degf(rd), paste0("degf(", rdcall, ")")),
   cmp("svrep", "mean_api00", coef(m), paste0("svymean(~api00, rd)")),
   cmp("svrep", "se_api00", SE(m), "SE(svymean(~api00, rd))"),

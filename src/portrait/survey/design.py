@@ -362,9 +362,24 @@ class Design:
                 and _distinct(self.psu) == len(self.psu))
 
     def with_weights(self, weights: np.ndarray, step: Step | None = None) -> "Design":
-        """A new design with other weights (and, if given, one more step in the history)."""
+        """A new design with other weights (and, if given, one more step in the history).
+
+        Ready-made replicate weights (:func:`~portrait.survey.with_replicate_weights`, :func:`read_design`) go
+        through the step too, each replicate from its own weights, as R's ``calibrate`` and ``postStratify`` of a
+        ``svrepdesign`` re-run them (replicate factors re-run every step when the weights are asked for)."""
         steps = self.steps + ((step,) if step is not None else ())
-        return replace(self, weights=np.asarray(weights, dtype=float), steps=steps)
+        out = replace(self, weights=np.asarray(weights, dtype=float), steps=steps)
+        if step is None or self.replicate_matrix is None:
+            return out
+        R, notes = np.empty_like(self.replicate_matrix), list(self.replicate_notes)
+        for r in range(R.shape[1]):
+            try:
+                R[:, r], info = step.apply(replace(self, weights=self.replicate_matrix[:, r].copy(), steps=()))
+            except (CalibrationError, ParameterError) as exc:
+                raise type(exc)(f"replicate {r + 1}, step « {step.label} »: {exc}") from None
+            if isinstance(info, dict) and "widened_bounds" in info:
+                notes.append((r + 1, step.label, *info["widened_bounds"]))
+        return replace(out, replicate_matrix=R, replicate_notes=tuple(notes))
 
     def column(self, name: str) -> pd.Series:
         if name not in self.data.columns:

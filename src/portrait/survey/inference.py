@@ -195,12 +195,9 @@ def subset(design: Design, mask: np.ndarray, drop: bool = False) -> Design:
     if mask.shape != design.weights.shape:
         raise ParameterError(f"the mask has {mask.size} values for {design.weights.size} units: one per unit")
     if not drop:      # a step: replicates re-run it, and the linearisation keeps the weights it zeroed (as R)
-        out = design.with_weights(np.where(mask, design.weights, 0.0),
-                                  Step(kind="subset", label="sous-population", d=design.weights.copy(), info=mask.copy(),
-                                       apply=lambda d: (np.where(mask, d.weights, 0.0), None)))
-        if design.replicate_matrix is not None:
-            out = replace(out, replicate_matrix=np.where(mask[:, None], design.replicate_matrix, 0.0))
-        return out
+        return design.with_weights(np.where(mask, design.weights, 0.0),
+                                   Step(kind="subset", label="sous-population", d=design.weights.copy(),
+                                        info=mask.copy(), apply=lambda d: (np.where(mask, d.weights, 0.0), None)))
     steps = tuple(replace(s, X=s.X[mask] if s.X is not None else None,
                           d=s.d[mask] if s.d is not None else None) for s in design.steps)
     return replace(design, data=design.data.loc[mask].reset_index(drop=True), weights=design.weights[mask],

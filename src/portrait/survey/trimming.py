@@ -9,7 +9,6 @@ and the margins at once; trimming is for fixed bounds on the weights themselves.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Sequence
 
 import numpy as np
@@ -313,9 +312,4 @@ def trim_weights(design: Design, *, lower: float | None = None, upper: float | N
     w, info = _trim_rule(design.weights, lo, hi, strict, "")
     step = Step(kind="trim_weights", label=label or "écrêtage (trimWeights)", apply=solve, info=info,
                 d=design.weights.copy())
-    out = design.with_weights(w, step)
-    if design.replicate_matrix is not None:
-        reps = [_trim_rule(col, lo, hi, strict, f" in replicate {r + 1}")[0]
-                for r, col in enumerate(design.replicate_matrix.T)]
-        out = replace(out, replicate_matrix=np.column_stack(reps))
-    return out
+    return design.with_weights(w, step)
