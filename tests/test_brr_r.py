@@ -109,3 +109,21 @@ def test_a_replicate_that_separates_is_named():
     assert np.isfinite(survey.svyglm(d, "y ~ x", family="quasibinomial").coef).all()
     with pytest.raises(survey.ConvergenceError, match="replicate"):
         survey.svyglm(d, "y ~ x", family="quasibinomial", variance="replicates")
+
+
+def test_replicates_that_give_a_domain_no_weight_are_discarded_as_r_discards_them():
+    """A domain of two PSUs is empty in the half-samples that drop both: its mean is undefined there, and the SE was
+    NaN; R's svrVar discards those replicates (4 of 16, a warning) and takes the variance of the others, the
+    scale unchanged. So does the engine, for a subset and for a domain of ``by=`` (the same in R: svyby subsets)."""
+    d = _design("s2_brr")
+    dom = SAMPLE["psu"].isin([1, 4]).to_numpy()
+    with pytest.warns(UserWarning, match="4 of 16 replicates gave no value for an estimate"):
+        m = survey.mean(survey.subset(d, dom), "y", variance="replicates").iloc[0]
+    with pytest.warns(UserWarning, match="4 of 16 replicates"):
+        q = survey.ratio(survey.subset(d, dom), "y", "x", variance="replicates").iloc[0]
+    assert_allclose([m.estimate, m.se, q.se], [R[("s2_brr_domain", k)] for k in ("mean", "se_mean", "se_ratio")],
+                    rtol=1e-10)
+    assert (d.replicate_weights()[dom].sum(axis=0) == 0).sum() == R[("s2_brr_domain", "discarded")]
+    with pytest.warns(UserWarning, match="replicates gave no value"):
+        by = survey.mean(survey.update(d, dom=np.where(dom, "in", "out")), "y", by="dom", variance="replicates")
+    assert_allclose(by.set_index("domain").loc["dom=in", "se"], R[("s2_brr_domain", "se_mean")], rtol=1e-10)

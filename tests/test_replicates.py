@@ -190,3 +190,17 @@ def test_replicates_that_need_strata_are_refused_for_an_unstratified_design(tmp_
     one = clus.loc[clus["dnum"] != clus["dnum"].iloc[0]].assign(all_="x")        # 14 PSUs: 7 pairs, as R splits them
     b = survey.with_replicates(Design.from_frame(one, weights="pw", psu="dnum", strata="all_"), "brr")
     assert b.replicate_weights().shape[0] == len(one)
+
+
+def test_jkn_average_is_not_inflated_by_a_stratum_sampled_with_certainty():
+    """R's jknweights drops a certainty stratum's replicates and, under « average », scales the rest by P / kept
+    even where no stratum is lonely (apistrat with stratum H complete: R's JKn SE 10.66 against its own
+    linearised 9.23, an audit). A certainty stratum has no variance to average: the engine keeps scale 1 there, and
+    JKn's variance of a total is then the linearised one exactly (closed form for a linear statistic)."""
+    st = pd.read_csv(FIX / "apistrat.csv")
+    st["N"] = np.where(st["stype"] == "H", (st["stype"] == "H").sum(), st["fpc"])
+    d = Design.from_frame(st, weights="pw", strata="stype", fpc="N", lonely_psu="average")
+    j = survey.with_replicates(d, "jkn")
+    assert j.replicate_scale == 1.0
+    assert_allclose(survey.total(j, "api00", variance="replicates")["se"],
+                    survey.total(d, "api00")["se"], rtol=1e-12)

@@ -66,6 +66,18 @@ for (name in names(designs)) {
     cmp(name, "scale", d$scale, paste0(call, "$scale")),
     cmp(name, "replicates", ncol(d$repweights), paste0("ncol(", call, "$repweights)")))
 }
+# A domain of two PSUs (1 in stratum 1, 4 in stratum 2) has no unit in the half-samples that drop both: svrVar discards
+# those replicates (a warning) and takes the variance of the others, with the scale unchanged
+s2b <- designs$s2_brr[[1]]
+dcall <- "subset(as.svrepdesign(s2_d, type='BRR'), psu %in% c(1, 4))"
+dm <- suppressWarnings(svymean(~y, subset(s2b, psu %in% c(1, 4))))
+dr <- suppressWarnings(svyratio(~y, ~x, subset(s2b, psu %in% c(1, 4))))
+empty <- sum(colSums(weights(s2b, "analysis")[sample2$psu %in% c(1, 4), ]) == 0)
+rows[[length(rows) + 1]] <- rbind(
+  cmp("s2_brr_domain", "mean", coef(dm), paste0("svymean(~y, ", dcall, ")")),
+  cmp("s2_brr_domain", "se_mean", SE(dm), paste0("SE(svymean(~y, ", dcall, "))")),
+  cmp("s2_brr_domain", "se_ratio", SE(dr), paste0("SE(svyratio(~y, ~x, ", dcall, "))")),
+  cmp("s2_brr_domain", "discarded", empty, "replicates giving the domain no weight (svrVar discards them)"))
 write.csv(do.call(rbind, rows), file.path(out, "brr.csv"), row.names = FALSE)
 rw <- function(name) {
   w <- weights(designs[[name]][[1]], "analysis")

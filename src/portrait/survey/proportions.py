@@ -46,7 +46,10 @@ def proportion_interval(estimate, se, df, n, level: float = 0.95, method: str = 
     n : array_like
         Units used by each estimate (the beta interval's ``n``). R's ``svyciprop(method = "beta")`` takes
         ``nrow(design)``, which also counts the units whose variable is missing: with missing values its bounds
-        differ (by 2e-4 on R's ``nhanes``); with ``n`` = the rows without them, R's formula gives these.
+        differ (by 2e-4 on R's ``nhanes``); with ``n`` = the rows without them, R's formula gives these. In a
+        domain of a calibrated design R's ``nrow`` is the whole sample (its ``subset`` keeps every row, with weight
+        0): 183 for a domain of 14 units of ``apiclus1`` (an audit), a narrower interval; :func:`mean` passes the
+        domain's units, the ``n`` of Korn and Graubard's ``t(n − 1)``.
     level : float, default 0.95
         Confidence level.
     method : {"logit", "xlogit", "asin", "beta", "wald"}, default "logit"

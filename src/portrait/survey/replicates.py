@@ -42,7 +42,10 @@ def replicate_factors(design: Design, method: str = "bootstrap", replicates: int
     R ``type = "JK1"``), ``jkn`` (delete one PSU within its stratum: R ``type = "JKn"``), ``brr`` (balanced half
     samples of a design with two PSUs per stratum: R ``type = "BRR"``) and ``fay`` (Fay's variant, the half samples
     weighted ``2 − ρ`` and ``ρ``: R ``type = "Fay"``; see :func:`brr_factors`). Single-PSU strata
-    follow the design's ``lonely_psu`` as R's ``jknweights`` does. A multistage design's replicates use its first
+    follow the design's ``lonely_psu`` as R's ``jknweights`` does, with one deliberate difference: under
+    ``"average"`` R also scales the variance by the replicates a stratum sampled with certainty drops (P / kept,
+    even with no lonely stratum, where its JKn SE then exceeds its own linearised one); here only lonely strata
+    count, and a certainty stratum contributes nothing, as in linearisation. A multistage design's replicates use its first
     stage only, with a warning, as R ``as.svrepdesign`` (« Finite population corrections after first stage have
     been dropped »).
 
@@ -342,13 +345,33 @@ def with_replicates(design: Design, method: str = "bootstrap", replicates: int =
                    replicate_rscales=rscales, replicate_mse=mse, replicate_method=method)
 
 
+def _variance_without(theta, thetas, scale, rscales, mse, blocks, undefined) -> np.ndarray:
+    """:func:`replicate_variance` leaving out, estimate by estimate, the replicates where it is NaN (R ``svrVar``)."""
+    warnings.warn(f"{int(undefined.any(axis=1).sum())} of {len(thetas)} replicates gave no value for an estimate (a "
+                  "domain without weight in them) and are left out of its variance, as R's svrVar discards them",
+                  UserWarning, stacklevel=3)
+    q = thetas.shape[1]
+    V = np.full((q, q), np.nan)
+    for i in range(q):
+        for j in range(i, q):
+            ok = ~undefined[:, i] & ~undefined[:, j]
+            if ok.any() and (rscales[ok] > 0).any():
+                th = thetas[ok][:, [i, j]]
+                V[i, j] = V[j, i] = replicate_variance(np.asarray(theta, dtype=float).reshape(-1)[[i, j]], th, scale,
+                                                       rscales[ok], mse, None if blocks is None else
+                                                       np.asarray(blocks)[ok])[0, 1]
+    return V
+
+
 def replicate_variance(theta: np.ndarray, thetas: np.ndarray, scale: float, rscales: np.ndarray,
                        mse: bool = False, blocks: np.ndarray | None = None) -> np.ndarray:
     """Compute ``scale Σ_r rscale_r (θ_r − c)(θ_r − c)'`` with ``c`` the replicates' mean (or θ if ``mse``).
 
     The mean ``c`` is taken over replicates with a positive ``rscale``, as R ``svrVar``. ``blocks``
     labels the replicates of independent surveys stacked together: each block is centred on its own
-    mean, so the variance is the sum of the surveys' variances.
+    mean, so the variance is the sum of the surveys' variances. A replicate whose estimate is NaN (a domain
+    without weight in it) is left out of that estimate's variance, with a warning, as R ``svrVar`` discards it
+    (``scale`` unchanged); a covariance uses the replicates where both estimates are defined.
 
     Parameters
     ----------
@@ -378,6 +401,9 @@ def replicate_variance(theta: np.ndarray, thetas: np.ndarray, scale: float, rsca
     if thetas.ndim == 1:
         thetas = thetas[:, None]
     rscales = np.asarray(rscales, dtype=float)
+    undefined = np.isnan(thetas) & ~np.isnan(np.asarray(theta, dtype=float).reshape(-1))[None, :thetas.shape[1]]
+    if undefined.any():
+        return _variance_without(theta, thetas, scale, rscales, mse, blocks, undefined)
     if mse:
         centre = np.broadcast_to(np.asarray(theta, dtype=float), thetas.shape)
     elif blocks is None:
