@@ -423,3 +423,16 @@ def test_propensity_classes_never_split_equal_scores_and_ignore_row_order():
                                                            strata="stratum"), "resp",
                                          propensity=["dep", "size"], n_classes=5, min_respondents=5)
     assert_allclose(shuffled.weights, nr.weights[perm], rtol=1e-12)      # sums in another order: the last bits
+
+
+def test_groups_whose_labels_would_merge_are_refused():
+    """An audit: group labels joined the levels with « × », so the cells (« a × b », « c ») and (« a », « b × c »)
+    became one weighting class (respondent weights 13.33 for both, where the closed form gives 20 and 10), and a
+    target level holding « × » crashed the collapsing. Groups are tuples now; labels that would collide are refused
+    by name, and the ordinary labels are unchanged."""
+    k = pd.DataFrame({"x": ["a × b"] * 20 + ["a"] * 20, "y": ["c"] * 20 + ["b × c"] * 20})
+    with pytest.raises(ParameterError, match=r"the levels of 'x', 'y' hold « × »"):
+        survey.collapse_groups(k, np.ones(40, bool), 5)
+    ok = pd.DataFrame({"x": ["a"] * 30 + ["b"] * 12, "y": ["u"] * 20 + ["v"] * 10 + ["u"] * 10 + ["v"] * 2})
+    lab = survey.collapse_groups(ok, np.ones(42, bool), 5)
+    assert list(pd.Series(lab).value_counts().sort_index().items()) == [("a × u", 20), ("a × v", 10), ("b × u", 12)]

@@ -75,38 +75,48 @@ def collapse_groups(keys: pd.DataFrame, responded: np.ndarray, min_respondents: 
     -------
     numpy.ndarray
         One label per unit: the levels of its (merged) group joined by ``" × "``.
+
+    Raises
+    ------
+    ParameterError
+        If two groups would get the same label (levels that hold ``" × "``, or a level ``"*"``).
     """
     parts = keys.astype(str).to_numpy().astype(object)
     k = parts.shape[1]
-    resp = pd.Series(np.asarray(responded, dtype=int))
-
-    def labels() -> np.ndarray:
-        return np.array([" × ".join(r) for r in parts])
-
+    resp = np.asarray(responded, dtype=int)
+    # groups are tuples of levels; labels are made once at the end (a level holding « × » once merged two groups)
     for depth in range(k, 0, -1):
-        lab = labels()
-        counts = resp.groupby(lab).sum()
-        small = set(counts.index[counts < min_respondents])
+        groups = [tuple(r) for r in parts]
+        counts = _respondents_by(groups, resp)
+        small = {g for g, c in counts.items() if c < min_respondents}
         if not small:
             break
-        prefix = np.array([" × ".join(r[:depth - 1]) for r in parts])
         for g in sorted(small):
-            rows = lab == g
-            pre = prefix[rows][0]
-            siblings = [x for x in counts.index if x not in small and
-                        " × ".join(x.split(" × ")[:depth - 1]) == pre]
+            rows = np.array([x == g for x in groups])
+            siblings = [x for x in counts if x not in small and x[:depth - 1] == g[:depth - 1]]
             if siblings:
                 target = max(siblings, key=lambda x: (counts[x], x))
-                parts[rows] = np.array(target.split(" × "), dtype=object)
+                parts[rows] = np.array(target, dtype=object)
             else:
                 parts[rows, depth - 1] = "*"
-    lab = labels()
-    counts = resp.groupby(lab).sum()
-    if (counts < min_respondents).any() and len(counts) > 1:
-        big = max(counts.index, key=lambda x: (counts[x], x))
-        for g in counts.index[counts < min_respondents]:
-            lab[lab == g] = big
-    return lab
+    groups = [tuple(r) for r in parts]
+    counts = _respondents_by(groups, resp)
+    if any(c < min_respondents for c in counts.values()) and len(counts) > 1:
+        big = max(counts, key=lambda x: (counts[x], x))
+        groups = [big if counts[g] < min_respondents else g for g in groups]
+    labels = {g: " × ".join(g) for g in dict.fromkeys(groups)}
+    if len(set(labels.values())) < len(labels):
+        named = ", ".join(repr(str(c)) for c in keys.columns)
+        raise ParameterError(f"the levels of {named} hold « × » (or a level « * »), which group labels use: two "
+                             "groups would be read as one; rename those levels")
+    return np.array([labels[g] for g in groups])
+
+
+def _respondents_by(groups: list[tuple], resp: np.ndarray) -> dict[tuple, int]:
+    counts: dict[tuple, int] = {}
+    for g, r in zip(groups, resp):
+        counts[g] = counts.get(g, 0) + int(r)
+    return counts
 
 
 def _responded(column: pd.Series, name: str) -> np.ndarray:
