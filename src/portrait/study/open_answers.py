@@ -47,6 +47,10 @@ def is_phone(text: str) -> bool:
 
 
 PHONE_REPLACEMENT = "[téléphone supprimé]"
+_EMAIL_HINT = r"@|\bat\b|arobase"
+_PHONE_HINT = r"\d\D{0,3}\d\D{0,3}\d"
+# what any of the three cleanings needs: a column without it is left as it is after one scan (the usual case)
+_ANY_HINT = f"{_EMAIL_HINT}|{_PHONE_HINT}|{CONTROL}"
 
 
 def holding(values: pd.Series, pattern: re.Pattern, hint: str) -> pd.Series:
@@ -63,10 +67,10 @@ def contact_details(values: pd.Series) -> tuple[pd.Series, int, int]:
     replaced by a placeholder, and how many answers held each. A trial found « JEANNE.DUPONT(at)gmail.com »,
     « jean.dupont@gmail », « 06 12 34 56 78 » and « +33 6 … » kept in data/processed: only complete addresses
     with an « @ » were removed."""
-    emails = holding(values, EMAIL, r"@|\bat\b|arobase")
+    emails = holding(values, EMAIL, _EMAIL_HINT)
     if emails.any():
         values = values.str.replace(EMAIL, EMAIL_REPLACEMENT, regex=True)
-    near = values.str.contains(r"\d\D{0,3}\d\D{0,3}\d", regex=True, na=False).to_numpy(dtype=bool)
+    near = values.str.contains(_PHONE_HINT, regex=True, na=False).to_numpy(dtype=bool)
     phones = 0
     if near.any():
         before = values[near]
@@ -86,6 +90,8 @@ def clean(answers: dict[str, pd.Series], codebook: Codebook, survey: str) -> tup
         if v.type != "open_words":
             continue
         for c in v.columns:
+            if not answers[c].str.contains(_ANY_HINT, regex=True, case=False, na=False).any():
+                continue
             answers[c], found, dialled = contact_details(answers[c])
             emails += found
             phones += dialled
