@@ -35,6 +35,9 @@ INDEXED = $(EXEC)/07_synthesis.ipynb $(filter-out %07_synthesis.ipynb,$(NOTEBOOK
 INDEX = $(PYTHON) -m portrait.reporting.report index $(INDEXED)
 # after a stage failed: the reports it leaves out of date say so, and so does the index; make still stops
 STALE = { $(PYTHON) -m portrait.reporting.report stale $(1) $(INDEXED); exit 1; }
+# `make validate` and `make validate-report` write nothing unless their run succeeds (notebook 08 writes its files in
+# its last cell): a failure or a refusal leaves the reports as they were, up to date, and must not mark them stale
+KEPT = { echo "  nothing was written: reports/ and data/processed/ are those of the last successful run"; exit 1; }
 EXEC := build/executed
 P := data/processed
 # every module of the package, at any depth (the fieldwork simulator is src/portrait/study/fieldwork/)
@@ -192,7 +195,7 @@ reports/index.html: $(REPORTS) $(REVIEWED) $(STUDY) src/portrait/reporting/repor
 # The whole chain is brought up to date first, so that no later `make` finds the published run out of date.
 validate: reports/index.html $(ENV) ## Validation study as published: 5,000 replications per target (bootstrap on 200), its report and the index (SCHEDULER=tcp://host:8786: on a Dask cluster)
 	@$(RUN) notebooks/08_validation.ipynb --timeout 10800 -p replications 5000 -p bootstrap_replications 200 \
-	  -p bootstrap_replicates 100 $(if $(SCHEDULER),-p scheduler $(SCHEDULER)) || $(call STALE,notebooks/08_validation.ipynb)
+	  -p bootstrap_replicates 100 $(if $(SCHEDULER),-p scheduler $(SCHEDULER)) || $(KEPT)
 	@$(RENDER) $(EXEC)/08_validation.ipynb reports/08_validation.html
 	@$(RENDER) --no-input $(EXEC)/08_validation.ipynb reports/relecture/08_validation.html
 	@$(INDEX)
@@ -201,7 +204,7 @@ validate: reports/index.html $(ENV) ## Validation study as published: 5,000 repl
 # nothing else is brought up to date, since `make` would replace those replications by the short run's.
 validate-report: $(ENV) ## Re-render the published validation report from the replications `make validate` stored (no replication re-run)
 	@$(RUN) notebooks/08_validation.ipynb -p replications 5000 -p bootstrap_replications 200 \
-	  -p bootstrap_replicates 100 -p reuse_results True || $(call STALE,notebooks/08_validation.ipynb)
+	  -p bootstrap_replicates 100 -p reuse_results True || $(KEPT)
 	@$(RENDER) $(EXEC)/08_validation.ipynb reports/08_validation.html
 	@$(RENDER) --no-input $(EXEC)/08_validation.ipynb reports/relecture/08_validation.html
 	@$(INDEX)
