@@ -99,3 +99,18 @@ def test_the_private_folder_is_ignored_by_git():
     probe = "private/invitations/limesurvey_visitors.csv"
     done = subprocess.run(["git", "check-ignore", "-q", probe], cwd=paths.ROOT)
     assert done.returncode == 0, f"{probe} would be committed: private/ must stay in .gitignore"
+
+
+def test_make_invitations_without_the_key_says_so_in_one_line(monkeypatch, capsys):
+    """A new user's trial: `make invitations` without the key printed a traceback through runpy; `make check-survey`
+    said it in one line. Now so does this, and it writes nothing."""
+    from portrait.pipeline.errors import ParameterError
+    from portrait.study import invitations as inv, visitors as vis
+
+    def no_key(*a, **k):
+        raise ParameterError("no key: neither PORTRAIT_PSEUDO_KEY nor .portrait-key is there")
+
+    monkeypatch.setattr(vis, "pseudonymisation_key", no_key)
+    assert inv.main(["--out", "/nonexistent/never-written"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("✗ no invitation file written: no key:") and "Traceback" not in err

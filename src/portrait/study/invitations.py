@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io as _io
 import os
+import sys
 from pathlib import Path
 from typing import Sequence
 
@@ -24,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..pipeline import paths
-from ..pipeline.errors import InputError
+from ..pipeline.errors import InputError, PortraitError, SurveyError
 from ..pipeline.io import atomic_path
 from .partner_layouts import read_layouts
 from .partner_records import read_identities
@@ -106,36 +107,46 @@ def main(argv: list[str] | None = None) -> int:
     """``make invitations``: both surveys' invitation files for the configured survey tool."""
     import argparse
 
+    parser = argparse.ArgumentParser(prog="python -m portrait.study.invitations", description=main.__doc__)
+    parser.add_argument("--tool", help="survey tool (default: survey_tool of config/03_fieldwork.yaml)")
+    parser.add_argument("--out", default=PRIVATE_DIR)
+    args = parser.parse_args(argv)
+    try:
+        return _write_all(args.tool, args.out)
+    except (PortraitError, SurveyError) as exc:      # a missing key or sample: one line, as `make check-survey`
+        print(f"✗ no invitation file written: {exc}", file=sys.stderr)
+        return 1
+
+
+def _write_all(tool: str | None, out: str) -> int:
     from ..pipeline import config
     from . import codebook as codebook_mod
     from .survey_tools import layout
     from .visitors import pseudonymisation_key
 
-    parser = argparse.ArgumentParser(prog="python -m portrait.study.invitations", description=main.__doc__)
-    parser.add_argument("--tool", help="survey tool (default: survey_tool of config/03_fieldwork.yaml)")
-    parser.add_argument("--out", default=PRIVATE_DIR)
-    args = parser.parse_args(argv)
     p2 = config.notebook_parameters("notebooks/02_visitor_frame.ipynb")
-    p3 = config.notebook_parameters("notebooks/03_fieldwork.ipynb")
-    cb = codebook_mod.load(p3.get("codebook_file", "config/codebook.yaml"))
-    lay = layout(args.tool or p3.get("survey_tool", "native"), cb, p3.get("tools_file", "config/survey_tools.yaml"))
     key = pseudonymisation_key(p2.get("pseudo_key_file", ".portrait-key"), create=False)
+    p3 = config.notebook_parameters("notebooks/03_fieldwork.ipynb")
+    for f in ("resident_slots", "visitor_sample", "visitor_frame"):
+        if not paths.resolve(p3[f]).exists():
+            raise PortraitError(f"{p3[f]} does not exist: run `make` first (the invitations are those of the samples "
+                                "it draws)")
+    cb = codebook_mod.load(p3.get("codebook_file", "config/codebook.yaml"))
+    lay = layout(tool or p3.get("survey_tool", "native"), cb, p3.get("tools_file", "config/survey_tools.yaml"))
     partners = p2["real_partners_dir"] if p2.get("partners_source") == "real" else p2["out_synthetic_partners"]
     slots = pd.read_parquet(paths.resolve(p3["resident_slots"]))
     sample = pd.read_parquet(paths.resolve(p3["visitor_sample"]))
     frame = pd.read_parquet(paths.resolve(p3["visitor_frame"]))
-    written = [write_invitations(resident_invitations(slots, key, lay), "residents", lay, args.out),
+    written = [write_invitations(resident_invitations(slots, key, lay), "residents", lay, out),
                write_invitations(visitor_invitations(sample, frame, partners, key, lay,
                                                      layouts=p2.get("partner_layouts", "config/partner_layouts.yaml"),
                                                      dot_insensitive_domains=p2.get("dot_insensitive_domains",
                                                                                     DOT_INSENSITIVE_DOMAINS)),
-                                 "visitors", lay, args.out)]
+                                 "visitors", lay, out)]
     for path, n in zip(written, (len(slots), len(sample))):
         print(f"✓ {paths.relative(path)}: {n:,} invitations (personal data: keep it out of git and of e-mails)")
     return 0
 
 
 if __name__ == "__main__":
-    import sys
-
     sys.exit(main())
