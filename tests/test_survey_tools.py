@@ -485,7 +485,7 @@ def test_another_key_matches_no_token(cb, tmp_path):
     with pytest.raises(SurveyValidationError) as exc:
         ingest.ingest(_tool_folder("limesurvey", tmp_path), {"residents": _sample()}, cb, fmt="csv",
                       tool="limesurvey", key=b"another-key-0123456789abcdef")
-    assert {p.rule for p in exc.value.problems} == {"not_in_sample", "missing_participant"}
+    assert {p.rule for p in exc.value.problems} == {"no_token_matches"}      # one per file, not one per row
 
 
 def test_unknown_disposition_value_and_wrong_separator(cb, tmp_path):
@@ -1145,3 +1145,18 @@ def test_a_layout_the_tool_could_not_export_is_refused_when_read(column, message
     path.write_text(text.replace('    img_culture: "IMG[SQ012]"\n', f'    img_culture: "{column}"\n'), encoding="utf-8")
     with pytest.raises(ParameterError, match=message):
         survey_tools.layout("limesurvey", cb, path)
+
+
+@pytest.mark.parametrize("tool", sorted(TOOLS))
+def test_exports_whose_tokens_come_from_another_key_say_so_once(tool, cb, tmp_path):
+    """A new user's trial: with another pseudonymisation key, the check listed 26,986 ``not_in_sample`` rows, each
+    « no sampled unit has this identifier », and never named the key. When no token of a file is a sampled unit's,
+    one ``no_token_matches`` problem per file names the key (and the other survey as the other cause), and the
+    rows are not checked one by one."""
+    folder = _tool_folder(tool, tmp_path)
+    lay = survey_tools.layout(tool, cb)
+    found = ingest.check(folder, {"residents": _sample()}, cb, tool=tool, key=b"another-key-not-the-samples-one").problems
+    assert [(p.rule, Path(p.file).name, p.row) for p in found] == [
+        ("no_token_matches", "residents.csv", None),
+        ("no_token_matches", lay.dispositions.file.format(survey="residents"), None)]
+    assert "another key than the one the samples were drawn with (PORTRAIT_PSEUDO_KEY" in found[0].message

@@ -43,6 +43,7 @@ RULES_FR = {
     "formula_without_value": "formule de classeur sans valeur calculée",
     "merged_cells": "cellules fusionnées dans le classeur (seule la première garde sa valeur)",
     "wrong_sheet": "réponses sur une autre feuille que la première, seule lue",
+    "no_token_matches": "aucun jeton du fichier n'est celui d'une unité tirée (autre clé, ou autre enquête)",
     "missing_response": "participant qui a terminé selon l'outil, sans ligne dans l'export des réponses (export filtré)",
     "encoding": "encodage inattendu (UTF-16, UTF-8 sans BOM, cp1252…)",
     "separator": "séparateur de colonnes inattendu",
@@ -97,6 +98,9 @@ REMEDIES_FR = {
     "merged_cells": "défusionner les cellules, ou mieux, exporter de nouveau depuis l'outil ; sur la première ligne, "
                     "supprimer la ligne des titres de groupe pour que les noms de colonnes soient en première ligne",
     "wrong_sheet": "placer la feuille des réponses en premier dans le classeur, ou exporter de nouveau depuis l'outil",
+    "no_token_matches": "remettre la clé de pseudonymisation avec laquelle les échantillons ont été tirés "
+                        "(PORTRAIT_PSEUDO_KEY ou .portrait-key) et refaire `make invitations` si les jetons importés "
+                        "dans l'outil venaient d'une autre clé ; sinon, vérifier que l'export est celui de cette enquête",
     "missing_response": "exporter toutes les réponses (LimeSurvey : « Toutes les réponses », sans filtre)",
     "encoding": "exporter de nouveau avec l'encodage configuré (`csv_encoding`), sans passer par un tableur",
     "separator": "exporter avec le séparateur configuré pour l'outil, sans passer par un tableur",

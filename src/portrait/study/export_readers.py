@@ -134,7 +134,7 @@ def with_records(problems: list[Problem], start: int, file: str, records: dict[i
 #: twice makes every cell of the second one « unknown_code »).
 FILE_RULES = ("missing_file", "unreadable", "empty_file", "encoding", "separator", "truncated", "field_too_long",
               "wrong_sheet", "title_rows", "merged_cells", "header_rows", "repeated_header", "missing_column", "extra_column", "duplicate_column", "column_case",
-              "missing_participant", "no_respondent")
+              "missing_participant", "no_respondent", "no_token_matches")
 
 
 def in_reading_order(problems: list[Problem]) -> list[Problem]:

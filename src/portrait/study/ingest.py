@@ -26,6 +26,8 @@ Rules (the ``rule`` field of each problem):
 ``merged_cells``              merged cells in a workbook (all but the first would read as blank answers; on the
                               header row, group titles above the column names: nothing more is read)
 ``wrong_sheet``               a workbook's answers on a sheet other than the first, the only one read
+``no_token_matches``          no token of a survey tool's file is a sampled unit's: another key, or another
+                              survey's file (its rows are not checked one by one)
 ``encoding``                  bytes that are not valid in the expected encoding (e.g. a UTF-8 file
                               without BOM read as cp1252, or cp1252 accents read as UTF-8), UTF-16
                               with or without a byte-order mark, or accents visibly garbled although
@@ -487,9 +489,10 @@ def _read_survey(folder: Path, survey: str, sample: pd.DataFrame, codebook: Code
     if raw is not None:
         native, note = survey_tools.from_tool(raw, survey, codebook, lay, back, problems)
         notes.append(note)
-        start = len(problems)
-        answers = validate_export(native, survey, codebook, ids, problems, padded)
-        tool_messages.export_problems(problems, start, raw.file, lay, codebook, survey, native.records)
+        if not survey_tools.no_token_matches(problems, raw.file):      # else every row would be « not_in_sample »
+            start = len(problems)
+            answers = validate_export(native, survey, codebook, ids, problems, padded)
+            tool_messages.export_problems(problems, start, raw.file, lay, codebook, survey, native.records)
     dpath = status_file(folder, survey, lay)
     if not dpath.exists():       # without it, bounces, opt-outs and out-of-scope units would pass for silence
         problems.append(Problem(paths.relative(dpath), None, None, None, "missing_file",

@@ -368,7 +368,19 @@ def _ids_of_tokens(tokens: pd.Series, tokens_to_ids: Mapping[str, str], rows: np
         problems.append(Problem(file, int(rows[i]), column, tokens.iloc[i], "not_in_sample",
                                 "not a sampled unit's token as written, but it is one in capitals without spaces: "
                                 "a spreadsheet changed it (tokens are case-sensitive); export the file again"))
-    return ids.where(~altered, fixed.map(tokens_to_ids))
+    ids = ids.where(~altered, fixed.map(tokens_to_ids))
+    given = int((tokens != "").sum())
+    if given and not ids.isin(set(tokens_to_ids.values())).any():
+        problems.append(Problem(file, None, column, None, "no_token_matches",
+                                f"none of its {given} tokens is a sampled unit's: the tokens were computed with another "
+                                "key than the one the samples were drawn with (PORTRAIT_PSEUDO_KEY or .portrait-key), "
+                                "or the file is another survey's; its rows are not checked one by one"))
+    return ids
+
+
+def no_token_matches(problems: list[Problem], file: str) -> bool:
+    """Whether :func:`_ids_of_tokens` found that no token of ``file`` is a sampled unit's (its rows go unchecked)."""
+    return any(p.rule == "no_token_matches" and p.file == file for p in problems)
 
 
 #: Added to an ``unknown_code`` whose value is the answer's label: the export was made with the answers' texts.

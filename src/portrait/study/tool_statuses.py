@@ -19,7 +19,7 @@ import pandas as pd
 from .codebook import Codebook
 from .export_readers import Problem, RawTable, repeated
 from .exports import DISPOSITION_COLUMN
-from .survey_tools import ReadNote, ToolLayout, _ids_of_tokens, _text
+from .survey_tools import ReadNote, ToolLayout, _ids_of_tokens, _text, no_token_matches
 
 __all__ = ["UNFINISHED_EXPECTED", "completed_only", "completed_only_notes", "dispositions_from_tool",
            "missing_responses"]
@@ -84,6 +84,9 @@ def dispositions_from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: 
         problems.append(Problem(raw.file, int(raw.rows[i]), d.id, tokens.iloc[i], "duplicate_id",
                                 f"the token already appears at row {first} of the {lay.label} contact-status export"))
     ids = _ids_of_tokens(tokens, tokens_to_ids, raw.rows, raw.file, d.id, problems)
+    if no_token_matches(problems, raw.file):
+        return RawTable(raw.file, raw.fmt, [id_col, DISPOSITION_COLUMN], pd.DataFrame(columns=[0, 1]),
+                        np.zeros(0, dtype=int)), note, {}
     sampled = ids.isin(set(tokens_to_ids.values())).to_numpy()
     for i in np.flatnonzero(~sampled):      # with or without a status: never dropped unsaid
         if tokens.iloc[i] == "":
