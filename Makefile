@@ -187,7 +187,7 @@ reports/relecture/%.html: $(EXEC)/%.ipynb src/portrait/reporting/render.py $(wil
 reports/index.html: $(REPORTS) $(REVIEWED) $(STUDY) src/portrait/reporting/report.py src/portrait/reporting/scenarios.py \
   $(wildcard scenarios/*/scenario.json) $(ENV)
 	@$(INDEX)
-	@out=$$($(PYTHON) -m portrait.pipeline.parameters check 2>&1) || { echo "$$out" | head -5 | sed 's/^/  note: /'; \
+	@out=$$($(PYTHON) -m portrait.pipeline.parameters check 2>&1) || { echo "$$out" | head -5 | sed 's/^✗ //; s/^/  note: /'; \
 	  echo "  note: make ran with config/'s values; run \`make params\` so that the notebooks' parameters cells, and \
 	JupyterLab, hold them too"; }
 
