@@ -485,3 +485,21 @@ def test_true_response_rates_leave_excluded_units_out_of_the_denominator():
     assert t.loc[("residents", "30-44"), "rate"] == pytest.approx(2 / 3, rel=1e-15)
     assert t.loc[("visitors", "30-44"), "rate"] == 1.0
     assert t.loc[("visitors", "45-59"), "in_scope"] == 0
+
+
+def test_simulated_participant_exports_give_residents_no_name_nor_address():
+    """A new user's trial: the simulated LimeSurvey participants export gave each resident an e-mail address
+    (« …@example.org ») where the README says residents are invited by letter and `make invitations` gives them
+    none. Residents' contacts are blank now, in both tools' files; the visitors keep theirs."""
+    from portrait.study import codebook, survey_tools
+
+    cb = codebook.load()
+    for tool in ("limesurvey", "qualtrics"):
+        lay = survey_tools.layout(tool, cb)
+        for survey, blank in (("residents", True), ("visitors", False)):
+            ids = [f"u{k}" for k in range(4)]
+            disp = pd.DataFrame({cb.id_column(survey): ids[:1], "statut_contact": [1]})
+            answers = pd.DataFrame({cb.id_column(survey): ids[1:2], "complet": [1]})
+            t = survey_tools.dispositions_to_tool(ids, disp, answers, survey, cb, lay, b"k" * 32)
+            email = t["email" if tool == "limesurvey" else "Email"]
+            assert (email == "").all() == blank and (email != "").all() != blank, (tool, survey)

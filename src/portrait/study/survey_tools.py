@@ -27,7 +27,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -469,9 +469,8 @@ def to_tool(table: pd.DataFrame, survey: str, codebook: Codebook, lay: ToolLayou
                     "Progress": np.where(done, "100", rng.integers(10, 95, n).astype(str)),
                     "Duration (in seconds)": seconds.astype(str), "Finished": np.where(done, "1", "0"),
                     "RecordedDate": end.map(fmt_dt), "ResponseId": [f"R_{t[:15].lower()}" for t in tok],
-                    "RecipientLastName": [f"Nom{t[:6]}" for t in tok],
-                    "RecipientFirstName": [f"Prenom{t[6:12]}" for t in tok],
-                    "RecipientEmail": [f"{t.lower()}@example.org" for t in tok], "ExternalReference": tok,
+                    **dict(zip(("RecipientLastName", "RecipientFirstName", "RecipientEmail"),
+                               _contacts(tok, survey))), "ExternalReference": tok,
                     "LocationLatitude": [f"{50.1 + 0.9 * x:.6f}" for x in rng.random(n)],
                     "LocationLongitude": [f"{1.6 + 2.3 * x:.6f}" for x in rng.random(n)],
                     "DistributionChannel": ["email"] * n, "UserLanguage": ["FR"] * n})
@@ -490,6 +489,15 @@ def to_tool(table: pd.DataFrame, survey: str, codebook: Codebook, lay: ToolLayou
     return pd.DataFrame(out, dtype=object)
 
 
+def _contacts(tok: Sequence[str], survey: str) -> tuple[list[str], list[str], list[str]]:
+    """Simulated last names, first names and e-mail addresses of the participants; none for the residents, who are
+    invited by letter (their invitation files hold a token and a commune only, :mod:`portrait.study.invitations`)."""
+    if survey == "residents":
+        blank = [""] * len(tok)
+        return blank, blank, blank
+    return [f"Nom{t[:6]}" for t in tok], [f"Prenom{t[6:12]}" for t in tok], [f"{t.lower()}@example.org" for t in tok]
+
+
 def _missing(x: object) -> bool:
     return x is None or x is pd.NA or (isinstance(x, float) and np.isnan(x))
 
@@ -505,9 +513,9 @@ def dispositions_to_tool(sample_ids: Iterable[str], dispositions: pd.DataFrame, 
     complete = ids.map(dict(zip(answers[id_col].astype(str), answers["complet"].astype("Int64") == 1))).fillna(False)
     if lay.name == "limesurvey":      # the columns and order of LimeSurvey's participants export
         status = np.select([code == 1, code == 2], ["bounced", "OptOut"], "OK")
+        last, first, email = _contacts(tok, survey)
         return pd.DataFrame({
-            "tid": [str(k + 1) for k in range(len(ids))], "firstname": [f"Prenom{t[6:12]}" for t in tok],
-            "lastname": [f"Nom{t[:6]}" for t in tok], "email": [f"{t.lower()}@example.org" for t in tok],
+            "tid": [str(k + 1) for k in range(len(ids))], "firstname": first, "lastname": last, "email": email,
             "emailstatus": status, "token": tok, "language": "fr", "validfrom": "", "validuntil": "",
             "invited": np.where(code == 1, "N", "2017-03-06 09:00"), "reminded": "N", "remindercount": "0",
             "completed": np.where(complete, "2017-04-15 10:00", "N"), "usesleft": np.where(complete, "0", "1"),
@@ -516,9 +524,9 @@ def dispositions_to_tool(sample_ids: Iterable[str], dispositions: pd.DataFrame, 
     status = np.select([code == 1, code == 2, complete.to_numpy(dtype=bool), started.to_numpy()],
                        ["Email Hard Bounce", "Email Opted Out", "Survey Finished", "Survey Partially Finished"],
                        "Email Sent")
+    last, first, email = _contacts(tok, survey)
     return pd.DataFrame({
-        "Last Name": [f"Nom{t[:6]}" for t in tok], "First Name": [f"Prenom{t[6:12]}" for t in tok],
-        "Email": [f"{t.lower()}@example.org" for t in tok], "External Data Reference": tok, "Status": status,
+        "Last Name": last, "First Name": first, "Email": email, "External Data Reference": tok, "Status": status,
         "hors_champ": np.where(code == 3, "1", ""), "Response Id": "", "Link": ""}, dtype=object)
 
 
