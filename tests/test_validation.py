@@ -575,7 +575,7 @@ def test_figure_findings_of_the_validation_by_hand():
         "coverage": [0.94, 0.61, 0.952, 0.948, 0.10], "max_abs_bias_sd": [0.12, 2.31, 0.08, 0.05, 9.0],
         "rejection": [np.nan, np.nan, np.nan, 0.046, np.nan], "power": [np.nan, np.nan, np.nan, 0.871, np.nan]})
     assert validation.coverage_finding(pooled) == (
-        "en variance linéarisée, les estimateurs calés couvrent de 94,0 % à 95,2 % du temps selon l'enquête ; sans "
+        "en variance linéarisée, les estimateurs calés couvrent de 94,0 % à 95,2 % du temps selon l'enquête ou la différence entre les deux ; sans "
         "calage (toujours en variance linéarisée), la couverture d'ensemble d'une enquête descend jusqu'à 61,0 % (non pondéré, "
         "habitants)")
     assert validation.bias_finding(pooled) == ("le pire biais d'un estimateur calé est de 0,12 écart type ; sans calage, "
@@ -1136,6 +1136,9 @@ def test_the_tests_paragraph_says_a_liberal_test_and_names_its_worst_statistic()
         "5 % attendus, avant correction pour tests multiples) : le test est un peu libéral, surtout pour « Image " \
         "globale » (6,0 %, intervalle Monte-Carlo de 5,4 % à 6,7 %)" in text
     assert ": 6 des 7 à chaque réplication ou presque" in text and "(« Patrimoine », écart vrai −1,65 point)" in text
+    # a new user's trial: « au moins 99,5 % du temps » of a short run where the six were rejected every time
+    every = vc._tests_paragraph({**a, "power_every": 6}, labels)
+    assert ": 6 des 7 à chaque réplication ;" in every and "99,5" not in every
     fine = vc._tests_paragraph({**a, "rejection_low": 0.047, "rejection_max_low": 0.049}, labels)
     assert "libéral" not in fine and "surtout" not in fine
     alone = vc._tests_paragraph({**a, "rejection_max_low": 0.049}, labels)

@@ -269,7 +269,9 @@ def _tests_paragraph(a: dict[str, Any], labels: Mapping, target: str = "",
                  f"{_pct(a['rejection_max_high'])})")
     text += f". Les vraies différences non nulles sont détectées **{_pct(a['power'])}** du temps en moyenne"
     if a.get("planted") and a["power_min"] < 0.8:
-        if a["power_full"]:
+        if a["power_full"] and a.get("power_every") == a["power_full"]:
+            text += f" : {a['power_full']} des {a['planted']} à chaque réplication"
+        elif a["power_full"]:
             text += (f" : {a['power_full']} des {a['planted']} à chaque réplication ou presque (au moins 99,5 % du "
                      "temps)")
         statistic = a["power_min_statistic"]

@@ -181,7 +181,7 @@ def coverage_finding(pooled: pd.DataFrame) -> str:
     lin = _lin(pooled)
     cal, other = lin.loc[lin["estimator"].isin(CALIBRATED)], lin.loc[~lin["estimator"].isin(CALIBRATED)]
     text = (f"en variance linéarisée, les estimateurs calés couvrent de {_pct(cal['coverage'].min())} à "
-            f"{_pct(cal['coverage'].max())} du temps selon l'enquête")
+            f"{_pct(cal['coverage'].max())} du temps selon l'enquête ou la différence entre les deux")
     if len(other):
         w = other.loc[other["coverage"].idxmin()]
         text += (f" ; sans calage (toujours en variance linéarisée), la couverture d'ensemble d'une enquête descend jusqu'à "

@@ -517,6 +517,7 @@ def _difference_tests(d: pd.DataFrame) -> dict[str, Any]:
     if len(alt):
         powers = alt.groupby(key, sort=False)["rejection"].mean()
         out["power_full"], out["planted"] = int((powers >= 0.995).sum()), len(powers)
+        out["power_every"] = int((powers == 1).sum())      # rejected in every replication (all, in a short run)
     out["power"] = float((alt["rejection"] * alt["replications"]).sum() / alt["replications"].sum()) \
         if len(alt) else np.nan
     out["power_min"] = float(alt["rejection"].min()) if len(alt) else np.nan
