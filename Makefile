@@ -154,7 +154,8 @@ $(EXEC)/07_synthesis.ipynb &: \
   $(P)/visitor_frame.parquet $(P)/visitor_sample.parquet $(P)/resident_weights.parquet \
   $(P)/visitor_weights.parquet $(P)/fieldwork_ledger.csv $(P)/comparison_estimates.csv \
   $(P)/comparison_differences.csv $(P)/comparison_rankings.csv $(P)/comparison_sensitivity.csv \
-  $(P)/comparison_words.csv $(P)/comparison_adjusted.csv $(P)/comparison_profile.csv $(PKG) $(ENV)
+  $(P)/comparison_words.csv $(P)/comparison_adjusted.csv $(P)/comparison_profile.csv \
+  $(P)/comparison_departments.csv $(PKG) $(ENV)
 	@$(RUN) $< || $(call STALE,$<)
 
 # The validation's fixed finite population, streamed once through the frames (4.8 million residents):

@@ -59,6 +59,7 @@ import gc
 import os
 import threading
 import time
+import warnings
 from dataclasses import replace
 from typing import Sequence
 
@@ -189,8 +190,10 @@ def _survey_estimates(setup: Validation, w: recipes.Weighted, variances: Sequenc
                 two_stage = first_stage.two_stage_design(d, like=two_stage)
             dd = replace(two_stage if variance == TWO_STAGE else d, data=data)
             try:
-                e = items.means(dd, sel, variance="replicates" if variance == "bootstrap" else "linearisation",
-                                level=setup.level)
+                with warnings.catch_warnings():    # a small domain empty in a replicate: left out, as R does; not printed each time
+                    warnings.filterwarnings("ignore", message=r".* replicates gave no value for an estimate")
+                    e = items.means(dd, sel, variance="replicates" if variance == "bootstrap" else "linearisation",
+                                    level=setup.level)
             except CalibrationError as exc:   # a bootstrap replicate the recipe cannot calibrate
                 blocks.append((name, variance, dict.fromkeys(values, nan), np.nan,
                                f"{w.survey}, bootstrap replicate: {str(exc).splitlines()[0]}"))
