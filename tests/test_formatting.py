@@ -1084,7 +1084,7 @@ def test_the_map_is_read_by_the_attributes_that_weigh_most_on_its_first_dimensio
     assert rows.loc[neg, "dim1"].idxmin() == "Rare" and weight.loc[neg].idxmax() == "Grand"   # the case in point
     text = sections.map_finding(rows, cols, inertia, table)
     assert fmt.french("oppose surtout « Grand » à « Droite »") in text
-    assert fmt.french("les habitants se placent en moyenne du côté de « Grand »") in text
+    assert fmt.french("les habitants se placent en moyenne du côté du premier, les clients du côté du second") in text
     assert fmt.french("oppose « Rare » à « Droite »") in sections.map_finding(rows, cols, inertia)
 
 
@@ -1126,7 +1126,7 @@ def test_established_choice_gaps_show_their_adjusted_p():
                          "estimate_visitors": [0.107, 0.32, 0.15], "p_adj": [0.0199, 0.00001, 0.3]})
     said = [s.replace("\u00a0", " ") for s in sections.choice_gaps(diff)]
     assert said == ["Forces plus citées par les habitants que par les clients (écart établi après correction) : "
-                    "« A » (14 % contre 11 %, p ajusté 0,0199).",
+                    "« A » (14 % contre 11 %, p ajusté = 0,0199).",
                     "Forces plus citées par les clients que par les habitants (écart établi après correction) : "
                     "« B » (32 % contre 20 %, p ajusté < 0,0001)."]
 
@@ -1190,5 +1190,5 @@ def test_attachment_is_said_by_former_region_with_its_test():
          "attachment_by_region": pd.DataFrame([{"domaine": "Nord-Pas de Calais", **row, "estimate": 0.09},
                                                {"domaine": "Picardie", **row, "estimate": 0.06, "ci_low": 0.04}])}
     said = sections.pride_sentences(p).split("\n\n")[-1].replace("\u00a0", " ")
-    assert said.endswith("par 9 % (IC à 95 % : 6 à 10 %) des habitants du Nord-Pas de Calais et 6 % (IC à 95 % : 4 à "
-                         "10 %) de ceux de Picardie ; pas d'écart établi entre anciennes régions (p ajusté = 0,6000).")
+    assert said.endswith("des habitants : 9 % (IC à 95 % : 6 à 10 %) de ceux du Nord-Pas de Calais et 6 % (IC à 95 % : "
+                         "4 à 10 %) de ceux de Picardie ; pas d'écart établi entre anciennes régions (p ajusté = 0,6000).")

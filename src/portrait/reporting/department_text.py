@@ -52,8 +52,7 @@ def sentences(t: pd.DataFrame, threshold: int) -> str:
             if len(g) < 2:
                 continue
             lo, hi = g.iloc[0], g.iloc[-1]
-            p = fmt.pvalue(g["p_adj"].iloc[0])
-            varies.append(f"« {label} » (p ajusté {'' if p.startswith('<') else '= '}{p}) : de {_shown(lo)} "
+            varies.append(f"« {label} » (p ajusté {fmt.pvalue_stated(g['p_adj'].iloc[0])}) : de {_shown(lo)} "
                           f"{IN_DEPARTMENT.get(lo['département'], lo['département'])} à {_shown(hi)} "
                           f"{IN_DEPARTMENT.get(hi['département'], hi['département'])}")
             named.add(label)

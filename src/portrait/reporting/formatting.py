@@ -236,6 +236,12 @@ def pvalue(p: float, smallest: float = 1e-4, missing: str = MISSING) -> str:
     return number(p, d)
 
 
+def pvalue_stated(p: float) -> str:
+    """:func:`pvalue` after « p » in a sentence: « = 0,0237 », or « < 0,0001 » (no « = < »)."""
+    text = pvalue(p)
+    return text if text.startswith("<") else "=\u00a0" + text
+
+
 def bound(x: float, decimals: int = 1, sign: bool = False, missing: str = MISSING) -> str:
     """A confidence bound at ``decimals``, or with up to three more where it would read 0 without being 0:
     whether an interval excludes 0 must be seen in it. ``bound(0.04, 1)`` → « 0,04 », ``bound(-0.0004, 1)`` →

@@ -108,8 +108,7 @@ def _tests_phrase(tests: pd.DataFrame) -> str:
     parts = []
     for r in tests.itertuples():
         verdict = "écart établi" if r.p_adj < 0.05 else "pas d'écart établi"
-        p = fmt.pvalue(r.p_adj)
-        parts.append(f"{named.get(r.variable, r.question.lower())} ({verdict}, p ajusté {'' if p.startswith('<') else '= '}{p})")
+        parts.append(f"{named.get(r.variable, r.question.lower())} ({verdict}, p ajusté {fmt.pvalue_stated(r.p_adj)})")
     return fmt.enumeration(parts)
 
 

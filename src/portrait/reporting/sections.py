@@ -191,14 +191,15 @@ def pride_sentences(p: Mapping[str, pd.DataFrame]) -> str:
         f"{test('ambassadeur__oui', 'âge')}.",
         f"**Attachement.** Le territoire dont les habitants se sentent le plus proches est « {att.domaine} » : "
         f"{pct_ci(att)} ; les Hauts-de-France sont cités par "
-        f"{pct_ci(hdf)}{_by_former_region(p)}{test(f'attachement__{HAUTS_DE_FRANCE}', 'ancienne région')}.",
+        f"{pct_ci(hdf)} des habitants{_by_former_region(p)}{test(f'attachement__{HAUTS_DE_FRANCE}', 'ancienne région')}.",
     ]))
 
 
 def _by_former_region(p: Mapping[str, pd.DataFrame]) -> str:
-    """« , par 9 % (IC …) des habitants du Nord-Pas de Calais et 5 % (IC …) de ceux de Picardie ; »."""
+    """« : 9 % (IC …) de ceux du Nord-Pas de Calais et 5 % (IC …) de ceux de Picardie ; » (a new user's trial read
+    « cités par 8 % (…), par 8 % (…) des habitants du Nord-Pas de Calais », the whole and a part run together)."""
     r = p["attachment_by_region"].set_index("domaine")
-    return (f", par {pct_ci(r.loc['Nord-Pas de Calais'])} des habitants du Nord-Pas de Calais et "
+    return (f" : {pct_ci(r.loc['Nord-Pas de Calais'])} de ceux du Nord-Pas de Calais et "
             f"{pct_ci(r.loc['Picardie'])} de ceux de Picardie ; ")
 
 
@@ -415,7 +416,7 @@ def choice_gaps(diff: pd.DataFrame) -> list[str]:
                 out.append(f"{name} plus citées par les {who} que par les {other} (écart établi après correction) : " + ", ".join(
                     f"« {r.label} » ({pct(r.estimate_residents if sign < 0 else r.estimate_visitors)} contre "
                     f"{pct(r.estimate_visitors if sign < 0 else r.estimate_residents)}, p ajusté "
-                    f"{fmt.pvalue(r.p_adj)})" for r in s.itertuples()) + ".")
+                    f"{fmt.pvalue_stated(r.p_adj)})" for r in s.itertuples()) + ".")
     return out
 
 
@@ -612,8 +613,12 @@ def map_finding(rows: pd.DataFrame, cols: pd.DataFrame, inertia, table: pd.DataF
         lead, why = "oppose", ""
     side = {who: (lo if cols.loc[[g for g in cols.index if str(g).startswith(who)], "dim1"].mean() < 0 else hi)
             for who in ("Habitants", "Clients")}
-    text = (f"la première dimension ({fmt.percent(inertia[0], 0)} de l'inertie) {lead} « {lo} » à « {hi} »{why} ; "
-            f"les habitants se placent en moyenne du côté de « {side['Habitants']} », les clients du côté de "
-            f"« {side['Clients']} ».")
+    text = f"la première dimension ({fmt.percent(inertia[0], 0)} de l'inertie) {lead} « {lo} » à « {hi} »{why} ; "
+    if side["Habitants"] != side["Clients"]:     # the two attributes are named once (a new user's trial)
+        first = "du premier" if side["Habitants"] == lo else "du second"
+        text += (f"les habitants se placent en moyenne du côté {first}, les clients du côté "
+                 f"{'du second' if first == 'du premier' else 'du premier'}.")
+    else:
+        text += f"habitants et clients se placent en moyenne du même côté, celui de « {side['Habitants']} »."
     return fmt.french(text)
 
