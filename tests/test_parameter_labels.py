@@ -256,7 +256,7 @@ def test_tourism_margins_read_as_prose_with_the_raw_mapping_on_hover():
     margins = yaml.safe_load((paths.CONFIG / "05_visitor_weighting.yaml").read_text(encoding="utf-8"))["tourism_margins"]
     text = parameter_labels.value_text("tourism_margins", margins)
     assert text.startswith("nuitées Insee d'avril à septembre 2017 et part des clients étrangers 25\u00a0% (source : CRT Hauts-de-France")
-    assert text.endswith("confiance moyenne])") and " : 25" not in text and "millésime" not in text
+    assert text.endswith("fiabilité jugée moyenne])") and " : 25" not in text and "millésime" not in text
     html_value = parameter_labels.html_value("tourism_margins", margins)
     assert html_value.startswith('<span title="{foreign_share: 0.25,') and ">nuitées Insee d&#x27;avril à septembre 2017 et" in html_value
 

@@ -189,7 +189,9 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
         f"partenaires (une fois dédoublonnés, et seulement celles qui acceptent d'être recontactées) : "
         f"{fmt.number(counts['visitor_invitations'])} invitations. Liste des communes : Etalab au "
         f"{fmt.date(sources.COMMUNES_LIST_DATE)} (populations {sources.COMMUNES_POPULATION_YEAR}), pour le seul "
-        "tirage.",
+        "tirage : l'édition que le projet reprend, les probabilités de tirage étant calculées sur cette même liste"
+        + ("" if "residents" in external else " ; les effectifs sur lesquels les poids sont calés restent ceux de "
+           "l'Insee pour 2017") + ".",
         f"**Réponse{' (terrain simulé)' if simulated else ''}.** Taux de réponse (répondants parmi les personnes invitées, hors celles qui se sont révélées hors "
         f"du champ) : {rate('residents')} chez les habitants, {rate('visitors')} chez les clients. "
         "Ceux qui répondent ne ressemblent pas exactement à ceux qui ne répondent pas : la pondération corrige "
