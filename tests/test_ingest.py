@@ -930,3 +930,25 @@ def test_the_aapor_table_ends_each_survey_with_its_overall_rates():
                                  "Éligibilité inconnue (UO)", "Hors champ (NE)")] == ["2", "1", "1", "4", "1"]
     assert (overall["RR1 (%)"], overall["RR2 (%)"]) == ("25,0", "37,5")
     assert (t.iloc[4]["RR1 (%)"], t.iloc[4]["RR2 (%)"]) == ("50,0", "50,0")
+
+
+def test_a_commune_declared_elsewhere_than_the_invitation_is_counted(clean, sim_data, cb, tmp_path):
+    """A board's trial: a postal code typed for the INSEE code (59100, Roubaix's postal code, is Bousignies' INSEE
+    code) passed every check, since it is a commune of the department. The commune a resident declares is now
+    compared with the one their invitation went to: each one that differs is counted with its row, and report 03
+    says so; the simulated answers, all at home, give none."""
+    from portrait.reporting.fieldwork_text import status_sentences
+
+    assert ingest.ingest(clean, sim_data[1], cb).surveys["residents"].other_commune == 0
+    folder = _copy(clean, tmp_path)
+    rows = _rows(folder / "residents.csv")
+    h = rows[0]
+    k = next(i for i, r in enumerate(rows) if r[h.index("dep_residence")] == "59" and r[h.index("commune_residence")]
+             and r[h.index("commune_residence")] != "59100")
+    rows[k][h.index("commune_residence")] = "59100"
+    _write(folder / "residents.csv", rows)
+    r = ingest.ingest(folder, sim_data[1], cb).surveys["residents"]
+    assert (r.other_commune, r.other_commune_rows) == (1, (k + 1,))
+    said = status_sentences({"residents": r}).replace("\u00a0", " ")
+    assert "1 habitant a déclaré une autre commune que celle où son invitation a été envoyée (ligne " in said
+    assert "code postal saisi au lieu du code Insee" in said

@@ -152,11 +152,28 @@ def set_aside_sentence(surveys) -> str:
             "manque.")
 
 
+def other_commune_sentence(surveys, shown: int = 10) -> str:
+    """The residents who declared another commune than the one their invitation was sent to, with their first rows
+    in the responses export (empty text when there are none)."""
+    r = surveys.get("residents")
+    if r is None or not getattr(r, "other_commune", 0):
+        return ""
+    n, rows = r.other_commune, [fmt.number(x) for x in r.other_commune_rows]
+    listed = fmt.enumeration(rows[:shown]) + (" …" if len(rows) > shown else "")
+    one = n == 1
+    return (f"**Commune déclarée.** {fmt.count(n, 'habitant', 'habitants')} {'a' if one else 'ont'} déclaré une "
+            f"autre commune que celle où {'son' if one else 'leur'} invitation a été envoyée "
+            f"({'ligne' if len(rows) == 1 else 'lignes'} {listed} de l'export des réponses) : un déménagement, ou un "
+            "code postal saisi au lieu du code Insee (59100, code postal de Roubaix, est le code Insee de "
+            "Bousignies). Le poids reste celui de la commune tirée ; la commune déclarée n'entre dans aucune "
+            "estimation.")
+
+
 def status_sentences(surveys) -> str:
-    """What the contact statuses did to units that answered: out of scope, refused, or set aside (empty text if
-    nothing)."""
+    """What the contact statuses did to units that answered: out of scope, refused, or set aside; and the residents
+    who declared another commune (empty text if nothing)."""
     return "\n\n".join(t for t in (out_of_scope_sentence(surveys), refused_answered_sentence(surveys),
-                                    set_aside_sentence(surveys)) if t)
+                                    set_aside_sentence(surveys), other_commune_sentence(surveys)) if t)
 
 
 def allocation_finding(strata: pd.DataFrame) -> str:

@@ -196,8 +196,7 @@ def pride_sentences(p: Mapping[str, pd.DataFrame]) -> str:
 
 
 def _by_former_region(p: Mapping[str, pd.DataFrame]) -> str:
-    """« : 9 % (IC …) de ceux du Nord-Pas de Calais et 5 % (IC …) de ceux de Picardie ; » (a new user's trial read
-    « cités par 8 % (…), par 8 % (…) des habitants du Nord-Pas de Calais », the whole and a part run together)."""
+    """« : 9 % (IC …) de ceux du Nord-Pas de Calais et 5 % (IC …) de ceux de Picardie ; », after the whole's share."""
     r = p["attachment_by_region"].set_index("domaine")
     return (f" : {pct_ci(r.loc['Nord-Pas de Calais'])} de ceux du Nord-Pas de Calais et "
             f"{pct_ci(r.loc['Picardie'])} de ceux de Picardie ; ")
@@ -599,9 +598,8 @@ def map_finding(rows: pd.DataFrame, cols: pd.DataFrame, inertia, table: pd.DataF
     """A plain reading of the perceptual map: what the first dimension opposes, and where each group stands.
 
     With the analysed ``table`` (attributes × groups), each side of the dimension is named by the attribute that
-    contributes most to it (row mass × squared coordinate; Greenacre 2007, ch. 11), not by the one furthest out: a
-    rarely cited attribute lies far out but weighs little (trial E: the caption named two strengths cited by 6 to
-    12 % that the text told readers to discount). Without it, the extreme attributes."""
+    contributes most to it (row mass × squared coordinate; Greenacre 2007, ch. 11), not by the one furthest out, which
+    may be rarely cited and weigh little (trial E). Without it, the extreme attributes; each is named once."""
     x = rows["dim1"]
     if table is not None:
         mass = table.sum(axis=1).reindex(rows.index) / table.to_numpy(dtype=float).sum()
@@ -614,11 +612,9 @@ def map_finding(rows: pd.DataFrame, cols: pd.DataFrame, inertia, table: pd.DataF
     side = {who: (lo if cols.loc[[g for g in cols.index if str(g).startswith(who)], "dim1"].mean() < 0 else hi)
             for who in ("Habitants", "Clients")}
     text = f"la première dimension ({fmt.percent(inertia[0], 0)} de l'inertie) {lead} « {lo} » à « {hi} »{why} ; "
-    if side["Habitants"] != side["Clients"]:     # the two attributes are named once (a new user's trial)
-        first = "du premier" if side["Habitants"] == lo else "du second"
-        text += (f"les habitants se placent en moyenne du côté {first}, les clients du côté "
-                 f"{'du second' if first == 'du premier' else 'du premier'}.")
-    else:
-        text += f"habitants et clients se placent en moyenne du même côté, celui de « {side['Habitants']} »."
+    ends = ("du premier", "du second") if side["Habitants"] == lo else ("du second", "du premier")
+    text += (f"les habitants se placent en moyenne du côté {ends[0]}, les clients du côté {ends[1]}."  # named once
+             if side["Habitants"] != side["Clients"] else
+             f"habitants et clients se placent en moyenne du même côté, celui de « {side['Habitants']} ».")
     return fmt.french(text)
 

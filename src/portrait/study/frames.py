@@ -301,3 +301,14 @@ def strata_table_fr(strata: pd.DataFrame) -> pd.DataFrame:
     t["departement"] = department_names(t["departement"])
     t["sampling_rate"] = fmt.round(t["sampling_rate"] * 1000, 3)
     return t.rename(columns=STRATA_LABELS_FR)
+
+
+def declared_elsewhere(slots: pd.DataFrame, answers: pd.DataFrame) -> np.ndarray:
+    """Which sampled residents (``slots``, with the commune ``code`` of each invitation) declared another commune of
+    residence in their ``answers`` (row for row): moved, or a postal code typed for the INSEE code (59100 is
+    Roubaix's postal code and Bousignies' INSEE code, and passes the commune check). No weight depends on it;
+    report 03 counts them. All False for a table without either column (the visitors)."""
+    if "code" not in slots.columns or "commune_residence" not in answers.columns:
+        return np.zeros(len(answers), dtype=bool)
+    declared = answers["commune_residence"]
+    return (declared.notna() & (declared.astype(str) != slots["code"].astype(str).to_numpy())).to_numpy(dtype=bool)

@@ -111,7 +111,7 @@ import pandas as pd
 from ..pipeline import paths
 from ..pipeline.errors import InputError, ParameterError
 from ..pipeline.io import write_csv, write_parquet
-from . import open_answers
+from . import frames, open_answers
 from .codebook import Codebook
 from .export_checks import validate_dispositions, validate_export
 from .export_readers import (Problem, RawTable, in_reading_order, problems_table,
@@ -163,6 +163,8 @@ class SurveyResult:
     status_read: bool = True             # False: the native layout's optional contact-status file was absent
     refused_answered: int = 0            # units that answered although their contact status says refused: answers kept
     refused_answered_rows: tuple[int, ...] = ()     # their rows in the contact-status export
+    other_commune: int = 0               # residents declaring another commune than the one their invitation went to
+    other_commune_rows: tuple[int, ...] = ()        # their rows in the responses export
 
 
 @dataclass(frozen=True)
@@ -264,13 +266,15 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
         return tuple(sorted(int(r) for r in disp.loc[disp[id_col].astype(str).isin(ids[marked]), "source_row"]))
 
     out_of_scope = (pos >= 0) & (reason == "hors_champ")
-    set_aside = reason == "ecartee"
+    set_aside, moved = reason == "ecartee", frames.declared_elsewhere(table, rows)
     # a respondent (complete or partial) whose status says refused; an abandoned questionnaire is no answer (a review)
     refused = refusal & (status == "respondent")
     return SurveyResult(survey, pd.concat([table, rows], axis=1), _ledger(survey, reason, codebook), emails, controls,
                         answered_out_of_scope=int(out_of_scope.sum()), out_of_scope_rows=status_rows(out_of_scope),
                         set_aside=int(set_aside.sum()), set_aside_rows=status_rows(set_aside), phones_removed=phones,
-                        refused_answered=int(refused.sum()), refused_answered_rows=status_rows(refused))
+                        refused_answered=int(refused.sum()), refused_answered_rows=status_rows(refused),
+                        other_commune=int(moved.sum()), other_commune_rows=tuple(int(r) for r in rows["source_row"][moved]))
+
 
 
 def _at(values: pd.Series, pos: np.ndarray) -> pd.api.extensions.ExtensionArray | pd.Series:
