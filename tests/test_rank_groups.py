@@ -46,3 +46,12 @@ def test_two_groups_still_give_the_t_test_and_one_group_is_refused(dclus1):
     assert isinstance(two, survey.RankTest) and np.isfinite(two.t)
     with pytest.raises(survey.ParameterError, match="'one' has 1"):
         survey.rank_test(survey.update(dclus1, one=["x"] * 183), "api00", "one")
+
+
+def test_a_mid_rank_at_half_the_population_scores_zero_in_the_median_test(dclus1):
+    """An audit: with equal weights and an odd number of schools, one mid-rank is N/2 exactly; summed in another order
+    it came 6 ulps above, scored 1, and the median test gave χ² 23.58 for R's 23.97. R's name of the Wilcoxon
+    scores, « KruskalWallis », is accepted for them."""
+    _same(survey.rank_test(dclus1, "enroll", "stype", test="median"), "median_tie")
+    kw = survey.rank_test(dclus1, "api00", "stype", test="KruskalWallis")
+    _same(kw, "kw_clus1")

@@ -361,7 +361,10 @@ kr <- list(
   kw_clus1 = list(svyranktest(api00 ~ stype, dclus1), "svyranktest(api00 ~ stype, dclus1)"),
   median_strat = list(svyranktest(api00 ~ stype, dstrat, test = "median"), "svyranktest(api00 ~ stype, dstrat, test='median')"),
   vdw_na = list(svyranktest(avg.ed ~ stype, dclus1, test = "vanderWaerden"),
-                "svyranktest(avg.ed ~ stype, dclus1, test='vanderWaerden')"))
+                "svyranktest(avg.ed ~ stype, dclus1, test='vanderWaerden')"),
+  # one school's mid-rank is N/2 exactly (equal weights, odd n): its median score is 0
+  median_tie = list(svyranktest(enroll ~ stype, dclus1, test = "median"),
+                    "svyranktest(enroll ~ stype, dclus1, test='median')"))
 write.csv(do.call(rbind, lapply(names(kr), function(name) {
   k <- kr[[name]][[1]]; call <- kr[[name]][[2]]
   cmp(name, c("chisq", "ndf", "ddf", "p"), c(k$parameter, k$statistic, k$ddf, k$p.value),
