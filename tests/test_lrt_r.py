@@ -190,3 +190,15 @@ def test_refusals_name_what_is_wrong(designs):
     few["y"] = few.x + np.sin(np.arange(60.0))
     with pytest.raises(ParameterError, match="covariance of the 3 tested coefficients is singular"):
         survey.working_lrt(Design.from_frame(few.assign(w=1.0), weights="w", psu="psu"), "y", ["x", "g"], test="g")
+
+
+def test_a_statistic_far_in_the_tail_gives_a_p_value_of_zero_not_a_root_finding_error():
+    """An audit: pchisqsum(2e5, [1]) raised scipy's « f(a) and f(b) must have different signs » (R errors too: its
+    bracket stops 1e-5 short of the pole), and so did working_lrt(df=inf) on a strong effect. The bracket now nears
+    the pole; beyond what a double holds the tail is 0, the chi-square's own (scipy: 0 beyond x ≈ 1,500)."""
+    from scipy import stats
+
+    for x in (2e3, 9e4, 2e5, 1e7):
+        assert survey.pchisqsum(x, [1.0]) == stats.chi2.sf(x, 1) == 0.0
+    assert survey.pchisqsum(2e5, [2.0, 0.5]) == 0.0
+    assert 0 < survey.pchisqsum(300.0, [1.0]) < 1e-60          # still the saddlepoint's value where it has one
