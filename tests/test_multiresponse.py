@@ -114,3 +114,17 @@ def test_the_statistic_is_the_sum_of_the_options_pearson_chi_squares_with_equal_
         table = pd.crosstab(d.data["g"], d.data[option]).to_numpy()
         assert x2 == pytest.approx(stats.chi2_contingency(table, correction=False)[0], rel=1e-10), option
     assert mr.X2 == pytest.approx(mr.options["X2"].sum(), rel=1e-12)
+
+
+def test_a_question_whose_options_never_vary_is_refused_not_a_nan():
+    """An audit: options chosen by nobody (or by everybody) in both groups gave X² = 0, trace 0 and p = NaN without a
+    word. There is nothing to test: the error says so; an option that does vary is still tested."""
+    df = pd.DataFrame({"o1": [0.0] * 8, "o2": [0.0] * 8, "grp": list("aaaabbbb"), "w": 1.0})
+    d = survey.Design.from_frame(df, weights="w")
+    with pytest.raises(survey.ParameterError, match="nothing to test"):
+        survey.multiple_response_test(d, ["o1", "o2"], "grp", "a", "b")
+    every = survey.Design.from_frame(df.assign(o1=1.0), weights="w")
+    with pytest.raises(survey.ParameterError, match="the profiles are the same"):
+        survey.multiple_response_test(every, ["o1", "o2"], "grp", "a", "b")
+    some = survey.Design.from_frame(df.assign(o1=[1.0, 0, 1, 0, 1, 1, 1, 0]), weights="w")
+    assert np.isfinite(survey.multiple_response_test(some, ["o1", "o2"], "grp", "a", "b").p_F)

@@ -262,7 +262,9 @@ def total(design: Design, variables: str | Sequence[str], by: str | Sequence[str
           covariance: bool = False) -> pd.DataFrame:
     """Estimate weighted totals of numeric variables (by domain), like R ``svytotal``.
 
-    Missing values count as zero-contributions (the unit stays in the design; R ``na.rm = TRUE``). Boolean
+    Missing values count as zero-contributions (the unit stays in the design; R ``na.rm = TRUE``), variable by
+    variable: R's ``svytotal(~a + b, na.rm = TRUE)`` drops a unit missing either from both totals, as one call per
+    variable here would not; to reproduce it, give each variable the rows complete in all (``subset``). Boolean
     columns are read as 0/1. A categorical or text column gives the estimated count of each level (R
     ``svytotal`` of a factor; column ``level``).
 
@@ -417,6 +419,9 @@ def mean(design: Design, variables: str | Sequence[str], by: str | Sequence[str]
          interval: str | Mapping[str, str] = "wald", df: float | None = None,
          covariance: bool = False) -> pd.DataFrame:
     """Estimate weighted means of numeric variables (by domain), like R ``svymean``; missing values are left out.
+
+    Missing values are left out variable by variable (R's ``na.rm = TRUE`` with several variables drops a unit
+    missing any of them: see :func:`total`).
 
     A mean is the ratio of two totals; its influence values are ``(y − ȳ) / N̂`` on the units used,
     and units outside the domain keep their place in the design with zero influence (the domain's

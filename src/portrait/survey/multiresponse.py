@@ -19,6 +19,12 @@ With one option the test is the Wald test of ``d_1``: ``F`` is R ``svyttest``'s 
 ``svychisq``'s Rao–Scott ``F``, which estimates the 2 × 2 table's design effect from its joint cells and can
 differ markedly on few PSUs), referred to ``F(1, df)`` where ``svyttest`` uses ``df − 1``.
 
+``Σ`` is the design-based covariance of ``d`` estimated without the hypothesis (as Rao & Scott do for a complex
+design), so ``tr(Δ)`` is estimated too. Bilder & Loughin's own second-order adjustment (MRCV's ``MMI.test``,
+``type = "rs2"``), for a simple random sample, estimates ``Σ`` under the hypothesis, whose ``tr(Δ)`` is the number
+of options ``c``: on such a sample the two differ slightly (an audit, 240 units, 4 options: 5.10 on 2.18 df here,
+5.18 on 2.24 df there, p 0.092 both), and agree as the sample grows.
+
 References
 ----------
 Bilder, C. R. and Loughin, T. M. (2004). Testing for marginal independence between two categorical
@@ -132,7 +138,8 @@ def multiple_response_test(design: Design, items: Sequence[str], group: str, a: 
     ------
     ParameterError
         If no option is given, ``variance`` is unknown, a column is missing, an option holds values
-        other than 0/1, or a group has no respondent to the question.
+        other than 0/1, a group has no respondent to the question, or no option varies (all chosen by every
+        respondent of both groups, or by none).
 
     Notes
     -----
@@ -199,6 +206,9 @@ def multiple_response_test(design: Design, items: Sequence[str], group: str, a: 
     X2 = float(x2.sum())
     nu = tr ** 2 / tr2 if tr2 > 0 else np.nan
     c = tr2 / tr if tr > 0 else np.nan
+    if not used.any():
+        raise ParameterError(f"no option of {list(items)} is chosen by some respondents and not others in groups "
+                             f"{a!r} and {b!r}: the profiles are the same, and there is nothing to test")
     df = domain_degf(design, in_a | in_b)
     F = X2 / tr if tr > 0 else np.nan
     options = pd.DataFrame({"option": list(items), "share_a": pa, "share_b": pb, "difference": d,
