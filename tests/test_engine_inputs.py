@@ -259,3 +259,18 @@ def test_a_singular_wald_covariance_is_refused_as_r_refuses_it(dstrat):
     with pytest.raises(ParameterError, match=r"stype × sch.wide: the covariance of the table's cells is singular"):
         survey.wald_independence(flat, "stype", "sch.wide", variance="replicates")
     assert np.isfinite(survey.wald_independence(dstrat, "stype", "sch.wide").F)
+
+
+def test_dropping_a_subset_of_a_calibrated_design_that_empties_margin_levels(dstrat):
+    """An analyst's trial: subset(drop=True) of the study's calibrated weights raised numpy's bare « Singular matrix »
+    (the margins' levels outside the subset had no unit). Their empty columns project nothing: the residuals are
+    those of the other levels. Closed form: in one post-stratum of a post-stratification, the mean's influence
+    values are already centred there, so its SE is that of the same units with the same weights, uncalibrated.
+    An empty mask is refused by name."""
+    post = survey.post_stratify(dstrat, "stype", TOTALS)
+    e = (ST["stype"] == "E").to_numpy()
+    got = survey.mean(survey.subset(post, e, drop=True), "api00").iloc[0]
+    plain = Design.from_frame(ST.loc[e].assign(w=post.weights[e]), weights="w", strata="stype", fpc="fpc")
+    assert got.se == pytest.approx(survey.mean(plain, "api00").iloc[0]["se"], rel=1e-12)
+    with pytest.raises(ParameterError, match="the mask keeps no unit"):
+        survey.subset(post, np.zeros(len(e), bool), drop=True)

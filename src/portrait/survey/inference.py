@@ -165,7 +165,9 @@ def subset(design: Design, mask: np.ndarray, drop: bool = False) -> Design:
     By default, as R, the units left out stay in the design with weight 0: estimates are the domain's and their
     variances keep every PSU and stratum of the sample (the domain's random size counts), as :func:`mean`'s
     ``by=`` gives them; degrees of freedom count the PSUs and strata that hold units of the domain. With
-    ``drop=True`` they are removed, PSUs and strata included: for a sub-population that is a design of its own.
+    ``drop=True`` they are removed, PSUs and strata included: for a sub-population that is a design of its own. A
+    calibrated design's residuals are then those of its margins among the units kept, levels the subset empties
+    left out (R cannot drop the rows of a calibrated design: its ``subset`` keeps them, as ``drop=False`` does).
 
     Parameters
     ----------
@@ -194,6 +196,8 @@ def subset(design: Design, mask: np.ndarray, drop: bool = False) -> Design:
     mask = _kept(mask)
     if mask.shape != design.weights.shape:
         raise ParameterError(f"the mask has {mask.size} values for {design.weights.size} units: one per unit")
+    if drop and not mask.any():
+        raise ParameterError("the mask keeps no unit: drop=True would leave an empty design")
     if not drop:      # a step: replicates re-run it, and the linearisation keeps the weights it zeroed (as R)
         return design.with_weights(np.where(mask, design.weights, 0.0),
                                    Step(kind="subset", label="sous-population", d=design.weights.copy(),

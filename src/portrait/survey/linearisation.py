@@ -95,7 +95,10 @@ def residualise(design: Design, u: np.ndarray) -> np.ndarray:
             scale = np.where(active, a, scale)
         # the p × p normal equations (p = number of calibration constraints, full rank by
         # construction) instead of a QR of the n × p matrix: same residuals, a fraction of the time
-        beta = np.linalg.solve(XtDX, XtD @ e[active])
+        try:
+            beta = np.linalg.solve(XtDX, XtD @ e[active])
+        except np.linalg.LinAlgError:   # subset(drop=True) emptied margin levels: their empty columns project nothing
+            beta = np.linalg.lstsq(XtDX, XtD @ e[active], rcond=None)[0]
         e[active] = e[active] - Xa @ beta
     return scale[:, None] * e
 
