@@ -38,6 +38,10 @@ def test_an_unchanged_file_passes_and_a_changed_one_is_refused_by_name(stage_fil
     with pytest.raises(InputError, match=r"data/processed/weights\.parquet: changed since it was written by stage "
                                          r"04_weighting .* 06_comparison will not read it.*make accept FILE="):
         manifest.verify("06_comparison", reads)
+    # an analyst's trial: the file a notebook rewrote outside make was accepted, and reports 05 and 07 disagreed
+    with pytest.raises(InputError, match=r"if notebook 04_weighting wrote it, run outside make .* put them in "
+                                         r"config/ and run `make` instead"):
+        manifest.verify("06_comparison", reads)
 
 
 def test_an_accepted_replacement_passes_until_its_stage_runs_again(stage_files):

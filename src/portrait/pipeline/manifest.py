@@ -94,10 +94,13 @@ def verify(stage: str, params: Mapping[str, Any]) -> None:
         if rec is None or sha256(f) == rec[1]:
             continue
         by = "was accepted" if rec[0] == ACCEPTED else f"was written by stage {rec[0]}"
-        rerun = "" if rec[0] == ACCEPTED else f"delete it and run `make` to rebuild it with {rec[0]}, or "
+        rerun = "" if rec[0] == ACCEPTED else (
+            f"delete it and run `make` to rebuild it with {rec[0]}; if notebook {rec[0]} wrote it, run outside make "
+            "(JupyterLab, papermill) with other parameters, put them in config/ and run `make` instead (accepting "
+            f"it would leave report {rec[0]} and the index with the old ones); or, ")
         raise InputError(f"changed since it {by} (its checksum differs), so {stage} will not read it: {rerun}if you "
-                         f"replaced it on purpose (e.g. weights from elsewhere), accept it with "
-                         f"`make accept FILE={paths.relative(f)}`", file=paths.relative(f))
+                         f"replaced it on purpose with a file made elsewhere (e.g. a survey institute's weights), "
+                         f"accept it with `make accept FILE={paths.relative(f)}`", file=paths.relative(f))
 
 
 def accept(file: str | Path) -> Path:
