@@ -190,7 +190,7 @@ reports/index.html: $(REPORTS) $(REVIEWED) $(STUDY) src/portrait/reporting/repor
 	@$(INDEX)
 	@out=$$($(PYTHON) -m portrait.pipeline.parameters check 2>&1) || { echo "$$out" | head -5 | sed 's/^✗ //; s/^/  note: /'; \
 	  echo "  note: make ran with config/'s values; run \`make params\` so that the notebooks' parameters cells, and \
-	JupyterLab, hold them too"; }
+	JupyterLab, hold them too (the next make then runs those notebooks again: run it before make next time)"; }
 
 # ------------------------------------------------------------------------------- other targets
 # The whole chain is brought up to date first, so that no later `make` finds the published run out of date.
