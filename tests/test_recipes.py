@@ -11,6 +11,7 @@ from portrait.study import codebook, recipes, frames
 from portrait.pipeline import config, sources
 from tests import helpers
 from portrait.survey import Margin
+from portrait.pipeline.errors import CalibrationError
 
 RESIDENT = dict(population_year=2017, calibration_method="raking", calibration_bounds=[0.3, 3.0],
                 min_respondents_per_level=20, nonresponse_classes=5, replicate_method="bootstrap", replicates=20)
@@ -337,3 +338,14 @@ def test_adjusted_models_take_the_replicates_each_file_has():
     assert designs["residents"] is jk and used["residents"] == ("jkn", 60)
     assert comparison_text.model_replicates_text(used) == ("habitants : 60 répliques jackknife JKn (stratifié) ; "
                                                            "clients du territoire : 200 répliques bootstrap de Rao–Wu")
+
+
+def test_an_infeasible_calibration_names_margins_and_levels_as_the_reports_do(resident_responses, resident_frame,
+                                                                                cb):
+    """An analyst's trial: bounds [0.9, 1.1] gave « margin 'cal_sexe × cal_age' level '1 × 1' », the calibration's
+    columns and codes. The message now names them as the reports do, with the numbers unchanged."""
+    tight = {**RESIDENT, "calibration_method": "logit", "calibration_bounds": [0.9, 1.1]}
+    with pytest.raises(CalibrationError) as err:
+        recipes.weight_residents(resident_responses, resident_frame, cb, tight, config.rng(1, "t"))
+    text = str(err.value)
+    assert "margin 'sexe × âge' level 'Hommes × " in text and "cal_sexe" not in text and "'1 × 1'" not in text

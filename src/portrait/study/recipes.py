@@ -48,6 +48,7 @@ Särndal, C.-E. and Lundström, S. (2005). *Estimation in Surveys with Nonrespon
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
@@ -149,6 +150,22 @@ def _trimmed(cal: Design, margins: list[Margin], recipe: "Recipe") -> Design:
             f"calibrated weight ({med:.6g}) were found to meet every margin; widen 'trimming' (a smaller lower, a "
             "larger upper, or null for no bound), or drop it and set calibration_method: logit with "
             f"calibration_bounds\n{exc}") from exc
+
+
+def _calibrated(nr: Design, margins: list[Margin], recipe: "Recipe", label: str, labels: Mapping[str, Mapping[str, str]],
+                names: Mapping[str, str]) -> Design:
+    """The recipe's calibration; an error names margins and levels as the reports do (« sexe × âge », « Hommes ×
+    15-24 ans »), not by their calibration columns and codes (« cal_sexe × cal_age », « 1 × 1 »: an analyst's trial)."""
+    try:
+        return survey.calibrate(nr, margins, method=recipe.calibration_method, bounds=recipe.bounds, label=label)
+    except CalibrationError as exc:
+        def named(m: re.Match) -> str:
+            variables, levels = m.group(1).split(" × "), m.group(2).split(" × ")
+            if len(variables) != len(levels):
+                return m.group(0)
+            shown = [labels.get(v, {}).get(x, x) for v, x in zip(variables, levels)]
+            return f"margin {' × '.join(names.get(v, v) for v in variables)!r} level {' × '.join(shown)!r}"
+        raise CalibrationError(re.sub(r"margin '([^']+)' level '([^']+)'", named, str(exc))) from exc
 
 
 @dataclass(frozen=True)
@@ -362,7 +379,7 @@ def weight_residents(responses: pd.DataFrame, communes: pd.DataFrame, cb: Codebo
     nr, margins, notes, merged = merge_sparse_levels(nr, margins, recipe.min_respondents_per_level, labels, names)
     labels.update({k: {**labels.get(k, {}), **v} for k, v in merged.items()})
     method = recipe.calibration_method
-    cal = survey.calibrate(nr, margins, method=method, bounds=recipe.bounds, label=f"calage ({METHOD_LABELS[method]})")
+    cal = _calibrated(nr, margins, recipe, f"calage ({METHOD_LABELS[method]})", labels, names)
     return Weighted(survey="residents", id_column="slot_id",
                     stages={"design": _respondents_only(base), "nonresponse": nr,
                             "calibrated": _trimmed(cal, margins, recipe)},
@@ -434,8 +451,8 @@ def weight_visitors(responses: pd.DataFrame, frame: pd.DataFrame, recipe: Visito
     nr, margins, notes, merged = merge_sparse_levels(nr, margins, recipe.min_respondents_per_level, labels, names)
     labels.update({k: {**labels.get(k, {}), **v} for k, v in merged.items()})
     method = recipe.calibration_method
-    cal = survey.calibrate(nr, margins, method=method, bounds=recipe.bounds,
-                           label=f"calage ({METHOD_LABELS[method]}, {'base' if target == 'frame' else 'tourisme'})")
+    cal = _calibrated(nr, margins, recipe, f"calage ({METHOD_LABELS[method]}, {'base' if target == 'frame' else 'tourisme'})",
+                      labels, names)
     return Weighted(survey="visitors", id_column="person_id",
                     stages={"design": _respondents_only(base), "nonresponse": nr,
                             "calibrated": _trimmed(cal, margins, recipe)},
