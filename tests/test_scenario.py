@@ -468,3 +468,17 @@ def test_the_stage_list_says_why_a_stage_was_rerun():
     assert lines[1].startswith("- **06 — comparaison habitants / clients du territoire : refaite** "
                                "(lit des fichiers refaits par le scénario)")
     assert lines[2].startswith("- **07 — synthèse : refaite** (lit des fichiers refaits par le scénario)")
+
+
+def test_the_listing_names_scenarios_run_with_set_only_and_those_that_failed(tmp_path, monkeypatch, capsys):
+    """An analyst's trial: `make scenario` listed the shipped scenarios only; one run with SET= and one whose stage
+    failed (a folder without its scenario.json) were in no listing. Both are listed now, with their state."""
+    (tmp_path / "ecretage").mkdir()
+    (tmp_path / "ecretage" / "scenario.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "serre").mkdir()
+    monkeypatch.setattr(scenario, "ROOT", tmp_path)
+    assert scenario.main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "ecretage\t(settings given with SET=)\t(built)" in out
+    assert "serre\t(settings given with SET=)\t(not built: its last run failed or stopped)" in out
+    assert "tourisme\t" in out

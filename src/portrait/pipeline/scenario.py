@@ -387,6 +387,11 @@ def main(argv: list[str] | None = None) -> int:
             for p in sorted(DEFINITIONS.glob("*.yaml")):
                 built = "built" if (folder(p.stem) / "scenario.json").exists() else "not built"
                 print(f"{p.stem}\t{config.read_yaml(p).get('title', '')}\t({built})")
+            # run with SET= only, or stopped by a failure: an analyst's trial found them in no listing
+            shipped = {p.stem for p in DEFINITIONS.glob("*.yaml")}
+            for d in sorted(p for p in ROOT.glob("*") if p.is_dir() and p.name not in shipped):
+                state = "built" if (d / "scenario.json").exists() else "not built: its last run failed or stopped"
+                print(f"{d.name}\t(settings given with SET=)\t({state})")
             return 0
         run(load(args.name, split_settings(args.set)))
     except (PortraitError, SurveyError) as exc:
