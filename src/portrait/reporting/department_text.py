@@ -38,6 +38,32 @@ def _shown(r) -> str:
     return fmt.number(r.estimate, 2) if r.family == "scores" else fmt.percent(r.estimate, 0)
 
 
+def _differing(part: pd.DataFrame, threshold: int) -> tuple[list[str], list[str]]:
+    """One family's statistics that differ between departments (adjusted p < 0.05), each with the range of its
+    departments (suppressed shares not quoted), and the labels of the others."""
+    varies, named = [], set()
+    for label, g in part.loc[part["p_adj"] < 0.05].groupby("label", sort=False):
+        g = g.loc[(g["family"] == "scores") | (g["cited"] >= threshold)].sort_values("estimate")
+        if len(g) < 2:
+            continue
+        lo, hi = g.iloc[0], g.iloc[-1]
+        varies.append(f"« {label} » (p ajusté {fmt.pvalue_stated(g['p_adj'].iloc[0])}) : de {_shown(lo)} "
+                      f"{IN_DEPARTMENT.get(lo['département'], lo['département'])} à {_shown(hi)} "
+                      f"{IN_DEPARTMENT.get(hi['département'], hi['département'])}")
+        named.add(label)
+    return varies, [x for x in dict.fromkeys(part["label"]) if x not in named]
+
+
+def brief(t: pd.DataFrame, threshold: int) -> str:
+    """:func:`sentences` in one sentence, for the synthesis: the statistics that differ, the others in a word."""
+    varies = [v for family in FAMILIES for v in _differing(t.loc[t["family"] == family], threshold)[0]]
+    if not varies:
+        return fmt.french("Selon le département, aucun écart établi pour les notes, les forces et les faiblesses "
+                          "(rapport 06).")
+    return fmt.french("Selon le département, les notes, les forces et les faiblesses diffèrent pour "
+                      + " ; ".join(varies) + " ; pas d'écart établi pour les autres (rapport 06).")
+
+
 def sentences(t: pd.DataFrame, threshold: int) -> str:
     """Which statistics differ between departments (adjusted p < 0.05), each with the range of its departments
     (suppressed shares not quoted), family by family; the others are said not established."""
@@ -46,18 +72,8 @@ def sentences(t: pd.DataFrame, threshold: int) -> str:
         part = t.loc[t["family"] == family]
         if part.empty:
             continue
-        varies, named = [], set()
-        for label, g in part.loc[part["p_adj"] < 0.05].groupby("label", sort=False):
-            g = g.loc[(g["family"] == "scores") | (g["cited"] >= threshold)].sort_values("estimate")
-            if len(g) < 2:
-                continue
-            lo, hi = g.iloc[0], g.iloc[-1]
-            varies.append(f"« {label} » (p ajusté {fmt.pvalue_stated(g['p_adj'].iloc[0])}) : de {_shown(lo)} "
-                          f"{IN_DEPARTMENT.get(lo['département'], lo['département'])} à {_shown(hi)} "
-                          f"{IN_DEPARTMENT.get(hi['département'], hi['département'])}")
-            named.add(label)
+        varies, others = _differing(part, threshold)
         lead = f"**{fmt.capitalised(what)}.** "
-        others = [x for x in dict.fromkeys(part["label"]) if x not in named]
         if varies:
             rest = (f"pour « {others[0]} »" if len(others) == 1 else
                     f"pour les {len(others)} autres {NOUNS[family]}" if others else "")

@@ -189,9 +189,7 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
         f"partenaires (une fois dédoublonnés, et seulement celles qui acceptent d'être recontactées) : "
         f"{fmt.number(counts['visitor_invitations'])} invitations. Liste des communes : Etalab au "
         f"{fmt.date(sources.COMMUNES_LIST_DATE)} (populations {sources.COMMUNES_POPULATION_YEAR}), pour le seul "
-        "tirage : l'édition que le projet reprend, les probabilités de tirage étant calculées sur cette même liste"
-        + ("" if "residents" in external else " ; les effectifs sur lesquels les poids sont calés restent ceux de "
-           "l'Insee pour 2017") + ".",
+        "tirage.",
         f"**Réponse{' (terrain simulé)' if simulated else ''}.** Taux de réponse (répondants parmi les personnes invitées, hors celles qui se sont révélées hors "
         f"du champ) : {rate('residents')} chez les habitants, {rate('visitors')} chez les clients. "
         "Ceux qui répondent ne ressemblent pas exactement à ceux qui ne répondent pas : la pondération corrige "
@@ -473,7 +471,8 @@ def limits(source: str, margin_sources: Mapping[str, pd.DataFrame] | Iterable[pd
     parts.append(nonresponse_sentence())
     # short: the synthesis must print on ten pages
     parts.append(f"**Communes et mots.** Communes tirées dans la liste au {fmt.date(sources.COMMUNES_LIST_DATE)}, "
-                 "non celle de 2017 ; un mot hors de la liste du dictionnaire ne compte pour aucun.")
+                 "non celle de 2017 (les marges restent de 2017) ; un mot hors de la liste du dictionnaire ne compte "
+                 "pour aucun.")
     return fmt.french("\n\n".join(parts))
 
 
