@@ -77,7 +77,7 @@ all: reports/index.html ## Run the whole chain and render the reports (creates .
 help: ## List the targets
 	@if [ -t 1 ]; then b=$$'\033[1m'; e=$$'\033[0m'; else b=; e=; fi; \
 	  grep -E '^[a-zA-Z_.-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | \
-	  awk -F'\t' -v b="$$b" -v e="$$e" '{printf "  %s%-12s%s %s\n", b, $$1, e, $$2}'
+	  awk -F'\t' -v b="$$b" -v e="$$e" '{printf "  %s%-15s%s %s\n", b, $$1, e, $$2}'
 
 # ------------------------------------------------------------------------------- environment
 $(VENV)/.installed: pyproject.toml constraints.txt
