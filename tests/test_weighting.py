@@ -436,3 +436,19 @@ def test_groups_whose_labels_would_merge_are_refused():
     ok = pd.DataFrame({"x": ["a"] * 30 + ["b"] * 12, "y": ["u"] * 20 + ["v"] * 10 + ["u"] * 10 + ["v"] * 2})
     lab = survey.collapse_groups(ok, np.ones(42, bool), 5)
     assert list(pd.Series(lab).value_counts().sort_index().items()) == [("a × u", 20), ("a × v", 10), ("b × u", 12)]
+
+
+def test_collapsing_breaks_ties_by_label_and_collapse_false_refuses_colliding_labels():
+    """A review of the tuple groups: ties on respondents were broken by tuple order, which differs from the labels'
+    where a level is another plus a space (« a » and « a b »: the small group merged into the other sibling); and
+    adjust_nonresponse(collapse=False) still merged (« a × b », « c ») and (« a », « b × c »). Ties go by label as
+    before (the label order, by hand: « g × a × x » > « g × a b × x », « × » sorting after « b »), and the
+    non-collapsed groups are refused as the collapsed ones."""
+    k = pd.DataFrame({"a": ["g"] * 7, "b": ["a", "a", "a b", "a b", "c", "c", "c"], "c": ["x"] * 7})
+    lab = survey.collapse_groups(k, np.array([1, 1, 1, 1, 0, 0, 1], bool), 2)
+    assert list(lab[4:]) == ["g × a × x"] * 3 and "g × a × x" > "g × a b × x"
+    df = pd.DataFrame({"x": ["a × b"] * 10 + ["a"] * 10, "y": ["c"] * 10 + ["b × c"] * 10, "w": 1.0,
+                       "r": [True] * 5 + [False] * 5 + [True] * 6 + [False] * 4})
+    d = Design.from_frame(df, weights="w")
+    with pytest.raises(ParameterError, match="hold « × »"):
+        survey.adjust_nonresponse(d, "r", groups=["x", "y"], min_respondents=1, collapse=False)

@@ -113,7 +113,7 @@ def _saddle(x: float, lam: np.ndarray, counts: np.ndarray) -> float:
             break
         lmax = pole * (1 - gap)
     if kprime(lmax) < x:
-        return 0.0                       # beyond what a double holds (x = 2e5 on one χ²₁: p below 1e-40000)
+        return 0.0                       # x / max λ beyond about 1e14: p far below what a double holds
     z = optimize.brentq(lambda z: kprime(z) - x, lmin, lmax, xtol=1e-14, rtol=4 * np.finfo(float).eps)
     w2 = 2 * (z * x - k0(z))
     if abs(z) < 1e-4 or not w2 > 0:

@@ -95,21 +95,25 @@ def collapse_groups(keys: pd.DataFrame, responded: np.ndarray, min_respondents: 
             rows = np.array([x == g for x in groups])
             siblings = [x for x in counts if x not in small and x[:depth - 1] == g[:depth - 1]]
             if siblings:
-                target = max(siblings, key=lambda x: (counts[x], x))
+                target = max(siblings, key=lambda x: (counts[x], " × ".join(x)))    # ties: by label, as ever
                 parts[rows] = np.array(target, dtype=object)
             else:
                 parts[rows, depth - 1] = "*"
     groups = [tuple(r) for r in parts]
     counts = _respondents_by(groups, resp)
     if any(c < min_respondents for c in counts.values()) and len(counts) > 1:
-        big = max(counts, key=lambda x: (counts[x], x))
+        big = max(counts, key=lambda x: (counts[x], " × ".join(x)))
         groups = [big if counts[g] < min_respondents else g for g in groups]
     labels = {g: " × ".join(g) for g in dict.fromkeys(groups)}
     if len(set(labels.values())) < len(labels):
-        named = ", ".join(repr(str(c)) for c in keys.columns)
-        raise ParameterError(f"the levels of {named} hold « × » (or a level « * »), which group labels use: two "
-                             "groups would be read as one; rename those levels")
+        raise _colliding(keys.columns)
     return np.array([labels[g] for g in groups])
+
+
+def _colliding(columns) -> ParameterError:
+    named = ", ".join(repr(str(c)) for c in columns)
+    return ParameterError(f"the levels of {named} hold « × » (or a level « * »), which group labels use: two groups "
+                          "would be read as one; rename those levels")
 
 
 def _respondents_by(groups: list[tuple], resp: np.ndarray) -> dict[tuple, int]:
@@ -273,7 +277,11 @@ def _group_keys(data: pd.DataFrame, groups: Sequence[str], resp: np.ndarray, col
             raise missing_labels(data[g], "non-response group", g)
     if collapse:
         return collapse_groups(data[list(groups)], resp, min_respondents)
-    return _joined_text(data, groups, JOINT, "", dtype=str).to_numpy(dtype=object)
+    labels = _joined_text(data, groups, JOINT, "", dtype=str).to_numpy(dtype=object)
+    cells = data[list(groups)].astype(str).drop_duplicates()
+    if len(cells) > len(set(labels)):        # a level holding « × » (a review: collapse=False merged them too)
+        raise _colliding(groups)
+    return labels
 
 
 @dataclass(frozen=True)

@@ -371,7 +371,9 @@ def replicate_variance(theta: np.ndarray, thetas: np.ndarray, scale: float, rsca
     labels the replicates of independent surveys stacked together: each block is centred on its own
     mean, so the variance is the sum of the surveys' variances. A replicate whose estimate is NaN (a domain
     without weight in it) is left out of that estimate's variance, with a warning, as R ``svrVar`` discards it
-    (``scale`` unchanged); a covariance uses the replicates where both estimates are defined.
+    (``scale`` unchanged), estimate by estimate as ``svyby`` runs each domain alone; a covariance uses the
+    replicates where both estimates are defined. R drops such a replicate from every estimate of one call: the
+    two differ only for estimates of one domain undefined in different replicates.
 
     Parameters
     ----------
