@@ -95,9 +95,10 @@ def cleaning_sentence(surveys) -> str:
                             "réponse(s) débarrassée(s) de caractères de contrôle (NUL…)") + "." + codes)
 
 
-def _by_status(surveys, count: str, rows: str) -> tuple[int, str]:
-    """The units a contact status took from the respondents (attribute ``count`` of each survey's result), in
-    total and by survey with the rows of the status export (attribute ``rows``): « habitants : 2, lignes 4 et 9 … »."""
+def _by_status(surveys, count: str, rows: str, sentence: Callable[[int, str, bool], str]) -> str:
+    """The ``sentence`` of the units a contact status took from the respondents (attribute ``count`` of each
+    survey's result), given their total, where they are by survey with the rows of the status export (attribute
+    ``rows``: « habitants : 2, lignes 4 et 9 … ») and whether there is one; empty text when there are none."""
     n = {s: r for s, r in surveys.items() if getattr(r, count)}
 
     def where(r) -> str:
@@ -105,51 +106,44 @@ def _by_status(surveys, count: str, rows: str) -> tuple[int, str]:
         source = f"`{r.status_file}`" if r.status_file else "l'export des statuts de contact"
         return f", {'ligne' if len(shown) == 1 else 'lignes'} {fmt.enumeration(shown)} de {source}" if shown else ""
 
-    return (sum(getattr(r, count) for r in n.values()),
-            " ; ".join(f"{SURVEYS.get(s, s).lower()} : {fmt.number(getattr(r, count))}{where(r)}"
-                       for s, r in n.items()))
+    total = sum(getattr(r, count) for r in n.values())
+    if not total:
+        return ""
+    return sentence(total, " ; ".join(f"{SURVEYS.get(s, s).lower()} : {fmt.number(getattr(r, count))}{where(r)}"
+                                      for s, r in n.items()), total == 1)
 
 
 def out_of_scope_sentence(surveys) -> str:
     """The units that answered although their contact status says out of scope, by survey: their answers are
     set aside by the status (empty text when there are none)."""
-    total, where = _by_status(surveys, "answered_out_of_scope", "out_of_scope_rows")
-    if not total:
-        return ""
-    one = total == 1
-    return (f"**Réponses écartées par le statut.** {fmt.count(total, 'unité marquée', 'unités marquées')} hors "
+    return _by_status(surveys, "answered_out_of_scope", "out_of_scope_rows", lambda total, where, one: (
+            f"**Réponses écartées par le statut.** {fmt.count(total, 'unité marquée', 'unités marquées')} hors "
             f"champ dans les statuts de contact {'avait' if one else 'avaient'} pourtant répondu ({where}) ; "
             f"{'ses' if one else 'leurs'} réponses ne sont pas utilisées, car une unité hors champ n'appartient pas "
-            "à la population étudiée. Si ce statut est une erreur, corrigez-le dans l'outil d'enquête.")
+            "à la population étudiée. Si ce statut est une erreur, corrigez-le dans l'outil d'enquête."))
 
 
 def refused_answered_sentence(surveys) -> str:
     """The units that answered although their contact status says refused, by survey: their answers are used (empty
     text when there are none)."""
-    total, where = _by_status(surveys, "refused_answered", "refused_answered_rows")
-    if not total:
-        return ""
-    one = total == 1
-    return (f"**Refus qui ont répondu.** {fmt.count(total, 'unité marquée', 'unités marquées')} « refus » dans les "
+    return _by_status(surveys, "refused_answered", "refused_answered_rows", lambda total, where, one: (
+            f"**Refus qui ont répondu.** {fmt.count(total, 'unité marquée', 'unités marquées')} « refus » dans les "
             f"statuts de contact {'a' if one else 'ont'} pourtant répondu ({where}) ; "
             f"{'sa réponse est utilisée' if one else 'leurs réponses sont utilisées'} : une réponse donnée l'emporte "
-            "sur un statut. Si ce statut désigne en fait une autre personne, corrigez-le dans l'outil d'enquête.")
+            "sur un statut. Si ce statut désigne en fait une autre personne, corrigez-le dans l'outil d'enquête."))
 
 
 def set_aside_sentence(surveys) -> str:
     """The responses the analyst set aside as unusable (contact status ``ecartee``), by survey: they count as
     non-responses (empty text when there are none)."""
-    total, where = _by_status(surveys, "set_aside", "set_aside_rows")
-    if not total:
-        return ""
-    one = total == 1
-    return (f"**Réponses écartées par l'analyste.** {fmt.count(total, 'réponse marquée', 'réponses marquées')} "
+    return _by_status(surveys, "set_aside", "set_aside_rows", lambda total, where, one: (
+            f"**Réponses écartées par l'analyste.** {fmt.count(total, 'réponse marquée', 'réponses marquées')} "
             f"« écartée » dans les statuts de contact ({where}) {'compte' if one else 'comptent'} comme "
             f"{'une non-réponse' if one else 'des non-réponses'} : {'elle' if one else 'elles'} n'entre"
             f"{'' if one else 'nt'} dans aucune estimation, et le redressement de la non-réponse reporte "
             f"{'son' if one else 'leur'} poids sur les répondants de la même classe. On écarte ainsi une réponse "
             "inexploitable, par exemple sans le sexe ou l'âge nécessaires au calage, plutôt que de deviner ce qui "
-            "manque.")
+            "manque."))
 
 
 def other_commune_sentence(surveys, shown: int = 10) -> str:
