@@ -276,7 +276,6 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
                         other_commune=int(moved.sum()), other_commune_rows=tuple(int(r) for r in rows["source_row"][moved]))
 
 
-
 def _at(values: pd.Series, pos: np.ndarray) -> pd.api.extensions.ExtensionArray | pd.Series:
     """The values at positions ``pos`` (-1: missing), of the same type (validated exports hold nullable types)."""
     if isinstance(values.dtype, pd.api.extensions.ExtensionDtype):

@@ -65,8 +65,8 @@ module                  what                                                    
                         :func:`stratified_srswor`, :func:`allocate`
 ======================  ==========================================================  ==================
 
-The engine imports nothing of the study (``portrait.study``), of the reports or of the pipeline;
-a test checks it. Every estimator is checked against R ``survey`` on committed fixtures.
+The engine stands alone: no module of it imports another part of portrait (``tests/test_architecture.py``
+checks it). Every estimator is checked against R ``survey`` on committed fixtures.
 
 Examples
 --------

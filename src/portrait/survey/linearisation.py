@@ -93,8 +93,8 @@ def residualise(design: Design, u: np.ndarray) -> np.ndarray:
             ratio = np.divide(scale[active], a[active], out=np.zeros(int(active.sum())), where=a[active] > 0)
             e[active] = e[active] * ratio[:, None]
             scale = np.where(active, a, scale)
-        # the p × p normal equations (p = number of calibration constraints, full rank by
-        # construction) instead of a QR of the n × p matrix: same residuals, a fraction of the time
+        # the p × p normal equations (p = number of calibration constraints, full rank on the sample calibrated)
+        # instead of a QR of the n × p matrix: same residuals, a fraction of the time
         try:
             beta = np.linalg.solve(XtDX, XtD @ e[active])
         except np.linalg.LinAlgError:   # subset(drop=True) emptied margin levels: their empty columns project nothing
