@@ -712,8 +712,8 @@ def test_title_rows_above_the_header_of_a_workbook(clean, sim_data, cb, tmp_path
 def test_a_sheet_put_before_the_answers_is_named(first, clean, sim_data, cb, tmp_path):
     """Board trials: a « Notes » sheet put first gave « header but no data row », a summary sheet with a title
     « title rows », neither a word of the sheets. A first sheet no more than half as wide as another is now a
-    ``wrong_sheet`` problem naming the wide one, and nothing else is reported; a narrow sheet after the answers
-    changes nothing."""
+    ``wrong_sheet`` problem naming the wide one by its position (its title is the author's free text, never quoted),
+    and nothing else is reported; a narrow sheet after the answers changes nothing."""
     from openpyxl import load_workbook
 
     folder = _copy(clean, tmp_path)
@@ -729,7 +729,9 @@ def test_a_sheet_put_before_the_answers_is_named(first, clean, sim_data, cb, tmp
     wb.save(path)
     err = _problems(folder, sim_data[1], cb, fmt="xlsx")
     assert [(p.rule, p.row) for p in err.problems] == [("wrong_sheet", None)]
-    assert f"sheet {answers!r} has a row of {width}: the answers look to be on that sheet; put it first" in str(err)
+    assert f"sheet 2 (of 2, counting from the left) has a row of {width}: the answers look to be on that sheet; " \
+           "put it first" in str(err)
+    assert answers not in str(err)
     wb = load_workbook(path)
     wb.move_sheet("Notes", offset=1)
     wb.save(path)

@@ -404,12 +404,12 @@ def _width(values: Iterable[Iterable]) -> int:
     return max((sum(bool(_xlsx_text(x)) for x in r) for r in values), default=0)
 
 
-def _widest_other_sheet(wb, first: int, rows: int = 20) -> tuple[str, int] | None:
-    """The sheet other than the first whose first ``rows`` rows hold the most filled cells in one row, when that is
-    at least twice the first sheet's widest row and 5 cells more: the answers, put on a sheet that is not read."""
-    widths = [(ws.title, _width(itertools.islice(ws.iter_rows(values_only=True), rows))) for ws in wb.worksheets[1:]]
-    name, width = max(widths, key=lambda x: x[1])
-    return (name, width) if width >= max(2 * first, first + 5) else None
+def _widest_other_sheet(wb, first: int, rows: int = 20) -> tuple[int, int] | None:
+    """The position (from 1; a title is free text) and width of the sheet whose first ``rows`` rows hold the widest
+    row, when at least twice the first sheet's and 5 cells more: the answers, put on a sheet that is not read."""
+    position, width = max(((k + 1, _width(itertools.islice(ws.iter_rows(values_only=True), rows)))
+                           for k, ws in enumerate(wb.worksheets) if k), key=lambda x: x[1])
+    return (position, width) if width >= max(2 * first, first + 5) else None
 
 
 def _only_first(sheets: int) -> str:
@@ -440,11 +440,11 @@ def read_xlsx_export(path: Path, problems: list[Problem], file: str) -> RawTable
                                 "corrupt or was cut: export it again"))
         return None
     if elsewhere is not None:
-        name, width = elsewhere
+        position, width = elsewhere
         problems.append(Problem(file, None, None, None, "wrong_sheet",
                                 f"only the workbook's first sheet is read, and its rows hold {_width(values)} cells "
-                                f"at most where sheet {name!r} has a row of {width}: the answers look to be on "
-                                "that sheet; put it first, or export the responses again"))
+                                f"at most where sheet {position} (of {sheets}, counting from the left) has a row of "
+                                f"{width}: the answers look to be on that sheet; put it first, or export them again"))
         return None
     numbered = [(i + 1, r) for i, r in enumerate(values) if any(_xlsx_text(x) for x in r)]
     if not numbered:
