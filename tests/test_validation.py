@@ -125,6 +125,18 @@ def test_same_results_with_one_or_two_workers_or_a_dask_cluster(setup):
     pd.testing.assert_frame_equal(one, on_dask)
 
 
+def test_dask_workers_with_several_threads_are_refused(setup):
+    """A review: `dask worker` starts one thread per core by default, and replications in threads of one process
+    share the BLAS thread limit and the warning filters each sets (neither is thread-safe). Such workers are refused
+    before any task is sent, with the command that starts them right."""
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None) as cluster:
+        with pytest.raises(ParameterError, match=r"1 of the Dask workers at .* run 2 threads: start them with one "
+                                                 r"thread each.*--nthreads 1"):
+            validation.run(setup, 2, progress=False, scheduler=cluster.scheduler_address)
+
+
 def test_worker_processes_are_forked_only_up_to_python_3_11(setup, monkeypatch):
     """Python 3.12 warns when a process running threads forks (an error under make test) and 3.14 stops forking by
     default: fork up to 3.11, forkserver after, spawn without either. The forkserver path, forced on this Python,

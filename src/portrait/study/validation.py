@@ -441,6 +441,12 @@ def _run_on_dask(scheduler: str, setup: Validation, tasks: list, bar) -> list[pd
         raise ParameterError(f"cannot reach the Dask scheduler {scheduler!r}: {exc}") from None
     parts = []
     with client:
+        threaded = sorted(n for n in client.nthreads().values() if n > 1)
+        if threaded:    # threads would share the process-wide BLAS limit and warning filters of a replication
+            raise ParameterError(f"{len(threaded)} of the Dask workers at {scheduler!r} run {threaded[-1]} threads: "
+                                 "start them with one thread each, one worker per core (`dask worker "
+                                 f"{scheduler} --nworkers <cores> --nthreads 1`); a replication holds the GIL, so "
+                                 "threads would not run it faster")
         remote = client.scatter(setup, broadcast=True, hash=False)
         futures = [client.submit(_dask_task, remote, t, pure=False) for t in tasks]
         for future in futures:                 # in submission order: the bar moves as the first ones finish
