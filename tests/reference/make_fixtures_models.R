@@ -27,7 +27,14 @@ fits <- list(
   poisson_strat = list(svyglm(enroll ~ stype + meals, dstrat, family = quasipoisson(), control = ctl),
                        "svyglm(enroll ~ stype + meals, dstrat, family=quasipoisson())"),
   logit_jk1 = list(svyglm(I(sch.wide == "Yes") ~ ell + stype, rclus1, family = quasibinomial(), control = ctl),
-                   "svyglm(I(sch.wide=='Yes') ~ ell + stype, as.svrepdesign(dclus1, type='JK1'), family=quasibinomial())"))
+                   "svyglm(I(sch.wide=='Yes') ~ ell + stype, as.svrepdesign(dclus1, type='JK1'), family=quasibinomial())"),
+  # two schools at weight 0, as the study's files keep non-respondents (an audit: the engine's Newton start missed
+  # the intercept on the zeroed rows and diverged)
+  poisson_zero = list(svyglm(enroll ~ stype + meals,
+                             svydesign(id = ~1, strata = ~stype, weights = ~pw0, fpc = ~fpc,
+                                       data = transform(apistrat, pw0 = ifelse(seq_along(pw) %in% c(3, 50), 0, pw))),
+                             family = quasipoisson(), control = ctl),
+                      "svyglm(enroll ~ stype + meals, dstrat with pw = 0 in rows 3 and 50, family=quasipoisson())"))
 for (name in names(fits)) {
   g <- fits[[name]][[1]]
   call <- fits[[name]][[2]]

@@ -192,7 +192,7 @@ def _glm_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family: str, start: np
     beta = np.zeros(X.shape[1]) if start is None else start.copy()
     if start is None:
         ybar = float(np.sum(w * y) / np.sum(w))
-        j = np.flatnonzero(np.all(X == 1, axis=0))
+        j = np.flatnonzero(np.all(X[w > 0] == 1, axis=0))    # rows of weight 0 are zeroed (model_matrix's rows=)
         if len(j):
             beta[j[0]] = special.logit(ybar) if family.endswith("binomial") else np.log(ybar)
     for _ in range(max_iter):
