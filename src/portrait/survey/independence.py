@@ -74,7 +74,10 @@ def chisq_degf(design: Design, variance: str) -> float:
     R counts every row it holds. Its subset of a weighted (calibrated) design keeps every row, with weight 0, where
     the subset of another design drops them: a domain (:func:`~portrait.survey.subset`) of a design weighted before
     it counts the PSUs and strata of the rows the design held before that subset; otherwise those of positive
-    weight (:attr:`Design.degf`), as R.
+    weight (:attr:`Design.degf`), as R does for a design built without zero weights. A deliberate difference: rows
+    given weight 0 when the design is built (the study's files keep non-respondents so) are not counted, where
+    R's ``svychisq`` counts them although its own ``degf`` does not (an audit: 197 there, 193 here and in R's
+    ``degf``, on ``apistrat`` with four weights set to 0).
     """
     if variance == "linearisation":
         weighted = False
