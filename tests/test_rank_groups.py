@@ -55,3 +55,21 @@ def test_a_mid_rank_at_half_the_population_scores_zero_in_the_median_test(dclus1
     _same(survey.rank_test(dclus1, "enroll", "stype", test="median"), "median_tie")
     kw = survey.rank_test(dclus1, "api00", "stype", test="KruskalWallis")
     _same(kw, "kw_clus1")
+
+
+def test_a_domain_of_a_calibrated_design_ranks_its_own_units_only(dclus1):
+    """An audit: on ``subset`` of a raked ``dclus1`` (elementary schools), R's ``svyranktest`` gives t = 1.00802 and
+    the engine 1.00774. R averages the mid-ranks over every row it holds, and its calibrated subset keeps the other
+    schools at weight 0: twelve of their api00 values tie with the domain's and move its mid-ranks. Shifting those
+    schools' values by 0.1, which changes nothing of the domain, moves R to the engine's value (R fixture
+    ``domain_cal``). The test's oracles: that invariance, and R once no tie crosses the domain's border."""
+    raked = survey.calibrate(dclus1, [survey.Margin.of("stype", {"E": 4421, "H": 755, "M": 1018}),
+                                      survey.Margin.of("sch.wide", {"No": 1072, "Yes": 5122})], method="raking")
+    elementary = (dclus1.data["stype"] == "E").to_numpy()
+    shifted = survey.update(raked, api00=np.where(elementary, dclus1.data["api00"], dclus1.data["api00"] + 0.1))
+    ties = np.isin(dclus1.data["api00"][~elementary], dclus1.data["api00"][elementary]).sum()
+    assert ties == 12                                       # the ties R's mid-ranks pick up
+    here = survey.rank_test(survey.subset(raked, elementary), "api00", "awards")
+    there = survey.rank_test(survey.subset(shifted, elementary), "api00", "awards")
+    assert_allclose([here.t, here.p], [there.t, there.p], rtol=1e-12)
+    assert_allclose([there.t, there.df, there.p], [r("domain_cal", q) for q in ("t", "df", "p")], rtol=1e-8)

@@ -372,11 +372,19 @@ kr <- list(
   # one school's mid-rank is N/2 exactly (equal weights, odd n): its median score is 0
   median_tie = list(svyranktest(enroll ~ stype, dclus1, test = "median"),
                     "svyranktest(enroll ~ stype, dclus1, test='median')"))
-write.csv(do.call(rbind, lapply(names(kr), function(name) {
+# Two groups in a domain of a raked design: R averages mid-ranks over every row it holds, and the calibrated subset
+# keeps the other schools (weight 0), twelve of whose api00 tie with the domain's. Shifted by 0.1 outside the
+# domain, they no longer tie, and R ranks the domain's schools alone, as the engine does.
+dshift <- update(dcal, api00s = ifelse(stype == "E", api00, api00 + 0.1))
+rd <- svyranktest(api00s ~ awards, subset(dshift, stype == "E"))
+rdcall <- "svyranktest(api00 ~ awards, subset(dcal, stype=='E')), api00 + 0.1 outside the domain"
+write.csv(rbind(do.call(rbind, lapply(names(kr), function(name) {
   k <- kr[[name]][[1]]; call <- kr[[name]][[2]]
   cmp(name, c("chisq", "ndf", "ddf", "p"), c(k$parameter, k$statistic, k$ddf, k$p.value),
       paste0(call, c("$parameter", "$statistic", "$ddf", "$p.value")))
-})), file.path(out, "rank_groups.csv"), row.names = FALSE)
+})), cmp("domain_cal", c("t", "df", "p"), c(rd$statistic, rd$parameter, rd$p.value),
+         paste0(rdcall, c(": $statistic", ": $parameter", ": $p.value")))),
+  file.path(out, "rank_groups.csv"), row.names = FALSE)
 cat("wrote", file.path(out, "rank_groups.csv"), "\n")
 
 # Bounded raking (calfun = "raking" with bounds: exp(u) clipped to them), with a numeric total so that g varies by

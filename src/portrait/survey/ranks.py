@@ -114,7 +114,9 @@ def rank_test(design: Design, y: str, group: str, test: str = "wilcoxon",
     and scores are not recomputed in each replicate, as in R). Between two groups
     the test is the t statistic of the group coefficient; between more, as R, the Wald F of the k − 1 group
     coefficients together (with Wilcoxon scores, a design-based Kruskal–Wallis test). Units with a missing ``y``
-    or ``group`` keep their place with weight 0.
+    or ``group`` keep their place with weight 0. Ties are averaged among units of positive weight only: R averages
+    over every row, so in its subset of a calibrated design a value outside the domain tied with one inside moves
+    the domain's mid-ranks (a deliberate difference; R agrees once no tie crosses the domain's border).
 
     Parameters
     ----------
