@@ -95,10 +95,13 @@ def test_rao_scott(fixture, strat, clus1, dEH):
 
 
 def test_rao_scott_drops_empty_levels(dEH):
-    """A level of the grouping factor absent from the data is dropped (R would return F = NaN)."""
+    """A level of the grouping factor absent from the data is dropped (R would return F = NaN), and named in
+    ``levels_dropped`` (an audit: a category in no row went unlisted, only levels of rows left out were named)."""
     d = dEH.data.assign(stype=pd.Categorical(dEH.data["stype"], categories=["E", "H", "M"]))
-    res = survey.rao_scott(Design.from_frame(d, weights="pw", strata="stype", fpc="fpc"), "awards", "stype")
+    design = Design.from_frame(d, weights="pw", strata="stype", fpc="fpc")
+    res = survey.rao_scott(design, "awards", "stype")
     assert np.isfinite(res.F) and res.F == pytest.approx(r("chisq_EH_awards", "F"), rel=1e-6)
+    assert res.levels_dropped == ("stype=M",) == survey.wald_independence(design, "awards", "stype").levels_dropped
 
 
 @pytest.mark.parametrize("fixture,terms", [("glm1", ["ell", "meals", "mobility"]), ("glm2", ["stype", "ell"])])

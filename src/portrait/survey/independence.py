@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 from .design import Design
@@ -45,6 +46,13 @@ class Cells:
     dropped: tuple[str, ...]
 
 
+def _known_levels(column: pd.Series, text: pd.Series) -> list[str]:
+    """The levels a column holds, with a Categorical's unused categories (an audit: « X », in no row, went unlisted)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        text = pd.concat([text, level_text(pd.Series(column.cat.categories))])
+    return level_order(column, text.dropna().unique())
+
+
 def table_cells(design: Design, row: str, col: str) -> Cells:
     """The cells of ``row × col`` among the units with both values; levels without any such unit are dropped (R
     returns NaN otherwise), and a variable with fewer than two levels left is refused (:class:`ParameterError`)."""
@@ -55,8 +63,7 @@ def table_cells(design: Design, row: str, col: str) -> Cells:
     valid = (~r.isna() & ~c.isna()).to_numpy() & (design.weights > 0)
     rl = level_order(design.column(row), r[valid].unique())
     cl = level_order(design.column(col), c[valid].unique())
-    all_r = level_order(design.column(row), r.dropna().unique())
-    all_c = level_order(design.column(col), c.dropna().unique())
+    all_r, all_c = _known_levels(design.column(row), r), _known_levels(design.column(col), c)
     dropped = tuple(f"{row}={x}" for x in all_r if x not in rl) + tuple(f"{col}={x}" for x in all_c if x not in cl)
     if len(rl) < 2 or len(cl) < 2:
         raise ParameterError(f"{row} × {col}: a test of independence needs at least two levels on each side")
