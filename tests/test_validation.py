@@ -1064,7 +1064,9 @@ def test_two_stage_pairs_by_hand():
                                                    runs={"finite": (results, truth)}).replace("\u00a0", " ")
     assert "3 des 5 intervalles changent de verdict d'un calcul à l'autre : 2 contiennent la valeur vraie avec la " \
         "seule linéarisation à deux degrés, 1 avec la seule linéarisation de la chaîne ; erreur type moyenne à deux " \
-        "degrés / de la chaîne 1,1000 ; degrés de liberté des habitants 100 à deux degrés, 100 pour la chaîne" in text
+        "degrés / de la chaîne 1,1000 ; degrés de liberté des habitants, en moyenne sur les réplications (chaque " \
+        "échantillon tiré a les siens ; le rapport 06 donne ceux de l'échantillon de l'étude) : 100 à deux degrés, " \
+        "100 pour la chaîne" in text
     # the estimate 2.0 (between the quantiles 1.98 and 2.23 of 100 and 10 df) in the first replication only
     centre = lambda r: 2.0 if r == 0 else 0.5                           # noqa: E731
     by_df = frame(200, lambda r: (centre(r), 1.0, 100), lambda r: (centre(r), 1.0, 10))
