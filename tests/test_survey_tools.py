@@ -79,6 +79,28 @@ def test_hand_made_export_ingests_to_its_expected_table(tool, cb, tmp_path):
     assert notes[survey_tools.layout(tool, cb).dispositions.file.format(survey="residents")].unfinished is None
 
 
+@pytest.mark.parametrize("empty", ["NULL", "0000-00-00 00:00:00"])
+def test_a_completion_date_written_as_a_databases_empty_one_is_unfinished_and_counted(empty, cb, tmp_path):
+    """A board's trial: a LimeSurvey export from a database dump wrote « NULL » (or MySQL's zero date) where the
+    export leaves the completion date empty, and the ingest counted 21 break-offs as respondents. Such a date now
+    reads as empty, and the read note counts the questionnaires it made unfinished."""
+    from portrait.reporting import fieldwork_text
+
+    folder = _tool_folder("limesurvey", tmp_path)
+    rows = _csv_rows(folder / "residents.csv")
+    j = rows[0].index("submitdate")
+    finished = [r for r in rows[1:] if r[j]]
+    for r in finished:
+        r[j] = empty
+    _write_csv(folder / "residents.csv", rows)
+    result = ingest.ingest(folder, {"residents": _sample()}, cb, fmt="csv", tool="limesurvey", key=KEY)
+    note = next(n for n in result.notes if Path(n.file).name == "residents.csv")
+    assert len(finished) == 1 and note.null_dates == 1 and note.unfinished == len(rows) - 1
+    assert result.surveys["residents"].responses["complet"].dropna().tolist() == [0] * (len(rows) - 1)
+    assert f"({len(finished)} dont la date de fin est écrite « NULL » ou 0000-00-00, lue comme vide)" in \
+        fieldwork_text.read_notes([note]).replace("\u00a0", " ")
+
+
 def test_an_export_without_unfinished_questionnaires_is_questioned():
     """A response file of 100 rows or more with no unfinished questionnaire was probably exported with completed
     responses only (break-offs would then count as silence): the read notes ask; fewer rows, or some unfinished,

@@ -33,6 +33,9 @@ INT_RE = r"[+-]?[0-9]+"
 DECIMAL_COMMA_RE = r"[+-]?[0-9]*,[0-9]+"
 OTHER_DIGIT = r"(?![0-9])\d"
 CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"     # tab, line feed and carriage return are text
+#: How a database dump or another tool writes an empty completion date: read as empty (the questionnaire unfinished)
+#: and counted, not as a completion (a trial: « NULL » turned 21 break-offs into respondents).
+NULL_DATES = ("NULL", "null", "Null", "0000-00-00", "0000-00-00 00:00:00", "0000-00-00T00:00:00")
 
 
 @functools.lru_cache(maxsize=1)

@@ -36,7 +36,7 @@ from ..pipeline import paths
 from ..pipeline.config import read_yaml
 from ..pipeline.errors import ParameterError
 from .codebook import Codebook, Variable
-from .export_checks import CONTROL
+from .export_checks import CONTROL, NULL_DATES
 from .export_readers import Problem, RawTable, records_of, with_records
 from .exports import DISPOSITION_COLUMN
 
@@ -260,6 +260,7 @@ class ReadNote:
     personal: list[str] = field(default_factory=list)
     technical: list[str] = field(default_factory=list)
     unfinished: int | None = None          # responses the tool marks as not completed (None: not a response file)
+    null_dates: int = 0                    # of which a completion date written as a database's empty one (NULL_DATES)
     records: dict[int, str] = field(default_factory=dict, repr=False)   # row → the tool's response id
 
 
@@ -271,10 +272,9 @@ def from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: ToolLayout, t
               problems: list[Problem]) -> tuple[RawTable, ReadNote]:
     """A tool export as the native layout; returns the table and what was done.
 
-    Cells of personal and technical columns are not copied. A code the tool does not write for the
-    question is an ``unknown_code`` problem (named by the tool column); the cell then reads as blank
-    so that the native checks do not report it a second time. Columns neither mapped, technical nor
-    personal are kept under their own name: the native checks report them as ``extra_column``.
+    Cells of personal and technical columns are not copied. A code the tool does not write for the question is an
+    ``unknown_code`` problem (named by the tool column); the cell then reads as blank so that the native checks do
+    not report it again. Other columns keep their name: the native checks report them as ``extra_column``.
     """
     note = ReadNote(raw.file, lay.name)
     start = len(problems)
@@ -315,8 +315,9 @@ def from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: ToolLayout, t
             columns.append(_ids_of_tokens(s, tokens_to_ids, rows, raw.file, lay.id, problems))
             continue
         if h == lay.complete_column:
-            done = (s != "") if lay.complete_values is None else s.isin(lay.complete_values)
-            note.unfinished = int((~done).sum())
+            null = s.str.strip().isin(NULL_DATES) if lay.complete_values is None else np.zeros(len(s), dtype=bool)
+            done = ((s != "") & ~null) if lay.complete_values is None else s.isin(lay.complete_values)
+            note.unfinished, note.null_dates = int((~done).sum()), int(null.sum())
             header.append("complet")
             columns.append(pd.Series(np.where(done, "1", "0"), dtype=object))
             continue
