@@ -59,6 +59,17 @@ def test_a_mailto_prefix_in_capitals_is_removed_too():
     assert canonical.tolist() == ["jean@example.org"] * 3
 
 
+def test_invisible_characters_left_by_copy_and_paste_do_not_make_a_second_person():
+    """A trial: « \u200bjean.dupont@… » (a zero-width space before it, common after copy and paste) was a valid
+    address of another person. Zero-width spaces and joiners, soft hyphens, direction marks and byte-order marks
+    are removed wherever they are; a visible character still makes an address of its own."""
+    raw = ["\u200bjean.dupont@example.org", "jean.dupont@example.org\ufeff", "jean.du\u00adpont@example.org",
+           "\u200ejean.dupont@exa\u200dmple.org", "jean.dupont@example.org", "jean.dupond@example.org"]
+    canonical, state = visitors.normalise_emails(pd.Series(raw), DOTLESS)
+    assert state.tolist() == ["ok"] * 6
+    assert canonical.tolist() == ["jean.dupont@example.org"] * 5 + ["jean.dupond@example.org"]
+
+
 def test_an_address_longer_than_254_characters_is_invalid():
     """RFC 5321 §4.5.3.1.3: a path holds at most 256 octets with its angle brackets, so an address at most 254."""
     domain = "@" + ".".join(["a" * 63] * 3) + ".org"            # 197 characters with the « @ »

@@ -27,8 +27,9 @@ The workflow, in the order the functions run:
 
 E-mail normalisation
 --------------------
-Leading and trailing whitespace (non-breaking spaces included) and a ``mailto:`` prefix are
-removed and the address is lower-cased. The local part is case-sensitive in RFC 5321, but no
+Leading and trailing whitespace (non-breaking spaces included), invisible format characters anywhere
+(zero-width spaces and joiners, soft hyphens, direction marks, byte-order marks: left by copy and paste)
+and a ``mailto:`` prefix are removed and the address is lower-cased. The local part is case-sensitive in RFC 5321, but no
 mainstream provider treats it so and partners' files are full of case variants: treating
 ``Jean.Dupont@`` and ``jean.dupont@`` as one mailbox is the accepted practice. Dots and a
 ``+tag`` in the local part are removed **only** for the domains of ``dot_insensitive_domains``,
@@ -134,6 +135,7 @@ STATUS_LABELS = {"kept": "retenus", "missing_email": "sans courriel",
                  "duplicate_across_files": "doublon entre fichiers"}
 
 _ATOM = r"(?:[a-z0-9!#$%&'*+/=?^_`{|}~-]|[^\x00-\x7f])+"      # non-ASCII: internationalised local parts (RFC 6531)
+INVISIBLE = "[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]"   # Unicode format characters, unseen
 EMAIL_PATTERN = (rf"{_ATOM}(?:\.{_ATOM})*@(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.)+"
                  r"[a-z]{2,63}")
 
@@ -149,7 +151,7 @@ def normalise_emails(raw: pd.Series, dot_insensitive_domains: Sequence[str] = DO
     pseudonym (missing where the address is missing or invalid); ``state`` is ``ok``,
     ``missing`` or ``invalid``. See the module docstring for the rule.
     """
-    s = pd.Series(raw, dtype="str").str.strip()
+    s = pd.Series(raw, dtype="str").str.replace(INVISIBLE, "", regex=True).str.strip()
     s = s.str.replace(r"^mailto:", "", regex=True, case=False).str.lower()
     s = s.map(_ascii_domain, na_action="ignore")
     missing = s.isna() | (s == "")
