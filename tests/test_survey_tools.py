@@ -916,18 +916,22 @@ def test_a_renamed_tool_column_is_pointed_at_the_missing_one(cb, tmp_path):
     assert got["IMG_SQ003"].rule == "extra_column" and got["IMG_SQ003"].message.endswith("did you mean 'IMG[SQ003]'?")
 
 
-@pytest.mark.parametrize("renamed", ["sexe", "Sexe"])
-def test_a_tool_column_in_another_case_is_named_as_the_tool_writes_it(renamed, cb, tmp_path):
+@pytest.mark.parametrize("tool_name,renamed", [("SEXE", "sexe"), ("SEXE", "Sexe"), ("RECO", "RECOMMANDATION"),
+                                               ("RECO", "recommandation")])
+def test_a_tool_column_in_another_case_is_named_as_the_tool_writes_it(tool_name, renamed, cb, tmp_path):
     """A board's trial: « SEXE » renamed « sexe » (the codebook's own name) gave a not_integer problem per row with
     no word of the header; « Sexe » was told to become « sexe », the codebook's name, wrong for LimeSurvey. One
-    column_case problem now says to write « SEXE », and the column is read as SEXE (nothing else reported)."""
+    column_case problem now says to write « SEXE », and the column is read as SEXE (nothing else reported). A later
+    trial: « RECO » renamed « RECOMMANDATION » (the codebook's name in capitals) was told it matched « RECO » when
+    case is ignored, and to take the codebook's name; it is read and named as the others are."""
     folder = _tool_folder("limesurvey", tmp_path)
     path = folder / "residents.csv"
     head, rest = path.read_text(encoding="utf-8").split("\n", 1)
-    path.write_text(head.replace('"SEXE"', f'"{renamed}"') + "\n" + rest, encoding="utf-8")
+    path.write_text(head.replace(f'"{tool_name}"', f'"{renamed}"') + "\n" + rest, encoding="utf-8")
     found = ingest.check(folder, {"residents": _sample()}, cb, tool="limesurvey", key=KEY).problems
     assert [(p.row, p.rule) for p in found] == [(1, "column_case")]
-    assert f"{renamed!r} for 'SEXE'" in found[0].message and "rename them as LimeSurvey writes them" in found[0].message
+    assert f"{renamed!r} for {tool_name!r}" in found[0].message
+    assert "rename them as LimeSurvey writes them" in found[0].message and "codebook writes" not in found[0].message
 
 
 def test_a_participants_export_without_the_out_of_scope_attribute_is_refused(cb, tmp_path):

@@ -300,9 +300,8 @@ def from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: ToolLayout, t
     records = records_of(raw, pos.get(lay.record_id or ""), lay.label, keep, problems, pos.get(lay.id))
     note.rows = int(keep.sum())
     cvars = codebook.column_variables(survey)
-    # a question column whose name differs from the layout's only by case (« Sexe », or the codebook's « sexe »,
-    # for LimeSurvey's « SEXE ») is read as the layout's, and reported: renamed, it would be the layout's
-    fold = {t.casefold(): t for t in to_native if t not in (lay.id, lay.complete_column)}
+    # a column named as the layout's or the codebook's but for case (« Sexe », « RECOMMANDATION ») is read, reported
+    fold = {k.casefold(): t for t, n in to_native.items() for k in (n, t) if t not in (lay.id, lay.complete_column)}
     case_only: list[tuple[str, str]] = []
     header, columns = [], []
     for j, h in enumerate(raw.header):
@@ -338,9 +337,9 @@ def from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: ToolLayout, t
         columns.append(_translate(v, native, h, s, rows, raw.file, codebook, lay, problems))
     if case_only:
         problems.append(Problem(raw.file, 1, None, None, "column_case",
-                                f"{len(case_only)} column(s) match the {lay.label} layout only when case is ignored "
-                                f"(e.g. {case_only[0][0]!r} for {case_only[0][1]!r}): rename them as {lay.label} "
-                                "writes them (config/survey_tools.yaml), not as the codebook does"))
+                                f"{len(case_only)} column(s) bear a {lay.label} column's name in other case, or the "
+                                f"codebook's name for it (e.g. {case_only[0][0]!r} for {case_only[0][1]!r}): rename "
+                                f"them as {lay.label} writes them (config/survey_tools.yaml)"))
     for v in codebook.variables_for(survey):
         if v.type == "multi":
             _multi_blank(v, header, columns)
