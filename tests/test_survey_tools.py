@@ -135,6 +135,22 @@ def test_personal_columns_are_dropped_unread(tool, cb, tmp_path):
     assert not [v for v in personal if v.encode() in (out / "r.parquet").read_bytes()]
 
 
+def test_a_code_without_the_tools_prefix_is_told_so_not_that_it_is_a_label(cb, tmp_path):
+    """A board's trial: a score typed « 3 » where LimeSurvey writes « A3 » was told the cell held the answer's label
+    (a score's labels are its numbers) and to export « Answer codes », which it had. It is told the prefix is
+    missing; « Homme » is still told it is a label."""
+    folder = _tool_folder("limesurvey", tmp_path)
+    rows = _csv_rows(folder / "residents.csv")
+    j, k = rows[0].index("IMAGE"), rows[0].index("SEXE")
+    assert rows[1][j].startswith("A")
+    rows[1][j], rows[1][k] = rows[1][j][1:], "Homme"
+    _write_csv(folder / "residents.csv", rows)
+    found = {p.column: p.message for p in ingest.check(folder, {"residents": _sample()}, cb, tool="limesurvey",
+                                                       key=KEY).problems if p.rule == "unknown_code"}
+    assert f"LimeSurvey writes this answer 'A{rows[1][j]}': the cell lacks the code's prefix" in found["IMAGE"]
+    assert "label" not in found["IMAGE"] and "prefix" not in found["SEXE"] and "label, not its code" in found["SEXE"]
+
+
 def test_problems_name_the_tools_columns_and_never_repeat_personal_data(cb, tmp_path):
     folder = _tool_folder("limesurvey", tmp_path)
     path = folder / "residents.csv"

@@ -222,8 +222,7 @@ def _parse(name: str, spec: Any, where: str) -> ToolLayout:
         dispositions=Dispositions(
             file=str(need(d, "file", "a file name")), id=str(need(d, "id", "a token column")),
             read=tuple(map(str, d.get("read", ()))), optional=tuple(map(str, d.get("optional", ()))),
-            personal=tuple(map(str, d.get("personal", ()))),
-            technical=tuple(map(str, d.get("technical", ()))),
+            personal=tuple(map(str, d.get("personal", ()))), technical=tuple(map(str, d.get("technical", ()))),
             values={str(k): tuple("" if x is None else str(x) for x in v) for k, v in d.get("values", {}).items()},
             rules=rules, answered=_answered(d.get("answered"), name, where)),
         invitation_columns={str(k): str(v) for k, v in spec.get("invitations", {}).get("columns", {}).items()},
@@ -387,7 +386,6 @@ def no_token_matches(problems: list[Problem], file: str) -> bool:
 LABEL_NOT_CODE = ("; the cell holds the answer's label, not its code: export the responses again with the answer "
                   "codes (LimeSurvey: « Answer codes », not « Full answers »; Qualtrics: « Use numeric values »)")
 
-
 #: Added to a multiple-choice ``unknown_code`` of 1 or 0 where the tool writes « Y »: an export option converted it.
 Y_CONVERTED = ("; LimeSurvey writes 1 for a chosen option when its export option « Convert Y to 1 » is ticked: "
                "export the responses again without it")
@@ -414,11 +412,15 @@ def _translate(v: Variable, native: str, tool_col: str, s: pd.Series, rows: np.n
     for i in np.flatnonzero(bad.to_numpy()):
         text = str(s.iloc[i]).strip()
         # a trial: « Homme », « Oui » (LimeSurvey's « Full answers ») and « 1 » (its « Convert Y to 1 ») got no remedy
-        label = text.casefold() in labels or (sum(c.isalpha() for c in text) >= 3 and not text.isupper())
+        # a trial: « 3 » for LimeSurvey's « A3 » was told it held a label (a score's labels are its numbers)
+        bare = v.type in CODED_TYPES and lay.code(text) in back
+        label = not bare and (text.casefold() in labels or (sum(c.isalpha() for c in text) >= 3 and not text.isupper()))
         converted = v.type == "multi" and lay.chosen == "Y" and text in ("0", "1")
         problems.append(Problem(file, int(rows[i]), tool_col, s.iloc[i], "unknown_code",
                                 f"not a code of {v.name!r} in the {lay.label} layout ({what})"
-                                + (LABEL_NOT_CODE if label else "") + (Y_CONVERTED if converted else "")))
+                                + (LABEL_NOT_CODE if label else "") + (Y_CONVERTED if converted else "")
+                                + (f"; {lay.label} writes this answer {lay.code(text)!r}: the cell lacks the code's "
+                                   "prefix (an export edited, or made with another tool's settings?)" if bare else "")))
     out = s.map(back).where(~bad, "").where(~control, s)
     return out.where(s != "", "") if v.type != "multi" else out.fillna("")
 
@@ -457,8 +459,7 @@ def to_tool(table: pd.DataFrame, survey: str, codebook: Codebook, lay: ToolLayou
     fmt_dt = (lambda ts: ts.strftime("%Y-%m-%d %H:%M:%S"))
     out: dict[str, list | np.ndarray] = {}
     if lay.name == "limesurvey":
-        out.update({"id": [str(k + 1) for k in range(n)],
-                    "submitdate": np.where(done, end.map(fmt_dt), ""),
+        out.update({"id": [str(k + 1) for k in range(n)], "submitdate": np.where(done, end.map(fmt_dt), ""),
                     "lastpage": np.where(done, "6", rng.integers(1, 6, n).astype(str)),
                     "startlanguage": ["fr"] * n, "seed": rng.integers(10**8, 10**9, n).astype(str),
                     "token": tok, "startdate": start.map(fmt_dt), "datestamp": end.map(fmt_dt),
