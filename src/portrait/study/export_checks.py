@@ -207,6 +207,7 @@ def _label_checks(raw: RawTable, cvars: dict[str, Variable], cb: Codebook, probl
         owner = {}
         for k, lab in book.items():
             owner.setdefault(lab, k)
+        before = len(problems)
         for code, label in labels.items():
             code = str(code)
             other = owner.get(_folded(label))
@@ -215,6 +216,36 @@ def _label_checks(raw: RawTable, cvars: dict[str, Variable], cb: Codebook, probl
                                         f"the file's value labels label code {code} as the codebook labels code {other} "
                                         f"({cb.labels(v.name)[_code_key(v, other)]!r}): the codes of this export are "
                                         "not the codebook's (a scale reversed or shifted?); recode it"))
+        if len(problems) == before:
+            _reversed_ends(raw.file, column, v, {str(k): lab for k, lab in labels.items()}, cb, problems)
+
+
+#: Words that make a scale's end label the negative one (« Pas du tout d'accord », « Très mauvaise image »,
+#: « Strongly disagree »), on labels folded by :func:`_folded`.
+NEGATIVE = re.compile(r"\b(pas|ne|non|aucun|aucune|jamais|desaccord|mauvais|mauvaise|insatisfait|insatisfaite|nul|"
+                      r"nulle|not|no|never|disagree|bad|poor|unlikely|dissatisfied)\b")
+
+
+def _polarity(label: object) -> bool | None:
+    """True for a negative label, False for a positive one, None for one without words (« 3 »)."""
+    folded = _folded(label)
+    return None if not re.search(r"[a-z]", folded) else bool(NEGATIVE.search(folded))
+
+
+def _reversed_ends(file: str, column: str, v: Variable, labels: dict[str, object], cb: Codebook,
+                   problems: list[Problem]) -> None:
+    """A scale whose ends the file's value labels word otherwise but with their polarity swapped: a board's trial,
+    1 « Très d'accord » … 5 « Pas d'accord du tout », passed the check of the codebook's own words."""
+    book = {str(k): lab for k, lab in cb.labels(v.name).items() if k != cb.dont_know_code}
+    low, high = min(book, key=float), max(book, key=float)
+    ends = (_polarity(book[low]), _polarity(book[high]))
+    if None in ends or ends[0] == ends[1] or low not in labels or high not in labels:
+        return
+    if (_polarity(labels[low]), _polarity(labels[high])) == ends[::-1]:
+        problems.append(Problem(file, None, column, low, "value_labels",
+                                f"the file's value labels give code {low} the polarity of code {high} and the reverse, "
+                                f"where the codebook's scale runs from {book[low]!r} ({low}) to {book[high]!r} "
+                                f"({high}): a scale reversed? recode it"))
 
 
 def _code_key(v: Variable, code: str) -> int | str:

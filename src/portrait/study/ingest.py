@@ -58,7 +58,7 @@ Rules (the ``rule`` field of each problem):
 ``control_character``         a control character (NUL, escape…) in a code, number or identifier: a
                               damaged or binary file (in open answers they are removed and counted)
 ``value_labels``              an SPSS value label saying a code means what the codebook calls another
-                              code (a scale reversed or shifted)
+                              code (a scale reversed or shifted), or, in other words, ends of opposite polarity
 ``too_long``                  an open answer longer than the codebook allows
 ``no_respondent``             a survey whose export holds no respondent at all (header only is
                               ``empty_file``; rows that are all break-offs are this rule)
