@@ -337,7 +337,16 @@ def test_run_information_lists_every_parameter_in_french_with_its_name_and_value
     rows = render.run_information(nb)
     shown = {name: (text, value, raw) for text, name, value, raw in rows if name}
     assert set(shown) == set(params)                                   # every parameter, each once
-    assert len(rows) == len(params) + 3                                # and commit, version, manifest checksum
+    assert len(rows) == len(params) + 4                   # and commit, version, environment, manifest checksum
+    import platform
+
+    import numpy
+    import pandas
+    environment = next(value for text, _, value, _ in rows if text == "environnement")
+    assert environment.startswith(f"Python {platform.python_version()} · numpy {numpy.__version__} · "
+                                  f"pandas {pandas.__version__} · scipy ")     # the kernel's, else this Python
+    nb.metadata["language_info"] = {"name": "python", "version": "3.13.0"}
+    assert dict((t, v) for t, _, v, _ in render.run_information(nb))["environnement"].startswith("Python 3.13.0 · ")
     assert shown["calibration_method"] == ("méthode de calage", "raking (calage itératif sur les marges)", "raking")
     assert shown["calibration_bounds"] == ("bornes du rapport g = poids calé / poids initial (calage logit borné)",
                                            "[0,3\u00a0; 3]", "[0.3, 3.0]")

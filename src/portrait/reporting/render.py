@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import platform
 import re
 import subprocess
 import sys
@@ -134,6 +135,16 @@ def git_commit() -> str:
         return "inconnu (pas un dépôt git)"
 
 
+def environment(nb) -> str:
+    """The Python that ran the notebook (its kernel's, as the notebook records it) and the versions of the numerical
+    libraries (this environment's, which ran it): two machines' reports can then be told apart (a trial)."""
+    from importlib import metadata
+
+    python = nb.metadata.get("language_info", {}).get("version") or platform.python_version()
+    return " · ".join([f"Python {python}"] + [f"{name} {metadata.version(name)}"
+                                               for name in ("numpy", "pandas", "scipy", "statsmodels")])
+
+
 def run_information(nb) -> list[tuple[str, str, str, str]]:
     """Key facts of the run: commit, package version, raw-data manifest checksum, then every parameter by its
     French name and French value (:mod:`portrait.reporting.parameter_labels`) — as in the index, not the file
@@ -145,6 +156,7 @@ def run_information(nb) -> list[tuple[str, str, str, str]]:
     params = nb.metadata.get("papermill", {}).get("parameters", {})
     manifest = paths.RAW / "SHA256SUMS"
     rows = [("commit", "", git_commit(), ""), ("version de portrait", "", __version__, ""),
+            ("environnement", "", environment(nb), ""),
             ("empreinte de data/raw/SHA256SUMS", "", sha256(manifest)[:16] if manifest.exists() else "absent", "")]
     rows += [(parameter_labels.label(k), k, parameter_labels.value_text(k, v), parameter_labels.as_yaml(v))
              for k, v in parameter_labels.by_label(params) if parameter_labels.shown(k, v, params)]
