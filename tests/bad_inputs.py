@@ -276,7 +276,7 @@ PARTNER_KINDS = [
     Kind("partner", "empty_workbook", "the file is empty", empty_workbook),
     Kind("partner", "not_a_workbook", "is not a readable XLSX workbook", _bytes("ot_laon.xlsx", lambda d: b"NOM;Courriel\n")),
     Kind("partner", "undeclared_zone_value", "column 'Destination'", undeclared_zone),
-    Kind("partner", "consent_in_english", "for no_consent",
+    Kind("partner", "consent_in_english", "declared neither under values",
          _column("ot_dunkerque_contacts.csv", "Accepte newsletter",
                  lambda v: {"oui": "Yes", "non": "No"}.get(v.strip().lower(), v))),
     Kind("partner", "dates_in_iso_format", "for last_visit_unreadable",

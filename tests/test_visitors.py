@@ -403,13 +403,32 @@ def test_missing_partner_folder_is_named(tmp_path):
 _rewrite_column = bad_inputs._rewrite_column
 
 
-def test_consent_written_in_another_language_stops_the_ingest(folder):
-    """« Yes »/« No » where the layout declares « oui »: every record read as no consent. That used to leave
-    the file out of the frame with only the ledger to show it; now the ingest stops and says what to check."""
-    n = _rewrite_column(folder / "ot_dunkerque_contacts.csv", "Accepte newsletter",
-                        lambda v: {"oui": "Yes", "non": "No"}.get(v.strip().lower(), v))
-    with pytest.raises(InputError, match=rf"ot_dunkerque_contacts\.csv \(P04\): all {n} records excluded, "
-                                         r"\d+ for no_consent — are the consent column's values") as e:
+@pytest.mark.parametrize("share", [1.0, 0.3])
+def test_consent_written_in_another_language_stops_the_ingest(share, folder):
+    """« Yes »/« No » where the layout declares « oui »/« non »: every record read as no consent. That used to leave
+    the file out of the frame with only the ledger to show it; then the ingest stopped when the whole file was
+    excluded. A partner trial: with 30 % of the file so written, 1,080 persons left the frame without a word. A
+    value declared neither way now stops the ingest at its row, whatever the share."""
+    rng = np.random.default_rng(3)
+    _rewrite_column(folder / "ot_dunkerque_contacts.csv", "Accepte newsletter",
+                    lambda v: {"oui": "Yes", "non": "No"}.get(v.strip().lower(), v) if rng.random() < share else v)
+    with pytest.raises(InputError, match=r"ot_dunkerque_contacts\.csv.*row \d+.*column 'Accepte newsletter'.*"
+                                         r"consent value\(s\) of layout .* are declared neither under values \(means "
+                                         r"agrees: oui\) nor under others \(the opposite: non\)") as e:
+        _ingest(folder)
+    _no_personal_data(e.value)
+    assert "Yes" not in str(e.value) and "No " not in str(e.value)
+
+
+def test_an_opt_out_file_whose_refusals_are_written_otherwise_is_refused_not_read_as_consent(folder):
+    """A partner trial: a seniors' file recording refusals writes them « 1 » instead of « Oui » (its declared value):
+    all 292 refusals read as consent, 52 of them drawn for invitations. Refusals written otherwise now stop the
+    ingest; declared under values, they are refusals again."""
+    path = folder / "voyages_seniors_nord.csv"                 # P37, layout « seniors »: the column records refusals
+    rows = bad_inputs.read_rows(path)
+    assert sum(r[rows[0].index("Refus sollicitation")] == "Oui" for r in rows[1:]) > 0
+    _rewrite_column(path, "Refus sollicitation", lambda v: "1" if v.strip().lower() in ("oui", "o") else v)
+    with pytest.raises(InputError, match=r"declared neither under values \(means refused: oui, o\)") as e:
         _ingest(folder)
     _no_personal_data(e.value)
 

@@ -53,7 +53,8 @@ class PartnerFile:
     layout : name of the layout in the mapping.
     columns : role → column header (roles in :data:`ROLES`).
     consent_meaning, consent_values : ``opt_in`` (listed values = agrees) or ``opt_out``
-        (listed values = refused), values casefolded.
+        (listed values = refused), values casefolded; ``consent_others`` the values that mean the opposite (blank
+        always does); any other value stops the ingest.
     date_format : strftime format of ``last_visit`` or ``"excel"`` (date cells).
     zone_values, purpose_values : casefolded partner value → code.
     zone, purpose : file-level defaults (used when there is no column or the cell is blank).
@@ -71,6 +72,7 @@ class PartnerFile:
     consent_meaning: str
     consent_values: tuple[str, ...]
     date_format: str
+    consent_others: tuple[str, ...] = ()
     zone_values: Mapping[str, str] = field(default_factory=dict)
     purpose_values: Mapping[str, str] = field(default_factory=dict)
     encoding: str = "utf-8"
@@ -156,7 +158,9 @@ def _partner_file(e: Mapping[str, Any], i: int, layouts: Mapping[str, Any],
             raise bad(f"no column is declared for the required role {role!r}")
     consent = lay.get("consent") or {}
     if consent.get("meaning") not in ("opt_in", "opt_out") or not consent.get("values"):
-        raise bad("layout needs consent: {meaning: opt_in|opt_out, values: [...]}")
+        raise bad("layout needs consent: {meaning: opt_in|opt_out, values: [...], others: [...]}")
+    if set(map(_fold, consent["values"])) & set(map(_fold, consent.get("others") or ())):
+        raise bad("a consent value is listed under both values and others")
     zone_values = {_fold(k): v for k, v in (lay.get("zone_values") or {}).items()}
     purpose_values = {_fold(k): v for k, v in (lay.get("purpose_values") or {}).items()}
     if any(v not in ZONES for v in zone_values.values()):
@@ -187,6 +191,7 @@ def _partner_file(e: Mapping[str, Any], i: int, layouts: Mapping[str, Any],
         id=str(e["id"]), file=str(e["file"]), source_type=e["source_type"], format=e["format"],
         layout=str(e["layout"]), columns=columns, consent_meaning=consent["meaning"],
         consent_values=tuple(_fold(v) for v in consent["values"]), date_format=date_format,
+        consent_others=tuple(_fold(v) for v in consent.get("others") or ()),
         zone_values=zone_values, purpose_values=purpose_values,
         encoding=str(e.get("encoding", "utf-8")), separator=str(e.get("separator", ";")),
         sheet=e.get("sheet", 0), zone=zone, purpose=purpose, country_coding=coding,

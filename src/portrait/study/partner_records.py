@@ -267,6 +267,16 @@ def _standardise(pf: PartnerFile, df: pd.DataFrame, where: str) -> pd.DataFrame:
     out = pd.DataFrame({"row": rows})
     folded = df["consent"].str.strip().str.casefold()
     listed = folded.isin(pf.consent_values).to_numpy()
+    # a trial: an opt-out file writing its refusals « 1 » read every one of them as consent; undeclared, no value
+    # is read as either answer
+    bad = ~listed & (folded != "").to_numpy() & ~folded.isin(pf.consent_others).to_numpy()
+    if bad.any():
+        means = "agrees" if pf.consent_meaning == "opt_in" else "refused"
+        raise InputError(f"{int(bad.sum())} consent value(s) of layout {pf.layout!r} are declared neither under "
+                         f"values (means {means}: {', '.join(pf.consent_values)}) nor under others (the opposite: "
+                         f"{', '.join(pf.consent_others) or 'blank only'}); declare each under the answer it gives, "
+                         "or someone who refused could be invited (values are not echoed here)",
+                         file=where, row=int(rows[int(np.flatnonzero(bad)[0])]), column=pf.columns["consent"])
     out["consent"] = listed if pf.consent_meaning == "opt_in" else ~listed
     raw = df["last_visit"].str.strip()
     if pf.date_format == "excel":
