@@ -30,7 +30,7 @@ from ..pipeline.io import atomic_path
 from .partner_layouts import read_layouts
 from .partner_records import read_identities
 from .survey_tools import ToolLayout, tokens
-from .visitors import DOT_INSENSITIVE_DOMAINS, normalise_emails, pseudonymise
+from .visitors import DOT_INSENSITIVE_DOMAINS, clean_email, normalise_emails, pseudonymise
 
 PRIVATE_DIR = "private/invitations"
 ROLES = ("first_name", "last_name", "email", "token", "language", "place")
@@ -78,7 +78,8 @@ def visitor_invitations(sample: pd.DataFrame, frame: pd.DataFrame, partner_folde
     last = ident["last_name"].where(ident["last_name"] != "", full)
     ids = first["person_id"].astype(str)
     return pd.DataFrame({
-        "first_name": ident["first_name"].to_numpy(), "last_name": last.to_numpy(), "email": ident["email"].to_numpy(),
+        "first_name": ident["first_name"].to_numpy(), "last_name": last.to_numpy(),
+        "email": clean_email(ident["email"]).to_numpy(),     # a trial: « mailto:… » and zero-width spaces were written
         "token": ids.to_numpy() if lay is None else tokens(ids, "visitors", key), "language": "fr",
         "place": first["zone"].map(ZONES_FR).fillna("").to_numpy()})
 

@@ -151,8 +151,7 @@ def normalise_emails(raw: pd.Series, dot_insensitive_domains: Sequence[str] = DO
     pseudonym (missing where the address is missing or invalid); ``state`` is ``ok``,
     ``missing`` or ``invalid``. See the module docstring for the rule.
     """
-    s = pd.Series(raw, dtype="str").str.replace(INVISIBLE, "", regex=True).str.strip()
-    s = s.str.replace(r"^mailto:", "", regex=True, case=False).str.lower()
+    s = clean_email(raw).str.lower()
     s = s.map(_ascii_domain, na_action="ignore")
     missing = s.isna() | (s == "")
     valid = ~missing & s.str.fullmatch(EMAIL_PATTERN).fillna(False).astype(bool) & (s.str.len() <= 254)
@@ -164,6 +163,13 @@ def normalise_emails(raw: pd.Series, dot_insensitive_domains: Sequence[str] = DO
     squeezed = local.str.replace(r"\+.*$", "", regex=True).str.replace(".", "", regex=False)
     canonical = (local.where(~insensitive, squeezed) + "@" + domain).where(valid)
     return canonical, state
+
+
+def clean_email(raw: pd.Series) -> pd.Series:
+    """Addresses as a mail can be sent to them: invisible format characters, surrounding spaces and a ``mailto:``
+    prefix removed, case kept (the first steps of :func:`normalise_emails`; the invitations write these)."""
+    s = pd.Series(raw, dtype="str").str.replace(INVISIBLE, "", regex=True).str.strip()
+    return s.str.replace(r"^mailto:", "", regex=True, case=False)
 
 
 def _ascii_domain(address: str) -> str:
