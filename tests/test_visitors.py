@@ -531,3 +531,31 @@ def test_the_visitors_margins_by_hand():
                    "country_group": {"France": 3.0, "inconnu": 3.0, "étranger": 2.0},
                    "multiplicity_group": {"1 fichier": 3.0, "2 fichiers": 2.0, "3 fichiers ou plus": 3.0}}
     assert len(sources) == 4
+
+
+def test_report_02_gives_the_out_of_scope_reasons_and_names_the_files_with_unreadable_dates(folder):
+    """A partner trial: a fifth of one file's dates written 2016-03-12 where the layout declares %d/%m/%Y made 556
+    persons « hors champ », shown in report 02 only as that file's out-of-scope count. The report now gives the
+    reasons with their counts, and names each file with unreadable dates (oracle: the dates rewritten)."""
+    from portrait.reporting import formatting as fmt
+    from portrait.reporting import frame_text
+
+    rewritten = []
+
+    def iso(v, rng=np.random.default_rng(11)):
+        if v.count("/") == 2 and rng.random() < 0.2:
+            rewritten.append(v)
+            return "-".join(reversed(v.split("/")))
+        return v
+
+    _rewrite_column(folder / "ot_dunkerque_contacts.csv", "Date dernier contact", iso)
+    result = _ingest(folder)
+    text = frame_text.out_of_scope_fr(result.ledger).replace("\u00a0", " ")
+    unreadable = result.ledger.query("status == 'out_of_scope' and detail == 'last_visit_unreadable'")
+    # a rewritten date is unreadable unless an earlier reason (e-mail, consent) excluded its record first
+    assert 0 < len(unreadable) <= len(rewritten) and set(unreadable["file_id"]) == {"P04"}
+    assert f"P04 ({len(unreadable)})" in text and "**À vérifier avant le tirage**" in text
+    old = result.ledger.query("status == 'out_of_scope' and detail.str.startswith('last_visit_before')")
+    assert f"dernière visite avant le 1er mars 2015 : {fmt.number(len(old))} enregistrements".replace("\u00a0", " ") \
+        in text
+    assert "illisible" not in frame_text.out_of_scope_fr(result.ledger.query("detail != 'last_visit_unreadable'"))

@@ -1,0 +1,46 @@
+"""French text of the visitor frame's report (02) beside its tables: why records are out of scope.
+
+A partner trial: dates written in another format than the layout declares, in a fifth of one file, made 556
+persons « hors champ » with nothing but the ledger file to say why, where an old visit and an unreadable date look
+alike. The reasons are given, and the files where one points to a reading problem named.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from . import formatting as fmt
+
+#: Out-of-scope reasons that say the file was misread or incomplete rather than the visit too old.
+READING = {"last_visit_unreadable": "date de dernière visite illisible au format que déclare la mise en page du "
+                                    "fichier (`date_format`)",
+           "last_visit_missing": "date de dernière visite absente",
+           "zone_unknown": "zone visitée inconnue (ni colonne lue, ni zone du fichier)"}
+
+
+def _reason(detail: str) -> str:
+    if detail.startswith("last_visit_before_"):
+        return f"dernière visite avant le {fmt.date(detail.removeprefix('last_visit_before_'))}"
+    if detail == "last_visit_after_reference":
+        return "dernière visite après la date de référence"
+    return READING.get(detail, detail)
+
+
+def out_of_scope_fr(ledger: pd.DataFrame) -> str:
+    """The ledger's out-of-scope records by reason, then, for each reason of :data:`READING`, the files concerned
+    with their counts (a reason that the layout may be wrong for that file, to check before drawing)."""
+    out = ledger.loc[ledger["status"] == "out_of_scope"]
+    if out.empty:
+        return "Aucun enregistrement hors champ."
+    counts = out["detail"].value_counts().sort_index()
+    text = "**Hors champ, par motif** : " + " ; ".join(
+        f"{_reason(d)} : {fmt.count(int(n), 'enregistrement', 'enregistrements')}" for d, n in counts.items()) + "."
+    flagged = []
+    for detail, label in READING.items():
+        per_file = out.loc[out["detail"] == detail, "file_id"].value_counts().sort_index()
+        if len(per_file):
+            flagged.append(f"{label} : " + ", ".join(f"{f} ({fmt.number(int(n))})" for f, n in per_file.items()))
+    if flagged:
+        text += ("\n\n**À vérifier avant le tirage** (ces enregistrements sont exclus ; une mise en page qui ne "
+                 "correspond pas au fichier en exclut à tort) : " + " ; ".join(flagged) + ".")
+    return text
