@@ -559,3 +559,24 @@ def test_report_02_gives_the_out_of_scope_reasons_and_names_the_files_with_unrea
     assert f"dernière visite avant le 1er mars 2015 : {fmt.number(len(old))} enregistrements".replace("\u00a0", " ") \
         in text
     assert "illisible" not in frame_text.out_of_scope_fr(result.ledger.query("detail != 'last_visit_unreadable'"))
+
+
+def test_a_year_typed_as_a_number_in_a_workbook_date_column_is_unreadable_not_the_first_of_january(folder):
+    """A partner trial: in a workbook whose last-visit column holds date cells, « 2016 » typed as a number was read
+    as 1 January 2016 (kept) and « 2015 » as 1 January 2015 (out of scope by its date). A number is not a date:
+    both records are now out of scope with an unreadable date, counted as such."""
+    from openpyxl import load_workbook
+
+    path = folder / "citadelle_visiteurs.xlsx"                   # P26, layout site_tableur: date cells
+    wb = load_workbook(path)
+    ws = wb["Visiteurs"]
+    j = [c.value for c in ws[1]].index("Date de visite")
+    rows = [r for r in range(2, ws.max_row + 1) if ws.cell(r, j + 1).value is not None][:6]
+    for k, r in enumerate(rows):       # a number cell, as typed over the date cell (a date format would make it 1905)
+        ws.cell(r, j + 1).value, ws.cell(r, j + 1).number_format = (2016 if k % 2 else 2015), "General"
+    wb.save(path)
+    ledger = _ingest(folder).ledger
+    mine = ledger.loc[(ledger["file_id"] == "P26") & ledger["row"].isin(rows)]
+    checked = mine.loc[~mine["status"].isin(["missing_email", "invalid_email", "no_consent"])]
+    assert len(checked) > 0
+    assert (checked["status"] == "out_of_scope").all() and (checked["detail"] == "last_visit_unreadable").all()

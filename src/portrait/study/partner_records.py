@@ -280,7 +280,8 @@ def _standardise(pf: PartnerFile, df: pd.DataFrame, where: str) -> pd.DataFrame:
     out["consent"] = listed if pf.consent_meaning == "opt_in" else ~listed
     raw = df["last_visit"].str.strip()
     if pf.date_format == "excel":
-        date = pd.to_datetime(raw, format="ISO8601", errors="coerce")
+        # a date cell reads « 2016-03-12 00:00:00 »; a number cell « 2016 » would parse as 1 January (a trial)
+        date = pd.to_datetime(raw.where(raw.str.match(r"\d{4}-\d{2}-\d{2}")), format="ISO8601", errors="coerce")
     else:
         date = pd.to_datetime(raw, format=pf.date_format, errors="coerce")
         _check_day_month(pf, raw, date, rows, where)
