@@ -111,6 +111,30 @@ def test_countries_and_departments_of_residence():
     assert d.tolist()[:4] == ["02", "59", "974", "20"] and d[4:].isna().all()
 
 
+def test_country_qualifiers_and_postcode_decorations_are_read_and_what_is_not_is_named_in_report_02(folder):
+    """A partner trial: « FRANCE (METROPOLE) », « Belgique (BE) » became unknown countries, and « F-59000 »,
+    « 59000.0 », « 59000 LILLE » unknown departments, 2,300 persons in all moving silently to « inconnu » in a
+    calibration margin. Those spellings are read; what is still not read is counted per file in report 02."""
+    from portrait.reporting import frame_text
+
+    c = visitors.normalise_countries(pd.Series(["FRANCE (METROPOLE)", "Belgique (BE)", "(BE)", "Atlantide (AT)"]))
+    assert c.tolist() == ["FR", "BE", "BE", "ZZ"]
+    d = visitors.residence_department(pd.Series(["F-59000", "f 62100", "59000.0", "59000 LILLE", "59 000", "590001",
+                                                 "59000-12", "2100.0"]), pd.Series(["FR"] * 8))
+    assert d.tolist()[:5] == ["59", "62", "59", "59", "59"] and d[5:7].isna().all() and d[7] == "02"
+    rows = bad_inputs.read_rows(folder / "ot_dunkerque_contacts.csv")
+    header = rows[0]
+    country, postcode = header.index("Pays"), header.index("Code postal")
+    changed = [r for r in rows[1:] if r[country].strip().lower() == "france"][:12]
+    for k, r in enumerate(changed):
+        r[country], r[postcode] = ("Gaule", r[postcode]) if k < 5 else ("France", "Lille")
+    bad_inputs.write_rows(folder / "ot_dunkerque_contacts.csv", rows)
+    files = _ingest(folder).files.set_index("file_id")
+    assert files.loc["P04", "country_unknown"] >= 5 and files.loc["P04", "postcode_unreadable"] == 7
+    text = frame_text.residence_fr(files.reset_index()).replace("\u00a0", " ")
+    assert f"P04 ({files.loc['P04', 'country_unknown']})" in text and "P04 (7)" in text and "Gaule" not in text
+
+
 # ------------------------------------------------------------------------------ ledger and frame
 
 

@@ -44,3 +44,21 @@ def out_of_scope_fr(ledger: pd.DataFrame) -> str:
         text += ("\n\n**À vérifier avant le tirage** (ces enregistrements sont exclus ; une mise en page qui ne "
                  "correspond pas au fichier en exclut à tort) : " + " ; ".join(flagged) + ".")
     return text
+
+
+def residence_fr(files: pd.DataFrame) -> str:
+    """The files whose country or (French) postcode the ingest could not read (``country_unknown``,
+    ``postcode_unreadable`` of :func:`portrait.study.partner_records.residence_counts`): those persons count as
+    « inconnu » in the country margin of the visitors' calibration (report 05) and have no region."""
+    parts = []
+    for column, label in (("country_unknown", "pays écrit d'une façon que l'import ne reconnaît pas"),
+                          ("postcode_unreadable", "code postal d'un résident en France sans département lisible")):
+        mine = files.loc[files[column] > 0] if column in files else files.iloc[:0]
+        if len(mine):
+            parts.append(f"{label} : " + ", ".join(f"{f} ({fmt.number(int(n))})"
+                                                    for f, n in zip(mine["file_id"], mine[column])))
+    if not parts:
+        return "Tous les pays et codes postaux renseignés ont été lus."
+    return ("**Résidence non lue** (ces personnes comptent comme « pays inconnu » dans la marge de calage des clients, "
+            "rapport 05, et n'ont pas de région ; corrigez le fichier ou signalez l'écriture à ajouter) : "
+            + " ; ".join(parts) + ".")

@@ -326,15 +326,30 @@ def _check_day_month(pf: PartnerFile, raw: pd.Series, date: pd.Series, rows: np.
 
 
 def normalise_countries(raw: pd.Series) -> pd.Series:
-    """ISO 3166-1 alpha-2 codes from partners' spellings; blank → missing, unknown → ``ZZ``."""
+    """ISO 3166-1 alpha-2 codes from partners' spellings; blank → missing, unknown → ``ZZ``. A qualifier in
+    parentheses is left out when the rest is a country (« Belgique (BE) », « FRANCE (METROPOLE) »: a trial)."""
     s = pd.Series(raw, dtype="str")
     uniq = pd.unique(s.dropna())
     folded = {}
     for v in uniq:
-        key = unicodedata.normalize("NFKD", v).encode("ascii", "ignore").decode().casefold()
-        key = re.sub(r"[^a-z]+", " ", key).strip()
-        folded[v] = None if key == "" else COUNTRY_SYNONYMS.get(key, UNKNOWN_COUNTRY)
+        ascii_ = unicodedata.normalize("NFKD", v).encode("ascii", "ignore").decode().casefold()
+        key, bare = (re.sub(r"[^a-z]+", " ", t).strip() for t in (ascii_, re.sub(r"\([^)]*\)", " ", ascii_)))
+        folded[v] = None if key == "" else COUNTRY_SYNONYMS.get(key, COUNTRY_SYNONYMS.get(bare, UNKNOWN_COUNTRY))
     return s.map(folded)
+
+
+def residence_counts(files: list[dict], rec: pd.DataFrame, postcode: pd.Series) -> list[dict]:
+    """Each file's entry with its records whose country no known spelling gives (``country_unknown``) and its French
+    records whose postcode gives no department (``postcode_unreadable``): report 02 names them (a trial: 1,342
+    persons became « inconnu » in a calibration margin without a word)."""
+    unknown = rec["country"].eq(UNKNOWN_COUNTRY).fillna(False).to_numpy(dtype=bool)
+    french = rec["country"].eq("FR").fillna(False).to_numpy(dtype=bool)
+    unread = french & postcode.str.strip().ne("").fillna(False).to_numpy(dtype=bool) \
+        & rec["residence_department"].isna().to_numpy()
+    by = pd.DataFrame({"country_unknown": unknown, "postcode_unreadable": unread}).groupby(rec["file_id"].to_numpy())
+    counts = by.sum().astype(int)
+    return [{**f, **(counts.loc[f["file_id"]].to_dict() if f["file_id"] in counts.index else
+                     {"country_unknown": 0, "postcode_unreadable": 0})} for f in files]
 
 
 def residence_department(postcode: pd.Series, country: pd.Series) -> pd.Series:
@@ -344,7 +359,10 @@ def residence_department(postcode: pd.Series, country: pd.Series) -> pd.Series:
     French residents. Overseas postcodes (97x, 98x) give three-digit departments; 20xxx gives
     ``20`` (Corsica). The postcode itself is not kept.
     """
-    pc = pd.Series(postcode, dtype="str").str.replace(r"\s+", "", regex=True)
+    # « F-59000 », « 59000.0 » (a number read back), « 59000 LILLE », « 59 000 » (trials): the code is the digits
+    text = pd.Series(postcode, dtype="str").str.strip().str.replace(r"^[Ff]\s*-?\s*(?=\d)", "", regex=True)
+    pc = text.str.extract(r"^(\d{2}\s?\d{3}|\d{4})(?:\.0+)?(?:$|[\s,;/-]+\D)", expand=False)
+    pc = pc.str.replace(r"\s+", "", regex=True)
     fr = (country == "FR").to_numpy()
     pc = pc.where(~pc.str.fullmatch(r"[0-9]{4}").fillna(False).astype(bool), "0" + pc)
     ok = pc.str.fullmatch(r"[0-9]{5}").fillna(False).astype(bool).to_numpy() & fr

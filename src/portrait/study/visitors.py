@@ -96,7 +96,8 @@ from ..reporting import formatting as fmt
 from ..survey import allocate, stratified_srswor
 from .partner_layouts import DEFAULT_LAYOUTS, SOURCE_TYPES, ZONES, PartnerFile, read_layouts
 from .partner_records import (ABROAD, COUNTRY_SYNONYMS, DEPARTMENT_REGION, UNKNOWN_COUNTRY, UNKNOWN_REGION,
-                              _standardise, normalise_countries, read_partner_file, residence_department)
+                              _standardise, normalise_countries, read_partner_file, residence_counts,
+                              residence_department)
 
 __all__ = ["KEY_ENV", "KEY_FILE", "KEY_MIN_CHARS", "PSEUDONYM_HEX", "SOURCE_PRIORITY", "DOT_INSENSITIVE_DOMAINS",
            "DOMAIN_ALIASES", "REASONS", "STATUSES", "ZONE_LABELS", "SOURCE_LABELS", "STATUS_LABELS", "EMAIL_PATTERN",
@@ -323,7 +324,10 @@ def ingest_partner_files(folder: str | Path, *, layouts: str | Path = DEFAULT_LA
     rec["person_id"] = pseudonymise(canonical, key if key is not None else pseudonymisation_key())
     del canonical
     rec["country"] = normalise_countries(rec["country"])
-    rec["residence_department"] = residence_department(rec.pop("postcode"), rec["country"])
+    postcode = rec.pop("postcode")
+    rec["residence_department"] = residence_department(postcode, rec["country"])
+    file_rows = residence_counts(file_rows, rec, postcode)
+    del postcode
 
     status, detail, eligible, first_per_file = _record_status(rec, email_state, reference, scope_months, prio)
     # data minimisation: only records of frame members keep a pseudonym (to audit duplicates)
