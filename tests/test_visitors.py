@@ -360,6 +360,32 @@ def test_missing_email_column_is_named(folder):
     _no_personal_data(e.value)
 
 
+@pytest.mark.parametrize("case", ["sep_line", "title_row", "title_row_xlsx", "capitals"])
+def test_a_header_below_row_1_or_in_capitals_is_pointed_at(case, folder):
+    """A partner trial: Excel's « sep=; » first line, or a title row above the header, gave « no e-mail column »
+    with nothing to say the header is one row down; « E-MAIL » for « E-mail » suggested nothing."""
+    from openpyxl import load_workbook
+
+    if case == "title_row_xlsx":
+        path = folder / "citadelle_visiteurs.xlsx"
+        wb = load_workbook(path)
+        wb["Visiteurs"].insert_rows(1)
+        wb["Visiteurs"]["A1"] = "Export clients 2017"
+        wb.save(path)
+        expected = r"citadelle_visiteurs\.xlsx.*the header looks to be on row 2: delete the row\(s\) above it"
+    else:
+        path = folder / "hotel_amiens_clients.csv"
+        text = path.read_bytes().decode("cp1252")
+        text = {"sep_line": "sep=;\r\n" + text, "title_row": "Clients 2016;;\r\n" + text,
+                "capitals": text.replace(";Email;", ";EMAIL;", 1)}[case]
+        path.write_bytes(text.encode("cp1252"))
+        expected = (r"the file has a column 'EMAIL': correct the layouts mapping" if case == "capitals" else
+                    r"hotel_amiens_clients\.csv.*the header looks to be on row 2")
+    with pytest.raises(InputError, match=expected) as e:
+        _ingest(folder)
+    _no_personal_data(e.value)
+
+
 def test_missing_mapped_column_suggests_the_close_header(folder):
     """A mapped column absent (a renamed header): the file, the column, and the close header found."""
     p = folder / "ot_dunkerque_contacts.csv"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 
+import csv
 import difflib
 import io as _io
 import re
@@ -183,10 +184,14 @@ def read_partner_file(folder: str | Path, pf: PartnerFile) -> pd.DataFrame:
     for role, header in order:
         if header.strip() not in seen:
             hint = ""
-            if len(headers) == 1 and pf.format == "csv":
+            below = _header_below(path, pf, header.strip(), text if pf.format == "csv" else "")
+            folded = {h.casefold(): h for h in headers}.get(header.strip().casefold())
+            if below:      # a partner trial: a title row, or Excel's « sep=; » line, above the header
+                hint = f"; the header looks to be on row {below}: delete the row(s) above it (a title, « sep=… »)"
+            elif len(headers) == 1 and pf.format == "csv":
                 hint = f"; the header was read as a single column: check separator {pf.separator!r}"
             else:
-                close = difflib.get_close_matches(header.strip(), headers, n=1, cutoff=0.75)
+                close = [folded] if folded else difflib.get_close_matches(header.strip(), headers, n=1, cutoff=0.75)
                 if close:
                     hint = f"; the file has a column {close[0]!r}: correct the layouts mapping"
             what = "no e-mail column" if role == "email" else f"mapped column ({role}) absent"
@@ -194,7 +199,8 @@ def read_partner_file(folder: str | Path, pf: PartnerFile) -> pd.DataFrame:
                              f"declares for layout {pf.layout!r} ({len(headers)} columns found){hint}",
                              file=where, column=header)
     if len(df) == 0:
-        raise InputError("the file has a header but no record", file=where)
+        raise InputError("the file has a header but no record: remove it from the partner folder if the partner has "
+                         "no client to give (report 02 then lists it as declared but absent)", file=where)
     if pf.format == "csv" and '"' in text:
         _check_swallowed_records(text, pf.separator, where)
     out = pd.DataFrame({wanted[c]: df[c].to_numpy() for c in df.columns if c in wanted})
@@ -215,6 +221,16 @@ def _read_sheet(path: Path, sheet: str | int, usecols) -> pd.DataFrame:
 
 
 ERROR_CELL = rb'<(?:\w+:)?c\b[^>]*\bt="e"'     # a worksheet cell of type error
+
+
+def _header_below(path: Path, pf: PartnerFile, header: str, text: str, rows: int = 10) -> int | None:
+    """The row (2 to ``rows``) holding ``header`` as a cell when row 1 does not, else None."""
+    if pf.format == "csv":
+        lines = list(csv.reader(_io.StringIO("\n".join(text.splitlines()[:rows])), delimiter=pf.separator))
+    else:
+        lines = _read_sheet(path, pf.sheet, None).head(rows - 1).values.tolist()
+        lines.insert(0, [])
+    return next((k + 1 for k, line in enumerate(lines) if k and header in (str(c).strip() for c in line)), None)
 
 
 def _refuse_merged_cells(path: Path, sheet: str | int, where: str) -> None:
