@@ -101,6 +101,28 @@ def test_a_completion_date_written_as_a_databases_empty_one_is_unfinished_and_co
         fieldwork_text.read_notes([note]).replace("\u00a0", " ")
 
 
+@pytest.mark.parametrize("finished,unfinished", [("TRUE", "FALSE"), ("true", "false"), ("1.0", "0.0"), ("Y", "0")])
+def test_a_completion_flag_rewritten_by_a_spreadsheet_still_reads(finished, unfinished, cb, tmp_path):
+    """A Qualtrics trial: « Finished » written TRUE/FALSE or 1.0/0.0 by a spreadsheet round trip made every
+    questionnaire unfinished (1,342 complete → 0), the check passing. Flags are compared case-insensitively and
+    without a number's « .0 »; a value that is no completion flag at all (« Y ») is an unknown_status at its row."""
+    folder = _tool_folder("qualtrics", tmp_path)
+    rows = _csv_rows(folder / "residents.csv")
+    j = rows[0].index("Finished")
+    for r in rows[3:]:
+        r[j] = finished if r[j] in ("1", "True") else unfinished if r[j] in ("0", "False") else r[j]
+    _write_csv(folder / "residents.csv", rows)
+    if finished == "Y":
+        found = ingest.check(folder, {"residents": _sample()}, cb, tool="qualtrics", key=KEY).problems
+        assert {(p.rule, p.column) for p in found} == {("unknown_status", "Finished")}
+        assert len(found) >= 1 and all(p.row and p.value == "Y" for p in found)   # the set-aside preview is not read
+        return
+    result = ingest.ingest(folder, {"residents": _sample()}, cb, fmt="csv", tool="qualtrics", key=KEY)
+    expected = pd.read_csv(FIXTURES / "expected.csv", sep=";", dtype=str, keep_default_na=False)
+    assert result.surveys["residents"].responses["complet"].dropna().astype(str).tolist() == \
+        expected.loc[expected["complet"] != "", "complet"].tolist() == ["1", "0"]
+
+
 def test_an_export_without_unfinished_questionnaires_is_questioned():
     """A response file of 100 rows or more with no unfinished questionnaire was probably exported with completed
     responses only (break-offs would then count as silence): the read notes ask; fewer rows, or some unfinished,

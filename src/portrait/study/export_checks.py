@@ -36,6 +36,28 @@ CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"     # tab, line feed and carriage 
 #: How a database dump or another tool writes an empty completion date: read as empty (the questionnaire unfinished)
 #: and counted, not as a completion (a trial: « NULL » turned 21 break-offs into respondents).
 NULL_DATES = ("NULL", "null", "Null", "0000-00-00", "0000-00-00 00:00:00", "0000-00-00T00:00:00")
+#: How a completion flag says « not finished » (besides blank), compared case-insensitively.
+UNFINISHED_FLAGS = ("0", "false", "faux", "no", "non", "n")
+
+
+def completed(s: pd.Series, values: tuple[str, ...] | None, file: str, rows: np.ndarray, column: str, tool: str,
+              problems: list[Problem]) -> tuple[np.ndarray, np.ndarray]:
+    """Which rows a tool's completion column marks finished, and which hold a database's empty date (NULL_DATES).
+
+    ``values`` None: a completion date, finished when not blank. Otherwise a flag, compared case-insensitively and
+    with a number's « .0 » dropped (a trial: « TRUE » and « 1.0 », written back by a spreadsheet, made every
+    questionnaire unfinished); a value neither among ``values`` nor in :data:`UNFINISHED_FLAGS` is an
+    ``unknown_status`` problem at its row."""
+    text = s.str.strip()
+    if values is None:
+        null = text.isin(NULL_DATES).to_numpy()
+        return (text != "").to_numpy() & ~null, null
+    flag = text.str.casefold().str.replace(r"^([0-9]+)\.0+$", r"\1", regex=True)
+    done = flag.isin([v.casefold() for v in values]).to_numpy()
+    for i in np.flatnonzero(~done & ~flag.isin(UNFINISHED_FLAGS + ("",)).to_numpy()):
+        problems.append(Problem(file, int(rows[i]), column, s.iloc[i], "unknown_status",
+                                f"not a {tool} completion flag ({', '.join(values)} finished; 0, False or blank not)"))
+    return done, np.zeros(len(s), dtype=bool)
 
 
 @functools.lru_cache(maxsize=1)

@@ -36,7 +36,7 @@ from ..pipeline import paths
 from ..pipeline.config import read_yaml
 from ..pipeline.errors import ParameterError
 from .codebook import Codebook, Variable
-from .export_checks import CONTROL, NULL_DATES
+from .export_checks import CONTROL, completed
 from .export_readers import Problem, RawTable, records_of, with_records
 from .exports import DISPOSITION_COLUMN
 
@@ -259,7 +259,7 @@ class ReadNote:
     personal: list[str] = field(default_factory=list)
     technical: list[str] = field(default_factory=list)
     unfinished: int | None = None          # responses the tool marks as not completed (None: not a response file)
-    null_dates: int = 0                    # of which a completion date written as a database's empty one (NULL_DATES)
+    null_dates: int = 0                    # of which a completion date written as a database's empty one
     records: dict[int, str] = field(default_factory=dict, repr=False)   # row → the tool's response id
 
 
@@ -313,8 +313,7 @@ def from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: ToolLayout, t
             columns.append(_ids_of_tokens(s, tokens_to_ids, rows, raw.file, lay.id, problems))
             continue
         if h == lay.complete_column:
-            null = s.str.strip().isin(NULL_DATES) if lay.complete_values is None else np.zeros(len(s), dtype=bool)
-            done = ((s != "") & ~null) if lay.complete_values is None else s.isin(lay.complete_values)
+            done, null = completed(s, lay.complete_values, raw.file, rows, h, lay.label, problems)
             note.unfinished, note.null_dates = int((~done).sum()), int(null.sum())
             header.append("complet")
             columns.append(pd.Series(np.where(done, "1", "0"), dtype=object))
