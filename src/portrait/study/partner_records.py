@@ -183,17 +183,7 @@ def read_partner_file(folder: str | Path, pf: PartnerFile) -> pd.DataFrame:
     order = sorted(pf.columns.items(), key=lambda kv: (kv[0] != "email", kv[0]))
     for role, header in order:
         if header.strip() not in seen:
-            hint = ""
-            below = _header_below(path, pf, header.strip(), text if pf.format == "csv" else "")
-            folded = {h.casefold(): h for h in headers}.get(header.strip().casefold())
-            if below:      # a partner trial: a title row, or Excel's « sep=; » line, above the header
-                hint = f"; the header looks to be on row {below}: delete the row(s) above it (a title, « sep=… »)"
-            elif len(headers) == 1 and pf.format == "csv":
-                hint = f"; the header was read as a single column: check separator {pf.separator!r}"
-            else:
-                close = [folded] if folded else difflib.get_close_matches(header.strip(), headers, n=1, cutoff=0.75)
-                if close:
-                    hint = f"; the file has a column {close[0]!r}: correct the layouts mapping"
+            hint = _missing_hint(path, pf, header.strip(), headers, text if pf.format == "csv" else "")
             what = "no e-mail column" if role == "email" else f"mapped column ({role}) absent"
             raise InputError(f"{what}: the file has no column {header!r} that the layouts mapping "
                              f"declares for layout {pf.layout!r} ({len(headers)} columns found){hint}",
@@ -221,6 +211,20 @@ def _read_sheet(path: Path, sheet: str | int, usecols) -> pd.DataFrame:
 
 
 ERROR_CELL = rb'<(?:\w+:)?c\b[^>]*\bt="e"'     # a worksheet cell of type error
+
+
+def _missing_hint(path: Path, pf: PartnerFile, header: str, headers: list[str], text: str) -> str:
+    """What to say of a declared column the header lacks: the row the header is on when it is lower (a partner
+    trial: a title row, or Excel's « sep=; » line, above it), a separator that split nothing, a column of the same
+    name in other case or a close one."""
+    below = _header_below(path, pf, header, text)
+    if below:
+        return f"; the header looks to be on row {below}: delete the row(s) above it (a title, « sep=… »)"
+    if len(headers) == 1 and pf.format == "csv":
+        return f"; the header was read as a single column: check separator {pf.separator!r}"
+    folded = {h.casefold(): h for h in headers}.get(header.casefold())
+    close = [folded] if folded else difflib.get_close_matches(header, headers, n=1, cutoff=0.75)
+    return f"; the file has a column {close[0]!r}: correct the layouts mapping" if close else ""
 
 
 def _header_below(path: Path, pf: PartnerFile, header: str, text: str, rows: int = 10) -> int | None:
