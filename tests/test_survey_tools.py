@@ -123,6 +123,21 @@ def test_a_completion_flag_rewritten_by_a_spreadsheet_still_reads(finished, unfi
         expected.loc[expected["complet"] != "", "complet"].tolist() == ["1", "0"]
 
 
+def test_an_open_answer_of_minus_99_is_the_export_option_not_a_word(cb, tmp_path):
+    """A Qualtrics trial: with « Recode seen but unanswered questions as -99 », closed questions forced, -99 became
+    a word of 1,979 answers and moved report 03's item non-response. It is refused, with the option to untick;
+    « 99 ans » or « -9 » stay words."""
+    folder = _tool_folder("qualtrics", tmp_path)
+    rows = _csv_rows(folder / "residents.csv")
+    j = rows[0].index("Q16_1")
+    answered = [k for k, r in enumerate(rows[3:], start=3) if r[rows[0].index("Status")] == "0"]
+    rows[answered[0]][j], rows[answered[0]][j + 1] = "-99", "99 ans"
+    _write_csv(folder / "residents.csv", rows)
+    found = ingest.check(folder, {"residents": _sample()}, cb, tool="qualtrics", key=KEY).problems
+    assert [(p.rule, p.column, p.row) for p in found] == [("unknown_code", "Q16_1", answered[0] + 1)]
+    assert "« Recode seen but unanswered questions as -99 » is ticked" in found[0].message
+
+
 def test_an_export_without_unfinished_questionnaires_is_questioned():
     """A response file of 100 rows or more with no unfinished questionnaire was probably exported with completed
     responses only (break-offs would then count as silence): the read notes ask; fewer rows, or some unfinished,

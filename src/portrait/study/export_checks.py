@@ -99,6 +99,10 @@ def _column_checks(v: Variable, col: str, s: pd.Series, rows: np.ndarray, file: 
                + ("" if v.max_length else ", 200 when absent")
                + "): raise the limit there if the survey tool allowed longer answers; otherwise shorten it in the "
                "survey tool and export again (a spreadsheet would damage the export)")
+        # a Qualtrics trial: « Recode seen but unanswered questions as -99 » made -99 a word of 1,979 answers
+        report(s.str.strip().str.fullmatch(r"-9{2,}(?:\.0+)?"), "unknown_code",
+               "an open answer holding only a missing-value code (Qualtrics writes -99 for a question seen but not "
+               "answered when « Recode seen but unanswered questions as -99 » is ticked): export again without it")
         return s.mask(empty).astype("string")
     control = present & s.str.contains(CONTROL)
     report(control, "control_character", "a control character (NUL, escape…) inside a code, number or identifier: "
