@@ -987,18 +987,22 @@ def test_a_tool_column_in_another_case_is_named_as_the_tool_writes_it(tool_name,
     assert "rename them as LimeSurvey writes them" in found[0].message and "codebook writes" not in found[0].message
 
 
-def test_a_participants_export_without_the_out_of_scope_attribute_is_refused(cb, tmp_path):
+@pytest.mark.parametrize("tool,column,file", [("limesurvey", "attribute_1 <statut terrain>", "residents_participants.csv"),
+                                              ("qualtrics", "hors_champ", "residents_distribution.csv")])
+def test_a_participants_export_without_the_out_of_scope_attribute_is_refused(tool, column, file, cb, tmp_path):
     """A board's trial: without the « attribute_1 <statut terrain> » column, every contact out of scope became an
-    ordinary non-respondent (79 → 0) and the check passed; the column is now required, and its absence named."""
-    folder = _tool_folder("limesurvey", tmp_path)
-    part = folder / "residents_participants.csv"
+    ordinary non-respondent (79 → 0) and the check passed; the column is now required, and its absence named. A
+    Qualtrics trial: the same with the distribution history's « hors_champ » field, which was optional; and the
+    problem was put on row 3, the responses export's header, where this file's is row 1."""
+    folder = _tool_folder(tool, tmp_path)
+    part = folder / file
     rows = list(csv.reader(io.StringIO(part.read_text(encoding="utf-8-sig"))))
-    j = rows[0].index("attribute_1 <statut terrain>")
+    j = rows[0].index(column)
     buf = io.StringIO()
     csv.writer(buf, quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows([r[:j] + r[j + 1:] for r in rows])
     part.write_text(buf.getvalue(), encoding="utf-8-sig")
-    found = ingest.check(folder, {"residents": _sample()}, cb, tool="limesurvey", key=KEY).problems
-    assert [(p.rule, p.column) for p in found] == [("missing_column", "attribute_1")]
+    found = ingest.check(folder, {"residents": _sample()}, cb, tool=tool, key=KEY).problems
+    assert [(p.rule, p.column, p.row) for p in found] == [("missing_column", column.split(" <")[0], 1)]
     assert "would silently count as none" in found[0].message
 
 

@@ -51,7 +51,7 @@ def dispositions_from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: 
     id_col = codebook.id_column(survey)
     for need in (d.id, *d.read):
         if need not in pos and need not in d.optional:
-            problems.append(Problem(raw.file, lay.header_rows, need, None, "missing_column",
+            problems.append(Problem(raw.file, 1, need, None, "missing_column",
                                     f"the {lay.label} contact-status export needs the columns {[d.id, *d.read]}: "
                                     "without one, the statuses it records would silently count as none (create "
                                     "the participant attributes as the README's real-data section says, even "
@@ -60,7 +60,7 @@ def dispositions_from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: 
         ({d.answered[0]} if d.answered else set())
     for h in raw.header:
         if h not in known:
-            problems.append(Problem(raw.file, lay.header_rows, h or "(empty)", None, "extra_column",
+            problems.append(Problem(raw.file, 1, h or "(empty)", None, "extra_column",
                                     f"column is not part of the {lay.label} contact-status layout "
                                     "(config/survey_tools.yaml)"))
     if d.id not in pos:
