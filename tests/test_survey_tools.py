@@ -138,6 +138,26 @@ def test_an_open_answer_of_minus_99_is_the_export_option_not_a_word(cb, tmp_path
     assert "« Recode seen but unanswered questions as -99 » is ticked" in found[0].message
 
 
+def test_contact_statuses_in_another_case_read_as_the_tools(cb, tmp_path):
+    """A Qualtrics trial: the distribution history's statuses in lower case (« survey finished ») were 5,004
+    unknown_disposition problems, their value hidden. Case and surrounding spaces do not count: the statuses read as
+    the tool's, with the same contact-status codes and the same check of finished participants."""
+    folder = _tool_folder("qualtrics", tmp_path)
+    before = ingest.ingest(folder, {"residents": _sample()}, cb, fmt="csv", tool="qualtrics", key=KEY)
+    path = folder / "residents_distribution.csv"
+    rows = _csv_rows(path)
+    j = rows[0].index("Status")
+    for r in rows[1:]:
+        r[j] = f" {r[j].lower()} "
+    _write_csv(path, rows)
+    after = ingest.ingest(folder, {"residents": _sample()}, cb, fmt="csv", tool="qualtrics", key=KEY)
+    pd.testing.assert_frame_equal(after.surveys["residents"].responses, before.surveys["residents"].responses)
+    (folder / "residents.csv").write_text("".join((folder / "residents.csv").read_text(encoding="utf-8-sig")
+                                                  .splitlines(keepends=True)[:4]), encoding="utf-8-sig")
+    found = ingest.check(folder, {"residents": _sample()}, cb, tool="qualtrics", key=KEY).problems
+    assert "missing_response" in {p.rule for p in found}          # a finished participant without its response
+
+
 def test_an_export_without_unfinished_questionnaires_is_questioned():
     """A response file of 100 rows or more with no unfinished questionnaire was probably exported with completed
     responses only (break-offs would then count as silence): the read notes ask; fewer rows, or some unfinished,

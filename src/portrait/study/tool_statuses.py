@@ -67,10 +67,13 @@ def dispositions_from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: 
         return RawTable(raw.file, raw.fmt, [id_col, DISPOSITION_COLUMN], pd.DataFrame(columns=[0, 1]),
                         np.zeros(0, dtype=int)), note, {}
     read = {c: _text(raw, pos[c]) for c in d.read if c in pos}
-    for c, s in read.items():
+    for c, s in list(read.items()):
         allowed = d.values.get(c)
         if allowed is None:
             continue
+        # a Qualtrics trial: « survey finished » (another case) was an unknown status on 5,004 rows
+        canonical = s.str.strip().str.casefold().map({x.casefold(): x for x in allowed})
+        read[c] = s = canonical.fillna(s)
         for i in np.flatnonzero((~s.isin(allowed)).to_numpy()):
             problems.append(Problem(raw.file, int(raw.rows[i]), c, s.iloc[i], "unknown_disposition",
                                     f"not a value of {c!r} in the {lay.label} layout "
@@ -107,7 +110,8 @@ def dispositions_from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: 
     finished = {}
     if d.answered is not None and d.answered[0] in pos:
         column, how, values = d.answered
-        said = _text(raw, pos[column]).str.strip().isin(values).to_numpy()
+        text = read[column] if column in read else _text(raw, pos[column]).str.strip()     # statuses made canonical
+        said = text.isin(values).to_numpy()
         for i in np.flatnonzero((said if how == "when" else ~said) & sampled):
             finished.setdefault(ids.iloc[i], int(raw.rows[i]))
     return RawTable(raw.file, raw.fmt, [id_col, DISPOSITION_COLUMN], cells, raw.rows[has]), note, finished
