@@ -325,6 +325,17 @@ def test_a_deleted_qualtrics_header_row_is_reported_and_no_response_skipped(dele
     assert "a header row was deleted" in str(exc.value)
 
 
+def test_a_qualtrics_header_row_copied_below_the_header_is_named_as_such(cb, tmp_path):
+    """A Qualtrics trial: its question-text row twice was an unknown_status at row 4, its value hidden. A row
+    equal to any header row is a repeated_header naming that row, and nothing else is reported."""
+    folder = _tool_folder("qualtrics", tmp_path)
+    path, lines = _qualtrics_lines(folder)
+    path.write_text("".join(lines[:3] + [lines[1]] + lines[3:]), encoding="utf-8-sig")
+    found = ingest.check(folder, {"residents": _sample()}, cb, tool="qualtrics", key=KEY).problems
+    assert [(p.row, p.rule) for p in found] == [(4, "repeated_header")]
+    assert "row 4 repeats header row 2" in found[0].message
+
+
 def test_an_unknown_qualtrics_status_is_an_error_not_a_test_set_aside(cb, tmp_path):
     """A response whose Status is blank or unknown was set aside as a preview or test, silently; it is now an
     ``unknown_status`` problem naming its row and column. Known previews (Status 1) are still set aside."""

@@ -336,13 +336,13 @@ def read_csv_export(path: Path, encoding: str, problems: list[Problem], file: st
         return None
     ends_with_newline = text.endswith(("\n", "\r"))
     keep, rows = [], []
+    heads = {tuple(x.strip() for x in rec): ln for ln, rec in records[:max(start, 1)]}
     for k, (ln, rec) in enumerate(body):
-        row = ln  # the record's row as a spreadsheet shows it; the header is row 1
-        if len(rec) == len(header) and [x.strip() for x in rec] == header:
-            # the column names again below the first response: not read as a response (its « codes » are names)
-            problems.append(Problem(file, row, None, None, "repeated_header",
-                                    f"row {row} repeats the column names of row 1: two exports joined one after the "
-                                    "other? Export every response once, in one file, from the tool"))
+        row, key = ln, tuple(x.strip() for x in rec)    # the row as a spreadsheet shows it; the header is row 1
+        if len(rec) == len(header) and key in heads:      # a header row again (a trial: Qualtrics' question texts)
+            problems.append(Problem(file, row, None, None, "repeated_header", f"row {row} repeats header row "
+                                    f"{heads[key]}: two exports joined, or a header row copied? Export every response "
+                                    "once, in one file, from the tool"))
             continue
         if len(rec) == len(header):
             keep.append(rec)
