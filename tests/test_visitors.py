@@ -630,3 +630,27 @@ def test_a_year_typed_as_a_number_in_a_workbook_date_column_is_unreadable_not_th
     checked = mine.loc[~mine["status"].isin(["missing_email", "invalid_email", "no_consent"])]
     assert len(checked) > 0
     assert (checked["status"] == "out_of_scope").all() and (checked["detail"] == "last_visit_unreadable").all()
+
+
+def test_rows_emptied_in_a_spreadsheet_are_not_records_but_are_counted(folder):
+    """A partner trial: 300 « ;;;;;;; » rows left at the end of a file (cells deleted in Excel, rows kept) counted as
+    300 records without e-mail. Rows blank in every column read are set aside before the ledger, which still
+    balances, and report 02 counts them; a file of blank rows only has no record."""
+    from portrait.reporting import frame_text
+
+    before = _ingest(folder).files.set_index("file_id")
+    path = folder / "hotel_amiens_clients.csv"
+    text = path.read_bytes().decode("cp1252")
+    width = text.split("\r\n", 1)[0].count(";")
+    path.write_bytes((text.rstrip("\r\n") + "\r\n" + (";" * width + "\r\n") * 300).encode("cp1252"))
+    result = _ingest(folder)
+    files = result.files.set_index("file_id")
+    p17 = [pf.id for pf in partners.read_layouts() if pf.file == path.name][0]
+    assert files.loc[p17, "blank_rows"] == 300 and files.loc[p17, "records"] == before.loc[p17, "records"]
+    summary = visitors.ledger_summary(result.ledger, result.files)
+    assert summary["balanced"].all()
+    assert f"{p17} (300)" in frame_text.residence_fr(result.files).replace("\u00a0", " ")
+    header = text.split("\r\n", 1)[0]
+    path.write_bytes((header + "\r\n" + (";" * width + "\r\n") * 3).encode("cp1252"))
+    with pytest.raises(InputError, match=r"hotel_amiens_clients\.csv: the file has a header but no record"):
+        _ingest(folder)

@@ -47,18 +47,23 @@ def out_of_scope_fr(ledger: pd.DataFrame) -> str:
 
 
 def residence_fr(files: pd.DataFrame) -> str:
-    """The files whose country or (French) postcode the ingest could not read (``country_unknown``,
-    ``postcode_unreadable`` of :func:`portrait.study.partner_records.residence_counts`): those persons count as
+    """What the reading of each file left aside or could not read: blank rows (``blank_rows``, not records), records
+    whose country no known spelling gives (``country_unknown``) and French records whose postcode gives no department
+    (``postcode_unreadable``, :func:`portrait.study.partner_records.residence_counts`). The last two count as
     « inconnu » in the country margin of the visitors' calibration (report 05) and have no region."""
-    parts = []
-    for column, label in (("country_unknown", "pays écrit d'une façon que l'import ne reconnaît pas"),
+    parts, residence = [], False
+    for column, label in (("blank_rows", "lignes vides (aucune colonne lue n'est remplie), écartées sans compter "
+                                         "comme enregistrements"),
+                          ("country_unknown", "pays écrit d'une façon que l'import ne reconnaît pas"),
                           ("postcode_unreadable", "code postal d'un résident en France sans département lisible")):
         mine = files.loc[files[column] > 0] if column in files else files.iloc[:0]
         if len(mine):
+            residence |= column != "blank_rows"
             parts.append(f"{label} : " + ", ".join(f"{f} ({fmt.number(int(n))})"
                                                     for f, n in zip(mine["file_id"], mine[column])))
     if not parts:
-        return "Tous les pays et codes postaux renseignés ont été lus."
-    return ("**Résidence non lue** (ces personnes comptent comme « pays inconnu » dans la marge de calage des clients, "
-            "rapport 05, et n'ont pas de région ; corrigez le fichier ou signalez l'écriture à ajouter) : "
-            + " ; ".join(parts) + ".")
+        return "Toutes les lignes des fichiers, et tous les pays et codes postaux renseignés, ont été lus."
+    return ("**Lecture des fichiers** : " + " ; ".join(parts) + "." + (
+        " Les pays et codes postaux non lus comptent comme « pays inconnu » dans la marge de calage des clients "
+        "(rapport 05) et n'ont pas de région : corrigez le fichier ou signalez l'écriture à ajouter." if residence
+        else ""))

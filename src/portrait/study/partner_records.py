@@ -198,6 +198,14 @@ def read_partner_file(folder: str | Path, pf: PartnerFile) -> pd.DataFrame:
     return out
 
 
+def blank_rows(records: pd.DataFrame) -> np.ndarray:
+    """The rows of :func:`read_partner_file` whose every column read is blank: not records (rows emptied in a
+    spreadsheet, left at the end), counted apart in report 02."""
+    cells = records.drop(columns="row")
+    return np.logical_and.reduce([cells[c].str.strip().eq("").to_numpy() for c in cells.columns]) if len(
+        cells.columns) else np.zeros(len(records), dtype=bool)
+
+
 def _read_sheet(path: Path, sheet: str | int, usecols) -> pd.DataFrame:
     """One sheet of a workbook, every cell as a string ("" when empty).
 

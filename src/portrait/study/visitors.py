@@ -96,7 +96,7 @@ from ..reporting import formatting as fmt
 from ..survey import allocate, stratified_srswor
 from .partner_layouts import DEFAULT_LAYOUTS, SOURCE_TYPES, ZONES, PartnerFile, read_layouts
 from .partner_records import (ABROAD, COUNTRY_SYNONYMS, DEPARTMENT_REGION, UNKNOWN_COUNTRY, UNKNOWN_REGION,
-                              _standardise, normalise_countries, read_partner_file, residence_counts,
+                              _standardise, blank_rows, normalise_countries, read_partner_file, residence_counts,
                               residence_department)
 
 __all__ = ["KEY_ENV", "KEY_FILE", "KEY_MIN_CHARS", "PSEUDONYM_HEX", "SOURCE_PRIORITY", "DOT_INSENSITIVE_DOMAINS",
@@ -396,13 +396,17 @@ def _read_records(folder: Path, todo: list[PartnerFile]) -> tuple[pd.DataFrame, 
     parts, file_rows = [], []
     for pf in todo:
         where = paths.relative(folder / pf.file)
-        std = _standardise(pf, read_partner_file(folder, pf), where)
+        records = read_partner_file(folder, pf)
+        blank = blank_rows(records)     # a trial: 300 rows emptied in Excel counted as 300 records without e-mail
+        if len(records) and blank.all():
+            raise InputError("the file has a header but no record (its rows are blank in every column read)", file=where)
+        std = _standardise(pf, records.loc[~blank].reset_index(drop=True), where)
         std.insert(0, "file_id", pf.id)
         std.insert(1, "file_order", pf.order)
         std["source_type"] = pf.source_type
         parts.append(std)
         file_rows.append({"file_id": pf.id, "file": pf.file, "source_type": pf.source_type,
-                          "format": pf.format, "records": len(std)})
+                          "format": pf.format, "records": len(std), "blank_rows": int(blank.sum())})
     return pd.concat(parts, ignore_index=True), file_rows
 
 
