@@ -874,7 +874,8 @@ def test_spss_labels_that_reverse_a_scale_are_refused(clean, sim_data, cb, tmp_p
     ingest.ingest(folder, sim_data[1], cb, fmt="sav")
     # a trial: the reversal in other words (an agency's questionnaire) passed; the ends' polarity gives it away,
     # in French or in English, and the same polarity in other words still passes
-    for low, high in [("Très d'accord", "Pas d'accord du tout"), ("Strongly agree", "Strongly disagree")]:
+    for low, high in [("Très d'accord", "Pas d'accord du tout"), ("Strongly agree", "Strongly disagree"),
+                      ("Strongly agree", "Don't agree at all")]:
         labels["img_accueillante"] = {**{k: f"Réponse {int(k)}" for k in accord}, 1.0: low, 5.0: high}
         pyreadstat.write_sav(df, str(folder / "visitors.sav"), column_labels=meta.column_names_to_labels,
                              variable_value_labels=labels)
@@ -882,11 +883,12 @@ def test_spss_labels_that_reverse_a_scale_are_refused(clean, sim_data, cb, tmp_p
         assert [(p.column, p.value, p.rule) for p in problems] == [("img_accueillante", "1", "value_labels")]
         assert "where the codebook's scale runs from \"Pas du tout d'accord\" (1) to \"Tout à fait d'accord\" (5)" \
             in problems[0].message and low not in problems[0].message
-    labels["img_accueillante"] = {**{k: f"Réponse {int(k)}" for k in accord}, 1.0: "Pas d'accord du tout",
-                                  5.0: "Très d'accord"}
-    pyreadstat.write_sav(df, str(folder / "visitors.sav"), column_labels=meta.column_names_to_labels,
-                         variable_value_labels=labels)
-    ingest.ingest(folder, sim_data[1], cb, fmt="sav")
+    # a review: words that also mark a positive end (« sans aucune réserve ») must not make it negative
+    for low, high in [("Pas d'accord du tout", "Très d'accord"), ("Plutôt contre", "D'accord, sans aucune réserve")]:
+        labels["img_accueillante"] = {**{k: f"Réponse {int(k)}" for k in accord}, 1.0: low, 5.0: high}
+        pyreadstat.write_sav(df, str(folder / "visitors.sav"), column_labels=meta.column_names_to_labels,
+                             variable_value_labels=labels)
+        ingest.ingest(folder, sim_data[1], cb, fmt="sav")
 
 
 @pytest.mark.parametrize("case", ["utf8_seen_as_cp1252", "mac_roman"])

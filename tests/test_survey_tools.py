@@ -79,7 +79,7 @@ def test_hand_made_export_ingests_to_its_expected_table(tool, cb, tmp_path):
     assert notes[survey_tools.layout(tool, cb).dispositions.file.format(survey="residents")].unfinished is None
 
 
-@pytest.mark.parametrize("empty", ["NULL", "0000-00-00 00:00:00"])
+@pytest.mark.parametrize("empty", ["NULL", "0000-00-00 00:00:00", "\\N", "None", "nUll"])
 def test_a_completion_date_written_as_a_databases_empty_one_is_unfinished_and_counted(empty, cb, tmp_path):
     """A board's trial: a LimeSurvey export from a database dump wrote « NULL » (or MySQL's zero date) where the
     export leaves the completion date empty, and the ingest counted 21 break-offs as respondents. Such a date now
@@ -97,7 +97,8 @@ def test_a_completion_date_written_as_a_databases_empty_one_is_unfinished_and_co
     note = next(n for n in result.notes if Path(n.file).name == "residents.csv")
     assert len(finished) == 1 and note.null_dates == 1 and note.unfinished == len(rows) - 1
     assert result.surveys["residents"].responses["complet"].dropna().tolist() == [0] * (len(rows) - 1)
-    assert f"({len(finished)} dont la date de fin est écrite « NULL » ou 0000-00-00, lue comme vide)" in \
+    assert f"({len(finished)} dont la date de fin est une date vide de base de données, « NULL », « \\N », " \
+        "0000-00-00…, lue comme vide)" in \
         fieldwork_text.read_notes([note]).replace("\u00a0", " ")
 
 

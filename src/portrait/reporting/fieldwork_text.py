@@ -44,8 +44,8 @@ def read_notes(notes: Iterable[ReadNote]) -> str:
             parts.append(fmt.count(len(n.technical), "colonne technique ignorée", "colonnes techniques ignorées"))
         if n.unfinished:
             parts.append(f"dont {fmt.count(n.unfinished, 'questionnaire non terminé', 'questionnaires non terminés')}"
-                         + (f" ({fmt.number(n.null_dates)} dont la date de fin est écrite « NULL » ou 0000-00-00, "
-                            "lue comme vide)" if n.null_dates else ""))
+                         + (f" ({fmt.number(n.null_dates)} dont la date de fin est une date vide de base de données, "
+                            "« NULL », « \\N », 0000-00-00…, lue comme vide)" if n.null_dates else ""))
         elif completed_only_notes([n]):
             parts.append("**aucun questionnaire non terminé** : l'export contient-il bien toutes les réponses "
                          "(« All responses » dans LimeSurvey) ? Sinon les questionnaires interrompus compteraient "

@@ -35,7 +35,7 @@ OTHER_DIGIT = r"(?![0-9])\d"
 CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"     # tab, line feed and carriage return are text
 #: How a database dump or another tool writes an empty completion date: read as empty (the questionnaire unfinished)
 #: and counted, not as a completion (a trial: « NULL » turned 21 break-offs into respondents).
-NULL_DATES = ("NULL", "null", "Null", "0000-00-00", "0000-00-00 00:00:00", "0000-00-00T00:00:00")
+NULL_DATES = ("null", "\\n", "none", "nat", "nan", "n/a", "0000-00-00", "0000-00-00 00:00:00", "0000-00-00t00:00:00")
 #: How a completion flag says « not finished » (besides blank), compared case-insensitively.
 UNFINISHED_FLAGS = ("0", "false", "faux", "no", "non", "n")
 
@@ -50,7 +50,7 @@ def completed(s: pd.Series, values: tuple[str, ...] | None, file: str, rows: np.
     ``unknown_status`` problem at its row."""
     text = s.str.strip()
     if values is None:
-        null = text.isin(NULL_DATES).to_numpy()
+        null = text.str.casefold().isin(NULL_DATES).to_numpy()       # compared case-insensitively
         return (text != "").to_numpy() & ~null, null
     flag = text.str.casefold().str.replace(r"^([0-9]+)\.0+$", r"\1", regex=True)
     done = flag.isin([v.casefold() for v in values]).to_numpy()
@@ -247,9 +247,10 @@ def _label_checks(raw: RawTable, cvars: dict[str, Variable], cb: Codebook, probl
 
 
 #: Words that make a scale's end label the negative one (« Pas du tout d'accord », « Très mauvaise image »,
-#: « Strongly disagree »), on labels folded by :func:`_folded`.
-NEGATIVE = re.compile(r"\b(pas|ne|non|aucun|aucune|jamais|desaccord|mauvais|mauvaise|insatisfait|insatisfaite|nul|"
-                      r"nulle|not|no|never|disagree|bad|poor|unlikely|dissatisfied)\b")
+#: « Très peu probable », « Strongly disagree », « Don't agree »), on labels folded by :func:`_folded`. Words that
+#: also mark a positive end are left out (« Sans aucun doute », « Non, … » on yes/no-like scales).
+NEGATIVE = re.compile(r"\b(pas|peu|jamais|desaccord|mauvais|mauvaise|insatisfait|insatisfaite|not|never|disagree|"
+                      r"bad|poor|unlikely|dissatisfied|\w+n t)\b")
 
 
 def _polarity(label: object) -> bool | None:
@@ -262,6 +263,8 @@ def _reversed_ends(file: str, column: str, v: Variable, labels: dict[str, object
                    problems: list[Problem]) -> None:
     """A scale whose ends the file's value labels word otherwise but with their polarity swapped: a board's trial,
     1 « Très d'accord » … 5 « Pas d'accord du tout », passed the check of the codebook's own words."""
+    if v.type not in ("likert_1_5", "score_0_10"):       # a nominal question's ends have no polarity
+        return
     book = {str(k): lab for k, lab in cb.labels(v.name).items() if k != cb.dont_know_code}
     low, high = min(book, key=float), max(book, key=float)
     ends = (_polarity(book[low]), _polarity(book[high]))
