@@ -47,23 +47,24 @@ def out_of_scope_fr(ledger: pd.DataFrame) -> str:
 
 
 def residence_fr(files: pd.DataFrame) -> str:
-    """What the reading of each file left aside or could not read: blank rows (``blank_rows``, not records), records
-    whose country no known spelling gives (``country_unknown``) and French records whose postcode gives no department
-    (``postcode_unreadable``, :func:`portrait.study.partner_records.residence_counts`). The last two count as
-    « inconnu » in the country margin of the visitors' calibration (report 05) and have no region."""
-    parts, residence = [], False
-    for column, label in (("blank_rows", "lignes vides (aucune colonne lue n'est remplie), écartées sans compter "
-                                         "comme enregistrements"),
-                          ("country_unknown", "pays écrit d'une façon que l'import ne reconnaît pas"),
-                          ("postcode_unreadable", "code postal d'un résident en France sans département lisible")):
+    """What the reading of each file left aside or could not read, in records read (kept or not): blank rows
+    (``blank_rows``, not records), records whose country no known spelling gives (``country_unknown``: « inconnu » in
+    the country margin of the visitors' calibration, report 05) and French records whose postcode gives no department
+    (``postcode_unreadable``: still France, without a region), from
+    :func:`portrait.study.partner_records.residence_counts`."""
+    items = (("blank_rows", "lignes vides (aucune colonne lue n'est remplie), écartées sans compter comme "
+                            "enregistrements"),
+             ("country_unknown", "pays écrit d'une façon que l'import ne reconnaît pas (ces personnes comptent comme "
+                                 "« pays inconnu » dans la marge de calage des clients, rapport 05)"),
+             ("postcode_unreadable", "code postal illisible d'un résident en France (la personne reste en France, "
+                                     "sans région)"))
+    parts = []
+    for column, label in items:
         mine = files.loc[files[column] > 0] if column in files else files.iloc[:0]
         if len(mine):
-            residence |= column != "blank_rows"
             parts.append(f"{label} : " + ", ".join(f"{f} ({fmt.number(int(n))})"
                                                     for f, n in zip(mine["file_id"], mine[column])))
     if not parts:
         return "Toutes les lignes des fichiers, et tous les pays et codes postaux renseignés, ont été lus."
-    return ("**Lecture des fichiers** : " + " ; ".join(parts) + "." + (
-        " Les pays et codes postaux non lus comptent comme « pays inconnu » dans la marge de calage des clients "
-        "(rapport 05) et n'ont pas de région : corrigez le fichier ou signalez l'écriture à ajouter." if residence
-        else ""))
+    return ("**Lecture des fichiers**, en enregistrements lus (retenus ou non) : " + " ; ".join(parts)
+            + ". Corrigez le fichier, ou signalez l'écriture à ajouter.")

@@ -33,7 +33,7 @@ _COUNTRIES = {
     "BE": ("belgique", "belgium", "belgie", "belgien", "be", "bel", "b"),
     "GB": ("royaume uni", "royaumeuni", "united kingdom", "uk", "gb", "gbr", "grande bretagne",
            "great britain", "angleterre", "england", "ecosse", "scotland", "pays de galles",
-           "wales"),
+           "wales", "irlande du nord", "northern ireland"),
     "NL": ("pays bas", "paysbas", "netherlands", "the netherlands", "nederland", "holland",
            "hollande", "nl", "nld"),
     "DE": ("allemagne", "germany", "deutschland", "de", "deu", "d"),
@@ -52,6 +52,9 @@ _COUNTRIES = {
 }
 COUNTRY_SYNONYMS = {name: iso for iso, names in _COUNTRIES.items() for name in names}
 UNKNOWN_COUNTRY = "ZZ"
+#: Unicode format characters, unseen in a cell: soft hyphen, zero-width spaces and joiners, direction marks, embeddings
+#: and isolates, byte-order mark (left by copy and paste; removed from e-mails and from coded values before reading)
+INVISIBLE = "[\u00ad\u034f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
 
 # Department of residence → region (2016 regions). Postcodes give the department of the post
 # office, which is the commune's department except for a few border communes: good enough
@@ -275,7 +278,7 @@ def _check_swallowed_records(text: str, sep: str, where: str) -> None:
 def _codes(values: pd.Series, mapping: dict[str, str], default: str | None, pf: PartnerFile,
            role: str, rows: np.ndarray, where: str) -> pd.Series:
     """Partner values → codes; blank → file default; an undeclared value stops the ingest."""
-    folded = values.str.strip().str.casefold()
+    folded = values.str.replace(INVISIBLE, "", regex=True).str.strip().str.casefold()
     blank = folded == ""
     coded = folded.map(mapping)
     bad = ~blank & coded.isna()
@@ -293,7 +296,7 @@ def _standardise(pf: PartnerFile, df: pd.DataFrame, where: str) -> pd.DataFrame:
     n = len(df)
     rows = df["row"].to_numpy()
     out = pd.DataFrame({"row": rows})
-    folded = df["consent"].str.strip().str.casefold()
+    folded = df["consent"].str.replace(INVISIBLE, "", regex=True).str.strip().str.casefold()
     listed = folded.isin(pf.consent_values).to_numpy()
     # a trial: an opt-out file writing its refusals « 1 » read every one of them as consent; undeclared, no value
     # is read as either answer
@@ -355,15 +358,25 @@ def _check_day_month(pf: PartnerFile, raw: pd.Series, date: pd.Series, rows: np.
 
 def normalise_countries(raw: pd.Series) -> pd.Series:
     """ISO 3166-1 alpha-2 codes from partners' spellings; blank → missing, unknown → ``ZZ``. A qualifier in
-    parentheses is left out when the rest is a country (« Belgique (BE) », « FRANCE (METROPOLE) »: a trial)."""
+    parentheses is left out when it names the same country or is :data:`QUALIFIERS` (« Belgique (BE) »,
+    « FRANCE (METROPOLE) »: a trial); any other keeps the spelling unknown (« Irlande (Nord) » is not Ireland)."""
     s = pd.Series(raw, dtype="str")
     uniq = pd.unique(s.dropna())
     folded = {}
     for v in uniq:
         ascii_ = unicodedata.normalize("NFKD", v).encode("ascii", "ignore").decode().casefold()
-        key, bare = (re.sub(r"[^a-z]+", " ", t).strip() for t in (ascii_, re.sub(r"\([^)]*\)", " ", ascii_)))
-        folded[v] = None if key == "" else COUNTRY_SYNONYMS.get(key, COUNTRY_SYNONYMS.get(bare, UNKNOWN_COUNTRY))
+        word = lambda t: re.sub(r"[^a-z]+", " ", t).strip()   # noqa: E731
+        key, bare = word(ascii_), word(re.sub(r"\([^)]*\)", " ", ascii_))
+        said = [word(q) for q in re.findall(r"\(([^)]*)\)", ascii_)]
+        same = bare in COUNTRY_SYNONYMS and all(q in QUALIFIERS or COUNTRY_SYNONYMS.get(q) == COUNTRY_SYNONYMS[bare]
+                                                for q in said)
+        folded[v] = None if key == "" else COUNTRY_SYNONYMS.get(key, COUNTRY_SYNONYMS[bare] if said and same
+                                                                 else UNKNOWN_COUNTRY)
     return s.map(folded)
+
+
+#: Qualifiers in parentheses that leave the country as it is (folded).
+QUALIFIERS = ("metropole", "metropolitaine", "france metropolitaine", "continentale", "hors dom", "hors dom tom")
 
 
 def residence_counts(files: list[dict], rec: pd.DataFrame, postcode: pd.Series) -> list[dict]:
@@ -387,10 +400,13 @@ def residence_department(postcode: pd.Series, country: pd.Series) -> pd.Series:
     French residents. Overseas postcodes (97x, 98x) give three-digit departments; 20xxx gives
     ``20`` (Corsica). The postcode itself is not kept.
     """
-    # « F-59000 », « 59000.0 » (a number read back), « 59000 LILLE », « 59 000 » (trials): the code is the digits
-    text = pd.Series(postcode, dtype="str").str.strip().str.replace(r"^[Ff]\s*-?\s*(?=\d)", "", regex=True)
-    pc = text.str.extract(r"^(\d{2}\s?\d{3}|\d{4})(?:\.0+)?(?:$|[\s,;/-]+\D)", expand=False)
-    pc = pc.str.replace(r"\s+", "", regex=True)
+    # « F-59000 », « FR-59000 », « 59000.0 » (a number read back), « 59000 LILLE », « 59 000 », « 974 00 » (trials):
+    # the code is the digits; only a bare number lost its leading zero (« 5900 LILLE » is no 05900)
+    text = pd.Series(postcode, dtype="str").str.strip().str.replace(r"^[Ff][Rr]?\s*-?\s*(?=\d)", "", regex=True)
+    spaced = text.str.fullmatch(r"\d(?:\s\d){3,4}").fillna(False).astype(bool)          # « 5 9 0 0 0 »
+    text = text.where(~spaced, text.str.replace(r"\s", "", regex=True))
+    pc = text.str.extract(r"^(\d{2}\s?\d{3}|\d{3}\s\d{2}|\d{4}(?=(?:\.0+)?$))(?:\.0+)?(?:$|[\s,;/-]+\D)",
+                          expand=False).str.replace(r"\s+", "", regex=True)
     fr = (country == "FR").to_numpy()
     pc = pc.where(~pc.str.fullmatch(r"[0-9]{4}").fillna(False).astype(bool), "0" + pc)
     ok = pc.str.fullmatch(r"[0-9]{5}").fillna(False).astype(bool).to_numpy() & fr

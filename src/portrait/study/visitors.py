@@ -95,7 +95,7 @@ from ..pipeline.errors import InputError, ParameterError, SamplingError
 from ..reporting import formatting as fmt
 from ..survey import allocate, stratified_srswor
 from .partner_layouts import DEFAULT_LAYOUTS, SOURCE_TYPES, ZONES, PartnerFile, read_layouts
-from .partner_records import (ABROAD, COUNTRY_SYNONYMS, DEPARTMENT_REGION, UNKNOWN_COUNTRY, UNKNOWN_REGION,
+from .partner_records import (ABROAD, COUNTRY_SYNONYMS, DEPARTMENT_REGION, INVISIBLE, UNKNOWN_COUNTRY, UNKNOWN_REGION,
                               _standardise, blank_rows, normalise_countries, read_partner_file, residence_counts,
                               residence_department)
 
@@ -136,7 +136,6 @@ STATUS_LABELS = {"kept": "retenus", "missing_email": "sans courriel",
                  "duplicate_across_files": "doublon entre fichiers"}
 
 _ATOM = r"(?:[a-z0-9!#$%&'*+/=?^_`{|}~-]|[^\x00-\x7f])+"      # non-ASCII: internationalised local parts (RFC 6531)
-INVISIBLE = "[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]"   # Unicode format characters, unseen
 EMAIL_PATTERN = (rf"{_ATOM}(?:\.{_ATOM})*@(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.)+"
                  r"[a-z]{2,63}")
 
