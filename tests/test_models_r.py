@@ -102,6 +102,11 @@ def test_rao_scott_drops_empty_levels(dEH):
     res = survey.rao_scott(design, "awards", "stype")
     assert np.isfinite(res.F) and res.F == pytest.approx(r("chisq_EH_awards", "F"), rel=1e-6)
     assert res.levels_dropped == ("stype=M",) == survey.wald_independence(design, "awards", "stype").levels_dropped
+    # a review: numeric categories with a missing value read « 1.0 », and every level present was listed as dropped
+    codes = pd.Categorical(d["stype"].map({"E": 1, "H": 2}).where(np.arange(len(d)) != 0), categories=[1, 2, 3])
+    coded = Design.from_frame(d.assign(code=codes), weights="pw", strata="stype", fpc="fpc")
+    res = survey.rao_scott(coded, "awards", "code")
+    assert res.levels_dropped == ("code=3",)
 
 
 @pytest.mark.parametrize("fixture,terms", [("glm1", ["ell", "meals", "mobility"]), ("glm2", ["stype", "ell"])])

@@ -60,6 +60,10 @@ def level_text(values: pd.Series) -> pd.Series:
     """A column's values as level names (pandas strings, missing kept missing), numbers written as R writes a
     factor's levels: a float column (a code read with missing values, hence as floats) gives « 1 », not « 1.0 »,
     and « 0.5 », « 1e+05 » as R's ``as.character`` (:func:`r_number`)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):     # by its categories: numbers with a missing one read « 1.0 »
+        names = level_text(pd.Series(values.cat.categories)).to_numpy(dtype=object)
+        return pd.Series(pd.array(np.append(names, None)[values.cat.codes.to_numpy()], dtype="string"),
+                         index=values.index)
     if pd.api.types.is_float_dtype(values.dtype):
         codes, uniques = pd.factorize(values.to_numpy(dtype=float, na_value=np.nan))
         names = np.array([r_number(float(u)) for u in uniques] + [None], dtype=object)
