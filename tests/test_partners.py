@@ -136,6 +136,19 @@ def test_mapping_without_email_column_names_the_file(tmp_path):
         partners.read_layouts(tmp_path / "layouts.yaml")
 
 
+@pytest.mark.parametrize("old,new,rule", [
+    ('values: ["oui", "yes"], others: ["non", "no"]', 'values: [oui, yes], others: [non, no]', "in quotes"),
+    ('values: ["oui"], others: ["non"]', 'values: ["oui"], others: ["OUI"]', "under both values and others")])
+def test_consent_values_unquoted_or_on_both_sides_are_refused(old, new, rule, tmp_path):
+    """A review: YAML reads « no » and « yes » unquoted as false and true, so a layout's consent « no » would have
+    matched the text « false »; and a value listed both ways has no meaning. Both are refused, naming the entry."""
+    text = partners.paths.resolve(partners.DEFAULT_LAYOUTS).read_text(encoding="utf-8")
+    assert old in text
+    (tmp_path / "layouts.yaml").write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(InputError, match=rule):
+        partners.read_layouts(tmp_path / "layouts.yaml")
+
+
 def test_real_source_without_files_is_a_clear_error(tmp_path):
     """partners_source='real' with an empty folder says where to put the files."""
     (tmp_path / "real").mkdir()

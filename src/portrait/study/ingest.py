@@ -39,8 +39,8 @@ Rules (the ``rule`` field of each problem):
 ``missing_column``            a codebook column is absent
 ``extra_column``              a column is not in the codebook of this survey
 ``duplicate_column``          a column name appears twice
-``column_case``               columns that match the codebook only when case is ignored (SPSS upper
-                              case): one problem for all of them, instead of each as missing and extra
+``column_case``               columns that match the codebook (a tool's layout: the tool's name, or the
+                              codebook's for it) only when case is ignored: one problem for them all
 ``missing_id``                empty respondent identifier
 ``duplicate_id``              the same identifier on two rows
 ``not_in_sample``             an identifier that is not a sampled unit of this survey
@@ -74,7 +74,7 @@ Rules (the ``rule`` field of each problem):
 ``duplicate_record``          a survey tool's response id (``record_id``: Qualtrics ``ResponseId``) on two
                               rows: rows of two exports merged, or one row pasted twice
 ``unknown_status``            a survey tool's response status (Qualtrics ``Status``) that is neither a
-                              response nor a preview, test or spam: never set aside unread
+                              response nor a preview, test or spam, or a completion flag of neither kind
 ``missing_for_weighting``     a respondent without an answer the weighting needs (residents: sex and
                               age, the calibration margins): the chain could not weight them. Complete
                               the answer, or set the response aside (contact status ``ecartee``)
@@ -85,8 +85,8 @@ Rules (the ``rule`` field of each problem):
                               ``unfinished_in_exports: false`` for a survey that saves no partial answers)
 ``header_rows``               a response where the tool writes a header row (Qualtrics: three; one
                               deleted in a spreadsheet): reported, and the row read as a response
-``repeated_header``           the column names again below the first response (two exports joined
-                              one after the other): reported, and the row not read as a response
+``repeated_header``           a header row again below the header (two exports joined, or a header
+                              row copied): reported, and the row not read as a response
 ============================  ====================================================================
 
 Output: one typed table per survey with **every sampled unit** (sample columns, ``status``,

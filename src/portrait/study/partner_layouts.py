@@ -159,6 +159,9 @@ def _partner_file(e: Mapping[str, Any], i: int, layouts: Mapping[str, Any],
     consent = lay.get("consent") or {}
     if consent.get("meaning") not in ("opt_in", "opt_out") or not consent.get("values"):
         raise bad("layout needs consent: {meaning: opt_in|opt_out, values: [...], others: [...]}")
+    if not all(isinstance(x, (str, int)) and not isinstance(x, bool)
+               for x in [*consent["values"], *(consent.get("others") or ())]):   # YAML reads no, yes, oui? unquoted
+        raise bad("write consent values in quotes (\"no\", \"yes\"): YAML reads some words unquoted as true/false")
     if set(map(_fold, consent["values"])) & set(map(_fold, consent.get("others") or ())):
         raise bad("a consent value is listed under both values and others")
     zone_values = {_fold(k): v for k, v in (lay.get("zone_values") or {}).items()}
