@@ -12,10 +12,9 @@ import pandas as pd
 from . import formatting as fmt
 
 #: Out-of-scope reasons that say the file was misread or incomplete rather than the visit too old.
-READING = {"last_visit_unreadable": "date de dernière visite illisible au format que déclare la mise en page du "
-                                    "fichier (`date_format`)",
+READING = {"last_visit_unreadable": "date de dernière visite illisible au format déclaré pour le fichier",
            "last_visit_missing": "date de dernière visite absente",
-           "zone_unknown": "zone visitée inconnue (ni colonne lue, ni zone du fichier)"}
+           "zone_unknown": "zone visitée inconnue"}
 
 
 def _reason(detail: str) -> str:
@@ -41,8 +40,9 @@ def out_of_scope_fr(ledger: pd.DataFrame) -> str:
         if len(per_file):
             flagged.append(f"{label} : " + ", ".join(f"{f} ({fmt.number(int(n))})" for f, n in per_file.items()))
     if flagged:
-        text += ("\n\n**À vérifier avant le tirage** (ces enregistrements sont exclus ; une mise en page qui ne "
-                 "correspond pas au fichier en exclut à tort) : " + " ; ".join(flagged) + ".")
+        text += ("\n\n**À vérifier avant le tirage** (ces enregistrements sont exclus ; une déclaration du fichier, dans "
+                 "`config/partner_layouts.yaml`, qui ne lui correspond pas en exclut à tort) : " + " ; ".join(flagged)
+                 + ".")
     return text
 
 
