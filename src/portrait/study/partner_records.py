@@ -53,7 +53,7 @@ _COUNTRIES = {
 COUNTRY_SYNONYMS = {name: iso for iso, names in _COUNTRIES.items() for name in names}
 UNKNOWN_COUNTRY = "ZZ"
 #: Unicode format characters, unseen in a cell: soft hyphen, zero-width spaces and joiners, direction marks, embeddings
-#: and isolates, byte-order mark (left by copy and paste; removed from e-mails and from coded values before reading)
+#: and isolates, byte-order mark (left by copy and paste; removed from every cell a partner file is read for)
 INVISIBLE = "[\u00ad\u034f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
 
 # Department of residence → region (2016 regions). Postcodes give the department of the post
@@ -196,7 +196,10 @@ def read_partner_file(folder: str | Path, pf: PartnerFile) -> pd.DataFrame:
                          "no client to give (report 02 then lists it as declared but absent)", file=where)
     if pf.format == "csv" and '"' in text:
         _check_swallowed_records(text, pf.separator, where)
-    out = pd.DataFrame({wanted[c]: df[c].to_numpy() for c in df.columns if c in wanted})
+    # invisible characters (copy and paste) leave every cell read here, once: consent, codes, dates, countries
+    unseen = pf.format != "csv" or re.search(INVISIBLE, text) is not None       # a CSV without any: no cell scanned
+    out = pd.DataFrame({wanted[c]: (df[c].str.replace(INVISIBLE, "", regex=True) if unseen else df[c]).to_numpy()
+                        for c in df.columns if c in wanted})
     out["row"] = np.arange(len(df)) + 2
     return out
 
@@ -278,7 +281,7 @@ def _check_swallowed_records(text: str, sep: str, where: str) -> None:
 def _codes(values: pd.Series, mapping: dict[str, str], default: str | None, pf: PartnerFile,
            role: str, rows: np.ndarray, where: str) -> pd.Series:
     """Partner values → codes; blank → file default; an undeclared value stops the ingest."""
-    folded = values.str.replace(INVISIBLE, "", regex=True).str.strip().str.casefold()
+    folded = values.str.strip().str.casefold()
     blank = folded == ""
     coded = folded.map(mapping)
     bad = ~blank & coded.isna()
@@ -296,7 +299,7 @@ def _standardise(pf: PartnerFile, df: pd.DataFrame, where: str) -> pd.DataFrame:
     n = len(df)
     rows = df["row"].to_numpy()
     out = pd.DataFrame({"row": rows})
-    folded = df["consent"].str.replace(INVISIBLE, "", regex=True).str.strip().str.casefold()
+    folded = df["consent"].str.strip().str.casefold()
     listed = folded.isin(pf.consent_values).to_numpy()
     # a trial: an opt-out file writing its refusals « 1 » read every one of them as consent; undeclared, no value
     # is read as either answer
@@ -365,14 +368,17 @@ def normalise_countries(raw: pd.Series) -> pd.Series:
     folded = {}
     for v in uniq:
         ascii_ = unicodedata.normalize("NFKD", v).encode("ascii", "ignore").decode().casefold()
-        word = lambda t: re.sub(r"[^a-z]+", " ", t).strip()   # noqa: E731
-        key, bare = word(ascii_), word(re.sub(r"\([^)]*\)", " ", ascii_))
-        said = [word(q) for q in re.findall(r"\(([^)]*)\)", ascii_)]
+        key, bare = _words(ascii_), _words(re.sub(r"\([^)]*\)", " ", ascii_))
+        said = [_words(q) for q in re.findall(r"\(([^)]*)\)", ascii_)]
         same = bare in COUNTRY_SYNONYMS and all(q in QUALIFIERS or COUNTRY_SYNONYMS.get(q) == COUNTRY_SYNONYMS[bare]
                                                 for q in said)
         folded[v] = None if key == "" else COUNTRY_SYNONYMS.get(key, COUNTRY_SYNONYMS[bare] if said and same
                                                                  else UNKNOWN_COUNTRY)
     return s.map(folded)
+
+
+def _words(text: str) -> str:
+    return re.sub(r"[^a-z]+", " ", text).strip()
 
 
 #: Qualifiers in parentheses that leave the country as it is (folded).
