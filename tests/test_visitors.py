@@ -137,6 +137,31 @@ def test_country_qualifiers_and_postcode_decorations_are_read_and_what_is_not_is
     assert f"P04 ({files.loc['P04', 'country_unknown']})" in text and "P04 (7)" in text and "Gaule" not in text
 
 
+def test_blank_countries_are_counted_per_file_and_their_spread_is_in_report_02(folder):
+    """A blank country makes a person « pays inconnu » in a calibration margin, as an unknown spelling does, but was
+    counted nowhere: a file whose country column is empty (or declared on the wrong column) would pass unseen. Each
+    file's blank countries are counted; report 02 gives the total, its share and the files' smallest and largest
+    shares (hand-computed below)."""
+    from portrait.reporting import frame_text
+
+    before = _ingest(folder).files.set_index("file_id")["country_blank"]
+    rows = bad_inputs.read_rows(folder / "ot_dunkerque_contacts.csv")
+    country = rows[0].index("Pays")
+    filled = [r for r in rows[1:] if r[country].strip()]
+    for r in filled[:40]:
+        r[country] = "  "
+    bad_inputs.write_rows(folder / "ot_dunkerque_contacts.csv", rows)
+    files = _ingest(folder).files.set_index("file_id")
+    assert files.loc["P04", "country_blank"] == before["P04"] + 40
+    assert (files["country_blank"].drop("P04") == before.drop("P04")).all()
+    toy = pd.DataFrame({"file_id": ["A", "B"], "records": [200, 50], "blank_rows": 0, "country_unknown": 0,
+                        "postcode_unreadable": 0, "country_blank": [2, 25]})
+    text = frame_text.residence_fr(toy).replace("\u00a0", " ").replace("\u202f", " ")
+    assert "Pays non renseigné : 27 enregistrements lus (10,8 %), de 1,0 % à 50,0 % selon le fichier (le plus : B)" \
+        in text
+    assert "Pays non renseigné" not in frame_text.residence_fr(toy.assign(country_blank=0))
+
+
 # ------------------------------------------------------------------------------ ledger and frame
 
 

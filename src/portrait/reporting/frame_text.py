@@ -64,7 +64,24 @@ def residence_fr(files: pd.DataFrame) -> str:
         if len(mine):
             parts.append(f"{label} : " + ", ".join(f"{f} ({fmt.number(int(n))})"
                                                     for f, n in zip(mine["file_id"], mine[column])))
+    blank = _blank_countries(files)
     if not parts:
-        return "Toutes les lignes des fichiers, et tous les pays et codes postaux renseignés, ont été lus."
+        return "Toutes les lignes des fichiers, et tous les pays et codes postaux renseignés, ont été lus." + blank
     return ("**Lecture des fichiers**, en enregistrements lus (retenus ou non) : " + " ; ".join(parts)
-            + ". Corrigez le fichier, ou signalez l'écriture à ajouter.")
+            + ". Corrigez le fichier, ou signalez l'écriture à ajouter." + blank)
+
+
+def _blank_countries(files: pd.DataFrame) -> str:
+    """A sentence on the records without a country (``country_blank``), with the smallest and largest share of a
+    file: a file whose country column is empty, or declared on the wrong column, stands out (its persons are
+    « pays inconnu » in the calibration margin, as a partner that did not record the country); empty when none."""
+    if "country_blank" not in files or not files["country_blank"].sum():
+        return ""
+    share = files["country_blank"] / files["records"].where(files["records"] > 0)
+    top = files.loc[share.idxmax(), "file_id"]
+    spread = (f", de {fmt.percent(share.min())} à {fmt.percent(share.max())} selon le fichier (le plus : {top})"
+              if len(files) > 1 else "")
+    return (f" Pays non renseigné : {fmt.number(int(files['country_blank'].sum()))} enregistrements lus "
+            f"({fmt.percent(files['country_blank'].sum() / files['records'].sum())}){spread} ; ces personnes comptent "
+            "comme « pays inconnu » dans la marge de calage des clients (rapport 05), sauf quand un autre de leurs "
+            "enregistrements donne leur pays.")

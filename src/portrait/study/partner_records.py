@@ -386,17 +386,18 @@ QUALIFIERS = ("metropole", "metropolitaine", "france metropolitaine", "continent
 
 
 def residence_counts(files: list[dict], rec: pd.DataFrame, postcode: pd.Series) -> list[dict]:
-    """Each file's entry with its records whose country no known spelling gives (``country_unknown``) and its French
-    records whose postcode gives no department (``postcode_unreadable``): report 02 names them (a trial: 1,342
-    persons became « inconnu » in a calibration margin without a word)."""
+    """Each file's entry with its records whose country no known spelling gives (``country_unknown``) or is blank
+    (``country_blank``) and its French records whose postcode gives no department (``postcode_unreadable``): report 02
+    names them (a trial: 1,342 persons became « inconnu » in a calibration margin without a word)."""
     unknown = rec["country"].eq(UNKNOWN_COUNTRY).fillna(False).to_numpy(dtype=bool)
+    blank = rec["country"].isna().to_numpy(dtype=bool)
     french = rec["country"].eq("FR").fillna(False).to_numpy(dtype=bool)
     unread = french & postcode.str.strip().ne("").fillna(False).to_numpy(dtype=bool) \
         & rec["residence_department"].isna().to_numpy()
-    by = pd.DataFrame({"country_unknown": unknown, "postcode_unreadable": unread}).groupby(rec["file_id"].to_numpy())
-    counts = by.sum().astype(int)
-    return [{**f, **(counts.loc[f["file_id"]].to_dict() if f["file_id"] in counts.index else
-                     {"country_unknown": 0, "postcode_unreadable": 0})} for f in files]
+    counted = {"country_unknown": unknown, "country_blank": blank, "postcode_unreadable": unread}
+    counts = pd.DataFrame(counted).groupby(rec["file_id"].to_numpy()).sum().astype(int)
+    return [{**f, **(counts.loc[f["file_id"]].to_dict() if f["file_id"] in counts.index else dict.fromkeys(counted, 0))}
+            for f in files]
 
 
 def residence_department(postcode: pd.Series, country: pd.Series) -> pd.Series:
