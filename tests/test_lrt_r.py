@@ -50,6 +50,8 @@ MODELS = {"gauss_strat": ("dstrat", "api00", ["ell", "meals", "stype"], "gaussia
           "gauss_clus1": ("dclus1", "api00", ["ell", "meals", "stype"], "gaussian"),
           "logit_clus1": ("dclus1", "compimp_yes", ["api99", "stype"], "quasibinomial"),
           "poisson_strat": ("dstrat", "enroll", ["stype", "meals"], "quasipoisson"),
+          "poisson_offset": ("dstrat", "I(ell * enroll / 100)", ["stype", "meals", "offset(log(enroll))"],
+                             "quasipoisson"),
           "inter_clus1": ("dclus1", "api00", ["stype*ell", "meals"], "gaussian"),
           "gauss_sub": ("dsub", "api00", ["ell", "meals", "stype"], "gaussian"),
           "gauss_jk1": ("rclus1", "api00", ["ell", "meals", "stype"], "gaussian"),
@@ -71,7 +73,7 @@ def designs():
 
 
 def test_every_model_of_the_script_is_tested():
-    assert len(TESTS) == 23 and {"_".join(f.split("_")[:2]) for f in TESTS} == set(MODELS)
+    assert len(TESTS) == 24 and {"_".join(f.split("_")[:2]) for f in TESTS} == set(MODELS)
 
 
 @pytest.mark.parametrize("fixture", TESTS)

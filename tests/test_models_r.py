@@ -388,6 +388,58 @@ def test_svyglm_families(fixture, data, outcome, terms, family, strat, clus1):
                                          rm(fixture, "wald_p")], rtol=1e-6)
 
 
+@pytest.mark.parametrize("fixture", ["poisson_offset", "gauss_offset", "poisson_offset_jk1"])
+def test_svyglm_with_an_offset_equals_r(fixture, strat, clus1):
+    """Offsets as R takes them, in the formula (``offset(log(enroll))``) or as ``offset=``: a rate of English
+    learners per student enrolled (Poisson, log exposure), linearised and JK1, and a gaussian model of the change
+    since 1999; coefficients, SEs, residual df and the Wald test equal R's svyglm and regTermTest (rtol 1e-6)."""
+    names = {"gauss_offset": ["(Intercept)", "ell", "meals"]}.get(fixture, ["(Intercept)", "stypeH", "stypeM", "meals"])
+    if fixture == "poisson_offset":
+        d = Design.from_frame(strat, weights="pw", strata="stype", fpc="fpc")
+        fit = survey.svyglm(d, "I(ell * enroll / 100) ~ stype + meals + offset(log(enroll))", family="quasipoisson")
+        F, q, ddf, p = fit.wald("stype")
+        assert_allclose([F, q, ddf, p], [rm(fixture, "wald_F"), rm(fixture, "wald_df"), rm(fixture, "wald_ddf"),
+                                         rm(fixture, "wald_p")], rtol=1e-6)
+    elif fixture == "gauss_offset":
+        d = Design.from_frame(clus1, weights="pw", psu="dnum", fpc="fpc")
+        fit = survey.svyglm(d, "api00 ~ ell + meals + offset(api99)")
+    else:
+        d = survey.with_replicates(Design.from_frame(clus1, weights="pw", psu="dnum", fpc="fpc"), "jk1")
+        fit = survey.svyglm(d, "I(ell * enroll / 100)", ["stype", "meals"], variance="replicates",
+                            family="quasipoisson", offset="log(enroll)")
+    assert _r_names(fit) == names
+    assert_allclose(fit.coef, [rm(fixture, f"coef_{n}") for n in names], rtol=1e-6)
+    assert_allclose(fit.se, [rm(fixture, f"se_{n}") for n in names], rtol=1e-6)
+    assert fit.df == rm(fixture, "df_residual")
+
+
+def test_an_offset_shifts_the_linear_predictor_and_a_missing_one_leaves_the_unit_out(strat):
+    """Closed forms: a constant offset moves only the intercept (by minus the constant), the slopes and SEs stay;
+    an offset column equal to a term's values fixes that term's coefficient at 1 (the gaussian fit of y − x on the
+    others). A unit whose offset is missing is left out, as one with a missing term; an offset that is no column nor
+    expression, or is text, is refused, naming it."""
+    d = Design.from_frame(strat.assign(c=2.5, lenroll=np.log(strat["enroll"])), weights="pw", strata="stype",
+                          fpc="fpc")
+    plain = survey.svyglm(d, "enroll", ["stype", "meals"], family="quasipoisson")
+    shifted = survey.svyglm(d, "enroll", ["stype", "meals"], family="quasipoisson", offset="c")
+    assert_allclose(shifted.coef, plain.coef - np.r_[2.5, 0, 0, 0], rtol=1e-9, atol=1e-12)
+    assert_allclose(shifted.se, plain.se, rtol=1e-9)
+    two = survey.svyglm(d, "api00 ~ ell + offset(meals)")
+    by_hand = survey.svyglm(survey.update(d, gap=d.data["api00"] - d.data["meals"]), "gap", ["ell"])
+    assert_allclose(two.coef, by_hand.coef, rtol=1e-10)
+    assert_allclose(two.se, by_hand.se, rtol=1e-10)
+    gap = Design.from_frame(strat.assign(e=strat["enroll"].where(strat.index != 5)), weights="pw", strata="stype",
+                            fpc="fpc")
+    left = survey.svyglm(gap, "I(ell * enroll / 100) ~ meals + offset(log(e))", family="quasipoisson")
+    out = survey.svyglm(survey.subset(gap, gap.data.index != 5), "I(ell * enroll / 100) ~ meals + offset(log(e))",
+                        family="quasipoisson")
+    assert_allclose(left.coef, out.coef, rtol=1e-10)
+    with pytest.raises(survey.ParameterError, match="'size'"):
+        survey.svyglm(d, "enroll ~ meals", offset="size", family="quasipoisson")
+    with pytest.raises(survey.ParameterError, match="offset 'stype' is not numeric"):
+        survey.svyglm(d, "enroll ~ meals", offset="stype", family="quasipoisson")
+
+
 def test_quantiles_by_domain_equal_svyquantile_on_each_subset(clus1):
     """An analyst could not get a median by department (``by`` raised TypeError). Each school type's quartile and
     median in the cluster sample, with its Woodruff bounds (NaN where R's are) on the domain's degrees of freedom,

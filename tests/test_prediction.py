@@ -27,7 +27,8 @@ from tests import helpers
 FIX = paths.TESTS / "reference" / "fixtures"
 r = partial(helpers.r_value, pd.read_csv(FIX / "predictions.csv"))
 # R's `nd` in make_fixtures_models.R
-NEW = pd.DataFrame({"ell": [5, 25, 45, 60], "meals": [10, 40, 70, 90], "stype": ["E", "H", "M", "E"]})
+NEW = pd.DataFrame({"ell": [5, 25, 45, 60], "meals": [10, 40, 70, 90], "stype": ["E", "H", "M", "E"],
+                    "enroll": [250, 600, 900, 1500]})
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +48,23 @@ CASES = {"pred_gauss_strat": ("dstrat", "api00", ["ell", "meals", "stype"], "gau
          "pred_poisson_strat": ("dstrat", "enroll", ["stype", "meals"], "quasipoisson", ("link", "response"), None),
          "pred_gauss_jk1": ("rclus1", "api00", ["ell", "meals", "stype"], "gaussian", ("link",), None),
          "pred_logit_jk1": ("rclus1", "schwide_yes", ["ell", "stype"], "quasibinomial", ("link", "response"),
-                            "response")}
+                            "response"),
+         # a rate: English learners per student enrolled, the exposure log(enroll) an offset read from the new rows
+         "pred_poisson_offset": ("dstrat", "I(ell * enroll / 100)", ["stype", "meals", "offset(log(enroll))"],
+                                 "quasipoisson", ("link", "response"), "response")}
+
+
+def expected(fixture: str, type: str, quantity: str, i: int, j: int | None = None) -> float:
+    """R's prediction; for the offset model, R's ``predict.svyglm`` (which leaves the offset out, unlike R's
+    ``predict.glm``) with the offset ``log(enroll)`` of the new row added by hand: ``+ log(enroll)`` to the link,
+    ``× enroll`` to the response, its SE and (for rows ``i``, ``j``) covariance; the link's SE is unchanged."""
+    value = r(fixture, f"{type}_{quantity}_{i}" if j is None else f"{type}_{quantity}_{i}_{j}")
+    if fixture != "pred_poisson_offset":
+        return value
+    exposure = NEW["enroll"].to_numpy(dtype=float)
+    if type == "link":
+        return value + np.log(exposure[i - 1]) if quantity == "estimate" else value
+    return value * exposure[i - 1] * (1.0 if j is None else exposure[j - 1])
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +79,8 @@ def test_predictions_equal_r(fits, fixture, type):
     """Estimates and SEs equal R's predict(fit, nd, type) at each of the four new rows (each school type)."""
     got = survey.predict(fits[fixture], NEW, type=type)
     rows = range(1, len(NEW) + 1)
-    assert_allclose(got["estimate"], [r(fixture, f"{type}_estimate_{i}") for i in rows], rtol=1e-6)
-    assert_allclose(got["se"], [r(fixture, f"{type}_se_{i}") for i in rows], rtol=1e-6)
+    assert_allclose(got["estimate"], [expected(fixture, type, "estimate", i) for i in rows], rtol=1e-6)
+    assert_allclose(got["se"], [expected(fixture, type, "se", i) for i in rows], rtol=1e-6)
     assert (got["df"] == fits[fixture].df).all() and list(got.index) == list(NEW.index)
     if CASES[fixture][3] == "gaussian":          # identity link: the response is the link
         assert_allclose(survey.predict(fits[fixture], NEW, type="response")[["estimate", "se"]],
@@ -77,10 +94,10 @@ def test_covariance_of_predictions_equals_r_vcov(fits, fixture):
     type = CASES[fixture][5]
     got = survey.predict(fits[fixture], NEW, type=type, covariance=True)
     n = len(NEW)
-    expected = np.array([[r(fixture, f"{type}_vcov_{i}_{j}") for j in range(1, n + 1)] for i in range(1, n + 1)])
-    assert_allclose(survey.vcov(got).to_numpy(), expected, rtol=1e-6)
+    want = np.array([[expected(fixture, type, "vcov", i, j) for j in range(1, n + 1)] for i in range(1, n + 1)])
+    assert_allclose(survey.vcov(got).to_numpy(), want, rtol=1e-6)
     diff = survey.contrast(got, {"0": 1, "1": -1})
-    assert_allclose(diff["se"].item(), np.sqrt(expected[0, 0] + expected[1, 1] - 2 * expected[0, 1]), rtol=1e-6)
+    assert_allclose(diff["se"].item(), np.sqrt(want[0, 0] + want[1, 1] - 2 * want[0, 1]), rtol=1e-6)
 
 
 @pytest.mark.parametrize("fixture", ["pred_logit_strat", "pred_gauss_jk1"])
@@ -175,3 +192,18 @@ def test_a_row_with_a_missing_value_gets_nan_and_leaves_the_others_alone(fits):
     assert got.loc[[1, 2], ["estimate", "se", "ci_low", "ci_high"]].isna().all().all()
     full = survey.predict(fits["pred_logit_strat"], NEW, type="response")
     assert_allclose(got.loc[[0, 3], ["estimate", "se"]], full.loc[[0, 3], ["estimate", "se"]], rtol=1e-12)
+
+
+def test_an_offset_is_read_from_the_new_rows_and_a_missing_one_gives_nan(fits):
+    """R adds the offset computed on the new data: doubling a row's exposure adds log 2 to its linear predictor and
+    leaves its SE (the offset has no coefficient); a missing exposure gives NaN, and new data without the offset's
+    column is refused, naming it."""
+    fit = fits["pred_poisson_offset"]
+    base = survey.predict(fit, NEW)
+    more = survey.predict(fit, NEW.assign(enroll=NEW["enroll"] * 2))
+    assert_allclose(more["estimate"] - base["estimate"], np.log(2), rtol=1e-12)
+    assert_allclose(more["se"], base["se"], rtol=1e-12)
+    gap = survey.predict(fit, NEW.assign(enroll=[250, np.nan, 900, 1500]))
+    assert gap[["estimate", "se"]].iloc[1].isna().all() and gap["estimate"].drop(1).notna().all()
+    with pytest.raises(ParameterError, match="enroll"):
+        survey.predict(fit, NEW.drop(columns="enroll"))

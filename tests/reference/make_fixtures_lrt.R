@@ -32,6 +32,9 @@ models <- list(
                      "svyglm(I(comp.imp=='Yes') ~ api99 + stype, dclus1, family=quasibinomial())"),
   poisson_strat = list(svyglm(enroll ~ stype + meals, dstrat, family = quasipoisson(), control = ctl),
                        "svyglm(enroll ~ stype + meals, dstrat, family=quasipoisson())"),
+  poisson_offset = list(svyglm(I(ell * enroll / 100) ~ stype + meals + offset(log(enroll)), dstrat, family = quasipoisson(),
+                               control = ctl),
+                        "svyglm(I(ell * enroll / 100) ~ stype + meals + offset(log(enroll)), dstrat, family=quasipoisson())"),
   inter_clus1 = list(svyglm(api00 ~ stype * ell + meals, dclus1), "svyglm(api00 ~ stype * ell + meals, dclus1)"),
   # a subset of a design without calibration: R drops the other rows, and rescales by the mean weight of those kept
   gauss_sub = list(svyglm(api00 ~ ell + meals + stype, subset(dstrat, meals > 40)),
@@ -51,6 +54,7 @@ tests <- list(
   list("gauss_clus1", ~stype, Inf, "saddlepoint"), list("gauss_clus1", ~stype, NULL, "satterthwaite"),
   list("logit_clus1", ~stype, NULL, "saddlepoint"), list("logit_clus1", ~stype, Inf, "satterthwaite"),
   list("poisson_strat", ~stype, NULL, "saddlepoint"), list("poisson_strat", ~meals, NULL, "saddlepoint"),
+  list("poisson_offset", ~stype, NULL, "saddlepoint"),
   list("inter_clus1", ~stype:ell, NULL, "saddlepoint"),
   list("gauss_sub", ~stype, NULL, "saddlepoint"), list("gauss_jk1", ~stype, NULL, "saddlepoint"), list("logit_jk1", ~stype, NULL, "saddlepoint"),
   list("logit_jk1", ~ell, Inf, "saddlepoint"))

@@ -34,7 +34,17 @@ fits <- list(
                              svydesign(id = ~1, strata = ~stype, weights = ~pw0, fpc = ~fpc,
                                        data = transform(apistrat, pw0 = ifelse(seq_along(pw) %in% c(3, 50), 0, pw))),
                              family = quasipoisson(), control = ctl),
-                      "svyglm(enroll ~ stype + meals, dstrat with pw = 0 in rows 3 and 50, family=quasipoisson())"))
+                      "svyglm(enroll ~ stype + meals, dstrat with pw = 0 in rows 3 and 50, family=quasipoisson())"),
+  # offsets: a rate (English learners per student enrolled) as a Poisson model of counts with log exposure, a
+  # gaussian model of the change since 1999, and a replicate design
+  poisson_offset = list(svyglm(I(ell * enroll / 100) ~ stype + meals + offset(log(enroll)), dstrat, family = quasipoisson(),
+                               control = ctl),
+                        "svyglm(I(ell * enroll / 100) ~ stype + meals + offset(log(enroll)), dstrat, family=quasipoisson())"),
+  gauss_offset = list(svyglm(api00 ~ ell + meals + offset(api99), dclus1),
+                      "svyglm(api00 ~ ell + meals + offset(api99), dclus1)"),
+  poisson_offset_jk1 = list(svyglm(I(ell * enroll / 100) ~ stype + meals, rclus1, offset = log(enroll), family = quasipoisson(),
+                                   control = ctl),
+                            "svyglm(I(ell * enroll / 100) ~ stype + meals, as.svrepdesign(dclus1, type='JK1'), offset=log(enroll), family=quasipoisson())"))
 for (name in names(fits)) {
   g <- fits[[name]][[1]]
   call <- fits[[name]][[2]]
@@ -43,7 +53,7 @@ for (name in names(fits)) {
     cmp(name, paste0("se_", names(coef(g))), SE(g), paste0("SE(", call, ")")),
     cmp(name, "df_residual", g$df.residual, paste0(call, "$df.residual")))
 }
-for (name in c("logit_strat", "poisson_strat")) {
+for (name in c("logit_strat", "poisson_strat", "poisson_offset")) {
   rt <- regTermTest(fits[[name]][[1]], ~stype)
   call <- paste0("regTermTest(", fits[[name]][[2]], ", ~stype)")
   rows[[length(rows) + 1]] <- rbind(cmp(name, "wald_F", rt$Ftest, paste0(call, "$Ftest")),
@@ -425,6 +435,8 @@ pcases <- list(
   pred_gauss_jk1 = list(svyglm(api00 ~ ell + meals + stype, rclus1),
                         "svyglm(api00 ~ ell + meals + stype, as.svrepdesign(dclus1, type='JK1'))", "link", NULL),
   pred_logit_jk1 = list(fits$logit_jk1[[1]], fits$logit_jk1[[2]], c("link", "response"), "response"))
+nd$enroll <- c(250, 600, 900, 1500)       # the exposure of the offset model (the others do not read it)
+pcases$pred_poisson_offset <- list(fits$poisson_offset[[1]], fits$poisson_offset[[2]], c("link", "response"), "response")
 prows <- list()
 for (name in names(pcases)) {
   g <- pcases[[name]][[1]]

@@ -51,7 +51,7 @@ module                  what                                                    
                         second order) for « pick any » questions
 ``quantiles``           :func:`quantile` (Woodruff intervals)                       ``svyquantile``
 ``regression``          :func:`svyglm` (gaussian, logistic, Poisson; two-way       ``svyglm``,
-                        interactions), :meth:`Fit.wald`                             ``regTermTest``
+                        interactions, offsets), :meth:`Fit.wald`                    ``regTermTest``
 ``ordinal``             :func:`svyolr` (proportional odds)                          ``svyolr``
 ``terms``               :func:`model_matrix` (formulas as R writes them, R's        ``model.matrix``
                         column names)

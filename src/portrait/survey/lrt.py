@@ -33,7 +33,7 @@ from .expressions import split_outside
 from .terms import normalised_term
 from .linearisation import present_units
 from .regression import (FAMILIES, _complete, _glm_fit, _with_expressions, expand_terms, formula, model_matrix,
-                         svyglm)
+                         offset_values, split_offsets, svyglm)
 
 #: the tail approximations R's ``regTermTest`` offers without the CompQuadForm package
 APPROXIMATIONS = ("saddlepoint", "satterthwaite")
@@ -260,7 +260,7 @@ def _tested(test: str | Sequence[str], model_terms: Sequence[str]) -> list[str]:
 
 def working_lrt(design: Design, y: str, terms: str | Sequence[str] | None = None, *, test: str | Sequence[str],
                 family: str = "gaussian", variance: str | None = None, approximation: str = "saddlepoint",
-                df: float | None = None) -> LRTResult:
+                df: float | None = None, offset: str | Sequence[str] | None = None) -> LRTResult:
     """Test terms of a survey GLM by the working (Rao–Scott) likelihood ratio (R ``regTermTest``, ``method = "LRT"``).
 
     ``working_lrt(d, "api00", ["ell", "meals", "stype"], test="stype")`` is R's
@@ -296,6 +296,9 @@ def working_lrt(design: Design, y: str, terms: str | Sequence[str] | None = None
     df : float, optional
         Denominator df (R ``df``): by default the model's residual df; ``inf`` for the chi-square version (R's
         ``anova(…, test = "Chisq")``).
+    offset : str or sequence of str, optional
+        Offsets of the model, kept in both fits, as for :func:`~portrait.survey.svyglm` (or ``offset(…)`` in the
+        formula).
 
     Returns
     -------
@@ -324,19 +327,23 @@ def working_lrt(design: Design, y: str, terms: str | Sequence[str] | None = None
     >>> working_lrt(d, "api00 ~ ell + meals + stype", test="stype").p  # doctest: +SKIP
     """
     _check_approximation(approximation)
+    y, terms, offsets = split_offsets(y, terms, offset)
     y, terms = formula(y, terms)
     design = _with_expressions(design, y, terms)
     mains, pairs = expand_terms(terms)
     all_terms = mains + [f"{a}:{b}" for a, b in pairs]
-    fit = svyglm(design, y, all_terms, variance=variance, family=family)
+    fit = svyglm(design, y, all_terms, variance=variance, family=family, offset=offsets)
     tested = _tested(test, list(fit.terms))
     kept = [t for t in all_terms if t not in tested]
     held = [t for t in kept if ":" in t and set(t.split(":")) & set(tested)]
     if held:
         raise ParameterError(f"cannot test {tested} while the model keeps the interaction(s) {held}: test them "
                              "together (R would recode the interaction without its main effect)")
-    ok = _complete(design, [y, *mains])
-    if not np.array_equal(ok, _complete(design, [y, *expand_terms(kept)[0]])):
+    off = offset_values(design.data, offsets)
+    has_offset = True if off is None else ~np.isnan(off)
+    ok = _complete(design, [y, *mains]) & has_offset
+    off = 0.0 if off is None else np.where(ok, off, 0.0)
+    if not np.array_equal(ok, _complete(design, [y, *expand_terms(kept)[0]]) & has_offset):
         raise ParameterError(f"the tested term(s) {tested} have missing values on units the model without them "
                              "would use: select the complete units first (survey.subset) so both fits share them")
     # R rescales by the mean weight of the rows it keeps: a subset of a design without calibration drops the others
@@ -345,9 +352,9 @@ def working_lrt(design: Design, y: str, terms: str | Sequence[str] | None = None
     y0 = np.where(ok, design.data[y].to_numpy(dtype=float), 0.0)
     inv_link, var = FAMILIES[family]
     X = np.where(ok[:, None], model_matrix(design.data, all_terms, rows=ok).to_numpy(dtype=float), 0.0)
-    mu = inv_link(X @ fit.coef)
+    mu = inv_link(X @ fit.coef + off)
     X0 = np.where(ok[:, None], model_matrix(design.data, kept, rows=ok).to_numpy(dtype=float), 0.0)
-    mu0 = inv_link(X0 @ _glm_fit(X0, y0, w, family)[0])
+    mu0 = inv_link(X0 @ _glm_fit(X0, y0, w, family, offset=None if offsets == () else off)[0] + off)
     chisq = _deviance(y0[ok], mu0[ok], w[ok], family) - _deviance(y0[ok], mu[ok], w[ok], family)
     idx = [fit.names.index(n) for t in tested for n in fit.terms[t]]
     naive = np.linalg.inv((X.T * (w * var(mu))) @ X)

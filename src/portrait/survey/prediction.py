@@ -20,7 +20,7 @@ from scipy import stats
 from .contrasts import KEY, covariance_attrs
 from .errors import ParameterError, check_finite
 from .expressions import with_expressions
-from .regression import FAMILIES, Fit, expand_terms, model_matrix
+from .regression import FAMILIES, Fit, expand_terms, model_matrix, offset_values
 
 TYPES = ("link", "response")
 
@@ -63,12 +63,24 @@ def _coded(fit: Fit, newdata: pd.DataFrame) -> np.ndarray:
     return X
 
 
+def _offsets(fit: Fit, newdata: pd.DataFrame) -> np.ndarray:
+    """The fit's offsets (:func:`~portrait.survey.svyglm`'s ``offset``) computed on ``newdata`` (0 without any), as R's
+    ``predict`` adds them; NaN where one is missing."""
+    offsets = fit.model.get("offset", ())
+    if not offsets:
+        return np.zeros(len(newdata))
+    off = offset_values(newdata, offsets)
+    check_finite(np.where(np.isnan(off), 0.0, off), "the offset")
+    return off
+
+
 def predict(fit: Fit, newdata: pd.DataFrame, type: str = "link", level: float = 0.95,
             covariance: bool = False) -> pd.DataFrame:
     """Predict a survey-weighted GLM at new covariate values, with standard errors (R ``predict.svyglm``).
 
     The linear predictor ``η = x'β`` of each row of ``newdata`` (coded with the fit's levels, as R codes it with
-    the fit's ``xlevels``), or the mean ``μ = g⁻¹(η)``. Standard errors as R's: ``√(x'Vx)`` on the link scale
+    the fit's ``xlevels``; plus the fit's offsets computed on ``newdata``, as R's ``predict.glm`` adds them, where
+    R's ``predict.svyglm`` (survey 4.1.1) leaves them out), or the mean ``μ = g⁻¹(η)``. Standard errors as R's: ``√(x'Vx)`` on the link scale
     with ``V`` the fit's covariance (sandwich or replicate), ``|dμ/dη| √(x'Vx)`` on the response scale (the delta
     method). R gives no interval; here it is Student's t on the fit's residual df on the link scale,
     ``η ± t √(x'Vx)``, and on the response scale that interval carried through ``g⁻¹`` (it stays in (0, 1) for a
@@ -79,7 +91,8 @@ def predict(fit: Fit, newdata: pd.DataFrame, type: str = "link", level: float = 
     fit : Fit
         A fit of :func:`svyglm`, linearised or replicate (a :func:`svyolr` fit is refused).
     newdata : pandas.DataFrame
-        One row per prediction, with a column for each main term of the model (other columns are ignored): a
+        One row per prediction, with a column for each main term of the model and each column its offsets read
+        (other columns are ignored): a
         categorical term's values among the levels the fit used, a numeric term's numbers. A row with a missing
         value in one of them gets NaN (R drops it).
     type : {"link", "response"}, default "link"
@@ -128,8 +141,10 @@ def predict(fit: Fit, newdata: pd.DataFrame, type: str = "link", level: float = 
         raise ParameterError(f"level must be a confidence level between 0 and 1 (e.g. 0.95), got {level!r}")
     inv_link, mu_eta = FAMILIES[fit.model["family"]]
     X = _coded(fit, newdata)
+    off = _offsets(fit, newdata)
+    X[np.isnan(off)] = np.nan
     beta, V = np.asarray(fit.coef, dtype=float), np.asarray(fit.vcov, dtype=float)
-    eta = X @ beta
+    eta = X @ beta + off
     XV = X @ V
     se = np.sqrt(np.maximum(np.einsum("ij,ij->i", XV, X), 0.0))
     half = stats.t.ppf(0.5 + level / 2, fit.df) * se

@@ -16,6 +16,7 @@ Lumley, T. (2010). *Complex Surveys*, chapters 5 and 6.
 
 
 import html
+import re
 from dataclasses import dataclass, field
 from typing import Callable, NamedTuple, Sequence
 
@@ -25,7 +26,7 @@ from scipy import sparse, special, stats
 
 from .design import Design
 from .errors import ConvergenceError, ParameterError, check_finite, check_variance
-from .expressions import with_expressions
+from .expressions import evaluate, is_expression, split_outside, with_expressions
 from .inference import _vcov, domain_degf, update
 from .linearisation import standard_errors
 from .replicates import replicate_variance
@@ -181,22 +182,74 @@ def _full_rank(X: np.ndarray, names: Sequence[str], used: np.ndarray) -> None:
                          "uses (collinear terms, or a level every unit of the model holds): leave one out")
 
 
+_OFFSET = re.compile(r"^\s*offset\s*\((.*)\)\s*$", re.S)
+
+
+def split_offsets(y: str, terms: str | Sequence[str] | None, offset: str | Sequence[str] | None = None
+                  ) -> tuple[str, str | list[str] | None, tuple[str, ...]]:
+    """A model's offsets taken out of it: R's ``offset(…)`` terms of the formula ``y`` (or of ``terms``), then those
+    of ``offset`` (a column or an expression, or several: R adds them all up)."""
+    found: list[str] = []
+
+    def keep(items: Sequence[str]) -> list[str]:
+        out = []
+        for t in items:
+            m = _OFFSET.match(t)
+            (found.append(m.group(1).strip()) if m else out.append(t))
+        return out
+
+    if terms is None and "~" in y and len(sides := split_outside(y, "~")) == 2:
+        kept = keep(split_outside(sides[1], "+"))
+        y, terms = (f"{sides[0].strip()} ~ {' + '.join(t.strip() for t in kept)}", None) if kept \
+            else (sides[0].strip(), [])
+    elif terms is not None:
+        terms = keep([terms] if isinstance(terms, str) else list(terms))
+    given = [] if offset is None else [offset] if isinstance(offset, str) else list(offset)
+    return y, terms, tuple(found + [str(o).strip() for o in given])
+
+
+def offset_values(data: pd.DataFrame, offsets: Sequence[str]) -> np.ndarray | None:
+    """The sum of the ``offsets`` (columns or expressions such as ``log(enroll)``) on every row of ``data``, NaN where
+    one is missing; None without offsets."""
+    if not offsets:
+        return None
+    total = np.zeros(len(data))
+    for o in offsets:
+        if is_expression(o):
+            v = evaluate(data, o)
+        elif o in data.columns:
+            v = data[o]
+        else:
+            raise ParameterError(f"the offset {o!r} is neither a column of the data nor an expression of columns "
+                                 "(log(enroll), I(pop / 1000))")
+        if not pd.api.types.is_numeric_dtype(v) or pd.api.types.is_bool_dtype(v):
+            raise ParameterError(f"the offset {o!r} is not numeric ({v.dtype})")
+        total = total + v.to_numpy(dtype=float, na_value=np.nan)
+    return total
+
+
 def _glm_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family: str, start: np.ndarray | None = None,
-             tol: float = 1e-12, max_iter: int = 100) -> tuple[np.ndarray, np.ndarray]:
-    """Solve ``Σ w x (y − μ) = 0`` by Newton's method (canonical links); returns β and (X'WVX)⁻¹."""
+             tol: float = 1e-12, max_iter: int = 100, offset: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Solve ``Σ w x (y − μ) = 0``, ``μ`` the inverse link of ``X β + offset``, by Newton's method (canonical links);
+    returns β and (X'WVX)⁻¹."""
     inv_link, var = FAMILIES[family]
+    off = 0.0 if offset is None else offset
     if family == "gaussian":
         wx = X.T * w
         A = np.linalg.inv(wx @ X)
-        return A @ (wx @ y), A
+        return A @ (wx @ (y - off)), A
     beta = np.zeros(X.shape[1]) if start is None else start.copy()
     if start is None:
         ybar = float(np.sum(w * y) / np.sum(w))
         j = np.flatnonzero(np.all(X[w > 0] == 1, axis=0))    # rows of weight 0 are zeroed (model_matrix's rows=)
-        if len(j):
+        if len(j) and offset is None:
             beta[j[0]] = special.logit(ybar) if family.endswith("binomial") else np.log(ybar)
+        elif len(j):       # the intercept that fits the mean with the offsets
+            mean_off = float(np.sum(w * offset) / np.sum(w))
+            beta[j[0]] = special.logit(ybar) - mean_off if family.endswith("binomial") \
+                else np.log(np.sum(w * y) / np.sum(w * np.exp(offset)))
     for _ in range(max_iter):
-        mu = inv_link(X @ beta)
+        mu = inv_link(X @ beta + off)
         info = (X.T * (w * var(mu))) @ X
         try:
             step = np.linalg.solve(info, X.T @ (w * (y - mu)))
@@ -209,7 +262,7 @@ def _glm_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family: str, start: np
     else:
         raise ConvergenceError(f"the {family} model did not converge in {max_iter} Newton steps "
                                "(separation, or a level without any event?)")
-    mu = inv_link(X @ beta)
+    mu = inv_link(X @ beta + off)
     return beta, np.linalg.inv((X.T * (w * var(mu))) @ X)
 
 
@@ -249,18 +302,19 @@ def _identified(rows: np.ndarray, cell_w: np.ndarray, names: Sequence[str],
                                    "linearisation, more PSUs per replicate (JKn, BRR), or merge the levels involved")
 
 
-def _replicate_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family: str, start: np.ndarray, r: int) -> np.ndarray:
+def _replicate_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family: str, start: np.ndarray, r: int,
+                   offset: np.ndarray | None = None) -> np.ndarray:
     """The model refitted on replicate ``r``'s weights; a fit that fails names its replicate (trial Y: the full
     sample fitted, one half sample separated the response)."""
     try:
-        return _glm_fit(X, y, w, family, start=start)[0]
+        return _glm_fit(X, y, w, family, start=start, offset=offset)[0]
     except ConvergenceError as e:
         raise ConvergenceError(f"replicate {r + 1} (the full sample fits): {e}; a replicate of few PSUs can separate "
                                "what the sample does not: use linearisation, or merge the levels involved") from None
 
 
 def svyglm(design: Design, y: str, terms: str | Sequence[str] | None = None, variance: str | None = None,
-           family: str = "gaussian") -> Fit:
+           family: str = "gaussian", offset: str | Sequence[str] | None = None) -> Fit:
     """Fit a survey-weighted generalised linear model of ``y`` on ``terms`` (R ``svyglm``).
 
     Coefficients solve ``Σ w x (y − μ) = 0`` by Newton's method (canonical links). Rows with a missing
@@ -289,6 +343,11 @@ def svyglm(design: Design, y: str, terms: str | Sequence[str] | None = None, var
         ``gaussian`` (identity link), ``binomial`` or ``quasibinomial`` (logit link; ``y`` is 0/1
         or a proportion), ``poisson`` or ``quasipoisson`` (log link). A quasi-family gives the same
         coefficients and, in a survey, the same sandwich covariance as its family (R likewise).
+    offset : str or sequence of str, optional
+        A term added to the linear predictor with coefficient 1 (R ``offset =``): a column or an expression, e.g. the
+        log of an exposure for a Poisson model of a rate (``"log(enroll)"``). A formula may hold it as R writes it
+        (``"api.stu ~ stype + offset(log(enroll))"``); several are added up. A unit with a missing offset is left out,
+        as one with a missing term; :func:`~portrait.survey.predict` adds the offsets computed on its new data.
 
     Returns
     -------
@@ -314,13 +373,20 @@ def svyglm(design: Design, y: str, terms: str | Sequence[str] | None = None, var
     --------
     >>> fit = svyglm(d, "voted", ["age", "sex"], family="quasibinomial")  # doctest: +SKIP
     >>> fit.table()  # doctest: +SKIP
+    >>> svyglm(d, "visits ~ age + offset(log(days))", family="quasipoisson")  # doctest: +SKIP
     """
     variance = check_variance(variance, design=design)
     if family not in FAMILIES:
         raise ParameterError(f"family must be one of {', '.join(FAMILIES)}, got {family!r}")
+    y, terms, offsets = split_offsets(y, terms, offset)
     y, terms = formula(y, terms)
     design = _with_expressions(design, y, terms)
     ok = _complete(design, [y, *expand_terms(terms)[0]])
+    off = offset_values(design.data, offsets)
+    if off is not None:
+        ok &= ~np.isnan(off)
+        off = np.where(ok, off, 0.0)
+        check_finite(off, "the offset")
     used = ok & (design.weights > 0)
     Xdf = model_matrix(design.data, terms, rows=used)
     X = Xdf.to_numpy()
@@ -337,12 +403,12 @@ def svyglm(design: Design, y: str, terms: str | Sequence[str] | None = None, var
         raise ParameterError(f"{y!r} must be 0/1 or a proportion for a {family} model")
     if family.endswith("poisson") and (y0[ok] < 0).any():
         raise ParameterError(f"{y!r} must be a non-negative count for a {family} model")
-    beta, A = _glm_fit(X0, y0, design.weights * ok, family)
+    beta, A = _glm_fit(X0, y0, design.weights * ok, family, offset=off)
     names = list(Xdf.columns)
     p = len(beta)
     df = domain_degf(design, ok) + 1 - p
     if variance == "linearisation":
-        resid = (y0 - FAMILIES[family][0](X0 @ beta)) * ok
+        resid = (y0 - FAMILIES[family][0](X0 @ beta + (0.0 if off is None else off))) * ok
         V = _vcov(design, (X0 * resid[:, None]) @ A)
     else:
         R = design.replicate_weights() * ok[:, None]
@@ -355,10 +421,12 @@ def svyglm(design: Design, y: str, terms: str | Sequence[str] | None = None, var
         if family == "gaussian":           # every replicate's normal equations from matrix products
             outer = np.einsum("ni,nj->nij", rows, rows).reshape(len(rows), p * p)
             XtWX = (outer.T @ cell_w).T.reshape(-1, p, p)
-            th = np.linalg.solve(XtWX, ((X0 * y0[:, None]).T @ R).T[:, :, None])[:, :, 0]
+            target = y0 if off is None else y0 - off
+            th = np.linalg.solve(XtWX, ((X0 * target[:, None]).T @ R).T[:, :, None])[:, :, 0]
         else:
-            th = np.array([_replicate_fit(X0, y0, R[:, r], family, beta, r) for r in range(R.shape[1])])
+            th = np.array([_replicate_fit(X0, y0, R[:, r], family, beta, r, off) for r in range(R.shape[1])])
         V = replicate_variance(beta, th, design.replicate_scale, design.replicate_rscales, design.replicate_mse,
                                design.replicate_blocks)
     return Fit(names=names, coef=beta, vcov=V, df=df, variance=variance, terms=Xdf.attrs["terms"],
-               model={"family": family, "levels": Xdf.attrs["levels"]}, formula=f"{y} ~ {' + '.join(terms)}")
+               model={"family": family, "levels": Xdf.attrs["levels"], "offset": offsets},
+               formula=f"{y} ~ {' + '.join([*terms, *(f'offset({o})' for o in offsets)]) or '1'}")
