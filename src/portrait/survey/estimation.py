@@ -158,10 +158,7 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
         V = np.diag(C).copy()
         df = design.degf
         if (kinds == "logit").any():          # R refits the logit in every replicate: no delta method
-            with np.errstate(divide="ignore", invalid="ignore"):
-                logit_se = np.sqrt(np.diag(replicate_variance(
-                    special.logit(theta), special.logit(thetas), design.replicate_scale, design.replicate_rscales,
-                    design.replicate_mse, design.replicate_blocks)))
+            logit_se = _replicate_logit_se(design, theta, thetas)
     se = standard_errors(V)
     if df_given is not None:
         df = float(df_given)
@@ -193,6 +190,21 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
         out.attrs["covariance"] = covariance_attrs(list(out[KEY].itertuples(index=False)), C, float(df),
                                                    str(out["variance"].iloc[0]) if q else variance)
     return out
+
+
+def _replicate_logit_se(design: Design, theta: np.ndarray, thetas: np.ndarray) -> np.ndarray:
+    """The replicate SE of ``logit(θ)``, as R refits the logit in every replicate. A replicate (of positive
+    rscale) whose share is 0 or 1 has an infinite logit: the SE is infinite and the interval [0, 1], where R's
+    refit in that replicate diverges (an audit: the centring on the replicates' mean gave inf − inf, NaN bounds)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logits = special.logit(thetas)
+        se = np.sqrt(np.diag(replicate_variance(special.logit(theta), logits, design.replicate_scale,
+                                                design.replicate_rscales, design.replicate_mse,
+                                                design.replicate_blocks)))
+    counted = (np.ones(len(logits)) if design.replicate_rscales is None
+               else np.asarray(design.replicate_rscales, dtype=float)) > 0
+    se[np.isinf(logits[counted]).any(axis=0) & np.isfinite(special.logit(theta))] = np.inf
+    return se
 
 
 def _design_effects(w: np.ndarray, Y: np.ndarray, M: np.ndarray, tot: np.ndarray, Wd: np.ndarray, V: np.ndarray,
