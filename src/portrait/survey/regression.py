@@ -105,13 +105,19 @@ class Fit:
     def _repr_html_(self) -> str:
         return f"<p>{html.escape(repr(self).splitlines()[0])}</p>" + self.table().to_html(index=False)
 
-    def wald(self, prefix: str) -> "WaldTest":
+    def wald(self, prefix: str | Sequence[str]) -> "WaldTest":
         """Wald F test that every coefficient of the term ``prefix`` (``"stype"``, ``"stype:ell"``) is 0 (R
         ``regTermTest``): a :class:`WaldTest` ``(F, ndf, ddf, p)``. A name that is not a term tests the
-        coefficients whose names start with it (``"stypeH"``)."""
-        prefix = normalised_term(prefix)
-        term = self.terms.get(prefix)
-        idx = [i for i, n in enumerate(self.names) if (n in term if term else n.startswith(prefix))]
+        coefficients whose names start with it (``"stypeH"``). Several terms tested together, as R's
+        ``regTermTest(fit, ~ell + stype)``: a list (``["ell", "stype"]``) or R's ``"~ell + stype"``."""
+        if not isinstance(prefix, str) or "+" in prefix or prefix.strip().startswith("~"):
+            from .lrt import _tested
+            names = set(n for t in _tested(prefix, list(self.terms)) for n in self.terms[t])
+            idx = [i for i, n in enumerate(self.names) if n in names]
+        else:
+            prefix = normalised_term(prefix)
+            term = self.terms.get(prefix)
+            idx = [i for i, n in enumerate(self.names) if (n in term if term else n.startswith(prefix))]
         if not idx:
             raise ParameterError(f"no term or coefficient named {prefix!r}: the model's terms are {list(self.terms)}")
         b = self.coef[idx]
