@@ -300,7 +300,7 @@ def total(design: Design, variables: str | Sequence[str], by: str | Sequence[str
         Confidence level of the intervals.
     df : float, optional
         Degrees of freedom of every interval, as R ``confint(…, df =)``: ``numpy.inf`` gives R's default normal
-        interval. Default: the design's (a domain's for a logit or beta interval, see Returns).
+        interval. Default: the design's (a domain's for the intervals of proportions — logit, xlogit, asin, beta, likelihood —, see Returns).
     covariance : bool, default False
         Keep the covariance matrix of the estimates in the table's ``attrs["covariance"]``, for
         :func:`~portrait.survey.contrast` and :func:`~portrait.survey.vcov` (R ``svyby(…, covmat = TRUE)``).
@@ -465,7 +465,7 @@ def mean(design: Design, variables: str | Sequence[str], by: str | Sequence[str]
         so shares and means are estimated in one call.
     df : float, optional
         Degrees of freedom of every interval, as R ``confint(…, df =)``: ``numpy.inf`` gives R's default normal
-        interval. Default: the design's (a domain's for a logit or beta interval, see Returns).
+        interval. Default: the design's (a domain's for the intervals of proportions — logit, xlogit, asin, beta, likelihood —, see Returns).
     covariance : bool, default False
         Keep the covariance matrix of the estimates in the table's ``attrs["covariance"]``, for
         :func:`~portrait.survey.contrast` and :func:`~portrait.survey.vcov` (R ``svyby(…, covmat = TRUE)``).
@@ -476,8 +476,9 @@ def mean(design: Design, variables: str | Sequence[str], by: str | Sequence[str]
         One row per variable and domain, with columns ``statistic``, ``variable``, ``domain``
         (``""`` or ``"var=level"``), ``level``, ``estimate``, ``se``, ``ci_low``, ``ci_high`` (Student's
         t with ``df``), ``df`` (the whole design's degrees of freedom, for a domain
-        too, as R ``confint(svyby(…, svymean), df = degf(design))``; but a logit or beta interval by domain
-        takes the domain's PSUs − strata, as R ``svyby(…, svyciprop)`` on each domain's ``subset``, and so
+        too, as R ``confint(svyby(…, svymean), df = degf(design))``; but an interval of a proportion (logit, xlogit,
+        asin, beta, likelihood) by domain takes the domain's PSUs − strata, as R ``svyby(…, svyciprop)`` on each
+        domain's ``subset``, and so
         does :func:`quantile` by domain), ``deff`` (R ``survey``'s design effect
         against simple random sampling), ``n`` (units used) and ``variance`` (method).
 
@@ -544,7 +545,7 @@ def proportion(design: Design, variables: str | Sequence[str], by: str | Sequenc
         mapping gives each variable its own (``"wald"`` for the others).
     df : float, optional
         Degrees of freedom of every interval, as R ``confint(…, df =)``: ``numpy.inf`` gives R's default normal
-        interval. Default: the design's (a domain's for a logit or beta interval, see Returns).
+        interval. Default: the design's (a domain's for the intervals of proportions — logit, xlogit, asin, beta, likelihood —, see Returns).
     covariance : bool, default False
         Keep the covariance matrix of the estimates in the table's ``attrs["covariance"]``, for
         :func:`~portrait.survey.contrast` and :func:`~portrait.survey.vcov` (R ``svyby(…, covmat = TRUE)``).
