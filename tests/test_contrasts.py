@@ -129,3 +129,43 @@ def test_estimates_with_their_covariance_can_be_written_and_read_back(dclus1, tm
                     survey.contrast(by, {"E": 1, "H": -1})[["estimate", "se"]], rtol=1e-15)
     assert_allclose(survey.vcov(back), survey.vcov(by), rtol=1e-15)
     by.to_csv(tmp_path / "by.csv")
+
+
+def test_nonlinear_contrasts_equal_r(dclus1):
+    """Functions of estimates by the delta method, as R ``svycontrast(…, quote(…))`` with its symbolic derivatives:
+    a ratio of two means, its log and a difference written as an expression in one call (the last equals the linear
+    contrast); domains' means through exp, sqrt and a power; JK1 replicates; a model's odds ratio (rtol 1e-8, the
+    model's 1e-6 as tests/test_models_r.py)."""
+    m = survey.mean(dclus1, ["api00", "api99"], covariance=True)
+    c = survey.contrast(m, {"ratio": "api00 / api99", "logratio": "log(api00) - log(api99)",
+                            "diff": "api00 - api99", "linear": {"api00": 1, "api99": -1}})
+    for name in ("ratio", "logratio", "diff"):
+        _pair(c.loc[c["contrast"] == name], f"nonlinear_{name}")
+    assert_allclose(c.iloc[2][["estimate", "se"]].astype(float), c.iloc[3][["estimate", "se"]].astype(float),
+                    rtol=1e-12)
+    by = survey.mean(dclus1, "api00", by="stype", covariance=True)
+    _pair(survey.contrast(by, "exp(E / 1000) - sqrt(M) + (H / 600)^2"), "nonlinear_by")
+    jk = survey.mean(survey.with_replicates(dclus1, "jk1"), ["api00", "api99"], variance="replicates",
+                     covariance=True)
+    _pair(survey.contrast(jk, "api00/api99"), "nonlinear_jk1")
+    strat = pd.read_csv(FIX / "apistrat.csv").assign(_y=lambda s: (s["sch.wide"] == "Yes").astype(float))
+    fit = survey.svyglm(survey.Design.from_frame(strat, weights="pw", strata="stype", fpc="fpc"), "_y",
+                        ["ell", "meals", "stype"], family="quasibinomial")
+    got = survey.contrast(fit, {"odds ratio": "exp(stypeH - stypeM)"})
+    assert_allclose(got[["estimate", "se"]].to_numpy().ravel(),
+                    [r("nonlinear_glm", "estimate"), r("nonlinear_glm", "se")], rtol=1e-6)
+
+
+def test_a_nonlinear_contrast_is_the_delta_method_by_hand(dclus1):
+    """Closed form: the SE of a / b is √(g' V g) with g = (1/b, −a/b²), V the two means' covariance (R's vcov); an
+    expression naming no row, or two, or computing what a contrast does not, is refused with the names it can use."""
+    m = survey.mean(dclus1, ["api00", "api99"], covariance=True)
+    a, b = m["estimate"]
+    V = survey.vcov(m).to_numpy()
+    g = np.array([1 / b, -a / b ** 2])
+    got = survey.contrast(m, "api00 / api99").iloc[0]
+    assert got.estimate == pytest.approx(a / b, rel=1e-14) and got.se == pytest.approx(np.sqrt(g @ V @ g), rel=1e-12)
+    with pytest.raises(survey.ParameterError, match=r"'api01' names no row.*'api00', 'api99'"):
+        survey.contrast(m, "api01 / api99")
+    with pytest.raises(survey.ParameterError, match="does not compute"):
+        survey.contrast(m, "api00 > api99")

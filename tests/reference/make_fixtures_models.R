@@ -331,6 +331,14 @@ bt <- svyby(~enroll, ~stype, dclus1, svytotal, covmat = TRUE); ct <- svycontrast
 bj <- svyby(~api00, ~stype, rclus1, svymean, covmat = TRUE); cj <- svycontrast(bj, c(E = 1, H = -1, M = 0))
 mc <- svymean(~api00 + api99, dcal); cc <- svycontrast(mc, c(api00 = 1, api99 = -1))
 cg <- svycontrast(fits$logit_strat[[1]], c(stypeH = 1, stypeM = -1))
+# nonlinear contrasts (the delta method with R's symbolic derivatives): a ratio of two means, their log ratio and a
+# difference written as an expression in one call (R reads a plain vector in such a list as constants, not
+# coefficients); domains' means through exp, sqrt and a power; JK1; a model's odds ratio
+n1 <- svycontrast(m2, list(ratio = quote(api00 / api99), logratio = quote(log(api00) - log(api99)),
+                           diff = quote(api00 - api99)))
+n2 <- svycontrast(b, quote(exp(E / 1000) - sqrt(M) + (H / 600)^2))
+n3 <- svycontrast(svymean(~api00 + api99, rclus1), quote(api00 / api99))
+n4 <- svycontrast(fits$logit_strat[[1]], quote(exp(stypeH - stypeM)))
 write.csv(rbind(
   cmp("contrast_means", c("estimate", "se"), c(coef(c1), SE(c1)), "svycontrast(svymean(~api00+api99, dclus1), c(api00=1, api99=-1))"),
   cmp("vcov_means", c("api00_api00", "api00_api99", "api99_api99"), vcov(m2)[c(1, 2, 4)], "vcov(svymean(~api00+api99, dclus1))"),
@@ -341,7 +349,12 @@ write.csv(rbind(
   cmp("contrast_totals", c("estimate", "se"), c(coef(ct), SE(ct)), "svycontrast(svyby(~enroll, ~stype, dclus1, svytotal, covmat=TRUE), c(1,1,1))"),
   cmp("contrast_jk1", c("estimate", "se"), c(coef(cj), SE(cj)), "svycontrast(svyby(~api00, ~stype, as.svrepdesign(dclus1, 'JK1'), svymean, covmat=TRUE), c(1,-1,0))"),
   cmp("contrast_cal", c("estimate", "se"), c(coef(cc), SE(cc)), "svycontrast(svymean(~api00+api99, calibrate(dclus1, ~stype+sch.wide, pop, calfun='raking')), c(1,-1))"),
-  cmp("contrast_glm", c("estimate", "se"), c(coef(cg), SE(cg)), "svycontrast(svyglm(I(sch.wide=='Yes') ~ ell + meals + stype, dstrat, family=quasibinomial()), c(stypeH=1, stypeM=-1))")),
+  cmp("contrast_glm", c("estimate", "se"), c(coef(cg), SE(cg)), "svycontrast(svyglm(I(sch.wide=='Yes') ~ ell + meals + stype, dstrat, family=quasibinomial()), c(stypeH=1, stypeM=-1))"),
+  cmp(paste0("nonlinear_", names(coef(n1))), "estimate", coef(n1), "svycontrast(svymean(~api00+api99, dclus1), list(ratio=quote(api00/api99), logratio=quote(log(api00)-log(api99)), diff=quote(api00-api99)))"),
+  cmp(paste0("nonlinear_", names(coef(n1))), "se", SE(n1), "SE(svycontrast(svymean(~api00+api99, dclus1), list(ratio=quote(api00/api99), logratio=quote(log(api00)-log(api99)), diff=quote(api00-api99))))"),
+  cmp("nonlinear_by", c("estimate", "se"), c(coef(n2), SE(n2)), "svycontrast(svyby(~api00, ~stype, dclus1, svymean, covmat=TRUE), quote(exp(E/1000) - sqrt(M) + (H/600)^2))"),
+  cmp("nonlinear_jk1", c("estimate", "se"), c(coef(n3), SE(n3)), "svycontrast(svymean(~api00+api99, as.svrepdesign(dclus1, 'JK1')), quote(api00/api99))"),
+  cmp("nonlinear_glm", c("estimate", "se"), c(coef(n4), SE(n4)), "svycontrast(svyglm(I(sch.wide=='Yes') ~ ell + meals + stype, dstrat, family=quasibinomial()), quote(exp(stypeH - stypeM)))")),
   file.path(out, "contrasts.csv"), row.names = FALSE)
 cat("wrote", file.path(out, "contrasts.csv"), "\n")
 

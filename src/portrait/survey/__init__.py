@@ -38,7 +38,7 @@ module                  what                                                    
 ``likelihood``          profile-likelihood interval of a proportion                 ``svyciprop``
                         (``interval="likelihood"`` of :func:`mean`)                 (``"likelihood"``)
 ``dispersion``          :func:`var` (population variance, with its SE)              ``svyvar``
-``contrasts``           :func:`contrast` (linear combinations), :func:`vcov`         ``svycontrast``,
+``contrasts``           :func:`contrast` (linear or nonlinear), :func:`vcov`         ``svycontrast``,
                         (``covariance=True`` on the estimators)                     ``vcov``
 ``inference``           :func:`mean_difference`, :func:`stack`,                     ``svyttest``,
                         :func:`subset`, :func:`update`, :func:`welch_df`,           ``subset``,

@@ -1,10 +1,12 @@
-"""Linear combinations of estimates with their covariance, like R ``svycontrast``.
+"""Linear and nonlinear combinations of estimates with their covariance, like R ``svycontrast``.
 
 An estimator called with ``covariance=True`` (:func:`~portrait.survey.mean`, :func:`~portrait.survey.total`,
 :func:`~portrait.survey.proportion`, :func:`~portrait.survey.ratio`) keeps the covariance matrix of its estimates
 in the table's ``attrs["covariance"]`` (keyed by each row's statistic, variable, domain and level, so that rows may
 be filtered or reordered before :func:`contrast`; :func:`vcov` gives it as a named matrix). Domains keep their
 covariance, as R ``svyby(…, covmat = TRUE)``: a domain's influence values are zero outside it, in the same design.
+A nonlinear contrast (``"api00 / api99"``, ``"log(E) - log(H)"``) gets its variance by the delta method, with the
+exact derivatives of the expression (forward differentiation of the parsed expression, as R's symbolic ``deriv``).
 
 References
 ----------
@@ -21,6 +23,7 @@ import pandas as pd
 from scipy import stats
 
 from .errors import ParameterError
+from .expressions import FUNCTIONS, Node, parse
 
 KEY = ["statistic", "variable", "domain", "level"]
 
@@ -95,6 +98,62 @@ def _coefficients(estimates: pd.DataFrame, spec: Any, name: str) -> np.ndarray:
     return np.asarray(values, dtype=float)
 
 
+#: each function's derivative at ``v``
+_DERIVATIVES = {"log": lambda v: 1 / v, "log10": lambda v: 1 / (v * np.log(10)), "log2": lambda v: 1 / (v * np.log(2)),
+                "exp": np.exp, "sqrt": lambda v: 0.5 / np.sqrt(v), "abs": np.sign}
+
+
+def _nonlinear(estimates: pd.DataFrame, expression: str, name: str) -> tuple[float, np.ndarray]:
+    """The value of ``expression`` at the estimates and its gradient (one per row), the rows named as in a
+    mapping of coefficients (names that are identifiers: ``api00``, ``E``, ``stypeH``)."""
+    try:
+        node = parse(expression)
+    except ParameterError as exc:
+        raise ParameterError(f"contrast {name!r}: {exc}") from None
+    theta = estimates["estimate"].to_numpy(dtype=float)
+    aliases, zero = _aliases(estimates), np.zeros(len(theta))
+
+    def value(n: Node) -> tuple[float, np.ndarray]:
+        kind, op, args = n
+        if kind == "num":
+            return float(op), zero
+        if kind == "name":
+            rows = aliases.get(op, set())
+            if len(rows) != 1:
+                raise ParameterError(f"contrast {name!r}: {op!r} names {f'{len(rows)} rows' if rows else 'no row'} of "
+                                     f"the estimates; the names an expression can use: {sorted(_names(aliases))}")
+            i = next(iter(rows))
+            return float(theta[i]), np.eye(len(theta))[i]
+        if kind == "paren" or (kind == "call" and op == "I"):
+            return value(args[0])
+        if kind == "unary":
+            v, g = value(args[0])
+            return (-v, -g) if op == "-" else (v, g)
+        if kind == "call" and op in _DERIVATIVES:
+            v, g = value(args[0])
+            with np.errstate(all="ignore"):
+                return float(FUNCTIONS[op](v)), _DERIVATIVES[op](v) * g
+        if kind == "binary" and op in "+-*/^":
+            (a, ga), (b, gb) = value(args[0]), value(args[1])
+            with np.errstate(all="ignore"):
+                if op in "+-":
+                    return (a + b, ga + gb) if op == "+" else (a - b, ga - gb)
+                if op == "*":
+                    return a * b, b * ga + a * gb
+                if op == "/":
+                    return a / b, ga / b - a * gb / b ** 2
+                return a ** b, b * a ** (b - 1) * ga + (a ** b * np.log(a) * gb if gb.any() else 0.0)
+        raise ParameterError(f"contrast {name!r}: {expression!r} holds what a contrast does not compute (numbers, the "
+                             f"estimates' names, + - * / ^ and the functions {', '.join(_DERIVATIVES)})")
+
+    return value(node)
+
+
+def _names(aliases: dict[str, set[int]]) -> list[str]:
+    return [k for k, rows in aliases.items() if len(rows) == 1 and k.replace(".", "a").replace("_", "a").isalnum()
+            and not k[0].isdigit()]
+
+
 def _number(value: Any, name: str, where: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value):
         raise ParameterError(f"contrast {name!r}: coefficient {where!r} must be a finite number, not {value!r}")
@@ -151,12 +210,14 @@ def _coefficient_table(fit: Any) -> pd.DataFrame:
     return table
 
 
-def contrast(estimates: pd.DataFrame | Any, coefficients: Sequence[float] | Mapping[str, Any],
+def contrast(estimates: pd.DataFrame | Any, coefficients: Sequence[float] | Mapping[str, Any] | str,
              level: float = 0.95) -> pd.DataFrame:
-    """Linear combinations ``Σ c_i θ_i`` of estimates, with their standard errors, like R ``svycontrast``.
+    """Combine estimates linearly (``Σ c_i θ_i``) or by a function, with standard errors, like R ``svycontrast``.
 
     The variance is ``c' V c`` with ``V`` the estimates' covariance (linearised or from the replicates, as they
-    were estimated); the interval is Student's t on the estimates' degrees of freedom.
+    were estimated); for a function ``f(θ)`` (an expression), ``∇f' V ∇f`` at the estimates (the delta method,
+    with the exact derivatives, as R's ``svycontrast(…, quote(…))``). The interval is Student's t on the
+    estimates' degrees of freedom.
 
     Parameters
     ----------
@@ -169,7 +230,10 @@ def contrast(estimates: pd.DataFrame | Any, coefficients: Sequence[float] | Mapp
         One contrast: a coefficient per row (in row order), or a mapping from row names to coefficients (rows
         not named get 0). A row is named by its full name (``api00 | stype=E``, ``sch.wide=Yes | stype=E``) or,
         when it names that row alone, its variable, domain (``stype=E``), domain value (``E``) or level.
-        Several contrasts: a mapping from contrast names to such sequences or mappings.
+        Or an expression of the rows, as R's ``quote(api00 / api99)``: ``"api00 / api99"``, ``"log(E) - log(H)"``,
+        ``"exp(stypeH)"`` (rows named by a name above that is an identifier; numbers, ``+ - * / ^`` and the functions
+        ``log``, ``log10``, ``log2``, ``exp``, ``sqrt``, ``abs``).
+        Several contrasts: a mapping from contrast names to such sequences, mappings or expressions.
     level : float, default 0.95
         Confidence level of the intervals.
 
@@ -183,7 +247,8 @@ def contrast(estimates: pd.DataFrame | Any, coefficients: Sequence[float] | Mapp
     ------
     ParameterError
         If the estimates carry no covariance, a name matches no row or several, the number of coefficients is
-        not the number of rows, or a coefficient is not a finite number.
+        not the number of rows, a coefficient is not a finite number, or an expression holds anything but numbers,
+        row names, arithmetic and those functions.
 
     See Also
     --------
@@ -194,6 +259,7 @@ def contrast(estimates: pd.DataFrame | Any, coefficients: Sequence[float] | Mapp
     >>> by = mean(d, "api00", by="stype", covariance=True)  # doctest: +SKIP
     >>> contrast(by, {"E - H": {"E": 1, "H": -1}, "average": [1 / 3] * 3})  # doctest: +SKIP
     >>> contrast(svyglm(d, "agree", ["stype", "ell"], family="binomial"), {"stypeH": 1, "stypeM": -1})  # doctest: +SKIP
+    >>> contrast(mean(d, ["api00", "api99"], covariance=True), {"ratio": "api00 / api99"})  # doctest: +SKIP
     """
     if not 0 < level < 1:
         raise ParameterError(f"level must be in (0, 1), got {level!r}")
@@ -202,11 +268,17 @@ def contrast(estimates: pd.DataFrame | Any, coefficients: Sequence[float] | Mapp
     V = _covariance_of(estimates)
     cov = _stored(estimates)
     several = isinstance(coefficients, Mapping) and coefficients and all(
-        isinstance(v, (Mapping, Sequence)) and not isinstance(v, str) for v in coefficients.values())
+        isinstance(v, (Mapping, Sequence)) for v in coefficients.values())
     specs = dict(coefficients) if several else {"contrast": coefficients}
-    C = np.vstack([_coefficients(estimates, spec, str(name)) for name, spec in specs.items()])
     theta = estimates["estimate"].to_numpy(dtype=float)
-    est = C @ theta
+    est, C = np.zeros(len(specs)), np.zeros((len(specs), len(theta)))
+    for k, (name, spec) in enumerate(specs.items()):
+        if isinstance(spec, str):
+            est[k], C[k] = _nonlinear(estimates, spec, str(name))
+        else:
+            C[k] = _coefficients(estimates, spec, str(name))
+    linear = np.array([not isinstance(spec, str) for spec in specs.values()])
+    est[linear] = C[linear] @ theta
     se = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", C, V, C), 0.0))
     t = stats.t.ppf(0.5 + level / 2, cov["df"]) if np.isfinite(cov["df"]) else stats.norm.ppf(0.5 + level / 2)
     return pd.DataFrame({"contrast": [str(k) for k in specs], "estimate": est, "se": se,
