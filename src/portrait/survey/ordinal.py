@@ -61,8 +61,42 @@ def _newton_batch(derivs_batch, W: np.ndarray, start: np.ndarray, p: int, tol: f
     return E, unsure
 
 
+#: ``svyolr``'s links: each distribution function F, its survival 1 − F (accurate in the upper tail), density f and
+#: the density's derivative f', as functions of finite arguments (R's « cloglog » is survey's ``pgumbel``,
+#: ``exp(−exp(−x))``)
+LINKS = {
+    "logistic": (special.expit, lambda x: special.expit(-x), stats.logistic.pdf,
+                 lambda x: stats.logistic.pdf(x) * (1 - 2 * special.expit(x))),
+    "probit": (special.ndtr, lambda x: special.ndtr(-x), stats.norm.pdf, lambda x: -x * stats.norm.pdf(x)),
+    "cloglog": (lambda x: np.exp(-np.exp(-x)), lambda x: -np.expm1(-np.exp(-x)), lambda x: np.exp(-x - np.exp(-x)),
+                lambda x: np.exp(-x - np.exp(-x)) * np.expm1(-x)),
+    "cauchit": (lambda x: 0.5 + np.arctan(x) / np.pi, lambda x: 0.5 - np.arctan(x) / np.pi,
+                lambda x: 1 / (np.pi * (1 + x ** 2)), lambda x: -2 * x / (np.pi * (1 + x ** 2) ** 2)),
+}
+
+
+def _link(method: str):
+    """The link's ``(P(b < Y* ≤ a), f(a), f(b), f'(a), f'(b))`` for cuts ``a > b`` that may be ±∞ (the open ends of
+    the first and last levels, where f and f' are 0); the probability is a difference of survivals above the median,
+    so that a level far in the upper tail keeps its small probability (a probit refit found 1 − Φ(18) = 0 exactly)."""
+    F, S, f, df = LINKS[method]
+
+    def parts(x: np.ndarray, fun) -> np.ndarray:
+        finite = np.isfinite(x)
+        with np.errstate(over="ignore", under="ignore"):
+            return np.where(finite, fun(np.where(finite, x, 0.0)), 0.0)
+
+    def at(a: np.ndarray, b: np.ndarray):
+        upper = b > 0
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            low = np.where(np.isinf(a), (a > 0).astype(float), parts(a, F)) - np.where(np.isinf(b), (b > 0), parts(b, F))
+            high = np.where(np.isinf(b), (b < 0).astype(float), parts(b, S)) - np.where(np.isinf(a), (a < 0), parts(a, S))
+        return np.where(upper, high, low), parts(a, f), parts(b, f), parts(a, df), parts(b, df)
+    return at
+
+
 def svyolr(design: Design, y: str, terms: str | Sequence[str] | None = None, variance: str | None = None,
-           levels: Sequence | None = None) -> Fit:
+           levels: Sequence | None = None, method: str = "logistic") -> Fit:
     """Fit a proportional-odds (cumulative logit) model ``logit P(Y ≤ k) = ζ_k − x'β`` (R ``svyolr``).
 
     Fitted by maximising the weighted log-likelihood (pseudo-likelihood); linearised variance from
@@ -87,6 +121,10 @@ def svyolr(design: Design, y: str, terms: str | Sequence[str] | None = None, var
     levels : sequence, optional
         The response levels in order (default: a categorical column's categories, otherwise the sorted
         distinct values); at least 3.
+    method : {"logistic", "probit", "cloglog", "cauchit"}, default "logistic"
+        The link, as R's ``method``: ``F⁻¹ P(Y ≤ k) = ζ_k − x'β`` with ``F`` the logistic, normal, Gumbel (R's
+        « cloglog » is survey's ``pgumbel``, ``F(x) = exp(−exp(−x))``, the complementary log-log of ``P(Y > k)``) or
+        Cauchy distribution function.
 
     Returns
     -------
@@ -109,6 +147,9 @@ def svyolr(design: Design, y: str, terms: str | Sequence[str] | None = None, var
     Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley. (``svyolr``)
     """
     variance = check_variance(variance, design=design)
+    if method not in LINKS:
+        raise ParameterError(f"method must be one of {', '.join(LINKS)} (R svyolr's links), got {method!r}")
+    link = _link(method)
     # Long on purpose: one fit whose likelihood, scores, start values, Hessian and Newton solve share the units' data.
     y, terms = formula(y, terms)
     design = _with_expressions(design, y, terms)
@@ -154,11 +195,10 @@ def svyolr(design: Design, y: str, terms: str | Sequence[str] | None = None, var
         eta = X @ beta
         z = cuts(zeta)
         up, lo = z[yk + 1] - eta, z[yk] - eta
-        pr = special.expit(up) - special.expit(lo)
+        pr, f1, f2, _, _ = link(up, lo)
         pr = np.where(ok, pr, 1.0)
         if np.any(pr <= 0):          # a step too far for the line search: reject it, as R does
             return np.inf, np.zeros_like(par)
-        f1, f2 = stats.logistic.pdf(up), stats.logistic.pdf(lo)
         g_beta = X.T @ (w * ok * (f1 - f2) / pr)
         # gradient with respect to zeta, then chain rule to theta
         g_zeta = np.zeros(q)
@@ -176,8 +216,8 @@ def svyolr(design: Design, y: str, terms: str | Sequence[str] | None = None, var
         eta = X @ beta
         z = cuts(zeta)
         up, lo = z[yk + 1] - eta, z[yk] - eta
-        pr = np.where(ok, special.expit(up) - special.expit(lo), 1.0)
-        f1, f2 = stats.logistic.pdf(up), stats.logistic.pdf(lo)
+        pr, f1, f2, _, _ = link(up, lo)
+        pr = np.where(ok, pr, 1.0)
         S = np.zeros((len(yk), p + q))
         S[:, :p] = X * ((f1 - f2) / pr)[:, None]
         rows = np.arange(len(yk))
@@ -225,20 +265,20 @@ def svyolr(design: Design, y: str, terms: str | Sequence[str] | None = None, var
         eta = E[:, :p] @ X.T
         z = np.concatenate([np.full((r, 1), -np.inf), E[:, p:], np.full((r, 1), np.inf)], axis=1)
         a, b = z[:, yk + 1] - eta, z[:, yk] - eta
-        Fa, Fb = special.expit(a), special.expit(b)
-        pr = Fa - Fb
+        pr, fa, fb, dfa, dfb = link(a, b)
         bad = np.any(pr <= 0, axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
-            fa, fb = Fa * (1 - Fa), Fb * (1 - Fb)
             ga, gb = fa / pr, -fb / pr
             wa, wb = W * in_a, W * in_b
-            haa = wa * (fa * (1 - 2 * Fa) / pr - ga ** 2)
-            hbb = wb * (-fb * (1 - 2 * Fb) / pr - gb ** 2)
+            haa = wa * (dfa / pr - ga ** 2)
+            hbb = wb * (-dfb / pr - gb ** 2)
             hab = W * in_ab * (fa * fb / pr ** 2)
             ll = np.einsum("rm,rm->r", W, np.log(pr))
-        g = (wa * ga) @ A + (wb * gb) @ B
-        H = (At * haa[:, None, :]) @ A + (Bt * hbb[:, None, :]) @ B
-        cross = (At * hab[:, None, :]) @ B
+            # a trial point outside the parameter space (some unit's probability 0: the normal's thin tails reach it
+            # within a line search) gives NaN derivatives; its row is marked bad and not used
+            g = (wa * ga) @ A + (wb * gb) @ B
+            H = (At * haa[:, None, :]) @ A + (Bt * hbb[:, None, :]) @ B
+            cross = (At * hab[:, None, :]) @ B
         return np.where(bad, -np.inf, ll), g, H + cross + cross.transpose(0, 2, 1), bad
 
     def derivs(est, w):
@@ -258,8 +298,10 @@ def svyolr(design: Design, y: str, terms: str | Sequence[str] | None = None, var
                 if cand[0] >= ll - 1e-12 * abs(ll) or t < 1e-8:
                     break
                 t /= 2
+            if cand[1] is None:      # no step along Newton's keeps every unit's probability positive: stop here
+                break
             est = new
-            ll, g, H = cand if cand[1] is not None else derivs(est, w)
+            ll, g, H = cand
             if np.max(np.abs(t * step)) < tol * (1 + np.max(np.abs(est))):
                 break
         return est, H
@@ -267,6 +309,10 @@ def svyolr(design: Design, y: str, terms: str | Sequence[str] | None = None, var
     def fit(w, start=None):
         if start is None:
             x0 = start_values(w)
+            for _ in range(60):      # a logistic start too wide for a thinner-tailed link (a probability 0): shrink it
+                if np.isfinite(negll(x0, w)[0]):
+                    break
+                x0 = x0 / 2
             res = optimize.minimize(negll, x0, args=(w,), jac=True, method="BFGS",
                                     options={"gtol": 1e-6 * max(1.0, w[ok].sum()), "maxiter": 1000})
             b0, z0 = unpack(res.x)
@@ -291,4 +337,5 @@ def svyolr(design: Design, y: str, terms: str | Sequence[str] | None = None, var
         V = replicate_variance(est, th, design.replicate_scale, design.replicate_rscales,
                                design.replicate_mse, design.replicate_blocks)
     return Fit(names=names, coef=est, vcov=V, df=domain_degf(design, np.isin(np.arange(n_all), sel)) - p,
-               variance=variance, terms=Xdf.attrs["terms"], formula=f"{y} ~ {' + '.join(terms)}")
+               variance=variance, terms=Xdf.attrs["terms"],
+               formula=f"{y} ~ {' + '.join(terms)}" + ("" if method == "logistic" else f" ({method} link)"))
