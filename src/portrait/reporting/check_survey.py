@@ -362,7 +362,7 @@ def _stratum_rates(surveys: dict) -> list[nbformat.NotebookNode]:
     needed (trial F: a board saw them only after the whole chain had run)."""
     import pandas as pd
 
-    from ..study.ingest import aapor_rates
+    from ..study.rates import aapor_rates
     from . import fieldwork_text
 
     names = [s for s in fieldwork_text.SURVEYS if s in surveys]

@@ -218,7 +218,7 @@ def stratum_names(*tables: pd.DataFrame) -> Callable[[object], str]:
 
 def aapor_table(rates: pd.DataFrame, by: str, by_label: str,
                 name: Callable[[object], str] | None = None) -> pd.DataFrame:
-    """AAPOR counts and rates (:func:`portrait.study.ingest.aapor_rates`) for reviewers, in French (strata by
+    """AAPOR counts and rates (:func:`portrait.study.rates.aapor_rates`) for reviewers, in French (strata by
     ``name``, :func:`stratum_names`; visitor strata by name by default: « Picardie × Hébergement »), each survey's
     groups followed by its « Ensemble » row: the counts summed and the rates recomputed from them."""
     from ..study.visitors import stratum_label
