@@ -1275,3 +1275,12 @@ def test_exports_whose_tokens_come_from_another_key_say_so_once(tool, cb, tmp_pa
         ("no_token_matches", "residents.csv", None),
         ("no_token_matches", lay.dispositions.file.format(survey="residents"), None)]
     assert "another key than the one the samples were drawn with (PORTRAIT_PSEUDO_KEY" in found[0].message
+
+
+@pytest.mark.parametrize("status", ["0.0", " spam ", "SURVEY PREVIEW"])
+def test_a_response_type_rewritten_by_a_spreadsheet_still_marks_a_response_among_the_header_rows(status, cb):
+    """A row where Qualtrics writes a header row is a response when its ``Status`` is a response type, read as the
+    rows below it are (case, « .0 »)."""
+    lay = survey_tools.layout("qualtrics", cb)
+    assert lay.looks_like_response(["Status", "Q1"], [status, "1"])
+    assert not lay.looks_like_response(["Status", "Q1"], ["Response Type", "1"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -40,6 +40,19 @@ NULL_DATES = ("null", "\\n", "none", "nat", "nan", "n/a", "0000-00-00", "0000-00
 UNFINISHED_FLAGS = ("0", "false", "faux", "no", "non", "n")
 
 
+def folded(s: pd.Series) -> pd.Series:
+    """A tool's flag or status as it is compared: stripped, case-folded, a whole number's « .0 » dropped (a
+    spreadsheet writes back « TRUE » for True and « 1.0 » for 1)."""
+    return s.str.strip().str.casefold().str.replace(r"^([0-9]+)\.0+$", r"\1", regex=True)
+
+
+def as_written(s: pd.Series, values: Sequence[str]) -> pd.Series:
+    """Each value of ``s`` that is one of ``values`` but for case, surrounding spaces or a number's « .0 »
+    (:func:`folded`: « spam », « 8.0 »), as ``values`` writes it (« Spam », « 8 »); any other value as it was."""
+    written = dict(zip(folded(pd.Series(list(values), dtype=object)), values))
+    return folded(s).map(written).fillna(s)
+
+
 def completed(s: pd.Series, values: tuple[str, ...] | None, file: str, rows: np.ndarray, column: str, tool: str,
               problems: list[Problem]) -> tuple[np.ndarray, np.ndarray]:
     """Which rows a tool's completion column marks finished, and which hold a database's empty date (NULL_DATES).
@@ -52,7 +65,7 @@ def completed(s: pd.Series, values: tuple[str, ...] | None, file: str, rows: np.
     if values is None:
         null = text.str.casefold().isin(NULL_DATES).to_numpy()       # compared case-insensitively
         return (text != "").to_numpy() & ~null, null
-    flag = text.str.casefold().str.replace(r"^([0-9]+)\.0+$", r"\1", regex=True)
+    flag = folded(text)
     done = flag.isin([v.casefold() for v in values]).to_numpy()
     for i in np.flatnonzero(~done & ~flag.isin(UNFINISHED_FLAGS + ("",)).to_numpy()):
         problems.append(Problem(file, int(rows[i]), column, s.iloc[i], "unknown_status",

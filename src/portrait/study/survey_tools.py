@@ -36,7 +36,7 @@ from ..pipeline import paths
 from ..pipeline.config import read_yaml
 from ..pipeline.errors import ParameterError
 from .codebook import Codebook, Variable
-from .export_checks import CONTROL, completed
+from .export_checks import CONTROL, as_written, completed
 from .export_readers import Problem, RawTable, records_of, with_records
 from .exports import DISPOSITION_COLUMN
 
@@ -96,8 +96,8 @@ class ToolLayout:
         not one of the tool's header rows (Qualtrics: question texts, import ids)."""
         if self.keep_rows is None or self.keep_rows[0] not in header:
             return False
-        j = header.index(self.keep_rows[0])
-        return j < len(record) and record[j].strip() in (*self.keep_rows[1], *self.set_aside)
+        j, values = header.index(self.keep_rows[0]), (*self.keep_rows[1], *self.set_aside)
+        return j < len(record) and as_written(pd.Series([record[j]]), values).iloc[0] in values
 
     # ---- codes
 
@@ -284,7 +284,8 @@ def from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: ToolLayout, t
         pos.setdefault(h, j)
     keep = np.ones(len(raw.cells), dtype=bool)
     if lay.keep_rows is not None and lay.keep_rows[0] in pos:
-        status = _text(raw, pos[lay.keep_rows[0]]).str.strip()
+        # « spam », « Survey preview », « 8.0 » (a spreadsheet) are the tool's « Spam », « Survey Preview », « 8 »
+        status = as_written(_text(raw, pos[lay.keep_rows[0]]).str.strip(), lay.keep_rows[1] + lay.set_aside)
         genuine = status.isin(lay.keep_rows[1]).to_numpy()
         aside = status.isin(lay.set_aside).to_numpy()
         for value, n in status[aside].value_counts().sort_index().items():

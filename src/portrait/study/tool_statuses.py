@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .codebook import Codebook
+from .export_checks import as_written
 from .export_readers import Problem, RawTable, repeated
 from .exports import DISPOSITION_COLUMN
 from .survey_tools import ReadNote, ToolLayout, _ids_of_tokens, _text, no_token_matches
@@ -72,8 +73,7 @@ def dispositions_from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: 
         if allowed is None:
             continue
         # a Qualtrics trial: « survey finished » (another case) was an unknown status on 5,004 rows
-        canonical = s.str.strip().str.casefold().map({x.casefold(): x for x in allowed})
-        read[c] = s = canonical.fillna(s)
+        read[c] = s = as_written(s, allowed)
         for i in np.flatnonzero((~s.isin(allowed)).to_numpy()):
             problems.append(Problem(raw.file, int(raw.rows[i]), c, s.iloc[i], "unknown_disposition",
                                     f"not a value of {c!r} in the {lay.label} layout "
