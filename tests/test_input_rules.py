@@ -297,13 +297,15 @@ def test_an_invalid_byte_after_a_bom_is_named_by_its_own_row_and_column(tmp_path
 
 
 def test_a_response_set_aside_is_an_aapor_refusal_and_break_off():
-    """AAPOR 2.12: ``ecartee`` counts in R, not in UO; by hand on one unit of each reason."""
+    """AAPOR 2.12: ``ecartee`` counts in R, not in UO, and so does ``ecartee_outil`` (a response the survey tool
+    flagged as a preview, test or spam); by hand on one unit of each reason."""
     from portrait.study import ingest
 
-    reasons = ["complet", "partiel", "refus", "abandon", "ecartee", "non_distribuee", "sans_reponse", "hors_champ"]
+    reasons = ["complet", "partiel", "refus", "abandon", "ecartee", "ecartee_outil", "non_distribuee", "sans_reponse",
+               "hors_champ"]
     out = ingest.aapor_rates(pd.DataFrame({"g": "x", "reason": reasons}), "g").iloc[0]
-    assert (out["I"], out["P"], out["R"], out["UO"], out["NE"]) == (1, 1, 3, 2, 1)
-    assert out["RR1"] == pytest.approx(1 / 7) and out["RR2"] == pytest.approx(2 / 7)
+    assert (out["I"], out["P"], out["R"], out["UO"], out["NE"]) == (1, 1, 4, 2, 1)
+    assert out["RR1"] == pytest.approx(1 / 8) and out["RR2"] == pytest.approx(2 / 8)
 
 
 # ------------------------------------------------------------------------------ atomic outputs

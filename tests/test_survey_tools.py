@@ -1277,6 +1277,84 @@ def test_exports_whose_tokens_come_from_another_key_say_so_once(tool, cb, tmp_pa
     assert "another key than the one the samples were drawn with (PORTRAIT_PSEUDO_KEY" in found[0].message
 
 
+# ------------------------------------------------------------------------------ responses Qualtrics flagged
+
+CAMILLE, DOMINIQUE = 4, 5          # rows (from 0) of the Qualtrics fixture's finished and unfinished responses
+
+
+def _flag(row: int, status: str):
+    """An edit for :func:`_rewrite_qualtrics`: the response of fixture row ``row`` gets the Qualtrics ``status``."""
+    return lambda rows: rows[row].__setitem__(rows[0].index("Status"), status)
+
+
+@pytest.mark.parametrize("row,status", [(CAMILLE, "Spam"), (DOMINIQUE, "Survey Preview"), (DOMINIQUE, "Survey Test"),
+                                        (CAMILLE, "spam"), (DOMINIQUE, "Survey preview"), (CAMILLE, "8.0"),
+                                        (DOMINIQUE, " 1 ")])
+def test_a_sampled_units_response_flagged_by_qualtrics_is_a_non_response_said_as_such(row, status, cb, tmp_path):
+    """A response whose Qualtrics ``Status`` is a preview, a test or spam is set aside unread. The sampled unit it
+    came from was then silent (« sans réponse ») in the ledger, or, its distribution history saying « Survey
+    Finished », a ``missing_response`` problem that told a filtered export. It is now a non-respondent with its own
+    reason ``ecartee_outil`` (AAPOR R), counted with its row by report 03, without the response's text or id; the
+    type is read whatever its case or a spreadsheet's « .0 », as contact statuses and completion flags are."""
+    from portrait.reporting import fieldwork_text
+
+    folder = _tool_folder("qualtrics", tmp_path)
+    _rewrite_qualtrics(folder, _flag(row, status))
+    found = ingest.check(folder, {"residents": _sample()}, cb, tool="qualtrics", key=KEY)
+    assert found.problems == []
+    result = found.result.surveys["residents"]
+    unit = result.responses.loc[result.responses["slot_id"] == SLOTS[row - CAMILLE]].iloc[0]
+    assert (unit["status"], unit["reason"]) == ("non_respondent", "ecartee_outil") and pd.isna(unit["source_row"])
+    ledger = result.ledger.set_index("reason")
+    assert ledger.loc["ecartee_outil", ["status", "n"]].tolist() == ["non_respondent", 1]
+    assert ledger.loc["ecartee_outil", "reason_label"] == "Réponse écartée par l'outil d'enquête (aperçu, test ou spam)"
+    assert ledger.loc["sans_reponse", "n"] == 1                             # the fixture's one silent invitee
+    assert (result.tool_flagged, result.tool_flagged_rows) == (1, (row + 1,))
+    assert ingest.aapor_rates(result.responses, "stratum")[["R", "UO"]].iloc[0].tolist() == [2, 2]
+    text = fieldwork_text.status_sentences({"residents": result}).replace("\u00a0", " ")
+    assert "**Réponses écartées par l'outil d'enquête.** Pour 1 unité tirée" in text
+    assert f"(habitants : 1, ligne {row + 1} de l'export des réponses)" in text
+    assert "compte comme une non-réponse" in text
+    answers = _csv_rows(folder / "residents.csv")
+    status_at = answers[0].index("Status")      # nothing else of the response is repeated (its id, token, answers)
+    assert [c for j, c in enumerate(answers[row]) if j != status_at and len(c) > 3 and c in text] == []
+
+
+def test_a_unit_with_a_flagged_and_a_normal_response_answers_with_the_normal_one(cb, tmp_path):
+    """The same unit's response twice, one flagged as spam: the normal one is read, the unit a respondent; nothing
+    is said of the flagged one but its count among the rows set aside."""
+    folder = _tool_folder("qualtrics", tmp_path)
+
+    def edit(rows):
+        copy = list(rows[CAMILLE])
+        copy[rows[0].index("ResponseId")] = "R_spamCopy000001"
+        copy[rows[0].index("Status")] = "Spam"
+        rows.append(copy)
+
+    _rewrite_qualtrics(folder, edit)
+    found = ingest.check(folder, {"residents": _sample()}, cb, tool="qualtrics", key=KEY)
+    assert found.problems == []
+    result = found.result.surveys["residents"]
+    assert result.responses.set_index("slot_id").loc[SLOTS[0], ["reason", "source_row"]].tolist() == ["complet", 5]
+    assert result.tool_flagged == 0 and (result.responses["reason"] == "ecartee_outil").sum() == 0
+    assert next(n for n in found.notes if n.file.endswith("residents.csv")).set_aside == {"Status = 1": 1,
+                                                                                         "Status = Spam": 1}
+
+
+def test_the_analyst_setting_aside_a_response_qualtrics_flagged_is_not_told_it_has_none(cb, tmp_path):
+    """``ecartee`` on a unit whose only response Qualtrics flagged as spam: the response exists, so no
+    ``set_aside_no_response`` (« a status put on the wrong participant? »); the unit keeps the tool's reason."""
+    folder = _tool_folder("qualtrics", tmp_path)
+    _rewrite_qualtrics(folder, _flag(CAMILLE, "Spam"))
+    dist = folder / "residents_distribution.csv"
+    rows = _csv_rows(dist)
+    rows = [r + [v] for r, v in zip(rows, ["ecartee", "1"] + [""] * (len(rows) - 2))]      # row 2: Camille
+    _write_csv(dist, rows, encoding="utf-8-sig")
+    found = ingest.check(folder, {"residents": _sample()}, cb, tool="qualtrics", key=KEY)
+    assert found.problems == []
+    assert found.result.surveys["residents"].responses.set_index("slot_id").loc[SLOTS[0], "reason"] == "ecartee_outil"
+
+
 @pytest.mark.parametrize("status", ["0.0", " spam ", "SURVEY PREVIEW"])
 def test_a_response_type_rewritten_by_a_spreadsheet_still_marks_a_response_among_the_header_rows(status, cb):
     """A row where Qualtrics writes a header row is a response when its ``Status`` is a response type, read as the

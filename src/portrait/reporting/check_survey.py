@@ -438,6 +438,10 @@ def main(argv: list[str] | None = None) -> int:
             rows = _status_rows(r.set_aside_rows, r.status_file)
             print(f"  to check — {survey}: {r.set_aside} response(s) set aside as unusable in the contact statuses{rows}; "
                   "they count as non-responses")
+        if getattr(r, "tool_flagged", 0):
+            rows = _status_rows(r.tool_flagged_rows, "the responses export")
+            print(f"  to check — {survey}: {r.tool_flagged} sampled unit(s) whose every response the tool flagged as a "
+                  f"preview, test or spam{rows}; they count as non-responses (reason ecartee_outil)")
     if found.ignored:
         print(f"  to check — {unread}")
     for n in completed_only_notes(found.notes) if not settings.get("no_partial_answers") else ():

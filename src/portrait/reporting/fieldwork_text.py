@@ -97,16 +97,18 @@ def cleaning_sentence(surveys) -> str:
                             "réponse(s) débarrassée(s) de caractères de contrôle (NUL…)") + "." + codes)
 
 
-def _by_status(surveys, count: str, rows: str, sentence: Callable[[int, str, bool], str]) -> str:
+def _by_status(surveys, count: str, rows: str, sentence: Callable[[int, str, bool], str],
+               source: str | None = None) -> str:
     """The ``sentence`` of the units a contact status took from the respondents (attribute ``count`` of each
     survey's result), given their total, where they are by survey with the rows of the status export (attribute
-    ``rows``: « habitants : 2, lignes 4 et 9 … ») and whether there is one; empty text when there are none."""
+    ``rows``: « habitants : 2, lignes 4 et 9 … »; rows of another file: ``source``, its name in French) and whether
+    there is one; empty text when there are none."""
     n = {s: r for s, r in surveys.items() if getattr(r, count)}
 
     def where(r) -> str:
         shown = [fmt.number(x) for x in getattr(r, rows)]
-        source = f"`{r.status_file}`" if r.status_file else "l'export des statuts de contact"
-        return f", {'ligne' if len(shown) == 1 else 'lignes'} {fmt.enumeration(shown)} de {source}" if shown else ""
+        source_ = source or (f"`{r.status_file}`" if r.status_file else "l'export des statuts de contact")
+        return f", {'ligne' if len(shown) == 1 else 'lignes'} {fmt.enumeration(shown)} de {source_}" if shown else ""
 
     total = sum(getattr(r, count) for r in n.values())
     if not total:
@@ -148,6 +150,24 @@ def set_aside_sentence(surveys) -> str:
             "manque."))
 
 
+def tool_flagged_sentence(surveys) -> str:
+    """The sampled units whose every response the survey tool flagged as a preview, a test or spam (reason
+    ``ecartee_outil``), by survey with their rows in the responses export: non-responses, not silences (empty text
+    when there are none)."""
+    return _by_status(surveys, "tool_flagged", "tool_flagged_rows", lambda total, where, one: (
+            f"**Réponses écartées par l'outil d'enquête.** Pour {fmt.count(total, 'unité tirée', 'unités tirées')}, "
+            "l'export des réponses ne contient " + ("qu'une réponse marquée par l'outil comme aperçu, test ou spam"
+                                                   if one else "que des réponses marquées par l'outil comme aperçus, "
+                                                   "tests ou spams") + f" ({where}) : "
+            + ("cette réponse n'est pas lue, et l'unité compte comme une non-réponse" if one else
+               "ces réponses ne sont pas lues, et ces unités comptent comme des non-réponses")
+            + " au motif « Réponse écartée par l'outil d'enquête », non comme "
+            + ("une invitation restée" if one else "des invitations restées") + " sans réponse ; le redressement de "
+            f"la non-réponse reporte {'son' if one else 'leur'} poids sur les répondants de la même classe. Si une "
+            "réponse marquée est authentique, retirez-lui ce marquage dans l'outil d'enquête et exportez de nouveau "
+            "les réponses."), source="l'export des réponses")
+
+
 def other_commune_sentence(surveys, shown: int = 10) -> str:
     """The residents who declared another commune than the one their invitation was sent to, with their first rows
     in the responses export (empty text when there are none)."""
@@ -166,10 +186,12 @@ def other_commune_sentence(surveys, shown: int = 10) -> str:
 
 
 def status_sentences(surveys) -> str:
-    """What the contact statuses did to units that answered: out of scope, refused, or set aside; and the residents
-    who declared another commune (empty text if nothing)."""
+    """What the contact statuses did to units that answered: out of scope, refused, or set aside; the units whose
+    responses the survey tool flagged (preview, test, spam); and the residents who declared another commune (empty
+    text if nothing)."""
     return "\n\n".join(t for t in (out_of_scope_sentence(surveys), refused_answered_sentence(surveys),
-                                    set_aside_sentence(surveys), other_commune_sentence(surveys)) if t)
+                                    set_aside_sentence(surveys), tool_flagged_sentence(surveys),
+                                    other_commune_sentence(surveys)) if t)
 
 
 def allocation_finding(strata: pd.DataFrame) -> str:

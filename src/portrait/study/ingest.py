@@ -97,6 +97,11 @@ units are counted (``SurveyResult.answered_out_of_scope``) and the fieldwork and
 A response whose contact status says ``ecartee`` (set aside by the analyst as unusable, e.g. without the
 sex or age the calibration needs; never guessed) is a non-response: it is counted
 (``SurveyResult.set_aside``), said by the same reports, and the non-response adjustment carries its weight.
+A sampled unit whose every response the survey tool flagged as a preview, a test or spam (Qualtrics ``Status``, read
+whatever its case or a number's « .0 »; rows set aside unread) is a non-respondent too, with its own reason
+``ecartee_outil`` (:data:`TOOL_FLAGGED`), neither ``sans_reponse`` nor a ``missing_response`` problem: counted
+(``SurveyResult.tool_flagged``, with the rows) and said by the fieldwork report. A unit with a response of the tool's
+normal type as well is a respondent with that response; an out-of-scope contact status still excludes it.
 """
 
 from __future__ import annotations
@@ -129,6 +134,10 @@ __all__ = ["Problem", "problems_table", "raise_if_problems", "RawTable", "read_e
 
 
 # ============================================================================ status and ledger
+
+#: The reason of a sampled unit whose every response the survey tool flagged as a preview, a test or spam (Qualtrics
+#: ``Status``): the rows were set aside unread, so the unit is a non-respondent, but it did not stay silent.
+TOOL_FLAGGED = "ecartee_outil"
 
 
 def answered_core(table: pd.DataFrame, codebook: Codebook) -> pd.Series:
@@ -166,6 +175,8 @@ class SurveyResult:
     refused_answered_rows: tuple[int, ...] = ()     # their rows in the contact-status export
     other_commune: int = 0               # residents declaring another commune than the one their invitation went to
     other_commune_rows: tuple[int, ...] = ()        # their rows in the responses export
+    tool_flagged: int = 0                # units whose only responses the tool flagged (preview, test, spam): not used
+    tool_flagged_rows: tuple[int, ...] = ()         # their rows in the responses export
 
 
 @dataclass(frozen=True)
@@ -193,10 +204,11 @@ def _positions(keys: pd.Series, ids: np.ndarray) -> np.ndarray:
 
 
 def _status(survey: str, ids: np.ndarray, answers: pd.DataFrame | None, disp: pd.DataFrame,
-            codebook: Codebook, min_core_answered: int, answer_rows: np.ndarray
+            codebook: Codebook, min_core_answered: int, answer_rows: np.ndarray, flagged: np.ndarray | None = None
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Reason and status of every sampled unit (identifiers ``ids``, as text), as arrays of text, and whether its
-    contact status says refused; ``answer_rows``: each unit's row in ``answers`` (-1: none)."""
+    contact status says refused; ``answer_rows``: each unit's row in ``answers`` (-1: none); ``flagged``: whether the
+    tool flagged a response of the unit (a preview, test or spam, set aside unread)."""
     cb = codebook
     id_col = cb.id_column(survey)
     reason = np.full(len(ids), "sans_reponse", dtype=object)     # NumPy until the end: masked writes are cheap
@@ -209,6 +221,8 @@ def _status(survey: str, ids: np.ndarray, answers: pd.DataFrame | None, disp: pd
     for r in ("non_distribuee", "refus"):
         if r in by_reason:
             reason[dcode == by_reason[r]] = r
+    if flagged is not None:     # a response came back, as an answer would (an answer of the unit still wins)
+        reason[flagged] = TOOL_FLAGGED
     if answers is not None and len(answers):
         pos = answer_rows
         has = pos >= 0
@@ -239,18 +253,22 @@ def _ledger(survey: str, reason: np.ndarray, codebook: Codebook) -> pd.DataFrame
 
 
 def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.DataFrame, codebook: Codebook,
-             min_core_answered: int = 8) -> SurveyResult:
+             min_core_answered: int = 8, flagged: Mapping[str, int] | None = None) -> SurveyResult:
     """One survey's table of every sampled unit (status, reason, typed answers) and its ledger.
 
     ``answers`` is the validated export (identifier, ``source_row`` and the codebook columns, typed),
-    ``disp`` the validated contact statuses (identifier and ``statut_contact``). This is the last
+    ``disp`` the validated contact statuses (identifier and ``statut_contact``), ``flagged`` the units with a response
+    the tool flagged as a preview, test or spam → its row of the responses export (unit without another response:
+    reason ``ecartee_outil``; :func:`portrait.study.tool_statuses.flagged_units`). This is the last
     step of :func:`ingest`, separate so that the validation study
     (:mod:`portrait.study.validation`) can build the same table from simulated answers held in memory.
     """
     id_col = codebook.id_column(survey)
     ids = sample[id_col].astype(str).to_numpy(dtype=object)
     pos = _positions(answers[id_col], ids)
-    reason, status, refusal = _status(survey, ids, answers, disp, codebook, min_core_answered, answer_rows=pos)
+    flagged = flagged or {}
+    reason, status, refusal = _status(survey, ids, answers, disp, codebook, min_core_answered, answer_rows=pos,
+                                      flagged=np.isin(ids, list(flagged)) if flagged else None)
     table = sample.reset_index(drop=True).copy()
     table[id_col] = table[id_col].astype(str).astype("string")
     table["status"] = status
@@ -268,13 +286,15 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
 
     out_of_scope = (pos >= 0) & (reason == "hors_champ")
     set_aside, moved = reason == "ecartee", frames.declared_elsewhere(table, rows)
+    by_tool = sorted(flagged[u] for u in ids[reason == TOOL_FLAGGED])
     # a respondent (complete or partial) whose status says refused; an abandoned questionnaire is no answer (a review)
     refused = refusal & (status == "respondent")
     return SurveyResult(survey, pd.concat([table, rows], axis=1), _ledger(survey, reason, codebook), emails, controls,
                         answered_out_of_scope=int(out_of_scope.sum()), out_of_scope_rows=status_rows(out_of_scope),
                         set_aside=int(set_aside.sum()), set_aside_rows=status_rows(set_aside), phones_removed=phones,
                         refused_answered=int(refused.sum()), refused_answered_rows=status_rows(refused),
-                        other_commune=int(moved.sum()), other_commune_rows=tuple(int(r) for r in rows["source_row"][moved]))
+                        other_commune=int(moved.sum()), other_commune_rows=tuple(int(r) for r in rows["source_row"][moved]),
+                        tool_flagged=len(by_tool), tool_flagged_rows=tuple(by_tool))
 
 
 def _at(values: pd.Series, pos: np.ndarray) -> pd.api.extensions.ExtensionArray | pd.Series:
@@ -362,9 +382,9 @@ def check(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Cod
             raise InputError(f"the {survey} sample holds an identifier twice", column=id_col,
                              value=ids[ids.duplicated()].iloc[0])
         padded[survey] = {}
-        answers, disp = _read_survey(folder_path, survey, sample, codebook, fmt, encoding, lay, key,
-                                     problems, notes, padded[survey])
-        parsed[survey] = (sample, answers, disp)
+        answers, disp, flagged = _read_survey(folder_path, survey, sample, codebook, fmt, encoding, lay, key,
+                                              problems, notes, padded[survey])
+        parsed[survey] = (sample, answers, disp, flagged)
     expected = [p.name for survey in samples for p in
                 (export_path(folder_path, survey, fmt), status_file(folder_path, survey, lay))]
     unread_files_hint(folder_path, expected, problems)
@@ -376,10 +396,10 @@ def check(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Cod
         return CheckResult(in_reading_order(problems), notes, None, ignored)
 
     files = {survey: status_file(folder_path, survey, lay) for survey in parsed}
-    results = {survey: replace(assemble(survey, sample, answers, disp, codebook, min_core_answered),
+    results = {survey: replace(assemble(survey, sample, answers, disp, codebook, min_core_answered, flagged),
                                codes_padded=padded[survey], status_file=files[survey].name,
                                status_read=files[survey].exists())
-               for survey, (sample, answers, disp) in parsed.items()}
+               for survey, (sample, answers, disp, flagged) in parsed.items()}
     for survey, r in sorted(results.items()):
         file, start = paths.relative(export_path(folder_path, survey, fmt)), len(problems)
         _missing_for_weighting(r.responses, survey, file, lay, set_aside_hint(survey, codebook, lay), problems)
@@ -452,12 +472,15 @@ def status_file(folder: Path, survey: str, lay: survey_tools.ToolLayout | None) 
 
 
 def _set_aside_no_response(answers: pd.DataFrame | None, disp: pd.DataFrame, codebook: Codebook, id_col: str,
-                                dpath: Path, column: str, problems: list[Problem]) -> None:
-    """Units whose contact status sets their response aside (``ecartee``) although the export holds none."""
+                           dpath: Path, column: str, problems: list[Problem],
+                           flagged: Mapping[str, int] | None = None) -> None:
+    """Units whose contact status sets their response aside (``ecartee``) although the export holds none (a response
+    the tool flagged, ``flagged``, is one: it was set aside twice)."""
     if answers is None or not len(disp) or id_col not in answers.columns:
         return
     marked = codebook.disposition_codes("ecartee")
-    bad = disp.loc[disp[DISPOSITION_COLUMN].isin(marked) & ~disp[id_col].isin(answers[id_col])]
+    held = disp[id_col].isin(answers[id_col]) | disp[id_col].astype(str).isin(set(flagged or ()))
+    bad = disp.loc[disp[DISPOSITION_COLUMN].isin(marked) & ~held]
     for r in bad.itertuples():
         problems.append(Problem(paths.relative(dpath), int(r.source_row), column,
                                 getattr(r, id_col) if column == id_col else None,
@@ -468,9 +491,11 @@ def _set_aside_no_response(answers: pd.DataFrame | None, disp: pd.DataFrame, cod
 
 def _read_survey(folder: Path, survey: str, sample: pd.DataFrame, codebook: Codebook, fmt: str, encoding: str,
                  lay: survey_tools.ToolLayout | None, key: bytes | None, problems: list[Problem],
-                 notes: list[ReadNote], padded: dict[str, int]) -> tuple[pd.DataFrame | None, pd.DataFrame]:
-    """One survey's answers and contact statuses, read in the native or a tool's layout and checked
-    (codes whose leading zero was restored are counted in ``padded``)."""
+                 notes: list[ReadNote], padded: dict[str, int]
+                 ) -> tuple[pd.DataFrame | None, pd.DataFrame, dict[str, int]]:
+    """One survey's answers and contact statuses, read in the native or a tool's layout and checked (codes whose
+    leading zero was restored are counted in ``padded``), and the units whose response the tool flagged as a preview,
+    test or spam (:func:`portrait.study.tool_statuses.flagged_units`)."""
     id_col = codebook.id_column(survey)
     ids = sample[id_col].astype(str)
     disp = pd.DataFrame(columns=[id_col, DISPOSITION_COLUMN, "source_row"])
@@ -484,14 +509,15 @@ def _read_survey(folder: Path, survey: str, sample: pd.DataFrame, codebook: Code
                 disp = validate_dispositions(draw, survey, codebook, ids, problems)
         _disposition_conflicts(answers, disp, codebook, id_col, dpath, id_col, problems)
         _set_aside_no_response(answers, disp, codebook, id_col, dpath, id_col, problems)
-        return answers, disp
+        return answers, disp, {}
     back = survey_tools.token_map(ids, survey, key)
     raw = read_export(export_path(folder, survey, fmt), encoding=lay.encoding, problems=problems,
                       delimiter=lay.delimiter, header_rows=lay.header_rows, tool=lay.label,
                       is_response=lay.looks_like_response)
-    answers = None
+    answers, flagged = None, {}
     if raw is not None:
         native, note = survey_tools.from_tool(raw, survey, codebook, lay, back, problems)
+        flagged = tool_statuses.flagged_units(raw, lay, back)
         notes.append(note)
         if not survey_tools.no_token_matches(problems, raw.file):      # else every row would be « not_in_sample »
             start = len(problems)
@@ -510,10 +536,10 @@ def _read_survey(folder: Path, survey: str, sample: pd.DataFrame, codebook: Code
             start = len(problems)
             disp = validate_dispositions(native, survey, codebook, ids, problems)
             tool_messages.tool_problems(problems, start, draw.file, {id_col: lay.dispositions.id}, id_col)
-            tool_statuses.missing_responses(finished, answers, id_col, draw.file, lay, problems)
+            tool_statuses.missing_responses(finished, answers, id_col, draw.file, lay, problems, flagged)
     _disposition_conflicts(answers, disp, codebook, id_col, dpath, lay.dispositions.id, problems)
-    _set_aside_no_response(answers, disp, codebook, id_col, dpath, lay.dispositions.id, problems)
-    return answers, disp
+    _set_aside_no_response(answers, disp, codebook, id_col, dpath, lay.dispositions.id, problems, flagged)
+    return answers, disp, flagged
 
 
 def ingest_to_files(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Codebook, *,

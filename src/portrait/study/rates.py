@@ -65,10 +65,11 @@ def item_nonresponse(responses: pd.DataFrame, codebook: Codebook, survey: str) -
 
 #: the ledger's reasons as AAPOR final disposition groups (AAPOR, *Standard Definitions*, 9th ed. 2016,
 #: internet surveys of specifically named persons): I complete (1.1), P partial (1.2), R refusal and
-#: break-off (2.1; a response set aside as unusable is a break-off, 2.12), UO unknown eligibility — invitation
-#: returned undelivered (3.3) or nothing ever returned (3.19) —, NE not eligible (4.x).
-AAPOR_GROUPS = {"complet": "I", "partiel": "P", "refus": "R", "abandon": "R", "ecartee": "R", "non_distribuee": "UO",
-                "sans_reponse": "UO", "hors_champ": "NE"}
+#: break-off (2.1; a response set aside as unusable is a break-off, 2.12, whether the analyst or the survey tool set it
+#: aside as a preview, test or spam), UO unknown eligibility — invitation returned undelivered (3.3) or nothing ever
+#: returned (3.19) —, NE not eligible (4.x).
+AAPOR_GROUPS = {"complet": "I", "partiel": "P", "refus": "R", "abandon": "R", "ecartee": "R", "ecartee_outil": "R",
+                "non_distribuee": "UO", "sans_reponse": "UO", "hors_champ": "NE"}
 
 
 def aapor_rates(responses: pd.DataFrame, by: str | list[str]) -> pd.DataFrame:

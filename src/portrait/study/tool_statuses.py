@@ -23,7 +23,7 @@ from .exports import DISPOSITION_COLUMN
 from .survey_tools import ReadNote, ToolLayout, _ids_of_tokens, _text, no_token_matches
 
 __all__ = ["UNFINISHED_EXPECTED", "completed_only", "completed_only_notes", "dispositions_from_tool",
-           "missing_responses"]
+           "flagged_units", "missing_responses"]
 
 #: Responses from which an export holding no unfinished questionnaire is suspect: in a real round some respondents
 #: always stop part-way (trial F: 55 partial answers and 32 break-offs vanished with « Completed responses only »).
@@ -117,13 +117,33 @@ def dispositions_from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: 
     return RawTable(raw.file, raw.fmt, [id_col, DISPOSITION_COLUMN], cells, raw.rows[has]), note, finished
 
 
+def flagged_units(raw: RawTable, lay: ToolLayout, tokens_to_ids: Mapping[str, str]) -> dict[str, int]:
+    """The sampled units with a response the tool flagged (Qualtrics ``Status``: a preview, a test, spam; the
+    layout's ``set_aside``), unit id → its first such row of the responses export.
+
+    :func:`~portrait.study.survey_tools.from_tool` sets these rows aside unread; a unit with no other response is
+    then no respondent, but neither silent nor a filtered export's ``missing_response`` (reason ``ecartee_outil``).
+    The token is matched stripped, and in capitals if it is not as written (a spreadsheet), as for a response."""
+    pos = {h: j for j, h in reversed(list(enumerate(raw.header)))}
+    if lay.keep_rows is None or lay.keep_rows[0] not in pos or lay.id not in pos:
+        return {}
+    status = as_written(_text(raw, pos[lay.keep_rows[0]]).str.strip(), lay.keep_rows[1] + lay.set_aside)
+    tokens = _text(raw, pos[lay.id]).str.strip()
+    ids = tokens.map(tokens_to_ids).fillna(tokens.str.upper().map(tokens_to_ids))
+    out: dict[str, int] = {}
+    for i in np.flatnonzero((status.isin(lay.set_aside) & ids.notna()).to_numpy()):
+        out.setdefault(str(ids.iloc[i]), int(raw.rows[i]))
+    return out
+
+
 def missing_responses(finished: Mapping[str, int], answers: pd.DataFrame | None, id_col: str, file: str,
-                      lay: ToolLayout, problems: list[Problem]) -> None:
+                      lay: ToolLayout, problems: list[Problem], flagged: Mapping[str, int] | None = None) -> None:
     """A participant the contact-status export records as having finished, with no row in the responses export:
-    the responses were exported with a filter (a date or identifier range), and the unit would count as silent."""
+    the responses were exported with a filter (a date or identifier range), and the unit would count as silent.
+    A unit whose response the tool flagged (``flagged``, :func:`flagged_units`) has its row: it is not one."""
     if not finished or answers is None or id_col not in answers.columns:
         return
-    have = set(answers[id_col].dropna().astype(str))
+    have = set(answers[id_col].dropna().astype(str)) | set(flagged or {})
     for unit, row in sorted(finished.items(), key=lambda x: x[1]):
         if unit not in have:
             problems.append(Problem(file, row, lay.dispositions.id, None, "missing_response",
