@@ -52,7 +52,8 @@ module                  what                                                    
 ``quantiles``           :func:`quantile` (Woodruff intervals)                       ``svyquantile``
 ``regression``          :func:`svyglm` (gaussian, logistic, Poisson; two-way       ``svyglm``,
                         interactions, offsets), :meth:`Fit.wald`                    ``regTermTest``
-``ordinal``             :func:`svyolr` (proportional odds)                          ``svyolr``
+``ordinal``             :func:`svyolr` (proportional odds; logistic, probit,        ``svyolr``
+                        cloglog, cauchit links)
 ``terms``               :func:`model_matrix` (formulas as R writes them, R's        ``model.matrix``
                         column names)
 ``expressions``         expression terms: ``I(ell^2)``, ``I(meals > 50)``, ``log(x)``  ``I()``, ``model.matrix``
