@@ -523,20 +523,63 @@ def test_svyglm_refuses_outcomes_outside_its_family(strat):
     ("q_strat_school", "strat", "meals", [0.5, 0.8], "school", 0.9),
     ("q_equal_math", "equal", "api00", [0.25, 0.5], "math", 0.95),
     ("q_equal_school", "equal", "api00", [0.25, 0.5], "school", 0.95),
+    ("q_clus1_xlogit", "clus1", "api00", [0.25, 0.5, 0.9], "math", 0.95),
+    ("q_clus1_asin", "clus1", "api00", [0.25, 0.5, 0.9], "math", 0.95),
+    ("q_clus1_beta", "clus1", "api00", [0.25, 0.5, 0.9], "math", 0.95),
+    ("q_strat_beta", "strat", "meals", [0.1, 0.5], "school", 0.95),
+    ("q_jk1_quantile", "jk1", "api00", [0.25, 0.5], "math", 0.95),
+    ("q_jk1_xlogit", "jk1", "api00", [0.25, 0.5], "math", 0.95),
 ])
 def test_quantiles_with_woodruff_intervals(fixture, data, variable, ps, qrule, level, strat, clus1):
-    """Quantiles, Woodruff confidence bounds and the SE R derives from them equal svyquantile's."""
+    """Quantiles, Woodruff confidence bounds and the SE R derives from them equal svyquantile's, with each
+    ``interval.type`` (the fixture's suffix; ``quantile``: the replicates' own quantiles, JK1)."""
     if data == "equal":
         d = Design.from_frame(strat.head(40).assign(one=1.0), weights="one")
     elif data == "strat":
         d = Design.from_frame(strat, weights="pw", strata="stype", fpc="fpc")
     else:
         d = Design.from_frame(clus1, weights="pw", psu="dnum", fpc="fpc")
-    got = survey.quantile(d, variable, ps, qrule=qrule, level=level)
+    interval = fixture.rsplit("_", 1)[1]
+    # R's svyquantile on replicate weights drops interval.type (survey 4.1.1): its « xlogit » there is « mean »
+    interval = interval if interval in ("xlogit", "asin", "beta", "quantile") and fixture != "q_jk1_xlogit" else "mean"
+    variance = "linearisation"
+    if data == "jk1":
+        d, variance = survey.with_replicates(Design.from_frame(clus1, weights="pw", psu="dnum", fpc="fpc"), "jk1"), \
+            "replicates"
+    got = survey.quantile(d, variable, ps, qrule=qrule, level=level, interval=interval, variance=variance)
     for row in got.itertuples():
         p = f"{row.p:g}"
         assert_allclose([row.estimate, row.ci_low, row.ci_high, row.se],
                         [rm(fixture, f"{k}_{p}") for k in ("quantile", "low", "high", "se")], rtol=1e-6)
+
+
+def test_a_quantile_interval_on_another_scale_is_the_shares_interval_carried_back(clus1):
+    """Closed form, with replicate weights (where R ignores interval.type): the xlogit bounds are the quantiles at
+    expit(logit F̂ ± t·SE/(F̂(1 − F̂))), F̂ and SE the replicate share at or below the median; « quantile » is the
+    median ± t times the replicate SE of the replicates' medians (by hand); and it needs replicates."""
+    from scipy import special
+    from portrait.survey.quantiles import weighted_quantile
+
+    d = survey.with_replicates(Design.from_frame(clus1, weights="pw", psu="dnum", fpc="fpc"), "jk1")
+    x = clus1["api00"].to_numpy(dtype=float)
+    med = weighted_quantile(x, d.weights, 0.5)
+    share = survey.mean(survey.update(d, le=(x <= med).astype(float)), "le", variance="replicates").iloc[0]
+    t = stats.t.ppf(0.975, 14)
+    half = t * share.se / (share.estimate * (1 - share.estimate))
+    bounds = [weighted_quantile(x, d.weights, special.expit(special.logit(share.estimate) + s * half)) for s in (-1, 1)]
+    got = survey.quantile(d, "api00", 0.5, variance="replicates", interval="xlogit").iloc[0]
+    assert [got.ci_low, got.ci_high] == bounds
+    R = d.replicate_weights()
+    reps = np.array([weighted_quantile(x, R[:, r], 0.5) for r in range(R.shape[1])])
+    se = np.sqrt(d.replicate_scale * np.sum((reps - med) ** 2))       # JK1: (n−1)/n Σ (θ_r − θ̂)², mse as R's default
+    if not d.replicate_mse:
+        se = np.sqrt(d.replicate_scale * np.sum((reps - reps.mean()) ** 2))
+    got = survey.quantile(d, "api00", 0.5, variance="replicates", interval="quantile").iloc[0]
+    assert_allclose([got.se, got.ci_low, got.ci_high], [se, med - t * se, med + t * se], rtol=1e-12)
+    with pytest.raises(survey.ParameterError, match="variance='replicates'"):
+        survey.quantile(d, "api00", 0.5, interval="quantile")
+    with pytest.raises(survey.ParameterError, match="interval.type"):
+        survey.quantile(d, "api00", 0.5, interval="score")
 
 
 def test_weighted_median_by_brute_force():

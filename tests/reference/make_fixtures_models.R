@@ -84,7 +84,22 @@ qs <- list(
   list("q_equal_math", svyquantile(~api00, deq <- svydesign(id = ~1, weights = ~one, data = transform(apistrat[1:40, ], one = 1)),
                                    c(0.25, 0.5)), "svyquantile(~api00, svydesign(id=~1, weights=~1, data=apistrat[1:40,]), c(0.25,0.5))"),
   list("q_equal_school", svyquantile(~api00, deq, c(0.25, 0.5), qrule = "school"),
-       "svyquantile(~api00, svydesign(id=~1, weights=~1, data=apistrat[1:40,]), c(0.25,0.5), qrule='school')"))
+       "svyquantile(~api00, svydesign(id=~1, weights=~1, data=apistrat[1:40,]), c(0.25,0.5), qrule='school')"),
+  # the other interval types: the share below the quantile on the logit or arcsine scale, Korn-Graubard's beta,
+  # and with replicate weights the quantile recomputed in every replicate (R warns for jackknives). On replicate
+  # weights R's svyquantile does not pass interval.type to woodruffCI (survey 4.1.1): q_jk1_xlogit is its « mean »
+  list("q_clus1_xlogit", svyquantile(~api00, dclus1, c(0.25, 0.5, 0.9), interval.type = "xlogit"),
+       "svyquantile(~api00, dclus1, c(0.25,0.5,0.9), interval.type='xlogit')"),
+  list("q_clus1_asin", svyquantile(~api00, dclus1, c(0.25, 0.5, 0.9), interval.type = "asin"),
+       "svyquantile(~api00, dclus1, c(0.25,0.5,0.9), interval.type='asin')"),
+  list("q_clus1_beta", svyquantile(~api00, dclus1, c(0.25, 0.5, 0.9), interval.type = "beta"),
+       "svyquantile(~api00, dclus1, c(0.25,0.5,0.9), interval.type='beta')"),
+  list("q_strat_beta", svyquantile(~meals, dstrat, c(0.1, 0.5), interval.type = "beta", qrule = "school"),
+       "svyquantile(~meals, dstrat, c(0.1,0.5), interval.type='beta', qrule='school')"),
+  list("q_jk1_quantile", suppressWarnings(svyquantile(~api00, rclus1, c(0.25, 0.5), interval.type = "quantile")),
+       "svyquantile(~api00, as.svrepdesign(dclus1, type='JK1'), c(0.25,0.5), interval.type='quantile')"),
+  list("q_jk1_xlogit", svyquantile(~api00, rclus1, c(0.25, 0.5), interval.type = "xlogit"),
+       "svyquantile(~api00, as.svrepdesign(dclus1, type='JK1'), c(0.25,0.5), interval.type='xlogit')"))
 # domains: each school type of the cluster sample, as svyby(~api00, ~stype, dclus1, svyquantile, …) computes them
 # (a subset keeps every PSU in the design; its degrees of freedom count the PSUs holding the domain)
 for (st in c("E", "H", "M")) {

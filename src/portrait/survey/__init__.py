@@ -49,7 +49,8 @@ module                  what                                                    
                         two groups or more: Kruskal–Wallis)
 ``multiresponse``       :func:`multiple_response_test` (Bilder–Loughin, Rao–Scott    (``MRCV``)
                         second order) for « pick any » questions
-``quantiles``           :func:`quantile` (Woodruff intervals)                       ``svyquantile``
+``quantiles``           :func:`quantile` (Woodruff intervals: Wald, logit, arcsine,  ``svyquantile``
+                        beta; or the replicates' quantiles)
 ``regression``          :func:`svyglm` (gaussian, logistic, Poisson; two-way       ``svyglm``,
                         interactions, offsets), :meth:`Fit.wald`                    ``regTermTest``
 ``ordinal``             :func:`svyolr` (proportional odds; logistic, probit,        ``svyolr``

@@ -34,8 +34,14 @@ from .design import Design
 from .errors import ParameterError, check_finite, check_variance, real_number
 from .estimation import _compute, _domains, _Spec
 from .inference import domain_degf
+from .proportions import proportion_interval
+from .replicates import replicate_variance
 
 QRULES = ("math", "school", "hf7")
+#: R ``svyquantile``'s ``interval.type``: Woodruff's interval with the share below the quantile's interval by the
+#: Wald rule (``mean``), on the logit or arcsine scale or Korn and Graubard's beta; or, with replicate weights, the
+#: quantile recomputed in every replicate (``quantile``)
+INTERVALS = ("mean", "xlogit", "asin", "beta", "quantile")
 
 
 def _steps(x: np.ndarray, w: np.ndarray, p: float) -> tuple[float, float, float]:
@@ -87,12 +93,13 @@ def _probabilities(quantiles: object) -> list[float]:
 
 def quantile(design: Design, variable: str, quantiles: float | Sequence[float] = 0.5, *,
              by: str | Sequence[str] | None = None, level: float = 0.95, qrule: str = "math",
-             variance: str | None = None, df: float | None = None, na_rm: bool = False) -> pd.DataFrame:
+             variance: str | None = None, df: float | None = None, na_rm: bool = False,
+             interval: str = "mean") -> pd.DataFrame:
     """Estimate quantiles of ``variable`` with Woodruff confidence intervals (R ``svyquantile(…, ci = TRUE)``).
 
     The point estimate inverts the weighted distribution function by ``qrule``; the interval is
     Woodruff's: ``F̂(q̂) ± t·SE`` for the share of units at or below ``q̂``, carried back through the
-    same rule.
+    same rule (or that share's interval on another scale, ``interval``).
 
     Parameters
     ----------
@@ -122,6 +129,13 @@ def quantile(design: Design, variable: str, quantiles: float | Sequence[float] =
     na_rm : bool, default False
         Leave out units with a missing value (as a domain); otherwise a missing value of a unit with a positive
         weight is an error (units of weight 0, such as non-respondents kept in a weighted file, count for nothing).
+    interval : {"mean", "xlogit", "asin", "beta", "quantile"}, default "mean"
+        R's ``interval.type``. ``"mean"``: Woodruff's, the share's Wald interval; ``"xlogit"``, ``"asin"``,
+        ``"beta"``: the share's interval on the logit or arcsine scale, or Korn and Graubard's beta (as
+        :func:`proportion_interval`, with the units used as the beta's ``n``), carried back the same way;
+        ``"quantile"`` (replicate weights only): the quantile recomputed in every replicate, ``q̂ ± t·SE`` with their
+        replicate SE (R warns that jackknife replicates may not give a valid one for a quantile). R's ``"score"``
+        (Francisco and Fuller's test inverted by ``uniroot`` to a tolerance) is not here.
 
     Returns
     -------
@@ -133,8 +147,9 @@ def quantile(design: Design, variable: str, quantiles: float | Sequence[float] =
     Raises
     ------
     ParameterError
-        If ``qrule`` is unknown, a probability is not a number or outside [0, 1], or ``variable`` has missing values
-        among the units with a positive weight and ``na_rm`` is false, or holds text or infinite values.
+        If ``qrule`` or ``interval`` is unknown, ``interval="quantile"`` is asked with linearisation, a probability is
+        not a number or outside [0, 1], or ``variable`` has missing values among the units with a positive weight and
+        ``na_rm`` is false, or holds text or infinite values.
 
     References
     ----------
@@ -150,6 +165,11 @@ def quantile(design: Design, variable: str, quantiles: float | Sequence[float] =
     variance = check_variance(variance, level, design)
     if qrule not in QRULES:
         raise ParameterError(f"qrule must be one of {', '.join(QRULES)}, got {qrule!r}")
+    if interval not in INTERVALS:
+        raise ParameterError(f"interval must be one of {', '.join(INTERVALS)} (R's interval.type), got {interval!r}")
+    if interval == "quantile" and variance != "replicates":
+        raise ParameterError("interval='quantile' recomputes the quantile in every replicate: it needs "
+                             "variance='replicates' (and a design with replicate weights)")
     ps = _probabilities(quantiles)
     col = design.column(variable)
     x = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
@@ -166,22 +186,34 @@ def quantile(design: Design, variable: str, quantiles: float | Sequence[float] =
         inside = ok & mask
         nu = (domain_degf(design, inside) if na_rm or by is not None else design.degf) if df is None else df
         rows += [{"variable": variable, "domain": name, **r}
-                 for r in _woodruff(design, variable, x, inside, ps, nu, level, qrule, variance)]
+                 for r in _woodruff(design, variable, x, inside, ps, nu, level, qrule, variance, interval)]
     return pd.DataFrame(rows, columns=["variable", "domain", "p", "estimate", "ci_low", "ci_high", "se", "df"])
 
 
 def _woodruff(design: Design, variable: str, x: np.ndarray, inside: np.ndarray, ps: list[float], nu: float,
-              level: float, qrule: str, variance: str) -> list[dict]:
-    """Each probability's quantile among the units ``inside`` and its Woodruff interval on ``nu`` df."""
+              level: float, qrule: str, variance: str, interval: str = "mean") -> list[dict]:
+    """Each probability's quantile among the units ``inside`` and its Woodruff interval on ``nu`` df (or, with
+    ``interval="quantile"``, the replicates' interval)."""
     t = stats.norm.ppf(0.5 + level / 2) if nu == np.inf else stats.t.ppf(0.5 + level / 2, nu)
     w = np.where(inside, design.weights, 0.0)
     xv = np.where(inside, x, 0.0)
     rows = []
     for p in ps:
         q = weighted_quantile(xv, w, p, qrule)
+        if interval == "quantile":
+            R = design.replicate_weights()
+            reps = np.array([weighted_quantile(xv, np.where(inside, R[:, r], 0.0), p, qrule) for r in range(R.shape[1])])
+            se = float(np.sqrt(replicate_variance(np.array([q]), reps[:, None], design.replicate_scale,
+                                                  design.replicate_rscales, design.replicate_mse,
+                                                  design.replicate_blocks)[0, 0]))
+            rows.append({"p": p, "estimate": q, "ci_low": q - t * se, "ci_high": q + t * se, "se": se, "df": nu})
+            continue
         share = _compute(design, [_Spec("mean", variable, np.where(inside, (x <= q).astype(float), np.nan), "",
                                         inside)], variance, level, deff=False).iloc[0]
         lo_p, hi_p = share["estimate"] - t * share["se"], share["estimate"] + t * share["se"]
+        if interval != "mean" and np.isfinite(t):
+            lo_p, hi_p = (float(b[0]) for b in proportion_interval(
+                [share["estimate"]], [share["se"]], [nu], [share["n"]], level=level, method=interval))
         if not np.isfinite(t):      # no degrees of freedom (a domain of one PSU): no interval, as R
             lo = hi = np.nan
         elif share["se"] <= 1e-12:
