@@ -619,6 +619,21 @@ def test_an_analysts_report_shows_one_parameters_cell_when_make_changed_nothing(
     assert other.cells[1].source.startswith("# defaults of the notebook; this run changed some of them (next cell)")
 
 
+def test_the_visitor_frame_report_on_simulated_partner_files_says_so():
+    """Stage 02 reads no answer, so the « données simulées » banner never reached it: a reviewer found its partner
+    counts unmarked. Simulated partner files now put their own banner on it; real ones, none."""
+    from portrait.reporting import render
+
+    def nb(**params):
+        n = new_notebook(cells=[new_markdown_cell("# T")])
+        n.metadata["papermill"] = {"parameters": params}
+        return n
+
+    said = render.banner(nb(partners_source="synthetic"))
+    assert said.startswith("Fichiers de partenaires simulés\u00a0: les fichiers clients lus par ce rapport")
+    assert render.banner(nb(partners_source="real")) == "" and render.banner(nb()) == ""
+
+
 def test_a_round_still_in_the_field_is_said_on_every_report_from_its_answers():
     """A board's mid-fieldwork trial: nothing said the results were provisional (report 03 even titled its tables
     « Statut final », « Dispositions finales »). With ``fieldwork_status: in_progress`` and real answers, each report

@@ -32,6 +32,9 @@ SIMULATED_BANNER = ("Données simulées : les réponses de ce rapport viennent d
 PARTNERS_BANNER = ("Fichiers de partenaires simulés : les réponses sont réelles, mais les clients du territoire "
                    "ont été tirés de fichiers de partenaires fictifs, faute des vrais fichiers ; les résultats sur les "
                    "clients ne décrivent donc pas la clientèle réelle.")
+FRAME_BANNER = ("Fichiers de partenaires simulés : les fichiers clients lus par ce rapport ont été générés par le "
+                "projet, faute des vrais fichiers des partenaires ; leurs effectifs ne décrivent pas la clientèle "
+                "réelle.")
 IN_PROGRESS_BANNER = ("Terrain en cours : ce rapport porte sur les réponses reçues à ce jour ; ses résultats, taux de "
                       "réponse compris, sont provisoires.")
 HEADING = re.compile(r'<h([23]) id="([^"]+)">(.*?)<a class="anchor-link"', re.S)
@@ -78,7 +81,8 @@ def scenario_name(nb) -> str:
 
 def banner(nb, partners: str | None = None) -> str:
     """The warnings above a report: simulated answers; real answers with simulated partner files (``partners``:
-    stage 02's ``partners_source``, for a report about the visitors); a scenario's report, not the study's; real
+    stage 02's ``partners_source``, for a report about the visitors); stage 02 itself, which reads no answer, on
+    simulated partner files (a reviewer found its counts unmarked); a scenario's report, not the study's; real
     answers of a round still in the field (``fieldwork_status: in_progress``)."""
     name = scenario_name(nb)
     scenario = (f"Scénario « {name} » : ce rapport vient d'une variante de la chaîne (scenarios/{name}/), "
@@ -87,6 +91,8 @@ def banner(nb, partners: str | None = None) -> str:
     partial = IN_PROGRESS_BANNER if params.get("fieldwork_status") == "in_progress" and not is_simulated(nb) else ""
     rehearsal = (PARTNERS_BANNER if not is_simulated(nb) and params.get("source") == "real"
                  and params.get("partners_source", partners) == "synthetic" else "")
+    if "source" not in params and params.get("partners_source") == "synthetic":
+        rehearsal = FRAME_BANNER
     return fmt.typeset(" ".join(b for b in (scenario, SIMULATED_BANNER if is_simulated(nb) else "", rehearsal, partial)
                                 if b))
 
