@@ -932,8 +932,8 @@ def test_the_synthesis_says_which_established_gaps_hold_at_equal_sex_and_age():
     """A trial reviewer was sent to report 06 for the comparison at equal sex and age and never told whether the
     established gaps hold there. By hand: two established agreement gaps and an established score gap; the
     adjusted model keeps the first (same sign, adjusted p < 0.05), loses the second (p 0.2) and reverses the
-    score's (established, opposite sign): « 1 des 3 écarts établis (2 parts d'accord et 1 note de 0 à 10) garde … ;
-    « B » et « Image » ne le gardent pas » (trial M: the figure beside counts agreement gaps only, so the mix is
+    score's (established, opposite sign): « 1 des 3 écarts établis (2 parts d'accord et 1 note de 0 à 10) le reste … ;
+    « B » et « Image » ne le restent pas » (trial M: the figure beside counts agreement gaps only, so the mix is
     said); a gap not established is not counted; all kept, none kept and no gap are said as such."""
     from portrait.reporting import synthesis
 
@@ -945,18 +945,19 @@ def test_the_synthesis_says_which_established_gaps_hold_at_equal_sex_and_age():
     adjusted = pd.DataFrame({"item": ["img_a", "img_b", "image_globale", "img_c"],
                              "estimate": [-0.4, 0.2, -0.3, 0.5], "p_adj": [0.001, 0.2, 0.01, 0.001]})
     said = synthesis.adjusted_sentence(diff, adjusted)
-    assert said.startswith(fmt.french("**À sexe et âge égaux** (modèles du rapport 06, corrigés pour tests multiples), "))
-    assert said.endswith(fmt.french("1 des 3 écarts établis (2 parts d’accord et 1 note de 0 à 10) garde un effet "
-                                    "« client » établi dans le même sens ; "
-                                    "« B » et « Image » ne le gardent pas."))
+    assert said.startswith(fmt.french("**À sexe et âge égaux** (modèles du rapport 06 : régression pondérée pour les "
+                                      "notes de 0 à 10, logit cumulatif sur toute l'échelle de 1 à 5 pour les "
+                                      "attributs ; p corrigés pour tests multiples), "))
+    assert said.endswith(fmt.french("1 des 3 écarts établis (2 parts d’accord et 1 note de 0 à 10) le reste, dans le "
+                                    "même sens ; « B » et « Image » ne le restent pas."))
+    assert "effet" not in said                   # an association at equal sex and age, not a cause (a review)
     every = synthesis.adjusted_sentence(diff, adjusted.assign(estimate=[-0.4, 0.2, 0.3, 0.5], p_adj=0.001))
-    assert every.endswith(fmt.french("les 3 écarts établis (2 parts d’accord et 1 note de 0 à 10) gardent un effet "
-                                     "« client » établi dans le même sens."))
+    assert every.endswith(fmt.french("les 3 écarts établis (2 parts d’accord et 1 note de 0 à 10) le restent, dans le "
+                                     "même sens."))
     none = synthesis.adjusted_sentence(diff, adjusted.assign(p_adj=0.5))
-    assert none.endswith(fmt.french("aucun des 3 écarts établis (2 parts d’accord et 1 note de 0 à 10) ne garde un "
-                                    "effet « client » établi dans le même sens."))
+    assert none.endswith(fmt.french("aucun des 3 écarts établis (2 parts d’accord et 1 note de 0 à 10) ne le reste."))
     shares_only = synthesis.adjusted_sentence(diff.assign(p_adj=[0.001, 0.01, 0.5, 0.6]), adjusted)
-    assert "écarts établis garde" in shares_only.replace("\u00a0", " ") and "note de 0 à 10" not in shares_only
+    assert "écarts établis le reste" in shares_only.replace("\u00a0", " ") and "note de 0 à 10)" not in shares_only
     assert synthesis.adjusted_sentence(diff.assign(p_adj=0.5), adjusted) == ""
 
 

@@ -175,16 +175,16 @@ def _names(rows: pd.DataFrame, short: Mapping[str, str]) -> str:
 
 
 def _kept(adjusted: pd.DataFrame) -> str:
-    """« les 7 effets « client » établis le restent tous, dans le même sens » (with education too), or how many do."""
+    """« les 7 écarts « client » établis le restent tous, dans le même sens » (with education too), or how many do."""
     before = adjusted["p_adj"] < 0.05
     kept = int((before & _holds(adjusted)).sum())
     total = int(before.sum())
     if total == 0:
-        return "aucun effet « client » n'était établi"
+        return "aucun écart « client » n'était établi"
     if total == 1:
-        return "l'effet « client » établi le reste, dans le même sens" if kept else "l'effet « client » établi ne le reste pas"
-    return (f"les {total} effets « client » établis le restent tous, dans le même sens" if kept == total else
-            f"{kept} des {total} effets « client » établis " + ("le reste" if kept == 1 else "le restent")
+        return "l'écart « client » établi le reste, dans le même sens" if kept else "l'écart « client » établi ne le reste pas"
+    return (f"les {total} écarts « client » établis le restent tous, dans le même sens" if kept == total else
+            f"{kept} des {total} écarts « client » établis " + ("le reste" if kept == 1 else "le restent")
             + ", dans le même sens")
 
 

@@ -268,15 +268,21 @@ def adjusted_sentence(diff: pd.DataFrame, adjusted: pd.DataFrame) -> str:
     # which gaps: the agreement figure beside counts shares only, this sentence counts the 0–10 scores too
     what = "" if n == 1 or shares in (0, n) else (
         f" ({fmt.count(shares, 'part d’accord', 'parts d’accord')} et {fmt.count(n - shares, 'note de 0 à 10', 'notes de 0 à 10')})")
+    # « écart », not « effet »: an association at equal sex and age, not a cause (a review); the attributes' models
+    # read the whole 1-to-5 scale, not the shares of agreement the gaps are counted in
     if k == 0:
-        head, tail = ("l'écart établi ne garde pas" if n == 1 else f"aucun des {n} écarts établis{what} ne garde"), ""
+        head, tail = ("l'écart établi ne le reste pas" if n == 1 else
+                      f"aucun des {n} écarts établis{what} ne le reste"), ""
     else:
-        head = ("l'écart établi garde" if n == 1 else f"les {n} écarts établis{what} gardent" if k == n else
-                f"1 des {n} écarts établis{what} garde" if k == 1 else f"{k} des {n} écarts établis{what} gardent")
+        head = ("l'écart établi le reste, dans le même sens" if n == 1 else
+                f"les {n} écarts établis{what} le restent, dans le même sens" if k == n else
+                f"1 des {n} écarts établis{what} le reste, dans le même sens" if k == 1 else
+                f"{k} des {n} écarts établis{what} le restent, dans le même sens")
         tail = "" if not lost else (" ; " + fmt.enumeration([f"« {x} »" for x in lost])
-                                    + (" ne le garde pas" if len(lost) == 1 else " ne le gardent pas"))
-    return fmt.french(f"**À sexe et âge égaux** (modèles du rapport 06, corrigés pour tests multiples), {head} un "
-                      f"effet « client » établi dans le même sens{tail}.")
+                                    + (" ne le reste pas" if len(lost) == 1 else " ne le restent pas"))
+    return fmt.french("**À sexe et âge égaux** (modèles du rapport 06 : régression pondérée pour les notes de 0 à 10, "
+                      "logit cumulatif sur toute l'échelle de 1 à 5 pour les attributs ; p corrigés pour tests "
+                      f"multiples), {head}{tail}.")
 
 
 def agreement_table(diff: pd.DataFrame, threshold: int, est: pd.DataFrame | None = None) -> pd.DataFrame:
