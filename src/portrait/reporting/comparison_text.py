@@ -73,8 +73,8 @@ def inference_sentence(estimates: pd.DataFrame, diff: pd.DataFrame) -> str:
         "sont corrigés entre eux. **Degrés de liberté** : l'intervalle de "
         f"chaque groupe suit une loi de Student à {fmt.number(df.get('residents', float('nan')))} degrés de liberté chez "
         f"les habitants et {fmt.number(df.get('visitors', float('nan')))} chez les clients (unités primaires moins "
-        "strates), sur l'échelle logit pour une part, ce qui le garde entre 0 et 100 % (méthode « logit » de R "
-        "`svyciprop`) ; l'intervalle d'une différence et son test (test de Wald : la différence rapportée à son erreur type) "
+        "strates), sur l'échelle logit pour une part, ce qui le garde entre 0 et 100 % (méthode « logit » du "
+        "logiciel de référence, le paquet survey de R) ; l'intervalle d'une différence et son test (test de Wald : la différence rapportée à son erreur type) "
         "suivent une loi de Student dont les degrés de liberté, calculés par la formule de Welch–Satterthwaite, "
         f"combinent les variances des deux enquêtes indépendantes (de {fmt.number(lo)} à {fmt.number(hi)} dans la "
         "batterie).")
