@@ -258,6 +258,20 @@ def test_out_of_scope_follows_the_reference_date(generated):
     assert longer < short
 
 
+@pytest.mark.parametrize("written", ["01/03/2017", "1.3.2017", 20170301])
+def test_a_reference_date_not_written_year_month_day_is_refused(generated, written):
+    """« 01/03/2017 » (1 March, the French way) was read month first as 3 January 2017, and 20170301 as nanoseconds
+    after 1970: the scope moved without a word (a trial of the README's parameters). Only year-month-day is read,
+    for the ingest and the generator alike; the message names the parameter and the form to write."""
+    for call in (lambda: visitors.ingest_partner_files(generated.folder, key=KEY_A, reference_date=written,
+                                                       dot_insensitive_domains=DOTLESS),
+                 lambda: config.date(written, "reference_date")):
+        with pytest.raises(ParameterError, match=r"'reference_date' must be a date written year-month-day, "
+                                                 r"such as 2017-03-01"):
+            call()
+    assert config.date("2017-03-01", "reference_date") == pd.Timestamp("2017-03-01")
+
+
 # ------------------------------------------------------------------------------ design
 
 

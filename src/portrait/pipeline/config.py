@@ -7,6 +7,7 @@ The runner passes a notebook only the keys its ``parameters`` cell declares.
 
 from __future__ import annotations
 
+import re
 import zlib
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -20,6 +21,8 @@ from . import paths
 from .errors import ParameterError
 
 STUDY_FILE = "study.yaml"
+#: a date parameter written as text: year-month-day only (:func:`date`)
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 _NOTED: ContextVar[list[str] | None] = ContextVar("portrait_parameter_problems", default=None)
 
@@ -129,13 +132,24 @@ def require(params: Mapping[str, Any], name: str, kind: type | tuple[type, ...],
 
 
 def date(value: Any, name: str):
-    """Parameter ``name`` read as a date (``pandas.Timestamp``); a ``ParameterError`` naming it otherwise."""
+    """Parameter ``name`` read as a date (``pandas.Timestamp``); a ``ParameterError`` naming it otherwise.
+
+    Only a date (YAML's unquoted ``2017-03-01``) or a text written year-month-day is read: pandas reads
+    « 01/03/2017 » month first, as 3 January, where a French user means 1 March, and a number as nanoseconds
+    since 1970; both would move the survey's scope without a word."""
+    import datetime as dt
+
     import pandas as pd
 
+    rule = f"parameter {name!r} must be a date written year-month-day, such as 2017-03-01, got {value!r}"
+    if isinstance(value, str) and not ISO_DATE.fullmatch(value.strip()):
+        raise ParameterError(rule + (" (day and month order is ambiguous)" if "/" in value or "." in value else ""))
+    if not isinstance(value, (str, dt.date)):
+        raise ParameterError(f"{rule} ({type(value).__name__})")
     try:
         return pd.Timestamp(value)
     except (ValueError, TypeError) as exc:
-        raise ParameterError(f"parameter {name!r} must be a date such as 2017-03-01, got {value!r}") from exc
+        raise ParameterError(rule) from exc
 
 
 def did_you_mean(names, candidates) -> str:
