@@ -202,7 +202,15 @@ def test_the_allocation_and_the_stage_figure_say_what_they_draw():
     from portrait.reporting import fieldwork_text, plots
 
     strata = pd.DataFrame({"pop15": [600, 300, 100], "invitations": [120, 60, 40]})   # 60/30/10 % v. 54.5/27.3/18.2 %
-    assert fieldwork_text.allocation_finding(strata).endswith("à 8,2 point au plus")
+    assert fieldwork_text.allocation_finding(strata).endswith("à 8,2 points au plus")        # plural from 2 on
+    # another allocation leaves the diagonal by design: not « à l'arrondi près » (a trial with allocation: sqrt)
+    sqrt = fieldwork_text.allocation_finding(strata, "sqrt")
+    assert sqrt == ("répartition des tirages proportionnelle à la racine carrée de la population, et non proportionnelle "
+                    "à la population : "
+                    "les strates s'écartent de la diagonale de 8,2 points au plus")
+    assert fieldwork_text.allocation_rule("equal", 3) == (
+        "Tirages répartis entre strates de façon égale, au moins 3 communes tirées dans chaque strate dont les "
+        "communes ne sont pas toutes retenues d'office.")
     est = pd.DataFrame({"stage": ["unweighted", "calibrated"] * 2, "column": ["a", "a", "b", "b"],
                         "estimate": [4.2, 4.05, -0.30, -0.22], "se": [0.02, 0.05, 0.01, 0.04],
                         "truth": [4.0, 4.0, -0.20, -0.20], "question": ["A", "A", "B", "B"]})

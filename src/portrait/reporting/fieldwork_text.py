@@ -194,14 +194,32 @@ def status_sentences(surveys) -> str:
                                     other_commune_sentence(surveys)) if t)
 
 
-def allocation_finding(strata: pd.DataFrame) -> str:
+def allocation_finding(strata: pd.DataFrame, allocation: str = "proportional") -> str:
     """How far the strata's shares of the invitations are from their shares of the population aged 15+ (the
-    diagonal of proportional allocation): invitations go by whole communes, so equality holds to rounding."""
+    diagonal of proportional allocation): invitations go by whole communes, so under the ``allocation`` rule
+    ``proportional`` equality holds to rounding; under another rule (``sqrt``, ``equal``) the strata leave the
+    diagonal by design, and the sentence says so instead of calling the gap rounding."""
+    from .parameter_labels import value_text
+
     pop = strata["pop15"] / strata["pop15"].sum()
     inv = strata["invitations"] / strata["invitations"].sum()
-    gap = (inv - pop).abs().max() * 100
-    return (f"les strates sont sur la diagonale de l'allocation proportionnelle à l'arrondi près (les invitations "
-            f"vont par commune tirée), à {fmt.number(gap, 1)} point au plus")
+    gap = fmt.quantity((inv - pop).abs().max() * 100, 1, "point")
+    if allocation == "proportional":
+        return (f"les strates sont sur la diagonale de l'allocation proportionnelle à l'arrondi près (les invitations "
+                f"vont par commune tirée), à {gap} au plus")
+    return (f"répartition des tirages {value_text('allocation', allocation)}, et non proportionnelle à la population : "
+            f"les strates s'écartent de la diagonale de {gap} au plus")
+
+
+def allocation_rule(allocation: str, min_psu_per_stratum: int) -> str:
+    """The allocation of the commune draws to the strata, as the parameters set it (report 01, under the strata
+    table): « Tirages répartis entre strates de façon proportionnelle à la population, au moins 2 communes tirées
+    dans chaque strate … »."""
+    from .parameter_labels import value_text
+
+    return (f"Tirages répartis entre strates de façon {value_text('allocation', allocation)}, au moins "
+            f"{fmt.count(min_psu_per_stratum, 'commune tirée', 'communes tirées')} dans chaque strate dont les "
+            "communes ne sont pas toutes retenues d'office.")
 
 
 NEAR_SELF_WEIGHTING = 1.25     # largest stratum sampling rate within 25 % of the smallest: « quasi autopondéré »
