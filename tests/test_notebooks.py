@@ -81,6 +81,38 @@ class TestHygiene:
                     f"definition in cell: {cell.source[:80]!r}"
 
 
+#: What a notebook's fixed prose said of a parameter's default, stale once config/ changes it (a trial with other
+#: parameters: report 02 still read « tire 18 000 invitations » and « plus de 24 mois » with 12,000 and 18 months,
+#: report 01 « proportionnel à la population, au moins deux communes » with allocation: sqrt, min_psu_per_stratum: 3).
+STALE_PROSE = {"01_resident_frame": {"allocation": ["proportionnel à la population", "allocation proportionnelle"],
+                                     "min_psu_per_stratum": ["au moins deux communes"]},
+               "02_visitor_frame": {"scope_months": ["24 mois"]}}
+
+
+def _blanks(text: str) -> str:
+    return re.sub(r"[\s\u00a0\u202f]+", " ", text)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_markdown_does_not_restate_a_parameter_value(path):
+    """A parameter's value is written by code, from the parameter: a markdown cell's number or phrase that restates
+    it (a count of 100 or more of config/NN_name.yaml written the French way, or a phrase of :data:`STALE_PROSE`)
+    stays when the analyst changes config/, and the report then contradicts its own parameters."""
+    import yaml
+
+    from portrait.reporting import formatting as fmt
+
+    nb = nbformat.read(path, as_version=4)
+    prose = _blanks(" ".join(c.source for c in nb.cells if c.cell_type == "markdown"))
+    own = paths.CONFIG / f"{path.stem}.yaml"
+    params = (yaml.safe_load(own.read_text(encoding="utf-8")) or {}) if own.exists() else {}
+    stale = [f"{k}: {fmt.number(v)!r}" for k, v in params.items()
+             if isinstance(v, int) and not isinstance(v, bool) and v >= 100
+             and re.search(rf"(?<![\d,]){re.escape(_blanks(fmt.number(v)))}(?![\d,])", prose)]
+    stale += [f"{k}: {p!r}" for k, phrases in STALE_PROSE.get(path.stem, {}).items() for p in phrases if p in prose]
+    assert not stale, f"{path.stem}: markdown restates parameter values: {stale}"
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 class TestMakeGraph:
     def test_outputs_are_make_targets(self, path):
