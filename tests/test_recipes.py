@@ -333,11 +333,17 @@ def test_adjusted_models_take_the_replicates_each_file_has():
     jk = survey.with_replicates(base, "jkn")
     designs, used = recipes.model_designs({"residents": boot[50], "visitors": boot[300]}, 200)
     assert [d.replicate_weights().shape[1] for d in designs.values()] == [50, 200]
-    assert used == {"residents": ("bootstrap", 50), "visitors": ("bootstrap", 200)}
+    assert used == {"residents": ("bootstrap", 50, 50), "visitors": ("bootstrap", 200, 300)}
     designs, used = recipes.model_designs({"residents": jk, "visitors": boot[300]}, 200)
-    assert designs["residents"] is jk and used["residents"] == ("jkn", 60)
-    assert comparison_text.model_replicates_text(used) == ("habitants : 60 répliques jackknife JKn (stratifié) ; "
-                                                           "clients du territoire : 200 répliques bootstrap de Rao–Wu")
+    assert designs["residents"] is jk and used["residents"] == ("jkn", 60, 60)
+    assert comparison_text.model_replicates_text(used) == (
+        "habitants : 60 répliques jackknife JKn (stratifié) ; clients du territoire : les 200 premières des 300 "
+        "répliques bootstrap de Rao–Wu")
+    # a reviewer saw 200 replicates here and 500 in reports 04 and 05: the caption says they are the first ones
+    assert comparison_text.model_replicates_text({g: ("bootstrap", 200, 500) for g in ("residents", "visitors")}) \
+        == "les 200 premières des 500 répliques bootstrap de Rao–Wu par enquête"
+    assert comparison_text.model_replicates_text({g: ("bootstrap", 50, 50) for g in ("residents", "visitors")}) \
+        == "50 répliques bootstrap de Rao–Wu par enquête"
 
 
 def test_an_infeasible_calibration_names_margins_and_levels_as_the_reports_do(resident_responses, resident_frame,

@@ -218,10 +218,15 @@ def recovery_summary(check: pd.DataFrame) -> pd.DataFrame:
     return g
 
 
-def model_replicates_text(used: Mapping[str, tuple[str, int]]) -> str:
-    """« 200 répliques bootstrap de Rao–Wu par enquête », or each survey's own when they differ (fewer replicates
-    than asked, or a jackknife), from :func:`portrait.study.recipes.model_designs`."""
-    def one(method: str, n: int) -> str:
+def model_replicates_text(used: Mapping[str, tuple[str, int, int]]) -> str:
+    """« les 200 premières des 500 répliques bootstrap de Rao–Wu par enquête » (the weighted files hold more than the
+    models refit on: a reviewer saw 200 here and 500 in reports 04 and 05), « 200 répliques … » when they are all of
+    them, or each survey's own when they differ (fewer replicates than asked, or a jackknife), from
+    :func:`portrait.study.recipes.model_designs`."""
+    def one(method: str, n: int, total: int | None = None) -> str:
+        if total is not None and n < total:
+            return (f"les {fmt.number(n)} premières des {fmt.number(total)} répliques "
+                    f"{value_text('replicate_method', method)}")
         return f"{fmt.count(n, 'réplique')} {value_text('replicate_method', method)}"
 
     if len(set(used.values())) == 1:

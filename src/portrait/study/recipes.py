@@ -593,13 +593,15 @@ def steps_table(w: Weighted) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def model_designs(designs: Mapping[str, Design], count: int) -> tuple[dict[str, Design], dict[str, tuple[str, int]]]:
+def model_designs(designs: Mapping[str, Design], count: int
+                  ) -> tuple[dict[str, Design], dict[str, tuple[str, int, int]]]:
     """The designs the adjusted models refit on: each survey's first ``count`` bootstrap replicates, or all of its
     replicates when it has fewer, or jackknife ones (which cannot be thinned: 04's and 05's ``replicate_method``).
-    Returns the designs and, per survey, the method and number of replicates used (for the report's caption)."""
+    Returns the designs and, per survey, the method, the number of replicates used and the number the file holds (for
+    the report's caption)."""
     out, used = {}, {}
     for group, d in designs.items():
         R = d.replicate_weights().shape[1]
         out[group] = survey.first_replicates(d, count) if d.replicate_method == "bootstrap" and R > count else d
-        used[group] = (d.replicate_method or "replicates", min(R, count) if d.replicate_method == "bootstrap" else R)
+        used[group] = (d.replicate_method or "replicates", min(R, count) if d.replicate_method == "bootstrap" else R, R)
     return out, used
