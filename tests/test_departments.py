@@ -121,10 +121,15 @@ def test_sentences_name_the_ends_of_what_varies():
 
 
 def test_the_table_suppresses_a_rare_choice_and_counts_the_respondents():
+    """A share cited by fewer than the threshold is suppressed, and so is a complementary one of the same statistic: the
+    regional share is published and the departments' weights are the census's, so a share suppressed alone was
+    recovered by a reviewer (about 7 to 8 % for a cell of 9 citers) from the others. Here the Oise's 4 citers of « Coût
+    de la vie » take one of the two departments of 50 with them; the other statistic, all cells large, is whole."""
     table = department_text.department_table(_hand(), "forces", threshold=10)
     assert list(table.columns) == ["", "Oise", "Somme", "Nord", "p ajusté (homogénéité)"]
-    cost = table.set_index("").loc["Coût de la vie"]
-    assert cost["Oise"] == SUPPRESSED and cost["Somme"].replace("\u00a0", " ") == "11 % [9 ; 13]"
+    cost = table.set_index("").loc["Coût de la vie", ["Oise", "Somme", "Nord"]]
+    assert cost["Oise"] == SUPPRESSED and (cost == SUPPRESSED).sum() == 2
+    assert (table.set_index("").loc["Le littoral", ["Oise", "Somme", "Nord"]] != SUPPRESSED).all()
     assert table.iloc[-1].tolist() == ["répondants", "102", "102", "102", ""]
     scores = department_text.department_table(_hand(), "scores", threshold=10)
     assert scores.set_index("").loc["Image", "Oise"].replace("\u00a0", " ") == "6,40 [6,38 ; 6,42]"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from . import disclosure
 from . import formatting as fmt
 from .sections import IN_DEPARTMENT, respondents_by_department
 from .synthesis import SUPPRESSED
@@ -13,8 +14,20 @@ FAMILIES = {"scores": "les notes de 0 à 10", "forces": "les forces citées", "f
 NOUNS = {"scores": "notes", "forces": "forces", "faiblesses": "faiblesses"}
 
 
-def _cell(r, threshold: int) -> str:
-    if r.family != "scores" and r.cited < threshold:
+def hidden(part: pd.DataFrame, threshold: int) -> pd.Series:
+    """Which shares are suppressed: those cited by fewer than ``threshold`` residents of the department (primary) and,
+    in the same statistic, the complementary ones :func:`~portrait.reporting.disclosure.suppression` adds to its row
+    of citers. The regional share is published (reports 06 and 07) and the departments' weights are the census's: with
+    one share alone suppressed, a reviewer recovered it (about 7 to 8 % for a cell of 9 citers) from the four others.
+    Scores (means) are not suppressed."""
+    out = pd.Series(False, index=part.index)
+    for _, g in part.loc[part["family"] != "scores"].groupby("label", sort=False):
+        out[g.index] = disclosure.suppression(g["cited"].to_numpy(dtype=float)[None, :], threshold).ravel()
+    return out
+
+
+def _cell(r, suppressed: bool) -> str:
+    if suppressed:
         return SUPPRESSED
     if r.family == "scores":
         return fmt.french(f"{fmt.number(r.estimate, 2)} {fmt.interval(r.ci_low, r.ci_high, 2)}")
@@ -23,11 +36,11 @@ def _cell(r, threshold: int) -> str:
 
 def department_table(t: pd.DataFrame, family: str, threshold: int) -> pd.DataFrame:
     """One family of :func:`portrait.study.departments.by_department` as statistics × departments: each cell the
-    estimate with its interval (a share cited by fewer than ``threshold`` residents of the department suppressed),
-    then the homogeneity test's adjusted p; a last row gives each department's respondents (the fewest to the most
-    over the rows)."""
+    estimate with its interval (a share cited by fewer than ``threshold`` residents of the department suppressed, with
+    its complementary cells: :func:`hidden`), then the homogeneity test's adjusted p; a last row gives each
+    department's respondents (the fewest to the most over the rows)."""
     part = t.loc[t["family"] == family].copy()
-    part["cell"] = [_cell(r, threshold) for r in part.itertuples()]
+    part["cell"] = [_cell(r, h) for r, h in zip(part.itertuples(), hidden(part, threshold))]
     wide = part.pivot_table(index="label", columns="département", values="cell", aggfunc="first", sort=False)
     wide["p ajusté (homogénéité)"] = part.drop_duplicates("label").set_index("label")["p_adj"].map(fmt.pvalue)
     last = pd.DataFrame([{"label": "répondants", **respondents_by_department(part), "p ajusté (homogénéité)": ""}])
@@ -41,9 +54,10 @@ def _shown(r) -> str:
 def _differing(part: pd.DataFrame, threshold: int) -> tuple[list[str], list[str]]:
     """One family's statistics that differ between departments (adjusted p < 0.05), each with the range of its
     departments (suppressed shares not quoted), and the labels of the others."""
-    varies, named = [], set()
+    varies, named, labels = [], set(), list(dict.fromkeys(part["label"]))
+    part = part.loc[~hidden(part, threshold)]
     for label, g in part.loc[part["p_adj"] < 0.05].groupby("label", sort=False):
-        g = g.loc[(g["family"] == "scores") | (g["cited"] >= threshold)].sort_values("estimate")
+        g = g.sort_values("estimate")
         if len(g) < 2:
             continue
         lo, hi = g.iloc[0], g.iloc[-1]
@@ -51,7 +65,7 @@ def _differing(part: pd.DataFrame, threshold: int) -> tuple[list[str], list[str]
                       f"{IN_DEPARTMENT.get(lo['département'], lo['département'])} à {_shown(hi)} "
                       f"{IN_DEPARTMENT.get(hi['département'], hi['département'])}")
         named.add(label)
-    return varies, [x for x in dict.fromkeys(part["label"]) if x not in named]
+    return varies, [x for x in labels if x not in named]
 
 
 def brief(t: pd.DataFrame, threshold: int) -> str:
