@@ -156,6 +156,12 @@ def test_recovery_sentence_counts_zero_shifted_and_other_true_differences_by_han
     assert "la vraie différence est nulle pour 2 statistiques\u00a0: 1 est déclarée significative à tort " \
            "(1 fausse alerte)" in s
     assert "Elle ne l'est pas pour 4\u00a0: 2 par un décalage introduit" in s
+    assert "(rapport 03)," in s
+    # a reviewer found 25 shifted statistics announced and only the rated questions' shifts in report 03
+    typed = comparison_text.recovery_sentence(check.assign(type=["likert_1_5", "likert_1_5", "multi", "likert_1_5",
+                                                                 "multi", "multi", "multi"]))
+    assert ("(rapport 03 pour les questions notées\u00a0; pour 1 d'entre elles, un poids des options citées — forces, "
+            "faiblesses, mots — décalé pour les clients dans le modèle du simulateur)") in typed
     assert "2 sans décalage" in s
     assert "3 de ces 4 sont déclarées significatives\u00a0; parmi ces 3, l'intervalle de confiance de l'une ne " \
            "contient pas la vraie différence" in s

@@ -167,6 +167,13 @@ def recovery_sentence(check: pd.DataFrame) -> str:
     found = nonzero.loc[nonzero["significant"]]
     missed = int((~found["covered"]).sum())
     n_shifted = int(nonzero["shifted"].sum())
+    # report 03 tables the shifts of the rated questions only; those of the options cited (strengths, weaknesses,
+    # words) weight the options in the simulator's model (a reviewer found 25 announced and 7 shown)
+    cited = nonzero["shifted"] & (nonzero["type"].isin(["multi", "open_words"]) if "type" in nonzero else False)
+    n_cited = int(cited.sum())
+    where = ("rapport 03" if not n_cited else
+             f"rapport 03 pour les questions notées ; pour {fmt.number(n_cited)} d'entre elles, un poids des options "
+             "citées — forces, faiblesses, mots — décalé pour les clients dans le modèle du simulateur")
     alarms = ("aucune n'est déclarée significative (aucune fausse alerte)" if false_alarms == 0 else
               f"{fmt.number(false_alarms)} {'sont déclarées significatives' if false_alarms >= 2 else 'est déclarée significative'} "
               f"à tort ({fmt.count(false_alarms, 'fausse alerte', 'fausses alertes')})")
@@ -185,7 +192,7 @@ def recovery_sentence(check: pd.DataFrame) -> str:
         f"L'intervalle de confiance contient la vraie différence pour **{fmt.percent(check['covered'].mean())}** des "
         f"{fmt.count(len(check), 'statistique')}. Dans la batterie, la vraie différence est nulle pour "
         f"{fmt.count(len(zero), 'statistique')} : {alarms}. Elle ne l'est pas pour {fmt.number(len(nonzero))} : "
-        f"{fmt.number(n_shifted)} par un décalage introduit dans le modèle entre clients et habitants (rapport 03), "
+        f"{fmt.number(n_shifted)} par un décalage introduit dans le modèle entre clients et habitants ({where}), "
         f"{fmt.number(len(nonzero) - n_shifted)} sans décalage, par les autres différences que le modèle donne aux "
         f"deux populations (profil des personnes, « Ne sait pas ») ; {found_text}. Une seule réalisation de "
         "l'échantillon : l'étude de validation (étape 08) mesure la couverture sur de nombreuses répétitions.")
