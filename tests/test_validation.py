@@ -576,6 +576,14 @@ def test_widening_is_counted_once_per_replicate_and_survey():
     assert "n'ont pas pu être tenues dans **4 des 200" in text
     none = validation.widening_sentence_fr(results.assign(adjusted=0.0), 50, (0.3, 3.0))
     assert "tenues dans chacune des 200 répliques" in none
+    assert "(2 réplications × 50 répliques × 2 enquêtes)" in none
+    # a trial: a weighting failed in a replication, and the sentence said « 2 réplications × 50 répliques × 2
+    # enquêtes » beside « 150 répliques »; the count is of the couples whose weighting succeeded
+    failed = (results["replication"] == 1) & (results["survey"] == "visitors")
+    some = validation.widening_sentence_fr(results.assign(adjusted=0.0, error=np.where(failed, "visitors: x", "")), 50,
+                                           (0.3, 3.0))
+    assert "(3 couples réplication × enquête dont la pondération a abouti × 50 répliques)" in some
+    assert "chacune des 150 répliques" in some
 
 
 def test_figure_findings_of_the_validation_by_hand():
