@@ -155,7 +155,7 @@ $(EXEC)/07_synthesis.ipynb &: \
   $(P)/visitor_weights.parquet $(P)/fieldwork_ledger.csv $(P)/comparison_estimates.csv \
   $(P)/comparison_differences.csv $(P)/comparison_rankings.csv $(P)/comparison_sensitivity.csv \
   $(P)/comparison_words.csv $(P)/comparison_adjusted.csv $(P)/comparison_profile.csv \
-  $(P)/comparison_departments.csv $(PKG) $(ENV)
+  $(P)/comparison_departments.csv $(P)/truth.csv $(PKG) $(ENV)
 	@$(RUN) $< || $(call STALE,$<)
 
 # The validation's fixed finite population, streamed once through the frames (4.8 million residents):

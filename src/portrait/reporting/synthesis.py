@@ -280,9 +280,8 @@ def adjusted_sentence(diff: pd.DataFrame, adjusted: pd.DataFrame) -> str:
                 f"{k} des {n} écarts établis{what} le restent, dans le même sens")
         tail = "" if not lost else (" ; " + fmt.enumeration([f"« {x} »" for x in lost])
                                     + (" ne le reste pas" if len(lost) == 1 else " ne le restent pas"))
-    return fmt.french("**À sexe et âge égaux** (modèles du rapport 06 : régression pondérée pour les notes de 0 à 10, "
-                      "logit cumulatif sur toute l'échelle de 1 à 5 pour les attributs ; p corrigés pour tests "
-                      f"multiples), {head}{tail}.")
+    return fmt.french("**À sexe et âge égaux** (modèles du rapport 06, sur toute l'échelle de 1 à 5 pour les "
+                      f"attributs ; p corrigés pour tests multiples), {head}{tail}.")
 
 
 def agreement_table(diff: pd.DataFrame, threshold: int, est: pd.DataFrame | None = None) -> pd.DataFrame:
