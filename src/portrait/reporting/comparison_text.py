@@ -207,10 +207,9 @@ def simulated_misses(check: pd.DataFrame) -> str:
     if missed.empty or not {"display", "label"} <= set(missed.columns):
         return ""
     rows = compare.shares_in_percent(missed, ["estimate", "truth"])
-    return fmt.french("**Données simulées** : " + fmt.enumeration([_missed_difference(r) for r in rows.itertuples()])
+    return fmt.french("La vraie valeur est connue : " + fmt.enumeration([_missed_difference(r) for r in rows.itertuples()])
                       + (" est établi à tort ou trop fort" if len(rows) == 1 else " sont établis à tort ou trop forts")
-                      + ", comme une batterie de nombreux tests en produit parfois ; de vraies réponses ne le "
-                        "signaleraient pas.")
+                      + ", comme une batterie de tests en produit parfois ; de vraies réponses ne le diraient pas.")
 
 
 def _missed_difference(r) -> str:
