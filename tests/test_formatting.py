@@ -953,8 +953,7 @@ def test_the_synthesis_says_which_established_gaps_hold_at_equal_sex_and_age():
     adjusted = pd.DataFrame({"item": ["img_a", "img_b", "image_globale", "img_c"],
                              "estimate": [-0.4, 0.2, -0.3, 0.5], "p_adj": [0.001, 0.2, 0.01, 0.001]})
     said = synthesis.adjusted_sentence(diff, adjusted)
-    assert said.startswith(fmt.french("**À sexe et âge égaux** (modèles du rapport 06, sur toute l'échelle de 1 à 5 "
-                                      "pour les attributs ; p corrigés pour tests multiples), "))
+    assert said.startswith(fmt.french("**À sexe et âge égaux** (modèles du rapport 06, corrigés pour tests multiples), "))
     assert said.endswith(fmt.french("1 des 3 écarts établis (2 parts d’accord et 1 note de 0 à 10) le reste, dans le "
                                     "même sens ; « B » et « Image » ne le restent pas."))
     assert "effet" not in said                   # an association at equal sex and age, not a cause (a review)

@@ -268,8 +268,7 @@ def adjusted_sentence(diff: pd.DataFrame, adjusted: pd.DataFrame) -> str:
     # which gaps: the agreement figure beside counts shares only, this sentence counts the 0–10 scores too
     what = "" if n == 1 or shares in (0, n) else (
         f" ({fmt.count(shares, 'part d’accord', 'parts d’accord')} et {fmt.count(n - shares, 'note de 0 à 10', 'notes de 0 à 10')})")
-    # « écart », not « effet »: an association at equal sex and age, not a cause (a review); the attributes' models
-    # read the whole 1-to-5 scale, not the shares of agreement the gaps are counted in
+    # « écart », not « effet »: an association at equal sex and age, not a cause (a review)
     if k == 0:
         head, tail = ("l'écart établi ne le reste pas" if n == 1 else
                       f"aucun des {n} écarts établis{what} ne le reste"), ""
@@ -280,8 +279,7 @@ def adjusted_sentence(diff: pd.DataFrame, adjusted: pd.DataFrame) -> str:
                 f"{k} des {n} écarts établis{what} le restent, dans le même sens")
         tail = "" if not lost else (" ; " + fmt.enumeration([f"« {x} »" for x in lost])
                                     + (" ne le reste pas" if len(lost) == 1 else " ne le restent pas"))
-    return fmt.french("**À sexe et âge égaux** (modèles du rapport 06, sur toute l'échelle de 1 à 5 pour les "
-                      f"attributs ; p corrigés pour tests multiples), {head}{tail}.")
+    return fmt.french(f"**À sexe et âge égaux** (modèles du rapport 06, corrigés pour tests multiples), {head}{tail}.")
 
 
 def agreement_table(diff: pd.DataFrame, threshold: int, est: pd.DataFrame | None = None) -> pd.DataFrame:
