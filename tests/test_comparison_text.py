@@ -208,7 +208,6 @@ def test_the_synthesis_of_a_simulated_run_names_an_established_gap_that_misses_i
                           "statistic": ["share", "share", "accord"], "level": ["1", "2", "top2"],
                           "value": [-0.003, 0.05, 0.1], "group_shift": [0.0, 0.4, 0.3]})
     said = comparison_text.simulated_misses(compare.recovery(diff, truth)).replace("\u00a0", " ")
-    assert said == ("La vraie valeur est connue : « Forces : Le dynamisme » (écart estimé −3,2 points, vrai −0,3 point) "
-                    "est établi à tort ou trop fort, comme une batterie de tests en produit parfois ; de vraies réponses "
-                    "ne le diraient pas.")
+    assert said == ("Ici, la vraie valeur est connue : « Forces : Le dynamisme » (écart estimé −3,2 points, vrai −0,3 "
+                    "point) est établi à tort, comme une batterie de tests en produit parfois.")
     assert comparison_text.simulated_misses(compare.recovery(diff, truth.assign(value=diff["estimate"]))) == ""

@@ -207,9 +207,10 @@ def simulated_misses(check: pd.DataFrame) -> str:
     if missed.empty or not {"display", "label"} <= set(missed.columns):
         return ""
     rows = compare.shares_in_percent(missed, ["estimate", "truth"])
-    return fmt.french("La vraie valeur est connue : " + fmt.enumeration([_missed_difference(r) for r in rows.itertuples()])
-                      + (" est établi à tort ou trop fort" if len(rows) == 1 else " sont établis à tort ou trop forts")
-                      + ", comme une batterie de tests en produit parfois ; de vraies réponses ne le diraient pas.")
+    named = fmt.enumeration([_missed_difference(r) for r in rows.itertuples()])
+    return fmt.french("Ici, la vraie valeur est connue : " + named
+                      + (" est établi à tort" if len(rows) == 1 else " sont établis à tort")
+                      + ", comme une batterie de tests en produit parfois.")
 
 
 def _missed_difference(r) -> str:

@@ -206,12 +206,9 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
         "entre habitants et clients n'est dite « établie » que si elle reste significative une fois corrigée pour le "
         f"grand nombre de questions comparées ({adjustment}), série par série : les écarts principaux (notes, parts "
         "d'accord, recommandation, forces, faiblesses), puis chaque autre section à part. L'étude de validation "
-        "(rapport 08) mesure par simulation si ces fourchettes tiennent leur promesse : elle refait tous les calculs "
-        "sur une population simulée dont les "
-        "vraies valeurs sont connues, et compte combien de fois les intervalles les contiennent. Le rapport 08 dit sur "
-        "combien de répétitions (réplications) il repose : sa version courte (quelques dizaines, produite par défaut, "
-        "signalée dans l'index) montre la méthode sans établir la fiabilité des intervalles ; sa version publiée, "
-        "bien plus longue, permet de conclure.",
+        "(rapport 08) refait tous les calculs sur une population simulée dont les vraies valeurs sont connues et compte "
+        "combien de fois les intervalles les contiennent ; sa version courte (quelques dizaines de réplications, "
+        "produite par défaut, signalée dans l'index) montre la méthode, seule sa version publiée permet de conclure.",
     ]))
 
 
