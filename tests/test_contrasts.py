@@ -169,3 +169,15 @@ def test_a_nonlinear_contrast_is_the_delta_method_by_hand(dclus1):
         survey.contrast(m, "api01 / api99")
     with pytest.raises(survey.ParameterError, match="does not compute"):
         survey.contrast(m, "api00 > api99")
+
+
+def test_an_expression_at_a_pole_gives_infinity_and_text_coefficients_stay_refused(dclus1):
+    """A review: a ratio or log of an estimate of 0 raised ZeroDivisionError from Python floats; it now gives ±∞ (and
+    a NaN SE), as numpy does. And a mapping of coefficients read as text (« 1 », « -1 » from a file) became two
+    constant contrasts with SE 0 once strings meant expressions; numbers written as text are refused again."""
+    m = survey.mean(dclus1, ["api00", "api99"], covariance=True)
+    assert survey.contrast(m, "api00 / (api00 - api00)")["estimate"].item() == np.inf
+    assert survey.contrast(m, "log(api00 - api00)")["estimate"].item() == -np.inf
+    assert np.isnan(survey.contrast(m, "(-api00)^0.5")["estimate"].item())
+    with pytest.raises(survey.ParameterError, match="must be a finite number, not '1'"):
+        survey.contrast(m, {"api00": "1", "api99": "-1"})

@@ -895,3 +895,28 @@ def test_wald_of_several_terms_together_as_r():
     assert (ndf, ddf) == (3, 10)
     assert_allclose([F, p], [6.83711275606639, 0.00872380087976324], rtol=1e-8)
     assert lg.wald("stype") == lg.wald(["stype"])          # one term either way
+
+
+def test_review_edge_cases_of_the_new_models_give_numbers_or_clear_errors(strat, clus1):
+    """A review of the day's engine changes, each case a counter-example it ran:
+    - cloglog's f' was 0 × ∞ = NaN far in the lower tail, so a fit with one outlying unit had NaN SEs (closed form:
+      f and f' are 0 there; the fit's SEs are finite, as the logistic's on the same data);
+    - an offset on the wrong scale (an exposure without its log) failed as « a term separates the response »;
+    - replicate quantiles of a domain a JK1 replicate empties raised an IndexError."""
+    from portrait.survey.ordinal import _link
+
+    p, fa, fb, dfa, dfb = _link("cloglog")(np.array([-800.0, 5.0]), np.array([-900.0, -np.inf]))
+    assert np.isfinite([p, fa, fb, dfa, dfb]).all() and dfa[0] == 0.0 and fa[0] == 0.0
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=400)
+    y = np.digitize(3 * x + rng.logistic(size=400), [-1, 0, 1])
+    x[0], y[0] = x.max() * 250, 3
+    d = Design.from_frame(pd.DataFrame({"y": pd.Categorical(y, categories=[0, 1, 2, 3], ordered=True), "x": x,
+                                        "w": 1.0, "psu": np.arange(400)}), weights="w", psu="psu")
+    assert np.isfinite(survey.svyolr(d, "y", "x", method="cloglog").se).all()
+    ds = Design.from_frame(strat, weights="pw", strata="stype", fpc="fpc")
+    with pytest.raises(survey.ConvergenceError, match=r"offset\(log\(days\)\)"):
+        survey.svyglm(ds, "I(ell * enroll / 100)", ["meals"], family="quasipoisson", offset="enroll")
+    jk = survey.with_replicates(Design.from_frame(clus1, weights="pw", psu="dnum", fpc="fpc"), "jk1")
+    with pytest.raises(survey.ParameterError, match=r"replicate \d+ holds no unit of the domain.*interval='mean'"):
+        survey.quantile(jk, "api00", 0.5, by="dnum", interval="quantile", variance="replicates")

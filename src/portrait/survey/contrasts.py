@@ -115,15 +115,15 @@ def _nonlinear(estimates: pd.DataFrame, expression: str, name: str) -> tuple[flo
 
     def value(n: Node) -> tuple[float, np.ndarray]:
         kind, op, args = n
-        if kind == "num":
-            return float(op), zero
+        if kind == "num":           # numpy scalars: a division by 0 or a log of 0 gives ±∞ or NaN, not a traceback
+            return np.float64(op), zero
         if kind == "name":
             rows = aliases.get(op, set())
             if len(rows) != 1:
                 raise ParameterError(f"contrast {name!r}: {op!r} names {f'{len(rows)} rows' if rows else 'no row'} of "
                                      f"the estimates; the names an expression can use: {sorted(_names(aliases))}")
             i = next(iter(rows))
-            return float(theta[i]), np.eye(len(theta))[i]
+            return np.float64(theta[i]), np.eye(len(theta))[i]
         if kind == "paren" or (kind == "call" and op == "I"):
             return value(args[0])
         if kind == "unary":
@@ -132,7 +132,7 @@ def _nonlinear(estimates: pd.DataFrame, expression: str, name: str) -> tuple[flo
         if kind == "call" and op in _DERIVATIVES:
             v, g = value(args[0])
             with np.errstate(all="ignore"):
-                return float(FUNCTIONS[op](v)), _DERIVATIVES[op](v) * g
+                return FUNCTIONS[op](v), _DERIVATIVES[op](v) * g
         if kind == "binary" and op in "+-*/^":
             (a, ga), (b, gb) = value(args[0]), value(args[1])
             with np.errstate(all="ignore"):
@@ -147,6 +147,18 @@ def _nonlinear(estimates: pd.DataFrame, expression: str, name: str) -> tuple[flo
                              f"estimates' names, + - * / ^ and the functions {', '.join(_DERIVATIVES)})")
 
     return value(node)
+
+
+def _expression(spec: Any) -> bool:
+    """Whether a contrast is an expression: text that is not a number (« 1 », « -0.5 » read from a file are
+    coefficients, refused as text as before, not constant contrasts: a review)."""
+    if not isinstance(spec, str):
+        return False
+    try:
+        float(spec)
+    except ValueError:
+        return True
+    return False
 
 
 def _names(aliases: dict[str, set[int]]) -> list[str]:
@@ -268,16 +280,16 @@ def contrast(estimates: pd.DataFrame | Any, coefficients: Sequence[float] | Mapp
     V = _covariance_of(estimates)
     cov = _stored(estimates)
     several = isinstance(coefficients, Mapping) and coefficients and all(
-        isinstance(v, (Mapping, Sequence)) for v in coefficients.values())
+        _expression(v) or (isinstance(v, (Mapping, Sequence)) and not isinstance(v, str)) for v in coefficients.values())
     specs = dict(coefficients) if several else {"contrast": coefficients}
     theta = estimates["estimate"].to_numpy(dtype=float)
     est, C = np.zeros(len(specs)), np.zeros((len(specs), len(theta)))
     for k, (name, spec) in enumerate(specs.items()):
-        if isinstance(spec, str):
+        if _expression(spec):
             est[k], C[k] = _nonlinear(estimates, spec, str(name))
         else:
             C[k] = _coefficients(estimates, spec, str(name))
-    linear = np.array([not isinstance(spec, str) for spec in specs.values()])
+    linear = np.array([not _expression(spec) for spec in specs.values()])
     est[linear] = C[linear] @ theta
     se = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", C, V, C), 0.0))
     t = stats.t.ppf(0.5 + level / 2, cov["df"]) if np.isfinite(cov["df"]) else stats.norm.ppf(0.5 + level / 2)

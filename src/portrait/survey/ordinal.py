@@ -21,7 +21,7 @@ import pandas as pd
 from scipy import optimize, sparse, special, stats
 
 from .design import Design
-from .errors import ParameterError, check_finite, check_variance
+from .errors import ConvergenceError, ParameterError, check_finite, check_variance
 from .inference import _vcov, domain_degf
 from .regression import Fit, _complete, _full_rank, _identified, _with_expressions
 from .replicates import replicate_variance
@@ -69,7 +69,8 @@ LINKS = {
                  lambda x: stats.logistic.pdf(x) * (1 - 2 * special.expit(x))),
     "probit": (special.ndtr, lambda x: special.ndtr(-x), stats.norm.pdf, lambda x: -x * stats.norm.pdf(x)),
     "cloglog": (lambda x: np.exp(-np.exp(-x)), lambda x: -np.expm1(-np.exp(-x)), lambda x: np.exp(-x - np.exp(-x)),
-                lambda x: np.exp(-x - np.exp(-x)) * np.expm1(-x)),
+                # 0 × ∞ far in the lower tail (x below about −709, a review): the density is 0 there, and so is f'
+                lambda x: np.where(x < -700, 0.0, np.exp(-x - np.exp(-x)) * np.expm1(-np.maximum(x, -700)))),
     "cauchit": (lambda x: 0.5 + np.arctan(x) / np.pi, lambda x: 0.5 - np.arctan(x) / np.pi,
                 lambda x: 1 / (np.pi * (1 + x ** 2)), lambda x: -2 * x / (np.pi * (1 + x ** 2) ** 2)),
 }
@@ -83,7 +84,7 @@ def _link(method: str):
 
     def parts(x: np.ndarray, fun) -> np.ndarray:
         finite = np.isfinite(x)
-        with np.errstate(over="ignore", under="ignore"):
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
             return np.where(finite, fun(np.where(finite, x, 0.0)), 0.0)
 
     def at(a: np.ndarray, b: np.ndarray):
@@ -298,8 +299,12 @@ def svyolr(design: Design, y: str, terms: str | Sequence[str] | None = None, var
                 if cand[0] >= ll - 1e-12 * abs(ll) or t < 1e-8:
                     break
                 t /= 2
-            if cand[1] is None:      # no step along Newton's keeps every unit's probability positive: stop here
-                break
+            if cand[1] is None:      # no step along Newton's keeps every unit's probability positive
+                if np.max(np.abs(g)) <= 1e-6 * max(1.0, float(np.sum(w))):
+                    break            # at the maximum already, to the BFGS's own tolerance
+                raise ConvergenceError(f"the proportional-odds model ({method} link) cannot be fitted: no Newton step "
+                                       "keeps every response level's probability positive (a level almost empty, or "
+                                       "a covariate that separates the levels); merge sparse levels or terms")
             est = new
             ll, g, H = cand
             if np.max(np.abs(t * step)) < tol * (1 + np.max(np.abs(est))):
@@ -333,7 +338,10 @@ def svyolr(design: Design, y: str, terms: str | Sequence[str] | None = None, var
                                               if not (positive & (yk == k)).any()])
         th, unsure = _newton_batch(derivs_batch, W, est, p)
         for r in np.flatnonzero(unsure):       # a replicate whose steps left the parameter space: one by one
-            th[r] = fit(np.ascontiguousarray(W[r]), start=est)[0]
+            try:
+                th[r] = fit(np.ascontiguousarray(W[r]), start=est)[0]
+            except ConvergenceError as exc:
+                raise ConvergenceError(f"replicate {r + 1} (the full sample fits): {exc}") from None
         V = replicate_variance(est, th, design.replicate_scale, design.replicate_rscales,
                                design.replicate_mse, design.replicate_blocks)
     return Fit(names=names, coef=est, vcov=V, df=domain_degf(design, np.isin(np.arange(n_all), sel)) - p,

@@ -201,8 +201,12 @@ def _woodruff(design: Design, variable: str, x: np.ndarray, inside: np.ndarray, 
     for p in ps:
         q = weighted_quantile(xv, w, p, qrule)
         if interval == "quantile":
-            R = design.replicate_weights()
-            reps = np.array([weighted_quantile(xv, np.where(inside, R[:, r], 0.0), p, qrule) for r in range(R.shape[1])])
+            R = np.where(inside[:, None], design.replicate_weights(), 0.0)
+            empty = np.flatnonzero(~(R != 0).any(axis=0))
+            if len(empty):         # a small domain a replicate leaves without any unit (a review: an IndexError)
+                raise ParameterError(f"replicate {int(empty[0]) + 1} holds no unit of the domain: its quantile cannot be "
+                                     "recomputed there; use interval='mean' (Woodruff's, from the replicates' shares)")
+            reps = np.array([weighted_quantile(xv, R[:, r], p, qrule) for r in range(R.shape[1])])
             se = float(np.sqrt(replicate_variance(np.array([q]), reps[:, None], design.replicate_scale,
                                                   design.replicate_rscales, design.replicate_mse,
                                                   design.replicate_blocks)[0, 0]))

@@ -234,6 +234,10 @@ def offset_values(data: pd.DataFrame, offsets: Sequence[str]) -> np.ndarray | No
     return total
 
 
+#: said when a model with an offset cannot be fitted (a review: an exposure given without its log overflowed)
+_OFFSET_HINT = "; or the offset is not on the link's scale: a count's exposure enters as its log, offset(log(days))"
+
+
 def _glm_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family: str, start: np.ndarray | None = None,
              tol: float = 1e-12, max_iter: int = 100, offset: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Solve ``Σ w x (y − μ) = 0``, ``μ`` the inverse link of ``X β + offset``, by Newton's method (canonical links);
@@ -252,8 +256,9 @@ def _glm_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family: str, start: np
             beta[j[0]] = special.logit(ybar) if family.endswith("binomial") else np.log(ybar)
         elif len(j):       # the intercept that fits the mean with the offsets
             mean_off = float(np.sum(w * offset) / np.sum(w))
+            # log Σwy − log Σw·e^offset, the latter in log space: an exposure given without its log does not overflow
             beta[j[0]] = special.logit(ybar) - mean_off if family.endswith("binomial") \
-                else np.log(np.sum(w * y) / np.sum(w * np.exp(offset)))
+                else np.log(np.sum(w * y)) - special.logsumexp(offset, b=w)
     for _ in range(max_iter):
         mu = inv_link(X @ beta + off)
         info = (X.T * (w * var(mu))) @ X
@@ -261,13 +266,14 @@ def _glm_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family: str, start: np
             step = np.linalg.solve(info, X.T @ (w * (y - mu)))
         except np.linalg.LinAlgError:      # μ at 0 or 1 everywhere: the information vanishes
             raise ConvergenceError(f"the {family} model cannot be fitted: a term separates the response perfectly "
-                                   "(or a level has no event), so the coefficients run to infinity") from None
+                                   "(or a level has no event), so the coefficients run to infinity"
+                                   + _OFFSET_HINT * (offset is not None)) from None
         beta = beta + step
         if np.max(np.abs(step)) <= tol * (1 + np.max(np.abs(beta))):
             break
     else:
         raise ConvergenceError(f"the {family} model did not converge in {max_iter} Newton steps "
-                               "(separation, or a level without any event?)")
+                               "(separation, or a level without any event?)" + _OFFSET_HINT * (offset is not None))
     mu = inv_link(X @ beta + off)
     return beta, np.linalg.inv((X.T * (w * var(mu))) @ X)
 
