@@ -208,6 +208,11 @@ def test_the_synthesis_of_a_simulated_run_names_an_established_gap_that_misses_i
                           "statistic": ["share", "share", "accord"], "level": ["1", "2", "top2"],
                           "value": [-0.003, 0.05, 0.1], "group_shift": [0.0, 0.4, 0.3]})
     said = comparison_text.simulated_misses(compare.recovery(diff, truth)).replace("\u00a0", " ")
-    assert said == ("Ici, la vraie valeur est connue : « Forces : Le dynamisme » (écart estimé −3,2 points, vrai −0,3 "
-                    "point) est établi à tort, comme une batterie de tests en produit parfois.")
+    assert said == ("Ici, la vraie valeur est connue, et l'intervalle de confiance de « Forces : Le dynamisme » (écart "
+                    "estimé −3,2 points, vrai −0,3 point : surestimé) ne la contient pas, comme une batterie de tests en "
+                    "produit parfois.")
+    # a review: « établi à tort » was said of that gap, whose truth has its sign; it is kept for a truth of 0 or of
+    # the other sign
+    assert [comparison_text._miss_kind(e, t) for e, t in ((-0.032, -0.003), (0.01, 0.05), (0.03, 0.0), (0.03, -0.01))] \
+        == ["surestimé", "sous-estimé", "établi à tort", "établi à tort"]
     assert comparison_text.simulated_misses(compare.recovery(diff, truth.assign(value=diff["estimate"]))) == ""

@@ -207,20 +207,29 @@ def simulated_misses(check: pd.DataFrame) -> str:
     if missed.empty or not {"display", "label"} <= set(missed.columns):
         return ""
     rows = compare.shares_in_percent(missed, ["estimate", "truth"])
-    named = fmt.enumeration([_missed_difference(r) for r in rows.itertuples()])
-    return fmt.french("Ici, la vraie valeur est connue : " + named
-                      + (" est établi à tort" if len(rows) == 1 else " sont établis à tort")
+    named = fmt.enumeration([_missed_difference(r, kind=True) for r in rows.itertuples()])
+    return fmt.french("Ici, la vraie valeur est connue, et l'intervalle de confiance de " + named
+                      + (" ne la contient pas" if len(rows) == 1 else " ne la contiennent pas")
                       + ", comme une batterie de tests en produit parfois.")
 
 
-def _missed_difference(r) -> str:
+def _miss_kind(estimate: float, truth: float) -> str:
+    """Why an established gap misses its truth: none (a truth of 0) or of the other sign — established wrongly —, or
+    the right sign, too large or too small (a review: « établi à tort » said of a true −0,3 point estimated −3,2)."""
+    if abs(truth) < 1e-12 or np.sign(estimate) != np.sign(truth):
+        return "établi à tort"
+    return "surestimé" if abs(estimate) > abs(truth) else "sous-estimé"
+
+
+def _missed_difference(r, kind: bool = False) -> str:
     """« « Forces : Le dynamisme… » (écart estimé −3,3 points, vrai −0,3 point) »: a difference whose interval misses
     the truth, from a row already in the tables' units (:func:`portrait.study.compare.shares_in_percent`), to the
-    tables' decimals."""
+    tables' decimals; with ``kind``, why (:func:`_miss_kind`: « … vrai −0,3 point : surestimé »)."""
     decimals = 2 if r.statistic == "mean" else 1
     name = f"{r.display} : {r.label}" if r.label else str(r.display)
+    why = f" : {_miss_kind(r.estimate, r.truth)}" if kind else ""
     return (f"« {name} » (écart estimé {fmt.points(r.estimate, decimals, scale=1)}, vrai "
-            f"{fmt.points(r.truth, decimals, scale=1)})")
+            f"{fmt.points(r.truth, decimals, scale=1)}{why})")
 
 
 RECOVERY_KINDS = {"shifted": "décalage introduit dans le modèle", "other": "sans décalage, vraie différence non nulle",

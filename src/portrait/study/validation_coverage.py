@@ -150,8 +150,8 @@ def widening_sentence_fr(results: pd.DataFrame, replicates: int, bounds: Sequenc
     size = ((f"{targets} cibles × " if targets > 1 else "") + f"{_int(n_rep)} réplication{'s' if n_rep > 1 else ''} "
             f"× {_int(replicates)} répliques × {w['survey'].nunique()} enquêtes")
     if targets * n_rep * replicates * w["survey"].nunique() != total:   # a weighting failed in some replications
-        size = (f"{_int(total // replicates)} couples réplication × enquête dont la pondération a abouti × "
-                f"{_int(replicates)} répliques")
+        size = (f"{_int(total // replicates)} {'combinaisons cible × réplication × enquête' if targets > 1 else 'couples réplication × enquête'}"
+                f" dont la pondération a abouti × {_int(replicates)} répliques")
     if widened == 0:
         return (f"Calage logit borné dans les répliques bootstrap ({size}) : les bornes {span} ont été tenues dans "
                 f"chacune des {_int(total)} répliques ; aucune réplique n'est exclue.")

@@ -137,7 +137,10 @@ def svyolr(design: Design, y: str, terms: str | Sequence[str] | None = None, var
     ------
     ParameterError
         If the response has fewer than 3 levels, a term has infinite values, an interaction is not two-way
-        or lacks a main effect, or a formula holds terms other than columns.
+        or lacks a main effect, a formula holds terms other than columns, or ``method`` is not a link of R's.
+    ConvergenceError
+        If no Newton step keeps every level's probability positive before the fit reaches its maximum (a level
+        almost empty, or a covariate that separates the levels), in the sample or in a replicate.
 
     References
     ----------
