@@ -427,7 +427,8 @@ def test_the_method_says_how_the_visitors_were_calibrated():
         synthesis.method_sentences({**counts, "take": 0}, ledger, diag, adjustment=bh, level=0.95)  # all certain
     assert fmt.french("une fois corrigée pour le grand nombre de questions comparées (méthode de Benjamini–Hochberg), "
                       "série par série : les écarts principaux") in frame          # the families are named
-    assert "L'étude de validation (rapport 08) mesure par simulation" in frame   # checked, not said to pass
+    assert "L'étude de validation (rapport 08) refait tous les calculs sur une population simulée" in frame   # checked,
+    assert "seule sa version publiée permet de conclure" in frame                                           # not passed
     holm = synthesis.method_sentences(counts, ledger, diag, adjustment="méthode de Holm", level=0.95)
     assert "questions comparées (méthode de Holm)," in holm and "Benjamini" not in holm
     # trial E: the response paragraph, quoted alone, read like real fieldwork
