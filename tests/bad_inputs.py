@@ -399,7 +399,9 @@ def _config_kinds() -> list[Kind]:
         Kind("config", "typo_in_study_file", "which no notebook of the chain declares", study_file("seed: 42\nsourse: real\n")),
         Kind("config", "typo_in_stage_file", "does not declare", stage_file("lable: oops\n")),
         Kind("config", "stage_file_not_yaml", "config", stage_file("label: [unclosed\n")),
-        Kind("config", "unknown_calibration_method", "'calibration_method' must be one of", recipe(calibration_method="ranking")),
+        # with the close one named (a trial typed « rakking » and got the list alone)
+        Kind("config", "unknown_calibration_method", "got 'ranking' — did you mean 'raking'?",
+             recipe(calibration_method="ranking")),
         Kind("config", "bounds_not_around_one", "'calibration_bounds' must be [L, U]", recipe(calibration_bounds=[1.2, 3])),
         Kind("config", "one_replicate", "'replicates' must be at least 2", recipe(replicates=1)),
         Kind("config", "unknown_replicate_method", "'replicate_method' must be", recipe(replicate_method="jackknife")),

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..pipeline import paths
-from ..pipeline.config import read_yaml
+from ..pipeline.config import did_you_mean, read_yaml
 from ..pipeline.errors import ParameterError
 from .codebook import Codebook, Variable
 from .export_checks import CONTROL, as_written, completed
@@ -143,7 +143,7 @@ def layout(name: str, codebook: Codebook, path: str | Path = DEFAULT_FILE) -> To
         return None
     tools = load(path)
     if name not in tools:
-        raise ParameterError(f"parameter 'survey_tool' must be one of {', '.join([NATIVE, *tools])}, got {name!r}")
+        raise ParameterError(f"parameter 'survey_tool' must be one of {', '.join([NATIVE, *tools])}, got {name!r}{did_you_mean([name], [NATIVE, *tools])}")
     lay = tools[name]
     missing = [v.name for v in codebook.variables if v.type != "id" and v.name != "complet"
                and v.name not in lay.questions]

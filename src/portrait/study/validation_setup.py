@@ -257,7 +257,8 @@ def _checked_finite_values(values: pd.DataFrame, seed: int, model_truth: pd.Data
 
 def _check_target(target: str) -> None:
     if target not in TARGETS:
-        raise ParameterError(f"parameter 'target' must be one of {', '.join(TARGETS)}, got {target!r}")
+        raise ParameterError(f"parameter 'target' must be one of {', '.join(TARGETS)}, got {target!r}"
+                             + config.did_you_mean([str(target)], TARGETS))
 
 
 def key_truth(truth: pd.DataFrame, statistics: pd.DataFrame = KEY_STATISTICS) -> pd.DataFrame:

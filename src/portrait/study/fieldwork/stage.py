@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ...pipeline import paths
-from ...pipeline.config import every_problem, problem, require
+from ...pipeline.config import did_you_mean, every_problem, problem, require
 from ...pipeline.errors import ParameterError
 from .. import survey_tools
 from ..exports import FORMATS
@@ -70,7 +70,8 @@ class FieldworkSettings:
                 problem(f"parameter 'export_formats' must list distinct formats among {', '.join(FORMATS)}, got {formats!r}")
             ingest_format = require(params, "ingest_format", str)
             if ingest_format is not None and ingest_format not in FORMATS:
-                problem(f"parameter 'ingest_format' must be one of {', '.join(FORMATS)}, got {ingest_format!r}")
+                problem(f"parameter 'ingest_format' must be one of {', '.join(FORMATS)}, got {ingest_format!r}"
+                        + did_you_mean([ingest_format], FORMATS))
             elif source == "simulated" and formats and ingest_format and ingest_format not in formats:
                 problem(f"parameter 'ingest_format' ({ingest_format}) must be one of 'export_formats' "
                         f"({', '.join(formats)}): the simulator writes only those")
