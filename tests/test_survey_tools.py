@@ -15,6 +15,7 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -137,6 +138,35 @@ def test_an_open_answer_of_minus_99_is_the_export_option_not_a_word(cb, tmp_path
     found = ingest.check(folder, {"residents": _sample()}, cb, tool="qualtrics", key=KEY).problems
     assert [(p.rule, p.column, p.row) for p in found] == [("unknown_code", "Q16_1", answered[0] + 1)]
     assert "« Recode seen but unanswered questions as -99 » is ticked" in found[0].message
+
+
+def test_minus_99_in_a_coded_or_scored_answer_is_said_to_be_the_export_option(cb, tmp_path):
+    """The same Qualtrics option writes -99 in closed questions too: there it was a bare « not a code » or « outside the
+    range », which sent the analyst to the codebook. A -99 in a Likert item and in a 0–10 score is said to be the
+    tool's missing-value code, with the option to untick; another wrong value keeps its own message."""
+    from portrait.study.export_checks import MISSING_CODE
+
+    folder = _tool_folder("qualtrics", tmp_path)
+    rows = _csv_rows(folder / "residents.csv")
+    likert, score = rows[0].index("Q13_1"), rows[0].index("Q12")
+    answered = [k for k, r in enumerate(rows[3:], start=3) if r[rows[0].index("Status")] == "0"]
+    rows[answered[0]][likert], rows[answered[0]][score] = "-99", "-99"
+    rows[answered[1]][likert] = "7"
+    _write_csv(folder / "residents.csv", rows)
+    found = ingest.check(folder, {"residents": _sample()}, cb, tool="qualtrics", key=KEY).problems
+    said = {(p.column, p.row): (p.rule, p.message) for p in found}
+    for column in ("Q13_1", "Q12"):                    # the tool's codes are checked first: both are unknown codes
+        rule, message = said[(column, answered[0] + 1)]
+        assert rule == "unknown_code" and message.endswith("; it is " + MISSING_CODE)
+    assert said[("Q13_1", answered[1] + 1)][0] == "unknown_code" and "-99" not in said[("Q13_1", answered[1] + 1)][1]
+    # the native export's checks say the same of a code, a score and a count (an SPSS file's user-missing -99)
+    from portrait.study import export_checks
+
+    for name in ("img_accueillante", "recommandation"):
+        problems = []
+        export_checks._column_checks(cb.variable(name), name, pd.Series(["-99", "3", "-999", "77"]),
+                                     np.array([2, 3, 4, 5]), "f.csv", cb, problems)
+        assert sorted((p.row, p.message == MISSING_CODE) for p in problems) == [(2, True), (4, True), (5, False)]
 
 
 def test_contact_statuses_in_another_case_read_as_the_tools(cb, tmp_path):

@@ -90,6 +90,12 @@ def _code_text(v: Variable, cb: Codebook) -> str:
     return shown
 
 
+#: what a cell holding only -99 (or -999…) is told: a tool's code for a missing answer, not an answer (a Qualtrics trial)
+MISSING_CODE = ("a missing-value code (Qualtrics writes -99 for a question seen but not answered when « Recode seen but "
+                "unanswered questions as -99 » is ticked; an SPSS file may declare it user-missing): export again "
+                "without it, or leave the cell empty")
+
+
 def _column_checks(v: Variable, col: str, s: pd.Series, rows: np.ndarray, file: str, cb: Codebook,
                    problems: list[Problem], padded: dict[str, int] | None = None) -> pd.Series:
     """Check one column (text values, ``""`` = empty); return its typed values (NA where invalid).
@@ -98,10 +104,12 @@ def _column_checks(v: Variable, col: str, s: pd.Series, rows: np.ndarray, file: 
     restored, and ``padded[col]`` counts the valid cells so repaired."""
     empty = s == ""
     present = ~empty
+    coded_missing = s.str.strip().str.fullmatch(r"-9{2,}(?:\.0+)?").fillna(False).to_numpy(dtype=bool)
 
     def report(mask: pd.Series | np.ndarray, rule: str, message: str) -> None:
-        for i in np.flatnonzero(np.asarray(mask)):
-            problems.append(Problem(file, int(rows[i]), col, s.iloc[i], rule, message))
+        for i in np.flatnonzero(np.asarray(mask)):       # a -99 in a code or a number: said as the tool's missing code
+            said = MISSING_CODE if coded_missing[i] and rule in ("unknown_code", "out_of_range") else message
+            problems.append(Problem(file, int(rows[i]), col, s.iloc[i], rule, said))
 
     if v.required and v.type != "id":
         report(empty, "missing_value", "this column must be filled on every row")
@@ -113,9 +121,7 @@ def _column_checks(v: Variable, col: str, s: pd.Series, rows: np.ndarray, file: 
                + "): raise the limit there if the survey tool allowed longer answers; otherwise shorten it in the "
                "survey tool and export again (a spreadsheet would damage the export)")
         # a Qualtrics trial: « Recode seen but unanswered questions as -99 » made -99 a word of 1,979 answers
-        report(s.str.strip().str.fullmatch(r"-9{2,}(?:\.0+)?"), "unknown_code",
-               "an open answer holding only a missing-value code (Qualtrics writes -99 for a question seen but not "
-               "answered when « Recode seen but unanswered questions as -99 » is ticked): export again without it")
+        report(coded_missing, "unknown_code", "an open answer holding only " + MISSING_CODE)
         return s.mask(empty).astype("string")
     control = present & s.str.contains(CONTROL)
     report(control, "control_character", "a control character (NUL, escape…) inside a code, number or identifier: "

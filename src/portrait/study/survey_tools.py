@@ -36,7 +36,7 @@ from ..pipeline import paths
 from ..pipeline.config import did_you_mean, read_yaml
 from ..pipeline.errors import ParameterError
 from .codebook import Codebook, Variable
-from .export_checks import CONTROL, as_written, completed
+from .export_checks import CONTROL, MISSING_CODE, as_written, completed
 from .export_readers import Problem, RawTable, records_of, with_records
 from .exports import DISPOSITION_COLUMN
 
@@ -411,14 +411,14 @@ def _translate(v: Variable, native: str, tool_col: str, s: pd.Series, rows: np.n
         if v.type in CODED_TYPES else set()
     for i in np.flatnonzero(bad.to_numpy()):
         text = str(s.iloc[i]).strip()
-        # a trial: « Homme », « Oui » (LimeSurvey's « Full answers ») and « 1 » (its « Convert Y to 1 ») got no remedy
-        # a trial: « 3 » for LimeSurvey's « A3 » was told it held a label (a score's labels are its numbers)
+        # trials: « Homme », « Oui » (« Full answers »), « 1 » (« Convert Y to 1 »), « 3 » for « A3 », « -99 » (a recode)
         bare = v.type in CODED_TYPES and lay.code(text) in back
         label = not bare and (text.casefold() in labels or (sum(c.isalpha() for c in text) >= 3 and not text.isupper()))
         converted = v.type == "multi" and lay.chosen == "Y" and text in ("0", "1")
         problems.append(Problem(file, int(rows[i]), tool_col, s.iloc[i], "unknown_code",
                                 f"not a code of {v.name!r} in the {lay.label} layout ({what})"
                                 + (LABEL_NOT_CODE if label else "") + (Y_CONVERTED if converted else "")
+                                + (f"; it is {MISSING_CODE}" if re.fullmatch(r"-9{2,}(?:\.0+)?", text) else "")
                                 + (f"; {lay.label} writes this answer {lay.code(text)!r}: the cell lacks the code's "
                                    "prefix (an export edited, or made with another tool's settings?)" if bare else "")))
     out = s.map(back).where(~bad, "").where(~control, s)
