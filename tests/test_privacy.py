@@ -219,3 +219,30 @@ def test_a_message_repeats_a_code_but_not_a_short_name(value, shown):
     p = Problem("f.csv", 2, "statut", value, "unknown_disposition", "not a status")
     assert (p.value == value) == shown and (p.length is None) == shown
     assert (f"'{value}'" in str(p)) == shown
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("ma connexion 192.168.1.12 ne marche pas", "ma connexion [adresse IP supprimée] ne marche pas"),
+    ("10.0.0.1", "[adresse IP supprimée]"),
+    ("IP: 255.255.255.255.", "IP: [adresse IP supprimée]."),
+    ("version 1.2.3, le 05.12.2023, note 3.5", "version 1.2.3, le 05.12.2023, note 3.5"),
+    ("999.1.1.1 et 1.2.3.4.5", "999.1.1.1 et 1.2.3.4.5"),
+])
+def test_ip_addresses_in_an_open_answer_are_removed(text, expected):
+    """An IP address can point to a household (personal data): one typed in an open answer stayed in data/processed
+    (left from a trial). Four numbers 0–255 are replaced; versions, dates, decimals and longer dotted runs are not."""
+    from portrait.study import open_answers
+
+    cleaned, n = open_answers.ip_addresses(pd.Series([text], dtype="string"))
+    assert cleaned.iloc[0] == expected and n == (text != expected)
+
+
+def test_report_03_counts_ip_addresses_only_when_some_were_removed():
+    from types import SimpleNamespace
+
+    from portrait.reporting import fieldwork_text
+
+    base = dict(emails_removed=0, phones_removed=0, controls_removed=0, codes_padded={}, survey="residents")
+    said = fieldwork_text.cleaning_sentence({"residents": SimpleNamespace(**base, ips_removed=2)})
+    assert "2 réponses dont l'adresse IP a été remplacée par « [adresse IP supprimée] »" in said.replace("\u00a0", " ")
+    assert "adresse IP" not in fieldwork_text.cleaning_sentence({"residents": SimpleNamespace(**base, ips_removed=0)})

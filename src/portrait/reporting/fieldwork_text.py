@@ -58,11 +58,12 @@ _WHO = {"residents": "les habitants", "visitors": "les clients du territoire"}
 
 
 def cleaning_sentence(surveys) -> str:
-    """What the ingest changed in the answers, counted: e-mail addresses, phone numbers and control characters
-    removed from open answers, codes whose leading zero was restored; first, a survey whose contact statuses
+    """What the ingest changed in the answers, counted: e-mail addresses, phone numbers, IP addresses (said only when
+    some were) and control characters removed from open answers, codes whose leading zero was restored; first, a survey whose contact statuses
     were not read (the native layout's optional file absent)."""
     emails = sum(r.emails_removed for r in surveys.values())
     phones = sum(getattr(r, "phones_removed", 0) for r in surveys.values())
+    ips = sum(getattr(r, "ips_removed", 0) for r in surveys.values())
     controls = sum(r.controls_removed for r in surveys.values())
 
     def count(n: int, none: str, some: str) -> str:
@@ -93,6 +94,7 @@ def cleaning_sentence(surveys) -> str:
                       "aucune adresse électronique à effacer")
             + " ; " + answers(phones, "le numéro de téléphone a été remplacé par « [téléphone supprimé] »",
                               "aucun numéro de téléphone à effacer")
+            + ("" if not ips else " ; " + answers(ips, "l'adresse IP a été remplacée par « [adresse IP supprimée] »", ""))
             + " ; " + count(controls, "aucun caractère de contrôle (NUL…) à retirer",
                             "réponse(s) débarrassée(s) de caractères de contrôle (NUL…)") + "." + codes)
 

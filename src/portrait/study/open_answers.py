@@ -1,8 +1,8 @@
 """Open answers as the ingest keeps them: contact details a respondent typed replaced by a placeholder, control
 characters removed, each counted (report 03 and the check report say how many).
 
-E-mail addresses are found written out or not (:data:`EMAIL`) and phone numbers in French or international form
-(:data:`PHONE`, :func:`is_phone`); a name typed in an answer stays (README).
+E-mail addresses are found written out or not (:data:`EMAIL`), phone numbers in French or international form
+(:data:`PHONE`, :func:`is_phone`) and IPv4 addresses (:data:`IPV4`); a name typed in an answer stays (README).
 """
 
 from __future__ import annotations
@@ -47,6 +47,10 @@ def is_phone(text: str) -> bool:
 
 
 PHONE_REPLACEMENT = "[téléphone supprimé]"
+# an IPv4 address (personal data: it can point to a household), four numbers 0–255 not inside a longer dotted run
+_BYTE = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+IPV4 = re.compile(rf"(?<![0-9.]){_BYTE}(?:\.{_BYTE}){{3}}(?![0-9]|\.[0-9])")
+IP_REPLACEMENT = "[adresse IP supprimée]"
 _EMAIL_HINT = r"@|\bat\b|arobase"
 _PHONE_HINT = r"\d\D{0,3}\d\D{0,3}\d"
 # what any of the three cleanings needs: a column without it is left as it is after one scan (the usual case)
@@ -82,10 +86,19 @@ def contact_details(values: pd.Series) -> tuple[pd.Series, int, int]:
     return values, int(emails.sum()), phones
 
 
-def clean(answers: dict[str, pd.Series], codebook: Codebook, survey: str) -> tuple[int, int, int]:
+def ip_addresses(values: pd.Series) -> tuple[pd.Series, int]:
+    """Open answers with IPv4 addresses (:data:`IPV4`) replaced by a placeholder, and how many answers held one (a
+    trial's respondent typed the address shown by a connection problem; an IP address can identify a household)."""
+    held = values.str.contains(IPV4, regex=True, na=False)
+    if not held.any():
+        return values, 0
+    return values.str.replace(IPV4, IP_REPLACEMENT, regex=True), int(held.sum())
+
+
+def clean(answers: dict[str, pd.Series], codebook: Codebook, survey: str) -> tuple[int, int, int, int]:
     """Clean the open-word columns of ``answers`` (column → values, replaced in place); return how many answers held
-    an e-mail address, a phone number, control characters."""
-    emails = phones = controls = 0
+    an e-mail address, a phone number, control characters, an IP address."""
+    emails = phones = controls = ips = 0
     for v in codebook.variables_for(survey):
         if v.type != "open_words":
             continue
@@ -93,10 +106,12 @@ def clean(answers: dict[str, pd.Series], codebook: Codebook, survey: str) -> tup
             if not answers[c].str.contains(_ANY_HINT, regex=True, case=False, na=False).any():
                 continue
             answers[c], found, dialled = contact_details(answers[c])
+            answers[c], addressed = ip_addresses(answers[c])
             emails += found
             phones += dialled
+            ips += addressed
             bad = answers[c].str.contains(CONTROL, regex=True, na=False)
             controls += int(bad.sum())
             if bad.any():
                 answers[c] = answers[c].str.replace(CONTROL, "", regex=True)
-    return emails, phones, controls
+    return emails, phones, controls, ips
