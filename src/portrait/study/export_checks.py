@@ -90,6 +90,8 @@ def _code_text(v: Variable, cb: Codebook) -> str:
     return shown
 
 
+#: a cell holding only a tool's missing-value code: -99, -999…, or a spreadsheet's « -99.0 »
+MISSING_CODE_RE = re.compile(r"-9{2,}(?:\.0+)?")
 #: what a cell holding only -99 (or -999…) is told: a tool's code for a missing answer, not an answer (a Qualtrics trial)
 MISSING_CODE = ("a missing-value code (Qualtrics writes -99 for a question seen but not answered when « Recode seen but "
                 "unanswered questions as -99 » is ticked; an SPSS file may declare it user-missing): export again "
@@ -104,7 +106,7 @@ def _column_checks(v: Variable, col: str, s: pd.Series, rows: np.ndarray, file: 
     restored, and ``padded[col]`` counts the valid cells so repaired."""
     empty = s == ""
     present = ~empty
-    coded_missing = s.str.strip().str.fullmatch(r"-9{2,}(?:\.0+)?").fillna(False).to_numpy(dtype=bool)
+    coded_missing = s.str.strip().str.fullmatch(MISSING_CODE_RE.pattern).fillna(False).to_numpy(dtype=bool)
 
     def report(mask: pd.Series | np.ndarray, rule: str, message: str) -> None:
         for i in np.flatnonzero(np.asarray(mask)):       # a -99 in a code or a number: said as the tool's missing code

@@ -36,7 +36,7 @@ from ..pipeline import paths
 from ..pipeline.config import did_you_mean, read_yaml
 from ..pipeline.errors import ParameterError
 from .codebook import Codebook, Variable
-from .export_checks import CONTROL, MISSING_CODE, as_written, completed
+from .export_checks import CONTROL, MISSING_CODE, MISSING_CODE_RE, as_written, completed
 from .export_readers import Problem, RawTable, records_of, with_records
 from .exports import DISPOSITION_COLUMN
 
@@ -418,7 +418,7 @@ def _translate(v: Variable, native: str, tool_col: str, s: pd.Series, rows: np.n
         problems.append(Problem(file, int(rows[i]), tool_col, s.iloc[i], "unknown_code",
                                 f"not a code of {v.name!r} in the {lay.label} layout ({what})"
                                 + (LABEL_NOT_CODE if label else "") + (Y_CONVERTED if converted else "")
-                                + (f"; it is {MISSING_CODE}" if re.fullmatch(r"-9{2,}(?:\.0+)?", text) else "")
+                                + (f"; it is {MISSING_CODE}" if MISSING_CODE_RE.fullmatch(text) else "")
                                 + (f"; {lay.label} writes this answer {lay.code(text)!r}: the cell lacks the code's "
                                    "prefix (an export edited, or made with another tool's settings?)" if bare else "")))
     out = s.map(back).where(~bad, "").where(~control, s)

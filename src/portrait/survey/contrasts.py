@@ -23,7 +23,7 @@ import pandas as pd
 from scipy import stats
 
 from .errors import ParameterError
-from .expressions import FUNCTIONS, Node, parse
+from .expressions import FUNCTIONS, NAME, Node, parse
 
 KEY = ["statistic", "variable", "domain", "level"]
 
@@ -162,8 +162,7 @@ def _expression(spec: Any) -> bool:
 
 
 def _names(aliases: dict[str, set[int]]) -> list[str]:
-    return [k for k, rows in aliases.items() if len(rows) == 1 and k.replace(".", "a").replace("_", "a").isalnum()
-            and not k[0].isdigit()]
+    return [k for k, rows in aliases.items() if len(rows) == 1 and NAME.fullmatch(k)]
 
 
 def _number(value: Any, name: str, where: Any) -> float:

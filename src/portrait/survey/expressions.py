@@ -29,8 +29,10 @@ from .labels import level_order, level_text, r_number
 #: functions an expression term may call, as R names them
 FUNCTIONS = {"log": np.log, "log10": np.log10, "log2": np.log2, "exp": np.exp, "sqrt": np.sqrt, "abs": np.abs}
 MAX_TOKENS = 400                # a formula term longer than this is refused (nobody writes one; it bounds the work)
+#: a name an expression reads (a column, a function; for :func:`~portrait.survey.contrast`, an estimate), as R's
+NAME = re.compile(r"[A-Za-z.][A-Za-z0-9._]*")
 _TOKEN = re.compile(r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|(?P<str>\"[^\"\\\\]*\"|'[^'\\\\]*')"
-                    r"|(?P<name>[A-Za-z.][A-Za-z0-9._]*)|(?P<op>\*\*|==|!=|<=|>=|%%|[-+*/^<>(),&|!~]))")
+                    rf"|(?P<name>{NAME.pattern})|(?P<op>\*\*|==|!=|<=|>=|%%|[-+*/^<>(),&|!~]))")
 _COMPARISONS = ("==", "!=", "<=", ">=", "<", ">")
 _OPERATORS = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "^": np.power, "%%": np.mod,
               "==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal, ">": np.greater,
