@@ -153,6 +153,30 @@ def _trimmed(cal: Design, margins: list[Margin], recipe: "Recipe") -> Design:
             f"calibration_bounds\n{exc}") from exc
 
 
+class WeightingFailed(CalibrationError):
+    """A recipe's calibration or trimming failed; ``partial``: the survey weighted up to its non-response adjustment
+    (``stages`` without ``calibrated``), for the estimators that do not depend on the failed step (validation study)."""
+    def __init__(self, message: str, partial: Weighted | None = None):
+        super().__init__(message)
+        self.partial = partial
+
+
+def _calibrated_and_trimmed(w: Weighted, recipe: "Recipe", label: str) -> Weighted:
+    """The recipes' last steps on ``w`` (stages ``design`` and ``nonresponse``): sparse levels merged, calibration,
+    trimming. Raises :class:`WeightingFailed` (a :class:`CalibrationError`) if the calibration or the trimming fails."""
+    nr, margins, notes, merged = merge_sparse_levels(w.stages["nonresponse"], w.margins,
+                                                     recipe.min_respondents_per_level, w.labels, w.names)
+    labels = {**w.labels, **{k: {**w.labels.get(k, {}), **v} for k, v in merged.items()}}
+    w = replace(w, stages={**w.stages, "nonresponse": nr}, margins=margins, nonresponse=nr.steps[-1].info,
+                labels=labels, notes=tuple(notes))
+    try:
+        cal = _calibrated(nr, margins, recipe, label, labels, w.names)
+        final = _trimmed(cal, margins, recipe)
+    except CalibrationError as exc:
+        raise WeightingFailed(str(exc), partial=w) from exc
+    return replace(w, stages={**w.stages, "calibrated": final}, calibration=cal.steps[-1].info)
+
+
 def _calibrated(nr: Design, margins: list[Margin], recipe: "Recipe", label: str, labels: Mapping[str, Mapping[str, str]],
                 names: Mapping[str, str]) -> Design:
     """The recipe's calibration; an error names margins and levels as the reports do (« sexe × âge », « Hommes ×
@@ -377,15 +401,9 @@ def weight_residents(responses: pd.DataFrame, communes: pd.DataFrame, cb: Codebo
               "cal_age": {str(c.value): c.label for c in cb.variable("age").codes},
               "departement": dict(sources.DEPARTMENTS)}
     names = {"cal_sexe": "sexe", "cal_age": "âge", "departement": "département", "size_class": "taille de commune"}
-    nr, margins, notes, merged = merge_sparse_levels(nr, margins, recipe.min_respondents_per_level, labels, names)
-    labels.update({k: {**labels.get(k, {}), **v} for k, v in merged.items()})
-    method = recipe.calibration_method
-    cal = _calibrated(nr, margins, recipe, f"calage ({METHOD_LABELS[method]})", labels, names)
-    return Weighted(survey="residents", id_column="slot_id",
-                    stages={"design": _respondents_only(base), "nonresponse": nr,
-                            "calibrated": _trimmed(cal, margins, recipe)},
-                    margins=margins, margins_sources=src, nonresponse=nr.steps[-1].info,
-                    calibration=cal.steps[-1].info, labels=labels, names=names, notes=tuple(notes))
+    return _calibrated_and_trimmed(Weighted("residents", "slot_id", {"design": _respondents_only(base), "nonresponse": nr},
+                                            margins, src, labels=labels, names=names), recipe,
+                                   f"calage ({METHOD_LABELS[recipe.calibration_method]})")
 
 
 # ============================================================================ visitors
@@ -449,16 +467,10 @@ def weight_visitors(responses: pd.DataFrame, frame: pd.DataFrame, recipe: Visito
     labels = {"zone": dict(ZONE_LABELS), "source_type": dict(SOURCE_LABELS)}
     names = {"zone": "zone visitée", "source_type": "type de partenaire", "country_group": "pays de résidence",
              "country_group_t": "pays de résidence", "multiplicity_group": "nombre de fichiers"}
-    nr, margins, notes, merged = merge_sparse_levels(nr, margins, recipe.min_respondents_per_level, labels, names)
-    labels.update({k: {**labels.get(k, {}), **v} for k, v in merged.items()})
-    method = recipe.calibration_method
-    cal = _calibrated(nr, margins, recipe, f"calage ({METHOD_LABELS[method]}, {'base' if target == 'frame' else 'tourisme'})",
-                      labels, names)
-    return Weighted(survey="visitors", id_column="person_id",
-                    stages={"design": _respondents_only(base), "nonresponse": nr,
-                            "calibrated": _trimmed(cal, margins, recipe)},
-                    margins=margins, margins_sources=src, nonresponse=nr.steps[-1].info,
-                    calibration=cal.steps[-1].info, labels=labels, names=names, notes=tuple(notes))
+    return _calibrated_and_trimmed(Weighted("visitors", "person_id", {"design": _respondents_only(base), "nonresponse": nr},
+                                            margins, src, labels=labels, names=names), recipe,
+                                   f"calage ({METHOD_LABELS[recipe.calibration_method]}, "
+                                   f"{'base' if target == 'frame' else 'tourisme'})")
 
 
 # ============================================================================ outputs

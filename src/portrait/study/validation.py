@@ -148,11 +148,14 @@ def _unweighted(design: Design) -> Design:
     return replace(design, weights=w, base_weights=w, steps=())
 
 
-def _estimator_designs(w: recipes.Weighted, bounds: tuple[float, float]) -> dict[str, Design | Exception]:
-    """The five estimators' designs of a weighted survey; a calibration failure is kept as its error."""
+def _estimator_designs(w: recipes.Weighted, bounds: tuple[float, float],
+                       failed: Exception | None = None) -> dict[str, Design | Exception]:
+    """The five estimators' designs of a weighted survey; a calibration failure is kept as its error (``failed``:
+    the recipe's own, for a survey weighted up to its non-response adjustment only)."""
     nr = w.stages["nonresponse"]
     out: dict[str, Design | Exception] = {"unweighted": _unweighted(w.stages["design"]),
-                                          "design": w.stages["design"], "nonresponse": nr, "raking": w.final}
+                                          "design": w.stages["design"], "nonresponse": nr,
+                                          "raking": w.stages.get("calibrated", failed)}
     try:
         out["logit"] = survey.calibrate(nr, w.margins, method="logit", bounds=bounds, label="calage (logit borné)")
     except CalibrationError as exc:
@@ -167,11 +170,12 @@ def _variances(survey: str, estimator: str, variances: Sequence[str]) -> tuple[s
     return tuple(variances) + extra
 
 
-def _survey_estimates(setup: Validation, w: recipes.Weighted, variances: Sequence[str]) -> pd.DataFrame:
-    """Estimates of the key statistics in one survey, for every estimator and variance method."""
+def _survey_estimates(setup: Validation, w: recipes.Weighted, variances: Sequence[str],
+                      failed: Exception | None = None) -> pd.DataFrame:
+    """Estimates of the key statistics in one survey, for every estimator and variance method; ``failed``: the
+    recipe's calibration or trimming failed, and ``w`` holds the stages before it (the raking rows carry the error)."""
     cb = setup.codebook
-    final = w.final
-    values, sel = items.derived(final.data, cb, w.survey, words=False,
+    values, sel = items.derived(w.stages.get("calibrated", w.stages["nonresponse"]).data, cb, w.survey, words=False,
                                 statistics=setup.statistics[["item", "statistic", "level"]].itertuples(index=False))
     data = values[sel["column"]]          # row for row with the designs' data: all the estimates read
     cols = list(sel["column"])
@@ -180,7 +184,7 @@ def _survey_estimates(setup: Validation, w: recipes.Weighted, variances: Sequenc
     blocks = []               # (estimator, variance, value columns, replicates widened, error) of each block of rows
 
     two_stage = None          # the two-stage structure, built once for the survey's designs (same units)
-    for name, d in _estimator_designs(w, setup.logit_bounds).items():
+    for name, d in _estimator_designs(w, setup.logit_bounds, failed).items():
         for variance in _variances(w.survey, name, variances):
             if isinstance(d, Exception):
                 blocks.append((name, variance, dict.fromkeys(values, nan), np.nan,
@@ -240,7 +244,8 @@ def replicate(setup: Validation, seq: np.random.SeedSequence, *, bootstrap: bool
     pandas.DataFrame
         The ``target`` and, per survey (``residents``, ``visitors``, ``visitors - residents``) × key statistic ×
         estimator × variance method: ``estimate, se, ci_low, ci_high, df, n`` and, for the
-        differences, the Wald ``p``; ``error`` names a calibration that failed (its row is NaN).
+        differences, the Wald ``p``; ``error`` names a calibration that failed (its row is NaN): a recipe whose
+        calibration or trimming fails fails its raking estimator and the tests on its weights, not the others.
 
     Notes
     -----
@@ -277,8 +282,10 @@ def replicate(setup: Validation, seq: np.random.SeedSequence, *, bootstrap: bool
                 np.random.Generator(np.random.PCG64(_child(seq, 4))), margins=setup.visitor_margins))):
         try:
             w = weigh()
-        except CalibrationError as exc:     # the sample drawn cannot be calibrated: every estimator fails
-            parts.append(_failed_survey(setup, group, variances, exc))
+        except CalibrationError as exc:     # the sample drawn cannot be calibrated (or trimmed): the estimators before it stand
+            partial = getattr(exc, "partial", None)
+            parts.append(_failed_survey(setup, group, variances, exc) if partial is None
+                         else _survey_estimates(setup, partial, variances, failed=exc))
             final[group] = exc
         else:
             parts.append(_survey_estimates(setup, w, variances))
