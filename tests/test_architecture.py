@@ -173,7 +173,7 @@ def test_every_dotted_name_in_the_docs_and_code_names_something_that_exists():
     such names pointed nowhere. Every ``portrait.…`` written in the sources, notebooks, configuration and docs
     must import (oracle: the import system itself)."""
     files = [*SRC.rglob("*.py"), *(ROOT / "notebooks").glob("*.ipynb"), *(ROOT / "config").glob("*.yaml"),
-             *(ROOT / n for n in ("README.md", "ARCHITECTURE.md", "BENCHMARKS.md", "Makefile"))]
+             *(ROOT / n for n in ("README.md", "ARCHITECTURE.md", "BENCHMARKS.md", "Makefile")), *(ROOT / "docs").glob("*.md")]
     dangling = sorted({(m.group(0), f.relative_to(ROOT).as_posix()) for f in files
                        for m in DOTTED.finditer(f.read_text(encoding="utf-8"))
                        if m.group(0) not in NOT_CODE and not _resolves(m.group(0))})

@@ -529,7 +529,7 @@ def _read_survey(folder: Path, survey: str, sample: pd.DataFrame, codebook: Code
     if not dpath.exists():       # without it, bounces, opt-outs and out-of-scope units would pass for silence
         problems.append(Problem(paths.relative(dpath), None, None, None, "missing_file",
                                 f"the {lay.label} contact-status export is missing: export it from the tool and "
-                                f"save it under this name (see README, « A real survey round »)"))
+                                f"save it under this name (see docs/real_data.md, « A real survey round »)"))
     else:
         draw = read_export(dpath, encoding=lay.encoding, problems=problems, delimiter=lay.delimiter, tool=lay.label)
         if draw is not None:

@@ -2,7 +2,7 @@
 characters removed, each counted (report 03 and the check report say how many).
 
 E-mail addresses are found written out or not (:data:`EMAIL`), phone numbers in French or international form
-(:data:`PHONE`, :func:`is_phone`) and IPv4 addresses (:data:`IPV4`); a name typed in an answer stays (README).
+(:data:`PHONE`, :func:`is_phone`) and IPv4 addresses (:data:`IPV4`); a name typed in an answer stays (docs/real_data.md).
 """
 
 from __future__ import annotations

@@ -55,7 +55,7 @@ def dispositions_from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: 
             problems.append(Problem(raw.file, 1, need, None, "missing_column",
                                     f"the {lay.label} contact-status export needs the columns {[d.id, *d.read]}: "
                                     "without one, the statuses it records would silently count as none (create "
-                                    "the participant attributes as the README's real-data section says, even "
+                                    "the participant attributes as docs/real_data.md says, even "
                                     "left blank)"))
     known = set(d.read) | set(d.personal) | set(d.technical) | {d.id} | set(lay.personal) | \
         ({d.answered[0]} if d.answered else set())

@@ -61,7 +61,7 @@ def post_stratify(design: Design, strata: str | Sequence[str], population: Mappi
     -----
     R's ``postStratify`` of a replicate design also changes its degrees of freedom to the rank of the replicate
     weights minus one (30 instead of 16 for R's ``nhanes`` with JKn replicates); the engine keeps the design's PSUs −
-    strata, as for every replicate design (README, « The chain », on replicate degrees of freedom). Estimates and SEs
+    strata, as for every replicate design (docs/methods.md, « Weighting », on replicate degrees of freedom). Estimates and SEs
     are R's.
 
     Examples
