@@ -579,7 +579,86 @@ def test_a_quantile_interval_on_another_scale_is_the_shares_interval_carried_bac
     with pytest.raises(survey.ParameterError, match="variance='replicates'"):
         survey.quantile(d, "api00", 0.5, interval="quantile")
     with pytest.raises(survey.ParameterError, match="interval.type"):
-        survey.quantile(d, "api00", 0.5, interval="score")
+        survey.quantile(d, "api00", 0.5, interval="wald")
+    # R's svyquantile on replicate weights refuses « score » (match.arg): so does this, naming what to use
+    with pytest.raises(survey.ParameterError, match="refuses it on replicate weights"):
+        survey.quantile(d, "api00", 0.5, interval="score", variance="replicates")
+
+
+# R's score interval (interval.type = "score"): fixtures qs_* by make_fixtures_models.R, one probability a call
+
+def _r_api(frame):
+    """The api data with R's own weights: ``apiclus1$pw`` and ``apistrat$pw`` are single-precision numbers
+    (33.846996307373047), which the CSV's 15 digits round. With equal weights every score bound falls exactly on a
+    step of the distribution function, where the last bit of the weights decides between two values (R's ``wlow == 0``)."""
+    return frame.assign(pw=frame["pw"].astype(np.float32).astype(float), api00_10k=frame["api00"] / 10000)
+
+
+@pytest.fixture(scope="module")
+def score_designs(strat, clus1):
+    sim = pd.read_csv(FIX / "simulated_residents.csv", dtype={"id": str, "psu": str, "stratum": str, "age": str})
+    sim["w"] = np.where(sim["respondent"], sim["w_nr"], 0.0)      # R: subset(…, respondent), before any calibration
+    dc = Design.from_frame(_r_api(clus1), weights="pw", psu="dnum", fpc="fpc")
+    cal = survey.calibrate(dc, [Margin.of("stype", {"E": 4421, "H": 755, "M": 1018}),
+                                survey.NumericTotal("api99", 3914069)], method="linear")
+    return {"clus1": dc, "strat": Design.from_frame(_r_api(strat), weights="pw", strata="stype", fpc="fpc"),
+            "sim": Design.from_frame(sim, weights="w", strata="stratum", psu="psu", fpc="fpc"), "cal": cal}
+
+
+#: bounds below the first step of the domain's distribution function: R 4.1.1's qrule_math gives the second smallest
+#: value there, this the smallest (the module's one departure, see test_quantiles_by_domain_equal_svyquantile…)
+SCORE_BELOW_FIRST_STEP = {("qs_cal_H", 0.1), ("qs_cal_M", 0.1)}
+
+
+@pytest.mark.parametrize("fixture,data,variable,by,options", [
+    ("qs_clus1", "clus1", "api00", None, {}), ("qs_strat", "strat", "api00", None, {}),
+    ("qs_clus1_scaled", "clus1", "api00_10k", None, {}), ("qs_strat_scaled", "strat", "api00_10k", None, {}),
+    ("qs_clus1_hf7", "clus1", "api00", None, {"qrule": "hf7", "level": 0.9}),
+    ("qs_clus1_avged", "clus1", "avg.ed", None, {"na_rm": True}), ("qs_sim", "sim", "recommandation", None, {"na_rm": True}),
+    ("qs_cal", "cal", "api00", None, {}), ("qs_cal_avged", "cal", "avg.ed", None, {"na_rm": True}),
+    ("qs_clus1", "clus1", "api00", "stype", {}), ("qs_cal", "cal", "api00", "stype", {}),
+    ("qs_sim", "sim", "recommandation", "age", {"na_rm": True})])
+def test_quantile_score_interval_equals_r(score_designs, fixture, data, variable, by, options):
+    """R's score interval (Francisco and Fuller's test inverted by uniroot, survey's ffullerCI): quantiles, bounds and
+    the SE R derives from them equal svyquantile(…, interval.type = "score")'s at rtol 1e-6 for p = 0.1, 0.5, 0.9, on
+    a cluster, a stratified, a stratified cluster (heavily tied 0–10 answers) and a calibrated design, whole sample and
+    by domain (R's subset: a calibrated one keeps every row). On ``api00 / 10000`` the scores lie closer together than
+    uniroot's tolerance: which of them the root passes is uniroot's own iteration (scipy's brentq misses 4 of the 12
+    bounds). Where R's uniroot stops (the test does not change sign over the data's range) the bound is NaN; below the
+    first step, the smallest value (SCORE_BELOW_FIRST_STEP)."""
+    d = score_designs[data]
+    got = survey.quantile(d, variable, [0.1, 0.5, 0.9], by=by, interval="score", **options)
+    checked = 0
+    for row in got.itertuples():
+        name = fixture if by is None else f"{fixture}_{row.domain.split('=')[1]}"
+        ours = [row.estimate, row.ci_low, row.ci_high, row.se]
+        ref = [rm(name, f"{k}_{row.p:g}") for k in ("quantile", "low", "high", "se")]
+        if np.isnan(ref[0]):                 # R stopped: « f() values at end points not of opposite sign »
+            assert np.isnan(row.ci_low) or np.isnan(row.ci_high), (name, row.p)
+            continue
+        if (name, row.p) in SCORE_BELOW_FIRST_STEP:
+            values = np.unique(d.column(variable)[(d.weights > 0) & (d.column(by) == row.domain.split("=")[1])])
+            assert row.ci_low == values[0] and ref[1] == values[1], (name, row.p)
+            ours, ref = ours[::2], ref[::2]          # the estimate and the upper bound
+        assert_allclose(ours, ref, rtol=1e-6, err_msg=f"{name} p={row.p}")
+        checked += 1
+    assert checked >= 2
+
+
+def test_zeroin_finds_roots_as_uniroot_does():
+    """Closed forms: Brent's iteration reaches a smooth function's root within its tolerance, a root at an end of the
+    bracket at once, and a step function's jump within the tolerance, on the side whose value is nearer zero (R's
+    uniroot returns the best approximation b, |f(b)| ≤ |f(c)|)."""
+    from portrait.survey.quantiles import _zeroin
+
+    root = _zeroin(lambda x: x ** 3 - 2, 0.0, 3.0, -2.0, 25.0, 1e-10)
+    assert abs(root - 2 ** (1 / 3)) < 1e-10
+    assert _zeroin(lambda x: x - 1, 1.0, 3.0, 0.0, 2.0, 1e-3) == 1.0
+
+    def step(x):
+        return 0.3 if x < 1.7 else -0.1
+    jump = _zeroin(step, 0.0, 5.0, 0.3, -0.1, 1e-6)
+    assert 1.7 <= jump <= 1.7 + 1e-6
 
 
 def test_weighted_median_by_brute_force():

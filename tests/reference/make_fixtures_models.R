@@ -173,6 +173,45 @@ for (opt in c("average", "fail")) {
                                          "sch.wide == other), ~stype, 1.1 × the subset's totals))"))
 }
 options(survey.lonely.psu = "fail")
+# quantiles with R's score interval (interval.type = "score", survey's ffullerCI: Francisco and Fuller's test inverted
+# by uniroot), one probability a call: where uniroot stops (« f() values at end points not of opposite sign »: the
+# test does not change sign over the data's range) the bounds are NA. A cluster sample (equal weights: every bound
+# falls on a step of the distribution function), a stratified one, both also on a scale finer than uniroot's
+# tolerance, a stratified cluster one (the simulated residents, heavily tied 0-10 answers, na.rm), domains as svyby
+# runs them (subset), and a calibrated design, whose subset keeps every row (R's x, its range and the share behind
+# each bound then span the whole sample, a missing value read as 0)
+sim <- read.csv(file.path(out, "simulated_residents.csv"), colClasses = c(id = "character", psu = "character",
+                stratum = "character", cell = "character", departement = "character", size_class = "character",
+                age = "character"))
+dsim <- subset(svydesign(id = ~psu, strata = ~stratum, fpc = ~fpc, weights = ~w_nr, data = sim), respondent == "True")
+dcal_q <- calibrate(dclus1, ~stype + api99, c(`(Intercept)` = 6194, stypeH = 755, stypeM = 1018, api99 = 3914069))
+score <- function(fixture, formula, design, call, ps = c(0.1, 0.5, 0.9), ...) {
+  do.call(rbind, lapply(ps, function(p) {
+    m <- tryCatch(svyquantile(formula, design, p, interval.type = "score", ...)[[1]], error = function(e) rep(NA, 4))
+    c2 <- paste0("svyquantile(", deparse(formula), ", ", call, ", ", p, ", interval.type='score'",
+                 if (length(list(...))) paste0(", ", paste(names(list(...)), list(...), sep = "=", collapse = ", ")), ")")
+    cmp(fixture, paste0(c("quantile_", "low_", "high_", "se_"), p), m[1:4], c2)
+  }))
+}
+cal_call <- "calibrate(dclus1, ~stype+api99, pop)"
+rows[[length(rows) + 1]] <- rbind(
+  score("qs_clus1", ~api00, dclus1, "dclus1"),
+  score("qs_strat", ~api00, dstrat, "dstrat"),
+  # scores a ten-thousandth apart, closer than uniroot's tolerance: where the root lands among them is uniroot's own
+  score("qs_clus1_scaled", ~I(api00 / 10000), dclus1, "dclus1"),
+  score("qs_strat_scaled", ~I(api00 / 10000), dstrat, "dstrat"),
+  score("qs_clus1_hf7", ~api00, dclus1, "dclus1", qrule = "hf7", alpha = 0.1),
+  score("qs_clus1_avged", ~avg.ed, dclus1, "dclus1", na.rm = TRUE),
+  score("qs_sim", ~recommandation, dsim, "subset(svydesign(id=~psu, strata=~stratum, fpc=~fpc, weights=~w_nr, data=sim), respondent)",
+        na.rm = TRUE),
+  score("qs_cal", ~api00, dcal_q, cal_call),
+  score("qs_cal_avged", ~avg.ed, dcal_q, cal_call, na.rm = TRUE),
+  do.call(rbind, lapply(c("E", "H", "M"), function(st) rbind(
+    score(paste0("qs_clus1_", st), ~api00, subset(dclus1, stype == st), paste0("subset(dclus1, stype == '", st, "')")),
+    score(paste0("qs_cal_", st), ~api00, subset(dcal_q, stype == st), paste0("subset(", cal_call, ", stype == '", st, "')"))))),
+  do.call(rbind, lapply(as.character(1:5), function(a)
+    score(paste0("qs_sim_", a), ~recommandation, subset(dsim, age == a), paste0("subset(dsim, age == '", a, "')"),
+          na.rm = TRUE))))
 write.csv(do.call(rbind, rows), file.path(out, "models.csv"), row.names = FALSE)
 cat("wrote", file.path(out, "models.csv"), "\n")
 

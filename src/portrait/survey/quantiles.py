@@ -3,8 +3,10 @@
 The point estimate inverts the weighted distribution function by a quantile rule (``qrule``);
 the interval is Woodruff's (1952): a confidence interval for the distribution function at the
 estimated quantile, ``F̂(q̂) ± t·SE``, with the linearised (or replicate) standard error of the
-share of units at or below ``q̂``, carried back through the same rule. The standard error reported
-is the interval's width over ``2t``, as R does. Checked against R in ``tests/test_models_r.py``.
+share of units at or below ``q̂``, carried back through the same rule; or, linearised, R's score interval
+(Francisco and Fuller 1991): the values of ``θ`` that a test of ``F(θ) = p`` does not reject, found as R's
+``uniroot`` finds them (:func:`_zeroin`). The standard error reported is the interval's width over ``2t``, as R
+does. Checked against R in ``tests/test_models_r.py``.
 
 Quantile rules (R's names): ``math`` — the smallest value whose weighted distribution function
 reaches ``p``; ``school`` — the same, but the midpoint of two values when ``p`` falls exactly on a
@@ -13,18 +15,21 @@ step; ``hf7`` — linear interpolation between order statistics, R's ``quantile(
 One deliberate difference from R (survey 4.1.1): when ``p`` lies below the first step of the
 distribution function (``p < F(x₍₁₎)``), ``math`` and ``school`` give the smallest value, as their
 definition says, where R's ``qrule_math`` and ``qrule_school`` give the second smallest. A small ``p`` in a
-small sample or domain reaches that case, and so can a Woodruff bound; ``tests/test_models_r.py`` shows the
+small sample or domain reaches that case, and so can a Woodruff or score bound; ``tests/test_models_r.py`` shows the
 fixture where it does.
 
 References
 ----------
 Woodruff, R. S. (1952). Confidence intervals for medians and other position measures. *JASA* 47, 635–646.
+Francisco, C. A. and Fuller, W. A. (1991). Quantile estimation with a complex survey design. *Ann. Statist.* 19,
+454–469.
 Lumley, T. (2010). *Complex Surveys*, section 2.4; Dorfman, A. and Valliant, R. (1993).
 """
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+import math
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -34,14 +39,16 @@ from .design import Design
 from .errors import ParameterError, check_finite, check_variance, real_number
 from .estimation import _compute, _domains, _Spec
 from .inference import domain_degf
+from .linearisation import present_units
 from .proportions import proportion_interval
 from .replicates import replicate_variance
 
 QRULES = ("math", "school", "hf7")
 #: R ``svyquantile``'s ``interval.type``: Woodruff's interval with the share below the quantile's interval by the
-#: Wald rule (``mean``), on the logit or arcsine scale or Korn and Graubard's beta; or, with replicate weights, the
-#: quantile recomputed in every replicate (``quantile``)
-INTERVALS = ("mean", "xlogit", "asin", "beta", "quantile")
+#: Wald rule (``mean``), on the logit or arcsine scale or Korn and Graubard's beta; Francisco and Fuller's score test
+#: inverted (``score``, linearised only); or, with replicate weights, the quantile recomputed in every replicate
+#: (``quantile``)
+INTERVALS = ("mean", "xlogit", "asin", "beta", "score", "quantile")
 
 
 def _steps(x: np.ndarray, w: np.ndarray, p: float) -> tuple[float, float, float]:
@@ -76,6 +83,110 @@ def weighted_quantile(x: np.ndarray, w: np.ndarray, p: float, qrule: str = "math
     if gap == 0:        # p on a step: its value, or the midpoint with the next
         return low if qrule == "math" else (low + up) / 2
     return up
+
+
+_DBL_MAX = float(np.finfo(float).max)
+_EPS = float(np.finfo(float).eps)
+
+
+def _zeroin(f: Callable[[float], float], a: float, b: float, fa: float, fb: float, tol: float,
+            maxit: int = 1000) -> float:
+    """A zero of ``f`` between ``a`` and ``b`` (``fa``, ``fb`` its values there, of opposite signs) by Brent's method,
+    step for step as R's ``uniroot`` takes it (Forsythe, Malcolm and Moler's ``zeroin``): the secant or inverse
+    quadratic interpolation when it falls well inside the bracket, bisection otherwise, a step at least ``tol / 2``.
+    The score interval's test is a step function of the bound: the same iterates put its root on the same side of
+    a jump as R's. Inside the bracket a value of ``f`` that is not finite counts as ± the largest double, as
+    ``uniroot`` counts it (NaN as +)."""
+    if fa == 0 or fb == 0:
+        return a if fa == 0 else b
+    c, fc = a, fa
+    for _ in range(maxit + 1):
+        prev = b - a
+        if abs(fc) < abs(fb):           # b, the best approximation so far; c, on the other side of the root
+            a, b, c = b, c, b
+            fa, fb, fc = fb, fc, fb
+        tol_act = 2 * _EPS * abs(b) + tol / 2
+        step = (c - b) / 2
+        if abs(step) <= tol_act or fb == 0:
+            return b
+        if abs(prev) >= tol_act and abs(fa) > abs(fb):
+            cb = c - b
+            if a == c:                  # two distinct points: the secant
+                t1 = fb / fa
+                num, den = cb * t1, 1.0 - t1
+            else:                       # three: inverse quadratic interpolation
+                qa, t1, t2 = fa / fc, fb / fc, fb / fa
+                num = t2 * (cb * qa * (qa - t1) - (b - a) * (t1 - 1.0))
+                den = (qa - 1.0) * (t1 - 1.0) * (t2 - 1.0)
+            num, den = (num, -den) if num > 0 else (-num, den)
+            if num < 0.75 * cb * den - abs(tol_act * den) / 2 and num < abs(prev * den / 2):
+                step = num / den
+        if abs(step) < tol_act:
+            step = tol_act if step > 0 else -tol_act
+        a, fa = b, fb
+        b += step
+        fb = float(f(b))
+        if not math.isfinite(fb):
+            fb = -_DBL_MAX if fb == -np.inf else _DBL_MAX
+        if (fb > 0 and fc > 0) or (fb < 0 and fc < 0):
+            c, fc = a, fa
+    return b
+
+
+def _r_iqr(v: np.ndarray) -> float:
+    """R's ``IQR(v)``: the difference of the type-7 quartiles, with R's arithmetic."""
+    v = np.sort(v)
+    qs = []
+    for prob in (0.25, 0.75):
+        index = 1 + max(len(v) - 1, 0) * prob
+        lo, hi = math.floor(index), math.ceil(index)
+        q = float(v[lo - 1])
+        if index > lo and v[hi - 1] != q:
+            q = (1 - (index - lo)) * q + (index - lo) * float(v[hi - 1])
+        qs.append(q)
+    return qs[1] - qs[0]
+
+
+def _score_bounds(design: Design, variable: str, x: np.ndarray, inside: np.ndarray, p: float, t: float,
+                  level: float, qrule: str) -> tuple[float, float]:
+    """R's score interval for the ``p`` quantile among the units ``inside`` (survey's ``ffullerCI``).
+
+    Francisco and Fuller's test of ``F(θ) = p``, ``z(θ) = Ū(θ) / SE(Ū(θ))`` with ``U = 1{x > θ} − (1 − p)`` and
+    ``Ū`` its linearised domain mean, is inverted by R's ``uniroot`` (:func:`_zeroin`) over ``[min + IQR/100,
+    max − IQR/100]`` to ``1/(100 √n)``: the lower bound where ``z = t``, the upper where ``z = −t``. Each root ``r`` is
+    then carried back through the quantile rule at the *unweighted* share of units at or below it, ``mean(x ≤ r)``,
+    as R does. ``x``, ``n``, the range and that share are over the rows R's design holds (R ``nrow``): the domain's
+    units with a value, except in a calibrated or PPS design, whose domain (R ``subset``) keeps every row, a missing
+    value read as 0 (R's ``na.rm`` there). A bound is NaN where R's ``uniroot`` stops: the test does not change sign
+    over the range (the bound lies beyond the data, as a Woodruff bound outside [0, 1]), or is not a number there."""
+    held = present_units(design, None if design.pps is not None else inside, 1)
+    filled = np.where(np.isnan(x), 0.0, x)
+    xr = filled if held is None else filled[held[:, 0]]
+    iqr = _r_iqr(xr)
+    lower, upper = float(np.min(xr)) + iqr / 100, float(np.max(xr)) - iqr / 100
+    tol = 1 / (100 * math.sqrt(len(xr)))
+    w, xv = np.where(inside, design.weights, 0.0), np.where(inside, x, 0.0)
+
+    def z(theta: float) -> float:
+        u = np.where(inside, (x > theta) - (1 - p), np.nan)
+        m = _compute(design, [_Spec("mean", variable, u, "", inside)], "linearisation", level, deff=False).iloc[0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return float(np.float64(m["estimate"]) / np.float64(m["se"]))
+
+    if not lower < upper:           # R: « lower < upper is not fulfilled » (a domain of one value, or nearly)
+        return np.nan, np.nan
+    z_low, z_up = z(lower), z(upper)
+    bounds = []
+    for limit in (float(t), -float(t)):     # Python floats: inf / inf is NaN, silently, as in R's C
+        fa, fb = z_low - limit, z_up - limit
+        if np.isnan(fa) or np.isnan(fb) or np.sign(fa) * np.sign(fb) > 0:
+            bounds.append(np.nan)
+            continue
+        root = _zeroin(lambda theta: z(theta) - limit, lower, upper, fa, fb, tol)
+        # R's mean() of a logical: the count over n in long double, then rounded
+        share = float(np.longdouble(np.count_nonzero(xr <= root)) / np.longdouble(len(xr)))
+        bounds.append(weighted_quantile(xv, w, share, qrule))
+    return bounds[0], bounds[1]
 
 
 def _probabilities(quantiles: object) -> list[float]:
@@ -129,13 +240,25 @@ def quantile(design: Design, variable: str, quantiles: float | Sequence[float] =
     na_rm : bool, default False
         Leave out units with a missing value (as a domain); otherwise a missing value of a unit with a positive
         weight is an error (units of weight 0, such as non-respondents kept in a weighted file, count for nothing).
-    interval : {"mean", "xlogit", "asin", "beta", "quantile"}, default "mean"
+    interval : {"mean", "xlogit", "asin", "beta", "score", "quantile"}, default "mean"
         R's ``interval.type``. ``"mean"``: Woodruff's, the share's Wald interval; ``"xlogit"``, ``"asin"``,
         ``"beta"``: the share's interval on the logit or arcsine scale, or Korn and Graubard's beta (as
         :func:`proportion_interval`, with the units used as the beta's ``n``), carried back the same way;
+        ``"score"`` (linearised only, as R, whose replicate method refuses it): Francisco and Fuller's test of
+        ``F(θ) = p`` inverted, as R's ``ffullerCI`` does it — the bounds are where the test statistic
+        ``Ū(θ)/SE(Ū(θ))``, ``U = 1{x > θ} − (1 − p)``, crosses ``±t``, found by R's ``uniroot`` (Brent's method, the
+        same iterates) between ``min + IQR/100`` and ``max − IQR/100`` to ``1/(100 √n)``, then carried back through
+        ``qrule`` at the *unweighted* share of units at or below the root. That share is R's choice (survey 4.1.1):
+        with unequal weights the interval can miss the estimate (the median of ``apiclus1`` calibrated on ``stype``
+        and ``api99``: 684 in [689, 711]). ``x``, ``n``, the range and the share are over the rows R's design holds:
+        the domain's units with a value, or in a calibrated or PPS design (whose R ``subset`` keeps every row) all of
+        them, a missing value read as 0 (R's ``na.rm`` there). A bound is NaN where R's ``uniroot`` stops (« f()
+        values at end points not of opposite sign »: the test does not change sign within the range, the bound lies
+        beyond the data — a small domain, an extreme ``p`` or heavy ties), where R fails the whole call. With equal
+        weights each bound falls exactly on a step of the distribution function, where R's rule and this one turn on
+        the last bit of the weights.
         ``"quantile"`` (replicate weights only): the quantile recomputed in every replicate, ``q̂ ± t·SE`` with their
-        replicate SE (R warns that jackknife replicates may not give a valid one for a quantile). R's ``"score"``
-        (Francisco and Fuller's test inverted by ``uniroot`` to a tolerance) is not here.
+        replicate SE (R warns that jackknife replicates may not give a valid one for a quantile).
 
     Returns
     -------
@@ -147,7 +270,8 @@ def quantile(design: Design, variable: str, quantiles: float | Sequence[float] =
     Raises
     ------
     ParameterError
-        If ``qrule`` or ``interval`` is unknown, ``interval="quantile"`` is asked with linearisation, a probability is
+        If ``qrule`` or ``interval`` is unknown, ``interval="quantile"`` is asked with linearisation or
+        ``interval="score"`` with replicates, a probability is
         not a number or outside [0, 1], or ``variable`` has missing values among the units with a positive weight and
         ``na_rm`` is false, or holds text or infinite values.
 
@@ -155,6 +279,8 @@ def quantile(design: Design, variable: str, quantiles: float | Sequence[float] =
     ----------
     Woodruff, R. S. (1952). Confidence intervals for medians and other position measures. *Journal of
     the American Statistical Association* 47, 635–646.
+    Francisco, C. A. and Fuller, W. A. (1991). Quantile estimation with a complex survey design. *Annals of
+    Statistics* 19, 454–469.
     Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley. (section 2.4)
 
     Examples
@@ -170,6 +296,9 @@ def quantile(design: Design, variable: str, quantiles: float | Sequence[float] =
     if interval == "quantile" and variance != "replicates":
         raise ParameterError("interval='quantile' recomputes the quantile in every replicate: it needs "
                              "variance='replicates' (and a design with replicate weights)")
+    if interval == "score" and variance == "replicates":
+        raise ParameterError("interval='score' inverts a linearised test (R's svyquantile refuses it on replicate "
+                             "weights): use variance='linearisation', or interval='mean' or 'quantile' with replicates")
     ps = _probabilities(quantiles)
     col = design.column(variable)
     x = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
@@ -211,6 +340,10 @@ def _woodruff(design: Design, variable: str, x: np.ndarray, inside: np.ndarray, 
                                                   design.replicate_rscales, design.replicate_mse,
                                                   design.replicate_blocks)[0, 0]))
             rows.append({"p": p, "estimate": q, "ci_low": q - t * se, "ci_high": q + t * se, "se": se, "df": nu})
+            continue
+        if interval == "score":
+            lo, hi = _score_bounds(design, variable, x, inside, p, t, level, qrule) if np.isfinite(t) else (np.nan,) * 2
+            rows.append({"p": p, "estimate": q, "ci_low": lo, "ci_high": hi, "se": (hi - lo) / (2 * t), "df": nu})
             continue
         share = _compute(design, [_Spec("mean", variable, np.where(inside, (x <= q).astype(float), np.nan), "",
                                         inside)], variance, level, deff=False).iloc[0]
