@@ -279,6 +279,47 @@ def test_svyglm_replicate_refits_are_full_fits_of_each_replicate(clus1, family):
     assert_allclose(fit.vcov, V, rtol=1e-9, atol=1e-12 * np.abs(V).max())
 
 
+@pytest.mark.parametrize("fixture,kind,method,se_fixture", [
+    ("olr_offset_logistic", "linearisation", "logistic", "olr_offset_logistic"),
+    ("olr_offset_probit", "linearisation", "probit", "olr_offset_probit"),
+    ("olr_offset_jk1", "replicates", "logistic", "olr_offset_jk1_tight")])
+def test_svyolr_with_an_offset_equals_r(mealcat, fixture, kind, method, se_fixture):
+    """An offset in a proportional-odds model, as R's svyolr takes it (an ``offset(…)`` term of the formula, shifting
+    ``η = x'β + offset``): coefficients and SEs equal svyolr's at rtol 1e-6, linearised (logistic and probit) and
+    with JK1 refits. The JK1 SEs are R's own replicate variance with its polr refits run to reltol 1e-14
+    (``olr_offset_jk1_tight``): svyolr.svyrep.design leaves its refits at optim's default, 7e-6 away."""
+    d = Design.from_frame(mealcat, weights="pw", psu="dnum", fpc="fpc")
+    if kind == "replicates":
+        d = survey.with_replicates(d, "jk1")
+    fit = survey.svyolr(d, "mealcat ~ avg.ed + stype + offset(I(0.02 * ell))", variance=kind, method=method)
+    assert fit.names == ["avg.ed", "stypeH", "stypeM", "(0,25]|(25,50]", "(25,50]|(50,75]", "(50,75]|(75,100]"]
+    assert fit.formula.startswith("mealcat ~ avg.ed + stype + offset(I(0.02 * ell))")
+    assert_allclose(fit.coef, [rm(fixture, f"coef_{n}") for n in fit.names], rtol=1e-6)
+    assert_allclose(fit.se, [rm(se_fixture, f"se_{n}") for n in fit.names], rtol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["linearisation", "replicates"])
+def test_an_ordinal_offset_is_a_slope_fixed_at_its_coefficient(mealcat, kind):
+    """Closed form: with ``ell`` also a term, ``offset(I(0.02 * ell))`` moves ``ell``'s slope by −0.02 and leaves every
+    other coefficient and every SE as they are (the same likelihood, reparametrised); ``offset=`` equals the formula's
+    term; a unit whose offset is missing is left out, as one whose term is."""
+    d = Design.from_frame(mealcat.assign(e2=0.02 * mealcat["ell"]), weights="pw", psu="dnum", fpc="fpc")
+    if kind == "replicates":
+        d = survey.with_replicates(d, "jk1")
+    free = survey.svyolr(d, "mealcat ~ avg.ed + ell + stype", variance=kind)
+    shifted = survey.svyolr(d, "mealcat ~ avg.ed + ell + stype + offset(I(0.02 * ell))", variance=kind)
+    assert_allclose(shifted.coef, free.coef - 0.02 * (np.array(free.names) == "ell"), rtol=1e-8, atol=1e-10)
+    assert_allclose(shifted.se, free.se, rtol=1e-6)
+    given = survey.svyolr(d, "mealcat", ["avg.ed", "ell", "stype"], variance=kind, offset="e2")
+    assert_allclose(given.coef, shifted.coef, rtol=1e-10)
+    gap = survey.update(d, e3=np.where(np.arange(len(mealcat)) % 7 == 0, np.nan, d.data["e2"]),
+                        a3=np.where(np.arange(len(mealcat)) % 7 == 0, np.nan, d.data["avg.ed"]))
+    left = survey.svyolr(gap, "mealcat ~ avg.ed + ell + stype + offset(e3)", variance=kind)
+    out = survey.svyolr(gap, "mealcat ~ a3 + ell + stype + offset(e2)", variance=kind)
+    assert_allclose(left.coef, out.coef, rtol=1e-10)
+    assert_allclose(left.se, out.se, rtol=1e-8)
+
+
 def test_a_replicate_that_empties_an_ordinal_level_is_named(mealcat):
     """An audit against R: a JK1 replicate without the only district of an outcome level, or of a covariate level,
     made svyolr fail with numpy's bare « 0-dimensional array » or « Singular matrix » (R returns numbers that mean

@@ -212,6 +212,34 @@ rows[[length(rows) + 1]] <- rbind(
   do.call(rbind, lapply(as.character(1:5), function(a)
     score(paste0("qs_sim_", a), ~recommandation, subset(dsim, age == a), paste0("subset(dsim, age == '", a, "')"),
           na.rm = TRUE))))
+# proportional-odds models with an offset: svyolr takes it as a formula term (offset(…) in the model frame; an
+# offset= argument goes to optim, which refuses it), linearised and, through MASS::polr's own formula, in every
+# JK1 refit (logistic, R's only link there)
+for (m in c("logistic", "probit")) {
+  o <- svyolr(mealcat ~ avg.ed + stype + offset(I(0.02 * ell)), dclus1o, method = m, control = ctlo)
+  call <- paste0("svyolr(mealcat ~ avg.ed + stype + offset(I(0.02 * ell)), dclus1, method='", m, "', control=list(reltol=1e-14))")
+  rows[[length(rows) + 1]] <- rbind(cmp(paste0("olr_offset_", m), paste0("coef_", names(coef(o))), coef(o), paste0("coef(", call, ")")),
+                                    cmp(paste0("olr_offset_", m), paste0("se_", names(coef(o))), SE(o), paste0("SE(", call, ")")))
+}
+oj <- svyolr(mealcat ~ avg.ed + stype + offset(I(0.02 * ell)), as.svrepdesign(dclus1o, type = "JK1"), control = ctlo)
+call <- "svyolr(mealcat ~ avg.ed + stype + offset(I(0.02 * ell)), as.svrepdesign(dclus1, type='JK1'), control=list(reltol=1e-14))"
+rows[[length(rows) + 1]] <- rbind(cmp("olr_offset_jk1", paste0("coef_", names(coef(oj))), coef(oj), paste0("coef(", call, ")")),
+                                  cmp("olr_offset_jk1", paste0("se_", names(coef(oj))), SE(oj), paste0("SE(", call, ")")))
+# svyolr.svyrep.design passes control to its full-sample polr, not to the replicate refits (optim's reltol 1e-8
+# there): its SEs stop ~1e-5 short. The same JK1 variance, its lines with control = ctlo passed to every refit too
+rj <- as.svrepdesign(dclus1o, type = "JK1")
+fj <- mealcat ~ avg.ed + stype + offset(I(0.02 * ell))
+dfj <- model.frame(rj)
+full <- suppressWarnings(MASS::polr(fj, data = dfj, weights = weights(rj, "sampling"), Hess = TRUE, control = ctlo))
+startj <- c(full$coefficients, full$zeta)
+betas <- apply(weights(rj, "analysis"), 2, function(w) {
+  environment(fj) <- environment()
+  m <- MASS::polr(fj, data = dfj, start = startj, weights = w, control = ctlo)
+  c(m$coefficients, m$zeta)
+})
+vj <- svrVar(t(betas), rj$scale, rj$rscales, mse = rj$mse, coef = startj)
+rows[[length(rows) + 1]] <- cmp("olr_offset_jk1_tight", paste0("se_", names(startj)), sqrt(diag(vj)),
+                                "svrVar of MASS::polr(mealcat ~ avg.ed + stype + offset(I(0.02 * ell)), weights = each JK1 replicate's, control=list(reltol=1e-14)), as svyolr.svyrep.design computes it")
 write.csv(do.call(rbind, rows), file.path(out, "models.csv"), row.names = FALSE)
 cat("wrote", file.path(out, "models.csv"), "\n")
 

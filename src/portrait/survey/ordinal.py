@@ -23,7 +23,8 @@ from scipy import optimize, sparse, special, stats
 from .design import Design
 from .errors import ConvergenceError, ParameterError, check_finite, check_variance
 from .inference import _vcov, domain_degf
-from .regression import Fit, _complete, _full_rank, _identified, _with_expressions
+from .regression import (Fit, _complete, _full_rank, _identified, _with_expressions, offset_values,
+                         split_offsets)
 from .replicates import replicate_variance
 from .terms import expand_terms, formula, model_matrix
 
@@ -96,8 +97,57 @@ def _link(method: str):
     return at
 
 
+def _olr_inputs(design: Design, y: str, terms: str | Sequence[str] | None, offset: str | Sequence[str] | None,
+                levels: Sequence | None):
+    """The model's inputs, checked: the design with its expression terms, the response, terms and offsets (R's
+    ``offset(…)`` terms and ``offset``, read as :func:`~portrait.survey.svyglm` reads them), the rows it uses
+    (complete, a response among ``levels``), each unit's response code (0..K−1), the levels, the model matrix of the
+    terms, and each unit's summed offset (0 without any, and on the rows left out)."""
+    y, terms, offsets = split_offsets(y, terms, offset)
+    y, terms = formula(y, terms)
+    design = _with_expressions(design, y, terms)
+    ok = _complete(design, [y, *expand_terms(terms)[0]])
+    off = offset_values(design.data, offsets)
+    if off is not None:          # a unit without its offset is left out, as one without a term
+        ok &= ~np.isnan(off)
+        check_finite(np.where(ok, off, 0.0), "the offset")
+    col = design.data[y]
+    if levels is None:
+        levels = list(col.cat.categories) if isinstance(col.dtype, pd.CategoricalDtype) else sorted(col.dropna().unique())
+    code = pd.Categorical(col, categories=levels).codes.astype(int)   # 0..K-1, -1 missing
+    ok &= code >= 0
+    if len(levels) < 3:
+        raise ParameterError(f"{y!r} needs at least 3 ordered levels for a proportional-odds model")
+    used = ok & (design.weights > 0)
+    Xdf = model_matrix(design.data, terms, intercept=False, rows=used)
+    for name in Xdf.columns:
+        check_finite(np.where(ok, Xdf[name].to_numpy(dtype=float), 0.0), name)
+    _full_rank(np.column_stack([np.ones(len(ok)), Xdf.to_numpy(dtype=float)]), ["(thresholds)", *Xdf.columns], used)
+    return design, y, terms, offsets, ok, code, list(levels), Xdf, np.where(ok, 0.0 if off is None else off, 0.0)
+
+
+def _start_values(X: np.ndarray, o: np.ndarray, yk: np.ndarray, w: np.ndarray, K: int) -> np.ndarray:
+    """R's start for :func:`svyolr`: a weighted logistic regression of (Y above the middle level) on ``X``, with the
+    offsets ``o``, gives the slopes, and its intercept thresholds evenly spaced on the logit scale."""
+    p, q, mid = X.shape[1], K - 1, K // 2
+    yy = (yk >= mid).astype(float)
+    Xi = np.column_stack([np.ones(len(yk)), X])
+    b = np.zeros(p + 1)
+    for _ in range(50):
+        mu = special.expit(Xi @ b + o)
+        H = (Xi.T * (w * mu * (1 - mu))) @ Xi
+        step = np.linalg.solve(H + 1e-10 * np.eye(p + 1), Xi.T @ (w * (yy - mu)))
+        b += step
+        if np.max(np.abs(step)) < 1e-10:
+            break
+    spacing = np.log((np.arange(1, q + 1) / (q + 1)) / (1 - np.arange(1, q + 1) / (q + 1)))
+    gam = -b[0] + spacing - spacing[mid - 1]
+    return np.concatenate([b[1:], [gam[0]], np.log(np.diff(gam))])
+
+
 def svyolr(design: Design, y: str, terms: str | Sequence[str] | None = None, variance: str | None = None,
-           levels: Sequence | None = None, method: str = "logistic") -> Fit:
+           levels: Sequence | None = None, method: str = "logistic",
+           offset: str | Sequence[str] | None = None) -> Fit:
     """Fit a proportional-odds (cumulative logit) model ``logit P(Y ≤ k) = ζ_k − x'β`` (R ``svyolr``).
 
     Fitted by maximising the weighted log-likelihood (pseudo-likelihood); linearised variance from
@@ -110,7 +160,8 @@ def svyolr(design: Design, y: str, terms: str | Sequence[str] | None = None, var
     design : Design
         The design.
     y : str
-        Ordered response column, or the whole model as R writes it (``"y ~ a + b"``, ``terms`` then omitted).
+        Ordered response column, or the whole model as R writes it (``"y ~ a + b"``, ``terms`` then omitted), with
+        offsets as R's ``offset(…)`` terms if any (``"y ~ a + offset(0.02 * ell)"``).
     terms : str or sequence of str, optional
         Explanatory column(s), treatment-coded by :func:`model_matrix`, without intercept (a numeric
         column enters as one slope, a categorical one as one coefficient per level).
@@ -126,6 +177,13 @@ def svyolr(design: Design, y: str, terms: str | Sequence[str] | None = None, var
         The link, as R's ``method``: ``F⁻¹ P(Y ≤ k) = ζ_k − x'β`` with ``F`` the logistic, normal, Gumbel (R's
         « cloglog » is survey's ``pgumbel``, ``F(x) = exp(−exp(−x))``, the complementary log-log of ``P(Y > k)``) or
         Cauchy distribution function.
+    offset : str or sequence of str, optional
+        Terms added to the linear predictor with coefficient 1, ``F⁻¹ P(Y ≤ k) = ζ_k − x'β − offset`` (R's ``polr``
+        and ``svyolr``: ``η = x'β + offset``): a column or an expression, or several, added up, as
+        :func:`~portrait.survey.svyglm`'s. R's
+        ``svyolr`` takes them only as ``offset(…)`` terms of the formula (an ``offset=`` argument goes on to ``optim``,
+        which refuses it); both are read the same way here. A unit with a missing offset is left out, as one with a
+        missing term; replicate refits keep the offsets, as R's (its ``polr`` refits read the formula's).
 
     Returns
     -------
@@ -136,7 +194,8 @@ def svyolr(design: Design, y: str, terms: str | Sequence[str] | None = None, var
     Raises
     ------
     ParameterError
-        If the response has fewer than 3 levels, a term has infinite values, an interaction is not two-way
+        If the response has fewer than 3 levels, a term or the offset has infinite values, an offset is neither a
+        column nor an expression of columns or is not numeric, an interaction is not two-way
         or lacks a main effect, a formula holds terms other than columns, or ``method`` is not a link of R's.
     ConvergenceError
         If no Newton step keeps every level's probability positive before the fit reaches its maximum (a level
@@ -154,35 +213,21 @@ def svyolr(design: Design, y: str, terms: str | Sequence[str] | None = None, var
     if method not in LINKS:
         raise ParameterError(f"method must be one of {', '.join(LINKS)} (R svyolr's links), got {method!r}")
     link = _link(method)
-    # Long on purpose: one fit whose likelihood, scores, start values, Hessian and Newton solve share the units' data.
-    y, terms = formula(y, terms)
-    design = _with_expressions(design, y, terms)
-    ok = _complete(design, [y, *expand_terms(terms)[0]])
-    col = design.data[y]
-    if levels is None:
-        levels = list(col.cat.categories) if isinstance(col.dtype, pd.CategoricalDtype) else sorted(col.dropna().unique())
-    code = pd.Categorical(col, categories=levels).codes.astype(int)   # 0..K-1, -1 missing
-    ok &= code >= 0
+    # Long on purpose: one fit whose likelihood, scores, Hessian and Newton solve share the units' data.
+    design, y, terms, offsets, ok, code, levels, Xdf, off = _olr_inputs(design, y, terms, offset, levels)
     K = len(levels)
-    if K < 3:
-        raise ParameterError(f"{y!r} needs at least 3 ordered levels for a proportional-odds model")
-    used = ok & (design.weights > 0)
-    Xdf = model_matrix(design.data, terms, intercept=False, rows=used)
-    for name in Xdf.columns:
-        check_finite(np.where(ok, Xdf[name].to_numpy(dtype=float), 0.0), name)
-    _full_rank(np.column_stack([np.ones(len(ok)), Xdf.to_numpy(dtype=float)]), ["(thresholds)", *Xdf.columns], used)
     # work on the units that enter the likelihood only (weights of the others are zero in every
     # replicate too); influence values are put back in place for the variance
     sel = np.flatnonzero(ok)
     n_all = len(ok)
     p, q = Xdf.shape[1], K - 1
-    # the likelihood depends on a unit only through its (covariates, response) pattern: the fits run
+    # the likelihood depends on a unit only through its (covariates, offset, response) pattern: the fits run
     # on the distinct patterns with summed weights — exact, and a few dozen rows instead of thousands
-    patterns, cell_of = np.unique(np.column_stack([Xdf.to_numpy(dtype=float)[sel], code[sel]]), axis=0,
+    patterns, cell_of = np.unique(np.column_stack([Xdf.to_numpy(dtype=float)[sel], off[sel], code[sel]]), axis=0,
                                   return_inverse=True)
     cell_of = cell_of.ravel()
-    X = np.ascontiguousarray(patterns[:, :p])
-    yk = patterns[:, p].astype(int)
+    X, o = np.ascontiguousarray(patterns[:, :p]), patterns[:, p]
+    yk = patterns[:, p + 1].astype(int)
     ok = np.ones(len(X), dtype=bool)
     to_cells = sparse.csr_matrix((np.ones(len(sel)), (cell_of, np.arange(len(sel)))), shape=(len(X), len(sel)))
 
@@ -196,7 +241,7 @@ def svyolr(design: Design, y: str, terms: str | Sequence[str] | None = None, var
 
     def negll(par, w):
         beta, zeta = unpack(par)
-        eta = X @ beta
+        eta = X @ beta + o
         z = cuts(zeta)
         up, lo = z[yk + 1] - eta, z[yk] - eta
         pr, f1, f2, _, _ = link(up, lo)
@@ -217,7 +262,7 @@ def svyolr(design: Design, y: str, terms: str | Sequence[str] | None = None, var
 
     def unit_scores(beta, zeta):
         """Per-pattern gradient of −log-likelihood with respect to (β, ζ), unweighted."""
-        eta = X @ beta
+        eta = X @ beta + o
         z = cuts(zeta)
         up, lo = z[yk + 1] - eta, z[yk] - eta
         pr, f1, f2, _, _ = link(up, lo)
@@ -230,23 +275,6 @@ def svyolr(design: Design, y: str, terms: str | Sequence[str] | None = None, var
         m2 = yk > 0
         S[rows[m2], p + yk[m2] - 1] += f2[m2] / pr[m2]
         return S * ok[:, None]
-
-    def start_values(w):
-        # as R: a logistic regression of (Y above the middle) on X gives the slopes' start
-        mid = K // 2
-        yy = (yk >= mid).astype(float)
-        Xi = np.column_stack([np.ones(len(yk)), X])
-        b = np.zeros(p + 1)
-        for _ in range(50):
-            mu = special.expit(Xi @ b)
-            H = (Xi.T * (w * ok * mu * (1 - mu))) @ Xi
-            step = np.linalg.solve(H + 1e-10 * np.eye(p + 1), Xi.T @ (w * ok * (yy - mu)))
-            b += step
-            if np.max(np.abs(step)) < 1e-10:
-                break
-        spacing = np.log((np.arange(1, q + 1) / (q + 1)) / (1 - np.arange(1, q + 1) / (q + 1)))
-        gam = -b[0] + spacing - spacing[mid - 1]
-        return np.concatenate([b[1:], [gam[0]], np.log(np.diff(gam))])
 
     rows = np.arange(len(yk))
     in_a = ok & (yk < q)           # the upper cut ζ_y exists
@@ -266,7 +294,7 @@ def svyolr(design: Design, y: str, terms: str | Sequence[str] | None = None, var
         of ``W``) at once, each at its own point (rows of ``E``); also which rows left the parameter space (some
         unit's probability not positive)."""
         r = len(E)
-        eta = E[:, :p] @ X.T
+        eta = E[:, :p] @ X.T + o
         z = np.concatenate([np.full((r, 1), -np.inf), E[:, p:], np.full((r, 1), np.inf)], axis=1)
         a, b = z[:, yk + 1] - eta, z[:, yk] - eta
         pr, fa, fb, dfa, dfb = link(a, b)
@@ -316,7 +344,7 @@ def svyolr(design: Design, y: str, terms: str | Sequence[str] | None = None, var
 
     def fit(w, start=None):
         if start is None:
-            x0 = start_values(w)
+            x0 = _start_values(X, o, yk, w, K)
             for _ in range(60):      # a logistic start too wide for a thinner-tailed link (a probability 0): shrink it
                 if np.isfinite(negll(x0, w)[0]):
                     break
@@ -349,4 +377,5 @@ def svyolr(design: Design, y: str, terms: str | Sequence[str] | None = None, var
                                design.replicate_mse, design.replicate_blocks)
     return Fit(names=names, coef=est, vcov=V, df=domain_degf(design, np.isin(np.arange(n_all), sel)) - p,
                variance=variance, terms=Xdf.attrs["terms"],
-               formula=f"{y} ~ {' + '.join(terms)}" + ("" if method == "logistic" else f" ({method} link)"))
+               formula=f"{y} ~ {' + '.join([*terms, *(f'offset({v})' for v in offsets)])}"
+               + ("" if method == "logistic" else f" ({method} link)"))
