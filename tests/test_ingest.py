@@ -157,6 +157,29 @@ def test_leading_zeros_and_emails(clean, sim_data, cb, tmp_path):
     assert "zéro initial" not in cleaning_sentence(ingest.ingest(clean, sim_data[1], cb).surveys)
 
 
+def test_ipv6_and_mac_addresses_without_three_digits_close_together_are_removed(clean, sim_data, cb, tmp_path):
+    """The ingest looks in a column only when a cheap hint says something may be there (three digits close together
+    for a phone number): « fe80::abcd » and « aa:bb:cc:dd:ee:ff » have none, and would have stayed. Planted in a
+    column of plain words of a copy of the simulated folder (an IPv4 address in another), each is removed and
+    counted, IPv4 and IPv6 together."""
+    folder = _copy(clean, tmp_path)
+    rows = _rows(folder / "residents.csv")
+    h = rows[0]
+    words = [c for c in h if c.startswith("mots_")]
+    planted = {(1, words[0]): ("box fe80::abcd", "box [adresse IP supprimée]"),
+               (3, words[0]): ("carte aa:bb:cc:dd:ee:ff", "carte [adresse MAC supprimée]"),
+               (2, words[1]): ("IP 10.0.0.1", "IP [adresse IP supprimée]")}
+    for row in rows[1:]:
+        row[h.index(words[0])] = "plage"
+    for (k, col), (text, _) in planted.items():
+        rows[k][h.index(col)] = text
+    _write(folder / "residents.csv", rows)
+    r = ingest.ingest(folder, sim_data[1], cb).surveys["residents"]
+    t = r.responses.set_index("slot_id")
+    assert {at: t.loc[rows[at[0]][0], at[1]] for at in planted} == {at: after for at, (_, after) in planted.items()}
+    assert (r.ips_removed, r.macs_removed) == (2, 1)
+
+
 # ----------------------------------------------------------------------------- the bad-input matrix
 
 

@@ -58,12 +58,14 @@ _WHO = {"residents": "les habitants", "visitors": "les clients du territoire"}
 
 
 def cleaning_sentence(surveys) -> str:
-    """What the ingest changed in the answers, counted: e-mail addresses, phone numbers, IP addresses (said only when
-    some were) and control characters removed from open answers, codes whose leading zero was restored; first, a survey whose contact statuses
-    were not read (the native layout's optional file absent)."""
+    """What the ingest changed in the answers, counted: e-mail addresses, phone numbers, IP addresses (v4 and v6) and
+    MAC addresses (these two said only when some were) and control characters removed from open answers, codes whose
+    leading zero was restored; first, a survey whose contact statuses were not read (the native layout's optional file
+    absent)."""
     emails = sum(r.emails_removed for r in surveys.values())
     phones = sum(getattr(r, "phones_removed", 0) for r in surveys.values())
     ips = sum(getattr(r, "ips_removed", 0) for r in surveys.values())
+    macs = sum(getattr(r, "macs_removed", 0) for r in surveys.values())
     controls = sum(r.controls_removed for r in surveys.values())
 
     def count(n: int, none: str, some: str) -> str:
@@ -95,6 +97,8 @@ def cleaning_sentence(surveys) -> str:
             + " ; " + answers(phones, "le numéro de téléphone a été remplacé par « [téléphone supprimé] »",
                               "aucun numéro de téléphone à effacer")
             + ("" if not ips else " ; " + answers(ips, "l'adresse IP a été remplacée par « [adresse IP supprimée] »", ""))
+            + ("" if not macs else " ; " + answers(macs, "l'adresse MAC (d'une carte réseau) a été remplacée par "
+                                                  "« [adresse MAC supprimée] »", ""))
             + " ; " + count(controls, "aucun caractère de contrôle (NUL…) à retirer",
                             "réponse(s) débarrassée(s) de caractères de contrôle (NUL…)") + "." + codes)
 

@@ -170,7 +170,8 @@ class SurveyResult:
     set_aside_rows: tuple[int, ...] = ()        # their rows in the contact-status export
     status_file: str = ""                # that export's file name, when the rows above come from one
     phones_removed: int = 0              # open answers whose phone numbers were replaced by a placeholder
-    ips_removed: int = 0                 # open answers whose IP addresses were replaced by a placeholder
+    ips_removed: int = 0                 # open answers whose IP addresses (v4, v6) were replaced by a placeholder
+    macs_removed: int = 0                # open answers whose MAC addresses were replaced by a placeholder
     status_read: bool = True             # False: the native layout's optional contact-status file was absent
     refused_answered: int = 0            # units that answered although their contact status says refused: answers kept
     refused_answered_rows: tuple[int, ...] = ()     # their rows in the contact-status export
@@ -276,7 +277,7 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
     table["reason"] = reason
     cols = [c for c in codebook.columns(survey) if c != id_col]
     ans = {c: answers[c] for c in ["source_row"] + cols}
-    emails, phones, controls, ips = open_answers.clean(ans, codebook, survey)
+    emails, phones, controls, ips, macs = open_answers.clean(ans, codebook, survey)
     rows = pd.DataFrame({c: _at(s, pos) for c, s in ans.items()})
 
     def status_rows(marked: np.ndarray) -> tuple[int, ...]:
@@ -293,7 +294,7 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
     return SurveyResult(survey, pd.concat([table, rows], axis=1), _ledger(survey, reason, codebook), emails, controls,
                         answered_out_of_scope=int(out_of_scope.sum()), out_of_scope_rows=status_rows(out_of_scope),
                         set_aside=int(set_aside.sum()), set_aside_rows=status_rows(set_aside), phones_removed=phones,
-                        ips_removed=ips,
+                        ips_removed=ips, macs_removed=macs,
                         refused_answered=int(refused.sum()), refused_answered_rows=status_rows(refused),
                         other_commune=int(moved.sum()), other_commune_rows=tuple(int(r) for r in rows["source_row"][moved]),
                         tool_flagged=len(by_tool), tool_flagged_rows=tuple(by_tool))

@@ -2,7 +2,8 @@
 characters removed, each counted (report 03 and the check report say how many).
 
 E-mail addresses are found written out or not (:data:`EMAIL`), phone numbers in French or international form
-(:data:`PHONE`, :func:`is_phone`) and IPv4 addresses (:data:`IPV4`); a name typed in an answer stays (docs/real_data.md).
+(:data:`PHONE`, :func:`is_phone`), IP addresses of both families (:data:`IPV4`, :data:`IPV6`) and MAC addresses
+(:data:`MAC`); a name typed in an answer stays (docs/real_data.md).
 """
 
 from __future__ import annotations
@@ -50,11 +51,32 @@ PHONE_REPLACEMENT = "[téléphone supprimé]"
 # an IPv4 address (personal data: it can point to a household), four numbers 0–255 not inside a longer dotted run
 _BYTE = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 IPV4 = re.compile(rf"(?<![0-9.]){_BYTE}(?:\.{_BYTE}){{3}}(?![0-9]|\.[0-9])")
+# an IPv6 address (RFC 4291 § 2.2, the ABNF of RFC 3986 § 3.2.2): eight groups of 1–4 hex digits, one run of zero
+# groups written « :: », the last two groups possibly an IPv4 address, then maybe a zone (« %eth0 »). « :: » alone
+# (no group) is prose. Times (« 12:30 », « 10:15:30 »), ratios and MAC addresses have too few groups and no
+# « :: »; a longer colon run (nine groups) is left, as a longer dotted run is by IPV4
+_H16 = r"[0-9A-Fa-f]{1,4}"
+_LS32 = rf"(?:{_BYTE}(?:\.{_BYTE}){{3}}|{_H16}:{_H16})"
+_IPV6_FORMS = [rf"(?:{_H16}:){{6}}{_LS32}", rf"::(?:{_H16}:){{5}}{_LS32}",
+               *(rf"(?:(?:{_H16}:){{0,{k - 1}}}{_H16})?::(?:{_H16}:){{{5 - k}}}{_LS32}" for k in range(1, 6)),
+               rf"(?:(?:{_H16}:){{0,5}}{_H16})?::{_H16}", rf"(?:{_H16}:){{0,6}}{_H16}::"]
+# a start not inside a word or a hex-and-colon run, but after a label and its colon (« IP:fe80::1 »,
+# « IPv6:2001:… », « adresse:2a01:… »): a word before the colon is a label when one of its last four characters is
+# no hex digit
+_LABEL = r"[^\W0-9A-Fa-f]"
+_IPV6_START = r"(?:(?<![\w.:])|(?<=[^\w.:]:)" + "".join(rf"|(?<={_LABEL}{'[0-9A-Fa-f]' * k}:)" for k in range(4)) + ")"
+IPV6 = re.compile(rf"{_IPV6_START}(?:{'|'.join(_IPV6_FORMS)})(?:%[\w~-]+(?:\.[\w~-]+)*|(?!\w|:[0-9A-Fa-f:]|\.[0-9]))")
 IP_REPLACEMENT = "[adresse IP supprimée]"
+# a MAC address (a network card's, fixed for its life: personal data as an IP address is), six pairs of hex digits
+# joined by « : » or « - » throughout; the same pairs in a longer run are left, and eight pairs (EUI-64) are IPV6's
+MAC = re.compile(r"(?<![\w:.-])[0-9A-Fa-f]{2}(?:(?::[0-9A-Fa-f]{2}){5}|(?:-[0-9A-Fa-f]{2}){5})(?!\w|[:-][0-9A-Fa-f])")
+MAC_REPLACEMENT = "[adresse MAC supprimée]"
 _EMAIL_HINT = r"@|\bat\b|arobase"
 _PHONE_HINT = r"\d\D{0,3}\d\D{0,3}\d"
-# what any of the three cleanings needs: a column without it is left as it is after one scan (the usual case)
-_ANY_HINT = f"{_EMAIL_HINT}|{_PHONE_HINT}|{CONTROL}"
+# an IPv6 or MAC address without three digits close together (« fe80::abcd », « aa:bb:cc:dd:ee:ff »)
+_NET_HINT = r"[0-9a-f][:-][0-9a-f]|::"
+# what any of the cleanings needs: a column without it is left as it is after one scan (the usual case)
+_ANY_HINT = f"{_EMAIL_HINT}|{_PHONE_HINT}|{_NET_HINT}|{CONTROL}"
 
 
 def holding(values: pd.Series, pattern: re.Pattern, hint: str) -> pd.Series:
@@ -87,18 +109,31 @@ def contact_details(values: pd.Series) -> tuple[pd.Series, int, int]:
 
 
 def ip_addresses(values: pd.Series) -> tuple[pd.Series, int]:
-    """Open answers with IPv4 addresses (:data:`IPV4`) replaced by a placeholder, and how many answers held one (a
-    trial's respondent typed the address shown by a connection problem; an IP address can identify a household)."""
-    held = values.str.contains(IPV4, regex=True, na=False)
+    """Open answers with IP addresses (:data:`IPV6`, then :data:`IPV4`) replaced by a placeholder, and how many answers
+    held one (a trial's respondent typed the address shown by a connection problem; an IP address can identify a
+    household). IPv6 goes first: « ::ffff:192.0.2.1 » is replaced whole."""
+    held = pd.Series(False, index=values.index)
+    for pattern in (IPV6, IPV4):
+        found = values.str.contains(pattern, regex=True, na=False)
+        if found.any():
+            held |= found
+            values = values.str.replace(pattern, IP_REPLACEMENT, regex=True)
+    return values, int(held.sum())
+
+
+def mac_addresses(values: pd.Series) -> tuple[pd.Series, int]:
+    """Open answers with MAC addresses (:data:`MAC`) replaced by a placeholder, and how many answers held one (a
+    network card's address identifies a device, and its owner, for good)."""
+    held = holding(values, MAC, _NET_HINT)
     if not held.any():
         return values, 0
-    return values.str.replace(IPV4, IP_REPLACEMENT, regex=True), int(held.sum())
+    return values.str.replace(MAC, MAC_REPLACEMENT, regex=True), int(held.sum())
 
 
-def clean(answers: dict[str, pd.Series], codebook: Codebook, survey: str) -> tuple[int, int, int, int]:
+def clean(answers: dict[str, pd.Series], codebook: Codebook, survey: str) -> tuple[int, int, int, int, int]:
     """Clean the open-word columns of ``answers`` (column → values, replaced in place); return how many answers held
-    an e-mail address, a phone number, control characters, an IP address."""
-    emails = phones = controls = ips = 0
+    an e-mail address, a phone number, control characters, an IP address, a MAC address."""
+    emails = phones = controls = ips = macs = 0
     for v in codebook.variables_for(survey):
         if v.type != "open_words":
             continue
@@ -107,11 +142,13 @@ def clean(answers: dict[str, pd.Series], codebook: Codebook, survey: str) -> tup
                 continue
             answers[c], found, dialled = contact_details(answers[c])
             answers[c], addressed = ip_addresses(answers[c])
+            answers[c], carded = mac_addresses(answers[c])
             emails += found
             phones += dialled
             ips += addressed
+            macs += carded
             bad = answers[c].str.contains(CONTROL, regex=True, na=False)
             controls += int(bad.sum())
             if bad.any():
                 answers[c] = answers[c].str.replace(CONTROL, "", regex=True)
-    return emails, phones, controls, ips
+    return emails, phones, controls, ips, macs
