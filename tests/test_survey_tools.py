@@ -1371,6 +1371,75 @@ def test_a_unit_with_a_flagged_and_a_normal_response_answers_with_the_normal_one
                                                                                          "Status = Spam": 1}
 
 
+NOA = "XIDANOSDLDJZCER"            # the token of the fixture's silent invitee
+# each case: the responses planted, (fixture row, Qualtrics Status, where: the row itself rewritten (None), or a copy
+# appended, of the same unit (True) or given another unit's token; spreadsheet rows 7 on are the copies), the rows to
+# be listed and the units left without a normal response
+SEVERAL_FLAGGED = {
+    "one unit, three flagged responses; the other answered, and a flagged copy of it is no non-response": (
+        [(CAMILLE, "Spam", None), (CAMILLE, "Survey Test", True), (DOMINIQUE, "Survey Preview", True),
+         (CAMILLE, "8.0", True)], (5, 7, 9), 1),
+    "two units, three and two flagged responses, interleaved with a third unit's answer": (
+        [(CAMILLE, "Spam", None), (DOMINIQUE, "Survey Test", None), (CAMILLE, "Survey Preview", True),
+         (CAMILLE, "0", NOA), (DOMINIQUE, "spam", True), (CAMILLE, "1", True)], (5, 6, 7, 9, 10), 2),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SEVERAL_FLAGGED))
+def test_every_flagged_response_of_a_unit_set_aside_by_qualtrics_is_listed(case, cb, tmp_path, capsys,
+                                                                            monkeypatch):
+    """A unit tested or previewed more than once has several flagged responses: only its first row was listed (by
+    report 03, the check report and the terminal), and the others were nowhere. Every flagged row of each unit left
+    without a normal response is listed now, by its spreadsheet row as planted; the units are counted once; the row
+    of a flagged copy of an answered unit's response is not listed (that unit is a respondent); nothing the
+    respondent wrote is repeated."""
+    from portrait.reporting import check_survey, fieldwork_text
+
+    planted, rows_expected, units = SEVERAL_FLAGGED[case]
+    folder = _tool_folder("qualtrics", tmp_path)
+
+    def edit(rows):
+        for k, (row, status, where) in enumerate(planted):
+            copy = rows[row] if where is None else list(rows[row])
+            if where is not None:
+                copy[rows[0].index("ResponseId")] = f"R_plantedCopy{k:04d}"
+                if where is not True:
+                    copy[rows[0].index("ExternalReference")] = where
+                rows.append(copy)
+            copy[rows[0].index("Status")] = status
+
+    _rewrite_qualtrics(folder, edit)
+    written = _csv_rows(folder / "residents.csv")
+    status_at = written[0].index("Status")
+    flagged_at = [k + 1 for k, r in enumerate(written) if k >= CAMILLE - 1 and r[status_at] != "0"]
+    # as planted: row 4 is the fixture's own preview, of no sampled unit (never listed)
+    assert len(written) == 3 + 3 + sum(w is not None for *_, w in planted)
+    assert len(flagged_at) == 1 + sum(s != "0" for _, s, _ in planted)
+    found = ingest.check(folder, {"residents": _sample()}, cb, tool="qualtrics", key=KEY)
+    assert found.problems == []
+    result = found.result.surveys["residents"]
+    assert (result.tool_flagged, result.tool_flagged_rows) == (units, rows_expected)
+    assert (result.responses["reason"] == "ecartee_outil").sum() == units
+    text = fieldwork_text.status_sentences({"residents": result}).replace("\u00a0", " ")
+    lines = ", ".join(map(str, rows_expected[:-1])) + f" et {rows_expected[-1]}"
+    assert f"(habitants : {units}, lignes {lines} de l'export des réponses)" in text
+    assert "que des réponses marquées par l'outil comme aperçus, tests ou spams" in text
+    assert "ces réponses ne sont pas lues, et " + ("l'unité compte comme une non-réponse" if units == 1 else
+                                                  "ces unités comptent comme des non-réponses") in text
+    settings = {"source": "real", "folder": "x", "tool": "Qualtrics", "format": "csv"}
+    monkeypatch.setattr(check_survey, "run", lambda folder=None, simulated=False: (found, settings))
+    assert check_survey.main(["--out", str(tmp_path / "check.html")]) == 0
+    said = capsys.readouterr().out
+    assert (f"residents: {units} sampled unit(s) whose every response the tool flagged as a preview, test or spam "
+            f"(rows {', '.join(map(str, rows_expected))} of the responses export)") in said
+    page = html.unescape((tmp_path / "check.html").read_text(encoding="utf-8"))
+    assert f"lignes {lines} de l’export des réponses" in page.replace("\u00a0", " ")
+    # nothing else of the responses is repeated (ids, tokens, answers)
+    shown = [c for k in flagged_at[1:] for j, c in enumerate(written[k - 1]) if j != status_at and len(c) > 3
+             and (c in text or c in said)]
+    assert shown == []
+
+
 def test_the_analyst_setting_aside_a_response_qualtrics_flagged_is_not_told_it_has_none(cb, tmp_path):
     """``ecartee`` on a unit whose only response Qualtrics flagged as spam: the response exists, so no
     ``set_aside_no_response`` (« a status put on the wrong participant? »); the unit keeps the tool's reason."""

@@ -158,15 +158,18 @@ def set_aside_sentence(surveys) -> str:
 
 def tool_flagged_sentence(surveys) -> str:
     """The sampled units whose every response the survey tool flagged as a preview, a test or spam (reason
-    ``ecartee_outil``), by survey with their rows in the responses export: non-responses, not silences (empty text
-    when there are none)."""
+    ``ecartee_outil``), by survey with all those responses' rows in the responses export: non-responses, not
+    silences (empty text when there are none). One unit may have several flagged responses: the units are counted,
+    every row is listed."""
+    rows = sum(len(getattr(r, "tool_flagged_rows", ())) for r in surveys.values())     # responses, not units
     return _by_status(surveys, "tool_flagged", "tool_flagged_rows", lambda total, where, one: (
             f"**Réponses écartées par l'outil d'enquête.** Pour {fmt.count(total, 'unité tirée', 'unités tirées')}, "
-            "l'export des réponses ne contient " + ("qu'une réponse marquée par l'outil comme aperçu, test ou spam"
-                                                   if one else "que des réponses marquées par l'outil comme aperçus, "
-                                                   "tests ou spams") + f" ({where}) : "
-            + ("cette réponse n'est pas lue, et l'unité compte comme une non-réponse" if one else
-               "ces réponses ne sont pas lues, et ces unités comptent comme des non-réponses")
+            "l'export des réponses ne contient "
+            + ("qu'une réponse marquée par l'outil comme aperçu, test ou spam" if one and rows <= 1 else
+               "que des réponses marquées par l'outil comme aperçus, tests ou spams") + f" ({where}) : "
+            + ("cette réponse n'est pas lue" if one and rows <= 1 else "ces réponses ne sont pas lues")
+            + (", et l'unité compte comme une non-réponse" if one else
+               ", et ces unités comptent comme des non-réponses")
             + " au motif « Réponse écartée par l'outil d'enquête », non comme "
             + ("une invitation restée" if one else "des invitations restées") + " sans réponse ; le redressement de "
             f"la non-réponse reporte {'son' if one else 'leur'} poids sur les répondants de la même classe. Si une "

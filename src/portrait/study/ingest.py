@@ -100,7 +100,7 @@ sex or age the calibration needs; never guessed) is a non-response: it is counte
 A sampled unit whose every response the survey tool flagged as a preview, a test or spam (Qualtrics ``Status``, read
 whatever its case or a number's « .0 »; rows set aside unread) is a non-respondent too, with its own reason
 ``ecartee_outil`` (:data:`TOOL_FLAGGED`), neither ``sans_reponse`` nor a ``missing_response`` problem: counted
-(``SurveyResult.tool_flagged``, with the rows) and said by the fieldwork report. A unit with a response of the tool's
+(``SurveyResult.tool_flagged``, with every flagged row) and said by the fieldwork report. A unit with a response of the tool's
 normal type as well is a respondent with that response; an out-of-scope contact status still excludes it.
 """
 
@@ -178,7 +178,7 @@ class SurveyResult:
     other_commune: int = 0               # residents declaring another commune than the one their invitation went to
     other_commune_rows: tuple[int, ...] = ()        # their rows in the responses export
     tool_flagged: int = 0                # units whose only responses the tool flagged (preview, test, spam): not used
-    tool_flagged_rows: tuple[int, ...] = ()         # their rows in the responses export
+    tool_flagged_rows: tuple[int, ...] = ()         # their rows in the responses export, every one
 
 
 @dataclass(frozen=True)
@@ -255,12 +255,12 @@ def _ledger(survey: str, reason: np.ndarray, codebook: Codebook) -> pd.DataFrame
 
 
 def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.DataFrame, codebook: Codebook,
-             min_core_answered: int = 8, flagged: Mapping[str, int] | None = None) -> SurveyResult:
+             min_core_answered: int = 8, flagged: Mapping[str, tuple[int, ...]] | None = None) -> SurveyResult:
     """One survey's table of every sampled unit (status, reason, typed answers) and its ledger.
 
     ``answers`` is the validated export (identifier, ``source_row`` and the codebook columns, typed),
     ``disp`` the validated contact statuses (identifier and ``statut_contact``), ``flagged`` the units with a response
-    the tool flagged as a preview, test or spam → its row of the responses export (unit without another response:
+    the tool flagged as a preview, test or spam → their rows of the responses export (unit without another response:
     reason ``ecartee_outil``; :func:`portrait.study.tool_statuses.flagged_units`). This is the last
     step of :func:`ingest`, separate so that the validation study
     (:mod:`portrait.study.validation`) can build the same table from simulated answers held in memory.
@@ -288,7 +288,7 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
 
     out_of_scope = (pos >= 0) & (reason == "hors_champ")
     set_aside, moved = reason == "ecartee", frames.declared_elsewhere(table, rows)
-    by_tool = sorted(flagged[u] for u in ids[reason == TOOL_FLAGGED])
+    by_tool = sorted(r for u in ids[reason == TOOL_FLAGGED] for r in flagged[u])     # every flagged row of each
     # a respondent (complete or partial) whose status says refused; an abandoned questionnaire is no answer (a review)
     refused = refusal & (status == "respondent")
     return SurveyResult(survey, pd.concat([table, rows], axis=1), _ledger(survey, reason, codebook), emails, controls,
@@ -297,7 +297,7 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
                         ips_removed=ips, macs_removed=macs,
                         refused_answered=int(refused.sum()), refused_answered_rows=status_rows(refused),
                         other_commune=int(moved.sum()), other_commune_rows=tuple(int(r) for r in rows["source_row"][moved]),
-                        tool_flagged=len(by_tool), tool_flagged_rows=tuple(by_tool))
+                        tool_flagged=int((reason == TOOL_FLAGGED).sum()), tool_flagged_rows=tuple(by_tool))
 
 
 def _at(values: pd.Series, pos: np.ndarray) -> pd.api.extensions.ExtensionArray | pd.Series:
@@ -476,7 +476,7 @@ def status_file(folder: Path, survey: str, lay: survey_tools.ToolLayout | None) 
 
 def _set_aside_no_response(answers: pd.DataFrame | None, disp: pd.DataFrame, codebook: Codebook, id_col: str,
                            dpath: Path, column: str, problems: list[Problem],
-                           flagged: Mapping[str, int] | None = None) -> None:
+                           flagged: Mapping[str, tuple[int, ...]] | None = None) -> None:
     """Units whose contact status sets their response aside (``ecartee``) although the export holds none (a response
     the tool flagged, ``flagged``, is one: it was set aside twice)."""
     if answers is None or not len(disp) or id_col not in answers.columns:
@@ -495,7 +495,7 @@ def _set_aside_no_response(answers: pd.DataFrame | None, disp: pd.DataFrame, cod
 def _read_survey(folder: Path, survey: str, sample: pd.DataFrame, codebook: Codebook, fmt: str, encoding: str,
                  lay: survey_tools.ToolLayout | None, key: bytes | None, problems: list[Problem],
                  notes: list[ReadNote], padded: dict[str, int]
-                 ) -> tuple[pd.DataFrame | None, pd.DataFrame, dict[str, int]]:
+                 ) -> tuple[pd.DataFrame | None, pd.DataFrame, dict[str, tuple[int, ...]]]:
     """One survey's answers and contact statuses, read in the native or a tool's layout and checked (codes whose
     leading zero was restored are counted in ``padded``), and the units whose response the tool flagged as a preview,
     test or spam (:func:`portrait.study.tool_statuses.flagged_units`)."""

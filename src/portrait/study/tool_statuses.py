@@ -117,9 +117,10 @@ def dispositions_from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: 
     return RawTable(raw.file, raw.fmt, [id_col, DISPOSITION_COLUMN], cells, raw.rows[has]), note, finished
 
 
-def flagged_units(raw: RawTable, lay: ToolLayout, tokens_to_ids: Mapping[str, str]) -> dict[str, int]:
+def flagged_units(raw: RawTable, lay: ToolLayout, tokens_to_ids: Mapping[str, str]) -> dict[str, tuple[int, ...]]:
     """The sampled units with a response the tool flagged (Qualtrics ``Status``: a preview, a test, spam; the
-    layout's ``set_aside``), unit id → its first such row of the responses export.
+    layout's ``set_aside``), unit id → every such row of the responses export, in order (the first alone was listed
+    before: a unit whose three responses were tests showed one row of three).
 
     :func:`~portrait.study.survey_tools.from_tool` sets these rows aside unread; a unit with no other response is
     then no respondent, but neither silent nor a filtered export's ``missing_response`` (reason ``ecartee_outil``).
@@ -130,14 +131,15 @@ def flagged_units(raw: RawTable, lay: ToolLayout, tokens_to_ids: Mapping[str, st
     status = as_written(_text(raw, pos[lay.keep_rows[0]]).str.strip(), lay.keep_rows[1] + lay.set_aside)
     tokens = _text(raw, pos[lay.id]).str.strip()
     ids = tokens.map(tokens_to_ids).fillna(tokens.str.upper().map(tokens_to_ids))
-    out: dict[str, int] = {}
+    out: dict[str, tuple[int, ...]] = {}
     for i in np.flatnonzero((status.isin(lay.set_aside) & ids.notna()).to_numpy()):
-        out.setdefault(str(ids.iloc[i]), int(raw.rows[i]))
+        out[str(ids.iloc[i])] = out.get(str(ids.iloc[i]), ()) + (int(raw.rows[i]),)
     return out
 
 
 def missing_responses(finished: Mapping[str, int], answers: pd.DataFrame | None, id_col: str, file: str,
-                      lay: ToolLayout, problems: list[Problem], flagged: Mapping[str, int] | None = None) -> None:
+                      lay: ToolLayout, problems: list[Problem],
+                      flagged: Mapping[str, tuple[int, ...]] | None = None) -> None:
     """A participant the contact-status export records as having finished, with no row in the responses export:
     the responses were exported with a filter (a date or identifier range), and the unit would count as silent.
     A unit whose response the tool flagged (``flagged``, :func:`flagged_units`) has its row: it is not one."""
