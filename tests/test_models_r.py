@@ -594,6 +594,31 @@ def test_quantiles_with_woodruff_intervals(fixture, data, variable, ps, qrule, l
                         [rm(fixture, f"{k}_{p}") for k in ("quantile", "low", "high", "se")], rtol=1e-6)
 
 
+def test_quantiles_of_a_domain_some_replicates_leave_empty(strat):
+    """A domain two replicates leave without any unit (the schools replicates 1 and 2 of R's seeded subbootstrap both
+    leave out, on a design of those replicate weights as R's svrepdesign): Woodruff's quantiles, bounds and SE equal
+    svyquantile's on the domain (rtol 1e-6), both replicates left out of its share's variance with R's warning, and
+    the other domain's too; the quantile recomputed in every replicate is an error naming the domain and what to
+    do, where R fails (the fixture records that it does)."""
+    bw = pd.read_csv(FIX / "apistrat_subboot_repweights.csv").set_index("snum").loc[strat["snum"]].to_numpy(dtype=float)
+    out = (bw[:, 0] == 0) & (bw[:, 1] == 0)
+    d = survey.with_replicate_weights(Design.from_frame(strat.assign(g=np.where(out, "out", "in")), weights="pw"), bw,
+                                      scale=1 / 49)
+    assert rm("q_subboot_out", "replicates_discarded") == 2 == np.count_nonzero(~(bw[out] > 0).any(axis=0))
+    for qrule in ("math", "hf7"):
+        with pytest.warns(UserWarning, match="2 of 50 replicates gave no value") as caught:
+            got = survey.quantile(d, "api00", [0.25, 0.5, 0.9], by="g", qrule=qrule)
+        assert len(caught) == 3          # the « out » domain's three shares alone, as R warns three times
+        for row in got.itertuples():
+            name, p = f"q_subboot_{row.domain.split('=')[1]}_{qrule}", f"{row.p:g}"
+            assert_allclose([row.estimate, row.ci_low, row.ci_high, row.se],
+                            [rm(name, f"{k}_{p}") for k in ("quantile", "low", "high", "se")], rtol=1e-6)
+    assert rm("q_subboot_out", "quantile_interval_fails") == 1
+    with pytest.raises(survey.ParameterError, match=r"replicate 1 holds no unit of the domain 'g=out' \(2 of the 50 "
+                       r"replicates hold none\).*R's svyquantile fails too.*interval='mean'"):
+        survey.quantile(d, "api00", 0.5, by="g", interval="quantile")
+
+
 def test_a_quantile_interval_on_another_scale_is_the_shares_interval_carried_back(clus1):
     """Closed form, with replicate weights (where R ignores interval.type): the xlogit bounds are the quantiles at
     expit(logit F̂ ± t·SE/(F̂(1 − F̂))), F̂ and SE the replicate share at or below the median; « quantile » is the

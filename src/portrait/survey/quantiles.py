@@ -258,7 +258,11 @@ def quantile(design: Design, variable: str, quantiles: float | Sequence[float] =
         weights each bound falls exactly on a step of the distribution function, where R's rule and this one turn on
         the last bit of the weights.
         ``"quantile"`` (replicate weights only): the quantile recomputed in every replicate, ``q̂ ± t·SE`` with their
-        replicate SE (R warns that jackknife replicates may not give a valid one for a quantile).
+        replicate SE (R warns that jackknife replicates may not give a valid one for a quantile). A replicate that
+        leaves a small domain without any unit has no quantile: that is an error, as in R (whose quantile rules fail
+        on weights that are all 0). Woodruff's intervals with ``variance="replicates"`` take such a domain: the
+        replicates without its units are left out of the variance of its share, with a warning, as R's ``svrVar``
+        discards them.
 
     Returns
     -------
@@ -273,7 +277,8 @@ def quantile(design: Design, variable: str, quantiles: float | Sequence[float] =
         If ``qrule`` or ``interval`` is unknown, ``interval="quantile"`` is asked with linearisation or
         ``interval="score"`` with replicates, a probability is
         not a number or outside [0, 1], or ``variable`` has missing values among the units with a positive weight and
-        ``na_rm`` is false, or holds text or infinite values.
+        ``na_rm`` is false, or holds text or infinite values; or, with ``interval="quantile"``, a replicate holds no
+        unit of a domain.
 
     References
     ----------
@@ -315,14 +320,14 @@ def quantile(design: Design, variable: str, quantiles: float | Sequence[float] =
         inside = ok & mask
         nu = (domain_degf(design, inside) if na_rm or by is not None else design.degf) if df is None else df
         rows += [{"variable": variable, "domain": name, **r}
-                 for r in _woodruff(design, variable, x, inside, ps, nu, level, qrule, variance, interval)]
+                 for r in _woodruff(design, variable, x, inside, ps, nu, level, qrule, variance, interval, name)]
     return pd.DataFrame(rows, columns=["variable", "domain", "p", "estimate", "ci_low", "ci_high", "se", "df"])
 
 
 def _woodruff(design: Design, variable: str, x: np.ndarray, inside: np.ndarray, ps: list[float], nu: float,
-              level: float, qrule: str, variance: str, interval: str = "mean") -> list[dict]:
-    """Each probability's quantile among the units ``inside`` and its Woodruff interval on ``nu`` df (or, with
-    ``interval="quantile"``, the replicates' interval)."""
+              level: float, qrule: str, variance: str, interval: str = "mean", domain: str = "") -> list[dict]:
+    """Each probability's quantile among the units ``inside`` (the domain named ``domain``) and its Woodruff interval
+    on ``nu`` df (or, with ``interval="quantile"``, the replicates' interval)."""
     t = stats.norm.ppf(0.5 + level / 2) if nu == np.inf else stats.t.ppf(0.5 + level / 2, nu)
     w = np.where(inside, design.weights, 0.0)
     xv = np.where(inside, x, 0.0)
@@ -332,9 +337,14 @@ def _woodruff(design: Design, variable: str, x: np.ndarray, inside: np.ndarray, 
         if interval == "quantile":
             R = np.where(inside[:, None], design.replicate_weights(), 0.0)
             empty = np.flatnonzero(~(R != 0).any(axis=0))
-            if len(empty):         # a small domain a replicate leaves without any unit (a review: an IndexError)
-                raise ParameterError(f"replicate {int(empty[0]) + 1} holds no unit of the domain: its quantile cannot be "
-                                     "recomputed there; use interval='mean' (Woodruff's, from the replicates' shares)")
+            if len(empty):         # a small domain a replicate leaves without any unit: R's qrule fails there too
+                where = f"the domain {domain!r}" if domain else "the sample"
+                raise ParameterError(
+                    f"replicate {int(empty[0]) + 1} holds no unit of {where} ({len(empty)} of the {R.shape[1]} "
+                    "replicates hold none): its quantile cannot be recomputed there, and R's svyquantile fails too. "
+                    "Use interval='mean' (Woodruff's interval from the replicates' shares, which leaves such "
+                    "replicates out as R does), or merge the domain with another so that every replicate keeps one "
+                    "of its units")
             reps = np.array([weighted_quantile(xv, R[:, r], p, qrule) for r in range(R.shape[1])])
             se = float(np.sqrt(replicate_variance(np.array([q]), reps[:, None], design.replicate_scale,
                                                   design.replicate_rscales, design.replicate_mse,
