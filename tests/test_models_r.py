@@ -298,6 +298,36 @@ def test_svyolr_with_an_offset_equals_r(mealcat, fixture, kind, method, se_fixtu
     assert_allclose(fit.se, [rm(se_fixture, f"se_{n}") for n in fit.names], rtol=1e-6)
 
 
+def test_a_bare_expression_in_an_offset_is_read_as_r_reads_it(mealcat):
+    """R evaluates ``offset(0.02 * ell)`` in the data as it does ``offset(I(0.02 * ell))`` (the engine refused the bare
+    product): svyolr's and svyglm's coefficients and SEs equal R's on the bare forms (rtol 1e-6; R's svyolr gives
+    the same numbers as with I(…), fixture olr_offset_logistic), each fit is the I(…) fit to the last digits, the
+    ``offset=`` argument reads the same text, predictions add the bare offset, and a bare offset that reads no column
+    is refused naming the offset."""
+    d = Design.from_frame(mealcat, weights="pw", psu="dnum", fpc="fpc")
+    bare = survey.svyolr(d, "mealcat ~ avg.ed + stype + offset(0.02 * ell)")
+    assert_allclose(bare.coef, [rm("olr_offset_bare", f"coef_{n}") for n in bare.names], rtol=1e-6)
+    assert_allclose(bare.se, [rm("olr_offset_bare", f"se_{n}") for n in bare.names], rtol=1e-6)
+    assert [rm("olr_offset_bare", f"coef_{n}") for n in bare.names] == [rm("olr_offset_logistic", f"coef_{n}")
+                                                                         for n in bare.names]
+    wrapped = survey.svyolr(d, "mealcat ~ avg.ed + stype + offset(I(0.02 * ell))")
+    given = survey.svyolr(d, "mealcat", ["avg.ed", "stype"], offset="0.02 * ell")
+    for fit in (wrapped, given):
+        assert_allclose(fit.coef, bare.coef, rtol=1e-12)
+        assert_allclose(fit.se, bare.se, rtol=1e-12)
+    g = survey.svyglm(d, "api00 ~ ell + meals + offset(0.9 * api99 - log(enroll))")
+    names = ["(Intercept)", "ell", "meals"]
+    assert _r_names(g) == names and g.df == rm("gauss_offset_bare", "df_residual")
+    assert_allclose(g.coef, [rm("gauss_offset_bare", f"coef_{n}") for n in names], rtol=1e-6)
+    assert_allclose(g.se, [rm("gauss_offset_bare", f"se_{n}") for n in names], rtol=1e-6)
+    gw = survey.svyglm(d, "api00 ~ ell + meals + offset(I(0.9 * api99 - log(enroll)))")
+    assert_allclose([*g.coef, *g.se], [*gw.coef, *gw.se], rtol=1e-12)
+    new = mealcat.head(3)
+    assert_allclose(survey.predict(g, new)["estimate"], survey.predict(gw, new)["estimate"], rtol=1e-12)
+    with pytest.raises(survey.ParameterError, match=r"the offset '0.02 \* elll': no column 'elll'"):
+        survey.svyolr(d, "mealcat ~ avg.ed + offset(0.02 * elll)")
+
+
 @pytest.mark.parametrize("kind", ["linearisation", "replicates"])
 def test_an_ordinal_offset_is_a_slope_fixed_at_its_coefficient(mealcat, kind):
     """Closed form: with ``ell`` also a term, ``offset(I(0.02 * ell))`` moves ``ell``'s slope by −0.02 and leaves every

@@ -264,6 +264,17 @@ betas <- apply(weights(rj, "analysis"), 2, function(w) {
 vj <- svrVar(t(betas), rj$scale, rj$rscales, mse = rj$mse, coef = startj)
 rows[[length(rows) + 1]] <- cmp("olr_offset_jk1_tight", paste0("se_", names(startj)), sqrt(diag(vj)),
                                 "svrVar of MASS::polr(mealcat ~ avg.ed + stype + offset(I(0.02 * ell)), weights = each JK1 replicate's, control=list(reltol=1e-14)), as svyolr.svyrep.design computes it")
+# a bare expression in offset(…), without I(): R evaluates it in the data as it does I(…)'s
+ob <- svyolr(mealcat ~ avg.ed + stype + offset(0.02 * ell), dclus1o, control = ctlo)
+call <- "svyolr(mealcat ~ avg.ed + stype + offset(0.02 * ell), dclus1, control=list(reltol=1e-14))"
+gb <- svyglm(api00 ~ ell + meals + offset(0.9 * api99 - log(enroll)), dclus1)
+gcall <- "svyglm(api00 ~ ell + meals + offset(0.9 * api99 - log(enroll)), dclus1)"
+rows[[length(rows) + 1]] <- rbind(
+  cmp("olr_offset_bare", paste0("coef_", names(coef(ob))), coef(ob), paste0("coef(", call, ")")),
+  cmp("olr_offset_bare", paste0("se_", names(coef(ob))), SE(ob), paste0("SE(", call, ")")),
+  cmp("gauss_offset_bare", paste0("coef_", names(coef(gb))), coef(gb), paste0("coef(", gcall, ")")),
+  cmp("gauss_offset_bare", paste0("se_", names(coef(gb))), SE(gb), paste0("SE(", gcall, ")")),
+  cmp("gauss_offset_bare", "df_residual", gb$df.residual, paste0(gcall, "$df.residual")))
 write.csv(do.call(rbind, rows), file.path(out, "models.csv"), row.names = FALSE)
 cat("wrote", file.path(out, "models.csv"), "\n")
 

@@ -215,8 +215,9 @@ def split_offsets(y: str, terms: str | Sequence[str] | None, offset: str | Seque
 
 
 def offset_values(data: pd.DataFrame, offsets: Sequence[str]) -> np.ndarray | None:
-    """The sum of the ``offsets`` (columns or expressions such as ``log(enroll)``) on every row of ``data``, NaN where
-    one is missing; None without offsets."""
+    """The sum of the ``offsets`` on every row of ``data``, NaN where one is missing; None without offsets. An offset
+    is a column, an expression term such as ``log(enroll)`` or ``I(pop / 1000)``, or a bare expression such as
+    ``0.02 * ell``, read as R reads ``offset(0.02 * ell)``: as if in ``I(…)``."""
     if not offsets:
         return None
     total = np.zeros(len(data))
@@ -226,8 +227,10 @@ def offset_values(data: pd.DataFrame, offsets: Sequence[str]) -> np.ndarray | No
         elif o in data.columns:
             v = data[o]
         else:
-            raise ParameterError(f"the offset {o!r} is neither a column of the data nor an expression of columns "
-                                 "(log(enroll), I(pop / 1000))")
+            try:                              # the parser reads a bare expression as the inside of I(…)
+                v = evaluate(data, o)
+            except ParameterError as exc:     # its reason, said of the offset
+                raise ParameterError(str(exc).replace(f"term {o!r}", f"the offset {o!r}", 1)) from None
         if not pd.api.types.is_numeric_dtype(v) or pd.api.types.is_bool_dtype(v):
             raise ParameterError(f"the offset {o!r} is not numeric ({v.dtype})")
         total = total + v.to_numpy(dtype=float, na_value=np.nan)
@@ -357,7 +360,8 @@ def svyglm(design: Design, y: str, terms: str | Sequence[str] | None = None, var
         coefficients and, in a survey, the same sandwich covariance as its family (R likewise).
     offset : str or sequence of str, optional
         A term added to the linear predictor with coefficient 1 (R ``offset =``): a column or an expression, e.g. the
-        log of an exposure for a Poisson model of a rate (``"log(enroll)"``). A formula may hold it as R writes it
+        log of an exposure for a Poisson model of a rate (``"log(enroll)"``); a bare expression (``"0.02 * ell"``) is
+        read as R reads it, as if in ``I(…)``. A formula may hold it as R writes it
         (``"api.stu ~ stype + offset(log(enroll))"``); several are added up. A unit with a missing offset is left out,
         as one with a missing term; :func:`~portrait.survey.predict` adds the offsets computed on its new data.
 
@@ -369,8 +373,9 @@ def svyglm(design: Design, y: str, terms: str | Sequence[str] | None = None, var
     Raises
     ------
     ParameterError
-        If ``family`` is unknown, ``y`` is out of range for it, ``y`` or a term has infinite values, an
-        interaction is not two-way or lacks a main effect, or a formula holds terms other than columns.
+        If ``family`` is unknown, ``y`` is out of range for it, ``y``, a term or the offset has infinite values, an
+        offset is neither a column nor an expression of columns or is not numeric, an interaction is not two-way or
+        lacks a main effect, or a formula holds terms other than columns.
     ConvergenceError
         If the Newton iterations of a non-gaussian family do not converge (separation, or a level
         without any event).
