@@ -23,10 +23,9 @@ from scipy import optimize, sparse, special, stats
 from .design import Design
 from .errors import ConvergenceError, ParameterError, check_finite, check_variance
 from .inference import _vcov, domain_degf
-from .regression import (Fit, _complete, _full_rank, _identified, _with_expressions, offset_values,
-                         split_offsets)
+from .regression import Fit, _full_rank, _identified, _model_rows
 from .replicates import replicate_variance
-from .terms import expand_terms, formula, model_matrix
+from .terms import model_matrix
 
 
 def _newton_batch(derivs_batch, W: np.ndarray, start: np.ndarray, p: int, tol: float = 1e-10,
@@ -103,14 +102,7 @@ def _olr_inputs(design: Design, y: str, terms: str | Sequence[str] | None, offse
     ``offset(…)`` terms and ``offset``, read as :func:`~portrait.survey.svyglm` reads them), the rows it uses
     (complete, a response among ``levels``), each unit's response code (0..K−1), the levels, the model matrix of the
     terms, and each unit's summed offset (0 without any, and on the rows left out)."""
-    y, terms, offsets = split_offsets(y, terms, offset)
-    y, terms = formula(y, terms)
-    design = _with_expressions(design, y, terms)
-    ok = _complete(design, [y, *expand_terms(terms)[0]])
-    off = offset_values(design.data, offsets)
-    if off is not None:          # a unit without its offset is left out, as one without a term
-        ok &= ~np.isnan(off)
-        check_finite(np.where(ok, off, 0.0), "the offset")
+    design, y, terms, offsets, ok, off = _model_rows(design, y, terms, offset)
     col = design.data[y]
     if levels is None:
         levels = list(col.cat.categories) if isinstance(col.dtype, pd.CategoricalDtype) else sorted(col.dropna().unique())

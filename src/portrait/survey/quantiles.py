@@ -324,6 +324,26 @@ def quantile(design: Design, variable: str, quantiles: float | Sequence[float] =
     return pd.DataFrame(rows, columns=["variable", "domain", "p", "estimate", "ci_low", "ci_high", "se", "df"])
 
 
+def _replicate_se(design: Design, xv: np.ndarray, inside: np.ndarray, q: float, p: float, qrule: str,
+                  domain: str) -> float:
+    """The replicate SE of the quantile ``q`` (at ``p``) of the units ``inside``, recomputed in every replicate
+    (R's ``repCI``); a replicate without any unit of the domain is an error, as in R."""
+    R = np.where(inside[:, None], design.replicate_weights(), 0.0)
+    empty = np.flatnonzero(~(R != 0).any(axis=0))
+    if len(empty):         # a small domain a replicate leaves without any unit: R's qrule fails there too
+        where = f"the domain {domain!r}" if domain else "the sample"
+        raise ParameterError(
+            f"replicate {int(empty[0]) + 1} holds no unit of {where} ({len(empty)} of the {R.shape[1]} "
+            "replicates hold none): its quantile cannot be recomputed there, and R's svyquantile fails too. "
+            "Use interval='mean' (Woodruff's interval from the replicates' shares, which leaves such "
+            "replicates out as R does), or merge the domain with another so that every replicate keeps one "
+            "of its units")
+    reps = np.array([weighted_quantile(xv, R[:, r], p, qrule) for r in range(R.shape[1])])
+    return float(np.sqrt(replicate_variance(np.array([q]), reps[:, None], design.replicate_scale,
+                                            design.replicate_rscales, design.replicate_mse,
+                                            design.replicate_blocks)[0, 0]))
+
+
 def _woodruff(design: Design, variable: str, x: np.ndarray, inside: np.ndarray, ps: list[float], nu: float,
               level: float, qrule: str, variance: str, interval: str = "mean", domain: str = "") -> list[dict]:
     """Each probability's quantile among the units ``inside`` (the domain named ``domain``) and its Woodruff interval
@@ -335,20 +355,7 @@ def _woodruff(design: Design, variable: str, x: np.ndarray, inside: np.ndarray, 
     for p in ps:
         q = weighted_quantile(xv, w, p, qrule)
         if interval == "quantile":
-            R = np.where(inside[:, None], design.replicate_weights(), 0.0)
-            empty = np.flatnonzero(~(R != 0).any(axis=0))
-            if len(empty):         # a small domain a replicate leaves without any unit: R's qrule fails there too
-                where = f"the domain {domain!r}" if domain else "the sample"
-                raise ParameterError(
-                    f"replicate {int(empty[0]) + 1} holds no unit of {where} ({len(empty)} of the {R.shape[1]} "
-                    "replicates hold none): its quantile cannot be recomputed there, and R's svyquantile fails too. "
-                    "Use interval='mean' (Woodruff's interval from the replicates' shares, which leaves such "
-                    "replicates out as R does), or merge the domain with another so that every replicate keeps one "
-                    "of its units")
-            reps = np.array([weighted_quantile(xv, R[:, r], p, qrule) for r in range(R.shape[1])])
-            se = float(np.sqrt(replicate_variance(np.array([q]), reps[:, None], design.replicate_scale,
-                                                  design.replicate_rscales, design.replicate_mse,
-                                                  design.replicate_blocks)[0, 0]))
+            se = _replicate_se(design, xv, inside, q, p, qrule, domain)
             rows.append({"p": p, "estimate": q, "ci_low": q - t * se, "ci_high": q + t * se, "se": se, "df": nu})
             continue
         if interval == "score":

@@ -328,6 +328,41 @@ def _replicate_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family: str, sta
                                "what the sample does not: use linearisation, or merge the levels involved") from None
 
 
+def _model_rows(design: Design, y: str, terms: str | Sequence[str] | None, offset: str | Sequence[str] | None):
+    """A model as R reads it, for :func:`svyglm` and :func:`~portrait.survey.ordinal.svyolr`: the design with its
+    expression terms, the response, the terms, the offsets (R's ``offset(…)`` terms of the formula, then
+    ``offset``), the rows complete on the response, the terms and the offsets, and each unit's summed offset (0 on
+    the rows left out; None without offsets)."""
+    y, terms, offsets = split_offsets(y, terms, offset)
+    y, terms = formula(y, terms)
+    design = _with_expressions(design, y, terms)
+    ok = _complete(design, [y, *expand_terms(terms)[0]])
+    off = offset_values(design.data, offsets)
+    if off is not None:          # a unit without its offset is left out, as one without a term
+        ok &= ~np.isnan(off)
+        off = np.where(ok, off, 0.0)
+        check_finite(off, "the offset")
+    return design, y, terms, offsets, ok, off
+
+
+def _replicate_coefs(X: np.ndarray, y: np.ndarray, R: np.ndarray, family: str, beta: np.ndarray,
+                     offset: np.ndarray | None, names: Sequence[str]) -> np.ndarray:
+    """The model refitted on every replicate's weights (the columns of ``R``, 0 on the rows left out), one row of
+    coefficients per replicate, from ``beta``; a replicate that cannot identify the model is named first."""
+    # the distinct rows of X with their summed weights in each replicate
+    rows, cell_of = np.unique(X, axis=0, return_inverse=True)
+    to_cells = sparse.csr_matrix((np.ones(len(X)), (cell_of.ravel(), np.arange(len(X)))), shape=(len(rows), len(X)))
+    cell_w = to_cells @ R
+    _identified(rows, cell_w, names)
+    if family != "gaussian":
+        return np.array([_replicate_fit(X, y, R[:, r], family, beta, r, offset) for r in range(R.shape[1])])
+    p = len(beta)                  # every replicate's normal equations from matrix products
+    outer = np.einsum("ni,nj->nij", rows, rows).reshape(len(rows), p * p)
+    XtWX = (outer.T @ cell_w).T.reshape(-1, p, p)
+    target = y if offset is None else y - offset
+    return np.linalg.solve(XtWX, ((X * target[:, None]).T @ R).T[:, :, None])[:, :, 0]
+
+
 def svyglm(design: Design, y: str, terms: str | Sequence[str] | None = None, variance: str | None = None,
            family: str = "gaussian", offset: str | Sequence[str] | None = None) -> Fit:
     """Fit a survey-weighted generalised linear model of ``y`` on ``terms`` (R ``svyglm``).
@@ -395,15 +430,7 @@ def svyglm(design: Design, y: str, terms: str | Sequence[str] | None = None, var
     variance = check_variance(variance, design=design)
     if family not in FAMILIES:
         raise ParameterError(f"family must be one of {', '.join(FAMILIES)}, got {family!r}")
-    y, terms, offsets = split_offsets(y, terms, offset)
-    y, terms = formula(y, terms)
-    design = _with_expressions(design, y, terms)
-    ok = _complete(design, [y, *expand_terms(terms)[0]])
-    off = offset_values(design.data, offsets)
-    if off is not None:
-        ok &= ~np.isnan(off)
-        off = np.where(ok, off, 0.0)
-        check_finite(off, "the offset")
+    design, y, terms, offsets, ok, off = _model_rows(design, y, terms, offset)
     used = ok & (design.weights > 0)
     Xdf = model_matrix(design.data, terms, rows=used)
     X = Xdf.to_numpy()
@@ -422,26 +449,12 @@ def svyglm(design: Design, y: str, terms: str | Sequence[str] | None = None, var
         raise ParameterError(f"{y!r} must be a non-negative count for a {family} model")
     beta, A = _glm_fit(X0, y0, design.weights * ok, family, offset=off)
     names = list(Xdf.columns)
-    p = len(beta)
-    df = domain_degf(design, ok) + 1 - p
+    df = domain_degf(design, ok) + 1 - len(beta)
     if variance == "linearisation":
         resid = (y0 - FAMILIES[family][0](X0 @ beta + (0.0 if off is None else off))) * ok
         V = _vcov(design, (X0 * resid[:, None]) @ A)
     else:
-        R = design.replicate_weights() * ok[:, None]
-        # the distinct rows of X with their summed weights in each replicate
-        rows, cell_of = np.unique(X0, axis=0, return_inverse=True)
-        to_cells = sparse.csr_matrix((np.ones(len(X0)), (cell_of.ravel(), np.arange(len(X0)))),
-                                     shape=(len(rows), len(X0)))
-        cell_w = to_cells @ R
-        _identified(rows, cell_w, names)
-        if family == "gaussian":           # every replicate's normal equations from matrix products
-            outer = np.einsum("ni,nj->nij", rows, rows).reshape(len(rows), p * p)
-            XtWX = (outer.T @ cell_w).T.reshape(-1, p, p)
-            target = y0 if off is None else y0 - off
-            th = np.linalg.solve(XtWX, ((X0 * target[:, None]).T @ R).T[:, :, None])[:, :, 0]
-        else:
-            th = np.array([_replicate_fit(X0, y0, R[:, r], family, beta, r, off) for r in range(R.shape[1])])
+        th = _replicate_coefs(X0, y0, design.replicate_weights() * ok[:, None], family, beta, off, names)
         V = replicate_variance(beta, th, design.replicate_scale, design.replicate_rscales, design.replicate_mse,
                                design.replicate_blocks)
     return Fit(names=names, coef=beta, vcov=V, df=df, variance=variance, terms=Xdf.attrs["terms"],
