@@ -954,17 +954,22 @@ def test_the_synthesis_says_which_established_gaps_hold_at_equal_sex_and_age():
     adjusted = pd.DataFrame({"item": ["img_a", "img_b", "image_globale", "img_c"],
                              "estimate": [-0.4, 0.2, -0.3, 0.5], "p_adj": [0.001, 0.2, 0.01, 0.001]})
     said = synthesis.adjusted_sentence(diff, adjusted)
-    assert said.startswith(fmt.french("**À sexe et âge égaux** (modèles du rapport 06, corrigés pour tests multiples), "))
-    assert said.endswith(fmt.french("1 des 3 écarts établis (2 parts d’accord et 1 note de 0 à 10) le reste, dans le "
-                                    "même sens ; « B » et « Image » ne le restent pas."))
+    # the models are of the whole 1–5 scale, not of the shares: an item « reste différent » (a review)
+    assert said.startswith(fmt.french(
+        "**À sexe et âge égaux** (rapport 06 : cotes proportionnelles sur toute l'échelle de 1 à 5 pour les parts "
+        "d'accord, régression linéaire pour les notes ; p corrigés pour tests multiples), "))
+    assert said.endswith(fmt.french("1 des 3 items dont l'écart est établi (2 parts d’accord et 1 note de 0 à 10) reste "
+                                    "différent, dans le même sens ; « B » et « Image » ne restent pas différents."))
     assert "effet" not in said                   # an association at equal sex and age, not a cause (a review)
     every = synthesis.adjusted_sentence(diff, adjusted.assign(estimate=[-0.4, 0.2, 0.3, 0.5], p_adj=0.001))
-    assert every.endswith(fmt.french("les 3 écarts établis (2 parts d’accord et 1 note de 0 à 10) le restent, dans le "
-                                     "même sens."))
+    assert every.endswith(fmt.french("les 3 items dont l'écart est établi (2 parts d’accord et 1 note de 0 à 10) "
+                                     "restent différents, dans le même sens."))
     none = synthesis.adjusted_sentence(diff, adjusted.assign(p_adj=0.5))
-    assert none.endswith(fmt.french("aucun des 3 écarts établis (2 parts d’accord et 1 note de 0 à 10) ne le reste."))
+    assert none.endswith(fmt.french("aucun des 3 items dont l'écart est établi (2 parts d’accord et 1 note de 0 à 10) "
+                                    "ne reste différent."))
     shares_only = synthesis.adjusted_sentence(diff.assign(p_adj=[0.001, 0.01, 0.5, 0.6]), adjusted)
-    assert "écarts établis le reste" in shares_only.replace("\u00a0", " ") and "note de 0 à 10)" not in shares_only
+    assert "items dont l'écart est établi reste différent" in shares_only.replace("\u00a0", " ")
+    assert "note de 0 à 10)" not in shares_only and "régression" not in shares_only
     assert synthesis.adjusted_sentence(diff.assign(p_adj=0.5), adjusted) == ""
 
 
@@ -1126,17 +1131,23 @@ def test_a_map_label_is_placed_nearer_its_own_point_than_any_other():
 
 def test_established_choice_gaps_show_their_adjusted_p():
     """Trial M: a strength gap at p ajusté 0,02 read like one below 0,0001. By hand: two established gaps, each with
-    its shares and its adjusted p (« < 0,0001 » below four decimals); a gap not established is not listed."""
-    from portrait.reporting import sections
+    its shares and its adjusted p (« < 0,0001 » below four decimals); a gap not established is not listed. A review:
+    a simulated gap whose interval misses its truth carried its warning in another paragraph; given ``flags``, it
+    stands beside the gap."""
+    from portrait.reporting import comparison_text
 
-    diff = pd.DataFrame({"item": "forces", "statistic": "share", "label": ["A", "B", "C"],
+    diff = pd.DataFrame({"item": "forces", "statistic": "share", "label": ["A", "B", "C"], "level": ["1", "2", "3"],
                          "estimate": [-0.033, 0.12, 0.05], "estimate_residents": [0.14, 0.2, 0.1],
                          "estimate_visitors": [0.107, 0.32, 0.15], "p_adj": [0.0199, 0.00001, 0.3]})
-    said = [s.replace("\u00a0", " ") for s in sections.choice_gaps(diff)]
+    said = [s.replace("\u00a0", " ") for s in comparison_text.choice_gaps(diff)]
     assert said == ["Forces plus citées par les habitants que par les clients (écart établi après correction) : "
                     "« A » (14 % contre 11 %, p ajusté = 0,0199).",
                     "Forces plus citées par les clients que par les habitants (écart établi après correction) : "
                     "« B » (32 % contre 20 %, p ajusté < 0,0001)."]
+    flagged = comparison_text.choice_gaps(diff, {("forces", "share", "1"): "données simulées : vrai écart −0,3 point, "
+                                                                           "surestimé"})
+    assert "« A » (14 % contre 11 %, p ajusté = 0,0199 ; données simulées : vrai écart −0,3 point, surestimé)" in \
+        flagged[0].replace("\u00a0", " ") and "simulées" not in flagged[1]
 
 
 def test_the_number_of_options_cited_is_said_with_its_reserve():
@@ -1200,3 +1211,40 @@ def test_attachment_is_said_by_former_region_with_its_test():
     said = sections.pride_sentences(p).split("\n\n")[-1].replace("\u00a0", " ")
     assert said.endswith("des habitants : 9 % (IC à 95 % : 6 à 10 %) de ceux du Nord-Pas de Calais et 6 % (IC à 95 % : "
                          "4 à 10 %) de ceux de Picardie ; pas d'écart établi entre anciennes régions (p ajusté = 0,6000).")
+
+
+def test_the_top_of_a_ranking_says_when_its_interval_meets_the_seconds():
+    """A review: « en tête » was said of 36,9 % [34,2 ; 39,7] against 34,1 % [31,6 ; 36,7]. By hand: intervals that
+    meet leave the order open and say so, with the second named; disjoint ones (a significant difference whatever
+    the two shares' covariance: Var(a − b) ≤ (se_a + se_b)²) name the first alone; each group reads its own columns."""
+    from portrait.reporting import comparison_text
+
+    rk = pd.DataFrame({"label": ["Chômage", "Climat", "Image"], "residents": [0.369, 0.341, 0.2],
+                       "ci_low_residents": [0.342, 0.316, 0.18], "ci_high_residents": [0.397, 0.367, 0.22],
+                       "rank_residents": [1, 2, 3], "visitors": [0.2, 0.43, 0.28],
+                       "ci_low_visitors": [0.18, 0.40, 0.26], "ci_high_visitors": [0.22, 0.46, 0.30],
+                       "rank_visitors": [3, 1, 2]})
+    assert comparison_text.ranking_top(rk, "residents").replace("\u00a0", " ") == (
+        "« Chômage », à égalité possible avec « Climat » (intervalles qui se chevauchent)")
+    assert comparison_text.ranking_top(rk, "visitors") == "« Climat »"
+    assert comparison_text.ranking_top(rk.iloc[:1], "residents") == "« Chômage »"
+
+
+def test_the_strengths_and_weaknesses_gaps_table_shows_what_the_synthesis_quotes():
+    """A review: 07 quoted adjusted p-values of strength and weakness gaps that no table of 06 showed. By hand: the
+    options of both lists, strengths first, each with both shares in %, the gap in points, its interval and the
+    adjusted p; rows of other statistics are not in it."""
+    from portrait.reporting import comparison_text
+
+    diff = pd.DataFrame({"item": ["faiblesses", "forces", "img_a"], "statistic": ["share", "share", "accord"],
+                         "label": ["Climat", "Accueil", "A"], "estimate_residents": [0.341, 0.34, 0.5],
+                         "estimate_visitors": [0.43, 0.239, 0.6], "estimate": [0.089, -0.101, 0.1],
+                         "ci_low": [0.05, -0.135, 0.0], "ci_high": [0.12, -0.068, 0.2],
+                         "p_adj": [0.00001, 0.0237, 0.5], "confidence_level": 0.95})
+    t = comparison_text.choice_gaps_table(diff)
+    assert list(t["liste"]) == ["Forces", "Faiblesses"] and list(t["option"]) == ["Accueil", "Climat"]
+    assert list(t["habitants (%)"]) == ["34,0", "34,1"] and list(t["clients (%)"]) == ["23,9", "43,0"]
+    assert [x.replace("\u2212", "-") for x in t["écart clients − habitants (points)"]] == ["-10,1", "+8,9"]
+    assert [p.replace("\u00a0", " ") for p in t["p ajusté"]] == ["0,0237", "< 0,0001"]
+    ci = [c for c in t.columns if c.startswith("IC")][0]
+    assert t[ci].iloc[0].replace("\u00a0", " ").replace("\u2212", "-") == "[-13,5 ; -6,8]"

@@ -37,16 +37,34 @@ def agreement_gaps(diff: pd.DataFrame) -> pd.DataFrame:
     dk_cells = {g: [fmt.number(dk.at[i, f"estimate_{g}"] * 100, 1) if i in dk.index else fmt.MISSING for i in top2["item"]]
                 for g in ("residents", "visitors")}
     return pd.DataFrame({
-        "attribut": top2["display"],
-        "habitants (%)": top2["estimate_residents"].map(lambda v: fmt.number(v * 100, 1)),
-        "clients (%)": top2["estimate_visitors"].map(lambda v: fmt.number(v * 100, 1)),
-        "écart clients − habitants (points)": top2["estimate"].map(lambda v: fmt.signed(v * 100, 1)),
-        fmt.french(f"{fmt.ci_label(compare.confidence_level(top2))} (points)"): [fmt.french(fmt.interval(lo, hi, 1, scale=100, sign=True))
-                                           for lo, hi in zip(top2["ci_low"], top2["ci_high"])],
-        "p ajusté": top2["p_adj"].map(fmt.pvalue),
+        "attribut": top2["display"], **_share_gap_columns(top2),
         fmt.french("« Ne sait pas » : habitants (%)"): dk_cells["residents"],
         fmt.french("« Ne sait pas » : clients (%)"): dk_cells["visitors"],
     }).reset_index(drop=True)
+
+
+def _share_gap_columns(rows: pd.DataFrame) -> dict[str, list[str]]:
+    """The columns of a table of share gaps: each group's share in %, the gap clients − habitants in points with its
+    interval (at the rows' ``confidence_level``) and the adjusted p-value."""
+    return {
+        "habitants (%)": [fmt.number(v * 100, 1) for v in rows["estimate_residents"]],
+        "clients (%)": [fmt.number(v * 100, 1) for v in rows["estimate_visitors"]],
+        "écart clients − habitants (points)": [fmt.signed(v * 100, 1) for v in rows["estimate"]],
+        fmt.french(f"{fmt.ci_label(compare.confidence_level(rows))} (points)"): [
+            fmt.french(fmt.interval(lo, hi, 1, scale=100, sign=True)) for lo, hi in zip(rows["ci_low"], rows["ci_high"])],
+        "p ajusté": [fmt.pvalue(v) for v in rows["p_adj"]],
+    }
+
+
+def choice_gaps_table(diff: pd.DataFrame) -> pd.DataFrame:
+    """The strengths' and weaknesses' gaps, residents against visitors, as a display table (report 06): per option, in
+    the file's order (``forces``, then ``faiblesses``), the share citing it in each group in %, the gap in points
+    with its interval, and the p-value adjusted across the battery. The synthesis quotes these adjusted p-values, which
+    no table of 06 showed (a review)."""
+    rows = diff.loc[diff["item"].isin(["forces", "faiblesses"]) & (diff["statistic"] == "share")]
+    rows = rows.sort_values("item", key=lambda s: s.map({"forces": 0, "faiblesses": 1}), kind="stable")
+    return pd.DataFrame({"liste": rows["item"].map({"forces": "Forces", "faiblesses": "Faiblesses"}).to_numpy(),
+                         "option": rows["label"].to_numpy(), **_share_gap_columns(rows)}).reset_index(drop=True)
 
 
 #: The statistics of the battery corrected for multiple tests, as the inference sentence names them (singular,
@@ -211,6 +229,58 @@ def simulated_misses(check: pd.DataFrame) -> str:
     return fmt.french("Ici, la vraie valeur est connue, et l'intervalle de confiance de " + named
                       + (" ne la contient pas" if len(rows) == 1 else " ne la contiennent pas")
                       + ", comme une batterie de tests en produit parfois.")
+
+
+def flag(flags: Mapping[tuple[str, str, str], str], item: str, statistic: str, level: object) -> str:
+    """« ; données simulées : vrai écart … » for a gap ``flags`` notes, else nothing."""
+    note = flags.get((item, statistic, str(level)))
+    return f" ; {note}" if note else ""
+
+
+def choice_gaps(diff: pd.DataFrame, flags: Mapping[tuple[str, str, str], str] | None = None) -> list[str]:
+    """The strengths and weaknesses each group cites more than the other (established after correction), one
+    sentence per item and direction; ``flags`` (:func:`~portrait.reporting.comparison_text.simulated_flags`): a note
+    beside a gap, keyed by ``(item, statistic, level)``."""
+    flags, out = flags or {}, []
+    for item, name in (("forces", "Forces"), ("faiblesses", "Faiblesses")):
+        fd = diff.loc[(diff["item"] == item) & (diff["statistic"] == "share")]
+        if not len(fd):
+            continue
+        # « établi » means what it means in report 06: adjusted within the comparisons' family (its battery)
+        for sign, who, other in ((-1, "habitants", "clients"), (1, "clients", "habitants")):
+            s = fd.loc[(fd["p_adj"] < 0.05) & (np.sign(fd["estimate"]) == sign)].sort_values("estimate", key=abs,
+                                                                                         ascending=False)
+            if len(s):
+                # the adjusted p beside each: a gap at p = 0.02 and one below 0.0001 are not the same evidence
+                out.append(f"{name} plus citées par les {who} que par les {other} (écart établi après correction) : " + ", ".join(
+                    f"« {r.label} » ({fmt.percent(r.estimate_residents if sign < 0 else r.estimate_visitors, 0)} contre "
+                    f"{fmt.percent(r.estimate_visitors if sign < 0 else r.estimate_residents, 0)}, p ajusté "
+                    f"{fmt.pvalue_stated(r.p_adj)}{flag(flags, r.item, 'share', r.level)})" for r in s.itertuples()) + ".")
+    return out
+
+
+def ranking_top(rankings: pd.DataFrame, group: str) -> str:
+    """« « X » », the option ``group`` cites most among ``rankings``'s rows of one item (``comparison_rankings.csv``),
+    with « , à égalité possible avec « Y » (intervalles qui se chevauchent) » when its interval
+    meets the second's. Two disjoint intervals order the shares (their difference is then significant whatever the
+    two shares' covariance, for Wald intervals; nearly so for logit ones); meeting ones leave the order open (a
+    review: « en tête » said of 36,9 % [34,2 ; 39,7] against 34,1 % [31,6 ; 36,7])."""
+    r = rankings.sort_values([f"rank_{group}", group], ascending=[True, False], kind="stable")
+    text = f"« {r['label'].iloc[0]} »"
+    if len(r) > 1 and r[f"ci_low_{group}"].iloc[0] <= r[f"ci_high_{group}"].iloc[1]:
+        text += f", à égalité possible avec « {r['label'].iloc[1]} » (intervalles qui se chevauchent)"
+    return text
+
+
+def simulated_flags(check: pd.DataFrame) -> dict[tuple[str, str, str], str]:
+    """For a simulated run, the established gaps whose interval misses the truth (those :func:`simulated_misses`
+    names), keyed by ``(item, statistic, level)``: « données simulées : vrai écart −0,3 point, surestimé », for the
+    synthesis to write beside the gap where it lists it (a review: the warning stood in another paragraph)."""
+    missed = check.loc[check["significant"] & ~check["covered"]]
+    rows = compare.shares_in_percent(missed, ["estimate", "truth"])
+    return {(r.item, r.statistic, str(r.level)): f"données simulées : vrai écart "
+            f"{fmt.points(r.truth, 2 if r.statistic == 'mean' else 1, scale=1)}, {_miss_kind(r.estimate, r.truth)}"
+            for r in rows.itertuples()}
 
 
 def _miss_kind(estimate: float, truth: float) -> str:

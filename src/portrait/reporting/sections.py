@@ -398,29 +398,8 @@ def both_lists(strong: list[str], gaps: list[str], short: Mapping[str, str]) -> 
                       "clients est d'accord, mais nettement moins que les habitants.")
 
 
-def choice_gaps(diff: pd.DataFrame) -> list[str]:
-    """The strengths and weaknesses each group cites more than the other (established after correction), one
-    sentence per item and direction."""
-    out = []
-    for item, name in (("forces", "Forces"), ("faiblesses", "Faiblesses")):
-        fd = diff.loc[(diff["item"] == item) & (diff["statistic"] == "share")]
-        if not len(fd):
-            continue
-        # « établi » means what it means in report 06: adjusted within the comparisons' family (its battery)
-        for sign, who, other in ((-1, "habitants", "clients"), (1, "clients", "habitants")):
-            s = fd.loc[(fd["p_adj"] < 0.05) & (np.sign(fd["estimate"]) == sign)].sort_values("estimate", key=abs,
-                                                                                         ascending=False)
-            if len(s):
-                # the adjusted p beside each: a gap at p = 0.02 and one below 0.0001 are not the same evidence
-                out.append(f"{name} plus citées par les {who} que par les {other} (écart établi après correction) : " + ", ".join(
-                    f"« {r.label} » ({pct(r.estimate_residents if sign < 0 else r.estimate_visitors)} contre "
-                    f"{pct(r.estimate_visitors if sign < 0 else r.estimate_residents)}, p ajusté "
-                    f"{fmt.pvalue_stated(r.p_adj)})" for r in s.itertuples()) + ".")
-    return out
-
-
 def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride: Mapping[str, pd.DataFrame],
-              short: Mapping[str, str]) -> list[str]:
+              short: Mapping[str, str], flags: Mapping[tuple[str, str, str], str] | None = None) -> list[str]:
     """What to retain for a regional brand, by rules stated in the text:
 
     - strengths to build on: attributes that at least half of both groups agree with (the lower
@@ -430,7 +409,10 @@ def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride
     - weak points: attributes that fewer than half of both groups agree with (upper bounds below
       50 %), and the most cited weaknesses;
     - the recommendation score (NPS) of each group, and pride.
+
+    ``flags``: a note beside an established gap (:func:`~portrait.reporting.comparison_text.choice_gaps`).
     """
+    flags = flags or {}
     acc = est.loc[(est["statistic"] == "accord") & (est["level"].astype(str) == "top2")]
     wide = acc.pivot_table(index="item", columns="group", values=["ci_low", "ci_high", "estimate"], aggfunc="first")
     strong = [i for i in wide.index if wide.loc[i, ("ci_low", "residents")] >= 0.5
@@ -447,7 +429,7 @@ def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride
         # what the other sections say of it: an established gap between the groups, a difference between departments
         notes = []
         if i in established.index:
-            notes.append(f"écart établi de {fmt.points(established[i])}")
+            notes.append(f"écart établi de {fmt.points(established[i])}{comparison_text.flag(flags, i, 'accord', 'top2')}")
         if readings.get(i) == "local":
             notes.append("part d'accord des habitants " + READINGS["local"])
         return f"« {short[i]} »" + (f" ({', '.join(notes)})" if notes else "")
@@ -461,14 +443,15 @@ def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride
                    + ".")
     if len(gaps):
         out.append("**Des écarts à combler** (les clients sont nettement moins d'accord que les habitants) : " + ", ".join(
-            f"« {short[r.item]} » ({fmt.points(r.estimate)})" for r in gaps.itertuples())
+            f"« {short[r.item]} » ({fmt.points(r.estimate)}{comparison_text.flag(flags, r.item, 'accord', 'top2')})" for r in gaps.itertuples())
             + "." + both_lists(strong, list(gaps["item"]), short))
     def weakness(i: str) -> str:
         # an established gap on a weak point: one group agrees more, yet fewer than half of either do
         if i not in established.index:
             return f"« {short[i]} »"
         more = "les clients" if established[i] > 0 else "les habitants"
-        return (f"« {short[i]} » (écart établi de {fmt.points(established[i])} : {more} l'approuvent davantage, "
+        return (f"« {short[i]} » (écart établi de {fmt.points(established[i])}{comparison_text.flag(flags, i, 'accord', 'top2')} : "
+                f"{more} l'approuvent davantage, "
                 "mais moins de la moitié dans chaque groupe)")
 
     if weak:
@@ -478,8 +461,8 @@ def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride
     for group, label in (("residents", "habitants"), ("visitors", "clients")):
         top = fw.loc[fw["group"] == group].sort_values("estimate", ascending=False).head(3)
         tops.append(f"chez les {label}, " + ", ".join(f"« {r.label} » ({pct(r.estimate)})" for r in top.itertuples()))
-    out.append("Faiblesses les plus citées : " + " ; ".join(tops) + ".")
-    out += choice_gaps(diff)
+    out.append("Faiblesses les plus citées (ordre non testé) : " + " ; ".join(tops) + ".")
+    out += comparison_text.choice_gaps(diff, flags)
     out.append(recommendation_sentence(est, diff))
     f = pride["overall"].set_index("variable").loc["fierte__oui"]
     a = pride["overall"].set_index("variable").loc["ambassadeur__oui"]

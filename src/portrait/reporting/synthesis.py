@@ -190,8 +190,9 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
         f"{fmt.number(counts['visitor_invitations'])} invitations. Liste des communes : Etalab au "
         f"{fmt.date(sources.COMMUNES_LIST_DATE)} (populations {sources.COMMUNES_POPULATION_YEAR}), pour le seul "
         "tirage.",
-        f"**Réponse{' (terrain simulé)' if simulated else ''}.** Taux de réponse (répondants parmi les personnes invitées, hors celles qui se sont révélées hors "
-        f"du champ) : {rate('residents')} chez les habitants, {rate('visitors')} chez les clients. "
+        f"**Réponse{' (terrain simulé)' if simulated else ''}.** Taux de réponse (RR2 de l'AAPOR : répondants, dont les "
+        "questionnaires interrompus qui comptent, parmi les invités, hors ceux révélés hors du champ) : "
+        f"{rate('residents')} chez les habitants, {rate('visitors')} chez les clients. "
         "Ceux qui répondent ne ressemblent pas exactement à ceux qui ne répondent pas : la pondération corrige "
         "ces écarts pour les caractéristiques connues (voir « Limites »).",
         _weighting_sentence(visitor_target, merged, external)
@@ -265,18 +266,20 @@ def adjusted_sentence(diff: pd.DataFrame, adjusted: pd.DataFrame) -> str:
     # which gaps: the agreement figure beside counts shares only, this sentence counts the 0–10 scores too
     what = "" if n == 1 or shares in (0, n) else (
         f" ({fmt.count(shares, 'part d’accord', 'parts d’accord')} et {fmt.count(n - shares, 'note de 0 à 10', 'notes de 0 à 10')})")
-    # « écart », not « effet »: an association at equal sex and age, not a cause (a review)
+    # « écart », not « effet »: an association at equal sex and age, not a cause; and the models are not of the shares
+    # but of the whole answer scale, so an item « reste différent », not « l'écart le reste » (reviews)
+    items = "l'item dont l'écart est établi" if n == 1 else f"{n} items dont l'écart est établi{what}"
     if k == 0:
-        head, tail = ("l'écart établi ne le reste pas" if n == 1 else
-                      f"aucun des {n} écarts établis{what} ne le reste"), ""
+        head, tail = (f"{items} ne reste pas différent" if n == 1 else f"aucun des {items} ne reste différent"), ""
     else:
-        head = ("l'écart établi le reste, dans le même sens" if n == 1 else
-                f"les {n} écarts établis{what} le restent, dans le même sens" if k == n else
-                f"1 des {n} écarts établis{what} le reste, dans le même sens" if k == 1 else
-                f"{k} des {n} écarts établis{what} le restent, dans le même sens")
+        head = (f"{items} reste différent, dans le même sens" if n == 1 else
+                f"les {items} restent différents, dans le même sens" if k == n else
+                f"{k} des {items} " + ("reste différent" if k == 1 else "restent différents") + ", dans le même sens")
         tail = "" if not lost else (" ; " + fmt.enumeration([f"« {x} »" for x in lost])
-                                    + (" ne le reste pas" if len(lost) == 1 else " ne le restent pas"))
-    return fmt.french(f"**À sexe et âge égaux** (modèles du rapport 06, corrigés pour tests multiples), {head}{tail}.")
+                                    + (" ne reste pas différent" if len(lost) == 1 else " ne restent pas différents"))
+    models = ", ".join((["cotes proportionnelles sur toute l'échelle de 1 à 5 pour les parts d'accord"] if shares else [])
+                       + (["régression linéaire pour les notes"] if n - shares else []))
+    return fmt.french(f"**À sexe et âge égaux** (rapport 06 : {models} ; p corrigés pour tests multiples), {head}{tail}.")
 
 
 def agreement_table(diff: pd.DataFrame, threshold: int, est: pd.DataFrame | None = None) -> pd.DataFrame:
