@@ -277,9 +277,8 @@ def adjusted_sentence(diff: pd.DataFrame, adjusted: pd.DataFrame) -> str:
                 f"{k} des {items} " + ("reste différent" if k == 1 else "restent différents") + ", dans le même sens")
         tail = "" if not lost else (" ; " + fmt.enumeration([f"« {x} »" for x in lost])
                                     + (" ne reste pas différent" if len(lost) == 1 else " ne restent pas différents"))
-    models = ", ".join((["cotes proportionnelles sur toute l'échelle de 1 à 5 pour les parts d'accord"] if shares else [])
-                       + (["régression linéaire pour les notes"] if n - shares else []))
-    return fmt.french(f"**À sexe et âge égaux** (rapport 06 : {models} ; p corrigés pour tests multiples), {head}{tail}.")
+    return fmt.french("**À sexe et âge égaux** (modèles du rapport 06 sur toute l'échelle de réponse, corrigés pour tests "
+                      f"multiples), {head}{tail}.")
 
 
 def agreement_table(diff: pd.DataFrame, threshold: int, est: pd.DataFrame | None = None) -> pd.DataFrame:
