@@ -915,6 +915,54 @@ def test_merged_calibration_levels_are_said_where_readers_look():
     assert "Regroupements" not in synthesis.limits("real", [], "frame", merges={"residents": [], "visitors": []})
 
 
+def test_propensity_classes_sentence_gives_how_classes_are_cut_and_their_real_sizes():
+    """A review: reports 04 and 05 said « les classes ont des effectifs voisins » beside classes of 376 to 1,441
+    invited residents (1,029 to 2,456 visitors). The sentence now says how the classes are cut (quantiles of the
+    propensity, equal scores kept together) and gives the smallest and largest class, the number of distinct scores
+    and, when classes were lost, how many remain; hand-made classes as oracle."""
+    from portrait.reporting import weighting_text as wt
+
+    groups = pd.DataFrame({"groupe": [f"classe {i}" for i in range(1, 6)],
+                           "échantillon": [376, 1441, 1138, 650, 1320]})
+    scores = np.repeat(np.linspace(0.2, 0.4, 22), [224] * 21 + [221])         # 22 distinct values, 4,925 units
+    said = wt.propensity_classes_sentence(groups, 5, scores).replace("\u202f", " ")
+    assert "voisins" not in said
+    assert "quantiles de cette probabilité" in said and "5 classes de même effectif" in said
+    assert "deux invités de même probabilité sont toujours dans la même classe" in said
+    assert "22 probabilités distinctes pour 4 925 invités" in said
+    assert said.endswith("les classes comptent de 376 à 1 441 invités.")
+    assert "il reste" not in said
+    fewer = wt.propensity_classes_sentence(groups.iloc[:4], 5, scores[:4000]).replace("\u202f", " ")
+    assert "il reste 4 classes sur 5" in fewer and fewer.endswith("de 376 à 1 441 invités.")
+    equal = wt.propensity_classes_sentence(pd.DataFrame({"échantillon": [40, 40]}), 2, np.arange(80.0))
+    assert equal.endswith("les classes comptent chacune 40 invités.")
+    assert "80 probabilités distinctes" in equal
+    assert wt.propensity_classes_sentence(pd.DataFrame({"échantillon": [80]}), 1, np.ones(80)) == (
+        "Une seule classe est demandée : elle réunit les 80 invités.")
+
+
+def test_propensity_classes_sentence_states_the_classes_the_engine_cut():
+    """On the engine's own classes (a model on department × size: few distinct scores, unequal classes), the sentence
+    counts one probability per cell of the model's variables (counted by brute force) and gives the classes' extremes."""
+    from portrait import survey
+    from portrait.reporting import weighting_text as wt
+    from portrait.survey import Design
+
+    rng = np.random.default_rng(11)
+    n = 900
+    df = pd.DataFrame({"dep": rng.choice(["02", "59", "60"], n), "size": rng.choice(["a", "b"], n),
+                       "stratum": rng.choice(["s1", "s2"], n), "w": rng.uniform(1, 4, n)})
+    df["resp"] = rng.random(n) < np.where(df["dep"] == "59", 0.35, 0.6)
+    info = survey.adjust_nonresponse(Design.from_frame(df, weights="w", strata="stratum"), "resp",
+                                     propensity=["dep", "size"], n_classes=5, min_respondents=5).steps[-1].info
+    sizes = info.groups["échantillon"]
+    cells = len(df[["dep", "size"]].drop_duplicates())             # one score per cell of the model's variables
+    said = wt.propensity_classes_sentence(info.groups, 5, info.model.scores)
+    assert sizes.sum() == n and f"{cells} probabilités distinctes pour 900 invités" in said
+    assert said.endswith(f"de {fmt.number(sizes.min())} à {fmt.count(sizes.max(), 'invité')}.")
+    assert sizes.min() < sizes.max()
+
+
 def test_one_group_is_said_more_negative_only_when_the_gap_is_established():
     """The synthesis said « chez les habitants plus encore que chez les clients » from the two point estimates, and
     gave no gap (a reviewer found it in report 06 only). Now the gap and its interval are given, and « plus

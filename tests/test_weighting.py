@@ -425,6 +425,26 @@ def test_propensity_classes_never_split_equal_scores_and_ignore_row_order():
     assert_allclose(shuffled.weights, nr.weights[perm], rtol=1e-12)      # sums in another order: the last bits
 
 
+def test_propensity_scores_are_statsmodels_predictions_one_per_covariate_pattern():
+    """The scores the classes are cut on, as the reports count them (« le modèle donne 22 probabilités distinctes »):
+    statsmodels' predictions of the same weighted binomial GLM (rtol 1e-6), and, the model holding only categorical
+    variables, as many distinct values as there are distinct combinations of their levels (counted by brute force)."""
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(5)
+    n = 700
+    df = pd.DataFrame({"dep": rng.choice(["02", "59", "60"], n), "size": rng.choice(["a", "b", "c"], n),
+                       "stratum": rng.choice(["s1", "s2"], n), "w": rng.uniform(1, 4, n)})
+    df["resp"] = rng.random(n) < np.where(df["dep"] == "59", 0.35, 0.6) + np.where(df["size"] == "c", 0.2, 0.0)
+    nr = survey.adjust_nonresponse(Design.from_frame(df, weights="w", strata="stratum"), "resp",
+                                   propensity=["dep", "size"], n_classes=4, min_respondents=5)
+    model = nr.steps[-1].info.model
+    X = sm.add_constant(pd.get_dummies(df[["dep", "size"]], drop_first=True, dtype=float))
+    fit = sm.GLM(df["resp"].astype(float), X, family=sm.families.Binomial(), var_weights=df["w"] / df["w"].mean()).fit()
+    assert_allclose(model.scores, np.asarray(fit.predict(X)), rtol=1e-6)
+    assert len(np.unique(model.scores)) == len(df[["dep", "size"]].drop_duplicates()) == 9
+
+
 def test_groups_whose_labels_would_merge_are_refused():
     """An audit: group labels joined the levels with « × », so the cells (« a × b », « c ») and (« a », « b × c »)
     became one weighting class (respondent weights 13.33 for both, where the closed form gives 20 and 10), and a

@@ -186,6 +186,36 @@ def nonresponse_groups_table(groups: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def propensity_classes_sentence(groups: pd.DataFrame, requested: int, scores) -> str:
+    """How the propensity classes are cut and the sizes they came out at, from the classes themselves.
+
+    A review found « les classes ont des effectifs voisins » beside classes of 376 to 1,441 invited residents: the
+    classes are cut at the quantiles of the estimated propensity, but units of equal score are never split
+    (:func:`portrait.survey.nonresponse.adjust_nonresponse`), and a model on few categorical variables gives few
+    distinct scores. ``groups``: the classes (``groups`` of :class:`~portrait.survey.nonresponse.NonresponseResult`,
+    column ``échantillon``); ``requested``: the classes asked for; ``scores``: each invited unit's estimated
+    propensity (:attr:`~portrait.survey.nonresponse.PropensityModel.scores`)."""
+    sizes = groups["échantillon"].to_numpy()
+    n, k = int(sizes.sum()), len(sizes)
+    if requested == 1:
+        return f"Une seule classe est demandée : elle réunit les {fmt.count(n, 'invité')}."
+    distinct = len(np.unique(np.asarray(scores, dtype=float)))
+    text = (f"Les classes sont coupées aux quantiles de cette probabilité parmi les invités (comptés sans leur "
+            f"poids), ce qui ferait {fmt.count(requested, 'classe')} de même effectif si aucun invité n'avait la même "
+            "probabilité qu'un autre ; mais deux invités de même probabilité sont toujours dans la même classe, et le "
+            f"modèle donne {fmt.count(distinct, 'probabilité distincte', 'probabilités distinctes')} pour "
+            f"{fmt.count(n, 'invité')}")
+    if k < requested:
+        text += (f" ; il reste {fmt.count(k, 'classe')} sur {fmt.number(requested)} (deux coupures tombées sur la "
+                 "même probabilité, ou une classe de trop peu de répondants réunie à sa voisine)")
+    if k == 1:
+        return text + "."
+    if sizes.min() == sizes.max():
+        return text + f" : les classes comptent chacune {fmt.count(int(sizes.min()), 'invité')}."
+    return (text + f" : les classes comptent de {fmt.number(int(sizes.min()))} à "
+            f"{fmt.count(int(sizes.max()), 'invité')}.")
+
+
 def nonresponse_finding(inr: pd.DataFrame, groups: Mapping[str, str]) -> str:
     """The question most often left blank in each survey, with its share."""
     parts = []

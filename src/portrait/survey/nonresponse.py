@@ -288,8 +288,8 @@ def _group_keys(data: pd.DataFrame, groups: Sequence[str], resp: np.ndarray, col
 class PropensityModel:
     """The full-sample response model: its design matrix's distinct rows (``patterns``, each unit's row
     number in ``pattern_of``), its coefficients, the columns' names and the unit weights and responses it
-    was fitted on. ``X`` (the unit rows) and ``fit`` (the same model fitted by statsmodels, with its
-    standard errors and summary) are built when asked for."""
+    was fitted on. ``X`` (the unit rows), ``scores`` (each unit's estimated propensity) and ``fit`` (the same
+    model fitted by statsmodels, with its standard errors and summary) are built when asked for."""
 
     patterns: np.ndarray                     # the distinct rows of X ...
     pattern_of: np.ndarray                   # ... and each unit's
@@ -301,6 +301,12 @@ class PropensityModel:
     @property
     def X(self) -> np.ndarray:
         return self.patterns[self.pattern_of]
+
+    @property
+    def scores(self) -> np.ndarray:
+        """Each unit's estimated response propensity at the full-sample fit, the score its class is cut on: one
+        value per pattern of the covariates, so a model on few categorical variables gives few distinct scores."""
+        return (1.0 / (1.0 + np.exp(-(self.patterns @ self.coef))))[self.pattern_of]
 
     @cached_property
     def fit(self) -> Any:
