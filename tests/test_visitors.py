@@ -241,6 +241,33 @@ def test_frame_has_one_row_per_true_person_with_multiplicity_and_priority(genera
     assert not frame.columns.str.contains("mail|name|nom|postcode|postal", case=False).any()
 
 
+def test_priority_sentence_lists_the_order_the_ingest_classes_persons_by(generated):
+    """A review: report 02 wrote the default order by hand, « du fichier le plus spécifique (et le plus petit) au plus
+    large », where the congress files hold more records than the senior groups', and would have kept it under another
+    order. Oracle: with the order reversed, the types the sentence lists, read back, are the order the ingest really
+    classes a person of several files by (the earliest of their types); the sentence claims « le plus spécifique »
+    for the default order only, and never file sizes."""
+    from portrait.reporting import frame_text
+    from portrait.reporting.parameter_labels import VALUE_TEXTS
+
+    reverse = list(reversed(visitors.SOURCE_PRIORITY))
+    said = frame_text.priority_fr(reverse).replace("\u00a0", " ")
+    listed = said.split("** : ", 1)[1].split(". ", 1)[0].replace(", puis ", ", ").split(", ")
+    code = {text: c for c, text in VALUE_TEXTS["source_priority"].items()}
+    order = [code[t] for t in listed]
+    assert sorted(order) == sorted(visitors.SOURCE_PRIORITY)
+    result = _ingest(generated.folder, source_priority=reverse)
+    types = {pf.id: pf.source_type for pf in partners.read_layouts()}
+    led = result.ledger.loc[result.ledger["status"].isin(["kept", "duplicate_across_files"])]
+    rank = led.assign(r=led["file_id"].map(types).map(order.index)).groupby("person_id")["r"].min()
+    first = rank.map(lambda i: order[i]).reindex(result.frame["person_id"]).to_numpy()
+    several = (result.frame["multiplicity"] > 1).to_numpy()
+    assert several.sum() > 50 and (result.frame["source_type"].to_numpy() == first).all()
+    assert "plus spécifique au plus général (l'ordre par défaut)" not in said and "petit" not in said
+    default = frame_text.priority_fr(visitors.SOURCE_PRIORITY)
+    assert "le plus spécifique au plus général (l'ordre par défaut)" in default and "petit" not in default
+
+
 def test_overlap_matrix_counts_people_in_both_files(ingested):
     """The overlap matrix is symmetric, its diagonal counts each file's people, its total matches multiplicities."""
     ids = ingested.overlap["file_id"].tolist()

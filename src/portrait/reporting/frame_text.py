@@ -10,6 +10,8 @@ from __future__ import annotations
 import pandas as pd
 
 from . import formatting as fmt
+from .parameter_labels import VALUE_TEXTS
+from ..study.visitors import SOURCE_PRIORITY
 
 #: Out-of-scope reasons that say the file was misread or incomplete rather than the visit too old.
 READING = {"last_visit_unreadable": "date de dernière visite illisible au format déclaré pour le fichier",
@@ -85,3 +87,25 @@ def _blank_countries(files: pd.DataFrame) -> str:
             f"({fmt.percent(files['country_blank'].sum() / files['records'].sum())}){spread} ; ces personnes comptent "
             "comme « pays inconnu » dans la marge de calage des clients (rapport 05), sauf quand un autre de leurs "
             "enregistrements donne leur pays.")
+
+
+def priority_fr(source_priority) -> str:
+    """The partner types in the order that classes a person found in files of several types (the parameter
+    ``source_priority``: the first type wins), and, for the default order, why it runs so.
+
+    A review: report 02 wrote the default order by hand, « du fichier le plus spécifique (et le plus petit) au plus
+    large », while congresses and fairs (9,738 records, 4,804 persons kept) come before senior groups (4,402, 2,220):
+    the rule is the most specific type first, not the smallest file; and another order in config/ left the text
+    stale."""
+    def label(t: str) -> str:
+        return VALUE_TEXTS["source_priority"].get(t, t)
+
+    names = [label(t) for t in source_priority]
+    order = names[0] + (", puis " + ", ".join(names[1:]) if len(names) > 1 else "")
+    why = ("qui va du type de partenaire le plus spécifique au plus général (l'ordre par défaut) : une personne "
+           "inscrite à un congrès et présente dans le fichier d'un office de tourisme compte comme cliente d'un congrès"
+           if tuple(source_priority) == SOURCE_PRIORITY else
+           "fixé par les paramètres de l'étude (l'ordre par défaut va du type le plus spécifique, "
+           f"{label(SOURCE_PRIORITY[0])}, au plus général, {label(SOURCE_PRIORITY[-1])})")
+    return (f"**Ordre de priorité des types de partenaires** : {order}. Une personne présente dans des fichiers de "
+            f"plusieurs types est classée dans le premier de cet ordre, {why}.")

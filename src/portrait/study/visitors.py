@@ -58,9 +58,9 @@ Stratum of a person found in several files
 Zone visited: the union of the zones of the person's eligible records — ``npdc`` (Nord-Pas de
 Calais), ``picardie``, or ``both`` when records show both (or a record says both). Source type:
 fixed priority order ``source_priority``, by default congres_salon > groupe_senior >
-hebergement > site_culturel_loisir > office_tourisme, from the most specific (and smallest)
-frame to the broadest: a person on a congress list and in a tourist-office newsletter file is a
-congress visitor. The record of the priority source type is the one kept (ties: file order,
+hebergement > site_culturel_loisir > office_tourisme, from the most specific partner type to the
+broadest (whatever the files' sizes): a person on a congress list and in a tourist-office newsletter
+file is a congress visitor. The record of the priority source type is the one kept (ties: file order,
 then row); the person's other eligible records are ``duplicate_across_files``. Country and
 department of residence are taken from the first record giving them in that same order;
 purpose is the union of the purposes recorded (leisure, business, or both); last visit the most
