@@ -133,6 +133,30 @@ def test_break_off_rule_counts_common_core_answers(clean, sim_data, cb, tmp_path
     assert reasons[rows[2][0]] == "abandon"
 
 
+def test_ledger_labels_state_the_break_off_rule_of_the_parameter(clean, sim_data, cb):
+    """A review: Tableau 4 of report 03 labelled a respondent « interrompu après le tronc commun » and a non-respondent
+    « abandonné avant la fin du tronc commun », while the rule counts answered items (8 of the 17 make a response: a
+    questionnaire stopped after the 13 image items is one). The labels now state the rule with the parameter's
+    number, and the units counted under each label meet it (counted again from their answers)."""
+    core = sum(1 for v in cb.variables if v.common_core and v.role == "opinion")
+    seen = set()
+    for n in (5, 8):
+        result = ingest.ingest(clean, sim_data[1], cb, min_core_answered=n)
+        label = result.ledger.set_index(["survey", "reason"])["reason_label"]
+        for survey in ("residents", "visitors"):
+            assert label[survey, "partiel"] == (f"Questionnaire interrompu, réponse à au moins {n} des {core} questions "
+                                                "d'opinion du tronc commun")
+            assert label[survey, "abandon"] == (f"Questionnaire interrompu, réponse à moins de {n} des {core} questions "
+                                                "d'opinion du tronc commun")
+            table = result.surveys[survey].responses
+            answered = ingest.answered_core(table, cb)
+            assert (answered[table["reason"] == "partiel"] >= n).all()
+            assert (answered[table["reason"] == "abandon"] < n).all()
+            seen.update(table["reason"])
+        assert not result.ledger["reason_label"].str.contains("{", regex=False).any()
+    assert {"partiel", "abandon"} <= seen                  # the rule was checked on units of both kinds
+
+
 def test_leading_zeros_and_emails(clean, sim_data, cb, tmp_path):
     """Department and commune codes that lost their leading zero are restored; e-mails in texts are removed."""
     folder = _copy(clean, tmp_path)

@@ -824,6 +824,8 @@ def test_check_report_of_clean_exports_shows_the_ledger(cb, tmp_path):
     assert not found.problems and found.result is not None
     page = _check_html(found, tmp_path)
     assert "Aucun problème" in page and "Hors champ" in page and "Status = 1" in page
+    # the ledger's labels state the break-off rule with its parameter, as report 03 does (a review)
+    assert "interrompu, réponse à au moins 8 des 17 questions" in html.unescape(page)
     # trial F: the rates of each stratum, where reminders are needed, before the chain runs. By hand from the
     # fixture: 2 of the 6 units responded, 1 is out of scope: RR2 = 2 / 5
     rates = page[page.index("Taux de réponse par strate"):]

@@ -241,13 +241,22 @@ def _status(survey: str, ids: np.ndarray, answers: pd.DataFrame | None, disp: pd
     return reason, status, dcode == by_reason.get("refus", np.nan)
 
 
-def _ledger(survey: str, reason: np.ndarray, codebook: Codebook) -> pd.DataFrame:
+def _reason_label(label: str, codebook: Codebook, min_core_answered: int) -> str:
+    """A ledger reason's label with the break-off rule filled in: ``{min_core_answered}`` (the parameter) and
+    ``{core_items}`` (the codebook's common-core opinion items). A review: the labels « interrompu après le tronc
+    commun » and « abandonné avant la fin du tronc commun » contradicted the rule (8 items of 17 make a response), and
+    a fixed number in config/codebook.yaml would contradict it again once the parameter changes."""
+    return (label.replace("{min_core_answered}", str(min_core_answered))
+            .replace("{core_items}", str(len(codebook.common_core("opinion")))))
+
+
+def _ledger(survey: str, reason: np.ndarray, codebook: Codebook, min_core_answered: int) -> pd.DataFrame:
     rows = []
     counts = pd.Series(reason).value_counts()
     for st, spec in codebook.status.items():
         for r, label in spec["reasons"].items():
             rows.append({"survey": survey, "status": st, "status_label": spec["label"], "reason": r,
-                         "reason_label": label, "n": int(counts.get(r, 0))})
+                         "reason_label": _reason_label(label, codebook, min_core_answered), "n": int(counts.get(r, 0))})
     led = pd.DataFrame(rows)
     if led["n"].sum() != len(reason):  # pragma: no cover - every unit gets exactly one reason
         raise AssertionError("ledger does not balance")
@@ -291,7 +300,8 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
     by_tool = sorted(r for u in ids[reason == TOOL_FLAGGED] for r in flagged[u])     # every flagged row of each
     # a respondent (complete or partial) whose status says refused; an abandoned questionnaire is no answer (a review)
     refused = refusal & (status == "respondent")
-    return SurveyResult(survey, pd.concat([table, rows], axis=1), _ledger(survey, reason, codebook), emails, controls,
+    return SurveyResult(survey, pd.concat([table, rows], axis=1), _ledger(survey, reason, codebook, min_core_answered),
+                        emails, controls,
                         answered_out_of_scope=int(out_of_scope.sum()), out_of_scope_rows=status_rows(out_of_scope),
                         set_aside=int(set_aside.sum()), set_aside_rows=status_rows(set_aside), phones_removed=phones,
                         ips_removed=ips, macs_removed=macs,
