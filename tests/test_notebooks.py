@@ -115,6 +115,48 @@ def test_markdown_does_not_restate_a_parameter_value(path):
     assert not stale, f"{path.stem}: markdown restates parameter values: {stale}"
 
 
+#: Acronyms and symbols of reports 01 to 05, and what their first use must stand beside to be understood (a review:
+#: « PPS » came in a column heading of 01, « π » in a sentence of 01 and « AAPOR » in 03, none of them defined).
+DEFINED_AT_FIRST_USE = {"PPS": "probability proportional to size", "π": r"probabilité[^.]{0,40}π",
+                        "AAPOR": "American Association for Public Opinion Research", "RR1": r"RR1\W*=",
+                        "RR2": r"RR2\W*=", "CV": "coefficient de variation"}
+
+
+def _reading_order(path) -> list[tuple[str, str]]:
+    """What a reader of the report reads, in order: each markdown cell, then each output of each code cell as the
+    regression run stored it (tests/notebooks/<stem>.outputs.json), tags removed; with where it comes from."""
+    import html
+
+    nb = nbformat.read(path, as_version=4)
+    stored = json.loads((EXPECTED / f"{path.stem}.outputs.json").read_text(encoding="utf-8"))
+    pieces = []
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            pieces.append((f"markdown cell {cell.id}", cell.source))
+        for o in stored.get(cell.id, []) if cell.cell_type == "code" else []:
+            data = o.get("data", {})
+            text = data.get("text/markdown") or data.get("text/html") or ""
+            text = "".join(text) if isinstance(text, list) else text
+            pieces.append((f"output of cell {cell.id}", html.unescape(re.sub(r"<[^>]+>", " ", text))))
+    return pieces
+
+
+REVIEWED = [p for p in NOTEBOOKS if p.stem[:2] <= "05"]
+
+
+@pytest.mark.parametrize("path", REVIEWED, ids=[p.stem for p in REVIEWED])
+def test_acronyms_and_symbols_are_defined_where_first_used(path):
+    """The paragraph, caption or table where a report first uses an acronym or symbol of :data:`DEFINED_AT_FIRST_USE`
+    also defines it (reports 01 to 05; the others have their own reviews)."""
+    undefined = []
+    for symbol, definition in DEFINED_AT_FIRST_USE.items():
+        used = re.compile(rf"(?<![A-Za-z0-9]){re.escape(symbol)}(?![A-Za-z0-9])")     # « CV² » is a use
+        first = next(((where, text) for where, text in _reading_order(path) if used.search(text)), None)
+        if first is not None and not re.search(definition, first[1]):
+            undefined.append(f"{symbol} ({first[0]})")
+    assert not undefined, f"{path.stem}: used before being defined: {undefined}"
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 class TestMakeGraph:
     def test_outputs_are_make_targets(self, path):

@@ -16,7 +16,8 @@ from ..study.visitors import SOURCE_LABELS, ZONE_LABELS
 
 SURVEYS = {"residents": "Habitants", "visitors": "Clients du territoire"}
 AAPOR_DEFINITION = (
-    "Taux de réponse au sens de l'AAPOR (*Standard Definitions*, 9ᵉ éd., 2016) : "
+    "Taux de réponse au sens de l'AAPOR (American Association for Public Opinion Research, *Standard Definitions*, "
+    "9ᵉ éd., 2016) : "
     "**RR1** = questionnaires complets / unités éligibles ou d'éligibilité inconnue ; "
     "**RR2** = questionnaires complets et partiels / même dénominateur. Les invitations restées sans "
     "réponse ou non distribuées, d'éligibilité inconnue (UO), sont comptées au dénominateur comme si elles "
