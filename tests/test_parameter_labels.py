@@ -294,3 +294,19 @@ def test_the_native_layouts_encoding_is_not_shown_for_a_survey_tools_exports():
     native = dict(parameter_labels.by_label({"survey_tool": "native", "csv_encoding": "cp1252", "ingest_format": "csv"}))
     tool = dict(parameter_labels.by_label({"survey_tool": "limesurvey", "csv_encoding": "cp1252", "ingest_format": "csv"}))
     assert "csv_encoding" in native and "csv_encoding" not in tool and tool["ingest_format"] == "csv"
+
+
+def test_the_index_links_the_last_check_of_the_survey_exports_when_there_is_one(tmp_path, monkeypatch):
+    """A newcomer's trial: the index said it links every report, but not `make check-survey`'s. Oracle: the file's
+    presence; without it, no line."""
+    from portrait.pipeline import paths
+    from portrait.reporting import check_survey
+
+    nb = new_notebook(cells=[new_markdown_cell("# Sonde\n\nUn rapport de test.")], metadata={"papermill": {"parameters": {}}})
+    nbformat.write(nb, tmp_path / "03_probe.ipynb")
+    monkeypatch.setattr(check_survey, "OUT", str(tmp_path / "check_survey.html"))
+    assert "check_survey.html" not in report.index_html([tmp_path / "03_probe.ipynb"])
+    (tmp_path / "check_survey.html").write_text("<html></html>", encoding="utf-8")
+    page = report.index_html([tmp_path / "03_probe.ipynb"]).replace("\u00a0", " ").replace("\u2019", "'")
+    assert 'exports de l\'enquête (dernier <code>make check-survey</code>) : <a href="check_survey.html">' in page
+    assert paths.resolve(check_survey.OUT).exists()

@@ -934,7 +934,7 @@ def test_a_participants_export_without_every_sampled_unit_is_a_problem(tool, cb,
     found = ingest.check(folder, {"residents": _sample()}, cb, tool=tool, key=KEY)
     assert [(Path(p.file).name, p.column, p.rule) for p in found.problems] == [
         (path.name, lay.dispositions.id, "missing_participant")]
-    assert "1 of the 6 sampled units have no row" in found.problems[0].message
+    assert "1 of the 6 sampled units has no row" in found.problems[0].message
     token = survey_tools.tokens([SLOTS[-1]], "residents", KEY)[0]
     assert token not in str(found.problems[0])
 

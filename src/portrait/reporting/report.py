@@ -151,8 +151,20 @@ def index_html(executed: list[Path], stale: tuple[str, set[str]] | None = None, 
         "code, en français), puis, pour le détail, la « version sans code » de chaque rapport ; les analystes "
         "suivent les rapports numérotés dans l'ordre de la chaîne, chacun avec son code, ses tableaux et ses "
         "fichiers produits.</p>\n"
-        "<ol>\n" + "\n".join(items) + "\n</ol>\n" + _scenarios_section()
+        "<ol>\n" + "\n".join(items) + "\n</ol>\n" + _check_survey_line() + _scenarios_section()
         + "</body>\n</html>\n")
+
+
+def _check_survey_line() -> str:
+    """A link to the last check of the survey exports (``make check-survey``), when there is one: the index said it
+    links every report, and a newcomer's trial found that one missing."""
+    from . import check_survey
+
+    check = paths.resolve(check_survey.OUT)
+    if not check.exists():
+        return ""
+    return (f'<p>Contrôle des exports de l\'enquête (dernier <code>make check-survey</code>) : '
+            f'<a href="{html.escape(check.name)}">{html.escape(check.name)}</a>.</p>\n')
 
 
 def _newest_mtime(path: Path) -> float:

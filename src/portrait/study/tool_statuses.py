@@ -102,7 +102,7 @@ def dispositions_from_tool(raw: RawTable, survey: str, codebook: Codebook, lay: 
     absent = len(set(tokens_to_ids.values()) - set(ids))
     if absent:      # a unit without its row would count as invited normally, and silent
         problems.append(Problem(raw.file, None, d.id, None, "missing_participant",
-                                f"{absent} of the {len(tokens_to_ids)} sampled units have no row: export every "
+                                f"{absent} of the {len(tokens_to_ids)} sampled units {'has' if absent == 1 else 'have'} no row: export every "
                                 f"participant of the survey from {lay.label}, with no filter (a unit without its "
                                 "row would count as invited normally and silent, its bounce or refusal lost)"))
     has = (code != "").to_numpy() & sampled
