@@ -1463,3 +1463,22 @@ def test_a_response_type_rewritten_by_a_spreadsheet_still_marks_a_response_among
     lay = survey_tools.layout("qualtrics", cb)
     assert lay.looks_like_response(["Status", "Q1"], [status, "1"])
     assert not lay.looks_like_response(["Status", "Q1"], ["Response Type", "1"])
+
+
+def test_an_unknown_code_is_told_with_every_code_of_the_question(cb, tmp_path):
+    """A newcomer's trial: « A11 » in a 0–10 score was told « codes … are A0, A1, A2, A3, A4, A5 … », hiding the top of
+    the scale. Runs of three or more consecutive codes are written as a run (by hand: « A0–A10 »)."""
+    from portrait.study.export_checks import code_runs
+
+    assert code_runs([f"A{k}" for k in range(11)] + ["A99"]) == "A0–A10, A99"
+    assert code_runs(["A1", "A2", "A99"]) == "A1, A2, A99" and code_runs(["oui", "non"]) == "oui, non"
+    assert code_runs(["A02", "A59", "A60", "A62", "A80"]) == "A02, A59, A60, A62, A80"
+    folder = _tool_folder("limesurvey", tmp_path)
+    rows = _csv_rows(folder / "residents.csv")
+    j = rows[0].index("RECO")
+    k = next(k for k, r in enumerate(rows[1:], start=1) if r[j] != "")
+    rows[k][j] = "A11"
+    _write_csv(folder / "residents.csv", rows)
+    found = [p for p in ingest.check(folder, {"residents": _sample()}, cb, tool="limesurvey", key=KEY).problems
+             if p.rule == "unknown_code"]
+    assert [(p.column, p.row) for p in found] == [("RECO", k + 1)] and "A0–A10" in found[0].message

@@ -79,6 +79,20 @@ def region_communes() -> frozenset[str]:
     return frozenset(sources.read_communes()["code"])
 
 
+def code_runs(codes: Sequence[str]) -> str:
+    """Codes as a message shows them, three or more consecutive numbers of one prefix as a run: « A0–A10, A99 »
+    (a trial: « A0, A1, A2, A3, A4, A5 … » hid the top of a 0–10 scale)."""
+    runs: list[list[tuple[str, int, str]]] = []
+    for code in codes:
+        m = re.fullmatch(r"(\D*)(\d+)", code)
+        key = (m.group(1), int(m.group(2)), code) if m else (code, -2, code)
+        if runs and m and runs[-1][-1][0] == key[0] and runs[-1][-1][1] == key[1] - 1:
+            runs[-1].append(key)
+        else:
+            runs.append([key])
+    return ", ".join(f"{r[0][2]}–{r[-1][2]}" if len(r) > 2 else ", ".join(k[2] for k in r) for r in runs)
+
+
 def _code_text(v: Variable, cb: Codebook) -> str:
     labels = cb.labels(v.name)
     if v.type == "likert_1_5" or (v.codes and len(labels) > 8):

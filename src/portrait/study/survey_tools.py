@@ -36,7 +36,7 @@ from ..pipeline import paths
 from ..pipeline.config import did_you_mean, read_yaml
 from ..pipeline.errors import ParameterError
 from .codebook import Codebook, Variable
-from .export_checks import CONTROL, MISSING_CODE, MISSING_CODE_RE, as_written, completed
+from .export_checks import CONTROL, MISSING_CODE, MISSING_CODE_RE, as_written, code_runs, completed
 from .export_readers import Problem, RawTable, records_of, with_records
 from .exports import DISPOSITION_COLUMN
 
@@ -395,7 +395,7 @@ def _translate(v: Variable, native: str, tool_col: str, s: pd.Series, rows: np.n
                codebook: Codebook, lay: ToolLayout, problems: list[Problem]) -> pd.Series:
     if v.type in CODED_TYPES:
         back = lay.code_map(v, codebook)
-        what = f"the tool's codes for this question are {', '.join(list(back)[:6])}{' …' if len(back) > 6 else ''}"
+        what = f"the tool's codes for this question are {code_runs(list(back))}"
     elif v.type == "multi":
         back = {lay.chosen: "1", lay.not_chosen: "0"}
         what = f"a multiple-choice option is {lay.chosen!r} when chosen" + (
