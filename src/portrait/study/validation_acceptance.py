@@ -31,10 +31,9 @@ from .validation_coverage import _pct, widened_replicates
 from .validation_profiles import profile_acceptance, profile_summary
 from .validation_setup import (CALIBRATED, DIFFERENCE_NAME, SURVEY_LABELS, TARGET_LABELS, TARGETS,
                                VARIANCE_LABELS)
-from .validation_summary import BIAS_LIMIT, COVERAGE_BAND, SIZE_BAND, band_half_width, pooled_interval
+from .validation_summary import (BIAS_LIMIT, COVERAGE_BAND, SE_RATIO_BAND, SIZE_BAND, band_half_width, pooled_interval,
+                                 sd_half_width, se_ratio_error)
 
-#: The mean SE / empirical SD band of the acceptance criteria.
-SE_RATIO_BAND = (0.95, 1.05)
 #: The columns that name one statistic in a validation summary.
 STATISTIC = ["survey", "item", "statistic", "level"]
 #: Verdict codes and their French words in the table.
@@ -44,12 +43,6 @@ VERDICTS = {"met": "tenu", "not_met": "non tenu",
             "not_assessable": "non évaluable (trop peu de réplications)"}
 #: Statistics outside a band are named in the table up to this many.
 NAMED_AT_MOST = 2
-
-
-def sd_half_width(replications: int) -> float:
-    """Relative half-width of the 95 % Monte Carlo interval of an SD estimated from ``replications`` replications
-    of a normal estimator: ``1.96 / √(2 (R − 1))`` (the SD's relative standard error is ``1/√(2(R − 1))``)."""
-    return float(1.96 / np.sqrt(2 * max(int(replications) - 1, 1)))
 
 
 def assessable(replications: int, criterion: str) -> bool:
@@ -131,15 +124,11 @@ def _bootstrap_se_ratio(boot: pd.DataFrame, lin: pd.DataFrame, results: pd.DataF
                         target: str) -> dict[str, Any]:
     """The bootstrap's SE ratio per statistic and estimator (the summary divides its mean SE by the SD of every
     replication's estimates, the linearised rows'); judged alone when the Monte Carlo error of that ratio,
-    ``1.96 √(1/(2(R − 1)) + cv²/B)`` (SD over ``R`` replications, mean of ``B`` bootstrap SEs of coefficient of
-    variation ``cv``), is within 5 %."""
-    r = results.loc[(results["variance"] == "bootstrap") & results["estimator"].isin(CALIBRATED)]
-    if "target" in r.columns:
-        r = r.loc[r["target"] == target]
-    g = r.groupby(STATISTIC + ["estimator"], dropna=False)["se"]
-    cv = float((g.std() / g.mean()).max()) if len(r) else np.inf
+    :func:`~portrait.study.validation_summary.se_ratio_error` (SD over ``R`` replications, mean of ``B`` bootstrap
+    SEs), is within 5 %."""
+    r = results.loc[results["target"] == target] if "target" in results.columns else results
     basis = int(lin["replications"].max())
-    half = 1.96 * np.sqrt(1 / (2 * (basis - 1)) + cv ** 2 / int(boot["replications"].max()))
+    half = se_ratio_error(r, basis, int(boot["replications"].max()), "bootstrap", CALIBRATED)["ratio"]
     judged = bool(half <= (SE_RATIO_BAND[1] - SE_RATIO_BAND[0]) / 2)
     out = _band_criterion(boot, boot["se_ratio"], SE_RATIO_BAND, judged, float(boot["se_ratio"].mean()))
     return {**out, "basis": basis, "half_width": float(half),
@@ -330,12 +319,16 @@ def acceptance_note_fr(crit: Mapping[str, Mapping[str, dict[str, Any]]]) -> str:
              "La taille d'un test de différence est la part des réplications où il rejette la vraie différence de la "
              "cible, soit 100 % moins la couverture de son intervalle ; dans la population finie fixée, les différences "
              "sans écart introduit ne sont nulles qu'à peu près, et c'est à leur vraie valeur que le test est jugé."]
-    boot_se = [c["se_ratio/bootstrap"] for c in crit.values() if "se_ratio/bootstrap" in c]
+    boot_se = {t: c["se_ratio/bootstrap"] for t, c in crit.items() if "se_ratio/bootstrap" in c}
     if boot_se:
-        b = boot_se[0]
+        b = next(iter(boot_se.values()))
+        # each target's own ± (review: the first target's was said of both, and the conclusion gives each its own)
+        known = [f"à ±{nbsp}{fmt.number(x['half_width'], 3)} près" for x in boot_se.values()]
+        known = known[0] if len(set(known)) == 1 else ", ".join(
+            f"{k} avec pour cible la {TARGET_LABELS[t].lower()}" for k, t in zip(known, boot_se))
         parts.append(f"Les estimations ne dépendent pas de la variance : l'erreur type bootstrap moyenne est donc "
                      f"rapportée à l'écart type des estimations sur les {fmt.number(b['basis'])} réplications "
-                     f"(rapport connu à ±{nbsp}{fmt.number(b['half_width'], 3)} près).")
+                     f"(rapport connu {known}).")
     weak = {v: c[f"coverage/{v}"] for c in crit.values() for v in ("linearisation", "bootstrap")
             if f"coverage/{v}" in c and c[f"coverage/{v}"]["verdict"] in ("pooled", "pooled_not_met", "not_assessable")}
     if weak:

@@ -17,7 +17,8 @@ from . import validation_published as published
 from .codebook import Codebook
 from .validation_coverage import WHERE, _band_pct, _pct, _pct_range, _sds, nonresponse_sentence, unweighted_coverage
 from .validation_setup import ESTIMATOR_LABELS, PROFILE_STATISTICS, SURVEY_LABELS, TARGET_LABELS
-from .validation_summary import BIAS_LIMIT, COVERAGE_BAND, SIZE_BAND, acceptance, band_half_width, statistic_labels
+from .validation_summary import (BIAS_LIMIT, COVERAGE_BAND, SE_RATIO_BAND, SIZE_BAND, acceptance, band_half_width,
+                                 statistic_labels)
 
 
 def _int(n: int) -> str:
@@ -117,7 +118,11 @@ def _pooled(c: dict[str, Any]) -> str:
         gap = abs(1 - c["se_ratio"])
         text += (f" : {'un peu ' if abs(c['coverage'] - 0.95) < 0.01 else ''}{'moins' if high < 0.95 else 'plus'} "
                  "que 95 %, au-delà de l'erreur Monte-Carlo")
-        if gap > 1 / np.sqrt(2 * max(c["replications"] - 1, 1)):    # beyond the empirical SD's own imprecision
+        # beyond the ratio's own imprecision: for the bootstrap, the ± of its caveat and of the acceptance table (its
+        # mean SE over its replications, the SD over all of them; review: an SD over its 10 replications was the wrong
+        # quantity), so that the two sentences agree; otherwise one standard error of the SD over the replications
+        noise = c["se_ratio_error"]["ratio"] if "se_ratio_error" in c else 1 / np.sqrt(2 * max(c["replications"] - 1, 1))
+        if gap > noise:
             text += (f" ; les erreurs types annoncées sont en moyenne trop "
                      f"{'petites' if c['se_ratio'] < 1 else 'grandes'} d'environ {fmt.percent(gap, 1 if gap < 0.01 else 0)}"
                      f" (erreur type moyenne / écart type {fmt.number(c['se_ratio'], 3)})")
@@ -167,11 +172,32 @@ def _coverage_sentence(c: dict[str, Any], name: str, extra: str, labels: Mapping
                  f"couvrent {_pct(c['paired_linearised_coverage'])} du temps et les erreurs types bootstrap valent "
                  "en moyenne " + fmt.number(ratio, 3) + " fois les linéarisées"
                  + (close + _split_gap(c) + "." if same else "."))
-        if 2 <= c["replications"] < 100:      # the empirical SD of so few replications is itself imprecise
-            text += (f" Sur {reps}, l'écart type empirique des estimations est lui-même imprécis (à "
-                     f"{fmt.percent(1 / np.sqrt(2 * (c['replications'] - 1)), 0)} près environ) : le rapport de l'erreur "
-                     "type moyenne à cet écart type peut s'écarter de 1 sans mettre la méthode en cause.")
+        text += _se_ratio_caveat(c)
     return text
+
+
+def _se_ratio_caveat(c: dict[str, Any]) -> str:
+    """« Le rapport de l'erreur type moyenne à l'écart type … n'est donc connu qu'à ± 0,239 près … » when that ratio
+    cannot be judged one statistic at a time (:data:`SE_RATIO_BAND`), with both of its parts: the mean SE over the
+    bootstrap's replications, the SD over every replication (:func:`~portrait.study.validation_summary.se_ratio_error`,
+    as the acceptance table's ± ; review: « Sur 10 réplications, l'écart type empirique … » named the SD over the
+    bootstrap's replications, which the ratio does not use)."""
+    err = c.get("se_ratio_error")
+    if not err or not err["ratio"] > (SE_RATIO_BAND[1] - SE_RATIO_BAND[0]) / 2:
+        return ""
+
+    def share(x: float) -> str:
+        return fmt.percent(x, 0 if x >= 0.1 else 1)
+    boot, basis = err["replications"], err["basis"]
+    over = (f"sur {fmt.count(boot, 'réplication')} seulement" if basis > boot else
+            f"sur {'la' if boot == 1 else 'les'} {fmt.count(boot, 'réplication')}")
+    mean_se = (f"n'est connue qu'à ± {share(err['se'])} près au plus (elle varie d'une réplication à l'autre)"
+               if err["se"] >= 0.0005 else "ne varie pas d'une réplication à l'autre")
+    return (" Le rapport de l'erreur type moyenne à l'écart type des estimations a deux parts incertaines : l'erreur "
+            f"type bootstrap moyenne, {over}, {mean_se}, et l'écart type des estimations, sur "
+            + (f"les {fmt.count(basis, 'réplication')}" if basis > boot else "ces mêmes réplications")
+            + f", à ± {share(err['sd'])} près ; ce rapport n'est donc connu qu'à ± {fmt.number(err['ratio'], 3)} près "
+            "(tableau des critères d'acceptation) et peut s'écarter de 1 d'autant sans mettre la méthode en cause.")
 
 
 def _unweighted_sentence(a: dict[str, Any], summ: pd.DataFrame, labels: Mapping) -> str:

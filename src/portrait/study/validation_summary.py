@@ -349,12 +349,36 @@ COVERAGE_BAND = (0.94, 0.96)
 BIAS_LIMIT = 0.1
 #: The band of a test's size (share of 5 % tests that reject a true null) in the acceptance criteria.
 SIZE_BAND = (0.04, 0.06)
+#: The mean SE / empirical SD band of the acceptance criteria.
+SE_RATIO_BAND = (0.95, 1.05)
 
 
 def band_half_width(replications: int, nominal: float = 0.95) -> float:
     """Where one statistic's observed coverage falls 95 times in 100 when its true coverage is ``nominal``: ``nominal``
     ± this half-width, ``1.96 √(nominal (1 − nominal) / R)`` (normal approximation), as a proportion."""
     return float(1.96 * np.sqrt(nominal * (1 - nominal) / max(int(replications), 1)))
+
+
+def sd_half_width(replications: int) -> float:
+    """Relative half-width of the 95 % Monte Carlo interval of an SD estimated from ``replications`` replications
+    of a normal estimator: ``1.96 / √(2 (R − 1))`` (the SD's relative standard error is ``1/√(2(R − 1))``)."""
+    return float(1.96 / np.sqrt(2 * max(int(replications) - 1, 1)))
+
+
+def se_ratio_error(results: pd.DataFrame, basis: int, replications: int, variance: str = "bootstrap",
+                   estimators: Sequence[str] = CALIBRATED) -> dict[str, float]:
+    """Relative half-widths of the 95 % Monte Carlo interval of one statistic's mean SE / SD when the mean SE of
+    ``variance`` is taken over ``replications`` replications and the SD of the estimates over ``basis`` of them (the
+    estimates do not depend on the variance method, so :func:`summary` divides by the SD over every replication):
+    ``sd``, the SD's part (:func:`sd_half_width` of ``basis``); ``se``, the mean SE's, ``1.96 cv / √replications``
+    with ``cv`` the largest coefficient of variation of the SEs over the replications (statistic × estimator of
+    ``results``, one target's); ``ratio``, both, ``1.96 √(1/(2(basis − 1)) + cv²/replications)`` (the acceptance
+    table's « rapport connu à ± … près »), with ``basis`` and ``replications``."""
+    r = results.loc[(results["variance"] == variance) & results["estimator"].isin(estimators)]
+    g = r.groupby(["survey", "item", "statistic", "level", "estimator"], dropna=False)["se"]
+    cv = float((g.std() / g.mean()).max()) if len(r) else np.inf
+    sd, se = sd_half_width(basis), float(1.96 * cv / np.sqrt(max(int(replications), 1)))
+    return {"sd": sd, "se": se, "ratio": float(np.hypot(sd, se)), "basis": int(basis), "replications": int(replications)}
 
 
 def expected_outside(replications: int, level: float = 0.95, nominal: float = 0.95,
@@ -423,6 +447,9 @@ def acceptance(summ: pd.DataFrame, estimators: Sequence[str] = CALIBRATED,
             _bootstrap_against_linearised(out["bootstrap"], results, truth, estimators)
             if "linearisation" in out:
                 out["bootstrap"]["all_linearised_coverage"] = out["linearisation"]["coverage"]
+                out["bootstrap"]["se_ratio_error"] = se_ratio_error(   # the acceptance table's, the same function
+                    results, out["linearisation"]["replications"], out["bootstrap"]["replications"], "bootstrap",
+                    estimators)
     out.update(_difference_tests(lin.loc[lin["survey"] == compare.DIFFERENCE]))
     if results is not None and truth is not None and np.isfinite(out["rejection"]):
         out["rejection_low"], out["rejection_high"] = pooled_interval(results, truth, estimators=estimators,

@@ -1,0 +1,104 @@
+"""Report 08's sentences that a survey statistician's review found untrue for some runs, now generated from the
+numbers: each checked on hand-made tables where the old sentence was wrong."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from portrait.study import validation, validation_acceptance
+
+def _plain(text: str) -> str:
+    return text.replace("\u00a0", " ").replace("\u202f", " ").replace("\u2019", "'")
+
+
+def _fr(x: float, decimals: int) -> str:
+    return f"{x:.{decimals}f}".replace(".", ",")
+
+
+# ------------------------------------------------------------------ 1. the bootstrap SE ratio's uncertainty
+
+def _bootstrap_run(linearised: int = 40, bootstrap: int = 10, ratio: float = 0.82, swing: float = 0.2):
+    """One statistic of the residents, every estimator alike, one target: ``linearised`` replications whose
+    estimates have SD 1 exactly (standardised), intervals that always cover the truth 0; the first ``bootstrap`` of
+    them also with bootstrap SEs alternating ``ratio × (1 ∓ swing)`` (mean ``ratio`` × the SD over every replication)
+    and intervals that never cover it."""
+    z = np.linspace(-1, 1, linearised)
+    z = (z - z.mean()) / z.std(ddof=1)
+    rows = []
+    for est in validation.ESTIMATORS:        # the conclusion reads the uncalibrated estimators too
+        for i, e in enumerate(z):
+            base = {"target": "superpopulation", "replication": i, "survey": "residents", "item": "x",
+                    "statistic": "mean", "level": "", "estimator": est, "estimate": e, "df": 100.0, "n": 500.0,
+                    "p": np.nan, "adjusted": 0.0, "error": ""}
+            rows.append({**base, "variance": "linearisation", "se": 1.0, "ci_low": e - 10, "ci_high": e + 10})
+            if i < bootstrap:
+                se = ratio * (1 - swing if i % 2 == 0 else 1 + swing)
+                rows.append({**base, "variance": "bootstrap", "se": se, "ci_low": 50.0, "ci_high": 60.0})
+    truth = pd.DataFrame({"target": "superpopulation", "survey": ["residents"], "item": "x", "statistic": "mean",
+                          "level": "", "value": [0.0], "planted": [False]})
+    return pd.DataFrame(rows), truth
+
+
+def test_the_se_ratio_caveat_states_both_parts_and_the_acceptance_tables_figure():
+    """Review: « Sur 10 réplications, l'écart type empirique des estimations est lui-même imprécis (à 24 % près) »
+    when the ratio divides by the SD over all 40 replications; only its mean SE is over the bootstrap's 10. Oracle (by
+    hand): SD part 1.96/√(2·39) = 22 %; SEs 0.82 × (0.8, 1.2, …) have cv = 0.2·√(10/9)/1, so the mean SE's part is
+    1.96 cv/√10 = 13 % and the ratio's ± is 1.96 √(1/78 + cv²/10) — the figure the acceptance table's note gives."""
+    from portrait.study import codebook
+
+    results, truth = _bootstrap_run()
+    summ = validation.summary(results, truth)
+    text = _plain(validation.conclusion_fr(summ, codebook.load("config/codebook.yaml"), 50, results=results,
+                                           truth=truth))
+    cv = 0.2 * np.sqrt(10 / 9)
+    half = 1.96 * np.sqrt(1 / 78 + cv ** 2 / 10)
+    assert "l'écart type empirique des estimations est lui-même imprécis" not in text
+    assert ("l'erreur type bootstrap moyenne, sur 10 réplications seulement, n'est connue qu'à ± "
+            f"{100 * 1.96 * cv / np.sqrt(10):.0f} % près au plus") in text
+    assert f"l'écart type des estimations, sur les 40 réplications, à ± {100 * 1.96 / np.sqrt(78):.0f} % près" in text
+    assert f"ce rapport n'est donc connu qu'à ± {_fr(half, 3)} près (tableau des critères d'acceptation)" in text
+    crit = validation_acceptance.criteria({"superpopulation": summ}, results, 50, truths={"superpopulation": truth})
+    assert crit["superpopulation"]["se_ratio/bootstrap"]["half_width"] == pytest.approx(half, rel=1e-12)
+    assert f"(rapport connu à ± {_fr(half, 3)} près)" in _plain(validation_acceptance.acceptance_note_fr(crit))
+    # the pooled coverage (0 %) is off 95 %, but a mean ratio of 0,82 is within the ± 0,258 the caveat gives: the
+    # sentence does not call the SEs too small, which would contradict it
+    assert "trop petites" not in text
+
+
+def test_the_bootstrap_ses_are_called_too_small_beyond_the_ratios_own_uncertainty():
+    """The pooled bootstrap coverage (0 %) is off 95 %, and its mean SE / SD is 0,82. Over 200 replications and 10
+    bootstrap ones of steady SEs (cv = 0.05·√(10/9)), the ratio is known to ± 1.96 √(1/398 + cv²/10) = 0,10: a gap of
+    0,18 is beyond it and the sentence says so; the old yardstick, one standard error of an SD over the bootstrap's
+    10 replications (1/√18 = 0,24), kept it silent."""
+    from portrait.study import codebook
+
+    results, truth = _bootstrap_run(linearised=200, swing=0.05)
+    text = _plain(validation.conclusion_fr(validation.summary(results, truth), codebook.load("config/codebook.yaml"),
+                                           50, results=results, truth=truth))
+    bootstrap = text[text.index("*Super-population (espérance du modèle), intervalles bootstrap.*"):]
+    assert "les erreurs types annoncées sont en moyenne trop petites d'environ 18 % (erreur type moyenne / écart " \
+           "type 0,820)" in bootstrap
+    half = 1.96 * np.sqrt(1 / 398 + 0.05 ** 2 * 10 / 9 / 10)
+    assert f"ce rapport n'est donc connu qu'à ± {_fr(half, 3)} près" in bootstrap
+
+
+def test_the_se_ratio_caveat_is_left_out_when_the_ratio_can_be_judged():
+    """With 5,000 replications and 1,000 bootstrap ones of steady SEs, the ratio is known to ± 0,03: the acceptance
+    table judges it, and the conclusion says no caveat."""
+    from portrait.study import validation_conclusion as vc
+
+    err = {"sd": 1.96 / np.sqrt(2 * 4999), "se": 0.01, "basis": 5000, "replications": 1000}
+    err["ratio"] = float(np.hypot(err["sd"], err["se"]))
+    assert vc._se_ratio_caveat({"se_ratio_error": err}) == ""
+    assert "0,03" not in vc._se_ratio_caveat({"se_ratio_error": {**err, "ratio": 0.06}}) != ""
+
+
+def test_the_acceptance_note_gives_each_target_its_own_ratio_precision():
+    """The conclusion cites the acceptance table for each target's ± : the note gave the first target's for both."""
+    crit = {"superpopulation": {"se_ratio/bootstrap": {"basis": 40, "half_width": 0.2391, "verdict": "not_assessable"}},
+            "finite": {"se_ratio/bootstrap": {"basis": 40, "half_width": 0.2444, "verdict": "not_assessable"}}}
+    note = _plain(validation_acceptance.acceptance_note_fr(crit))
+    assert ("(rapport connu à ± 0,239 près avec pour cible la super-population (espérance du modèle), à ± 0,244 près "
+            "avec pour cible la population finie fixée)") in note
