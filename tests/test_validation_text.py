@@ -3,11 +3,18 @@ numbers: each checked on hand-made tables where the old sentence was wrong."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from portrait.pipeline import paths
+from portrait.reporting import validation_plots
 from portrait.study import validation, validation_acceptance
+
+NOTEBOOK = paths.NOTEBOOKS / "08_validation.ipynb"
+
 
 def _plain(text: str) -> str:
     return text.replace("\u00a0", " ").replace("\u202f", " ").replace("\u2019", "'")
@@ -15,6 +22,14 @@ def _plain(text: str) -> str:
 
 def _fr(x: float, decimals: int) -> str:
     return f"{x:.{decimals}f}".replace(".", ",")
+
+
+def _cells() -> list[dict]:
+    return json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+
+
+def _source(cell: dict) -> str:
+    return "".join(cell["source"])
 
 
 # ------------------------------------------------------------------ 1. the bootstrap SE ratio's uncertainty
@@ -102,3 +117,31 @@ def test_the_acceptance_note_gives_each_target_its_own_ratio_precision():
     note = _plain(validation_acceptance.acceptance_note_fr(crit))
     assert ("(rapport connu à ± 0,239 près avec pour cible la super-population (espérance du modèle), à ± 0,244 près "
             "avec pour cible la population finie fixée)") in note
+
+
+# ------------------------------------------------------------------ 2. Figure 2's alternative text
+
+def test_figure_2_alt_text_gives_the_range_of_the_coverages_it_draws():
+    """Review: « entre 93 % et 97 % environ » beside coverages from 85,0 % to 100,0 %. Hand-made summaries: the raking
+    coverages run from 85,0 % to 100,0 % (the logit's 60 % is not drawn); in question (outside [94 %, 96 %], interval
+    excluding 95 %): 85 % [71 ; 93] only."""
+    def rows(cov):
+        return pd.DataFrame([{"survey": s, "item": i, "statistic": "mean", "level": "", "estimator": e,
+                              "variance": "linearisation", "replications": 40, "coverage": c, "coverage_low": lo,
+                              "coverage_high": hi} for s, i, e, c, lo, hi in cov])
+
+    sup = rows([("residents", "a", "raking", 0.85, 0.709, 0.929), ("visitors", "a", "raking", 1.0, 0.912, 1.0),
+                ("residents", "a", "logit", 0.60, 0.45, 0.73)])
+    fin = rows([("residents", "a", "raking", 0.95, 0.835, 0.986),
+                ("visitors - residents", "a", "raking", 0.975, 0.871, 0.996)])
+    alt = _plain(validation_plots.coverage_by_statistic_alt({"superpopulation": sup, "finite": fin}))
+    assert alt.startswith("Deux colonnes (super-population, population finie fixée) et trois blocs (habitants, "
+                          "clients, différence) : ")
+    assert "de 85,0 % à 100,0 % selon la statistique et la cible" in alt and "93 %" not in alt
+    assert alt.endswith("en rouge, 1 statistique mise en cause.")
+    one = _plain(validation_plots.coverage_by_statistic_alt({"finite": fin}))
+    assert one.startswith("Une colonne (population finie fixée) et deux blocs (habitants, différence)")
+    assert "de 95,0 % à 97,5 % selon la statistique," in one and one.endswith("(aucun point rouge).")
+    # the notebook writes none of it by hand
+    figure = next(_source(c) for c in _cells() if "coverage_by_statistic(" in _source(c))
+    assert "alt=validation_plots.coverage_by_statistic_alt(summaries)" in figure and "97 %" not in figure

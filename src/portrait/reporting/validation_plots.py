@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from . import formatting as fmt
+
 VARIANCE_COLORS = {"linéarisation": "#0b5cad", "linéarisation à deux degrés": "#2f855a", "bootstrap": "#d17a00"}
 
 
@@ -105,17 +107,12 @@ def coverage_by_statistic(summaries: dict[str, pd.DataFrame], labels: dict, titl
     import textwrap
 
     from ..study import validation
-    from ..study.validation_summary import COVERAGE_BAND, band_half_width, in_question
+    from ..study.validation_summary import COVERAGE_BAND, band_half_width
 
     targets = [t for t in validation.TARGETS if t in summaries]
-    parts = []
-    for t in targets:
-        s = summaries[t]
-        parts.append(s.loc[(s["estimator"] == estimator) & (s["variance"] == variance)].assign(target=t))
-    d = pd.concat(parts, ignore_index=True)
+    d = _by_statistic(summaries, estimator, variance)
     d["Statistique"] = [textwrap.fill(_unbroken_parentheses(labels.get((i, st, lv), i)), 50)
                         for i, st, lv in zip(d["item"], d["statistic"], d["level"])]
-    d["_q"] = in_question(d).to_numpy()
     surveys = [s for s in validation.SURVEYS if s in set(d["survey"])]
     rows = {s: list(dict.fromkeys(d.loc[d["survey"] == s, "Statistique"])) for s in surveys}
     low = min(COVERAGE_BAND[0] * 100 - 1, float(d["coverage_low"].min()) * 100 - 0.5)
@@ -150,6 +147,49 @@ def coverage_by_statistic(summaries: dict[str, pd.DataFrame], labels: dict, titl
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+#: An estimator and a variance method in a sentence (« avec le calage par raking ratio (variance linéarisée) »).
+ESTIMATOR_WORDS = {"raking": "le calage par raking ratio", "logit": "le calage logit borné"}
+VARIANCE_WORDS = {"linearisation": "linéarisée"}
+
+
+def _by_statistic(summaries: dict[str, pd.DataFrame], estimator: str, variance: str) -> pd.DataFrame:
+    """The rows :func:`coverage_by_statistic` draws: one estimator and variance of every target (``target``), in the
+    order of the targets, each flagged ``_q`` when the conclusion puts it in question."""
+    from ..study import validation
+    from ..study.validation_summary import in_question
+
+    d = pd.concat([summaries[t].loc[(summaries[t]["estimator"] == estimator)
+                                    & (summaries[t]["variance"] == variance)].assign(target=t)
+                   for t in validation.TARGETS if t in summaries], ignore_index=True)
+    return d.assign(_q=in_question(d).to_numpy())
+
+
+def coverage_by_statistic_alt(summaries: dict[str, pd.DataFrame], estimator: str = "raking",
+                              variance: str = "linearisation") -> str:
+    """The alternative text of :func:`coverage_by_statistic`, in French, from the rows it draws: its columns (the
+    targets) and blocks (surveys and difference), the range of the coverages shown and how many are in red (review:
+    « entre 93 % et 97 % environ » beside coverages from 85,0 % to 100,0 %)."""
+    from ..study import validation
+
+    d = _by_statistic(summaries, estimator, variance)
+    targets = [validation.TARGET_LABELS[t].split(" (")[0].lower() for t in dict.fromkeys(d["target"])]
+    surveys = [{"residents": "habitants", "visitors": "clients"}.get(s, "différence")
+               for s in validation.SURVEYS if s in set(d["survey"])]
+    numbers = {1: "Une", 2: "Deux", 3: "Trois"}
+    flagged = int(d["_q"].sum())
+    coverage = d["coverage"].dropna()
+    spread = (f"de {fmt.percent(coverage.min(), 1)} à {fmt.percent(coverage.max(), 1)} selon la statistique"
+              + (" et la cible" if len(targets) > 1 else "") if len(coverage) else "sans valeur")
+    return (f"{numbers.get(len(targets), len(targets))} colonne{'s' if len(targets) > 1 else ''} "
+            f"({', '.join(targets)}) et {numbers.get(len(surveys), len(surveys)).lower()} bloc"
+            f"{'s' if len(surveys) > 1 else ''} ({', '.join(surveys)}) : pour chaque statistique clé, la couverture "
+            f"des intervalles à 95 % avec {ESTIMATOR_WORDS.get(estimator, validation.ESTIMATOR_LABELS[estimator].lower())} "
+            f"(variance {VARIANCE_WORDS.get(variance, validation.VARIANCE_LABELS[variance])}) et son intervalle "
+            f"Monte-Carlo, {spread}, autour de la ligne des 95 % ; "
+            + (f"en rouge, {fmt.count(flagged, 'statistique mise', 'statistiques mises')} en cause."
+               if flagged else "aucune statistique mise en cause (aucun point rouge)."))
 
 
 def bias(summ: pd.DataFrame, title: str) -> plt.Figure:
