@@ -11,7 +11,7 @@ import pytest
 
 from portrait.pipeline import paths
 from portrait.reporting import validation_plots
-from portrait.study import validation, validation_acceptance
+from portrait.study import validation, validation_acceptance, validation_targets
 
 NOTEBOOK = paths.NOTEBOOKS / "08_validation.ipynb"
 
@@ -145,3 +145,30 @@ def test_figure_2_alt_text_gives_the_range_of_the_coverages_it_draws():
     # the notebook writes none of it by hand
     figure = next(_source(c) for c in _cells() if "coverage_by_statistic(" in _source(c))
     assert "alt=validation_plots.coverage_by_statistic_alt(summaries)" in figure and "97 %" not in figure
+
+
+# ------------------------------------------------------------------ 3. the parts that show both targets
+
+#: What a display cell of notebook 08 is given when it shows every target (the others get ``summary``, ``pooled``,
+#: ``main_results``: the first target's).
+EVERY_TARGET_INPUTS = ("summaries", "profiles", "acceptance", 'setups["finite"]')
+
+
+def test_the_introduction_names_every_part_drawn_from_every_target():
+    """Review: Figure 2 (« selon la cible ») was missing from the hand-written list of the parts that show both
+    targets. The sentence is now generated from :data:`~portrait.study.validation_targets.EVERY_TARGET`, which must
+    name as many parts as notebook 08 has display cells fed with every target's results, and say the figure."""
+    displays = [_source(c) for c in _cells() if c["cell_type"] == "code"
+                and ("cap.frame(" in _source(c) or "cap.figure(" in _source(c))]
+    every = [s for s in displays if any(name in s for name in EVERY_TARGET_INPUTS)]
+    assert len(every) == len(validation_targets.EVERY_TARGET) == 5
+    assert any("coverage_by_statistic(" in s for s in every)
+    both = _plain(validation_targets.scope_fr(["superpopulation", "finite"]))
+    assert "la seconde figure de couverture (calage par raking ratio, statistique par statistique)" in both
+    assert both.startswith("Les tableaux et figures qui suivent portent sur la super-population (espérance du modèle), "
+                           "sauf le tableau des valeurs vraies, ")
+    one = _plain(validation_targets.scope_fr(["superpopulation"], bootstrap=False))
+    assert one == ("Les tableaux et figures qui suivent portent sur la super-population (espérance du modèle), seule "
+                   "cible de cette exécution.")
+    markdown = " ".join(_source(c) for c in _cells() if c["cell_type"] == "markdown")
+    assert "Les tableaux et figures qui suivent" not in markdown
