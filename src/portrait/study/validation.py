@@ -77,8 +77,8 @@ from .validation_setup import (CALIBRATED, DIFFERENCE_NAME, ESTIMATOR_LABELS, ES
                                SURVEY_LABELS, SURVEYS, TARGET_LABELS, TARGETS, TWO_STAGE, VARIANCE_LABELS,
                                VARIANCES,
                                FINITE_COLUMNS, Validation, _ordered, finite_population_truth, key_truth)
-from .validation_profiles import (COMPARISON_LABELS, profile_acceptance, profile_finding, profile_summary,
-                                  profile_table_fr, profile_tests)
+from .validation_profiles import (COMPARISON_LABELS, profile_acceptance, profile_finding, profile_halves_fr,
+                                  profile_summary, profile_table_fr, profile_tests)
 from .validation_conclusion import conclusion_fr
 from .validation_summary import (COVERAGE_BAND, SUMMARY_KEYS, acceptance, by_estimator,
                                  detail_table_fr, truth_table_fr,
@@ -92,6 +92,7 @@ __all__ = ["ESTIMATORS", "ESTIMATOR_LABELS", "VARIANCES", "VARIANCE_LABELS", "DI
            "SURVEYS", "SURVEY_LABELS", "TARGETS", "TARGET_LABELS", "CALIBRATED", "KEY_STATISTICS", "RESULT_COLUMNS",
            "PROFILE_ITEMS", "PROFILE", "PROFILE_HALVES", "PROFILE_STATISTICS", "COMPARISON_LABELS", "profile_tests",
            "profile_summary", "profile_acceptance", "profile_table_fr", "profile_finding",
+           "profile_halves_fr",
            "TWO_STAGE", "Validation", "key_truth", "FINITE_COLUMNS", "finite_population_truth",
            "replication_index", "simulate_responses", "replicate", "differences", "single_threaded_blas", "run",
            "wilson", "SUMMARY_KEYS", "summary", "replication_coverage", "pooled_interval", "by_estimator", "statistic_labels", "overview_table_fr",

@@ -38,8 +38,8 @@ from ..reporting import formatting as fmt
 from ..survey import Design
 from . import compare, fieldwork
 from .codebook import Codebook
-from .validation_setup import PROFILE, PROFILE_HALVES, PROFILE_ITEMS, PROFILE_STATISTICS, TARGET_LABELS
-from .validation_summary import expected_outside, wilson
+from .validation_setup import PROFILE, PROFILE_HALVES, PROFILE_ITEMS, PROFILE_STATISTICS, SURVEY_LABELS, TARGET_LABELS
+from .validation_summary import SIZE_BAND, band_half_width, expected_outside, wilson
 
 COMPARISON_LABELS = {
     ("residents", PROFILE_HALVES): "Deux moitiés des habitants tirées au hasard (même profil)",
@@ -135,29 +135,56 @@ def profile_table_fr(psumm: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def _off_groups(psumm: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, float]:
+    """The groups of tests between halves (``profile_halves`` rows with tests), those whose Monte Carlo interval
+    excludes 5 %, and the probability that chance alone puts as many or more outside (each group's exact binomial
+    probability, :func:`~portrait.study.validation_summary.expected_outside`, convolved: a Poisson-binomial)."""
+    null = psumm.loc[~psumm["planted"] & (psumm["replications"] > 0)]
+    off = null.loc[(null["rejection_low"] > 0.05) | (null["rejection_high"] < 0.05)]
+    count = np.array([1.0])
+    for n in null["replications"]:
+        q = expected_outside(int(n), 0.95, 0.05)
+        count = np.convolve(count, [1 - q, q])
+    return null, off, float(count[len(off):].sum())
+
+
+def _group_fr(row: Any, several_targets: bool = False) -> str:
+    """« pour les faiblesses, entre deux moitiés des habitants » (and the target, when several are named)."""
+    aim = f", avec pour cible la {TARGET_LABELS[row.target].lower()}" if several_targets else ""
+    return f"pour les {row.item}, entre deux moitiés des {SURVEY_LABELS[row.survey].lower()}{aim}"
+
+
+def _named_off(off: pd.DataFrame, several_targets: bool = False, subject: str = "il") -> str:
+    """Each group of tests whose Monte Carlo interval excludes 5 %, named with its rate and interval (review: « ce qui
+    est compatible » was read of every group, when one was at 17,5 %, its interval 8,7 % to 31,9 %)."""
+    return fmt.enumeration([
+        f"{_group_fr(r, several_targets)}, {subject} conclut à tort {fmt.percent(r.rejection)} du temps "
+        f"({fmt.count(r.replications, 'test')}, intervalle Monte-Carlo de {fmt.percent(r.rejection_low)} à "
+        f"{fmt.percent(r.rejection_high)}, qui exclut 5 %)" for r in off.itertuples()])
+
+
 def profile_finding(psumm: pd.DataFrame) -> str:
-    """One French sentence: the pooled size against 5 % and the power (for the conclusion and the caption)."""
+    """One French sentence: the pooled size against 5 %, each group of tests between halves whose Monte Carlo
+    interval excludes 5 % (named: the pooled rate's compatibility is not theirs), and the power."""
     a = profile_acceptance(psumm)
     if not a["tests"]:
         return "aucun test de profil"
+    null, off, chance = _off_groups(psumm)
+    several = len(off) > 0 and len(null) > 1
+    verdict = ("compatible" if a["size_low"] <= 0.05 <= a["size_high"]
+               else "nettement plus" if a["size_low"] > 0.05 else "nettement moins")
     size = (f"entre deux moitiés tirées au hasard, le test des profils conclut à tort {fmt.percent(a['size'])} "
-            f"du temps ({fmt.count(a['tests'], 'test')}, intervalle Monte-Carlo de {fmt.percent(a['size_low'])} "
-            f"à {fmt.percent(a['size_high'])} ; 5 % attendus, "
-            + ("ce qui est compatible" if a["size_low"] <= 0.05 <= a["size_high"]
-               else "nettement plus" if a["size_low"] > 0.05 else "nettement moins") + ")")
-    null = psumm.loc[~psumm["planted"] & (psumm["replications"] > 0)]
-    off = null.loc[(null["rejection_low"] > 0.05) | (null["rejection_high"] < 0.05)]
-    if len(off) and len(null) > 1:
-        probabilities = [expected_outside(int(n), 0.95, 0.05) for n in null["replications"]]
-        expected = sum(probabilities)
-        count = np.array([1.0])             # the number outside by chance: Poisson-binomial, convolved exactly
-        for q in probabilities:
-            count = np.convolve(count, [1 - q, q])
-        chance = float(count[len(off):].sum())             # as many or more outside by chance
-        size += (f" ; pris un par un, {len(off)} des {len(null)} groupes de tests entre moitiés (par enquête et "
+            f"du temps ({'toutes enquêtes et questions ensemble, ' if several else ''}{fmt.count(a['tests'], 'test')}, "
+            f"intervalle Monte-Carlo de {fmt.percent(a['size_low'])} à {fmt.percent(a['size_high'])} ; 5 % attendus, "
+            + ("ce qui est compatible" if verdict == "compatible" and not several else
+               "ce total est compatible avec 5 %" if verdict == "compatible" else verdict) + ")")
+    if several:
+        size += (f" ; {'mais ' if verdict == 'compatible' else ''}{_named_off(off)} ; "
+                 f"pris un par un, {len(off)} des {len(null)} groupes de tests entre moitiés (par enquête et "
                  "question" + (" et cible" if "target" in null.columns and null["target"].nunique() > 1 else "")
-                 + (") a" if len(off) == 1 else ") ont") + " un intervalle Monte-Carlo qui exclut 5 %, quand le hasard seul en ferait sortir "
-                 + fmt.number(expected, 1)
+                 + (") a" if len(off) == 1 else ") ont") + " un intervalle Monte-Carlo qui exclut 5 %, quand le hasard "
+                 "seul en ferait sortir " + fmt.number(sum(expected_outside(int(n), 0.95, 0.05)
+                                                           for n in null["replications"]), 1)
                  + (" : plus que le hasard n'en ferait sortir (probabilité sous 5 %), à vérifier sur la version publiée"
                     if chance < 0.05 else f" : un tel nombre arrive par hasard {fmt.percent(chance, 0)} du temps"))
     alt = psumm.loc[psumm["planted"] & (psumm["replications"] > 0)]
@@ -167,3 +194,49 @@ def profile_finding(psumm: pd.DataFrame) -> str:
                  + ("à chaque réplication" if (powers == 1).all() else
                     fmt.enumeration([f"{fmt.percent(p)} du temps pour les {item}" for item, p in powers.items()])))
     return size
+
+
+#: The tests' small setup, where the split-half test is liberal: about this many respondents per half, and the share
+#: of its 5 % tests that rejected in that many replications (the module's docstring).
+SMALL_HALVES = {"respondents": 140, "replications": 200, "rejection": 0.08}
+
+
+def profile_halves_fr(psumm: pd.DataFrame, results: pd.DataFrame) -> str:
+    """What the split-half tests of this run say about the test's size at its sample sizes, in French: the test's
+    liberality in the tests' small setup (:data:`SMALL_HALVES`), the mean number of respondents per half in each
+    survey (``results``' ``n``, both halves, of the ``profile_halves`` rows) against it, then either no group of tests
+    whose Monte Carlo interval excludes 5 %, or each such group named (review: « Ici les moitiés sont bien plus
+    grandes » implied a test that holds its size, beside a table where one group rejected 17,5 % of the time, its
+    interval excluding 5 %; and the reduced run's halves are not larger)."""
+    small = SMALL_HALVES
+    text = (f"Le test est un peu libéral sur de petits échantillons : avec environ {small['respondents']} répondants "
+            f"par moitié ({fmt.number(small['replications'])} réplications, dans les tests du projet), il conclut à tort "
+            f"environ {fmt.percent(small['rejection'], 0)} du temps au lieu de 5 %.")
+    halves = results.loc[(results["statistic"] == PROFILE_HALVES) & results["n"].notna()]
+    null, off, chance = _off_groups(psumm)
+    if halves.empty or null.empty:
+        return text
+    per_half = halves.groupby("survey", sort=False)["n"].mean() / 2
+    larger = [SURVEY_LABELS[s].lower() for s, n in per_half.items() if n > small["respondents"]]
+    sizes = fmt.enumeration([f"{fmt.number(round(n, -1 if n >= 100 else 0))}{' répondants à la question' if i == 0 else ''}"
+                             f" chez les {SURVEY_LABELS[s].lower()}" for i, (s, n) in enumerate(per_half.items())])
+    text += (f" Ici, une moitié compte en moyenne environ {sizes} : "
+             + ("plus que dans ces tests" if len(larger) == len(per_half) else "pas plus que dans ces tests"
+                if not larger else f"plus que dans ces tests chez les {fmt.enumeration(larger)} seulement") + ". ")
+    groups = f"{fmt.count(len(null), 'groupe')} de tests entre moitiés (tableau ci-dessous)"
+    if off.empty:
+        text += (f"Dans cette exécution, aucun des {groups} n'a d'intervalle Monte-Carlo qui exclut 5 % : rien n'y "
+                 "contredit un test qui tient sa taille à ces effectifs")
+    else:
+        several = "target" in off.columns and psumm["target"].nunique() > 1
+        text += (("Ces moitiés plus grandes ne garantissent pourtant pas un test exact : " if len(larger) == len(per_half)
+                  else "Dans cette exécution, ")
+                 + f"{_named_off(off, several, 'le test')} ; {len(off)} des {groups} "
+                 + ("a" if len(off) == 1 else "ont") + " ainsi un intervalle Monte-Carlo qui exclut 5 %"
+                 + (", plus que le hasard seul n'en ferait sortir (probabilité sous 5 %)" if chance < 0.05 else
+                    f", un nombre que le hasard seul atteint ou dépasse {fmt.percent(chance, 0)} du temps"))
+    r = int(null["replications"].max())
+    if band_half_width(r, 0.05) > SIZE_BAND[1] - 0.05:      # a rate of 5 % known to more than the band's ± 1 point
+        text += (f" ; avec {fmt.count(r, 'test')} par groupe, une part de 5 % n'y est connue qu'à "
+                 f"± {fmt.number(100 * band_half_width(r, 0.05), 1)} points près")
+    return text + "."
