@@ -234,3 +234,13 @@ def test_the_profile_sentences_name_a_group_whose_interval_excludes_five_percent
            "5 %" in _plain(validation.profile_halves_fr(calm_summary, calm))
     markdown = " ".join(_source(c) for c in _cells() if c["cell_type"] == "markdown")
     assert "bien plus grandes" not in markdown
+
+
+# ------------------------------------------------------------------ 5. π
+
+def test_pi_is_defined_before_the_design_weights_are_named():
+    """Review: « Poids de sondage (1/π) » (the estimator's label in Tables 2, 7 and 8) with π never defined. The
+    introduction, the first cell, names the estimator with its 1/π and says what π is."""
+    intro = _source(_cells()[0])
+    assert "1/π, où π est la probabilité d'inclusion" in intro
+    assert "1/π" in validation.ESTIMATOR_LABELS["design"]
