@@ -114,3 +114,12 @@ def api_design(name: str) -> survey.Design:
     if name == "clus1":
         return survey.Design.from_frame(pd.read_csv(fixtures / "apiclus1.csv"), weights="pw", psu="dnum", fpc="fpc")
     return survey.Design.from_frame(pd.read_csv(fixtures / "apistrat.csv"), weights="pw", strata="stype", fpc="fpc")
+
+
+def department_size_sample(n: int = 900, seed: int = 11) -> pd.DataFrame:
+    """Units with a department × size class and a response that depends on the department only (35 % in « 59 »,
+    60 % elsewhere), as the residents' response model sees them: few distinct propensity scores."""
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({"dep": rng.choice(["02", "59", "60"], n), "size": rng.choice(["a", "b"], n),
+                       "stratum": rng.choice(["s1", "s2"], n), "w": rng.uniform(1, 4, n)})
+    return df.assign(resp=rng.random(n) < np.where(df["dep"] == "59", 0.35, 0.6))

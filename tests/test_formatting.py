@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from portrait.reporting import formatting as fmt
+from tests import helpers
 
 
 @pytest.mark.parametrize("x,decimals,expected", [
@@ -948,17 +949,13 @@ def test_propensity_classes_sentence_states_the_classes_the_engine_cut():
     from portrait.reporting import weighting_text as wt
     from portrait.survey import Design
 
-    rng = np.random.default_rng(11)
-    n = 900
-    df = pd.DataFrame({"dep": rng.choice(["02", "59", "60"], n), "size": rng.choice(["a", "b"], n),
-                       "stratum": rng.choice(["s1", "s2"], n), "w": rng.uniform(1, 4, n)})
-    df["resp"] = rng.random(n) < np.where(df["dep"] == "59", 0.35, 0.6)
+    df = helpers.department_size_sample()
     info = survey.adjust_nonresponse(Design.from_frame(df, weights="w", strata="stratum"), "resp",
                                      propensity=["dep", "size"], n_classes=5, min_respondents=5).steps[-1].info
     sizes = info.groups["échantillon"]
     cells = len(df[["dep", "size"]].drop_duplicates())             # one score per cell of the model's variables
     said = wt.propensity_classes_sentence(info.groups, 5, info.model.scores)
-    assert sizes.sum() == n and f"{cells} probabilités distinctes pour 900 invités" in said
+    assert sizes.sum() == len(df) and f"{cells} probabilités distinctes pour 900 invités" in said
     assert said.endswith(f"de {fmt.number(sizes.min())} à {fmt.count(sizes.max(), 'invité')}.")
     assert sizes.min() < sizes.max()
 

@@ -13,6 +13,7 @@ from portrait.pipeline import config
 from portrait import survey
 from portrait.survey import Design
 from portrait.pipeline.errors import CalibrationError, ParameterError
+from tests import helpers
 from portrait.survey import Margin
 
 
@@ -409,16 +410,12 @@ def test_propensity_classes_never_split_equal_scores_and_ignore_row_order():
     exactly equal size had to cut through groups of identical units, in file order: identical respondents got factors
     12 % apart, and the weights changed when the rows were shuffled. Oracles: units with the same covariates get the
     same factor, and a permutation of the rows permutes the weights and nothing else (to rounding)."""
-    rng = np.random.default_rng(11)
-    n = 900
-    df = pd.DataFrame({"dep": rng.choice(["02", "59", "60"], n), "size": rng.choice(["a", "b"], n),
-                       "stratum": rng.choice(["s1", "s2"], n), "w": rng.uniform(1, 4, n)})
-    df["resp"] = rng.random(n) < np.where(df["dep"] == "59", 0.35, 0.6)
+    df = helpers.department_size_sample()
     nr = survey.adjust_nonresponse(Design.from_frame(df, weights="w", strata="stratum"), "resp",
                                    propensity=["dep", "size"], n_classes=5, min_respondents=5)
     factor = pd.Series(nr.weights / df["w"].to_numpy()).loc[df["resp"].to_numpy()]
     assert (factor.round(12).groupby([df["dep"], df["size"]]).nunique() == 1).all()      # w × f / w is f to 1e-15
-    perm = rng.permutation(n)
+    perm = np.random.default_rng(12).permutation(len(df))
     shuffled = survey.adjust_nonresponse(Design.from_frame(df.iloc[perm].reset_index(drop=True), weights="w",
                                                            strata="stratum"), "resp",
                                          propensity=["dep", "size"], n_classes=5, min_respondents=5)
