@@ -411,3 +411,19 @@ def test_report_03_counts_ip_addresses_only_when_some_were_removed():
     said = fieldwork_text.cleaning_sentence({"residents": SimpleNamespace(**base, ips_removed=2)})
     assert "2 réponses dont l'adresse IP a été remplacée par « [adresse IP supprimée] »" in said.replace("\u00a0", " ")
     assert "adresse IP" not in fieldwork_text.cleaning_sentence({"residents": SimpleNamespace(**base, ips_removed=0)})
+
+
+def test_a_mac_address_that_holds_a_phone_number_is_removed_whole():
+    """A final review: with the phone pass first, « 08-00-27-12-34-56 » (a VirtualBox card, as Windows writes it) left
+    « [téléphone supprimé]-56 » and counted a phone. Through the ingest's cleaning, the whole address goes, counted as
+    a MAC address; a phone number stays a phone number."""
+    from portrait.study import codebook, open_answers
+
+    cb = codebook.load()
+    columns = [c for v in cb.variables_for("residents") if v.type == "open_words" for c in v.columns]
+    answers = {c: pd.Series(["rien"] * 3, dtype="string") for c in columns}
+    column = columns[0]
+    answers[column] = pd.Series(["carte 08-00-27-12-34-56", "appelez le 06 12 34 56 78", "rien"], dtype="string")
+    emails, phones, controls, ips, macs = open_answers.clean(answers, cb, "residents")
+    assert (phones, macs, ips) == (1, 1, 0)
+    assert list(answers[column]) == ["carte [adresse MAC supprimée]", "appelez le [téléphone supprimé]", "rien"]

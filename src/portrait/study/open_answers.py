@@ -140,9 +140,10 @@ def clean(answers: dict[str, pd.Series], codebook: Codebook, survey: str) -> tup
         for c in v.columns:
             if not answers[c].str.contains(_ANY_HINT, regex=True, case=False, na=False).any():
                 continue
-            answers[c], found, dialled = contact_details(answers[c])
+            # network addresses first: a MAC written with dashes (« 08-00-27-12-34-56 ») holds a French phone number
             answers[c], addressed = ip_addresses(answers[c])
             answers[c], carded = mac_addresses(answers[c])
+            answers[c], found, dialled = contact_details(answers[c])
             emails += found
             phones += dialled
             ips += addressed
