@@ -1272,6 +1272,10 @@ def test_the_top_of_a_ranking_says_when_its_interval_meets_the_seconds():
         "« Chômage », à égalité possible avec « Climat » (intervalles qui se chevauchent)")
     assert comparison_text.ranking_top(rk, "visitors") == "« Climat »"
     assert comparison_text.ranking_top(rk.iloc[:1], "residents") == "« Chômage »"
+    # a final review: a third option whose interval meets the top's is named too
+    three = rk.assign(ci_high_residents=[0.397, 0.367, 0.35])
+    assert comparison_text.ranking_top(three, "residents").replace("\u00a0", " ") == (
+        "« Chômage », à égalité possible avec « Climat » et « Image » (intervalles qui se chevauchent)")
 
 
 def test_the_strengths_and_weaknesses_gaps_table_shows_what_the_synthesis_quotes():

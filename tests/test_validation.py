@@ -548,20 +548,22 @@ def test_residents_that_cannot_be_calibrated_keep_their_two_stage_rows_as_failur
     assert (out.loc[bad, "variance"] == validation.TWO_STAGE).sum() == 2 * len(validation.KEY_STATISTICS) * 2
 
 
-@pytest.mark.parametrize("bootstrap", [False, True])
-def test_a_trimming_that_cannot_be_met_fails_the_calibrated_estimator_only(setup, seeds, first, bootstrap):
-    """Trimming bounds no calibrated weights can meet (0.99–1.01 times the median) fail the visitors' raking
-    estimator, which they trim, and the tests on its weights; every other estimator, the residents and the
+@pytest.mark.parametrize("group, bootstrap", [("visitors", False), ("visitors", True), ("residents", False)])
+def test_a_trimming_that_cannot_be_met_fails_the_calibrated_estimator_only(setup, seeds, first, group, bootstrap):
+    """Trimming bounds no calibrated weights can meet (0.99–1.01 times the median) fail that survey's raking
+    estimator, which they trim, and the tests on its weights; every other estimator, the other survey and the
     differences of the other estimators are those of the same replication without trimming, value for value (they
-    lost every estimator before). With bootstrap variances too, the replicates re-running the stages before it."""
-    trimmed = dataclasses.replace(setup, visitor_weighting=dataclasses.replace(setup.visitor_weighting,
-                                                                               trimming=(0.99, 1.01)))
+    lost every estimator before). With bootstrap variances too, the replicates re-running the stages before it; for
+    the residents, their two-stage variance of the bounded-logit estimator too (a final review)."""
+    key = f"{group[:-1] if group == 'visitors' else 'resident'}_weighting"
+    trimmed = dataclasses.replace(setup, **{key: dataclasses.replace(getattr(setup, key), trimming=(0.99, 1.01))})
     kw = {"bootstrap": True, "replicates": 3} if bootstrap else {}
     out = validation.replicate(trimmed, seeds[0], **kw)
     ref = validation.replicate(setup, seeds[0], **kw) if bootstrap else first
     assert len(out) == len(ref)
-    hit = (out["survey"] != "residents") & (out["estimator"].eq("raking")
-                                            | out["statistic"].isin(validation.PROFILE_STATISTICS))
+    other = "residents" if group == "visitors" else "visitors"
+    hit = (out["survey"] != other) & (out["estimator"].eq("raking")
+                                      | out["statistic"].isin(validation.PROFILE_STATISTICS))
     assert out.loc[hit, "estimate"].isna().all() and out.loc[hit, "error"].str.contains("'trimming'").all()
     assert out.loc[~hit, "error"].eq("").all() and out.loc[~hit, "estimate"].notna().all()
     pd.testing.assert_frame_equal(out.loc[~hit].reset_index(drop=True), ref.loc[~hit].reset_index(drop=True))

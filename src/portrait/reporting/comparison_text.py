@@ -261,14 +261,16 @@ def choice_gaps(diff: pd.DataFrame, flags: Mapping[tuple[str, str, str], str] | 
 
 def ranking_top(rankings: pd.DataFrame, group: str) -> str:
     """« « X » », the option ``group`` cites most among ``rankings``'s rows of one item (``comparison_rankings.csv``),
-    with « , à égalité possible avec « Y » (intervalles qui se chevauchent) » when its interval
-    meets the second's. Two disjoint intervals order the shares (their difference is then significant whatever the
-    two shares' covariance, for Wald intervals; nearly so for logit ones); meeting ones leave the order open (a
+    with « , à égalité possible avec « Y » et « Z » (intervalles qui se chevauchent) » naming every option whose
+    interval meets its own. Two disjoint intervals order the shares (their difference is then significant whatever
+    the two shares' covariance, for Wald intervals; nearly so for logit ones); meeting ones leave the order open (a
     review: « en tête » said of 36,9 % [34,2 ; 39,7] against 34,1 % [31,6 ; 36,7])."""
     r = rankings.sort_values([f"rank_{group}", group], ascending=[True, False], kind="stable")
+    tied = r.iloc[1:].loc[r[f"ci_high_{group}"].iloc[1:] >= r[f"ci_low_{group}"].iloc[0], "label"]
     text = f"« {r['label'].iloc[0]} »"
-    if len(r) > 1 and r[f"ci_low_{group}"].iloc[0] <= r[f"ci_high_{group}"].iloc[1]:
-        text += f", à égalité possible avec « {r['label'].iloc[1]} » (intervalles qui se chevauchent)"
+    if len(tied):
+        text += (f", à égalité possible avec {fmt.enumeration([f'« {x} »' for x in tied])} (intervalles qui se "
+                 "chevauchent)")
     return text
 
 

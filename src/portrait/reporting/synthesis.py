@@ -529,8 +529,8 @@ def nonresponse_sentence() -> str:
     return ("**Non-réponse.** La pondération corrige les écarts de réponse liés, chez les habitants, "
             f"{named(recipes.RESIDENT_RESPONSE_MODEL, 'à ')} (modèle de réponse et calage) et au sexe et à l'âge (calage) et, "
             f"chez les clients, aux informations des fichiers ({named(recipes.VISITOR_RESPONSE_MODEL)}), qui ne "
-            "donnent ni le sexe ni l'âge (voir « Les principaux résultats ») ; pas une non-réponse liée à "
-            "l'opinion elle-même.")
+            "donnent ni le sexe ni l'âge (voir « Les principaux résultats »), mais pas une non-réponse liée "
+            "à l'opinion elle-même.")
 
 
 def target_sentence(target: str, lead: str = "", where: str = "section « Sensibilité à la pondération »") -> str:

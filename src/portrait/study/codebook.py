@@ -181,11 +181,6 @@ class Codebook:
                 return status
         raise CodebookError(f"unknown response-status reason {reason!r}")
 
-    def reason_label(self, reason: str) -> str:
-        """French label of a ledger reason, as config/codebook.yaml writes it: the ledger fills in the break-off rule's
-        ``{min_core_answered}`` and ``{core_items}`` (:func:`portrait.study.ingest.assemble`)."""
-        return self.status[self.reason_status(reason)]["reasons"][reason]
-
     def status_label(self, status: str) -> str:
         """French label of a response status."""
         return self.status[status]["label"]

@@ -18,7 +18,7 @@ from .codebook import Codebook
 from .validation_coverage import WHERE, _band_pct, _pct, _pct_range, _sds, nonresponse_sentence, unweighted_coverage
 from .validation_setup import ESTIMATOR_LABELS, PROFILE_STATISTICS, SURVEY_LABELS, TARGET_LABELS
 from .validation_summary import (BIAS_LIMIT, COVERAGE_BAND, SE_RATIO_BAND, SIZE_BAND, acceptance, band_half_width,
-                                 statistic_labels)
+                                 sd_half_width, statistic_labels)
 
 
 def _int(n: int) -> str:
@@ -118,10 +118,10 @@ def _pooled(c: dict[str, Any]) -> str:
         gap = abs(1 - c["se_ratio"])
         text += (f" : {'un peu ' if abs(c['coverage'] - 0.95) < 0.01 else ''}{'moins' if high < 0.95 else 'plus'} "
                  "que 95 %, au-delà de l'erreur Monte-Carlo")
-        # beyond the ratio's own imprecision: for the bootstrap, the ± of its caveat and of the acceptance table (its
-        # mean SE over its replications, the SD over all of them; review: an SD over its 10 replications was the wrong
-        # quantity), so that the two sentences agree; otherwise one standard error of the SD over the replications
-        noise = c["se_ratio_error"]["ratio"] if "se_ratio_error" in c else 1 / np.sqrt(2 * max(c["replications"] - 1, 1))
+        # beyond the ratio's own imprecision, a 95 % half-width for both methods (a final review: one SE for the
+        # linearised, 1.96 for the bootstrap): for the bootstrap, the ± of its caveat and of the acceptance table (its
+        # mean SE over its replications, the SD over all of them), so that the two sentences agree; otherwise the SD's
+        noise = c["se_ratio_error"]["ratio"] if "se_ratio_error" in c else sd_half_width(c["replications"])
         if gap > noise:
             text += (f" ; les erreurs types annoncées sont en moyenne trop "
                      f"{'petites' if c['se_ratio'] < 1 else 'grandes'} d'environ {fmt.percent(gap, 1 if gap < 0.01 else 0)}"
@@ -189,8 +189,8 @@ def _se_ratio_caveat(c: dict[str, Any]) -> str:
     def share(x: float) -> str:
         return fmt.percent(x, 0 if x >= 0.1 else 1)
     boot, basis = err["replications"], err["basis"]
-    over = (f"sur {fmt.count(boot, 'réplication')} seulement" if basis > boot else
-            f"sur {'la' if boot == 1 else 'les'} {fmt.count(boot, 'réplication')}")
+    over = ("sur une seule réplication" if boot == 1 else f"sur {fmt.count(boot, 'réplication')} seulement"
+            if basis > boot else f"sur les {fmt.count(boot, 'réplication')}")
     mean_se = (f"n'est connue qu'à ± {share(err['se'])} près au plus (elle varie d'une réplication à l'autre)"
                if err["se"] >= 0.0005 else "ne varie pas d'une réplication à l'autre")
     return (" Le rapport de l'erreur type moyenne à l'écart type des estimations a deux parts incertaines : l'erreur "

@@ -224,15 +224,18 @@ def profile_halves_fr(psumm: pd.DataFrame, results: pd.DataFrame) -> str:
              + ("plus que dans ces tests" if len(larger) == len(per_half) else "pas plus que dans ces tests"
                 if not larger else f"plus que dans ces tests chez les {fmt.enumeration(larger)} seulement") + ". ")
     groups = f"{fmt.count(len(null), 'groupe')} de tests entre moitiés (tableau ci-dessous)"
+    one = "le seul groupe de tests entre moitiés (tableau ci-dessous)"       # not « aucun des 1 groupe » (a review)
     if off.empty:
-        text += (f"Dans cette exécution, aucun des {groups} n'a d'intervalle Monte-Carlo qui exclut 5 % : rien n'y "
-                 "contredit un test qui tient sa taille à ces effectifs")
+        subject = f"{one} n'a pas" if len(null) == 1 else f"aucun des {groups} n'a"
+        text += (f"Dans cette exécution, {subject} d'intervalle Monte-Carlo qui exclut 5 % : rien n'y contredit un test "
+                 "qui tient sa taille à ces effectifs")
     else:
         several = "target" in off.columns and psumm["target"].nunique() > 1
         text += (("Ces moitiés plus grandes ne garantissent pourtant pas un test exact : " if len(larger) == len(per_half)
                   else "Dans cette exécution, ")
-                 + f"{_named_off(off, several, 'le test')} ; {len(off)} des {groups} "
-                 + ("a" if len(off) == 1 else "ont") + " ainsi un intervalle Monte-Carlo qui exclut 5 %"
+                 + f"{_named_off(off, several, 'le test')} ; "
+                 + (one if len(null) == 1 else f"{len(off)} des {groups}")
+                 + (" a" if len(off) == 1 else " ont") + " ainsi un intervalle Monte-Carlo qui exclut 5 %"
                  + (", plus que le hasard seul n'en ferait sortir (probabilité sous 5 %)" if chance < 0.05 else
                     f", un nombre que le hasard seul atteint ou dépasse {fmt.percent(chance, 0)} du temps"))
     r = int(null["replications"].max())
