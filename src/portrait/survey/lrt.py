@@ -32,8 +32,7 @@ from .errors import ParameterError
 from .expressions import split_outside
 from .terms import normalised_term
 from .linearisation import present_units
-from .regression import (FAMILIES, _complete, _glm_fit, _with_expressions, expand_terms, formula, model_matrix,
-                         offset_values, split_offsets, svyglm)
+from .regression import FAMILIES, _glm_fit, _model_rows, expand_terms, model_matrix, svyglm
 
 #: the tail approximations R's ``regTermTest`` offers without the CompQuadForm package
 APPROXIMATIONS = ("saddlepoint", "satterthwaite")
@@ -327,9 +326,7 @@ def working_lrt(design: Design, y: str, terms: str | Sequence[str] | None = None
     >>> working_lrt(d, "api00 ~ ell + meals + stype", test="stype").p  # doctest: +SKIP
     """
     _check_approximation(approximation)
-    y, terms, offsets = split_offsets(y, terms, offset)
-    y, terms = formula(y, terms)
-    design = _with_expressions(design, y, terms)
+    design, y, terms, offsets, ok, off = _model_rows(design, y, terms, offset)
     mains, pairs = expand_terms(terms)
     all_terms = mains + [f"{a}:{b}" for a, b in pairs]
     fit = svyglm(design, y, all_terms, variance=variance, family=family, offset=offsets)
@@ -339,11 +336,8 @@ def working_lrt(design: Design, y: str, terms: str | Sequence[str] | None = None
     if held:
         raise ParameterError(f"cannot test {tested} while the model keeps the interaction(s) {held}: test them "
                              "together (R would recode the interaction without its main effect)")
-    off = offset_values(design.data, offsets)
-    has_offset = True if off is None else ~np.isnan(off)
-    ok = _complete(design, [y, *mains]) & has_offset
-    off = 0.0 if off is None else np.where(ok, off, 0.0)
-    if not np.array_equal(ok, _complete(design, [y, *expand_terms(kept)[0]]) & has_offset):
+    off = 0.0 if off is None else off
+    if not np.array_equal(ok, _model_rows(design, y, kept, offsets)[4]):
         raise ParameterError(f"the tested term(s) {tested} have missing values on units the model without them "
                              "would use: select the complete units first (survey.subset) so both fits share them")
     # R rescales by the mean weight of the rows it keeps: a subset of a design without calibration drops the others
