@@ -284,6 +284,12 @@ def _group_keys(data: pd.DataFrame, groups: Sequence[str], resp: np.ndarray, col
     return labels
 
 
+def _logistic(X: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """The logistic model's response probability on each row of ``X`` at coefficients ``beta``: the one formula of
+    the fit, its scores and its replicates' classes (the classes are cut on these exact values)."""
+    return 1.0 / (1.0 + np.exp(-(X @ beta)))
+
+
 @dataclass(frozen=True)
 class PropensityModel:
     """The full-sample response model: its design matrix's distinct rows (``patterns``, each unit's row
@@ -306,7 +312,7 @@ class PropensityModel:
     def scores(self) -> np.ndarray:
         """Each unit's estimated response propensity at the full-sample fit, the score its class is cut on: one
         value per pattern of the covariates, so a model on few categorical variables gives few distinct scores."""
-        return (1.0 / (1.0 + np.exp(-(self.patterns @ self.coef))))[self.pattern_of]
+        return _logistic(self.patterns, self.coef)[self.pattern_of]
 
     @cached_property
     def fit(self) -> Any:
@@ -352,7 +358,7 @@ def _logistic_newton(X: np.ndarray, of: np.ndarray, w: np.ndarray, resp: np.ndar
     W = np.bincount(of, weights=ww, minlength=len(X))
     Wy = np.bincount(of, weights=ww * resp, minlength=len(X))
     for _ in range(50):
-        mu = 1.0 / (1.0 + np.exp(-(X @ beta)))
+        mu = _logistic(X, beta)
         H = (X.T * (W * mu * (1 - mu))) @ X
         step = np.linalg.lstsq(H, X.T @ (Wy - W * mu), rcond=None)[0]
         beta = beta + step
@@ -384,7 +390,7 @@ def _replicate_classes(model: PropensityModel, w: np.ndarray, resp: np.ndarray, 
 def _pattern_classes(model: PropensityModel, beta: np.ndarray, w: np.ndarray, resp: np.ndarray, n_classes: int,
                      min_respondents: int) -> tuple[np.ndarray, np.ndarray]:
     """Each unit's class code and the classes' labels, for the scores of coefficients ``beta``."""
-    values, key = np.unique(1.0 / (1.0 + np.exp(-(model.patterns @ beta))), return_inverse=True)
+    values, key = np.unique(_logistic(model.patterns, beta), return_inverse=True)
     unit_key = key.ravel()[model.pattern_of]
     return _class_codes(values[unit_key], w > 0, resp, n_classes, min_respondents, levels=(values, unit_key))
 
