@@ -1037,6 +1037,24 @@ def test_a_domain_of_one_unit_has_no_interval():
         assert np.isfinite(q.loc["g=b", "estimate"])
 
 
+def test_a_domain_without_any_value_is_named_as_r_fails_there(clus1):
+    """R is the oracle: with ``apiclus1$api00`` set to NA for every middle school, R 4.1.1's ``svyby(~api00, ~stype,
+    dclus1, svyquantile, quantiles = 0.5, na.rm = TRUE, ci = TRUE)`` fails (« missing value where TRUE/FALSE
+    needed »), with ``interval.type = "score"``, with ``ci = FALSE`` and on ``as.svrepdesign(dclus1)`` too. Here it
+    raised a bare IndexError (« index -1 is out of bounds »): it is a ParameterError naming the domain, whatever the
+    interval; the whole sample without a value is named too."""
+    holed = clus1.assign(api00=clus1["api00"].where(clus1["stype"] != "M"))
+    d = Design.from_frame(holed, weights="pw", psu="dnum", fpc="fpc")
+    rd = survey.with_replicates(d, "jk1")
+    for design, interval, variance in ((d, "mean", None), (d, "score", None), (d, "xlogit", None),
+                                       (rd, "quantile", "replicates"), (rd, "mean", "replicates")):
+        with pytest.raises(survey.ParameterError, match=r"'api00' has no value in the domain 'stype=M'.*R's "
+                           "svyquantile fails too"):
+            survey.quantile(design, "api00", 0.5, by="stype", na_rm=True, interval=interval, variance=variance)
+    with pytest.raises(survey.ParameterError, match="'api00' has no value in the sample"):
+        survey.quantile(survey.subset(d, (holed["stype"] == "M").to_numpy()), "api00", 0.5, na_rm=True)
+
+
 def test_a_design_column_that_is_not_there_is_named(strat):
     """``weights="poids"`` on a frame without it raised pandas' bare ``KeyError: 'poids'``."""
     with pytest.raises(survey.ParameterError, match=r"no column weights='poids', psu='up' in the data \(its columns: "):

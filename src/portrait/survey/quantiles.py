@@ -277,8 +277,8 @@ def quantile(design: Design, variable: str, quantiles: float | Sequence[float] =
         If ``qrule`` or ``interval`` is unknown, ``interval="quantile"`` is asked with linearisation or
         ``interval="score"`` with replicates, a probability is
         not a number or outside [0, 1], or ``variable`` has missing values among the units with a positive weight and
-        ``na_rm`` is false, or holds text or infinite values; or, with ``interval="quantile"``, a replicate holds no
-        unit of a domain.
+        ``na_rm`` is false, or holds text or infinite values, or has no value in a domain (or the whole sample: R's
+        ``svyquantile`` fails there too); or, with ``interval="quantile"``, a replicate holds no unit of a domain.
 
     References
     ----------
@@ -318,6 +318,11 @@ def quantile(design: Design, variable: str, quantiles: float | Sequence[float] =
     rows = []
     for name, mask in _domains(design, by):
         inside = ok & mask
+        if not (inside & (design.weights > 0)).any():     # R's svyby(…, svyquantile, na.rm = TRUE) fails there too
+            where = f"the domain {name!r}" if name else "the sample"
+            raise ParameterError(f"{variable!r} has no value in {where} (every unit of positive weight misses it): "
+                                 "it has no quantile, and R's svyquantile fails too; leave the domain out first "
+                                 "(survey.subset)")
         nu = (domain_degf(design, inside) if na_rm or by is not None else design.degf) if df is None else df
         rows += [{"variable": variable, "domain": name, **r}
                  for r in _woodruff(design, variable, x, inside, ps, nu, level, qrule, variance, interval, name)]
