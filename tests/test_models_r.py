@@ -328,6 +328,30 @@ def test_a_bare_expression_in_an_offset_is_read_as_r_reads_it(mealcat):
         survey.svyolr(d, "mealcat ~ avg.ed + offset(0.02 * elll)")
 
 
+def test_a_comparison_in_an_offset_adds_as_0_1_as_r(clus1):
+    """R's ``model.offset`` adds a logical as 0/1; the engine refused ``offset(ell > 20)`` as « not numeric
+    (category) ». R 4.1.1 is the oracle for ``svyglm(api00 ~ ell + offset(ell > 20), dclus1)`` (rtol 1e-6, fixture
+    gauss_offset_logical); closed forms: it is the fit with ``offset(I(1.0 * (ell > 20)))`` and with a boolean column
+    as offset (rtol 1e-12), a missing comparison leaves its unit out, and predictions add the 0/1."""
+    d = Design.from_frame(clus1.assign(flag=clus1["ell"] > 20), weights="pw", psu="dnum", fpc="fpc")
+    g = survey.svyglm(d, "api00 ~ ell + offset(ell > 20)")
+    names = ["(Intercept)", "ell"]
+    assert _r_names(g) == names
+    assert_allclose(g.coef, [rm("gauss_offset_logical", f"coef_{n}") for n in names], rtol=1e-6)
+    assert_allclose(g.se, [rm("gauss_offset_logical", f"se_{n}") for n in names], rtol=1e-6)
+    for same in (survey.svyglm(d, "api00 ~ ell + offset(I(1.0 * (ell > 20)))"),
+                 survey.svyglm(d, "api00 ~ ell", offset="flag"), survey.svyglm(d, "api00 ~ ell", offset="I(ell > 20)")):
+        assert_allclose([*same.coef, *same.se], [*g.coef, *g.se], rtol=1e-12)
+    new = clus1.head(4)
+    assert_allclose(survey.predict(g, new)["estimate"],
+                    g.coef[0] + g.coef[1] * new["ell"] + (new["ell"] > 20), rtol=1e-12)
+    holed = Design.from_frame(clus1.assign(e=clus1["ell"].where(clus1.index != 5)), weights="pw", psu="dnum",
+                              fpc="fpc")
+    left = survey.svyglm(holed, "api00 ~ meals + offset(e > 20)")
+    out = survey.svyglm(survey.subset(holed, holed.data.index != 5), "api00 ~ meals + offset(e > 20)")
+    assert_allclose(left.coef, out.coef, rtol=1e-10)
+
+
 @pytest.mark.parametrize("kind", ["linearisation", "replicates"])
 def test_an_ordinal_offset_is_a_slope_fixed_at_its_coefficient(mealcat, kind):
     """Closed form: with ``ell`` also a term, ``offset(I(0.02 * ell))`` moves ``ell``'s slope by −0.02 and leaves every

@@ -275,6 +275,12 @@ rows[[length(rows) + 1]] <- rbind(
   cmp("gauss_offset_bare", paste0("coef_", names(coef(gb))), coef(gb), paste0("coef(", gcall, ")")),
   cmp("gauss_offset_bare", paste0("se_", names(coef(gb))), SE(gb), paste0("SE(", gcall, ")")),
   cmp("gauss_offset_bare", "df_residual", gb$df.residual, paste0(gcall, "$df.residual")))
+# a comparison in offset(…): R's model.offset adds the logical as 0/1
+gl <- svyglm(api00 ~ ell + offset(ell > 20), dclus1)
+lcall <- "svyglm(api00 ~ ell + offset(ell > 20), dclus1)"
+rows[[length(rows) + 1]] <- rbind(
+  cmp("gauss_offset_logical", paste0("coef_", names(coef(gl))), coef(gl), paste0("coef(", lcall, ")")),
+  cmp("gauss_offset_logical", paste0("se_", names(coef(gl))), SE(gl), paste0("SE(", lcall, ")")))
 write.csv(do.call(rbind, rows), file.path(out, "models.csv"), row.names = FALSE)
 cat("wrote", file.path(out, "models.csv"), "\n")
 

@@ -217,21 +217,22 @@ def split_offsets(y: str, terms: str | Sequence[str] | None, offset: str | Seque
 def offset_values(data: pd.DataFrame, offsets: Sequence[str]) -> np.ndarray | None:
     """The sum of the ``offsets`` on every row of ``data``, NaN where one is missing; None without offsets. An offset
     is a column, an expression term such as ``log(enroll)`` or ``I(pop / 1000)``, or a bare expression such as
-    ``0.02 * ell``, read as R reads ``offset(0.02 * ell)``: as if in ``I(…)``."""
+    ``0.02 * ell``, read as R reads ``offset(0.02 * ell)``: as if in ``I(…)``. A comparison (``ell > 20``) or a
+    boolean column adds as 0/1, as R's ``model.offset`` adds a logical."""
     if not offsets:
         return None
     total = np.zeros(len(data))
     for o in offsets:
         if is_expression(o):
-            v = evaluate(data, o)
+            v = evaluate(data, o, response=True)          # a comparison as 0/1, not R's FALSE/TRUE factor
         elif o in data.columns:
             v = data[o]
         else:
             try:                              # the parser reads a bare expression as the inside of I(…)
-                v = evaluate(data, o)
+                v = evaluate(data, o, response=True)
             except ParameterError as exc:     # its reason, said of the offset
                 raise ParameterError(str(exc).replace(f"term {o!r}", f"the offset {o!r}", 1)) from None
-        if not pd.api.types.is_numeric_dtype(v) or pd.api.types.is_bool_dtype(v):
+        if not (pd.api.types.is_numeric_dtype(v) or pd.api.types.is_bool_dtype(v)):
             raise ParameterError(f"the offset {o!r} is not numeric ({v.dtype})")
         total = total + v.to_numpy(dtype=float, na_value=np.nan)
     return total
