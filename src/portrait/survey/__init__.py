@@ -49,12 +49,13 @@ module                  what                                                    
                         two groups or more: Kruskal–Wallis)
 ``multiresponse``       :func:`multiple_response_test` (Bilder–Loughin, Rao–Scott    (``MRCV``)
                         second order) for « pick any » questions
-``quantiles``           :func:`quantile` (Woodruff intervals: Wald, logit, arcsine,  ``svyquantile``
-                        beta; or the replicates' quantiles)
+``quantiles``           :func:`quantile` (Woodruff intervals: Wald, logit,          ``svyquantile``
+                        arcsine, beta; Francisco and Fuller's score interval; or
+                        the replicates' quantiles)
 ``regression``          :func:`svyglm` (gaussian, logistic, Poisson; two-way       ``svyglm``,
                         interactions, offsets), :meth:`Fit.wald`                    ``regTermTest``
 ``ordinal``             :func:`svyolr` (proportional odds; logistic, probit,        ``svyolr``
-                        cloglog, cauchit links)
+                        cloglog, cauchit links; offsets)
 ``terms``               :func:`model_matrix` (formulas as R writes them, R's        ``model.matrix``
                         column names)
 ``expressions``         expression terms: ``I(ell^2)``, ``I(meals > 50)``, ``log(x)``  ``I()``, ``model.matrix``

@@ -352,7 +352,8 @@ def _replicate_se(design: Design, xv: np.ndarray, inside: np.ndarray, q: float, 
 def _woodruff(design: Design, variable: str, x: np.ndarray, inside: np.ndarray, ps: list[float], nu: float,
               level: float, qrule: str, variance: str, interval: str = "mean", domain: str = "") -> list[dict]:
     """Each probability's quantile among the units ``inside`` (the domain named ``domain``) and its Woodruff interval
-    on ``nu`` df (or, with ``interval="quantile"``, the replicates' interval)."""
+    on ``nu`` df (or, with ``interval="quantile"``, the replicates' interval; with ``interval="score"``, Francisco and
+    Fuller's score interval, :func:`_score_bounds`)."""
     t = stats.norm.ppf(0.5 + level / 2) if nu == np.inf else stats.t.ppf(0.5 + level / 2, nu)
     w = np.where(inside, design.weights, 0.0)
     xv = np.where(inside, x, 0.0)
