@@ -52,13 +52,14 @@ module                  what                                                    
 ``quantiles``           :func:`quantile` (Woodruff intervals: Wald, logit,          ``svyquantile``
                         arcsine, beta; Francisco and Fuller's score interval; or
                         the replicates' quantiles)
-``regression``          :func:`svyglm` (gaussian, logistic, Poisson; two-way       ``svyglm``,
+``regression``          :func:`svyglm` (gaussian, logistic, Poisson; two-way        ``svyglm``,
                         interactions, offsets), :meth:`Fit.wald`                    ``regTermTest``
 ``ordinal``             :func:`svyolr` (proportional odds; logistic, probit,        ``svyolr``
                         cloglog, cauchit links; offsets)
 ``terms``               :func:`model_matrix` (formulas as R writes them, R's        ``model.matrix``
                         column names)
-``expressions``         expression terms: ``I(ell^2)``, ``I(meals > 50)``, ``log(x)``  ``I()``, ``model.matrix``
+``expressions``         expression terms: ``I(ell^2)``, ``I(meals > 50)``,          ``I()``,
+                        ``log(x)``                                                  ``model.matrix``
 ``lrt``                 :func:`working_lrt` (working likelihood-ratio test of a     ``regTermTest``
                         model's terms), :func:`pchisqsum`, :func:`pfsum`            (``method="LRT"``),
                                                                                     ``pchisqsum``, ``pFsum``
