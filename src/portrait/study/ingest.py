@@ -241,22 +241,22 @@ def _status(survey: str, ids: np.ndarray, answers: pd.DataFrame | None, disp: pd
     return reason, status, dcode == by_reason.get("refus", np.nan)
 
 
-def _reason_label(label: str, codebook: Codebook, min_core_answered: int) -> str:
+def _reason_label(label: str, core_items: int, min_core_answered: int) -> str:
     """A ledger reason's label with the break-off rule filled in: ``{min_core_answered}`` (the parameter) and
     ``{core_items}`` (the codebook's common-core opinion items). A review: the labels « interrompu après le tronc
     commun » and « abandonné avant la fin du tronc commun » contradicted the rule (8 items of 17 make a response), and
     a fixed number in config/codebook.yaml would contradict it again once the parameter changes."""
-    return (label.replace("{min_core_answered}", str(min_core_answered))
-            .replace("{core_items}", str(len(codebook.common_core("opinion")))))
+    return label.replace("{min_core_answered}", str(min_core_answered)).replace("{core_items}", str(core_items))
 
 
 def _ledger(survey: str, reason: np.ndarray, codebook: Codebook, min_core_answered: int) -> pd.DataFrame:
     rows = []
     counts = pd.Series(reason).value_counts()
+    core_items = len(codebook.common_core("opinion"))       # once, not once per reason: this runs in every replication
     for st, spec in codebook.status.items():
         for r, label in spec["reasons"].items():
             rows.append({"survey": survey, "status": st, "status_label": spec["label"], "reason": r,
-                         "reason_label": _reason_label(label, codebook, min_core_answered), "n": int(counts.get(r, 0))})
+                         "reason_label": _reason_label(label, core_items, min_core_answered), "n": int(counts.get(r, 0))})
     led = pd.DataFrame(rows)
     if led["n"].sum() != len(reason):  # pragma: no cover - every unit gets exactly one reason
         raise AssertionError("ledger does not balance")
