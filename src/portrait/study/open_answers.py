@@ -113,8 +113,8 @@ def ip_addresses(values: pd.Series) -> tuple[pd.Series, int]:
     held one (a trial's respondent typed the address shown by a connection problem; an IP address can identify a
     household). IPv6 goes first: « ::ffff:192.0.2.1 » is replaced whole."""
     held = pd.Series(False, index=values.index)
-    for pattern in (IPV6, IPV4):
-        found = values.str.contains(pattern, regex=True, na=False)
+    for pattern, hint in ((IPV6, _NET_HINT), (IPV4, r"\d\.\d")):     # the heavy patterns only where they may match
+        found = holding(values, pattern, hint)
         if found.any():
             held |= found
             values = values.str.replace(pattern, IP_REPLACEMENT, regex=True)
