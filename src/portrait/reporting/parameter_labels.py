@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import re
 from typing import Any, Mapping
 
+from ..pipeline.config import ISO_DATE
 from ..pipeline.parameters import as_yaml  # noqa: F401 - used here and by render
 from . import formatting as fmt
 
@@ -182,7 +182,6 @@ BOUNDS = frozenset({"calibration_bounds", "logit_bounds"})
 #: Lists whose order is the setting (the first partner type wins): « a > b > c ».
 ORDERED = frozenset({"source_priority"})
 NONE = "aucun"
-ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def value_text(name: str, value) -> str:
