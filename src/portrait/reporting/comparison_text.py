@@ -216,15 +216,22 @@ def recovery_sentence(check: pd.DataFrame) -> str:
         "l'échantillon : l'étude de validation (étape 08) mesure la couverture sur de nombreuses répétitions.")
 
 
+def _missed(check: pd.DataFrame) -> pd.DataFrame:
+    """The established gaps (in the battery, adjusted p below 5 %) whose interval misses the true difference, in the
+    tables' units (shares in %)."""
+    return compare.shares_in_percent(check.loc[check["significant"] & ~check["covered"]], ["estimate", "truth"])
+
+
 def simulated_misses(check: pd.DataFrame) -> str:
     """For the synthesis of a simulated run, whose true differences are known (:func:`portrait.study.compare.recovery`):
     the established gaps (in the battery, adjusted p below 5 %) whose interval misses the true difference, named with
     their estimate and truth; empty when none. A reviewer found one among the synthesis's strengths (estimated
     −3,2 points, true −0,3) with no word of it there, though report 06 named it."""
-    missed = check.loc[check["significant"] & ~check["covered"]]
-    if missed.empty or not {"display", "label"} <= set(missed.columns):
+    if not {"display", "label"} <= set(check.columns):
         return ""
-    rows = compare.shares_in_percent(missed, ["estimate", "truth"])
+    rows = _missed(check)
+    if rows.empty:
+        return ""
     named = fmt.enumeration([_missed_difference(r, kind=True) for r in rows.itertuples()])
     return fmt.french("Ici, la vraie valeur est connue, et l'intervalle de confiance de " + named
                       + (" ne la contient pas" if len(rows) == 1 else " ne la contiennent pas")
@@ -278,8 +285,7 @@ def simulated_flags(check: pd.DataFrame) -> dict[tuple[str, str, str], str]:
     """For a simulated run, the established gaps whose interval misses the truth (those :func:`simulated_misses`
     names), keyed by ``(item, statistic, level)``: « données simulées : vrai écart −0,3 point, surestimé », for the
     synthesis to write beside the gap where it lists it (a review: the warning stood in another paragraph)."""
-    missed = check.loc[check["significant"] & ~check["covered"]]
-    rows = compare.shares_in_percent(missed, ["estimate", "truth"])
+    rows = _missed(check)
     return {(r.item, r.statistic, str(r.level)): f"données simulées : vrai écart "
             f"{fmt.points(r.truth, 2 if r.statistic == 'mean' else 1, scale=1)}, {_miss_kind(r.estimate, r.truth)}"
             for r in rows.itertuples()}
