@@ -12,7 +12,7 @@ import zlib
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 import yaml
@@ -109,9 +109,11 @@ def problem(message: str) -> None:
 
 
 def require(params: Mapping[str, Any], name: str, kind: type | tuple[type, ...], *,
-            minimum: float | None = None, maximum: float | None = None, where: str = "") -> Any:
-    """Return ``params[name]`` after checking its type and range; a ``ParameterError`` naming it otherwise
-    (within :func:`every_problem`: the problem noted, and ``None``)."""
+            minimum: float | None = None, maximum: float | None = None, where: str = "",
+            choices: Sequence[str] | None = None) -> Any:
+    """Return ``params[name]`` after checking its type, range and, given ``choices``, that it is one of them (naming
+    the close one, :func:`did_you_mean`); a ``ParameterError`` naming it otherwise (within :func:`every_problem`: the
+    problem noted, and ``None``)."""
     label = f"parameter {name!r}" + (f" ({where})" if where else "")
     if name not in params:
         return problem(f"{label} is missing")
@@ -128,6 +130,8 @@ def require(params: Mapping[str, Any], name: str, kind: type | tuple[type, ...],
         return problem(f"{label} must be at least {minimum}, got {value!r}")
     if maximum is not None and value > maximum:
         return problem(f"{label} must be at most {maximum}, got {value!r}")
+    if choices is not None and value not in choices:
+        return problem(f"{label} must be one of {', '.join(choices)}, got {value!r}" + did_you_mean([value], choices))
     return value
 
 

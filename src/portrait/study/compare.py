@@ -34,7 +34,7 @@ from ..reporting import formatting as fmt
 from .codebook import Codebook
 from ..survey import Design
 from ..pipeline import paths
-from ..pipeline.config import did_you_mean, every_problem, problem, require
+from ..pipeline.config import every_problem, require
 from ..pipeline.errors import ParameterError
 
 GROUPS = ("residents", "visitors")
@@ -119,9 +119,7 @@ class ComparisonSettings:
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> "ComparisonSettings":
         with every_problem():
-            adjust = require(params, "adjust", str)
-            if adjust is not None and adjust not in ADJUST_LABELS:
-                problem(f"parameter 'adjust' must be one of {', '.join(ADJUST_LABELS)}, got {adjust!r}{did_you_mean([adjust], ADJUST_LABELS)}")
+            adjust = require(params, "adjust", str, choices=list(ADJUST_LABELS))
             return cls(level=require(params, "confidence_level", float, minimum=0.5, maximum=0.999), adjust=adjust,
                        model_replicates=require(params, "model_replicates", int, minimum=2),
                        small_cell_threshold=require(params, "small_cell_threshold", int, minimum=1))

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..pipeline import sources
-from ..pipeline.config import did_you_mean, require
+from ..pipeline.config import require
 from ..pipeline.errors import ParameterError, SamplingError
 from ..survey import ALLOCATION_RULES, allocate, inclusion_probabilities, systematic_pps
 
@@ -107,12 +107,9 @@ class ResidentDesign:
             d = cls(
                 invitations=require(params, "invitations", int, minimum=1),
                 take=require(params, "take_per_commune", int, minimum=1),
-                allocation=require(params, "allocation", str),
+                allocation=require(params, "allocation", str, choices=ALLOCATION_RULES),
                 min_psu=require(params, "min_psu_per_stratum", int, minimum=1),
             )
-            if d.allocation is not None and d.allocation not in ALLOCATION_RULES:
-                problem(f"parameter 'allocation' must be one of {', '.join(ALLOCATION_RULES)}, got {d.allocation!r}"
-                        + did_you_mean([d.allocation], ALLOCATION_RULES))
             if d.invitations is not None and d.take is not None and d.invitations % d.take:
                 problem(f"parameter 'invitations' ({d.invitations}) must be a multiple of "
                         f"'take_per_commune' ({d.take}): the design allocates whole communes")

@@ -101,10 +101,7 @@ SENSITIVITY_METHODS = ("linear", "raking", "logit")
 
 def _method_and_bounds(params: Mapping[str, Any], name: str = "calibration_method"
                        ) -> tuple[str, tuple[float, float] | None]:
-    method = require(params, name, str)
-    if method is not None and method not in survey.CALIBRATION_METHODS:
-        problem(f"parameter {name!r} must be one of {', '.join(survey.CALIBRATION_METHODS)}, got {method!r}"
-                + did_you_mean([method], survey.CALIBRATION_METHODS))
+    method = require(params, name, str, choices=survey.CALIBRATION_METHODS)
     bounds = params.get("calibration_bounds")
     if bounds is None:
         return method, None

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ...pipeline import paths
-from ...pipeline.config import did_you_mean, every_problem, problem, require
+from ...pipeline.config import every_problem, problem, require
 from ...pipeline.errors import ParameterError
 from .. import survey_tools
 from ..exports import FORMATS
@@ -68,11 +68,8 @@ class FieldworkSettings:
             bad = [f for f in formats or () if f not in FORMATS]
             if formats is not None and (not formats or bad or len(set(formats)) < len(formats)):
                 problem(f"parameter 'export_formats' must list distinct formats among {', '.join(FORMATS)}, got {formats!r}")
-            ingest_format = require(params, "ingest_format", str)
-            if ingest_format is not None and ingest_format not in FORMATS:
-                problem(f"parameter 'ingest_format' must be one of {', '.join(FORMATS)}, got {ingest_format!r}"
-                        + did_you_mean([ingest_format], FORMATS))
-            elif source == "simulated" and formats and ingest_format and ingest_format not in formats:
+            ingest_format = require(params, "ingest_format", str, choices=FORMATS)
+            if source == "simulated" and formats and ingest_format and ingest_format not in formats:
                 problem(f"parameter 'ingest_format' ({ingest_format}) must be one of 'export_formats' "
                         f"({', '.join(formats)}): the simulator writes only those")
             encodings = {}
