@@ -70,8 +70,19 @@ def test_numbers_and_dates_given_as_parameters():
     """A parameter's number with the decimals it needs, a share in % likewise, a date the French way, by hand."""
     assert fmt.exact(3.0) == "3" and fmt.exact(0.125) == "0,125" and fmt.exact(12500) == "12\u202f500"
     assert fmt.percent(0.95, None) == "95\u00a0%" and fmt.percent(0.975, None) == "97,5\u00a0%"
-    assert fmt.date("2017-03-01") == "1er mars 2017" and fmt.date("2016-12-15") == "15 décembre 2016"
+    assert fmt.date("2017-03-01") == "1ᵉʳ mars 2017" and fmt.date("2016-12-15") == "15 décembre 2016"
 
+
+
+def test_ordinals_raise_their_letters():
+    """French ordinals, by hand: « 1ᵉʳ », « 1ʳᵉ », then « ᵉ » for every other rank; a rank that is not a positive
+    integer is refused rather than printed « 0ᵉ »."""
+    assert [fmt.ordinal(n) for n in (1, 2, 3, 9, 99)] == ["1ᵉʳ", "2ᵉ", "3ᵉ", "9ᵉ", "99ᵉ"]
+    assert fmt.ordinal(1, feminine=True) == "1ʳᵉ" and fmt.ordinal(4, feminine=True) == "4ᵉ"
+    assert fmt.ordinal(np.int64(2)) == "2ᵉ"
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="positive integer"):
+            fmt.ordinal(bad)
 
 def test_round_keeps_numbers_and_drops_negative_zero():
     """fmt.round rounds numeric columns only and turns −0.0 into 0.0 (pandas would print « -0.0 »)."""

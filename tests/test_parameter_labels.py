@@ -90,7 +90,7 @@ def test_every_code_the_chain_accepts_has_a_french_text():
 
 def test_numbers_shares_dates_lists_and_flags_are_written_the_french_way():
     """Expected texts written by hand (they are the specification): decimal comma, thousands separated by a
-    narrow no-break space but not in a seed or a year, « 95 % », « 1er mars 2017 », « a, b et c », « aucun »,
+    narrow no-break space but not in a seed or a year, « 95 % », « 1ᵉʳ mars 2017 », « a, b et c », « aucun »,
     « oui »."""
     v = parameter_labels.value_text
     assert v("invitations", 18000) == "18\u202f000"
@@ -98,7 +98,7 @@ def test_numbers_shares_dates_lists_and_flags_are_written_the_french_way():
     assert v("logit_bounds", [0.3, 3.0]) == "[0,3\u00a0; 3]"
     assert v("some_float", 0.125) == "0,125" and v("some_float", -1.5) == "\u22121,5"
     assert v("confidence_level", 0.95) == "95\u00a0%" and v("confidence_level", 0.975) == "97,5\u00a0%"
-    assert v("reference_date", "2017-03-01") == "1er mars 2017"
+    assert v("reference_date", "2017-03-01") == "1ᵉʳ mars 2017"
     assert v("reference_date", "2016-09-15") == "15 septembre 2016"
     assert v("reference_date", "2017-13-45") == "2017-13-45"                  # not a date: as written
     assert v("departments", ["02", "59", "60"]) == "02, 59 et 60" and v("departments", ["59"]) == "59"

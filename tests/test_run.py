@@ -353,7 +353,7 @@ def test_run_information_lists_every_parameter_in_french_with_its_name_and_value
     assert shown["sensitivity_methods"] == ("méthodes de calage comparées (sensibilité)",
                                             "linéaire et raking (calage itératif sur les marges)",
                                             "[linear, raking]")
-    assert shown["check"] == ("check", "oui", "true") and shown["date"] == ("date", "1er janvier 2017", "'2017-01-01'")
+    assert shown["check"] == ("check", "oui", "true") and shown["date"] == ("date", "1ᵉʳ janvier 2017", "'2017-01-01'")
     for k, v in params.items():
         assert yaml.safe_load(shown[k][2]) == v
 

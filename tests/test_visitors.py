@@ -674,7 +674,7 @@ def test_report_02_gives_the_out_of_scope_reasons_and_names_the_files_with_unrea
     assert 0 < len(unreadable) <= len(rewritten) and set(unreadable["file_id"]) == {"P04"}
     assert f"P04 ({len(unreadable)})" in text and "**À vérifier avant le tirage**" in text
     old = result.ledger.query("status == 'out_of_scope' and detail.str.startswith('last_visit_before')")
-    assert f"dernière visite avant le 1er mars 2015 : {fmt.number(len(old))} enregistrements".replace("\u00a0", " ") \
+    assert f"dernière visite avant le 1ᵉʳ mars 2015 : {fmt.number(len(old))} enregistrements".replace("\u00a0", " ") \
         in text
     assert "illisible" not in frame_text.out_of_scope_fr(result.ledger.query("detail != 'last_visit_unreadable'"))
 

@@ -6,8 +6,8 @@ a floating-point result (which differ between CPUs and BLAS builds): a value tha
 is printed « 0 », never « −0 » or « -0.0 ».
 
 French conventions: decimal comma, narrow no-break space (U+202F) between thousands, the minus
-sign U+2212, « % » after a space, p-values below the smallest printed one as « < 0,0001 », dates
-« 1er mars 2017 ». Sentences go through :func:`french`, which puts the no-break space (U+00A0) of French
+sign U+2212, « % » after a space, p-values below the smallest printed one as « < 0,0001 », ordinals with
+their letters raised (« 1ᵉʳ », « 3ᵉ »), dates « 1ᵉʳ mars 2017 ». Sentences go through :func:`french`, which puts the no-break space (U+00A0) of French
 typography before « : ; ? ! % » » and after « « », so that a line never starts with a colon or a « % ».
 
 pandas is imported by the functions that take tables only: the reports' renderer and index write the parameters'
@@ -208,11 +208,20 @@ MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "ao�
           "novembre", "décembre")
 
 
+def ordinal(n: int, *, feminine: bool = False) -> str:
+    """A French ordinal with its letters raised, as typography wants them and in plain text (modifier letters, not
+    HTML), so that tables, CSV labels and figures show the same: ``ordinal(1)`` → « 1ᵉʳ », ``ordinal(1, feminine=True)``
+    → « 1ʳᵉ », ``ordinal(3)`` → « 3ᵉ ». ``n`` must be a positive integer, else :class:`ValueError`."""
+    if isinstance(n, bool) or int(n) != n or n < 1:
+        raise ValueError(f"an ordinal is a positive integer, not {n!r}")
+    return f"{int(n)}{'ʳᵉ' if feminine else 'ᵉʳ'}" if n == 1 else f"{int(n)}ᵉ"
+
+
 def date(day: dt.date | str) -> str:
-    """A date written the French way: ``date("2017-03-01")`` → « 1er mars 2017 », ``date("2016-09-15")`` →
+    """A date written the French way: ``date("2017-03-01")`` → « 1ᵉʳ mars 2017 », ``date("2016-09-15")`` →
     « 15 septembre 2016 ». A string must be an ISO date (``YYYY-MM-DD``), else :class:`ValueError`."""
     d = day if isinstance(day, dt.date) else dt.date.fromisoformat(day)
-    return f"{'1er' if d.day == 1 else d.day} {MONTHS[d.month - 1]} {d.year}"
+    return f"{ordinal(1) if d.day == 1 else d.day} {MONTHS[d.month - 1]} {d.year}"
 
 
 def enumeration(items: Sequence[str]) -> str:

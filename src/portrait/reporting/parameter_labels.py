@@ -187,7 +187,7 @@ NONE = "aucun"
 def value_text(name: str, value) -> str:
     """A parameter's value as readers see it, in French: the text of a code (:data:`VALUE_TEXTS`: ``fdr_bh`` is
     « Benjamini–Hochberg »), « oui » / « non », numbers with a decimal comma (a seed or a year without a
-    thousands separator), a share as « 95 % », a date as « 1er mars 2017 », a list as « a, b et c » (« aucun »
+    thousands separator), a share as « 95 % », a date as « 1ᵉʳ mars 2017 », a list as « a, b et c » (« aucun »
     when empty), a mapping as prose (:func:`_mapping_text`). What it does not know it shows as config/ writes it."""
     if isinstance(value, str) and value in VALUE_TEXTS.get(name, {}):
         return VALUE_TEXTS[name][value]

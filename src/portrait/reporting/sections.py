@@ -488,7 +488,7 @@ def closest_territory(attachment: pd.DataFrame) -> str:
         return ""
     return (f" Mais ils se sentent d'abord proches de « {att.loc[0, 'domaine']} » ({pct(att.loc[0, 'estimate'])}) ; les "
             f"Hauts-de-France ne recueillent que {pct(att.loc[at[0], 'estimate'])} (" + (
-                "la plus petite part" if at[0] == len(att) - 1 else f"{fmt.number(at[0] + 1)}ᵉ part sur {len(att)}")
+                "la plus petite part" if at[0] == len(att) - 1 else f"{fmt.ordinal(at[0] + 1, feminine=True)} part sur {len(att)}")
             + ", classement non testé) : l'appartenance à la nouvelle région reste à construire.")
 
 

@@ -160,8 +160,9 @@ def diagnostics_table(diag: pd.Series) -> pd.DataFrame:
 
 
 #: the quantiles of the g-ratio as readers name them
-G_NAMES = {0: "minimum", 1: "1er centile", 10: "1er décile", 25: "1er quartile", 50: "médiane", 75: "3e quartile",
-           90: "9e décile", 99: "99e centile", 100: "maximum"}
+G_NAMES = {0: "minimum", 1: f"{fmt.ordinal(1)} centile", 10: f"{fmt.ordinal(1)} décile", 25: f"{fmt.ordinal(1)} quartile",
+           50: "médiane", 75: f"{fmt.ordinal(3)} quartile", 90: f"{fmt.ordinal(9)} décile",
+           99: f"{fmt.ordinal(99)} centile", 100: "maximum"}
 
 
 def _diagnostic_label(name: str) -> str:
