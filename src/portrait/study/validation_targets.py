@@ -153,8 +153,8 @@ def in_question_by_target_fr(summaries: Mapping[str, pd.DataFrame], labels: Mapp
 
 
 #: The parts of report 08 built from every target's results, in the report's order; every other table and figure
-#: shows the first target's only. ``tests/test_validation.py`` checks this list against the notebook's display cells
-#: (review: Figure 2, drawn for both targets, was missing from the introduction's hand-written list).
+#: shows the first target's only. ``tests/test_validation_text.py`` checks each part against the notebook cell that
+#: draws it (review: Figure 2, drawn for both targets, was missing from the introduction's hand-written list).
 EVERY_TARGET = ("le tableau des valeurs vraies", "la section « Deux cibles »",
                 "la seconde figure de couverture (calage par raking ratio, statistique par statistique)",
                 "le tableau des questions à réponses multiples", "le tableau des critères d'acceptation")
