@@ -53,7 +53,8 @@ module                  what                                                    
                         arcsine, beta; Francisco and Fuller's score interval; or
                         the replicates' quantiles)
 ``regression``          :func:`svyglm` (gaussian, logistic, Poisson; two-way        ``svyglm``,
-                        interactions, offsets), :meth:`Fit.wald`                    ``regTermTest``
+                        interactions, offsets), :meth:`Fit.wald`,                   ``regTermTest``,
+                        :func:`joint_vcov` (several fits' coefficients together)    (``svrVar``)
 ``ordinal``             :func:`svyolr` (proportional odds; logistic, probit,        ``svyolr``
                         cloglog, cauchit links; offsets)
 ``terms``               :func:`model_matrix` (formulas as R writes them, R's        ``model.matrix``
@@ -118,7 +119,7 @@ if TYPE_CHECKING:                     # for type checkers and IDEs; at run time 
     from .quantiles import quantile
     from .trimming import trim, trim_weights
     from .ordinal import svyolr
-    from .regression import Fit, WaldTest, svyglm
+    from .regression import Fit, WaldTest, joint_vcov, svyglm
     from .lrt import LRTResult, pchisqsum, pfsum, working_lrt
     from .prediction import predict
     from .pps import PPS, HartleyRao, JointProbabilities, hartley_rao, joint_probabilities
@@ -187,6 +188,7 @@ _EXPORTS = {
     "Fit": ("regression", "Fit"),
     "WaldTest": ("regression", "WaldTest"),
     "svyglm": ("regression", "svyglm"),
+    "joint_vcov": ("regression", "joint_vcov"),
     "svyolr": ("ordinal", "svyolr"),
     "LRTResult": ("lrt", "LRTResult"),
     "pchisqsum": ("lrt", "pchisqsum"),
@@ -220,7 +222,7 @@ __all__ = [
     "design_table", "first_replicates", "read_design", "read_metadata", "with_replicate_weights", "write_design",
     "Difference", "MultiRankTest", "RankTest", "RaoScott", "domain_degf", "welch_df", "mean_difference", "model_matrix", "rank_test",
     "rao_scott", "WaldIndependence", "wald_independence", "stack", "subset", "update", "LONELY", "linearised_variance", "psu_totals", "residualise",
-    "NonresponseResult", "adjust_nonresponse", "collapse_groups", "Fit", "WaldTest", "svyglm", "svyolr", "predict", "quantile",
+    "NonresponseResult", "adjust_nonresponse", "collapse_groups", "Fit", "WaldTest", "svyglm", "joint_vcov", "svyolr", "predict", "quantile",
     "LRTResult", "pchisqsum", "pfsum", "working_lrt",
     "PPS", "HartleyRao", "JointProbabilities", "hartley_rao", "joint_probabilities",
     "MultipleResponseTest", "multiple_response_test",

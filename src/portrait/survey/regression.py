@@ -64,6 +64,12 @@ class Fit:
         For ``predict``: ``family``, and ``levels`` of each categorical term (reference first); empty for svyolr.
     formula : str
         The model as R writes it (``"api00 ~ ell + stype"``), which a printed fit shows.
+    influence : numpy.ndarray or None
+        :func:`svyglm` with linearisation: each unit's influence on the coefficients (units × coefficients, 0 on the
+        rows left out), whose design variance is ``vcov`` (what R's ``svyglm(influence = TRUE)`` returns).
+    replicates : numpy.ndarray or None
+        :func:`svyglm` with replicates: the coefficients refitted on each replicate (replicates × coefficients, R's
+        ``svyglm(return.replicates = TRUE)``). Either one lets :func:`joint_vcov` combine fits.
     se : numpy.ndarray
         Standard errors, the square roots of the diagonal of ``vcov`` (a property).
     """
@@ -76,6 +82,8 @@ class Fit:
     terms: dict = field(default_factory=dict)      # term → its coefficients' names (model_matrix's)
     model: dict = field(default_factory=dict)
     formula: str = ""
+    influence: np.ndarray | None = field(default=None, repr=False)
+    replicates: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def se(self) -> np.ndarray:
@@ -451,13 +459,67 @@ def svyglm(design: Design, y: str, terms: str | Sequence[str] | None = None, var
     beta, A = _glm_fit(X0, y0, design.weights * ok, family, offset=off)
     names = list(Xdf.columns)
     df = domain_degf(design, ok) + 1 - len(beta)
+    infl = th = None
     if variance == "linearisation":
         resid = (y0 - FAMILIES[family][0](X0 @ beta + (0.0 if off is None else off))) * ok
-        V = _vcov(design, (X0 * resid[:, None]) @ A)
+        infl = (X0 * resid[:, None]) @ A
+        V = _vcov(design, infl)
     else:
         th = _replicate_coefs(X0, y0, design.replicate_weights() * ok[:, None], family, beta, off, names)
-        V = replicate_variance(beta, th, design.replicate_scale, design.replicate_rscales, design.replicate_mse,
-                               design.replicate_blocks)
+        V = _replicate_vcov(design, beta, th)
     return Fit(names=names, coef=beta, vcov=V, df=df, variance=variance, terms=Xdf.attrs["terms"],
                model={"family": family, "levels": Xdf.attrs["levels"], "offset": offsets},
-               formula=f"{y} ~ {' + '.join([*terms, *(f'offset({o})' for o in offsets)]) or '1'}")
+               formula=f"{y} ~ {' + '.join([*terms, *(f'offset({o})' for o in offsets)]) or '1'}",
+               influence=infl, replicates=th)
+
+
+def _replicate_vcov(design: Design, theta: np.ndarray, thetas: np.ndarray) -> np.ndarray:
+    return replicate_variance(theta, thetas, design.replicate_scale, design.replicate_rscales, design.replicate_mse,
+                              design.replicate_blocks)
+
+
+def joint_vcov(design: Design, fits: Sequence[Fit]) -> np.ndarray:
+    """Estimate the covariance of several :func:`svyglm` fits' coefficients on one design, side by side.
+
+    The coefficients come in the order of ``fits``: each fit's own block is its ``vcov``, the others the covariances
+    between fits, needed to test that coefficients of different models are equal (e.g. a group's effect at each cut
+    of an ordinal answer, Brant's test of proportional odds). R has no function for it; it is what R's users compute
+    with ``svyrecvar`` on the fits' influences side by side (linearisation) or ``svrVar`` on their replicate
+    coefficients (replicates).
+
+    Parameters
+    ----------
+    design : Design
+        The design every fit was fitted on (same units, weights and replicates; a fit leaves out its own rows).
+    fits : sequence of Fit
+        :func:`svyglm` fits, all with the same ``variance``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Square, of side the fits' numbers of coefficients added up.
+
+    Raises
+    ------
+    ParameterError
+        If ``fits`` is empty, mixes variance methods, holds a fit without influences or replicates (a
+        :func:`~portrait.survey.ordinal.svyolr` fit), or a fit whose units or replicates are not the design's.
+    """
+    if not fits:
+        raise ParameterError("joint_vcov needs at least one fit")
+    methods = {f.variance for f in fits}
+    if len(methods) > 1:
+        raise ParameterError(f"the fits mix variance methods ({', '.join(sorted(methods))}): fit them all with one")
+    linear = methods == {"linearisation"}
+    parts = [f.influence if linear else f.replicates for f in fits]
+    size = design.n if linear else (design.replicate_weights().shape[1] if design.has_replicates else 0)
+    for i, part in enumerate(parts):
+        if part is None:
+            raise ParameterError(f"fit {i + 1} holds neither influences nor replicate coefficients: joint_vcov takes "
+                                 "svyglm fits")
+        if part.shape[0] != size:
+            raise ParameterError(f"fit {i + 1} has {part.shape[0]} {'units' if linear else 'replicates'} where the "
+                                 f"design has {size}: fit it on this design")
+    if linear:
+        return _vcov(design, np.hstack(parts))
+    return _replicate_vcov(design, np.concatenate([f.coef for f in fits]), np.hstack(parts))
