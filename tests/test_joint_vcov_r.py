@@ -9,7 +9,6 @@ fit's own ``vcov()``. Every entry is compared at rtol 1e-6 (entries near zero: a
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -78,3 +77,14 @@ def test_joint_vcov_refuses_what_it_cannot_combine(designs):
                         ["ell"])
     with pytest.raises(ParameterError, match="neither influences nor replicate"):
         survey.joint_vcov(strat, [olr])
+
+
+def test_joint_vcov_keeps_the_units_a_subset_leaves_out(designs):
+    """A subset's design keeps its other units at weight 0 (R's domain): the fits' influences have a row for each,
+    and each fit's own block is still its covariance (a first version compared them with the positive weights)."""
+    strat = designs["dstrat"]
+    sub = survey.subset(strat, (strat.data["meals"] > 40).to_numpy())
+    fits = [survey.svyglm(sub, f"I(api00 > {c}) ~ ell", family="quasibinomial") for c in (600, 700)]
+    V = survey.joint_vcov(sub, fits)
+    assert sub.n < len(sub.weights) and V.shape == (4, 4)
+    assert_allclose(V[:2, :2], fits[0].vcov, rtol=1e-12) and assert_allclose(V[2:, 2:], fits[1].vcov, rtol=1e-12)

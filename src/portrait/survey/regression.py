@@ -512,7 +512,7 @@ def joint_vcov(design: Design, fits: Sequence[Fit]) -> np.ndarray:
         raise ParameterError(f"the fits mix variance methods ({', '.join(sorted(methods))}): fit them all with one")
     linear = methods == {"linearisation"}
     parts = [f.influence if linear else f.replicates for f in fits]
-    size = design.n if linear else (design.replicate_weights().shape[1] if design.has_replicates else 0)
+    size = len(design.weights) if linear else (design.replicate_weights().shape[1] if design.has_replicates else 0)
     for i, part in enumerate(parts):
         if part is None:
             raise ParameterError(f"fit {i + 1} holds neither influences nor replicate coefficients: joint_vcov takes "
