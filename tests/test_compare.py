@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from portrait.study import codebook, compare, fieldwork, ingest, recipes, frames
+from portrait.study import codebook, compare, fieldwork, frames, group_models, ingest, recipes
 from portrait.pipeline import config, sources
 from portrait import survey
 from tests import helpers
@@ -185,7 +185,7 @@ def test_adjusted_models_and_distribution_tests_run_on_the_stack(mid_chain):
     significant group effect where a large difference was planted (img_dynamique) and adjusted p-values."""
     cb, designs, est, diff, _ = mid_chain
     stack = compare.stacked(designs, cb)
-    adj = compare.adjusted_models(stack, cb, variance="linearisation").set_index("item")
+    adj = group_models.adjusted_models(stack, cb, variance="linearisation").set_index("item")
     dist = compare.distribution_tests(stack, cb).set_index("item")
     assert len(adj) == len(dist) == 14
     assert adj.loc["img_dynamique", "estimate"] > 0 and adj.loc["img_dynamique", "p_adj"] < 0.01
@@ -209,7 +209,7 @@ def test_every_family_of_tests_uses_the_runs_correction(mid_chain):
     stack = compare.stacked(designs, cb)
     dist = compare.distribution_tests(stack, cb, adjust="holm")
     np.testing.assert_allclose(dist["p_rank_adj"], _holm_by_hand(dist["p_rank"]), rtol=1e-12)
-    adj = compare.adjusted_models(stack, cb, variance="linearisation", adjust="holm")
+    adj = group_models.adjusted_models(stack, cb, variance="linearisation", adjust="holm")
     np.testing.assert_allclose(adj["p_adj"], _holm_by_hand(adj["p"]), rtol=1e-12)
     holm = compare.differences(est, adjust="holm")
     words = compare.word_table(est, holm)

@@ -15,7 +15,7 @@ import pytest
 from portrait import survey
 from portrait.reporting import profile_text
 from portrait.reporting.synthesis import SUPPRESSED
-from portrait.study import codebook, profiles
+from portrait.study import codebook, group_models, profiles
 
 
 @pytest.fixture(scope="module")
@@ -229,8 +229,6 @@ def test_the_figure_draws_each_share_and_hides_a_suppressed_one():
 def test_adjusting_for_education_too_matches_least_squares_and_leaves_out_unknown_education(cb):
     """Equal weights, a gaussian model: the effect « client » of the linear model of a 0–10 score on group, sex, age
     and education is the least-squares coefficient (numpy), fitted on the respondents whose education is known."""
-    from portrait.study import compare
-
     rng = np.random.default_rng(5)
     parts, rows = {}, []
     for g, shift in (("residents", 0.0), ("visitors", 0.6)):
@@ -242,7 +240,7 @@ def test_adjusting_for_education_too_matches_least_squares_and_leaves_out_unknow
         parts[g] = survey.Design.from_frame(df.assign(w=1.0).astype({"diplome": "Float64"}), weights="w")
         rows.append(df.assign(visitors=float(g == "visitors")))
     stack = survey.stack(parts, group="groupe")
-    got = compare.adjusted_models(stack, cb, variance="linearisation", covariates=profiles.WITH_DIPLOMA)
+    got = group_models.adjusted_models(stack, cb, variance="linearisation", covariates=profiles.WITH_DIPLOMA)
     assert got["item"].tolist() == ["image_globale"]
     data = pd.concat(rows, ignore_index=True).dropna(subset=["diplome"])
     X = np.column_stack([np.ones(len(data)), data["visitors"],

@@ -193,7 +193,7 @@ def _holds(adjusted: pd.DataFrame) -> pd.Series:
     return (adjusted["p_adj_diplome"] < 0.05) & (np.sign(adjusted["estimate_diplome"]) == np.sign(adjusted["estimate"]))
 
 
-#: The scales of the adjusted models' coefficients (:func:`portrait.study.compare.adjusted_models`'s ``model``).
+#: The scales of the adjusted models' coefficients (:func:`portrait.study.group_models.adjusted_models`'s ``model``).
 SCALES = {"régression linéaire": "point de note (notes 0 à 10)",
           "logit cumulatif (cotes proportionnelles)": "en logarithme du rapport des cotes (attributs)"}
 
@@ -229,3 +229,38 @@ def synthesis_sentence(long: pd.DataFrame, adjusted: pd.DataFrame) -> str:
                f"supérieur, contre {fmt.percent(sup['residents'], 0)})" if differs else
                "Le diplôme des clients ne se distingue pas de façon établie de celui des habitants")
     return fmt.french(f"{diploma} : avec le diplôme en plus, {_kept(adjusted)}.")
+
+
+def proportional_odds_table(po: pd.DataFrame, adjusted: pd.DataFrame, short: Mapping[str, str]) -> pd.DataFrame:
+    """The check of the proportional-odds models (:func:`portrait.study.group_models.proportional_odds_tests`): each
+    attribute's coefficient « client » in its model, then the coefficient of each cut's logistic model (« plus de k »),
+    and the test of their equality, its F and adjusted p."""
+    cuts = sorted(int(c.split("_")[1]) for c in po.columns if c.startswith("beta_"))
+    model = adjusted.set_index("item")["estimate"]
+    out = pd.DataFrame({"question": po["item"].map(short),
+                        "modèle (un seul coefficient)": po["item"].map(model).map(lambda x: fmt.signed(x, 2))})
+    for k in cuts:
+        out[f"plus de {k}"] = po[f"beta_{k}"].map(lambda x: fmt.signed(x, 2))
+    out["F"] = po["F"].map(lambda x: fmt.number(x, 2))
+    out["p ajusté"] = po["p_adj"].map(fmt.pvalue)
+    return out
+
+
+def proportional_odds_sentence(po: pd.DataFrame, short: Mapping[str, str]) -> str:
+    """Whether the proportional-odds hypothesis behind the attributes' coefficients is rejected (adjusted p < 0.05),
+    for which attributes, and what the coefficient then means."""
+    if po.empty:
+        return ""
+    rejected = po.loc[po["p_adj"] < 0.05]
+    lowest = po.loc[po["p_adj"].idxmin()]
+    if rejected.empty:
+        return fmt.french(
+            "L'hypothèse des cotes proportionnelles n'est rejetée pour aucun attribut (p ajusté le plus petit "
+            f"{fmt.pvalue(lowest['p_adj'])}, pour « {short[lowest['item']]} ») : l'écart « client » de chaque attribut "
+            "se lit comme un même décalage de toute l'échelle de réponse, ce que les coefficients seuil par seuil "
+            "montrent à leur précision près (les seuils extrêmes, peu fréquents, sont les moins précis).")
+    text = (f"L'hypothèse des cotes proportionnelles est rejetée pour {_names(rejected, short)} (p ajusté < 0,05) : "
+            f"pour {'cet attribut' if len(rejected) == 1 else 'ces attributs'}, l'écart « client » dépend du seuil de "
+            "réponse, et le coefficient du modèle n'en donne qu'un résumé ; les coefficients seuil par seuil disent où "
+            "l'écart se concentre.")
+    return fmt.french(text + (" Elle n'est rejetée pour aucun autre attribut." if len(po) > len(rejected) else ""))

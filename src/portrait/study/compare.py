@@ -8,7 +8,7 @@ linearised variance (calibration residuals included); the difference visitors �
 variance V_r + V_v and a Wald test on the Welch–Satterthwaite degrees of freedom of V_r and V_v. Distributions are compared by
 the Rao–Scott second-order F test and a design-based rank test on the stacked design; the adjusted
 comparisons are survey-weighted regressions (scores) and proportional-odds models (agreement items)
-on group + sex + age with replicate-weight SEs. p-values are adjusted across the battery by
+on group + sex + age with replicate-weight SEs (:mod:`portrait.study.group_models`). p-values are adjusted across the battery by
 Benjamini–Hochberg (or Holm).
 
 References
@@ -262,44 +262,6 @@ def profile_tests(stack: Design, cb: Codebook, items: Sequence[str] = ("forces",
         rows.append({"item": item, "profile_X2": t.X2, "profile_df": t.df_chisq, "profile_p": t.p_chisq,
                      "profile_n_residents": t.n_a, "profile_n_visitors": t.n_b})
     return pd.DataFrame(rows)
-
-
-# ============================================================================ adjusted comparisons
-
-
-def adjusted_models(stack: Design, cb: Codebook, variance: str = "replicates", adjust: str = "fdr_bh",
-                    level: float = 0.95, covariates: Sequence[str] = ("sexe", "age")) -> pd.DataFrame:
-    """Group effect adjusted for ``covariates`` (profile questions, as factors): linear models of the scores,
-    proportional-odds models of the agreement items (coefficient of ``visitors`` against residents, its SE, CI at
-    ``level``, p and p adjusted by ``adjust``); a respondent without an answer to a covariate is left out."""
-    dk = cb.dont_know_code
-    data = stack.data.assign(groupe_v=pd.Categorical(stack.data["groupe"], categories=list(GROUPS)),
-                             **{f"{c}_c": pd.Categorical(stack.data[c].astype("Int64").astype("string"))
-                                for c in covariates})
-    d, terms = replace(stack, data=data), ["groupe_v", *(f"{c}_c" for c in covariates)]
-    rows = []
-    for v in cb.common_core():
-        if v.type not in ("likert_1_5", "score_0_10") or v.name not in data.columns:
-            continue
-        y = data[v.name].astype("Float64")
-        yy = y.where(y != dk).astype(float)
-        dd = replace(d, data=d.data.assign(_y=yy))
-        if v.type == "score_0_10":
-            fit, model = survey.svyglm(dd, "_y", terms, variance=variance), "régression linéaire"
-        else:
-            levels = sorted(pd.unique(yy.dropna()))
-            dd = replace(dd, data=dd.data.assign(_y=pd.Categorical(yy, categories=levels, ordered=True)))
-            fit = survey.svyolr(dd, "_y", terms, variance=variance, levels=levels)
-            model = "logit cumulatif (cotes proportionnelles)"
-        t = fit.table(level)
-        g = t.loc[t["term"] == "groupe_vvisitors"].iloc[0]
-        rows.append({"item": v.name, "item_label": v.label, "model": model, "estimate": g["estimate"],
-                     "se": g["se"], "ci_low": g["ci_low"], "ci_high": g["ci_high"], "confidence_level": level, "p": g["p"], "df": fit.df,
-                     "variance": fit.variance})
-    out = pd.DataFrame(rows)
-    if len(out):
-        out["p_adj"] = adjust_pvalues(out["p"], adjust)
-    return out
 
 
 # ============================================================================ strengths, weaknesses

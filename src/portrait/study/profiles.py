@@ -161,7 +161,7 @@ def profile(designs: Mapping[str, Design], cb: Codebook, adjust: str = "fdr_bh",
 
 
 def with_diploma(adjusted: pd.DataFrame, again: pd.DataFrame) -> pd.DataFrame:
-    """The adjusted comparison (:func:`portrait.study.compare.adjusted_models`, sex and age) beside the same models
+    """The adjusted comparison (:func:`portrait.study.group_models.adjusted_models`, sex and age) beside the same models
     re-fitted on :data:`WITH_DIPLOMA` (``again``): its columns ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``p``,
     ``p_adj`` and ``df`` suffixed ``_diplome``, one row per item."""
     cols = ["estimate", "se", "ci_low", "ci_high", "p", "p_adj", "df"]
