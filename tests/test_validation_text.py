@@ -255,6 +255,24 @@ def test_the_profile_sentences_name_a_group_whose_interval_excludes_five_percent
     assert "bien plus grandes" not in markdown
 
 
+def test_the_chance_of_groups_outside_is_counted_within_each_target():
+    """A review read « 1 des 8 groupes … 33 % du temps » (both targets' groups) in the section and « 1 des 4 groupes
+    … 18 % » in the conclusion, which judges each target alone, for the same group. With two targets, the section
+    now counts within the target, and says what the conclusion says of it."""
+    rejected = {("residents", "faiblesses"): 7, ("residents", "forces"): 1, ("visitors", "faiblesses"): 3,
+                ("visitors", "forces"): 0}
+    superpopulation = _profile_results(rejected)
+    finite = _profile_results({k: 2 for k in rejected}).assign(target="finite")
+    results = pd.concat([superpopulation, finite], ignore_index=True)
+    halves = _plain(validation.profile_halves_fr(validation.profile_summary(results), results))
+    alone = _plain(validation.profile_finding(validation.profile_summary(superpopulation)))
+    chance = alone.split("un tel nombre arrive par hasard ")[1].split(" du temps")[0]
+    assert ("avec pour cible la super-population (espérance du modèle), 1 des 4 groupes de tests entre moitiés a ainsi "
+            f"un intervalle Monte-Carlo qui exclut 5 %, un nombre que le hasard seul atteint ou dépasse {chance} du "
+            "temps") in halves
+    assert "des 8 groupes" not in halves and "population finie fixée, 0 des" not in halves
+
+
 # ------------------------------------------------------------------ 5. π
 
 def test_pi_is_defined_before_the_design_weights_are_named():

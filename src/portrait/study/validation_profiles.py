@@ -201,6 +201,24 @@ def profile_finding(psumm: pd.DataFrame) -> str:
 SMALL_HALVES = {"respondents": 140, "replications": 200, "rejection": 0.08}
 
 
+def _outside_fr(psumm: pd.DataFrame, several: bool, groups: str) -> str:
+    """``groups``: « 8 groupes de tests … » or « le seul groupe … ». « 1 des 8 groupes … a ainsi un intervalle Monte-Carlo qui exclut 5 %, un nombre que le hasard seul atteint ou
+    dépasse 33 % du temps », counted within each target when there are several, as the conclusion judges each target
+    alone (a review read 33 % here, over both targets' 8 groups, and 18 % in the conclusion, over one target's 4)."""
+    parts = []
+    for target, part in (psumm.groupby("target", sort=False) if several else [(None, psumm)]):
+        null, off, chance = _off_groups(part)
+        if off.empty:
+            continue
+        parts.append((f"avec pour cible la {TARGET_LABELS[target].lower()}, " if several else "")
+                     + (f"{len(off)} des {fmt.count(len(null), 'groupe')} de tests entre moitiés" if several
+                        else groups if groups.startswith("le seul") else f"{len(off)} des {groups}")
+                     + (" a" if len(off) == 1 else " ont") + " ainsi un intervalle Monte-Carlo qui exclut 5 %"
+                     + (", plus que le hasard seul n'en ferait sortir (probabilité sous 5 %)" if chance < 0.05 else
+                        f", un nombre que le hasard seul atteint ou dépasse {fmt.percent(chance, 0)} du temps"))
+    return " ; ".join(parts)
+
+
 def profile_halves_fr(psumm: pd.DataFrame, results: pd.DataFrame) -> str:
     """What the split-half tests of this run say about the test's size at its sample sizes, in French: the test's
     liberality in the tests' small setup (:data:`SMALL_HALVES`), the mean number of respondents per half in each
@@ -234,10 +252,7 @@ def profile_halves_fr(psumm: pd.DataFrame, results: pd.DataFrame) -> str:
         text += (("Ces moitiés plus grandes ne garantissent pourtant pas un test exact : " if len(larger) == len(per_half)
                   else "Dans cette exécution, ")
                  + f"{_named_off(off, several, 'le test')} ; "
-                 + (one if len(null) == 1 else f"{len(off)} des {groups}")
-                 + (" a" if len(off) == 1 else " ont") + " ainsi un intervalle Monte-Carlo qui exclut 5 %"
-                 + (", plus que le hasard seul n'en ferait sortir (probabilité sous 5 %)" if chance < 0.05 else
-                    f", un nombre que le hasard seul atteint ou dépasse {fmt.percent(chance, 0)} du temps"))
+                 + _outside_fr(psumm, several, one if len(null) == 1 else groups))
     r = int(null["replications"].max())
     if band_half_width(r, 0.05) > SIZE_BAND[1] - 0.05:      # a rate of 5 % known to more than the band's ± 1 point
         text += (f" ; avec {fmt.count(r, 'test')} par groupe, une part de 5 % n'y est connue qu'à "
