@@ -660,8 +660,8 @@ def test_an_attribute_both_shared_strength_and_gap_is_reconciled():
     short = {"a": "Conviviale", "b": "Gastronomie", "c": "Sûre"}
     assert sections.both_lists(["a", "b"], ["c"], short) == ""
     assert sections.both_lists(["a"], ["a", "c"], short) == fmt.french(
-        " « Conviviale » figure dans les deux listes : une majorité de clients est d'accord, mais nettement moins que "
-        "les habitants.")
+        " « Conviviale » figure dans les deux listes : une majorité de clients est d'accord, mais moins que "
+        "les habitants (écart établi).")
     assert sections.both_lists(["a", "b"], ["b", "a"], short).startswith(fmt.french(
         " « Gastronomie » et « Conviviale » figurent dans les deux listes"))
 

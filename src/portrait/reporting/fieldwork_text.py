@@ -22,7 +22,9 @@ AAPOR_DEFINITION = (
     "**RR2** = questionnaires complets et partiels / même dénominateur. Les invitations restées sans "
     "réponse ou non distribuées, d'éligibilité inconnue (UO), sont comptées au dénominateur comme si elles "
     "étaient éligibles (e = 1 : les taux les plus prudents) ; les unités hors champ (NE) en sont retirées. "
-    "RR2 est le taux de réponse utilisé pour la correction de non-réponse.")
+    "La correction de non-réponse (rapports 04 et 05) ne repondère pas par ce taux global, mais dans chaque classe de "
+    "propension par le taux de réponse pondéré de la classe, où répondre veut dire, comme au RR2, un questionnaire "
+    "complet ou partiel.")
 
 
 def read_notes(notes: Iterable[ReadNote]) -> str:

@@ -395,7 +395,7 @@ def both_lists(strong: list[str], gaps: list[str], short: Mapping[str, str]) -> 
         return ""
     names = fmt.enumeration([f"« {short[i]} »" for i in both])
     return fmt.french(f" {names} {'figurent' if len(both) > 1 else 'figure'} dans les deux listes : une majorité de "
-                      "clients est d'accord, mais nettement moins que les habitants.")
+                      "clients est d'accord, mais moins que les habitants (écart établi).")
 
 
 def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride: Mapping[str, pd.DataFrame],
@@ -442,7 +442,7 @@ def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride
                    + ", ".join(strength(i) for i in sorted(strong, key=lambda i: -wide.loc[i, ("estimate", "visitors")]))
                    + ".")
     if len(gaps):
-        out.append("**Des écarts à combler** (les clients sont nettement moins d'accord que les habitants) : " + ", ".join(
+        out.append("**Des écarts à combler** (les clients sont moins d'accord que les habitants, écart établi) : " + ", ".join(
             f"« {short[r.item]} » ({fmt.points(r.estimate)}{comparison_text.flag(flags, r.item, 'accord', 'top2')})" for r in gaps.itertuples())
             + "." + both_lists(strong, list(gaps["item"]), short))
     def weakness(i: str) -> str:
