@@ -533,7 +533,7 @@ def strengths_weaknesses(est: pd.DataFrame, title: str) -> plt.Figure:
                                                            (g["ci_high"] * 100 - g["part"]).to_numpy()],
                             fmt="none", ecolor="#333333", elinewidth=.8, capsize=2)
         ci = f", avec {fmt.ci_label(compare.confidence_level(sub))}" if {"ci_low", "ci_high"} <= set(sub.columns) else ""
-        ax.set(title=panel, xlabel=f"Part des répondants qui citent (%){ci}", ylabel="")
+        ax.set(title=panel, xlabel=f"Part qui citent, parmi ceux qui en citent au moins une (%){ci}", ylabel="")
         ax.tick_params(axis="y", labelsize=8)
         ax.legend(fontsize=8, title="")
     fig.suptitle(title)

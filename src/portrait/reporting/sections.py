@@ -437,7 +437,7 @@ def takeaways(est: pd.DataFrame, diff: pd.DataFrame, mosaic: pd.DataFrame, pride
     out = []
     if strong:
         out.append("**Des atouts reconnus par les habitants comme par les clients, sur lesquels bâtir la marque** "
-                   "(du plus au moins approuvé par les clients, parts dans « Identité ressentie et image perçue » ; "
+                   "(du plus au moins approuvé par les clients, ordre non testé ; parts dans « Identité ressentie et image perçue » ; "
                    "l'écart clients − habitants est indiqué quand il est établi) : "
                    + ", ".join(strength(i) for i in sorted(strong, key=lambda i: -wide.loc[i, ("estimate", "visitors")]))
                    + ".")
