@@ -594,9 +594,9 @@ def test_the_regions_gap_is_signed_and_names_its_direction():
     f = pd.DataFrame({"groupe": ["Habitants"], "question": ["image_globale"], "écart NPdC − Picardie": [0.3412],
                       "écart bas": [0.05], "écart haut": [0.63], "p_adj": [0.0837], "confidence_level": 0.9})
     assert sections.regions_sentences(f).endswith(fmt.french(
-        "écart Nord-Pas de Calais − Picardie +0,34 point (IC à 90 % : +0,05 à +0,63, p ajusté = 0,0837)."))
+        "écart Nord-Pas de Calais − Picardie +0,34 point (IC à 90 % : +0,05 à +0,63, p ajusté =\u00a00,0837)."))
     assert sections.regions_sentences(f.assign(**{"écart bas": -0.01})).endswith(fmt.french(
-        "(IC à 90 % : −0,01 à +0,63, p ajusté = 0,0837)."))
+        "(IC à 90 % : −0,01 à +0,63, p ajusté =\u00a00,0837)."))
 
 
 def test_the_regions_table_puts_both_questions_of_a_zone_on_one_row_and_masks_small_cells():
@@ -801,7 +801,7 @@ def test_a_department_gap_significant_only_before_correction_is_marked_to_confir
                                                      ("img_sure", "Sûre", "ni l'un ni l'autre", 0.2, 0.4, 0.45)]
             for d in deps]
     text = sections.mosaic_sentences(pd.DataFrame(rows), 10)
-    assert fmt.french("« Conviviale » (écart entre départements à confirmer : p = 0,0140 avant correction, "
+    assert fmt.french("« Conviviale » (écart entre départements à confirmer : p =\u00a00,0140 avant correction, "
                       "0,0567 après)") in text
     assert fmt.french("« Sûre » (de 45 % à 45 %).") not in text and text.count("à confirmer") == 1
     assert fmt.french(": « Sûre ».") in text

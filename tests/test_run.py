@@ -348,7 +348,7 @@ def test_run_information_lists_every_parameter_in_french_with_its_name_and_value
     nb.metadata["language_info"] = {"name": "python", "version": "3.13.0"}
     assert dict((t, v) for t, _, v, _ in render.run_information(nb))["environnement"].startswith("Python 3.13.0 · ")
     assert shown["calibration_method"] == ("méthode de calage", "raking (calage itératif sur les marges)", "raking")
-    assert shown["calibration_bounds"] == ("bornes du rapport g = poids calé / poids initial (calage logit borné)",
+    assert shown["calibration_bounds"] == ("bornes du rapport g =\u00a0poids calé / poids initial (calage logit borné)",
                                            "[0,3\u00a0; 3]", "[0.3, 3.0]")
     assert shown["sensitivity_methods"] == ("méthodes de calage comparées (sensibilité)",
                                             "linéaire et raking (calage itératif sur les marges)",

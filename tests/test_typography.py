@@ -22,8 +22,9 @@ from portrait.reporting import formatting as fmt
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: An ordinary space where French typography wants a no-break one.
-BREAKABLE = re.compile(r"\d %|\S [:;?!»]|[«±] |\b\d{1,3} \d{3}\b")
+#: An ordinary space where French typography wants a no-break one (after « = » too: « p ajusté = 0,2070 » broke
+#: after its sign in 07, beside « p = 0,0192 » elsewhere).
+BREAKABLE = re.compile(r"\d %|\S [:;?!»]|[«±=<] \S|\b\d{1,3} \d{3}\b")
 
 
 def breakable_spaces(text: str) -> list[str]:
@@ -67,9 +68,11 @@ def test_the_check_finds_each_breakable_space():
 
 
 def test_french_puts_no_break_spaces_where_french_typography_wants_them():
-    """Before « : ; ? ! % » » and after « « » and « ± »; nowhere else, and twice is once."""
+    """Before « : ; ? ! % » » and after « « », « ± », « = » and « < »; nowhere else (a Markdown quotation's « > »
+    kept), and twice is once."""
     assert fmt.french("a : b ; « c » ? d ! 5 % ± 1") == "a\u00a0: b\u00a0; «\u00a0c\u00a0»\u00a0? d\u00a0! 5\u00a0% ±\u00a01"
-    assert fmt.french("x − y, p < 0,05 (n = 3) http://a/b") == "x − y, p < 0,05 (n = 3) http://a/b"
+    assert fmt.french("x − y, p < 0,05 (n = 3) http://a/b") == "x − y, p <\u00a00,05 (n =\u00a03) http://a/b"
+    assert fmt.french("> **Données simulées.** p > 0,05") == "> **Données simulées.** p > 0,05"
     once = fmt.french("« a » : 1 %")
     assert fmt.french(once) == once
 
@@ -162,7 +165,7 @@ def test_typeset_sets_the_typographic_apostrophe_within_words_only():
     """French typography writes « l’image » with U+2019; quotes around a word, code, attributes and link targets
     keep the straight one (a reviewer found the reports' straight apostrophes)."""
     assert fmt.typeset("l'image d'été, aujourd'hui") == "l\u2019image d\u2019été, aujourd\u2019hui"
-    assert fmt.typeset("'source' et x' = 2") == "'source' et x' = 2"            # quotes and primes are not apostrophes
+    assert fmt.typeset("'source' et x' = 2") == "'source' et x' =\u00a02"      # quotes and primes are not apostrophes
     assert fmt.typeset_html('<td title="l\'an">d&#x27;accord</td>') == '<td title="l\'an">d\u2019accord</td>'
     md = "L'étude : `d'abord` et [l'index](a'b.html)"
     assert fmt.typeset_markdown(md) == "L\u2019étude\u00a0: `d'abord` et [l\u2019index](a'b.html)"

@@ -125,7 +125,7 @@ def return_sentences(r: Mapping[str, pd.DataFrame], threshold: int) -> str:
     def test(by: str, table: pd.DataFrame, what: str) -> str:
         x = t.loc[by]
         if x.p_adj >= 0.05:
-            return f"pas d'écart établi selon {what} (p ajusté = {fmt.pvalue(x.p_adj)})"
+            return f"pas d'écart établi selon {what} (p ajusté {fmt.pvalue_stated(x.p_adj)})"
         shown = table.loc[table["n"] >= threshold].sort_values("estimate")
         span = ""
         if len(shown) >= 2:
@@ -133,7 +133,7 @@ def return_sentences(r: Mapping[str, pd.DataFrame], threshold: int) -> str:
             who = (lambda g: f"chez ceux qui habitent {ORIGIN_PHRASES.get(g, g)}") if by == "origine" else (
                 lambda g: "chez ceux venus " + (g[0].lower() + g[1:] if g.startswith("Pour ") else "pour l'un et l'autre"))
             span = f" : {pct(lo.estimate)} {who(lo.domaine)} contre {pct(hi.estimate)} {who(hi.domaine)}"
-        return f"cette part varie selon {what} (test de Rao–Scott, p ajusté = {fmt.pvalue(x.p_adj)}){span}"
+        return f"cette part varie selon {what} (test de Rao–Scott, p ajusté {fmt.pvalue_stated(x.p_adj)}){span}"
 
     unknown = int(o.n - r["by_origin"]["n"].sum())       # no origin domain: in the whole and by purpose only
     elsewhere = ""
@@ -174,12 +174,12 @@ def pride_sentences(p: Mapping[str, pd.DataFrame]) -> str:
         r = t.loc[(var, by)]
         what = {"département": "départements", "âge": "classes d'âge"}.get(by, "anciennes régions")
         if r.p_adj < 0.05:
-            return f"les écarts entre {what} sont établis (test de Rao–Scott, p ajusté = {fmt.pvalue(r.p_adj)})"
+            return f"les écarts entre {what} sont établis (test de Rao–Scott, p ajusté {fmt.pvalue_stated(r.p_adj)})"
         if r.p < 0.05:
             return (f"pas d'écart établi entre {what} : le test est significatif avant correction pour le nombre "
-                    f"de tests (p = {fmt.pvalue(r.p)}), mais ne l'est plus après (p ajusté = {fmt.pvalue(r.p_adj)}) ; les "
+                    f"de tests (p {fmt.pvalue_stated(r.p)}), mais ne l'est plus après (p ajusté {fmt.pvalue_stated(r.p_adj)}) ; les "
                     "intervalles du tableau, non corrigés, peuvent donc ne pas se chevaucher : écart à confirmer")
-        return f"pas d'écart établi entre {what} (p ajusté = {fmt.pvalue(r.p_adj)})"
+        return f"pas d'écart établi entre {what} (p ajusté {fmt.pvalue_stated(r.p_adj)})"
 
     f, a = o.loc["fierte__oui"], o.loc["ambassadeur__oui"]
     return fmt.french("\n\n".join([
@@ -257,7 +257,7 @@ def to_confirm(r) -> str:
     test is significant before the correction for multiple tests but not after; empty otherwise."""
     if r.p_adj < 0.05 or not r.p < 0.05:
         return ""
-    return fmt.french(f" (écart entre départements à confirmer : p = {fmt.pvalue(r.p)} avant correction, "
+    return fmt.french(f" (écart entre départements à confirmer : p {fmt.pvalue_stated(r.p)} avant correction, "
                       f"{fmt.pvalue(r.p_adj)} après)")
 
 
@@ -281,7 +281,7 @@ def mosaic_sentences(m: pd.DataFrame, threshold: int = 0) -> str:
             continue
         low, high = pct(g["estimate"].iloc[0]), pct(g["estimate"].iloc[-1])
         parts.append(f"**Variable selon le département : « {r.attribut} ».** De {low} d'accord {_where(g, low)} à "
-                     f"{high} {_where(g, high)} (écarts établis entre départements, p ajusté = {fmt.pvalue(r.p_adj)}).")
+                     f"{high} {_where(g, high)} (écarts établis entre départements, p ajusté {fmt.pvalue_stated(r.p_adj)}).")
     if not len(local):
         parts.append("Aucun attribut ne distingue nettement un département des autres.")
     neither = []
@@ -336,7 +336,7 @@ def regions_sentences(f: pd.DataFrame) -> str:
             "les clients venus dans le Nord-Pas de Calais et ceux venus en Picardie"
         gap = (f"écart Nord-Pas de Calais − Picardie {fmt.signed(r['écart NPdC − Picardie'], 2)} point "
                f"({fmt.ci_label(r['confidence_level'])} : {fmt.bound(r['écart bas'], 2, sign=True)} à "
-               f"{fmt.bound(r['écart haut'], 2, sign=True)}, p ajusté = {fmt.pvalue(r['p_adj'])})")
+               f"{fmt.bound(r['écart haut'], 2, sign=True)}, p ajusté {fmt.pvalue_stated(r['p_adj'])})")
         out.append(f"- {QUESTION_LABELS[q].capitalize()}, {who} : {verdict(r['p_adj'], r['écart bas'], r['écart haut'])} ; "
                    f"{gap}.")
     return fmt.french("\n".join(out))
