@@ -67,9 +67,9 @@ def test_size_and_power_by_monte_carlo(top_only, lowest, highest):
     assert lowest <= sum(x < 0.05 for x in p) <= highest
 
 
-def _po(p_adj):
+def _po(p_adj, left_out=("", "")):
     return pd.DataFrame({"item": ["img_a", "img_b"], "beta_1": [0.45, -1.2], "beta_2": [-0.08, -0.6],
-                         "F": [1.41, 9.5], "p_adj": p_adj})
+                         "F": [1.41, 9.5], "p_adj": p_adj, "cuts_left_out": list(left_out)})
 
 
 def test_the_report_says_which_attributes_reject_proportional_odds():
@@ -87,3 +87,22 @@ def test_the_report_says_which_attributes_reject_proportional_odds():
     table = profile_text.proportional_odds_table(_po([0.65, 0.06]), adjusted, short)
     assert list(table.columns) == ["question", "modèle (un seul coefficient)", "plus de 1", "plus de 2", "F", "p ajusté"]
     assert table.iloc[1].tolist() == ["conviviale", "\u22120,62", "\u22121,20", "\u22120,60", "9,50", "0,0600"]
+
+
+def test_a_cut_that_separates_is_left_out_and_said():
+    """The reduced chain's small samples had a cut with no answer below it in one age group: its logistic model
+    separates (the maximum-likelihood coefficient is infinite). That cut is left out of the test and named; with
+    fewer than two cuts, the item has no test, and the report says so."""
+    from portrait.reporting import profile_text
+    d = _sample(np.random.default_rng(11))
+    y = d.data["img_x"]
+    d = Design.from_frame(d.data.assign(img_x=np.where((d.data["age"] == 3) & (y == 1), 2, y)), weights="w")
+    got = group_models.proportional_odds_tests(d, CB).iloc[0]
+    assert got["cuts"] == 3 and got["cuts_left_out"] == "1" and "beta_1" not in got.index
+    assert 0 < got["p"] < 1 and got["ndf"] == 2
+    short = {"img_a": "accueillante", "img_b": "conviviale"}
+    said = profile_text.proportional_odds_sentence(_po([0.65, np.nan], ("1", "1 4")), short).replace("\u00a0", " ")
+    assert ("Les seuils « plus de 1 » pour « accueillante » et « plus de 1 » et « plus de 4 » pour « conviviale » "
+            "sont écartés du test") in said
+    assert said.endswith("« conviviale » n'a pas de test (moins de deux seuils).")
+    assert "p ajusté le plus petit 0,6500, pour « accueillante »" in said

@@ -248,19 +248,36 @@ def proportional_odds_table(po: pd.DataFrame, adjusted: pd.DataFrame, short: Map
 
 def proportional_odds_sentence(po: pd.DataFrame, short: Mapping[str, str]) -> str:
     """Whether the proportional-odds hypothesis behind the attributes' coefficients is rejected (adjusted p < 0.05),
-    for which attributes, and what the coefficient then means."""
+    for which attributes, and what the coefficient then means; then the cuts left out (their model separated, in a
+    small sample) and the attributes left without a test."""
     if po.empty:
         return ""
-    rejected = po.loc[po["p_adj"] < 0.05]
-    lowest = po.loc[po["p_adj"].idxmin()]
-    if rejected.empty:
-        return fmt.french(
-            "L'hypothèse des cotes proportionnelles n'est rejetée pour aucun attribut (p ajusté le plus petit "
-            f"{fmt.pvalue(lowest['p_adj'])}, pour « {short[lowest['item']]} ») : l'écart « client » de chaque attribut "
-            "se lit comme un même décalage de toute l'échelle de réponse, ce que les coefficients seuil par seuil "
-            "montrent à leur précision près (les seuils extrêmes, peu fréquents, sont les moins précis).")
-    text = (f"L'hypothèse des cotes proportionnelles est rejetée pour {_names(rejected, short)} (p ajusté < 0,05) : "
-            f"pour {'cet attribut' if len(rejected) == 1 else 'ces attributs'}, l'écart « client » dépend du seuil de "
-            "réponse, et le coefficient du modèle n'en donne qu'un résumé ; les coefficients seuil par seuil disent où "
-            "l'écart se concentre.")
-    return fmt.french(text + (" Elle n'est rejetée pour aucun autre attribut." if len(po) > len(rejected) else ""))
+    tested = po.loc[po["p_adj"].notna()]
+    rejected = tested.loc[tested["p_adj"] < 0.05]
+    if tested.empty:
+        text = "L'hypothèse des cotes proportionnelles n'a pu être testée pour aucun attribut."
+    elif rejected.empty:
+        lowest = tested.loc[tested["p_adj"].idxmin()]
+        text = ("L'hypothèse des cotes proportionnelles n'est rejetée pour aucun attribut (p ajusté le plus petit "
+                f"{fmt.pvalue(lowest['p_adj'])}, pour « {short[lowest['item']]} ») : l'écart « client » de chaque "
+                "attribut se lit comme un même décalage de toute l'échelle de réponse, ce que les coefficients seuil par "
+                "seuil montrent à leur précision près (les seuils extrêmes, peu fréquents, sont les moins précis).")
+    else:
+        text = (f"L'hypothèse des cotes proportionnelles est rejetée pour {_names(rejected, short)} (p ajusté < 0,05) : "
+                f"pour {'cet attribut' if len(rejected) == 1 else 'ces attributs'}, l'écart « client » dépend du seuil "
+                "de réponse, et le coefficient du modèle n'en donne qu'un résumé ; les coefficients seuil par seuil "
+                "disent où l'écart se concentre." + (" Elle n'est rejetée pour aucun autre attribut."
+                                                     if len(tested) > len(rejected) else ""))
+    left = [(r.item, r.cuts_left_out.split()) for r in po.itertuples()
+            if isinstance(r.cuts_left_out, str) and r.cuts_left_out]
+    if left:
+        n = sum(len(ks) for _, ks in left)
+        named = fmt.enumeration([fmt.enumeration([f"« plus de {k} »" for k in ks]) + f" pour « {short[item]} »"
+                                 for item, ks in left])
+        text += (f" {'Le seuil' if n == 1 else 'Les seuils'} {named} {'est écarté' if n == 1 else 'sont écartés'} du "
+                 "test : d'un côté du seuil, un niveau du sexe ou de l'âge n'a aucune réponse, et le modèle ne peut y "
+                 "être estimé.")
+    untested = po.loc[po["p_adj"].isna()]
+    if len(untested) and len(tested):
+        text += f" {_names(untested, short)} " + ("n'a" if len(untested) == 1 else "n'ont") + " pas de test (moins de deux seuils)."
+    return fmt.french(text)

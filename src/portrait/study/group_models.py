@@ -87,7 +87,9 @@ def proportional_odds_tests(stack: Design, cb: Codebook, variance: str = "linear
     β_k of the cuts (log odds ratios, visitors against residents) with their joint covariance
     (:func:`portrait.survey.joint_vcov`) give the Wald F test that they are all equal: ``F`` on ``ndf`` = cuts − 1
     and ``ddf`` (the models' residual df) degrees of freedom, ``p`` and ``p_adj`` (adjusted across the items by
-    ``adjust``). Columns ``beta_<k>`` and ``se_<k>`` hold each cut's coefficient and SE, ``cuts`` their number.
+    ``adjust``). Columns ``beta_<k>`` and ``se_<k>`` hold each cut's coefficient and SE, ``cuts`` their number. A
+    cut whose model cannot be fitted (a level of a term with every answer on one side: separation, in a small
+    sample) is left out and named in ``cuts_left_out``; with fewer than two cuts left, the item has no test (NaN).
 
     Linearised by default (calibration residuals included): refitted on bootstrap replicates, the logistic model of
     a rare extreme answer is separated by some replicate (no « 1 » among a replicate's visitors of one age group).
@@ -98,23 +100,34 @@ def proportional_odds_tests(stack: Design, cb: Codebook, variance: str = "linear
         if v.type != "likert_1_5" or v.name not in d.data.columns:
             continue
         y = _answers(d.data, v.name, cb.dont_know_code)
-        cuts = sorted(pd.unique(y.dropna()))[:-1]
-        dd = replace(d, data=d.data.assign(**{f"_above{k:g}": (y > k).astype(float).where(y.notna()) for k in cuts}))
-        fits = [survey.svyglm(dd, f"_above{k:g}", terms, variance=variance, family="quasibinomial") for k in cuts]
-        at = np.cumsum([0, *(len(f.coef) for f in fits[:-1])]) + fits[0].names.index(GROUP_TERM)
-        beta = np.concatenate([f.coef for f in fits])[at]
-        V = survey.joint_vcov(dd, fits)[np.ix_(at, at)]
-        C = np.eye(len(cuts))[1:] - np.eye(len(cuts))[:-1]        # β_{k+1} − β_k = 0 for every pair of cuts
-        c = C @ beta
-        F = float(c @ np.linalg.solve(C @ V @ C.T, c)) / len(c)
-        ddf = min(f.df for f in fits)
-        rows.append({"item": v.name, "item_label": v.label, "cuts": len(cuts),
-                     **{f"beta_{k:g}": b for k, b in zip(cuts, beta)},
-                     **{f"se_{k:g}": s for k, s in zip(cuts, np.sqrt(np.diag(V)))},
-                     "F": F, "ndf": len(c), "ddf": ddf, "p": float(stats.f.sf(F, len(c), ddf)), "variance": variance})
+        every = sorted(pd.unique(y.dropna()))[:-1]
+        dd = replace(d, data=d.data.assign(**{f"_above{k:g}": (y > k).astype(float).where(y.notna()) for k in every}))
+        fits = {}
+        for k in every:
+            try:
+                fits[k] = survey.svyglm(dd, f"_above{k:g}", terms, variance=variance, family="quasibinomial")
+            except survey.ConvergenceError:          # a level of a term with no answer on one side of the cut
+                pass
+        row = {"item": v.name, "item_label": v.label, "cuts": len(fits),
+               "cuts_left_out": " ".join(f"{k:g}" for k in every if k not in fits)}
+        if fits:
+            cuts, models = list(fits), list(fits.values())
+            at = np.cumsum([0, *(len(f.coef) for f in models[:-1])]) + models[0].names.index(GROUP_TERM)
+            beta = np.concatenate([f.coef for f in models])[at]
+            V = survey.joint_vcov(dd, models)[np.ix_(at, at)]
+            row |= {**{f"beta_{k:g}": b for k, b in zip(cuts, beta)},
+                    **{f"se_{k:g}": s for k, s in zip(cuts, np.sqrt(np.diag(V)))}}
+        if len(fits) > 1:
+            C = np.eye(len(cuts))[1:] - np.eye(len(cuts))[:-1]        # β_{k+1} − β_k = 0 for every pair of cuts
+            c = C @ beta
+            F = float(c @ np.linalg.solve(C @ V @ C.T, c)) / len(c)
+            ddf = min(f.df for f in models)
+            row |= {"F": F, "ndf": len(c), "ddf": ddf, "p": float(stats.f.sf(F, len(c), ddf))}
+        rows.append({**row, "variance": variance})
     out = pd.DataFrame(rows)
     if len(out):
-        out["p_adj"] = adjust_pvalues(out["p"], adjust)
+        out = out.reindex(columns=[*out.columns, *(c for c in ("F", "ndf", "ddf", "p") if c not in out.columns)])
+        out["p_adj"] = adjust_pvalues(out["p"], adjust)         # NaN where there is no test
     return out
 
 
