@@ -105,4 +105,6 @@ def test_a_cut_that_separates_is_left_out_and_said():
     assert ("Les seuils « plus de 1 » pour « accueillante » et « plus de 1 » et « plus de 4 » pour « conviviale » "
             "sont écartés du test") in said
     assert said.endswith("« conviviale » n'a pas de test (moins de deux seuils).")
+    same = profile_text.proportional_odds_sentence(_po([0.65, 0.3], ("1", "1")), short).replace("\u00a0", " ")
+    assert "Le seuil « plus de 1 » pour « accueillante » et « conviviale » est écarté du test" in same
     assert "p ajusté le plus petit 0,6500, pour « accueillante »" in said

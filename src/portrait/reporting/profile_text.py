@@ -268,15 +268,14 @@ def proportional_odds_sentence(po: pd.DataFrame, short: Mapping[str, str]) -> st
                 "de réponse, et le coefficient du modèle n'en donne qu'un résumé ; les coefficients seuil par seuil "
                 "disent où l'écart se concentre." + (" Elle n'est rejetée pour aucun autre attribut."
                                                      if len(tested) > len(rejected) else ""))
-    left = [(r.item, r.cuts_left_out.split()) for r in po.itertuples()
-            if isinstance(r.cuts_left_out, str) and r.cuts_left_out]
-    if left:
-        n = sum(len(ks) for _, ks in left)
-        named = fmt.enumeration([fmt.enumeration([f"« plus de {k} »" for k in ks]) + f" pour « {short[item]} »"
-                                 for item, ks in left])
-        text += (f" {'Le seuil' if n == 1 else 'Les seuils'} {named} {'est écarté' if n == 1 else 'sont écartés'} du "
-                 "test : d'un côté du seuil, un niveau du sexe ou de l'âge n'a aucune réponse, et le modèle ne peut y "
-                 "être estimé.")
+    left = po.loc[po["cuts_left_out"].fillna("") != ""].groupby("cuts_left_out", sort=False)["item"]
+    if len(left):
+        named = fmt.enumeration([fmt.enumeration([f"« plus de {k} »" for k in cuts.split()]) + " pour "
+                                 + _names(items.to_frame(), short) for cuts, items in left])
+        one = left.ngroups == 1 and " " not in next(iter(left.groups))
+        text += (f" {'Le seuil' if one else 'Les seuils'} {named} {'est écarté' if one else 'sont écartés'} du test : "
+                 "d'un côté du seuil, un niveau du sexe ou de l'âge n'a aucune réponse, et le modèle ne peut y être "
+                 "estimé.")
     untested = po.loc[po["p_adj"].isna()]
     if len(untested) and len(tested):
         text += f" {_names(untested, short)} " + ("n'a" if len(untested) == 1 else "n'ont") + " pas de test (moins de deux seuils)."
