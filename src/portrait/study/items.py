@@ -41,10 +41,13 @@ SHARE_INTERVAL = "logit"
 def means(design, spec: pd.DataFrame, variance: str = "linearisation", level: float = 0.95) -> pd.DataFrame:
     """``portrait.survey.mean`` of every column of ``spec`` (in its order): shares with the logit interval,
     the other statistics with Student's."""
-    cols = list(spec["column"])
+    return survey.mean(design, list(spec["column"]), variance=variance, level=level, interval=intervals(spec))
+
+
+def intervals(spec: pd.DataFrame) -> dict[str, str]:
+    """The interval of each column of ``spec`` that is a share (:data:`SHARES`), for ``portrait.survey.mean``."""
     share = spec["statistic"].isin(SHARES).to_numpy()
-    return survey.mean(design, cols, variance=variance, level=level,
-                       interval={c: SHARE_INTERVAL for c, s in zip(cols, share) if s})
+    return {c: SHARE_INTERVAL for c, s in zip(spec["column"], share) if s}
 
 
 def derived(table: pd.DataFrame, cb: Codebook, survey: str, *, common_core: bool = True,

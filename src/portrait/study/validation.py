@@ -69,7 +69,7 @@ import pandas as pd
 from .. import survey
 from ..pipeline import config, processes
 from ..pipeline.errors import CalibrationError, ParameterError, PortraitError, SurveyError
-from ..survey import Design
+from ..survey import Design, repeated
 from . import compare, fieldwork, first_stage, frames, ingest, items, recipes, visitors
 from .fieldwork import finite
 from .validation_setup import (CALIBRATED, DIFFERENCE_NAME, ESTIMATOR_LABELS, ESTIMATORS, KEY_STATISTICS,
@@ -174,46 +174,49 @@ def _variances(survey: str, estimator: str, variances: Sequence[str]) -> tuple[s
 def _survey_estimates(setup: Validation, w: recipes.Weighted, variances: Sequence[str],
                       failed: Exception | None = None) -> pd.DataFrame:
     """Estimates of the key statistics in one survey, for every estimator and variance method; ``failed``: the
-    recipe's calibration or trimming failed, and ``w`` holds the stages before it (the raking rows carry the error)."""
-    cb = setup.codebook
-    values, sel = items.derived(w.stages.get("calibrated", w.stages["nonresponse"]).data, cb, w.survey, words=False,
-                                statistics=setup.statistics[["item", "statistic", "level"]].itertuples(index=False))
-    data = values[sel["column"]]          # row for row with the designs' data: all the estimates read
-    cols = list(sel["column"])
-    values = ["estimate", "se", "ci_low", "ci_high", "df", "n"]
+    recipe's calibration or trimming failed, and ``w`` holds the stages before it (the raking rows carry the error).
+
+    The derived variables are read once for all the designs (:class:`portrait.survey.repeated.RepeatedMeans`: the
+    numbers of :func:`portrait.study.items.means`, without building a table for each design)."""
+    wanted = zip(*(setup.statistics[c].tolist() for c in ("item", "statistic", "level")))
+    data, sel = items.derived(w.stages.get("calibrated", w.stages["nonresponse"]).data, setup.codebook, w.survey,
+                              words=False, statistics=wanted)
+    cols = list(sel["column"])        # the columns of ``data``, in this order: all the estimates read
     nan = np.full(len(cols), np.nan)
     blocks = []               # (estimator, variance, value columns, replicates widened, error) of each block of rows
-
+    means = None              # the derived variables, read once for the survey's designs (same rows, same data)
     two_stage = None          # the two-stage structure, built once for the survey's designs (same units)
     for name, d in _estimator_designs(w, setup.logit_bounds, failed).items():
         for variance in _variances(w.survey, name, variances):
             if isinstance(d, Exception):
-                blocks.append((name, variance, dict.fromkeys(values, nan), np.nan,
+                blocks.append((name, variance, dict.fromkeys(repeated.VALUES, nan), np.nan,
                                f"{w.survey}: {str(d).splitlines()[0]}"))
                 continue
             if variance == TWO_STAGE:
                 two_stage = first_stage.two_stage_design(d, like=two_stage)
             dd = replace(two_stage if variance == TWO_STAGE else d, data=data)
+            if means is None:
+                means = repeated.RepeatedMeans(dd, cols, interval=items.intervals(sel))
             try:
                 with warnings.catch_warnings():    # a small domain empty in a replicate: left out, as R does; not printed each time
                     warnings.filterwarnings("ignore", message=r".* replicates gave no value for an estimate")
-                    e = items.means(dd, sel, variance="replicates" if variance == "bootstrap" else "linearisation",
-                                    level=setup.level)
+                    e = means.estimate(dd, variance="replicates" if variance == "bootstrap" else "linearisation",
+                                       level=setup.level)
             except CalibrationError as exc:   # a bootstrap replicate the recipe cannot calibrate
-                blocks.append((name, variance, dict.fromkeys(values, nan), np.nan,
+                blocks.append((name, variance, dict.fromkeys(repeated.VALUES, nan), np.nan,
                                f"{w.survey}, bootstrap replicate: {str(exc).splitlines()[0]}"))
             else:
                 widened = len(dd.replicate_adjustments()) if variance == "bootstrap" else 0
-                blocks.append((name, variance, {c: e[c].to_numpy() for c in values}, float(widened), ""))
-    k = len(cols)
-    out = pd.DataFrame({**{c: np.concatenate([b[2][c] for b in blocks]) for c in values},
-                        "column": np.tile(np.asarray(cols, dtype=object), len(blocks)),
-                        "adjusted": np.repeat([b[3] for b in blocks], k),
-                        "error": np.repeat(np.asarray([b[4] for b in blocks], dtype=object), k),
-                        "estimator": np.repeat(np.asarray([b[0] for b in blocks], dtype=object), k),
-                        "variance": np.repeat(np.asarray([b[1] for b in blocks], dtype=object), k)})
-    labels = sel.drop(columns="column").iloc[np.tile(np.arange(k), len(blocks))].reset_index(drop=True)
-    return pd.concat([out, labels], axis=1).assign(group=w.survey)
+                blocks.append((name, variance, e, float(widened), ""))
+    k, nb = len(cols), len(blocks)
+    labels = {c: np.tile(sel[c].to_numpy(dtype=object), nb) for c in sel.columns if c != "column"}
+    return pd.DataFrame({**{c: np.concatenate([b[2][c] for b in blocks]) for c in repeated.VALUES},
+                         "column": np.tile(np.asarray(cols, dtype=object), nb),
+                         "adjusted": np.repeat([b[3] for b in blocks], k),
+                         "error": np.repeat(np.asarray([b[4] for b in blocks], dtype=object), k),
+                         "estimator": np.repeat(np.asarray([b[0] for b in blocks], dtype=object), k),
+                         "variance": np.repeat(np.asarray([b[1] for b in blocks], dtype=object), k),
+                         **labels, "group": np.full(k * nb, w.survey, dtype=object)})
 
 
 def _failed_survey(setup: Validation, survey: str, variances: Sequence[str], exc: Exception) -> pd.DataFrame:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
@@ -114,9 +114,42 @@ def _matrices(specs: list[_Spec], w: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return Y, M, D, ratios
 
 
+class _Estimates(NamedTuple):
+    """The numbers of :func:`_compute`'s table, before the table is built."""
+    theta: np.ndarray
+    se: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    dfs: np.ndarray
+    deff: np.ndarray
+    n_used: np.ndarray
+    C: np.ndarray
+    df: float
+    variance: str
+
+
 def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
              deff: bool = True, interval: str | Mapping[str, str] = "wald", df_given: float | None = None,
              covariance: bool = False) -> pd.DataFrame:
+    e = _estimate(design, specs, variance, level, deff, interval, df_given, covariance)
+    out = pd.DataFrame({
+        "statistic": ["proportion" if s.level != "" and s.statistic == "mean" else s.statistic for s in specs],
+        "variable": [s.variable for s in specs], "domain": [s.domain for s in specs],
+        "level": [s.level for s in specs], "estimate": e.theta, "se": e.se,
+        "ci_low": e.low, "ci_high": e.high, "df": e.dfs, "deff": e.deff, "n": e.n_used, "variance": e.variance},
+        columns=COLUMNS)
+    if covariance:
+        out.attrs["covariance"] = covariance_attrs(list(out[KEY].itertuples(index=False)), e.C, float(e.df),
+                                                   str(out["variance"].iloc[0]) if len(specs)
+                                                   else check_variance(variance, level, design))
+    return out
+
+
+def _estimate(design: Design, specs: list[_Spec], variance: str, level: float,
+              deff: bool = True, interval: str | Mapping[str, str] = "wald", df_given: float | None = None,
+              covariance: bool = False, matrices: tuple | None = None) -> _Estimates:
+    """The estimates of ``specs`` on ``design`` as arrays (``matrices``: :func:`_matrices` of these specs on these
+    weights, computed before)."""
     variance = check_variance(variance, level, design)
     kinds = np.array([_interval_of(interval, s.variable) for s in specs], dtype=object)
     if variance != "linearisation" and (kinds == "likelihood").any():
@@ -124,7 +157,7 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
                              "with replicate weights); use 'logit' with replicates")
     w = design.weights
     q = len(specs)
-    Y, M, D, ratios = _matrices(specs, w)
+    Y, M, D, ratios = _matrices(specs, w) if matrices is None else matrices
     bounded = kinds != "wald"
     outside = bounded & (((Y < 0) | (Y > 1)) & M).any(axis=0) if bounded.any() else bounded
     if outside.any():
@@ -179,17 +212,8 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
                                                         method=method,
                                                         logit_se=None if logit_se is None else logit_se[rows])
     design_effect = _design_effects(w, Y, M, tot, Wd, V, is_mean, ratios) if deff else np.full(q, np.nan)
-    out = pd.DataFrame({
-        "statistic": ["proportion" if s.level != "" and s.statistic == "mean" else s.statistic for s in specs],
-        "variable": [s.variable for s in specs], "domain": [s.domain for s in specs],
-        "level": [s.level for s in specs], "estimate": theta, "se": se,
-        "ci_low": low, "ci_high": high, "df": dfs, "deff": design_effect,
-        "n": n_used, "variance": variance if variance == "linearisation" else design.replicate_method or "replicates"},
-        columns=COLUMNS)
-    if covariance:
-        out.attrs["covariance"] = covariance_attrs(list(out[KEY].itertuples(index=False)), C, float(df),
-                                                   str(out["variance"].iloc[0]) if q else variance)
-    return out
+    method = variance if variance == "linearisation" else design.replicate_method or "replicates"
+    return _Estimates(theta, se, low, high, dfs, design_effect, n_used, C, df, method)
 
 
 def _replicate_logit_se(design: Design, theta: np.ndarray, thetas: np.ndarray) -> np.ndarray:

@@ -1,0 +1,68 @@
+"""The same means estimated on many designs of one sample: a simulation study's inner loop.
+
+A Monte Carlo study estimates the same statistics of one simulated sample with several weightings (unweighted,
+design weights, non-response adjustment, calibrations) and variance methods. :func:`~portrait.survey.mean` on each
+of them reads and checks every variable again and builds a table; :class:`RepeatedMeans` reads the variables once,
+keeps the units each estimate uses for every design of the same respondents, and gives the numbers only. They are
+:func:`~portrait.survey.mean`'s, computed by the same code in the same order: equal to the last bit.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from .design import Design
+from .errors import ParameterError
+from .estimation import _check_intervals, _estimate, _matrices, _numeric, _Spec
+
+#: what :meth:`RepeatedMeans.estimate` gives, as :func:`~portrait.survey.mean`'s columns of the same name
+VALUES = ("estimate", "se", "ci_low", "ci_high", "df", "n")
+
+
+class RepeatedMeans:
+    """Weighted means of numeric ``variables`` of a design's data, to estimate on many designs of that data.
+
+    Parameters
+    ----------
+    design : Design
+        A design of the data (only its ``data`` is read here).
+    variables : sequence of str
+        Numeric column names, as :func:`~portrait.survey.mean`'s (whole sample, no domain).
+    interval : str or mapping, default "wald"
+        :func:`~portrait.survey.mean`'s ``interval``.
+
+    Raises
+    ------
+    ParameterError
+        As :func:`~portrait.survey.mean`: a variable not in the data, not numeric or with infinite values, an
+        unknown interval or one naming a variable not estimated.
+    """
+
+    def __init__(self, design: Design, variables: Sequence[str], interval: str | Mapping[str, str] = "wald"):
+        vs = list(variables)
+        _check_intervals(interval, vs)
+        self.data = design.data
+        everyone = np.ones(len(design.weights), dtype=bool)
+        self._specs = [_Spec("mean", v, _numeric(design, v), "", everyone) for v in vs]
+        self._interval = interval
+        self._kept: tuple[np.ndarray, tuple] | None = None     # the respondents, and their _matrices
+
+    def estimate(self, design: Design, variance: str | None = None, level: float = 0.95) -> dict[str, np.ndarray]:
+        """The columns :data:`VALUES` of ``mean(design, variables, variance=, level=, interval=)``, as arrays.
+
+        Raises
+        ------
+        ParameterError
+            If ``design`` is not a design of this data (the very same table), or as :func:`~portrait.survey.mean`.
+        """
+        if design.data is not self.data:
+            raise ParameterError("RepeatedMeans estimates on designs of the data it read: this design has other data")
+        present = design.weights > 0
+        if self._kept is None or not np.array_equal(self._kept[0], present):
+            self._kept = (present, _matrices(self._specs, design.weights))
+        e = _estimate(design, self._specs, variance, level, deff=False, interval=self._interval,
+                      matrices=self._kept[1])
+        return dict(zip(VALUES, (e.theta, e.se, e.low, e.high, e.dfs, e.n_used)))
+
