@@ -137,14 +137,14 @@ def adjust_pvalues(p: Sequence[float], method: str = "fdr_bh") -> np.ndarray:
     return out
 
 
-def independent_difference(r: pd.DataFrame, v: pd.DataFrame, level: float = 0.95) -> dict[str, np.ndarray]:
-    """Visitors − residents from two aligned tables of estimates (columns estimate, se, df) of independent
-    samples: variance V_r + V_v, Student's t on the Welch–Satterthwaite degrees of freedom
+def independent_difference(r: Mapping[str, Any], v: Mapping[str, Any], level: float = 0.95) -> dict[str, np.ndarray]:
+    """Visitors − residents from two aligned tables of estimates (columns, or arrays, estimate, se, df) of
+    independent samples: variance V_r + V_v, Student's t on the Welch–Satterthwaite degrees of freedom
     (:func:`portrait.survey.welch_df`); estimate, se, ci_low, ci_high, df, t and p."""
-    diff = (v["estimate"] - r["estimate"]).to_numpy(dtype=float)
-    se = np.sqrt(v["se"].to_numpy(dtype=float) ** 2 + r["se"].to_numpy(dtype=float) ** 2)
-    df = survey.welch_df([r["se"].to_numpy(dtype=float) ** 2, v["se"].to_numpy(dtype=float) ** 2],
-                         [r["df"].to_numpy(dtype=float), v["df"].to_numpy(dtype=float)])
+    r, v = ({c: np.asarray(t[c], dtype=float) for c in ("estimate", "se", "df")} for t in (r, v))
+    diff = v["estimate"] - r["estimate"]
+    se = np.sqrt(v["se"] ** 2 + r["se"] ** 2)
+    df = survey.welch_df([r["se"] ** 2, v["se"] ** 2], [r["df"], v["df"]])
     t = diff / np.where(se > 0, se, np.nan)
     q = stats.t.ppf(0.5 + level / 2, df)
     return {"estimate": diff, "se": se, "ci_low": diff - q * se, "ci_high": diff + q * se, "df": df, "t": t,

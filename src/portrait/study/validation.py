@@ -316,15 +316,23 @@ def differences(estimates: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     visitors' linearised one.
     """
     key = ["estimator", "variance", "item", "statistic", "level"]
-    r = estimates.loc[estimates["group"] == "residents"].set_index(key)
-    paired = r.index.to_frame(index=False).replace({"variance": {TWO_STAGE: "linearisation"}})
-    v = estimates.loc[estimates["group"] == "visitors"].set_index(key).reindex(pd.MultiIndex.from_frame(paired))
-    v.index = r.index
+    group = estimates["group"].to_numpy(dtype=object)
+    keys = list(zip(*(estimates[c].to_numpy(dtype=object) for c in key)))
+    res, vis = np.flatnonzero(group == "residents"), np.flatnonzero(group == "visitors")
+    row = {keys[i]: i for i in vis}
+    found = [row.get((e, "linearisation" if v == TWO_STAGE else v, *rest)) for e, v, *rest in (keys[i] for i in res)]
+    pair = np.array([-1 if i is None else i for i in found], dtype=np.intp)
+    r, v = {}, {}
+    for c in ("estimate", "se", "df", "n", "adjusted", "error"):
+        values = estimates[c].to_numpy()
+        r[c] = values[res]
+        # a residents' row without its visitors' row: NaN, as a reindex gives it
+        v[c] = values[pair] if (pair >= 0).all() else np.where(pair >= 0, values[pair], np.nan)
     d = compare.independent_difference(r, v, level)
     errors = [("; ".join(x for x in (a, b) if isinstance(x, str) and x)) for a, b in zip(r["error"], v["error"])]
-    return pd.DataFrame({"survey": compare.DIFFERENCE, **{k: d[k] for k in ("estimate", "se", "ci_low", "ci_high", "df")},
-                         "n": (r["n"] + v["n"]).to_numpy(), "p": d["p"],
-                         "adjusted": (r["adjusted"] + v["adjusted"]).to_numpy(), "error": errors}, index=r.index).reset_index()
+    return pd.DataFrame({**{c: np.array([keys[i][j] for i in res], dtype=object) for j, c in enumerate(key)},
+                         "survey": compare.DIFFERENCE, **{k: d[k] for k in ("estimate", "se", "ci_low", "ci_high", "df")},
+                         "n": r["n"] + v["n"], "p": d["p"], "adjusted": r["adjusted"] + v["adjusted"], "error": errors})
 
 
 # ============================================================================ many replications
