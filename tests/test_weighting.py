@@ -375,6 +375,31 @@ def test_degrees_of_freedom_and_psu_structure_follow_the_arrays_of_derived_desig
     assert d3.degf == len(np.unique(moved)) - len(np.unique(d.strata))
 
 
+def test_units_as_their_own_psus_give_the_ultimate_cluster_formula_and_psu_totals_a_copy():
+    """Brute force: with every unit its own PSU (units in the order of their codes, or labelled out of order), the
+    variance is Σ_h (1 − f_h) n_h/(n_h − 1) Σ_i (z_hi − z̄_h)(z_hi − z̄_h)', summed stratum by stratum in a loop, and
+    psu_totals gives the units' values in a new array (z itself is read, never handed back)."""
+    rng = np.random.default_rng(8)
+    n = 300
+    df = pd.DataFrame({"h": rng.integers(0, 4, n), "id": rng.permutation(n) * 3})
+    df["N"] = df["h"].map({0: 500, 1: 90, 2: 1000, 3: 200})
+    z = rng.normal(size=(n, 3))
+    for psu in (None, "id"):
+        d = Design.from_frame(df, weights=rng.uniform(1, 3, n), strata="h", psu=psu, fpc="N")
+        order = np.argsort(d.psu)                       # the PSUs' order (their codes)
+        ref = np.zeros((3, 3))
+        for h in np.unique(d.strata):
+            zh = z[d.strata == h]
+            nh, f = len(zh), d.fpc[d.strata == h][0]
+            ref += (1 - f) * nh / (nh - 1) * (zh - zh.mean(0)).T @ (zh - zh.mean(0))
+        assert_allclose(survey.linearised_variance(d, z), ref, rtol=1e-12)
+        Z, _, _ = survey.psu_totals(d, z)
+        assert Z is not z
+        assert_allclose(Z, z[order], rtol=0)
+        Z[:] = 0.0
+        assert np.abs(z).sum() > 0
+
+
 def test_a_design_prints_as_a_summary_not_its_data():
     """``print(design)`` dumped the whole data frame and every array (a trial analyst's complaint); it now reads as
     R prints a design: counts, strata, PSUs and df (here by hand: 400 units in 2 strata, each unit its own PSU, so

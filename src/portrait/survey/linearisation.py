@@ -137,13 +137,21 @@ def psu_totals(design: Design, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
         Sampling fraction of each PSU's stratum (length ``P``).
     """
     s = _structure(design)
+    Z = _totals(s, z)
+    return (z.copy(order="K") if Z is z else Z), s.psu_stratum, s.psu_f
+
+
+def _totals(s: "_Structure", z: np.ndarray) -> np.ndarray:
+    """:func:`psu_totals`' ``Z``; ``z`` itself (not a copy) when every unit is its own PSU, in the order of the
+    codes."""
     psu_idx, P = s.psu_idx, len(s.psu_stratum)
     if P == len(psu_idx):
+        if s.units_in_order:
+            return z
         Z = np.empty_like(z)
         Z[psu_idx] = z
-    else:
-        Z = np.column_stack([np.bincount(psu_idx, weights=z[:, j], minlength=P) for j in range(z.shape[1])])
-    return Z, s.psu_stratum, s.psu_f
+        return Z
+    return np.column_stack([np.bincount(psu_idx, weights=z[:, j], minlength=P) for j in range(z.shape[1])])
 
 
 class _Structure(NamedTuple):
@@ -156,6 +164,7 @@ class _Structure(NamedTuple):
     f_h: np.ndarray            # sampling fraction of each stratum (its first PSU's)
     order: np.ndarray          # PSUs sorted by stratum (stable)
     starts: np.ndarray         # where each stratum starts in ``order``
+    units_in_order: bool       # every unit is its own PSU, the i-th unit the i-th PSU
 
 
 # recent structures by the identity of their (psu, strata, fpc) arrays, which designs derived by
@@ -184,7 +193,8 @@ def _structure(design: Design) -> _Structure:
     strata, psu_h, n_h = np.unique(psu_stratum, return_inverse=True, return_counts=True)
     order = np.argsort(psu_h, kind="stable")
     starts = np.concatenate([[0], np.cumsum(n_h)[:-1]]).astype(np.intp)
-    s = _Structure(psu_idx, psu_stratum, psu_f, strata, psu_h, n_h, psu_f[order[starts]], order, starts)
+    s = _Structure(psu_idx, psu_stratum, psu_f, strata, psu_h, n_h, psu_f[order[starts]], order, starts,
+                   P == len(psu_idx) and bool((psu_idx == np.arange(P)).all()))
     object.__setattr__(design, "_psu_structure", (design.psu, design.strata, design.fpc, s))
     try:
         refs = tuple(weakref.ref(a) for a in arrays)
@@ -276,8 +286,8 @@ def linearised_variance(design: Design, z: np.ndarray, lonely: str | None = None
     z = np.asarray(z, dtype=float)
     if z.ndim == 1:
         z = z[:, None]
-    Z, _, _ = psu_totals(design, z)
     s = _structure(design)
+    Z = _totals(s, z)                      # not written to: z itself when every unit is its own PSU
     if design.pps is not None and design.pps.method != "brewer":
         from .pps import ht_variance
         return ht_variance(design, Z, s.psu_idx, s.psu_stratum, diagonal)
