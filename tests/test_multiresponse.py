@@ -103,6 +103,23 @@ def test_groups_are_compared_as_text_whatever_the_column_type():
         assert got.p_chisq == pytest.approx(ref.p_chisq, rel=1e-12)
 
 
+def test_group_text_read_from_distinct_values_is_every_units_text():
+    """Brute force: for columns of every kind (numpy and nullable integers, text, floats, booleans, a categorical,
+    with missing values), the units found in a group are those whose own value, converted to pandas text one by
+    one (a missing value as ""), is the group's text: whether the distinct values are read by str() or converted."""
+    from portrait.survey.multiresponse import _in_levels
+
+    columns = [pd.Series(np.array([2, 1, 2, 3])), pd.Series(pd.array([1, None, 2, 1], dtype="Int16")),
+               pd.Series(["b", None, "a", "b"]), pd.Series(pd.array(["x", "y", None, "x"], dtype="string")),
+               pd.Series([1.0, 2.5, np.nan, 1.0]), pd.Series([True, False, True, True]),
+               pd.Series(pd.Categorical(["u", "v", None, "v"])), pd.Series(np.array([7, 8, 7, 7], dtype=np.uint8))]
+    for column in columns:
+        text = column.astype("string").fillna("").to_numpy(dtype=object)
+        levels = [*pd.unique(text), "1", 1, "nothing", ""]
+        for level, got in zip(levels, _in_levels(column, levels)):
+            np.testing.assert_array_equal(got, text == str(level), err_msg=f"{column.dtype}: {level!r}")
+
+
 def test_the_statistic_is_the_sum_of_the_options_pearson_chi_squares_with_equal_weights():
     """With weight 1 for everyone the statistic is what Bilder & Loughin sum: each option's Pearson X² of its
     option × group 2 × 2 table (scipy, no continuity correction), and ``X2`` their total. A V0 rescaled by a

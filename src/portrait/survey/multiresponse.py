@@ -48,12 +48,16 @@ from .inference import _vcov, domain_degf
 from .replicates import replicate_variance
 
 
-def _is_level(column: pd.Series, level: object) -> np.ndarray:
-    """Which units' value, read as text (a missing value as ``""``), is ``str(level)``: the distinct values
-    are compared, not every unit's text."""
+def _in_levels(column: pd.Series, levels: Sequence[object]) -> list[np.ndarray]:
+    """For each of ``levels``, which units' value, read as text (a missing value as ``""``), is ``str(level)``: the
+    column is factorised once and its distinct values compared, not every unit's text."""
     code, uniques = pd.factorize(column)
-    match = np.array([str(u) == str(level) for u in uniques.astype("string")], dtype=bool)
-    return np.append(match, str(level) == "")[code]
+    if uniques.dtype.kind in "iu" or isinstance(uniques.dtype, pd.StringDtype):
+        texts = [str(u) for u in uniques]             # integers and text: str() is their text, no conversion
+    else:
+        texts = [str(u) for u in uniques.astype("string")]
+    return [np.append(np.array([t == str(level) for t in texts], dtype=bool), str(level) == "")[code]
+            for level in levels]
 
 
 @dataclass(frozen=True)
@@ -172,8 +176,9 @@ def multiple_response_test(design: Design, items: Sequence[str], group: str, a: 
     answered = ~np.isnan(Y).any(axis=1)
     if coerced or np.any((Y[answered] != 0) & (Y[answered] != 1)):
         raise ParameterError(f"option columns {list(items)} must hold 0 or 1 (or be missing)")
-    in_a = answered & _is_level(data[group], a) & (design.weights > 0)
-    in_b = answered & _is_level(data[group], b) & (design.weights > 0)
+    level_a, level_b = _in_levels(data[group], (a, b))
+    in_a = answered & level_a & (design.weights > 0)
+    in_b = answered & level_b & (design.weights > 0)
     n_a, n_b = int(in_a.sum()), int(in_b.sum())
     if n_a == 0 or n_b == 0:
         raise ParameterError(f"group {a if n_a == 0 else b!r} of {group!r} has no respondent to the question")
