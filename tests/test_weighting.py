@@ -400,6 +400,21 @@ def test_units_as_their_own_psus_give_the_ultimate_cluster_formula_and_psu_total
         assert np.abs(z).sum() > 0
 
 
+def test_psu_totals_are_each_psus_units_summed_in_their_order():
+    """Brute force: a PSU's total is 0 + z_1 + z_2 + … over its units in the data's order, to the last bit (the sums
+    of np.bincount, which the linearised variances of the R-fixture tests were computed with)."""
+    rng = np.random.default_rng(9)
+    n = 500
+    df = pd.DataFrame({"h": rng.integers(0, 3, n), "c": rng.integers(0, 40, n)})
+    d = Design.from_frame(df, weights=rng.uniform(1, 3, n), strata="h", psu="c")
+    z = rng.normal(size=(n, 4)) * 10.0 ** rng.integers(-8, 9, size=(n, 4))     # magnitudes that round differently
+    Z, psu_stratum, _ = survey.psu_totals(d, z)
+    codes, ref = np.unique(d.psu), np.zeros((len(psu_stratum), 4))
+    for i in range(n):
+        ref[np.searchsorted(codes, d.psu[i])] += z[i]
+    np.testing.assert_array_equal(Z, ref)
+
+
 def test_a_design_prints_as_a_summary_not_its_data():
     """``print(design)`` dumped the whole data frame and every array (a trial analyst's complaint); it now reads as
     R prints a design: counts, strata, PSUs and df (here by hand: 400 units in 2 strata, each unit its own PSU, so

@@ -151,7 +151,8 @@ def _totals(s: "_Structure", z: np.ndarray) -> np.ndarray:
         Z = np.empty_like(z)
         Z[psu_idx] = z
         return Z
-    return np.column_stack([np.bincount(psu_idx, weights=z[:, j], minlength=P) for j in range(z.shape[1])])
+    # each PSU's units in their order, from 0: the sums np.bincount gives column by column, in one sparse product
+    return s.sums @ z
 
 
 class _Structure(NamedTuple):
@@ -165,6 +166,7 @@ class _Structure(NamedTuple):
     order: np.ndarray          # PSUs sorted by stratum (stable)
     starts: np.ndarray         # where each stratum starts in ``order``
     units_in_order: bool       # every unit is its own PSU, the i-th unit the i-th PSU
+    sums: object               # P × n sparse (CSR) matrix of ones, each PSU's units in their order (None: P = n)
 
 
 # recent structures by the identity of their (psu, strata, fpc) arrays, which designs derived by
@@ -193,8 +195,15 @@ def _structure(design: Design) -> _Structure:
     strata, psu_h, n_h = np.unique(psu_stratum, return_inverse=True, return_counts=True)
     order = np.argsort(psu_h, kind="stable")
     starts = np.concatenate([[0], np.cumsum(n_h)[:-1]]).astype(np.intp)
+    sums = None
+    if P < len(psu_idx):
+        from scipy import sparse
+
+        units = np.argsort(psu_idx, kind="stable")
+        rows = np.concatenate([[0], np.cumsum(np.bincount(psu_idx, minlength=P))])
+        sums = sparse.csr_matrix((np.ones(len(units)), units, rows), shape=(P, len(psu_idx)))
     s = _Structure(psu_idx, psu_stratum, psu_f, strata, psu_h, n_h, psu_f[order[starts]], order, starts,
-                   P == len(psu_idx) and bool((psu_idx == np.arange(P)).all()))
+                   P == len(psu_idx) and bool((psu_idx == np.arange(P)).all()), sums)
     object.__setattr__(design, "_psu_structure", (design.psu, design.strata, design.fpc, s))
     try:
         refs = tuple(weakref.ref(a) for a in arrays)
