@@ -20,8 +20,9 @@ PARALLEL_UNITS = 50_000     # from this many units, columns are coded two at a t
 
 
 def _distinct(codes: np.ndarray) -> int:
-    """``len(np.unique(codes))``; non-negative integer codes (strata, PSUs) are counted without sorting."""
-    if codes.dtype.kind in "iu" and len(codes) and codes.min() >= 0 and codes.max() < 4 * len(codes) + 1024:
+    """``len(np.unique(codes))``; non-negative integer codes (strata, PSUs) are counted without sorting, also when
+    they are a few of many (the PSUs of a domain: a table of up to 65,536 counts is cheaper than sorting them)."""
+    if codes.dtype.kind in "iu" and len(codes) and codes.min() >= 0 and codes.max() < 4 * len(codes) + 65536:
         return int(np.count_nonzero(np.bincount(codes)))
     return len(np.unique(codes))
 
