@@ -347,6 +347,22 @@ def test_distinct_codes_counts_as_numpy_unique(values):
         assert _distinct(codes) == len(np.unique(codes))
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(min_value=-5, max_value=10**6), min_size=1, max_size=80), st.sampled_from([np.int64, np.int32]))
+def test_psu_codes_counted_are_numpy_unique_and_a_stable_argsort(values, dtype):
+    """The PSU structure's coding equals numpy's: np.unique's values, inverse and counts (the same dtypes), and the
+    stable argsort of the codes, whether the codes are counted (small non-negative range) or sorted (any other)."""
+    from portrait.survey.linearisation import _stable_order, _unique_codes
+    codes = np.asarray(values, dtype=dtype)
+    for got, ref in zip(_unique_codes(codes), np.unique(codes, return_inverse=True, return_counts=True)):
+        np.testing.assert_array_equal(got, ref)
+        assert got.dtype == ref.dtype
+    inverse = np.unique(codes, return_inverse=True)[1]
+    np.testing.assert_array_equal(_stable_order(inverse, int(inverse.max()) + 1), np.argsort(inverse, kind="stable"))
+    many = np.random.default_rng(len(values)).integers(0, 7, 3000)       # long runs of ties: only a stable sort keeps them
+    np.testing.assert_array_equal(_stable_order(many, 7), np.argsort(many, kind="stable"))
+
+
 def test_degrees_of_freedom_and_psu_structure_follow_the_arrays_of_derived_designs():
     """Designs derived with ``dataclasses.replace`` share the PSU structure of the arrays they keep and
     recompute it for new arrays; degrees of freedom count PSUs and strata with a positive weight."""
