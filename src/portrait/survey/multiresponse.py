@@ -194,7 +194,9 @@ def multiple_response_test(design: Design, items: Sequence[str], group: str, a: 
     pa, pb, d = differences(w)
     if variance == "linearisation":
         Na, Nb = w[in_a].sum(), w[in_b].sum()
-        Z = in_b[:, None] * (Y0 - pb) / Nb - in_a[:, None] * (Y0 - pa) / Na
+        Z = np.zeros_like(Y0)           # a unit in neither group has no influence
+        both = in_a | in_b
+        Z[both] = in_b[both, None] * (Y0[both] - pb) / Nb - in_a[both, None] * (Y0[both] - pa) / Na
         S = _vcov(design, Z)
     else:
         R = design.replicate_weights()
