@@ -194,3 +194,19 @@ def test_replicate_logit_with_a_replicate_at_zero_as_r(data):
     # a share that no replicate moves to 0 or 1 keeps its finite interval
     row = survey.mean(data["rclus1"], "H", interval="logit", variance="replicates").iloc[0]
     assert 0 < row["ci_low"] < row["ci_high"] < 0.5
+
+
+def test_wald_and_logit_bounds_are_the_closed_forms_with_student_quantile_of_each_df():
+    """Closed forms, to the last bit: p ± t·se and expit(logit(p) ± t·se/(p(1 − p))), t Student's quantile of each
+    estimate's df (scipy's, element by element), whether the estimates share one df or not, with a missing df."""
+    from scipy import special
+    p, se = np.array([0.2, 0.5, 0.7, 0.35]), np.array([0.03, 0.04, 0.05, 0.02])
+    for df in (np.full(4, 37.0), np.array([37.0, 12.0, 37.0, 400.0]), np.array([37.0, np.nan, 37.0, 37.0])):
+        t = np.array([stats.t.ppf(0.95, d) if d > 0 else np.nan for d in df])
+        low, high = survey.proportion_interval(p, se, df, n=np.full(4, 50), level=0.9, method="wald")
+        np.testing.assert_array_equal(low, np.where(np.isnan(df), np.nan, p - t * se))
+        np.testing.assert_array_equal(high, np.where(np.isnan(df), np.nan, p + t * se))
+        low, high = survey.proportion_interval(p, se, df, n=np.full(4, 50), level=0.9, method="logit")
+        half = t * (se / (p * (1 - p)))
+        np.testing.assert_array_equal(low, special.expit(np.log(p / (1 - p)) - half))
+        np.testing.assert_array_equal(high, special.expit(np.log(p / (1 - p)) + half))

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from scipy import special, stats
 
@@ -16,6 +18,12 @@ def _check_interval(interval: object) -> None:
     if interval not in INTERVALS:
         raise ParameterError(f"interval={interval!r} is not one of {', '.join(map(repr, INTERVALS))}")
 
+
+
+@lru_cache(maxsize=256)
+def _t_ppf(q: float, df: float) -> float:
+    """``stats.t.ppf(q, df)`` of one df: the value the array call gives each element."""
+    return float(stats.t.ppf(q, df))
 
 
 def proportion_interval(estimate, se, df, n, level: float = 0.95, method: str = "logit",
@@ -97,7 +105,11 @@ def proportion_interval(estimate, se, df, n, level: float = 0.95, method: str = 
         raise ParameterError(f"method={method!r} is for proportions in [0, 1]")
     ok = ~(np.isnan(p) | np.isnan(se) | np.isnan(df)) & (df > 0)
     low, high = np.full(p.shape, np.nan), np.full(p.shape, np.nan)
-    t = np.where(ok, stats.t.ppf(0.5 + level / 2, np.where(ok, df, 1.0)), np.nan)
+    dfs = np.where(ok, df, 1.0)
+    if dfs.size and (dfs == dfs.flat[0]).all():      # one df (the design's): its quantile, computed once per df
+        t = np.where(ok, _t_ppf(0.5 + level / 2, float(dfs.flat[0])), np.nan)
+    else:
+        t = np.where(ok, stats.t.ppf(0.5 + level / 2, dfs), np.nan)
     edge = (p == 0) | (p == 1)
     fixed = ok & (((se == 0) & ~(edge & (method == "beta"))) | (edge & (method in ("logit", "xlogit", "asin"))))
     low[fixed], high[fixed] = p[fixed], p[fixed]
