@@ -138,7 +138,8 @@ def clean(answers: dict[str, pd.Series], codebook: Codebook, survey: str) -> tup
         if v.type != "open_words":
             continue
         for c in v.columns:
-            if not answers[c].str.contains(_ANY_HINT, regex=True, case=False, na=False).any():
+            # searched once per distinct text: in the validation study, 2,000 answers hold 200 words
+            if not pd.Series(answers[c].unique()).str.contains(_ANY_HINT, regex=True, case=False, na=False).any():
                 continue
             # network addresses first: a MAC written with dashes (« 08-00-27-12-34-56 ») holds a French phone number
             answers[c], addressed = ip_addresses(answers[c])
