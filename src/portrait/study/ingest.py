@@ -117,6 +117,7 @@ from ..pipeline import paths
 from ..pipeline.errors import InputError, ParameterError
 from ..pipeline.io import write_csv, write_parquet
 from . import frames, open_answers
+from .unit_table import arrow_text, at_all, positions, texts
 from .codebook import Codebook
 from .export_checks import validate_dispositions, validate_export
 from .export_readers import (Problem, RawTable, in_reading_order, problems_table,
@@ -193,52 +194,55 @@ class IngestResult:
         return pd.concat([r.ledger for r in self.surveys.values()], ignore_index=True)
 
 
-def _positions(keys: pd.Series, ids: np.ndarray) -> np.ndarray:
-    """Row of ``keys`` (unique) holding each of ``ids``, -1 where none does (a hash look-up in Arrow)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    k = pa.array(keys.astype(str).to_numpy(dtype=object), type=pa.large_string())
-    if pc.count_distinct(k).as_py() != len(k):    # pragma: no cover - validated exports and dispositions are unique
-        raise ParameterError("identifiers must be unique to be matched with the sample")
-    found = pc.index_in(pa.array(ids, type=pa.large_string()), value_set=k)
-    return pc.fill_null(found, -1).to_numpy().astype(np.intp)
+#: Every reason :func:`_status` can give, in the order of its codes (small integers until the end: masked writes and
+#: counts are cheap, and the texts are built once per table).
+_REASONS = ("sans_reponse", "non_distribuee", "refus", TOOL_FLAGGED, "complet", "partiel", "abandon", "ecartee",
+            "hors_champ")
 
 
 def _status(survey: str, ids: np.ndarray, answers: pd.DataFrame | None, disp: pd.DataFrame,
-            codebook: Codebook, min_core_answered: int, answer_rows: np.ndarray, flagged: np.ndarray | None = None
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Reason and status of every sampled unit (identifiers ``ids``, as text), as arrays of text, and whether its
-    contact status says refused; ``answer_rows``: each unit's row in ``answers`` (-1: none); ``flagged``: whether the
-    tool flagged a response of the unit (a preview, test or spam, set aside unread)."""
+            codebook: Codebook, min_core_answered: int, answer_rows: np.ndarray, flagged: np.ndarray | None = None,
+            ids_arrow=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Reason of every sampled unit (identifiers ``ids``, as text) as codes into :data:`_REASONS`, the status of each
+    of those reasons (text; empty for a reason no unit has), and whether the unit's contact status says refused;
+    ``answer_rows``: each unit's row in ``answers`` (-1: none); ``flagged``: whether the tool flagged a response of the
+    unit (a preview, test or spam, set aside unread); ``ids_arrow``: ``ids`` as :func:`~portrait.study.unit_table.arrow_text` gives them, if at
+    hand.
+
+    Raises
+    ------
+    CodebookError
+        A reason given to a unit that the codebook's response statuses do not list.
+    """
     cb = codebook
     id_col = cb.id_column(survey)
-    reason = np.full(len(ids), "sans_reponse", dtype=object)     # NumPy until the end: masked writes are cheap
-    by_reason = {spec["reason"]: code for code, spec in cb.dispositions.items()}
+    code = {r: np.int8(i) for i, r in enumerate(_REASONS)}
+    reason = np.zeros(len(ids), dtype=np.int8)      # sans_reponse
+    by_reason = {spec["reason"]: c for c, spec in cb.dispositions.items()}
     dcode = np.full(len(ids), np.nan)
     if len(disp):
         d = disp.drop_duplicates(id_col, keep="last")
-        pos = _positions(d[id_col], ids)
+        pos = positions(d[id_col], ids_arrow if ids_arrow is not None else ids)
         dcode[pos >= 0] = d[DISPOSITION_COLUMN].to_numpy(dtype=float, na_value=np.nan)[pos[pos >= 0]]
     for r in ("non_distribuee", "refus"):
         if r in by_reason:
-            reason[dcode == by_reason[r]] = r
+            reason[dcode == by_reason[r]] = code[r]
     if flagged is not None:     # a response came back, as an answer would (an answer of the unit still wins)
-        reason[flagged] = TOOL_FLAGGED
+        reason[flagged] = code[TOOL_FLAGGED]
     if answers is not None and len(answers):
         pos = answer_rows
         has = pos >= 0
         n_core = answered_core(answers, cb).to_numpy()[pos[has]]
         complete = (answers["complet"] == 1).fillna(False).to_numpy(dtype=bool)[pos[has]]
-        reason[np.flatnonzero(has)] = np.where(complete, "complet",
-                                               np.where(n_core >= min_core_answered, "partiel", "abandon"))
+        reason[np.flatnonzero(has)] = np.where(complete, code["complet"],
+                                               np.where(n_core >= min_core_answered, code["partiel"], code["abandon"]))
         if "ecartee" in by_reason:
-            reason[has & (dcode == by_reason["ecartee"])] = "ecartee"
+            reason[has & (dcode == by_reason["ecartee"])] = code["ecartee"]
     if "hors_champ" in by_reason:
-        reason[dcode == by_reason["hors_champ"]] = "hors_champ"
-    codes, reasons = pd.factorize(reason)
-    status = np.array([cb.reason_status(r) for r in reasons], dtype=object)[codes]
-    return reason, status, dcode == by_reason.get("refus", np.nan)
+        reason[dcode == by_reason["hors_champ"]] = code["hors_champ"]
+    given = np.bincount(reason, minlength=len(_REASONS)) > 0
+    status_of = np.array([cb.reason_status(r) if g else "" for r, g in zip(_REASONS, given)], dtype=object)
+    return reason, status_of, dcode == by_reason.get("refus", np.nan)
 
 
 def _reason_label(label: str, core_items: int, min_core_answered: int) -> str:
@@ -250,8 +254,9 @@ def _reason_label(label: str, core_items: int, min_core_answered: int) -> str:
 
 
 def _ledger(survey: str, reason: np.ndarray, codebook: Codebook, min_core_answered: int) -> pd.DataFrame:
+    """The ledger of one survey from each unit's reason (codes into :data:`_REASONS`)."""
     rows = []
-    counts = pd.Series(reason).value_counts()
+    counts = dict(zip(_REASONS, np.bincount(reason, minlength=len(_REASONS)).tolist()))
     core_items = len(codebook.common_core("opinion"))       # once, not once per reason: this runs in every replication
     for st, spec in codebook.status.items():
         for r, label in spec["reasons"].items():
@@ -276,18 +281,20 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
     """
     id_col = codebook.id_column(survey)
     ids = sample[id_col].astype(str).to_numpy(dtype=object)
-    pos = _positions(answers[id_col], ids)
+    ids_arrow = arrow_text(sample[id_col])
+    pos = positions(answers[id_col], ids_arrow)
     flagged = flagged or {}
-    reason, status, refusal = _status(survey, ids, answers, disp, codebook, min_core_answered, answer_rows=pos,
-                                      flagged=np.isin(ids, list(flagged)) if flagged else None)
+    codes, status_of, refusal = _status(survey, ids, answers, disp, codebook, min_core_answered, answer_rows=pos,
+                                        flagged=np.isin(ids, list(flagged)) if flagged else None, ids_arrow=ids_arrow)
+    reason = {r: codes == i for i, r in enumerate(_REASONS)}.get     # each reason's units
     table = sample.reset_index(drop=True).copy()
     table[id_col] = table[id_col].astype(str).astype("string")
-    table["status"] = status
-    table["reason"] = reason
+    table["status"] = texts(codes, status_of)
+    table["reason"] = texts(codes, _REASONS)
     cols = [c for c in codebook.columns(survey) if c != id_col]
     ans = {c: answers[c] for c in ["source_row"] + cols}
     emails, phones, controls, ips, macs = open_answers.clean(ans, codebook, survey)
-    rows = pd.DataFrame({c: _at(s, pos) for c, s in ans.items()})
+    rows = pd.DataFrame(at_all(ans, pos))
 
     def status_rows(marked: np.ndarray) -> tuple[int, ...]:
         """The rows of the contact-status export that gave the ``marked`` units their reason."""
@@ -295,27 +302,19 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
             return ()
         return tuple(sorted(int(r) for r in disp.loc[disp[id_col].astype(str).isin(ids[marked]), "source_row"]))
 
-    out_of_scope = (pos >= 0) & (reason == "hors_champ")
-    set_aside, moved = reason == "ecartee", frames.declared_elsewhere(table, rows)
-    by_tool = sorted(r for u in ids[reason == TOOL_FLAGGED] for r in flagged[u])     # every flagged row of each
+    out_of_scope = (pos >= 0) & reason("hors_champ")
+    set_aside, moved = reason("ecartee"), frames.declared_elsewhere(table, rows)
+    by_tool = sorted(r for u in ids[reason(TOOL_FLAGGED)] for r in flagged[u])     # every flagged row of each
     # a respondent (complete or partial) whose status says refused; an abandoned questionnaire is no answer (a review)
-    refused = refusal & (status == "respondent")
-    return SurveyResult(survey, pd.concat([table, rows], axis=1), _ledger(survey, reason, codebook, min_core_answered),
+    refused = refusal & (status_of == "respondent")[codes]
+    return SurveyResult(survey, pd.concat([table, rows], axis=1), _ledger(survey, codes, codebook, min_core_answered),
                         emails, controls,
                         answered_out_of_scope=int(out_of_scope.sum()), out_of_scope_rows=status_rows(out_of_scope),
                         set_aside=int(set_aside.sum()), set_aside_rows=status_rows(set_aside), phones_removed=phones,
                         ips_removed=ips, macs_removed=macs,
                         refused_answered=int(refused.sum()), refused_answered_rows=status_rows(refused),
                         other_commune=int(moved.sum()), other_commune_rows=tuple(int(r) for r in rows["source_row"][moved]),
-                        tool_flagged=int((reason == TOOL_FLAGGED).sum()), tool_flagged_rows=tuple(by_tool))
-
-
-def _at(values: pd.Series, pos: np.ndarray) -> pd.api.extensions.ExtensionArray | pd.Series:
-    """The values at positions ``pos`` (-1: missing), of the same type (validated exports hold nullable types)."""
-    if isinstance(values.dtype, pd.api.extensions.ExtensionDtype):
-        return values.array.take(pos, allow_fill=True)
-    out = values.reset_index(drop=True).reindex(pos).reset_index(drop=True)
-    return out if out.dtype == values.dtype else out.astype(values.dtype)
+                        tool_flagged=int(reason(TOOL_FLAGGED).sum()), tool_flagged_rows=tuple(by_tool))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,90 @@
+"""Arrays of the ingest's table of every sampled unit (:func:`portrait.study.ingest.assemble`): identifiers matched
+with the sample in Arrow, texts built once per distinct value, answers taken at each unit's row. That table is built
+again in every replication of the validation study (:mod:`portrait.study.validation`), so these take whole columns
+(or all the columns of one type) at once rather than value by value.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from ..pipeline.errors import ParameterError
+
+__all__ = ["arrow_text", "positions", "texts", "at_all"]
+
+
+def arrow_text(values: pd.Series):
+    """``values`` as text (``astype(str)``), as one Arrow array of large strings: taken as it is when pandas holds
+    the texts in Arrow already (its default string type), rather than through one Python object per value."""
+    import pyarrow as pa
+
+    text = values.astype(str)
+    held = getattr(text.array, "_pa_array", None)
+    if held is not None:
+        return pa.chunked_array(held).combine_chunks().cast(pa.large_string())
+    return pa.array(text.to_numpy(dtype=object), type=pa.large_string())
+
+
+def positions(keys: pd.Series, ids) -> np.ndarray:
+    """Row of ``keys`` (unique) holding each of ``ids`` (texts: an array, or an Arrow array from :func:`arrow_text`),
+    -1 where none does (a hash look-up in Arrow).
+
+    Raises
+    ------
+    ParameterError
+        Two equal keys.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    k = arrow_text(keys)
+    if pc.count_distinct(k).as_py() != len(k):    # pragma: no cover - validated exports and dispositions are unique
+        raise ParameterError("identifiers must be unique to be matched with the sample")
+    found = pc.index_in(ids if isinstance(ids, pa.Array) else pa.array(ids, type=pa.large_string()), value_set=k)
+    return pc.fill_null(found, -1).to_numpy().astype(np.intp)
+
+
+def texts(codes: np.ndarray, labels) -> np.ndarray | pd.api.extensions.ExtensionArray:
+    """``labels[codes]`` as the column pandas infers from those texts (its default string type), each text converted
+    once rather than once per row (a table of every sampled unit is built in each validation replication)."""
+    each = np.asarray(labels, dtype=object)
+    dtype = pd.Series(each).dtype
+    if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
+        return each[codes]
+    import pyarrow as pa
+
+    held = pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(list(labels), type=pa.large_string()))
+    return pd.array(held.cast(pa.large_string()), dtype=dtype)
+
+
+def _at(values: pd.Series, pos: np.ndarray) -> pd.api.extensions.ExtensionArray | pd.Series:
+    """The values at positions ``pos`` (-1: missing), of the same type (validated exports hold nullable types)."""
+    if isinstance(values.dtype, pd.api.extensions.ExtensionDtype):
+        return values.array.take(pos, allow_fill=True)
+    out = values.reset_index(drop=True).reindex(pos).reset_index(drop=True)
+    return out if out.dtype == values.dtype else out.astype(values.dtype)
+
+
+def at_all(columns: Mapping[str, pd.Series], pos: np.ndarray) -> dict[str, pd.api.extensions.ExtensionArray | pd.Series]:
+    """:func:`_at` of every column: the nullable integer columns of one type taken together, as one 2-D array (the
+    same values and missing-value masks as each column's own take, for a fiftieth of the calls: this runs in every
+    validation replication)."""
+    out: dict[str, pd.api.extensions.ExtensionArray | pd.Series] = {}
+    stacks: dict[object, list[str]] = {}
+    for c, values in columns.items():
+        if isinstance(values.array, pd.arrays.IntegerArray):
+            stacks.setdefault(values.dtype, []).append(c)
+    missing = pos < 0
+    for dtype, names in stacks.items():
+        if len(names) < 2 or not len(columns[names[0]]):
+            continue
+        data = np.stack([columns[c].array._data for c in names]).take(np.where(missing, 0, pos), axis=1)
+        mask = np.stack([columns[c].array._mask for c in names]).take(np.where(missing, 0, pos), axis=1)
+        data[:, missing] = dtype._internal_fill_value        # what a take with allow_fill writes under the mask
+        mask[:, missing] = True
+        for i, c in enumerate(names):
+            out[c] = pd.arrays.IntegerArray(data[i], mask[i])
+    return {c: out[c] if c in out else _at(values, pos) for c, values in columns.items()}

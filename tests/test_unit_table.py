@@ -1,0 +1,56 @@
+"""The ingest table's array helpers against the plain pandas operations they replace (value by value, masks and
+Arrow types included): one column's take, pandas' own inference of a column of texts, a look-up by brute force."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from portrait.study import unit_table
+
+
+def _columns(n: int, rng: np.random.Generator) -> dict[str, pd.Series]:
+    """Nullable integer columns of two types with missing values, one lone Int32, a text and a float column."""
+    def ints(dtype: str) -> pd.Series:
+        return pd.Series(pd.array(np.where(rng.random(n) < 0.2, None, rng.integers(-3, 9, n)), dtype=dtype))
+    return {"a": ints("Int16"), "b": ints("Int16"), "c": ints("Int16"), "row": ints("Int32"),
+            "d": ints("Int64"), "e": ints("Int64"),
+            "t": pd.Series(pd.array(rng.choice(["x", "yy", None], n), dtype="string")),
+            "f": pd.Series(rng.normal(size=n))}
+
+
+@pytest.mark.parametrize("n", [0, 1, 40])
+def test_every_column_is_taken_as_its_own_take_would(n):
+    rng = np.random.default_rng(n)
+    cols = _columns(n, rng)
+    pos = rng.integers(-1, n, 60) if n else np.full(7, -1)
+    got = unit_table.at_all(cols, pos)
+    assert list(got) == list(cols)
+    for c, values in cols.items():
+        if isinstance(values.dtype, pd.api.extensions.ExtensionDtype):
+            want = values.array.take(pos, allow_fill=True)
+        else:
+            want = values.reindex(pos).reset_index(drop=True)
+        pd.testing.assert_series_equal(pd.Series(got[c]), pd.Series(want), check_exact=True)
+        if isinstance(want, pd.arrays.IntegerArray):     # the values under the mask too: a take writes 1 there
+            assert np.array_equal(got[c]._data, want._data) and np.array_equal(got[c]._mask, want._mask), c
+
+
+def test_texts_are_the_column_pandas_infers():
+    labels = ("sans_reponse", "complet", "hors_champ", "")
+    codes = np.array([2, 0, 0, 1, 3, 2], dtype=np.int8)
+    frame = pd.DataFrame({"x": range(len(codes))})
+    want = frame.assign(reason=np.asarray(labels, dtype=object)[codes])
+    got = frame.assign(reason=unit_table.texts(codes, labels))
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert got["reason"].dtype == want["reason"].dtype
+
+
+def test_positions_find_each_identifier_or_none():
+    keys = pd.Series(["b7", "a1", "zz", "c3"], dtype="string")
+    ids = np.array(["a1", "q", "c3", "b7", "b7", "z"], dtype=object)
+    want = [next((i for i, k in enumerate(keys) if k == u), -1) for u in ids]    # brute force
+    assert unit_table.positions(keys, ids).tolist() == want
+    assert unit_table.positions(keys, unit_table.arrow_text(pd.Series(ids, dtype="str"))).tolist() == want
+    assert unit_table.positions(pd.Series([3, 10]), np.array(["10", "3", "4"], dtype=object)).tolist() == [1, 0, -1]
