@@ -71,20 +71,23 @@ def _at(values: pd.Series, pos: np.ndarray) -> pd.api.extensions.ExtensionArray 
 def at_all(columns: Mapping[str, pd.Series], pos: np.ndarray) -> dict[str, pd.api.extensions.ExtensionArray | pd.Series]:
     """:func:`_at` of every column: the nullable integer columns of one type taken together, as one 2-D array (the
     same values and missing-value masks as each column's own take, for a fiftieth of the calls: this runs in every
-    validation replication)."""
+    validation replication; indexing the 2-D arrays is several times faster than ``take`` on them)."""
     out: dict[str, pd.api.extensions.ExtensionArray | pd.Series] = {}
     stacks: dict[object, list[str]] = {}
     for c, values in columns.items():
         if isinstance(values.array, pd.arrays.IntegerArray):
             stacks.setdefault(values.dtype, []).append(c)
-    missing = pos < 0
     for dtype, names in stacks.items():
-        if len(names) < 2 or not len(columns[names[0]]):
+        if len(names) < 2:
             continue
-        data = np.stack([columns[c].array._data for c in names]).take(np.where(missing, 0, pos), axis=1)
-        mask = np.stack([columns[c].array._mask for c in names]).take(np.where(missing, 0, pos), axis=1)
-        data[:, missing] = dtype._internal_fill_value        # what a take with allow_fill writes under the mask
-        mask[:, missing] = True
+        # one more row, last, holding what a take with allow_fill writes for a missing unit: position -1 takes it
+        n = len(columns[names[0]])
+        data = np.full((len(names), n + 1), dtype._internal_fill_value, dtype=dtype.numpy_dtype)
+        mask = np.ones((len(names), n + 1), dtype=bool)
+        for i, c in enumerate(names):
+            data[i, :n], mask[i, :n] = columns[c].array._data, columns[c].array._mask
+        data, mask = data[:, pos], mask[:, pos]
         for i, c in enumerate(names):
             out[c] = pd.arrays.IntegerArray(data[i], mask[i])
     return {c: out[c] if c in out else _at(values, pos) for c, values in columns.items()}
+
