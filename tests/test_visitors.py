@@ -651,6 +651,23 @@ def test_the_visitors_margins_by_hand():
     assert len(sources) == 4
 
 
+def test_the_visitors_groups_row_by_row_keep_index_name_and_text_type():
+    """The groups of each person, by hand, on an index of its own: a multiplicity of 0 (no file) has no group, and
+    the groups are text columns of pandas' default string type, as texts typed in a list are."""
+    from portrait.study import visitor_margins
+
+    index = pd.Index([10, 3, 7, 5, 8], name="person")
+    country = pd.Series(pd.array(["FR", "BE", None, "ZZ", ""], dtype="string"), index=index)
+    multiplicity = pd.Series([0, 1, 2, 3, 9], index=index, name="multiplicity")
+    got = visitor_margins.country_group(country)
+    pd.testing.assert_series_equal(got, pd.Series(["France", "étranger", "inconnu", "inconnu", "inconnu"], index=index))
+    got = visitor_margins.multiplicity_group(multiplicity)
+    want = pd.Series([np.nan, "1 fichier", "2 fichiers", "3 fichiers ou plus", "3 fichiers ou plus"], index=index,
+                     name="multiplicity", dtype=pd.Series(["1 fichier"]).dtype)
+    pd.testing.assert_series_equal(got, want)
+    assert visitor_margins.country_group(country.iloc[:0]).dtype == pd.Series(["France"]).dtype
+
+
 def test_report_02_gives_the_out_of_scope_reasons_and_names_the_files_with_unreadable_dates(folder):
     """A partner trial: a fifth of one file's dates written 2016-03-12 where the layout declares %d/%m/%Y made 556
     persons « hors champ », shown in report 02 only as that file's out-of-scope count. The report now gives the

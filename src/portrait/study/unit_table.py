@@ -48,15 +48,20 @@ def positions(keys: pd.Series, ids) -> np.ndarray:
 
 
 def texts(codes: np.ndarray, labels) -> np.ndarray | pd.api.extensions.ExtensionArray:
-    """``labels[codes]`` as the column pandas infers from those texts (its default string type), each text converted
-    once rather than once per row (a table of every sampled unit is built in each validation replication)."""
+    """``labels[codes]`` (a negative code: missing) as the column pandas infers from those texts (its default string
+    type), each text converted once rather than once per row (a table of every sampled unit is built, and the
+    visitors' groups are found, in each validation replication)."""
     each = np.asarray(labels, dtype=object)
     dtype = pd.Series(each).dtype
+    missing = codes < 0
     if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
-        return each[codes]
+        out = each[codes]
+        out[missing] = np.nan
+        return out
     import pyarrow as pa
 
-    held = pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(list(labels), type=pa.large_string()))
+    held = pa.DictionaryArray.from_arrays(pa.array(codes, mask=missing if missing.any() else None),
+                                          pa.array(list(labels), type=pa.large_string()))
     return pd.array(held.cast(pa.large_string()), dtype=dtype)
 
 

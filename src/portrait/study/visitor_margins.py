@@ -12,6 +12,7 @@ from ..pipeline import sources
 from ..pipeline.config import require
 from ..reporting import formatting as fmt
 from ..survey import Margin
+from .unit_table import texts
 
 
 def country_group(country: pd.Series) -> pd.Series:
@@ -19,13 +20,15 @@ def country_group(country: pd.Series) -> pd.Series:
     c = country.astype("string")
     unknown = (c.isna() | c.isin(["ZZ", ""])).to_numpy(dtype=bool)
     france = c.eq("FR").fillna(False).to_numpy(dtype=bool)
-    return pd.Series(np.where(unknown, "inconnu", np.where(france, "France", "étranger")), index=country.index)
+    return pd.Series(texts(np.where(unknown, 2, np.where(france, 0, 1)), ("France", "étranger", "inconnu")),
+                     index=country.index)
 
 
 def multiplicity_group(multiplicity: pd.Series) -> pd.Series:
     """Number of partner files holding the person: 1, 2, or 3 or more."""
-    m = multiplicity.astype(int).clip(upper=3)
-    return m.map({1: "1 fichier", 2: "2 fichiers", 3: "3 fichiers ou plus"})
+    m = multiplicity.astype(int).clip(upper=3).to_numpy()
+    return pd.Series(texts(np.where((m >= 1) & (m <= 3), m - 1, -1), ("1 fichier", "2 fichiers", "3 fichiers ou plus")),
+                     index=multiplicity.index, name=multiplicity.name)
 
 
 def visitor_frame_margins(frame: pd.DataFrame) -> tuple[list[Margin], pd.DataFrame]:
@@ -52,7 +55,7 @@ IN_SCOPE_HYPOTHESIS = ("total de la modalité dans la base, moins ses personnes 
 
 def out_of_scope_sample(responses: pd.DataFrame) -> pd.DataFrame:
     """The sampled persons found out of scope (status ``excluded``): the margins' variables and the design weight."""
-    out = responses.loc[responses["status"].eq("excluded")]
+    out = responses[["zone", "source_type", "country", "multiplicity", "pi"]].loc[responses["status"].eq("excluded")]
     return pd.DataFrame({"zone": out["zone"].astype(str).to_numpy(),
                          "source_type": out["source_type"].astype(str).to_numpy(),
                          "country_group": country_group(out["country"]).to_numpy(),
