@@ -215,10 +215,10 @@ def adjust_nonresponse(design: Design, responded: str, *, groups: Sequence[str] 
     if groups is not None:
         key = _group_keys(design.data, groups, resp, collapse, min_respondents)
         method = "groupes de réponse homogène"
-    else:
-        key, model, k = _propensity_classes(design, propensity, resp, n_classes, min_respondents)
+        labels, code = np.unique(key, return_inverse=True)
+    else:       # every class holds a unit and the labels sort as the codes: what np.unique would give, without sorting
+        (code, labels), model, k = _propensity_classes(design, propensity, resp, n_classes, min_respondents)
         method = f"score de propension ({k} classes)"
-    labels, code = np.unique(key, return_inverse=True)
     full_code, full_labels = code, labels
 
     def solve(des: Design) -> tuple[np.ndarray, NonresponseResult | None]:
@@ -369,14 +369,15 @@ def _logistic_newton(X: np.ndarray, of: np.ndarray, w: np.ndarray, resp: np.ndar
 
 def _propensity_classes(design: Design, propensity: Sequence[str], resp: np.ndarray, n_classes: int,
                         min_respondents: int):
-    """Each unit's class of estimated response propensity (logistic GLM, design-weighted), the model, the classes."""
+    """Each unit's class of estimated response propensity (logistic GLM, design-weighted) and the classes' labels
+    (:func:`_class_codes`), the model, the number of classes."""
     patterns, pattern_of, names = _design_patterns(design.data, propensity)
     w = design.weights
     coef = _logistic_newton(patterns, pattern_of, w, resp, np.zeros(patterns.shape[1]))
     model = PropensityModel(patterns=patterns, pattern_of=pattern_of, coef=coef, names=tuple(names),
                             weights=w, responded=resp)
     cls, labels = _pattern_classes(model, coef, w, resp, n_classes, min_respondents)
-    return labels[cls], model, len(labels)
+    return (cls, labels), model, len(labels)
 
 
 def _replicate_classes(model: PropensityModel, w: np.ndarray, resp: np.ndarray, n_classes: int,
