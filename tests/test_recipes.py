@@ -11,7 +11,7 @@ from portrait.study import codebook, recipes, frames
 from portrait.pipeline import config, sources
 from tests import helpers
 from portrait.survey import Margin
-from portrait.pipeline.errors import CalibrationError
+from portrait.pipeline.errors import CalibrationError, ParameterError
 
 RESIDENT = dict(population_year=2017, calibration_method="raking", calibration_bounds=[0.3, 3.0],
                 min_respondents_per_level=20, nonresponse_classes=5, replicate_method="bootstrap", replicates=20)
@@ -55,6 +55,28 @@ def test_resident_design_puts_self_representing_communes_in_their_own_strata(res
     assert (data.loc[~certain, "var_psu"] == data.loc[~certain, "code"]).all()
     assert not data["status"].eq("excluded").any()
     assert d.degf > 100
+
+
+def test_resident_fpc_is_each_certain_communes_take_over_its_population(resident_responses, resident_frame):
+    """By brute force, commune by commune: a certain commune's units get its sampled slots (every status) over its
+    population of 15 and over; the other units 0 (no fpc for the communes drawn PPS)."""
+    d = recipes.resident_design(resident_responses, resident_frame).data
+    pop15 = dict(zip(resident_frame["code"].astype(str), resident_frame["pop15"]))
+    take = resident_responses["code"].astype(str).value_counts().to_dict()
+    for code, fpc, pi in zip(d["code"].astype(str), d["var_fpc"], d["pi"]):
+        assert fpc == (take[code] / pop15[code] if pi >= 1 - 1e-12 else 0.0)
+    assert (d["pi"] >= 1 - 1e-12).any() and (d["var_fpc"] > 0).any()
+
+
+def test_resident_respondents_without_sex_or_age_are_counted_once_each(resident_responses, resident_frame, cb):
+    """Three respondents without sex, age or both make three (a non-respondent has neither and is not counted)."""
+    r = resident_responses.copy()
+    who = np.flatnonzero(r["status"].eq("respondent").to_numpy())[:3]
+    r.loc[who[0], "sexe"] = pd.NA
+    r.loc[who[1], "age"] = pd.NA
+    r.loc[who[2], ["sexe", "age"]] = pd.NA
+    with pytest.raises(ParameterError, match=r"^3 resident respondent\(s\) lack sex or age"):
+        recipes.weight_residents(r, resident_frame, cb, RESIDENT, config.rng(1, "t"))
 
 
 def test_resident_weights_meet_insee_margins_in_every_replicate(resident_responses, resident_frame, cb):
