@@ -337,7 +337,10 @@ def _design_patterns(data: pd.DataFrame, propensity: Sequence[str]) -> tuple[np.
         codes.append(col)
         levels.append(uniq)
         key = pd.factorize(key * (len(uniq) + 1) + col + 1)[0].astype(np.int64)    # below the number of units
-    _, first, unit_of = np.unique(key, return_index=True, return_inverse=True)
+    # the key numbers combinations in order of first appearance (0, 1, …): np.unique(key) would give each unit its key
+    # and each combination the unit where the key first exceeds all before it, which is found without sorting
+    unit_of = key
+    first = np.flatnonzero(np.concatenate([[True], key[1:] > np.maximum.accumulate(key)[:-1]])) if len(key) else key
     blocks = [np.ones((len(first), 1))]
     names = ["const"]
     for c, col, uniq in zip(propensity, codes, levels):
