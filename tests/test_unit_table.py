@@ -54,3 +54,18 @@ def test_positions_find_each_identifier_or_none():
     assert unit_table.positions(keys, ids).tolist() == want
     assert unit_table.positions(keys, unit_table.arrow_text(pd.Series(ids, dtype="str"))).tolist() == want
     assert unit_table.positions(pd.Series([3, 10]), np.array(["10", "3", "4"], dtype=object)).tolist() == [1, 0, -1]
+
+
+def test_texts_chosen_by_a_condition_are_the_column_np_where_gives():
+    """Missing values, a categorical column, numbers and a prefix, against the plain construction."""
+    rng = np.random.default_rng(5)
+    n = 25
+    yes = pd.Series(rng.choice(["59350", "62041", None], n), dtype="str")
+    no = pd.Series(pd.Categorical(rng.choice(["59-1", "80-2"], n)))
+    cond = rng.random(n) < 0.5
+    for a, b, prefix in ((yes, no, "AR-"), (no, yes, ""), (pd.Series(rng.integers(0, 9, n)), yes, "P")):
+        frame = pd.DataFrame({"x": range(n)})
+        want = frame.assign(v=np.where(cond, prefix + a.astype(str), b.astype(str)))
+        got = frame.assign(v=unit_table.where_texts(cond, a, b, prefix=prefix))
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+        assert got["v"].array._pa_array.type == want["v"].array._pa_array.type

@@ -61,6 +61,7 @@ from ..pipeline import paths, sources
 from .. import survey
 from .codebook import Codebook
 from .level_merging import merge_sparse_levels
+from .unit_table import where_texts
 from .visitor_margins import (country_group, in_scope_margins,  # noqa: F401 - public here too
                               multiplicity_group, out_of_scope_sample, visitor_frame_margins,
                               visitor_tourism_margins)
@@ -327,8 +328,8 @@ def resident_design(responses: pd.DataFrame, communes: pd.DataFrame) -> Design:
     pop15 = communes.set_index("code")["pop15"]
     certain = responses["pi"].to_numpy() >= 1 - 1e-12
     d = responses.copy()
-    d["var_stratum"] = np.where(certain, "AR-" + d["code"].astype(str), d["stratum"].astype(str))
-    d["var_psu"] = np.where(certain, d["slot_id"].astype(str), d["code"].astype(str))
+    d["var_stratum"] = where_texts(certain, d["code"], d["stratum"], prefix="AR-")
+    d["var_psu"] = where_texts(certain, d["slot_id"], d["code"])
     take = d.groupby("code")["slot_id"].transform("size")
     # no fpc for the communes drawn PPS (module docstring): with it the within-commune variance is lost
     at = pop15.index.get_indexer(d["code"])     # as map() looks codes up, a fifth of its time (every replication)

@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..pipeline.errors import ParameterError
 
-__all__ = ["arrow_text", "positions", "texts", "at_all"]
+__all__ = ["arrow_text", "positions", "texts", "at_all", "where_texts"]
 
 
 def arrow_text(values: pd.Series):
@@ -96,3 +96,21 @@ def at_all(columns: Mapping[str, pd.Series], pos: np.ndarray) -> dict[str, pd.ap
             out[c] = pd.arrays.IntegerArray(data[i], mask[i])
     return {c: out[c] if c in out else _at(values, pos) for c, values in columns.items()}
 
+
+
+def where_texts(cond: np.ndarray, yes: pd.Series, no: pd.Series, prefix: str = ""
+                ) -> np.ndarray | pd.api.extensions.ExtensionArray:
+    """The column pandas infers from ``np.where(cond, prefix + yes.astype(str), no.astype(str))`` (missing values
+    stay missing), chosen in Arrow rather than through one Python object per value (the resident design's strata and
+    PSUs, in every validation replication: 3 ms of the resident recipe's 25)."""
+    dtype = pd.Series(np.array([""], dtype=object)).dtype
+    if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
+        return np.where(cond, prefix + yes.astype(str), no.astype(str))
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    chosen = arrow_text(yes)
+    if prefix:
+        chosen = pc.binary_join_element_wise(pa.scalar(prefix, pa.large_string()), chosen,
+                                             pa.scalar("", pa.large_string()))
+    return pd.array(pc.if_else(pa.array(np.asarray(cond, dtype=bool)), chosen, arrow_text(no)), dtype=dtype)
