@@ -525,3 +525,26 @@ def test_collapsing_breaks_ties_by_label_and_collapse_false_refuses_colliding_la
     d = Design.from_frame(df, weights="w")
     with pytest.raises(ParameterError, match="hold « × »"):
         survey.adjust_nonresponse(d, "r", groups=["x", "y"], min_respondents=1, collapse=False)
+
+
+def test_propensity_design_patterns_are_the_distinct_rows_of_the_dummy_matrix_with_many_variables():
+    """By brute force (the n-row matrix of indicators, first level dropped, then np.unique), with missing values and
+    twelve variables of 63 levels: 64¹² combinations are more than an int64 numbers, so the units' key is renumbered on
+    the way (without it, units told apart by the first variables only would share a key and a pattern)."""
+    from portrait.survey import nonresponse
+
+    rng = np.random.default_rng(12)
+    n, levels = 200, [f"l{j:02d}" for j in range(63)]
+    data = pd.DataFrame({"v0": rng.choice(levels + [None], n)})
+    for i in range(1, 12):      # every level present, most units on the first
+        data[f"v{i}"] = [levels[k] if k < len(levels) else levels[0] for k in range(n)]
+    for variables in ([], ["v0", "v1"], list(data.columns)):
+        blocks, names = [np.ones((n, 1))], ["const"]
+        for v in variables:
+            text = data[v].astype(str)
+            found = sorted(set(text.dropna()))
+            blocks.append(np.column_stack([(text == lv).to_numpy(dtype=float) for lv in found[1:]]))
+            names += [f"{v}_{lv}" for lv in found[1:]]
+        want, of = np.unique(np.hstack(blocks), axis=0, return_inverse=True)
+        patterns, pattern_of, got_names = nonresponse._design_patterns(data, variables)
+        assert np.array_equal(patterns, want) and np.array_equal(pattern_of, of.ravel()) and got_names == names

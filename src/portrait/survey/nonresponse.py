@@ -331,12 +331,17 @@ def _design_patterns(data: pd.DataFrame, propensity: Sequence[str]) -> tuple[np.
     A unit's row is a function of its values: the distinct rows are built from the distinct combinations
     of values instead of from an n-row matrix."""
     codes, levels = [], []
-    key = np.zeros(len(data), dtype=np.int64)
+    key, span = np.zeros(len(data), dtype=np.int64), 1      # each unit's combination so far, in mixed radix
     for c in propensity:
         col, uniq = pd.factorize(data[c].astype(str), sort=True)       # a missing value: -1, no indicator
         codes.append(col)
         levels.append(uniq)
-        key = pd.factorize(key * (len(uniq) + 1) + col + 1)[0].astype(np.int64)    # below the number of units
+        if span * (len(uniq) + 1) >= 2 ** 62:       # renumbered below the number of units before it could overflow
+            key = pd.factorize(key)[0].astype(np.int64)
+            span = int(key.max()) + 1 if len(key) else 1
+        key, span = key * (len(uniq) + 1) + col + 1, span * (len(uniq) + 1)
+    if len(propensity):     # numbered by first appearance, as factorizing after each variable numbered them
+        key = pd.factorize(key)[0].astype(np.int64)
     # the key numbers combinations in order of first appearance (0, 1, …): np.unique(key) would give each unit its key
     # and each combination the unit where the key first exceeds all before it, which is found without sorting
     unit_of = key
