@@ -377,3 +377,21 @@ def test_an_infeasible_calibration_names_margins_and_levels_as_the_reports_do(re
         recipes.weight_residents(resident_responses, resident_frame, cb, tight, config.rng(1, "t"))
     text = str(err.value)
     assert "margin 'sexe × âge' level 'Hommes × " in text and "cal_sexe" not in text and "'1 × 1'" not in text
+
+
+def test_respondents_per_level_are_counted_by_hand_missing_values_left_out():
+    """The counts that decide which one-way margin levels merge, against a count by hand: texts with missing values,
+    numbers (counted under their text) and a categorical column."""
+    from portrait.study import level_merging
+
+    rng = np.random.default_rng(8)
+    n = 60
+    resp = rng.random(n) < 0.6
+    for values in (pd.Series(rng.choice(["59", "62", None], n), dtype="str"), pd.Series(rng.integers(1, 4, n)),
+                   pd.Series(pd.Categorical(rng.choice(["a", "b"], n)))):
+        want: dict[str, int] = {}
+        for x, r in zip(values, resp):
+            if r and not pd.isna(x):
+                want[str(x)] = want.get(str(x), 0) + 1
+        got = level_merging._respondent_counts(values, resp)
+        assert {k: int(v) for k, v in dict(got).items()} == want
