@@ -258,7 +258,7 @@ def _answers(model: FieldworkModel, cal: Calibration, group: str, persons: pd.Da
             continue
         if v.role == "profile":
             codes = v.keys()
-            cols[v.name] = pd.array(persons[v.name].map(codes).to_numpy(), dtype="Int16")
+            cols[v.name] = _coded(persons[v.name], codes)
         elif v.name in _RATE_DRAWS and isinstance(stream, _Rows):   # a Poisson draw depends on each person's rate
             cols.update({c: a[rows] for c, a in _context(model, group, v, everyone, stream.stream).items()})
         elif v.name in CONTEXT[group]:
@@ -270,12 +270,12 @@ def _answers(model: FieldworkModel, cal: Calibration, group: str, persons: pd.Da
             idx = np.searchsorted(cal.thresholds[(group, v.name)], ystar)
             codes = np.asarray(v.code_values)[idx]
             dk = stream.random(n) < _dont_know_prob(model, v.name, group, persons, covariates)
-            cols[v.name] = pd.array(np.where(dk, cb.dont_know_code, codes), dtype="Int16")
+            cols[v.name] = _int16(np.where(dk, cb.dont_know_code, codes))
         elif v.name in model.params.get("categorical_items", {}):
             probs = categorical_probabilities(model, v.name, persons)
             codes = np.asarray(v.code_values)[_categorical_draw(probs, stream.random(n))]
             dk = stream.random(n) < _dont_know_prob(model, v.name, group, persons, covariates)
-            cols[v.name] = pd.array(np.where(dk, cb.dont_know_code, codes), dtype="Int16")
+            cols[v.name] = _int16(np.where(dk, cb.dont_know_code, codes))
         elif v.type == "multi":
             lw = _option_log_weights(model, "multi_items", v.name, group, persons, v.code_values)
             nprob = np.asarray(model.params["multi_items"][v.name]["n_choices"][group], dtype=float)
@@ -286,7 +286,7 @@ def _answers(model: FieldworkModel, cal: Calibration, group: str, persons: pd.Da
                 picking = np.flatnonzero(n_pick > r)
                 chosen[picking, order[picking, r]] = 1
             for j, c in enumerate(v.code_values):
-                cols[option_column(v.name, c)] = pd.array(chosen[:, j], dtype="Int16")
+                cols[option_column(v.name, c)] = _int16(chosen[:, j])
         elif v.type == "open_words":
             cols.update(_words(model, group, v, persons, stream))
         else:  # pragma: no cover - the model validation refuses unmodelled variables
@@ -308,20 +308,18 @@ def _context(model: FieldworkModel, group: str, v: Variable, persons: pd.DataFra
         age = persons["age_years"].to_numpy(int)
         always = rng.random(n) < float(model.params["residents"]["always_lived_here"])
         years = np.where(always, age, np.floor(rng.random(n) * (age + 1)).astype(int))
-        return {v.name: pd.array(np.clip(years, v.minimum, v.maximum), dtype="Int16")}
+        return {v.name: _int16(np.clip(years, v.minimum, v.maximum))}
     if v.name in ("pays", "motif", "zone_visitee"):
         source = {"pays": "country", "motif": "purpose", "zone_visitee": "zone"}[v.name]
-        codes = persons[source].map(v.keys())
-        return {v.name: pd.array(codes.to_numpy(), dtype="Int16")}
+        return {v.name: _coded(persons[source], v.keys())}
     if v.name == "region_residence":
-        codes = persons["region"].map(v.keys())
-        return {v.name: pd.array(codes.to_numpy(), dtype="Int16")}
+        return {v.name: _coded(persons["region"], v.keys())}
     if v.name == "nb_sejours":
         st = model.params["visitors"]["stays"]
         mean = persons["country"].map(lambda c: st["mean"].get(c, st["mean"]["default"])).to_numpy(float)
         lam = mean * (1 + float(st["per_extra_file"]) * persons["multiplicity"].to_numpy(float))
         stays = 1 + rng.poisson(lam)
-        return {v.name: pd.array(np.clip(stays, v.minimum, v.maximum), dtype="Int16")}
+        return {v.name: _int16(np.clip(stays, v.minimum, v.maximum))}
     raise ParameterError(f"no simulation rule for context variable {v.name!r}")  # pragma: no cover
 
 
@@ -372,6 +370,35 @@ def _persons(model: FieldworkModel, cal: Calibration, group: str, units: pd.Data
     return persons
 
 
+def _int16(values: np.ndarray) -> pd.arrays.IntegerArray:
+    """``pd.array(values, dtype="Int16")`` of integers without a missing value, built directly."""
+    return pd.arrays.IntegerArray(np.asarray(values, dtype=np.int16), np.zeros(len(values), dtype=bool))
+
+
+def _coded(col: pd.Series, codes: dict) -> pd.arrays.IntegerArray:
+    """``pd.array(col.map(codes).to_numpy(), dtype="Int16")``, through the categories when ``col`` is categorical
+    and each of its values has a code (one look-up per category, not per row)."""
+    if isinstance(col.dtype, pd.CategoricalDtype) and all(c in codes for c in col.cat.categories):
+        cat = col.cat.codes.to_numpy()
+        if (cat >= 0).all():
+            return _int16(np.asarray([codes[c] for c in col.cat.categories], dtype=np.int64)[cat])
+    return pd.array(col.map(codes).to_numpy(), dtype="Int16")
+
+
+def _blanked(answer: Any, blank: np.ndarray | None, order: np.ndarray | None = None) -> Any:
+    """An export column with its ``blank`` rows missing, its rows taken in ``order`` (all when None)."""
+    if isinstance(answer, pd.arrays.IntegerArray):
+        data, mask = answer._data, answer._mask if blank is None else answer._mask | blank
+        if order is not None:
+            data, mask = data[order], mask[order]
+        return pd.arrays.IntegerArray(data, mask)
+    out = answer if order is None else answer.take(order)
+    if blank is not None and blank.any():
+        out = out.copy()
+        out[blank if order is None else blank[order]] = pd.NA
+    return out
+
+
 def _simulate_group(model: FieldworkModel, cal: Calibration, group: str, units: pd.DataFrame,
                     population: pd.DataFrame | None, seed: int, unit_draws: Draws | None = None):
     """One survey's fieldwork: persons, the export of the respondents and the contact statuses.
@@ -407,40 +434,38 @@ def _simulate_group(model: FieldworkModel, cal: Calibration, group: str, units: 
     kept = persons.iloc[rows].reset_index(drop=True)
     skip_rng = {v.name: config.rng(seed, f"fieldwork/{group}/skip/{v.name}") for v in cb.variables_for(group)}
     kept_covariates = Covariates(kept)
+    blank = {col: np.asarray(a.isna(), dtype=bool) for col, a in answers.items()}    # an answer's blanks, as a mask
     for v in cb.variables_for(group):
         if v.role == "technical":
             continue
         skip = _skip(model, v, kept, _Rows(skip_rng[v.name], n, rows), kept_covariates)
         for col in v.columns:
-            if skip.any():
-                answers[col] = answers[col].copy()
-                answers[col][skip] = pd.NA
+            blank[col] |= skip
     # filter: questions not asked
     for v in cb.variables_for(group):
         if v.asked_if is not None:
             ref, codes = v.asked_if
-            asked = answers[ref].isin(list(codes)).to_numpy(dtype=bool, na_value=False)
+            asked = _blanked(answers[ref], blank[ref]).isin(list(codes)).to_numpy(dtype=bool, na_value=False)
             for col in v.columns:
-                answers[col] = answers[col].copy()
-                answers[col][~asked] = pd.NA
+                blank[col] |= ~asked
     # break-off: every opinion question from a random position on is blank
     opinion = [v for v in cb.variables_for(group) if v.role == "opinion"]
     stop = np.floor(u[rows, 5] * len(opinion)).astype(int)
     for k, v in enumerate(opinion):
         cut = breakoff[rows] & (stop <= k)
         for col in v.columns:
-            answers[col] = answers[col].copy()
-            answers[col][cut] = pd.NA
-    table = pd.DataFrame(answers)
-    table.insert(0, "complet", pd.array(np.where(breakoff[rows], 0, 1), dtype="Int16"))
-    table.insert(0, cb.id_column(group), pd.array(persons["id"].to_numpy()[rows], dtype="string"))
-    export = table[cb.columns(group)].sort_values(cb.id_column(group)).reset_index(drop=True)
+            blank[col] |= cut
+    ids = persons["id"].to_numpy()
+    answers[cb.id_column(group)] = pd.array(ids[rows], dtype="string")
+    answers["complet"] = _int16(np.where(breakoff[rows], 0, 1))
+    order = np.argsort(ids[rows], kind="stable")     # as sort_values on the identifiers (a stable sort)
+    export = pd.DataFrame({c: _blanked(answers[c], blank.get(c), order) for c in cb.columns(group)})
     disp_code = {spec["reason"]: code for code, spec in cb.dispositions.items()}
     has_disp = oos | undeliv | refusal
+    order = np.argsort(ids[has_disp], kind="stable")
     dispositions = pd.DataFrame({
-        cb.id_column(group): pd.array(persons["id"].to_numpy()[has_disp], dtype="string"),
-        "statut_contact": pd.array([disp_code[o] for o in outcome[has_disp]], dtype="Int16")})
-    dispositions = dispositions.sort_values(cb.id_column(group)).reset_index(drop=True)
+        cb.id_column(group): pd.array(ids[has_disp][order], dtype="string"),
+        "statut_contact": _int16(np.asarray([disp_code[o] for o in outcome[has_disp]], dtype=np.int16)[order])})
     return persons, export, dispositions
 
 
