@@ -503,3 +503,29 @@ def test_simulated_participant_exports_give_residents_no_name_nor_address():
             t = survey_tools.dispositions_to_tool(ids, disp, answers, survey, cb, lay, b"k" * 32)
             email = t["email" if tool == "limesurvey" else "Email"]
             assert (email == "").all() == blank and (email != "").all() != blank, (tool, survey)
+
+
+def test_filtered_questions_and_break_offs_are_blank_in_the_export(resident_frame, visitor_frame, population,
+                                                                   model, cb):
+    """A question filtered out by a skipped filter answer is blank; a break-off blanks the last opinion question.
+
+    With 40 % of visitors skipping « pays », French visitors who skipped it must have no region either (the
+    filter, not the country, blanks it); every interrupted questionnaire has its last opinion question blank."""
+    rates = {**model.params["item_nonresponse"]["rates"], "pays": 0.4}
+    skipping = model.with_changes(item_nonresponse={**model.params["item_nonresponse"], "rates": rates})
+    design = frames.ResidentDesign(invitations=600, take=10)
+    slots = frames.draw_resident_sample(resident_frame, design, config.rng(SEED, "resident-sample")).slots
+    sim = fieldwork.simulate(skipping, resident_slots=slots, resident_frame=resident_frame, population=population,
+                             visitor_sample=helpers.example_visitor_sample(visitor_frame, 800, seed=2),
+                             visitor_frame=visitor_frame, seed=SEED)
+    e, p = sim.exports["visitors"], sim.persons["visitors"]
+    french = e[cb.id_column("visitors")].isin(p.loc[p["country"] == "FR", "id"]).to_numpy()
+    skipped = e["pays"].isna().to_numpy()
+    assert (french & skipped).sum() > 20 and (french & ~skipped & e["region_residence"].notna().to_numpy()).any()
+    assert e.loc[french & skipped, "region_residence"].isna().all()
+    for survey in ("residents", "visitors"):
+        e = sim.exports[survey]
+        last = [v for v in cb.variables_for(survey) if v.role == "opinion"][-1]
+        off = (e["complet"] == 0).to_numpy()
+        assert off.sum() > 5 and e.loc[off, last.columns].isna().all().all()
+        assert e.loc[~off, last.columns].notna().any().any()
