@@ -200,6 +200,25 @@ def test_visitor_response_reads_the_frame_not_the_drawn_attributes(large, model)
         assert q[(source, "affaires")] / q[(source, "loisirs")] < 0.9, source
 
 
+def test_visitor_propensity_is_the_effects_of_the_recorded_attributes(small, model):
+    """The visitors' response logit is, to the last bit, the effect sum over :func:`as_recorded` (the drawn
+    attributes made « unknown » again, ``foreign`` 0), the documented rule, added row by row here: on the simulated
+    persons (categorical covariates) and on the same persons with plain text columns."""
+    from portrait.study.fieldwork.true_values import _propensity_linear
+    spec = model.params["propensity"]["visitors"]["effects"]
+    persons = small[2].persons["visitors"]
+    assert not persons["purpose_recorded"].all() and not persons["country_recorded"].all()
+    for data in (persons, persons.astype({c: object for c in ("purpose", "country", "zone", "source_type")})):
+        rec = fieldwork.as_recorded(data)
+        want = np.zeros(len(data))
+        for cov, eff in spec.items():
+            if cov in rec.columns:
+                want += ([float(eff.get(x, 0.0)) for x in rec[cov]] if isinstance(eff, dict)
+                         else float(eff) * rec[cov].to_numpy(float))
+        got = _propensity_linear(model, "visitors", data)
+        assert np.array_equal(got, want)
+
+
 # ----------------------------------------------------------------------------- the simulated answers
 
 

@@ -13,7 +13,7 @@ from scipy.special import expit, logit, ndtr
 
 from ...pipeline.errors import ParameterError
 from .model import Covariates, FieldworkModel, GROUPS, effects, option_effects
-from .population import RECORDED, Population, as_recorded
+from .population import RECORDED, UNKNOWN, Population
 
 
 # ============================================================================ calibration
@@ -48,9 +48,22 @@ def _propensity_linear(model: FieldworkModel, group: str, data: pd.DataFrame) ->
     """The covariates' part of the response logit: visitors' on what the partner files record
     (:func:`.population.as_recorded`)."""
     spec = model.params["propensity"][group].get("effects", {})
-    if group == "visitors":
-        data = as_recorded(data[[c for c in data.columns if c in spec or c.endswith(RECORDED)]])
-    return effects(spec, data)
+    if group != "visitors":
+        return effects(spec, data)
+    # effects(spec, as_recorded(data)), one covariate at a time: a drawn value's effect is the « unknown »
+    # level's (a slope's is 0: ``foreign`` is 0 where the country was drawn), the same terms added in the same order
+    recorded = {c[:-len(RECORDED)]: data[c].to_numpy(bool) for c in data.columns if c.endswith(RECORDED)}
+    if "country" in recorded:
+        recorded["foreign"] = recorded["country"]
+    out = np.zeros(len(data))
+    for cov, eff in spec.items():
+        if cov not in data.columns:
+            continue
+        term = effects({cov: eff}, data)
+        if cov in recorded:
+            term = np.where(recorded[cov], term, float(eff.get(UNKNOWN, 0.0)) if isinstance(eff, dict) else 0.0)
+        out += term
+    return out
 
 
 _GH_NODES, _GH_WEIGHTS = np.polynomial.hermite_e.hermegauss(24)
