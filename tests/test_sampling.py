@@ -189,6 +189,27 @@ class TestResidentDesign:
         assert len(s) == sample.strata["invitations"].sum()
         assert s["slot_id"].is_unique
 
+    def test_slots_are_numbered_within_their_commune_with_its_probabilities(self, sample):
+        """Each selected commune has ``take`` slots « code-0001 » … in order, each with π_within = take / pop15,
+        π_overall = π · π_within and the weight 1 / π_overall of its commune (closed forms, commune by commune)."""
+        s, c = sample.slots, sample.communes.loc[sample.communes["selected"]].reset_index(drop=True)
+        assert list(s["code"]) == [code for code, t in zip(c["code"], c["take"]) for _ in range(t)]
+        assert list(s["slot_id"]) == [f"{code}-{k:04d}" for code, t in zip(c["code"], c["take"])
+                                      for k in range(1, t + 1)]
+        for col in ("nom", "departement", "size_class", "stratum", "pi"):
+            assert list(s[col]) == [x for x, t in zip(c[col], c["take"]) for _ in range(t)], col
+        by = dict(zip(c["code"], zip(c["pi"], c["take"], c["pop15"])))
+        for row in s.itertuples():
+            pi, take, pop15 = by[row.code]
+            assert (row.pi_within, row.pi_overall, row.design_weight) == (
+                take / pop15, pi * (take / pop15), 1.0 / (pi * (take / pop15)))
+
+    def test_count_within_groups_is_a_brute_force_count(self):
+        """``frames._count_within`` gives each row the number of earlier rows of its group (interleaved groups)."""
+        g = np.random.default_rng(3).integers(0, 7, size=500)
+        assert frames._count_within(g).tolist() == [int((g[:i] == g[i]).sum()) for i in range(len(g))]
+        assert frames._count_within(np.zeros(0, dtype=np.int64)).tolist() == []
+
     def test_same_seed_same_sample_other_seed_other_sample(self, resident_frame):
         """The same seed gives the same communes; another seed gives another selection."""
         d = frames.ResidentDesign()

@@ -264,16 +264,33 @@ def _selected_communes(plan: ResidentPlan, rng: np.random.Generator) -> np.ndarr
 
 def _slots(selected: pd.DataFrame) -> pd.DataFrame:
     """Stage 2: ``take`` invitation slots per selected commune, with their inclusion probabilities."""
-    sel = selected.copy()
-    sel["pi_within"] = sel["take"] / sel["pop15"]
-    sel["pi_overall"] = sel["pi"] * sel["pi_within"]
-    sel["design_weight"] = 1.0 / sel["pi_overall"]
-    sel = sel.reset_index(drop=True)
-    slots = sel.loc[sel.index.repeat(sel["take"])].copy()
-    slots["slot"] = slots.groupby("code").cumcount() + 1
-    slots["slot_id"] = slots["code"] + "-" + slots["slot"].astype(str).str.zfill(4)
-    return slots[["slot_id", "code", "nom", "departement", "size_class", "stratum", "pi",
-                  "pi_within", "pi_overall", "design_weight"]].reset_index(drop=True)
+    take = selected["take"].to_numpy()
+    pi = selected["pi"].to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):      # as pandas: a commune without a slot gives NaN
+        pi_within = take / selected["pop15"].to_numpy()
+        pi_overall = pi * pi_within
+        design_weight = 1.0 / pi_overall
+    rows = np.repeat(np.arange(len(selected)), take)
+    slots = selected[["code", "nom", "departement", "size_class", "stratum"]].take(rows).reset_index(drop=True)
+    code = slots["code"].to_numpy()
+    slot = _count_within(pd.factorize(code)[0]) + 1           # 1, 2, … within each commune
+    slots.insert(0, "slot_id", [f"{c}-{k:04d}" for c, k in zip(code, slot.tolist())])
+    slots["pi"] = pi[rows]
+    slots["pi_within"] = pi_within[rows]
+    slots["pi_overall"] = pi_overall[rows]
+    slots["design_weight"] = design_weight[rows]
+    return slots
+
+
+def _count_within(group: np.ndarray) -> np.ndarray:
+    """``groupby(group).cumcount()``: each row's rank (0, 1, …) among the earlier rows of its group."""
+    order = np.argsort(group, kind="stable")
+    g = group[order]
+    start = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    rank = np.arange(len(g)) - np.repeat(start, np.diff(np.r_[start, len(g)]))
+    out = np.empty(len(g), dtype=np.int64)
+    out[order] = rank
+    return out
 
 
 STRATA_LABELS_FR = {

@@ -582,9 +582,10 @@ def draw_visitor_sample(frame: pd.DataFrame, strata: pd.DataFrame,
     """
     sizes = dict(zip(strata["stratum"], strata["n_h"].astype(int)))
     mask = stratified_srswor(frame["stratum"], sizes, rng)
-    s = frame.loc[mask, ["person_id", "stratum", "zone", "source_type", "multiplicity", "country",
-                         "residence_region", "purpose"]].reset_index(drop=True)
-    row = pd.Index(strata["stratum"]).get_indexer(s["stratum"])     # every drawn stratum is in ``strata``
+    s = frame[["person_id", "stratum", "zone", "source_type", "multiplicity", "country", "residence_region",
+               "purpose"]].take(np.flatnonzero(mask)).reset_index(drop=True)
+    code, drawn = pd.factorize(s["stratum"])      # every drawn stratum is in ``strata``: each looked up once
+    row = pd.Index(strata["stratum"]).get_indexer(drawn)[code]
     for c in ("pi", "design_weight", "N_h", "n_h"):
         s[c] = strata[c].to_numpy()[row].astype("int64" if c in ("N_h", "n_h") else float)
     return s

@@ -259,7 +259,8 @@ def stratified_srswor(strata: Sequence[Any] | np.ndarray, sizes: Mapping[Any, in
     s = strata if isinstance(strata, pd.Series) else np.asarray(strata)   # a Series: no copy to Python objects
     mask = np.zeros(len(s), dtype=bool)
     codes, found = pd.factorize(s)                 # the units of each stratum, in frame order, found once
-    order = np.argsort(codes, kind="stable")
+    small = np.int16 if len(found) < 1 << 15 else np.int64      # a stable sort of small integers is a radix sort
+    order = np.argsort(codes.astype(small), kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(found) + 1))
     where = {h: k for k, h in enumerate(found)}
     try:

@@ -69,9 +69,9 @@ def resident_units(slots: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
         raise InputError("slot_id appears twice in the resident sample", row=i + 1, column="slot_id",
                          value=slots["slot_id"].iloc[i])
     rank = frame.set_index("code")["size_class_rank"]
-    units = pd.DataFrame({"id": slots["slot_id"].astype(str).to_numpy(),
-                          "commune": slots["code"].astype(str).to_numpy(),
-                          "departement": slots["departement"].astype(str).to_numpy()})
+    units = pd.DataFrame({"id": slots["slot_id"].astype(str).array,     # text columns kept as they are, not
+                          "commune": slots["code"].astype(str).array,       # made into Python objects and back
+                          "departement": slots["departement"].astype(str).array})
     units["size_rank"] = units["commune"].map(rank)
     if units["size_rank"].isna().any():
         i = int(np.flatnonzero(units["size_rank"].isna().to_numpy())[0])
