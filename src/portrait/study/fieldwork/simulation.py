@@ -16,8 +16,8 @@ from scipy.special import expit, logit
 from ...pipeline import config
 from ...pipeline.errors import InputError, ParameterError
 from ..codebook import Variable, option_column
-from .model import (AGE_KEYS, AGE_SPAN, CONTEXT, FieldworkModel, GROUPS, SEX_KEYS, SOURCE_LABEL, Covariates,
-                    as_categories, effects)
+from .model import (AGE_KEYS, AGE_SPAN, CATEGORICAL_COVARIATES, CONTEXT, FieldworkModel, GROUPS, SEX_KEYS,
+                    SOURCE_LABEL, Covariates, as_categories, effects)
 from .population import (Population, _mapped_attributes, _resolved, _sex_age_by_department,
                          _visitor_sex_age_probabilities, map_visitor_attributes, resident_population, visitor_population)
 from .true_values import (Calibration, _dont_know_prob, _option_log_weights, _propensity_linear, calibrate,
@@ -84,7 +84,8 @@ def resident_units(slots: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
 def visitor_units(model: FieldworkModel, sample: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     """Visitor sample persons with the model covariates mapped from their frame attributes.
 
-    Attributes the partner did not record are drawn with ``rng`` (:func:`resolve_unknown`).
+    Attributes the partner did not record are drawn with ``rng`` (:func:`resolve_unknown`). The categorical
+    covariates are categories already, as :func:`as_categories` makes them (the simulator's coding, not text).
     """
     if "person_id" not in sample.columns:
         raise InputError("the visitor sample has no column 'person_id'", column="person_id")
@@ -94,7 +95,15 @@ def visitor_units(model: FieldworkModel, sample: pd.DataFrame, rng: np.random.Ge
         raise InputError("person_id appears twice in the visitor sample", row=i + 1, column="person_id",
                          value=sample["person_id"].iloc[i])
     cols, _ = _mapped_attributes(model, sample, "visitor sample")
-    return pd.DataFrame({"id": sample["person_id"].astype(str).to_numpy(), **_resolved(model, cols, rng)})
+    cols = {c: _categories(a) if c in CATEGORICAL_COVARIATES else a for c, a in _resolved(model, cols, rng).items()}
+    return pd.DataFrame({"id": sample["person_id"].astype(str).array, **cols})
+
+
+def _categories(values: np.ndarray) -> pd.Categorical:
+    """What :func:`as_categories` makes of a column holding ``values`` (texts as objects): its sorted distinct
+    values as categories, without making the texts a text column first."""
+    codes, uniques = pd.factorize(values, sort=True)
+    return pd.Categorical.from_codes(codes, categories=pd.Index(np.asarray(uniques, dtype=object), dtype=object))
 
 
 def _categorical_draw(probs: np.ndarray, u: np.ndarray) -> np.ndarray:
