@@ -548,3 +548,17 @@ def test_filtered_questions_and_break_offs_are_blank_in_the_export(resident_fram
         off = (e["complet"] == 0).to_numpy()
         assert off.sum() > 5 and e.loc[off, last.columns].isna().all().all()
         assert e.loc[~off, last.columns].notna().any().any()
+
+
+def test_coded_answers_equal_the_row_by_row_mapping():
+    """Profile and context answers are each value's code, looked up per distinct value: the same Int16 column as
+    mapping every row (missing where the value is missing or has no code), for text and categorical columns."""
+    from portrait.study.fieldwork.simulation import _coded
+    codes = {"a": 1, "b": 2, "c": 99}
+    values = ["b", None, "a", "zz", "b", "c", None, "a"]
+    for col in (pd.Series(values, dtype="str"), pd.Series(values, dtype=object).astype("category"),
+                pd.Series(["a", "b"], dtype="str"), pd.Series([], dtype="str")):
+        want = pd.array(col.map(codes).to_numpy(), dtype="Int16")
+        got = _coded(col, codes)
+        assert got.dtype == want.dtype and got.isna().tolist() == want.isna().tolist()
+        assert got.fillna(-1).tolist() == want.fillna(-1).tolist()

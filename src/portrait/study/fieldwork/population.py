@@ -135,7 +135,7 @@ def _mapped_attributes(model: FieldworkModel, units: pd.DataFrame,
                                  column=col, value=units[col].iloc[i])
             out["multiplicity"] = (np.minimum(m.to_numpy(int), int(spec[attr]["cap"])) - 1).astype(float)
             continue
-        codes, distinct = pd.factorize(units[col].astype("string").fillna(""))   # each distinct value once
+        codes, distinct = _distinct_texts(units[col])   # each distinct value once
         counts = dict(zip(distinct, np.bincount(codes, minlength=len(distinct))))
         mapping = {}
         for val in sorted(distinct):
@@ -153,7 +153,7 @@ def _mapped_attributes(model: FieldworkModel, units: pd.DataFrame,
     lookup.update({normalise_text(str(c.value)): c.key for c in region_var.codes})
     lookup.update({normalise_text(k): str(v) for k, v in (rspec.get("aliases") or {}).items()})
     if rcol in units.columns:
-        codes, distinct = pd.factorize(units[rcol].astype("string").fillna(""))
+        codes, distinct = _distinct_texts(units[rcol])
         counts = dict(zip(distinct, np.bincount(codes, minlength=len(distinct))))
         found = {x: lookup.get(normalise_text(x)) for x in distinct}
         out["region"] = np.array([found[x] for x in distinct], dtype=object)[codes]
@@ -164,6 +164,14 @@ def _mapped_attributes(model: FieldworkModel, units: pd.DataFrame,
     else:
         out["region"] = np.full(len(units), None, dtype=object)
     return out, report
+
+
+def _distinct_texts(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """``pd.factorize(col.astype("string").fillna(""))``: a text column without a missing value is factorised as it
+    is (the same codes and values, without a converted copy)."""
+    if isinstance(col.dtype, pd.StringDtype) and not col.hasnans:
+        return pd.factorize(col)
+    return pd.factorize(col.astype("string").fillna(""))
 
 
 def _unknown_shares(model: FieldworkModel, attr: str, source_type: str) -> dict[str, float]:

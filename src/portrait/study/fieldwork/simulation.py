@@ -236,20 +236,21 @@ class _Rows:
 
 
 def _answers(model: FieldworkModel, cal: Calibration, group: str, persons: pd.DataFrame,
-             draws: Draws, only: Collection[str] | None = None,
-             rows: np.ndarray | None = None) -> dict[str, pd.Series]:
+             draws: Draws, only: Collection[str] | None = None, rows: np.ndarray | None = None,
+             kept: tuple[pd.DataFrame, Covariates] | None = None) -> dict[str, pd.Series]:
     """Every answer of every person (before unit non-response and break-off), as export columns.
 
     ``draws(purpose)`` gives the random stream of one purpose (one stream per variable); ``only``
     restricts the answers to these variables (every variable's stream is its own, so the answers
     to a variable do not depend on which others are drawn). ``rows`` (positions in ``persons``)
     restricts them to these persons: every stream still draws for all persons, so each kept person
-    answers exactly as in the simulation of all of them.
+    answers exactly as in the simulation of all of them. ``kept``: these persons' table and its
+    :class:`Covariates`, when the caller has them already.
     """
     cb = model.codebook
     everyone = persons
     if rows is not None:
-        persons = everyone.iloc[rows].reset_index(drop=True)
+        persons = everyone.iloc[rows].reset_index(drop=True) if kept is None else kept[0]
         all_draws = draws
         if hasattr(all_draws, "rows"):      # each unit's own streams (a finite population): draw for the rows only
             draws = all_draws.rows(rows)
@@ -258,7 +259,7 @@ def _answers(model: FieldworkModel, cal: Calibration, group: str, persons: pd.Da
     n = len(persons)
     cols: dict[str, Any] = {}
     u_fav = persons["favourability"].to_numpy(float)
-    covariates = Covariates(persons)
+    covariates = Covariates(persons) if kept is None else kept[1]
     for v in cb.variables_for(group):
         if only is not None and v.name not in only:
             continue
@@ -385,13 +386,15 @@ def _int16(values: np.ndarray) -> pd.arrays.IntegerArray:
 
 
 def _coded(col: pd.Series, codes: dict) -> pd.arrays.IntegerArray:
-    """``pd.array(col.map(codes).to_numpy(), dtype="Int16")``, through the categories when ``col`` is categorical
-    and each of its values has a code (one look-up per category, not per row)."""
-    if isinstance(col.dtype, pd.CategoricalDtype) and all(c in codes for c in col.cat.categories):
-        cat = col.cat.codes.to_numpy()
-        if (cat >= 0).all():
-            return _int16(np.asarray([codes[c] for c in col.cat.categories], dtype=np.int64)[cat])
-    return pd.array(col.map(codes).to_numpy(), dtype="Int16")
+    """``pd.array(col.map(codes).to_numpy(), dtype="Int16")``, one look-up per category or distinct value, not per
+    row (missing where the value is, or has no code)."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        idx, distinct = col.cat.codes.to_numpy(), col.cat.categories
+    else:
+        idx, distinct = pd.factorize(col)
+    found = np.asarray([c in codes for c in distinct] + [False])          # the last: a missing value (code -1)
+    values = np.asarray([codes[c] if f else 0 for c, f in zip(distinct, found)] + [0], dtype=np.int16)
+    return pd.arrays.IntegerArray(values[idx], ~found[idx])
 
 
 def _blanked(answer: Any, blank: np.ndarray | None, order: np.ndarray | None = None) -> Any:
@@ -439,10 +442,10 @@ def _simulate_group(model: FieldworkModel, cal: Calibration, group: str, units: 
 
     # only the respondents are exported, so only their answers are computed (from the draws of everyone)
     rows = np.flatnonzero(respond)
-    answers = _answers(model, cal, group, persons, draws, rows=rows)
     kept = persons.iloc[rows].reset_index(drop=True)
-    skip_rng = {v.name: config.rng(seed, f"fieldwork/{group}/skip/{v.name}") for v in cb.variables_for(group)}
     kept_covariates = Covariates(kept)
+    answers = _answers(model, cal, group, persons, draws, rows=rows, kept=(kept, kept_covariates))
+    skip_rng = {v.name: config.rng(seed, f"fieldwork/{group}/skip/{v.name}") for v in cb.variables_for(group)}
     blank = {col: np.asarray(a.isna(), dtype=bool) for col, a in answers.items()}    # an answer's blanks, as a mask
     for v in cb.variables_for(group):
         if v.role == "technical":
