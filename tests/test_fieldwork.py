@@ -562,3 +562,19 @@ def test_coded_answers_equal_the_row_by_row_mapping():
         got = _coded(col, codes)
         assert got.dtype == want.dtype and got.isna().tolist() == want.isna().tolist()
         assert got.fillna(-1).tolist() == want.fillna(-1).tolist()
+
+
+def test_resident_units_take_the_size_rank_of_their_commune_and_name_a_stranger(resident_frame):
+    """Each slot gets its commune's size rank from the frame (a look-up per slot, here); a slot whose commune is not
+    in the frame raises InputError naming its row and the code column."""
+    design = frames.ResidentDesign(invitations=600, take=10)
+    slots = frames.draw_resident_sample(resident_frame, design, config.rng(SEED, "resident-sample")).slots
+    units = fieldwork.resident_units(slots, resident_frame)
+    rank = dict(zip(resident_frame["code"], resident_frame["size_class_rank"]))
+    assert units["size_rank"].dtype == np.int64
+    assert units["size_rank"].tolist() == [rank[c] for c in slots["code"]]
+    bad = slots.copy()
+    bad.loc[7, "code"] = "99999"
+    with pytest.raises(InputError, match="not in the resident frame") as err:
+        fieldwork.resident_units(bad, resident_frame)
+    assert (err.value.row, err.value.column) == (8, "code")

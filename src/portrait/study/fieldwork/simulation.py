@@ -68,16 +68,18 @@ def resident_units(slots: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
         i = int(np.flatnonzero(dup.to_numpy())[0])
         raise InputError("slot_id appears twice in the resident sample", row=i + 1, column="slot_id",
                          value=slots["slot_id"].iloc[i])
-    rank = frame.set_index("code")["size_class_rank"]
     units = pd.DataFrame({"id": slots["slot_id"].astype(str).array,     # text columns kept as they are, not
                           "commune": slots["code"].astype(str).array,       # made into Python objects and back
                           "departement": slots["departement"].astype(str).array})
-    units["size_rank"] = units["commune"].map(rank)
-    if units["size_rank"].isna().any():
-        i = int(np.flatnonzero(units["size_rank"].isna().to_numpy())[0])
+    code, communes = pd.factorize(units["commune"])          # each commune looked up once in the frame
+    found = np.append(pd.Index(frame["code"]).get_indexer(communes), -1)[code]     # -1: not found, or no commune
+    ranks = np.append(frame["size_class_rank"].to_numpy(), np.nan)[found]
+    missing = pd.isna(ranks)
+    if missing.any():
+        i = int(np.flatnonzero(missing)[0])
         raise InputError("commune of the resident sample is not in the resident frame", row=i + 1,
                          column="code", value=units["commune"].iloc[i])
-    units["size_rank"] = units["size_rank"].astype(int)
+    units["size_rank"] = ranks.astype(int)
     return units
 
 
@@ -135,7 +137,7 @@ def _drawn_categories(keys: Sequence[str], idx: np.ndarray) -> pd.Categorical:
     """``pd.Categorical`` of ``keys[idx]`` built from the drawn indices: the categories are the keys drawn,
     sorted, as pandas infers them from the values (without writing one string per person)."""
     keys = np.asarray(keys, dtype=object)
-    present = np.unique(idx)
+    present = np.flatnonzero(np.bincount(idx, minlength=len(keys)))     # np.unique(idx), counted
     order = present[np.argsort(keys[present], kind="stable")]
     code = np.zeros(len(keys), dtype=np.int64)
     code[order] = np.arange(len(order))
