@@ -312,10 +312,8 @@ _RATE_DRAWS = {"nb_sejours"}     # context variables drawn with a rate per perso
 def _context(model: FieldworkModel, group: str, v: Variable, persons: pd.DataFrame,
              rng: np.random.Generator) -> dict[str, Any]:
     n = len(persons)
-    if v.name == "dep_residence":
-        return {v.name: pd.array(persons["departement"].to_numpy(), dtype="string")}
-    if v.name == "commune_residence":
-        return {v.name: pd.array(persons["commune"].to_numpy(), dtype="string")}
+    if v.name in ("dep_residence", "commune_residence"):     # the column cast, not rebuilt from Python objects
+        return {v.name: persons["departement" if v.name == "dep_residence" else "commune"].astype("string").array}
     if v.name == "annees_residence":
         age = persons["age_years"].to_numpy(int)
         always = rng.random(n) < float(model.params["residents"]["always_lived_here"])
@@ -437,10 +435,9 @@ def _simulate_group(model: FieldworkModel, cal: Calibration, group: str, units: 
         respond = ~oos & ~undeliv & (u[:, 2] < persons["propensity"].to_numpy(float))
         refusal = ~oos & ~undeliv & ~respond & (u[:, 3] < fw["refusal"])
         breakoff = respond & (u[:, 4] < fw["breakoff"])
-    outcome = np.select([oos, undeliv, refusal, respond & breakoff, respond],
-                        ["hors_champ", "non_distribuee", "refus", "interrompu", "complet"],
-                        "sans_reponse")
-    persons["outcome"] = outcome
+    labels = ["hors_champ", "non_distribuee", "refus", "interrompu", "complet", "sans_reponse"]
+    outcome = np.select([oos, undeliv, refusal, respond & breakoff, respond], range(5), 5)     # a label's position
+    persons["outcome"] = pd.array(labels, dtype="str").take(outcome)     # the labels taken, not converted per row
 
     # only the respondents are exported, so only their answers are computed (from the draws of everyone)
     rows = np.flatnonzero(respond)
@@ -479,7 +476,7 @@ def _simulate_group(model: FieldworkModel, cal: Calibration, group: str, units: 
     order = np.argsort(ids[has_disp], kind="stable")
     dispositions = pd.DataFrame({
         cb.id_column(group): pd.array(ids[has_disp][order], dtype="string"),
-        "statut_contact": _int16(np.asarray([disp_code[o] for o in outcome[has_disp]], dtype=np.int16)[order])})
+        "statut_contact": _int16(np.asarray([disp_code[labels[o]] for o in outcome[has_disp]], dtype=np.int16)[order])})
     return persons, export, dispositions
 
 
