@@ -183,6 +183,22 @@ def test_person_indices_are_a_srswor_within_each_commune(resident_frame):
         finite.person_indices(pd.DataFrame({"code": [frame["code"].iloc[0]] * 100}), frame, rng)
 
 
+
+def test_person_indices_follow_the_documented_draw_order_with_interleaved_slots(resident_frame):
+    """Communes are drawn in order of first appearance, each commune's slots in slot order, even when the slots of
+    communes interleave (replayed with the same generator); a commune absent from the frame has no person."""
+    frame = resident_frame.loc[resident_frame["pop15"].between(40, 60)].head(3)
+    codes = np.tile(frame["code"].to_numpy(), 4)[::-1]
+    got = finite.person_indices(pd.DataFrame({"code": codes}), frame, np.random.default_rng(5))
+    rng, want = np.random.default_rng(5), np.empty(len(codes), dtype=np.int64)
+    for code in dict.fromkeys(codes):
+        rows = [i for i, c in enumerate(codes) if c == code]
+        want[rows] = rng.choice(int(frame.loc[frame["code"] == code, "pop15"].iloc[0]), size=len(rows), replace=False)
+    assert got.tolist() == want.tolist()
+    with pytest.raises(ParameterError, match="commune 99999: 1 slots for 0 persons"):
+        finite.person_indices(pd.DataFrame({"code": [codes[0], "99999"]}), frame, np.random.default_rng(5))
+
+
 # ------------------------------------------------------------------------------- (c) design unbiasedness
 
 

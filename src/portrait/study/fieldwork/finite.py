@@ -173,12 +173,16 @@ def person_indices(slots: pd.DataFrame, frame: pd.DataFrame, rng: np.random.Gene
     selected commune, ``pi_within = take / pop15``); the slots of a commune get distinct indices in
     ``0 … pop15 − 1``, drawn with ``rng`` commune by commune in order of first appearance.
     """
-    pop15 = frame.set_index("code")["pop15"]
     codes = slots["code"].astype(str).to_numpy()
+    group, communes = pd.factorize(codes)           # in order of first appearance, as pd.unique
+    at = pd.Index(frame["code"]).get_indexer(communes)
+    pop15 = np.append(frame["pop15"].to_numpy(), 0)[at]        # 0 persons: a commune not in the frame (-1)
+    order = np.argsort(group, kind="stable")         # each commune's slots in slot order, found once
+    bounds = np.searchsorted(group[order], np.arange(len(communes) + 1))
     out = np.empty(len(slots), dtype=np.int64)
-    for code in pd.unique(codes):
-        rows = np.flatnonzero(codes == code)
-        n_c = int(pop15.get(code, 0))
+    for j, code in enumerate(communes):
+        rows = order[bounds[j]:bounds[j + 1]]
+        n_c = int(pop15[j])
         if len(rows) > n_c:
             raise ParameterError(f"commune {code}: {len(rows)} slots for {n_c} persons aged 15+ in the frame")
         out[rows] = rng.choice(n_c, size=len(rows), replace=False)
