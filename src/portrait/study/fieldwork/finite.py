@@ -89,7 +89,7 @@ def resident_keys(codes: Sequence[str] | np.ndarray, persons: np.ndarray) -> np.
         raise ParameterError("parameter 'persons' must give one person index per commune code")
     if len(k) and (not np.issubdtype(k.dtype, np.integer) or k.min() < 0):
         raise ParameterError("parameter 'persons' must hold non-negative integer person indices")
-    uniq, inverse = np.unique(codes, return_inverse=True)
+    inverse, uniq = pd.factorize(codes)          # each commune's key digested once (hashed, not sorted)
     return _person_keys(string_keys(uniq)[inverse], k)
 
 
