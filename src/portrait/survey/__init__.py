@@ -33,6 +33,9 @@ module                  what                                                    
                         Fay)
 ``estimation``          :func:`total`, :func:`mean`, :func:`proportion`,            ``svytotal``, ``svymean``,
                         :func:`ratio`                                               ``svyratio``
+``repeated``            :class:`~portrait.survey.repeated.RepeatedMeans`: the same  (a loop of
+                        means on many designs of one sample (a simulation's inner   ``svymean``)
+                        loop), the variables read once
 ``proportions``         :func:`proportion_interval` (logit, xlogit, asin,           ``svyciprop``
                         Korn–Graubard beta)
 ``likelihood``          profile-likelihood interval of a proportion                 ``svyciprop``
