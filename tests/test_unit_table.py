@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from portrait.pipeline.errors import ParameterError
 from portrait.study import unit_table
 
 
@@ -69,3 +70,12 @@ def test_texts_chosen_by_a_condition_are_the_column_np_where_gives():
         got = frame.assign(v=unit_table.where_texts(cond, a, b, prefix=prefix))
         pd.testing.assert_frame_equal(got, want, check_exact=True)
         assert got["v"].array._pa_array.type == want["v"].array._pa_array.type
+
+
+def test_a_missing_identifier_is_refused_not_matched_to_nothing():
+    """A review: a missing key was counted as one more distinct key, and a missing id matched nothing (-1) without a
+    word; either is now refused, with how many are missing."""
+    with pytest.raises(ParameterError, match="1 identifier"):
+        unit_table.positions(pd.Series(["a", None]), np.array(["a"], dtype=object))
+    with pytest.raises(ParameterError, match="1 identifier"):
+        unit_table.positions(pd.Series(["a", "b"]), np.array(["a", None], dtype=object))

@@ -112,7 +112,7 @@ def proportional_odds_tests(stack: Design, cb: Codebook, variance: str = "linear
                "cuts_left_out": " ".join(f"{k:g}" for k in every if k not in fits)}
         if fits:
             cuts, models = list(fits), list(fits.values())
-            at = np.cumsum([0, *(len(f.coef) for f in models[:-1])]) + models[0].names.index(GROUP_TERM)
+            at = np.cumsum([0, *(len(f.coef) for f in models[:-1])]) + [f.names.index(GROUP_TERM) for f in models]
             beta = np.concatenate([f.coef for f in models])[at]
             V = survey.joint_vcov(dd, models)[np.ix_(at, at)]
             row |= {**{f"beta_{k:g}": b for k, b in zip(cuts, beta)},

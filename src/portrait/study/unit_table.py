@@ -35,15 +35,20 @@ def positions(keys: pd.Series, ids) -> np.ndarray:
     Raises
     ------
     ParameterError
-        Two equal keys.
+        Two equal keys, or a missing key or id (a review: a missing key was counted as unique, a missing id matched
+        nothing).
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
     k = arrow_text(keys)
+    wanted = ids if isinstance(ids, pa.Array) else pa.array(ids, type=pa.large_string())
+    if k.null_count or wanted.null_count:    # pragma: no cover - validated exports and the chain's sample have every id
+        raise ParameterError(f"{k.null_count + wanted.null_count} identifier(s) missing: every unit needs one to be "
+                             "matched with the sample")
     if pc.count_distinct(k).as_py() != len(k):    # pragma: no cover - validated exports and dispositions are unique
         raise ParameterError("identifiers must be unique to be matched with the sample")
-    found = pc.index_in(ids if isinstance(ids, pa.Array) else pa.array(ids, type=pa.large_string()), value_set=k)
+    found = pc.index_in(wanted, value_set=k)
     return pc.fill_null(found, -1).to_numpy().astype(np.intp)
 
 

@@ -19,12 +19,11 @@ Kish, L. (1965). *Survey Sampling*. (design effect)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Callable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
 
 from .design import Design
 from .labels import level_order, level_text
@@ -33,7 +32,7 @@ from .inference import domain_degf
 from .contrasts import KEY, covariance_attrs
 from .linearisation import linearised_variance, residualise, standard_errors
 from .likelihood import likelihood_interval
-from .proportions import INTERVALS, _check_interval, proportion_interval
+from .proportions import INTERVALS, _check_interval, _t_quantile, proportion_interval
 from .replicates import replicate_variance
 
 COLUMNS = ["statistic", "variable", "domain", "level", "estimate", "se", "ci_low", "ci_high", "df",
@@ -285,12 +284,6 @@ def _interval_of(interval: str | Mapping[str, str], variable: str) -> str:
     """The interval of ``variable``: ``interval`` itself, or its entry in a mapping (``"wald"`` when absent); the
     callers checked it (:func:`_check_intervals`)."""
     return interval.get(variable, "wald") if isinstance(interval, Mapping) else interval
-
-
-@lru_cache(maxsize=64)
-def _t_quantile(level: float, df: int) -> float:
-    """Student's quantile of a two-sided interval of confidence ``level`` (NaN without degrees of freedom)."""
-    return float(stats.t.ppf(0.5 + level / 2, df)) if df > 0 else np.nan
 
 
 def total(design: Design, variables: str | Sequence[str], by: str | Sequence[str] | None = None,

@@ -21,9 +21,10 @@ def _check_interval(interval: object) -> None:
 
 
 @lru_cache(maxsize=256)
-def _t_ppf(q: float, df: float) -> float:
-    """``stats.t.ppf(q, df)`` of one df: the value the array call gives each element."""
-    return float(stats.t.ppf(q, df))
+def _t_quantile(level: float, df: float) -> float:
+    """Student's quantile of a two-sided interval of confidence ``level`` (NaN without degrees of freedom): the value
+    ``stats.t.ppf``'s array call gives each element, cached (the estimators ask for the same few again and again)."""
+    return float(stats.t.ppf(0.5 + level / 2, df)) if df > 0 else np.nan
 
 
 def proportion_interval(estimate, se, df, n, level: float = 0.95, method: str = "logit",
@@ -107,7 +108,7 @@ def proportion_interval(estimate, se, df, n, level: float = 0.95, method: str = 
     low, high = np.full(p.shape, np.nan), np.full(p.shape, np.nan)
     dfs = np.where(ok, df, 1.0)
     if dfs.size and (dfs == dfs.flat[0]).all():      # one df (the design's): its quantile, computed once per df
-        t = np.where(ok, _t_ppf(0.5 + level / 2, float(dfs.flat[0])), np.nan)
+        t = np.where(ok, _t_quantile(level, float(dfs.flat[0])), np.nan)
     else:
         t = np.where(ok, stats.t.ppf(0.5 + level / 2, dfs), np.nan)
     edge = (p == 0) | (p == 1)

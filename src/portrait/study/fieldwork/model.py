@@ -313,11 +313,15 @@ def as_categories(data: pd.DataFrame) -> pd.DataFrame:
     data = data.copy()
     for c in CATEGORICAL_COVARIATES:
         if c in data.columns and not isinstance(data[c].dtype, pd.CategoricalDtype):
-            # what pd.Categorical(values as objects) gives, without converting every value to an object
-            codes, uniques = pd.factorize(data[c], sort=True)
-            data[c] = pd.Categorical.from_codes(codes, categories=pd.Index(np.asarray(uniques, dtype=object),
-                                                                          dtype=object))
+            data[c] = categories(data[c])
     return data
+
+
+def categories(values) -> pd.Categorical:
+    """What ``pd.Categorical`` of ``values`` as objects gives (its sorted distinct values as categories), without
+    converting every value to an object first."""
+    codes, uniques = pd.factorize(values, sort=True)
+    return pd.Categorical.from_codes(codes, categories=pd.Index(np.asarray(uniques, dtype=object), dtype=object))
 
 
 class Covariates:

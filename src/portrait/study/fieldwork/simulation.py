@@ -17,7 +17,7 @@ from ...pipeline import config
 from ...pipeline.errors import InputError, ParameterError
 from ..codebook import Variable, option_column
 from .model import (AGE_KEYS, AGE_SPAN, CATEGORICAL_COVARIATES, CONTEXT, FieldworkModel, GROUPS, SEX_KEYS,
-                    SOURCE_LABEL, Covariates, as_categories, effects)
+                    SOURCE_LABEL, Covariates, as_categories, categories, effects)
 from .population import (Population, _mapped_attributes, _resolved, _sex_age_by_department,
                          _visitor_sex_age_probabilities, map_visitor_attributes, resident_population, visitor_population)
 from .true_values import (Calibration, _dont_know_prob, _option_log_weights, _propensity_linear, calibrate,
@@ -97,15 +97,8 @@ def visitor_units(model: FieldworkModel, sample: pd.DataFrame, rng: np.random.Ge
         raise InputError("person_id appears twice in the visitor sample", row=i + 1, column="person_id",
                          value=sample["person_id"].iloc[i])
     cols, _ = _mapped_attributes(model, sample, "visitor sample")
-    cols = {c: _categories(a) if c in CATEGORICAL_COVARIATES else a for c, a in _resolved(model, cols, rng).items()}
+    cols = {c: categories(a) if c in CATEGORICAL_COVARIATES else a for c, a in _resolved(model, cols, rng).items()}
     return pd.DataFrame({"id": sample["person_id"].astype(str).array, **cols})
-
-
-def _categories(values: np.ndarray) -> pd.Categorical:
-    """What :func:`as_categories` makes of a column holding ``values`` (texts as objects): its sorted distinct
-    values as categories, without making the texts a text column first."""
-    codes, uniques = pd.factorize(values, sort=True)
-    return pd.Categorical.from_codes(codes, categories=pd.Index(np.asarray(uniques, dtype=object), dtype=object))
 
 
 def _categorical_draw(probs: np.ndarray, u: np.ndarray) -> np.ndarray:
