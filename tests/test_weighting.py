@@ -352,7 +352,7 @@ def test_distinct_codes_counts_as_numpy_unique(values):
 def test_psu_codes_counted_are_numpy_unique_and_a_stable_argsort(values, dtype):
     """The PSU structure's coding equals numpy's: np.unique's values, inverse and counts (the same dtypes), and the
     stable argsort of the codes, whether the codes are counted (small non-negative range) or sorted (any other)."""
-    from portrait.survey.linearisation import _stable_order, _unique_codes
+    from portrait.survey.labels import stable_order as _stable_order, unique_codes as _unique_codes
     codes = np.asarray(values, dtype=dtype)
     for got, ref in zip(_unique_codes(codes), np.unique(codes, return_inverse=True, return_counts=True)):
         np.testing.assert_array_equal(got, ref)

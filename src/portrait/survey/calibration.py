@@ -153,16 +153,6 @@ class _Problem:
     names_all: list[tuple[str, str]]
 
 
-def _unique_codes(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(key, return_inverse=True)`` for small non-negative integer keys, by counting."""
-    if len(key) and key.min() >= 0 and key.max() < 4 * len(key) + 1024:
-        present = np.flatnonzero(np.bincount(key))
-        remap = np.zeros(int(key.max()) + 1, dtype=np.int64)
-        remap[present] = np.arange(len(present))
-        return present, remap[key]
-    return np.unique(key, return_inverse=True)
-
-
 def _map(fn, items: list, parallel: bool) -> list:
     """``[fn(x) for x in items]``, in two threads when ``parallel`` (and there are two cores).
 
@@ -280,7 +270,7 @@ def _joint_level_index(m: Margin, factorized: dict[str, tuple[np.ndarray, list[s
         codes, uniq = factorized[v]
         combined = combined * (len(uniq) + 1) + codes
         uniques_per_var.append(uniq)
-    ucodes, inverse = _unique_codes(combined)
+    ucodes, inverse, _ = _labels.unique_codes(combined)
     sizes = [len(u) + 1 for u in uniques_per_var]
     tuples = []
     for c in ucodes:
@@ -351,7 +341,7 @@ def _build(design: Design, margins: Sequence[Margin | NumericTotal]) -> _Problem
         for idx, size in level_idx:
             key *= size
             key += idx
-        ucells, cell_of = _unique_codes(key)
+        ucells, cell_of, _ = _labels.unique_codes(key)
         # each cell's level in every margin, decoded from its key (no pass over the units)
         cell_levels = []
         rest = np.asarray(ucells, dtype=np.int64)

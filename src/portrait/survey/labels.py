@@ -27,6 +27,25 @@ def _distinct(codes: np.ndarray) -> int:
     return len(np.unique(codes))
 
 
+def unique_codes(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique(codes, return_inverse=True, return_counts=True)``; non-negative integer codes of a moderate range
+    (PSUs, strata, calibration cells) are counted instead of sorted: the same three arrays."""
+    codes = np.asarray(codes)
+    if codes.dtype.kind in "iu" and codes.ndim == 1 and len(codes) and codes.min() >= 0 \
+            and codes.max() < 4 * len(codes) + 65536:
+        counts = np.bincount(codes)
+        present = counts > 0
+        rank = np.cumsum(present, dtype=np.intp) - 1
+        return np.flatnonzero(present).astype(codes.dtype), rank[codes], counts[present]
+    return np.unique(codes, return_inverse=True, return_counts=True)
+
+
+def stable_order(codes: np.ndarray, groups: int) -> np.ndarray:
+    """``np.argsort(codes, kind="stable")`` of codes 0 … ``groups`` − 1: as 16-bit integers when they fit, which numpy
+    sorts by radix (a stable order is unique: the same positions)."""
+    return np.argsort(codes.astype(np.uint16) if groups <= 65536 else codes, kind="stable")
+
+
 def _arrow_text(values: pd.Series):
     """The ``pyarrow.ChunkedArray`` of a text column stored by pyarrow (pandas' default strings since
     pandas 3), or ``None`` for any other column."""

@@ -27,6 +27,7 @@ import numpy as np
 
 from .design import LONELY, Design
 from .errors import ParameterError
+from .labels import stable_order, unique_codes
 
 
 #: the square roots of variances: a negative one (the HT form of a pps design, which has said so) gives NaN without
@@ -186,20 +187,20 @@ def _structure(design: Design) -> _Structure:
     if hit is not None and all(r() is a for r, a in zip(hit[:3], arrays)):
         object.__setattr__(design, "_psu_structure", (*arrays, hit[3]))
         return hit[3]
-    psu_codes, psu_idx, _ = _unique_codes(design.psu)
+    psu_codes, psu_idx, _ = unique_codes(design.psu)
     P = len(psu_codes)
     psu_stratum = np.zeros(P, dtype=int)
     psu_stratum[psu_idx] = design.strata
     psu_f = np.zeros(P)
     psu_f[psu_idx] = design.fpc
-    strata, psu_h, n_h = _unique_codes(psu_stratum)
-    order = _stable_order(psu_h, len(strata))
+    strata, psu_h, n_h = unique_codes(psu_stratum)
+    order = stable_order(psu_h, len(strata))
     starts = np.concatenate([[0], np.cumsum(n_h)[:-1]]).astype(np.intp)
     sums = None
     if P < len(psu_idx):
         from scipy import sparse
 
-        units = _stable_order(psu_idx, P)
+        units = stable_order(psu_idx, P)
         rows = np.concatenate([[0], np.cumsum(np.bincount(psu_idx, minlength=P))])
         sums = sparse.csr_matrix((np.ones(len(units)), units, rows), shape=(P, len(psu_idx)))
     s = _Structure(psu_idx, psu_stratum, psu_f, strata, psu_h, n_h, psu_f[order[starts]], order, starts,
@@ -213,25 +214,6 @@ def _structure(design: Design) -> _Structure:
         _STRUCTURES.pop(next(iter(_STRUCTURES)))
     _STRUCTURES[key] = (*refs, s)
     return s
-
-
-def _unique_codes(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``np.unique(codes, return_inverse=True, return_counts=True)``; non-negative integer codes of a moderate range
-    (PSUs, strata) are counted instead of sorted: the same three arrays."""
-    codes = np.asarray(codes)
-    if codes.dtype.kind in "iu" and codes.ndim == 1 and len(codes) and codes.min() >= 0 \
-            and codes.max() < 4 * len(codes) + 65536:
-        counts = np.bincount(codes)
-        present = counts > 0
-        rank = np.cumsum(present, dtype=np.intp) - 1
-        return np.flatnonzero(present).astype(codes.dtype), rank[codes], counts[present]
-    return np.unique(codes, return_inverse=True, return_counts=True)
-
-
-def _stable_order(codes: np.ndarray, groups: int) -> np.ndarray:
-    """``np.argsort(codes, kind="stable")`` of codes 0 … ``groups`` − 1: as 16-bit integers when they fit, which numpy
-    sorts by radix (a stable order is unique: the same positions)."""
-    return np.argsort(codes.astype(np.uint16) if groups <= 65536 else codes, kind="stable")
 
 
 def present_units(design: Design, used: np.ndarray | None, q: int) -> np.ndarray | None:
