@@ -360,7 +360,7 @@ def resident_margins(communes: pd.DataFrame, cb: Codebook, year: int) -> tuple[l
     margins = [Margin.of(("cal_sexe", "cal_age"), sex_age),
                Margin.of("departement", {str(k): float(v) for k, v in dep.items()}),
                Margin.of("size_class", size)]
-    elp = (f"Insee, estimations de population au 1er janvier {year} "
+    elp = (f"Insee, estimations de population au {fmt.ordinal(1)} janvier {year} "
            f"(data/raw/{sources.POPULATION_FILE})")
     src = pd.DataFrame([
         {"marge": SEX_AGE_MARGIN, "source": elp, "hypothèse": "aucune (chiffres publiés)"},
