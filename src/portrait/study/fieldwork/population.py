@@ -85,18 +85,27 @@ def as_recorded(data: pd.DataFrame) -> pd.DataFrame:
     response then depends only on what the frame holds, so weighting on frame variables can remove
     its bias (an attribute without a flag column counts as recorded).
     """
-    flags = [c for c in data.columns if c.endswith(RECORDED)]
-    if not flags:
+    masks = recorded_masks(data)
+    if not masks:
         return data
     out = data.copy()
-    for flag in flags:
-        attr = flag[:-len(RECORDED)]
-        known = data[flag].to_numpy(bool)
-        if attr in data.columns:
+    for attr, known in masks.items():
+        if attr == "foreign":
+            if "foreign" in data.columns:
+                out["foreign"] = np.where(known, data["foreign"].to_numpy(float), 0.0)
+        elif attr in data.columns:
             out[attr] = np.where(known, data[attr].to_numpy(object), UNKNOWN)
-        if attr == "country" and "foreign" in data.columns:
-            out["foreign"] = np.where(known, data["foreign"].to_numpy(float), 0.0)
     return out
+
+
+def recorded_masks(data: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Whether the partner recorded each attribute that has a flag column ``<attribute>_recorded`` (False: it was
+    drawn), and ``foreign`` with ``country``: the rule :func:`as_recorded` and the response propensity's effects
+    (:mod:`.true_values`) both follow."""
+    masks = {c[:-len(RECORDED)]: data[c].to_numpy(bool) for c in data.columns if c.endswith(RECORDED)}
+    if "country" in masks:
+        masks["foreign"] = masks["country"]
+    return masks
 
 
 def map_visitor_attributes(model: FieldworkModel, units: pd.DataFrame,

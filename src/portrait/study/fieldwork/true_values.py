@@ -13,7 +13,7 @@ from scipy.special import expit, logit, ndtr
 
 from ...pipeline.errors import ParameterError
 from .model import Covariates, FieldworkModel, GROUPS, effects, option_effects
-from .population import RECORDED, UNKNOWN, Population
+from .population import UNKNOWN, Population, recorded_masks
 
 
 # ============================================================================ calibration
@@ -52,9 +52,7 @@ def _propensity_linear(model: FieldworkModel, group: str, data: pd.DataFrame) ->
         return effects(spec, data)
     # effects(spec, as_recorded(data)), one covariate at a time: a drawn value's effect is the « unknown »
     # level's (a slope's is 0: ``foreign`` is 0 where the country was drawn), the same terms added in the same order
-    recorded = {c[:-len(RECORDED)]: data[c].to_numpy(bool) for c in data.columns if c.endswith(RECORDED)}
-    if "country" in recorded:
-        recorded["foreign"] = recorded["country"]
+    recorded = recorded_masks(data)
     out = np.zeros(len(data))
     for cov, eff in spec.items():
         if cov not in data.columns:
