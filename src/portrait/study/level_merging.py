@@ -21,6 +21,7 @@ import pandas as pd
 
 from ..reporting import formatting as fmt
 from ..survey import Design, Margin
+from ..survey.labels import arrow_chunks
 
 __all__ = ["merge_sparse_levels"]
 
@@ -85,13 +86,13 @@ def _respondent_counts(values: pd.Series, resp: np.ndarray) -> Mapping[str, int]
     """Respondents (``resp``) per value as text, missing values left out: ``value_counts`` of the respondents' values,
     counted in Arrow when pandas holds the texts there (a quarter of the time; every validation replication)."""
     text = values.astype(str)
-    held = getattr(text.array, "_pa_array", None)
+    held = arrow_chunks(text)
     if held is None:
         return text[resp].value_counts()
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    counted = pc.value_counts(pc.filter(pa.chunked_array(held), pa.array(np.asarray(resp, dtype=bool))))
+    counted = pc.value_counts(pc.filter(held, pa.array(np.asarray(resp, dtype=bool))))
     return {v: n for v, n in zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist())
             if v is not None}
 

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..pipeline.errors import ParameterError
+from ..survey.labels import arrow_chunks
 
 __all__ = ["arrow_text", "positions", "texts", "at_all", "where_texts"]
 
@@ -22,9 +23,9 @@ def arrow_text(values: pd.Series):
     import pyarrow as pa
 
     text = values.astype(str)
-    held = getattr(text.array, "_pa_array", None)
+    held = arrow_chunks(text)
     if held is not None:
-        return pa.chunked_array(held).combine_chunks().cast(pa.large_string())
+        return held.combine_chunks().cast(pa.large_string())
     return pa.array(text.to_numpy(dtype=object), type=pa.large_string())
 
 

@@ -50,7 +50,7 @@ import pandas as pd
 
 from . import labels as _labels
 from .design import Deferred, Deferring, Design, Step
-from .labels import _arrow_text, _missing_count
+from .labels import arrow_chunks, _missing_count
 from .errors import CalibrationError, ParameterError, calibration_bounds, numeric_values
 from .feasibility import diagnose_infeasible, empty_levels, negative_weights, widened_bounds
 from .margins import JOINT, Margin, NumericTotal, margin_list, no_unit_error
@@ -174,7 +174,7 @@ def _arrow_level_codes(values: pd.Series, levels: list[str]) -> np.ndarray | Non
     their codes, and any other case (other dtypes, a missing value, a value without a level) goes
     through ``pd.factorize``.
     """
-    arr = _arrow_text(values)
+    arr = arrow_chunks(values)
     if arr is None:
         return None
     import pyarrow as pa

@@ -46,9 +46,9 @@ def stable_order(codes: np.ndarray, groups: int) -> np.ndarray:
     return np.argsort(codes.astype(np.uint16) if groups <= 65536 else codes, kind="stable")
 
 
-def _arrow_text(values: pd.Series):
+def arrow_chunks(values: pd.Series):
     """The ``pyarrow.ChunkedArray`` of a text column stored by pyarrow (pandas' default strings since
-    pandas 3), or ``None`` for any other column."""
+    pandas 3), or ``None`` for any other column: read through pandas' public ``__arrow_array__``, without a copy."""
     dtype = values.dtype
     if not ((isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow")
             or (isinstance(dtype, pd.ArrowDtype) and str(dtype.pyarrow_dtype) in ("string", "large_string"))):
@@ -118,7 +118,7 @@ def _missing_count(values: pd.Series) -> int:
             return 0
         if dtype.kind == "f":
             return int(np.count_nonzero(np.isnan(values.to_numpy())))
-    elif _arrow_text(values) is not None:
+    elif arrow_chunks(values) is not None:
         return int(values.array.__arrow_array__().null_count)
     return int(values.isna().sum())
 
@@ -146,7 +146,7 @@ def _text_factorize(arr) -> tuple[np.ndarray, list[str]]:
 
 def _string_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """``np.unique(values.astype(str).to_numpy(), return_inverse=True)`` (no missing values)."""
-    arr = _arrow_text(values)
+    arr = arrow_chunks(values)
     if arr is not None and len(arr):
         codes, uniques = _text_factorize(arr)
         strings = np.array(uniques, dtype=object)
