@@ -1018,3 +1018,27 @@ def test_a_commune_declared_elsewhere_than_the_invitation_is_counted(clean, sim_
     said = status_sentences({"residents": r}).replace("\u00a0", " ")
     assert "1 habitant a déclaré une autre commune que celle où son invitation a été envoyée (ligne " in said
     assert "code postal saisi au lieu du code Insee" in said
+
+
+def test_answered_core_items_are_counted_as_pandas_reads_each_column(cb):
+    """The count of answered common-core items, read from the nullable columns' data and masks, against pandas' own
+    reading of each column (missing values 0 for a multi-select, any answer for a question), with a column of
+    floats read as pandas reads it (a file typed otherwise) and values hidden under the masks."""
+    rng = np.random.default_rng(3)
+    n, table = 60, {}
+    for v in cb.common_core("opinion"):
+        for c in v.columns:
+            data, mask = (rng.random(n) < 0.2 if v.type == "multi" else rng.integers(0, 6, n)), rng.random(n) < 0.4
+            table[c] = pd.arrays.IntegerArray(np.where(mask, 1, data).astype(np.int16), mask)      # 1 under the mask
+    first = cb.common_core("opinion")[0].columns[0]
+    table[first] = np.where(rng.random(n) < 0.4, np.nan, rng.integers(0, 3, n).astype(float))
+    table = pd.DataFrame(table, index=np.arange(100, 100 + n))
+    want = np.zeros(n, dtype=np.int64)
+    for v in cb.common_core("opinion"):
+        if v.type == "multi":
+            want += sum(table[c].to_numpy(dtype=np.int64, na_value=0) for c in v.columns) > 0
+        else:
+            want += np.logical_or.reduce([table[c].notna().to_numpy() for c in v.columns])
+    got = ingest.answered_core(table, cb)
+    assert got.index.equals(table.index) and np.array_equal(got.to_numpy(), want)
+    assert 0 < got.min() < got.max()

@@ -79,3 +79,12 @@ def test_a_missing_identifier_is_refused_not_matched_to_nothing():
         unit_table.positions(pd.Series(["a", None]), np.array(["a"], dtype=object))
     with pytest.raises(ParameterError, match="1 identifier"):
         unit_table.positions(pd.Series(["a", "b"]), np.array(["a", None], dtype=object))
+
+
+def test_the_text_type_is_pandas_inference_and_labels_that_are_not_texts_are_inferred_each_time():
+    """The text type read once per state of pandas' option is the one a new column of texts gets; numbers as labels
+    are not texts: they keep the object column that pandas infers for them, a missing code NaN."""
+    assert unit_table.text_dtype() == pd.Series(np.array(["a"], dtype=object)).dtype
+    got = unit_table.texts(np.array([1, 0, -1]), (3, 4))
+    assert pd.Series(got).dtype == pd.Series(np.array([3, 4], dtype=object)).dtype
+    assert got[0] == 4 and got[1] == 3 and pd.isna(got[2])

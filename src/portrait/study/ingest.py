@@ -149,10 +149,27 @@ def answered_core(table: pd.DataFrame, codebook: Codebook) -> pd.Series:
         if not cols:
             continue
         if v.type == "multi":
-            n += sum(table[c].to_numpy(dtype=np.int64, na_value=0) for c in cols) > 0
+            n += sum(_with_zeros(table[c]) for c in cols) > 0
         else:
-            n += np.logical_or.reduce([~np.asarray(table[c].array.isna(), dtype=bool) for c in cols])
+            n += np.logical_or.reduce([_given(table[c]) for c in cols])
     return pd.Series(n, index=table.index)
+
+
+def _with_zeros(values: pd.Series) -> np.ndarray:
+    """``values.to_numpy(dtype=np.int64, na_value=0)``, read from a nullable integer column's data and mask without
+    pandas' conversion (the validation study counts every unit's answered items in each replication)."""
+    held = values.array
+    if isinstance(held, pd.arrays.IntegerArray):
+        return np.where(held._mask, 0, held._data.astype(np.int64))
+    return values.to_numpy(dtype=np.int64, na_value=0)
+
+
+def _given(values: pd.Series) -> np.ndarray:
+    """Which of ``values`` are not missing (a nullable integer column's mask read as it is)."""
+    held = values.array
+    if isinstance(held, pd.arrays.IntegerArray):
+        return ~held._mask
+    return ~np.asarray(held.isna(), dtype=bool)
 
 
 @dataclass(frozen=True)
@@ -221,7 +238,7 @@ def _status(survey: str, ids: np.ndarray, answers: pd.DataFrame | None, disp: pd
     by_reason = {spec["reason"]: c for c, spec in cb.dispositions.items()}
     dcode = np.full(len(ids), np.nan)
     if len(disp):
-        d = disp.drop_duplicates(id_col, keep="last")
+        d = disp if disp[id_col].is_unique else disp.drop_duplicates(id_col, keep="last")
         pos = positions(d[id_col], ids_arrow if ids_arrow is not None else ids)
         dcode[pos >= 0] = d[DISPOSITION_COLUMN].to_numpy(dtype=float, na_value=np.nan)[pos[pos >= 0]]
     for r in ("non_distribuee", "refus"):
@@ -255,17 +272,18 @@ def _reason_label(label: str, core_items: int, min_core_answered: int) -> str:
 
 def _ledger(survey: str, reason: np.ndarray, codebook: Codebook, min_core_answered: int) -> pd.DataFrame:
     """The ledger of one survey from each unit's reason (codes into :data:`_REASONS`)."""
-    rows = []
     counts = dict(zip(_REASONS, np.bincount(reason, minlength=len(_REASONS)).tolist()))
     core_items = len(codebook.common_core("opinion"))       # once, not once per reason: this runs in every replication
+    # built column by column (half the time of a list of rows; every replication builds two ledgers)
+    led: dict[str, list] = {c: [] for c in ("survey", "status", "status_label", "reason", "reason_label", "n")}
     for st, spec in codebook.status.items():
         for r, label in spec["reasons"].items():
-            rows.append({"survey": survey, "status": st, "status_label": spec["label"], "reason": r,
-                         "reason_label": _reason_label(label, core_items, min_core_answered), "n": int(counts.get(r, 0))})
-    led = pd.DataFrame(rows)
-    if led["n"].sum() != len(reason):  # pragma: no cover - every unit gets exactly one reason
+            for c, x in zip(led, (survey, st, spec["label"], r, _reason_label(label, core_items, min_core_answered),
+                                  int(counts.get(r, 0)))):
+                led[c].append(x)
+    if sum(led["n"]) != len(reason):  # pragma: no cover - every unit gets exactly one reason
         raise AssertionError("ledger does not balance")
-    return led
+    return pd.DataFrame(led)
 
 
 def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.DataFrame, codebook: Codebook,
@@ -280,19 +298,25 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
     (:mod:`portrait.study.validation`) can build the same table from simulated answers held in memory.
     """
     id_col = codebook.id_column(survey)
-    ids = sample[id_col].astype(str).to_numpy(dtype=object)
-    ids_arrow = arrow_text(sample[id_col])
+    id_text = sample[id_col].astype(str)        # once: Python objects only for the few units a count names
+
+    def ids(marked: np.ndarray) -> np.ndarray:
+        """The identifiers (text) of the ``marked`` units."""
+        return id_text[marked].to_numpy(dtype=object)
+
+    ids_arrow = arrow_text(id_text)
     pos = positions(answers[id_col], ids_arrow)
     flagged = flagged or {}
-    codes, status_of, refusal = _status(survey, ids, answers, disp, codebook, min_core_answered, answer_rows=pos,
-                                        flagged=np.isin(ids, list(flagged)) if flagged else None, ids_arrow=ids_arrow)
+    codes, status_of, refusal = _status(survey, ids_arrow, answers, disp, codebook, min_core_answered, answer_rows=pos,
+                                        flagged=np.isin(id_text.to_numpy(dtype=object), list(flagged)) if flagged
+                                        else None, ids_arrow=ids_arrow)
     reason = {r: codes == i for i, r in enumerate(_REASONS)}.get     # each reason's units
     table = sample.reset_index(drop=True).copy()
-    table[id_col] = table[id_col].astype(str).astype("string")
+    table[id_col] = id_text.astype("string").array
     table["status"] = texts(codes, status_of)
     table["reason"] = texts(codes, _REASONS)
-    cols = [c for c in codebook.columns(survey) if c != id_col]
-    ans = {c: answers[c] for c in ["source_row"] + cols}
+    held = dict(answers.items())        # a fifth faster than a look-up of each column
+    ans = {c: held[c] for c in ["source_row"] + [c for c in codebook.columns(survey) if c != id_col]}
     emails, phones, controls, ips, macs = open_answers.clean(ans, codebook, survey)
     rows = pd.DataFrame(at_all(ans, pos), copy=False)       # arrays of its own: copying them took 2 ms
 
@@ -300,11 +324,11 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
         """The rows of the contact-status export that gave the ``marked`` units their reason."""
         if not marked.any() or "source_row" not in disp.columns:
             return ()
-        return tuple(sorted(int(r) for r in disp.loc[disp[id_col].astype(str).isin(ids[marked]), "source_row"]))
+        return tuple(sorted(int(r) for r in disp.loc[disp[id_col].astype(str).isin(ids(marked)), "source_row"]))
 
     out_of_scope = (pos >= 0) & reason("hors_champ")
     set_aside, moved = reason("ecartee"), frames.declared_elsewhere(table, rows)
-    by_tool = sorted(r for u in ids[reason(TOOL_FLAGGED)] for r in flagged[u])     # every flagged row of each
+    by_tool = sorted(r for u in ids(reason(TOOL_FLAGGED)) for r in flagged[u])     # every flagged row of each
     # a respondent (complete or partial) whose status says refused; an abandoned questionnaire is no answer (a review)
     refused = refusal & (status_of == "respondent")[codes]
     return SurveyResult(survey, pd.concat([table, rows], axis=1), _ledger(survey, codes, codebook, min_core_answered),

@@ -12,6 +12,7 @@ import re
 
 import pandas as pd
 
+from ..survey.labels import arrow_chunks
 from .codebook import Codebook
 from .export_checks import CONTROL
 
@@ -140,7 +141,7 @@ def clean(answers: dict[str, pd.Series], codebook: Codebook, survey: str) -> tup
             continue
         for c in v.columns:
             # searched once per distinct text: in the validation study, 2,000 answers hold 200 words
-            if not any(_ANY.search(t) for t in answers[c].unique() if isinstance(t, str)):
+            if not any(_ANY.search(t) for t in _distinct(answers[c]) if isinstance(t, str)):
                 continue
             # network addresses first: a MAC written with dashes (« 08-00-27-12-34-56 ») holds a French phone number
             answers[c], addressed = ip_addresses(answers[c])
@@ -155,3 +156,14 @@ def clean(answers: dict[str, pd.Series], codebook: Codebook, survey: str) -> tup
             if bad.any():
                 answers[c] = answers[c].str.replace(CONTROL, "", regex=True)
     return emails, phones, controls, ips, macs
+
+
+def _distinct(values: pd.Series) -> list:
+    """The distinct values of an open-answer column, as Python objects: read from Arrow when pandas holds the texts
+    there (iterating pandas' array of them took four times as long as finding them)."""
+    held = arrow_chunks(values)
+    if held is None:
+        return list(values.unique())
+    import pyarrow.compute as pc
+
+    return pc.unique(held).to_pylist()
