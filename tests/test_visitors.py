@@ -739,3 +739,44 @@ def test_rows_emptied_in_a_spreadsheet_are_not_records_but_are_counted(folder):
     path.write_bytes((header + "\r\n" + (";" * width + "\r\n") * 3).encode("cp1252"))
     with pytest.raises(InputError, match=r"hotel_amiens_clients\.csv: the file has a header but no record"):
         _ingest(folder)
+
+
+def test_in_scope_totals_take_each_levels_out_of_scope_weights_to_the_last_bit():
+    """Every margin's out-of-scope persons summed in one groupby against a groupby of each margin's own (pandas'
+    compensated sum, in the persons' order): the same totals bit for bit, on weights spanning ten orders of magnitude
+    (a naive sum differs), with a level no person out of scope holds and a person without a level."""
+    from portrait.survey import Margin
+    from portrait.study import visitor_margins
+
+    rng = np.random.default_rng(5)
+    n = 400
+    out = pd.DataFrame({"zone": rng.choice(["npdc", "picardie", "both"], n),
+                        "country_group": pd.array(rng.choice(["France", "étranger", None], n), dtype="str"),
+                        "weight": 10.0 ** rng.uniform(-5, 5, n)})
+    margins = [Margin.of("zone", {"npdc": 1e6, "picardie": 1e6, "both": 6e5, "aucune": 7.0}),
+               Margin.of("country_group", {"France": 1e6, "étranger": 1e6, "inconnu": 1e6})]
+    got = visitor_margins.in_scope_margins(margins, out)
+    for m, g in zip(margins, got):
+        (var,) = m.variables
+        est = out.groupby(var)["weight"].sum()
+        want = {k: total - float(est.get(k[0], 0.0)) for k, total in m.totals.items()}
+        assert g.variables == m.variables and g.totals == want
+    compensated = out.groupby("zone")["weight"].sum()
+    assert any(sum(out.loc[out["zone"] == z, "weight"].tolist()) != compensated[z] for z in compensated.index)
+
+
+def test_the_country_group_of_values_that_are_not_texts_reads_them_as_text():
+    """Countries held as numbers or other objects are read as pandas writes them as text, as the rule of the texts
+    reads them (an object written « FR » is France)."""
+    from portrait.study import visitor_margins
+
+    country = pd.Series([1, None, 7, 1], dtype=object, index=[4, 3, 2, 1])
+    pd.testing.assert_series_equal(visitor_margins.country_group(country),
+                                   pd.Series(["étranger", "inconnu", "étranger", "étranger"], index=country.index))
+    class Code:
+        def __str__(self) -> str:
+            return "FR"
+
+    mixed = pd.Series(["FR", 3, "", "ZZ", "BE", Code()], dtype=object)
+    pd.testing.assert_series_equal(visitor_margins.country_group(mixed),
+                                   pd.Series(["France", "étranger", "inconnu", "inconnu", "étranger", "France"]))

@@ -39,7 +39,7 @@ def merge_sparse_levels(design: Design, margins: list[Margin], min_respondents: 
     in the form :func:`portrait.survey.margin_table` reads.
     """
     labels, names = labels or {}, names or {}
-    data = design.data.copy()
+    data = design.data.copy(deep=False)     # copy on write: a merged level's column is the only one copied
     resp = (design.weights > 0)
     out, notes, merged = [], [], {}
     for m in margins:

@@ -17,16 +17,21 @@ from .unit_table import texts
 
 def country_group(country: pd.Series) -> pd.Series:
     """France, abroad, or unknown (the partner did not record it)."""
-    c = country.astype("string")
-    unknown = (c.isna() | c.isin(["ZZ", ""])).to_numpy(dtype=bool)
-    france = c.eq("FR").fillna(False).to_numpy(dtype=bool)
-    return pd.Series(texts(np.where(unknown, 2, np.where(france, 0, 1)), ("France", "étranger", "inconnu")),
-                     index=country.index)
+    # the rule applied to each distinct value once (a sample holds a few dozen countries; every replication)
+    code, distinct = pd.factorize(country)
+    if all(isinstance(x, str) for x in distinct):
+        rule = [2 if x in ("ZZ", "") else 0 if x == "FR" else 1 for x in distinct]
+    else:       # other values: read as text, as pandas writes them
+        c = pd.Series(distinct).astype("string")
+        unknown = (c.isna() | c.isin(["ZZ", ""])).to_numpy(dtype=bool)
+        rule = np.where(unknown, 2, np.where(c.eq("FR").fillna(False).to_numpy(dtype=bool), 0, 1)).tolist()
+    group = np.array(rule + [2], dtype=np.int64)[code]       # code -1, a missing country: unknown
+    return pd.Series(texts(group, ("France", "étranger", "inconnu")), index=country.index)
 
 
 def multiplicity_group(multiplicity: pd.Series) -> pd.Series:
     """Number of partner files holding the person: 1, 2, or 3 or more."""
-    m = multiplicity.astype(int).clip(upper=3).to_numpy()
+    m = np.minimum(np.asarray(multiplicity.astype(int)), 3)
     return pd.Series(texts(np.where((m >= 1) & (m <= 3), m - 1, -1), ("1 fichier", "2 fichiers", "3 fichiers ou plus")),
                      index=multiplicity.index, name=multiplicity.name)
 
@@ -55,7 +60,8 @@ IN_SCOPE_HYPOTHESIS = ("total de la modalité dans la base, moins ses personnes 
 
 def out_of_scope_sample(responses: pd.DataFrame) -> pd.DataFrame:
     """The sampled persons found out of scope (status ``excluded``): the margins' variables and the design weight."""
-    out = responses[["zone", "source_type", "country", "multiplicity", "pi"]].loc[responses["status"].eq("excluded")]
+    rows = np.flatnonzero(responses["status"].eq("excluded").to_numpy(dtype=bool))
+    out = {c: responses[c].iloc[rows] for c in ("zone", "source_type", "country", "multiplicity", "pi")}
     return pd.DataFrame({"zone": out["zone"].astype(str).to_numpy(),
                          "source_type": out["source_type"].astype(str).to_numpy(),
                          "country_group": country_group(out["country"]).to_numpy(),
@@ -79,11 +85,22 @@ def in_scope_margins(margins: list[Margin], out: pd.DataFrame) -> list[Margin]:
     """
     if out.empty:
         return margins
-    fixed = []
+    # every margin's levels summed in one groupby (each level's weights added in the same order, by the same
+    # compensated sum, as a groupby of its own margin: the same totals to the last bit)
+    keys, levels, start = [], [], 0
     for m in margins:
         (var,) = m.variables
-        est = out.groupby(var)["weight"].sum()
-        fixed.append(Margin.of(var, {k[0]: total - float(est.get(k[0], 0.0)) for k, total in m.totals.items()}))
+        code, distinct = pd.factorize(out[var])
+        keys.append(np.where(code >= 0, code + start, -1))
+        levels.append(list(distinct))
+        start += len(distinct)
+    sums = pd.Series(np.tile(out["weight"].to_numpy(dtype=float), len(margins))).groupby(np.concatenate(keys)).sum()
+    est = dict(zip(sums.index.tolist(), sums.tolist()))
+    fixed, start = [], 0
+    for m, distinct in zip(margins, levels):
+        at = {level: est.get(start + i, 0.0) for i, level in enumerate(distinct)}
+        fixed.append(Margin.of(m.variables[0], {k[0]: total - float(at.get(k[0], 0.0)) for k, total in m.totals.items()}))
+        start += len(distinct)
     return fixed
 
 
