@@ -88,3 +88,25 @@ def test_the_text_type_is_pandas_inference_and_labels_that_are_not_texts_are_inf
     got = unit_table.texts(np.array([1, 0, -1]), (3, 4))
     assert pd.Series(got).dtype == pd.Series(np.array([3, 4], dtype=object)).dtype
     assert got[0] == 4 and got[1] == 3 and pd.isna(got[2])
+
+
+def test_a_held_index_is_pandas_index_of_the_column_and_follows_its_changes():
+    """The index kept for a text column held in Arrow finds what ``pd.Index`` of the column finds; a column whose
+    values change (a new Arrow array) gets a new index, not the one kept for the old values."""
+    frame = pd.DataFrame({"code": ["59350", "62041", "80021"], "n": [1, 2, 3]})
+    wanted = pd.Series(["80021", "00000", "59350"])
+    first = unit_table.held_index(frame["code"])
+    assert first.equals(pd.Index(frame["code"])) and unit_table.held_index(frame["code"]) is first
+    assert first.get_indexer(wanted).tolist() == [2, -1, 0]
+    frame.loc[0, "code"] = "00000"
+    assert unit_table.held_index(frame["code"]).get_indexer(wanted).tolist() == [2, 0, -1]
+    numbers = pd.Series([5, 7])
+    assert unit_table.held_index(numbers).equals(pd.Index(numbers))
+
+
+@pytest.mark.parametrize("values", [
+    pd.Series(pd.Categorical(["b", "a", "b"], categories=["b", "a", "z"]), index=[5, 6, 7], name="size"),
+    pd.Series(pd.Categorical(["b", None, "b"])), pd.Series(pd.Categorical([1, 2])),
+    pd.Series(pd.Categorical([], categories=["a"])), pd.Series(["x", None])])
+def test_category_texts_are_astype_str(values):
+    pd.testing.assert_series_equal(unit_table.category_text(values), values.astype(str), check_exact=True)

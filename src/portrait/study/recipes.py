@@ -61,7 +61,7 @@ from ..pipeline import paths, sources
 from .. import survey
 from .codebook import Codebook
 from .level_merging import merge_sparse_levels
-from .unit_table import where_texts
+from .unit_table import category_text, held_index, where_texts
 from .visitor_margins import (country_group, in_scope_margins,  # noqa: F401 - public here too
                               multiplicity_group, out_of_scope_sample, visitor_frame_margins,
                               visitor_tourism_margins)
@@ -329,7 +329,7 @@ def resident_design(responses: pd.DataFrame, communes: pd.DataFrame) -> Design:
     # each commune's invitations (every slot, excluded ones too) and 15+ population, looked up once per commune
     code, communes_drawn = pd.factorize(responses["code"])
     take = np.where(code >= 0, np.bincount(code[code >= 0], minlength=len(communes_drawn))[code], np.nan)
-    at = np.append(pd.Index(communes["code"]).get_indexer(communes_drawn), -1)[code]
+    at = np.append(held_index(communes["code"]).get_indexer(communes_drawn), -1)[code]
     # no fpc for the communes drawn PPS (module docstring): with it the within-commune variance is lost
     fpc = np.where(certain, take / np.where(at >= 0, communes["pop15"].to_numpy(dtype=float)[at], np.nan), 0.0)
     keep = ~responses["status"].eq("excluded").to_numpy(dtype=bool)     # one take, not a copy of all then a take
@@ -386,7 +386,7 @@ def weight_residents(responses: pd.DataFrame, communes: pd.DataFrame, cb: Codebo
     data = base.data
     data = data.assign(cal_sexe=data["sexe"].astype("Int64").astype("string"),
                        cal_age=data["age"].astype("Int64").astype("string"),
-                       size_class=data["size_class"].astype(str))
+                       size_class=category_text(data["size_class"]))
     missing = int((data["respondent"].to_numpy(dtype=bool) & (data["cal_sexe"].isna() | data["cal_age"].isna())
                    .to_numpy(dtype=bool)).sum())
     if missing:     # the ingest refuses such exports (missing_for_weighting): only a file edited since gets here
