@@ -311,14 +311,11 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
                                         flagged=np.isin(id_text.to_numpy(dtype=object), list(flagged)) if flagged
                                         else None, ids_arrow=ids_arrow)
     reason = {r: codes == i for i, r in enumerate(_REASONS)}.get     # each reason's units
-    table = sample.reset_index(drop=True).copy()
-    table[id_col] = id_text.astype("string").array
-    table["status"] = texts(codes, status_of)
-    table["reason"] = texts(codes, _REASONS)
     held = dict(answers.items())        # a fifth faster than a look-up of each column
     ans = {c: held[c] for c in ["source_row"] + [c for c in codebook.columns(survey) if c != id_col]}
     emails, phones, controls, ips, macs = open_answers.clean(ans, codebook, survey)
-    rows = pd.DataFrame(at_all(ans, pos), copy=False)       # arrays of its own: copying them took 2 ms
+    out, table, rows = _joined(sample, id_col, id_text.astype("string").array,
+                               {"status": texts(codes, status_of), "reason": texts(codes, _REASONS)}, at_all(ans, pos))
 
     def status_rows(marked: np.ndarray) -> tuple[int, ...]:
         """The rows of the contact-status export that gave the ``marked`` units their reason."""
@@ -331,7 +328,7 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
     by_tool = sorted(r for u in ids(reason(TOOL_FLAGGED)) for r in flagged[u])     # every flagged row of each
     # a respondent (complete or partial) whose status says refused; an abandoned questionnaire is no answer (a review)
     refused = refusal & (status_of == "respondent")[codes]
-    return SurveyResult(survey, pd.concat([table, rows], axis=1), _ledger(survey, codes, codebook, min_core_answered),
+    return SurveyResult(survey, out, _ledger(survey, codes, codebook, min_core_answered),
                         emails, controls,
                         answered_out_of_scope=int(out_of_scope.sum()), out_of_scope_rows=status_rows(out_of_scope),
                         set_aside=int(set_aside.sum()), set_aside_rows=status_rows(set_aside), phones_removed=phones,
@@ -339,6 +336,25 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
                         refused_answered=int(refused.sum()), refused_answered_rows=status_rows(refused),
                         other_commune=int(moved.sum()), other_commune_rows=tuple(int(r) for r in rows["source_row"][moved]),
                         tool_flagged=int(reason(TOOL_FLAGGED).sum()), tool_flagged_rows=tuple(by_tool))
+
+
+def _joined(sample: pd.DataFrame, id_col: str, ids, added: Mapping[str, object], answered: Mapping[str, object]
+            ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The table of every sampled unit: the sample's columns (``ids``, the identifiers as text, in ``id_col``), the
+    ``added`` columns, then the ``answered`` ones; and the frames of the sample's part and of the answers' part.
+    Built as one frame when no name repeats (a frame of the answers joined to the sample's took 1 ms of each table,
+    in every validation replication), else as the sample's frame, its columns set, joined to the answers'."""
+    table = sample.reset_index(drop=True)
+    names = list(table.columns) + [c for c in added if c not in table.columns]
+    if len(set(names)) == len(names) and not set(answered) & set(names):
+        out = pd.DataFrame({**dict(table.items()), id_col: ids, **added, **answered}, copy=False)
+        return out, out, out
+    table = table.copy()
+    table[id_col] = ids
+    for c, values in added.items():
+        table[c] = values
+    rows = pd.DataFrame(answered, copy=False)       # arrays of its own: copying them took 2 ms
+    return pd.concat([table, rows], axis=1), table, rows
 
 
 @dataclass(frozen=True)

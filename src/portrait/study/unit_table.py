@@ -66,9 +66,11 @@ def texts(codes: np.ndarray, labels) -> np.ndarray | pd.api.extensions.Extension
         return out
     import pyarrow as pa
 
-    held = pa.DictionaryArray.from_arrays(pa.array(codes, mask=missing if missing.any() else None),
-                                          pa.array(list(labels), type=pa.large_string()))
-    return pd.array(held.cast(pa.large_string()), dtype=dtype)
+    import pyarrow.compute as pc
+
+    held = pc.take(pa.array(list(labels), type=pa.large_string()),         # a missing code takes a null
+                   pa.array(codes, mask=missing if missing.any() else None))
+    return pd.array(held, dtype=dtype)
 
 
 def category_text(values: pd.Series) -> pd.Series:
