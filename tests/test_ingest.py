@@ -1042,3 +1042,23 @@ def test_answered_core_items_are_counted_as_pandas_reads_each_column(cb):
     got = ingest.answered_core(table, cb)
     assert got.index.equals(table.index) and np.array_equal(got.to_numpy(), want)
     assert 0 < got.min() < got.max()
+
+
+@pytest.mark.parametrize("sample_extra, answered_names", [({}, ["q1", "q2"]), ({"status": ["a", "b", "c"]}, ["q1"]),
+                                                          ({}, ["q1", "pi"])])
+def test_the_unit_table_is_the_sample_joined_to_its_answers(sample_extra, answered_names):
+    """The one frame of the sample's columns, the added ones and the answers, against the sample's frame with its
+    columns set, joined to the answers' frame (the path kept when a name repeats: a sample column ``status``, an
+    answer named as a sample column)."""
+    sample = pd.DataFrame({"slot_id": [3, 1, 2], "pi": [0.5, 0.25, 1.0], **sample_extra}, index=[7, 8, 9])
+    ids = pd.array(["3", "1", "2"], dtype="string")
+    added = {"status": np.array(["x", "y", "z"], dtype=object), "reason": pd.array(["r", None, "s"], dtype="str")}
+    answered = {c: pd.array([1, None, i], dtype="Int16") for i, c in enumerate(answered_names)}
+    table = sample.reset_index(drop=True).copy()
+    table["slot_id"] = ids
+    for c, values in added.items():
+        table[c] = values
+    want = pd.concat([table, pd.DataFrame(answered)], axis=1)
+    got, slots, rows = ingest._joined(sample, "slot_id", ids, added, answered)
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert list(slots["pi"]) == [0.5, 0.25, 1.0] and list(rows[answered_names[0]].isna()) == [False, True, False]
