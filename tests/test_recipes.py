@@ -312,7 +312,9 @@ def test_a_sparse_cell_joins_its_neighbour_in_age_holding_fewer_respondents():
     data = pd.DataFrame(rows, columns=["s", "a"]).astype("string").assign(w=1.0)
     d = survey.Design.from_frame(data, weights="w")
     m = Margin.of(("s", "a"), {(sx, str(a)): 100.0 * a for sx in "12" for a in range(1, 6)})
+    before = d.data.copy()
     d2, (m2,), notes, merged = recipes.merge_sparse_levels(d, [m], 20)
+    pd.testing.assert_frame_equal(d.data, before)        # the design given is left as it was (a shallow copy merged)
     assert m2.totals == {("1", "1"): 600.0, ("1", "4"): 900.0, **{("2", str(a)): 100.0 * a for a in range(1, 6)}}
     assert d2.data[["s", "a"]].value_counts().to_dict() == {("1", "1"): 47, ("1", "4"): 43, **{("2", str(a)): 25 for a in range(1, 6)}}
     assert notes == ["s × a : 1 × 5 (3 répondants) rejoint 1 × 4",

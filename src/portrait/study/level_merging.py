@@ -25,6 +25,9 @@ from ..survey.labels import arrow_chunks
 
 __all__ = ["merge_sparse_levels"]
 
+#: pandas 3 copies a column on write (a shallow copy's writes never reach the original); pandas 2 may not
+_COPY_ON_WRITE = int(pd.__version__.split(".")[0]) >= 3
+
 
 def merge_sparse_levels(design: Design, margins: list[Margin], min_respondents: int,
                         labels: Mapping[str, Mapping[str, str]] | None = None,
@@ -39,7 +42,7 @@ def merge_sparse_levels(design: Design, margins: list[Margin], min_respondents: 
     in the form :func:`portrait.survey.margin_table` reads.
     """
     labels, names = labels or {}, names or {}
-    data = design.data.copy(deep=False)     # copy on write: a merged level's column is the only one copied
+    data = design.data.copy(deep=not _COPY_ON_WRITE)     # a merged level's column is the only one copied
     resp = (design.weights > 0)
     out, notes, merged = [], [], {}
     for m in margins:
