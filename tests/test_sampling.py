@@ -204,6 +204,18 @@ class TestResidentDesign:
             assert (row.pi_within, row.pi_overall, row.design_weight) == (
                 take / pop15, pi * (take / pop15), 1.0 / (pi * (take / pop15)))
 
+    @pytest.mark.parametrize("dtype", ["str", object])
+    def test_slot_ids_are_the_row_by_row_texts(self, dtype):
+        """``frames._slot_ids`` gives « code-0001 » as the f-string does row by row, numbers beyond 9999 uncut, for a
+        pyarrow text column and an object one, and the column type a list of texts gets."""
+        code = pd.Series(["02073", "59350", "02073", "2A004", "59350"], dtype=dtype)
+        slot = np.array([1, 1, 2, 10000, 123])
+        expected = pd.DataFrame({"slot_id": [f"{c}-{k:04d}" for c, k in zip(code, slot.tolist())]})
+        got = pd.DataFrame({"x": np.zeros(5)})
+        got.insert(0, "slot_id", frames._slot_ids(code, slot))
+        pd.testing.assert_frame_equal(got[["slot_id"]], expected, check_exact=True)
+        assert got["slot_id"].tolist() == ["02073-0001", "59350-0001", "02073-0002", "2A004-10000", "59350-0123"]
+
     def test_count_within_groups_is_a_brute_force_count(self):
         """``frames._count_within`` gives each row the number of earlier rows of its group (interleaved groups)."""
         g = np.random.default_rng(3).integers(0, 7, size=500)
