@@ -578,3 +578,20 @@ def test_resident_units_take_the_size_rank_of_their_commune_and_name_a_stranger(
     with pytest.raises(InputError, match="not in the resident frame") as err:
         fieldwork.resident_units(bad, resident_frame)
     assert (err.value.row, err.value.column) == (8, "code")
+
+
+def test_a_variable_without_item_nonresponse_draws_nothing_from_its_stream(model):
+    """A variable whose item non-response rate is 0 blanks nobody and leaves its stream untouched; one with a rate
+    draws one uniform per person (a rate near 1 blanks almost everyone)."""
+    from portrait.study.fieldwork.simulation import _skip, _skip_rate
+    persons = pd.DataFrame({"age": pd.Categorical(["18-24"] * 50)})
+    sexe = model.codebook.variable("sexe")
+    assert _skip_rate(model, sexe) == 0
+    rng = np.random.default_rng(1)
+    state = rng.bit_generator.state
+    assert not _skip(model, sexe, persons, rng).any() and rng.bit_generator.state == state
+    rates = {**model.params["item_nonresponse"]["rates"], "sexe": 0.999999}
+    skipping = model.with_changes(item_nonresponse={**model.params["item_nonresponse"], "rates": rates})
+    mask = _skip(skipping, sexe, persons, rng)
+    assert mask.sum() >= 49 and rng.bit_generator.state != state
+    assert rng.random() == np.random.default_rng(1).random(51)[-1]

@@ -186,17 +186,25 @@ def _draw_profile(model: FieldworkModel, group: str, units: pd.DataFrame, popula
 
 def _skip(model: FieldworkModel, v: Variable, persons: pd.DataFrame, rng: np.random.Generator,
           covariates: Covariates | None = None) -> np.ndarray:
-    """Item non-response mask for variable ``v``."""
-    u = rng.random(len(persons))
-    if model.complete:
-        return np.zeros(len(persons), dtype=bool)
-    rates = model.params["item_nonresponse"]["rates"]
-    default = {"score_0_10": "default_score", "likert_1_5": "default_likert", "single": "default_single"}
-    rate = rates.get(v.name, rates.get(default.get(v.type, ""), 0.0) if v.role == "opinion" else 0.0)
+    """Item non-response mask for variable ``v``.
+
+    ``rng`` is ``v``'s own stream: a variable without item non-response (``_skip_rate`` 0) draws nothing from it, as
+    its draws would be thrown away (the other variables' are the same)."""
+    rate = _skip_rate(model, v)
     if rate <= 0:
         return np.zeros(len(persons), dtype=bool)
+    u = rng.random(len(persons))
     p = expit(logit(rate) + effects(model.params["item_nonresponse"].get("effects", {}), persons, covariates))
     return u < p
+
+
+def _skip_rate(model: FieldworkModel, v: Variable) -> float:
+    """The item non-response rate of variable ``v`` (0 in a complete model)."""
+    if model.complete:
+        return 0.0
+    rates = model.params["item_nonresponse"]["rates"]
+    default = {"score_0_10": "default_score", "likert_1_5": "default_likert", "single": "default_single"}
+    return rates.get(v.name, rates.get(default.get(v.type, ""), 0.0) if v.role == "opinion" else 0.0)
 
 
 class _Rows:
@@ -437,12 +445,12 @@ def _simulate_group(model: FieldworkModel, cal: Calibration, group: str, units: 
     kept = persons.iloc[rows].reset_index(drop=True)
     kept_covariates = Covariates(kept)
     answers = _answers(model, cal, group, persons, draws, rows=rows, kept=(kept, kept_covariates))
-    skip_rng = {v.name: config.rng(seed, f"fieldwork/{group}/skip/{v.name}") for v in cb.variables_for(group)}
     blank = {col: np.asarray(a.isna(), dtype=bool) for col, a in answers.items()}    # an answer's blanks, as a mask
     for v in cb.variables_for(group):
-        if v.role == "technical":
+        if v.role == "technical" or _skip_rate(model, v) <= 0:     # nothing skipped: its stream is not even made
             continue
-        skip = _skip(model, v, kept, _Rows(skip_rng[v.name], n, rows), kept_covariates)
+        skip = _skip(model, v, kept, _Rows(config.rng(seed, f"fieldwork/{group}/skip/{v.name}"), n, rows),
+                     kept_covariates)
         for col in v.columns:
             blank[col] |= skip
     # filter: questions not asked
