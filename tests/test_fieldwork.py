@@ -580,6 +580,31 @@ def test_resident_units_take_the_size_rank_of_their_commune_and_name_a_stranger(
     assert (err.value.row, err.value.column) == (8, "code")
 
 
+def test_identifier_order_and_texts_equal_the_python_objects_sort():
+    """The export's identifiers are taken and sorted as Python strings would be (a stable sort of the objects):
+    ids of one length compared as bytes (accents, shared prefixes, ties kept in row order, a sliced Arrow array),
+    and ids of several lengths or in an object column by the objects themselves."""
+    import pyarrow as pa
+    from portrait.study.fieldwork.simulation import _text_order, _texts
+    rng = np.random.default_rng(5)
+    alphabet = list("aAzZ09-é€")
+    same = ["".join(rng.choice(alphabet, size=3)) for _ in range(400)]
+    same = [x for x in same if len(x.encode()) == len(same[0].encode())]      # one length in bytes
+    mixed = ["b", "ab", "a", "é", "e", "ba", "a", "", "ż", "b"]
+    sliced = pd.Series(pd.array(pa.chunked_array([pa.array(["zz", "ab", "ab", "aa", "ba"], pa.large_string()).slice(1)]),
+                                dtype="str"))
+    for ids in (pd.Series(same + same[:7], dtype="str"), pd.Series(mixed, dtype="str"), pd.Series(same, dtype=object),
+                sliced):
+        objects = ids.to_numpy(dtype=object)
+        for rows in (np.arange(len(ids)), np.sort(rng.choice(len(ids), size=len(ids) // 2, replace=False))):
+            order = _text_order(ids, rows)
+            assert order.tolist() == np.argsort(objects[rows], kind="stable").tolist()
+            assert order.tolist() == sorted(range(len(rows)), key=lambda i: objects[rows][i])
+            want = pd.array(objects[rows], dtype="string")
+            got = _texts(ids, rows)
+            assert got.dtype == want.dtype and got.tolist() == want.tolist()
+
+
 def test_a_variable_without_item_nonresponse_draws_nothing_from_its_stream(model):
     """A variable whose item non-response rate is 0 blanks nobody and leaves its stream untouched; one with a rate
     draws one uniform per person (a rate near 1 blanks almost everyone)."""

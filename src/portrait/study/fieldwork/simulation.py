@@ -11,10 +11,12 @@ from typing import Any, Callable, Collection, Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from scipy.special import expit, logit
 
 from ...pipeline import config
 from ...pipeline.errors import InputError, ParameterError
+from ...survey.labels import arrow_chunks
 from ..codebook import Variable, option_column
 from .model import (AGE_KEYS, AGE_SPAN, CATEGORICAL_COVARIATES, CONTEXT, FieldworkModel, GROUPS, SEX_KEYS,
                     SOURCE_LABEL, Covariates, as_categories, categories, effects)
@@ -412,6 +414,31 @@ def _blanked(answer: Any, blank: np.ndarray | None, order: np.ndarray | None = N
     return out
 
 
+def _texts(ids: pd.Series, rows: np.ndarray) -> pd.arrays.StringArray:
+    """``pd.array(ids.to_numpy()[rows], dtype="string")``, taken in Arrow from a text column stored by pyarrow."""
+    chunks = arrow_chunks(ids)
+    if chunks is None:
+        return pd.array(ids.to_numpy()[rows], dtype="string")
+    return pd.array(chunks.take(rows), dtype="string")
+
+
+def _text_order(ids: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """``np.argsort(ids.to_numpy()[rows], kind="stable")``: identifiers of one length held by pyarrow without a gap
+    are compared as fixed-width bytes (UTF-8 keeps the order of code points, Python's order of texts), not as
+    Python strings (7 ms instead of 1 for the 6,000 visitor respondents); any other column as Python objects."""
+    chunks = arrow_chunks(ids)
+    if chunks is not None and chunks.num_chunks == 1 and not chunks.null_count and len(chunks):
+        a = chunks.chunk(0)
+        offsets = np.frombuffer(a.buffers()[1], dtype=np.int64 if pa.types.is_large_string(a.type) else np.int32,
+                                count=len(a) + 1, offset=a.offset * (8 if pa.types.is_large_string(a.type) else 4))
+        width = int(offsets[1] - offsets[0])
+        if width > 0 and (np.diff(offsets) == width).all():
+            data = np.frombuffer(a.buffers()[2], dtype=np.uint8, count=len(a) * width, offset=int(offsets[0]))
+            if data.all():        # no NUL byte: numpy's bytes compare as Python's texts do
+                return np.argsort(data.view(f"S{width}")[rows], kind="stable")
+    return np.argsort(ids.to_numpy()[rows], kind="stable")
+
+
 def _simulate_group(model: FieldworkModel, cal: Calibration, group: str, units: pd.DataFrame,
                     population: pd.DataFrame | None, seed: int, unit_draws: Draws | None = None):
     """One survey's fieldwork: persons, the export of the respondents and the contact statuses.
@@ -467,16 +494,16 @@ def _simulate_group(model: FieldworkModel, cal: Calibration, group: str, units: 
         cut = breakoff[rows] & (stop <= k)
         for col in v.columns:
             blank[col] |= cut
-    ids = persons["id"].to_numpy()
-    answers[cb.id_column(group)] = pd.array(ids[rows], dtype="string")
+    ids = persons["id"]
+    answers[cb.id_column(group)] = _texts(ids, rows)
     answers["complet"] = _int16(np.where(breakoff[rows], 0, 1))
-    order = np.argsort(ids[rows], kind="stable")     # as sort_values on the identifiers (a stable sort)
+    order = _text_order(ids, rows)     # as sort_values on the identifiers (a stable sort)
     export = pd.DataFrame({c: _blanked(answers[c], blank.get(c), order) for c in cb.columns(group)})
     disp_code = {spec["reason"]: code for code, spec in cb.dispositions.items()}
     has_disp = oos | undeliv | refusal
-    order = np.argsort(ids[has_disp], kind="stable")
+    order = _text_order(ids, np.flatnonzero(has_disp))
     dispositions = pd.DataFrame({
-        cb.id_column(group): pd.array(ids[has_disp][order], dtype="string"),
+        cb.id_column(group): _texts(ids, np.flatnonzero(has_disp)[order]),
         "statut_contact": _int16(np.asarray([disp_code[labels[o]] for o in outcome[has_disp]], dtype=np.int16)[order])})
     return persons, export, dispositions
 
