@@ -624,3 +624,34 @@ def test_a_variable_without_item_nonresponse_draws_nothing_from_its_stream(model
     mask = _skip(skipping, sexe, persons, rng)
     assert mask.sum() >= 49 and rng.bit_generator.state != state
     assert rng.random() == np.random.default_rng(1).random(51)[-1]
+
+
+def test_coded_visitor_covariates_equal_the_object_arrays(model, visitor_frame):
+    """Visitor units' covariates worked out on codes (:func:`population.resolved_categories`) equal those of
+    the object arrays (``_mapped_attributes`` → ``_resolved`` → ``categories``): the same draws from the same
+    stream, values, categories, column order and stream state after, with unrecorded countries and purposes of every
+    source type, gaps in the frame columns, values no pattern matches, and no unit at all."""
+    from portrait.study.fieldwork.model import CATEGORICAL_COVARIATES, categories
+    from portrait.study.fieldwork.population import _mapped_attributes, _resolved, resolved_categories
+    rng = np.random.default_rng(11)
+    units = visitor_frame.sample(800, random_state=4).reset_index(drop=True)
+    for col, share in (("country", 0.3), ("purpose", 0.4)):
+        units[col] = units[col].astype(object).where(rng.random(len(units)) > share, "unknown")
+    units.loc[[3, 9], "purpose"] = None
+    units.loc[5, "residence_region"] = None
+    units.loc[7, "zone"] = "Atlantide"
+    for data in (units, units.iloc[:0], units.astype({"country": "str", "purpose": "str"})):
+        want_rng, got_rng = np.random.default_rng(8), np.random.default_rng(8)
+        cols, _ = _mapped_attributes(model, data, "visitor sample")
+        want = {c: categories(a) if c in CATEGORICAL_COVARIATES else a
+                for c, a in _resolved(model, cols, want_rng).items()}
+        got = resolved_categories(model, data, got_rng)
+        assert list(got) == list(want)
+        for c in want:
+            if isinstance(want[c], pd.Categorical):
+                pd.testing.assert_series_equal(pd.Series(got[c]), pd.Series(want[c]), check_exact=True)
+                pd.testing.assert_index_equal(got[c].categories, want[c].categories, exact=True)
+            else:
+                assert got[c].dtype == want[c].dtype and got[c].tolist() == want[c].tolist(), c
+        assert got_rng.bit_generator.state == want_rng.bit_generator.state
+    assert (~got["country_recorded"]).sum() > 100 and (~got["purpose_recorded"]).sum() > 100

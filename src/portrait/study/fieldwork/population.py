@@ -13,7 +13,8 @@ import pandas as pd
 
 from ...pipeline.errors import InputError
 from ..codebook import normalise_text
-from .model import AGE_KEYS, FieldworkModel, MODEL_FILE, SEX_KEYS, VISITOR_ATTRIBUTES, as_categories
+from .model import (AGE_KEYS, CATEGORICAL_COVARIATES, FieldworkModel, MODEL_FILE, SEX_KEYS, VISITOR_ATTRIBUTES,
+                    as_categories, categories)
 
 
 # ============================================================================ populations
@@ -127,8 +128,16 @@ def _mapped_attributes(model: FieldworkModel, units: pd.DataFrame,
                        source: str) -> tuple[dict[str, np.ndarray], list[dict[str, Any]]]:
     """:func:`map_visitor_attributes` as one array per covariate (objects, ``None`` for no region), and the
     report's rows: the columns are made into a table once, by the caller."""
+    coded, report = _mapped_codes(model, units, source)
+    return {a: np.array(v[1], dtype=object)[v[0]] if isinstance(v, tuple) else v for a, v in coded.items()}, report
+
+
+def _mapped_codes(model: FieldworkModel, units: pd.DataFrame,
+                  source: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """:func:`_mapped_attributes` with each text attribute as ``(codes, keys)``: the model's keys it takes, each
+    once, and every unit's position among them (``multiplicity`` and ``region`` as arrays)."""
     spec = model.params["visitors"]["attributes"]
-    out: dict[str, np.ndarray] = {}
+    out: dict[str, Any] = {}
     report = []
     for attr in VISITOR_ATTRIBUTES:
         col = spec[attr]["column"]
@@ -153,7 +162,9 @@ def _mapped_attributes(model: FieldworkModel, units: pd.DataFrame,
             mapping[val] = key if key is not None else spec[attr]["default"]
             report.append({"attribute": attr, "frame_value": val, "key": mapping[val], "matched": key is not None,
                            "n": int(counts[val])})
-        out[attr] = np.array([str(mapping[v]) for v in distinct], dtype=object)[codes]
+        keys: list = []
+        position = np.asarray([_position(keys, str(mapping[v])) for v in distinct] + [0], dtype=np.int64)
+        out[attr] = (position[codes], keys)
     # region of residence: only for residents of France
     rspec = spec.get("residence_region", {})
     rcol = rspec.get("column", "residence_region")
@@ -173,6 +184,13 @@ def _mapped_attributes(model: FieldworkModel, units: pd.DataFrame,
     else:
         out["region"] = np.full(len(units), None, dtype=object)
     return out, report
+
+
+def _position(keys: list, key: object) -> int:
+    """The position of ``key`` in ``keys``, appended first if it is not there."""
+    if key not in keys:
+        keys.append(key)
+    return keys.index(key)
 
 
 def _distinct_texts(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
@@ -218,6 +236,53 @@ def _resolved(model: FieldworkModel, cols: dict[str, np.ndarray], rng: np.random
     cols["foreign"] = (~france).astype(float)
     cols["region"] = np.where(france, cols["region"], None)
     return cols
+
+
+def resolved_categories(model: FieldworkModel, units: pd.DataFrame, rng: np.random.Generator,
+                        source: str = "visitor sample") -> dict[str, Any]:
+    """The visitor units' covariates with the unrecorded attributes drawn, the categorical ones as categories:
+    ``{c: categories(a) if c in CATEGORICAL_COVARIATES else a for c, a in _resolved(model, cols, rng).items()}`` of
+    ``cols = _mapped_attributes(model, units, source)[0]`` (the same draws, values, categories and order), worked
+    out on each attribute's codes among its few keys instead of arrays of Python strings."""
+    cols, _ = _mapped_codes(model, units, source)
+    n = len(units)
+    for attr, spec in model.params["visitors"]["attributes"].items():
+        if "unknown" not in spec or attr not in cols:
+            continue
+        u = rng.random(n)
+        codes, keys = cols[attr]
+        codes, keys = codes.copy(), list(keys)
+        rows = np.flatnonzero(codes == (keys.index(UNKNOWN) if UNKNOWN in keys else -1))
+        cols[attr + RECORDED] = np.ones(n, dtype=bool)
+        cols[attr + RECORDED][rows] = False
+        s_codes, s_keys = cols["source_type"]
+        for t in sorted({s_keys[c] for c in np.unique(s_codes[rows])}):     # as _resolved: one source type at a time
+            sel = rows[s_codes[rows] == s_keys.index(t)]
+            shares = _unknown_shares(model, attr, t)
+            drawn = list(shares)
+            cum = np.cumsum([shares[k] for k in drawn])
+            idx = np.minimum(np.searchsorted(cum, u[sel] * cum[-1], side="right"), len(drawn) - 1)
+            codes[sel] = np.asarray([_position(keys, k) for k in drawn], dtype=np.int64)[idx]
+        cols[attr] = (codes, keys)
+    c_codes, c_keys = cols["country"]
+    france = c_codes == (c_keys.index("FR") if "FR" in c_keys else -1)
+    cols["foreign"] = (~france).astype(float)
+    cols["region"] = np.where(france, cols["region"], None)
+    return {c: _coded_values(c, *v) if isinstance(v, tuple) else v for c, v in cols.items()}
+
+
+def _coded_values(name: str, codes: np.ndarray, keys: list) -> Any:
+    """A coded attribute as :func:`categories` makes it (its keys present, sorted) for a categorical covariate, else
+    as an array of objects."""
+    if name not in CATEGORICAL_COVARIATES or not all(isinstance(k, str) for k in keys):
+        values = np.array(keys + [None], dtype=object)[:-1][codes]     # [None]: keys that numpy would not nest
+        return categories(values) if name in CATEGORICAL_COVARIATES else values
+    present = np.flatnonzero(np.bincount(codes, minlength=len(keys)))
+    order = sorted(present.tolist(), key=lambda j: keys[j])          # keys are distinct texts: no tie
+    recode = np.zeros(len(keys), dtype=np.int64)
+    recode[order] = np.arange(len(order))
+    return pd.Categorical.from_codes(recode[codes], categories=pd.Index(
+        np.array([keys[j] for j in order] + [None], dtype=object)[:-1], dtype=object))
 
 
 def _expand_unknown(model: FieldworkModel, base: pd.DataFrame) -> pd.DataFrame:

@@ -18,9 +18,9 @@ from ...pipeline import config
 from ...pipeline.errors import InputError, ParameterError
 from ...survey.labels import arrow_chunks
 from ..codebook import Variable, option_column
-from .model import (AGE_KEYS, AGE_SPAN, CATEGORICAL_COVARIATES, CONTEXT, FieldworkModel, GROUPS, SEX_KEYS,
-                    SOURCE_LABEL, Covariates, as_categories, categories, effects)
-from .population import (Population, _mapped_attributes, _resolved, _sex_age_by_department,
+from .model import (AGE_KEYS, AGE_SPAN, CONTEXT, FieldworkModel, GROUPS, SEX_KEYS, SOURCE_LABEL, Covariates,
+                    as_categories, effects)
+from .population import (Population, resolved_categories, _sex_age_by_department,
                          _visitor_sex_age_probabilities, map_visitor_attributes, resident_population, visitor_population)
 from .true_values import (Calibration, _dont_know_prob, _option_log_weights, _propensity_linear, calibrate,
                           categorical_probabilities, truth)
@@ -98,8 +98,7 @@ def visitor_units(model: FieldworkModel, sample: pd.DataFrame, rng: np.random.Ge
         i = int(np.flatnonzero(dup.to_numpy())[0])
         raise InputError("person_id appears twice in the visitor sample", row=i + 1, column="person_id",
                          value=sample["person_id"].iloc[i])
-    cols, _ = _mapped_attributes(model, sample, "visitor sample")
-    cols = {c: categories(a) if c in CATEGORICAL_COVARIATES else a for c, a in _resolved(model, cols, rng).items()}
+    cols = resolved_categories(model, sample, rng, "visitor sample")
     return pd.DataFrame({"id": sample["person_id"].astype(str).array, **cols})
 
 
