@@ -655,3 +655,4 @@ def test_coded_visitor_covariates_equal_the_object_arrays(model, visitor_frame):
                 assert got[c].dtype == want[c].dtype and got[c].tolist() == want[c].tolist(), c
         assert got_rng.bit_generator.state == want_rng.bit_generator.state
     assert (~got["country_recorded"]).sum() > 100 and (~got["purpose_recorded"]).sum() > 100
+

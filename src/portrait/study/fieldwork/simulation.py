@@ -267,13 +267,13 @@ def _answers(model: FieldworkModel, cal: Calibration, group: str, persons: pd.Da
     for v in cb.variables_for(group):
         if only is not None and v.name not in only:
             continue
-        stream = draws(f"fieldwork/{group}/answer/{v.name}")
         if v.role == "technical":
             continue
-        if v.role == "profile":
-            codes = v.keys()
-            cols[v.name] = _coded(persons[v.name], codes)
-        elif v.name in _RATE_DRAWS and isinstance(stream, _Rows):   # a Poisson draw depends on each person's rate
+        if v.role == "profile":        # the drawn profile, coded: its stream draws nothing, so it is not made
+            cols[v.name] = _coded(persons[v.name], v.keys())
+            continue
+        stream = draws(f"fieldwork/{group}/answer/{v.name}")
+        if v.name in _RATE_DRAWS and isinstance(stream, _Rows):   # a Poisson draw depends on each person's rate
             cols.update({c: a[rows] for c, a in _context(model, group, v, everyone, stream.stream).items()})
         elif v.name in CONTEXT[group]:
             cols.update(_context(model, group, v, persons, stream))
