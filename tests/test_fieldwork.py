@@ -656,3 +656,18 @@ def test_coded_visitor_covariates_equal_the_object_arrays(model, visitor_frame):
         assert got_rng.bit_generator.state == want_rng.bit_generator.state
     assert (~got["country_recorded"]).sum() > 100 and (~got["purpose_recorded"]).sum() > 100
 
+
+def test_an_identifier_twice_in_a_sample_is_named_at_its_second_row(resident_frame, model, visitor_frame):
+    """A slot or person identifier that appears twice raises InputError at the row of its second appearance."""
+    design = frames.ResidentDesign(invitations=600, take=10)
+    slots = frames.draw_resident_sample(resident_frame, design, config.rng(SEED, "resident-sample")).slots
+    bad = slots.copy()
+    bad.loc[12, "slot_id"] = bad.loc[4, "slot_id"]
+    with pytest.raises(InputError, match="slot_id appears twice") as err:
+        fieldwork.resident_units(bad, resident_frame)
+    assert (err.value.row, err.value.column) == (13, "slot_id")
+    sample = visitor_frame.head(50).reset_index(drop=True)
+    sample.loc[[20, 31], "person_id"] = sample.loc[8, "person_id"]
+    with pytest.raises(InputError, match="person_id appears twice") as err:
+        fieldwork.visitor_units(model, sample, np.random.default_rng(0))
+    assert (err.value.row, err.value.column) == (21, "person_id")
