@@ -253,6 +253,9 @@ def test_answers_respect_the_codebook(small, cb):
         full = canon.dropna()
         assert (full.nunique(axis=1) == 3).all()
         assert (canon.notna() | words.isna()).all().all()         # every word written maps to its canonical word
+        assert words["mots_3"].isna()[words["mots_2"].isna()].all()      # no third word without a second
+        assert (words["mots_1"].notna() & words["mots_2"].isna()).any() and (words["mots_3"].notna()).any()
+        assert (words.stack() != canon.stack()).any()                    # capitalised and variant forms are written
         assert e["img_sure"].isna().any() and (e["img_dynamique"] == 99).any()
     v = sim.exports["visitors"]
     assert v.loc[v["pays"] != 1, "region_residence"].isna().all()

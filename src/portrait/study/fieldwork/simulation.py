@@ -352,20 +352,20 @@ def _words(model: FieldworkModel, group: str, v: Variable, persons: pd.DataFrame
     n_var = np.asarray([len(vocab[w]) for w in words])
     offset = np.concatenate([[0], np.cumsum(n_var)[:-1]])
     flat = np.asarray([x for w in words for x in vocab[w]] or [""], dtype=object)
+    # every text a person can write, converted once: each answer is one of them, taken by position in Arrow
+    # (a blank: a missing position), instead of an array of Python strings converted per column
+    texts = arrow_chunks(pd.Series(pd.array(np.concatenate([canonical, capital, flat]), dtype="string")))
+    n_words = len(words)
     cols = {}
     for r in range(3):
         k = order[:, r]
         f = form_u[:, r]
         variant = (f >= sp["canonical"] + sp["capitalised"]) & (n_var[k] > 0)
         vi = offset[k] + np.minimum(np.floor(pick_u[:, r] * n_var[k]).astype(int), np.maximum(n_var[k] - 1, 0))
-        out = np.where(f < sp["canonical"], canonical[k], np.where(variant, flat[np.minimum(vi, len(flat) - 1)],
-                                                                   capital[k]))
-        col = pd.array(out, dtype="string")
-        if r == 1:
-            col[blank2] = pd.NA
-        if r == 2:
-            col[blank3] = pd.NA
-        cols[v.columns[r]] = col
+        at = np.where(f < sp["canonical"], k, np.where(variant, 2 * n_words + np.minimum(vi, len(flat) - 1),
+                                                       n_words + k))
+        blank = blank2 if r == 1 else blank3 if r == 2 else None
+        cols[v.columns[r]] = pd.array(texts.take(pa.array(at, mask=blank)), dtype="string")
     return cols
 
 
