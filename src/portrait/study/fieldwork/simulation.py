@@ -495,7 +495,8 @@ def _simulate_group(model: FieldworkModel, cal: Calibration, group: str, units: 
     answers[cb.id_column(group)] = _texts(ids, rows)
     answers["complet"] = _int16(np.where(breakoff[rows], 0, 1))
     order = _text_order(ids, rows)     # as sort_values on the identifiers (a stable sort)
-    export = pd.DataFrame({c: _blanked(answers[c], blank.get(c), order) for c in cb.columns(group)})
+    export = pd.DataFrame({c: _blanked(answers[c], blank.get(c), order) for c in cb.columns(group)},
+                          copy=False)     # the columns are new arrays already: not copied again
     disp_code = {spec["reason"]: code for code, spec in cb.dispositions.items()}
     has_disp = oos | undeliv | refusal
     order = _text_order(ids, np.flatnonzero(has_disp))
