@@ -674,3 +674,19 @@ def test_an_identifier_twice_in_a_sample_is_named_at_its_second_row(resident_fra
     with pytest.raises(InputError, match="person_id appears twice") as err:
         fieldwork.visitor_units(model, sample, np.random.default_rng(0))
     assert (err.value.row, err.value.column) == (21, "person_id")
+
+
+def test_categorical_draws_by_distribution_equal_the_draws_per_unit():
+    """Drawing from a few distinct distributions (``_categorical_draw_by``) gives each unit the index the unit's own
+    row of probabilities gives (``_categorical_draw``), uniforms on a cumulative sum and zero probabilities included."""
+    from portrait.study.fieldwork.simulation import _categorical_draw, _categorical_draw_by
+    rng = np.random.default_rng(9)
+    table = rng.dirichlet(np.ones(7), size=5)
+    table[2, [1, 4]] = 0.0
+    table[2] /= table[2].sum()
+    row = rng.integers(0, 5, size=4000)
+    u = rng.random(4000)
+    u[:50] = np.cumsum(table, axis=1)[row[:50], 2]       # exactly on a cumulative sum
+    assert np.array_equal(_categorical_draw_by(table, row, u), _categorical_draw(table[row], u))
+    assert np.array_equal(_categorical_draw_by(table[:1], np.zeros(10, dtype=int), u[:10]),
+                          _categorical_draw(np.tile(table[0], (10, 1)), u[:10]))

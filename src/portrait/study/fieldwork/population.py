@@ -332,6 +332,13 @@ def _share(table: dict, key: object, age: str | None = None) -> float:
 def _visitor_sex_age_probabilities(model: FieldworkModel, base: pd.DataFrame) -> np.ndarray:
     """P(sex | source) × P(age | source, purpose) per row of ``base``: one column per (sex, age) of
     ``SEX_KEYS`` × ``AGE_KEYS``, in that order."""
+    table, row = _visitor_sex_age_table(model, base)
+    return table[row]
+
+
+def _visitor_sex_age_table(model: FieldworkModel, base: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_visitor_sex_age_probabilities` as one row per distinct (source, purpose) pair and each row of
+    ``base``'s position among them."""
     vp = model.params["visitors"]
     # the probabilities depend on the (source, purpose) pair only: computed once per distinct pair
     s_code, s_key = pd.factorize(base["source_type"], use_na_sentinel=False)
@@ -348,8 +355,8 @@ def _visitor_sex_age_probabilities(model: FieldworkModel, base: pd.DataFrame) ->
         for a in AGE_KEYS:
             pa = np.array([float(vp["age_business"][a]) if b else _share(ages, t, a)
                            for t, b in zip(sources, business)], dtype=float)
-            cols.append((ps * pa)[codes])
-    return np.column_stack(cols) if cols else np.zeros((len(base), 0))
+            cols.append(ps * pa)
+    return (np.column_stack(cols) if cols else np.zeros((len(first), 0))), codes
 
 
 def _visitor_sex_age(model: FieldworkModel, base: pd.DataFrame) -> pd.DataFrame:

@@ -21,7 +21,7 @@ from ..codebook import Variable, option_column
 from .model import (AGE_KEYS, AGE_SPAN, CONTEXT, FieldworkModel, GROUPS, SEX_KEYS, SOURCE_LABEL, Covariates,
                     as_categories, effects)
 from .population import (Population, resolved_categories, _sex_age_by_department,
-                         _visitor_sex_age_probabilities, map_visitor_attributes, resident_population, visitor_population)
+                         _visitor_sex_age_table, map_visitor_attributes, resident_population, visitor_population)
 from .true_values import (Calibration, _dont_know_prob, _option_log_weights, _propensity_linear, calibrate,
                           categorical_probabilities, truth)
 
@@ -107,6 +107,14 @@ def _categorical_draw(probs: np.ndarray, u: np.ndarray) -> np.ndarray:
     return (u[:, None] > cum).sum(axis=1)
 
 
+def _categorical_draw_by(table: np.ndarray, row: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """``_categorical_draw(table[row], u)`` with the cumulative sums taken once per row of ``table`` (a few distinct
+    distributions) instead of once per unit: the same sums, as each row's are added in the same order."""
+    cum = np.cumsum(table, axis=1)
+    cum[:, -1] = 1.0
+    return (u[:, None] > cum[row]).sum(axis=1)
+
+
 def _top_stable(scores: np.ndarray, k: int) -> np.ndarray:
     """``np.argsort(-scores, axis=1, kind="stable")[:, :k]`` without sorting whole rows: the ``k`` best
     columns of each row, best first, ties in column order (rows with a tie at the ``k``-th place are
@@ -165,18 +173,18 @@ def _draw_profile(model: FieldworkModel, group: str, units: pd.DataFrame, popula
         if (row < 0).any():
             missing = sorted(set(pd.unique(out["departement"][row < 0])))
             raise InputError(f"no INSEE sex × age figures for department(s) {missing}")
-        probs = p_sex_age[row]
+        table = p_sex_age
     else:
         combos = [(s, a) for s in SEX_KEYS for a in AGE_KEYS]
-        probs = _visitor_sex_age_probabilities(model, out)
-    idx = _categorical_draw(probs, u[:, 0])
+        table, row = _visitor_sex_age_table(model, out)
+    idx = _categorical_draw_by(table, row, u[:, 0])
     out["sexe"] = _drawn_categories(SEX_KEYS, np.asarray([SEX_KEYS.index(c[0]) for c in combos])[idx])
     age_idx = np.asarray([AGE_KEYS.index(c[1]) for c in combos])[idx]
     out["age"] = _drawn_categories(AGE_KEYS, age_idx)
     edu = model.params[group]["education_by_age"]
     keys = list(model.codebook.variable("diplome").keys())
     edu_table = np.asarray([[edu[a][k] for k in keys] for a in AGE_KEYS], dtype=float)
-    out["diplome"] = _drawn_categories(keys, _categorical_draw(edu_table[age_idx], u[:, 1]))
+    out["diplome"] = _drawn_categories(keys, _categorical_draw_by(edu_table, age_idx, u[:, 1]))
     lo = np.asarray([AGE_SPAN[a][0] for a in AGE_KEYS])[age_idx]
     hi = np.asarray([AGE_SPAN[a][1] for a in AGE_KEYS])[age_idx]
     out["age_years"] = lo + np.floor(u[:, 2] * (hi - lo + 1)).astype(int)
@@ -291,7 +299,7 @@ def _answers(model: FieldworkModel, cal: Calibration, group: str, persons: pd.Da
         elif v.type == "multi":
             lw = _option_log_weights(model, "multi_items", v.name, group, persons, v.code_values)
             nprob = np.asarray(model.params["multi_items"][v.name]["n_choices"][group], dtype=float)
-            n_pick = 1 + _categorical_draw(np.tile(nprob, (n, 1)), stream.random(n))
+            n_pick = 1 + _categorical_draw_by(nprob[None, :], np.zeros(n, dtype=np.int64), stream.random(n))
             order = _top_stable(lw + stream.gumbel(size=lw.shape), v.max_choices)
             chosen = np.zeros(lw.shape, dtype=np.int16)
             for r in range(v.max_choices):
