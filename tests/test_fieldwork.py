@@ -433,6 +433,9 @@ def test_effects_over_coded_covariates_equal_the_row_by_row_sums(levels):
     for s in (spec, {"b": spec["b"], "a": spec["a"]}, {"c": spec["c"], "absent": {"q": 1.0}},
               {**spec, "num": 0.3}):
         assert np.array_equal(effects(s, data, cov), effects(s, data))
+    for k in range(20):        # a new mapping each time (one freed may leave its address to the next): its own values
+        s = {"b": {"x": float(k), "z": -1.0}}
+        assert np.array_equal(effects(s, data, cov), effects(s, data))
     before = effects({"d": {"u": 1.5}, "b": spec["b"]}, data, cov)          # no column d yet: b's effects only
     assert np.array_equal(before, effects({"b": spec["b"]}, data))
     data["d"] = pd.Categorical(["u"] * n)       # a column added later is seen (the coding of the others is kept)

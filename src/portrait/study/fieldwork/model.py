@@ -329,7 +329,8 @@ class Covariates:
 
     For a set of covariates, each row's combination of their values is found once; an effect sum is
     then computed per distinct combination (the same additions, in the same order, as row by row)
-    and spread to the rows. The table must not change while this object is in use.
+    and spread to the rows. The table must not change while this object is in use, nor the effect mappings given to
+    :func:`effects` with it (each mapping's effect per category is looked up once and kept with the mapping).
     """
 
     def __init__(self, data: pd.DataFrame):
@@ -338,6 +339,16 @@ class Covariates:
         self.codes: dict[str, np.ndarray] = {}
         self._combos: dict[tuple[str, ...], tuple[np.ndarray, dict[str, np.ndarray]]] = {}
         self._columns: tuple[pd.Index, frozenset] | None = None
+        self._levels: dict[tuple[int, str], tuple[Mapping, np.ndarray]] = {}
+
+    def level_effects(self, name: str, eff: Mapping) -> np.ndarray:
+        """The effect of each category of covariate ``name`` in ``eff`` (0 where absent), and 0 for a missing value
+        last; kept with ``eff`` itself (held, so that its identity is not reused)."""
+        hit = self._levels.get((id(eff), name))
+        if hit is None or hit[0] is not eff:
+            hit = (eff, np.append([float(eff.get(c, 0.0)) for c in self.categories[name]], 0.0))
+            self._levels[(id(eff), name)] = hit
+        return hit[1]
 
     def has(self, name: str) -> bool:
         """``name in data.columns``, through a set of the column names made once per columns index (a text index
@@ -392,7 +403,7 @@ def effects(spec: Mapping[str, Any], data: pd.DataFrame, covariates: Covariates 
             inverse, combo = covariates.combos(present)
             out = np.zeros(len(combo[present[0]]))
             for cov in present:
-                out += np.append([float(spec[cov].get(c, 0.0)) for c in covariates.categories[cov]], 0.0)[combo[cov]]
+                out += covariates.level_effects(cov, spec[cov])[combo[cov]]
             return out[inverse]
     out = np.zeros(len(data))
     for cov, eff in spec.items():

@@ -289,7 +289,7 @@ def _answers(model: FieldworkModel, cal: Calibration, group: str, persons: pd.Da
             ystar = eta + spec["loading"] * u_fav + stream.standard_normal(n)
             idx = np.searchsorted(cal.thresholds[(group, v.name)], ystar)
             codes = np.asarray(v.code_values)[idx]
-            dk = stream.random(n) < _dont_know_prob(model, v.name, group, persons, covariates)
+            dk = stream.random(n) < _dont_know_prob(model, v.name, group, persons, covariates, spec)
             cols[v.name] = _int16(np.where(dk, cb.dont_know_code, codes))
         elif v.name in model.params.get("categorical_items", {}):
             probs = categorical_probabilities(model, v.name, persons)

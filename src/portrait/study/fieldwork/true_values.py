@@ -28,7 +28,8 @@ class Calibration:
 
 
 def _dont_know_prob(model: FieldworkModel, name: str, group: str, data: pd.DataFrame,
-                    covariates: Covariates | None = None) -> np.ndarray:
+                    covariates: Covariates | None = None, spec: dict | None = None) -> np.ndarray:
+    """P(« Ne sait pas ») of each row for item ``name`` (``spec``: ``model.ordinal(name)``, when the caller has it)."""
     v = model.codebook.variable(name)
     if not v.dont_know:
         return np.zeros(len(data))
@@ -36,7 +37,7 @@ def _dont_know_prob(model: FieldworkModel, name: str, group: str, data: pd.DataF
         dk = model.params["categorical_items"][name].get("dont_know", {})
         dk_eff = model.params.get("ordinal_defaults", {}).get("dont_know", {}).get("effects", {})
     else:
-        dk = model.ordinal(name)["dont_know"]
+        dk = (model.ordinal(name) if spec is None else spec)["dont_know"]
         dk_eff = dk.get("effects", {})
     rate = dk.get("rate", {}).get(group, 0.0)
     if rate <= 0:
