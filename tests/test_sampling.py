@@ -132,6 +132,19 @@ class TestSystematicPPS:
         se = np.sqrt(pi * (1 - pi) / reps)
         assert np.all(np.abs(counts / reps - pi) <= 4.5 * se + 1e-12)
 
+    def test_stratified_srswor_from_an_arrow_column_again_equals_the_draw_from_its_objects(self):
+        """Drawing again from the same pyarrow text column (its strata's units are kept) gives the draw from the
+        column's values as Python objects, for every seed; another column gets its own strata, not the kept ones."""
+        rng = np.random.default_rng(2)
+        sizes = {"a": 5, "b": 7, "c": 0, "d": 2}
+        for strata in (pd.Series(rng.choice(list("cabd"), 3000), dtype="str"),
+                       pd.Series(rng.choice(list("dcba"), 500), dtype="str")):
+            for seed in (1, 2, 1):
+                kept = survey.stratified_srswor(strata, sizes, np.random.default_rng(seed))
+                objects = survey.stratified_srswor(strata.to_numpy(object), sizes, np.random.default_rng(seed))
+                assert np.array_equal(kept, objects)
+                assert [int(kept[(strata == h).to_numpy()].sum()) for h in "abcd"] == [5, 7, 0, 2]
+
 
 @pytest.fixture(scope="module")
 def sample(resident_frame):
