@@ -693,3 +693,18 @@ def test_categorical_draws_by_distribution_equal_the_draws_per_unit():
     assert np.array_equal(_categorical_draw_by(table, row, u), _categorical_draw(table[row], u))
     assert np.array_equal(_categorical_draw_by(table[:1], np.zeros(10, dtype=int), u[:10]),
                           _categorical_draw(np.tile(table[0], (10, 1)), u[:10]))
+
+
+def test_resident_units_look_communes_up_in_the_frame_they_are_given(resident_frame):
+    """The frame's index of commune codes is kept for the column it was made of: units looked up in a frame, then in
+    the same frame reordered (a new column), take each frame's size ranks (a look-up per slot, here)."""
+    from portrait.study.fieldwork.simulation import frame_index
+    design = frames.ResidentDesign(invitations=600, take=10)
+    slots = frames.draw_resident_sample(resident_frame, design, config.rng(SEED, "resident-sample")).slots
+    shuffled = resident_frame.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    shuffled["size_class_rank"] = shuffled["size_class_rank"].to_numpy()[::-1]     # other ranks, to be seen
+    for frame in (resident_frame, shuffled, resident_frame):
+        rank = dict(zip(frame["code"], frame["size_class_rank"]))
+        assert fieldwork.resident_units(slots, frame)["size_rank"].tolist() == [rank[c] for c in slots["code"]]
+    assert frame_index(resident_frame["code"]) is frame_index(resident_frame["code"])
+    assert frame_index(shuffled["code"]).equals(pd.Index(shuffled["code"]))
