@@ -197,6 +197,10 @@ def test_person_indices_follow_the_documented_draw_order_with_interleaved_slots(
     assert got.tolist() == want.tolist()
     with pytest.raises(ParameterError, match="commune 99999: 1 slots for 0 persons"):
         finite.person_indices(pd.DataFrame({"code": [codes[0], "99999"]}), frame, np.random.default_rng(5))
+    keys = finite.resident_slot_keys(pd.DataFrame({"code": codes}), frame, np.random.default_rng(5))
+    assert keys.tolist() == finite.resident_keys(list(codes), want).tolist()     # each slot keyed by its own code
+    with pytest.raises(ParameterError, match="commune 99999: 1 slots for 0 persons"):
+        finite.resident_slot_keys(pd.DataFrame({"code": [codes[0], "99999"]}), frame, np.random.default_rng(5))
 
 
 # ------------------------------------------------------------------------------- (c) design unbiasedness

@@ -173,13 +173,24 @@ def person_indices(slots: pd.DataFrame, frame: pd.DataFrame, rng: np.random.Gene
     selected commune, ``pi_within = take / pop15``); the slots of a commune get distinct indices in
     ``0 … pop15 − 1``, drawn with ``rng`` commune by commune in order of first appearance.
     """
-    codes = slots["code"].astype(str).to_numpy()
-    group, communes = pd.factorize(codes)           # in order of first appearance, as pd.unique
+    return _person_indices(*pd.factorize(slots["code"].astype(str)), frame, rng)
+
+
+def _person_indices(group: np.ndarray, communes: pd.Index, frame: pd.DataFrame,
+                    rng: np.random.Generator) -> np.ndarray:
+    """:func:`person_indices` of the slots' communes factorised (in order of first appearance, as pd.unique; the
+    texts as they are, not converted to Python objects).
+
+    Raises
+    ------
+    ParameterError
+        If a commune has more slots than persons aged 15+ in the frame (none: not in the frame).
+    """
     at = frame_index(frame["code"]).get_indexer(communes)
     pop15 = np.append(frame["pop15"].to_numpy(), 0)[at]        # 0 persons: a commune not in the frame (-1)
     order = np.argsort(group, kind="stable")         # each commune's slots in slot order, found once
     bounds = np.searchsorted(group[order], np.arange(len(communes) + 1))
-    out = np.empty(len(slots), dtype=np.int64)
+    out = np.empty(len(group), dtype=np.int64)
     for j, code in enumerate(communes):
         rows = order[bounds[j]:bounds[j + 1]]
         n_c = int(pop15[j])
@@ -191,7 +202,11 @@ def person_indices(slots: pd.DataFrame, frame: pd.DataFrame, rng: np.random.Gene
 
 def resident_slot_keys(slots: pd.DataFrame, frame: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
     """The finite-population keys of the persons behind the resident slots (:func:`person_indices`)."""
-    return resident_keys(slots["code"].astype(str).to_numpy(), person_indices(slots, frame, rng))
+    group, communes = pd.factorize(slots["code"].astype(str))     # once, for the persons and their keys
+    k = _person_indices(group, communes, frame, rng)
+    if (group < 0).any():        # a missing code: keyed as resident_keys keys its text
+        return resident_keys(slots["code"].astype(str).to_numpy(), k)
+    return _person_keys(string_keys(communes)[group], k)        # each commune's key digested once, as resident_keys
 
 
 #: The visitor frame's pointer to each person's first record (partner file, row): unlike ``person_id``, a keyed
