@@ -601,8 +601,8 @@ def test_identifier_order_and_texts_equal_the_python_objects_sort():
     same = ["".join(rng.choice(alphabet, size=3)) for _ in range(400)]
     same = [x for x in same if len(x.encode()) == len(same[0].encode())]      # one length in bytes
     mixed = ["b", "ab", "a", "é", "e", "ba", "a", "", "ż", "b"]
-    sliced = pd.Series(pd.array(pa.chunked_array([pa.array(["zz", "ab", "ab", "aa", "ba"], pa.large_string()).slice(1)]),
-                                dtype="str"))
+    arrow = pa.chunked_array([pa.array(["zz", "ab", "ab", "aa", "ba"], pa.large_string()).slice(1)])
+    sliced = pd.Series(pd.array(arrow, dtype="str"))
     for ids in (pd.Series(same + same[:7], dtype="str"), pd.Series(mixed, dtype="str"), pd.Series(same, dtype=object),
                 sliced):
         objects = ids.to_numpy(dtype=object)
@@ -708,3 +708,19 @@ def test_resident_units_look_communes_up_in_the_frame_they_are_given(resident_fr
         assert fieldwork.resident_units(slots, frame)["size_rank"].tolist() == [rank[c] for c in slots["code"]]
     assert frame_index(resident_frame["code"]) is frame_index(resident_frame["code"])
     assert frame_index(shuffled["code"]).equals(pd.Index(shuffled["code"]))
+
+
+def test_drawn_profiles_keep_the_units_as_categories(resident_frame, population, model):
+    """The persons' table is the units (their index and columns first, the categorical covariates as
+    ``as_categories`` makes them, the others unchanged) followed by the drawn sex, age, education and age in years."""
+    from portrait.study.fieldwork.model import as_categories
+    from portrait.study.fieldwork.simulation import _draw_profile
+    design = frames.ResidentDesign(invitations=600, take=10)
+    slots = frames.draw_resident_sample(resident_frame, design, config.rng(SEED, "resident-sample")).slots
+    units = fieldwork.resident_units(slots, resident_frame)
+    units.index = units.index * 3 + 7
+    got = _draw_profile(model, "residents", units, population, np.random.default_rng(4))
+    assert list(got.columns) == list(units.columns) + ["sexe", "age", "diplome", "age_years"]
+    pd.testing.assert_frame_equal(got[list(units.columns)], as_categories(units), check_exact=True)
+    assert isinstance(got["departement"].dtype, pd.CategoricalDtype) and got["id"].dtype == units["id"].dtype
+    assert got["age_years"].between(15, 120).all() and not got[["sexe", "age", "diplome"]].isna().any().any()

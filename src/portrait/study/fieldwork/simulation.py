@@ -18,8 +18,8 @@ from ...pipeline import config
 from ...pipeline.errors import InputError, ParameterError
 from ...survey.labels import arrow_chunks
 from ..codebook import Variable, option_column
-from .model import (AGE_KEYS, AGE_SPAN, CONTEXT, FieldworkModel, GROUPS, SEX_KEYS, SOURCE_LABEL, Covariates,
-                    as_categories, effects)
+from .model import (AGE_KEYS, AGE_SPAN, CATEGORICAL_COVARIATES, CONTEXT, FieldworkModel, GROUPS, SEX_KEYS,
+                    SOURCE_LABEL, Covariates, categories, effects)
 from .population import (Population, resolved_categories, _sex_age_by_department,
                          _visitor_sex_age_table, map_visitor_attributes, resident_population, visitor_population)
 from .true_values import (Calibration, _dont_know_prob, _option_log_weights, _propensity_linear, calibrate,
@@ -180,20 +180,24 @@ def _sex_age_table(population: pd.DataFrame) -> tuple[pd.Index, np.ndarray]:
 
 def _draw_profile(model: FieldworkModel, group: str, units: pd.DataFrame, population: pd.DataFrame | None,
                   rng: np.random.Generator) -> pd.DataFrame:
-    out = units.copy()
-    n = len(out)
+    """``as_categories`` of the units with their drawn sex, age, education and age in years: the table is made once
+    from its columns, not copied twice and grown a column at a time."""
+    out = {c: categories(units[c])
+           if c in CATEGORICAL_COVARIATES and not isinstance(units[c].dtype, pd.CategoricalDtype) else units[c].array
+           for c in units.columns}
+    n = len(units)
     u = rng.random((n, 3))
     if group == "residents":
         combos = [(s, a) for s in SEX_KEYS for a in AGE_KEYS]
         departments, p_sex_age = _sex_age_table(population)
-        row = departments.get_indexer(out["departement"])
+        row = departments.get_indexer(units["departement"])
         if (row < 0).any():
-            missing = sorted(set(pd.unique(out["departement"][row < 0])))
+            missing = sorted(set(pd.unique(units["departement"][row < 0])))
             raise InputError(f"no INSEE sex × age figures for department(s) {missing}")
         table = p_sex_age
     else:
         combos = [(s, a) for s in SEX_KEYS for a in AGE_KEYS]
-        table, row = _visitor_sex_age_table(model, out)
+        table, row = _visitor_sex_age_table(model, units)
     idx = _categorical_draw_by(table, row, u[:, 0])
     out["sexe"] = _drawn_categories(SEX_KEYS, np.asarray([SEX_KEYS.index(c[0]) for c in combos])[idx])
     age_idx = np.asarray([AGE_KEYS.index(c[1]) for c in combos])[idx]
@@ -205,7 +209,7 @@ def _draw_profile(model: FieldworkModel, group: str, units: pd.DataFrame, popula
     lo = np.asarray([AGE_SPAN[a][0] for a in AGE_KEYS])[age_idx]
     hi = np.asarray([AGE_SPAN[a][1] for a in AGE_KEYS])[age_idx]
     out["age_years"] = lo + np.floor(u[:, 2] * (hi - lo + 1)).astype(int)
-    return out
+    return pd.DataFrame(out, index=units.index)
 
 
 def _skip(model: FieldworkModel, v: Variable, persons: pd.DataFrame, rng: np.random.Generator,
@@ -397,7 +401,7 @@ def _words(model: FieldworkModel, group: str, v: Variable, persons: pd.DataFrame
 def _persons(model: FieldworkModel, cal: Calibration, group: str, units: pd.DataFrame,
              population: pd.DataFrame | None, draws: Draws) -> pd.DataFrame:
     """The units with their drawn profile, favourability and the response propensity these imply."""
-    persons = as_categories(_draw_profile(model, group, units, population, draws(f"fieldwork/{group}/profile")))
+    persons = _draw_profile(model, group, units, population, draws(f"fieldwork/{group}/profile"))
     persons["favourability"] = draws(f"fieldwork/{group}/favourability").standard_normal(len(persons))
     nmar = float(model.params["propensity"].get("nmar_loading", 0.0))
     persons["propensity"] = expit(cal.intercepts[group] + _propensity_linear(model, group, persons)

@@ -29,7 +29,7 @@ class Calibration:
 
 def _dont_know_prob(model: FieldworkModel, name: str, group: str, data: pd.DataFrame,
                     covariates: Covariates | None = None, spec: dict | None = None) -> np.ndarray:
-    """P(« Ne sait pas ») of each row for item ``name`` (``spec``: ``model.ordinal(name)``, when the caller has it)."""
+    """P(« Ne sait pas ») of each row for item ``name`` (``spec``: ``model.ordinal(name)``, if the caller has it)."""
     v = model.codebook.variable(name)
     if not v.dont_know:
         return np.zeros(len(data))
