@@ -204,3 +204,53 @@ def test_jkn_average_is_not_inflated_by_a_stratum_sampled_with_certainty():
     assert j.replicate_scale == 1.0
     assert_allclose(survey.total(j, "api00", variance="replicates")["se"],
                     survey.total(d, "api00")["se"], rtol=1e-12)
+
+
+def _class_codes_unit_by_unit(score, active, resp, n_classes, min_respondents):
+    """The propensity classes by their definition, one unit at a time: cut-points at ranks ⌈c n / K⌉ of the sorted
+    active scores, a unit's class the number of cut-points at or below its score, then the class with fewest
+    active respondents below the minimum merged into its neighbour (among classes holding an active unit) with fewer
+    respondents, until none is left; the classes holding a unit renumbered 0, 1, … in order."""
+    s = np.sort(score[active])
+    n = len(s)
+    cuts = [s[min((c * n + n_classes - 1) // n_classes, n - 1)] for c in range(1, n_classes)]
+    cls = [sum(cut <= x for cut in cuts) for x in score]
+    merges = 0
+    while True:
+        present = sorted({c for c, a in zip(cls, active) if a})
+        counts = {c: sum(1 for k, a, r in zip(cls, active, resp) if k == c and a and r) for c in present}
+        small = [c for c in present if counts[c] < min_respondents]
+        if not small or len(present) == 1:
+            break
+        c = min(small, key=lambda x: counts[x])
+        i = present.index(c)
+        target = min([present[j] for j in (i - 1, i + 1) if 0 <= j < len(present)], key=lambda x: counts[x])
+        cls = [target if k == c else k for k in cls]
+        merges += 1
+    order = sorted(set(cls))
+    return np.array([order.index(k) for k in cls]), merges
+
+
+def test_propensity_classes_are_cut_and_merged_as_unit_by_unit():
+    """Oracle: the classes computed one unit at a time from their definition (brute force), on scores with many ties
+    (few covariate patterns), inactive units (replicate weight 0, some alone in the lowest class) and minimums that
+    force merges; the engine cuts and merges them on the distinct scores instead."""
+    from portrait.survey.nonresponse import _class_codes
+
+    rng = np.random.default_rng(21)
+    merged = 0
+    for trial in range(60):
+        n = int(rng.integers(20, 200))
+        score = rng.choice(rng.random(int(rng.integers(1, 12))), n)
+        active = rng.random(n) < 0.8
+        active[0] = True
+        resp = rng.random(n) < rng.uniform(0.2, 0.9)
+        if trial % 2:       # inactive units scored below every active one: a class of inactive units only
+            score[~active & (rng.random(n) < 0.5)] = -1.0
+        k, m = int(rng.integers(2, 7)), int(rng.integers(1, 12))
+        code, labels = _class_codes(score, active, resp, k, m)
+        expected, merges = _class_codes_unit_by_unit(score, active, resp, k, m)
+        assert code.dtype == np.int64 and np.array_equal(code, expected), trial
+        assert len(labels) == expected.max() + 1
+        merged += merges > 0
+    assert merged > 10      # the merging rule was exercised

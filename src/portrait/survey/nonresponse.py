@@ -228,17 +228,17 @@ def adjust_nonresponse(design: Design, responded: str, *, groups: Sequence[str] 
             code, labels = _replicate_classes(model, d, resp, n_classes, min_respondents)
         tot = np.bincount(code, weights=d, minlength=len(labels))
         rsp = np.bincount(code, weights=d * resp, minlength=len(labels))
+        if des is not design:            # a replicate: its weights only
+            tot = _merge_empty_groups(tot, rsp)
+            factor = np.divide(tot, rsp, out=np.zeros_like(tot), where=rsp > 0)
+            return np.where(resp, d * factor[code], 0.0), None
         nresp = np.bincount(code, weights=resp.astype(float), minlength=len(labels))
-        if np.any(nresp < min_respondents) and des is design:
+        if np.any(nresp < min_respondents):
             i = int(np.argmin(nresp))
             raise ParameterError(f"non-response group {str(labels[i])!r} has {int(nresp[i])} respondents, fewer "
                                  f"than {min_respondents}; merge groups")
-        if des is not design:
-            tot = _merge_empty_groups(tot, rsp)
         factor = np.divide(tot, rsp, out=np.zeros_like(tot), where=rsp > 0)
         w = np.where(resp, d * factor[code], 0.0)
-        if des is not design:            # a replicate: its weights only
-            return w, None
         table = pd.DataFrame({"groupe": labels, "échantillon": np.bincount(code, minlength=len(labels)),
                               "répondants": nresp.astype(int),
                               "taux de réponse pondéré": np.divide(rsp, tot, out=np.zeros_like(tot), where=tot > 0),
@@ -401,10 +401,10 @@ def _pattern_classes(model: PropensityModel, beta: np.ndarray, w: np.ndarray, re
     """Each unit's class code and the classes' labels, for the scores of coefficients ``beta``."""
     values, key = np.unique(_logistic(model.patterns, beta), return_inverse=True)
     unit_key = key.ravel()[model.pattern_of]
-    return _class_codes(values[unit_key], w > 0, resp, n_classes, min_respondents, levels=(values, unit_key))
+    return _class_codes(None, w > 0, resp, n_classes, min_respondents, levels=(values, unit_key))
 
 
-def _class_codes(score: np.ndarray, active: np.ndarray, resp: np.ndarray, n_classes: int, min_respondents: int,
+def _class_codes(score: np.ndarray | None, active: np.ndarray, resp: np.ndarray, n_classes: int, min_respondents: int,
                  levels: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Classes by score, cut where classes of equal size among the ``active`` units would be cut, units with equal
     scores always in the same class (the others join by score); a class with too few active respondents is merged
@@ -419,19 +419,24 @@ def _class_codes(score: np.ndarray, active: np.ndarray, resp: np.ndarray, n_clas
     order, giving identical units different factors (trial AC: 421 of the residents' 1,397 respondents).
 
     ``levels``: the scores' distinct values, increasing, and each unit's number among them (what
-    ``np.unique(score, return_inverse=True)`` gives), when the caller knows them.
+    ``np.unique(score, return_inverse=True)`` gives), when the caller knows them (``score`` is then not read).
     """
     n = int(active.sum())
     values, key = levels if levels is not None else np.unique(score, return_inverse=True)
     key = key.ravel()
-    ends = np.cumsum(np.bincount(key[active], minlength=len(values)))    # the sorted active scores, by value
+    # every unit of a score value falls in the same class: the classes are cut and merged on the values, with
+    # their counts of active units, active respondents and units (integers, so the sums are exact in any order)
+    active_of = np.bincount(key[active], minlength=len(values))
+    ends = np.cumsum(active_of)    # the sorted active scores, by value
     at = [min((c * n + n_classes - 1) // n_classes, n - 1) for c in range(1, n_classes)]
     cut = values[np.searchsorted(ends, at, side="right")]
-    cls = np.searchsorted(cut, values, side="right")[key].astype(np.int64)
+    cls = np.searchsorted(cut, values, side="right").astype(np.int64)
+    respondents_of = np.bincount(key[resp & active], minlength=len(values)).astype(float)
+    active_of = active_of.astype(float)
     # merge a class with too few respondents into its neighbour with fewer respondents
     while True:
-        counts = np.bincount(cls, weights=(resp & active).astype(float))
-        present = np.flatnonzero(np.bincount(cls, weights=active.astype(float)) > 0)
+        counts = np.bincount(cls, weights=respondents_of)
+        present = np.flatnonzero(np.bincount(cls, weights=active_of) > 0)
         small = [c for c in present if counts[c] < min_respondents]
         if not small or len(present) == 1:
             break
@@ -440,10 +445,11 @@ def _class_codes(score: np.ndarray, active: np.ndarray, resp: np.ndarray, n_clas
         neighbours = [present[j] for j in (i - 1, i + 1) if 0 <= j < len(present)]
         target = min(neighbours, key=lambda x: counts[x])
         cls[cls == c] = target
-    present = np.flatnonzero(np.bincount(cls))    # the classes left, numbered 0, 1, … in order
+    # the classes left, numbered 0, 1, … in order
+    present = np.flatnonzero(np.bincount(cls, weights=np.bincount(key, minlength=len(values)).astype(float)) > 0)
     renumber = np.zeros(present[-1] + 1, dtype=np.int64)
     renumber[present] = np.arange(len(present))
-    cls = renumber[cls]
+    cls = renumber[cls][key]
     k = len(present)
     width = len(str(k))
     return cls.ravel(), np.array([f"classe {c + 1:0{width}d}" for c in range(k)])
