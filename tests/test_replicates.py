@@ -254,3 +254,19 @@ def test_propensity_classes_are_cut_and_merged_as_unit_by_unit():
         assert len(labels) == expected.max() + 1
         merged += merges > 0
     assert merged > 10      # the merging rule was exercised
+
+
+def test_bootstrap_factors_follow_the_units_whatever_the_order_of_their_psu_codes():
+    """Each unit its own PSU: the factors drawn for the PSUs in the order of their codes go to the units that hold
+    them, whether the units come in that order (the factors as drawn) or in the reverse one (the same factors,
+    reversed); the same random draws in both."""
+    n = 60
+    df = pd.DataFrame({"w": np.linspace(1, 3, n), "s": np.repeat(["a", "b"], n // 2),
+                       "id": [f"u{i:03d}" for i in range(n)]})
+    own = Design.from_frame(df, weights="w", strata="s")
+    same = Design.from_frame(df, weights="w", strata="s", psu="id")
+    rev = Design.from_frame(df.iloc[::-1].reset_index(drop=True), weights="w", strata="s", psu="id")
+    F = survey.replicate_factors(own, "bootstrap", 7, np.random.default_rng(4))[0]
+    assert np.array_equal(survey.replicate_factors(same, "bootstrap", 7, np.random.default_rng(4))[0], F)
+    assert np.array_equal(survey.replicate_factors(rev, "bootstrap", 7, np.random.default_rng(4))[0], F[::-1])
+    assert F.shape == (n, 7) and len(np.unique(F[:, 0])) > 1

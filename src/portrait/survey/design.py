@@ -430,15 +430,16 @@ class Design:
         factors = self.replicate_factors
         # replicate-major rows; each step's output is kept on the step, so that designs sharing the first
         # steps of their recipe (non-response, then one calibration or another) re-run only the rest
-        rows = np.ascontiguousarray((base[:, None] * factors).T)
         found: list[list[tuple]] = [[] for _ in range(factors.shape[1])]
-        start = 0
+        start, rows = 0, None
         for k in range(len(self.steps), 0, -1):
             kept = getattr(self.steps[k - 1], "_replicate_rows", None)
             if (kept is not None and len(kept[0]) == k and all(a is b for a, b in zip(kept[0], self.steps))
                     and kept[1] is factors and kept[2] is base and kept[3] is self.data):
                 start, rows, found = k, kept[4], [list(f) for f in kept[5]]
                 break
+        if rows is None:    # the same products as (base[:, None] * factors).T, written row by row at once
+            rows = np.multiply(factors.T, base, order="C")
         for k in range(start, len(self.steps)):
             step = self.steps[k]
             out = np.empty_like(rows)

@@ -136,7 +136,9 @@ def replicate_factors(design: Design, method: str = "bootstrap", replicates: int
             lam = np.sqrt(m * (1 - psu_f[idx[0]]) / (nh - 1))
             counts = rng.multinomial(m, np.full(nh, 1.0 / nh), size=replicates).T   # nh × R
             F[idx] = 1 - lam + lam * (nh / m) * counts
-        return F[psu_idx], 1.0 / (replicates - 1), np.ones(replicates)
+        # every unit its own PSU, in the order of the codes (a design of units): the PSUs' rows are the units'
+        own = len(psu_idx) == P and np.array_equal(psu_idx, np.arange(P))
+        return F if own else F[psu_idx], 1.0 / (replicates - 1), np.ones(replicates)
     if method == "jk1":
         if len(strata) > 1:
             raise ParameterError("JK1 is for unstratified designs; use method='jkn'")
