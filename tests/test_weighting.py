@@ -461,6 +461,33 @@ def test_newton_stops_when_no_step_lowers_the_misfit():
     assert rel < 1e-10 and (X[:, 0] * d * g).sum() == pytest.approx(14.0, rel=1e-12)      # reachable: solved
 
 
+def test_newton_on_a_stack_of_replicates_gives_each_the_numbers_of_its_own_solve():
+    """The replicates of a calibration are solved at once (newton._newton_rows). Oracle: the one-problem solver run
+    on each row alone, compared bit for bit (g, λ, iterations, misfit), for every distance, on rows whose cells
+    include empty ones (a replicate drawing none of their units), rows that converge in different numbers of
+    iterations, and rows whose bounds or margins cannot be met (they stall, or run out of iterations)."""
+    from portrait.survey.newton import _newton, _newton_rows
+
+    rng = np.random.default_rng(17)
+    cells = 40
+    a, b = rng.integers(0, 4, cells), rng.integers(0, 3, cells)
+    X_all = np.column_stack([a == k for k in range(4)] + [b == k for k in range(3)]).astype(float)
+    X = X_all[:, [0, 1, 2, 3, 5, 6]]
+    T_all = np.array([30.0, 25.0, 20.0, 25.0, 45.0, 35.0, 20.0])
+    D = rng.uniform(0.5, 4.0, (12, cells)) * (rng.random((12, cells)) < 0.85)
+    D[3] *= 3.0                                          # far from the margins: beyond the bounds below
+    for method, (L, U), maxit in (("raking", (-np.inf, np.inf), 100), ("linear", (-np.inf, np.inf), 100),
+                                  ("logit", (0.5, 2.0), 100), ("truncated", (0.6, 1.8), 100),
+                                  ("raking", (0.7, 1.4), 100), ("logit", (0.3, 3.0), 2)):
+        G, LAM, IT, REL = _newton_rows(X, D, T_all[[0, 1, 2, 3, 5, 6]], method, L, U, maxit, 1e-10, X_all, T_all)
+        for r, d in enumerate(D):
+            g, lam, it, rel = _newton(X, d, T_all[[0, 1, 2, 3, 5, 6]], method, L, U, maxit, 1e-10, X_all, T_all)
+            assert np.array_equal(G[r], g, equal_nan=True) and np.array_equal(LAM[r], lam), (method, r)
+            assert IT[r] == it and (REL[r] == rel or np.isnan(rel) and np.isnan(REL[r])), (method, r)
+        assert len(set(IT)) > 1 or maxit == 2 or method == "linear", method      # rows stopping at other iterations
+    assert not (REL < 1e-10).all()       # some rows could not be calibrated within their bounds
+
+
 def test_propensity_classes_never_split_equal_scores_and_ignore_row_order():
     """Trial AC: the residents' propensity model has few covariate patterns (department × size class), so classes of
     exactly equal size had to cut through groups of identical units, in file order: identical respondents got factors

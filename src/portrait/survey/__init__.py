@@ -20,6 +20,8 @@ module                  what                                                    
 ``calibration``         :func:`calibrate` (linear, raking, logit, truncated)         ``calibrate``
                         (R ``rake``'s weights; its SE is ``calibrate``'s, not
                         ``rake``'s one pass of post-stratification residuals)
+``newton``              the calibration's Newton solver and distances, on one
+                        problem or on all replicates at once (same iterates)
 ``poststratification``  :func:`post_stratify` (linear calibration on one factor or  ``postStratify``
                         several crossed)
 ``feasibility``         infeasible bounds named, bounds widened in a replicate

@@ -54,41 +54,7 @@ from .labels import arrow_chunks, _missing_count
 from .errors import CalibrationError, ParameterError, calibration_bounds, numeric_values
 from .feasibility import diagnose_infeasible, empty_levels, negative_weights, widened_bounds
 from .margins import JOINT, Margin, NumericTotal, margin_list, no_unit_error
-
-METHODS = ("linear", "raking", "logit", "truncated")
-
-
-# ============================================================================ distances
-
-
-def _F(method: str, u: np.ndarray, L: float, U: float) -> tuple[np.ndarray, np.ndarray]:
-    """g = F(u) and dF/du for a calibration distance."""
-    if method == "linear":
-        return 1.0 + u, np.ones_like(u)
-    if method == "raking":
-        e = np.exp(np.clip(u, -700, 700))
-        if L == -np.inf and U == np.inf:
-            return e, e
-        # bounded raking, as R's calfun = "raking", bounds =; a unit on its bound (to rounding) keeps its slope, so
-        # that Newton can bring it back inside (see _step_limit)
-        on = (e >= L * (1 - 1e-12)) & (e <= U * (1 + 1e-12))
-        return np.clip(e, L, U), e * on
-    if method == "truncated":
-        g = 1.0 + u
-        inside = (g > L) & (g < U)
-        return np.clip(g, L, U), inside.astype(float)
-    if method == "logit":
-        A = (U - L) / ((1 - L) * (U - 1))
-        z = np.clip(A * u, -700, 700)
-        # g = (L(U-1) + U(1-L)e^z) / (U-1 + (1-L)e^z), evaluated stably on both signs of z
-        pos = z > 0
-        ez = np.exp(np.where(pos, -z, z))
-        num = np.where(pos, L * (U - 1) * ez + U * (1 - L), L * (U - 1) + U * (1 - L) * ez)
-        den = np.where(pos, (U - 1) * ez + (1 - L), (U - 1) + (1 - L) * ez)
-        g = num / den
-        # dg/du = A (g - L)(U - g) / (U - L)
-        return g, A * (g - L) * (U - g) / (U - L)
-    raise ParameterError(f"calibration method must be one of {METHODS}, got {method!r}")
+from .newton import METHODS, _newton, _newton_rows, _products
 
 
 # ============================================================================ result
@@ -387,59 +353,6 @@ def _build(design: Design, margins: Sequence[Margin | NumericTotal]) -> _Problem
                     T_all=np.asarray(all_T, dtype=float), names_all=all_names)
 
 
-# ============================================================================ solver
-
-
-def _step_limit(u: np.ndarray, du: np.ndarray, L: float, U: float) -> float:
-    """The longest fraction of a bounded-raking Newton step that takes no unit from inside its bounds beyond them:
-    such a unit stops on its bound, where it keeps its slope; a unit carried past it, where ``g`` is flat, would
-    leave the equations no way to bring it back (a level whose every unit is clipped cannot move)."""
-    lo, hi = np.log(L) if L > 0 else -np.inf, np.log(U)
-    inside = (u > lo + 1e-9) & (u < hi - 1e-9)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        to_bound = np.where(du > 0, (hi - u) / du, np.where(du < 0, (lo - u) / du, np.inf))
-    return float(min(1.0, np.min(to_bound[inside], initial=np.inf)))
-
-
-def _newton(X: np.ndarray, d: np.ndarray, T: np.ndarray, method: str, L: float, U: float,
-            maxit: int, tol: float, X_check: np.ndarray | None = None,
-            T_check: np.ndarray | None = None, limit: bool = False) -> tuple[np.ndarray, np.ndarray, int, float]:
-    """Solve Σ d F(Xλ) x = T; return (g, λ, iterations, max relative misfit).
-
-    ``limit``: a bounded-raking step stops where a unit reaches its bound (:func:`_step_limit`).
-
-    The stopping rule is checked on ``X_check``/``T_check`` when given (every margin level,
-    including those implied by the grand total), otherwise on the constraints solved.
-    """
-    lam = np.zeros(X.shape[1])
-    Xc, Tc = (X, T) if X_check is None else (X_check, T_check)
-    scale = 1.0 + np.abs(Tc)
-
-    def misfit_of(l):
-        g, dg = _F(method, X @ l, L, U)
-        return g, dg, T - X.T @ (d * g), float(np.max(np.abs(Tc - Xc.T @ (d * g)) / scale))
-
-    g, dg, mis, rel = misfit_of(lam)
-    it = 0
-    while rel >= tol and it < maxit:
-        it += 1
-        J = X.T @ (X * (d * dg)[:, None])
-        step = np.linalg.lstsq(J, mis, rcond=None)[0]
-        t = _step_limit(X @ lam, X @ step, L, U) if limit else 1.0
-        for _ in range(40):
-            g_new, dg_new, mis_new, rel_new = misfit_of(lam + t * step)
-            if np.all(np.isfinite(g_new)) and (rel_new < rel or method in ("linear",)):
-                break
-            t /= 2
-        else:
-            # no step of 40 halvings lowers the misfit: the equations cannot be met more closely (a margin out
-            # of reach), and another iteration would repeat the same search; the caller judges the misfit left
-            break
-        lam = lam + t * step
-        g, dg, mis, rel = g_new, dg_new, mis_new, rel_new
-    return g, lam, it, rel
-
-
 def calibrate(design: Design, margins: Sequence[Margin | NumericTotal], *, method: str = "raking",
               bounds: tuple[float, float] | None = None, maxit: int = 100, tol: float = 1e-10,
               label: str | None = None, allow_negative: bool = False) -> Design:
@@ -605,6 +518,23 @@ def calibrate(design: Design, margins: Sequence[Margin | NumericTotal], *, metho
                                        + diagnose_infeasible(problem, dc, L, U)) from None
             return solve(des.weights, report=False, L=wider[0], U=wider[1])[0], {"widened_bounds": wider}
 
+    def replicate_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The step re-run on every replicate at once (a row of ``rows`` each): the weights :func:`replicate` gives
+        each row it calibrates at the first attempt, and the rows left to it (widened bounds, a step limit, an error)."""
+        every = len(problem.active) == rows.shape[1]
+        d_act = rows if every else rows[:, problem.active]
+        dc = np.array([np.bincount(problem.cell_of, weights=d, minlength=problem.X.shape[0]) for d in d_act])
+        g_c, _, _, rel = _newton_rows(problem.X, dc, problem.T, method, L, U, maxit, tol, problem.X_all,
+                                      problem.T_all)
+        achieved = _products(problem.X_all.T, dc * g_c)
+        done = ((np.max(np.abs(achieved - problem.T_all) / (1 + np.abs(problem.T_all)), axis=1) < 10 * tol)
+                & np.all(np.isfinite(g_c), axis=1) & ((rel < tol) | (not bounded) | (method != "raking")))
+        if every:
+            return d_act * g_c[:, problem.cell_of], np.flatnonzero(~done)
+        w = np.zeros_like(rows)
+        w[:, problem.active] = d_act * g_c[:, problem.cell_of]
+        return w, np.flatnonzero(~done)
+
     step = Step(kind="calibration", label=label or f"calage ({method})", apply=replicate, info=res,
-                X=Deferred(units_x), d=design.weights.copy())
+                X=Deferred(units_x), d=design.weights.copy(), apply_rows=replicate_rows)
     return design.with_weights(w, step)

@@ -79,6 +79,10 @@ class Step(Deferring):
         units of weight 0), built when first read. ``None`` for other steps.
     d : numpy.ndarray or None
         Calibration and ``trim_weights`` steps: the input weights (length ``n``); ``None`` for other steps.
+    apply_rows : callable or None
+        Optional, ``apply_rows(rows) -> (weights, left)``: the step re-run on every row of the ``R × n`` input weights
+        at once, giving for each row the weights ``apply`` gives it, except the rows numbered in ``left``, which are
+        then run through ``apply`` (to report or raise as it does); ``None``: every row goes through ``apply``.
     """
 
     kind: str
@@ -87,6 +91,7 @@ class Step(Deferring):
     info: Any = None
     X: np.ndarray | None = field(default=None, repr=False)
     d: np.ndarray | None = field(default=None, repr=False)
+    apply_rows: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = field(default=None, repr=False)
 
 
 #: R's ``options(survey.lonely.psu = …)``: what a stratum with a single PSU (not sampled with certainty) contributes
@@ -442,8 +447,8 @@ class Design:
             rows = np.multiply(factors.T, base, order="C")
         for k in range(start, len(self.steps)):
             step = self.steps[k]
-            out = np.empty_like(rows)
-            for r in range(len(rows)):
+            out, left = step.apply_rows(rows) if step.apply_rows is not None else (np.empty_like(rows), range(len(rows)))
+            for r in left:
                 try:
                     out[r], info = step.apply(replace(self, weights=rows[r].copy(), steps=()))
                 except CalibrationError as exc:    # say which replicate and step (an audit: the message said neither)
