@@ -270,3 +270,21 @@ def test_bootstrap_factors_follow_the_units_whatever_the_order_of_their_psu_code
     assert np.array_equal(survey.replicate_factors(same, "bootstrap", 7, np.random.default_rng(4))[0], F)
     assert np.array_equal(survey.replicate_factors(rev, "bootstrap", 7, np.random.default_rng(4))[0], F[::-1])
     assert F.shape == (n, 7) and len(np.unique(F[:, 0])) > 1
+
+
+def test_propensity_model_refitted_on_all_replicates_at_once_gives_each_its_own_fit():
+    """The non-response step refits its response model on every replicate at once (_logistic_newton_rows). Oracle:
+    the one-replicate fit from the same start, compared bit for bit, on replicates that drop units (weight 0), with
+    covariate patterns of very unequal sizes (the rows do not converge together)."""
+    from portrait.survey.nonresponse import _design_patterns, _logistic_newton, _logistic_newton_rows
+
+    rng = np.random.default_rng(9)
+    n = 600
+    df = pd.DataFrame({"a": rng.choice(list("pqrs"), n, p=[0.6, 0.3, 0.08, 0.02]), "b": rng.choice(list("xyz"), n)})
+    resp = rng.random(n) < np.where(df["a"] == "p", 0.7, 0.4)
+    X, of, _ = _design_patterns(df, ["a", "b"])
+    rows = rng.uniform(1, 5, n) * rng.poisson(1.0, (15, n))
+    start = np.array([0.4] + [0.0] * (X.shape[1] - 1))
+    B = _logistic_newton_rows(X, of, rows, resp, start)
+    for r, w in enumerate(rows):
+        assert np.array_equal(B[r], _logistic_newton(X, of, w, resp, start.copy())), r

@@ -221,17 +221,22 @@ def adjust_nonresponse(design: Design, responded: str, *, groups: Sequence[str] 
         method = f"score de propension ({k} classes)"
     full_code, full_labels = code, labels
 
+    def replicate(d: np.ndarray, code: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        tot = np.bincount(code, weights=d, minlength=len(labels))
+        rsp = np.bincount(code, weights=d * resp, minlength=len(labels))
+        tot = _merge_empty_groups(tot, rsp)
+        factor = np.divide(tot, rsp, out=np.zeros_like(tot), where=rsp > 0)
+        return np.where(resp, d * factor[code], 0.0)
+
     def solve(des: Design) -> tuple[np.ndarray, NonresponseResult | None]:
         d = des.weights
         code, labels = full_code, full_labels
-        if model is not None and des is not design:
-            code, labels = _replicate_classes(model, d, resp, n_classes, min_respondents)
+        if des is not design:            # a replicate: its weights only
+            if model is not None:
+                code, labels = _replicate_classes(model, d, resp, n_classes, min_respondents)
+            return replicate(d, code, labels), None
         tot = np.bincount(code, weights=d, minlength=len(labels))
         rsp = np.bincount(code, weights=d * resp, minlength=len(labels))
-        if des is not design:            # a replicate: its weights only
-            tot = _merge_empty_groups(tot, rsp)
-            factor = np.divide(tot, rsp, out=np.zeros_like(tot), where=rsp > 0)
-            return np.where(resp, d * factor[code], 0.0), None
         nresp = np.bincount(code, weights=resp.astype(float), minlength=len(labels))
         if np.any(nresp < min_respondents):
             i = int(np.argmin(nresp))
@@ -245,8 +250,18 @@ def adjust_nonresponse(design: Design, responded: str, *, groups: Sequence[str] 
                               "facteur": factor})
         return w, NonresponseResult(method=method, groups=table, model=model)
 
+    def solve_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The step re-run on every replicate (a row of ``rows`` each), the response model refitted on all at once:
+        what ``solve`` gives each row."""
+        betas = _logistic_newton_rows(model.patterns, model.pattern_of, rows, resp, model.coef)
+        out = np.empty_like(rows)
+        for r, (d, beta) in enumerate(zip(rows, betas)):
+            out[r] = replicate(d, *_pattern_classes(model, beta, d, resp, n_classes, min_respondents))
+        return out, np.zeros(0, dtype=int)
+
     w, res = solve(design)
-    step = Step(kind="nonresponse", label=label or f"non-réponse ({method})", apply=solve, info=res)
+    step = Step(kind="nonresponse", label=label or f"non-réponse ({method})", apply=solve, info=res,
+                apply_rows=solve_rows if model is not None else None)
     return design.with_weights(w, step)
 
 
@@ -373,6 +388,31 @@ def _logistic_newton(X: np.ndarray, of: np.ndarray, w: np.ndarray, resp: np.ndar
         if np.max(np.abs(step)) < 1e-10 * (1 + np.max(np.abs(beta))):
             break
     return beta
+
+
+def _logistic_newton_rows(X: np.ndarray, of: np.ndarray, w_rows: np.ndarray, resp: np.ndarray,
+                          beta: np.ndarray) -> np.ndarray:
+    """:func:`_logistic_newton` on each row of ``w_rows`` (a replicate's unit weights each), all from ``beta``: each
+    row's coefficients, the very numbers :func:`_logistic_newton` gives it, the products of all rows made by stacked
+    matmuls (the same BLAS call per row, on operands laid out as its own), one least-squares step per row."""
+    W, Wy = np.empty((len(w_rows), len(X))), np.empty((len(w_rows), len(X)))
+    for r, w in enumerate(w_rows):
+        ww = w / w[w > 0].mean()
+        W[r] = np.bincount(of, weights=ww, minlength=len(X))
+        Wy[r] = np.bincount(of, weights=ww * resp, minlength=len(X))
+    betas = np.repeat(beta[None, :], len(w_rows), axis=0)
+    todo = np.arange(len(w_rows))       # the rows not converged
+    for _ in range(50):
+        b = betas[todo]
+        mu = 1.0 / (1.0 + np.exp(-(np.matmul(X, b[:, :, None])[:, :, 0])))
+        H = np.matmul((X[None] * (W[todo] * mu * (1 - mu))[:, :, None]).transpose(0, 2, 1), X)
+        grad = np.matmul(X.T, (Wy[todo] - W[todo] * mu)[:, :, None])[:, :, 0]
+        step = np.array([np.linalg.lstsq(H[i], grad[i], rcond=None)[0] for i in range(len(todo))])
+        betas[todo] = b = b + step
+        todo = todo[~(np.max(np.abs(step), axis=1) < 1e-10 * (1 + np.max(np.abs(b), axis=1)))]
+        if not len(todo):
+            break
+    return betas
 
 
 def _propensity_classes(design: Design, propensity: Sequence[str], resp: np.ndarray, n_classes: int,
