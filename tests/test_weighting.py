@@ -575,3 +575,27 @@ def test_propensity_design_patterns_are_the_distinct_rows_of_the_dummy_matrix_wi
         want, of = np.unique(np.hstack(blocks), axis=0, return_inverse=True)
         patterns, pattern_of, got_names = nonresponse._design_patterns(data, variables)
         assert np.array_equal(patterns, want) and np.array_equal(pattern_of, of.ravel()) and got_names == names
+
+
+def test_least_squares_of_a_stack_are_numpy_lstsq_of_each_problem(monkeypatch):
+    """The replicates' Newton steps are solved for the whole stack at once (newton.lstsq_rows). Oracle: numpy's lstsq
+    on each problem alone, bit for bit, on square, tall and rank-deficient problems; the same without numpy's gufunc
+    (the fallback); an SVD that fails raises lstsq's error."""
+    from portrait.survey import newton
+
+    rng = np.random.default_rng(4)
+    for m, n in ((9, 9), (18, 18), (30, 11), (14, 14)):
+        M = rng.normal(size=(25, m, n))
+        M[::3, :, -1] = M[::3, :, 0]             # rank-deficient problems
+        A = np.matmul(M.transpose(0, 2, 1), M) if m == n else M
+        B = rng.normal(size=(25, A.shape[1]))
+        expected = np.array([np.linalg.lstsq(a, b, rcond=None)[0] for a, b in zip(A, B)])
+        assert np.array_equal(newton.lstsq_rows(A, B), expected), (m, n)
+        with monkeypatch.context() as mp:
+            mp.setattr(newton, "_umath_linalg", None)
+            assert np.array_equal(newton.lstsq_rows(A, B), expected), (m, n)
+    A[3, 0, 0] = np.nan
+    with pytest.raises(np.linalg.LinAlgError, match="SVD did not converge"):
+        np.linalg.lstsq(A[3], B[3], rcond=None)
+    with pytest.raises(np.linalg.LinAlgError, match="SVD did not converge"):
+        newton.lstsq_rows(A, B)

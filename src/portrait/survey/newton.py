@@ -4,7 +4,8 @@ constraints but not their weights (the replicates of a calibration step), each w
 
 The stacked solver gives each problem exactly the numbers the one-problem solver gives it: the elementwise arithmetic
 is the same on a stack, a stacked ``numpy.matmul`` makes the same BLAS call for each problem as the single product
-does, each problem's step is its own least-squares solve, and its step halving and stopping rule are its own.
+does, each problem's step is its own least-squares solve (the same LAPACK call, :func:`lstsq_rows`), and its step
+halving and stopping rule are its own.
 """
 
 from __future__ import annotations
@@ -12,6 +13,11 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import ParameterError
+
+try:        # numpy's least-squares gufunc, the LAPACK gelsd call behind numpy.linalg.lstsq; it takes a stack at once
+    from numpy.linalg import _umath_linalg
+except ImportError:     # pragma: no cover - another numpy: the stack is solved one problem at a time
+    _umath_linalg = None
 
 METHODS = ("linear", "raking", "logit", "truncated")
 
@@ -108,6 +114,28 @@ def _products(A: np.ndarray, V: np.ndarray) -> np.ndarray:
     return np.matmul(A, V[:, :, None])[:, :, 0]
 
 
+def _svd_failed(err: str, flag: int) -> None:
+    raise np.linalg.LinAlgError("SVD did not converge in Linear Least Squares")
+
+
+def lstsq_rows(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """``numpy.linalg.lstsq(A[i], B[i], rcond=None)[0]`` for every problem ``i`` of a stack (``A`` of shape ``k × m × n``,
+    ``B`` of ``k × m``): the same LAPACK call on each, made by numpy's gufunc for the whole stack with lstsq's ``rcond``
+    and its error when the SVD fails, instead of one Python call per problem.
+
+    Raises
+    ------
+    numpy.linalg.LinAlgError
+        If the SVD of a problem does not converge (as ``numpy.linalg.lstsq``).
+    """
+    A, B = np.asarray(A, dtype=float), np.asarray(B, dtype=float)
+    if _umath_linalg is None or not hasattr(_umath_linalg, "lstsq") or not len(A) or A.shape[1] == 0:
+        return np.array([np.linalg.lstsq(a, b, rcond=None)[0] for a, b in zip(A, B)]).reshape(len(A), A.shape[2])
+    rcond = np.finfo(float).eps * max(A.shape[1:])
+    with np.errstate(call=_svd_failed, invalid="call", over="ignore", divide="ignore", under="ignore"):
+        return _umath_linalg.lstsq(A, B[..., None], rcond, signature="ddd->ddid")[0][..., 0]
+
+
 def _newton_rows(X: np.ndarray, D: np.ndarray, T: np.ndarray, method: str, L: float, U: float, maxit: int,
                  tol: float, X_check: np.ndarray, T_check: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -128,7 +156,7 @@ def _newton_rows(X: np.ndarray, D: np.ndarray, T: np.ndarray, method: str, L: fl
     while len(act := np.flatnonzero((rel >= tol) & (it < maxit) & ~stalled)):
         it[act] += 1
         J = np.matmul(X.T, X * (D[act] * dg[act])[:, :, None])
-        step = np.array([np.linalg.lstsq(J[i], mis[r], rcond=None)[0] for i, r in enumerate(act)])
+        step = lstsq_rows(J, mis[act])
         t = np.ones(len(act))
         todo = np.arange(len(act))        # the rows whose step is still being halved
         for _ in range(40):

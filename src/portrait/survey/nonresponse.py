@@ -27,6 +27,7 @@ from .design import Design, Step
 from .labels import _joined_text
 from .margins import JOINT
 from .errors import ParameterError, missing_labels
+from .newton import lstsq_rows
 # ============================================================================ non-response
 
 
@@ -394,7 +395,8 @@ def _logistic_newton_rows(X: np.ndarray, of: np.ndarray, w_rows: np.ndarray, res
                           beta: np.ndarray) -> np.ndarray:
     """:func:`_logistic_newton` on each row of ``w_rows`` (a replicate's unit weights each), all from ``beta``: each
     row's coefficients, the very numbers :func:`_logistic_newton` gives it, the products of all rows made by stacked
-    matmuls (the same BLAS call per row, on operands laid out as its own), one least-squares step per row."""
+    matmuls (the same BLAS call per row, on operands laid out as its own), one least-squares step per row (the same
+    LAPACK call, :func:`~portrait.survey.newton.lstsq_rows`)."""
     W, Wy = np.empty((len(w_rows), len(X))), np.empty((len(w_rows), len(X)))
     for r, w in enumerate(w_rows):
         ww = w / w[w > 0].mean()
@@ -407,7 +409,7 @@ def _logistic_newton_rows(X: np.ndarray, of: np.ndarray, w_rows: np.ndarray, res
         mu = 1.0 / (1.0 + np.exp(-(np.matmul(X, b[:, :, None])[:, :, 0])))
         H = np.matmul((X[None] * (W[todo] * mu * (1 - mu))[:, :, None]).transpose(0, 2, 1), X)
         grad = np.matmul(X.T, (Wy[todo] - W[todo] * mu)[:, :, None])[:, :, 0]
-        step = np.array([np.linalg.lstsq(H[i], grad[i], rcond=None)[0] for i in range(len(todo))])
+        step = lstsq_rows(H, grad)
         betas[todo] = b = b + step
         todo = todo[~(np.max(np.abs(step), axis=1) < 1e-10 * (1 + np.max(np.abs(b), axis=1)))]
         if not len(todo):
