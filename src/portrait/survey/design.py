@@ -433,6 +433,9 @@ class Design:
         if cache is not None and cache[0] is self.weights:
             return cache[1], cache[2]
         factors = self.replicate_factors
+        if not self.steps:      # no recipe to re-run: the starting weights themselves, in the n × R layout
+            object.__setattr__(self, "_rep_cache", (self.weights, base[:, None] * factors, ()))
+            return self._rep_cache[1], ()
         # replicate-major rows; each step's output is kept on the step, so that designs sharing the first
         # steps of their recipe (non-response, then one calibration or another) re-run only the rest
         found: list[list[tuple]] = [[] for _ in range(factors.shape[1])]
