@@ -288,3 +288,15 @@ def test_propensity_model_refitted_on_all_replicates_at_once_gives_each_its_own_
     B = _logistic_newton_rows(X, of, rows, resp, start)
     for r, w in enumerate(rows):
         assert np.array_equal(B[r], _logistic_newton(X, of, w, resp, start.copy())), r
+
+
+def test_replicate_factors_do_not_depend_on_the_values_of_the_psu_codes(dstrat):
+    """PSU codes 0, 1, …, P − 1 are ranked by counting, others by sorting (np.unique): the same PSUs coded with gaps
+    and an offset (the same order) give the same factors for every method, the same random draws for the bootstrap."""
+    clus = Design.from_frame(pd.read_csv(FIX / "apiclus1.csv"), weights="pw", psu="dnum")
+    for d, methods in ((dstrat, ("bootstrap", "jkn")), (clus, ("bootstrap", "jk1"))):
+        gaps = replace(d, psu=d.psu * 3 + 7)
+        for method in methods:
+            dense = survey.replicate_factors(d, method, 5, np.random.default_rng(2))
+            other = survey.replicate_factors(gaps, method, 5, np.random.default_rng(2))
+            assert all(np.array_equal(a, b) for a, b in zip(dense, other)), method

@@ -104,13 +104,13 @@ def replicate_factors(design: Design, method: str = "bootstrap", replicates: int
         raise ParameterError("Fay's method needs fay_rho, in [0, 1) (R's fay.rho; 0.5 is common)")
     if method in ("brr", "fay"):
         return brr_factors(design, fay_rho or 0.0, hadamard)
-    psu_codes, psu_idx = np.unique(design.psu, return_inverse=True)
-    P = len(psu_codes)
+    P, psu_idx = _dense_codes(design.psu)
     psu_stratum = np.zeros(P, dtype=int)
     psu_stratum[psu_idx] = design.strata
     psu_f = np.zeros(P)
     psu_f[psu_idx] = design.fpc
-    strata = np.unique(psu_stratum)
+    strata = np.unique(psu_stratum) if not len(psu_stratum) or psu_stratum.min() < 0 else \
+        np.flatnonzero(np.bincount(psu_stratum))      # the codes present, in order, counted instead of sorted
     lonely = design.lonely_psu
     singles = [h for h in strata if np.sum(psu_stratum == h) == 1 and psu_f[psu_stratum == h][0] < 1]
     if singles and lonely == "fail":
@@ -265,6 +265,18 @@ def _hadamard01(matrix: np.ndarray, strata: int) -> np.ndarray:
     if not np.allclose(signs.T @ signs, H.shape[0] * np.eye(H.shape[1])):
         raise ParameterError("hadamard is not a Hadamard matrix (its columns are not orthogonal)")
     return (H == values[1]).astype(int)
+
+
+def _dense_codes(codes: np.ndarray) -> tuple[int, np.ndarray]:
+    """The number of distinct codes and each unit's rank among them (``np.unique``'s inverse): the codes themselves
+    when they are 0, 1, …, P − 1 each used (a design's PSU codes), counted instead of sorted."""
+    codes = np.asarray(codes)
+    if codes.dtype.kind in "iu" and len(codes) and 0 <= codes.min() and codes.max() < 2 * len(codes):
+        counts = np.bincount(codes)
+        if counts.all():
+            return len(counts), codes
+    distinct, inverse = np.unique(codes, return_inverse=True)
+    return len(distinct), inverse.ravel()
 
 
 def _method(method: object) -> object:
