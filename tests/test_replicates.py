@@ -300,3 +300,23 @@ def test_replicate_factors_do_not_depend_on_the_values_of_the_psu_codes(dstrat):
             dense = survey.replicate_factors(d, method, 5, np.random.default_rng(2))
             other = survey.replicate_factors(gaps, method, 5, np.random.default_rng(2))
             assert all(np.array_equal(a, b) for a, b in zip(dense, other)), method
+
+
+def test_propensity_covariates_are_coded_as_pandas_factorizes_their_texts():
+    """Oracle: pandas' factorize of the column read as text, sorted (what the model's indicators were built from),
+    for pyarrow text columns (accents and capitals, whose order is the code points', several chunks), with a missing
+    value, and for integer and categorical columns."""
+    import pyarrow as pa
+    from portrait.survey.nonresponse import _sorted_codes
+
+    rng = np.random.default_rng(6)
+    words = ["été", "Été", "ete", "Zoo", "zoo", "a b", "Ä", "b"]
+    chunked = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([rng.choice(words, 40).tolist(),
+                                                                      rng.choice(words, 25).tolist()])))
+    gap = pd.Series(rng.choice(words, 50), dtype="str").where(rng.random(50) < 0.9)
+    for values in (pd.Series(rng.choice(words, 300), dtype="str"), chunked, gap, pd.Series(rng.integers(5, 12, 90)),
+                   pd.Series(pd.Categorical(rng.choice(words[:4], 60)))):
+        codes, texts = _sorted_codes(values)
+        expected_codes, expected_texts = pd.factorize(values.astype(str), sort=True)
+        assert np.array_equal(codes, expected_codes) and list(texts) == list(expected_texts), values.dtype
+    assert (_sorted_codes(gap)[0] == -1).any()

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .design import Design, Step
-from .labels import _joined_text
+from .labels import _joined_text, arrow_chunks
 from .margins import JOINT
 from .errors import ParameterError, missing_labels
 from .newton import lstsq_rows
@@ -349,7 +349,7 @@ def _design_patterns(data: pd.DataFrame, propensity: Sequence[str]) -> tuple[np.
     codes, levels = [], []
     key, span = np.zeros(len(data), dtype=np.int64), 1      # each unit's combination so far, in mixed radix
     for c in propensity:
-        col, uniq = pd.factorize(data[c].astype(str), sort=True)       # a missing value: -1, no indicator
+        col, uniq = _sorted_codes(data[c])       # a missing value: -1, no indicator
         codes.append(col)
         levels.append(uniq)
         if span * (len(uniq) + 1) >= 2 ** 62:       # renumbered below the number of units before it could overflow
@@ -369,6 +369,22 @@ def _design_patterns(data: pd.DataFrame, propensity: Sequence[str]) -> tuple[np.
         names += [f"{c}_{u}" for u in uniq[1:]]
     patterns, of_first = np.unique(np.hstack(blocks), axis=0, return_inverse=True)
     return patterns, of_first.ravel()[unit_of.ravel()], names
+
+
+def _sorted_codes(values: pd.Series) -> tuple[np.ndarray, Sequence[str]]:
+    """``pd.factorize(values.astype(str), sort=True)``: each value's rank among the distinct texts (-1 for a missing
+    value) and those texts in order. A pyarrow text column without missing values is encoded in pyarrow and only its
+    few distinct texts sorted (by code point, as pandas sorts them), instead of hashing a converted copy."""
+    arr = arrow_chunks(values)
+    if arr is None or arr.null_count or not len(arr):
+        return pd.factorize(values.astype(str), sort=True)
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(arr.combine_chunks())
+    order = np.asarray(pc.sort_indices(encoded.dictionary))
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank[encoded.indices.to_numpy()], encoded.dictionary.take(order).to_pylist()
 
 
 def _logistic_newton(X: np.ndarray, of: np.ndarray, w: np.ndarray, resp: np.ndarray,
