@@ -320,3 +320,19 @@ def test_propensity_covariates_are_coded_as_pandas_factorizes_their_texts():
         expected_codes, expected_texts = pd.factorize(values.astype(str), sort=True)
         assert np.array_equal(codes, expected_codes) and list(texts) == list(expected_texts), values.dtype
     assert (_sorted_codes(gap)[0] == -1).any()
+
+
+def test_propensity_replicates_at_once_are_the_replicates_one_by_one():
+    """Oracle: each replicate re-run alone through the step (Design.replay: the model refitted, the classes cut and
+    merged unit by unit), bit for bit, on replicates that drop units and classes that must be merged."""
+    rng = np.random.default_rng(31)
+    n = 500
+    df = pd.DataFrame({"psu": np.repeat(np.arange(100), 5), "w": rng.uniform(5, 15, n),
+                       "dep": rng.choice(list("ABCDE"), n), "size": rng.choice(list("123"), n, p=[0.7, 0.2, 0.1])})
+    df["r"] = rng.random(n) < np.where(df["dep"] < "C", 0.3, 0.7)
+    d = survey.with_replicates(survey.Design.from_frame(df, weights="w", psu="psu"), "bootstrap", 30,
+                               np.random.default_rng(2))
+    for classes, least in ((5, 5), (8, 25)):
+        adj = survey.adjust_nonresponse(d, "r", propensity=["dep", "size"], n_classes=classes, min_respondents=least)
+        expected = np.column_stack([adj.replay(d.weights * d.replicate_factors[:, r]) for r in range(30)])
+        np.testing.assert_array_equal(adj.replicate_weights(), expected)

@@ -255,9 +255,15 @@ def adjust_nonresponse(design: Design, responded: str, *, groups: Sequence[str] 
         """The step re-run on every replicate (a row of ``rows`` each), the response model refitted on all at once:
         what ``solve`` gives each row."""
         betas = _logistic_newton_rows(model.patterns, model.pattern_of, rows, resp, model.coef)
+        counts = _pattern_counts(model.pattern_of, len(model.patterns), rows > 0, resp)
         out = np.empty_like(rows)
-        for r, (d, beta) in enumerate(zip(rows, betas)):
-            out[r] = replicate(d, *_pattern_classes(model, beta, d, resp, n_classes, min_respondents))
+        for r, (d, beta) in enumerate(zip(rows, betas)):      # _pattern_classes, counted on the patterns
+            values, key = np.unique(_logistic(model.patterns, beta), return_inverse=True)
+            key = key.ravel()
+            cls = _value_classes(values, *(np.bincount(key, weights=c, minlength=len(values))
+                                           for c in (counts[0][r], counts[1][r], counts[2])),
+                                 int(counts[0][r].sum()), n_classes, min_respondents)
+            out[r] = replicate(d, cls[key][model.pattern_of], _class_labels(int(cls.max()) + 1))
         return out, np.zeros(0, dtype=int)
 
     w, res = solve(design)
@@ -454,6 +460,17 @@ def _replicate_classes(model: PropensityModel, w: np.ndarray, resp: np.ndarray, 
     return _pattern_classes(model, beta, w, resp, n_classes, min_respondents)
 
 
+def _pattern_counts(pattern_of: np.ndarray, n_patterns: int, active: np.ndarray, resp: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's count of active units and of active respondents in each pattern (``active``: rows × units), and
+    each pattern's count of units (every pattern holds one)."""
+    order = np.argsort(pattern_of, kind="stable")
+    starts = np.flatnonzero(np.diff(pattern_of[order], prepend=-1))
+    return (np.add.reduceat(active[:, order], starts, axis=1, dtype=np.int64),
+            np.add.reduceat((active & resp)[:, order], starts, axis=1, dtype=np.int64),
+            np.bincount(pattern_of, minlength=n_patterns))
+
+
 def _pattern_classes(model: PropensityModel, beta: np.ndarray, w: np.ndarray, resp: np.ndarray, n_classes: int,
                      min_respondents: int) -> tuple[np.ndarray, np.ndarray]:
     """Each unit's class code and the classes' labels, for the scores of coefficients ``beta``."""
@@ -479,18 +496,30 @@ def _class_codes(score: np.ndarray | None, active: np.ndarray, resp: np.ndarray,
     ``levels``: the scores' distinct values, increasing, and each unit's number among them (what
     ``np.unique(score, return_inverse=True)`` gives), when the caller knows them (``score`` is then not read).
     """
-    n = int(active.sum())
     values, key = levels if levels is not None else np.unique(score, return_inverse=True)
     key = key.ravel()
     # every unit of a score value falls in the same class: the classes are cut and merged on the values, with
     # their counts of active units, active respondents and units (integers, so the sums are exact in any order)
-    active_of = np.bincount(key[active], minlength=len(values))
+    cls = _value_classes(values, np.bincount(key[active], minlength=len(values)),
+                         np.bincount(key[resp & active], minlength=len(values)),
+                         np.bincount(key, minlength=len(values)), int(active.sum()), n_classes, min_respondents)
+    return cls[key].ravel(), _class_labels(int(cls.max()) + 1)
+
+
+def _class_labels(k: int) -> np.ndarray:
+    width = len(str(k))
+    return np.array([f"classe {c + 1:0{width}d}" for c in range(k)])
+
+
+def _value_classes(values: np.ndarray, active_of: np.ndarray, respondents_of: np.ndarray, units_of: np.ndarray,
+                   n: int, n_classes: int, min_respondents: int) -> np.ndarray:
+    """The class (0, 1, …) of each distinct score of :func:`_class_codes`, from each score's counts of active units,
+    active respondents and units (``n`` active units in all)."""
     ends = np.cumsum(active_of)    # the sorted active scores, by value
     at = [min((c * n + n_classes - 1) // n_classes, n - 1) for c in range(1, n_classes)]
     cut = values[np.searchsorted(ends, at, side="right")]
     cls = np.searchsorted(cut, values, side="right").astype(np.int64)
-    respondents_of = np.bincount(key[resp & active], minlength=len(values)).astype(float)
-    active_of = active_of.astype(float)
+    respondents_of, active_of = np.asarray(respondents_of, dtype=float), np.asarray(active_of, dtype=float)
     # merge a class with too few respondents into its neighbour with fewer respondents
     while True:
         counts = np.bincount(cls, weights=respondents_of)
@@ -504,10 +533,7 @@ def _class_codes(score: np.ndarray | None, active: np.ndarray, resp: np.ndarray,
         target = min(neighbours, key=lambda x: counts[x])
         cls[cls == c] = target
     # the classes left, numbered 0, 1, … in order
-    present = np.flatnonzero(np.bincount(cls, weights=np.bincount(key, minlength=len(values)).astype(float)) > 0)
+    present = np.flatnonzero(np.bincount(cls, weights=np.asarray(units_of, dtype=float)) > 0)
     renumber = np.zeros(present[-1] + 1, dtype=np.int64)
     renumber[present] = np.arange(len(present))
-    cls = renumber[cls][key]
-    k = len(present)
-    width = len(str(k))
-    return cls.ravel(), np.array([f"classe {c + 1:0{width}d}" for c in range(k)])
+    return renumber[cls]
