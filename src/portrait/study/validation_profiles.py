@@ -13,8 +13,9 @@ correction; raking weights, linearised variance with the calibration residuals):
   account for.
 
 The second-order χ² holds its size at the study's sample sizes (published run: 5.0 % of 4,000 tests per
-target, ``BENCHMARKS.md``); with about 140 respondents per half and 12 options, as in the tests' small
-setup, it rejected about 8 % of the time in 200 replications: liberal in small samples.
+target, ``BENCHMARKS.md``); with 95 to 135 respondents per half and 12 options, as in the tests' small
+setup, it rejected about 7 % of the time in 200 replications (``benchmarks/validation_small_halves.py``): liberal in
+small samples.
 
 :func:`profile_summary` gives the rejection rates with their Monte Carlo (Wilson) intervals,
 :func:`profile_table_fr` and :func:`profile_finding` the French table and sentence of report 08.
@@ -196,9 +197,11 @@ def profile_finding(psumm: pd.DataFrame) -> str:
     return size
 
 
-#: The tests' small setup, where the split-half test is liberal: about this many respondents per half, and the share
-#: of its 5 % tests that rejected in that many replications (the module's docstring).
-SMALL_HALVES = {"respondents": 140, "replications": 200, "rejection": 0.08}
+#: The tests' small setup, where the split-half test is liberal: the fewest and most respondents per half (visitors,
+#: residents; means over the replications), and the share of its 5 % tests that rejected in that many replications,
+#: both items and surveys (59 of 800 tests, Wilson 95 %: 5.8–9.4 %). Measured by ``benchmarks/validation_small_halves.py``
+#: (seed 2017); ``BENCHMARKS.md`` quotes its output.
+SMALL_HALVES = {"respondents": (95, 135), "replications": 200, "rejection": 0.074}
 
 
 def _outside_fr(psumm: pd.DataFrame, several: bool, groups: str) -> str:
@@ -227,7 +230,8 @@ def profile_halves_fr(psumm: pd.DataFrame, results: pd.DataFrame) -> str:
     grandes » implied a test that holds its size, beside a table where one group rejected 17,5 % of the time, its
     interval excluding 5 %; and the reduced run's halves are not larger)."""
     small = SMALL_HALVES
-    text = (f"Le test est un peu libéral sur de petits échantillons : avec environ {small['respondents']} répondants "
+    fewest, most = small["respondents"]
+    text = (f"Le test est un peu libéral sur de petits échantillons : avec {fewest} à {most} répondants "
             f"par moitié ({fmt.number(small['replications'])} réplications, dans les tests du projet), il conclut à tort "
             f"environ {fmt.percent(small['rejection'], 0)} du temps au lieu de 5 %.")
     halves = results.loc[(results["statistic"] == PROFILE_HALVES) & results["n"].notna()]
@@ -235,7 +239,7 @@ def profile_halves_fr(psumm: pd.DataFrame, results: pd.DataFrame) -> str:
     if halves.empty or null.empty:
         return text
     per_half = halves.groupby("survey", sort=False)["n"].mean() / 2
-    larger = [SURVEY_LABELS[s].lower() for s, n in per_half.items() if n > small["respondents"]]
+    larger = [SURVEY_LABELS[s].lower() for s, n in per_half.items() if n > most]
     sizes = fmt.enumeration([f"{fmt.number(round(n, -1 if n >= 100 else 0))}{' répondants à la question' if i == 0 else ''}"
                              f" chez les {SURVEY_LABELS[s].lower()}" for i, (s, n) in enumerate(per_half.items())])
     text += (f" Ici, une moitié compte en moyenne environ {sizes} : "
