@@ -145,3 +145,58 @@ def test_a_question_whose_options_never_vary_is_refused_not_a_nan():
         survey.multiple_response_test(every, ["o1", "o2"], "grp", "a", "b")
     some = survey.Design.from_frame(df.assign(o1=[1.0, 0, 1, 0, 1, 1, 1, 0]), weights="w")
     assert np.isfinite(survey.multiple_response_test(some, ["o1", "o2"], "grp", "a", "b").p_F)
+
+
+def _compare(got, want):
+    """Every number of two tests, exactly, and their option tables."""
+    for field in ("X2", "trace", "trace_sq", "df_chisq", "p_chisq", "F", "ndf", "ddf", "p_F", "n_a", "n_b"):
+        assert getattr(got, field) == getattr(want, field), field
+    pd.testing.assert_frame_equal(got.options, want.options, check_exact=True)
+
+
+@pytest.mark.parametrize("variance", ["linearisation", "replicates"])
+def test_indicators_read_once_give_the_test_of_the_columns(variance):
+    """indicator_test on option_indicators is multiple_response_test of the columns, number for number: between two
+    groups of a column (units that skipped the question, of weight 0 or in neither group left out) and between the
+    surveys of a stack, whose rows are the first survey's then the second's."""
+    rng = np.random.default_rng(11)
+    d = _sample(rng, shift=0.6)
+    data = d.data.copy()
+    data.loc[rng.choice(len(data), 40, replace=False), "o3"] = np.nan       # did not answer the question
+    data = data.assign(k=rng.integers(1, 4, len(data)), w=np.where(rng.random(len(data)) < 0.05, 0.0, d.weights))
+    d = survey.Design.from_frame(data, weights="w", strata="g", psu="cl")
+    if variance == "replicates":
+        d = survey.with_replicates(d, "bootstrap", 40, np.random.default_rng(12))
+    Y0, answered = survey.option_indicators(d.data, OPTIONS)
+    assert np.array_equal(answered, d.data[OPTIONS].notna().all(axis=1).to_numpy())
+    assert np.array_equal(Y0, d.data[OPTIONS].fillna(0).to_numpy(dtype=float) * answered[:, None])   # 0: unanswered
+    kept = answered & (d.weights > 0)
+    k = d.data["k"].to_numpy()
+    _compare(survey.indicator_test(d, Y0, kept & (k == 1), kept & (k == 3), options=OPTIONS, variance=variance),
+             survey.multiple_response_test(d, OPTIONS, "k", 1, 3, variance=variance))
+    e = survey.Design.from_frame(_sample(np.random.default_rng(13)).data, weights="w", strata="g", psu="cl")
+    if variance == "replicates":
+        e = survey.with_replicates(e, "bootstrap", 40, np.random.default_rng(15))
+    s = survey.stack({"x": d, "y": e})
+    Ye, answered_e = survey.option_indicators(e.data, OPTIONS)
+    first = np.arange(len(s.weights)) < len(d.weights)
+    both = np.concatenate([answered, answered_e]) & (s.weights > 0)
+    _compare(survey.indicator_test(s, np.vstack([Y0, Ye]), both & first, both & ~first, options=OPTIONS,
+                                   variance=variance),
+             survey.multiple_response_test(s, OPTIONS, "groupe", "x", "y", variance=variance))
+
+
+def test_indicator_test_names_what_it_cannot_test():
+    d = _sample(np.random.default_rng(14))
+    Y0, answered = survey.option_indicators(d.data, OPTIONS)
+    a = answered & (d.data["g"] == "a").to_numpy()
+    with pytest.raises(survey.ParameterError, match=r"one row per unit of the design \(600\)"):
+        survey.indicator_test(d, Y0[1:], a[1:], ~a[1:])
+    with pytest.raises(survey.ParameterError, match="group 'visitors' has no respondent"):
+        survey.indicator_test(d, Y0, a, np.zeros_like(a), groups=("residents", "visitors"))
+    with pytest.raises(survey.ParameterError, match=r"in groups 'a' and 'b': the profiles are the same"):
+        survey.indicator_test(d, np.zeros_like(Y0), a, ~a)
+    with pytest.raises(survey.ParameterError, match="0 or 1"):
+        survey.option_indicators(d.data.assign(o2=2.0), OPTIONS)
+    with pytest.raises(survey.ParameterError, match=r"\['o9'\] are not in the survey data"):
+        survey.option_indicators(d.data, [*OPTIONS, "o9"])

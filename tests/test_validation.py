@@ -649,6 +649,37 @@ def test_profile_tests_of_a_replication(setup, first):
     assert halves["residents"] == n_forces["residents"] and halves["visitors"] == n_forces["visitors"]
 
 
+def test_profile_tests_are_the_tests_of_the_option_columns(setup, seeds, monkeypatch):
+    """The tests of a replication read each survey's options once (survey.indicator_test): the same numbers as
+    survey.multiple_response_test of the option columns, between the halves of a column of the coin's values and
+    between the surveys of the stacked designs with their data, as the replication tested them before."""
+    import copy
+    from dataclasses import replace
+
+    from portrait import survey
+
+    real, seen = validation.profile_tests, {}
+
+    def spy(codebook, final, coins):
+        seen["args"] = (final, {g: copy.deepcopy(c) for g, c in coins.items()})
+        return real(codebook, final, coins)
+
+    monkeypatch.setattr(validation, "profile_tests", spy)
+    got = validation.replicate(setup, seeds[1])
+    got = got.loc[got["statistic"].isin(validation.PROFILE_STATISTICS)].set_index(["item", "survey"])
+    final, coins = seen["args"]
+    designs = {g: replace(d, data=d.data.assign(_moitie=coins[g].integers(1, 3, size=len(d.weights))))
+               for g, d in final.items()}
+    stacked = survey.stack({g: replace(d, replicate_factors=None, replicate_matrix=None) for g, d in designs.items()})
+    for item in validation.PROFILE_ITEMS:
+        columns = list(setup.codebook.variable(item).columns)
+        for name, d, by, a, b in [*((g, designs[g], "_moitie", "1", "2") for g in fieldwork.GROUPS),
+                                  (compare.DIFFERENCE, stacked, "groupe", "residents", "visitors")]:
+            t = survey.multiple_response_test(d, columns, by, a, b)
+            row = got.loc[(item, name)]
+            assert (row["estimate"], row["df"], row["p"], row["n"]) == (t.X2, t.df_chisq, t.p_chisq, t.n_a + t.n_b)
+
+
 def test_profile_summary_arithmetic_on_a_known_table():
     """Rejection rates counted by hand, Wilson intervals from statsmodels, failures counted, planted flags."""
     from statsmodels.stats.proportion import proportion_confint

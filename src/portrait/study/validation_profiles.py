@@ -58,34 +58,56 @@ def profile_tests(codebook: Codebook, final: Mapping[str, Design | Exception],
     design, or the exception its weighting raised), two halves of its sampled units split by a fair coin
     from ``coins[survey]`` (statistic ``profile_halves``). ``estimate`` is ``X²_S``, ``df`` the
     second-order degrees of freedom ν, ``p`` the second-order p-value, ``n`` the respondents to the
-    question; a survey whose weighting failed gives NaN rows carrying its error.
+    question; a survey whose weighting failed gives NaN rows carrying its error. Each survey's options are read
+    once (:func:`portrait.survey.option_indicators`) for its halves and the stacked design, and tested by
+    :func:`portrait.survey.indicator_test`: the numbers of :func:`portrait.survey.multiple_response_test`.
     """
     options = {item: list(codebook.variable(item).columns) for item in PROFILE_ITEMS}
-    kept = [c for cols in options.values() for c in cols]
-    designs: dict[str, Design] = {}
+    halves: dict[str, np.ndarray] = {}
+    read: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}    # (survey, item) → indicators, answered
     for group, d in final.items():
         if isinstance(d, Design):    # the coin is tossed for every sampled unit, whatever the items
-            halves = coins[group].integers(1, 3, size=len(d.weights))
-            designs[group] = replace(d, data=d.data[kept].assign(_moitie=halves))
+            halves[group] = coins[group].integers(1, 3, size=len(d.weights))
+            for item, columns in options.items():
+                read[group, item] = survey.option_indicators(d.data, columns)
     failed = "; ".join(f"{g}: {str(e).splitlines()[0]}" for g, e in final.items() if not isinstance(e, Design))
-    # the options only, and no replicates: stacking designs with replicates would re-run both recipes
+    # no data (the indicators are read above), and no replicates: stacking designs with replicates would re-run
+    # both recipes
     stacked = None if failed else survey.stack({
-        g: replace(designs[g], replicate_factors=None, replicate_matrix=None) for g in fieldwork.GROUPS})
+        g: replace(final[g], data=final[g].data[[]], replicate_factors=None, replicate_matrix=None)
+        for g in fieldwork.GROUPS})
     rows = []
     for item, columns in options.items():
-        tests = [(g, PROFILE_HALVES, designs.get(g), "_moitie", "1", "2") for g in fieldwork.GROUPS]
-        tests.append((compare.DIFFERENCE, PROFILE, stacked, "groupe", "residents", "visitors"))
-        for name, statistic, d, by, a, b in tests:
+        for name, statistic in [*((g, PROFILE_HALVES) for g in fieldwork.GROUPS), (compare.DIFFERENCE, PROFILE)]:
             row = {"survey": name, "item": item, "statistic": statistic, "level": "", "estimator": "raking",
                    "variance": "linearisation", "se": np.nan, "ci_low": np.nan, "ci_high": np.nan}
-            if d is None:
+            d = stacked if statistic == PROFILE else final[name]
+            if not isinstance(d, Design):
                 rows.append({**row, "estimate": np.nan, "df": np.nan, "n": np.nan, "p": np.nan,
                              "adjusted": np.nan, "error": failed})
                 continue
-            t = survey.multiple_response_test(d, columns, by, a, b)
+            t = survey.indicator_test(d, *_groups(d, statistic, name, item, read, halves), options=columns,
+                                      groups=("1", "2") if statistic == PROFILE_HALVES else fieldwork.GROUPS)
             rows.append({**row, "estimate": t.X2, "df": t.df_chisq, "n": float(t.n_a + t.n_b), "p": t.p_chisq,
                          "adjusted": 0.0, "error": ""})
     return pd.DataFrame(rows)
+
+
+def _groups(d: Design, statistic: str, name: str, item: str,
+            read: Mapping[tuple[str, str], tuple[np.ndarray, np.ndarray]],
+            halves: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The indicators of ``item`` on design ``d`` and its two groups' respondents (with a positive weight): the
+    halves 1 and 2 of survey ``name``, or the residents and the visitors of the stacked design (its rows are the
+    residents' then the visitors', :func:`portrait.survey.stack`)."""
+    if statistic == PROFILE_HALVES:
+        Y0, answered = read[name, item]
+        kept = answered & (d.weights > 0)
+        return Y0, kept & (halves[name] == 1), kept & (halves[name] == 2)
+    parts = [read[g, item] for g in fieldwork.GROUPS]
+    Y0 = np.vstack([p[0] for p in parts])
+    kept = np.concatenate([p[1] for p in parts]) & (d.weights > 0)
+    first = np.arange(len(kept)) < len(parts[0][1])
+    return Y0, kept & first, kept & ~first
 
 
 def profile_summary(results: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:

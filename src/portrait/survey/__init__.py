@@ -53,7 +53,9 @@ module                  what                                                    
 ``ranks``               :func:`rank_test` (Wilcoxon, van der Waerden, median;       ``svyranktest``
                         two groups or more: Kruskal–Wallis)
 ``multiresponse``       :func:`multiple_response_test` (Bilder–Loughin, Rao–Scott    (``MRCV``)
-                        second order) for « pick any » questions
+                        second order) for « pick any » questions;
+                        :func:`option_indicators`, :func:`indicator_test`: the
+                        same test on options read once
 ``quantiles``           :func:`quantile` (Woodruff intervals: Wald, logit,          ``svyquantile``
                         arcsine, beta; Francisco and Fuller's score interval; or
                         the replicates' quantiles)
@@ -120,7 +122,7 @@ if TYPE_CHECKING:                     # for type checkers and IDEs; at run time 
     from .design import LONELY
     from .linearisation import linearised_variance, psu_totals, residualise
     from .nonresponse import NonresponseResult, adjust_nonresponse, collapse_groups
-    from .multiresponse import MultipleResponseTest, multiple_response_test
+    from .multiresponse import MultipleResponseTest, indicator_test, multiple_response_test, option_indicators
     from .quantiles import quantile
     from .trimming import trim, trim_weights
     from .ordinal import svyolr
@@ -208,6 +210,8 @@ _EXPORTS = {
     "quantile": ("quantiles", "quantile"),
     "MultipleResponseTest": ("multiresponse", "MultipleResponseTest"),
     "multiple_response_test": ("multiresponse", "multiple_response_test"),
+    "option_indicators": ("multiresponse", "option_indicators"),
+    "indicator_test": ("multiresponse", "indicator_test"),
     "replicate_factors": ("replicates", "replicate_factors"),
     "replicate_variance": ("replicates", "replicate_variance"),
     "with_replicates": ("replicates", "with_replicates"),
@@ -230,7 +234,7 @@ __all__ = [
     "NonresponseResult", "adjust_nonresponse", "collapse_groups", "Fit", "WaldTest", "svyglm", "joint_vcov", "svyolr", "predict", "quantile",
     "LRTResult", "pchisqsum", "pfsum", "working_lrt",
     "PPS", "HartleyRao", "JointProbabilities", "hartley_rao", "joint_probabilities",
-    "MultipleResponseTest", "multiple_response_test",
+    "MultipleResponseTest", "multiple_response_test", "option_indicators", "indicator_test",
     "replicate_factors", "replicate_variance", "with_replicates", "ALLOCATION_RULES", "allocate",
     "inclusion_probabilities", "stratified_srswor", "systematic_pps",
 ]

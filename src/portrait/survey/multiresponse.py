@@ -165,6 +165,45 @@ def multiple_response_test(design: Design, items: Sequence[str], group: str, a: 
     missing = [c for c in [*items, group] if c not in data.columns]
     if missing:
         raise ParameterError(f"columns {missing} are not in the survey data")
+    Y0, answered = option_indicators(data, items)
+    level_a, level_b = _in_levels(data[group], (a, b))
+    in_a = answered & level_a & (design.weights > 0)
+    in_b = answered & level_b & (design.weights > 0)
+    n_a, n_b = int(in_a.sum()), int(in_b.sum())
+    if n_a == 0 or n_b == 0:
+        raise ParameterError(f"group {a if n_a == 0 else b!r} of {group!r} has no respondent to the question")
+    return _test(design, list(items), Y0, in_a, in_b, variance, f"in groups {a!r} and {b!r}")
+
+
+def option_indicators(data: pd.DataFrame, items: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The options' 0/1 indicators of each unit (``n × c``, 0 for a unit that did not answer) and who answered.
+
+    A unit answered the question when none of its options is missing. The indicators can then be tested on several
+    designs of the same units (:func:`indicator_test`), or stacked for :func:`~portrait.survey.stack`'s design,
+    without reading the columns again.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The units' data.
+    items : sequence of str
+        The options' indicator columns (1 chosen, 0 not, missing: not answered).
+
+    Returns
+    -------
+    indicators : numpy.ndarray
+        ``n × c`` floats, 0 or 1 (0 in the rows of units that did not answer).
+    answered : numpy.ndarray
+        Whether each unit answered (bool, length ``n``).
+
+    Raises
+    ------
+    ParameterError
+        If a column is not in ``data``, or an option holds values other than 0/1.
+    """
+    missing = [c for c in items if c not in data.columns]
+    if missing:
+        raise ParameterError(f"columns {missing} are not in the survey data")
     columns = [data[c] for c in items]
     if all(pd.api.types.is_numeric_dtype(c) and not pd.api.types.is_bool_dtype(c) for c in columns):
         Y = np.column_stack([c.to_numpy(dtype=float, na_value=np.nan) for c in columns])
@@ -176,13 +215,62 @@ def multiple_response_test(design: Design, items: Sequence[str], group: str, a: 
     answered = ~np.isnan(Y).any(axis=1)
     if coerced or np.any((Y[answered] != 0) & (Y[answered] != 1)):
         raise ParameterError(f"option columns {list(items)} must hold 0 or 1 (or be missing)")
-    level_a, level_b = _in_levels(data[group], (a, b))
-    in_a = answered & level_a & (design.weights > 0)
-    in_b = answered & level_b & (design.weights > 0)
+    return np.where(answered[:, None], Y, 0.0), answered
+
+
+def indicator_test(design: Design, indicators: np.ndarray, in_a: np.ndarray, in_b: np.ndarray,
+                   options: Sequence[str] | None = None, variance: str | None = None,
+                   groups: tuple[object, object] = ("a", "b")) -> MultipleResponseTest:
+    """:func:`multiple_response_test` on indicators already read, for groups given as the units of each.
+
+    The same numbers as :func:`multiple_response_test` of the options whose :func:`option_indicators` are
+    ``indicators``, for groups ``a`` and ``b`` whose respondents to the question (with a positive weight) are
+    ``in_a`` and ``in_b``: a simulation study tests the same options of one sample on several designs or between
+    several groupings of its units, and reads them once.
+
+    Parameters
+    ----------
+    design : Design
+        The design of the units (its ``data`` is not read).
+    indicators : numpy.ndarray
+        ``n × c`` indicators, 0 or 1, of :func:`option_indicators` (0 for a unit that did not answer).
+    in_a, in_b : numpy.ndarray
+        The units of each group that answered and have a positive weight (bool, length ``n``).
+    options : sequence of str, optional
+        The options' names in the table (default ``"1"``, ``"2"``, …).
+    variance : {"linearisation", "replicates"}, optional
+        As :func:`multiple_response_test`'s.
+    groups : pair, default ("a", "b")
+        The two groups' names, for the errors.
+
+    Returns
+    -------
+    MultipleResponseTest
+        As :func:`multiple_response_test`.
+
+    Raises
+    ------
+    ParameterError
+        If ``variance`` is unknown, the arrays do not have a row per unit, a group is empty, or no option varies.
+    """
+    variance = check_variance(variance, design=design)
+    Y0 = np.asarray(indicators, dtype=float)
+    n = len(design.weights)
+    if Y0.ndim != 2 or Y0.shape[0] != n or np.shape(in_a) != (n,) or np.shape(in_b) != (n,):
+        raise ParameterError(f"indicators ({np.shape(indicators)}) and groups ({np.shape(in_a)}, {np.shape(in_b)}) "
+                             f"must have one row per unit of the design ({n})")
+    a, b = groups
+    if not (in_a.any() and in_b.any()):
+        raise ParameterError(f"group {a if not in_a.any() else b!r} has no respondent to the question")
+    names = [str(j + 1) for j in range(Y0.shape[1])] if options is None else list(options)
+    return _test(design, names, Y0, in_a, in_b, variance, f"in groups {a!r} and {b!r}")
+
+
+def _test(design: Design, items: list[str], Y0: np.ndarray, in_a: np.ndarray, in_b: np.ndarray, variance: str,
+          groups: str) -> MultipleResponseTest:
+    """The test of indicators ``Y0`` (0 where unanswered) between the units ``in_a`` and ``in_b`` (``groups``: how
+    the error names them)."""
     n_a, n_b = int(in_a.sum()), int(in_b.sum())
-    if n_a == 0 or n_b == 0:
-        raise ParameterError(f"group {a if n_a == 0 else b!r} of {group!r} has no respondent to the question")
-    Y0 = np.where(answered[:, None], Y, 0.0)
 
     def differences(w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         Na, Nb = w[in_a].sum(), w[in_b].sum()
@@ -214,11 +302,11 @@ def multiple_response_test(design: Design, items: Sequence[str], group: str, a: 
     nu = tr ** 2 / tr2 if tr2 > 0 else np.nan
     c = tr2 / tr if tr > 0 else np.nan
     if not used.any():
-        raise ParameterError(f"no option of {list(items)} is chosen by some respondents and not others in groups "
-                             f"{a!r} and {b!r}: the profiles are the same, and there is nothing to test")
+        raise ParameterError(f"no option of {items} is chosen by some respondents and not others {groups}: "
+                             "the profiles are the same, and there is nothing to test")
     df = domain_degf(design, in_a | in_b)
     F = X2 / tr if tr > 0 else np.nan
-    options = pd.DataFrame({"option": list(items), "share_a": pa, "share_b": pb, "difference": d,
+    options = pd.DataFrame({"option": items, "share_a": pa, "share_b": pb, "difference": d,
                             "se": np.sqrt(np.clip(np.diag(S), 0, None)), "X2": x2})
     return MultipleResponseTest(options=options, X2=X2, trace=tr, trace_sq=tr2, df_chisq=float(nu),
                                 p_chisq=float(stats.chi2.sf(X2 / c, nu)), F=float(F), ndf=float(nu),
