@@ -66,3 +66,47 @@ def test_variables_are_checked_as_mean_checks_them(designs):
         repeated.RepeatedMeans(d, ["stype"])
     with pytest.raises(ParameterError, match="not among the variables"):
         repeated.RepeatedMeans(d, ["api00"], interval={"api99": "logit"})
+
+
+def test_designs_of_other_psus_have_their_own_degrees_of_freedom(designs):
+    """The degrees of freedom are counted once per respondents and set of PSUs and strata: a design of the same
+    data and respondents with other PSUs (every unit its own, the 15 clusters' df being 14) gets its own, as
+    survey.mean counts them; back on the clusters, theirs again."""
+    d = designs["calibrated"]
+    own = replace(d, psu=np.arange(len(d.weights)), strata=np.zeros(len(d.weights), dtype=int))
+    assert own.degf != d.degf
+    means = repeated.RepeatedMeans(d, ["high", "api99"], interval={"high": "logit"})
+    for x in (d, own, d):
+        ours, ref = means.estimate(x), survey.mean(x, ["high", "api99"], interval={"high": "logit"})
+        for c in repeated.VALUES:
+            np.testing.assert_array_equal(ours[c], ref[c].to_numpy(), err_msg=c)
+
+
+def test_a_share_outside_zero_one_is_refused_when_its_unit_comes_back(designs):
+    """The [0, 1] check of a logit interval is made once per set of respondents: a value 2 on a unit of weight 0 in
+    one design passes there, and is refused on the design where that unit counts, as survey.mean refuses it."""
+    base, dropped = designs["design"], designs["dropped"]
+    out = int(np.flatnonzero(dropped.weights == 0)[0])
+    high = base.data["high"].to_numpy(copy=True)
+    high[out] = 2.0
+    data = base.data.assign(high=high)
+    means = repeated.RepeatedMeans(replace(base, data=data), ["high"], interval="logit")
+    means.estimate(replace(dropped, data=data))
+    means.estimate(replace(dropped, data=data))
+    with pytest.raises(ParameterError, match="outside"):
+        survey.mean(replace(base, data=data), ["high"], interval="logit")
+    with pytest.raises(ParameterError, match="outside"):
+        means.estimate(replace(base, data=data))
+
+
+def test_residualise_leaves_the_values_it_is_given(designs):
+    """residualise works on its own copy: a vector or a matrix given to it is unchanged (its residuals are written
+    over a copy, in place)."""
+    d = designs["calibrated"]
+    u = d.data["api00"].to_numpy(dtype=float)
+    kept, U = u.copy(), np.column_stack([u, u ** 2])
+    keptU = U.copy()
+    z = survey.residualise(d, u)
+    Z = survey.residualise(d, U)
+    assert np.array_equal(u, kept) and np.array_equal(U, keptU)
+    assert np.array_equal(z, survey.residualise(d, u)) and np.array_equal(Z, survey.residualise(d, U))

@@ -30,7 +30,7 @@ from .labels import level_order, level_text
 from .errors import ParameterError, check_finite, check_variance
 from .inference import domain_degf
 from .contrasts import KEY, covariance_attrs
-from .linearisation import linearised_variance, residualise, standard_errors
+from .linearisation import _residualise, linearised_variance, standard_errors
 from .likelihood import likelihood_interval
 from .proportions import INTERVALS, _check_interval, _t_quantile, proportion_interval
 from .replicates import replicate_variance
@@ -146,9 +146,11 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
 
 def _estimate(design: Design, specs: list[_Spec], variance: str, level: float,
               deff: bool = True, interval: str | Mapping[str, str] = "wald", df_given: float | None = None,
-              covariance: bool = False, matrices: tuple | None = None) -> _Estimates:
+              covariance: bool = False, matrices: tuple | None = None, checked: bool = False,
+              degf: int | None = None) -> _Estimates:
     """The estimates of ``specs`` on ``design`` as arrays (``matrices``: :func:`_matrices` of these specs on these
-    weights, computed before)."""
+    weights, computed before; ``checked``: their values already found within [0, 1] where an interval needs it;
+    ``degf``: ``design.degf``, counted before)."""
     variance = check_variance(variance, level, design)
     kinds = np.array([_interval_of(interval, s.variable) for s in specs], dtype=object)
     if variance != "linearisation" and (kinds == "likelihood").any():
@@ -158,7 +160,7 @@ def _estimate(design: Design, specs: list[_Spec], variance: str, level: float,
     q = len(specs)
     Y, M, D, ratios = _matrices(specs, w) if matrices is None else matrices
     bounded = kinds != "wald"
-    outside = bounded & (((Y < 0) | (Y > 1)) & M).any(axis=0) if bounded.any() else bounded
+    outside = bounded & (((Y < 0) | (Y > 1)) & M).any(axis=0) if bounded.any() and not checked else False & bounded
     if outside.any():
         j = int(np.argmax(outside))
         raise ParameterError(f"interval={kinds[j]!r} is for proportions, but {specs[j].variable!r} "
@@ -171,10 +173,12 @@ def _estimate(design: Design, specs: list[_Spec], variance: str, level: float,
 
     logit_se = None
     if variance == "linearisation":
-        U = np.where(is_mean, (Y - theta * D) / np.where(Wd > 0, Wd, 1.0), Y)
-        C = linearised_variance(design, residualise(design, U), diagonal=not covariance, used=M)
+        # C-ordered as residualise's copy was, and written over by it (the sums below read it in that order)
+        U = np.divide(Y - theta * D, np.where(Wd > 0, Wd, 1.0), order="C")
+        U = U if is_mean.all() else np.ascontiguousarray(np.where(is_mean, U, Y))
+        C = linearised_variance(design, _residualise(design, U), diagonal=not covariance, used=M)
         V = np.diag(C).copy() if covariance else C
-        df = design.degf
+        df = design.degf if degf is None else degf
     else:
         if not design.has_replicates:
             raise ParameterError("variance='replicates' needs a design with replicate weights "
@@ -188,7 +192,7 @@ def _estimate(design: Design, specs: list[_Spec], variance: str, level: float,
         C = replicate_variance(theta, thetas, design.replicate_scale, design.replicate_rscales,
                                design.replicate_mse, design.replicate_blocks)
         V = np.diag(C).copy()
-        df = design.degf
+        df = design.degf if degf is None else degf
         if (kinds == "logit").any():          # R refits the logit in every replicate: no delta method
             logit_se = _replicate_logit_se(design, theta, thetas)
     se = standard_errors(V)

@@ -67,9 +67,12 @@ def residualise(design: Design, u: np.ndarray) -> np.ndarray:
     Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley. (``svyrecvar``)
     """
     u = np.asarray(u, dtype=float)
-    if u.ndim == 1:
-        u = u[:, None]
-    e = u.copy()
+    return _residualise(design, (u[:, None] if u.ndim == 1 else u).copy())
+
+
+def _residualise(design: Design, e: np.ndarray) -> np.ndarray:
+    """:func:`residualise` of an ``n × q`` C-ordered float array ``e`` that is the caller's own: it is written over
+    and returned (the estimators' influence values, built for it: no copy)."""
     w = design.weights
     final = w
     for step in design.steps:
@@ -96,12 +99,14 @@ def residualise(design: Design, u: np.ndarray) -> np.ndarray:
             scale = np.where(active, a, scale)
         # the p × p normal equations (p = number of calibration constraints, full rank on the sample calibrated)
         # instead of a QR of the n × p matrix: same residuals, a fraction of the time
+        ea = e[active]
         try:
-            beta = np.linalg.solve(XtDX, XtD @ e[active])
+            beta = np.linalg.solve(XtDX, XtD @ ea)
         except np.linalg.LinAlgError:   # subset(drop=True) emptied margin levels: their empty columns project nothing
-            beta = np.linalg.lstsq(XtDX, XtD @ e[active], rcond=None)[0]
-        e[active] = e[active] - Xa @ beta
-    return scale[:, None] * e
+            beta = np.linalg.lstsq(XtDX, XtD @ ea, rcond=None)[0]
+        e[active] = ea - Xa @ beta
+    e *= scale[:, None]
+    return e
 
 
 def _projection(step) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -44,7 +44,8 @@ from scipy import stats
 
 from .design import Design
 from .errors import ParameterError, check_variance
-from .inference import _vcov, domain_degf
+from .inference import domain_degf
+from .linearisation import _residualise, linearised_variance
 from .replicates import replicate_variance
 
 
@@ -282,10 +283,10 @@ def _test(design: Design, items: list[str], Y0: np.ndarray, in_a: np.ndarray, in
     pa, pb, d = differences(w)
     if variance == "linearisation":
         Na, Nb = w[in_a].sum(), w[in_b].sum()
-        Z = np.zeros_like(Y0)           # a unit in neither group has no influence
+        Z = np.zeros(Y0.shape)          # a unit in neither group has no influence
         both = in_a | in_b
         Z[both] = in_b[both, None] * (Y0[both] - pb) / Nb - in_a[both, None] * (Y0[both] - pa) / Na
-        S = _vcov(design, Z)
+        S = linearised_variance(design, _residualise(design, Z))      # Z is ours: residualised in place
     else:
         R = design.replicate_weights()
         th = np.array([differences(R[:, r])[2] for r in range(R.shape[1])])

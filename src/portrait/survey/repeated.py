@@ -48,6 +48,8 @@ class RepeatedMeans:
         self._specs = [_Spec("mean", v, _numeric(design, v), "", everyone) for v in vs]
         self._interval = interval
         self._kept: tuple[np.ndarray, tuple] | None = None     # the respondents, and their _matrices
+        self._checked = False     # the respondents' values found within [0, 1] where the interval needs it
+        self._degf: list[tuple[Design, int]] = []     # designs of the respondents with their degrees of freedom
 
     def estimate(self, design: Design, variance: str | None = None, level: float = 0.95) -> dict[str, np.ndarray]:
         """The columns :data:`VALUES` of ``mean(design, variables, variance=, level=, interval=)``, as arrays.
@@ -61,8 +63,18 @@ class RepeatedMeans:
             raise ParameterError("RepeatedMeans estimates on designs of the data it read: this design has other data")
         present = design.weights > 0
         if self._kept is None or not np.array_equal(self._kept[0], present):
-            self._kept = (present, _matrices(self._specs, design.weights))
+            self._kept, self._checked, self._degf = (present, _matrices(self._specs, design.weights)), False, []
         e = _estimate(design, self._specs, variance, level, deff=False, interval=self._interval,
-                      matrices=self._kept[1])
+                      matrices=self._kept[1], checked=self._checked, degf=self._degrees(design))
+        self._checked = True
         return dict(zip(VALUES, (e.theta, e.se, e.low, e.high, e.dfs, e.n_used)))
+
+    def _degrees(self, design: Design) -> int:
+        """``design.degf``, counted once for the respondents kept and each set of PSUs and strata (the designs of
+        one weighting share them; a two-stage design has its own)."""
+        for d, degf in self._degf:
+            if d.psu is design.psu and d.strata is design.strata and d.replicate_matrix is design.replicate_matrix:
+                return degf
+        self._degf.append((design, design.degf))
+        return self._degf[-1][1]
 
