@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from portrait import survey
@@ -110,3 +111,30 @@ def test_residualise_leaves_the_values_it_is_given(designs):
     Z = survey.residualise(d, U)
     assert np.array_equal(u, kept) and np.array_equal(U, keptU)
     assert np.array_equal(z, survey.residualise(d, u)) and np.array_equal(Z, survey.residualise(d, U))
+
+
+def test_each_treatment_of_lonely_psus_keeps_its_own_factors():
+    """The PSUs' factors c_h are kept per structure and treatment of lonely PSUs: alternating « adjust » and
+    « certainty » on one design gives each the brute-force ultimate-cluster sum (a lonely PSU centred on 0 and
+    counted once with « adjust », not at all with « certainty »)."""
+    rng = np.random.default_rng(3)
+    strata = np.repeat([0, 0, 0, 1, 1, 2], 4)                # PSUs 0-2 in stratum 0, 3-4 in 1, 5 alone in 2
+    psu = np.repeat(np.arange(6), 4)
+    data = pd.DataFrame({"h": strata, "c": psu, "w": rng.uniform(1, 3, len(psu))})
+    d = survey.Design.from_frame(data, weights="w", strata="h", psu="c")
+    z = rng.normal(size=(len(psu), 2))
+
+    def brute(lonely):
+        V = np.zeros((2, 2))
+        for h in range(3):
+            Z = np.array([z[psu == i].sum(axis=0) for i in np.unique(psu[strata == h])])
+            n = len(Z)
+            if n == 1:
+                V += np.outer(Z[0], Z[0]) * (lonely == "adjust")
+            else:
+                D = Z - Z.mean(axis=0)
+                V += n / (n - 1) * D.T @ D
+        return V
+
+    for lonely in ("adjust", "certainty", "adjust", "certainty"):
+        np.testing.assert_allclose(survey.linearised_variance(d, z, lonely=lonely), brute(lonely), rtol=1e-12)

@@ -173,6 +173,7 @@ class _Structure(NamedTuple):
     starts: np.ndarray         # where each stratum starts in ``order``
     units_in_order: bool       # every unit is its own PSU, the i-th unit the i-th PSU
     sums: object               # P × n sparse (CSR) matrix of ones, each PSU's units in their order (None: P = n)
+    factors: dict              # lonely → each PSU's factor c_i in the variance (computed once per treatment)
 
 
 # recent structures by the identity of their (psu, strata, fpc) arrays, which designs derived by
@@ -209,7 +210,7 @@ def _structure(design: Design) -> _Structure:
         rows = np.concatenate([[0], np.cumsum(np.bincount(psu_idx, minlength=P))])
         sums = sparse.csr_matrix((np.ones(len(units)), units, rows), shape=(P, len(psu_idx)))
     s = _Structure(psu_idx, psu_stratum, psu_f, strata, psu_h, n_h, psu_f[order[starts]], order, starts,
-                   P == len(psu_idx) and bool((psu_idx == np.arange(P)).all()), sums)
+                   P == len(psu_idx) and bool((psu_idx == np.arange(P)).all()), sums, {})
     object.__setattr__(design, "_psu_structure", (design.psu, design.strata, design.fpc, s))
     try:
         refs = tuple(weakref.ref(a) for a in arrays)
@@ -250,6 +251,19 @@ def present_groups(present: np.ndarray | None, unit_group: np.ndarray, groups: i
         return None
     return np.column_stack([np.bincount(unit_group, weights=present[:, j], minlength=groups) > 0
                             for j in range(present.shape[1])])
+
+
+def _factors(s: _Structure, lonely: str) -> np.ndarray:
+    """Each PSU's ``c_i`` in the variance, ``(1 − f_i) n_h / (n_h − 1)`` (``(1 − f_i)`` for a lonely PSU with
+    « adjust », 0 otherwise and with certainty), once per structure and treatment of lonely PSUs (not written to)."""
+    c = s.factors.get(lonely)
+    if c is None:
+        # each PSU's own 1 − f: the stratum's, or its 1 − π in Brewer's estimator (pps="brewer")
+        n_i, f_i = s.n_h[s.psu_h], s.psu_f
+        c = np.where(n_i > 1, (1 - f_i) * n_i / np.maximum(n_i - 1, 1), (1 - f_i) * (lonely == "adjust"))
+        c[f_i >= 1] = 0.0
+        s.factors[lonely] = c
+    return c
 
 
 def linearised_variance(design: Design, z: np.ndarray, lonely: str | None = None,
@@ -322,10 +336,7 @@ def linearised_variance(design: Design, z: np.ndarray, lonely: str | None = None
     means = np.add.reduceat(Z[s.order], s.starts, axis=0) / n_h[:, None]
     means[n_h == 1] = 0.0
     D = Z - means[s.psu_h]
-    # each PSU's own 1 − f: the stratum's, or its 1 − π in Brewer's estimator (pps="brewer")
-    n_i, f_i = n_h[s.psu_h], s.psu_f
-    c = np.where(n_i > 1, (1 - f_i) * n_i / np.maximum(n_i - 1, 1), (1 - f_i) * (lonely == "adjust"))
-    c[f_i >= 1] = 0.0
+    c = _factors(s, lonely)
     V = np.einsum("ij,ij,i->j", D, D, c) if diagonal else (D * c[:, None]).T @ D
     if lonely == "average" and lone.any():
         strata, lonely_strata = here.sum(axis=0), (lone[:, None] & here).sum(axis=0)

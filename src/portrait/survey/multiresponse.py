@@ -272,27 +272,29 @@ def _test(design: Design, items: list[str], Y0: np.ndarray, in_a: np.ndarray, in
     """The test of indicators ``Y0`` (0 where unanswered) between the units ``in_a`` and ``in_b`` (``groups``: how
     the error names them)."""
     n_a, n_b = int(in_a.sum()), int(in_b.sum())
+    Ya, Yb = Y0[in_a], Y0[in_b]         # each group's indicators, gathered once
 
-    def differences(w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        Na, Nb = w[in_a].sum(), w[in_b].sum()
-        pa = (w[in_a, None] * Y0[in_a]).sum(0) / Na
-        pb = (w[in_b, None] * Y0[in_b]).sum(0) / Nb
-        return pa, pb, pb - pa
+    def differences(w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        wa, wb = w[in_a], w[in_b]
+        Na, Nb = wa.sum(), wb.sum()
+        pa = (wa[:, None] * Ya).sum(0) / Na
+        pb = (wb[:, None] * Yb).sum(0) / Nb
+        return pa, pb, pb - pa, Na, Nb
 
     w = design.weights
-    pa, pb, d = differences(w)
+    pa, pb, d, Na, Nb = differences(w)
     if variance == "linearisation":
-        Na, Nb = w[in_a].sum(), w[in_b].sum()
         Z = np.zeros(Y0.shape)          # a unit in neither group has no influence
         both = in_a | in_b
-        Z[both] = in_b[both, None] * (Y0[both] - pb) / Nb - in_a[both, None] * (Y0[both] - pa) / Na
+        Yboth = Y0[both]
+        Z[both] = in_b[both, None] * (Yboth - pb) / Nb - in_a[both, None] * (Yboth - pa) / Na
         S = linearised_variance(design, _residualise(design, Z))      # Z is ours: residualised in place
     else:
         R = design.replicate_weights()
         th = np.array([differences(R[:, r])[2] for r in range(R.shape[1])])
         S = np.atleast_2d(replicate_variance(d, th, design.replicate_scale, design.replicate_rscales,
                                              design.replicate_mse, design.replicate_blocks))
-    pooled = (Y0[in_a].sum(0) + Y0[in_b].sum(0)) / (n_a + n_b)
+    pooled = (Ya.sum(0) + Yb.sum(0)) / (n_a + n_b)
     V0 = pooled * (1 - pooled) * (1 / n_a + 1 / n_b)
     used = V0 > 0
     x2 = np.where(used, d ** 2 / np.where(used, V0, 1.0), 0.0)
