@@ -138,3 +138,38 @@ def test_each_treatment_of_lonely_psus_keeps_its_own_factors():
 
     for lonely in ("adjust", "certainty", "adjust", "certainty"):
         np.testing.assert_allclose(survey.linearised_variance(d, z, lonely=lonely), brute(lonely), rtol=1e-12)
+
+
+@pytest.mark.parametrize("lonely", ["adjust", "certainty", "average"])
+def test_psus_without_a_total_are_summed_together(lonely):
+    """Most PSU totals 0 (nonrespondents of a sampled design): they are summed in one term per stratum, and the
+    variance is the brute-force ultimate-cluster sum (with a sampling fraction, a lonely PSU without a total and one
+    with), matrix and diagonal alike."""
+    rng = np.random.default_rng(8)
+    strata = np.repeat(np.arange(6), [60, 40, 30, 1, 1, 68])
+    psu = np.arange(len(strata))
+    f = np.where(strata == 1, 0.3, 0.0)
+    z = np.zeros((len(psu), 3))
+    answered = rng.random(len(psu)) < 0.2
+    answered[strata == 3] = False                   # a lonely PSU without a total; the one of stratum 4 has one
+    answered[strata == 4] = True
+    z[answered] = rng.normal(size=(answered.sum(), 3))
+    data = pd.DataFrame({"h": strata, "c": psu, "f": f, "w": 1.0})
+    d = survey.Design.from_frame(data, weights="w", strata="h", psu="c", fpc="f")
+
+    def brute():
+        V, lonely_strata = np.zeros((3, 3)), 0
+        for h in range(6):
+            Z = z[strata == h]
+            n, fh = len(Z), f[strata == h][0]
+            if n == 1:
+                lonely_strata += 1
+                V += np.outer(Z[0], Z[0]) * (1 - fh) * (lonely == "adjust")
+            else:
+                D = Z - Z.mean(axis=0)
+                V += (1 - fh) * n / (n - 1) * D.T @ D
+        return V * (6 / (6 - lonely_strata) if lonely == "average" else 1)
+
+    np.testing.assert_allclose(survey.linearised_variance(d, z, lonely=lonely), brute(), rtol=1e-12)
+    np.testing.assert_allclose(survey.linearised_variance(d, z, lonely=lonely, diagonal=True), np.diag(brute()),
+                               rtol=1e-12)

@@ -266,6 +266,31 @@ def _factors(s: _Structure, lonely: str) -> np.ndarray:
     return c
 
 
+def _centred_sums(s: _Structure, Z: np.ndarray, c: np.ndarray, diagonal: bool) -> np.ndarray:
+    """``Σ_i c_i (Z_i − Z̄_h)(Z_i − Z̄_h)'`` over the PSUs (``Z̄_h = 0`` in a stratum of one PSU), or its diagonal.
+
+    When most PSU totals are 0 (the nonrespondents and the units outside a domain of a survey's sampled units), the
+    PSUs with a total are summed one by one and the others, whose deviation is ``−Z̄_h``, together:
+    ``Σ_h (Σ_{i: Z_i = 0} c_i) Z̄_h Z̄_h'``. The same sum, added in another order (its last bits may differ)."""
+    n_h, P = s.n_h, len(Z)
+    nonzero = Z.any(axis=1) if P >= 64 else None
+    if nonzero is None or 2 * np.count_nonzero(nonzero) >= P:
+        means = np.add.reduceat(Z[s.order], s.starts, axis=0) / n_h[:, None]
+        means[n_h == 1] = 0.0
+        D = Z - means[s.psu_h]
+        return np.einsum("ij,ij,i->j", D, D, c) if diagonal else (D * c[:, None]).T @ D
+    rows, H = np.flatnonzero(nonzero), len(n_h)
+    Zr, h = Z[rows], s.psu_h[rows]
+    means = np.column_stack([np.bincount(h, weights=Zr[:, j], minlength=H) for j in range(Z.shape[1])])
+    means /= n_h[:, None]
+    means[n_h == 1] = 0.0
+    D = Zr - means[h]
+    cr, c0 = c[rows], np.bincount(s.psu_h[~nonzero], weights=c[~nonzero], minlength=H)
+    if diagonal:
+        return np.einsum("ij,ij,i->j", D, D, cr) + np.einsum("ij,ij,i->j", means, means, c0)
+    return (D * cr[:, None]).T @ D + (means * c0[:, None]).T @ means
+
+
 def linearised_variance(design: Design, z: np.ndarray, lonely: str | None = None,
                         diagonal: bool = False, used: np.ndarray | None = None) -> np.ndarray:
     """Compute the ultimate-cluster variance (matrix, q × q) of the totals of influence values ``z`` (n × q).
@@ -333,11 +358,7 @@ def linearised_variance(design: Design, z: np.ndarray, lonely: str | None = None
                              "('certainty', 'remove', 'adjust' or 'average', as R survey.lonely.psu)")
     # every stratum at once: Σ_h c_h Σ_i (Z_hi − Z̄_h)(Z_hi − Z̄_h)', with c_h = (1 − f_h) n_h / (n_h − 1);
     # a lonely PSU is centred on 0 and counts (1 − f_h) with « adjust », nothing otherwise
-    means = np.add.reduceat(Z[s.order], s.starts, axis=0) / n_h[:, None]
-    means[n_h == 1] = 0.0
-    D = Z - means[s.psu_h]
-    c = _factors(s, lonely)
-    V = np.einsum("ij,ij,i->j", D, D, c) if diagonal else (D * c[:, None]).T @ D
+    V = _centred_sums(s, Z, _factors(s, lonely), diagonal)
     if lonely == "average" and lone.any():
         strata, lonely_strata = here.sum(axis=0), (lone[:, None] & here).sum(axis=0)
         with np.errstate(divide="ignore", invalid="ignore"):   # every stratum lonely: NaN, as R
