@@ -92,3 +92,21 @@ def test_communes_taken_with_certainty_are_said_retenues_d_office_as_in_reports_
 
 def test_departments_are_named_with_their_code():
     assert frames.department_names(pd.Series(["02", "80", "75"])).tolist() == ["Aisne (02)", "Somme (80)", "75"]
+
+
+@pytest.mark.parametrize("declared_dtype", ["str", "string", object])
+@pytest.mark.parametrize("code_dtype", ["str", object, "int64"])
+def test_declared_elsewhere_is_each_declared_commune_compared_as_text_with_the_invited_one(declared_dtype, code_dtype):
+    """Brute force, row by row: a resident declared another commune when a commune is given and its text differs
+    from the invitation's commune code as text (a postal code, a commune moved to, or a code without its 0)."""
+    from portrait.study.frames import declared_elsewhere
+
+    invited = [59350, 59100, 62041, 59350, 2001, 59009]
+    declared = ["59350", "59100", None, "59512", "02001", "59100"]
+    code = pd.Series(invited).astype(code_dtype) if code_dtype != "str" else pd.Series([str(c) for c in invited],
+                                                                                      dtype="str")
+    answers = pd.DataFrame({"commune_residence": pd.Series(declared, dtype=declared_dtype)})
+    expected = [d is not None and d != str(c) for d, c in zip(declared, invited)]
+    got = declared_elsewhere(pd.DataFrame({"code": code}), answers)
+    assert got.dtype == bool and got.tolist() == expected == [False, False, False, True, True, True]
+    assert not declared_elsewhere(pd.DataFrame({"slot_id": ["a"]}), answers).any()     # the visitors: no code
