@@ -141,17 +141,19 @@ __all__ = ["Problem", "problems_table", "raise_if_problems", "RawTable", "read_e
 TOOL_FLAGGED = "ecartee_outil"
 
 
-def answered_core(table: pd.DataFrame, codebook: Codebook) -> pd.Series:
-    """Number of common-core opinion items answered (« Ne sait pas » counts; all-0 multi-select does not)."""
+def answered_core(table: pd.DataFrame, codebook: Codebook, columns: Mapping[str, pd.Series] | None = None):
+    """Number of common-core opinion items answered (« Ne sait pas » counts; all-0 multi-select does not), a Series;
+    ``columns``: ``dict(table.items())``, if at hand (the ingest's table reads them once, in every replication)."""
+    held = dict(table.items()) if columns is None else columns
     n = np.zeros(len(table), dtype=np.int64)
     for v in codebook.common_core("opinion"):
-        cols = [c for c in v.columns if c in table.columns]
+        cols = [c for c in v.columns if c in held]
         if not cols:
             continue
         if v.type == "multi":
-            n += sum(_with_zeros(table[c]) for c in cols) > 0
+            n += sum(_with_zeros(held[c]) for c in cols) > 0
         else:
-            n += np.logical_or.reduce([_given(table[c]) for c in cols])
+            n += np.logical_or.reduce([_given(held[c]) for c in cols])
     return pd.Series(n, index=table.index)
 
 
@@ -219,12 +221,12 @@ _REASONS = ("sans_reponse", "non_distribuee", "refus", TOOL_FLAGGED, "complet", 
 
 def _status(survey: str, ids: np.ndarray, answers: pd.DataFrame | None, disp: pd.DataFrame,
             codebook: Codebook, min_core_answered: int, answer_rows: np.ndarray, flagged: np.ndarray | None = None,
-            ids_arrow=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            ids_arrow=None, columns=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Reason of every sampled unit (identifiers ``ids``, as text) as codes into :data:`_REASONS`, the status of each
     of those reasons (text; empty for a reason no unit has), and whether the unit's contact status says refused;
     ``answer_rows``: each unit's row in ``answers`` (-1: none); ``flagged``: whether the tool flagged a response of the
     unit (a preview, test or spam, set aside unread); ``ids_arrow``: ``ids`` as :func:`~portrait.study.unit_table.arrow_text` gives them, if at
-    hand.
+    hand; ``columns``: ``dict(answers.items())``, if at hand.
 
     Raises
     ------
@@ -249,7 +251,7 @@ def _status(survey: str, ids: np.ndarray, answers: pd.DataFrame | None, disp: pd
     if answers is not None and len(answers):
         pos = answer_rows
         has = pos >= 0
-        n_core = answered_core(answers, cb).to_numpy()[pos[has]]
+        n_core = answered_core(answers, cb, columns).to_numpy()[pos[has]]
         complete = (answers["complet"] == 1).fillna(False).to_numpy(dtype=bool)[pos[has]]
         reason[np.flatnonzero(has)] = np.where(complete, code["complet"],
                                                np.where(n_core >= min_core_answered, code["partiel"], code["abandon"]))
@@ -307,11 +309,11 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
     ids_arrow = arrow_text(id_text)
     pos = positions(answers[id_col], ids_arrow)
     flagged = flagged or {}
+    held = dict(answers.items())        # a fifth faster than a look-up of each column
     codes, status_of, refusal = _status(survey, ids_arrow, answers, disp, codebook, min_core_answered, answer_rows=pos,
                                         flagged=np.isin(id_text.to_numpy(dtype=object), list(flagged)) if flagged
-                                        else None, ids_arrow=ids_arrow)
+                                        else None, ids_arrow=ids_arrow, columns=held)
     reason = {r: codes == i for i, r in enumerate(_REASONS)}.get     # each reason's units
-    held = dict(answers.items())        # a fifth faster than a look-up of each column
     ans = {c: held[c] for c in ["source_row"] + [c for c in codebook.columns(survey) if c != id_col]}
     emails, phones, controls, ips, macs = open_answers.clean(ans, codebook, survey)
     out, table, rows = _joined(sample, id_col, id_text.astype("string").array,
