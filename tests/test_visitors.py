@@ -315,6 +315,14 @@ def test_allocation_and_pi_sum_to_the_invitations_per_stratum(ingested):
     assert sample["design_weight"].sum() == pytest.approx(len(ingested.frame))
     assert list(sample.columns) == ["person_id", "stratum", "zone", "source_type", "multiplicity", "country",
                                     "residence_region", "purpose", "pi", "design_weight", "N_h", "n_h"]
+    # each sampled person is the frame's row (in frame order, a new index) with its stratum's design values
+    at = pd.Index(ingested.frame["person_id"]).get_indexer(sample["person_id"])
+    assert (np.diff(at) > 0).all() and sample.index.equals(pd.RangeIndex(len(sample)))
+    for c in sample.columns[:8]:
+        assert sample[c].dtype == ingested.frame[c].dtype and sample[c].tolist() == ingested.frame[c].iloc[at].tolist()
+    by = strata.set_index("stratum").loc[sample["stratum"]]
+    for c, dtype in (("pi", "float64"), ("design_weight", "float64"), ("N_h", "int64"), ("n_h", "int64")):
+        assert sample[c].dtype == dtype and sample[c].tolist() == by[c].astype(dtype).tolist()
 
 
 def test_too_many_invitations_is_a_sampling_error(ingested):
