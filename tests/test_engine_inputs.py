@@ -274,3 +274,38 @@ def test_dropping_a_subset_of_a_calibrated_design_that_empties_margin_levels(dst
     assert got.se == pytest.approx(survey.mean(plain, "api00").iloc[0]["se"], rel=1e-12)
     with pytest.raises(ParameterError, match="the mask keeps no unit"):
         survey.subset(post, np.zeros(len(e), bool), drop=True)
+
+
+def test_what_is_kept_for_an_arrow_column_is_built_once_per_array_and_never_for_other_columns():
+    """kept_for_arrow builds once per Arrow array and kind (counted calls), gives what build gives, builds again for
+    another array or kind, for a column that is not Arrow text, and for a new array at a freed one's address."""
+    import weakref
+
+    from portrait.survey import labels
+    from portrait.survey.labels import KEPT_MAX, kept_for_arrow
+
+    calls = []
+
+    def build(values):
+        calls.append(len(values))
+        return pd.Index(values)
+
+    codes = pd.Series(pd.array(["59350", "62041", "80021"], dtype="string[pyarrow]"))
+    first = kept_for_arrow(codes, "test-index", build)
+    assert first.equals(pd.Index(codes)) and kept_for_arrow(codes, "test-index", build) is first
+    assert kept_for_arrow(codes.copy(deep=False), "test-index", build) is first      # the same Arrow array
+    assert len(calls) == 1
+    kept_for_arrow(codes, "test-other", build)                                          # another kind
+    other = pd.Series(pd.array(["02691", "60057"], dtype="string[pyarrow]"))
+    assert kept_for_arrow(other, "test-index", build).equals(pd.Index(other))
+    plain = pd.Series(["59350", "62041"], dtype=object)
+    kept_for_arrow(plain, "test-index", build), kept_for_arrow(plain, "test-index", build)
+    assert len(calls) == 5
+    for i in range(2 * KEPT_MAX):                                                       # bounded
+        fresh = pd.Series(pd.array([f"{i:05d}"], dtype="string[pyarrow]"))
+        assert list(kept_for_arrow(fresh, "test-index", build)) == [f"{i:05d}"]
+    assert len(labels._KEPT) <= KEPT_MAX
+    # a freed array's address taken by a new one (forced here): the entry of the old array is not the new one's
+    new = pd.Series(pd.array(["80021"], dtype="string[pyarrow]"))
+    labels._KEPT[("test-index", id(labels.arrow_chunks(new)))] = (weakref.ref(labels.arrow_chunks(other)), "stale")
+    assert list(kept_for_arrow(new, "test-index", build)) == ["80021"]

@@ -698,7 +698,7 @@ def test_categorical_draws_by_distribution_equal_the_draws_per_unit():
 def test_resident_units_look_communes_up_in_the_frame_they_are_given(resident_frame):
     """The frame's index of commune codes is kept for the column it was made of: units looked up in a frame, then in
     the same frame reordered (a new column), take each frame's size ranks (a look-up per slot, here)."""
-    from portrait.study.fieldwork.simulation import frame_index
+    from portrait.study.unit_table import held_index as frame_index
     design = frames.ResidentDesign(invitations=600, take=10)
     slots = frames.draw_resident_sample(resident_frame, design, config.rng(SEED, "resident-sample")).slots
     shuffled = resident_frame.sample(frac=1.0, random_state=3).reset_index(drop=True)

@@ -9,7 +9,8 @@ is read once, by a pyarrow look-up or ``pd.factorize``, or, for integer PSU labe
 
 from __future__ import annotations
 
-from typing import Sequence
+import weakref
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -54,6 +55,29 @@ def arrow_chunks(values: pd.Series):
             or (isinstance(dtype, pd.ArrowDtype) and str(dtype.pyarrow_dtype) in ("string", "large_string"))):
         return None
     return values.array.__arrow_array__()
+
+
+_KEPT: dict[tuple[str, int], tuple[weakref.ref, Any]] = {}
+KEPT_MAX = 8
+
+
+def kept_for_arrow(values: pd.Series | np.ndarray, kind: str, build: Callable[[Any], Any]) -> Any:
+    """``build(values)``, kept with the Arrow array of a text column (:func:`arrow_chunks`) for later calls on the
+    same array, which never changes: a validation looks up or stratifies the same frame's codes in every replication.
+    Any other column is built each time. The array is held weakly; at most :data:`KEPT_MAX` are kept. What ``build``
+    returns is shared by those calls and must not be changed."""
+    chunks = arrow_chunks(values) if isinstance(values, pd.Series) else None
+    if chunks is None:
+        return build(values)
+    key = (kind, id(chunks))
+    hit = _KEPT.get(key)
+    if hit is None or hit[0]() is not chunks:
+        for old in [k for k, (ref, _) in _KEPT.items() if ref() is None or k == key]:
+            del _KEPT[old]
+        while len(_KEPT) >= KEPT_MAX:
+            del _KEPT[next(iter(_KEPT))]
+        hit = _KEPT[key] = (weakref.ref(chunks), build(values))
+    return hit[1]
 
 
 def r_number(x: float) -> str:

@@ -13,14 +13,13 @@ Tillé, Y. and Matei, A. R package ``sampling``: ``inclusionprobabilities``, ``U
 
 from __future__ import annotations
 
-import weakref
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from .errors import SamplingError
-from .labels import arrow_chunks
+from .labels import kept_for_arrow
 
 ALLOCATION_RULES = ("proportional", "sqrt", "equal")
 
@@ -231,27 +230,21 @@ def systematic_pps(pik: Sequence[float] | np.ndarray, rng: np.random.Generator) 
     return hits >= 1
 
 
-_STRATUM_UNITS: dict[int, tuple[weakref.ref, tuple[np.ndarray, np.ndarray, dict]]] = {}
-
-
 def _stratum_units(s: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
     """The units of each stratum in frame order (``order[bounds[k]:bounds[k + 1]]`` for stratum ``k``) and each
-    stratum's ``k``. Kept for a text column held by pyarrow, which cannot change: a validation draws a sample
-    from the same frame's strata in every replication (factorising its 54,000 texts took 2 ms)."""
-    chunks = arrow_chunks(s) if isinstance(s, pd.Series) else None
-    hit = _STRATUM_UNITS.get(id(chunks)) if chunks is not None else None
-    if hit is not None and hit[0]() is chunks:
-        return hit[1]
+    stratum's ``k``; kept for a text column held by pyarrow (:func:`portrait.survey.labels.kept_for_arrow`): a
+    validation draws a sample from the same frame's strata in every replication (factorising its 54,000 texts took
+    2 ms)."""
+    return kept_for_arrow(s, "strata", _units_of_strata)
+
+
+def _units_of_strata(s: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
     codes, found = pd.factorize(s)                 # the units of each stratum, in frame order, found once
     small = np.int16 if len(found) < 1 << 15 else np.int64      # a stable sort of small integers is a radix sort
     order = np.argsort(codes.astype(small), kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(found) + 1))
     order.flags.writeable = bounds.flags.writeable = False
-    units = (order, bounds, {h: k for k, h in enumerate(found)})
-    if chunks is not None:
-        _STRATUM_UNITS.clear()                     # one frame's at a time
-        _STRATUM_UNITS[id(chunks)] = (weakref.ref(chunks), units)
-    return units
+    return order, bounds, {h: k for k, h in enumerate(found)}
 
 
 def stratified_srswor(strata: Sequence[Any] | np.ndarray, sizes: Mapping[Any, int],

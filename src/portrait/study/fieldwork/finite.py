@@ -47,7 +47,8 @@ from scipy.special import ndtri
 from ...pipeline.errors import ParameterError
 from ..codebook import Codebook, option_column
 from .model import FieldworkModel
-from .simulation import Draws, _answers, _persons, frame_index, visitor_units
+from ..unit_table import held_index
+from .simulation import Draws, _answers, _persons, visitor_units
 from .true_values import Calibration
 
 GAMMA = 0x9E3779B97F4A7C15            # SplitMix64's increment (2^64 / golden ratio)
@@ -186,7 +187,7 @@ def _person_indices(group: np.ndarray, communes: pd.Index, frame: pd.DataFrame,
     ParameterError
         If a commune has more slots than persons aged 15+ in the frame (none: not in the frame).
     """
-    at = frame_index(frame["code"]).get_indexer(communes)
+    at = held_index(frame["code"]).get_indexer(communes)
     pop15 = np.append(frame["pop15"].to_numpy(), 0)[at]        # 0 persons: a commune not in the frame (-1)
     order = np.argsort(group, kind="stable")         # each commune's slots in slot order, found once
     bounds = np.searchsorted(group[order], np.arange(len(communes) + 1))

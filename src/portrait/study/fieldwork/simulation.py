@@ -18,6 +18,7 @@ from ...pipeline import config
 from ...pipeline.errors import InputError, ParameterError
 from ...survey.labels import arrow_chunks
 from ..codebook import Variable, option_column
+from ..unit_table import held_index
 from .model import (AGE_KEYS, AGE_SPAN, CATEGORICAL_COVARIATES, CONTEXT, FieldworkModel, GROUPS, SEX_KEYS,
                     SOURCE_LABEL, Covariates, categories, effects)
 from .population import (Population, resolved_categories, _sex_age_by_department,
@@ -73,7 +74,7 @@ def resident_units(slots: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
                           "commune": slots["code"].astype(str).array,       # made into Python objects and back
                           "departement": slots["departement"].astype(str).array})
     code, communes = pd.factorize(units["commune"])          # each commune looked up once in the frame
-    found = np.append(frame_index(frame["code"]).get_indexer(communes), -1)[code]     # -1: not found, or no commune
+    found = np.append(held_index(frame["code"]).get_indexer(communes), -1)[code]     # -1: not found, or no commune
     ranks = np.append(frame["size_class_rank"].to_numpy(), np.nan)[found]
     missing = pd.isna(ranks)
     if missing.any():
@@ -82,23 +83,6 @@ def resident_units(slots: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
                          column="code", value=units["commune"].iloc[i])
     units["size_rank"] = ranks.astype(int)
     return units
-
-
-_FRAME_INDEXES: dict[int, tuple[weakref.ref, pd.Index]] = {}
-
-
-def frame_index(codes: pd.Series) -> pd.Index:
-    """``pd.Index(codes)``, kept for a text column held by pyarrow (immutable; one column at a time): a validation
-    looks its sampled communes up in the same frame in every replication, and the index's hash table of its 3,800
-    codes took 1.7 ms to build each time."""
-    chunks = arrow_chunks(codes)
-    if chunks is None:
-        return pd.Index(codes)
-    hit = _FRAME_INDEXES.get(id(chunks))
-    if hit is None or hit[0]() is not chunks:
-        _FRAME_INDEXES.clear()
-        hit = _FRAME_INDEXES[id(chunks)] = (weakref.ref(chunks), pd.Index(codes))
-    return hit[1]
 
 
 def visitor_units(model: FieldworkModel, sample: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
