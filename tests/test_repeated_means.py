@@ -173,3 +173,23 @@ def test_psus_without_a_total_are_summed_together(lonely):
     np.testing.assert_allclose(survey.linearised_variance(d, z, lonely=lonely), brute(), rtol=1e-12)
     np.testing.assert_allclose(survey.linearised_variance(d, z, lonely=lonely, diagonal=True), np.diag(brute()),
                                rtol=1e-12)
+
+
+def test_a_psu_whose_values_cancel_or_are_missing_has_a_total():
+    """A PSU total with values of opposite signs (a residual and its negative: they sum to 0 across columns) or a
+    NaN is not a zero total: summed on its own, the variance is the brute-force ultimate-cluster sum (NaN where R
+    gives NA)."""
+    strata = np.repeat(np.arange(2), [50, 50])
+    z = np.zeros((100, 2))
+    z[[3, 60]] = [[1.5, -1.5], [-2.0, 2.0]]
+    z[[10, 70]] = [[0.5, 0.0], [0.0, -0.25]]
+    data = pd.DataFrame({"h": strata, "c": np.arange(100), "w": 1.0})
+    d = survey.Design.from_frame(data, weights="w", strata="h", psu="c")
+    V = np.zeros((2, 2))
+    for h in range(2):
+        D = z[strata == h] - z[strata == h].mean(axis=0)
+        V += 50 / 49 * D.T @ D
+    np.testing.assert_allclose(survey.linearised_variance(d, z), V, rtol=1e-12)
+    np.testing.assert_allclose(survey.linearised_variance(d, z, diagonal=True), np.diag(V), rtol=1e-12)
+    z[20, 1] = np.nan
+    assert np.isnan(survey.linearised_variance(d, z, diagonal=True)[1])
