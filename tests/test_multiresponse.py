@@ -200,3 +200,50 @@ def test_indicator_test_names_what_it_cannot_test():
         survey.option_indicators(d.data.assign(o2=2.0), OPTIONS)
     with pytest.raises(survey.ParameterError, match=r"\['o9'\] are not in the survey data"):
         survey.option_indicators(d.data, [*OPTIONS, "o9"])
+
+
+@pytest.mark.parametrize("overlap", [True, False])
+def test_groups_of_units_sum_each_units_terms(overlap):
+    """Groups given as units (indicator_test), drawn within the same clusters, apart or sharing units: a unit's
+    influence is its term in b minus its term in a, and the options' standard errors are those of the
+    ultimate-cluster variance of these influence values, computed here by hand."""
+    d = _sample(np.random.default_rng(16), shift=0.3)
+    Y0, answered = survey.option_indicators(d.data, OPTIONS)
+    rng = np.random.default_rng(17)
+    u = rng.random(len(Y0))
+    in_a = answered & (u < 0.6)
+    in_b = answered & ((rng.random(len(Y0)) < 0.6) if overlap else (u >= 0.6))
+    assert (in_a & in_b).any() == overlap
+    t = survey.indicator_test(d, Y0, in_a, in_b, options=OPTIONS)
+    w = d.weights
+    pa = (w[in_a, None] * Y0[in_a]).sum(0) / w[in_a].sum()
+    pb = (w[in_b, None] * Y0[in_b]).sum(0) / w[in_b].sum()
+    Z = in_b[:, None] * (Y0 - pb) / w[in_b].sum() - in_a[:, None] * (Y0 - pa) / w[in_a].sum()
+    np.testing.assert_allclose(t.options["share_b"] - t.options["share_a"], pb - pa, rtol=1e-12)
+    np.testing.assert_allclose(t.options["se"], np.sqrt(survey.linearised_variance(d, w[:, None] * Z, diagonal=True)),
+                               rtol=1e-10)
+
+
+def test_a_test_is_pickled_with_its_options_table():
+    """The options' table is built when read: a test not read yet is pickled (sent to another process) whole."""
+    import pickle
+
+    d = _sample(np.random.default_rng(18), shift=0.3)
+    Y0, answered = survey.option_indicators(d.data, OPTIONS)
+    a = answered & (d.data["g"] == "a").to_numpy()
+    got = pickle.loads(pickle.dumps(survey.indicator_test(d, Y0, a, answered & ~a, options=OPTIONS)))
+    _compare(got, survey.multiple_response_test(d, OPTIONS, "g", "a", "b"))
+
+
+def test_p_values_are_scipys_distributions():
+    """The p-values by the special functions (chdtrc, fdtrc) are scipy.stats' chi2.sf and f.sf, edges included
+    (x = 0, x < 0, infinite x, NaN, degrees of freedom 0, infinite or NaN)."""
+    from portrait.survey.multiresponse import _chi2_sf, _f_sf
+    xs = [0.0, -1.0, 1e-300, 0.3, 3.2, 40.0, np.inf, np.nan]
+    dfs = [0.0, 1e-10, 0.7, 2.0, 5.5, 300.0, np.inf, np.nan]
+    for x in xs:
+        for a in dfs:
+            assert _chi2_sf(x, a) == stats.chi2.sf(x, a) or (np.isnan(_chi2_sf(x, a)) and np.isnan(stats.chi2.sf(x, a)))
+            for b in dfs:
+                want = stats.f.sf(x, a, b)
+                assert _f_sf(x, a, b) == want or (np.isnan(_f_sf(x, a, b)) and np.isnan(want)), (x, a, b)

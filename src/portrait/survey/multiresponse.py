@@ -35,14 +35,14 @@ proportions estimated from survey data. *Annals of Statistics* 12, 46–60.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
-from .design import Design
+from .design import Deferred, Deferring, Design
 from .errors import ParameterError, check_variance
 from .inference import domain_degf
 from .linearisation import _residualise, linearised_variance
@@ -62,7 +62,7 @@ def _in_levels(column: pd.Series, levels: Sequence[object]) -> list[np.ndarray]:
 
 
 @dataclass(frozen=True)
-class MultipleResponseTest:
+class MultipleResponseTest(Deferring):
     """Hold a Bilder–Loughin SPMI test of a multiple-response item between two groups.
 
     Attributes
@@ -106,6 +106,10 @@ class MultipleResponseTest:
     p_F: float
     n_a: int
     n_b: int
+
+    def __getstate__(self) -> dict:
+        """The fields, the options' table built (a table still to be built holds a function, not pickled)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 def multiple_response_test(design: Design, items: Sequence[str], group: str, a: str, b: str,
@@ -285,9 +289,13 @@ def _test(design: Design, items: list[str], Y0: np.ndarray, in_a: np.ndarray, in
     pa, pb, d, Na, Nb = differences(w)
     if variance == "linearisation":
         Z = np.zeros(Y0.shape)          # a unit in neither group has no influence
-        both = in_a | in_b
-        Yboth = Y0[both]
-        Z[both] = in_b[both, None] * (Yboth - pb) / Nb - in_a[both, None] * (Yboth - pa) / Na
+        if (in_a & in_b).any():
+            both = in_a | in_b
+            Yboth = Y0[both]
+            Z[both] = in_b[both, None] * (Yboth - pb) / Nb - in_a[both, None] * (Yboth - pa) / Na
+        else:                           # groups apart: each unit's one term, as the sum above gives it
+            Z[in_a] = -((Ya - pa) / Na)
+            Z[in_b] = (Yb - pb) / Nb
         S = linearised_variance(design, _residualise(design, Z))      # Z is ours: residualised in place
     else:
         R = design.replicate_weights()
@@ -309,8 +317,25 @@ def _test(design: Design, items: list[str], Y0: np.ndarray, in_a: np.ndarray, in
                              "the profiles are the same, and there is nothing to test")
     df = domain_degf(design, in_a | in_b)
     F = X2 / tr if tr > 0 else np.nan
-    options = pd.DataFrame({"option": items, "share_a": pa, "share_b": pb, "difference": d,
-                            "se": np.sqrt(np.clip(np.diag(S), 0, None)), "X2": x2})
+    # the options' table is built when it is read (a simulation reads the statistics only)
+    options = Deferred(lambda: pd.DataFrame({"option": items, "share_a": pa, "share_b": pb, "difference": d,
+                                             "se": np.sqrt(np.clip(np.diag(S), 0, None)), "X2": x2}))
     return MultipleResponseTest(options=options, X2=X2, trace=tr, trace_sq=tr2, df_chisq=float(nu),
-                                p_chisq=float(stats.chi2.sf(X2 / c, nu)), F=float(F), ndf=float(nu),
-                                ddf=float(nu * df), p_F=float(stats.f.sf(F, nu, nu * df)), n_a=n_a, n_b=n_b)
+                                p_chisq=_chi2_sf(X2 / c, nu), F=float(F), ndf=float(nu),
+                                ddf=float(nu * df), p_F=_f_sf(F, nu, nu * df), n_a=n_a, n_b=n_b)
+
+
+def _chi2_sf(x: float, df: float) -> float:
+    """``scipy.stats.chi2.sf(x, df)``: the special function it calls (``chdtrc``), without the distribution's
+    argument handling, where the two agree (finite ``df > 0``, ``x ≥ 0``); ``stats`` elsewhere."""
+    if 0 < df < np.inf and x >= 0:
+        return float(special.chdtrc(df, x))
+    return float(stats.chi2.sf(x, df))
+
+
+def _f_sf(x: float, dfn: float, dfd: float) -> float:
+    """``scipy.stats.f.sf(x, dfn, dfd)`` by the special function it calls (``fdtrc``) where the two agree (finite
+    positive degrees of freedom, ``x ≥ 0``); ``stats`` elsewhere."""
+    if 0 < dfn < np.inf and 0 < dfd < np.inf and x >= 0:
+        return float(special.fdtrc(dfn, dfd, x))
+    return float(stats.f.sf(x, dfn, dfd))
