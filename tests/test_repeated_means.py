@@ -193,3 +193,24 @@ def test_a_psu_whose_values_cancel_or_are_missing_has_a_total():
     np.testing.assert_allclose(survey.linearised_variance(d, z, diagonal=True), np.diag(V), rtol=1e-12)
     z[20, 1] = np.nan
     assert np.isnan(survey.linearised_variance(d, z, diagonal=True)[1])
+
+
+def test_a_variable_no_respondent_answered_gives_means_numbers():
+    """A variable missing for every respondent (its mean NaN) beside others: every number equals survey.mean's
+    exactly, the others' too (their influence values summed as mean sums them), on a design with nonrespondents
+    and a large share of zero rows."""
+    rng = np.random.default_rng(9)
+    n = 400
+    strata = np.repeat(np.arange(4), n // 4)
+    data = pd.DataFrame({"h": strata, "c": np.arange(n), "w": rng.uniform(1, 3, n), "y": rng.normal(size=n),
+                         "x": (rng.random(n) < 0.4).astype(float)})
+    answered = rng.random(n) < 0.3
+    data["none"] = np.where(answered, np.nan, 1.0)
+    d = survey.Design.from_frame(data, weights="w", strata="h", psu="c")
+    d = d.with_weights(np.where(answered, d.weights, 0.0))
+    variables = ["y", "none", "x"]
+    ours = repeated.RepeatedMeans(d, variables).estimate(d)
+    ref = survey.mean(d, variables)
+    assert np.isnan(ours["estimate"][1])
+    for c in repeated.VALUES:
+        np.testing.assert_array_equal(ours[c], ref[c].to_numpy(), err_msg=c)

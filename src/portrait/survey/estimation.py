@@ -147,10 +147,11 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
 def _estimate(design: Design, specs: list[_Spec], variance: str, level: float,
               deff: bool = True, interval: str | Mapping[str, str] = "wald", df_given: float | None = None,
               covariance: bool = False, matrices: tuple | None = None, checked: bool = False,
-              degf: int | None = None) -> _Estimates:
+              degf: int | None = None, rows: tuple | None = None) -> _Estimates:
     """The estimates of ``specs`` on ``design`` as arrays (``matrices``: :func:`_matrices` of these specs on these
     weights, computed before; ``checked``: their values already found within [0, 1] where an interval needs it;
-    ``degf``: ``design.degf``, counted before)."""
+    ``degf``: ``design.degf``, counted before; ``rows``: the positions of the units of positive weight, with their
+    rows of ``Y`` and ``D``, the only rows of the influence values that are not 0)."""
     variance = check_variance(variance, level, design)
     kinds = np.array([_interval_of(interval, s.variable) for s in specs], dtype=object)
     if variance != "linearisation" and (kinds == "likelihood").any():
@@ -174,8 +175,12 @@ def _estimate(design: Design, specs: list[_Spec], variance: str, level: float,
     logit_se = None
     if variance == "linearisation":
         # C-ordered as residualise's copy was, and written over by it (the sums below read it in that order)
-        U = np.divide(Y - theta * D, np.where(Wd > 0, Wd, 1.0), order="C")
-        U = U if is_mean.all() else np.ascontiguousarray(np.where(is_mean, U, Y))
+        if rows is not None and is_mean.all() and np.isfinite(theta).all():
+            U = np.zeros(Y.shape)     # the other rows' (0 − θ·0) / W: 0, as here
+            U[rows[0]] = (rows[1] - theta * rows[2]) / np.where(Wd > 0, Wd, 1.0)
+        else:
+            U = np.divide(Y - theta * D, np.where(Wd > 0, Wd, 1.0), order="C")
+            U = U if is_mean.all() else np.ascontiguousarray(np.where(is_mean, U, Y))
         C = linearised_variance(design, _residualise(design, U), diagonal=not covariance, used=M)
         V = np.diag(C).copy() if covariance else C
         df = design.degf if degf is None else degf

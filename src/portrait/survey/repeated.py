@@ -47,7 +47,7 @@ class RepeatedMeans:
         everyone = np.ones(len(design.weights), dtype=bool)
         self._specs = [_Spec("mean", v, _numeric(design, v), "", everyone) for v in vs]
         self._interval = interval
-        self._kept: tuple[np.ndarray, tuple] | None = None     # the respondents, and their _matrices
+        self._kept: tuple[np.ndarray, tuple, tuple] | None = None     # the respondents, their _matrices, rows
         self._checked = False     # the respondents' values found within [0, 1] where the interval needs it
         self._degf: list[tuple[Design, int]] = []     # designs of the respondents with their degrees of freedom
 
@@ -63,9 +63,11 @@ class RepeatedMeans:
             raise ParameterError("RepeatedMeans estimates on designs of the data it read: this design has other data")
         present = design.weights > 0
         if self._kept is None or not np.array_equal(self._kept[0], present):
-            self._kept, self._checked, self._degf = (present, _matrices(self._specs, design.weights)), False, []
+            Y, M, D, ratios = _matrices(self._specs, design.weights)
+            rows = np.flatnonzero(present)     # the respondents' rows, the only ones of influence values not 0
+            self._kept, self._checked, self._degf = (present, (Y, M, D, ratios), (rows, Y[rows], D[rows])), False, []
         e = _estimate(design, self._specs, variance, level, deff=False, interval=self._interval,
-                      matrices=self._kept[1], checked=self._checked, degf=self._degrees(design))
+                      matrices=self._kept[1], checked=self._checked, degf=self._degrees(design), rows=self._kept[2])
         self._checked = True
         return dict(zip(VALUES, (e.theta, e.se, e.low, e.high, e.dfs, e.n_used)))
 
