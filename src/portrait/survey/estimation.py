@@ -151,7 +151,7 @@ def _estimate(design: Design, specs: list[_Spec], variance: str, level: float,
     """The estimates of ``specs`` on ``design`` as arrays (``matrices``: :func:`_matrices` of these specs on these
     weights, computed before; ``checked``: their values already found within [0, 1] where an interval needs it;
     ``degf``: ``design.degf``, counted before; ``rows``: the positions of the units of positive weight, with their
-    rows of ``Y`` and ``D``, the only rows of the influence values that are not 0)."""
+    rows of ``Y`` and ``D``, the only rows of the influence values that are not 0, and ``M``'s column sums)."""
     variance = check_variance(variance, level, design)
     kinds = np.array([_interval_of(interval, s.variable) for s in specs], dtype=object)
     if variance != "linearisation" and (kinds == "likelihood").any():
@@ -169,8 +169,8 @@ def _estimate(design: Design, specs: list[_Spec], variance: str, level: float,
     is_mean = np.array([s.statistic in ("mean", "ratio", "variance") for s in specs])
     Wd = (w[:, None] * D).sum(axis=0)
     tot = (w[:, None] * Y).sum(axis=0)
+    n_used = M.sum(axis=0) if rows is None else rows[3].copy()
     theta = np.where(is_mean, np.divide(tot, Wd, out=np.full(q, np.nan), where=Wd > 0), tot)
-    n_used = M.sum(axis=0)
 
     logit_se = None
     if variance == "linearisation":

@@ -65,7 +65,8 @@ class RepeatedMeans:
         if self._kept is None or not np.array_equal(self._kept[0], present):
             Y, M, D, ratios = _matrices(self._specs, design.weights)
             rows = np.flatnonzero(present)     # the respondents' rows, the only ones of influence values not 0
-            self._kept, self._checked, self._degf = (present, (Y, M, D, ratios), (rows, Y[rows], D[rows])), False, []
+            kept = (rows, Y[rows], D[rows], M.sum(axis=0))      # and the units each mean uses, counted once
+            self._kept, self._checked, self._degf = (present, (Y, M, D, ratios), kept), False, []
         e = _estimate(design, self._specs, variance, level, deff=False, interval=self._interval,
                       matrices=self._kept[1], checked=self._checked, degf=self._degrees(design), rows=self._kept[2])
         self._checked = True
