@@ -283,7 +283,11 @@ def _centred_sums(s: _Structure, Z: np.ndarray, c: np.ndarray, diagonal: bool) -
         return np.einsum("ij,ij,i->j", D, D, c) if diagonal else (D * c[:, None]).T @ D
     rows, H = np.flatnonzero(nonzero), len(n_h)
     Zr, h = Z[rows], s.psu_h[rows]
-    means = np.column_stack([np.bincount(h, weights=Zr[:, j], minlength=H) for j in range(Z.shape[1])])
+    # every column's sums per stratum in one bincount of the rows laid out flat (stratum, column): each sum adds its
+    # rows in their order, as a bincount per column does
+    q = Z.shape[1]
+    flat = (h[:, None] * q + np.arange(q)).ravel()
+    means = np.bincount(flat, weights=Zr.ravel(), minlength=H * q).reshape(H, q)
     means /= n_h[:, None]
     means[n_h == 1] = 0.0
     D = Zr - means[h]
