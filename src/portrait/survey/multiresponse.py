@@ -211,14 +211,20 @@ def option_indicators(data: pd.DataFrame, items: Sequence[str]) -> tuple[np.ndar
         raise ParameterError(f"columns {missing} are not in the survey data")
     columns = [data[c] for c in items]
     if all(pd.api.types.is_numeric_dtype(c) and not pd.api.types.is_bool_dtype(c) for c in columns):
-        Y = np.column_stack([c.to_numpy(dtype=float, na_value=np.nan) for c in columns])
+        values = [c.to_numpy(dtype=float, na_value=np.nan) for c in columns]
+        Y = np.column_stack(values)
         coerced = False                       # a missing value is the only NaN
+        missing = np.isnan(values[0])         # column by column: any(axis=1) is slow on a few columns
+        for v in values[1:]:
+            missing |= np.isnan(v)
+        answered = ~missing
     else:
         raw = data[list(items)]
         Y = raw.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
         coerced = np.any(np.isnan(Y) & raw.notna().to_numpy())
-    answered = ~np.isnan(Y).any(axis=1)
-    if coerced or np.any((Y[answered] != 0) & (Y[answered] != 1)):
+        answered = ~np.isnan(Y).any(axis=1)
+    given = Y[answered]
+    if coerced or np.any((given != 0) & (given != 1)):
         raise ParameterError(f"option columns {list(items)} must hold 0 or 1 (or be missing)")
     return np.where(answered[:, None], Y, 0.0), answered
 
