@@ -167,11 +167,8 @@ def _with_zeros(values: pd.Series) -> np.ndarray:
 
 
 def _given(values: pd.Series) -> np.ndarray:
-    """Which of ``values`` are not missing (a nullable integer column's mask read as it is)."""
-    held = values.array
-    if isinstance(held, pd.arrays.IntegerArray):
-        return ~held._mask
-    return ~np.asarray(held.isna(), dtype=bool)
+    """Which of ``values`` are not missing (read from the column's array, without a Series)."""
+    return ~np.asarray(values.array.isna(), dtype=bool)
 
 
 @dataclass(frozen=True)

@@ -161,7 +161,7 @@ def _estimate(design: Design, specs: list[_Spec], variance: str, level: float,
     q = len(specs)
     Y, M, D, ratios = _matrices(specs, w) if matrices is None else matrices
     bounded = kinds != "wald"
-    outside = bounded & (((Y < 0) | (Y > 1)) & M).any(axis=0) if bounded.any() and not checked else False & bounded
+    outside = bounded & (((Y < 0) | (Y > 1)) & M).any(axis=0) if bounded.any() and not checked else np.zeros_like(bounded)
     if outside.any():
         j = int(np.argmax(outside))
         raise ParameterError(f"interval={kinds[j]!r} is for proportions, but {specs[j].variable!r} "

@@ -64,8 +64,9 @@ KEPT_MAX = 8
 def kept_for_arrow(values: pd.Series | np.ndarray, kind: str, build: Callable[[Any], Any]) -> Any:
     """``build(values)``, kept with the Arrow array of a text column (:func:`arrow_chunks`) for later calls on the
     same array, which never changes: a validation looks up or stratifies the same frame's codes in every replication.
-    Any other column is built each time. The array is held weakly; at most :data:`KEPT_MAX` are kept. What ``build``
-    returns is shared by those calls and must not be changed."""
+    Any other column is built each time. The memo holds the array weakly, but what ``build`` returns may hold it (an
+    index does): then it stays in memory until :data:`KEPT_MAX` newer ones push it out, so give it codes, not free
+    text. What ``build`` returns is shared by those calls and must not be changed."""
     chunks = arrow_chunks(values) if isinstance(values, pd.Series) else None
     if chunks is None:
         return build(values)

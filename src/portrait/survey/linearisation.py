@@ -262,6 +262,7 @@ def _factors(s: _Structure, lonely: str) -> np.ndarray:
         n_i, f_i = s.n_h[s.psu_h], s.psu_f
         c = np.where(n_i > 1, (1 - f_i) * n_i / np.maximum(n_i - 1, 1), (1 - f_i) * (lonely == "adjust"))
         c[f_i >= 1] = 0.0
+        c.flags.writeable = False
         s.factors[lonely] = c
     return c
 

@@ -132,8 +132,11 @@ def lstsq_rows(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     if _umath_linalg is None or not hasattr(_umath_linalg, "lstsq") or not len(A) or A.shape[1] == 0:
         return np.array([np.linalg.lstsq(a, b, rcond=None)[0] for a, b in zip(A, B)]).reshape(len(A), A.shape[2])
     rcond = np.finfo(float).eps * max(A.shape[1:])
-    with np.errstate(call=_svd_failed, invalid="call", over="ignore", divide="ignore", under="ignore"):
-        return _umath_linalg.lstsq(A, B[..., None], rcond, signature="ddd->ddid")[0][..., 0]
+    try:
+        with np.errstate(call=_svd_failed, invalid="call", over="ignore", divide="ignore", under="ignore"):
+            return _umath_linalg.lstsq(A, B[..., None], rcond, signature="ddd->ddid")[0][..., 0]
+    except TypeError:       # pragma: no cover - a numpy whose private gufunc has another signature
+        return np.array([np.linalg.lstsq(a, b, rcond=None)[0] for a, b in zip(A, B)]).reshape(len(A), A.shape[2])
 
 
 def _newton_rows(X: np.ndarray, D: np.ndarray, T: np.ndarray, method: str, L: float, U: float, maxit: int,
