@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .design import Design, Step
-from .labels import _joined_text, arrow_chunks
+from .labels import _joined_text, _string_codes, arrow_chunks
 from .margins import JOINT
 from .errors import ParameterError, missing_labels
 from .newton import lstsq_rows
@@ -379,18 +379,14 @@ def _design_patterns(data: pd.DataFrame, propensity: Sequence[str]) -> tuple[np.
 
 def _sorted_codes(values: pd.Series) -> tuple[np.ndarray, Sequence[str]]:
     """``pd.factorize(values.astype(str), sort=True)``: each value's rank among the distinct texts (-1 for a missing
-    value) and those texts in order. A pyarrow text column without missing values is encoded in pyarrow and only its
-    few distinct texts sorted (by code point, as pandas sorts them), instead of hashing a converted copy."""
+    value) and those texts in order. A pyarrow text column without missing values is coded as a design's strata are
+    (:func:`~portrait.survey.labels._string_codes`: encoded in pyarrow, its few distinct texts sorted by code point, as
+    pandas sorts them), instead of hashing a converted copy."""
     arr = arrow_chunks(values)
     if arr is None or arr.null_count or not len(arr):
         return pd.factorize(values.astype(str), sort=True)
-    import pyarrow.compute as pc
-
-    encoded = pc.dictionary_encode(arr.combine_chunks())
-    order = np.asarray(pc.sort_indices(encoded.dictionary))
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    return rank[encoded.indices.to_numpy()], encoded.dictionary.take(order).to_pylist()
+    texts, rank = _string_codes(values)
+    return rank, list(texts)
 
 
 def _logistic_newton(X: np.ndarray, of: np.ndarray, w: np.ndarray, resp: np.ndarray,
