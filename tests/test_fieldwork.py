@@ -592,8 +592,8 @@ def test_resident_units_take_the_size_rank_of_their_commune_and_name_a_stranger(
 
 def test_identifier_order_and_texts_equal_the_python_objects_sort():
     """The export's identifiers are taken and sorted as Python strings would be (a stable sort of the objects):
-    ids of one length compared as bytes (accents, shared prefixes, ties kept in row order, a sliced Arrow array),
-    and ids of several lengths or in an object column by the objects themselves."""
+    Arrow texts of one length or several (accents, shared prefixes, ties kept in row order, a sliced Arrow array)
+    sorted in Arrow, and ids in an object column by the objects themselves."""
     import pyarrow as pa
     from portrait.study.fieldwork.simulation import _text_order, _texts
     rng = np.random.default_rng(5)
