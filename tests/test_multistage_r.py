@@ -195,3 +195,26 @@ def test_multistage_cannot_be_written_or_stacked(d2, tmp_path):
         survey.write_design(d2, tmp_path / "d.parquet")
     with pytest.raises(ParameterError, match="multistage"):
         survey.stack({"a": d2, "b": d2})
+
+
+def test_later_stage_fractions_are_each_strata_clusters_over_its_population_counted_by_hand():
+    """A later stage's sampling fractions against a count by hand (a dict of each stratum's distinct clusters):
+    n/N where N > 1, the value itself where it is a fraction; codes with gaps; an fpc varying within a stratum and
+    more clusters than the population are refused, naming the column and the stage."""
+    from portrait.survey.multistage import _fractions
+
+    rng = np.random.default_rng(3)
+    st = rng.choice([0, 2, 3, 7], size=300)                           # stratum 1 and 4–6 absent
+    cl = rng.integers(0, 40, size=300)
+    size = {0: 80.0, 2: 0.25, 3: 1.0, 7: 55.0}
+    raw = np.array([size[h] for h in st])
+    clusters = {h: len(set(cl[st == h])) for h in size}
+    want = [size[h] if size[h] <= 1 else clusters[h] / size[h] for h in st]
+    assert _fractions(raw, st, cl, "N2", 2).tolist() == pytest.approx(want, rel=1e-15)
+    varying = raw.copy()
+    varying[np.flatnonzero(st == 7)[1]] = 56.0
+    with pytest.raises(ParameterError, match="fpc 'N2' varies within a stratum of stage 2"):
+        _fractions(varying, st, cl, "N2", 2)
+    small = np.where(st == 0, 3.0, raw)                               # 3 persons, more clusters drawn
+    with pytest.raises(ParameterError, match="fpc 'N2': more units sampled at stage 2"):
+        _fractions(small, st, cl, "N2", 2)

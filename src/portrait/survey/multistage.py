@@ -158,15 +158,21 @@ def _nested(parent: np.ndarray, codes: np.ndarray) -> np.ndarray:
 
 
 def _fractions(raw: np.ndarray, st: np.ndarray, cl: np.ndarray, column: str, stage: int) -> np.ndarray:
-    """Each unit's sampling fraction at a stage: ``n/N`` for a population size ``N`` > 1, else the value."""
-    by = pd.DataFrame({"h": st, "v": raw, "c": cl}).groupby("h")
-    if (by["v"].nunique() > 1).any():
+    """Each unit's sampling fraction at a stage: ``n/N`` for a population size ``N`` > 1, else the value. ``raw`` is
+    finite (:func:`~portrait.survey.errors.design_values`); ``st`` and ``cl`` are codes (:func:`_nested`), counted
+    rather than grouped by pandas."""
+    k, m = int(st.max()) + 1, int(cl.max()) + 1
+    v, high = np.full(k, np.inf), np.full(k, -np.inf)
+    np.minimum.at(v, st, raw)
+    np.maximum.at(high, st, raw)
+    present = np.bincount(st, minlength=k) > 0
+    if (present & (v != high)).any():
         raise ParameterError(f"fpc {column!r} varies within a stratum of stage {stage}: one value per stratum")
-    v, n = by["v"].first(), by["c"].nunique()
-    frac = np.where(v <= 1, v, n / v)
+    n = np.bincount(np.unique(st.astype(np.int64) * m + cl) // m, minlength=k)      # each stratum's clusters
+    frac = np.where(present, np.where(v <= 1, v, n / np.where(present, v, 1.0)), 0.0)
     if not ((frac >= 0) & (frac <= 1)).all():
         raise ParameterError(f"fpc {column!r}: more units sampled at stage {stage} than its population holds")
-    return pd.Series(frac, index=v.index).reindex(st).to_numpy(dtype=float)
+    return frac[st]
 
 
 def later_stage_variance(design: "Design", z: np.ndarray, lonely: str, diagonal: bool = False,
