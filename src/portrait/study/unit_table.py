@@ -10,6 +10,8 @@ from typing import Mapping
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..pipeline.errors import ParameterError
 from ..survey.labels import arrow_chunks, kept_for_arrow
@@ -20,8 +22,6 @@ __all__ = ["arrow_text", "positions", "texts", "text_dtype", "held_index", "cate
 def arrow_text(values: pd.Series):
     """``values`` as text (``astype(str)``), as one Arrow array of large strings: taken as it is when pandas holds
     the texts in Arrow already (its default string type), rather than through one Python object per value."""
-    import pyarrow as pa
-
     text = values.astype(str)
     held = arrow_chunks(text)
     if held is not None:
@@ -39,9 +39,6 @@ def positions(keys: pd.Series, ids) -> np.ndarray:
         Two equal keys, or a missing key or id (a review: a missing key was counted as unique, a missing id matched
         nothing).
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     k = arrow_text(keys)
     wanted = ids if isinstance(ids, pa.Array) else pa.array(ids, type=pa.large_string())
     if k.null_count or wanted.null_count:    # pragma: no cover - validated exports and the chain's sample have every id
@@ -64,10 +61,6 @@ def texts(codes: np.ndarray, labels) -> np.ndarray | pd.api.extensions.Extension
         out = each[codes]
         out[missing] = np.nan
         return out
-    import pyarrow as pa
-
-    import pyarrow.compute as pc
-
     held = pc.take(pa.array(list(labels), type=pa.large_string()),         # a missing code takes a null
                    pa.array(codes, mask=missing if missing.any() else None))
     return pd.array(held, dtype=dtype)
@@ -148,9 +141,6 @@ def where_texts(cond: np.ndarray, yes: pd.Series, no: pd.Series, prefix: str = "
     dtype = text_dtype()
     if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
         return np.where(cond, prefix + yes.astype(str), no.astype(str))
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     chosen = arrow_text(yes)
     if prefix:
         chosen = pc.binary_join_element_wise(pa.scalar(prefix, pa.large_string()), chosen,

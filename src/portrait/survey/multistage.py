@@ -169,7 +169,7 @@ def _fractions(raw: np.ndarray, st: np.ndarray, cl: np.ndarray, column: str, sta
     if (present & (v != high)).any():
         raise ParameterError(f"fpc {column!r} varies within a stratum of stage {stage}: one value per stratum")
     n = np.bincount(np.unique(st.astype(np.int64) * m + cl) // m, minlength=k)      # each stratum's clusters
-    frac = np.where(present, np.where(v <= 1, v, n / np.where(present, v, 1.0)), 0.0)
+    frac = np.where(v <= 1, v, n / v)                  # an absent code: 0 clusters of ∞, never read
     if not ((frac >= 0) & (frac <= 1)).all():
         raise ParameterError(f"fpc {column!r}: more units sampled at stage {stage} than its population holds")
     return frac[st]
