@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from ..pipeline import config, paths, sources
@@ -276,16 +277,31 @@ def key_truth(truth: pd.DataFrame, statistics: pd.DataFrame = KEY_STATISTICS) ->
 
 
 def _ordered(results: pd.DataFrame) -> pd.DataFrame:
-    """Rows in a fixed order: target (when there is one), replication, survey, statistic (key order), estimator, variance."""
+    """Rows in a fixed order: target (when there is one), replication, survey, statistic (key order), estimator, variance.
+
+    One stable sort of each key's integer codes (``np.lexsort``), not pandas' sort of helper columns: a target,
+    survey, estimator or variance not in its list (or missing) comes last, tied with the others, as its mapped rank
+    NaN did; texts and replications in their sorted order (pandas' factorize), a missing one last."""
+    def sorted_codes(column: str) -> np.ndarray:
+        codes, uniques = pd.factorize(results[column], sort=True)
+        return np.where(codes < 0, len(uniques), codes)
+
+    def rank(column: str, order: Sequence[object]) -> np.ndarray:
+        codes, uniques = pd.factorize(results[column])        # a missing value: code -1, the last entry
+        where = {v: i for i, v in enumerate(order)}
+        return np.array([where.get(u, len(order)) for u in uniques] + [len(order)], dtype=np.intp)[codes]
+
     key = {(r.item, r.statistic, r.level): i for i, r in enumerate(KEY_STATISTICS.itertuples())}
-    r = results.assign(
-        _s=results["survey"].map({s: i for i, s in enumerate(SURVEYS)}),
-        _k=[key.get((i, s, lv), len(key)) for i, s, lv in zip(results["item"], results["statistic"], results["level"])],
-        _e=results["estimator"].map({e: i for i, e in enumerate(ESTIMATORS)}),
-        _v=results["variance"].map({v: i for i, v in enumerate(VARIANCES)}))
-    first = []
-    if "target" in r.columns:                  # in the order of TARGETS
-        r["_t"] = r["target"].map({t: i for i, t in enumerate(TARGETS)})
-        first = ["_t"]
-    r = r.sort_values(first + ["replication", "_s", "_k", "item", "statistic", "level", "_e", "_v"], kind="stable")
-    return r.drop(columns=["_s", "_k", "_e", "_v"] + first).reset_index(drop=True)
+    codes = [pd.factorize(results[c], sort=True) for c in ("item", "statistic", "level")]
+    # the rank in KEY_STATISTICS of each distinct (item, statistic, level), looked up once
+    sizes = [len(u) + 1 for _, u in codes]                      # code -1 (missing) shifted to 0
+    combined = ((codes[0][0] + 1) * sizes[1] + codes[1][0] + 1) * sizes[2] + codes[2][0] + 1
+    present, inverse = np.unique(combined, return_inverse=True)
+    ranks = []
+    for c in present.tolist():
+        triple = (c // (sizes[1] * sizes[2]), c // sizes[2] % sizes[1], c % sizes[2])
+        ranks.append(key.get(tuple(u[j - 1] if j else None for (_, u), j in zip(codes, triple)), len(key)))
+    keys = [rank("target", TARGETS)] if "target" in results.columns else []
+    keys += [sorted_codes("replication"), rank("survey", SURVEYS), np.asarray(ranks, dtype=np.intp)[inverse.ravel()],
+             *(np.where(c < 0, len(u), c) for c, u in codes), rank("estimator", ESTIMATORS), rank("variance", VARIANCES)]
+    return results.take(np.lexsort(keys[::-1])).reset_index(drop=True)
