@@ -247,3 +247,47 @@ def test_p_values_are_scipys_distributions():
             for b in dfs:
                 want = stats.f.sf(x, a, b)
                 assert _f_sf(x, a, b) == want or (np.isnan(_f_sf(x, a, b)) and np.isnan(want)), (x, a, b)
+
+
+def test_independent_surveys_give_the_test_of_their_stack():
+    """independent_indicator_test of two calibrated surveys, each on its own design, is indicator_test on their stack:
+    the same shares, statistic, group sizes and degrees of freedom, the covariance (a sum over both surveys' PSUs,
+    added in another order there) within rounding; and it names what it cannot test."""
+    from portrait.survey.multiresponse import independent_indicator_test
+
+    def survey_of(seed):
+        rng = np.random.default_rng(seed)
+        d = _sample(rng, shift=0.5)
+        data = d.data.copy()
+        data.loc[rng.choice(len(data), 30, replace=False), "o2"] = np.nan        # did not answer
+        data = data.assign(w=np.where(rng.random(len(data)) < 0.1, 0.0, d.weights), x=rng.integers(0, 2, len(data)))
+        d = survey.Design.from_frame(data, weights="w", strata="g", psu="cl")
+        return survey.calibrate(d, [survey.Margin.of("x", {0: 500.0, 1: 700.0})]) if seed % 2 else d
+
+    x, y = survey_of(21), survey_of(22)
+    assert any(s.kind == "calibration" for s in x.steps)
+    (Yx, ax), (Yy, ay) = survey.option_indicators(x.data, OPTIONS), survey.option_indicators(y.data, OPTIONS)
+    in_x, in_y = ax & (x.weights > 0), ay & (y.weights > 0)
+    got = independent_indicator_test([x, y], [Yx, Yy], in_x, in_y, options=OPTIONS, groups=("x", "y"))
+    s = survey.stack({"x": x, "y": y})
+    first = np.arange(len(s.weights)) < len(x.weights)
+    want = survey.indicator_test(s, np.vstack([Yx, Yy]), np.concatenate([in_x, np.zeros_like(in_y)]),
+                                 np.concatenate([np.zeros_like(in_x), in_y]), options=OPTIONS, variance="linearisation")
+    assert first.sum() == len(Yx)
+    for field in ("X2", "n_a", "n_b"):
+        assert getattr(got, field) == getattr(want, field), field
+    for field in ("trace", "trace_sq", "df_chisq", "p_chisq", "F", "ndf", "ddf", "p_F"):
+        assert getattr(got, field) == pytest.approx(getattr(want, field), rel=1e-12, abs=0), field
+    assert got.ddf / got.ndf == pytest.approx(want.ddf / want.ndf, rel=1e-14)       # the same integer df
+    pd.testing.assert_frame_equal(got.options.drop(columns="se"), want.options.drop(columns="se"), check_exact=True)
+    np.testing.assert_allclose(got.options["se"], want.options["se"], rtol=1e-12)
+    with pytest.raises(survey.ParameterError, match="two designs and two arrays"):
+        independent_indicator_test([x], [Yx], in_x, in_y)
+    with pytest.raises(survey.ParameterError, match=r"units \(\(599,\)\) of group 'y' must have one row per unit"):
+        independent_indicator_test([x, y], [Yx, Yy], in_x, in_y[1:], groups=("x", "y"))
+    with pytest.raises(survey.ParameterError, match="have 6 and 5 options"):
+        independent_indicator_test([x, y], [Yx, Yy[:, 1:]], in_x, in_y)
+    with pytest.raises(survey.ParameterError, match="group 'x' has no respondent"):
+        independent_indicator_test([x, y], [Yx, Yy], np.zeros_like(in_x), in_y, groups=("x", "y"))
+    with pytest.raises(survey.ParameterError, match="in groups 'a' and 'b': the profiles are the same"):
+        independent_indicator_test([x, y], [np.zeros_like(Yx), np.zeros_like(Yy)], in_x, in_y)

@@ -5,8 +5,9 @@ Every replication (:func:`portrait.study.validation.replicate`) tests, for each 
 :func:`portrait.survey.multiple_response_test` (Bilder & Loughin 2004, Rao–Scott second-order
 correction; raking weights, linearised variance with the calibration residuals):
 
-- visitors against residents on the stacked design (statistic ``profile``): the fieldwork model
-  shifts the weights of several options for visitors, so the rejection rate is the test's power;
+- visitors against residents, two independent surveys (statistic ``profile``; each on its own design, the
+  numbers of their stacked design up to rounding): the fieldwork model shifts the weights of several options for
+  visitors, so the rejection rate is the test's power;
 - in each survey, two halves of the sampled units split by a fair coin (``profile_halves``): both
   halves share one profile by construction, so the rejection rate is the test's size. The halves
   are domains of one design (respondents of a commune fall in both), which the test must and does
@@ -28,7 +29,6 @@ variables with multiple responses. *Biometrics* 60, 241–248.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any, Mapping
 
 import numpy as np
@@ -37,6 +37,7 @@ import pandas as pd
 from .. import survey
 from ..reporting import formatting as fmt
 from ..survey import Design
+from ..survey.multiresponse import independent_indicator_test
 from . import compare, fieldwork
 from .codebook import Codebook
 from .validation_setup import PROFILE, PROFILE_HALVES, PROFILE_ITEMS, PROFILE_STATISTICS, SURVEY_LABELS, TARGET_LABELS
@@ -53,14 +54,16 @@ def profile_tests(codebook: Codebook, final: Mapping[str, Design | Exception],
                   coins: Mapping[str, np.random.Generator]) -> pd.DataFrame:
     """The multiple-response tests of one replication, on the raking weights with linearised variance.
 
-    For each item of :data:`PROFILE_ITEMS`: visitors against residents on the stacked design (survey
-    ``visitors - residents``, statistic ``profile``) and, in each survey of ``final`` (its calibrated
+    For each item of :data:`PROFILE_ITEMS`: visitors against residents, two independent surveys (survey
+    ``visitors - residents``, statistic ``profile``; :func:`portrait.survey.multiresponse.independent_indicator_test`,
+    the numbers of their stacked design up to rounding) and, in each survey of ``final`` (its calibrated
     design, or the exception its weighting raised), two halves of its sampled units split by a fair coin
     from ``coins[survey]`` (statistic ``profile_halves``). ``estimate`` is ``X²_S``, ``df`` the
     second-order degrees of freedom ν, ``p`` the second-order p-value, ``n`` the respondents to the
     question; a survey whose weighting failed gives NaN rows carrying its error. Each survey's options are read
-    once (:func:`portrait.survey.option_indicators`) for its halves and the stacked design, and tested by
-    :func:`portrait.survey.indicator_test`: the numbers of :func:`portrait.survey.multiple_response_test`.
+    once (:func:`portrait.survey.option_indicators`) for its halves and the comparison of the surveys, and its
+    halves tested by :func:`portrait.survey.indicator_test`: the numbers of
+    :func:`portrait.survey.multiple_response_test`.
     """
     options = {item: list(codebook.variable(item).columns) for item in PROFILE_ITEMS}
     halves: dict[str, np.ndarray] = {}
@@ -71,43 +74,28 @@ def profile_tests(codebook: Codebook, final: Mapping[str, Design | Exception],
             for item, columns in options.items():
                 read[group, item] = survey.option_indicators(d.data, columns)
     failed = "; ".join(f"{g}: {str(e).splitlines()[0]}" for g, e in final.items() if not isinstance(e, Design))
-    # no data (the indicators are read above), and no replicates: stacking designs with replicates would re-run
-    # both recipes
-    stacked = None if failed else survey.stack({
-        g: replace(final[g], data=final[g].data[[]], replicate_factors=None, replicate_matrix=None)
-        for g in fieldwork.GROUPS})
     rows = []
     for item, columns in options.items():
         for name, statistic in [*((g, PROFILE_HALVES) for g in fieldwork.GROUPS), (compare.DIFFERENCE, PROFILE)]:
             row = {"survey": name, "item": item, "statistic": statistic, "level": "", "estimator": "raking",
                    "variance": "linearisation", "se": np.nan, "ci_low": np.nan, "ci_high": np.nan}
-            d = stacked if statistic == PROFILE else final[name]
-            if not isinstance(d, Design):
+            if (bool(failed) if statistic == PROFILE else not isinstance(final[name], Design)):
                 rows.append({**row, "estimate": np.nan, "df": np.nan, "n": np.nan, "p": np.nan,
                              "adjusted": np.nan, "error": failed})
                 continue
-            t = survey.indicator_test(d, *_groups(d, statistic, name, item, read, halves), options=columns,
-                                      groups=("1", "2") if statistic == PROFILE_HALVES else fieldwork.GROUPS)
+            if statistic == PROFILE_HALVES:
+                Y0, answered = read[name, item]
+                kept = answered & (final[name].weights > 0)
+                t = survey.indicator_test(final[name], Y0, kept & (halves[name] == 1), kept & (halves[name] == 2),
+                                          options=columns, groups=("1", "2"))
+            else:       # the surveys are independent: each its own design, as on their stack (survey.stack)
+                t = independent_indicator_test(
+                    [final[g] for g in fieldwork.GROUPS], [read[g, item][0] for g in fieldwork.GROUPS],
+                    *(read[g, item][1] & (final[g].weights > 0) for g in fieldwork.GROUPS), options=columns,
+                    groups=fieldwork.GROUPS)
             rows.append({**row, "estimate": t.X2, "df": t.df_chisq, "n": float(t.n_a + t.n_b), "p": t.p_chisq,
                          "adjusted": 0.0, "error": ""})
     return pd.DataFrame(rows)
-
-
-def _groups(d: Design, statistic: str, name: str, item: str,
-            read: Mapping[tuple[str, str], tuple[np.ndarray, np.ndarray]],
-            halves: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The indicators of ``item`` on design ``d`` and its two groups' respondents (with a positive weight): the
-    halves 1 and 2 of survey ``name``, or the residents and the visitors of the stacked design (its rows are the
-    residents' then the visitors', :func:`portrait.survey.stack`)."""
-    if statistic == PROFILE_HALVES:
-        Y0, answered = read[name, item]
-        kept = answered & (d.weights > 0)
-        return Y0, kept & (halves[name] == 1), kept & (halves[name] == 2)
-    parts = [read[g, item] for g in fieldwork.GROUPS]
-    Y0 = np.vstack([p[0] for p in parts])
-    kept = np.concatenate([p[1] for p in parts]) & (d.weights > 0)
-    first = np.arange(len(kept)) < len(parts[0][1])
-    return Y0, kept & first, kept & ~first
 
 
 def profile_summary(results: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:

@@ -277,18 +277,83 @@ def indicator_test(design: Design, indicators: np.ndarray, in_a: np.ndarray, in_
     return _test(design, names, Y0, in_a, in_b, variance, f"in groups {a!r} and {b!r}")
 
 
+def independent_indicator_test(designs: Sequence[Design], indicators: Sequence[np.ndarray], in_a: np.ndarray,
+                               in_b: np.ndarray, options: Sequence[str] | None = None,
+                               groups: tuple[object, object] = ("a", "b")) -> MultipleResponseTest:
+    """:func:`indicator_test` between two independent surveys, each on its own design (linearised variance).
+
+    Group ``a`` is the respondents ``in_a`` of the first design, group ``b`` the respondents ``in_b`` of the second;
+    ``indicators`` holds each survey's :func:`option_indicators`. The covariance of the differences is the sum of the
+    surveys' linearised covariances, each computed on its own design (calibration residuals included), as independence
+    requires; the test's degrees of freedom are the sum of the two groups'. These are the numbers of
+    :func:`indicator_test` on the surveys' :func:`~portrait.survey.stack` (linearisation), without building it, up
+    to rounding (the stack adds the two surveys' sums in one, in another order), for designs whose weighting steps
+    the stack keeps (calibrations; a :func:`subset` or a trimming is not kept by the stack, and is here), with the
+    same ``lonely_psu`` other than « average » (whose factor counts each survey's strata here, the stack's there).
+
+    Parameters
+    ----------
+    designs : pair of Design
+        The two surveys' designs (their ``data`` is not read).
+    indicators : pair of numpy.ndarray
+        Each survey's ``n × c`` indicators (the same ``c`` options), of :func:`option_indicators`.
+    in_a, in_b : numpy.ndarray
+        The respondents (with a positive weight) of group ``a`` among the first survey's units, of ``b`` among the
+        second's (bool, one per unit of each design).
+    options : sequence of str, optional
+        The options' names in the table (default ``"1"``, ``"2"``, …).
+    groups : pair, default ("a", "b")
+        The two groups' names, for the errors.
+
+    Returns
+    -------
+    MultipleResponseTest
+        As :func:`multiple_response_test`.
+
+    Raises
+    ------
+    ParameterError
+        If two designs and two arrays of indicators are not given, the arrays do not have a row per unit of their
+        design or the same options, a group is empty, or no option varies.
+    """
+    if len(designs) != 2 or len(indicators) != 2:
+        raise ParameterError(f"give two designs and two arrays of indicators, got {len(designs)} and {len(indicators)}")
+    (da, db), (Ya0, Yb0) = designs, [np.asarray(y, dtype=float) for y in indicators]
+    for d, Y, m, g in ((da, Ya0, in_a, groups[0]), (db, Yb0, in_b, groups[1])):
+        n = len(d.weights)
+        if Y.ndim != 2 or Y.shape[0] != n or np.shape(m) != (n,):
+            raise ParameterError(f"the indicators ({Y.shape}) and units ({np.shape(m)}) of group {g!r} must have "
+                                 f"one row per unit of its design ({n})")
+    if Ya0.shape[1] != Yb0.shape[1]:
+        raise ParameterError(f"the two surveys' indicators have {Ya0.shape[1]} and {Yb0.shape[1]} options")
+    if not (in_a.any() and in_b.any()):
+        raise ParameterError(f"group {groups[0] if not in_a.any() else groups[1]!r} has no respondent to the question")
+    names = [str(j + 1) for j in range(Ya0.shape[1])] if options is None else list(options)
+    Ya, Yb = Ya0[in_a], Yb0[in_b]
+    pa, Na = _shares(da.weights[in_a], Ya)
+    pb, Nb = _shares(db.weights[in_b], Yb)
+    Za, Zb = np.zeros(Ya0.shape), np.zeros(Yb0.shape)    # a unit outside its group has no influence
+    Za[in_a] = -((Ya - pa) / Na)
+    Zb[in_b] = (Yb - pb) / Nb
+    S = linearised_variance(da, _residualise(da, Za)) + linearised_variance(db, _residualise(db, Zb))
+    return _statistics(names, Ya, Yb, pa, pb, S, domain_degf(da, in_a) + domain_degf(db, in_b),
+                       f"in groups {groups[0]!r} and {groups[1]!r}")
+
+
+def _shares(w: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, float]:
+    """The weighted shares of the options ``Y`` (a group's rows) and the group's total weight."""
+    N = w.sum()
+    return (w[:, None] * Y).sum(0) / N, N
+
+
 def _test(design: Design, items: list[str], Y0: np.ndarray, in_a: np.ndarray, in_b: np.ndarray, variance: str,
           groups: str) -> MultipleResponseTest:
     """The test of indicators ``Y0`` (0 where unanswered) between the units ``in_a`` and ``in_b`` (``groups``: how
     the error names them)."""
-    n_a, n_b = int(in_a.sum()), int(in_b.sum())
     Ya, Yb = Y0[in_a], Y0[in_b]         # each group's indicators, gathered once
 
     def differences(w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        wa, wb = w[in_a], w[in_b]
-        Na, Nb = wa.sum(), wb.sum()
-        pa = (wa[:, None] * Ya).sum(0) / Na
-        pb = (wb[:, None] * Yb).sum(0) / Nb
+        (pa, Na), (pb, Nb) = _shares(w[in_a], Ya), _shares(w[in_b], Yb)
         return pa, pb, pb - pa, Na, Nb
 
     w = design.weights
@@ -308,6 +373,15 @@ def _test(design: Design, items: list[str], Y0: np.ndarray, in_a: np.ndarray, in
         th = np.array([differences(R[:, r])[2] for r in range(R.shape[1])])
         S = np.atleast_2d(replicate_variance(d, th, design.replicate_scale, design.replicate_rscales,
                                              design.replicate_mse, design.replicate_blocks))
+    return _statistics(items, Ya, Yb, pa, pb, S, domain_degf(design, in_a | in_b), groups)
+
+
+def _statistics(items: list[str], Ya: np.ndarray, Yb: np.ndarray, pa: np.ndarray, pb: np.ndarray, S: np.ndarray,
+                df: int, groups: str) -> MultipleResponseTest:
+    """The test of the groups' indicators ``Ya`` and ``Yb``, shares ``pa`` and ``pb``, covariance ``S`` of their
+    differences and design degrees of freedom ``df``."""
+    n_a, n_b = len(Ya), len(Yb)
+    d = pb - pa
     pooled = (Ya.sum(0) + Yb.sum(0)) / (n_a + n_b)
     V0 = pooled * (1 - pooled) * (1 / n_a + 1 / n_b)
     used = V0 > 0
@@ -321,7 +395,6 @@ def _test(design: Design, items: list[str], Y0: np.ndarray, in_a: np.ndarray, in
     if not used.any():
         raise ParameterError(f"no option of {items} is chosen by some respondents and not others {groups}: "
                              "the profiles are the same, and there is nothing to test")
-    df = domain_degf(design, in_a | in_b)
     F = X2 / tr if tr > 0 else np.nan
     # the options' table is built when it is read (a simulation reads the statistics only)
     options = Deferred(lambda: pd.DataFrame({"option": items, "share_a": pa, "share_b": pb, "difference": d,
