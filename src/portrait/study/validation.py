@@ -76,7 +76,7 @@ from .validation_setup import (CALIBRATED, DIFFERENCE_NAME, ESTIMATOR_LABELS, ES
                                PROFILE, PROFILE_HALVES, PROFILE_ITEMS, PROFILE_STATISTICS, RESULT_COLUMNS,
                                SURVEY_LABELS, SURVEYS, TARGET_LABELS, TARGETS, TWO_STAGE, VARIANCE_LABELS,
                                VARIANCES,
-                               FINITE_COLUMNS, Validation, _ordered, finite_population_truth, key_truth)
+                               FINITE_COLUMNS, Validation, _order, _ordered, finite_population_truth, key_truth)
 from .validation_profiles import (COMPARISON_LABELS, profile_acceptance, profile_finding, profile_halves_fr,
                                   profile_summary, profile_table_fr, profile_tests)
 from .validation_conclusion import conclusion_fr
@@ -298,13 +298,49 @@ def replicate(setup: Validation, seq: np.random.SeedSequence, *, bootstrap: bool
 
     diff = differences(est, setup.level)
     coins = {g: np.random.Generator(np.random.PCG64(_child(seq, 6 + i))) for i, g in enumerate(fieldwork.GROUPS)}
-    out = pd.concat([est.rename(columns={"group": "survey"}).assign(p=np.nan)[RESULT_COLUMNS[2:]],
-                     diff[RESULT_COLUMNS[2:]], profile_tests(setup.codebook, final, coins)[RESULT_COLUMNS[2:]]],
-                    ignore_index=True)
-    out.insert(0, "replication", index)
-    out.insert(0, "target", setup.target)
-    out[["df", "n", "adjusted"]] = out[["df", "n", "adjusted"]].astype(float)
-    return _ordered(out)
+    return _results(setup.target, index, [est.rename(columns={"group": "survey"}), diff,
+                                          profile_tests(setup.codebook, final, coins)])
+
+
+def _results(target: str, index: int, parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """One replication's rows: ``parts`` (estimates, differences, tests; a part without ``p`` has NaN there) in
+    :data:`RESULT_COLUMNS` with its ``target`` and ``replication`` ``index``, ``df``, ``n`` and ``adjusted`` as floats,
+    in :func:`_ordered`'s order: the frame pandas' concatenation of the parts, then ``_ordered``, gives. When each
+    column is numbers (numpy's int64 or float64) or text of one dtype in every part, the columns are joined and put in
+    order as arrays and the frame made once; otherwise by that concatenation."""
+    columns = RESULT_COLUMNS[2:]
+    sizes = [len(p) for p in parts]
+    arrays: dict[str, object] = {"target": np.full(sum(sizes), target, dtype=object),
+                                 "replication": np.full(sum(sizes), index, dtype=np.int64)}
+    texts = {}          # text column → its dtype, the same in every part
+    for c in columns:
+        got = [part[c] if c != "p" or c in part.columns else pd.Series(np.full(n, np.nan))
+               for part, n in zip(parts, sizes)]
+        kinds = {s.dtype for s in got}
+        if kinds <= {np.dtype(np.int64), np.dtype(np.float64)}:
+            arrays[c] = np.concatenate([s.to_numpy() for s in got])
+        elif len(kinds) == 1 and (kinds == {np.dtype(object)} or isinstance(got[0].dtype, pd.StringDtype)):
+            arrays[c] = np.concatenate([s.to_numpy(dtype=object) for s in got])
+            texts[c] = got[0].dtype
+        else:           # another type: pandas' concatenation decides the column's type
+            out = pd.concat([(part if "p" in part.columns else part.assign(p=np.nan))[columns] for part in parts],
+                            ignore_index=True)
+            out.insert(0, "replication", index)
+            out.insert(0, "target", target)
+            out[["df", "n", "adjusted"]] = out[["df", "n", "adjusted"]].astype(float)
+            return _ordered(out)
+    order = _order(arrays)
+    target_dtype = pd.Series([target]).dtype         # the type pandas gives a column of this one value
+    frame = {}
+    for c, values in arrays.items():
+        values = values[order]
+        if c in ("df", "n", "adjusted"):
+            values = values.astype(float)
+        if values.dtype == object:     # texts: their parts' type (an object column stays one)
+            dtype = texts.get(c, target_dtype)
+            values = pd.Series(values, dtype=object) if dtype == object else pd.array(values, dtype=dtype)
+        frame[c] = values
+    return pd.DataFrame(frame, copy=False)
 
 
 def differences(estimates: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:

@@ -277,7 +277,13 @@ def key_truth(truth: pd.DataFrame, statistics: pd.DataFrame = KEY_STATISTICS) ->
 
 
 def _ordered(results: pd.DataFrame) -> pd.DataFrame:
-    """Rows in a fixed order: target (when there is one), replication, survey, statistic (key order), estimator, variance.
+    """Rows in a fixed order: target (when there is one), replication, survey, statistic (key order), estimator, variance
+    (:func:`_order`)."""
+    return results.take(_order(results)).reset_index(drop=True)
+
+
+def _order(results: pd.DataFrame | Mapping[str, Any]) -> np.ndarray:
+    """The positions of :func:`_ordered`'s rows, of a frame or of its columns (arrays or Series, by name).
 
     One stable sort of each key's integer codes (``np.lexsort``), not pandas' sort of helper columns: a target,
     survey, estimator or variance not in its list (or missing) comes last, tied with the others, as its mapped rank
@@ -301,7 +307,7 @@ def _ordered(results: pd.DataFrame) -> pd.DataFrame:
     for c in present.tolist():
         triple = (c // (sizes[1] * sizes[2]), c // sizes[2] % sizes[1], c % sizes[2])
         ranks.append(key.get(tuple(u[j - 1] if j else None for (_, u), j in zip(codes, triple)), len(key)))
-    keys = [rank("target", TARGETS)] if "target" in results.columns else []
+    keys = [rank("target", TARGETS)] if "target" in results else []
     keys += [sorted_codes("replication"), rank("survey", SURVEYS), np.asarray(ranks, dtype=np.intp)[inverse.ravel()],
              *(np.where(c < 0, len(u), c) for c, u in codes), rank("estimator", ESTIMATORS), rank("variance", VARIANCES)]
-    return results.take(np.lexsort(keys[::-1])).reset_index(drop=True)
+    return np.lexsort(keys[::-1])
