@@ -314,11 +314,10 @@ def _results(target: str, index: int, parts: Sequence[pd.DataFrame]) -> pd.DataF
                                  "replication": np.full(sum(sizes), index, dtype=np.int64)}
     texts = {}          # text column → its dtype, the same in every part
     for c in columns:
-        got = [part[c] if c != "p" or c in part.columns else pd.Series(np.full(n, np.nan))
-               for part, n in zip(parts, sizes)]
+        got = [part[c] if c != "p" or c in part.columns else np.full(n, np.nan) for part, n in zip(parts, sizes)]
         kinds = {s.dtype for s in got}
         if kinds <= {np.dtype(np.int64), np.dtype(np.float64)}:
-            arrays[c] = np.concatenate([s.to_numpy() for s in got])
+            arrays[c] = np.concatenate([np.asarray(s) for s in got])
         elif len(kinds) == 1 and (kinds == {np.dtype(object)} or isinstance(got[0].dtype, pd.StringDtype)):
             arrays[c] = np.concatenate([s.to_numpy(dtype=object) for s in got])
             texts[c] = got[0].dtype

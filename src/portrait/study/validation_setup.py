@@ -297,7 +297,8 @@ def _order(results: pd.DataFrame | Mapping[str, Any]) -> np.ndarray:
         where = {v: i for i, v in enumerate(order)}
         return np.array([where.get(u, len(order)) for u in uniques] + [len(order)], dtype=np.intp)[codes]
 
-    key = {(r.item, r.statistic, r.level): i for i, r in enumerate(KEY_STATISTICS.itertuples())}
+    ks = KEY_STATISTICS
+    key = {k: i for i, k in enumerate(zip(ks["item"].tolist(), ks["statistic"].tolist(), ks["level"].tolist()))}
     codes = [pd.factorize(results[c], sort=True) for c in ("item", "statistic", "level")]
     # the rank in KEY_STATISTICS of each distinct (item, statistic, level), looked up once
     sizes = [len(u) + 1 for _, u in codes]                      # code -1 (missing) shifted to 0
