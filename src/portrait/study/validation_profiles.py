@@ -37,7 +37,6 @@ import pandas as pd
 from .. import survey
 from ..reporting import formatting as fmt
 from ..survey import Design
-from ..survey.multiresponse import independent_indicator_test
 from . import compare, fieldwork
 from .codebook import Codebook
 from .validation_setup import PROFILE, PROFILE_HALVES, PROFILE_ITEMS, PROFILE_STATISTICS, SURVEY_LABELS, TARGET_LABELS
@@ -55,7 +54,7 @@ def profile_tests(codebook: Codebook, final: Mapping[str, Design | Exception],
     """The multiple-response tests of one replication, on the raking weights with linearised variance.
 
     For each item of :data:`PROFILE_ITEMS`: visitors against residents, two independent surveys (survey
-    ``visitors - residents``, statistic ``profile``; :func:`portrait.survey.multiresponse.independent_indicator_test`,
+    ``visitors - residents``, statistic ``profile``; :func:`portrait.survey.independent_indicator_test`,
     the numbers of their stacked design up to rounding) and, in each survey of ``final`` (its calibrated
     design, or the exception its weighting raised), two halves of its sampled units split by a fair coin
     from ``coins[survey]`` (statistic ``profile_halves``). ``estimate`` is ``X²_S``, ``df`` the
@@ -89,7 +88,7 @@ def profile_tests(codebook: Codebook, final: Mapping[str, Design | Exception],
                 t = survey.indicator_test(final[name], Y0, kept & (halves[name] == 1), kept & (halves[name] == 2),
                                           options=columns, groups=("1", "2"))
             else:       # the surveys are independent: each its own design, as on their stack (survey.stack)
-                t = independent_indicator_test(
+                t = survey.independent_indicator_test(
                     [final[g] for g in fieldwork.GROUPS], [read[g, item][0] for g in fieldwork.GROUPS],
                     *(read[g, item][1] & (final[g].weights > 0) for g in fieldwork.GROUPS), options=columns,
                     groups=fieldwork.GROUPS)

@@ -55,7 +55,9 @@ module                  what                                                    
 ``multiresponse``       :func:`multiple_response_test` (Bilder–Loughin, Rao–Scott    (``MRCV``)
                         second order) for « pick any » questions;
                         :func:`option_indicators`, :func:`indicator_test`: the
-                        same test on options read once
+                        same test on options read once;
+                        :func:`independent_indicator_test`: two independent
+                        surveys, each on its own design
 ``quantiles``           :func:`quantile` (Woodruff intervals: Wald, logit,          ``svyquantile``
                         arcsine, beta; Francisco and Fuller's score interval; or
                         the replicates' quantiles)
@@ -122,7 +124,8 @@ if TYPE_CHECKING:                     # for type checkers and IDEs; at run time 
     from .design import LONELY
     from .linearisation import linearised_variance, psu_totals, residualise
     from .nonresponse import NonresponseResult, adjust_nonresponse, collapse_groups
-    from .multiresponse import MultipleResponseTest, indicator_test, multiple_response_test, option_indicators
+    from .multiresponse import (MultipleResponseTest, independent_indicator_test, indicator_test, multiple_response_test,
+                                option_indicators)
     from .quantiles import quantile
     from .trimming import trim, trim_weights
     from .ordinal import svyolr
@@ -212,6 +215,7 @@ _EXPORTS = {
     "multiple_response_test": ("multiresponse", "multiple_response_test"),
     "option_indicators": ("multiresponse", "option_indicators"),
     "indicator_test": ("multiresponse", "indicator_test"),
+    "independent_indicator_test": ("multiresponse", "independent_indicator_test"),
     "replicate_factors": ("replicates", "replicate_factors"),
     "replicate_variance": ("replicates", "replicate_variance"),
     "with_replicates": ("replicates", "with_replicates"),
@@ -235,6 +239,7 @@ __all__ = [
     "LRTResult", "pchisqsum", "pfsum", "working_lrt",
     "PPS", "HartleyRao", "JointProbabilities", "hartley_rao", "joint_probabilities",
     "MultipleResponseTest", "multiple_response_test", "option_indicators", "indicator_test",
+    "independent_indicator_test",
     "replicate_factors", "replicate_variance", "with_replicates", "ALLOCATION_RULES", "allocate",
     "inclusion_probabilities", "stratified_srswor", "systematic_pps",
 ]
