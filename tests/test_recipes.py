@@ -397,3 +397,23 @@ def test_respondents_per_level_are_counted_by_hand_missing_values_left_out():
                 want[str(x)] = want.get(str(x), 0) + 1
         got = level_merging._respondent_counts(values, resp)
         assert {k: int(v) for k, v in dict(got).items()} == want
+
+
+def test_a_recipe_without_a_replicate_method_gives_the_same_weights_without_replicates(
+        resident_responses, resident_frame, cb, visitor_inputs):
+    """replicate_method None (the validation's replications without bootstrap): every stage's weights are those of the
+    recipe with replicates, bit for bit, no replicate factor is drawn and the generator is left untouched."""
+    from dataclasses import replace
+    frame, responses = visitor_inputs
+    for weigh, recipe in ((lambda r, g: recipes.weight_residents(resident_responses, resident_frame, cb, r, g),
+                           recipes.ResidentRecipe.from_params(RESIDENT)),
+                          (lambda r, g: recipes.weight_visitors(responses, frame, r, g),
+                           recipes.VisitorRecipe.from_params(VISITOR))):
+        full = weigh(recipe, config.rng(1, "t"))
+        rng = config.rng(1, "t")
+        state = rng.bit_generator.state
+        bare = weigh(replace(recipe, replicate_method=None), rng)
+        assert rng.bit_generator.state == state
+        assert full.final.has_replicates and not bare.final.has_replicates
+        for stage in full.stages:
+            assert np.array_equal(bare.stages[stage].weights, full.stages[stage].weights), stage

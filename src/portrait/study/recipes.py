@@ -202,7 +202,7 @@ class Recipe:
         ``truncated`` (and by the ``logit`` sensitivity variant); ``None`` if not given.
     min_respondents_per_level : a margin level held by fewer respondents is merged.
     nonresponse_classes : number of response-propensity classes.
-    replicate_method, replicates : ``bootstrap`` (Rao–Wu) or ``jkn``, and the number of replicates.
+    replicate_method, replicates : ``bootstrap`` (Rao–Wu), ``jkn`` or ``None`` (in code: no replicate), and how many.
     sensitivity_methods : calibration methods also written as variants of the weighted file.
     trimming : ``(lower, upper)`` multiples of the median calibrated weight at which the calibrated
         weights are capped, then re-calibrated, alternately until both hold (:func:`portrait.survey.trim`;
@@ -313,8 +313,9 @@ def _respondents_only(design: Design) -> Design:
     return design.with_weights(np.where(design.data["respondent"], design.weights, 0.0))
 
 
-def _attach_replicates(design: Design, recipe: Recipe, rng: np.random.Generator) -> Design:
-    return survey.with_replicates(design, recipe.replicate_method, recipe.replicates, rng)
+def _attach_replicates(design: Design, recipe: Recipe, rng: np.random.Generator) -> Design:   # method None: none
+    return design if recipe.replicate_method is None else survey.with_replicates(
+        design, recipe.replicate_method, recipe.replicates, rng)
 
 
 # ============================================================================ residents
@@ -515,7 +516,6 @@ def stage_estimates(w: Weighted, cb: Codebook, statistics: pd.DataFrame | None =
         t = t.assign(level=t["level"].fillna("").astype(str))
         out = out.merge(t.rename(columns={"value": "truth"}), on=["item", "statistic", "level"], how="left")
     return out
-
 
 
 def calibration_variants(w: Weighted, recipe: Recipe) -> dict[str, Design]:
