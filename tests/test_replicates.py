@@ -336,3 +336,36 @@ def test_propensity_replicates_at_once_are_the_replicates_one_by_one():
         adj = survey.adjust_nonresponse(d, "r", propensity=["dep", "size"], n_classes=classes, min_respondents=least)
         expected = np.column_stack([adj.replay(d.weights * d.replicate_factors[:, r]) for r in range(30)])
         np.testing.assert_array_equal(adj.replicate_weights(), expected)
+
+
+@pytest.mark.parametrize("codes", [[], [3], [2, 0, 2, 5, 0, 0, 5, 2], [-4, 7, -4, 7, 7, 100, -4], list(range(9))[::-1]])
+def test_the_psus_of_each_stratum_are_found_as_one_comparison_per_stratum_would(codes):
+    """Each stratum's PSUs (from one stable sort) are np.flatnonzero(psu_stratum == h) for each h of np.unique, with
+    negative, gapped, repeated and reversed codes."""
+    from portrait.survey.replicates import _strata_members
+    psu_stratum = np.array(codes, dtype=int)
+    strata, members = _strata_members(psu_stratum)
+    assert np.array_equal(strata, np.unique(psu_stratum))
+    assert len(members) == len(strata)
+    for h, idx in zip(strata, members):
+        assert np.array_equal(idx, np.flatnonzero(psu_stratum == h))
+
+
+def test_rao_wu_factors_are_drawn_stratum_by_stratum_in_the_order_of_the_strata():
+    """The bootstrap's factors by hand: strata in their codes' order, in each one multinomial draw of its m = n − 1
+    PSUs (rows in the order of the PSUs' codes) per replicate, 1 − λ + λ n/m r with λ from the stratum's fraction; a
+    stratum of one PSU sampled with certainty (fpc 1) drawn nothing."""
+    df = pd.DataFrame({"s": ["b", "a", "c", "b", "a", "c", "b", "a", "d"], "p": list("qrstuvwxy"),
+                       "f": [0.5, 0.0, 0.2, 0.5, 0.0, 0.2, 0.5, 0.0, 1.0], "w": np.arange(1.0, 10.0)})
+    d = Design.from_frame(df, weights="w", strata="s", psu="p", fpc="f", lonely_psu="certainty")
+    F = survey.replicate_factors(d, "bootstrap", 6, np.random.default_rng(11))[0]
+    rng, want = np.random.default_rng(11), np.ones((len(df), 6))
+    for h in sorted(set(df["s"])):
+        rows = np.flatnonzero(df["s"] == h)
+        rows = rows[np.argsort(df["p"].to_numpy()[rows])]
+        n = len(rows)
+        if n < 2:
+            continue
+        lam = np.sqrt((n - 1) * (1 - df["f"].iloc[rows[0]]) / (n - 1))
+        want[rows] = 1 - lam + lam * n / (n - 1) * rng.multinomial(n - 1, np.full(n, 1 / n), size=6).T
+    assert np.array_equal(F, want)

@@ -26,7 +26,7 @@ import numpy as np
 
 from .design import Design
 from .errors import ParameterError
-from .labels import level_name
+from .labels import level_name, stable_order
 
 # ============================================================================ replicates
 
@@ -109,10 +109,9 @@ def replicate_factors(design: Design, method: str = "bootstrap", replicates: int
     psu_stratum[psu_idx] = design.strata
     psu_f = np.zeros(P)
     psu_f[psu_idx] = design.fpc
-    strata = np.unique(psu_stratum) if not len(psu_stratum) or psu_stratum.min() < 0 else \
-        np.flatnonzero(np.bincount(psu_stratum))      # the codes present, in order, counted instead of sorted
+    strata, members = _strata_members(psu_stratum)
     lonely = design.lonely_psu
-    singles = [h for h in strata if np.sum(psu_stratum == h) == 1 and psu_f[psu_stratum == h][0] < 1]
+    singles = [h for h, idx in zip(strata, members) if len(idx) == 1 and psu_f[idx[0]] < 1]
     if singles and lonely == "fail":
         label = design.strata_labels[singles[0]] if design.strata_labels is not None else singles[0]
         raise ParameterError(f"stratum {label!r} has a single PSU: replicates cannot estimate its variance; merge "
@@ -127,8 +126,7 @@ def replicate_factors(design: Design, method: str = "bootstrap", replicates: int
             raise ParameterError(f"the bootstrap needs at least 2 replicates (its variance divides by R − 1), got "
                                  f"{replicates!r}")
         F = np.ones((P, replicates))
-        for h in strata:
-            idx = np.flatnonzero(psu_stratum == h)
+        for idx in members:
             nh = len(idx)
             if nh < 2:
                 continue   # certainty PSU, or lonely PSU treated as certainty / removed: no first-stage variance
@@ -150,9 +148,10 @@ def replicate_factors(design: Design, method: str = "bootstrap", replicates: int
         F = np.ones((P, P))
         rscales = np.ones(P)
         H = len(strata)
+        of = dict(zip(strata.tolist(), members))
         for r in range(P):
             h = psu_stratum[r]
-            idx = np.flatnonzero(psu_stratum == h)
+            idx = of[int(h)]
             nh = len(idx)
             if nh < 2:
                 rscales[r] = 0.0
@@ -265,6 +264,19 @@ def _hadamard01(matrix: np.ndarray, strata: int) -> np.ndarray:
     if not np.allclose(signs.T @ signs, H.shape[0] * np.eye(H.shape[1])):
         raise ParameterError("hadamard is not a Hadamard matrix (its columns are not orthogonal)")
     return (H == values[1]).astype(int)
+
+
+def _strata_members(psu_stratum: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The strata present (``np.unique(psu_stratum)``) and the PSUs of each in increasing order (``np.flatnonzero(
+    psu_stratum == h)``), from one stable sort of the PSUs by stratum rather than a pass over every PSU per stratum
+    (the residents' 46 strata, one per self-representing commune, in every validation replication)."""
+    if not len(psu_stratum):
+        return psu_stratum[:0], []
+    lo = int(psu_stratum.min())
+    order = stable_order(psu_stratum - lo, int(psu_stratum.max()) - lo + 1)
+    ordered = psu_stratum[order]
+    starts = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
+    return ordered[starts], np.split(order, starts[1:])
 
 
 def _dense_codes(codes: np.ndarray) -> tuple[int, np.ndarray]:
