@@ -120,13 +120,14 @@ def at_all(columns: Mapping[str, pd.Series], pos: np.ndarray) -> dict[str, pd.ap
     for dtype, names in stacks.items():
         if len(names) < 2:
             continue
-        # one more row, last, holding what a take with allow_fill writes for a missing unit: position -1 takes it
-        n = len(columns[names[0]])
-        data = np.full((len(names), n + 1), dtype._internal_fill_value, dtype=dtype.numpy_dtype)
-        mask = np.ones((len(names), n + 1), dtype=bool)
-        for i, c in enumerate(names):
-            data[i, :n], mask[i, :n] = columns[c].array._data, columns[c].array._mask
-        data, mask = data[:, pos], mask[:, pos]
+        # a missing unit (position -1) holds what a take with allow_fill writes; only the units found are gathered
+        # (the nonrespondents, most of a validation's sample, have none)
+        found = np.flatnonzero(pos >= 0)
+        at = pos[found]
+        data = np.full((len(names), len(pos)), dtype._internal_fill_value, dtype=dtype.numpy_dtype)
+        mask = np.ones((len(names), len(pos)), dtype=bool)
+        data[:, found] = np.stack([columns[c].array._data for c in names])[:, at]
+        mask[:, found] = np.stack([columns[c].array._mask for c in names])[:, at]
         for i, c in enumerate(names):
             out[c] = pd.arrays.IntegerArray(data[i], mask[i])
     return {c: out[c] if c in out else _at(values, pos) for c, values in columns.items()}
