@@ -271,9 +271,10 @@ def replicate(setup: Validation, seq: np.random.SeedSequence, *, bootstrap: bool
                 "visitors": setup.visitor_keys.loc[vsample["person_id"].astype(str)].to_numpy()}
     responses = simulate_responses(setup, slots, vsample, fw_seed, keys)
 
-    n_rep = replicates if bootstrap else 2     # linearised only: the replicate factors are never used
-    rw = replace(setup.resident_weighting, calibration_method="raking", replicates=n_rep)
-    vw = replace(setup.visitor_weighting, calibration_method="raking", replicates=n_rep)
+    # linearised only: no replicate factors, which nothing would read
+    reps = {"replicates": replicates} if bootstrap else {"replicate_method": None}
+    rw = replace(setup.resident_weighting, calibration_method="raking", **reps)
+    vw = replace(setup.visitor_weighting, calibration_method="raking", **reps)
     variances = VARIANCES if bootstrap else VARIANCES[:1]
     parts = []
     final: dict[str, Design | Exception] = {}
