@@ -632,6 +632,34 @@ def test_a_variable_without_item_nonresponse_draws_nothing_from_its_stream(model
     assert rng.random() == np.random.default_rng(1).random(51)[-1]
 
 
+def test_skip_probabilities_kept_per_rate_are_each_variables_own(model):
+    """Item non-response masks with each rate's probabilities kept across variables (``kept``, as the simulator
+    passes for one survey's persons) equal the masks computed variable by variable: two variables of one rate share
+    an entry, a variable of another rate gets its own (brute force: the same uniforms below expit(logit(rate) + the
+    age effects), by hand)."""
+    from scipy.special import expit, logit
+    from portrait.study.fieldwork.model import Covariates
+    from portrait.study.fieldwork.simulation import _skip, _skip_rate
+    ages = ["18-24", "60-74", "75+", "25-39"]
+    persons = pd.DataFrame({"age": pd.Categorical([ages[i % 4] for i in range(4000)])})
+    names = ["diplome", "img_sure", "img_nature", "annees_residence"]
+    rates = {**model.params["item_nonresponse"]["rates"], "diplome": 0.3, "annees_residence": 0.6}
+    skipping = model.with_changes(item_nonresponse={**model.params["item_nonresponse"], "rates": rates})
+    variables = [skipping.codebook.variable(v) for v in names]
+    assert _skip_rate(skipping, variables[1]) == _skip_rate(skipping, variables[2]) > 0
+    kept: dict = {}
+    cov = Covariates(persons)
+    age_effect = skipping.params["item_nonresponse"]["effects"]["age"]
+    for j, v in enumerate(variables):
+        got = _skip(skipping, v, persons, np.random.default_rng(j), cov, kept)
+        alone = _skip(skipping, v, persons, np.random.default_rng(j))
+        u = np.random.default_rng(j).random(len(persons))
+        by_hand = u < expit(logit(_skip_rate(skipping, v)) + persons["age"].map(
+            lambda a: age_effect.get(a, 0.0)).to_numpy(float))
+        assert got.tolist() == alone.tolist() == by_hand.tolist(), v.name
+    assert sorted(kept) == sorted({0.3, 0.6, _skip_rate(skipping, variables[1])})
+
+
 def test_coded_visitor_covariates_equal_the_object_arrays(model, visitor_frame):
     """Visitor units' covariates worked out on codes (:func:`population.resolved_categories`) equal those of
     the object arrays (``_mapped_attributes`` → ``_resolved`` → ``categories``): the same draws from the same

@@ -198,16 +198,22 @@ def _draw_profile(model: FieldworkModel, group: str, units: pd.DataFrame, popula
 
 
 def _skip(model: FieldworkModel, v: Variable, persons: pd.DataFrame, rng: np.random.Generator,
-          covariates: Covariates | None = None) -> np.ndarray:
+          covariates: Covariates | None = None, kept: dict | None = None) -> np.ndarray:
     """Item non-response mask for variable ``v``.
 
     ``rng`` is ``v``'s own stream: a variable without item non-response (``_skip_rate`` 0) draws nothing from it, as
-    its draws would be thrown away (the other variables' are the same)."""
+    its draws would be thrown away (the other variables' are the same). ``kept``: a dict the caller gives for all the
+    variables of the same ``persons``, where each rate's probabilities are kept (every variable shares the
+    covariate effects, and most a default rate: they were summed again for each of some forty variables)."""
     rate = _skip_rate(model, v)
     if rate <= 0:
         return np.zeros(len(persons), dtype=bool)
     u = rng.random(len(persons))
-    p = expit(logit(rate) + effects(model.params["item_nonresponse"].get("effects", {}), persons, covariates))
+    p = None if kept is None else kept.get(rate)
+    if p is None:
+        p = expit(logit(rate) + effects(model.params["item_nonresponse"].get("effects", {}), persons, covariates))
+        if kept is not None:
+            kept[rate] = p
     return u < p
 
 
@@ -477,11 +483,12 @@ def _simulate_group(model: FieldworkModel, cal: Calibration, group: str, units: 
     kept_covariates = Covariates(kept)
     answers = _answers(model, cal, group, persons, draws, rows=rows, kept=(kept, kept_covariates))
     blank = {col: np.asarray(a.isna(), dtype=bool) for col, a in answers.items()}    # an answer's blanks, as a mask
+    skip_p: dict[float, np.ndarray] = {}      # each rate's probabilities, for every variable of this rate
     for v in cb.variables_for(group):
         if v.role == "technical" or _skip_rate(model, v) <= 0:     # nothing skipped: its stream is not even made
             continue
         skip = _skip(model, v, kept, _Rows(config.rng(seed, f"fieldwork/{group}/skip/{v.name}"), n, rows),
-                     kept_covariates)
+                     kept_covariates, skip_p)
         for col in v.columns:
             blank[col] |= skip
     # filter: questions not asked
