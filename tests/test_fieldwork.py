@@ -691,6 +691,47 @@ def test_coded_visitor_covariates_equal_the_object_arrays(model, visitor_frame):
     assert (~got["country_recorded"]).sum() > 100 and (~got["purpose_recorded"]).sum() > 100
 
 
+def test_visitor_units_from_the_frame_coded_once_equal_the_samples_own(model, visitor_frame):
+    """Visitor units read at the sample's rows of the frame coded once (:func:`population.coded_frame`, as the
+    validation does) equal those mapped from the sample itself: the same draws, values, categories and column order,
+    for samples whose first values come in another order than the frame's (reversed rows), with unrecorded
+    attributes, a region missing, a value no pattern matches, and no unit; the finite population's fixed attributes
+    too. A frame that fails the mapping's check is not coded (the sample then names its own row)."""
+    from portrait.study.fieldwork.population import coded_frame
+    rng = np.random.default_rng(5)
+    frame = visitor_frame.copy()
+    for col, share in (("country", 0.3), ("purpose", 0.4)):
+        frame[col] = frame[col].astype(object).where(rng.random(len(frame)) > share, "unknown").astype("str")
+    frame.loc[5, "residence_region"] = None
+    frame.loc[7, "zone"] = "Atlantide"
+    coded = coded_frame(model, frame)
+    assert coded is not None and coded.unique_ids
+    for rows in (np.sort(rng.choice(len(frame), 700, replace=False))[::-1], np.array([7, 5, 3]),
+                 np.zeros(0, dtype=np.int64)):
+        sample = frame.iloc[rows].reset_index(drop=True)
+        want = fieldwork.visitor_units(model, sample, np.random.default_rng(8))
+        got = fieldwork.visitor_units(model, sample, np.random.default_rng(8), frame=coded, rows=rows)
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+        for c in want.columns:
+            if isinstance(want[c].dtype, pd.CategoricalDtype):
+                pd.testing.assert_index_equal(got[c].cat.categories, want[c].cat.categories, exact=True)
+        keys = np.arange(len(rows)) + 10
+        pd.testing.assert_frame_equal(
+            fieldwork.finite.fixed_visitor_units(model, sample, 3, keys, frame=coded, rows=rows),
+            fieldwork.finite.fixed_visitor_units(model, sample, 3, keys), check_exact=True)
+    bad = frame.copy()
+    bad.loc[11, "multiplicity"] = 0
+    assert coded_frame(model, bad) is None and coded_frame(model, frame.drop(columns="person_id")) is None
+    twice = frame.copy()
+    twice.loc[20, "person_id"] = twice.loc[8, "person_id"]
+    coded = coded_frame(model, twice)
+    assert not coded.unique_ids
+    with pytest.raises(InputError, match="person_id appears twice") as err:
+        fieldwork.visitor_units(model, twice.iloc[[3, 8, 20]], np.random.default_rng(0), frame=coded,
+                                rows=np.array([3, 8, 20]))
+    assert (err.value.row, err.value.column) == (3, "person_id")
+
+
 def test_an_identifier_twice_in_a_sample_is_named_at_its_second_row(resident_frame, model, visitor_frame):
     """A slot or person identifier that appears twice raises InputError at the row of its second appearance."""
     design = frames.ResidentDesign(invitations=600, take=10)

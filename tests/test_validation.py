@@ -513,6 +513,17 @@ def test_a_finite_replication_reads_fixed_answers_and_redraws_the_samples(setup,
         validation.summary(both, setup.truth)
 
 
+def test_the_visitor_frame_coded_once_gives_the_replications_of_each_samples_own_coding(setup, finite_setup, seeds):
+    """A replication reading the visitor sample's attributes and finite-population keys at its rows of the frame
+    (``visitor_codes``, made once by the setup) equals the replication that maps the sample's own texts and looks
+    its keys up by ``person_id``, for both targets."""
+    from dataclasses import replace
+    assert setup.visitor_codes is not None and setup.visitor_codes.unique_ids
+    for s in (setup, finite_setup):
+        pd.testing.assert_frame_equal(validation.replicate(s, seeds[1]),
+                                      validation.replicate(replace(s, visitor_codes=None), seeds[1]), check_exact=True)
+
+
 def test_a_survey_that_cannot_be_calibrated_gives_nan_rows_with_its_error(setup, seeds, first, monkeypatch):
     """A CalibrationError in one survey's recipe leaves that survey and the differences NaN, named, and the rest."""
     from portrait.study import recipes

@@ -333,6 +333,7 @@ def test_too_many_invitations_is_a_sampling_error(ingested):
 
 def test_stratified_srswor_realises_its_inclusion_probabilities():
     """Over 3,000 seeded draws every unit's selection frequency is within 4.5 binomial SEs of π = n_h/N_h."""
+    from portrait.survey import stratified_srswor      # the visitor draw's (portrait.study.visitor_draw)
     frame = pd.DataFrame({"person_id": [f"p{i}" for i in range(90)],
                           "stratum": ["a"] * 15 + ["b"] * 30 + ["c"] * 45})
     frame["zone"], frame["source_type"] = "npdc", "hebergement"
@@ -344,7 +345,7 @@ def test_stratified_srswor_realises_its_inclusion_probabilities():
     hits = np.zeros(len(frame))
     s = frame["stratum"].to_numpy()
     for _ in range(reps):
-        hits += visitors.stratified_srswor(s, sizes, rng)
+        hits += stratified_srswor(s, sizes, rng)
     pi = frame["stratum"].map(strata.set_index("stratum")["pi"]).to_numpy()
     se = np.sqrt(pi * (1 - pi) / reps)
     assert np.all(np.abs(hits / reps - pi) <= 4.5 * se)

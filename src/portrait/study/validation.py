@@ -70,7 +70,7 @@ from .. import survey
 from ..pipeline import config, processes
 from ..pipeline.errors import CalibrationError, ParameterError, PortraitError, SurveyError
 from ..survey import Design, repeated
-from . import compare, fieldwork, first_stage, frames, ingest, items, recipes, visitors
+from . import compare, fieldwork, first_stage, frames, ingest, items, recipes, visitor_draw
 from .fieldwork import finite
 from .validation_setup import (CALIBRATED, DIFFERENCE_NAME, ESTIMATOR_LABELS, ESTIMATORS, KEY_STATISTICS,
                                PROFILE, PROFILE_HALVES, PROFILE_ITEMS, PROFILE_STATISTICS, RESULT_COLUMNS,
@@ -114,7 +114,8 @@ def replication_index(seq: np.random.SeedSequence) -> int:
 
 
 def simulate_responses(setup: Validation, resident_slots: pd.DataFrame, visitor_sample: pd.DataFrame,
-                       seed: int, keys: dict[str, np.ndarray] | None = None) -> dict[str, pd.DataFrame]:
+                       seed: int, keys: dict[str, np.ndarray] | None = None,
+                       visitor_rows: np.ndarray | None = None) -> dict[str, pd.DataFrame]:
     """Simulated fieldwork of both samples → the ingest's table of every sampled unit, in memory.
 
     Same draws as :func:`portrait.study.fieldwork.simulate` with this ``seed`` (the population quantities
@@ -123,13 +124,16 @@ def simulate_responses(setup: Validation, resident_slots: pd.DataFrame, visitor_
     With ``keys`` (survey → the finite-population key of each sampled unit, in sample order), the
     profiles, favourability and answers are the fixed finite population's
     (:mod:`portrait.study.fieldwork.finite`, keyed by ``setup.seed``) and only the response phase
-    comes from ``seed``.
+    comes from ``seed``. ``visitor_rows``: the distinct rows of ``setup.visitor_frame`` the visitor sample is, whose
+    attributes the setup mapped already (``setup.visitor_codes``).
     """
     cb, model = setup.codebook, setup.model
+    at = {"frame": setup.visitor_codes, "rows": visitor_rows}
     if keys is None:
-        visitor_units = fieldwork.visitor_units(model, visitor_sample, config.rng(seed, "fieldwork/visitors/attributes"))
+        visitor_units = fieldwork.visitor_units(model, visitor_sample, config.rng(seed, "fieldwork/visitors/attributes"),
+                                                **at)
     else:
-        visitor_units = finite.fixed_visitor_units(model, visitor_sample, setup.seed, keys["visitors"])
+        visitor_units = finite.fixed_visitor_units(model, visitor_sample, setup.seed, keys["visitors"], **at)
     units = {"residents": fieldwork.resident_units(resident_slots, setup.resident_frame), "visitors": visitor_units}
     samples = {"residents": resident_slots, "visitors": visitor_sample}
     out = {}
@@ -141,6 +145,14 @@ def simulate_responses(setup: Validation, resident_slots: pd.DataFrame, visitor_
         answers = export.assign(source_row=pd.array(np.arange(2, len(export) + 2), dtype="Int32"))
         out[group] = ingest.assemble(group, samples[group], answers, disp, cb, setup.min_core_answered).responses
     return out
+
+
+def _visitor_keys(setup: Validation, sample: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """The finite-population keys of the visitor sample, the frame's ``rows``: read at the rows when the frame's
+    identifiers are unique (``setup.visitor_keys`` is in frame order), else looked up by ``person_id``."""
+    if setup.visitor_codes is not None and setup.visitor_codes.unique_ids:
+        return setup.visitor_keys.to_numpy()[rows]
+    return setup.visitor_keys.loc[sample["person_id"].astype(str)].to_numpy()
 
 
 def _unweighted(design: Design) -> Design:
@@ -263,13 +275,14 @@ def replicate(setup: Validation, seq: np.random.SeedSequence, *, bootstrap: bool
     vis_rng = np.random.Generator(np.random.PCG64(_child(seq, 1)))
     fw_seed = int(_child(seq, 2).generate_state(1, np.uint64)[0])
     slots = frames.draw_resident_slots(setup.resident_frame, setup.resident_design, res_rng, plan=setup.resident_plan)
-    vsample = visitors.draw_visitor_sample(setup.visitor_frame, setup.visitor_strata, vis_rng)
+    vrows = visitor_draw.sample_rows(setup.visitor_frame, setup.visitor_strata, vis_rng)    # draw_visitor_sample's
+    vsample = visitor_draw.sample_at(setup.visitor_frame, setup.visitor_strata, vrows)       # two steps, rows kept
     keys = None
     if setup.target == "finite":    # the persons behind the slots: SRSWOR of the take in each commune
         person_rng = np.random.Generator(np.random.PCG64(_child(seq, 5)))
         keys = {"residents": finite.resident_slot_keys(slots, setup.resident_frame, person_rng),
-                "visitors": setup.visitor_keys.loc[vsample["person_id"].astype(str)].to_numpy()}
-    responses = simulate_responses(setup, slots, vsample, fw_seed, keys)
+                "visitors": _visitor_keys(setup, vsample, vrows)}
+    responses = simulate_responses(setup, slots, vsample, fw_seed, keys, visitor_rows=vrows)
 
     # linearised only: no replicate factors, which nothing would read
     reps = {"replicates": replicates} if bootstrap else {"replicate_method": None}

@@ -19,6 +19,7 @@ from ..pipeline.errors import ParameterError
 from . import codebook as codebook_mod
 from . import compare, fieldwork, frames, recipes, visitors
 from .fieldwork import finite
+from .fieldwork.population import CodedFrame, coded_frame
 from .codebook import Codebook
 
 
@@ -106,6 +107,9 @@ class Validation:
     visitor_keys : each visitor's finite-population key by ``person_id``
         (:func:`portrait.study.fieldwork.finite.visitor_keys` of the frame: of the first record, not of the
         pseudonym), computed once.
+    visitor_codes : the visitor frame's attributes mapped to the model's keys
+        (:func:`portrait.study.fieldwork.population.coded_frame`), computed once for the samples drawn from it; None
+        when the frame fails a check of the mapping (each sample is then mapped, and names its own row).
     """
 
     seed: int
@@ -130,6 +134,7 @@ class Validation:
     model_truth: pd.DataFrame | None = None
     resident_plan: frames.ResidentPlan | None = None
     visitor_keys: pd.Series | None = None      # person_id → finite-population key (finite.visitor_keys of the frame)
+    visitor_codes: CodedFrame | None = None
 
     @classmethod
     def build(cls, *, seed: int, codebook_file: str | Path, model_file: str | Path,
@@ -170,7 +175,8 @@ class Validation:
                     statistics=statistics[["item", "statistic", "level"]].reset_index(drop=True),
                     truth=truth, logit_bounds=bounds, min_core_answered=min_core_answered, level=level,
                     model_truth=truth, resident_plan=frames.resident_plan(rframe, rdesign),
-                    visitor_keys=pd.Series(finite.visitor_keys(vframe), index=vframe["person_id"].astype(str)))
+                    visitor_keys=pd.Series(finite.visitor_keys(vframe), index=vframe["person_id"].astype(str)),
+                    visitor_codes=coded_frame(model, vframe))
         return setup.for_target(target)
 
     def for_target(self, target: str, workers: int = 1, finite_values: pd.DataFrame | None = None,

@@ -227,11 +227,12 @@ def visitor_keys(units: pd.DataFrame) -> np.ndarray:
 
 
 def fixed_visitor_units(model: FieldworkModel, sample: pd.DataFrame, seed: int,
-                        keys: np.ndarray | None = None) -> pd.DataFrame:
+                        keys: np.ndarray | None = None, **at: Any) -> pd.DataFrame:
     """Visitor units whose unrecorded attributes are the population's fixed ones (keyed by ``person_id``;
-    ``keys``: :func:`visitor_keys` of ``sample`` when already computed)."""
+    ``keys``: :func:`visitor_keys` of ``sample`` when already computed; ``at``: the coded frame and the sample's
+    rows in it, as :func:`portrait.study.fieldwork.visitor_units` takes them)."""
     keys = visitor_keys(sample) if keys is None else keys
-    return visitor_units(model, sample, UnitStream(seed, "fieldwork/visitors/attributes", keys))
+    return visitor_units(model, sample, UnitStream(seed, "fieldwork/visitors/attributes", keys), **at)
 
 
 # ============================================================================ the finite-population truth

@@ -22,8 +22,9 @@ from ..codebook import Variable, option_column
 from ..unit_table import held_index
 from .model import (AGE_KEYS, AGE_SPAN, CATEGORICAL_COVARIATES, CONTEXT, FieldworkModel, GROUPS, SEX_KEYS,
                     SOURCE_LABEL, Covariates, categories, effects)
-from .population import (Population, resolved_categories, _sex_age_by_department,
-                         _visitor_sex_age_table, map_visitor_attributes, resident_population, visitor_population)
+from .population import (CodedFrame, Population, resolved_categories, resolved_categories_at,
+                         _sex_age_by_department, _visitor_sex_age_table, map_visitor_attributes, resident_population,
+                         visitor_population)
 from .true_values import (Calibration, _dont_know_prob, _option_log_weights, _propensity_linear, calibrate,
                           categorical_probabilities, truth)
 
@@ -86,19 +87,24 @@ def resident_units(slots: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
     return units
 
 
-def visitor_units(model: FieldworkModel, sample: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+def visitor_units(model: FieldworkModel, sample: pd.DataFrame, rng: np.random.Generator,
+                  frame: CodedFrame | None = None, rows: np.ndarray | None = None) -> pd.DataFrame:
     """Visitor sample persons with the model covariates mapped from their frame attributes.
 
     Attributes the partner did not record are drawn with ``rng`` (:func:`resolve_unknown`). The categorical
     covariates are categories already, as :func:`as_categories` makes them (the simulator's coding, not text).
+    ``frame`` and ``rows``: the frame's attributes mapped once (:func:`population.coded_frame`) and the distinct rows
+    of the frame the sample is (a validation's draw); the same units, without mapping the sample's texts again.
     """
     if "person_id" not in sample.columns:
         raise InputError("the visitor sample has no column 'person_id'", column="person_id")
-    if not sample["person_id"].is_unique:
-        i = int(np.flatnonzero(sample["person_id"].duplicated().to_numpy())[0])
+    at_rows = frame is not None and rows is not None
+    if not (at_rows and frame.unique_ids) and not sample["person_id"].is_unique:    # distinct rows of unique ids are
+        i = int(np.flatnonzero(sample["person_id"].duplicated().to_numpy())[0])        # unique: not asked again
         raise InputError("person_id appears twice in the visitor sample", row=i + 1, column="person_id",
                          value=sample["person_id"].iloc[i])
-    cols = resolved_categories(model, sample, rng, "visitor sample")
+    cols = (resolved_categories_at(model, frame, rows, rng) if at_rows
+            else resolved_categories(model, sample, rng, "visitor sample"))
     return pd.DataFrame({"id": sample["person_id"].astype(str).array, **cols})
 
 
