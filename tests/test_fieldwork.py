@@ -615,6 +615,31 @@ def test_identifier_order_and_texts_equal_the_python_objects_sort():
             assert got.dtype == want.dtype and got.tolist() == want.tolist()
 
 
+def test_the_export_taken_at_once_equals_each_column_blanked_and_ordered():
+    """The export's Int16 answers stacked and taken in order at once (``_export``) equal each column blanked and taken
+    by ``_blanked``, beside columns of other types (Int32, text with a gap, a float), blanks or none, missing answers
+    kept, and the rows' numbers in the file (2, 3, …) last when asked; no row at all too."""
+    from portrait.study.fieldwork.simulation import _blanked, _export
+    rng = np.random.default_rng(4)
+    for m in (40, 0):
+        order = rng.permutation(m)
+        a16 = pd.array(np.where(rng.random(m) < 0.2, None, rng.integers(0, 9, m)), dtype="Int16")
+        answers = {"a": a16, "b": pd.array(rng.integers(0, 5, m), dtype="Int16"),
+                   "c": pd.array(rng.integers(0, 70000, m), dtype="Int32"),
+                   "t": pd.array(np.where(rng.random(m) < 0.3, None, "x" + pd.Series(range(m)).astype(str)),
+                                 dtype="string"),
+                   "d": pd.array(rng.integers(1, 3, m), dtype="Int16"), "f": pd.array(rng.random(m))}
+        blank = {"a": rng.random(m) < 0.3, "c": rng.random(m) < 0.5, "t": rng.random(m) < 0.5, "d": None}
+        columns = ["b", "t", "a", "c", "d", "f"]
+        want = pd.DataFrame({c: _blanked(answers[c], blank.get(c), order) for c in columns})
+        pd.testing.assert_frame_equal(_export(answers, blank, order, columns), want, check_exact=True)
+        numbered = _export(answers, blank, order, columns, source_row=True)
+        pd.testing.assert_frame_equal(numbered, want.assign(source_row=pd.array(np.arange(2, m + 2), dtype="Int32")),
+                                      check_exact=True)
+        if m:
+            assert want["a"].isna().sum() > want["b"].isna().sum() == 0
+
+
 def test_a_variable_without_item_nonresponse_draws_nothing_from_its_stream(model):
     """A variable whose item non-response rate is 0 blanks nobody and leaves its stream untouched; one with a rate
     draws one uniform per person (a rate near 1 blanks almost everyone)."""

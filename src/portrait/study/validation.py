@@ -139,10 +139,9 @@ def simulate_responses(setup: Validation, resident_slots: pd.DataFrame, visitor_
     out = {}
     for group in fieldwork.GROUPS:
         draws = None if keys is None else finite.unit_draws(setup.seed, keys[group])
-        _, export, disp = fieldwork._simulate_group(model, setup.calibration, group, units[group],
-                                                     setup.population if group == "residents" else None, seed,
-                                                     unit_draws=draws)
-        answers = export.assign(source_row=pd.array(np.arange(2, len(export) + 2), dtype="Int32"))
+        _, answers, disp = fieldwork._simulate_group(model, setup.calibration, group, units[group],
+                                                      setup.population if group == "residents" else None, seed,
+                                                      unit_draws=draws, source_row=True)
         out[group] = ingest.assemble(group, samples[group], answers, disp, cb, setup.min_core_answered).responses
     return out
 

@@ -455,14 +455,34 @@ def _text_order(ids: pd.Series, rows: np.ndarray) -> np.ndarray:
     return np.argsort(ids.to_numpy()[rows], kind="stable")
 
 
+def _export(answers: dict[str, Any], blank: dict[str, np.ndarray], order: np.ndarray, columns: Sequence[str],
+            source_row: bool = False) -> pd.DataFrame:
+    """The export: ``_blanked(answers[c], blank.get(c), order)`` of each column, and with ``source_row`` its rows'
+    numbers in the file (2, 3, …; Int32) last, as the ingest reads them. The Int16 answers, most of the columns, are
+    stacked and their rows taken in ``order`` at once (one take per column cost some 2 ms per replication)."""
+    stacked = [c for c in columns if isinstance(answers[c], pd.arrays.IntegerArray)
+               and answers[c].dtype == pd.Int16Dtype()]
+    out = {}
+    if stacked:
+        data = np.stack([answers[c]._data for c in stacked])[:, order]
+        mask = np.stack([answers[c]._mask if blank.get(c) is None else answers[c]._mask | blank[c]
+                         for c in stacked])[:, order]
+        out = {c: pd.arrays.IntegerArray(data[j], mask[j]) for j, c in enumerate(stacked)}
+    export = {c: out[c] if c in out else _blanked(answers[c], blank.get(c), order) for c in columns}
+    if source_row:
+        export["source_row"] = pd.array(np.arange(2, len(order) + 2), dtype="Int32")
+    return pd.DataFrame(export, copy=False)     # the columns are new arrays already: not copied again
+
+
 def _simulate_group(model: FieldworkModel, cal: Calibration, group: str, units: pd.DataFrame,
-                    population: pd.DataFrame | None, seed: int, unit_draws: Draws | None = None):
+                    population: pd.DataFrame | None, seed: int, unit_draws: Draws | None = None,
+                    source_row: bool = False):
     """One survey's fieldwork: persons, the export of the respondents and the contact statuses.
 
     Profile, favourability and answers come from ``unit_draws`` (a finite population: every unit's
     own counter-based stream, :mod:`.finite`) or, when None, from the named streams of ``seed``
     (a super-population draw). The response phase — disposition, item non-response, break-off —
-    always comes from ``seed``.
+    always comes from ``seed``. ``source_row``: the export also numbers its rows as in the file (:func:`_export`).
     """
     cb = model.codebook
     fw = model.params["fieldwork"][group]
@@ -515,8 +535,7 @@ def _simulate_group(model: FieldworkModel, cal: Calibration, group: str, units: 
     answers[cb.id_column(group)] = _texts(ids, rows)
     answers["complet"] = _int16(np.where(breakoff[rows], 0, 1))
     order = _text_order(ids, rows)     # as sort_values on the identifiers (a stable sort)
-    export = pd.DataFrame({c: _blanked(answers[c], blank.get(c), order) for c in cb.columns(group)},
-                          copy=False)     # the columns are new arrays already: not copied again
+    export = _export(answers, blank, order, cb.columns(group), source_row)
     disp_code = {spec["reason"]: code for code, spec in cb.dispositions.items()}
     has_disp = oos | undeliv | refusal
     order = _text_order(ids, np.flatnonzero(has_disp))
