@@ -495,6 +495,29 @@ def test_dont_know_probability_is_the_configured_rate_of_each_group(model):
         np.testing.assert_allclose(got, [rate, expit(logit(rate) + older)], rtol=1e-12)
 
 
+def test_dont_know_probabilities_kept_by_rate_and_effects_are_each_items_own(model, small):
+    """« Ne sait pas » probabilities kept across items (``kept``, as the simulator passes for one survey's respondents)
+    equal each item's computed alone, bit for bit, for every item of both surveys; items of one rate and effects share
+    an entry, and an item given its own effects at another item's rate gets its own."""
+    from portrait.study.fieldwork import true_values
+    from portrait.study.fieldwork.model import Covariates
+    items = {**model.params["ordinal_items"]}
+    items["img_littoral"] = {**items["img_littoral"], "dont_know": {
+        "rate": {"residents": 0.03, "visitors": 0.07}, "effects": {"age": {"75+": 2.0}}}}
+    own = model.with_changes(ordinal_items=items)
+    for group in fieldwork.GROUPS:
+        persons = small[2].persons[group]
+        names = [v.name for v in own.codebook.variables_for(group) if v.dont_know and (
+            v.name in own.params["ordinal_items"] or v.name in own.params.get("categorical_items", {}))]
+        kept: dict = {}
+        cov = Covariates(persons)
+        for name in names:
+            got = true_values._dont_know_prob(own, name, group, persons, cov, kept=kept)
+            assert got.tolist() == true_values._dont_know_prob(own, name, group, persons).tolist(), (group, name)
+        assert 1 < len(kept) < len(names)
+        assert true_values._effects_key(0.1, {"age": {"75+": {"nested": 1}}}) is None
+
+
 def test_true_response_rates_leave_excluded_units_out_of_the_denominator():
     """By hand (trial L, F12: excluded units counted in the denominator changed only report 03's golden): four
     sampled persons aged 30-44 — respondent, non-respondent, excluded, respondent — give 3 in scope, 2 respondents,

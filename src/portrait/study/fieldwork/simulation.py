@@ -288,6 +288,7 @@ def _answers(model: FieldworkModel, cal: Calibration, group: str, persons: pd.Da
     cols: dict[str, Any] = {}
     u_fav = persons["favourability"].to_numpy(float)
     covariates = Covariates(persons) if kept is None else kept[1]
+    dk_kept: dict = {}       # « Ne sait pas » probabilities by rate and effects, shared by the items with the same ones
     for v in cb.variables_for(group):
         if only is not None and v.name not in only:
             continue
@@ -307,12 +308,12 @@ def _answers(model: FieldworkModel, cal: Calibration, group: str, persons: pd.Da
             ystar = eta + spec["loading"] * u_fav + stream.standard_normal(n)
             idx = np.searchsorted(cal.thresholds[(group, v.name)], ystar)
             codes = np.asarray(v.code_values)[idx]
-            dk = stream.random(n) < _dont_know_prob(model, v.name, group, persons, covariates, spec)
+            dk = stream.random(n) < _dont_know_prob(model, v.name, group, persons, covariates, spec, dk_kept)
             cols[v.name] = _int16(np.where(dk, cb.dont_know_code, codes))
         elif v.name in model.params.get("categorical_items", {}):
             probs = categorical_probabilities(model, v.name, persons)
             codes = np.asarray(v.code_values)[_categorical_draw(probs, stream.random(n))]
-            dk = stream.random(n) < _dont_know_prob(model, v.name, group, persons, covariates)
+            dk = stream.random(n) < _dont_know_prob(model, v.name, group, persons, covariates, kept=dk_kept)
             cols[v.name] = _int16(np.where(dk, cb.dont_know_code, codes))
         elif v.type == "multi":
             lw = _option_log_weights(model, "multi_items", v.name, group, persons, v.code_values)

@@ -5,6 +5,7 @@ intercepts, visitor thresholds), exact answer probabilities, and the true value 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
@@ -28,8 +29,13 @@ class Calibration:
 
 
 def _dont_know_prob(model: FieldworkModel, name: str, group: str, data: pd.DataFrame,
-                    covariates: Covariates | None = None, spec: dict | None = None) -> np.ndarray:
-    """P(« Ne sait pas ») of each row for item ``name`` (``spec``: ``model.ordinal(name)``, if the caller has it)."""
+                    covariates: Covariates | None = None, spec: dict | None = None,
+                    kept: dict | None = None) -> np.ndarray:
+    """P(« Ne sait pas ») of each row for item ``name`` (``spec``: ``model.ordinal(name)``, if the caller has it).
+
+    ``kept``: a dict the caller gives for the items of the same ``data``, where the probabilities are kept by rate and
+    effects (the same values: most items share the default rate and effects, which some thirty items summed again);
+    the array returned is then shared and must not be changed."""
     v = model.codebook.variable(name)
     if not v.dont_know:
         return np.zeros(len(data))
@@ -42,7 +48,24 @@ def _dont_know_prob(model: FieldworkModel, name: str, group: str, data: pd.DataF
     rate = dk.get("rate", {}).get(group, 0.0)
     if rate <= 0:
         return np.zeros(len(data))
-    return expit(logit(rate) + effects(dk_eff, data, covariates))
+    key = None if kept is None else _effects_key(rate, dk_eff)
+    if key is not None and key in kept:
+        return kept[key]
+    p = expit(logit(rate) + effects(dk_eff, data, covariates))
+    if key is not None:
+        kept[key] = p
+    return p
+
+
+def _effects_key(rate: float, spec: Mapping[str, Any]) -> tuple | None:
+    """What ``expit(logit(rate) + effects(spec, …))`` depends on, as a key (None where a value cannot be one): the
+    covariates and levels in their order, with their effects."""
+    try:
+        key = (float(rate), tuple((c, tuple(e.items()) if isinstance(e, Mapping) else e) for c, e in spec.items()))
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 def _propensity_linear(model: FieldworkModel, group: str, data: pd.DataFrame) -> np.ndarray:
