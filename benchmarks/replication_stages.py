@@ -22,12 +22,13 @@ import numpy as np
 import pandas as pd
 
 from portrait.pipeline import config, paths
-from portrait.study import fieldwork, frames, ingest, recipes, validation, visitors
+from portrait.study import fieldwork, frames, ingest, recipes, validation, visitor_draw
 from portrait.study.fieldwork import simulation
 
 STAGES = [  # (module, function, label); nested stages are indented in the label
     (frames, "draw_resident_slots", "resident sample"),
-    (visitors, "draw_visitor_sample", "visitor sample"),
+    (visitor_draw, "sample_rows", "visitor sample (rows)"),
+    (visitor_draw, "sample_at", "visitor sample (table)"),
     (fieldwork, "resident_units", "resident units"),
     (fieldwork, "visitor_units", "visitor units (frame attributes)"),
     (fieldwork, "_simulate_group", "fieldwork simulator (both surveys)"),
