@@ -30,7 +30,7 @@ from .labels import level_order, level_text
 from .errors import ParameterError, check_finite, check_variance
 from .inference import domain_degf
 from .contrasts import KEY, covariance_attrs
-from .linearisation import _residualise, linearised_variance, standard_errors
+from .linearisation import estimator_variance, standard_errors
 from .likelihood import likelihood_interval
 from .proportions import INTERVALS, _check_interval, _t_quantile, proportion_interval
 from .replicates import replicate_variance
@@ -175,13 +175,7 @@ def _estimate(design: Design, specs: list[_Spec], variance: str, level: float,
     logit_se = None
     if variance == "linearisation":
         # C-ordered as residualise's copy was, and written over by it (the sums below read it in that order)
-        if rows is not None and is_mean.all() and np.isfinite(theta).all():
-            U = np.zeros(Y.shape)     # the other rows' (0 − θ·0) / W: 0, as here
-            U[rows[0]] = (rows[1] - theta * rows[2]) / np.where(Wd > 0, Wd, 1.0)
-        else:
-            U = np.divide(Y - theta * D, np.where(Wd > 0, Wd, 1.0), order="C")
-            U = U if is_mean.all() else np.ascontiguousarray(np.where(is_mean, U, Y))
-        C = linearised_variance(design, _residualise(design, U), diagonal=not covariance, used=M)
+        C = estimator_variance(design, Y, M, D, theta, Wd, is_mean, covariance, rows)
         V = np.diag(C).copy() if covariance else C
         df = design.degf if degf is None else degf
     else:

@@ -70,14 +70,20 @@ def residualise(design: Design, u: np.ndarray) -> np.ndarray:
     return _residualise(design, (u[:, None] if u.ndim == 1 else u).copy())
 
 
-def _residualise(design: Design, e: np.ndarray) -> np.ndarray:
+def _residualise(design: Design, e: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
     """:func:`residualise` of an ``n × q`` C-ordered float array ``e`` that is the caller's own: it is written over
-    and returned (the estimators' influence values, built for it: no copy)."""
+    and returned (the estimators' influence values, built for it: no copy).
+
+    ``rows`` (sorted positions, from :func:`influence_rows`): ``e`` holds only these units' rows (``k × q``), every
+    other unit's value being 0 and staying 0 (it is active in no calibration step); the same values on these rows."""
     w = design.weights
-    final = w
+
+    def at(a):                         # a unit-level array on e's rows
+        return a if rows is None else a[rows]
+    final = at(w)
     for step in design.steps:
         if step.kind == "subset":      # R: the residuals of units outside a subset keep their calibrated weight
-            final = np.where(final == 0, step.d, final)
+            final = np.where(final == 0, at(step.d), final)
     # the weights each calibration left, with which svyrecvar scales its residuals: a unit's input weights in the
     # next step that keeps them — a calibration (stacked surveys: each its own) or R's trimWeights, which changes
     # prob and not the g·d a calibration stored — else the final weights
@@ -87,12 +93,14 @@ def _residualise(design: Design, e: np.ndarray) -> np.ndarray:
     for step in reversed(keeping):
         if step.kind == "calibration":
             left[id(step)] = a
-        a = np.where(step.d > 0, step.d, a)
+        d = at(step.d)
+        a = np.where(d > 0, d, a)
     steps = [s for s in keeping if s.kind == "calibration"]
-    scale = w                          # the influence values are scale × e throughout
+    scale = at(w)                      # the influence values are scale × e throughout
     for step in steps:
         a = left[id(step)]
         active, Xa, XtD, XtDX = _projection(step)
+        active = at(active)            # the same active units in the same order: influence_rows holds them all
         if a is not scale and not np.array_equal(scale[active], a[active]):
             ratio = np.divide(scale[active], a[active], out=np.zeros(int(active.sum())), where=a[active] > 0)
             e[active] = e[active] * ratio[:, None]
@@ -107,6 +115,22 @@ def _residualise(design: Design, e: np.ndarray) -> np.ndarray:
         e[active] = ea - Xa @ beta
     e *= scale[:, None]
     return e
+
+
+def influence_rows(design: Design, rows: np.ndarray) -> np.ndarray:
+    """The units whose influence values may not be 0 when the linearised variables are 0 outside ``rows`` (sorted
+    positions): ``rows`` and the active units of every calibration step, whose residuals are not 0 (sorted; ``rows``
+    itself when it holds them all, as a survey's respondents hold its calibrations' units)."""
+    extra = None
+    for step in design.steps:
+        if step.kind == "calibration" and step.X is not None and step.d is not None:
+            active = step.d > 0
+            if np.count_nonzero(active[rows]) != np.count_nonzero(active):
+                extra = active if extra is None else extra | active
+    if extra is None:
+        return rows
+    extra[rows] = True
+    return np.flatnonzero(extra)
 
 
 def _projection(step) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -282,11 +306,19 @@ def _centred_sums(s: _Structure, Z: np.ndarray, c: np.ndarray, diagonal: bool) -
         means[n_h == 1] = 0.0
         D = Z - means[s.psu_h]
         return np.einsum("ij,ij,i->j", D, D, c) if diagonal else (D * c[:, None]).T @ D
-    rows, H = np.flatnonzero(nonzero), len(n_h)
-    Zr, h = Z[rows], s.psu_h[rows]
+    rows = np.flatnonzero(nonzero)
+    return _sparse_sums(s, rows, Z[rows], nonzero, c, diagonal)
+
+
+def _sparse_sums(s: _Structure, rows: np.ndarray, Zr: np.ndarray, nonzero: np.ndarray, c: np.ndarray,
+                 diagonal: bool) -> np.ndarray:
+    """:func:`_centred_sums` from the PSUs with a total only: their positions ``rows`` (sorted), their totals ``Zr``
+    and the mask ``nonzero`` of them among all PSUs."""
+    n_h = s.n_h
+    H, h = len(n_h), s.psu_h[rows]
     # every column's sums per stratum in one bincount of the rows laid out flat (stratum, column): each sum adds its
     # rows in their order, as a bincount per column does
-    q = Z.shape[1]
+    q = Zr.shape[1]
     flat = (h[:, None] * q + np.arange(q)).ravel()
     means = np.bincount(flat, weights=Zr.ravel(), minlength=H * q).reshape(H, q)
     means /= n_h[:, None]
@@ -299,8 +331,31 @@ def _centred_sums(s: _Structure, Z: np.ndarray, c: np.ndarray, diagonal: bool) -
     return (D * cr[:, None]).T @ D + (means * c0[:, None]).T @ means
 
 
+def _row_sums(s: _Structure, z: np.ndarray, rows: np.ndarray, diagonal: bool, c: np.ndarray) -> np.ndarray | None:
+    """:func:`_centred_sums` of the influence values ``z`` held on the units ``rows`` only (sorted; the others' are 0),
+    without the totals of every PSU: the PSUs of those units and each one's total, summed over its units in their
+    order as the full sums add them (a 0 added changes no sum). None when most PSUs have a total or there are few:
+    the full totals are then needed."""
+    P, q = len(s.psu_stratum), z.shape[1]
+    if P < 64:
+        return None
+    if s.units_in_order:               # every unit its own PSU, in order: the rows are the PSUs
+        psus, Zr = rows, z
+    else:
+        psus, local = np.unique(s.psu_idx[rows], return_inverse=True)
+        flat = (local[:, None] * q + np.arange(q)).ravel()
+        Zr = np.bincount(flat, weights=z.ravel(), minlength=len(psus) * q).reshape(len(psus), q)
+    keep = (np.abs(Zr) @ np.ones(q)) != 0
+    if 2 * np.count_nonzero(keep) >= P:
+        return None
+    nonzero = np.zeros(P, dtype=bool)
+    nonzero[psus[keep]] = True
+    return _sparse_sums(s, psus[keep], Zr[keep], nonzero, c, diagonal)
+
+
 def linearised_variance(design: Design, z: np.ndarray, lonely: str | None = None,
-                        diagonal: bool = False, used: np.ndarray | None = None) -> np.ndarray:
+                        diagonal: bool = False, used: np.ndarray | None = None,
+                        rows: np.ndarray | None = None) -> np.ndarray:
     """Compute the ultimate-cluster variance (matrix, q × q) of the totals of influence values ``z`` (n × q).
 
     ``V = Σ_h (1 − f_h) n_h / (n_h − 1) Σ_i (Z_hi − Z̄_h)(Z_hi − Z̄_h)'`` with ``Z_hi`` the PSU totals,
@@ -325,6 +380,10 @@ def linearised_variance(design: Design, z: np.ndarray, lonely: str | None = None
         positive weight) is no lonely PSU for ``"fail"`` and does not count for ``"average"`` (:func:`present_units`);
         R computes each domain of ``svyby`` on its own, and the covariance of two estimates takes the geometric
         mean of their ``"average"`` factors.
+    rows : array_like of int, optional
+        ``z`` holds only these units' rows (sorted positions; ``k × q``), every other unit's influence values
+        being 0 (:func:`influence_rows`): the same variance, from the PSUs of these units (and, in closed form per
+        stratum, the others').
 
     Returns
     -------
@@ -349,7 +408,12 @@ def linearised_variance(design: Design, z: np.ndarray, lonely: str | None = None
     if z.ndim == 1:
         z = z[:, None]
     s = _structure(design)
-    Z = _totals(s, z)                      # not written to: z itself when every unit is its own PSU
+    if rows is not None and (design.later_stages is not None or (design.pps is not None
+                                                                 and design.pps.method != "brewer")):
+        full = np.zeros((len(design.weights), z.shape[1]))   # these need every unit's value
+        full[rows] = z
+        z, rows = full, None
+    Z = None if rows is not None else _totals(s, z)   # not written to: z itself when every unit is its own PSU
     if design.pps is not None and design.pps.method != "brewer":
         from .pps import ht_variance
         return ht_variance(design, Z, s.psu_idx, s.psu_stratum, diagonal)
@@ -366,7 +430,14 @@ def linearised_variance(design: Design, z: np.ndarray, lonely: str | None = None
                              "('certainty', 'remove', 'adjust' or 'average', as R survey.lonely.psu)")
     # every stratum at once: Σ_h c_h Σ_i (Z_hi − Z̄_h)(Z_hi − Z̄_h)', with c_h = (1 − f_h) n_h / (n_h − 1);
     # a lonely PSU is centred on 0 and counts (1 − f_h) with « adjust », nothing otherwise
-    V = _centred_sums(s, Z, _factors(s, lonely), diagonal)
+    c = _factors(s, lonely)
+    V = None if rows is None else _row_sums(s, z, np.asarray(rows), diagonal, c)
+    if V is None:
+        if Z is None:
+            full = np.zeros((len(design.weights), z.shape[1]))
+            full[rows] = z
+            Z = _totals(s, full)
+        V = _centred_sums(s, Z, c, diagonal)
     if lonely == "average" and lone.any():
         strata, lonely_strata = here.sum(axis=0), (lone[:, None] & here).sum(axis=0)
         with np.errstate(divide="ignore", invalid="ignore"):   # every stratum lonely: NaN, as R
@@ -376,3 +447,38 @@ def linearised_variance(design: Design, z: np.ndarray, lonely: str | None = None
         from .multistage import later_stage_variance
         V = V + later_stage_variance(design, z, lonely, diagonal, used=used)
     return V
+
+
+def estimator_variance(design: Design, Y: np.ndarray, M: np.ndarray, D: np.ndarray, theta: np.ndarray,
+                       Wd: np.ndarray, is_mean: np.ndarray, covariance: bool, rows: tuple | None = None) -> np.ndarray:
+    """The linearised covariance matrix (``covariance``) or variances of the estimators' ``theta`` (means or ratios
+    where ``is_mean``, else totals) of the values ``Y``, units used ``M`` and denominators ``D`` (``n × q``; ``Wd``
+    the weighted denominators), from the units whose influence values may not be 0.
+
+    A mean's influence value ``(y − θ d) / W`` and a total's ``y`` are 0 where the unit is not used (``y = d = 0``):
+    the values are built on the units some estimate uses, with every calibration's active units
+    (:func:`influence_rows`), and handed to :func:`linearised_variance` with their positions — the same numbers as on
+    every unit (a survey's nonrespondents, most of its sampled units, keep their place in the design with values 0).
+    A mean without a unit (``θ`` NaN) has the value NaN on every unit: every row is taken. ``rows``: the positions of
+    the units of positive weight, which hold every unit used, with their rows of ``Y`` and ``D`` (kept by
+    :class:`~portrait.survey.repeated.RepeatedMeans`)."""
+    q = len(theta)
+    W = np.where(Wd > 0, Wd, 1.0)
+    if not np.isfinite(theta[is_mean]).all():
+        U = np.divide(Y - theta * D, W, order="C")
+        U = U if is_mean.all() else np.ascontiguousarray(np.where(is_mean, U, Y))
+        return linearised_variance(design, _residualise(design, U), diagonal=not covariance, used=M)
+    if rows is not None and is_mean.all():
+        r, Yr, Dr = rows[0], rows[1], rows[2]
+    else:
+        r = np.flatnonzero(M.any(axis=1))     # the units some estimate uses
+        Yr, Dr = Y[r], D[r]
+    Ur = np.divide(Yr - theta * Dr, W, order="C")
+    Ur = Ur if is_mean.all() else np.ascontiguousarray(np.where(is_mean, Ur, Yr))
+    sup = influence_rows(design, r)
+    if sup is not r:                     # calibrated units outside r: their residuals are not 0
+        e = np.zeros((len(sup), q))
+        e[np.searchsorted(sup, r)] = Ur
+        Ur = e
+    return linearised_variance(design, _residualise(design, Ur, rows=sup), diagonal=not covariance, used=M,
+                               rows=sup)
