@@ -150,8 +150,8 @@ def _estimate(design: Design, specs: list[_Spec], variance: str, level: float,
               degf: int | None = None, rows: tuple | None = None) -> _Estimates:
     """The estimates of ``specs`` on ``design`` as arrays (``matrices``: :func:`_matrices` of these specs on these
     weights, computed before; ``checked``: their values already found within [0, 1] where an interval needs it;
-    ``degf``: ``design.degf``, counted before; ``rows``: the positions of the units of positive weight, with their
-    rows of ``Y`` and ``D``, the only rows of the influence values that are not 0, and ``M``'s column sums)."""
+    ``degf``: ``design.degf``, counted before; ``rows``: the positions of the units of positive weight, which hold
+    every unit used, with their rows of ``Y`` and ``D`` and ``M``'s column sums)."""
     variance = check_variance(variance, level, design)
     kinds = np.array([_interval_of(interval, s.variable) for s in specs], dtype=object)
     if variance != "linearisation" and (kinds == "likelihood").any():
@@ -167,9 +167,13 @@ def _estimate(design: Design, specs: list[_Spec], variance: str, level: float,
         raise ParameterError(f"interval={kinds[j]!r} is for proportions, but {specs[j].variable!r} "
                              "has values outside [0, 1]; use interval='wald'")
     is_mean = np.array([s.statistic in ("mean", "ratio", "variance") for s in specs])
-    Wd = (w[:, None] * D).sum(axis=0)
-    tot = (w[:, None] * Y).sum(axis=0)
-    n_used = M.sum(axis=0) if rows is None else rows[3].copy()
+    if rows is None:                   # the units of positive weight: they hold every unit used
+        kept = np.flatnonzero(w > 0)
+        rows = (kept, Y[kept], D[kept], M.sum(axis=0))
+    wr = w[rows[0]][:, None]           # the weighted sums over those units only (the others' terms are 0)
+    Wd = np.asfortranarray(wr * rows[2]).sum(axis=0)   # column by column: numpy's pairwise sums
+    tot = np.asfortranarray(wr * rows[1]).sum(axis=0)
+    n_used = rows[3].copy()
     theta = np.where(is_mean, np.divide(tot, Wd, out=np.full(q, np.nan), where=Wd > 0), tot)
 
     logit_se = None

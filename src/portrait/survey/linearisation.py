@@ -468,7 +468,7 @@ def estimator_variance(design: Design, Y: np.ndarray, M: np.ndarray, D: np.ndarr
         U = np.divide(Y - theta * D, W, order="C")
         U = U if is_mean.all() else np.ascontiguousarray(np.where(is_mean, U, Y))
         return linearised_variance(design, _residualise(design, U), diagonal=not covariance, used=M)
-    if rows is not None and is_mean.all():
+    if rows is not None:
         r, Yr, Dr = rows[0], rows[1], rows[2]
     else:
         r = np.flatnonzero(M.any(axis=1))     # the units some estimate uses
