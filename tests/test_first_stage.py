@@ -9,6 +9,8 @@ the study's columns onto it and the report's sentence.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -80,6 +82,34 @@ def test_two_stage_keeps_weights_and_steps_and_moves_the_se():
                     rtol=1e-14)
     with pytest.raises(ParameterError, match="must be another weighting stage of the same sample"):
         first_stage.two_stage_design(survey.subset(d, np.arange(len(d.weights)) < 10, drop=True), like=two)
+
+
+def test_two_stage_structure_is_the_engines_of_the_columns_as_python_texts():
+    """The design built from the text columns as they are held (Arrow texts, pandas' « string » type, another index)
+    is the engine's two-stage design of the same columns given as Python objects, the mapping R checked
+    (tests/test_pps_r.py): the same strata, PSUs, fpc, labels and later stage, code for code."""
+    d = _resident_sample(scale=1.0)
+    d = survey.subset(d, d.data["respondent"].to_numpy())
+    data = d.data.assign(slot_id=d.data["slot_id"].astype("string")).set_axis(np.arange(len(d.data))[::-1] * 3 + 7)
+    d = replace(d, data=data)
+    pi1 = np.minimum(data["pi"].to_numpy(float), 1.0)
+    frame = pd.DataFrame({"stratum": np.asarray(data["var_stratum"].astype(str), dtype=object),
+                          "commune": np.asarray(data["code"].astype(str), dtype=object),
+                          "slot": np.asarray(data["slot_id"].astype(str), dtype=object), "pi1": pi1,
+                          "f2": data["pi_overall"].to_numpy(float) / pi1}, dtype=object).astype(
+        {"pi1": float, "f2": float})
+    b = survey.Design.from_frame(frame, prob=data["pi_overall"].to_numpy(float), strata=["stratum", None],
+                                 psu=["commune", "slot"], fpc=["pi1", "f2"], pps="brewer", lonely_psu=d.lonely_psu)
+    two = first_stage.two_stage_design(d)
+    for name in ("strata", "psu", "fpc"):
+        np.testing.assert_array_equal(getattr(two, name), getattr(b, name))
+    assert list(two.strata_labels) == list(b.strata_labels)
+    for mine, theirs in zip(two.later_stages, b.later_stages, strict=True):
+        for name in mine._fields:
+            np.testing.assert_array_equal(getattr(mine, name), getattr(theirs, name))
+    for name in two.pps._fields:
+        np.testing.assert_array_equal(getattr(two.pps, name), getattr(b.pps, name))
+    assert two.data is data
 
 
 def _check(ratios):

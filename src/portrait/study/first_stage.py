@@ -57,8 +57,9 @@ def two_stage_design(design: Design, like: Design | None = None) -> Design:
     d = design.data
     pi1 = np.minimum(d["pi"].to_numpy(float), 1.0)
     f2 = d["pi_overall"].to_numpy(float) / pi1       # take / pop15: the slot's chance within its commune
-    frame = pd.DataFrame({"stratum": d["var_stratum"].astype(str).to_numpy(), "commune": d["code"].astype(str).to_numpy(),
-                          "slot": d["slot_id"].astype(str).to_numpy(), "pi1": pi1, "f2": f2})
+    # the text columns as they are held (Arrow texts for pandas' text type), not through Python objects and back
+    frame = pd.DataFrame({"stratum": d["var_stratum"].astype(str), "commune": d["code"].astype(str),
+                          "slot": d["slot_id"].astype(str), "pi1": pi1, "f2": f2}).reset_index(drop=True)
     b = Design.from_frame(frame, prob=d["pi_overall"].to_numpy(float), strata=["stratum", None],
                           psu=["commune", "slot"], fpc=["pi1", "f2"], pps="brewer", lonely_psu=design.lonely_psu)
     return _with_stages(design, b)
