@@ -122,3 +122,24 @@ def test_means_on_a_domain_equal_the_padded_influence_values():
         u = np.where(inside, (data["y"].to_numpy() - row["estimate"]) / W, 0.0)
         v = survey.linearised_variance(d, d.weights * u)
         assert row["se"] == pytest.approx(float(np.sqrt(v[0, 0])), rel=1e-12)
+
+
+def test_the_kept_psus_follow_the_rows_the_columns_and_the_treatment():
+    """Calls in a row on one design (as a survey's estimators make them) reuse the last rows' PSUs and the zero PSUs'
+    factors: rows as many but another unit in, another number of columns, another treatment of lonely PSUs, values that
+    leave a PSU without a total — each is the variance of every unit's values."""
+    rng = np.random.default_rng(8)
+    d, strata, unit_psu, f = _design(rng, True, "adjust")
+    n = len(d.weights)
+    rows = np.flatnonzero(rng.random(n) < 0.1)
+    moved = np.append(rows[1:], np.setdiff1d(np.arange(n), rows)[-1])     # as many rows, each shifted by one
+    for r, q, lonely in [(rows, 3, "adjust"), (rows, 3, "adjust"), (rows, 2, "adjust"), (moved, 2, "adjust"),
+                         (moved, 2, "remove"), (rows, 3, "remove"), (rows, 3, "adjust")]:
+        z = np.zeros((n, q))
+        z[r] = rng.normal(size=(len(r), q))
+        z[r[::5]] = 0.0                  # other PSUs without a total at each call
+        for diagonal in (True, False):
+            assert_array_equal(survey.linearised_variance(d, z[r], lonely=lonely, diagonal=diagonal, rows=r),
+                               survey.linearised_variance(d, z, lonely=lonely, diagonal=diagonal))
+        assert_allclose(survey.linearised_variance(d, z[r], lonely=lonely, rows=r),
+                        _ultimate_cluster_by_hand(strata, unit_psu, f, z, lonely), rtol=1e-12, atol=0)

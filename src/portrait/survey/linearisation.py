@@ -198,6 +198,7 @@ class _Structure(NamedTuple):
     units_in_order: bool       # every unit is its own PSU, the i-th unit the i-th PSU
     sums: object               # P × n sparse (CSR) matrix of ones, each PSU's units in their order (None: P = n)
     factors: dict              # lonely → each PSU's factor c_i in the variance (computed once per treatment)
+    kept: dict                 # the last rows' PSUs (_row_sums) and zero PSUs' factors per stratum (_sparse_sums)
 
 
 # recent structures by the identity of their (psu, strata, fpc) arrays, which designs derived by
@@ -234,7 +235,7 @@ def _structure(design: Design) -> _Structure:
         rows = np.concatenate([[0], np.cumsum(np.bincount(psu_idx, minlength=P))])
         sums = sparse.csr_matrix((np.ones(len(units)), units, rows), shape=(P, len(psu_idx)))
     s = _Structure(psu_idx, psu_stratum, psu_f, strata, psu_h, n_h, psu_f[order[starts]], order, starts,
-                   P == len(psu_idx) and bool((psu_idx == np.arange(P)).all()), sums, {})
+                   P == len(psu_idx) and bool((psu_idx == np.arange(P)).all()), sums, {}, {})
     object.__setattr__(design, "_psu_structure", (design.psu, design.strata, design.fpc, s))
     try:
         refs = tuple(weakref.ref(a) for a in arrays)
@@ -324,8 +325,16 @@ def _sparse_sums(s: _Structure, rows: np.ndarray, Zr: np.ndarray, nonzero: np.nd
     means /= n_h[:, None]
     means[n_h == 1] = 0.0
     D = Zr - means[h]
-    # the zero PSUs' c_i per stratum: the others' weights set to 0 add nothing to the same sums in the same order
-    cr, c0 = c[rows], np.bincount(s.psu_h, weights=np.where(nonzero, 0.0, c), minlength=H)
+    # the zero PSUs' c_i per stratum: the others' weights set to 0 add nothing to the same sums in the same order;
+    # kept for the next call with the same PSUs and factors (a survey's designs share their respondents' PSUs)
+    last = s.kept.get("c0")
+    if last is not None and last[0] is c and np.array_equal(last[1], rows):
+        c0 = last[2]
+    else:
+        c0 = np.bincount(s.psu_h, weights=np.where(nonzero, 0.0, c), minlength=H)
+        c0.flags.writeable = False
+        s.kept["c0"] = (c, rows.copy(), c0)
+    cr = c[rows]
     if diagonal:
         return np.einsum("ij,ij,i->j", D, D, cr) + np.einsum("ij,ij,i->j", means, means, c0)
     return (D * cr[:, None]).T @ D + (means * c0[:, None]).T @ means
@@ -342,8 +351,14 @@ def _row_sums(s: _Structure, z: np.ndarray, rows: np.ndarray, diagonal: bool, c:
     if s.units_in_order:               # every unit its own PSU, in order: the rows are the PSUs
         psus, Zr = rows, z
     else:
-        psus, local = np.unique(s.psu_idx[rows], return_inverse=True)
-        flat = (local[:, None] * q + np.arange(q)).ravel()
+        last = s.kept.get("rows")          # the PSUs of the same rows as the last call's (a survey's designs)
+        if last is not None and last[0].shape == rows.shape and last[2].shape == (len(rows) * q,) \
+                and np.array_equal(last[0], rows):
+            psus, flat = last[1], last[2]
+        else:
+            psus, local = np.unique(s.psu_idx[rows], return_inverse=True)
+            flat = (local[:, None] * q + np.arange(q)).ravel()
+            s.kept["rows"] = (rows.copy(), psus, flat)
         Zr = np.bincount(flat, weights=z.ravel(), minlength=len(psus) * q).reshape(len(psus), q)
     keep = (np.abs(Zr) @ np.ones(q)) != 0
     if 2 * np.count_nonzero(keep) >= P:
