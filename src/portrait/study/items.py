@@ -84,9 +84,8 @@ def derived(table: pd.DataFrame, cb: Codebook, survey: str, *, common_core: bool
             x = table[v.name].to_numpy(dtype=float, na_value=np.nan)
             answered = ~np.isnan(x)
             valid = answered & (x != dk)
-            xv = np.where(valid, x, np.nan)
             labels = cb.labels(v.name, dont_know=False)
-            add(v.name, "mean", "", "moyenne", v.label, v.type, xv)
+            add(v.name, "mean", "", "moyenne", v.label, v.type, lambda: np.where(valid, x, np.nan))
             for c in v.code_values:
                 add(v.name, "share", c, labels.get(c, str(c)), v.label, v.type,
                     lambda: np.where(valid, (x == c).astype(float), np.nan))
@@ -97,19 +96,25 @@ def derived(table: pd.DataFrame, cb: Codebook, survey: str, *, common_core: bool
                 if g.difference:
                     dname, dlabel, plus, minus = g.difference
                     codes = {key: gcodes for key, _, gcodes in g.groups}
-                    score = np.isin(x, codes[plus]).astype(float) - np.isin(x, codes[minus]).astype(float)
-                    add(v.name, dname, "", dlabel, v.label, v.type, np.where(valid, score, np.nan))
+                    add(v.name, dname, "", dlabel, v.label, v.type,
+                        lambda: np.where(valid, np.isin(x, codes[plus]).astype(float)
+                                         - np.isin(x, codes[minus]).astype(float), np.nan))
             if v.dont_know:
                 add(v.name, "share_dk", dk, "Ne sait pas", v.label, v.type,
                     lambda: np.where(answered, (x == dk).astype(float), np.nan))
         elif v.type == "multi":
-            # column by column: a frame of nullable integers converts to one float matrix slowly
-            m = np.column_stack([table[c].to_numpy(dtype=float, na_value=np.nan) for c in v.columns])
-            answered = np.nansum(m, axis=1) > 0
+            # column by column (a frame of nullable integers converts to one float matrix slowly), each option's
+            # column kept as read; the codes' sum per unit, missing ones as 0, is np.nansum's over the row (integers:
+            # exact in any order)
+            m = [table[c].to_numpy(dtype=float, na_value=np.nan) for c in v.columns]
+            total = np.zeros(len(table))
+            for col in m:
+                total += np.where(np.isnan(col), 0.0, col)
+            answered = total > 0
             labels = cb.labels(v.name, dont_know=False)
             for j, c in enumerate(v.code_values):
                 add(v.name, "share", c, labels.get(c, str(c)), v.label, v.type,
-                    lambda: np.where(answered, (m[:, j] == 1).astype(float), np.nan))
+                    lambda: np.where(answered, (m[j] == 1).astype(float), np.nan))
         elif v.type == "open_words" and words:
             lookup = word_lookup(cb.vocabulary(v.name))
             canon = np.column_stack([np.array([lookup.get(normalise_text(t), "") if isinstance(t, str) else ""
