@@ -106,6 +106,16 @@ def test_a_calibration_beyond_the_rows_adds_its_units():
     assert full[resp_rows[1::3]].any()          # respondents without a value of their own have residuals
     assert_array_equal(_residualise(cal, z[sup].copy(), rows=sup), full[sup])
     assert not full[~resp].any()
+    # rows beyond the calibration's units too (nonrespondents with a value): the union, every time it is asked
+    mixed = np.union1d(sub, np.flatnonzero(~resp)[:5])
+    for _ in range(2):
+        sup = influence_rows(cal, mixed)
+        assert_array_equal(sup, np.union1d(resp_rows, mixed))
+        z = np.zeros((n, 2))
+        z[mixed] = rng.normal(size=(len(mixed), 2))
+        full = _residualise(cal, z.copy())
+        assert_array_equal(_residualise(cal, z[sup].copy(), rows=sup), full[sup])
+        assert not np.delete(full, sup, axis=0).any()
 
 
 def test_means_on_a_domain_equal_the_padded_influence_values():

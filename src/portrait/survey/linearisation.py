@@ -124,9 +124,9 @@ def influence_rows(design: Design, rows: np.ndarray) -> np.ndarray:
     extra = None
     for step in design.steps:
         if step.kind == "calibration" and step.X is not None and step.d is not None:
-            active = step.d > 0
-            if np.count_nonzero(active[rows]) != np.count_nonzero(active):
-                extra = active if extra is None else extra | active
+            active, Xa = _projection(step)[:2]         # kept with the step, as residualise reads it
+            if np.count_nonzero(active[rows]) != len(Xa):
+                extra = active.copy() if extra is None else extra | active
     if extra is None:
         return rows
     extra[rows] = True
