@@ -218,3 +218,31 @@ def test_later_stage_fractions_are_each_strata_clusters_over_its_population_coun
     small = np.where(st == 0, 3.0, raw)                               # 3 persons, more clusters drawn
     with pytest.raises(ParameterError, match="fpc 'N2': more units sampled at stage 2"):
         _fractions(small, st, cl, "N2", 2)
+
+
+def test_a_stage_structure_is_kept_for_its_own_arrays_only():
+    """The clusters and strata of a stage are kept between calls by the identity of all five of its arrays: a stage
+    sharing four of them with one seen before (another stratification, fpc, weight or parent), or a new stage of
+    equal values, gets the variance computed from scratch (the cache emptied before each), bit for bit."""
+    from portrait.survey import multistage
+
+    rng = np.random.default_rng(11)
+    parent = np.repeat(np.arange(4), 10)
+    psu = np.arange(40) // 2                                     # 20 clusters, 5 in each parent
+    strata = np.where((psu % 5 == 4) & (parent < 2), 2 * parent + 1, 2 * parent)  # a lonely cluster in 0 and 1
+    base = multistage.Stage(psu=psu, strata=strata, fpc=np.full(40, 0.25), weight=np.full(40, 0.5), parent=parent)
+    others = [base._replace(strata=parent.copy()), base._replace(fpc=np.where(parent == 1, 0.5, 0.25)),
+              base._replace(weight=np.where(parent == 2, 0.9, 0.5)), base._replace(parent=np.where(parent == 1, 2, parent)),
+              base._replace(psu=np.arange(40) // 4), multistage.Stage(*(a.copy() for a in base))]
+    z = rng.normal(size=(40, 3))
+
+    def fresh(stage, lonely):
+        multistage._STAGES.clear()
+        return multistage._stage_variance(stage, z, lonely, False, 2)
+
+    for lonely in ("adjust", "average"):
+        expected = [fresh(s, lonely) for s in [base, *others]]
+        for s, e in zip([base, *others, base], [*expected, expected[0]]):
+            np.testing.assert_array_equal(multistage._stage_variance(s, z, lonely, False, 2), e)
+    # with « average », each variant moves the variance, so a structure reused across them would be seen
+    assert all(not np.allclose(e, expected[0]) for e in expected[1:6])

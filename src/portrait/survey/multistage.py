@@ -22,6 +22,7 @@ Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley. (``svy
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import replace
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -221,22 +222,60 @@ def later_stage_variance(design: "Design", z: np.ndarray, lonely: str, diagonal:
     return V
 
 
+class _StageStructure(NamedTuple):
+    """A stage's clusters and strata, which depend on its arrays only (not on the influence values)."""
+
+    idx: np.ndarray            # each unit's cluster (0..P-1)
+    P: int                     # number of clusters
+    psu_h: np.ndarray          # each cluster's stratum (0..H-1)
+    n_h: np.ndarray            # clusters per stratum
+    unit_h: np.ndarray         # each unit's stratum (psu_h[idx])
+    f_h: np.ndarray            # each stratum's sampling fraction
+    w_h: np.ndarray            # each stratum's product of the earlier stages' fractions
+    parent_h: np.ndarray       # each stratum's previous-stage cluster
+
+
+# recent structures by the identity of a stage's five arrays, which the designs derived by ``dataclasses.replace``
+# (new weights, steps) share: a survey's estimators ask for the same stages' variance many times
+_STAGES: dict[tuple[int, ...], tuple[tuple[weakref.ref, ...], _StageStructure]] = {}
+
+
+def _stage_structure(stage: Stage) -> _StageStructure:
+    """The clusters and strata of ``stage``, computed once per set of its arrays (kept while they live)."""
+    key = tuple(id(a) for a in stage)
+    hit = _STAGES.get(key)
+    if hit is not None and all(r() is a for r, a in zip(hit[0], stage)):
+        return hit[1]
+    _, idx = np.unique(stage.psu, return_inverse=True)
+    P = int(idx.max()) + 1
+    unit = np.zeros(P, dtype=np.int64)
+    unit[idx] = np.arange(len(idx))                   # a unit of each cluster
+    _, psu_h, n_h = np.unique(stage.strata[unit], return_inverse=True, return_counts=True)
+    one = np.zeros(len(n_h), dtype=np.int64)
+    one[psu_h] = unit
+    s = _StageStructure(idx, P, psu_h, n_h, psu_h[idx], stage.fpc[one], stage.weight[one], stage.parent[one])
+    for a in s:
+        if isinstance(a, np.ndarray):
+            a.flags.writeable = False
+    try:
+        refs = tuple(weakref.ref(a) for a in stage)
+    except TypeError:                 # not weakly referenceable: not kept
+        return s
+    while len(_STAGES) >= 16:
+        _STAGES.pop(next(iter(_STAGES)))
+    _STAGES[key] = (refs, s)
+    return s
+
+
 def _stage_variance(stage: Stage, z: np.ndarray, lonely: str, diagonal: bool, number: int,
                     present: np.ndarray | None = None) -> np.ndarray:
     from .linearisation import present_groups
 
-    _, idx = np.unique(stage.psu, return_inverse=True)
-    P = int(idx.max()) + 1
+    idx, P, psu_h, n_h, unit_h, f_h, w_h, parent_h = _stage_structure(stage)
     Z = np.column_stack([np.bincount(idx, weights=z[:, j], minlength=P) for j in range(z.shape[1])])
-    unit = np.zeros(P, dtype=np.int64)
-    unit[idx] = np.arange(len(idx))                   # a unit of each cluster
-    _, psu_h, n_h = np.unique(stage.strata[unit], return_inverse=True, return_counts=True)
     H = len(n_h)
-    one = np.zeros(H, dtype=np.int64)
-    one[psu_h] = unit
-    f_h, w_h, parent_h = stage.fpc[one], stage.weight[one], stage.parent[one]
     lone = (n_h == 1) & (f_h < 1)
-    here = present_groups(present, psu_h[idx], H)
+    here = present_groups(present, unit_h, H)
     here = np.ones((H, 1), dtype=bool) if here is None else here
     if lonely == "fail" and (lone[:, None] & here).any():
         raise ParameterError(f"a stratum of stage {number} has a single sampled unit: its variance cannot be "
