@@ -187,3 +187,52 @@ def test_large_samples_code_the_margins_side_by_side():
     serial = survey.calibrate(Design.from_frame(df.astype({"sex": object, "age": object, "dep": object}),
                                                 weights="w"), _margins(total))
     np.testing.assert_array_equal(threaded.weights, serial.weights)
+
+
+def _loop_fractions(d: Design, raw: np.ndarray, column: str, stratified: bool) -> np.ndarray:
+    """The fpc check and fractions stratum by stratum, as from_frame computed them before its grouped check."""
+    f = np.zeros(len(raw))
+    for h in np.unique(d.strata):
+        vals = np.unique(raw[d.strata == h])
+        if len(vals) != 1:
+            where = f"within stratum {str(d.strata_labels[h])!r}" if stratified else "across units"
+            raise survey.ParameterError(f"fpc {column!r} varies {where}: one population size or fraction per stratum")
+        v = vals[0]
+        n_psu = len(np.unique(d.psu[d.strata == h]))
+        frac = v if v <= 1 else n_psu / v
+        if not 0 <= frac <= 1:
+            raise survey.ParameterError(f"stratum {d.strata_labels[h]!r}: {n_psu} PSUs sampled from a population "
+                                        f"of {v:g}")
+        f[d.strata == h] = frac
+    return f
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fpc_fractions_and_their_errors_are_the_stratum_by_stratum_loops(seed):
+    """Fractions bit for bit, and the same error naming the same first failing stratum (in code order), for valid
+    fpcs (sizes and fractions mixed), an fpc varying within a stratum, too few in a population, a negative fraction;
+    several strata failing at once, one of each kind; unstratified designs; and units as their own PSUs."""
+    rng = np.random.default_rng(seed)
+    n = 300
+    h = rng.choice([f"s{i}" for i in range(9)], n)
+    df = pd.DataFrame({"h": h, "p": rng.integers(0, 12, n).astype(str), "w": rng.uniform(1, 3, n)})
+    size = {s: float(rng.integers(12, 40)) if i % 3 else rng.uniform(0.05, 0.9) for i, s in enumerate(sorted(set(h)))}
+    good = df.h.map(size).to_numpy()
+    first, second = sorted(set(h))[3], sorted(set(h))[6]
+    cases = [good, np.where(h == second, 2.0, good), np.where(h == second, -0.5, good),
+             np.where((h == first) & (np.arange(n) % 2 == 0), good + 1, good),
+             np.where(h == second, 0.0, good)]
+    cases += [np.where(h == first, 2.0, c) for c in cases[2:5]] + [np.where(h == second, 2.0, cases[3])]
+    for strata, psu in (("h", "p"), ("h", None), (None, "p")):
+        for raw in cases + [np.full(n, 20.0), np.where(np.arange(n) == 5, 21.0, 20.0)]:
+            plain = Design.from_frame(df, weights="w", strata=strata, psu=psu)
+            try:
+                expected = _loop_fractions(plain, raw, "N", strata is not None)
+            except survey.ParameterError as e:
+                with pytest.raises(survey.ParameterError) as got:
+                    Design.from_frame(df.assign(N=raw), weights="w", strata=strata, psu=psu, fpc="N")
+                assert str(got.value) == str(e)
+                continue
+            d = Design.from_frame(df.assign(N=raw), weights="w", strata=strata, psu=psu, fpc="N")
+            np.testing.assert_array_equal(d.fpc, expected)
+            np.testing.assert_array_equal(d.psu, plain.psu)

@@ -324,19 +324,7 @@ class Design:
             cl = np.arange(n)
         f = np.zeros(n)
         if fpc is not None:
-            raw = design_values(data, fpc, "fpc")
-            for h in np.unique(st):
-                vals = np.unique(raw[st == h])
-                if len(vals) != 1:
-                    where = f"within stratum {str(labels[h])!r}" if stratum_column is not None else "across units"
-                    raise ParameterError(f"fpc {fpc!r} varies {where}: one population size or fraction per stratum")
-                v = vals[0]
-                n_psu = len(np.unique(cl[st == h]))
-                frac = v if v <= 1 else n_psu / v
-                if not 0 <= frac <= 1:
-                    raise ParameterError(f"stratum {labels[h]!r}: {n_psu} PSUs sampled from a population "
-                                         f"of {v:g}")
-                f[st == h] = frac
+            f = _stratum_fractions(design_values(data, fpc, "fpc"), st, cl, labels, fpc, stratum_column is not None)
         return cls(data=data, weights=w, strata=st, psu=cl, fpc=f, base_weights=w,
                    strata_labels=labels, lonely_psu=lonely_psu, stratified=stratum_column is not None)
 
@@ -470,3 +458,38 @@ class Design:
         notes = tuple((r + 1, *note) for r, f in enumerate(found) for note in f)
         object.__setattr__(self, "_rep_cache", (self.weights, reps, notes))
         return reps, notes
+
+
+def _stratum_fractions(raw: np.ndarray, st: np.ndarray, cl: np.ndarray, labels: np.ndarray, column: str,
+                       stratified: bool) -> np.ndarray:
+    """Each unit's sampling fraction: its stratum's fpc ``v`` if ``v ≤ 1``, else the stratum's PSUs over ``v``.
+
+    ``raw`` is finite (:func:`~portrait.survey.errors.design_values`), ``st`` and ``cl`` are the design's codes.
+    The strata are checked at once (lowest and highest fpc and distinct PSUs per stratum code); the stratum named
+    is the first in code order that fails, as in a loop over the strata.
+
+    Raises
+    ------
+    ParameterError
+        If the fpc varies within a stratum, or more PSUs are sampled in a stratum than its population holds
+        (or its fraction is negative).
+    """
+    if len(st) == 0:
+        return np.zeros(0)
+    H, m = int(st.max()) + 1, int(cl.max()) + 1
+    low, high = np.full(H, np.inf), np.full(H, -np.inf)
+    np.minimum.at(low, st, raw)
+    np.maximum.at(high, st, raw)
+    present = np.bincount(st, minlength=H) > 0
+    n_psu = np.bincount(np.unique(st.astype(np.int64) * m + cl) // m, minlength=H)
+    with np.errstate(divide="ignore"):                # a fraction of 0 is taken as given, never divided by
+        frac = np.where(low <= 1, low, n_psu / low)   # an absent code: 0 PSUs of ∞, never read
+    varies = present & (low != high)
+    fails = varies | (present & ~((frac >= 0) & (frac <= 1)))
+    if fails.any():
+        h = int(np.argmax(fails))
+        if varies[h]:
+            where = f"within stratum {str(labels[h])!r}" if stratified else "across units"
+            raise ParameterError(f"fpc {column!r} varies {where}: one population size or fraction per stratum")
+        raise ParameterError(f"stratum {labels[h]!r}: {n_psu[h]} PSUs sampled from a population of {low[h]:g}")
+    return frac[st]
