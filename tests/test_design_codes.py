@@ -236,3 +236,36 @@ def test_fpc_fractions_and_their_errors_are_the_stratum_by_stratum_loops(seed):
             d = Design.from_frame(df.assign(N=raw), weights="w", strata=strata, psu=psu, fpc="N")
             np.testing.assert_array_equal(d.fpc, expected)
             np.testing.assert_array_equal(d.psu, plain.psu)
+
+
+def test_arrow_level_codes_are_kept_per_array_and_levels_only():
+    """A text column's codes in a margin's levels are kept for the same Arrow array and levels (a survey's raking and
+    bounded-logit calibration); other levels, a column written to (a new array) or an equal column get their own
+    codes, each checked against the levels' positions looked up value by value."""
+    from portrait.survey import calibration
+
+    def oracle(s, levels):
+        return None if not set(s) <= set(levels) else [levels.index(v) for v in s]
+
+    s = pd.Series(["b", "a", "c", "a"], dtype="str")
+    first = calibration._arrow_level_codes(s, ["a", "b", "c"])
+    assert first.tolist() == oracle(s, ["a", "b", "c"]) and not first.flags.writeable
+    assert calibration._arrow_level_codes(s, ["a", "b", "c"]) is first              # kept
+    for levels in (["a", "b", "c", "d"], ["c", "b", "a"], ["a", "b"], ["a", "b", "c"]):
+        got = calibration._arrow_level_codes(s, levels)
+        assert (got if got is None else got.tolist()) == oracle(s, levels), levels
+    s.iloc[0] = "c"                                                                  # written: another array
+    assert calibration._arrow_level_codes(s, ["a", "b", "c"]).tolist() == oracle(s, ["a", "b", "c"])
+    equal = pd.Series(["b", "a", "a", "c"], dtype="str")
+    assert calibration._arrow_level_codes(equal, ["a", "b", "c"]).tolist() == oracle(equal, ["a", "b", "c"])
+    # a design's raking then its bounded logit (codes kept), then the same after a column is written: the weights
+    # of the same calibrations on Python objects
+    df = _frame(5)
+    total = float(df["w"].sum())
+    d = Design.from_frame(df, weights="w")
+    for _ in range(2):
+        ref = Design.from_frame(d.data.astype({"sex": object, "age": object, "dep": object}), weights="w")
+        for method, bounds in (("raking", None), ("logit", (0.3, 3.0))):
+            np.testing.assert_array_equal(survey.calibrate(d, _one_way(total), method=method, bounds=bounds).weights,
+                                          survey.calibrate(ref, _one_way(total), method=method, bounds=bounds).weights)
+        d.data.loc[d.data.index[:500], "age"] = "60+"
