@@ -269,3 +269,34 @@ def test_arrow_level_codes_are_kept_per_array_and_levels_only():
             np.testing.assert_array_equal(survey.calibrate(d, _one_way(total), method=method, bounds=bounds).weights,
                                           survey.calibrate(ref, _one_way(total), method=method, bounds=bounds).weights)
         d.data.loc[d.data.index[:500], "age"] = "60+"
+
+
+def test_kept_text_codes_are_the_sorted_strings_for_their_own_array_only():
+    """A pyarrow text column's sorted codes are kept per Arrow array: the same values as ``np.unique`` of its strings,
+    the same arrays on a second call, fresh ones for a column written to or an equal column; none kept for a column
+    with a missing value, an empty one or Python objects. The level merging's respondent counts read on them are
+    ``value_counts`` of the respondents' values, and calibration's level codes their positions in the levels."""
+    from portrait.study.level_merging import _respondent_counts
+    from portrait.survey import calibration, labels
+
+    rng = np.random.default_rng(8)
+    s = pd.Series(rng.choice(["é", "b", "a", "10", "9"], 500), dtype="str")
+    resp = rng.random(500) < 0.3
+
+    def check(values):
+        texts, rank = labels.kept_text_codes(values)
+        u, inv = np.unique(values.astype(str).to_numpy(dtype=object), return_inverse=True)
+        assert list(texts) == list(u) and (rank == inv).all() and not rank.flags.writeable
+        assert _respondent_counts(values, resp) == values[resp].value_counts().to_dict()
+        levels = sorted(set(values)) + ["zz"]
+        assert calibration._arrow_level_codes(values, levels).tolist() == [levels.index(v) for v in values]
+        return rank
+
+    first = check(s)
+    assert labels.kept_text_codes(s)[1] is first
+    s.iloc[:250] = "a"                                                                # written: another array
+    check(s)
+    check(pd.Series(s.to_numpy(dtype=object), dtype="str"))
+    assert calibration._arrow_level_codes(s, ["a", "b"]) is None
+    for other in (s.where(s.index != 3, None), s.iloc[:0], s.astype(object)):
+        assert labels.kept_text_codes(other) is None

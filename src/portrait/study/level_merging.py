@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..reporting import formatting as fmt
 from ..survey import Design, Margin
-from ..survey.labels import arrow_chunks
+from ..survey.labels import arrow_chunks, kept_text_codes
 
 __all__ = ["merge_sparse_levels"]
 
@@ -87,7 +87,14 @@ def _merge_one_way(data: pd.DataFrame, resp, m: Margin, min_respondents: int, la
 
 def _respondent_counts(values: pd.Series, resp: np.ndarray) -> Mapping[str, int]:
     """Respondents (``resp``) per value as text, missing values left out: ``value_counts`` of the respondents' values,
-    counted in Arrow when pandas holds the texts there (a quarter of the time; every validation replication)."""
+    counted in Arrow when pandas holds the texts there (a quarter of the time; every validation replication), or on
+    the column's sorted codes when they are kept (:func:`~portrait.survey.labels.kept_text_codes`: the non-response
+    model coded them)."""
+    kept = kept_text_codes(values)
+    if kept is not None:
+        texts, rank = kept
+        counts = np.bincount(rank[np.asarray(resp, dtype=bool)], minlength=len(texts))
+        return {str(t): int(c) for t, c in zip(texts, counts) if c}
     text = values.astype(str)
     held = arrow_chunks(text)
     if held is None:

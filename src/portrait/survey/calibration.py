@@ -155,11 +155,17 @@ def _arrow_level_codes(values: pd.Series, levels: list[str]) -> np.ndarray | Non
     hit = _LEVEL_CODES.get(key)
     if hit is not None and hit[0]() is arr:
         return hit[1]
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    kept = _labels.kept_text_codes(values)     # the sorted codes the non-response model made: a look-up per text
+    if kept is not None:
+        position = {lv: i for i, lv in enumerate(levels)}
+        of_text = np.array([position.get(t, -1) for t in kept[0]], dtype=np.int64)
+        codes = None if (of_text < 0).any() else of_text[kept[1]]       # every text is some unit's value
+    else:
+        import pyarrow as pa
+        import pyarrow.compute as pc
 
-    idx = pc.index_in(arr, value_set=pa.array(levels, type=arr.type))
-    codes = None if idx.null_count else idx.to_numpy().astype(np.int64)
+        idx = pc.index_in(arr, value_set=pa.array(levels, type=arr.type))
+        codes = None if idx.null_count else idx.to_numpy().astype(np.int64)
     if codes is not None:
         codes.flags.writeable = False
     for old in [k for k, (ref, _) in _LEVEL_CODES.items() if ref() is None or k == key]:

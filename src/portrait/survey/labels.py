@@ -190,6 +190,34 @@ def _string_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return labels, rank[codes]
 
 
+# recent sorted codes of Arrow text columns, by the identity of the column's Arrow array (which never changes, held
+# weakly): a survey's non-response model, level merging and calibration read the same columns
+_TEXT_CODES: dict[int, tuple[weakref.ref, tuple[np.ndarray, np.ndarray]]] = {}
+_TEXT_CODES_MAX = 16
+
+
+def kept_text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`_string_codes` of a text column held by pyarrow without missing values, kept for the next call on the
+    same Arrow array (both arrays read-only: shared by those calls); ``None`` for any other column (or an empty one).
+
+    Returns the distinct texts in sorted order (object array) and each unit's rank among them."""
+    arr = arrow_chunks(values)
+    if arr is None or arr.null_count or not len(arr):
+        return None
+    hit = _TEXT_CODES.get(id(arr))
+    if hit is not None and hit[0]() is arr:
+        return hit[1]
+    codes = _string_codes(values)
+    for a in codes:
+        a.flags.writeable = False
+    for old in [k for k, (ref, _) in _TEXT_CODES.items() if ref() is None or k == id(arr)]:
+        del _TEXT_CODES[old]
+    while len(_TEXT_CODES) >= _TEXT_CODES_MAX:
+        del _TEXT_CODES[next(iter(_TEXT_CODES))]
+    _TEXT_CODES[id(arr)] = (weakref.ref(arr), codes)
+    return codes
+
+
 def _integer_labels(values: pd.Series) -> np.ndarray | None:
     """The labels as int64 when they are integers in [0, 10**17) (``None`` otherwise)."""
     dtype = values.dtype

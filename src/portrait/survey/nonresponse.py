@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .design import Design, Step
-from .labels import _joined_text, _string_codes, arrow_chunks
+from .labels import _joined_text, kept_text_codes
 from .margins import JOINT
 from .errors import ParameterError, missing_labels
 from .newton import lstsq_rows
@@ -380,12 +380,12 @@ def _design_patterns(data: pd.DataFrame, propensity: Sequence[str]) -> tuple[np.
 def _sorted_codes(values: pd.Series) -> tuple[np.ndarray, Sequence[str]]:
     """``pd.factorize(values.astype(str), sort=True)``: each value's rank among the distinct texts (-1 for a missing
     value) and those texts in order. A pyarrow text column without missing values is coded as a design's strata are
-    (:func:`~portrait.survey.labels._string_codes`: encoded in pyarrow, its few distinct texts sorted by code point, as
-    pandas sorts them), instead of hashing a converted copy."""
-    arr = arrow_chunks(values)
-    if arr is None or arr.null_count or not len(arr):
+    (encoded in pyarrow, its few distinct texts sorted by code point, as pandas sorts them), instead of hashing a
+    converted copy, and its codes kept (:func:`~portrait.survey.labels.kept_text_codes`)."""
+    kept = kept_text_codes(values)      # kept for the level merging and calibration of the same columns
+    if kept is None:
         return pd.factorize(values.astype(str), sort=True)
-    texts, rank = _string_codes(values)
+    texts, rank = kept
     return rank, list(texts)
 
 
