@@ -276,6 +276,28 @@ def test_dropping_a_subset_of_a_calibrated_design_that_empties_margin_levels(dst
         survey.subset(post, np.zeros(len(e), bool), drop=True)
 
 
+def test_an_arrow_column_read_again_stays_kept_while_newer_ones_push_the_least_recent_out():
+    """kept_for_arrow keeps the most recently used entries: a frame's column read in every round stays kept while
+    each round's own columns (kept alive here) fill the memo; with the first-in-first-out rule it was built again."""
+    from portrait.survey import labels
+
+    calls = []
+
+    def build(values):
+        calls.append(len(values))
+        return len(values)
+
+    frame = pd.Series(pd.array(["59350", "62041"], dtype="string[pyarrow]"))
+    labels.kept_for_arrow(frame, "test-lru", build)
+    alive = []
+    for i in range(3 * labels.KEPT_MAX):
+        alive.append(pd.Series(pd.array([f"{i:05d}"], dtype="string[pyarrow]")))
+        labels.kept_for_arrow(alive[-1], "test-lru", build)
+        assert labels.kept_for_arrow(frame, "test-lru", build) == 2
+    assert len(calls) == 1 + 3 * labels.KEPT_MAX
+    assert len(labels._KEPT) <= labels.KEPT_MAX
+
+
 def test_what_is_kept_for_an_arrow_column_is_built_once_per_array_and_never_for_other_columns():
     """kept_for_arrow builds once per Arrow array and kind (counted calls), gives what build gives, builds again for
     another array or kind, for a column that is not Arrow text, and for a new array at a freed one's address."""

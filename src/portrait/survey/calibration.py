@@ -41,7 +41,6 @@ Kish, L. (1965). *Survey Sampling*. Wiley. (design effect due to weighting, effe
 from __future__ import annotations
 
 import os
-import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -132,12 +131,6 @@ def _map(fn, items: list, parallel: bool) -> list:
         return list(pool.map(fn, items))
 
 
-# recent codes of Arrow text columns in a margin's levels, by the identity of the column's Arrow array (which never
-# changes, held weakly) and the levels: a survey's raking and its bounded-logit calibration code the same columns
-_LEVEL_CODES: dict[tuple[int, tuple[str, ...]], tuple[weakref.ref, np.ndarray | None]] = {}
-_LEVEL_CODES_MAX = 16
-
-
 def _arrow_level_codes(values: pd.Series, levels: list[str]) -> np.ndarray | None:
     """Each value's index in ``levels``, for a text column stored by pyarrow (pandas' default
     strings) whose every value is one of the margin's levels; ``None`` otherwise.
@@ -148,13 +141,13 @@ def _arrow_level_codes(values: pd.Series, levels: list[str]) -> np.ndarray | Non
     through ``pd.factorize``. The codes are kept for the next call on the same Arrow array and levels
     (read-only: shared by those calls).
     """
-    arr = arrow_chunks(values)
-    if arr is None:
+    if arrow_chunks(values) is None:
         return None
-    key = (id(arr), tuple(levels))
-    hit = _LEVEL_CODES.get(key)
-    if hit is not None and hit[0]() is arr:
-        return hit[1]
+    return _labels.kept_for_arrow(values, ("level codes", tuple(levels)), lambda v: _level_codes(v, levels))
+
+
+def _level_codes(values: pd.Series, levels: list[str]) -> np.ndarray | None:
+    """:func:`_arrow_level_codes` of an Arrow text column, computed (read-only)."""
     kept = _labels.kept_text_codes(values)     # the sorted codes the non-response model made: a look-up per text
     if kept is not None:
         position = {lv: i for i, lv in enumerate(levels)}
@@ -164,15 +157,11 @@ def _arrow_level_codes(values: pd.Series, levels: list[str]) -> np.ndarray | Non
         import pyarrow as pa
         import pyarrow.compute as pc
 
+        arr = arrow_chunks(values)
         idx = pc.index_in(arr, value_set=pa.array(levels, type=arr.type))
         codes = None if idx.null_count else idx.to_numpy().astype(np.int64)
     if codes is not None:
         codes.flags.writeable = False
-    for old in [k for k, (ref, _) in _LEVEL_CODES.items() if ref() is None or k == key]:
-        del _LEVEL_CODES[old]
-    while len(_LEVEL_CODES) >= _LEVEL_CODES_MAX:
-        del _LEVEL_CODES[next(iter(_LEVEL_CODES))]
-    _LEVEL_CODES[key] = (weakref.ref(arr), codes)
     return codes
 
 

@@ -10,7 +10,7 @@ is read once, by a pyarrow look-up or ``pd.factorize``, or, for integer PSU labe
 from __future__ import annotations
 
 import weakref
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Hashable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -57,27 +57,29 @@ def arrow_chunks(values: pd.Series):
     return values.array.__arrow_array__()
 
 
-_KEPT: dict[tuple[str, int], tuple[weakref.ref, Any]] = {}
-KEPT_MAX = 8
+_KEPT: dict[tuple[Hashable, int], tuple[weakref.ref, Any]] = {}
+KEPT_MAX = 32
 
 
-def kept_for_arrow(values: pd.Series | np.ndarray, kind: str, build: Callable[[Any], Any]) -> Any:
+def kept_for_arrow(values: pd.Series | np.ndarray, kind: Hashable, build: Callable[[Any], Any]) -> Any:
     """``build(values)``, kept with the Arrow array of a text column (:func:`arrow_chunks`) for later calls on the
-    same array, which never changes: a validation looks up or stratifies the same frame's codes in every replication.
-    Any other column is built each time. The memo holds the array weakly, but what ``build`` returns may hold it (an
-    index does): then it stays in memory until :data:`KEPT_MAX` newer ones push it out, so give it codes, not free
-    text. What ``build`` returns is shared by those calls and must not be changed."""
+    same array and ``kind``, which never change: a validation looks up or stratifies the same frame's codes in every
+    replication, and a survey's non-response model, level merging and calibrations code the same columns. Any other
+    column is built each time. The memo holds the array weakly and keeps the :data:`KEPT_MAX` most recently used
+    entries, but what ``build`` returns may hold the array (an index does): then it stays in memory until pushed out,
+    so give it codes, not free text. What ``build`` returns is shared by those calls and must not be changed."""
     chunks = arrow_chunks(values) if isinstance(values, pd.Series) else None
     if chunks is None:
         return build(values)
     key = (kind, id(chunks))
-    hit = _KEPT.get(key)
+    hit = _KEPT.pop(key, None)         # put back last: the least recently used entry is pushed out first
     if hit is None or hit[0]() is not chunks:
-        for old in [k for k, (ref, _) in _KEPT.items() if ref() is None or k == key]:
+        hit = (weakref.ref(chunks), build(values))      # build may keep entries of its own
+        for old in [k for k, (ref, _) in _KEPT.items() if ref() is None]:
             del _KEPT[old]
         while len(_KEPT) >= KEPT_MAX:
             del _KEPT[next(iter(_KEPT))]
-        hit = _KEPT[key] = (weakref.ref(chunks), build(values))
+    _KEPT[key] = hit
     return hit[1]
 
 
@@ -190,31 +192,22 @@ def _string_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return labels, rank[codes]
 
 
-# recent sorted codes of Arrow text columns, by the identity of the column's Arrow array (which never changes, held
-# weakly): a survey's non-response model, level merging and calibration read the same columns
-_TEXT_CODES: dict[int, tuple[weakref.ref, tuple[np.ndarray, np.ndarray]]] = {}
-_TEXT_CODES_MAX = 16
-
-
 def kept_text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
     """:func:`_string_codes` of a text column held by pyarrow without missing values, kept for the next call on the
-    same Arrow array (both arrays read-only: shared by those calls); ``None`` for any other column (or an empty one).
+    same Arrow array (:func:`kept_for_arrow`; both arrays read-only: shared by those calls); ``None`` for any other
+    column (or an empty one).
 
     Returns the distinct texts in sorted order (object array) and each unit's rank among them."""
     arr = arrow_chunks(values)
     if arr is None or arr.null_count or not len(arr):
         return None
-    hit = _TEXT_CODES.get(id(arr))
-    if hit is not None and hit[0]() is arr:
-        return hit[1]
+    return kept_for_arrow(values, "sorted codes", _frozen_string_codes)
+
+
+def _frozen_string_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     codes = _string_codes(values)
     for a in codes:
         a.flags.writeable = False
-    for old in [k for k, (ref, _) in _TEXT_CODES.items() if ref() is None or k == id(arr)]:
-        del _TEXT_CODES[old]
-    while len(_TEXT_CODES) >= _TEXT_CODES_MAX:
-        del _TEXT_CODES[next(iter(_TEXT_CODES))]
-    _TEXT_CODES[id(arr)] = (weakref.ref(arr), codes)
     return codes
 
 
