@@ -329,5 +329,5 @@ def test_what_is_kept_for_an_arrow_column_is_built_once_per_array_and_never_for_
     assert len(labels._KEPT) <= KEPT_MAX
     # a freed array's address taken by a new one (forced here): the entry of the old array is not the new one's
     new = pd.Series(pd.array(["80021"], dtype="string[pyarrow]"))
-    labels._KEPT[("test-index", id(labels.arrow_chunks(new)))] = (weakref.ref(labels.arrow_chunks(other)), "stale")
+    labels._KEPT[("test-index", (id(labels.arrow_chunks(new)),))] = ((weakref.ref(labels.arrow_chunks(other)),), "stale")
     assert list(kept_for_arrow(new, "test-index", build)) == ["80021"]

@@ -224,7 +224,7 @@ def test_a_stage_structure_is_kept_for_its_own_arrays_only():
     """The clusters and strata of a stage are kept between calls by the identity of all five of its arrays: a stage
     sharing four of them with one seen before (another stratification, fpc, weight or parent), or a new stage of
     equal values, gets the variance computed from scratch (the cache emptied before each), bit for bit."""
-    from portrait.survey import multistage
+    from portrait.survey import labels, multistage
 
     rng = np.random.default_rng(11)
     parent = np.repeat(np.arange(4), 10)
@@ -237,7 +237,7 @@ def test_a_stage_structure_is_kept_for_its_own_arrays_only():
     z = rng.normal(size=(40, 3))
 
     def fresh(stage, lonely):
-        multistage._STAGES.clear()
+        labels._KEPT.clear()
         return multistage._stage_variance(stage, z, lonely, False, 2)
 
     for lonely in ("adjust", "average"):

@@ -57,30 +57,42 @@ def arrow_chunks(values: pd.Series):
     return values.array.__arrow_array__()
 
 
-_KEPT: dict[tuple[Hashable, int], tuple[weakref.ref, Any]] = {}
+_KEPT: dict[tuple[Hashable, tuple[int, ...]], tuple[tuple[weakref.ref, ...], Any]] = {}
 KEPT_MAX = 32
 
 
-def kept_for_arrow(values: pd.Series | np.ndarray, kind: Hashable, build: Callable[[Any], Any]) -> Any:
-    """``build(values)``, kept with the Arrow array of a text column (:func:`arrow_chunks`) for later calls on the
-    same array and ``kind``, which never change: a validation looks up or stratifies the same frame's codes in every
-    replication, and a survey's non-response model, level merging and calibrations code the same columns. Any other
-    column is built each time. The memo holds the array weakly and keeps the :data:`KEPT_MAX` most recently used
-    entries, but what ``build`` returns may hold the array (an index does): then it stays in memory until pushed out,
-    so give it codes, not free text. What ``build`` returns is shared by those calls and must not be changed."""
-    chunks = arrow_chunks(values) if isinstance(values, pd.Series) else None
-    if chunks is None:
-        return build(values)
-    key = (kind, id(chunks))
+def kept_for_arrays(arrays: Sequence[Any], kind: Hashable, build: Callable[[], Any]) -> Any:
+    """``build()``, kept for later calls with the same ``arrays`` (by identity, held weakly: arrays never written to,
+    such as a design's PSU codes or a text column's Arrow array) and ``kind``: the engine's one memo of what is
+    worked out from such arrays. It keeps the :data:`KEPT_MAX` most recently used entries; with an array that cannot
+    be weakly referenced, ``build`` runs each time. What ``build`` returns is shared by those calls and must not be
+    changed; if it holds the arrays, they stay in memory until pushed out."""
+    key = (kind, tuple(id(a) for a in arrays))
     hit = _KEPT.pop(key, None)         # put back last: the least recently used entry is pushed out first
-    if hit is None or hit[0]() is not chunks:
-        hit = (weakref.ref(chunks), build(values))      # build may keep entries of its own
-        for old in [k for k, (ref, _) in _KEPT.items() if ref() is None]:
+    if hit is None or any(r() is not a for r, a in zip(hit[0], arrays)):
+        try:
+            refs = tuple(weakref.ref(a) for a in arrays)
+        except TypeError:
+            return build()
+        hit = (refs, build())          # build may keep entries of its own
+        for old in [k for k, (rs, _) in _KEPT.items() if any(r() is None for r in rs)]:
             del _KEPT[old]
         while len(_KEPT) >= KEPT_MAX:
             del _KEPT[next(iter(_KEPT))]
     _KEPT[key] = hit
     return hit[1]
+
+
+def kept_for_arrow(values: pd.Series | np.ndarray, kind: Hashable, build: Callable[[Any], Any]) -> Any:
+    """``build(values)``, kept with the Arrow array of a text column (:func:`arrow_chunks`; :func:`kept_for_arrays`)
+    for later calls on the same array and ``kind``: a validation looks up or stratifies the same frame's codes in
+    every replication, and a survey's non-response model, level merging and calibrations code the same columns. Any
+    other column is built each time. What ``build`` returns may hold the array (an index does), so give it codes, not
+    free text."""
+    chunks = arrow_chunks(values) if isinstance(values, pd.Series) else None
+    if chunks is None:
+        return build(values)
+    return kept_for_arrays((chunks,), kind, lambda: build(values))
 
 
 def r_number(x: float) -> str:

@@ -20,14 +20,13 @@ Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley. (``svy
 
 from __future__ import annotations
 
-import weakref
 from typing import NamedTuple
 
 import numpy as np
 
 from .design import LONELY, Design
 from .errors import ParameterError
-from .labels import stable_order, unique_codes
+from .labels import kept_for_arrays, stable_order, unique_codes
 
 
 #: the square roots of variances: a negative one (the HT form of a pps design, which has said so) gives NaN without
@@ -201,23 +200,21 @@ class _Structure(NamedTuple):
     kept: dict                 # the last rows' PSUs (_row_sums) and zero PSUs' factors per stratum (_sparse_sums)
 
 
-# recent structures by the identity of their (psu, strata, fpc) arrays, which designs derived by
-# ``dataclasses.replace`` (new weights, steps or data) share
-_STRUCTURES: dict[tuple[int, int, int], tuple[weakref.ref, weakref.ref, weakref.ref, "_Structure"]] = {}
-
-
 def _structure(design: Design) -> _Structure:
     """The PSUs and strata of a design, computed once per set of ``psu``, ``strata`` and ``fpc`` arrays
-    (estimators call the variance many times on the same design, and on designs derived from it)."""
+    (estimators call the variance many times on the same design, and on designs derived from it by
+    ``dataclasses.replace``: new weights, steps or data): kept on the design and in the engine's memo
+    (:func:`~portrait.survey.labels.kept_for_arrays`)."""
     cache = getattr(design, "_psu_structure", None)
     if cache is not None and cache[0] is design.psu and cache[1] is design.strata and cache[2] is design.fpc:
         return cache[3]
     arrays = (design.psu, design.strata, design.fpc)
-    key = tuple(id(a) for a in arrays)
-    hit = _STRUCTURES.get(key)
-    if hit is not None and all(r() is a for r, a in zip(hit[:3], arrays)):
-        object.__setattr__(design, "_psu_structure", (*arrays, hit[3]))
-        return hit[3]
+    s = kept_for_arrays(arrays, "psu structure", lambda: _new_structure(design))
+    object.__setattr__(design, "_psu_structure", (*arrays, s))
+    return s
+
+
+def _new_structure(design: Design) -> _Structure:
     psu_codes, psu_idx, _ = unique_codes(design.psu)
     P = len(psu_codes)
     psu_stratum = np.zeros(P, dtype=int)
@@ -236,14 +233,6 @@ def _structure(design: Design) -> _Structure:
         sums = sparse.csr_matrix((np.ones(len(units)), units, rows), shape=(P, len(psu_idx)))
     s = _Structure(psu_idx, psu_stratum, psu_f, strata, psu_h, n_h, psu_f[order[starts]], order, starts,
                    P == len(psu_idx) and bool((psu_idx == np.arange(P)).all()), sums, {}, {})
-    object.__setattr__(design, "_psu_structure", (design.psu, design.strata, design.fpc, s))
-    try:
-        refs = tuple(weakref.ref(a) for a in arrays)
-    except TypeError:                 # not weakly referenceable: cached on the design only
-        return s
-    while len(_STRUCTURES) >= 16:
-        _STRUCTURES.pop(next(iter(_STRUCTURES)))
-    _STRUCTURES[key] = (*refs, s)
     return s
 
 

@@ -22,7 +22,6 @@ Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley. (``svy
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import replace
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -30,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ParameterError, check_columns, design_values, missing_labels
+from .labels import kept_for_arrays
 
 if TYPE_CHECKING:
     from .design import Design
@@ -235,17 +235,14 @@ class _StageStructure(NamedTuple):
     parent_h: np.ndarray       # each stratum's previous-stage cluster
 
 
-# recent structures by the identity of a stage's five arrays, which the designs derived by ``dataclasses.replace``
-# (new weights, steps) share: a survey's estimators ask for the same stages' variance many times
-_STAGES: dict[tuple[int, ...], tuple[tuple[weakref.ref, ...], _StageStructure]] = {}
-
-
 def _stage_structure(stage: Stage) -> _StageStructure:
-    """The clusters and strata of ``stage``, computed once per set of its arrays (kept while they live)."""
-    key = tuple(id(a) for a in stage)
-    hit = _STAGES.get(key)
-    if hit is not None and all(r() is a for r, a in zip(hit[0], stage)):
-        return hit[1]
+    """The clusters and strata of ``stage``, computed once per set of its arrays, which the designs derived by
+    ``dataclasses.replace`` (new weights, steps) share: a survey's estimators ask for the same stages' variance many
+    times (:func:`~portrait.survey.labels.kept_for_arrays`)."""
+    return kept_for_arrays(tuple(stage), "stage structure", lambda: _new_stage_structure(stage))
+
+
+def _new_stage_structure(stage: Stage) -> _StageStructure:
     _, idx = np.unique(stage.psu, return_inverse=True)
     P = int(idx.max()) + 1
     unit = np.zeros(P, dtype=np.int64)
@@ -257,13 +254,6 @@ def _stage_structure(stage: Stage) -> _StageStructure:
     for a in s:
         if isinstance(a, np.ndarray):
             a.flags.writeable = False
-    try:
-        refs = tuple(weakref.ref(a) for a in stage)
-    except TypeError:                 # not weakly referenceable: not kept
-        return s
-    while len(_STAGES) >= 16:
-        _STAGES.pop(next(iter(_STAGES)))
-    _STAGES[key] = (refs, s)
     return s
 
 
