@@ -810,6 +810,10 @@ def test_categorical_draws_by_distribution_equal_the_draws_per_unit():
     assert np.array_equal(_categorical_draw_by(table, row, u), _categorical_draw(table[row], u))
     assert np.array_equal(_categorical_draw_by(table[:1], np.zeros(10, dtype=int), u[:10]),
                           _categorical_draw(np.tile(table[0], (10, 1)), u[:10]))
+    odd = table.copy()     # sums that do not rise (a negative or missing probability): the same comparisons
+    odd[1, 3], odd[4, 2] = -0.5, np.nan
+    assert np.array_equal(_categorical_draw_by(odd, row, u), _categorical_draw(odd[row], u))
+    assert _categorical_draw_by(table, row[:0], u[:0]).shape == (0,)
 
 
 def test_resident_units_look_communes_up_in_the_frame_they_are_given(resident_frame):
