@@ -845,3 +845,22 @@ def test_drawn_profiles_keep_the_units_as_categories(resident_frame, population,
     pd.testing.assert_frame_equal(got[list(units.columns)], as_categories(units), check_exact=True)
     assert isinstance(got["departement"].dtype, pd.CategoricalDtype) and got["id"].dtype == units["id"].dtype
     assert got["age_years"].between(15, 120).all() and not got[["sexe", "age", "diplome"]].isna().any().any()
+
+
+def test_resident_profiles_draw_from_each_units_own_department(resident_frame, population, model):
+    """A resident's sex × age is drawn from the INSEE row of the unit's own department (brute force: the row looked
+    up unit by unit), whether the departments are texts, categories in another order or with unused ones."""
+    from portrait.study.fieldwork.model import AGE_KEYS, SEX_KEYS
+    from portrait.study.fieldwork.simulation import _categorical_draw, _draw_profile, _sex_age_table
+    slots = frames.draw_resident_sample(resident_frame, frames.ResidentDesign(invitations=600, take=10),
+                                        config.rng(SEED, "resident-sample")).slots
+    units = fieldwork.resident_units(slots, resident_frame).iloc[::-1].reset_index(drop=True)
+    departments, table = _sex_age_table(population)
+    assert units["departement"].nunique() > 1
+    u = np.random.default_rng(4).random((len(units), 3))[:, 0]
+    expected = _categorical_draw(np.stack([table[list(departments).index(d)] for d in units["departement"]]), u)
+    cats = sorted(set(units["departement"]) | {"zz"}, reverse=True)
+    for deps in (units["departement"], pd.Categorical(units["departement"].astype(object), categories=cats)):
+        got = _draw_profile(model, "residents", units.assign(departement=deps), population, np.random.default_rng(4))
+        combos = [(s, a) for s in SEX_KEYS for a in AGE_KEYS]
+        assert list(zip(got["sexe"].astype(object), got["age"].astype(object))) == [combos[i] for i in expected]

@@ -186,7 +186,11 @@ def _draw_profile(model: FieldworkModel, group: str, units: pd.DataFrame, popula
     if group == "residents":
         combos = [(s, a) for s in SEX_KEYS for a in AGE_KEYS]
         departments, p_sex_age = _sex_age_table(population)
-        row = departments.get_indexer(units["departement"])
+        dep = out.get("departement")
+        if isinstance(dep, pd.Categorical):     # each department looked up once, not each unit's text
+            row = np.append(departments.get_indexer(dep.categories), -1)[dep.codes]
+        else:
+            row = departments.get_indexer(units["departement"])
         if (row < 0).any():
             missing = sorted(set(pd.unique(units["departement"][row < 0])))
             raise InputError(f"no INSEE sex × age figures for department(s) {missing}")
