@@ -1368,3 +1368,24 @@ def test_a_method_on_fewer_replications_is_judged_against_every_replications_sd(
     assert s.loc["bootstrap", "sd"] == pytest.approx(np.std([1, 2], ddof=1))          # its own SD is still reported
     assert s.loc["bootstrap", "se_ratio"] == pytest.approx(1.0 / np.std(est, ddof=1), rel=1e-12)
     assert s.loc["linearisation", "se_ratio"] == pytest.approx(1.2 / np.std(est, ddof=1), rel=1e-12)
+
+
+def test_the_simulators_export_rows_are_the_rows_the_ingest_looks_up(setup, seeds, monkeypatch):
+    """The validation hands the ingest each unit's row in the export as the simulator made it (answer_rows): the
+    rows the ingest finds by identifier, and the same table of every unit as without them, in both surveys."""
+    from portrait.study import ingest, unit_table
+    orig, seen = ingest.assemble, []
+
+    def checked(survey, sample, answers, disp, codebook, min_core, answer_rows=None):
+        id_col = codebook.id_column(survey)
+        looked = unit_table.positions(answers[id_col], unit_table.arrow_text(sample[id_col].astype(str)))
+        assert answer_rows is not None and np.array_equal(answer_rows, looked)
+        assert 0 < (looked >= 0).sum() < len(sample)
+        got = orig(survey, sample, answers, disp, codebook, min_core, answer_rows=answer_rows)
+        pd.testing.assert_frame_equal(got.responses, orig(survey, sample, answers, disp, codebook, min_core).responses)
+        seen.append(survey)
+        return got
+
+    monkeypatch.setattr(validation.ingest, "assemble", checked)
+    validation.replicate(setup, seeds[2])
+    assert seen == ["residents", "visitors"]

@@ -117,7 +117,7 @@ from ..pipeline import paths
 from ..pipeline.errors import InputError, ParameterError
 from ..pipeline.io import write_csv, write_parquet
 from . import frames, open_answers
-from .unit_table import arrow_text, at_all, positions, texts
+from .unit_table import arrow_text, at_all, joined as _joined, positions, texts
 from .codebook import Codebook
 from .export_checks import validate_dispositions, validate_export
 from .export_readers import (Problem, RawTable, in_reading_order, problems_table,
@@ -286,7 +286,8 @@ def _ledger(survey: str, reason: np.ndarray, codebook: Codebook, min_core_answer
 
 
 def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.DataFrame, codebook: Codebook,
-             min_core_answered: int = 8, flagged: Mapping[str, tuple[int, ...]] | None = None) -> SurveyResult:
+             min_core_answered: int = 8, flagged: Mapping[str, tuple[int, ...]] | None = None,
+             answer_rows: np.ndarray | None = None) -> SurveyResult:
     """One survey's table of every sampled unit (status, reason, typed answers) and its ledger.
 
     ``answers`` is the validated export (identifier, ``source_row`` and the codebook columns, typed),
@@ -295,6 +296,9 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
     reason ``ecartee_outil``; :func:`portrait.study.tool_statuses.flagged_units`). This is the last
     step of :func:`ingest`, separate so that the validation study
     (:mod:`portrait.study.validation`) can build the same table from simulated answers held in memory.
+    ``answer_rows``: each sampled unit's row in ``answers`` (-1: none), where the caller knows them (the validation's
+    simulator made the export); looked up by identifier when None (the only way for a real export, whose identifiers
+    must then be unique and given).
     """
     id_col = codebook.id_column(survey)
     id_text = sample[id_col].astype(str)        # once: Python objects only for the few units a count names
@@ -304,7 +308,7 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
         return id_text[marked].to_numpy(dtype=object)
 
     ids_arrow = arrow_text(id_text)
-    pos = positions(answers[id_col], ids_arrow)
+    pos = positions(answers[id_col], ids_arrow) if answer_rows is None else answer_rows
     flagged = flagged or {}
     held = dict(answers.items())        # a fifth faster than a look-up of each column
     codes, status_of, refusal = _status(survey, ids_arrow, answers, disp, codebook, min_core_answered, answer_rows=pos,
@@ -335,25 +339,6 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
                         refused_answered=int(refused.sum()), refused_answered_rows=status_rows(refused),
                         other_commune=int(moved.sum()), other_commune_rows=tuple(int(r) for r in rows["source_row"][moved]),
                         tool_flagged=int(reason(TOOL_FLAGGED).sum()), tool_flagged_rows=tuple(by_tool))
-
-
-def _joined(sample: pd.DataFrame, id_col: str, ids, added: Mapping[str, object], answered: Mapping[str, object]
-            ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """The table of every sampled unit: the sample's columns (``ids``, the identifiers as text, in ``id_col``), the
-    ``added`` columns, then the ``answered`` ones; and the frames of the sample's part and of the answers' part.
-    Built as one frame when no name repeats (a frame of the answers joined to the sample's took 1 ms of each table,
-    in every validation replication), else as the sample's frame, its columns set, joined to the answers'."""
-    table = sample.reset_index(drop=True)
-    names = list(table.columns) + [c for c in added if c not in table.columns]
-    if len(set(names)) == len(names) and not set(answered) & set(names):
-        out = pd.DataFrame({**dict(table.items()), id_col: ids, **added, **answered}, copy=False)
-        return out, out, out
-    table = table.copy()
-    table[id_col] = ids
-    for c, values in added.items():
-        table[c] = values
-    rows = pd.DataFrame(answered, copy=False)       # arrays of its own: copying them took 2 ms
-    return pd.concat([table, rows], axis=1), table, rows
 
 
 @dataclass(frozen=True)

@@ -486,13 +486,14 @@ def _export(answers: dict[str, Any], blank: dict[str, np.ndarray], order: np.nda
 
 def _simulate_group(model: FieldworkModel, cal: Calibration, group: str, units: pd.DataFrame,
                     population: pd.DataFrame | None, seed: int, unit_draws: Draws | None = None,
-                    source_row: bool = False):
+                    source_row: bool = False, answer_rows: dict | None = None):
     """One survey's fieldwork: persons, the export of the respondents and the contact statuses.
 
     Profile, favourability and answers come from ``unit_draws`` (a finite population: every unit's
     own counter-based stream, :mod:`.finite`) or, when None, from the named streams of ``seed``
     (a super-population draw). The response phase — disposition, item non-response, break-off —
     always comes from ``seed``. ``source_row``: the export also numbers its rows as in the file (:func:`_export`).
+    ``answer_rows``: a dict the caller gives, where each unit's row in the export (-1: none) is put under ``"rows"``.
     """
     cb = model.codebook
     fw = model.params["fieldwork"][group]
@@ -546,6 +547,9 @@ def _simulate_group(model: FieldworkModel, cal: Calibration, group: str, units: 
     answers["complet"] = _int16(np.where(breakoff[rows], 0, 1))
     order = _text_order(ids, rows)     # as sort_values on the identifiers (a stable sort)
     export = _export(answers, blank, order, cb.columns(group), source_row)
+    if answer_rows is not None:
+        answer_rows["rows"] = np.full(n, -1, dtype=np.intp)
+        answer_rows["rows"][rows[order]] = np.arange(len(rows))
     disp_code = {spec["reason"]: code for code, spec in cb.dispositions.items()}
     has_disp = oos | undeliv | refusal
     order = _text_order(ids, np.flatnonzero(has_disp))
