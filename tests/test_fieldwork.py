@@ -864,3 +864,32 @@ def test_resident_profiles_draw_from_each_units_own_department(resident_frame, p
         got = _draw_profile(model, "residents", units.assign(departement=deps), population, np.random.default_rng(4))
         combos = [(s, a) for s in SEX_KEYS for a in AGE_KEYS]
         assert list(zip(got["sexe"].astype(object), got["age"].astype(object))) == [combos[i] for i in expected]
+
+
+def test_visitor_sex_age_rows_are_each_units_own_probabilities(model):
+    """Each visitor's row of the sex × age table (one row per distinct source × purpose pair present, in sorted
+    order of the pairs' codes) holds P(sex | source) × P(age | source, purpose) computed for that unit alone (brute
+    force from the model's parameters): texts, categories, a missing source, an unknown one, pairs in any order."""
+    from portrait.study.fieldwork.model import AGE_KEYS, SEX_KEYS
+    from portrait.study.fieldwork.population import _visitor_sex_age_table
+    vp = model.params["visitors"]
+    sources = [s for s in vp["female_share"] if s != "default"][:3] + [np.nan, "inconnue"]
+    rng = np.random.default_rng(5)
+    base = pd.DataFrame({"source_type": rng.choice(np.asarray(sources, dtype=object), 300),
+                         "purpose": rng.choice(["affaires", "loisirs", "les_deux"], 300)})
+
+    def own(source, purpose):
+        def share(table, a=None):
+            entry = table.get(source) if isinstance(source, str) else None
+            entry = entry if entry is not None else table["default"]
+            return float(entry if a is None else entry[a])
+        fem = share(vp["female_share"])
+        return [(fem if s == "femmes" else 1 - fem)
+                * (float(vp["age_business"][a]) if purpose == "affaires" else share(vp["age_by_source"], a))
+                for s in SEX_KEYS for a in AGE_KEYS]
+
+    for b in (base, base.astype("category"), base.iloc[:0]):
+        table, row = _visitor_sex_age_table(model, b)
+        assert len(row) == len(b) and len(table) == len(set(zip(b["source_type"].astype(str), b["purpose"])))
+        expected = np.asarray([own(s, p) for s, p in zip(b["source_type"], b["purpose"])], dtype=float)
+        np.testing.assert_allclose(table[row].reshape(expected.shape), expected, rtol=0, atol=1e-15)

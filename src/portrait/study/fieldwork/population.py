@@ -377,10 +377,14 @@ def _visitor_sex_age_table(model: FieldworkModel, base: pd.DataFrame) -> tuple[n
     # the probabilities depend on the (source, purpose) pair only: computed once per distinct pair
     s_code, s_key = pd.factorize(base["source_type"], use_na_sentinel=False)
     p_code, p_key = pd.factorize(base["purpose"], use_na_sentinel=False)
-    _, first, codes = np.unique(s_code * len(p_key) + p_code, return_index=True, return_inverse=True)
-    codes = codes.ravel()
-    sources = [s_key[i] for i in s_code[first]]
-    business = [p_key[i] == "affaires" for i in p_code[first]]
+    # the pairs present, in the order np.unique sorts them, found by counting (a pair's code is small) not sorting
+    pair = s_code * len(p_key) + p_code
+    present = np.flatnonzero(np.bincount(pair))
+    codes = np.zeros(present[-1] + 1 if len(present) else 0, dtype=np.intp)
+    codes[present] = np.arange(len(present))
+    codes = codes[pair]
+    sources = [s_key[i] for i in present // max(len(p_key), 1)]
+    business = [p_key[i] == "affaires" for i in present % max(len(p_key), 1)]
     fem = np.array([_share(vp["female_share"], t) for t in sources], dtype=float)
     ages = vp["age_by_source"]
     cols = []
@@ -390,7 +394,7 @@ def _visitor_sex_age_table(model: FieldworkModel, base: pd.DataFrame) -> tuple[n
             pa = np.array([float(vp["age_business"][a]) if b else _share(ages, t, a)
                            for t, b in zip(sources, business)], dtype=float)
             cols.append(ps * pa)
-    return (np.column_stack(cols) if cols else np.zeros((len(first), 0))), codes
+    return (np.column_stack(cols) if cols else np.zeros((len(present), 0))), codes
 
 
 def _visitor_sex_age(model: FieldworkModel, base: pd.DataFrame) -> pd.DataFrame:
