@@ -218,12 +218,14 @@ _REASONS = ("sans_reponse", "non_distribuee", "refus", TOOL_FLAGGED, "complet", 
 
 def _status(survey: str, ids: np.ndarray, answers: pd.DataFrame | None, disp: pd.DataFrame,
             codebook: Codebook, min_core_answered: int, answer_rows: np.ndarray, flagged: np.ndarray | None = None,
-            ids_arrow=None, columns=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            ids_arrow=None, columns=None, disp_rows: np.ndarray | None = None
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Reason of every sampled unit (identifiers ``ids``, as text) as codes into :data:`_REASONS`, the status of each
     of those reasons (text; empty for a reason no unit has), and whether the unit's contact status says refused;
     ``answer_rows``: each unit's row in ``answers`` (-1: none); ``flagged``: whether the tool flagged a response of the
     unit (a preview, test or spam, set aside unread); ``ids_arrow``: ``ids`` as :func:`~portrait.study.unit_table.arrow_text` gives them, if at
-    hand; ``columns``: ``dict(answers.items())``, if at hand.
+    hand; ``columns``: ``dict(answers.items())``, if at hand; ``disp_rows``: each unit's row in ``disp`` (-1: none), if
+    known (its identifiers then unique).
 
     Raises
     ------
@@ -237,8 +239,11 @@ def _status(survey: str, ids: np.ndarray, answers: pd.DataFrame | None, disp: pd
     by_reason = {spec["reason"]: c for c, spec in cb.dispositions.items()}
     dcode = np.full(len(ids), np.nan)
     if len(disp):
-        d = disp if disp[id_col].is_unique else disp.drop_duplicates(id_col, keep="last")
-        pos = positions(d[id_col], ids_arrow if ids_arrow is not None else ids)
+        if disp_rows is None:
+            d = disp if disp[id_col].is_unique else disp.drop_duplicates(id_col, keep="last")
+            pos = positions(d[id_col], ids_arrow if ids_arrow is not None else ids)
+        else:
+            d, pos = disp, disp_rows
         dcode[pos >= 0] = d[DISPOSITION_COLUMN].to_numpy(dtype=float, na_value=np.nan)[pos[pos >= 0]]
     for r in ("non_distribuee", "refus"):
         if r in by_reason:
@@ -287,7 +292,7 @@ def _ledger(survey: str, reason: np.ndarray, codebook: Codebook, min_core_answer
 
 def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.DataFrame, codebook: Codebook,
              min_core_answered: int = 8, flagged: Mapping[str, tuple[int, ...]] | None = None,
-             answer_rows: np.ndarray | None = None) -> SurveyResult:
+             answer_rows: np.ndarray | None = None, disp_rows: np.ndarray | None = None) -> SurveyResult:
     """One survey's table of every sampled unit (status, reason, typed answers) and its ledger.
 
     ``answers`` is the validated export (identifier, ``source_row`` and the codebook columns, typed),
@@ -296,9 +301,9 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
     reason ``ecartee_outil``; :func:`portrait.study.tool_statuses.flagged_units`). This is the last
     step of :func:`ingest`, separate so that the validation study
     (:mod:`portrait.study.validation`) can build the same table from simulated answers held in memory.
-    ``answer_rows``: each sampled unit's row in ``answers`` (-1: none), where the caller knows them (the validation's
-    simulator made the export); looked up by identifier when None (the only way for a real export, whose identifiers
-    must then be unique and given).
+    ``answer_rows``, ``disp_rows``: each sampled unit's row in ``answers``, in ``disp`` (-1: none), where the caller
+    knows them (the validation's simulator made both, with unique identifiers); looked up by identifier when None (a
+    real export's identifiers must then be unique and given, a contact status given twice keeps its last).
     """
     id_col = codebook.id_column(survey)
     id_text = sample[id_col].astype(str)        # once: Python objects only for the few units a count names
@@ -313,7 +318,7 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
     held = dict(answers.items())        # a fifth faster than a look-up of each column
     codes, status_of, refusal = _status(survey, ids_arrow, answers, disp, codebook, min_core_answered, answer_rows=pos,
                                         flagged=np.isin(id_text.to_numpy(dtype=object), list(flagged)) if flagged
-                                        else None, ids_arrow=ids_arrow, columns=held)
+                                        else None, ids_arrow=ids_arrow, columns=held, disp_rows=disp_rows)
     reason = {r: codes == i for i, r in enumerate(_REASONS)}.get     # each reason's units
     ans = {c: held[c] for c in ["source_row"] + [c for c in codebook.columns(survey) if c != id_col]}
     emails, phones, controls, ips, macs = open_answers.clean(ans, codebook, survey)

@@ -139,12 +139,12 @@ def simulate_responses(setup: Validation, resident_slots: pd.DataFrame, visitor_
     out = {}
     for group in fieldwork.GROUPS:
         draws = None if keys is None else finite.unit_draws(setup.seed, keys[group])
-        rows: dict[str, np.ndarray] = {}      # each unit's row in the export: the simulator knows it
+        rows: dict[str, np.ndarray] = {}      # each unit's row in the exports: the simulator knows them
         _, answers, disp = fieldwork._simulate_group(model, setup.calibration, group, units[group],
                                                       setup.population if group == "residents" else None, seed,
                                                       unit_draws=draws, source_row=True, answer_rows=rows)
         out[group] = ingest.assemble(group, samples[group], answers, disp, cb, setup.min_core_answered,
-                                     answer_rows=rows["rows"]).responses
+                                     answer_rows=rows["rows"], disp_rows=rows["dispositions"]).responses
     return out
 
 

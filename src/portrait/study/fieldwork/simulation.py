@@ -493,7 +493,8 @@ def _simulate_group(model: FieldworkModel, cal: Calibration, group: str, units: 
     own counter-based stream, :mod:`.finite`) or, when None, from the named streams of ``seed``
     (a super-population draw). The response phase — disposition, item non-response, break-off —
     always comes from ``seed``. ``source_row``: the export also numbers its rows as in the file (:func:`_export`).
-    ``answer_rows``: a dict the caller gives, where each unit's row in the export (-1: none) is put under ``"rows"``.
+    ``answer_rows``: a dict the caller gives, where each unit's row in the export and in the contact statuses (-1:
+    none) are put under ``"rows"`` and ``"dispositions"``.
     """
     cb = model.codebook
     fw = model.params["fieldwork"][group]
@@ -547,15 +548,17 @@ def _simulate_group(model: FieldworkModel, cal: Calibration, group: str, units: 
     answers["complet"] = _int16(np.where(breakoff[rows], 0, 1))
     order = _text_order(ids, rows)     # as sort_values on the identifiers (a stable sort)
     export = _export(answers, blank, order, cb.columns(group), source_row)
-    if answer_rows is not None:
-        answer_rows["rows"] = np.full(n, -1, dtype=np.intp)
-        answer_rows["rows"][rows[order]] = np.arange(len(rows))
     disp_code = {spec["reason"]: code for code, spec in cb.dispositions.items()}
     has_disp = oos | undeliv | refusal
-    order = _text_order(ids, np.flatnonzero(has_disp))
+    d_order = _text_order(ids, np.flatnonzero(has_disp))
     dispositions = pd.DataFrame({
-        cb.id_column(group): _texts(ids, np.flatnonzero(has_disp)[order]),
-        "statut_contact": _int16(np.asarray([disp_code[labels[o]] for o in outcome[has_disp]], dtype=np.int16)[order])})
+        cb.id_column(group): _texts(ids, np.flatnonzero(has_disp)[d_order]),
+        "statut_contact": _int16(np.asarray([disp_code[labels[o]] for o in outcome[has_disp]],
+                                            dtype=np.int16)[d_order])})
+    if answer_rows is not None:     # the unit at each row of the export and of the contact statuses, inverted
+        for key, at in (("rows", rows[order]), ("dispositions", np.flatnonzero(has_disp)[d_order])):
+            answer_rows[key] = np.full(n, -1, dtype=np.intp)
+            answer_rows[key][at] = np.arange(len(at))
     return persons, export, dispositions
 
 
