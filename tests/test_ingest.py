@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from portrait.study import codebook, exports, ingest
+from portrait.study import codebook, exports, ingest, unit_table
 from portrait.pipeline import io
 from tests import helpers
 from portrait.pipeline.errors import ParameterError, SurveyValidationError
@@ -1061,6 +1061,6 @@ def test_the_unit_table_is_the_sample_joined_to_its_answers(sample_extra, answer
     for c, values in added.items():
         table[c] = values
     want = pd.concat([table, pd.DataFrame(answered)], axis=1)
-    got, slots, rows = ingest._joined(sample, "slot_id", ids, added, answered)
+    got, slots, rows = unit_table.joined(sample, "slot_id", ids, added, answered)
     pd.testing.assert_frame_equal(got, want, check_exact=True)
     assert list(slots["pi"]) == [0.5, 0.25, 1.0] and list(rows[answered_names[0]].isna()) == [False, True, False]

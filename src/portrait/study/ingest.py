@@ -117,7 +117,7 @@ from ..pipeline import paths
 from ..pipeline.errors import InputError, ParameterError
 from ..pipeline.io import write_csv, write_parquet
 from . import frames, open_answers
-from .unit_table import arrow_text, at_all, joined as _joined, positions, texts
+from .unit_table import arrow_text, at_all, joined, positions, texts
 from .codebook import Codebook
 from .export_checks import validate_dispositions, validate_export
 from .export_readers import (Problem, RawTable, in_reading_order, problems_table,
@@ -322,7 +322,7 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
     reason = {r: codes == i for i, r in enumerate(_REASONS)}.get     # each reason's units
     ans = {c: held[c] for c in ["source_row"] + [c for c in codebook.columns(survey) if c != id_col]}
     emails, phones, controls, ips, macs = open_answers.clean(ans, codebook, survey)
-    out, table, rows = _joined(sample, id_col, id_text.astype("string").array,
+    out, table, rows = joined(sample, id_col, id_text.astype("string").array,
                                {"status": texts(codes, status_of), "reason": texts(codes, _REASONS)}, at_all(ans, pos))
 
     def status_rows(marked: np.ndarray) -> tuple[int, ...]:
