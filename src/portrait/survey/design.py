@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import CalibrationError, ParameterError, aligned, check_columns, design_values, missing_labels
-from .labels import PARALLEL_UNITS, _distinct, _missing_count, _psu_codes_in_strata, _psu_labels, _string_codes
+from .labels import (PARALLEL_UNITS, _distinct, _missing_count, _psu_codes_in_strata, _psu_labels, _string_codes,
+                     stratum_fractions)
 
 
 class Deferred:
@@ -476,16 +477,8 @@ def _stratum_fractions(raw: np.ndarray, st: np.ndarray, cl: np.ndarray, labels: 
     """
     if len(st) == 0:
         return np.zeros(0)
-    H, m = int(st.max()) + 1, int(cl.max()) + 1
-    low, high = np.full(H, np.inf), np.full(H, -np.inf)
-    np.minimum.at(low, st, raw)
-    np.maximum.at(high, st, raw)
-    present = np.bincount(st, minlength=H) > 0
-    n_psu = np.bincount(np.unique(st.astype(np.int64) * m + cl) // m, minlength=H)
-    with np.errstate(divide="ignore"):                # a fraction of 0 is taken as given, never divided by
-        frac = np.where(low <= 1, low, n_psu / low)   # an absent code: 0 PSUs of ∞, never read
-    varies = present & (low != high)
-    fails = varies | (present & ~((frac >= 0) & (frac <= 1)))
+    frac, varies, outside, n_psu, low = stratum_fractions(raw, st, cl)
+    fails = varies | outside
     if fails.any():
         h = int(np.argmax(fails))
         if varies[h]:

@@ -95,6 +95,25 @@ def kept_for_arrow(values: pd.Series | np.ndarray, kind: Hashable, build: Callab
     return kept_for_arrays((chunks,), kind, lambda: build(values))
 
 
+def stratum_fractions(raw: np.ndarray, st: np.ndarray, cl: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The sampling fraction of each stratum code from the finite population corrections ``raw`` (one per unit: a
+    fraction ≤ 1, else a population size) of units in strata ``st`` and clusters ``cl`` (codes), counted at once.
+
+    Returns, per stratum code: the fraction (the fpc if ≤ 1, else the stratum's distinct clusters over it; 0 for
+    a code no unit has), whether the fpc varies within the stratum, whether the fraction falls outside [0, 1], the
+    distinct clusters and the lowest fpc (for the callers' messages)."""
+    H, m = int(st.max()) + 1, int(cl.max()) + 1
+    low, high = np.full(H, np.inf), np.full(H, -np.inf)
+    np.minimum.at(low, st, raw)
+    np.maximum.at(high, st, raw)
+    present = np.bincount(st, minlength=H) > 0
+    n = np.bincount(np.unique(st.astype(np.int64) * m + cl) // m, minlength=H)
+    with np.errstate(divide="ignore"):                # a fraction of 0 is taken as given, never divided by
+        frac = np.where(low <= 1, low, n / low)       # an absent code: 0 clusters of ∞
+    return frac, present & (low != high), present & ~((frac >= 0) & (frac <= 1)), n, low
+
+
 def r_number(x: float) -> str:
     """A number as R's ``deparse`` writes it: at most 15 significant digits, fixed unless scientific is shorter
     (``100000`` → ``1e+05``, ``0.0001`` → ``1e-04``, ``0.001`` → ``0.001``)."""

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ParameterError, check_columns, design_values, missing_labels
-from .labels import kept_for_arrays
+from .labels import kept_for_arrays, stratum_fractions
 
 if TYPE_CHECKING:
     from .design import Design
@@ -162,16 +162,10 @@ def _fractions(raw: np.ndarray, st: np.ndarray, cl: np.ndarray, column: str, sta
     """Each unit's sampling fraction at a stage: ``n/N`` for a population size ``N`` > 1, else the value. ``raw`` is
     finite (:func:`~portrait.survey.errors.design_values`); ``st`` and ``cl`` are codes (:func:`_nested`), counted
     rather than grouped by pandas."""
-    k, m = int(st.max()) + 1, int(cl.max()) + 1
-    v, high = np.full(k, np.inf), np.full(k, -np.inf)
-    np.minimum.at(v, st, raw)
-    np.maximum.at(high, st, raw)
-    present = np.bincount(st, minlength=k) > 0
-    if (present & (v != high)).any():
+    frac, varies, outside, _, _ = stratum_fractions(raw, st, cl)
+    if varies.any():
         raise ParameterError(f"fpc {column!r} varies within a stratum of stage {stage}: one value per stratum")
-    n = np.bincount(np.unique(st.astype(np.int64) * m + cl) // m, minlength=k)      # each stratum's clusters
-    frac = np.where(v <= 1, v, n / v)                  # an absent code: 0 clusters of ∞, never read
-    if not ((frac >= 0) & (frac <= 1)).all():
+    if outside.any():
         raise ParameterError(f"fpc {column!r}: more units sampled at stage {stage} than its population holds")
     return frac[st]
 
