@@ -16,6 +16,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from portrait import survey
 from portrait.survey import Design, Margin
+from portrait.survey.errors import ParameterError
 from portrait.survey.linearisation import _residualise, influence_rows
 
 from .test_models_r import _ultimate_cluster_by_hand
@@ -116,6 +117,9 @@ def test_a_calibration_beyond_the_rows_adds_its_units():
         full = _residualise(cal, z.copy())
         assert_array_equal(_residualise(cal, z[sup].copy(), rows=sup), full[sup])
         assert not np.delete(full, sup, axis=0).any()
+    # rows that leave out a calibrated unit would give it a residual of 0: refused
+    with pytest.raises(ParameterError, match="every unit of each calibration"):
+        _residualise(cal, z[sub].copy(), rows=sub)
 
 
 def test_means_on_a_domain_equal_the_padded_influence_values():

@@ -66,12 +66,13 @@ def profile_tests(codebook: Codebook, final: Mapping[str, Design | Exception],
     """
     options = {item: list(codebook.variable(item).columns) for item in PROFILE_ITEMS}
     halves: dict[str, np.ndarray] = {}
-    read: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}    # (survey, item) → indicators, answered
+    read: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}    # (survey, item) → indicators, respondents
     for group, d in final.items():
         if isinstance(d, Design):    # the coin is tossed for every sampled unit, whatever the items
             halves[group] = coins[group].integers(1, 3, size=len(d.weights))
-            for item, columns in options.items():
-                read[group, item] = survey.option_indicators(d.data, columns)
+            for item, columns in options.items():     # the indicators, and who answered with a positive weight
+                Y0, answered = survey.option_indicators(d.data, columns)
+                read[group, item] = (Y0, answered & (d.weights > 0))
     failed = "; ".join(f"{g}: {str(e).splitlines()[0]}" for g, e in final.items() if not isinstance(e, Design))
     rows = []
     for item, columns in options.items():
@@ -83,14 +84,13 @@ def profile_tests(codebook: Codebook, final: Mapping[str, Design | Exception],
                              "adjusted": np.nan, "error": failed})
                 continue
             if statistic == PROFILE_HALVES:
-                Y0, answered = read[name, item]
-                kept = answered & (final[name].weights > 0)
+                Y0, kept = read[name, item]
                 t = survey.indicator_test(final[name], Y0, kept & (halves[name] == 1), kept & (halves[name] == 2),
                                           options=columns, groups=("1", "2"))
             else:       # the surveys are independent: each its own design, as on their stack (survey.stack)
                 t = survey.independent_indicator_test(
                     [final[g] for g in fieldwork.GROUPS], [read[g, item][0] for g in fieldwork.GROUPS],
-                    *(read[g, item][1] & (final[g].weights > 0) for g in fieldwork.GROUPS), options=columns,
+                    *(read[g, item][1] for g in fieldwork.GROUPS), options=columns,
                     groups=fieldwork.GROUPS)
             rows.append({**row, "estimate": t.X2, "df": t.df_chisq, "n": float(t.n_a + t.n_b), "p": t.p_chisq,
                          "adjusted": 0.0, "error": ""})

@@ -74,7 +74,12 @@ def _residualise(design: Design, e: np.ndarray, rows: np.ndarray | None = None) 
     and returned (the estimators' influence values, built for it: no copy).
 
     ``rows`` (sorted positions, from :func:`influence_rows`): ``e`` holds only these units' rows (``k × q``), every
-    other unit's value being 0 and staying 0 (it is active in no calibration step); the same values on these rows."""
+    other unit's value being 0 and staying 0 (it is active in no calibration step); the same values on these rows.
+
+    Raises
+    ------
+    ParameterError
+        If ``rows`` leaves out a unit of some calibration step (whose residual is not 0)."""
     w = design.weights
 
     def at(a):                         # a unit-level array on e's rows
@@ -100,6 +105,8 @@ def _residualise(design: Design, e: np.ndarray, rows: np.ndarray | None = None) 
         a = left[id(step)]
         active, Xa, XtD, XtDX = _projection(step)
         active = at(active)            # the same active units in the same order: influence_rows holds them all
+        if rows is not None and np.count_nonzero(active) != len(Xa):
+            raise ParameterError("rows must hold every unit of each calibration step (influence_rows)")
         if a is not scale and not np.array_equal(scale[active], a[active]):
             ratio = np.divide(scale[active], a[active], out=np.zeros(int(active.sum())), where=a[active] > 0)
             e[active] = e[active] * ratio[:, None]
@@ -341,8 +348,7 @@ def _row_sums(s: _Structure, z: np.ndarray, rows: np.ndarray, diagonal: bool, c:
         psus, Zr = rows, z
     else:
         last = s.kept.get("rows")          # the PSUs of the same rows as the last call's (a survey's designs)
-        if last is not None and last[0].shape == rows.shape and last[2].shape == (len(rows) * q,) \
-                and np.array_equal(last[0], rows):
+        if last is not None and last[2].shape == (len(rows) * q,) and np.array_equal(last[0], rows):
             psus, flat = last[1], last[2]
         else:
             psus, local = np.unique(s.psu_idx[rows], return_inverse=True)
@@ -414,9 +420,7 @@ def linearised_variance(design: Design, z: np.ndarray, lonely: str | None = None
     s = _structure(design)
     if rows is not None and (design.later_stages is not None or (design.pps is not None
                                                                  and design.pps.method != "brewer")):
-        full = np.zeros((len(design.weights), z.shape[1]))   # these need every unit's value
-        full[rows] = z
-        z, rows = full, None
+        z, rows = _padded(z, rows, len(design.weights)), None     # these need every unit's value
     Z = None if rows is not None else _totals(s, z)   # not written to: z itself when every unit is its own PSU
     if design.pps is not None and design.pps.method != "brewer":
         from .pps import ht_variance
@@ -438,9 +442,7 @@ def linearised_variance(design: Design, z: np.ndarray, lonely: str | None = None
     V = None if rows is None else _row_sums(s, z, np.asarray(rows), diagonal, c)
     if V is None:
         if Z is None:
-            full = np.zeros((len(design.weights), z.shape[1]))
-            full[rows] = z
-            Z = _totals(s, full)
+            Z = _totals(s, _padded(z, rows, len(design.weights)))
         V = _centred_sums(s, Z, c, diagonal)
     if lonely == "average" and lone.any():
         strata, lonely_strata = here.sum(axis=0), (lone[:, None] & here).sum(axis=0)
@@ -453,8 +455,15 @@ def linearised_variance(design: Design, z: np.ndarray, lonely: str | None = None
     return V
 
 
+def _padded(z: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
+    """The values ``z`` of the units ``rows`` laid out on all ``n`` units, 0 elsewhere."""
+    full = np.zeros((n, z.shape[1]))
+    full[rows] = z
+    return full
+
+
 def estimator_variance(design: Design, Y: np.ndarray, M: np.ndarray, D: np.ndarray, theta: np.ndarray,
-                       Wd: np.ndarray, is_mean: np.ndarray, covariance: bool, rows: tuple | None = None) -> np.ndarray:
+                       Wd: np.ndarray, is_mean: np.ndarray, covariance: bool, rows: tuple) -> np.ndarray:
     """The linearised covariance matrix (``covariance``) or variances of the estimators' ``theta`` (means or ratios
     where ``is_mean``, else totals) of the values ``Y``, units used ``M`` and denominators ``D`` (``n × q``; ``Wd``
     the weighted denominators), from the units whose influence values may not be 0.
@@ -472,11 +481,7 @@ def estimator_variance(design: Design, Y: np.ndarray, M: np.ndarray, D: np.ndarr
         U = np.divide(Y - theta * D, W, order="C")
         U = U if is_mean.all() else np.ascontiguousarray(np.where(is_mean, U, Y))
         return linearised_variance(design, _residualise(design, U), diagonal=not covariance, used=M)
-    if rows is not None:
-        r, Yr, Dr = rows[0], rows[1], rows[2]
-    else:
-        r = np.flatnonzero(M.any(axis=1))     # the units some estimate uses
-        Yr, Dr = Y[r], D[r]
+    r, Yr, Dr = rows[0], rows[1], rows[2]
     Ur = np.divide(Yr - theta * Dr, W, order="C")
     Ur = Ur if is_mean.all() else np.ascontiguousarray(np.where(is_mean, Ur, Yr))
     sup = influence_rows(design, r)
