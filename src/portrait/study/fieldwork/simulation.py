@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from scipy.special import expit, logit
+from scipy.special import expit
 
 from ...pipeline import config
 from ...pipeline.errors import InputError, ParameterError
@@ -26,7 +26,7 @@ from .population import (CodedFrame, Population, resolved_categories, resolved_c
                          _sex_age_by_department, _visitor_sex_age_table, map_visitor_attributes, resident_population,
                          visitor_population)
 from .true_values import (Calibration, _dont_know_prob, _option_log_weights, _propensity_linear, calibrate,
-                          categorical_probabilities, truth)
+                          categorical_probabilities, rate_probability, truth)
 
 
 # ============================================================================ simulation
@@ -218,18 +218,13 @@ def _skip(model: FieldworkModel, v: Variable, persons: pd.DataFrame, rng: np.ran
 
     ``rng`` is ``v``'s own stream: a variable without item non-response (``_skip_rate`` 0) draws nothing from it, as
     its draws would be thrown away (the other variables' are the same). ``kept``: a dict the caller gives for all the
-    variables of the same ``persons``, where each rate's probabilities are kept (every variable shares the
-    covariate effects, and most a default rate: they were summed again for each of some forty variables)."""
+    variables of the same ``persons``, where the probabilities are kept (:func:`.true_values.rate_probability`: every
+    variable shares the covariate effects, and most a default rate)."""
     rate = _skip_rate(model, v)
     if rate <= 0:
         return np.zeros(len(persons), dtype=bool)
     u = rng.random(len(persons))
-    p = None if kept is None else kept.get(rate)
-    if p is None:
-        p = expit(logit(rate) + effects(model.params["item_nonresponse"].get("effects", {}), persons, covariates))
-        if kept is not None:
-            kept[rate] = p
-    return u < p
+    return u < rate_probability(rate, model.params["item_nonresponse"].get("effects", {}), persons, covariates, kept)
 
 
 def _skip_rate(model: FieldworkModel, v: Variable) -> float:
@@ -521,7 +516,7 @@ def _simulate_group(model: FieldworkModel, cal: Calibration, group: str, units: 
     kept_covariates = Covariates(kept)
     answers = _answers(model, cal, group, persons, draws, rows=rows, kept=(kept, kept_covariates))
     blank = {col: np.asarray(a.isna(), dtype=bool) for col, a in answers.items()}    # an answer's blanks, as a mask
-    skip_p: dict[float, np.ndarray] = {}      # each rate's probabilities, for every variable of this rate
+    skip_p: dict = {}      # the probabilities by rate and effects, for every variable of the same ones
     for v in cb.variables_for(group):
         if v.role == "technical" or _skip_rate(model, v) <= 0:     # nothing skipped: its stream is not even made
             continue

@@ -48,10 +48,18 @@ def _dont_know_prob(model: FieldworkModel, name: str, group: str, data: pd.DataF
     rate = dk.get("rate", {}).get(group, 0.0)
     if rate <= 0:
         return np.zeros(len(data))
-    key = None if kept is None else _effects_key(rate, dk_eff)
+    return rate_probability(rate, dk_eff, data, covariates, kept)
+
+
+def rate_probability(rate: float, spec: Mapping[str, Any], data: pd.DataFrame, covariates: Covariates | None = None,
+                     kept: dict | None = None) -> np.ndarray:
+    """``expit(logit(rate) + effects(spec, data))`` of each row (« Ne sait pas », item non-response); ``kept``: a
+    dict the caller gives for the variables of the same ``data``, where the probabilities are kept by rate and
+    effects (the array returned is then shared and must not be changed)."""
+    key = None if kept is None else _effects_key(rate, spec)
     if key is not None and key in kept:
         return kept[key]
-    p = expit(logit(rate) + effects(dk_eff, data, covariates))
+    p = expit(logit(rate) + effects(spec, data, covariates))
     if key is not None:
         kept[key] = p
     return p
