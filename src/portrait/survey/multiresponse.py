@@ -300,15 +300,13 @@ def independent_indicator_test(designs: Sequence[Design], indicators: Sequence[n
     in_a, in_b : numpy.ndarray
         The respondents (with a positive weight) of group ``a`` among the first survey's units, of ``b`` among the
         second's (bool, one per unit of each design).
-    options : sequence of str, optional
-        The options' names in the table (default ``"1"``, ``"2"``, …).
-    groups : pair, default ("a", "b")
-        The two groups' names, for the errors.
+    options, groups : sequence of str and pair, optional
+        The options' and the groups' names, as :func:`indicator_test`'s.
 
     Returns
     -------
     MultipleResponseTest
-        As :func:`multiple_response_test`.
+        The test, as :func:`multiple_response_test`'s.
 
     Raises
     ------
