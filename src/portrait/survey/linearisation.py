@@ -475,7 +475,6 @@ def estimator_variance(design: Design, Y: np.ndarray, M: np.ndarray, D: np.ndarr
     A mean without a unit (``θ`` NaN) has the value NaN on every unit: every row is taken. ``rows``: the positions of
     the units of positive weight, which hold every unit used, with their rows of ``Y`` and ``D`` (kept by
     :class:`~portrait.survey.repeated.RepeatedMeans`)."""
-    q = len(theta)
     W = np.where(Wd > 0, Wd, 1.0)
     if not np.isfinite(theta[is_mean]).all():
         U = np.divide(Y - theta * D, W, order="C")
@@ -484,10 +483,17 @@ def estimator_variance(design: Design, Y: np.ndarray, M: np.ndarray, D: np.ndarr
     r, Yr, Dr = rows[0], rows[1], rows[2]
     Ur = np.divide(Yr - theta * Dr, W, order="C")
     Ur = Ur if is_mean.all() else np.ascontiguousarray(np.where(is_mean, Ur, Yr))
-    sup = influence_rows(design, r)
-    if sup is not r:                     # calibrated units outside r: their residuals are not 0
-        e = np.zeros((len(sup), q))
-        e[np.searchsorted(sup, r)] = Ur
-        Ur = e
-    return linearised_variance(design, _residualise(design, Ur, rows=sup), diagonal=not covariance, used=M,
-                               rows=sup)
+    return sparse_influence_variance(design, r, Ur, diagonal=not covariance, used=M)
+
+
+def sparse_influence_variance(design: Design, units: np.ndarray, u: np.ndarray, diagonal: bool = False,
+                              used: np.ndarray | None = None) -> np.ndarray:
+    """:func:`linearised_variance` of the residualised influence values ``u`` (``k × q``, the caller's own, C-ordered:
+    written over) of the sorted ``units``, every other unit's being 0: from those units and every calibration's
+    active units (:func:`influence_rows`), not from every unit — the same numbers."""
+    sup = influence_rows(design, units)
+    if sup is not units:                 # calibrated units outside ``units``: their residuals are not 0
+        e = np.zeros((len(sup), u.shape[1]))
+        e[np.searchsorted(sup, units)] = u
+        u = e
+    return linearised_variance(design, _residualise(design, u, rows=sup), diagonal=diagonal, used=used, rows=sup)

@@ -45,7 +45,7 @@ from scipy import special, stats
 from .design import Deferred, Deferring, Design
 from .errors import ParameterError, check_variance
 from .inference import domain_degf
-from .linearisation import _residualise, linearised_variance
+from .linearisation import sparse_influence_variance
 from .replicates import replicate_variance
 
 
@@ -330,10 +330,8 @@ def independent_indicator_test(designs: Sequence[Design], indicators: Sequence[n
     Ya, Yb = Ya0[in_a], Yb0[in_b]
     pa, Na = _shares(da.weights[in_a], Ya)
     pb, Nb = _shares(db.weights[in_b], Yb)
-    Za, Zb = np.zeros(Ya0.shape), np.zeros(Yb0.shape)    # a unit outside its group has no influence
-    Za[in_a] = -((Ya - pa) / Na)
-    Zb[in_b] = (Yb - pb) / Nb
-    S = linearised_variance(da, _residualise(da, Za)) + linearised_variance(db, _residualise(db, Zb))
+    S = (sparse_influence_variance(da, np.flatnonzero(in_a), -((Ya - pa) / Na))       # a unit outside its group:
+         + sparse_influence_variance(db, np.flatnonzero(in_b), (Yb - pb) / Nb))        # no influence
     return _statistics(names, Ya, Yb, pa, pb, S, domain_degf(da, in_a) + domain_degf(db, in_b),
                        f"in groups {groups[0]!r} and {groups[1]!r}")
 
@@ -357,15 +355,15 @@ def _test(design: Design, items: list[str], Y0: np.ndarray, in_a: np.ndarray, in
     w = design.weights
     pa, pb, d, Na, Nb = differences(w)
     if variance == "linearisation":
-        Z = np.zeros(Y0.shape)          # a unit in neither group has no influence
+        units = np.flatnonzero(in_a | in_b)     # a unit in neither group has no influence
         if (in_a & in_b).any():
-            both = in_a | in_b
-            Yboth = Y0[both]
-            Z[both] = in_b[both, None] * (Yboth - pb) / Nb - in_a[both, None] * (Yboth - pa) / Na
+            Yu = Y0[units]
+            Z = in_b[units, None] * (Yu - pb) / Nb - in_a[units, None] * (Yu - pa) / Na
         else:                           # groups apart: each unit's one term, as the sum above gives it
-            Z[in_a] = -((Ya - pa) / Na)
-            Z[in_b] = (Yb - pb) / Nb
-        S = linearised_variance(design, _residualise(design, Z))      # Z is ours: residualised in place
+            Z = np.empty((len(units), Y0.shape[1]))
+            Z[in_a[units]] = -((Ya - pa) / Na)
+            Z[in_b[units]] = (Yb - pb) / Nb
+        S = sparse_influence_variance(design, units, Z)
     else:
         R = design.replicate_weights()
         th = np.array([differences(R[:, r])[2] for r in range(R.shape[1])])
