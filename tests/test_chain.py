@@ -558,7 +558,7 @@ def browser():
 def test_reports_in_a_real_browser(full_run, browser):
     """Every report opens from the file system in headless Chromium with no console error, every image displays
     and has alternative text, no error or warning output is shown, and simulated reports say so; the reviewers'
-    versions (reports/relecture/) show no code."""
+    versions (reports/relecture/) show no code and no list of the files a stage wrote."""
     a = full_run
     problems = []
     for html in sorted((a / "reports").glob("*.html")) + sorted((a / "reports" / "relecture").glob("*.html")):
@@ -583,6 +583,8 @@ def test_reports_in_a_real_browser(full_run, browser):
             problems.append(f"{name}: simulated data not labelled")
         if html.parent.name == "relecture" and page.locator(".jp-CodeCell .jp-InputArea").count():
             problems.append(f"{name}: code is shown to reviewers")
+        if html.parent.name == "relecture" and "data/processed/" in text:
+            problems.append(f"{name}: the files a stage wrote are listed to reviewers")
         page.close()
     assert problems == []
 

@@ -3,6 +3,8 @@ there untranslated."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nbformat
 import yaml
 from nbformat.v4 import new_markdown_cell, new_notebook

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import nbformat
 import pytest
@@ -544,6 +545,40 @@ def test_the_simulators_own_sections_leave_the_reports_of_real_answers(tmp_path,
     nbformat.write(nb, tmp_path / "probe.ipynb")
     page = render.render(tmp_path / "probe.ipynb", tmp_path / "probe.html").read_text(encoding="utf-8")
     assert "Texte commun" in page and ("Retrouver les différences" in page) == (source == "simulated")
+
+
+def test_the_files_a_stage_wrote_are_listed_for_analysts_only(tmp_path):
+    """A reviewer read « data/processed/resident_frame.parquet … » at the end of every report: the list of files a stage
+    wrote (:func:`tables.files_written`) is in the analysts' report and not in the reviewers' version, while the rest
+    of the same cell's output stays in both."""
+    import nbformat
+
+    from portrait.reporting import render, tables
+
+    code = nbformat.v4.new_code_cell("tables.files_written(['`data/processed/probe.csv`'])", outputs=[
+        nbformat.v4.new_output("display_data", {"text/markdown": "- `data/processed/probe.csv`"},
+                               metadata=tables.ANALYST_ONLY),
+        nbformat.v4.new_output("display_data", {"text/markdown": "1 342 répondants."})])
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Sonde\n\n## Fichiers produits"), code])
+    nbformat.write(nb, tmp_path / "probe.ipynb")
+    for reviewers in (False, True):
+        page = render.render(tmp_path / "probe.ipynb", tmp_path / "probe.html", exclude_input=reviewers).read_text(
+            encoding="utf-8")
+        assert "1\u202f342 répondants" in page or "1 342 répondants" in page
+        assert ("data/processed/probe.csv" in page) == (not reviewers)
+
+
+def test_the_chain_lists_its_files_through_files_written():
+    """Every notebook that shows the files it wrote does so through :func:`tables.files_written` (else the paths
+    would reach the reviewers' versions)."""
+    import nbformat
+
+    from portrait.pipeline import paths
+
+    for path in sorted(paths.NOTEBOOKS.glob("[0-9]*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code" and "Markdown(" in cell.source:
+                assert not re.search(r"f\"- `\{p\}`\"", cell.source), f"{path.name}: a file list shown to reviewers"
 
 
 def test_the_chain_tags_the_simulators_sections_and_guards_their_tables():

@@ -179,6 +179,8 @@ def render(executed: str | Path, out: str | Path, *, exclude_input: bool = False
     import nbformat
 
     nb = typeset(without_simulation(one_parameters_cell(nbformat.read(paths.resolve(executed), as_version=4))))
+    if exclude_input:
+        nb = for_reviewers(nb)
     exporter = _exporter_class()(template_name="portrait", extra_template_basedirs=[str(TEMPLATES)],
                                  exclude_input=exclude_input, exclude_input_prompt=exclude_input,
                                  exclude_output_prompt=exclude_input, language_code="fr")
@@ -233,6 +235,18 @@ def one_parameters_cell(nb):
 
 
 SIMULATED_ONLY = "simulated-only"
+
+
+def for_reviewers(nb):
+    """The notebook without the outputs meant for analysts only (the files a stage wrote: paths say nothing to a
+    reviewer), which :func:`portrait.reporting.tables.files_written` marks in their metadata."""
+    from .tables import ANALYST_ONLY
+
+    (key, value), = ANALYST_ONLY.items()
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.get("outputs", []) if o.get("metadata", {}).get(key) != value]
+    return nb
 
 
 def without_simulation(nb):

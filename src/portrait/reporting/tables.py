@@ -159,3 +159,21 @@ def row_decimals(df: pd.DataFrame, decimals: Iterable[int], signed: bool | Itera
     for col in numeric:
         out[col] = [(fmt.signed if sign else fmt.number)(v, d) for v, d, sign in zip(df[col], decimals, signs)]
     return out
+
+
+#: Output metadata of what only analysts read (file paths): :func:`portrait.reporting.render.render` leaves such
+#: outputs out of the reviewers' versions (``reports/relecture/``).
+ANALYST_ONLY = {"portrait": {"audience": "analyst"}}
+
+
+def files_written(lines: Iterable[str]) -> None:
+    """Show the files a stage wrote, one per line (a Markdown list), in the analysts' report only.
+
+    Parameters
+    ----------
+    lines : iterable of str
+        One line per file: its path, with any note on it.
+    """
+    from IPython.display import Markdown, display
+
+    display(Markdown("\n".join(f"- {line}" for line in lines)), metadata=ANALYST_ONLY)
