@@ -61,6 +61,7 @@ from ..pipeline import paths, sources
 from .. import survey
 from .codebook import Codebook
 from .level_merging import merge_sparse_levels
+from .recipe_params import method_and_bounds, trimming_bounds
 from .unit_table import category_text, held_index, where_texts
 from .visitor_margins import (country_group, in_scope_margins,  # noqa: F401 - public here too
                               multiplicity_group, out_of_scope_sample, visitor_frame_margins,
@@ -98,35 +99,6 @@ class Weighted:
 
 
 SENSITIVITY_METHODS = ("linear", "raking", "logit")
-
-
-def _method_and_bounds(params: Mapping[str, Any], name: str = "calibration_method"
-                       ) -> tuple[str, tuple[float, float] | None]:
-    method = require(params, name, str, choices=survey.CALIBRATION_METHODS)
-    bounds = params.get("calibration_bounds")
-    if bounds is None:
-        return method, None
-    if not (isinstance(bounds, (list, tuple)) and len(bounds) == 2
-            and all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bounds)
-            and 0 <= bounds[0] < 1 < bounds[1]):
-        text = isinstance(bounds, (list, tuple)) and any(isinstance(b, str) for b in bounds)
-        problem(f"parameter 'calibration_bounds' must be [L, U] with 0 ≤ L < 1 < U, got {bounds!r}"
-                + ("; a bound in quotes was read as text: in YAML write 3.0, not 3e0" if text else ""))
-        return method, None
-    return method, (float(bounds[0]), float(bounds[1]))
-
-
-def _trimming(params: Mapping[str, Any]) -> tuple[float | None, float | None] | None:
-    t = params.get("trimming")
-    if t is None:
-        return None
-    number = lambda b: isinstance(b, (int, float)) and not isinstance(b, bool)      # noqa: E731
-    if not (isinstance(t, (list, tuple)) and len(t) == 2 and all(b is None or number(b) for b in t)
-            and (t[0] is None or 0 < t[0] < 1) and (t[1] is None or t[1] > 1) and tuple(t) != (None, None)):
-        problem("parameter 'trimming' must be null or [lower, upper], multiples of the median calibrated weight with "
-                f"0 < lower < 1 < upper (one of them may be null), got {t!r}")
-        return None
-    return tuple(None if b is None else float(b) for b in t)
 
 
 def _trimmed(cal: Design, margins: list[Margin], recipe: "Recipe") -> Design:
@@ -220,7 +192,7 @@ class Recipe:
 
     @classmethod
     def _common(cls, params: Mapping[str, Any]) -> dict[str, Any]:
-        method, bounds = _method_and_bounds(params)
+        method, bounds = method_and_bounds(params)
         rep = require(params, "replicate_method", str)
         if rep is not None and rep not in ("bootstrap", "jkn"):
             problem(f"parameter 'replicate_method' must be bootstrap or jkn, got {rep!r}")
@@ -239,7 +211,7 @@ class Recipe:
                     min_respondents_per_level=require(params, "min_respondents_per_level", int, minimum=1),
                     nonresponse_classes=require(params, "nonresponse_classes", int, minimum=1),
                     replicate_method=rep, replicates=require(params, "replicates", int, minimum=2),
-                    sensitivity_methods=sens, trimming=_trimming(params))
+                    sensitivity_methods=sens, trimming=trimming_bounds(params))
 
     @property
     def bounds(self) -> tuple[float, float] | None:
