@@ -11,6 +11,8 @@ look-up in the margins' levels and categorical columns by their codes. Oracle: t
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -300,3 +302,35 @@ def test_kept_text_codes_are_the_sorted_strings_for_their_own_array_only():
     assert calibration._arrow_level_codes(s, ["a", "b"]) is None
     for other in (s.where(s.index != 3, None), s.iloc[:0], s.astype(object)):
         assert labels.kept_text_codes(other) is None
+
+
+def test_a_calibration_problem_is_kept_for_its_own_columns_units_and_margins_only():
+    """The calibration's problem (cells, auxiliaries, targets) is kept for the same Arrow columns, units weighted and
+    margins (a survey's raking then its bounded logit); other margins or totals, other units weighted (a weight set
+    to 0), a column written to, or a column held as Python objects get their own: every calibration gives the
+    weights of the same calibration on Python objects, which is never kept."""
+    from portrait.survey import calibration
+
+    df = _frame(6)
+    total = float(df["w"].sum())
+    d = Design.from_frame(df, weights="w")
+    first = calibration._build(d, _margins(total))
+    assert calibration._build(d, _margins(total)) is first and not first.X.flags.writeable      # kept
+    assert calibration._build(d, _one_way(total)) is not first
+    assert calibration._build(d, _margins(1.01 * total)) is not first
+
+    def same_as_objects(design, margins):
+        ref = replace(design, data=design.data.astype({"sex": object, "age": object, "dep": object}))
+        assert calibration._build(ref, margins) is not calibration._build(ref, margins)
+        for method, bounds in (("raking", None), ("logit", (0.3, 3.0))):
+            np.testing.assert_array_equal(survey.calibrate(design, margins, method=method, bounds=bounds).weights,
+                                          survey.calibrate(ref, margins, method=method, bounds=bounds).weights)
+
+    same_as_objects(d, _margins(total))
+    same_as_objects(d, _one_way(1.01 * total))
+    fewer = d.with_weights(np.where(np.arange(len(df)) < 300, 0.0, d.weights))     # other units weighted
+    assert calibration._build(fewer, _margins(total)) is not first
+    same_as_objects(fewer, _margins(total))
+    d.data.loc[d.data.index[:500], "age"] = "60+"                                    # written: another array
+    assert calibration._build(d, _margins(total)) is not first
+    same_as_objects(d, _margins(total))

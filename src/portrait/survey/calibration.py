@@ -292,7 +292,33 @@ def _check_rank(X: np.ndarray, T: list[float], margin_of_col: list[str]) -> None
 
 
 def _build(design: Design, margins: Sequence[Margin | NumericTotal]) -> _Problem:
-    """Check margins against the sample and build the (cell-aggregated) auxiliary matrix."""
+    """:func:`_built`, kept for the next calibration of the same units weighted to the same margins on the same
+    columns (the validation study calibrates a non-response stage by raking, then by logit): when every calibration
+    variable is an Arrow text column (immutable, so its identity fixes its values; :func:`~portrait.survey.labels.
+    kept_for_arrays`), with the margins' variables and totals in the key and the units weighted compared."""
+    margins = margin_list(margins)
+    if not all(isinstance(m, Margin) for m in margins) or not margins:
+        return _built(design, margins)
+    needed = list(dict.fromkeys(v for m in margins for v in m.variables))
+    chunks = [arrow_chunks(design.data[v]) if v in design.data.columns else None for v in needed]
+    if any(c is None for c in chunks):
+        return _built(design, margins)
+    active = np.flatnonzero(design.weights > 0)
+    key = ("calibration problem", tuple(needed), len(design.weights),
+           tuple((m.variables, tuple(sorted(m.totals.items()))) for m in margins))
+    kept_active, problem = _labels.kept_for_arrays(chunks, key, lambda: (active, _read_only(_built(design, margins))))
+    return problem if np.array_equal(kept_active, active) else _built(design, margins)
+
+
+def _read_only(problem: _Problem) -> _Problem:
+    for a in (problem.X, problem.T, problem.cell_of, problem.active, problem.X_all, problem.T_all):
+        a.flags.writeable = False
+    return problem
+
+
+def _built(design: Design, margins: Sequence[Margin | NumericTotal]) -> _Problem:
+    """Check margins against the sample and build the (cell-aggregated) auxiliary matrix (read-only: it may be
+    shared by the calibrations :func:`_build` keeps it for)."""
     active, cats, nums, data, every = _check_inputs(design, margin_list(margins))
     factorized = _variable_codes(cats, data, active, every)
 
