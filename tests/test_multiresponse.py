@@ -291,3 +291,20 @@ def test_independent_surveys_give_the_test_of_their_stack():
         independent_indicator_test([x, y], [Yx, Yy], np.zeros_like(in_x), in_y, groups=("x", "y"))
     with pytest.raises(survey.ParameterError, match="in groups 'a' and 'b': the profiles are the same"):
         independent_indicator_test([x, y], [np.zeros_like(Yx), np.zeros_like(Yy)], in_x, in_y)
+
+
+@pytest.mark.parametrize("dtype", ["Int16", "Int64", "UInt8", "Float32", "Float64", "float64", "int64", "boolean"])
+def test_float_values_is_pandas_conversion(dtype):
+    """The data-and-mask fast path gives pandas' own ``to_numpy(dtype=float, na_value=nan)``, missing values
+    included, for every nullable type it takes (and plain columns go through pandas)."""
+    from portrait.survey.multiresponse import float_values
+    raw = [1, 0, None, 3, None, 2] if dtype not in ("float64", "int64", "boolean") else [1, 0, 3, 1, 0, 2]
+    if dtype == "boolean":
+        raw = [True, None, False, True, None, False]
+    s = pd.Series(pd.array(raw, dtype=dtype) if dtype[0].isupper() or dtype == "boolean" else raw, dtype=dtype)
+    if dtype == "Float32":
+        s = pd.Series(pd.array([1.1, None, 2.5e-8, -3.0, None, 7.0], dtype=dtype))
+    got, want = float_values(s), s.to_numpy(dtype=float, na_value=np.nan)
+    assert got.dtype == want.dtype == np.float64
+    np.testing.assert_array_equal(got, want)
+    assert np.isnan(got).sum() == s.isna().sum()

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .. import survey
+from ..survey.multiresponse import float_values
 from .codebook import Codebook, normalise_text, word_lookup
 
 SPEC_COLUMNS = ["column", "item", "statistic", "level", "label", "item_label", "type"]
@@ -81,7 +82,7 @@ def derived(table: pd.DataFrame, cb: Codebook, survey: str, *, common_core: bool
         if not all(c in table.columns for c in v.columns):
             continue
         if v.type in ("likert_1_5", "score_0_10") or (v.type == "single" and v.ordered):
-            x = table[v.name].to_numpy(dtype=float, na_value=np.nan)
+            x = float_values(table[v.name])
             answered = ~np.isnan(x)
             valid = answered & (x != dk)
             labels = cb.labels(v.name, dont_know=False)
@@ -106,7 +107,7 @@ def derived(table: pd.DataFrame, cb: Codebook, survey: str, *, common_core: bool
             # column by column (a frame of nullable integers converts to one float matrix slowly), each option's
             # column kept as read; the codes' sum per unit, missing ones as 0, is np.nansum's over the row (integers:
             # exact in any order)
-            m = [table[c].to_numpy(dtype=float, na_value=np.nan) for c in v.columns]
+            m = [float_values(table[c]) for c in v.columns]
             total = np.zeros(len(table))
             for col in m:
                 total += np.where(np.isnan(col), 0.0, col)
