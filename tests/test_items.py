@@ -84,3 +84,14 @@ def test_every_derived_variable_equals_its_row_by_row_value(cb, survey):
         kinds.add((v.type, s["statistic"]))
     assert {("multi", "share"), ("score_0_10", "mean")} <= kinds
     assert any(k[1] == "share_dk" for k in kinds) and any(k[1] not in ("mean", "share", "share_dk") for k in kinds)
+
+
+def test_intervals_are_the_shares_logit_intervals():
+    """items.intervals names the columns whose statistic is a share (pandas' ``isin`` of SHARES, the plain reading),
+    with a missing statistic and look-alike names not taken."""
+    spec = pd.DataFrame({"column": [f"c{i}" for i in range(7)],
+                         "statistic": ["mean", "share", "accord", None, "nps_score", "share_dk", "nps"]})
+    plain = {c: items.SHARE_INTERVAL
+             for c, s in zip(spec["column"], spec["statistic"].isin(items.SHARES).to_numpy()) if s}
+    assert items.intervals(spec) == plain == {c: "logit" for c in ("c1", "c2", "c5", "c6")}
+    assert np.array_equal(list(items.intervals(spec)), ["c1", "c2", "c5", "c6"])

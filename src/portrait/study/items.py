@@ -47,8 +47,7 @@ def means(design, spec: pd.DataFrame, variance: str = "linearisation", level: fl
 
 def intervals(spec: pd.DataFrame) -> dict[str, str]:
     """The interval of each column of ``spec`` that is a share (:data:`SHARES`), for ``portrait.survey.mean``."""
-    share = spec["statistic"].isin(SHARES).to_numpy()
-    return {c: SHARE_INTERVAL for c, s in zip(spec["column"], share) if s}
+    return {c: SHARE_INTERVAL for c, s in zip(spec["column"].tolist(), spec["statistic"].tolist()) if s in SHARES}
 
 
 def derived(table: pd.DataFrame, cb: Codebook, survey: str, *, common_core: bool = True,
