@@ -308,3 +308,25 @@ def test_float_values_is_pandas_conversion(dtype):
     assert got.dtype == want.dtype == np.float64
     np.testing.assert_array_equal(got, want)
     assert np.isnan(got).sum() == s.isna().sum()
+
+
+def test_option_indicators_of_nullable_integers_as_of_floats():
+    """Nullable integer options are read from their data and masks: the same indicators and respondents as the
+    same columns read as floats (the general path), whatever the data hidden under a missing value; a 2 is refused."""
+    rng = np.random.default_rng(5)
+    n = 300
+    data = rng.integers(0, 2, (n, 4)).astype(np.int16)
+    mask = rng.random((n, 4)) < 0.2
+    mask[:40] = True                     # units that answered nothing
+    data[mask] = 7                       # what lies under a missing value is not read
+    ints = pd.DataFrame({f"o{j}": pd.arrays.IntegerArray(data[:, j].copy(), mask[:, j].copy()) for j in range(4)})
+    floats = pd.DataFrame({c: ints[c].to_numpy(dtype=float, na_value=np.nan) for c in ints.columns})
+    (Yi, ai), (Yf, af) = survey.option_indicators(ints, list(ints)), survey.option_indicators(floats, list(floats))
+    assert Yi.dtype == Yf.dtype == np.float64 and Yi.flags.c_contiguous == Yf.flags.c_contiguous
+    np.testing.assert_array_equal(Yi, Yf)
+    np.testing.assert_array_equal(ai, af)
+    assert ai.sum() == (~mask.any(axis=1)).sum() > 0
+    bad = ints.copy()
+    bad.loc[int(np.flatnonzero(ai)[0]), "o1"] = 2       # on a unit that answered
+    with pytest.raises(survey.ParameterError, match="must hold 0 or 1"):
+        survey.option_indicators(bad, list(bad))

@@ -222,6 +222,9 @@ def option_indicators(data: pd.DataFrame, items: Sequence[str]) -> tuple[np.ndar
     if missing:
         raise ParameterError(f"columns {missing} are not in the survey data")
     columns = [data[c] for c in items]
+    held = [c.array for c in columns]
+    if held and all(isinstance(a, pd.arrays.IntegerArray) for a in held):
+        return _integer_indicators(held, items)
     if all(pd.api.types.is_numeric_dtype(c) and not pd.api.types.is_bool_dtype(c) for c in columns):
         values = [float_values(c) for c in columns]
         Y = np.column_stack(values)
@@ -239,6 +242,21 @@ def option_indicators(data: pd.DataFrame, items: Sequence[str]) -> tuple[np.ndar
     if coerced or np.any((given != 0) & (given != 1)):
         raise ParameterError(f"option columns {list(items)} must hold 0 or 1 (or be missing)")
     return np.where(answered[:, None], Y, 0.0), answered
+
+
+def _integer_indicators(held: list, items: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`option_indicators` of nullable integer columns (their arrays ``held``), from their data and masks: the
+    same floats without a NaN put in and taken out (a survey's options, read in every validation replication)."""
+    missing = held[0]._mask.copy()
+    for a in held[1:]:
+        missing |= a._mask
+    Y = np.column_stack([a._data for a in held])
+    given = Y[~missing]
+    if np.any((given != 0) & (given != 1)):
+        raise ParameterError(f"option columns {list(items)} must hold 0 or 1 (or be missing)")
+    out = Y.astype(np.float64)
+    out[missing] = 0.0
+    return out, ~missing
 
 
 def indicator_test(design: Design, indicators: np.ndarray, in_a: np.ndarray, in_b: np.ndarray,
