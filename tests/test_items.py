@@ -95,3 +95,16 @@ def test_intervals_are_the_shares_logit_intervals():
              for c, s in zip(spec["column"], spec["statistic"].isin(items.SHARES).to_numpy()) if s}
     assert items.intervals(spec) == plain == {c: "logit" for c in ("c1", "c2", "c5", "c6")}
     assert np.array_equal(list(items.intervals(spec)), ["c1", "c2", "c5", "c6"])
+
+
+@pytest.mark.parametrize("survey", ["residents", "visitors"])
+def test_derived_from_float_columns_as_from_nullable_integers(cb, survey):
+    """The multiple-response options read as floats (the general path) give the derived variables of the same
+    options as nullable integers (their data and masks summed as integers)."""
+    table = _table(cb, survey)
+    floats = table.astype({c: float for c in table.columns})
+    assert all(isinstance(table[c].array, pd.arrays.IntegerArray) for c in table.columns)
+    (a, spec_a), (b, spec_b) = items.derived(table, cb, survey, words=False), items.derived(floats, cb, survey,
+                                                                                            words=False)
+    assert spec_a.equals(spec_b) and (spec_a["item"].isin(["forces", "faiblesses"])).any()
+    pd.testing.assert_frame_equal(a, b)

@@ -103,18 +103,12 @@ def derived(table: pd.DataFrame, cb: Codebook, survey: str, *, common_core: bool
                 add(v.name, "share_dk", dk, "Ne sait pas", v.label, v.type,
                     lambda: np.where(answered, (x == dk).astype(float), np.nan))
         elif v.type == "multi":
-            # column by column (a frame of nullable integers converts to one float matrix slowly), each option's
-            # column kept as read; the codes' sum per unit, missing ones as 0, is np.nansum's over the row (integers:
-            # exact in any order)
-            m = [float_values(table[c]) for c in v.columns]
-            total = np.zeros(len(table))
-            for col in m:
-                total += np.where(np.isnan(col), 0.0, col)
-            answered = total > 0
+            held = [table[c] for c in v.columns]
+            answered = _any_cited(held, len(table))
             labels = cb.labels(v.name, dont_know=False)
-            for j, c in enumerate(v.code_values):
+            for j, c in enumerate(v.code_values):      # an option's column read only for a share wanted
                 add(v.name, "share", c, labels.get(c, str(c)), v.label, v.type,
-                    lambda: np.where(answered, (m[j] == 1).astype(float), np.nan))
+                    lambda: np.where(answered, (float_values(held[j]) == 1).astype(float), np.nan))
         elif v.type == "open_words" and words:
             lookup = word_lookup(cb.vocabulary(v.name))
             canon = np.column_stack([np.array([lookup.get(normalise_text(t), "") if isinstance(t, str) else ""
@@ -127,6 +121,24 @@ def derived(table: pd.DataFrame, cb: Codebook, survey: str, *, common_core: bool
                     lambda: np.where(answered, cited.astype(float), np.nan))
     values = pd.DataFrame(cols, index=table.index)
     return values, pd.DataFrame(spec, columns=SPEC_COLUMNS)
+
+
+def _any_cited(columns: list[pd.Series], n: int) -> np.ndarray:
+    """Whether each unit's codes of a multiple-response item, missing ones as 0, sum to more than 0 (np.nansum's over
+    the row), column by column (a frame of nullable integers converts to one float matrix slowly); nullable integer
+    columns summed as integers from their data and masks, exactly as their floats sum (the key statistics read the
+    options of every sampled unit in each validation replication)."""
+    arrays = [c.array for c in columns]
+    if all(isinstance(a, pd.arrays.IntegerArray) for a in arrays):
+        total = np.zeros(n, dtype=np.int64)
+        for a in arrays:
+            total += np.where(a._mask, 0, a._data)
+        return total > 0
+    total = np.zeros(n)
+    for c in columns:
+        col = float_values(c)
+        total += np.where(np.isnan(col), 0.0, col)
+    return total > 0
 
 
 def word_coverage(table: pd.DataFrame, cb: Codebook, name: str) -> tuple[int, int]:
