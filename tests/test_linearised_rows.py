@@ -157,3 +157,29 @@ def test_the_kept_psus_follow_the_rows_the_columns_and_the_treatment():
                                survey.linearised_variance(d, z, lonely=lonely, diagonal=diagonal))
         assert_allclose(survey.linearised_variance(d, z[r], lonely=lonely, rows=r),
                         _ultimate_cluster_by_hand(strata, unit_psu, f, z, lonely), rtol=1e-12, atol=0)
+
+
+def test_rows_all_in_the_calibration_residualise_as_every_unit():
+    """Rows that are exactly a calibration's units (a survey's respondents) are residualised in place, without taking
+    their rows out and back: the same values to the last bit as every unit's, also when a trimming after the
+    calibration rescales them (the weights the calibration left differ from the final ones) and when a second
+    calibration follows."""
+    rng = np.random.default_rng(8)
+    d, *_ = _design(rng, True, "adjust")
+    n = len(d.weights)
+    resp = rng.random(n) < 0.4
+    nr = survey.adjust_nonresponse(Design.from_frame(d.data.assign(r=resp), weights="w", strata="st", psu="up",
+                                                     fpc="f", lonely_psu="adjust"), "r", groups=["g"])
+    totals = {g: float(nr.weights[(nr.data["g"] == g).to_numpy()].sum()) * 1.1 for g in ("a", "b", "c")}
+    cal = survey.calibrate(nr, [Margin.of("g", totals)], method="raking")
+    w = cal.weights[cal.weights > 0]
+    trimmed = survey.trim_weights(cal, upper=float(np.quantile(w, 0.8)))
+    again = survey.calibrate(cal, [Margin.of("g", {g: t * 0.97 for g, t in totals.items()})], method="linear")
+    resp_rows = np.flatnonzero(resp)
+    for design in (cal, trimmed, again):
+        assert influence_rows(design, resp_rows) is resp_rows
+        z = np.zeros((n, 3))
+        z[resp_rows] = rng.normal(size=(len(resp_rows), 3))
+        full = _residualise(design, z.copy())
+        assert full[resp_rows].any() and not full[~resp].any()
+        assert_array_equal(_residualise(design, z[resp_rows].copy(), rows=resp_rows), full[resp_rows])

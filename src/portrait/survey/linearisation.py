@@ -107,18 +107,27 @@ def _residualise(design: Design, e: np.ndarray, rows: np.ndarray | None = None) 
         active = at(active)            # the same active units in the same order: influence_rows holds them all
         if rows is not None and np.count_nonzero(active) != len(Xa):
             raise ParameterError("rows must hold every unit of each calibration step (influence_rows)")
+        # every row of e active (a survey's respondents, its calibration's units): e itself, without the copy of its
+        # rows and their write back; the same products and differences
+        every = len(Xa) == len(e)
         if a is not scale and not np.array_equal(scale[active], a[active]):
             ratio = np.divide(scale[active], a[active], out=np.zeros(int(active.sum())), where=a[active] > 0)
-            e[active] = e[active] * ratio[:, None]
+            if every:
+                e *= ratio[:, None]
+            else:
+                e[active] = e[active] * ratio[:, None]
             scale = np.where(active, a, scale)
         # the p × p normal equations (p = number of calibration constraints, full rank on the sample calibrated)
         # instead of a QR of the n × p matrix: same residuals, a fraction of the time
-        ea = e[active]
+        ea = e if every else e[active]
         try:
             beta = np.linalg.solve(XtDX, XtD @ ea)
         except np.linalg.LinAlgError:   # subset(drop=True) emptied margin levels: their empty columns project nothing
             beta = np.linalg.lstsq(XtDX, XtD @ ea, rcond=None)[0]
-        e[active] = ea - Xa @ beta
+        if every:
+            e -= Xa @ beta
+        else:
+            e[active] = ea - Xa @ beta
     e *= scale[:, None]
     return e
 
