@@ -183,3 +183,24 @@ def test_rows_all_in_the_calibration_residualise_as_every_unit():
         full = _residualise(design, z.copy())
         assert full[resp_rows].any() and not full[~resp].any()
         assert_array_equal(_residualise(design, z[resp_rows].copy(), rows=resp_rows), full[resp_rows])
+
+
+@pytest.mark.parametrize("clusters", [True, False])
+def test_the_kept_layout_follows_the_rows_and_the_columns(clusters):
+    """The rows' layout by stratum and column kept from the last call, and the rows' totals used as they are when every
+    PSU has one: calls in a row with the same rows, another number of columns, as many rows but another unit in,
+    with and without PSUs of total 0 — each the variance of every unit's values."""
+    rng = np.random.default_rng(21)
+    d, *_ = _design(rng, clusters, "adjust")
+    n = len(d.weights)
+    rows = np.flatnonzero(rng.random(n) < 0.1)
+    moved = np.append(rows[1:], np.setdiff1d(np.arange(n), rows)[-1])
+    for r, q, zeros in [(rows, 3, False), (rows, 3, False), (rows, 3, True), (rows, 2, False), (moved, 2, False),
+                        (moved, 2, True), (rows, 2, False), (rows, 3, False)]:
+        z = np.zeros((n, q))
+        z[r] = rng.normal(size=(len(r), q))
+        if zeros:
+            z[r[::4]] = 0.0
+        for diagonal in (True, False):
+            assert_array_equal(survey.linearised_variance(d, z[r], diagonal=diagonal, rows=r),
+                               survey.linearised_variance(d, z, diagonal=diagonal))

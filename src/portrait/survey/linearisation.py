@@ -321,11 +321,18 @@ def _sparse_sums(s: _Structure, rows: np.ndarray, Zr: np.ndarray, nonzero: np.nd
     """:func:`_centred_sums` from the PSUs with a total only: their positions ``rows`` (sorted), their totals ``Zr``
     and the mask ``nonzero`` of them among all PSUs."""
     n_h = s.n_h
-    H, h = len(n_h), s.psu_h[rows]
+    H, q = len(n_h), Zr.shape[1]
     # every column's sums per stratum in one bincount of the rows laid out flat (stratum, column): each sum adds its
-    # rows in their order, as a bincount per column does
-    q = Zr.shape[1]
-    flat = (h[:, None] * q + np.arange(q)).ravel()
+    # rows in their order, as a bincount per column does; the layout kept for the next call with the same PSUs and
+    # columns (a survey's estimators)
+    last = s.kept.get("flat")
+    if last is not None and last[1] == q and np.array_equal(last[0], rows):
+        h, flat = last[2], last[3]
+    else:
+        h = s.psu_h[rows]
+        flat = (h[:, None] * q + np.arange(q)).ravel()
+        h.flags.writeable = flat.flags.writeable = False
+        s.kept["flat"] = (rows.copy(), q, h, flat)
     means = np.bincount(flat, weights=Zr.ravel(), minlength=H * q).reshape(H, q)
     means /= n_h[:, None]
     means[n_h == 1] = 0.0
@@ -368,6 +375,9 @@ def _row_sums(s: _Structure, z: np.ndarray, rows: np.ndarray, diagonal: bool, c:
     if 2 * np.count_nonzero(keep) >= P:
         return None
     nonzero = np.zeros(P, dtype=bool)
+    if keep.all():             # every PSU of the rows has a total (the usual case): no copy of them
+        nonzero[psus] = True
+        return _sparse_sums(s, psus, Zr, nonzero, c, diagonal)
     nonzero[psus[keep]] = True
     return _sparse_sums(s, psus[keep], Zr[keep], nonzero, c, diagonal)
 
