@@ -214,3 +214,26 @@ def test_a_variable_no_respondent_answered_gives_means_numbers():
     assert np.isnan(ours["estimate"][1])
     for c in repeated.VALUES:
         np.testing.assert_array_equal(ours[c], ref[c].to_numpy(), err_msg=c)
+
+
+def test_weighted_sums_are_the_column_by_column_pairwise_sums(designs):
+    """The means' weighted totals and denominators, summed from products laid out column by column as they are made
+    (``order="F"``), are the pairwise sums of each column of the products copied to that layout: the same bits, on
+    more units than a pairwise block, with missing values and respondents dropped."""
+    d = designs["dropped, calibrated"]
+    rng = np.random.default_rng(12)
+    n = len(d.weights)
+    y = np.where(rng.random(n) < 0.2, np.nan, rng.lognormal(size=n) * 1e3 + rng.random(n) * 1e-7)
+    data = d.data.assign(**{f"y{j}": np.roll(y, 17 * j) for j in range(5)})
+    dd = replace(d, data=data)
+    cols = [f"y{j}" for j in range(5)]
+    got = repeated.RepeatedMeans(dd, cols).estimate(dd)["estimate"]
+    w = dd.weights
+    Y = data[cols].to_numpy()
+    used = ~np.isnan(Y) & (w > 0)[:, None]
+    kept = np.flatnonzero(w > 0)
+    wr = w[kept][:, None]
+    tot = np.asfortranarray(wr * np.where(used, Y, 0.0)[kept]).sum(axis=0)
+    Wd = np.asfortranarray(wr * used[kept]).sum(axis=0)
+    assert len(kept) > 128
+    np.testing.assert_array_equal(got, tot / Wd)

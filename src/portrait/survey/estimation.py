@@ -147,13 +147,14 @@ def _compute(design: Design, specs: list[_Spec], variance: str, level: float,
 def _estimate(design: Design, specs: list[_Spec], variance: str, level: float,
               deff: bool = True, interval: str | Mapping[str, str] = "wald", df_given: float | None = None,
               covariance: bool = False, matrices: tuple | None = None, checked: bool = False,
-              degf: int | None = None, rows: tuple | None = None) -> _Estimates:
+              degf: int | None = None, rows: tuple | None = None, kinds: np.ndarray | None = None) -> _Estimates:
     """The estimates of ``specs`` on ``design`` as arrays (``matrices``: :func:`_matrices` of these specs on these
     weights, computed before; ``checked``: their values already found within [0, 1] where an interval needs it;
     ``degf``: ``design.degf``, counted before; ``rows``: the positions of the units of positive weight, which hold
-    every unit used, with their rows of ``Y`` and ``D`` and ``M``'s column sums)."""
+    every unit used, with their rows of ``Y`` and ``D`` and ``M``'s column sums; ``kinds``: :func:`_kinds`, if
+    at hand)."""
     variance = check_variance(variance, level, design)
-    kinds = np.array([_interval_of(interval, s.variable) for s in specs], dtype=object)
+    kinds = _kinds(specs, interval) if kinds is None else kinds
     if variance != "linearisation" and (kinds == "likelihood").any():
         raise ParameterError("interval='likelihood' needs the linearised variance (R's svyciprop gives NA bounds "
                              "with replicate weights); use 'logit' with replicates")
@@ -171,8 +172,8 @@ def _estimate(design: Design, specs: list[_Spec], variance: str, level: float,
         kept = np.flatnonzero(w > 0)
         rows = (kept, Y[kept], D[kept], M.sum(axis=0))
     wr = w[rows[0]][:, None]           # the weighted sums over those units only (the others' terms are 0)
-    Wd = np.asfortranarray(wr * rows[2]).sum(axis=0)   # column by column: numpy's pairwise sums
-    tot = np.asfortranarray(wr * rows[1]).sum(axis=0)
+    Wd = np.multiply(wr, rows[2], order="F").sum(axis=0)   # column by column: numpy's pairwise sums
+    tot = np.multiply(wr, rows[1], order="F").sum(axis=0)
     n_used = rows[3].copy()
     theta = np.where(is_mean, np.divide(tot, Wd, out=np.full(q, np.nan), where=Wd > 0), tot)
 
@@ -285,6 +286,11 @@ def _check_intervals(interval: str | Mapping[str, str], variables: Sequence[str]
         raise ParameterError(f"interval names {unknown!r}, which are not among the variables estimated")
     for v in interval.values():
         _check_interval(v)
+
+
+def _kinds(specs: list[_Spec], interval: str | Mapping[str, str]) -> np.ndarray:
+    """Each spec's interval (:func:`_interval_of`), as an array of texts."""
+    return np.array([_interval_of(interval, s.variable) for s in specs], dtype=object)
 
 
 def _interval_of(interval: str | Mapping[str, str], variable: str) -> str:

@@ -15,7 +15,7 @@ import numpy as np
 
 from .design import Design
 from .errors import ParameterError
-from .estimation import _check_intervals, _estimate, _matrices, _numeric, _Spec
+from .estimation import _check_intervals, _estimate, _kinds, _matrices, _numeric, _Spec
 
 #: what :meth:`RepeatedMeans.estimate` gives, as :func:`~portrait.survey.mean`'s columns of the same name
 VALUES = ("estimate", "se", "ci_low", "ci_high", "df", "n")
@@ -47,6 +47,7 @@ class RepeatedMeans:
         everyone = np.ones(len(design.weights), dtype=bool)
         self._specs = [_Spec("mean", v, _numeric(design, v), "", everyone) for v in vs]
         self._interval = interval
+        self._kinds = _kinds(self._specs, interval)
         self._kept: tuple[np.ndarray, tuple, tuple] | None = None     # the respondents, their _matrices, rows
         self._checked = False     # the respondents' values found within [0, 1] where the interval needs it
         self._degf: list[tuple[Design, int]] = []     # designs of the respondents with their degrees of freedom
@@ -68,7 +69,7 @@ class RepeatedMeans:
             kept = (rows, Y[rows], D[rows], M.sum(axis=0))      # and the units each mean uses, counted once
             self._kept, self._checked, self._degf = (present, (Y, M, D, ratios), kept), False, []
         e = _estimate(design, self._specs, variance, level, deff=False, interval=self._interval,
-                      matrices=self._kept[1], checked=self._checked, degf=self._degrees(design), rows=self._kept[2])
+                      matrices=self._kept[1], checked=self._checked, degf=self._degrees(design), rows=self._kept[2], kinds=self._kinds)
         self._checked = True
         return dict(zip(VALUES, (e.theta, e.se, e.low, e.high, e.dfs, e.n_used)))
 
