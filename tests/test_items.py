@@ -108,3 +108,20 @@ def test_derived_from_float_columns_as_from_nullable_integers(cb, survey):
                                                                                             words=False)
     assert spec_a.equals(spec_b) and (spec_a["item"].isin(["forces", "faiblesses"])).any()
     pd.testing.assert_frame_equal(a, b)
+
+
+@pytest.mark.parametrize("survey", ["residents", "visitors"])
+def test_derived_arrays_are_the_frames_numbers(cb, survey):
+    """derived_arrays gives derived's columns and specification without the frames (its lists by column); no
+    statistic wanted gives the empty specification derived gave."""
+    table = _table(cb, survey)
+    values, spec = items.derived(table, cb, survey, words=False)
+    cols, lists = items.derived_arrays(table, cb, survey, words=False)
+    assert list(cols) == list(values.columns) == lists["column"] and list(lists) == items.SPEC_COLUMNS
+    for c, x in cols.items():
+        np.testing.assert_array_equal(x, values[c].to_numpy())
+    assert pd.DataFrame(lists).equals(spec)
+    assert items.intervals(lists) == items.intervals(spec)
+    none, empty = items.derived(table, cb, survey, words=False, statistics=[])
+    assert none.shape == (len(table), 0) and list(empty.columns) == items.SPEC_COLUMNS and len(empty) == 0
+    assert (empty.dtypes == object).all()

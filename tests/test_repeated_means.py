@@ -237,3 +237,30 @@ def test_weighted_sums_are_the_column_by_column_pairwise_sums(designs):
     Wd = np.asfortranarray(wr * used[kept]).sum(axis=0)
     assert len(kept) > 128
     np.testing.assert_array_equal(got, tot / Wd)
+
+
+def test_values_given_are_the_means_of_those_columns(designs):
+    """Values given as arrays (not columns of the data) give the numbers of the data with those columns, on every
+    design, to the last bit; the designs estimated on keep their own data; values missing, of another length, not
+    numbers or infinite are refused."""
+    rng = np.random.default_rng(9)
+    first = next(iter(designs.values()))
+    n = len(first.weights)
+    values = {"share": np.where(rng.random(n) < 0.1, np.nan, (rng.random(n) < 0.4).astype(float)),
+              "score": np.where(rng.random(n) < 0.3, np.nan, rng.normal(50, 10, n)),
+              "count": rng.integers(0, 9, n)}
+    variables, interval = list(values), {"share": "logit"}
+    given = repeated.RepeatedMeans(first, variables, interval=interval, values=values)
+    for name in ["design", "dropped", "calibrated", "dropped, calibrated", "design", "bootstrap"]:
+        d = designs[name]
+        read = replace(d, data=d.data.assign(**values))
+        ref = repeated.RepeatedMeans(read, variables, interval=interval)
+        for variance in ("linearisation", "replicates") if d.has_replicates else ("linearisation",):
+            ours, theirs = given.estimate(d, variance=variance), ref.estimate(read, variance=variance)
+            for c in repeated.VALUES:
+                np.testing.assert_array_equal(ours[c], theirs[c], err_msg=f"{name}, {variance}: {c}")
+    for bad, message in [({"share": values["share"]}, "not in the values"), ({**values, "score": values["score"][1:]},
+                         "one per unit"), ({**values, "score": np.array(["a"] * n)}, "one per unit"),
+                         ({**values, "score": np.where(np.arange(n) == 3, np.inf, 1.0)}, "infinite")]:
+        with pytest.raises(ParameterError, match=message):
+            repeated.RepeatedMeans(first, variables, interval=interval, values=bad)

@@ -24,7 +24,7 @@ the net promoter score get Student's ``estimate ± t·se`` (:func:`means`).
 
 from __future__ import annotations
 
-from typing import Collection
+from typing import Collection, Mapping
 
 import numpy as np
 import pandas as pd
@@ -45,9 +45,12 @@ def means(design, spec: pd.DataFrame, variance: str = "linearisation", level: fl
     return survey.mean(design, list(spec["column"]), variance=variance, level=level, interval=intervals(spec))
 
 
-def intervals(spec: pd.DataFrame) -> dict[str, str]:
-    """The interval of each column of ``spec`` that is a share (:data:`SHARES`), for ``portrait.survey.mean``."""
-    return {c: SHARE_INTERVAL for c, s in zip(spec["column"].tolist(), spec["statistic"].tolist()) if s in SHARES}
+def intervals(spec: pd.DataFrame | Mapping[str, list]) -> dict[str, str]:
+    """The interval of each column of ``spec`` (a frame, or :func:`derived_arrays`' lists by column) that is a share
+    (:data:`SHARES`), for ``portrait.survey.mean``."""
+    columns, statistics = (spec[c].tolist() if isinstance(spec[c], pd.Series) else spec[c]
+                           for c in ("column", "statistic"))
+    return {c: SHARE_INTERVAL for c, s in zip(columns, statistics) if s in SHARES}
 
 
 def derived(table: pd.DataFrame, cb: Codebook, survey: str, *, common_core: bool = True,
@@ -60,6 +63,18 @@ def derived(table: pd.DataFrame, cb: Codebook, survey: str, *, common_core: bool
     ``only`` restricts them to these items, ``statistics`` to these ``(item, statistic, level)``
     (``level`` as text, ``""`` for none).
     """
+    cols, spec = derived_arrays(table, cb, survey, common_core=common_core, words=words, only=only,
+                                statistics=statistics)
+    return pd.DataFrame(cols, index=table.index), pd.DataFrame(list(zip(*spec.values())), columns=SPEC_COLUMNS)
+
+
+def derived_arrays(table: pd.DataFrame, cb: Codebook, survey: str, *, common_core: bool = True,
+                   words: bool = True, only: Collection[str] | None = None,
+                   statistics: Collection[tuple[str, str, str]] | None = None
+                   ) -> tuple[dict[str, np.ndarray], dict[str, list]]:
+    """:func:`derived`'s numbers without its frames: each column's values (an array in the row order of ``table``)
+    by name, and the specification's :data:`SPEC_COLUMNS` as lists (a validation replication estimates them on
+    each design and builds no frame of them)."""
     dk = cb.dont_know_code
     cols: dict[str, np.ndarray] = {}
     spec = []
@@ -119,8 +134,7 @@ def derived(table: pd.DataFrame, cb: Codebook, survey: str, *, common_core: bool
                 cited = (canon == word).any(axis=1)
                 add(v.name, "share", word, word, v.label, v.type,
                     lambda: np.where(answered, cited.astype(float), np.nan))
-    values = pd.DataFrame(cols, index=table.index)
-    return values, pd.DataFrame(spec, columns=SPEC_COLUMNS)
+    return cols, {c: [s[j] for s in spec] for j, c in enumerate(SPEC_COLUMNS)}
 
 
 def _any_cited(columns: list[pd.Series], n: int) -> np.ndarray:

@@ -190,11 +190,11 @@ def _survey_estimates(setup: Validation, w: recipes.Weighted, variances: Sequenc
     recipe's calibration or trimming failed, and ``w`` holds the stages before it (the raking rows carry the error).
 
     The derived variables are read once for all the designs (:class:`portrait.survey.repeated.RepeatedMeans`: the
-    numbers of :func:`portrait.study.items.means`, without building a table for each design)."""
+    numbers of :func:`portrait.study.items.means`, without building a table of them or for each design)."""
     wanted = zip(*(setup.statistics[c].tolist() for c in ("item", "statistic", "level")))
-    data, sel = items.derived(w.stages.get("calibrated", w.stages["nonresponse"]).data, setup.codebook, w.survey,
-                              words=False, statistics=wanted)
-    cols = list(sel["column"])        # the columns of ``data``, in this order: all the estimates read
+    data = w.stages.get("calibrated", w.stages["nonresponse"]).data
+    values, sel = items.derived_arrays(data, setup.codebook, w.survey, words=False, statistics=wanted)
+    cols = sel["column"]        # the derived variables, in this order: all the estimates read
     nan = np.full(len(cols), np.nan)
     blocks = []               # (estimator, variance, value columns, replicates widened, error) of each block of rows
     means = None              # the derived variables, read once for the survey's designs (same rows, same data)
@@ -209,7 +209,7 @@ def _survey_estimates(setup: Validation, w: recipes.Weighted, variances: Sequenc
                 two_stage = first_stage.two_stage_design(d, like=two_stage)
             dd = replace(two_stage if variance == TWO_STAGE else d, data=data)
             if means is None:
-                means = repeated.RepeatedMeans(dd, cols, interval=items.intervals(sel))
+                means = repeated.RepeatedMeans(dd, cols, interval=items.intervals(sel), values=values)
             try:
                 with warnings.catch_warnings():    # a small domain empty in a replicate: left out, as R does; not printed each time
                     warnings.filterwarnings("ignore", message=r".* replicates gave no value for an estimate")
@@ -222,7 +222,7 @@ def _survey_estimates(setup: Validation, w: recipes.Weighted, variances: Sequenc
                 widened = len(dd.replicate_adjustments()) if variance == "bootstrap" else 0
                 blocks.append((name, variance, e, float(widened), ""))
     k, nb = len(cols), len(blocks)
-    labels = {c: np.tile(sel[c].to_numpy(dtype=object), nb) for c in sel.columns if c != "column"}
+    labels = {c: np.tile(np.array(sel[c], dtype=object), nb) for c in items.SPEC_COLUMNS if c != "column"}
     return pd.DataFrame({**{c: np.concatenate([b[2][c] for b in blocks]) for c in repeated.VALUES},
                          "column": np.tile(np.asarray(cols, dtype=object), nb),
                          "adjusted": np.repeat([b[3] for b in blocks], k),

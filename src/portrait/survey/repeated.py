@@ -14,7 +14,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from .design import Design
-from .errors import ParameterError
+from .errors import ParameterError, check_finite
 from .estimation import _check_intervals, _estimate, _kinds, _matrices, _numeric, _Spec
 
 #: what :meth:`RepeatedMeans.estimate` gives, as :func:`~portrait.survey.mean`'s columns of the same name
@@ -32,20 +32,27 @@ class RepeatedMeans:
         Numeric column names, as :func:`~portrait.survey.mean`'s (whole sample, no domain).
     interval : str or mapping, default "wald"
         :func:`~portrait.survey.mean`'s ``interval``.
+    values : mapping of str to array, optional
+        Each variable's values (floats, one per unit), given rather than read from the data: the numbers of the
+        means of a design whose data has these columns (a simulation derives them for its designs, and needs no
+        table of them); the designs estimated on still have ``design``'s data.
 
     Raises
     ------
     ParameterError
-        As :func:`~portrait.survey.mean`: a variable not in the data, not numeric or with infinite values, an
-        unknown interval or one naming a variable not estimated.
+        As :func:`~portrait.survey.mean`: a variable not in the data (or in ``values``), not numeric or with infinite
+        values, values not one per unit, an unknown interval or one naming a variable not estimated.
     """
 
-    def __init__(self, design: Design, variables: Sequence[str], interval: str | Mapping[str, str] = "wald"):
+    def __init__(self, design: Design, variables: Sequence[str], interval: str | Mapping[str, str] = "wald",
+                 values: Mapping[str, np.ndarray] | None = None):
         vs = list(variables)
         _check_intervals(interval, vs)
         self.data = design.data
-        everyone = np.ones(len(design.weights), dtype=bool)
-        self._specs = [_Spec("mean", v, _numeric(design, v), "", everyone) for v in vs]
+        n = len(design.weights)
+        everyone = np.ones(n, dtype=bool)
+        read = [_numeric(design, v) for v in vs] if values is None else [_given(values, v, n) for v in vs]
+        self._specs = [_Spec("mean", v, y, "", everyone) for v, y in zip(vs, read)]
         self._interval = interval
         self._kinds = _kinds(self._specs, interval)
         self._kept: tuple[np.ndarray, tuple, tuple] | None = None     # the respondents, their _matrices, rows
@@ -82,3 +89,14 @@ class RepeatedMeans:
         self._degf.append((design, design.degf))
         return self._degf[-1][1]
 
+
+def _given(values: Mapping[str, np.ndarray], variable: str, n: int) -> np.ndarray:
+    """The values of ``variable`` given to :class:`RepeatedMeans`, checked as :func:`_numeric` checks a column."""
+    if variable not in values:
+        raise ParameterError(f"variable {variable!r} is not in the values given")
+    y = np.asarray(values[variable])
+    if y.shape != (n,) or y.dtype.kind not in "fiu":
+        raise ParameterError(f"the values of {variable!r} must be {n} numbers, one per unit (got {y.dtype} {y.shape})")
+    y = y.astype(float, copy=False)
+    check_finite(y, variable)
+    return y
