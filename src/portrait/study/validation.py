@@ -328,8 +328,9 @@ def _results(target: str, index: int, parts: Sequence[pd.DataFrame]) -> pd.DataF
     arrays: dict[str, object] = {"target": np.full(sum(sizes), target, dtype=object),
                                  "replication": np.full(sum(sizes), index, dtype=np.int64)}
     texts = {}          # text column → its dtype, the same in every part
+    held = [dict(part.items()) for part in parts]       # each part's columns at once, not looked up one by one
     for c in columns:
-        got = [part[c] if c != "p" or c in part.columns else np.full(n, np.nan) for part, n in zip(parts, sizes)]
+        got = [h[c] if c != "p" or c in h else np.full(n, np.nan) for h, n in zip(held, sizes)]
         kinds = {s.dtype for s in got}
         if kinds <= {np.dtype(np.int64), np.dtype(np.float64)}:
             arrays[c] = np.concatenate([np.asarray(s) for s in got])
@@ -366,15 +367,16 @@ def differences(estimates: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     visitors' linearised one.
     """
     key = ["estimator", "variance", "item", "statistic", "level"]
-    group = estimates["group"].to_numpy(dtype=object)
-    keys = list(zip(*(estimates[c].to_numpy(dtype=object) for c in key)))
+    held = dict(estimates.items())      # its columns at once, not looked up one by one
+    group = held["group"].to_numpy(dtype=object)
+    keys = list(zip(*(held[c].to_numpy(dtype=object) for c in key)))
     res, vis = np.flatnonzero(group == "residents"), np.flatnonzero(group == "visitors")
     row = {keys[i]: i for i in vis}
     found = [row.get((e, "linearisation" if v == TWO_STAGE else v, *rest)) for e, v, *rest in (keys[i] for i in res)]
     pair = np.array([-1 if i is None else i for i in found], dtype=np.intp)
     r, v = {}, {}
     for c in ("estimate", "se", "df", "n", "adjusted", "error"):
-        values = estimates[c].to_numpy()
+        values = held[c].to_numpy()
         r[c] = values[res]
         # a residents' row without its visitors' row: NaN, as a reindex gives it
         v[c] = values[pair] if (pair >= 0).all() else np.where(pair >= 0, values[pair], np.nan)
