@@ -1064,3 +1064,18 @@ def test_the_unit_table_is_the_sample_joined_to_its_answers(sample_extra, answer
     got, slots, rows = unit_table.joined(sample, "slot_id", ids, added, answered)
     pd.testing.assert_frame_equal(got, want, check_exact=True)
     assert list(slots["pi"]) == [0.5, 0.25, 1.0] and list(rows[answered_names[0]].isna()) == [False, True, False]
+
+
+@pytest.mark.parametrize("dtype", ["Int8", "Int16", "Int64", "float64", "boolean", "Float64"])
+def test_completion_flags_read_as_pandas_compares_them(dtype):
+    """A completion flag equal to 1 (missing: not complete) read from a nullable integer column's data and mask, as
+    pandas' ``(values == 1).fillna(False)``: a 1 hidden under a missing value is not complete."""
+    raw = [1, 0, None, 1, None, 2, 0, 1]
+    if dtype == "boolean":
+        raw = [True, False, None, True, None, False, False, True]
+    values = pd.Series(pd.array(raw, dtype=dtype)) if dtype != "float64" else pd.Series(raw, dtype=float)
+    if dtype.startswith("Int"):
+        values.array._data[2] = 1            # what lies under a missing value is not read
+    got, want = ingest._equals_one(values), (values == 1).fillna(False).to_numpy(dtype=bool)
+    assert got.dtype == want.dtype == bool
+    np.testing.assert_array_equal(got, want)

@@ -166,6 +166,14 @@ def _with_zeros(values: pd.Series) -> np.ndarray:
     return values.to_numpy(dtype=np.int64, na_value=0)
 
 
+def _equals_one(values: pd.Series) -> np.ndarray:
+    """``(values == 1).fillna(False)`` as booleans; a nullable integer column's from its data and mask."""
+    held = values.array
+    if isinstance(held, pd.arrays.IntegerArray):
+        return ~held._mask & (held._data == 1)
+    return (values == 1).fillna(False).to_numpy(dtype=bool)
+
+
 def _given(values: pd.Series) -> np.ndarray:
     """Which of ``values`` are not missing (read from the column's array, without a Series)."""
     return ~np.asarray(values.array.isna(), dtype=bool)
@@ -254,7 +262,7 @@ def _status(survey: str, ids: np.ndarray, answers: pd.DataFrame | None, disp: pd
         pos = answer_rows
         has = pos >= 0
         n_core = answered_core(answers, cb, columns).to_numpy()[pos[has]]
-        complete = (answers["complet"] == 1).fillna(False).to_numpy(dtype=bool)[pos[has]]
+        complete = _equals_one(answers["complet"])[pos[has]]
         reason[np.flatnonzero(has)] = np.where(complete, code["complet"],
                                                np.where(n_core >= min_core_answered, code["partiel"], code["abandon"]))
         if "ecartee" in by_reason:
