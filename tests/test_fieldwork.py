@@ -428,10 +428,14 @@ def test_effects_over_coded_covariates_equal_the_row_by_row_sums(levels):
     cats = {"a": [f"a{i}" for i in range(levels)], "b": ["x", "y", "z"], "c": [f"c{i}" for i in range(levels)]}
     data = pd.DataFrame({k: pd.Categorical(rng.choice(v + [None], n), categories=v) for k, v in cats.items()})
     data["num"] = rng.normal(size=n)
+    data["count"] = rng.integers(0, 4, n)
+    data["text"] = rng.choice(["x", "y"], n).astype(object)
     spec = {k: {lv: float(rng.normal()) for lv in v[: max(2, len(v) - 1)]} for k, v in cats.items()}
     cov = Covariates(data)
     for s in (spec, {"b": spec["b"], "a": spec["a"]}, {"c": spec["c"], "absent": {"q": 1.0}},
-              {**spec, "num": 0.3}):
+              {**spec, "num": 0.3}, {"num": 0.3, **spec}, {"count": -0.7, "num": 0.3},
+              {"a": spec["a"], "num": 0.3, "b": spec["b"], "count": 1.1, "c": spec["c"]},   # slopes between levels
+              {"b": spec["b"], "text": {"y": 0.2}, "num": 0.3}):      # levels of a text column: the row path
         assert np.array_equal(effects(s, data, cov), effects(s, data))
     for k in range(20):        # a new mapping each time (one freed may leave its address to the next): its own values
         s = {"b": {"x": float(k), "z": -1.0}}

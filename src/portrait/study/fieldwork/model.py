@@ -340,6 +340,7 @@ class Covariates:
         self._combos: dict[tuple[str, ...], tuple[np.ndarray, dict[str, np.ndarray]]] = {}
         self._columns: tuple[pd.Index, frozenset] | None = None
         self._levels: dict[tuple[int, str], tuple[Mapping, np.ndarray]] = {}
+        self._numbers: dict[str, np.ndarray] = {}
 
     def level_effects(self, name: str, eff: Mapping) -> np.ndarray:
         """The effect of each category of covariate ``name`` in ``eff`` (0 where absent), and 0 for a missing value
@@ -360,12 +361,20 @@ class Covariates:
 
     def categorical(self, name: str) -> bool:
         if name not in self.codes:
+            if name in self._numbers:
+                return False
             col = self.data[name]
             if not isinstance(col.dtype, pd.CategoricalDtype):
+                self._numbers[name] = col.to_numpy(float) if pd.api.types.is_numeric_dtype(col.dtype) else None
                 return False
-            self.categories[name] = list(col.cat.categories)
-            self.codes[name] = col.cat.codes.to_numpy()
+            values = col.array          # the Categorical itself: its codes without a Series of them
+            self.categories[name] = values.categories.tolist()
+            self.codes[name] = values.codes
         return True
+
+    def numbers(self, name: str) -> np.ndarray | None:
+        """``data[name].to_numpy(float)`` of a numeric, not categorical, column (None for any other), kept."""
+        return None if self.categorical(name) else self._numbers[name]
 
     def combos(self, names: tuple[str, ...]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Each row's combination (its position among the distinct ones) and, per covariate, the code
@@ -399,12 +408,10 @@ def effects(spec: Mapping[str, Any], data: pd.DataFrame, covariates: Covariates 
     """
     if covariates is not None:
         present = tuple(cov for cov in spec if covariates.has(cov))
-        if present and all(isinstance(spec[c], dict) and covariates.categorical(c) for c in present):
-            inverse, combo = covariates.combos(present)
-            out = np.zeros(len(combo[present[0]]))
-            for cov in present:
-                out += covariates.level_effects(cov, spec[cov])[combo[cov]]
-            return out[inverse]
+        levels = [isinstance(spec[c], dict) for c in present]
+        if present and all(covariates.categorical(c) if lv else covariates.numbers(c) is not None
+                           for c, lv in zip(present, levels)):
+            return _coded_effects(spec, present, levels, covariates)
     out = np.zeros(len(data))
     for cov, eff in spec.items():
         if cov not in data.columns:
@@ -419,6 +426,28 @@ def effects(spec: Mapping[str, Any], data: pd.DataFrame, covariates: Covariates 
             out += np.append(np.asarray(list(eff.values()), dtype=float), 0.0)[idx]
         else:
             out += float(eff) * data[cov].to_numpy(float)
+    return out
+
+
+def _coded_effects(spec: Mapping[str, Any], present: tuple[str, ...], levels: list[bool],
+                   covariates: Covariates) -> np.ndarray:
+    """:func:`effects` of the ``present`` covariates (``levels``: categorical with an effect per level, else numeric
+    with a slope), in their order: the categorical ones before the first slope summed per distinct combination of
+    their values and spread to the rows, the rest added row by row (the same additions as the row path's)."""
+    lead = present[:levels.index(False)] if False in levels else present
+    if lead:
+        inverse, combo = covariates.combos(lead)
+        out = np.zeros(len(combo[lead[0]]))
+        for cov in lead:
+            out += covariates.level_effects(cov, spec[cov])[combo[cov]]
+        out = out[inverse]
+    else:
+        out = np.zeros(len(covariates.data))
+    for cov, level in zip(present[len(lead):], levels[len(lead):]):
+        if level:
+            out += covariates.level_effects(cov, spec[cov])[covariates.codes[cov]]
+        else:
+            out += float(spec[cov]) * covariates.numbers(cov)
     return out
 
 
