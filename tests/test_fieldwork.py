@@ -397,7 +397,7 @@ def test_source_label():
 
 def test_top_choices_equal_a_full_stable_sort():
     """The simulator's top-k of each row (multi-select options, cited words) equals a full stable sort,
-    ties and impossible options (-inf) included: brute force on random small tables."""
+    ties, impossible options (-inf), NaN and +inf included: brute force on random small tables."""
     from portrait.study.fieldwork.simulation import _top_stable
 
     rng = np.random.default_rng(7)
@@ -405,6 +405,8 @@ def test_top_choices_equal_a_full_stable_sort():
         n, m, k = int(rng.integers(1, 40)), int(rng.integers(1, 12)), int(rng.integers(1, 5))
         x = rng.random((n, m)) if trial % 2 else rng.integers(0, 3, size=(n, m)).astype(float)
         x[rng.random((n, m)) < 0.2] = -np.inf
+        if trial % 5 == 0:
+            x[rng.random((n, m)) < 0.1] = np.nan if trial % 10 else np.inf
         np.testing.assert_array_equal(_top_stable(x, k), np.argsort(-x, axis=1, kind="stable")[:, :k])
 
 

@@ -130,19 +130,22 @@ def _categorical_draw_by(table: np.ndarray, row: np.ndarray, u: np.ndarray) -> n
 
 def _top_stable(scores: np.ndarray, k: int) -> np.ndarray:
     """``np.argsort(-scores, axis=1, kind="stable")[:, :k]`` without sorting whole rows: the ``k`` best
-    columns of each row, best first, ties in column order (rows with a tie at the ``k``-th place are
-    sorted in full)."""
-    neg = -scores
-    if neg.shape[1] <= k:
-        return np.argsort(neg, axis=1, kind="stable")[:, :k]
-    part = np.sort(np.argpartition(neg, k - 1, axis=1)[:, :k], axis=1)
-    vals = np.take_along_axis(neg, part, axis=1)
-    order = np.argsort(vals, axis=1, kind="stable")
-    top = np.take_along_axis(part, order, axis=1)
-    kth = np.take_along_axis(vals, order[:, -1:], axis=1)
-    tied = (neg <= kth).sum(axis=1) > k
-    if tied.any():
-        top[tied] = np.argsort(neg[tied], axis=1, kind="stable")[:, :k]
+    columns of each row, best first, ties in column order — each the first largest (``argmax``) of the columns
+    not taken yet; rows where a column taken is not above -inf (a NaN, or fewer than ``k`` possible options) are
+    sorted in full."""
+    if scores.shape[1] <= k:
+        return np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    left = scores.copy()
+    at = np.arange(len(scores))
+    top = np.empty((len(scores), k), dtype=np.intp)
+    fine = np.ones(len(scores), dtype=bool)
+    for r in range(k):
+        top[:, r] = left.argmax(axis=1)
+        fine &= left[at, top[:, r]] > -np.inf
+        left[at, top[:, r]] = -np.inf
+    odd = ~fine
+    if odd.any():
+        top[odd] = np.argsort(-scores[odd], axis=1, kind="stable")[:, :k]
     return top
 
 
