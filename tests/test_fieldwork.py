@@ -448,6 +448,21 @@ def test_effects_over_coded_covariates_equal_the_row_by_row_sums(levels):
     assert np.array_equal(effects({"d": {"u": 1.5}, "b": spec["b"]}, data, cov), before + 1.5)
 
 
+def test_option_effects_over_coded_covariates_equal_those_of_the_values():
+    """Options' effects read from the categories' codes (missing values, categories no row has, a level spelt as
+    a number, a column not categorical) equal those of the values factorised: to the last bit."""
+    from portrait.study.fieldwork.model import Covariates, option_effects
+    rng = np.random.default_rng(5)
+    n = 3000
+    data = pd.DataFrame({"a": pd.Categorical(rng.choice(["p", "q", None], n), categories=["p", "q", "r"]),
+                         "k": pd.Categorical(rng.integers(1, 4, n)), "t": rng.choice(["u", "v"], n).astype(object)})
+    spec = {"a": {"p": {1: 0.3, 2: -0.2}, "r": {3: 1.0}}, "k": {2: {1: 0.7}, 3: {2: 0.1, 3: -0.4}},
+            "t": {"v": {1: 0.25}}, "absent": {"x": {1: 9.0}}, "a2": {}}
+    data["a2"] = data["a"]
+    for s in (spec, dict(reversed(list(spec.items())))):
+        assert np.array_equal(option_effects(s, data, [1, 2, 3], Covariates(data)), option_effects(s, data, [1, 2, 3]))
+
+
 def test_as_categories_equals_categoricals_of_the_values_as_objects():
     from portrait.study.fieldwork.model import CATEGORICAL_COVARIATES, as_categories
     values = ["Hauts-de-France", "Île-de-France", None, "Aisne", "zone b", "Épinal", "aisne", "Aisne"]

@@ -451,14 +451,19 @@ def _coded_effects(spec: Mapping[str, Any], present: tuple[str, ...], levels: li
     return out
 
 
-def option_effects(spec: Mapping[str, Any], data: pd.DataFrame, options: list) -> np.ndarray:
-    """Log-weight effects per row and option from ``{covariate: {level: {option: effect}}}``."""
+def option_effects(spec: Mapping[str, Any], data: pd.DataFrame, options: list,
+                   covariates: Covariates | None = None) -> np.ndarray:
+    """Log-weight effects per row and option from ``{covariate: {level: {option: effect}}}``; ``covariates`` (a
+    :class:`Covariates` of ``data``) gives the categorical covariates' codes (the same rows' effects)."""
     index = {o: j for j, o in enumerate(options)}
     out = np.zeros((len(data), len(options)))
     for cov, levels in spec.items():
-        if cov not in data.columns:
+        if not (covariates.has(cov) if covariates is not None else cov in data.columns):
             continue
-        codes, values = pd.factorize(data[cov])            # each person's value, compared once per distinct value
+        if covariates is not None and covariates.categorical(cov):       # its categories, not its values factorised
+            codes, values = covariates.codes[cov], covariates.categories[cov]
+        else:
+            codes, values = pd.factorize(data[cov])        # each person's value, compared once per distinct value
         per_value = np.zeros((len(values) + 1, len(options)))   # last row: a missing value, no effect
         for j, value in enumerate(values):
             for level, eff in levels.items():

@@ -318,12 +318,12 @@ def _answers(model: FieldworkModel, cal: Calibration, group: str, persons: pd.Da
             dk = stream.random(n) < _dont_know_prob(model, v.name, group, persons, covariates, spec, dk_kept)
             cols[v.name] = _int16(np.where(dk, cb.dont_know_code, codes))
         elif v.name in model.params.get("categorical_items", {}):
-            probs = categorical_probabilities(model, v.name, persons)
+            probs = categorical_probabilities(model, v.name, persons, covariates)
             codes = np.asarray(v.code_values)[_categorical_draw(probs, stream.random(n))]
             dk = stream.random(n) < _dont_know_prob(model, v.name, group, persons, covariates, kept=dk_kept)
             cols[v.name] = _int16(np.where(dk, cb.dont_know_code, codes))
         elif v.type == "multi":
-            lw = _option_log_weights(model, "multi_items", v.name, group, persons, v.code_values)
+            lw = _option_log_weights(model, "multi_items", v.name, group, persons, v.code_values, covariates)
             nprob = np.asarray(model.params["multi_items"][v.name]["n_choices"][group], dtype=float)
             n_pick = 1 + _categorical_draw_by(nprob[None, :], np.zeros(n, dtype=np.int64), stream.random(n))
             order = _top_stable(lw + stream.gumbel(size=lw.shape), v.max_choices)
@@ -334,7 +334,7 @@ def _answers(model: FieldworkModel, cal: Calibration, group: str, persons: pd.Da
             for j, c in enumerate(v.code_values):
                 cols[option_column(v.name, c)] = _int16(chosen[:, j])
         elif v.type == "open_words":
-            cols.update(_words(model, group, v, persons, stream))
+            cols.update(_words(model, group, v, persons, stream, covariates))
         else:  # pragma: no cover - the model validation refuses unmodelled variables
             raise ParameterError(f"no simulation rule for {v.name!r}")
     return cols
@@ -368,12 +368,12 @@ def _context(model: FieldworkModel, group: str, v: Variable, persons: pd.DataFra
 
 
 def _words(model: FieldworkModel, group: str, v: Variable, persons: pd.DataFrame,
-           rng: np.random.Generator) -> dict[str, Any]:
+           rng: np.random.Generator, covariates: Covariates | None = None) -> dict[str, Any]:
     spec = model.params["words"][v.name]
     vocab = model.codebook.vocabulary(v.name)
     words = list(vocab)
     n = len(persons)
-    lw = _option_log_weights(model, "words", v.name, group, persons, words)
+    lw = _option_log_weights(model, "words", v.name, group, persons, words, covariates)
     order = _top_stable(lw + rng.gumbel(size=lw.shape), 3)
     u = rng.random((n, 2))
     blank2 = u[:, 0] < float(spec["blank_second"])

@@ -162,23 +162,25 @@ def ordinal_probabilities(model: FieldworkModel, cal: Calibration, name: str, gr
     return np.diff(cdf, axis=1)
 
 
-def categorical_probabilities(model: FieldworkModel, name: str, data: pd.DataFrame) -> np.ndarray:
-    """P(answer = each code | covariates) for a nominal item (multinomial logit)."""
+def categorical_probabilities(model: FieldworkModel, name: str, data: pd.DataFrame,
+                              covariates: Covariates | None = None) -> np.ndarray:
+    """P(answer = each code | covariates) for a nominal item (multinomial logit); ``covariates``: a
+    :class:`.model.Covariates` of ``data`` (:func:`.model.option_effects`)."""
     spec = model.params["categorical_items"][name]
     v = model.codebook.variable(name)
     keys = [c.key for c in v.codes]
     base = np.log(np.asarray([spec["base"][k] for k in keys], dtype=float))
-    lin = base[None, :] + option_effects(spec.get("effects", {}), data, keys)
+    lin = base[None, :] + option_effects(spec.get("effects", {}), data, keys, covariates)
     lin -= lin.max(axis=1, keepdims=True)
     e = np.exp(lin)
     return e / e.sum(axis=1, keepdims=True)
 
 
 def _option_log_weights(model: FieldworkModel, section: str, name: str, group: str,
-                        data: pd.DataFrame, options: list) -> np.ndarray:
+                        data: pd.DataFrame, options: list, covariates: Covariates | None = None) -> np.ndarray:
     spec = model.params[section][name]
     base = np.log(np.asarray([spec["weights"][o] for o in options], dtype=float))
-    lw = base[None, :] + option_effects(spec.get("effects", {}), data, options)
+    lw = base[None, :] + option_effects(spec.get("effects", {}), data, options, covariates)
     if group == "visitors":
         shift = spec.get("group_shift", {})
         lw = lw + np.asarray([shift.get(o, 0.0) for o in options], dtype=float)[None, :]
