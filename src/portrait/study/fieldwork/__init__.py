@@ -64,6 +64,7 @@ and the other names below are used from this package:
 - :mod:`.population` — resident and visitor population cells, visitor frame labels mapped to keys;
 - :mod:`.true_values` — solved intercepts and thresholds, exact answer probabilities, :func:`truth`;
 - :mod:`.simulation` — profiles, answers, response and break-off drawn; :func:`simulate`;
+- :mod:`.drawing` — the simulation's draws from its uniforms (categories, top choices, respondents' rows);
 - :mod:`.stage` — what notebook 03 does around it (survey folder, truth table, estimates beside
   the truth, response rates, age profile);
 - :mod:`.finite` — a fixed finite population (every frame unit's profile and answers drawn once
