@@ -659,6 +659,30 @@ def test_identifier_order_and_texts_equal_the_python_objects_sort():
             assert got.dtype == want.dtype and got.tolist() == want.tolist()
 
 
+def test_texts_blanked_in_arrow_equal_the_texts_taken_and_set_missing():
+    """A text column (pyarrow) taken in order with its blank rows missing in one Arrow take (``_blanked``) equals the
+    column taken, then set missing where blank: missing texts kept, blanks or none, chunked or not, no row at all."""
+    import pyarrow as pa
+    from portrait.study.fieldwork.simulation import _blanked
+    rng = np.random.default_rng(11)
+    for m in (50, 0):
+        values = np.where(rng.random(m) < 0.3, None, "é" + pd.Series(range(m)).astype(str)).astype(object)
+        plain = pd.array(values, dtype="string")
+        chunked = type(plain)(pa.chunked_array([values[: m // 2], values[m // 2:]], type=plain.__arrow_array__().type))
+        assert isinstance(plain, pd.arrays.ArrowStringArray)
+        order = rng.permutation(m)
+        for answer in (plain, chunked):
+            for blank in (rng.random(m) < 0.4, np.zeros(m, dtype=bool), None):
+                want = answer.take(order)
+                if blank is not None and blank.any():
+                    want = want.copy()
+                    want[blank[order]] = pd.NA
+                got = _blanked(answer, blank, order)
+                assert type(got) is type(want) and got.dtype == want.dtype
+                assert got.__arrow_array__().type == want.__arrow_array__().type
+                pd.testing.assert_extension_array_equal(got, want)
+
+
 def test_the_export_taken_at_once_equals_each_column_blanked_and_ordered():
     """The export's Int16 answers stacked and taken in order at once (``_export``) equal each column blanked and taken
     by ``_blanked``, beside columns of other types (Int32, text with a gap, a float), blanks or none, missing answers

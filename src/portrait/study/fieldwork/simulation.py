@@ -356,6 +356,9 @@ def _blanked(answer: Any, blank: np.ndarray | None, order: np.ndarray | None = N
         if order is not None:
             data, mask = data[order], mask[order]
         return pd.arrays.IntegerArray(data, mask)
+    if order is not None and isinstance(answer, pd.arrays.ArrowStringArray):    # taken in Arrow: a blank row's
+        at = pa.array(order, mask=None if blank is None else blank[order])       # position missing, its text too
+        return type(answer)(answer.__arrow_array__().take(at))
     out = answer if order is None else answer.take(order)
     if blank is not None and blank.any():
         out = out.copy()
