@@ -306,3 +306,25 @@ def test_draws_follow_the_documented_counter_formula():
     # distinct (commune, person) pairs give distinct keys (trial L, F5: a key without its commune)
     codes, persons = np.repeat(["59350", "02001", "80021"], 50), np.tile(np.arange(50), 3)
     assert len(set(finite.resident_keys(codes, persons).tolist())) == 150
+
+
+def test_poisson_counts_read_from_the_cumulative_probabilities_are_scipys():
+    """The finite population's stays (``finite.poisson_ppf``) equal ``scipy.stats.poisson.ppf``: random uniforms,
+    uniforms at and beside each cumulative probability (where scipy's inversion is asked), tails, and means that are
+    small, large, zero or missing."""
+    from scipy import special, stats
+    from portrait.study.fieldwork.finite import poisson_ppf
+    rng = np.random.default_rng(21)
+    means = np.array([0.6, 1.2, 2.0, 2.6, 1e-3, 37.5, 0.0, np.nan])
+    q = (rng.integers(0, 2**53, 60000) + 0.5) * 2.0**-53
+    mu = rng.choice(means, len(q))
+    edges = [special.pdtr(np.arange(12.0), m) for m in means[:4]]
+    at = np.concatenate([e for e in edges])
+    beside = np.concatenate([at, np.nextafter(at, 0), np.nextafter(at, 1), at * (1 + 1e-9), at * (1 - 1e-9)])
+    beside_mu = np.tile(np.repeat(means[:4], 12), 5)
+    tails = np.array([2.0**-53, 1 - 2.0**-53, 1e-300, 0.5])
+    q = np.concatenate([q, beside, tails])
+    mu = np.concatenate([mu, beside_mu, np.full(4, 2.0)])
+    keep = (q > 0) & (q < 1)
+    q, mu = q[keep], mu[keep]
+    np.testing.assert_array_equal(poisson_ppf(q, mu), stats.poisson.ppf(q, mu))
