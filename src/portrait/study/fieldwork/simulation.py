@@ -341,7 +341,7 @@ def _coded(col: pd.Series, codes: dict) -> pd.arrays.IntegerArray:
     """``pd.array(col.map(codes).to_numpy(), dtype="Int16")``, one look-up per category or distinct value, not per
     row (missing where the value is, or has no code)."""
     if isinstance(col.dtype, pd.CategoricalDtype):
-        idx, distinct = col.cat.codes.to_numpy(), col.cat.categories
+        idx, distinct = col.array.codes, col.array.categories     # the Categorical's own, not Series of them
     else:
         idx, distinct = pd.factorize(col)
     found = np.asarray([c in codes for c in distinct] + [False])          # the last: a missing value (code -1)
