@@ -683,6 +683,19 @@ def test_texts_blanked_in_arrow_equal_the_texts_taken_and_set_missing():
                 pd.testing.assert_extension_array_equal(got, want)
 
 
+def test_stay_means_by_category_equal_the_column_mapped():
+    """The visitors' mean stays looked up per category (``_stay_means``) equal the column mapped row by row: a
+    missing country, a category no row has and one without its own mean (the default) included; text too."""
+    from portrait.study.fieldwork.simulation import _stay_means
+    means = {"FR": 2.0, "BE": 1.5, "default": 0.6, "DE": 3}
+    values = ["FR", None, "IT", "BE", "FR", "DE", None]
+    for col in (pd.Series(pd.Categorical(values, categories=["BE", "DE", "FR", "IT", "NL"])),
+                pd.Series(values, dtype="str"), pd.Series(values[:0], dtype="category")):
+        want = col.map(lambda c: means.get(c, means["default"])).to_numpy(float)
+        got = _stay_means(col, means)
+        assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
 def test_the_export_taken_at_once_equals_each_column_blanked_and_ordered():
     """The export's Int16 answers stacked and taken in order at once (``_export``) equal each column blanked and taken
     by ``_blanked``, beside columns of other types (Int32, text with a gap, a float), blanks or none, missing answers

@@ -7,7 +7,7 @@ from __future__ import annotations
 import weakref
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Callable, Collection, Sequence
+from typing import Any, Callable, Collection, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -278,11 +278,21 @@ def _context(model: FieldworkModel, group: str, v: Variable, persons: pd.DataFra
         return {v.name: _coded(persons["region"], v.keys())}
     if v.name == "nb_sejours":
         st = model.params["visitors"]["stays"]
-        mean = persons["country"].map(lambda c: st["mean"].get(c, st["mean"]["default"])).to_numpy(float)
+        mean = _stay_means(persons["country"], st["mean"])
         lam = mean * (1 + float(st["per_extra_file"]) * persons["multiplicity"].to_numpy(float))
         stays = 1 + rng.poisson(lam)
         return {v.name: _int16(np.clip(stays, v.minimum, v.maximum))}
     raise ParameterError(f"no simulation rule for context variable {v.name!r}")  # pragma: no cover
+
+
+def _stay_means(country: pd.Series, means: Mapping[str, float]) -> np.ndarray:
+    """``country.map(lambda c: means.get(c, means["default"])).to_numpy(float)``: a categorical column's mean looked
+    up once per category (and once for a missing country), then taken at each row's code."""
+    mean = lambda c: means.get(c, means["default"])      # noqa: E731
+    if not isinstance(country.dtype, pd.CategoricalDtype):
+        return country.map(mean).to_numpy(float)
+    values = country.array
+    return np.asarray([mean(c) for c in values.categories] + [mean(np.nan)], dtype=float)[values.codes]
 
 
 def _words(model: FieldworkModel, group: str, v: Variable, persons: pd.DataFrame,
