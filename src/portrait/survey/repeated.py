@@ -76,7 +76,8 @@ class RepeatedMeans:
             kept = (rows, Y[rows], D[rows], M.sum(axis=0))      # and the units each mean uses, counted once
             self._kept, self._checked, self._degf = (present, (Y, M, D, ratios), kept), False, []
         e = _estimate(design, self._specs, variance, level, deff=False, interval=self._interval,
-                      matrices=self._kept[1], checked=self._checked, degf=self._degrees(design), rows=self._kept[2], kinds=self._kinds)
+                      matrices=self._kept[1], checked=self._checked, degf=self._degrees(design), rows=self._kept[2],
+                      kinds=self._kinds)
         self._checked = True
         return dict(zip(VALUES, (e.theta, e.se, e.low, e.high, e.dfs, e.n_used)))
 
