@@ -331,3 +331,33 @@ def test_what_is_kept_for_an_arrow_column_is_built_once_per_array_and_never_for_
     new = pd.Series(pd.array(["80021"], dtype="string[pyarrow]"))
     labels._KEPT[("test-index", (id(labels.arrow_chunks(new)),))] = ((weakref.ref(labels.arrow_chunks(other)),), "stale")
     assert list(kept_for_arrow(new, "test-index", build)) == ["80021"]
+
+
+@pytest.mark.parametrize("values", [pd.array([3, None, 1], dtype="Int16"), pd.array([0.5, None, 2.0], dtype="Float64"),
+                                    pd.array([True, None, False], dtype="boolean")])
+def test_masked_parts_are_the_values_and_missing_mask_pandas_holds(values):
+    """labels.masked_parts reads a nullable array's values and mask without a copy: they agree with pandas' public
+    isna() and with the values it converts, for integers, floats and booleans."""
+    from portrait.survey import labels
+
+    data, mask = labels.masked_parts(values)
+    np.testing.assert_array_equal(mask, values.isna())
+    kept = ~values.isna()
+    np.testing.assert_array_equal(data[kept], values[kept].to_numpy(dtype=data.dtype))
+    assert len(data) == len(values)
+
+
+def test_masked_parts_refuses_an_array_without_a_mask():
+    from portrait.survey import labels
+
+    with pytest.raises(TypeError, match="nullable"):
+        labels.masked_parts(pd.array(["a", None], dtype="str"))
+
+
+def test_pandas_private_arrays_are_read_in_one_place_only():
+    """pandas' private ``_data`` and ``_mask`` of its nullable arrays are read by labels.masked_parts only, so that a
+    pandas release that renames them breaks one function (and its tests above), not every fast path."""
+    src = paths.ROOT / "src" / "portrait"
+    readers = sorted(p.relative_to(src).as_posix() for p in src.rglob("*.py")
+                     if re.search(r"\._(data|mask)\b", p.read_text(encoding="utf-8")))
+    assert readers == ["survey/labels.py"]

@@ -116,6 +116,7 @@ import pandas as pd
 from ..pipeline import paths
 from ..pipeline.errors import InputError, ParameterError
 from ..pipeline.io import write_csv, write_parquet
+from ..survey.labels import masked_parts
 from . import frames, open_answers
 from .unit_table import arrow_text, at_all, joined, positions, texts
 from .codebook import Codebook
@@ -162,7 +163,8 @@ def _with_zeros(values: pd.Series) -> np.ndarray:
     pandas' conversion (the validation study counts every unit's answered items in each replication)."""
     held = values.array
     if isinstance(held, pd.arrays.IntegerArray):
-        return np.where(held._mask, 0, held._data.astype(np.int64))
+        data, mask = masked_parts(held)
+        return np.where(mask, 0, data.astype(np.int64))
     return values.to_numpy(dtype=np.int64, na_value=0)
 
 
@@ -170,7 +172,8 @@ def _equals_one(values: pd.Series) -> np.ndarray:
     """``(values == 1).fillna(False)`` as booleans; a nullable integer column's from its data and mask."""
     held = values.array
     if isinstance(held, pd.arrays.IntegerArray):
-        return ~held._mask & (held._data == 1)
+        data, mask = masked_parts(held)
+        return ~mask & (data == 1)
     return (values == 1).fillna(False).to_numpy(dtype=bool)
 
 

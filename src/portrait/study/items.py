@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .. import survey
+from ..survey.labels import masked_parts
 from ..survey.multiresponse import float_values
 from .codebook import Codebook, normalise_text, word_lookup
 
@@ -146,7 +147,8 @@ def _any_cited(columns: list[pd.Series], n: int) -> np.ndarray:
     if all(isinstance(a, pd.arrays.IntegerArray) for a in arrays):
         total = np.zeros(n, dtype=np.int64)
         for a in arrays:
-            total += np.where(a._mask, 0, a._data)
+            data, mask = masked_parts(a)
+            total += np.where(mask, 0, data)
         return total > 0
     total = np.zeros(n)
     for c in columns:

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..pipeline.errors import ParameterError
-from ..survey.labels import arrow_chunks, kept_for_arrow
+from ..survey.labels import arrow_chunks, kept_for_arrow, masked_parts
 
 __all__ = ["arrow_text", "positions", "texts", "text_dtype", "held_index", "category_text", "at_all", "where_texts",
            "joined"]
@@ -127,8 +127,9 @@ def at_all(columns: Mapping[str, pd.Series], pos: np.ndarray) -> dict[str, pd.ap
         at = pos[found]
         data = np.full((len(names), len(pos)), dtype._internal_fill_value, dtype=dtype.numpy_dtype)
         mask = np.ones((len(names), len(pos)), dtype=bool)
-        data[:, found] = np.stack([columns[c].array._data for c in names])[:, at]
-        mask[:, found] = np.stack([columns[c].array._mask for c in names])[:, at]
+        parts = [masked_parts(columns[c].array) for c in names]
+        data[:, found] = np.stack([d for d, _ in parts])[:, at]
+        mask[:, found] = np.stack([m for _, m in parts])[:, at]
         for i, c in enumerate(names):
             out[c] = pd.arrays.IntegerArray(data[i], mask[i])
     return {c: out[c] if c in out else _at(values, pos) for c, values in columns.items()}

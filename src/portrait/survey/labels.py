@@ -57,6 +57,34 @@ def arrow_chunks(values: pd.Series):
     return values.array.__arrow_array__()
 
 
+def masked_parts(values: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The values and the missing mask held by a pandas nullable array (``IntegerArray``, ``FloatingArray``,
+    ``BooleanArray``), without a copy: read where the public conversions cost too much (each validation replication
+    reads every answer column). The one place that reads pandas' private ``_data`` and ``_mask`` (the pandas release
+    is pinned in constraints.txt); the arrays must not be written to.
+
+    Parameters
+    ----------
+    values : pandas.api.extensions.ExtensionArray
+        A nullable (masked) pandas array.
+
+    Returns
+    -------
+    data : numpy.ndarray
+        The values (anything under the mask).
+    mask : numpy.ndarray
+        True where a value is missing.
+
+    Raises
+    ------
+    TypeError
+        If ``values`` is not a masked pandas array.
+    """
+    if not isinstance(values, (pd.arrays.IntegerArray, pd.arrays.FloatingArray, pd.arrays.BooleanArray)):
+        raise TypeError(f"a pandas nullable (masked) array is needed, got {type(values).__name__}")
+    return values._data, values._mask
+
+
 _KEPT: dict[tuple[Hashable, tuple[int, ...]], tuple[tuple[weakref.ref, ...], Any]] = {}
 KEPT_MAX = 32
 

@@ -45,6 +45,7 @@ from scipy import special, stats
 from .design import Deferred, Deferring, Design
 from .errors import ParameterError, check_variance
 from .inference import domain_degf
+from .labels import masked_parts
 from .linearisation import sparse_influence_variance
 from .replicates import replicate_variance
 
@@ -186,8 +187,9 @@ def float_values(values: pd.Series) -> np.ndarray:
     multiple-response items, and the key statistics' answers, in each replication)."""
     held = values.array
     if isinstance(held, (pd.arrays.IntegerArray, pd.arrays.FloatingArray)):
-        out = held._data.astype(np.float64)
-        out[held._mask] = np.nan
+        data, mask = masked_parts(held)
+        out = data.astype(np.float64)
+        out[mask] = np.nan
         return out
     return values.to_numpy(dtype=float, na_value=np.nan)
 
@@ -247,10 +249,11 @@ def option_indicators(data: pd.DataFrame, items: Sequence[str]) -> tuple[np.ndar
 def _integer_indicators(held: list, items: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """:func:`option_indicators` of nullable integer columns (their arrays ``held``), from their data and masks: the
     same floats without a NaN put in and taken out (a survey's options, read in every validation replication)."""
-    missing = held[0]._mask.copy()
-    for a in held[1:]:
-        missing |= a._mask
-    Y = np.column_stack([a._data for a in held])
+    parts = [masked_parts(a) for a in held]
+    missing = parts[0][1].copy()
+    for _, mask in parts[1:]:
+        missing |= mask
+    Y = np.column_stack([data for data, _ in parts])
     given = Y[~missing]
     if np.any((given != 0) & (given != 1)):
         raise ParameterError(f"option columns {list(items)} must hold 0 or 1 (or be missing)")

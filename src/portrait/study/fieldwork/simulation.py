@@ -17,7 +17,7 @@ from scipy.special import expit
 
 from ...pipeline import config
 from ...pipeline.errors import InputError, ParameterError
-from ...survey.labels import arrow_chunks
+from ...survey.labels import arrow_chunks, masked_parts
 from ..codebook import Variable, option_column
 from ..unit_table import held_index
 from .model import (AGE_KEYS, AGE_SPAN, CATEGORICAL_COVARIATES, CONTEXT, FieldworkModel, GROUPS, SEX_KEYS,
@@ -362,7 +362,8 @@ def _coded(col: pd.Series, codes: dict) -> pd.arrays.IntegerArray:
 def _blanked(answer: Any, blank: np.ndarray | None, order: np.ndarray | None = None) -> Any:
     """An export column with its ``blank`` rows missing, its rows taken in ``order`` (all when None)."""
     if isinstance(answer, pd.arrays.IntegerArray):
-        data, mask = answer._data, answer._mask if blank is None else answer._mask | blank
+        data, mask = masked_parts(answer)
+        mask = mask if blank is None else mask | blank
         if order is not None:
             data, mask = data[order], mask[order]
         return pd.arrays.IntegerArray(data, mask)
@@ -403,9 +404,9 @@ def _export(answers: dict[str, Any], blank: dict[str, np.ndarray], order: np.nda
                and answers[c].dtype == pd.Int16Dtype()]
     out = {}
     if stacked:
-        data = np.stack([answers[c]._data for c in stacked])[:, order]
-        mask = np.stack([answers[c]._mask if blank.get(c) is None else answers[c]._mask | blank[c]
-                         for c in stacked])[:, order]
+        parts = [masked_parts(answers[c]) for c in stacked]
+        data = np.stack([d for d, _ in parts])[:, order]
+        mask = np.stack([m if blank.get(c) is None else m | blank[c] for c, (_, m) in zip(stacked, parts)])[:, order]
         out = {c: pd.arrays.IntegerArray(data[j], mask[j]) for j, c in enumerate(stacked)}
     export = {c: out[c] if c in out else _blanked(answers[c], blank.get(c), order) for c in columns}
     if source_row:
