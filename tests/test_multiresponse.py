@@ -297,7 +297,7 @@ def test_independent_surveys_give_the_test_of_their_stack():
 def test_float_values_is_pandas_conversion(dtype):
     """The data-and-mask fast path gives pandas' own ``to_numpy(dtype=float, na_value=nan)``, missing values
     included, for every nullable type it takes (and plain columns go through pandas)."""
-    from portrait.survey.multiresponse import float_values
+    from portrait.survey.labels import float_values
     raw = [1, 0, None, 3, None, 2] if dtype not in ("float64", "int64", "boolean") else [1, 0, 3, 1, 0, 2]
     if dtype == "boolean":
         raw = [True, None, False, True, None, False]

@@ -30,8 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .. import survey
-from ..survey.labels import masked_parts
-from ..survey.multiresponse import float_values
+from ..survey.labels import float_values, masked_parts
 from .codebook import Codebook, normalise_text, word_lookup
 
 SPEC_COLUMNS = ["column", "item", "statistic", "level", "label", "item_label", "type"]

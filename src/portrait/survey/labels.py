@@ -85,6 +85,19 @@ def masked_parts(values: Any) -> tuple[np.ndarray, np.ndarray]:
     return values._data, values._mask
 
 
+def float_values(values: pd.Series) -> np.ndarray:
+    """``values.to_numpy(dtype=float, na_value=np.nan)``; a nullable integer or float column converted from its data
+    and mask, without pandas' conversion (a third of its time: the validation study reads every option column of its
+    multiple-response items, and the key statistics' answers, in each replication)."""
+    held = values.array
+    if isinstance(held, (pd.arrays.IntegerArray, pd.arrays.FloatingArray)):
+        data, mask = masked_parts(held)
+        out = data.astype(np.float64)
+        out[mask] = np.nan
+        return out
+    return values.to_numpy(dtype=float, na_value=np.nan)
+
+
 _KEPT: dict[tuple[Hashable, tuple[int, ...]], tuple[tuple[weakref.ref, ...], Any]] = {}
 KEPT_MAX = 32
 

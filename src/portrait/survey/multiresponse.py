@@ -45,7 +45,7 @@ from scipy import special, stats
 from .design import Deferred, Deferring, Design
 from .errors import ParameterError, check_variance
 from .inference import domain_degf
-from .labels import masked_parts
+from .labels import float_values, masked_parts
 from .linearisation import sparse_influence_variance
 from .replicates import replicate_variance
 
@@ -179,19 +179,6 @@ def multiple_response_test(design: Design, items: Sequence[str], group: str, a: 
     if n_a == 0 or n_b == 0:
         raise ParameterError(f"group {a if n_a == 0 else b!r} of {group!r} has no respondent to the question")
     return _test(design, list(items), Y0, in_a, in_b, variance, f"in groups {a!r} and {b!r}")
-
-
-def float_values(values: pd.Series) -> np.ndarray:
-    """``values.to_numpy(dtype=float, na_value=np.nan)``; a nullable integer or float column converted from its data
-    and mask, without pandas' conversion (a third of its time: the validation study reads every option column of its
-    multiple-response items, and the key statistics' answers, in each replication)."""
-    held = values.array
-    if isinstance(held, (pd.arrays.IntegerArray, pd.arrays.FloatingArray)):
-        data, mask = masked_parts(held)
-        out = data.astype(np.float64)
-        out[mask] = np.nan
-        return out
-    return values.to_numpy(dtype=float, na_value=np.nan)
 
 
 def option_indicators(data: pd.DataFrame, items: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
