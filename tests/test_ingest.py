@@ -1064,6 +1064,8 @@ def test_the_unit_table_is_the_sample_joined_to_its_answers(sample_extra, answer
     got, slots, rows = unit_table.joined(sample, "slot_id", ids, added, answered)
     pd.testing.assert_frame_equal(got, want, check_exact=True)
     assert list(slots["pi"]) == [0.5, 0.25, 1.0] and list(rows[answered_names[0]].isna()) == [False, True, False]
+    sample.loc[7, "pi"] = 9.0       # the table holds the sample's columns without sharing a write
+    assert got.iloc[0, 1] == 0.5
 
 
 @pytest.mark.parametrize("dtype", ["Int8", "Int16", "Int64", "float64", "boolean", "Float64"])

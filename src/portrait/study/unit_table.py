@@ -160,7 +160,8 @@ def joined(sample: pd.DataFrame, id_col: str, ids, added: Mapping[str, object], 
     table = sample.reset_index(drop=True)
     names = list(table.columns) + [c for c in added if c not in table.columns]
     if len(set(names)) == len(names) and not set(answered) & set(names):
-        out = pd.DataFrame({**dict(table.items()), id_col: ids, **added, **answered}, copy=False)
+        # on the sample's own index: its columns are then not aligned to a new one (half the frame's time)
+        out = pd.DataFrame({**dict(table.items()), id_col: ids, **added, **answered}, index=table.index, copy=False)
         return out, out, out
     table = table.copy()
     table[id_col] = ids
