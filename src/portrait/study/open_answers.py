@@ -9,6 +9,7 @@ E-mail addresses are found written out or not (:data:`EMAIL`), phone numbers in 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import pandas as pd
 
@@ -141,7 +142,7 @@ def clean(answers: dict[str, pd.Series], codebook: Codebook, survey: str) -> tup
             continue
         for c in v.columns:
             # searched once per distinct text: in the validation study, 2,000 answers hold 200 words
-            if not any(_ANY.search(t) for t in _distinct(answers[c]) if isinstance(t, str)):
+            if not any(_hinted(t) for t in _distinct(answers[c]) if isinstance(t, str)):
                 continue
             # network addresses first: a MAC written with dashes (« 08-00-27-12-34-56 ») holds a French phone number
             answers[c], addressed = ip_addresses(answers[c])
@@ -156,6 +157,13 @@ def clean(answers: dict[str, pd.Series], codebook: Codebook, survey: str) -> tup
             if bad.any():
                 answers[c] = answers[c].str.replace(CONTROL, "", regex=True)
     return emails, phones, controls, ips, macs
+
+
+@lru_cache(maxsize=2048)
+def _hinted(text: str) -> bool:
+    """Whether ``text`` holds anything a cleaning looks for (:data:`_ANY`), remembered for the last texts seen: the
+    validation study's answers are words of one vocabulary, searched again in each replication (0.8 ms of each)."""
+    return _ANY.search(text) is not None
 
 
 def _distinct(values: pd.Series) -> list:
