@@ -18,14 +18,18 @@ def _columns(n: int, rng: np.random.Generator) -> dict[str, pd.Series]:
     return {"a": ints("Int16"), "b": ints("Int16"), "c": ints("Int16"), "row": ints("Int32"),
             "d": ints("Int64"), "e": ints("Int64"),
             "t": pd.Series(pd.array(rng.choice(["x", "yy", None], n), dtype="string")),
+            "s": pd.Series(pd.array(rng.choice(["x", "é", None], n), dtype="str")),
+            "w": pd.Series(pd.array(rng.choice(["x", "yy"], n), dtype="string")),
             "f": pd.Series(rng.normal(size=n))}
 
 
-@pytest.mark.parametrize("n", [0, 1, 40])
-def test_every_column_is_taken_as_its_own_take_would(n):
+@pytest.mark.parametrize("n, every_unit", [(0, False), (1, False), (40, False), (40, True)])
+def test_every_column_is_taken_as_its_own_take_would(n, every_unit):
     rng = np.random.default_rng(n)
     cols = _columns(n, rng)
     pos = rng.integers(-1, n, 60) if n else np.full(7, -1)
+    if every_unit:
+        pos = rng.permutation(n)
     got = unit_table.at_all(cols, pos)
     assert list(got) == list(cols)
     for c, values in cols.items():
@@ -34,6 +38,10 @@ def test_every_column_is_taken_as_its_own_take_would(n):
         else:
             want = values.reindex(pos).reset_index(drop=True)
         pd.testing.assert_series_equal(pd.Series(got[c]), pd.Series(want), check_exact=True)
+        assert type(got[c]) is type(want), c
+        if isinstance(values.dtype, pd.StringDtype):      # the same Arrow type, nulls where the take has them
+            held, wanted = got[c].__arrow_array__(), want.__arrow_array__()
+            assert held.type == wanted.type and held.null_count == wanted.null_count, c
         if isinstance(want, pd.arrays.IntegerArray):     # the values under the mask too: a take writes 1 there
             assert np.array_equal(got[c]._data, want._data) and np.array_equal(got[c]._mask, want._mask), c
 

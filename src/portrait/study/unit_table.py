@@ -110,30 +110,42 @@ def _at(values: pd.Series, pos: np.ndarray) -> pd.api.extensions.ExtensionArray 
 
 
 def at_all(columns: Mapping[str, pd.Series], pos: np.ndarray) -> dict[str, pd.api.extensions.ExtensionArray | pd.Series]:
-    """:func:`_at` of every column: the nullable integer columns of one type taken together, as one 2-D array (the
-    same values and missing-value masks as each column's own take, for a fiftieth of the calls: this runs in every
-    validation replication; indexing the 2-D arrays is several times faster than ``take`` on them)."""
+    """:func:`_at` of every column (``pos``: -1 for a missing unit): the nullable integer columns of one type taken
+    together, as one 2-D array, and the texts held in Arrow with one array of positions (the same values, missing-value
+    masks and types as each column's own take, for a fiftieth of the calls: this runs in every validation replication;
+    indexing the 2-D arrays is several times faster than ``take`` on them)."""
+    arrays = {c: values.array for c, values in columns.items()}
     out: dict[str, pd.api.extensions.ExtensionArray | pd.Series] = {}
-    stacks: dict[object, list[str]] = {}
+    stacks: dict[type, list[str]] = {}
+    for c, held in arrays.items():
+        if isinstance(held, pd.arrays.IntegerArray):
+            stacks.setdefault(type(held.dtype), []).append(c)
+    for names in stacks.values():
+        if len(names) >= 2:
+            out.update(zip(names, _stacked_take([arrays[c] for c in names], pos)))
+    wanted = None
     for c, values in columns.items():
-        if isinstance(values.array, pd.arrays.IntegerArray):
-            stacks.setdefault(values.dtype, []).append(c)
-    for dtype, names in stacks.items():
-        if len(names) < 2:
-            continue
-        # a missing unit (position -1) holds what a take with allow_fill writes; only the units found are gathered
-        # (the nonrespondents, most of a validation's sample, have none)
-        found = np.flatnonzero(pos >= 0)
-        at = pos[found]
-        data = np.full((len(names), len(pos)), dtype._internal_fill_value, dtype=dtype.numpy_dtype)
-        mask = np.ones((len(names), len(pos)), dtype=bool)
-        parts = [masked_parts(columns[c].array) for c in names]
-        data[:, found] = np.stack([d for d, _ in parts])[:, at]
-        mask[:, found] = np.stack([m for _, m in parts])[:, at]
-        for i, c in enumerate(names):
-            out[c] = pd.arrays.IntegerArray(data[i], mask[i])
+        chunks = None if c in out else arrow_chunks(values)
+        if chunks is not None:
+            if wanted is None:
+                wanted = pa.array(pos, mask=pos < 0)
+            out[c] = pd.array(pc.take(chunks, wanted), dtype=values.dtype)
     return {c: out[c] if c in out else _at(values, pos) for c, values in columns.items()}
 
+
+def _stacked_take(arrays: list[pd.arrays.IntegerArray], pos: np.ndarray) -> list[pd.arrays.IntegerArray]:
+    """``take(pos, allow_fill=True)`` of nullable integer arrays of one type, as one 2-D array."""
+    dtype = arrays[0].dtype
+    # a missing unit (position -1) holds what a take with allow_fill writes; only the units found are gathered
+    # (the nonrespondents, most of a validation's sample, have none)
+    found = np.flatnonzero(pos >= 0)
+    at = pos[found]
+    data = np.full((len(arrays), len(pos)), dtype._internal_fill_value, dtype=dtype.numpy_dtype)
+    mask = np.ones((len(arrays), len(pos)), dtype=bool)
+    parts = [masked_parts(a) for a in arrays]
+    data[:, found] = np.stack([d for d, _ in parts])[:, at]
+    mask[:, found] = np.stack([m for _, m in parts])[:, at]
+    return [pd.arrays.IntegerArray(data[i], mask[i]) for i in range(len(arrays))]
 
 
 def where_texts(cond: np.ndarray, yes: pd.Series, no: pd.Series, prefix: str = ""
