@@ -325,6 +325,28 @@ def test_allocation_and_pi_sum_to_the_invitations_per_stratum(ingested):
         assert sample[c].dtype == dtype and sample[c].tolist() == by[c].astype(dtype).tolist()
 
 
+@pytest.mark.parametrize("rows", [[0, 2, 5, 6], [3], []])
+def test_the_sample_at_frame_rows_is_those_rows_with_their_stratum_design(rows):
+    """:func:`portrait.study.visitor_draw.sample_at` against the frame's rows taken and their stratum's row of the
+    strata table merged (strata in another order, one the frame has but nobody drawn is in, one not in the frame),
+    twice on one frame (its strata coded once and kept) and on a second frame of other strata."""
+    from portrait.study import visitor_draw
+
+    def frame(strata: list[str]) -> pd.DataFrame:
+        f = pd.DataFrame({c: [f"{c}{i}" for i in range(len(strata))] for c in visitor_draw.SAMPLE_COLUMNS})
+        return f.assign(stratum=strata, multiplicity=np.arange(len(strata)) + 1)
+
+    strata = pd.DataFrame({"stratum": ["c", "a", "b", "z"], "N_h": [3, 2, 2, 9], "n_h": [2, 1, 1, 1]})
+    strata["pi"] = strata["n_h"] / strata["N_h"]
+    strata["design_weight"] = 1 / strata["pi"]
+    for f in (frame(["a", "a", "b", "c", "c", "b", "c"]), frame(["c", "b", "b", "a", "a", "c", "a"])):
+        for _ in range(2):
+            got = visitor_draw.sample_at(f, strata, np.asarray(rows, dtype=np.intp))
+            want = f.iloc[rows][list(visitor_draw.SAMPLE_COLUMNS)].reset_index(drop=True).merge(
+                strata[["stratum", "pi", "design_weight", "N_h", "n_h"]], on="stratum", how="left")
+            pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
 def test_too_many_invitations_is_a_sampling_error(ingested):
     """Asking for more invitations than persons in the frame names both numbers."""
     with pytest.raises(SamplingError, match=f"holds only {len(ingested.frame)} persons"):
