@@ -110,3 +110,7 @@ def test_declared_elsewhere_is_each_declared_commune_compared_as_text_with_the_i
     got = declared_elsewhere(pd.DataFrame({"code": code}), answers)
     assert got.dtype == bool and got.tolist() == expected == [False, False, False, True, True, True]
     assert not declared_elsewhere(pd.DataFrame({"slot_id": ["a"]}), answers).any()     # the visitors: no code
+    if code_dtype != "int64":       # an invitation without a commune: any commune declared differs, as pandas compares
+        code[[0, 2]] = None
+        got = declared_elsewhere(pd.DataFrame({"code": code}), answers)
+        assert got.dtype == bool and got.tolist() == [True, False, False, True, True, True]
