@@ -1078,6 +1078,26 @@ def test_completion_flags_read_as_pandas_compares_them(dtype):
     values = pd.Series(pd.array(raw, dtype=dtype)) if dtype != "float64" else pd.Series(raw, dtype=float)
     if dtype.startswith("Int"):
         values.array._data[2] = 1            # what lies under a missing value is not read
-    got, want = ingest._equals_one(values), (values == 1).fillna(False).to_numpy(dtype=bool)
+    got, want = unit_table.equals_one(values), (values == 1).fillna(False).to_numpy(dtype=bool)
     assert got.dtype == want.dtype == bool
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("min_core_answered", [8, 3])
+def test_a_ledger_is_its_rows_built_one_by_one_and_stays_its_own(cb, min_core_answered):
+    """The ledger (its texts built once per survey, statuses and rule, then shared) against its rows built one by one,
+    twice (the second from the shared texts), for both surveys; a ledger written to leaves the next one as it was."""
+    rng = np.random.default_rng(min_core_answered)
+    core_items = len(cb.common_core("opinion"))
+    for survey in ("residents", "visitors"):
+        reason = rng.integers(0, len(ingest._REASONS), 50).astype(np.int8)
+        counts = np.bincount(reason, minlength=len(ingest._REASONS))
+        rows = [(survey, st, spec["label"], r, ingest._reason_label(label, core_items, min_core_answered),
+                 int(counts[ingest._REASONS.index(r)]) if r in ingest._REASONS else 0)
+                for st, spec in cb.status.items() for r, label in spec["reasons"].items()]
+        want = pd.DataFrame(rows, columns=["survey", "status", "status_label", "reason", "reason_label", "n"])
+        for _ in range(2):
+            got = ingest._ledger(survey, reason, cb, min_core_answered)
+            pd.testing.assert_frame_equal(got, want, check_exact=True)
+            got.loc[0, "status"], got.loc[0, "n"] = "changed", -1
+        assert got["n"].sum() == 50 - 1 - int(want.loc[0, "n"])

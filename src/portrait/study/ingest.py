@@ -107,6 +107,7 @@ normal type as well is a respondent with that response; an out-of-scope contact 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Mapping
 
@@ -116,9 +117,8 @@ import pandas as pd
 from ..pipeline import paths
 from ..pipeline.errors import InputError, ParameterError
 from ..pipeline.io import write_csv, write_parquet
-from ..survey.labels import masked_parts
 from . import frames, open_answers
-from .unit_table import arrow_text, at_all, joined, positions, texts
+from .unit_table import arrow_text, at_all, equals_one, given, joined, positions, texts, with_zeros
 from .codebook import Codebook
 from .export_checks import validate_dispositions, validate_export
 from .export_readers import (Problem, RawTable, in_reading_order, problems_table,
@@ -152,34 +152,10 @@ def answered_core(table: pd.DataFrame, codebook: Codebook, columns: Mapping[str,
         if not cols:
             continue
         if v.type == "multi":
-            n += sum(_with_zeros(held[c]) for c in cols) > 0
+            n += sum(with_zeros(held[c]) for c in cols) > 0
         else:
-            n += np.logical_or.reduce([_given(held[c]) for c in cols])
+            n += np.logical_or.reduce([given(held[c]) for c in cols])
     return pd.Series(n, index=table.index)
-
-
-def _with_zeros(values: pd.Series) -> np.ndarray:
-    """``values.to_numpy(dtype=np.int64, na_value=0)``, read from a nullable integer column's data and mask without
-    pandas' conversion (the validation study counts every unit's answered items in each replication)."""
-    held = values.array
-    if isinstance(held, pd.arrays.IntegerArray):
-        data, mask = masked_parts(held)
-        return np.where(mask, 0, data.astype(np.int64))
-    return values.to_numpy(dtype=np.int64, na_value=0)
-
-
-def _equals_one(values: pd.Series) -> np.ndarray:
-    """``(values == 1).fillna(False)`` as booleans; a nullable integer column's from its data and mask."""
-    held = values.array
-    if isinstance(held, pd.arrays.IntegerArray):
-        data, mask = masked_parts(held)
-        return ~mask & (data == 1)
-    return (values == 1).fillna(False).to_numpy(dtype=bool)
-
-
-def _given(values: pd.Series) -> np.ndarray:
-    """Which of ``values`` are not missing (read from the column's array, without a Series)."""
-    return ~np.asarray(values.array.isna(), dtype=bool)
 
 
 @dataclass(frozen=True)
@@ -265,7 +241,7 @@ def _status(survey: str, ids: np.ndarray, answers: pd.DataFrame | None, disp: pd
         pos = answer_rows
         has = pos >= 0
         n_core = answered_core(answers, cb, columns).to_numpy()[pos[has]]
-        complete = _equals_one(answers["complet"])[pos[has]]
+        complete = equals_one(answers["complet"])[pos[has]]
         reason[np.flatnonzero(has)] = np.where(complete, code["complet"],
                                                np.where(n_core >= min_core_answered, code["partiel"], code["abandon"]))
         if "ecartee" in by_reason:
@@ -288,16 +264,23 @@ def _reason_label(label: str, core_items: int, min_core_answered: int) -> str:
 def _ledger(survey: str, reason: np.ndarray, codebook: Codebook, min_core_answered: int) -> pd.DataFrame:
     """The ledger of one survey from each unit's reason (codes into :data:`_REASONS`)."""
     counts = dict(zip(_REASONS, np.bincount(reason, minlength=len(_REASONS)).tolist()))
-    core_items = len(codebook.common_core("opinion"))       # once, not once per reason: this runs in every replication
-    # built column by column (half the time of a list of rows; every replication builds two ledgers)
-    led: dict[str, list] = {c: [] for c in ("survey", "status", "status_label", "reason", "reason_label", "n")}
-    for st, spec in codebook.status.items():
-        for r, label in spec["reasons"].items():
-            for c, x in zip(led, (survey, st, spec["label"], r, _reason_label(label, core_items, min_core_answered),
-                                  int(counts.get(r, 0)))):
-                led[c].append(x)
-    if sum(led["n"]) != len(reason):  # pragma: no cover - every unit gets exactly one reason
+    statuses = tuple((st, spec["label"], tuple(spec["reasons"].items())) for st, spec in codebook.status.items())
+    n = [int(counts.get(r, 0)) for _, _, reasons in statuses for r, _ in reasons]
+    if sum(n) != len(reason):  # pragma: no cover - every unit gets exactly one reason
         raise AssertionError("ledger does not balance")
+    # the texts of the ledger built once (every replication builds two ledgers: their texts took 0.3 ms each)
+    return _ledger_texts(survey, statuses, len(codebook.common_core("opinion")), min_core_answered).assign(n=n)
+
+
+@lru_cache(maxsize=16)
+def _ledger_texts(survey: str, statuses: tuple, core_items: int, min_core_answered: int) -> pd.DataFrame:
+    """A ledger's columns but the counts, one row per ``(status, label, ((reason, label), …))`` of ``statuses``;
+    shared by the calls with the same arguments (a ledger is a copy on write of it)."""
+    led: dict[str, list] = {c: [] for c in ("survey", "status", "status_label", "reason", "reason_label")}
+    for st, label, reasons in statuses:
+        for r, text in reasons:
+            for c, x in zip(led, (survey, st, label, r, _reason_label(text, core_items, min_core_answered))):
+                led[c].append(x)
     return pd.DataFrame(led)
 
 

@@ -17,7 +17,7 @@ from ..pipeline.errors import ParameterError
 from ..survey.labels import arrow_chunks, kept_for_arrow, masked_parts
 
 __all__ = ["arrow_text", "positions", "texts", "text_dtype", "held_index", "category_text", "at_all", "where_texts",
-           "joined"]
+           "joined", "with_zeros", "equals_one", "given"]
 
 
 def arrow_text(values: pd.Series):
@@ -181,3 +181,27 @@ def joined(sample: pd.DataFrame, id_col: str, ids, added: Mapping[str, object], 
         table[c] = values
     rows = pd.DataFrame(answered, copy=False)       # arrays of its own: copying them took 2 ms
     return pd.concat([table, rows], axis=1), table, rows
+
+
+def with_zeros(values: pd.Series) -> np.ndarray:
+    """``values.to_numpy(dtype=np.int64, na_value=0)``, read from a nullable integer column's data and mask without
+    pandas' conversion (the validation study counts every unit's answered items in each replication)."""
+    held = values.array
+    if isinstance(held, pd.arrays.IntegerArray):
+        data, mask = masked_parts(held)
+        return np.where(mask, 0, data.astype(np.int64))
+    return values.to_numpy(dtype=np.int64, na_value=0)
+
+
+def equals_one(values: pd.Series) -> np.ndarray:
+    """``(values == 1).fillna(False)`` as booleans; a nullable integer column's from its data and mask."""
+    held = values.array
+    if isinstance(held, pd.arrays.IntegerArray):
+        data, mask = masked_parts(held)
+        return ~mask & (data == 1)
+    return (values == 1).fillna(False).to_numpy(dtype=bool)
+
+
+def given(values: pd.Series) -> np.ndarray:
+    """Which of ``values`` are not missing (read from the column's array, without a Series)."""
+    return ~np.asarray(values.array.isna(), dtype=bool)
