@@ -343,8 +343,8 @@ def declared_elsewhere(slots: pd.DataFrame, answers: pd.DataFrame) -> np.ndarray
     held, invited = arrow_chunks(declared), arrow_chunks(slots["code"])
     if held is not None and invited is not None:     # texts in Arrow: compared there, no text column converted
         return pc.and_(pc.is_valid(held), pc.fill_null(pc.not_equal(held, invited), True)).to_numpy()
-    # the two columns' texts compared as they are held (in Arrow for pandas' text type), not against a copy of the
-    # invited communes as Python objects (1 ms of the ingest's table, in every validation replication)
+    # any other columns: their texts compared as pandas holds them, not against a copy of the invited communes as
+    # Python objects (1 ms of the ingest's table, in every validation replication)
     differs = declared.astype(str).array != slots["code"].astype(str).array
     if isinstance(differs, pd.api.extensions.ExtensionArray):    # pragma: no cover - a comparison holding missing values
         differs = differs.to_numpy(dtype=bool, na_value=True)
