@@ -236,6 +236,19 @@ def test_fieldwork_outcomes_match_exports_and_dispositions(small, cb):
         assert (sim.exports[survey]["complet"] == 0).sum() == (p["outcome"] == "interrompu").sum()
 
 
+def test_contact_statuses_are_the_outcomes_codes(small, cb):
+    """Each contact status is the codebook's code of the unit's outcome, looked up person by person, in the order of
+    the identifiers (the simulator looks each outcome's code up once)."""
+    slots, visitors, sim = small
+    code = {spec["reason"]: c for c, spec in cb.dispositions.items()}
+    for survey in ("residents", "visitors"):
+        disp, p = sim.dispositions[survey], sim.persons[survey].set_index("id")
+        want = [code[o] for o in p.loc[disp[cb.id_column(survey)], "outcome"]]
+        assert disp["statut_contact"].tolist() == want and len(set(want)) > 1
+        assert disp[cb.id_column(survey)].is_monotonic_increasing
+        assert len(disp) == p["outcome"].isin(["hors_champ", "non_distribuee", "refus"]).sum()
+
+
 def test_answers_respect_the_codebook(small, cb):
     """Simulated answers use codebook codes, ≤ 3 options, 3 distinct words, and the region filter."""
     sim = small[2]

@@ -469,8 +469,9 @@ def _simulate_group(model: FieldworkModel, cal: Calibration, group: str, units: 
     # break-off: every opinion question from a random position on is blank
     opinion = [v for v in cb.variables_for(group) if v.role == "opinion"]
     stop = np.floor(u[rows, 5] * len(opinion)).astype(int)
+    stop[~breakoff[rows]] = len(opinion)        # those who completed it stop after the last
     for k, v in enumerate(opinion):
-        cut = breakoff[rows] & (stop <= k)
+        cut = stop <= k
         for col in v.columns:
             blank[col] |= cut
     ids = persons["id"]
@@ -480,13 +481,13 @@ def _simulate_group(model: FieldworkModel, cal: Calibration, group: str, units: 
     export = _export(answers, blank, order, cb.columns(group), source_row)
     disp_code = {spec["reason"]: code for code, spec in cb.dispositions.items()}
     has_disp = oos | undeliv | refusal
-    d_order = _text_order(ids, np.flatnonzero(has_disp))
-    dispositions = pd.DataFrame({
-        cb.id_column(group): _texts(ids, np.flatnonzero(has_disp)[d_order]),
-        "statut_contact": _int16(np.asarray([disp_code[labels[o]] for o in outcome[has_disp]],
-                                            dtype=np.int16)[d_order])})
+    d_rows = np.flatnonzero(has_disp)[_text_order(ids, np.flatnonzero(has_disp))]
+    status = np.zeros(len(labels), dtype=np.int16)      # each outcome's status looked up once, not each person's
+    status[np.unique(outcome[d_rows])] = [disp_code[labels[o]] for o in np.unique(outcome[d_rows])]
+    dispositions = pd.DataFrame({cb.id_column(group): _texts(ids, d_rows),
+                                 "statut_contact": _int16(status[outcome[d_rows]])})
     if answer_rows is not None:     # the unit at each row of the export and of the contact statuses, inverted
-        for key, at in (("rows", rows[order]), ("dispositions", np.flatnonzero(has_disp)[d_order])):
+        for key, at in (("rows", rows[order]), ("dispositions", d_rows)):
             answer_rows[key] = np.full(n, -1, dtype=np.intp)
             answer_rows[key][at] = np.arange(len(at))
     return persons, export, dispositions
