@@ -246,3 +246,25 @@ def test_a_stage_structure_is_kept_for_its_own_arrays_only():
             np.testing.assert_array_equal(multistage._stage_variance(s, z, lonely, False, 2), e)
     # with « average », each variant moves the variance, so a structure reused across them would be seen
     assert all(not np.allclose(e, expected[0]) for e in expected[1:6])
+
+
+def test_column_sums_equal_a_bincount_per_column_bit_for_bit():
+    """A stage's sums per cluster and per stratum, every column in one bincount (its flat layout kept for the next
+    call with as many columns), are each column's own bincount to the last bit: empty codes, a code of one row,
+    NaN, infinite and signed-zero values, one row, one column; the layout of another number of columns not reused."""
+    from portrait.survey.multistage import _column_sums
+
+    rng = np.random.default_rng(5)
+    codes = np.array([3, 0, 3, 3, 5, 0, 1, 3, 5, 5, 3])          # codes 2, 4 and 6 empty; 1 holds one row
+    values = rng.normal(size=(len(codes), 4)) * 10.0 ** rng.integers(-8, 9, size=(len(codes), 4))
+    values[2, 1], values[4, 2], values[6, 3], values[7, 0] = np.nan, np.inf, -0.0, 0.0
+    layouts: dict = {}
+    for v in (values, values[:, :1], values, np.asfortranarray(values), values[:, 1:3]):
+        expected = np.column_stack([np.bincount(codes, weights=v[:, j], minlength=7) for j in range(v.shape[1])])
+        np.testing.assert_array_equal(_column_sums(codes, v, 7, layouts, "clusters"), expected)
+        assert _column_sums(codes, v, 7, layouts, "clusters").tobytes() == expected.tobytes()
+    one = np.array([2])
+    np.testing.assert_array_equal(_column_sums(one, values[:1], 3, {}, "strata"),
+                                  np.column_stack([np.bincount(one, weights=values[0, [j]], minlength=3)
+                                                   for j in range(4)]))
+    assert set(layouts) == {("clusters", 4), ("clusters", 1), ("clusters", 2)}

@@ -227,6 +227,7 @@ class _StageStructure(NamedTuple):
     f_h: np.ndarray            # each stratum's sampling fraction
     w_h: np.ndarray            # each stratum's product of the earlier stages' fractions
     parent_h: np.ndarray       # each stratum's previous-stage cluster
+    layouts: dict              # ("clusters" or "strata", columns) → :func:`_column_sums`' flat positions
 
 
 def _stage_structure(stage: Stage) -> _StageStructure:
@@ -244,7 +245,7 @@ def _new_stage_structure(stage: Stage) -> _StageStructure:
     _, psu_h, n_h = np.unique(stage.strata[unit], return_inverse=True, return_counts=True)
     one = np.zeros(len(n_h), dtype=np.int64)
     one[psu_h] = unit
-    s = _StageStructure(idx, P, psu_h, n_h, psu_h[idx], stage.fpc[one], stage.weight[one], stage.parent[one])
+    s = _StageStructure(idx, P, psu_h, n_h, psu_h[idx], stage.fpc[one], stage.weight[one], stage.parent[one], {})
     for a in s:
         if isinstance(a, np.ndarray):
             a.flags.writeable = False
@@ -255,17 +256,16 @@ def _stage_variance(stage: Stage, z: np.ndarray, lonely: str, diagonal: bool, nu
                     present: np.ndarray | None = None) -> np.ndarray:
     from .linearisation import present_groups
 
-    idx, P, psu_h, n_h, unit_h, f_h, w_h, parent_h = _stage_structure(stage)
-    Z = np.column_stack([np.bincount(idx, weights=z[:, j], minlength=P) for j in range(z.shape[1])])
+    idx, P, psu_h, n_h, unit_h, f_h, w_h, parent_h, layouts = _stage_structure(stage)
     H = len(n_h)
+    Z = _column_sums(idx, z, P, layouts, "clusters")
     lone = (n_h == 1) & (f_h < 1)
     here = present_groups(present, unit_h, H)
     here = np.ones((H, 1), dtype=bool) if here is None else here
     if lonely == "fail" and (lone[:, None] & here).any():
         raise ParameterError(f"a stratum of stage {number} has a single sampled unit: its variance cannot be "
                              "estimated; choose lonely_psu ('certainty', 'remove', 'adjust' or 'average')")
-    means = np.column_stack([np.bincount(psu_h, weights=Z[:, j], minlength=H) for j in range(Z.shape[1])])
-    means = means / n_h[:, None]
+    means = _column_sums(psu_h, Z, H, layouts, "strata") / n_h[:, None]
     means[n_h == 1] = 0.0
     D = Z - means[psu_h]
     c_h = np.where(n_h > 1, (1 - f_h) * n_h / np.maximum(n_h - 1, 1), (1 - f_h) * (lonely == "adjust"))
@@ -286,6 +286,17 @@ def _stage_variance(stage: Stage, z: np.ndarray, lonely: str, diagonal: bool, nu
         return (D * c).T @ D
     Dc = D * np.sqrt(c)                 # one per estimate (« average » by domain): their geometric mean between two
     return Dc.T @ Dc
+
+
+def _column_sums(codes: np.ndarray, values: np.ndarray, size: int, layouts: dict, name: str) -> np.ndarray:
+    """Each column's sums of ``values`` (``m × q``) per code (``codes``: ``m`` codes below ``size``), ``size × q``: one
+    bincount of the values laid out flat (code, column), each sum adding its rows in their order as a bincount per
+    column does; the layout kept in ``layouts`` under the codes' ``name`` for the next call with as many columns."""
+    q = values.shape[1]
+    flat = layouts.get((name, q))
+    if flat is None:
+        flat = layouts[name, q] = (codes[:, None] * q + np.arange(q)).ravel()
+    return np.bincount(flat, weights=values.ravel(), minlength=size * q).reshape(size, q)
 
 
 def subset_stages(stages: tuple[Stage, ...] | None, mask: np.ndarray) -> tuple[Stage, ...] | None:
