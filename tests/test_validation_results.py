@@ -69,3 +69,58 @@ def test_a_part_missing_a_column_other_than_p_is_an_error():
     parts = [_part(rng, 5, False), _part(rng, 5, True).drop(columns="se"), _part(rng, 5, True)]
     with pytest.raises(KeyError):
         validation._results("finite", 0, parts)
+
+
+def _columns(frame: pd.DataFrame) -> dict:
+    """A part as replicate hands it over: its columns by name, texts as arrays of Python objects (None missing)."""
+    return {c: (v.to_numpy(dtype=object) if v.dtype == object or isinstance(v.dtype, pd.StringDtype)
+                else v.to_numpy()) for c, v in frame.items()}
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_parts_given_as_columns_are_the_tables_pandas_makes_of_them(seed):
+    """Parts given as their columns (arrays by name, as replicate's estimates and differences) give the rows of the
+    tables pandas makes of those columns: texts as pandas' text type, an array of other objects or an empty text
+    column as objects, mixed with tables; a missing text as None or NaN."""
+    rng = np.random.default_rng(100 + seed)
+    sizes = [int(rng.integers(0 if seed % 4 else 1, 40)) for _ in range(3)]
+    frames = [_part(rng, sizes[0], False, object), _part(rng, sizes[1], True, object, extra=False),
+              _part(rng, sizes[2], True, "str")]
+    parts = [_columns(frames[0]), _columns(frames[1]), frames[2]]
+    if seed % 3 == 1:
+        parts[1]["error"] = np.where(pd.isna(parts[1]["error"]), np.nan, parts[1]["error"]).astype(object)
+    if seed % 3 == 2:
+        parts[0]["level"] = np.array([3] * sizes[0], dtype=object)           # objects that are not texts
+    if seed % 4 == 3:
+        parts[2] = _columns(frames[2])
+    want = _by_pandas("finite", seed, [pd.DataFrame(p) if isinstance(p, dict) else p for p in parts])
+    got = validation._results("finite", seed, parts)
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+def test_survey_parts_are_joined_as_pandas_concatenates_their_tables():
+    """replicate's estimates of the two surveys: their arrays joined when both have the same columns, pandas'
+    concatenation's columns when one is a failed survey's table of other columns; differences of either are those
+    of the table."""
+    rng = np.random.default_rng(3)
+    a, b = (_columns(_part(rng, n, True, object)) for n in (7, 5))
+    for parts in ([a, b], [a, pd.DataFrame(b).drop(columns="label").assign(extra="x")]):
+        want = pd.concat([pd.DataFrame(p) if isinstance(p, dict) else p for p in parts], ignore_index=True)
+        got = pd.DataFrame(validation._joined(parts))
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+def test_differences_of_columns_are_those_of_their_table():
+    """The differences of the estimates' columns (replicate's) are the table differences gives, bit for bit: a
+    residents' row without its visitors' one (NaN), an error on either side, the two-stage variance paired."""
+    est = pd.DataFrame({
+        "item": ["a", "b", "c", "a", "a", "b"], "statistic": "mean", "level": "",
+        "group": ["residents"] * 4 + ["visitors"] * 2,
+        "estimator": "raking", "variance": ["linearisation"] * 3 + [vs.TWO_STAGE] + ["linearisation"] * 2,
+        "estimate": [1.0, 2.0, 0.5, 1.0, 1.5, 1.0], "se": [0.1, 0.2, 0.3, 0.15, 0.3, 0.1],
+        "df": [40.0, 40.0, 40.0, 12.0, 100.0, 100.0], "n": [50, 60, 5, 50, 70, 80], "adjusted": 0.0,
+        "error": ["", "residents: x", "", "", "", "visitors: y"]})
+    want = validation.differences(est, 0.9)
+    got = pd.DataFrame(validation._difference_columns(_columns(est), 0.9))
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert np.isnan(want.loc[want["item"] == "c", "estimate"]).all()

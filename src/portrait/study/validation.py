@@ -61,7 +61,7 @@ import threading
 import time
 import warnings
 from dataclasses import replace
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -185,9 +185,10 @@ def _variances(survey: str, estimator: str, variances: Sequence[str]) -> tuple[s
 
 
 def _survey_estimates(setup: Validation, w: recipes.Weighted, variances: Sequence[str],
-                      failed: Exception | None = None) -> pd.DataFrame:
-    """Estimates of the key statistics in one survey, for every estimator and variance method; ``failed``: the
-    recipe's calibration or trimming failed, and ``w`` holds the stages before it (the raking rows carry the error).
+                      failed: Exception | None = None) -> dict[str, np.ndarray]:
+    """Estimates of the key statistics in one survey, for every estimator and variance method, as the columns of their
+    rows (arrays by name: :func:`replicate` reads them back, and builds no table of them); ``failed``: the recipe's
+    calibration or trimming failed, and ``w`` holds the stages before it (the raking rows carry the error).
 
     The derived variables are read once for all the designs (:class:`portrait.survey.repeated.RepeatedMeans`: the
     numbers of :func:`portrait.study.items.means`, without building a table of them or for each design)."""
@@ -223,13 +224,23 @@ def _survey_estimates(setup: Validation, w: recipes.Weighted, variances: Sequenc
                 blocks.append((name, variance, e, float(widened), ""))
     k, nb = len(cols), len(blocks)
     labels = {c: np.tile(np.array(sel[c], dtype=object), nb) for c in items.SPEC_COLUMNS if c != "column"}
-    return pd.DataFrame({**{c: np.concatenate([b[2][c] for b in blocks]) for c in repeated.VALUES},
-                         "column": np.tile(np.asarray(cols, dtype=object), nb),
-                         "adjusted": np.repeat([b[3] for b in blocks], k),
-                         "error": np.repeat(np.asarray([b[4] for b in blocks], dtype=object), k),
-                         "estimator": np.repeat(np.asarray([b[0] for b in blocks], dtype=object), k),
-                         "variance": np.repeat(np.asarray([b[1] for b in blocks], dtype=object), k),
-                         **labels, "group": np.full(k * nb, w.survey, dtype=object)})
+    return {**{c: np.concatenate([b[2][c] for b in blocks]) for c in repeated.VALUES},
+            "column": np.tile(np.asarray(cols, dtype=object), nb),
+            "adjusted": np.repeat([b[3] for b in blocks], k),
+            "error": np.repeat(np.asarray([b[4] for b in blocks], dtype=object), k),
+            "estimator": np.repeat(np.asarray([b[0] for b in blocks], dtype=object), k),
+            "variance": np.repeat(np.asarray([b[1] for b in blocks], dtype=object), k),
+            **labels, "group": np.full(k * nb, w.survey, dtype=object)}
+
+
+def _joined(parts: Sequence[Mapping[str, np.ndarray] | pd.DataFrame]) -> dict[str, np.ndarray | pd.Series]:
+    """The surveys' estimates (:func:`_survey_estimates`' columns, or :func:`_failed_survey`'s table) one after the
+    other, as columns by name: the arrays joined when every part has the same columns, else pandas' concatenation's
+    columns (a failed survey's table has other columns)."""
+    if all(isinstance(p, dict) for p in parts) and len({tuple(p) for p in parts}) == 1:
+        return {c: np.concatenate([p[c] for p in parts]) for c in parts[0]}
+    out = pd.concat([pd.DataFrame(p) if isinstance(p, dict) else p for p in parts], ignore_index=True)
+    return dict(out.items())
 
 
 def _failed_survey(setup: Validation, survey: str, variances: Sequence[str], exc: Exception) -> pd.DataFrame:
@@ -309,43 +320,45 @@ def replicate(setup: Validation, seq: np.random.SeedSequence, *, bootstrap: bool
         else:
             parts.append(_survey_estimates(setup, w, variances))
             final[group] = w.final
-    est = pd.concat(parts, ignore_index=True)
+    est = _joined(parts)
 
-    diff = differences(est, setup.level)
+    diff = _difference_columns(est, setup.level)
+    est["survey"] = est.pop("group")
     coins = {g: np.random.Generator(np.random.PCG64(_child(seq, 6 + i))) for i, g in enumerate(fieldwork.GROUPS)}
-    return _results(setup.target, index, [est.rename(columns={"group": "survey"}), diff,
-                                          profile_tests(setup.codebook, final, coins)])
+    return _results(setup.target, index, [est, diff, profile_tests(setup.codebook, final, coins)])
 
 
-def _results(target: str, index: int, parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
+def _results(target: str, index: int, parts: Sequence[pd.DataFrame | Mapping[str, np.ndarray]]) -> pd.DataFrame:
     """One replication's rows: ``parts`` (estimates, differences, tests; a part without ``p`` has NaN there) in
     :data:`RESULT_COLUMNS` with its ``target`` and ``replication`` ``index``, ``df``, ``n`` and ``adjusted`` as floats,
-    in :func:`_ordered`'s order: the frame pandas' concatenation of the parts, then ``_ordered``, gives. When each
-    column is numbers (numpy's int64 or float64) or text of one dtype in every part, the columns are joined and put in
-    order as arrays and the frame made once; otherwise by that concatenation."""
+    in :func:`_ordered`'s order: the frame pandas' concatenation of the parts, then ``_ordered``, gives. A part is a
+    table or its columns by name (arrays, read as ``pandas.DataFrame`` would hold them). When each column is numbers
+    (numpy's int64 or float64) or text of one dtype in every part, the columns are joined and put in order as arrays
+    and the frame made once; otherwise by that concatenation."""
     columns = RESULT_COLUMNS[2:]
-    sizes = [len(p) for p in parts]
+    target_dtype = pd.Series([target]).dtype         # the type pandas gives a column of this one value
+    held = [part if isinstance(part, Mapping) else dict(part.items()) for part in parts]   # columns at once
+    sizes = [len(next(iter(h.values()))) for h in held]
     arrays: dict[str, object] = {"target": np.full(sum(sizes), target, dtype=object),
                                  "replication": np.full(sum(sizes), index, dtype=np.int64)}
     texts = {}          # text column → its dtype, the same in every part
-    held = [dict(part.items()) for part in parts]       # each part's columns at once, not looked up one by one
     for c in columns:
         got = [h[c] if c != "p" or c in h else np.full(n, np.nan) for h, n in zip(held, sizes)]
-        kinds = {s.dtype for s in got}
+        kinds = {_held_dtype(s, target_dtype) for s in got}
         if kinds <= {np.dtype(np.int64), np.dtype(np.float64)}:
             arrays[c] = np.concatenate([np.asarray(s) for s in got])
-        elif len(kinds) == 1 and (kinds == {np.dtype(object)} or isinstance(got[0].dtype, pd.StringDtype)):
-            arrays[c] = np.concatenate([s.to_numpy(dtype=object) for s in got])
-            texts[c] = got[0].dtype
+        elif len(kinds) == 1 and (kinds == {np.dtype(object)} or isinstance(next(iter(kinds)), pd.StringDtype)):
+            arrays[c] = np.concatenate([s if isinstance(s, np.ndarray) else s.to_numpy(dtype=object) for s in got])
+            texts[c] = next(iter(kinds))
         else:           # another type: pandas' concatenation decides the column's type
-            out = pd.concat([(part if "p" in part.columns else part.assign(p=np.nan))[columns] for part in parts],
+            frames = [pd.DataFrame(part) if isinstance(part, Mapping) else part for part in parts]
+            out = pd.concat([(part if "p" in part.columns else part.assign(p=np.nan))[columns] for part in frames],
                             ignore_index=True)
             out.insert(0, "replication", index)
             out.insert(0, "target", target)
             out[["df", "n", "adjusted"]] = out[["df", "n", "adjusted"]].astype(float)
             return _ordered(out)
     order = _order(arrays)
-    target_dtype = pd.Series([target]).dtype         # the type pandas gives a column of this one value
     frame = {}
     for c, values in arrays.items():
         values = values[order]
@@ -358,6 +371,14 @@ def _results(target: str, index: int, parts: Sequence[pd.DataFrame]) -> pd.DataF
     return pd.DataFrame(frame, copy=False)
 
 
+def _held_dtype(values: np.ndarray | pd.Series, text_dtype) -> object:
+    """The dtype of ``values`` in a table: a Series' own; an array of Python objects that are texts (or missing) is
+    held as pandas' text type ``text_dtype``, as ``pandas.DataFrame`` infers it."""
+    if isinstance(values, np.ndarray) and values.dtype == object:
+        return text_dtype if pd.api.types.infer_dtype(values, skipna=True) == "string" else values.dtype
+    return values.dtype
+
+
 def differences(estimates: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     """Visitors − residents for every statistic × estimator × variance method, with the Wald test.
 
@@ -366,25 +387,33 @@ def differences(estimates: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     gives a NaN difference and carries its error. The residents' :data:`TWO_STAGE` variance is paired with the
     visitors' linearised one.
     """
+    return pd.DataFrame({**_difference_columns(estimates, level), "survey": compare.DIFFERENCE})
+
+
+def _difference_columns(estimates: pd.DataFrame | Mapping[str, np.ndarray], level: float) -> dict[str, np.ndarray]:
+    """:func:`differences`' columns by name, of a table of estimates or of its columns (:func:`replicate` builds no
+    table of either)."""
     key = ["estimator", "variance", "item", "statistic", "level"]
-    held = dict(estimates.items())      # its columns at once, not looked up one by one
-    group = held["group"].to_numpy(dtype=object)
-    keys = list(zip(*(held[c].to_numpy(dtype=object) for c in key)))
+    held = estimates if isinstance(estimates, Mapping) else dict(estimates.items())   # columns at once
+    group = np.asarray(held["group"], dtype=object)
+    keys = list(zip(*(np.asarray(held[c], dtype=object) for c in key)))
     res, vis = np.flatnonzero(group == "residents"), np.flatnonzero(group == "visitors")
     row = {keys[i]: i for i in vis}
     found = [row.get((e, "linearisation" if v == TWO_STAGE else v, *rest)) for e, v, *rest in (keys[i] for i in res)]
     pair = np.array([-1 if i is None else i for i in found], dtype=np.intp)
     r, v = {}, {}
     for c in ("estimate", "se", "df", "n", "adjusted", "error"):
-        values = held[c].to_numpy()
+        values = np.asarray(held[c])
         r[c] = values[res]
         # a residents' row without its visitors' row: NaN, as a reindex gives it
         v[c] = values[pair] if (pair >= 0).all() else np.where(pair >= 0, values[pair], np.nan)
     d = compare.independent_difference(r, v, level)
     errors = [("; ".join(x for x in (a, b) if isinstance(x, str) and x)) for a, b in zip(r["error"], v["error"])]
-    return pd.DataFrame({**{c: np.array([keys[i][j] for i in res], dtype=object) for j, c in enumerate(key)},
-                         "survey": compare.DIFFERENCE, **{k: d[k] for k in ("estimate", "se", "ci_low", "ci_high", "df")},
-                         "n": r["n"] + v["n"], "p": d["p"], "adjusted": r["adjusted"] + v["adjusted"], "error": errors})
+    return {**{c: np.array([keys[i][j] for i in res], dtype=object) for j, c in enumerate(key)},
+            "survey": np.full(len(res), compare.DIFFERENCE, dtype=object),
+            **{k: d[k] for k in ("estimate", "se", "ci_low", "ci_high", "df")},
+            "n": r["n"] + v["n"], "p": d["p"], "adjusted": r["adjusted"] + v["adjusted"],
+            "error": np.array(errors, dtype=object)}
 
 
 # ============================================================================ many replications
