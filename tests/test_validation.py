@@ -20,7 +20,7 @@ from portrait.study import compare, fieldwork, validation
 from portrait.study import validation_summary as vs
 from portrait.reporting import formatting as fmt
 from portrait.pipeline import config
-from portrait.pipeline.errors import ParameterError
+from portrait.pipeline.errors import CalibrationError, ParameterError
 from tests import helpers
 
 RESIDENT_DESIGN = dict(invitations=1000, take_per_commune=10, allocation="proportional", min_psu_per_stratum=2)
@@ -670,13 +670,13 @@ def test_profile_tests_are_the_tests_of_the_option_columns(setup, seeds, monkeyp
 
     from portrait import survey
 
-    real, seen = validation.profile_tests, {}
+    real, seen = validation.profile_test_columns, {}
 
     def spy(codebook, final, coins):
         seen["args"] = (final, {g: copy.deepcopy(c) for g, c in coins.items()})
         return real(codebook, final, coins)
 
-    monkeypatch.setattr(validation, "profile_tests", spy)
+    monkeypatch.setattr(validation, "profile_test_columns", spy)
     got = validation.replicate(setup, seeds[1])
     got = got.loc[got["statistic"].isin(validation.PROFILE_STATISTICS)].set_index(["item", "survey"])
     final, coins = seen["args"]
@@ -695,6 +695,28 @@ def test_profile_tests_are_the_tests_of_the_option_columns(setup, seeds, monkeyp
                 assert row["p"] == pytest.approx(t.p_chisq, rel=1e-10, abs=0)
             else:
                 assert (row["df"], row["p"]) == (t.df_chisq, t.p_chisq)
+
+
+def test_profile_test_columns_are_the_columns_of_the_tests_table(setup, seeds, monkeypatch):
+    """The columns a replication hands to its result rows (profile_test_columns) are those of profile_tests' table,
+    dtype for dtype, for surveys weighted and for a survey whose weighting failed."""
+    import copy
+
+    real, seen = validation.profile_test_columns, {}
+
+    def spy(codebook, final, coins):
+        seen["args"] = (final, {g: copy.deepcopy(c) for g, c in coins.items()})
+        return real(codebook, final, coins)
+
+    monkeypatch.setattr(validation, "profile_test_columns", spy)
+    validation.replicate(setup, seeds[2])
+    final, coins = seen["args"]
+    for given in (final, {**final, "visitors": CalibrationError("no solution")}):
+        table = validation.profile_tests(setup.codebook, given, copy.deepcopy(coins))
+        columns = validation.profile_test_columns(setup.codebook, given, copy.deepcopy(coins))
+        assert list(columns) == list(table.columns)
+        pd.testing.assert_frame_equal(pd.DataFrame(columns), table, check_exact=True)
+        assert all(v.dtype in (np.dtype(object), np.dtype(float)) for v in columns.values())
 
 
 def test_profile_summary_arithmetic_on_a_known_table():

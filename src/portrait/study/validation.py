@@ -78,7 +78,7 @@ from .validation_setup import (CALIBRATED, DIFFERENCE_NAME, ESTIMATOR_LABELS, ES
                                VARIANCES,
                                FINITE_COLUMNS, Validation, _order, _ordered, finite_population_truth, key_truth)
 from .validation_profiles import (COMPARISON_LABELS, profile_acceptance, profile_finding, profile_halves_fr,
-                                  profile_summary, profile_table_fr, profile_tests)
+                                  profile_summary, profile_table_fr, profile_test_columns, profile_tests)
 from .validation_conclusion import conclusion_fr
 from .validation_summary import (COVERAGE_BAND, SUMMARY_KEYS, acceptance, by_estimator,
                                  detail_table_fr, truth_table_fr,
@@ -91,6 +91,7 @@ from .validation_coverage import (bias_finding, coverage_finding, tests_finding,
 __all__ = ["ESTIMATORS", "ESTIMATOR_LABELS", "VARIANCES", "VARIANCE_LABELS", "DIFFERENCE_NAME",
            "SURVEYS", "SURVEY_LABELS", "TARGETS", "TARGET_LABELS", "CALIBRATED", "KEY_STATISTICS", "RESULT_COLUMNS",
            "PROFILE_ITEMS", "PROFILE", "PROFILE_HALVES", "PROFILE_STATISTICS", "COMPARISON_LABELS", "profile_tests",
+           "profile_test_columns",
            "profile_summary", "profile_acceptance", "profile_table_fr", "profile_finding",
            "profile_halves_fr",
            "TWO_STAGE", "Validation", "key_truth", "FINITE_COLUMNS", "finite_population_truth",
@@ -325,7 +326,7 @@ def replicate(setup: Validation, seq: np.random.SeedSequence, *, bootstrap: bool
     diff = _difference_columns(est, setup.level)
     est["survey"] = est.pop("group")
     coins = {g: np.random.Generator(np.random.PCG64(_child(seq, 6 + i))) for i, g in enumerate(fieldwork.GROUPS)}
-    return _results(setup.target, index, [est, diff, profile_tests(setup.codebook, final, coins)])
+    return _results(setup.target, index, [est, diff, profile_test_columns(setup.codebook, final, coins)])
 
 
 def _results(target: str, index: int, parts: Sequence[pd.DataFrame | Mapping[str, np.ndarray]]) -> pd.DataFrame:

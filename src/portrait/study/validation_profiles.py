@@ -64,6 +64,21 @@ def profile_tests(codebook: Codebook, final: Mapping[str, Design | Exception],
     halves tested by :func:`portrait.survey.indicator_test`: the numbers of
     :func:`portrait.survey.multiple_response_test`.
     """
+    return pd.DataFrame(_profile_rows(codebook, final, coins))
+
+
+def profile_test_columns(codebook: Codebook, final: Mapping[str, Design | Exception],
+                         coins: Mapping[str, np.random.Generator]) -> dict[str, np.ndarray]:
+    """:func:`profile_tests`' columns by name, without its table (a replication hands them to its result rows): texts
+    as arrays of Python objects, numbers as floats."""
+    rows = _profile_rows(codebook, final, coins)
+    return {k: np.array([r[k] for r in rows], dtype=object if isinstance(v, str) else float)
+            for k, v in rows[0].items()}
+
+
+def _profile_rows(codebook: Codebook, final: Mapping[str, Design | Exception],
+                  coins: Mapping[str, np.random.Generator]) -> list[dict[str, Any]]:
+    """:func:`profile_tests`' rows, each a mapping of its columns to its values."""
     options = {item: list(codebook.variable(item).columns) for item in PROFILE_ITEMS}
     halves: dict[str, np.ndarray] = {}
     read: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}    # (survey, item) → indicators, respondents
@@ -94,7 +109,7 @@ def profile_tests(codebook: Codebook, final: Mapping[str, Design | Exception],
                     groups=fieldwork.GROUPS)
             rows.append({**row, "estimate": t.X2, "df": t.df_chisq, "n": float(t.n_a + t.n_b), "p": t.p_chisq,
                          "adjusted": 0.0, "error": ""})
-    return pd.DataFrame(rows)
+    return rows
 
 
 def profile_summary(results: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
