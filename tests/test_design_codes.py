@@ -58,6 +58,9 @@ def _psu(rng, kind: str, n: int, strata: np.ndarray):
         "huge": rng.integers(0, 2**62, n),
         "negative": rng.integers(-60, 60, n),
         "text": np.array([f"p{x}" for x in range(70)])[rng.integers(0, 70, n)],
+        # ranked in Arrow by UTF-8 bytes: the order of code points, as Python's strings (accents, digits, astral)
+        "arrow text": pd.array(np.array(["é1", "e2", "É", "z", "10", "9", "ß", "Ω", "\U0001F600", "a b", "", "A", "ｚ",
+                                         "e\u0301"])[rng.integers(0, 14, n)], dtype="str"),
         "nullable": pd.array(rng.integers(0, 300, n), dtype="Int64"),
         "unsigned": rng.integers(0, 500, n).astype(np.uint32),
         "float": rng.integers(0, 30, n) / 4,
@@ -66,7 +69,7 @@ def _psu(rng, kind: str, n: int, strata: np.ndarray):
 
 
 @pytest.mark.parametrize("psu_kind", ["own, in order", "own, shuffled", "nested", "shared across strata", "sparse",
-                                      "huge", "negative", "text", "nullable", "unsigned", "float", "category", None])
+                                      "huge", "negative", "text", "arrow text", "nullable", "unsigned", "float", "category", None])
 @pytest.mark.parametrize("strata_kind", ["text", "arrow", "int", "float", "category", "mixed", "bool", None])
 def test_strata_and_psu_codes_are_those_of_the_sorted_strings(strata_kind, psu_kind):
     rng = np.random.default_rng(abs(hash((strata_kind, psu_kind))) % 2**32)

@@ -366,6 +366,14 @@ def _psu_labels(values: pd.Series) -> tuple:
         rank = np.empty(P, dtype=np.int64)
         rank[order] = np.arange(P)
         return ("labels", pcodes, rank, P)
+    held = arrow_chunks(pd.Series(uniques, copy=False))
+    if held is not None and not held.null_count:
+        # distinct texts ranked in Arrow (by UTF-8 bytes: the order of code points, Python's), not as Python strings
+        # sorted by np.unique (the resident PSUs, in every validation replication: 0.6 ms)
+        import pyarrow.compute as pc
+
+        rank = np.asarray(pc.rank(held, sort_keys="ascending", tiebreaker="first")).astype(np.int64) - 1
+        return ("labels", pcodes, rank, P)
     strings, rank = np.unique(pd.Series(uniques).astype(str).to_numpy(), return_inverse=True)
     return ("labels", pcodes, rank, len(strings))
 
