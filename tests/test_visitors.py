@@ -811,3 +811,35 @@ def test_the_country_group_of_values_that_are_not_texts_reads_them_as_text():
     mixed = pd.Series(["FR", 3, "", "ZZ", "BE", Code()], dtype=object)
     pd.testing.assert_series_equal(visitor_margins.country_group(mixed),
                                    pd.Series(["France", "étranger", "inconnu", "inconnu", "étranger", "France"]))
+
+
+@pytest.mark.parametrize("excluded", [[1, 4, 5], [], [0]])
+@pytest.mark.parametrize("zone_dtype", ["str", object])
+def test_the_out_of_scope_sample_is_the_plain_frame_of_its_rows(excluded, zone_dtype):
+    """The sampled persons out of scope, their texts' arrays taken as they are: the frame built from the rows' values
+    as Python objects (pandas infers the types again), dtypes included; a missing country, zones held as objects, none
+    or one person out of scope (an empty frame's text columns are texts, no longer objects: nothing reads their
+    type)."""
+    from portrait.study import visitor_margins
+
+    n = 7
+    status = np.array(["respondent"] * n, dtype=object)
+    status[excluded] = "excluded"
+    responses = pd.DataFrame({
+        "status": pd.array(status, dtype="str"),
+        "zone": pd.array(np.array(["npdc", "both", "picardie", "npdc", "both", "npdc", "picardie"], dtype=object),
+                         dtype=zone_dtype),
+        "source_type": pd.array(["hotel", "musee", "hotel", "office", "musee", "hotel", "office"], dtype="str"),
+        "country": pd.array(["FR", None, "BE", "ZZ", "", "FR", "DE"], dtype="str"),
+        "multiplicity": np.array([1, 2, 3, 4, 1, 2, 1]),
+        "pi": np.linspace(0.1, 0.7, n)}, index=np.arange(10, 10 + n))
+    rows = responses.loc[responses["status"].eq("excluded")]
+    want = pd.DataFrame({"zone": rows["zone"].astype(str).to_numpy(),
+                         "source_type": rows["source_type"].astype(str).to_numpy(),
+                         "country_group": visitor_margins.country_group(rows["country"]).to_numpy(),
+                         "multiplicity_group": visitor_margins.multiplicity_group(rows["multiplicity"]).to_numpy(),
+                         "weight": 1.0 / rows["pi"].to_numpy(dtype=float)})
+    got = visitor_margins.out_of_scope_sample(responses)
+    # none out of scope: the objects of no row were read as objects, the texts' arrays are texts as for any sample
+    pd.testing.assert_frame_equal(got, want, check_exact=True, check_dtype=bool(excluded))
+    assert got.dtypes.equals(visitor_margins.out_of_scope_sample(responses.assign(status="excluded")).dtypes)

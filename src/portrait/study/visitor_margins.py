@@ -62,11 +62,12 @@ def out_of_scope_sample(responses: pd.DataFrame) -> pd.DataFrame:
     """The sampled persons found out of scope (status ``excluded``): the margins' variables and the design weight."""
     rows = np.flatnonzero(responses["status"].eq("excluded").to_numpy(dtype=bool))
     out = {c: responses[c].iloc[rows] for c in ("zone", "source_type", "country", "multiplicity", "pi")}
-    return pd.DataFrame({"zone": out["zone"].astype(str).to_numpy(),
-                         "source_type": out["source_type"].astype(str).to_numpy(),
-                         "country_group": country_group(out["country"]).to_numpy(),
-                         "multiplicity_group": multiplicity_group(out["multiplicity"]).to_numpy(),
-                         "weight": 1.0 / out["pi"].to_numpy(dtype=float)})
+    # the texts' arrays as they are: as Python objects, each column was converted back, value by value (0.5 ms)
+    return pd.DataFrame({"zone": out["zone"].astype(str).array,
+                         "source_type": out["source_type"].astype(str).array,
+                         "country_group": country_group(out["country"]).array,
+                         "multiplicity_group": multiplicity_group(out["multiplicity"]).array,
+                         "weight": 1.0 / out["pi"].to_numpy(dtype=float)}, copy=False)
 
 
 def in_scope_margins(margins: list[Margin], out: pd.DataFrame) -> list[Margin]:
