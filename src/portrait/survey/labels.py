@@ -92,9 +92,7 @@ def float_values(values: pd.Series) -> np.ndarray:
     held = values.array
     if isinstance(held, (pd.arrays.IntegerArray, pd.arrays.FloatingArray)):
         data, mask = masked_parts(held)
-        out = data.astype(np.float64)
-        out[mask] = np.nan
-        return out
+        return np.where(mask, np.float64(np.nan), data)     # one pass; a float64 NaN makes the result float64
     return values.to_numpy(dtype=float, na_value=np.nan)
 
 
