@@ -130,17 +130,22 @@ def _margins(total: float) -> list[Margin]:
 
 
 @pytest.mark.parametrize("method, bounds", [("raking", None), ("linear", None), ("logit", (0.3, 3.0))])
-@pytest.mark.parametrize("zeros", [False, True])
+@pytest.mark.parametrize("zeros", [False, True, "missing"])
 def test_calibration_is_the_same_whatever_the_storage_of_the_text(method, bounds, zeros):
     """pyarrow strings (looked up in the levels), Python objects and categoricals (factorized): the
-    same weights to the last bit, the same multipliers, the same auxiliaries of the linearisation."""
+    same weights to the last bit, the same multipliers, the same auxiliaries of the linearisation; also
+    when units out of the weighting hold missing values (the residents' non-respondents: sex and age
+    unknown, as pandas' strings with ``pd.NA``, looked up too)."""
     df = _frame(3)
     if zeros:
         df.loc[:199, "w"] = 0.0                     # units out of the weighting, with a level no margin has
-        df.loc[:199, "age"] = "unknown"
+        df.loc[:199, "age"] = "unknown" if zeros is True else None
+        if zeros == "missing":
+            df.loc[100:299, "sex"] = None           # and units weighted with a sex, some of them
+            df.loc[200:299, "sex"] = "F"
     total = float(df["w"].sum())
     results = []
-    for storage in ("str", object, "category"):
+    for storage in ("str", object, "category") + (("string",) if zeros == "missing" else ()):
         d = Design.from_frame(df.astype({"sex": storage, "age": storage, "dep": storage}), weights="w")
         results.append(survey.calibrate(d, _margins(total), method=method, bounds=bounds))
     for other in results[1:]:
@@ -149,13 +154,29 @@ def test_calibration_is_the_same_whatever_the_storage_of_the_text(method, bounds
         np.testing.assert_array_equal(other.steps[0].X, results[0].steps[0].X)
         pd.testing.assert_frame_equal(other.steps[0].info.achieved, results[0].steps[0].info.achieved)
     X = results[0].steps[0].X                       # built on first read: units × constraints
-    assert X.shape == (len(df), 2 + 11) and (X[:200] == 0).all() == zeros
+    assert X.shape == (len(df), 2 + 11) and (X[:200] == 0).all() == bool(zeros)
 
 
 def _one_way(total: float) -> list[Margin]:
     return [Margin.of("sex", {"F": 0.52 * total, "H": 0.48 * total}),
             Margin.of("age", {"15-29": 0.25 * total, "30-59": 0.45 * total, "60+": 0.30 * total}),
             Margin.of("dep", {"02": 0.1 * total, "59": 0.4 * total, "60": 0.2 * total, "62": 0.3 * total})]
+
+
+@pytest.mark.parametrize("storage", ["str", "string", object, "category"])
+def test_a_level_without_a_total_is_found_beside_missing_values_out_of_the_weighting(storage):
+    """Missing values on units out of the weighting are no level; a level no margin has, on a unit weighted, is
+    still refused (pyarrow strings with missing values are looked up in the levels, as those without)."""
+    df = _frame(6)
+    df.loc[:9, "w"] = 0.0
+    df.loc[:9, "age"] = None
+    total = float(df["w"].sum())
+    ok = survey.calibrate(Design.from_frame(df.astype({"age": storage}), weights="w"), _one_way(total))
+    ref = survey.calibrate(Design.from_frame(df.astype({"age": object}), weights="w"), _one_way(total))
+    np.testing.assert_array_equal(ok.weights, ref.weights)
+    df.loc[20, "age"] = "90+"
+    with pytest.raises(CalibrationError, match=r"margin 'age': level '90\+' occurs in the sample"):
+        survey.calibrate(Design.from_frame(df.astype({"age": storage}), weights="w"), _one_way(total))
 
 
 @pytest.mark.parametrize("joint", [False, True])

@@ -133,7 +133,8 @@ def _map(fn, items: list, parallel: bool) -> list:
 
 def _arrow_level_codes(values: pd.Series, levels: list[str]) -> np.ndarray | None:
     """Each value's index in ``levels``, for a text column stored by pyarrow (pandas' default
-    strings) whose every value is one of the margin's levels; ``None`` otherwise.
+    strings) whose every value is one of the margin's levels or missing (-1: none among the units
+    weighted, which :func:`_check_inputs` makes sure of); ``None`` otherwise.
 
     One look-up per unit in the small table of the levels (``pyarrow.compute.index_in``) costs about
     half of hashing the units into a table of their own (``pd.factorize``); categorical columns give
@@ -158,8 +159,8 @@ def _level_codes(values: pd.Series, levels: list[str]) -> np.ndarray | None:
         import pyarrow.compute as pc
 
         arr = arrow_chunks(values)
-        idx = pc.index_in(arr, value_set=pa.array(levels, type=arr.type))
-        codes = None if idx.null_count else idx.to_numpy().astype(np.int64)
+        idx = pc.index_in(arr, value_set=pa.array(levels, type=arr.type))      # a missing value finds none
+        codes = None if idx.null_count > arr.null_count else pc.fill_null(idx, -1).to_numpy().astype(np.int64)
     if codes is not None:
         codes.flags.writeable = False
     return codes
