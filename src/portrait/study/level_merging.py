@@ -120,7 +120,7 @@ def _merge_within(data: pd.DataFrame, resp, m: Margin, min_respondents: int, lab
     # respondents per pair of levels, as value_counts (pairs with a missing value left out) in a quarter of its time,
     # then a dict's look-ups rather than a MultiIndex's (this runs in every validation replication)
     held = resp & av.notna().to_numpy(dtype=bool) & bv.notna().to_numpy(dtype=bool)
-    counts = Counter(zip(av.to_numpy(dtype=object)[held], bv.to_numpy(dtype=object)[held]))
+    counts = Counter(zip(av.array[held].tolist(), bv.array[held].tolist()))     # only those held made objects
     totals, notes, shown = dict(m.totals), [], {}
     for x in _order({k[0] for k in totals}):
         groups = [[y] for y in _order(k[1] for k in totals if k[0] == x)]      # each group: the levels it holds
