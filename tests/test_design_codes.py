@@ -358,3 +358,33 @@ def test_a_calibration_problem_is_kept_for_its_own_columns_units_and_margins_onl
     d.data.loc[d.data.index[:500], "age"] = "60+"                                    # written: another array
     assert calibration._build(d, _margins(total)) is not first
     same_as_objects(d, _margins(total))
+
+
+@pytest.mark.parametrize("clusters", ["nested", "shared across strata", "units", "one unit"])
+def test_stratum_fractions_count_each_strata_distinct_clusters(clusters):
+    """The distinct clusters of each stratum code, counted per cluster when every cluster lies in one stratum (a
+    design's PSU codes) and by sorting the (stratum, cluster) pairs otherwise: the pairs' np.unique either way, with a
+    stratum code no unit has; the fractions, checks and lowest fpc read from them."""
+    from portrait.survey import labels
+
+    rng = np.random.default_rng(len(clusters))
+    n = 1 if clusters == "one unit" else 500
+    st = rng.choice([0, 1, 2, 4, 5], n)                               # code 3: no unit
+    cl = {"nested": st * 40 + rng.integers(0, 40, n), "shared across strata": rng.integers(0, 30, n),
+          "units": np.arange(n), "one unit": np.zeros(n, dtype=np.int64)}[clusters]
+    pop = np.array([90.0, 0.25, 400.0, 7.0, 1e3, 60.0])
+    raw = pop[st]
+    frac, varies, outside, n_psu, low = labels.stratum_fractions(raw, st, cl)
+    H = int(st.max()) + 1
+    want_n = np.bincount(np.unique(st.astype(np.int64) * (int(cl.max()) + 1) + cl) // (int(cl.max()) + 1),
+                         minlength=H)
+    np.testing.assert_array_equal(n_psu, want_n)
+    for h in range(H):
+        held = st == h
+        assert n_psu[h] == len(np.unique(cl[held]))
+        if held.any():
+            v = raw[held].min()
+            assert low[h] == v and frac[h] == (v if v <= 1 else n_psu[h] / v)
+            assert outside[h] == (not 0 <= frac[h] <= 1) and not varies[h]
+        else:
+            assert frac[h] == 0 and not outside[h] and not varies[h]

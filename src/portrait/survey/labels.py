@@ -147,7 +147,12 @@ def stratum_fractions(raw: np.ndarray, st: np.ndarray, cl: np.ndarray
     np.minimum.at(low, st, raw)
     np.maximum.at(high, st, raw)
     present = np.bincount(st, minlength=H) > 0
-    n = np.bincount(np.unique(st.astype(np.int64) * m + cl) // m, minlength=H)
+    stratum_of = np.full(m, -1, dtype=np.int64)
+    stratum_of[cl] = st
+    if np.array_equal(stratum_of[cl], st):       # each cluster in one stratum (a design's PSUs): counted, not sorted
+        n = np.bincount(stratum_of[stratum_of >= 0], minlength=H)
+    else:
+        n = np.bincount(np.unique(st.astype(np.int64) * m + cl) // m, minlength=H)
     with np.errstate(divide="ignore"):                # a fraction of 0 is taken as given, never divided by
         frac = np.where(low <= 1, low, n / low)       # an absent code: 0 clusters of ∞
     return frac, present & (low != high), present & ~((frac >= 0) & (frac <= 1)), n, low
