@@ -388,3 +388,30 @@ def test_stratum_fractions_count_each_strata_distinct_clusters(clusters):
             assert outside[h] == (not 0 <= frac[h] <= 1) and not varies[h]
         else:
             assert frac[h] == 0 and not outside[h] and not varies[h]
+
+
+@pytest.mark.parametrize("codes", [[2, 0, 2, 1, 0], [1, 1, 1], [2], [0, 2, 0, 2], [0, -1, 1], []])
+def test_text_codes_kept_from_the_codes_are_those_read_from_the_texts(codes):
+    """What keep_text_codes keeps for texts made from codes is what kept_text_codes reads from the texts themselves
+    (np.unique of the strings: « étranger » after « inconnu »), codes missed included; nothing kept with a missing
+    text or none; and the visitors' groups keep it for their own arrays."""
+    from portrait.study import visitor_margins
+    from portrait.survey import labels
+
+    texts = ("France", "étranger", "inconnu")
+    codes = np.array(codes, dtype=np.int64)
+    values = pd.Series(pd.array([texts[c] if c >= 0 else None for c in codes], dtype="str"))
+    labels.keep_text_codes(values, codes, texts)
+    kept = labels.kept_text_codes(values)
+    if (codes < 0).any() or not len(codes):
+        assert kept is None
+        return
+    fresh = labels._string_codes(pd.Series(values.to_numpy(dtype=object), dtype="str"))      # another array
+    assert kept[0].dtype == fresh[0].dtype and list(kept[0]) == list(fresh[0])
+    assert kept[1].dtype == fresh[1].dtype and (kept[1] == fresh[1]).all() and not kept[1].flags.writeable
+    country = pd.Series(np.array(["FR", "ZZ", "BE", None, "FR"], dtype=object)[np.resize(np.arange(5), 40)])
+    for groups in (visitor_margins.country_group(country),
+                   visitor_margins.multiplicity_group(pd.Series(np.resize([3, 1, 7, 2], 40)))):
+        held = labels.kept_text_codes(groups)
+        plain = labels._string_codes(pd.Series(groups.to_numpy(dtype=object), dtype="str"))
+        assert list(held[0]) == list(plain[0]) and (held[1] == plain[1]).all()

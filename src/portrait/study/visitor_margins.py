@@ -12,7 +12,12 @@ from ..pipeline import sources
 from ..pipeline.config import require
 from ..reporting import formatting as fmt
 from ..survey import Margin
+from ..survey.labels import keep_text_codes
 from .unit_table import texts
+
+
+COUNTRY_GROUPS = ("France", "étranger", "inconnu")
+MULTIPLICITY_GROUPS = ("1 fichier", "2 fichiers", "3 fichiers ou plus")
 
 
 def country_group(country: pd.Series) -> pd.Series:
@@ -26,14 +31,21 @@ def country_group(country: pd.Series) -> pd.Series:
         unknown = (c.isna() | c.isin(["ZZ", ""])).to_numpy(dtype=bool)
         rule = np.where(unknown, 2, np.where(c.eq("FR").fillna(False).to_numpy(dtype=bool), 0, 1)).tolist()
     group = np.array(rule + [2], dtype=np.int64)[code]       # code -1, a missing country: unknown
-    return pd.Series(texts(group, ("France", "étranger", "inconnu")), index=country.index)
+    return _kept(pd.Series(texts(group, COUNTRY_GROUPS), index=country.index), group, COUNTRY_GROUPS)
 
 
 def multiplicity_group(multiplicity: pd.Series) -> pd.Series:
     """Number of partner files holding the person: 1, 2, or 3 or more."""
     m = np.minimum(np.asarray(multiplicity.astype(int)), 3)
-    return pd.Series(texts(np.where((m >= 1) & (m <= 3), m - 1, -1), ("1 fichier", "2 fichiers", "3 fichiers ou plus")),
-                     index=multiplicity.index, name=multiplicity.name)
+    code = np.where((m >= 1) & (m <= 3), m - 1, -1)
+    return _kept(pd.Series(texts(code, MULTIPLICITY_GROUPS), index=multiplicity.index, name=multiplicity.name),
+                 code, MULTIPLICITY_GROUPS)
+
+
+def _kept(groups: pd.Series, codes: np.ndarray, labels: tuple[str, ...]) -> pd.Series:
+    """``groups``, the non-response model's codes of its texts kept from ``codes`` (they need not be read again)."""
+    keep_text_codes(groups, codes, labels)
+    return groups
 
 
 def visitor_frame_margins(frame: pd.DataFrame) -> tuple[list[Margin], pd.DataFrame]:

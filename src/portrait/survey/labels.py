@@ -279,6 +279,38 @@ def kept_text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
     return kept_for_arrow(values, "sorted codes", _frozen_string_codes)
 
 
+def keep_text_codes(values: pd.Series, codes: np.ndarray, texts: Sequence[str]) -> None:
+    """Keep for ``values``, the texts ``texts[codes]`` (a code below 0: missing), what :func:`kept_text_codes` reads
+    from them, worked out from the codes instead of the texts: the visitors' country and multiplicity groups, made
+    from codes in every validation replication, then coded by the non-response model. Nothing is kept for a column
+    :func:`kept_text_codes` would not keep (not held by pyarrow, a missing value, empty).
+
+    Parameters
+    ----------
+    values : pandas.Series
+        The texts of ``texts`` at ``codes``.
+    codes : numpy.ndarray
+        Each value's position in ``texts``.
+    texts : sequence of str
+        The texts the codes index.
+    """
+    arr = arrow_chunks(values)
+    if arr is None or arr.null_count or not len(arr):
+        return
+
+    def build(_: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        present = np.flatnonzero(np.bincount(codes, minlength=len(texts)))
+        distinct, rank = np.unique(np.array([str(texts[i]) for i in present], dtype=object), return_inverse=True)
+        of_code = np.zeros(len(texts), dtype=np.int64)
+        of_code[present] = rank
+        kept = (distinct, of_code[codes])
+        for a in kept:
+            a.flags.writeable = False
+        return kept
+
+    kept_for_arrow(values, "sorted codes", build)
+
+
 def _frozen_string_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     codes = _string_codes(values)
     for a in codes:
