@@ -47,6 +47,19 @@ def stable_order(codes: np.ndarray, groups: int) -> np.ndarray:
     return np.argsort(codes.astype(np.uint16) if groups <= 65536 else codes, kind="stable")
 
 
+def flat_layout(codes: np.ndarray, q: int) -> np.ndarray:
+    """The position ``code × q + column`` of each value of an ``m × q`` array read row by row (``codes``: each row's):
+    the layout of :func:`column_sums`, which a caller may keep for the next sums of the same rows and columns."""
+    return (codes[:, None] * q + np.arange(q)).ravel()
+
+
+def column_sums(flat: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """Each column's sums of ``values`` (``m × q``) per code, ``size × q``, from their :func:`flat_layout`: one bincount
+    for every column, each sum adding its rows in their order as a bincount per column does (the same floats)."""
+    q = values.shape[1]
+    return np.bincount(flat, weights=values.ravel(), minlength=size * q).reshape(size, q)
+
+
 def arrow_chunks(values: pd.Series):
     """The ``pyarrow.ChunkedArray`` of a text column stored by pyarrow (pandas' default strings since
     pandas 3), or ``None`` for any other column: read through pandas' public ``__arrow_array__``, without a copy."""

@@ -26,7 +26,7 @@ import numpy as np
 
 from .design import LONELY, Design
 from .errors import ParameterError
-from .labels import kept_for_arrays, stable_order, unique_codes
+from .labels import column_sums, flat_layout, kept_for_arrays, stable_order, unique_codes
 
 
 #: the square roots of variances: a negative one (the HT form of a pps design, which has said so) gives NaN without
@@ -330,10 +330,10 @@ def _sparse_sums(s: _Structure, rows: np.ndarray, Zr: np.ndarray, nonzero: np.nd
         h, flat = last[2], last[3]
     else:
         h = s.psu_h[rows]
-        flat = (h[:, None] * q + np.arange(q)).ravel()
+        flat = flat_layout(h, q)
         h.flags.writeable = flat.flags.writeable = False
         s.kept["flat"] = (rows.copy(), q, h, flat)
-    means = np.bincount(flat, weights=Zr.ravel(), minlength=H * q).reshape(H, q)
+    means = column_sums(flat, Zr, H)
     means /= n_h[:, None]
     means[n_h == 1] = 0.0
     D = Zr - means[h]
@@ -368,9 +368,9 @@ def _row_sums(s: _Structure, z: np.ndarray, rows: np.ndarray, diagonal: bool, c:
             psus, flat = last[1], last[2]
         else:
             psus, local = np.unique(s.psu_idx[rows], return_inverse=True)
-            flat = (local[:, None] * q + np.arange(q)).ravel()
+            flat = flat_layout(local, q)
             s.kept["rows"] = (rows.copy(), psus, flat)
-        Zr = np.bincount(flat, weights=z.ravel(), minlength=len(psus) * q).reshape(len(psus), q)
+        Zr = column_sums(flat, z, len(psus))
     keep = (np.abs(Zr) @ np.ones(q)) != 0
     if 2 * np.count_nonzero(keep) >= P:
         return None

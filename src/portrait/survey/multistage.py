@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ParameterError, check_columns, design_values, missing_labels
-from .labels import kept_for_arrays, stratum_fractions
+from .labels import column_sums, flat_layout, kept_for_arrays, stratum_fractions
 
 if TYPE_CHECKING:
     from .design import Design
@@ -289,14 +289,14 @@ def _stage_variance(stage: Stage, z: np.ndarray, lonely: str, diagonal: bool, nu
 
 
 def _column_sums(codes: np.ndarray, values: np.ndarray, size: int, layouts: dict, name: str) -> np.ndarray:
-    """Each column's sums of ``values`` (``m × q``) per code (``codes``: ``m`` codes below ``size``), ``size × q``: one
-    bincount of the values laid out flat (code, column), each sum adding its rows in their order as a bincount per
-    column does; the layout kept in ``layouts`` under the codes' ``name`` for the next call with as many columns."""
+    """:func:`~portrait.survey.labels.column_sums` of ``values`` (``m × q``) per code (``codes``: ``m`` codes below
+    ``size``), ``size × q``; the layout kept in ``layouts`` under the codes' ``name`` for the next call with as many
+    columns."""
     q = values.shape[1]
     flat = layouts.get((name, q))
     if flat is None:
-        flat = layouts[name, q] = (codes[:, None] * q + np.arange(q)).ravel()
-    return np.bincount(flat, weights=values.ravel(), minlength=size * q).reshape(size, q)
+        flat = layouts[name, q] = flat_layout(codes, q)
+    return column_sums(flat, values, size)
 
 
 def subset_stages(stages: tuple[Stage, ...] | None, mask: np.ndarray) -> tuple[Stage, ...] | None:
