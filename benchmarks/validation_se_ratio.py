@@ -6,10 +6,13 @@ weighting recipe and linearised estimates exactly as :func:`portrait.study.valid
 replication *i* of that seed — for the unweighted, design-weighted and raked estimators of five key statistics, and
 prints each one's mean SE over the empirical SD of its estimates, with a bootstrap SE of that ratio. One survey at a
 time is 3 to 5 times cheaper than the whole replication, so 10,000 replications take 10–15 minutes on 2 cores.
+With ``--all``, every key statistic of the validation (11), and the mean of their ratios per estimator, with a
+bootstrap SE that resamples the replications together (BENCHMARKS.md, fifty-third session).
 
 Run after ``make`` (it reads the chain's frames and recipes)::
 
     .venv/bin/python -m benchmarks.validation_se_ratio --survey residents --seed 7 -n 10000
+    .venv/bin/python -m benchmarks.validation_se_ratio --survey residents --seed 7 -n 5000 --all
 
 Not part of ``make test`` or ``make bench``.
 """
@@ -66,16 +69,18 @@ def _setup(seed: int) -> validation.Validation:
     return replace(setup("superpopulation"), seed=seed)
 
 
-def chunk(args: tuple[str, int, int, list[int]]) -> pd.DataFrame:
-    """Replications ``indices`` of ``seed``: estimate and SE of each statistic and estimator."""
-    survey, seed, n, indices = args
+def chunk(args: tuple[str, int, int, list[int], bool]) -> pd.DataFrame:
+    """Replications ``indices`` of ``seed``: estimate and SE of each statistic and estimator (every key statistic of
+    the validation with ``every``, else :data:`STATISTICS`)."""
+    survey, seed, n, indices, every = args
     s = _setup(seed)
+    statistics = list(validation.KEY_STATISTICS.itertuples(index=False, name=None)) if every else STATISTICS
     children = np.random.SeedSequence(seed).spawn(n)
     out = []
     with validation.single_threaded_blas():
         for i in indices:
             _, w = _responses(s, survey, children[i])
-            values, sel = items.derived(w.final.data, s.codebook, survey, words=False, statistics=STATISTICS)
+            values, sel = items.derived(w.final.data, s.codebook, survey, words=False, statistics=statistics)
             data = values[sel["column"]]
             for name, d in (("unweighted", _unweighted(w.stages["design"])), ("design", w.stages["design"]),
                             ("raking", w.final)):
@@ -99,6 +104,20 @@ def se_ratios(r: pd.DataFrame, boot: int = 200, seed: int = 1) -> pd.DataFrame:
                                        "ratio_se"])
 
 
+def mean_ratios(r: pd.DataFrame, boot: int = 200, seed: int = 1) -> pd.DataFrame:
+    """Per estimator, the mean over the statistics of their SE / SD, with its bootstrap SE: the replications resampled
+    together for every statistic, since the statistics' errors are correlated (one person answers them all)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for est, g in r.groupby("estimator", sort=True):
+        e = g.pivot(index="replication", columns="column", values="estimate").to_numpy()
+        s = g.pivot(index="replication", columns="column", values="se").to_numpy()
+        ratio = lambda at: float(np.mean(s[at].mean(axis=0) / e[at].std(axis=0, ddof=1)))    # noqa: E731
+        picks = rng.integers(0, len(e), (boot, len(e)))
+        rows.append((est, e.shape[1], ratio(slice(None)), float(np.std([ratio(p) for p in picks], ddof=1))))
+    return pd.DataFrame(rows, columns=["estimator", "statistics", "mean_ratio", "mean_ratio_se"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--survey", choices=("residents", "visitors"), default="residents")
@@ -106,14 +125,16 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=10000, help="replications")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", help="Parquet file for every replication's estimates")
+    parser.add_argument("--all", action="store_true", help="every key statistic of the validation (11), not five")
     args = parser.parse_args()
     start = time.perf_counter()
-    chunks = [(args.survey, args.seed, args.n, list(range(k, args.n, 40))) for k in range(40)]
+    chunks = [(args.survey, args.seed, args.n, list(range(k, args.n, 40)), args.all) for k in range(40)]
     with ProcessPoolExecutor(args.workers) as ex:
         r = pd.concat(list(ex.map(chunk, chunks)), ignore_index=True)
     if args.out:
         r.to_parquet(args.out)
     print(se_ratios(r).round(4).to_string(index=False))
+    print(mean_ratios(r).round(4).to_string(index=False))
     print(f"{time.perf_counter() - start:.0f} s for {args.n} replications of the {args.survey}")
 
 
