@@ -13,6 +13,7 @@ Run after ``make`` (it reads the chain's frames and recipes)::
 
     .venv/bin/python -m benchmarks.validation_se_ratio --survey residents --seed 7 -n 10000
     .venv/bin/python -m benchmarks.validation_se_ratio --survey residents --seed 7 -n 5000 --all
+    .venv/bin/python -m benchmarks.validation_se_ratio --survey residents --published finite   # after make validate
 
 Not part of ``make test`` or ``make bench``.
 """
@@ -105,17 +106,43 @@ def se_ratios(r: pd.DataFrame, boot: int = 200, seed: int = 1) -> pd.DataFrame:
 
 
 def mean_ratios(r: pd.DataFrame, boot: int = 200, seed: int = 1) -> pd.DataFrame:
-    """Per estimator, the mean over the statistics of their SE / SD, with its bootstrap SE: the replications resampled
-    together for every statistic, since the statistics' errors are correlated (one person answers them all)."""
+    """Per estimator, the mean over the statistics of their SE / SD and its difference from the design-weighted
+    estimator's (paired: the same replications), each with its bootstrap SE. The replications are resampled together
+    for every statistic and estimator, since their errors are correlated (one person answers them all)."""
     rng = np.random.default_rng(seed)
+    wide = {est: (g.pivot(index="replication", columns="column", values="estimate").to_numpy(),
+                  g.pivot(index="replication", columns="column", values="se").to_numpy())
+            for est, g in r.groupby("estimator", sort=True)}
+
+    def ratio(est: str, at) -> float:
+        e, s = wide[est]
+        return float(np.mean(s[at].mean(axis=0) / e[at].std(axis=0, ddof=1)))
+
+    picks = rng.integers(0, len(r["replication"].unique()), (boot, len(r["replication"].unique())))
     rows = []
-    for est, g in r.groupby("estimator", sort=True):
-        e = g.pivot(index="replication", columns="column", values="estimate").to_numpy()
-        s = g.pivot(index="replication", columns="column", values="se").to_numpy()
-        ratio = lambda at: float(np.mean(s[at].mean(axis=0) / e[at].std(axis=0, ddof=1)))    # noqa: E731
-        picks = rng.integers(0, len(e), (boot, len(e)))
-        rows.append((est, e.shape[1], ratio(slice(None)), float(np.std([ratio(p) for p in picks], ddof=1))))
-    return pd.DataFrame(rows, columns=["estimator", "statistics", "mean_ratio", "mean_ratio_se"])
+    for est in wide:
+        gap = [ratio(est, at) - ratio("design", at) for at in (slice(None), *picks)]
+        rows.append((est, wide[est][0].shape[1], ratio(est, slice(None)),
+                     float(np.std([ratio(est, p) for p in picks], ddof=1)), gap[0], float(np.std(gap[1:], ddof=1))))
+    return pd.DataFrame(rows, columns=["estimator", "statistics", "mean_ratio", "mean_ratio_se", "minus_design",
+                                       "minus_design_se"])
+
+
+def published(path: str, target: str, survey: str) -> pd.DataFrame:
+    """The replications ``make validate`` stored (``data/processed/validation_results.parquet``), in :func:`chunk`'s
+    form: one survey and target, the linearised estimates of the key statistics by the three estimators."""
+    r = pd.read_parquet(path, columns=["target", "replication", "survey", "item", "statistic", "level", "estimator",
+                                       "variance", "estimate", "se"])
+    r = r[(r["target"] == target) & (r["survey"] == survey) & (r["variance"] == "linearisation")
+          & r["estimator"].isin(["unweighted", "design", "raking"]) & (r["statistic"] != "profile_halves")]
+    column = r["item"] + "|" + r["statistic"] + "|" + r["level"].astype(str)
+    return r.assign(column=column)[["replication", "estimator", "column", "estimate", "se"]].reset_index(drop=True)
+
+
+def _shown(table: pd.DataFrame) -> str:
+    """``table`` with its numbers to 4 decimals, a rounded -0 shown as 0."""
+    numbers = table.select_dtypes("float").columns
+    return table.assign(**{c: table[c].round(4) + 0.0 for c in numbers}).to_string(index=False)
 
 
 def main() -> None:
@@ -126,15 +153,21 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", help="Parquet file for every replication's estimates")
     parser.add_argument("--all", action="store_true", help="every key statistic of the validation (11), not five")
+    parser.add_argument("--published", metavar="TARGET", choices=validation.TARGETS,
+                        help="no new replication: the ratios of the stored published run's TARGET (after make validate)")
     args = parser.parse_args()
     start = time.perf_counter()
+    if args.published:
+        r = published("data/processed/validation_results.parquet", args.published, args.survey)
+        print(_shown(mean_ratios(r)))
+        return
     chunks = [(args.survey, args.seed, args.n, list(range(k, args.n, 40)), args.all) for k in range(40)]
     with ProcessPoolExecutor(args.workers) as ex:
         r = pd.concat(list(ex.map(chunk, chunks)), ignore_index=True)
     if args.out:
         r.to_parquet(args.out)
-    print(se_ratios(r).round(4).to_string(index=False))
-    print(mean_ratios(r).round(4).to_string(index=False))
+    print(_shown(se_ratios(r)))
+    print(_shown(mean_ratios(r)))
     print(f"{time.perf_counter() - start:.0f} s for {args.n} replications of the {args.survey}")
 
 
