@@ -435,14 +435,14 @@ def test_the_remembered_search_of_what_a_cleaning_needs_answers_as_the_search_do
     once it holds an address."""
     from portrait.study import codebook, open_answers
 
-    texts = ["rien", "", "jean@laposte.net", "jean at laposte dot net", "06 12 34 56 78", "fe80::1",
+    texts = ["rien", "", "jean@example.org", "jean at example dot org", "06 12 34 56 78", "fe80::1",
              "08-00-27-12-34-56", "a\x07b", "at", "chat", "١٢٣", "le 1er mai", "12 h"]
     for _ in range(2):
         assert [open_answers._hinted(t) for t in texts] == [open_answers._ANY.search(t) is not None for t in texts]
     cb = codebook.load()
     columns = [c for v in cb.variables_for("residents") if v.type == "open_words" for c in v.columns]
     column = columns[0]
-    for text, emails in (("rien", 0), ("jean@laposte.net", 1), ("rien", 0)):
+    for text, emails in (("rien", 0), ("jean@example.org", 1), ("rien", 0)):
         answers = {c: pd.Series([text if c == column else "rien", "rien"], dtype="string") for c in columns}
         assert open_answers.clean(answers, cb, "residents")[0] == emails
         assert answers[column].iloc[0] == ("[courriel supprimé]" if emails else text)
