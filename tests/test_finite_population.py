@@ -89,6 +89,40 @@ def test_unit_draws_are_uniform_and_uncorrelated():
     assert abs(x.mean() - 2.5) < 4 * np.sqrt(2.5 / n) and abs(x.var() - 2.5) < 0.05
 
 
+@pytest.mark.parametrize("fixed", [False, True], ids=["super-population draws", "finite-population draws"])
+def test_answers_not_drawn_stand_in_with_the_blanks_and_types_of_the_drawn_ones(model, small, resident_frame, insee,
+                                                                               fixed):
+    """``_simulate_group(drawn=…)``, as the validation calls it: the drawn items' columns are the full simulation's;
+    every other opinion column has its type and its missing cells (who answered: all the break-off rule reads), and
+    the contact statuses are the same. The oracle is the simulation that draws every answer."""
+    frame, _, cal = small
+    codes = np.repeat(frame["code"].to_numpy(), 40)
+    k = np.tile(np.arange(40), len(frame))
+    slots = pd.DataFrame({"slot_id": [f"{c}-{i}" for c, i in zip(codes, k)], "code": codes,
+                          "departement": np.repeat(frame["departement"].to_numpy(), 40)})
+    units = fieldwork.resident_units(slots, resident_frame)
+    draws = finite.unit_draws(SEED, finite.resident_keys(codes, k)) if fixed else None
+    drawn = {"image_globale", "img_nature", "forces"}
+    full, short = (fieldwork._simulate_group(model, cal, "residents", units, insee, 5, unit_draws=draws, drawn=d)
+                   for d in (None, drawn))
+    pd.testing.assert_frame_equal(full[2], short[2])
+    a, b = full[1], short[1]
+    assert list(a.columns) == list(b.columns) and (a.dtypes == b.dtypes).all()
+    cb = model.codebook
+    read = [c for v in cb.variables_for("residents") if v.role != "opinion" or v.name in drawn for c in v.columns]
+    pd.testing.assert_frame_equal(a[read], b[read])
+    stand_ins = [c for c in a.columns if c not in read and c != "source_row"]
+    assert {"mots_1", "img_culture", cb.variable("faiblesses").columns[0], "attachement"} <= set(stand_ins)
+    seen_blank = False
+    for v in cb.variables_for("residents"):
+        if v.role == "opinion" and v.name not in drawn:     # answered: a cell given (a multi-select: an option chosen)
+            given = [(t[v.columns] == 1) if v.type == "multi" else t[v.columns].notna() for t in (a, b)]
+            x, y = (g.fillna(False).to_numpy(dtype=bool).any(axis=1) for g in given)
+            assert (x == y).all(), v.name
+            seen_blank |= not x.all()
+    assert seen_blank
+
+
 def test_a_sampled_unit_answers_the_same_in_every_replication(model, small, resident_frame, insee):
     """The same persons, in two replications (other seeds) and two different samples: same profile and
     answers; the response phase alone changes with the replication's seed."""

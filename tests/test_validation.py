@@ -524,6 +524,22 @@ def test_the_visitor_frame_coded_once_gives_the_replications_of_each_samples_own
                                       validation.replicate(replace(s, visitor_codes=None), seeds[1]), check_exact=True)
 
 
+def test_a_replication_draws_only_the_answers_it_reads_and_gives_the_full_simulations_numbers(setup, finite_setup,
+                                                                                                 seeds, monkeypatch):
+    """The items no result reads (open words, image items beyond the key statistics, attachment…) are not drawn: the
+    replication equals, value for value, the one that draws every answer, for both targets, with bootstrap rows;
+    the stand-ins keep who answered, which decides who responded."""
+    read = setup.answers_read()
+    assert set(setup.statistics["item"]) | {"forces", "faiblesses"} <= read and not {"mots", "img_culture"} & read
+    every = frozenset(v.name for g in fieldwork.GROUPS for v in setup.codebook.variables_for(g))
+    for s in (setup, finite_setup):
+        short = validation.replicate(s, seeds[2], bootstrap=True, replicates=4)
+        with monkeypatch.context() as m:
+            m.setattr(validation.Validation, "answers_read", lambda self: every)
+            full = validation.replicate(s, seeds[2], bootstrap=True, replicates=4)
+        pd.testing.assert_frame_equal(short, full, check_exact=True)
+
+
 def test_a_survey_that_cannot_be_calibrated_gives_nan_rows_with_its_error(setup, seeds, first, monkeypatch):
     """A CalibrationError in one survey's recipe leaves that survey and the differences NaN, named, and the rest."""
     from portrait.study import recipes

@@ -136,6 +136,14 @@ class Validation:
     visitor_keys: pd.Series | None = None      # person_id → finite-population key (finite.visitor_keys of the frame)
     visitor_codes: CodedFrame | None = None
 
+    def answers_read(self) -> frozenset[str]:
+        """The opinion variables whose answers a replication reads: the key statistics', the profile tests' and those
+        a question is asked by (:attr:`portrait.study.codebook.Variable.asked_if`); the simulator draws only these
+        (:func:`portrait.study.fieldwork.simulation._stand_in`)."""
+        filters = {v.asked_if[0] for g in ("residents", "visitors") for v in self.codebook.variables_for(g)
+                   if v.asked_if is not None}
+        return frozenset(self.statistics["item"]) | frozenset(PROFILE_ITEMS) | filters
+
     @classmethod
     def build(cls, *, seed: int, codebook_file: str | Path, model_file: str | Path,
               resident_frame: str | Path | pd.DataFrame, visitor_frame: str | Path | pd.DataFrame,

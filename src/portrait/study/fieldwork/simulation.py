@@ -414,9 +414,23 @@ def _export(answers: dict[str, Any], blank: dict[str, np.ndarray], order: np.nda
     return pd.DataFrame(export, copy=False)     # the columns are new arrays already: not copied again
 
 
+def _stand_in(model: FieldworkModel, v: Variable, n: int) -> dict[str, Any]:
+    """The export columns of an opinion variable whose answers are not drawn, for ``n`` respondents: its first code
+    (a multi-select: its first option chosen; open words: the vocabulary's first word and no other). They are
+    blanked later as the drawn answers would be (skipped, not asked, broken off), so who answered the item — all the
+    break-off rule reads of it — is what the full simulation gives."""
+    if v.type == "multi":
+        return {option_column(v.name, c): _int16(np.full(n, j == 0)) for j, c in enumerate(v.code_values)}
+    if v.type == "open_words":
+        both = pd.array([next(iter(model.codebook.vocabulary(v.name))), pd.NA], dtype="string")
+        return {c: both.take(np.full(n, min(j, 1))) for j, c in enumerate(v.columns)}
+    return {v.name: _int16(np.full(n, v.code_values[0]))}
+
+
 def _simulate_group(model: FieldworkModel, cal: Calibration, group: str, units: pd.DataFrame,
                     population: pd.DataFrame | None, seed: int, unit_draws: Draws | None = None,
-                    source_row: bool = False, answer_rows: dict | None = None):
+                    source_row: bool = False, answer_rows: dict | None = None,
+                    drawn: Collection[str] | None = None):
     """One survey's fieldwork: persons, the export of the respondents and the contact statuses.
 
     Profile, favourability and answers come from ``unit_draws`` (a finite population: every unit's
@@ -424,7 +438,9 @@ def _simulate_group(model: FieldworkModel, cal: Calibration, group: str, units: 
     (a super-population draw). The response phase — disposition, item non-response, break-off —
     always comes from ``seed``. ``source_row``: the export also numbers its rows as in the file (:func:`_export`).
     ``answer_rows``: a dict the caller gives, where each unit's row in the export and in the contact statuses (-1:
-    none) are put under ``"rows"`` and ``"dispositions"``.
+    none) are put under ``"rows"`` and ``"dispositions"``. ``drawn``: the opinion variables whose answers are drawn
+    (all when None); the others get :func:`_stand_in` columns, their streams untouched (the validation study reads
+    a few items: every other answer would be drawn, exported and read for nothing).
     """
     cb = model.codebook
     fw = model.params["fieldwork"][group]
@@ -449,7 +465,12 @@ def _simulate_group(model: FieldworkModel, cal: Calibration, group: str, units: 
     rows = np.flatnonzero(respond)
     kept = persons.iloc[rows].reset_index(drop=True)
     kept_covariates = Covariates(kept)
-    answers = _answers(model, cal, group, persons, draws, rows=rows, kept=(kept, kept_covariates))
+    standing_in = [] if drawn is None else [v for v in cb.variables_for(group)
+                                            if v.role == "opinion" and v.name not in drawn]
+    only = None if drawn is None else {v.name for v in cb.variables_for(group)} - {v.name for v in standing_in}
+    answers = _answers(model, cal, group, persons, draws, only=only, rows=rows, kept=(kept, kept_covariates))
+    for v in standing_in:
+        answers.update(_stand_in(model, v, len(rows)))
     blank = {col: np.asarray(a.isna(), dtype=bool) for col, a in answers.items()}    # an answer's blanks, as a mask
     skip_p: dict = {}      # the probabilities by rate and effects, for every variable of the same ones
     for v in cb.variables_for(group):
