@@ -1411,18 +1411,22 @@ def test_a_method_on_fewer_replications_is_judged_against_every_replications_sd(
 def test_the_simulators_export_rows_are_the_rows_the_ingest_looks_up(setup, seeds, monkeypatch):
     """The validation hands the ingest each unit's row in the export and in the contact statuses as the simulator
     made them (answer_rows, disp_rows): the rows the ingest finds by identifier, and the same table of every unit as
-    without them, in both surveys."""
+    without them, in both surveys; the table keeps the columns of the items drawn (``columns``), each unit's status
+    counting the others too: the full table's, those columns taken."""
     from portrait.study import ingest, unit_table
     orig, seen = ingest.assemble, []
 
-    def checked(survey, sample, answers, disp, codebook, min_core, answer_rows=None, disp_rows=None):
+    def checked(survey, sample, answers, disp, codebook, min_core, answer_rows=None, disp_rows=None, columns=None):
         id_col = codebook.id_column(survey)
         for given, export in ((answer_rows, answers), (disp_rows, disp)):
             looked = unit_table.positions(export[id_col], unit_table.arrow_text(sample[id_col].astype(str)))
             assert given is not None and np.array_equal(given, looked)
             assert 0 < (looked >= 0).sum() < len(sample)
-        got = orig(survey, sample, answers, disp, codebook, min_core, answer_rows=answer_rows, disp_rows=disp_rows)
-        pd.testing.assert_frame_equal(got.responses, orig(survey, sample, answers, disp, codebook, min_core).responses)
+        got = orig(survey, sample, answers, disp, codebook, min_core, answer_rows=answer_rows, disp_rows=disp_rows,
+                   columns=columns)
+        full = orig(survey, sample, answers, disp, codebook, min_core).responses
+        assert "mots_1" in full and "mots_1" not in got.responses and "image_globale" in got.responses
+        pd.testing.assert_frame_equal(got.responses, full[got.responses.columns])
         seen.append(survey)
         return got
 

@@ -109,7 +109,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Mapping
+from typing import Collection, Mapping
 
 import numpy as np
 import pandas as pd
@@ -286,7 +286,8 @@ def _ledger_texts(survey: str, statuses: tuple, core_items: int, min_core_answer
 
 def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.DataFrame, codebook: Codebook,
              min_core_answered: int = 8, flagged: Mapping[str, tuple[int, ...]] | None = None,
-             answer_rows: np.ndarray | None = None, disp_rows: np.ndarray | None = None) -> SurveyResult:
+             answer_rows: np.ndarray | None = None, disp_rows: np.ndarray | None = None,
+             columns: Collection[str] | None = None) -> SurveyResult:
     """One survey's table of every sampled unit (status, reason, typed answers) and its ledger.
 
     ``answers`` is the validated export (identifier, ``source_row`` and the codebook columns, typed),
@@ -298,6 +299,8 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
     ``answer_rows``, ``disp_rows``: each sampled unit's row in ``answers``, in ``disp`` (-1: none), where the caller
     knows them (the validation's simulator made both, with unique identifiers); looked up by identifier when None (a
     real export's identifiers must then be unique and given, a contact status given twice keeps its last).
+    ``columns``: the export's columns the table keeps (all when None); every column still counts in each unit's
+    status (the common-core items answered).
     """
     id_col = codebook.id_column(survey)
     id_text = sample[id_col].astype(str)        # once: Python objects only for the few units a count names
@@ -314,7 +317,8 @@ def assemble(survey: str, sample: pd.DataFrame, answers: pd.DataFrame, disp: pd.
                                         flagged=np.isin(id_text.to_numpy(dtype=object), list(flagged)) if flagged
                                         else None, ids_arrow=ids_arrow, columns=held, disp_rows=disp_rows)
     reason = {r: codes == i for i, r in enumerate(_REASONS)}.get     # each reason's units
-    ans = {c: held[c] for c in ["source_row"] + [c for c in codebook.columns(survey) if c != id_col]}
+    ans = {c: held[c] for c in ["source_row"] + [c for c in codebook.columns(survey) if c != id_col]
+           if columns is None or c in columns}
     emails, phones, controls, ips, macs = open_answers.clean(ans, codebook, survey)
     out, table, rows = joined(sample, id_col, id_text.astype("string").array,
                                {"status": texts(codes, status_of), "reason": texts(codes, _REASONS)}, at_all(ans, pos))

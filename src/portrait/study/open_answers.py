@@ -134,13 +134,15 @@ def mac_addresses(values: pd.Series) -> tuple[pd.Series, int]:
 
 
 def clean(answers: dict[str, pd.Series], codebook: Codebook, survey: str) -> tuple[int, int, int, int, int]:
-    """Clean the open-word columns of ``answers`` (column → values, replaced in place); return how many answers held
+    """Clean the open-word columns ``answers`` holds (column → values, replaced in place); return how many answers held
     an e-mail address, a phone number, control characters, an IP address, a MAC address."""
     emails = phones = controls = ips = macs = 0
     for v in codebook.variables_for(survey):
         if v.type != "open_words":
             continue
         for c in v.columns:
+            if c not in answers:        # a table that does not keep the column (the validation's)
+                continue
             # searched once per distinct text: in the validation study, 2,000 answers hold 200 words
             if not any(_hinted(t) for t in _distinct(answers[c]) if isinstance(t, str)):
                 continue

@@ -71,6 +71,7 @@ from ..pipeline import config, processes
 from ..pipeline.errors import CalibrationError, ParameterError, PortraitError, SurveyError
 from ..survey import Design, repeated
 from . import compare, fieldwork, first_stage, frames, ingest, items, recipes, visitor_draw
+from .codebook import Codebook
 from .fieldwork import finite
 from .validation_setup import (CALIBRATED, DIFFERENCE_NAME, ESTIMATOR_LABELS, ESTIMATORS, KEY_STATISTICS,
                                PROFILE, PROFILE_HALVES, PROFILE_ITEMS, PROFILE_STATISTICS, RESULT_COLUMNS,
@@ -149,8 +150,16 @@ def simulate_responses(setup: Validation, resident_slots: pd.DataFrame, visitor_
                                                       unit_draws=draws, source_row=True, answer_rows=rows,
                                                       drawn=drawn)
         out[group] = ingest.assemble(group, samples[group], answers, disp, cb, setup.min_core_answered,
-                                     answer_rows=rows["rows"], disp_rows=rows["dispositions"]).responses
+                                     answer_rows=rows["rows"], disp_rows=rows["dispositions"],
+                                     columns=None if drawn is None else _kept_columns(cb, group, drawn)).responses
     return out
+
+
+def _kept_columns(cb: Codebook, group: str, drawn: frozenset[str]) -> set[str]:
+    """The export's columns a replication's table keeps: the rows' numbers, every profile and context variable's and
+    the ``drawn`` opinion items' (the stand-ins have given who answered, for each unit's status, and are left out)."""
+    return {"source_row", *(c for v in cb.variables_for(group) if v.role != "opinion" or v.name in drawn
+                            for c in v.columns)}
 
 
 def _visitor_keys(setup: Validation, sample: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
