@@ -93,8 +93,9 @@ def test_unit_draws_are_uniform_and_uncorrelated():
 def test_answers_not_drawn_stand_in_with_the_blanks_and_types_of_the_drawn_ones(model, small, resident_frame, insee,
                                                                                fixed):
     """``_simulate_group(drawn=…)``, as the validation calls it: the drawn items' columns are the full simulation's;
-    every other opinion column has its type and its missing cells (who answered: all the break-off rule reads), and
-    the contact statuses are the same. The oracle is the simulation that draws every answer."""
+    every other common-core item has its columns, of their types, answered by the same persons (all the break-off
+    rule reads of them); the items outside the core have none; the contact statuses are the same. The oracle is the
+    simulation that draws every answer."""
     frame, _, cal = small
     codes = np.repeat(frame["code"].to_numpy(), 40)
     k = np.tile(np.arange(40), len(frame))
@@ -107,15 +108,19 @@ def test_answers_not_drawn_stand_in_with_the_blanks_and_types_of_the_drawn_ones(
                    for d in (None, drawn))
     pd.testing.assert_frame_equal(full[2], short[2])
     a, b = full[1], short[1]
-    assert list(a.columns) == list(b.columns) and (a.dtypes == b.dtypes).all()
     cb = model.codebook
+    outside = [c for v in cb.variables_for("residents") if v.role == "opinion" and not v.common_core
+               and v.name not in drawn for c in v.columns]
+    assert {"attachement", "fierte"} <= set(outside) and not set(outside) & set(b.columns)
+    a = a.drop(columns=outside)
+    assert list(a.columns) == list(b.columns) and (a.dtypes == b.dtypes).all()
     read = [c for v in cb.variables_for("residents") if v.role != "opinion" or v.name in drawn for c in v.columns]
     pd.testing.assert_frame_equal(a[read], b[read])
     stand_ins = [c for c in a.columns if c not in read and c != "source_row"]
-    assert {"mots_1", "img_culture", cb.variable("faiblesses").columns[0], "attachement"} <= set(stand_ins)
+    assert {"mots_1", "img_culture", cb.variable("faiblesses").columns[0]} <= set(stand_ins)
     seen_blank = False
     for v in cb.variables_for("residents"):
-        if v.role == "opinion" and v.name not in drawn:     # answered: a cell given (a multi-select: an option chosen)
+        if v.role == "opinion" and v.common_core and v.name not in drawn:   # answered: a cell given (options: one chosen)
             given = [(t[v.columns] == 1) if v.type == "multi" else t[v.columns].notna() for t in (a, b)]
             x, y = (g.fillna(False).to_numpy(dtype=bool).any(axis=1) for g in given)
             assert (x == y).all(), v.name

@@ -1412,7 +1412,7 @@ def test_the_simulators_export_rows_are_the_rows_the_ingest_looks_up(setup, seed
     """The validation hands the ingest each unit's row in the export and in the contact statuses as the simulator
     made them (answer_rows, disp_rows): the rows the ingest finds by identifier, and the same table of every unit as
     without them, in both surveys; the table keeps the columns of the items drawn (``columns``), each unit's status
-    counting the others too: the full table's, those columns taken."""
+    counting the others too: the table of every column of the export, those columns taken."""
     from portrait.study import ingest, unit_table
     orig, seen = ingest.assemble, []
 
@@ -1424,7 +1424,7 @@ def test_the_simulators_export_rows_are_the_rows_the_ingest_looks_up(setup, seed
             assert 0 < (looked >= 0).sum() < len(sample)
         got = orig(survey, sample, answers, disp, codebook, min_core, answer_rows=answer_rows, disp_rows=disp_rows,
                    columns=columns)
-        full = orig(survey, sample, answers, disp, codebook, min_core).responses
+        full = orig(survey, sample, answers, disp, codebook, min_core, columns=set(answers.columns)).responses
         assert "mots_1" in full and "mots_1" not in got.responses and "image_globale" in got.responses
         pd.testing.assert_frame_equal(got.responses, full[got.responses.columns])
         seen.append(survey)

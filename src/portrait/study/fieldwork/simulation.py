@@ -439,8 +439,9 @@ def _simulate_group(model: FieldworkModel, cal: Calibration, group: str, units: 
     always comes from ``seed``. ``source_row``: the export also numbers its rows as in the file (:func:`_export`).
     ``answer_rows``: a dict the caller gives, where each unit's row in the export and in the contact statuses (-1:
     none) are put under ``"rows"`` and ``"dispositions"``. ``drawn``: the opinion variables whose answers are drawn
-    (all when None); the others get :func:`_stand_in` columns, their streams untouched (the validation study reads
-    a few items: every other answer would be drawn, exported and read for nothing).
+    (all when None); the others of the common core get :func:`_stand_in` columns (the break-off rule counts who
+    answered them), the rest no column, their streams untouched (the validation study reads a few items: every other
+    answer would be drawn, exported and read for nothing).
     """
     cb = model.codebook
     fw = model.params["fieldwork"][group]
@@ -465,16 +466,18 @@ def _simulate_group(model: FieldworkModel, cal: Calibration, group: str, units: 
     rows = np.flatnonzero(respond)
     kept = persons.iloc[rows].reset_index(drop=True)
     kept_covariates = Covariates(kept)
-    standing_in = [] if drawn is None else [v for v in cb.variables_for(group)
-                                            if v.role == "opinion" and v.name not in drawn]
-    only = None if drawn is None else {v.name for v in cb.variables_for(group)} - {v.name for v in standing_in}
+    not_drawn = [] if drawn is None else [v for v in cb.variables_for(group)
+                                          if v.role == "opinion" and v.name not in drawn]
+    standing_in = [v for v in not_drawn if v.common_core]
+    left_out = {v.name for v in not_drawn if not v.common_core}
+    only = None if drawn is None else {v.name for v in cb.variables_for(group)} - {v.name for v in not_drawn}
     answers = _answers(model, cal, group, persons, draws, only=only, rows=rows, kept=(kept, kept_covariates))
     for v in standing_in:
         answers.update(_stand_in(model, v, len(rows)))
     blank = {col: np.asarray(a.isna(), dtype=bool) for col, a in answers.items()}    # an answer's blanks, as a mask
     skip_p: dict = {}      # the probabilities by rate and effects, for every variable of the same ones
     for v in cb.variables_for(group):
-        if v.role == "technical" or _skip_rate(model, v) <= 0:     # nothing skipped: its stream is not even made
+        if v.role == "technical" or v.name in left_out or _skip_rate(model, v) <= 0:   # nothing skipped: no stream
             continue
         skip = _skip(model, v, kept, _Rows(config.rng(seed, f"fieldwork/{group}/skip/{v.name}"), n, rows),
                      kept_covariates, skip_p)
@@ -482,7 +485,7 @@ def _simulate_group(model: FieldworkModel, cal: Calibration, group: str, units: 
             blank[col] |= skip
     # filter: questions not asked
     for v in cb.variables_for(group):
-        if v.asked_if is not None:
+        if v.asked_if is not None and v.name not in left_out:
             ref, codes = v.asked_if
             asked = _blanked(answers[ref], blank[ref]).isin(list(codes)).to_numpy(dtype=bool, na_value=False)
             for col in v.columns:
@@ -492,6 +495,8 @@ def _simulate_group(model: FieldworkModel, cal: Calibration, group: str, units: 
     stop = np.floor(u[rows, 5] * len(opinion)).astype(int)
     stop[~breakoff[rows]] = len(opinion)        # those who completed it stop after the last
     for k, v in enumerate(opinion):
+        if v.name in left_out:
+            continue
         cut = stop <= k
         for col in v.columns:
             blank[col] |= cut
@@ -499,7 +504,7 @@ def _simulate_group(model: FieldworkModel, cal: Calibration, group: str, units: 
     answers[cb.id_column(group)] = _texts(ids, rows)
     answers["complet"] = _int16(np.where(breakoff[rows], 0, 1))
     order = _text_order(ids, rows)     # as sort_values on the identifiers (a stable sort)
-    export = _export(answers, blank, order, cb.columns(group), source_row)
+    export = _export(answers, blank, order, [c for c in cb.columns(group) if c in answers], source_row)
     disp_code = {spec["reason"]: code for code, spec in cb.dispositions.items()}
     has_disp = oos | undeliv | refusal
     d_rows = np.flatnonzero(has_disp)[_text_order(ids, np.flatnonzero(has_disp))]
