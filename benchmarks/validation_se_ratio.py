@@ -14,6 +14,7 @@ Run after ``make`` (it reads the chain's frames and recipes)::
     .venv/bin/python -m benchmarks.validation_se_ratio --survey residents --seed 7 -n 10000
     .venv/bin/python -m benchmarks.validation_se_ratio --survey residents --seed 7 -n 5000 --all
     .venv/bin/python -m benchmarks.validation_se_ratio --survey residents --published finite   # after make validate
+    .venv/bin/python -m benchmarks.validation_se_ratio --coverage res7.parquet vis7.parquet  # two runs' --out files
 
 Not part of ``make test`` or ``make bench``.
 """
@@ -30,7 +31,9 @@ import numpy as np
 import pandas as pd
 
 from portrait.pipeline import config
-from portrait.study import fieldwork, frames, ingest, items, recipes, validation, visitors
+from scipy import stats
+
+from portrait.study import compare, fieldwork, frames, ingest, items, recipes, validation, visitors
 from portrait.study.validation import _child, _unweighted
 
 from .replication_stages import setup
@@ -139,6 +142,25 @@ def published(path: str, target: str, survey: str) -> pd.DataFrame:
     return r.assign(column=column)[["replication", "estimator", "column", "estimate", "se"]].reset_index(drop=True)
 
 
+def coverage(res: pd.DataFrame, vis: pd.DataFrame, truth: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """Coverage of the ``level`` intervals of each statistic and estimator in both surveys and their difference (the
+    surveys' replications paired by number, as :func:`portrait.study.validation.replicate` pairs them), from two of
+    :func:`chunk`'s tables; the normal quantile (the validation uses Student's with the design's degrees of freedom,
+    in the hundreds here: 1.966 against 1.960)."""
+    z = stats.norm.ppf(0.5 + level / 2)
+    column = truth["item"] + "|" + truth["statistic"] + "|" + truth["level"].fillna("").astype(str)
+    value = dict(zip(zip(truth["survey"], column), truth["value"]))
+    m = res.merge(vis, on=["replication", "estimator", "column"], suffixes=("_r", "_v"))
+    rows = []
+    for (est, col), g in m.groupby(["estimator", "column"], sort=True):
+        row = {"statistic": col, "estimator": est, "replications": len(g)}
+        for survey, e, se in (("residents", g["estimate_r"], g["se_r"]), ("visitors", g["estimate_v"], g["se_v"]),
+                              (compare.DIFFERENCE, g["estimate_v"] - g["estimate_r"], np.hypot(g["se_r"], g["se_v"]))):
+            row[survey] = float((np.abs(e - value[survey, col]) <= z * se).mean())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def _shown(table: pd.DataFrame) -> str:
     """``table`` with its numbers to 4 decimals, a rounded -0 shown as 0."""
     numbers = table.select_dtypes("float").columns
@@ -155,8 +177,15 @@ def main() -> None:
     parser.add_argument("--all", action="store_true", help="every key statistic of the validation (11), not five")
     parser.add_argument("--published", metavar="TARGET", choices=validation.TARGETS,
                         help="no new replication: the ratios of the stored published run's TARGET (after make validate)")
+    parser.add_argument("--coverage", nargs=2, metavar=("RESIDENTS", "VISITORS"),
+                        help="no new replication: the coverage of both surveys and their difference, from two --out "
+                             "files of the same seed and size")
     args = parser.parse_args()
     start = time.perf_counter()
+    if args.coverage:
+        res, vis = (pd.read_parquet(f) for f in args.coverage)
+        print(_shown(coverage(res, vis, setup("superpopulation").truth)))
+        return
     if args.published:
         r = published("data/processed/validation_results.parquet", args.published, args.survey)
         print(_shown(mean_ratios(r)))
