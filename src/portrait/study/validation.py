@@ -117,7 +117,7 @@ def replication_index(seq: np.random.SeedSequence) -> int:
 
 def simulate_responses(setup: Validation, resident_slots: pd.DataFrame, visitor_sample: pd.DataFrame,
                        seed: int, keys: dict[str, np.ndarray] | None = None,
-                       visitor_rows: np.ndarray | None = None, only_read: bool = True) -> dict[str, pd.DataFrame]:
+                       visitor_rows: np.ndarray | None = None) -> dict[str, pd.DataFrame]:
     """Simulated fieldwork of both samples → the ingest's table of every sampled unit, in memory.
 
     Same draws as :func:`portrait.study.fieldwork.simulate` with this ``seed`` (the population quantities
@@ -127,9 +127,9 @@ def simulate_responses(setup: Validation, resident_slots: pd.DataFrame, visitor_
     profiles, favourability and answers are the fixed finite population's
     (:mod:`portrait.study.fieldwork.finite`, keyed by ``setup.seed``) and only the response phase
     comes from ``seed``. ``visitor_rows``: the distinct rows of ``setup.visitor_frame`` the visitor sample is, whose
-    attributes the setup mapped already (``setup.visitor_codes``). ``only_read``: draw only the answers a replication
-    reads (:meth:`Validation.answers_read`); the other opinion items hold stand-ins that keep who answered them, so
-    every result is the one the full simulation gives (``False``: every answer drawn).
+    attributes the setup mapped already (``setup.visitor_codes``). Only the answers a replication reads are drawn
+    (:meth:`Validation.answers_read`): the other common-core items hold stand-ins that keep who answered them, for each
+    unit's status, and are not in the table; the rest are left out. Every result is the full simulation's.
     """
     cb, model = setup.codebook, setup.model
     at = {"frame": setup.visitor_codes, "rows": visitor_rows}
@@ -140,7 +140,7 @@ def simulate_responses(setup: Validation, resident_slots: pd.DataFrame, visitor_
         visitor_units = finite.fixed_visitor_units(model, visitor_sample, setup.seed, keys["visitors"], **at)
     units = {"residents": fieldwork.resident_units(resident_slots, setup.resident_frame), "visitors": visitor_units}
     samples = {"residents": resident_slots, "visitors": visitor_sample}
-    drawn = setup.answers_read() if only_read else None
+    drawn = setup.answers_read()
     out = {}
     for group in fieldwork.GROUPS:
         draws = None if keys is None else finite.unit_draws(setup.seed, keys[group])
@@ -151,7 +151,7 @@ def simulate_responses(setup: Validation, resident_slots: pd.DataFrame, visitor_
                                                       drawn=drawn)
         out[group] = ingest.assemble(group, samples[group], answers, disp, cb, setup.min_core_answered,
                                      answer_rows=rows["rows"], disp_rows=rows["dispositions"],
-                                     columns=None if drawn is None else _kept_columns(cb, group, drawn)).responses
+                                     columns=_kept_columns(cb, group, drawn)).responses
     return out
 
 

@@ -139,8 +139,8 @@ class Validation:
     def answers_read(self) -> frozenset[str]:
         """The opinion variables whose answers a replication reads: the key statistics', the profile tests' and those
         a question is asked by (:attr:`portrait.study.codebook.Variable.asked_if`); the simulator draws only these
-        (:func:`portrait.study.fieldwork.simulation._stand_in`)."""
-        filters = {v.asked_if[0] for g in ("residents", "visitors") for v in self.codebook.variables_for(g)
+        (the others of the common core get stand-ins, :func:`portrait.study.fieldwork.simulation._stand_in`)."""
+        filters = {v.asked_if[0] for g in fieldwork.GROUPS for v in self.codebook.variables_for(g)
                    if v.asked_if is not None}
         return frozenset(self.statistics["item"]) | frozenset(PROFILE_ITEMS) | filters
 
