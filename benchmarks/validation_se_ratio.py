@@ -29,10 +29,9 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
-
-from portrait.pipeline import config
 from scipy import stats
 
+from portrait.pipeline import config
 from portrait.study import compare, fieldwork, frames, ingest, items, recipes, validation, visitors
 from portrait.study.validation import _child, _unweighted
 
@@ -121,12 +120,15 @@ def mean_ratios(r: pd.DataFrame, boot: int = 200, seed: int = 1) -> pd.DataFrame
         e, s = wide[est]
         return float(np.mean(s[at].mean(axis=0) / e[at].std(axis=0, ddof=1)))
 
-    picks = rng.integers(0, len(r["replication"].unique()), (boot, len(r["replication"].unique())))
+    m = len(r["replication"].unique())
+    picks = rng.integers(0, m, (boot, m))
+    # each estimator's mean ratio on all the replications, then on each resample: computed once, paired by resample
+    means = {est: np.array([ratio(est, at) for at in (slice(None), *picks)]) for est in wide}
     rows = []
-    for est in wide:
-        gap = [ratio(est, at) - ratio("design", at) for at in (slice(None), *picks)]
-        rows.append((est, wide[est][0].shape[1], ratio(est, slice(None)),
-                     float(np.std([ratio(est, p) for p in picks], ddof=1)), gap[0], float(np.std(gap[1:], ddof=1))))
+    for est, v in means.items():
+        gap = v - means["design"]
+        rows.append((est, wide[est][0].shape[1], v[0], float(np.std(v[1:], ddof=1)), gap[0],
+                     float(np.std(gap[1:], ddof=1))))
     return pd.DataFrame(rows, columns=["estimator", "statistics", "mean_ratio", "mean_ratio_se", "minus_design",
                                        "minus_design_se"])
 

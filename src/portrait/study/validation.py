@@ -401,7 +401,7 @@ def differences(estimates: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     gives a NaN difference and carries its error. The residents' :data:`TWO_STAGE` variance is paired with the
     visitors' linearised one.
     """
-    return pd.DataFrame({**_difference_columns(estimates, level), "survey": compare.DIFFERENCE})
+    return pd.DataFrame(_difference_columns(estimates, level))
 
 
 def _difference_columns(estimates: pd.DataFrame | Mapping[str, np.ndarray], level: float) -> dict[str, np.ndarray]:

@@ -507,9 +507,11 @@ def _simulate_group(model: FieldworkModel, cal: Calibration, group: str, units: 
     export = _export(answers, blank, order, [c for c in cb.columns(group) if c in answers], source_row)
     disp_code = {spec["reason"]: code for code, spec in cb.dispositions.items()}
     has_disp = oos | undeliv | refusal
-    d_rows = np.flatnonzero(has_disp)[_text_order(ids, np.flatnonzero(has_disp))]
+    with_status = np.flatnonzero(has_disp)
+    d_rows = with_status[_text_order(ids, with_status)]
     status = np.zeros(len(labels), dtype=np.int16)      # each outcome's status looked up once, not each person's
-    status[np.unique(outcome[d_rows])] = [disp_code[labels[o]] for o in np.unique(outcome[d_rows])]
+    seen = np.unique(outcome[d_rows])
+    status[seen] = [disp_code[labels[o]] for o in seen]
     dispositions = pd.DataFrame({cb.id_column(group): _texts(ids, d_rows),
                                  "statut_contact": _int16(status[outcome[d_rows]])})
     if answer_rows is not None:     # the unit at each row of the export and of the contact statuses, inverted
