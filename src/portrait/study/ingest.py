@@ -132,7 +132,7 @@ from .survey_tools import DEFAULT_FILE as TOOLS_FILE, NATIVE, ReadNote
 __all__ = ["Problem", "problems_table", "raise_if_problems", "RawTable", "read_export", "read_csv_export",
            "read_xlsx_export", "read_sav_export", "validate_export", "validate_dispositions", "answered_core",
            "SurveyResult", "IngestResult", "CheckResult", "assemble", "ingest", "check", "aapor_rates",
-           "response_rates", "item_nonresponse", "ingest_to_files", "write_outputs"]
+           "AAPOR_GROUPS", "response_rates", "item_nonresponse", "ingest_to_files", "write_outputs"]
 
 
 # ============================================================================ status and ledger
