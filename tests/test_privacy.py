@@ -354,10 +354,19 @@ def test_ipv6_boundaries(text, expected):
     ("00:1a-2b:3c:4d:5e, 00:1a:2b:3c:4d, 00:1a:2b:3c:4d:5e:6f",
      "00:1a-2b:3c:4d:5e, 00:1a:2b:3c:4d, 00:1a:2b:3c:4d:5e:6f"),
     ("123e4567-e89b-12d3-a456-426614174000 à 12:30:45", "123e4567-e89b-12d3-a456-426614174000 à 12:30:45"),
+    # the dotted form network equipment prints (« show mac address-table »), whole, in either case
+    ("routeur 001a.2b3c.4d5e, voilà", "routeur [adresse MAC supprimée], voilà"),
+    ("(AABB.CCDD.EEFF)", "([adresse MAC supprimée])"),
+    # decided: three four-digit numbers with dots and no letter are prose (years, a reference); two or four groups,
+    # groups of three, an IPv4 address and a version number are left
+    ("en 2016.2017.2018 et 1234.5678.9012", "en 2016.2017.2018 et 1234.5678.9012"),
+    ("001a.2b3c, 001a.2b3c.4d5e.6f70, 01a.2b3c.4d5e, 192.168.0.1, v1.2.3a",
+     "001a.2b3c, 001a.2b3c.4d5e.6f70, 01a.2b3c.4d5e, 192.168.0.1, v1.2.3a"),
 ])
 def test_mac_addresses_in_an_open_answer_are_removed(text, expected):
     """A MAC address identifies a network card for its life (personal data as an IP address is): six pairs of hex
-    digits with « : » or « - » throughout are replaced by their own placeholder; an IPv6 address is not theirs."""
+    digits with « : » or « - » throughout, or three groups of four with dots, are replaced by their own placeholder;
+    an IPv6 address is not theirs."""
     from portrait.study import open_answers
 
     cleaned, n = open_answers.mac_addresses(pd.Series([text], dtype="string"))
@@ -365,7 +374,7 @@ def test_mac_addresses_in_an_open_answer_are_removed(text, expected):
 
 
 @pytest.mark.parametrize("text", ["a:" * 5_000, "1:" * 5_000, "ab::" * 2_500, "fe80::1 " * 1_250, "0:" * 3_000 + "::",
-                                  "a-" * 5_000, "1" * 10_000])
+                                  "a-" * 5_000, "1" * 10_000, "abcd." * 2_000, "1234." * 2_000])
 def test_ip_and_mac_addresses_are_found_in_linear_time(text):
     """The IPv6 pattern tries nine forms from each start; a long colon run or many addresses stay far under a second
     (stated bound: 0.5 s)."""

@@ -70,13 +70,17 @@ _IPV6_START = r"(?:(?<![\w.:])|(?<=[^\w.:]:)" + "".join(rf"|(?<={_LABEL}{'[0-9A-
 IPV6 = re.compile(rf"{_IPV6_START}(?:{'|'.join(_IPV6_FORMS)})(?:%[\w~-]+(?:\.[\w~-]+)*|(?!\w|:[0-9A-Fa-f:]|\.[0-9]))")
 IP_REPLACEMENT = "[adresse IP supprimée]"
 # a MAC address (a network card's, fixed for its life: personal data as an IP address is), six pairs of hex digits
-# joined by « : » or « - » throughout; the same pairs in a longer run are left, and eight pairs (EUI-64) are IPV6's
-MAC = re.compile(r"(?<![\w:.-])[0-9A-Fa-f]{2}(?:(?::[0-9A-Fa-f]{2}){5}|(?:-[0-9A-Fa-f]{2}){5})(?!\w|[:-][0-9A-Fa-f])")
+# joined by « : » or « - » throughout, or three groups of four joined by dots as network equipment prints them
+# (« 001a.2b3c.4d5e ») with a letter among them (three four-digit numbers, « 2016.2017.2018 », are prose); the same
+# groups in a longer run are left, and eight pairs (EUI-64) are IPV6's
+_HEX = "[0-9A-Fa-f]"
+MAC = re.compile(rf"(?<![\w:.-])(?:{_HEX}{{2}}(?:(?::{_HEX}{{2}}){{5}}|(?:-{_HEX}{{2}}){{5}})(?!\w|[:-]{_HEX})"
+                 rf"|(?=[0-9A-Fa-f.]{{0,13}}[A-Fa-f]){_HEX}{{4}}(?:\.{_HEX}{{4}}){{2}}(?!\w|\.{_HEX}))")
 MAC_REPLACEMENT = "[adresse MAC supprimée]"
 _EMAIL_HINT = r"@|\bat\b|arobase"
 _PHONE_HINT = r"\d\D{0,3}\d\D{0,3}\d"
-# an IPv6 or MAC address without three digits close together (« fe80::abcd », « aa:bb:cc:dd:ee:ff »)
-_NET_HINT = r"[0-9a-f][:-][0-9a-f]|::"
+# an IPv6 or MAC address without three digits close together (« fe80::abcd », « aa:bb:cc:dd:ee:ff », « 001a.2b3c… »)
+_NET_HINT = r"[0-9a-f][:-][0-9a-f]|::|[0-9a-f]\.[0-9a-f]"
 # what any of the cleanings needs: a column without it is left as it is after one scan (the usual case)
 _ANY_HINT = f"{_EMAIL_HINT}|{_PHONE_HINT}|{_NET_HINT}|{CONTROL}"
 _ANY = re.compile(_ANY_HINT, re.IGNORECASE)      # as ``str.contains(_ANY_HINT, case=False)`` searches a Python pattern
@@ -125,8 +129,9 @@ def ip_addresses(values: pd.Series) -> tuple[pd.Series, int]:
 
 
 def mac_addresses(values: pd.Series) -> tuple[pd.Series, int]:
-    """Open answers with MAC addresses (:data:`MAC`) replaced by a placeholder, and how many answers held one (a
-    network card's address identifies a device, and its owner, for good)."""
+    """Open answers with MAC addresses (:data:`MAC`: « 00:1a:2b:3c:4d:5e », « 00-1a-… », « 001a.2b3c.4d5e ») replaced by
+    a placeholder, and how many answers held one (a network card's address identifies a device, and its owner, for
+    good)."""
     held = holding(values, MAC, _NET_HINT)
     if not held.any():
         return values, 0
