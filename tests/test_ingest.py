@@ -518,6 +518,32 @@ def test_a_respondent_without_sex_or_age_is_refused_at_the_check(clean, sim_data
     assert "residents.csv" in err.problems[0].file
 
 
+def test_a_respondent_without_sex_is_named_beside_other_problems(clean, sim_data, cb, tmp_path):
+    """A new user's trial: a respondent without sex was reported alone, but once an answer out of range was added
+    anywhere (in the visitors' file too) the check listed that one problem, and the missing sex came only after it was
+    fixed. Every problem is now listed at once; an answer not among its codes is not reported again as missing, and a file
+    whose identifiers are in doubt (a duplicate) gets no such row, since who responded is not known."""
+    folder = _copy(clean, tmp_path)
+    rows = _rows(folder / "residents.csv")
+    h = rows[0]
+    done = [k for k in range(1, len(rows)) if rows[k][h.index("complet")] == "1"]
+    rows[done[0]][h.index("sexe")] = ""
+    rows[done[1]][h.index("age")] = "9"                 # not one of its codes: read as missing, reported once
+    _write(folder / "residents.csv", rows)
+    vrows = _rows(folder / "visitors.csv")
+    vrows[1][vrows[0].index("image_globale")] = "11"
+    _write(folder / "visitors.csv", vrows)
+    found = sorted((p.file.rsplit("/", 1)[-1], p.rule, p.row, p.column)
+                   for p in _problems(folder, sim_data[1], cb).problems)
+    assert found == sorted([("residents.csv", "missing_for_weighting", done[0] + 1, "sexe"),
+                            ("residents.csv", "unknown_code", done[1] + 1, "age"),
+                            ("visitors.csv", "out_of_range", 2, "image_globale")])
+    rows.append(rows[done[2]])                          # the same identifier twice: who responded is in doubt
+    _write(folder / "residents.csv", rows)
+    rules = {p.rule for p in _problems(folder, sim_data[1], cb).problems}
+    assert "duplicate_id" in rules and "missing_for_weighting" not in rules
+
+
 def test_code_4_sets_a_native_response_aside(clean, sim_data, cb, tmp_path):
     """In the native layout the analyst sets a response aside with contact status 4 (``ecartee``): the respondent
     without age then counts as a non-respondent, and the check passes; the other units keep their reasons."""

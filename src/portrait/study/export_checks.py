@@ -1,4 +1,5 @@
-"""The checks of a survey-tool export read as text against the codebook and the sample.
+"""The checks of a survey-tool export read as text against the codebook and the sample, and of the answers against
+the contact statuses.
 
 Each broken rule (the rules are listed in :mod:`portrait.study.ingest`) becomes a
 :class:`~portrait.study.export_readers.Problem`; the checks return the typed table, with the invalid
@@ -10,12 +11,14 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from typing import Iterable, Sequence
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from ..pipeline import sources
+from ..pipeline.paths import relative
 from .codebook import Codebook, Variable
 from .export_readers import Problem, RawTable, repeated
 from .exports import DISPOSITION_COLUMN
@@ -437,3 +440,38 @@ def validate_dispositions(raw: RawTable, survey: str, codebook: Codebook, sample
                         DISPOSITION_COLUMN: pd.to_numeric(code.where(code.isin(known)), errors="coerce")})
     out["source_row"] = raw.rows
     return out.dropna().astype({DISPOSITION_COLUMN: int})
+
+
+# ============================================================================ answers against contact statuses
+
+
+def disposition_conflicts(answers: pd.DataFrame | None, disp: pd.DataFrame, codebook: Codebook, id_col: str,
+                           dpath: Path, column: str, problems: list[Problem]) -> None:
+    """Units that answered although their invitation is recorded as not delivered."""
+    if answers is None or not len(disp) or id_col not in answers.columns:
+        return
+    undelivered = codebook.disposition_codes("non_distribuee")
+    bad = disp.loc[disp[DISPOSITION_COLUMN].isin(undelivered) & disp[id_col].isin(answers[id_col])]
+    for r in bad.itertuples():      # a tool's file holds tokens, not the unit's identifier: its row says where
+        problems.append(Problem(relative(dpath), int(r.source_row), column,
+                                getattr(r, id_col) if column == id_col else None,
+                                "disposition_conflict",
+                                "the invitation is recorded as not delivered but the unit answered"))
+
+
+def set_aside_no_response(answers: pd.DataFrame | None, disp: pd.DataFrame, codebook: Codebook, id_col: str,
+                           dpath: Path, column: str, problems: list[Problem],
+                           flagged: Mapping[str, tuple[int, ...]] | None = None) -> None:
+    """Units whose contact status sets their response aside (``ecartee``) although the export holds none (a response
+    the tool flagged, ``flagged``, is one: it was set aside twice)."""
+    if answers is None or not len(disp) or id_col not in answers.columns:
+        return
+    marked = codebook.disposition_codes("ecartee")
+    held = disp[id_col].isin(answers[id_col]) | disp[id_col].astype(str).isin(set(flagged or ()))
+    bad = disp.loc[disp[DISPOSITION_COLUMN].isin(marked) & ~held]
+    for r in bad.itertuples():
+        problems.append(Problem(relative(dpath), int(r.source_row), column,
+                                getattr(r, id_col) if column == id_col else None,
+                                "set_aside_no_response",
+                                "the contact status sets this unit's response aside (ecartee), but the responses "
+                                "export holds no response of it: a status put on the wrong participant?"))

@@ -120,8 +120,8 @@ from ..pipeline.io import write_csv, write_parquet
 from . import frames, open_answers
 from .unit_table import arrow_text, at_all, equals_one, given, joined, positions, texts, with_zeros
 from .codebook import Codebook
-from .export_checks import validate_dispositions, validate_export
-from .export_readers import (Problem, RawTable, in_reading_order, problems_table,
+from .export_checks import disposition_conflicts, set_aside_no_response, validate_dispositions, validate_export
+from .export_readers import (FILE_RULES, Problem, RawTable, in_reading_order, problems_table,
                              raise_if_problems, read_csv_export, read_export, read_sav_export, read_xlsx_export,
                              unread_files_hint, with_records)
 from .exports import DISPOSITION_COLUMN, dispositions_path, export_path
@@ -432,6 +432,7 @@ def check(folder: str | Path, samples: Mapping[str, pd.DataFrame], codebook: Cod
     ignored = tuple(sorted(p.name for p in folder_path.iterdir() if p.is_file() and p.name not in expected
                            and not p.name.startswith("."))) if folder_path.is_dir() else ()
     if problems:
+        _missing_among_parsed(parsed, codebook, min_core_answered, folder_path, fmt, lay, notes, problems)
         return CheckResult(in_reading_order(problems), notes, None, ignored)
 
     files = {survey: status_file(folder_path, survey, lay) for survey in parsed}
@@ -491,41 +492,37 @@ def _missing_for_weighting(responses: pd.DataFrame, survey: str, file: str, lay,
                                     "next round"))
 
 
-def _disposition_conflicts(answers: pd.DataFrame | None, disp: pd.DataFrame, codebook: Codebook, id_col: str,
-                           dpath: Path, column: str, problems: list[Problem]) -> None:
-    """Units that answered although their invitation is recorded as not delivered."""
-    if answers is None or not len(disp) or id_col not in answers.columns:
-        return
-    undelivered = codebook.disposition_codes("non_distribuee")
-    bad = disp.loc[disp[DISPOSITION_COLUMN].isin(undelivered) & disp[id_col].isin(answers[id_col])]
-    for r in bad.itertuples():      # a tool's file holds tokens, not the unit's identifier: its row says where
-        problems.append(Problem(paths.relative(dpath), int(r.source_row), column,
-                                getattr(r, id_col) if column == id_col else None,
-                                "disposition_conflict",
-                                "the invitation is recorded as not delivered but the unit answered"))
+def _missing_among_parsed(parsed: Mapping[str, tuple], codebook: Codebook, min_core_answered: int, folder: Path,
+                          fmt: str, lay: survey_tools.ToolLayout | None, notes: list[ReadNote],
+                          problems: list[Problem]) -> None:
+    """:func:`_missing_for_weighting` when other problems stop the ingest, on the answers that were read: a trial's
+    check named a respondent without sex only once an out-of-range answer in another file was corrected, so the
+    list the board worked from was not whole. A survey is left out when who responded is in doubt: a problem with
+    a whole file or column of its answers or contact statuses (:data:`FILE_RULES`), an identifier missing or not in
+    the sample, or one given twice (a response copied too). A cell already reported (a value not among its codes is
+    read as missing) is not reported again."""
+    in_doubt = {*FILE_RULES, "missing_id", "not_in_sample"}
+    for survey, (sample, answers, disp, flagged) in sorted(parsed.items()):
+        file = paths.relative(export_path(folder, survey, fmt))
+        mine = [p for p in problems if p.file == file]
+        statuses = paths.relative(status_file(folder, survey, lay))
+        id_col = codebook.id_column(survey)
+        if (answers is None or not NEEDED_BY_WEIGHTING.get(survey) or id_col not in answers
+                or not answers[id_col].is_unique or not disp[id_col].is_unique
+                or any(p.rule in in_doubt for p in problems if p.file in (file, statuses))):
+            continue
+        reported = {(p.row, p.column) for p in mine}
+        r = assemble(survey, sample, answers, disp, codebook, min_core_answered, flagged)
+        found: list[Problem] = []
+        _missing_for_weighting(r.responses, survey, file, lay, set_aside_hint(survey, codebook, lay), found)
+        start = len(problems)
+        problems.extend(p for p in found if (p.row, p.column) not in reported)
+        with_records(problems, start, file, next((n.records for n in notes if n.file == file), {}))
 
 
 def status_file(folder: Path, survey: str, lay: survey_tools.ToolLayout | None) -> Path:
     """The contact-status export of ``survey`` in this layout."""
     return dispositions_path(folder, survey) if lay is None else folder / lay.dispositions.file.format(survey=survey)
-
-
-def _set_aside_no_response(answers: pd.DataFrame | None, disp: pd.DataFrame, codebook: Codebook, id_col: str,
-                           dpath: Path, column: str, problems: list[Problem],
-                           flagged: Mapping[str, tuple[int, ...]] | None = None) -> None:
-    """Units whose contact status sets their response aside (``ecartee``) although the export holds none (a response
-    the tool flagged, ``flagged``, is one: it was set aside twice)."""
-    if answers is None or not len(disp) or id_col not in answers.columns:
-        return
-    marked = codebook.disposition_codes("ecartee")
-    held = disp[id_col].isin(answers[id_col]) | disp[id_col].astype(str).isin(set(flagged or ()))
-    bad = disp.loc[disp[DISPOSITION_COLUMN].isin(marked) & ~held]
-    for r in bad.itertuples():
-        problems.append(Problem(paths.relative(dpath), int(r.source_row), column,
-                                getattr(r, id_col) if column == id_col else None,
-                                "set_aside_no_response",
-                                "the contact status sets this unit's response aside (ecartee), but the responses "
-                                "export holds no response of it: a status put on the wrong participant?"))
 
 
 def _read_survey(folder: Path, survey: str, sample: pd.DataFrame, codebook: Codebook, fmt: str, encoding: str,
@@ -546,8 +543,8 @@ def _read_survey(folder: Path, survey: str, sample: pd.DataFrame, codebook: Code
             draw = read_export(dpath, encoding=encoding, problems=problems)
             if draw is not None:
                 disp = validate_dispositions(draw, survey, codebook, ids, problems)
-        _disposition_conflicts(answers, disp, codebook, id_col, dpath, id_col, problems)
-        _set_aside_no_response(answers, disp, codebook, id_col, dpath, id_col, problems)
+        disposition_conflicts(answers, disp, codebook, id_col, dpath, id_col, problems)
+        set_aside_no_response(answers, disp, codebook, id_col, dpath, id_col, problems)
         return answers, disp, {}
     back = survey_tools.token_map(ids, survey, key)
     raw = read_export(export_path(folder, survey, fmt), encoding=lay.encoding, problems=problems,
@@ -576,8 +573,8 @@ def _read_survey(folder: Path, survey: str, sample: pd.DataFrame, codebook: Code
             disp = validate_dispositions(native, survey, codebook, ids, problems)
             tool_messages.tool_problems(problems, start, draw.file, {id_col: lay.dispositions.id}, id_col)
             tool_statuses.missing_responses(finished, answers, id_col, draw.file, lay, problems, flagged)
-    _disposition_conflicts(answers, disp, codebook, id_col, dpath, lay.dispositions.id, problems)
-    _set_aside_no_response(answers, disp, codebook, id_col, dpath, lay.dispositions.id, problems, flagged)
+    disposition_conflicts(answers, disp, codebook, id_col, dpath, lay.dispositions.id, problems)
+    set_aside_no_response(answers, disp, codebook, id_col, dpath, lay.dispositions.id, problems, flagged)
     return answers, disp, flagged
 
 
