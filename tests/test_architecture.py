@@ -205,3 +205,16 @@ def test_the_flakes_check_reports_an_unused_import(tmp_path):
     assert "'os' imported but unused" in _flakes(probe)
     probe.write_text("import os\n__all__ = ['os']\n", encoding="utf-8")     # a re-export named in __all__
     assert _flakes(probe) == ""
+
+
+def test_every_module_is_named_in_its_part_of_architecture_md():
+    """A new user's trial found ten modules of ``study`` and ``reporting`` that ARCHITECTURE.md, the map a newcomer
+    reads first, did not name. Each module of ``pipeline``, ``study`` (with ``fieldwork/``) and ``reporting`` must be
+    named, in backquotes, in its part's row of the table (the engine's row says what it holds, and its public API has
+    its own section)."""
+    rows = {part: next(line for line in (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8").splitlines()
+                       if line.startswith(f"| `portrait.{part}` |")) for part in PARTS if part != "survey"}
+    unnamed = sorted(f"{part}: {p.relative_to(SRC / part).with_suffix('').as_posix()}"
+                     for part, row in rows.items() for p in (SRC / part).rglob("*.py")
+                     if p.stem != "__init__" and f"`{p.stem}`" not in row)
+    assert unnamed == []
