@@ -226,6 +226,27 @@ def test_the_figure_draws_each_share_and_hides_a_suppressed_one():
         plt.close(fig)
 
 
+def test_the_figure_draws_no_interval_for_a_calibrated_share():
+    """A new user's trial: the residents' sex shares, fixed by the calibration (the caption says they have no
+    interval), carried error-bar caps of zero width. A share whose interval is the share itself gets no bar; the
+    visitors' beside it keep theirs."""
+    import matplotlib.pyplot as plt
+    from matplotlib.container import ErrorbarContainer
+    from portrait.reporting import plots
+
+    shares = _hand_profile()["shares"]
+    shares = shares.loc[shares["variable"] == "sexe"].copy()
+    fixed = shares["group"] == "residents"
+    shares.loc[fixed, "ci_low"] = shares.loc[fixed, "ci_high"] = shares.loc[fixed, "estimate"]
+    fig = plots.group_profiles(shares, "titre")
+    try:
+        bars = [c for c in fig.axes[0].containers if isinstance(c, ErrorbarContainer)]
+        drawn = [len(c.lines[2][0].get_segments()) if c.lines[2] else 0 for c in bars]
+        assert drawn == [0, int((~fixed).sum())]
+    finally:
+        plt.close(fig)
+
+
 def test_adjusting_for_education_too_matches_least_squares_and_leaves_out_unknown_education(cb):
     """Equal weights, a gaussian model: the effect « client » of the linear model of a 0–10 score on group, sex, age
     and education is the least-squares coefficient (numpy), fitted on the respondents whose education is known."""

@@ -556,9 +556,12 @@ def group_profiles(shares: pd.DataFrame, title: str) -> plt.Figure:
             g = sub.loc[sub["groupe"] == groupe].set_index("option").reindex(order)
             y = np.arange(len(order)) - 0.4 + height * (i + 0.5)
             ax.barh(y, g["part"].to_numpy(), height=height, color=colour, label=groupe)
-            # a calibrated share's interval is its estimate up to rounding: no negative half-width
-            ax.errorbar(g["part"].to_numpy(), y, xerr=np.clip([(g["part"] - g["ci_low"] * 100).to_numpy(),
-                                                               (g["ci_high"] * 100 - g["part"]).to_numpy()], 0, None),
+            # a calibrated share's interval is its estimate up to rounding: no negative half-width, and no bar at all
+            # (its caps were drawn as a tick on the bar, where the caption says the share has no interval)
+            half = np.clip([(g["part"] - g["ci_low"] * 100).to_numpy(), (g["ci_high"] * 100 - g["part"]).to_numpy()],
+                           0, None)
+            drawn = half.sum(axis=0) > 1e-6
+            ax.errorbar(g["part"].to_numpy()[drawn], y[drawn], xerr=half[:, drawn],
                         fmt="none", ecolor="#333333", elinewidth=.8, capsize=2)
         ax.set_yticks(np.arange(len(order)), order, fontsize=8)
         ax.invert_yaxis()
