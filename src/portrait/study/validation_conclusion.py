@@ -417,6 +417,6 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
         verdict += (f" Avec {a['replications']} réplications seulement, une couverture de 95 % se lit à "
                     f"± {fmt.number(100 * 1.96 * se, 1)} points près (intervalle Monte-Carlo à 95 % ; erreur type "
                     f"{fmt.number(100 * se, 1)} points) ; "
-                    f"seule la version publiée (`make validate`, {fmt.number(published.REPLICATIONS)} réplications) "
+                    f"seule la version publiée, à {fmt.number(published.REPLICATIONS)} réplications par cible, "
                     "permet de conclure.")
     return "\n\n".join(p for p in [verdict] + paragraphs if p)       # the verdict first (trial AA)

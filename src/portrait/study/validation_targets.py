@@ -225,8 +225,7 @@ def precision_note_fr(replications: int) -> str:
 
     return (f"*Version courte : {fmt.count(replications, 'réplication')} par cible. La couverture d'une statistique y a "
             f"une erreur Monte-Carlo d'environ ± {half(replications)} points (± {half(published.REPLICATIONS)} dans la "
-            "version publiée, "
-            f"`make validate`, à {fmt.number(published.REPLICATIONS)} réplications) : les écarts de quelques points "
+            f"version publiée, à {fmt.number(published.REPLICATIONS)} réplications) : les écarts de quelques points "
             "entre lignes ou entre cibles ne disent rien ici.*")
 
 
