@@ -939,7 +939,9 @@ def test_report_08_words_are_french_and_match_the_other_reports():
 def test_make_validate_runs_the_published_sizes():
     """The Makefile's ``validate`` target passes notebook 08 the sizes that report 08 and the index call the
     published run's (``validation_published``); ``validate-report``, which re-renders that run's report from its
-    stored replications, passes the same (else it would refuse them), and asks for the stored ones."""
+    stored replications, passes the same (else it would refuse them), and asks for the stored ones. Both name the
+    published run's own files, not the short run's that ``make`` writes (a new user's trial: one ``make`` after
+    ``make validate`` replaced twenty minutes of replications by the short run's)."""
     import re
     from pathlib import Path
     from portrait.study import validation_published as published
@@ -952,6 +954,10 @@ def test_make_validate_runs_the_published_sizes():
                           "bootstrap_replications": published.BOOTSTRAP_REPLICATIONS,
                           "bootstrap_replicates": published.BOOTSTRAP_REPLICATES}, target
         assert ("-p reuse_results True" in recipe) == (target == "validate-report")
+        files = dict(re.findall(r"-p (out_\w+) (\S+)", re.search(r"^PUBLISHED_FILES := (.*)$", makefile, re.M).group(1)))
+        assert "$(PUBLISHED_FILES)" in recipe and set(files) == {"out_results", "out_summary"}, target
+    short = re.search(r"^\$\(EXEC\)/08_validation\.ipynb (.*?) &:", makefile, re.M).group(1).split()
+    assert not {f.replace("data/processed/", "$(P)/") for f in files.values()} & set(short)
 
 
 def test_the_conclusion_weighs_every_target_and_names_the_first():
