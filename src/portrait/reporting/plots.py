@@ -179,15 +179,17 @@ def allocation_plot(strata: pd.DataFrame, label: str = ""):
                       + strata["source_type"].map(visitors.SOURCE_LABELS),
                       "pi": strata["pi"], "N_h": strata["N_h"],
                       "Zone visitée": strata["zone"].map(visitors.ZONE_LABELS)})
-    fig, ax = plt.subplots(figsize=(8, 0.38 * len(d) + 1.2))
+    fig, ax = plt.subplots(figsize=(8, 0.38 * len(d) + 1.2), layout="constrained")
     sns.barplot(data=d, y="strate", x="pi", hue="Zone visitée", dodge=False, legend=False, ax=ax)
     overall = strata["n_h"].sum() / strata["N_h"].sum()
     ax.axvline(overall, color="#52606d", lw=1, ls="--")
     for i, (p, n) in enumerate(zip(d["pi"], d["N_h"])):
         ax.annotate(f"N = {fmt.number(n)}", (p, i), xytext=(3, 0),
                     textcoords="offset points", va="center", fontsize=7)
-    ax.set(xlabel="Probabilité d'inclusion π = n / N dans la strate (tirets : taux moyen)", ylabel="",
-           title="Allocation des invitations : proportionnelle, avec un minimum par strate" + _suffix(label))
+    ax.set(xlabel="Probabilité d'inclusion π = n / N dans la strate\n(tirets : taux moyen)", ylabel="")
+    # over the figure and on two lines: over the axes, on one, the title ran past the figure's right edge
+    fig.suptitle(textwrap.fill("Allocation des invitations : proportionnelle, avec un minimum par strate"
+                               + _suffix(label), 60))
     ax.set_xlim(0, min(1.0, d["pi"].max() * 1.25))
     return fig
 
@@ -323,9 +325,13 @@ def standardised_differences(table: pd.DataFrame, title: str) -> plt.Figure:
     ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
     reach = max(0.15, float(np.nanmax(np.abs(d["diff"]))) * 1.1) if d["diff"].notna().any() else 0.15
     ax.set_xlim(-reach, reach)      # the ± 0,1 lines inside the axes, never on their edges
-    ax.set(xlabel="Différence standardisée\n(échantillon pondéré − population, en écarts types)",
-           ylabel="", title=title)
-    ax.legend(title="")
+    ax.set(xlabel="Différence standardisée\n(échantillon pondéré − population, en écarts types)", ylabel="")
+    # the title over the figure and the legend under it: over the axes, the title ran past the figure's right edge and
+    # the legend hid a point (a new user's trial)
+    fig.suptitle(title)
+    handles, labels = ax.get_legend_handles_labels()
+    ax.get_legend().remove()
+    fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), frameon=False)
     return fig
 
 
