@@ -6,8 +6,10 @@ Run after ``make`` (it reads the chain's frames, recipes and the finite populati
     .venv/bin/python benchmarks/replication_stages.py --target finite -n 40
 
 Each stage's function is wrapped with a timer for the run (the wrappers add a few milliseconds); the median of the
-same replications without wrappers is printed first. One BLAS thread, as the validation's workers use. Not part of
-``make test`` or ``make bench``: a measurement for whoever speeds the replication up.
+same replications without wrappers is printed first. One BLAS thread and the setup out of the garbage collector's
+reach, as in the validation's workers. A stage whose function a replication does not call stops the run (two stages
+timed nothing for a while, their names gone stale). Not part of ``make test`` or ``make bench``: a measurement for
+whoever speeds the replication up.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import collections
 import functools
+import gc
 import statistics
 import time
 
@@ -38,8 +41,9 @@ STAGES = [  # (module, function, label); nested stages are indented in the label
     (recipes, "weight_residents", "resident weighting recipe"),
     (recipes, "weight_visitors", "visitor weighting recipe"),
     (validation, "_survey_estimates", "key statistics, five estimators"),
-    (validation, "differences", "differences visitors − residents"),
-    (validation, "profile_tests", "multiple-response tests"),
+    (validation, "_difference_columns", "differences visitors − residents"),
+    (validation, "profile_test_columns", "multiple-response tests"),
+    (validation, "_results", "result rows"),
 ]
 
 
@@ -69,6 +73,7 @@ def main() -> None:
     args = parser.parse_args()
     s = setup(args.target)
     children = np.random.SeedSequence(s.seed).spawn(args.n + 1)
+    gc.freeze()     # as the validation's workers do once forked (validation._init_worker): collections skip the setup
     with validation.single_threaded_blas():
         validation.replicate(s, children[0])
         plain = []
@@ -83,6 +88,9 @@ def main() -> None:
         for seq in children[1:]:
             validation.replicate(s, seq)
         total = time.perf_counter() - t
+    idle = [label.strip() for _, _, label in STAGES if label not in spent]
+    if idle:
+        raise SystemExit(f"stages never called by a replication (a function renamed or imported by value?): {idle}")
     print(f"{args.target}: one replication, median of {args.n}: {statistics.median(plain) * 1000:.0f} ms "
           f"(min {min(plain) * 1000:.0f} ms)")
     print(f"{'stage (with timers)':44s} {'ms':>7s} {'share':>6s}")
