@@ -112,12 +112,12 @@ def test_numbers_shares_dates_lists_and_flags_are_written_the_french_way():
 
 
 def test_codes_are_translated_and_unknown_codes_fall_back_to_the_raw_value():
-    """fdr_bh reads « Benjamini–Hochberg », a list of codes « linéaire, raking (calage itératif sur les marges) et logit borné », the partner
+    """fdr_bh reads « Benjamini–Hochberg », a list of codes « linéaire, raking ratio et logit borné », the partner
     types' order « a > b »; a code without a text (a new method) is shown as config/ writes it, never an error."""
     v = parameter_labels.value_text
     assert v("adjust", "fdr_bh") == "Benjamini–Hochberg" and v("adjust", "holm") == "Holm"
     assert v("sensitivity_methods", ["linear", "raking", "logit"]) == \
-        "linéaire, raking (calage itératif sur les marges) et logit borné"
+        "linéaire, raking ratio et logit borné"
     assert v("targets", ["superpopulation", "finite"]) == "super-population (espérance du modèle) et population finie fixée"
     assert v("replicate_method", "bootstrap") == "bootstrap de Rao–Wu"
     assert v("source_priority", ["hebergement", "congres_salon"]) == "hébergement > congrès et salons"
@@ -175,7 +175,7 @@ def test_a_scenario_table_names_a_parameter_in_french_with_its_raw_name_in_paren
     table = scenarios.settings_table(manifest)
     assert table["Paramètre"].tolist() == ["méthode de calage (calibration_method)", "brand_new_knob"]
     assert table["Étape"].tolist() == ["04 — pondération des habitants"] * 2
-    assert table["Étude"].tolist() == ["raking (calage itératif sur les marges)", "1"]   # the code is in the text
+    assert table["Étude"].tolist() == ["raking ratio (raking)", "1"]
     assert table["Scénario"].tolist() == ["logit borné (logit)", "2"]
 
 
@@ -284,7 +284,7 @@ def test_methods_and_targets_read_as_the_reports_name_them():
 
     for code, text in parameter_labels.VALUE_TEXTS["targets"].items():
         assert text == TARGET_LABELS[code][0].lower() + TARGET_LABELS[code][1:]
-    assert parameter_labels.value_text("calibration_method", "raking") == "raking (calage itératif sur les marges)"
+    assert parameter_labels.value_text("calibration_method", "raking") == "raking ratio"    # as the reports' text
     assert parameter_labels.value_text("adjust", "fdr_bh") == "Benjamini\u2013Hochberg"
     assert parameter_labels.value_text("replicate_method", "bootstrap") == "bootstrap de Rao\u2013Wu"
     for name, text in parameter_labels.LABELS.items():

@@ -348,11 +348,11 @@ def test_run_information_lists_every_parameter_in_french_with_its_name_and_value
                                   f"pandas {pandas.__version__} · scipy ")     # the kernel's, else this Python
     nb.metadata["language_info"] = {"name": "python", "version": "3.13.0"}
     assert dict((t, v) for t, _, v, _ in render.run_information(nb))["environnement"].startswith("Python 3.13.0 · ")
-    assert shown["calibration_method"] == ("méthode de calage", "raking (calage itératif sur les marges)", "raking")
+    assert shown["calibration_method"] == ("méthode de calage", "raking ratio", "raking")
     assert shown["calibration_bounds"] == ("bornes du rapport g =\u00a0poids calé / poids initial (calage logit borné)",
                                            "[0,3\u00a0; 3]", "[0.3, 3.0]")
     assert shown["sensitivity_methods"] == ("méthodes de calage comparées (sensibilité)",
-                                            "linéaire et raking (calage itératif sur les marges)",
+                                            "linéaire et raking ratio",
                                             "[linear, raking]")
     assert shown["check"] == ("check", "oui", "true") and shown["date"] == ("date", "1ᵉʳ janvier 2017", "'2017-01-01'")
     for k, v in params.items():
@@ -377,8 +377,8 @@ def test_the_rendered_run_information_shows_french_names_and_values_with_the_raw
     page = render.render(tmp_path / "probe.ipynb", tmp_path / "probe.html").read_text(encoding="utf-8")
     # entities read as characters (the attribute « '' » may be written « &#39;&#39; »)
     footer = html.unescape(page[page.index("Informations d’exécution</strong>"):page.index("</footer>")])
-    assert ('<span title="calibration_method">méthode de calage</span>\u00a0: <span title="raking">raking (calage itératif '
-            'sur les marges)</span></li>') in footer
+    assert ('<span title="calibration_method">méthode de calage</span>\u00a0: <span title="raking">raking ratio</span></li>'
+            in footer)
     assert ('<span title="scheduler">ordonnanceur Dask</span>\u00a0: <span title="\'\'">aucun (processus locaux)'
             in footer)
     assert '<span title="seed">graine aléatoire</span>\u00a0: 7</li>' in footer

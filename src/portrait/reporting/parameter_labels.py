@@ -143,7 +143,9 @@ def by_label(params: Mapping[str, Any]) -> list[tuple[str, Any]]:
 
 
 # codes shared by several parameters
-METHODS = {"linear": "linéaire", "raking": "raking (calage itératif sur les marges)", "logit": "logit borné", "truncated": "linéaire tronqué"}
+# as the reports' text names them (:data:`portrait.study.recipes.METHOD_LABELS`, not imported: the index reads these
+# without the data libraries)
+METHODS = {"linear": "linéaire", "raking": "raking ratio", "logit": "logit borné", "truncated": "linéaire tronqué"}
 FORMATS = {"csv": "CSV", "xlsx": "Excel (.xlsx)", "sav": "SPSS (.sav)"}
 ENCODINGS = {"cp1252": "Windows-1252", "utf-8": "UTF-8", "utf-8-sig": "UTF-8 avec BOM"}
 
@@ -255,10 +257,9 @@ def html_value(name: str, value) -> str:
 
 def text_value(name: str, value) -> str:
     """A parameter's value in plain text, in French, as config/ writes it in parentheses when that differs
-    (tables, where no tooltip fits): « chiffres du tourisme (tourism) », « 2019 »; not when the text already
-    starts with it (« raking (calage itératif sur les marges) »)."""
+    (tables, where no tooltip fits): « chiffres du tourisme (tourism) », « 2019 »."""
     text, raw = value_text(name, value), as_yaml(value)
-    return text if text == raw or text.startswith(raw + " (") else f"{text} ({raw})"
+    return text if text == raw else f"{text} ({raw})"
 
 
 #: The simulator's own export settings: they describe files written only with simulated answers in the codebook's
