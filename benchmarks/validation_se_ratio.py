@@ -134,7 +134,7 @@ def mean_ratios(r: pd.DataFrame, boot: int = 200, seed: int = 1) -> pd.DataFrame
 
 
 def published(path: str, target: str, survey: str) -> pd.DataFrame:
-    """The replications ``make validate`` stored (``data/processed/validation_results.parquet``), in :func:`chunk`'s
+    """The replications ``make validate`` stored (``data/processed/validation_published.parquet``), in :func:`chunk`'s
     form: one survey and target, the linearised estimates of the key statistics by the three estimators."""
     r = pd.read_parquet(path, columns=["target", "replication", "survey", "item", "statistic", "level", "estimator",
                                        "variance", "estimate", "se"])
@@ -189,7 +189,7 @@ def main() -> None:
         print(_shown(coverage(res, vis, setup("superpopulation").truth)))
         return
     if args.published:
-        r = published("data/processed/validation_results.parquet", args.published, args.survey)
+        r = published("data/processed/validation_published.parquet", args.published, args.survey)
         print(_shown(mean_ratios(r)))
         return
     chunks = [(args.survey, args.seed, args.n, list(range(k, args.n, 40)), args.all) for k in range(40)]

@@ -374,8 +374,8 @@ def _record_differences(stored: Mapping, record: Mapping) -> list[str]:
 
 def stored_results(path: str, targets: Sequence[str], replications: int, bootstrap_replications: int,
                    record: Mapping | None = None) -> pd.DataFrame:
-    """The replications an earlier run wrote to ``path`` (``validation_results.parquet``), for re-rendering its report
-    without running them again (``make validate-report``, notebook 08's ``reuse_results``).
+    """The replications an earlier run wrote to ``path`` (``make validate``'s: ``validation_published.parquet``), for
+    re-rendering its report without running them again (``make validate-report``, notebook 08's ``reuse_results``).
 
     The file must hold exactly the run the parameters describe: every target of ``targets``, and none other, with
     ``replications`` replications each, of which the first ``min(bootstrap_replications, replications)`` have
