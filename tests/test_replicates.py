@@ -352,9 +352,10 @@ def test_the_psus_of_each_stratum_are_found_as_one_comparison_per_stratum_would(
 
 
 def test_rao_wu_factors_are_drawn_stratum_by_stratum_in_the_order_of_the_strata():
-    """The bootstrap's factors by hand: strata in their codes' order, in each one multinomial draw of its m = n − 1
-    PSUs (rows in the order of the PSUs' codes) per replicate, 1 − λ + λ n/m r with λ from the stratum's fraction; a
-    stratum of one PSU sampled with certainty (fpc 1) drawn nothing."""
+    """The bootstrap's factors by hand: strata in their codes' order, in each one all replicates' draws of m = n − 1
+    PSUs with replacement (rows in the order of the PSUs' codes), each replicate's counted, 1 − λ + λ n/m r with λ from
+    the stratum's fraction; a stratum of one PSU sampled with certainty (fpc 1) drawn nothing. (The draws' order: a
+    change detector; the tests above are the oracles of their distribution.)"""
     df = pd.DataFrame({"s": ["b", "a", "c", "b", "a", "c", "b", "a", "d"], "p": list("qrstuvwxy"),
                        "f": [0.5, 0.0, 0.2, 0.5, 0.0, 0.2, 0.5, 0.0, 1.0], "w": np.arange(1.0, 10.0)})
     d = Design.from_frame(df, weights="w", strata="s", psu="p", fpc="f", lonely_psu="certainty")
@@ -367,5 +368,7 @@ def test_rao_wu_factors_are_drawn_stratum_by_stratum_in_the_order_of_the_strata(
         if n < 2:
             continue
         lam = np.sqrt((n - 1) * (1 - df["f"].iloc[rows[0]]) / (n - 1))
-        want[rows] = 1 - lam + lam * n / (n - 1) * rng.multinomial(n - 1, np.full(n, 1 / n), size=6).T
+        drawn = rng.integers(0, n, size=(6, n - 1))
+        counts = np.array([[np.sum(d == i) for d in drawn] for i in range(n)])
+        want[rows] = 1 - lam + lam * n / (n - 1) * counts
     assert np.array_equal(F, want)
