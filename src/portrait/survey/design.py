@@ -451,8 +451,7 @@ class Design:
             if k + 1 < len(self.steps):    # the last step keeps a view of the design's own matrix (below)
                 object.__setattr__(step, "_replicate_rows", (self.steps[:k + 1], factors, base, self.data, rows,
                                                              tuple(tuple(f) for f in found)))
-        reps = np.empty_like(factors)
-        reps[...] = rows.T
+        reps = rows.T       # n × R, a view of the replicate-major rows: no copy of the whole matrix
         if self.steps:
             object.__setattr__(self.steps[-1], "_replicate_rows", (self.steps, factors, base, self.data, reps.T,
                                                                    tuple(tuple(f) for f in found)))
