@@ -59,3 +59,14 @@ def test_rows_are_ordered_as_a_stable_sort_by_hand(seed):
     out = vs._ordered(frame)
     pd.testing.assert_frame_equal(out, _by_hand(frame), check_exact=True)
     assert list(out.columns) == list(frame.columns)
+
+
+@pytest.mark.parametrize("targets", [["superpopulation"] * 3 + ["finite"] * 2, ["finite", "superpopulation", "finite"],
+                                     ["superpopulation"] * 2, [], ["finite", None, "finite"]])
+def test_a_targets_rows_are_those_pandas_selects(targets):
+    """target_rows gives pandas' selection of the rows of the target, with their index, whether they are consecutive
+    (a slice) or not (a selection), none, or with a missing target between them."""
+    frame = pd.DataFrame({"target": pd.array(targets, dtype="str"), "estimate": np.arange(len(targets), dtype=float)},
+                         index=np.arange(len(targets)) * 10 + 3)
+    for target in ("superpopulation", "finite"):
+        pd.testing.assert_frame_equal(vs.target_rows(frame, target), frame.loc[frame["target"] == target])

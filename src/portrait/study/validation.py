@@ -77,7 +77,8 @@ from .validation_setup import (CALIBRATED, DIFFERENCE_NAME, ESTIMATOR_LABELS, ES
                                PROFILE, PROFILE_HALVES, PROFILE_ITEMS, PROFILE_STATISTICS, RESULT_COLUMNS,
                                SURVEY_LABELS, SURVEYS, TARGET_LABELS, TARGETS, TWO_STAGE, VARIANCE_LABELS,
                                VARIANCES,
-                               FINITE_COLUMNS, Validation, _order, _ordered, finite_population_truth, key_truth)
+                               FINITE_COLUMNS, Validation, _order, _ordered, finite_population_truth, key_truth,
+                               target_rows)
 from .validation_profiles import (COMPARISON_LABELS, profile_acceptance, profile_finding, profile_halves_fr,
                                   profile_summary, profile_table_fr, profile_test_columns, profile_tests)
 from .validation_conclusion import conclusion_fr
@@ -95,7 +96,7 @@ __all__ = ["ESTIMATORS", "ESTIMATOR_LABELS", "VARIANCES", "VARIANCE_LABELS", "DI
            "profile_test_columns",
            "profile_summary", "profile_acceptance", "profile_table_fr", "profile_finding",
            "profile_halves_fr",
-           "TWO_STAGE", "Validation", "key_truth", "FINITE_COLUMNS", "finite_population_truth",
+           "TWO_STAGE", "Validation", "key_truth", "FINITE_COLUMNS", "finite_population_truth", "target_rows",
            "replication_index", "simulate_responses", "replicate", "differences", "single_threaded_blas", "run",
            "wilson", "SUMMARY_KEYS", "summary", "replication_coverage", "pooled_interval", "by_estimator", "statistic_labels", "overview_table_fr",
            "detail_table_fr", "truth_table_fr", "expected_outside", "COVERAGE_BAND", "in_question", "acceptance", "conclusion_fr", "widened_replicates",

@@ -30,7 +30,7 @@ from ..reporting import formatting as fmt
 from .validation_coverage import _pct, widened_replicates
 from .validation_profiles import profile_acceptance, profile_summary
 from .validation_setup import (CALIBRATED, DIFFERENCE_NAME, SURVEY_LABELS, TARGET_LABELS, TARGETS,
-                               VARIANCE_LABELS)
+                               VARIANCE_LABELS, target_rows)
 from .validation_summary import (BIAS_LIMIT, COVERAGE_BAND, SE_RATIO_BAND, SIZE_BAND, band_half_width, pooled_interval,
                                  sd_half_width, se_ratio_error)
 
@@ -126,7 +126,7 @@ def _bootstrap_se_ratio(boot: pd.DataFrame, lin: pd.DataFrame, results: pd.DataF
     replication's estimates, the linearised rows'); judged alone when the Monte Carlo error of that ratio,
     :func:`~portrait.study.validation_summary.se_ratio_error` (SD over ``R`` replications, mean of ``B`` bootstrap
     SEs), is within 5 %."""
-    r = results.loc[results["target"] == target] if "target" in results.columns else results
+    r = target_rows(results, target) if "target" in results.columns else results
     basis = int(lin["replications"].max())
     half = se_ratio_error(r, basis, int(boot["replications"].max()), "bootstrap", CALIBRATED)["ratio"]
     judged = bool(half <= (SE_RATIO_BAND[1] - SE_RATIO_BAND[0]) / 2)
@@ -156,7 +156,7 @@ def _size(v: pd.DataFrame, coverage_interval: tuple[float, float] | None = None)
 def _target_criteria(target: str, summ: pd.DataFrame, results: pd.DataFrame, replicates: int | None,
                      profiles: pd.DataFrame, truth: pd.DataFrame | None = None) -> dict[str, dict[str, Any]]:
     """:func:`criteria` for one target."""
-    own = results.loc[results["target"] == target] if "target" in results.columns else results
+    own = target_rows(results, target) if "target" in results.columns else results
     cal = summ.loc[summ["estimator"].isin(CALIBRATED) & (summ["replications"] > 0)]
     lin, boot = (cal.loc[cal["variance"] == v] for v in ("linearisation", "bootstrap"))
     out: dict[str, dict[str, Any]] = {}
@@ -182,7 +182,7 @@ def _target_criteria(target: str, summ: pd.DataFrame, results: pd.DataFrame, rep
     failures = int(cal["failures"].sum())
     excluded = {"failures": failures, "widened": 0, "replicates": 0, "verdict": "met" if failures == 0 else "not_met"}
     if replicates and "target" in results.columns:
-        w = widened_replicates(results.loc[results["target"] == target])
+        w = widened_replicates(target_rows(results, target))
         w = w.loc[w["estimator"] == "logit"]
         excluded.update(widened=int(w["widened"].sum()), replicates=int(w["replications"].sum()) * int(replicates))
     out["excluded"] = excluded

@@ -51,7 +51,7 @@ from . import frames, validation_published as published
 from .validation_coverage import _band_pct
 from .validation_summary import COVERAGE_BAND, band_half_width, in_question
 from .validation_setup import (CALIBRATED, DIFFERENCE_NAME, ESTIMATOR_LABELS, SURVEY_LABELS, SURVEYS, TARGET_LABELS,
-                               TARGETS, TWO_STAGE, FINITE_COLUMNS, Validation, finite_population_truth)
+                               TARGETS, TWO_STAGE, FINITE_COLUMNS, Validation, finite_population_truth, target_rows)
 
 
 def sampling_fractions(setup: Validation) -> dict[str, float]:
@@ -399,7 +399,7 @@ def stored_results(path: str, targets: Sequence[str], replications: int, bootstr
         raise ParameterError(f"{paths.relative(file)} holds the target(s) {found}, the parameters ask for "
                              f"{sorted(targets)}: {again}")
     for target in targets:
-        r = results.loc[results["target"] == target]
+        r = target_rows(results, target)
         held = (r["replication"].nunique(), r.loc[r["variance"] == "bootstrap", "replication"].nunique())
         if held != (replications, boot):
             raise ParameterError(
@@ -419,12 +419,12 @@ def stored_results(path: str, targets: Sequence[str], replications: int, bootstr
 
 def summaries(results: pd.DataFrame, setups: Mapping[str, Validation]) -> dict[str, pd.DataFrame]:
     """:func:`portrait.study.validation.summary` of each target's results against that target's truth."""
-    missing = sorted(set(results["target"]) - set(setups))
+    missing = sorted(set(results["target"].unique()) - set(setups))
     if missing:
         raise ParameterError(f"the results hold target(s) {missing} with no setup in parameter 'setups'")
     from .validation_summary import summary
 
-    return {t: summary(results.loc[results["target"] == t], s.truth) for t, s in setups.items()
+    return {t: summary(target_rows(results, t), s.truth) for t, s in setups.items()
             if (results["target"] == t).any()}
 
 
