@@ -424,8 +424,7 @@ def summaries(results: pd.DataFrame, setups: Mapping[str, Validation]) -> dict[s
         raise ParameterError(f"the results hold target(s) {missing} with no setup in parameter 'setups'")
     from .validation_summary import summary
 
-    return {t: summary(target_rows(results, t), s.truth) for t, s in setups.items()
-            if (results["target"] == t).any()}
+    return {t: summary(rows, s.truth) for t, s in setups.items() if len(rows := target_rows(results, t))}
 
 
 def main(argv: list[str] | None = None) -> int:
