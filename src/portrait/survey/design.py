@@ -448,13 +448,9 @@ class Design:
                 if isinstance(info, dict) and "widened_bounds" in info:
                     found[r].append((step.label, *info["widened_bounds"]))
             rows = out
-            if k + 1 < len(self.steps):    # the last step keeps a view of the design's own matrix (below)
-                object.__setattr__(step, "_replicate_rows", (self.steps[:k + 1], factors, base, self.data, rows,
-                                                             tuple(tuple(f) for f in found)))
+            object.__setattr__(step, "_replicate_rows", (self.steps[:k + 1], factors, base, self.data, rows,
+                                                         tuple(tuple(f) for f in found)))
         reps = rows.T       # n × R, a view of the replicate-major rows: no copy of the whole matrix
-        if self.steps:
-            object.__setattr__(self.steps[-1], "_replicate_rows", (self.steps, factors, base, self.data, reps.T,
-                                                                   tuple(tuple(f) for f in found)))
         notes = tuple((r + 1, *note) for r, f in enumerate(found) for note in f)
         object.__setattr__(self, "_rep_cache", (self.weights, reps, notes))
         return reps, notes
