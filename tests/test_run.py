@@ -80,6 +80,18 @@ def test_an_error_that_names_its_file_gets_no_guess_at_other_files(tmp_path, con
     assert "config/fieldwork_model.yaml" in err and "parameters: config/" not in err
 
 
+def test_an_error_that_gives_its_remedy_gets_no_guess_at_parameter_files(tmp_path, config_dir, capsys):
+    """A refused `make validate-report` (« … holds a run made with other inputs: data/processed/… changed since the
+    run. run that validation first (`make validate` …) ») was followed by « parameters: config/study.yaml and
+    config/08_validation.yaml », where nothing was to be fixed. A message that names its remedy stands alone."""
+    nb = _notebook(tmp_path, "from portrait.pipeline.errors import ParameterError\n"
+                             "raise ParameterError('data/processed/x.parquet changed since the run: run it first "
+                             "(`make validate`)')")
+    assert run.main([str(nb), "-o", str(tmp_path / "out" / "99_probe.ipynb")]) == 1
+    err = capsys.readouterr().err
+    assert "(`make validate`)" in err and "parameters: config/" not in err
+
+
 def test_a_parameter_error_names_the_file_that_set_the_value(tmp_path, config_dir, capsys):
     """A ParameterError naming a parameter says where its value came from: the stage's file, the study's, or -p."""
     nb = _notebook(tmp_path, "from portrait.pipeline import config\nconfig.require({'seed': seed}, 'seed', int, minimum=100)")

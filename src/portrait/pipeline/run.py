@@ -172,8 +172,9 @@ def _short_failure(notebook: Path, exc, partial: Path, overrides: dict[str, Any]
         named = dict.fromkeys(re.findall(r"parameter '(\w+)'", evalue))      # every one, in order, once
         sources = [(n, s) for n in named if (s := _set_in(n, Path(notebook).stem, overrides, origins))]
         hint = ("".join(f"\n  parameter '{n}' is set in {s}" for n, s in sources) if sources else
-                # a message that names its file (config/fieldwork_model.yaml) needs no guess at where to look
-                "" if re.search(r"config/[\w./-]+\.yaml", evalue) else
+                # a message that names its file (config/fieldwork_model.yaml) or its remedy (`make validate`) needs
+                # no guess at where to look
+                "" if re.search(r"config/[\w./-]+\.yaml|`make\b", evalue) else
                 f"\n  parameters: config/{config.STUDY_FILE} and config/{Path(notebook).stem}.yaml (or `-p name value`; "
                 "the notebook's parameters cell when run in JupyterLab)")
     return (f"✗ {paths.relative(notebook)} failed in {where}\n"
