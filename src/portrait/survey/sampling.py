@@ -1,8 +1,8 @@
 """Sample selection: allocation, inclusion probabilities, systematic PPS and stratified SRSWOR.
 
-The algorithms are generic (arrays in, arrays out); ``draw_resident_sample`` applies them to the
-resident frame (STUDY §3): communes drawn with probability proportional to size within
-department × size-class strata, then a fixed take of invitations per selected commune.
+The algorithms are generic (arrays in, arrays out) and know nothing of a study: a caller applies them to its own
+frame (this project's resident sample, ``portrait.study.frames.draw_resident_sample``, draws units with probability
+proportional to size within strata, then a fixed take of invitations per selected unit).
 
 References
 ----------
