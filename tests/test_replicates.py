@@ -165,6 +165,26 @@ def test_designs_sharing_the_first_steps_give_the_replicates_of_a_full_replay():
         np.testing.assert_array_equal(design.replicate_weights(), expected)
 
 
+def test_replicate_weights_handed_out_are_read_only_so_a_caller_cannot_change_the_kept_ones():
+    """The replicate weights a design hands out are the ones it keeps (and, for a recipe, the ones its steps keep
+    for the designs extending it): a caller's write into them changed every later estimate. Oracle: the weights
+    re-run from scratch (Design.replay) after the attempted write."""
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame({"psu": np.repeat(np.arange(20), 5), "w": rng.uniform(5, 15, 100),
+                       "g": rng.choice(list("ab"), 100), "r": rng.random(100) < 0.7})
+    d = survey.with_replicates(survey.Design.from_frame(df, weights="w", psu="psu"), "bootstrap", 4,
+                               np.random.default_rng(2))
+    nr = survey.adjust_nonresponse(d, "r", groups=["g"], min_respondents=5)
+    for design in (d, nr):
+        W = design.replicate_weights()
+        with pytest.raises(ValueError, match="read-only"):
+            W[0, 0] = -1.0
+        mine = W.copy()
+        mine[0, 0] = -1.0                   # a copy is the caller's own
+        expected = np.column_stack([design.replay(d.weights * design.replicate_factors[:, r]) for r in range(4)])
+        np.testing.assert_array_equal(design.replicate_weights(), expected)
+
+
 def test_replicate_variance_centres_on_the_replicates_that_count():
     """R ``svrVar`` centres on the replicates with a positive rscale; a replicate with rscale 0 (a user's, or a
     stratum left out) neither counts nor moves the centre: thetas 1, 2, 100 with rscales 1, 1, 0 give

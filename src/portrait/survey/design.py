@@ -399,7 +399,8 @@ class Design:
         return self.replicate_factors is not None or self.replicate_matrix is not None
 
     def replicate_weights(self) -> np.ndarray:
-        """The ``n × R`` replicate weights: the whole recipe re-run on every replicate."""
+        """The ``n × R`` replicate weights: the whole recipe re-run on every replicate (read-only: the design keeps
+        them for its later estimates; ``.copy()`` to change them)."""
         return self._replicates()[0]
 
     def replicate_adjustments(self) -> pd.DataFrame:
@@ -423,8 +424,10 @@ class Design:
             return cache[1], cache[2]
         factors = self.replicate_factors
         if not self.steps:      # no recipe to re-run: the starting weights themselves, in the n × R layout
-            object.__setattr__(self, "_rep_cache", (self.weights, base[:, None] * factors, ()))
-            return self._rep_cache[1], ()
+            reps = base[:, None] * factors
+            reps.flags.writeable = False        # kept and handed out again: a caller's write would change them
+            object.__setattr__(self, "_rep_cache", (self.weights, reps, ()))
+            return reps, ()
         # replicate-major rows; each step's output is kept on the step, so that designs sharing the first
         # steps of their recipe (non-response, then one calibration or another) re-run only the rest
         found: list[list[tuple]] = [[] for _ in range(factors.shape[1])]
@@ -448,6 +451,7 @@ class Design:
                 if isinstance(info, dict) and "widened_bounds" in info:
                     found[r].append((step.label, *info["widened_bounds"]))
             rows = out
+            rows.flags.writeable = False        # kept on the step, shared with the designs that extend its recipe
             object.__setattr__(step, "_replicate_rows", (self.steps[:k + 1], factors, base, self.data, rows,
                                                          tuple(tuple(f) for f in found)))
         reps = rows.T       # n × R, a view of the replicate-major rows: no copy of the whole matrix
