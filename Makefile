@@ -207,6 +207,8 @@ validate: reports/index.html $(ENV) ## Validation study as published: 5,000 repl
 # after a `make` that ran the short validation again, the published report back). Nothing else is brought up to
 # date: the stored replications are refused if an input they were made from has changed since.
 validate-report: $(ENV) ## Re-render the published validation report from the replications `make validate` stored (no replication re-run)
+	@test -f $(P)/validation_published.parquet || { echo "✗ make validate-report: no published validation run to \
+	report on ($(P)/validation_published.parquet is missing); \`make validate\` runs it and renders its report"; $(KEPT); }
 	@$(RUN) notebooks/08_validation.ipynb -p replications 5000 -p bootstrap_replications 200 \
 	  -p bootstrap_replicates 100 $(PUBLISHED_FILES) -p reuse_results True || $(KEPT)
 	@$(RENDER) $(EXEC)/08_validation.ipynb reports/08_validation.html

@@ -960,6 +960,25 @@ def test_make_validate_runs_the_published_sizes():
     assert not {f.replace("data/processed/", "$(P)/") for f in files.values()} & set(short)
 
 
+def test_make_validate_report_without_a_published_run_says_so_before_running_anything(tmp_path):
+    """A new user's trial: on a fresh clone, `make validate-report` read as a crash of notebook 08's code cell 4
+    and left build/executed/08_validation.partial.ipynb, though the README says a refused run writes nothing. The
+    Makefile now stops first, in one line that names the missing file and `make validate` (no Python is run: the
+    interpreter given is ``false``)."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    shutil.copy(Path(__file__).parents[1] / "Makefile", tmp_path / "Makefile")
+    done = subprocess.run(["make", "-s", "validate-report", "PYTHON=false"], cwd=tmp_path, capture_output=True,
+                          text=True)
+    assert done.returncode != 0
+    assert ("no published validation run to report on (data/processed/validation_published.parquet is missing); "
+            "`make validate` runs it") in done.stdout
+    assert "nothing was written" in done.stdout
+    assert not list(tmp_path.rglob("*.ipynb")) and not (tmp_path / "reports").exists()
+
+
 def test_the_conclusion_weighs_every_target_and_names_the_first():
     """Report 08's conclusion gave the super-population's bias and coverage as if they were the study's, and never
     mentioned the finite population's (hand-made summaries: the same results, and the same shifted by 3 SDs)."""
