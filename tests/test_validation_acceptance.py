@@ -111,6 +111,21 @@ def test_one_statistic_outside_fails_its_coverage_and_its_test_size_and_is_named
         row[("Super-population (espérance du modèle)", "observé")]
 
 
+def test_statistics_judged_only_pooled_are_neither_counted_nor_named_outside_the_band():
+    """A new user's trial: the short run's table said « 33 statistiques sur 33 hors de la plage » beside « non
+    évaluable », which read as a failure; with so few replications each statistic's rate is noise, as the table's
+    note says, so only its range and the pooled value are given. Judged per statistic, the count stays."""
+    crit = acc.criteria({"superpopulation": _summary((0.95, 0.938), coverage_boot=(0.93, 0.93))}, _results())
+    c = crit["superpopulation"]
+    assert c["coverage/bootstrap"]["verdict"] == "pooled_not_met" and c["coverage/bootstrap"]["outside"] == 2
+    table = acc.acceptance_table_fr(crit, {("image_globale", "mean", ""): "Image"})
+    observed = ("Super-population (espérance du modèle)", "observé")
+    boot = table.loc[("Couverture à 95 % de chaque statistique dans [94 % ; 96 %]", "bootstrap"), observed]
+    assert "hors de la plage" not in boot and "93,0 %" in boot.replace("\u00a0", " ").replace("\u202f", " ")
+    lin = table.loc[("Couverture à 95 % de chaque statistique dans [94 % ; 96 %]", "linéarisation"), observed]
+    assert "1 statistique sur 2 hors de la plage" in lin
+
+
 @pytest.mark.parametrize("change, failing", [
     (dict(bias_sd=(0.02, 0.12)), {"bias": "not_met"}),
     (dict(se_ratio=(1.0, 0.94)), {"se_ratio/linearisation": "not_met"}),

@@ -245,15 +245,16 @@ def _interval(c: dict[str, Any]) -> str:
 
 def _observed(name: str, c: dict[str, Any], labels: Mapping | None = None) -> str:
     """A criterion's observed values, in French."""
-    if c.get("verdict") not in ("met", "not_met"):
-        labels = None                      # statistics judged only pooled: their own values are noise, not named
+    # statistics judged only pooled: their own values are noise, neither counted nor named (a short run's « 33
+    # statistiques sur 33 hors de la plage » beside « non évaluable » read as a failure)
+    outside = bool(c.get("outside")) and c.get("verdict") in ("met", "not_met")
     if name.startswith("coverage/"):
         return (f"{_pct(c['low'])} à {_pct(c['high'])} ; ensemble {_share(c['pooled'], COVERAGE_BAND)}"
-                + _interval(c) + (_outside(c, labels) if c["outside"] else ""))
+                + _interval(c) + (_outside(c, labels) if outside else ""))
     if name.startswith("se_ratio/"):
         basis = (f" (écart type sur les {fmt.number(c['basis'])} réplications)" if "basis" in c else "")
         return (f"{fmt.number(c['low'], 3)} à {fmt.number(c['high'], 3)} ; moyenne {fmt.number(c['pooled'], 3)}"
-                + basis + (_outside(c, labels) if c["outside"] else ""))
+                + basis + (_outside(c, labels) if outside else ""))
     if name == "bias":
         return f"au plus {fmt.number(c['worst'], 2)} écart type"
     if name == "excluded":
@@ -266,7 +267,7 @@ def _observed(name: str, c: dict[str, Any], labels: Mapping | None = None) -> st
     if name.startswith("size/"):
         return (f"ensemble {_share(c['pooled'], SIZE_BAND)}{_interval(c)} ; par item {_pct(c['low'])} à "
                 f"{_pct(c['high'])}"
-                + (_outside({**c, "statistics": c["items"]}, labels, "item") if c["outside"] else ""))
+                + (_outside({**c, "statistics": c["items"]}, labels, "item") if outside else ""))
     if name == "profile_size":
         return f"{_share(c['pooled'], SIZE_BAND)} (intervalle Monte-Carlo {_pct(c['low'])} à {_pct(c['high'])})"
     raise ParameterError(f"unknown criterion {name!r}")
