@@ -98,6 +98,9 @@ def test_numbers_shares_dates_lists_and_flags_are_written_the_french_way():
     assert v("invitations", 18000) == "18\u202f000"
     assert v("seed", 20170301) == "20170301" and v("population_year", 2017) == "2017"
     assert v("logit_bounds", [0.3, 3.0]) == "[0,3\u00a0; 3]"
+    # a new user's trial: « gmail.com, googlemail.com et example.com » presented a reserved domain as a real webmail
+    assert v("dot_insensitive_domains", ["gmail.com", "example.com"]) == \
+        "gmail.com et example.com (messagerie fictive des fichiers simulés)"
     assert v("some_float", 0.125) == "0,125" and v("some_float", -1.5) == "\u22121,5"
     assert v("confidence_level", 0.95) == "95\u00a0%" and v("confidence_level", 0.975) == "97,5\u00a0%"
     assert v("reference_date", "2017-03-01") == "1ᵉʳ mars 2017"

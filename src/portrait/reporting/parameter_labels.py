@@ -174,6 +174,8 @@ VALUE_TEXTS = {
     "adjust": {"fdr_bh": "Benjamini–Hochberg", "holm": "Holm"},
     "targets": {"superpopulation": "super-population (espérance du modèle)", "finite": "population finie fixée"},
     "scheduler": {"": "aucun (processus locaux)"},
+    # a domain reserved for examples (RFC 2606): the simulated partner files' webmail, not a real one
+    "dot_insensitive_domains": {"example.com": "example.com (messagerie fictive des fichiers simulés)"},
 }
 VALUE_TEXTS["chain_source"] = VALUE_TEXTS["source"]     # the export check's name for the chain's source
 
