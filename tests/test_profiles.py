@@ -286,18 +286,18 @@ def test_the_diploma_sentence_names_what_stays_what_goes_and_what_moves():
     both = _adjusted_pair()
     assert both.loc[0, "estimate_diplome"] == 0.2 and both.loc[0, "estimate"] == 0.5
     text = _plain(profile_text.diploma_sentence(both, short))
-    assert ("1 des 2 écarts « client » établis le reste, dans le même sens ; « Dynamique » ne l'est plus ; « Sûre » le "
+    assert ("1 des 2 écarts clients − habitants établis le reste, dans le même sens ; « Dynamique » ne l'est plus ; « Sûre » le "
             "devient") in text
     assert ("Les coefficients changent d'au plus 0,08 point de note (notes 0 à 10) et 0,30 en logarithme du rapport "
             "des cotes (attributs).") in text
     flipped = both.assign(estimate_diplome=-both["estimate_diplome"], p_adj_diplome=1e-6)
-    assert "0 des 2 écarts « client » établis le restent" in _plain(profile_text.diploma_sentence(flipped, short))
+    assert "0 des 2 écarts clients − habitants établis le restent" in _plain(profile_text.diploma_sentence(flipped, short))
     table = profile_text.diploma_table(both, short).map(_plain)
     assert table.iloc[0].tolist() == ["Dynamique", "+0,50 [+0,30 ; +0,70]", "< 0,0001", "+0,20 [−0,10 ; +0,50]", "0,2000"]
     assert [_plain(c) for c in table.columns] == ["question", "Sexe et âge : coefficient [IC]", "p ajusté (sexe et âge)",
                                    "Sexe, âge et diplôme : coefficient [IC]", "p ajusté (avec le diplôme)"]
     every = both.assign(p_adj_diplome=both["p_adj"])
-    assert "les 2 écarts « client » établis le restent tous, dans le même sens." in _plain(profile_text.diploma_sentence(every, short))
+    assert "les 2 écarts clients − habitants établis le restent tous, dans le même sens." in _plain(profile_text.diploma_sentence(every, short))
 
 
 def test_the_synthesis_reads_education_from_the_files_of_stage_06():
@@ -307,13 +307,13 @@ def test_the_synthesis_reads_education_from_the_files_of_stage_06():
     both = _adjusted_pair()
     text = _plain(profile_text.synthesis_sentence(long, both))
     assert text == ("Les clients sont plus diplômés que les habitants (41 % de diplômés du supérieur, contre 25 %) : "
-                    "avec le diplôme en plus, 1 des 2 écarts « client » établis le reste, dans le même sens.")
+                    "avec le diplôme en plus, 1 des 2 écarts clients − habitants établis le reste, dans le même sens.")
     same = long.assign(p_adj=long["p_adj"].where(long["variable"] != "diplome", 0.3))
     assert _plain(profile_text.synthesis_sentence(same, both.assign(p_adj_diplome=both["p_adj"]))).startswith(
         "Le diplôme des clients ne se distingue pas de façon établie de celui des habitants : avec le diplôme en plus, "
-        "les 2 écarts « client » établis le restent tous, dans le même sens.")
+        "les 2 écarts clients − habitants établis le restent tous, dans le même sens.")
     one = both.assign(p_adj=[1e-5, .5, .5, .5])
-    assert "l'écart « client » établi ne le reste pas" in _plain(profile_text.synthesis_sentence(long, one))
+    assert "l'écart clients − habitants établi ne le reste pas" in _plain(profile_text.synthesis_sentence(long, one))
 
 
 def test_a_count_nobody_answered_is_said_not_estimated(cb):

@@ -175,16 +175,17 @@ def _names(rows: pd.DataFrame, short: Mapping[str, str]) -> str:
 
 
 def _kept(adjusted: pd.DataFrame) -> str:
-    """« les 7 écarts « client » établis le restent tous, dans le même sens » (with education too), or how many do."""
+    """« les 7 écarts clients − habitants établis le restent tous, dans le même sens » (with education too), or how many do."""
     before = adjusted["p_adj"] < 0.05
     kept = int((before & _holds(adjusted)).sum())
     total = int(before.sum())
     if total == 0:
-        return "aucun écart « client » n'était établi"
+        return "aucun écart clients − habitants n'était établi"
     if total == 1:
-        return "l'écart « client » établi le reste, dans le même sens" if kept else "l'écart « client » établi ne le reste pas"
-    return (f"les {total} écarts « client » établis le restent tous, dans le même sens" if kept == total else
-            f"{kept} des {total} écarts « client » établis " + ("le reste" if kept == 1 else "le restent")
+        return ("l'écart clients − habitants établi le reste, dans le même sens" if kept
+                else "l'écart clients − habitants établi ne le reste pas")
+    return (f"les {total} écarts clients − habitants établis le restent tous, dans le même sens" if kept == total else
+            f"{kept} des {total} écarts clients − habitants établis " + ("le reste" if kept == 1 else "le restent")
             + ", dans le même sens")
 
 
@@ -259,12 +260,12 @@ def proportional_odds_sentence(po: pd.DataFrame, short: Mapping[str, str]) -> st
     elif rejected.empty:
         lowest = tested.loc[tested["p_adj"].idxmin()]
         text = ("L'hypothèse des cotes proportionnelles n'est rejetée pour aucun attribut (p ajusté le plus petit "
-                f"{fmt.pvalue(lowest['p_adj'])}, pour « {short[lowest['item']]} ») : l'écart « client » de chaque "
+                f"{fmt.pvalue(lowest['p_adj'])}, pour « {short[lowest['item']]} ») : l'écart clients − habitants de chaque "
                 "attribut se lit comme un même décalage de toute l'échelle de réponse, ce que les coefficients seuil par "
                 "seuil montrent à leur précision près (les seuils extrêmes, peu fréquents, sont les moins précis).")
     else:
         text = (f"L'hypothèse des cotes proportionnelles est rejetée pour {_names(rejected, short)} (p ajusté < 0,05) : "
-                f"pour {'cet attribut' if len(rejected) == 1 else 'ces attributs'}, l'écart « client » dépend du seuil "
+                f"pour {'cet attribut' if len(rejected) == 1 else 'ces attributs'}, l'écart clients − habitants dépend du seuil "
                 "de réponse, et le coefficient du modèle n'en donne qu'un résumé ; les coefficients seuil par seuil "
                 "disent où l'écart se concentre." + (" Elle n'est rejetée pour aucun autre attribut."
                                                      if len(tested) > len(rejected) else ""))
