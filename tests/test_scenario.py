@@ -74,7 +74,9 @@ def test_the_redo_command_and_the_origin_of_a_setting_name_what_the_user_typed()
 
 @pytest.mark.parametrize("name, sets, message", [
     ("Bad Name", ["seed=1"], "lower-case letters"),
-    ("x", [], r"changes no parameter: .* \(shipped scenarios: .*pop2019"),
+    ("x", [], r"no scenario 'x' in config/scenarios/ and no SET; a scenario changes parameters: .* \(shipped "
+              r"scenarios: .*pop2019"),
+    ("pop2018", [], r"no scenario 'pop2018' in config/scenarios/ and no SET — did you mean 'pop2019'\?; "),
     ("x", ["09_nothing.seed=1"], "is not a stage of a scenario"),
     ("x", ["05_visitor_weightin.trimming=[0.5, 2.5]"], "is not a stage of a scenario — did you mean '05_visitor_weighting'"),
     ("x", ["08_validation.replications=3"], "is not a stage of a scenario"),

@@ -167,9 +167,13 @@ def _check(scn: Scenario, file: Path | None) -> None:
 
     where = paths.relative(file) if file else "SET"
     if not any(scn.settings.values()):
-        shipped = ", ".join(sorted(p.stem for p in DEFINITIONS.glob("*.yaml"))) or "none"
-        raise ParameterError(f"scenario {scn.name!r} changes no parameter: give SET=\"NN_stage.name=value\" "
-                             f"or write config/scenarios/{scn.name}.yaml (shipped scenarios: {shipped})")
+        shipped = sorted(p.stem for p in DEFINITIONS.glob("*.yaml"))
+        remedy = (f"give SET=\"NN_stage.name=value\" or write config/scenarios/{scn.name}.yaml (shipped scenarios: "
+                  f"{', '.join(shipped) or 'none'})")
+        if file is None:        # a name typed wrong is the likelier mistake: said first, with a guess
+            raise ParameterError(f"no scenario {scn.name!r} in config/scenarios/ and no SET"
+                                 f"{config.did_you_mean([scn.name], shipped)}; a scenario changes parameters: {remedy}")
+        raise ParameterError(f"scenario {scn.name!r} changes no parameter: {remedy}")
     declared = {p.stem: set(cell_defaults(p)) for p in stages()}
     for stem, values in scn.settings.items():
         if stem != STUDY_WIDE and stem not in declared:
