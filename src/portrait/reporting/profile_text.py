@@ -175,7 +175,8 @@ def _names(rows: pd.DataFrame, short: Mapping[str, str]) -> str:
 
 
 def _kept(adjusted: pd.DataFrame) -> str:
-    """« les 7 écarts clients − habitants établis le restent tous, dans le même sens » (with education too), or how many do."""
+    """« les 7 écarts clients − habitants établis le restent tous, dans le même sens » (with education too), or how
+    many do."""
     before = adjusted["p_adj"] < 0.05
     kept = int((before & _holds(adjusted)).sum())
     total = int(before.sum())
@@ -260,15 +261,16 @@ def proportional_odds_sentence(po: pd.DataFrame, short: Mapping[str, str]) -> st
     elif rejected.empty:
         lowest = tested.loc[tested["p_adj"].idxmin()]
         text = ("L'hypothèse des cotes proportionnelles n'est rejetée pour aucun attribut (p ajusté le plus petit "
-                f"{fmt.pvalue(lowest['p_adj'])}, pour « {short[lowest['item']]} ») : l'écart clients − habitants de chaque "
-                "attribut se lit comme un même décalage de toute l'échelle de réponse, ce que les coefficients seuil par "
-                "seuil montrent à leur précision près (les seuils extrêmes, peu fréquents, sont les moins précis).")
+                f"{fmt.pvalue(lowest['p_adj'])}, pour « {short[lowest['item']]} ») : l'écart clients − habitants de "
+                "chaque attribut se lit comme un même décalage de toute l'échelle de réponse, ce que les coefficients "
+                "seuil par seuil montrent à leur précision près (les seuils extrêmes, peu fréquents, sont les moins "
+                "précis).")
     else:
         text = (f"L'hypothèse des cotes proportionnelles est rejetée pour {_names(rejected, short)} (p ajusté < 0,05) : "
-                f"pour {'cet attribut' if len(rejected) == 1 else 'ces attributs'}, l'écart clients − habitants dépend du seuil "
-                "de réponse, et le coefficient du modèle n'en donne qu'un résumé ; les coefficients seuil par seuil "
-                "disent où l'écart se concentre." + (" Elle n'est rejetée pour aucun autre attribut."
-                                                     if len(tested) > len(rejected) else ""))
+                f"pour {'cet attribut' if len(rejected) == 1 else 'ces attributs'}, l'écart clients − habitants "
+                "dépend du seuil de réponse, et le coefficient du modèle n'en donne qu'un résumé ; les coefficients "
+                "seuil par seuil disent où l'écart se concentre."
+                + (" Elle n'est rejetée pour aucun autre attribut." if len(tested) > len(rejected) else ""))
     left = po.loc[po["cuts_left_out"].fillna("") != ""].groupby("cuts_left_out", sort=False)["item"]
     if len(left):
         named = fmt.enumeration([fmt.enumeration([f"« plus de {k} »" for k in cuts.split()]) + " pour "
