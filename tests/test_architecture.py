@@ -85,6 +85,15 @@ def test_engine_imports_alone():
                    "[m for m in list(sys.modules) if m.startswith('portrait.') and not m.startswith('portrait.survey')]") == ""
 
 
+def test_engine_text_names_nothing_of_the_other_parts():
+    """The engine's docstrings and comments point to no module of the study, the pipeline or the reports: a reader of
+    the engine alone (the R ``survey`` of Python) meets only the engine's names."""
+    pattern = re.compile(r"portrait\.(study|pipeline|reporting)\b|\b(study|pipeline|reporting)/\w+\.py")
+    bad = [f"{p.relative_to(SRC)}:{i}" for p in sorted((SRC / "survey").rglob("*.py"))
+           for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if pattern.search(line)]
+    assert not bad, "the engine names another part of the package at " + ", ".join(bad)
+
+
 def test_runner_and_renderer_start_without_the_data_libraries():
     """The processes every stage starts twice (``portrait.pipeline.run``, ``portrait.reporting.render``) do not
     import pandas or scipy: half a second each, for nothing, in every stage (a speed guard, not a proof)."""

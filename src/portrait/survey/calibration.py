@@ -122,8 +122,8 @@ class _Problem:
 def _map(fn, items: list, parallel: bool) -> list:
     """``[fn(x) for x in items]``, in two threads when ``parallel`` (and there are two cores).
 
-    The threads live only for the call: no pool survives it (a process forked later, as the
-    validation study's workers are, inherits none).
+    The threads live only for the call: no pool survives it (a process forked later, such as a
+    simulation's worker, inherits none).
     """
     if not parallel or len(items) < 2 or (os.cpu_count() or 1) < 2:
         return [fn(x) for x in items]
@@ -294,7 +294,7 @@ def _check_rank(X: np.ndarray, T: list[float], margin_of_col: list[str]) -> None
 
 def _build(design: Design, margins: Sequence[Margin | NumericTotal]) -> _Problem:
     """:func:`_built`, kept for the next calibration of the same units weighted to the same margins on the same
-    columns (the validation study calibrates a non-response stage by raking, then by logit): when every calibration
+    columns (a simulation study that calibrates the same stage by raking, then by logit): when every calibration
     variable is an Arrow text column (immutable, so its identity fixes its values; :func:`~portrait.survey.labels.
     kept_for_arrays`), with the margins' variables and totals in the key and the units weighted compared."""
     margins = margin_list(margins)

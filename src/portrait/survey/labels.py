@@ -72,8 +72,8 @@ def arrow_chunks(values: pd.Series):
 
 def masked_parts(values: Any) -> tuple[np.ndarray, np.ndarray]:
     """The values and the missing mask held by a pandas nullable array (``IntegerArray``, ``FloatingArray``,
-    ``BooleanArray``), without a copy: read where the public conversions cost too much (each validation replication
-    reads every answer column). The one place that reads pandas' private ``_data`` and ``_mask`` (the pandas release
+    ``BooleanArray``), without a copy: read where the public conversions cost too much (a simulation study reads
+    every answer column in each of thousands of replications). The one place that reads pandas' private ``_data`` and ``_mask`` (the pandas release
     is pinned in constraints.txt); the arrays must not be written to.
 
     Parameters
@@ -100,8 +100,8 @@ def masked_parts(values: Any) -> tuple[np.ndarray, np.ndarray]:
 
 def float_values(values: pd.Series) -> np.ndarray:
     """``values.to_numpy(dtype=float, na_value=np.nan)``; a nullable integer or float column converted from its data
-    and mask, without pandas' conversion (a third of its time: the validation study reads every option column of its
-    multiple-response items, and the key statistics' answers, in each replication)."""
+    and mask, without pandas' conversion (a third of its time, for a caller that reads every option column of its
+    multiple-response items in each of thousands of replications)."""
     held = values.array
     if isinstance(held, (pd.arrays.IntegerArray, pd.arrays.FloatingArray)):
         data, mask = masked_parts(held)
@@ -294,8 +294,8 @@ def kept_text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
 
 def keep_text_codes(values: pd.Series, codes: np.ndarray, texts: Sequence[str]) -> None:
     """Keep for ``values``, the texts ``texts[codes]`` (a code below 0: missing), what :func:`kept_text_codes` reads
-    from them, worked out from the codes instead of the texts: the visitors' country and multiplicity groups, made
-    from codes in every validation replication, then coded by the non-response model. Nothing is kept for a column
+    from them, worked out from the codes instead of the texts: for texts a caller made from codes (groups of a frame's
+    attributes, made again in each replication of a simulation), then coded by a model. Nothing is kept for a column
     :func:`kept_text_codes` would not keep (not held by pyarrow, a missing value, empty).
 
     Parameters
@@ -417,7 +417,7 @@ def _psu_labels(values: pd.Series) -> tuple:
     held = arrow_chunks(pd.Series(uniques, copy=False))
     if held is not None and not held.null_count:
         # distinct texts ranked in Arrow (by UTF-8 bytes: the order of code points, Python's), not as Python strings
-        # sorted by np.unique (the resident PSUs, in every validation replication: 0.6 ms)
+        # sorted by np.unique (the PSU labels of a two-stage design, 0.6 ms for a few thousand)
         import pyarrow.compute as pc
 
         rank = np.asarray(pc.rank(held, sort_keys="ascending", tiebreaker="first")).astype(np.int64) - 1

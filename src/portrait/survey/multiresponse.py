@@ -235,7 +235,7 @@ def option_indicators(data: pd.DataFrame, items: Sequence[str]) -> tuple[np.ndar
 
 def _integer_indicators(held: list, items: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """:func:`option_indicators` of nullable integer columns (their arrays ``held``), from their data and masks: the
-    same floats without a NaN put in and taken out (a survey's options, read in every validation replication)."""
+    same floats without a NaN put in and taken out (a survey's options, read in each replication of a simulation)."""
     parts = [masked_parts(a) for a in held]
     missing = parts[0][1].copy()
     for _, mask in parts[1:]:

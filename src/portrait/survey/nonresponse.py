@@ -487,7 +487,7 @@ def _class_codes(score: np.ndarray | None, active: np.ndarray, resp: np.ndarray,
     score (R ``cut(score, c(-Inf, cuts, Inf), right = FALSE)``). Scores take few distinct values (one per pattern
     of the model's covariates): a group of equal scores across a cut goes whole to the upper class, so classes are
     unequal, and fewer when two cut-points fall on one score. Cutting by rank instead split such groups in file
-    order, giving identical units different factors (trial AC: 421 of the residents' 1,397 respondents).
+    order, giving identical units different factors (in one survey tried, 421 of 1,397 respondents).
 
     ``levels``: the scores' distinct values, increasing, and each unit's number among them (what
     ``np.unique(score, return_inverse=True)`` gives), when the caller knows them (``score`` is then not read).

@@ -268,7 +268,7 @@ def _hadamard01(matrix: np.ndarray, strata: int) -> np.ndarray:
 def _strata_members(psu_stratum: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
     """The strata present (``np.unique(psu_stratum)``) and the PSUs of each in increasing order (``np.flatnonzero(
     psu_stratum == h)``), from one stable sort of the PSUs by stratum rather than a pass over every PSU per stratum
-    (the residents' 46 strata, one per self-representing commune, in every validation replication)."""
+    (many small strata, such as one per self-representing PSU, in each replication of a simulation)."""
     if not len(psu_stratum):
         return psu_stratum[:0], []
     lo = int(psu_stratum.min())
@@ -293,8 +293,8 @@ def _dense_codes(codes: np.ndarray) -> tuple[int, np.ndarray]:
 def _resample_counts(rng: np.random.Generator, n: int, m: int, replicates: int) -> np.ndarray:
     """How often each of ``n`` PSUs is drawn when ``m`` are drawn with replacement and equal probabilities, in each
     replicate (``n × R``): each replicate's ``m`` draws, then their counts, the multinomial ``(m; 1/n, …, 1/n)`` of
-    Rao–Wu by its definition. numpy's multinomial draws a binomial per PSU and replicate, six times slower for the
-    visitors' strata of thousands."""
+    Rao–Wu by its definition. numpy's multinomial draws a binomial per PSU and replicate, six times slower for strata of
+    thousands of PSUs."""
     drawn = rng.integers(0, n, size=(replicates, m)) + (np.arange(replicates) * n)[:, None]
     return np.bincount(drawn.ravel(), minlength=replicates * n).reshape(replicates, n).T
 

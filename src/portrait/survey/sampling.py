@@ -1,8 +1,8 @@
 """Sample selection: allocation, inclusion probabilities, systematic PPS and stratified SRSWOR.
 
 The algorithms are generic (arrays in, arrays out) and know nothing of a study: a caller applies them to its own
-frame (this project's resident sample, ``portrait.study.frames.draw_resident_sample``, draws units with probability
-proportional to size within strata, then a fixed take of invitations per selected unit).
+frame (for instance: units drawn with probability proportional to size within strata, then a fixed take of persons
+per selected unit).
 
 References
 ----------
@@ -195,8 +195,8 @@ def systematic_pps(pik: Sequence[float] | np.ndarray, rng: np.random.Generator) 
     One uniform start ``u`` in [0, 1); unit ``i`` is selected when an integer lies in the interval
     ``(C_{i-1} - u, C_i - u]`` of the cumulated probabilities. Every unit is selected with
     probability exactly π_i; units with π = 1 always are. The sample size is ``sum(pik)`` when that
-    sum is an integer. Sorting the list beforehand (here by commune code) adds implicit
-    geographic stratification. Same design as R ``sampling::UPsystematic``.
+    sum is an integer. Sorting the list beforehand (by a geographic code, say) adds implicit
+    stratification. Same design as R ``sampling::UPsystematic``.
 
     Parameters
     ----------
