@@ -73,8 +73,8 @@ def arrow_chunks(values: pd.Series):
 def masked_parts(values: Any) -> tuple[np.ndarray, np.ndarray]:
     """The values and the missing mask held by a pandas nullable array (``IntegerArray``, ``FloatingArray``,
     ``BooleanArray``), without a copy: read where the public conversions cost too much (a simulation study reads
-    every answer column in each of thousands of replications). The one place that reads pandas' private ``_data`` and ``_mask`` (the pandas release
-    is pinned in constraints.txt); the arrays must not be written to.
+    every answer column in each of thousands of replications). The one place that reads pandas' private ``_data``
+    and ``_mask`` (the pandas release is pinned in constraints.txt); the arrays must not be written to.
 
     Parameters
     ----------

@@ -293,8 +293,8 @@ def _dense_codes(codes: np.ndarray) -> tuple[int, np.ndarray]:
 def _resample_counts(rng: np.random.Generator, n: int, m: int, replicates: int) -> np.ndarray:
     """How often each of ``n`` PSUs is drawn when ``m`` are drawn with replacement and equal probabilities, in each
     replicate (``n × R``): each replicate's ``m`` draws, then their counts, the multinomial ``(m; 1/n, …, 1/n)`` of
-    Rao–Wu by its definition. numpy's multinomial draws a binomial per PSU and replicate, six times slower for strata of
-    thousands of PSUs."""
+    Rao–Wu by its definition. numpy's multinomial draws a binomial per PSU and replicate, six times slower for
+    strata of thousands of PSUs."""
     drawn = rng.integers(0, n, size=(replicates, m)) + (np.arange(replicates) * n)[:, None]
     return np.bincount(drawn.ravel(), minlength=replicates * n).reshape(replicates, n).T
 
