@@ -496,7 +496,7 @@ def test_synthesis_suppressed_cells_cannot_be_recovered(full_run):
 # Tables whose small counts are not a disclosure risk, with the reason: they count sampled units by
 # design stratum and fieldwork outcome, and show no answer of anyone.
 OPERATIONAL_TABLES = {
-    "Dispositions finales (AAPOR) et taux de réponse RR1 et RR2 par strate, puis pour l\u2019ensemble de chaque enquête":
+    "Statuts finaux (codes AAPOR) et taux de réponse RR1 et RR2 par strate, puis pour l\u2019ensemble de chaque enquête":
         "issues de terrain par strate de tirage",
     "Statut final des unités tirées, par enquête": "issues de terrain",
 }

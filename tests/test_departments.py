@@ -139,7 +139,7 @@ def test_the_synthesis_gives_what_varies_in_one_sentence():
     """Report 07 lacked the department differences report 06 establishes (a new user's trial); it gives them in one
     sentence, from report 06's file, with the same ends and adjusted p."""
     text = department_text.brief(_hand(), threshold=10).replace("\u00a0", " ")
-    assert text == ("Selon le département, les notes, les forces et les faiblesses diffèrent pour « Image » (p ajusté = "
+    assert text == ("Selon le département, un écart est établi pour « Image » (p ajusté = "
                     "0,0100) : de 6,40 dans l'Oise à 7,10 dans la Somme ; « Le littoral » (p ajusté < 0,0001) : de 14 % "
                     "dans l'Oise à 39 % dans la Somme ; pas d'écart établi pour les autres (rapport 06).")
     none = _hand().assign(p_adj=0.5)

@@ -111,7 +111,7 @@ def test_numbers_shares_dates_lists_and_flags_are_written_the_french_way():
     assert v("accept_fully_excluded", []) == "aucun"
     assert v("check", True) == "oui" and v("check", False) == "non" and v("none", None) == "aucun"
     assert v("tourism_margins", {"nights_year": 2017, "foreign_share": 0.25}) == \
-        "nuitées Insee d'avril à septembre 2017 et part des clients étrangers 25\u00a0%"
+        "nuitées Insee d'avril à septembre 2017 et part des visiteurs étrangers 25\u00a0%"
 
 
 def test_codes_are_translated_and_unknown_codes_fall_back_to_the_raw_value():
@@ -255,12 +255,12 @@ def test_no_run_information_block_shows_a_raw_name_or_a_path():
 
 
 def test_tourism_margins_read_as_prose_with_the_raw_mapping_on_hover():
-    """The index read « marges du tourisme (variante) : [part des clients étrangers : 25 % ; source de cette part :
+    """The index read « marges du tourisme (variante) : [part des visiteurs étrangers : 25 % ; source de cette part :
     … ; millésime des nuitées Insee : 2017] »: now French prose, no bracket around it, the source's own
     parentheses as brackets inside ours; the mapping as config/ writes it stays in the tooltip."""
     margins = yaml.safe_load((paths.CONFIG / "05_visitor_weighting.yaml").read_text(encoding="utf-8"))["tourism_margins"]
     text = parameter_labels.value_text("tourism_margins", margins)
-    assert text.startswith("nuitées Insee d'avril à septembre 2017 et part des clients étrangers 25\u00a0% (source : CRT Hauts-de-France")
+    assert text.startswith("nuitées Insee d'avril à septembre 2017 et part des visiteurs étrangers 25\u00a0% (source : CRT Hauts-de-France")
     assert text.endswith("fiabilité jugée moyenne])") and " : 25" not in text and "millésime" not in text
     html_value = parameter_labels.html_value("tourism_margins", margins)
     assert html_value.startswith('<span title="{foreign_share: 0.25,') and ">nuitées Insee d&#x27;avril à septembre 2017 et" in html_value

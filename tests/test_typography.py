@@ -68,9 +68,10 @@ def test_the_check_finds_each_breakable_space():
 
 
 def test_french_puts_no_break_spaces_where_french_typography_wants_them():
-    """Before « : ; ? ! % » » and after « « », « ± », « = » and « < »; nowhere else (a Markdown quotation's « > »
+    """Before « : ; ? ! % ‰ » » and after « « », « ± », « = » and « < »; nowhere else (a Markdown quotation's « > »
     kept), and twice is once."""
     assert fmt.french("a : b ; « c » ? d ! 5 % ± 1") == "a\u00a0: b\u00a0; «\u00a0c\u00a0»\u00a0? d\u00a0! 5\u00a0% ±\u00a01"
+    assert fmt.french("de 0,930 ‰ à 1,089 ‰") == "de 0,930\u00a0‰ à 1,089\u00a0‰"     # report 01's sampling rates
     assert fmt.french("x − y, p < 0,05 (n = 3) http://a/b") == "x − y, p <\u00a00,05 (n =\u00a03) http://a/b"
     assert fmt.french("> **Données simulées.** p > 0,05") == "> **Données simulées.** p > 0,05"
     once = fmt.french("« a » : 1 %")

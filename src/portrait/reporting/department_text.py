@@ -74,7 +74,7 @@ def brief(t: pd.DataFrame, threshold: int) -> str:
     if not varies:
         return fmt.french("Selon le département, aucun écart établi pour les notes, les forces et les faiblesses "
                           "(rapport 06).")
-    return fmt.french("Selon le département, les notes, les forces et les faiblesses diffèrent pour "
+    return fmt.french("Selon le département, un écart est établi pour "
                       + " ; ".join(varies) + " ; pas d'écart établi pour les autres (rapport 06).")
 
 

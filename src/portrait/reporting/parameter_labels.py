@@ -107,7 +107,7 @@ LABELS = {
     "alpha": "seuil de signification des écarts",
     # entries of 05's tourism_margins
     "nights_year": "millésime des nuitées Insee (avril à septembre)",
-    "foreign_share": "part des clients étrangers",
+    "foreign_share": "part des visiteurs étrangers",
     "foreign_share_source": "source de cette part",
 }
 
@@ -233,7 +233,7 @@ def _mapping_text(name: str, value: Mapping) -> str:
         if "nights_year" in rest:
             parts.append(f"nuitées Insee d'avril à septembre {value_text('nights_year', rest.pop('nights_year'))}")
         if "foreign_share" in rest:
-            share = f"part des clients étrangers {value_text('foreign_share', rest.pop('foreign_share'))}"
+            share = f"part des visiteurs étrangers {value_text('foreign_share', rest.pop('foreign_share'))}"
             source = rest.pop("foreign_share_source", None)
             if source:
                 share += " (source : " + value_text("foreign_share_source", source).translate(NESTED) + ")"

@@ -133,8 +133,8 @@ def sentences(profile: Mapping[str, pd.DataFrame], calibrated_on: Mapping[str, b
     if (tests.loc[tests["variable"] == "diplome", "p_adj"] < 0.05).any():
         out.append("Les écarts d'opinion pourraient tenir en partie à cette différence de composition : les comparaisons "
                    "ajustées sur le sexe et l'âge sont refaites plus bas avec le diplôme en plus.")
-    out.append(f"Une part calculée sur moins de {fmt.number(threshold)} répondants serait masquée, avec ce qu'il faut "
-               "autour pour qu'on ne puisse pas la retrouver"
+    out.append(f"Une part calculée sur moins de {fmt.number(threshold)} répondants serait masquée, ainsi que les cases "
+               "qui permettraient de la retrouver"
                + (" ; aucune ne l'est dans ces tableaux." if not hidden(shares, threshold).any() else "."))
     out.append("\n\n")
     mean, mean_ci, median, median_ci, short = _count_phrase(counts, "residents", ("an", "ans"), 1)
@@ -235,14 +235,14 @@ def synthesis_sentence(long: pd.DataFrame, adjusted: pd.DataFrame) -> str:
 
 def proportional_odds_table(po: pd.DataFrame, adjusted: pd.DataFrame, short: Mapping[str, str]) -> pd.DataFrame:
     """The check of the proportional-odds models (:func:`portrait.study.group_models.proportional_odds_tests`): each
-    attribute's coefficient « client » in its model, then the coefficient of each cut's logistic model (« plus de k »),
+    attribute's coefficient « client » in its model, then the coefficient of each cut's logistic model (« supérieure à k »),
     and the test of their equality, its F and adjusted p."""
     cuts = sorted(int(c.split("_")[1]) for c in po.columns if c.startswith("beta_"))
     model = adjusted.set_index("item")["estimate"]
     out = pd.DataFrame({"question": po["item"].map(short),
                         "modèle (un seul coefficient)": po["item"].map(model).map(lambda x: fmt.signed(x, 2))})
     for k in cuts:
-        out[f"plus de {k}"] = po[f"beta_{k}"].map(lambda x: fmt.signed(x, 2))
+        out[f"supérieure à {k}"] = po[f"beta_{k}"].map(lambda x: fmt.signed(x, 2))
     out["F"] = po["F"].map(lambda x: fmt.number(x, 2))
     out["p ajusté"] = po["p_adj"].map(fmt.pvalue)
     return out
@@ -273,7 +273,7 @@ def proportional_odds_sentence(po: pd.DataFrame, short: Mapping[str, str]) -> st
                 + (" Elle n'est rejetée pour aucun autre attribut." if len(tested) > len(rejected) else ""))
     left = po.loc[po["cuts_left_out"].fillna("") != ""].groupby("cuts_left_out", sort=False)["item"]
     if len(left):
-        named = fmt.enumeration([fmt.enumeration([f"« plus de {k} »" for k in cuts.split()]) + " pour "
+        named = fmt.enumeration([fmt.enumeration([f"« supérieure à {k} »" for k in cuts.split()]) + " pour "
                                  + _names(items.to_frame(), short) for cuts, items in left])
         one = left.ngroups == 1 and " " not in next(iter(left.groups))
         text += (f" {'Le seuil' if one else 'Les seuils'} {named} {'est écarté' if one else 'sont écartés'} du test : "

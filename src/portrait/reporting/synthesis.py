@@ -191,7 +191,7 @@ def method_sentences(counts: Mapping[str, int], ledger: pd.DataFrame, diag: Mapp
         f"{fmt.date(sources.COMMUNES_LIST_DATE)} (populations {sources.COMMUNES_POPULATION_YEAR}), pour le seul "
         "tirage.",
         f"**Réponse{' (terrain simulé)' if simulated else ''}.** Taux de réponse (RR2 de l'AAPOR, American Association for Public Opinion Research : répondants, dont les "
-        "questionnaires interrompus qui comptent, parmi les invités, hors ceux révélés hors du champ) : "
+        "questionnaires interrompus qui comptent, parmi les invités, sauf ceux qui se sont révélés hors champ) : "
         f"{rate('residents')} chez les habitants, {rate('visitors')} chez les clients. "
         "Ceux qui répondent ne ressemblent pas exactement à ceux qui ne répondent pas : la pondération corrige "
         "ces écarts pour les caractéristiques connues (voir « Limites »).",
