@@ -85,7 +85,8 @@ def test_the_report_says_which_attributes_reject_proportional_odds():
     assert "pour « accueillante » et « conviviale »" in both and "ces attributs" in both and both.endswith("concentre.")
     adjusted = pd.DataFrame({"item": ["img_b", "img_a"], "estimate": [-0.616, 0.069]})
     table = profile_text.proportional_odds_table(_po([0.65, 0.06]), adjusted, short)
-    assert list(table.columns) == ["question", "modèle (un seul coefficient)", "supérieure à 1", "supérieure à 2", "F", "p ajusté"]
+    assert list(table.columns) == ["question", "modèle (un seul coefficient)", "supérieure à 1", "supérieure à 2", "F",
+                                   "p ajusté"]
     assert table.iloc[1].tolist() == ["conviviale", "\u22120,62", "\u22121,20", "\u22120,60", "9,50", "0,0600"]
 
 
@@ -102,8 +103,8 @@ def test_a_cut_that_separates_is_left_out_and_said():
     assert 0 < got["p"] < 1 and got["ndf"] == 2
     short = {"img_a": "accueillante", "img_b": "conviviale"}
     said = profile_text.proportional_odds_sentence(_po([0.65, np.nan], ("1", "1 4")), short).replace("\u00a0", " ")
-    assert ("Les seuils « supérieure à 1 » pour « accueillante » et « supérieure à 1 » et « supérieure à 4 » pour « conviviale » "
-            "sont écartés du test") in said
+    assert ("Les seuils « supérieure à 1 » pour « accueillante » et « supérieure à 1 » et « supérieure à 4 » pour "
+            "« conviviale » sont écartés du test") in said
     assert said.endswith("« conviviale » n'a pas de test (moins de deux seuils).")
     same = profile_text.proportional_odds_sentence(_po([0.65, 0.3], ("1", "1")), short).replace("\u00a0", " ")
     assert "Le seuil « supérieure à 1 » pour « accueillante » et « conviviale » est écarté du test" in same

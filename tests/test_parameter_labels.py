@@ -255,7 +255,7 @@ def test_no_run_information_block_shows_a_raw_name_or_a_path():
 
 
 def test_tourism_margins_read_as_prose_with_the_raw_mapping_on_hover():
-    """The index read « marges du tourisme (variante) : [part des visiteurs étrangers : 25 % ; source de cette part :
+    """The index read « marges du tourisme (variante) : [part des clients étrangers : 25 % ; source de cette part :
     … ; millésime des nuitées Insee : 2017] »: now French prose, no bracket around it, the source's own
     parentheses as brackets inside ours; the mapping as config/ writes it stays in the tooltip."""
     margins = yaml.safe_load((paths.CONFIG / "05_visitor_weighting.yaml").read_text(encoding="utf-8"))["tourism_margins"]

@@ -70,9 +70,9 @@ _BREAKABLE = re.compile(r" (?=[:;?!%‰»])|(?<=[«±=<]) ")
 
 def french(text: str) -> str:
     """``text`` with the no-break spaces (U+00A0) of French typography: the ordinary space before « : »,
-    « ; », « ? », « ! », « % », « ‰ » and « » », and after « « », « ± », « = » and « < », becomes :data:`NBSP`, so that a
-    line never breaks between a number and its « % », « ‰ », « ± », « = » or « < » nor starts with a colon (« > » is left:
-    it starts a Markdown quotation): ``french("28,4 % : « a »")`` →
+    « ; », « ? », « ! », « % », « ‰ » and « » », and after « « », « ± », « = » and « < », becomes :data:`NBSP`, so
+    that a line never breaks between a number and its « % », « ‰ », « ± », « = » or « < » nor starts with a colon
+    (« > » is left: it starts a Markdown quotation): ``french("28,4 % : « a »")`` →
     « 28,4\u00a0%\u00a0: «\u00a0a\u00a0» ». Applying it twice changes nothing."""
     return _BREAKABLE.sub(NBSP, text)
 

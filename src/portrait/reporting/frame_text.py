@@ -42,8 +42,9 @@ def out_of_scope_fr(ledger: pd.DataFrame) -> str:
         if len(per_file):
             flagged.append(f"{label} : " + ", ".join(f"{f} ({fmt.number(int(n))})" for f, n in per_file.items()))
     if flagged:
-        text += ("\n\n**À vérifier avant le tirage** (ces enregistrements sont exclus ; si la description d'un fichier dans "
-                 "`config/partner_layouts.yaml` ne lui correspond pas, ils l'ont été à tort) : " + " ; ".join(flagged)
+        text += ("\n\n**À vérifier avant le tirage** (ces enregistrements sont exclus ; si la description d'un "
+                 "fichier dans `config/partner_layouts.yaml` ne lui correspond pas, ils l'ont été à tort) : "
+                 + " ; ".join(flagged)
                  + ".")
     return text
 

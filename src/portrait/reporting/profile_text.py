@@ -235,8 +235,8 @@ def synthesis_sentence(long: pd.DataFrame, adjusted: pd.DataFrame) -> str:
 
 def proportional_odds_table(po: pd.DataFrame, adjusted: pd.DataFrame, short: Mapping[str, str]) -> pd.DataFrame:
     """The check of the proportional-odds models (:func:`portrait.study.group_models.proportional_odds_tests`): each
-    attribute's coefficient « client » in its model, then the coefficient of each cut's logistic model (« supérieure à k »),
-    and the test of their equality, its F and adjusted p."""
+    attribute's coefficient « client » in its model, then the coefficient of each cut's logistic model
+    (« supérieure à k »), and the test of their equality, its F and adjusted p."""
     cuts = sorted(int(c.split("_")[1]) for c in po.columns if c.startswith("beta_"))
     model = adjusted.set_index("item")["estimate"]
     out = pd.DataFrame({"question": po["item"].map(short),

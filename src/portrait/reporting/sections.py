@@ -271,8 +271,8 @@ def mosaic_sentences(m: pd.DataFrame, threshold: int = 0) -> str:
     parts = []
     if shared:
         parts.append("**Majoritaires dans chaque département, sans écart établi entre eux.** Dans chacun des cinq "
-                     "départements, une majorité des habitants reconnaissent à la région ces attributs : " + ", ".join(shared)
-                     + " (la borne basse de l'intervalle de confiance atteint 50 %, la règle des atouts). Le test ne "
+                     "départements, une majorité des habitants reconnaissent à la région ces attributs : "
+                     + ", ".join(shared) + " (la borne basse de l'intervalle de confiance atteint 50 %, la règle des atouts). Le test ne "
                      "montre pas d'écart entre départements, ce qui ne prouve pas qu'il n'y en ait aucun : dans les "
                      "départements les moins représentés, les intervalles sont larges.")
     for r in local.itertuples():

@@ -399,7 +399,8 @@ def visitor_design(responses: pd.DataFrame) -> Design:
     need = {"person_id", "stratum", "pi", "N_h", "status"}
     if not need <= set(responses.columns):
         raise ParameterError(f"visitor responses lack columns {sorted(need - set(responses.columns))}")
-    d = responses.take(np.flatnonzero(~responses["status"].eq("excluded").to_numpy(dtype=bool)))   # its index reset by the design
+    kept = np.flatnonzero(~responses["status"].eq("excluded").to_numpy(dtype=bool))
+    d = responses.take(kept)      # its index reset by the design
     d = d.assign(respondent=d["status"].eq("respondent"), country_group=country_group(d["country"]),
                  multiplicity_group=multiplicity_group(d["multiplicity"]))
     return Design.from_frame(d, prob="pi", strata="stratum")
