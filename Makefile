@@ -164,7 +164,7 @@ $(EXEC)/07_synthesis.ipynb &: \
 $(P)/finite_truth.parquet: config/08_validation.yaml config/03_fieldwork.yaml config/codebook.yaml \
   config/fieldwork_model.yaml $(STAMP)/08_validation.study.json \
   $(RAW_OK) $(P)/resident_frame.parquet $(P)/visitor_frame.parquet $(PKG) $(ENV)
-	@$(PYTHON) -m portrait.study.validation_targets $@ || $(call STALE,notebooks/08_validation.ipynb)
+	@$(PYTHON) -m portrait.study.validation.targets $@ || $(call STALE,notebooks/08_validation.ipynb)
 
 # A short validation run (config/08_validation.yaml); `make validate` runs the published one.
 $(EXEC)/08_validation.ipynb $(P)/validation_results.parquet $(P)/validation_summary.csv &: \

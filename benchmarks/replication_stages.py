@@ -74,7 +74,7 @@ def main() -> None:
     args = parser.parse_args()
     s = setup(args.target)
     children = np.random.SeedSequence(s.seed).spawn(args.n + 1)
-    gc.freeze()     # as the validation's workers do once forked (validation._init_worker): collections skip the setup
+    gc.freeze()     # as the validation's workers do once forked (replications._init_worker): collections skip the setup
     with validation.single_threaded_blas():
         validation.replicate(s, children[0])
         plain = []

@@ -33,7 +33,7 @@ from scipy import stats
 
 from portrait.pipeline import config
 from portrait.study import compare, fieldwork, frames, ingest, items, recipes, validation, visitors
-from portrait.study.validation import _child, _unweighted
+from portrait.study.validation.replications import _child, _unweighted
 
 from .replication_stages import setup
 

@@ -1,5 +1,5 @@
 """The split-half test's size in small samples: where report 08's « un peu libéral sur de petits échantillons » comes
-from (``portrait.study.validation_profiles.SMALL_HALVES``).
+from (``portrait.study.validation.profiles.SMALL_HALVES``).
 
 Runs the validation's replications on the small setup of ``tests/test_validation.py`` (1,000 resident and 1,500
 visitor invitations, a visitor frame of 6,000 synthetic clients) and prints, for each survey and multiple-response
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import argparse
 
-from portrait.study import frames, validation, validation_summary
+from portrait.study import frames, validation
 from tests import helpers
 from tests.conftest import DEFAULT
 from tests.test_validation import RESIDENT_DESIGN, RESIDENT_WEIGHTING, VISITOR_DESIGN, VISITOR_WEIGHTING
@@ -40,7 +40,7 @@ def main() -> None:
           f"{len(halves) - len(tested)} failed")
     for (survey, item), part in list(tested.groupby(["survey", "item"])) + [(("all", ""), tested)]:
         k, m = int((part["p"] < 0.05).sum()), len(part)
-        lo, hi = validation_summary.wilson(k, m)
+        lo, hi = validation.monte_carlo.wilson(k, m)
         print(f"{survey:10} {item:11} respondents per half {part['n'].mean() / 2:6.1f}   "
               f"rejected {k:4d} of {m:4d} = {k / m:6.2%}  (Wilson 95 %: {lo:.2%}–{hi:.2%})")
 

@@ -15,7 +15,7 @@ import time
 
 import pandas as pd
 
-from portrait.study import validation, validation_targets
+from portrait.study import validation
 
 from .replication_stages import setup
 
@@ -30,11 +30,11 @@ def main() -> None:
     results = pd.concat([validation.run(s, args.n, workers=args.workers, progress=False) for s in setups.values()],
                         ignore_index=True)
     print(f"{time.perf_counter() - start:.0f} s for {len(setups) * args.n} replications")
-    summaries = validation_targets.summaries(results, setups)
-    overstatement = validation_targets.sampling_fractions(setups["superpopulation"])["residents_overstatement"]
-    print(validation_targets.two_stage_finding_fr(summaries, overstatement))
+    summaries = validation.targets.summaries(results, setups)
+    overstatement = validation.targets.sampling_fractions(setups["superpopulation"])["residents_overstatement"]
+    print(validation.targets.two_stage_finding_fr(summaries, overstatement))
     for variance in ("linearisation", validation.TWO_STAGE):
-        print(variance, validation_targets.targets_table_fr(summaries, variance).to_string(), sep="\n")
+        print(variance, validation.targets.targets_table_fr(summaries, variance).to_string(), sep="\n")
     for target, s in summaries.items():
         cal = s.loc[s["estimator"].isin(validation.CALIBRATED) & s["survey"].isin(("residents", validation.DIFFERENCE_NAME))]
         print(target, cal.groupby("variance")[["coverage", "se_ratio"]].agg(["min", "max"]), sep="\n")

@@ -15,7 +15,7 @@ from portrait.study import codebook, fieldwork, frames, visitors
 from portrait.study.fieldwork import finite
 from portrait.study.fieldwork.simulation import _answers, _persons
 from portrait.study.fieldwork.stage import point_estimates
-from portrait.study.validation_setup import KEY_STATISTICS
+from portrait.study.validation.setup import KEY_STATISTICS
 from tests import helpers
 
 SEED = 2017

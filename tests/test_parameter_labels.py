@@ -75,11 +75,11 @@ def test_every_code_the_chain_accepts_has_a_french_text():
     """The values the stages validate (calibration methods, allocation rules, survey tools, formats, encodings,
     targets, adjustments, partner types) all have a French text, not only those config/ uses today."""
     from portrait import survey
-    from portrait.study import compare, export_readers, exports, recipes, survey_tools, validation_setup, visitors
+    from portrait.study import compare, export_readers, exports, recipes, survey_tools, validation, visitors
 
     accepted = {"calibration_method": survey.CALIBRATION_METHODS, "sensitivity_methods": survey.CALIBRATION_METHODS,
                 "allocation": survey.ALLOCATION_RULES, "replicate_method": ("bootstrap", "jk1", "jkn"),
-                "calibration_target": recipes.TARGETS, "targets": validation_setup.TARGETS,
+                "calibration_target": recipes.TARGETS, "targets": validation.setup.TARGETS,
                 "adjust": tuple(compare.ADJUST_LABELS), "source": ("simulated", "real"),
                 "partners_source": ("synthetic", "real"), "source_priority": tuple(visitors.SOURCE_LABELS),
                 "survey_tool": (survey_tools.NATIVE, *survey_tools.load(paths.CONFIG / "survey_tools.yaml")),
@@ -283,7 +283,7 @@ def test_methods_and_targets_read_as_the_reports_name_them():
     """The validation's targets are named as report 08 names them (« Super-population (espérance du modèle) »,
     « Population finie fixée »); raking as the reports write it, with its French gloss; Benjamini–Hochberg and
     Rao–Wu with an en dash between the two names, as « Rao–Scott » and « Bilder–Loughin »."""
-    from portrait.study.validation_setup import TARGET_LABELS
+    from portrait.study.validation.setup import TARGET_LABELS
 
     for code, text in parameter_labels.VALUE_TEXTS["targets"].items():
         assert text == TARGET_LABELS[code][0].lower() + TARGET_LABELS[code][1:]

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from portrait.study import compare, fieldwork, validation
-from portrait.study import validation_summary as vs
+from portrait.study.validation import monte_carlo as vs
 from portrait.reporting import formatting as fmt
 from portrait.pipeline import config
 from portrait.pipeline.errors import CalibrationError, ParameterError
@@ -153,7 +153,7 @@ def test_worker_processes_are_forked_only_up_to_python_3_11(setup, monkeypatch):
 
 
 def test_an_unreachable_scheduler_is_named(setup, monkeypatch):
-    monkeypatch.setattr(validation, "SCHEDULER_TIMEOUT", 2)
+    monkeypatch.setattr(validation.replications, "SCHEDULER_TIMEOUT", 2)
     with pytest.raises(ParameterError, match="cannot reach the Dask scheduler 'tcp://127.0.0.1:9'"):
         validation.run(setup, 2, progress=False, scheduler="tcp://127.0.0.1:9")
 
@@ -395,7 +395,7 @@ def test_a_shortfall_inside_the_band_is_not_a_verdict_but_one_beyond_it_is():
 def test_the_reserve_does_not_name_again_the_target_the_verdict_just_named():
     """Trial AG: « Avec pour cible la super-population (…), leurs intervalles … Une réserve : avec pour cible la
     super-population (…), … » said the target twice in a row; the reserve now says « sous cette même cible »."""
-    from portrait.study.validation_conclusion import _reserve
+    from portrait.study.validation.conclusion import _reserve
 
     row = {"survey": "residents", "item": "s0", "statistic": "mean", "level": "", "planted": True, "rejection": np.nan}
     c = {"superpopulation": {"per_estimator": {"raking": {"in_question": [row]}}}}
@@ -455,21 +455,21 @@ def test_the_finite_truth_computed_once_is_read_back_checked(setup, finite_setup
 
 
 def test_the_finite_truth_command_names_what_is_missing_and_writes_nothing(tmp_path, monkeypatch, capsys):
-    """`python -m portrait.study.validation_targets OUT` without its configuration: exit 1, the missing file or
+    """`python -m portrait.study.validation.targets OUT` without its configuration: exit 1, the missing file or
     parameter named, no output written."""
     from portrait.pipeline import paths
-    from portrait.study import validation_targets
+    from portrait.study import validation
 
     monkeypatch.setattr(paths, "CONFIG", tmp_path)
     out = tmp_path / "finite_truth.parquet"
-    assert validation_targets.main([str(out)]) == 1
+    assert validation.targets.main([str(out)]) == 1
     assert "study.yaml does not exist" in capsys.readouterr().err and not out.exists()
     (tmp_path / "study.yaml").write_text("seed: 1\n", encoding="utf-8")
     (tmp_path / "08_validation.yaml").write_text("fieldwork_settings: config/nowhere.yaml\n", encoding="utf-8")
-    assert validation_targets.main([str(out)]) == 1
+    assert validation.targets.main([str(out)]) == 1
     assert "config/nowhere.yaml does not exist" in capsys.readouterr().err and not out.exists()
     (tmp_path / "08_validation.yaml").write_text("fieldwork_settings: config/study.yaml\n", encoding="utf-8")
-    assert validation_targets.main([str(out)]) == 1                    # a settings file without the codebook
+    assert validation.targets.main([str(out)]) == 1                    # a settings file without the codebook
     assert "parameter 'codebook_file' is missing" in capsys.readouterr().err and not out.exists()
 
 
@@ -477,19 +477,19 @@ def test_without_a_finite_target_the_finite_truth_is_not_computed(tmp_path, monk
     """Notebook 08 run on the super-population target only: the 4.8 million residents are not streamed; make
     gets an empty table with the columns of the truth, and the message says why."""
     from portrait.pipeline import paths
-    from portrait.study import validation_targets
+    from portrait.study import validation
 
     monkeypatch.setattr(paths, "CONFIG", tmp_path)
-    monkeypatch.setattr(validation_targets, "finite_population_truth",
+    monkeypatch.setattr(validation.targets, "finite_population_truth",
                         lambda **kw: pytest.fail("the finite population was computed"))
     (tmp_path / "study.yaml").write_text("seed: 1\n", encoding="utf-8")
     (tmp_path / "08_validation.yaml").write_text("fieldwork_settings: config/nowhere.yaml\ntargets: [superpopulation]\n",
                                                  encoding="utf-8")
     out = tmp_path / "finite_truth.parquet"
-    assert validation_targets.main([str(out)]) == 0
+    assert validation.targets.main([str(out)]) == 0
     assert "not computed, notebook 08's targets (superpopulation) have no finite population" in capsys.readouterr().out
     table = pd.read_parquet(out)
-    assert table.empty and list(table.columns) == validation_targets.FINITE_COLUMNS
+    assert table.empty and list(table.columns) == validation.targets.FINITE_COLUMNS
 
 
 def test_a_finite_replication_reads_fixed_answers_and_redraws_the_samples(setup, finite_setup, seeds):
@@ -692,7 +692,7 @@ def test_profile_tests_are_the_tests_of_the_option_columns(setup, seeds, monkeyp
         seen["args"] = (final, {g: copy.deepcopy(c) for g, c in coins.items()})
         return real(codebook, final, coins)
 
-    monkeypatch.setattr(validation, "profile_test_columns", spy)
+    monkeypatch.setattr(validation.replications, "profile_test_columns", spy)
     got = validation.replicate(setup, seeds[1])
     got = got.loc[got["statistic"].isin(validation.PROFILE_STATISTICS)].set_index(["item", "survey"])
     final, coins = seen["args"]
@@ -724,7 +724,7 @@ def test_profile_test_columns_are_the_columns_of_the_tests_table(setup, seeds, m
         seen["args"] = (final, {g: copy.deepcopy(c) for g, c in coins.items()})
         return real(codebook, final, coins)
 
-    monkeypatch.setattr(validation, "profile_test_columns", spy)
+    monkeypatch.setattr(validation.replications, "profile_test_columns", spy)
     validation.replicate(setup, seeds[2])
     final, coins = seen["args"]
     for given in (final, {**final, "visitors": CalibrationError("no solution")}):
@@ -861,7 +861,7 @@ def test_pooled_coverage_interval_counts_replications_not_intervals():
     statistics correlated within replications (true coverage 95 %), the clustered interval covers 95 % in
     about 95 % of 1,000 simulated studies (tolerance ±2.5 points; Monte Carlo SE 0.7), where the naive
     interval (every interval independent) covers about 89 %."""
-    from portrait.study import validation_summary as vs
+    from portrait.study.validation import monte_carlo as vs
 
     all_or_none = pd.DataFrame({"survey": "residents", "estimator": "raking", "variance": "linearisation",
                                 "replication": range(40), "covered": [11] * 37 + [0] * 3, "intervals": 11})
@@ -917,16 +917,16 @@ def test_report_08_words_are_french_and_match_the_other_reports():
     """Report 08 said « communes certaines » (report 07: « retenues d'office »), « pire |biais| / écart type » and
     « |Biais relatif| moyen » (maths bars for words): the targets' paragraph, the targets' table and the overview's
     headers now use words, as the other reports do."""
-    from portrait.study import validation_targets
+    from portrait.study import validation
 
     f = {"f1": 0.213, "f1_max": 0.9, "residents_overstatement": 0.0002, "residents_invited": 0.001,
          "certainty_share": 0.262, "visitors_invited": 0.333, "visitors_respondents": 0.047,
          "visitors_overstatement": 0.049}
-    text = validation_targets.targets_text_fr(f)
+    text = validation.targets.targets_text_fr(f)
     assert "certaines" not in text and text.count("retenues d'office") == 2
     assert "n'est que d'environ 0,02\u00a0% de la variance" in text and "(1 − f₁, où f₁ est la part des communes" in text
     # the reduced run's overstatement rounds to 0,00 %: said as below the last digit, not « environ 0,00 % »
-    tiny = validation_targets.targets_text_fr({**f, "residents_overstatement": 0.00002})
+    tiny = validation.targets.targets_text_fr({**f, "residents_overstatement": 0.00002})
     assert "la surestimation attendue est inférieure à 0,01\u00a0% de la variance" in tiny and "0,00" not in tiny
     pooled = pd.DataFrame([{"survey": "residents", "estimator": "raking", "variance": "linearisation",
                             "replications": 40, "mean_abs_rel_bias": 0.01, "max_abs_rel_bias": 0.02,
@@ -938,13 +938,13 @@ def test_report_08_words_are_french_and_match_the_other_reports():
 
 def test_make_validate_runs_the_published_sizes():
     """The Makefile's ``validate`` target passes notebook 08 the sizes that report 08 and the index call the
-    published run's (``validation_published``); ``validate-report``, which re-renders that run's report from its
+    published run's (``validation.published``); ``validate-report``, which re-renders that run's report from its
     stored replications, passes the same (else it would refuse them), and asks for the stored ones. Both name the
     published run's own files, not the short run's that ``make`` writes (a new user's trial: one ``make`` after
     ``make validate`` replaced twenty minutes of replications by the short run's)."""
     import re
     from pathlib import Path
-    from portrait.study import validation_published as published
+    from portrait.study.validation import published
 
     makefile = (Path(__file__).parents[1] / "Makefile").read_text()
     for target in ("validate", "validate-report"):
@@ -1069,7 +1069,7 @@ def test_a_worker_ends_when_its_parent_is_killed():
               "from concurrent.futures import ProcessPoolExecutor\n"
               "from portrait.study import validation\n"
               "pool = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context('fork'),\n"
-              "                           initializer=validation._init_worker, initargs=(None,))\n"
+              "                           initializer=validation.replications._init_worker, initargs=(None,))\n"
               "def pid():\n"
               "    time.sleep(0.3)\n"
               "    return os.getpid()\n"
@@ -1100,7 +1100,7 @@ def test_targets_table_by_hand():
     """Report 08's side-by-side table of the targets, on hand-made summaries: coverage pooled over the statistics
     weighted by their replications, mean SE ratio, worst |bias|; the bootstrap table gives no bias (the bias is the
     estimator's, shown with the linearisation over every replication)."""
-    from portrait.study import validation_targets
+    from portrait.study import validation
 
     def summ(cov, se_ratio, bias):
         rows = []
@@ -1113,14 +1113,14 @@ def test_targets_table_by_hand():
 
     s = {"superpopulation": summ([0.96, 0.90], [1.0, 0.9], [0.05, -0.2]),
          "finite": summ([0.94, 0.97], [1.1, 1.0], [0.0, 0.1])}
-    lin = validation_targets.targets_table_fr(s)
+    lin = validation.targets.targets_table_fr(s)
     row = lin.loc[("Habitants", validation.ESTIMATOR_LABELS["raking"])]
     sup, fin = (validation.TARGET_LABELS[t] for t in ("superpopulation", "finite"))
     assert row[(sup, "couverture (%)")] == pytest.approx(100 * (0.96 * 100 + 0.90 * 50) / 150, abs=0.05)
     assert row[(fin, "couverture (%)")] == pytest.approx(100 * (0.94 * 100 + 0.97 * 50) / 150, abs=0.05)
     assert row[(sup, "erreur type moyenne / écart type")] == pytest.approx(0.95)
     assert row[(sup, "pire biais, en valeur absolue (écarts types)")] == pytest.approx(0.2)
-    boot = validation_targets.targets_table_fr(s, "bootstrap")
+    boot = validation.targets.targets_table_fr(s, "bootstrap")
     assert not any("biais" in c for _, c in boot.columns)
     assert boot.loc[("Habitants", validation.ESTIMATOR_LABELS["raking"]), (fin, "erreur type moyenne / écart type")] \
         == pytest.approx(1.05)
@@ -1142,7 +1142,7 @@ def test_two_stage_finding_by_hand():
     """Report 08's sentence on the two-stage variance: coverage pooled over the statistics weighted by their
     replications and the mean SE ratio, residents and differences together, each variance on the same rows; it says
     the two agree only within one point of coverage and 0.02 of the ratio."""
-    from portrait.study import validation_targets
+    from portrait.study import validation
 
     def summ(cov_two, ratio_two):
         rows = []
@@ -1157,7 +1157,7 @@ def test_two_stage_finding_by_hand():
                                  "coverage": 0.5 if survey_ == "visitors" else c, "se_ratio": r})
         return pd.DataFrame(rows)
 
-    text = validation_targets.two_stage_finding_fr({"finite": summ([0.96, 0.92], [1.01, 0.97])}, 0.0002)
+    text = validation.targets.two_stage_finding_fr({"finite": summ([0.96, 0.92], [1.01, 0.97])}, 0.0002)
     text = text.replace("\u00a0", " ")
     assert fmt.percent((0.96 * 100 + 0.92 * 300) / 400, 1).replace("\u00a0", " ") in text     # 93,0 %
     assert fmt.percent((0.95 * 100 + 0.93 * 300) / 400, 1).replace("\u00a0", " ") in text     # 93,5 %
@@ -1165,9 +1165,9 @@ def test_two_stage_finding_by_hand():
     assert "0,990 dans les deux cas" in text and "diffèrent d'au plus 0,50 point de couverture" in text
     # the omitted fpc alone: a variance 0,02 % smaller, an SE 1 − √(1 − 0,0002) ≈ 0,01 % smaller
     assert "plus petite d'environ 0,01 % en moyenne (la variance, de 0,02 %)" in text and "svydesign" not in text
-    far = validation_targets.two_stage_finding_fr({"finite": summ([0.96, 0.90], [1.01, 0.97])})
+    far = validation.targets.two_stage_finding_fr({"finite": summ([0.96, 0.90], [1.01, 0.97])})
     assert "diffèrent de plus d'un point" in far
-    assert validation_targets.two_stage_finding_fr({"finite": summ([0.96, 0.92], [1.01, 0.97]).query(
+    assert validation.targets.two_stage_finding_fr({"finite": summ([0.96, 0.92], [1.01, 0.97]).query(
         "variance == 'linearisation'")}) == ""
 
 
@@ -1180,7 +1180,7 @@ def test_two_stage_pairs_by_hand():
     two-stage SE 1.1 and equal df: the text explains the gap by the df only in the first."""
     from scipy import stats
 
-    from portrait.study import validation_targets
+    from portrait.study import validation
 
     def frame(reps, chain, two):
         rows = []
@@ -1198,12 +1198,12 @@ def test_two_stage_pairs_by_hand():
     truth = pd.DataFrame({"survey": ["residents", "visitors"], "item": "x", "statistic": "mean", "level": "",
                           "value": 0.0, "planted": False})
     results = frame(5, lambda r: (0.0 if r <= 2 else 3.0, 1.0, 100), lambda r: (0.0 if r != 2 else 3.0, 1.1, 100))
-    p = validation_targets.two_stage_pairs(results, truth)
+    p = validation.targets.two_stage_pairs(results, truth)
     assert {k: p[k] for k in ("pairs", "only_two_stage", "only_chain")} == {"pairs": 5, "only_two_stage": 2,
                                                                            "only_chain": 1}
     assert p["mean_ratio"] == pytest.approx(1.1) and p["gap"] == pytest.approx(0.2)
     summ = validation.summary(results, truth)
-    text = validation_targets.two_stage_finding_fr({"finite": summ}, 0.0002,
+    text = validation.targets.two_stage_finding_fr({"finite": summ}, 0.0002,
                                                    runs={"finite": (results, truth)}).replace("\u00a0", " ")
     assert "3 des 5 intervalles changent de verdict d'un calcul à l'autre : 2 contiennent la valeur vraie avec la " \
         "seule linéarisation à deux degrés, 1 avec la seule linéarisation de la chaîne ; erreur type moyenne à deux " \
@@ -1213,13 +1213,13 @@ def test_two_stage_pairs_by_hand():
     # the estimate 2.0 (between the quantiles 1.98 and 2.23 of 100 and 10 df) in the first replication only
     centre = lambda r: 2.0 if r == 0 else 0.5                           # noqa: E731
     by_df = frame(200, lambda r: (centre(r), 1.0, 100), lambda r: (centre(r), 1.0, 10))
-    p = validation_targets.two_stage_pairs(by_df, truth)
+    p = validation.targets.two_stage_pairs(by_df, truth)
     assert p["gap"] == pytest.approx(0.005) and p["same_quantile_gap"] == pytest.approx(0.0)
     assert p["quantile_two_stage"] == pytest.approx(stats.t.ppf(0.975, 10))
     by_se = frame(200, lambda r: (centre(r), 1.0, 100), lambda r: (centre(r), 1.1, 100))
-    assert validation_targets.two_stage_pairs(by_se, truth)["same_quantile_gap"] == pytest.approx(0.005)
+    assert validation.targets.two_stage_pairs(by_se, truth)["same_quantile_gap"] == pytest.approx(0.005)
     for frame_, df_explains in ((by_df, True), (by_se, False)):
-        said = validation_targets.two_stage_finding_fr({"finite": validation.summary(frame_, truth)}, 0.0002,
+        said = validation.targets.two_stage_finding_fr({"finite": validation.summary(frame_, truth)}, 0.0002,
                                                        runs={"finite": (frame_, truth)})
         assert ("l'écart de couverture vient des degrés de liberté" in said) is df_explains, said
 
@@ -1280,7 +1280,7 @@ def test_the_tests_paragraph_says_a_liberal_test_and_names_its_worst_statistic()
     acceptance numbers: the paragraph gives the interval, the range over the statistics, calls the test « un peu
     libéral » only when the interval excludes 5 %, names the worst statistic only when its own interval does, and
     counts the planted differences detected at least 99.5 % of the time."""
-    from portrait.study import validation_conclusion as vc
+    from portrait.study.validation import conclusion as vc
 
     a = {"rejection": 0.055, "rejection_low": 0.052, "rejection_high": 0.058, "rejection_min": 0.049,
          "rejection_max": 0.0602, "rejection_max_statistic": ("image_globale", "mean", ""), "rejection_max_low": 0.054,
@@ -1306,7 +1306,7 @@ def test_the_step_that_leaves_a_bias_is_said_of_its_survey_only():
     """Trial Z: « les poids de sondage et la correction de la non-réponse ne le retirent pas » was false for the
     visitors, whose worst bias after the correction (0,11 SD) was under the threshold (0,14). Hand-made acceptance
     numbers: the sentence names the survey where the step leaves the bias, and says the other's removal."""
-    from portrait.study import validation_conclusion as vc
+    from portrait.study.validation import conclusion as vc
 
     a = {"unweighted_worst": ("residents", "x", "mean", ""), "unweighted_max_abs_bias_sd": 2.06,
          "unweighted_max_abs_rel_bias": 0.0327, "unweighted_rel_worst": None, "bias_tolerance": 0.1424,
@@ -1337,7 +1337,7 @@ def test_statistics_in_question_by_target_by_hand():
     of 93,5 % [93,0 ; 94,0] and one of 96,5 % [96,1 ; 96,9] are in question, 94,5 % [94,1 ; 94,9] (in the band) and
     93,8 % [93,0 ; 95,1] (its interval holds 95 %) are not, nor is the logit estimator's 90 %; the finite target has
     none."""
-    from portrait.study import validation_targets
+    from portrait.study import validation
 
     def rows(cov):
         return pd.DataFrame([{"survey": "residents", "item": f"x{i}", "statistic": "mean", "level": "",
@@ -1350,7 +1350,7 @@ def test_statistics_in_question_by_target_by_hand():
     fin = rows([("raking", 0.95, 0.944, 0.956)])
     assert validation.in_question(sup).tolist() == [True, True, False, False, True]
     labels = {("x0", "mean", ""): "A", ("x1", "mean", ""): "B"}
-    text = validation_targets.in_question_by_target_fr({"superpopulation": sup, "finite": fin}, labels)
+    text = validation.targets.in_question_by_target_fr({"superpopulation": sup, "finite": fin}, labels)
     assert text == ("« A », habitants (93,5 %) et « B », habitants (96,5 %) avec pour cible la super-population "
                     "(espérance du modèle) ; aucune avec pour cible la population finie fixée")
 
@@ -1359,7 +1359,7 @@ def test_the_bootstrap_sentence_splits_its_gap_between_the_method_and_the_replic
     """Trial AE: « ce qui distingue ces intervalles des linéarisés tient aux échantillons tirés…, pas au bootstrap »
     hid the bootstrap's own shortfall. Hand-made numbers: 94,01 % bootstrap, 94,27 % linearised on the same 200
     replications, 94,67 % linearised on all of them — −0,26 point for the method, −0,40 for the replications."""
-    from portrait.study import validation_conclusion as vc
+    from portrait.study.validation import conclusion as vc
 
     c = {"replications": 200, "coverage": 0.9401, "coverage_min": 0.895, "coverage_max": 0.985, "statistics": 33,
          "per_estimator": {"raking": {"excluding": 0, "outside": 0, "expected": 1.08, "limit": 4, "ok": True,
@@ -1381,7 +1381,7 @@ def test_the_reserve_says_when_the_same_statistic_also_fails_the_size_of_its_tes
     """Trial AF: report 08's acceptance table had two « non tenu » (coverage and test size) where the verdict named one
     statistic. For a difference that is truly 0 the test rejects exactly when the interval misses 0, so the reserve says
     the test's rate too (hand-made rows: 6,2 % and 6,1 %), and says nothing of a test whose rate is inside [4 %, 6 %]."""
-    from portrait.study import validation_conclusion as vc
+    from portrait.study.validation import conclusion as vc
 
     def row(rejection):
         return {"survey": validation.DIFFERENCE_NAME, "item": "s0", "statistic": "mean", "level": "",
@@ -1400,7 +1400,7 @@ def test_the_reserve_says_when_the_same_statistic_also_fails_the_size_of_its_tes
 def test_the_finite_targets_size_is_also_given_against_its_true_difference():
     """Trial AG: the conclusion gave 5,3 % (rejecting 0) where the acceptance table judged 5,1 % (rejecting the fixed
     population's own, nearly null, difference: 100 % minus the coverage). Hand-made numbers: both are said."""
-    from portrait.study import validation_conclusion as vc
+    from portrait.study.validation import conclusion as vc
 
     a = {"rejection": 0.0557, "power": 0.88, "planted": 0}
     b = {"rejection": 0.0526, "size_true": 0.0513}
@@ -1410,7 +1410,7 @@ def test_the_finite_targets_size_is_also_given_against_its_true_difference():
     summ = pd.DataFrame({"survey": validation.DIFFERENCE_NAME, "item": ["a", "b"], "statistic": "mean", "level": "",
                          "planted": False, "replications": [100, 300], "rejection": [0.05, 0.06],
                          "rejection_low": 0.04, "rejection_high": 0.07, "coverage": [0.94, 0.95]})
-    from portrait.study.validation_summary import _difference_tests
+    from portrait.study.validation.monte_carlo import _difference_tests
     assert _difference_tests(summ)["size_true"] == pytest.approx(1 - (0.94 * 100 + 0.95 * 300) / 400)
 
 
@@ -1455,6 +1455,6 @@ def test_the_simulators_export_rows_are_the_rows_the_ingest_looks_up(setup, seed
         seen.append(survey)
         return got
 
-    monkeypatch.setattr(validation.ingest, "assemble", checked)
+    monkeypatch.setattr(validation.replications.ingest, "assemble", checked)
     validation.replicate(setup, seeds[2])
     assert seen == ["residents", "visitors"]

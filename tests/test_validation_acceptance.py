@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from portrait.study import validation_acceptance as acc
-from portrait.study.validation_setup import DIFFERENCE_NAME, PROFILE_HALVES
+from portrait.study.validation import criteria as acc
+from portrait.study.validation.setup import DIFFERENCE_NAME, PROFILE_HALVES
 
 
 def test_replications_needed_is_the_first_assessable_count():

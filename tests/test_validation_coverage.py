@@ -8,7 +8,7 @@ import re
 import pandas as pd
 import pytest
 
-from portrait.study import validation_coverage
+from portrait.study import validation
 
 DIFF = "visitors - residents"
 NBSP = "\u00a0"
@@ -38,7 +38,7 @@ MIXED = {("residents", "design"): (0.80, 0.70), ("residents", "nonresponse"): (0
 
 def test_coverage_is_pooled_per_survey_weighted_by_replications_on_linearised_intervals_only():
     """Residents with design weights: (0.80 × 40 + 0.70 × 20) / 60, the bootstrap row left out."""
-    cover = validation_coverage.coverage_by_survey(_summary(MIXED))
+    cover = validation.coverage.coverage_by_survey(_summary(MIXED))
     assert list(cover.index) == ["residents", "visitors", DIFF]
     assert cover.loc["residents", "design"] == pytest.approx(46 / 60)
     assert cover.loc["visitors", "nonresponse"] == pytest.approx(56 / 60)
@@ -46,14 +46,14 @@ def test_coverage_is_pooled_per_survey_weighted_by_replications_on_linearised_in
 
 
 def test_the_step_effect_reads_whole_percentages_and_a_one_point_change_is_none():
-    assert validation_coverage.step_effect(0.7667, 0.7833) == 0          # 77 % then 78 %
-    assert validation_coverage.step_effect(0.85, 0.9333) == 1            # 85 % then 93 %
-    assert validation_coverage.step_effect(0.90, 0.8833) == -1           # 90 % then 88 %
+    assert validation.coverage.step_effect(0.7667, 0.7833) == 0          # 77 % then 78 %
+    assert validation.coverage.step_effect(0.85, 0.9333) == 1            # 85 % then 93 %
+    assert validation.coverage.step_effect(0.90, 0.8833) == -1           # 90 % then 88 %
 
 
 def test_the_sentence_says_where_the_nonresponse_correction_helps_and_where_it_does_not():
     """The hand-computed coverages above, in French: no gain for residents, a gain for visitors, a loss for differences."""
-    assert validation_coverage.nonresponse_sentence(_summary(MIXED)) == (
+    assert validation.coverage.nonresponse_sentence(_summary(MIXED)) == (
         "Enquête par enquête, sur les statistiques clés (intervalles linéarisés ; entre parenthèses, la part des "
         "intervalles qui contiennent la vraie valeur avec les seuls poids de sondage, puis après la correction), la "
         f"correction de la non-réponse change peu la couverture chez les habitants (76,7{NBSP}% puis 78,3{NBSP}%), "
@@ -65,13 +65,13 @@ def test_the_sentence_says_where_the_nonresponse_correction_helps_and_where_it_d
 def test_surveys_with_the_same_effect_share_one_verb():
     """Residents and visitors both gain (70 → 80 %, 85 → 93 %), the differences lose: one verb for the two gains."""
     both = {**MIXED, ("residents", "design"): (0.70, 0.70), ("residents", "nonresponse"): (0.80, 0.80)}
-    sentence = validation_coverage.nonresponse_sentence(_summary(both))
+    sentence = validation.coverage.nonresponse_sentence(_summary(both))
     assert (f"la correction de la non-réponse améliore la couverture chez les habitants (70,0{NBSP}% puis 80,0{NBSP}%) et "
             f"chez les clients du territoire (85,0{NBSP}% puis 93,3{NBSP}%), et la dégrade pour les différences") in sentence
     # the two losses last: no comma needed before the « et » between the verbs
     last = {**MIXED, ("visitors", "nonresponse"): (0.80, 0.80)}
     assert (f"change peu la couverture chez les habitants (76,7{NBSP}% puis 78,3{NBSP}%) et la dégrade chez les clients "
-            f"du territoire (85,0{NBSP}% puis 80,0{NBSP}%) et pour les différences") in validation_coverage.nonresponse_sentence(
+            f"du territoire (85,0{NBSP}% puis 80,0{NBSP}%) et pour les différences") in validation.coverage.nonresponse_sentence(
                 _summary(last))
 
 
@@ -84,7 +84,7 @@ UNWEIGHTED = {("residents", "unweighted"): (0.80, 0.65), ("visitors", "unweighte
 def test_the_unweighted_coverage_is_said_survey_by_survey_not_pooled():
     """The hand-computed coverages above, one per survey and for the differences, each pooled over its own key
     statistics only (both surveys pooled would be (45 + 52.8) / 120 = 81.5 %)."""
-    assert validation_coverage.unweighted_coverage(_summary({**MIXED, **UNWEIGHTED})) == (
+    assert validation.coverage.unweighted_coverage(_summary({**MIXED, **UNWEIGHTED})) == (
         f"une couverture de 75,0{NBSP}% chez les habitants, 88,0{NBSP}% chez les clients du territoire et 90,0{NBSP}% "
         "pour les différences clients − habitants")
 
@@ -92,9 +92,9 @@ def test_the_unweighted_coverage_is_said_survey_by_survey_not_pooled():
 def test_the_unweighted_coverage_names_only_the_surveys_the_summary_has():
     """Without the differences' rows, two surveys; without an unweighted estimator, nothing to say."""
     two = {k: v for k, v in UNWEIGHTED.items() if k[0] != DIFF}
-    assert validation_coverage.unweighted_coverage(_summary(two)) == (
+    assert validation.coverage.unweighted_coverage(_summary(two)) == (
         f"une couverture de 75,0{NBSP}% chez les habitants et 88,0{NBSP}% chez les clients du territoire")
-    assert validation_coverage.unweighted_coverage(_summary(MIXED)) == ""
+    assert validation.coverage.unweighted_coverage(_summary(MIXED)) == ""
 
 
 def test_the_study_conclusion_reads_survey_by_survey(full_run):
@@ -190,8 +190,8 @@ def test_rejection_rate_bars_end_at_the_given_interval_in_percent():
 def test_a_range_never_rounds_a_statistic_into_the_band_it_leaves():
     """Trial Z: the published run's lowest coverage, 93.98 %, was written « 94,0 % », inside the 94–96 % band the
     same sentence said one statistic left. The oracle is the band itself: a bound outside it must read outside."""
-    from portrait.study.validation_coverage import _pct_range
-    from portrait.study.validation_summary import COVERAGE_BAND
+    from portrait.study.validation.coverage import _pct_range
+    from portrait.study.validation.monte_carlo import COVERAGE_BAND
     assert _pct_range(0.9398, 0.9518, COVERAGE_BAND) == "de 93,98 % à 95,2 %"
     assert _pct_range(0.9430, 0.9604, COVERAGE_BAND) == "de 94,3 % à 96,04 %"
     assert _pct_range(0.9430, 0.9568, COVERAGE_BAND) == "de 94,3 % à 95,7 %"
@@ -252,7 +252,7 @@ def test_stored_replications_are_refused_when_a_parameter_or_an_input_file_diffe
     are each refused, naming what differs; the same parameters and bytes are accepted."""
     from portrait.pipeline import io
     from portrait.pipeline.errors import ParameterError
-    from portrait.study.validation_targets import run_record, stored_results
+    from portrait.study.validation.targets import run_record, stored_results
 
     weights, frame = tmp_path / "weights.parquet", tmp_path / "frame.parquet"
     weights.write_bytes(b"weights of the run")

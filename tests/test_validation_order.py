@@ -1,4 +1,4 @@
-"""The validation's order of result rows (validation_setup._ordered) against a sort by hand."""
+"""The validation's order of result rows (validation.setup._ordered) against a sort by hand."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from portrait.study import validation_setup as vs
+from portrait.study.validation import setup as vs
 
 
 def _by_hand(results: pd.DataFrame) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""One replication's result rows (validation._results) against pandas' concatenation of its parts, then _ordered."""
+"""One replication's result rows (``_results``) against pandas' concatenation of its parts, then _ordered."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from portrait.study import validation
-from portrait.study import validation_setup as vs
+from portrait.study.validation import replications, setup as vs
 
 
 def _by_pandas(target, index, parts):
@@ -58,7 +58,7 @@ def test_results_are_the_parts_concatenated_then_ordered(seed):
     if seed % 8 == 7:
         parts[0]["error"] = parts[0]["error"].astype(object)   # texts of two types: pandas' concatenation
     target = ["superpopulation", "finite", "other"][seed % 3]
-    got = validation._results(target, seed, parts)
+    got = replications._results(target, seed, parts)
     want = _by_pandas(target, seed, parts)
     pd.testing.assert_frame_equal(got, want, check_exact=True)
     assert list(got.columns) == vs.RESULT_COLUMNS
@@ -68,7 +68,7 @@ def test_a_part_missing_a_column_other_than_p_is_an_error():
     rng = np.random.default_rng(1)
     parts = [_part(rng, 5, False), _part(rng, 5, True).drop(columns="se"), _part(rng, 5, True)]
     with pytest.raises(KeyError):
-        validation._results("finite", 0, parts)
+        replications._results("finite", 0, parts)
 
 
 def _columns(frame: pd.DataFrame) -> dict:
@@ -94,7 +94,7 @@ def test_parts_given_as_columns_are_the_tables_pandas_makes_of_them(seed):
     if seed % 4 == 3:
         parts[2] = _columns(frames[2])
     want = _by_pandas("finite", seed, [pd.DataFrame(p) if isinstance(p, dict) else p for p in parts])
-    got = validation._results("finite", seed, parts)
+    got = replications._results("finite", seed, parts)
     pd.testing.assert_frame_equal(got, want, check_exact=True)
 
 
@@ -106,7 +106,7 @@ def test_survey_parts_are_joined_as_pandas_concatenates_their_tables():
     a, b = (_columns(_part(rng, n, True, object)) for n in (7, 5))
     for parts in ([a, b], [a, pd.DataFrame(b).drop(columns="label").assign(extra="x")]):
         want = pd.concat([pd.DataFrame(p) if isinstance(p, dict) else p for p in parts], ignore_index=True)
-        got = pd.DataFrame(validation._joined(parts))
+        got = pd.DataFrame(replications._joined(parts))
         pd.testing.assert_frame_equal(got, want, check_exact=True)
 
 
@@ -121,6 +121,6 @@ def test_differences_of_columns_are_those_of_their_table():
         "df": [40.0, 40.0, 40.0, 12.0, 100.0, 100.0], "n": [50, 60, 5, 50, 70, 80], "adjusted": 0.0,
         "error": ["", "residents: x", "", "", "", "visitors: y"]})
     want = validation.differences(est, 0.9)
-    got = pd.DataFrame(validation._difference_columns(_columns(est), 0.9))
+    got = pd.DataFrame(replications._difference_columns(_columns(est), 0.9))
     pd.testing.assert_frame_equal(got, want, check_exact=True)
     assert np.isnan(want.loc[want["item"] == "c", "estimate"]).all()

@@ -12,8 +12,8 @@ from statsmodels.stats.proportion import proportion_confint
 
 from portrait.pipeline import paths
 from portrait.reporting import validation_plots
-from portrait.study import validation, validation_acceptance, validation_targets
-from portrait.study.validation_setup import PROFILE, PROFILE_HALVES
+from portrait.study import validation
+from portrait.study.validation.setup import PROFILE, PROFILE_HALVES
 
 NOTEBOOK = paths.NOTEBOOKS / "08_validation.ipynb"
 
@@ -76,9 +76,9 @@ def test_the_se_ratio_caveat_states_both_parts_and_the_acceptance_tables_figure(
             f"{100 * 1.96 * cv / np.sqrt(10):.0f} % près au plus") in text
     assert f"l'écart type des estimations, sur les 40 réplications, à ± {100 * 1.96 / np.sqrt(78):.0f} % près" in text
     assert f"ce rapport n'est donc connu qu'à ± {_fr(half, 3)} près (tableau des critères d'acceptation)" in text
-    crit = validation_acceptance.criteria({"superpopulation": summ}, results, 50, truths={"superpopulation": truth})
+    crit = validation.criteria.criteria({"superpopulation": summ}, results, 50, truths={"superpopulation": truth})
     assert crit["superpopulation"]["se_ratio/bootstrap"]["half_width"] == pytest.approx(half, rel=1e-12)
-    assert f"(rapport connu à ± {_fr(half, 3)} près)" in _plain(validation_acceptance.acceptance_note_fr(crit))
+    assert f"(rapport connu à ± {_fr(half, 3)} près)" in _plain(validation.criteria.acceptance_note_fr(crit))
     # the pooled coverage (0 %) is off 95 %, but a mean ratio of 0,82 is within the ± 0,258 the caveat gives: the
     # sentence does not call the SEs too small, which would contradict it
     assert "trop petites" not in text
@@ -104,7 +104,7 @@ def test_the_bootstrap_ses_are_called_too_small_beyond_the_ratios_own_uncertaint
 def test_the_se_ratio_caveat_is_left_out_when_the_ratio_can_be_judged():
     """With 5,000 replications and 1,000 bootstrap ones of steady SEs, the ratio is known to ± 0,03: the acceptance
     table judges it, and the conclusion says no caveat."""
-    from portrait.study import validation_conclusion as vc
+    from portrait.study.validation import conclusion as vc
 
     err = {"sd": 1.96 / np.sqrt(2 * 4999), "se": 0.01, "basis": 5000, "replications": 1000}
     err["ratio"] = float(np.hypot(err["sd"], err["se"]))
@@ -116,7 +116,7 @@ def test_the_acceptance_note_gives_each_target_its_own_ratio_precision():
     """The conclusion cites the acceptance table for each target's ± : the note gave the first target's for both."""
     crit = {"superpopulation": {"se_ratio/bootstrap": {"basis": 40, "half_width": 0.2391, "verdict": "not_assessable"}},
             "finite": {"se_ratio/bootstrap": {"basis": 40, "half_width": 0.2444, "verdict": "not_assessable"}}}
-    note = _plain(validation_acceptance.acceptance_note_fr(crit))
+    note = _plain(validation.criteria.acceptance_note_fr(crit))
     assert ("(rapport connu à ± 0,239 près avec pour cible la super-population (espérance du modèle), à ± 0,244 près "
             "avec pour cible la population finie fixée)") in note
 
@@ -167,20 +167,20 @@ EVERY_TARGET_DRAWN_BY = {
 
 def test_the_introduction_names_every_part_drawn_from_every_target():
     """Review: Figure 2 (« selon la cible ») was missing from the hand-written list of the parts that show both
-    targets. The sentence is now generated from :data:`~portrait.study.validation_targets.EVERY_TARGET`, which must
+    targets. The sentence is now generated from :data:`~portrait.study.validation.targets.EVERY_TARGET`, which must
     name as many parts as notebook 08 has display cells fed with every target's results, and say the figure."""
     displays = [_source(c) for c in _cells() if c["cell_type"] == "code"
                 and ("cap.frame(" in _source(c) or "cap.figure(" in _source(c))]
     every = [s for s in displays if any(name in s for name in EVERY_TARGET_INPUTS)]
-    assert len(every) == len(validation_targets.EVERY_TARGET) == len(EVERY_TARGET_DRAWN_BY)
+    assert len(every) == len(validation.targets.EVERY_TARGET) == len(EVERY_TARGET_DRAWN_BY)
     for cell, (part, drawn_by) in zip(every, EVERY_TARGET_DRAWN_BY.items()):
-        assert drawn_by in cell and part in validation_targets.EVERY_TARGET, (part, drawn_by)
-    assert list(EVERY_TARGET_DRAWN_BY) == list(validation_targets.EVERY_TARGET)
-    both = _plain(validation_targets.scope_fr(["superpopulation", "finite"]))
+        assert drawn_by in cell and part in validation.targets.EVERY_TARGET, (part, drawn_by)
+    assert list(EVERY_TARGET_DRAWN_BY) == list(validation.targets.EVERY_TARGET)
+    both = _plain(validation.targets.scope_fr(["superpopulation", "finite"]))
     assert "la seconde figure de couverture (calage par raking ratio, statistique par statistique)" in both
     assert both.startswith("Les tableaux et figures qui suivent portent sur la super-population (espérance du modèle), "
                            "sauf le tableau des valeurs vraies, ")
-    one = _plain(validation_targets.scope_fr(["superpopulation"], bootstrap=False))
+    one = _plain(validation.targets.scope_fr(["superpopulation"], bootstrap=False))
     assert one == ("Les tableaux et figures qui suivent portent sur la super-population (espérance du modèle), seule "
                    "cible de cette exécution.")
     markdown = " ".join(_source(c) for c in _cells() if c["cell_type"] == "markdown")
@@ -287,7 +287,7 @@ def test_the_linearised_ses_are_called_too_small_on_the_bootstraps_yardstick():
     """A final review: the linearised SEs were called too small beyond one standard error of the SD (1/√(2·199) = 0,050
     over 200 replications), the bootstrap's beyond a 95 % half-width. Both now use the 95 % half-width (1.96 × 0,050 =
     0,098): a ratio of 0,93 stays unremarked, one of 0,85 is called too small."""
-    from portrait.study import validation_conclusion as vc
+    from portrait.study.validation import conclusion as vc
 
     c = {"coverage": 0.90, "coverage_low": 0.85, "coverage_high": 0.93, "coverage_min": 0.8, "coverage_max": 0.97,
          "replications": 200}

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..pipeline import config, parameters, paths, scenario, skip_iri_grammar
 from ..pipeline.io import write_text
-from ..study import validation_published as published
+from ..study.validation import published
 from . import formatting as fmt
 from . import parameter_labels
 from .render import RESIDENTS_ONLY, REVIEW_DIR, notebook_summary, notebook_title

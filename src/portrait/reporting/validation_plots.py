@@ -39,10 +39,10 @@ def coverage(summ: pd.DataFrame, title: str, pooled: pd.DataFrame | None = None)
     replications as the independent units) when given, else the Wilson interval of the pooled rate. Grey
     bands: 95 % ± 1.96 Monte Carlo errors of one statistic's coverage, each variance method's on its own row and
     for its own number of replications (the bootstrap's, run on fewer replications, is wider). Dashed lines: the
-    tolerance band the conclusion applies (:data:`~portrait.study.validation_summary.COVERAGE_BAND`).
+    tolerance band the conclusion applies (:data:`~portrait.study.validation.monte_carlo.COVERAGE_BAND`).
     """
     from ..study import validation
-    from ..study.validation_summary import COVERAGE_BAND, band_half_width
+    from ..study.validation.monte_carlo import COVERAGE_BAND, band_half_width
 
     d = _validation_frame(summ)
     surveys = [validation.SURVEY_LABELS[s] for s in validation.SURVEYS if s in set(summ["survey"])]
@@ -102,12 +102,12 @@ def coverage_by_statistic(summaries: dict[str, pd.DataFrame], labels: dict, titl
 
     Solid line: 95 %; dashed lines: the tolerance band the conclusion applies; grey band: 95 % ± 1.96 Monte Carlo
     errors for the number of replications. In red, the statistics the conclusion puts in question
-    (:func:`~portrait.study.validation_summary.in_question`).
+    (:func:`~portrait.study.validation.monte_carlo.in_question`).
     """
     import textwrap
 
     from ..study import validation
-    from ..study.validation_summary import COVERAGE_BAND, band_half_width
+    from ..study.validation.monte_carlo import COVERAGE_BAND, band_half_width
 
     targets = [t for t in validation.TARGETS if t in summaries]
     d = _by_statistic(summaries, estimator, variance)
@@ -158,7 +158,7 @@ def _by_statistic(summaries: dict[str, pd.DataFrame], estimator: str, variance: 
     """The rows :func:`coverage_by_statistic` draws: one estimator and variance of every target (``target``), in the
     order of the targets, each flagged ``_q`` when the conclusion puts it in question."""
     from ..study import validation
-    from ..study.validation_summary import in_question
+    from ..study.validation.monte_carlo import in_question
 
     d = pd.concat([summaries[t].loc[(summaries[t]["estimator"] == estimator)
                                     & (summaries[t]["variance"] == variance)].assign(target=t)
@@ -196,10 +196,10 @@ def bias(summ: pd.DataFrame, title: str) -> plt.Figure:
     """Bias of each key statistic in units of the estimator's standard deviation, per estimator and survey.
 
     Grey band: ± 1.96 / √R, the Monte Carlo error of a standardised bias with R replications; dashed
-    lines: the tolerance the conclusion applies (:func:`~portrait.study.validation_summary.bias_tolerance`).
+    lines: the tolerance the conclusion applies (:func:`~portrait.study.validation.monte_carlo.bias_tolerance`).
     """
     from ..study import validation
-    from ..study.validation_summary import bias_tolerance
+    from ..study.validation.monte_carlo import bias_tolerance
 
     d = _validation_frame(summ.loc[summ["variance"] == "linearisation"])
     surveys = [validation.SURVEY_LABELS[s] for s in validation.SURVEYS if s in set(summ["survey"])]
@@ -236,7 +236,7 @@ def tests(summ: pd.DataFrame, labels: dict, title: str) -> plt.Figure:
     """Rejection rate at 5 % of the visitors − residents tests, per statistic and estimator (linearised):
     size where no difference was introduced (5 % expected), power where one was; Wilson intervals."""
     from ..study import validation
-    from ..study.validation_summary import SIZE_BAND
+    from ..study.validation.monte_carlo import SIZE_BAND
 
     import textwrap
 

@@ -1,4 +1,4 @@
-"""Validation study (STUDY §8): Monte Carlo bias, RMSE and confidence-interval coverage of the chain.
+"""The validation study's replications: one (:func:`replicate`), and many (:func:`run`).
 
 The simulator's population truth is known (:func:`portrait.study.fieldwork.truth`), so the whole chain
 can be checked by repetition. One replication draws
@@ -22,7 +22,7 @@ can be checked by repetition. One replication draws
    :func:`portrait.study.compare.differences`); for the residents' calibrated estimators, also the
    linearised variance of the two-stage design with the first stage's fpc (:data:`TWO_STAGE`), the one
    the finite-population target calls for;
-5. the whole-profile test of the multiple-response items (:mod:`portrait.study.validation_profiles`):
+5. the whole-profile test of the multiple-response items (:mod:`portrait.study.validation.profiles`):
    visitors against residents (power) and two random halves of each survey (size);
 6. optionally (``bootstrap=True``, costlier) the same with Rao–Wu bootstrap variances, the whole
    recipe — non-response adjustment and calibration — re-run in every replicate.
@@ -32,9 +32,9 @@ RMSE, coverage of the 95 % intervals with its Monte Carlo (Wilson) interval, the
 SE to the empirical SD, and for the differences the rejection rate at 5 % where no difference was
 planted (the test's size) and the power where one was.
 
-The constants and the fixed setup are in :mod:`portrait.study.validation_setup`, the summary and the
-French tables and conclusion in :mod:`portrait.study.validation_summary`; their names are re-exported
-here.
+The constants and the fixed setup are in :mod:`portrait.study.validation.setup`, the summary and the
+French tables and conclusion in :mod:`portrait.study.validation.monte_carlo`; the package
+(:mod:`portrait.study.validation`) gives their public names and this module's in one place.
 
 Everything expensive and fixed — frames, codebook, fieldwork model, population cells, the solved
 propensity intercepts and thresholds, the truth, the calibration margins — is computed once in
@@ -66,41 +66,15 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .. import survey
-from ..pipeline import config, processes
-from ..pipeline.errors import CalibrationError, ParameterError, PortraitError, SurveyError
-from ..survey import Design, repeated
-from . import compare, fieldwork, first_stage, frames, ingest, items, recipes, visitor_draw
-from .codebook import Codebook
-from .fieldwork import finite
-from .validation_setup import (CALIBRATED, DIFFERENCE_NAME, ESTIMATOR_LABELS, ESTIMATORS, KEY_STATISTICS,
-                               PROFILE, PROFILE_HALVES, PROFILE_ITEMS, PROFILE_STATISTICS, RESULT_COLUMNS,
-                               SURVEY_LABELS, SURVEYS, TARGET_LABELS, TARGETS, TWO_STAGE, VARIANCE_LABELS,
-                               VARIANCES,
-                               FINITE_COLUMNS, Validation, _order, _ordered, finite_population_truth, key_truth,
-                               target_rows)
-from .validation_profiles import (COMPARISON_LABELS, profile_acceptance, profile_finding, profile_halves_fr,
-                                  profile_summary, profile_table_fr, profile_test_columns, profile_tests)
-from .validation_conclusion import conclusion_fr
-from .validation_summary import (COVERAGE_BAND, SUMMARY_KEYS, acceptance, by_estimator,
-                                 detail_table_fr, truth_table_fr,
-                                 expected_outside, in_question, overview_table_fr, pooled_interval, replication_coverage,
-                                 statistic_labels, summary,
-                                 wilson)
-from .validation_coverage import (bias_finding, coverage_finding, tests_finding, widened_replicates,
-                                  widening_sentence_fr)
-
-__all__ = ["ESTIMATORS", "ESTIMATOR_LABELS", "VARIANCES", "VARIANCE_LABELS", "DIFFERENCE_NAME",
-           "SURVEYS", "SURVEY_LABELS", "TARGETS", "TARGET_LABELS", "CALIBRATED", "KEY_STATISTICS", "RESULT_COLUMNS",
-           "PROFILE_ITEMS", "PROFILE", "PROFILE_HALVES", "PROFILE_STATISTICS", "COMPARISON_LABELS", "profile_tests",
-           "profile_test_columns",
-           "profile_summary", "profile_acceptance", "profile_table_fr", "profile_finding",
-           "profile_halves_fr",
-           "TWO_STAGE", "Validation", "key_truth", "FINITE_COLUMNS", "finite_population_truth", "target_rows",
-           "replication_index", "simulate_responses", "replicate", "differences", "single_threaded_blas", "run",
-           "wilson", "SUMMARY_KEYS", "summary", "replication_coverage", "pooled_interval", "by_estimator", "statistic_labels", "overview_table_fr",
-           "detail_table_fr", "truth_table_fr", "expected_outside", "COVERAGE_BAND", "in_question", "acceptance", "conclusion_fr", "widened_replicates",
-           "widening_sentence_fr", "coverage_finding", "bias_finding", "tests_finding"]
+from ... import survey
+from ...pipeline import config, processes
+from ...pipeline.errors import CalibrationError, ParameterError, PortraitError, SurveyError
+from ...survey import Design, repeated
+from .. import compare, fieldwork, first_stage, frames, ingest, items, recipes, visitor_draw
+from ..codebook import Codebook
+from ..fieldwork import finite
+from .profiles import profile_test_columns
+from .setup import CALIBRATED, ESTIMATORS, RESULT_COLUMNS, TWO_STAGE, VARIANCES, Validation, _order, _ordered
 
 
 # ============================================================================ one replication
@@ -517,7 +491,7 @@ def run(setup: Validation, n_replications: int, workers: int = 2, bootstrap: boo
     tasks.sort(key=lambda t: not t[1])
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    from ..pipeline.progress import bar as progress_bar
+    from ...pipeline.progress import bar as progress_bar
     from tqdm import tqdm
 
     bar = progress_bar(n_replications, "réplications", "rép") if progress else tqdm(disable=True)

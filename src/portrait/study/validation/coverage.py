@@ -18,8 +18,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ..reporting import formatting as fmt
-from .validation_setup import CALIBRATED, DIFFERENCE_NAME, ESTIMATOR_LABELS, SURVEY_LABELS, SURVEYS
+from ...reporting import formatting as fmt
+from .setup import CALIBRATED, DIFFERENCE_NAME, ESTIMATOR_LABELS, SURVEY_LABELS, SURVEYS
 
 #: The weighting steps the sentence follows, in the order of the recipes.
 STEPS = ("design", "nonresponse", "raking")
@@ -208,7 +208,7 @@ def bias_finding(pooled: pd.DataFrame) -> str:
 def tests_finding(pooled: pd.DataFrame, estimator: str = "raking",
                   size_interval: tuple[float, float] | None = None) -> str:
     """Size and power of the visitors − residents test for one estimator (linearised variance), with the size's Monte
-    Carlo interval when ``size_interval`` gives it (:func:`~portrait.study.validation_summary.pooled_interval` of
+    Carlo interval when ``size_interval`` gives it (:func:`~portrait.study.validation.monte_carlo.pooled_interval` of
     this estimator's ``rejection``)."""
     r = _lin(pooled).loc[lambda t: (t["survey"] == DIFFERENCE_NAME) & (t["estimator"] == estimator)]
     if r.empty:

@@ -25,14 +25,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..pipeline.errors import ParameterError
-from ..reporting import formatting as fmt
-from .validation_coverage import _pct, widened_replicates
-from .validation_profiles import profile_acceptance, profile_summary
-from .validation_setup import (CALIBRATED, DIFFERENCE_NAME, SURVEY_LABELS, TARGET_LABELS, TARGETS,
-                               VARIANCE_LABELS, target_rows)
-from .validation_summary import (BIAS_LIMIT, COVERAGE_BAND, SE_RATIO_BAND, SIZE_BAND, band_half_width, pooled_interval,
-                                 sd_half_width, se_ratio_error)
+from ...pipeline.errors import ParameterError
+from ...reporting import formatting as fmt
+from .coverage import _pct, widened_replicates
+from .profiles import profile_acceptance, profile_summary
+from .setup import (CALIBRATED, DIFFERENCE_NAME, SURVEY_LABELS, TARGET_LABELS, TARGETS,
+                    VARIANCE_LABELS, target_rows)
+from .monte_carlo import (BIAS_LIMIT, COVERAGE_BAND, SE_RATIO_BAND, SIZE_BAND, band_half_width, pooled_interval,
+                          sd_half_width, se_ratio_error)
 
 #: The columns that name one statistic in a validation summary.
 STATISTIC = ["survey", "item", "statistic", "level"]
@@ -96,7 +96,7 @@ def _verdict(outside: int, pooled: float, band: tuple[float, float], judged_alon
 
 def _pooled_interval(results: pd.DataFrame | None, truth: pd.DataFrame | None, variance: str,
                      null_only: bool = False) -> tuple[float, float] | None:
-    """:func:`~portrait.study.validation_summary.pooled_interval` of the calibrated estimators' coverage (or of the
+    """:func:`~portrait.study.validation.monte_carlo.pooled_interval` of the calibrated estimators' coverage (or of the
     null differences' only), None without a truth or a row."""
     if results is None or truth is None:
         return None
@@ -124,7 +124,7 @@ def _bootstrap_se_ratio(boot: pd.DataFrame, lin: pd.DataFrame, results: pd.DataF
                         target: str) -> dict[str, Any]:
     """The bootstrap's SE ratio per statistic and estimator (the summary divides its mean SE by the SD of every
     replication's estimates, the linearised rows'); judged alone when the Monte Carlo error of that ratio,
-    :func:`~portrait.study.validation_summary.se_ratio_error` (SD over ``R`` replications, mean of ``B`` bootstrap
+    :func:`~portrait.study.validation.monte_carlo.se_ratio_error` (SD over ``R`` replications, mean of ``B`` bootstrap
     SEs), is within 5 %."""
     r = target_rows(results, target) if "target" in results.columns else results
     basis = int(lin["replications"].max())

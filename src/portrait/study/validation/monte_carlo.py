@@ -3,7 +3,7 @@
 :func:`summary` gives, per statistic × estimator × variance method, the bias, RMSE, coverage (with
 its Wilson interval) and rejection rates of the replications :func:`portrait.study.validation.run`
 produced; :func:`acceptance` the numbers a reviewer's conclusion
-(:func:`~portrait.study.validation_conclusion.conclusion_fr`) rests on.
+(:func:`~portrait.study.validation.conclusion.conclusion_fr`) rests on.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..pipeline.errors import ParameterError
-from ..reporting import formatting as fmt
-from . import compare
-from .codebook import Codebook
-from .validation_coverage import on_band_edge
-from .validation_setup import (CALIBRATED, DIFFERENCE_NAME, ESTIMATOR_LABELS, ESTIMATORS, KEY_STATISTICS,
-                               SURVEY_LABELS, SURVEYS, TARGET_LABELS, VARIANCE_LABELS, VARIANCES, _ordered)
+from ...pipeline.errors import ParameterError
+from ...reporting import formatting as fmt
+from .. import compare
+from ..codebook import Codebook
+from .coverage import on_band_edge
+from .setup import (CALIBRATED, DIFFERENCE_NAME, ESTIMATOR_LABELS, ESTIMATORS, KEY_STATISTICS,
+                    SURVEY_LABELS, SURVEYS, TARGET_LABELS, VARIANCE_LABELS, VARIANCES, _ordered)
 
 
 # ============================================================================ summary
@@ -557,7 +557,7 @@ def _difference_tests(d: pd.DataFrame) -> dict[str, Any]:
 
 def _unweighted_performance(summ: pd.DataFrame) -> dict[str, Any]:
     """The unweighted estimator's worst bias, absolute and relative (linearised, both surveys; its coverage is
-    said survey by survey, :func:`portrait.study.validation_coverage.unweighted_coverage`)."""
+    said survey by survey, :func:`portrait.study.validation.coverage.unweighted_coverage`)."""
     out: dict[str, Any] = {}
     un = summ.loc[(summ["estimator"] == "unweighted") & (summ["variance"] == "linearisation")
                   & (summ["survey"] != compare.DIFFERENCE)]

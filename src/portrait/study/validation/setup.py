@@ -14,13 +14,13 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..pipeline import config, paths, sources
-from ..pipeline.errors import ParameterError
-from . import codebook as codebook_mod
-from . import compare, fieldwork, frames, recipes, visitors
-from .fieldwork import finite
-from .fieldwork.population import CodedFrame, coded_frame
-from .codebook import Codebook
+from ...pipeline import config, paths, sources
+from ...pipeline.errors import ParameterError
+from .. import codebook as codebook_mod
+from .. import compare, fieldwork, frames, recipes, visitors
+from ..fieldwork import finite
+from ..fieldwork.population import CodedFrame, coded_frame
+from ..codebook import Codebook
 
 
 ESTIMATORS = ("unweighted", "design", "nonresponse", "raking", "logit")
@@ -254,7 +254,7 @@ def _checked_finite_values(values: pd.DataFrame, seed: int, model_truth: pd.Data
     missing = [c for c in FINITE_COLUMNS if c not in values.columns]
     if missing:
         raise ParameterError(f"{source}: columns {missing} missing; it is written by "
-                             "`python -m portrait.study.validation_targets` (make does it)")
+                             "`python -m portrait.study.validation.targets` (make does it)")
     seeds = sorted(set(values["seed"].astype(int)))
     if seeds != [int(seed)]:
         raise ParameterError(f"{source}: the finite population was fixed with seed {seeds}, the validation runs "

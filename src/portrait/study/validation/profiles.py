@@ -34,13 +34,13 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from .. import survey
-from ..reporting import formatting as fmt
-from ..survey import Design
-from . import compare, fieldwork
-from .codebook import Codebook
-from .validation_setup import PROFILE, PROFILE_HALVES, PROFILE_ITEMS, PROFILE_STATISTICS, SURVEY_LABELS, TARGET_LABELS
-from .validation_summary import SIZE_BAND, band_half_width, expected_outside, wilson
+from ... import survey
+from ...reporting import formatting as fmt
+from ...survey import Design
+from .. import compare, fieldwork
+from ..codebook import Codebook
+from .setup import PROFILE, PROFILE_HALVES, PROFILE_ITEMS, PROFILE_STATISTICS, SURVEY_LABELS, TARGET_LABELS
+from .monte_carlo import SIZE_BAND, band_half_width, expected_outside, wilson
 
 COMPARISON_LABELS = {
     ("residents", PROFILE_HALVES): "Deux moitiés des habitants tirées au hasard (même profil)",
@@ -163,7 +163,7 @@ def profile_table_fr(psumm: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
 def _off_groups(psumm: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, float]:
     """The groups of tests between halves (``profile_halves`` rows with tests), those whose Monte Carlo interval
     excludes 5 %, and the probability that chance alone puts as many or more outside (each group's exact binomial
-    probability, :func:`~portrait.study.validation_summary.expected_outside`, convolved: a Poisson-binomial)."""
+    probability, :func:`~portrait.study.validation.monte_carlo.expected_outside`, convolved: a Poisson-binomial)."""
     null = psumm.loc[~psumm["planted"] & (psumm["replications"] > 0)]
     off = null.loc[(null["rejection_low"] > 0.05) | (null["rejection_high"] < 0.05)]
     count = np.array([1.0])

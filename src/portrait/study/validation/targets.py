@@ -43,15 +43,16 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..pipeline import config, io, manifest, paths, skip_iri_grammar
-from ..pipeline import run as runner
-from ..pipeline.errors import ParameterError, PortraitError, SurveyError
-from ..reporting import formatting as fmt
-from . import frames, validation_published as published
-from .validation_coverage import _band_pct
-from .validation_summary import COVERAGE_BAND, band_half_width, in_question
-from .validation_setup import (CALIBRATED, DIFFERENCE_NAME, ESTIMATOR_LABELS, SURVEY_LABELS, SURVEYS, TARGET_LABELS,
-                               TARGETS, TWO_STAGE, FINITE_COLUMNS, Validation, finite_population_truth, target_rows)
+from ...pipeline import config, io, manifest, paths, skip_iri_grammar
+from ...pipeline import run as runner
+from ...pipeline.errors import ParameterError, PortraitError, SurveyError
+from ...reporting import formatting as fmt
+from .. import frames
+from . import published
+from .coverage import _band_pct
+from .monte_carlo import COVERAGE_BAND, band_half_width, in_question
+from .setup import (CALIBRATED, DIFFERENCE_NAME, ESTIMATOR_LABELS, SURVEY_LABELS, SURVEYS, TARGET_LABELS,
+                    TARGETS, TWO_STAGE, FINITE_COLUMNS, Validation, finite_population_truth, target_rows)
 
 
 def sampling_fractions(setup: Validation) -> dict[str, float]:
@@ -138,7 +139,7 @@ def in_question_by_target_fr(summaries: Mapping[str, pd.DataFrame], labels: Mapp
                              variance: str = "linearisation") -> str:
     """« « Image globale (0 à 10) : moyenne », différence clients − habitants (93,98 %) avec pour cible la … ; aucune
     avec pour cible la … »: per target, the statistics of ``estimator`` and ``variance`` that
-    :func:`~portrait.study.validation_summary.in_question` puts in question, with their coverage (the red points of
+    :func:`~portrait.study.validation.monte_carlo.in_question` puts in question, with their coverage (the red points of
     :func:`portrait.reporting.validation_plots.coverage_by_statistic`)."""
     parts = []
     for target in [t for t in TARGETS if t in summaries]:
@@ -254,7 +255,7 @@ def two_stage_pairs(results: pd.DataFrame, truth: pd.DataFrame) -> dict[str, flo
     """
     from scipy import stats
 
-    from .validation_summary import _against_truth
+    from .monte_carlo import _against_truth
 
     r = results.loc[results["estimator"].isin(CALIBRATED) & results["survey"].isin(("residents", DIFFERENCE_NAME))
                     & results["variance"].isin(("linearisation", TWO_STAGE))]
@@ -422,19 +423,19 @@ def summaries(results: pd.DataFrame, setups: Mapping[str, Validation]) -> dict[s
     missing = sorted(set(results["target"].unique()) - set(setups))
     if missing:
         raise ParameterError(f"the results hold target(s) {missing} with no setup in parameter 'setups'")
-    from .validation_summary import summary
+    from .monte_carlo import summary
 
     return {t: summary(rows, s.truth) for t, s in setups.items() if len(rows := target_rows(results, t))}
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m portrait.study.validation_targets OUT``: write the finite population's truth for notebook 08.
+    """``python -m portrait.study.validation.targets OUT``: write the finite population's truth for notebook 08.
 
     The inputs are notebook 08's own parameters, resolved as the runner resolves them (seed, population
     year, frames; codebook and model from its ``fieldwork_settings``): what fixes the population,
     nothing of the designs or the weighting, so `make` re-runs it only when one of those changes.
     """
-    parser = argparse.ArgumentParser(prog="python -m portrait.study.validation_targets",
+    parser = argparse.ArgumentParser(prog="python -m portrait.study.validation.targets",
                                      description="Write the exact key statistics of the validation's fixed finite "
                                                  "population (read by notebooks/08_validation.ipynb).")
     parser.add_argument("out", help="Parquet file to write, e.g. data/processed/finite_truth.parquet")

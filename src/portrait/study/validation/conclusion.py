@@ -1,4 +1,4 @@
-"""The validation study's conclusion in French (report 08), from :func:`~portrait.study.validation_summary.acceptance`.
+"""The validation study's conclusion in French (report 08), from :func:`~.monte_carlo.acceptance`.
 
 :func:`conclusion_fr` says, paragraph by paragraph, what a reviewer should conclude: the calibrated estimators' bias,
 the coverage of their intervals under each target and variance method, the tests of the differences, what the
@@ -12,13 +12,13 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from ..reporting import formatting as fmt
-from . import validation_published as published
-from .codebook import Codebook
-from .validation_coverage import WHERE, _band_pct, _pct, _pct_range, _sds, nonresponse_sentence, unweighted_coverage
-from .validation_setup import ESTIMATOR_LABELS, PROFILE_STATISTICS, SURVEY_LABELS, TARGET_LABELS
-from .validation_summary import (BIAS_LIMIT, COVERAGE_BAND, SE_RATIO_BAND, SIZE_BAND, acceptance, band_half_width,
-                                 sd_half_width, statistic_labels)
+from ...reporting import formatting as fmt
+from . import published
+from ..codebook import Codebook
+from .coverage import WHERE, _band_pct, _pct, _pct_range, _sds, nonresponse_sentence, unweighted_coverage
+from .setup import ESTIMATOR_LABELS, PROFILE_STATISTICS, SURVEY_LABELS, TARGET_LABELS
+from .monte_carlo import (BIAS_LIMIT, COVERAGE_BAND, SE_RATIO_BAND, SIZE_BAND, acceptance, band_half_width,
+                          sd_half_width, statistic_labels)
 
 
 def _int(n: int) -> str:
@@ -179,7 +179,7 @@ def _coverage_sentence(c: dict[str, Any], name: str, extra: str, labels: Mapping
 def _se_ratio_caveat(c: dict[str, Any]) -> str:
     """« Le rapport de l'erreur type moyenne à l'écart type … n'est donc connu qu'à ± 0,239 près … » when that ratio
     cannot be judged one statistic at a time (:data:`SE_RATIO_BAND`), with both of its parts: the mean SE over the
-    bootstrap's replications, the SD over every replication (:func:`~portrait.study.validation_summary.se_ratio_error`,
+    bootstrap's replications, the SD over every replication (:func:`~.monte_carlo.se_ratio_error`,
     as the acceptance table's ± ; review: « Sur 10 réplications, l'écart type empirique … » named the SD over the
     bootstrap's replications, which the ratio does not use)."""
     err = c.get("se_ratio_error")
@@ -386,7 +386,7 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
     profiles = []
     for target, r in runs.items():
         if r is not None and r["statistic"].isin(PROFILE_STATISTICS).any():
-            from .validation_profiles import profile_finding, profile_summary   # that module builds on this one
+            from .profiles import profile_finding, profile_summary   # that module builds on this one
 
             aim = f"avec pour cible la {TARGET_LABELS[target].lower()}, " if target in TARGET_LABELS else ""
             profiles.append(aim + profile_finding(profile_summary(r)))
