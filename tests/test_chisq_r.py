@@ -84,4 +84,7 @@ def test_too_few_degrees_of_freedom_are_refused():
     small = survey.subset(CLUS1, CLUS1.data["dnum"].isin(CLUS1.data["dnum"].unique()[:4]).to_numpy(), drop=True)
     with pytest.raises(ParameterError, match="too few"):
         survey.wald_independence(small, "stype", "mealcat", adjusted=True)
-    assert stats.f.sf(1.0, 1, 1) > 0          # the unadjusted test still has ν = 3 ≥ 1
+    plain = survey.wald_independence(small, "stype", "mealcat")     # unadjusted: ν = 4 PSUs − 1 = 3 ≥ 1 is enough
+    k = (small.data["stype"].nunique() - 1) * (small.data["mealcat"].nunique() - 1)
+    assert (plain.ndf, plain.ddf) == (k, small.data["dnum"].nunique() - 1) and k > plain.ddf
+    assert 0 < plain.p < 1 and plain.p == pytest.approx(stats.f.sf(plain.F, k, plain.ddf), rel=1e-12)

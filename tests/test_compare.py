@@ -126,7 +126,11 @@ def mid_chain(resident_frame, tmp_path_factory):
 
 def test_chain_recovers_the_planted_differences(mid_chain):
     """Planted differences are detected and estimated within their CI; items without one are mostly
-    not significant after Benjamini–Hochberg (the simulator's truth is known)."""
+    not significant after Benjamini–Hochberg (the simulator's truth is known).
+
+    One sample, so a smoke check of the chain's direction, not of its standard errors: SEs 25 % too small would
+    still cover about 86 % of the true differences and pass. The SEs' oracle is the validation study's Monte Carlo
+    (coverage and mean SE / empirical SD over thousands of samples, with their Monte Carlo intervals)."""
     cb, designs, est, diff, truth = mid_chain
     check = compare.recovery(diff, truth)
     battery = check.loc[check["in_battery"]]

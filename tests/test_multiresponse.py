@@ -120,6 +120,51 @@ def test_group_text_read_from_distinct_values_is_every_units_text():
             np.testing.assert_array_equal(got, text == str(level), err_msg=f"{column.dtype}: {level!r}")
 
 
+def _by_hand(df: pd.DataFrame, options: list[str]) -> dict[str, float]:
+    """The second-order test of the module docstring's formulas, written out on a stratified cluster sample drawn
+    with replacement (strata ``g``, clusters ``cl``, weights ``w``): each group's weighted shares, the units'
+    influence on the differences, their cluster totals, the with-replacement covariance stratum by stratum
+    (``n_h / (n_h − 1)`` times the centred totals' cross-products), ``V0`` from the unweighted pooled shares, and
+    ``Δ``'s traces from its eigenvalues."""
+    Y, w, in_b = df[options].to_numpy(float), df["w"].to_numpy(float), (df["g"] == "b").to_numpy()
+    Z = np.zeros_like(Y)
+    shares = {}
+    for sign, m in ((-1.0, ~in_b), (1.0, in_b)):
+        p = (w[m, None] * Y[m]).sum(0) / w[m].sum()
+        Z[m] = sign * w[m, None] * (Y[m] - p) / w[m].sum()
+        shares[sign] = p
+    S = np.zeros((len(options), len(options)))
+    for _, rows in df.groupby("g").groups.items():
+        totals = pd.DataFrame(Z[df.index.get_indexer(rows)]).groupby(df.loc[rows, "cl"].to_numpy()).sum().to_numpy()
+        centred = totals - totals.mean(0)
+        S += len(totals) / (len(totals) - 1) * centred.T @ centred
+    n_a, n_b = int((~in_b).sum()), int(in_b.sum())
+    pooled = Y.mean(0)
+    V0 = pooled * (1 - pooled) * (1 / n_a + 1 / n_b)
+    d = shares[1.0] - shares[-1.0]
+    eig = np.linalg.eigvalsh(S / np.sqrt(np.outer(V0, V0)))
+    X2, tr, tr2 = float((d ** 2 / V0).sum()), float(eig.sum()), float((eig ** 2).sum())
+    df_design = df["cl"].nunique() - df["g"].nunique()
+    nu, c = tr ** 2 / tr2, tr2 / tr
+    return {"X2": X2, "trace": tr, "trace_sq": tr2, "df_chisq": nu, "p_chisq": stats.chi2.sf(X2 / c, nu),
+            "F": X2 / tr, "ddf": nu * df_design, "p_F": stats.f.sf(X2 / tr, nu, nu * df_design)}
+
+
+@pytest.mark.parametrize("shift", [0.0, 0.6])
+def test_second_order_correction_on_several_options_by_hand(shift):
+    """With six correlated options, ``Δ`` has off-diagonal terms and ``ν`` is not the number of options: every
+    statistic of the test (X², tr Δ, tr Δ², ν, the χ² and F p-values, the F's degrees of freedom) equals the
+    module docstring's formulas written out by hand in :func:`_by_hand`, which shares no code with the engine
+    (oracle: the closed form). A Δ built from the diagonal alone, or a first-order correction, moves ν and the
+    p-values far beyond the tolerance."""
+    d = _sample(np.random.default_rng(11), shift=shift)
+    mr = survey.multiple_response_test(d, OPTIONS, "g", "a", "b")
+    want = _by_hand(d.data.reset_index(drop=True), OPTIONS)
+    assert 1.5 < want["df_chisq"] < len(OPTIONS) - 0.5          # the options are correlated: ν is far from 6
+    for name, value in want.items():
+        assert getattr(mr, name) == pytest.approx(value, rel=1e-9), name
+
+
 def test_the_statistic_is_the_sum_of_the_options_pearson_chi_squares_with_equal_weights():
     """With weight 1 for everyone the statistic is what Bilder & Loughin sum: each option's Pearson X² of its
     option × group 2 × 2 table (scipy, no continuity correction), and ``X2`` their total. A V0 rescaled by a

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from portrait.study import compare, fieldwork, validation
 from portrait.study.validation import monte_carlo as vs
@@ -100,7 +101,9 @@ def test_the_residents_two_stage_variance_is_first_stages_and_pairs_with_the_vis
 
 
 def test_differences_follow_compare_differences(setup, seeds):
-    """The vectorised visitors − residents differences equal portrait.study.compare.differences."""
+    """The vectorised visitors − residents differences are the Welch test written out here (difference, √(V_r + V_v),
+    Welch–Satterthwaite df, Student's quantile and two-sided p: the oracle), and equal
+    portrait.study.compare.differences, the chain's path (one rule for both)."""
     est = pd.DataFrame({
         "item": ["a", "b", "a", "b"], "statistic": "mean", "level": "", "group": ["residents"] * 2 + ["visitors"] * 2,
         "estimate": [1.0, 2.0, 1.5, 1.0], "se": [0.1, 0.2, 0.3, 0.1], "df": [40.0, 40.0, 100.0, 100.0],
@@ -109,6 +112,14 @@ def test_differences_follow_compare_differences(setup, seeds):
     ref = compare.differences(est, battery=np.ones(2, dtype=bool))
     for col in ("estimate", "se", "ci_low", "ci_high", "df", "p"):
         np.testing.assert_allclose(ours[col].to_numpy(), ref[col].to_numpy(), rtol=1e-12)
+    (d1, d2), (s_r, s_v), (n_r, n_v) = np.array([0.5, -1.0]), np.array([[0.1, 0.2], [0.3, 0.1]]), (40.0, 100.0)
+    se = np.sqrt(s_r ** 2 + s_v ** 2)
+    df = se ** 4 / (s_r ** 4 / n_r + s_v ** 4 / n_v)
+    q = stats.t.ppf(0.975, df)
+    by_hand = {"estimate": [d1, d2], "se": se, "df": df, "ci_low": [d1, d2] - q * se, "ci_high": [d1, d2] + q * se,
+               "p": 2 * stats.t.sf(np.abs([d1, d2]) / se, df)}
+    for col, want in by_hand.items():
+        np.testing.assert_allclose(ours[col].to_numpy(), want, rtol=1e-12, err_msg=col)
 
 
 def test_same_results_with_one_or_two_workers_or_a_dask_cluster(setup):

@@ -58,18 +58,53 @@ def test_calibrated_weights_reproduce_every_margin(seed, method):
             assert got[lv] == pytest.approx(target, rel=1e-8)
 
 
-@settings(max_examples=25, deadline=None)
+def _feasible(design, L: float, U: float) -> bool:
+    """Whether some g in [L, U] gives weights ``d g`` that reproduce every margin of ``MARGINS``: a linear program
+    on the units (scipy's HiGHS), which knows nothing of the calibration's Newton steps."""
+    from scipy.optimize import linprog
+
+    rows, targets = [], []
+    for m in MARGINS:
+        key = design.data[list(m.variables)].astype(str).agg(" × ".join, axis=1).to_numpy()
+        for level, target in m.totals.items():
+            rows.append((key == " × ".join(level)) * design.weights)
+            targets.append(target)
+    r = linprog(np.zeros(len(design.weights)), A_eq=np.array(rows), b_eq=np.array(targets),
+                bounds=[(L, U)] * len(design.weights), method="highs")
+    return r.status == 0
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
 @given(seed=st.integers(0, 10_000), L=st.floats(0.3, 0.8), U=st.floats(1.3, 3.0))
 def test_bounded_logit_keeps_g_within_bounds(seed, L, U):
-    """Bounded logit keeps every g = w/d strictly within [L, U] (or raises a named CalibrationError)."""
+    """Bounded logit keeps every g = w/d within [L, U] and reproduces every margin; or it raises a CalibrationError
+    saying « infeasible », and then a linear program finds no g within the bounds moved 2 % of their distance to 1
+    towards it (oracle: the LP; the margin leaves room for logit, whose g stays strictly inside, near the edge).
+    The samples' 15–29 cells need g near 1.8, so both outcomes occur among the bounds drawn."""
     d = _design(seed)
     try:
         cal = survey.calibrate(d, MARGINS, method="logit", bounds=(L, U))
     except CalibrationError as exc:
         assert "infeasible" in str(exc)
+        assert not _feasible(d, L + 0.02 * (1 - L), U - 0.02 * (U - 1)), "feasible within the bounds"
         return
     g = cal.weights / d.weights
     assert g.min() >= L - 1e-12 and g.max() <= U + 1e-12
+    for m in MARGINS:
+        got = _weighted_totals(cal, m)
+        for lv, target in m.totals.items():
+            assert got[lv] == pytest.approx(target, rel=1e-8)
+
+
+def test_bounded_logit_outcomes_follow_feasibility():
+    """The two outcomes of the property above, each on fixed bounds the linear program classes: calibrated within
+    bounds that hold a solution with room to spare, refused within bounds that hold none."""
+    d = _design(3)
+    assert _feasible(d, 0.3, 3.0) and not _feasible(d, 0.8, 1.3)
+    g = survey.calibrate(d, MARGINS, method="logit", bounds=(0.3, 3.0)).weights / d.weights
+    assert 0.3 <= g.min() and g.max() <= 3.0
+    with pytest.raises(CalibrationError, match="infeasible"):
+        survey.calibrate(d, MARGINS, method="logit", bounds=(0.8, 1.3))
 
 
 def test_raking_equals_iterated_post_stratification():
