@@ -184,13 +184,16 @@ def test_replicate_logit_with_a_replicate_at_zero_as_r(data):
     """One school of apiclus1 has api00 > 880: the JK1 replicate that drops its district has a share of 0, an
     infinite logit. R's ``svyciprop(~I(api00 > 880), as.svrepdesign(dclus1, type = "JK1"))`` refits that replicate
     until glm gives up, so its logit SE is huge and its interval [1.09e-17, 1 − 3.6e-13]: [0, 1] to rounding (an
-    audit: the engine gave NaN bounds, the replicates' logits centred on their mean, −inf − (−inf))."""
+    audit: the engine gave NaN bounds, the replicates' logits centred on their mean, −inf − (−inf)). R values:
+    ``make_fixtures_wald_terms.R`` (``wald_terms.csv``), with ``mse = FALSE`` and ``TRUE``."""
+    t = pd.read_csv(FIX / "wald_terms.csv")
     update_hi = survey.update(data["rclus1"], hi=(data["rclus1"].data["api00"] > 880).astype(float))
     for mse in (False, True):
         d = survey.with_replicates(update_hi, "jk1", mse=mse)
         row = survey.mean(d, "hi", interval="logit", variance="replicates").iloc[0]
-        assert_allclose(row["estimate"], 0.00546448087431753, rtol=1e-10)
-        assert_allclose([row["ci_low"], row["ci_high"]], [1.09217829703925e-17, 0.999999999999638], atol=1e-12)
+        r = partial(helpers.r_value, t, "ciprop_hi_jk1" + ("_mse" if mse else ""))
+        assert_allclose(row["estimate"], r("estimate"), rtol=1e-10)
+        assert_allclose([row["ci_low"], row["ci_high"]], [r("ci_low"), r("ci_high")], atol=1e-12)
     # a share that no replicate moves to 0 or 1 keeps its finite interval
     row = survey.mean(data["rclus1"], "H", interval="logit", variance="replicates").iloc[0]
     assert 0 < row["ci_low"] < row["ci_high"] < 0.5

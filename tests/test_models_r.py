@@ -1095,22 +1095,25 @@ def test_misuses_of_subset_and_quantile_are_named(strat):
 
 def test_wald_of_several_terms_together_as_r():
     """R ``regTermTest(fit, ~ell + stype)`` tests the terms together (one F on their 3 coefficients); ``Fit.wald``
-    took one term or prefix only (an audit). R 4.1.1 values: ``svyglm(api00 ~ ell + meals + stype, dstrat)`` and,
-    glm converged to 1e-14, ``svyglm(I(sch.wide == "Yes") ~ ell + meals + stype, dclus1, family = quasibinomial)``
-    tested on ``~meals + stype``."""
+    took one term or prefix only (an audit). R values (``make_fixtures_wald_terms.R``, ``wald_terms.csv``):
+    ``svyglm(api00 ~ ell + meals + stype, dstrat)`` and, glm converged to 1e-14,
+    ``svyglm(I(sch.wide == "Yes") ~ ell + meals + stype, dclus1, family = quasibinomial)`` tested on
+    ``~meals + stype``."""
+    t = pd.read_csv(FIX / "wald_terms.csv")
+    r = partial(helpers.r_value, t)
     strat = pd.read_csv(paths.TESTS / "reference" / "fixtures" / "apistrat.csv")
     clus1 = pd.read_csv(paths.TESTS / "reference" / "fixtures" / "apiclus1.csv")
     clus1["yes"] = (clus1["sch.wide"] == "Yes").astype(float)
     g = survey.svyglm(Design.from_frame(strat, weights="pw", strata="stype", fpc="fpc"), "api00 ~ ell + meals + stype")
     for spec in (["ell", "stype"], "~ell + stype", "stype + ell"):
         F, ndf, ddf, p = g.wald(spec)
-        assert (ndf, ddf) == (3, 193)
-        assert_allclose([F, p], [54.1129572392402, 1.98688425411091e-25], rtol=1e-8)
+        assert (ndf, ddf) == (r("gauss_strat_ell_stype", "ndf"), r("gauss_strat_ell_stype", "ddf"))
+        assert_allclose([F, p], [r("gauss_strat_ell_stype", "F"), r("gauss_strat_ell_stype", "p")], rtol=1e-8)
     lg = survey.svyglm(Design.from_frame(clus1, weights="pw", psu="dnum", fpc="fpc"), "yes ~ ell + meals + stype",
                        family="binomial")
     F, ndf, ddf, p = lg.wald("~meals + stype")
-    assert (ndf, ddf) == (3, 10)
-    assert_allclose([F, p], [6.83711275606639, 0.00872380087976324], rtol=1e-8)
+    assert (ndf, ddf) == (r("logit_clus1_meals_stype", "ndf"), r("logit_clus1_meals_stype", "ddf"))
+    assert_allclose([F, p], [r("logit_clus1_meals_stype", "F"), r("logit_clus1_meals_stype", "p")], rtol=1e-8)
     assert lg.wald("stype") == lg.wald(["stype"])          # one term either way
 
 
