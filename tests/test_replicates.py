@@ -5,6 +5,9 @@
 - The Rao–Wu rescaled bootstrap is random: per stratum, its factors have mean 1 and satisfy the
   Rao–Wu variance identity (closed form); by Monte Carlo, the bootstrap variance of a linear
   statistic approaches its linearised variance (stated tolerance).
+- The replicates computed all at once equal each replicate re-run alone (``Design.replay``) bit for bit: both paths
+  run here, in one process, and make the same operations in the same order, so no tolerance is stated; this is a
+  same-machine comparison, as a propensity class cut one unit apart would be a large difference, not a rounding.
 """
 
 from __future__ import annotations

@@ -498,9 +498,10 @@ def test_newton_stops_when_no_step_lowers_the_misfit():
 
 def test_newton_on_a_stack_of_replicates_gives_each_the_numbers_of_its_own_solve():
     """The replicates of a calibration are solved at once (newton._newton_rows). Oracle: the one-problem solver run
-    on each row alone, compared bit for bit (g, λ, iterations, misfit), for every distance, on rows whose cells
-    include empty ones (a replicate drawing none of their units), rows that converge in different numbers of
-    iterations, and rows whose bounds or margins cannot be met (they stall, or run out of iterations)."""
+    on each row alone, compared bit for bit (g, λ, iterations, misfit; both run in this process: a same-machine
+    comparison), for every distance, on rows whose cells include empty ones (a replicate drawing none of their
+    units), rows that converge in different numbers of iterations, and rows whose bounds or margins cannot be met
+    (they stall, or run out of iterations)."""
     from portrait.survey.newton import _newton, _newton_rows
 
     rng = np.random.default_rng(17)
@@ -614,8 +615,9 @@ def test_propensity_design_patterns_are_the_distinct_rows_of_the_dummy_matrix_wi
 
 def test_least_squares_of_a_stack_are_numpy_lstsq_of_each_problem(monkeypatch):
     """The replicates' Newton steps are solved for the whole stack at once (newton.lstsq_rows). Oracle: numpy's lstsq
-    on each problem alone, bit for bit, on square, tall and rank-deficient problems; the same without numpy's gufunc
-    (the fallback); an SVD that fails raises lstsq's error."""
+    on each problem alone, bit for bit (both in this process: a same-machine comparison), on square, tall and
+    rank-deficient problems; the same without numpy's gufunc (the fallback); an SVD that fails raises lstsq's
+    error."""
     from portrait.survey import newton
 
     rng = np.random.default_rng(4)
