@@ -25,7 +25,7 @@ import pytest
 from portrait.pipeline import config, io, paths
 from portrait.study import partners, visitors
 
-EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}")      # \w: internationalised addresses too
 TAG = re.compile(r"<[^<>]{0,200}>")
 WORD = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*")
 FIRST = {n.casefold() for names in partners.FIRST_NAMES.values() for n in names}
@@ -455,3 +455,64 @@ def test_the_remembered_search_of_what_a_cleaning_needs_answers_as_the_search_do
         answers = {c: pd.Series([text if c == column else "rien", "rien"], dtype="string") for c in columns}
         assert open_answers.clean(answers, cb, "residents")[0] == emails
         assert answers[column].iloc[0] == ("[courriel supprimé]" if emails else text)
+
+
+def _hmac_sha256(key: bytes, message: bytes) -> bytes:
+    """HMAC-SHA256 from its definition (RFC 2104: ``H((K ⊕ opad) ‖ H((K ⊕ ipad) ‖ m))``, 64-byte blocks), built on
+    hashlib's SHA-256 alone, not on the ``hmac`` module the code calls."""
+    import hashlib
+
+    block = key.ljust(64, b"\0") if len(key) <= 64 else hashlib.sha256(key).digest().ljust(64, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in block) + message).digest()
+    return hashlib.sha256(bytes(b ^ 0x5C for b in block) + inner).digest()
+
+
+def test_pseudonyms_and_invitation_tokens_are_the_documented_keyed_hash():
+    """A pseudonym is the first 32 hex digits of HMAC-SHA256(key, normalised address); an invitation token the first
+    15 characters of base32(HMAC-SHA256(key, "<survey>:<id>")) (docstrings, README). Oracle: RFC 4231's published
+    test case 1 for the hash itself (key 20 × 0x0b, « Hi There »), then the hand-built HMAC above on a key as the
+    study makes them; a pseudonym that the key did not enter, or a token that left out the survey, fails."""
+    import base64
+
+    from portrait.study import survey_tools
+
+    rfc_key = b"\x0b" * 20
+    assert _hmac_sha256(rfc_key, b"Hi There").hex() == \
+        "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"            # RFC 4231, 4.2
+    assert visitors.pseudonymise(pd.Series(["Hi There"]), rfc_key).iloc[0] == "b0344c61d8db38535ca8afceaf0bf12b"
+    key = b"0123456789abcdef0123456789abcdef"
+    addresses = pd.Series(["jean.dupont@example.com", None, "jean.dupont@example.com", "lea.martin@example.org"])
+    got = visitors.pseudonymise(addresses, key)
+    want = [_hmac_sha256(key, a.encode()).hex()[:32] if isinstance(a, str) else None for a in addresses]
+    assert got.tolist()[:1] + got.tolist()[2:] == want[:1] + want[2:] and pd.isna(got.iloc[1])
+    ids = ["02049-007", "59350-112"]
+    for survey in ("residents", "visitors"):
+        want = [base64.b32encode(_hmac_sha256(key, f"{survey}:{i}".encode())).decode()[:15] for i in ids]
+        assert list(survey_tools.tokens(ids, survey, key)) == want
+
+
+RESERVED = re.compile(r"(^|\.)(example\.(com|org|net)|example|test|invalid|localhost)$")
+
+
+def test_every_address_in_git_is_at_a_reserved_domain():
+    """No real e-mail address is committed: every address in a tracked file (text, or the XML inside a workbook)
+    is at a domain reserved for examples and tests (RFC 2606 and 6761: example.com, .org, .net, and the .example,
+    .test, .invalid and .localhost names), whatever the file — fixtures, docs, code."""
+    import subprocess
+
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=paths.ROOT, capture_output=True, text=True,
+                           check=True).stdout.split("\0")
+    seen, outside = 0, []
+    for name in filter(None, files):
+        path = paths.ROOT / name
+        if path.suffix in (".xlsx", ".docx", ".zip"):
+            with zipfile.ZipFile(path) as z:
+                texts = [z.read(n).decode("utf-8", "replace") for n in z.namelist() if n.endswith(".xml")]
+        else:
+            texts = [path.read_bytes().decode("utf-8", "replace")]
+        for text in texts:
+            for address in EMAIL.findall(text):
+                seen += 1
+                if not RESERVED.search(address.rsplit("@", 1)[1].casefold()):
+                    outside.append(f"{name}: an address at {address.rsplit('@', 1)[1]}")
+    assert seen > 20 and outside == []
