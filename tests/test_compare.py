@@ -191,7 +191,7 @@ def test_adjusted_models_and_distribution_tests_run_on_the_stack(mid_chain):
     stack = compare.stacked(designs, cb)
     adj = group_models.adjusted_models(stack, cb, variance="linearisation").set_index("item")
     dist = compare.distribution_tests(stack, cb).set_index("item")
-    assert len(adj) == len(dist) == 14
+    assert len(adj) == len(dist) == 14      # config/codebook.yaml: 12 image items (1–5), image_globale, recommandation
     assert adj.loc["img_dynamique", "estimate"] > 0 and adj.loc["img_dynamique", "p_adj"] < 0.01
     assert dist.loc["img_conviviale", "p_rao_scott_adj"] < 0.01
     assert dist["p_rao_scott_adj"].ge(dist["p_rao_scott"]).all()

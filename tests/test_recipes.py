@@ -270,6 +270,9 @@ def test_visitor_tourism_scenario_uses_the_nights_share(visitor_inputs):
     frame, responses = visitor_inputs
     w = recipes.weight_visitors(responses, frame, VISITOR, config.rng(1, "t"), target="tourism")
     share = sources.npdc_share_of_nights(2017)
+    # INSEE, nights in all accommodation, April–September 2017, thousands (insee.fr/fr/statistiques/3202894, as
+    # data/raw/insee_nuitees_saison_dep_type_hdf_2017_2019.csv holds it): Nord 2,534 and Pas-de-Calais 2,520 of the
+    # five departments' 1,162 + 2,534 + 780 + 2,520 + 1,843 (Aisne, Nord, Oise, Pas-de-Calais, Somme)
     assert share == pytest.approx((2534 + 2520) / (1162 + 2534 + 780 + 2520 + 1843), rel=1e-12)
     zone = _totals(w.final, ["zone"])
     assert zone["npdc"] / (zone["npdc"] + zone["picardie"]) == pytest.approx(share, rel=1e-9)
