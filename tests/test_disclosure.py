@@ -50,6 +50,7 @@ def test_audit_bounds_equal_brute_force(counts):
     s = counts < 5
     got = disclosure.audit(counts, s)
     brute = _brute_bounds(counts, s)
+    assert {(r.row, r.col) for r in got.itertuples()} == set(brute) and len(brute) > 1   # every suppressed cell
     for r in got.itertuples():
         assert (r.low, r.high) == tuple(brute[(r.row, r.col)])
 

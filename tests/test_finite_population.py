@@ -181,7 +181,11 @@ def _brute_force(model, cal, frame, vframe, insee) -> pd.DataFrame:
 
 def test_finite_truth_equals_a_brute_force_count(model, small, insee):
     """finite_truth (chunks of 40 persons, vectorised) equals the statistics of the population generated unit
-    by unit and counted by point_estimates, to rounding; the differences are visitors − residents."""
+    by unit and counted by point_estimates, to rounding; the differences are visitors − residents.
+
+    The brute force generates each person with the simulator's own functions (``_persons``, ``_answers``): it checks
+    that chunking, vectorising and forking change nothing, not that the simulator's answers follow its model; the
+    simulator is checked against its model's truth on a large sample in ``tests/test_fieldwork.py``."""
     frame, vframe, cal = small
     truth = finite.finite_truth(model, cal, resident_frame=frame, population=insee, visitor_frame=vframe,
                                 seed=SEED, statistics=KEY_STATISTICS, chunk_size=40)
