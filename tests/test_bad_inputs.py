@@ -11,6 +11,7 @@ e-mail addresses; neither the message nor the problems table may contain any of 
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import nbformat
@@ -150,8 +151,13 @@ def test_each_kind_gets_its_rule_and_no_personal_data(kind_id, request, tmp_path
     if kind.area == "export":
         rules = {p.rule for p in exc.problems}
         assert kind.rule in rules, (rules, str(exc)[:500])
+        assert all(p.file for p in exc.problems if p.rule == kind.rule), "a problem names no file"
     else:
         assert kind.rule in str(exc), str(exc)[:500]
+    if kind.area == "partner":                   # the partner file (or the folder) is named
+        assert re.search(r"partners/\S*\w", shown), shown[:300]
+    if kind.area == "processed":
+        assert "data/processed/" in shown, shown[:300]
     for planted in (PLANTED_NAME, PLANTED_PHONE, "Martin", "06 12"):
         assert planted not in shown
     assert _scan_text(shown, kind_id) == []                  # no e-mail address, no synthetic first name + surname
