@@ -33,6 +33,7 @@ from . import chainrun
 from .test_privacy import EMAIL, TAG, WORD
 
 LOCAL = re.compile(r"[\w.+-]{8,}")
+CLIENT = re.compile(r"[\w-]{6,}")
 
 pytestmark = pytest.mark.slow
 
@@ -265,9 +266,9 @@ def _local_forms(cell: str) -> set[str]:
 
 
 def planted_identifiers(folder: Path) -> dict[str, set[str]]:
-    """Every e-mail, full name (both orders, with and without accents), postcode and distinctive e-mail local part
-    (:func:`_local_forms`) written in the synthetic partner files."""
-    out: dict[str, set[str]] = {"email": set(), "name": set(), "postcode": set(), "local": set()}
+    """Every e-mail, full name (both orders, with and without accents), postcode, distinctive e-mail local part
+    (:func:`_local_forms`) and partner's client number written in the synthetic partner files."""
+    out: dict[str, set[str]] = {"email": set(), "name": set(), "postcode": set(), "local": set(), "client_id": set()}
     for pf in partners.read_layouts(folder.parents[2] / "config" / "partner_layouts.yaml"):
         if not (folder / pf.file).exists():
             continue
@@ -290,6 +291,8 @@ def planted_identifiers(folder: Path) -> dict[str, set[str]]:
             out["name"] |= {n.casefold() for n in df[cols["full_name"]].dropna() if " " in n.strip()}
         if "postcode" in cols:
             out["postcode"] |= {p.strip().zfill(5) for p in df[cols["postcode"]].dropna() if p.strip().isdigit()}
+        if "client_id" in cols:                  # a column the ingest never reads
+            out["client_id"] |= {c.strip().casefold() for c in df[cols["client_id"]].dropna() if len(c.strip()) >= 6}
     out["name"] |= {_fold(n) for n in out["name"]}
     return out
 
@@ -312,10 +315,11 @@ def test_chain_outputs_hold_no_planted_identifier(full_run):
     logs — holds an e-mail address (any: the chain writes none, so a planted one cleaned by the ingest or an
     address of a column nobody planted is caught too), a distinctive local part of the partner files' e-mails
     (as written, without dots or « +tag », or from a malformed address), a full name of those files (with or
-    without accents), nor a visitor-side column of their postcodes."""
+    without accents), a partner's client number (a column the ingest never reads), nor a visitor-side column of
+    their postcodes."""
     planted = planted_identifiers(full_run / "data" / "synthetic" / "partners")
     assert len(planted["email"]) > 10_000 and len(planted["name"]) > 1_000 and len(planted["postcode"]) > 1_000
-    assert len(planted["local"]) > 5_000
+    assert len(planted["local"]) > 5_000 and len(planted["client_id"]) > 5_000
     names = planted["name"]
     found = []
     outputs = [p for d in ("data/processed", "reports", "build") for p in (full_run / d).rglob("*")
@@ -329,6 +333,8 @@ def test_chain_outputs_hold_no_planted_identifier(full_run):
                     found.append(f"{where}: an e-mail address")
                 if any(t in planted["local"] for t in LOCAL.findall(low)):
                     found.append(f"{where}: a planted e-mail's local part")
+                if any(t in planted["client_id"] for t in CLIENT.findall(low)):
+                    found.append(f"{where}: a partner's client number")
                 words = WORD.findall(_fold(low))
                 if any(f"{a} {b}" in names for a, b in zip(words, words[1:])):
                     found.append(f"{where}: planted full name")
