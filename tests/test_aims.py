@@ -106,8 +106,17 @@ def test_a_share_with_other_values_than_one_and_zero_is_refused(cb):
 
 
 def test_mosaic_reading_follows_its_rule(cb):
-    m = aims.mosaic(_residents(), cb, 10)
+    """Three attributes, one per reading: agreement of 92 % in every department (« partagé »), 90 % in the Nord
+    and 20 % elsewhere (« local »), about 60 % everywhere (« ni l'un ni l'autre »); each reading follows the rule."""
+    base = _residents()
+    dep = base.data["departement"]
+    rank = (dep.groupby(dep).cumcount() % 50).to_numpy()         # the same share agrees in every department
+    agree = {"img_nature": rank < 46, "img_dynamique": rank < np.where(dep == "59", 45, 10)}
+    data = base.data.assign(**{k: pd.array(np.where(a, 5, 2), dtype="Int16") for k, a in agree.items()})
+    m = aims.mosaic(survey.Design.from_frame(data, weights="w", strata="strate"), cb, 10)
     t = m.drop_duplicates("item")
+    assert dict(zip(t["item"], t["lecture"])) == {"img_nature": "partagé", "img_dynamique": "local",
+                                                  "img_littoral": "ni l'un ni l'autre"}
     for r in t.itertuples():
         low = m.loc[m["item"] == r.item, "ci_low"].min()
         expected = "local" if r.p_adj < 0.05 else ("partagé" if low >= aims.SHARED_MIN else "ni l'un ni l'autre")
