@@ -132,12 +132,16 @@ def test_pick_probabilities_match_full_enumeration():
 
 def test_large_complete_sample_recovers_the_truth(large, cb):
     """With full response, design-weighted estimates from ~16,000 residents and 10,000 visitors are within
-    about four standard errors of the saved truth: shares ± 0.02, means ± 0.05 (1-5) and ± 0.10 (0-10)."""
+    about four standard errors of the saved truth: shares ± 0.02, means ± 0.05 (1-5) and ± 0.10 (0-10); and every
+    statistic of the truth (the simulator's own list) is estimated, so none is dropped by the derived variables."""
     slots, vsample, complete, _ = large
     samples = {"residents": slots, "visitors": vsample}
     for survey in ("residents", "visitors"):
         c = fieldwork.compare_with_truth(_weighted(complete, samples, cb, survey), complete.truth)
         assert len(c) > 150
+        t = complete.truth.loc[complete.truth["survey"] == survey]
+        keys = ["item", "statistic", "level"]                # every statistic the simulator knows is estimated
+        assert set(map(tuple, c[keys].astype(str).to_numpy())) == set(map(tuple, t[keys].astype(str).to_numpy()))
         score = c["item"].isin(["image_globale", "recommandation"]) & (c["statistic"] == "mean")
         other_mean = (c["statistic"] == "mean") & ~score
         shares = c["statistic"] != "mean"
