@@ -124,7 +124,7 @@ def back_link(nb, out: Path | None = None) -> tuple[str, str]:
     """Where « ← Index » leads: the study's index from the report at ``out`` (beside it, or one folder up for a
     reviewer version in ``reports/relecture/``), or from a scenario's own page, the study's index."""
     if is_scenario_page(nb):
-        return "../../../reports/index.html", "← Index des rapports de l'étude et des scénarios"
+        return "../../../reports/index.html", "← Index des rapports de l\u2019étude et des scénarios"
     up = out is not None and out.parent.name == REVIEW_DIR
     return ("../index.html" if up else "index.html"), "← Index des rapports"
 

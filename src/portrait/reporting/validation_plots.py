@@ -115,8 +115,9 @@ def coverage_by_statistic(summaries: dict[str, pd.DataFrame], labels: dict, titl
                         for i, st, lv in zip(d["item"], d["statistic"], d["level"])]
     surveys = [s for s in validation.SURVEYS if s in set(d["survey"])]
     rows = {s: list(dict.fromkeys(d.loc[d["survey"] == s, "Statistique"])) for s in surveys}
-    low = min(COVERAGE_BAND[0] * 100 - 1, float(d["coverage_low"].min()) * 100 - 0.5)
-    high = max(COVERAGE_BAND[1] * 100 + 1, float(d["coverage_high"].max()) * 100 + 0.5)
+    low, high = float(d["coverage_low"].min()) * 100, float(d["coverage_high"].max()) * 100
+    pad = max(0.5, 0.03 * (high - low))          # the intervals' ends clear of the frame, whatever the scale
+    low, high = min(COVERAGE_BAND[0] * 100 - 1, low - pad), max(COVERAGE_BAND[1] * 100 + 1, high + pad)
     heights = [len(rows[s]) for s in surveys]
     fig, axes = plt.subplots(len(surveys), len(targets), sharex=True, squeeze=False,
                              figsize=(5.0 + 3.0 * len(targets), 1.2 + 0.38 * sum(heights) + 0.5 * len(surveys)),

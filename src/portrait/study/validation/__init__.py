@@ -18,9 +18,12 @@ goes through them:
 - :mod:`~portrait.study.validation.conclusion`: the conclusion in French;
 - :mod:`~portrait.study.validation.published`: the published run's sizes.
 
-The public names of these modules are also attributes of this package (``validation.run``, ``validation.summary``),
-loaded on first use: the index reads :mod:`~portrait.study.validation.published` without loading the data
-libraries.
+The public names of ``setup``, ``replications``, ``profiles``, ``monte_carlo``, ``coverage`` and ``conclusion`` are
+also attributes of this package (``validation.run``, ``validation.summary``), and every module is one
+(``validation.targets.sampling_fractions``, ``validation.criteria.criteria``); all are loaded on first use, so the
+index reads :mod:`~portrait.study.validation.published` without loading the data libraries. The acceptance bands
+(``COVERAGE_BAND``, ``BIAS_LIMIT``, ``SE_RATIO_BAND``, ``SIZE_BAND``) are defined in ``monte_carlo``, which judges the
+conclusion's numbers with a Monte Carlo tolerance; ``criteria`` applies them as stated, for report 08's table.
 """
 
 from __future__ import annotations

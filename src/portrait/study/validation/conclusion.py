@@ -419,4 +419,8 @@ def conclusion_fr(summ: pd.DataFrame, cb: Codebook, replicates: int | None = Non
                     f"{fmt.number(100 * se, 1)} points) ; "
                     f"seule la version publiée, à {fmt.number(published.REPLICATIONS)} réplications par cible, "
                     "permet de conclure.")
+    # a new user's trial: the criteria's table (strict) and these paragraphs (Monte Carlo tolerance) read as two rules
+    verdict += (" Le tableau des critères ci-dessus applique chaque critère tel qu'il est énoncé ; les paragraphes "
+                "suivants lisent les mêmes réplications en tenant compte de leur hasard (seuils élargis de l'erreur "
+                "Monte-Carlo), pour dire si un écart au critère peut tenir au seul nombre de réplications.")
     return "\n\n".join(p for p in [verdict] + paragraphs if p)       # the verdict first (trial AA)

@@ -15,8 +15,8 @@ conservative, and overstates the sampling-phase variance by at most the first-st
 ``f₁`` (all variance between communes). Under the simulator, communes of a stratum differ only by chance
 (no commune effect), so the between-commune part of the variance of a commune's respondents' total is
 about ``take × φ / N̄ₕ`` of the within part (``φ`` the response rate, ``N̄ₕ`` the mean 15+ population of
-the stratum's communes) and the expected overstatement is ``Σₕ Wₕ f₁ₕ · take φ / N̄ₕ``, a few tenths of a
-per cent. For the visitors (stratified SRSWOR, then response), the whole two-phase variance is close to
+the stratum's communes) and the expected overstatement is ``Σₕ Wₕ f₁ₕ · take φ / N̄ₕ``, about 0.02 % of the
+residents' variance (:func:`sampling_fractions`). For the visitors (stratified SRSWOR, then response), the whole two-phase variance is close to
 ``S²(1/m − 1/N)`` with ``m`` the respondents: the estimator without fpc, ``S²/m``, overstates it by
 ``m/N ÷ (1 − m/N)``.
 
@@ -435,11 +435,16 @@ def main(argv: list[str] | None = None) -> int:
     year, frames; codebook and model from its ``fieldwork_settings``): what fixes the population,
     nothing of the designs or the weighting, so `make` re-runs it only when one of those changes.
     """
-    parser = argparse.ArgumentParser(prog="python -m portrait.study.validation.targets",
-                                     description="Write the exact key statistics of the validation's fixed finite "
-                                                 "population (read by notebooks/08_validation.ipynb).")
+    parser = argparse.ArgumentParser(
+        prog="python -m portrait.study.validation.targets",
+        description="Write the exact key statistics of the validation's fixed finite population (read by "
+                    "notebooks/08_validation.ipynb).",
+        epilog="`make` runs it (data/processed/finite_truth.parquet) after the frames of notebooks 01-02, with "
+               "notebook 08's parameters (config/study.yaml, config/08_validation.yaml): seed, population year, "
+               "frames, codebook and simulator model. About 10 s on 2 cores. Run `make` first: it writes the frames.")
     parser.add_argument("out", help="Parquet file to write, e.g. data/processed/finite_truth.parquet")
-    parser.add_argument("--workers", type=int, default=2, help="processes streaming the residents (same result)")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="processes streaming the residents (default: 2; the result does not depend on it)")
     args = parser.parse_args(argv)
     skip_iri_grammar()               # nbformat is imported to read the notebook's parameters
     try:
@@ -456,6 +461,8 @@ def main(argv: list[str] | None = None) -> int:
         what = f"parameter {exc} is missing" if isinstance(exc, KeyError) else f"{type(exc).__name__}: {exc}"
         where = "" if re.search(r"config/[\w./-]+\.yaml", what) else (
             f" (parameters: config/{config.STUDY_FILE}, config/08_validation.yaml and the fieldwork settings it names)")
+        if isinstance(exc, FileNotFoundError):
+            where += "; `make` writes the frames and settings it reads"
         print(f"✗ {args.out}: {what}{where}", file=sys.stderr)
         return 1
     io.write_parquet(table, args.out)
