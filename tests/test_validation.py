@@ -1469,3 +1469,19 @@ def test_the_simulators_export_rows_are_the_rows_the_ingest_looks_up(setup, seed
     monkeypatch.setattr(validation.replications.ingest, "assemble", checked)
     validation.replicate(setup, seeds[2])
     assert seen == ["residents", "visitors"]
+
+
+def test_the_package_gives_its_modules_and_their_public_names():
+    """``validation.run``, ``validation.summary`` …: each name of the package's ``__all__`` is the object its module
+    defines, loaded on first use, and so is each module (``validation.targets``); a name no module defines is an
+    AttributeError, not None."""
+    import importlib
+
+    for name in validation.__all__:
+        module = importlib.import_module(f"portrait.study.validation.{validation._SOURCE[name]}")
+        assert getattr(validation, name) is getattr(module, name), name
+    for name in validation._MODULES:
+        assert getattr(validation, name) is importlib.import_module(f"portrait.study.validation.{name}")
+    assert set(validation.__all__) <= set(dir(validation))
+    with pytest.raises(AttributeError, match="no_such_name"):
+        validation.no_such_name
