@@ -129,8 +129,9 @@ def test_files_are_private_and_in_the_tools_import_format(tool, tmp_path):
 
 @pytest.mark.parametrize("probe", ["private/invitations/limesurvey_visitors.csv", ".portrait-key",
                                    "data/raw/partners/hotel_lille.csv", "data/raw/survey/residents.csv",
-                                   "data/synthetic/partners/office_tourisme.xlsx", "data/processed/visitor_frame.parquet",
-                                   "reports/02_visitor_frame.html", "build/executed/02_visitor_frame.ipynb"])
+                                   "data/synthetic/partners/office_tourisme.xlsx",
+                                   "data/processed/visitor_frame.parquet", "reports/02_visitor_frame.html",
+                                   "build/executed/02_visitor_frame.ipynb"])
 def test_personal_data_and_the_key_are_ignored_by_git(probe):
     """Every place the chain puts partner files, survey exports, invitation lists, the pseudonymisation key, or what
     is built from them: git itself (``git check-ignore``) says it would not commit a file there."""

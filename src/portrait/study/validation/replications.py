@@ -14,7 +14,7 @@ can be checked by repetition. One replication draws
    files (CSV, XLSX, SAV) → ingest is tested elsewhere (``tests/test_ingest.py``,
    ``tests/test_fieldwork.py``), so skipping it here changes no number;
 4. the weighting recipes of both surveys (:mod:`portrait.study.recipes`) and, for a focused set of key
-   statistics (:data:`KEY_STATISTICS`), five estimators: unweighted, design-weighted (1/π),
+   statistics (:data:`~.setup.KEY_STATISTICS`), five estimators: unweighted, design-weighted (1/π),
    non-response-adjusted, calibrated by raking, calibrated by bounded logit — each with its
    estimate, linearised standard error (calibration residuals included) and 95 % confidence
    interval (Student's t on the design degrees of freedom), and the visitors − residents
@@ -27,7 +27,7 @@ can be checked by repetition. One replication draws
 6. optionally (``bootstrap=True``, costlier) the same with Rao–Wu bootstrap variances, the whole
    recipe — non-response adjustment and calibration — re-run in every replicate.
 
-:func:`summary` then gives, per statistic × estimator × variance method, the bias, relative bias,
+Then :func:`~.monte_carlo.summary` gives, per statistic × estimator × variance method, the bias, relative bias,
 RMSE, coverage of the 95 % intervals with its Monte Carlo (Wilson) interval, the ratio of the mean
 SE to the empirical SD, and for the differences the rejection rate at 5 % where no difference was
 planted (the test's size) and the power where one was.

@@ -16,8 +16,8 @@ conservative, and overstates the sampling-phase variance by at most the first-st
 (no commune effect), so the between-commune part of the variance of a commune's respondents' total is
 about ``take × φ / N̄ₕ`` of the within part (``φ`` the response rate, ``N̄ₕ`` the mean 15+ population of
 the stratum's communes) and the expected overstatement is ``Σₕ Wₕ f₁ₕ · take φ / N̄ₕ``, about 0.02 % of the
-residents' variance (:func:`sampling_fractions`). For the visitors (stratified SRSWOR, then response), the whole two-phase variance is close to
-``S²(1/m − 1/N)`` with ``m`` the respondents: the estimator without fpc, ``S²/m``, overstates it by
+residents' variance (:func:`sampling_fractions`). For the visitors (stratified SRSWOR, then response), the whole
+two-phase variance is close to ``S²(1/m − 1/N)`` with ``m`` the respondents: the estimator without fpc, ``S²/m``, overstates it by
 ``m/N ÷ (1 − m/N)``.
 
 :func:`sampling_fractions` computes these sizes from the designs; :func:`targets_table_fr` and
